@@ -1,0 +1,71 @@
+// Package access decides who may call Understudy and records what they did:
+// bearer tokens (stored only as SHA-256 hashes) with a scope, the caller
+// carried in a request's context, and the audit trail that every write adds
+// to in its own transaction.
+package access
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/understudy-dev/understudy"
+)
+
+// Scope is what a token may do. Scopes are ordered: admin allows all that
+// runner allows, and runner all that reader allows.
+type Scope string
+
+// Scopes, from the most to the least powerful.
+const (
+	ScopeAdmin  Scope = "admin"  // everything
+	ScopeRunner Scope = "runner" // read accounts and their credentials; lease
+	ScopeReader Scope = "reader" // read, never credentials
+)
+
+var scopeRank = map[Scope]int{ScopeReader: 1, ScopeRunner: 2, ScopeAdmin: 3}
+
+// Scopes lists the valid scopes.
+func Scopes() []Scope { return []Scope{ScopeAdmin, ScopeRunner, ScopeReader} }
+
+// ParseScope returns the scope named s, or an EINVALID error naming field.
+func ParseScope(field, s string) (Scope, error) {
+	sc := Scope(s)
+	if _, ok := scopeRank[sc]; !ok {
+		return "", understudy.Invalid("invalid token", understudy.FieldError{Field: field, Detail: fmt.Sprintf("must be one of admin, runner, reader; got %q", s)})
+	}
+	return sc, nil
+}
+
+// Allows reports whether a token of scope s may make a call that requires
+// any of required. A call that requires nothing is allowed.
+func (s Scope) Allows(required ...Scope) bool {
+	if len(required) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(required, func(r Scope) bool { return scopeRank[s] >= scopeRank[r] && scopeRank[r] > 0 })
+}
+
+// Caller is who is making the current call, and under which request id.
+type Caller struct {
+	// Actor names the caller in the audit trail: a token's name, or
+	// "cli:<user>" for commands that work on the database directly.
+	Actor string
+	// Scope is the caller's token scope.
+	Scope Scope
+	// RequestID correlates logs, audit events and outgoing calls.
+	RequestID string
+}
+
+type callerKey struct{}
+
+// WithCaller returns ctx carrying c.
+func WithCaller(ctx context.Context, c Caller) context.Context {
+	return context.WithValue(ctx, callerKey{}, c)
+}
+
+// CallerFrom returns the caller carried by ctx, or the zero Caller.
+func CallerFrom(ctx context.Context) Caller {
+	c, _ := ctx.Value(callerKey{}).(Caller)
+	return c
+}

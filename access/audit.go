@@ -1,0 +1,93 @@
+package access
+
+import (
+	"context"
+	"encoding/json"
+	"regexp"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy"
+)
+
+var tokenNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
+
+// Event is one audited write. Details hold only what is safe to show:
+// never a password, a token or a key.
+type Event struct {
+	ID         int64          `json:"id"`
+	At         time.Time      `json:"at"`
+	Actor      string         `json:"actor"`
+	Action     string         `json:"action"`
+	TargetType string         `json:"target_type"`
+	TargetID   string         `json:"target_id"`
+	RequestID  string         `json:"request_id"`
+	Details    map[string]any `json:"details"`
+}
+
+
+const recordSQL = `
+INSERT INTO audit_events (actor, action, target_type, target_id, request_id, details)
+VALUES ($1, $2, $3, $4, $5, $6)`
+
+// Record adds e to the audit trail inside tx, the transaction of the write
+// it records, with the actor and request id of ctx's caller.
+func Record(ctx context.Context, tx pgx.Tx, e Event) error {
+	c := CallerFrom(ctx)
+	actor := c.Actor
+	if actor == "" {
+		actor = "system"
+	}
+	details, err := json.Marshal(e.Details)
+	if err != nil {
+		return err
+	}
+	if e.Details == nil {
+		details = []byte("{}")
+	}
+	_, err = tx.Exec(ctx, recordSQL, actor, e.Action, e.TargetType, e.TargetID, c.RequestID, details)
+	return err
+}
+
+// AuditFilter narrows an audit listing. Zero fields match everything.
+type AuditFilter struct {
+	Action     string
+	TargetType string
+	TargetID   string
+	RequestID  string
+	// Before returns events with an id below it (for paging backwards).
+	Before int64
+	// Limit defaults to 100, at most 1000.
+	Limit int
+}
+
+const listAuditSQL = `
+SELECT id, at, actor, action, target_type, target_id, request_id, details FROM audit_events
+WHERE ($1 = '' OR action = $1) AND ($2 = '' OR target_type = $2) AND ($3 = '' OR target_id = $3)
+  AND ($4 = '' OR request_id = $4) AND ($5 = 0 OR id < $5)
+ORDER BY id DESC LIMIT $6`
+
+// Audit reads the audit trail.
+type Audit struct{ db understudy.DB }
+
+// NewAudit returns an audit reader on db.
+func NewAudit(db understudy.DB) *Audit { return &Audit{db: db} }
+
+// List returns the newest events matching f, newest first.
+func (a *Audit) List(ctx context.Context, f AuditFilter) ([]Event, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	f.Limit = min(f.Limit, 1000)
+	rows, err := a.db.Query(ctx, listAuditSQL, f.Action, f.TargetType, f.TargetID, f.RequestID, f.Before, f.Limit)
+	if err != nil {
+		return nil, understudy.DBError(err, "", "")
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Event, error) {
+		var e Event
+		err := r.Scan(&e.ID, &e.At, &e.Actor, &e.Action, &e.TargetType, &e.TargetID, &e.RequestID, &e.Details)
+		return e, err
+	})
+	return list, understudy.DBError(err, "", "")
+}

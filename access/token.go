@@ -1,0 +1,139 @@
+package access
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"strings"
+	"time"
+
+	"github.com/go-playground/validator/v10"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy"
+)
+
+// TokenPrefix starts every token, so a leaked one is easy to recognise
+// (secret scanners) and to tell apart from other credentials.
+const TokenPrefix = "ust_"
+
+// Token is a bearer token's record. The secret itself is never stored: only
+// its SHA-256 hash and its first characters (Prefix), to recognise it.
+type Token struct {
+	ID        string     `json:"id"`
+	Name      string     `json:"name" validate:"required,max=63,tokenname"`
+	Scope     Scope      `json:"scope"`
+	Prefix    string     `json:"prefix"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// Tokens stores and checks bearer tokens.
+type Tokens struct{ db understudy.DB }
+
+// NewTokens returns a token store on db.
+func NewTokens(db understudy.DB) *Tokens { return &Tokens{db: db} }
+
+func hashToken(secret string) []byte {
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:]
+}
+
+const createTokenSQL = `
+INSERT INTO tokens (name, scope, hash, prefix) VALUES ($1, $2, $3, $4)
+RETURNING id, name, scope, prefix, created_at, revoked_at`
+
+// Create makes a token and returns its record and its secret, which is shown
+// this once and never again. Errors: EINVALID (name, scope), ECONFLICT (an
+// active token has the name).
+func (s *Tokens) Create(ctx context.Context, name string, scope Scope) (Token, string, error) {
+	var fields []understudy.FieldError
+	if err := validate.Var(name, "required,max=63,tokenname"); err != nil {
+		fields = append(fields, understudy.FieldError{Field: "name", Detail: "must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit"})
+	}
+	if _, err := ParseScope("scope", string(scope)); err != nil {
+		fields = append(fields, understudy.FieldError{Field: "scope", Detail: "must be one of admin, runner, reader"})
+	}
+	if len(fields) > 0 {
+		return Token{}, "", understudy.Invalid("invalid token", fields...)
+	}
+	secret := TokenPrefix + rand.Text() + rand.Text()
+	var t Token
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		row := tx.QueryRow(ctx, createTokenSQL, name, scope, hashToken(secret), secret[:len(TokenPrefix)+6])
+		if err := scanToken(row, &t); err != nil {
+			return err
+		}
+		return Record(ctx, tx, Event{Action: "token.create", TargetType: "token", TargetID: t.ID, Details: map[string]any{"name": name, "scope": scope}})
+	})
+	if err != nil {
+		return Token{}, "", understudy.DBError(err, "", "an active token named "+name+" already exists")
+	}
+	return t, secret, nil
+}
+
+const authenticateSQL = `
+SELECT id, name, scope, prefix, created_at, revoked_at FROM tokens
+WHERE hash = $1 AND revoked_at IS NULL`
+
+// Authenticate returns the active token whose secret is secret.
+// Errors: EUNAUTHORIZED, EUNAVAILABLE.
+func (s *Tokens) Authenticate(ctx context.Context, secret string) (Token, error) {
+	if !strings.HasPrefix(secret, TokenPrefix) {
+		return Token{}, understudy.Errorf(understudy.EUNAUTHORIZED, "the bearer token is not valid")
+	}
+	var t Token
+	if err := scanToken(s.db.QueryRow(ctx, authenticateSQL, hashToken(secret)), &t); err != nil {
+		if err == pgx.ErrNoRows {
+			return Token{}, understudy.Errorf(understudy.EUNAUTHORIZED, "the bearer token is not valid or was revoked")
+		}
+		return Token{}, understudy.DBError(err, "", "")
+	}
+	return t, nil
+}
+
+const listTokensSQL = `
+SELECT id, name, scope, prefix, created_at, revoked_at FROM tokens
+ORDER BY created_at, id`
+
+// List returns every token, revoked ones included.
+func (s *Tokens) List(ctx context.Context) ([]Token, error) {
+	rows, err := s.db.Query(ctx, listTokensSQL)
+	if err != nil {
+		return nil, understudy.DBError(err, "", "")
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Token, error) {
+		var t Token
+		return t, scanToken(r, &t)
+	})
+	return list, understudy.DBError(err, "", "")
+}
+
+const revokeTokenSQL = `
+UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id::text = $1
+RETURNING id, name, scope, prefix, created_at, revoked_at`
+
+// Revoke revokes the token with id; revoking twice is not an error.
+// Errors: ENOTFOUND.
+func (s *Tokens) Revoke(ctx context.Context, id string) (Token, error) {
+	var t Token
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if err := scanToken(tx.QueryRow(ctx, revokeTokenSQL, id), &t); err != nil {
+			return err
+		}
+		return Record(ctx, tx, Event{Action: "token.revoke", TargetType: "token", TargetID: t.ID, Details: map[string]any{"name": t.Name}})
+	})
+	return t, understudy.DBError(err, "no token has id "+id, "")
+}
+
+func scanToken(row pgx.Row, t *Token) error {
+	return row.Scan(&t.ID, &t.Name, &t.Scope, &t.Prefix, &t.CreatedAt, &t.RevokedAt)
+}
+
+var validate = func() *validator.Validate {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	_ = v.RegisterValidation("tokenname", func(fl validator.FieldLevel) bool {
+		return tokenNameRE.MatchString(fl.Field().String())
+	})
+	return v
+}()

@@ -1,0 +1,266 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/secret"
+)
+
+// Status is where an account is in its lifecycle:
+// pending → provisioning → ready ⇄ leased, failed, retired.
+type Status string
+
+// Account statuses.
+const (
+	StatusPending      Status = "pending"
+	StatusProvisioning Status = "provisioning"
+	StatusReady        Status = "ready"
+	StatusLeased       Status = "leased"
+	StatusFailed       Status = "failed"
+	StatusRetired      Status = "retired"
+)
+
+// Statuses lists every status.
+func Statuses() []Status {
+	return []Status{StatusPending, StatusProvisioning, StatusReady, StatusLeased, StatusFailed, StatusRetired}
+}
+
+// Account is one synthetic identity for (environment, role, slot). A slot
+// whose account is retired gets a new account of the next generation.
+type Account struct {
+	ID                string     `json:"id"`
+	Environment       string     `json:"environment"`
+	Role              string     `json:"role"`
+	Slot              int        `json:"slot"`
+	Generation        int        `json:"generation"`
+	Status            Status     `json:"status"`
+	StatusReason      string     `json:"status_reason"`
+	Identity          Identity   `json:"identity"`
+	PasswordRotatedAt time.Time  `json:"password_rotated_at"`
+	CreatedAt         time.Time  `json:"created_at"`
+	UpdatedAt         time.Time  `json:"updated_at"`
+	RetiredAt         *time.Time `json:"retired_at,omitempty"`
+}
+
+// Credentials are what a test run signs in with. They are returned only to
+// callers whose scope allows it, and never logged.
+type Credentials struct {
+	AccountID string    `json:"account_id"`
+	Email     string    `json:"email"`
+	Username  string    `json:"username"`
+	Password  string    `json:"password"`
+	RotatedAt time.Time `json:"rotated_at"`
+}
+
+// AccountFilter narrows ListAccounts. Zero fields match everything; a
+// filter without Status leaves out retired accounts unless IncludeRetired.
+type AccountFilter struct {
+	Environment    string
+	Role           string
+	Status         Status
+	IncludeRetired bool
+	// Offset and Limit page through the list. Limit defaults to 100, at most 1000.
+	Offset, Limit int
+}
+
+const accountColumns = `a.id, e.name, r.name, a.slot, a.generation, a.status, a.status_reason, a.identity,
+a.password_rotated_at, a.created_at, a.updated_at, a.retired_at`
+
+const accountFrom = ` FROM accounts a JOIN environments e ON e.id = a.environment_id JOIN roles r ON r.id = a.role_id`
+
+func scanAccount(row pgx.Row, a *Account) error {
+	return row.Scan(&a.ID, &a.Environment, &a.Role, &a.Slot, &a.Generation, &a.Status, &a.StatusReason, &a.Identity,
+		&a.PasswordRotatedAt, &a.CreatedAt, &a.UpdatedAt, &a.RetiredAt)
+}
+
+const getAccountSQL = `SELECT ` + accountColumns + accountFrom + ` WHERE a.id = $1`
+
+// GetAccount returns the account with id. Errors: ENOTFOUND.
+func (s *Service) GetAccount(ctx context.Context, id string) (Account, error) {
+	uid, err := uuid.Parse(id)
+	if err != nil {
+		return Account{}, understudy.Errorf(understudy.ENOTFOUND, "no account has id %s", id)
+	}
+	var a Account
+	err = scanAccount(s.db.QueryRow(ctx, getAccountSQL, uid), &a)
+	return a, understudy.DBError(err, "no account has id "+id, "")
+}
+
+const listAccountsSQL = `SELECT ` + accountColumns + accountFrom + `
+WHERE ($1 = '' OR e.name = $1) AND ($2 = '' OR r.name = $2)
+  AND (CASE WHEN $3 <> '' THEN a.status = $3 ELSE ($4 OR a.status <> 'retired') END)
+ORDER BY e.name, r.name, a.slot, a.generation
+OFFSET $5 LIMIT $6`
+
+// ListAccounts returns the accounts matching f, by environment, role, slot.
+// Errors: EINVALID (status), ENOTFOUND (a named environment or role).
+func (s *Service) ListAccounts(ctx context.Context, f AccountFilter) ([]Account, error) {
+	if f.Status != "" && !validStatus(f.Status) {
+		return nil, understudy.Invalid("invalid filter", understudy.FieldError{Field: "status", Detail: fmt.Sprintf("must be one of %v", Statuses())})
+	}
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	f.Limit, f.Offset = min(f.Limit, 1000), max(f.Offset, 0)
+	switch {
+	case f.Role != "" && f.Environment != "":
+		if _, err := s.GetRole(ctx, f.Environment, f.Role); err != nil {
+			return nil, err
+		}
+	case f.Environment != "":
+		if _, err := s.GetEnvironment(ctx, f.Environment); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := s.db.Query(ctx, listAccountsSQL, f.Environment, f.Role, string(f.Status), f.IncludeRetired, f.Offset, f.Limit)
+	if err != nil {
+		return nil, understudy.DBError(err, "", "")
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Account, error) {
+		var a Account
+		return a, scanAccount(r, &a)
+	})
+	return list, understudy.DBError(err, "", "")
+}
+
+func validStatus(st Status) bool {
+	for _, x := range Statuses() {
+		if x == st {
+			return true
+		}
+	}
+	return false
+}
+
+const (
+	lockAccountSQL = `SELECT ` + accountColumns + accountFrom + ` WHERE a.id = $1 FOR UPDATE OF a`
+	roleOfSQL      = `SELECT role_id FROM accounts WHERE id = $1`
+)
+
+// RetireAccount retires the account with id and, in the same transaction,
+// fills its slot with a new account of the next generation so the role keeps
+// its pool size. Retiring a retired account is not an error.
+// Errors: ENOTFOUND.
+func (s *Service) RetireAccount(ctx context.Context, id string) (Account, error) {
+	uid, err := uuid.Parse(id)
+	if err != nil {
+		return Account{}, understudy.Errorf(understudy.ENOTFOUND, "no account has id %s", id)
+	}
+	var a Account
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		// Lock the role first, as ensurePool does, so the two never deadlock.
+		var roleID string
+		if err := tx.QueryRow(ctx, roleOfSQL, uid).Scan(&roleID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM roles WHERE id = $1 FOR UPDATE`, roleID); err != nil {
+			return err
+		}
+		if err := scanAccount(tx.QueryRow(ctx, lockAccountSQL, uid), &a); err != nil {
+			return err
+		}
+		if a.Status == StatusRetired {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, retireAccountSQL, uid, "retired by "+access.CallerFrom(ctx).Actor); err != nil {
+			return err
+		}
+		if err := access.Record(ctx, tx, access.Event{Action: "account.retire", TargetType: "account", TargetID: id,
+			Details: map[string]any{"environment": a.Environment, "role": a.Role, "slot": a.Slot}}); err != nil {
+			return err
+		}
+		r, err := s.roleTx(ctx, tx, a.Environment, a.Role)
+		if err != nil {
+			return err
+		}
+		e, err := s.GetEnvironmentTx(ctx, tx, a.Environment)
+		if err != nil {
+			return err
+		}
+		if err := s.ensurePool(ctx, tx, e, r); err != nil {
+			return err
+		}
+		return scanAccount(tx.QueryRow(ctx, getAccountSQL, uid), &a)
+	})
+	return a, understudy.DBError(err, "no account has id "+id, "")
+}
+
+func (s *Service) roleTx(ctx context.Context, tx pgx.Tx, env, name string) (Role, error) {
+	var r Role
+	err := scanRole(tx.QueryRow(ctx, getRoleSQL, env, name), &r)
+	return r, err
+}
+
+const (
+	credentialsSQL    = `SELECT email, username, password_key_id, password_sealed, password_rotated_at FROM accounts WHERE id = $1`
+	rotatePasswordSQL = `
+UPDATE accounts SET password_key_id = $2, password_sealed = $3, password_rotated_at = $4, updated_at = now()
+WHERE id = $1 AND status <> 'retired' RETURNING email, username`
+)
+
+// Credentials opens the stored password of the account with id.
+// Errors: ENOTFOUND; EINTERNAL with a safe message naming the key id when
+// the server's key cannot open it (nothing is changed).
+func (s *Service) Credentials(ctx context.Context, id string) (Credentials, error) {
+	uid, err := uuid.Parse(id)
+	if err != nil {
+		return Credentials{}, understudy.Errorf(understudy.ENOTFOUND, "no account has id %s", id)
+	}
+	c := Credentials{AccountID: uid.String()}
+	var sealed secret.Sealed
+	err = s.db.QueryRow(ctx, credentialsSQL, uid).Scan(&c.Email, &c.Username, &sealed.KeyID, &sealed.Data, &c.RotatedAt)
+	if err != nil {
+		return Credentials{}, understudy.DBError(err, "no account has id "+id, "")
+	}
+	plain, err := s.keyring.Open(sealed, []byte(c.AccountID))
+	if err != nil {
+		return Credentials{}, s.openError(err)
+	}
+	c.Password = string(plain)
+	return c, nil
+}
+
+func (s *Service) openError(err error) error {
+	if uk, ok := errors.AsType[*secret.UnknownKeyError](err); ok {
+		return understudy.Errorf(understudy.EINTERNAL, "cannot decrypt the stored credentials: they were sealed with key id %s, but this server's UNDERSTUDY_SECRET_KEY has id %s (set it to the key that sealed them, or list that key in UNDERSTUDY_OLD_SECRET_KEYS); nothing was changed", uk.KeyID, s.keyring.PrimaryKeyID())
+	}
+	return understudy.Errorf(understudy.EINTERNAL, "cannot decrypt the stored credentials: the sealed value failed authentication; nothing was changed")
+}
+
+// RotatePassword replaces the password of the account with id with a new
+// random one and returns the new credentials. Errors: ENOTFOUND, ECONFLICT
+// (retired).
+func (s *Service) RotatePassword(ctx context.Context, id string) (Credentials, error) {
+	uid, err := uuid.Parse(id)
+	if err != nil {
+		return Credentials{}, understudy.Errorf(understudy.ENOTFOUND, "no account has id %s", id)
+	}
+	c := Credentials{AccountID: uid.String(), Password: NewPassword(), RotatedAt: s.now().UTC()}
+	sealed := s.keyring.Seal([]byte(c.Password), []byte(c.AccountID))
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var a Account
+		if err := scanAccount(tx.QueryRow(ctx, lockAccountSQL, uid), &a); err != nil {
+			return err
+		}
+		if a.Status == StatusRetired {
+			return understudy.Errorf(understudy.ECONFLICT, "account %s is retired; its password is not rotated", id)
+		}
+		if err := tx.QueryRow(ctx, rotatePasswordSQL, uid, sealed.KeyID, sealed.Data, c.RotatedAt).Scan(&c.Email, &c.Username); err != nil {
+			return err
+		}
+		return access.Record(ctx, tx, access.Event{Action: "account.rotate_password", TargetType: "account", TargetID: c.AccountID,
+			Details: map[string]any{"key_id": sealed.KeyID}})
+	})
+	if err != nil {
+		return Credentials{}, understudy.DBError(err, "no account has id "+id, "")
+	}
+	return c, nil
+}

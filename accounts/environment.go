@@ -1,0 +1,171 @@
+package accounts
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/access"
+)
+
+// Environment is where accounts live (production, staging). Accounts are
+// created at its first email domain.
+type Environment struct {
+	ID           string    `json:"id"`
+	Name         string    `json:"name" validate:"required,slug"`
+	EmailDomains []string  `json:"email_domains" validate:"required,min=1,max=20,unique,dive,domain"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// Validate checks e's fields and that each domain is in the allowlist,
+// naming every bad field at once.
+func (s *Service) validateEnvironment(e *Environment) error {
+	for i, d := range e.EmailDomains {
+		e.EmailDomains[i] = strings.ToLower(strings.TrimSpace(d))
+	}
+	var fields []understudy.FieldError
+	if err := validate.Struct(e); err != nil {
+		fields = fieldErrors(err)
+	}
+	for i, d := range e.EmailDomains {
+		if domainRE.MatchString(d) && !s.domainAllowed(d) {
+			fields = append(fields, understudy.FieldError{
+				Field:  fmt.Sprintf("email_domains[%d]", i),
+				Detail: fmt.Sprintf("%s is not a controlled domain of this server (allowed: %s; see UNDERSTUDY_EMAIL_DOMAINS)", d, s.allowedList()),
+			})
+		}
+	}
+	if len(fields) > 0 {
+		return understudy.Invalid("invalid environment", fields...)
+	}
+	return nil
+}
+
+func (s *Service) allowedList() string {
+	if len(s.allowed) == 0 {
+		return "none"
+	}
+	return strings.Join(s.allowed, ", ")
+}
+
+const environmentColumns = `id, name, email_domains, created_at, updated_at`
+
+func scanEnvironment(row pgx.Row, e *Environment) error {
+	return row.Scan(&e.ID, &e.Name, &e.EmailDomains, &e.CreatedAt, &e.UpdatedAt)
+}
+
+const createEnvironmentSQL = `INSERT INTO environments (name, email_domains) VALUES ($1, $2) RETURNING ` + environmentColumns
+
+// CreateEnvironment creates e. Errors: EINVALID, ECONFLICT.
+func (s *Service) CreateEnvironment(ctx context.Context, e Environment) (Environment, error) {
+	if err := s.validateEnvironment(&e); err != nil {
+		return Environment{}, err
+	}
+	var out Environment
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if err := scanEnvironment(tx.QueryRow(ctx, createEnvironmentSQL, e.Name, e.EmailDomains), &out); err != nil {
+			return err
+		}
+		return access.Record(ctx, tx, access.Event{Action: "environment.create", TargetType: "environment", TargetID: out.Name,
+			Details: map[string]any{"email_domains": out.EmailDomains}})
+	})
+	return out, understudy.DBError(err, "", "environment "+e.Name+" already exists")
+}
+
+const getEnvironmentSQL = `SELECT ` + environmentColumns + ` FROM environments WHERE name = $1`
+
+// GetEnvironment returns the environment named name. Errors: ENOTFOUND.
+func (s *Service) GetEnvironment(ctx context.Context, name string) (Environment, error) {
+	var e Environment
+	err := scanEnvironment(s.db.QueryRow(ctx, getEnvironmentSQL, name), &e)
+	return e, understudy.DBError(err, "environment "+name+" does not exist", "")
+}
+
+const listEnvironmentsSQL = `SELECT ` + environmentColumns + ` FROM environments ORDER BY name`
+
+// ListEnvironments returns every environment, by name.
+func (s *Service) ListEnvironments(ctx context.Context) ([]Environment, error) {
+	rows, err := s.db.Query(ctx, listEnvironmentsSQL)
+	if err != nil {
+		return nil, understudy.DBError(err, "", "")
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Environment, error) {
+		var e Environment
+		return e, scanEnvironment(r, &e)
+	})
+	return list, understudy.DBError(err, "", "")
+}
+
+const (
+	lockEnvironmentSQL   = `SELECT ` + environmentColumns + ` FROM environments WHERE name = $1 FOR UPDATE`
+	updateEnvironmentSQL = `UPDATE environments SET email_domains = $2, updated_at = now() WHERE id = $1 RETURNING ` + environmentColumns
+	countOutsideSQL      = `SELECT count(*) FROM accounts WHERE environment_id = $1 AND status <> 'retired' AND NOT (split_part(email, '@', 2) = ANY($2))`
+)
+
+// UpdateEnvironment replaces the email domains of the environment named
+// name. A domain still used by an active account cannot be removed.
+// Errors: EINVALID, ENOTFOUND, ECONFLICT.
+func (s *Service) UpdateEnvironment(ctx context.Context, name string, domains []string) (Environment, error) {
+	e := Environment{Name: name, EmailDomains: domains}
+	if err := s.validateEnvironment(&e); err != nil {
+		return Environment{}, err
+	}
+	var out Environment
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var cur Environment
+		if err := scanEnvironment(tx.QueryRow(ctx, lockEnvironmentSQL, name), &cur); err != nil {
+			return err
+		}
+		var outside int
+		if err := tx.QueryRow(ctx, countOutsideSQL, cur.ID, e.EmailDomains).Scan(&outside); err != nil {
+			return err
+		}
+		if outside > 0 {
+			return understudy.Errorf(understudy.ECONFLICT, "%d active account(s) of environment %s use a domain that the update removes; retire them first", outside, name)
+		}
+		if err := scanEnvironment(tx.QueryRow(ctx, updateEnvironmentSQL, cur.ID, e.EmailDomains), &out); err != nil {
+			return err
+		}
+		return access.Record(ctx, tx, access.Event{Action: "environment.update", TargetType: "environment", TargetID: name,
+			Details: map[string]any{"email_domains": out.EmailDomains, "previous_email_domains": cur.EmailDomains}})
+	})
+	return out, understudy.DBError(err, "environment "+name+" does not exist", "")
+}
+
+const (
+	countRolesSQL        = `SELECT count(*) FROM roles WHERE environment_id = $1 AND deleted_at IS NULL`
+	deleteEnvironmentSQL = `DELETE FROM environments WHERE id = $1`
+	countAccountsSQL     = `SELECT count(*) FROM accounts WHERE environment_id = $1`
+)
+
+// DeleteEnvironment deletes the environment named name. It refuses while
+// the environment has roles, or accounts whose history must stay.
+// Errors: ENOTFOUND, ECONFLICT.
+func (s *Service) DeleteEnvironment(ctx context.Context, name string) error {
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var e Environment
+		if err := scanEnvironment(tx.QueryRow(ctx, lockEnvironmentSQL, name), &e); err != nil {
+			return err
+		}
+		var roles, accounts int
+		if err := tx.QueryRow(ctx, countRolesSQL, e.ID).Scan(&roles); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, countAccountsSQL, e.ID).Scan(&accounts); err != nil {
+			return err
+		}
+		if roles > 0 || accounts > 0 {
+			return understudy.Errorf(understudy.ECONFLICT, "environment %s has %d role(s) and %d account(s), retired ones included; delete its roles first (account history is kept, so an environment that ever had accounts stays)", name, roles, accounts)
+		}
+		if _, err := tx.Exec(ctx, deleteEnvironmentSQL, e.ID); err != nil {
+			return err
+		}
+		return access.Record(ctx, tx, access.Event{Action: "environment.delete", TargetType: "environment", TargetID: name})
+	})
+	return understudy.DBError(err, "environment "+name+" does not exist", "")
+}

@@ -1,0 +1,112 @@
+package accounts
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/access"
+)
+
+const (
+	activeSlotsSQL   = `SELECT slot FROM accounts WHERE role_id = $1 AND status <> 'retired'`
+	retireSlotsSQL   = `UPDATE accounts SET status = 'retired', status_reason = $3, retired_at = now(), updated_at = now() WHERE role_id = $1 AND status <> 'retired' AND slot > $2 RETURNING id, slot`
+	retireAccountSQL = `UPDATE accounts SET status = 'retired', status_reason = $2, retired_at = now(), updated_at = now() WHERE id = $1`
+	nextGenSQL       = `SELECT coalesce(max(generation) + 1, 0) FROM accounts WHERE role_id = $1 AND slot = $2`
+	emailTakenSQL    = `SELECT EXISTS (SELECT 1 FROM accounts WHERE email = $1)`
+	insertAccountSQL = `
+INSERT INTO accounts (id, environment_id, role_id, slot, generation, status, email, username, identity,
+                      password_key_id, password_sealed, password_rotated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+)
+
+// ensurePool makes the active accounts of role r fill exactly the slots
+// 1…r.PoolSize: accounts past the pool size are retired, missing slots get a
+// new account. It runs inside the caller's transaction, with the role row
+// locked, so concurrent updates of one role queue.
+func (s *Service) ensurePool(ctx context.Context, tx pgx.Tx, e Environment, r Role) error {
+	if _, err := s.retireSlots(ctx, tx, r.ID, r.PoolSize, fmt.Sprintf("pool of role %s reduced to %d", r.Name, r.PoolSize)); err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, activeSlotsSQL, r.ID)
+	if err != nil {
+		return err
+	}
+	slots, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return err
+	}
+	have := map[int]bool{}
+	for _, sl := range slots {
+		have[sl] = true
+	}
+	for slot := 1; slot <= r.PoolSize; slot++ {
+		if !have[slot] {
+			if err := s.createAccount(ctx, tx, e, r, slot); err != nil {
+				return fmt.Errorf("creating the account in slot %d of role %s: %w", slot, r.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// retireSlots retires the active accounts of role roleID in slots past keep.
+func (s *Service) retireSlots(ctx context.Context, tx pgx.Tx, roleID string, keep int, reason string) (int, error) {
+	rows, err := tx.Query(ctx, retireSlotsSQL, roleID, keep, reason)
+	if err != nil {
+		return 0, err
+	}
+	type retired struct {
+		ID   string
+		Slot int
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[retired])
+	if err != nil {
+		return 0, err
+	}
+	for _, x := range list {
+		if err := access.Record(ctx, tx, access.Event{Action: "account.retire", TargetType: "account", TargetID: x.ID,
+			Details: map[string]any{"slot": x.Slot, "reason": reason}}); err != nil {
+			return 0, err
+		}
+	}
+	return len(list), nil
+}
+
+// createAccount creates the account of slot in role r with the next
+// generation whose email is free, at the environment's first domain, which
+// must still be a controlled domain of this server.
+func (s *Service) createAccount(ctx context.Context, tx pgx.Tx, e Environment, r Role, slot int) error {
+	domain := e.EmailDomains[0]
+	if !s.domainAllowed(domain) {
+		return understudy.Errorf(understudy.ECONFLICT, "environment %s's email domain %s is not a controlled domain of this server (allowed: %s); no account is created outside one", e.Name, domain, s.allowedList())
+	}
+	var gen int
+	if err := tx.QueryRow(ctx, nextGenSQL, r.ID, slot).Scan(&gen); err != nil {
+		return err
+	}
+	var id Identity
+	for {
+		id = GenerateIdentity(IdentitySeed{Environment: e.Name, Role: r.Name, Slot: slot, Generation: gen}, domain, s.now())
+		var taken bool
+		if err := tx.QueryRow(ctx, emailTakenSQL, id.Email).Scan(&taken); err != nil {
+			return err
+		}
+		if !taken {
+			break
+		}
+		gen++ // a suffix collision: the next generation has another suffix
+	}
+	accountID := uuid.New()
+	sealed := s.keyring.Seal([]byte(NewPassword()), []byte(accountID.String()))
+	_, err := tx.Exec(ctx, insertAccountSQL, accountID, e.ID, r.ID, slot, gen, StatusReady, id.Email, id.Username, id,
+		sealed.KeyID, sealed.Data, s.now().UTC())
+	if err != nil {
+		return err
+	}
+	return access.Record(ctx, tx, access.Event{Action: "account.create", TargetType: "account", TargetID: accountID.String(),
+		Details: map[string]any{"environment": e.Name, "role": r.Name, "slot": slot, "generation": gen, "email": id.Email}})
+}

@@ -1,0 +1,228 @@
+package accounts
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/access"
+)
+
+// Visibility is how a role's accounts appear on one surface of an app.
+type Visibility string
+
+// Visibilities of an isolation policy.
+const (
+	Hidden      Visibility = "hidden"       // real users never see the account
+	TestersOnly Visibility = "testers_only" // only synthetic accounts see it
+	Allowed     Visibility = "allowed"      // visible like any user
+)
+
+// DefaultPoolSize is the pool size of a role that does not set one.
+const DefaultPoolSize = 1
+
+// Role is a kind of user in one environment, with a pool of accounts.
+type Role struct {
+	ID          string `json:"id"`
+	Environment string `json:"environment"`
+	Name        string `json:"name" validate:"required,slug"`
+	Description string `json:"description" validate:"max=1000"`
+	PoolSize    int    `json:"pool_size" validate:"min=1,max=100"`
+	// Attributes are passed to apps when accounts are provisioned.
+	Attributes map[string]string `json:"attributes" validate:"max=100,dive,keys,min=1,max=63,endkeys,max=1000"`
+	// IsolationPolicy maps a surface (leaderboards, social_feed, …) to a
+	// visibility. Stored now; enforced by the isolation capability.
+	IsolationPolicy map[string]Visibility `json:"isolation_policy" validate:"max=50,dive,keys,slugsurface,endkeys,oneof=hidden testers_only allowed"`
+	CreatedAt       time.Time             `json:"created_at"`
+	UpdatedAt       time.Time             `json:"updated_at"`
+}
+
+// RoleChange is a create or an update of a role: nil fields are left as
+// they are (or take their defaults on create).
+type RoleChange struct {
+	Description     *string
+	PoolSize        *int
+	Attributes      map[string]string
+	IsolationPolicy map[string]Visibility
+}
+
+func (c RoleChange) apply(r *Role) {
+	if c.Description != nil {
+		r.Description = *c.Description
+	}
+	if c.PoolSize != nil {
+		r.PoolSize = *c.PoolSize
+	}
+	if c.Attributes != nil {
+		r.Attributes = c.Attributes
+	}
+	if c.IsolationPolicy != nil {
+		r.IsolationPolicy = c.IsolationPolicy
+	}
+}
+
+// Validate names every bad field of r at once.
+func (r *Role) Validate() error {
+	if err := validate.Struct(r); err != nil {
+		return understudy.Invalid("invalid role", fieldErrors(err)...)
+	}
+	return nil
+}
+
+const roleColumns = `r.id, e.name, r.name, r.description, r.pool_size, r.attributes, r.isolation_policy, r.created_at, r.updated_at`
+
+func scanRole(row pgx.Row, r *Role) error {
+	return row.Scan(&r.ID, &r.Environment, &r.Name, &r.Description, &r.PoolSize, &r.Attributes, &r.IsolationPolicy, &r.CreatedAt, &r.UpdatedAt)
+}
+
+const (
+	insertRoleSQL = `
+INSERT INTO roles (environment_id, name, description, pool_size, attributes, isolation_policy)
+VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, created_at, updated_at`
+	getRoleSQL = `
+SELECT ` + roleColumns + ` FROM roles r JOIN environments e ON e.id = r.environment_id
+WHERE e.name = $1 AND r.name = $2 AND r.deleted_at IS NULL`
+	lockRoleSQL   = getRoleSQL + ` FOR UPDATE OF r`
+	listRolesSQL  = `SELECT ` + roleColumns + ` FROM roles r JOIN environments e ON e.id = r.environment_id WHERE e.name = $1 AND r.deleted_at IS NULL ORDER BY r.name`
+	updateRoleSQL = `
+UPDATE roles SET description = $2, pool_size = $3, attributes = $4, isolation_policy = $5, updated_at = now()
+WHERE id = $1 RETURNING updated_at`
+	deleteRoleSQL = `UPDATE roles SET deleted_at = now() WHERE id = $1`
+)
+
+// CreateRole creates the role name in environment env and fills its pool.
+// Errors: EINVALID, ENOTFOUND (env), ECONFLICT.
+func (s *Service) CreateRole(ctx context.Context, env, name string, c RoleChange) (Role, error) {
+	r := Role{Environment: env, Name: name, PoolSize: DefaultPoolSize, Attributes: map[string]string{}, IsolationPolicy: map[string]Visibility{}}
+	c.apply(&r)
+	if err := r.Validate(); err != nil {
+		return Role{}, err
+	}
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var e Environment
+		if err := scanEnvironment(tx.QueryRow(ctx, lockEnvironmentSQL, env), &e); err != nil {
+			return understudy.DBError(err, "environment "+env+" does not exist", "")
+		}
+		row := tx.QueryRow(ctx, insertRoleSQL, e.ID, r.Name, r.Description, r.PoolSize, r.Attributes, r.IsolationPolicy)
+		if err := row.Scan(&r.ID, &r.CreatedAt, &r.UpdatedAt); err != nil {
+			return understudy.DBError(err, "", "role "+name+" already exists in environment "+env)
+		}
+		if err := access.Record(ctx, tx, access.Event{Action: "role.create", TargetType: "role", TargetID: r.ID, Details: roleDetails(r)}); err != nil {
+			return err
+		}
+		return s.ensurePool(ctx, tx, e, r)
+	})
+	return r, understudy.DBError(err, "", "")
+}
+
+// GetRole returns role name of environment env. Errors: ENOTFOUND.
+func (s *Service) GetRole(ctx context.Context, env, name string) (Role, error) {
+	var r Role
+	err := scanRole(s.db.QueryRow(ctx, getRoleSQL, env, name), &r)
+	if err == pgx.ErrNoRows {
+		return Role{}, s.roleNotFound(ctx, env, name)
+	}
+	return r, understudy.DBError(err, "", "")
+}
+
+// roleNotFound says whether the environment or the role is missing.
+func (s *Service) roleNotFound(ctx context.Context, env, name string) error {
+	if _, err := s.GetEnvironment(ctx, env); err != nil {
+		return err
+	}
+	return understudy.Errorf(understudy.ENOTFOUND, "role %s does not exist in environment %s", name, env)
+}
+
+// ListRoles returns the roles of environment env, by name. Errors: ENOTFOUND.
+func (s *Service) ListRoles(ctx context.Context, env string) ([]Role, error) {
+	if _, err := s.GetEnvironment(ctx, env); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.Query(ctx, listRolesSQL, env)
+	if err != nil {
+		return nil, understudy.DBError(err, "", "")
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Role, error) {
+		var x Role
+		return x, scanRole(r, &x)
+	})
+	return list, understudy.DBError(err, "", "")
+}
+
+// UpdateRole changes role name of environment env and ensures its pool:
+// a larger pool gets new accounts, a smaller one retires the accounts in
+// the slots past it. Errors: EINVALID, ENOTFOUND.
+func (s *Service) UpdateRole(ctx context.Context, env, name string, c RoleChange) (Role, error) {
+	var r Role
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if err := scanRole(tx.QueryRow(ctx, lockRoleSQL, env, name), &r); err != nil {
+			if err == pgx.ErrNoRows {
+				return s.roleNotFound(ctx, env, name)
+			}
+			return err
+		}
+		before := roleDetails(r)
+		c.apply(&r)
+		if err := r.Validate(); err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, updateRoleSQL, r.ID, r.Description, r.PoolSize, r.Attributes, r.IsolationPolicy).Scan(&r.UpdatedAt); err != nil {
+			return err
+		}
+		if err := access.Record(ctx, tx, access.Event{Action: "role.update", TargetType: "role", TargetID: r.ID,
+			Details: map[string]any{"before": before, "after": roleDetails(r)}}); err != nil {
+			return err
+		}
+		e, err := s.GetEnvironmentTx(ctx, tx, env)
+		if err != nil {
+			return err
+		}
+		return s.ensurePool(ctx, tx, e, r)
+	})
+	return r, understudy.DBError(err, "", "")
+}
+
+// DeleteRole deletes role name of environment env and retires its accounts
+// (they stay, with their history). Errors: ENOTFOUND.
+func (s *Service) DeleteRole(ctx context.Context, env, name string) error {
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var r Role
+		if err := scanRole(tx.QueryRow(ctx, lockRoleSQL, env, name), &r); err != nil {
+			if err == pgx.ErrNoRows {
+				return s.roleNotFound(ctx, env, name)
+			}
+			return err
+		}
+		if _, err := s.retireSlots(ctx, tx, r.ID, 0, "role "+name+" was deleted"); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, deleteRoleSQL, r.ID); err != nil {
+			return err
+		}
+		return access.Record(ctx, tx, access.Event{Action: "role.delete", TargetType: "role", TargetID: r.ID, Details: map[string]any{"environment": env, "name": name}})
+	})
+	return understudy.DBError(err, "", "")
+}
+
+// GetEnvironmentTx reads an environment inside tx.
+func (s *Service) GetEnvironmentTx(ctx context.Context, tx pgx.Tx, name string) (Environment, error) {
+	var e Environment
+	err := scanEnvironment(tx.QueryRow(ctx, getEnvironmentSQL, name), &e)
+	return e, understudy.DBError(err, "environment "+name+" does not exist", "")
+}
+
+func roleDetails(r Role) map[string]any {
+	var m map[string]any
+	b, _ := json.Marshal(struct {
+		Environment     string                `json:"environment"`
+		Name            string                `json:"name"`
+		PoolSize        int                   `json:"pool_size"`
+		Attributes      map[string]string     `json:"attributes"`
+		IsolationPolicy map[string]Visibility `json:"isolation_policy"`
+	}{r.Environment, r.Name, r.PoolSize, r.Attributes, r.IsolationPolicy})
+	_ = json.Unmarshal(b, &m)
+	return m
+}

@@ -1,0 +1,88 @@
+// Package understudy holds what every part of Understudy shares: the error
+// contract. Domain packages (accounts, access, snapshot, tagging) return
+// *Error for everything a caller may be told; any other error is internal and
+// is logged with the request id, never shown.
+package understudy
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Error codes. Each maps to one HTTP status in openapi's error handler and to
+// one CLI exit code.
+const (
+	EINVALID      = "invalid"      // the input is well-formed but not acceptable (422)
+	EMALFORMED    = "malformed"    // the input cannot be read (400)
+	ENOTFOUND     = "not_found"    // the named thing does not exist (404)
+	ECONFLICT     = "conflict"     // the write clashes with the current state (409)
+	EUNAUTHORIZED = "unauthorized" // no or an unknown token (401)
+	EFORBIDDEN    = "forbidden"    // the token's scope does not allow the call (403)
+	ETOOLARGE     = "too_large"    // the request body is over the limit (413)
+	EUNAVAILABLE  = "unavailable"  // a dependency (the database) is down; try again (503)
+	EINTERNAL     = "internal"     // anything else; details are logged, not shown (500)
+)
+
+// FieldError names one invalid field by its JSON name.
+type FieldError struct {
+	Field  string `json:"field"`
+	Detail string `json:"detail"`
+}
+
+// Error is the one error type that carries a message safe to show to a
+// caller. Fields lists every invalid field at once for EINVALID/EMALFORMED.
+type Error struct {
+	Code    string
+	Message string
+	Fields  []FieldError
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	if len(e.Fields) == 0 {
+		return e.Message
+	}
+	parts := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		parts[i] = f.Field + ": " + f.Detail
+	}
+	return e.Message + " (" + strings.Join(parts, "; ") + ")"
+}
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Invalid returns an EINVALID error listing fields, sorted by field name so
+// that messages are stable.
+func Invalid(message string, fields ...FieldError) *Error {
+	sort.SliceStable(fields, func(i, j int) bool { return fields[i].Field < fields[j].Field })
+	return &Error{Code: EINVALID, Message: message, Fields: fields}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL
+// for any other non-nil error, and "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the safe message of err: the message of the first
+// *Error in its chain, or a generic text for internal errors.
+func ErrorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.Message
+	}
+	return "internal error"
+}

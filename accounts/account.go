@@ -264,3 +264,28 @@ func (s *Service) RotatePassword(ctx context.Context, id string) (Credentials, e
 	}
 	return c, nil
 }
+
+const countByStatusSQL = `SELECT status, count(*) FROM accounts GROUP BY status`
+
+// CountByStatus returns how many accounts are in each status; every status
+// is present, with 0 when no account has it.
+func (s *Service) CountByStatus(ctx context.Context) (map[Status]int, error) {
+	out := map[Status]int{}
+	for _, st := range Statuses() {
+		out[st] = 0
+	}
+	rows, err := s.db.Query(ctx, countByStatusSQL)
+	if err != nil {
+		return nil, understudy.DBError(err, "", "")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st Status
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, understudy.DBError(err, "", "")
+		}
+		out[st] = n
+	}
+	return out, understudy.DBError(rows.Err(), "", "")
+}

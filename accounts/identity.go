@@ -50,7 +50,7 @@ type IdentitySeed struct {
 	Generation  int
 }
 
-// seed hashes s into the faker's seed and the identity's unique suffix.
+// hash hashes s into the faker's seed and the identity's unique suffix.
 func (s IdentitySeed) hash() [32]byte {
 	return sha256.Sum256([]byte("understudy/identity/v1\x00" + s.Environment + "\x00" + s.Role + "\x00" +
 		strconv.Itoa(s.Slot) + "\x00" + strconv.Itoa(s.Generation)))

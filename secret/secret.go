@@ -88,6 +88,9 @@ func NewKeyring(primary []byte, older ...[]byte) (*Keyring, error) {
 // bytes. The error never contains the input.
 func ParseKey(s string) ([]byte, error) {
 	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, fmt.Errorf("the key is empty; it must be %d random bytes, base64-encoded (openssl rand -base64 32)", KeySize)
+	}
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 		if raw, err := enc.DecodeString(s); err == nil {
 			if len(raw) != KeySize {

@@ -230,3 +230,44 @@ func randomBytes(n int) []byte {
 	_, _ = rand.Read(b)
 	return b
 }
+
+// NewEmptyDatabase creates a database with no schema at all for this test
+// alone (to test migrations themselves), returns its URL and drops it when
+// the test ends.
+func NewEmptyDatabase(tb testing.TB) string {
+	tb.Helper()
+	server := ServerURL(tb)
+	name := "understudy_t_" + hex.EncodeToString(randomBytes(6))
+	if err := adminExec(server, "CREATE DATABASE "+name); err != nil {
+		tb.Fatalf("creating an empty test database: %v", err)
+	}
+	tb.Cleanup(func() { _ = dropDatabase(server, name) })
+	return withDatabase(tb, server, name)
+}
+
+// ServerAddress returns the network and address at which TEST_DATABASE_URL's
+// server listens ("unix" and a socket path, or "tcp" and host:port), for
+// tests that put a proxy in front of it.
+func ServerAddress(tb testing.TB) (network, address string) {
+	tb.Helper()
+	cfg, err := pgx.ParseConfig(ServerURL(tb))
+	if err != nil {
+		tb.Fatalf("%s is not a valid connection string", EnvVar)
+	}
+	if len(cfg.Host) > 0 && cfg.Host[0] == '/' {
+		return "unix", fmt.Sprintf("%s/.s.PGSQL.%d", cfg.Host, cfg.Port)
+	}
+	return "tcp", fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
+}
+
+// WithHost returns url (a keyword/value or URL connection string of the test
+// server) pointed at host and port instead, keeping user and database.
+func WithHost(tb testing.TB, url, host string, port int) string {
+	tb.Helper()
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		tb.Fatalf("not a valid connection string")
+	}
+	cfg.Host, cfg.Port = host, uint16(port)
+	return keywordForm(cfg) + " dbname=" + cfg.Database
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the server's configuration. It comes from flags, then
+// UNDERSTUDY_* environment variables, then an optional YAML file
+// (--config or UNDERSTUDY_CONFIG): the first that sets a field wins.
+type Config struct {
+	// DatabaseURL is the PostgreSQL connection string (DATABASE_URL or
+	// UNDERSTUDY_DATABASE_URL). Required, except with --dev, which starts a
+	// private cluster when it is empty.
+	DatabaseURL string `yaml:"database_url"`
+	// Addr is where the server listens. Defaults to 127.0.0.1:8080.
+	Addr string `yaml:"addr"`
+	// SecretKey is 32 random bytes, base64: it seals secrets at rest.
+	// Required, except with --dev, which keeps a development key in .understudy/.
+	SecretKey string `yaml:"secret_key"`
+	// OldSecretKeys are earlier keys, kept to open what they sealed after a
+	// rotation. Defaults to none.
+	OldSecretKeys []string `yaml:"old_secret_keys"`
+	// EmailDomains is the allowlist of controlled email domains. Required,
+	// except with --dev, where it defaults to qa.example.test.
+	EmailDomains []string `yaml:"email_domains"`
+	// DBMaxConns is the size of the connection pool. Defaults to 20.
+	DBMaxConns int `yaml:"db_max_conns"`
+	// RequestTimeout bounds each request. Defaults to 10s.
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// LogLevel is debug, info, warn or error. Defaults to info.
+	LogLevel string `yaml:"log_level"`
+}
+
+// WithDefaults fills the optional fields.
+func (c Config) WithDefaults() Config {
+	c.Addr = cmp.Or(c.Addr, "127.0.0.1:8080")
+	c.DBMaxConns = cmp.Or(c.DBMaxConns, 20)
+	c.RequestTimeout = cmp.Or(c.RequestTimeout, 10*time.Second)
+	c.LogLevel = cmp.Or(c.LogLevel, "info")
+	return c
+}
+
+// Validate names every missing or bad field.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("database_url is required: set DATABASE_URL (or UNDERSTUDY_DATABASE_URL), or run `make run` for a private development database"))
+	}
+	if c.SecretKey == "" {
+		errs = append(errs, errors.New("secret_key is required: set UNDERSTUDY_SECRET_KEY to 32 random bytes, base64 (openssl rand -base64 32)"))
+	}
+	if len(c.EmailDomains) == 0 {
+		errs = append(errs, errors.New("email_domains is required: set UNDERSTUDY_EMAIL_DOMAINS to the email domains your team controls, comma-separated"))
+	}
+	if c.DBMaxConns < 1 {
+		errs = append(errs, fmt.Errorf("db_max_conns must be at least 1, got %d", c.DBMaxConns))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log_level must be debug, info, warn or error, got %q", c.LogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+// envSource reads UNDERSTUDY_* variables into a Config.
+func configFromEnv(getenv func(string) string) (Config, error) {
+	var c Config
+	c.DatabaseURL = cmp.Or(getenv("UNDERSTUDY_DATABASE_URL"), getenv("DATABASE_URL"))
+	c.Addr = getenv("UNDERSTUDY_ADDR")
+	c.SecretKey = getenv("UNDERSTUDY_SECRET_KEY")
+	c.OldSecretKeys = splitList(getenv("UNDERSTUDY_OLD_SECRET_KEYS"))
+	c.EmailDomains = splitList(getenv("UNDERSTUDY_EMAIL_DOMAINS"))
+	c.LogLevel = getenv("UNDERSTUDY_LOG_LEVEL")
+	var errs []error
+	if v := getenv("UNDERSTUDY_DB_MAX_CONNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("UNDERSTUDY_DB_MAX_CONNS must be a whole number, got %q", v))
+		}
+		c.DBMaxConns = n
+	}
+	if v := getenv("UNDERSTUDY_REQUEST_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("UNDERSTUDY_REQUEST_TIMEOUT must be a duration such as 10s, got %q", v))
+		}
+		c.RequestTimeout = d
+	}
+	return c, errors.Join(errs...)
+}
+
+// configFromFile reads a YAML file; unknown keys are refused by name.
+func configFromFile(path string) (Config, error) {
+	var c Config
+	f, err := os.Open(path)
+	if err != nil {
+		return c, fmt.Errorf("reading the config file: %w", err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return c, fmt.Errorf("config file %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// merge returns the first non-zero value of each field, in order.
+func merge(layers ...Config) Config {
+	var out Config
+	for _, l := range layers {
+		out.DatabaseURL = cmp.Or(out.DatabaseURL, l.DatabaseURL)
+		out.Addr = cmp.Or(out.Addr, l.Addr)
+		out.SecretKey = cmp.Or(out.SecretKey, l.SecretKey)
+		out.LogLevel = cmp.Or(out.LogLevel, l.LogLevel)
+		out.DBMaxConns = cmp.Or(out.DBMaxConns, l.DBMaxConns)
+		out.RequestTimeout = cmp.Or(out.RequestTimeout, l.RequestTimeout)
+		if out.OldSecretKeys == nil {
+			out.OldSecretKeys = l.OldSecretKeys
+		}
+		if out.EmailDomains == nil {
+			out.EmailDomains = l.EmailDomains
+		}
+	}
+	return out
+}
+
+// serverFlags binds the server's flags to a Config.
+func serverFlags(fs *pflag.FlagSet, c *Config, configPath *string) {
+	fs.StringVar(configPath, "config", "", "YAML config file (or UNDERSTUDY_CONFIG)")
+	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL connection string (or DATABASE_URL)")
+	fs.StringVar(&c.Addr, "addr", "", "listen address (or UNDERSTUDY_ADDR; default 127.0.0.1:8080)")
+	fs.StringSliceVar(&c.EmailDomains, "email-domains", nil, "controlled email domains (or UNDERSTUDY_EMAIL_DOMAINS)")
+	fs.StringVar(&c.LogLevel, "log-level", "", "debug, info, warn or error (or UNDERSTUDY_LOG_LEVEL)")
+	fs.IntVar(&c.DBMaxConns, "db-max-conns", 0, "connection pool size (or UNDERSTUDY_DB_MAX_CONNS; default 20)")
+}
+
+// loadConfig layers flags over env over the file, then fills defaults.
+func loadConfig(flags Config, configPath string, getenv func(string) string) (Config, error) {
+	env, err := configFromEnv(getenv)
+	if err != nil {
+		return Config{}, err
+	}
+	var file Config
+	if p := cmp.Or(configPath, getenv("UNDERSTUDY_CONFIG")); p != "" {
+		if file, err = configFromFile(p); err != nil {
+			return Config{}, err
+		}
+	}
+	return merge(flags, env, file).WithDefaults(), nil
+}
+
+func splitList(s string) []string {
+	if strings.TrimSpace(s) == "" {
+		return nil
+	}
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

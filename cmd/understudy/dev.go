@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/internal/localpg"
+	"github.com/understudy-dev/understudy/secret"
+)
+
+// devDir holds what `serve --dev` keeps between runs: the private cluster
+// and the development secret key.
+const devDir = ".understudy"
+
+// devDefaults fills what is not configured with development defaults and
+// returns the function that stops what it started.
+func (a *app) devDefaults(ctx context.Context, m *Main) (func(context.Context) error, error) {
+	var stop func(context.Context) error
+	if m.Config.DatabaseURL == "" {
+		cluster, err := localpg.Start(ctx, localpg.Config{Dir: filepath.Join(devDir, "pg"), Logger: m.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("starting the private PostgreSQL cluster: %w", err)
+		}
+		stop = cluster.Stop
+		url, err := cluster.CreateDatabase(ctx, "understudy")
+		if err != nil {
+			_ = cluster.Stop(ctx)
+			return nil, err
+		}
+		m.Config.DatabaseURL = url
+		m.Logger.Info("using a private PostgreSQL cluster", slog.String("dir", filepath.Join(devDir, "pg")))
+	}
+	if m.Config.SecretKey == "" {
+		key, err := devSecretKey(filepath.Join(devDir, "secret.key"))
+		if err != nil {
+			return stop, err
+		}
+		m.Config.SecretKey = key
+		m.Logger.Warn("DEVELOPMENT SECRET KEY IN USE: secrets are sealed with the throwaway key in " + filepath.Join(devDir, "secret.key") +
+			"; never use it for real accounts, set UNDERSTUDY_SECRET_KEY instead")
+	}
+	if len(m.Config.EmailDomains) == 0 {
+		m.Config.EmailDomains = []string{"qa.example.test"}
+		m.Logger.Warn("no UNDERSTUDY_EMAIL_DOMAINS: allowing only the reserved test domain qa.example.test")
+	}
+	return stop, nil
+}
+
+// devSecretKey reads the development key, or makes one, readable only by
+// its owner, so a second `make run` can still open what the first sealed.
+func devSecretKey(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("reading the development secret key: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", err
+	}
+	key := secret.GenerateKey()
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("writing the development secret key: %w", err)
+	}
+	return key, nil
+}
+
+// printDevWelcome creates an admin token and prints it once, with commands to try.
+func (a *app) printDevWelcome(ctx context.Context, m *Main) error {
+	name := "dev-admin-" + a.now().UTC().Format("20060102-150405")
+	ctx = access.WithCaller(ctx, access.Caller{Actor: "serve --dev"})
+	_, tok, err := access.NewTokens(m.pool).Create(ctx, name, access.ScopeAdmin)
+	if err != nil {
+		return fmt.Errorf("creating the development admin token: %w", err)
+	}
+	url := "http://" + m.Addr()
+	fmt.Fprintf(a.stdout, `
+Understudy is running at %s (Ctrl-C stops it).
+An admin token was created for you (%s); it is shown this once:
+
+  export UNDERSTUDY_URL=%s
+  export UNDERSTUDY_TOKEN=%s
+
+Then try:
+
+  ./bin/understudy environments create production --email-domain qa.example.test
+  ./bin/understudy roles create production buyer --pool 2
+  ./bin/understudy accounts list --environment production
+
+`, url, name, url, tok)
+	return nil
+}
+
+// devPostgresCommand runs a command with TEST_DATABASE_URL pointing at a
+// private cluster: `make test` and `make bench` use it when no database is
+// given. Hidden: it is plumbing, not part of the product.
+func (a *app) devPostgresCommand() *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:    "dev-postgres --dir DIR -- COMMAND [ARGS...]",
+		Short:  "Run COMMAND with TEST_DATABASE_URL set to a private PostgreSQL cluster under DIR",
+		Hidden: true,
+		Args: func(_ *cobra.Command, argv []string) error {
+			if len(argv) == 0 {
+				return usageErrorf("expected a command to run after --")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			logger := a.logger("warn")
+			cluster, err := localpg.Start(cmd.Context(), localpg.Config{Dir: dir, Logger: logger})
+			if err != nil {
+				return fmt.Errorf("starting the private PostgreSQL cluster: %w", err)
+			}
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				_ = cluster.Stop(ctx)
+			}()
+			url, err := cluster.CreateDatabase(cmd.Context(), "understudy_test")
+			if err != nil {
+				return err
+			}
+			child := exec.CommandContext(cmd.Context(), argv[0], argv[1:]...)
+			child.Stdin, child.Stdout, child.Stderr = a.stdin, a.stdout, a.stderr
+			child.Env = append(os.Environ(), "TEST_DATABASE_URL="+url)
+			if err := child.Run(); err != nil {
+				if ee, ok := errors.AsType[*exec.ExitError](err); ok {
+					return &codedError{code: ee.ExitCode(), err: fmt.Errorf("%s exited with code %d", argv[0], ee.ExitCode())}
+				}
+				return err
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", filepath.Join(devDir, "test-pg"), "where the cluster lives")
+	return cmd
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/understudy-dev/understudy/openapi"
+)
+
+func (a *app) environmentsCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "environments", Aliases: []string{"environment", "env"}, Short: "Manage environments and their controlled email domains"}
+	var domains []string
+	create := &cobra.Command{
+		Use: "create NAME --email-domain DOMAIN...", Short: "Create an environment", Args: args("name"),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.CreateEnvironmentWithResponse(cmd.Context(), openapi.EnvironmentCreate{Name: argv[0], EmailDomains: domains})
+			if err := check(resp, err); err != nil {
+				return err
+			}
+			return a.show(resp.Body, func(w io.Writer) { environmentTable(w, *resp.JSON201) })
+		},
+	}
+	create.Flags().StringSliceVar(&domains, "email-domain", nil, "controlled email domain (repeat or comma-separate; the first is used for new accounts)")
+	_ = create.MarkFlagRequired("email-domain")
+
+	var newDomains []string
+	update := &cobra.Command{
+		Use: "update NAME --email-domain DOMAIN...", Short: "Replace an environment's email domains", Args: args("name"),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.UpdateEnvironmentWithResponse(cmd.Context(), argv[0], openapi.EnvironmentUpdate{EmailDomains: newDomains})
+			if err := check(resp, err); err != nil {
+				return err
+			}
+			return a.show(resp.Body, func(w io.Writer) { environmentTable(w, *resp.JSON200) })
+		},
+	}
+	update.Flags().StringSliceVar(&newDomains, "email-domain", nil, "controlled email domain (repeat or comma-separate)")
+	_ = update.MarkFlagRequired("email-domain")
+
+	list := &cobra.Command{
+		Use: "list", Short: "List environments", Args: args(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.ListEnvironmentsWithResponse(cmd.Context())
+			if err := check(resp, err); err != nil {
+				return err
+			}
+			return a.show(resp.Body, func(w io.Writer) { environmentTable(w, resp.JSON200.Items...) })
+		},
+	}
+	get := &cobra.Command{
+		Use: "get NAME", Short: "Show an environment", Args: args("name"),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.GetEnvironmentWithResponse(cmd.Context(), argv[0])
+			if err := check(resp, err); err != nil {
+				return err
+			}
+			return a.show(resp.Body, func(w io.Writer) { environmentTable(w, *resp.JSON200) })
+		},
+	}
+	del := &cobra.Command{
+		Use: "delete NAME", Short: "Delete an environment that never had accounts", Args: args("name"),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.DeleteEnvironmentWithResponse(cmd.Context(), argv[0])
+			if err := check(resp, err); err != nil {
+				return err
+			}
+			return a.done("deleted environment " + argv[0])
+		},
+	}
+	cmd.AddCommand(create, update, list, get, del)
+	return cmd
+}
+
+func environmentTable(w io.Writer, list ...openapi.Environment) {
+	row(w, "NAME", "EMAIL DOMAINS", "CREATED")
+	for _, e := range list {
+		row(w, e.Name, strings.Join(e.EmailDomains, ","), e.CreatedAt.Format("2006-01-02 15:04"))
+	}
+}

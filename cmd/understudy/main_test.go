@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/internal/dbtest"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+// testKey is the secret key of test servers: fixed, so a test can read
+// what another server of the same database sealed.
+var testKey = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
+
+// testServer is the real program (Main) on port 0 against a database of
+// its own, with one token of each scope.
+type testServer struct {
+	main                  *Main
+	URL                   string
+	DatabaseURL           string
+	Admin, Runner, Reader string
+}
+
+type serverOptions struct {
+	// DatabaseURL defaults to a new migrated database for the test.
+	DatabaseURL string
+	// Mutate changes the config before Run.
+	Mutate func(*Config)
+	// Logs receives the server's logs. Defaults to a buffer nobody reads.
+	Logs io.Writer
+	// TokenSuffix is appended to the token names (test-admin…), for a
+	// second server on the same database.
+	TokenSuffix string
+}
+
+func startServer(t *testing.T, o serverOptions) *testServer {
+	t.Helper()
+	if o.DatabaseURL == "" {
+		o.DatabaseURL = dbtest.NewDatabase(t)
+	}
+	cfg := Config{DatabaseURL: o.DatabaseURL, Addr: "127.0.0.1:0", SecretKey: testKey,
+		EmailDomains: []string{"qa.example.test", "qa2.example.test"}}.WithDefaults()
+	if o.Mutate != nil {
+		o.Mutate(&cfg)
+	}
+	if o.Logs == nil {
+		o.Logs = &bytes.Buffer{}
+	}
+	m := &Main{Config: cfg, Logger: (&app{stderr: &syncWriter{w: o.Logs}}).logger("debug")}
+	ctx := context.Background()
+	if err := m.Run(ctx); err != nil {
+		t.Fatalf("starting the server: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := m.Close(ctx); err != nil {
+			t.Errorf("closing the server: %v", err)
+		}
+	})
+	s := &testServer{main: m, URL: "http://" + m.Addr(), DatabaseURL: o.DatabaseURL}
+	tokens := access.NewTokens(m.pool)
+	for _, x := range []struct {
+		dst   *string
+		scope access.Scope
+	}{{&s.Admin, access.ScopeAdmin}, {&s.Runner, access.ScopeRunner}, {&s.Reader, access.ScopeReader}} {
+		_, secret, err := tokens.Create(access.WithCaller(ctx, access.Caller{Actor: "test"}), "test-"+string(x.scope)+o.TokenSuffix, x.scope)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*x.dst = secret
+	}
+	return s
+}
+
+// cliResult is what one CLI run printed and its exit code.
+type cliResult struct {
+	Stdout, Stderr string
+	Code           int
+}
+
+// cli runs the understudy command line in-process against s with token.
+func (s *testServer) cli(t *testing.T, token string, argv ...string) cliResult {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env := map[string]string{"UNDERSTUDY_URL": s.URL, "UNDERSTUDY_TOKEN": token}
+	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, now: time.Now,
+		getenv: func(k string) string { return env[k] }, httpClient: http.DefaultClient}
+	code := a.run(context.Background(), argv)
+	return cliResult{Stdout: out.String(), Stderr: errb.String(), Code: code}
+}

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/openapi"
+)
+
+// Exit codes. They are documented in the README; scripts rely on them.
+const (
+	exitOK          = 0
+	exitError       = 1 // any other failure
+	exitUsage       = 2 // bad command line
+	exitNotFound    = 3 // the named thing does not exist (404)
+	exitAuth        = 4 // missing, unknown or insufficient token (401, 403)
+	exitConflict    = 5 // the change clashes with the current state (409)
+	exitInvalid     = 6 // the input was refused (400, 413, 422)
+	exitUnavailable = 7 // the server or its database cannot be reached (503)
+)
+
+// codedError carries an exit code with the message to print.
+type codedError struct {
+	code int
+	err  error
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, args ...any) error {
+	return &codedError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// app is what every command shares: where to write and how to reach the server.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	url, token     string
+	output         string
+	httpClient     *http.Client
+	now            func() time.Time
+}
+
+// run executes the command line args and returns the process exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, now: time.Now}
+	return a.run(ctx, args)
+}
+
+func (a *app) run(ctx context.Context, args []string) int {
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(a.stderr, "understudy: "+err.Error())
+	if ce, ok := errors.AsType[*codedError](err); ok {
+		return ce.code
+	}
+	if strings.HasPrefix(err.Error(), "unknown command") { // cobra's, for the root
+		return exitUsage
+	}
+	return exitError
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "understudy",
+		Short:         "Synthetic role accounts for testing in production",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&a.url, "url", "", "server URL (or UNDERSTUDY_URL; default http://127.0.0.1:8080)")
+	root.PersistentFlags().StringVar(&a.token, "token", "", "bearer token (or UNDERSTUDY_TOKEN)")
+	root.PersistentFlags().StringVarP(&a.output, "output", "o", "table", "output format: table or json")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &codedError{code: exitUsage, err: err} })
+	root.AddCommand(a.serveCommand(), a.migrateCommand(), a.tokensCommand(), a.environmentsCommand(),
+		a.rolesCommand(), a.accountsCommand(), a.auditCommand(), a.devPostgresCommand())
+	for _, c := range root.Commands() {
+		if c.HasSubCommands() {
+			group(c)
+		}
+	}
+	return root
+}
+
+// args returns a cobra.PositionalArgs that reports a usage error naming
+// the expected arguments.
+func args(names ...string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, got []string) error {
+		if len(got) != len(names) {
+			return usageErrorf("expected %d argument(s) <%s>, got %d", len(names), strings.Join(names, "> <"), len(got))
+		}
+		return nil
+	}
+}
+
+// client returns the generated REST client, authenticated with the token.
+func (a *app) client() (*openapi.ClientWithResponses, error) {
+	if a.output != "table" && a.output != "json" {
+		return nil, usageErrorf("--output must be table or json, got %q", a.output)
+	}
+	url := firstNonEmpty(a.url, a.getenv("UNDERSTUDY_URL"), "http://127.0.0.1:8080")
+	token := firstNonEmpty(a.token, a.getenv("UNDERSTUDY_TOKEN"))
+	hc := a.httpClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 60 * time.Second}
+	}
+	return openapi.NewClientWithResponses(url, openapi.WithHTTPClient(hc),
+		openapi.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			req.Header.Set("User-Agent", "understudy-cli")
+			return nil
+		}))
+}
+
+// check checks the outcome of one REST call made with the generated client:
+// a transport error or a problem document becomes an error with the
+// matching exit code.
+func check[T any, R interface {
+	*T
+	GetBody() []byte
+	StatusCode() int
+}](resp R, err error) error {
+	if err != nil {
+		return &codedError{code: exitUnavailable, err: fmt.Errorf("cannot reach the Understudy server: %w", err)}
+	}
+	status, body := resp.StatusCode(), resp.GetBody()
+	if status < 400 {
+		return nil
+	}
+	var p openapi.Problem
+	msg := strings.TrimSpace(string(body))
+	if json.Unmarshal(body, &p) == nil && p.Detail != "" {
+		msg = p.Detail
+		if p.Errors != nil {
+			var parts []string
+			for _, f := range *p.Errors {
+				parts = append(parts, f.Field+": "+f.Detail)
+			}
+			msg += " (" + strings.Join(parts, "; ") + ")"
+		}
+	}
+	return &codedError{code: exitCodeOf(status), err: fmt.Errorf("%s (HTTP %d)", msg, status)}
+}
+
+func exitCodeOf(status int) int {
+	switch status {
+	case http.StatusNotFound:
+		return exitNotFound
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return exitAuth
+	case http.StatusConflict:
+		return exitConflict
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+		return exitInvalid
+	case http.StatusServiceUnavailable:
+		return exitUnavailable
+	}
+	return exitError
+}
+
+// show prints a response: its JSON body as is with -o json, or the table
+// that table writes.
+func (a *app) show(body []byte, table func(w io.Writer)) error {
+	if a.output == "json" {
+		var buf bytes.Buffer
+		if err := json.Indent(&buf, body, "", "  "); err != nil {
+			return err
+		}
+		buf.WriteByte('\n')
+		_, err := a.stdout.Write(buf.Bytes())
+		return err
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	table(tw)
+	return tw.Flush()
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func row(w io.Writer, cols ...any) {
+	for i, c := range cols {
+		if i > 0 {
+			fmt.Fprint(w, "\t")
+		}
+		fmt.Fprint(w, c)
+	}
+	fmt.Fprintln(w)
+}
+
+// withCode gives a domain error (used by the commands that work on the
+// database directly) the exit code its HTTP status would have.
+func withCode(err error) error {
+	code := map[string]int{
+		understudy.ENOTFOUND: exitNotFound, understudy.EUNAUTHORIZED: exitAuth, understudy.EFORBIDDEN: exitAuth,
+		understudy.ECONFLICT: exitConflict, understudy.EINVALID: exitInvalid, understudy.EMALFORMED: exitInvalid,
+		understudy.EUNAVAILABLE: exitUnavailable,
+	}[understudy.ErrorCode(err)]
+	if code == 0 {
+		code = exitError
+	}
+	return &codedError{code: code, err: err}
+}
+
+// group makes a command group refuse an unknown subcommand with a usage
+// error: cobra checks subcommand names only at the root, so without this
+// "understudy roles frobnicate" would print help and exit 0.
+func group(cmd *cobra.Command) *cobra.Command {
+	cmd.RunE = func(cmd *cobra.Command, argv []string) error {
+		if len(argv) > 0 {
+			return usageErrorf("unknown command %q for %q", argv[0], cmd.CommandPath())
+		}
+		return cmd.Help()
+	}
+	return cmd
+}
+
+// done prints a confirmation for calls without a body: a line for people,
+// {"ok":true,"message":…} with -o json.
+func (a *app) done(msg string) error {
+	if a.output == "json" {
+		return json.NewEncoder(a.stdout).Encode(map[string]any{"ok": true, "message": msg})
+	}
+	_, err := io.WriteString(a.stdout, msg+"\n")
+	return err
+}

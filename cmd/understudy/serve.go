@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/migrations"
+	"github.com/understudy-dev/understudy/openapi"
+	"github.com/understudy-dev/understudy/secret"
+)
+
+// Main is the server program: Run starts it, Close stops it. End-to-end
+// tests boot it on port 0 exactly as `understudy serve` does.
+type Main struct {
+	// Config is the server's configuration, defaults filled.
+	Config Config
+	// Migrate applies pending migrations at start-up instead of refusing
+	// to start on a schema that is behind.
+	Migrate bool
+	// Logger receives the server's logs.
+	Logger *slog.Logger
+
+	pool     *pgxpool.Pool
+	listener net.Listener
+	http     *http.Server
+	served   chan error
+}
+
+// Run connects to the database, checks (or migrates) its schema, and starts
+// serving in the background. It returns once the server accepts requests.
+func (m *Main) Run(ctx context.Context) error {
+	if err := m.Config.Validate(); err != nil {
+		return err
+	}
+	keyring, err := keyringOf(m.Config)
+	if err != nil {
+		return err
+	}
+	if m.Migrate {
+		if err := migrations.Up(m.Config.DatabaseURL, 0); err != nil {
+			return err
+		}
+	}
+	if m.pool, err = openPool(ctx, m.Config); err != nil {
+		return err
+	}
+	if err := migrations.Check(ctx, m.pool); err != nil {
+		return err
+	}
+	svc, err := accounts.New(accounts.Config{DB: m.pool, Keyring: keyring, EmailDomains: m.Config.EmailDomains})
+	if err != nil {
+		return err
+	}
+	api, err := openapi.New(openapi.Config{Accounts: svc, Tokens: access.NewTokens(m.pool), Audit: access.NewAudit(m.pool),
+		DB: m.pool, Logger: m.Logger, Registry: prometheus.NewRegistry(), RequestTimeout: m.Config.RequestTimeout})
+	if err != nil {
+		return err
+	}
+	if m.listener, err = net.Listen("tcp", m.Config.Addr); err != nil {
+		return fmt.Errorf("listening on %s: %w", m.Config.Addr, err)
+	}
+	m.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn)}
+	m.served = make(chan error, 1)
+	go func() { m.served <- m.http.Serve(m.listener) }()
+	m.Logger.InfoContext(ctx, "serving", slog.String("addr", m.Addr()), slog.String("secret_key_id", keyring.PrimaryKeyID()),
+		slog.Any("email_domains", m.Config.EmailDomains))
+	return nil
+}
+
+// Addr returns the address the server listens on (useful with port 0).
+func (m *Main) Addr() string {
+	if m.listener == nil {
+		return ""
+	}
+	return m.listener.Addr().String()
+}
+
+// Close stops accepting requests, waits for those in flight until ctx ends,
+// and closes the pool. It is safe without Run and safe twice.
+func (m *Main) Close(ctx context.Context) error {
+	var errs []error
+	if m.http != nil {
+		if err := m.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stopping the HTTP server: %w", err))
+		}
+		if err := <-m.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+		m.http = nil
+	}
+	if m.pool != nil {
+		m.pool.Close()
+		m.pool = nil
+	}
+	return errors.Join(errs...)
+}
+
+func keyringOf(c Config) (*secret.Keyring, error) {
+	primary, err := secret.ParseKey(c.SecretKey)
+	if err != nil {
+		return nil, fmt.Errorf("UNDERSTUDY_SECRET_KEY: %w", err)
+	}
+	var older [][]byte
+	for i, k := range c.OldSecretKeys {
+		raw, err := secret.ParseKey(k)
+		if err != nil {
+			return nil, fmt.Errorf("UNDERSTUDY_OLD_SECRET_KEYS[%d]: %w", i, err)
+		}
+		older = append(older, raw)
+	}
+	return secret.NewKeyring(primary, older...)
+}
+
+// openPool connects with short connect timeouts, so a database that is down
+// makes calls fail fast (503) rather than hang; the pool reconnects on its
+// own when the database returns.
+func openPool(ctx context.Context, c Config) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(c.DatabaseURL)
+	if err != nil {
+		return nil, errors.New("the database URL is not valid: " + firstLine(err))
+	}
+	cfg.MaxConns = int32(c.DBMaxConns)
+	cfg.ConnConfig.ConnectTimeout = 3 * time.Second
+	cfg.HealthCheckPeriod = 5 * time.Second
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the database: %w", err)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := pool.Ping(pingCtx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connecting to the database: %w", err)
+	}
+	return pool, nil
+}
+
+// firstLine keeps pgx's parse error short and free of the URL, which may
+// hold a password.
+func firstLine(err error) string {
+	msg := err.Error()
+	for i, r := range msg {
+		if r == ':' {
+			return msg[:i]
+		}
+	}
+	return msg
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/understudy-dev/understudy/access"
+)
+
+func (a *app) serveCommand() *cobra.Command {
+	var flags Config
+	var configPath string
+	var migrate, dev bool
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Understudy server",
+		Long: `Run the Understudy server until SIGINT or SIGTERM.
+
+With --dev (what "make run" uses), anything not configured gets a development
+default: a private PostgreSQL cluster under .understudy/ when no database URL is
+set, a development secret key kept in .understudy/secret.key, the email domain
+qa.example.test, the schema migrated, and a new admin token printed once.`,
+		Args: args(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(flags, configPath, a.getenv)
+			if err != nil {
+				return &codedError{code: exitUsage, err: err}
+			}
+			logger := a.logger(cfg.LogLevel)
+			m := &Main{Config: cfg, Migrate: migrate || dev, Logger: logger}
+			var stopDev func(context.Context) error
+			if dev {
+				if stopDev, err = a.devDefaults(cmd.Context(), m); err != nil {
+					return err
+				}
+			}
+			return a.serve(cmd.Context(), m, dev, stopDev)
+		},
+	}
+	serverFlags(cmd.Flags(), &flags, &configPath)
+	cmd.Flags().BoolVar(&migrate, "migrate", false, "apply pending migrations before serving")
+	cmd.Flags().BoolVar(&dev, "dev", false, "development defaults for anything not configured (see above)")
+	return cmd
+}
+
+// serve runs m until ctx ends, then shuts down with a deadline that starts
+// at the signal, not at start-up.
+func (a *app) serve(ctx context.Context, m *Main, dev bool, stopDev func(context.Context) error) (err error) {
+	defer func() {
+		if stopDev != nil {
+			stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if serr := stopDev(stopCtx); serr != nil && err == nil {
+				err = serr
+			}
+		}
+	}()
+	if err := m.Run(ctx); err != nil {
+		_ = m.Close(context.Background())
+		return err
+	}
+	if dev {
+		if err := a.printDevWelcome(ctx, m); err != nil {
+			_ = m.Close(context.Background())
+			return err
+		}
+	}
+	<-ctx.Done()
+	m.Logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return m.Close(shutdownCtx)
+}
+
+func (a *app) logger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(access.LogHandler(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: l})))
+}

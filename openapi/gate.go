@@ -1,0 +1,172 @@
+package openapi
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/labstack/echo/v4"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/access"
+)
+
+// gate checks every request against openapi.yaml before its handler runs:
+// it authenticates the bearer token, checks the token's scope against the
+// operation's security requirement, and validates parameters and body (no
+// unknown fields, types, ranges, patterns). The spec is the one source of
+// what each call needs.
+type gate struct {
+	router routers.Router
+	doc    *openapi3.T
+}
+
+func newGate() (*gate, error) {
+	doc, err := Spec()
+	if err != nil {
+		return nil, err
+	}
+	doc.Servers = nil // match any host
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		return nil, fmt.Errorf("routing openapi.yaml: %w", err)
+	}
+	return &gate{router: router, doc: doc}, nil
+}
+
+// requiredScopes returns the scopes an operation's security requirement
+// names (nil for an open operation) and whether it needs a token at all.
+func (g *gate) requiredScopes(op *openapi3.Operation) ([]access.Scope, bool) {
+	reqs := g.doc.Security
+	if op.Security != nil {
+		reqs = *op.Security
+	}
+	if len(reqs) == 0 {
+		return nil, false
+	}
+	var scopes []access.Scope
+	for _, r := range reqs {
+		for _, sc := range r["bearerAuth"] {
+			scopes = append(scopes, access.Scope(sc))
+		}
+	}
+	return scopes, true
+}
+
+func (s *Server) gate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		route, params, err := s.gateway.router.FindRoute(req)
+		if err != nil {
+			return next(c) // echo answers 404 or 405 itself
+		}
+		ctx := req.Context()
+		if scopes, needed := s.gateway.requiredScopes(route.Operation); needed {
+			tok, err := s.authenticate(ctx, req.Header.Get(echo.HeaderAuthorization))
+			if err != nil {
+				return err
+			}
+			caller := access.CallerFrom(ctx)
+			caller.Actor, caller.Scope = tok.Name, tok.Scope
+			ctx = access.WithCaller(ctx, caller)
+			req = req.WithContext(ctx)
+			c.SetRequest(req)
+			if !tok.Scope.Allows(scopes...) {
+				return understudy.Errorf(understudy.EFORBIDDEN, "token %s has scope %s; %s %s needs scope %s", tok.Name, tok.Scope, req.Method, route.Path, scopes[0])
+			}
+		}
+		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{MultiError: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
+		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
+			return requestError(err)
+		}
+		return next(c)
+	}
+}
+
+// requestError turns kin-openapi's validation errors into one error listing
+// every bad field: EMALFORMED (400) when the request cannot be read as the
+// contract says (bad JSON, unknown field, wrong type, bad parameter),
+// EINVALID (422) when it can but a value is out of bounds.
+func requestError(err error) error {
+	if isMaxBytes(err) {
+		return tooLarge(maxBody)
+	}
+	var fields []understudy.FieldError
+	malformed := false
+	var walk func(err error, param string)
+	walk = func(err error, param string) {
+		switch e := err.(type) {
+		case openapi3.MultiError:
+			for _, x := range e {
+				walk(x, param)
+			}
+		case *openapi3filter.RequestError:
+			p := param
+			if e.Parameter != nil {
+				p, malformed = e.Parameter.Name, true
+			}
+			if e.Err == nil {
+				malformed = true
+				fields = append(fields, understudy.FieldError{Field: cmp.Or(p, "body"), Detail: e.Reason})
+				return
+			}
+			walk(e.Err, p)
+		case *openapi3.SchemaError:
+			field := pointerField(e.JSONPointer(), param, "body")
+			if m := unsupportedRE.FindStringSubmatch(e.Reason); m != nil {
+				malformed = true
+				fields = append(fields, understudy.FieldError{Field: joinField(pointerField(e.JSONPointer(), param, ""), m[1]), Detail: "is not a known field"})
+				return
+			}
+			if e.SchemaField == "type" {
+				malformed = true
+			}
+			fields = append(fields, understudy.FieldError{Field: field, Detail: e.Reason})
+		default:
+			malformed = true
+			detail := "the body is not valid JSON"
+			var pe *openapi3filter.ParseError
+			if !errors.As(err, &pe) {
+				detail = err.Error()
+			}
+			fields = append(fields, understudy.FieldError{Field: cmp.Or(param, "body"), Detail: detail})
+		}
+	}
+	walk(err, "")
+	if malformed {
+		return &understudy.Error{Code: understudy.EMALFORMED, Message: "the request does not match the API contract", Fields: fields}
+	}
+	return understudy.Invalid("the request has invalid fields", fields...)
+}
+
+// unsupportedRE matches kin-openapi's reason for a property that
+// additionalProperties: false does not allow.
+var unsupportedRE = regexp.MustCompile(`^property "(.*)" is unsupported$`)
+
+// pointerField names the field at a JSON pointer, as `a.b[2]`; empty
+// pointers name fallback.
+func pointerField(ptr []string, param, fallback string) string {
+	field := param
+	for _, p := range ptr {
+		field = joinField(field, p)
+	}
+	return cmp.Or(field, fallback)
+}
+
+func joinField(field, seg string) string {
+	switch {
+	case field == "":
+		return seg
+	case seg != "" && strings.Trim(seg, "0123456789") == "":
+		return field + "[" + seg + "]"
+	default:
+		return field + "." + seg
+	}
+}

@@ -1,0 +1,115 @@
+package openapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/access"
+)
+
+// HeaderRequestID carries the correlation id of a request.
+const HeaderRequestID = "X-Request-ID"
+
+var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+// requestID accepts a sane X-Request-ID or generates one, echoes it, and
+// puts it in the request's context, where logs and audit records find it.
+func requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id := c.Request().Header.Get(HeaderRequestID)
+		if !requestIDRE.MatchString(id) {
+			id = uuid.NewString()
+		}
+		c.Response().Header().Set(HeaderRequestID, id)
+		ctx := access.WithCaller(c.Request().Context(), access.Caller{RequestID: id})
+		c.SetRequest(c.Request().WithContext(ctx))
+		return next(c)
+	}
+}
+
+// deadline bounds the time a request may spend, so a database that does not
+// answer turns into a quick 503 instead of a hung client.
+func deadline(d time.Duration) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			ctx, cancel := context.WithTimeout(c.Request().Context(), d)
+			defer cancel()
+			c.SetRequest(c.Request().WithContext(ctx))
+			return next(c)
+		}
+	}
+}
+
+// observe logs one line per request and records the request metrics.
+func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err) // write the problem now, so the status below is the real one
+		}
+		status := c.Response().Status
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		elapsed := time.Since(start)
+		s.metrics.observe(c.Request().Method, route, status, elapsed)
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		s.logger.LogAttrs(c.Request().Context(), level, "request",
+			slog.String("method", c.Request().Method), slog.String("route", route),
+			slog.Int("status", status), slog.Duration("duration", elapsed),
+			slog.String("actor", access.CallerFrom(c.Request().Context()).Actor))
+		return nil
+	}
+}
+
+// limitBody refuses bodies over max bytes with 413, whether the client
+// declared the length or not.
+func limitBody(max int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			if r.ContentLength > max {
+				return tooLarge(max)
+			}
+			r.Body = http.MaxBytesReader(c.Response(), r.Body, max)
+			return next(c)
+		}
+	}
+}
+
+func tooLarge(max int64) error {
+	return understudy.Errorf(understudy.ETOOLARGE, "the request body is larger than %s bytes", strconv.FormatInt(max, 10))
+}
+
+// authenticate reads the bearer token of a request, if any.
+func (s *Server) authenticate(ctx context.Context, header string) (access.Token, error) {
+	scheme, secret, ok := strings.Cut(header, " ")
+	if header == "" {
+		return access.Token{}, understudy.Errorf(understudy.EUNAUTHORIZED, "this call needs an Authorization: Bearer <token> header")
+	}
+	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
+		return access.Token{}, understudy.Errorf(understudy.EUNAUTHORIZED, "the Authorization header must be \"Bearer <token>\"")
+	}
+	return s.tokens.Authenticate(ctx, strings.TrimSpace(secret))
+}
+
+// isMaxBytes reports whether err comes from reading past a body limit.
+func isMaxBytes(err error) bool {
+	_, ok := errors.AsType[*http.MaxBytesError](err)
+	return ok
+}

@@ -1,0 +1,155 @@
+// Package openapi is Understudy's REST API: openapi.yaml (the contract),
+// the server interface, types and Go client generated from it
+// (openapi.gen.go, by oapi-codegen), and the handlers that implement the
+// server interface on the domain packages.
+//
+// Every request passes, in order: request id, deadline, logging and
+// metrics, body limit, the gate (token, scope, request validation against
+// openapi.yaml), then its handler. Handlers just return errors; handleError
+// turns them into RFC 9457 problem documents in one place.
+package openapi
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/migrations"
+)
+
+// maxBody is the largest request body accepted (1 MiB).
+const maxBody = 1 << 20
+
+// Pinger is what readiness needs of the database pool.
+type Pinger interface {
+	Ping(ctx context.Context) error
+	migrations.Querier
+}
+
+// Config configures a Server.
+type Config struct {
+	// Accounts is the accounts domain. Required.
+	Accounts *accounts.Service
+	// Tokens checks bearer tokens. Required.
+	Tokens *access.Tokens
+	// Audit reads the audit trail. Required.
+	Audit *access.Audit
+	// DB is pinged by /readyz. Required.
+	DB Pinger
+	// Logger receives one line per request and every internal error.
+	// Defaults to discarding.
+	Logger *slog.Logger
+	// Registry holds the metrics served at /metrics. Defaults to a new registry.
+	Registry *prometheus.Registry
+	// RequestTimeout bounds each request. Defaults to 10s.
+	RequestTimeout time.Duration
+}
+
+// WithDefaults returns c with its optional fields filled.
+func (c Config) WithDefaults() Config {
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if c.Registry == nil {
+		c.Registry = prometheus.NewRegistry()
+	}
+	c.RequestTimeout = cmp.Or(c.RequestTimeout, 10*time.Second)
+	return c
+}
+
+// Validate names the first missing field.
+func (c Config) Validate() error {
+	switch {
+	case c.Accounts == nil:
+		return errors.New("openapi: Config.Accounts is required")
+	case c.Tokens == nil:
+		return errors.New("openapi: Config.Tokens is required")
+	case c.Audit == nil:
+		return errors.New("openapi: Config.Audit is required")
+	case c.DB == nil:
+		return errors.New("openapi: Config.DB is required")
+	}
+	return nil
+}
+
+// Server implements ServerInterface.
+type Server struct {
+	accounts *accounts.Service
+	tokens   *access.Tokens
+	audit    *access.Audit
+	db       Pinger
+	logger   *slog.Logger
+	metrics  *metrics
+	registry *prometheus.Registry
+	gateway  *gate
+	echo     *echo.Echo
+}
+
+var _ ServerInterface = (*Server)(nil)
+
+// New returns a Server, or an error naming the bad field of cfg.
+func New(cfg Config) (*Server, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	g, err := newGate()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{accounts: cfg.Accounts, tokens: cfg.Tokens, audit: cfg.Audit, db: cfg.DB,
+		logger: cfg.Logger, registry: cfg.Registry, gateway: g}
+	s.metrics = newMetrics(cfg.Registry, cfg.Accounts)
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Pre(requestID)
+	e.Use(deadline(cfg.RequestTimeout), s.observe, limitBody(maxBody), s.gate)
+	RegisterHandlers(e, s)
+	s.echo = e
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// GetHealth answers while the process is up.
+func (s *Server) GetHealth(c echo.Context) error {
+	return c.JSON(http.StatusOK, Health{Status: "ok"})
+}
+
+// GetReady answers 200 when the database answers and its schema is current.
+func (s *Server) GetReady(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := s.db.Ping(ctx); err != nil {
+		return unavailableErr("the database is unreachable", err)
+	}
+	if err := migrations.Check(ctx, s.db); err != nil {
+		if be, ok := errors.AsType[*migrations.BehindError](err); ok {
+			return unavailableErr(be.Error(), nil)
+		}
+		return unavailableErr("the database is unreachable", err)
+	}
+	return c.JSON(http.StatusOK, Health{Status: "ready", SchemaVersion: new(int(migrations.Latest()))})
+}
+
+// GetOpenAPI serves openapi.yaml.
+func (s *Server) GetOpenAPI(c echo.Context) error {
+	return c.Blob(http.StatusOK, "application/yaml", SpecYAML)
+}
+
+// GetMetrics serves the Prometheus metrics.
+func (s *Server) GetMetrics(c echo.Context) error {
+	promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}).
+		ServeHTTP(c.Response(), c.Request())
+	return nil
+}

@@ -26,7 +26,6 @@ type Event struct {
 	Details    map[string]any `json:"details"`
 }
 
-
 const recordSQL = `
 INSERT INTO audit_events (actor, action, target_type, target_id, request_id, details)
 VALUES ($1, $2, $3, $4, $5, $6)`

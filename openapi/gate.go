@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 
@@ -81,13 +82,22 @@ func (s *Server) gate(next echo.HandlerFunc) echo.HandlerFunc {
 				return understudy.Errorf(understudy.EFORBIDDEN, "token %s has scope %s; %s %s needs scope %s", tok.Name, tok.Scope, req.Method, route.Path, scopes[0])
 			}
 		}
-		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
-			Options: &openapi3filter.Options{MultiError: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
-		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
-			return requestError(err)
+		if err := validateRequest(req, route, params); err != nil {
+			return err
 		}
 		return next(c)
 	}
+}
+
+// validateRequest checks req's parameters and body against its operation
+// in openapi.yaml, returning every problem at once.
+func validateRequest(req *http.Request, route *routers.Route, params map[string]string) error {
+	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{MultiError: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
+	if err := openapi3filter.ValidateRequest(req.Context(), in); err != nil {
+		return requestError(err)
+	}
+	return nil
 }
 
 // requestError turns kin-openapi's validation errors into one error listing

@@ -47,8 +47,9 @@ func (a *app) devDefaults(ctx context.Context, m *Main) (func(context.Context) e
 			return stop, err
 		}
 		m.Config.SecretKey = key
-		m.Logger.Warn("DEVELOPMENT SECRET KEY IN USE: secrets are sealed with the throwaway key in " + filepath.Join(devDir, "secret.key") +
-			"; never use it for real accounts, set UNDERSTUDY_SECRET_KEY instead")
+		m.Logger.Warn("development secret key in use", slog.String("file", filepath.Join(devDir, "secret.key")))
+		fmt.Fprintf(a.stderr, "\n*** WARNING: no UNDERSTUDY_SECRET_KEY. Passwords are sealed with a THROWAWAY development key\n"+
+			"*** kept in %s. Never use it for real accounts: set UNDERSTUDY_SECRET_KEY.\n\n", filepath.Join(devDir, "secret.key"))
 	}
 	if len(m.Config.EmailDomains) == 0 {
 		m.Config.EmailDomains = []string{"qa.example.test"}

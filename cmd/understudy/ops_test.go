@@ -216,3 +216,24 @@ func TestRequestIDReachesLogsAndAuditAndSecretsDoNot(t *testing.T) {
 		}
 	}
 }
+
+func TestMetricsCountRequestsAndAccounts(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOptions{})
+	seed(t, s)
+	resp, body := s.raw(t, "", http.MethodGet, "/metrics", "", nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("metrics: %d", resp.StatusCode)
+	}
+	text := string(body)
+	for _, want := range []string{
+		`understudy_accounts{status="ready"} 2`,
+		`understudy_accounts{status="retired"} 0`,
+		`understudy_http_requests_total{method="POST",route="/v1/environments/:environment/roles",status="201"} 1`,
+		`understudy_http_request_duration_seconds_bucket{method="GET",route="/v1/accounts",status="200",le="+Inf"} 1`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}

@@ -1,0 +1,79 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestConfigFromEnvAndFromFileAreTheSame(t *testing.T) {
+	t.Parallel()
+	fromFile, err := loadConfig(Config{}, "testdata/config.yaml", envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromEnv, err := loadConfig(Config{}, "", envOf(map[string]string{
+		"DATABASE_URL":               "postgres://understudy@db.internal/understudy",
+		"UNDERSTUDY_ADDR":            "0.0.0.0:9090",
+		"UNDERSTUDY_SECRET_KEY":      "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
+		"UNDERSTUDY_OLD_SECRET_KEYS": "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=",
+		"UNDERSTUDY_EMAIL_DOMAINS":   "qa.example.test, qa2.example.test",
+		"UNDERSTUDY_DB_MAX_CONNS":    "7",
+		"UNDERSTUDY_REQUEST_TIMEOUT": "3s",
+		"UNDERSTUDY_LOG_LEVEL":       "debug",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(fromFile, fromEnv) {
+		t.Fatalf("file and env differ:\nfile %+v\nenv  %+v", fromFile, fromEnv)
+	}
+	if fromFile.DBMaxConns != 7 || fromFile.RequestTimeout != 3*time.Second || len(fromFile.EmailDomains) != 2 {
+		t.Fatalf("config = %+v", fromFile)
+	}
+	if err := fromFile.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConfigPrecedenceIsFlagsThenEnvThenFile(t *testing.T) {
+	t.Parallel()
+	c, err := loadConfig(Config{Addr: "127.0.0.1:1111"}, "testdata/config.yaml",
+		envOf(map[string]string{"UNDERSTUDY_ADDR": "127.0.0.1:2222", "UNDERSTUDY_LOG_LEVEL": "warn"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:1111" || c.LogLevel != "warn" || c.DBMaxConns != 7 {
+		t.Fatalf("precedence broken: %+v", c)
+	}
+	d, _ := loadConfig(Config{}, "", envOf(nil))
+	if d.Addr != "127.0.0.1:8080" || d.DBMaxConns != 20 || d.RequestTimeout != 10*time.Second || d.LogLevel != "info" {
+		t.Fatalf("defaults = %+v", d)
+	}
+}
+
+func TestBadConfigNamesWhatIsWrong(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	unknown := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(unknown, []byte("database_url: x\nemail_domain: qa.example.test\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadConfig(Config{}, unknown, envOf(nil)); err == nil || !strings.Contains(err.Error(), "email_domain") {
+		t.Fatalf("unknown key: %v", err)
+	}
+	if _, err := loadConfig(Config{}, "", envOf(map[string]string{"UNDERSTUDY_DB_MAX_CONNS": "many"})); err == nil || !strings.Contains(err.Error(), "UNDERSTUDY_DB_MAX_CONNS") {
+		t.Fatalf("bad number: %v", err)
+	}
+	err := Config{LogLevel: "loud"}.WithDefaults().Validate()
+	for _, want := range []string{"database_url", "secret_key", "email_domains", "log_level"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("Validate() = %v, want it to name %s", err, want)
+		}
+	}
+}

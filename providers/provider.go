@@ -1,0 +1,121 @@
+// Package providers holds the contracts between Understudy and the apps
+// that hold an account's real state, and the registry of app providers.
+//
+// An app provider (webhook, postgres, exec) implements App. Every method
+// that touches an existing user takes a Target: the app's own user id (the
+// ref) and the Understudy account that is meant to own it. Providers verify
+// before they write: Restore and Deprovision refuse, writing nothing, a ref
+// that the app does not report as synthetic (ErrNotSynthetic) or that was
+// not provisioned for that account (ErrNotOwned).
+//
+// Errors are wrapped around the sentinel errors below, so callers test them
+// with errors.Is and still read what happened:
+// fmt.Errorf("restoring %s: %w: %s", ref, providers.ErrUnavailable, detail).
+package providers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+)
+
+// Account is what an app is told about the synthetic account it provisions.
+type Account struct {
+	// ID is Understudy's account id. Provisioning the same ID twice yields
+	// the same ref; the app records it so Verify can tell who owns a user.
+	ID          string            `json:"id"`
+	Environment string            `json:"environment"`
+	Role        string            `json:"role"`
+	Email       string            `json:"email"`
+	Username    string            `json:"username"`
+	DisplayName string            `json:"display_name"`
+	GivenName   string            `json:"given_name"`
+	FamilyName  string            `json:"family_name"`
+	Phone       string            `json:"phone"`
+	Locale      string            `json:"locale"`
+	TimeZone    string            `json:"time_zone"`
+	// Password is the account's current password, for apps that keep
+	// credentials. Providers never log it.
+	Password   string            `json:"password"`
+	Attributes map[string]string `json:"attributes"`
+}
+
+// Target names an existing user of an app: its ref, and the Understudy
+// account that is meant to own it.
+type Target struct {
+	Ref       string `json:"ref"`
+	AccountID string `json:"account_id"`
+}
+
+// State is an account's state in one app: a JSON document that the
+// provider produces (Snapshot) and consumes (Restore). Understudy stores it
+// canonicalised and content-addressed, and compares states by hash, so a
+// provider must produce the same document for the same state (stable order
+// of rows and keys).
+type State = json.RawMessage
+
+// App is one application in one environment, reached through a provider.
+type App interface {
+	// Provision creates the account in the app, or finds the user it
+	// created before for the same Account.ID, and returns its ref.
+	// Errors: ErrUnavailable, ErrProtocol, ErrRefused.
+	Provision(ctx context.Context, a Account) (ref string, err error)
+	// Verify returns nil when the target exists, is marked synthetic, and
+	// was provisioned for the target's account.
+	// Errors: ErrNotFound, ErrNotSynthetic, ErrNotOwned, ErrUnavailable, ErrProtocol.
+	Verify(ctx context.Context, t Target) error
+	// Snapshot captures the target's state.
+	// Errors: those of Verify.
+	Snapshot(ctx context.Context, t Target) (State, error)
+	// Restore replaces the target's state with s, all or nothing, after
+	// verifying the target; on any error the app is as it was.
+	// Errors: those of Verify, ErrRefused (the app refused s).
+	Restore(ctx context.Context, t Target, s State) error
+	// Deprovision deletes the target from the app after verifying it. A
+	// target that no longer exists is not an error.
+	// Errors: ErrNotSynthetic, ErrNotOwned, ErrUnavailable, ErrProtocol.
+	Deprovision(ctx context.Context, t Target) error
+}
+
+// Tester is an optional capability: a cheap check that the app is
+// reachable and speaks the contract, used by `apps test`.
+type Tester interface {
+	Test(ctx context.Context) error
+}
+
+// Closer is an optional capability: release connections and processes.
+type Closer interface {
+	Close() error
+}
+
+// Sentinel errors of the contract.
+var (
+	// ErrNotFound: the app has no user with that ref.
+	ErrNotFound = errors.New("the app has no such user")
+	// ErrNotSynthetic: the app does not mark the user as synthetic; nothing
+	// destructive may touch it.
+	ErrNotSynthetic = errors.New("the app does not report the user as synthetic")
+	// ErrNotOwned: the user was not provisioned for this Understudy account.
+	ErrNotOwned = errors.New("the user was not provisioned for this account")
+	// ErrUnavailable: the app is down, slow or overloaded; trying again may work.
+	ErrUnavailable = errors.New("the app is unavailable")
+	// ErrProtocol: the app answered outside the contract (bad JSON, a
+	// missing field, an unexpected status).
+	ErrProtocol = errors.New("the app broke the provider contract")
+	// ErrRefused: the app understood the request and refused it.
+	ErrRefused = errors.New("the app refused the request")
+)
+
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the correlation id that providers
+// forward on every outgoing call (X-Request-ID, or the exec request).
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the correlation id carried by ctx, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}

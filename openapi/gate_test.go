@@ -43,9 +43,9 @@ func FuzzRequestBody(f *testing.F) {
 		r := bodyRoutes[uint(which)%uint(len(bodyRoutes))]
 		req := httptest.NewRequest(r.method, r.path, bytes.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
-		route, params, err := g.router.FindRoute(req)
-		if err != nil {
-			t.Fatalf("no route for %s %s: %v", r.method, r.path, err)
+		route, params, ok := g.find(req)
+		if !ok {
+			t.Fatalf("no route for %s %s", r.method, r.path)
 		}
 		err = validateRequest(req, route, params)
 		if err != nil {
@@ -83,9 +83,9 @@ func TestRequestErrorsNameFieldsAndStatus(t *testing.T) {
 	for _, tc := range cases {
 		req := httptest.NewRequest(http.MethodPost, tc.path, strings.NewReader(tc.body))
 		req.Header.Set("Content-Type", "application/json")
-		route, params, err := g.router.FindRoute(req)
-		if err != nil {
-			t.Fatal(err)
+		route, params, ok := g.find(req)
+		if !ok {
+			t.Fatalf("no route for %s", tc.path)
 		}
 		ue, ok := errors.AsType[*understudy.Error](validateRequest(req, route, params))
 		if !ok || ue.Code != tc.code {
@@ -98,6 +98,42 @@ func TestRequestErrorsNameFieldsAndStatus(t *testing.T) {
 		for _, want := range tc.fields {
 			if !got[want] {
 				t.Errorf("%s: field %s not named in %+v", tc.body, want, ue.Fields)
+			}
+		}
+	}
+}
+
+func TestGateFindsOperationsAndParameters(t *testing.T) {
+	t.Parallel()
+	g, err := newGate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		method, path, want string
+		params             map[string]string
+	}{
+		{"GET", "/v1/environments", "/v1/environments", nil},
+		{"PATCH", "/v1/environments/prod/roles/buyer", "/v1/environments/{environment}/roles/{role}", map[string]string{"environment": "prod", "role": "buyer"}},
+		{"POST", "/v1/accounts/abc/rotate-password", "/v1/accounts/{account_id}/rotate-password", map[string]string{"account_id": "abc"}},
+		{"GET", "/v1/accounts/abc/nothing", "", nil},
+		{"DELETE", "/v1/accounts", "", nil},
+		{"GET", "/v1/environments//roles", "", nil},
+	}
+	for _, tc := range cases {
+		route, params, ok := g.find(httptest.NewRequest(tc.method, tc.path, nil))
+		if tc.want == "" {
+			if ok {
+				t.Errorf("%s %s matched %s", tc.method, tc.path, route.Path)
+			}
+			continue
+		}
+		if !ok || route.Path != tc.want || len(params) != len(tc.params) {
+			t.Fatalf("%s %s = %v %v %v", tc.method, tc.path, ok, route, params)
+		}
+		for k, v := range tc.params {
+			if params[k] != v {
+				t.Errorf("%s: param %s = %q, want %q", tc.path, k, params[k], v)
 			}
 		}
 	}

@@ -36,6 +36,11 @@ type Config struct {
 	DBMaxConns int `yaml:"db_max_conns"`
 	// RequestTimeout bounds each request. Defaults to 10s.
 	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// TokenCacheTTL is how long an authenticated token is remembered, sparing
+	// a database round trip per request; a token revoked on another replica
+	// keeps working here for at most this long. Negative disables the cache.
+	// Defaults to 5s.
+	TokenCacheTTL time.Duration `yaml:"token_cache_ttl"`
 	// LogLevel is debug, info, warn or error. Defaults to info.
 	LogLevel string `yaml:"log_level"`
 }
@@ -46,6 +51,7 @@ func (c Config) WithDefaults() Config {
 	c.DBMaxConns = cmp.Or(c.DBMaxConns, 20)
 	c.RequestTimeout = cmp.Or(c.RequestTimeout, 10*time.Second)
 	c.LogLevel = cmp.Or(c.LogLevel, "info")
+	c.TokenCacheTTL = cmp.Or(c.TokenCacheTTL, 5*time.Second)
 	return c
 }
 
@@ -89,6 +95,13 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.DBMaxConns = n
 	}
+	if v := getenv("UNDERSTUDY_TOKEN_CACHE_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("UNDERSTUDY_TOKEN_CACHE_TTL must be a duration such as 5s, got %q", v))
+		}
+		c.TokenCacheTTL = d
+	}
 	if v := getenv("UNDERSTUDY_REQUEST_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -125,6 +138,7 @@ func merge(layers ...Config) Config {
 		out.LogLevel = cmp.Or(out.LogLevel, l.LogLevel)
 		out.DBMaxConns = cmp.Or(out.DBMaxConns, l.DBMaxConns)
 		out.RequestTimeout = cmp.Or(out.RequestTimeout, l.RequestTimeout)
+		out.TokenCacheTTL = cmp.Or(out.TokenCacheTTL, l.TokenCacheTTL)
 		if out.OldSecretKeys == nil {
 			out.OldSecretKeys = l.OldSecretKeys
 		}

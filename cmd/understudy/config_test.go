@@ -26,6 +26,7 @@ func TestConfigFromEnvAndFromFileAreTheSame(t *testing.T) {
 		"UNDERSTUDY_DB_MAX_CONNS":    "7",
 		"UNDERSTUDY_REQUEST_TIMEOUT": "3s",
 		"UNDERSTUDY_LOG_LEVEL":       "debug",
+		"UNDERSTUDY_TOKEN_CACHE_TTL": "2s",
 	}))
 	if err != nil {
 		t.Fatal(err)

@@ -61,7 +61,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	api, err := openapi.New(openapi.Config{Accounts: svc, Tokens: access.NewTokens(m.pool), Audit: access.NewAudit(m.pool),
+	api, err := openapi.New(openapi.Config{Accounts: svc, Tokens: access.NewCachedTokens(m.pool, m.Config.TokenCacheTTL), Audit: access.NewAudit(m.pool),
 		DB: m.pool, Logger: m.Logger, Registry: prometheus.NewRegistry(), RequestTimeout: m.Config.RequestTimeout})
 	if err != nil {
 		return err

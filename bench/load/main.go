@@ -1,0 +1,118 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0 // measured, whether the targets were met or not
+	exitError = 1 // the run failed
+	exitUsage = 2 // bad command line or missing TEST_DATABASE_URL
+)
+
+// Config is what a run measures and how.
+type Config struct {
+	// DatabaseURL is a PostgreSQL server on which the driver may create and
+	// drop databases (TEST_DATABASE_URL). Required.
+	DatabaseURL string
+	// Clients is the number of concurrent clients in each phase. Defaults to 32.
+	Clients int
+	// Duration is how long each phase is measured. Defaults to 10s.
+	Duration time.Duration
+	// Warmup runs before each phase's measurement and is not recorded.
+	// Defaults to 2s.
+	Warmup time.Duration
+	// Bin is the server binary, built by make build. Defaults to bin/understudy.
+	Bin string
+	// Output is text or json. Defaults to text.
+	Output string
+}
+
+// WithDefaults returns c with its zero fields filled.
+func (c Config) WithDefaults() Config {
+	c.Clients = cmp.Or(c.Clients, 32)
+	c.Duration = cmp.Or(c.Duration, 10*time.Second)
+	c.Warmup = cmp.Or(c.Warmup, 2*time.Second)
+	c.Bin = cmp.Or(c.Bin, "bin/understudy")
+	c.Output = cmp.Or(c.Output, "text")
+	return c
+}
+
+// Validate names every bad field.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("TEST_DATABASE_URL is required: a PostgreSQL server the driver may create databases on, e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"))
+	}
+	if c.Clients < 1 {
+		errs = append(errs, fmt.Errorf("-clients must be at least 1, got %d", c.Clients))
+	}
+	if c.Duration <= 0 || c.Warmup < 0 {
+		errs = append(errs, fmt.Errorf("-duration must be positive and -warmup not negative, got %s and %s", c.Duration, c.Warmup))
+	}
+	if c.Output != "text" && c.Output != "json" {
+		errs = append(errs, fmt.Errorf("-o must be text or json, got %q", c.Output))
+	}
+	return errors.Join(errs...)
+}
+
+// parseConfig reads the flags and TEST_DATABASE_URL.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&c.Clients, "clients", 32, "concurrent clients in each phase")
+	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "measured duration of each phase")
+	fs.DurationVar(&c.Warmup, "warmup", 2*time.Second, "unrecorded warm-up before each phase")
+	fs.StringVar(&c.Bin, "bin", "bin/understudy", "server binary (make build)")
+	fs.StringVar(&c.Output, "o", "text", "output format: text or json")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	c.DatabaseURL = getenv("TEST_DATABASE_URL")
+	c = c.WithDefaults()
+	return c, c.Validate()
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run measures and prints the report; it returns the exit code. Progress
+// goes to stderr, the report to stdout.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "load: "+err.Error())
+		return exitUsage
+	}
+	rep, err := measure(ctx, cfg, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "load: "+err.Error())
+		return exitError
+	}
+	if err := rep.Write(stdout, cfg.Output); err != nil {
+		fmt.Fprintln(stderr, "load: writing the report: "+err.Error())
+		return exitError
+	}
+	return exitOK
+}

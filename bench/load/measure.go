@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// measure sets up a scratch stack (database, tokens, server, accounts), runs
+// both phases and returns the report. Whatever it set up is torn down before
+// it returns, also when it fails or ctx is canceled: the server is stopped,
+// then the database dropped.
+func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, err error) {
+	if _, err := os.Stat(cfg.Bin); err != nil {
+		return Report{}, fmt.Errorf("server binary %s: %w (run make build first, or pass -bin)", cfg.Bin, err)
+	}
+	db, err := createScratch(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return Report{}, err
+	}
+	fmt.Fprintf(progress, "load: created database %s\n", db.name)
+	defer func() {
+		if derr := db.drop(); derr != nil {
+			err = errors.Join(err, derr)
+			return
+		}
+		fmt.Fprintf(progress, "load: dropped database %s\n", db.name)
+	}()
+	toks, err := prepare(ctx, cfg.Bin, db.url)
+	if err != nil {
+		return Report{}, err
+	}
+	srv, err := startServer(ctx, cfg.Bin, db.url)
+	if err != nil {
+		return Report{}, err
+	}
+	defer func() { err = errors.Join(err, srv.stop()) }()
+	fmt.Fprintf(progress, "load: server ready at %s\n", srv.baseURL)
+	return measureStack(ctx, cfg, db.url, srv.baseURL, toks, progress)
+}
+
+// measureStack creates the accounts, then runs the HTTP phase and the bare
+// SELECT phase, one after the other.
+func measureStack(ctx context.Context, cfg Config, dbURL, baseURL string, toks tokens, progress io.Writer) (Report, error) {
+	ids, err := seedAccounts(ctx, baseURL, toks.admin.Secret)
+	if err != nil {
+		return Report{}, err
+	}
+	machine, err := machineFacts(ctx, dbURL)
+	if err != nil {
+		return Report{}, err
+	}
+	fmt.Fprintf(progress, "load: %d accounts; phase http: %d clients, %s warm-up, %s measured\n",
+		len(ids), cfg.Clients, cfg.Warmup, cfg.Duration)
+	web, err := httpPhase(ctx, cfg, baseURL, toks.runner.Secret, ids)
+	if err != nil {
+		return Report{}, err
+	}
+	fmt.Fprintf(progress, "load: phase select: %d clients, %s warm-up, %s measured\n", cfg.Clients, cfg.Warmup, cfg.Duration)
+	bare, err := selectPhase(ctx, cfg, dbURL, ids)
+	if err != nil {
+		return Report{}, err
+	}
+	return newReport(cfg, machine, web, bare), nil
+}

@@ -1,0 +1,9 @@
+//go:build !unix
+
+package main
+
+import "syscall"
+
+// childAttr has nothing to add off Unix: a Ctrl-C may reach the server too,
+// which then shuts down on its own.
+func childAttr() *syscall.SysProcAttr { return nil }

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"text/tabwriter"
+)
+
+// The issue's targets.
+const (
+	targetSharePercent = 30.0 // HTTP requests/s as a share of the bare SELECT's, at least
+	targetP50Millis    = 1.0  // HTTP p50 in ms, under
+)
+
+// Report is a run's outcome, printed as text or JSON.
+type Report struct {
+	// Machine is where it ran.
+	Machine Machine `json:"machine"`
+	// Clients is the number of concurrent clients in each phase.
+	Clients int `json:"clients"`
+	// WarmupSeconds and DurationSeconds are each phase's unrecorded warm-up
+	// and measured duration.
+	WarmupSeconds   float64 `json:"warmup_seconds"`
+	DurationSeconds float64 `json:"duration_seconds"`
+	// Phases are http then select.
+	Phases []PhaseResult `json:"phases"`
+	// Checks compare the figures with the targets.
+	Checks []Check `json:"checks"`
+}
+
+// Check is one target, met or not.
+type Check struct {
+	// Name is http_throughput_percent_of_select or http_p50_ms.
+	Name string `json:"name"`
+	// Measured is the figure, in the unit Name says.
+	Measured float64 `json:"measured"`
+	// Target is the bound Measured is held to.
+	Target float64 `json:"target"`
+	// Pass says whether the target is met.
+	Pass bool `json:"pass"`
+	// Summary is the line the text report prints.
+	Summary string `json:"summary"`
+}
+
+// newReport compares the HTTP phase web with the bare SELECT phase bare.
+func newReport(cfg Config, m Machine, web, bare PhaseResult) Report {
+	share := 0.0
+	if bare.PerSecond > 0 {
+		share = 100 * web.PerSecond / bare.PerSecond
+	}
+	share = math.Round(share*10) / 10
+	p50 := math.Round(web.P50.Millis()*1000) / 1000
+	return Report{
+		Machine: m, Clients: cfg.Clients,
+		WarmupSeconds: cfg.Warmup.Seconds(), DurationSeconds: cfg.Duration.Seconds(),
+		Phases: []PhaseResult{web, bare},
+		Checks: []Check{
+			{Name: "http_throughput_percent_of_select", Measured: share, Target: targetSharePercent, Pass: share >= targetSharePercent,
+				Summary: fmt.Sprintf("HTTP throughput = %.1f%% of bare SELECT (target ≥ %.0f%%)", share, targetSharePercent)},
+			{Name: "http_p50_ms", Measured: p50, Target: targetP50Millis, Pass: p50 < targetP50Millis,
+				Summary: fmt.Sprintf("HTTP p50 = %s (target < %.0f ms)", web.P50, targetP50Millis)},
+		},
+	}
+}
+
+// Write prints r as text (a table, then the checks) or as indented JSON.
+func (r Report) Write(w io.Writer, format string) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false) // keep "target < 1 ms" readable
+		return enc.Encode(r)
+	}
+	fmt.Fprintf(w, "GET /v1/accounts/{id} (runner token) vs bare pgx SELECT by primary key\n")
+	fmt.Fprintf(w, "machine: %d CPUs shared by driver, server and PostgreSQL; %s %s; PostgreSQL %s\n",
+		r.Machine.CPUs, r.Machine.Go, r.Machine.Platform, r.Machine.PostgreSQL)
+	fmt.Fprintf(w, "%d clients; each phase: %gs warm-up, then %gs measured\n\n", r.Clients, r.WarmupSeconds, r.DurationSeconds)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "phase   \trequests\treq/s\tp50\tp90\tp99\tmax\terrors\t")
+	for _, p := range r.Phases {
+		fmt.Fprintf(tw, "%-8s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%d\t\n", p.Name, p.Requests, p.PerSecond, p.P50, p.P90, p.P99, p.Max, p.Errors)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	for _, c := range r.Checks {
+		verdict := "MISS"
+		if c.Pass {
+			verdict = "PASS"
+		}
+		if _, err := fmt.Fprintf(w, "%-58s %s\n", c.Summary, verdict); err != nil {
+			return err
+		}
+	}
+	return nil
+}

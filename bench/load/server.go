@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Timeouts of the server's life cycle.
+const (
+	readyTimeout = 20 * time.Second // from start to /readyz answering 200
+	stopTimeout  = 15 * time.Second // from SIGTERM to exit, then SIGKILL
+)
+
+// token is what tokens create -o json prints.
+type token struct {
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	Scope  string `json:"scope"`
+	Secret string `json:"secret"`
+}
+
+// tokens are the run's two tokens: admin sets up, runner is measured.
+type tokens struct{ admin, runner token }
+
+// prepare migrates the scratch database and creates the tokens, with the
+// server binary's own commands.
+func prepare(ctx context.Context, bin, dbURL string) (tokens, error) {
+	var t tokens
+	if _, err := cli(ctx, bin, "migrate", "up", "--database-url", dbURL); err != nil {
+		return t, err
+	}
+	var err error
+	if t.admin, err = createToken(ctx, bin, dbURL, "bench-admin", "admin"); err != nil {
+		return t, err
+	}
+	t.runner, err = createToken(ctx, bin, dbURL, "bench-runner", "runner")
+	return t, err
+}
+
+// createToken runs tokens create and parses its JSON output.
+func createToken(ctx context.Context, bin, dbURL, name, scope string) (token, error) {
+	out, err := cli(ctx, bin, "tokens", "create", "--name", name, "--scope", scope, "-o", "json", "--database-url", dbURL)
+	if err != nil {
+		return token{}, err
+	}
+	var t token
+	if err := json.Unmarshal(out, &t); err != nil || t.Secret == "" {
+		return token{}, fmt.Errorf("tokens create printed %q, not a token with a secret (%v)", out, err)
+	}
+	return t, nil
+}
+
+// cli runs the server binary with args and returns its standard output. The
+// error names the subcommand (not the arguments, which hold the database
+// URL) and carries what the command wrote to standard error.
+func cli(ctx context.Context, bin string, args ...string) ([]byte, error) {
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s %s %s: %w: %s", bin, args[0], args[1], err, strings.TrimSpace(stderr.String()))
+	}
+	return out, nil
+}
+
+// server is the server binary running as a subprocess.
+type server struct {
+	cmd     *exec.Cmd
+	baseURL string
+	logs    *syncBuffer
+	done    chan struct{} // closed when the process has exited
+	waitErr error         // how it exited; read after done
+}
+
+// startServer starts bin serve on a free loopback port with a random secret
+// key, and waits until /readyz answers 200.
+func startServer(ctx context.Context, bin, dbURL string) (*server, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	s := &server{baseURL: "http://" + addr, logs: &syncBuffer{}, done: make(chan struct{})}
+	s.cmd = exec.Command(bin, "serve", "--database-url", dbURL, "--addr", addr)
+	s.cmd.Env = append(os.Environ(), "UNDERSTUDY_SECRET_KEY="+randomKey(),
+		"UNDERSTUDY_EMAIL_DOMAINS=qa.example.test", "UNDERSTUDY_LOG_LEVEL=error")
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	s.cmd.SysProcAttr = childAttr()
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s serve: %w", bin, err)
+	}
+	go func() { s.waitErr = s.cmd.Wait(); close(s.done) }()
+	if err := s.waitReady(ctx); err != nil {
+		_ = s.stop()
+		return nil, fmt.Errorf("%w; server output:\n%s", err, s.logs.String())
+	}
+	return s, nil
+}
+
+// waitReady polls /readyz until it answers 200, the process exits, ctx ends
+// or readyTimeout passes.
+func (s *server) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
+	defer cancel()
+	hc := &http.Client{Timeout: time.Second}
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.baseURL+"/readyz", nil)
+		if resp, err := hc.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-s.done:
+			return fmt.Errorf("the server exited before it was ready: %v", s.waitErr)
+		case <-ctx.Done():
+			return fmt.Errorf("the server was not ready within %s: %w", readyTimeout, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// stop sends SIGTERM and waits for the exit, killing the process after
+// stopTimeout. A server that had already exited, or exits with an error, is
+// reported with its output.
+func (s *server) stop() error {
+	select {
+	case <-s.done:
+		return fmt.Errorf("the server exited during the run: %v; output:\n%s", s.waitErr, s.logs.String())
+	default:
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(stopTimeout):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+		return fmt.Errorf("the server did not stop within %s of SIGTERM and was killed", stopTimeout)
+	}
+	if s.waitErr != nil {
+		return fmt.Errorf("the server exited with %v on SIGTERM; output:\n%s", s.waitErr, s.logs.String())
+	}
+	return nil
+}
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("finding a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// randomKey returns 32 random bytes, base64: a throw-away secret key.
+func randomKey() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// syncBuffer collects a subprocess's output, keeping the last maxLogs
+// bytes; it is safe to read while the process writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+// maxLogs bounds the server output kept for error messages.
+const maxLogs = 64 << 10
+
+// Write implements io.Writer.
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf = append(b.buf, p...)
+	if over := len(b.buf) - maxLogs; over > 0 {
+		b.buf = b.buf[over:]
+	}
+	return len(p), nil
+}
+
+// String returns the output kept so far.
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return string(b.buf)
+}

@@ -1,0 +1,2 @@
+-- Reverts River version 1 (create river migration).
+DROP TABLE river_migration;

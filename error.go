@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Error codes. Each maps to one HTTP status in openapi's error handler and to
@@ -37,6 +38,9 @@ type Error struct {
 	Code    string
 	Message string
 	Fields  []FieldError
+	// RetryAfter, when set, tells the caller when trying again may work
+	// (the Retry-After header of a 409 or 503).
+	RetryAfter time.Duration
 }
 
 // Error implements error.

@@ -30,6 +30,12 @@ const recordSQL = `
 INSERT INTO audit_events (actor, action, target_type, target_id, request_id, details)
 VALUES ($1, $2, $3, $4, $5, $6)`
 
+// RecordDB adds e to the audit trail on its own, for work that has no
+// transaction of its own (calls to apps, background jobs).
+func RecordDB(ctx context.Context, db understudy.DB, e Event) error {
+	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error { return Record(ctx, tx, e) })
+}
+
 // Record adds e to the audit trail inside tx, the transaction of the write
 // it records, with the actor and request id of ctx's caller.
 func Record(ctx context.Context, tx pgx.Tx, e Event) error {

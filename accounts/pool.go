@@ -17,6 +17,7 @@ const (
 	retireAccountSQL = `UPDATE accounts SET status = 'retired', status_reason = $2, retired_at = now(), updated_at = now() WHERE id = $1`
 	nextGenSQL       = `SELECT coalesce(max(generation) + 1, 0) FROM accounts WHERE role_id = $1 AND slot = $2`
 	emailTakenSQL    = `SELECT EXISTS (SELECT 1 FROM accounts WHERE email = $1)`
+	hasAppsSQL       = `SELECT EXISTS (SELECT 1 FROM apps WHERE environment_id = $1)`
 	insertAccountSQL = `
 INSERT INTO accounts (id, environment_id, role_id, slot, generation, status, email, username, identity,
                       password_key_id, password_sealed, password_rotated_at)
@@ -102,10 +103,23 @@ func (s *Service) createAccount(ctx context.Context, tx pgx.Tx, e Environment, r
 	}
 	accountID := uuid.New()
 	sealed := s.keyring.Seal([]byte(NewPassword()), []byte(accountID.String()))
-	_, err := tx.Exec(ctx, insertAccountSQL, accountID, e.ID, r.ID, slot, gen, StatusReady, id.Email, id.Username, id,
+	var hasApps bool
+	if err := tx.QueryRow(ctx, hasAppsSQL, e.ID).Scan(&hasApps); err != nil {
+		return err
+	}
+	status := StatusReady // nothing to provision into
+	if hasApps {
+		status = StatusPending
+	}
+	_, err := tx.Exec(ctx, insertAccountSQL, accountID, e.ID, r.ID, slot, gen, status, id.Email, id.Username, id,
 		sealed.KeyID, sealed.Data, s.now().UTC())
 	if err != nil {
 		return err
+	}
+	if hasApps {
+		if err := s.enqueueProvision(ctx, tx, accountID.String()); err != nil {
+			return err
+		}
 	}
 	return access.Record(ctx, tx, access.Event{Action: "account.create", TargetType: "account", TargetID: accountID.String(),
 		Details: map[string]any{"environment": e.Name, "role": r.Name, "slot": slot, "generation": gen, "email": id.Email}})

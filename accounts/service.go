@@ -3,6 +3,7 @@ package accounts
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"regexp"
 	"slices"
@@ -10,9 +11,14 @@ import (
 	"time"
 
 	"github.com/go-playground/validator/v10"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/providers"
 	"github.com/understudy-dev/understudy/secret"
+	"github.com/understudy-dev/understudy/snapshot"
 )
 
 // Config configures a Service.
@@ -26,12 +32,29 @@ type Config struct {
 	EmailDomains []string
 	// Now tells the time. Defaults to time.Now.
 	Now func() time.Time
+	// Registry builds app providers. Defaults to an empty registry (no app
+	// can be attached).
+	Registry *providers.Registry
+	// Logger receives background work's logs. Defaults to discarding.
+	Logger *slog.Logger
+	// AppTimeout bounds each call to an app (provision, snapshot, one
+	// app's part of a reset). Defaults to 30s.
+	AppTimeout time.Duration
 }
 
 // WithDefaults returns c with its unset optional fields filled.
 func (c Config) WithDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Registry == nil {
+		c.Registry = providers.NewRegistry()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.AppTimeout <= 0 {
+		c.AppTimeout = 30 * time.Second
 	}
 	return c
 }
@@ -54,10 +77,16 @@ func (c Config) Validate() error {
 
 // Service is the accounts domain on one database.
 type Service struct {
-	db      understudy.DB
-	keyring *secret.Keyring
-	allowed []string
-	now     func() time.Time
+	db         understudy.DB
+	keyring    *secret.Keyring
+	allowed    []string
+	now        func() time.Time
+	registry   *providers.Registry
+	logger     *slog.Logger
+	appTimeout time.Duration
+	jobs       *river.Client[pgx.Tx]
+	snaps      *snapshot.Store
+	apps       instances
 }
 
 // New returns a Service, or an error naming the bad field of cfg.
@@ -70,7 +99,15 @@ func New(cfg Config) (*Service, error) {
 	for i, d := range cfg.EmailDomains {
 		allowed[i] = strings.ToLower(d)
 	}
-	return &Service{db: cfg.DB, keyring: cfg.Keyring, allowed: allowed, now: cfg.Now}, nil
+	// An insert-only River client: jobs are enqueued inside the
+	// transactions of the writes that need them; cmd runs the workers.
+	jobs, err := river.NewClient(riverpgxv5.New(nil), &river.Config{})
+	if err != nil {
+		return nil, fmt.Errorf("accounts: preparing the job queue: %w", err)
+	}
+	return &Service{db: cfg.DB, keyring: cfg.Keyring, allowed: allowed, now: cfg.Now, registry: cfg.Registry,
+		logger: cfg.Logger, appTimeout: cfg.AppTimeout, jobs: jobs, snaps: snapshot.New(cfg.DB),
+		apps: instances{byID: map[string]instance{}}}, nil
 }
 
 // AllowedDomains returns the server's allowlist of controlled email domains.
@@ -83,6 +120,7 @@ func (s *Service) domainAllowed(d string) bool {
 var (
 	slugRE    = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
 	surfaceRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+	stateRE   = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
 	domainRE  = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$`)
 	validate  = newValidator()
 )

@@ -3,6 +3,7 @@ package openapi
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -17,6 +18,17 @@ import (
 // between the two readings, which cannot happen; it is still reported.
 func decode(c echo.Context, v any) error {
 	if err := json.NewDecoder(c.Request().Body).Decode(v); err != nil {
+		if isMaxBytes(err) {
+			return tooLarge(maxBody)
+		}
+		return understudy.Errorf(understudy.EMALFORMED, "the body is not valid JSON")
+	}
+	return nil
+}
+
+// decodeOptional is decode for an optional body: none leaves v as it is.
+func decodeOptional(c echo.Context, v any) error {
+	if err := json.NewDecoder(c.Request().Body).Decode(v); err != nil && !errors.Is(err, io.EOF) {
 		if isMaxBytes(err) {
 			return tooLarge(maxBody)
 		}

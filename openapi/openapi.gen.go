@@ -27,28 +27,55 @@ import (
 
 // Defines values for AccountStatus.
 const (
-	Failed       AccountStatus = "failed"
-	Leased       AccountStatus = "leased"
-	Pending      AccountStatus = "pending"
-	Provisioning AccountStatus = "provisioning"
-	Ready        AccountStatus = "ready"
-	Retired      AccountStatus = "retired"
+	AccountStatusFailed       AccountStatus = "failed"
+	AccountStatusLeased       AccountStatus = "leased"
+	AccountStatusPending      AccountStatus = "pending"
+	AccountStatusProvisioning AccountStatus = "provisioning"
+	AccountStatusReady        AccountStatus = "ready"
+	AccountStatusRetired      AccountStatus = "retired"
 )
 
 // Valid indicates whether the value is a known member of the AccountStatus enum.
 func (e AccountStatus) Valid() bool {
 	switch e {
-	case Failed:
+	case AccountStatusFailed:
 		return true
-	case Leased:
+	case AccountStatusLeased:
 		return true
-	case Pending:
+	case AccountStatusPending:
 		return true
-	case Provisioning:
+	case AccountStatusProvisioning:
 		return true
-	case Ready:
+	case AccountStatusReady:
 		return true
-	case Retired:
+	case AccountStatusRetired:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LeaseStatus.
+const (
+	LeaseStatusAcquiring LeaseStatus = "acquiring"
+	LeaseStatusActive    LeaseStatus = "active"
+	LeaseStatusExpired   LeaseStatus = "expired"
+	LeaseStatusFailed    LeaseStatus = "failed"
+	LeaseStatusReleased  LeaseStatus = "released"
+)
+
+// Valid indicates whether the value is a known member of the LeaseStatus enum.
+func (e LeaseStatus) Valid() bool {
+	switch e {
+	case LeaseStatusAcquiring:
+		return true
+	case LeaseStatusActive:
+		return true
+	case LeaseStatusExpired:
+		return true
+	case LeaseStatusFailed:
+		return true
+	case LeaseStatusReleased:
 		return true
 	default:
 		return false
@@ -115,6 +142,27 @@ func (e Scope) Valid() bool {
 	}
 }
 
+// Defines values for SnapshotChangeOp.
+const (
+	Added   SnapshotChangeOp = "added"
+	Changed SnapshotChangeOp = "changed"
+	Removed SnapshotChangeOp = "removed"
+)
+
+// Valid indicates whether the value is a known member of the SnapshotChangeOp enum.
+func (e SnapshotChangeOp) Valid() bool {
+	switch e {
+	case Added:
+		return true
+	case Changed:
+		return true
+	case Removed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Visibility.
 const (
 	Allowed     Visibility = "allowed"
@@ -172,6 +220,53 @@ type Address struct {
 	PostalCode string `json:"postal_code"`
 	Region     string `json:"region"`
 	Street     string `json:"street"`
+}
+
+// App defines model for App.
+type App struct {
+	CreatedAt   time.Time              `json:"created_at"`
+	Environment string                 `json:"environment"`
+	Id          string                 `json:"id"`
+	Name        string                 `json:"name"`
+	Provider    string                 `json:"provider"`
+	SecretNames []string               `json:"secret_names"`
+	Settings    map[string]interface{} `json:"settings"`
+	UpdatedAt   time.Time              `json:"updated_at"`
+}
+
+// AppAttach defines model for AppAttach.
+type AppAttach struct {
+	// Name 1-63 lower-case letters, digits or '-', starting with a letter.
+	Name Slug `json:"name"`
+
+	// Provider webhook, postgres, exec or fake.
+	Provider string `json:"provider"`
+
+	// Secrets Secret values (a signing secret, a DSN): sealed at rest, never returned.
+	Secrets *map[string]string `json:"secrets,omitempty"`
+
+	// Settings The provider's settings (see the README).
+	Settings *map[string]interface{} `json:"settings,omitempty"`
+}
+
+// AppCheck defines model for AppCheck.
+type AppCheck struct {
+	App     string `json:"app"`
+	Detail  string `json:"detail"`
+	Elapsed string `json:"elapsed"`
+	Ok      bool   `json:"ok"`
+}
+
+// AppList defines model for AppList.
+type AppList struct {
+	Items []App `json:"items"`
+}
+
+// AppUpdate defines model for AppUpdate.
+type AppUpdate struct {
+	Provider *string                 `json:"provider,omitempty"`
+	Secrets  *map[string]string      `json:"secrets,omitempty"`
+	Settings *map[string]interface{} `json:"settings,omitempty"`
 }
 
 // Attributes Free-form strings passed to apps when accounts are provisioned.
@@ -262,6 +357,64 @@ type Identity struct {
 // IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, …) to visibility.
 type IsolationPolicy map[string]Visibility
 
+// Lease defines model for Lease.
+type Lease struct {
+	AccountId    string      `json:"account_id"`
+	AcquiredAt   time.Time   `json:"acquired_at"`
+	EndedAt      *time.Time  `json:"ended_at,omitempty"`
+	Environment  string      `json:"environment"`
+	ExpiresAt    time.Time   `json:"expires_at"`
+	Holder       string      `json:"holder"`
+	Id           string      `json:"id"`
+	Role         string      `json:"role"`
+	State        string      `json:"state"`
+	Status       LeaseStatus `json:"status"`
+	StatusReason string      `json:"status_reason"`
+}
+
+// LeaseGrant defines model for LeaseGrant.
+type LeaseGrant struct {
+	Account     Account     `json:"account"`
+	Credentials Credentials `json:"credentials"`
+	Lease       Lease       `json:"lease"`
+
+	// Refs The account's user id in each app.
+	Refs map[string]string `json:"refs"`
+}
+
+// LeaseList defines model for LeaseList.
+type LeaseList struct {
+	Items []Lease `json:"items"`
+}
+
+// LeaseRelease defines model for LeaseRelease.
+type LeaseRelease struct {
+	// Reset Reset the account to the lease's state before freeing it.
+	Reset *bool `json:"reset,omitempty"`
+}
+
+// LeaseRenew defines model for LeaseRenew.
+type LeaseRenew struct {
+	TtlSeconds *int `json:"ttl_seconds,omitempty"`
+}
+
+// LeaseRequest defines model for LeaseRequest.
+type LeaseRequest struct {
+	Environment string `json:"environment"`
+
+	// Holder Who holds the lease: a CI job, a worker index.
+	Holder string `json:"holder"`
+	Role   string `json:"role"`
+
+	// State The state the account is reset to. Defaults to initial.
+	State       *string `json:"state,omitempty"`
+	TtlSeconds  *int    `json:"ttl_seconds,omitempty"`
+	WaitSeconds *int    `json:"wait_seconds,omitempty"`
+}
+
+// LeaseStatus defines model for LeaseStatus.
+type LeaseStatus string
+
 // Problem defines model for Problem.
 type Problem struct {
 	Code   *ProblemCode `json:"code,omitempty"`
@@ -280,6 +433,12 @@ type Problem struct {
 
 // ProblemCode defines model for Problem.Code.
 type ProblemCode string
+
+// ResetRequest defines model for ResetRequest.
+type ResetRequest struct {
+	// State The named state to restore. Defaults to the baseline, initial.
+	State *string `json:"state,omitempty"`
+}
 
 // Role defines model for Role.
 type Role struct {
@@ -333,6 +492,44 @@ type Scope string
 // Slug 1-63 lower-case letters, digits or '-', starting with a letter.
 type Slug = string
 
+// Snapshot defines model for Snapshot.
+type Snapshot struct {
+	AccountId string    `json:"account_id"`
+	App       string    `json:"app"`
+	AppId     string    `json:"app_id"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// Hash SHA-256 of the state's canonical JSON.
+	Hash    string `json:"hash"`
+	Id      int64  `json:"id"`
+	Size    int    `json:"size"`
+	State   string `json:"state"`
+	Version int    `json:"version"`
+}
+
+// SnapshotChange defines model for SnapshotChange.
+type SnapshotChange struct {
+	After  interface{}      `json:"after,omitempty"`
+	Before interface{}      `json:"before,omitempty"`
+	Op     SnapshotChangeOp `json:"op"`
+	Path   string           `json:"path"`
+}
+
+// SnapshotChangeOp defines model for SnapshotChange.Op.
+type SnapshotChangeOp string
+
+// SnapshotDiff defines model for SnapshotDiff.
+type SnapshotDiff struct {
+	Changes []SnapshotChange `json:"changes"`
+	From    string           `json:"from"`
+	To      string           `json:"to"`
+}
+
+// SnapshotList defines model for SnapshotList.
+type SnapshotList struct {
+	Items []Snapshot `json:"items"`
+}
+
 // Token defines model for Token.
 type Token struct {
 	CreatedAt time.Time `json:"created_at"`
@@ -369,8 +566,14 @@ type Visibility string
 // AccountID defines model for AccountID.
 type AccountID = string
 
+// AppName defines model for AppName.
+type AppName = string
+
 // EnvironmentName defines model for EnvironmentName.
 type EnvironmentName = string
+
+// LeaseID defines model for LeaseID.
+type LeaseID = string
 
 // RoleName defines model for RoleName.
 type RoleName = string
@@ -390,6 +593,11 @@ type ListAccountsParams struct {
 	Limit          *int  `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListSnapshotsParams defines parameters for ListSnapshots.
+type ListSnapshotsParams struct {
+	State *string `form:"state,omitempty" json:"state,omitempty"`
+}
+
 // ListAuditEventsParams defines parameters for ListAuditEvents.
 type ListAuditEventsParams struct {
 	Action     *string `form:"action,omitempty" json:"action,omitempty"`
@@ -402,17 +610,55 @@ type ListAuditEventsParams struct {
 	Limit  *int   `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// ListLeasesParams defines parameters for ListLeases.
+type ListLeasesParams struct {
+	Environment *string `form:"environment,omitempty" json:"environment,omitempty"`
+	Role        *string `form:"role,omitempty" json:"role,omitempty"`
+
+	// All Include ended leases (the newest 1000).
+	All *bool `form:"all,omitempty" json:"all,omitempty"`
+}
+
+// AcquireLeaseParams defines parameters for AcquireLease.
+type AcquireLeaseParams struct {
+	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// DiffSnapshotsParams defines parameters for DiffSnapshots.
+type DiffSnapshotsParams struct {
+	From string `form:"from" json:"from"`
+	To   string `form:"to" json:"to"`
+}
+
+// ResetAccountJSONRequestBody defines body for ResetAccount for application/json ContentType.
+type ResetAccountJSONRequestBody = ResetRequest
+
 // CreateEnvironmentJSONRequestBody defines body for CreateEnvironment for application/json ContentType.
 type CreateEnvironmentJSONRequestBody = EnvironmentCreate
 
 // UpdateEnvironmentJSONRequestBody defines body for UpdateEnvironment for application/json ContentType.
 type UpdateEnvironmentJSONRequestBody = EnvironmentUpdate
 
+// AttachAppJSONRequestBody defines body for AttachApp for application/json ContentType.
+type AttachAppJSONRequestBody = AppAttach
+
+// UpdateAppJSONRequestBody defines body for UpdateApp for application/json ContentType.
+type UpdateAppJSONRequestBody = AppUpdate
+
 // CreateRoleJSONRequestBody defines body for CreateRole for application/json ContentType.
 type CreateRoleJSONRequestBody = RoleCreate
 
 // UpdateRoleJSONRequestBody defines body for UpdateRole for application/json ContentType.
 type UpdateRoleJSONRequestBody = RoleUpdate
+
+// AcquireLeaseJSONRequestBody defines body for AcquireLease for application/json ContentType.
+type AcquireLeaseJSONRequestBody = LeaseRequest
+
+// ReleaseLeaseJSONRequestBody defines body for ReleaseLease for application/json ContentType.
+type ReleaseLeaseJSONRequestBody = LeaseRelease
+
+// RenewLeaseJSONRequestBody defines body for RenewLease for application/json ContentType.
+type RenewLeaseJSONRequestBody = LeaseRenew
 
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = TokenCreate
@@ -520,6 +766,22 @@ type ClientInterface interface {
 	// GetCredentials performs a GET /v1/accounts/{account_id}/credentials (the `GetCredentials` operationId) request.
 	GetCredentials(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ResetAccountWithBody performs a POST /v1/accounts/{account_id}/reset (the `ResetAccount` operationId) request,
+	// with any type of body and a specified content type.
+	//
+	// Restores every app of the account to a named state (the baseline `initial` by default), in parallel, each within
+	// a timeout, then checks each app's state by hash. A failure marks the account `failed` with the app and the reason
+	// (503 when an app is down or slow).
+	ResetAccountWithBody(ctx context.Context, accountId AccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResetAccount performs a POST /v1/accounts/{account_id}/reset (the `ResetAccount` operationId) request.
+	// Takes a body of the `application/json` content type.
+	//
+	// Restores every app of the account to a named state (the baseline `initial` by default), in parallel, each within
+	// a timeout, then checks each app's state by hash. A failure marks the account `failed` with the app and the reason
+	// (503 when an app is down or slow).
+	ResetAccount(ctx context.Context, accountId AccountID, body ResetAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RetireAccount performs a POST /v1/accounts/{account_id}/retire (the `RetireAccount` operationId) request.
 	//
 	// Retires the account and fills its slot with a new account of the next generation. Retiring twice is not an error.
@@ -529,6 +791,14 @@ type ClientInterface interface {
 	//
 	// Replaces the account's password with a new random one and returns it.
 	RotatePassword(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSnapshots performs a GET /v1/accounts/{account_id}/snapshots (the `ListSnapshots` operationId) request.
+	ListSnapshots(ctx context.Context, accountId AccountID, params *ListSnapshotsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CaptureState performs a POST /v1/accounts/{account_id}/states/{state} (the `CaptureState` operationId) request.
+	//
+	// Captures the account's current state in every app as the next version of the named state.
+	CaptureState(ctx context.Context, accountId AccountID, state string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAuditEvents performs a GET /v1/audit-events (the `ListAuditEvents` operationId) request.
 	ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -563,6 +833,50 @@ type ClientInterface interface {
 	//
 	// Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
 	UpdateEnvironment(ctx context.Context, environment EnvironmentName, body UpdateEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListApps performs a GET /v1/environments/{environment}/apps (the `ListApps` operationId) request.
+	ListApps(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AttachAppWithBody performs a POST /v1/environments/{environment}/apps (the `AttachApp` operationId) request,
+	// with any type of body and a specified content type.
+	//
+	// Attaches an app through a provider (`webhook`, `postgres`, `exec`, `fake`). The provider validates its settings
+	// and secrets first (422 naming the field). Every active account of the environment is then provisioned into it
+	// by a background job, and its baseline captured.
+	AttachAppWithBody(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AttachApp performs a POST /v1/environments/{environment}/apps (the `AttachApp` operationId) request.
+	// Takes a body of the `application/json` content type.
+	//
+	// Attaches an app through a provider (`webhook`, `postgres`, `exec`, `fake`). The provider validates its settings
+	// and secrets first (422 naming the field). Every active account of the environment is then provisioned into it
+	// by a background job, and its baseline captured.
+	AttachApp(ctx context.Context, environment EnvironmentName, body AttachAppJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DetachApp performs a DELETE /v1/environments/{environment}/apps/{app} (the `DetachApp` operationId) request.
+	//
+	// Detaches the app; its refs and snapshots go with it. The users it holds stay in the app.
+	DetachApp(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetApp performs a GET /v1/environments/{environment}/apps/{app} (the `GetApp` operationId) request.
+	GetApp(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateAppWithBody performs a PATCH /v1/environments/{environment}/apps/{app} (the `UpdateApp` operationId) request,
+	// with any type of body and a specified content type.
+	//
+	// Changes the provider, settings or secrets (a given `secrets` replaces them all), validated as on attach.
+	UpdateAppWithBody(ctx context.Context, environment EnvironmentName, app AppName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateApp performs a PATCH /v1/environments/{environment}/apps/{app} (the `UpdateApp` operationId) request.
+	// Takes a body of the `application/json` content type.
+	//
+	// Changes the provider, settings or secrets (a given `secrets` replaces them all), validated as on attach.
+	UpdateApp(ctx context.Context, environment EnvironmentName, app AppName, body UpdateAppJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TestApp performs a POST /v1/environments/{environment}/apps/{app}/test (the `TestApp` operationId) request.
+	//
+	// Checks that the app is reachable and speaks its provider's contract.
+	TestApp(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListRoles performs a GET /v1/environments/{environment}/roles (the `ListRoles` operationId) request.
 	ListRoles(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -600,6 +914,54 @@ type ClientInterface interface {
 	// Changes a role; absent fields are kept. The pool is ensured in the same transaction: a larger
 	// pool gets new accounts, a smaller one retires the accounts in the slots past it.
 	UpdateRole(ctx context.Context, environment EnvironmentName, role RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListLeases performs a GET /v1/leases (the `ListLeases` operationId) request.
+	ListLeases(ctx context.Context, params *ListLeasesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AcquireLeaseWithBody performs a POST /v1/leases (the `AcquireLease` operationId) request,
+	// with any type of body and a specified content type.
+	//
+	// Leases a ready account of the role, resets it to the state (the baseline by default) and returns it with its
+	// credentials and its ref in each app. No two leases ever hold one account. When every account is busy it waits
+	// up to `wait_seconds`, then answers 409 with `Retry-After` and when the next lease expires. A request repeated
+	// with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
+	AcquireLeaseWithBody(ctx context.Context, params *AcquireLeaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AcquireLease performs a POST /v1/leases (the `AcquireLease` operationId) request.
+	// Takes a body of the `application/json` content type.
+	//
+	// Leases a ready account of the role, resets it to the state (the baseline by default) and returns it with its
+	// credentials and its ref in each app. No two leases ever hold one account. When every account is busy it waits
+	// up to `wait_seconds`, then answers 409 with `Retry-After` and when the next lease expires. A request repeated
+	// with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
+	AcquireLease(ctx context.Context, params *AcquireLeaseParams, body AcquireLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetLease performs a GET /v1/leases/{lease_id} (the `GetLease` operationId) request.
+	GetLease(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReleaseLeaseWithBody performs a POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId) request,
+	// with any type of body and a specified content type.
+	ReleaseLeaseWithBody(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReleaseLease performs a POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId) request.
+	// Takes a body of the `application/json` content type.
+	ReleaseLease(ctx context.Context, leaseId LeaseID, body ReleaseLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RenewLeaseWithBody performs a POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId) request,
+	// with any type of body and a specified content type.
+	RenewLeaseWithBody(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RenewLease performs a POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId) request.
+	// Takes a body of the `application/json` content type.
+	RenewLease(ctx context.Context, leaseId LeaseID, body RenewLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DiffSnapshots performs a GET /v1/snapshots/diff (the `DiffSnapshots` operationId) request.
+	DiffSnapshots(ctx context.Context, params *DiffSnapshotsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetSnapshotContent performs a GET /v1/snapshots/{hash} (the `GetSnapshotContent` operationId) request.
+	//
+	// The state document of a snapshot (it may hold personal data of the synthetic account, so admin only).
+	GetSnapshotContent(ctx context.Context, hash string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTokens performs a GET /v1/tokens (the `ListTokens` operationId) request.
 	ListTokens(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -717,6 +1079,42 @@ func (c *Client) GetCredentials(ctx context.Context, accountId AccountID, reqEdi
 	return c.Client.Do(req)
 }
 
+// ResetAccountWithBody performs a POST /v1/accounts/{account_id}/reset (the `ResetAccount` operationId) request,
+// with any type of body and a specified content type.
+//
+// Restores every app of the account to a named state (the baseline `initial` by default), in parallel, each within
+// a timeout, then checks each app's state by hash. A failure marks the account `failed` with the app and the reason
+// (503 when an app is down or slow).
+func (c *Client) ResetAccountWithBody(ctx context.Context, accountId AccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResetAccountRequestWithBody(c.Server, accountId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResetAccount performs a POST /v1/accounts/{account_id}/reset (the `ResetAccount` operationId) request.
+// Takes a body of the `application/json` content type.
+//
+// Restores every app of the account to a named state (the baseline `initial` by default), in parallel, each within
+// a timeout, then checks each app's state by hash. A failure marks the account `failed` with the app and the reason
+// (503 when an app is down or slow).
+func (c *Client) ResetAccount(ctx context.Context, accountId AccountID, body ResetAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResetAccountRequest(c.Server, accountId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RetireAccount performs a POST /v1/accounts/{account_id}/retire (the `RetireAccount` operationId) request.
 //
 // Retires the account and fills its slot with a new account of the next generation. Retiring twice is not an error.
@@ -737,6 +1135,34 @@ func (c *Client) RetireAccount(ctx context.Context, accountId AccountID, reqEdit
 // Replaces the account's password with a new random one and returns it.
 func (c *Client) RotatePassword(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRotatePasswordRequest(c.Server, accountId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSnapshots performs a GET /v1/accounts/{account_id}/snapshots (the `ListSnapshots` operationId) request.
+func (c *Client) ListSnapshots(ctx context.Context, accountId AccountID, params *ListSnapshotsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSnapshotsRequest(c.Server, accountId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CaptureState performs a POST /v1/accounts/{account_id}/states/{state} (the `CaptureState` operationId) request.
+//
+// Captures the account's current state in every app as the next version of the named state.
+func (c *Client) CaptureState(ctx context.Context, accountId AccountID, state string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCaptureStateRequest(c.Server, accountId, state)
 	if err != nil {
 		return nil, err
 	}
@@ -861,6 +1287,130 @@ func (c *Client) UpdateEnvironment(ctx context.Context, environment EnvironmentN
 	return c.Client.Do(req)
 }
 
+// ListApps performs a GET /v1/environments/{environment}/apps (the `ListApps` operationId) request.
+func (c *Client) ListApps(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAppsRequest(c.Server, environment)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AttachAppWithBody performs a POST /v1/environments/{environment}/apps (the `AttachApp` operationId) request,
+// with any type of body and a specified content type.
+//
+// Attaches an app through a provider (`webhook`, `postgres`, `exec`, `fake`). The provider validates its settings
+// and secrets first (422 naming the field). Every active account of the environment is then provisioned into it
+// by a background job, and its baseline captured.
+func (c *Client) AttachAppWithBody(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAttachAppRequestWithBody(c.Server, environment, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AttachApp performs a POST /v1/environments/{environment}/apps (the `AttachApp` operationId) request.
+// Takes a body of the `application/json` content type.
+//
+// Attaches an app through a provider (`webhook`, `postgres`, `exec`, `fake`). The provider validates its settings
+// and secrets first (422 naming the field). Every active account of the environment is then provisioned into it
+// by a background job, and its baseline captured.
+func (c *Client) AttachApp(ctx context.Context, environment EnvironmentName, body AttachAppJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAttachAppRequest(c.Server, environment, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DetachApp performs a DELETE /v1/environments/{environment}/apps/{app} (the `DetachApp` operationId) request.
+//
+// Detaches the app; its refs and snapshots go with it. The users it holds stay in the app.
+func (c *Client) DetachApp(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDetachAppRequest(c.Server, environment, app)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetApp performs a GET /v1/environments/{environment}/apps/{app} (the `GetApp` operationId) request.
+func (c *Client) GetApp(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetAppRequest(c.Server, environment, app)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateAppWithBody performs a PATCH /v1/environments/{environment}/apps/{app} (the `UpdateApp` operationId) request,
+// with any type of body and a specified content type.
+//
+// Changes the provider, settings or secrets (a given `secrets` replaces them all), validated as on attach.
+func (c *Client) UpdateAppWithBody(ctx context.Context, environment EnvironmentName, app AppName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateAppRequestWithBody(c.Server, environment, app, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateApp performs a PATCH /v1/environments/{environment}/apps/{app} (the `UpdateApp` operationId) request.
+// Takes a body of the `application/json` content type.
+//
+// Changes the provider, settings or secrets (a given `secrets` replaces them all), validated as on attach.
+func (c *Client) UpdateApp(ctx context.Context, environment EnvironmentName, app AppName, body UpdateAppJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateAppRequest(c.Server, environment, app, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TestApp performs a POST /v1/environments/{environment}/apps/{app}/test (the `TestApp` operationId) request.
+//
+// Checks that the app is reachable and speaks its provider's contract.
+func (c *Client) TestApp(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTestAppRequest(c.Server, environment, app)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListRoles performs a GET /v1/environments/{environment}/roles (the `ListRoles` operationId) request.
 func (c *Client) ListRoles(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListRolesRequest(c.Server, environment)
@@ -958,6 +1508,154 @@ func (c *Client) UpdateRoleWithBody(ctx context.Context, environment Environment
 // pool gets new accounts, a smaller one retires the accounts in the slots past it.
 func (c *Client) UpdateRole(ctx context.Context, environment EnvironmentName, role RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateRoleRequest(c.Server, environment, role, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListLeases performs a GET /v1/leases (the `ListLeases` operationId) request.
+func (c *Client) ListLeases(ctx context.Context, params *ListLeasesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListLeasesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AcquireLeaseWithBody performs a POST /v1/leases (the `AcquireLease` operationId) request,
+// with any type of body and a specified content type.
+//
+// Leases a ready account of the role, resets it to the state (the baseline by default) and returns it with its
+// credentials and its ref in each app. No two leases ever hold one account. When every account is busy it waits
+// up to `wait_seconds`, then answers 409 with `Retry-After` and when the next lease expires. A request repeated
+// with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
+func (c *Client) AcquireLeaseWithBody(ctx context.Context, params *AcquireLeaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAcquireLeaseRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AcquireLease performs a POST /v1/leases (the `AcquireLease` operationId) request.
+// Takes a body of the `application/json` content type.
+//
+// Leases a ready account of the role, resets it to the state (the baseline by default) and returns it with its
+// credentials and its ref in each app. No two leases ever hold one account. When every account is busy it waits
+// up to `wait_seconds`, then answers 409 with `Retry-After` and when the next lease expires. A request repeated
+// with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
+func (c *Client) AcquireLease(ctx context.Context, params *AcquireLeaseParams, body AcquireLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAcquireLeaseRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetLease performs a GET /v1/leases/{lease_id} (the `GetLease` operationId) request.
+func (c *Client) GetLease(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLeaseRequest(c.Server, leaseId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReleaseLeaseWithBody performs a POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId) request,
+// with any type of body and a specified content type.
+func (c *Client) ReleaseLeaseWithBody(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReleaseLeaseRequestWithBody(c.Server, leaseId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReleaseLease performs a POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId) request.
+// Takes a body of the `application/json` content type.
+func (c *Client) ReleaseLease(ctx context.Context, leaseId LeaseID, body ReleaseLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReleaseLeaseRequest(c.Server, leaseId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RenewLeaseWithBody performs a POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId) request,
+// with any type of body and a specified content type.
+func (c *Client) RenewLeaseWithBody(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRenewLeaseRequestWithBody(c.Server, leaseId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RenewLease performs a POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId) request.
+// Takes a body of the `application/json` content type.
+func (c *Client) RenewLease(ctx context.Context, leaseId LeaseID, body RenewLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRenewLeaseRequest(c.Server, leaseId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DiffSnapshots performs a GET /v1/snapshots/diff (the `DiffSnapshots` operationId) request.
+func (c *Client) DiffSnapshots(ctx context.Context, params *DiffSnapshotsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDiffSnapshotsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetSnapshotContent performs a GET /v1/snapshots/{hash} (the `GetSnapshotContent` operationId) request.
+//
+// The state document of a snapshot (it may hold personal data of the synthetic account, so admin only).
+func (c *Client) GetSnapshotContent(ctx context.Context, hash string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetSnapshotContentRequest(c.Server, hash)
 	if err != nil {
 		return nil, err
 	}
@@ -1314,6 +2012,53 @@ func NewGetCredentialsRequest(server string, accountId AccountID) (*http.Request
 	return req, nil
 }
 
+// NewResetAccountRequest calls the generic ResetAccount builder with application/json body
+func NewResetAccountRequest(server string, accountId AccountID, body ResetAccountJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewResetAccountRequestWithBody(server, accountId, "application/json", bodyReader)
+}
+
+// NewResetAccountRequestWithBody constructs an http.Request for the ResetAccount method, with any body, and a specified content type
+func NewResetAccountRequestWithBody(server string, accountId AccountID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/accounts/%s/reset", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewRetireAccountRequest constructs an http.Request for the RetireAccount method
 func NewRetireAccountRequest(server string, accountId AccountID) (*http.Request, error) {
 	var err error
@@ -1365,6 +2110,108 @@ func NewRotatePasswordRequest(server string, accountId AccountID) (*http.Request
 	}
 
 	operationPath := fmt.Sprintf("/v1/accounts/%s/rotate-password", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListSnapshotsRequest constructs an http.Request for the ListSnapshots method
+func NewListSnapshotsRequest(server string, accountId AccountID, params *ListSnapshotsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/accounts/%s/snapshots", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.State != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "state", *params.State, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCaptureStateRequest constructs an http.Request for the CaptureState method
+func NewCaptureStateRequest(server string, accountId AccountID, state string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "state", state, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/accounts/%s/states/%s", pathParam0, pathParam1)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -1678,6 +2525,264 @@ func NewUpdateEnvironmentRequestWithBody(server string, environment EnvironmentN
 	return req, nil
 }
 
+// NewListAppsRequest constructs an http.Request for the ListApps method
+func NewListAppsRequest(server string, environment EnvironmentName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/apps", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAttachAppRequest calls the generic AttachApp builder with application/json body
+func NewAttachAppRequest(server string, environment EnvironmentName, body AttachAppJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAttachAppRequestWithBody(server, environment, "application/json", bodyReader)
+}
+
+// NewAttachAppRequestWithBody constructs an http.Request for the AttachApp method, with any body, and a specified content type
+func NewAttachAppRequestWithBody(server string, environment EnvironmentName, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/apps", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDetachAppRequest constructs an http.Request for the DetachApp method
+func NewDetachAppRequest(server string, environment EnvironmentName, app AppName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "app", app, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/apps/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetAppRequest constructs an http.Request for the GetApp method
+func NewGetAppRequest(server string, environment EnvironmentName, app AppName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "app", app, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/apps/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateAppRequest calls the generic UpdateApp builder with application/json body
+func NewUpdateAppRequest(server string, environment EnvironmentName, app AppName, body UpdateAppJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateAppRequestWithBody(server, environment, app, "application/json", bodyReader)
+}
+
+// NewUpdateAppRequestWithBody constructs an http.Request for the UpdateApp method, with any body, and a specified content type
+func NewUpdateAppRequestWithBody(server string, environment EnvironmentName, app AppName, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "app", app, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/apps/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewTestAppRequest constructs an http.Request for the TestApp method
+func NewTestAppRequest(server string, environment EnvironmentName, app AppName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "app", app, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/apps/%s/test", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListRolesRequest constructs an http.Request for the ListRoles method
 func NewListRolesRequest(server string, environment EnvironmentName) (*http.Request, error) {
 	var err error
@@ -1895,6 +3000,359 @@ func NewUpdateRoleRequestWithBody(server string, environment EnvironmentName, ro
 	return req, nil
 }
 
+// NewListLeasesRequest constructs an http.Request for the ListLeases method
+func NewListLeasesRequest(server string, params *ListLeasesParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leases")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Environment != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "environment", *params.Environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Role != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "role", *params.Role, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.All != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "all", *params.All, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAcquireLeaseRequest calls the generic AcquireLease builder with application/json body
+func NewAcquireLeaseRequest(server string, params *AcquireLeaseParams, body AcquireLeaseJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAcquireLeaseRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewAcquireLeaseRequestWithBody constructs an http.Request for the AcquireLease method, with any body, and a specified content type
+func NewAcquireLeaseRequestWithBody(server string, params *AcquireLeaseParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leases")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetLeaseRequest constructs an http.Request for the GetLease method
+func NewGetLeaseRequest(server string, leaseId LeaseID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lease_id", leaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leases/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewReleaseLeaseRequest calls the generic ReleaseLease builder with application/json body
+func NewReleaseLeaseRequest(server string, leaseId LeaseID, body ReleaseLeaseJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReleaseLeaseRequestWithBody(server, leaseId, "application/json", bodyReader)
+}
+
+// NewReleaseLeaseRequestWithBody constructs an http.Request for the ReleaseLease method, with any body, and a specified content type
+func NewReleaseLeaseRequestWithBody(server string, leaseId LeaseID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lease_id", leaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leases/%s/release", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRenewLeaseRequest calls the generic RenewLease builder with application/json body
+func NewRenewLeaseRequest(server string, leaseId LeaseID, body RenewLeaseJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRenewLeaseRequestWithBody(server, leaseId, "application/json", bodyReader)
+}
+
+// NewRenewLeaseRequestWithBody constructs an http.Request for the RenewLease method, with any body, and a specified content type
+func NewRenewLeaseRequestWithBody(server string, leaseId LeaseID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lease_id", leaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leases/%s/renew", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDiffSnapshotsRequest constructs an http.Request for the DiffSnapshots method
+func NewDiffSnapshotsRequest(server string, params *DiffSnapshotsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/snapshots/diff")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetSnapshotContentRequest constructs an http.Request for the GetSnapshotContent method
+func NewGetSnapshotContentRequest(server string, hash string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "hash", hash, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/snapshots/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListTokensRequest constructs an http.Request for the ListTokens method
 func NewListTokensRequest(server string) (*http.Request, error) {
 	var err error
@@ -2083,6 +3541,24 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	GetCredentialsWithResponse(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*GetCredentialsResponse, error)
 
+	// ResetAccountWithBodyWithResponse performs a POST /v1/accounts/{account_id}/reset (the `ResetAccount` operationId) request,
+	// with any type of body and a specified content type.
+	//
+	// Restores every app of the account to a named state (the baseline `initial` by default), in parallel, each within
+	// a timeout, then checks each app's state by hash. A failure marks the account `failed` with the app and the reason
+	// (503 when an app is down or slow).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	ResetAccountWithBodyWithResponse(ctx context.Context, accountId AccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResetAccountResponse, error)
+
+	// ResetAccountWithResponse performs a POST /v1/accounts/{account_id}/reset (the `ResetAccount` operationId) request.
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Restores every app of the account to a named state (the baseline `initial` by default), in parallel, each within
+	// a timeout, then checks each app's state by hash. A failure marks the account `failed` with the app and the reason
+	// (503 when an app is down or slow).
+	ResetAccountWithResponse(ctx context.Context, accountId AccountID, body ResetAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*ResetAccountResponse, error)
+
 	// RetireAccountWithResponse performs a POST /v1/accounts/{account_id}/retire (the `RetireAccount` operationId) request.
 	//
 	// Retires the account and fills its slot with a new account of the next generation. Retiring twice is not an error.
@@ -2096,6 +3572,18 @@ type ClientWithResponsesInterface interface {
 	//
 	// Returns a wrapper object for the known response body format(s).
 	RotatePasswordWithResponse(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*RotatePasswordResponse, error)
+
+	// ListSnapshotsWithResponse performs a GET /v1/accounts/{account_id}/snapshots (the `ListSnapshots` operationId) request.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	ListSnapshotsWithResponse(ctx context.Context, accountId AccountID, params *ListSnapshotsParams, reqEditors ...RequestEditorFn) (*ListSnapshotsResponse, error)
+
+	// CaptureStateWithResponse performs a POST /v1/accounts/{account_id}/states/{state} (the `CaptureState` operationId) request.
+	//
+	// Captures the account's current state in every app as the next version of the named state.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	CaptureStateWithResponse(ctx context.Context, accountId AccountID, state string, reqEditors ...RequestEditorFn) (*CaptureStateResponse, error)
 
 	// ListAuditEventsWithResponse performs a GET /v1/audit-events (the `ListAuditEvents` operationId) request.
 	//
@@ -2143,6 +3631,62 @@ type ClientWithResponsesInterface interface {
 	// Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
 	UpdateEnvironmentWithResponse(ctx context.Context, environment EnvironmentName, body UpdateEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateEnvironmentResponse, error)
 
+	// ListAppsWithResponse performs a GET /v1/environments/{environment}/apps (the `ListApps` operationId) request.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	ListAppsWithResponse(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*ListAppsResponse, error)
+
+	// AttachAppWithBodyWithResponse performs a POST /v1/environments/{environment}/apps (the `AttachApp` operationId) request,
+	// with any type of body and a specified content type.
+	//
+	// Attaches an app through a provider (`webhook`, `postgres`, `exec`, `fake`). The provider validates its settings
+	// and secrets first (422 naming the field). Every active account of the environment is then provisioned into it
+	// by a background job, and its baseline captured.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	AttachAppWithBodyWithResponse(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AttachAppResponse, error)
+
+	// AttachAppWithResponse performs a POST /v1/environments/{environment}/apps (the `AttachApp` operationId) request.
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Attaches an app through a provider (`webhook`, `postgres`, `exec`, `fake`). The provider validates its settings
+	// and secrets first (422 naming the field). Every active account of the environment is then provisioned into it
+	// by a background job, and its baseline captured.
+	AttachAppWithResponse(ctx context.Context, environment EnvironmentName, body AttachAppJSONRequestBody, reqEditors ...RequestEditorFn) (*AttachAppResponse, error)
+
+	// DetachAppWithResponse performs a DELETE /v1/environments/{environment}/apps/{app} (the `DetachApp` operationId) request.
+	//
+	// Detaches the app; its refs and snapshots go with it. The users it holds stay in the app.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	DetachAppWithResponse(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*DetachAppResponse, error)
+
+	// GetAppWithResponse performs a GET /v1/environments/{environment}/apps/{app} (the `GetApp` operationId) request.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	GetAppWithResponse(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*GetAppResponse, error)
+
+	// UpdateAppWithBodyWithResponse performs a PATCH /v1/environments/{environment}/apps/{app} (the `UpdateApp` operationId) request,
+	// with any type of body and a specified content type.
+	//
+	// Changes the provider, settings or secrets (a given `secrets` replaces them all), validated as on attach.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	UpdateAppWithBodyWithResponse(ctx context.Context, environment EnvironmentName, app AppName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateAppResponse, error)
+
+	// UpdateAppWithResponse performs a PATCH /v1/environments/{environment}/apps/{app} (the `UpdateApp` operationId) request.
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Changes the provider, settings or secrets (a given `secrets` replaces them all), validated as on attach.
+	UpdateAppWithResponse(ctx context.Context, environment EnvironmentName, app AppName, body UpdateAppJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAppResponse, error)
+
+	// TestAppWithResponse performs a POST /v1/environments/{environment}/apps/{app}/test (the `TestApp` operationId) request.
+	//
+	// Checks that the app is reachable and speaks its provider's contract.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	TestAppWithResponse(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*TestAppResponse, error)
+
 	// ListRolesWithResponse performs a GET /v1/environments/{environment}/roles (the `ListRoles` operationId) request.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -2189,6 +3733,68 @@ type ClientWithResponsesInterface interface {
 	// Changes a role; absent fields are kept. The pool is ensured in the same transaction: a larger
 	// pool gets new accounts, a smaller one retires the accounts in the slots past it.
 	UpdateRoleWithResponse(ctx context.Context, environment EnvironmentName, role RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRoleResponse, error)
+
+	// ListLeasesWithResponse performs a GET /v1/leases (the `ListLeases` operationId) request.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	ListLeasesWithResponse(ctx context.Context, params *ListLeasesParams, reqEditors ...RequestEditorFn) (*ListLeasesResponse, error)
+
+	// AcquireLeaseWithBodyWithResponse performs a POST /v1/leases (the `AcquireLease` operationId) request,
+	// with any type of body and a specified content type.
+	//
+	// Leases a ready account of the role, resets it to the state (the baseline by default) and returns it with its
+	// credentials and its ref in each app. No two leases ever hold one account. When every account is busy it waits
+	// up to `wait_seconds`, then answers 409 with `Retry-After` and when the next lease expires. A request repeated
+	// with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	AcquireLeaseWithBodyWithResponse(ctx context.Context, params *AcquireLeaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AcquireLeaseResponse, error)
+
+	// AcquireLeaseWithResponse performs a POST /v1/leases (the `AcquireLease` operationId) request.
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Leases a ready account of the role, resets it to the state (the baseline by default) and returns it with its
+	// credentials and its ref in each app. No two leases ever hold one account. When every account is busy it waits
+	// up to `wait_seconds`, then answers 409 with `Retry-After` and when the next lease expires. A request repeated
+	// with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
+	AcquireLeaseWithResponse(ctx context.Context, params *AcquireLeaseParams, body AcquireLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*AcquireLeaseResponse, error)
+
+	// GetLeaseWithResponse performs a GET /v1/leases/{lease_id} (the `GetLease` operationId) request.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	GetLeaseWithResponse(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*GetLeaseResponse, error)
+
+	// ReleaseLeaseWithBodyWithResponse performs a POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId) request,
+	// with any type of body and a specified content type.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	ReleaseLeaseWithBodyWithResponse(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReleaseLeaseResponse, error)
+
+	// ReleaseLeaseWithResponse performs a POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId) request.
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	ReleaseLeaseWithResponse(ctx context.Context, leaseId LeaseID, body ReleaseLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*ReleaseLeaseResponse, error)
+
+	// RenewLeaseWithBodyWithResponse performs a POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId) request,
+	// with any type of body and a specified content type.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	RenewLeaseWithBodyWithResponse(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenewLeaseResponse, error)
+
+	// RenewLeaseWithResponse performs a POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId) request.
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	RenewLeaseWithResponse(ctx context.Context, leaseId LeaseID, body RenewLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*RenewLeaseResponse, error)
+
+	// DiffSnapshotsWithResponse performs a GET /v1/snapshots/diff (the `DiffSnapshots` operationId) request.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	DiffSnapshotsWithResponse(ctx context.Context, params *DiffSnapshotsParams, reqEditors ...RequestEditorFn) (*DiffSnapshotsResponse, error)
+
+	// GetSnapshotContentWithResponse performs a GET /v1/snapshots/{hash} (the `GetSnapshotContent` operationId) request.
+	//
+	// The state document of a snapshot (it may hold personal data of the synthetic account, so admin only).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	GetSnapshotContentWithResponse(ctx context.Context, hash string, reqEditors ...RequestEditorFn) (*GetSnapshotContentResponse, error)
 
 	// ListTokensWithResponse performs a GET /v1/tokens (the `ListTokens` operationId) request.
 	//
@@ -2528,6 +4134,54 @@ func (r GetCredentialsResponse) ContentType() string {
 	return ""
 }
 
+type ResetAccountResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Account
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ResetAccountResponse) GetJSON200() *Account {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ResetAccountResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ResetAccountResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResetAccountResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResetAccountResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResetAccountResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type RetireAccountResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -2618,6 +4272,102 @@ func (r RotatePasswordResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RotatePasswordResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListSnapshotsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SnapshotList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSnapshotsResponse) GetJSON200() *SnapshotList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListSnapshotsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSnapshotsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSnapshotsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSnapshotsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSnapshotsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CaptureStateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *SnapshotList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CaptureStateResponse) GetJSON201() *SnapshotList {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CaptureStateResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CaptureStateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CaptureStateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CaptureStateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CaptureStateResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2905,6 +4655,287 @@ func (r UpdateEnvironmentResponse) ContentType() string {
 	return ""
 }
 
+type ListAppsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AppList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAppsResponse) GetJSON200() *AppList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListAppsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAppsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAppsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAppsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAppsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type AttachAppResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *App
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AttachAppResponse) GetJSON201() *App {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r AttachAppResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r AttachAppResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AttachAppResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AttachAppResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AttachAppResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DetachAppResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DetachAppResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DetachAppResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DetachAppResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DetachAppResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DetachAppResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetAppResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *App
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetAppResponse) GetJSON200() *App {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetAppResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetAppResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetAppResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetAppResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetAppResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateAppResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *App
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateAppResponse) GetJSON200() *App {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UpdateAppResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateAppResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateAppResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateAppResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateAppResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type TestAppResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *AppCheck
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TestAppResponse) GetJSON200() *AppCheck {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r TestAppResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r TestAppResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TestAppResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TestAppResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TestAppResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListRolesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3132,6 +5163,349 @@ func (r UpdateRoleResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateRoleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListLeasesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LeaseList
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListLeasesResponse) GetJSON200() *LeaseList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListLeasesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListLeasesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListLeasesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListLeasesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListLeasesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AcquireLeaseResponse201Headers the declared response headers of an HTTP 201 response for AcquireLease
+type AcquireLeaseResponse201Headers struct {
+	CacheControl *string
+}
+
+type AcquireLeaseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *LeaseGrant
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *AcquireLeaseResponse201Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AcquireLeaseResponse) GetJSON201() *LeaseGrant {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r AcquireLeaseResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r AcquireLeaseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AcquireLeaseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AcquireLeaseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AcquireLeaseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetLeaseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Lease
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetLeaseResponse) GetJSON200() *Lease {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetLeaseResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLeaseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLeaseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLeaseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLeaseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ReleaseLeaseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Lease
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReleaseLeaseResponse) GetJSON200() *Lease {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ReleaseLeaseResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ReleaseLeaseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReleaseLeaseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReleaseLeaseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReleaseLeaseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type RenewLeaseResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Lease
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RenewLeaseResponse) GetJSON200() *Lease {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RenewLeaseResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RenewLeaseResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RenewLeaseResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RenewLeaseResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RenewLeaseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DiffSnapshotsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SnapshotDiff
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DiffSnapshotsResponse) GetJSON200() *SnapshotDiff {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DiffSnapshotsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DiffSnapshotsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DiffSnapshotsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DiffSnapshotsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DiffSnapshotsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetSnapshotContentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *map[string]interface{}
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetSnapshotContentResponse) GetJSON200() *map[string]interface{} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetSnapshotContentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetSnapshotContentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetSnapshotContentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetSnapshotContentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetSnapshotContentResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3367,6 +5741,36 @@ func (c *ClientWithResponses) GetCredentialsWithResponse(ctx context.Context, ac
 	return ParseGetCredentialsResponse(rsp)
 }
 
+// ResetAccountWithBodyWithResponse performs a POST /v1/accounts/{account_id}/reset (the `ResetAccount` operationId) request,
+// with any type of body and a specified content type.
+//
+// Restores every app of the account to a named state (the baseline `initial` by default), in parallel, each within
+// a timeout, then checks each app's state by hash. A failure marks the account `failed` with the app and the reason
+// (503 when an app is down or slow).
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) ResetAccountWithBodyWithResponse(ctx context.Context, accountId AccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResetAccountResponse, error) {
+	rsp, err := c.ResetAccountWithBody(ctx, accountId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResetAccountResponse(rsp)
+}
+
+// ResetAccountWithResponse performs a POST /v1/accounts/{account_id}/reset (the `ResetAccount` operationId) request.
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Restores every app of the account to a named state (the baseline `initial` by default), in parallel, each within
+// a timeout, then checks each app's state by hash. A failure marks the account `failed` with the app and the reason
+// (503 when an app is down or slow).
+func (c *ClientWithResponses) ResetAccountWithResponse(ctx context.Context, accountId AccountID, body ResetAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*ResetAccountResponse, error) {
+	rsp, err := c.ResetAccount(ctx, accountId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResetAccountResponse(rsp)
+}
+
 // RetireAccountWithResponse performs a POST /v1/accounts/{account_id}/retire (the `RetireAccount` operationId) request.
 //
 // Retires the account and fills its slot with a new account of the next generation. Retiring twice is not an error.
@@ -3391,6 +5795,30 @@ func (c *ClientWithResponses) RotatePasswordWithResponse(ctx context.Context, ac
 		return nil, err
 	}
 	return ParseRotatePasswordResponse(rsp)
+}
+
+// ListSnapshotsWithResponse performs a GET /v1/accounts/{account_id}/snapshots (the `ListSnapshots` operationId) request.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) ListSnapshotsWithResponse(ctx context.Context, accountId AccountID, params *ListSnapshotsParams, reqEditors ...RequestEditorFn) (*ListSnapshotsResponse, error) {
+	rsp, err := c.ListSnapshots(ctx, accountId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSnapshotsResponse(rsp)
+}
+
+// CaptureStateWithResponse performs a POST /v1/accounts/{account_id}/states/{state} (the `CaptureState` operationId) request.
+//
+// Captures the account's current state in every app as the next version of the named state.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) CaptureStateWithResponse(ctx context.Context, accountId AccountID, state string, reqEditors ...RequestEditorFn) (*CaptureStateResponse, error) {
+	rsp, err := c.CaptureState(ctx, accountId, state, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCaptureStateResponse(rsp)
 }
 
 // ListAuditEventsWithResponse performs a GET /v1/audit-events (the `ListAuditEvents` operationId) request.
@@ -3487,6 +5915,110 @@ func (c *ClientWithResponses) UpdateEnvironmentWithResponse(ctx context.Context,
 	return ParseUpdateEnvironmentResponse(rsp)
 }
 
+// ListAppsWithResponse performs a GET /v1/environments/{environment}/apps (the `ListApps` operationId) request.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) ListAppsWithResponse(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*ListAppsResponse, error) {
+	rsp, err := c.ListApps(ctx, environment, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAppsResponse(rsp)
+}
+
+// AttachAppWithBodyWithResponse performs a POST /v1/environments/{environment}/apps (the `AttachApp` operationId) request,
+// with any type of body and a specified content type.
+//
+// Attaches an app through a provider (`webhook`, `postgres`, `exec`, `fake`). The provider validates its settings
+// and secrets first (422 naming the field). Every active account of the environment is then provisioned into it
+// by a background job, and its baseline captured.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) AttachAppWithBodyWithResponse(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AttachAppResponse, error) {
+	rsp, err := c.AttachAppWithBody(ctx, environment, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAttachAppResponse(rsp)
+}
+
+// AttachAppWithResponse performs a POST /v1/environments/{environment}/apps (the `AttachApp` operationId) request.
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Attaches an app through a provider (`webhook`, `postgres`, `exec`, `fake`). The provider validates its settings
+// and secrets first (422 naming the field). Every active account of the environment is then provisioned into it
+// by a background job, and its baseline captured.
+func (c *ClientWithResponses) AttachAppWithResponse(ctx context.Context, environment EnvironmentName, body AttachAppJSONRequestBody, reqEditors ...RequestEditorFn) (*AttachAppResponse, error) {
+	rsp, err := c.AttachApp(ctx, environment, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAttachAppResponse(rsp)
+}
+
+// DetachAppWithResponse performs a DELETE /v1/environments/{environment}/apps/{app} (the `DetachApp` operationId) request.
+//
+// Detaches the app; its refs and snapshots go with it. The users it holds stay in the app.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) DetachAppWithResponse(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*DetachAppResponse, error) {
+	rsp, err := c.DetachApp(ctx, environment, app, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDetachAppResponse(rsp)
+}
+
+// GetAppWithResponse performs a GET /v1/environments/{environment}/apps/{app} (the `GetApp` operationId) request.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) GetAppWithResponse(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*GetAppResponse, error) {
+	rsp, err := c.GetApp(ctx, environment, app, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetAppResponse(rsp)
+}
+
+// UpdateAppWithBodyWithResponse performs a PATCH /v1/environments/{environment}/apps/{app} (the `UpdateApp` operationId) request,
+// with any type of body and a specified content type.
+//
+// Changes the provider, settings or secrets (a given `secrets` replaces them all), validated as on attach.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) UpdateAppWithBodyWithResponse(ctx context.Context, environment EnvironmentName, app AppName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateAppResponse, error) {
+	rsp, err := c.UpdateAppWithBody(ctx, environment, app, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateAppResponse(rsp)
+}
+
+// UpdateAppWithResponse performs a PATCH /v1/environments/{environment}/apps/{app} (the `UpdateApp` operationId) request.
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Changes the provider, settings or secrets (a given `secrets` replaces them all), validated as on attach.
+func (c *ClientWithResponses) UpdateAppWithResponse(ctx context.Context, environment EnvironmentName, app AppName, body UpdateAppJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAppResponse, error) {
+	rsp, err := c.UpdateApp(ctx, environment, app, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateAppResponse(rsp)
+}
+
+// TestAppWithResponse performs a POST /v1/environments/{environment}/apps/{app}/test (the `TestApp` operationId) request.
+//
+// Checks that the app is reachable and speaks its provider's contract.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) TestAppWithResponse(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*TestAppResponse, error) {
+	rsp, err := c.TestApp(ctx, environment, app, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTestAppResponse(rsp)
+}
+
 // ListRolesWithResponse performs a GET /v1/environments/{environment}/roles (the `ListRoles` operationId) request.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -3574,6 +6106,128 @@ func (c *ClientWithResponses) UpdateRoleWithResponse(ctx context.Context, enviro
 		return nil, err
 	}
 	return ParseUpdateRoleResponse(rsp)
+}
+
+// ListLeasesWithResponse performs a GET /v1/leases (the `ListLeases` operationId) request.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) ListLeasesWithResponse(ctx context.Context, params *ListLeasesParams, reqEditors ...RequestEditorFn) (*ListLeasesResponse, error) {
+	rsp, err := c.ListLeases(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListLeasesResponse(rsp)
+}
+
+// AcquireLeaseWithBodyWithResponse performs a POST /v1/leases (the `AcquireLease` operationId) request,
+// with any type of body and a specified content type.
+//
+// Leases a ready account of the role, resets it to the state (the baseline by default) and returns it with its
+// credentials and its ref in each app. No two leases ever hold one account. When every account is busy it waits
+// up to `wait_seconds`, then answers 409 with `Retry-After` and when the next lease expires. A request repeated
+// with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) AcquireLeaseWithBodyWithResponse(ctx context.Context, params *AcquireLeaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AcquireLeaseResponse, error) {
+	rsp, err := c.AcquireLeaseWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAcquireLeaseResponse(rsp)
+}
+
+// AcquireLeaseWithResponse performs a POST /v1/leases (the `AcquireLease` operationId) request.
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Leases a ready account of the role, resets it to the state (the baseline by default) and returns it with its
+// credentials and its ref in each app. No two leases ever hold one account. When every account is busy it waits
+// up to `wait_seconds`, then answers 409 with `Retry-After` and when the next lease expires. A request repeated
+// with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
+func (c *ClientWithResponses) AcquireLeaseWithResponse(ctx context.Context, params *AcquireLeaseParams, body AcquireLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*AcquireLeaseResponse, error) {
+	rsp, err := c.AcquireLease(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAcquireLeaseResponse(rsp)
+}
+
+// GetLeaseWithResponse performs a GET /v1/leases/{lease_id} (the `GetLease` operationId) request.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) GetLeaseWithResponse(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*GetLeaseResponse, error) {
+	rsp, err := c.GetLease(ctx, leaseId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLeaseResponse(rsp)
+}
+
+// ReleaseLeaseWithBodyWithResponse performs a POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId) request,
+// with any type of body and a specified content type.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) ReleaseLeaseWithBodyWithResponse(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReleaseLeaseResponse, error) {
+	rsp, err := c.ReleaseLeaseWithBody(ctx, leaseId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReleaseLeaseResponse(rsp)
+}
+
+// ReleaseLeaseWithResponse performs a POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId) request.
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) ReleaseLeaseWithResponse(ctx context.Context, leaseId LeaseID, body ReleaseLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*ReleaseLeaseResponse, error) {
+	rsp, err := c.ReleaseLease(ctx, leaseId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReleaseLeaseResponse(rsp)
+}
+
+// RenewLeaseWithBodyWithResponse performs a POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId) request,
+// with any type of body and a specified content type.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) RenewLeaseWithBodyWithResponse(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenewLeaseResponse, error) {
+	rsp, err := c.RenewLeaseWithBody(ctx, leaseId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRenewLeaseResponse(rsp)
+}
+
+// RenewLeaseWithResponse performs a POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId) request.
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) RenewLeaseWithResponse(ctx context.Context, leaseId LeaseID, body RenewLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*RenewLeaseResponse, error) {
+	rsp, err := c.RenewLease(ctx, leaseId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRenewLeaseResponse(rsp)
+}
+
+// DiffSnapshotsWithResponse performs a GET /v1/snapshots/diff (the `DiffSnapshots` operationId) request.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) DiffSnapshotsWithResponse(ctx context.Context, params *DiffSnapshotsParams, reqEditors ...RequestEditorFn) (*DiffSnapshotsResponse, error) {
+	rsp, err := c.DiffSnapshots(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDiffSnapshotsResponse(rsp)
+}
+
+// GetSnapshotContentWithResponse performs a GET /v1/snapshots/{hash} (the `GetSnapshotContent` operationId) request.
+//
+// The state document of a snapshot (it may hold personal data of the synthetic account, so admin only).
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) GetSnapshotContentWithResponse(ctx context.Context, hash string, reqEditors ...RequestEditorFn) (*GetSnapshotContentResponse, error) {
+	rsp, err := c.GetSnapshotContent(ctx, hash, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetSnapshotContentResponse(rsp)
 }
 
 // ListTokensWithResponse performs a GET /v1/tokens (the `ListTokens` operationId) request.
@@ -3835,6 +6489,39 @@ func ParseGetCredentialsResponse(rsp *http.Response) (*GetCredentialsResponse, e
 	return response, nil
 }
 
+// ParseResetAccountResponse parses an HTTP response from a ResetAccountWithResponse call
+func ParseResetAccountResponse(rsp *http.Response) (*ResetAccountResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResetAccountResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Account
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseRetireAccountResponse parses an HTTP response from a RetireAccountWithResponse call
 func ParseRetireAccountResponse(rsp *http.Response) (*RetireAccountResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -3888,6 +6575,72 @@ func ParseRotatePasswordResponse(rsp *http.Response) (*RotatePasswordResponse, e
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListSnapshotsResponse parses an HTTP response from a ListSnapshotsWithResponse call
+func ParseListSnapshotsResponse(rsp *http.Response) (*ListSnapshotsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSnapshotsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SnapshotList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCaptureStateResponse parses an HTTP response from a CaptureStateWithResponse call
+func ParseCaptureStateResponse(rsp *http.Response) (*CaptureStateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CaptureStateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest SnapshotList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
@@ -4095,6 +6848,200 @@ func ParseUpdateEnvironmentResponse(rsp *http.Response) (*UpdateEnvironmentRespo
 	return response, nil
 }
 
+// ParseListAppsResponse parses an HTTP response from a ListAppsWithResponse call
+func ParseListAppsResponse(rsp *http.Response) (*ListAppsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAppsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AppList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAttachAppResponse parses an HTTP response from a AttachAppWithResponse call
+func ParseAttachAppResponse(rsp *http.Response) (*AttachAppResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AttachAppResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest App
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDetachAppResponse parses an HTTP response from a DetachAppWithResponse call
+func ParseDetachAppResponse(rsp *http.Response) (*DetachAppResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DetachAppResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetAppResponse parses an HTTP response from a GetAppWithResponse call
+func ParseGetAppResponse(rsp *http.Response) (*GetAppResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetAppResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest App
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateAppResponse parses an HTTP response from a UpdateAppWithResponse call
+func ParseUpdateAppResponse(rsp *http.Response) (*UpdateAppResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateAppResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest App
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseTestAppResponse parses an HTTP response from a TestAppWithResponse call
+func ParseTestAppResponse(rsp *http.Response) (*TestAppResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TestAppResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest AppCheck
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListRolesResponse parses an HTTP response from a ListRolesWithResponse call
 func ParseListRolesResponse(rsp *http.Response) (*ListRolesResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4256,6 +7203,250 @@ func ParseUpdateRoleResponse(rsp *http.Response) (*UpdateRoleResponse, error) {
 	return response, nil
 }
 
+// ParseListLeasesResponse parses an HTTP response from a ListLeasesWithResponse call
+func ParseListLeasesResponse(rsp *http.Response) (*ListLeasesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListLeasesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LeaseList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAcquireLeaseResponse parses an HTTP response from a AcquireLeaseWithResponse call
+func ParseAcquireLeaseResponse(rsp *http.Response) (*AcquireLeaseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AcquireLeaseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest LeaseGrant
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers AcquireLeaseResponse201Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers201 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetLeaseResponse parses an HTTP response from a GetLeaseWithResponse call
+func ParseGetLeaseResponse(rsp *http.Response) (*GetLeaseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLeaseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Lease
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReleaseLeaseResponse parses an HTTP response from a ReleaseLeaseWithResponse call
+func ParseReleaseLeaseResponse(rsp *http.Response) (*ReleaseLeaseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReleaseLeaseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Lease
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseRenewLeaseResponse parses an HTTP response from a RenewLeaseWithResponse call
+func ParseRenewLeaseResponse(rsp *http.Response) (*RenewLeaseResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RenewLeaseResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Lease
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDiffSnapshotsResponse parses an HTTP response from a DiffSnapshotsWithResponse call
+func ParseDiffSnapshotsResponse(rsp *http.Response) (*DiffSnapshotsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DiffSnapshotsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SnapshotDiff
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetSnapshotContentResponse parses an HTTP response from a GetSnapshotContentWithResponse call
+func ParseGetSnapshotContentResponse(rsp *http.Response) (*GetSnapshotContentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetSnapshotContentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest map[string]interface{}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListTokensResponse parses an HTTP response from a ListTokensWithResponse call
 func ParseListTokensResponse(rsp *http.Response) (*ListTokensResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4379,11 +7570,20 @@ type ServerInterface interface {
 	// (GET /v1/accounts/{account_id}/credentials)
 	GetCredentials(ctx echo.Context, accountId AccountID) error
 
+	// (POST /v1/accounts/{account_id}/reset)
+	ResetAccount(ctx echo.Context, accountId AccountID) error
+
 	// (POST /v1/accounts/{account_id}/retire)
 	RetireAccount(ctx echo.Context, accountId AccountID) error
 
 	// (POST /v1/accounts/{account_id}/rotate-password)
 	RotatePassword(ctx echo.Context, accountId AccountID) error
+
+	// (GET /v1/accounts/{account_id}/snapshots)
+	ListSnapshots(ctx echo.Context, accountId AccountID, params ListSnapshotsParams) error
+
+	// (POST /v1/accounts/{account_id}/states/{state})
+	CaptureState(ctx echo.Context, accountId AccountID, state string) error
 
 	// (GET /v1/audit-events)
 	ListAuditEvents(ctx echo.Context, params ListAuditEventsParams) error
@@ -4403,6 +7603,24 @@ type ServerInterface interface {
 	// (PATCH /v1/environments/{environment})
 	UpdateEnvironment(ctx echo.Context, environment EnvironmentName) error
 
+	// (GET /v1/environments/{environment}/apps)
+	ListApps(ctx echo.Context, environment EnvironmentName) error
+
+	// (POST /v1/environments/{environment}/apps)
+	AttachApp(ctx echo.Context, environment EnvironmentName) error
+
+	// (DELETE /v1/environments/{environment}/apps/{app})
+	DetachApp(ctx echo.Context, environment EnvironmentName, app AppName) error
+
+	// (GET /v1/environments/{environment}/apps/{app})
+	GetApp(ctx echo.Context, environment EnvironmentName, app AppName) error
+
+	// (PATCH /v1/environments/{environment}/apps/{app})
+	UpdateApp(ctx echo.Context, environment EnvironmentName, app AppName) error
+
+	// (POST /v1/environments/{environment}/apps/{app}/test)
+	TestApp(ctx echo.Context, environment EnvironmentName, app AppName) error
+
 	// (GET /v1/environments/{environment}/roles)
 	ListRoles(ctx echo.Context, environment EnvironmentName) error
 
@@ -4417,6 +7635,27 @@ type ServerInterface interface {
 
 	// (PATCH /v1/environments/{environment}/roles/{role})
 	UpdateRole(ctx echo.Context, environment EnvironmentName, role RoleName) error
+
+	// (GET /v1/leases)
+	ListLeases(ctx echo.Context, params ListLeasesParams) error
+
+	// (POST /v1/leases)
+	AcquireLease(ctx echo.Context, params AcquireLeaseParams) error
+
+	// (GET /v1/leases/{lease_id})
+	GetLease(ctx echo.Context, leaseId LeaseID) error
+
+	// (POST /v1/leases/{lease_id}/release)
+	ReleaseLease(ctx echo.Context, leaseId LeaseID) error
+
+	// (POST /v1/leases/{lease_id}/renew)
+	RenewLease(ctx echo.Context, leaseId LeaseID) error
+
+	// (GET /v1/snapshots/diff)
+	DiffSnapshots(ctx echo.Context, params DiffSnapshotsParams) error
+
+	// (GET /v1/snapshots/{hash})
+	GetSnapshotContent(ctx echo.Context, hash string) error
 
 	// (GET /v1/tokens)
 	ListTokens(ctx echo.Context) error
@@ -4554,6 +7793,22 @@ func (w *ServerInterfaceWrapper) GetCredentials(ctx echo.Context) error {
 	return err
 }
 
+// ResetAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) ResetAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResetAccount(ctx, accountId)
+	return err
+}
+
 // RetireAccount converts echo context to params.
 func (w *ServerInterfaceWrapper) RetireAccount(ctx echo.Context) error {
 	var err error
@@ -4583,6 +7838,55 @@ func (w *ServerInterfaceWrapper) RotatePassword(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RotatePassword(ctx, accountId)
+	return err
+}
+
+// ListSnapshots converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSnapshots(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSnapshotsParams
+	// ------------- Optional query parameter "state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "state", ctx.QueryParams(), &params.State, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter state: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSnapshots(ctx, accountId, params)
+	return err
+}
+
+// CaptureState converts echo context to params.
+func (w *ServerInterfaceWrapper) CaptureState(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// ------------- Path parameter "state" -------------
+	var state string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "state", ctx.Param("state"), &state, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter state: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CaptureState(ctx, accountId, state)
 	return err
 }
 
@@ -4705,6 +8009,134 @@ func (w *ServerInterfaceWrapper) UpdateEnvironment(ctx echo.Context) error {
 	return err
 }
 
+// ListApps converts echo context to params.
+func (w *ServerInterfaceWrapper) ListApps(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListApps(ctx, environment)
+	return err
+}
+
+// AttachApp converts echo context to params.
+func (w *ServerInterfaceWrapper) AttachApp(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AttachApp(ctx, environment)
+	return err
+}
+
+// DetachApp converts echo context to params.
+func (w *ServerInterfaceWrapper) DetachApp(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Path parameter "app" -------------
+	var app AppName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "app", ctx.Param("app"), &app, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter app: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DetachApp(ctx, environment, app)
+	return err
+}
+
+// GetApp converts echo context to params.
+func (w *ServerInterfaceWrapper) GetApp(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Path parameter "app" -------------
+	var app AppName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "app", ctx.Param("app"), &app, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter app: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetApp(ctx, environment, app)
+	return err
+}
+
+// UpdateApp converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateApp(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Path parameter "app" -------------
+	var app AppName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "app", ctx.Param("app"), &app, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter app: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateApp(ctx, environment, app)
+	return err
+}
+
+// TestApp converts echo context to params.
+func (w *ServerInterfaceWrapper) TestApp(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Path parameter "app" -------------
+	var app AppName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "app", ctx.Param("app"), &app, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter app: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestApp(ctx, environment, app)
+	return err
+}
+
 // ListRoles converts echo context to params.
 func (w *ServerInterfaceWrapper) ListRoles(ctx echo.Context) error {
 	var err error
@@ -4809,6 +8241,156 @@ func (w *ServerInterfaceWrapper) UpdateRole(ctx echo.Context) error {
 	return err
 }
 
+// ListLeases converts echo context to params.
+func (w *ServerInterfaceWrapper) ListLeases(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLeasesParams
+	// ------------- Optional query parameter "environment" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "environment", ctx.QueryParams(), &params.Environment, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Optional query parameter "role" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "role", ctx.QueryParams(), &params.Role, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter role: %s", err))
+	}
+
+	// ------------- Optional query parameter "all" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "all", ctx.QueryParams(), &params.All, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter all: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListLeases(ctx, params)
+	return err
+}
+
+// AcquireLease converts echo context to params.
+func (w *ServerInterfaceWrapper) AcquireLease(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AcquireLeaseParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AcquireLease(ctx, params)
+	return err
+}
+
+// GetLease converts echo context to params.
+func (w *ServerInterfaceWrapper) GetLease(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lease_id" -------------
+	var leaseId LeaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lease_id", ctx.Param("lease_id"), &leaseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lease_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetLease(ctx, leaseId)
+	return err
+}
+
+// ReleaseLease converts echo context to params.
+func (w *ServerInterfaceWrapper) ReleaseLease(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lease_id" -------------
+	var leaseId LeaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lease_id", ctx.Param("lease_id"), &leaseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lease_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReleaseLease(ctx, leaseId)
+	return err
+}
+
+// RenewLease converts echo context to params.
+func (w *ServerInterfaceWrapper) RenewLease(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lease_id" -------------
+	var leaseId LeaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lease_id", ctx.Param("lease_id"), &leaseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lease_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RenewLease(ctx, leaseId)
+	return err
+}
+
+// DiffSnapshots converts echo context to params.
+func (w *ServerInterfaceWrapper) DiffSnapshots(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params DiffSnapshotsParams
+	// ------------- Required query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Required query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DiffSnapshots(ctx, params)
+	return err
+}
+
+// GetSnapshotContent converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSnapshotContent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "hash" -------------
+	var hash string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "hash", ctx.Param("hash"), &hash, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter hash: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSnapshotContent(ctx, hash)
+	return err
+}
+
 // ListTokens converts echo context to params.
 func (w *ServerInterfaceWrapper) ListTokens(ctx echo.Context) error {
 	var err error
@@ -4909,6 +8491,22 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/accounts/:account_id/retire", wrapper.RetireAccount, options.OperationMiddlewares["retireAccount"]...)
 	router.POST(options.BaseURL+"/v1/accounts/:account_id/rotate-password", wrapper.RotatePassword, options.OperationMiddlewares["rotatePassword"]...)
 	router.GET(options.BaseURL+"/v1/accounts/:account_id/credentials", wrapper.GetCredentials, options.OperationMiddlewares["getCredentials"]...)
+	router.GET(options.BaseURL+"/v1/environments/:environment/apps", wrapper.ListApps, options.OperationMiddlewares["listApps"]...)
+	router.POST(options.BaseURL+"/v1/environments/:environment/apps", wrapper.AttachApp, options.OperationMiddlewares["attachApp"]...)
+	router.DELETE(options.BaseURL+"/v1/environments/:environment/apps/:app", wrapper.DetachApp, options.OperationMiddlewares["detachApp"]...)
+	router.GET(options.BaseURL+"/v1/environments/:environment/apps/:app", wrapper.GetApp, options.OperationMiddlewares["getApp"]...)
+	router.PATCH(options.BaseURL+"/v1/environments/:environment/apps/:app", wrapper.UpdateApp, options.OperationMiddlewares["updateApp"]...)
+	router.POST(options.BaseURL+"/v1/environments/:environment/apps/:app/test", wrapper.TestApp, options.OperationMiddlewares["testApp"]...)
+	router.POST(options.BaseURL+"/v1/accounts/:account_id/reset", wrapper.ResetAccount, options.OperationMiddlewares["resetAccount"]...)
+	router.POST(options.BaseURL+"/v1/accounts/:account_id/states/:state", wrapper.CaptureState, options.OperationMiddlewares["captureState"]...)
+	router.GET(options.BaseURL+"/v1/accounts/:account_id/snapshots", wrapper.ListSnapshots, options.OperationMiddlewares["listSnapshots"]...)
+	router.GET(options.BaseURL+"/v1/snapshots/:hash", wrapper.GetSnapshotContent, options.OperationMiddlewares["getSnapshotContent"]...)
+	router.GET(options.BaseURL+"/v1/snapshots/diff", wrapper.DiffSnapshots, options.OperationMiddlewares["diffSnapshots"]...)
+	router.GET(options.BaseURL+"/v1/leases", wrapper.ListLeases, options.OperationMiddlewares["listLeases"]...)
+	router.POST(options.BaseURL+"/v1/leases", wrapper.AcquireLease, options.OperationMiddlewares["acquireLease"]...)
+	router.GET(options.BaseURL+"/v1/leases/:lease_id", wrapper.GetLease, options.OperationMiddlewares["getLease"]...)
+	router.POST(options.BaseURL+"/v1/leases/:lease_id/renew", wrapper.RenewLease, options.OperationMiddlewares["renewLease"]...)
+	router.POST(options.BaseURL+"/v1/leases/:lease_id/release", wrapper.ReleaseLease, options.OperationMiddlewares["releaseLease"]...)
 	router.GET(options.BaseURL+"/v1/tokens", wrapper.ListTokens, options.OperationMiddlewares["listTokens"]...)
 	router.POST(options.BaseURL+"/v1/tokens", wrapper.CreateToken, options.OperationMiddlewares["createToken"]...)
 	router.DELETE(options.BaseURL+"/v1/tokens/:token_id", wrapper.RevokeToken, options.OperationMiddlewares["revokeToken"]...)
@@ -4921,69 +8519,104 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"1Fz7cts2l38VDPebsT1LXZzb1yh/uanb9U63ydjp7s7GXgkij0Q0IMACoBzFo5k+TR+sT/INDkCKlEjK",
-	"cixn+k8riSBwrr9zwXHugkimmRQgjA5Gd0FGFU3BgMJvZ1Ekc2EufrBfmAhGQUZNEoSBoCkEo4C652MW",
-	"B2Gg4PecKYiDkVE5hIGOEkipfdMsM7taG8XEPFitwuBcLJiSIgVhfsGtGreH9ao997+UHDo2VpLDXjuu",
-	"7GKdSaEBBfNeySmH1H6MpDCWwNFdQLOMs4gaJsUgcyv+/TcthX223vsfCmbBKPi3wVryA/dUD4p98cQY",
-	"dKRYZrcLRsGZIJc/viWvX7z8J/Gbk1hGuZVOH5n2m1QUhxpVMgNlmCM8UkANxGOKz2ZSpfZTEFMDPcNS",
-	"K5UN3sOaGrZlEwZzEKCoI7N8zISBOSj7nMWNr7EYhGFmuUsmF8W6VRhkVOtbqeKxkmZvPhQYq+393rGW",
-	"0kS95tI0s6sNNbnexZXX0JVbXL42VkB1TZDrI/Ms3pPnVdXGPwbophtO5TwBualpsuRjk7KK4pr1EVaN",
-	"rEb1TUmgnP4GkbFMeTn8zHSDtTIDaf3DPURqd/XHUKUo2o2Az2YsZzMNeErds94r0CAMuU1AkFQqIB7X",
-	"NJlJzuVtfy3ZUs+bokUCOxi8Kq0CRJ7aVzIQsdVSaJleMM2kcF8V0NgKlwPVYFU2o4yDg1i04Mo5a+s4",
-	"i2MFWje4vPexrTeQLrXcFsjF1Tvy/PTVq94poTxLaO9Zv8k3MqkN5eNIxs0uomDOWkxZGwVgmrG7Kla/",
-	"LnRMlFvWz15z0ih/YxSb5sYJg8Yxs1xS/r4mpC0K6xL5UQH0rMcRt0ITa/kQEyMJzTLtbKc0G6qAlEqF",
-	"uCK9Cl15zMz5AppQmkamTXI0MlI1P9kD1mIwlPEOibiAuEW0g/LyDCbMqxcNzuGUCBozgyZaDVVz2PXU",
-	"/X53H1BDpHGiCQvp1fepnlkjby2Mm04tPQpCrXW+BVL3BpS3ChCAKddNllNmZE2ShZQy3vikQPJmT35A",
-	"tM01KOFTsG4N1rJIR2Hl9QppNUKaRHNez1QeIfWx1IxjmVIm6mreNtqNkNOigRaRPFZ09yKr071fRK4I",
-	"8S2+1o4SM8o1hBty3pJZHUrfSmGU5BxigiuJX/mGAI0SkubakCkQJohJgGhQC1BHmlAbiDnTpk/OCpjN",
-	"NeCiGVPaWJBt105KP1+4h8+GYZAy4b+dNuQKXkNdjnzF820FNMp+h4QfA1WqVv9wWKns8isayNeq/RGU",
-	"sUH8bsn+yIDH50q5EFkn0MF8I0Ez+9puoHLLioDRSMB/AOUm2T7c6Wq8AKVb66R14bArKcJ1TcdfVGqq",
-	"jcCwTg87I5RftgqDKVMmGReWUAOkxpSC6YzT5bgV4Npjz4ymjHe8OWcLEO2PuYxoS5WWJVLANgad909f",
-	"vQgtxlCiqJgDsSWAWkBMZlKRGcMMghy/fPmyNzwdDv/640/38fXrk8ZU2AL0+Is/6ytCYYXTulg25FuL",
-	"j0XIdMyGpaprKizFVCW20YS05FgCvpecRcuupLnLkP6baTZl3NftdfFf5WpGIyDHHGgMaiqpinVItIwY",
-	"5eMZQBwSDVRFSUgURDJNQcRIkw6JkIbNfJdFhyTLp5xF40zJGeMQkr/++PPEZuWL8vzG7LvSwNnIEnw1",
-	"U1RpTCwox9CaUm6dAAsxIc14JnMRY/EhZpxFGFkFzU0iFfvi6jappiyOAXNRKcfcZqBu2YIyTqeoDosA",
-	"SlDeWNV1gBZYmGsIsOcLUEvi6SaIWSGZLgkzmvzn1btfiDWbWrTs0mMFUZuSHKENFVFb/ddZA2zBXQUK",
-	"DTMtHl0UBRvNMX5Ll5pM6FTmZjTlVHyajDA3KFplTBMjeWwFMXEnT0IywXMmhIqYTKzmJ/2daVZRTSCF",
-	"lS5JR1C49E2kDUSuFaadoLxeuQoflMfWpHW3f4uvrYVXYMU4K8Gis5W3gS1d+XAmJR9r9gWaLeQQzbAC",
-	"aSvCqtIRVlXWwPx+abY1igfl1w+1mw0bSOnnn0HMbbJyOhwOw4Nqd3cuvaHwGGY05wZzwpR+ZqlF49Oh",
-	"Sxf9t51NOTy9TfaPkXmjYz885bavPyjX/juZQE2te6lyS15XkcxqwZnGKbM+qnIhQPnWKajGSIpmthU4",
-	"TnuvnhMub0H1IqqBcDAGlA5JzOY2YEpFjnpHIdGGKsPEnNwykxDq1/WxO2E/2b3+/yPtfbmx/xn2Xvdu",
-	"7obhq2erfzTB8Qf5CcTjdCj2bTNkCmbs87YgPhR1NIkSqmhkpUDkzBfhkQIT2rTKpmNzwTQQZvrNlywL",
-	"+WlPHnSh106YwEVdTQ+3TcliDY6b3A+18CAILqRb1f1Z7/+c5m/WH/vjTjP4Cr5rLO9gLm4oR1GjzVYw",
-	"BapAEWM36JOrRN4KIkUEb4gU3KWRCdWJzai0karW3q7kaYWJd/Hm/GArw8Jfw4LIVu4eA8E9BQ+G8EqZ",
-	"U8GlpMz6QVtHGlvJ2fyBW6hpur9ZIbu5YmZ5ZUlzvDhVnOWuo4A025fcz2upJ8Zk7sqYiZnc1uqvIgal",
-	"TR4vySeATBMpbMVLOdOGRUQvhUnAfvKdWJKBIrbAJEpybMUB1hSVbIncJqCA0GthgKbE8qntwkzJOMfq",
-	"uU8+JExj3p0AuTy/+kAiKYyFllGltReiQVlGNKbh9slPkkScgTDXgiog/lbSFudKphZ4rsW1cGVORDkn",
-	"09zgewk2X0iUQPSp2I3p8pacGPoJNJmc+RoNA9WIfO/s/TofDp9HaHv4ESb9a3Hm3MAaPAoN/W1EJhh4",
-	"JuQY5WISJuYnIZm4MDQhxzYMVW6DHFtMkWjduj8Jr8XEhSv/QkiE3a62yArRn4plW4w9C0GswSP5R5oU",
-	"dkO8xSKrTF9bpRIOVBsk3STUkJR6kTHzhlCijZJiDsqfYJ8aKZ14sbrEm6xy7GDSNuAwKWWsSUSVWtpI",
-	"aY/3JSBhcb/QWDFHgQuZ1cf/9i7dst7FDxNybN+zNII60qENwLRiAVLASf9alAVY1biDMCj7a8Gwf9of",
-	"Wg+VGQiasWAUPO8P+89dxE7QvQbOYL7Yz3MHh6VgL+JgFPwExjf0NuY/ng2HHbMf+818+BMaRj5+zfo1",
-	"ZAhGH2/CQOdpStXSo3WmZAQa/SzPEInpXFsMKjnRwY3dZJCCUSzSXcz+l1+yk1sDn80g45Rt8NkwN1Nn",
-	"yZ9QtPffK5mCSSDXxG5JXL7QzXXlHc9SJ9te//0lTXkX7+8yEGfvL/bTdLHplgSKCLEtAas0f9bm/E6r",
-	"misg1skrTg50mvOlny34BtaMR/etS74cPm/bpqSrMgrV7QAxNXRqU3embUyLEjrlgJhrA4sjyz6LcqV2",
-	"yW9xOihQu1WINusobqAQTNYDcx83A+87mzCVcQCzaaarYRTbcHbl7zmoZdvkW8ek2/1OxDB+jKVLZeeT",
-	"ttOLoaCuY5veW08M3ctUNkagtpn5H2YSmRsMVHYNmTFubMrg52DqAxccZobY5bngFhFNkX6oHNo4ZSLi",
-	"eQzjYrCmSnrZgvAlgBfCVEoOVLRLwY8ZNW5VLXqHTUVv85acpaxlR1dIV8rqXXX1zQGdvzrM1TTCWKhr",
-	"WsslQ7TPkGguTd+1KTxzD8SIeuL8sewKWN4L3y/9fMvzB3frgYRVF5YW82aHF2hbHPGEfguhbSFf06Hr",
-	"JYP1KPHqpkvgg6g+3tIm/OoUzAEVUD2mWwlHupq5W8BJUIJI0lsaJdDzow/t1xdC9rCkxmuIjqzqEOp2",
-	"LbQnV7dD3s3R8/0OcOOA22K9xL1dAVqUtjYxmDHOtUsPuDRFS0/AbbnKN76EzUnXQ7F9gjticXPLIkw5",
-	"hLR7EryMs1qrG6qj4NsDxUbAfDhg7AmfAzew1atOlx1CzxmnUV3RR25E0x5aVbCiIpYpFsTWEhSYXAnt",
-	"m5kbukPS31eGz74hyFjaa/ByAAXmMTM9WMDO7LecYmxIgJvSl3Igc++Msj7B+dDXWfyQl2szovum4E6M",
-	"RPIYFDEJFT4djclxRudMzFuT7ynMpKpzuzVv231x8jfPIesTt01ppF3hJRxazwBtihnAp0qELAlr16kk",
-	"s92uc15deEAhbk4YNkjxfLOli0MibjbkiaRYE9vNag3vdcG5W4zzrT8GA22+l/HyEELzt0Kr+kWArSRX",
-	"W1o7PQQBTRrztzlfj/0bcm8w4sFd5dvKgQUH0zB58wP+rjEHqlwPYLc5odr3tJNqP/zYNcMTZnPdpU2i",
-	"PkFmTt4QaRJQt0wDeTF8vR2Q3VGbdlDTxYs2Ah9famFradJJ4fCprMVmDbVO0zdz6r3yvc2/DMWsj5oo",
-	"2ZH2VY490vXJ8j458x+JNoxzkmvAQTAqiE1NFuvqIKLCJvRTmzGncgExOX4xdDOfdTW7sY0nxSQ/KXIv",
-	"THoyK3NEfQNMGijJoTvYXuKKA8qmHCPa7X5Hrgmrnz7IOjk9kiM2ll8uLmlCXZ+5XmFnUnJfgHn8x7lr",
-	"vJFUVGhXG2w7mNv0cv2H2o/tWZX5uycO825q7IDxvVD5PZ1ocGf/d68oj3e6hZKVb69YNdeC+xL78Tao",
-	"h071tYB/0hbZS2U/WUhf+0brfVkjTcOD28IHL+i/H0yEO18p/3GGjtj+NqFiXmLKG0Kn+CfaOM2uS/Ny",
-	"4xEIMXivpnPlRiRwvoSmNYwZEUpwAl9dC3xlDkZXu346JJToFEcP/IjMVv+wvLnWXBpsMRk3kNKSIRwY",
-	"wL5NTtBmtI+WDGwAGM7gdMf6D27JAZlej5y1FtNIZ0j8CKQ1IWsueMMY98kVjrM543VVEWf6UcTl5bOr",
-	"gv7g5+oOYYzVWconDqe1SceOsOpGqVAJOLuIg43YlZMigkfUQs1qB3f4/+IusS3AXqLNOKjxk5f40153",
-	"DXaLtZIP6Qft9wzO9B0Lj2rYDW3m+j/qU8h5r3/Y52ZHqHQT5hgp3byiOz5X3M9djgaD02f/7A/7w/7p",
-	"6Lvhd8OgElXvGuY5NIbIyqRF7YeyLV/5zUuhugrbj5UfKpMsq5vVvwIAAP//",
+	"1H3rcts4lv+roPSfqtj1pyU5t5k4nzyJuye7Pd0pO729tW2vBZFHItoUwAFAO2qXq+Zp5sHmSbZwAJKg",
+	"BFKXSHL1l0QSQVzODb9zAfzYi8UsFxy4Vr2zx15OJZ2BBonfzuNYFFx/+mi+MN476+VUp72ox+kMemc9",
+	"ap/fsqQX9ST8o2ASkt6ZlgVEPRWnMKPmTT3PTWulJePT3tNT1DvP8x+xi3C3eb5hfxf8nknBZ8B1R79Q",
+	"t9qw/x+AKmglQ2aebk6ES5FBx2ylyGCjHp9MY5ULrgC591mKcQYz8zEWXJtVnz0a4mYsppoJPshti///",
+	"mxLcPKv7/pOESe+s9/8GtXgM7FM1KPvFERNQsWS56a531jvn5PK7D+Td6zd/Jq5zkoi4MCTv46JdJ550",
+	"odhJkYPUzE48lkA1JLcUn02EnJlPvYRqONFsZqiysPaowdtl2kS9KXCQ1E6zesy4hilI85wlwddYAlwz",
+	"PV9Fk09lu6eol1OlHoRMbqXQG69Dgjbc3uwdIymh2atM6PBylaa6UKtW5Th0ZRtXr91KoKpByHrIIk82",
+	"XPOTL+O/9lCNFjTVagKupsHJah2LM/MYF+ZH5AtZY9Y31QTF+DeItVmUo8MPTAWklWmYNT+sQVLTqxuG",
+	"SklRbjh81bdiMlGAozQ167MEBVyThxQ4mQkJxBlfRSYiy8RDv6ZsxedF0uIEOxZ4VUkF8GJmXsmBJ4ZL",
+	"kVn0PVNMcPtVAk0McdH2GZZNKMvAmkCUYG+cWjrOk0SCUgGVdzq29AbOS86XCfLp6ify6vTt25NTQrM8",
+	"pScv+yHdyIXSNLuNRRJWEQlT1iLKSksAHbbdPlldu8guouqyOXa9kiD98/wwZrDFzHG3DS2Tz3A9ARkm",
+	"EMQS9K15uakASy0XRV2B1oxPsTFNEmZ4SrPP3vLtZrdEqH2YF1y8t1Rvegtr3NBq5Pm51jRO21c5oZmC",
+	"aIHvJTO6zMhVVizxp6kfDzBOhbiLiJHCqQQVEfgKMRGSTOgdBJXFLraDKwHWNke9wh7IPc0KUOSIEsWm",
+	"xmIQ23VEKPl49ePxGVFAM0gI1USC0hHhcA+SSNCF5JB4s6vpua7QNGf0JQVSUumFImUn5EgBEJ0Cubw4",
+	"//j3i+PAkAuisygnLTz/kEJ8t6zN1Kp4gH6asiz4CDKaG+MaeibuvJ/HQmRA+dKMLZAWd71qmLrTltnv",
+	"ZI/L82WlX38vyvOfUbE2VJs1TNVmkr21AC6L0fIitZZsXGj4FmX7TgKcGBtIbAtFDNSBhGhBaJ4rCxYq",
+	"nECl0wSzi7fo2HmRMH1xDyFYTmPdtlXSWIsw4TfZvKyMbr4p2E2tGoNx/fZ1AA1ZAQSF/mqQ4VROYdVT",
+	"+/vjOtsMbhKWNFFJvWY//piN6dXEuOnk0k7Uteb59lr7QQIibpqpkORUcYKgnZu1WcASuoeh2xbuVaFA",
+	"toCdRdvpxzbsDL3Xvak1JhIizUUTk+0A5JnZ3CZiRhnfEHhtiv92g7ccyZrz3gxMeUT8gK9tuDss0axp",
+	"Sj8IrqXIDCTBlsS1fE+AximZFUqTMRDGETIokPeIJqjxvDKmdJ+cl2a2UBZXTJhU2hjZdu7M6NdP9uHL",
+	"YdSbMe6+nQacw7VBYRi1NNe/gsK7sCq+1G9vVrxetgIFG6jK2sxYmPxqyn7HIEsupLRbZHOCHfBvYl5b",
+	"bahsswrhhSbwN6CZTpcHt7y6vQepWgNjdaRolReM7ULDf/KCaAsbQx0P6NyhXLOnqDdmUqe3pSQ0DFIQ",
+	"UjCVZ3R+22rg2veeCZ2xrOPNKbsH3v44EzFtCcvlqeCwbIMu+qdvX0fGxlAiKZ+CcY2MpUnIxHhtDBEE",
+	"OXrz5s3J8HQ4/Pc//2U/vnt3HHTnjIG+/d2N9Q1bobfSJlkW6NvYH8st0y42qljdYGFFJn+yQRFSIsOY",
+	"32eRsXjeBZq7BOm/mGJjlrlA7YLrWsgJjYEcZUATkGNBZaIiokTMaHY7AUgi47XKOI2IhFjMZsATnJOK",
+	"CBeaTVxYXUUkL8YZi29zKSYsg4j8+5//Ojao/L4aP4i+Mc2wMXyisWXVhoGiZMehJfiaMwlqoz5TkbV5",
+	"bKwN9LXFurWzCcEnq2PdSPv1I91BvN+AjKEQtltvOduO+LXP1AZtb9rk5ntJw15blWVZMy4dN6F811s+",
+	"6n9yweC1CG29scm3eL9f0ioG/gJRlyQsMdYTERvN89URHTvfinG95trdDFsJvguUVBFjS3yE719CRfgN",
+	"oJHZXFyiYUKLTFfNmmS+NM0Q0DoqGTtmvuKYLxRBUSZjmAgJZCIBGJ8Spj3q++GpthVweNhw/lpntwpi",
+	"wRPVWMW74RDBHJsVs97ZX96+Hlo4Z7+fBrMkbbNCf3xTyLnCTtY2r0noX1JBzDNVU/eMUPLhE/lNjCNC",
+	"yYOQd0bIeQJfDXVn9OsPwKcG2L00a9zCVi5rlOWmz26mEIcYvvfJR0tlZYSAcWYUJQw9dsWcqPdAmQ72",
+	"5ff0ttHPcGUqrMs6t+rZcnrMWmmbEaOxZvc2Y18lxazd9tJjoaSYl6dfiA24pFU5GuP3NMPNZUYzs8Fi",
+	"z1zo24koeII5Jj7JWIz+NKeFToVkv9vxhRyzJAGMQAlxm1E5BdvsnrKMjpEChlyS0yw4z65ItXFuAm71",
+	"xT3IOXHzJuipRGQ8J0wr8h9XP/1IDFhs+MhdxtLzo0KhDa405XFbmq8z8rfk5Hjyp5luUaMyFLhQA5E9",
+	"0LkiIzoWhT4bZ5Tfjc5Qo8qKCGbUJ0sMIUZ25FFERjjOiFCekJHh/Ki/MrhSxhBxhh6Y6HAF0ZxvZ9g6",
+	"rIZhY1LaDoEpHSGhaS4MBcZUQcY4RB3GI2SOL50lW4A2jSB6J7qpWz5FW8XcGmt+3FnilZV+zW1eOTad",
+	"dSYLflBn7laI7Fax3yEs13tMpfrE8ucR+SwLLH6zkKARiq1igdvKzYIMePvv6TC4Ae+Qu2slg32GV9vk",
+	"qbdNnq6BhZaCh2203wX+RcXeHv6a17eKC/6RRKDB1o1YuUSvq1jkDUhBkxkzOioLztExlRj8CO7/KGZL",
+	"5v/05O0rkokHkCcxVQa4ag1SRSRhU7PNC0lenLyIzOYgtXENHphOCXXt+phJMZ9MX//7Kz35/cb8Mzx5",
+	"d3LzOIzevnz6U8gcX3Gaq1TozYMlLWl4mudtr2yzXaRUpcu0uvrb+cnLN2+JmNg0gtkvXygSUy44i2mG",
+	"mCiIp9dOcbbb+/YASUf8d2WYw9EtcrUGZVyj7NJRws2rQcuQPpds/ZBSPg3t+BONrtNT1LMOp/0s8qZM",
+	"J64QbSbu8VOM3YXRNxbdrozvuNJckXdO+yObTAIwHkdf3yYuECEAdSdSzMKIVKyRLzAvY9OomlrXonZh",
+	"5it13d7UfxF3wHeTP928CA4m7GsY+WKWj8QplTQ2dq/SbVfvhGg4FlPOFDSjIr5zci/uNlyDKi15J9mx",
+	"UVdK1nZTLXGlgiIXtgJdJXV9a39+8j/W1t/UH/u3nYb/G9bdWPKKxSWBZBlyNCwFY6ASJNGmgz65SsUD",
+	"J4LH8J4Inll319hB4/mhZ5SEgyaliHetzerBkieIv5Z1Tu2r24UyuxlsrcleEsaz2mkVnQBlFOnWUM7s",
+	"K5kBFyHbbcu6Csn0/MpMza7FsuK8sFYd54wxSPy5pnqqdW5PMDA+Ectc/ZknIJUukjm5A8gVERyIBJox",
+	"pVlM1JzrFMynMkyWg7RBaCkyLBQAjH14/hF5SEECoddcA50Rs05lGuZSJAXm9vrkS8oUxgewMPHqC4kF",
+	"18a0nHmFBxEKlFmIwnCBefK9IHHGgOtrTiUQVyQPCTHm3hiea37NbTgmpllGxoUN6qaYGiZxCvFd2RtT",
+	"1aENoukdKDI6d7EkhKZn5K9W3q+L4fBVjLKHH2HUv+bnVg2MwCPRUN/OyAih5ogcIV10yvj0OCIjCzxH",
+	"5MgAT69WzS6LSeJF5I+jaz6yANW9UNaN+o0MEd2oLi7BOKGcGIHH6WMVqJUb4iQWl8rUNS9DrxqnrlOq",
+	"yYw6kjH9nlCitBR8CtKNYJ5qISx5MQqGdXbVKZhR23mbUUVjAwClnBtsbIZ3oSrCkn7JsfJYDzZkhh//",
+	"feJiOCefPo7IkXnPzBHkCxUZyE09CRAcjvvXvAoU+cLtQbWz3rB/2h9icWkOnOasd9Z71R/2X1mMnqJ6",
+	"DazA/G4+T605rAj7Kemd9b4H7coNFo4jvRwOO44ibXYEyY0QOIH0c95vWIbe2a83UU8VsxmV87ocOAaF",
+	"elbYLBGdKmODqpWo3o3pZDADLVmsuhb7d9dk5Wo1fNWDPKNsYZ2BY1zNJbkRyuKjz1LMQKdQKGK6JBYv",
+	"dK/ae8ctqXPZjv/9OZ1lXWv/KQd+/vnTZpwuO12iQJWkC6b63FiLx8la2ewZsc614kGWTnG+dEddnkGa",
+	"cei+Uck3w1dt3VTz8k7mdStAQjUdG2cdczs0Tuk4A7S5ZmOx0zLP4kLKVfS7Px2UVruViAZ1lPVxaEzq",
+	"Q6a/Lm68PxnAVO0DiKaZ8rdRTBeYlv8oQM7bTnd2HLxcb0Tcxo8wWOH1fNw2enlGrWvY0Ht1AcBaorJw",
+	"Im95Mb8wnYpC40Zl2pAJy7SBDO5YVrMcPIOJJqZ5wTNjEXUJP2QBbStlPM6KBG7Lc17+1BdTycsJ4DAV",
+	"3Km3YFcrE3vhLjM2Yy09njaSkDZw1xlJu9mj8vtnC0Mnakt2jRtYMkL5jIjKhO7bwKRb3JY2ogmcf63i",
+	"gGbtpe5Xer6k+YPHOij01GVLz6tKi30TtG0fcRN9DqItWb7QoHWTQX38/ummi+CDhYqdNuJ/WChu2RMD",
+	"GkVBTyvqdrypG4OTIgVxSh9onMKJK8xuT7NycYIuNaZLO1DVPthtg+YHZ3dVubN9//Zw6jJVL23mVjnv",
+	"leZ5GdDyqn9oI9975Cd2ycgldkfGYDmCH2NRq5lJlkEW2QIts7Myfs0p0WwGotCRGYaXnmhZxFUXGM0x",
+	"hNIn52RCWVZI43vJO9WY3MiWWYxskgGf5HnlI9viumt+9Gb4yp2N4tgAseIDN46TysSD85aa+oOJc998",
+	"ofv1V5HMd6Y4jdz80/KFDoe3kpEr/TEUlBUW3UqPNtxEBhZe7EvKTd9N0TFLnLAsUxYDZ0KXmSoOD1Ur",
+	"pwzcOF71RQR9gj2iB//AYsTVXJg+CVbG9APSZGbw/LvhAio8IHvxzNSJf8BrH3zOMxo3Gf3CnpI0g/oM",
+	"lpQnYoZRHyvsupBcuYj9Au9w6p+981/PuJOauTf20EMxULmUTrfXd1W1WtoN27yhbjdqn1C8kfFaiVwq",
+	"AmBFG848MuwApYmLqZVnwA4ENWuW7BF84ELV4BH/f/omvY2C9x6VMrD+xUet+v+B5rqQS/rvwhoOWFSh",
+	"eoQKqrbvJRNLm19jnmWb4Ea6qubeENHTg4poJQYYvOcRGrUcpK2J/1b74AtZKShFwvQJ3MPKGFB10nhN",
+	"e1Admt44rtI8Zb3t6yzZ5uXGOe5NA1GWjARLkYlOKXdBmYQc5XTK+LQ1BOUqIvwhlwpGuguG/uCRlOap",
+	"+FAwxbRwFK5s9WFtNOpKrTpeSKdbdS78hnsk4uIp4AAVLxYTm7gB2kruA1GxQbabp9r+L1hlzOVfLF37",
+	"t2vHbflw+lMzHW52sKc9bguNw9bLHHM1Dd9u/BfoHhDiwaP37ckaiwxCdeMf8XeFTpKXJMeca0qVy+ym",
+	"flb4yKaEU6a0kHPjZd1Bro/fE6FTkA9MAXk9fLe8O9uhFuWgwYvXbRPcPdWi1gBd5wyHh5IWgyEa+ZZn",
+	"U+qNgOXiHaAIC6mO0xV+oTfsC9W8/aFPzt1HojTLMlIowGMblBN73KcKDMSUG49/bFxqLDskR6+H9lx2",
+	"k822XPmgNslVSK9lkw4mZXZSz2CTBjTPV8BU02CfQMVds7Va914ovMip3mCJvWDNZu+ad6ZFttbMmki8",
+	"r+5woMYQbEcaG3Tk7D16drMwbppOpSimKaHV1W7kaORuvBtFZFTeeWc+w1eIzf8TegcjVx1UvYUH04xD",
+	"a6N+7oKva0554ko4lSvxPHr98qUha1mmg4fZjvvEoqEFa+BcRn9fs0Vd3L+BizCuBWH6mhuTQsY0vptK",
+	"UfDEnfh0+fgqth5bJzMJhacthc6rm5N3bU7qywwPDG3wMrkAlLcSsQP74YR3PbsxeKR5vgLWOFF12Yf3",
+	"yEMJE1vUVjvnU2Hjj0xbmSwUSCOG7hCw0nRelvy4w+yLoMbn+Gows2N6taOY4JSG+xaILyWd/mA2L1od",
+	"MXOXpXcAGntUQJWnTNG2RfVdl0JWxuyIErzOhYzcLyMiPTQ0IzTLjqPKLiYEqzgJRXVrQzN7NTvPg15a",
+	"pGxnqGULqzPQ7szuYSUuHFm1WVp01so061IxmcqB3tmd1buBtaxoXhamL6AOYDzs/awtFkQUOhYzIEfi",
+	"jmANU51Jttljmzcul2zTzfgV89bHBxQMKTLoxrGX2GKP1KxOga6FZHHCh48VWTrtE53a8Ioi1BYNNjPJ",
+	"uRCZSzS6MAZWQ2B5uaRc2RB3IKOAnV7WfwRi59UG9fHpA0M6e+h3j2GqkuVrKtHg0fy3VrAKDUHJZOnK",
+	"CAybGzGqObpnd5DrqLIfddzquC1AVTH7YJGpWjdai5+DcxruXRa+OEL/8czE6u21+sMvayA6a1PeEzrG",
+	"P/+AXqeqxMt5s8bEYJG0Mu5hdUspnTVszBmhBK99kdccX5kaQOhVt6iIUKJmeI7EnXdaqpOpjiGozDgx",
+	"OVXani5qgYZ7NmDPAw7bhHZn6HDBgOF9Qt17/Q+2yVpZ1Q0q5bctdV/4Wx22ZJzgpYP2aitrKMsc3Olw",
+	"OGzNa9Is26zIfJ9JxvrmtwD/LROeKbPohMTPhoVmZywK0GS+GKuy9eRY7odRCHdjT6jG06vsXCiWKiMa",
+	"6pp7RUlVJEvCpHFBH/lREP0gSomwCR+RJbYMy5WkkV8M4nYlGvWdZONCzXFEisMVuZnxyL8sbOQqSilX",
+	"DyAVeT18Z+c3ugQt5yfnEw3SXrhUgXos/MDpEHfnYp+cV0fyJOSIUK555RWgkR19SmCWCw08np/8J8xH",
+	"5Gg892ywuAN+XJGp+t2Ow7jSQBPkA71jfGqMMK6gIkEo3mfvh/zB3WAY0npbS13r0cIkGzq14i45q1K7",
+	"N+GNa/YOjEK9SzNb8AfyJ7LRXgkqzeZlOaxXM2rkeoMi9uevUK/sRGNzGTyWf8Wu8/xGKW/7ta+dDHkW",
+	"g7oRJCz/WmBVSbdE4oGsr+zctu+2ogd3G2jNqb2pbVby6um5BKK8atGZ0iP7va7D9namgrtbYI73I0Db",
+	"aNpAlvee7l4IODwcQATM9A8MvlcIhMFeyT4txRqMrpI8g8TdCBS0px/ZZLJhgbS7vGeDPzPaUt8oNq2w",
+	"3XvVNV6eFGDrLynVxNDRYLgx6AcwWO1BLBRg43WiOdXpXrhu70lrrbZe4vtjSlXq76RtN+1WF22IicF9",
+	"rgNyxOzFE4iGc5BKcJrhue3qgqHFG0giogTBeWIhQCDK9D1U9fgfHOe+ka+b/BWsoL42rz4rq6sPz8Cw",
+	"8jUL091NZhtojRMLxP/d7vsX22SPalZf/9Na0onzND4gXkdlnDBF3GnvJFR5kjG1k2iHo8+qOs4v7o6j",
+	"fWxn/r1WB/ZDGrdOdUTF7bU29u8rMkUUXjKFteGCx7BDLjSkdvCI/5d+QVt8/BJlxvq27hYs/GmjI3Gm",
+	"i5rJ+9SDdvhgRd8uYaeCvdK8lHTe0MSsbfbs3VF2+EJm7g6ss8Hg9OWf+8P+sH969pfhX4Y9z0Q+BiKG",
+	"CiPcXiiw8UN1esz7zVHBb5Xnje+1JfZ+dKDKfw1r570fvMtInm6e/i8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

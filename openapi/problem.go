@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -61,6 +63,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 	} else {
 		code = understudy.ErrorCode(err)
 		p.Status, p.Detail = statusOf[code], understudy.ErrorMessage(err)
+		if ue, ok := errors.AsType[*understudy.Error](err); ok && ue.RetryAfter > 0 {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(ue.RetryAfter.Seconds()))))
+		}
 		if ue, ok := errors.AsType[*understudy.Error](err); ok && len(ue.Fields) > 0 {
 			fields := make([]FieldError, len(ue.Fields))
 			for i, f := range ue.Fields {

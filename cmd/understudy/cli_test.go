@@ -297,7 +297,7 @@ func TestCLIAccountsGetAndRetire(t *testing.T) {
 	if !strings.Contains(out, "retired account "+a.Id) {
 		t.Errorf("accounts retire printed %q", out)
 	}
-	if got := decode[openapi.Account](t, s, "accounts", "get", a.Id); got.Status != openapi.Retired || got.RetiredAt == nil {
+	if got := decode[openapi.Account](t, s, "accounts", "get", a.Id); got.Status != openapi.AccountStatusRetired || got.RetiredAt == nil {
 		t.Errorf("retired account: status %s, retired at %v", got.Status, got.RetiredAt)
 	}
 	next := decode[openapi.AccountList](t, s, "accounts", "list").Items

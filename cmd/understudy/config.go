@@ -43,6 +43,11 @@ type Config struct {
 	TokenCacheTTL time.Duration `yaml:"token_cache_ttl"`
 	// LogLevel is debug, info, warn or error. Defaults to info.
 	LogLevel string `yaml:"log_level"`
+	// AppTimeout bounds each call to an app (one app's part of a reset, a
+	// provisioning, a snapshot). Defaults to 30s.
+	AppTimeout time.Duration `yaml:"app_timeout"`
+	// LeaseExpiryInterval is how often expired leases are ended. Defaults to 5s.
+	LeaseExpiryInterval time.Duration `yaml:"lease_expiry_interval"`
 }
 
 // WithDefaults fills the optional fields.
@@ -52,6 +57,8 @@ func (c Config) WithDefaults() Config {
 	c.RequestTimeout = cmp.Or(c.RequestTimeout, 10*time.Second)
 	c.LogLevel = cmp.Or(c.LogLevel, "info")
 	c.TokenCacheTTL = cmp.Or(c.TokenCacheTTL, 5*time.Second)
+	c.AppTimeout = cmp.Or(c.AppTimeout, 30*time.Second)
+	c.LeaseExpiryInterval = cmp.Or(c.LeaseExpiryInterval, 5*time.Second)
 	return c
 }
 
@@ -102,6 +109,15 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.TokenCacheTTL = d
 	}
+	for name, dst := range map[string]*time.Duration{"UNDERSTUDY_APP_TIMEOUT": &c.AppTimeout, "UNDERSTUDY_LEASE_EXPIRY_INTERVAL": &c.LeaseExpiryInterval} {
+		if v := getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s must be a duration such as 30s, got %q", name, v))
+			}
+			*dst = d
+		}
+	}
 	if v := getenv("UNDERSTUDY_REQUEST_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil {
@@ -139,6 +155,8 @@ func merge(layers ...Config) Config {
 		out.DBMaxConns = cmp.Or(out.DBMaxConns, l.DBMaxConns)
 		out.RequestTimeout = cmp.Or(out.RequestTimeout, l.RequestTimeout)
 		out.TokenCacheTTL = cmp.Or(out.TokenCacheTTL, l.TokenCacheTTL)
+		out.AppTimeout = cmp.Or(out.AppTimeout, l.AppTimeout)
+		out.LeaseExpiryInterval = cmp.Or(out.LeaseExpiryInterval, l.LeaseExpiryInterval)
 		if out.OldSecretKeys == nil {
 			out.OldSecretKeys = l.OldSecretKeys
 		}

@@ -9,8 +9,11 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
@@ -31,6 +34,8 @@ type Main struct {
 	Logger *slog.Logger
 
 	pool     *pgxpool.Pool
+	accounts *accounts.Service
+	jobs     *river.Client[pgx.Tx]
 	listener net.Listener
 	http     *http.Server
 	served   chan error
@@ -57,8 +62,13 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := migrations.Check(ctx, m.pool); err != nil {
 		return err
 	}
-	svc, err := accounts.New(accounts.Config{DB: m.pool, Keyring: keyring, EmailDomains: m.Config.EmailDomains})
+	svc, err := accounts.New(accounts.Config{DB: m.pool, Keyring: keyring, EmailDomains: m.Config.EmailDomains,
+		Registry: newRegistry(), Logger: m.Logger, AppTimeout: m.Config.AppTimeout})
 	if err != nil {
+		return err
+	}
+	m.accounts = svc
+	if err := m.startJobs(ctx, svc); err != nil {
 		return err
 	}
 	api, err := openapi.New(openapi.Config{Accounts: svc, Tokens: access.NewCachedTokens(m.pool, m.Config.TokenCacheTTL), Audit: access.NewAudit(m.pool),
@@ -98,11 +108,41 @@ func (m *Main) Close(ctx context.Context) error {
 		}
 		m.http = nil
 	}
+	if m.jobs != nil {
+		if err := m.jobs.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stopping background jobs: %w", err))
+		}
+		m.jobs = nil
+	}
+	if m.accounts != nil {
+		m.accounts.Close()
+		m.accounts = nil
+	}
 	if m.pool != nil {
 		m.pool.Close()
 		m.pool = nil
 	}
 	return errors.Join(errs...)
+}
+
+// startJobs runs the background work (provisioning, lease expiry) as River
+// jobs on the same database, so replicas share one queue.
+func (m *Main) startJobs(ctx context.Context, svc *accounts.Service) error {
+	client, err := river.NewClient(riverpgxv5.New(m.pool), &river.Config{
+		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
+		Workers:      accounts.Workers(svc),
+		PeriodicJobs: accounts.PeriodicJobs(m.Config.LeaseExpiryInterval),
+		Logger:       m.Logger,
+	})
+	if err != nil {
+		return fmt.Errorf("preparing background jobs: %w", err)
+	}
+	// The jobs live as long as the server, not as the start-up context.
+	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("starting background jobs: %w", err)
+	}
+	m.jobs = client
+	return nil
 }
 
 func keyringOf(c Config) (*secret.Keyring, error) {

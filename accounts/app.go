@@ -1,0 +1,267 @@
+package accounts
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/providers"
+	"github.com/understudy-dev/understudy/secret"
+)
+
+// App is one application of an environment, reached through a provider.
+// Its secrets are sealed at rest and never returned: only their names are.
+type App struct {
+	ID          string          `json:"id"`
+	Environment string          `json:"environment"`
+	Name        string          `json:"name"`
+	Provider    string          `json:"provider"`
+	Settings    json.RawMessage `json:"settings"`
+	SecretNames []string        `json:"secret_names"`
+	CreatedAt   time.Time       `json:"created_at"`
+	UpdatedAt   time.Time       `json:"updated_at"`
+}
+
+// AppChange attaches or updates an app. On update, nil fields are kept; a
+// non-nil Secrets replaces every secret.
+type AppChange struct {
+	Provider *string
+	Settings json.RawMessage
+	Secrets  map[string]string
+}
+
+const appColumns = `p.id, e.name, p.name, p.provider, p.settings, p.secret_names, p.created_at, p.updated_at`
+
+func scanApp(row pgx.Row, a *App) error {
+	return row.Scan(&a.ID, &a.Environment, &a.Name, &a.Provider, &a.Settings, &a.SecretNames, &a.CreatedAt, &a.UpdatedAt)
+}
+
+const (
+	insertAppSQL = `
+INSERT INTO apps (environment_id, name, provider, settings, secret_names, secrets_key_id, secrets_sealed)
+VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, created_at, updated_at`
+	getAppSQL = `SELECT ` + appColumns + ` FROM apps p JOIN environments e ON e.id = p.environment_id
+WHERE e.name = $1 AND p.name = $2`
+	listAppsSQL = `SELECT ` + appColumns + ` FROM apps p JOIN environments e ON e.id = p.environment_id
+WHERE e.name = $1 ORDER BY p.name`
+	appSecretsSQL = `SELECT secrets_key_id, secrets_sealed FROM apps WHERE id = $1`
+	updateAppSQL  = `
+UPDATE apps SET provider = $2, settings = $3, secret_names = $4, secrets_key_id = $5, secrets_sealed = $6, updated_at = now()
+WHERE id = $1 RETURNING updated_at`
+	deleteAppSQL = `DELETE FROM apps WHERE id = $1`
+)
+
+// AttachApp attaches app name of provider to environment env, after the
+// provider validated its settings and secrets, and schedules the
+// provisioning of every active account of env into it.
+// Errors: EINVALID naming the field, ENOTFOUND, ECONFLICT.
+func (s *Service) AttachApp(ctx context.Context, env, name string, c AppChange) (App, error) {
+	a := App{Environment: env, Name: name, Settings: c.Settings}
+	if c.Provider != nil {
+		a.Provider = *c.Provider
+	}
+	if err := s.validateApp(ctx, &a, c.Secrets); err != nil {
+		return App{}, err
+	}
+	sealed, keyID := s.sealSecrets(c.Secrets)
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		e, err := s.GetEnvironmentTx(ctx, tx, env)
+		if err != nil {
+			return err
+		}
+		row := tx.QueryRow(ctx, insertAppSQL, e.ID, a.Name, a.Provider, a.Settings, a.SecretNames, keyID, sealed)
+		if err := row.Scan(&a.ID, &a.CreatedAt, &a.UpdatedAt); err != nil {
+			return understudy.DBError(err, "", "app "+name+" is already attached to environment "+env)
+		}
+		if err := access.Record(ctx, tx, access.Event{Action: "app.attach", TargetType: "app", TargetID: a.ID,
+			Details: map[string]any{"environment": env, "name": name, "provider": a.Provider, "secret_names": a.SecretNames}}); err != nil {
+			return err
+		}
+		return s.scheduleEnvironment(ctx, tx, e.ID)
+	})
+	return a, understudy.DBError(err, "", "")
+}
+
+// validateApp normalises a and builds its provider once, so a bad
+// provider, setting or secret is refused before anything is stored.
+func (s *Service) validateApp(ctx context.Context, a *App, secrets map[string]string) error {
+	var fields []understudy.FieldError
+	if !slugRE.MatchString(a.Name) {
+		fields = append(fields, understudy.FieldError{Field: "name", Detail: "must be 1-63 lower-case letters, digits or '-', starting with a letter"})
+	}
+	if len(a.Settings) == 0 || string(a.Settings) == "null" {
+		a.Settings = json.RawMessage("{}")
+	}
+	a.SecretNames = sortedKeys(secrets)
+	if s.registry == nil {
+		return understudy.Errorf(understudy.EINVALID, "this server has no app providers")
+	}
+	inst, err := s.registry.New(ctx, a.Provider, providers.Config{App: a.Name, Settings: a.Settings, Secrets: secrets, Logger: s.logger})
+	if ce, ok := errors.AsType[*providers.ConfigError](err); ok {
+		fields = append(fields, understudy.FieldError{Field: ce.Field, Detail: ce.Detail})
+	} else if err != nil {
+		return fmt.Errorf("building app %s: %w", a.Name, err)
+	}
+	closeApp(inst)
+	if len(fields) > 0 {
+		return understudy.Invalid("invalid app", fields...)
+	}
+	return nil
+}
+
+func (s *Service) sealSecrets(secrets map[string]string) ([]byte, string) {
+	if len(secrets) == 0 {
+		return nil, ""
+	}
+	b, _ := json.Marshal(secrets)
+	sealed := s.keyring.Seal(b, []byte("app-secrets"))
+	return sealed.Data, sealed.KeyID
+}
+
+func (s *Service) openSecrets(ctx context.Context, appID string) (map[string]string, error) {
+	var sealed secret.Sealed
+	if err := s.db.QueryRow(ctx, appSecretsSQL, appID).Scan(&sealed.KeyID, &sealed.Data); err != nil {
+		return nil, understudy.DBError(err, "no app has id "+appID, "")
+	}
+	if sealed.KeyID == "" {
+		return map[string]string{}, nil
+	}
+	plain, err := s.keyring.Open(sealed, []byte("app-secrets"))
+	if err != nil {
+		return nil, s.openError(err)
+	}
+	out := map[string]string{}
+	return out, json.Unmarshal(plain, &out)
+}
+
+// GetApp returns app name of environment env. Errors: ENOTFOUND.
+func (s *Service) GetApp(ctx context.Context, env, name string) (App, error) {
+	var a App
+	err := scanApp(s.db.QueryRow(ctx, getAppSQL, env, name), &a)
+	if err == pgx.ErrNoRows {
+		if _, err := s.GetEnvironment(ctx, env); err != nil {
+			return App{}, err
+		}
+		return App{}, understudy.Errorf(understudy.ENOTFOUND, "app %s is not attached to environment %s", name, env)
+	}
+	return a, understudy.DBError(err, "", "")
+}
+
+// ListApps returns the apps of environment env, by name. Errors: ENOTFOUND.
+func (s *Service) ListApps(ctx context.Context, env string) ([]App, error) {
+	if _, err := s.GetEnvironment(ctx, env); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.Query(ctx, listAppsSQL, env)
+	if err != nil {
+		return nil, understudy.DBError(err, "", "")
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (App, error) {
+		var a App
+		return a, scanApp(r, &a)
+	})
+	return list, understudy.DBError(err, "", "")
+}
+
+// UpdateApp changes an app's provider, settings or secrets, validated as
+// on attach. Errors: EINVALID, ENOTFOUND.
+func (s *Service) UpdateApp(ctx context.Context, env, name string, c AppChange) (App, error) {
+	a, err := s.GetApp(ctx, env, name)
+	if err != nil {
+		return App{}, err
+	}
+	secrets := c.Secrets
+	if secrets == nil {
+		if secrets, err = s.openSecrets(ctx, a.ID); err != nil {
+			return App{}, err
+		}
+	}
+	if c.Provider != nil {
+		a.Provider = *c.Provider
+	}
+	if c.Settings != nil {
+		a.Settings = c.Settings
+	}
+	if err := s.validateApp(ctx, &a, secrets); err != nil {
+		return App{}, err
+	}
+	sealed, keyID := s.sealSecrets(secrets)
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, updateAppSQL, a.ID, a.Provider, a.Settings, a.SecretNames, keyID, sealed).Scan(&a.UpdatedAt); err != nil {
+			return err
+		}
+		return access.Record(ctx, tx, access.Event{Action: "app.update", TargetType: "app", TargetID: a.ID,
+			Details: map[string]any{"environment": env, "name": name, "provider": a.Provider, "secret_names": a.SecretNames}})
+	})
+	s.forgetApp(a.ID)
+	return a, understudy.DBError(err, "", "")
+}
+
+// DetachApp detaches an app: the account refs and snapshots of that app
+// go with it; the users it holds stay in the app. Errors: ENOTFOUND.
+func (s *Service) DetachApp(ctx context.Context, env, name string) error {
+	a, err := s.GetApp(ctx, env, name)
+	if err != nil {
+		return err
+	}
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, deleteAppSQL, a.ID); err != nil {
+			return err
+		}
+		return access.Record(ctx, tx, access.Event{Action: "app.detach", TargetType: "app", TargetID: a.ID,
+			Details: map[string]any{"environment": env, "name": name}})
+	})
+	s.forgetApp(a.ID)
+	return understudy.DBError(err, "", "")
+}
+
+// AppCheck is the outcome of testing an app's connection and contract.
+type AppCheck struct {
+	App     string `json:"app"`
+	OK      bool   `json:"ok"`
+	Detail  string `json:"detail"`
+	Elapsed string `json:"elapsed"`
+}
+
+// TestApp checks that an app is reachable and speaks its provider's
+// contract: the provider's own test when it has one, otherwise a Verify of
+// a ref that cannot exist, which must answer "not found".
+func (s *Service) TestApp(ctx context.Context, env, name string) (AppCheck, error) {
+	a, err := s.GetApp(ctx, env, name)
+	if err != nil {
+		return AppCheck{}, err
+	}
+	inst, err := s.appInstance(ctx, a)
+	if err != nil {
+		return AppCheck{}, err
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(providers.WithRequestID(ctx, access.CallerFrom(ctx).RequestID), s.appTimeout)
+	defer cancel()
+	if t, ok := inst.(providers.Tester); ok {
+		err = t.Test(ctx)
+	} else if err = inst.Verify(ctx, providers.Target{Ref: "understudy-connectivity-check", AccountID: "none"}); errors.Is(err, providers.ErrNotFound) {
+		err = nil
+	}
+	check := AppCheck{App: name, OK: err == nil, Detail: "the app answered as the contract says", Elapsed: time.Since(start).Round(time.Millisecond).String()}
+	if err != nil {
+		check.Detail = err.Error()
+	}
+	return check, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,453 @@
+package accounts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/access"
+)
+
+// LeaseStatus is where a lease is: acquiring (its account is being reset),
+// active, released, expired or failed (the reset failed).
+type LeaseStatus string
+
+// Lease statuses.
+const (
+	LeaseAcquiring LeaseStatus = "acquiring"
+	LeaseActive    LeaseStatus = "active"
+	LeaseReleased  LeaseStatus = "released"
+	LeaseExpired   LeaseStatus = "expired"
+	LeaseFailed    LeaseStatus = "failed"
+)
+
+// Lease is an exclusive, time-bounded checkout of an account by a test run.
+type Lease struct {
+	ID           string      `json:"id"`
+	AccountID    string      `json:"account_id"`
+	Environment  string      `json:"environment"`
+	Role         string      `json:"role"`
+	Holder       string      `json:"holder"`
+	State        string      `json:"state"`
+	Status       LeaseStatus `json:"status"`
+	StatusReason string      `json:"status_reason"`
+	AcquiredAt   time.Time   `json:"acquired_at"`
+	ExpiresAt    time.Time   `json:"expires_at"`
+	EndedAt      *time.Time  `json:"ended_at,omitempty"`
+}
+
+// Grant is what acquiring a lease hands the test run: the lease, the
+// freshly reset account, its credentials and its ref in each app.
+type Grant struct {
+	Lease       Lease             `json:"lease"`
+	Account     Account           `json:"account"`
+	Credentials Credentials       `json:"credentials"`
+	Refs        map[string]string `json:"refs"`
+}
+
+// LeaseRequest asks for an account of a role.
+type LeaseRequest struct {
+	Environment string
+	Role        string
+	// State the account is reset to. Defaults to the baseline.
+	State string
+	// Holder names the test run (CI job, worker index). Required.
+	Holder string
+	// TTL is how long the lease lasts unless renewed: 1s to 24h.
+	TTL time.Duration
+	// Wait is how long to wait for a free account: 0 to 10m.
+	Wait time.Duration
+	// IdempotencyKey makes a retried request return the same lease.
+	IdempotencyKey string
+}
+
+// Validate names every bad field.
+func (r *LeaseRequest) Validate() error {
+	var f []understudy.FieldError
+	if r.Holder == "" || len(r.Holder) > 200 {
+		f = append(f, understudy.FieldError{Field: "holder", Detail: "is required, at most 200 characters"})
+	}
+	if r.TTL < time.Second || r.TTL > 24*time.Hour {
+		f = append(f, understudy.FieldError{Field: "ttl_seconds", Detail: "must be from 1 to 86400"})
+	}
+	if r.Wait < 0 || r.Wait > 10*time.Minute {
+		f = append(f, understudy.FieldError{Field: "wait_seconds", Detail: "must be from 0 to 600"})
+	}
+	if r.State = stateOrBaseline(r.State); !stateRE.MatchString(r.State) {
+		f = append(f, understudy.FieldError{Field: "state", Detail: "must be a state name such as initial or with-cart"})
+	}
+	if len(r.IdempotencyKey) > 200 {
+		f = append(f, understudy.FieldError{Field: "Idempotency-Key", Detail: "must be at most 200 characters"})
+	}
+	if len(f) > 0 {
+		return understudy.Invalid("invalid lease request", f...)
+	}
+	return nil
+}
+
+const leaseColumns = `l.id, l.account_id, e.name, r.name, l.holder, l.state, l.status, l.status_reason, l.acquired_at, l.expires_at, l.ended_at`
+const leaseFrom = ` FROM leases l JOIN roles r ON r.id = l.role_id JOIN environments e ON e.id = r.environment_id`
+
+func scanLease(row pgx.Row, l *Lease) error {
+	return row.Scan(&l.ID, &l.AccountID, &l.Environment, &l.Role, &l.Holder, &l.State, &l.Status, &l.StatusReason,
+		&l.AcquiredAt, &l.ExpiresAt, &l.EndedAt)
+}
+
+// AcquireLease leases a ready account of the role, resets it to the
+// requested state and returns it with its credentials. No two leases ever
+// hold one account. When every account is busy it waits up to req.Wait,
+// then answers ECONFLICT with when the next lease expires.
+func (s *Service) AcquireLease(ctx context.Context, req LeaseRequest) (Grant, error) {
+	if err := req.Validate(); err != nil {
+		return Grant{}, err
+	}
+	role, err := s.GetRole(ctx, req.Environment, req.Role)
+	if err != nil {
+		return Grant{}, err
+	}
+	if g, found, err := s.idempotentLease(ctx, req); found || err != nil {
+		return g, err
+	}
+	l, err := s.claimWaiting(ctx, role, req)
+	if err != nil {
+		if understudy.ErrorCode(err) == understudy.ECONFLICT && req.IdempotencyKey != "" {
+			if g, found, ierr := s.idempotentLease(ctx, req); found || ierr != nil {
+				return g, ierr
+			}
+		}
+		return Grant{}, err
+	}
+	return s.prepareLease(ctx, l, req.TTL)
+}
+
+// claimWaiting claims an account, polling until req.Wait has passed.
+func (s *Service) claimWaiting(ctx context.Context, role Role, req LeaseRequest) (Lease, error) {
+	deadline := s.now().Add(req.Wait)
+	pause := 20 * time.Millisecond
+	for {
+		l, ok, err := s.claim(ctx, role, req)
+		if err != nil || ok {
+			return l, err
+		}
+		if !s.now().Before(deadline) {
+			return Lease{}, s.busyError(ctx, role)
+		}
+		select {
+		case <-ctx.Done():
+			return Lease{}, understudy.Errorf(understudy.EUNAVAILABLE, "gave up waiting for an account of role %s: %v", role.Name, ctx.Err())
+		case <-time.After(min(pause, time.Until(deadline)+time.Millisecond)):
+		}
+		pause = min(pause*2, 250*time.Millisecond)
+	}
+}
+
+const (
+	claimSQL = `
+WITH picked AS (
+    SELECT id FROM accounts WHERE role_id = $1 AND status = 'ready' ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED
+)
+UPDATE accounts a SET status = 'leased', status_reason = '', updated_at = now()
+FROM picked WHERE a.id = picked.id RETURNING a.id`
+	insertLeaseSQL = `
+INSERT INTO leases (id, account_id, role_id, holder, state, status, token_name, idempotency_key, ttl_seconds, expires_at)
+VALUES ($1, $2, $3, $4, $5, 'acquiring', $6, $7, $8, now() + make_interval(secs => $9))`
+)
+
+// claim marks one ready account leased and records an acquiring lease, in
+// one transaction. SKIP LOCKED lets concurrent claims take different
+// accounts; the unique index on open leases makes sharing impossible.
+func (s *Service) claim(ctx context.Context, role Role, req LeaseRequest) (Lease, bool, error) {
+	id := uuid.NewString()
+	var key *string
+	if req.IdempotencyKey != "" {
+		key = &req.IdempotencyKey
+	}
+	// An acquiring lease outlives the reset it waits for, even if this
+	// server dies; the expiry job frees the account after that.
+	grace := req.TTL + 2*s.appTimeout
+	claimed := false
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var accountID string
+		if err := tx.QueryRow(ctx, claimSQL, role.ID).Scan(&accountID); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			return err
+		}
+		_, err := tx.Exec(ctx, insertLeaseSQL, id, accountID, role.ID, req.Holder, req.State,
+			access.CallerFrom(ctx).Actor, key, int(req.TTL.Seconds()), grace.Seconds())
+		if err != nil {
+			return understudy.DBError(err, "", "a lease with this Idempotency-Key already exists")
+		}
+		claimed = true
+		return access.Record(ctx, tx, access.Event{Action: "lease.acquire", TargetType: "lease", TargetID: id,
+			Details: map[string]any{"account_id": accountID, "holder": req.Holder, "state": req.State, "ttl_seconds": int(req.TTL.Seconds())}})
+	})
+	if err != nil || !claimed {
+		return Lease{}, false, understudy.DBError(err, "", "")
+	}
+	l, err := s.GetLease(ctx, id)
+	return l, err == nil, err
+}
+
+const activateSQL = `
+UPDATE leases SET status = 'active', expires_at = now() + make_interval(secs => ttl_seconds)
+WHERE id = $1 AND status = 'acquiring'`
+
+// prepareLease resets the claimed account and activates the lease, or
+// fails both with the reason.
+func (s *Service) prepareLease(ctx context.Context, l Lease, ttl time.Duration) (Grant, error) {
+	a, err := s.GetAccount(ctx, l.AccountID)
+	if err != nil {
+		return Grant{}, err
+	}
+	if err := s.resetApps(ctx, a, l.State); err != nil {
+		s.endLease(ctx, l.ID, LeaseFailed, understudy.ErrorMessage(err))
+		return Grant{}, err
+	}
+	tag, err := s.db.Exec(ctx, activateSQL, l.ID)
+	if err != nil {
+		return Grant{}, understudy.DBError(err, "", "")
+	}
+	if tag.RowsAffected() == 0 {
+		return Grant{}, understudy.Errorf(understudy.ECONFLICT, "lease %s expired while its account was being reset; ask again", l.ID)
+	}
+	return s.grant(ctx, l.ID)
+}
+
+// grant assembles what a lease holder gets.
+func (s *Service) grant(ctx context.Context, leaseID string) (Grant, error) {
+	l, err := s.GetLease(ctx, leaseID)
+	if err != nil {
+		return Grant{}, err
+	}
+	g := Grant{Lease: l, Refs: map[string]string{}}
+	if g.Account, err = s.GetAccount(ctx, l.AccountID); err != nil {
+		return Grant{}, err
+	}
+	if g.Credentials, err = s.Credentials(ctx, l.AccountID); err != nil {
+		return Grant{}, err
+	}
+	refs, err := s.refNames(ctx, l.AccountID)
+	g.Refs = refs
+	return g, err
+}
+
+const refNamesSQL = `SELECT p.name, r.ref FROM account_refs r JOIN apps p ON p.id = r.app_id WHERE r.account_id = $1`
+
+func (s *Service) refNames(ctx context.Context, accountID string) (map[string]string, error) {
+	rows, err := s.db.Query(ctx, refNamesSQL, accountID)
+	if err != nil {
+		return nil, understudy.DBError(err, "", "")
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var app, ref string
+		if err := rows.Scan(&app, &ref); err != nil {
+			return nil, err
+		}
+		out[app] = ref
+	}
+	return out, understudy.DBError(rows.Err(), "", "")
+}
+
+const idempotentSQL = `SELECT l.id, l.status, l.status_reason FROM leases l WHERE l.token_name = $1 AND l.idempotency_key = $2`
+
+// idempotentLease finds the lease an earlier request with the same key
+// (and the same token) made, waiting while its account is being reset.
+func (s *Service) idempotentLease(ctx context.Context, req LeaseRequest) (Grant, bool, error) {
+	if req.IdempotencyKey == "" {
+		return Grant{}, false, nil
+	}
+	for {
+		var id, status, reason string
+		err := s.db.QueryRow(ctx, idempotentSQL, access.CallerFrom(ctx).Actor, req.IdempotencyKey).Scan(&id, &status, &reason)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return Grant{}, false, nil
+		}
+		if err != nil {
+			return Grant{}, true, understudy.DBError(err, "", "")
+		}
+		switch LeaseStatus(status) {
+		case LeaseActive:
+			g, err := s.grant(ctx, id)
+			return g, true, err
+		case LeaseAcquiring:
+			select {
+			case <-ctx.Done():
+				return Grant{}, true, understudy.Errorf(understudy.EUNAVAILABLE, "lease %s is still being prepared", id)
+			case <-time.After(50 * time.Millisecond):
+			}
+		default:
+			return Grant{}, true, understudy.Errorf(understudy.ECONFLICT, "the lease made with this Idempotency-Key (%s) is %s: %s", id, status, reason)
+		}
+	}
+}
+
+const nextExpirySQL = `
+SELECT min(expires_at), count(*) FROM leases WHERE role_id = $1 AND status IN ('acquiring', 'active')`
+
+// busyError says why no account could be leased, and when to try again.
+func (s *Service) busyError(ctx context.Context, role Role) error {
+	var next *time.Time
+	var open int
+	if err := s.db.QueryRow(ctx, nextExpirySQL, role.ID).Scan(&next, &open); err != nil {
+		return understudy.DBError(err, "", "")
+	}
+	if next == nil {
+		return understudy.Errorf(understudy.ECONFLICT, "no account of role %s in environment %s is ready (none is leased: they are being provisioned, or failed; see `understudy accounts list --role %s`)", role.Name, role.Environment, role.Name)
+	}
+	e := understudy.Errorf(understudy.ECONFLICT, "every account of role %s in environment %s is leased (%d of a pool of %d); the next lease expires at %s",
+		role.Name, role.Environment, open, role.PoolSize, next.UTC().Format(time.RFC3339))
+	e.RetryAfter = max(time.Until(*next), time.Second)
+	return e
+}
+
+// GetLease returns the lease with id. Errors: ENOTFOUND.
+func (s *Service) GetLease(ctx context.Context, id string) (Lease, error) {
+	uid, err := uuid.Parse(id)
+	if err != nil {
+		return Lease{}, understudy.Errorf(understudy.ENOTFOUND, "no lease has id %s", id)
+	}
+	var l Lease
+	err = scanLease(s.db.QueryRow(ctx, `SELECT `+leaseColumns+leaseFrom+` WHERE l.id = $1`, uid), &l)
+	return l, understudy.DBError(err, "no lease has id "+id, "")
+}
+
+// ListLeases returns the open leases (or all, with all), newest first.
+func (s *Service) ListLeases(ctx context.Context, env, role string, all bool) ([]Lease, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+leaseColumns+leaseFrom+`
+WHERE ($1 = '' OR e.name = $1) AND ($2 = '' OR r.name = $2) AND ($3 OR l.status IN ('acquiring', 'active'))
+ORDER BY l.acquired_at DESC LIMIT 1000`, env, role, all)
+	if err != nil {
+		return nil, understudy.DBError(err, "", "")
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Lease, error) {
+		var l Lease
+		return l, scanLease(r, &l)
+	})
+	return list, understudy.DBError(err, "", "")
+}
+
+const renewSQL = `
+UPDATE leases SET expires_at = now() + make_interval(secs => $2), ttl_seconds = $2
+WHERE id = $1 AND status = 'active' RETURNING id`
+
+// RenewLease extends an active lease to ttl from now. Errors: ENOTFOUND,
+// ECONFLICT (not active).
+func (s *Service) RenewLease(ctx context.Context, id string, ttl time.Duration) (Lease, error) {
+	l, err := s.GetLease(ctx, id)
+	if err != nil {
+		return Lease{}, err
+	}
+	if ttl < time.Second || ttl > 24*time.Hour {
+		return Lease{}, understudy.Invalid("invalid renewal", understudy.FieldError{Field: "ttl_seconds", Detail: "must be from 1 to 86400"})
+	}
+	if err := s.db.QueryRow(ctx, renewSQL, l.ID, int(ttl.Seconds())).Scan(&l.ID); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return Lease{}, understudy.Errorf(understudy.ECONFLICT, "lease %s is %s; only an active lease can be renewed", l.ID, l.Status)
+		}
+		return Lease{}, understudy.DBError(err, "", "")
+	}
+	return s.GetLease(ctx, l.ID)
+}
+
+// ReleaseLease ends a lease and frees its account; with reset, the
+// account is first reset to the lease's state (a failed reset leaves it
+// failed). Releasing a released lease returns it unchanged.
+// Errors: ENOTFOUND, ECONFLICT (expired or failed).
+func (s *Service) ReleaseLease(ctx context.Context, id string, reset bool) (Lease, error) {
+	l, err := s.GetLease(ctx, id)
+	if err != nil {
+		return Lease{}, err
+	}
+	switch l.Status {
+	case LeaseReleased:
+		return l, nil
+	case LeaseExpired, LeaseFailed:
+		return Lease{}, understudy.Errorf(understudy.ECONFLICT, "lease %s is %s already", l.ID, l.Status)
+	}
+	var resetErr error
+	if reset {
+		if a, err := s.GetAccount(ctx, l.AccountID); err == nil {
+			resetErr = s.resetApps(ctx, a, l.State)
+		}
+	}
+	reason := "released"
+	if resetErr != nil {
+		reason = "released; the reset on release failed: " + understudy.ErrorMessage(resetErr)
+	}
+	s.endLease(ctx, l.ID, LeaseReleased, reason)
+	if resetErr != nil {
+		return Lease{}, resetErr
+	}
+	return s.GetLease(ctx, l.ID)
+}
+
+const (
+	endLeaseSQL = `
+UPDATE leases SET status = $2, status_reason = $3, ended_at = now()
+WHERE id = $1 AND status IN ('acquiring', 'active') RETURNING account_id`
+	freeAccountSQL = `UPDATE accounts SET status = 'ready', updated_at = now() WHERE id = $1 AND status = 'leased'`
+)
+
+// endLease closes a lease and frees its account (a failed account stays
+// failed: resetApps marked it).
+func (s *Service) endLease(ctx context.Context, id string, status LeaseStatus, reason string) {
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var accountID string
+		if err := tx.QueryRow(ctx, endLeaseSQL, id, status, reason).Scan(&accountID); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			}
+			return err
+		}
+		if _, err := tx.Exec(ctx, freeAccountSQL, accountID); err != nil {
+			return err
+		}
+		return access.Record(ctx, tx, access.Event{Action: "lease." + string(status), TargetType: "lease", TargetID: id,
+			Details: map[string]any{"account_id": accountID, "reason": reason}})
+	})
+	if err != nil {
+		s.logger.ErrorContext(ctx, "ending a lease", "lease", id, "error", err)
+	}
+}
+
+const expireSQL = `
+WITH ended AS (
+    UPDATE leases SET status = 'expired', status_reason = 'expired at ' || to_char(expires_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), ended_at = now()
+    WHERE status IN ('acquiring', 'active') AND expires_at < now()
+    RETURNING id, account_id
+), freed AS (
+    UPDATE accounts SET status = 'ready', updated_at = now()
+    WHERE id IN (SELECT account_id FROM ended) AND status = 'leased'
+)
+SELECT id::text FROM ended`
+
+// ExpireLeases ends every lease past its expiry and frees its account. An
+// account whose reset was interrupted (its server died) is freed too: every
+// lease resets its account before handing it out.
+func (s *Service) ExpireLeases(ctx context.Context) (int, error) {
+	rows, err := s.db.Query(ctx, expireSQL)
+	if err != nil {
+		return 0, understudy.DBError(err, "", "")
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, understudy.DBError(err, "", "")
+	}
+	for _, id := range ids {
+		s.logger.InfoContext(ctx, "lease expired", "lease", id)
+	}
+	if len(ids) > 0 {
+		err = access.RecordDB(ctx, s.db, access.Event{Action: "lease.expire", TargetType: "lease", TargetID: fmt.Sprint(len(ids)),
+			Details: map[string]any{"leases": ids}})
+	}
+	return len(ids), err
+}

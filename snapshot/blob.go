@@ -1,0 +1,81 @@
+package snapshot
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/understudy-dev/understudy"
+)
+
+// Hash is the SHA-256 of a state's canonical JSON.
+type Hash [32]byte
+
+// String returns the hash in hex.
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+
+// Canonical returns state re-encoded with sorted object keys and no
+// insignificant space, so equal states have equal bytes and equal hashes.
+// Numbers keep their literal form (json.Number).
+func Canonical(state []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(state))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("the state is not JSON: %w", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("the state has trailing data after its JSON document")
+	}
+	return json.Marshal(v) // encoding/json sorts map keys
+}
+
+// HashOf returns the hash of canonical content.
+func HashOf(canonical []byte) Hash { return sha256.Sum256(canonical) }
+
+const putBlobSQL = `
+INSERT INTO snapshot_blobs (hash, content, size) VALUES ($1, $2, $3)
+ON CONFLICT (hash) DO NOTHING`
+
+// putBlob stores canonical content once, compressed, and returns its hash.
+func putBlob(ctx context.Context, db understudy.DB, canonical []byte) (Hash, error) {
+	h := HashOf(canonical)
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write(canonical)
+	if err := zw.Close(); err != nil {
+		return h, err
+	}
+	if _, err := db.Exec(ctx, putBlobSQL, h[:], buf.Bytes(), len(canonical)); err != nil {
+		return h, understudy.DBError(err, "", "")
+	}
+	return h, nil
+}
+
+const getBlobSQL = `SELECT content FROM snapshot_blobs WHERE hash = $1`
+
+// getBlob returns the canonical content of hash h, checking that it still
+// hashes to h.
+func getBlob(ctx context.Context, db understudy.DB, h Hash) ([]byte, error) {
+	var z []byte
+	if err := db.QueryRow(ctx, getBlobSQL, h[:]).Scan(&z); err != nil {
+		return nil, understudy.DBError(err, "no snapshot has hash "+h.String(), "")
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(z))
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %s is corrupt: %w", h, err)
+	}
+	content, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot %s is corrupt: %w", h, err)
+	}
+	if HashOf(content) != h {
+		return nil, fmt.Errorf("snapshot %s is corrupt: its content no longer matches its hash", h)
+	}
+	return content, nil
+}

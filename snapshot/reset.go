@@ -1,0 +1,66 @@
+package snapshot
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/providers"
+)
+
+// Reset restores every app of the account to the newest version of state,
+// in parallel, each within timeout, then snapshots each app again and
+// checks that its content hash is the one restored. It returns
+// ENOTFOUND when an app has no snapshot of state, and *AppsError naming
+// every app whose restore or check failed.
+func (s *Store) Reset(ctx context.Context, accountID, state string, refs []AppRef, timeout time.Duration) error {
+	want, err := s.latest(ctx, accountID, state)
+	if err != nil {
+		return err
+	}
+	contents := make([][]byte, len(refs))
+	for i, r := range refs {
+		h, ok := want[r.AppID]
+		if !ok {
+			return understudy.Errorf(understudy.ENOTFOUND, "account %s has no state %q in app %s; capture it first", accountID, state, r.AppName)
+		}
+		if contents[i], err = getBlob(ctx, s.db, h); err != nil {
+			return err
+		}
+	}
+	failures := make([]AppFailure, len(refs))
+	var wg sync.WaitGroup
+	for i, r := range refs {
+		wg.Go(func() {
+			actx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			if err := restoreVerified(actx, accountID, r, contents[i], want[r.AppID]); err != nil {
+				failures[i] = AppFailure{App: r.AppName, Err: timeoutCause(actx, err, timeout)}
+			}
+		})
+	}
+	wg.Wait()
+	return failuresError("reset to "+state, failures)
+}
+
+// restoreVerified restores one app and checks the result by hash.
+func restoreVerified(ctx context.Context, accountID string, r AppRef, content []byte, want Hash) error {
+	t := providers.Target{Ref: r.Ref, AccountID: accountID}
+	if err := r.App.Restore(ctx, t, content); err != nil {
+		return err
+	}
+	after, err := r.App.Snapshot(ctx, t)
+	if err != nil {
+		return fmt.Errorf("snapshotting after the restore: %w", err)
+	}
+	c, err := Canonical(after)
+	if err != nil {
+		return fmt.Errorf("%w: %v", providers.ErrProtocol, err)
+	}
+	if got := HashOf(c); got != want {
+		return fmt.Errorf("the state after the restore (%s) is not the state restored (%s)", got.String()[:12], want.String()[:12])
+	}
+	return nil
+}

@@ -1,0 +1,230 @@
+package snapshot
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/providers"
+)
+
+// Baseline is the name of the initial state every account is reset to by default.
+const Baseline = "initial"
+
+// AppRef is one app of an account: the provider instance and the
+// account's ref in it.
+type AppRef struct {
+	AppID   string
+	AppName string
+	App     providers.App
+	Ref     string
+}
+
+// Snapshot is one app's captured state of one account, in one version of
+// a named state.
+type Snapshot struct {
+	ID        int64     `json:"id"`
+	AccountID string    `json:"account_id"`
+	AppID     string    `json:"app_id"`
+	App       string    `json:"app"`
+	State     string    `json:"state"`
+	Version   int       `json:"version"`
+	Hash      string    `json:"hash"`
+	Size      int       `json:"size"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Store keeps snapshots in the database.
+type Store struct{ db understudy.DB }
+
+// New returns a Store on db.
+func New(db understudy.DB) *Store { return &Store{db: db} }
+
+// captured is one app's state, canonical and hashed.
+type captured struct {
+	ref       AppRef
+	canonical []byte
+	hash      Hash
+}
+
+// snapshotAll snapshots every app in parallel, each within timeout.
+func snapshotAll(ctx context.Context, accountID string, refs []AppRef, timeout time.Duration) ([]captured, error) {
+	out := make([]captured, len(refs))
+	failures := make([]AppFailure, len(refs))
+	var wg sync.WaitGroup
+	for i, r := range refs {
+		wg.Go(func() {
+			actx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			state, err := r.App.Snapshot(actx, providers.Target{Ref: r.Ref, AccountID: accountID})
+			if err == nil {
+				var c []byte
+				if c, err = Canonical(state); err == nil {
+					out[i] = captured{ref: r, canonical: c, hash: HashOf(c)}
+				}
+			}
+			if err != nil {
+				failures[i] = AppFailure{App: r.AppName, Err: timeoutCause(actx, err, timeout)}
+			}
+		})
+	}
+	wg.Wait()
+	return out, failuresError("snapshotting", failures)
+}
+
+const (
+	lockAccountSQL = `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`
+	nextVersionSQL = `SELECT coalesce(max(version), 0) + 1 FROM snapshots WHERE account_id = $1 AND state = $2`
+	insertSnapSQL  = `
+INSERT INTO snapshots (account_id, app_id, state, version, hash) VALUES ($1, $2, $3, $4, $5)
+RETURNING id, created_at`
+)
+
+// Capture snapshots every app of the account and records the states as
+// the next version of state. Errors: *AppsError naming the apps that
+// failed (nothing is recorded then).
+func (s *Store) Capture(ctx context.Context, accountID, state string, refs []AppRef, timeout time.Duration) ([]Snapshot, error) {
+	caps, err := snapshotAll(ctx, accountID, refs, timeout)
+	if err != nil {
+		return nil, err
+	}
+	var out []Snapshot
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		out = out[:0]
+		if _, err := tx.Exec(ctx, lockAccountSQL, accountID); err != nil {
+			return err
+		}
+		var version int
+		if err := tx.QueryRow(ctx, nextVersionSQL, accountID, state).Scan(&version); err != nil {
+			return err
+		}
+		for _, c := range caps {
+			if _, err := putBlob(ctx, tx, c.canonical); err != nil {
+				return err
+			}
+			sn := Snapshot{AccountID: accountID, AppID: c.ref.AppID, App: c.ref.AppName, State: state, Version: version,
+				Hash: c.hash.String(), Size: len(c.canonical)}
+			if err := tx.QueryRow(ctx, insertSnapSQL, accountID, c.ref.AppID, state, version, c.hash[:]).Scan(&sn.ID, &sn.CreatedAt); err != nil {
+				return err
+			}
+			out = append(out, sn)
+		}
+		return nil
+	})
+	return out, understudy.DBError(err, "", "")
+}
+
+const listSQL = `
+SELECT s.id, s.account_id, s.app_id, a.name, s.state, s.version, s.hash, b.size, s.created_at
+FROM snapshots s JOIN apps a ON a.id = s.app_id JOIN snapshot_blobs b ON b.hash = s.hash
+WHERE s.account_id = $1 AND ($2 = '' OR s.state = $2)
+ORDER BY s.state, s.version DESC, a.name`
+
+// List returns the snapshots of an account (of one state when state is
+// set), newest version first.
+func (s *Store) List(ctx context.Context, accountID, state string) ([]Snapshot, error) {
+	rows, err := s.db.Query(ctx, listSQL, accountID, state)
+	if err != nil {
+		return nil, understudy.DBError(err, "", "")
+	}
+	list, err := pgx.CollectRows(rows, scanSnapshot)
+	return list, understudy.DBError(err, "", "")
+}
+
+func scanSnapshot(r pgx.CollectableRow) (Snapshot, error) {
+	var sn Snapshot
+	var h []byte
+	err := r.Scan(&sn.ID, &sn.AccountID, &sn.AppID, &sn.App, &sn.State, &sn.Version, &h, &sn.Size, &sn.CreatedAt)
+	sn.Hash = hex.EncodeToString(h)
+	return sn, err
+}
+
+// Content returns the canonical JSON of the blob with hex hash h.
+// Errors: ENOTFOUND.
+func (s *Store) Content(ctx context.Context, h string) ([]byte, error) {
+	raw, err := hex.DecodeString(h)
+	if err != nil || len(raw) != 32 {
+		return nil, understudy.Errorf(understudy.ENOTFOUND, "no snapshot has hash %s", h)
+	}
+	return getBlob(ctx, s.db, Hash(raw))
+}
+
+const latestSQL = `
+SELECT DISTINCT ON (app_id) app_id, hash FROM snapshots
+WHERE account_id = $1 AND state = $2 ORDER BY app_id, version DESC`
+
+// latest returns the newest hash of state for each app of the account.
+func (s *Store) latest(ctx context.Context, accountID, state string) (map[string]Hash, error) {
+	rows, err := s.db.Query(ctx, latestSQL, accountID, state)
+	if err != nil {
+		return nil, understudy.DBError(err, "", "")
+	}
+	out := map[string]Hash{}
+	defer rows.Close()
+	for rows.Next() {
+		var app string
+		var h []byte
+		if err := rows.Scan(&app, &h); err != nil {
+			return nil, err
+		}
+		out[app] = Hash(h)
+	}
+	return out, understudy.DBError(rows.Err(), "", "")
+}
+
+// AppFailure is one app's part of a failed capture or reset.
+type AppFailure struct {
+	App string
+	Err error
+}
+
+// AppsError reports the apps that failed, each with its cause.
+type AppsError struct {
+	Op       string
+	Failures []AppFailure
+}
+
+func (e *AppsError) Error() string {
+	parts := make([]string, len(e.Failures))
+	for i, f := range e.Failures {
+		parts[i] = fmt.Sprintf("app %s: %v", f.App, f.Err)
+	}
+	return e.Op + " failed: " + strings.Join(parts, "; ")
+}
+
+// Unwrap returns the causes, so errors.Is(err, providers.ErrUnavailable) works.
+func (e *AppsError) Unwrap() []error {
+	out := make([]error, len(e.Failures))
+	for i, f := range e.Failures {
+		out[i] = f.Err
+	}
+	return out
+}
+
+func failuresError(op string, all []AppFailure) error {
+	var fs []AppFailure
+	for _, f := range all {
+		if f.Err != nil {
+			fs = append(fs, f)
+		}
+	}
+	if len(fs) == 0 {
+		return nil
+	}
+	return &AppsError{Op: op, Failures: fs}
+}
+
+// timeoutCause says "timed out after …" when the app's deadline passed.
+func timeoutCause(ctx context.Context, err error, timeout time.Duration) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("timed out after %v: %w (%w)", timeout, providers.ErrUnavailable, err)
+	}
+	return err
+}

@@ -108,8 +108,9 @@ func (s *Service) validateApp(ctx context.Context, a *App, secrets map[string]st
 		fields = append(fields, understudy.FieldError{Field: ce.Field, Detail: ce.Detail})
 	} else if err != nil {
 		return fmt.Errorf("building app %s: %w", a.Name, err)
+	} else {
+		closeApp(inst) // built only to validate
 	}
-	closeApp(inst)
 	if len(fields) > 0 {
 		return understudy.Invalid("invalid app", fields...)
 	}

@@ -3,9 +3,11 @@ package openapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -112,4 +114,18 @@ func (s *Server) authenticate(ctx context.Context, header string) (access.Token,
 func isMaxBytes(err error) bool {
 	_, ok := errors.AsType[*http.MaxBytesError](err)
 	return ok
+}
+
+// recoverPanic turns a panic in a handler into an internal error (logged
+// with its stack by handleError), so one bad request cannot drop the
+// connection or the process.
+func recoverPanic(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+			}
+		}()
+		return next(c)
+	}
 }

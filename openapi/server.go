@@ -112,7 +112,7 @@ func New(cfg Config) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Pre(requestID)
-	e.Use(deadline(cfg.RequestTimeout), s.observe, limitBody(maxBody), s.gate)
+	e.Use(s.observe, recoverPanic, deadline(cfg.RequestTimeout), limitBody(maxBody), s.gate)
 	RegisterHandlers(e, s)
 	s.echo = e
 	return s, nil

@@ -134,6 +134,13 @@ func (s *Service) claimWaiting(ctx context.Context, role Role, req LeaseRequest)
 		if err != nil || ok {
 			return l, err
 		}
+		// Nothing is free: end the overdue leases now rather than wait for
+		// the periodic job (whose replica may be down), then try once more.
+		if n, err := s.ExpireLeases(ctx); err == nil && n > 0 {
+			if l, ok, err := s.claim(ctx, role, req); err != nil || ok {
+				return l, err
+			}
+		}
 		if !s.now().Before(deadline) {
 			return Lease{}, s.busyError(ctx, role)
 		}

@@ -1,6 +1,7 @@
 package openapi
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"time"
@@ -179,7 +180,10 @@ func (s *Server) AcquireLease(c echo.Context, p AcquireLeaseParams) error {
 	if p.IdempotencyKey != nil {
 		req.IdempotencyKey = *p.IdempotencyKey
 	}
-	g, err := s.accounts.AcquireLease(c.Request().Context(), req)
+	// The wait the caller asked for, then the usual bound for the reset.
+	ctx, cancel := context.WithTimeout(c.Request().Context(), req.Wait+s.requestTimeout)
+	defer cancel()
+	g, err := s.accounts.AcquireLease(ctx, req)
 	if err != nil {
 		return err
 	}

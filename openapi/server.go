@@ -91,6 +91,8 @@ type Server struct {
 	registry *prometheus.Registry
 	gateway  *gate
 	echo     *echo.Echo
+	// requestTimeout bounds each request (and each lease's reset).
+	requestTimeout time.Duration
 }
 
 var _ ServerInterface = (*Server)(nil)
@@ -106,7 +108,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{accounts: cfg.Accounts, tokens: cfg.Tokens, audit: cfg.Audit, db: cfg.DB,
-		logger: cfg.Logger, registry: cfg.Registry, gateway: g}
+		logger: cfg.Logger, registry: cfg.Registry, gateway: g, requestTimeout: cfg.RequestTimeout}
 	s.metrics = newMetrics(cfg.Registry, cfg.Accounts)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

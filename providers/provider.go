@@ -23,17 +23,17 @@ import (
 type Account struct {
 	// ID is Understudy's account id. Provisioning the same ID twice yields
 	// the same ref; the app records it so Verify can tell who owns a user.
-	ID          string            `json:"id"`
-	Environment string            `json:"environment"`
-	Role        string            `json:"role"`
-	Email       string            `json:"email"`
-	Username    string            `json:"username"`
-	DisplayName string            `json:"display_name"`
-	GivenName   string            `json:"given_name"`
-	FamilyName  string            `json:"family_name"`
-	Phone       string            `json:"phone"`
-	Locale      string            `json:"locale"`
-	TimeZone    string            `json:"time_zone"`
+	ID          string `json:"id"`
+	Environment string `json:"environment"`
+	Role        string `json:"role"`
+	Email       string `json:"email"`
+	Username    string `json:"username"`
+	DisplayName string `json:"display_name"`
+	GivenName   string `json:"given_name"`
+	FamilyName  string `json:"family_name"`
+	Phone       string `json:"phone"`
+	Locale      string `json:"locale"`
+	TimeZone    string `json:"time_zone"`
 	// Password is the account's current password, for apps that keep
 	// credentials. Providers never log it.
 	Password   string            `json:"password"`

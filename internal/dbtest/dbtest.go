@@ -271,3 +271,14 @@ func WithHost(tb testing.TB, url, host string, port int) string {
 	cfg.Host, cfg.Port = host, uint16(port)
 	return keywordForm(cfg) + " dbname=" + cfg.Database
 }
+
+// PoolFor returns a pool on url, closed when the test ends.
+func PoolFor(tb testing.TB, url string) *pgxpool.Pool {
+	tb.Helper()
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		tb.Fatalf("connecting to the test database: %v", err)
+	}
+	tb.Cleanup(pool.Close)
+	return pool
+}

@@ -16,6 +16,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -106,14 +107,21 @@ func Middleware(secret []byte, maxBody int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 		if err != nil || int64(len(body)) > maxBody {
-			http.Error(w, "request body too large or unreadable", http.StatusRequestEntityTooLarge)
+			problem(w, http.StatusRequestEntityTooLarge, "invalid", "the request body is too large or unreadable")
 			return
 		}
 		if err := Verify(secret, r.Header.Get(Header), body, time.Now(), 0); err != nil {
-			http.Error(w, err.Error(), http.StatusUnauthorized)
+			problem(w, http.StatusUnauthorized, "unauthorized", err.Error())
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// problem answers as the webhook contract says errors are answered.
+func problem(w http.ResponseWriter, status int, code, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"code": code, "detail": detail})
 }

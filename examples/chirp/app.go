@@ -1,0 +1,116 @@
+package chirp
+
+import (
+	"cmp"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/understudy-dev/understudy/providers/webhook/signature"
+)
+
+// Config configures an App.
+type Config struct {
+	// DB is the pool on chirp's database, migrated with Migrate. Required.
+	DB *pgxpool.Pool
+	// WebhookSecret is the HMAC secret of the webhook contract, shared with
+	// Understudy. Required for the /understudy/* endpoints: without it they
+	// answer 401 to every request (an empty key would accept forgeries).
+	// The Go methods and ServeExec do not need it.
+	WebhookSecret []byte
+	// Logger receives chirp's logs. Defaults to discarding.
+	Logger *slog.Logger
+}
+
+// WithDefaults returns c with its defaults filled in.
+func (c Config) WithDefaults() Config {
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
+	return c
+}
+
+// Validate names the first field of c that is not acceptable.
+func (c Config) Validate() error {
+	if c.DB == nil {
+		return errors.New("chirp: Config.DB is required")
+	}
+	return nil
+}
+
+// App is chirp: its domain operations, the webhook contract's operations,
+// and its HTTP API. It is safe for concurrent use.
+type App struct {
+	db     *pgxpool.Pool
+	secret []byte
+	log    *slog.Logger
+	down   atomic.Bool
+	delay  atomic.Int64 // a time.Duration
+}
+
+// New returns the App configured by cfg.
+func New(cfg Config) (*App, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &App{db: cfg.DB, secret: cfg.WebhookSecret, log: cfg.Logger}, nil
+}
+
+// SetDown switches fault injection on or off: when down, every HTTP
+// endpoint answers 503 (the Go methods keep working).
+func (a *App) SetDown(down bool) { a.down.Store(down) }
+
+// SetDelay makes every HTTP request sleep d first (a slow app); 0 turns
+// the delay off.
+func (a *App) SetDelay(d time.Duration) { a.delay.Store(int64(d)) }
+
+// Handler returns chirp's HTTP API and the webhook contract under
+// /understudy/, behind the fault injection of SetDown and SetDelay.
+func (a *App) Handler() http.Handler {
+	mux := http.NewServeMux()
+	a.routes(mux)
+	mux.Handle("/understudy/", a.webhookHandler())
+	return a.faults(mux)
+}
+
+// webhookHandler returns the contract's endpoints behind signature
+// verification: an unsigned, forged or replayed request gets 401.
+func (a *App) webhookHandler() http.Handler {
+	if len(a.secret) == 0 {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "chirp has no webhook secret configured", http.StatusUnauthorized)
+		})
+	}
+	mux := http.NewServeMux()
+	a.webhookRoutes(mux)
+	return signature.Middleware(a.secret, 0, mux)
+}
+
+// faults applies SetDelay, then SetDown, to every request.
+func (a *App) faults(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d := time.Duration(a.delay.Load()); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			}
+		}
+		if a.down.Load() {
+			code := CodeUnavailable
+			if strings.HasPrefix(r.URL.Path, "/understudy/") {
+				code = "internal" // the webhook contract's codes have no "unavailable"; 503 says retry
+			}
+			w.Header().Set("Retry-After", "1")
+			writeProblem(w, http.StatusServiceUnavailable, problem{Code: code, Detail: "chirp is down (fault injection)"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,50 @@
+// Command chirp-exec is chirp's adapter for Understudy's exec provider: it
+// reads one JSON request from stdin, runs it against chirp's database
+// (CHIRP_DATABASE_URL, migrated by chirp) and writes one JSON response to
+// stdout (see chirp.ServeExec for the protocol).
+//
+// It exits 0 whenever it answered, contract errors included; 1 when it
+// crashed (an unexpected error, printed on stderr); 2 on bad usage.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/understudy-dev/understudy/examples/chirp"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context) int {
+	url := os.Getenv("CHIRP_DATABASE_URL")
+	if url == "" || len(os.Args) > 1 {
+		fmt.Fprintln(os.Stderr, "usage: CHIRP_DATABASE_URL=postgres://… chirp-exec < request.json")
+		return 2
+	}
+	pool, err := pgxpool.New(ctx, url) // connects lazily: a database that is down is an "unavailable" answer
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "chirp-exec: CHIRP_DATABASE_URL: %v\n", err)
+		return 2
+	}
+	defer pool.Close()
+	app, err := chirp.New(chirp.Config{DB: pool})
+	if err == nil {
+		err = chirp.ServeExec(ctx, app, os.Stdin, os.Stdout)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "chirp-exec: %v\n", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,55 @@
+// Package chirp is Understudy's example app: a small but real social app
+// with its own HTTP API and PostgreSQL schema (users, profiles, posts,
+// follows, likes, a scored leaderboard, a feed, notifications and a cart).
+// Understudy's tests, benchmarks and `understudy demo` run against it, so
+// every capability is shown on something that behaves like a real app.
+//
+// # The app
+//
+// Users sign up (POST /users), post (each post adds PostPoints to their
+// score), follow each other (the followee is notified), like posts (the
+// author is notified), collect points and fill a cart. GET /leaderboard,
+// GET /users/{id}/feed and GET /users/{id}/notifications read it back.
+// Errors are application/problem+json: {"code", "field", "detail"}, with
+// 400 malformed, 422 invalid, 404 not_found, 409 conflict, 503 unavailable.
+//
+// # Isolation
+//
+// Synthetic users (Understudy's accounts) are kept apart from real ones:
+// a real viewer never sees a synthetic user on the leaderboard or in a
+// feed, nor gets notified of what one did; a synthetic viewer (a tester)
+// sees synthetic users only. The rule lives in one place, the SQL function
+// visible_users(viewer) created by Migrate, and every query that shows
+// users to a viewer selects them through it.
+//
+// # The webhook contract
+//
+// Under /understudy/ chirp implements openapi/app-webhook.yaml, behind
+// signature verification with Config.WebhookSecret. The same operations are
+// Go methods (ProvisionUser, VerifyUser, SnapshotUser, RestoreUser,
+// DeprovisionUser) whose errors wrap the providers sentinel errors, and
+// ServeExec serves them to Understudy's exec provider over stdin/stdout
+// (cmd/chirp-exec). A ref is a users.id in decimal.
+//
+// # State
+//
+// SnapshotUser returns a UserState as JSON, byte-identical for the same
+// state:
+//
+//	{"version":1,
+//	 "profile":{"bio":"","avatar_url":""},
+//	 "posts":[{"id":7,"body":"hi","created_at":"2025-01-02T03:04:05.123456Z"}],
+//	 "follows":[{"followee_id":3,"created_at":"…"}],
+//	 "likes":[{"post_id":9}],
+//	 "score":{"points":10},
+//	 "notifications":[{"id":4,"kind":"follow","body":"@ada followed you","read":false,"created_at":"…"}],
+//	 "cart":[{"sku":"mug","quantity":2}]}
+//
+// Lists are in primary-key order, empty lists are [], a missing profile or
+// score row is null, times are UTC. The users row (username, email,
+// ownership) is identity, not state: it is neither captured nor restored.
+// RestoreUser replaces the user's rows with the state's in one transaction,
+// keeping post and notification ids and times; deleting the user's posts
+// also deletes the likes other users gave them (ON DELETE CASCADE), which a
+// restore cannot bring back.
+package chirp

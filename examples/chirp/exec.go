@@ -1,0 +1,143 @@
+package chirp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/understudy-dev/understudy/providers"
+)
+
+// ExecRequest is the one request that Understudy's exec provider writes to
+// the adapter's stdin.
+type ExecRequest struct {
+	// Op is provision, verify, snapshot, restore, deprovision or test.
+	Op        string `json:"op"`
+	RequestID string `json:"request_id"`
+	// Account is provision's.
+	Account *providers.Account `json:"account,omitempty"`
+	// Target is that of verify, snapshot, restore and deprovision.
+	Target *providers.Target `json:"target,omitempty"`
+	// State is restore's.
+	State json.RawMessage `json:"state,omitempty"`
+}
+
+// ExecResponse is the one response the adapter writes to stdout: {"ref"}
+// for provision, {"state"} for snapshot, {} for the other operations, or
+// {"error"}.
+type ExecResponse struct {
+	Ref   string          `json:"ref,omitempty"`
+	State json.RawMessage `json:"state,omitempty"`
+	Error *ExecError      `json:"error,omitempty"`
+}
+
+// ExecError is a contract error: Code is not_found, not_synthetic,
+// not_owned, refused, unavailable or invalid (the request itself is not
+// acceptable: bad JSON, an unknown op, a missing field).
+type ExecError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// errExecInvalid marks a request that the exec protocol does not accept.
+var errExecInvalid = errors.New("invalid exec request")
+
+// maxExecRequest bounds the request read from stdin.
+const maxExecRequest = 16 << 20
+
+// ServeExec answers one exec-provider request: it reads one JSON
+// ExecRequest from stdin, runs it with app's Go methods and writes one
+// ExecResponse to stdout. Contract errors are answers, not errors: ServeExec
+// returns an error only when it cannot answer (an unexpected internal error,
+// or stdout failing), and then writes nothing; the program should exit
+// non-zero with the error on stderr.
+func ServeExec(ctx context.Context, app *App, stdin io.Reader, stdout io.Writer) error {
+	var req ExecRequest
+	resp, err := ExecResponse{}, error(nil)
+	if derr := json.NewDecoder(io.LimitReader(stdin, maxExecRequest)).Decode(&req); derr != nil {
+		err = fmt.Errorf("%w: the request is not one JSON object: %v", errExecInvalid, derr)
+	} else {
+		ctx = providers.WithRequestID(ctx, req.RequestID)
+		resp, err = app.runExec(ctx, req)
+	}
+	if err != nil {
+		code := execCode(err)
+		if code == "" {
+			return fmt.Errorf("chirp-exec %s: %w", req.Op, err)
+		}
+		resp = ExecResponse{Error: &ExecError{Code: code, Message: err.Error()}}
+	}
+	if err := json.NewEncoder(stdout).Encode(resp); err != nil {
+		return fmt.Errorf("chirp-exec: writing the response: %w", err)
+	}
+	return nil
+}
+
+// runExec runs one request's operation.
+func (a *App) runExec(ctx context.Context, req ExecRequest) (ExecResponse, error) {
+	var resp ExecResponse
+	if err := req.validate(); err != nil {
+		return resp, err
+	}
+	var err error
+	switch req.Op {
+	case "provision":
+		resp.Ref, err = a.ProvisionUser(ctx, *req.Account)
+	case "verify":
+		err = a.VerifyUser(ctx, *req.Target)
+	case "snapshot":
+		resp.State, err = a.SnapshotUser(ctx, *req.Target)
+	case "restore":
+		err = a.RestoreUser(ctx, *req.Target, req.State)
+	case "deprovision":
+		err = a.DeprovisionUser(ctx, *req.Target)
+	case "test":
+		err = a.Test(ctx)
+	}
+	return resp, err
+}
+
+// validate checks that req names a known op and carries what it needs.
+func (req ExecRequest) validate() error {
+	switch req.Op {
+	case "provision":
+		if req.Account == nil {
+			return fmt.Errorf("%w: provision needs an account", errExecInvalid)
+		}
+	case "verify", "snapshot", "restore", "deprovision":
+		if req.Target == nil || req.Target.Ref == "" || req.Target.AccountID == "" {
+			return fmt.Errorf("%w: %s needs a target with ref and account_id", errExecInvalid, req.Op)
+		}
+		if req.Op == "restore" && (len(req.State) == 0 || bytes.Equal(req.State, []byte("null"))) {
+			return fmt.Errorf("%w: restore needs a state", errExecInvalid)
+		}
+	case "test":
+	default:
+		return fmt.Errorf("%w: unknown op %q", errExecInvalid, req.Op)
+	}
+	return nil
+}
+
+// execCode returns the protocol's code for err, or "" for an unexpected
+// error.
+func execCode(err error) string {
+	for _, c := range []struct {
+		err  error
+		code string
+	}{
+		{errExecInvalid, "invalid"},
+		{providers.ErrNotFound, "not_found"},
+		{providers.ErrNotSynthetic, "not_synthetic"},
+		{providers.ErrNotOwned, "not_owned"},
+		{providers.ErrRefused, "refused"},
+		{providers.ErrUnavailable, "unavailable"},
+	} {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
+	}
+	return ""
+}

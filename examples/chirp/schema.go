@@ -1,0 +1,113 @@
+package chirp
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// migrateLockKey serialises concurrent Migrate calls on one database
+// (CREATE TABLE IF NOT EXISTS is not safe against itself in parallel).
+const migrateLockKey = 0x63686972 // "chir"
+
+// schemaSQL is chirp's whole schema. Table and column names are part of
+// chirp's API: Understudy's postgres provider drives them directly.
+//
+// The per-user tables, in foreign-key order (parents first), with the
+// column that references the user: profiles.user_id, posts.user_id,
+// follows.follower_id, likes.user_id, scores.user_id,
+// notifications.user_id, cart_items.user_id.
+const schemaSQL = `
+CREATE TABLE IF NOT EXISTS users (
+	id                    bigserial PRIMARY KEY,
+	username              text UNIQUE NOT NULL,
+	email                 text UNIQUE NOT NULL,
+	display_name          text NOT NULL,
+	is_synthetic          boolean NOT NULL DEFAULT false,
+	understudy_account_id text UNIQUE,
+	created_at            timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS profiles (
+	user_id    bigint PRIMARY KEY REFERENCES users ON DELETE CASCADE,
+	bio        text NOT NULL DEFAULT '',
+	avatar_url text NOT NULL DEFAULT ''
+);
+
+CREATE TABLE IF NOT EXISTS posts (
+	id         bigserial PRIMARY KEY,
+	user_id    bigint NOT NULL REFERENCES users ON DELETE CASCADE,
+	body       text NOT NULL CHECK (length(body) BETWEEN 1 AND 280),
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS posts_user_id_created_at_idx ON posts (user_id, created_at DESC);
+
+CREATE TABLE IF NOT EXISTS follows (
+	follower_id bigint REFERENCES users ON DELETE CASCADE,
+	followee_id bigint REFERENCES users ON DELETE CASCADE,
+	created_at  timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (follower_id, followee_id),
+	CHECK (follower_id <> followee_id)
+);
+CREATE INDEX IF NOT EXISTS follows_followee_id_idx ON follows (followee_id);
+
+CREATE TABLE IF NOT EXISTS likes (
+	user_id bigint REFERENCES users ON DELETE CASCADE,
+	post_id bigint REFERENCES posts ON DELETE CASCADE,
+	PRIMARY KEY (user_id, post_id)
+);
+CREATE INDEX IF NOT EXISTS likes_post_id_idx ON likes (post_id);
+
+CREATE TABLE IF NOT EXISTS scores (
+	user_id bigint PRIMARY KEY REFERENCES users ON DELETE CASCADE,
+	points  bigint NOT NULL DEFAULT 0
+);
+
+CREATE TABLE IF NOT EXISTS notifications (
+	id         bigserial PRIMARY KEY,
+	user_id    bigint NOT NULL REFERENCES users ON DELETE CASCADE,
+	kind       text NOT NULL,
+	body       text NOT NULL,
+	read       boolean NOT NULL DEFAULT false,
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS notifications_user_id_idx ON notifications (user_id, id);
+
+CREATE TABLE IF NOT EXISTS cart_items (
+	user_id  bigint REFERENCES users ON DELETE CASCADE,
+	sku      text NOT NULL,
+	quantity integer NOT NULL CHECK (quantity > 0),
+	PRIMARY KEY (user_id, sku)
+);
+
+-- visible_users is THE isolation rule of chirp, and the only place it is
+-- written: every query that shows users to a viewer (leaderboard, feed,
+-- notifications about someone's actions) selects them through it.
+-- A real (or anonymous, or unknown) viewer sees real users only; a synthetic
+-- viewer (a tester) sees synthetic users only, so testers get a leaderboard
+-- of testers and real users never meet an understudy.
+CREATE OR REPLACE FUNCTION visible_users(viewer_id bigint) RETURNS SETOF users
+LANGUAGE sql STABLE AS $$
+	SELECT u.* FROM users u
+	WHERE u.is_synthetic = COALESCE((SELECT v.is_synthetic FROM users v WHERE v.id = viewer_id), false)
+$$;
+`
+
+// Migrate creates chirp's schema in db if missing (idempotent; CREATE
+// TABLE IF NOT EXISTS), in the current schema of that database. Concurrent
+// calls queue on an advisory lock.
+func Migrate(ctx context.Context, db *pgxpool.Pool) error {
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", int64(migrateLockKey)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, schemaSQL)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("migrating chirp's schema: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,146 @@
+package chirp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy/providers"
+)
+
+// The webhook contract's operations (openapi/app-webhook.yaml) as Go
+// methods: the HTTP handlers under /understudy/ and ServeExec both call
+// them. Their errors wrap the providers sentinel errors.
+
+const (
+	// provisionSQL inserts the account's user, or finds the one inserted
+	// before for the same account: the no-op update makes RETURNING give the
+	// existing id, and xmax = 0 tells a fresh row from an existing one.
+	provisionSQL = `INSERT INTO users (username, email, display_name, is_synthetic, understudy_account_id)
+		VALUES ($1, $2, $3, true, $4)
+		ON CONFLICT (understudy_account_id) DO UPDATE SET understudy_account_id = EXCLUDED.understudy_account_id
+		RETURNING id, (xmax = 0) AS inserted`
+	ownerSQL      = `SELECT is_synthetic, COALESCE(understudy_account_id, '') FROM users WHERE id = $1`
+	lockOwnerSQL  = ownerSQL + ` FOR UPDATE`
+	deleteUserSQL = `DELETE FROM users WHERE id = $1`
+	pingSQL       = `SELECT count(*) FROM users WHERE false`
+	maxAccountID  = 200
+)
+
+// ProvisionUser creates the synthetic user of acct, with an empty profile
+// and a score of 0, or finds the one created before for acct.ID, and
+// returns its ref (users.id in decimal). Errors: providers.ErrRefused (an
+// invalid account, or a username or email taken by another user),
+// providers.ErrUnavailable.
+func (a *App) ProvisionUser(ctx context.Context, acct providers.Account) (string, error) {
+	if err := validAccount(acct); err != nil {
+		return "", fmt.Errorf("provisioning account %q: %w: %v", acct.ID, providers.ErrRefused, err)
+	}
+	var id int64
+	err := pgx.BeginFunc(ctx, a.db, func(tx pgx.Tx) error {
+		var inserted bool
+		err := tx.QueryRow(ctx, provisionSQL, acct.Username, acct.Email, acct.DisplayName, acct.ID).Scan(&id, &inserted)
+		if err != nil || !inserted {
+			return err
+		}
+		return createUserRows(ctx, tx, id)
+	})
+	if err != nil {
+		return "", contractError(err, fmt.Sprintf("provisioning account %q", acct.ID))
+	}
+	return strconv.FormatInt(id, 10), nil
+}
+
+// validAccount applies to an account the rules of a sign-up.
+func validAccount(acct providers.Account) error {
+	if acct.ID == "" || len(acct.ID) > maxAccountID {
+		return invalid("account.id", "must be 1 to %d bytes", maxAccountID)
+	}
+	err := NewUser{Username: acct.Username, Email: acct.Email, DisplayName: acct.DisplayName}.Validate()
+	if e, ok := errors.AsType[*Error](err); ok {
+		e.Field = "account." + e.Field
+	}
+	return err
+}
+
+// VerifyUser returns nil when the target exists, is synthetic and was
+// provisioned for t.AccountID. Errors: providers.ErrNotFound (also for a
+// ref that is not a user id), providers.ErrNotSynthetic,
+// providers.ErrNotOwned, providers.ErrUnavailable.
+func (a *App) VerifyUser(ctx context.Context, t providers.Target) error {
+	_, err := verify(ctx, a.db, ownerSQL, t)
+	return contractError(err, "verifying user "+t.Ref)
+}
+
+// DeprovisionUser verifies the target, then deletes the user and, by
+// cascade, every row of theirs (and the likes others gave their posts). A
+// user that is already gone is not an error. Errors: those of VerifyUser
+// but providers.ErrNotFound.
+func (a *App) DeprovisionUser(ctx context.Context, t providers.Target) error {
+	err := pgx.BeginFunc(ctx, a.db, func(tx pgx.Tx) error {
+		id, err := verify(ctx, tx, lockOwnerSQL, t)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, deleteUserSQL, id)
+		return err
+	})
+	if errors.Is(err, providers.ErrNotFound) {
+		return nil
+	}
+	return contractError(err, "deprovisioning user "+t.Ref)
+}
+
+// Test checks that chirp's database answers and holds chirp's schema.
+// Errors: providers.ErrUnavailable.
+func (a *App) Test(ctx context.Context) error {
+	if _, err := a.db.Exec(ctx, pingSQL); err != nil {
+		if !isUnavailable(err) {
+			err = fmt.Errorf("%w: %v", providers.ErrUnavailable, err) // no schema: chirp is not ready
+		}
+		return contractError(err, "testing chirp's database")
+	}
+	return nil
+}
+
+// rowQuerier is a pool or a transaction.
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// verify reads the target's user with query (ownerSQL, or lockOwnerSQL to
+// lock the row until the transaction ends) and checks that it is synthetic
+// and owned by t.AccountID. It returns the user id.
+func verify(ctx context.Context, q rowQuerier, query string, t providers.Target) (int64, error) {
+	id, err := parseRef(t.Ref)
+	if err != nil {
+		return 0, err
+	}
+	var synthetic bool
+	var owner string
+	err = q.QueryRow(ctx, query, id).Scan(&synthetic, &owner)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return 0, fmt.Errorf("%w: no user %d", providers.ErrNotFound, id)
+	case err != nil:
+		return 0, err
+	case !synthetic:
+		return 0, fmt.Errorf("%w: user %d is a real user", providers.ErrNotSynthetic, id)
+	case owner == "" || owner != t.AccountID:
+		return 0, fmt.Errorf("%w: user %d belongs to account %q, not %q", providers.ErrNotOwned, id, owner, t.AccountID)
+	}
+	return id, nil
+}
+
+// parseRef reads a ref: a user id in canonical decimal. Anything else names
+// no user.
+func parseRef(ref string) (int64, error) {
+	id, err := strconv.ParseInt(ref, 10, 64)
+	if err != nil || id < 1 || strconv.FormatInt(id, 10) != ref {
+		return 0, fmt.Errorf("%w: ref %q is not a chirp user id", providers.ErrNotFound, ref)
+	}
+	return id, nil
+}

@@ -1,0 +1,243 @@
+// Package postgres is the app provider that drives an app's own PostgreSQL
+// tables, for apps that cannot (or need not) implement the webhook
+// contract.
+//
+// # Configuration
+//
+// Settings name the users table, its key column, its synthetic-marker
+// column and (recommended) an owner column, the users columns that receive
+// the account's fields, and the tables that hold per-user rows, each with
+// the column that references the user, in foreign-key order. The secret
+// "dsn" is the connection string; it is never logged nor put in an error.
+// Every setting is checked when the provider is built (Factory, New), and
+// Test checks them against the database's catalog.
+//
+// # What it does
+//
+// A user's ref is its key as text. Provision inserts a user row marked
+// synthetic (and owned, idempotently by the owner column). Snapshot reads
+// the user row and its rows in every per-user table in one statement, as
+//
+//	{"user": {…the whole users row…}, "tables": {"profiles": [{…}], "posts": […], …}}
+//
+// with tables in settings order and rows in a stable order. Restore, in one
+// transaction, locks the user row first (concurrent restores of one user
+// queue instead of failing), checks it, deletes the user's rows in reverse
+// settings order, inserts the state's rows in settings order and updates
+// the user row's other columns; any error rolls everything back.
+// Deprovision locks and checks the same way, then deletes the rows and the
+// user.
+//
+// # Safety
+//
+// Nothing is written to a user unless, in the same transaction and under
+// the row lock, the marker column says it is synthetic and the owner
+// column names the target's account. Identifiers from the settings or the
+// catalog are quoted with pgx.Identifier; values are always parameters.
+// A state's rows must reference the target user (a row that names another
+// user is refused, so a crafted state cannot write into someone else's
+// data), and the key, marker and owner columns are never restored.
+//
+// # Limits
+//
+// Rows of other users that the app deletes in cascade when the user's rows
+// are deleted (another user's like of the synthetic user's post) are not
+// restored. A state taken before a column was added to a per-user table
+// restores NULL into it. Provision writes the users row only: rows the app
+// creates beside a new user (a profile) come from the app's triggers, or
+// from the restore of a baseline that has them.
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/understudy-dev/understudy/providers"
+)
+
+var (
+	_ providers.App    = (*App)(nil)
+	_ providers.Tester = (*App)(nil)
+	_ providers.Closer = (*App)(nil)
+)
+
+// Config configures New.
+type Config struct {
+	// Name names the app in messages and logs. Defaults to "postgres".
+	Name string
+	// Settings say which tables and columns to drive. Required.
+	Settings Settings
+	// DSN is the connection string of the app's database: a secret.
+	// Required.
+	DSN string
+	// MaxConns bounds the provider's own pool. Defaults to 8.
+	MaxConns int32
+	// ConnectTimeout bounds a connection attempt, unless the DSN sets
+	// connect_timeout. Defaults to 5s.
+	ConnectTimeout time.Duration
+	// Logger receives the provider's logs. Defaults to discarding.
+	Logger *slog.Logger
+}
+
+// App drives one app's tables. It is safe for concurrent use.
+type App struct {
+	name string
+	s    settings
+	sql  statements
+	pool *pgxpool.Pool
+	log  *slog.Logger
+}
+
+// Factory builds an App from a registry config: the settings document and
+// the secret "dsn". Errors are *providers.ConfigError naming the field.
+func Factory(ctx context.Context, cfg providers.Config) (providers.App, error) {
+	var s Settings
+	if err := providers.DecodeSettings(cfg.Settings, &s); err != nil {
+		return nil, err
+	}
+	return New(ctx, Config{Name: cfg.App, Settings: s, DSN: cfg.Secrets["dsn"], Logger: cfg.Logger})
+}
+
+// New validates cfg and opens a pool on the app's database. It does not
+// connect: a database that is down is not an error here, only a bad
+// setting or a DSN that cannot be parsed (*providers.ConfigError).
+func New(_ context.Context, cfg Config) (*App, error) {
+	s, err := cfg.Settings.validate()
+	if err != nil {
+		return nil, err
+	}
+	pc, err := poolConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	// The pool outlives the caller's context, so it is not given it.
+	pool, err := pgxpool.NewWithConfig(context.Background(), pc)
+	if err != nil {
+		return nil, &providers.ConfigError{Field: "secrets.dsn", Detail: "cannot be used to open a pool"}
+	}
+	return &App{
+		name: cmp.Or(cfg.Name, "postgres"),
+		s:    s,
+		sql:  buildStatements(s),
+		pool: pool,
+		log:  cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
+	}, nil
+}
+
+func poolConfig(cfg Config) (*pgxpool.Config, error) {
+	if cfg.DSN == "" {
+		return nil, &providers.ConfigError{Field: "secrets.dsn", Detail: "is required"}
+	}
+	pc, err := pgxpool.ParseConfig(cfg.DSN)
+	if err != nil {
+		// pgx's message may quote the DSN, password and all: not shown.
+		return nil, &providers.ConfigError{Field: "secrets.dsn", Detail: "is not a valid PostgreSQL connection string"}
+	}
+	pc.MaxConns = cmp.Or(max(cfg.MaxConns, 0), 8)
+	if pc.ConnConfig.ConnectTimeout == 0 {
+		pc.ConnConfig.ConnectTimeout = cmp.Or(max(cfg.ConnectTimeout, 0), 5*time.Second)
+	}
+	params := pc.ConnConfig.RuntimeParams
+	// A snapshot renders timestamps in the session's time zone; UTC makes
+	// the same state give the same document whatever the server's default.
+	params["timezone"] = "UTC"
+	if params["application_name"] == "" {
+		params["application_name"] = "understudy"
+	}
+	return pc, nil
+}
+
+// Close closes the pool. It may be called more than once.
+func (a *App) Close() error {
+	a.pool.Close()
+	return nil
+}
+
+// Provision inserts a synthetic user, or finds the one provisioned for the
+// same account when an owner column is set.
+func (a *App) Provision(ctx context.Context, acct providers.Account) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, a.s.statementTimeout)
+	defer cancel()
+	args := make([]any, 0, len(a.s.fields)+1)
+	for _, field := range a.s.fields {
+		if v := accountFields[field](acct); v != "" {
+			args = append(args, v)
+		} else {
+			args = append(args, nil)
+		}
+	}
+	if a.s.OwnerColumn != "" {
+		if acct.ID == "" {
+			return "", fmt.Errorf("provisioning in %s: %w: the account has no id", a.name, providers.ErrRefused)
+		}
+		args = append(args, acct.ID)
+	}
+	var ref string
+	var synthetic bool
+	if err := a.pool.QueryRow(ctx, a.sql.provision, args...).Scan(&ref, &synthetic); err != nil {
+		return "", a.fail("provisioning account "+acct.ID, err)
+	}
+	if !synthetic {
+		// The app unmarked the user provisioned before: refuse to hand it out.
+		return "", fmt.Errorf("provisioning account %s in %s: user %s: %w: %w", acct.ID, a.name, ref, providers.ErrRefused, providers.ErrNotSynthetic)
+	}
+	return ref, nil
+}
+
+// Verify checks that the target exists, is marked synthetic and, with an
+// owner column, belongs to the target's account.
+func (a *App) Verify(ctx context.Context, t providers.Target) error {
+	ctx, cancel := context.WithTimeout(ctx, a.s.statementTimeout)
+	defer cancel()
+	if err := a.check(t, a.pool.QueryRow(ctx, a.sql.verify, t.Ref)); err != nil {
+		return a.fail("verifying", err)
+	}
+	return nil
+}
+
+// Snapshot checks the target and captures its row and its per-user rows.
+func (a *App) Snapshot(ctx context.Context, t providers.Target) (providers.State, error) {
+	ctx, cancel := context.WithTimeout(ctx, a.s.statementTimeout)
+	defer cancel()
+	args := append([]any{t.Ref}, a.sql.tableNames...)
+	var doc []byte
+	var synthetic bool
+	var owner *string
+	err := a.pool.QueryRow(ctx, a.sql.snapshot, args...).Scan(&synthetic, &owner, &doc)
+	if err := a.checked(t, synthetic, owner, err); err != nil {
+		return nil, a.fail("snapshotting", err)
+	}
+	return doc, nil
+}
+
+// check scans a row of verifyTemplate (or lockTemplate) and checks it.
+func (a *App) check(t providers.Target, row pgx.Row) error {
+	var synthetic bool
+	var owner *string
+	err := row.Scan(&synthetic, &owner)
+	return a.checked(t, synthetic, owner, err)
+}
+
+// checked turns the outcome of reading a user's marker and owner into the
+// contract's errors. A ref that the key column's type cannot hold names no
+// user: ErrNotFound.
+func (a *App) checked(t providers.Target, synthetic bool, owner *string, err error) error {
+	switch {
+	case errors.Is(err, pgx.ErrNoRows), isCode(err, "22P02", "22003"):
+		return fmt.Errorf("user %q: %w", t.Ref, providers.ErrNotFound)
+	case err != nil:
+		return classify("reading user "+t.Ref, err)
+	case !synthetic:
+		return fmt.Errorf("user %q: %w", t.Ref, providers.ErrNotSynthetic)
+	case a.s.OwnerColumn != "" && (owner == nil || *owner != t.AccountID):
+		return fmt.Errorf("user %q, account %s: %w", t.Ref, t.AccountID, providers.ErrNotOwned)
+	}
+	return nil
+}

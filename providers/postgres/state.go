@@ -1,0 +1,88 @@
+package postgres
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/understudy-dev/understudy/providers"
+)
+
+// state is a decoded State, as Snapshot writes it:
+//
+//	{"user": {…}, "tables": {"profiles": [{…}], …}}
+type state struct {
+	user     json.RawMessage
+	userKeys map[string]bool
+	tables   map[string]rowsOf
+}
+
+// rowsOf are one table's rows in a state.
+type rowsOf struct {
+	raw   json.RawMessage
+	count int
+}
+
+// decodeState checks a state before anything is written: a document that
+// is not one of this provider's states, names a table it does not drive,
+// or is another user's is ErrRefused. A table the state does not name is
+// restored empty.
+func (a *App) decodeState(s providers.State, ref string) (state, error) {
+	var doc struct {
+		User   json.RawMessage            `json:"user"`
+		Tables map[string]json.RawMessage `json:"tables"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&doc); err != nil {
+		return state{}, refused("the state is not a document of the postgres provider: %v", err)
+	}
+	var user map[string]json.RawMessage
+	if err := json.Unmarshal(doc.User, &user); err != nil || user == nil {
+		return state{}, refused("the state's user is not an object")
+	}
+	if key, ok := user[a.s.KeyColumn]; !ok || !sameKey(key, ref) {
+		return state{}, refused("the state's user is not user %s", ref)
+	}
+	st := state{user: doc.User, userKeys: map[string]bool{}, tables: map[string]rowsOf{}}
+	for k := range user {
+		st.userKeys[k] = true
+	}
+	known := map[string]bool{}
+	for _, t := range a.s.Tables {
+		known[t.Table] = true
+	}
+	for name, raw := range doc.Tables {
+		if !known[name] {
+			return state{}, refused("the state has rows of table %q, which the provider does not drive", name)
+		}
+		var rows []map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &rows); err != nil {
+			return state{}, refused("the state's %s is not an array of rows", name)
+		}
+		st.tables[name] = rowsOf{raw: raw, count: len(rows)}
+	}
+	return st, nil
+}
+
+// sameKey compares a key as JSON (a number, a string) with a ref, which is
+// the key as PostgreSQL renders it as text.
+func sameKey(raw json.RawMessage, ref string) bool {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return false
+	}
+	switch v := v.(type) {
+	case json.Number:
+		return v.String() == ref
+	case string:
+		return v == ref
+	}
+	return false
+}
+
+func refused(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", providers.ErrRefused, fmt.Sprintf(format, args...))
+}

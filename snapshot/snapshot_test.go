@@ -1,0 +1,64 @@
+package snapshot_test
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/understudy-dev/understudy/snapshot"
+)
+
+func TestCanonicalMakesEqualStatesEqualBytes(t *testing.T) {
+	t.Parallel()
+	a, err := snapshot.Canonical([]byte(`{ "b": [1, 2.50, {"y":1,"x":2}], "a": "é" }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := snapshot.Canonical([]byte(`{"a":"é","b":[1,2.50,{"x":2,"y":1}]}`))
+	if string(a) != string(b) || string(a) != `{"a":"é","b":[1,2.50,{"x":2,"y":1}]}` {
+		t.Fatalf("canonical forms differ: %s vs %s", a, b)
+	}
+	if snapshot.HashOf(a) != snapshot.HashOf(b) {
+		t.Fatal("equal states hash differently")
+	}
+	for _, bad := range []string{``, `{`, `{} {}`, `nul`} {
+		if _, err := snapshot.Canonical([]byte(bad)); err == nil {
+			t.Errorf("Canonical(%q) accepted", bad)
+		}
+	}
+}
+
+func TestDiffListsChangesByPath(t *testing.T) {
+	t.Parallel()
+	got, err := snapshot.Diff([]byte(`{"posts":[{"id":1,"body":"hi"}],"score":{"points":10},"cart":[]}`),
+		[]byte(`{"posts":[{"id":1,"body":"hello"},{"id":2,"body":"new"}],"score":{"points":10},"bio":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []snapshot.Change{
+		{Path: "$.bio", Op: "added", After: "x"},
+		{Path: "$.cart", Op: "removed", Before: []any{}},
+		{Path: "$.posts[0].body", Op: "changed", Before: "hi", After: "hello"},
+		{Path: "$.posts[1]", Op: "added", After: map[string]any{"id": float64(2), "body": "new"}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("diff =\n%+v\nwant\n%+v", got, want)
+	}
+	if none, _ := snapshot.Diff([]byte(`{"a":[1]}`), []byte(`{"a":[1]}`)); len(none) != 0 {
+		t.Fatalf("equal states differ: %+v", none)
+	}
+}
+
+func FuzzCanonical(f *testing.F) {
+	f.Add([]byte(`{"a":1,"b":[true,null,"x"]}`))
+	f.Add([]byte(`[1e3, -0.0, 123456789012345678901234567890]`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		c, err := snapshot.Canonical(in)
+		if err != nil {
+			return
+		}
+		again, err := snapshot.Canonical(c)
+		if err != nil || string(again) != string(c) {
+			t.Fatalf("canonical form is not stable: %q → %q (%v)", c, again, err)
+		}
+	})
+}

@@ -92,7 +92,8 @@ func (a *app) rootCommand() *cobra.Command {
 	root.PersistentFlags().StringVarP(&a.output, "output", "o", "table", "output format: table or json")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &codedError{code: exitUsage, err: err} })
 	root.AddCommand(a.serveCommand(), a.migrateCommand(), a.tokensCommand(), a.environmentsCommand(),
-		a.rolesCommand(), a.accountsCommand(), a.auditCommand(), a.devPostgresCommand())
+		a.rolesCommand(), a.accountsCommand(), a.auditCommand(), a.devPostgresCommand(), a.demoCommand(),
+		a.appsCommand(), a.snapshotsCommand(), a.leasesCommand(), a.leaseRunCommand())
 	for _, c := range root.Commands() {
 		if c.HasSubCommands() {
 			group(c)

@@ -1,0 +1,37 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/understudy-dev/understudy/internal/dbtest"
+)
+
+// The demo runs end to end on the test server: both providers, four
+// accounts, a change in chirp, and a verified reset of each.
+func TestDemoResetsChirp(t *testing.T) {
+	t.Parallel()
+	server := dbtest.ServerURL(t)
+	t.Cleanup(func() {
+		for _, name := range []string{"understudy_demo", "chirp_demo"} {
+			_, _ = recreateDatabase(context.Background(), server, name) // leaves them empty
+		}
+	})
+	var out, errb strings.Builder
+	env := map[string]string{"DATABASE_URL": server, "UNDERSTUDY_SECRET_KEY": testKey}
+	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
+	if code := a.run(context.Background(), []string{"demo", "--exit"}); code != 0 {
+		t.Fatalf("demo exited %d: %s\n%s", code, errb.String(), out.String())
+	}
+	text := out.String()
+	for _, want := range []string{"through the webhook provider", "through the postgres provider", "Provisioned 4 accounts",
+		`"sku":"sku-42"`, "changed  $.score.points 20"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the demo output lacks %q:\n%s", want, text)
+		}
+	}
+	if n := strings.Count(text, "verified: chirp's state is the baseline again"); n != 4 {
+		t.Fatalf("%d verified resets, want 4:\n%s", n, text)
+	}
+}

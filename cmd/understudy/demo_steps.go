@@ -12,18 +12,6 @@ import (
 	"github.com/understudy-dev/understudy/openapi"
 )
 
-// chirpPostgresSettings tells the postgres provider where chirp keeps a user.
-var chirpPostgresSettings = map[string]any{
-	"users_table": "users", "key_column": "id", "synthetic_column": "is_synthetic", "owner_column": "understudy_account_id",
-	"columns": map[string]string{"email": "email", "username": "username", "display_name": "display_name"},
-	"tables": []map[string]string{
-		{"table": "profiles", "user_column": "user_id"}, {"table": "posts", "user_column": "user_id"},
-		{"table": "follows", "user_column": "follower_id"}, {"table": "likes", "user_column": "user_id"},
-		{"table": "scores", "user_column": "user_id"}, {"table": "notifications", "user_column": "user_id"},
-		{"table": "cart_items", "user_column": "user_id"},
-	},
-}
-
 // setUp creates the environments, attaches chirp, creates the roles and
 // waits until every account is provisioned.
 func (d *demoClient) setUp(ctx context.Context, chirpAddr, chirpURL string) error {
@@ -37,7 +25,11 @@ func (d *demoClient) setUp(ctx context.Context, chirpAddr, chirpURL string) erro
 			attach.Settings = &map[string]any{"base_url": "http://" + chirpAddr + "/understudy"}
 			attach.Secrets = &map[string]string{"signing_secret": demoSecret}
 		} else {
-			attach.Settings = &chirpPostgresSettings
+			var settings map[string]any
+			if err := json.Unmarshal([]byte(chirp.PostgresProviderSettings), &settings); err != nil {
+				return err
+			}
+			attach.Settings = &settings
 			attach.Secrets = &map[string]string{"dsn": chirpURL}
 		}
 		a, err := d.c.AttachAppWithResponse(ctx, e.name, attach)

@@ -19,25 +19,8 @@ import (
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
-// chirpSettings drive chirp's tables (examples/chirp/README.md).
-const chirpSettings = `{
-	"users_table": "users",
-	"key_column": "id",
-	"synthetic_column": "is_synthetic",
-	"owner_column": "understudy_account_id",
-	"columns": {"email": "email", "username": "username", "display_name": "display_name"},
-	"tables": [
-		{"table": "profiles", "user_column": "user_id"},
-		{"table": "posts", "user_column": "user_id"},
-		{"table": "follows", "user_column": "follower_id"},
-		{"table": "likes", "user_column": "user_id"},
-		{"table": "scores", "user_column": "user_id"},
-		{"table": "notifications", "user_column": "user_id"},
-		{"table": "cart_items", "user_column": "user_id"}
-	],
-	"lock_timeout": "5s",
-	"statement_timeout": "10s"
-}`
+// chirpSettings drive chirp's tables.
+const chirpSettings = chirp.PostgresProviderSettings
 
 // env is one test's chirp, in a database of its own, and a postgres
 // provider driving its tables.

@@ -120,15 +120,7 @@ func (s *Service) ListAccounts(ctx context.Context, f AccountFilter) ([]Account,
 			return nil, err
 		}
 	}
-	rows, err := s.db.Query(ctx, listAccountsSQL, f.Environment, f.Role, string(f.Status), f.IncludeRetired, f.Offset, f.Limit)
-	if err != nil {
-		return nil, understudy.DBError(err, "", "")
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Account, error) {
-		var a Account
-		return a, scanAccount(r, &a)
-	})
-	return list, understudy.DBError(err, "", "")
+	return queryAll(ctx, s.db, scanAccount, listAccountsSQL, f.Environment, f.Role, string(f.Status), f.IncludeRetired, f.Offset, f.Limit)
 }
 
 func validStatus(st Status) bool {

@@ -160,15 +160,7 @@ func (s *Service) ListApps(ctx context.Context, env string) ([]App, error) {
 	if _, err := s.GetEnvironment(ctx, env); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Query(ctx, listAppsSQL, env)
-	if err != nil {
-		return nil, understudy.DBError(err, "", "")
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (App, error) {
-		var a App
-		return a, scanApp(r, &a)
-	})
-	return list, understudy.DBError(err, "", "")
+	return queryAll(ctx, s.db, scanApp, listAppsSQL, env)
 }
 
 // UpdateApp changes an app's provider, settings or secrets, validated as

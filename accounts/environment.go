@@ -90,15 +90,7 @@ const listEnvironmentsSQL = `SELECT ` + environmentColumns + ` FROM environments
 
 // ListEnvironments returns every environment, by name.
 func (s *Service) ListEnvironments(ctx context.Context) ([]Environment, error) {
-	rows, err := s.db.Query(ctx, listEnvironmentsSQL)
-	if err != nil {
-		return nil, understudy.DBError(err, "", "")
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Environment, error) {
-		var e Environment
-		return e, scanEnvironment(r, &e)
-	})
-	return list, understudy.DBError(err, "", "")
+	return queryAll(ctx, s.db, scanEnvironment, listEnvironmentsSQL)
 }
 
 const (

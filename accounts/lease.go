@@ -329,18 +329,12 @@ func (s *Service) GetLease(ctx context.Context, id string) (Lease, error) {
 
 // ListLeases returns the open leases (or all, with all), newest first.
 func (s *Service) ListLeases(ctx context.Context, env, role string, all bool) ([]Lease, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+leaseColumns+leaseFrom+`
-WHERE ($1 = '' OR e.name = $1) AND ($2 = '' OR r.name = $2) AND ($3 OR l.status IN ('acquiring', 'active'))
-ORDER BY l.acquired_at DESC LIMIT 1000`, env, role, all)
-	if err != nil {
-		return nil, understudy.DBError(err, "", "")
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Lease, error) {
-		var l Lease
-		return l, scanLease(r, &l)
-	})
-	return list, understudy.DBError(err, "", "")
+	return queryAll(ctx, s.db, scanLease, listLeasesSQL, env, role, all)
 }
+
+const listLeasesSQL = `SELECT ` + leaseColumns + leaseFrom + `
+WHERE ($1 = '' OR e.name = $1) AND ($2 = '' OR r.name = $2) AND ($3 OR l.status IN ('acquiring', 'active'))
+ORDER BY l.acquired_at DESC LIMIT 1000`
 
 const renewSQL = `
 UPDATE leases SET expires_at = now() + make_interval(secs => $2), ttl_seconds = $2

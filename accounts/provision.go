@@ -183,15 +183,7 @@ func (s *Service) environmentApps(ctx context.Context, accountID string) ([]App,
 	if err := s.db.QueryRow(ctx, environmentIDOfSQL, accountID).Scan(&envID); err != nil {
 		return nil, understudy.DBError(err, "no account has id "+accountID, "")
 	}
-	rows, err := s.db.Query(ctx, appsOfEnvironmentSQL, envID)
-	if err != nil {
-		return nil, understudy.DBError(err, "", "")
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (App, error) {
-		var a App
-		return a, scanApp(r, &a)
-	})
-	return list, understudy.DBError(err, "", "")
+	return queryAll(ctx, s.db, scanApp, appsOfEnvironmentSQL, envID)
 }
 
 const refsWithAppsSQL = `SELECT ` + appColumns + `, r.ref FROM account_refs r JOIN apps p ON p.id = r.app_id

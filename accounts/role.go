@@ -141,15 +141,7 @@ func (s *Service) ListRoles(ctx context.Context, env string) ([]Role, error) {
 	if _, err := s.GetEnvironment(ctx, env); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Query(ctx, listRolesSQL, env)
-	if err != nil {
-		return nil, understudy.DBError(err, "", "")
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Role, error) {
-		var x Role
-		return x, scanRole(r, &x)
-	})
-	return list, understudy.DBError(err, "", "")
+	return queryAll(ctx, s.db, scanRole, listRolesSQL, env)
 }
 
 // UpdateRole changes role name of environment env and ensures its pool:

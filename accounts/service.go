@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -187,4 +188,17 @@ func describe(fe validator.FieldError) string {
 		return "must not repeat a value"
 	}
 	return "is not valid (" + fe.Tag() + ")"
+}
+
+// queryAll runs sql and scans every row with scan.
+func queryAll[T any](ctx context.Context, db understudy.DB, scan func(pgx.Row, *T) error, sql string, args ...any) ([]T, error) {
+	rows, err := db.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, understudy.DBError(err, "", "")
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) {
+		var x T
+		return x, scan(r, &x)
+	})
+	return list, understudy.DBError(err, "", "")
 }

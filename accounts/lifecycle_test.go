@@ -311,3 +311,37 @@ func TestWaitingForAFreeAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestIdenticalStatesAreStoredOnce(t *testing.T) {
+	t.Parallel()
+	f := newAppFixture(t, dbtest.Tx(t), 3)
+	var snapshots, blobs int
+	if err := f.db.QueryRow(f.ctx, `SELECT count(*), count(DISTINCT hash) FROM snapshots`).Scan(&snapshots, &blobs); err != nil {
+		t.Fatal(err)
+	}
+	var stored int
+	_ = f.db.QueryRow(f.ctx, `SELECT count(*) FROM snapshot_blobs`).Scan(&stored)
+	if snapshots != 3 || blobs != 1 || stored != 1 {
+		t.Fatalf("%d snapshots, %d distinct, %d blobs stored; want 3, 1, 1", snapshots, blobs, stored)
+	}
+}
+
+func TestASlowAppFailsTheResetWithinItsTimeout(t *testing.T) {
+	t.Parallel()
+	f := newAppFixture(t, dbtest.Tx(t), 1)
+	list, _ := f.svc.ListAccounts(f.ctx, accounts.AccountFilter{})
+	f.app.SetDelay(5 * time.Second) // the fixture's app timeout is 2s
+	start := time.Now()
+	_, err := f.svc.Reset(f.ctx, list[0].ID, "")
+	e := wantCode(t, err, understudy.EUNAVAILABLE)
+	if took := time.Since(start); took > 4*time.Second {
+		t.Fatalf("the reset took %v; the app timeout is 2s", took)
+	}
+	if !strings.Contains(e.Message, "app chirp") || !strings.Contains(e.Message, "timed out after 2s") {
+		t.Fatalf("message %q does not name the app and the timeout", e.Message)
+	}
+	a, _ := f.svc.GetAccount(f.ctx, list[0].ID)
+	if a.Status != accounts.StatusFailed {
+		t.Fatalf("account is %s after a failed reset", a.Status)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -42,8 +43,35 @@ func (a *app) accountsCommand() *cobra.Command {
 			return a.show(resp.Body, func(w io.Writer) { credentialsTable(w, *resp.JSON200) })
 		},
 	}
-	cmd.AddCommand(a.accountListCommand(), a.accountGetCommand(), a.accountRetireCommand(), rotate, creds)
+	cmd.AddCommand(a.accountListCommand(), a.accountGetCommand(), a.accountRetireCommand(), rotate, creds, a.accountResetCommand())
 	return cmd
+}
+
+func (a *app) accountResetCommand() *cobra.Command {
+	var state string
+	reset := &cobra.Command{
+		Use: "reset ID [--state S]", Short: "Restore an account's apps to a named state and verify them", Args: args("id"),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			var body openapi.ResetRequest
+			if cmd.Flags().Changed("state") {
+				body.State = new(state)
+			}
+			resp, err := c.ResetAccountWithResponse(cmd.Context(), argv[0], body)
+			if err := check(resp, err); err != nil {
+				return err
+			}
+			return a.show(resp.Body, func(w io.Writer) {
+				x := resp.JSON200
+				fmt.Fprintf(w, "reset account %s to %s: %s\n", x.Id, cmp.Or(state, "initial"), x.Status)
+			})
+		},
+	}
+	reset.Flags().StringVar(&state, "state", "", "the state to restore (default initial, the baseline)")
+	return reset
 }
 
 func (a *app) accountGetCommand() *cobra.Command {

@@ -1,0 +1,303 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/understudy-dev/understudy/openapi"
+)
+
+func (a *app) appsCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "apps", Aliases: []string{"app"}, Short: "Attach the apps an environment's accounts are provisioned into"}
+	cmd.AddCommand(a.appAttachCommand(), a.appUpdateCommand(), a.appListCommand(), a.appGetCommand(), a.appTestCommand(), a.appDetachCommand())
+	return cmd
+}
+
+func (a *app) appAttachCommand() *cobra.Command {
+	var f appFlags
+	attach := &cobra.Command{
+		Use:   "attach ENV NAME --provider P [flags]",
+		Short: "Attach an app; every account of the environment is then provisioned into it in the background",
+		Args:  args("env", "name"),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			if !cmd.Flags().Changed("provider") {
+				return usageErrorf("--provider is required (webhook, postgres, exec or fake)")
+			}
+			ch, err := f.change(cmd, a.stdin)
+			if err != nil {
+				return err
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.AttachAppWithResponse(cmd.Context(), argv[0], openapi.AppAttach{Name: argv[1],
+				Provider: *ch.Provider, Settings: ch.Settings, Secrets: ch.Secrets})
+			if err := check(resp, err); err != nil {
+				return err
+			}
+			return a.show(resp.Body, func(w io.Writer) { appTable(w, *resp.JSON201) })
+		},
+	}
+	f.register(attach)
+	return attach
+}
+
+func (a *app) appUpdateCommand() *cobra.Command {
+	var f appFlags
+	update := &cobra.Command{
+		Use:   "update ENV NAME [flags]",
+		Short: "Change an app; only the flags given are changed, and secrets given replace them all",
+		Args:  args("env", "name"),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			ch, err := f.change(cmd, a.stdin)
+			if err != nil {
+				return err
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.UpdateAppWithResponse(cmd.Context(), argv[0], argv[1], ch)
+			if err := check(resp, err); err != nil {
+				return err
+			}
+			return a.show(resp.Body, func(w io.Writer) { appTable(w, *resp.JSON200) })
+		},
+	}
+	f.register(update)
+	return update
+}
+
+func (a *app) appListCommand() *cobra.Command {
+	return &cobra.Command{
+		Use: "list ENV", Short: "List an environment's apps", Args: args("env"),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.ListAppsWithResponse(cmd.Context(), argv[0])
+			if err := check(resp, err); err != nil {
+				return err
+			}
+			return a.show(resp.Body, func(w io.Writer) { appTable(w, resp.JSON200.Items...) })
+		},
+	}
+}
+
+func (a *app) appGetCommand() *cobra.Command {
+	return &cobra.Command{
+		Use: "get ENV NAME", Short: "Show an app with its settings and the names of its secrets", Args: args("env", "name"),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.GetAppWithResponse(cmd.Context(), argv[0], argv[1])
+			if err := check(resp, err); err != nil {
+				return err
+			}
+			return a.show(resp.Body, func(w io.Writer) { appDetails(w, *resp.JSON200) })
+		},
+	}
+}
+
+func (a *app) appTestCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "test ENV NAME",
+		Short: "Check that an app is reachable and speaks its provider's contract (exit 1 when it does not)",
+		Args:  args("env", "name"),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.TestAppWithResponse(cmd.Context(), argv[0], argv[1])
+			if err := check(resp, err); err != nil {
+				return err
+			}
+			x := *resp.JSON200
+			verdict := "OK"
+			if !x.Ok {
+				verdict = "FAILED"
+			}
+			err = a.show(resp.Body, func(w io.Writer) {
+				fmt.Fprintf(w, "%s %s in %s: %s\n", verdict, x.App, x.Elapsed, orDash(x.Detail))
+			})
+			if err == nil && !x.Ok {
+				err = &codedError{code: exitError, err: fmt.Errorf("app %s of environment %s failed its check", argv[1], argv[0])}
+			}
+			return err
+		},
+	}
+}
+
+func (a *app) appDetachCommand() *cobra.Command {
+	return &cobra.Command{
+		Use: "detach ENV NAME", Short: "Detach an app; its refs and snapshots go, the users it holds stay", Args: args("env", "name"),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.DetachAppWithResponse(cmd.Context(), argv[0], argv[1])
+			if err := check(resp, err); err != nil {
+				return err
+			}
+			return a.done("detached app " + argv[1] + " from environment " + argv[0])
+		},
+	}
+}
+
+// appFlags are the flags apps attach and apps update share. Only the flags
+// given on the command line are sent, so an update keeps the rest.
+type appFlags struct {
+	provider     string
+	settings     string
+	settingsFile string
+	secrets      []string
+	secretFiles  []string
+}
+
+func (f *appFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVar(&f.provider, "provider", "", "the app's provider: webhook, postgres, exec or fake")
+	fs.StringVar(&f.settings, "settings", "", `the provider's settings as a JSON object, e.g. '{"delay":"10ms"}'`)
+	fs.StringVar(&f.settingsFile, "settings-file", "", "read the settings from this JSON file (- for standard input)")
+	// StringArray, not StringSlice: a secret may hold a comma.
+	fs.StringArrayVar(&f.secrets, "secret", nil,
+		"secret KEY=VALUE (repeat; replaces all secrets; --secret= clears them); prefer --secret-file")
+	fs.StringArrayVar(&f.secretFiles, "secret-file", nil,
+		"secret KEY=PATH read from a file, one trailing newline dropped, so it stays out of shell history (repeat)")
+}
+
+// change returns the body for the flags that were set. Malformed flags are
+// usage errors that never repeat a secret's value.
+func (f *appFlags) change(cmd *cobra.Command, stdin io.Reader) (openapi.AppUpdate, error) {
+	var ch openapi.AppUpdate
+	set := cmd.Flags().Changed
+	if set("provider") {
+		ch.Provider = new(f.provider)
+	}
+	settings, err := f.readSettings(set, stdin)
+	if err != nil {
+		return ch, err
+	}
+	ch.Settings = settings
+	if set("secret") || set("secret-file") {
+		secrets, err := f.readSecrets()
+		if err != nil {
+			return ch, err
+		}
+		ch.Secrets = &secrets
+	}
+	return ch, nil
+}
+
+// readSettings decodes --settings or --settings-file, nil when neither is
+// given. Numbers are kept as written.
+func (f *appFlags) readSettings(set func(string) bool, stdin io.Reader) (*map[string]any, error) {
+	var raw []byte
+	switch {
+	case set("settings") && set("settings-file"):
+		return nil, usageErrorf("give --settings or --settings-file, not both")
+	case set("settings"):
+		raw = []byte(f.settings)
+	case set("settings-file") && f.settingsFile == "-":
+		b, err := io.ReadAll(stdin)
+		if err != nil {
+			return nil, fmt.Errorf("reading the settings from standard input: %w", err)
+		}
+		raw = b
+	case set("settings-file"):
+		b, err := os.ReadFile(f.settingsFile)
+		if err != nil {
+			return nil, usageErrorf("--settings-file: %v", err)
+		}
+		raw = b
+	default:
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, usageErrorf("the settings are not a JSON object: %v", err)
+	}
+	if m == nil || dec.More() {
+		return nil, usageErrorf("the settings must be one JSON object")
+	}
+	return &m, nil
+}
+
+// readSecrets gathers --secret and --secret-file into one map. An empty
+// --secret adds nothing, so --secret= stands for no secrets.
+func (f *appFlags) readSecrets() (map[string]string, error) {
+	m := map[string]string{}
+	for _, v := range f.secrets {
+		if v == "" {
+			continue
+		}
+		key, val, ok := strings.Cut(v, "=")
+		if !ok || strings.TrimSpace(key) == "" {
+			return nil, usageErrorf("--secret: want KEY=VALUE") // the value is not repeated: it may be the secret
+		}
+		m[key] = val
+	}
+	for _, v := range f.secretFiles {
+		key, path, ok := strings.Cut(v, "=")
+		if !ok || strings.TrimSpace(key) == "" || path == "" {
+			return nil, usageErrorf("--secret-file %q: want KEY=PATH", v)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, usageErrorf("--secret-file %s: %v", key, err)
+		}
+		s := strings.TrimSuffix(string(b), "\n")
+		m[key] = strings.TrimSuffix(s, "\r")
+	}
+	return m, nil
+}
+
+func appTable(w io.Writer, list ...openapi.App) {
+	row(w, "ENVIRONMENT", "NAME", "PROVIDER", "SECRETS", "UPDATED")
+	for _, x := range list {
+		row(w, x.Environment, x.Name, x.Provider, secretNames(x.SecretNames), x.UpdatedAt.Format("2006-01-02 15:04"))
+	}
+}
+
+// appDetails prints one app as label and value lines, then its settings as
+// indented JSON. Secrets are never returned by the server, only their names.
+func appDetails(w io.Writer, x openapi.App) {
+	for _, kv := range [][2]string{
+		{"ID", x.Id},
+		{"Environment", x.Environment},
+		{"Name", x.Name},
+		{"Provider", x.Provider},
+		{"Secrets", secretNames(x.SecretNames)},
+		{"Created", x.CreatedAt.Format(time.RFC3339)},
+		{"Updated", x.UpdatedAt.Format(time.RFC3339)},
+	} {
+		row(w, kv[0], kv[1])
+	}
+	settings, err := json.MarshalIndent(x.Settings, "  ", "  ")
+	if err != nil || len(x.Settings) == 0 {
+		settings = []byte("{}")
+	}
+	fmt.Fprintf(w, "Settings:\n  %s\n", settings)
+}
+
+func secretNames(names []string) string {
+	if len(names) == 0 {
+		return "-"
+	}
+	return strings.Join(names, ",")
+}

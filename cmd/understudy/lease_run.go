@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/understudy-dev/understudy/openapi"
+)
+
+// leaseRunCommand is `understudy lease -- COMMAND`: the way a CI job uses
+// an account. The lease lives exactly as long as the command.
+func (a *app) leaseRunCommand() *cobra.Command {
+	var f leaseFlags
+	cmd := &cobra.Command{
+		Use:   "lease --environment E --role R [flags] -- COMMAND [ARGS...]",
+		Short: "Run a command with a leased account, renewing the lease while it runs and releasing it after",
+		Long: `Leases a freshly reset account of the role, runs COMMAND with it in the environment
+(UNDERSTUDY_ACCOUNT_ID, UNDERSTUDY_ACCOUNT_EMAIL, UNDERSTUDY_ACCOUNT_USERNAME,
+UNDERSTUDY_ACCOUNT_PASSWORD, UNDERSTUDY_LEASE_ID, UNDERSTUDY_LEASE_EXPIRES_AT (as
+granted; renewals extend it) and UNDERSTUDY_REF_<APP> for each app, e.g.
+UNDERSTUDY_REF_WEB_SHOP for app web-shop),
+renews the lease every --ttl/3 while it runs and releases it when it exits, also
+on SIGINT or SIGTERM (passed on to COMMAND first).
+
+Exits with COMMAND's exit code (128+N when signal N killed it); 1 when it could
+not start; when no lease was granted, with the usual codes (5: every account is
+leased).`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			if cmd.ArgsLenAtDash() != 0 || len(argv) == 0 {
+				return usageErrorf("put the command after --, as in: understudy lease --environment E --role R -- make test")
+			}
+			req, err := f.request(a.getenv)
+			if err != nil {
+				return err
+			}
+			c, err := a.leaseClient(f.wait)
+			if err != nil {
+				return err
+			}
+			resp, err := c.AcquireLeaseWithResponse(cmd.Context(), &openapi.AcquireLeaseParams{}, req)
+			if err := check(resp, err); err != nil {
+				if cmd.Context().Err() != nil { // not the server's fault, as check would say
+					return fmt.Errorf("stopped waiting for an account: %w", context.Cause(cmd.Context()))
+				}
+				return err
+			}
+			return a.runLeased(cmd.Context(), c, *resp.JSON201, f.ttl, argv)
+		},
+	}
+	f.register(cmd, 2*time.Minute)
+	return cmd
+}
+
+// runLeased runs argv with the grant's account, renewing the lease every
+// ttl/3 until the command exits, then releases the lease. ctx is
+// cancelled by SIGINT or SIGTERM (main's signal.NotifyContext).
+func (a *app) runLeased(ctx context.Context, c *openapi.ClientWithResponses, g openapi.LeaseGrant, ttl time.Duration, argv []string) error {
+	// The command's standard error and our reports share a writer; when it
+	// is not a file, writes are serialised.
+	stderr := a.stderr
+	if _, ok := stderr.(*os.File); !ok {
+		stderr = &lockedWriter{w: stderr}
+	}
+	fmt.Fprintf(stderr, "understudy: lease %s: account %s until %s\n", g.Lease.Id, g.Credentials.Email, g.Lease.ExpiresAt.Format(time.RFC3339))
+
+	child := exec.Command(argv[0], argv[1:]...)
+	child.Env = append(os.Environ(), leaseEnv(g)...)
+	child.Stdin, child.Stdout, child.Stderr = a.stdin, a.stdout, stderr
+
+	// Renewals go on after a signal, until the command has exited: it may
+	// take a while to clean up, and still holds the account meanwhile.
+	renewCtx, stopRenewing := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { renewEvery(renewCtx, c, g.Lease.Id, ttl, stderr) })
+	runErr := runForwarding(ctx, child)
+	stopRenewing()
+	wg.Wait()
+
+	// ctx may be cancelled by now: the release gets a short context of its own.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	resp, err := c.ReleaseLeaseWithResponse(rctx, g.Lease.Id, openapi.LeaseRelease{})
+	if err := check(resp, err); err != nil {
+		// Not fatal: the exit code stays the command's, and the lease
+		// expires at its time anyway.
+		fmt.Fprintf(stderr, "understudy: releasing lease %s: %v\n", g.Lease.Id, err)
+	}
+	return commandResult(argv[0], runErr)
+}
+
+// leaseEnv is the account and lease as environment variables.
+func leaseEnv(g openapi.LeaseGrant) []string {
+	env := []string{
+		"UNDERSTUDY_ACCOUNT_ID=" + g.Account.Id,
+		"UNDERSTUDY_ACCOUNT_EMAIL=" + g.Credentials.Email,
+		"UNDERSTUDY_ACCOUNT_USERNAME=" + g.Credentials.Username,
+		"UNDERSTUDY_ACCOUNT_PASSWORD=" + g.Credentials.Password,
+		"UNDERSTUDY_LEASE_ID=" + g.Lease.Id,
+		"UNDERSTUDY_LEASE_EXPIRES_AT=" + g.Lease.ExpiresAt.UTC().Format(time.RFC3339),
+	}
+	for _, app := range slices.Sorted(maps.Keys(g.Refs)) {
+		env = append(env, "UNDERSTUDY_REF_"+strings.ToUpper(strings.ReplaceAll(app, "-", "_"))+"="+g.Refs[app])
+	}
+	return env
+}
+
+// runForwarding starts child and waits for it, passing on to it the signal
+// that cancels ctx.
+func runForwarding(ctx context.Context, child *exec.Cmd) error {
+	if err := child.Start(); err != nil {
+		return err
+	}
+	exited := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = child.Process.Signal(signalOf(ctx)) // fails only when the child has exited
+		case <-exited:
+		}
+	}()
+	err := child.Wait()
+	close(exited)
+	return err
+}
+
+// signalOf tells which signal cancelled ctx. signal.NotifyContext says it
+// only in the text of the cause ("interrupt signal received"); anything
+// else cancelling ctx counts as SIGTERM.
+func signalOf(ctx context.Context) os.Signal {
+	if cause := context.Cause(ctx); cause != nil && strings.HasPrefix(cause.Error(), os.Interrupt.String()+" ") {
+		return os.Interrupt
+	}
+	return syscall.SIGTERM
+}
+
+// renewEvery renews the lease every ttl/3 until ctx is done. A failed
+// renewal is reported, not fatal: the next one may succeed, and the
+// command is better judged by its own outcome.
+func renewEvery(ctx context.Context, c *openapi.ClientWithResponses, id string, ttl time.Duration, stderr io.Writer) {
+	every := max(ttl/3, 100*time.Millisecond)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rctx, cancel := context.WithTimeout(ctx, every)
+		resp, err := c.RenewLeaseWithResponse(rctx, id, openapi.LeaseRenew{TtlSeconds: new(seconds(ttl))})
+		cancel()
+		if err := check(resp, err); err != nil && ctx.Err() == nil {
+			fmt.Fprintf(stderr, "understudy: renewing lease %s: %v\n", id, err)
+		}
+	}
+}
+
+// commandResult turns how the command ended into the CLI's outcome: its
+// exit code, 128+N when signal N killed it, 1 when it could not start.
+func commandResult(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	ee, ok := errors.AsType[*exec.ExitError](err)
+	if !ok {
+		return &codedError{code: exitError, err: fmt.Errorf("running %s: %w", name, err)}
+	}
+	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return &codedError{code: 128 + int(ws.Signal()), err: fmt.Errorf("%s was killed by %v", name, ws.Signal())}
+	}
+	return &codedError{code: ee.ExitCode(), err: fmt.Errorf("%s exited with status %d", name, ee.ExitCode())}
+}
+
+// lockedWriter serialises writes to w from several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

@@ -146,12 +146,32 @@ func scanSnapshot(r pgx.CollectableRow) (Snapshot, error) {
 	return sn, err
 }
 
-// Content returns the canonical JSON of the blob with hex hash h.
-// Errors: ENOTFOUND.
+const hashesByPrefixSQL = `SELECT hash FROM snapshot_blobs WHERE substr(hash, 1, length($1::bytea)) = $1 LIMIT 2`
+
+// Content returns the canonical JSON of the blob with hex hash h, or with
+// the one hash that starts with h (at least 8 hex digits, as
+// `snapshots list` shows 12). Errors: ENOTFOUND, EINVALID (ambiguous).
 func (s *Store) Content(ctx context.Context, h string) ([]byte, error) {
 	raw, err := hex.DecodeString(h)
-	if err != nil || len(raw) != 32 {
-		return nil, understudy.Errorf(understudy.ENOTFOUND, "no snapshot has hash %s", h)
+	if err != nil || len(raw) < 4 || len(raw) > 32 {
+		return nil, understudy.Errorf(understudy.ENOTFOUND, "no snapshot has hash %s (give at least 8 hex digits)", h)
+	}
+	if len(raw) < 32 {
+		rows, err := s.db.Query(ctx, hashesByPrefixSQL, raw)
+		if err != nil {
+			return nil, understudy.DBError(err, "", "")
+		}
+		found, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+		if err != nil {
+			return nil, understudy.DBError(err, "", "")
+		}
+		switch len(found) {
+		case 0:
+			return nil, understudy.Errorf(understudy.ENOTFOUND, "no snapshot has a hash starting with %s", h)
+		case 2:
+			return nil, understudy.Invalid("ambiguous hash", understudy.FieldError{Field: "hash", Detail: h + " starts more than one snapshot's hash; give more digits"})
+		}
+		raw = found[0]
 	}
 	return getBlob(ctx, s.db, Hash(raw))
 }

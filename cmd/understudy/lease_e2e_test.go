@@ -119,6 +119,12 @@ func TestResetAndSnapshotsThroughTheAPI(t *testing.T) {
 	if content.StatusCode() != http.StatusOK || !strings.HasPrefix(string(content.Body), "{") {
 		t.Fatalf("content: %d %s", content.StatusCode(), content.Body)
 	}
+	short, _ := admin.GetSnapshotContentWithResponse(ctx, h[:12])
+	if string(short.Body) != string(content.Body) {
+		t.Fatalf("content by a 12-digit prefix: %d %s", short.StatusCode(), short.Body)
+	}
+	none, _ := admin.GetSnapshotContentWithResponse(ctx, "00000000")
+	problemOf(t, none.StatusCode(), none.Body, http.StatusNotFound, "not_found")
 	diff, _ := admin.DiffSnapshotsWithResponse(ctx, &openapi.DiffSnapshotsParams{From: h, To: list.JSON200.Items[1].Hash})
 	if diff.JSON200 == nil || len(diff.JSON200.Changes) != 0 {
 		t.Fatalf("diff of equal states: %s", diff.Body)

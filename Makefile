@@ -48,9 +48,9 @@ test: vet check-generated build
 ## bench: Go benchmarks and the load driver (figures in bench/README.md).
 bench: build
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-	  $(GO) test -run '^$$' -bench . -benchmem ./... && $(GO) run ./bench/load ; \
+	  $(GO) test -run '^$$' -bench . -benchmem ./... && $(GO) run ./bench/load && $(GO) run ./bench/lease ; \
 	else \
-	  $(BIN) dev-postgres --dir $(TESTPG) -- sh -c '$(GO) test -run "^$$" -bench . -benchmem ./... && $(GO) run ./bench/load' ; \
+	  $(BIN) dev-postgres --dir $(TESTPG) -- sh -c '$(GO) test -run "^$$" -bench . -benchmem ./... && $(GO) run ./bench/load && $(GO) run ./bench/lease' ; \
 	fi
 
 clean:

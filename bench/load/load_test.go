@@ -3,55 +3,19 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/understudy-dev/understudy/bench/internal/phase"
+	"github.com/understudy-dev/understudy/bench/internal/stack"
 )
-
-func TestPercentile(t *testing.T) {
-	t.Parallel()
-	sorted := make([]time.Duration, 100)
-	for i := range sorted {
-		sorted[i] = time.Duration(i+1) * time.Millisecond
-	}
-	for _, tc := range []struct {
-		p    float64
-		want time.Duration
-	}{{0.50, 50 * time.Millisecond}, {0.90, 90 * time.Millisecond}, {0.99, 99 * time.Millisecond}, {1, 100 * time.Millisecond}, {0.001, time.Millisecond}} {
-		if got := percentile(sorted, tc.p); time.Duration(got) != tc.want {
-			t.Errorf("percentile(1..100 ms, %g) = %s, want %s", tc.p, got, tc.want)
-		}
-	}
-	if got := percentile(nil, 0.5); got != 0 {
-		t.Errorf("percentile(nil, 0.5) = %s, want 0", got)
-	}
-}
-
-func TestSummarize(t *testing.T) {
-	t.Parallel()
-	boom := errors.New("boom")
-	samples := []clientSamples{
-		{latencies: []time.Duration{3 * time.Millisecond, time.Millisecond}},
-		{latencies: []time.Duration{2 * time.Millisecond, 4 * time.Millisecond}, errors: 2, firstErr: boom},
-	}
-	res, first := summarize("http", samples, 2*time.Second)
-	if res.Requests != 4 || res.Errors != 2 || res.PerSecond != 2 {
-		t.Errorf("requests, errors, req/s = %d, %d, %g; want 4, 2, 2", res.Requests, res.Errors, res.PerSecond)
-	}
-	if time.Duration(res.P50) != 2*time.Millisecond || time.Duration(res.Max) != 4*time.Millisecond {
-		t.Errorf("p50, max = %s, %s; want 2 ms, 4 ms", res.P50, res.Max)
-	}
-	if first != boom {
-		t.Errorf("first error = %v, want boom", first)
-	}
-}
 
 func TestReportChecks(t *testing.T) {
 	t.Parallel()
-	web := PhaseResult{Name: "http", PerSecond: 3000, P50: Latency(1500 * time.Microsecond)}
-	bare := PhaseResult{Name: "select", PerSecond: 10000, P50: Latency(200 * time.Microsecond)}
-	r := newReport(Config{Clients: 32, Duration: 10 * time.Second}, Machine{CPUs: 2}, web, bare)
+	web := phase.Result{Name: "http", PerSecond: 3000, P50: phase.Latency(1500 * time.Microsecond)}
+	bare := phase.Result{Name: "select", PerSecond: 10000, P50: phase.Latency(200 * time.Microsecond)}
+	r := newReport(Config{Clients: 32, Duration: 10 * time.Second}, stack.Machine{CPUs: 2}, web, bare)
 	if c := r.Checks[0]; c.Measured != 30 || !c.Pass {
 		t.Errorf("throughput check = %+v, want 30%% and a pass (the bound is inclusive)", c)
 	}
@@ -76,19 +40,6 @@ func TestReportChecks(t *testing.T) {
 	}
 	if err := json.Unmarshal(js.Bytes(), &back); err != nil || back.Phases[0].P50 != 1.5 {
 		t.Errorf("JSON p50_ms = %+v (%v), want 1.5", back, err)
-	}
-}
-
-func TestWithDatabase(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		"postgres://u:p@h:5432/postgres?sslmode=disable&dbname=x": "postgres://u:p@h:5432/bench?sslmode=disable",
-		"postgresql://h/":               "postgresql://h/bench",
-		"host=h user=u dbname=postgres": "host=h user=u dbname=postgres dbname=bench",
-	} {
-		if got, err := withDatabase(in, "bench"); err != nil || got != want {
-			t.Errorf("withDatabase(%q) = %q, %v; want %q", in, got, err, want)
-		}
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/understudy-dev/understudy/bench/internal/phase"
 )
 
 // Exit codes.
@@ -64,6 +66,11 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("-o must be text or json, got %q", c.Output))
 	}
 	return errors.Join(errs...)
+}
+
+// phase returns how long each phase runs.
+func (c Config) phase() phase.Config {
+	return phase.Config{Warmup: c.Warmup, Duration: c.Duration}
 }
 
 // parseConfig reads the flags and TEST_DATABASE_URL.

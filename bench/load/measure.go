@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/understudy-dev/understudy/bench/internal/stack"
 )
 
 // measure sets up a scratch stack (database, tokens, server, accounts), runs
@@ -16,45 +18,45 @@ func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, e
 	if _, err := os.Stat(cfg.Bin); err != nil {
 		return Report{}, fmt.Errorf("server binary %s: %w (run make build first, or pass -bin)", cfg.Bin, err)
 	}
-	db, err := createScratch(ctx, cfg.DatabaseURL)
+	db, err := stack.CreateScratch(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return Report{}, err
 	}
-	fmt.Fprintf(progress, "load: created database %s\n", db.name)
+	fmt.Fprintf(progress, "load: created database %s\n", db.Name)
 	defer func() {
-		if derr := db.drop(); derr != nil {
+		if derr := db.Drop(); derr != nil {
 			err = errors.Join(err, derr)
 			return
 		}
-		fmt.Fprintf(progress, "load: dropped database %s\n", db.name)
+		fmt.Fprintf(progress, "load: dropped database %s\n", db.Name)
 	}()
-	toks, err := prepare(ctx, cfg.Bin, db.url)
+	toks, err := stack.Prepare(ctx, cfg.Bin, db.URL)
 	if err != nil {
 		return Report{}, err
 	}
-	srv, err := startServer(ctx, cfg.Bin, db.url)
+	srv, err := stack.StartServer(ctx, cfg.Bin, db.URL)
 	if err != nil {
 		return Report{}, err
 	}
-	defer func() { err = errors.Join(err, srv.stop()) }()
-	fmt.Fprintf(progress, "load: server ready at %s\n", srv.baseURL)
-	return measureStack(ctx, cfg, db.url, srv.baseURL, toks, progress)
+	defer func() { err = errors.Join(err, srv.Stop()) }()
+	fmt.Fprintf(progress, "load: server ready at %s\n", srv.BaseURL)
+	return measureStack(ctx, cfg, db.URL, srv.BaseURL, toks, progress)
 }
 
 // measureStack creates the accounts, then runs the HTTP phase and the bare
 // SELECT phase, one after the other.
-func measureStack(ctx context.Context, cfg Config, dbURL, baseURL string, toks tokens, progress io.Writer) (Report, error) {
-	ids, err := seedAccounts(ctx, baseURL, toks.admin.Secret)
+func measureStack(ctx context.Context, cfg Config, dbURL, baseURL string, toks stack.Tokens, progress io.Writer) (Report, error) {
+	ids, err := seedAccounts(ctx, baseURL, toks.Admin.Secret)
 	if err != nil {
 		return Report{}, err
 	}
-	machine, err := machineFacts(ctx, dbURL)
+	machine, err := stack.MachineFacts(ctx, dbURL)
 	if err != nil {
 		return Report{}, err
 	}
 	fmt.Fprintf(progress, "load: %d accounts; phase http: %d clients, %s warm-up, %s measured\n",
 		len(ids), cfg.Clients, cfg.Warmup, cfg.Duration)
-	web, err := httpPhase(ctx, cfg, baseURL, toks.runner.Secret, ids)
+	web, err := httpPhase(ctx, cfg, baseURL, toks.Runner.Secret, ids)
 	if err != nil {
 		return Report{}, err
 	}

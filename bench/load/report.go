@@ -6,6 +6,9 @@ import (
 	"io"
 	"math"
 	"text/tabwriter"
+
+	"github.com/understudy-dev/understudy/bench/internal/phase"
+	"github.com/understudy-dev/understudy/bench/internal/stack"
 )
 
 // The issue's targets.
@@ -17,7 +20,7 @@ const (
 // Report is a run's outcome, printed as text or JSON.
 type Report struct {
 	// Machine is where it ran.
-	Machine Machine `json:"machine"`
+	Machine stack.Machine `json:"machine"`
 	// Clients is the number of concurrent clients in each phase.
 	Clients int `json:"clients"`
 	// WarmupSeconds and DurationSeconds are each phase's unrecorded warm-up
@@ -25,7 +28,7 @@ type Report struct {
 	WarmupSeconds   float64 `json:"warmup_seconds"`
 	DurationSeconds float64 `json:"duration_seconds"`
 	// Phases are http then select.
-	Phases []PhaseResult `json:"phases"`
+	Phases []phase.Result `json:"phases"`
 	// Checks compare the figures with the targets.
 	Checks []Check `json:"checks"`
 }
@@ -45,7 +48,7 @@ type Check struct {
 }
 
 // newReport compares the HTTP phase web with the bare SELECT phase bare.
-func newReport(cfg Config, m Machine, web, bare PhaseResult) Report {
+func newReport(cfg Config, m stack.Machine, web, bare phase.Result) Report {
 	share := 0.0
 	if bare.PerSecond > 0 {
 		share = 100 * web.PerSecond / bare.PerSecond
@@ -55,7 +58,7 @@ func newReport(cfg Config, m Machine, web, bare PhaseResult) Report {
 	return Report{
 		Machine: m, Clients: cfg.Clients,
 		WarmupSeconds: cfg.Warmup.Seconds(), DurationSeconds: cfg.Duration.Seconds(),
-		Phases: []PhaseResult{web, bare},
+		Phases: []phase.Result{web, bare},
 		Checks: []Check{
 			{Name: "http_throughput_percent_of_select", Measured: share, Target: targetSharePercent, Pass: share >= targetSharePercent,
 				Summary: fmt.Sprintf("HTTP throughput = %.1f%% of bare SELECT (target ≥ %.0f%%)", share, targetSharePercent)},

@@ -63,7 +63,7 @@ func (a *App) RestoreUser(ctx context.Context, t providers.Target, state json.Ra
 		return contractError(err, "restoring user "+t.Ref)
 	}
 	err = pgx.BeginFunc(ctx, a.db, func(tx pgx.Tx) error {
-		id, err := verify(ctx, tx, lockOwnerSQL, t)
+		id, err := verify(ctx, tx, restoreLockSQL, t)
 		if err != nil {
 			return err
 		}

@@ -201,3 +201,47 @@ func TestConcurrentProvisionsGiveOneUser(t *testing.T) {
 		t.Fatalf("%d users, %d profiles, %d scores (%v); want one of each", users, profiles, scores, err)
 	}
 }
+
+// Restores of two users who follow each other, at the same time, do not
+// deadlock: each one's foreign-key checks lock the other's row in share mode.
+func TestRestoresOfUsersWhoFollowEachOtherDoNotDeadlock(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	refs := [2]string{e.provision("acct-a"), e.provision("acct-b")}
+	ids := [2]int64{}
+	for i, r := range refs {
+		id, err := strconv.ParseInt(r, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = id
+	}
+	if err := e.app.Follow(t.Context(), ids[0], ids[1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.app.Follow(t.Context(), ids[1], ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	owners := [2]string{"acct-a", "acct-b"}
+	var states [2]json.RawMessage
+	for i := range refs {
+		s, err := e.app.SnapshotUser(t.Context(), target(refs[i], owners[i]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		states[i] = s
+	}
+	for round := range 25 {
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i := range refs {
+			wg.Go(func() { errs[i] = e.app.RestoreUser(t.Context(), target(refs[i], owners[i]), states[i]) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d, user %d: %v", round, i, err)
+			}
+		}
+	}
+}

@@ -23,11 +23,15 @@ const (
 		VALUES ($1, $2, $3, true, $4)
 		ON CONFLICT (understudy_account_id) DO UPDATE SET understudy_account_id = EXCLUDED.understudy_account_id
 		RETURNING id, (xmax = 0) AS inserted`
-	ownerSQL      = `SELECT is_synthetic, COALESCE(understudy_account_id, '') FROM users WHERE id = $1`
-	lockOwnerSQL  = ownerSQL + ` FOR UPDATE`
-	deleteUserSQL = `DELETE FROM users WHERE id = $1`
-	pingSQL       = `SELECT count(*) FROM users WHERE false`
-	maxAccountID  = 200
+	ownerSQL     = `SELECT is_synthetic, COALESCE(understudy_account_id, '') FROM users WHERE id = $1`
+	lockOwnerSQL = ownerSQL + ` FOR UPDATE`
+	// restoreLockSQL queues concurrent restores of one user without
+	// blocking foreign-key checks (FOR KEY SHARE) from restores of users it
+	// follows or is followed by, which FOR UPDATE would turn into deadlocks.
+	restoreLockSQL = ownerSQL + ` FOR NO KEY UPDATE`
+	deleteUserSQL  = `DELETE FROM users WHERE id = $1`
+	pingSQL        = `SELECT count(*) FROM users WHERE false`
+	maxAccountID   = 200
 )
 
 // ProvisionUser creates the synthetic user of acct, with an empty profile

@@ -28,7 +28,7 @@ func (a *App) Restore(ctx context.Context, t providers.Target, s providers.State
 	ctx, cancel := context.WithTimeout(ctx, a.s.lockTimeout+2*a.s.statementTimeout)
 	defer cancel()
 	err := pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
-		columns, err := a.lock(ctx, tx, t)
+		columns, err := a.lock(ctx, tx, t, a.sql.restoreLock)
 		if err != nil {
 			return err
 		}
@@ -55,7 +55,7 @@ func (a *App) Deprovision(ctx context.Context, t providers.Target) error {
 	ctx, cancel := context.WithTimeout(ctx, a.s.lockTimeout+2*a.s.statementTimeout)
 	defer cancel()
 	err := pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
-		if _, err := a.lock(ctx, tx, t); err != nil {
+		if _, err := a.lock(ctx, tx, t, a.sql.lock); err != nil {
 			return err
 		}
 		var b batch
@@ -75,10 +75,10 @@ func (a *App) Deprovision(ctx context.Context, t providers.Target) error {
 // lock scopes the transaction's limits, locks and checks the user row, and
 // reads the columns a restore may write (users table first), in one round
 // trip.
-func (a *App) lock(ctx context.Context, tx pgx.Tx, t providers.Target) ([][]column, error) {
+func (a *App) lock(ctx context.Context, tx pgx.Tx, t providers.Target, lockSQL string) ([][]column, error) {
 	b := &pgx.Batch{}
 	b.Queue(setLocalSQL, millis(a.s.lockTimeout), millis(a.s.statementTimeout), applicationName(ctx))
-	b.Queue(a.sql.lock, t.Ref)
+	b.Queue(lockSQL, t.Ref)
 	b.Queue(columnsSQL, a.sql.qualified)
 	br := tx.SendBatch(ctx, b)
 	defer br.Close()

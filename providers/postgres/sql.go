@@ -21,8 +21,17 @@ const (
 	verifyTemplate = `SELECT u.{synthetic} IS TRUE, {owner} FROM {users} AS u WHERE u.{key} = $1`
 
 	// lockTemplate is verifyTemplate taking the user row's lock, so that
-	// concurrent restores and deprovisions of one user queue.
+	// concurrent restores and deprovisions of one user queue. Deprovision
+	// deletes the row, so it takes FOR UPDATE.
 	lockTemplate = verifyTemplate + ` FOR UPDATE OF u`
+
+	// restoreLockTemplate is the lock a restore takes: FOR NO KEY UPDATE
+	// still queues concurrent restores of one user, but unlike FOR UPDATE it
+	// does not block the FOR KEY SHARE lock that foreign-key checks take, so
+	// two users whose rows point at each other (a follows b, b follows a)
+	// can be restored at once without a deadlock. A restore never changes
+	// the user's key.
+	restoreLockTemplate = verifyTemplate + ` FOR NO KEY UPDATE OF u`
 
 	// snapshotTemplate checks and captures a user in one statement, so the
 	// capture is consistent across tables. {tables} is a list of
@@ -85,12 +94,13 @@ ORDER BY c.i`
 // statements are the statements of one provider, built at construction.
 // Those that depend on the catalog's columns are built per restore.
 type statements struct {
-	users      string // quoted, qualified users table
-	verify     string
-	lock       string
-	snapshot   string
-	provision  string
-	deleteUser string
+	users       string // quoted, qualified users table
+	verify      string
+	lock        string
+	restoreLock string
+	snapshot    string
+	provision   string
+	deleteUser  string
 	// tableNames are the snapshot's parameters after the ref: the tables'
 	// names as they appear in a state.
 	tableNames []any
@@ -125,11 +135,12 @@ func buildStatements(s settings) statements {
 		owner["owner"] = "u." + pgx.Identifier{s.OwnerColumn}.Sanitize() + "::text"
 	}
 	st := statements{
-		users:      users.Sanitize(),
-		verify:     quote(verifyTemplate, ids, owner),
-		lock:       quote(lockTemplate, ids, owner),
-		deleteUser: quote(deleteUserTemplate, ids, nil),
-		qualified:  []string{users.Sanitize()},
+		users:       users.Sanitize(),
+		verify:      quote(verifyTemplate, ids, owner),
+		lock:        quote(lockTemplate, ids, owner),
+		restoreLock: quote(restoreLockTemplate, ids, owner),
+		deleteUser:  quote(deleteUserTemplate, ids, nil),
+		qualified:   []string{users.Sanitize()},
 	}
 	parts := make([]string, len(s.Tables))
 	for i, t := range s.Tables {

@@ -1,4 +1,4 @@
-package main
+package stack
 
 import (
 	"context"
@@ -13,20 +13,22 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// scratch is a database created for one run.
-type scratch struct {
-	name     string
-	url      string // connection string of the scratch database
+// Scratch is a database created for one run.
+type Scratch struct {
+	// Name is understudy_bench_<random>.
+	Name string
+	// URL is the connection string of the scratch database.
+	URL      string
 	adminURL string // TEST_DATABASE_URL, to drop it from
 }
 
-// createScratch creates a database named understudy_bench_<random> on the
+// CreateScratch creates a database named understudy_bench_<random> on the
 // server adminURL points at.
-func createScratch(ctx context.Context, adminURL string) (*scratch, error) {
+func CreateScratch(ctx context.Context, adminURL string) (*Scratch, error) {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b) // never fails (crypto/rand)
 	name := "understudy_bench_" + hex.EncodeToString(b)
-	dbURL, err := withDatabase(adminURL, name)
+	dbURL, err := WithDatabase(adminURL, name)
 	if err != nil {
 		return nil, err
 	}
@@ -38,29 +40,29 @@ func createScratch(ctx context.Context, adminURL string) (*scratch, error) {
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
 		return nil, fmt.Errorf("creating database %s: %w", name, err)
 	}
-	return &scratch{name: name, url: dbURL, adminURL: adminURL}, nil
+	return &Scratch{Name: name, URL: dbURL, adminURL: adminURL}, nil
 }
 
-// drop drops the database, closing any connection left on it (PostgreSQL
+// Drop drops the database, closing any connection left on it (PostgreSQL
 // 13 or later). It has its own deadline, as it also runs after Ctrl-C.
-func (s *scratch) drop() error {
+func (s *Scratch) Drop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, s.adminURL)
 	if err != nil {
-		return fmt.Errorf("dropping database %s: %w", s.name, err)
+		return fmt.Errorf("dropping database %s: %w", s.Name, err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{s.name}.Sanitize()+" WITH (FORCE)"); err != nil {
-		return fmt.Errorf("dropping database %s: %w", s.name, err)
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{s.Name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("dropping database %s: %w", s.Name, err)
 	}
 	return nil
 }
 
-// withDatabase returns the connection string dsn with its database set to
+// WithDatabase returns the connection string dsn with its database set to
 // name. It takes both forms pgx does: a postgres:// URL and key=value pairs
 // (where a later key wins).
-func withDatabase(dsn, name string) (string, error) {
+func WithDatabase(dsn, name string) (string, error) {
 	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
 		return dsn + " dbname=" + name, nil
 	}
@@ -87,8 +89,8 @@ type Machine struct {
 	PostgreSQL string `json:"postgresql"`
 }
 
-// machineFacts returns the Machine, asking PostgreSQL its version.
-func machineFacts(ctx context.Context, dbURL string) (Machine, error) {
+// MachineFacts returns the Machine, asking PostgreSQL its version.
+func MachineFacts(ctx context.Context, dbURL string) (Machine, error) {
 	m := Machine{CPUs: runtime.NumCPU(), Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {

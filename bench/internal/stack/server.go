@@ -1,4 +1,4 @@
-package main
+package stack
 
 import (
 	"bytes"
@@ -23,41 +23,41 @@ const (
 	stopTimeout  = 15 * time.Second // from SIGTERM to exit, then SIGKILL
 )
 
-// token is what tokens create -o json prints.
-type token struct {
+// Token is what tokens create -o json prints.
+type Token struct {
 	ID     string `json:"id"`
 	Name   string `json:"name"`
 	Scope  string `json:"scope"`
 	Secret string `json:"secret"`
 }
 
-// tokens are the run's two tokens: admin sets up, runner is measured.
-type tokens struct{ admin, runner token }
+// Tokens are a run's two tokens: Admin sets up, Runner is measured.
+type Tokens struct{ Admin, Runner Token }
 
-// prepare migrates the scratch database and creates the tokens, with the
+// Prepare migrates the scratch database and creates the tokens, with the
 // server binary's own commands.
-func prepare(ctx context.Context, bin, dbURL string) (tokens, error) {
-	var t tokens
+func Prepare(ctx context.Context, bin, dbURL string) (Tokens, error) {
+	var t Tokens
 	if _, err := cli(ctx, bin, "migrate", "up", "--database-url", dbURL); err != nil {
 		return t, err
 	}
 	var err error
-	if t.admin, err = createToken(ctx, bin, dbURL, "bench-admin", "admin"); err != nil {
+	if t.Admin, err = CreateToken(ctx, bin, dbURL, "bench-admin", "admin"); err != nil {
 		return t, err
 	}
-	t.runner, err = createToken(ctx, bin, dbURL, "bench-runner", "runner")
+	t.Runner, err = CreateToken(ctx, bin, dbURL, "bench-runner", "runner")
 	return t, err
 }
 
-// createToken runs tokens create and parses its JSON output.
-func createToken(ctx context.Context, bin, dbURL, name, scope string) (token, error) {
+// CreateToken runs tokens create and parses its JSON output.
+func CreateToken(ctx context.Context, bin, dbURL, name, scope string) (Token, error) {
 	out, err := cli(ctx, bin, "tokens", "create", "--name", name, "--scope", scope, "-o", "json", "--database-url", dbURL)
 	if err != nil {
-		return token{}, err
+		return Token{}, err
 	}
-	var t token
+	var t Token
 	if err := json.Unmarshal(out, &t); err != nil || t.Secret == "" {
-		return token{}, fmt.Errorf("tokens create printed %q, not a token with a secret (%v)", out, err)
+		return Token{}, fmt.Errorf("tokens create printed %q, not a token with a secret (%v)", out, err)
 	}
 	return t, nil
 }
@@ -76,23 +76,25 @@ func cli(ctx context.Context, bin string, args ...string) ([]byte, error) {
 	return out, nil
 }
 
-// server is the server binary running as a subprocess.
-type server struct {
+// Server is the server binary running as a subprocess.
+type Server struct {
+	// BaseURL is http://127.0.0.1:<port>.
+	BaseURL string
 	cmd     *exec.Cmd
-	baseURL string
 	logs    *syncBuffer
 	done    chan struct{} // closed when the process has exited
 	waitErr error         // how it exited; read after done
 }
 
-// startServer starts bin serve on a free loopback port with a random secret
-// key, and waits until /readyz answers 200.
-func startServer(ctx context.Context, bin, dbURL string) (*server, error) {
+// StartServer starts bin serve on a free loopback port with a random secret
+// key, and waits until /readyz answers 200. The server logs errors only
+// (UNDERSTUDY_LOG_LEVEL=error), and accepts email domain qa.example.test.
+func StartServer(ctx context.Context, bin, dbURL string) (*Server, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	s := &server{baseURL: "http://" + addr, logs: &syncBuffer{}, done: make(chan struct{})}
+	s := &Server{BaseURL: "http://" + addr, logs: &syncBuffer{}, done: make(chan struct{})}
 	s.cmd = exec.Command(bin, "serve", "--database-url", dbURL, "--addr", addr)
 	s.cmd.Env = append(os.Environ(), "UNDERSTUDY_SECRET_KEY="+randomKey(),
 		"UNDERSTUDY_EMAIL_DOMAINS=qa.example.test", "UNDERSTUDY_LOG_LEVEL=error")
@@ -103,7 +105,7 @@ func startServer(ctx context.Context, bin, dbURL string) (*server, error) {
 	}
 	go func() { s.waitErr = s.cmd.Wait(); close(s.done) }()
 	if err := s.waitReady(ctx); err != nil {
-		_ = s.stop()
+		_ = s.Stop()
 		return nil, fmt.Errorf("%w; server output:\n%s", err, s.logs.String())
 	}
 	return s, nil
@@ -111,12 +113,12 @@ func startServer(ctx context.Context, bin, dbURL string) (*server, error) {
 
 // waitReady polls /readyz until it answers 200, the process exits, ctx ends
 // or readyTimeout passes.
-func (s *server) waitReady(ctx context.Context) error {
+func (s *Server) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)
 	defer cancel()
 	hc := &http.Client{Timeout: time.Second}
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.baseURL+"/readyz", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.BaseURL+"/readyz", nil)
 		if resp, err := hc.Do(req); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -133,10 +135,10 @@ func (s *server) waitReady(ctx context.Context) error {
 	}
 }
 
-// stop sends SIGTERM and waits for the exit, killing the process after
+// Stop sends SIGTERM and waits for the exit, killing the process after
 // stopTimeout. A server that had already exited, or exits with an error, is
 // reported with its output.
-func (s *server) stop() error {
+func (s *Server) Stop() error {
 	select {
 	case <-s.done:
 		return fmt.Errorf("the server exited during the run: %v; output:\n%s", s.waitErr, s.logs.String())
@@ -155,6 +157,9 @@ func (s *server) stop() error {
 	}
 	return nil
 }
+
+// Pid is the server's process id, for a profiler.
+func (s *Server) Pid() int { return s.cmd.Process.Pid }
 
 // freeAddr returns a loopback address with a port that was free a moment ago.
 func freeAddr() (string, error) {

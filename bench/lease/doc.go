@@ -1,0 +1,80 @@
+// Command lease measures leases and resets (issue 3), with 8 concurrent
+// test runners on loopback, in one run:
+//
+//   - (a) pgbench -N -c 8 -j 2 on the same PostgreSQL: the floor the
+//     hardware sets, in transactions per second;
+//   - (b) lease acquire + release cycles through the REST API, with the
+//     fake provider (an app that does nothing);
+//   - (c) the same with chirp, the example app, through the postgres
+//     provider; then, on accounts that are not leased, the reset alone
+//     (POST /v1/accounts/{id}/reset);
+//   - (d) one raw SQL transaction that restores the same chirp rows
+//     directly (what the postgres provider's restore writes, without
+//     Understudy or the provider around it).
+//
+// # Targets
+//
+//   - (b) cycles/s at least 25% of (a)'s TPS;
+//   - (b) cycle p99 under 20 ms;
+//   - (c) reset latency at p50 within 2× of (d)'s: checked twice, with
+//     the acquire call (a lease's reset plus its bookkeeping) and with the
+//     reset alone.
+//
+// A missed target is a measurement, not a failure: the exit code is 0 and
+// the report says MISS. The exit code is 1 when the run itself fails (the
+// server does not start, more than 1% of a phase's requests fail, ...) and
+// 2 on a bad command line or a missing TEST_DATABASE_URL.
+//
+// # Running it
+//
+// Against a PostgreSQL server on which it may create databases, after
+// make build:
+//
+//	TEST_DATABASE_URL='postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable' go run ./bench/lease
+//
+// Flags: -workers 8, -duration 10s, -warmup 2s, -bin bin/understudy,
+// -pgbench (default: on PATH, else /usr/lib/postgresql/*/bin/pgbench),
+// -peer-follows (chirp users follow one another instead of fixture users:
+// reproduces a deadlock of concurrent resets), -o text|json.
+//
+// # What a run does
+//
+//  1. creates three scratch databases understudy_bench_<random>: the
+//     server's, pgbench's and chirp's (all dropped at the end, also on
+//     failure or Ctrl-C); migrates chirp's with chirp.Migrate;
+//  2. migrates the server's database, creates an admin and a runner token
+//     with the server binary's own commands, and starts the server on a
+//     free loopback port;
+//  3. creates environment bench-fake (app "mem", provider fake) and
+//     environment bench-chirp (app "chirp", provider postgres on chirp's
+//     database), each with a role "tester" of one account per worker, and
+//     waits until the provisioning jobs have made every account ready;
+//  4. gives each chirp user, through chirp's Go API, a profile, 5 posts, 2
+//     likes of its own posts, 2 cart items and 3 follows of 3 fixture
+//     users (synthetic chirp users no account owns), who follow it back
+//     (so it also gets 3 notifications); then captures that as the next
+//     version of each account's baseline
+//     (POST /v1/accounts/{id}/states/initial), which leases and resets
+//     restore from then on;
+//  5. phase (a): pgbench -i, then pgbench -N for the warm-up and for the
+//     duration (whole seconds), on pgbench's database;
+//  6. phase fake-lease (b): each worker loops POST /v1/leases (runner
+//     token, wait_seconds 0) then POST /v1/leases/{id}/release;
+//  7. phase chirp-lease (c): the same on bench-chirp, and between acquire
+//     and release the worker uses the account as a test would, on its own
+//     rows: a post (which adds to its score) and a cart item, through
+//     chirp's Go API. So every reset restores real differences, on top of
+//     rewriting every row of the user;
+//  8. phase chirp-reset (c): worker i changes account i's user the same way,
+//     then resets the account (admin token), in a loop;
+//  9. phase raw-restore (d): worker i changes user i the same way, then
+//     runs the raw restore transaction with user i's baseline (read from
+//     the server), on a pgxpool of one connection per worker.
+//
+// Each phase runs its warm-up (not recorded), then the duration. A
+// request's steps (acquire, use, release; use, reset; use, restore) are
+// timed one by one; the whole request's latency and rate come beside them.
+// The report also gives the machine's CPU use over each measured duration
+// and the load average before the run, since the driver, the server and
+// PostgreSQL share the machine (and other work may run on it).
+package main

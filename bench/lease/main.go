@@ -1,0 +1,138 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/understudy-dev/understudy/bench/internal/phase"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0 // measured, whether the targets were met or not
+	exitError = 1 // the run failed
+	exitUsage = 2 // bad command line or missing TEST_DATABASE_URL
+)
+
+// Config is what a run measures and how.
+type Config struct {
+	// DatabaseURL is a PostgreSQL server on which the driver may create and
+	// drop databases (TEST_DATABASE_URL). Required.
+	DatabaseURL string
+	// Workers is the number of concurrent test runners in each phase, and
+	// the pool size of each role. Defaults to 8.
+	Workers int
+	// Duration is how long each phase is measured. pgbench measures whole
+	// seconds: it runs for Duration rounded up. Defaults to 10s.
+	Duration time.Duration
+	// Warmup runs before each phase's measurement and is not recorded.
+	// Zero means none (the -warmup flag defaults to 2s).
+	Warmup time.Duration
+	// Bin is the server binary, built by make build. Defaults to bin/understudy.
+	Bin string
+	// Pgbench is PostgreSQL's pgbench. Defaults to pgbench on PATH, else
+	// the newest /usr/lib/postgresql/*/bin/pgbench.
+	Pgbench string
+	// Output is text or json. Defaults to text.
+	Output string
+	// PeerFollows makes the chirp users of the pool follow one another
+	// instead of fixture users. Defaults to false.
+	PeerFollows bool
+}
+
+// WithDefaults returns c with its zero fields filled.
+func (c Config) WithDefaults() Config {
+	c.Workers = cmp.Or(c.Workers, 8)
+	c.Duration = cmp.Or(c.Duration, 10*time.Second)
+	c.Bin = cmp.Or(c.Bin, "bin/understudy")
+	c.Output = cmp.Or(c.Output, "text")
+	return c
+}
+
+// Validate names every bad field.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("TEST_DATABASE_URL is required: a PostgreSQL server the driver may create databases on, e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"))
+	}
+	if c.Workers < 1 || c.Workers > maxWorkers {
+		errs = append(errs, fmt.Errorf("-workers must be from 1 to %d, got %d", maxWorkers, c.Workers))
+	}
+	if c.Duration < time.Second || c.Warmup < 0 {
+		errs = append(errs, fmt.Errorf("-duration must be at least 1s and -warmup not negative, got %s and %s", c.Duration, c.Warmup))
+	}
+	if c.Output != "text" && c.Output != "json" {
+		errs = append(errs, fmt.Errorf("-o must be text or json, got %q", c.Output))
+	}
+	return errors.Join(errs...)
+}
+
+// maxWorkers bounds -workers: each phase opens that many connections on
+// top of the server's, and a role's pool is at most that large here.
+const maxWorkers = 32
+
+// phase returns how long each phase runs.
+func (c Config) phase() phase.Config {
+	return phase.Config{Warmup: c.Warmup, Duration: c.Duration}
+}
+
+// parseConfig reads the flags and TEST_DATABASE_URL.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("lease", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&c.Workers, "workers", 8, "concurrent test runners in each phase (and accounts per role)")
+	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "measured duration of each phase")
+	fs.DurationVar(&c.Warmup, "warmup", 2*time.Second, "unrecorded warm-up before each phase")
+	fs.StringVar(&c.Bin, "bin", "bin/understudy", "server binary (make build)")
+	fs.StringVar(&c.Pgbench, "pgbench", "", "pgbench binary (default: pgbench on PATH, else /usr/lib/postgresql/*/bin/pgbench)")
+	fs.StringVar(&c.Output, "o", "text", "output format: text or json")
+	fs.BoolVar(&c.PeerFollows, "peer-follows", false, "chirp users of the pool follow one another (concurrent resets then deadlock in the postgres provider)")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	c.DatabaseURL = getenv("TEST_DATABASE_URL")
+	c = c.WithDefaults()
+	return c, c.Validate()
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run measures and prints the report; it returns the exit code. Progress
+// goes to stderr, the report to stdout.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "lease: "+err.Error())
+		return exitUsage
+	}
+	rep, err := measure(ctx, cfg, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "lease: "+err.Error())
+		return exitError
+	}
+	if err := rep.Write(stdout, cfg.Output); err != nil {
+		fmt.Fprintln(stderr, "lease: writing the report: "+err.Error())
+		return exitError
+	}
+	return exitOK
+}

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/understudy-dev/understudy/bench/internal/phase"
+	"github.com/understudy-dev/understudy/bench/internal/stack"
+	"github.com/understudy-dev/understudy/examples/chirp"
+)
+
+// stackRun is what the phases measure against.
+type stackRun struct {
+	cfg      Config
+	progress io.Writer
+	pgbench  string // the binary
+	benchURL string // pgbench's database
+	server   *stack.Server
+	tokens   stack.Tokens
+	chirp    *chirp.App
+	pool     *pgxpool.Pool // on chirp's database
+}
+
+// measure sets up three scratch databases (Understudy's, pgbench's,
+// chirp's), the tokens and the server, runs the phases and returns the
+// report. Whatever it set up is torn down before it returns, also when it
+// fails or ctx is canceled: the server is stopped, then the databases
+// dropped.
+func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, err error) {
+	if _, err := os.Stat(cfg.Bin); err != nil {
+		return Report{}, fmt.Errorf("server binary %s: %w (run make build first, or pass -bin)", cfg.Bin, err)
+	}
+	r := &stackRun{cfg: cfg, progress: progress}
+	if r.pgbench, err = findPgbench(cfg.Pgbench); err != nil {
+		return Report{}, err
+	}
+	load := loadAverage()
+	var dbs [3]*stack.Scratch // Understudy's, pgbench's, chirp's
+	defer func() {
+		for _, db := range dbs {
+			if db == nil {
+				continue
+			}
+			if derr := db.Drop(); derr != nil {
+				err = errors.Join(err, derr)
+				continue
+			}
+			fmt.Fprintf(progress, "lease: dropped database %s\n", db.Name)
+		}
+	}()
+	for i, what := range []string{"Understudy", "pgbench", "chirp"} {
+		if dbs[i], err = stack.CreateScratch(ctx, cfg.DatabaseURL); err != nil {
+			return Report{}, err
+		}
+		fmt.Fprintf(progress, "lease: created database %s (%s)\n", dbs[i].Name, what)
+	}
+	r.benchURL = dbs[1].URL
+	if r.pool, r.chirp, err = openChirp(ctx, dbs[2].URL, cfg.Workers); err != nil {
+		return Report{}, err
+	}
+	defer r.pool.Close() // before the drop: deferred later, runs first
+	if r.tokens, err = stack.Prepare(ctx, cfg.Bin, dbs[0].URL); err != nil {
+		return Report{}, err
+	}
+	if r.server, err = stack.StartServer(ctx, cfg.Bin, dbs[0].URL); err != nil {
+		return Report{}, err
+	}
+	defer func() { err = errors.Join(err, r.server.Stop()) }()
+	fmt.Fprintf(progress, "lease: server ready at %s (pid %d)\n", r.server.BaseURL, r.server.Pid())
+	rep, err = r.measure(ctx, dbs[2].URL)
+	rep.LoadAverage = load
+	if err == nil {
+		rep.Machine, err = stack.MachineFacts(ctx, dbs[0].URL)
+	}
+	return rep, err
+}
+
+// measure creates the fixture, then runs (a), (b), (c) and (d) one after
+// the other.
+func (r *stackRun) measure(ctx context.Context, chirpURL string) (Report, error) {
+	cfg := r.cfg
+	rep := Report{Workers: cfg.Workers, WarmupSeconds: cfg.Warmup.Seconds(), DurationSeconds: cfg.Duration.Seconds()}
+	accounts, baselines, err := r.fixture(ctx, chirpURL)
+	if err != nil {
+		return rep, err
+	}
+	rep.Baseline = baselines[0].describe()
+	fmt.Fprintf(r.progress, "lease: chirp baseline per user: %s\n", rep.Baseline)
+
+	fmt.Fprintf(r.progress, "lease: (a) pgbench -N, %d clients\n", cfg.Workers)
+	if rep.Pgbench, err = runPgbench(ctx, r.pgbench, r.benchURL, cfg.Workers, cfg.Warmup, cfg.Duration); err != nil {
+		return rep, err
+	}
+	use := func(ctx context.Context, ref int64) error { return mutate(ctx, r.chirp, ref) }
+	phases := []struct {
+		name    string
+		clients func(i int) phase.Client
+	}{
+		{phaseFake, func(i int) phase.Client {
+			return newLeaseCycle(newEndpoint(r.server.BaseURL, r.tokens.Runner.Secret), fakeEnvironment, fakeApp, i, nil)
+		}},
+		{phaseChirp, func(i int) phase.Client {
+			return newLeaseCycle(newEndpoint(r.server.BaseURL, r.tokens.Runner.Secret), chirpEnvironment, chirpApp, i, use)
+		}},
+		{phaseChirpReset, func(i int) phase.Client {
+			return &resetAlone{endpoint: newEndpoint(r.server.BaseURL, r.tokens.Admin.Secret), accountID: accounts[i], ref: baselines[i].ref, use: use}
+		}},
+		{phaseRaw, func(i int) phase.Client {
+			return &rawRestore{pool: r.pool, sql: buildRawStatements(), b: baselines[i], use: use}
+		}},
+	}
+	for _, p := range phases {
+		fmt.Fprintf(r.progress, "lease: %s, %d workers, %s warm-up, %s measured\n", p.name, cfg.Workers, cfg.Warmup, cfg.Duration)
+		clients := make([]phase.Client, cfg.Workers)
+		for i := range clients {
+			clients[i] = p.clients(i)
+		}
+		cpu := startCPUAfter(cfg.Warmup)
+		res, err := phase.Run(ctx, cfg.phase(), p.name, clients)
+		closeIdle(clients)
+		if err != nil {
+			return rep, err
+		}
+		if res.FirstError != nil {
+			fmt.Fprintf(r.progress, "lease: %s: %d of %d measured requests failed; first error: %v\n", p.name, res.Errors, res.Errors+res.Requests, res.FirstError)
+		}
+		rep.Phases = append(rep.Phases, Measured{Result: res, CPUBusy: cpu.busy()})
+	}
+	rep.Checks = rep.check()
+	return rep, nil
+}
+
+// fixture creates both environments, waits for their accounts, seeds
+// chirp's users and captures their new baseline. It returns the chirp
+// environment's account ids and their baselines, in the same order.
+func (r *stackRun) fixture(ctx context.Context, chirpURL string) ([]string, []baseline, error) {
+	admin := stack.NewAPI(r.server.BaseURL, r.tokens.Admin.Secret)
+	n := r.cfg.Workers
+	if err := createEnvironment(ctx, admin, fakeEnvironment, n, map[string]any{"name": fakeApp, "provider": "fake"}); err != nil {
+		return nil, nil, err
+	}
+	if err := createEnvironment(ctx, admin, chirpEnvironment, n, chirpAttach(chirpURL)); err != nil {
+		return nil, nil, err
+	}
+	if _, err := waitReady(ctx, admin, fakeEnvironment, n); err != nil {
+		return nil, nil, err
+	}
+	accounts, err := waitReady(ctx, admin, chirpEnvironment, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	fmt.Fprintf(r.progress, "lease: %d accounts ready in %s and in %s\n", n, fakeEnvironment, chirpEnvironment)
+	refs, err := chirpRefs(ctx, r.pool, accounts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := seed(ctx, r.pool, r.chirp, refs, r.cfg.PeerFollows); err != nil {
+		return nil, nil, err
+	}
+	baselines, err := rebaseline(ctx, admin, accounts, refs)
+	return accounts, baselines, err
+}
+
+// closeIdle closes the idle connections of the clients that hold some.
+func closeIdle(clients []phase.Client) {
+	for _, c := range clients {
+		switch c := c.(type) {
+		case *leaseCycle:
+			c.hc.CloseIdleConnections()
+		case *resetAlone:
+			c.hc.CloseIdleConnections()
+		}
+	}
+}

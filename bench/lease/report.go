@@ -1,0 +1,174 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"text/tabwriter"
+
+	"github.com/understudy-dev/understudy/bench/internal/phase"
+	"github.com/understudy-dev/understudy/bench/internal/stack"
+)
+
+// The issue's targets.
+const (
+	targetSharePercent = 25.0 // (b) cycles/s as a share of (a)'s TPS, at least
+	targetRatio        = 2.0  // (c)'s reset p50 over (d)'s, at most
+	targetP99Millis    = 20.0 // (b) cycle p99 in ms, under
+)
+
+// The phases' names.
+const (
+	phaseFake       = "fake-lease"
+	phaseChirp      = "chirp-lease"
+	phaseChirpReset = "chirp-reset"
+	phaseRaw        = "raw-restore"
+)
+
+// Measured is a phase's figures and the machine's CPU use meanwhile.
+type Measured struct {
+	phase.Result
+	// CPUBusy is the whole machine's CPU use over the measured duration,
+	// every process included, in percent; -1 when unknown.
+	CPUBusy float64 `json:"cpu_busy_percent"`
+}
+
+// Report is a run's outcome, printed as text or JSON.
+type Report struct {
+	// Machine is where it ran.
+	Machine stack.Machine `json:"machine"`
+	// LoadAverage is the 1-minute load average before the run started
+	// (other work on the machine); -1 when unknown.
+	LoadAverage float64 `json:"load_average_before"`
+	// Workers is the number of concurrent test runners in each phase.
+	Workers int `json:"workers"`
+	// WarmupSeconds and DurationSeconds are each phase's unrecorded warm-up
+	// and measured duration.
+	WarmupSeconds   float64 `json:"warmup_seconds"`
+	DurationSeconds float64 `json:"duration_seconds"`
+	// Baseline is the rows of each chirp user's baseline, per table.
+	Baseline string `json:"chirp_baseline"`
+	// Pgbench is phase (a).
+	Pgbench Pgbench `json:"pgbench"`
+	// Phases are (b) fake-lease, (c) chirp-lease and chirp-reset, (d)
+	// raw-restore.
+	Phases []Measured `json:"phases"`
+	// Checks compare the figures with the targets.
+	Checks []Check `json:"checks"`
+}
+
+// Check is one target, met or not.
+type Check struct {
+	// Name says what is measured, in which unit.
+	Name string `json:"name"`
+	// Measured is the figure.
+	Measured float64 `json:"measured"`
+	// Target is the bound Measured is held to.
+	Target float64 `json:"target"`
+	// Pass says whether the target is met.
+	Pass bool `json:"pass"`
+	// Summary is the line the text report prints.
+	Summary string `json:"summary"`
+}
+
+// phaseOf returns the phase called name, or an empty one.
+func (r Report) phaseOf(name string) phase.Result {
+	for _, p := range r.Phases {
+		if p.Name == name {
+			return p.Result
+		}
+	}
+	return phase.Result{}
+}
+
+// stepOf returns the step of a phase, or an empty one.
+func (r Report) stepOf(name, step string) phase.Result {
+	s, _ := r.phaseOf(name).Step(step)
+	return s
+}
+
+// check compares the phases with the targets.
+func (r Report) check() []Check {
+	fake := r.phaseOf(phaseFake)
+	share := round(100*ratio(fake.PerSecond, r.Pgbench.TPS), 1)
+	p99 := round(fake.P99.Millis(), 3)
+	raw := r.stepOf(phaseRaw, "restore").P50
+	acquire := r.stepOf(phaseChirp, "acquire").P50
+	reset := r.stepOf(phaseChirpReset, "reset").P50
+	acqRatio := round(ratio(acquire.Millis(), raw.Millis()), 2)
+	resetRatio := round(ratio(reset.Millis(), raw.Millis()), 2)
+	return []Check{
+		{Name: "b_cycles_percent_of_pgbench_tps", Measured: share, Target: targetSharePercent, Pass: share >= targetSharePercent,
+			Summary: fmt.Sprintf("(b) fake lease cycles/s = %.1f%% of (a) pgbench TPS (target ≥ %.0f%%)", share, targetSharePercent)},
+		{Name: "b_cycle_p99_ms", Measured: p99, Target: targetP99Millis, Pass: p99 < targetP99Millis,
+			Summary: fmt.Sprintf("(b) fake lease cycle p99 = %s (target < %.0f ms)", fake.P99, targetP99Millis)},
+		{Name: "c_acquire_p50_over_d_p50", Measured: acqRatio, Target: targetRatio, Pass: acqRatio <= targetRatio,
+			Summary: fmt.Sprintf("(c) chirp acquire p50 / (d) raw p50 = %s / %s = %.2f× (target ≤ %.0f×)", acquire, raw, acqRatio, targetRatio)},
+		{Name: "c_reset_p50_over_d_p50", Measured: resetRatio, Target: targetRatio, Pass: resetRatio <= targetRatio,
+			Summary: fmt.Sprintf("(c) chirp reset alone p50 / (d) raw p50 = %s / %s = %.2f× (target ≤ %.0f×)", reset, raw, resetRatio, targetRatio)},
+	}
+}
+
+func ratio(a, b float64) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return a / b
+}
+
+func round(v float64, decimals int) float64 {
+	p := math.Pow(10, float64(decimals))
+	return math.Round(v*p) / p
+}
+
+// Write prints r as text (the figures, then the checks) or as indented JSON.
+func (r Report) Write(w io.Writer, format string) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false) // keep "target < 20 ms" readable
+		return enc.Encode(r)
+	}
+	fmt.Fprintf(w, "Leases and resets (issue 3): %d concurrent test runners on loopback\n", r.Workers)
+	fmt.Fprintf(w, "machine: %d CPUs shared by driver, server and PostgreSQL; %s %s; PostgreSQL %s; load average before the run %s\n",
+		r.Machine.CPUs, r.Machine.Go, r.Machine.Platform, r.Machine.PostgreSQL, orNA(r.LoadAverage, 2))
+	fmt.Fprintf(w, "each phase: %gs warm-up, then %gs measured; cpu = the machine's CPU use meanwhile\n", r.WarmupSeconds, r.DurationSeconds)
+	fmt.Fprintf(w, "chirp baseline per user: %s\n\n", r.Baseline)
+	p := r.Pgbench
+	fmt.Fprintf(w, "(a) %s: %.1f tps, latency average %s, %d transactions, %d failed, cpu %s%%\n\n",
+		p.Command, p.TPS, p.LatencyAverage, p.Transactions, p.Failed, orNA(p.CPUBusy, 0))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "phase\tstep\tcount\tper s\tp50\tp90\tp99\tmax\terrors\tcpu %\t")
+	labels := map[string]string{phaseFake: "(b)", phaseChirp: "(c)", phaseChirpReset: "(c)", phaseRaw: "(d)"}
+	for _, m := range r.Phases {
+		fmt.Fprintf(tw, "%s %s\t%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%d\t%s\t\n", labels[m.Name], m.Name, "whole",
+			m.Requests, m.PerSecond, m.P50, m.P90, m.P99, m.Max, m.Errors, orNA(m.CPUBusy, 0))
+		for _, s := range m.Steps {
+			fmt.Fprintf(tw, "\t%s\t%d\t\t%s\t%s\t%s\t%s\t\t\t\n", s.Name, s.Requests, s.P50, s.P90, s.P99, s.Max)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	for _, c := range r.Checks {
+		verdict := "MISS"
+		if c.Pass {
+			verdict = "PASS"
+		}
+		if _, err := fmt.Fprintf(w, "%-84s %s\n", c.Summary, verdict); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// orNA formats v with decimals, or n/a when it is negative (unknown).
+func orNA(v float64, decimals int) string {
+	if v < 0 {
+		return "n/a"
+	}
+	return strconv.FormatFloat(v, 'f', decimals, 64)
+}

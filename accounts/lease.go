@@ -162,7 +162,8 @@ UPDATE accounts a SET status = 'leased', status_reason = '', updated_at = now()
 FROM picked WHERE a.id = picked.id RETURNING a.id`
 	insertLeaseSQL = `
 INSERT INTO leases (id, account_id, role_id, holder, state, status, token_name, idempotency_key, ttl_seconds, expires_at)
-VALUES ($1, $2, $3, $4, $5, 'acquiring', $6, $7, $8, now() + make_interval(secs => $9))`
+VALUES ($1, $2, $3, $4, $5, 'acquiring', $6, $7, $8, now() + make_interval(secs => $9))
+RETURNING id, account_id, holder, state, status, status_reason, acquired_at, expires_at, ended_at`
 )
 
 // claim marks one ready account leased and records an acquiring lease, in
@@ -177,6 +178,7 @@ func (s *Service) claim(ctx context.Context, role Role, req LeaseRequest) (Lease
 	// An acquiring lease outlives the reset it waits for, even if this
 	// server dies; the expiry job frees the account after that.
 	grace := req.TTL + 2*s.appTimeout
+	l := Lease{Environment: role.Environment, Role: role.Name}
 	claimed := false
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var accountID string
@@ -186,8 +188,9 @@ func (s *Service) claim(ctx context.Context, role Role, req LeaseRequest) (Lease
 			}
 			return err
 		}
-		_, err := tx.Exec(ctx, insertLeaseSQL, id, accountID, role.ID, req.Holder, req.State,
+		row := tx.QueryRow(ctx, insertLeaseSQL, id, accountID, role.ID, req.Holder, req.State,
 			access.CallerFrom(ctx).Actor, key, int(req.TTL.Seconds()), grace.Seconds())
+		err := row.Scan(&l.ID, &l.AccountID, &l.Holder, &l.State, &l.Status, &l.StatusReason, &l.AcquiredAt, &l.ExpiresAt, &l.EndedAt)
 		if err != nil {
 			return understudy.DBError(err, "", "a lease with this Idempotency-Key already exists")
 		}
@@ -198,51 +201,55 @@ func (s *Service) claim(ctx context.Context, role Role, req LeaseRequest) (Lease
 	if err != nil || !claimed {
 		return Lease{}, false, understudy.DBError(err, "", "")
 	}
-	l, err := s.GetLease(ctx, id)
-	return l, err == nil, err
+	return l, true, nil
 }
 
 const activateSQL = `
 UPDATE leases SET status = 'active', expires_at = now() + make_interval(secs => ttl_seconds)
-WHERE id = $1 AND status = 'acquiring'`
+WHERE id = $1 AND status = 'acquiring' RETURNING status, expires_at`
 
 // prepareLease resets the claimed account and activates the lease, or
 // fails both with the reason.
 func (s *Service) prepareLease(ctx context.Context, l Lease, ttl time.Duration) (Grant, error) {
-	a, err := s.GetAccount(ctx, l.AccountID)
+	refs, err := s.resetApps(ctx, l.AccountID, l.State)
 	if err != nil {
-		return Grant{}, err
-	}
-	if err := s.resetApps(ctx, a, l.State); err != nil {
 		s.endLease(ctx, l.ID, LeaseFailed, understudy.ErrorMessage(err))
 		return Grant{}, err
 	}
-	tag, err := s.db.Exec(ctx, activateSQL, l.ID)
-	if err != nil {
+	if err := s.db.QueryRow(ctx, activateSQL, l.ID).Scan(&l.Status, &l.ExpiresAt); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return Grant{}, understudy.Errorf(understudy.ECONFLICT, "lease %s expired while its account was being reset; ask again", l.ID)
+		}
 		return Grant{}, understudy.DBError(err, "", "")
 	}
-	if tag.RowsAffected() == 0 {
-		return Grant{}, understudy.Errorf(understudy.ECONFLICT, "lease %s expired while its account was being reset; ask again", l.ID)
+	g := Grant{Lease: l, Refs: make(map[string]string, len(refs))}
+	for _, r := range refs {
+		g.Refs[r.AppName] = r.Ref
 	}
-	return s.grant(ctx, l.ID)
+	return g, s.fillGrant(ctx, &g)
 }
 
-// grant assembles what a lease holder gets.
+// grant assembles what a lease holder gets, from the database.
 func (s *Service) grant(ctx context.Context, leaseID string) (Grant, error) {
 	l, err := s.GetLease(ctx, leaseID)
 	if err != nil {
 		return Grant{}, err
 	}
-	g := Grant{Lease: l, Refs: map[string]string{}}
-	if g.Account, err = s.GetAccount(ctx, l.AccountID); err != nil {
+	g := Grant{Lease: l}
+	if g.Refs, err = s.refNames(ctx, l.AccountID); err != nil {
 		return Grant{}, err
 	}
-	if g.Credentials, err = s.Credentials(ctx, l.AccountID); err != nil {
-		return Grant{}, err
+	return g, s.fillGrant(ctx, &g)
+}
+
+// fillGrant adds the leased account and its credentials to g.
+func (s *Service) fillGrant(ctx context.Context, g *Grant) error {
+	var err error
+	if g.Account, err = s.GetAccount(ctx, g.Lease.AccountID); err != nil {
+		return err
 	}
-	refs, err := s.refNames(ctx, l.AccountID)
-	g.Refs = refs
-	return g, err
+	g.Credentials, err = s.Credentials(ctx, g.Lease.AccountID)
+	return err
 }
 
 const refNamesSQL = `SELECT p.name, r.ref FROM account_refs r JOIN apps p ON p.id = r.app_id WHERE r.account_id = $1`
@@ -376,48 +383,57 @@ func (s *Service) ReleaseLease(ctx context.Context, id string, reset bool) (Leas
 	}
 	var resetErr error
 	if reset {
-		if a, err := s.GetAccount(ctx, l.AccountID); err == nil {
-			resetErr = s.resetApps(ctx, a, l.State)
-		}
+		_, resetErr = s.resetApps(ctx, l.AccountID, l.State)
 	}
 	reason := "released"
 	if resetErr != nil {
 		reason = "released; the reset on release failed: " + understudy.ErrorMessage(resetErr)
 	}
-	s.endLease(ctx, l.ID, LeaseReleased, reason)
+	ended := s.endLease(ctx, l.ID, LeaseReleased, reason)
 	if resetErr != nil {
 		return Lease{}, resetErr
 	}
-	return s.GetLease(ctx, l.ID)
+	if ended == nil { // it ended meanwhile (expired, or released by a retry)
+		return s.GetLease(ctx, l.ID)
+	}
+	l.Status, l.StatusReason, l.EndedAt = LeaseReleased, reason, ended
+	return l, nil
 }
 
-const (
-	endLeaseSQL = `
-UPDATE leases SET status = $2, status_reason = $3, ended_at = now()
-WHERE id = $1 AND status IN ('acquiring', 'active') RETURNING account_id`
-	freeAccountSQL = `UPDATE accounts SET status = 'ready', updated_at = now() WHERE id = $1 AND status = 'leased'`
+// endLeaseSQL closes an open lease and frees its account (a failed account
+// stays failed: resetApps marked it) in one statement.
+const endLeaseSQL = `
+WITH ended AS (
+    UPDATE leases SET status = $2, status_reason = $3, ended_at = now()
+    WHERE id = $1 AND status IN ('acquiring', 'active') RETURNING account_id, ended_at
+), freed AS (
+    UPDATE accounts SET status = 'ready', updated_at = now()
+    WHERE id = (SELECT account_id FROM ended) AND status = 'leased'
 )
+SELECT account_id::text, ended_at FROM ended`
 
-// endLease closes a lease and frees its account (a failed account stays
-// failed: resetApps marked it).
-func (s *Service) endLease(ctx context.Context, id string, status LeaseStatus, reason string) {
+// endLease closes a lease and frees its account. It returns when the lease
+// ended, or nil when it was not open.
+func (s *Service) endLease(ctx context.Context, id string, status LeaseStatus, reason string) *time.Time {
+	var ended *time.Time
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var accountID string
-		if err := tx.QueryRow(ctx, endLeaseSQL, id, status, reason).Scan(&accountID); err != nil {
+		var at time.Time
+		if err := tx.QueryRow(ctx, endLeaseSQL, id, status, reason).Scan(&accountID, &at); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
 				return nil
 			}
 			return err
 		}
-		if _, err := tx.Exec(ctx, freeAccountSQL, accountID); err != nil {
-			return err
-		}
+		ended = &at
 		return access.Record(ctx, tx, access.Event{Action: "lease." + string(status), TargetType: "lease", TargetID: id,
 			Details: map[string]any{"account_id": accountID, "reason": reason}})
 	})
 	if err != nil {
 		s.logger.ErrorContext(ctx, "ending a lease", "lease", id, "error", err)
+		return nil
 	}
+	return ended
 }
 
 const expireSQL = `

@@ -29,7 +29,7 @@ func (s *Service) Reset(ctx context.Context, accountID, state string) (Account, 
 	case StatusLeased:
 		return Account{}, understudy.Errorf(understudy.ECONFLICT, "account %s is leased; release the lease (optionally with reset) instead", a.ID)
 	}
-	if err := s.resetApps(ctx, a, state); err != nil {
+	if _, err := s.resetApps(ctx, a.ID, state); err != nil {
 		return Account{}, err
 	}
 	if _, err := s.db.Exec(ctx, setStatusSQL, a.ID, StatusReady, "", []Status{StatusReady, StatusFailed}); err != nil {
@@ -40,30 +40,27 @@ func (s *Service) Reset(ctx context.Context, accountID, state string) (Account, 
 }
 
 // resetApps restores the account's apps, and marks the account failed if
-// that fails.
-func (s *Service) resetApps(ctx context.Context, a Account, state string) error {
+// that fails. It returns the account's refs.
+func (s *Service) resetApps(ctx context.Context, accountID, state string) ([]snapshot.AppRef, error) {
 	state = stateOrBaseline(state)
-	refs, err := s.AppRefs(ctx, a.ID)
-	if err != nil {
-		return err
-	}
-	if len(refs) == 0 {
-		return nil // no app holds state for this account
+	refs, err := s.AppRefs(ctx, accountID)
+	if err != nil || len(refs) == 0 {
+		return refs, err // no app holds state for this account
 	}
 	ctx = providers.WithRequestID(ctx, access.CallerFrom(ctx).RequestID)
-	err = s.snaps.Reset(ctx, a.ID, state, refs, s.appTimeout)
+	err = s.snaps.Reset(ctx, accountID, state, refs, s.appTimeout)
 	if err == nil {
-		return nil
+		return refs, nil
 	}
 	if understudy.ErrorCode(err) == understudy.ENOTFOUND {
-		return understudy.Errorf(understudy.ECONFLICT, "%s", understudy.ErrorMessage(err))
+		return nil, understudy.Errorf(understudy.ECONFLICT, "%s", understudy.ErrorMessage(err))
 	}
 	reason := fmt.Sprintf("reset to %s failed: %v", state, err)
-	if _, dberr := s.db.Exec(ctx, setStatusSQL, a.ID, StatusFailed, reason, []Status{StatusReady, StatusFailed, StatusLeased}); dberr != nil {
-		s.logger.ErrorContext(ctx, "marking an account failed", "account", a.ID, "error", dberr)
+	if _, dberr := s.db.Exec(ctx, setStatusSQL, accountID, StatusFailed, reason, []Status{StatusReady, StatusFailed, StatusLeased}); dberr != nil {
+		s.logger.ErrorContext(ctx, "marking an account failed", "account", accountID, "error", dberr)
 	}
-	s.audit(ctx, "account.reset_failed", a.ID, map[string]any{"state": state, "reason": reason})
-	return resetError(a.ID, err)
+	s.audit(ctx, "account.reset_failed", accountID, map[string]any{"state": state, "reason": reason})
+	return nil, resetError(accountID, err)
 }
 
 // resetError turns an apps error into the contract: EUNAVAILABLE when an

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/understudy-dev/understudy"
 )
@@ -59,7 +60,20 @@ func putBlob(ctx context.Context, db understudy.DB, canonical []byte) (Hash, err
 
 const getBlobSQL = `SELECT content FROM snapshot_blobs WHERE hash = $1`
 
-// getBlob returns the canonical content of hash h, checking that it still
+// blob returns the canonical content of hash h, from the cache when it is
+// there (blobs never change: their name is their content's hash).
+func (s *Store) blob(ctx context.Context, h Hash) ([]byte, error) {
+	if c, ok := s.cache.get(h); ok {
+		return bytes.Clone(c), nil // callers (providers) may keep or change it
+	}
+	c, err := getBlob(ctx, s.db, h)
+	if err == nil {
+		s.cache.put(h, bytes.Clone(c))
+	}
+	return c, err
+}
+
+// getBlob reads the canonical content of hash h, checking that it still
 // hashes to h.
 func getBlob(ctx context.Context, db understudy.DB, h Hash) ([]byte, error) {
 	var z []byte
@@ -78,4 +92,43 @@ func getBlob(ctx context.Context, db understudy.DB, h Hash) ([]byte, error) {
 		return nil, fmt.Errorf("snapshot %s is corrupt: its content no longer matches its hash", h)
 	}
 	return content, nil
+}
+
+// blobCache keeps recently used blobs in memory, up to max bytes; past it,
+// arbitrary entries are dropped (map order) until the new one fits.
+type blobCache struct {
+	mu   sync.Mutex
+	m    map[Hash][]byte
+	size int
+	max  int
+}
+
+// DefaultCacheBytes bounds the blob cache of a Store.
+const DefaultCacheBytes = 64 << 20
+
+func (c *blobCache) get(h Hash) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.m[h]
+	return b, ok
+}
+
+func (c *blobCache) put(h Hash, b []byte) {
+	if len(b) > c.max/4 {
+		return // a huge blob would flush everything else
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[h]; ok {
+		return
+	}
+	for k, v := range c.m {
+		if c.size+len(b) <= c.max {
+			break
+		}
+		delete(c.m, k)
+		c.size -= len(v)
+	}
+	c.m[h] = b
+	c.size += len(b)
 }

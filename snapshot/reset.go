@@ -26,7 +26,7 @@ func (s *Store) Reset(ctx context.Context, accountID, state string, refs []AppRe
 		if !ok {
 			return understudy.Errorf(understudy.ENOTFOUND, "account %s has no state %q in app %s; capture it first", accountID, state, r.AppName)
 		}
-		if contents[i], err = getBlob(ctx, s.db, h); err != nil {
+		if contents[i], err = s.blob(ctx, h); err != nil {
 			return err
 		}
 	}

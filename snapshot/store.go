@@ -41,11 +41,16 @@ type Snapshot struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// Store keeps snapshots in the database.
-type Store struct{ db understudy.DB }
+// Store keeps snapshots in the database, and the blobs it reads in memory.
+type Store struct {
+	db    understudy.DB
+	cache *blobCache
+}
 
 // New returns a Store on db.
-func New(db understudy.DB) *Store { return &Store{db: db} }
+func New(db understudy.DB) *Store {
+	return &Store{db: db, cache: &blobCache{m: map[Hash][]byte{}, max: DefaultCacheBytes}}
+}
 
 // captured is one app's state, canonical and hashed.
 type captured struct {
@@ -173,7 +178,7 @@ func (s *Store) Content(ctx context.Context, h string) ([]byte, error) {
 		}
 		raw = found[0]
 	}
-	return getBlob(ctx, s.db, Hash(raw))
+	return s.blob(ctx, Hash(raw))
 }
 
 const latestSQL = `

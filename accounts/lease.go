@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/secret"
 )
 
 // LeaseStatus is where a lease is: acquiring (its account is being reset),
@@ -153,24 +155,31 @@ func (s *Service) claimWaiting(ctx context.Context, role Role, req LeaseRequest)
 	}
 }
 
-const (
-	claimSQL = `
+// claimSQL marks one ready account of a role leased, records an acquiring
+// lease for it and audits that, in one statement (so one round trip, and
+// all or nothing). SKIP LOCKED lets concurrent claims take different
+// accounts; the unique index on open leases makes sharing impossible.
+// The audit row is the one access.Record writes.
+const claimSQL = `
 WITH picked AS (
     SELECT id FROM accounts WHERE role_id = $1 AND status = 'ready' ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE accounts a SET status = 'leased', status_reason = '', updated_at = now()
+    FROM picked WHERE a.id = picked.id RETURNING a.id
+), lease AS (
+    INSERT INTO leases (id, account_id, role_id, holder, state, status, token_name, idempotency_key, ttl_seconds, expires_at)
+    SELECT $2, claimed.id, $1, $3, $4, 'acquiring', $5, $6, $7, now() + make_interval(secs => $8) FROM claimed
+    RETURNING id, account_id, holder, state, status, status_reason, acquired_at, expires_at, ended_at
+), audit AS (
+    INSERT INTO audit_events (actor, action, target_type, target_id, request_id, details)
+    SELECT $9, 'lease.acquire', 'lease', lease.id::text, $10,
+           jsonb_build_object('account_id', lease.account_id, 'holder', lease.holder, 'state', lease.state, 'ttl_seconds', $7::int)
+    FROM lease
 )
-UPDATE accounts a SET status = 'leased', status_reason = '', updated_at = now()
-FROM picked WHERE a.id = picked.id RETURNING a.id`
-	insertLeaseSQL = `
-INSERT INTO leases (id, account_id, role_id, holder, state, status, token_name, idempotency_key, ttl_seconds, expires_at)
-VALUES ($1, $2, $3, $4, $5, 'acquiring', $6, $7, $8, now() + make_interval(secs => $9))
-RETURNING id, account_id, holder, state, status, status_reason, acquired_at, expires_at, ended_at`
-)
+SELECT id, account_id, holder, state, status, status_reason, acquired_at, expires_at, ended_at FROM lease`
 
-// claim marks one ready account leased and records an acquiring lease, in
-// one transaction. SKIP LOCKED lets concurrent claims take different
-// accounts; the unique index on open leases makes sharing impossible.
+// claim leases one ready account of the role, or reports that none is free.
 func (s *Service) claim(ctx context.Context, role Role, req LeaseRequest) (Lease, bool, error) {
-	id := uuid.NewString()
 	var key *string
 	if req.IdempotencyKey != "" {
 		key = &req.IdempotencyKey
@@ -178,28 +187,16 @@ func (s *Service) claim(ctx context.Context, role Role, req LeaseRequest) (Lease
 	// An acquiring lease outlives the reset it waits for, even if this
 	// server dies; the expiry job frees the account after that.
 	grace := req.TTL + 2*s.appTimeout
+	caller := access.CallerFrom(ctx)
 	l := Lease{Environment: role.Environment, Role: role.Name}
-	claimed := false
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		var accountID string
-		if err := tx.QueryRow(ctx, claimSQL, role.ID).Scan(&accountID); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			return err
-		}
-		row := tx.QueryRow(ctx, insertLeaseSQL, id, accountID, role.ID, req.Holder, req.State,
-			access.CallerFrom(ctx).Actor, key, int(req.TTL.Seconds()), grace.Seconds())
-		err := row.Scan(&l.ID, &l.AccountID, &l.Holder, &l.State, &l.Status, &l.StatusReason, &l.AcquiredAt, &l.ExpiresAt, &l.EndedAt)
-		if err != nil {
-			return understudy.DBError(err, "", "a lease with this Idempotency-Key already exists")
-		}
-		claimed = true
-		return access.Record(ctx, tx, access.Event{Action: "lease.acquire", TargetType: "lease", TargetID: id,
-			Details: map[string]any{"account_id": accountID, "holder": req.Holder, "state": req.State, "ttl_seconds": int(req.TTL.Seconds())}})
-	})
-	if err != nil || !claimed {
-		return Lease{}, false, understudy.DBError(err, "", "")
+	err := s.db.QueryRow(ctx, claimSQL, role.ID, uuid.NewString(), req.Holder, req.State, caller.Actor, key,
+		int(req.TTL.Seconds()), grace.Seconds(), cmp.Or(caller.Actor, "system"), caller.RequestID).
+		Scan(&l.ID, &l.AccountID, &l.Holder, &l.State, &l.Status, &l.StatusReason, &l.AcquiredAt, &l.ExpiresAt, &l.EndedAt)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return Lease{}, false, nil
+	case err != nil:
+		return Lease{}, false, understudy.DBError(err, "", "a lease with this Idempotency-Key already exists")
 	}
 	return l, true, nil
 }
@@ -242,14 +239,25 @@ func (s *Service) grant(ctx context.Context, leaseID string) (Grant, error) {
 	return g, s.fillGrant(ctx, &g)
 }
 
-// fillGrant adds the leased account and its credentials to g.
+const accountAndPasswordSQL = `SELECT ` + accountColumns + `, a.password_key_id, a.password_sealed` + accountFrom + ` WHERE a.id = $1`
+
+// fillGrant adds the leased account and its credentials to g, read at once.
 func (s *Service) fillGrant(ctx context.Context, g *Grant) error {
-	var err error
-	if g.Account, err = s.GetAccount(ctx, g.Lease.AccountID); err != nil {
-		return err
+	a := &g.Account
+	var sealed secret.Sealed
+	err := s.db.QueryRow(ctx, accountAndPasswordSQL, g.Lease.AccountID).Scan(&a.ID, &a.Environment, &a.Role, &a.Slot,
+		&a.Generation, &a.Status, &a.StatusReason, &a.Identity, &a.PasswordRotatedAt, &a.CreatedAt, &a.UpdatedAt, &a.RetiredAt,
+		&sealed.KeyID, &sealed.Data)
+	if err != nil {
+		return understudy.DBError(err, "no account has id "+g.Lease.AccountID, "")
 	}
-	g.Credentials, err = s.Credentials(ctx, g.Lease.AccountID)
-	return err
+	plain, err := s.keyring.Open(sealed, []byte(a.ID))
+	if err != nil {
+		return s.openError(err)
+	}
+	g.Credentials = Credentials{AccountID: a.ID, Email: a.Identity.Email, Username: a.Identity.Username,
+		Password: string(plain), RotatedAt: a.PasswordRotatedAt}
+	return nil
 }
 
 const refNamesSQL = `SELECT p.name, r.ref FROM account_refs r JOIN apps p ON p.id = r.app_id WHERE r.account_id = $1`
@@ -400,40 +408,36 @@ func (s *Service) ReleaseLease(ctx context.Context, id string, reset bool) (Leas
 	return l, nil
 }
 
-// endLeaseSQL closes an open lease and frees its account (a failed account
-// stays failed: resetApps marked it) in one statement.
+// endLeaseSQL closes an open lease, frees its account (a failed account
+// stays failed: resetApps marked it) and audits that, in one statement.
 const endLeaseSQL = `
 WITH ended AS (
     UPDATE leases SET status = $2, status_reason = $3, ended_at = now()
-    WHERE id = $1 AND status IN ('acquiring', 'active') RETURNING account_id, ended_at
+    WHERE id = $1 AND status IN ('acquiring', 'active') RETURNING id, account_id, ended_at
 ), freed AS (
     UPDATE accounts SET status = 'ready', updated_at = now()
     WHERE id = (SELECT account_id FROM ended) AND status = 'leased'
+), audit AS (
+    INSERT INTO audit_events (actor, action, target_type, target_id, request_id, details)
+    SELECT $4, 'lease.' || $2, 'lease', ended.id::text, $5, jsonb_build_object('account_id', ended.account_id, 'reason', $3::text)
+    FROM ended
 )
-SELECT account_id::text, ended_at FROM ended`
+SELECT ended_at FROM ended`
 
 // endLease closes a lease and frees its account. It returns when the lease
 // ended, or nil when it was not open.
 func (s *Service) endLease(ctx context.Context, id string, status LeaseStatus, reason string) *time.Time {
-	var ended *time.Time
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		var accountID string
-		var at time.Time
-		if err := tx.QueryRow(ctx, endLeaseSQL, id, status, reason).Scan(&accountID, &at); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			return err
-		}
-		ended = &at
-		return access.Record(ctx, tx, access.Event{Action: "lease." + string(status), TargetType: "lease", TargetID: id,
-			Details: map[string]any{"account_id": accountID, "reason": reason}})
-	})
-	if err != nil {
+	caller := access.CallerFrom(ctx)
+	var at time.Time
+	err := s.db.QueryRow(ctx, endLeaseSQL, id, status, reason, cmp.Or(caller.Actor, "system"), caller.RequestID).Scan(&at)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil
+	case err != nil:
 		s.logger.ErrorContext(ctx, "ending a lease", "lease", id, "error", err)
 		return nil
 	}
-	return ended
+	return &at
 }
 
 const expireSQL = `

@@ -208,6 +208,15 @@ func TestLeaseLifecycle(t *testing.T) {
 	if g3 := f.lease(t, "job-3"); g3.Account.ID != g2.Account.ID {
 		t.Fatal("the released account was not leased again")
 	}
+	for action, want := range map[string]int{"lease.acquire": 3, "lease.released": 1} {
+		events, err := access.NewAudit(f.db).List(f.ctx, access.AuditFilter{Action: action, RequestID: "req-lease"})
+		if err != nil || len(events) != want {
+			t.Fatalf("%s events: %d (%v), want %d", action, len(events), err, want)
+		}
+		if events[0].Actor != "runner-1" || events[0].TargetType != "lease" || events[0].Details["account_id"] == nil {
+			t.Fatalf("%s event = %+v", action, events[0])
+		}
+	}
 }
 
 func TestIdempotencyKeyReturnsTheSameLease(t *testing.T) {

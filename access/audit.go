@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/understudy-dev/understudy"
 )
@@ -30,15 +31,20 @@ const recordSQL = `
 INSERT INTO audit_events (actor, action, target_type, target_id, request_id, details)
 VALUES ($1, $2, $3, $4, $5, $6)`
 
-// RecordDB adds e to the audit trail on its own, for work that has no
-// transaction of its own (calls to apps, background jobs).
-func RecordDB(ctx context.Context, db understudy.DB, e Event) error {
-	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error { return Record(ctx, tx, e) })
+// Execer is what Record writes through: the transaction of the write it
+// records, or, for work that has none (calls to apps, background jobs), the
+// pool (one INSERT is atomic on its own).
+type Execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
+
+// RecordDB adds e to the audit trail on its own. It is Record, named for
+// the places that have no transaction.
+func RecordDB(ctx context.Context, db Execer, e Event) error { return Record(ctx, db, e) }
 
 // Record adds e to the audit trail inside tx, the transaction of the write
 // it records, with the actor and request id of ctx's caller.
-func Record(ctx context.Context, tx pgx.Tx, e Event) error {
+func Record(ctx context.Context, tx Execer, e Event) error {
 	c := CallerFrom(ctx)
 	actor := c.Actor
 	if actor == "" {

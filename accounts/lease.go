@@ -131,10 +131,16 @@ func (s *Service) AcquireLease(ctx context.Context, req LeaseRequest) (Grant, er
 func (s *Service) claimWaiting(ctx context.Context, role Role, req LeaseRequest) (Lease, error) {
 	deadline := s.now().Add(req.Wait)
 	pause := 20 * time.Millisecond
-	for {
+	for contended := 0; ; {
 		l, ok, err := s.claim(ctx, role, req)
 		if err != nil || ok {
 			return l, err
+		}
+		// SKIP LOCKED passes over accounts that concurrent claims hold for
+		// a moment; while some account is still ready, try again at once.
+		if contended < 5 && s.anyReady(ctx, role.ID) {
+			contended++
+			continue
 		}
 		// Nothing is free: end the overdue leases now rather than wait for
 		// the periodic job (whose replica may be down), then try once more.
@@ -310,6 +316,14 @@ func (s *Service) idempotentLease(ctx context.Context, req LeaseRequest) (Grant,
 			return Grant{}, true, understudy.Errorf(understudy.ECONFLICT, "the lease made with this Idempotency-Key (%s) is %s: %s", id, status, reason)
 		}
 	}
+}
+
+const anyReadySQL = `SELECT EXISTS (SELECT 1 FROM accounts WHERE role_id = $1 AND status = 'ready')`
+
+func (s *Service) anyReady(ctx context.Context, roleID string) bool {
+	var ok bool
+	_ = s.db.QueryRow(ctx, anyReadySQL, roleID).Scan(&ok)
+	return ok
 }
 
 const nextExpirySQL = `

@@ -32,12 +32,17 @@ func (s *Service) Reset(ctx context.Context, accountID, state string) (Account, 
 	if _, err := s.resetApps(ctx, a.ID, state); err != nil {
 		return Account{}, err
 	}
-	if _, err := s.db.Exec(ctx, setStatusSQL, a.ID, StatusReady, "", []Status{StatusReady, StatusFailed}); err != nil {
-		return Account{}, understudy.DBError(err, "", "")
+	err = s.db.QueryRow(ctx, readyAfterResetSQL, a.ID).Scan(&a.Status, &a.StatusReason, &a.UpdatedAt)
+	if err != nil {
+		return Account{}, understudy.DBError(err, "account "+a.ID+" changed during its reset", "")
 	}
 	s.audit(ctx, "account.reset", a.ID, map[string]any{"state": stateOrBaseline(state)})
-	return s.GetAccount(ctx, a.ID)
+	return a, nil
 }
+
+const readyAfterResetSQL = `
+UPDATE accounts SET status = 'ready', status_reason = '', updated_at = now()
+WHERE id = $1 AND status IN ('ready', 'failed') RETURNING status, status_reason, updated_at`
 
 // resetApps restores the account's apps, and marks the account failed if
 // that fails. It returns the account's refs.

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+
+	"github.com/understudy-dev/understudy/access"
 )
 
 // Background work runs as River jobs in PostgreSQL, so several replicas
@@ -19,6 +21,7 @@ type provisionWorker struct {
 // Work provisions the account. A permanent refusal, or the last attempt's
 // failure, marks the account failed with the reason.
 func (w *provisionWorker) Work(ctx context.Context, job *river.Job[ProvisionArgs]) error {
+	ctx = access.WithCaller(ctx, access.Caller{Actor: "provisioner", RequestID: job.Args.RequestID})
 	err := w.svc.Provision(ctx, job.Args.AccountID)
 	switch {
 	case err == nil:

@@ -20,6 +20,9 @@ import (
 // its environment and captures its baseline.
 type ProvisionArgs struct {
 	AccountID string `json:"account_id"`
+	// RequestID is the id of the request that caused the provisioning: the
+	// job's logs, audit events and calls to apps carry it.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 // Kind names the job.
@@ -65,7 +68,8 @@ func (s *Service) scheduleEnvironment(ctx context.Context, tx pgx.Tx, envID stri
 }
 
 func (s *Service) enqueueProvision(ctx context.Context, tx pgx.Tx, accountID string) error {
-	if _, err := s.jobs.InsertTx(ctx, tx, ProvisionArgs{AccountID: accountID}, nil); err != nil {
+	args := ProvisionArgs{AccountID: accountID, RequestID: access.CallerFrom(ctx).RequestID}
+	if _, err := s.jobs.InsertTx(ctx, tx, args, nil); err != nil {
 		return fmt.Errorf("enqueueing the provisioning of account %s: %w", accountID, err)
 	}
 	return nil
@@ -95,9 +99,16 @@ func (s *Service) Provision(ctx context.Context, accountID string) error {
 			return fmt.Errorf("capturing the baseline: %w", err)
 		}
 	}
-	_, err = s.db.Exec(ctx, setStatusSQL, a.ID, StatusReady, "", []Status{StatusProvisioning})
+	if _, err = s.db.Exec(ctx, setStatusSQL, a.ID, StatusReady, "", []Status{StatusProvisioning}); err != nil {
+		return understudy.DBError(err, "", "")
+	}
+	apps := map[string]string{}
+	for _, r := range refs {
+		apps[r.AppName] = r.Ref
+	}
+	s.audit(ctx, "account.provision", a.ID, map[string]any{"refs": apps, "baselines": len(missing)})
 	s.logger.InfoContext(ctx, "account provisioned", "account", a.ID, "apps", len(refs))
-	return understudy.DBError(err, "", "")
+	return nil
 }
 
 // provisionApps makes sure the account has a ref in every app of its

@@ -57,6 +57,15 @@ func TestLeasesThroughTheAPI(t *testing.T) {
 	seed(t, s)
 	attachFake(t, s)
 	ctx := context.Background()
+	// The provisioning jobs ran as "provisioner", under the attach request's id.
+	prov, _ := s.client(t, s.Reader).ListAuditEventsWithResponse(ctx, &openapi.ListAuditEventsParams{Action: new("account.provision")})
+	if prov.JSON200 == nil || len(prov.JSON200.Items) != 2 || prov.JSON200.Items[0].Actor != "provisioner" || prov.JSON200.Items[0].RequestId == "" {
+		t.Fatalf("provisioning audit: %s", prov.Body)
+	}
+	attach, _ := s.client(t, s.Reader).ListAuditEventsWithResponse(ctx, &openapi.ListAuditEventsParams{Action: new("app.attach")})
+	if attach.JSON200 == nil || len(attach.JSON200.Items) != 1 || attach.JSON200.Items[0].RequestId != prov.JSON200.Items[0].RequestId {
+		t.Fatalf("the provisioning does not carry the attach request's id: %s / %s", attach.Body, prov.Body)
+	}
 	runner := s.client(t, s.Runner)
 	req := openapi.LeaseRequest{Environment: "production", Role: "buyer", Holder: "ci-job-1", TtlSeconds: new(60)}
 	key := "retry-me"

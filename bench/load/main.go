@@ -13,13 +13,7 @@ import (
 	"time"
 
 	"github.com/understudy-dev/understudy/bench/internal/phase"
-)
-
-// Exit codes.
-const (
-	exitOK    = 0 // measured, whether the targets were met or not
-	exitError = 1 // the run failed
-	exitUsage = 2 // bad command line or missing TEST_DATABASE_URL
+	"github.com/understudy-dev/understudy/bench/internal/stack"
 )
 
 // Config is what a run measures and how.
@@ -101,25 +95,8 @@ func main() {
 	os.Exit(code)
 }
 
-// run measures and prints the report; it returns the exit code. Progress
-// goes to stderr, the report to stdout.
+// run measures and prints the report; it returns the exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	cfg, err := parseConfig(args, getenv, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "load: "+err.Error())
-		return exitUsage
-	}
-	rep, err := measure(ctx, cfg, stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, "load: "+err.Error())
-		return exitError
-	}
-	if err := rep.Write(stdout, cfg.Output); err != nil {
-		fmt.Fprintln(stderr, "load: writing the report: "+err.Error())
-		return exitError
-	}
-	return exitOK
+	return stack.Driver[Config, Report]{Name: "load", Parse: parseConfig, Measure: measure,
+		Format: func(c Config) string { return c.Output }}.Run(ctx, args, getenv, stdout, stderr)
 }

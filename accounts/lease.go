@@ -124,7 +124,7 @@ func (s *Service) AcquireLease(ctx context.Context, req LeaseRequest) (Grant, er
 		}
 		return Grant{}, err
 	}
-	return s.prepareLease(ctx, l, req.TTL)
+	return s.prepareLease(ctx, l)
 }
 
 // claimWaiting claims an account, polling until req.Wait has passed.
@@ -207,29 +207,36 @@ func (s *Service) claim(ctx context.Context, role Role, req LeaseRequest) (Lease
 	return l, true, nil
 }
 
+// activateSQL makes an acquiring lease active and reads its account and
+// sealed password, in one statement.
 const activateSQL = `
-UPDATE leases SET status = 'active', expires_at = now() + make_interval(secs => ttl_seconds)
-WHERE id = $1 AND status = 'acquiring' RETURNING status, expires_at`
+WITH act AS (
+    UPDATE leases SET status = 'active', expires_at = now() + make_interval(secs => ttl_seconds)
+    WHERE id = $1 AND status = 'acquiring' RETURNING account_id, status, expires_at
+)
+SELECT act.status, act.expires_at, ` + accountColumns + `, a.password_key_id, a.password_sealed
+FROM act JOIN accounts a ON a.id = act.account_id JOIN environments e ON e.id = a.environment_id JOIN roles r ON r.id = a.role_id`
 
 // prepareLease resets the claimed account and activates the lease, or
 // fails both with the reason.
-func (s *Service) prepareLease(ctx context.Context, l Lease, ttl time.Duration) (Grant, error) {
+func (s *Service) prepareLease(ctx context.Context, l Lease) (Grant, error) {
 	refs, err := s.resetApps(ctx, l.AccountID, l.State)
 	if err != nil {
 		s.endLease(ctx, l.ID, LeaseFailed, understudy.ErrorMessage(err))
 		return Grant{}, err
 	}
-	if err := s.db.QueryRow(ctx, activateSQL, l.ID).Scan(&l.Status, &l.ExpiresAt); err != nil {
+	g := Grant{Lease: l, Refs: make(map[string]string, len(refs))}
+	for _, r := range refs {
+		g.Refs[r.AppName] = r.Ref
+	}
+	row := s.db.QueryRow(ctx, activateSQL, l.ID)
+	if err := s.scanGrant(row, &g, &g.Lease.Status, &g.Lease.ExpiresAt); err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return Grant{}, understudy.Errorf(understudy.ECONFLICT, "lease %s expired while its account was being reset; ask again", l.ID)
 		}
 		return Grant{}, understudy.DBError(err, "", "")
 	}
-	g := Grant{Lease: l, Refs: make(map[string]string, len(refs))}
-	for _, r := range refs {
-		g.Refs[r.AppName] = r.Ref
-	}
-	return g, s.fillGrant(ctx, &g)
+	return g, nil
 }
 
 // grant assembles what a lease holder gets, from the database.
@@ -249,13 +256,19 @@ const accountAndPasswordSQL = `SELECT ` + accountColumns + `, a.password_key_id,
 
 // fillGrant adds the leased account and its credentials to g, read at once.
 func (s *Service) fillGrant(ctx context.Context, g *Grant) error {
+	err := s.scanGrant(s.db.QueryRow(ctx, accountAndPasswordSQL, g.Lease.AccountID), g)
+	return understudy.DBError(err, "no account has id "+g.Lease.AccountID, "")
+}
+
+// scanGrant scans leading (columns before the account's), the account and
+// its sealed password into g, and opens the password.
+func (s *Service) scanGrant(row pgx.Row, g *Grant, leading ...any) error {
 	a := &g.Account
 	var sealed secret.Sealed
-	err := s.db.QueryRow(ctx, accountAndPasswordSQL, g.Lease.AccountID).Scan(&a.ID, &a.Environment, &a.Role, &a.Slot,
-		&a.Generation, &a.Status, &a.StatusReason, &a.Identity, &a.PasswordRotatedAt, &a.CreatedAt, &a.UpdatedAt, &a.RetiredAt,
-		&sealed.KeyID, &sealed.Data)
-	if err != nil {
-		return understudy.DBError(err, "no account has id "+g.Lease.AccountID, "")
+	dest := append(leading, &a.ID, &a.Environment, &a.Role, &a.Slot, &a.Generation, &a.Status, &a.StatusReason,
+		&a.Identity, &a.PasswordRotatedAt, &a.CreatedAt, &a.UpdatedAt, &a.RetiredAt, &sealed.KeyID, &sealed.Data)
+	if err := row.Scan(dest...); err != nil {
+		return err
 	}
 	plain, err := s.keyring.Open(sealed, []byte(a.ID))
 	if err != nil {
@@ -393,6 +406,13 @@ func (s *Service) RenewLease(ctx context.Context, id string, ttl time.Duration) 
 // failed). Releasing a released lease returns it unchanged.
 // Errors: ENOTFOUND, ECONFLICT (expired or failed).
 func (s *Service) ReleaseLease(ctx context.Context, id string, reset bool) (Lease, error) {
+	if !reset { // the common case: one statement
+		if _, err := uuid.Parse(id); err == nil {
+			if l, ok := s.endLeaseReturning(ctx, id, LeaseReleased, "released"); ok {
+				return l, nil
+			}
+		}
+	}
 	l, err := s.GetLease(ctx, id)
 	if err != nil {
 		return Lease{}, err
@@ -427,7 +447,7 @@ func (s *Service) ReleaseLease(ctx context.Context, id string, reset bool) (Leas
 const endLeaseSQL = `
 WITH ended AS (
     UPDATE leases SET status = $2, status_reason = $3, ended_at = now()
-    WHERE id = $1 AND status IN ('acquiring', 'active') RETURNING id, account_id, ended_at
+    WHERE id = $1 AND status IN ('acquiring', 'active') RETURNING *
 ), freed AS (
     UPDATE accounts SET status = 'ready', updated_at = now()
     WHERE id = (SELECT account_id FROM ended) AND status = 'leased'
@@ -436,22 +456,32 @@ WITH ended AS (
     SELECT $4, 'lease.' || $2, 'lease', ended.id::text, $5, jsonb_build_object('account_id', ended.account_id, 'reason', $3::text)
     FROM ended
 )
-SELECT ended_at FROM ended`
+SELECT ` + leaseColumns + ` FROM ended l JOIN roles r ON r.id = l.role_id JOIN environments e ON e.id = r.environment_id`
 
 // endLease closes a lease and frees its account. It returns when the lease
 // ended, or nil when it was not open.
 func (s *Service) endLease(ctx context.Context, id string, status LeaseStatus, reason string) *time.Time {
-	caller := access.CallerFrom(ctx)
-	var at time.Time
-	err := s.db.QueryRow(ctx, endLeaseSQL, id, status, reason, cmp.Or(caller.Actor, "system"), caller.RequestID).Scan(&at)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return nil
-	case err != nil:
-		s.logger.ErrorContext(ctx, "ending a lease", "lease", id, "error", err)
+	l, ok := s.endLeaseReturning(ctx, id, status, reason)
+	if !ok {
 		return nil
 	}
-	return &at
+	return l.EndedAt
+}
+
+// endLeaseReturning is endLease returning the ended lease, and whether it
+// was open.
+func (s *Service) endLeaseReturning(ctx context.Context, id string, status LeaseStatus, reason string) (Lease, bool) {
+	caller := access.CallerFrom(ctx)
+	var l Lease
+	err := scanLease(s.db.QueryRow(ctx, endLeaseSQL, id, status, reason, cmp.Or(caller.Actor, "system"), caller.RequestID), &l)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return Lease{}, false
+	case err != nil:
+		s.logger.ErrorContext(ctx, "ending a lease", "lease", id, "error", err)
+		return Lease{}, false
+	}
+	return l, true
 }
 
 const expireSQL = `

@@ -354,3 +354,27 @@ func TestASlowAppFailsTheResetWithinItsTimeout(t *testing.T) {
 		t.Fatalf("account is %s after a failed reset", a.Status)
 	}
 }
+
+// An app attached while an account's provisioning job was running (the
+// job had already read the apps) leaves the account ready but missing from
+// the new app; the next reset provisions it there first, so no lease hands
+// out an account that is missing from an app.
+func TestALeaseProvisionsTheAccountInAppsItIsMissingFrom(t *testing.T) {
+	t.Parallel()
+	f := newAppFixture(t, dbtest.Tx(t), 1)
+	if _, err := f.svc.AttachApp(f.ctx, "production", "second", accounts.AppChange{Provider: new("fake")}); err != nil {
+		t.Fatal(err)
+	}
+	// The racing job finished: the account is ready, with no ref in "second".
+	if _, err := f.db.Exec(f.ctx, `UPDATE accounts SET status = 'ready'`); err != nil {
+		t.Fatal(err)
+	}
+	g := f.lease(t, "ci")
+	if g.Refs["chirp"] == "" || g.Refs["second"] == "" {
+		t.Fatalf("refs = %v, want one in each app", g.Refs)
+	}
+	snaps, _ := f.svc.Snapshots(f.ctx, g.Account.ID, "initial")
+	if len(snaps) != 2 {
+		t.Fatalf("%d baselines, want one per app", len(snaps))
+	}
+}

@@ -114,7 +114,7 @@ func (s *Service) Provision(ctx context.Context, accountID string) error {
 // provisionApps makes sure the account has a ref in every app of its
 // environment. It returns every ref, and those whose app has no baseline.
 func (s *Service) provisionApps(ctx context.Context, a Account) (all, noBaseline []snapshot.AppRef, err error) {
-	refs, err := s.AppRefs(ctx, a.ID)
+	refs, _, err := s.AppRefs(ctx, a.ID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -197,19 +197,23 @@ func (s *Service) environmentApps(ctx context.Context, accountID string) ([]App,
 	return queryAll(ctx, s.db, scanApp, appsOfEnvironmentSQL, envID)
 }
 
-const refsWithAppsSQL = `SELECT ` + appColumns + `, r.ref FROM account_refs r JOIN apps p ON p.id = r.app_id
-JOIN environments e ON e.id = p.environment_id WHERE r.account_id = $1 ORDER BY p.name`
+// refsWithAppsSQL lists every app of the account's environment with the
+// account's ref in it, NULL where it has none yet.
+const refsWithAppsSQL = `SELECT ` + appColumns + `, r.ref FROM apps p JOIN environments e ON e.id = p.environment_id
+LEFT JOIN account_refs r ON r.app_id = p.id AND r.account_id = $1
+WHERE p.environment_id = (SELECT environment_id FROM accounts WHERE id = $1) ORDER BY p.name`
 
 // AppRefs returns the account's ref in each app it is provisioned in, with
-// the app's provider instance.
-func (s *Service) AppRefs(ctx context.Context, accountID string) ([]snapshot.AppRef, error) {
+// the app's provider instance, and how many apps of its environment it is
+// not provisioned in yet.
+func (s *Service) AppRefs(ctx context.Context, accountID string) ([]snapshot.AppRef, int, error) {
 	rows, err := s.db.Query(ctx, refsWithAppsSQL, accountID)
 	if err != nil {
-		return nil, understudy.DBError(err, "", "")
+		return nil, 0, understudy.DBError(err, "", "")
 	}
 	type appRef struct {
 		app App
-		ref string
+		ref *string
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (appRef, error) {
 		var x appRef
@@ -217,17 +221,48 @@ func (s *Service) AppRefs(ctx context.Context, accountID string) ([]snapshot.App
 		return x, r.Scan(&a.ID, &a.Environment, &a.Name, &a.Provider, &a.Settings, &a.SecretNames, &a.CreatedAt, &a.UpdatedAt, &x.ref)
 	})
 	if err != nil {
-		return nil, understudy.DBError(err, "", "")
+		return nil, 0, understudy.DBError(err, "", "")
 	}
 	out := make([]snapshot.AppRef, 0, len(list))
+	missing := 0
 	for _, x := range list {
+		if x.ref == nil {
+			missing++
+			continue
+		}
 		inst, err := s.appInstance(ctx, x.app)
 		if err != nil {
-			return nil, fmt.Errorf("app %s: %w", x.app.Name, err)
+			return nil, 0, fmt.Errorf("app %s: %w", x.app.Name, err)
 		}
-		out = append(out, snapshot.AppRef{AppID: x.app.ID, AppName: x.app.Name, App: inst, Ref: x.ref})
+		out = append(out, snapshot.AppRef{AppID: x.app.ID, AppName: x.app.Name, App: inst, Ref: *x.ref})
 	}
-	return out, nil
+	return out, missing, nil
+}
+
+// completeRefs provisions the account in the apps of its environment it
+// is not in yet (an app attached while its provisioning job ran, say) and
+// captures their baseline, without changing the account's status, then
+// returns every ref. Resets and captures call it, so an account is never
+// handed out missing from an app.
+func (s *Service) completeRefs(ctx context.Context, accountID string) ([]snapshot.AppRef, error) {
+	refs, missing, err := s.AppRefs(ctx, accountID)
+	if err != nil || missing == 0 {
+		return refs, err
+	}
+	a, err := s.GetAccount(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	all, noBaseline, err := s.provisionApps(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	if len(noBaseline) > 0 {
+		if _, err := s.snaps.Capture(ctx, a.ID, snapshot.Baseline, noBaseline, s.appTimeout); err != nil {
+			return nil, fmt.Errorf("capturing the baseline: %w", err)
+		}
+	}
+	return all, nil
 }
 
 const appsWithStateSQL = `SELECT DISTINCT app_id::text FROM snapshots WHERE account_id = $1 AND state = $2`

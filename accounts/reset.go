@@ -48,7 +48,7 @@ WHERE id = $1 AND status IN ('ready', 'failed') RETURNING status, status_reason,
 // that fails. It returns the account's refs.
 func (s *Service) resetApps(ctx context.Context, accountID, state string) ([]snapshot.AppRef, error) {
 	state = stateOrBaseline(state)
-	refs, err := s.AppRefs(ctx, accountID)
+	refs, err := s.completeRefs(ctx, accountID)
 	if err != nil || len(refs) == 0 {
 		return refs, err // no app holds state for this account
 	}
@@ -92,7 +92,7 @@ func (s *Service) CaptureState(ctx context.Context, accountID, state string) ([]
 	if a.Status == StatusRetired || a.Status == StatusPending || a.Status == StatusProvisioning {
 		return nil, understudy.Errorf(understudy.ECONFLICT, "account %s is %s; its state cannot be captured", a.ID, a.Status)
 	}
-	refs, err := s.AppRefs(ctx, a.ID)
+	refs, err := s.completeRefs(ctx, a.ID)
 	if err != nil {
 		return nil, err
 	}

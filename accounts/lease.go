@@ -108,14 +108,10 @@ func (s *Service) AcquireLease(ctx context.Context, req LeaseRequest) (Grant, er
 	if err := req.Validate(); err != nil {
 		return Grant{}, err
 	}
-	role, err := s.GetRole(ctx, req.Environment, req.Role)
-	if err != nil {
-		return Grant{}, err
-	}
 	if g, found, err := s.idempotentLease(ctx, req); found || err != nil {
 		return g, err
 	}
-	l, err := s.claimWaiting(ctx, role, req)
+	l, err := s.claimWaiting(ctx, req)
 	if err != nil {
 		if understudy.ErrorCode(err) == understudy.ECONFLICT && req.IdempotencyKey != "" {
 			if g, found, ierr := s.idempotentLease(ctx, req); found || ierr != nil {
@@ -127,14 +123,19 @@ func (s *Service) AcquireLease(ctx context.Context, req LeaseRequest) (Grant, er
 	return s.prepareLease(ctx, l)
 }
 
-// claimWaiting claims an account, polling until req.Wait has passed.
-func (s *Service) claimWaiting(ctx context.Context, role Role, req LeaseRequest) (Lease, error) {
+// claimWaiting claims an account, polling until req.Wait has passed. The
+// role is read only when no account could be claimed at once.
+func (s *Service) claimWaiting(ctx context.Context, req LeaseRequest) (Lease, error) {
 	deadline := s.now().Add(req.Wait)
 	pause := 20 * time.Millisecond
 	for contended := 0; ; {
-		l, ok, err := s.claim(ctx, role, req)
+		l, ok, err := s.claim(ctx, req)
 		if err != nil || ok {
 			return l, err
+		}
+		role, err := s.GetRole(ctx, req.Environment, req.Role)
+		if err != nil {
+			return Lease{}, err
 		}
 		// SKIP LOCKED passes over accounts that concurrent claims hold for
 		// a moment; while some account is still ready, try again at once.
@@ -145,7 +146,7 @@ func (s *Service) claimWaiting(ctx context.Context, role Role, req LeaseRequest)
 		// Nothing is free: end the overdue leases now rather than wait for
 		// the periodic job (whose replica may be down), then try once more.
 		if n, err := s.ExpireLeases(ctx); err == nil && n > 0 {
-			if l, ok, err := s.claim(ctx, role, req); err != nil || ok {
+			if l, ok, err := s.claim(ctx, req); err != nil || ok {
 				return l, err
 			}
 		}
@@ -168,24 +169,29 @@ func (s *Service) claimWaiting(ctx context.Context, role Role, req LeaseRequest)
 // The audit row is the one access.Record writes.
 const claimSQL = `
 WITH picked AS (
-    SELECT id FROM accounts WHERE role_id = $1 AND status = 'ready' ORDER BY slot LIMIT 1 FOR UPDATE SKIP LOCKED
+    SELECT a.id, a.role_id FROM accounts a
+    WHERE a.role_id = (SELECT r.id FROM roles r JOIN environments e ON e.id = r.environment_id
+                       WHERE e.name = $1 AND r.name = $2 AND r.deleted_at IS NULL)
+      AND a.status = 'ready'
+    ORDER BY a.slot LIMIT 1 FOR UPDATE SKIP LOCKED
 ), claimed AS (
     UPDATE accounts a SET status = 'leased', status_reason = '', updated_at = now()
-    FROM picked WHERE a.id = picked.id RETURNING a.id
+    FROM picked WHERE a.id = picked.id RETURNING a.id, a.role_id
 ), lease AS (
     INSERT INTO leases (id, account_id, role_id, holder, state, status, token_name, idempotency_key, ttl_seconds, expires_at)
-    SELECT $2, claimed.id, $1, $3, $4, 'acquiring', $5, $6, $7, now() + make_interval(secs => $8) FROM claimed
+    SELECT $3, claimed.id, claimed.role_id, $4, $5, 'acquiring', $6, $7, $8, now() + make_interval(secs => $9) FROM claimed
     RETURNING id, account_id, holder, state, status, status_reason, acquired_at, expires_at, ended_at
 ), audit AS (
     INSERT INTO audit_events (actor, action, target_type, target_id, request_id, details)
-    SELECT $9, 'lease.acquire', 'lease', lease.id::text, $10,
-           jsonb_build_object('account_id', lease.account_id, 'holder', lease.holder, 'state', lease.state, 'ttl_seconds', $7::int)
+    SELECT $10, 'lease.acquire', 'lease', lease.id::text, $11,
+           jsonb_build_object('account_id', lease.account_id, 'holder', lease.holder, 'state', lease.state, 'ttl_seconds', $8::int)
     FROM lease
 )
 SELECT id, account_id, holder, state, status, status_reason, acquired_at, expires_at, ended_at FROM lease`
 
-// claim leases one ready account of the role, or reports that none is free.
-func (s *Service) claim(ctx context.Context, role Role, req LeaseRequest) (Lease, bool, error) {
+// claim leases one ready account of the role, or reports that none is
+// free (or that the role does not exist: the caller tells which).
+func (s *Service) claim(ctx context.Context, req LeaseRequest) (Lease, bool, error) {
 	var key *string
 	if req.IdempotencyKey != "" {
 		key = &req.IdempotencyKey
@@ -194,8 +200,8 @@ func (s *Service) claim(ctx context.Context, role Role, req LeaseRequest) (Lease
 	// server dies; the expiry job frees the account after that.
 	grace := req.TTL + 2*s.appTimeout
 	caller := access.CallerFrom(ctx)
-	l := Lease{Environment: role.Environment, Role: role.Name}
-	err := s.db.QueryRow(ctx, claimSQL, role.ID, uuid.NewString(), req.Holder, req.State, caller.Actor, key,
+	l := Lease{Environment: req.Environment, Role: req.Role}
+	err := s.db.QueryRow(ctx, claimSQL, req.Environment, req.Role, uuid.NewString(), req.Holder, req.State, caller.Actor, key,
 		int(req.TTL.Seconds()), grace.Seconds(), cmp.Or(caller.Actor, "system"), caller.RequestID).
 		Scan(&l.ID, &l.AccountID, &l.Holder, &l.State, &l.Status, &l.StatusReason, &l.AcquiredAt, &l.ExpiresAt, &l.EndedAt)
 	switch {

@@ -194,6 +194,8 @@ func TestLeaseLifecycle(t *testing.T) {
 	if e.RetryAfter <= 0 || !strings.Contains(e.Message, "next lease expires") {
 		t.Fatalf("busy error = %q, retry after %v", e.Message, e.RetryAfter)
 	}
+	_, err = f.svc.AcquireLease(f.ctx, accounts.LeaseRequest{Environment: "production", Role: "ghost", Holder: "job-3", TTL: time.Minute})
+	wantCode(t, err, understudy.ENOTFOUND)
 	renewed, err := f.svc.RenewLease(f.ctx, g1.Lease.ID, time.Hour)
 	if err != nil || !renewed.ExpiresAt.After(g1.Lease.ExpiresAt.Add(50*time.Minute)) {
 		t.Fatalf("renew: %v %v", renewed.ExpiresAt, err)

@@ -28,10 +28,12 @@ func script(t *testing.T, body string) string {
 }
 
 // newProgram returns a Program running body; edit changes the config
-// before New.
+// before New. The script runs through /bin/sh rather than being executed
+// itself: executing a file just written can fail with ETXTBSY while another
+// test forks (its child briefly holds the write descriptor).
 func newProgram(t *testing.T, body string, edit func(*exec.Config)) *exec.Program {
 	t.Helper()
-	cfg := exec.Config{App: "shop", Command: []string{script(t, body)}}
+	cfg := exec.Config{App: "shop", Command: []string{"/bin/sh", script(t, body)}}
 	if edit != nil {
 		edit(&cfg)
 	}

@@ -38,11 +38,7 @@ type Execer interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
-// RecordDB adds e to the audit trail on its own. It is Record, named for
-// the places that have no transaction.
-func RecordDB(ctx context.Context, db Execer, e Event) error { return Record(ctx, db, e) }
-
-// Record adds e to the audit trail inside tx, the transaction of the write
+// Record adds e to the audit trail through tx, the transaction of the write
 // it records, with the actor and request id of ctx's caller.
 func Record(ctx context.Context, tx Execer, e Event) error {
 	c := CallerFrom(ctx)

@@ -133,8 +133,9 @@ func validStatus(st Status) bool {
 }
 
 const (
-	lockAccountSQL = `SELECT ` + accountColumns + accountFrom + ` WHERE a.id = $1 FOR UPDATE OF a`
-	roleOfSQL      = `SELECT role_id FROM accounts WHERE id = $1`
+	lockAccountSQL  = `SELECT ` + accountColumns + accountFrom + ` WHERE a.id = $1 FOR UPDATE OF a`
+	roleOfSQL       = `SELECT role_id FROM accounts WHERE id = $1`
+	lockRoleByIDSQL = `SELECT 1 FROM roles WHERE id = $1 FOR UPDATE`
 )
 
 // RetireAccount retires the account with id and, in the same transaction,
@@ -153,7 +154,7 @@ func (s *Service) RetireAccount(ctx context.Context, id string) (Account, error)
 		if err := tx.QueryRow(ctx, roleOfSQL, uid).Scan(&roleID); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM roles WHERE id = $1 FOR UPDATE`, roleID); err != nil {
+		if _, err := tx.Exec(ctx, lockRoleByIDSQL, roleID); err != nil {
 			return err
 		}
 		if err := scanAccount(tx.QueryRow(ctx, lockAccountSQL, uid), &a); err != nil {

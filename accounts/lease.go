@@ -128,14 +128,18 @@ func (s *Service) AcquireLease(ctx context.Context, req LeaseRequest) (Grant, er
 func (s *Service) claimWaiting(ctx context.Context, req LeaseRequest) (Lease, error) {
 	deadline := s.now().Add(req.Wait)
 	pause := 20 * time.Millisecond
+	var role *Role
 	for contended := 0; ; {
 		l, ok, err := s.claim(ctx, req)
 		if err != nil || ok {
 			return l, err
 		}
-		role, err := s.GetRole(ctx, req.Environment, req.Role)
-		if err != nil {
-			return Lease{}, err
+		if role == nil { // nothing free: now the role matters (does it exist? its id, its pool)
+			r, err := s.GetRole(ctx, req.Environment, req.Role)
+			if err != nil {
+				return Lease{}, err
+			}
+			role = &r
 		}
 		// SKIP LOCKED passes over accounts that concurrent claims hold for
 		// a moment; while some account is still ready, try again at once.
@@ -151,7 +155,7 @@ func (s *Service) claimWaiting(ctx context.Context, req LeaseRequest) (Lease, er
 			}
 		}
 		if !s.now().Before(deadline) {
-			return Lease{}, s.busyError(ctx, role)
+			return Lease{}, s.busyError(ctx, *role)
 		}
 		select {
 		case <-ctx.Done():
@@ -517,7 +521,7 @@ func (s *Service) ExpireLeases(ctx context.Context) (int, error) {
 		s.logger.InfoContext(ctx, "lease expired", "lease", id)
 	}
 	if len(ids) > 0 {
-		err = access.RecordDB(ctx, s.db, access.Event{Action: "lease.expire", TargetType: "lease", TargetID: fmt.Sprint(len(ids)),
+		err = access.Record(ctx, s.db, access.Event{Action: "lease.expire", TargetType: "lease", TargetID: fmt.Sprint(len(ids)),
 			Details: map[string]any{"leases": ids}})
 	}
 	return len(ids), err

@@ -90,14 +90,9 @@ func (s *Service) Provision(ctx context.Context, accountID string) error {
 	if _, err := s.db.Exec(ctx, setStatusSQL, a.ID, StatusProvisioning, "", []Status{StatusPending, StatusFailed, StatusReady}); err != nil {
 		return understudy.DBError(err, "", "")
 	}
-	refs, missing, err := s.provisionApps(ctx, a)
+	refs, baselines, err := s.provisionMissing(ctx, a)
 	if err != nil {
 		return err
-	}
-	if len(missing) > 0 {
-		if _, err := s.snaps.Capture(ctx, a.ID, snapshot.Baseline, missing, s.appTimeout); err != nil {
-			return fmt.Errorf("capturing the baseline: %w", err)
-		}
 	}
 	if _, err = s.db.Exec(ctx, setStatusSQL, a.ID, StatusReady, "", []Status{StatusProvisioning}); err != nil {
 		return understudy.DBError(err, "", "")
@@ -106,9 +101,25 @@ func (s *Service) Provision(ctx context.Context, accountID string) error {
 	for _, r := range refs {
 		apps[r.AppName] = r.Ref
 	}
-	s.audit(ctx, "account.provision", a.ID, map[string]any{"refs": apps, "baselines": len(missing)})
+	s.audit(ctx, "account.provision", a.ID, map[string]any{"refs": apps, "baselines": baselines})
 	s.logger.InfoContext(ctx, "account provisioned", "account", a.ID, "apps", len(refs))
 	return nil
+}
+
+// provisionMissing provisions the account in every app of its environment
+// it is not in yet and captures the baseline of the apps that have none. It
+// returns every ref and how many baselines it captured.
+func (s *Service) provisionMissing(ctx context.Context, a Account) ([]snapshot.AppRef, int, error) {
+	refs, noBaseline, err := s.provisionApps(ctx, a)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(noBaseline) > 0 {
+		if _, err := s.snaps.Capture(ctx, a.ID, snapshot.Baseline, noBaseline, s.appTimeout); err != nil {
+			return nil, 0, fmt.Errorf("capturing the baseline: %w", err)
+		}
+	}
+	return refs, len(noBaseline), nil
 }
 
 // provisionApps makes sure the account has a ref in every app of its
@@ -253,16 +264,8 @@ func (s *Service) completeRefs(ctx context.Context, accountID string) ([]snapsho
 	if err != nil {
 		return nil, err
 	}
-	all, noBaseline, err := s.provisionApps(ctx, a)
-	if err != nil {
-		return nil, err
-	}
-	if len(noBaseline) > 0 {
-		if _, err := s.snaps.Capture(ctx, a.ID, snapshot.Baseline, noBaseline, s.appTimeout); err != nil {
-			return nil, fmt.Errorf("capturing the baseline: %w", err)
-		}
-	}
-	return all, nil
+	all, _, err := s.provisionMissing(ctx, a)
+	return all, err
 }
 
 const appsWithStateSQL = `SELECT DISTINCT app_id::text FROM snapshots WHERE account_id = $1 AND state = $2`

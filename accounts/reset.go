@@ -132,7 +132,7 @@ func stateOrBaseline(state string) string {
 // audit records an event outside a transaction of its own (background work
 // and calls to apps are not transactional); a failure to record is logged.
 func (s *Service) audit(ctx context.Context, action, accountID string, details map[string]any) {
-	err := access.RecordDB(ctx, s.db, access.Event{Action: action, TargetType: "account", TargetID: accountID, Details: details})
+	err := access.Record(ctx, s.db, access.Event{Action: action, TargetType: "account", TargetID: accountID, Details: details})
 	if err != nil {
 		s.logger.ErrorContext(ctx, "recording an audit event", "action", action, "error", err)
 	}

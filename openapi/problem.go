@@ -63,15 +63,17 @@ func (s *Server) handleError(err error, c echo.Context) {
 	} else {
 		code = understudy.ErrorCode(err)
 		p.Status, p.Detail = statusOf[code], understudy.ErrorMessage(err)
-		if ue, ok := errors.AsType[*understudy.Error](err); ok && ue.RetryAfter > 0 {
-			c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(ue.RetryAfter.Seconds()))))
-		}
-		if ue, ok := errors.AsType[*understudy.Error](err); ok && len(ue.Fields) > 0 {
-			fields := make([]FieldError, len(ue.Fields))
-			for i, f := range ue.Fields {
-				fields[i] = FieldError{Field: f.Field, Detail: f.Detail}
+		if ue, ok := errors.AsType[*understudy.Error](err); ok {
+			if ue.RetryAfter > 0 {
+				c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(ue.RetryAfter.Seconds()))))
 			}
-			p.Errors = &fields
+			if len(ue.Fields) > 0 {
+				fields := make([]FieldError, len(ue.Fields))
+				for i, f := range ue.Fields {
+					fields[i] = FieldError{Field: f.Field, Detail: f.Detail}
+				}
+				p.Errors = &fields
+			}
 		}
 	}
 	if p.Status >= 500 {

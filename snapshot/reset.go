@@ -3,7 +3,6 @@ package snapshot
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/understudy-dev/understudy"
@@ -30,19 +29,9 @@ func (s *Store) Reset(ctx context.Context, accountID, state string, refs []AppRe
 			return err
 		}
 	}
-	failures := make([]AppFailure, len(refs))
-	var wg sync.WaitGroup
-	for i, r := range refs {
-		wg.Go(func() {
-			actx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			if err := restoreVerified(actx, accountID, r, contents[i], want[r.AppID]); err != nil {
-				failures[i] = AppFailure{App: r.AppName, Err: timeoutCause(actx, err, timeout)}
-			}
-		})
-	}
-	wg.Wait()
-	return failuresError("reset to "+state, failures)
+	return eachApp(ctx, "reset to "+state, refs, timeout, func(ctx context.Context, i int, r AppRef) error {
+		return restoreVerified(ctx, accountID, r, contents[i], want[r.AppID])
+	})
 }
 
 // restoreVerified restores one app and checks the result by hash.

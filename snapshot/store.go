@@ -62,26 +62,35 @@ type captured struct {
 // snapshotAll snapshots every app in parallel, each within timeout.
 func snapshotAll(ctx context.Context, accountID string, refs []AppRef, timeout time.Duration) ([]captured, error) {
 	out := make([]captured, len(refs))
+	err := eachApp(ctx, "snapshotting", refs, timeout, func(ctx context.Context, i int, r AppRef) error {
+		state, err := r.App.Snapshot(ctx, providers.Target{Ref: r.Ref, AccountID: accountID})
+		if err != nil {
+			return err
+		}
+		c, err := Canonical(state)
+		out[i] = captured{ref: r, canonical: c, hash: HashOf(c)}
+		return err
+	})
+	return out, err
+}
+
+// eachApp runs fn for every app in parallel, each within timeout, and
+// returns *AppsError naming every app whose fn failed (op says what was
+// being done).
+func eachApp(ctx context.Context, op string, refs []AppRef, timeout time.Duration, fn func(ctx context.Context, i int, r AppRef) error) error {
 	failures := make([]AppFailure, len(refs))
 	var wg sync.WaitGroup
 	for i, r := range refs {
 		wg.Go(func() {
 			actx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
-			state, err := r.App.Snapshot(actx, providers.Target{Ref: r.Ref, AccountID: accountID})
-			if err == nil {
-				var c []byte
-				if c, err = Canonical(state); err == nil {
-					out[i] = captured{ref: r, canonical: c, hash: HashOf(c)}
-				}
-			}
-			if err != nil {
+			if err := fn(actx, i, r); err != nil {
 				failures[i] = AppFailure{App: r.AppName, Err: timeoutCause(actx, err, timeout)}
 			}
 		})
 	}
 	wg.Wait()
-	return out, failuresError("snapshotting", failures)
+	return failuresError(op, failures)
 }
 
 const (

@@ -56,21 +56,7 @@ type Report struct {
 	// raw-restore.
 	Phases []Measured `json:"phases"`
 	// Checks compare the figures with the targets.
-	Checks []Check `json:"checks"`
-}
-
-// Check is one target, met or not.
-type Check struct {
-	// Name says what is measured, in which unit.
-	Name string `json:"name"`
-	// Measured is the figure.
-	Measured float64 `json:"measured"`
-	// Target is the bound Measured is held to.
-	Target float64 `json:"target"`
-	// Pass says whether the target is met.
-	Pass bool `json:"pass"`
-	// Summary is the line the text report prints.
-	Summary string `json:"summary"`
+	Checks []phase.Check `json:"checks"`
 }
 
 // phaseOf returns the phase called name, or an empty one.
@@ -90,7 +76,7 @@ func (r Report) stepOf(name, step string) phase.Result {
 }
 
 // check compares the phases with the targets.
-func (r Report) check() []Check {
+func (r Report) check() []phase.Check {
 	fake := r.phaseOf(phaseFake)
 	share := round(100*ratio(fake.PerSecond, r.Pgbench.TPS), 1)
 	p99 := round(fake.P99.Millis(), 3)
@@ -99,7 +85,7 @@ func (r Report) check() []Check {
 	reset := r.stepOf(phaseChirpReset, "reset").P50
 	acqRatio := round(ratio(acquire.Millis(), raw.Millis()), 2)
 	resetRatio := round(ratio(reset.Millis(), raw.Millis()), 2)
-	return []Check{
+	return []phase.Check{
 		{Name: "b_cycles_percent_of_pgbench_tps", Measured: share, Target: targetSharePercent, Pass: share >= targetSharePercent,
 			Summary: fmt.Sprintf("(b) fake lease cycles/s = %.1f%% of (a) pgbench TPS (target ≥ %.0f%%)", share, targetSharePercent)},
 		{Name: "b_cycle_p99_ms", Measured: p99, Target: targetP99Millis, Pass: p99 < targetP99Millis,
@@ -153,16 +139,7 @@ func (r Report) Write(w io.Writer, format string) error {
 		return err
 	}
 	fmt.Fprintln(w)
-	for _, c := range r.Checks {
-		verdict := "MISS"
-		if c.Pass {
-			verdict = "PASS"
-		}
-		if _, err := fmt.Fprintf(w, "%-84s %s\n", c.Summary, verdict); err != nil {
-			return err
-		}
-	}
-	return nil
+	return phase.WriteChecks(w, r.Checks, 84)
 }
 
 // orNA formats v with decimals, or n/a when it is negative (unknown).

@@ -2,14 +2,10 @@ package main
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/understudy-dev/understudy/bench/internal/phase"
@@ -88,15 +84,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	return c, c.Validate()
 }
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
-}
+// driver is this load driver.
+var driver = stack.Driver[Config, Report]{Name: "load", Parse: parseConfig, Measure: measure,
+	Format: func(c Config) string { return c.Output }}
 
-// run measures and prints the report; it returns the exit code.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	return stack.Driver[Config, Report]{Name: "load", Parse: parseConfig, Measure: measure,
-		Format: func(c Config) string { return c.Output }}.Run(ctx, args, getenv, stdout, stderr)
-}
+func main() { driver.Main() }

@@ -30,21 +30,7 @@ type Report struct {
 	// Phases are http then select.
 	Phases []phase.Result `json:"phases"`
 	// Checks compare the figures with the targets.
-	Checks []Check `json:"checks"`
-}
-
-// Check is one target, met or not.
-type Check struct {
-	// Name is http_throughput_percent_of_select or http_p50_ms.
-	Name string `json:"name"`
-	// Measured is the figure, in the unit Name says.
-	Measured float64 `json:"measured"`
-	// Target is the bound Measured is held to.
-	Target float64 `json:"target"`
-	// Pass says whether the target is met.
-	Pass bool `json:"pass"`
-	// Summary is the line the text report prints.
-	Summary string `json:"summary"`
+	Checks []phase.Check `json:"checks"`
 }
 
 // newReport compares the HTTP phase web with the bare SELECT phase bare.
@@ -59,7 +45,7 @@ func newReport(cfg Config, m stack.Machine, web, bare phase.Result) Report {
 		Machine: m, Clients: cfg.Clients,
 		WarmupSeconds: cfg.Warmup.Seconds(), DurationSeconds: cfg.Duration.Seconds(),
 		Phases: []phase.Result{web, bare},
-		Checks: []Check{
+		Checks: []phase.Check{
 			{Name: "http_throughput_percent_of_select", Measured: share, Target: targetSharePercent, Pass: share >= targetSharePercent,
 				Summary: fmt.Sprintf("HTTP throughput = %.1f%% of bare SELECT (target ≥ %.0f%%)", share, targetSharePercent)},
 			{Name: "http_p50_ms", Measured: p50, Target: targetP50Millis, Pass: p50 < targetP50Millis,
@@ -89,14 +75,5 @@ func (r Report) Write(w io.Writer, format string) error {
 		return err
 	}
 	fmt.Fprintln(w)
-	for _, c := range r.Checks {
-		verdict := "MISS"
-		if c.Pass {
-			verdict = "PASS"
-		}
-		if _, err := fmt.Fprintf(w, "%-58s %s\n", c.Summary, verdict); err != nil {
-			return err
-		}
-	}
-	return nil
+	return phase.WriteChecks(w, r.Checks, 58)
 }

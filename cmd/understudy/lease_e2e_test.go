@@ -115,9 +115,9 @@ func TestResetAndSnapshotsThroughTheAPI(t *testing.T) {
 	admin := s.client(t, s.Admin)
 	accts := waitReady(t, s, "production")
 	id := accts[0].Id
-	cap, err := admin.CaptureStateWithResponse(ctx, id, "with-cart")
-	if err != nil || cap.JSON201 == nil || len(cap.JSON201.Items) != 1 || cap.JSON201.Items[0].State != "with-cart" {
-		t.Fatalf("capture: %v %s", err, cap.Body)
+	captured, err := admin.CaptureStateWithResponse(ctx, id, "with-cart")
+	if err != nil || captured.JSON201 == nil || len(captured.JSON201.Items) != 1 || captured.JSON201.Items[0].State != "with-cart" {
+		t.Fatalf("capture: %v %s", err, captured.Body)
 	}
 	list, _ := admin.ListSnapshotsWithResponse(ctx, id, nil)
 	if list.JSON200 == nil || len(list.JSON200.Items) != 2 {

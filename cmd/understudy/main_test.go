@@ -54,7 +54,7 @@ func startServer(t *testing.T, o serverOptions) *testServer {
 	if o.Logs == nil {
 		o.Logs = &bytes.Buffer{}
 	}
-	m := &Main{Config: cfg, Logger: (&app{stderr: &syncWriter{w: o.Logs}}).logger("debug")}
+	m := &Main{Config: cfg, Logger: (&app{stderr: &lockedWriter{w: o.Logs}}).logger("debug")}
 	ctx := context.Background()
 	if err := m.Run(ctx); err != nil {
 		t.Fatalf("starting the server: %v", err)

@@ -185,7 +185,7 @@ func TestConcurrentMigrationsDoNotCorruptTheSchema(t *testing.T) {
 func TestRequestIDReachesLogsAndAuditAndSecretsDoNot(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
-	lw := &syncWriter{w: &logs}
+	lw := &lockedWriter{w: &logs}
 	s := startServer(t, serverOptions{Logs: lw})
 	accts := seed(t, s)
 	req, _ := http.NewRequest(http.MethodPost, s.URL+"/v1/accounts/"+accts[0].Id+"/rotate-password", nil)

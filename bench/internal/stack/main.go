@@ -6,6 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/signal"
+	"syscall"
 )
 
 // Exit codes of the load drivers.
@@ -50,4 +53,13 @@ func (d Driver[C, R]) Run(ctx context.Context, args []string, getenv func(string
 		return ExitError
 	}
 	return ExitOK
+}
+
+// Main runs the driver on the process's arguments and environment, stops
+// it on SIGINT or SIGTERM, and exits with its code.
+func (d Driver[C, R]) Main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := d.Run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }

@@ -8,8 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/internal/pgdb"
 )
 
 var tokenNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
@@ -76,10 +75,10 @@ WHERE ($1 = '' OR action = $1) AND ($2 = '' OR target_type = $2) AND ($3 = '' OR
 ORDER BY id DESC LIMIT $6`
 
 // Audit reads the audit trail.
-type Audit struct{ db understudy.DB }
+type Audit struct{ db pgdb.DB }
 
 // NewAudit returns an audit reader on db.
-func NewAudit(db understudy.DB) *Audit { return &Audit{db: db} }
+func NewAudit(db pgdb.DB) *Audit { return &Audit{db: db} }
 
 // List returns the newest events matching f, newest first.
 func (a *Audit) List(ctx context.Context, f AuditFilter) ([]Event, error) {
@@ -89,12 +88,12 @@ func (a *Audit) List(ctx context.Context, f AuditFilter) ([]Event, error) {
 	f.Limit = min(f.Limit, 1000)
 	rows, err := a.db.Query(ctx, listAuditSQL, f.Action, f.TargetType, f.TargetID, f.RequestID, f.Before, f.Limit)
 	if err != nil {
-		return nil, understudy.DBError(err, "", "")
+		return nil, pgdb.Translate(err, "", "")
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Event, error) {
 		var e Event
 		err := r.Scan(&e.ID, &e.At, &e.Actor, &e.Action, &e.TargetType, &e.TargetID, &e.RequestID, &e.Details)
 		return e, err
 	})
-	return list, understudy.DBError(err, "", "")
+	return list, pgdb.Translate(err, "", "")
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/internal/pgdb"
 )
 
 // TokenPrefix starts every token, so a leaked one is easy to recognise
@@ -30,19 +31,19 @@ type Token struct {
 
 // Tokens stores and checks bearer tokens.
 type Tokens struct {
-	db    understudy.DB
+	db    pgdb.DB
 	cache *tokenCache
 }
 
 // NewTokens returns a token store on db that looks every token up in the
 // database.
-func NewTokens(db understudy.DB) *Tokens { return &Tokens{db: db} }
+func NewTokens(db pgdb.DB) *Tokens { return &Tokens{db: db} }
 
 // NewCachedTokens returns a token store that remembers a successful
 // authentication for ttl, sparing a database round trip on most requests.
 // A token revoked through this store stops working at once; one revoked
 // through another replica keeps working on this one for at most ttl.
-func NewCachedTokens(db understudy.DB, ttl time.Duration) *Tokens {
+func NewCachedTokens(db pgdb.DB, ttl time.Duration) *Tokens {
 	return &Tokens{db: db, cache: newTokenCache(ttl, time.Now)}
 }
 
@@ -79,7 +80,7 @@ func (s *Tokens) Create(ctx context.Context, name string, scope Scope) (Token, s
 		return Record(ctx, tx, Event{Action: "token.create", TargetType: "token", TargetID: t.ID, Details: map[string]any{"name": name, "scope": scope}})
 	})
 	if err != nil {
-		return Token{}, "", understudy.DBError(err, "", "an active token named "+name+" already exists")
+		return Token{}, "", pgdb.Translate(err, "", "an active token named "+name+" already exists")
 	}
 	return t, secret, nil
 }
@@ -103,7 +104,7 @@ func (s *Tokens) Authenticate(ctx context.Context, secret string) (Token, error)
 		if err == pgx.ErrNoRows {
 			return Token{}, understudy.Errorf(understudy.EUNAUTHORIZED, "the bearer token is not valid or was revoked")
 		}
-		return Token{}, understudy.DBError(err, "", "")
+		return Token{}, pgdb.Translate(err, "", "")
 	}
 	s.cache.put(hash, t)
 	return t, nil
@@ -117,13 +118,13 @@ ORDER BY created_at, id`
 func (s *Tokens) List(ctx context.Context) ([]Token, error) {
 	rows, err := s.db.Query(ctx, listTokensSQL)
 	if err != nil {
-		return nil, understudy.DBError(err, "", "")
+		return nil, pgdb.Translate(err, "", "")
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Token, error) {
 		var t Token
 		return t, scanToken(r, &t)
 	})
-	return list, understudy.DBError(err, "", "")
+	return list, pgdb.Translate(err, "", "")
 }
 
 const revokeTokenSQL = `
@@ -141,7 +142,7 @@ func (s *Tokens) Revoke(ctx context.Context, id string) (Token, error) {
 		return Record(ctx, tx, Event{Action: "token.revoke", TargetType: "token", TargetID: t.ID, Details: map[string]any{"name": t.Name}})
 	})
 	s.cache.clear()
-	return t, understudy.DBError(err, "no token has id "+id, "")
+	return t, pgdb.Translate(err, "no token has id "+id, "")
 }
 
 func scanToken(row pgx.Row, t *Token) error {

@@ -11,6 +11,8 @@ import (
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/identity"
+	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/secret"
 )
 
@@ -36,18 +38,18 @@ func Statuses() []Status {
 // Account is one synthetic identity for (environment, role, slot). A slot
 // whose account is retired gets a new account of the next generation.
 type Account struct {
-	ID                string     `json:"id"`
-	Environment       string     `json:"environment"`
-	Role              string     `json:"role"`
-	Slot              int        `json:"slot"`
-	Generation        int        `json:"generation"`
-	Status            Status     `json:"status"`
-	StatusReason      string     `json:"status_reason"`
-	Identity          Identity   `json:"identity"`
-	PasswordRotatedAt time.Time  `json:"password_rotated_at"`
-	CreatedAt         time.Time  `json:"created_at"`
-	UpdatedAt         time.Time  `json:"updated_at"`
-	RetiredAt         *time.Time `json:"retired_at,omitempty"`
+	ID                string            `json:"id"`
+	Environment       string            `json:"environment"`
+	Role              string            `json:"role"`
+	Slot              int               `json:"slot"`
+	Generation        int               `json:"generation"`
+	Status            Status            `json:"status"`
+	StatusReason      string            `json:"status_reason"`
+	Identity          identity.Identity `json:"identity"`
+	PasswordRotatedAt time.Time         `json:"password_rotated_at"`
+	CreatedAt         time.Time         `json:"created_at"`
+	UpdatedAt         time.Time         `json:"updated_at"`
+	RetiredAt         *time.Time        `json:"retired_at,omitempty"`
 }
 
 // Credentials are what a test run signs in with. They are returned only to
@@ -91,7 +93,7 @@ func (s *Service) GetAccount(ctx context.Context, id string) (Account, error) {
 	}
 	var a Account
 	err = scanAccount(s.db.QueryRow(ctx, getAccountSQL, uid), &a)
-	return a, understudy.DBError(err, "no account has id "+id, "")
+	return a, pgdb.Translate(err, "no account has id "+id, "")
 }
 
 const listAccountsSQL = `SELECT ` + accountColumns + accountFrom + `
@@ -183,7 +185,7 @@ func (s *Service) RetireAccount(ctx context.Context, id string) (Account, error)
 		}
 		return scanAccount(tx.QueryRow(ctx, getAccountSQL, uid), &a)
 	})
-	return a, understudy.DBError(err, "no account has id "+id, "")
+	return a, pgdb.Translate(err, "no account has id "+id, "")
 }
 
 func (s *Service) roleTx(ctx context.Context, tx pgx.Tx, env, name string) (Role, error) {
@@ -211,7 +213,7 @@ func (s *Service) Credentials(ctx context.Context, id string) (Credentials, erro
 	var sealed secret.Sealed
 	err = s.db.QueryRow(ctx, credentialsSQL, uid).Scan(&c.Email, &c.Username, &sealed.KeyID, &sealed.Data, &c.RotatedAt)
 	if err != nil {
-		return Credentials{}, understudy.DBError(err, "no account has id "+id, "")
+		return Credentials{}, pgdb.Translate(err, "no account has id "+id, "")
 	}
 	plain, err := s.keyring.Open(sealed, []byte(c.AccountID))
 	if err != nil {
@@ -236,7 +238,7 @@ func (s *Service) RotatePassword(ctx context.Context, id string) (Credentials, e
 	if err != nil {
 		return Credentials{}, understudy.Errorf(understudy.ENOTFOUND, "no account has id %s", id)
 	}
-	c := Credentials{AccountID: uid.String(), Password: NewPassword(), RotatedAt: s.now().UTC()}
+	c := Credentials{AccountID: uid.String(), Password: identity.NewPassword(), RotatedAt: s.now().UTC()}
 	sealed := s.keyring.Seal([]byte(c.Password), []byte(c.AccountID))
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var a Account
@@ -253,7 +255,7 @@ func (s *Service) RotatePassword(ctx context.Context, id string) (Credentials, e
 			Details: map[string]any{"key_id": sealed.KeyID}})
 	})
 	if err != nil {
-		return Credentials{}, understudy.DBError(err, "no account has id "+id, "")
+		return Credentials{}, pgdb.Translate(err, "no account has id "+id, "")
 	}
 	return c, nil
 }
@@ -269,16 +271,16 @@ func (s *Service) CountByStatus(ctx context.Context) (map[Status]int, error) {
 	}
 	rows, err := s.db.Query(ctx, countByStatusSQL)
 	if err != nil {
-		return nil, understudy.DBError(err, "", "")
+		return nil, pgdb.Translate(err, "", "")
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var st Status
 		var n int
 		if err := rows.Scan(&st, &n); err != nil {
-			return nil, understudy.DBError(err, "", "")
+			return nil, pgdb.Translate(err, "", "")
 		}
 		out[st] = n
 	}
-	return out, understudy.DBError(rows.Err(), "", "")
+	return out, pgdb.Translate(rows.Err(), "", "")
 }

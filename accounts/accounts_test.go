@@ -10,7 +10,9 @@ import (
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/identity"
 	"github.com/understudy-dev/understudy/internal/dbtest"
+	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/secret"
 )
 
@@ -19,7 +21,7 @@ var testNow = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 // fixture is a Service on a rolled-back transaction, with a fixed clock.
 type fixture struct {
 	svc *accounts.Service
-	db  understudy.DB
+	db  pgdb.DB
 	ctx context.Context
 }
 
@@ -98,7 +100,7 @@ func TestCreateRoleFillsPoolWithCoherentAccounts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(c.Password) != accounts.PasswordLength || c.Email != a.Identity.Email {
+		if len(c.Password) != identity.PasswordLength || c.Email != a.Identity.Email {
 			t.Errorf("credentials = %q/%d chars", c.Email, len(c.Password))
 		}
 	}

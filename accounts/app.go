@@ -12,6 +12,7 @@ import (
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/providers"
 	"github.com/understudy-dev/understudy/secret"
 )
@@ -78,7 +79,7 @@ func (s *Service) AttachApp(ctx context.Context, env, name string, c AppChange) 
 		}
 		row := tx.QueryRow(ctx, insertAppSQL, e.ID, a.Name, a.Provider, a.Settings, a.SecretNames, keyID, sealed)
 		if err := row.Scan(&a.ID, &a.CreatedAt, &a.UpdatedAt); err != nil {
-			return understudy.DBError(err, "", "app "+name+" is already attached to environment "+env)
+			return pgdb.Translate(err, "", "app "+name+" is already attached to environment "+env)
 		}
 		if err := access.Record(ctx, tx, access.Event{Action: "app.attach", TargetType: "app", TargetID: a.ID,
 			Details: map[string]any{"environment": env, "name": name, "provider": a.Provider, "secret_names": a.SecretNames}}); err != nil {
@@ -86,7 +87,7 @@ func (s *Service) AttachApp(ctx context.Context, env, name string, c AppChange) 
 		}
 		return s.scheduleEnvironment(ctx, tx, e.ID)
 	})
-	return a, understudy.DBError(err, "", "")
+	return a, pgdb.Translate(err, "", "")
 }
 
 // validateApp normalises a and builds its provider once, so a bad
@@ -129,7 +130,7 @@ func (s *Service) sealSecrets(secrets map[string]string) ([]byte, string) {
 func (s *Service) openSecrets(ctx context.Context, appID string) (map[string]string, error) {
 	var sealed secret.Sealed
 	if err := s.db.QueryRow(ctx, appSecretsSQL, appID).Scan(&sealed.KeyID, &sealed.Data); err != nil {
-		return nil, understudy.DBError(err, "no app has id "+appID, "")
+		return nil, pgdb.Translate(err, "no app has id "+appID, "")
 	}
 	if sealed.KeyID == "" {
 		return map[string]string{}, nil
@@ -152,7 +153,7 @@ func (s *Service) GetApp(ctx context.Context, env, name string) (App, error) {
 		}
 		return App{}, understudy.Errorf(understudy.ENOTFOUND, "app %s is not attached to environment %s", name, env)
 	}
-	return a, understudy.DBError(err, "", "")
+	return a, pgdb.Translate(err, "", "")
 }
 
 // ListApps returns the apps of environment env, by name. Errors: ENOTFOUND.
@@ -194,7 +195,7 @@ func (s *Service) UpdateApp(ctx context.Context, env, name string, c AppChange) 
 			Details: map[string]any{"environment": env, "name": name, "provider": a.Provider, "secret_names": a.SecretNames}})
 	})
 	s.forgetApp(a.ID)
-	return a, understudy.DBError(err, "", "")
+	return a, pgdb.Translate(err, "", "")
 }
 
 // DetachApp detaches an app: the account refs and snapshots of that app
@@ -212,7 +213,7 @@ func (s *Service) DetachApp(ctx context.Context, env, name string) error {
 			Details: map[string]any{"environment": env, "name": name}})
 	})
 	s.forgetApp(a.ID)
-	return understudy.DBError(err, "", "")
+	return pgdb.Translate(err, "", "")
 }
 
 // AppCheck is the outcome of testing an app's connection and contract.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/internal/pgdb"
 )
 
 // Environment is where accounts live (production, staging). Accounts are
@@ -74,7 +75,7 @@ func (s *Service) CreateEnvironment(ctx context.Context, e Environment) (Environ
 		return access.Record(ctx, tx, access.Event{Action: "environment.create", TargetType: "environment", TargetID: out.Name,
 			Details: map[string]any{"email_domains": out.EmailDomains}})
 	})
-	return out, understudy.DBError(err, "", "environment "+e.Name+" already exists")
+	return out, pgdb.Translate(err, "", "environment "+e.Name+" already exists")
 }
 
 const getEnvironmentSQL = `SELECT ` + environmentColumns + ` FROM environments WHERE name = $1`
@@ -83,7 +84,7 @@ const getEnvironmentSQL = `SELECT ` + environmentColumns + ` FROM environments W
 func (s *Service) GetEnvironment(ctx context.Context, name string) (Environment, error) {
 	var e Environment
 	err := scanEnvironment(s.db.QueryRow(ctx, getEnvironmentSQL, name), &e)
-	return e, understudy.DBError(err, "environment "+name+" does not exist", "")
+	return e, pgdb.Translate(err, "environment "+name+" does not exist", "")
 }
 
 const listEnvironmentsSQL = `SELECT ` + environmentColumns + ` FROM environments ORDER BY name`
@@ -126,7 +127,7 @@ func (s *Service) UpdateEnvironment(ctx context.Context, name string, domains []
 		return access.Record(ctx, tx, access.Event{Action: "environment.update", TargetType: "environment", TargetID: name,
 			Details: map[string]any{"email_domains": out.EmailDomains, "previous_email_domains": cur.EmailDomains}})
 	})
-	return out, understudy.DBError(err, "environment "+name+" does not exist", "")
+	return out, pgdb.Translate(err, "environment "+name+" does not exist", "")
 }
 
 const (
@@ -159,5 +160,5 @@ func (s *Service) DeleteEnvironment(ctx context.Context, name string) error {
 		}
 		return access.Record(ctx, tx, access.Event{Action: "environment.delete", TargetType: "environment", TargetID: name})
 	})
-	return understudy.DBError(err, "environment "+name+" does not exist", "")
+	return pgdb.Translate(err, "environment "+name+" does not exist", "")
 }

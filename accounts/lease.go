@@ -12,6 +12,7 @@ import (
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/secret"
 )
 
@@ -212,7 +213,7 @@ func (s *Service) claim(ctx context.Context, req LeaseRequest) (Lease, bool, err
 	case errors.Is(err, pgx.ErrNoRows):
 		return Lease{}, false, nil
 	case err != nil:
-		return Lease{}, false, understudy.DBError(err, "", "a lease with this Idempotency-Key already exists")
+		return Lease{}, false, pgdb.Translate(err, "", "a lease with this Idempotency-Key already exists")
 	}
 	return l, true, nil
 }
@@ -244,7 +245,7 @@ func (s *Service) prepareLease(ctx context.Context, l Lease) (Grant, error) {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return Grant{}, understudy.Errorf(understudy.ECONFLICT, "lease %s expired while its account was being reset; ask again", l.ID)
 		}
-		return Grant{}, understudy.DBError(err, "", "")
+		return Grant{}, pgdb.Translate(err, "", "")
 	}
 	return g, nil
 }
@@ -267,7 +268,7 @@ const accountAndPasswordSQL = `SELECT ` + accountColumns + `, a.password_key_id,
 // fillGrant adds the leased account and its credentials to g, read at once.
 func (s *Service) fillGrant(ctx context.Context, g *Grant) error {
 	err := s.scanGrant(s.db.QueryRow(ctx, accountAndPasswordSQL, g.Lease.AccountID), g)
-	return understudy.DBError(err, "no account has id "+g.Lease.AccountID, "")
+	return pgdb.Translate(err, "no account has id "+g.Lease.AccountID, "")
 }
 
 // scanGrant scans leading (columns before the account's), the account and
@@ -294,7 +295,7 @@ const refNamesSQL = `SELECT p.name, r.ref FROM account_refs r JOIN apps p ON p.i
 func (s *Service) refNames(ctx context.Context, accountID string) (map[string]string, error) {
 	rows, err := s.db.Query(ctx, refNamesSQL, accountID)
 	if err != nil {
-		return nil, understudy.DBError(err, "", "")
+		return nil, pgdb.Translate(err, "", "")
 	}
 	defer rows.Close()
 	out := map[string]string{}
@@ -305,7 +306,7 @@ func (s *Service) refNames(ctx context.Context, accountID string) (map[string]st
 		}
 		out[app] = ref
 	}
-	return out, understudy.DBError(rows.Err(), "", "")
+	return out, pgdb.Translate(rows.Err(), "", "")
 }
 
 const idempotentSQL = `SELECT l.id, l.status, l.status_reason FROM leases l WHERE l.token_name = $1 AND l.idempotency_key = $2`
@@ -323,7 +324,7 @@ func (s *Service) idempotentLease(ctx context.Context, req LeaseRequest) (Grant,
 			return Grant{}, false, nil
 		}
 		if err != nil {
-			return Grant{}, true, understudy.DBError(err, "", "")
+			return Grant{}, true, pgdb.Translate(err, "", "")
 		}
 		switch LeaseStatus(status) {
 		case LeaseActive:
@@ -357,7 +358,7 @@ func (s *Service) busyError(ctx context.Context, role Role) error {
 	var next *time.Time
 	var open int
 	if err := s.db.QueryRow(ctx, nextExpirySQL, role.ID).Scan(&next, &open); err != nil {
-		return understudy.DBError(err, "", "")
+		return pgdb.Translate(err, "", "")
 	}
 	if next == nil {
 		return understudy.Errorf(understudy.ECONFLICT, "no account of role %s in environment %s is ready (none is leased: they are being provisioned, or failed; see `understudy accounts list --role %s`)", role.Name, role.Environment, role.Name)
@@ -376,7 +377,7 @@ func (s *Service) GetLease(ctx context.Context, id string) (Lease, error) {
 	}
 	var l Lease
 	err = scanLease(s.db.QueryRow(ctx, `SELECT `+leaseColumns+leaseFrom+` WHERE l.id = $1`, uid), &l)
-	return l, understudy.DBError(err, "no lease has id "+id, "")
+	return l, pgdb.Translate(err, "no lease has id "+id, "")
 }
 
 // ListLeases returns the open leases (or all, with all), newest first.
@@ -406,7 +407,7 @@ func (s *Service) RenewLease(ctx context.Context, id string, ttl time.Duration) 
 		if errors.Is(err, pgx.ErrNoRows) {
 			return Lease{}, understudy.Errorf(understudy.ECONFLICT, "lease %s is %s; only an active lease can be renewed", l.ID, l.Status)
 		}
-		return Lease{}, understudy.DBError(err, "", "")
+		return Lease{}, pgdb.Translate(err, "", "")
 	}
 	return s.GetLease(ctx, l.ID)
 }
@@ -511,11 +512,11 @@ SELECT id::text FROM ended`
 func (s *Service) ExpireLeases(ctx context.Context) (int, error) {
 	rows, err := s.db.Query(ctx, expireSQL)
 	if err != nil {
-		return 0, understudy.DBError(err, "", "")
+		return 0, pgdb.Translate(err, "", "")
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
-		return 0, understudy.DBError(err, "", "")
+		return 0, pgdb.Translate(err, "", "")
 	}
 	for _, id := range ids {
 		s.logger.InfoContext(ctx, "lease expired", "lease", id)

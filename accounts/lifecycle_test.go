@@ -12,6 +12,7 @@ import (
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/internal/dbtest"
+	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/providers"
 	"github.com/understudy-dev/understudy/providers/fake"
 	"github.com/understudy-dev/understudy/secret"
@@ -24,7 +25,7 @@ type appFixture struct {
 	app *fake.App
 }
 
-func newAppFixture(t *testing.T, db understudy.DB, pool int) appFixture {
+func newAppFixture(t *testing.T, db pgdb.DB, pool int) appFixture {
 	t.Helper()
 	shared := fake.New(fake.Config{})
 	reg := providers.NewRegistry()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/identity"
 )
 
 const (
@@ -89,9 +90,9 @@ func (s *Service) createAccount(ctx context.Context, tx pgx.Tx, e Environment, r
 	if err := tx.QueryRow(ctx, nextGenSQL, r.ID, slot).Scan(&gen); err != nil {
 		return err
 	}
-	var id Identity
+	var id identity.Identity
 	for {
-		id = GenerateIdentity(IdentitySeed{Environment: e.Name, Role: r.Name, Slot: slot, Generation: gen}, domain, s.now())
+		id = identity.Generate(identity.Seed{Environment: e.Name, Role: r.Name, Slot: slot, Generation: gen}, domain, s.now())
 		var taken bool
 		if err := tx.QueryRow(ctx, emailTakenSQL, id.Email).Scan(&taken); err != nil {
 			return err
@@ -102,7 +103,7 @@ func (s *Service) createAccount(ctx context.Context, tx pgx.Tx, e Environment, r
 		gen++ // a suffix collision: the next generation has another suffix
 	}
 	accountID := uuid.New()
-	sealed := s.keyring.Seal([]byte(NewPassword()), []byte(accountID.String()))
+	sealed := s.keyring.Seal([]byte(identity.NewPassword()), []byte(accountID.String()))
 	var hasApps bool
 	if err := tx.QueryRow(ctx, hasAppsSQL, e.ID).Scan(&hasApps); err != nil {
 		return err

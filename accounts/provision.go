@@ -10,8 +10,8 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/providers"
 	"github.com/understudy-dev/understudy/snapshot"
 )
@@ -88,14 +88,14 @@ func (s *Service) Provision(ctx context.Context, accountID string) error {
 		return nil
 	}
 	if _, err := s.db.Exec(ctx, setStatusSQL, a.ID, StatusProvisioning, "", []Status{StatusPending, StatusFailed, StatusReady}); err != nil {
-		return understudy.DBError(err, "", "")
+		return pgdb.Translate(err, "", "")
 	}
 	refs, baselines, err := s.provisionMissing(ctx, a)
 	if err != nil {
 		return err
 	}
 	if _, err = s.db.Exec(ctx, setStatusSQL, a.ID, StatusReady, "", []Status{StatusProvisioning}); err != nil {
-		return understudy.DBError(err, "", "")
+		return pgdb.Translate(err, "", "")
 	}
 	apps := map[string]string{}
 	for _, r := range refs {
@@ -178,7 +178,7 @@ func (s *Service) provisionIn(ctx context.Context, a Account, app App) (snapshot
 		return snapshot.AppRef{}, fmt.Errorf("provisioning in app %s: %w", app.Name, err)
 	}
 	if _, err := s.db.Exec(ctx, insertRefSQL, a.ID, app.ID, ref); err != nil {
-		return snapshot.AppRef{}, understudy.DBError(err, "", "")
+		return snapshot.AppRef{}, pgdb.Translate(err, "", "")
 	}
 	return snapshot.AppRef{AppID: app.ID, AppName: app.Name, App: inst, Ref: ref}, nil
 }
@@ -203,7 +203,7 @@ func (s *Service) providerAccount(ctx context.Context, a Account) (providers.Acc
 func (s *Service) environmentApps(ctx context.Context, accountID string) ([]App, error) {
 	var envID string
 	if err := s.db.QueryRow(ctx, environmentIDOfSQL, accountID).Scan(&envID); err != nil {
-		return nil, understudy.DBError(err, "no account has id "+accountID, "")
+		return nil, pgdb.Translate(err, "no account has id "+accountID, "")
 	}
 	return queryAll(ctx, s.db, scanApp, appsOfEnvironmentSQL, envID)
 }
@@ -220,7 +220,7 @@ WHERE p.environment_id = (SELECT environment_id FROM accounts WHERE id = $1) ORD
 func (s *Service) AppRefs(ctx context.Context, accountID string) ([]snapshot.AppRef, int, error) {
 	rows, err := s.db.Query(ctx, refsWithAppsSQL, accountID)
 	if err != nil {
-		return nil, 0, understudy.DBError(err, "", "")
+		return nil, 0, pgdb.Translate(err, "", "")
 	}
 	type appRef struct {
 		app App
@@ -232,7 +232,7 @@ func (s *Service) AppRefs(ctx context.Context, accountID string) ([]snapshot.App
 		return x, r.Scan(&a.ID, &a.Environment, &a.Name, &a.Provider, &a.Settings, &a.SecretNames, &a.CreatedAt, &a.UpdatedAt, &x.ref)
 	})
 	if err != nil {
-		return nil, 0, understudy.DBError(err, "", "")
+		return nil, 0, pgdb.Translate(err, "", "")
 	}
 	out := make([]snapshot.AppRef, 0, len(list))
 	missing := 0
@@ -273,10 +273,10 @@ const appsWithStateSQL = `SELECT DISTINCT app_id::text FROM snapshots WHERE acco
 func (s *Service) appsWithState(ctx context.Context, accountID, state string) ([]string, error) {
 	rows, err := s.db.Query(ctx, appsWithStateSQL, accountID, state)
 	if err != nil {
-		return nil, understudy.DBError(err, "", "")
+		return nil, pgdb.Translate(err, "", "")
 	}
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	return ids, understudy.DBError(err, "", "")
+	return ids, pgdb.Translate(err, "", "")
 }
 
 // failProvisioning marks the account failed with the reason; the job ran

@@ -7,6 +7,7 @@ import (
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/providers"
 	"github.com/understudy-dev/understudy/snapshot"
 )
@@ -34,7 +35,7 @@ func (s *Service) Reset(ctx context.Context, accountID, state string) (Account, 
 	}
 	err = s.db.QueryRow(ctx, readyAfterResetSQL, a.ID).Scan(&a.Status, &a.StatusReason, &a.UpdatedAt)
 	if err != nil {
-		return Account{}, understudy.DBError(err, "account "+a.ID+" changed during its reset", "")
+		return Account{}, pgdb.Translate(err, "account "+a.ID+" changed during its reset", "")
 	}
 	s.audit(ctx, "account.reset", a.ID, map[string]any{"state": stateOrBaseline(state)})
 	return a, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/internal/pgdb"
 )
 
 // Visibility is how a role's accounts appear on one surface of an app.
@@ -104,18 +105,18 @@ func (s *Service) CreateRole(ctx context.Context, env, name string, c RoleChange
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var e Environment
 		if err := scanEnvironment(tx.QueryRow(ctx, lockEnvironmentSQL, env), &e); err != nil {
-			return understudy.DBError(err, "environment "+env+" does not exist", "")
+			return pgdb.Translate(err, "environment "+env+" does not exist", "")
 		}
 		row := tx.QueryRow(ctx, insertRoleSQL, e.ID, r.Name, r.Description, r.PoolSize, r.Attributes, r.IsolationPolicy)
 		if err := row.Scan(&r.ID, &r.CreatedAt, &r.UpdatedAt); err != nil {
-			return understudy.DBError(err, "", "role "+name+" already exists in environment "+env)
+			return pgdb.Translate(err, "", "role "+name+" already exists in environment "+env)
 		}
 		if err := access.Record(ctx, tx, access.Event{Action: "role.create", TargetType: "role", TargetID: r.ID, Details: roleDetails(r)}); err != nil {
 			return err
 		}
 		return s.ensurePool(ctx, tx, e, r)
 	})
-	return r, understudy.DBError(err, "", "")
+	return r, pgdb.Translate(err, "", "")
 }
 
 // GetRole returns role name of environment env. Errors: ENOTFOUND.
@@ -125,7 +126,7 @@ func (s *Service) GetRole(ctx context.Context, env, name string) (Role, error) {
 	if err == pgx.ErrNoRows {
 		return Role{}, s.roleNotFound(ctx, env, name)
 	}
-	return r, understudy.DBError(err, "", "")
+	return r, pgdb.Translate(err, "", "")
 }
 
 // roleNotFound says whether the environment or the role is missing.
@@ -174,7 +175,7 @@ func (s *Service) UpdateRole(ctx context.Context, env, name string, c RoleChange
 		}
 		return s.ensurePool(ctx, tx, e, r)
 	})
-	return r, understudy.DBError(err, "", "")
+	return r, pgdb.Translate(err, "", "")
 }
 
 // DeleteRole deletes role name of environment env and retires its accounts
@@ -196,14 +197,14 @@ func (s *Service) DeleteRole(ctx context.Context, env, name string) error {
 		}
 		return access.Record(ctx, tx, access.Event{Action: "role.delete", TargetType: "role", TargetID: r.ID, Details: map[string]any{"environment": env, "name": name}})
 	})
-	return understudy.DBError(err, "", "")
+	return pgdb.Translate(err, "", "")
 }
 
 // GetEnvironmentTx reads an environment inside tx.
 func (s *Service) GetEnvironmentTx(ctx context.Context, tx pgx.Tx, name string) (Environment, error) {
 	var e Environment
 	err := scanEnvironment(tx.QueryRow(ctx, getEnvironmentSQL, name), &e)
-	return e, understudy.DBError(err, "environment "+name+" does not exist", "")
+	return e, pgdb.Translate(err, "environment "+name+" does not exist", "")
 }
 
 func roleDetails(r Role) map[string]any {

@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/providers"
 	"github.com/understudy-dev/understudy/secret"
 	"github.com/understudy-dev/understudy/snapshot"
@@ -25,7 +26,7 @@ import (
 // Config configures a Service.
 type Config struct {
 	// DB is the pool (or, in tests, a transaction). Required.
-	DB understudy.DB
+	DB pgdb.DB
 	// Keyring seals and opens account passwords. Required.
 	Keyring *secret.Keyring
 	// EmailDomains is the allowlist of controlled email domains. Required:
@@ -78,7 +79,7 @@ func (c Config) Validate() error {
 
 // Service is the accounts domain on one database.
 type Service struct {
-	db         understudy.DB
+	db         pgdb.DB
 	keyring    *secret.Keyring
 	allowed    []string
 	now        func() time.Time
@@ -191,14 +192,14 @@ func describe(fe validator.FieldError) string {
 }
 
 // queryAll runs sql and scans every row with scan.
-func queryAll[T any](ctx context.Context, db understudy.DB, scan func(pgx.Row, *T) error, sql string, args ...any) ([]T, error) {
+func queryAll[T any](ctx context.Context, db pgdb.DB, scan func(pgx.Row, *T) error, sql string, args ...any) ([]T, error) {
 	rows, err := db.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, understudy.DBError(err, "", "")
+		return nil, pgdb.Translate(err, "", "")
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) {
 		var x T
 		return x, scan(r, &x)
 	})
-	return list, understudy.DBError(err, "", "")
+	return list, pgdb.Translate(err, "", "")
 }

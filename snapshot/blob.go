@@ -11,7 +11,7 @@ import (
 	"io"
 	"sync"
 
-	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/internal/pgdb"
 )
 
 // Hash is the SHA-256 of a state's canonical JSON.
@@ -44,7 +44,7 @@ INSERT INTO snapshot_blobs (hash, content, size) VALUES ($1, $2, $3)
 ON CONFLICT (hash) DO NOTHING`
 
 // putBlob stores canonical content once, compressed, and returns its hash.
-func putBlob(ctx context.Context, db understudy.DB, canonical []byte) (Hash, error) {
+func putBlob(ctx context.Context, db pgdb.DB, canonical []byte) (Hash, error) {
 	h := HashOf(canonical)
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
@@ -53,7 +53,7 @@ func putBlob(ctx context.Context, db understudy.DB, canonical []byte) (Hash, err
 		return h, err
 	}
 	if _, err := db.Exec(ctx, putBlobSQL, h[:], buf.Bytes(), len(canonical)); err != nil {
-		return h, understudy.DBError(err, "", "")
+		return h, pgdb.Translate(err, "", "")
 	}
 	return h, nil
 }
@@ -75,10 +75,10 @@ func (s *Store) blob(ctx context.Context, h Hash) ([]byte, error) {
 
 // getBlob reads the canonical content of hash h, checking that it still
 // hashes to h.
-func getBlob(ctx context.Context, db understudy.DB, h Hash) ([]byte, error) {
+func getBlob(ctx context.Context, db pgdb.DB, h Hash) ([]byte, error) {
 	var z []byte
 	if err := db.QueryRow(ctx, getBlobSQL, h[:]).Scan(&z); err != nil {
-		return nil, understudy.DBError(err, "no snapshot has hash "+h.String(), "")
+		return nil, pgdb.Translate(err, "no snapshot has hash "+h.String(), "")
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(z))
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/providers"
 )
 
@@ -43,12 +44,12 @@ type Snapshot struct {
 
 // Store keeps snapshots in the database, and the blobs it reads in memory.
 type Store struct {
-	db    understudy.DB
+	db    pgdb.DB
 	cache *blobCache
 }
 
 // New returns a Store on db.
-func New(db understudy.DB) *Store {
+func New(db pgdb.DB) *Store {
 	return &Store{db: db, cache: &blobCache{m: map[Hash][]byte{}, max: DefaultCacheBytes}}
 }
 
@@ -132,7 +133,7 @@ func (s *Store) Capture(ctx context.Context, accountID, state string, refs []App
 		}
 		return nil
 	})
-	return out, understudy.DBError(err, "", "")
+	return out, pgdb.Translate(err, "", "")
 }
 
 const listSQL = `
@@ -146,10 +147,10 @@ ORDER BY s.state, s.version DESC, a.name`
 func (s *Store) List(ctx context.Context, accountID, state string) ([]Snapshot, error) {
 	rows, err := s.db.Query(ctx, listSQL, accountID, state)
 	if err != nil {
-		return nil, understudy.DBError(err, "", "")
+		return nil, pgdb.Translate(err, "", "")
 	}
 	list, err := pgx.CollectRows(rows, scanSnapshot)
-	return list, understudy.DBError(err, "", "")
+	return list, pgdb.Translate(err, "", "")
 }
 
 func scanSnapshot(r pgx.CollectableRow) (Snapshot, error) {
@@ -173,11 +174,11 @@ func (s *Store) Content(ctx context.Context, h string) ([]byte, error) {
 	if len(raw) < 32 {
 		rows, err := s.db.Query(ctx, hashesByPrefixSQL, raw)
 		if err != nil {
-			return nil, understudy.DBError(err, "", "")
+			return nil, pgdb.Translate(err, "", "")
 		}
 		found, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
 		if err != nil {
-			return nil, understudy.DBError(err, "", "")
+			return nil, pgdb.Translate(err, "", "")
 		}
 		switch len(found) {
 		case 0:
@@ -198,7 +199,7 @@ WHERE account_id = $1 AND state = $2 ORDER BY app_id, version DESC`
 func (s *Store) latest(ctx context.Context, accountID, state string) (map[string]Hash, error) {
 	rows, err := s.db.Query(ctx, latestSQL, accountID, state)
 	if err != nil {
-		return nil, understudy.DBError(err, "", "")
+		return nil, pgdb.Translate(err, "", "")
 	}
 	out := map[string]Hash{}
 	defer rows.Close()
@@ -210,7 +211,7 @@ func (s *Store) latest(ctx context.Context, accountID, state string) (map[string
 		}
 		out[app] = Hash(h)
 	}
-	return out, understudy.DBError(rows.Err(), "", "")
+	return out, pgdb.Translate(rows.Err(), "", "")
 }
 
 // AppFailure is one app's part of a failed capture or reset.

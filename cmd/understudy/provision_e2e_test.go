@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/examples/chirp"
+	"github.com/understudy-dev/understudy/identity"
 	"github.com/understudy-dev/understudy/openapi"
 )
 
@@ -18,7 +18,7 @@ func TestAProvisioningTheAppRefusesMarksTheAccountFailed(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	app, appURL := startChirp(t)
-	id := accounts.GenerateIdentity(accounts.IdentitySeed{Environment: "production", Role: "buyer", Slot: 1}, "qa.example.test", time.Now())
+	id := identity.Generate(identity.Seed{Environment: "production", Role: "buyer", Slot: 1}, "qa.example.test", time.Now())
 	if _, err := app.CreateUser(ctx, chirp.NewUser{Username: "someone_real", Email: id.Email, DisplayName: "Someone Real"}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package accounts
+package identity
 
 import (
 	"crypto/sha256"
@@ -41,9 +41,9 @@ type Address struct {
 	Country    string `json:"country"` // ISO 3166-1 alpha-2
 }
 
-// IdentitySeed is what an identity is derived from. The same seed always
+// Seed is what an identity is derived from. The same seed always
 // yields the same identity (with the same gofakeit version and the same now).
-type IdentitySeed struct {
+type Seed struct {
 	Environment string
 	Role        string
 	Slot        int
@@ -51,7 +51,7 @@ type IdentitySeed struct {
 }
 
 // hash hashes s into the faker's seed and the identity's unique suffix.
-func (s IdentitySeed) hash() [32]byte {
+func (s Seed) hash() [32]byte {
 	return sha256.Sum256([]byte("understudy/identity/v1\x00" + s.Environment + "\x00" + s.Role + "\x00" +
 		strconv.Itoa(s.Slot) + "\x00" + strconv.Itoa(s.Generation)))
 }
@@ -61,9 +61,9 @@ var suffixEncoding = base32.NewEncoding("abcdefghijkmnpqrstuvwxyz23456789").With
 // SuffixLength is the length of the unique suffix of usernames and emails.
 const SuffixLength = 6
 
-// GenerateIdentity derives the identity for seed at domain. now anchors the
+// Generate derives the identity for seed at domain. now anchors the
 // birth date (an age from 21 to 70 on that day).
-func GenerateIdentity(seed IdentitySeed, domain string, now time.Time) Identity {
+func Generate(seed Seed, domain string, now time.Time) Identity {
 	h := seed.hash()
 	f := gofakeit.NewFaker(rand.NewPCG(binary.LittleEndian.Uint64(h[:8]), binary.LittleEndian.Uint64(h[8:16])), false)
 	suffix := suffixEncoding.EncodeToString(h[16:20])[:SuffixLength]

@@ -1,4 +1,4 @@
-package accounts
+package identity
 
 // place is a real US city with a postal code, telephone area code and time
 // zone that all agree with it, so an address, a phone number and a time zone

@@ -1,4 +1,4 @@
-package accounts
+package identity
 
 import (
 	"maps"
@@ -41,7 +41,7 @@ func TestIdentityPlaceIsOneRowOfTheTable(t *testing.T) {
 	t.Parallel()
 	drawn := map[place]int{}
 	for slot := range 5000 {
-		id := GenerateIdentity(IdentitySeed{Environment: "production", Role: "seller", Slot: slot}, "qa.example.test", coherenceNow)
+		id := Generate(Seed{Environment: "production", Role: "seller", Slot: slot}, "qa.example.test", coherenceNow)
 		if len(id.Phone) != 12 {
 			t.Fatalf("phone %q is not +1 and ten digits", id.Phone)
 		}
@@ -71,7 +71,7 @@ func TestEveryStreetPartCanBeDrawn(t *testing.T) {
 	t.Parallel()
 	names, types := map[string]bool{}, map[string]bool{}
 	for slot := range 5000 {
-		street := GenerateIdentity(IdentitySeed{Environment: "staging", Role: "admin", Slot: slot}, "x.test", coherenceNow).Address.Street
+		street := Generate(Seed{Environment: "staging", Role: "admin", Slot: slot}, "x.test", coherenceNow).Address.Street
 		parts := strings.Fields(street)
 		if len(parts) != 3 {
 			t.Fatalf("street %q is not number, name, type", street)

@@ -1,11 +1,11 @@
-package accounts_test
+package identity_test
 
 import (
 	"math"
 	"strings"
 	"testing"
 
-	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/identity"
 )
 
 // The character classes of a generated password, as the policy states them:
@@ -31,14 +31,14 @@ func TestNewPasswordFollowsThePolicy(t *testing.T) {
 	seen := map[string]bool{}
 	// byPosition[i] holds the classes seen at position i: the shuffle must
 	// move every class everywhere (without it, positions 0-3 would be fixed).
-	byPosition := make([]map[string]bool, accounts.PasswordLength)
+	byPosition := make([]map[string]bool, identity.PasswordLength)
 	for i := range byPosition {
 		byPosition[i] = map[string]bool{}
 	}
 	for range 1000 {
-		p := accounts.NewPassword()
-		if len(p) != accounts.PasswordLength {
-			t.Fatalf("password %q is %d bytes, want %d", p, len(p), accounts.PasswordLength)
+		p := identity.NewPassword()
+		if len(p) != identity.PasswordLength {
+			t.Fatalf("password %q is %d bytes, want %d", p, len(p), identity.PasswordLength)
 		}
 		counts := map[string]int{}
 		for i, c := range p {
@@ -72,7 +72,7 @@ func TestNewPasswordUsesEveryCharacter(t *testing.T) {
 	t.Parallel()
 	used := map[rune]bool{}
 	for range 1000 {
-		for _, c := range accounts.NewPassword() {
+		for _, c := range identity.NewPassword() {
 			used[c] = true
 		}
 	}
@@ -93,7 +93,7 @@ func TestPasswordLengthGivesEnoughEntropy(t *testing.T) {
 	for _, cl := range passwordClasses {
 		n += len(cl.chars)
 	}
-	if bits := float64(accounts.PasswordLength) * math.Log2(float64(n)); bits < 128 {
-		t.Errorf("%d characters from %d give %.0f bits, want at least 128", accounts.PasswordLength, n, bits)
+	if bits := float64(identity.PasswordLength) * math.Log2(float64(n)); bits < 128 {
+		t.Errorf("%d characters from %d give %.0f bits, want at least 128", identity.PasswordLength, n, bits)
 	}
 }

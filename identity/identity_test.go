@@ -1,4 +1,4 @@
-package accounts_test
+package identity_test
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ import (
 
 	"pgregory.net/rapid"
 
-	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/identity"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/ from the current output")
@@ -40,14 +40,14 @@ var (
 )
 
 // goldenSeeds are the seeds of testdata/identities.golden.json, in its order.
-func goldenSeeds() []accounts.IdentitySeed {
-	var seeds []accounts.IdentitySeed
+func goldenSeeds() []identity.Seed {
+	var seeds []identity.Seed
 	for _, env := range []string{"production", "staging"} {
 		for _, role := range []string{"admin", "buyer", "seller"} {
 			for slot := 1; slot <= 3; slot++ {
-				seeds = append(seeds, accounts.IdentitySeed{Environment: env, Role: role, Slot: slot})
+				seeds = append(seeds, identity.Seed{Environment: env, Role: role, Slot: slot})
 			}
-			seeds = append(seeds, accounts.IdentitySeed{Environment: env, Role: role, Slot: 1, Generation: 1})
+			seeds = append(seeds, identity.Seed{Environment: env, Role: role, Slot: 1, Generation: 1})
 		}
 	}
 	return seeds
@@ -60,18 +60,18 @@ func goldenSeeds() []accounts.IdentitySeed {
 // Identities are stored when an account is created and never regenerated, so
 // an upgrade does not change existing accounts; it changes the identities of
 // accounts created afterwards. This test makes such an upgrade (or a change to
-// the places table or to GenerateIdentity) visible in review: if the change
+// the places table or to Generate) visible in review: if the change
 // is intended, rewrite the file with
 //
-//	go test ./accounts -run TestIdentityGolden -update
+//	go test ./identity -run TestIdentityGolden -update
 //
 // and commit it with the upgrade.
 func TestIdentityGolden(t *testing.T) {
 	t.Parallel()
 	seeds := goldenSeeds()
-	got := make([]accounts.Identity, len(seeds))
+	got := make([]identity.Identity, len(seeds))
 	for i, s := range seeds {
-		got[i] = accounts.GenerateIdentity(s, goldenDomain, goldenNow)
+		got[i] = identity.Generate(s, goldenDomain, goldenNow)
 	}
 	path := filepath.Join("testdata", "identities.golden.json")
 	if *update {
@@ -89,7 +89,7 @@ func TestIdentityGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reading the golden file (run with -update to create it): %v", err)
 	}
-	var want []accounts.Identity
+	var want []identity.Identity
 	if err := json.Unmarshal(b, &want); err != nil {
 		t.Fatalf("decoding %s: %v", path, err)
 	}
@@ -99,7 +99,7 @@ func TestIdentityGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var gotDecoded []accounts.Identity
+	var gotDecoded []identity.Identity
 	if err := json.Unmarshal(gotJSON, &gotDecoded); err != nil {
 		t.Fatal(err)
 	}
@@ -115,8 +115,8 @@ func TestIdentityGolden(t *testing.T) {
 }
 
 // identityDiff lists the JSON fields of got and want that differ.
-func identityDiff(got, want accounts.Identity) string {
-	flat := func(id accounts.Identity) map[string]string {
+func identityDiff(got, want identity.Identity) string {
+	flat := func(id identity.Identity) map[string]string {
 		m := map[string]string{}
 		var walk func(prefix string, v any)
 		walk = func(prefix string, v any) {
@@ -145,9 +145,9 @@ func identityDiff(got, want accounts.Identity) string {
 }
 
 // seedGen draws any seed, including odd environment and role names.
-func seedGen() *rapid.Generator[accounts.IdentitySeed] {
-	return rapid.Custom(func(t *rapid.T) accounts.IdentitySeed {
-		return accounts.IdentitySeed{
+func seedGen() *rapid.Generator[identity.Seed] {
+	return rapid.Custom(func(t *rapid.T) identity.Seed {
+		return identity.Seed{
 			Environment: rapid.OneOf(rapid.SampledFrom([]string{"production", "staging", "dev"}), rapid.String()).Draw(t, "environment"),
 			Role:        rapid.OneOf(rapid.SampledFrom([]string{"admin", "buyer", "seller"}), rapid.String()).Draw(t, "role"),
 			Slot:        rapid.Int().Draw(t, "slot"),
@@ -161,7 +161,7 @@ func seedGen() *rapid.Generator[accounts.IdentitySeed] {
 func checkIdentity(t interface {
 	Helper()
 	Errorf(string, ...any)
-}, id accounts.Identity, domain string) {
+}, id identity.Identity, domain string) {
 	t.Helper()
 	at := "@" + strings.ToLower(domain)
 	local, ok := strings.CutSuffix(id.Email, at)
@@ -208,35 +208,35 @@ func ageOn(birth, now time.Time) int {
 	return age
 }
 
-func TestGenerateIdentityIsDeterministic(t *testing.T) {
+func TestGenerateIsDeterministic(t *testing.T) {
 	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		seed := seedGen().Draw(t, "seed")
-		a := accounts.GenerateIdentity(seed, goldenDomain, goldenNow)
-		b := accounts.GenerateIdentity(seed, goldenDomain, goldenNow)
+		a := identity.Generate(seed, goldenDomain, goldenNow)
+		b := identity.Generate(seed, goldenDomain, goldenNow)
 		if !reflect.DeepEqual(a, b) {
 			t.Fatalf("seed %+v gave two identities:\n%+v\n%+v", seed, a, b)
 		}
 	})
 }
 
-func TestGenerateIdentityHasTheRightShape(t *testing.T) {
+func TestGenerateHasTheRightShape(t *testing.T) {
 	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		seed := seedGen().Draw(t, "seed")
 		domain := rapid.SampledFrom([]string{"qa.example.test", "QA.Example.TEST", "x.y", "Mail.Example.Com"}).Draw(t, "domain")
-		checkIdentity(t, accounts.GenerateIdentity(seed, domain, goldenNow), domain)
+		checkIdentity(t, identity.Generate(seed, domain, goldenNow), domain)
 	})
 }
 
-func TestGenerateIdentityIsAnAdultOnNow(t *testing.T) {
+func TestGenerateIsAnAdultOnNow(t *testing.T) {
 	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		seed := seedGen().Draw(t, "seed")
 		// Any instant from 1990 to 2100, in any zone: leap days included.
 		now := time.Unix(rapid.Int64Range(631152000, 4102444799).Draw(t, "now"), 0).
 			In(time.FixedZone("z", rapid.IntRange(-12, 14).Draw(t, "zone")*3600))
-		id := accounts.GenerateIdentity(seed, goldenDomain, now)
+		id := identity.Generate(seed, goldenDomain, now)
 		birth, err := time.Parse(time.DateOnly, id.BirthDate)
 		if err != nil {
 			t.Fatalf("birth date %q: %v", id.BirthDate, err)
@@ -247,13 +247,13 @@ func TestGenerateIdentityIsAnAdultOnNow(t *testing.T) {
 	})
 }
 
-// TestGenerateIdentityBirthDatesSpanTheAgeRange guards against a generator
+// TestGenerateBirthDatesSpanTheAgeRange guards against a generator
 // that is always 21 (or always 70): both ends of the range occur.
-func TestGenerateIdentityBirthDatesSpanTheAgeRange(t *testing.T) {
+func TestGenerateBirthDatesSpanTheAgeRange(t *testing.T) {
 	t.Parallel()
 	ages := map[int]int{}
 	for slot := range 5000 {
-		id := accounts.GenerateIdentity(accounts.IdentitySeed{Environment: "production", Role: "buyer", Slot: slot}, goldenDomain, goldenNow)
+		id := identity.Generate(identity.Seed{Environment: "production", Role: "buyer", Slot: slot}, goldenDomain, goldenNow)
 		birth, err := time.Parse(time.DateOnly, id.BirthDate)
 		if err != nil {
 			t.Fatal(err)
@@ -270,25 +270,25 @@ func TestGenerateIdentityBirthDatesSpanTheAgeRange(t *testing.T) {
 	}
 }
 
-// TestGenerateIdentityDifferentSeedsGiveDifferentEmails varies each part of
+// TestGenerateDifferentSeedsGiveDifferentEmails varies each part of
 // the seed in turn; any two seeds must give different emails (and suffixes).
-func TestGenerateIdentityDifferentSeedsGiveDifferentEmails(t *testing.T) {
+func TestGenerateDifferentSeedsGiveDifferentEmails(t *testing.T) {
 	t.Parallel()
-	emails := map[string]accounts.IdentitySeed{}
-	suffixes := map[string]accounts.IdentitySeed{}
+	emails := map[string]identity.Seed{}
+	suffixes := map[string]identity.Seed{}
 	n := 0
 	for _, env := range []string{"production", "staging"} {
 		for _, role := range []string{"admin", "buyer", "seller", "support", "auditor"} {
 			for slot := range 100 {
 				for gen := range 5 {
-					seed := accounts.IdentitySeed{Environment: env, Role: role, Slot: slot, Generation: gen}
-					id := accounts.GenerateIdentity(seed, goldenDomain, goldenNow)
+					seed := identity.Seed{Environment: env, Role: role, Slot: slot, Generation: gen}
+					id := identity.Generate(seed, goldenDomain, goldenNow)
 					n++
 					if prev, ok := emails[id.Email]; ok {
 						t.Errorf("seeds %+v and %+v both give %s", prev, seed, id.Email)
 					}
 					emails[id.Email] = seed
-					suffix := id.Username[len(id.Username)-accounts.SuffixLength:]
+					suffix := id.Username[len(id.Username)-identity.SuffixLength:]
 					if prev, ok := suffixes[suffix]; ok {
 						t.Logf("seeds %+v and %+v share the suffix %s (30 bits: rare, allowed)", prev, seed, suffix)
 					}
@@ -302,50 +302,50 @@ func TestGenerateIdentityDifferentSeedsGiveDifferentEmails(t *testing.T) {
 	}
 }
 
-// TestGenerateIdentitySeedPartsAreSeparated checks that the seed's parts do
+// TestGenerateSeedPartsAreSeparated checks that the seed's parts do
 // not run into each other: ("ab", "c") and ("a", "bc") are different seeds,
 // and so are slot 1 generation 11 and slot 11 generation 1.
-func TestGenerateIdentitySeedPartsAreSeparated(t *testing.T) {
+func TestGenerateSeedPartsAreSeparated(t *testing.T) {
 	t.Parallel()
-	pairs := [][2]accounts.IdentitySeed{
+	pairs := [][2]identity.Seed{
 		{{Environment: "ab", Role: "c"}, {Environment: "a", Role: "bc"}},
 		{{Environment: "a", Role: "b", Slot: 1, Generation: 11}, {Environment: "a", Role: "b", Slot: 11, Generation: 1}},
 		{{Environment: "a", Role: "b", Slot: 1}, {Environment: "a", Role: "b", Slot: -1}},
 	}
 	for _, p := range pairs {
-		a := accounts.GenerateIdentity(p[0], goldenDomain, goldenNow)
-		b := accounts.GenerateIdentity(p[1], goldenDomain, goldenNow)
+		a := identity.Generate(p[0], goldenDomain, goldenNow)
+		b := identity.Generate(p[1], goldenDomain, goldenNow)
 		if a.Email == b.Email {
 			t.Errorf("seeds %+v and %+v both give %s", p[0], p[1], a.Email)
 		}
 	}
 }
 
-// FuzzGenerateIdentity is seeded from testdata/fuzz/FuzzGenerateIdentity and
+// FuzzGenerate is seeded from testdata/fuzz/FuzzGenerate and
 // the f.Add calls below.
-func FuzzGenerateIdentity(f *testing.F) {
+func FuzzGenerate(f *testing.F) {
 	f.Add("production", "admin", 1, 0, "qa.example.test")
 	f.Add("", "", 0, 0, "")
 	f.Add("staging", "buyer", -1, 1<<62, "MAIL.Example.TEST")
 	f.Add("é\x00", "\xff", 7, -7, "İ@ß.example")
 	f.Fuzz(func(t *testing.T, env, role string, slot, gen int, domain string) {
-		seed := accounts.IdentitySeed{Environment: env, Role: role, Slot: slot, Generation: gen}
-		a := accounts.GenerateIdentity(seed, domain, goldenNow)
-		if b := accounts.GenerateIdentity(seed, domain, goldenNow); !reflect.DeepEqual(a, b) {
+		seed := identity.Seed{Environment: env, Role: role, Slot: slot, Generation: gen}
+		a := identity.Generate(seed, domain, goldenNow)
+		if b := identity.Generate(seed, domain, goldenNow); !reflect.DeepEqual(a, b) {
 			t.Fatalf("not deterministic:\n%+v\n%+v", a, b)
 		}
 		checkIdentity(t, a, domain)
 	})
 }
 
-func BenchmarkGenerateIdentity(b *testing.B) {
+func BenchmarkGenerate(b *testing.B) {
 	b.ReportAllocs()
-	seed := accounts.IdentitySeed{Environment: "production", Role: "buyer"}
+	seed := identity.Seed{Environment: "production", Role: "buyer"}
 	var n int
 	for b.Loop() {
 		seed.Slot = n
 		n++
-		if id := accounts.GenerateIdentity(seed, goldenDomain, goldenNow); id.Email == "" {
+		if id := identity.Generate(seed, goldenDomain, goldenNow); id.Email == "" {
 			b.Fatal("empty email")
 		}
 	}

@@ -1,0 +1,137 @@
+// Package pgdb is the one place where PostgreSQL errors become Understudy's
+// error contract. Every store runs its statements through the family here
+// (QueryOne, QueryMaybe, QueryAll, Exec), so nothing above a store sees a pgx
+// type or compares with pgx.ErrNoRows.
+package pgdb
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/understudy-dev/understudy"
+)
+
+// DB is what the stores need of a pgxpool.Pool or a pgx.Tx. Tests pass a
+// transaction that is rolled back at the end; the server passes the pool.
+type DB interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Translate translates an error from pgx into the error contract at the store
+// edge, so nothing above a store sees pgx types: no rows becomes ENOTFOUND
+// with notFound as its message, a unique violation ECONFLICT with conflict,
+// a foreign-key or check violation EINVALID, a lost or refused connection
+// EUNAVAILABLE. Anything else is returned as it is (internal).
+func Translate(err error, notFound, conflict string) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := errors.AsType[*understudy.Error](err); ok {
+		return err
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &understudy.Error{Code: understudy.ENOTFOUND, Message: notFound}
+	}
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		switch {
+		case pgErr.Code == "23505":
+			return &understudy.Error{Code: understudy.ECONFLICT, Message: conflict}
+		case pgErr.Code == "23503", pgErr.Code == "23514", pgErr.Code == "22001", pgErr.Code == "22P02":
+			return &understudy.Error{Code: understudy.EINVALID, Message: "the request refers to something that does not exist or breaks a constraint (" + pgErr.ConstraintName + ")"}
+		case pgErr.Code == "57014":
+			return &understudy.Error{Code: understudy.EUNAVAILABLE, Message: "the database query was canceled; try again"}
+		case pgErr.Code[:2] == "08", pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", pgErr.Code == "53300":
+			return unavailable(err)
+		}
+		return err
+	}
+	if IsConnectionError(err) {
+		return unavailable(err)
+	}
+	return err
+}
+
+// IsConnectionError reports whether err means the database could not be
+// reached or the connection was lost, as opposed to a query that failed.
+func IsConnectionError(err error) bool {
+	if _, ok := errors.AsType[*pgconn.ConnectError](err); ok {
+		return true
+	}
+	if _, ok := errors.AsType[net.Error](err); ok {
+		return true
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) ||
+		errors.Is(err, net.ErrClosed)
+}
+
+// unavailableError keeps the cause for the logs while showing a safe message.
+type unavailableError struct {
+	safe  *understudy.Error
+	cause error
+}
+
+func (e *unavailableError) Error() string   { return e.safe.Message + ": " + e.cause.Error() }
+func (e *unavailableError) Unwrap() []error { return []error{e.safe, e.cause} }
+
+func unavailable(cause error) error {
+	return &unavailableError{safe: &understudy.Error{Code: understudy.EUNAVAILABLE, Message: "the database is unavailable; try again shortly"}, cause: cause}
+}
+
+// QueryOne runs sql and scans its one row with scan. No row is ENOTFOUND
+// with notFound as its message.
+func QueryOne[T any](ctx context.Context, db DB, scan func(pgx.Row, *T) error, notFound, sql string, args ...any) (T, error) {
+	var x T
+	err := scan(db.QueryRow(ctx, sql, args...), &x)
+	return x, Translate(err, notFound, "")
+}
+
+// QueryMaybe runs sql and scans its row with scan, if there is one: no row
+// is not an error, it is found == false.
+func QueryMaybe[T any](ctx context.Context, db DB, scan func(pgx.Row, *T) error, conflict, sql string, args ...any) (x T, found bool, err error) {
+	err = scan(db.QueryRow(ctx, sql, args...), &x)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return x, false, nil
+	}
+	return x, err == nil, Translate(err, "", conflict)
+}
+
+// QueryAll runs sql and scans every row with scan.
+func QueryAll[T any](ctx context.Context, db DB, scan func(pgx.Row, *T) error, sql string, args ...any) ([]T, error) {
+	rows, err := db.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, Translate(err, "", "")
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) {
+		var x T
+		return x, scan(r, &x)
+	})
+	return list, Translate(err, "", "")
+}
+
+// Exec runs sql and returns how many rows it changed. A unique violation
+// is ECONFLICT with conflict as its message.
+func Exec(ctx context.Context, db DB, conflict, sql string, args ...any) (int64, error) {
+	tag, err := db.Exec(ctx, sql, args...)
+	if err != nil {
+		return 0, Translate(err, "", conflict)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// Scalar is a scan function for a one-column row into a T.
+func Scalar[T any](row pgx.Row, x *T) error { return row.Scan(x) }
+
+// InTx runs fn in a transaction of db, committed when fn returns nil, and
+// translates the error.
+func InTx(ctx context.Context, db DB, fn func(pgx.Tx) error) error {
+	return Translate(pgx.BeginFunc(ctx, db, fn), "", "")
+}

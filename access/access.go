@@ -46,15 +46,15 @@ func (s Scope) Allows(required ...Scope) bool {
 	return slices.ContainsFunc(required, func(r Scope) bool { return scopeRank[s] >= scopeRank[r] && scopeRank[r] > 0 })
 }
 
-// Caller is who is making the current call, and under which request id.
+// Caller is who is making the current call. The request id it runs under
+// is carried by the context too, under the one key of providers.WithRequestID,
+// which the log handler, the audit trail and every outgoing provider call read.
 type Caller struct {
 	// Actor names the caller in the audit trail: a token's name, or
 	// "cli:<user>" for commands that work on the database directly.
 	Actor string
 	// Scope is the caller's token scope.
 	Scope Scope
-	// RequestID correlates logs, audit events and outgoing calls.
-	RequestID string
 }
 
 type callerKey struct{}

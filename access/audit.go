@@ -3,12 +3,14 @@ package access
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"regexp"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/understudy-dev/understudy/internal/pgdb"
+	"github.com/understudy-dev/understudy/providers"
 )
 
 var tokenNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
@@ -26,9 +28,14 @@ type Event struct {
 	Details    map[string]any `json:"details"`
 }
 
-const recordSQL = `
-INSERT INTO audit_events (actor, action, target_type, target_id, request_id, details)
-VALUES ($1, $2, $3, $4, $5, $6)`
+// InsertFrom is the head of the one statement that adds audit events. A
+// write that must be one statement (a lease's claim, its end) audits itself
+// with InsertFrom followed by a SELECT of the event's columns (actor,
+// action, target type, target id, request id, details), so its event is
+// written in the same statement as the write; everything else calls Record.
+const InsertFrom = `INSERT INTO audit_events (actor, action, target_type, target_id, request_id, details)`
+
+const recordSQL = InsertFrom + ` VALUES ($1, $2, $3, $4, $5, $6)`
 
 // Execer is what Record writes through: the transaction of the write it
 // records, or, for work that has none (calls to apps, background jobs), the
@@ -52,8 +59,18 @@ func Record(ctx context.Context, tx Execer, e Event) error {
 	if e.Details == nil {
 		details = []byte("{}")
 	}
-	_, err = tx.Exec(ctx, recordSQL, actor, e.Action, e.TargetType, e.TargetID, c.RequestID, details)
+	_, err = tx.Exec(ctx, recordSQL, actor, e.Action, e.TargetType, e.TargetID, providers.RequestID(ctx), details)
 	return err
+}
+
+// RecordNow adds e to the audit trail on its own, for work that has no
+// transaction of its own (calls to apps, background jobs: one INSERT is
+// atomic), and logs a failure to record instead of returning it: the work
+// it records has already happened.
+func RecordNow(ctx context.Context, db Execer, logger *slog.Logger, e Event) {
+	if err := Record(ctx, db, e); err != nil {
+		logger.ErrorContext(ctx, "recording an audit event", "action", e.Action, "target", e.TargetID, "error", err)
+	}
 }
 
 // AuditFilter narrows an audit listing. Zero fields match everything.

@@ -99,12 +99,12 @@ func (s *Tokens) Authenticate(ctx context.Context, secret string) (Token, error)
 	if t, ok := s.cache.get(hash); ok {
 		return t, nil
 	}
-	var t Token
-	if err := scanToken(s.db.QueryRow(ctx, authenticateSQL, hash), &t); err != nil {
-		if err == pgx.ErrNoRows {
-			return Token{}, understudy.Errorf(understudy.EUNAUTHORIZED, "the bearer token is not valid or was revoked")
-		}
-		return Token{}, pgdb.Translate(err, "", "")
+	t, found, err := pgdb.QueryMaybe(ctx, s.db, scanToken, "", authenticateSQL, hash)
+	switch {
+	case err != nil:
+		return Token{}, err
+	case !found:
+		return Token{}, understudy.Errorf(understudy.EUNAUTHORIZED, "the bearer token is not valid or was revoked")
 	}
 	s.cache.put(hash, t)
 	return t, nil

@@ -76,7 +76,34 @@ type AccountFilter struct {
 const accountColumns = `a.id, e.name, r.name, a.slot, a.generation, a.status, a.status_reason, a.identity,
 a.password_rotated_at, a.created_at, a.updated_at, a.retired_at`
 
-const accountFrom = ` FROM accounts a JOIN environments e ON e.id = a.environment_id JOIN roles r ON r.id = a.role_id`
+// AccountJoins joins accounts a to their environment e and role r.
+const AccountJoins = `accounts a JOIN environments e ON e.id = a.environment_id JOIN roles r ON r.id = a.role_id`
+
+const accountFrom = ` FROM ` + AccountJoins
+
+// CredentialColumns are an account's columns and its sealed password, over
+// AccountJoins: a statement of another package that reads an account with
+// something else in one round trip (a lease's activation) selects them,
+// and ScanWithCredentials reads them.
+const CredentialColumns = accountColumns + `, a.password_key_id, a.password_sealed`
+
+// ScanWithCredentials scans row's leading columns into leading, then
+// CredentialColumns, and opens the password.
+func (s *Service) ScanWithCredentials(row pgx.Row, leading ...any) (Account, Credentials, error) {
+	var a Account
+	var sealed secret.Sealed
+	dest := append(leading, &a.ID, &a.Environment, &a.Role, &a.Slot, &a.Generation, &a.Status, &a.StatusReason,
+		&a.Identity, &a.PasswordRotatedAt, &a.CreatedAt, &a.UpdatedAt, &a.RetiredAt, &sealed.KeyID, &sealed.Data)
+	if err := row.Scan(dest...); err != nil {
+		return Account{}, Credentials{}, err
+	}
+	plain, err := s.keyring.Open(sealed, []byte(a.ID))
+	if err != nil {
+		return Account{}, Credentials{}, s.openError(err)
+	}
+	return a, Credentials{AccountID: a.ID, Email: a.Identity.Email, Username: a.Identity.Username,
+		Password: string(plain), RotatedAt: a.PasswordRotatedAt}, nil
+}
 
 func scanAccount(row pgx.Row, a *Account) error {
 	return row.Scan(&a.ID, &a.Environment, &a.Role, &a.Slot, &a.Generation, &a.Status, &a.StatusReason, &a.Identity,
@@ -122,7 +149,7 @@ func (s *Service) ListAccounts(ctx context.Context, f AccountFilter) ([]Account,
 			return nil, err
 		}
 	}
-	return queryAll(ctx, s.db, scanAccount, listAccountsSQL, f.Environment, f.Role, string(f.Status), f.IncludeRetired, f.Offset, f.Limit)
+	return pgdb.QueryAll(ctx, s.db, scanAccount, listAccountsSQL, f.Environment, f.Role, string(f.Status), f.IncludeRetired, f.Offset, f.Limit)
 }
 
 func validStatus(st Status) bool {

@@ -13,6 +13,7 @@ import (
 	"github.com/understudy-dev/understudy/identity"
 	"github.com/understudy-dev/understudy/internal/dbtest"
 	"github.com/understudy-dev/understudy/internal/pgdb"
+	"github.com/understudy-dev/understudy/providers"
 	"github.com/understudy-dev/understudy/secret"
 )
 
@@ -47,7 +48,7 @@ func newFixture(t *testing.T, o fixtureOptions) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := access.WithCaller(context.Background(), access.Caller{Actor: "test", RequestID: "req-1"})
+	ctx := providers.WithRequestID(access.WithCaller(context.Background(), access.Caller{Actor: "test"}), "req-1")
 	return fixture{svc: svc, db: tx, ctx: ctx}
 }
 
@@ -289,5 +290,16 @@ func TestWritesAreAudited(t *testing.T) {
 	want := "account.create,account.create,role.create,environment.create"
 	if strings.Join(actions, ",") != want {
 		t.Fatalf("actions = %v, want %s", actions, want)
+	}
+}
+
+func TestAttachRefusesABadProviderByField(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOptions{})
+	f.env(t, "production")
+	_, err := f.svc.AttachApp(f.ctx, "production", "chirp", accounts.AppChange{Provider: new("carrier-pigeon")})
+	e := wantCode(t, err, understudy.EINVALID)
+	if len(e.Fields) != 1 || e.Fields[0].Field != "provider" {
+		t.Fatalf("fields = %+v", e.Fields)
 	}
 }

@@ -145,15 +145,14 @@ func (s *Service) openSecrets(ctx context.Context, appID string) (map[string]str
 
 // GetApp returns app name of environment env. Errors: ENOTFOUND.
 func (s *Service) GetApp(ctx context.Context, env, name string) (App, error) {
-	var a App
-	err := scanApp(s.db.QueryRow(ctx, getAppSQL, env, name), &a)
-	if err == pgx.ErrNoRows {
+	a, found, err := pgdb.QueryMaybe(ctx, s.db, scanApp, "", getAppSQL, env, name)
+	if err == nil && !found {
 		if _, err := s.GetEnvironment(ctx, env); err != nil {
 			return App{}, err
 		}
 		return App{}, understudy.Errorf(understudy.ENOTFOUND, "app %s is not attached to environment %s", name, env)
 	}
-	return a, pgdb.Translate(err, "", "")
+	return a, err
 }
 
 // ListApps returns the apps of environment env, by name. Errors: ENOTFOUND.
@@ -161,7 +160,7 @@ func (s *Service) ListApps(ctx context.Context, env string) ([]App, error) {
 	if _, err := s.GetEnvironment(ctx, env); err != nil {
 		return nil, err
 	}
-	return queryAll(ctx, s.db, scanApp, listAppsSQL, env)
+	return pgdb.QueryAll(ctx, s.db, scanApp, listAppsSQL, env)
 }
 
 // UpdateApp changes an app's provider, settings or secrets, validated as
@@ -237,7 +236,7 @@ func (s *Service) TestApp(ctx context.Context, env, name string) (AppCheck, erro
 		return AppCheck{}, err
 	}
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(providers.WithRequestID(ctx, access.CallerFrom(ctx).RequestID), s.appTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.appTimeout)
 	defer cancel()
 	if t, ok := inst.(providers.Tester); ok {
 		err = t.Test(ctx)

@@ -16,12 +16,22 @@
 // size holds one active account, and accounts in slots past it are retired,
 // never deleted, so an account's history stays.
 //
-// # Identities
+// # Accounts and identities
 //
-// An account's Identity is generated once, deterministically, from
-// (environment, role, slot, generation) with gofakeit (pinned in go.mod, with
-// a golden test), and stored: it is never regenerated implicitly. Its password
-// is random (crypto/rand), sealed with the server's keyring (package secret).
+// Each account's Identity (package identity) is generated once, from
+// (environment, role, slot, generation), and stored: it is never
+// regenerated implicitly. Its password is random, sealed with the server's
+// keyring (package secret) with the account id as associated data.
+//
+// # Apps and provisioning
+//
+// An App is one application of an environment, reached through a provider
+// (package providers); its secrets are sealed and never returned. Attaching
+// an app, or creating accounts where apps are attached, enqueues a
+// provisioning job (ProvisionArgs) in the same transaction. Provisioning
+// puts the account in every app and records its ref there (ProvisionApps);
+// package snapshot runs the job, since it ends with the account's baseline.
+// LiveRefs returns an account's refs with each app's live provider instance.
 //
 // # Errors
 //

@@ -91,7 +91,7 @@ const listEnvironmentsSQL = `SELECT ` + environmentColumns + ` FROM environments
 
 // ListEnvironments returns every environment, by name.
 func (s *Service) ListEnvironments(ctx context.Context) ([]Environment, error) {
-	return queryAll(ctx, s.db, scanEnvironment, listEnvironmentsSQL)
+	return pgdb.QueryAll(ctx, s.db, scanEnvironment, listEnvironmentsSQL)
 }
 
 const (

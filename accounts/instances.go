@@ -8,6 +8,17 @@ import (
 	"github.com/understudy-dev/understudy/providers"
 )
 
+// LiveRef is an account's ref in one app together with the live provider
+// instance of that app: what resets, captures and provisioning call.
+type LiveRef struct {
+	AppID   string
+	AppName string
+	// App is the provider instance, built from the app's settings and
+	// secrets and kept while the app is unchanged.
+	App providers.App
+	Ref string
+}
+
 // instances keeps one built provider per app, rebuilt when the app changes.
 type instances struct {
 	mu   sync.Mutex

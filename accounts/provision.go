@@ -2,18 +2,15 @@ package accounts
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/providers"
-	"github.com/understudy-dev/understudy/snapshot"
 )
 
 // ProvisionArgs is the job that provisions one account into every app of
@@ -68,34 +65,32 @@ func (s *Service) scheduleEnvironment(ctx context.Context, tx pgx.Tx, envID stri
 }
 
 func (s *Service) enqueueProvision(ctx context.Context, tx pgx.Tx, accountID string) error {
-	args := ProvisionArgs{AccountID: accountID, RequestID: access.CallerFrom(ctx).RequestID}
+	args := ProvisionArgs{AccountID: accountID, RequestID: providers.RequestID(ctx)}
 	if _, err := s.jobs.InsertTx(ctx, tx, args, nil); err != nil {
 		return fmt.Errorf("enqueueing the provisioning of account %s: %w", accountID, err)
 	}
 	return nil
 }
 
-// Provision provisions the account into every app of its environment that
-// has no ref for it yet, captures the baseline of those apps, and marks the
-// account ready. It is what the provisioning job runs; it is safe to run
-// again (providers provision idempotently by account id).
-func (s *Service) Provision(ctx context.Context, accountID string) error {
+// StartProvisioning marks the account provisioning and returns it; it
+// returns false, changing nothing, when the account is retired.
+// Errors: ENOTFOUND.
+func (s *Service) StartProvisioning(ctx context.Context, accountID string) (Account, bool, error) {
 	a, err := s.GetAccount(ctx, accountID)
-	if err != nil {
+	if err != nil || a.Status == StatusRetired {
+		return a, false, err
+	}
+	if _, err := pgdb.Exec(ctx, s.db, "", setStatusSQL, a.ID, StatusProvisioning, "", []Status{StatusPending, StatusFailed, StatusReady}); err != nil {
+		return a, false, err
+	}
+	return a, true, nil
+}
+
+// FinishProvisioning marks a provisioning account ready and audits its
+// refs and how many baselines were captured.
+func (s *Service) FinishProvisioning(ctx context.Context, a Account, refs []LiveRef, baselines int) error {
+	if _, err := pgdb.Exec(ctx, s.db, "", setStatusSQL, a.ID, StatusReady, "", []Status{StatusProvisioning}); err != nil {
 		return err
-	}
-	if a.Status == StatusRetired {
-		return nil
-	}
-	if _, err := s.db.Exec(ctx, setStatusSQL, a.ID, StatusProvisioning, "", []Status{StatusPending, StatusFailed, StatusReady}); err != nil {
-		return pgdb.Translate(err, "", "")
-	}
-	refs, baselines, err := s.provisionMissing(ctx, a)
-	if err != nil {
-		return err
-	}
-	if _, err = s.db.Exec(ctx, setStatusSQL, a.ID, StatusReady, "", []Status{StatusProvisioning}); err != nil {
-		return pgdb.Translate(err, "", "")
 	}
 	apps := map[string]string{}
 	for _, r := range refs {
@@ -106,81 +101,60 @@ func (s *Service) Provision(ctx context.Context, accountID string) error {
 	return nil
 }
 
-// provisionMissing provisions the account in every app of its environment
-// it is not in yet and captures the baseline of the apps that have none. It
-// returns every ref and how many baselines it captured.
-func (s *Service) provisionMissing(ctx context.Context, a Account) ([]snapshot.AppRef, int, error) {
-	refs, noBaseline, err := s.provisionApps(ctx, a)
+// ProvisionApps makes sure the account has a ref in every app of its
+// environment, provisioning it in each app it has none in yet (providers
+// provision idempotently by account id), and returns every ref.
+func (s *Service) ProvisionApps(ctx context.Context, a Account) ([]LiveRef, error) {
+	refs, _, err := s.LiveRefs(ctx, a.ID)
 	if err != nil {
-		return nil, 0, err
-	}
-	if len(noBaseline) > 0 {
-		if _, err := s.snaps.Capture(ctx, a.ID, snapshot.Baseline, noBaseline, s.appTimeout); err != nil {
-			return nil, 0, fmt.Errorf("capturing the baseline: %w", err)
-		}
-	}
-	return refs, len(noBaseline), nil
-}
-
-// provisionApps makes sure the account has a ref in every app of its
-// environment. It returns every ref, and those whose app has no baseline.
-func (s *Service) provisionApps(ctx context.Context, a Account) (all, noBaseline []snapshot.AppRef, err error) {
-	refs, _, err := s.AppRefs(ctx, a.ID)
-	if err != nil {
-		return nil, nil, err
-	}
-	baselined, err := s.appsWithState(ctx, a.ID, snapshot.Baseline)
-	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	apps, err := s.environmentApps(ctx, a.ID)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
+	all := make([]LiveRef, 0, len(apps))
 	for _, app := range apps {
 		r, ok := findRef(refs, app.ID)
 		if !ok {
 			if r, err = s.provisionIn(ctx, a, app); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 		}
 		all = append(all, r)
-		if !slices.Contains(baselined, app.ID) {
-			noBaseline = append(noBaseline, r)
-		}
 	}
-	return all, noBaseline, nil
+	return all, nil
 }
 
-func findRef(refs []snapshot.AppRef, appID string) (snapshot.AppRef, bool) {
+func findRef(refs []LiveRef, appID string) (LiveRef, bool) {
 	for _, r := range refs {
 		if r.AppID == appID {
 			return r, true
 		}
 	}
-	return snapshot.AppRef{}, false
+	return LiveRef{}, false
 }
 
 // provisionIn provisions the account in one app and records its ref.
-func (s *Service) provisionIn(ctx context.Context, a Account, app App) (snapshot.AppRef, error) {
+func (s *Service) provisionIn(ctx context.Context, a Account, app App) (LiveRef, error) {
 	inst, err := s.appInstance(ctx, app)
 	if err != nil {
-		return snapshot.AppRef{}, err
+		return LiveRef{}, err
 	}
 	pa, err := s.providerAccount(ctx, a)
 	if err != nil {
-		return snapshot.AppRef{}, err
+		return LiveRef{}, err
 	}
-	pctx, cancel := context.WithTimeout(providers.WithRequestID(ctx, access.CallerFrom(ctx).RequestID), s.appTimeout)
+	pctx, cancel := context.WithTimeout(ctx, s.appTimeout)
 	defer cancel()
 	ref, err := inst.Provision(pctx, pa)
 	if err != nil {
-		return snapshot.AppRef{}, fmt.Errorf("provisioning in app %s: %w", app.Name, err)
+		return LiveRef{}, fmt.Errorf("provisioning in app %s: %w", app.Name, err)
 	}
-	if _, err := s.db.Exec(ctx, insertRefSQL, a.ID, app.ID, ref); err != nil {
-		return snapshot.AppRef{}, pgdb.Translate(err, "", "")
+	if _, err := pgdb.Exec(ctx, s.db, "", insertRefSQL, a.ID, app.ID, ref); err != nil {
+		return LiveRef{}, err
 	}
-	return snapshot.AppRef{AppID: app.ID, AppName: app.Name, App: inst, Ref: ref}, nil
+	return LiveRef{AppID: app.ID, AppName: app.Name, App: inst, Ref: ref}, nil
 }
 
 // providerAccount is what apps are told about an account.
@@ -205,7 +179,7 @@ func (s *Service) environmentApps(ctx context.Context, accountID string) ([]App,
 	if err := s.db.QueryRow(ctx, environmentIDOfSQL, accountID).Scan(&envID); err != nil {
 		return nil, pgdb.Translate(err, "no account has id "+accountID, "")
 	}
-	return queryAll(ctx, s.db, scanApp, appsOfEnvironmentSQL, envID)
+	return pgdb.QueryAll(ctx, s.db, scanApp, appsOfEnvironmentSQL, envID)
 }
 
 // refsWithAppsSQL lists every app of the account's environment with the
@@ -214,10 +188,10 @@ const refsWithAppsSQL = `SELECT ` + appColumns + `, r.ref FROM apps p JOIN envir
 LEFT JOIN account_refs r ON r.app_id = p.id AND r.account_id = $1
 WHERE p.environment_id = (SELECT environment_id FROM accounts WHERE id = $1) ORDER BY p.name`
 
-// AppRefs returns the account's ref in each app it is provisioned in, with
-// the app's provider instance, and how many apps of its environment it is
-// not provisioned in yet.
-func (s *Service) AppRefs(ctx context.Context, accountID string) ([]snapshot.AppRef, int, error) {
+// LiveRefs returns the account's ref in each app it is provisioned in, with
+// the app's live provider instance, and how many apps of its environment it
+// is not provisioned in yet.
+func (s *Service) LiveRefs(ctx context.Context, accountID string) ([]LiveRef, int, error) {
 	rows, err := s.db.Query(ctx, refsWithAppsSQL, accountID)
 	if err != nil {
 		return nil, 0, pgdb.Translate(err, "", "")
@@ -234,7 +208,7 @@ func (s *Service) AppRefs(ctx context.Context, accountID string) ([]snapshot.App
 	if err != nil {
 		return nil, 0, pgdb.Translate(err, "", "")
 	}
-	out := make([]snapshot.AppRef, 0, len(list))
+	out := make([]LiveRef, 0, len(list))
 	missing := 0
 	for _, x := range list {
 		if x.ref == nil {
@@ -245,52 +219,63 @@ func (s *Service) AppRefs(ctx context.Context, accountID string) ([]snapshot.App
 		if err != nil {
 			return nil, 0, fmt.Errorf("app %s: %w", x.app.Name, err)
 		}
-		out = append(out, snapshot.AppRef{AppID: x.app.ID, AppName: x.app.Name, App: inst, Ref: *x.ref})
+		out = append(out, LiveRef{AppID: x.app.ID, AppName: x.app.Name, App: inst, Ref: *x.ref})
 	}
 	return out, missing, nil
 }
 
-// completeRefs provisions the account in the apps of its environment it
-// is not in yet (an app attached while its provisioning job ran, say) and
-// captures their baseline, without changing the account's status, then
-// returns every ref. Resets and captures call it, so an account is never
-// handed out missing from an app.
-func (s *Service) completeRefs(ctx context.Context, accountID string) ([]snapshot.AppRef, error) {
-	refs, missing, err := s.AppRefs(ctx, accountID)
-	if err != nil || missing == 0 {
-		return refs, err
-	}
-	a, err := s.GetAccount(ctx, accountID)
-	if err != nil {
-		return nil, err
-	}
-	all, _, err := s.provisionMissing(ctx, a)
-	return all, err
-}
-
-const appsWithStateSQL = `SELECT DISTINCT app_id::text FROM snapshots WHERE account_id = $1 AND state = $2`
-
-func (s *Service) appsWithState(ctx context.Context, accountID, state string) ([]string, error) {
-	rows, err := s.db.Query(ctx, appsWithStateSQL, accountID, state)
-	if err != nil {
-		return nil, pgdb.Translate(err, "", "")
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	return ids, pgdb.Translate(err, "", "")
-}
-
-// failProvisioning marks the account failed with the reason; the job ran
+// FailProvisioning marks the account failed with the reason; the job ran
 // out of attempts, or the app refused in a way retrying cannot fix.
-func (s *Service) failProvisioning(ctx context.Context, accountID string, cause error) {
-	reason := "provisioning failed: " + cause.Error()
-	if _, err := s.db.Exec(ctx, setStatusSQL, accountID, StatusFailed, reason, []Status{StatusPending, StatusProvisioning}); err != nil {
+func (s *Service) FailProvisioning(ctx context.Context, accountID string, cause error) {
+	s.markFailed(ctx, accountID, "provisioning failed: "+cause.Error(), StatusPending, StatusProvisioning)
+}
+
+// FailReset marks the account failed with the reason its reset failed,
+// and audits that.
+func (s *Service) FailReset(ctx context.Context, accountID, state, reason string) {
+	s.markFailed(ctx, accountID, reason, StatusReady, StatusFailed, StatusLeased)
+	s.audit(ctx, "account.reset_failed", accountID, map[string]any{"state": state, "reason": reason})
+}
+
+// markFailed marks the account failed with reason when its status is one of from.
+func (s *Service) markFailed(ctx context.Context, accountID, reason string, from ...Status) {
+	if _, err := pgdb.Exec(ctx, s.db, "", setStatusSQL, accountID, StatusFailed, reason, from); err != nil {
 		s.logger.ErrorContext(ctx, "marking an account failed", "account", accountID, "error", err)
 	}
 }
 
-// permanent reports provider errors that retrying cannot fix.
-func permanent(err error) bool {
-	var ce *providers.ConfigError
-	return errors.Is(err, providers.ErrRefused) || errors.Is(err, providers.ErrNotSynthetic) ||
-		errors.Is(err, providers.ErrNotOwned) || errors.As(err, &ce)
+const readyAfterResetSQL = `
+UPDATE accounts SET status = 'ready', status_reason = '', updated_at = now()
+WHERE id = $1 AND status IN ('ready', 'failed') RETURNING status, status_reason, updated_at`
+
+// FinishReset marks a ready or failed account ready after a reset of it
+// succeeded, audits the reset and returns the account as it now is.
+// Errors: ECONFLICT when it changed meanwhile (leased or retired).
+func (s *Service) FinishReset(ctx context.Context, a Account, state string) (Account, error) {
+	upd, found, err := pgdb.QueryMaybe(ctx, s.db, func(r pgx.Row, x *Account) error {
+		*x = a
+		return r.Scan(&x.Status, &x.StatusReason, &x.UpdatedAt)
+	}, "", readyAfterResetSQL, a.ID)
+	switch {
+	case err != nil:
+		return Account{}, err
+	case !found:
+		return Account{}, understudy.Errorf(understudy.ECONFLICT, "account %s changed during its reset (it is leased or retired now)", a.ID)
+	}
+	a = upd
+	s.audit(ctx, "account.reset", a.ID, map[string]any{"state": state})
+	return a, nil
+}
+
+const refNamesSQL = `SELECT p.name, r.ref FROM account_refs r JOIN apps p ON p.id = r.app_id WHERE r.account_id = $1`
+
+// RefNames returns the account's ref in each app, by app name.
+func (s *Service) RefNames(ctx context.Context, accountID string) (map[string]string, error) {
+	type pair struct{ app, ref string }
+	list, err := pgdb.QueryAll(ctx, s.db, func(r pgx.Row, p *pair) error { return r.Scan(&p.app, &p.ref) }, refNamesSQL, accountID)
+	out := make(map[string]string, len(list))
+	for _, p := range list {
+		out[p.app] = p.ref
+	}
+	return out, err
 }

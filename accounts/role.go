@@ -121,12 +121,11 @@ func (s *Service) CreateRole(ctx context.Context, env, name string, c RoleChange
 
 // GetRole returns role name of environment env. Errors: ENOTFOUND.
 func (s *Service) GetRole(ctx context.Context, env, name string) (Role, error) {
-	var r Role
-	err := scanRole(s.db.QueryRow(ctx, getRoleSQL, env, name), &r)
-	if err == pgx.ErrNoRows {
+	r, found, err := pgdb.QueryMaybe(ctx, s.db, scanRole, "", getRoleSQL, env, name)
+	if err == nil && !found {
 		return Role{}, s.roleNotFound(ctx, env, name)
 	}
-	return r, pgdb.Translate(err, "", "")
+	return r, err
 }
 
 // roleNotFound says whether the environment or the role is missing.
@@ -142,7 +141,7 @@ func (s *Service) ListRoles(ctx context.Context, env string) ([]Role, error) {
 	if _, err := s.GetEnvironment(ctx, env); err != nil {
 		return nil, err
 	}
-	return queryAll(ctx, s.db, scanRole, listRolesSQL, env)
+	return pgdb.QueryAll(ctx, s.db, scanRole, listRolesSQL, env)
 }
 
 // UpdateRole changes role name of environment env and ensures its pool:
@@ -151,10 +150,7 @@ func (s *Service) ListRoles(ctx context.Context, env string) ([]Role, error) {
 func (s *Service) UpdateRole(ctx context.Context, env, name string, c RoleChange) (Role, error) {
 	var r Role
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		if err := scanRole(tx.QueryRow(ctx, lockRoleSQL, env, name), &r); err != nil {
-			if err == pgx.ErrNoRows {
-				return s.roleNotFound(ctx, env, name)
-			}
+		if err := s.lockRole(ctx, tx, env, name, &r); err != nil {
 			return err
 		}
 		before := roleDetails(r)
@@ -183,10 +179,7 @@ func (s *Service) UpdateRole(ctx context.Context, env, name string, c RoleChange
 func (s *Service) DeleteRole(ctx context.Context, env, name string) error {
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var r Role
-		if err := scanRole(tx.QueryRow(ctx, lockRoleSQL, env, name), &r); err != nil {
-			if err == pgx.ErrNoRows {
-				return s.roleNotFound(ctx, env, name)
-			}
+		if err := s.lockRole(ctx, tx, env, name, &r); err != nil {
 			return err
 		}
 		if _, err := s.retireSlots(ctx, tx, r.ID, 0, "role "+name+" was deleted"); err != nil {
@@ -218,4 +211,15 @@ func roleDetails(r Role) map[string]any {
 	}{r.Environment, r.Name, r.PoolSize, r.Attributes, r.IsolationPolicy})
 	_ = json.Unmarshal(b, &m)
 	return m
+}
+
+// lockRole reads role name of env into r and locks it until tx ends.
+// Errors: ENOTFOUND naming the environment or the role.
+func (s *Service) lockRole(ctx context.Context, tx pgx.Tx, env, name string, r *Role) error {
+	locked, found, err := pgdb.QueryMaybe(ctx, tx, scanRole, "", lockRoleSQL, env, name)
+	if err == nil && !found {
+		return s.roleNotFound(ctx, env, name)
+	}
+	*r = locked
+	return err
 }

@@ -1,7 +1,6 @@
 package accounts
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,7 +19,6 @@ import (
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/providers"
 	"github.com/understudy-dev/understudy/secret"
-	"github.com/understudy-dev/understudy/snapshot"
 )
 
 // Config configures a Service.
@@ -87,7 +85,6 @@ type Service struct {
 	logger     *slog.Logger
 	appTimeout time.Duration
 	jobs       *river.Client[pgx.Tx]
-	snaps      *snapshot.Store
 	apps       instances
 }
 
@@ -108,7 +105,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("accounts: preparing the job queue: %w", err)
 	}
 	return &Service{db: cfg.DB, keyring: cfg.Keyring, allowed: allowed, now: cfg.Now, registry: cfg.Registry,
-		logger: cfg.Logger, appTimeout: cfg.AppTimeout, jobs: jobs, snaps: snapshot.New(cfg.DB),
+		logger: cfg.Logger, appTimeout: cfg.AppTimeout, jobs: jobs,
 		apps: instances{byID: map[string]instance{}}}, nil
 }
 
@@ -189,17 +186,4 @@ func describe(fe validator.FieldError) string {
 		return "must not repeat a value"
 	}
 	return "is not valid (" + fe.Tag() + ")"
-}
-
-// queryAll runs sql and scans every row with scan.
-func queryAll[T any](ctx context.Context, db pgdb.DB, scan func(pgx.Row, *T) error, sql string, args ...any) ([]T, error) {
-	rows, err := db.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, pgdb.Translate(err, "", "")
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) {
-		var x T
-		return x, scan(r, &x)
-	})
-	return list, pgdb.Translate(err, "", "")
 }

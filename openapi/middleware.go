@@ -17,6 +17,7 @@ import (
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/providers"
 )
 
 // HeaderRequestID carries the correlation id of a request.
@@ -33,7 +34,7 @@ func requestID(next echo.HandlerFunc) echo.HandlerFunc {
 			id = uuid.NewString()
 		}
 		c.Response().Header().Set(HeaderRequestID, id)
-		ctx := access.WithCaller(c.Request().Context(), access.Caller{RequestID: id})
+		ctx := providers.WithRequestID(c.Request().Context(), id)
 		c.SetRequest(c.Request().WithContext(ctx))
 		return next(c)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/understudy-dev/understudy"
-	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/providers"
 )
 
 // statusOf maps each error code to its HTTP status: the one table.
@@ -82,7 +82,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	p.Title = http.StatusText(p.Status)
 	p.Code = new(ProblemCode(code))
 	p.Instance = new(c.Request().URL.Path)
-	p.RequestId = new(access.CallerFrom(ctx).RequestID)
+	p.RequestId = new(providers.RequestID(ctx))
 	c.Response().Header().Set(echo.HeaderContentType, ProblemContentType)
 	if p.Status == http.StatusUnauthorized {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="understudy"`)

@@ -24,7 +24,9 @@ import (
 
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/migrations"
+	"github.com/understudy-dev/understudy/snapshot"
 )
 
 // maxBody is the largest request body accepted (1 MiB).
@@ -38,8 +40,12 @@ type Pinger interface {
 
 // Config configures a Server.
 type Config struct {
-	// Accounts is the accounts domain. Required.
+	// Accounts holds environments, roles, accounts and apps. Required.
 	Accounts *accounts.Service
+	// Snapshots captures and resets accounts. Required.
+	Snapshots *snapshot.Service
+	// Leases hands accounts to test runs. Required.
+	Leases *lease.Service
 	// Tokens checks bearer tokens. Required.
 	Tokens *access.Tokens
 	// Audit reads the audit trail. Required.
@@ -70,6 +76,10 @@ func (c Config) Validate() error {
 	switch {
 	case c.Accounts == nil:
 		return errors.New("openapi: Config.Accounts is required")
+	case c.Snapshots == nil:
+		return errors.New("openapi: Config.Snapshots is required")
+	case c.Leases == nil:
+		return errors.New("openapi: Config.Leases is required")
 	case c.Tokens == nil:
 		return errors.New("openapi: Config.Tokens is required")
 	case c.Audit == nil:
@@ -82,15 +92,17 @@ func (c Config) Validate() error {
 
 // Server implements ServerInterface.
 type Server struct {
-	accounts *accounts.Service
-	tokens   *access.Tokens
-	audit    *access.Audit
-	db       Pinger
-	logger   *slog.Logger
-	metrics  *metrics
-	registry *prometheus.Registry
-	gateway  *gate
-	echo     *echo.Echo
+	accounts  *accounts.Service
+	snapshots *snapshot.Service
+	leases    *lease.Service
+	tokens    *access.Tokens
+	audit     *access.Audit
+	db        Pinger
+	logger    *slog.Logger
+	metrics   *metrics
+	registry  *prometheus.Registry
+	gateway   *gate
+	echo      *echo.Echo
 	// requestTimeout bounds each request (and each lease's reset).
 	requestTimeout time.Duration
 }
@@ -107,7 +119,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{accounts: cfg.Accounts, tokens: cfg.Tokens, audit: cfg.Audit, db: cfg.DB,
+	s := &Server{accounts: cfg.Accounts, snapshots: cfg.Snapshots, leases: cfg.Leases, tokens: cfg.Tokens, audit: cfg.Audit, db: cfg.DB,
 		logger: cfg.Logger, registry: cfg.Registry, gateway: g, requestTimeout: cfg.RequestTimeout}
 	s.metrics = newMetrics(cfg.Registry, cfg.Accounts)
 	e := echo.New()

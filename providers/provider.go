@@ -119,3 +119,11 @@ func RequestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id
 }
+
+// Permanent reports errors that retrying the same call cannot fix: the app
+// refused, the user is not synthetic or not owned, or the provider's
+// settings are wrong.
+func Permanent(err error) bool {
+	_, isConfig := errors.AsType[*ConfigError](err)
+	return errors.Is(err, ErrRefused) || errors.Is(err, ErrNotSynthetic) || errors.Is(err, ErrNotOwned) || isConfig
+}

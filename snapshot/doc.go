@@ -8,8 +8,15 @@
 // (the baseline "initial", or "verified", "with-cart"…) adds the next
 // version of that state: one row per app pointing at its blob.
 //
-// Reset restores every app of an account to a named state in parallel,
-// each within a timeout, then snapshots again and checks that each app's
-// content hash is the one restored: a verified reset. The first failure is
-// returned as *ResetError naming the app.
+// Store keeps snapshots and blobs and runs captures and restores across a
+// set of apps. Service is the account-level side: Reset restores every app
+// of an account to a named state in parallel, each within a timeout, then
+// snapshots again and checks that each app's content hash is the one
+// restored (a verified reset); a failure marks the account failed, names
+// every app that failed (*AppsError) and answers EUNAVAILABLE when an app was
+// down or slow. Before a reset or a capture, an account missing from an app
+// of its environment is provisioned there and its baseline captured, so no
+// account is ever handed out missing from an app. Service also runs the
+// provisioning jobs that package accounts enqueues: provisioning ends with
+// the baseline.
 package snapshot

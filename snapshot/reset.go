@@ -6,15 +6,16 @@ import (
 	"time"
 
 	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/providers"
 )
 
-// Reset restores every app of the account to the newest version of state,
+// Restore restores every app of the account to the newest version of state,
 // in parallel, each within timeout, then snapshots each app again and
 // checks that its content hash is the one restored. It returns
 // ENOTFOUND when an app has no snapshot of state, and *AppsError naming
 // every app whose restore or check failed.
-func (s *Store) Reset(ctx context.Context, accountID, state string, refs []AppRef, timeout time.Duration) error {
+func (s *Store) Restore(ctx context.Context, accountID, state string, refs []accounts.LiveRef, timeout time.Duration) error {
 	want, err := s.latest(ctx, accountID, state)
 	if err != nil {
 		return err
@@ -29,13 +30,13 @@ func (s *Store) Reset(ctx context.Context, accountID, state string, refs []AppRe
 			return err
 		}
 	}
-	return eachApp(ctx, "reset to "+state, refs, timeout, func(ctx context.Context, i int, r AppRef) error {
+	return eachApp(ctx, "reset to "+state, refs, timeout, func(ctx context.Context, i int, r accounts.LiveRef) error {
 		return restoreVerified(ctx, accountID, r, contents[i], want[r.AppID])
 	})
 }
 
 // restoreVerified restores one app and checks the result by hash.
-func restoreVerified(ctx context.Context, accountID string, r AppRef, content []byte, want Hash) error {
+func restoreVerified(ctx context.Context, accountID string, r accounts.LiveRef, content []byte, want Hash) error {
 	t := providers.Target{Ref: r.Ref, AccountID: accountID}
 	if err := r.App.Restore(ctx, t, content); err != nil {
 		return err

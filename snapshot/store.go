@@ -12,21 +12,13 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/providers"
 )
 
 // Baseline is the name of the initial state every account is reset to by default.
 const Baseline = "initial"
-
-// AppRef is one app of an account: the provider instance and the
-// account's ref in it.
-type AppRef struct {
-	AppID   string
-	AppName string
-	App     providers.App
-	Ref     string
-}
 
 // Snapshot is one app's captured state of one account, in one version of
 // a named state.
@@ -43,27 +35,29 @@ type Snapshot struct {
 }
 
 // Store keeps snapshots in the database, and the blobs it reads in memory.
+// It knows nothing of accounts beyond their ids: Service is the account-level
+// side (resets, captures, provisioning's baselines).
 type Store struct {
 	db    pgdb.DB
 	cache *blobCache
 }
 
-// New returns a Store on db.
-func New(db pgdb.DB) *Store {
+// NewStore returns a Store on db.
+func NewStore(db pgdb.DB) *Store {
 	return &Store{db: db, cache: &blobCache{m: map[Hash][]byte{}, max: DefaultCacheBytes}}
 }
 
 // captured is one app's state, canonical and hashed.
 type captured struct {
-	ref       AppRef
+	ref       accounts.LiveRef
 	canonical []byte
 	hash      Hash
 }
 
 // snapshotAll snapshots every app in parallel, each within timeout.
-func snapshotAll(ctx context.Context, accountID string, refs []AppRef, timeout time.Duration) ([]captured, error) {
+func snapshotAll(ctx context.Context, accountID string, refs []accounts.LiveRef, timeout time.Duration) ([]captured, error) {
 	out := make([]captured, len(refs))
-	err := eachApp(ctx, "snapshotting", refs, timeout, func(ctx context.Context, i int, r AppRef) error {
+	err := eachApp(ctx, "snapshotting", refs, timeout, func(ctx context.Context, i int, r accounts.LiveRef) error {
 		state, err := r.App.Snapshot(ctx, providers.Target{Ref: r.Ref, AccountID: accountID})
 		if err != nil {
 			return err
@@ -78,7 +72,7 @@ func snapshotAll(ctx context.Context, accountID string, refs []AppRef, timeout t
 // eachApp runs fn for every app in parallel, each within timeout, and
 // returns *AppsError naming every app whose fn failed (op says what was
 // being done).
-func eachApp(ctx context.Context, op string, refs []AppRef, timeout time.Duration, fn func(ctx context.Context, i int, r AppRef) error) error {
+func eachApp(ctx context.Context, op string, refs []accounts.LiveRef, timeout time.Duration, fn func(ctx context.Context, i int, r accounts.LiveRef) error) error {
 	failures := make([]AppFailure, len(refs))
 	var wg sync.WaitGroup
 	for i, r := range refs {
@@ -105,7 +99,7 @@ RETURNING id, created_at`
 // Capture snapshots every app of the account and records the states as
 // the next version of state. Errors: *AppsError naming the apps that
 // failed (nothing is recorded then).
-func (s *Store) Capture(ctx context.Context, accountID, state string, refs []AppRef, timeout time.Duration) ([]Snapshot, error) {
+func (s *Store) Capture(ctx context.Context, accountID, state string, refs []accounts.LiveRef, timeout time.Duration) ([]Snapshot, error) {
 	caps, err := snapshotAll(ctx, accountID, refs, timeout)
 	if err != nil {
 		return nil, err
@@ -262,4 +256,11 @@ func timeoutCause(ctx context.Context, err error, timeout time.Duration) error {
 		return fmt.Errorf("timed out after %v: %w (%w)", timeout, providers.ErrUnavailable, err)
 	}
 	return err
+}
+
+const appsWithStateSQL = `SELECT DISTINCT app_id::text FROM snapshots WHERE account_id = $1 AND state = $2`
+
+// appsWithState returns the ids of the apps in which the account has a snapshot of state.
+func (s *Store) appsWithState(ctx context.Context, accountID, state string) ([]string, error) {
+	return pgdb.QueryAll(ctx, s.db, pgdb.Scalar[string], appsWithStateSQL, accountID, state)
 }

@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,31 +17,20 @@ import (
 	"github.com/understudy-dev/understudy/openapi"
 )
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
+// asBinary, set in a child's environment, makes the test binary run as the
+// understudy binary itself (see TestMain): a test that needs the real
+// program as a process (to SIGKILL it) re-executes itself instead of
+// building the binary.
+const asBinary = "UNDERSTUDY_TEST_RUN_AS_BINARY"
 
-// binary builds the real understudy binary once per test run.
+// binary returns the path of the program to start as the real binary.
 func binary(t *testing.T) string {
 	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "understudy-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "understudy")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return binPath
+	return exe
 }
 
 // process is the real server running as a child process.
@@ -56,7 +42,7 @@ type process struct {
 func startProcess(t *testing.T, dbURL, addr string) *process {
 	t.Helper()
 	cmd := exec.Command(binary(t), "serve", "--database-url", dbURL, "--addr", addr)
-	cmd.Env = append(os.Environ(), "UNDERSTUDY_SECRET_KEY="+testKey, "UNDERSTUDY_EMAIL_DOMAINS=qa.example.test",
+	cmd.Env = append(os.Environ(), asBinary+"=1", "UNDERSTUDY_SECRET_KEY="+testKey, "UNDERSTUDY_EMAIL_DOMAINS=qa.example.test",
 		"UNDERSTUDY_APP_TIMEOUT=2s", "UNDERSTUDY_LEASE_EXPIRY_INTERVAL=500ms", "UNDERSTUDY_LOG_LEVEL=error")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

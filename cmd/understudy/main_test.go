@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +15,12 @@ import (
 	"github.com/understudy-dev/understudy/internal/dbtest"
 )
 
-func TestMain(m *testing.M) { dbtest.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(asBinary) == "1" { // a child started by startProcess: be the real program
+		main()
+	}
+	dbtest.Main(m)
+}
 
 // testKey is the secret key of test servers: fixed, so a test can read
 // what another server of the same database sealed.

@@ -17,9 +17,11 @@ import (
 
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/migrations"
 	"github.com/understudy-dev/understudy/openapi"
 	"github.com/understudy-dev/understudy/secret"
+	"github.com/understudy-dev/understudy/snapshot"
 )
 
 // Main is the server program: Run starts it, Close stops it. End-to-end
@@ -62,16 +64,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := migrations.Check(ctx, m.pool); err != nil {
 		return err
 	}
-	svc, err := accounts.New(accounts.Config{DB: m.pool, Keyring: keyring, EmailDomains: m.Config.EmailDomains,
-		Registry: newRegistry(), Logger: m.Logger, AppTimeout: m.Config.AppTimeout})
+	svc, err := m.services(keyring)
 	if err != nil {
 		return err
 	}
-	m.accounts = svc
 	if err := m.startJobs(ctx, svc); err != nil {
 		return err
 	}
-	api, err := openapi.New(openapi.Config{Accounts: svc, Tokens: access.NewCachedTokens(m.pool, m.Config.TokenCacheTTL), Audit: access.NewAudit(m.pool),
+	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Snapshots: svc.snapshots, Leases: svc.leases, Tokens: access.NewCachedTokens(m.pool, m.Config.TokenCacheTTL), Audit: access.NewAudit(m.pool),
 		DB: m.pool, Logger: m.Logger, Registry: prometheus.NewRegistry(), RequestTimeout: m.Config.RequestTimeout})
 	if err != nil {
 		return err
@@ -125,13 +125,42 @@ func (m *Main) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// services are the domain services the server wires together.
+type services struct {
+	accounts  *accounts.Service
+	snapshots *snapshot.Service
+	leases    *lease.Service
+}
+
+// services builds the domain services on the pool; m.accounts is set so
+// that Close releases the provider instances.
+func (m *Main) services(keyring *secret.Keyring) (services, error) {
+	var svc services
+	var err error
+	svc.accounts, err = accounts.New(accounts.Config{DB: m.pool, Keyring: keyring, EmailDomains: m.Config.EmailDomains,
+		Registry: newRegistry(), Logger: m.Logger, AppTimeout: m.Config.AppTimeout})
+	if err != nil {
+		return svc, err
+	}
+	m.accounts = svc.accounts
+	svc.snapshots, err = snapshot.New(snapshot.Config{DB: m.pool, Accounts: svc.accounts, Logger: m.Logger, AppTimeout: m.Config.AppTimeout})
+	if err != nil {
+		return svc, err
+	}
+	svc.leases, err = lease.New(lease.Config{DB: m.pool, Accounts: svc.accounts, Snapshots: svc.snapshots, Logger: m.Logger, AppTimeout: m.Config.AppTimeout})
+	return svc, err
+}
+
 // startJobs runs the background work (provisioning, lease expiry) as River
 // jobs on the same database, so replicas share one queue.
-func (m *Main) startJobs(ctx context.Context, svc *accounts.Service) error {
+func (m *Main) startJobs(ctx context.Context, svc services) error {
+	workers := river.NewWorkers()
+	snapshot.AddWorkers(workers, svc.snapshots)
+	lease.AddWorkers(workers, svc.leases)
 	client, err := river.NewClient(riverpgxv5.New(m.pool), &river.Config{
 		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
-		Workers:      accounts.Workers(svc),
-		PeriodicJobs: accounts.PeriodicJobs(m.Config.LeaseExpiryInterval),
+		Workers:      workers,
+		PeriodicJobs: lease.PeriodicJobs(m.Config.LeaseExpiryInterval),
 		Logger:       m.Logger,
 	})
 	if err != nil {

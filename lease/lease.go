@@ -1,0 +1,194 @@
+package lease
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/internal/pgdb"
+	"github.com/understudy-dev/understudy/snapshot"
+)
+
+// Status is where a lease is: acquiring (its account is being reset),
+// active, released, expired or failed (the reset failed).
+type Status string
+
+// Lease statuses. SQL statements use them through the constants below.
+const (
+	Acquiring Status = "acquiring"
+	Active    Status = "active"
+	Released  Status = "released"
+	Expired   Status = "expired"
+	Failed    Status = "failed"
+)
+
+// SQL fragments made from the Go names, so the two never disagree.
+const (
+	sqlAcquiring = `'` + string(Acquiring) + `'`
+	sqlActive    = `'` + string(Active) + `'`
+	sqlExpired   = `'` + string(Expired) + `'`
+	sqlOpen      = `(` + sqlAcquiring + `, ` + sqlActive + `)`
+	sqlReady     = `'` + string(accounts.StatusReady) + `'`
+	sqlLeased    = `'` + string(accounts.StatusLeased) + `'`
+)
+
+// Lease is an exclusive, time-bounded checkout of an account by a test run.
+type Lease struct {
+	ID           string     `json:"id"`
+	AccountID    string     `json:"account_id"`
+	Environment  string     `json:"environment"`
+	Role         string     `json:"role"`
+	Holder       string     `json:"holder"`
+	State        string     `json:"state"`
+	Status       Status     `json:"status"`
+	StatusReason string     `json:"status_reason"`
+	AcquiredAt   time.Time  `json:"acquired_at"`
+	ExpiresAt    time.Time  `json:"expires_at"`
+	EndedAt      *time.Time `json:"ended_at,omitempty"`
+}
+
+// Grant is what acquiring a lease hands the test run: the lease, the
+// freshly reset account, its credentials and its ref in each app.
+type Grant struct {
+	Lease       Lease                `json:"lease"`
+	Account     accounts.Account     `json:"account"`
+	Credentials accounts.Credentials `json:"credentials"`
+	Refs        map[string]string    `json:"refs"`
+}
+
+// Request asks for an account of a role.
+type Request struct {
+	Environment string
+	Role        string
+	// State the account is reset to. Defaults to the baseline.
+	State string
+	// Holder names the test run (CI job, worker index). Required.
+	Holder string
+	// TTL is how long the lease lasts unless renewed: 1s to 24h.
+	TTL time.Duration
+	// Wait is how long to wait for a free account: 0 to 10m.
+	Wait time.Duration
+	// IdempotencyKey makes a retried request return the same lease.
+	IdempotencyKey string
+}
+
+// Validate names every bad field.
+func (r *Request) Validate() error {
+	var f []understudy.FieldError
+	if r.Holder == "" || len(r.Holder) > 200 {
+		f = append(f, understudy.FieldError{Field: "holder", Detail: "is required, at most 200 characters"})
+	}
+	if r.TTL < time.Second || r.TTL > 24*time.Hour {
+		f = append(f, understudy.FieldError{Field: "ttl_seconds", Detail: "must be from 1 to 86400"})
+	}
+	if r.Wait < 0 || r.Wait > 10*time.Minute {
+		f = append(f, understudy.FieldError{Field: "wait_seconds", Detail: "must be from 0 to 600"})
+	}
+	if r.State = snapshot.StateOrBaseline(r.State); !snapshot.ValidStateName(r.State) {
+		f = append(f, understudy.FieldError{Field: "state", Detail: "must be a state name such as initial or with-cart"})
+	}
+	if len(r.IdempotencyKey) > 200 {
+		f = append(f, understudy.FieldError{Field: "Idempotency-Key", Detail: "must be at most 200 characters"})
+	}
+	if len(f) > 0 {
+		return understudy.Invalid("invalid lease request", f...)
+	}
+	return nil
+}
+
+// Config configures a Service.
+type Config struct {
+	// DB is the pool (or, in tests, a transaction). Required.
+	DB pgdb.DB
+	// Accounts is the account pool leases draw from. Required.
+	Accounts *accounts.Service
+	// Snapshots resets an account before it is handed out. Required.
+	Snapshots *snapshot.Service
+	// Now tells the time; waits are measured on it. Defaults to time.Now.
+	Now func() time.Time
+	// Logger receives expiries. Defaults to discarding.
+	Logger *slog.Logger
+	// AppTimeout is the longest an app takes for its part of a reset: an
+	// acquiring lease outlives its TTL by twice that. Defaults to 30s.
+	AppTimeout time.Duration
+}
+
+// WithDefaults returns c with its unset optional fields filled.
+func (c Config) WithDefaults() Config {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
+	if c.AppTimeout <= 0 {
+		c.AppTimeout = 30 * time.Second
+	}
+	return c
+}
+
+// Validate names the first missing field of c.
+func (c Config) Validate() error {
+	switch {
+	case c.DB == nil:
+		return errors.New("lease: Config.DB is required")
+	case c.Accounts == nil:
+		return errors.New("lease: Config.Accounts is required")
+	case c.Snapshots == nil:
+		return errors.New("lease: Config.Snapshots is required")
+	}
+	return nil
+}
+
+// Service leases accounts on one database.
+type Service struct {
+	db         pgdb.DB
+	accounts   *accounts.Service
+	snapshots  *snapshot.Service
+	now        func() time.Time
+	logger     *slog.Logger
+	appTimeout time.Duration
+}
+
+// New returns a Service, or an error naming the bad field of cfg.
+func New(cfg Config) (*Service, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Service{db: cfg.DB, accounts: cfg.Accounts, snapshots: cfg.Snapshots, now: cfg.Now,
+		logger: cfg.Logger, appTimeout: cfg.AppTimeout}, nil
+}
+
+const leaseColumns = `l.id, l.account_id, e.name, r.name, l.holder, l.state, l.status, l.status_reason, l.acquired_at, l.expires_at, l.ended_at`
+const leaseFrom = ` FROM leases l JOIN roles r ON r.id = l.role_id JOIN environments e ON e.id = r.environment_id`
+
+func scanLease(row pgx.Row, l *Lease) error {
+	return row.Scan(&l.ID, &l.AccountID, &l.Environment, &l.Role, &l.Holder, &l.State, &l.Status, &l.StatusReason,
+		&l.AcquiredAt, &l.ExpiresAt, &l.EndedAt)
+}
+
+const getLeaseSQL = `SELECT ` + leaseColumns + leaseFrom + ` WHERE l.id = $1`
+
+// Get returns the lease with id. Errors: ENOTFOUND.
+func (s *Service) Get(ctx context.Context, id string) (Lease, error) {
+	uid, err := uuid.Parse(id)
+	if err != nil {
+		return Lease{}, understudy.Errorf(understudy.ENOTFOUND, "no lease has id %s", id)
+	}
+	return pgdb.QueryOne(ctx, s.db, scanLease, "no lease has id "+id, getLeaseSQL, uid)
+}
+
+const listLeasesSQL = `SELECT ` + leaseColumns + leaseFrom + `
+WHERE ($1 = '' OR e.name = $1) AND ($2 = '' OR r.name = $2) AND ($3 OR l.status IN ` + sqlOpen + `)
+ORDER BY l.acquired_at DESC LIMIT 1000`
+
+// List returns the open leases (or all, with all), newest first.
+func (s *Service) List(ctx context.Context, env, role string, all bool) ([]Lease, error) {
+	return pgdb.QueryAll(ctx, s.db, scanLease, listLeasesSQL, env, role, all)
+}

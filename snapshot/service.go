@@ -1,0 +1,238 @@
+package snapshot
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/internal/pgdb"
+	"github.com/understudy-dev/understudy/providers"
+)
+
+// Config configures a Service.
+type Config struct {
+	// DB is the pool (or, in tests, a transaction). Required.
+	DB pgdb.DB
+	// Accounts is the account pool the snapshots belong to. Required.
+	Accounts *accounts.Service
+	// Logger receives background work's logs. Defaults to discarding.
+	Logger *slog.Logger
+	// AppTimeout bounds each app's part of a capture or a reset. Defaults to 30s.
+	AppTimeout time.Duration
+}
+
+// WithDefaults returns c with its unset optional fields filled.
+func (c Config) WithDefaults() Config {
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
+	if c.AppTimeout <= 0 {
+		c.AppTimeout = 30 * time.Second
+	}
+	return c
+}
+
+// Validate names the first missing field of c.
+func (c Config) Validate() error {
+	switch {
+	case c.DB == nil:
+		return errors.New("snapshot: Config.DB is required")
+	case c.Accounts == nil:
+		return errors.New("snapshot: Config.Accounts is required")
+	}
+	return nil
+}
+
+// Service is the account-level side of snapshots: it captures an account's
+// named states, resets an account across all its apps, and completes its
+// provisioning with a baseline.
+type Service struct {
+	store      *Store
+	db         pgdb.DB
+	accounts   *accounts.Service
+	logger     *slog.Logger
+	appTimeout time.Duration
+}
+
+// New returns a Service, or an error naming the bad field of cfg.
+func New(cfg Config) (*Service, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Service{store: NewStore(cfg.DB), db: cfg.DB, accounts: cfg.Accounts, logger: cfg.Logger, appTimeout: cfg.AppTimeout}, nil
+}
+
+var stateRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
+
+// ValidStateName reports whether name can name a state.
+func ValidStateName(name string) bool { return stateRE.MatchString(name) }
+
+// StateOrBaseline returns state, or Baseline when state is "".
+func StateOrBaseline(state string) string { return cmp.Or(state, Baseline) }
+
+// Reset restores every app of the account to a named state (the baseline
+// when state is ""), verified by hash. On success a failed account is ready
+// again; on failure the account is marked failed with the app and the
+// reason, and it is not leased until a reset succeeds.
+// Errors: ENOTFOUND, ECONFLICT (retired, leased, not provisioned yet, no such
+// state), EUNAVAILABLE (an app is down or slow), EINTERNAL (the app broke
+// its contract); each names the app.
+func (s *Service) Reset(ctx context.Context, accountID, state string) (accounts.Account, error) {
+	a, err := s.accounts.GetAccount(ctx, accountID)
+	if err != nil {
+		return accounts.Account{}, err
+	}
+	switch a.Status {
+	case accounts.StatusRetired, accounts.StatusPending, accounts.StatusProvisioning:
+		return accounts.Account{}, understudy.Errorf(understudy.ECONFLICT, "account %s is %s; only a ready or failed account can be reset", a.ID, a.Status)
+	case accounts.StatusLeased:
+		return accounts.Account{}, understudy.Errorf(understudy.ECONFLICT, "account %s is leased; release the lease (optionally with reset) instead", a.ID)
+	}
+	if _, err := s.ResetApps(ctx, a.ID, state); err != nil {
+		return accounts.Account{}, err
+	}
+	return s.accounts.FinishReset(ctx, a, StateOrBaseline(state))
+}
+
+// ResetApps restores the account's apps to state, and marks the account
+// failed if that fails. It returns the account's refs. Leases call it
+// before they hand an account out.
+func (s *Service) ResetApps(ctx context.Context, accountID, state string) ([]accounts.LiveRef, error) {
+	state = StateOrBaseline(state)
+	refs, err := s.refsProvisioningMissing(ctx, accountID)
+	if err != nil || len(refs) == 0 {
+		return refs, err // no app holds state for this account
+	}
+	err = s.store.Restore(ctx, accountID, state, refs, s.appTimeout)
+	if err == nil {
+		return refs, nil
+	}
+	if understudy.ErrorCode(err) == understudy.ENOTFOUND {
+		return nil, understudy.Errorf(understudy.ECONFLICT, "%s", understudy.ErrorMessage(err))
+	}
+	s.accounts.FailReset(ctx, accountID, state, fmt.Sprintf("reset to %s failed: %v", state, err))
+	return nil, appsError(accountID, err)
+}
+
+// appsError turns an apps error into the contract: EUNAVAILABLE when an
+// app was down or slow, EINTERNAL otherwise; the message names each app.
+func appsError(accountID string, err error) error {
+	code := understudy.EINTERNAL
+	if errors.Is(err, providers.ErrUnavailable) {
+		code = understudy.EUNAVAILABLE
+	}
+	return errors.Join(understudy.Errorf(code, "account %s is now failed: %v", accountID, err), err)
+}
+
+// CaptureState snapshots every app of the account as the next version of
+// state. Errors: EINVALID (state), ENOTFOUND, ECONFLICT (not provisioned),
+// EUNAVAILABLE/EINTERNAL naming the app.
+func (s *Service) CaptureState(ctx context.Context, accountID, state string) ([]Snapshot, error) {
+	if !ValidStateName(state) {
+		return nil, understudy.Invalid("invalid state", understudy.FieldError{Field: "state", Detail: "must be 1-63 lower-case letters, digits, '-' or '_', starting with a letter"})
+	}
+	a, err := s.accounts.GetAccount(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	if a.Status == accounts.StatusRetired || a.Status == accounts.StatusPending || a.Status == accounts.StatusProvisioning {
+		return nil, understudy.Errorf(understudy.ECONFLICT, "account %s is %s; its state cannot be captured", a.ID, a.Status)
+	}
+	refs, err := s.refsProvisioningMissing(ctx, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	if len(refs) == 0 {
+		return nil, understudy.Errorf(understudy.ECONFLICT, "account %s is in no app; attach an app to environment %s first", a.ID, a.Environment)
+	}
+	snaps, err := s.store.Capture(ctx, a.ID, state, refs, s.appTimeout)
+	if err != nil {
+		return nil, appsError(a.ID, err)
+	}
+	access.RecordNow(ctx, s.db, s.logger, access.Event{Action: "account.capture_state", TargetType: "account", TargetID: a.ID,
+		Details: map[string]any{"state": state, "version": snaps[0].Version}})
+	return snaps, nil
+}
+
+// List lists an account's snapshots (of one state when state is set).
+// Errors: ENOTFOUND.
+func (s *Service) List(ctx context.Context, accountID, state string) ([]Snapshot, error) {
+	a, err := s.accounts.GetAccount(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	return s.store.List(ctx, a.ID, state)
+}
+
+// Content returns the canonical JSON of the snapshot whose hash is, or
+// starts with, the hex h. Errors: ENOTFOUND, EINVALID (ambiguous).
+func (s *Service) Content(ctx context.Context, h string) ([]byte, error) {
+	return s.store.Content(ctx, h)
+}
+
+// Provision provisions the account into every app of its environment
+// that has no ref for it yet, captures the baseline of every app that has
+// none, and marks the account ready. It is what the provisioning job runs;
+// it is safe to run again (providers provision idempotently by account id).
+func (s *Service) Provision(ctx context.Context, accountID string) error {
+	a, ok, err := s.accounts.StartProvisioning(ctx, accountID)
+	if err != nil || !ok {
+		return err
+	}
+	refs, baselines, err := s.provisionWithBaselines(ctx, a)
+	if err != nil {
+		return err
+	}
+	return s.accounts.FinishProvisioning(ctx, a, refs, baselines)
+}
+
+// refsProvisioningMissing returns every ref of the account, after
+// provisioning it (and capturing the baseline) in each app of its
+// environment it is not in yet: an app attached while its provisioning job
+// ran, say. Resets and captures call it, so an account is never handed out
+// missing from an app. The account's status does not change.
+func (s *Service) refsProvisioningMissing(ctx context.Context, accountID string) ([]accounts.LiveRef, error) {
+	refs, missing, err := s.accounts.LiveRefs(ctx, accountID)
+	if err != nil || missing == 0 {
+		return refs, err
+	}
+	a, err := s.accounts.GetAccount(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	all, _, err := s.provisionWithBaselines(ctx, a)
+	return all, err
+}
+
+// provisionWithBaselines provisions the account in every app of its
+// environment it is not in yet and captures the baseline of the apps that
+// have none. It returns every ref and how many baselines it captured.
+func (s *Service) provisionWithBaselines(ctx context.Context, a accounts.Account) ([]accounts.LiveRef, int, error) {
+	refs, err := s.accounts.ProvisionApps(ctx, a)
+	if err != nil {
+		return nil, 0, err
+	}
+	baselined, err := s.store.appsWithState(ctx, a.ID, Baseline)
+	if err != nil {
+		return nil, 0, err
+	}
+	var none []accounts.LiveRef
+	for _, r := range refs {
+		if !slices.Contains(baselined, r.AppID) {
+			none = append(none, r)
+		}
+	}
+	if len(none) > 0 {
+		if _, err := s.store.Capture(ctx, a.ID, Baseline, none, s.appTimeout); err != nil {
+			return nil, 0, fmt.Errorf("capturing the baseline: %w", err)
+		}
+	}
+	return refs, len(none), nil
+}

@@ -1,0 +1,109 @@
+package snapshot_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/internal/dbtest"
+	"github.com/understudy-dev/understudy/internal/domaintest"
+	"github.com/understudy-dev/understudy/providers"
+)
+
+func TestAttachingAnAppProvisionsAndCapturesTheBaseline(t *testing.T) {
+	t.Parallel()
+	f := domaintest.New(t, dbtest.Tx(t), 2)
+	list, _ := f.Accounts.ListAccounts(f.Ctx, accounts.AccountFilter{Environment: "production"})
+	for _, a := range list {
+		ref, ok := f.App.Ref(a.ID)
+		if !ok {
+			t.Fatalf("account %s has no user in the app", a.ID)
+		}
+		snaps, err := f.Snapshots.List(f.Ctx, a.ID, "initial")
+		if err != nil || len(snaps) != 1 || snaps[0].App != "chirp" || snaps[0].Version != 1 {
+			t.Fatalf("baseline of %s: %+v %v", ref, snaps, err)
+		}
+	}
+	apps, _ := f.Accounts.ListApps(f.Ctx, "production")
+	if len(apps) != 1 || strings.Join(apps[0].SecretNames, ",") != "token" {
+		t.Fatalf("apps = %+v", apps)
+	}
+	raw, _ := json.Marshal(apps[0])
+	if strings.Contains(string(raw), "hunter2") {
+		t.Fatal("an app's secret is returned")
+	}
+	// Provisioning again changes nothing: the same ref, no second baseline.
+	if err := f.Snapshots.Provision(f.Ctx, list[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if snaps, _ := f.Snapshots.List(f.Ctx, list[0].ID, "initial"); len(snaps) != 1 {
+		t.Fatalf("a second provisioning captured another baseline: %d", len(snaps))
+	}
+}
+
+func TestResetRestoresTheBaselineAndCapturedStates(t *testing.T) {
+	t.Parallel()
+	f := domaintest.New(t, dbtest.Tx(t), 1)
+	list, _ := f.Accounts.ListAccounts(f.Ctx, accounts.AccountFilter{})
+	a := list[0]
+	ref, _ := f.App.Ref(a.ID)
+	baseline, _ := f.App.State(ref)
+	if err := f.App.SetState(ref, providers.State(`{"items":["cart:sku-1"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Snapshots.CaptureState(f.Ctx, a.ID, "with-cart"); err != nil {
+		t.Fatal(err)
+	}
+	_ = f.App.SetState(ref, providers.State(`{"items":["cart:sku-1","post:hello"]}`))
+	if _, err := f.Snapshots.Reset(f.Ctx, a.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.App.State(ref); string(got) != string(baseline) {
+		t.Fatalf("after reset: %s, want the baseline %s", got, baseline)
+	}
+	if _, err := f.Snapshots.Reset(f.Ctx, a.ID, "with-cart"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := f.App.State(ref); !strings.Contains(string(got), "cart:sku-1") || strings.Contains(string(got), "post:hello") {
+		t.Fatalf("after reset to with-cart: %s", got)
+	}
+	_, err := f.Snapshots.Reset(f.Ctx, a.ID, "verified")
+	domaintest.WantCode(t, err, understudy.ECONFLICT)
+}
+
+func TestIdenticalStatesAreStoredOnce(t *testing.T) {
+	t.Parallel()
+	f := domaintest.New(t, dbtest.Tx(t), 3)
+	var snapshots, blobs int
+	if err := f.DB.QueryRow(f.Ctx, `SELECT count(*), count(DISTINCT hash) FROM snapshots`).Scan(&snapshots, &blobs); err != nil {
+		t.Fatal(err)
+	}
+	var stored int
+	_ = f.DB.QueryRow(f.Ctx, `SELECT count(*) FROM snapshot_blobs`).Scan(&stored)
+	if snapshots != 3 || blobs != 1 || stored != 1 {
+		t.Fatalf("%d snapshots, %d distinct, %d blobs stored; want 3, 1, 1", snapshots, blobs, stored)
+	}
+}
+
+func TestASlowAppFailsTheResetWithinItsTimeout(t *testing.T) {
+	t.Parallel()
+	f := domaintest.New(t, dbtest.Tx(t), 1)
+	list, _ := f.Accounts.ListAccounts(f.Ctx, accounts.AccountFilter{})
+	f.App.SetDelay(5 * time.Second) // the fixture's app timeout is 2s
+	start := time.Now()
+	_, err := f.Snapshots.Reset(f.Ctx, list[0].ID, "")
+	e := domaintest.WantCode(t, err, understudy.EUNAVAILABLE)
+	if took := time.Since(start); took > 4*time.Second {
+		t.Fatalf("the reset took %v; the app timeout is 2s", took)
+	}
+	if !strings.Contains(e.Message, "app chirp") || !strings.Contains(e.Message, "timed out after 2s") {
+		t.Fatalf("message %q does not name the app and the timeout", e.Message)
+	}
+	a, _ := f.Accounts.GetAccount(f.Ctx, list[0].ID)
+	if a.Status != accounts.StatusFailed {
+		t.Fatalf("account is %s after a failed reset", a.Status)
+	}
+}

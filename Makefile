@@ -1,12 +1,12 @@
 # Understudy. `make run` serves on development defaults; `make test` runs
 # every check. Both work on a fresh machine with Go and PostgreSQL's
-# binaries installed (see README.md).
+# binaries installed; `make test` needs Node.js and npm too (see README.md).
 
 GO      ?= go
 BIN     := bin/understudy
 TESTPG  := .understudy/test-pg
 
-.PHONY: all build run test vet generate check-generated bench load clean
+.PHONY: all build run test vet generate check-generated lint-openapi bench load clean
 
 all: build
 
@@ -31,14 +31,39 @@ check-generated:
 	  diff -u openapi/openapi.gen.go $$tmp/openapi.gen.go | head -40; rm -rf $$tmp; exit 1; \
 	fi; rm -rf $$tmp; echo "generated code is current"
 
+## lint-openapi: both contracts (openapi/openapi.yaml, openapi/app-webhook.yaml)
+## linted by Redocly CLI under openapi/redocly.yaml. The CLI is pinned by
+## tools/openapi-lint/package-lock.json and installed once, with `npm ci`,
+## into tools/openapi-lint/node_modules; it is installed again only when the
+## pin changes.
+LINT_DIR  := tools/openapi-lint
+LINT_DONE := $(LINT_DIR)/node_modules/.installed
+REDOCLY   := $(CURDIR)/$(LINT_DIR)/node_modules/.bin/redocly
+# Fails, saying what to install, unless node and npm are on the PATH and node
+# is a version the pinned Redocly CLI runs on (its package's engines field).
+NEED_NODE := command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
+	  echo "lint-openapi needs Node.js and npm on the PATH: install them (Debian: apt-get install nodejs npm), then run make again"; exit 1; }; \
+	node -e 'const [a, b] = process.versions.node.split(".").map(Number); \
+	  if (!(a > 22 || (a === 22 && b >= 12) || (a === 20 && b >= 19))) { \
+	    console.error("lint-openapi: Redocly CLI needs Node.js 20.19+ or 22.12+; this is " + process.version + ": install a newer Node.js"); process.exit(1) }'
+
+lint-openapi: $(LINT_DONE)
+	@$(NEED_NODE)
+	cd openapi && REDOCLY_SUPPRESS_NOTIFICATIONS=true $(REDOCLY) lint --config redocly.yaml openapi.yaml app-webhook.yaml
+
+$(LINT_DONE): $(LINT_DIR)/package.json $(LINT_DIR)/package-lock.json
+	@$(NEED_NODE)
+	cd $(LINT_DIR) && npm ci --ignore-scripts --no-audit --no-fund --prefer-offline
+	@touch $@
+
 vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt would change the files above"; exit 1; }
 
-## test: vet, the generated-code check and every test with the race
-## detector, against TEST_DATABASE_URL or, when it is not set, a private
-## PostgreSQL cluster under .understudy/test-pg.
-test: vet check-generated build
+## test: vet, the generated-code check, the contract lint and every test with
+## the race detector, against TEST_DATABASE_URL or, when it is not set, a
+## private PostgreSQL cluster under .understudy/test-pg.
+test: vet check-generated lint-openapi build
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  $(GO) test -race -count=1 ./... ; \
 	else \

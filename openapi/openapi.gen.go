@@ -84,37 +84,37 @@ func (e LeaseStatus) Valid() bool {
 
 // Defines values for ProblemCode.
 const (
-	Conflict     ProblemCode = "conflict"
-	Forbidden    ProblemCode = "forbidden"
-	Internal     ProblemCode = "internal"
-	Invalid      ProblemCode = "invalid"
-	Malformed    ProblemCode = "malformed"
-	NotFound     ProblemCode = "not_found"
-	TooLarge     ProblemCode = "too_large"
-	Unauthorized ProblemCode = "unauthorized"
-	Unavailable  ProblemCode = "unavailable"
+	ProblemCodeConflict     ProblemCode = "conflict"
+	ProblemCodeForbidden    ProblemCode = "forbidden"
+	ProblemCodeInternal     ProblemCode = "internal"
+	ProblemCodeInvalid      ProblemCode = "invalid"
+	ProblemCodeMalformed    ProblemCode = "malformed"
+	ProblemCodeNotFound     ProblemCode = "not_found"
+	ProblemCodeTooLarge     ProblemCode = "too_large"
+	ProblemCodeUnauthorized ProblemCode = "unauthorized"
+	ProblemCodeUnavailable  ProblemCode = "unavailable"
 )
 
 // Valid indicates whether the value is a known member of the ProblemCode enum.
 func (e ProblemCode) Valid() bool {
 	switch e {
-	case Conflict:
+	case ProblemCodeConflict:
 		return true
-	case Forbidden:
+	case ProblemCodeForbidden:
 		return true
-	case Internal:
+	case ProblemCodeInternal:
 		return true
-	case Invalid:
+	case ProblemCodeInvalid:
 		return true
-	case Malformed:
+	case ProblemCodeMalformed:
 		return true
-	case NotFound:
+	case ProblemCodeNotFound:
 		return true
-	case TooLarge:
+	case ProblemCodeTooLarge:
 		return true
-	case Unauthorized:
+	case ProblemCodeUnauthorized:
 		return true
-	case Unavailable:
+	case ProblemCodeUnavailable:
 		return true
 	default:
 		return false
@@ -578,6 +578,30 @@ type LeaseID = string
 // RoleName defines model for RoleName.
 type RoleName = string
 
+// BadRequest defines model for BadRequest.
+type BadRequest = Problem
+
+// Conflict defines model for Conflict.
+type Conflict = Problem
+
+// Forbidden defines model for Forbidden.
+type Forbidden = Problem
+
+// NotFound defines model for NotFound.
+type NotFound = Problem
+
+// PayloadTooLarge defines model for PayloadTooLarge.
+type PayloadTooLarge = Problem
+
+// ServiceUnavailable defines model for ServiceUnavailable.
+type ServiceUnavailable = Problem
+
+// Unauthorized defines model for Unauthorized.
+type Unauthorized = Problem
+
+// UnprocessableEntity defines model for UnprocessableEntity.
+type UnprocessableEntity = Problem
+
 // ListAccountsParams defines parameters for ListAccounts.
 type ListAccountsParams struct {
 	// Environment Only accounts of this environment.
@@ -757,226 +781,340 @@ type ClientInterface interface {
 	// Corresponds with GET /readyz (the `GetReady` operationId).
 	GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListAccounts performs a GET /v1/accounts (the `ListAccounts` operationId) request.
+	// ListAccounts List accounts.
+	//
+	// Corresponds with GET /v1/accounts (the `ListAccounts` operationId).
 	ListAccounts(ctx context.Context, params *ListAccountsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetAccount performs a GET /v1/accounts/{account_id} (the `GetAccount` operationId) request.
+	// GetAccount Get an account.
+	//
+	// Corresponds with GET /v1/accounts/{account_id} (the `GetAccount` operationId).
 	GetAccount(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetCredentials performs a GET /v1/accounts/{account_id}/credentials (the `GetCredentials` operationId) request.
+	// GetCredentials Get an account's credentials.
+	//
+	// Corresponds with GET /v1/accounts/{account_id}/credentials (the `GetCredentials` operationId).
 	GetCredentials(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ResetAccountWithBody performs a POST /v1/accounts/{account_id}/reset (the `ResetAccount` operationId) request,
-	// with any type of body and a specified content type.
+	// ResetAccountWithBody Reset an account to a named state.
 	//
 	// Restores every app of the account to a named state (the baseline `initial` by default), in parallel, each within
 	// a timeout, then checks each app's state by hash. A failure marks the account `failed` with the app and the reason
 	// (503 when an app is down or slow).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/accounts/{account_id}/reset (the `ResetAccount` operationId).
 	ResetAccountWithBody(ctx context.Context, accountId AccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ResetAccount performs a POST /v1/accounts/{account_id}/reset (the `ResetAccount` operationId) request.
-	// Takes a body of the `application/json` content type.
+	// ResetAccount Reset an account to a named state.
 	//
 	// Restores every app of the account to a named state (the baseline `initial` by default), in parallel, each within
 	// a timeout, then checks each app's state by hash. A failure marks the account `failed` with the app and the reason
 	// (503 when an app is down or slow).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/accounts/{account_id}/reset (the `ResetAccount` operationId).
 	ResetAccount(ctx context.Context, accountId AccountID, body ResetAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// RetireAccount performs a POST /v1/accounts/{account_id}/retire (the `RetireAccount` operationId) request.
+	// RetireAccount Retire an account.
 	//
 	// Retires the account and fills its slot with a new account of the next generation. Retiring twice is not an error.
+	//
+	// Corresponds with POST /v1/accounts/{account_id}/retire (the `RetireAccount` operationId).
 	RetireAccount(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// RotatePassword performs a POST /v1/accounts/{account_id}/rotate-password (the `RotatePassword` operationId) request.
+	// RotatePassword Rotate an account's password.
 	//
 	// Replaces the account's password with a new random one and returns it.
+	//
+	// Corresponds with POST /v1/accounts/{account_id}/rotate-password (the `RotatePassword` operationId).
 	RotatePassword(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListSnapshots performs a GET /v1/accounts/{account_id}/snapshots (the `ListSnapshots` operationId) request.
+	// ListSnapshots List an account's snapshots.
+	//
+	// Corresponds with GET /v1/accounts/{account_id}/snapshots (the `ListSnapshots` operationId).
 	ListSnapshots(ctx context.Context, accountId AccountID, params *ListSnapshotsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CaptureState performs a POST /v1/accounts/{account_id}/states/{state} (the `CaptureState` operationId) request.
+	// CaptureState Capture a named state of an account.
 	//
 	// Captures the account's current state in every app as the next version of the named state.
+	//
+	// Corresponds with POST /v1/accounts/{account_id}/states/{state} (the `CaptureState` operationId).
 	CaptureState(ctx context.Context, accountId AccountID, state string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListAuditEvents performs a GET /v1/audit-events (the `ListAuditEvents` operationId) request.
+	// ListAuditEvents List audit events.
+	//
+	// Corresponds with GET /v1/audit-events (the `ListAuditEvents` operationId).
 	ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListEnvironments performs a GET /v1/environments (the `ListEnvironments` operationId) request.
+	// ListEnvironments List environments.
+	//
+	// Corresponds with GET /v1/environments (the `ListEnvironments` operationId).
 	ListEnvironments(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CreateEnvironmentWithBody performs a POST /v1/environments (the `CreateEnvironment` operationId) request,
-	// with any type of body and a specified content type.
+	// CreateEnvironmentWithBody Create an environment.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/environments (the `CreateEnvironment` operationId).
 	CreateEnvironmentWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CreateEnvironment performs a POST /v1/environments (the `CreateEnvironment` operationId) request.
+	// CreateEnvironment Create an environment.
+	//
 	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/environments (the `CreateEnvironment` operationId).
 	CreateEnvironment(ctx context.Context, body CreateEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteEnvironment performs a DELETE /v1/environments/{environment} (the `DeleteEnvironment` operationId) request.
+	// DeleteEnvironment Delete an environment.
 	//
 	// Deletes an environment that has never had accounts (their history is kept); otherwise 409.
+	//
+	// Corresponds with DELETE /v1/environments/{environment} (the `DeleteEnvironment` operationId).
 	DeleteEnvironment(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetEnvironment performs a GET /v1/environments/{environment} (the `GetEnvironment` operationId) request.
+	// GetEnvironment Get an environment.
+	//
+	// Corresponds with GET /v1/environments/{environment} (the `GetEnvironment` operationId).
 	GetEnvironment(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateEnvironmentWithBody performs a PATCH /v1/environments/{environment} (the `UpdateEnvironment` operationId) request,
-	// with any type of body and a specified content type.
+	// UpdateEnvironmentWithBody Replace an environment's email domains.
 	//
 	// Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/environments/{environment} (the `UpdateEnvironment` operationId).
 	UpdateEnvironmentWithBody(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateEnvironment performs a PATCH /v1/environments/{environment} (the `UpdateEnvironment` operationId) request.
-	// Takes a body of the `application/json` content type.
+	// UpdateEnvironment Replace an environment's email domains.
 	//
 	// Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/environments/{environment} (the `UpdateEnvironment` operationId).
 	UpdateEnvironment(ctx context.Context, environment EnvironmentName, body UpdateEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListApps performs a GET /v1/environments/{environment}/apps (the `ListApps` operationId) request.
+	// ListApps List an environment's apps.
+	//
+	// Corresponds with GET /v1/environments/{environment}/apps (the `ListApps` operationId).
 	ListApps(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// AttachAppWithBody performs a POST /v1/environments/{environment}/apps (the `AttachApp` operationId) request,
-	// with any type of body and a specified content type.
+	// AttachAppWithBody Attach an app.
 	//
 	// Attaches an app through a provider (`webhook`, `postgres`, `exec`, `fake`). The provider validates its settings
 	// and secrets first (422 naming the field). Every active account of the environment is then provisioned into it
 	// by a background job, and its baseline captured.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/environments/{environment}/apps (the `AttachApp` operationId).
 	AttachAppWithBody(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// AttachApp performs a POST /v1/environments/{environment}/apps (the `AttachApp` operationId) request.
-	// Takes a body of the `application/json` content type.
+	// AttachApp Attach an app.
 	//
 	// Attaches an app through a provider (`webhook`, `postgres`, `exec`, `fake`). The provider validates its settings
 	// and secrets first (422 naming the field). Every active account of the environment is then provisioned into it
 	// by a background job, and its baseline captured.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/environments/{environment}/apps (the `AttachApp` operationId).
 	AttachApp(ctx context.Context, environment EnvironmentName, body AttachAppJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DetachApp performs a DELETE /v1/environments/{environment}/apps/{app} (the `DetachApp` operationId) request.
+	// DetachApp Detach an app.
 	//
 	// Detaches the app; its refs and snapshots go with it. The users it holds stay in the app.
+	//
+	// Corresponds with DELETE /v1/environments/{environment}/apps/{app} (the `DetachApp` operationId).
 	DetachApp(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetApp performs a GET /v1/environments/{environment}/apps/{app} (the `GetApp` operationId) request.
+	// GetApp Get an app.
+	//
+	// Corresponds with GET /v1/environments/{environment}/apps/{app} (the `GetApp` operationId).
 	GetApp(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateAppWithBody performs a PATCH /v1/environments/{environment}/apps/{app} (the `UpdateApp` operationId) request,
-	// with any type of body and a specified content type.
+	// UpdateAppWithBody Change an app.
 	//
 	// Changes the provider, settings or secrets (a given `secrets` replaces them all), validated as on attach.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/environments/{environment}/apps/{app} (the `UpdateApp` operationId).
 	UpdateAppWithBody(ctx context.Context, environment EnvironmentName, app AppName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateApp performs a PATCH /v1/environments/{environment}/apps/{app} (the `UpdateApp` operationId) request.
-	// Takes a body of the `application/json` content type.
+	// UpdateApp Change an app.
 	//
 	// Changes the provider, settings or secrets (a given `secrets` replaces them all), validated as on attach.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/environments/{environment}/apps/{app} (the `UpdateApp` operationId).
 	UpdateApp(ctx context.Context, environment EnvironmentName, app AppName, body UpdateAppJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// TestApp performs a POST /v1/environments/{environment}/apps/{app}/test (the `TestApp` operationId) request.
+	// TestApp Check an app's connection and contract.
 	//
 	// Checks that the app is reachable and speaks its provider's contract.
+	//
+	// Corresponds with POST /v1/environments/{environment}/apps/{app}/test (the `TestApp` operationId).
 	TestApp(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListRoles performs a GET /v1/environments/{environment}/roles (the `ListRoles` operationId) request.
+	// ListRoles List an environment's roles.
+	//
+	// Corresponds with GET /v1/environments/{environment}/roles (the `ListRoles` operationId).
 	ListRoles(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CreateRoleWithBody performs a POST /v1/environments/{environment}/roles (the `CreateRole` operationId) request,
-	// with any type of body and a specified content type.
+	// CreateRoleWithBody Create a role and fill its pool.
 	//
 	// Creates a role and fills its pool with accounts, in one transaction.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/environments/{environment}/roles (the `CreateRole` operationId).
 	CreateRoleWithBody(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CreateRole performs a POST /v1/environments/{environment}/roles (the `CreateRole` operationId) request.
-	// Takes a body of the `application/json` content type.
+	// CreateRole Create a role and fill its pool.
 	//
 	// Creates a role and fills its pool with accounts, in one transaction.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/environments/{environment}/roles (the `CreateRole` operationId).
 	CreateRole(ctx context.Context, environment EnvironmentName, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DeleteRole performs a DELETE /v1/environments/{environment}/roles/{role} (the `DeleteRole` operationId) request.
+	// DeleteRole Delete a role.
 	//
 	// Deletes the role and retires its accounts (they are kept, with their history).
+	//
+	// Corresponds with DELETE /v1/environments/{environment}/roles/{role} (the `DeleteRole` operationId).
 	DeleteRole(ctx context.Context, environment EnvironmentName, role RoleName, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetRole performs a GET /v1/environments/{environment}/roles/{role} (the `GetRole` operationId) request.
+	// GetRole Get a role.
+	//
+	// Corresponds with GET /v1/environments/{environment}/roles/{role} (the `GetRole` operationId).
 	GetRole(ctx context.Context, environment EnvironmentName, role RoleName, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateRoleWithBody performs a PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId) request,
-	// with any type of body and a specified content type.
+	// UpdateRoleWithBody Change a role.
 	//
 	// Changes a role; absent fields are kept. The pool is ensured in the same transaction: a larger
 	// pool gets new accounts, a smaller one retires the accounts in the slots past it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId).
 	UpdateRoleWithBody(ctx context.Context, environment EnvironmentName, role RoleName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateRole performs a PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId) request.
-	// Takes a body of the `application/json` content type.
+	// UpdateRole Change a role.
 	//
 	// Changes a role; absent fields are kept. The pool is ensured in the same transaction: a larger
 	// pool gets new accounts, a smaller one retires the accounts in the slots past it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId).
 	UpdateRole(ctx context.Context, environment EnvironmentName, role RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListLeases performs a GET /v1/leases (the `ListLeases` operationId) request.
+	// ListLeases List leases.
+	//
+	// Corresponds with GET /v1/leases (the `ListLeases` operationId).
 	ListLeases(ctx context.Context, params *ListLeasesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// AcquireLeaseWithBody performs a POST /v1/leases (the `AcquireLease` operationId) request,
-	// with any type of body and a specified content type.
+	// AcquireLeaseWithBody Lease a freshly reset account.
 	//
 	// Leases a ready account of the role, resets it to the state (the baseline by default) and returns it with its
 	// credentials and its ref in each app. No two leases ever hold one account. When every account is busy it waits
 	// up to `wait_seconds`, then answers 409 with `Retry-After` and when the next lease expires. A request repeated
 	// with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/leases (the `AcquireLease` operationId).
 	AcquireLeaseWithBody(ctx context.Context, params *AcquireLeaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// AcquireLease performs a POST /v1/leases (the `AcquireLease` operationId) request.
-	// Takes a body of the `application/json` content type.
+	// AcquireLease Lease a freshly reset account.
 	//
 	// Leases a ready account of the role, resets it to the state (the baseline by default) and returns it with its
 	// credentials and its ref in each app. No two leases ever hold one account. When every account is busy it waits
 	// up to `wait_seconds`, then answers 409 with `Retry-After` and when the next lease expires. A request repeated
 	// with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/leases (the `AcquireLease` operationId).
 	AcquireLease(ctx context.Context, params *AcquireLeaseParams, body AcquireLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetLease performs a GET /v1/leases/{lease_id} (the `GetLease` operationId) request.
+	// GetLease Get a lease.
+	//
+	// Corresponds with GET /v1/leases/{lease_id} (the `GetLease` operationId).
 	GetLease(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ReleaseLeaseWithBody performs a POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId) request,
-	// with any type of body and a specified content type.
+	// ReleaseLeaseWithBody Release a lease.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId).
 	ReleaseLeaseWithBody(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ReleaseLease performs a POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId) request.
+	// ReleaseLease Release a lease.
+	//
 	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId).
 	ReleaseLease(ctx context.Context, leaseId LeaseID, body ReleaseLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// RenewLeaseWithBody performs a POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId) request,
-	// with any type of body and a specified content type.
+	// RenewLeaseWithBody Renew a lease.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
 	RenewLeaseWithBody(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// RenewLease performs a POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId) request.
+	// RenewLease Renew a lease.
+	//
 	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
 	RenewLease(ctx context.Context, leaseId LeaseID, body RenewLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// DiffSnapshots performs a GET /v1/snapshots/diff (the `DiffSnapshots` operationId) request.
+	// DiffSnapshots Compare two snapshots.
+	//
+	// Corresponds with GET /v1/snapshots/diff (the `DiffSnapshots` operationId).
 	DiffSnapshots(ctx context.Context, params *DiffSnapshotsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// GetSnapshotContent performs a GET /v1/snapshots/{hash} (the `GetSnapshotContent` operationId) request.
+	// GetSnapshotContent Get a snapshot's state document.
 	//
 	// The state document of a snapshot, by its hash or a unique prefix of it (8 hex digits or more). It may hold personal data of the synthetic account, so admin only.
+	//
+	// Corresponds with GET /v1/snapshots/{hash} (the `GetSnapshotContent` operationId).
 	GetSnapshotContent(ctx context.Context, hash string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// ListTokens performs a GET /v1/tokens (the `ListTokens` operationId) request.
+	// ListTokens List tokens.
+	//
+	// Corresponds with GET /v1/tokens (the `ListTokens` operationId).
 	ListTokens(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CreateTokenWithBody performs a POST /v1/tokens (the `CreateToken` operationId) request,
-	// with any type of body and a specified content type.
+	// CreateTokenWithBody Create a token.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/tokens (the `CreateToken` operationId).
 	CreateTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// CreateToken performs a POST /v1/tokens (the `CreateToken` operationId) request.
+	// CreateToken Create a token.
+	//
 	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/tokens (the `CreateToken` operationId).
 	CreateToken(ctx context.Context, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// RevokeToken performs a DELETE /v1/tokens/{token_id} (the `RevokeToken` operationId) request.
+	// RevokeToken Revoke a token.
 	//
 	// Revokes the token. Revoking twice is not an error.
+	//
+	// Corresponds with DELETE /v1/tokens/{token_id} (the `RevokeToken` operationId).
 	RevokeToken(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
@@ -1040,7 +1178,9 @@ func (c *Client) GetReady(ctx context.Context, reqEditors ...RequestEditorFn) (*
 	return c.Client.Do(req)
 }
 
-// ListAccounts performs a GET /v1/accounts (the `ListAccounts` operationId) request.
+// ListAccounts List accounts.
+//
+// Corresponds with GET /v1/accounts (the `ListAccounts` operationId).
 func (c *Client) ListAccounts(ctx context.Context, params *ListAccountsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListAccountsRequest(c.Server, params)
 	if err != nil {
@@ -1053,7 +1193,9 @@ func (c *Client) ListAccounts(ctx context.Context, params *ListAccountsParams, r
 	return c.Client.Do(req)
 }
 
-// GetAccount performs a GET /v1/accounts/{account_id} (the `GetAccount` operationId) request.
+// GetAccount Get an account.
+//
+// Corresponds with GET /v1/accounts/{account_id} (the `GetAccount` operationId).
 func (c *Client) GetAccount(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetAccountRequest(c.Server, accountId)
 	if err != nil {
@@ -1066,7 +1208,9 @@ func (c *Client) GetAccount(ctx context.Context, accountId AccountID, reqEditors
 	return c.Client.Do(req)
 }
 
-// GetCredentials performs a GET /v1/accounts/{account_id}/credentials (the `GetCredentials` operationId) request.
+// GetCredentials Get an account's credentials.
+//
+// Corresponds with GET /v1/accounts/{account_id}/credentials (the `GetCredentials` operationId).
 func (c *Client) GetCredentials(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCredentialsRequest(c.Server, accountId)
 	if err != nil {
@@ -1079,12 +1223,15 @@ func (c *Client) GetCredentials(ctx context.Context, accountId AccountID, reqEdi
 	return c.Client.Do(req)
 }
 
-// ResetAccountWithBody performs a POST /v1/accounts/{account_id}/reset (the `ResetAccount` operationId) request,
-// with any type of body and a specified content type.
+// ResetAccountWithBody Reset an account to a named state.
 //
 // Restores every app of the account to a named state (the baseline `initial` by default), in parallel, each within
 // a timeout, then checks each app's state by hash. A failure marks the account `failed` with the app and the reason
 // (503 when an app is down or slow).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/accounts/{account_id}/reset (the `ResetAccount` operationId).
 func (c *Client) ResetAccountWithBody(ctx context.Context, accountId AccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewResetAccountRequestWithBody(c.Server, accountId, contentType, body)
 	if err != nil {
@@ -1097,12 +1244,15 @@ func (c *Client) ResetAccountWithBody(ctx context.Context, accountId AccountID, 
 	return c.Client.Do(req)
 }
 
-// ResetAccount performs a POST /v1/accounts/{account_id}/reset (the `ResetAccount` operationId) request.
-// Takes a body of the `application/json` content type.
+// ResetAccount Reset an account to a named state.
 //
 // Restores every app of the account to a named state (the baseline `initial` by default), in parallel, each within
 // a timeout, then checks each app's state by hash. A failure marks the account `failed` with the app and the reason
 // (503 when an app is down or slow).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/accounts/{account_id}/reset (the `ResetAccount` operationId).
 func (c *Client) ResetAccount(ctx context.Context, accountId AccountID, body ResetAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewResetAccountRequest(c.Server, accountId, body)
 	if err != nil {
@@ -1115,9 +1265,11 @@ func (c *Client) ResetAccount(ctx context.Context, accountId AccountID, body Res
 	return c.Client.Do(req)
 }
 
-// RetireAccount performs a POST /v1/accounts/{account_id}/retire (the `RetireAccount` operationId) request.
+// RetireAccount Retire an account.
 //
 // Retires the account and fills its slot with a new account of the next generation. Retiring twice is not an error.
+//
+// Corresponds with POST /v1/accounts/{account_id}/retire (the `RetireAccount` operationId).
 func (c *Client) RetireAccount(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRetireAccountRequest(c.Server, accountId)
 	if err != nil {
@@ -1130,9 +1282,11 @@ func (c *Client) RetireAccount(ctx context.Context, accountId AccountID, reqEdit
 	return c.Client.Do(req)
 }
 
-// RotatePassword performs a POST /v1/accounts/{account_id}/rotate-password (the `RotatePassword` operationId) request.
+// RotatePassword Rotate an account's password.
 //
 // Replaces the account's password with a new random one and returns it.
+//
+// Corresponds with POST /v1/accounts/{account_id}/rotate-password (the `RotatePassword` operationId).
 func (c *Client) RotatePassword(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRotatePasswordRequest(c.Server, accountId)
 	if err != nil {
@@ -1145,7 +1299,9 @@ func (c *Client) RotatePassword(ctx context.Context, accountId AccountID, reqEdi
 	return c.Client.Do(req)
 }
 
-// ListSnapshots performs a GET /v1/accounts/{account_id}/snapshots (the `ListSnapshots` operationId) request.
+// ListSnapshots List an account's snapshots.
+//
+// Corresponds with GET /v1/accounts/{account_id}/snapshots (the `ListSnapshots` operationId).
 func (c *Client) ListSnapshots(ctx context.Context, accountId AccountID, params *ListSnapshotsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListSnapshotsRequest(c.Server, accountId, params)
 	if err != nil {
@@ -1158,9 +1314,11 @@ func (c *Client) ListSnapshots(ctx context.Context, accountId AccountID, params 
 	return c.Client.Do(req)
 }
 
-// CaptureState performs a POST /v1/accounts/{account_id}/states/{state} (the `CaptureState` operationId) request.
+// CaptureState Capture a named state of an account.
 //
 // Captures the account's current state in every app as the next version of the named state.
+//
+// Corresponds with POST /v1/accounts/{account_id}/states/{state} (the `CaptureState` operationId).
 func (c *Client) CaptureState(ctx context.Context, accountId AccountID, state string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCaptureStateRequest(c.Server, accountId, state)
 	if err != nil {
@@ -1173,7 +1331,9 @@ func (c *Client) CaptureState(ctx context.Context, accountId AccountID, state st
 	return c.Client.Do(req)
 }
 
-// ListAuditEvents performs a GET /v1/audit-events (the `ListAuditEvents` operationId) request.
+// ListAuditEvents List audit events.
+//
+// Corresponds with GET /v1/audit-events (the `ListAuditEvents` operationId).
 func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListAuditEventsRequest(c.Server, params)
 	if err != nil {
@@ -1186,7 +1346,9 @@ func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsPar
 	return c.Client.Do(req)
 }
 
-// ListEnvironments performs a GET /v1/environments (the `ListEnvironments` operationId) request.
+// ListEnvironments List environments.
+//
+// Corresponds with GET /v1/environments (the `ListEnvironments` operationId).
 func (c *Client) ListEnvironments(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListEnvironmentsRequest(c.Server)
 	if err != nil {
@@ -1199,8 +1361,11 @@ func (c *Client) ListEnvironments(ctx context.Context, reqEditors ...RequestEdit
 	return c.Client.Do(req)
 }
 
-// CreateEnvironmentWithBody performs a POST /v1/environments (the `CreateEnvironment` operationId) request,
-// with any type of body and a specified content type.
+// CreateEnvironmentWithBody Create an environment.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/environments (the `CreateEnvironment` operationId).
 func (c *Client) CreateEnvironmentWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateEnvironmentRequestWithBody(c.Server, contentType, body)
 	if err != nil {
@@ -1213,8 +1378,11 @@ func (c *Client) CreateEnvironmentWithBody(ctx context.Context, contentType stri
 	return c.Client.Do(req)
 }
 
-// CreateEnvironment performs a POST /v1/environments (the `CreateEnvironment` operationId) request.
+// CreateEnvironment Create an environment.
+//
 // Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/environments (the `CreateEnvironment` operationId).
 func (c *Client) CreateEnvironment(ctx context.Context, body CreateEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateEnvironmentRequest(c.Server, body)
 	if err != nil {
@@ -1227,9 +1395,11 @@ func (c *Client) CreateEnvironment(ctx context.Context, body CreateEnvironmentJS
 	return c.Client.Do(req)
 }
 
-// DeleteEnvironment performs a DELETE /v1/environments/{environment} (the `DeleteEnvironment` operationId) request.
+// DeleteEnvironment Delete an environment.
 //
 // Deletes an environment that has never had accounts (their history is kept); otherwise 409.
+//
+// Corresponds with DELETE /v1/environments/{environment} (the `DeleteEnvironment` operationId).
 func (c *Client) DeleteEnvironment(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteEnvironmentRequest(c.Server, environment)
 	if err != nil {
@@ -1242,7 +1412,9 @@ func (c *Client) DeleteEnvironment(ctx context.Context, environment EnvironmentN
 	return c.Client.Do(req)
 }
 
-// GetEnvironment performs a GET /v1/environments/{environment} (the `GetEnvironment` operationId) request.
+// GetEnvironment Get an environment.
+//
+// Corresponds with GET /v1/environments/{environment} (the `GetEnvironment` operationId).
 func (c *Client) GetEnvironment(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetEnvironmentRequest(c.Server, environment)
 	if err != nil {
@@ -1255,10 +1427,13 @@ func (c *Client) GetEnvironment(ctx context.Context, environment EnvironmentName
 	return c.Client.Do(req)
 }
 
-// UpdateEnvironmentWithBody performs a PATCH /v1/environments/{environment} (the `UpdateEnvironment` operationId) request,
-// with any type of body and a specified content type.
+// UpdateEnvironmentWithBody Replace an environment's email domains.
 //
 // Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/environments/{environment} (the `UpdateEnvironment` operationId).
 func (c *Client) UpdateEnvironmentWithBody(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateEnvironmentRequestWithBody(c.Server, environment, contentType, body)
 	if err != nil {
@@ -1271,10 +1446,13 @@ func (c *Client) UpdateEnvironmentWithBody(ctx context.Context, environment Envi
 	return c.Client.Do(req)
 }
 
-// UpdateEnvironment performs a PATCH /v1/environments/{environment} (the `UpdateEnvironment` operationId) request.
-// Takes a body of the `application/json` content type.
+// UpdateEnvironment Replace an environment's email domains.
 //
 // Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/environments/{environment} (the `UpdateEnvironment` operationId).
 func (c *Client) UpdateEnvironment(ctx context.Context, environment EnvironmentName, body UpdateEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateEnvironmentRequest(c.Server, environment, body)
 	if err != nil {
@@ -1287,7 +1465,9 @@ func (c *Client) UpdateEnvironment(ctx context.Context, environment EnvironmentN
 	return c.Client.Do(req)
 }
 
-// ListApps performs a GET /v1/environments/{environment}/apps (the `ListApps` operationId) request.
+// ListApps List an environment's apps.
+//
+// Corresponds with GET /v1/environments/{environment}/apps (the `ListApps` operationId).
 func (c *Client) ListApps(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListAppsRequest(c.Server, environment)
 	if err != nil {
@@ -1300,12 +1480,15 @@ func (c *Client) ListApps(ctx context.Context, environment EnvironmentName, reqE
 	return c.Client.Do(req)
 }
 
-// AttachAppWithBody performs a POST /v1/environments/{environment}/apps (the `AttachApp` operationId) request,
-// with any type of body and a specified content type.
+// AttachAppWithBody Attach an app.
 //
 // Attaches an app through a provider (`webhook`, `postgres`, `exec`, `fake`). The provider validates its settings
 // and secrets first (422 naming the field). Every active account of the environment is then provisioned into it
 // by a background job, and its baseline captured.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/environments/{environment}/apps (the `AttachApp` operationId).
 func (c *Client) AttachAppWithBody(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAttachAppRequestWithBody(c.Server, environment, contentType, body)
 	if err != nil {
@@ -1318,12 +1501,15 @@ func (c *Client) AttachAppWithBody(ctx context.Context, environment EnvironmentN
 	return c.Client.Do(req)
 }
 
-// AttachApp performs a POST /v1/environments/{environment}/apps (the `AttachApp` operationId) request.
-// Takes a body of the `application/json` content type.
+// AttachApp Attach an app.
 //
 // Attaches an app through a provider (`webhook`, `postgres`, `exec`, `fake`). The provider validates its settings
 // and secrets first (422 naming the field). Every active account of the environment is then provisioned into it
 // by a background job, and its baseline captured.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/environments/{environment}/apps (the `AttachApp` operationId).
 func (c *Client) AttachApp(ctx context.Context, environment EnvironmentName, body AttachAppJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAttachAppRequest(c.Server, environment, body)
 	if err != nil {
@@ -1336,9 +1522,11 @@ func (c *Client) AttachApp(ctx context.Context, environment EnvironmentName, bod
 	return c.Client.Do(req)
 }
 
-// DetachApp performs a DELETE /v1/environments/{environment}/apps/{app} (the `DetachApp` operationId) request.
+// DetachApp Detach an app.
 //
 // Detaches the app; its refs and snapshots go with it. The users it holds stay in the app.
+//
+// Corresponds with DELETE /v1/environments/{environment}/apps/{app} (the `DetachApp` operationId).
 func (c *Client) DetachApp(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDetachAppRequest(c.Server, environment, app)
 	if err != nil {
@@ -1351,7 +1539,9 @@ func (c *Client) DetachApp(ctx context.Context, environment EnvironmentName, app
 	return c.Client.Do(req)
 }
 
-// GetApp performs a GET /v1/environments/{environment}/apps/{app} (the `GetApp` operationId) request.
+// GetApp Get an app.
+//
+// Corresponds with GET /v1/environments/{environment}/apps/{app} (the `GetApp` operationId).
 func (c *Client) GetApp(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetAppRequest(c.Server, environment, app)
 	if err != nil {
@@ -1364,10 +1554,13 @@ func (c *Client) GetApp(ctx context.Context, environment EnvironmentName, app Ap
 	return c.Client.Do(req)
 }
 
-// UpdateAppWithBody performs a PATCH /v1/environments/{environment}/apps/{app} (the `UpdateApp` operationId) request,
-// with any type of body and a specified content type.
+// UpdateAppWithBody Change an app.
 //
 // Changes the provider, settings or secrets (a given `secrets` replaces them all), validated as on attach.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/environments/{environment}/apps/{app} (the `UpdateApp` operationId).
 func (c *Client) UpdateAppWithBody(ctx context.Context, environment EnvironmentName, app AppName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateAppRequestWithBody(c.Server, environment, app, contentType, body)
 	if err != nil {
@@ -1380,10 +1573,13 @@ func (c *Client) UpdateAppWithBody(ctx context.Context, environment EnvironmentN
 	return c.Client.Do(req)
 }
 
-// UpdateApp performs a PATCH /v1/environments/{environment}/apps/{app} (the `UpdateApp` operationId) request.
-// Takes a body of the `application/json` content type.
+// UpdateApp Change an app.
 //
 // Changes the provider, settings or secrets (a given `secrets` replaces them all), validated as on attach.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/environments/{environment}/apps/{app} (the `UpdateApp` operationId).
 func (c *Client) UpdateApp(ctx context.Context, environment EnvironmentName, app AppName, body UpdateAppJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateAppRequest(c.Server, environment, app, body)
 	if err != nil {
@@ -1396,9 +1592,11 @@ func (c *Client) UpdateApp(ctx context.Context, environment EnvironmentName, app
 	return c.Client.Do(req)
 }
 
-// TestApp performs a POST /v1/environments/{environment}/apps/{app}/test (the `TestApp` operationId) request.
+// TestApp Check an app's connection and contract.
 //
 // Checks that the app is reachable and speaks its provider's contract.
+//
+// Corresponds with POST /v1/environments/{environment}/apps/{app}/test (the `TestApp` operationId).
 func (c *Client) TestApp(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewTestAppRequest(c.Server, environment, app)
 	if err != nil {
@@ -1411,7 +1609,9 @@ func (c *Client) TestApp(ctx context.Context, environment EnvironmentName, app A
 	return c.Client.Do(req)
 }
 
-// ListRoles performs a GET /v1/environments/{environment}/roles (the `ListRoles` operationId) request.
+// ListRoles List an environment's roles.
+//
+// Corresponds with GET /v1/environments/{environment}/roles (the `ListRoles` operationId).
 func (c *Client) ListRoles(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListRolesRequest(c.Server, environment)
 	if err != nil {
@@ -1424,10 +1624,13 @@ func (c *Client) ListRoles(ctx context.Context, environment EnvironmentName, req
 	return c.Client.Do(req)
 }
 
-// CreateRoleWithBody performs a POST /v1/environments/{environment}/roles (the `CreateRole` operationId) request,
-// with any type of body and a specified content type.
+// CreateRoleWithBody Create a role and fill its pool.
 //
 // Creates a role and fills its pool with accounts, in one transaction.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/environments/{environment}/roles (the `CreateRole` operationId).
 func (c *Client) CreateRoleWithBody(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateRoleRequestWithBody(c.Server, environment, contentType, body)
 	if err != nil {
@@ -1440,10 +1643,13 @@ func (c *Client) CreateRoleWithBody(ctx context.Context, environment Environment
 	return c.Client.Do(req)
 }
 
-// CreateRole performs a POST /v1/environments/{environment}/roles (the `CreateRole` operationId) request.
-// Takes a body of the `application/json` content type.
+// CreateRole Create a role and fill its pool.
 //
 // Creates a role and fills its pool with accounts, in one transaction.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/environments/{environment}/roles (the `CreateRole` operationId).
 func (c *Client) CreateRole(ctx context.Context, environment EnvironmentName, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateRoleRequest(c.Server, environment, body)
 	if err != nil {
@@ -1456,9 +1662,11 @@ func (c *Client) CreateRole(ctx context.Context, environment EnvironmentName, bo
 	return c.Client.Do(req)
 }
 
-// DeleteRole performs a DELETE /v1/environments/{environment}/roles/{role} (the `DeleteRole` operationId) request.
+// DeleteRole Delete a role.
 //
 // Deletes the role and retires its accounts (they are kept, with their history).
+//
+// Corresponds with DELETE /v1/environments/{environment}/roles/{role} (the `DeleteRole` operationId).
 func (c *Client) DeleteRole(ctx context.Context, environment EnvironmentName, role RoleName, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteRoleRequest(c.Server, environment, role)
 	if err != nil {
@@ -1471,7 +1679,9 @@ func (c *Client) DeleteRole(ctx context.Context, environment EnvironmentName, ro
 	return c.Client.Do(req)
 }
 
-// GetRole performs a GET /v1/environments/{environment}/roles/{role} (the `GetRole` operationId) request.
+// GetRole Get a role.
+//
+// Corresponds with GET /v1/environments/{environment}/roles/{role} (the `GetRole` operationId).
 func (c *Client) GetRole(ctx context.Context, environment EnvironmentName, role RoleName, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRoleRequest(c.Server, environment, role)
 	if err != nil {
@@ -1484,11 +1694,14 @@ func (c *Client) GetRole(ctx context.Context, environment EnvironmentName, role 
 	return c.Client.Do(req)
 }
 
-// UpdateRoleWithBody performs a PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId) request,
-// with any type of body and a specified content type.
+// UpdateRoleWithBody Change a role.
 //
 // Changes a role; absent fields are kept. The pool is ensured in the same transaction: a larger
 // pool gets new accounts, a smaller one retires the accounts in the slots past it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId).
 func (c *Client) UpdateRoleWithBody(ctx context.Context, environment EnvironmentName, role RoleName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateRoleRequestWithBody(c.Server, environment, role, contentType, body)
 	if err != nil {
@@ -1501,11 +1714,14 @@ func (c *Client) UpdateRoleWithBody(ctx context.Context, environment Environment
 	return c.Client.Do(req)
 }
 
-// UpdateRole performs a PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId) request.
-// Takes a body of the `application/json` content type.
+// UpdateRole Change a role.
 //
 // Changes a role; absent fields are kept. The pool is ensured in the same transaction: a larger
 // pool gets new accounts, a smaller one retires the accounts in the slots past it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId).
 func (c *Client) UpdateRole(ctx context.Context, environment EnvironmentName, role RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateRoleRequest(c.Server, environment, role, body)
 	if err != nil {
@@ -1518,7 +1734,9 @@ func (c *Client) UpdateRole(ctx context.Context, environment EnvironmentName, ro
 	return c.Client.Do(req)
 }
 
-// ListLeases performs a GET /v1/leases (the `ListLeases` operationId) request.
+// ListLeases List leases.
+//
+// Corresponds with GET /v1/leases (the `ListLeases` operationId).
 func (c *Client) ListLeases(ctx context.Context, params *ListLeasesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListLeasesRequest(c.Server, params)
 	if err != nil {
@@ -1531,13 +1749,16 @@ func (c *Client) ListLeases(ctx context.Context, params *ListLeasesParams, reqEd
 	return c.Client.Do(req)
 }
 
-// AcquireLeaseWithBody performs a POST /v1/leases (the `AcquireLease` operationId) request,
-// with any type of body and a specified content type.
+// AcquireLeaseWithBody Lease a freshly reset account.
 //
 // Leases a ready account of the role, resets it to the state (the baseline by default) and returns it with its
 // credentials and its ref in each app. No two leases ever hold one account. When every account is busy it waits
 // up to `wait_seconds`, then answers 409 with `Retry-After` and when the next lease expires. A request repeated
 // with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/leases (the `AcquireLease` operationId).
 func (c *Client) AcquireLeaseWithBody(ctx context.Context, params *AcquireLeaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAcquireLeaseRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
@@ -1550,13 +1771,16 @@ func (c *Client) AcquireLeaseWithBody(ctx context.Context, params *AcquireLeaseP
 	return c.Client.Do(req)
 }
 
-// AcquireLease performs a POST /v1/leases (the `AcquireLease` operationId) request.
-// Takes a body of the `application/json` content type.
+// AcquireLease Lease a freshly reset account.
 //
 // Leases a ready account of the role, resets it to the state (the baseline by default) and returns it with its
 // credentials and its ref in each app. No two leases ever hold one account. When every account is busy it waits
 // up to `wait_seconds`, then answers 409 with `Retry-After` and when the next lease expires. A request repeated
 // with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/leases (the `AcquireLease` operationId).
 func (c *Client) AcquireLease(ctx context.Context, params *AcquireLeaseParams, body AcquireLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAcquireLeaseRequest(c.Server, params, body)
 	if err != nil {
@@ -1569,7 +1793,9 @@ func (c *Client) AcquireLease(ctx context.Context, params *AcquireLeaseParams, b
 	return c.Client.Do(req)
 }
 
-// GetLease performs a GET /v1/leases/{lease_id} (the `GetLease` operationId) request.
+// GetLease Get a lease.
+//
+// Corresponds with GET /v1/leases/{lease_id} (the `GetLease` operationId).
 func (c *Client) GetLease(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetLeaseRequest(c.Server, leaseId)
 	if err != nil {
@@ -1582,8 +1808,11 @@ func (c *Client) GetLease(ctx context.Context, leaseId LeaseID, reqEditors ...Re
 	return c.Client.Do(req)
 }
 
-// ReleaseLeaseWithBody performs a POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId) request,
-// with any type of body and a specified content type.
+// ReleaseLeaseWithBody Release a lease.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId).
 func (c *Client) ReleaseLeaseWithBody(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReleaseLeaseRequestWithBody(c.Server, leaseId, contentType, body)
 	if err != nil {
@@ -1596,8 +1825,11 @@ func (c *Client) ReleaseLeaseWithBody(ctx context.Context, leaseId LeaseID, cont
 	return c.Client.Do(req)
 }
 
-// ReleaseLease performs a POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId) request.
+// ReleaseLease Release a lease.
+//
 // Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId).
 func (c *Client) ReleaseLease(ctx context.Context, leaseId LeaseID, body ReleaseLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewReleaseLeaseRequest(c.Server, leaseId, body)
 	if err != nil {
@@ -1610,8 +1842,11 @@ func (c *Client) ReleaseLease(ctx context.Context, leaseId LeaseID, body Release
 	return c.Client.Do(req)
 }
 
-// RenewLeaseWithBody performs a POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId) request,
-// with any type of body and a specified content type.
+// RenewLeaseWithBody Renew a lease.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
 func (c *Client) RenewLeaseWithBody(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRenewLeaseRequestWithBody(c.Server, leaseId, contentType, body)
 	if err != nil {
@@ -1624,8 +1859,11 @@ func (c *Client) RenewLeaseWithBody(ctx context.Context, leaseId LeaseID, conten
 	return c.Client.Do(req)
 }
 
-// RenewLease performs a POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId) request.
+// RenewLease Renew a lease.
+//
 // Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
 func (c *Client) RenewLease(ctx context.Context, leaseId LeaseID, body RenewLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRenewLeaseRequest(c.Server, leaseId, body)
 	if err != nil {
@@ -1638,7 +1876,9 @@ func (c *Client) RenewLease(ctx context.Context, leaseId LeaseID, body RenewLeas
 	return c.Client.Do(req)
 }
 
-// DiffSnapshots performs a GET /v1/snapshots/diff (the `DiffSnapshots` operationId) request.
+// DiffSnapshots Compare two snapshots.
+//
+// Corresponds with GET /v1/snapshots/diff (the `DiffSnapshots` operationId).
 func (c *Client) DiffSnapshots(ctx context.Context, params *DiffSnapshotsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDiffSnapshotsRequest(c.Server, params)
 	if err != nil {
@@ -1651,9 +1891,11 @@ func (c *Client) DiffSnapshots(ctx context.Context, params *DiffSnapshotsParams,
 	return c.Client.Do(req)
 }
 
-// GetSnapshotContent performs a GET /v1/snapshots/{hash} (the `GetSnapshotContent` operationId) request.
+// GetSnapshotContent Get a snapshot's state document.
 //
 // The state document of a snapshot, by its hash or a unique prefix of it (8 hex digits or more). It may hold personal data of the synthetic account, so admin only.
+//
+// Corresponds with GET /v1/snapshots/{hash} (the `GetSnapshotContent` operationId).
 func (c *Client) GetSnapshotContent(ctx context.Context, hash string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSnapshotContentRequest(c.Server, hash)
 	if err != nil {
@@ -1666,7 +1908,9 @@ func (c *Client) GetSnapshotContent(ctx context.Context, hash string, reqEditors
 	return c.Client.Do(req)
 }
 
-// ListTokens performs a GET /v1/tokens (the `ListTokens` operationId) request.
+// ListTokens List tokens.
+//
+// Corresponds with GET /v1/tokens (the `ListTokens` operationId).
 func (c *Client) ListTokens(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListTokensRequest(c.Server)
 	if err != nil {
@@ -1679,8 +1923,11 @@ func (c *Client) ListTokens(ctx context.Context, reqEditors ...RequestEditorFn) 
 	return c.Client.Do(req)
 }
 
-// CreateTokenWithBody performs a POST /v1/tokens (the `CreateToken` operationId) request,
-// with any type of body and a specified content type.
+// CreateTokenWithBody Create a token.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/tokens (the `CreateToken` operationId).
 func (c *Client) CreateTokenWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateTokenRequestWithBody(c.Server, contentType, body)
 	if err != nil {
@@ -1693,8 +1940,11 @@ func (c *Client) CreateTokenWithBody(ctx context.Context, contentType string, bo
 	return c.Client.Do(req)
 }
 
-// CreateToken performs a POST /v1/tokens (the `CreateToken` operationId) request.
+// CreateToken Create a token.
+//
 // Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/tokens (the `CreateToken` operationId).
 func (c *Client) CreateToken(ctx context.Context, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCreateTokenRequest(c.Server, body)
 	if err != nil {
@@ -1707,9 +1957,11 @@ func (c *Client) CreateToken(ctx context.Context, body CreateTokenJSONRequestBod
 	return c.Client.Do(req)
 }
 
-// RevokeToken performs a DELETE /v1/tokens/{token_id} (the `RevokeToken` operationId) request.
+// RevokeToken Revoke a token.
 //
 // Revokes the token. Revoking twice is not an error.
+//
+// Corresponds with DELETE /v1/tokens/{token_id} (the `RevokeToken` operationId).
 func (c *Client) RevokeToken(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeTokenRequest(c.Server, tokenId)
 	if err != nil {
@@ -3526,296 +3778,388 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /readyz (the `GetReady` operationId).
 	GetReadyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetReadyResponse, error)
 
-	// ListAccountsWithResponse performs a GET /v1/accounts (the `ListAccounts` operationId) request.
+	// ListAccountsWithResponse List accounts.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/accounts (the `ListAccounts` operationId).
 	ListAccountsWithResponse(ctx context.Context, params *ListAccountsParams, reqEditors ...RequestEditorFn) (*ListAccountsResponse, error)
 
-	// GetAccountWithResponse performs a GET /v1/accounts/{account_id} (the `GetAccount` operationId) request.
+	// GetAccountWithResponse Get an account.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/accounts/{account_id} (the `GetAccount` operationId).
 	GetAccountWithResponse(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*GetAccountResponse, error)
 
-	// GetCredentialsWithResponse performs a GET /v1/accounts/{account_id}/credentials (the `GetCredentials` operationId) request.
+	// GetCredentialsWithResponse Get an account's credentials.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/accounts/{account_id}/credentials (the `GetCredentials` operationId).
 	GetCredentialsWithResponse(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*GetCredentialsResponse, error)
 
-	// ResetAccountWithBodyWithResponse performs a POST /v1/accounts/{account_id}/reset (the `ResetAccount` operationId) request,
-	// with any type of body and a specified content type.
+	// ResetAccountWithBodyWithResponse Reset an account to a named state.
 	//
 	// Restores every app of the account to a named state (the baseline `initial` by default), in parallel, each within
 	// a timeout, then checks each app's state by hash. A failure marks the account `failed` with the app and the reason
 	// (503 when an app is down or slow).
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/accounts/{account_id}/reset (the `ResetAccount` operationId).
 	ResetAccountWithBodyWithResponse(ctx context.Context, accountId AccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResetAccountResponse, error)
 
-	// ResetAccountWithResponse performs a POST /v1/accounts/{account_id}/reset (the `ResetAccount` operationId) request.
-	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	// ResetAccountWithResponse Reset an account to a named state.
 	//
 	// Restores every app of the account to a named state (the baseline `initial` by default), in parallel, each within
 	// a timeout, then checks each app's state by hash. A failure marks the account `failed` with the app and the reason
 	// (503 when an app is down or slow).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/accounts/{account_id}/reset (the `ResetAccount` operationId).
 	ResetAccountWithResponse(ctx context.Context, accountId AccountID, body ResetAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*ResetAccountResponse, error)
 
-	// RetireAccountWithResponse performs a POST /v1/accounts/{account_id}/retire (the `RetireAccount` operationId) request.
+	// RetireAccountWithResponse Retire an account.
 	//
 	// Retires the account and fills its slot with a new account of the next generation. Retiring twice is not an error.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/accounts/{account_id}/retire (the `RetireAccount` operationId).
 	RetireAccountWithResponse(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*RetireAccountResponse, error)
 
-	// RotatePasswordWithResponse performs a POST /v1/accounts/{account_id}/rotate-password (the `RotatePassword` operationId) request.
+	// RotatePasswordWithResponse Rotate an account's password.
 	//
 	// Replaces the account's password with a new random one and returns it.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/accounts/{account_id}/rotate-password (the `RotatePassword` operationId).
 	RotatePasswordWithResponse(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*RotatePasswordResponse, error)
 
-	// ListSnapshotsWithResponse performs a GET /v1/accounts/{account_id}/snapshots (the `ListSnapshots` operationId) request.
+	// ListSnapshotsWithResponse List an account's snapshots.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/accounts/{account_id}/snapshots (the `ListSnapshots` operationId).
 	ListSnapshotsWithResponse(ctx context.Context, accountId AccountID, params *ListSnapshotsParams, reqEditors ...RequestEditorFn) (*ListSnapshotsResponse, error)
 
-	// CaptureStateWithResponse performs a POST /v1/accounts/{account_id}/states/{state} (the `CaptureState` operationId) request.
+	// CaptureStateWithResponse Capture a named state of an account.
 	//
 	// Captures the account's current state in every app as the next version of the named state.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/accounts/{account_id}/states/{state} (the `CaptureState` operationId).
 	CaptureStateWithResponse(ctx context.Context, accountId AccountID, state string, reqEditors ...RequestEditorFn) (*CaptureStateResponse, error)
 
-	// ListAuditEventsWithResponse performs a GET /v1/audit-events (the `ListAuditEvents` operationId) request.
+	// ListAuditEventsWithResponse List audit events.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/audit-events (the `ListAuditEvents` operationId).
 	ListAuditEventsWithResponse(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*ListAuditEventsResponse, error)
 
-	// ListEnvironmentsWithResponse performs a GET /v1/environments (the `ListEnvironments` operationId) request.
+	// ListEnvironmentsWithResponse List environments.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/environments (the `ListEnvironments` operationId).
 	ListEnvironmentsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListEnvironmentsResponse, error)
 
-	// CreateEnvironmentWithBodyWithResponse performs a POST /v1/environments (the `CreateEnvironment` operationId) request,
-	// with any type of body and a specified content type.
+	// CreateEnvironmentWithBodyWithResponse Create an environment.
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/environments (the `CreateEnvironment` operationId).
 	CreateEnvironmentWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateEnvironmentResponse, error)
 
-	// CreateEnvironmentWithResponse performs a POST /v1/environments (the `CreateEnvironment` operationId) request.
+	// CreateEnvironmentWithResponse Create an environment.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/environments (the `CreateEnvironment` operationId).
 	CreateEnvironmentWithResponse(ctx context.Context, body CreateEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateEnvironmentResponse, error)
 
-	// DeleteEnvironmentWithResponse performs a DELETE /v1/environments/{environment} (the `DeleteEnvironment` operationId) request.
+	// DeleteEnvironmentWithResponse Delete an environment.
 	//
 	// Deletes an environment that has never had accounts (their history is kept); otherwise 409.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/environments/{environment} (the `DeleteEnvironment` operationId).
 	DeleteEnvironmentWithResponse(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*DeleteEnvironmentResponse, error)
 
-	// GetEnvironmentWithResponse performs a GET /v1/environments/{environment} (the `GetEnvironment` operationId) request.
+	// GetEnvironmentWithResponse Get an environment.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/environments/{environment} (the `GetEnvironment` operationId).
 	GetEnvironmentWithResponse(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*GetEnvironmentResponse, error)
 
-	// UpdateEnvironmentWithBodyWithResponse performs a PATCH /v1/environments/{environment} (the `UpdateEnvironment` operationId) request,
-	// with any type of body and a specified content type.
+	// UpdateEnvironmentWithBodyWithResponse Replace an environment's email domains.
 	//
 	// Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/environments/{environment} (the `UpdateEnvironment` operationId).
 	UpdateEnvironmentWithBodyWithResponse(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateEnvironmentResponse, error)
 
-	// UpdateEnvironmentWithResponse performs a PATCH /v1/environments/{environment} (the `UpdateEnvironment` operationId) request.
-	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	// UpdateEnvironmentWithResponse Replace an environment's email domains.
 	//
 	// Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
-	UpdateEnvironmentWithResponse(ctx context.Context, environment EnvironmentName, body UpdateEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateEnvironmentResponse, error)
-
-	// ListAppsWithResponse performs a GET /v1/environments/{environment}/apps (the `ListApps` operationId) request.
 	//
-	// Returns a wrapper object for the known response body format(s).
-	ListAppsWithResponse(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*ListAppsResponse, error)
-
-	// AttachAppWithBodyWithResponse performs a POST /v1/environments/{environment}/apps (the `AttachApp` operationId) request,
-	// with any type of body and a specified content type.
-	//
-	// Attaches an app through a provider (`webhook`, `postgres`, `exec`, `fake`). The provider validates its settings
-	// and secrets first (422 naming the field). Every active account of the environment is then provisioned into it
-	// by a background job, and its baseline captured.
-	//
-	// Returns a wrapper object for the known response body format(s).
-	AttachAppWithBodyWithResponse(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AttachAppResponse, error)
-
-	// AttachAppWithResponse performs a POST /v1/environments/{environment}/apps (the `AttachApp` operationId) request.
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
+	// Corresponds with PATCH /v1/environments/{environment} (the `UpdateEnvironment` operationId).
+	UpdateEnvironmentWithResponse(ctx context.Context, environment EnvironmentName, body UpdateEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateEnvironmentResponse, error)
+
+	// ListAppsWithResponse List an environment's apps.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/environments/{environment}/apps (the `ListApps` operationId).
+	ListAppsWithResponse(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*ListAppsResponse, error)
+
+	// AttachAppWithBodyWithResponse Attach an app.
+	//
 	// Attaches an app through a provider (`webhook`, `postgres`, `exec`, `fake`). The provider validates its settings
 	// and secrets first (422 naming the field). Every active account of the environment is then provisioned into it
 	// by a background job, and its baseline captured.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/environments/{environment}/apps (the `AttachApp` operationId).
+	AttachAppWithBodyWithResponse(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AttachAppResponse, error)
+
+	// AttachAppWithResponse Attach an app.
+	//
+	// Attaches an app through a provider (`webhook`, `postgres`, `exec`, `fake`). The provider validates its settings
+	// and secrets first (422 naming the field). Every active account of the environment is then provisioned into it
+	// by a background job, and its baseline captured.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/environments/{environment}/apps (the `AttachApp` operationId).
 	AttachAppWithResponse(ctx context.Context, environment EnvironmentName, body AttachAppJSONRequestBody, reqEditors ...RequestEditorFn) (*AttachAppResponse, error)
 
-	// DetachAppWithResponse performs a DELETE /v1/environments/{environment}/apps/{app} (the `DetachApp` operationId) request.
+	// DetachAppWithResponse Detach an app.
 	//
 	// Detaches the app; its refs and snapshots go with it. The users it holds stay in the app.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/environments/{environment}/apps/{app} (the `DetachApp` operationId).
 	DetachAppWithResponse(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*DetachAppResponse, error)
 
-	// GetAppWithResponse performs a GET /v1/environments/{environment}/apps/{app} (the `GetApp` operationId) request.
+	// GetAppWithResponse Get an app.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/environments/{environment}/apps/{app} (the `GetApp` operationId).
 	GetAppWithResponse(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*GetAppResponse, error)
 
-	// UpdateAppWithBodyWithResponse performs a PATCH /v1/environments/{environment}/apps/{app} (the `UpdateApp` operationId) request,
-	// with any type of body and a specified content type.
+	// UpdateAppWithBodyWithResponse Change an app.
 	//
 	// Changes the provider, settings or secrets (a given `secrets` replaces them all), validated as on attach.
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/environments/{environment}/apps/{app} (the `UpdateApp` operationId).
 	UpdateAppWithBodyWithResponse(ctx context.Context, environment EnvironmentName, app AppName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateAppResponse, error)
 
-	// UpdateAppWithResponse performs a PATCH /v1/environments/{environment}/apps/{app} (the `UpdateApp` operationId) request.
-	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	// UpdateAppWithResponse Change an app.
 	//
 	// Changes the provider, settings or secrets (a given `secrets` replaces them all), validated as on attach.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/environments/{environment}/apps/{app} (the `UpdateApp` operationId).
 	UpdateAppWithResponse(ctx context.Context, environment EnvironmentName, app AppName, body UpdateAppJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAppResponse, error)
 
-	// TestAppWithResponse performs a POST /v1/environments/{environment}/apps/{app}/test (the `TestApp` operationId) request.
+	// TestAppWithResponse Check an app's connection and contract.
 	//
 	// Checks that the app is reachable and speaks its provider's contract.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/environments/{environment}/apps/{app}/test (the `TestApp` operationId).
 	TestAppWithResponse(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*TestAppResponse, error)
 
-	// ListRolesWithResponse performs a GET /v1/environments/{environment}/roles (the `ListRoles` operationId) request.
+	// ListRolesWithResponse List an environment's roles.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/environments/{environment}/roles (the `ListRoles` operationId).
 	ListRolesWithResponse(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*ListRolesResponse, error)
 
-	// CreateRoleWithBodyWithResponse performs a POST /v1/environments/{environment}/roles (the `CreateRole` operationId) request,
-	// with any type of body and a specified content type.
+	// CreateRoleWithBodyWithResponse Create a role and fill its pool.
 	//
 	// Creates a role and fills its pool with accounts, in one transaction.
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/environments/{environment}/roles (the `CreateRole` operationId).
 	CreateRoleWithBodyWithResponse(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error)
 
-	// CreateRoleWithResponse performs a POST /v1/environments/{environment}/roles (the `CreateRole` operationId) request.
-	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	// CreateRoleWithResponse Create a role and fill its pool.
 	//
 	// Creates a role and fills its pool with accounts, in one transaction.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/environments/{environment}/roles (the `CreateRole` operationId).
 	CreateRoleWithResponse(ctx context.Context, environment EnvironmentName, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error)
 
-	// DeleteRoleWithResponse performs a DELETE /v1/environments/{environment}/roles/{role} (the `DeleteRole` operationId) request.
+	// DeleteRoleWithResponse Delete a role.
 	//
 	// Deletes the role and retires its accounts (they are kept, with their history).
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/environments/{environment}/roles/{role} (the `DeleteRole` operationId).
 	DeleteRoleWithResponse(ctx context.Context, environment EnvironmentName, role RoleName, reqEditors ...RequestEditorFn) (*DeleteRoleResponse, error)
 
-	// GetRoleWithResponse performs a GET /v1/environments/{environment}/roles/{role} (the `GetRole` operationId) request.
+	// GetRoleWithResponse Get a role.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/environments/{environment}/roles/{role} (the `GetRole` operationId).
 	GetRoleWithResponse(ctx context.Context, environment EnvironmentName, role RoleName, reqEditors ...RequestEditorFn) (*GetRoleResponse, error)
 
-	// UpdateRoleWithBodyWithResponse performs a PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId) request,
-	// with any type of body and a specified content type.
+	// UpdateRoleWithBodyWithResponse Change a role.
 	//
 	// Changes a role; absent fields are kept. The pool is ensured in the same transaction: a larger
 	// pool gets new accounts, a smaller one retires the accounts in the slots past it.
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId).
 	UpdateRoleWithBodyWithResponse(ctx context.Context, environment EnvironmentName, role RoleName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateRoleResponse, error)
 
-	// UpdateRoleWithResponse performs a PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId) request.
-	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	// UpdateRoleWithResponse Change a role.
 	//
 	// Changes a role; absent fields are kept. The pool is ensured in the same transaction: a larger
 	// pool gets new accounts, a smaller one retires the accounts in the slots past it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId).
 	UpdateRoleWithResponse(ctx context.Context, environment EnvironmentName, role RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRoleResponse, error)
 
-	// ListLeasesWithResponse performs a GET /v1/leases (the `ListLeases` operationId) request.
+	// ListLeasesWithResponse List leases.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/leases (the `ListLeases` operationId).
 	ListLeasesWithResponse(ctx context.Context, params *ListLeasesParams, reqEditors ...RequestEditorFn) (*ListLeasesResponse, error)
 
-	// AcquireLeaseWithBodyWithResponse performs a POST /v1/leases (the `AcquireLease` operationId) request,
-	// with any type of body and a specified content type.
+	// AcquireLeaseWithBodyWithResponse Lease a freshly reset account.
 	//
 	// Leases a ready account of the role, resets it to the state (the baseline by default) and returns it with its
 	// credentials and its ref in each app. No two leases ever hold one account. When every account is busy it waits
 	// up to `wait_seconds`, then answers 409 with `Retry-After` and when the next lease expires. A request repeated
 	// with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/leases (the `AcquireLease` operationId).
 	AcquireLeaseWithBodyWithResponse(ctx context.Context, params *AcquireLeaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AcquireLeaseResponse, error)
 
-	// AcquireLeaseWithResponse performs a POST /v1/leases (the `AcquireLease` operationId) request.
-	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	// AcquireLeaseWithResponse Lease a freshly reset account.
 	//
 	// Leases a ready account of the role, resets it to the state (the baseline by default) and returns it with its
 	// credentials and its ref in each app. No two leases ever hold one account. When every account is busy it waits
 	// up to `wait_seconds`, then answers 409 with `Retry-After` and when the next lease expires. A request repeated
 	// with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/leases (the `AcquireLease` operationId).
 	AcquireLeaseWithResponse(ctx context.Context, params *AcquireLeaseParams, body AcquireLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*AcquireLeaseResponse, error)
 
-	// GetLeaseWithResponse performs a GET /v1/leases/{lease_id} (the `GetLease` operationId) request.
+	// GetLeaseWithResponse Get a lease.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/leases/{lease_id} (the `GetLease` operationId).
 	GetLeaseWithResponse(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*GetLeaseResponse, error)
 
-	// ReleaseLeaseWithBodyWithResponse performs a POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId) request,
-	// with any type of body and a specified content type.
+	// ReleaseLeaseWithBodyWithResponse Release a lease.
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId).
 	ReleaseLeaseWithBodyWithResponse(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReleaseLeaseResponse, error)
 
-	// ReleaseLeaseWithResponse performs a POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId) request.
+	// ReleaseLeaseWithResponse Release a lease.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId).
 	ReleaseLeaseWithResponse(ctx context.Context, leaseId LeaseID, body ReleaseLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*ReleaseLeaseResponse, error)
 
-	// RenewLeaseWithBodyWithResponse performs a POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId) request,
-	// with any type of body and a specified content type.
+	// RenewLeaseWithBodyWithResponse Renew a lease.
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
 	RenewLeaseWithBodyWithResponse(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenewLeaseResponse, error)
 
-	// RenewLeaseWithResponse performs a POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId) request.
+	// RenewLeaseWithResponse Renew a lease.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
 	RenewLeaseWithResponse(ctx context.Context, leaseId LeaseID, body RenewLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*RenewLeaseResponse, error)
 
-	// DiffSnapshotsWithResponse performs a GET /v1/snapshots/diff (the `DiffSnapshots` operationId) request.
+	// DiffSnapshotsWithResponse Compare two snapshots.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/snapshots/diff (the `DiffSnapshots` operationId).
 	DiffSnapshotsWithResponse(ctx context.Context, params *DiffSnapshotsParams, reqEditors ...RequestEditorFn) (*DiffSnapshotsResponse, error)
 
-	// GetSnapshotContentWithResponse performs a GET /v1/snapshots/{hash} (the `GetSnapshotContent` operationId) request.
+	// GetSnapshotContentWithResponse Get a snapshot's state document.
 	//
 	// The state document of a snapshot, by its hash or a unique prefix of it (8 hex digits or more). It may hold personal data of the synthetic account, so admin only.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/snapshots/{hash} (the `GetSnapshotContent` operationId).
 	GetSnapshotContentWithResponse(ctx context.Context, hash string, reqEditors ...RequestEditorFn) (*GetSnapshotContentResponse, error)
 
-	// ListTokensWithResponse performs a GET /v1/tokens (the `ListTokens` operationId) request.
+	// ListTokensWithResponse List tokens.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/tokens (the `ListTokens` operationId).
 	ListTokensWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListTokensResponse, error)
 
-	// CreateTokenWithBodyWithResponse performs a POST /v1/tokens (the `CreateToken` operationId) request,
-	// with any type of body and a specified content type.
+	// CreateTokenWithBodyWithResponse Create a token.
 	//
-	// Returns a wrapper object for the known response body format(s).
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tokens (the `CreateToken` operationId).
 	CreateTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error)
 
-	// CreateTokenWithResponse performs a POST /v1/tokens (the `CreateToken` operationId) request.
+	// CreateTokenWithResponse Create a token.
+	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/tokens (the `CreateToken` operationId).
 	CreateTokenWithResponse(ctx context.Context, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error)
 
-	// RevokeTokenWithResponse performs a DELETE /v1/tokens/{token_id} (the `RevokeToken` operationId) request.
+	// RevokeTokenWithResponse Revoke a token.
 	//
 	// Revokes the token. Revoking twice is not an error.
 	//
 	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/tokens/{token_id} (the `RevokeToken` operationId).
 	RevokeTokenWithResponse(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*RevokeTokenResponse, error)
 }
 
@@ -3941,7 +4285,7 @@ type GetReadyResponse struct {
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Health
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
-	ApplicationproblemJSON503 *Problem
+	ApplicationproblemJSON503 *ServiceUnavailable
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -3950,7 +4294,7 @@ func (r GetReadyResponse) GetJSON200() *Health {
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
-func (r GetReadyResponse) GetApplicationproblemJSON503() *Problem {
+func (r GetReadyResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
 }
 
@@ -3983,18 +4327,53 @@ func (r GetReadyResponse) ContentType() string {
 	return ""
 }
 
+// ListAccountsResponse401Headers the declared response headers of an HTTP 401 response for ListAccounts
+type ListAccountsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 type ListAccountsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *AccountList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListAccountsResponse401Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListAccountsResponse) GetJSON200() *AccountList {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListAccountsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListAccountsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListAccountsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListAccountsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4031,18 +4410,46 @@ func (r ListAccountsResponse) ContentType() string {
 	return ""
 }
 
+// GetAccountResponse401Headers the declared response headers of an HTTP 401 response for GetAccount
+type GetAccountResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 type GetAccountResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Account
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetAccountResponse401Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetAccountResponse) GetJSON200() *Account {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetAccountResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetAccountResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetAccountResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4084,20 +4491,55 @@ type GetCredentialsResponse200Headers struct {
 	CacheControl *string
 }
 
+// GetCredentialsResponse401Headers the declared response headers of an HTTP 401 response for GetCredentials
+type GetCredentialsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 type GetCredentialsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Credentials
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 	// Headers200 the parsed response headers for an HTTP 200 response
 	Headers200 *GetCredentialsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetCredentialsResponse401Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetCredentialsResponse) GetJSON200() *Credentials {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetCredentialsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetCredentialsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetCredentialsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetCredentialsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4134,18 +4576,81 @@ func (r GetCredentialsResponse) ContentType() string {
 	return ""
 }
 
+// ResetAccountResponse401Headers the declared response headers of an HTTP 401 response for ResetAccount
+type ResetAccountResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ResetAccountResponse409Headers the declared response headers of an HTTP 409 response for ResetAccount
+type ResetAccountResponse409Headers struct {
+	RetryAfter *int
+}
+
 type ResetAccountResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Account
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ResetAccountResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ResetAccountResponse409Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ResetAccountResponse) GetJSON200() *Account {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ResetAccountResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ResetAccountResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ResetAccountResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ResetAccountResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ResetAccountResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ResetAccountResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ResetAccountResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4182,18 +4687,67 @@ func (r ResetAccountResponse) ContentType() string {
 	return ""
 }
 
+// RetireAccountResponse401Headers the declared response headers of an HTTP 401 response for RetireAccount
+type RetireAccountResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// RetireAccountResponse409Headers the declared response headers of an HTTP 409 response for RetireAccount
+type RetireAccountResponse409Headers struct {
+	RetryAfter *int
+}
+
 type RetireAccountResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Account
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RetireAccountResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RetireAccountResponse409Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r RetireAccountResponse) GetJSON200() *Account {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RetireAccountResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RetireAccountResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RetireAccountResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RetireAccountResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RetireAccountResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4230,18 +4784,67 @@ func (r RetireAccountResponse) ContentType() string {
 	return ""
 }
 
+// RotatePasswordResponse401Headers the declared response headers of an HTTP 401 response for RotatePassword
+type RotatePasswordResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// RotatePasswordResponse409Headers the declared response headers of an HTTP 409 response for RotatePassword
+type RotatePasswordResponse409Headers struct {
+	RetryAfter *int
+}
+
 type RotatePasswordResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Credentials
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RotatePasswordResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RotatePasswordResponse409Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r RotatePasswordResponse) GetJSON200() *Credentials {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RotatePasswordResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RotatePasswordResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RotatePasswordResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RotatePasswordResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RotatePasswordResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4278,18 +4881,46 @@ func (r RotatePasswordResponse) ContentType() string {
 	return ""
 }
 
+// ListSnapshotsResponse401Headers the declared response headers of an HTTP 401 response for ListSnapshots
+type ListSnapshotsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 type ListSnapshotsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *SnapshotList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListSnapshotsResponse401Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListSnapshotsResponse) GetJSON200() *SnapshotList {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSnapshotsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListSnapshotsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListSnapshotsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4326,18 +4957,74 @@ func (r ListSnapshotsResponse) ContentType() string {
 	return ""
 }
 
+// CaptureStateResponse401Headers the declared response headers of an HTTP 401 response for CaptureState
+type CaptureStateResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// CaptureStateResponse409Headers the declared response headers of an HTTP 409 response for CaptureState
+type CaptureStateResponse409Headers struct {
+	RetryAfter *int
+}
+
 type CaptureStateResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *SnapshotList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CaptureStateResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CaptureStateResponse409Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
 func (r CaptureStateResponse) GetJSON201() *SnapshotList {
 	return r.JSON201
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CaptureStateResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CaptureStateResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CaptureStateResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CaptureStateResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CaptureStateResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CaptureStateResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4374,18 +5061,46 @@ func (r CaptureStateResponse) ContentType() string {
 	return ""
 }
 
+// ListAuditEventsResponse401Headers the declared response headers of an HTTP 401 response for ListAuditEvents
+type ListAuditEventsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 type ListAuditEventsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *AuditEventList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListAuditEventsResponse401Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListAuditEventsResponse) GetJSON200() *AuditEventList {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListAuditEventsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListAuditEventsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListAuditEventsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4422,18 +5137,39 @@ func (r ListAuditEventsResponse) ContentType() string {
 	return ""
 }
 
+// ListEnvironmentsResponse401Headers the declared response headers of an HTTP 401 response for ListEnvironments
+type ListEnvironmentsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 type ListEnvironmentsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *EnvironmentList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListEnvironmentsResponse401Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListEnvironmentsResponse) GetJSON200() *EnvironmentList {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListEnvironmentsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListEnvironmentsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4470,18 +5206,81 @@ func (r ListEnvironmentsResponse) ContentType() string {
 	return ""
 }
 
+// CreateEnvironmentResponse401Headers the declared response headers of an HTTP 401 response for CreateEnvironment
+type CreateEnvironmentResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// CreateEnvironmentResponse409Headers the declared response headers of an HTTP 409 response for CreateEnvironment
+type CreateEnvironmentResponse409Headers struct {
+	RetryAfter *int
+}
+
 type CreateEnvironmentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *Environment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateEnvironmentResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateEnvironmentResponse409Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
 func (r CreateEnvironmentResponse) GetJSON201() *Environment {
 	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateEnvironmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateEnvironmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateEnvironmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateEnvironmentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateEnvironmentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateEnvironmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateEnvironmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4518,11 +5317,60 @@ func (r CreateEnvironmentResponse) ContentType() string {
 	return ""
 }
 
+// DeleteEnvironmentResponse401Headers the declared response headers of an HTTP 401 response for DeleteEnvironment
+type DeleteEnvironmentResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// DeleteEnvironmentResponse409Headers the declared response headers of an HTTP 409 response for DeleteEnvironment
+type DeleteEnvironmentResponse409Headers struct {
+	RetryAfter *int
+}
+
 type DeleteEnvironmentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteEnvironmentResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *DeleteEnvironmentResponse409Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteEnvironmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteEnvironmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteEnvironmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DeleteEnvironmentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteEnvironmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4559,18 +5407,46 @@ func (r DeleteEnvironmentResponse) ContentType() string {
 	return ""
 }
 
+// GetEnvironmentResponse401Headers the declared response headers of an HTTP 401 response for GetEnvironment
+type GetEnvironmentResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 type GetEnvironmentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Environment
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetEnvironmentResponse401Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetEnvironmentResponse) GetJSON200() *Environment {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetEnvironmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetEnvironmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetEnvironmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4607,18 +5483,88 @@ func (r GetEnvironmentResponse) ContentType() string {
 	return ""
 }
 
+// UpdateEnvironmentResponse401Headers the declared response headers of an HTTP 401 response for UpdateEnvironment
+type UpdateEnvironmentResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// UpdateEnvironmentResponse409Headers the declared response headers of an HTTP 409 response for UpdateEnvironment
+type UpdateEnvironmentResponse409Headers struct {
+	RetryAfter *int
+}
+
 type UpdateEnvironmentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Environment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateEnvironmentResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdateEnvironmentResponse409Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r UpdateEnvironmentResponse) GetJSON200() *Environment {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateEnvironmentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateEnvironmentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateEnvironmentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateEnvironmentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateEnvironmentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateEnvironmentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateEnvironmentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateEnvironmentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4655,18 +5601,46 @@ func (r UpdateEnvironmentResponse) ContentType() string {
 	return ""
 }
 
+// ListAppsResponse401Headers the declared response headers of an HTTP 401 response for ListApps
+type ListAppsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 type ListAppsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *AppList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListAppsResponse401Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListAppsResponse) GetJSON200() *AppList {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListAppsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListAppsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListAppsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4703,18 +5677,88 @@ func (r ListAppsResponse) ContentType() string {
 	return ""
 }
 
+// AttachAppResponse401Headers the declared response headers of an HTTP 401 response for AttachApp
+type AttachAppResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// AttachAppResponse409Headers the declared response headers of an HTTP 409 response for AttachApp
+type AttachAppResponse409Headers struct {
+	RetryAfter *int
+}
+
 type AttachAppResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *App
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AttachAppResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *AttachAppResponse409Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
 func (r AttachAppResponse) GetJSON201() *App {
 	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AttachAppResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AttachAppResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AttachAppResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AttachAppResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AttachAppResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AttachAppResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AttachAppResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AttachAppResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4751,11 +5795,46 @@ func (r AttachAppResponse) ContentType() string {
 	return ""
 }
 
+// DetachAppResponse401Headers the declared response headers of an HTTP 401 response for DetachApp
+type DetachAppResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 type DetachAppResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DetachAppResponse401Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DetachAppResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DetachAppResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DetachAppResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DetachAppResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4792,18 +5871,46 @@ func (r DetachAppResponse) ContentType() string {
 	return ""
 }
 
+// GetAppResponse401Headers the declared response headers of an HTTP 401 response for GetApp
+type GetAppResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 type GetAppResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *App
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetAppResponse401Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetAppResponse) GetJSON200() *App {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetAppResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetAppResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetAppResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4840,18 +5947,74 @@ func (r GetAppResponse) ContentType() string {
 	return ""
 }
 
+// UpdateAppResponse401Headers the declared response headers of an HTTP 401 response for UpdateApp
+type UpdateAppResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 type UpdateAppResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *App
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateAppResponse401Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r UpdateAppResponse) GetJSON200() *App {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateAppResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateAppResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateAppResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateAppResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateAppResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateAppResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateAppResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4888,18 +6051,53 @@ func (r UpdateAppResponse) ContentType() string {
 	return ""
 }
 
+// TestAppResponse401Headers the declared response headers of an HTTP 401 response for TestApp
+type TestAppResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 type TestAppResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *AppCheck
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *TestAppResponse401Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r TestAppResponse) GetJSON200() *AppCheck {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r TestAppResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r TestAppResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r TestAppResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r TestAppResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4936,18 +6134,46 @@ func (r TestAppResponse) ContentType() string {
 	return ""
 }
 
+// ListRolesResponse401Headers the declared response headers of an HTTP 401 response for ListRoles
+type ListRolesResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 type ListRolesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *RoleList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListRolesResponse401Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListRolesResponse) GetJSON200() *RoleList {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListRolesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListRolesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListRolesResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -4984,18 +6210,88 @@ func (r ListRolesResponse) ContentType() string {
 	return ""
 }
 
+// CreateRoleResponse401Headers the declared response headers of an HTTP 401 response for CreateRole
+type CreateRoleResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// CreateRoleResponse409Headers the declared response headers of an HTTP 409 response for CreateRole
+type CreateRoleResponse409Headers struct {
+	RetryAfter *int
+}
+
 type CreateRoleResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *Role
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateRoleResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateRoleResponse409Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
 func (r CreateRoleResponse) GetJSON201() *Role {
 	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateRoleResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateRoleResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateRoleResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreateRoleResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateRoleResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateRoleResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateRoleResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateRoleResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -5032,11 +6328,46 @@ func (r CreateRoleResponse) ContentType() string {
 	return ""
 }
 
+// DeleteRoleResponse401Headers the declared response headers of an HTTP 401 response for DeleteRole
+type DeleteRoleResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 type DeleteRoleResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteRoleResponse401Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteRoleResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteRoleResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteRoleResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteRoleResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -5073,18 +6404,46 @@ func (r DeleteRoleResponse) ContentType() string {
 	return ""
 }
 
+// GetRoleResponse401Headers the declared response headers of an HTTP 401 response for GetRole
+type GetRoleResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 type GetRoleResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Role
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetRoleResponse401Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetRoleResponse) GetJSON200() *Role {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetRoleResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetRoleResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetRoleResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -5121,18 +6480,88 @@ func (r GetRoleResponse) ContentType() string {
 	return ""
 }
 
+// UpdateRoleResponse401Headers the declared response headers of an HTTP 401 response for UpdateRole
+type UpdateRoleResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// UpdateRoleResponse409Headers the declared response headers of an HTTP 409 response for UpdateRole
+type UpdateRoleResponse409Headers struct {
+	RetryAfter *int
+}
+
 type UpdateRoleResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Role
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateRoleResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UpdateRoleResponse409Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r UpdateRoleResponse) GetJSON200() *Role {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateRoleResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateRoleResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateRoleResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateRoleResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdateRoleResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateRoleResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateRoleResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateRoleResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -5169,18 +6598,46 @@ func (r UpdateRoleResponse) ContentType() string {
 	return ""
 }
 
+// ListLeasesResponse401Headers the declared response headers of an HTTP 401 response for ListLeases
+type ListLeasesResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 type ListLeasesResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *LeaseList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListLeasesResponse401Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListLeasesResponse) GetJSON200() *LeaseList {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListLeasesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListLeasesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListLeasesResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -5222,20 +6679,90 @@ type AcquireLeaseResponse201Headers struct {
 	CacheControl *string
 }
 
+// AcquireLeaseResponse401Headers the declared response headers of an HTTP 401 response for AcquireLease
+type AcquireLeaseResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// AcquireLeaseResponse409Headers the declared response headers of an HTTP 409 response for AcquireLease
+type AcquireLeaseResponse409Headers struct {
+	RetryAfter *int
+}
+
 type AcquireLeaseResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *LeaseGrant
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 	// Headers201 the parsed response headers for an HTTP 201 response
 	Headers201 *AcquireLeaseResponse201Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AcquireLeaseResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *AcquireLeaseResponse409Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
 func (r AcquireLeaseResponse) GetJSON201() *LeaseGrant {
 	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AcquireLeaseResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AcquireLeaseResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AcquireLeaseResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AcquireLeaseResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AcquireLeaseResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AcquireLeaseResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AcquireLeaseResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AcquireLeaseResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -5272,18 +6799,46 @@ func (r AcquireLeaseResponse) ContentType() string {
 	return ""
 }
 
+// GetLeaseResponse401Headers the declared response headers of an HTTP 401 response for GetLease
+type GetLeaseResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 type GetLeaseResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Lease
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetLeaseResponse401Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetLeaseResponse) GetJSON200() *Lease {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetLeaseResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetLeaseResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetLeaseResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -5320,18 +6875,81 @@ func (r GetLeaseResponse) ContentType() string {
 	return ""
 }
 
+// ReleaseLeaseResponse401Headers the declared response headers of an HTTP 401 response for ReleaseLease
+type ReleaseLeaseResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ReleaseLeaseResponse409Headers the declared response headers of an HTTP 409 response for ReleaseLease
+type ReleaseLeaseResponse409Headers struct {
+	RetryAfter *int
+}
+
 type ReleaseLeaseResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Lease
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReleaseLeaseResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ReleaseLeaseResponse409Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ReleaseLeaseResponse) GetJSON200() *Lease {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReleaseLeaseResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReleaseLeaseResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReleaseLeaseResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReleaseLeaseResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ReleaseLeaseResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ReleaseLeaseResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ReleaseLeaseResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -5368,18 +6986,88 @@ func (r ReleaseLeaseResponse) ContentType() string {
 	return ""
 }
 
+// RenewLeaseResponse401Headers the declared response headers of an HTTP 401 response for RenewLease
+type RenewLeaseResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// RenewLeaseResponse409Headers the declared response headers of an HTTP 409 response for RenewLease
+type RenewLeaseResponse409Headers struct {
+	RetryAfter *int
+}
+
 type RenewLeaseResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Lease
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RenewLeaseResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RenewLeaseResponse409Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r RenewLeaseResponse) GetJSON200() *Lease {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RenewLeaseResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RenewLeaseResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RenewLeaseResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RenewLeaseResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RenewLeaseResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RenewLeaseResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RenewLeaseResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RenewLeaseResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -5416,18 +7104,67 @@ func (r RenewLeaseResponse) ContentType() string {
 	return ""
 }
 
+// DiffSnapshotsResponse401Headers the declared response headers of an HTTP 401 response for DiffSnapshots
+type DiffSnapshotsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 type DiffSnapshotsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *SnapshotDiff
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DiffSnapshotsResponse401Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r DiffSnapshotsResponse) GetJSON200() *SnapshotDiff {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DiffSnapshotsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DiffSnapshotsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DiffSnapshotsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DiffSnapshotsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r DiffSnapshotsResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DiffSnapshotsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -5464,18 +7201,60 @@ func (r DiffSnapshotsResponse) ContentType() string {
 	return ""
 }
 
+// GetSnapshotContentResponse401Headers the declared response headers of an HTTP 401 response for GetSnapshotContent
+type GetSnapshotContentResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 type GetSnapshotContentResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *map[string]interface{}
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetSnapshotContentResponse401Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r GetSnapshotContentResponse) GetJSON200() *map[string]interface{} {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetSnapshotContentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetSnapshotContentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetSnapshotContentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetSnapshotContentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetSnapshotContentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -5512,18 +7291,46 @@ func (r GetSnapshotContentResponse) ContentType() string {
 	return ""
 }
 
+// ListTokensResponse401Headers the declared response headers of an HTTP 401 response for ListTokens
+type ListTokensResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 type ListTokensResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *TokenList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListTokensResponse401Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ListTokensResponse) GetJSON200() *TokenList {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListTokensResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListTokensResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListTokensResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -5560,18 +7367,81 @@ func (r ListTokensResponse) ContentType() string {
 	return ""
 }
 
+// CreateTokenResponse401Headers the declared response headers of an HTTP 401 response for CreateToken
+type CreateTokenResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// CreateTokenResponse409Headers the declared response headers of an HTTP 409 response for CreateToken
+type CreateTokenResponse409Headers struct {
+	RetryAfter *int
+}
+
 type CreateTokenResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON201 the response for an HTTP 201 `application/json` response
 	JSON201 *TokenCreated
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateTokenResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreateTokenResponse409Headers
 }
 
 // GetJSON201 returns the response for an HTTP 201 `application/json` response
 func (r CreateTokenResponse) GetJSON201() *TokenCreated {
 	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateTokenResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateTokenResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreateTokenResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreateTokenResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateTokenResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreateTokenResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreateTokenResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -5608,18 +7478,53 @@ func (r CreateTokenResponse) ContentType() string {
 	return ""
 }
 
+// RevokeTokenResponse401Headers the declared response headers of an HTTP 401 response for RevokeToken
+type RevokeTokenResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
 type RevokeTokenResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *Token
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RevokeTokenResponse401Headers
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r RevokeTokenResponse) GetJSON200() *Token {
 	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RevokeTokenResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RevokeTokenResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RevokeTokenResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RevokeTokenResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -5708,9 +7613,11 @@ func (c *ClientWithResponses) GetReadyWithResponse(ctx context.Context, reqEdito
 	return ParseGetReadyResponse(rsp)
 }
 
-// ListAccountsWithResponse performs a GET /v1/accounts (the `ListAccounts` operationId) request.
+// ListAccountsWithResponse List accounts.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/accounts (the `ListAccounts` operationId).
 func (c *ClientWithResponses) ListAccountsWithResponse(ctx context.Context, params *ListAccountsParams, reqEditors ...RequestEditorFn) (*ListAccountsResponse, error) {
 	rsp, err := c.ListAccounts(ctx, params, reqEditors...)
 	if err != nil {
@@ -5719,9 +7626,11 @@ func (c *ClientWithResponses) ListAccountsWithResponse(ctx context.Context, para
 	return ParseListAccountsResponse(rsp)
 }
 
-// GetAccountWithResponse performs a GET /v1/accounts/{account_id} (the `GetAccount` operationId) request.
+// GetAccountWithResponse Get an account.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/accounts/{account_id} (the `GetAccount` operationId).
 func (c *ClientWithResponses) GetAccountWithResponse(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*GetAccountResponse, error) {
 	rsp, err := c.GetAccount(ctx, accountId, reqEditors...)
 	if err != nil {
@@ -5730,9 +7639,11 @@ func (c *ClientWithResponses) GetAccountWithResponse(ctx context.Context, accoun
 	return ParseGetAccountResponse(rsp)
 }
 
-// GetCredentialsWithResponse performs a GET /v1/accounts/{account_id}/credentials (the `GetCredentials` operationId) request.
+// GetCredentialsWithResponse Get an account's credentials.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/accounts/{account_id}/credentials (the `GetCredentials` operationId).
 func (c *ClientWithResponses) GetCredentialsWithResponse(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*GetCredentialsResponse, error) {
 	rsp, err := c.GetCredentials(ctx, accountId, reqEditors...)
 	if err != nil {
@@ -5741,14 +7652,15 @@ func (c *ClientWithResponses) GetCredentialsWithResponse(ctx context.Context, ac
 	return ParseGetCredentialsResponse(rsp)
 }
 
-// ResetAccountWithBodyWithResponse performs a POST /v1/accounts/{account_id}/reset (the `ResetAccount` operationId) request,
-// with any type of body and a specified content type.
+// ResetAccountWithBodyWithResponse Reset an account to a named state.
 //
 // Restores every app of the account to a named state (the baseline `initial` by default), in parallel, each within
 // a timeout, then checks each app's state by hash. A failure marks the account `failed` with the app and the reason
 // (503 when an app is down or slow).
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/accounts/{account_id}/reset (the `ResetAccount` operationId).
 func (c *ClientWithResponses) ResetAccountWithBodyWithResponse(ctx context.Context, accountId AccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResetAccountResponse, error) {
 	rsp, err := c.ResetAccountWithBody(ctx, accountId, contentType, body, reqEditors...)
 	if err != nil {
@@ -5757,12 +7669,15 @@ func (c *ClientWithResponses) ResetAccountWithBodyWithResponse(ctx context.Conte
 	return ParseResetAccountResponse(rsp)
 }
 
-// ResetAccountWithResponse performs a POST /v1/accounts/{account_id}/reset (the `ResetAccount` operationId) request.
-// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+// ResetAccountWithResponse Reset an account to a named state.
 //
 // Restores every app of the account to a named state (the baseline `initial` by default), in parallel, each within
 // a timeout, then checks each app's state by hash. A failure marks the account `failed` with the app and the reason
 // (503 when an app is down or slow).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/accounts/{account_id}/reset (the `ResetAccount` operationId).
 func (c *ClientWithResponses) ResetAccountWithResponse(ctx context.Context, accountId AccountID, body ResetAccountJSONRequestBody, reqEditors ...RequestEditorFn) (*ResetAccountResponse, error) {
 	rsp, err := c.ResetAccount(ctx, accountId, body, reqEditors...)
 	if err != nil {
@@ -5771,11 +7686,13 @@ func (c *ClientWithResponses) ResetAccountWithResponse(ctx context.Context, acco
 	return ParseResetAccountResponse(rsp)
 }
 
-// RetireAccountWithResponse performs a POST /v1/accounts/{account_id}/retire (the `RetireAccount` operationId) request.
+// RetireAccountWithResponse Retire an account.
 //
 // Retires the account and fills its slot with a new account of the next generation. Retiring twice is not an error.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/accounts/{account_id}/retire (the `RetireAccount` operationId).
 func (c *ClientWithResponses) RetireAccountWithResponse(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*RetireAccountResponse, error) {
 	rsp, err := c.RetireAccount(ctx, accountId, reqEditors...)
 	if err != nil {
@@ -5784,11 +7701,13 @@ func (c *ClientWithResponses) RetireAccountWithResponse(ctx context.Context, acc
 	return ParseRetireAccountResponse(rsp)
 }
 
-// RotatePasswordWithResponse performs a POST /v1/accounts/{account_id}/rotate-password (the `RotatePassword` operationId) request.
+// RotatePasswordWithResponse Rotate an account's password.
 //
 // Replaces the account's password with a new random one and returns it.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/accounts/{account_id}/rotate-password (the `RotatePassword` operationId).
 func (c *ClientWithResponses) RotatePasswordWithResponse(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*RotatePasswordResponse, error) {
 	rsp, err := c.RotatePassword(ctx, accountId, reqEditors...)
 	if err != nil {
@@ -5797,9 +7716,11 @@ func (c *ClientWithResponses) RotatePasswordWithResponse(ctx context.Context, ac
 	return ParseRotatePasswordResponse(rsp)
 }
 
-// ListSnapshotsWithResponse performs a GET /v1/accounts/{account_id}/snapshots (the `ListSnapshots` operationId) request.
+// ListSnapshotsWithResponse List an account's snapshots.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/accounts/{account_id}/snapshots (the `ListSnapshots` operationId).
 func (c *ClientWithResponses) ListSnapshotsWithResponse(ctx context.Context, accountId AccountID, params *ListSnapshotsParams, reqEditors ...RequestEditorFn) (*ListSnapshotsResponse, error) {
 	rsp, err := c.ListSnapshots(ctx, accountId, params, reqEditors...)
 	if err != nil {
@@ -5808,11 +7729,13 @@ func (c *ClientWithResponses) ListSnapshotsWithResponse(ctx context.Context, acc
 	return ParseListSnapshotsResponse(rsp)
 }
 
-// CaptureStateWithResponse performs a POST /v1/accounts/{account_id}/states/{state} (the `CaptureState` operationId) request.
+// CaptureStateWithResponse Capture a named state of an account.
 //
 // Captures the account's current state in every app as the next version of the named state.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/accounts/{account_id}/states/{state} (the `CaptureState` operationId).
 func (c *ClientWithResponses) CaptureStateWithResponse(ctx context.Context, accountId AccountID, state string, reqEditors ...RequestEditorFn) (*CaptureStateResponse, error) {
 	rsp, err := c.CaptureState(ctx, accountId, state, reqEditors...)
 	if err != nil {
@@ -5821,9 +7744,11 @@ func (c *ClientWithResponses) CaptureStateWithResponse(ctx context.Context, acco
 	return ParseCaptureStateResponse(rsp)
 }
 
-// ListAuditEventsWithResponse performs a GET /v1/audit-events (the `ListAuditEvents` operationId) request.
+// ListAuditEventsWithResponse List audit events.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/audit-events (the `ListAuditEvents` operationId).
 func (c *ClientWithResponses) ListAuditEventsWithResponse(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*ListAuditEventsResponse, error) {
 	rsp, err := c.ListAuditEvents(ctx, params, reqEditors...)
 	if err != nil {
@@ -5832,9 +7757,11 @@ func (c *ClientWithResponses) ListAuditEventsWithResponse(ctx context.Context, p
 	return ParseListAuditEventsResponse(rsp)
 }
 
-// ListEnvironmentsWithResponse performs a GET /v1/environments (the `ListEnvironments` operationId) request.
+// ListEnvironmentsWithResponse List environments.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/environments (the `ListEnvironments` operationId).
 func (c *ClientWithResponses) ListEnvironmentsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListEnvironmentsResponse, error) {
 	rsp, err := c.ListEnvironments(ctx, reqEditors...)
 	if err != nil {
@@ -5843,10 +7770,11 @@ func (c *ClientWithResponses) ListEnvironmentsWithResponse(ctx context.Context, 
 	return ParseListEnvironmentsResponse(rsp)
 }
 
-// CreateEnvironmentWithBodyWithResponse performs a POST /v1/environments (the `CreateEnvironment` operationId) request,
-// with any type of body and a specified content type.
+// CreateEnvironmentWithBodyWithResponse Create an environment.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/environments (the `CreateEnvironment` operationId).
 func (c *ClientWithResponses) CreateEnvironmentWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateEnvironmentResponse, error) {
 	rsp, err := c.CreateEnvironmentWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
@@ -5855,8 +7783,11 @@ func (c *ClientWithResponses) CreateEnvironmentWithBodyWithResponse(ctx context.
 	return ParseCreateEnvironmentResponse(rsp)
 }
 
-// CreateEnvironmentWithResponse performs a POST /v1/environments (the `CreateEnvironment` operationId) request.
+// CreateEnvironmentWithResponse Create an environment.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/environments (the `CreateEnvironment` operationId).
 func (c *ClientWithResponses) CreateEnvironmentWithResponse(ctx context.Context, body CreateEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateEnvironmentResponse, error) {
 	rsp, err := c.CreateEnvironment(ctx, body, reqEditors...)
 	if err != nil {
@@ -5865,11 +7796,13 @@ func (c *ClientWithResponses) CreateEnvironmentWithResponse(ctx context.Context,
 	return ParseCreateEnvironmentResponse(rsp)
 }
 
-// DeleteEnvironmentWithResponse performs a DELETE /v1/environments/{environment} (the `DeleteEnvironment` operationId) request.
+// DeleteEnvironmentWithResponse Delete an environment.
 //
 // Deletes an environment that has never had accounts (their history is kept); otherwise 409.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/environments/{environment} (the `DeleteEnvironment` operationId).
 func (c *ClientWithResponses) DeleteEnvironmentWithResponse(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*DeleteEnvironmentResponse, error) {
 	rsp, err := c.DeleteEnvironment(ctx, environment, reqEditors...)
 	if err != nil {
@@ -5878,9 +7811,11 @@ func (c *ClientWithResponses) DeleteEnvironmentWithResponse(ctx context.Context,
 	return ParseDeleteEnvironmentResponse(rsp)
 }
 
-// GetEnvironmentWithResponse performs a GET /v1/environments/{environment} (the `GetEnvironment` operationId) request.
+// GetEnvironmentWithResponse Get an environment.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/environments/{environment} (the `GetEnvironment` operationId).
 func (c *ClientWithResponses) GetEnvironmentWithResponse(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*GetEnvironmentResponse, error) {
 	rsp, err := c.GetEnvironment(ctx, environment, reqEditors...)
 	if err != nil {
@@ -5889,12 +7824,13 @@ func (c *ClientWithResponses) GetEnvironmentWithResponse(ctx context.Context, en
 	return ParseGetEnvironmentResponse(rsp)
 }
 
-// UpdateEnvironmentWithBodyWithResponse performs a PATCH /v1/environments/{environment} (the `UpdateEnvironment` operationId) request,
-// with any type of body and a specified content type.
+// UpdateEnvironmentWithBodyWithResponse Replace an environment's email domains.
 //
 // Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/environments/{environment} (the `UpdateEnvironment` operationId).
 func (c *ClientWithResponses) UpdateEnvironmentWithBodyWithResponse(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateEnvironmentResponse, error) {
 	rsp, err := c.UpdateEnvironmentWithBody(ctx, environment, contentType, body, reqEditors...)
 	if err != nil {
@@ -5903,10 +7839,13 @@ func (c *ClientWithResponses) UpdateEnvironmentWithBodyWithResponse(ctx context.
 	return ParseUpdateEnvironmentResponse(rsp)
 }
 
-// UpdateEnvironmentWithResponse performs a PATCH /v1/environments/{environment} (the `UpdateEnvironment` operationId) request.
-// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+// UpdateEnvironmentWithResponse Replace an environment's email domains.
 //
 // Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/environments/{environment} (the `UpdateEnvironment` operationId).
 func (c *ClientWithResponses) UpdateEnvironmentWithResponse(ctx context.Context, environment EnvironmentName, body UpdateEnvironmentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateEnvironmentResponse, error) {
 	rsp, err := c.UpdateEnvironment(ctx, environment, body, reqEditors...)
 	if err != nil {
@@ -5915,9 +7854,11 @@ func (c *ClientWithResponses) UpdateEnvironmentWithResponse(ctx context.Context,
 	return ParseUpdateEnvironmentResponse(rsp)
 }
 
-// ListAppsWithResponse performs a GET /v1/environments/{environment}/apps (the `ListApps` operationId) request.
+// ListAppsWithResponse List an environment's apps.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/environments/{environment}/apps (the `ListApps` operationId).
 func (c *ClientWithResponses) ListAppsWithResponse(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*ListAppsResponse, error) {
 	rsp, err := c.ListApps(ctx, environment, reqEditors...)
 	if err != nil {
@@ -5926,14 +7867,15 @@ func (c *ClientWithResponses) ListAppsWithResponse(ctx context.Context, environm
 	return ParseListAppsResponse(rsp)
 }
 
-// AttachAppWithBodyWithResponse performs a POST /v1/environments/{environment}/apps (the `AttachApp` operationId) request,
-// with any type of body and a specified content type.
+// AttachAppWithBodyWithResponse Attach an app.
 //
 // Attaches an app through a provider (`webhook`, `postgres`, `exec`, `fake`). The provider validates its settings
 // and secrets first (422 naming the field). Every active account of the environment is then provisioned into it
 // by a background job, and its baseline captured.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/environments/{environment}/apps (the `AttachApp` operationId).
 func (c *ClientWithResponses) AttachAppWithBodyWithResponse(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AttachAppResponse, error) {
 	rsp, err := c.AttachAppWithBody(ctx, environment, contentType, body, reqEditors...)
 	if err != nil {
@@ -5942,12 +7884,15 @@ func (c *ClientWithResponses) AttachAppWithBodyWithResponse(ctx context.Context,
 	return ParseAttachAppResponse(rsp)
 }
 
-// AttachAppWithResponse performs a POST /v1/environments/{environment}/apps (the `AttachApp` operationId) request.
-// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+// AttachAppWithResponse Attach an app.
 //
 // Attaches an app through a provider (`webhook`, `postgres`, `exec`, `fake`). The provider validates its settings
 // and secrets first (422 naming the field). Every active account of the environment is then provisioned into it
 // by a background job, and its baseline captured.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/environments/{environment}/apps (the `AttachApp` operationId).
 func (c *ClientWithResponses) AttachAppWithResponse(ctx context.Context, environment EnvironmentName, body AttachAppJSONRequestBody, reqEditors ...RequestEditorFn) (*AttachAppResponse, error) {
 	rsp, err := c.AttachApp(ctx, environment, body, reqEditors...)
 	if err != nil {
@@ -5956,11 +7901,13 @@ func (c *ClientWithResponses) AttachAppWithResponse(ctx context.Context, environ
 	return ParseAttachAppResponse(rsp)
 }
 
-// DetachAppWithResponse performs a DELETE /v1/environments/{environment}/apps/{app} (the `DetachApp` operationId) request.
+// DetachAppWithResponse Detach an app.
 //
 // Detaches the app; its refs and snapshots go with it. The users it holds stay in the app.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/environments/{environment}/apps/{app} (the `DetachApp` operationId).
 func (c *ClientWithResponses) DetachAppWithResponse(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*DetachAppResponse, error) {
 	rsp, err := c.DetachApp(ctx, environment, app, reqEditors...)
 	if err != nil {
@@ -5969,9 +7916,11 @@ func (c *ClientWithResponses) DetachAppWithResponse(ctx context.Context, environ
 	return ParseDetachAppResponse(rsp)
 }
 
-// GetAppWithResponse performs a GET /v1/environments/{environment}/apps/{app} (the `GetApp` operationId) request.
+// GetAppWithResponse Get an app.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/environments/{environment}/apps/{app} (the `GetApp` operationId).
 func (c *ClientWithResponses) GetAppWithResponse(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*GetAppResponse, error) {
 	rsp, err := c.GetApp(ctx, environment, app, reqEditors...)
 	if err != nil {
@@ -5980,12 +7929,13 @@ func (c *ClientWithResponses) GetAppWithResponse(ctx context.Context, environmen
 	return ParseGetAppResponse(rsp)
 }
 
-// UpdateAppWithBodyWithResponse performs a PATCH /v1/environments/{environment}/apps/{app} (the `UpdateApp` operationId) request,
-// with any type of body and a specified content type.
+// UpdateAppWithBodyWithResponse Change an app.
 //
 // Changes the provider, settings or secrets (a given `secrets` replaces them all), validated as on attach.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/environments/{environment}/apps/{app} (the `UpdateApp` operationId).
 func (c *ClientWithResponses) UpdateAppWithBodyWithResponse(ctx context.Context, environment EnvironmentName, app AppName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateAppResponse, error) {
 	rsp, err := c.UpdateAppWithBody(ctx, environment, app, contentType, body, reqEditors...)
 	if err != nil {
@@ -5994,10 +7944,13 @@ func (c *ClientWithResponses) UpdateAppWithBodyWithResponse(ctx context.Context,
 	return ParseUpdateAppResponse(rsp)
 }
 
-// UpdateAppWithResponse performs a PATCH /v1/environments/{environment}/apps/{app} (the `UpdateApp` operationId) request.
-// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+// UpdateAppWithResponse Change an app.
 //
 // Changes the provider, settings or secrets (a given `secrets` replaces them all), validated as on attach.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/environments/{environment}/apps/{app} (the `UpdateApp` operationId).
 func (c *ClientWithResponses) UpdateAppWithResponse(ctx context.Context, environment EnvironmentName, app AppName, body UpdateAppJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAppResponse, error) {
 	rsp, err := c.UpdateApp(ctx, environment, app, body, reqEditors...)
 	if err != nil {
@@ -6006,11 +7959,13 @@ func (c *ClientWithResponses) UpdateAppWithResponse(ctx context.Context, environ
 	return ParseUpdateAppResponse(rsp)
 }
 
-// TestAppWithResponse performs a POST /v1/environments/{environment}/apps/{app}/test (the `TestApp` operationId) request.
+// TestAppWithResponse Check an app's connection and contract.
 //
 // Checks that the app is reachable and speaks its provider's contract.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/environments/{environment}/apps/{app}/test (the `TestApp` operationId).
 func (c *ClientWithResponses) TestAppWithResponse(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*TestAppResponse, error) {
 	rsp, err := c.TestApp(ctx, environment, app, reqEditors...)
 	if err != nil {
@@ -6019,9 +7974,11 @@ func (c *ClientWithResponses) TestAppWithResponse(ctx context.Context, environme
 	return ParseTestAppResponse(rsp)
 }
 
-// ListRolesWithResponse performs a GET /v1/environments/{environment}/roles (the `ListRoles` operationId) request.
+// ListRolesWithResponse List an environment's roles.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/environments/{environment}/roles (the `ListRoles` operationId).
 func (c *ClientWithResponses) ListRolesWithResponse(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*ListRolesResponse, error) {
 	rsp, err := c.ListRoles(ctx, environment, reqEditors...)
 	if err != nil {
@@ -6030,12 +7987,13 @@ func (c *ClientWithResponses) ListRolesWithResponse(ctx context.Context, environ
 	return ParseListRolesResponse(rsp)
 }
 
-// CreateRoleWithBodyWithResponse performs a POST /v1/environments/{environment}/roles (the `CreateRole` operationId) request,
-// with any type of body and a specified content type.
+// CreateRoleWithBodyWithResponse Create a role and fill its pool.
 //
 // Creates a role and fills its pool with accounts, in one transaction.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/environments/{environment}/roles (the `CreateRole` operationId).
 func (c *ClientWithResponses) CreateRoleWithBodyWithResponse(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error) {
 	rsp, err := c.CreateRoleWithBody(ctx, environment, contentType, body, reqEditors...)
 	if err != nil {
@@ -6044,10 +8002,13 @@ func (c *ClientWithResponses) CreateRoleWithBodyWithResponse(ctx context.Context
 	return ParseCreateRoleResponse(rsp)
 }
 
-// CreateRoleWithResponse performs a POST /v1/environments/{environment}/roles (the `CreateRole` operationId) request.
-// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+// CreateRoleWithResponse Create a role and fill its pool.
 //
 // Creates a role and fills its pool with accounts, in one transaction.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/environments/{environment}/roles (the `CreateRole` operationId).
 func (c *ClientWithResponses) CreateRoleWithResponse(ctx context.Context, environment EnvironmentName, body CreateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRoleResponse, error) {
 	rsp, err := c.CreateRole(ctx, environment, body, reqEditors...)
 	if err != nil {
@@ -6056,11 +8017,13 @@ func (c *ClientWithResponses) CreateRoleWithResponse(ctx context.Context, enviro
 	return ParseCreateRoleResponse(rsp)
 }
 
-// DeleteRoleWithResponse performs a DELETE /v1/environments/{environment}/roles/{role} (the `DeleteRole` operationId) request.
+// DeleteRoleWithResponse Delete a role.
 //
 // Deletes the role and retires its accounts (they are kept, with their history).
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/environments/{environment}/roles/{role} (the `DeleteRole` operationId).
 func (c *ClientWithResponses) DeleteRoleWithResponse(ctx context.Context, environment EnvironmentName, role RoleName, reqEditors ...RequestEditorFn) (*DeleteRoleResponse, error) {
 	rsp, err := c.DeleteRole(ctx, environment, role, reqEditors...)
 	if err != nil {
@@ -6069,9 +8032,11 @@ func (c *ClientWithResponses) DeleteRoleWithResponse(ctx context.Context, enviro
 	return ParseDeleteRoleResponse(rsp)
 }
 
-// GetRoleWithResponse performs a GET /v1/environments/{environment}/roles/{role} (the `GetRole` operationId) request.
+// GetRoleWithResponse Get a role.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/environments/{environment}/roles/{role} (the `GetRole` operationId).
 func (c *ClientWithResponses) GetRoleWithResponse(ctx context.Context, environment EnvironmentName, role RoleName, reqEditors ...RequestEditorFn) (*GetRoleResponse, error) {
 	rsp, err := c.GetRole(ctx, environment, role, reqEditors...)
 	if err != nil {
@@ -6080,13 +8045,14 @@ func (c *ClientWithResponses) GetRoleWithResponse(ctx context.Context, environme
 	return ParseGetRoleResponse(rsp)
 }
 
-// UpdateRoleWithBodyWithResponse performs a PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId) request,
-// with any type of body and a specified content type.
+// UpdateRoleWithBodyWithResponse Change a role.
 //
 // Changes a role; absent fields are kept. The pool is ensured in the same transaction: a larger
 // pool gets new accounts, a smaller one retires the accounts in the slots past it.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId).
 func (c *ClientWithResponses) UpdateRoleWithBodyWithResponse(ctx context.Context, environment EnvironmentName, role RoleName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateRoleResponse, error) {
 	rsp, err := c.UpdateRoleWithBody(ctx, environment, role, contentType, body, reqEditors...)
 	if err != nil {
@@ -6095,11 +8061,14 @@ func (c *ClientWithResponses) UpdateRoleWithBodyWithResponse(ctx context.Context
 	return ParseUpdateRoleResponse(rsp)
 }
 
-// UpdateRoleWithResponse performs a PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId) request.
-// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+// UpdateRoleWithResponse Change a role.
 //
 // Changes a role; absent fields are kept. The pool is ensured in the same transaction: a larger
 // pool gets new accounts, a smaller one retires the accounts in the slots past it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId).
 func (c *ClientWithResponses) UpdateRoleWithResponse(ctx context.Context, environment EnvironmentName, role RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRoleResponse, error) {
 	rsp, err := c.UpdateRole(ctx, environment, role, body, reqEditors...)
 	if err != nil {
@@ -6108,9 +8077,11 @@ func (c *ClientWithResponses) UpdateRoleWithResponse(ctx context.Context, enviro
 	return ParseUpdateRoleResponse(rsp)
 }
 
-// ListLeasesWithResponse performs a GET /v1/leases (the `ListLeases` operationId) request.
+// ListLeasesWithResponse List leases.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/leases (the `ListLeases` operationId).
 func (c *ClientWithResponses) ListLeasesWithResponse(ctx context.Context, params *ListLeasesParams, reqEditors ...RequestEditorFn) (*ListLeasesResponse, error) {
 	rsp, err := c.ListLeases(ctx, params, reqEditors...)
 	if err != nil {
@@ -6119,15 +8090,16 @@ func (c *ClientWithResponses) ListLeasesWithResponse(ctx context.Context, params
 	return ParseListLeasesResponse(rsp)
 }
 
-// AcquireLeaseWithBodyWithResponse performs a POST /v1/leases (the `AcquireLease` operationId) request,
-// with any type of body and a specified content type.
+// AcquireLeaseWithBodyWithResponse Lease a freshly reset account.
 //
 // Leases a ready account of the role, resets it to the state (the baseline by default) and returns it with its
 // credentials and its ref in each app. No two leases ever hold one account. When every account is busy it waits
 // up to `wait_seconds`, then answers 409 with `Retry-After` and when the next lease expires. A request repeated
 // with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/leases (the `AcquireLease` operationId).
 func (c *ClientWithResponses) AcquireLeaseWithBodyWithResponse(ctx context.Context, params *AcquireLeaseParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AcquireLeaseResponse, error) {
 	rsp, err := c.AcquireLeaseWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
@@ -6136,13 +8108,16 @@ func (c *ClientWithResponses) AcquireLeaseWithBodyWithResponse(ctx context.Conte
 	return ParseAcquireLeaseResponse(rsp)
 }
 
-// AcquireLeaseWithResponse performs a POST /v1/leases (the `AcquireLease` operationId) request.
-// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+// AcquireLeaseWithResponse Lease a freshly reset account.
 //
 // Leases a ready account of the role, resets it to the state (the baseline by default) and returns it with its
 // credentials and its ref in each app. No two leases ever hold one account. When every account is busy it waits
 // up to `wait_seconds`, then answers 409 with `Retry-After` and when the next lease expires. A request repeated
 // with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/leases (the `AcquireLease` operationId).
 func (c *ClientWithResponses) AcquireLeaseWithResponse(ctx context.Context, params *AcquireLeaseParams, body AcquireLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*AcquireLeaseResponse, error) {
 	rsp, err := c.AcquireLease(ctx, params, body, reqEditors...)
 	if err != nil {
@@ -6151,9 +8126,11 @@ func (c *ClientWithResponses) AcquireLeaseWithResponse(ctx context.Context, para
 	return ParseAcquireLeaseResponse(rsp)
 }
 
-// GetLeaseWithResponse performs a GET /v1/leases/{lease_id} (the `GetLease` operationId) request.
+// GetLeaseWithResponse Get a lease.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/leases/{lease_id} (the `GetLease` operationId).
 func (c *ClientWithResponses) GetLeaseWithResponse(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*GetLeaseResponse, error) {
 	rsp, err := c.GetLease(ctx, leaseId, reqEditors...)
 	if err != nil {
@@ -6162,10 +8139,11 @@ func (c *ClientWithResponses) GetLeaseWithResponse(ctx context.Context, leaseId 
 	return ParseGetLeaseResponse(rsp)
 }
 
-// ReleaseLeaseWithBodyWithResponse performs a POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId) request,
-// with any type of body and a specified content type.
+// ReleaseLeaseWithBodyWithResponse Release a lease.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId).
 func (c *ClientWithResponses) ReleaseLeaseWithBodyWithResponse(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReleaseLeaseResponse, error) {
 	rsp, err := c.ReleaseLeaseWithBody(ctx, leaseId, contentType, body, reqEditors...)
 	if err != nil {
@@ -6174,8 +8152,11 @@ func (c *ClientWithResponses) ReleaseLeaseWithBodyWithResponse(ctx context.Conte
 	return ParseReleaseLeaseResponse(rsp)
 }
 
-// ReleaseLeaseWithResponse performs a POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId) request.
+// ReleaseLeaseWithResponse Release a lease.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId).
 func (c *ClientWithResponses) ReleaseLeaseWithResponse(ctx context.Context, leaseId LeaseID, body ReleaseLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*ReleaseLeaseResponse, error) {
 	rsp, err := c.ReleaseLease(ctx, leaseId, body, reqEditors...)
 	if err != nil {
@@ -6184,10 +8165,11 @@ func (c *ClientWithResponses) ReleaseLeaseWithResponse(ctx context.Context, leas
 	return ParseReleaseLeaseResponse(rsp)
 }
 
-// RenewLeaseWithBodyWithResponse performs a POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId) request,
-// with any type of body and a specified content type.
+// RenewLeaseWithBodyWithResponse Renew a lease.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
 func (c *ClientWithResponses) RenewLeaseWithBodyWithResponse(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenewLeaseResponse, error) {
 	rsp, err := c.RenewLeaseWithBody(ctx, leaseId, contentType, body, reqEditors...)
 	if err != nil {
@@ -6196,8 +8178,11 @@ func (c *ClientWithResponses) RenewLeaseWithBodyWithResponse(ctx context.Context
 	return ParseRenewLeaseResponse(rsp)
 }
 
-// RenewLeaseWithResponse performs a POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId) request.
+// RenewLeaseWithResponse Renew a lease.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
 func (c *ClientWithResponses) RenewLeaseWithResponse(ctx context.Context, leaseId LeaseID, body RenewLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*RenewLeaseResponse, error) {
 	rsp, err := c.RenewLease(ctx, leaseId, body, reqEditors...)
 	if err != nil {
@@ -6206,9 +8191,11 @@ func (c *ClientWithResponses) RenewLeaseWithResponse(ctx context.Context, leaseI
 	return ParseRenewLeaseResponse(rsp)
 }
 
-// DiffSnapshotsWithResponse performs a GET /v1/snapshots/diff (the `DiffSnapshots` operationId) request.
+// DiffSnapshotsWithResponse Compare two snapshots.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/snapshots/diff (the `DiffSnapshots` operationId).
 func (c *ClientWithResponses) DiffSnapshotsWithResponse(ctx context.Context, params *DiffSnapshotsParams, reqEditors ...RequestEditorFn) (*DiffSnapshotsResponse, error) {
 	rsp, err := c.DiffSnapshots(ctx, params, reqEditors...)
 	if err != nil {
@@ -6217,11 +8204,13 @@ func (c *ClientWithResponses) DiffSnapshotsWithResponse(ctx context.Context, par
 	return ParseDiffSnapshotsResponse(rsp)
 }
 
-// GetSnapshotContentWithResponse performs a GET /v1/snapshots/{hash} (the `GetSnapshotContent` operationId) request.
+// GetSnapshotContentWithResponse Get a snapshot's state document.
 //
 // The state document of a snapshot, by its hash or a unique prefix of it (8 hex digits or more). It may hold personal data of the synthetic account, so admin only.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/snapshots/{hash} (the `GetSnapshotContent` operationId).
 func (c *ClientWithResponses) GetSnapshotContentWithResponse(ctx context.Context, hash string, reqEditors ...RequestEditorFn) (*GetSnapshotContentResponse, error) {
 	rsp, err := c.GetSnapshotContent(ctx, hash, reqEditors...)
 	if err != nil {
@@ -6230,9 +8219,11 @@ func (c *ClientWithResponses) GetSnapshotContentWithResponse(ctx context.Context
 	return ParseGetSnapshotContentResponse(rsp)
 }
 
-// ListTokensWithResponse performs a GET /v1/tokens (the `ListTokens` operationId) request.
+// ListTokensWithResponse List tokens.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/tokens (the `ListTokens` operationId).
 func (c *ClientWithResponses) ListTokensWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListTokensResponse, error) {
 	rsp, err := c.ListTokens(ctx, reqEditors...)
 	if err != nil {
@@ -6241,10 +8232,11 @@ func (c *ClientWithResponses) ListTokensWithResponse(ctx context.Context, reqEdi
 	return ParseListTokensResponse(rsp)
 }
 
-// CreateTokenWithBodyWithResponse performs a POST /v1/tokens (the `CreateToken` operationId) request,
-// with any type of body and a specified content type.
+// CreateTokenWithBodyWithResponse Create a token.
 //
-// Returns a wrapper object for the known response body format(s).
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tokens (the `CreateToken` operationId).
 func (c *ClientWithResponses) CreateTokenWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error) {
 	rsp, err := c.CreateTokenWithBody(ctx, contentType, body, reqEditors...)
 	if err != nil {
@@ -6253,8 +8245,11 @@ func (c *ClientWithResponses) CreateTokenWithBodyWithResponse(ctx context.Contex
 	return ParseCreateTokenResponse(rsp)
 }
 
-// CreateTokenWithResponse performs a POST /v1/tokens (the `CreateToken` operationId) request.
+// CreateTokenWithResponse Create a token.
+//
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/tokens (the `CreateToken` operationId).
 func (c *ClientWithResponses) CreateTokenWithResponse(ctx context.Context, body CreateTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateTokenResponse, error) {
 	rsp, err := c.CreateToken(ctx, body, reqEditors...)
 	if err != nil {
@@ -6263,11 +8258,13 @@ func (c *ClientWithResponses) CreateTokenWithResponse(ctx context.Context, body 
 	return ParseCreateTokenResponse(rsp)
 }
 
-// RevokeTokenWithResponse performs a DELETE /v1/tokens/{token_id} (the `RevokeToken` operationId) request.
+// RevokeTokenWithResponse Revoke a token.
 //
 // Revokes the token. Revoking twice is not an error.
 //
 // Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/tokens/{token_id} (the `RevokeToken` operationId).
 func (c *ClientWithResponses) RevokeTokenWithResponse(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*RevokeTokenResponse, error) {
 	rsp, err := c.RevokeToken(ctx, tokenId, reqEditors...)
 	if err != nil {
@@ -6366,7 +8363,7 @@ func ParseGetReadyResponse(rsp *http.Response) (*GetReadyResponse, error) {
 		response.JSON200 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
-		var dest Problem
+		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -6398,6 +8395,34 @@ func ParseListAccountsResponse(rsp *http.Response) (*ListAccountsResponse, error
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6405,6 +8430,19 @@ func ParseListAccountsResponse(rsp *http.Response) (*ListAccountsResponse, error
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListAccountsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -6431,6 +8469,27 @@ func ParseGetAccountResponse(rsp *http.Response) (*GetAccountResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6438,6 +8497,19 @@ func ParseGetAccountResponse(rsp *http.Response) (*GetAccountResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetAccountResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -6464,6 +8536,34 @@ func ParseGetCredentialsResponse(rsp *http.Response) (*GetCredentialsResponse, e
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6484,6 +8584,16 @@ func ParseGetCredentialsResponse(rsp *http.Response) (*GetCredentialsResponse, e
 			headers.CacheControl = &value
 		}
 		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetCredentialsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -6510,6 +8620,55 @@ func ParseResetAccountResponse(rsp *http.Response) (*ResetAccountResponse, error
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6517,6 +8676,29 @@ func ParseResetAccountResponse(rsp *http.Response) (*ResetAccountResponse, error
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ResetAccountResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers ResetAccountResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	}
 
 	return response, nil
@@ -6543,6 +8725,41 @@ func ParseRetireAccountResponse(rsp *http.Response) (*RetireAccountResponse, err
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6550,6 +8767,29 @@ func ParseRetireAccountResponse(rsp *http.Response) (*RetireAccountResponse, err
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RetireAccountResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers RetireAccountResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	}
 
 	return response, nil
@@ -6576,6 +8816,41 @@ func ParseRotatePasswordResponse(rsp *http.Response) (*RotatePasswordResponse, e
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6583,6 +8858,29 @@ func ParseRotatePasswordResponse(rsp *http.Response) (*RotatePasswordResponse, e
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RotatePasswordResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers RotatePasswordResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	}
 
 	return response, nil
@@ -6609,6 +8907,27 @@ func ParseListSnapshotsResponse(rsp *http.Response) (*ListSnapshotsResponse, err
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6616,6 +8935,19 @@ func ParseListSnapshotsResponse(rsp *http.Response) (*ListSnapshotsResponse, err
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListSnapshotsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -6642,6 +8974,48 @@ func ParseCaptureStateResponse(rsp *http.Response) (*CaptureStateResponse, error
 		}
 		response.JSON201 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6649,6 +9023,29 @@ func ParseCaptureStateResponse(rsp *http.Response) (*CaptureStateResponse, error
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CaptureStateResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers CaptureStateResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	}
 
 	return response, nil
@@ -6675,6 +9072,27 @@ func ParseListAuditEventsResponse(rsp *http.Response) (*ListAuditEventsResponse,
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6682,6 +9100,19 @@ func ParseListAuditEventsResponse(rsp *http.Response) (*ListAuditEventsResponse,
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListAuditEventsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -6708,6 +9139,20 @@ func ParseListEnvironmentsResponse(rsp *http.Response) (*ListEnvironmentsRespons
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6715,6 +9160,19 @@ func ParseListEnvironmentsResponse(rsp *http.Response) (*ListEnvironmentsRespons
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListEnvironmentsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -6741,6 +9199,55 @@ func ParseCreateEnvironmentResponse(rsp *http.Response) (*CreateEnvironmentRespo
 		}
 		response.JSON201 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6748,6 +9255,29 @@ func ParseCreateEnvironmentResponse(rsp *http.Response) (*CreateEnvironmentRespo
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateEnvironmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateEnvironmentResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	}
 
 	return response, nil
@@ -6770,6 +9300,41 @@ func ParseDeleteEnvironmentResponse(rsp *http.Response) (*DeleteEnvironmentRespo
 	case rsp.StatusCode == 204:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6777,6 +9342,29 @@ func ParseDeleteEnvironmentResponse(rsp *http.Response) (*DeleteEnvironmentRespo
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DeleteEnvironmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers DeleteEnvironmentResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	}
 
 	return response, nil
@@ -6803,6 +9391,27 @@ func ParseGetEnvironmentResponse(rsp *http.Response) (*GetEnvironmentResponse, e
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6810,6 +9419,19 @@ func ParseGetEnvironmentResponse(rsp *http.Response) (*GetEnvironmentResponse, e
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetEnvironmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -6836,6 +9458,62 @@ func ParseUpdateEnvironmentResponse(rsp *http.Response) (*UpdateEnvironmentRespo
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6843,6 +9521,29 @@ func ParseUpdateEnvironmentResponse(rsp *http.Response) (*UpdateEnvironmentRespo
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers UpdateEnvironmentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdateEnvironmentResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	}
 
 	return response, nil
@@ -6869,6 +9570,27 @@ func ParseListAppsResponse(rsp *http.Response) (*ListAppsResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6876,6 +9598,19 @@ func ParseListAppsResponse(rsp *http.Response) (*ListAppsResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListAppsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -6902,6 +9637,62 @@ func ParseAttachAppResponse(rsp *http.Response) (*AttachAppResponse, error) {
 		}
 		response.JSON201 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6909,6 +9700,29 @@ func ParseAttachAppResponse(rsp *http.Response) (*AttachAppResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers AttachAppResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers AttachAppResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	}
 
 	return response, nil
@@ -6931,6 +9745,34 @@ func ParseDetachAppResponse(rsp *http.Response) (*DetachAppResponse, error) {
 	case rsp.StatusCode == 204:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6938,6 +9780,19 @@ func ParseDetachAppResponse(rsp *http.Response) (*DetachAppResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DetachAppResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -6964,6 +9819,27 @@ func ParseGetAppResponse(rsp *http.Response) (*GetAppResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -6971,6 +9847,19 @@ func ParseGetAppResponse(rsp *http.Response) (*GetAppResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetAppResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -6997,6 +9886,55 @@ func ParseUpdateAppResponse(rsp *http.Response) (*UpdateAppResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7004,6 +9942,19 @@ func ParseUpdateAppResponse(rsp *http.Response) (*UpdateAppResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers UpdateAppResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -7030,6 +9981,34 @@ func ParseTestAppResponse(rsp *http.Response) (*TestAppResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7037,6 +10016,19 @@ func ParseTestAppResponse(rsp *http.Response) (*TestAppResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers TestAppResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -7063,6 +10055,27 @@ func ParseListRolesResponse(rsp *http.Response) (*ListRolesResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7070,6 +10083,19 @@ func ParseListRolesResponse(rsp *http.Response) (*ListRolesResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListRolesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -7096,6 +10122,62 @@ func ParseCreateRoleResponse(rsp *http.Response) (*CreateRoleResponse, error) {
 		}
 		response.JSON201 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7103,6 +10185,29 @@ func ParseCreateRoleResponse(rsp *http.Response) (*CreateRoleResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateRoleResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateRoleResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	}
 
 	return response, nil
@@ -7125,6 +10230,34 @@ func ParseDeleteRoleResponse(rsp *http.Response) (*DeleteRoleResponse, error) {
 	case rsp.StatusCode == 204:
 		break // No content-type
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7132,6 +10265,19 @@ func ParseDeleteRoleResponse(rsp *http.Response) (*DeleteRoleResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DeleteRoleResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -7158,6 +10304,27 @@ func ParseGetRoleResponse(rsp *http.Response) (*GetRoleResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7165,6 +10332,19 @@ func ParseGetRoleResponse(rsp *http.Response) (*GetRoleResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetRoleResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -7191,6 +10371,62 @@ func ParseUpdateRoleResponse(rsp *http.Response) (*UpdateRoleResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7198,6 +10434,29 @@ func ParseUpdateRoleResponse(rsp *http.Response) (*UpdateRoleResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers UpdateRoleResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers UpdateRoleResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	}
 
 	return response, nil
@@ -7224,6 +10483,27 @@ func ParseListLeasesResponse(rsp *http.Response) (*ListLeasesResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7231,6 +10511,19 @@ func ParseListLeasesResponse(rsp *http.Response) (*ListLeasesResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListLeasesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -7257,6 +10550,62 @@ func ParseAcquireLeaseResponse(rsp *http.Response) (*AcquireLeaseResponse, error
 		}
 		response.JSON201 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7277,6 +10626,26 @@ func ParseAcquireLeaseResponse(rsp *http.Response) (*AcquireLeaseResponse, error
 			headers.CacheControl = &value
 		}
 		response.Headers201 = &headers
+	case rsp.StatusCode == 401:
+		var headers AcquireLeaseResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers AcquireLeaseResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	}
 
 	return response, nil
@@ -7303,6 +10672,27 @@ func ParseGetLeaseResponse(rsp *http.Response) (*GetLeaseResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7310,6 +10700,19 @@ func ParseGetLeaseResponse(rsp *http.Response) (*GetLeaseResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetLeaseResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -7336,6 +10739,55 @@ func ParseReleaseLeaseResponse(rsp *http.Response) (*ReleaseLeaseResponse, error
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7343,6 +10795,29 @@ func ParseReleaseLeaseResponse(rsp *http.Response) (*ReleaseLeaseResponse, error
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ReleaseLeaseResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers ReleaseLeaseResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	}
 
 	return response, nil
@@ -7369,6 +10844,62 @@ func ParseRenewLeaseResponse(rsp *http.Response) (*RenewLeaseResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7376,6 +10907,29 @@ func ParseRenewLeaseResponse(rsp *http.Response) (*RenewLeaseResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RenewLeaseResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers RenewLeaseResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	}
 
 	return response, nil
@@ -7402,6 +10956,48 @@ func ParseDiffSnapshotsResponse(rsp *http.Response) (*DiffSnapshotsResponse, err
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7409,6 +11005,19 @@ func ParseDiffSnapshotsResponse(rsp *http.Response) (*DiffSnapshotsResponse, err
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DiffSnapshotsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -7435,6 +11044,41 @@ func ParseGetSnapshotContentResponse(rsp *http.Response) (*GetSnapshotContentRes
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7442,6 +11086,19 @@ func ParseGetSnapshotContentResponse(rsp *http.Response) (*GetSnapshotContentRes
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetSnapshotContentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -7468,6 +11125,27 @@ func ParseListTokensResponse(rsp *http.Response) (*ListTokensResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7475,6 +11153,19 @@ func ParseListTokensResponse(rsp *http.Response) (*ListTokensResponse, error) {
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListTokensResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -7501,6 +11192,55 @@ func ParseCreateTokenResponse(rsp *http.Response) (*CreateTokenResponse, error) 
 		}
 		response.JSON201 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7508,6 +11248,29 @@ func ParseCreateTokenResponse(rsp *http.Response) (*CreateTokenResponse, error) 
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreateTokenResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreateTokenResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
 	}
 
 	return response, nil
@@ -7534,6 +11297,34 @@ func ParseRevokeTokenResponse(rsp *http.Response) (*RevokeTokenResponse, error) 
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -7541,6 +11332,19 @@ func ParseRevokeTokenResponse(rsp *http.Response) (*RevokeTokenResponse, error) 
 		}
 		response.ApplicationproblemJSONDefault = &dest
 
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RevokeTokenResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -7560,109 +11364,109 @@ type ServerInterface interface {
 	// GetReady The database is reachable and its schema is current.
 	// (GET /readyz)
 	GetReady(ctx echo.Context) error
-
+	// ListAccounts List accounts.
 	// (GET /v1/accounts)
 	ListAccounts(ctx echo.Context, params ListAccountsParams) error
-
+	// GetAccount Get an account.
 	// (GET /v1/accounts/{account_id})
 	GetAccount(ctx echo.Context, accountId AccountID) error
-
+	// GetCredentials Get an account's credentials.
 	// (GET /v1/accounts/{account_id}/credentials)
 	GetCredentials(ctx echo.Context, accountId AccountID) error
-
+	// ResetAccount Reset an account to a named state.
 	// (POST /v1/accounts/{account_id}/reset)
 	ResetAccount(ctx echo.Context, accountId AccountID) error
-
+	// RetireAccount Retire an account.
 	// (POST /v1/accounts/{account_id}/retire)
 	RetireAccount(ctx echo.Context, accountId AccountID) error
-
+	// RotatePassword Rotate an account's password.
 	// (POST /v1/accounts/{account_id}/rotate-password)
 	RotatePassword(ctx echo.Context, accountId AccountID) error
-
+	// ListSnapshots List an account's snapshots.
 	// (GET /v1/accounts/{account_id}/snapshots)
 	ListSnapshots(ctx echo.Context, accountId AccountID, params ListSnapshotsParams) error
-
+	// CaptureState Capture a named state of an account.
 	// (POST /v1/accounts/{account_id}/states/{state})
 	CaptureState(ctx echo.Context, accountId AccountID, state string) error
-
+	// ListAuditEvents List audit events.
 	// (GET /v1/audit-events)
 	ListAuditEvents(ctx echo.Context, params ListAuditEventsParams) error
-
+	// ListEnvironments List environments.
 	// (GET /v1/environments)
 	ListEnvironments(ctx echo.Context) error
-
+	// CreateEnvironment Create an environment.
 	// (POST /v1/environments)
 	CreateEnvironment(ctx echo.Context) error
-
+	// DeleteEnvironment Delete an environment.
 	// (DELETE /v1/environments/{environment})
 	DeleteEnvironment(ctx echo.Context, environment EnvironmentName) error
-
+	// GetEnvironment Get an environment.
 	// (GET /v1/environments/{environment})
 	GetEnvironment(ctx echo.Context, environment EnvironmentName) error
-
+	// UpdateEnvironment Replace an environment's email domains.
 	// (PATCH /v1/environments/{environment})
 	UpdateEnvironment(ctx echo.Context, environment EnvironmentName) error
-
+	// ListApps List an environment's apps.
 	// (GET /v1/environments/{environment}/apps)
 	ListApps(ctx echo.Context, environment EnvironmentName) error
-
+	// AttachApp Attach an app.
 	// (POST /v1/environments/{environment}/apps)
 	AttachApp(ctx echo.Context, environment EnvironmentName) error
-
+	// DetachApp Detach an app.
 	// (DELETE /v1/environments/{environment}/apps/{app})
 	DetachApp(ctx echo.Context, environment EnvironmentName, app AppName) error
-
+	// GetApp Get an app.
 	// (GET /v1/environments/{environment}/apps/{app})
 	GetApp(ctx echo.Context, environment EnvironmentName, app AppName) error
-
+	// UpdateApp Change an app.
 	// (PATCH /v1/environments/{environment}/apps/{app})
 	UpdateApp(ctx echo.Context, environment EnvironmentName, app AppName) error
-
+	// TestApp Check an app's connection and contract.
 	// (POST /v1/environments/{environment}/apps/{app}/test)
 	TestApp(ctx echo.Context, environment EnvironmentName, app AppName) error
-
+	// ListRoles List an environment's roles.
 	// (GET /v1/environments/{environment}/roles)
 	ListRoles(ctx echo.Context, environment EnvironmentName) error
-
+	// CreateRole Create a role and fill its pool.
 	// (POST /v1/environments/{environment}/roles)
 	CreateRole(ctx echo.Context, environment EnvironmentName) error
-
+	// DeleteRole Delete a role.
 	// (DELETE /v1/environments/{environment}/roles/{role})
 	DeleteRole(ctx echo.Context, environment EnvironmentName, role RoleName) error
-
+	// GetRole Get a role.
 	// (GET /v1/environments/{environment}/roles/{role})
 	GetRole(ctx echo.Context, environment EnvironmentName, role RoleName) error
-
+	// UpdateRole Change a role.
 	// (PATCH /v1/environments/{environment}/roles/{role})
 	UpdateRole(ctx echo.Context, environment EnvironmentName, role RoleName) error
-
+	// ListLeases List leases.
 	// (GET /v1/leases)
 	ListLeases(ctx echo.Context, params ListLeasesParams) error
-
+	// AcquireLease Lease a freshly reset account.
 	// (POST /v1/leases)
 	AcquireLease(ctx echo.Context, params AcquireLeaseParams) error
-
+	// GetLease Get a lease.
 	// (GET /v1/leases/{lease_id})
 	GetLease(ctx echo.Context, leaseId LeaseID) error
-
+	// ReleaseLease Release a lease.
 	// (POST /v1/leases/{lease_id}/release)
 	ReleaseLease(ctx echo.Context, leaseId LeaseID) error
-
+	// RenewLease Renew a lease.
 	// (POST /v1/leases/{lease_id}/renew)
 	RenewLease(ctx echo.Context, leaseId LeaseID) error
-
+	// DiffSnapshots Compare two snapshots.
 	// (GET /v1/snapshots/diff)
 	DiffSnapshots(ctx echo.Context, params DiffSnapshotsParams) error
-
+	// GetSnapshotContent Get a snapshot's state document.
 	// (GET /v1/snapshots/{hash})
 	GetSnapshotContent(ctx echo.Context, hash string) error
-
+	// ListTokens List tokens.
 	// (GET /v1/tokens)
 	ListTokens(ctx echo.Context) error
-
+	// CreateToken Create a token.
 	// (POST /v1/tokens)
 	CreateToken(ctx echo.Context) error
-
+	// RevokeToken Revoke a token.
 	// (DELETE /v1/tokens/{token_id})
 	RevokeToken(ctx echo.Context, tokenId string) error
 }
@@ -8519,105 +12323,124 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"1H3rcts4lvCroPRNVez6aEnObTrOL0+S6fFuT3fKzmxvbdtrQeSRiDYFsAHQjtrlqnmaebB5ki0cgCQo",
-	"gdQlklz9J5FEEDg4N5wbjh97sZjlggPXqnf22MuppDPQIPHbeRyLguuLj+YL472zXk512ot6nM6gd9aj",
-	"9vktS3pRT8JvBZOQ9M60LCDqqTiFGTVv6nluRistGZ/2np6i3nme/4hThKfN8w3n+8TvmRR8Blx3zAv1",
-	"qA3n/wGoglY0ZObp5ki4FBl0QCtFBhvN+GQGq1xwBUi9z1KMM5iZj7Hg2uz67NEgN2Mx1UzwQW5H/P9f",
-	"leDmWT33nyRMeme9/zeo2WNgn6pBOS+umICKJcvNdL2z3jknl3/9QN69fvNn4iYniYgLg/I+btpN4nEX",
-	"sp0UOUjNLOCxBKohuaX4bCLkzHzqJVTDiWYzg5WFvUcN2i7jJupNgYOkFszqMeMapiDNc5YEX2MJcM30",
-	"fBVOLspxT1Evp0o9CJncSqE33ocEbai92TuGU0LQq0zo8HaVprpQq3blKHRlB1ev3UqgqoHIeskiTzbc",
-	"85PP47/0UIwWJNVKAu6mQclqH4uQeYQL0yPymawB9U0FoBj/CrE2m3J4+IGpALcyDbPmhzVQamZ1y1Ap",
-	"KfINh6/6VkwmCnCVpmR9lqCAa/KQAiczIYE45avIRGSZeOjXmK3ovIhaBLBjg1cVVwAvZuaVHHhiqBSZ",
-	"Td8zxQS3XyXQxCAXdZ8h2YSyDKwKRA721qm54zxJJCgVEHknY0tvIFxyvoyQi6ufyKvTt29PTgnN8pSe",
-	"vOyHZCMXStPsNhZJWEQkTFkLKystAXRYd/todeMiu4lqyuba9U6C+M/zw6jBFjXH3TG0jD5D9QRkGEEQ",
-	"S9C35uWmACyNXGR1BVozPsXBNEmYoSnNPnvbt4fdEqL2oV5w895WPfAW9rih1sjzc61pnLbvckIzBdEC",
-	"3UtidKmRq6xYok9TPh5gnApxFxHDhVMJKiLwFWIiJJnQOwgKi91sB1UCpG2ueoUzkHuaFaDIESWKTY3G",
-	"IHbqiFDy8erH4zOigGaQEKqJBKUjwuEeJJGgC8kh8aCr8bku0zQh+pICKbH0QpFyEnKkAIhOgVx+Ov/4",
-	"90/HgSUXWGeRT1po/iGF+G5ZmqkV8QD+NGVZ8BFkNDfKNfRM3Hk/j4XIgPIliK0hLe561TL1pC3Q7+SM",
-	"y/NloV//LMrzf6BgbSg2a6iqzTh7awZcZqPlTWot2bjQ8C3C9lcJcGJ0ILEjFDGmDiREC0LzXFljobIT",
-	"qHSSYE7xFhk7LxKmP91DyCynsW47KmmsRRjxmxxelkc3PxTsoVatwbh++zpgDVkGBIX+apDgVE5h1VP7",
-	"++M6xwweEhY1UYm95jz+mg3wamTcdFJpJ+Ja03x7qf0gAS1umqkQ51RxgqCem7VpwNJ0D5tuW7hXhQLZ",
-	"Yuws6k4/tmEh9F73QGsAEkLNp6ZNtgMjz0Bzm4gZZXxDw2tT+2839pZDWRPuzYwpD4kf8LUNT4clnDVV",
-	"6QfBtRSZMUlwJHEj3xOgcUpmhdJkDIRxNBkUyHu0JqjxvDKmdJ+cl2q2UNaumDCptFGy7dSZ0a8X9uHL",
-	"YdSbMe6+nQacw7WNwrDV0tz/CgzvQqv4XL+9WvFm2coo2EBU1ibGAvCrMftXBlnySUp7RDYB7DD/Jua1",
-	"1YrKDqssvBAAfwOa6XR5cUur23uQqjUwVkeKVnnBOC60/IUXRFs4GOp4QOcJ5YY9Rb0xkzq9LTmhoZCC",
-	"JgVTeUbnt60Krv3smdAZyzrenLJ74O2PMxHTlrBcngoOyzroU//07evI6BhKJOVTMK6R0TQJmRivjaEF",
-	"QY7evHlzMjwdDv/9z3/Zj+/eHQfdOaOgb393a33DUejttImWBfw2zsfyyLSbjSpSN0hYockHNshCSmQY",
-	"8/ssMhbPu4zmLkb6L6bYmGUuULvguhZyQmMgRxnQBORYUJmoiCgRM5rdTgCSyHitMk4jIiEWsxnwBGFS",
-	"EeFCs4kLq6uI5MU4Y/FtLsWEZRCRf//zX8fGKr+v1g9a35hm2Nh8orEl1YaBomTHoSX4mjMJaqM5U5G1",
-	"eWyszehri3VrpxOCT1bHuhH360e6g/Z+w2QMhbDdfktoO+LXPlEbuL1p45vvJQ17bVWWZc24dNw05bve",
-	"8q3+JxcMXgvR1hubfIv3+yWtYuAv0OqShCVGe6LFRvN8dUTHwlsRrtfcu4OwFeG7sJIqZGxpH+H7l1Ah",
-	"fgPTyBwuLtEwoUWmq2FNNF+aYWjQOiwZPWa+4povFEFWJmOYCAlkIgEYnxKmPez74am2HXB42BB+rbNb",
-	"BbHgiWrs4t1wiMYcmxWz3tl3b18PrTlnv58GsyRtUKE/vqnJuUJP1jqvieifU0HMM1Vj94xQ8uGC/CrG",
-	"EaHkQcg7w+Q8ga8GuzP69QfgU2PYvTR73EJXLkuUpaZPbqbQDjF075OPFsvKMAHjzAhK2PTYFXGi3gNl",
-	"OjiXP9PbxjzDlamwLu3cKmfL6TGrpW1GjMaa3duMfZUUs3rbS4+FkmJenn4hNuCSVuVqjN/TDA+XGc3M",
-	"AYszc6FvJ6LgCeaY+CRjMfrTnBY6FZL9btcXcsySBDACJcRtRuUU7LB7yjI6RgwYdElOsyCcXZFq49wE",
-	"3OpP9yDnxMFN0FOJyHhOmFbkP65++pEYY7HhI3cpS8+PCoU2uNKUx21pvs7I35KT4/GfZrpFjMpQ4EIN",
-	"RPZA54qM6FgU+mycUX43OkOJKisimBGfLDGIGNmVRxEZ4TojQnlCRobyo/7K4EoZQ0QIPWOiwxVEdb6d",
-	"YuvQGoaMSak7BKZ0hISmujAYGFMFGeMQdSiPkDq+dJpswbRpBNE7rZt65FO0VcytsefHnSVeWenX3OaV",
-	"Y9NZZ7LgB3XmboXIbhX7HcJ8vcdUqo8sH47IJ1lg85uFBA1TbBUL3JZvFnjAO39Ph8EDeIfUXSsZ7BO8",
-	"OiZPvWPydA1baCl42Ib7Xdi/KNjbm7/m9a3ign8kFmiQdSNSLuHrKhZ5w6SgyYwZGZUF5+iYSgx+BM9/",
-	"ZLMl9X968vYVycQDyJOYKmO4ag1SRSRhU3PMC0lenLyIzOEgtXENHphOCXXj+phJMZ/MXP/7Cz35/cb8",
-	"Mzx5d3LzOIzevnz6U0gdX3Gaq1TozYMlLWl4mudtr2xzXKRUpcu4uvrb+cnLN2+JmNg0gjkvXygSUy44",
-	"i2mGNlHQnl47xdmu79sDJB3x35VhDoe3yNUalHGNckqHCQdXA5cheS7J+iGlfBo68ScaXaenqGcdTvtZ",
-	"5E2eTlwh2kzc46cYpwtb31h0uzK+40pzRd4J9kc2mQTMeFx9fZ24gISAqTuRYha2SMUa+QLzMg6NKtC6",
-	"NrULNV+J6/aq/ou4A76b/OnmRXAwYV/Dli9m+UicUkljo/cq2Xb1TmgNx2LKmYJmVMR3Tu7F3YZ7UKUm",
-	"70Q7DupKydppqi2uFFCkwlZGV4ldX9ufn/yP1fU39cf+bafi/4Z9N7a8YnNJIFmGFA1zwRioBEm0maBP",
-	"rlLxwIngMbwngmfW3TV60Hh+6Bkl4aBJyeJde7NysOQJ4q9lnVP77nYhzA6CrSXZS8J4WjutohOgjCDd",
-	"GsyZcyUzxkVId9uyrkIyPb8yoNm9WFKcF1arI8wYg8Sfa6ynWuf2BgPjE7FM1X/wBKTSRTIndwC5IoID",
-	"kUAzpjSLiZpznYL5VIbJcpA2CC1FhoUCgLEPzz8iDylIIPSaa6AzYvapzMBciqTA3F6ffEmZwvgAFiZe",
-	"fSGx4NqoljOv8CBChjIbURguME++FyTOGHB9zakE4orkISFG3RvFc82vuQ3HxDTLyLiwQd0UU8MkTiG+",
-	"K2djqrq0QTS9A0VG5y6WhKbpGfmL5ffrYjh8FSPv4UcY9a/5uRUDw/CINJS3MzJCU3NEjhAvOmV8ehyR",
-	"kTU8R+TIGJ5erZrdFpPEi8gfR9d8ZA1U90JZN+oPMkh0q7q4BOOEcmIYHsHHKlDLN8RxLG6VqWtehl41",
-	"gq5TqsmMOpQx/Z5QorQUfArSrWCeaiEsejEKhnV21S2YUdt9m1GFY2MASjk3trFZ3oWqCEv6JcXKaz04",
-	"kBl6/PeJi+GcXHwckSPznoER5AsVGZObehwgOBz3r3kVKPKZ2zPVznrD/ml/iMWlOXCas95Z71V/2H9l",
-	"bfQUxWtgGeZ383lq1WGF2Iukd9b7HrQrN1i4jvRyOOy4irTZFSS3QuAG0j/yfkMz9M5+uYl6qpjNqJzX",
-	"5cAxKJSzwmaJ6FQZHVTtRPVuzCSDGWjJYtW12b+7ISt3q+GrHuQZZQv7DFzjam7JrVAWH32WYgY6hUIR",
-	"MyWx9kL3rr133JY6t+3o35/TWda1959y4OefLzajdDnpEgaqJF0w1efWWrxO1kpmT4l17hUvsnSy86W7",
-	"6vIM3IxL941Ivhm+apumgsu7mdctAAnVdGycdczt0Dil4wxQ55qDxYJlnsWFlKvwd386KLV2KxKN1VHW",
-	"x6EyqS+Z/rJ48P5kDKbqHEBrmin/GMV0gRn5WwFy3na7s+Pi5Xor4jF+hMEKb+bjttXLO2pdy4beqwsA",
-	"1mKVhRt5y5v5melUFBoPKjOGTFimjcngrmU1y8EzmGhihhc8MxpRl+aHLKBtp4zHWZHAbXnPywd9MZW8",
-	"nAAOY8HdegtOtTKxF54yYzPWMuNpIwlpA3edkbSbPQq/f7cwdKO2JNe4YUtGyJ8RUZnQfRuYdJvbUkc0",
-	"Dedfqjig2Xsp+5WcL0n+4LEOCj116dLzqtJi3whtO0ccoM+BtCXNF1q0HjKor98/3XQhfLBQsdOG/A8L",
-	"xS17IkCjKOhpRd2OB7pROCliEEH6QOMUTlxhdnualYsTdKkxXdphVe2D3DZofnByV5U7289vL6cuY/XS",
-	"Zm6V815pnpcBLa/6hzbyvUd+YpeMXGJ3ZBSWQ/gxFrUaSLIMssgWaJmTlfFrTolmMxCFjswyvPREyyKu",
-	"usBojiGUPjknE8qyQhrfS96pBnAjW2YxskkGfJLnlY9si+uu+dGb4St3N4rjALQVH7hxnFQmHpy31JQf",
-	"TJz76gvdr7+IZL4zwWnk5p+WGzocXktGrvTHYFBWtuhWcrThITKw5sW+uNzM3WQds8UJyzJlbeBM6DJT",
-	"xeGhGuWEgRvHq25E0Cc4I3rwDyxGu5oLMyfByph+gJsMBM9/Gi5YhQckL96ZOvEveO2DznlG4yahX9hb",
-	"kmZRn8CS8kTMMOpjmV0XkisXsV+gHYL+2bv/9YwnqYG9cYYeioDKpXS6vb6ratTSadjmDXW7Ufs0xRsZ",
-	"r5WWS4UArGhDyCNDDlCauJhaeQfsQKZmTZI9Gh+4UTV4xP+fvkluo2Dfo5IH1m981Cr/H2iuC7kk/y6s",
-	"4QyLKlSPpoKq9XtJxFLn1zbPsk5wK11VsDdY9PSgLFqxAQbveYRKLQdpa+K/VT/4TFYySpEwfQL3sDIG",
-	"VN00XlMfVJemN46rNG9Zb/s6S7Z5uXGPe9NAlEUjwVJkolPKXVAmIUc5nTI+bQ1BuYoIf8mlgpHugqE/",
-	"eCSleSs+FEwxIxyGK119WB2NslKLjhfS6RadT/7APSJx8RZwAIufFhObeADaSu4DYbGBtpunWv8vaGXM",
-	"5X9aavu3a8dt+XL6UzMdbk6wpz0eC43L1ssUczUN3678F/AeYOLBo/ftySqLDEJ14x/xd4VOkpckx5xr",
-	"SpXL7KZ+VvjIpoRTprSQc+Nl3UGuj98ToVOQD0wBeT18t3w626UW+aBBi9dtAO4ea1FrgK4TwuGhuMXY",
-	"EI18y7MJ9UaG5WIPUDQLqY7TFX6ht+wL1ez+0Cfn7iNRmmUZKRTgtQ3Kib3uUwUGYsqNxz82LjWWHZKj",
-	"10N7L7tJZluufFCd5Cqk19JJB+MyC9Qz6KQBzfMVZqoZsE9DxbXZWi17LxQ2cqoPWGIbrNnsXbNnWmRr",
-	"zayKxH51hzNqDMJ2JLFBR8720bOHhXHTdCpFMU0JrVq7kaOR63g3isio7HlnPsNXiM3/E3oHI1cdVL2F",
-	"F9OMQ2ujfq7B1zWnPHElnMqVeB69fvnSoLUs08HLbMd9Yq2hBW3gXEb/XLNFXdzvwEUY14Iwfc2NSiFj",
-	"Gt9NpSh44m58unx8FVuPrZOZhMLTFkPnVefkXauTupnhgU0bbCYXMOUtR+xAfzjmXU9vDB5pnq8waxyr",
-	"uuzDe6ShhIktaqud86mw8UemLU8WCqRhQ3cJWGk6L0t+3GX2RaPGp/hqY2bH+Gq3YoIgDffNEF9KPP3B",
-	"dF60OmLmmqV3GDT2qoAqb5mibovqXpdCVsrsiBJs50JG7pcRkZ41NCM0y46jSi8mBKs4CUVxa7Nm9qp2",
-	"nsd6aeGynVktW2idgXZ3dg/LceHIqs3SorNWplmXislUDvTOnqxeB9ayonmZmb6AOoDysP1ZWzSIKHQs",
-	"ZkCOxB3BGqY6k2yzxzZvXG7ZppvxK+atjw/IGFJk0G3HXuKIPWKzugW6liWLAB8+VmTxtE/r1IZXFKG2",
-	"aLCZSc6FyFyi0YUxsBoCy8sl5cqGuAMZBZz0sv4jEDuvNqivTx/YpLOXfvcYpipJvqYQDR7Nf2sFq1AR",
-	"lESWrozAkLkRo5qje3YHuY4q/VHHrY7bAlQVsQ8Wmaplo7X4OQjTcO+88MUh+o+nJlYfr9UfflnDorM6",
-	"5T2hY/zzD+h1qoq9nDdrVAwWSSvjHlZdSumsoWPOCCXY9kVec3xlagxCr7pFRYQSNcN7JO6+01KdTHUN",
-	"QWXGicmp0vZ2UYtpuGcF9jzGYRvT7sw6XFBg2E+o+6z/wQ5ZK6u6QaX8tqXuC3+rw5aME2w6aFtbWUVZ",
-	"5uBOh8Nha16TZtlmReb7TDLWnd8C9LdEeKbMomMSPxsWgs5oFKDJfDFWZevJsdwPoxCuY0+oxtOr7Fwo",
-	"liojGuqae0VJVSRLwqTRoI/8KIh+ECVH2ISPyBJbhuVK0sjPxuJ2JRp1T7Jxoea4IsXlitxAPPKbhY1c",
-	"RSnl6gGkIq+H7yx8o0vQcn5yPtEgbcOlyqjHwg8Eh7iei31yXl3Jk5CjhXLNK68AlezoIoFZLjTweH7y",
-	"nzAfkaPx3NPB4g74cYWm6ne7DuNKA02QDvSO8alRwriDCgWheJ/tD/mD62AYknpbS13L0QKQDZla0UvO",
-	"itTuVXijzd6BrVCvaWaL/YH0iWy0V4JKs3lZDuvVjBq+3qCI/fkr1Cs90ThcBo/lX7HrvL9R8tt+9Wsn",
-	"QZ5FoW5kEpZ/LbCqpFtC8UDWLTu3nbut6MF1A60ptTexzUpaPT0XQ5StFp0qPbLf6zps72QquOsCc7wf",
-	"BtpG0gay7Hu6eybg8HAAFjDgH9j4XsEQxvZK9qkp1iB0leQZJK4jUFCffmSTyYYF0q55zwZ/ZrSlvlFs",
-	"WmG796prbJ4UIOvPKdXE4NHYcGPQD2BstQexUICN7URzqtO9UN32SWuttl6i+2NKVeqfpG2ddqtGG2Ji",
-	"7D43QdUkFbvGYD+HgrPfCiC2UY8ZzTQ5+o6k8NXrtDYTEo775MJ2rUBTOgepBKcZXvquuhMtti+JiBIE",
-	"N4lVBMsRqu+hquX/4Kj+jTyxyV/QCsp6s21aWZl9eOKHBbdZ1O66oG0gcY6l0Hfodv2/2CF7FNG6dVBr",
-	"OSjCafxHbGVlHDhF3E3xJFS1kjG1k0iJw8+qGtAvrj/SPo5CvyfWgX2YRseqjoi6bYlj/zYjU0Rhgyqs",
-	"Kxc8hh1SocG1g0f8v/Qp2mLrl8gz1i92HbTwp42u05kpaiLvUw7aTQ/L+nYLO2XsleqlxPOGKmZttWf7",
-	"TtnlC5m5/llng8Hpyz/3h/1h//Tsu+F3w56nIh8D0UaF0XEvjNj4obp55v3msOCPyvPG91oTez86g8x/",
-	"DevuvR+8RiZPN0//FwAA//8=",
+	"7D3bcts4lr+C0k5V7FpalnObjlP74E7SPZntSafs9GZr21kLIo9EjCmADYB21C5XzdfMh82XbOEAJEER",
+	"pCTHsjdpvySyROJybjh3XA1iMc8FB67V4PBqkAJNQOLHY9BycTTVIM1fCahYslwzwQeHgxOIBU8UoeZn",
+	"cpmyOCVaLhifETqjjJM5XZBLIc+Hg2ig4hTm1AwyZ5zNi/ng8CAa6EUOg8MB4xpmIAfX19fRIKeSzkG7",
+	"BRzFsSi4fvva/MHMtDnV6SAacDo3r1L7+xlLBtFAwm8Fk5AMDrUswJ/UTaS0ZHw2MNMc5fk7HCI8bJ5v",
+	"ON4bfsGk4HPgumdcqJ/acPyfgCroBENmft0cCMcig57VSpHBRiNem4dVLrgCxN73NDmG3wpQ2vwVC67N",
+	"xg+vDHwzFlNDSfu5FJMM5v/+d2XI6sob/k8SpoPDwb/t1/S5b39V++/tW3bSJmF+SIFIOy2JKedCk4n5",
+	"hiaEKqJTpohZiqSxJoou1CExj/z15Od3EaGcFPyci0tOpgyyJCKUXErBZ8TslQhJKJnQhFRUSnZikQAZ",
+	"z2k2FXIOyTgicAFygY/hGIRxMgYphVTj3eHgOhq8EnyasfjOoRLTLCNxRlUKilwynRJtvi2kBK6J0lRD",
+	"VHJyCiQBTVlGDDWocp+xW7rZSdQSFXuVrAit0j2970kVXOgPQk5YkgC/a3hocQ78kSIqFjkQpsgl0HOQ",
+	"RKeUIwQEB0cwBnIcIKkAMS0X7XD6TugfRMGTu96DwU5iFslnJBGgkJjhM1O6XCkX+mxqluZW+p4uMkGT",
+	"D0L8ROUM7os1JyJZGJhnZhEO5gfkb+z7ct1aiDP8sVy3G/cO13vEF0ToFCRB/o1InDKYZgvybDQql2lO",
+	"L8lpNt49JEwrxzWKUAkkE7MZJKTgCe6w3jxLIsKNnCAqFZcc93cC8oLF8AunF5RldJLdKWqOSAI58AR4",
+	"vCA7yP5U0wlVEKHY44TmOUkKiQc8kaBAmx9imutCwq5BZWLkppBEZeLypVEGnCbgIFXUO3Mo/YXTQqdC",
+	"st/hThnnnSAToNIgxYgA3KHldarNRsozQEgi4UKcQ+LtoVpxSwZ+/Phx76jQKXBtlg5tpekou6QLRcbf",
+	"29kl0Gz+H6cDJBCli2RxOhg39aXWGYtgy6WIQSkDyjdcM724Ly5GoZlle/bwI5NCE0ouaFagPDWyiMYx",
+	"5NqstOaYC5qxNU7K6xIQvi5oPuZS5CA1s2pGLIFqSM4o/mZWYj4NEqphT7O50WGWoBg1NLE2lKPBDDhI",
+	"ajd81VJUowFLgq+xBCp09EH3bfkcarxKXQqZnEmhN96HBG10s83eEVa0tH5QmdDh7RrdoFCrduUwdGIf",
+	"rl47k0BVA5D1lEWebLjna18j/XWASu+SXm31VtxNA5PVPpZX5iEujI/IJ7LGqj9VCxSTv0OszaYcHH5i",
+	"KkCtTMO8+WENkJpR3TRUSop0w+GzPhPTqQLdFjTvjYDmmlymwMlcSCDOVFJkKrJMXA4HAftrCbS4wJ4N",
+	"nlRUAdyYdL8OzAlisBSZTV8wxQS3fxr12wAXLRWDsillGViDBSnYm6emjqMkkaBUgOUdj7XewHXJRRsg",
+	"b09+Jk8Onj/fOyA0y1O693gY4o1cKE2zMyOoguNLmLEOUlZaAuiwpeWD1T0X2U1UQzbnrncShH+e340Y",
+	"7BBz3BmNbfAZrCfWBGgDCGIJ+gztiQYDtJ5cJnUFWjM+w4dpkjCDU5q997ZvTdMWoLYhXnDz3la95S3t",
+	"cUOpkedHWtM47d7llGYKoiW8l8joEyMnWdHCT5M/LmGSCnEeEUOFMwkqIvAZYqMCTek5BJnFbrYHKwHU",
+	"tpxIErRVGBTZoUSxmZEYxA5tzO/XJ+92D4kCmkFCqDaapy6VZwm6kBwSb3U1PNclmrZyU0LJmIZuELKj",
+	"AFCFP35z9Ppvb3YDUy6RzjKddOD8VQrxeZubqWXxAPyMeRH8CTKaKwhzrDj3vp4IkQHlrRVbt5c4H1TT",
+	"1IN2rP5Wzrg8bzP9+mdRnv+CjLUh26whqjaj7BsTYJuM2pvUWrJJoeFLmO0HCYCKOrFPKGJUHUiIFsa4",
+	"U1ZZqPQEY8BWp3gHjx0VCdNvLiCkltNYdx2VNNYiDPhNDi9naW98KNhDrZqDcf38aUAbsgQICr3LQYRT",
+	"OYNVv9rvr9Y5ZvCQsKCJSug1x/HnbCyvBsanXizdCrvWOL85176SgBo3zVSIciqvflDOzbskYKm6h1W3",
+	"G5hXhQLZoewsy04/EmFX6L3uLa2xkBBo3jR1sltQ8sxqzhIxp4xvqHhtqv/djr7lQNZc92bKlAfEV/ja",
+	"hqdDC2ZNUfpKcC1FZlQSfJK4J18SoHFK5oXCoAOzbmQF8gK1CWosr4wpPSRHpZgtlNUrpkwqbYRsN3bm",
+	"9PNb++PjUTSYM+7+OggYh2srhWGtpbn/FRC+DaniU/3NxYo3yo2Ugg1YZW1kLC1+NWR/YJAlb6S0R2Rz",
+	"gT3qH7rQVgsq+1il4YUW8BegmU7bk1tcnV2AVJ2OsdpTtMoKxudC07/1nGhLB0PtD+g9odxj19FgwqRO",
+	"z0pKaAikoErBVJ7RxVmngOs+e6Z0zrKeN2fsAnj3z5mIaYdbLk8FD/iS3wwPnj+NjIyhRFI+A3TKywtI",
+	"yNRYbQw1CLLz7NmzvdHBaPSvf/zTfnzxYjdozhkBffa7m+sLjkJvp02wLMG3cT6WR6bdbFShuoHCCkz+",
+	"YoMkpESGPr/3ImPxok9p7iOk/2KKTVjmHLVLpmshpzQGspNhAGAiqExURJSIGc3OpgBJZKxWGacRkRCL",
+	"+Rx4gmtSEeFCs6lz0KuI5MUkY/FZLsWUZRCRf/3jn7tGK7+o5g9q35gUsLH6RGOLqg0dRcktu5bgc84k",
+	"qI3GTEXWZbGxLqWvy9etnUwI/rLa142wX9/THdT3GypjyIXt9luutsd/7SO1AdtPXXTzo6Rhq62Ksqzp",
+	"l46bqnzfW77Wf+2cwWsB2lpj0y+xfj+klQ/8EWpdkjCMOKHGRvN8tUfHrrdC3KC5d7fCToDfhpZUAeOG",
+	"+hG+fwwV4DdQjTDia0+hKS0yXT3WBPMxBoZ1DWwjx8yfOOcjZdNMyASmQgKZSgDGZ4RpD/q+e6prBxwu",
+	"N1y/1tmZsjlrjV28GI1QmbNZad89fzqy6lx3llr3qqpcp01UzhVyspZ5TUB/TAUxv6kauoeEkldvyd/F",
+	"BPOWhDw3RM4T+GygO6effwI+M4rdY7PHG8jKNkdZbProZsolB2gxJK8tlJUhAsaZYZSw6nFbyIkGl5Tp",
+	"4Fj+SM8b44xWhsL6pHMnn7XDY1ZK24gYjTW7sPl1VVDMym0vPBYKinl5MEu+ARe0KmdzcXZEvctOM8Z1",
+	"mQ6EMSaXiBYN/MQGM3+VkxUNqkQc+1iVnRINytyX4Dr7PNUY4w+otJgP4NZdZuBNFphX89eTn99htlPD",
+	"Ru4Tlp4dFXJtcKUpj7vCfL2ev5aR49GfZrqDjUpXYDglhE5EoQ8nGeXn40PkKJe4YThKiywxgBjbmccR",
+	"GeM8Y0J5QsYG8+PhSudK6UPEFXrKRI8piOL8ZoKtR2rYpDUnOwSGdISEprgwEJhQBRnjEPUIj5A4PnaS",
+	"bEm1aTjRe7Wb+snr6EY+t8aer24t8MpKu+Ysrwyb3jyTJTuoN3YrRHam2O8QpusthlJ9YPnriHyUBTa/",
+	"mUvQEMWNfIE3pZslGvDO34NR8AC+ReyuFQz2EV4dkwfeMXmwhi7Uch52wf429F9k7Jurv+b1G/kFvyYS",
+	"aKB1I1S24HUSi7yhUtBkzgyPyoJzNEwlOj+C5z+SWUv8H+w9f0IycQlyL6bKKK5ag1QRSdjMHPNCkkd7",
+	"jyJzOEhtTAPMU6fuuSFGUswnM9b//kr3fv9k/hntvdj7dDWKnj++/lNIHJ9wmqtU6M2dJR1heJrnXa/c",
+	"5LhIqUoDJTZ/Odp7/Ow5EVMbRjDn5SNFYsoFZzHNUCcK6tNrhzi75X23g6TH/7vSzeHgFrlcg9KvUQ7p",
+	"IOHW1YBliJ9LtL5KKZ+FTnxXjnAdDazBaT+LvEnTiUtEm4sL/BTjcGHtG0tkVvp3XCGNyHuX/ZpNpwE1",
+	"HmdfXyYuASGg6k6lmIc1UrFGvMC8jI9G1dL6NnUbYr5i15uL+g/i3BaUfHn8dPMkOJiyz2HNF6N8JE6p",
+	"pLGRexVvu3wn1IZjMeNMQdMr4hsnmJK+0R5UKcl7wY4P9YVk7TDVFlcyKGLhRkpXCV1f2h/t/Y+V9Z/q",
+	"j8OzXsH/BftubHnF5pJAsAwxGqYCv/hgSE5SrDXgMbwkgmfW3DVy0Fh+aBklYadJSeJ9e7N80LIE8dsy",
+	"z6l7d7fBzG4FN+ZkLwjjSe208k6AMox0ZiBnzpXMKBch2W3TugrJ9OLELM3uxaLiqLBSHdeMPkj8uoZ6",
+	"qnVuayEYn4o2Vn+pKjjIOUCusJxEAs2Y0iwmasF1CuZT6SbLQVontBQZJgrYWgjPPiKXKUgg9JRroHNi",
+	"9qnMg7kUSYGxvSH5kDKF/gFMTDz5UFU2HnqJBxESlNmIQneB+eVHQeKMAdennEogLkkeEmLEvRE8p/yU",
+	"W3cM1r5NCuvUTTE0TOIU4vNyNKz8iQtcs6bnoMj4yPmSUDU9JK7c5bQYjZ7ESHv4EcbDU35k2cAQPAIN",
+	"+e2QjFHVHJMdhAvWt+1GZGwVzzHZsfWcVa6a3RaTxPPI70anfGwVVPdCmTfqP2SA6GZ1fgnGCeXEEDwu",
+	"H7NALd0QR7G4VaZOeel61XX50Jw6kDH9klCitBR8BtLNYH7VQkREicYk9l1bYWgo2Vu5XTLl6tKcF09H",
+	"Tyxu0IWGSXrHP7wiL54++zMZd5X9jCsEGe1R2irtZj3asER3WcGLDzKDzP/ecw6gvbevx7Y2zGwQ5CNl",
+	"a8M88hEcdoenvPIy+Zzh6XmHg9HwYDjCzNQcOM3Z4HDwZDgaPrEKfoq8uW+p7XfzeWZlaQWwt8ngcPAj",
+	"aJersFR5/Hg06qmI2qwSys0QKIT6JR82xMrg8NdP0UAV8zmVizqXOAaFTFrYEBOdKSPAqp2owSczyP4c",
+	"tGSx6tvs39wjK3er4bPezzPKlvYZqNhubsnNUGYuvZdiDjqFQhEzJLHKRv+uvXfclnq37fA/XNB51rf3",
+	"n3PgR+/fbobpctAWBKoIXzBO6OaquGYVmj0J2LtXrILpJedjVydzD9SMU2NZ5rPRk65hqnXtB8pVV/FC",
+	"WVFqY0Q0TrEq0Mhuc0DZFZrfXEV6LygvDvZL6d8JT6O9lHl2g2ZriV+XD/CfjeJVnSeolTPlH8cYdjBP",
+	"/laAXHT1dOhpt7DejKgO7KDTwxt5t2v2statb9rQe3UiwVpUs1TZ197MR6ZTgcWfdmQyZZk2qocr72qm",
+	"lWcw1cQ8XvDMCEddqjGygK6dMh5nRQJnZb2Yv/TlkHQ7kByGgqueCw61MkAYHjJjc9Yx4kEjmGkdgL0e",
+	"uU9blAN+jWKoHLxE16Shk0ZInxFRmdAoKp7aJfWLCq8PCL5ysPqVRmU4vvR09UtVD4YvkWFRjbBVr9c1",
+	"0g251zQqfq18pNcNgWggX3GFL+oqsdYSdPtXtS/tuu8UOaoSVLZNP10nqFvo8AHhFcJ/BI1tFErIBDHe",
+	"OqVCC6of2a8bJF1/6qOW/aUsrS7KebWU0LQl6mkkgl2vyNXylr7UcOEVjVPYc8n43aF1LvbQjbJGa4Ub",
+	"0uoapFd3ufnaqdvGfnqpu421u6T1KlXt5uPbauw2SR3bVAXl3DU0z0sPrpfuRhsJDjt+JgMZu0yGsTlZ",
+	"HWp2MYvbrCTLIItsRqJRARk/5ZRoNgdR6MhMw0vXS5m1WGfULdBnOCRHZEpZVkggcyrPVWNxY5tXNK67",
+	"P5kdlE4hm016yneejZ64YkDb9mWpt4uz8JvCAzNF/IMHD/zvRbK4NanRSEa5bvcbu/vzLXK5bgaCsrKf",
+	"7k4p2rrceTp6sfqFqp+ZeeFgjTUtt6C6DwFXSa5jh8FODr6BcrZvrZRtySAzdpOxDQFOWZYpa0pnQpeB",
+	"cw6X1VNOVHH4rEndF2VIcET0CV6yuO7cw23bq2GA180K7l/LXDIuh98UJ90nRxiwrlZW+zkAq1z3/JLc",
+	"bbBCntG4yQuPbF27mdTnAUl5Iubop7fSWheSKxdjXSJvXPp7r2L3HvVgs/aGLvVA47dC44jjpspaks1N",
+	"yF25lIV+b+RJ9VRL+e3y0vW797bpImpkdKy00ioAYMa2aybK4RKUJi7sU9Y4P/gEmk4gHgKjT4Q1cW3R",
+	"akKUqf0r/P/6i+R1FOwnXFLz+g2FO+X+K9t1clnuN1rZ1kF1tHFUrfqU5FiqQ01Vr8m1bqaTau0NZju4",
+	"U2aryADD7DzCwywHaavXvikr4vHjdTbSboN5r2eKo5Ul+19MOzQpn6tLziwSpvfgAlaGtaomLGseJVU/",
+	"mY1DRc0GNDd9nSU3ebnR4mbT2JoFI8EqrbKnM1OEJWQnpzPGZ51RNZcs6k/ZyqXtz6X+yoNDzYZBofiQ",
+	"ecJBuDrm/eP9bjwgX8kB7wGroVua72vm9+Js/cz/xn9wi2Sw3OIlQAdvlrPWUPuzZXrfNlJ9bPlIbWDx",
+	"03WtwSzpFZg3+qZ1IcRt+0zbjZCum6mXRge73qJi02js0yYglz/7/95vekdu0K9U8UEkosOwmTDTwRQB",
+	"gbd/5f11bY/GDEIFpK/xe7U0m02gTKly+ZKpnx66Y3NDU6a0kHjrwDnkevelbe5/yRSQp6MXbeXfTrXM",
+	"pA1Gedq1wOTBU3M7xGXBuT5xRZ3B7V5Eju5K4hlLrrGTB3fIUhB5XTxv5p9YvqIJvQtUx+kKt7I37SPV",
+	"bPc3JEfuI1GaZRkpFGCdPhp8ml3UARr/JiKsMyM7T0e2EVeTTm196p0qBq4kdi3F4M7YxC4qeQio/qE0",
+	"Ccd5S1KgxXdfoFrs0zxf4VsxD2zTunZts1efDY8UNmaubSpiG6bbLNpmD/TI1o5ZTQf7zz+cLG1Hexu4",
+	"DYPcYP6WTpag39o2+LfKK81zolMpillKaNVznuyMXSv+cUTGZTN+8xk+Q2z+n9JzGLuypeot7JhDjVqM",
+	"8X/XefyUU5642lLlak93nj5+bOijLAHCLju7Q2It+aVTy3nIfT3bVptxvzU4YVwLwvQpN0cfmdD4fCYN",
+	"abhWVC7Bv8qBcndGJaE0Iguho+oCxts+9upbFu7YDsYu9wFHmqWIh3Puj3XOWbQ7MRAQQesdY/tXNM9X",
+	"GMtO4Lhcv5fIiRKmtmayjijNhE2WYNpKlkKBNMLE9ZhTmi7KojC34mVT2efb1SZyg+ofcm6XTd5+6ug2",
+	"cYMIGG1biH0oqeJB4VjOh+7A3xcqGNHqaLy74LjHyrUNQ1TZaw4Viai+8UbISnPYoQSbOpOx+2ZMpGci",
+	"zwnNst2oUkLwol3BCUUh12XibvWMvx+TtoM9vlVT9o/l40ZuuZ0Te1+7dop3KwbCqTS2ngDd52VBQKs+",
+	"V+VAz61t4V2OVTabaHP4B1B3cBTZq7M6ziNR6FjMgeyIc4JloXXNg61zsBUO5ZZtYYS9ENsMu/ugmnSw",
+	"AcTnjgssCXCwFw0YOvEpYmP+kCKDfs/MMT6xRaKq+hSu5ZvBBd9CwPuP4m5BePmkYTG+TYeLjUwqQm1h",
+	"fbNMIhcicyniLlKIhVjYykVSrmzOVCAnEAc9tqX3Wyl0qluV3rGXwjbY/HrD9A9eim3E9ZvMU/FOiJXX",
+	"FPP7V+a/teL8eGKX80tX+2SW0AjvL9Alfg65jqqDvg7573bF9ism/haC+vcfo0dEhSV8Z8ebIAZGW5do",
+	"HxxZPRzbS06LHhxu3VwxyFrXbWEX+pLQCd50jnEMVUkBFx8xJzz28VGFtK3dsC8enTeO+ENCCd5wIE85",
+	"vjIDrfzKSRURStQcu5651n6tGsyqaZbKhMZiIm0b6XX4P7asP9yPB6SL2x6i+X9I/cH5TDpFitMW8AKU",
+	"ftPvJ/vIWrUOG7TkumlPrSZ1v7W9qQjekmbv4rFaSZkZfzAajTqrDWiWbdbNapup//VVVQEutkh4yPdf",
+	"YfhaAvDp3RG4nw4egqzhFKDJYjn+bptuYasJjMm561FC/UW8riJLdc5lfE+dcq+euIrOS5g2bkMj7wTR",
+	"l6KkZptUK7LEVlC7aibyMYWqyq6+AGpSqAXOSHG6IjcrHvs3M41dN5O6rekLu77xMWi52DuaapD2dpvK",
+	"TYe1e7gc4i64G5KjqoWphBxN1FNe+fnwmB+/TWCeCw08Xuz9JyzGZGey8LQAcQ58twJT9b2dh3GlgSaI",
+	"B3rO+MyoAbiDCgShHAZ7Gd9P7rq4kMSyTYxqGbC0yIY8WHFxlxUHt69ENO40u2M3hHdDYYfqjviJbAaL",
+	"BJVmi7IVi9cRw9D1Bt2jVrWGelBbvmm1ZdOWV0ikhIbpLyj9G+rO/hX+v6qXXylFtnvi97LZg4m8bCI7",
+	"sIQP+I2MZIS+X5zfIo59Wd/XedOxu6rQ3FWgNY1t7RjJSiq7vi9SLu9ZdEf7jv277nrkaUoFd1fA7D4Y",
+	"rF9LP69NpbcjyV5m7mFJdwHt7TMkh8s7YEez/Dt2Da1gTmNTJo3z5oHpHtStBsOiQ3Y1u1ZJrfuJu2Ar",
+	"qFu9ZtPphv2Y3F1Y6zew6eqJITZtg7P1Jk94F1mAOT+mVBMDR2OlT0BfgrHGL8VSvye8nTenOv3mePfb",
+	"YCl7ceMSR70S85xKaKJzRYeamrmuUqpS33Tpuh28uhxITAmtJqoudsabrvAamYKz3wog9nIx8zTTZOc7",
+	"ksJn73bIuZCwOyRv7U076JHKQSrBaYYXTFQ3qi1fuWTv3DFwwEqpdkT4R6j6s71yrPWFjBe+78yy+1oX",
+	"kTSveix7VD2wy72wizX9SvqtGi+Hbn7pbdgWaI3mbr3c4Ehw7Ijuy/7IyQf7yBbPkPqquM4OMbjOiLir",
+	"C4ngoIi70SMJVTVmTN1xtsX9RckwZmAR6dOQQ+2qFjIf3FV+2zAW/Osb79gD3LhcsSchzd7ehvSD1yXi",
+	"XYrY50vwGB7aynwT6Wf2oswQbzTE4P4V/l96VLsSy45RCNlYj7uCE7/aqAG2GaJmvW0K1m6T2cpSB5yH",
+	"vLRgOwEDo14KWud4LslqwyN6fR0D7+m00xcyc/eNHu7vHzz+83A0HA0PDr8bfTdCv5HbQOsCLntZKOm6",
+	"K7TOimy2UmhmUhbWsm7nUahBO+vhl/L6UuV6XDbawFWXWBBq07DEtK2Tq2Ez7SI0zYeQMq+i9n2fVYS8",
+	"ThQt9bKqCaZr5tye5XvvSl7/PlG8ttNfpiOc8DppngeAYYtrGjegLVfPR4FWAP7C8zw05bu6zahq9hk1",
+	"yEfMYvuIsuDe1Wig1Zd4w9fqanuON5/jrFDsAkuCrQkXDrhOFjZzHoPxBfeGdw6aDpBhc0QtDU2Kqcsl",
+	"sO53HwDYKrE9gr3OMMK0CcZBqai8dLJ9Oe1LwoW7bJYDJA0IePcLXn+6/r8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -22,7 +22,8 @@ const (
 	EUNAUTHORIZED = "unauthorized" // no or an unknown token (401)
 	EFORBIDDEN    = "forbidden"    // the token's scope does not allow the call (403)
 	ETOOLARGE     = "too_large"    // the request body is over the limit (413)
-	EUNAVAILABLE  = "unavailable"  // a dependency (the database) is down; try again (503)
+	EUNAVAILABLE  = "unavailable"  // a dependency (the database, an app) is down or slow; try again (503)
+	EBADGATEWAY   = "bad_gateway"  // an app answered outside its provider's contract (502)
 	EINTERNAL     = "internal"     // anything else; details are logged, not shown (500)
 )
 
@@ -41,7 +42,14 @@ type Error struct {
 	// RetryAfter, when set, tells the caller when trying again may work
 	// (the Retry-After header of a 409 or 503).
 	RetryAfter time.Duration
+	// Type, when set, names the kind of problem more precisely than Code
+	// (not-synthetic, not-owned…): the problem document's type is
+	// ProblemTypePrefix + Type.
+	Type string
 }
+
+// ProblemTypePrefix starts the type URI of a problem whose Error has a Type.
+const ProblemTypePrefix = "urn:understudy:problem:"
 
 // Error implements error.
 func (e *Error) Error() string {

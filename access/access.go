@@ -55,6 +55,9 @@ type Caller struct {
 	Actor string
 	// Scope is the caller's token scope.
 	Scope Scope
+	// TokenID is the id of the caller's token; empty for work that no token
+	// asked for (background jobs, commands on the database).
+	TokenID string
 }
 
 type callerKey struct{}

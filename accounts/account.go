@@ -228,10 +228,27 @@ UPDATE accounts SET password_key_id = $2, password_sealed = $3, password_rotated
 WHERE id = $1 AND status <> 'retired' RETURNING email, username`
 )
 
-// Credentials opens the stored password of the account with id.
-// Errors: ENOTFOUND; EINTERNAL with a safe message naming the key id when
-// the server's key cannot open it (nothing is changed).
+// Credentials opens the stored password of the account with id for the
+// caller, and audits the read (account.read_credentials): a password is
+// never handed out without a record of who read it. Errors: ENOTFOUND;
+// EINTERNAL with a safe message naming the key id when the server's key
+// cannot open it (nothing is changed).
 func (s *Service) Credentials(ctx context.Context, id string) (Credentials, error) {
+	c, err := s.credentials(ctx, id)
+	if err != nil {
+		return Credentials{}, err
+	}
+	err = access.Record(ctx, s.db, access.Event{Action: "account.read_credentials", TargetType: "account", TargetID: c.AccountID,
+		Details: map[string]any{"email": c.Email}})
+	if err != nil {
+		return Credentials{}, pgdb.Translate(err, "", "")
+	}
+	return c, nil
+}
+
+// credentials opens the stored password of the account with id, for the
+// server's own use (provisioning passes it to apps).
+func (s *Service) credentials(ctx context.Context, id string) (Credentials, error) {
 	uid, err := uuid.Parse(id)
 	if err != nil {
 		return Credentials{}, understudy.Errorf(understudy.ENOTFOUND, "no account has id %s", id)

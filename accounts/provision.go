@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/providers"
 )
@@ -87,18 +88,18 @@ func (s *Service) StartProvisioning(ctx context.Context, accountID string) (Acco
 }
 
 // FinishProvisioning marks a provisioning account ready and audits its
-// refs and how many baselines were captured.
+// refs and how many baselines were captured, in one transaction.
 func (s *Service) FinishProvisioning(ctx context.Context, a Account, refs []LiveRef, baselines int) error {
-	if _, err := pgdb.Exec(ctx, s.db, "", setStatusSQL, a.ID, StatusReady, "", []Status{StatusProvisioning}); err != nil {
-		return err
-	}
 	apps := map[string]string{}
 	for _, r := range refs {
 		apps[r.AppName] = r.Ref
 	}
-	s.audit(ctx, "account.provision", a.ID, map[string]any{"refs": apps, "baselines": baselines})
-	s.logger.InfoContext(ctx, "account provisioned", "account", a.ID, "apps", len(refs))
-	return nil
+	_, err := s.setStatus(ctx, a.ID, StatusReady, "", []Status{StatusProvisioning},
+		access.Event{Action: "account.provision", Details: map[string]any{"refs": apps, "baselines": baselines}})
+	if err == nil {
+		s.logger.InfoContext(ctx, "account provisioned", "account", a.ID, "apps", len(refs))
+	}
+	return err
 }
 
 // ProvisionApps makes sure the account has a ref in every app of its
@@ -151,7 +152,14 @@ func (s *Service) provisionIn(ctx context.Context, a Account, app App) (LiveRef,
 	if err != nil {
 		return LiveRef{}, fmt.Errorf("provisioning in app %s: %w", app.Name, err)
 	}
-	if _, err := pgdb.Exec(ctx, s.db, "", insertRefSQL, a.ID, app.ID, ref); err != nil {
+	err = pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, insertRefSQL, a.ID, app.ID, ref); err != nil {
+			return err
+		}
+		return access.Record(ctx, tx, access.Event{Action: "account.provision_app", TargetType: "account", TargetID: a.ID,
+			Details: map[string]any{"app": app.Name, "ref": ref}})
+	})
+	if err != nil {
 		return LiveRef{}, err
 	}
 	return LiveRef{AppID: app.ID, AppName: app.Name, App: inst, Ref: ref}, nil
@@ -159,7 +167,7 @@ func (s *Service) provisionIn(ctx context.Context, a Account, app App) (LiveRef,
 
 // providerAccount is what apps are told about an account.
 func (s *Service) providerAccount(ctx context.Context, a Account) (providers.Account, error) {
-	cr, err := s.Credentials(ctx, a.ID)
+	cr, err := s.credentials(ctx, a.ID)
 	if err != nil {
 		return providers.Account{}, err
 	}
@@ -224,24 +232,47 @@ func (s *Service) LiveRefs(ctx context.Context, accountID string) ([]LiveRef, in
 	return out, missing, nil
 }
 
-// FailProvisioning marks the account failed with the reason; the job ran
-// out of attempts, or the app refused in a way retrying cannot fix.
+// FailProvisioning marks the account failed with the reason, and audits
+// that; the job ran out of attempts, or the app refused in a way retrying
+// cannot fix.
 func (s *Service) FailProvisioning(ctx context.Context, accountID string, cause error) {
-	s.markFailed(ctx, accountID, "provisioning failed: "+cause.Error(), StatusPending, StatusProvisioning)
+	reason := "provisioning failed: " + cause.Error()
+	s.markFailed(ctx, accountID, reason, []Status{StatusPending, StatusProvisioning},
+		access.Event{Action: "account.provision_failed", Details: map[string]any{"reason": reason}})
 }
 
 // FailReset marks the account failed with the reason its reset failed,
 // and audits that.
 func (s *Service) FailReset(ctx context.Context, accountID, state, reason string) {
-	s.markFailed(ctx, accountID, reason, StatusReady, StatusFailed, StatusLeased)
-	s.audit(ctx, "account.reset_failed", accountID, map[string]any{"state": state, "reason": reason})
+	s.markFailed(ctx, accountID, reason, []Status{StatusReady, StatusFailed, StatusLeased},
+		access.Event{Action: "account.reset_failed", Details: map[string]any{"state": state, "reason": reason}})
 }
 
-// markFailed marks the account failed with reason when its status is one of from.
-func (s *Service) markFailed(ctx context.Context, accountID, reason string, from ...Status) {
-	if _, err := pgdb.Exec(ctx, s.db, "", setStatusSQL, accountID, StatusFailed, reason, from); err != nil {
+// markFailed marks the account failed with reason when its status is one
+// of from, and audits e; a failure to do so is logged (the account then
+// keeps its status, and the caller's error still says what went wrong).
+func (s *Service) markFailed(ctx context.Context, accountID, reason string, from []Status, e access.Event) {
+	if _, err := s.setStatus(ctx, accountID, StatusFailed, reason, from, e); err != nil {
 		s.logger.ErrorContext(ctx, "marking an account failed", "account", accountID, "error", err)
 	}
+}
+
+// setStatus moves the account to status (with reason) when it is in one of
+// from, and records e about it in the same transaction; it reports whether
+// the account moved (an account in another status is left alone, and
+// nothing is audited).
+func (s *Service) setStatus(ctx context.Context, accountID string, to Status, reason string, from []Status, e access.Event) (bool, error) {
+	moved := false
+	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, setStatusSQL, accountID, to, reason, from)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		moved = true
+		e.TargetType, e.TargetID = "account", accountID
+		return access.Record(ctx, tx, e)
+	})
+	return moved, err
 }
 
 const readyAfterResetSQL = `
@@ -249,21 +280,29 @@ UPDATE accounts SET status = 'ready', status_reason = '', updated_at = now()
 WHERE id = $1 AND status IN ('ready', 'failed') RETURNING status, status_reason, updated_at`
 
 // FinishReset marks a ready or failed account ready after a reset of it
-// succeeded, audits the reset and returns the account as it now is.
-// Errors: ECONFLICT when it changed meanwhile (leased or retired).
+// succeeded, and audits the reset in the same transaction; it returns the
+// account as it now is. Errors: ECONFLICT when it changed meanwhile
+// (leased or retired).
 func (s *Service) FinishReset(ctx context.Context, a Account, state string) (Account, error) {
-	upd, found, err := pgdb.QueryMaybe(ctx, s.db, func(r pgx.Row, x *Account) error {
-		*x = a
-		return r.Scan(&x.Status, &x.StatusReason, &x.UpdatedAt)
-	}, "", readyAfterResetSQL, a.ID)
+	found := false
+	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		upd, ok, err := pgdb.QueryMaybe(ctx, tx, func(r pgx.Row, x *Account) error {
+			*x = a
+			return r.Scan(&x.Status, &x.StatusReason, &x.UpdatedAt)
+		}, "", readyAfterResetSQL, a.ID)
+		if err != nil || !ok {
+			return err
+		}
+		a, found = upd, true
+		return access.Record(ctx, tx, access.Event{Action: "account.reset", TargetType: "account", TargetID: a.ID,
+			Details: map[string]any{"state": state}})
+	})
 	switch {
 	case err != nil:
 		return Account{}, err
 	case !found:
 		return Account{}, understudy.Errorf(understudy.ECONFLICT, "account %s changed during its reset (it is leased or retired now)", a.ID)
 	}
-	a = upd
-	s.audit(ctx, "account.reset", a.ID, map[string]any{"state": state})
 	return a, nil
 }
 

@@ -1,8 +1,10 @@
 package lease
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -100,8 +102,9 @@ WITH picked AS (
     UPDATE accounts a SET status = ` + sqlLeased + `, status_reason = '', updated_at = now()
     FROM picked WHERE a.id = picked.id RETURNING a.id, a.role_id
 ), lease AS (
-    INSERT INTO leases (id, account_id, role_id, holder, state, status, token_name, idempotency_key, ttl_seconds, expires_at)
-    SELECT $3, claimed.id, claimed.role_id, $4, $5, ` + sqlAcquiring + `, $6, $7, $8, now() + make_interval(secs => $9) FROM claimed
+    INSERT INTO leases (id, account_id, role_id, holder, state, status, token_name, idempotency_key, ttl_seconds, expires_at,
+                        token_id, request_fingerprint)
+    SELECT $3, claimed.id, claimed.role_id, $4, $5, ` + sqlAcquiring + `, $6, $7, $8, now() + make_interval(secs => $9), $12, $13 FROM claimed
     RETURNING id, account_id, holder, state, status, status_reason, acquired_at, expires_at, ended_at
 ), audit AS (
     ` + access.InsertFrom + `
@@ -128,7 +131,8 @@ func (s *Service) claim(ctx context.Context, req Request) (Lease, bool, error) {
 	}
 	return pgdb.QueryMaybe(ctx, s.db, scan, "a lease with this Idempotency-Key already exists", claimSQL,
 		req.Environment, req.Role, uuid.NewString(), req.Holder, req.State, caller.Actor, key,
-		int(req.TTL.Seconds()), grace.Seconds(), cmp.Or(caller.Actor, "system"), providers.RequestID(ctx))
+		int(req.TTL.Seconds()), grace.Seconds(), cmp.Or(caller.Actor, "system"), providers.RequestID(ctx),
+		optionalTokenID(caller), fingerprint(req))
 }
 
 // activateSQL makes an acquiring lease active and reads its account and
@@ -146,7 +150,7 @@ FROM act JOIN ` + accounts.AccountJoins + ` ON a.id = act.account_id`
 func (s *Service) resetAndActivate(ctx context.Context, l Lease) (Grant, error) {
 	refs, err := s.snapshots.ResetApps(ctx, l.AccountID, l.State)
 	if err != nil {
-		s.end(ctx, l.ID, Failed, understudy.ErrorMessage(err))
+		s.end(ctx, l.ID, Failed, understudy.ErrorMessage(err), true)
 		return Grant{}, err
 	}
 	g := Grant{Lease: l, Refs: make(map[string]string, len(refs))}
@@ -186,20 +190,46 @@ func (s *Service) grantOf(ctx context.Context, leaseID string) (Grant, error) {
 	}, "no account has id "+l.AccountID, accountWithCredentialsSQL, l.AccountID)
 }
 
-const idempotentSQL = `SELECT l.id, l.status, l.status_reason FROM leases l WHERE l.token_name = $1 AND l.idempotency_key = $2`
+// idempotentSQL finds the lease the caller's token made with a key, and
+// whether the key is still inside IdempotencyWindow.
+const idempotentSQL = `
+SELECT l.id, l.status, l.status_reason, l.request_fingerprint, l.acquired_at > now() - make_interval(secs => $4)
+FROM leases l WHERE l.idempotency_key = $2 AND (l.token_id = $1::uuid OR (l.token_id IS NULL AND $1::uuid IS NULL AND l.token_name = $3))`
+
+// forgetKeySQL frees a key past IdempotencyWindow for a new request.
+const forgetKeySQL = `UPDATE leases SET idempotency_key = NULL WHERE id = $1`
+
+type keyed struct {
+	Lease
+	fingerprint []byte
+	fresh       bool
+}
 
 // idempotentGrant finds the lease an earlier request with the same key
-// (and the same token) made, waiting while its account is being reset.
+// (and the same token) made, waiting while its account is being reset. A
+// key used with a different request is refused (EINVALID); a key past
+// IdempotencyWindow is forgotten.
 func (s *Service) idempotentGrant(ctx context.Context, req Request) (Grant, bool, error) {
 	if req.IdempotencyKey == "" {
 		return Grant{}, false, nil
 	}
+	caller := access.CallerFrom(ctx)
+	want := fingerprint(req)
 	for {
-		l, found, err := pgdb.QueryMaybe(ctx, s.db, func(row pgx.Row, l *Lease) error {
-			return row.Scan(&l.ID, &l.Status, &l.StatusReason)
-		}, "", idempotentSQL, access.CallerFrom(ctx).Actor, req.IdempotencyKey)
+		l, found, err := pgdb.QueryMaybe(ctx, s.db, func(row pgx.Row, k *keyed) error {
+			return row.Scan(&k.ID, &k.Status, &k.StatusReason, &k.fingerprint, &k.fresh)
+		}, "", idempotentSQL, optionalTokenID(caller), req.IdempotencyKey, caller.Actor, IdempotencyWindow.Seconds())
 		if err != nil || !found {
 			return Grant{}, found, err
+		}
+		if !l.fresh {
+			_, err := pgdb.Exec(ctx, s.db, "", forgetKeySQL, l.ID)
+			return Grant{}, false, err
+		}
+		if l.fingerprint != nil && !bytes.Equal(l.fingerprint, want) {
+			return Grant{}, true, understudy.Invalid(fmt.Sprintf("Idempotency-Key %q was first used with a different request (lease %s); "+
+				"a key names one request: use a new key for a different one", req.IdempotencyKey, l.ID),
+				understudy.FieldError{Field: "Idempotency-Key", Detail: "was used with a different request body in the last 24 hours"})
 		}
 		switch l.Status {
 		case Active:

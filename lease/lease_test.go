@@ -110,6 +110,12 @@ func TestExpiredLeasesFreeTheirAccounts(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("expired %d, %v", n, err)
 	}
+	// Each expiry is audited, in the statement that ends the lease, with
+	// the lease as its target and the request id of what ended it.
+	events, err := access.NewAudit(f.DB).List(f.Ctx, access.AuditFilter{Action: "lease.expire", TargetID: g.Lease.ID})
+	if err != nil || len(events) != 1 || events[0].RequestID != domaintest.RequestID || events[0].Details["account_id"] != g.Account.ID {
+		t.Fatalf("expiry audit: %+v %v", events, err)
+	}
 	l, _ := f.Leases.Get(f.Ctx, g.Lease.ID)
 	if l.Status != lease.Expired {
 		t.Fatalf("lease = %s", l.Status)

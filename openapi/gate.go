@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 
@@ -51,33 +52,56 @@ func newGate() (*gate, error) {
 	return g, nil
 }
 
-// find returns the operation of req and its path parameters, or false.
+// find returns the operation of req and its path parameters (unescaped),
+// or false. It splits the path exactly as echo's router sees it (the raw,
+// still-escaped path when the request has one), so an escaped slash in a
+// parameter ("%2F") is part of that parameter for both, and an empty
+// segment (a trailing or doubled slash) matches no operation for either.
 // The contract has a handful of routes: a linear match costs less than a
 // router, and every request pays it.
 func (g *gate) find(req *http.Request) (*routers.Route, map[string]string, bool) {
-	segs := strings.Split(strings.Trim(req.URL.Path, "/"), "/")
+	route, params, _ := g.match(req)
+	return route, params, route != nil
+}
+
+// match is find that also reports whether the path matched an operation
+// of another method (for a 405).
+func (g *gate) match(req *http.Request) (*routers.Route, map[string]string, bool) {
+	path := echo.GetPath(req)
+	if !strings.HasPrefix(path, "/") {
+		return nil, nil, false
+	}
+	segs := strings.Split(path[1:], "/")
+	otherMethod := false
 	for _, r := range g.routes {
-		if r.route.Method != req.Method || len(r.segments) != len(segs) {
+		if len(r.segments) != len(segs) {
 			continue
 		}
-		if params, ok := matchSegments(r.segments, segs); ok {
-			return r.route, params, true
+		params, ok := matchSegments(r.segments, segs)
+		if !ok {
+			continue
 		}
+		if r.route.Method != req.Method {
+			otherMethod = true
+			continue
+		}
+		return r.route, params, true
 	}
-	return nil, nil, false
+	return nil, nil, otherMethod
 }
 
 func matchSegments(tmpl, segs []string) (map[string]string, bool) {
 	var params map[string]string
 	for i, t := range tmpl {
 		if strings.HasPrefix(t, "{") && strings.HasSuffix(t, "}") {
-			if segs[i] == "" {
+			v, err := url.PathUnescape(segs[i])
+			if segs[i] == "" || err != nil {
 				return nil, false
 			}
 			if params == nil {
 				params = map[string]string{}
 			}
-			params[t[1:len(t)-1]] = segs[i]
+			params[t[1:len(t)-1]] = v
 			continue
 		}
 		if t != segs[i] {
@@ -109,9 +133,14 @@ func (g *gate) requiredScopes(op *openapi3.Operation) ([]access.Scope, bool) {
 func (s *Server) gate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		route, params, ok := s.gateway.find(req)
-		if !ok {
-			return next(c) // echo answers 404 or 405 itself
+		route, params, otherMethod := s.gateway.match(req)
+		if route == nil {
+			// No operation of the contract has this path: answered here,
+			// before any handler, whatever the router would have done.
+			if otherMethod {
+				return echo.NewHTTPError(http.StatusMethodNotAllowed, req.Method+" is not allowed on "+req.URL.EscapedPath())
+			}
+			return understudy.Errorf(understudy.ENOTFOUND, "no operation of the API has the path %s", req.URL.EscapedPath())
 		}
 		ctx := req.Context()
 		if scopes, needed := s.gateway.requiredScopes(route.Operation); needed {
@@ -120,13 +149,16 @@ func (s *Server) gate(next echo.HandlerFunc) echo.HandlerFunc {
 				return err
 			}
 			caller := access.CallerFrom(ctx)
-			caller.Actor, caller.Scope = tok.Name, tok.Scope
+			caller.Actor, caller.Scope, caller.TokenID = tok.Name, tok.Scope, tok.ID
 			ctx = access.WithCaller(ctx, caller)
 			req = req.WithContext(ctx)
 			c.SetRequest(req)
 			if !tok.Scope.Allows(scopes...) {
 				return understudy.Errorf(understudy.EFORBIDDEN, "token %s has scope %s; %s %s needs scope %s", tok.Name, tok.Scope, req.Method, route.Path, scopes[0])
 			}
+		}
+		if err := readBody(req); err != nil {
+			return err
 		}
 		if err := validateRequest(req, route, params); err != nil {
 			return err

@@ -84,6 +84,7 @@ func (e LeaseStatus) Valid() bool {
 
 // Defines values for ProblemCode.
 const (
+	ProblemCodeBadGateway   ProblemCode = "bad_gateway"
 	ProblemCodeConflict     ProblemCode = "conflict"
 	ProblemCodeForbidden    ProblemCode = "forbidden"
 	ProblemCodeInternal     ProblemCode = "internal"
@@ -98,6 +99,8 @@ const (
 // Valid indicates whether the value is a known member of the ProblemCode enum.
 func (e ProblemCode) Valid() bool {
 	switch e {
+	case ProblemCodeBadGateway:
+		return true
 	case ProblemCodeConflict:
 		return true
 	case ProblemCodeForbidden:
@@ -427,7 +430,7 @@ type Problem struct {
 	Status    int           `json:"status"`
 	Title     string        `json:"title"`
 
-	// Type Always `about:blank`: the problem is told by `status`, `title` and `code`.
+	// Type `about:blank`, or `urn:understudy:problem:<name>` when the cause has a more precise name than `code`: `not-synthetic`, `not-owned`, `app-user-missing`, `app-refused`, `app-misconfigured` (409), `app-unavailable` (503), `app-contract` (502).
 	Type string `json:"type"`
 }
 
@@ -577,6 +580,9 @@ type LeaseID = string
 
 // RoleName defines model for RoleName.
 type RoleName = string
+
+// BadGateway defines model for BadGateway.
+type BadGateway = Problem
 
 // BadRequest defines model for BadRequest.
 type BadRequest = Problem
@@ -1028,6 +1034,8 @@ type ClientInterface interface {
 	// credentials and its ref in each app. No two leases ever hold one account. When every account is busy it waits
 	// up to `wait_seconds`, then answers 409 with `Retry-After` and when the next lease expires. A request repeated
 	// with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
+	// A key names one request: reusing it with a different body is refused with 422. Keys are remembered for
+	// 24 hours; after that the same key starts a new lease.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1040,6 +1048,8 @@ type ClientInterface interface {
 	// credentials and its ref in each app. No two leases ever hold one account. When every account is busy it waits
 	// up to `wait_seconds`, then answers 409 with `Retry-After` and when the next lease expires. A request repeated
 	// with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
+	// A key names one request: reusing it with a different body is refused with 422. Keys are remembered for
+	// 24 hours; after that the same key starts a new lease.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1053,12 +1063,20 @@ type ClientInterface interface {
 
 	// ReleaseLeaseWithBody Release a lease.
 	//
+	// Ends a lease and frees its account (with `reset`, after resetting it). Only the token that acquired the lease,
+	// or an admin token, may release it: any other token is answered 403, and the attempt is audited
+	// (`lease.release_denied`).
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId).
 	ReleaseLeaseWithBody(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReleaseLease Release a lease.
+	//
+	// Ends a lease and frees its account (with `reset`, after resetting it). Only the token that acquired the lease,
+	// or an admin token, may release it: any other token is answered 403, and the attempt is audited
+	// (`lease.release_denied`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1067,12 +1085,18 @@ type ClientInterface interface {
 
 	// RenewLeaseWithBody Renew a lease.
 	//
+	// Extends an active lease to `ttl_seconds` from now. Only the token that acquired the lease, or an admin token,
+	// may renew it: any other token is answered 403, and the attempt is audited (`lease.renew_denied`).
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
 	RenewLeaseWithBody(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RenewLease Renew a lease.
+	//
+	// Extends an active lease to `ttl_seconds` from now. Only the token that acquired the lease, or an admin token,
+	// may renew it: any other token is answered 403, and the attempt is audited (`lease.renew_denied`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1755,6 +1779,8 @@ func (c *Client) ListLeases(ctx context.Context, params *ListLeasesParams, reqEd
 // credentials and its ref in each app. No two leases ever hold one account. When every account is busy it waits
 // up to `wait_seconds`, then answers 409 with `Retry-After` and when the next lease expires. A request repeated
 // with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
+// A key names one request: reusing it with a different body is refused with 422. Keys are remembered for
+// 24 hours; after that the same key starts a new lease.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1777,6 +1803,8 @@ func (c *Client) AcquireLeaseWithBody(ctx context.Context, params *AcquireLeaseP
 // credentials and its ref in each app. No two leases ever hold one account. When every account is busy it waits
 // up to `wait_seconds`, then answers 409 with `Retry-After` and when the next lease expires. A request repeated
 // with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
+// A key names one request: reusing it with a different body is refused with 422. Keys are remembered for
+// 24 hours; after that the same key starts a new lease.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1810,6 +1838,10 @@ func (c *Client) GetLease(ctx context.Context, leaseId LeaseID, reqEditors ...Re
 
 // ReleaseLeaseWithBody Release a lease.
 //
+// Ends a lease and frees its account (with `reset`, after resetting it). Only the token that acquired the lease,
+// or an admin token, may release it: any other token is answered 403, and the attempt is audited
+// (`lease.release_denied`).
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId).
@@ -1826,6 +1858,10 @@ func (c *Client) ReleaseLeaseWithBody(ctx context.Context, leaseId LeaseID, cont
 }
 
 // ReleaseLease Release a lease.
+//
+// Ends a lease and frees its account (with `reset`, after resetting it). Only the token that acquired the lease,
+// or an admin token, may release it: any other token is answered 403, and the attempt is audited
+// (`lease.release_denied`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -1844,6 +1880,9 @@ func (c *Client) ReleaseLease(ctx context.Context, leaseId LeaseID, body Release
 
 // RenewLeaseWithBody Renew a lease.
 //
+// Extends an active lease to `ttl_seconds` from now. Only the token that acquired the lease, or an admin token,
+// may renew it: any other token is answered 403, and the attempt is audited (`lease.renew_denied`).
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
@@ -1860,6 +1899,9 @@ func (c *Client) RenewLeaseWithBody(ctx context.Context, leaseId LeaseID, conten
 }
 
 // RenewLease Renew a lease.
+//
+// Extends an active lease to `ttl_seconds` from now. Only the token that acquired the lease, or an admin token,
+// may renew it: any other token is answered 403, and the attempt is audited (`lease.renew_denied`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4063,6 +4105,8 @@ type ClientWithResponsesInterface interface {
 	// credentials and its ref in each app. No two leases ever hold one account. When every account is busy it waits
 	// up to `wait_seconds`, then answers 409 with `Retry-After` and when the next lease expires. A request repeated
 	// with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
+	// A key names one request: reusing it with a different body is refused with 422. Keys are remembered for
+	// 24 hours; after that the same key starts a new lease.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4075,6 +4119,8 @@ type ClientWithResponsesInterface interface {
 	// credentials and its ref in each app. No two leases ever hold one account. When every account is busy it waits
 	// up to `wait_seconds`, then answers 409 with `Retry-After` and when the next lease expires. A request repeated
 	// with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
+	// A key names one request: reusing it with a different body is refused with 422. Keys are remembered for
+	// 24 hours; after that the same key starts a new lease.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4090,12 +4136,20 @@ type ClientWithResponsesInterface interface {
 
 	// ReleaseLeaseWithBodyWithResponse Release a lease.
 	//
+	// Ends a lease and frees its account (with `reset`, after resetting it). Only the token that acquired the lease,
+	// or an admin token, may release it: any other token is answered 403, and the attempt is audited
+	// (`lease.release_denied`).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId).
 	ReleaseLeaseWithBodyWithResponse(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReleaseLeaseResponse, error)
 
 	// ReleaseLeaseWithResponse Release a lease.
+	//
+	// Ends a lease and frees its account (with `reset`, after resetting it). Only the token that acquired the lease,
+	// or an admin token, may release it: any other token is answered 403, and the attempt is audited
+	// (`lease.release_denied`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4104,12 +4158,18 @@ type ClientWithResponsesInterface interface {
 
 	// RenewLeaseWithBodyWithResponse Renew a lease.
 	//
+	// Extends an active lease to `ttl_seconds` from now. Only the token that acquired the lease, or an admin token,
+	// may renew it: any other token is answered 403, and the attempt is audited (`lease.renew_denied`).
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
 	RenewLeaseWithBodyWithResponse(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RenewLeaseResponse, error)
 
 	// RenewLeaseWithResponse Renew a lease.
+	//
+	// Extends an active lease to `ttl_seconds` from now. Only the token that acquired the lease, or an admin token,
+	// may renew it: any other token is answered 403, and the attempt is audited (`lease.renew_denied`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -4603,6 +4663,8 @@ type ResetAccountResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGateway
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -4646,6 +4708,11 @@ func (r ResetAccountResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r ResetAccountResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
 	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r ResetAccountResponse) GetApplicationproblemJSON502() *BadGateway {
+	return r.ApplicationproblemJSON502
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -4982,6 +5049,8 @@ type CaptureStateResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGateway
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -5020,6 +5089,11 @@ func (r CaptureStateResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r CaptureStateResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
 	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r CaptureStateResponse) GetApplicationproblemJSON502() *BadGateway {
+	return r.ApplicationproblemJSON502
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -6708,6 +6782,8 @@ type AcquireLeaseResponse struct {
 	ApplicationproblemJSON413 *PayloadTooLarge
 	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
 	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGateway
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -6758,6 +6834,11 @@ func (r AcquireLeaseResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
 // GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
 func (r AcquireLeaseResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
 	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r AcquireLeaseResponse) GetApplicationproblemJSON502() *BadGateway {
+	return r.ApplicationproblemJSON502
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -6902,6 +6983,8 @@ type ReleaseLeaseResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGateway
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -6945,6 +7028,11 @@ func (r ReleaseLeaseResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r ReleaseLeaseResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
 	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r ReleaseLeaseResponse) GetApplicationproblemJSON502() *BadGateway {
+	return r.ApplicationproblemJSON502
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -8096,6 +8184,8 @@ func (c *ClientWithResponses) ListLeasesWithResponse(ctx context.Context, params
 // credentials and its ref in each app. No two leases ever hold one account. When every account is busy it waits
 // up to `wait_seconds`, then answers 409 with `Retry-After` and when the next lease expires. A request repeated
 // with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
+// A key names one request: reusing it with a different body is refused with 422. Keys are remembered for
+// 24 hours; after that the same key starts a new lease.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8114,6 +8204,8 @@ func (c *ClientWithResponses) AcquireLeaseWithBodyWithResponse(ctx context.Conte
 // credentials and its ref in each app. No two leases ever hold one account. When every account is busy it waits
 // up to `wait_seconds`, then answers 409 with `Retry-After` and when the next lease expires. A request repeated
 // with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
+// A key names one request: reusing it with a different body is refused with 422. Keys are remembered for
+// 24 hours; after that the same key starts a new lease.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8141,6 +8233,10 @@ func (c *ClientWithResponses) GetLeaseWithResponse(ctx context.Context, leaseId 
 
 // ReleaseLeaseWithBodyWithResponse Release a lease.
 //
+// Ends a lease and frees its account (with `reset`, after resetting it). Only the token that acquired the lease,
+// or an admin token, may release it: any other token is answered 403, and the attempt is audited
+// (`lease.release_denied`).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId).
@@ -8153,6 +8249,10 @@ func (c *ClientWithResponses) ReleaseLeaseWithBodyWithResponse(ctx context.Conte
 }
 
 // ReleaseLeaseWithResponse Release a lease.
+//
+// Ends a lease and frees its account (with `reset`, after resetting it). Only the token that acquired the lease,
+// or an admin token, may release it: any other token is answered 403, and the attempt is audited
+// (`lease.release_denied`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8167,6 +8267,9 @@ func (c *ClientWithResponses) ReleaseLeaseWithResponse(ctx context.Context, leas
 
 // RenewLeaseWithBodyWithResponse Renew a lease.
 //
+// Extends an active lease to `ttl_seconds` from now. Only the token that acquired the lease, or an admin token,
+// may renew it: any other token is answered 403, and the attempt is audited (`lease.renew_denied`).
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
@@ -8179,6 +8282,9 @@ func (c *ClientWithResponses) RenewLeaseWithBodyWithResponse(ctx context.Context
 }
 
 // RenewLeaseWithResponse Renew a lease.
+//
+// Extends an active lease to `ttl_seconds` from now. Only the token that acquired the lease, or an admin token,
+// may renew it: any other token is answered 403, and the attempt is audited (`lease.renew_denied`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -8662,6 +8768,13 @@ func ParseResetAccountResponse(rsp *http.Response) (*ResetAccountResponse, error
 		}
 		response.ApplicationproblemJSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -9008,6 +9121,13 @@ func ParseCaptureStateResponse(rsp *http.Response) (*CaptureStateResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest ServiceUnavailable
@@ -10599,6 +10719,13 @@ func ParseAcquireLeaseResponse(rsp *http.Response) (*AcquireLeaseResponse, error
 		}
 		response.ApplicationproblemJSON422 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest ServiceUnavailable
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -10780,6 +10907,13 @@ func ParseReleaseLeaseResponse(rsp *http.Response) (*ReleaseLeaseResponse, error
 			return nil, err
 		}
 		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest ServiceUnavailable
@@ -12323,124 +12457,134 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7D3bcts4lr+C0k5V7FpalnObjlP74E7SPZntSafs9GZr21kLIo9EjCmADYB21C5XzdfMh82XbOEAJEER",
-	"pCTHsjdpvySyROJybjh3XA1iMc8FB67V4PBqkAJNQOLHY9BycTTVIM1fCahYslwzwQeHgxOIBU8UoeZn",
-	"cpmyOCVaLhifETqjjJM5XZBLIc+Hg2ig4hTm1AwyZ5zNi/ng8CAa6EUOg8MB4xpmIAfX19fRIKeSzkG7",
-	"BRzFsSi4fvva/MHMtDnV6SAacDo3r1L7+xlLBtFAwm8Fk5AMDrUswJ/UTaS0ZHw2MNMc5fk7HCI8bJ5v",
-	"ON4bfsGk4HPgumdcqJ/acPyfgCroBENmft0cCMcig57VSpHBRiNem4dVLrgCxN73NDmG3wpQ2vwVC67N",
-	"xg+vDHwzFlNDSfu5FJMM5v/+d2XI6sob/k8SpoPDwb/t1/S5b39V++/tW3bSJmF+SIFIOy2JKedCk4n5",
-	"hiaEKqJTpohZiqSxJoou1CExj/z15Od3EaGcFPyci0tOpgyyJCKUXErBZ8TslQhJKJnQhFRUSnZikQAZ",
-	"z2k2FXIOyTgicAFygY/hGIRxMgYphVTj3eHgOhq8EnyasfjOoRLTLCNxRlUKilwynRJtvi2kBK6J0lRD",
-	"VHJyCiQBTVlGDDWocp+xW7rZSdQSFXuVrAit0j2970kVXOgPQk5YkgC/a3hocQ78kSIqFjkQpsgl0HOQ",
-	"RKeUIwQEB0cwBnIcIKkAMS0X7XD6TugfRMGTu96DwU5iFslnJBGgkJjhM1O6XCkX+mxqluZW+p4uMkGT",
-	"D0L8ROUM7os1JyJZGJhnZhEO5gfkb+z7ct1aiDP8sVy3G/cO13vEF0ToFCRB/o1InDKYZgvybDQql2lO",
-	"L8lpNt49JEwrxzWKUAkkE7MZJKTgCe6w3jxLIsKNnCAqFZcc93cC8oLF8AunF5RldJLdKWqOSAI58AR4",
-	"vCA7yP5U0wlVEKHY44TmOUkKiQc8kaBAmx9imutCwq5BZWLkppBEZeLypVEGnCbgIFXUO3Mo/YXTQqdC",
-	"st/hThnnnSAToNIgxYgA3KHldarNRsozQEgi4UKcQ+LtoVpxSwZ+/Phx76jQKXBtlg5tpekou6QLRcbf",
-	"29kl0Gz+H6cDJBCli2RxOhg39aXWGYtgy6WIQSkDyjdcM724Ly5GoZlle/bwI5NCE0ouaFagPDWyiMYx",
-	"5NqstOaYC5qxNU7K6xIQvi5oPuZS5CA1s2pGLIFqSM4o/mZWYj4NEqphT7O50WGWoBg1NLE2lKPBDDhI",
-	"ajd81VJUowFLgq+xBCp09EH3bfkcarxKXQqZnEmhN96HBG10s83eEVa0tH5QmdDh7RrdoFCrduUwdGIf",
-	"rl47k0BVA5D1lEWebLjna18j/XWASu+SXm31VtxNA5PVPpZX5iEujI/IJ7LGqj9VCxSTv0OszaYcHH5i",
-	"KkCtTMO8+WENkJpR3TRUSop0w+GzPhPTqQLdFjTvjYDmmlymwMlcSCDOVFJkKrJMXA4HAftrCbS4wJ4N",
-	"nlRUAdyYdL8OzAlisBSZTV8wxQS3fxr12wAXLRWDsillGViDBSnYm6emjqMkkaBUgOUdj7XewHXJRRsg",
-	"b09+Jk8Onj/fOyA0y1O693gY4o1cKE2zMyOoguNLmLEOUlZaAuiwpeWD1T0X2U1UQzbnrncShH+e340Y",
-	"7BBz3BmNbfAZrCfWBGgDCGIJ+gztiQYDtJ5cJnUFWjM+w4dpkjCDU5q997ZvTdMWoLYhXnDz3la95S3t",
-	"cUOpkedHWtM47d7llGYKoiW8l8joEyMnWdHCT5M/LmGSCnEeEUOFMwkqIvAZYqMCTek5BJnFbrYHKwHU",
-	"tpxIErRVGBTZoUSxmZEYxA5tzO/XJ+92D4kCmkFCqDaapy6VZwm6kBwSb3U1PNclmrZyU0LJmIZuELKj",
-	"AFCFP35z9Ppvb3YDUy6RzjKddOD8VQrxeZubqWXxAPyMeRH8CTKaKwhzrDj3vp4IkQHlrRVbt5c4H1TT",
-	"1IN2rP5Wzrg8bzP9+mdRnv+CjLUh26whqjaj7BsTYJuM2pvUWrJJoeFLmO0HCYCKOrFPKGJUHUiIFsa4",
-	"U1ZZqPQEY8BWp3gHjx0VCdNvLiCkltNYdx2VNNYiDPhNDi9naW98KNhDrZqDcf38aUAbsgQICr3LQYRT",
-	"OYNVv9rvr9Y5ZvCQsKCJSug1x/HnbCyvBsanXizdCrvWOL85176SgBo3zVSIciqvflDOzbskYKm6h1W3",
-	"G5hXhQLZoewsy04/EmFX6L3uLa2xkBBo3jR1sltQ8sxqzhIxp4xvqHhtqv/djr7lQNZc92bKlAfEV/ja",
-	"hqdDC2ZNUfpKcC1FZlQSfJK4J18SoHFK5oXCoAOzbmQF8gK1CWosr4wpPSRHpZgtlNUrpkwqbYRsN3bm",
-	"9PNb++PjUTSYM+7+OggYh2srhWGtpbn/FRC+DaniU/3NxYo3yo2Ugg1YZW1kLC1+NWR/YJAlb6S0R2Rz",
-	"gT3qH7rQVgsq+1il4YUW8BegmU7bk1tcnV2AVJ2OsdpTtMoKxudC07/1nGhLB0PtD+g9odxj19FgwqRO",
-	"z0pKaAikoErBVJ7RxVmngOs+e6Z0zrKeN2fsAnj3z5mIaYdbLk8FD/iS3wwPnj+NjIyhRFI+A3TKywtI",
-	"yNRYbQw1CLLz7NmzvdHBaPSvf/zTfnzxYjdozhkBffa7m+sLjkJvp02wLMG3cT6WR6bdbFShuoHCCkz+",
-	"YoMkpESGPr/3ImPxok9p7iOk/2KKTVjmHLVLpmshpzQGspNhAGAiqExURJSIGc3OpgBJZKxWGacRkRCL",
-	"+Rx4gmtSEeFCs6lz0KuI5MUkY/FZLsWUZRCRf/3jn7tGK7+o5g9q35gUsLH6RGOLqg0dRcktu5bgc84k",
-	"qI3GTEXWZbGxLqWvy9etnUwI/rLa142wX9/THdT3GypjyIXt9luutsd/7SO1AdtPXXTzo6Rhq62Ksqzp",
-	"l46bqnzfW77Wf+2cwWsB2lpj0y+xfj+klQ/8EWpdkjCMOKHGRvN8tUfHrrdC3KC5d7fCToDfhpZUAeOG",
-	"+hG+fwwV4DdQjTDia0+hKS0yXT3WBPMxBoZ1DWwjx8yfOOcjZdNMyASmQgKZSgDGZ4RpD/q+e6prBxwu",
-	"N1y/1tmZsjlrjV28GI1QmbNZad89fzqy6lx3llr3qqpcp01UzhVyspZ5TUB/TAUxv6kauoeEkldvyd/F",
-	"BPOWhDw3RM4T+GygO6effwI+M4rdY7PHG8jKNkdZbProZsolB2gxJK8tlJUhAsaZYZSw6nFbyIkGl5Tp",
-	"4Fj+SM8b44xWhsL6pHMnn7XDY1ZK24gYjTW7sPl1VVDMym0vPBYKinl5MEu+ARe0KmdzcXZEvctOM8Z1",
-	"mQ6EMSaXiBYN/MQGM3+VkxUNqkQc+1iVnRINytyX4Dr7PNUY4w+otJgP4NZdZuBNFphX89eTn99htlPD",
-	"Ru4Tlp4dFXJtcKUpj7vCfL2ev5aR49GfZrqDjUpXYDglhE5EoQ8nGeXn40PkKJe4YThKiywxgBjbmccR",
-	"GeM8Y0J5QsYG8+PhSudK6UPEFXrKRI8piOL8ZoKtR2rYpDUnOwSGdISEprgwEJhQBRnjEPUIj5A4PnaS",
-	"bEm1aTjRe7Wb+snr6EY+t8aer24t8MpKu+Ysrwyb3jyTJTuoN3YrRHam2O8QpusthlJ9YPnriHyUBTa/",
-	"mUvQEMWNfIE3pZslGvDO34NR8AC+ReyuFQz2EV4dkwfeMXmwhi7Uch52wf429F9k7Jurv+b1G/kFvyYS",
-	"aKB1I1S24HUSi7yhUtBkzgyPyoJzNEwlOj+C5z+SWUv8H+w9f0IycQlyL6bKKK5ag1QRSdjMHPNCkkd7",
-	"jyJzOEhtTAPMU6fuuSFGUswnM9b//kr3fv9k/hntvdj7dDWKnj++/lNIHJ9wmqtU6M2dJR1heJrnXa/c",
-	"5LhIqUoDJTZ/Odp7/Ow5EVMbRjDn5SNFYsoFZzHNUCcK6tNrhzi75X23g6TH/7vSzeHgFrlcg9KvUQ7p",
-	"IOHW1YBliJ9LtL5KKZ+FTnxXjnAdDazBaT+LvEnTiUtEm4sL/BTjcGHtG0tkVvp3XCGNyHuX/ZpNpwE1",
-	"HmdfXyYuASGg6k6lmIc1UrFGvMC8jI9G1dL6NnUbYr5i15uL+g/i3BaUfHn8dPMkOJiyz2HNF6N8JE6p",
-	"pLGRexVvu3wn1IZjMeNMQdMr4hsnmJK+0R5UKcl7wY4P9YVk7TDVFlcyKGLhRkpXCV1f2h/t/Y+V9Z/q",
-	"j8OzXsH/BftubHnF5pJAsAwxGqYCv/hgSE5SrDXgMbwkgmfW3DVy0Fh+aBklYadJSeJ9e7N80LIE8dsy",
-	"z6l7d7fBzG4FN+ZkLwjjSe208k6AMox0ZiBnzpXMKBch2W3TugrJ9OLELM3uxaLiqLBSHdeMPkj8uoZ6",
-	"qnVuayEYn4o2Vn+pKjjIOUCusJxEAs2Y0iwmasF1CuZT6SbLQVontBQZJgrYWgjPPiKXKUgg9JRroHNi",
-	"9qnMg7kUSYGxvSH5kDKF/gFMTDz5UFU2HnqJBxESlNmIQneB+eVHQeKMAdennEogLkkeEmLEvRE8p/yU",
-	"W3cM1r5NCuvUTTE0TOIU4vNyNKz8iQtcs6bnoMj4yPmSUDU9JK7c5bQYjZ7ESHv4EcbDU35k2cAQPAIN",
-	"+e2QjFHVHJMdhAvWt+1GZGwVzzHZsfWcVa6a3RaTxPPI70anfGwVVPdCmTfqP2SA6GZ1fgnGCeXEEDwu",
-	"H7NALd0QR7G4VaZOeel61XX50Jw6kDH9klCitBR8BtLNYH7VQkREicYk9l1bYWgo2Vu5XTLl6tKcF09H",
-	"Tyxu0IWGSXrHP7wiL54++zMZd5X9jCsEGe1R2irtZj3asER3WcGLDzKDzP/ecw6gvbevx7Y2zGwQ5CNl",
-	"a8M88hEcdoenvPIy+Zzh6XmHg9HwYDjCzNQcOM3Z4HDwZDgaPrEKfoq8uW+p7XfzeWZlaQWwt8ngcPAj",
-	"aJersFR5/Hg06qmI2qwSys0QKIT6JR82xMrg8NdP0UAV8zmVizqXOAaFTFrYEBOdKSPAqp2owSczyP4c",
-	"tGSx6tvs39wjK3er4bPezzPKlvYZqNhubsnNUGYuvZdiDjqFQhEzJLHKRv+uvXfclnq37fA/XNB51rf3",
-	"n3PgR+/fbobpctAWBKoIXzBO6OaquGYVmj0J2LtXrILpJedjVydzD9SMU2NZ5rPRk65hqnXtB8pVV/FC",
-	"WVFqY0Q0TrEq0Mhuc0DZFZrfXEV6LygvDvZL6d8JT6O9lHl2g2ZriV+XD/CfjeJVnSeolTPlH8cYdjBP",
-	"/laAXHT1dOhpt7DejKgO7KDTwxt5t2v2statb9rQe3UiwVpUs1TZ197MR6ZTgcWfdmQyZZk2qocr72qm",
-	"lWcw1cQ8XvDMCEddqjGygK6dMh5nRQJnZb2Yv/TlkHQ7kByGgqueCw61MkAYHjJjc9Yx4kEjmGkdgL0e",
-	"uU9blAN+jWKoHLxE16Shk0ZInxFRmdAoKp7aJfWLCq8PCL5ysPqVRmU4vvR09UtVD4YvkWFRjbBVr9c1",
-	"0g251zQqfq18pNcNgWggX3GFL+oqsdYSdPtXtS/tuu8UOaoSVLZNP10nqFvo8AHhFcJ/BI1tFErIBDHe",
-	"OqVCC6of2a8bJF1/6qOW/aUsrS7KebWU0LQl6mkkgl2vyNXylr7UcOEVjVPYc8n43aF1LvbQjbJGa4Ub",
-	"0uoapFd3ufnaqdvGfnqpu421u6T1KlXt5uPbauw2SR3bVAXl3DU0z0sPrpfuRhsJDjt+JgMZu0yGsTlZ",
-	"HWp2MYvbrCTLIItsRqJRARk/5ZRoNgdR6MhMw0vXS5m1WGfULdBnOCRHZEpZVkggcyrPVWNxY5tXNK67",
-	"P5kdlE4hm016yneejZ64YkDb9mWpt4uz8JvCAzNF/IMHD/zvRbK4NanRSEa5bvcbu/vzLXK5bgaCsrKf",
-	"7k4p2rrceTp6sfqFqp+ZeeFgjTUtt6C6DwFXSa5jh8FODr6BcrZvrZRtySAzdpOxDQFOWZYpa0pnQpeB",
-	"cw6X1VNOVHH4rEndF2VIcET0CV6yuO7cw23bq2GA180K7l/LXDIuh98UJ90nRxiwrlZW+zkAq1z3/JLc",
-	"bbBCntG4yQuPbF27mdTnAUl5Iubop7fSWheSKxdjXSJvXPp7r2L3HvVgs/aGLvVA47dC44jjpspaks1N",
-	"yF25lIV+b+RJ9VRL+e3y0vW797bpImpkdKy00ioAYMa2aybK4RKUJi7sU9Y4P/gEmk4gHgKjT4Q1cW3R",
-	"akKUqf0r/P/6i+R1FOwnXFLz+g2FO+X+K9t1clnuN1rZ1kF1tHFUrfqU5FiqQ01Vr8m1bqaTau0NZju4",
-	"U2aryADD7DzCwywHaavXvikr4vHjdTbSboN5r2eKo5Ul+19MOzQpn6tLziwSpvfgAlaGtaomLGseJVU/",
-	"mY1DRc0GNDd9nSU3ebnR4mbT2JoFI8EqrbKnM1OEJWQnpzPGZ51RNZcs6k/ZyqXtz6X+yoNDzYZBofiQ",
-	"ecJBuDrm/eP9bjwgX8kB7wGroVua72vm9+Js/cz/xn9wi2Sw3OIlQAdvlrPWUPuzZXrfNlJ9bPlIbWDx",
-	"03WtwSzpFZg3+qZ1IcRt+0zbjZCum6mXRge73qJi02js0yYglz/7/95vekdu0K9U8UEkosOwmTDTwRQB",
-	"gbd/5f11bY/GDEIFpK/xe7U0m02gTKly+ZKpnx66Y3NDU6a0kHjrwDnkevelbe5/yRSQp6MXbeXfTrXM",
-	"pA1Gedq1wOTBU3M7xGXBuT5xRZ3B7V5Eju5K4hlLrrGTB3fIUhB5XTxv5p9YvqIJvQtUx+kKt7I37SPV",
-	"bPc3JEfuI1GaZRkpFGCdPhp8ml3UARr/JiKsMyM7T0e2EVeTTm196p0qBq4kdi3F4M7YxC4qeQio/qE0",
-	"Ccd5S1KgxXdfoFrs0zxf4VsxD2zTunZts1efDY8UNmaubSpiG6bbLNpmD/TI1o5ZTQf7zz+cLG1Hexu4",
-	"DYPcYP6WTpag39o2+LfKK81zolMpillKaNVznuyMXSv+cUTGZTN+8xk+Q2z+n9JzGLuypeot7JhDjVqM",
-	"8X/XefyUU5642lLlak93nj5+bOijLAHCLju7Q2It+aVTy3nIfT3bVptxvzU4YVwLwvQpN0cfmdD4fCYN",
-	"abhWVC7Bv8qBcndGJaE0Iguho+oCxts+9upbFu7YDsYu9wFHmqWIh3Puj3XOWbQ7MRAQQesdY/tXNM9X",
-	"GMtO4Lhcv5fIiRKmtmayjijNhE2WYNpKlkKBNMLE9ZhTmi7KojC34mVT2efb1SZyg+ofcm6XTd5+6ug2",
-	"cYMIGG1biH0oqeJB4VjOh+7A3xcqGNHqaLy74LjHyrUNQ1TZaw4Viai+8UbISnPYoQSbOpOx+2ZMpGci",
-	"zwnNst2oUkLwol3BCUUh12XibvWMvx+TtoM9vlVT9o/l40ZuuZ0Te1+7dop3KwbCqTS2ngDd52VBQKs+",
-	"V+VAz61t4V2OVTabaHP4B1B3cBTZq7M6ziNR6FjMgeyIc4JloXXNg61zsBUO5ZZtYYS9ENsMu/ugmnSw",
-	"AcTnjgssCXCwFw0YOvEpYmP+kCKDfs/MMT6xRaKq+hSu5ZvBBd9CwPuP4m5BePmkYTG+TYeLjUwqQm1h",
-	"fbNMIhcicyniLlKIhVjYykVSrmzOVCAnEAc9tqX3Wyl0qluV3rGXwjbY/HrD9A9eim3E9ZvMU/FOiJXX",
-	"FPP7V+a/teL8eGKX80tX+2SW0AjvL9Alfg65jqqDvg7573bF9ism/haC+vcfo0dEhSV8Z8ebIAZGW5do",
-	"HxxZPRzbS06LHhxu3VwxyFrXbWEX+pLQCd50jnEMVUkBFx8xJzz28VGFtK3dsC8enTeO+ENCCd5wIE85",
-	"vjIDrfzKSRURStQcu5651n6tGsyqaZbKhMZiIm0b6XX4P7asP9yPB6SL2x6i+X9I/cH5TDpFitMW8AKU",
-	"ftPvJ/vIWrUOG7TkumlPrSZ1v7W9qQjekmbv4rFaSZkZfzAajTqrDWiWbdbNapup//VVVQEutkh4yPdf",
-	"YfhaAvDp3RG4nw4egqzhFKDJYjn+bptuYasJjMm561FC/UW8riJLdc5lfE+dcq+euIrOS5g2bkMj7wTR",
-	"l6KkZptUK7LEVlC7aibyMYWqyq6+AGpSqAXOSHG6IjcrHvs3M41dN5O6rekLu77xMWi52DuaapD2dpvK",
-	"TYe1e7gc4i64G5KjqoWphBxN1FNe+fnwmB+/TWCeCw08Xuz9JyzGZGey8LQAcQ58twJT9b2dh3GlgSaI",
-	"B3rO+MyoAbiDCgShHAZ7Gd9P7rq4kMSyTYxqGbC0yIY8WHFxlxUHt69ENO40u2M3hHdDYYfqjviJbAaL",
-	"BJVmi7IVi9cRw9D1Bt2jVrWGelBbvmm1ZdOWV0ikhIbpLyj9G+rO/hX+v6qXXylFtnvi97LZg4m8bCI7",
-	"sIQP+I2MZIS+X5zfIo59Wd/XedOxu6rQ3FWgNY1t7RjJSiq7vi9SLu9ZdEf7jv277nrkaUoFd1fA7D4Y",
-	"rF9LP69NpbcjyV5m7mFJdwHt7TMkh8s7YEez/Dt2Da1gTmNTJo3z5oHpHtStBsOiQ3Y1u1ZJrfuJu2Ar",
-	"qFu9ZtPphv2Y3F1Y6zew6eqJITZtg7P1Jk94F1mAOT+mVBMDR2OlT0BfgrHGL8VSvye8nTenOv3mePfb",
-	"YCl7ceMSR70S85xKaKJzRYeamrmuUqpS33Tpuh28uhxITAmtJqoudsabrvAamYKz3wog9nIx8zTTZOc7",
-	"ksJn73bIuZCwOyRv7U076JHKQSrBaYYXTFQ3qi1fuWTv3DFwwEqpdkT4R6j6s71yrPWFjBe+78yy+1oX",
-	"kTSveix7VD2wy72wizX9SvqtGi+Hbn7pbdgWaI3mbr3c4Ehw7Ijuy/7IyQf7yBbPkPqquM4OMbjOiLir",
-	"C4ngoIi70SMJVTVmTN1xtsX9RckwZmAR6dOQQ+2qFjIf3FV+2zAW/Osb79gD3LhcsSchzd7ehvSD1yXi",
-	"XYrY50vwGB7aynwT6Wf2oswQbzTE4P4V/l96VLsSy45RCNlYj7uCE7/aqAG2GaJmvW0K1m6T2cpSB5yH",
-	"vLRgOwEDo14KWud4LslqwyN6fR0D7+m00xcyc/eNHu7vHzz+83A0HA0PDr8bfTdCv5HbQOsCLntZKOm6",
-	"K7TOimy2UmhmUhbWsm7nUahBO+vhl/L6UuV6XDbawFWXWBBq07DEtK2Tq2Ez7SI0zYeQMq+i9n2fVYS8",
-	"ThQt9bKqCaZr5tye5XvvSl7/PlG8ttNfpiOc8DppngeAYYtrGjegLVfPR4FWAP7C8zw05bu6zahq9hk1",
-	"yEfMYvuIsuDe1Wig1Zd4w9fqanuON5/jrFDsAkuCrQkXDrhOFjZzHoPxBfeGdw6aDpBhc0QtDU2Kqcsl",
-	"sO53HwDYKrE9gr3OMMK0CcZBqai8dLJ9Oe1LwoW7bJYDJA0IePcLXn+6/r8AAAD//w==",
+	"7H3tcts4suiroHS3KnZdWpYdJztx6v7wJJnZ7M5mUnHmzqkzzrEgsiViTQEcALSscblqn2YfbJ/kFBog",
+	"CYogJTm2s5Pxn0SWSKDR6G50N/rjehCLeS44cK0Gx9eDFGgCEj9+AC2XJ1MN0vyVgIolyzUTfHA8OIVY",
+	"8EQRan4mi5TFKdFyyfiM0BllnMzpkiyEvBgOooGKU5hTM8iccTYv5oPjg2iglzkMjgeMa5iBHNzc3ESD",
+	"nEo6B+0AOIljUXD99rX5g5lpc6rTQTTgdG5epfb3c5YMooGEXwsmIRkca1mAP6mbSGnJ+GxgpjnJ83c4",
+	"RHjYPN9yvDf8kknB58B1z7hQP7Xl+D8AVdCJhsz8uj0SPogMeqCVIoOtRrwxD6tccAW4e9/S5HuqYUGX",
+	"5q9YcG0Wfnxt8JuxmBpK2s+lmGQw/7//UIasrr3h/yRhOjge/J/9mj737a9q/719y07aJMwTTmieE8rV",
+	"AiQkRBRasQQI04rkUlyyBOQTRQw4ksY6IkLib0pTDY6cKZGgtJBAFlQRLjTRKbgn3C8J2YlFAmQ8ocn5",
+	"zC5zHBGDEzIuJD8uuGEjXSTLY7fGY5rne+W8492XOKgjYcIUmVKWQUIWTKf4kwSqBB8ObiKDyg/wawFK",
+	"PyQqPyIQOC2JKTd4mCBYCaGK6JTVaCSKLtUxouqvpz++iwjlpOAXXCw4mTLIkohQspCCzyyKhEHyhCak",
+	"YvgSn3OaTYWcQzKOCFyCXOJjOAZhnIxBSiHVeBfx8krwacbiB8dKTLOMxBlVKah6w+JCSuDaEkpUCsUU",
+	"SAKasowYxlLlOmMHullJ1JK6e5XYDUHpnt73BDQC+p2QE5YkwB8aH1pcAH+iiIpFDoaWF0AvQBKdUo4Y",
+	"EBwcwRjMcYCkQsS0BNrt6TuhvxMFTx56DWZ3EgMkn5FEgOV7uGJKl5Byoc+nBjQH6Xu6zARNPgrxA5Uz",
+	"+FKsORHJ0uA8M0A4nB+Qv7NvS7i1EOf4Ywm3G/dBpfKSCJ2CJMi/EYlTBtNsSZ6NRiWYRhGQnGbj3WOU",
+	"yJZrFKESSCZmM0gIClUnHO3iWRIRbuQEUalYWGl5CvKSxfATp5eUZXSSPejWnJAEcuAJ8HhJdpD9qaYT",
+	"qgDPGmrPp6SQqCuZ8wS0+SGmuS4k7JqtTIzcFJKoTCxeGr3KKVUOU0W9MrelP3Fa6FRI9hs8KOO8E2QC",
+	"VJpNMSIAV2h5neKZVp4BQhIJl+KiPjcLD+KWDPz555/3TgqdAtcGdGjrnyfZgi4VGX9rZ5dAs/n/OxvU",
+	"p+7ZYNxUPVvqCqItlyIGpQwq33DN9PJLcTEKzSzbs4cfmRSaUHJJswLlqZFFNI4h1wbSmmMuacY2OClv",
+	"SkT4arX5mEuRg9TMamyxBKohOaf4m4HEfBokVMOeZnOjDq5gMWootW0sR4MZcJDULvi6pfNHA5YEX2MJ",
+	"VNvRh9235XNoPCi1EDI5l0JvvQ4J2qi5270jrGhp/aAyocPLNbpBodatyu3QqX24eu3cqoTBKYs82XLN",
+	"N75y/8sA7YcVE8WaALiaxk5W61iFzNu48H5EPpE1oP5UASgm/4BYm0U5PPzAVIBamYZ588MGKDWjummo",
+	"lBTphsOVPhfTqQLdFjTvjYDmmixS4GRubAKnsisyFVkmFsNBwJRdQS0C2LPA04oqgBvr+JeBOUHMLkUD",
+	"NFoUE9z+adRvg1w0+syWWbNhUFGwN09NHSdJIkGpAMs7Hmu9gXDJZRshb09/JE8Pnj/fOyA0y1O6dzgM",
+	"8UYulKbZuRFUwfElzFgHKSstAXTYaPXR6p6L7CKqIZtz1ysJ4j/PH0YMdog57uzvNvqcqRpGEMQS9Dna",
+	"Ew0GaD25SuoKtGZ8hg/TJGFmT2n23lu+tfJbiLoP8YKL95bqgbeyxi2lRp6faE3jtHuVU5opiFb2vdyM",
+	"PjFymhWt/WnyxwImqRAXETFUOJOgIgJXEBsVaEovIMgsdrE9uxLY2pY/ToK2CoMiO5QoNjMSg9ihjfn9",
+	"+vTd7jFRQDNICNXoySiVZwm6kBwSD7oan5sSTVu58Rwu5SBkRwGgCv/hzcnrv7/ZDUy5QjqrdNKx569S",
+	"iC/a3EwtiwfwZ8yL4E+Q0VxBmGPFhff1RIgMKG9BbD2I4mJQTVMP2gH9nZxxed5m+s3Pojz/CRlrS7bZ",
+	"QFRtR9m3JsA2GbUXqbVkk0LD5zDbdxIAFXVin1DEqDqQEC2McaesslDpCcaArU7xDh47KRKm31xCSC2n",
+	"se46KmmsRRjx2xxeztLe+lCwh1o1B+P6+VFAG7IECAod9cENp3IG6361319vcszgIWFRE5XYa47jz9kA",
+	"r0bGp95duhN2rff89lz7SgJq3DRTIcqpLkiCcm7eJQFL1T2sut3CvCoUyA5lZ1V2+pc6FkLvdQ+0BiAh",
+	"1Lxp6mR3oOQZaM4TMaeMb6l4bav/3Y2+5VDWhHs7ZcpD4it8bcvToYWzpih9JbiWIjMqCT5J3JMvCdA4",
+	"JfNC4aUDs25kBfIStQlqLK+MKT0kJ6WYLZTVK6ZMKm2EbPfuzOnVW/vj4SgazBl3fx0EjMONlcKw1tJc",
+	"/xoM34VU8an+9mLFG+VWSsEWrLLxZqwAvx6z3zHIkjdS2iOyCWCP+ocutPWCyj5WaXghAP4CNNNpe3K7",
+	"V+eXIFWnY6z2FK2zgvG50PRvPSfaysFQ+wN6Tyj32E00mDCp0/OSEhoCKahSMJVndHneKeC6z54pnbOs",
+	"580ZuwTe/XMmYtrhlstTwQO+5DfDg+dHkZExlEjKZ3jJayRNQqbGamOoQZCdZ8+e7Y0ORqN///Nf9uOL",
+	"F7tBc84I6PPf3FyfcRR6K22iZQW/jfOxPDLtYqNqqxtbWKHJBzZIQkpk6PN7LzIWL/uU5j5C+v9MsQnL",
+	"nKN2xXQt5JTGQHYyvACYCCoTFRElYkaz8ylAEhmrVcZpRCTEYj4HniBMKiJcaDZ1DnoVkbyYZCw+z6WY",
+	"sgwi8u9//mvXaOWX1fxB7RvjK7ZWn2hst2pLR1Fyx64luMqZBLXVmKnIuiw21qX0dfm6tZMJwV/W+7oR",
+	"95t7uoP6fkNlDLmw3XpLaHv81/6mNnD7qYtuvpc0bLVVtywb+qXjpirf95av9d84Z/BGiLbW2PRzrN+P",
+	"ddjKE9S6JGF444QaG83z9R4dC2+1cYPm2h2EnQi/Cy2pQsYt9SN8/wNUiN9CNcIbX3sKTWmR6eqxJpo/",
+	"4MWwHyOkBf6Jcz4pI5YmMBUSyFQCMD4jTHvY991TXSvgsNgSfq2zc2XD/xqreDEaoTJnA/y+eX40supc",
+	"d8BfN1RVrNM2KucaOVnLvCaif04FMb+pGrvHhJJXb8k/xATjloS8METOE7gy2J3Tqx+Az4xid2jWeAtZ",
+	"2eYou5srIWE2OECLIXltsawMETDODKOEVY+72pxosKBMB8fyR3reGGe09iqsTzp38ln7esxKaXsjRmPN",
+	"Lm2oYnUpZuW2dz0WuhTz4mBWfAPu0qqczd2z49a76DRjXJfhQHjH5ALRooEf2GDmr2KyokEViGMfq6JT",
+	"ooEXRWgMVxcJE4S6z2+NN/4BBRejA9wqyni8yRKjbP56+uM7jH1qWMx9otOzqkKODq405XHXpV+vH7Bl",
+	"8njUqJnuYKrSMdhc85hORKGPJxnlF2OMS+kKyzwrRqOnsUEBfoKxdd9iRB8tFJCUKkLt3W8uIWbKBovZ",
+	"SKuxIZbxMUaH7akl1yloFo8j+4VYcIxkHNM83zNH5d6cKcX4rPxOwrRQ9SNzpgwpsVkhIRmTnaPRi93y",
+	"bS/oh+w8Gz0tf6hCSs23hyGLZIUHSw8oYtRThXoMWTyMbieWe2SeDblzkk+UobVNYWe2YUIVZIxD1CP6",
+	"QofJByeHVxSzxhVAr25WP3kT3cpj2Fjz9Z1dG7PSKjvPK7OsN0pmxYrrvXkWIjtX7DcI8+E9XgT7yPLh",
+	"iPwtCyx+O4emIYpbeTJvSzcrNOBpDwejoPpwh7u70VW2v+HVIX/gHfIHG2hyLddnF+7vQntHxr698m5e",
+	"v5VX8/dEAo1t3WorW/g6jUXeUIhoMmeGR2XBOZrVEl03QX0Fyawl/g/2nj8lmViA3IupMmq31iBVRBI2",
+	"M2qJkOTJ3pPIHA5SG8MGo+ype26I90Dmkxnrf36he799Mv+M9l7sfboeRc8Pb/4UEsennOYqFXp7V09H",
+	"EAHN865XbnNcpFSlgVyrv5zsHT57TsS0zkN5okhMueAsphnqcEFrYOML2m553+3e6fFer3XSOLxFLlKi",
+	"9MqUQzpMOLgauAzxc7mtr1LKZ6ET3yVT3EQDay7bzyJv0nTiwujm4hI/xThc2HbAXKm13imXUSXyXrBf",
+	"s+k0YITg7JvLxBUkBFTzqRTzsAYtNrjtMC/jo1EFWt+i7kLMV+x6e1H/UVzYdJjPv/3dPoQPpuwqrPni",
+	"HSWJU2oUd5Cq4m0XrYXacCxm3BgbDZ+Ob0xhQP1Wa1ClJO9FOz7Ud6Fsh6mWuJZBcRdupXSV2PWl/cne",
+	"f1tZ/6n+ODzvFfyfse7GktcsLglc9eGOhqnAT50YktMUMyV4DC+J4Jk1z40cJEwRm3QYdvmUJN63NssH",
+	"LUsQvy2jtLpXdxfM7CC4NSd7V0ie1E4r3woow0jnBnPmXMmMchGS3TYorZBML08NaHYtditOCivVEWb0",
+	"oOLXNdZTrXObycH4VLR39afKvUAuAHKFyTASaMaUZjGp/AOVky8HaV3oUmQY5mAzOTz7iCxSkEDoGddA",
+	"58SsU5kHcymSAm8mh+RjypShEhtWefqxyss89sImIiQosxBFKE/wl+8FiTMGXJ9xKoG4EH9IiBH3RvCc",
+	"8TNu3UeYuTcprEs6xYttEqcQX5SjYd5SXCDMml6AIuMT5wlD1fSYuGQd63BB2nMel+EZP7FsgM4WgzTk",
+	"t2MyRlVzTHYQL5idtxuRsVU8x2THZqNWkXZ2WUwS7z5hNzrjY6uguhfKqFf/IYNEN6vzSzBOKCeG4BF8",
+	"jGG1dEMcxeJSmTrjpeNY18lPc+pQxvRLQonSUvAZSDeD+VULERElGpPYd21+pKFkD3ILss1rVuRo9NTu",
+	"Dbr8MMTww3evyIujZ39Gr1AwaWlcbZDRHqVN129m0w3JCXGvkEUqFJzxDZxghrCsIwwTgc2qGCdjQ2vj",
+	"iFC1ue/tjO9MhSSlF3HVreYiK20OnfOdVUl0E7CgMl1eS9nEqTmVF5DUzLeLmDtpJVDCFY11tsQ9RLco",
+	"RlMfY/6eywxnzi1vJ945Go12I6Q6s2JFxrzIsjFGDVC+POM2GWuHizItSxHzBJ1kcGwI5hKIwEQv+/NS",
+	"FCQRCPOC2gsfBXp3SCwHGm3SDIFcB8kZx6RApVdSsd2NEOWWXQhk9kIDX3e0qeMUM1w9ymOqTpo/Gh0N",
+	"S74vc/qRYpjh6v/ac57AvbevxzbF0VA6yCfKpjh6ckRwMOiu3I2+iPQU/uPBaHgwHGGAdQ6c5mxwPHg6",
+	"HA2fWksvRSG9b8XOb+bzzB6qFfxvk8Hx4HvQLuRmpRbB4WjUk9i3XUKfmyGQz/dTPmycL4PjXz5FA1XM",
+	"51Qu65D4GBRK68LelNKZMidZtRI1+GQG2Z+DlixWfYv9u3tk7Wo1XOn9PKNsZZ2BGg7NJbkZygC891LM",
+	"QadQKGKGJFbr7F+1945bUu+y3f4Pl3Se9a39xxz4yfu32+10OWgLA9VFdfC6281Vic912+wdhb1rxWSu",
+	"XnL+4NK9vgA149SYXfxs9LRrmAqu/UDW9TpeKBOjrUylcYrJrUacYkUOhBAFni2s0IvKy4P9Ug3oxKdR",
+	"Y8tw0UGz2Mwvq5rcj0YDrxQLNM/MEVHrZXhfZp78tQC57Kry0lOAZbMZUS/cQe+XN/Ju1+xlymbftKH3",
+	"6niYjahmJUG1vZifmU7t0WZHJlOWaaODuizFZnZEBlONJ2HBMyMcdanPygK6Vsp4nBUJnJdpjz7oq5EV",
+	"7XiIMBZcEmhwqLX33OEhMzZnHSMeNO7krSe41zX76R7lgJ9qG6pqUG7XpGGcREifEVGZ0CgqjixI/aLC",
+	"K2eDrxysf6VR4ABfOlr/UlVK5HNkWFRv2LrX61T/htxrWpe/VM7ym4ZANJivuMIXdZVYawm6/evaqXrT",
+	"d4qcVHFW900/XSeoA3T4uOHVhn8PGi2ZEjPBHW+dUiGA6kf265JpN5/6qGV/Jdiwi3JercTl3RP1NOIZ",
+	"b9aEHHqgr9QNeUXjFPZcTkl30RAu9tCftkGFkFvS6gakVxdr+r1Tt70E7KXu9q49JK1XEZe3H98WFWiT",
+	"1Acbs6Kc347meenK96I2aSPSZccPaSFjF9IyNier25pdTEYwkGQZZJENrDUqIONnnBLN5iAKHZlpeOmD",
+	"K4Nv68DQJTqPh+QEK8sVEtARohrAjW143LguYmaL5yVeBbozvvNs9LTheVkpUeQs/KbwwJAh/+DBA/9b",
+	"kSzvTGo0opJu2hUIH/58i5wrymBQVvbTwylF9y53jkYv1r9QleUzLxxsANNqJTUUcIcb4awsMfklZGIl",
+	"7D64Te9k+lvoc/vWsLkvsWXGbsoCQ7NTlmXKWt+Z0GXQBYdF9ZSTbhyuNKkrAg0Jjoj+5AWL65pV3BZ8",
+	"GwbEg4HgyyumK/bo8Ktivi/JEQat6/Xbfg7A/O49Pxn9Plghz2jc5IUntqKDmdTnAUl5IuZ4P2AFvC4k",
+	"V+5+foW8EfT3Xq76F1SdDewN9euRxu+ExoWtGcwDZHMbclcu3KXfgXlaPdXSl7sce/0ewfv0KjWigdYa",
+	"dhUCMDvBldHlsAClibspKrP7H90ITb8RD6HRJ8KauO7R0MItU/vX+P/NZ8nrKFiUvKTmzauSd8r9V7be",
+	"6qrcbxRxrgMy0CxStepTkmOpDjVVvSbXuplOK9gbzHbwoMxWkQGGaPAID7McpM3b/KoMj8PDTRbSLgD7",
+	"ezM+HHmteBnEtEP58gVBycxFwvQeXMLay7OqYtGGp09VfGnrC6lmtabbvs6S27zcqAe17Q2eRSPBlMay",
+	"ADpThCVkJ6czxmedd3cuNtmfshW63R+6/zu/gmpW1wrdQpknHIYrzcDXCB7Gz/I70Qk8ZDXUUfN9zfze",
+	"bV4/87/xH7xHMlithxSggzerQZKoMNos1q97U/3d8je1sYufbmqlZ0UVwTDlN61GNHftmW1XDbtpRvoa",
+	"te3mHnWhRhWsNgG5cO3/eO/sAzlbP09X+mKKD24i+hibYTkdTBEQePvX3l839mjMIJSv/Bq/Vyuz2XjK",
+	"lCoXnpv60cg7NhQ5ZUoLiRGmF5Dr3Ze2E8aCKSBHoxdte8FOtcqkDUY56gIweXTu3A1xWXRuTlxR5xV6",
+	"70aOHkriGeOvsZJHD8rKVfWm+7ydS2O1NRw6JKiO0zWeaG/aJ6pZG3NITtxHojTLMoLB6JOlNfg0u6zv",
+	"dPy2XZjWaEtKtGWOTYd+UMXAZWBvpBg8GJtYoJLHa9s/lCbhOG9FCrT47jNUi32a52t8K+aB+7SuXY35",
+	"9WfDE4VVzGubitjuAjZWt9kwILKpilbTwWYNjydL2zffRm7DIDc7f0cnS9DVbbthWOWV5jnRqRTFLCW0",
+	"atBAdsaub8U4IuOyc4X5DFeA1Yym9ALGLkuuegsLSlGjFmPIgCvTf8YxI8rRjE113jk6PDT0UWacYcJT",
+	"ldm0cmo5p7qvZ9vkRu7X0SeMa0GYPuPm6CMTGl/MpCENV7fNpRFUkVauwVoSClayGDqpGr/e9bFXtyR5",
+	"YDsYW0IEHGmWIh7PuT/WOWe33YmBgAja7Bjbv6Z5vsZYdgLHRRS+RE6UMLUpuvUl1EzY+AqmrWQpFEgj",
+	"TFxBRqXpskw9cxCvmso+3643kRtU/xjZu2ry9lNHt4kb3IDRfQuxjyVVPCocq1HXHfv3mQpGtP4C3zVW",
+	"77FybX0aKxpKRSKq20MJWWkOO5RgBXQydt+MifRM5DmhWbYbVUoIdqUWnFAUcl0m7r2e8V/GpO1gj6/V",
+	"lP1j+biRW+7mxN7Xrnrnw4qBcPSNzVpA93mZdtDKAlY50AvV1bq/zeEfQT3AUWT7zHWcR6LQsZgD2REX",
+	"BJNPV/v518VlzZJdz38soWCG3X1UTTrYAOILxwWWBDjYrhyGTnyK2Jo/pMig3zPzAZ+4R6KqymJu5JtB",
+	"gO/gwvuP4m5BfPmkYXf8Ph0u9mZSEWrT95uZFbkQmYsqdzeFmO6FlYMk5crGTAXCCHHQDzbB/17SqerK",
+	"uA/spbD1XH+/1/SPXor7uNdvMk/FOyFW3lDM71+b/za658cTu5xfunQpA0Ljen+JLvELyHVUHfT1lf9u",
+	"191+xcRfw6X+l7+jx40KS/jOujrBHRjdu0T76Mjq8dhecVr07OG9mytmszZ1W1hAXxI6UcC1vcdQlRRw",
+	"9yPmhMdqQaqQtpIglmHEenn1EX9MKMF2IPKM4ysz0MpPtlQRoUTNsbaaqyTZStusSnOpTGjMP9K2bmOH",
+	"/+Oe9Ycv4wHp4rbH2/w/pP7gfCadIsVpC9gtqN/0+8E+slGuwxaFv25buatJ3W9tBSyCLQVt4yqrlZSR",
+	"8Qej0agz24Bm2XY1s+4z9L/u6xbgYrsJj/H+awxfSwA+vTsC98PBQ5jFAqo0Wa7ev9vSXljQAu/kXDee",
+	"UBUTr3bJSmp0eb+nzriXglzdzkuYNloHkneC6IUoqdkG1YossUnXLpuJ/JxClZhXd0ubFGqJM1KcrsgN",
+	"xGO/jdnY1Uypq+i+sPCNP4CWy72TqQY5RuAqNx2m+yE4xHWDHJK6dqyEHE3UM175+fCYH79NYJ4LDTxe",
+	"7v0NlmOyM1l6WoC4AL5boan63s7DuNJAE9wHesH4zKgBuIIKBWf8hFyAdQGVVaYRomMioVC2FWCZu56w",
+	"6RQwq7EsdVtWsMUHjg4Ph+RvsLRqjIQ5zCdYBnYq5Bk/PCKpKKR66UrgVi5bBNjAgD06lMuRxxUEQyxs",
+	"Y80fXOvHkEC1lZxqEbWCw4a4WtOEz0qru9dxGv0JH9hL4nUb7bAsEPmRDbCRoNJsWdaj8Wp8GLbbooTW",
+	"uvpYj1rVw2pV//mZqduWCkO6JjRMssHzrKHA7V/j/+tqIJaC5351mF7OfDT6V41+h5awyrKV2Y/Y9ysU",
+	"tIhjX9btem87dpci9YYnqlyO9VhKaPoLXQ3fMRL3OHKHKf6l7Wm9OyQ/ulha1wsBj9qyIXXdnTY641hg",
+	"nmBvBPtshC0F3AoJ08eE8qVNNHKDNeu7P42qKm9Ua5jnqEFhaqhRZnbGdmfcgOcJcAbJuKPQGz5T89e9",
+	"nbpZyWE3X4qNyxazbqd37N912StP7y246x+1++h++IprwG172Dkq7pV9PRLMteu+c/l1pQFFWJVBZKE0",
+	"BpTXUnps+8JwsdhYVpG2qDrjVlYZc+EzJRWpBRWHxRoxxWHxAELK7NADuz/XiCwOi1JiPYqiP4IndHuZ",
+	"hJcO6yVSFbi9n7iehUFt+zWbTrcsU+baC25e16mr7ovYtjrUvdc+w/aOAeb82UhM65pRZAJ6AUaMLsRK",
+	"GTTsRJRTnX51vPt1sJTthbvCUa/EPKcSmtu5pgpTzVzXKVWpb8wG6nihE7bqtyamhFYTVb39sXkgNmQq",
+	"OPu1wM5dU3Zlnmaa7HxDUrjyGu7OhYTdIXlrm5eh1zUHqQSnme2BVTapXO1iZ9uY4QkveLZsRz18D1XZ",
+	"wleOtT6T8cItJC27b9TSp9k9tyzd9sguX4RdrDOgpN+qhHmoh1JvHcNAxUDXSHiLI8GxI+qi/beDH+0j",
+	"93iG1N03O6sgOfPfdYMlgoMirjdOEsrczZh64IiiL3cTjPdidiN9GnJbu65M0kfXHfU+jAW/I+4DXyM0",
+	"+tX2BF3ahphIP9iBFtvTYi07wWN4LJ30VYRY2t7DId5oiMH9a/y/9LF3BU9+QCGkarfAkOBXW9WFN0PU",
+	"rHefgrXbZLay1CHnMfYyWDLD4KiXgjY5nkuy2vKI3lzHwNbHdvpCZq6F8/H+/sHhn4ej4Wh4cPzN6JsR",
+	"usbcAlqt7Gz/ZdLVfrmO/G2WC2lGCxfWsm7HCqlBO7Lnp7IjtHJ1XBulDqt2MITaUEMxbevkatgMLQpN",
+	"8zGkzKuo3UK5igKpg6FLvawq9OpqnLdn+dbrcu63aMZOyD6YjnDCcNI8DyCjdDt6vQRXK0REgXIXPuB5",
+	"HpryXV1KVzVr6ZrNx53FEillUQmXh4RWX+INX6ur7TneXMVZodglpr1bEy58az+xPYk1BpwU3BveOWg6",
+	"UIYFQLU0NCmmLl7GXkr4CMByoO0RbGPQCEODGAelorJ9a7vf90vChXPecoCkgQGvU+fNp5v/DQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

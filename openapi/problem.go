@@ -25,6 +25,7 @@ var statusOf = map[string]int{
 	understudy.EFORBIDDEN:    http.StatusForbidden,
 	understudy.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	understudy.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	understudy.EBADGATEWAY:   http.StatusBadGateway,
 	understudy.EINTERNAL:     http.StatusInternalServerError,
 }
 
@@ -64,6 +65,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 		code = understudy.ErrorCode(err)
 		p.Status, p.Detail = statusOf[code], understudy.ErrorMessage(err)
 		if ue, ok := errors.AsType[*understudy.Error](err); ok {
+			if ue.Type != "" {
+				p.Type = understudy.ProblemTypePrefix + ue.Type
+			}
 			if ue.RetryAfter > 0 {
 				c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(ue.RetryAfter.Seconds()))))
 			}

@@ -107,28 +107,53 @@ func (s *Service) Reset(ctx context.Context, accountID, state string) (accounts.
 func (s *Service) ResetApps(ctx context.Context, accountID, state string) ([]accounts.LiveRef, error) {
 	state = StateOrBaseline(state)
 	refs, err := s.refsProvisioningMissing(ctx, accountID)
-	if err != nil || len(refs) == 0 {
-		return refs, err // no app holds state for this account
+	if err == nil && len(refs) > 0 {
+		err = s.store.Restore(ctx, accountID, state, refs, s.appTimeout)
 	}
-	err = s.store.Restore(ctx, accountID, state, refs, s.appTimeout)
-	if err == nil {
-		return refs, nil
-	}
-	if understudy.ErrorCode(err) == understudy.ENOTFOUND {
+	switch {
+	case err == nil:
+		return refs, nil // (no refs: no app holds state for this account)
+	case understudy.ErrorCode(err) == understudy.ENOTFOUND:
 		return nil, understudy.Errorf(understudy.ECONFLICT, "%s", understudy.ErrorMessage(err))
+	case understudy.ErrorCode(err) != understudy.EINTERNAL:
+		return nil, err // the database's answer (unavailable), said as it is
 	}
 	s.accounts.FailReset(ctx, accountID, state, fmt.Sprintf("reset to %s failed: %v", state, err))
-	return nil, appsError(accountID, err)
+	return nil, appsError("account "+accountID+" is now failed", err)
 }
 
-// appsError turns an apps error into the contract: EUNAVAILABLE when an
-// app was down or slow, EINTERNAL otherwise; the message names each app.
-func appsError(accountID string, err error) error {
-	code := understudy.EINTERNAL
-	if errors.Is(err, providers.ErrUnavailable) {
-		code = understudy.EUNAVAILABLE
+// appsError turns what apps answered into the error contract, saying what
+// was being done and naming each app, so that no answer of an app is ever a 500:
+//   - 409 (ECONFLICT) when an app refused: its user is not marked synthetic
+//     (type not-synthetic), was not provisioned for this account
+//     (not-owned), no longer exists (app-user-missing), or the app refused
+//     the request (app-refused) or cannot work with its settings
+//     (app-misconfigured);
+//   - 503 (EUNAVAILABLE) when an app was down or slow (app-unavailable);
+//   - 502 (EBADGATEWAY) when an app answered outside its contract, or its
+//     state after a restore was not the state restored (app-contract).
+//
+// The first of these that any app answered decides, in that order.
+func appsError(what string, err error) error {
+	code, kind := understudy.EBADGATEWAY, "app-contract"
+	_, misconfigured := errors.AsType[*providers.ConfigError](err)
+	switch {
+	case errors.Is(err, providers.ErrNotSynthetic):
+		code, kind = understudy.ECONFLICT, "not-synthetic"
+	case errors.Is(err, providers.ErrNotOwned):
+		code, kind = understudy.ECONFLICT, "not-owned"
+	case errors.Is(err, providers.ErrNotFound):
+		code, kind = understudy.ECONFLICT, "app-user-missing"
+	case errors.Is(err, providers.ErrRefused):
+		code, kind = understudy.ECONFLICT, "app-refused"
+	case misconfigured:
+		code, kind = understudy.ECONFLICT, "app-misconfigured"
+	case errors.Is(err, providers.ErrUnavailable):
+		code, kind = understudy.EUNAVAILABLE, "app-unavailable"
 	}
-	return errors.Join(understudy.Errorf(code, "account %s is now failed: %v", accountID, err), err)
+	e := understudy.Errorf(code, "%s: %v", what, err)
+	e.Type = kind
+	return errors.Join(e, err)
 }
 
 // CaptureState snapshots every app of the account as the next version of
@@ -147,17 +172,19 @@ func (s *Service) CaptureState(ctx context.Context, accountID, state string) ([]
 	}
 	refs, err := s.refsProvisioningMissing(ctx, a.ID)
 	if err != nil {
+		if understudy.ErrorCode(err) == understudy.EINTERNAL {
+			return nil, appsError("capturing state "+state+" of account "+a.ID, err)
+		}
 		return nil, err
 	}
 	if len(refs) == 0 {
 		return nil, understudy.Errorf(understudy.ECONFLICT, "account %s is in no app; attach an app to environment %s first", a.ID, a.Environment)
 	}
-	snaps, err := s.store.Capture(ctx, a.ID, state, refs, s.appTimeout)
+	snaps, err := s.store.Capture(ctx, a.ID, state, refs, s.appTimeout,
+		&access.Event{Action: "account.capture_state", TargetType: "account", TargetID: a.ID, Details: map[string]any{"state": state}})
 	if err != nil {
-		return nil, appsError(a.ID, err)
+		return nil, appsError("capturing state "+state+" of account "+a.ID, err)
 	}
-	access.RecordNow(ctx, s.db, s.logger, access.Event{Action: "account.capture_state", TargetType: "account", TargetID: a.ID,
-		Details: map[string]any{"state": state, "version": snaps[0].Version}})
 	return snaps, nil
 }
 
@@ -230,7 +257,13 @@ func (s *Service) provisionWithBaselines(ctx context.Context, a accounts.Account
 		}
 	}
 	if len(none) > 0 {
-		if _, err := s.store.Capture(ctx, a.ID, Baseline, none, s.appTimeout); err != nil {
+		apps := make([]string, len(none))
+		for i, r := range none {
+			apps[i] = r.AppName
+		}
+		audit := &access.Event{Action: "account.capture_state", TargetType: "account", TargetID: a.ID,
+			Details: map[string]any{"state": Baseline, "apps": apps}}
+		if _, err := s.store.Capture(ctx, a.ID, Baseline, none, s.appTimeout, audit); err != nil {
 			return nil, 0, fmt.Errorf("capturing the baseline: %w", err)
 		}
 	}

@@ -107,3 +107,36 @@ func TestASlowAppFailsTheResetWithinItsTimeout(t *testing.T) {
 		t.Fatalf("account is %s after a failed reset", a.Status)
 	}
 }
+
+// A reset that an app refuses because its user is not synthetic, or not
+// this account's, used to answer 500. It is a conflict whose type says
+// which, and the account is failed with that reason.
+func TestARefusedResetIsAConflictNamingTheRefusal(t *testing.T) {
+	t.Parallel()
+	for refusal, kind := range map[error]string{
+		providers.ErrNotSynthetic: "not-synthetic",
+		providers.ErrNotOwned:     "not-owned",
+		providers.ErrRefused:      "app-refused",
+		providers.ErrProtocol:     "app-contract",
+	} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			f := domaintest.New(t, dbtest.Tx(t), 1)
+			list, _ := f.Accounts.ListAccounts(f.Ctx, accounts.AccountFilter{})
+			f.App.SetFailRestore(refusal)
+			_, err := f.Snapshots.Reset(f.Ctx, list[0].ID, "")
+			want := understudy.ECONFLICT
+			if refusal == providers.ErrProtocol {
+				want = understudy.EBADGATEWAY
+			}
+			e := domaintest.WantCode(t, err, want)
+			if e.Type != kind || !strings.Contains(e.Message, "app chirp") {
+				t.Fatalf("type %q, message %q; want type %s naming the app", e.Type, e.Message, kind)
+			}
+			a, _ := f.Accounts.GetAccount(f.Ctx, list[0].ID)
+			if a.Status != accounts.StatusFailed || !strings.Contains(a.StatusReason, refusal.Error()) {
+				t.Fatalf("account %s %q; want failed with the refusal", a.Status, a.StatusReason)
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/providers"
@@ -97,9 +99,10 @@ RETURNING id, created_at`
 )
 
 // Capture snapshots every app of the account and records the states as
-// the next version of state. Errors: *AppsError naming the apps that
-// failed (nothing is recorded then).
-func (s *Store) Capture(ctx context.Context, accountID, state string, refs []accounts.LiveRef, timeout time.Duration) ([]Snapshot, error) {
+// the next version of state, with audit (when not nil) in the same
+// transaction; audit's details gain the version. Errors: *AppsError naming
+// the apps that failed (nothing is recorded then).
+func (s *Store) Capture(ctx context.Context, accountID, state string, refs []accounts.LiveRef, timeout time.Duration, audit *access.Event) ([]Snapshot, error) {
 	caps, err := snapshotAll(ctx, accountID, refs, timeout)
 	if err != nil {
 		return nil, err
@@ -125,7 +128,13 @@ func (s *Store) Capture(ctx context.Context, accountID, state string, refs []acc
 			}
 			out = append(out, sn)
 		}
-		return nil
+		if audit == nil {
+			return nil
+		}
+		e := *audit
+		e.Details = maps.Clone(e.Details)
+		e.Details["version"] = version
+		return access.Record(ctx, tx, e)
 	})
 	return out, pgdb.Translate(err, "", "")
 }

@@ -309,7 +309,10 @@ func TestCLILeases(t *testing.T) {
 	if one.Lease.Id != two.Lease.Id || one.Credentials.Password == "" {
 		t.Errorf("idempotent acquire gave leases %s and %s", one.Lease.Id, two.Lease.Id)
 	}
-	mustOK(t, s.cli(t, s.Runner, "leases", "release", one.Lease.Id, "--reset"))
+	// decode acquires with the admin token: the runner may not release
+	// another token's lease; the admin may.
+	mustFail(t, s.cli(t, s.Runner, "leases", "release", one.Lease.Id, "--reset"), exitAuth, "only that token or an admin")
+	mustOK(t, s.cli(t, s.Admin, "leases", "release", one.Lease.Id, "--reset"))
 	mustFail(t, s.cli(t, s.Runner, "leases", "acquire", "--environment", "production"), exitUsage, "--role")
 }
 
@@ -360,7 +363,7 @@ func TestCLILeaseRun(t *testing.T) {
 	if busy.Stdout != "" {
 		t.Errorf("the command ran without a lease: %q", busy.Stdout)
 	}
-	mustOK(t, s.cli(t, s.Runner, "leases", "release", held.Lease.Id))
+	mustOK(t, s.cli(t, s.Admin, "leases", "release", held.Lease.Id))
 }
 
 func TestCLILeaseRunRenews(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -36,6 +37,10 @@ type Config struct {
 	DBMaxConns int `yaml:"db_max_conns"`
 	// RequestTimeout bounds each request. Defaults to 10s.
 	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// ReadTimeout bounds reading a whole request, headers and body, so a
+	// client that sends its body slowly cannot hold a connection. Defaults
+	// to 30s.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
 	// TokenCacheTTL is how long an authenticated token is remembered, sparing
 	// a database round trip per request; a token revoked on another replica
 	// keeps working here for at most this long. Negative disables the cache.
@@ -43,6 +48,9 @@ type Config struct {
 	TokenCacheTTL time.Duration `yaml:"token_cache_ttl"`
 	// LogLevel is debug, info, warn or error. Defaults to info.
 	LogLevel string `yaml:"log_level"`
+	// JobLogLevel is the least level of the job queue's own logs (River's
+	// producer chatter is INFO every few seconds). Defaults to warn.
+	JobLogLevel string `yaml:"job_log_level"`
 	// AppTimeout bounds each call to an app (one app's part of a reset, a
 	// provisioning, a snapshot). Defaults to 30s.
 	AppTimeout time.Duration `yaml:"app_timeout"`
@@ -55,7 +63,9 @@ func (c Config) WithDefaults() Config {
 	c.Addr = cmp.Or(c.Addr, "127.0.0.1:8080")
 	c.DBMaxConns = cmp.Or(c.DBMaxConns, 20)
 	c.RequestTimeout = cmp.Or(c.RequestTimeout, 10*time.Second)
+	c.ReadTimeout = cmp.Or(c.ReadTimeout, 30*time.Second)
 	c.LogLevel = cmp.Or(c.LogLevel, "info")
+	c.JobLogLevel = cmp.Or(c.JobLogLevel, "warn")
 	c.TokenCacheTTL = cmp.Or(c.TokenCacheTTL, 5*time.Second)
 	c.AppTimeout = cmp.Or(c.AppTimeout, 30*time.Second)
 	c.LeaseExpiryInterval = cmp.Or(c.LeaseExpiryInterval, 5*time.Second)
@@ -77,12 +87,21 @@ func (c Config) Validate() error {
 	if c.DBMaxConns < 1 {
 		errs = append(errs, fmt.Errorf("db_max_conns must be at least 1, got %d", c.DBMaxConns))
 	}
-	switch c.LogLevel {
-	case "debug", "info", "warn", "error":
-	default:
-		errs = append(errs, fmt.Errorf("log_level must be debug, info, warn or error, got %q", c.LogLevel))
+	for name, level := range map[string]string{"log_level": c.LogLevel, "job_log_level": c.JobLogLevel} {
+		switch level {
+		case "debug", "info", "warn", "error":
+		default:
+			errs = append(errs, fmt.Errorf("%s must be debug, info, warn or error, got %q", name, level))
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// jobLogLevel is JobLogLevel as a slog level (warn when it cannot be read).
+func (c Config) jobLogLevel() slog.Level {
+	l := slog.LevelWarn
+	_ = l.UnmarshalText([]byte(c.JobLogLevel))
+	return l
 }
 
 // envSource reads UNDERSTUDY_* variables into a Config.
@@ -94,6 +113,7 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 	c.OldSecretKeys = splitList(getenv("UNDERSTUDY_OLD_SECRET_KEYS"))
 	c.EmailDomains = splitList(getenv("UNDERSTUDY_EMAIL_DOMAINS"))
 	c.LogLevel = getenv("UNDERSTUDY_LOG_LEVEL")
+	c.JobLogLevel = getenv("UNDERSTUDY_JOB_LOG_LEVEL")
 	var errs []error
 	if v := getenv("UNDERSTUDY_DB_MAX_CONNS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -109,7 +129,8 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.TokenCacheTTL = d
 	}
-	for name, dst := range map[string]*time.Duration{"UNDERSTUDY_APP_TIMEOUT": &c.AppTimeout, "UNDERSTUDY_LEASE_EXPIRY_INTERVAL": &c.LeaseExpiryInterval} {
+	for name, dst := range map[string]*time.Duration{"UNDERSTUDY_APP_TIMEOUT": &c.AppTimeout, "UNDERSTUDY_LEASE_EXPIRY_INTERVAL": &c.LeaseExpiryInterval,
+		"UNDERSTUDY_READ_TIMEOUT": &c.ReadTimeout} {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil {
@@ -152,8 +173,10 @@ func merge(layers ...Config) Config {
 		out.Addr = cmp.Or(out.Addr, l.Addr)
 		out.SecretKey = cmp.Or(out.SecretKey, l.SecretKey)
 		out.LogLevel = cmp.Or(out.LogLevel, l.LogLevel)
+		out.JobLogLevel = cmp.Or(out.JobLogLevel, l.JobLogLevel)
 		out.DBMaxConns = cmp.Or(out.DBMaxConns, l.DBMaxConns)
 		out.RequestTimeout = cmp.Or(out.RequestTimeout, l.RequestTimeout)
+		out.ReadTimeout = cmp.Or(out.ReadTimeout, l.ReadTimeout)
 		out.TokenCacheTTL = cmp.Or(out.TokenCacheTTL, l.TokenCacheTTL)
 		out.AppTimeout = cmp.Or(out.AppTimeout, l.AppTimeout)
 		out.LeaseExpiryInterval = cmp.Or(out.LeaseExpiryInterval, l.LeaseExpiryInterval)
@@ -174,6 +197,7 @@ func serverFlags(fs *pflag.FlagSet, c *Config, configPath *string) {
 	fs.StringVar(&c.Addr, "addr", "", "listen address (or UNDERSTUDY_ADDR; default 127.0.0.1:8080)")
 	fs.StringSliceVar(&c.EmailDomains, "email-domains", nil, "controlled email domains (or UNDERSTUDY_EMAIL_DOMAINS)")
 	fs.StringVar(&c.LogLevel, "log-level", "", "debug, info, warn or error (or UNDERSTUDY_LOG_LEVEL)")
+	fs.StringVar(&c.JobLogLevel, "job-log-level", "", "least level of the job queue's own logs (or UNDERSTUDY_JOB_LOG_LEVEL; default warn)")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", 0, "connection pool size (or UNDERSTUDY_DB_MAX_CONNS; default 20)")
 }
 

@@ -27,6 +27,8 @@ func TestConfigFromEnvAndFromFileAreTheSame(t *testing.T) {
 		"UNDERSTUDY_REQUEST_TIMEOUT": "3s",
 		"UNDERSTUDY_LOG_LEVEL":       "debug",
 		"UNDERSTUDY_TOKEN_CACHE_TTL": "2s",
+		"UNDERSTUDY_READ_TIMEOUT":    "20s",
+		"UNDERSTUDY_JOB_LOG_LEVEL":   "info",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +55,8 @@ func TestConfigPrecedenceIsFlagsThenEnvThenFile(t *testing.T) {
 		t.Fatalf("precedence broken: %+v", c)
 	}
 	d, _ := loadConfig(Config{}, "", envOf(nil))
-	if d.Addr != "127.0.0.1:8080" || d.DBMaxConns != 20 || d.RequestTimeout != 10*time.Second || d.LogLevel != "info" {
+	if d.Addr != "127.0.0.1:8080" || d.DBMaxConns != 20 || d.RequestTimeout != 10*time.Second || d.LogLevel != "info" ||
+		d.ReadTimeout != 30*time.Second || d.JobLogLevel != "warn" {
 		t.Fatalf("defaults = %+v", d)
 	}
 }

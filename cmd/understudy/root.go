@@ -28,7 +28,7 @@ const (
 	exitAuth        = 4 // missing, unknown or insufficient token (401, 403)
 	exitConflict    = 5 // the change clashes with the current state (409)
 	exitInvalid     = 6 // the input was refused (400, 413, 422)
-	exitUnavailable = 7 // the server or its database cannot be reached (503)
+	exitUnavailable = 7 // the server, its database or an app is down or broke its contract (502, 503)
 )
 
 // codedError carries an exit code with the message to print.
@@ -174,7 +174,7 @@ func exitCodeOf(status int) int {
 		return exitConflict
 	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
 		return exitInvalid
-	case http.StatusServiceUnavailable:
+	case http.StatusServiceUnavailable, http.StatusBadGateway:
 		return exitUnavailable
 	}
 	return exitError
@@ -222,7 +222,7 @@ func withCode(err error) error {
 	code := map[string]int{
 		understudy.ENOTFOUND: exitNotFound, understudy.EUNAUTHORIZED: exitAuth, understudy.EFORBIDDEN: exitAuth,
 		understudy.ECONFLICT: exitConflict, understudy.EINVALID: exitInvalid, understudy.EMALFORMED: exitInvalid,
-		understudy.EUNAVAILABLE: exitUnavailable,
+		understudy.EUNAVAILABLE: exitUnavailable, understudy.EBADGATEWAY: exitUnavailable,
 	}[understudy.ErrorCode(err)]
 	if code == 0 {
 		code = exitError

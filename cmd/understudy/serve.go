@@ -79,7 +79,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.listener, err = net.Listen("tcp", m.Config.Addr); err != nil {
 		return fmt.Errorf("listening on %s: %w", m.Config.Addr, err)
 	}
-	m.http = &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn)}
+	// ReadTimeout bounds headers and body together, so a client that sends
+	// its body slowly cannot hold a connection; the body limit is the API's
+	// middleware (1 MiB on every route).
+	m.http = &http.Server{Handler: api, ReadHeaderTimeout: min(10*time.Second, m.Config.ReadTimeout), ReadTimeout: m.Config.ReadTimeout,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn)}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.http.Serve(m.listener) }()
 	m.Logger.InfoContext(ctx, "serving", slog.String("addr", m.Addr()), slog.String("secret_key_id", keyring.PrimaryKeyID()),
@@ -161,7 +165,7 @@ func (m *Main) startJobs(ctx context.Context, svc services) error {
 		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
 		Workers:      workers,
 		PeriodicJobs: lease.PeriodicJobs(m.Config.LeaseExpiryInterval),
-		Logger:       m.Logger,
+		Logger:       slog.New(minLevel{Handler: m.Logger.Handler(), min: m.Config.jobLogLevel()}),
 	})
 	if err != nil {
 		return fmt.Errorf("preparing background jobs: %w", err)

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"io"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,7 +31,7 @@ qa.example.test, the schema migrated, and a new admin token printed once.`,
 			if err != nil {
 				return &codedError{code: exitUsage, err: err}
 			}
-			logger := a.logger(cfg.LogLevel)
+			logger := a.serverLogger(cfg.LogLevel, dev)
 			m := &Main{Config: cfg, Migrate: migrate || dev, Logger: logger}
 			var stopDev func(context.Context) error
 			if dev {
@@ -79,4 +81,45 @@ func (a *app) logger(level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
 	return slog.New(access.LogHandler(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: l})))
+}
+
+// serverLogger is the server's logger: JSON lines, except with --dev on a
+// terminal, where a person reads them and text is easier on the eye.
+func (a *app) serverLogger(level string, dev bool) *slog.Logger {
+	if !dev || !isTerminal(a.stderr) {
+		return a.logger(level)
+	}
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(access.LogHandler(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: l})))
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// minLevel passes on only the records at or above min: River logs its
+// producers' job counts every few seconds at INFO, which would bury what
+// matters, so its logger keeps to warnings unless asked for more.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevel{Handler: h.Handler.WithAttrs(attrs), min: h.min}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{Handler: h.Handler.WithGroup(name), min: h.min}
 }

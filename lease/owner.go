@@ -1,0 +1,59 @@
+package lease
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"time"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/access"
+)
+
+// IdempotencyWindow is how long an Idempotency-Key is remembered: a key
+// older than that starts a new lease, as if it had never been used.
+const IdempotencyWindow = 24 * time.Hour
+
+// ownerSQL is the condition that a lease l belongs to the caller: $a is
+// true for an admin, $b the caller's token id (NULL without one), $c the
+// caller's name (leases from before token ids were recorded are owned by
+// token name).
+func ownerSQL(admin, tokenID, actor string) string {
+	return `(` + admin + ` OR l.token_id = ` + tokenID + `::uuid OR (l.token_id IS NULL AND l.token_name = ` + actor + `))`
+}
+
+// ownedBy reports whether the caller may renew or release l: the token
+// that acquired it, or an admin.
+func ownedBy(c access.Caller, l Lease) bool {
+	if c.Scope == access.ScopeAdmin {
+		return true
+	}
+	if l.tokenID != "" {
+		return c.TokenID == l.tokenID
+	}
+	return c.Actor != "" && c.Actor == l.tokenName
+}
+
+// optionalTokenID is the caller's token id, or nil (SQL NULL) without one.
+func optionalTokenID(c access.Caller) *string {
+	if c.TokenID == "" {
+		return nil
+	}
+	return &c.TokenID
+}
+
+// refuse audits a refused renewal or release (action lease.renew_denied,
+// lease.release_denied) and returns the 403 that says whose lease it is.
+func (s *Service) refuse(ctx context.Context, l Lease, verb string) error {
+	access.RecordNow(ctx, s.db, s.logger, access.Event{Action: "lease." + verb + "_denied", TargetType: "lease", TargetID: l.ID,
+		Details: map[string]any{"account_id": l.AccountID, "owner": l.tokenName}})
+	return understudy.Errorf(understudy.EFORBIDDEN, "lease %s was acquired by token %s; only that token or an admin token may %s it", l.ID, l.tokenName, verb)
+}
+
+// fingerprint digests what a lease request asks for, so that a request
+// replayed with its Idempotency-Key can be told from a different one.
+func fingerprint(r Request) []byte {
+	b, _ := json.Marshal([]any{r.Environment, r.Role, r.State, r.Holder, r.TTL.Seconds(), r.Wait.Seconds()})
+	h := sha256.Sum256(b)
+	return h[:]
+}

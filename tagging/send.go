@@ -1,0 +1,195 @@
+package tagging
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/understudy-dev/understudy/providers"
+)
+
+// Sender sends a vendor's requests: it retries 429 and 5xx answers (and
+// connection errors) with jittered exponential backoff, honouring
+// Retry-After (seconds or an HTTP date), reads every response body (vendors
+// report errors inside a 200), turns 401/403 into ErrCredentials and other
+// 4xx into ErrRejected, naming the vendor and the status, and never puts a
+// secret in an error.
+type Sender struct {
+	// Vendor names the vendor in errors ("PostHog"). Required.
+	Vendor string
+	// Client sends the requests. Defaults to a client with a 30s timeout.
+	Client *http.Client
+	// Attempts is how many times a request is sent at most. Defaults to 5.
+	Attempts int
+	// MinWait and MaxWait bound the backoff between attempts when the
+	// vendor says nothing (Retry-After wins, up to MaxWait). Default 1s, 60s.
+	MinWait, MaxWait time.Duration
+	// Sleep waits for d or until ctx is done. Defaults to a timer; tests
+	// inject one that records the waits.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Secrets are redacted from every error and body excerpt.
+	Secrets []string
+}
+
+// maxResponse is the most of a response body that is read.
+const maxResponse = 4 << 20
+
+// Response is a vendor's successful (2xx) answer, read whole.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Do sends the request that build makes (called again for each attempt,
+// so its body can be read again) and returns the 2xx answer. Errors:
+// ErrCredentials (401, 403), ErrRejected (another 4xx), ErrUnavailable (429
+// or 5xx or no answer, after the attempts), the context's error.
+func (s Sender) Do(ctx context.Context, build func(ctx context.Context) (*http.Request, error)) (Response, error) {
+	attempts := max(s.Attempts, 1)
+	if s.Attempts == 0 {
+		attempts = 5
+	}
+	var last error
+	for attempt := 1; ; attempt++ {
+		req, err := build(ctx)
+		if err != nil {
+			return Response{}, err
+		}
+		if id := providers.RequestID(ctx); id != "" {
+			req.Header.Set("X-Request-ID", id)
+		}
+		resp, wait, err := s.once(req)
+		if err == nil {
+			return resp, nil
+		}
+		last = err
+		if !errors.Is(err, ErrUnavailable) || attempt >= attempts || ctx.Err() != nil {
+			return Response{}, s.redact(last)
+		}
+		if serr := s.sleep(ctx, s.backoff(attempt, wait)); serr != nil {
+			return Response{}, fmt.Errorf("%w (while waiting to retry: %v)", s.redact(last), serr)
+		}
+	}
+}
+
+// once sends req and classifies the answer; wait is the Retry-After the
+// vendor asked for (0 when none).
+func (s Sender) once(req *http.Request) (Response, time.Duration, error) {
+	client := s.Client
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		if req.Context().Err() != nil {
+			return Response{}, 0, req.Context().Err()
+		}
+		return Response{}, 0, fmt.Errorf("%w: %s did not answer: %v", ErrUnavailable, s.Vendor, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if err != nil {
+		return Response{}, 0, fmt.Errorf("%w: reading %s's answer: %v", ErrUnavailable, s.Vendor, err)
+	}
+	status := resp.StatusCode
+	switch {
+	case status >= 200 && status < 300:
+		return Response{Status: status, Header: resp.Header, Body: body}, 0, nil
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return Response{}, 0, fmt.Errorf("%w: %s refused the credentials (%d)%s", ErrCredentials, s.Vendor, status, excerpt(body))
+	case status == http.StatusTooManyRequests || status >= 500:
+		return Response{}, retryAfter(resp.Header.Get("Retry-After"), time.Now()),
+			fmt.Errorf("%w: %s answered %d%s", ErrUnavailable, s.Vendor, status, excerpt(body))
+	default:
+		return Response{}, 0, fmt.Errorf("%w: %s answered %d%s", ErrRejected, s.Vendor, status, excerpt(body))
+	}
+}
+
+// backoff is the wait before attempt+1: what the vendor asked for, else
+// MinWait·2^(attempt-1) with full jitter, both capped at MaxWait.
+func (s Sender) backoff(attempt int, asked time.Duration) time.Duration {
+	lo := s.MinWait
+	if lo <= 0 {
+		lo = time.Second
+	}
+	hi := s.MaxWait
+	if hi <= 0 {
+		hi = 60 * time.Second
+	}
+	if asked > 0 {
+		return min(asked, hi)
+	}
+	d := min(lo<<min(attempt-1, 20), hi)
+	return lo/2 + rand.N(d-lo/2+1)
+}
+
+func (s Sender) sleep(ctx context.Context, d time.Duration) error {
+	if s.Sleep != nil {
+		return s.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// redact removes the secrets from err's message, keeping what it wraps.
+func (s Sender) redact(err error) error {
+	msg := err.Error()
+	changed := false
+	for _, sec := range s.Secrets {
+		if len(sec) >= 4 && strings.Contains(msg, sec) {
+			msg, changed = strings.ReplaceAll(msg, sec, "[redacted]"), true
+		}
+	}
+	if !changed {
+		return err
+	}
+	return &redacted{msg: msg, err: err}
+}
+
+type redacted struct {
+	msg string
+	err error
+}
+
+func (r *redacted) Error() string { return r.msg }
+func (r *redacted) Unwrap() error { return errors.Unwrap(r.err) }
+
+// retryAfter reads a Retry-After header: seconds, or an HTTP date.
+func retryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// excerpt is the start of a vendor's answer, for an error message.
+func excerpt(body []byte) string {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return ""
+	}
+	if len(body) > 300 {
+		body = append(body[:300:300], "…"...)
+	}
+	return ": " + string(body)
+}

@@ -50,6 +50,10 @@ type Account struct {
 	CreatedAt         time.Time         `json:"created_at"`
 	UpdatedAt         time.Time         `json:"updated_at"`
 	RetiredAt         *time.Time        `json:"retired_at,omitempty"`
+	// Tags mark the account as synthetic wherever it appears:
+	// is_synthetic=true, synthetic_role, synthetic_environment and
+	// understudy_account_id.
+	Tags map[string]string `json:"tags"`
 }
 
 // Credentials are what a test run signs in with. They are returned only to
@@ -97,6 +101,7 @@ func (s *Service) ScanWithCredentials(row pgx.Row, leading ...any) (Account, Cre
 	if err := row.Scan(dest...); err != nil {
 		return Account{}, Credentials{}, err
 	}
+	a.Tags = tagsOf(&a)
 	plain, err := s.keyring.Open(sealed, []byte(a.ID))
 	if err != nil {
 		return Account{}, Credentials{}, s.openError(err)
@@ -106,8 +111,10 @@ func (s *Service) ScanWithCredentials(row pgx.Row, leading ...any) (Account, Cre
 }
 
 func scanAccount(row pgx.Row, a *Account) error {
-	return row.Scan(&a.ID, &a.Environment, &a.Role, &a.Slot, &a.Generation, &a.Status, &a.StatusReason, &a.Identity,
+	err := row.Scan(&a.ID, &a.Environment, &a.Role, &a.Slot, &a.Generation, &a.Status, &a.StatusReason, &a.Identity,
 		&a.PasswordRotatedAt, &a.CreatedAt, &a.UpdatedAt, &a.RetiredAt)
+	a.Tags = tagsOf(a)
+	return err
 }
 
 const getAccountSQL = `SELECT ` + accountColumns + accountFrom + ` WHERE a.id = $1`

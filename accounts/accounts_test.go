@@ -3,6 +3,7 @@ package accounts_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -301,5 +302,29 @@ func TestAttachRefusesABadProviderByField(t *testing.T) {
 	e := wantCode(t, err, understudy.EINVALID)
 	if len(e.Fields) != 1 || e.Fields[0].Field != "provider" {
 		t.Fatalf("fields = %+v", e.Fields)
+	}
+}
+
+// Every account carries its tags, and apps are told them when the account
+// is provisioned.
+func TestAccountsCarryTheirTags(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOptions{})
+	f.env(t, "production")
+	if _, err := f.svc.CreateRole(f.ctx, "production", "buyer", accounts.RoleChange{}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := f.svc.ListAccounts(f.ctx, accounts.AccountFilter{Environment: "production"})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("accounts: %v %v", list, err)
+	}
+	a := list[0]
+	want := map[string]string{"is_synthetic": "true", "synthetic_role": "buyer", "synthetic_environment": "production", "understudy_account_id": a.ID}
+	if !maps.Equal(a.Tags, want) {
+		t.Fatalf("tags = %v, want %v", a.Tags, want)
+	}
+	got, _ := f.svc.GetAccount(f.ctx, a.ID)
+	if !maps.Equal(got.Tags, want) {
+		t.Fatalf("GetAccount tags = %v", got.Tags)
 	}
 }

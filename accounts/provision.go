@@ -178,7 +178,7 @@ func (s *Service) providerAccount(ctx context.Context, a Account) (providers.Acc
 	id := a.Identity
 	return providers.Account{ID: a.ID, Environment: a.Environment, Role: a.Role, Email: id.Email, Username: id.Username,
 		DisplayName: id.DisplayName, GivenName: id.GivenName, FamilyName: id.FamilyName, Phone: id.Phone,
-		Locale: id.Locale, TimeZone: id.TimeZone, Password: cr.Password, Attributes: r.Attributes}, nil
+		Locale: id.Locale, TimeZone: id.TimeZone, Password: cr.Password, Attributes: r.Attributes, Tags: tagsOf(&a)}, nil
 }
 
 // environmentApps returns the apps of the account's environment.

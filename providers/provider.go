@@ -38,6 +38,11 @@ type Account struct {
 	// credentials. Providers never log it.
 	Password   string            `json:"password"`
 	Attributes map[string]string `json:"attributes"`
+	// Tags mark the account as synthetic (is_synthetic=true,
+	// synthetic_role, synthetic_environment, understudy_account_id), for
+	// apps that forward them to their own analytics. Apps that predate
+	// them may ignore them.
+	Tags map[string]string `json:"tags,omitempty"`
 }
 
 // Target names an existing user of an app: its ref, and the Understudy

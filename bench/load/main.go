@@ -26,6 +26,9 @@ type Config struct {
 	Warmup time.Duration
 	// Bin is the server binary, built by make build. Defaults to bin/understudy.
 	Bin string
+	// PeerBin is the hand-written peer (bench/peer). Defaults to building
+	// it with go build into a temporary directory.
+	PeerBin string
 	// Output is text or json. Defaults to text.
 	Output string
 }
@@ -72,6 +75,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "measured duration of each phase")
 	fs.DurationVar(&c.Warmup, "warmup", 2*time.Second, "unrecorded warm-up before each phase")
 	fs.StringVar(&c.Bin, "bin", "bin/understudy", "server binary (make build)")
+	fs.StringVar(&c.PeerBin, "peer-bin", "", "hand-written peer binary (default: go build ./bench/peer)")
 	fs.StringVar(&c.Output, "o", "text", "output format: text or json")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err

@@ -40,14 +40,24 @@ func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, e
 	}
 	defer func() { err = errors.Join(err, srv.Stop()) }()
 	fmt.Fprintf(progress, "load: server ready at %s\n", srv.BaseURL)
-	return measureStack(ctx, cfg, db.URL, srv.BaseURL, toks, progress)
+	peer, err := startPeer(ctx, cfg, db.URL, toks.Runner.Secret, progress)
+	if err != nil {
+		return Report{}, err
+	}
+	defer func() { err = errors.Join(err, peer.Stop()) }()
+	return measureStack(ctx, cfg, db.URL, srv.BaseURL, peer.BaseURL, toks, progress)
 }
 
-// measureStack creates the accounts, then runs the HTTP phase and the bare
-// SELECT phase, one after the other.
-func measureStack(ctx context.Context, cfg Config, dbURL, baseURL string, toks stack.Tokens, progress io.Writer) (Report, error) {
+// measureStack creates the accounts, checks that the server and the peer
+// answer the same document, then runs the HTTP phase, the peer phase (next
+// to it, as they are compared) and the bare SELECT phase, one after the
+// other.
+func measureStack(ctx context.Context, cfg Config, dbURL, baseURL, peerURL string, toks stack.Tokens, progress io.Writer) (Report, error) {
 	ids, err := seedAccounts(ctx, baseURL, toks.Admin.Secret)
 	if err != nil {
+		return Report{}, err
+	}
+	if err := sameAnswer(ctx, baseURL, peerURL, toks.Runner.Secret, ids[0]); err != nil {
 		return Report{}, err
 	}
 	machine, err := stack.MachineFacts(ctx, dbURL)
@@ -60,10 +70,15 @@ func measureStack(ctx context.Context, cfg Config, dbURL, baseURL string, toks s
 	if err != nil {
 		return Report{}, err
 	}
+	fmt.Fprintf(progress, "load: phase peer: %d clients, %s warm-up, %s measured\n", cfg.Clients, cfg.Warmup, cfg.Duration)
+	hand, err := httpPhaseNamed(ctx, cfg, "peer", peerURL, toks.Runner.Secret, ids)
+	if err != nil {
+		return Report{}, err
+	}
 	fmt.Fprintf(progress, "load: phase select: %d clients, %s warm-up, %s measured\n", cfg.Clients, cfg.Warmup, cfg.Duration)
 	bare, err := selectPhase(ctx, cfg, dbURL, ids)
 	if err != nil {
 		return Report{}, err
 	}
-	return newReport(cfg, machine, web, bare), nil
+	return newReport(cfg, machine, web, bare, hand), nil
 }

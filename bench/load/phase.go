@@ -43,10 +43,16 @@ func (c *httpClient) Do(ctx context.Context, _ *phase.Steps) error {
 	return nil
 }
 
-// httpPhase measures GET /v1/accounts/{id} with the runner token: one
-// http.Client (and so one keep-alive connection) per client, each starting
-// at a different account.
+// httpPhase measures the server's GET /v1/accounts/{id} with the runner
+// token.
 func httpPhase(ctx context.Context, cfg Config, baseURL, runnerSecret string, ids []string) (phase.Result, error) {
+	return httpPhaseNamed(ctx, cfg, "http", baseURL, runnerSecret, ids)
+}
+
+// httpPhaseNamed measures GET /v1/accounts/{id} at baseURL (the server or
+// the peer) with the runner token: one http.Client (and so one keep-alive
+// connection) per client, each starting at a different account.
+func httpPhaseNamed(ctx context.Context, cfg Config, name, baseURL, runnerSecret string, ids []string) (phase.Result, error) {
 	clients := make([]phase.Client, cfg.Clients)
 	for i := range clients {
 		tr := &http.Transport{MaxIdleConns: cfg.Clients, MaxIdleConnsPerHost: cfg.Clients, DisableCompression: true}
@@ -58,7 +64,7 @@ func httpPhase(ctx context.Context, cfg Config, baseURL, runnerSecret string, id
 			c.(*httpClient).hc.CloseIdleConnections()
 		}
 	}()
-	return phase.Run(ctx, cfg.phase(), "http", clients)
+	return phase.Run(ctx, cfg.phase(), name, clients)
 }
 
 // selectSQL is the bare primary-key read the HTTP phase is compared with.

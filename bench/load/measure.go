@@ -10,10 +10,10 @@ import (
 	"github.com/understudy-dev/understudy/bench/internal/stack"
 )
 
-// measure sets up a scratch stack (database, tokens, server, accounts), runs
-// both phases and returns the report. Whatever it set up is torn down before
-// it returns, also when it fails or ctx is canceled: the server is stopped,
-// then the database dropped.
+// measure sets up a scratch stack (database, tokens, server, peer,
+// accounts), runs the three phases and returns the report. Whatever it set
+// up is torn down before it returns, also when it fails or ctx is
+// canceled: the peer and the server are stopped, then the database dropped.
 func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, err error) {
 	if _, err := os.Stat(cfg.Bin); err != nil {
 		return Report{}, fmt.Errorf("server binary %s: %w (run make build first, or pass -bin)", cfg.Bin, err)
@@ -39,8 +39,9 @@ func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, e
 		return Report{}, err
 	}
 	defer func() { err = errors.Join(err, srv.Stop()) }()
-	fmt.Fprintf(progress, "load: server ready at %s\n", srv.BaseURL)
-	peer, err := startPeer(ctx, cfg, db.URL, toks.Runner.Secret, progress)
+	fmt.Fprintf(progress, "load: server ready at %s (pid %d)\n", srv.BaseURL, srv.Pid())
+	peer, cleanup, err := startPeer(ctx, cfg, db.URL, toks.Runner.Secret, progress)
+	defer cleanup()
 	if err != nil {
 		return Report{}, err
 	}

@@ -31,17 +31,19 @@ func buildPeer(ctx context.Context, dir string) (string, error) {
 }
 
 // startPeer starts the peer binary on the scratch database, accepting the
-// runner's token, as the server does.
-func startPeer(ctx context.Context, cfg Config, dbURL, runnerSecret string, progress io.Writer) (*stack.Server, error) {
-	bin := cfg.PeerBin
+// runner's token, as the server does. Without -peer-bin it builds the peer
+// into a temporary directory, kept while it runs (so a profiler can read
+// its symbols) and removed by the returned cleanup, which is never nil.
+func startPeer(ctx context.Context, cfg Config, dbURL, runnerSecret string, progress io.Writer) (*stack.Server, func(), error) {
+	bin, cleanup := cfg.PeerBin, func() {}
 	if bin == "" {
 		dir, err := os.MkdirTemp("", "understudy-bench-peer-")
 		if err != nil {
-			return nil, err
+			return nil, cleanup, err
 		}
-		defer os.RemoveAll(dir) // the running process keeps its executable
+		cleanup = func() { os.RemoveAll(dir) }
 		if bin, err = buildPeer(ctx, dir); err != nil {
-			return nil, err
+			return nil, cleanup, err
 		}
 	}
 	p, err := stack.Start(ctx, stack.Command{
@@ -51,10 +53,10 @@ func startPeer(ctx context.Context, cfg Config, dbURL, runnerSecret string, prog
 		Env:  []string{"DATABASE_URL=" + dbURL, "PEER_TOKEN=" + runnerSecret},
 	})
 	if err != nil {
-		return nil, err
+		return nil, cleanup, err
 	}
-	fmt.Fprintf(progress, "load: peer ready at %s\n", p.BaseURL)
-	return p, nil
+	fmt.Fprintf(progress, "load: peer ready at %s (pid %d)\n", p.BaseURL, p.Pid())
+	return p, cleanup, nil
 }
 
 // sameAnswer checks that the server and the peer answer GET

@@ -1,0 +1,58 @@
+package openapi
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/understudy-dev/understudy/access"
+)
+
+// requestIDSpec is the rule validRequestID implements.
+var requestIDSpec = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+func FuzzValidRequestID(f *testing.F) {
+	for _, s := range []string{"", "abc", "trace-abc-123", "a.b_c:d-e", "a b", "a\n", "é", strings.Repeat("x", 128), strings.Repeat("x", 129), "/", "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		if got, want := validRequestID(id), requestIDSpec.MatchString(id); got != want {
+			t.Errorf("validRequestID(%q) = %v, the rule says %v", id, got, want)
+		}
+	})
+}
+
+func TestRequestIDEchoesOrGenerates(t *testing.T) {
+	t.Parallel()
+	e := echo.New()
+	for sent, keep := range map[string]bool{"": false, "trace-abc-123": true, "bad id": false, strings.Repeat("x", 129): false} {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		if sent != "" {
+			req.Header.Set(HeaderRequestID, sent)
+		}
+		rec := httptest.NewRecorder()
+		c := e.NewContext(req, rec)
+		var seen string
+		if err := requestID(func(c echo.Context) error {
+			seen = access.CallerFrom(c.Request().Context()).RequestID
+			return nil
+		})(c); err != nil {
+			t.Fatal(err)
+		}
+		echoed := rec.Header().Get(HeaderRequestID)
+		if echoed != seen || len(rec.Header().Values(HeaderRequestID)) != 1 {
+			t.Errorf("sent %q: echoed %v, the context has %q", sent, rec.Header().Values(HeaderRequestID), seen)
+		}
+		if keep && seen != sent {
+			t.Errorf("sent %q: the request id is %q, want it kept", sent, seen)
+		}
+		if _, err := uuid.Parse(seen); !keep && err != nil {
+			t.Errorf("sent %q: the request id is %q, want a new UUID", sent, seen)
+		}
+	}
+}

@@ -59,7 +59,10 @@ func TestConfigNeedsDatabaseURL(t *testing.T) {
 		t.Errorf("parseConfig without TEST_DATABASE_URL = %v, want an error naming it", err)
 	}
 	cfg, err := parseConfig([]string{"-clients", "8", "-o", "json"}, func(string) string { return "postgres://h/db" }, &stderr)
-	if err != nil || cfg.Clients != 8 || cfg.Output != "json" || cfg.Duration != 10*time.Second || cfg.Bin != "bin/understudy" {
-		t.Errorf("parseConfig = %+v, %v; want 8 clients, json, 10s, bin/understudy", cfg, err)
+	if err != nil || cfg.Clients != 8 || cfg.Output != "json" || cfg.Duration != 10*time.Second || cfg.Bin != "bin/understudy" || cfg.Rounds != 1 {
+		t.Errorf("parseConfig = %+v, %v; want 8 clients, json, 10s, bin/understudy, 1 round", cfg, err)
+	}
+	if _, err := parseConfig([]string{"-rounds", "200"}, func(string) string { return "postgres://h/db" }, &stderr); err == nil || !strings.Contains(err.Error(), "-rounds") {
+		t.Errorf("parseConfig -rounds 200 (50ms slices) = %v, want an error naming -rounds", err)
 	}
 }

@@ -50,9 +50,9 @@ func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, e
 }
 
 // measureStack creates the accounts, checks that the server and the peer
-// answer the same document, then runs the HTTP phase, the peer phase (next
-// to it, as they are compared) and the bare SELECT phase, one after the
-// other.
+// answer the same document, then runs the HTTP phase and the peer phase
+// (next to each other, as they are compared; see comparedPhases), then the
+// bare SELECT phase.
 func measureStack(ctx context.Context, cfg Config, dbURL, baseURL, peerURL string, toks stack.Tokens, progress io.Writer) (Report, error) {
 	ids, err := seedAccounts(ctx, baseURL, toks.Admin.Secret)
 	if err != nil {
@@ -65,14 +65,9 @@ func measureStack(ctx context.Context, cfg Config, dbURL, baseURL, peerURL strin
 	if err != nil {
 		return Report{}, err
 	}
-	fmt.Fprintf(progress, "load: %d accounts; phase http: %d clients, %s warm-up, %s measured\n",
-		len(ids), cfg.Clients, cfg.Warmup, cfg.Duration)
-	web, err := httpPhase(ctx, cfg, baseURL, toks.Runner.Secret, ids)
-	if err != nil {
-		return Report{}, err
-	}
-	fmt.Fprintf(progress, "load: phase peer: %d clients, %s warm-up, %s measured\n", cfg.Clients, cfg.Warmup, cfg.Duration)
-	hand, err := httpPhaseNamed(ctx, cfg, "peer", peerURL, toks.Runner.Secret, ids)
+	fmt.Fprintf(progress, "load: %d accounts; phases http and peer: %d clients, %s warm-up, %s measured, in %d round(s)\n",
+		len(ids), cfg.Clients, cfg.Warmup, cfg.Duration, cfg.Rounds)
+	web, hand, err := comparedPhases(ctx, cfg, baseURL, peerURL, toks.Runner.Secret, ids)
 	if err != nil {
 		return Report{}, err
 	}

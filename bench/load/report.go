@@ -28,6 +28,8 @@ type Report struct {
 	// and measured duration.
 	WarmupSeconds   float64 `json:"warmup_seconds"`
 	DurationSeconds float64 `json:"duration_seconds"`
+	// Rounds is how many alternating slices the http and peer phases ran in.
+	Rounds int `json:"rounds"`
 	// Phases are http, select, then peer (run between http and select).
 	Phases []phase.Result `json:"phases"`
 	// Checks compare the figures with the targets.
@@ -49,7 +51,7 @@ func newReport(cfg Config, m stack.Machine, web, bare, peer phase.Result) Report
 	}
 	return Report{
 		Machine: m, Clients: cfg.Clients,
-		WarmupSeconds: cfg.Warmup.Seconds(), DurationSeconds: cfg.Duration.Seconds(),
+		WarmupSeconds: cfg.Warmup.Seconds(), DurationSeconds: cfg.Duration.Seconds(), Rounds: cfg.Rounds,
 		Phases: []phase.Result{web, bare, peer},
 		Checks: []phase.Check{
 			{Name: "http_throughput_percent_of_select", Measured: share, Target: targetSharePercent, Pass: share >= targetSharePercent,
@@ -73,7 +75,11 @@ func (r Report) Write(w io.Writer, format string) error {
 	fmt.Fprintf(w, "GET /v1/accounts/{id} (runner token) vs bare pgx SELECT by primary key\n")
 	fmt.Fprintf(w, "machine: %d CPUs shared by driver, server and PostgreSQL; %s %s; PostgreSQL %s\n",
 		r.Machine.CPUs, r.Machine.Go, r.Machine.Platform, r.Machine.PostgreSQL)
-	fmt.Fprintf(w, "%d clients; each phase: %gs warm-up, then %gs measured\n\n", r.Clients, r.WarmupSeconds, r.DurationSeconds)
+	fmt.Fprintf(w, "%d clients; each phase: %gs warm-up, then %gs measured", r.Clients, r.WarmupSeconds, r.DurationSeconds)
+	if r.Rounds > 1 {
+		fmt.Fprintf(w, "; http and peer alternate in %d rounds", r.Rounds)
+	}
+	fmt.Fprint(w, "\n\n")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "phase   \trequests\treq/s\tp50\tp90\tp99\tmax\terrors\t")
 	for _, p := range r.Phases {

@@ -56,3 +56,23 @@ func TestRequestIDEchoesOrGenerates(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkValidRequestID compares the loop with the regexp it replaced,
+// on a client's typical id.
+func BenchmarkValidRequestID(b *testing.B) {
+	id := "trace-0b6a1c1e-8d0f-4b7e-9a55-3f1a2b3c4d5e"
+	b.Run("loop", func(b *testing.B) {
+		for b.Loop() {
+			if !validRequestID(id) {
+				b.Fatal("refused")
+			}
+		}
+	})
+	b.Run("regexp", func(b *testing.B) {
+		for b.Loop() {
+			if !requestIDSpec.MatchString(id) {
+				b.Fatal("refused")
+			}
+		}
+	})
+}

@@ -205,7 +205,7 @@ func (s *Server) GetAccount(c echo.Context, id AccountID) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, a)
+	return writeAccount(c, http.StatusOK, &a)
 }
 
 // RetireAccount retires an account and fills its slot.

@@ -3,6 +3,8 @@ package openapi
 import (
 	"context"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +17,25 @@ import (
 type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	// series remembers the counter and histogram of each (route, method,
+	// status) seen, up to maxCachedSeries of them, so that a request does
+	// not format its status and hash its labels twice to find them again.
+	series  sync.Map // seriesKey → *series
+	nseries atomic.Int64
+}
+
+// maxCachedSeries bounds metrics.series; past it, requests look their
+// series up in the vectors as before.
+const maxCachedSeries = 1024
+
+type seriesKey struct {
+	route, method string
+	status        int
+}
+
+type series struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
 }
 
 func newMetrics(reg *prometheus.Registry, acc *accounts.Service) *metrics {
@@ -33,9 +54,25 @@ func newMetrics(reg *prometheus.Registry, acc *accounts.Service) *metrics {
 }
 
 func (m *metrics) observe(method, route string, status int, d time.Duration) {
+	s := m.seriesOf(route, method, status)
+	s.requests.Inc()
+	s.latency.Observe(d.Seconds())
+}
+
+// seriesOf returns the counter and histogram labelled route, method, status.
+func (m *metrics) seriesOf(route, method string, status int) *series {
+	k := seriesKey{route: route, method: method, status: status}
+	if v, ok := m.series.Load(k); ok {
+		return v.(*series)
+	}
 	st := strconv.Itoa(status)
-	m.requests.WithLabelValues(route, method, st).Inc()
-	m.latency.WithLabelValues(route, method, st).Observe(d.Seconds())
+	s := &series{requests: m.requests.WithLabelValues(route, method, st), latency: m.latency.WithLabelValues(route, method, st)}
+	if m.nseries.Load() < maxCachedSeries {
+		if _, loaded := m.series.LoadOrStore(k, s); !loaded {
+			m.nseries.Add(1)
+		}
+	}
+	return s
 }
 
 var accountsDesc = prometheus.NewDesc("understudy_accounts", "Accounts by status.", []string{"status"}, nil)

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"regexp"
+	"net/textproto"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -23,19 +23,42 @@ import (
 // HeaderRequestID carries the correlation id of a request.
 const HeaderRequestID = "X-Request-ID"
 
-var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+// requestIDKey is HeaderRequestID in canonical form: indexing the header
+// maps with it directly spares canonicalizing (and allocating) the key twice
+// per request, as Header.Get and Header.Set would.
+var requestIDKey = textproto.CanonicalMIMEHeaderKey(HeaderRequestID)
+
+// validRequestID reports whether a client's X-Request-ID is sane: 1 to 128
+// of A-Z a-z 0-9 . _ : - (a loop rather than a regexp: every request pays it).
+func validRequestID(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch b := id[i]; {
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9', b == '.', b == '_', b == ':', b == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // requestID accepts a sane X-Request-ID or generates one, echoes it, and
 // puts it in the request's context, where logs and audit records find it.
 func requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		id := c.Request().Header.Get(HeaderRequestID)
-		if !requestIDRE.MatchString(id) {
+		req := c.Request()
+		var id string
+		if v := req.Header[requestIDKey]; len(v) > 0 {
+			id = v[0]
+		}
+		if !validRequestID(id) {
 			id = uuid.NewString()
 		}
-		c.Response().Header().Set(HeaderRequestID, id)
-		ctx := providers.WithRequestID(c.Request().Context(), id)
-		c.SetRequest(c.Request().WithContext(ctx))
+		c.Response().Header()[requestIDKey] = []string{id}
+		ctx := providers.WithRequestID(req.Context(), id)
+		c.SetRequest(req.WithContext(ctx))
 		return next(c)
 	}
 }
@@ -76,10 +99,14 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		if status >= 500 {
 			level = slog.LevelError
 		}
-		s.logger.LogAttrs(c.Request().Context(), level, "request",
-			slog.String("method", c.Request().Method), slog.String("route", route),
-			slog.Int("status", status), slog.Duration("duration", elapsed),
-			slog.String("actor", access.CallerFrom(c.Request().Context()).Actor))
+		// The attributes are built only for a line the handler will write
+		// (LogAttrs would drop it after they were built).
+		if ctx := c.Request().Context(); s.logger.Enabled(ctx, level) {
+			s.logger.LogAttrs(ctx, level, "request",
+				slog.String("method", c.Request().Method), slog.String("route", route),
+				slog.Int("status", status), slog.Duration("duration", elapsed),
+				slog.String("actor", access.CallerFrom(ctx).Actor))
+		}
 		return nil
 	}
 }
@@ -93,7 +120,9 @@ func limitBody(max int64) echo.MiddlewareFunc {
 			if r.ContentLength > max {
 				return tooLarge(max)
 			}
-			r.Body = http.MaxBytesReader(c.Response(), r.Body, max)
+			if r.Body != http.NoBody { // nothing to limit (a GET): no reader to allocate
+				r.Body = http.MaxBytesReader(c.Response(), r.Body, max)
+			}
 			return next(c)
 		}
 	}

@@ -15,18 +15,26 @@ func TestReportChecks(t *testing.T) {
 	t.Parallel()
 	web := phase.Result{Name: "http", PerSecond: 3000, P50: phase.Latency(1500 * time.Microsecond)}
 	bare := phase.Result{Name: "select", PerSecond: 10000, P50: phase.Latency(200 * time.Microsecond)}
-	r := newReport(Config{Clients: 32, Duration: 10 * time.Second}, stack.Machine{CPUs: 2}, web, bare)
+	peer := phase.Result{Name: "peer", PerSecond: 3750, P50: phase.Latency(1200 * time.Microsecond)}
+	r := newReport(Config{Clients: 32, Duration: 10 * time.Second}, stack.Machine{CPUs: 2}, web, bare, peer)
 	if c := r.Checks[0]; c.Measured != 30 || !c.Pass {
 		t.Errorf("throughput check = %+v, want 30%% and a pass (the bound is inclusive)", c)
 	}
 	if c := r.Checks[1]; c.Measured != 1.5 || c.Pass {
 		t.Errorf("p50 check = %+v, want 1.5 ms and a miss", c)
 	}
+	if c := r.Checks[2]; c.Measured != 0.8 || !c.Pass {
+		t.Errorf("peer ratio check = %+v, want 0.8 and a pass (the bound is inclusive)", c)
+	}
+	if r.Phases[2].Name != "peer" {
+		t.Errorf("phases = %+v, want the peer's third", r.Phases)
+	}
 	var text bytes.Buffer
 	if err := r.Write(&text, "text"); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(text.String(), "HTTP p50 = 1.500 ms (target < 1 ms)") || !strings.Contains(text.String(), "MISS") {
+	if !strings.Contains(text.String(), "HTTP p50 = 1.500 ms (target < 1 ms)") || !strings.Contains(text.String(), "MISS") ||
+		!strings.Contains(text.String(), "HTTP throughput = 0.80 × the peer's (target ≥ 0.80)") {
 		t.Errorf("text report lacks the p50 miss:\n%s", text.String())
 	}
 	var js bytes.Buffer
@@ -51,7 +59,10 @@ func TestConfigNeedsDatabaseURL(t *testing.T) {
 		t.Errorf("parseConfig without TEST_DATABASE_URL = %v, want an error naming it", err)
 	}
 	cfg, err := parseConfig([]string{"-clients", "8", "-o", "json"}, func(string) string { return "postgres://h/db" }, &stderr)
-	if err != nil || cfg.Clients != 8 || cfg.Output != "json" || cfg.Duration != 10*time.Second || cfg.Bin != "bin/understudy" {
-		t.Errorf("parseConfig = %+v, %v; want 8 clients, json, 10s, bin/understudy", cfg, err)
+	if err != nil || cfg.Clients != 8 || cfg.Output != "json" || cfg.Duration != 10*time.Second || cfg.Bin != "bin/understudy" || cfg.Rounds != 1 {
+		t.Errorf("parseConfig = %+v, %v; want 8 clients, json, 10s, bin/understudy, 1 round", cfg, err)
+	}
+	if _, err := parseConfig([]string{"-rounds", "200"}, func(string) string { return "postgres://h/db" }, &stderr); err == nil || !strings.Contains(err.Error(), "-rounds") {
+		t.Errorf("parseConfig -rounds 200 (50ms slices) = %v, want an error naming -rounds", err)
 	}
 }

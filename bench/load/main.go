@@ -26,6 +26,14 @@ type Config struct {
 	Warmup time.Duration
 	// Bin is the server binary, built by make build. Defaults to bin/understudy.
 	Bin string
+	// Rounds splits the http and peer phases into that many alternating
+	// slices (http, peer, http, peer, ...) of Duration/Rounds each, so that
+	// other work on a shared machine weighs on both alike. Defaults to 1:
+	// the http phase, then the peer phase.
+	Rounds int
+	// PeerBin is the hand-written peer (bench/peer). Defaults to building
+	// it with go build into a temporary directory.
+	PeerBin string
 	// Output is text or json. Defaults to text.
 	Output string
 }
@@ -35,6 +43,7 @@ func (c Config) WithDefaults() Config {
 	c.Clients = cmp.Or(c.Clients, 32)
 	c.Duration = cmp.Or(c.Duration, 10*time.Second)
 	c.Warmup = cmp.Or(c.Warmup, 2*time.Second)
+	c.Rounds = cmp.Or(c.Rounds, 1)
 	c.Bin = cmp.Or(c.Bin, "bin/understudy")
 	c.Output = cmp.Or(c.Output, "text")
 	return c
@@ -51,6 +60,9 @@ func (c Config) Validate() error {
 	}
 	if c.Duration <= 0 || c.Warmup < 0 {
 		errs = append(errs, fmt.Errorf("-duration must be positive and -warmup not negative, got %s and %s", c.Duration, c.Warmup))
+	}
+	if c.Rounds < 1 || (c.Duration > 0 && c.Duration/time.Duration(max(c.Rounds, 1)) < 100*time.Millisecond) {
+		errs = append(errs, fmt.Errorf("-rounds must be at least 1, with slices of -duration/-rounds of at least 100ms, got %d rounds of %s", c.Rounds, c.Duration))
 	}
 	if c.Output != "text" && c.Output != "json" {
 		errs = append(errs, fmt.Errorf("-o must be text or json, got %q", c.Output))
@@ -72,6 +84,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "measured duration of each phase")
 	fs.DurationVar(&c.Warmup, "warmup", 2*time.Second, "unrecorded warm-up before each phase")
 	fs.StringVar(&c.Bin, "bin", "bin/understudy", "server binary (make build)")
+	fs.IntVar(&c.Rounds, "rounds", 1, "alternate the http and peer phases in this many slices of -duration/-rounds")
+	fs.StringVar(&c.PeerBin, "peer-bin", "", "hand-written peer binary (default: go build ./bench/peer)")
 	fs.StringVar(&c.Output, "o", "text", "output format: text or json")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err

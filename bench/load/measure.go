@@ -10,10 +10,10 @@ import (
 	"github.com/understudy-dev/understudy/bench/internal/stack"
 )
 
-// measure sets up a scratch stack (database, tokens, server, accounts), runs
-// both phases and returns the report. Whatever it set up is torn down before
-// it returns, also when it fails or ctx is canceled: the server is stopped,
-// then the database dropped.
+// measure sets up a scratch stack (database, tokens, server, peer,
+// accounts), runs the three phases and returns the report. Whatever it set
+// up is torn down before it returns, also when it fails or ctx is
+// canceled: the peer and the server are stopped, then the database dropped.
 func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, err error) {
 	if _, err := os.Stat(cfg.Bin); err != nil {
 		return Report{}, fmt.Errorf("server binary %s: %w (run make build first, or pass -bin)", cfg.Bin, err)
@@ -39,24 +39,35 @@ func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, e
 		return Report{}, err
 	}
 	defer func() { err = errors.Join(err, srv.Stop()) }()
-	fmt.Fprintf(progress, "load: server ready at %s\n", srv.BaseURL)
-	return measureStack(ctx, cfg, db.URL, srv.BaseURL, toks, progress)
+	fmt.Fprintf(progress, "load: server ready at %s (pid %d)\n", srv.BaseURL, srv.Pid())
+	peer, cleanup, err := startPeer(ctx, cfg, db.URL, toks.Runner.Secret, progress)
+	defer cleanup()
+	if err != nil {
+		return Report{}, err
+	}
+	defer func() { err = errors.Join(err, peer.Stop()) }()
+	return measureStack(ctx, cfg, db.URL, srv.BaseURL, peer.BaseURL, toks, progress)
 }
 
-// measureStack creates the accounts, then runs the HTTP phase and the bare
-// SELECT phase, one after the other.
-func measureStack(ctx context.Context, cfg Config, dbURL, baseURL string, toks stack.Tokens, progress io.Writer) (Report, error) {
+// measureStack creates the accounts, checks that the server and the peer
+// answer the same document, then runs the HTTP phase and the peer phase
+// (next to each other, as they are compared; see comparedPhases), then the
+// bare SELECT phase.
+func measureStack(ctx context.Context, cfg Config, dbURL, baseURL, peerURL string, toks stack.Tokens, progress io.Writer) (Report, error) {
 	ids, err := seedAccounts(ctx, baseURL, toks.Admin.Secret)
 	if err != nil {
+		return Report{}, err
+	}
+	if err := sameAnswer(ctx, baseURL, peerURL, toks.Runner.Secret, ids[0]); err != nil {
 		return Report{}, err
 	}
 	machine, err := stack.MachineFacts(ctx, dbURL)
 	if err != nil {
 		return Report{}, err
 	}
-	fmt.Fprintf(progress, "load: %d accounts; phase http: %d clients, %s warm-up, %s measured\n",
-		len(ids), cfg.Clients, cfg.Warmup, cfg.Duration)
-	web, err := httpPhase(ctx, cfg, baseURL, toks.Runner.Secret, ids)
+	fmt.Fprintf(progress, "load: %d accounts; phases http and peer: %d clients, %s warm-up, %s measured, in %d round(s)\n",
+		len(ids), cfg.Clients, cfg.Warmup, cfg.Duration, cfg.Rounds)
+	web, hand, err := comparedPhases(ctx, cfg, baseURL, peerURL, toks.Runner.Secret, ids)
 	if err != nil {
 		return Report{}, err
 	}
@@ -65,5 +76,5 @@ func measureStack(ctx context.Context, cfg Config, dbURL, baseURL string, toks s
 	if err != nil {
 		return Report{}, err
 	}
-	return newReport(cfg, machine, web, bare), nil
+	return newReport(cfg, machine, web, bare, hand), nil
 }

@@ -43,22 +43,53 @@ func (c *httpClient) Do(ctx context.Context, _ *phase.Steps) error {
 	return nil
 }
 
-// httpPhase measures GET /v1/accounts/{id} with the runner token: one
-// http.Client (and so one keep-alive connection) per client, each starting
-// at a different account.
-func httpPhase(ctx context.Context, cfg Config, baseURL, runnerSecret string, ids []string) (phase.Result, error) {
+// httpClients returns cfg.Clients clients of GET /v1/accounts/{id} at
+// baseURL with the runner token: one http.Client (and so one keep-alive
+// connection) each, each starting at a different account; and a function
+// that closes their connections.
+func httpClients(cfg Config, baseURL, runnerSecret string, ids []string) ([]phase.Client, func()) {
 	clients := make([]phase.Client, cfg.Clients)
 	for i := range clients {
 		tr := &http.Transport{MaxIdleConns: cfg.Clients, MaxIdleConnsPerHost: cfg.Clients, DisableCompression: true}
 		clients[i] = &httpClient{hc: &http.Client{Transport: tr, Timeout: 10 * time.Second},
 			base: baseURL, auth: "Bearer " + runnerSecret, ids: ids, next: i}
 	}
-	defer func() {
+	return clients, func() {
 		for _, c := range clients {
 			c.(*httpClient).hc.CloseIdleConnections()
 		}
-	}()
-	return phase.Run(ctx, cfg.phase(), "http", clients)
+	}
+}
+
+// comparedPhases measures GET /v1/accounts/{id} on the server (phase
+// "http") and on the peer (phase "peer"), alternating in cfg.Rounds slices
+// of cfg.Duration/cfg.Rounds each, so that whatever else loads the machine
+// weighs on both alike. With one round (the default) that is the http
+// phase, then the peer phase. Each side keeps its clients, and so its
+// connections, from round to round; each side's first slice has the
+// warm-up.
+func comparedPhases(ctx context.Context, cfg Config, serverURL, peerURL, runnerSecret string, ids []string) (web, peer phase.Result, err error) {
+	webClients, closeWeb := httpClients(cfg, serverURL, runnerSecret, ids)
+	defer closeWeb()
+	peerClients, closePeer := httpClients(cfg, peerURL, runnerSecret, ids)
+	defer closePeer()
+	var webParts, peerParts []phase.Result
+	for i := range cfg.Rounds {
+		slice := phase.Config{Duration: cfg.Duration / time.Duration(cfg.Rounds)}
+		if i == 0 {
+			slice.Warmup = cfg.Warmup
+		}
+		w, err := phase.Run(ctx, slice, "http", webClients)
+		if err != nil {
+			return web, peer, err
+		}
+		p, err := phase.Run(ctx, slice, "peer", peerClients)
+		if err != nil {
+			return web, peer, err
+		}
+		webParts, peerParts = append(webParts, w), append(peerParts, p)
+	}
+	return phase.Merge("http", webParts...), phase.Merge("peer", peerParts...), nil
 }
 
 // selectSQL is the bare primary-key read the HTTP phase is compared with.

@@ -15,6 +15,7 @@ import (
 const (
 	targetSharePercent = 30.0 // HTTP requests/s as a share of the bare SELECT's, at least
 	targetP50Millis    = 1.0  // HTTP p50 in ms, under
+	targetPeerRatio    = 0.8  // HTTP requests/s as a ratio of the hand-written peer's, at least (issue 6)
 )
 
 // Report is a run's outcome, printed as text or JSON.
@@ -27,29 +28,38 @@ type Report struct {
 	// and measured duration.
 	WarmupSeconds   float64 `json:"warmup_seconds"`
 	DurationSeconds float64 `json:"duration_seconds"`
-	// Phases are http then select.
+	// Rounds is how many alternating slices the http and peer phases ran in.
+	Rounds int `json:"rounds"`
+	// Phases are http, select, then peer (run between http and select).
 	Phases []phase.Result `json:"phases"`
 	// Checks compare the figures with the targets.
 	Checks []phase.Check `json:"checks"`
 }
 
-// newReport compares the HTTP phase web with the bare SELECT phase bare.
-func newReport(cfg Config, m stack.Machine, web, bare phase.Result) Report {
+// newReport compares the HTTP phase web with the bare SELECT phase bare and
+// with the hand-written peer's phase peer.
+func newReport(cfg Config, m stack.Machine, web, bare, peer phase.Result) Report {
 	share := 0.0
 	if bare.PerSecond > 0 {
 		share = 100 * web.PerSecond / bare.PerSecond
 	}
 	share = math.Round(share*10) / 10
 	p50 := math.Round(web.P50.Millis()*1000) / 1000
+	ratio := 0.0
+	if peer.PerSecond > 0 {
+		ratio = math.Round(100*web.PerSecond/peer.PerSecond) / 100
+	}
 	return Report{
 		Machine: m, Clients: cfg.Clients,
-		WarmupSeconds: cfg.Warmup.Seconds(), DurationSeconds: cfg.Duration.Seconds(),
-		Phases: []phase.Result{web, bare},
+		WarmupSeconds: cfg.Warmup.Seconds(), DurationSeconds: cfg.Duration.Seconds(), Rounds: cfg.Rounds,
+		Phases: []phase.Result{web, bare, peer},
 		Checks: []phase.Check{
 			{Name: "http_throughput_percent_of_select", Measured: share, Target: targetSharePercent, Pass: share >= targetSharePercent,
 				Summary: fmt.Sprintf("HTTP throughput = %.1f%% of bare SELECT (target ≥ %.0f%%)", share, targetSharePercent)},
 			{Name: "http_p50_ms", Measured: p50, Target: targetP50Millis, Pass: p50 < targetP50Millis,
 				Summary: fmt.Sprintf("HTTP p50 = %s (target < %.0f ms)", web.P50, targetP50Millis)},
+			{Name: "http_throughput_ratio_of_peer", Measured: ratio, Target: targetPeerRatio, Pass: ratio >= targetPeerRatio,
+				Summary: fmt.Sprintf("HTTP throughput = %.2f × the peer's (target ≥ %.2f)", ratio, targetPeerRatio)},
 		},
 	}
 }
@@ -65,7 +75,11 @@ func (r Report) Write(w io.Writer, format string) error {
 	fmt.Fprintf(w, "GET /v1/accounts/{id} (runner token) vs bare pgx SELECT by primary key\n")
 	fmt.Fprintf(w, "machine: %d CPUs shared by driver, server and PostgreSQL; %s %s; PostgreSQL %s\n",
 		r.Machine.CPUs, r.Machine.Go, r.Machine.Platform, r.Machine.PostgreSQL)
-	fmt.Fprintf(w, "%d clients; each phase: %gs warm-up, then %gs measured\n\n", r.Clients, r.WarmupSeconds, r.DurationSeconds)
+	fmt.Fprintf(w, "%d clients; each phase: %gs warm-up, then %gs measured", r.Clients, r.WarmupSeconds, r.DurationSeconds)
+	if r.Rounds > 1 {
+		fmt.Fprintf(w, "; http and peer alternate in %d rounds", r.Rounds)
+	}
+	fmt.Fprint(w, "\n\n")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "phase   \trequests\treq/s\tp50\tp90\tp99\tmax\terrors\t")
 	for _, p := range r.Phases {

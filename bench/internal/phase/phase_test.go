@@ -92,3 +92,26 @@ func TestRun(t *testing.T) {
 		t.Errorf("Run(plain) = %+v, %v; want requests, no steps, no error", ok2, err)
 	}
 }
+
+func TestMergeSlices(t *testing.T) {
+	t.Parallel()
+	ms := time.Millisecond
+	a := Summarize("http", []time.Duration{4 * ms, ms}, time.Second)
+	a.Errors = 1
+	a.Steps = []Result{Summarize("acquire", []time.Duration{ms}, time.Second)}
+	b := Summarize("http", []time.Duration{2 * ms, 3 * ms, 5 * ms, 6 * ms}, 2*time.Second)
+	b.FirstError = errors.New("boom")
+	m := Merge("http", a, b)
+	if m.Requests != 6 || m.Errors != 1 || m.PerSecond != 2 {
+		t.Errorf("requests, errors, req/s = %d, %d, %g; want 6, 1, 2 (6 over 3 s)", m.Requests, m.Errors, m.PerSecond)
+	}
+	if time.Duration(m.P50) != 3*ms || time.Duration(m.Max) != 6*ms {
+		t.Errorf("p50, max = %s, %s; want 3 ms, 6 ms (over all six)", m.P50, m.Max)
+	}
+	if m.FirstError == nil || len(m.Steps) != 1 || m.Steps[0].Requests != 1 {
+		t.Errorf("first error %v, steps %+v; want boom and one acquire", m.FirstError, m.Steps)
+	}
+	if one := Merge("http", a); one.Requests != a.Requests || one.P50 != a.P50 || one.PerSecond != a.PerSecond {
+		t.Errorf("Merge of one part = %+v, want the part %+v", one, a)
+	}
+}

@@ -46,6 +46,9 @@ type Result struct {
 	// warm-up or not; nil when none failed. (With fewer than MaxErrorRate
 	// of failures, the phase still measured.)
 	FirstError error `json:"-"`
+
+	latencies []time.Duration // sorted, for Merge
+	measured  time.Duration   // what PerSecond is over, for Merge
 }
 
 // Step returns the step called name, and whether there is one.
@@ -93,10 +96,45 @@ func summarize(name string, samples []clientSamples, d time.Duration) (Result, e
 // d and percentiles.
 func Summarize(name string, latencies []time.Duration, d time.Duration) Result {
 	slices.Sort(latencies)
-	res := Result{Name: name, Requests: len(latencies)}
-	res.PerSecond = float64(len(latencies)) / d.Seconds()
+	res := Result{Name: name, Requests: len(latencies), latencies: latencies, measured: d}
+	if d > 0 {
+		res.PerSecond = float64(len(latencies)) / d.Seconds()
+	}
 	res.P50, res.P90, res.P99 = Percentile(latencies, 0.50), Percentile(latencies, 0.90), Percentile(latencies, 0.99)
 	res.Max = Percentile(latencies, 1)
+	return res
+}
+
+// Merge returns the result of parts, slices of one phase run one after the
+// other with the same clients: their requests and errors added, the rate
+// over their measured durations added, exact percentiles over all their
+// latencies, steps merged by name, and the first part's first error.
+func Merge(name string, parts ...Result) Result {
+	var all []time.Duration
+	var d time.Duration
+	errs := 0
+	var first error
+	steps := map[string][]Result{}
+	var order []string
+	for _, p := range parts {
+		all = append(all, p.latencies...)
+		d += p.measured
+		errs += p.Errors
+		if first == nil {
+			first = p.FirstError
+		}
+		for _, st := range p.Steps {
+			if _, ok := steps[st.Name]; !ok {
+				order = append(order, st.Name)
+			}
+			steps[st.Name] = append(steps[st.Name], st)
+		}
+	}
+	res := Summarize(name, all, d)
+	res.Errors, res.FirstError = errs, first
+	for _, n := range order {
+		res.Steps = append(res.Steps, Merge(n, steps[n]...))
+	}
 	return res
 }
 

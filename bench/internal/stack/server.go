@@ -76,37 +76,63 @@ func cli(ctx context.Context, bin string, args ...string) ([]byte, error) {
 	return out, nil
 }
 
-// Server is the server binary running as a subprocess.
+// Server is a program under measurement (the server binary, or the
+// hand-written peer) running as a subprocess.
 type Server struct {
 	// BaseURL is http://127.0.0.1:<port>.
 	BaseURL string
+	name    string // "the server", "the peer": for messages
 	cmd     *exec.Cmd
 	logs    *syncBuffer
 	done    chan struct{} // closed when the process has exited
 	waitErr error         // how it exited; read after done
 }
 
+// Command is a program to start on a free loopback port: Start passes it
+// the address through Args.
+type Command struct {
+	// Name names it in messages ("the server").
+	Name string
+	// Path is the program.
+	Path string
+	// Args returns its arguments for addr (127.0.0.1:<port>).
+	Args func(addr string) []string
+	// Env is added to the driver's environment.
+	Env []string
+}
+
 // StartServer starts bin serve on a free loopback port with a random secret
 // key, and waits until /readyz answers 200. The server logs errors only
 // (UNDERSTUDY_LOG_LEVEL=error), and accepts email domain qa.example.test.
 func StartServer(ctx context.Context, bin, dbURL string) (*Server, error) {
+	return Start(ctx, Command{
+		Name: "the server",
+		Path: bin,
+		Args: func(addr string) []string { return []string{"serve", "--database-url", dbURL, "--addr", addr} },
+		Env: []string{"UNDERSTUDY_SECRET_KEY=" + randomKey(),
+			"UNDERSTUDY_EMAIL_DOMAINS=qa.example.test", "UNDERSTUDY_LOG_LEVEL=error"},
+	})
+}
+
+// Start starts c on a free loopback port and waits until its /readyz
+// answers 200. Stop it with Stop.
+func Start(ctx context.Context, c Command) (*Server, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{BaseURL: "http://" + addr, logs: &syncBuffer{}, done: make(chan struct{})}
-	s.cmd = exec.Command(bin, "serve", "--database-url", dbURL, "--addr", addr)
-	s.cmd.Env = append(os.Environ(), "UNDERSTUDY_SECRET_KEY="+randomKey(),
-		"UNDERSTUDY_EMAIL_DOMAINS=qa.example.test", "UNDERSTUDY_LOG_LEVEL=error")
+	s := &Server{BaseURL: "http://" + addr, name: c.Name, logs: &syncBuffer{}, done: make(chan struct{})}
+	s.cmd = exec.Command(c.Path, c.Args(addr)...)
+	s.cmd.Env = append(os.Environ(), c.Env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	s.cmd.SysProcAttr = childAttr()
 	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s serve: %w", bin, err)
+		return nil, fmt.Errorf("starting %s (%s): %w", c.Name, c.Path, err)
 	}
 	go func() { s.waitErr = s.cmd.Wait(); close(s.done) }()
 	if err := s.waitReady(ctx); err != nil {
 		_ = s.Stop()
-		return nil, fmt.Errorf("%w; server output:\n%s", err, s.logs.String())
+		return nil, fmt.Errorf("%w; output of %s:\n%s", err, c.Name, s.logs.String())
 	}
 	return s, nil
 }
@@ -127,9 +153,9 @@ func (s *Server) waitReady(ctx context.Context) error {
 		}
 		select {
 		case <-s.done:
-			return fmt.Errorf("the server exited before it was ready: %v", s.waitErr)
+			return fmt.Errorf("%s exited before it was ready: %v", s.name, s.waitErr)
 		case <-ctx.Done():
-			return fmt.Errorf("the server was not ready within %s: %w", readyTimeout, ctx.Err())
+			return fmt.Errorf("%s was not ready within %s: %w", s.name, readyTimeout, ctx.Err())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -141,7 +167,7 @@ func (s *Server) waitReady(ctx context.Context) error {
 func (s *Server) Stop() error {
 	select {
 	case <-s.done:
-		return fmt.Errorf("the server exited during the run: %v; output:\n%s", s.waitErr, s.logs.String())
+		return fmt.Errorf("%s exited during the run: %v; output:\n%s", s.name, s.waitErr, s.logs.String())
 	default:
 	}
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
@@ -150,10 +176,10 @@ func (s *Server) Stop() error {
 	case <-time.After(stopTimeout):
 		_ = s.cmd.Process.Kill()
 		<-s.done
-		return fmt.Errorf("the server did not stop within %s of SIGTERM and was killed", stopTimeout)
+		return fmt.Errorf("%s did not stop within %s of SIGTERM and was killed", s.name, stopTimeout)
 	}
 	if s.waitErr != nil {
-		return fmt.Errorf("the server exited with %v on SIGTERM; output:\n%s", s.waitErr, s.logs.String())
+		return fmt.Errorf("%s exited with %v on SIGTERM; output:\n%s", s.name, s.waitErr, s.logs.String())
 	}
 	return nil
 }

@@ -13,7 +13,9 @@ import (
 )
 
 // Scope is what a token may do. Scopes are ordered: admin allows all that
-// runner allows, and runner all that reader allows.
+// runner allows, and runner all that reader allows. The analytics scope
+// stands apart: it allows only the calls that name it (reading exclusion
+// lists), for pipelines that pull the list themselves.
 type Scope string
 
 // Scopes, from the most to the least powerful.
@@ -21,18 +23,22 @@ const (
 	ScopeAdmin  Scope = "admin"  // everything
 	ScopeRunner Scope = "runner" // read accounts and their credentials; lease
 	ScopeReader Scope = "reader" // read, never credentials
+	// ScopeAnalytics reads exclusion lists, and nothing else.
+	ScopeAnalytics Scope = "analytics"
 )
 
-var scopeRank = map[Scope]int{ScopeReader: 1, ScopeRunner: 2, ScopeAdmin: 3}
+// scopeRank orders the scopes; analytics has no rank: it is allowed only
+// where it is named.
+var scopeRank = map[Scope]int{ScopeAnalytics: 0, ScopeReader: 1, ScopeRunner: 2, ScopeAdmin: 3}
 
 // Scopes lists the valid scopes.
-func Scopes() []Scope { return []Scope{ScopeAdmin, ScopeRunner, ScopeReader} }
+func Scopes() []Scope { return []Scope{ScopeAdmin, ScopeRunner, ScopeReader, ScopeAnalytics} }
 
 // ParseScope returns the scope named s, or an EINVALID error naming field.
 func ParseScope(field, s string) (Scope, error) {
 	sc := Scope(s)
 	if _, ok := scopeRank[sc]; !ok {
-		return "", understudy.Invalid("invalid token", understudy.FieldError{Field: field, Detail: fmt.Sprintf("must be one of admin, runner, reader; got %q", s)})
+		return "", understudy.Invalid("invalid token", understudy.FieldError{Field: field, Detail: fmt.Sprintf("must be one of admin, runner, reader, analytics; got %q", s)})
 	}
 	return sc, nil
 }
@@ -43,7 +49,7 @@ func (s Scope) Allows(required ...Scope) bool {
 	if len(required) == 0 {
 		return true
 	}
-	return slices.ContainsFunc(required, func(r Scope) bool { return scopeRank[s] >= scopeRank[r] && scopeRank[r] > 0 })
+	return slices.ContainsFunc(required, func(r Scope) bool { return s == r || (scopeRank[s] >= scopeRank[r] && scopeRank[r] > 0) })
 }
 
 // Caller is who is making the current call. The request id it runs under

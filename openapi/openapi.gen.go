@@ -70,6 +70,30 @@ func (e AccountStatus) Valid() bool {
 	}
 }
 
+// Defines values for ExclusionEntryKind.
+const (
+	AccountId ExclusionEntryKind = "account_id"
+	AppRef    ExclusionEntryKind = "app_ref"
+	Email     ExclusionEntryKind = "email"
+	Username  ExclusionEntryKind = "username"
+)
+
+// Valid indicates whether the value is a known member of the ExclusionEntryKind enum.
+func (e ExclusionEntryKind) Valid() bool {
+	switch e {
+	case AccountId:
+		return true
+	case AppRef:
+		return true
+	case Email:
+		return true
+	case Username:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LeaseStatus.
 const (
 	LeaseStatusAcquiring LeaseStatus = "acquiring"
@@ -99,16 +123,17 @@ func (e LeaseStatus) Valid() bool {
 
 // Defines values for ProblemCode.
 const (
-	ProblemCodeBadGateway   ProblemCode = "bad_gateway"
-	ProblemCodeConflict     ProblemCode = "conflict"
-	ProblemCodeForbidden    ProblemCode = "forbidden"
-	ProblemCodeInternal     ProblemCode = "internal"
-	ProblemCodeInvalid      ProblemCode = "invalid"
-	ProblemCodeMalformed    ProblemCode = "malformed"
-	ProblemCodeNotFound     ProblemCode = "not_found"
-	ProblemCodeTooLarge     ProblemCode = "too_large"
-	ProblemCodeUnauthorized ProblemCode = "unauthorized"
-	ProblemCodeUnavailable  ProblemCode = "unavailable"
+	ProblemCodeBadGateway    ProblemCode = "bad_gateway"
+	ProblemCodeConflict      ProblemCode = "conflict"
+	ProblemCodeForbidden     ProblemCode = "forbidden"
+	ProblemCodeInternal      ProblemCode = "internal"
+	ProblemCodeInvalid       ProblemCode = "invalid"
+	ProblemCodeMalformed     ProblemCode = "malformed"
+	ProblemCodeNotAcceptable ProblemCode = "not_acceptable"
+	ProblemCodeNotFound      ProblemCode = "not_found"
+	ProblemCodeTooLarge      ProblemCode = "too_large"
+	ProblemCodeUnauthorized  ProblemCode = "unauthorized"
+	ProblemCodeUnavailable   ProblemCode = "unavailable"
 )
 
 // Valid indicates whether the value is a known member of the ProblemCode enum.
@@ -126,6 +151,8 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeMalformed:
 		return true
+	case ProblemCodeNotAcceptable:
+		return true
 	case ProblemCodeNotFound:
 		return true
 	case ProblemCodeTooLarge:
@@ -141,15 +168,18 @@ func (e ProblemCode) Valid() bool {
 
 // Defines values for Scope.
 const (
-	Admin  Scope = "admin"
-	Reader Scope = "reader"
-	Runner Scope = "runner"
+	Admin     Scope = "admin"
+	Analytics Scope = "analytics"
+	Reader    Scope = "reader"
+	Runner    Scope = "runner"
 )
 
 // Valid indicates whether the value is a known member of the Scope enum.
 func (e Scope) Valid() bool {
 	switch e {
 	case Admin:
+		return true
+	case Analytics:
 		return true
 	case Reader:
 		return true
@@ -196,6 +226,30 @@ func (e Visibility) Valid() bool {
 	case Hidden:
 		return true
 	case TestersOnly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetExclusionsParamsFormat.
+const (
+	Csv    GetExclusionsParamsFormat = "csv"
+	Json   GetExclusionsParamsFormat = "json"
+	Ndjson GetExclusionsParamsFormat = "ndjson"
+	Text   GetExclusionsParamsFormat = "text"
+)
+
+// Valid indicates whether the value is a known member of the GetExclusionsParamsFormat enum.
+func (e GetExclusionsParamsFormat) Valid() bool {
+	switch e {
+	case Csv:
+		return true
+	case Json:
+		return true
+	case Ndjson:
+		return true
+	case Text:
 		return true
 	default:
 		return false
@@ -353,6 +407,42 @@ type EnvironmentList struct {
 // EnvironmentUpdate defines model for EnvironmentUpdate.
 type EnvironmentUpdate struct {
 	EmailDomains []string `json:"email_domains"`
+}
+
+// ExclusionEntries defines model for ExclusionEntries.
+type ExclusionEntries struct {
+	Items []ExclusionEntry `json:"items"`
+}
+
+// ExclusionEntry defines model for ExclusionEntry.
+type ExclusionEntry struct {
+	AccountId  string             `json:"account_id"`
+	Identifier string             `json:"identifier"`
+	Kind       ExclusionEntryKind `json:"kind"`
+
+	// Removed In a listing since a version: forgotten after it.
+	Removed *bool `json:"removed,omitempty"`
+
+	// Source The app of an app_ref.
+	Source *string `json:"source,omitempty"`
+
+	// Version The list version that added the identifier, or that forgot it.
+	Version int64 `json:"version"`
+}
+
+// ExclusionEntryKind defines model for ExclusionEntry.Kind.
+type ExclusionEntryKind string
+
+// ExclusionList defines model for ExclusionList.
+type ExclusionList struct {
+	Environment string `json:"environment"`
+
+	// Hash The XOR of the SHA-256 of every identifier on the list, in hex.
+	Hash    string           `json:"hash"`
+	Items   []ExclusionEntry `json:"items"`
+	Since   *int64           `json:"since,omitempty"`
+	Size    int64            `json:"size"`
+	Version int64            `json:"version"`
 }
 
 // FieldError defines model for FieldError.
@@ -665,6 +755,18 @@ type ListAuditEventsParams struct {
 	Before *int64 `form:"before,omitempty" json:"before,omitempty"`
 	Limit  *int   `form:"limit,omitempty" json:"limit,omitempty"`
 }
+
+// GetExclusionsParams defines parameters for GetExclusions.
+type GetExclusionsParams struct {
+	Format *GetExclusionsParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+
+	// Since List only what changed after this version.
+	Since       *int64  `form:"since,omitempty" json:"since,omitempty"`
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
+}
+
+// GetExclusionsParamsFormat defines parameters for GetExclusions.
+type GetExclusionsParamsFormat string
 
 // ListLeasesParams defines parameters for ListLeases.
 type ListLeasesParams struct {
@@ -993,6 +1095,32 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/environments/{environment}/apps/{app}/test (the `TestApp` operationId).
 	TestApp(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetExclusions Read an environment's exclusion list.
+	//
+	// Every identifier a synthetic account of the environment may appear under: its account id, email, username and
+	// its ref in each app (`chirp:42`). The list is derived from accounts only, so no real user is ever on it; an
+	// identifier stays after its account is retired, until it is forgotten. The list is versioned: every change bumps
+	// `version`, and `hash` names its content. With `since`, only what changed after that version is listed,
+	// forgotten identifiers marked `removed` (in `text`, added lines start with `+` and removed ones with `-`).
+	//
+	// The format is `format`, else the `Accept` header: `json` (application/json), `ndjson` (application/x-ndjson:
+	// a first line describing the list, then one entry a line), `csv` (text/csv, with a header row) or `text`
+	// (text/plain, one identifier a line). The list streams: the server's memory does not grow with it. The
+	// `ETag` names the version and content; `If-None-Match` with it is answered 304. `X-Exclusion-Version`,
+	// `X-Exclusion-Hash` and `X-Exclusion-Size` describe the list in every format.
+	//
+	// Corresponds with GET /v1/environments/{environment}/exclusions (the `GetExclusions` operationId).
+	GetExclusions(ctx context.Context, environment EnvironmentName, params *GetExclusionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ForgetExclusion Forget a retired account's identifiers.
+	//
+	// Takes every identifier of a retired account off the list (named by any of them, or by the account id), under a
+	// new version; audited. An account that is not retired may still send events: its identifiers cannot be
+	// forgotten (409).
+	//
+	// Corresponds with DELETE /v1/environments/{environment}/exclusions/{identifier} (the `ForgetExclusion` operationId).
+	ForgetExclusion(ctx context.Context, environment EnvironmentName, identifier string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListRoles List an environment's roles.
 	//
@@ -1649,6 +1777,52 @@ func (c *Client) UpdateApp(ctx context.Context, environment EnvironmentName, app
 // Corresponds with POST /v1/environments/{environment}/apps/{app}/test (the `TestApp` operationId).
 func (c *Client) TestApp(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewTestAppRequest(c.Server, environment, app)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetExclusions Read an environment's exclusion list.
+//
+// Every identifier a synthetic account of the environment may appear under: its account id, email, username and
+// its ref in each app (`chirp:42`). The list is derived from accounts only, so no real user is ever on it; an
+// identifier stays after its account is retired, until it is forgotten. The list is versioned: every change bumps
+// `version`, and `hash` names its content. With `since`, only what changed after that version is listed,
+// forgotten identifiers marked `removed` (in `text`, added lines start with `+` and removed ones with `-`).
+//
+// The format is `format`, else the `Accept` header: `json` (application/json), `ndjson` (application/x-ndjson:
+// a first line describing the list, then one entry a line), `csv` (text/csv, with a header row) or `text`
+// (text/plain, one identifier a line). The list streams: the server's memory does not grow with it. The
+// `ETag` names the version and content; `If-None-Match` with it is answered 304. `X-Exclusion-Version`,
+// `X-Exclusion-Hash` and `X-Exclusion-Size` describe the list in every format.
+//
+// Corresponds with GET /v1/environments/{environment}/exclusions (the `GetExclusions` operationId).
+func (c *Client) GetExclusions(ctx context.Context, environment EnvironmentName, params *GetExclusionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetExclusionsRequest(c.Server, environment, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ForgetExclusion Forget a retired account's identifiers.
+//
+// Takes every identifier of a retired account off the list (named by any of them, or by the account id), under a
+// new version; audited. An account that is not retired may still send events: its identifiers cannot be
+// forgotten (409).
+//
+// Corresponds with DELETE /v1/environments/{environment}/exclusions/{identifier} (the `ForgetExclusion` operationId).
+func (c *Client) ForgetExclusion(ctx context.Context, environment EnvironmentName, identifier string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewForgetExclusionRequest(c.Server, environment, identifier)
 	if err != nil {
 		return nil, err
 	}
@@ -3103,6 +3277,135 @@ func NewTestAppRequest(server string, environment EnvironmentName, app AppName) 
 	return req, nil
 }
 
+// NewGetExclusionsRequest constructs an http.Request for the GetExclusions method
+func NewGetExclusionsRequest(server string, environment EnvironmentName, params *GetExclusionsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/exclusions", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Format != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "format", *params.Format, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: "int64"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewForgetExclusionRequest constructs an http.Request for the ForgetExclusion method
+func NewForgetExclusionRequest(server string, environment EnvironmentName, identifier string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "identifier", identifier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/exclusions/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListRolesRequest constructs an http.Request for the ListRoles method
 func NewListRolesRequest(server string, environment EnvironmentName) (*http.Request, error) {
 	var err error
@@ -4056,6 +4359,36 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/environments/{environment}/apps/{app}/test (the `TestApp` operationId).
 	TestAppWithResponse(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*TestAppResponse, error)
+
+	// GetExclusionsWithResponse Read an environment's exclusion list.
+	//
+	// Every identifier a synthetic account of the environment may appear under: its account id, email, username and
+	// its ref in each app (`chirp:42`). The list is derived from accounts only, so no real user is ever on it; an
+	// identifier stays after its account is retired, until it is forgotten. The list is versioned: every change bumps
+	// `version`, and `hash` names its content. With `since`, only what changed after that version is listed,
+	// forgotten identifiers marked `removed` (in `text`, added lines start with `+` and removed ones with `-`).
+	//
+	// The format is `format`, else the `Accept` header: `json` (application/json), `ndjson` (application/x-ndjson:
+	// a first line describing the list, then one entry a line), `csv` (text/csv, with a header row) or `text`
+	// (text/plain, one identifier a line). The list streams: the server's memory does not grow with it. The
+	// `ETag` names the version and content; `If-None-Match` with it is answered 304. `X-Exclusion-Version`,
+	// `X-Exclusion-Hash` and `X-Exclusion-Size` describe the list in every format.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/environments/{environment}/exclusions (the `GetExclusions` operationId).
+	GetExclusionsWithResponse(ctx context.Context, environment EnvironmentName, params *GetExclusionsParams, reqEditors ...RequestEditorFn) (*GetExclusionsResponse, error)
+
+	// ForgetExclusionWithResponse Forget a retired account's identifiers.
+	//
+	// Takes every identifier of a retired account off the list (named by any of them, or by the account id), under a
+	// new version; audited. An account that is not retired may still send events: its identifiers cannot be
+	// forgotten (409).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/environments/{environment}/exclusions/{identifier} (the `ForgetExclusion` operationId).
+	ForgetExclusionWithResponse(ctx context.Context, environment EnvironmentName, identifier string, reqEditors ...RequestEditorFn) (*ForgetExclusionResponse, error)
 
 	// ListRolesWithResponse List an environment's roles.
 	//
@@ -6234,6 +6567,208 @@ func (r TestAppResponse) ContentType() string {
 	return ""
 }
 
+// GetExclusionsResponse200Headers the declared response headers of an HTTP 200 response for GetExclusions
+type GetExclusionsResponse200Headers struct {
+	ETag              *string
+	XExclusionVersion *int
+}
+
+// GetExclusionsResponse401Headers the declared response headers of an HTTP 401 response for GetExclusions
+type GetExclusionsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetExclusionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ExclusionList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON406 the response for an HTTP 406 `application/problem+json` response
+	ApplicationproblemJSON406 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetExclusionsResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetExclusionsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetExclusionsResponse) GetJSON200() *ExclusionList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetExclusionsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetExclusionsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetExclusionsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON406 returns the response for an HTTP 406 `application/problem+json` response
+func (r GetExclusionsResponse) GetApplicationproblemJSON406() *Problem {
+	return r.ApplicationproblemJSON406
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetExclusionsResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetExclusionsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetExclusionsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetExclusionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetExclusionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetExclusionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetExclusionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ForgetExclusionResponse401Headers the declared response headers of an HTTP 401 response for ForgetExclusion
+type ForgetExclusionResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ForgetExclusionResponse409Headers the declared response headers of an HTTP 409 response for ForgetExclusion
+type ForgetExclusionResponse409Headers struct {
+	RetryAfter *int
+}
+
+type ForgetExclusionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ExclusionEntries
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ForgetExclusionResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ForgetExclusionResponse409Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ForgetExclusionResponse) GetJSON200() *ExclusionEntries {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ForgetExclusionResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ForgetExclusionResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ForgetExclusionResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ForgetExclusionResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ForgetExclusionResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ForgetExclusionResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ForgetExclusionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ForgetExclusionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ForgetExclusionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ForgetExclusionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListRolesResponse401Headers the declared response headers of an HTTP 401 response for ListRoles
 type ListRolesResponse401Headers struct {
 	WWWAuthenticate *string
@@ -8086,6 +8621,48 @@ func (c *ClientWithResponses) TestAppWithResponse(ctx context.Context, environme
 		return nil, err
 	}
 	return ParseTestAppResponse(rsp)
+}
+
+// GetExclusionsWithResponse Read an environment's exclusion list.
+//
+// Every identifier a synthetic account of the environment may appear under: its account id, email, username and
+// its ref in each app (`chirp:42`). The list is derived from accounts only, so no real user is ever on it; an
+// identifier stays after its account is retired, until it is forgotten. The list is versioned: every change bumps
+// `version`, and `hash` names its content. With `since`, only what changed after that version is listed,
+// forgotten identifiers marked `removed` (in `text`, added lines start with `+` and removed ones with `-`).
+//
+// The format is `format`, else the `Accept` header: `json` (application/json), `ndjson` (application/x-ndjson:
+// a first line describing the list, then one entry a line), `csv` (text/csv, with a header row) or `text`
+// (text/plain, one identifier a line). The list streams: the server's memory does not grow with it. The
+// `ETag` names the version and content; `If-None-Match` with it is answered 304. `X-Exclusion-Version`,
+// `X-Exclusion-Hash` and `X-Exclusion-Size` describe the list in every format.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/environments/{environment}/exclusions (the `GetExclusions` operationId).
+func (c *ClientWithResponses) GetExclusionsWithResponse(ctx context.Context, environment EnvironmentName, params *GetExclusionsParams, reqEditors ...RequestEditorFn) (*GetExclusionsResponse, error) {
+	rsp, err := c.GetExclusions(ctx, environment, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetExclusionsResponse(rsp)
+}
+
+// ForgetExclusionWithResponse Forget a retired account's identifiers.
+//
+// Takes every identifier of a retired account off the list (named by any of them, or by the account id), under a
+// new version; audited. An account that is not retired may still send events: its identifiers cannot be
+// forgotten (409).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/environments/{environment}/exclusions/{identifier} (the `ForgetExclusion` operationId).
+func (c *ClientWithResponses) ForgetExclusionWithResponse(ctx context.Context, environment EnvironmentName, identifier string, reqEditors ...RequestEditorFn) (*ForgetExclusionResponse, error) {
+	rsp, err := c.ForgetExclusion(ctx, environment, identifier, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseForgetExclusionResponse(rsp)
 }
 
 // ListRolesWithResponse List an environment's roles.
@@ -10180,6 +10757,208 @@ func ParseTestAppResponse(rsp *http.Response) (*TestAppResponse, error) {
 	return response, nil
 }
 
+// ParseGetExclusionsResponse parses an HTTP response from a GetExclusionsWithResponse call
+func ParseGetExclusionsResponse(rsp *http.Response) (*GetExclusionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetExclusionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ExclusionList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 406:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON406 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (text/plain) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetExclusionsResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Exclusion-Version"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Exclusion-Version", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XExclusionVersion = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetExclusionsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseForgetExclusionResponse parses an HTTP response from a ForgetExclusionWithResponse call
+func ParseForgetExclusionResponse(rsp *http.Response) (*ForgetExclusionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ForgetExclusionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ExclusionEntries
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ForgetExclusionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers ForgetExclusionResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListRolesResponse parses an HTTP response from a ListRolesWithResponse call
 func ParseListRolesResponse(rsp *http.Response) (*ListRolesResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -11584,6 +12363,12 @@ type ServerInterface interface {
 	// TestApp Check an app's connection and contract.
 	// (POST /v1/environments/{environment}/apps/{app}/test)
 	TestApp(ctx echo.Context, environment EnvironmentName, app AppName) error
+	// GetExclusions Read an environment's exclusion list.
+	// (GET /v1/environments/{environment}/exclusions)
+	GetExclusions(ctx echo.Context, environment EnvironmentName, params GetExclusionsParams) error
+	// ForgetExclusion Forget a retired account's identifiers.
+	// (DELETE /v1/environments/{environment}/exclusions/{identifier})
+	ForgetExclusion(ctx echo.Context, environment EnvironmentName, identifier string) error
 	// ListRoles List an environment's roles.
 	// (GET /v1/environments/{environment}/roles)
 	ListRoles(ctx echo.Context, environment EnvironmentName) error
@@ -12101,6 +12886,79 @@ func (w *ServerInterfaceWrapper) TestApp(ctx echo.Context) error {
 	return err
 }
 
+// GetExclusions converts echo context to params.
+func (w *ServerInterfaceWrapper) GetExclusions(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetExclusionsParams
+	// ------------- Optional query parameter "format" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "format", ctx.QueryParams(), &params.Format, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter format: %s", err))
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "integer", Format: "int64"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetExclusions(ctx, environment, params)
+	return err
+}
+
+// ForgetExclusion converts echo context to params.
+func (w *ServerInterfaceWrapper) ForgetExclusion(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Path parameter "identifier" -------------
+	var identifier string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "identifier", ctx.Param("identifier"), &identifier, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter identifier: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ForgetExclusion(ctx, environment, identifier)
+	return err
+}
+
 // ListRoles converts echo context to params.
 func (w *ServerInterfaceWrapper) ListRoles(ctx echo.Context) error {
 	var err error
@@ -12461,6 +13319,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/environments/:environment/apps/:app", wrapper.GetApp, options.OperationMiddlewares["getApp"]...)
 	router.PATCH(options.BaseURL+"/v1/environments/:environment/apps/:app", wrapper.UpdateApp, options.OperationMiddlewares["updateApp"]...)
 	router.POST(options.BaseURL+"/v1/environments/:environment/apps/:app/test", wrapper.TestApp, options.OperationMiddlewares["testApp"]...)
+	router.GET(options.BaseURL+"/v1/environments/:environment/exclusions", wrapper.GetExclusions, options.OperationMiddlewares["getExclusions"]...)
+	router.DELETE(options.BaseURL+"/v1/environments/:environment/exclusions/:identifier", wrapper.ForgetExclusion, options.OperationMiddlewares["forgetExclusion"]...)
 	router.POST(options.BaseURL+"/v1/accounts/:account_id/reset", wrapper.ResetAccount, options.OperationMiddlewares["resetAccount"]...)
 	router.POST(options.BaseURL+"/v1/accounts/:account_id/states/:state", wrapper.CaptureState, options.OperationMiddlewares["captureState"]...)
 	router.GET(options.BaseURL+"/v1/accounts/:account_id/snapshots", wrapper.ListSnapshots, options.OperationMiddlewares["listSnapshots"]...)
@@ -12483,136 +13343,156 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3tcts4suiroHS3KnZdWpYdJztx6v7wJJnZ7M5mUnHmzqkzzrEgsiVhTQEcALSscblqn2YfbJ/kFBog",
-	"CZIgJTm2s5Pxn0SWSKDR6G50N/rjehCLRSY4cK0Gx9eDOdAEJH78AFquTqYapPkrARVLlmkm+OB4cAqx",
-	"4Iki1PxMlnMWz4mWK8ZnhM4o42RBV2Qp5MVwEA1UPIcFNYMsGGeLfDE4PogGepXB4HjAuIYZyMHNzU00",
-	"yKikC9AOgJM4FjnXb1+bP5iZNqN6PogGnC7Mq9T+fs6SQTSQ8GvOJCSDYy1z8Cd1EyktGZ8NzDQnWfYO",
-	"hwgPm2VbjveGXzIp+AK47hkXqqe2HP8HoAo60ZCaX7dHwgeRQg+0UqSw1Yg35mGVCa4Ad+9bmnxPNSzp",
-	"yvwVC67Nwo+vDX5TFlNDSfuZFJMUFv/3H8qQ1bU3/J8kTAfHg/+zX9Hnvv1V7b+3b9lJ64R5wgnNMkK5",
-	"WoKEhIhcK5YAYVqRTIpLloB8oogBR9JYR0RI/E1pqsGRMyUSlBYSyJIqwoUmeg7uCfdLQnZikQAZT2hy",
-	"PrPLHEfE4ISMc8mPc27YSOfJ6tit8Zhm2V4x73j3JQ7qSJgwRaaUpZCQJdNz/EkCVYIPBzeRQeUH+DUH",
-	"pR8SlR8RCJyWxJQbPEwQrIRQRfScVWgkiq7UMaLqr6c/vosI5STnF1wsOZkySJOIULKUgs8sioRB8oQm",
-	"pGT4Ap8Lmk6FXEAyjghcglzhYzgGYZyMQUoh1XgX8fJK8GnK4gfHSkzTlMQpVXNQ1YbFuZTAtSWUqBCK",
-	"cyAJaMpSYhhLFeuMHehmJVFL6u6VYjcEpXt63xPQCOh3Qk5YkgB/aHxocQH8iSIqFhkYWl4CvQBJ9Jxy",
-	"xIDg4AjGYI4DJCUipgXQbk/fCf2dyHny0Gswu5MYIPmMJAIs38MVU7qAlAt9PjWgOUjf01UqaPJRiB+o",
-	"nMGXYs2JSFYG56kBwuH8gPydfVvArYU4xx8LuN24DyqVV0ToOUiC/BuReM5gmq7Is9GoANMoApLTdLx7",
-	"jBLZco0iVAJJxWwGCUGh6oSjXTxLIsKNnCBqLpZWWp6CvGQx/MTpJWUpnaQPujUnJIEMeAI8XpEdZH+q",
-	"6YQqwLOG2vMpySXqSuY8AW1+iGmmcwm7ZisTIzeFJCoVy5dGr3JKlcNUXq3MbelPnOZ6LiT7DR6Ucd4J",
-	"MgEqzaYYEYArtLxO8UwrzgAhiYRLcVGdm7kHcUsG/vzzz3snuZ4D1wZ0aOufJ+mSrhQZf2tnl0DTxf87",
-	"G1Sn7tlgXFc9W+oKoi2TIgalDCrfcM306ktxMQrNNN2zhx+Z5JpQcknTHOWpkUU0jiHTBtKKYy5pyjY4",
-	"KW8KRPhqtfmYSZGB1MxqbLEEqiE5p/ibgcR8GiRUw55mC6MONrAY1ZTaNpajwQw4SGoXfN3S+aMBS4Kv",
-	"sQTK7ejD7tviOTQelFoKmZxLobdehwRt1Nzt3hFWtLR+UKnQ4eUa3SBX61bldujUPly+dm5VwuCUms5U",
-	"m01+Nny4oPJC1bRNqohacT0HzWKynINECcq0EU1ApSI7lNN0pVmsIvOdQgatEwtT5+UY5m/gxq77ZWDM",
-	"hMGnALbKp8/X0Uz1ZCeGK0Y/96zAoJ1TWTC/1IFuTdQFY9d01SrF5B8QawQsS7akvSaIxo5rmIoOOENV",
-	"NY4q6alJIR4Dhfki8pm9BrUjpdDaHFn+wFRAeDANi/qHDSgcKddOQ6WkyMYcrvS5mE4V6DZBvzfnJdeG",
-	"aDlZGBPN7YciU5GmYjkcBDwLDQwjgD0LPC2ZtCBqc6CbzUImuGSKCW7/NNaQwTHa4GbnrBU3KAVKkBVO",
-	"kkSCUgEJ7ERe6w2ES67aCHl7+iN5evD8+d4BoWk2p3uHw5CoyoTSND0350ZwfAkz1iFZlJYAej1vueci",
-	"u4hyyPrc1UqC+M+yhzmVOk4d7twhbfQ5z0EYQRBL0Odo3tUYoC2kG6SuQGvGreCmScLMntL0vbd863R5",
-	"ECmDi/eW6oHXWGO38OjY1BOtaTzvXuWUpgqaB0yxGX1i5DTNW/tT548lTOZCXETEUOFMgooIXEFsNNIp",
-	"vYAgs9jF9uxKYGtb7lEJ2upv5jQlis2MxCB26IhQ8vr03e4xUUBTSAjV6FgqbBkJOpccEg+6Cp+bEk1b",
-	"1/T8X8UgZEcBoG7w4c3J67+/2Q1M2SCdJp107PmrOcQXbW6mlsUD+DPWXvAnSGmmIMyx4sL7eiJECpS3",
-	"ILYOXXExKKepBu2A/k7OuCxrM/3mZ1GW/YSMtSXbbCCqtqPsWxNgm4zai9Raskmu4XOY7TsJgHYTsU8o",
-	"YjQeSIgWqLxaZaHUE6h0nGBO8Q4eO8kTpt9cQshKorHuOipprEUY8dscXs7xsfWhYA+1cg7G9fOjgDZk",
-	"CRBUh8Zs9D85g3W/2u+vNzlm8JCwqIkK7NXH8eesgVch41PvLt0Ju1Z7fnuufSUBFW+aqhDl9Fgq0QAW",
-	"XRKw0ODDqtstrN1cgexQdpqy079jsxB6r3ug1QAJoeZNXSe7AyXPQHOeiAVlfEvFa1v97270LYeyOtzb",
-	"KVMeEl/ha1ueDi2c1UXpK8G1FKlRSfBJ4p58SYDGc7LIFd4BMevVVyAvUZugxvJKmdJDclKI2VxZvWLK",
-	"pNJGyHbvzoJevbU/Ho6iwYJx99dBwDjcWCkMay319a/B8F1IFZ/qby9WvFFupRRswSobb0YD+PWY/Y5B",
-	"mryR0h6RdQB71D/0aK4XVPaxUsMLAfAXoKmetye3e3V+CVJ1+ikrx906KxifC03/1vNpNg6Gyh/Qe0K5",
-	"x26iwYRJPT8vKKEmkIIqBVNZSlfnnQKu++yZ0gVLe96csUvg3T+nIqYdPrxsLnjAtf9mePD8KDIyhhJJ",
-	"+Qzv3I2kScjUWG0MNQiy8+zZs73RwWj073/+y3588WI3aM4ZAX3+m5vrM45Cb6V1tDTwWzsfiyPTLjYq",
-	"t7q2hSWafGCDJKREiq6/9yJl8apPae4jpP/PFJuw1PnNG6ZrLqc0BrKT4n3MRFCZqIgoETOank8BkshY",
-	"rTKeR0RCLBYL4AnCpCLChWZTd1+iIpLlk5TF55kUU5ZCRP79z3/tGq38spw/qH1juMvW6hON7VZt6ShK",
-	"7ti1BFcZk6C2GnMu0i6LjXUpfV1XD9rJhOAv668eEPebXzwE9f2ayhjyZLv1FtD2uLH9Ta3h9lMX3Xwv",
-	"adhqKy+9NvRLx3VVvu8tX+u/cc7gjRBtrbHp51i/H6t7nSeodUnC8AIQNTaaZes9OhbecuMG9bU7CDsR",
-	"fhdaUomMW+pH+P4HKBG/hWqEF/D2FJrSPNXlY3U0f8B7ev8STQv8E+d8UgSQTWAqJJCpBGB8Rpj2sO+7",
-	"p7pWwGG5Jfxap+fKRmPWVvFiNEJlzsZbfvP8aGTVue74y26oytCzbVTONXKyknnNK0tBzG+qwu4xoeTV",
-	"W/IPMcEwMiEvDJHzBK4Mdhf06gfgM6PYHZo13kJWtjnK7mYjQs/GamgxJK8tlpUhAsaZYZSw6nFXmxMN",
-	"lpTp4Fj+SM9r44zWXoX1SedOPmtfj1kpbW/EaKzZpY0cLS/FrNz2rsdCl2JeWFLDN+AurYrZXNgDbr0L",
-	"FjTGdRGdhXdMLi4wGvhxJmb+MkQuGpRxUfaxMlgoGnhBncZwdYFJQaj7/NYYgBFQcDFYw62iCI+crDDo",
-	"6a+nP77DULSaxdwnOj2rKuTo4EpTHndd+vX6AVsmj0eNmukOpiocg/U1j+lE5Pp4klJ+McYwoa4o2bN8",
-	"NHoaGxTgJxhb9y0GWNJcAZlTRai9+80kxEzZ2D0b+DY2xDI+xmC9vfI2fxzZL8SSY2DpmGbZnjkq9xZM",
-	"KcZnxXcSprmqHlkwZUiJzXIJyZjsHI1e7BZvezFYZOfZ6GnxQxnha749DFkkDR4sPKCIUU8V6jFk8TC6",
-	"nVjukXk2AtJJPlFEOteFndmGCVWQMg5Rj+gLHSYfnBxuKGa1K4Be3ax68ia6lcewtubrO7s2ZoVVdp6V",
-	"Zllv0FLDiuu9eRYiPVfsNwjz4T1eBPvI8uGI/C0LLH47h6Yhilt5Mm9LNw0a8LSHg1FQfbjD3d3oKtvf",
-	"8PKQP/AO+YMNNLmW67ML93ehvSNj3155N6/fyqv5eyKB2rZutZUtfJ3GIqspRDRZMMOjMucczWqJrpug",
-	"voJk1hL/B3vPn5JULEHuxVQZtVtrkCoiCZsZtURI8mTvSWQOB6mNYYNJD9Q9h8GB1HwyY/3PL3Tvt0/m",
-	"n9Hei71P16Po+eHNn0Li+JTTTM2F3t7V0xFEQLOs65XbHBdzquaB1Le/nOwdPntOxLRKC3qiSEy54Cym",
-	"KepwQWtg4wvabnnf7d7p8V6vddI4vEUuUqLwyhRDOkw4uGq4DPFzsa2v5pTPQie+y225iQbWXLafRVan",
-	"6cSF0S3EJX6Kcbiw7YCpa2u9Uy7BTWS9YL9m02nACMHZN5eJDSQEVPOpFIuwBi02uO0wL+OjUQla36Lu",
-	"QsyX7Hp7Uf9RXNjspM+//d0+hA+m7Cqs+eIdJYnn1CjuIFXJ2y5aC7XhWMy4MTZqPh3fmML8hq3WoApJ",
-	"3ot2fKjvQtkOUy5xLYPiLtxK6Sqw60v7k73/trL+U/VxeN4r+D9j3bUlr1lcErjqwx0NU4GfyTIkp3NM",
-	"XOExvCSCp9Y8N3KQMEVsDmjY5VOQeN/aLB+0LEH8tojS6l7dXTCzg+DWnOxdIXlSe176VkAZRjo3mDPn",
-	"SmqUi5DstkFpuWR6dWpAs2uxW3GSW6mOMKMHFb+usD7XOrOJNYxPRXtXfyrdC+QCIFOYmySBpkxpFns5",
-	"EIWTLwNpXehSpBjmYBNrPPvIpksQesY10AUx61TmwUyKJMebySH5OGfKUIkNqzz9WKbJHnthExESlFmI",
-	"IpQn+Mv3gsQpA67POJVAXKQ/JMSIeyN4zvgZt+4jTKSc5NYlPceLbRLPIb4oRsM0sjhHmDW9AEXGJ84T",
-	"hqrpMXG5U9bhgrTnPC7DM35i2QCdLQZpyG/HZIyq5pjsIF4wWXI3ImOreI7Jjk0OLiPt7LKYJN59wm50",
-	"xsdWQXUvFFGv/kMGiW5W55dgnFBODMEj+BjDaumGOIrFpTJ1xgvHsa5y0RbUoYzpl4QSpaXgM5BuBvOr",
-	"FiIiStQmse/adFVDyR7kFmSbZq7I0eip3Rt0+WGI4YfvXpEXR8/+jF6hYA7ZuNwgoz1KWz2hntw4JCfE",
-	"vUKWc6HgjG/gBDOEZR1hmJdtVsU4GRtaG0eEqs19b2d8ZyokKbyITbeai6y0KY3Od1bmNE7Agsp0cS1l",
-	"89gWVF5AUjHfLmLupJXPClc01ukK9xDdohhNfYzplC5Rnzm3vJ1452g02o2Q6syKFRnzPE3HGDVA+eqM",
-	"29y4HS6KLDlFzBN0ksKxIZhLIALz7uzPK5GTRCDMS2ovfBTo3SGxHGi0STMEch0kZxxzNJVuZMa7GyHK",
-	"LbsQSO2FBr7uaFPHc0w49iiPqaqGwdHoaFjwfVFiASmGGa7+rz3nCdx7+3psM04NpYN8omzGqSdHBAeD",
-	"7tLd6ItIT+E/HoyGB8MRBlhnwGnGBseDp8PR8Km19OYopPet2PnNfJ7ZQ7WE/20yOB58D9qF3DRKQxyO",
-	"Rj15ltvlV7oZAumVP2XD2vkyOP7lUzRQ+WJB5aoKiY9BobTO7U0p5tH9Uq1EDT6ZQfYXoCWLVd9i/+4e",
-	"WbtaDVd6P0spa6wzUFKjviQ3QxGA916KBeg55IqYIYnVOvtX7b3jltS7bLf/wxVdpH1r/zEDfvL+7XY7",
-	"XQzawkB5UR287nZzleJz3TZ7R2HvWjGZq5ecP7h0ry9AzTg1Jns/Gz3tGqaEaz+QBL+OF4o8dStTaTzH",
-	"XGMjTrFACkKIAs/WuehF5eXBfqEGdOLTqLFFuOigXvvnl6Ym96PRwEvFAs0zc0RUehnel5knf81BrrqK",
-	"7vTUw9lsRtQLd9D75Y282zV7kbnZN23ovSoeZiOqaeQLtxfzM9Nze7TZkcmUpdrooC5LsZ4dkcJU40mY",
-	"89QIR13oszKHrpUyHqd5AudF2qMPejOyoh0PEcaCSwINDrX2njs8ZMoWrGPEg9qdvPUE97pmP92jHPBT",
-	"bUNFJortmtSMkwjpMyIqFRpFxZEFqV9UeNWF8JWD9a/U6k3gS0frXyoru3yODIuqDVv3elV5oSb36tbl",
-	"L6Wz/KYmEA3mS67wRV0p1lqCbv+6cqre9J0iJ2Wc1X3TT9cJ6gAdPm54ueHfg0ZLpsBMcMdbp1QIoOqR",
-	"/aqC3c2nPmrZbwQbdlHOq0Zc3j1RTy2e8WZNyKEHeqOMyysaz2HP5ZR013DhYg/9aRsUbLklrW5AelXt",
-	"rN87ddtLwF7qbu/aQ9J6GXF5+/FtUYE2SX2wMSvK+e1olhWufC9qk9YiXXb8kBYydiEtY3Oyuq3ZxWQE",
-	"A0maQhrZwFqjAjJ+xinRbAEi15GZhhc+uCL4tgoMXaHzeEhOsNBfLiFQl2Vsw+PGVU05W8sw8QoCnvGd",
-	"Z6OnNc9Lo2KUs/DrwgNDhvyDBw/8b0WyujOpUYtKumkXhHz48y1yriiDQVnaTw+nFN273DkavVj/Qlkl",
-	"0bxwsAFMzcJ2KOAON8JZUfHzS8jEUth9cJveyfS30Of2rWFzX2LLjN2o0cQTY6WlylrfqdBF0AWHZfmU",
-	"k24crjSpCgMNCY6I/uQli6sSYtzW3xsGxIOB4Msrpg17dPhVMd+X5AiD1vX6bT8HYH73np+Mfh+skKU0",
-	"rvPCE1vRwUzq84CkPBELvB+wAl7nkit3P98gbwT9vZer/gVVZwN7Tf16pPE7oXFhSzjzANnchtyVC3fp",
-	"d2Celk+19OUux16/R/A+vUq1aKC1hl2JAMxOcFWNOSxBaeJuiors/kc3Qt1vxENo9ImwIq57NLRwy9T+",
-	"Nf5/81nyOgrWiC+oefMi8Z1y/5Utf9uU+7Wa2lVABppFqlJ9CnIs1KG6qlfnWjfTaQl7jdkOHpTZSjLA",
-	"EA0e4WGWgbR5m1+V4XF4uMlC2vV4f2/GhyOvhpdBTDuUL18QFMycJ0zvwSWsvTwrKxZtePqUxZe2vpCq",
-	"V2u67essuc3LtXpQ297gWTQSTGks6tEzRVhCdjI6Y3zWeXfnYpP9KVuh2/2h+7/zK6h6da3QLZR5wmG4",
-	"1Ax8jeBh/Cy/E53AQ1ZNHTXfV8zv3eb1M/8b/8F7JINmPaQAHbxpBkmiwmizWL/uTfV3y9/U2i5+uqmU",
-	"noYqgmHKb1p9ge7aM9uuGnZTj/Q1atvNPepCtSpYbQJy4dr/8d7ZB3K2fp6u9MUUH9xE9DHWw3I6mCIg",
-	"8Pavvb9u7NGYQihf+TV+rxqz2XjKOVUuPHfuRyPv2FDkOVNaSIwwvYBM7760jUmWTAE5Gr1o2wt2qiaT",
-	"1hjlqAvA5NG5czfEZdG5OXFFnVfovRs5eiiJZ4y/2koePSiNq+pN93k7l0azUx86JKiO52s80d60T1S9",
-	"NuaQnLiPRGmWpgSD0Scra/Bpdlnd6fhd1DCt0ZaUaMscmw79oIqBy8DeSDF4MDaxQCWP17Z/KE3CcV5D",
-	"CrT47jNUi32aZWt8K+aB+7SuXY359WfDE4VVzCubitjuAjZWt94wILKpilbTwWYNjydL2zffRm7NIDc7",
-	"f0cnS9DVbbthWOWVZhnRcyny2ZzQskED2Rm7vhXjiIyLzhXmM1wBVjOa0gsYuyy58i0sKEWNWowhA65M",
-	"/xnHjChHMzbVeefo8NDQR5FxhglPZWZT49RyTnVfz7bJjdyvo08Y14IwfcbN0UcmNL6YSUMarm6bSyMo",
-	"I61cv7skFKxkMXRS9uG962OvaknywHYwtoQIONIsRTyec3+sc85uuxMDARG02TG2f02zbI2x7ASOiyh8",
-	"iZwoYWpTdKtLqJmw8RVMW8mSK5BGmLiCjErTVZF65iBumso+3643kWtU/xjZ2zR5+6mj28QNbsDovoXY",
-	"x4IqHhWOZtR1x/59poIRrb/Ad33ue6xcW5/GioZCkYiq9lBClprDDiVYAZ2M3TdjIj0TeUFomu5GpRKC",
-	"TcIFJxSFXJeJe69n/JcxaTvY42s1Zf9YPm7klrs5sfe1q975sGIgHH1jsxbQfV6kHbSygFUG9MLaFl4n",
-	"uaLQQZvDP4J6gKPI9pnrOI9ErmOxALIjLggmn1aZFTaboioua5Zs0y9srVkz7O6jatLBBhBfOC6wJMDB",
-	"duUwdOJTxNb8IUUK/Z6ZD/jEPRJVWRZzI98MAnwHF95/FHcL4ssnDbvj9+lwsTeTilCbvl/PrMiESF1U",
-	"ubspxHQvrBwkKVc2ZioQRoiDfrAJ/veSTlVVxn1gL4Wt5/r7vaZ/9FLcx71+nXlK3gmx8oZifv/a/LfR",
-	"PT+e2MX80qVLGRBq1/srdIlfQKaj8qCvrvx3u+72Syb+Gi71v/wdPW5UWMJ31tUJ7sDo3iXaR0dWj8d2",
-	"w2nRs4f3bq6YzdrUbWEBfUnoRAHX9h5DlVLA3Y+YEx6rBalc2kqCWIYR6+VVR/wxoQTbgcgzjq/MQCs/",
-	"2VJFhBK1wNpqrpJkK22zLM2lUqEx/0jbuo0d/o971h++jAeki9seb/P/kPqD85l0ihSnLWC3oH7T7wf7",
-	"yEa5DlsU/rpt5a46db+1FbAIthS0jausVlJExh+MRqPObAOaptvVzLrP0P+qr1uAi+0mPMb7rzF8LQH4",
-	"9O4I3A8HD2EWC6jSZNW8f7elvbCgBd7JuW48oSomXu2SRmp0cb+nzriXglzezkuY1loHkneC6KUoqNkG",
-	"1Yo0sUnXLpuJ/DyHMjGv6pY2ydUKZ6Q4XZ4ZiMd+G7Oxq5lSVdF9YeEbfwAtV3snUw1yjMCVbjpM90Nw",
-	"iOsGOSRV7VgJGZqoZ7z08+ExP36bwCITGni82vsbrMZkZ7LytABxAXy3RFP5vZ2HcaWBJrgP9ILxmVED",
-	"cAUlCs74CbkA6wIqqkwjRMdEQq5sK8Aidz1h0ylgVmNR6raoYIsPHB0eDsnfYGXVGAkLWEywDOxUyDN+",
-	"eETmIpfqpSuBW7psEWADA/boUC5HHlcQDLGwjTV/cK0fQwLVVnKqRFQDhzVxtaYJn5VWd6/j1PoTPrCX",
-	"xOs22mFZIPIjG2AjQc3TVVGPxqvxYdhuixJa6+pjPWpVD6tV/ednpm5bKgzpmtAwyQbPs5oCt3+N/6+r",
-	"gVgInvvVYXo589Hobxr9Di1hlWUrsx+x71coaBHHvqza9d527C5F6g1PVLEc67GUUPcXuhq+YyTuceQO",
-	"U/xL29N6d0h+dLG0rhcCHrVFQ+qqO210xrHAPMHeCPbZCFsKuBUSpo8J5SubaOQGq9d3fxqVVd6o1rDI",
-	"UIPC1FCjzOyM7c64Ac8T4AyScUehN3ym4q97O3XTgsNuvhQbFy1m3U7v2L+rslee3ptz1z9q99H98BXX",
-	"gNv2sHNU3Cv7eiSYa9d95/LrSgOKsDKDyEJpDCivpfTY9oXhYrmxrCJtUXXGrawy5sJnSipSCSoOyzVi",
-	"isPyAYSU2aEHdn+uEVkcloXEehRFfwRP6PYyCS8d1kukMnB7P3E9C4Pa9ms2nW5Zpsy1F9y8rlNX3Rex",
-	"bXWoe699hu0dA8z5s5GY1jWjyAT0EowYXYpGGTTsRJRRPf/qePfrYCnbC7fBUa/EIqMS6tu5pgpTxVzX",
-	"c6rmvjEbqOOFTtiy35qYElpOVPb2x+aB2JAp5+zXHDt3TdmVeZppsvMNmcOV13B3ISTsDslb27wMva4Z",
-	"SCU4TW0PrKJJZbOLnW1jhie84OmqHfXwPZRlC1851vpMxgu3kLTsvlFLn3r33KJ02yO7fBF2sc6Agn7L",
-	"EuahHkq9dQwDFQNdI+EtjgTHjqiL9t8OfrSP3OMZUnXf7KyC5Mx/1w2WCA6KuN44SShzN2XqgSOKvtxN",
-	"MN6L2Y30acht7boySR9dd9T7MBb8jrgPfI1Q61fbE3RpG2Ii/WAHWmxPi7XsBI/hsXTSVxFiaXsPh3ij",
-	"Jgb3r/H/wsfeFTz5AYWQqtwCQ4JfbVUX3gxRsd59CtZuk9nKUoecx9jLYMkMg6NeCtrkeC7IassjenMd",
-	"A1sf2+lzmboWzsf7+weHfx6OhqPhwfE3o29G6BpzC2i1srP9l0lX++Uq8rdeLqQeLZxby7odK6QG7cie",
-	"n4qO0MrVca2VOizbwRBqQw3FtK2Tq2E9tCg0zceQMq+idgvlMgqkCoYu9LKy0Kurcd6e5Vuvy7nfohk7",
-	"IftgOsIJw0mzLICMwu3o9RJsVoiIAuUufMCzLDTlu6qUrqrX0jWbjzuLJVKKohIuDwmtvsQbvlJX23O8",
-	"uYrTXLFLTHu3Jlz41n5iexJrDDjJuTe8c9B0oAwLgGppaFJMXbyMvZTwEYDlQNsj2MagEYYGMQ5KRUX7",
-	"1na/75eEC+e85QBJDQNep86bTzf/GwAA//8=",
+	"7H1tcxs3kvBfQfG5Kkt1I4qyZd+GrueD1nGyvssmKcu5bD2RHw040ySxGgKzAEYU41LV/Zr7YfdLrtCN",
+	"eeNg+CJL8ibRF5siZ4BGo7vR7/g0SNQiVxKkNYPxp8EceAoaP74Hq1dnUwva/ZWCSbTIrVByMB6cQ6Jk",
+	"ahh3P7PlXCRzZvVKyBnjMy4kW/AVWyp9NRxEA5PMYcHdIAshxaJYDMYn0cCuchiMB0JamIEe3N7eRoOc",
+	"a74A6wE4SxJVSPvua/eHcNPm3M4H0UDyhXuV0++XIh1EAw3/KISGdDC2uoDmpH4iY7WQs4Gb5izPv8ch",
+	"wsPm+Z7jvZXXQiu5AGk3jAv1U3uO/x1wA71oyNyv+yPhvcpgA7RaZbDXiLfuYZMraQB37888/ZZbWPKV",
+	"+ytR0rqFjz85/GYi4Y6SjnOtJhks/vXvxpHVp8bw/6JhOhgP/s9xTZ/H9Ks5/pHeoknbhHkmGc9zxqVZ",
+	"goaUqcIakQIT1rBcq2uRgn5mmANH88RGTGn8zVhuwZMzZxqMVRrYkhsmlWV2Dv4J/0vKDhKVAosnPL2c",
+	"0TLjiDmcsLjQclxIx0a2SFdjv8Yxz/Ojct748DUO6kmYCcOmXGSQsqWwc/xJAzdKDge3kUPle/hHAcY+",
+	"Jio/IBA4LUu4dHiYIFgp44bZuajRyAxfmTGi6t/Pf/g+YlyyQl5JtZRsKiBLI8bZUis5IxQph+QJT1nF",
+	"8CU+FzybKr2ANI4YXINe4WM4BhOSxaC10iY+RLy8UXKaieTRsZLwLGNJxs0cTL1hSaE1SEuEEpVCcQ4s",
+	"BctFxhxjmXKdiQfdrSTqSN2jSuyGoPRPHzcENAL6jdITkaYgHxsfVl2BfGaYSVQOjpaXwK9AMzvnEjGg",
+	"JHiCcZiTAGmFiGkJtN/T75X9RhUyfew1uN1JHZByxlIFxPdwI4wtIZXKXk4daB7SH/kqUzz9oNR3XM/g",
+	"S7HmRKUrh/PMAeFxfsL+Kv5cwm2VusQfS7j9uI8qlVdM2TlohvwbsWQuYJqt2MvRqATTKQJa8iw+HKNE",
+	"Jq4xjGtgmZrNIGUoVL1wpMWLNGLSyQlm5mpJ0vIc9LVI4CfJr7nI+CR71K05YynkIFOQyYodIPtzyyfc",
+	"AJ41nM6ntNCoK7nzBKz7IeG5LTQcuq1MndxUmplMLV87vcorVR5TRb0yv6U/SV7YudLiV3hUxvlesQlw",
+	"7TbFiQBcIfE6xzOtPAOUZhqu1VV9bhYNiDsy8Oeffz46K+wcpHWgQ1f/PMuWfGVY/GeaXQPPFv/3YlCf",
+	"uheDuK16dtQVRFuuVQLGOFS+lVbY1ZfiYhSaWXZEhx+bFJZxds2zAuWpk0U8SSC3DtKaY655JnY4KW9L",
+	"RDTVavcx1yoHbQVpbIkGbiG95Pibg8R9GqTcwpEVC6cOrmExaim1XSxHgxlI0JwW/Kmj80cDkQZfEylU",
+	"27EJu+/K59B4MGapdHqpld17HRqsU3P3e0eRaOn8YDJlw8t1ukFhtq3K79A5PVy9dkkqYXBKy2emyyY/",
+	"Oz5ccH1lWtomN8yspJ2DFQlbzkGjBBXWiSbg2rADLnm2siIxkfvOIIO2iUWYy2oM9zdIZ9f9MnBmwuBj",
+	"AFvV05fbaKZ+shfDNaNfNqzAoJ1TWzC/tIHuTNQHY9909SrV5O+QWAQsT/ekvXUQnR23Zip64BxVtTiq",
+	"oqd1CmkwUJgvoiazt6D2pBRamyfL74QJCA9hYdH+sAOFI+XSNFxrjmws4cZequnUgO0S9I/uvJTWEa1k",
+	"C2ei+f0wbKqyTC2Hg4BnYQ3DCOCGBZ5XTFoStTvQ3WYhE1wLI5SkP5015HCMNrjbObLiBpVACbLCWZpq",
+	"MCYggb3I67yBcOlVFyHvzn9gL05evTo6YTzL5/zo+TAkqnJlLM8u3bkRHF/DTPRIFmM1gN3OW/65iBZR",
+	"Ddmeu15JEP95/jinUs+pI707pIs+7zkIIwgSDfYSzbsWA3SF9BqpG7BWSBLcPE2F21Oe/dhYPjldHkXK",
+	"4OIbS22At7bGfuHRs6ln1vJk3r/KKc8MrB8w5WZsEiPnWdHZnzZ/LGEyV+oqYo4KZxpMxOAGEqeRTvkV",
+	"BJmFFrthVwJb23GParCkv7nTlBkxcxKD0dAR4+zr8+8Px8wAzyBl3KJjqbRlNNhCS0gb0NX43JVourpm",
+	"w/9VDsIODADqBu/fnn3917eHgSnXSGedTnr2/M0ckqsuN3Ni8QD+nLUX/AkynhsIc6y6anw9USoDLjsQ",
+	"k0NXXQ2qaepBe6C/lzMuz7tMv/tZlOc/IWPtyTY7iKr9KPvOBNglo+4irdViUlj4HGb7RgOg3cToCcOc",
+	"xgMpswqVV1IWKj2Ba88J7hTv4bGzIhX27TWErCSe2L6jkidWhRG/z+HlHR97Hwp0qFVzCGlfnQa0ISJA",
+	"MD0as9P/9Ay2/Urff9rlmMFDglATldhrj9OcswVejYyPG3fpXti13vO7c+0bDah488yEKGeDpRINYNEn",
+	"AUsNPqy63cHaLQzoHmVnXXY2Y2wEYeP1BmgtQEKoedvWye5ByXPQXKZqwYXcU/HaV/+7H33Lo6wN937K",
+	"VAOJb/C1PU+HDs7aovSNklarzKkk+CTzT75mwJM5WxQGY0CCvPoG9DVqE9xZXpkwdsjOSjFbGNIrpkIb",
+	"64Rs/+4s+M07+vH5KBoshPR/nQSMw52VwrDW0l7/Fgzfh1RpUv3dxUpjlDspBXuwys6bsQb8Dpi9SbLC",
+	"HbpvpdW1tnJ31DbHW30OdtsD7Su3ydUyFT0615WgYFbpS9gmUXmeX7pVfwx6KRfqmlThNTeAZJw5DkQj",
+	"Q8gEGGfXoN2qxmyq9ExZ67QgDHAL29B6Kq05GhhV6CTgbXfGA89zpqY+fuEADJpOfsrwEA6+EigKEfA0",
+	"xaAbsBqJGETAXwlsD+1WvaYjcatd8XsQtVFfgrqRIsIiYJt7Yc7NPIyCv/3w3mHRrfj8L2dHz1++cn+S",
+	"+76GmCkSsA5hkZO2c7gJovt+GSYaIOXsqEUa8euujzaoYt9tbPsoyoE8ij0Q0Qbe/kZAlr7VmvTy9jZu",
+	"sDkxjLJdO6LHKrMyBMBfgGd23p2cNuWygZpN0YJtrjd8LjT9u0YgZU2q1U7IjWqxf+w2GkyEtvPL8vhp",
+	"aUFBO0aYPOOry16tql/hnfKFyDa8ORPXIPt/zlTCewIH+VzJgIR7Ozx5dYqsxpnmcoaJPk69SZ0UYlOB",
+	"Zgs7ePny5dHoZDT6n//6b/r41VeHQc50WuHlr36uz9C/Gytto2UNv60jpDxVaLFRtdWtLazQ1AQ2SEJG",
+	"ZRhv+FFlIlltstQ3EdJ/CiMmIvPBujV/WaGnPAF2kGEQeKK4Tk3EjEoEzy6nAGnEDHCdzCOmIVGLBcgU",
+	"YTIRk8pJzaT8My8mmUguc62mIoOI/c9//fchs4pdV/MHTX7Msdv77OcJbdWe3un0nv3ZcJMLDWavMecq",
+	"63MTiT5Lsy/eab1MCP6yPd6JuN892hl0MrS0qlD4zK+3hHZD7Ky5qS3cfuyjm281D7uKqkj7jsGwpO0/",
+	"2PRW09Vw6yNQOyGaFMnp57jcPtTB5Gdo6mkmMOsAzUSe59vdyARvtXGD9to9hL0Ivw/TrELGHc0GfP89",
+	"VIjfwx7DrB86haa8yGz1WBvN7zE5qBm5t4oUQzfnszJrdQJTpYFNNYBT/8Pa/W3/CiQs94Tf2uzSUAp4",
+	"axVfjUZoQVKS959enY7IhuxP+u6Hqsp33cfO3aaYVzJvPU9CMfebqbE7Zpy9ecf+riaYu6r0lSNymZIm",
+	"vuA334GcOcXuuVvjHWRll6NoN9fSgilBzKoh+5qwbBwRCCkco4RVj/vanGiw5MIGx2qO9Ko1zmhPlb4t",
+	"nXv5rBuTJylNYXieWHFN6epVJJ7kdiMmHzKoG7mQaw5JHykvZ/O5Vrj1PkN5EA2qlFAMbPtk5GjQTG4j",
+	"09Xn5UaDKhnTv11nddF7VcpiNGikljsTx6dHBpexKXqGaWABjZdsTlpWmaQ9WWHq5b+f//A9JsS2/Hab",
+	"ZGnDzAq5W6Wx3FuWAZ/GxmhExwZqkKcVtofLyvBEe80xn6jCjicZl1cx+hn6cvUvitHoReJQgJ8gpiAS",
+	"pnnzwgCbc8M4ZaDkGhJhKIOY0m9jRz3xGFOGj6qcojiiL9RSYnp7zPP8yJ2dRwthjJCz8jsN08LUjyyE",
+	"cbQlZoWGNGYHp6OvDsu3G5mg7ODl6EX5Q1Vn4L59HjJR1piyjMMgRhu60QbLFk+nu8npDUKQ8rC9KFRl",
+	"vUVb+rltmHADmZAQbZCFodPlvRfMa5paKxC5UVmrn7yN7hS3aK35070lr4jSTLvMKzttY+rkmlm3Mf9F",
+	"qeyydPh0+fAB01GayGrCETW3LLD4/cIqjijuFE+5K92s0UBDnTgZBfWJe9zdnRJqmhtenfonjVP/ZAfV",
+	"rhOA6cP9fajzyNh31+bd63eKrfyWSKC1rXttZQdf54nKWxoSTxfC8agupEQ7W6Mvx3FqmUwc1F2Q5DpH",
+	"wcnRqxcsU0vQRwk3Tie3FrSJWCpmTkVRmj07eha5g0Jj0APLsLh/DtOVufvkxvr/v/CjXz+6f0ZHXx19",
+	"/DSKXj2//ZeQaD6XPDdzZff3A/WkNfE873vlLkdHOLDQiCRUhYrPDEu4VFIkPEN9Lhw/SPd09od91OFD",
+	"Y4Nre6sHx+Mt8rlbpcumz//fwGWIt8ttfTPnchY6/X213W00IFuaPqu8Td+pT+ylGFw0SHC4sGGBxbRb",
+	"XVe+5FblG8H+WkynAQsFZ99dPq4hIaCmT7VahLVptUMoxL2Mj0YVaJsWdR8iv2LXu4v9D+qK6iU/Px9l",
+	"/6RimIqbsBaMWRMsmXOnxIM2FW/7/FHUjBM1k87waDl8moYVVlzttQZTSvWNaMeHNqW40DDVErcyKO7C",
+	"nRSwErtNaX929P9I1n+sPw4vNwr+z1h3a8lbFpcG4oC4o2EqaNbWDdn5HEvpZAKvmZIZmepODjJhGFWl",
+	"h/1BJYlvWhvxQccqxG/LvNH+1d0HM3sI7szJjfhSQ2rPK8cLGMdIlw5z7lzJnHIRkt2UJltoYVfnDjRa",
+	"C23FWUFSHWFG9yp+XWN9bm1OpX5CTlV3V3+qXA3sCiA3WC2pgWPqRtKoyio9gDlo8q9rlWHiFeUKNGwl",
+	"KuBi/EJa4Avm1mncg7lWaYFhyyH7MBfGUQklep9/qAr3x41ErggJyi3EMC4pLeNbxZJMgLQXkmtgvvYI",
+	"UubEvRM8F/JCkisJS7snBfmr5xj1ZskckqtyNCxsTQqE2fIrMCw+824yVFPHzFdzkvMFac97X4YX8ozY",
+	"AB0vDmnIb2MWo9oZswPEC5ZvH0YsJiU0ZgfUrqDK/aVlCc0awYbD6ELGpKz6F8o8/NZDLK702HJcKBMq",
+	"MFODQpFYQA6ZgUOHdg/nhSS3hpCMS+Z4BFeMifhEaswTOWJH1H5oW9fTLrhHsrCvGWfGaiVnoMsZ3M9W",
+	"KXaAGCEkAiNEVH/hKg8jZlQLEJqA6vJRtFT4oEYahp2OXtAv1r15IZvI8PKp+VUFK70zh3ou4yfjC6gI",
+	"CH2UmJn9/ps37KvTl/+Gbqxg6W1cUZFTcTU1nWnXhA/ZGfOvsOVcGbiQO3jtHPWT5w7bWTgcCclixxBx",
+	"xLjZ3Vl4IQ+mSrPS7bnuB/QJ6VQJ7p19VSn4BAhUYcvAGpX/Lri+grSWEIeIubNOGwC44YnNVkg26MfF",
+	"IpQxVqFX6V8UWKCJD05Ho8MIWcOt2LBYFlkWY94Dl6sLSSXFB1KVxcWGuSf4JIOxo9FrYArLlennlSpY",
+	"qhDmJaeQlQF7OGQkJpzK64ZA0QDphcTSdmPXGor4mBaXq5qjxozT654dbDLHPg0NOhambv1yOjodlsKp",
+	"7EyDFCOc6PnbkXddHr37OqZCfUewoJ8ZKtRvCDslwaG78o825XjDKhkPRsOT4QjrUnKQPBeD8eDFcDR8",
+	"QeboHE+SY5KNv7rPMzr5K/jfpYPx4FuwPmloraPO89FoQ3n6fmXpfoZAVfpP+bB1CA7Gv3yMBqZYLLhe",
+	"1ZVECRg8UgqK9WL58S/1SszgoxvkeAFWO8t/w2L/6h/ZuloLN/Y4z7hYW2egE1F7SX6GMm/5R60WYOdQ",
+	"GOaGZKQab1514x2/pI3L9vs/XPFFtmntP+Qgz358t99Ol4N2MFCF2oMBez9XJT63bXPjvN64VqyB3UjO",
+	"732V7BegZpwae2S8HL3oG6aC6zjQO2QbL5TtPUim8mSOLRqcOMW+UgghCjxqD7QRldcnx6Wu0otPp2uX",
+	"WfaDdsu0X9bVzR/c6VtpP2hDuiOiVh4xwOee/EcBetXXq2xDG7HdZkTl9QBddI2RD/tmLwveN00beq/O",
+	"6NmJatbaLHQX87OwczraaGQ2FZl1irIv7m4XlWUwtXgSFjJzwtGWSrcuoG+lQiZZkcJlWS3eBH09N6Sb",
+	"0RHGgq+dDw61NVIfHjITC9Ez4kkrq4Bc1xt9yR8fUA40OxSEevOU2zVpWVAR0mfETKYsiopTAmmzqGg0",
+	"ZcNXTra/0mrTgy+dbn+paoj1OTIsqjds2+t1w5qW3GubwL+U3v2Pty2B6DBfcUVT1FVirSPojj/Vnt/b",
+	"TafIWZUp9tD003eCekCHTxtebfi3YNGSKTET3PHOKRUCqH7kuG78eftxE7Ucr6VL9lHOm7XMwgeinlZG",
+	"5u2WpMkG6Gvdr97wZA5HvhSvv/WVVEfo9Nuhz9UdaXUH0qtbDv7WqZuilhupu7trj0nrVc7o3cenXixd",
+	"knpPSTbGOxd9qdda3ilvpeYcNHNwWOxzcGJ3svqtOcRyCgdJlkEWUWqwUwGFvJCcWbEAVdjITSNLR2GZ",
+	"Plyntq7Qwz1kZ9gftdAQaGcVU4JfXLfipBawaaOP6oU8eDl60fK8rDXa8xZ+W3hgjlPz4MED/88qXd2b",
+	"1GilUd12++g+/vkWeVeUw6Cu7KfHU4oeXO6cjr7a/kLVXNa9cLIDTOv9QFHAPd8JZ2Wj5C8hEyth995v",
+	"ei/T30GfOybD5qHElht7rbWdTJ2VlhmyvjNly8wQCcvqKS/dJNxYVvdTGzIcEf3JS5HUnRcltS0dBsSD",
+	"g+DLK6Zr9ujwd8V8X5IjHFq367ebOQDbYhw1e3g8BCvkGU/avPCMGuG4SZs8oLlM1QLjAyTgbaGl8UkE",
+	"a+SNoP/YaPHxBVVnB3tL/Xqi8XuhcUWd72WAbO5C7sbn5Gx2YJ5XT3X05T7H3maP4EN6lVopS1sNuwoB",
+	"WE7hm8FLWEKj+YFvivLkRmj7jWQIjU0irInrAQ0t3DJz/An/v/0seR0Fr9YoqXn3uzV65f4b6hq+Lvdb",
+	"VxHUWSNoFpla9SnJsVSH2qpem2v9TOcV7C1mO3lUZqvIAPNIZISHWQ6aKk9/V4bH8+e7LKTbxvy3Znx4",
+	"8lrzMviGM13lqykISmYuUmGP4Bq2Bs+qRm87nj5Vz7q9A1LtJnd3fV2kd3m51UZv3wgeoZFhUWZ5jYcw",
+	"TKTsIOczIWe9sTufQN2cspNfvrnW4Dcegmo3JQxFodwTHsOVZtDUCB7Hz/Ib0QkayGqpo+77mvkb0bzN",
+	"zP+2+eADksF6G7kAHbxdz+REhZHKbn/fm9rcreamtnbx422t9KypIphL/bZzndp9e2a7zRZv2+nITm27",
+	"fUBdqNU8sEtAPqf8n947+0jO1s/Tlb6Y4oObiD7GdlpOD1MEBN7xp8Zft3Q0ZhAqsP4avzdrs1E+5Zwb",
+	"n/Y8b6ZMH1C+9FwYqzRmmF5Bbg9f031OS2GAnY6+6toLNNU6k7YY5bQPwPTJuXM/xEXo3J24ot4Q+saN",
+	"HD2WxHPGX2slTx6UtVD1rvu8n0tj/YJTdEhwm8y3eKIb0z4z7ZbCQ3bmPzJjRZYxTEafrMjgs+K6juk0",
+	"L5/E2kvqgdGVOVS//aiKgS8Z30kxeDQ2IaDSp7DtH0qT8Jy3JgU6fPcZqsUxz/MtvhX3wENa1/5qju1n",
+	"wzODlz/UNhWjS1koV7d9z0pUlSkJTde0Pp0sXd98F7ktg9zt/D2dLEFXN10iRMorz3Nm51oVsznj1b02",
+	"7CD21/3EEYvLC3/cZ7gBbL805VcQ+8K86i3sgMWdWowpA/52kwuJFVGeZqge++D0+XNHH2XFGRY8VZVN",
+	"a6eWd6o39Wyq65PN60eYkFYxYS+kO/rYhCdXM+1Iw3ee82UEVaaVvyY0DSUrEYbOquvL7/vYq29yemQ7",
+	"GG/SCTjSiCKezrk/1jlH2+7FQEAE7XaMHX/ieb7FWPYCx2cUvkZO1DClOuI6CDVTlF8hLEmWwoB2wsS3",
+	"lDSWr8rSMw/xuqnc5NvtJnKL6p8ye9dN3s3U0W/iBjdg9NBC7ENJFU8Kx3rWdc/+faaCEW0P4Of5NiuX",
+	"muiQaCgViai+VU/pSnM44Ax7uLPYfxMz3TCRF4xn2WFUKSEpw/4GjKOQ6zNxH/SM/zImbQ97/F5N2T+W",
+	"jxu55X5O7GPr240+rhgIZ99Q1QK6z8uyg04VsMmBX5Ft0biAs2x00OXwD2Ae4Sii6zl7ziNV2EQtgB2o",
+	"K4bFp3VlBVVT1N1w3ZKp/IKa47phD59Ukx42gOTKcwGRgAS6V8TRSZMi9uaPqhNN0z0TbPhcXzLEA+2G",
+	"Akbrgq/8vfAMe5+MkZSrDuVpRP6liJUXkLjVXEivKzcvBWAHcTIXOh+fPi+NcLwSShiWghbXZVuhunxc",
+	"ZivsVSMVNkmqGqKg90ZJ6oQjL2RjVU7bNlWjE9NupY5Z8hErpBWZb4NS3Y3VBsinxkE69rlz1NOOTYpF",
+	"bi5k7H+PyUSP59zMY3Id4ayeTYfsZ8c4Md6rFHs309KJC9870AOKEqTMxhMGoYA0upD1zV31Ek3ZCyb2",
+	"7vCYHWCjGrixDh68UysTEgx1xyTmjf819vne5EJX7nf65SimZjLYeA5zdbANDH2MI+y9gmQRn2G38phR",
+	"teKYxdSQ52BdFB1GLJZp4MebI/p6fCG5d6qgW4NIdVI6VujiK/SVKOnI0eoVXnAmwQ2dmOuYHWA7kMRc",
+	"R2V2O0HFtFoeYm9vRMiFPKj7hlCmYIsHcMzG3hurgS/MuH3D4QIWSq9YqoBKQmZaLVtG34WM337gs5IG",
+	"3MvlfpbMDdK+ZvG76dH3SsLRX51iGZdjtBrXvBidDln8t6Pqvq6j/yyp7UK2vv8Lkh1SYPPrc/ErxCVO",
+	"ocJonQjqO54EfEjfgn1by5Kd0uN8elczNavsvvZ3ulCF9nwQDRJzja3Ybmyw8dq6yELPYz/P1Gzal4xG",
+	"95ntlou2qR3CvGxl68dtbeIXy0tv31J3S+1mO6y2uVcO7YZjo52eu0v3nQ8VQyvd3si1iwrX6qAdP20D",
+	"KsAkwVfqLXVvvQj5VZrSnyKS2LZMEv84YFqhgX/SDhGno1cb6KvZR213Oqu1meDe0qFQSl+Sf1KVJwm1",
+	"9eJZxhKn+aCMY0IOf3PWzA5ejGj9l0bn67aL4z22JewE6lr9BFuRulom30eMZR+F8vhTfV5u9Jd+wJ6O",
+	"3bssp9jbrlWgyNR0Wh9LB5TyjbH/lVdBFygtJqv2dTjpYURKKOMXUsKylByvKU8U0iE7a9SvzkmTcQd2",
+	"CYDTZom7DcjUJ5aSStvUsKqUg6YKRlkHgUPzG6VnjXNz8Bgyv7xEt4cpm4upVtAowm9pKIioUjEUT+Wj",
+	"92TvEVl0qf9Zi9Yejs07+tSZXOdM26z6V9rzQaVOteuWWlfq9hcvNW4yeOlT8aubDbpK3w6ySKsMNqcd",
+	"vMcnHpDtqksqdko8QIDvIZv7j5JLgPhq8gHt+ENmE1DarXHMqbyjrm4bkCuVeaPSuyKwlwnqgppLQwVB",
+	"gRo5HPQ9da97kF4h9T01jxyCp9tVfrs56E8h+IdIWm8zT8U7IVbeUcwff3L/7ZTEju7ocn7te4E0XH6U",
+	"u77CfK8ryG1UKT51PvthX+J6xcS/h4z1L5+AjhsVlvC9TWODOzB6cIn2wZPV07G9FpHfsIcPHotzm7Vr",
+	"TJ4Afc34xIC0lKRnKingk//cCY+tcE2hqTE/+nuxGXx9xI8ZZ3hbp76Q+MoMrGl2EjIR48wssHG4v8uh",
+	"05Oo6jttMmWxuYalxvc9wf0H1h++THi/j9ueUtX/kPqDTwjoFSleW8DLfDebft/RIztFKvboan3XttRt",
+	"6n5H7Z0Z3vhP90qTVlKWfZ+MRqPeUnqeZfs1hH7IYEN97XqAi2kTnorZtxi+RABNevcE3qx1DmEWfUg8",
+	"Xa3H6alvNXZrxIRTfzduqEVnozHnWt+vMgZpLmSjv1aVer4WxB+y7xWzS1VSM1WMqiyljmK+VQf7eQ5V",
+	"15k6Aj8pzApn5DhdkTuI4+Yt47EP+9b3znzlo9TvwerV0dnU0rU0aZ2Dgr1sEBxGl35jcVl5MYqGHE3U",
+	"C1n5PfGYj9+lsMiVBZmsjv4DVjE78O5m0gLUFcjDCk3V9zSPkMYCT3Ef+JWQM6cG4AoqFFzIM3YFKx8Q",
+	"Id0AIRozDYWhm/rL0HUqplPAlj3lPS7l9Sz4wOnz50P2H7AiNUbDAhYTDBVPlb6Qz0/ZXBXavG5mE1QA",
+	"OxgwD8D4BnC4gmD9AN6oDkhyPQK1Ewht43DQ4wcM3ZFP0ur+dRwEv9FP9TG9JDj3t5r3V68i8iOqHtFg",
+	"5tmqbLbaaGCJGSS794fe1vz5Sat6XK3qn7/t0r59sJGuGQ+TbPA8aylwx5/w/20N/kvB87A6zEbOfDL6",
+	"141+j5awyrKX2Y/Yb7bf6xDHsQb8vH96bz12nyL1VqamXA55LDW0/YX+gpoYiTuO/GGKf1k6rQ+H7Ify",
+	"Pju6jRCPWk7nZlpd2gfRhcTb0xjdxYfPRhh79itkwo4p2m3n5Q2fa5eXvYiqFubcWljklCRGce4LeRDT",
+	"zvgBL1OQAtK4p4s5PlPz14OdulnJYbdfio09Pry1xQ7o77qnc0PvLaRPRDp8cj/8jhuc73vYeSreKPs2",
+	"SDAJyweRXzcWUIRV7TEISmdAWZtV9hOlUEu13FlWsa6oottEcS2fK6lYLagkLLeIKQnLRxBSboce2f25",
+	"RWRJWJYS60kU/RE8ofvLJAw6bJdIVVXycSqm015t+2sxne7Zg9tf8L970+K+pqZq39bHD97Y22EjxJw/",
+	"O4lJrhnDJmCX4MToUq31+MZrdnNu57873v19sBSebOsc9UYtcq6hvZ1bWgzXzPVpzs38trfW6kPlhK1u",
+	"PMc02HIAJJvq+n68bbiQ4h8FXks9FTfuaWHZwZ/YHG5YKmbuWaXx5urDIXtHVVnodc1BGyV5Rhc8e79w",
+	"p7CLbvzGE17JbDUM1X2U3PDGs9ZnMh5PU+F+4tmP2s1lhRuH2H2n+2oTLpUUCc+IwXxf8id2+SLsQs6A",
+	"kn6r+7lCFwRvbNIfSCt1PLDfkeDZEXXRzdHBD/TIA54hOMPmFr/e/Ndwra7Kyjt/8WsaaktF1X+PSepf",
+	"LhKMcTHayCYN+a3d1gMYkf9AxgKO/WWSLRtTp5uSLjGVhdpKYNXSXC19o3YlE3jqC/y7SLFEVgjyRksM",
+	"Hn/C/0sfe1/y5HsUQqZ2CwwZfrXXpWduiJr1HlKw9pvMJEs9cp5yL4P9IB2ONlLQLsdzSVZ7HtG76xhY",
+	"Y03TFzpzCoG1+fj4+OT5vw1Hw9HwZPyn0Z9G6BrzC+jc0z4HvDrEAl8wC4ZS7nKt0gLT+OrM33YvzHa2",
+	"cEGWdTdXyARKaX4yWGmegfGXlLT6+NdlVpxSDdW0q5ObYTu1KDTNh5AybyKfxNyIEVdZIHUydKmXVbeY",
+	"+Au8urP8GffGH8OlL09oZhKVQxNMTzhhOHmeB5BRuh0bF+Wvtz+MAr0cm4DneWjK7+t7Ykz7ohi3+biz",
+	"2P+z7Jjo6/DR6ksbw9fqancOX213jT3dyIQLR+0nK6oOwYSTQjaG9w6aMMraBZ9uAtilS8d6S46ITdGH",
+	"64tNm1RcF5T1bBrer2G144pqegqLNLcAb9vojvAX4JmdR5icJCQYE7EFWC2Skorwjl0yEV4zqbz7WAKk",
+	"rT2oDhgzuP14+78BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -17,16 +17,17 @@ import (
 
 // statusOf maps each error code to its HTTP status: the one table.
 var statusOf = map[string]int{
-	understudy.EINVALID:      http.StatusUnprocessableEntity,
-	understudy.EMALFORMED:    http.StatusBadRequest,
-	understudy.ENOTFOUND:     http.StatusNotFound,
-	understudy.ECONFLICT:     http.StatusConflict,
-	understudy.EUNAUTHORIZED: http.StatusUnauthorized,
-	understudy.EFORBIDDEN:    http.StatusForbidden,
-	understudy.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	understudy.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	understudy.EBADGATEWAY:   http.StatusBadGateway,
-	understudy.EINTERNAL:     http.StatusInternalServerError,
+	understudy.EINVALID:       http.StatusUnprocessableEntity,
+	understudy.EMALFORMED:     http.StatusBadRequest,
+	understudy.ENOTFOUND:      http.StatusNotFound,
+	understudy.ECONFLICT:      http.StatusConflict,
+	understudy.EUNAUTHORIZED:  http.StatusUnauthorized,
+	understudy.EFORBIDDEN:     http.StatusForbidden,
+	understudy.ETOOLARGE:      http.StatusRequestEntityTooLarge,
+	understudy.ENOTACCEPTABLE: http.StatusNotAcceptable,
+	understudy.EUNAVAILABLE:   http.StatusServiceUnavailable,
+	understudy.EBADGATEWAY:    http.StatusBadGateway,
+	understudy.EINTERNAL:      http.StatusInternalServerError,
 }
 
 // codeOfStatus maps the statuses echo itself produces (unknown route, wrong

@@ -27,6 +27,7 @@ import (
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/migrations"
 	"github.com/understudy-dev/understudy/snapshot"
+	"github.com/understudy-dev/understudy/tagging"
 )
 
 // maxBody is the largest request body accepted (1 MiB).
@@ -46,6 +47,8 @@ type Config struct {
 	Snapshots *snapshot.Service
 	// Leases hands accounts to test runs. Required.
 	Leases *lease.Service
+	// Exclusions reads the exclusion lists. Required.
+	Exclusions *tagging.Exclusions
 	// Tokens checks bearer tokens. Required.
 	Tokens *access.Tokens
 	// Audit reads the audit trail. Required.
@@ -80,6 +83,8 @@ func (c Config) Validate() error {
 		return errors.New("openapi: Config.Snapshots is required")
 	case c.Leases == nil:
 		return errors.New("openapi: Config.Leases is required")
+	case c.Exclusions == nil:
+		return errors.New("openapi: Config.Exclusions is required")
 	case c.Tokens == nil:
 		return errors.New("openapi: Config.Tokens is required")
 	case c.Audit == nil:
@@ -92,17 +97,18 @@ func (c Config) Validate() error {
 
 // Server implements ServerInterface.
 type Server struct {
-	accounts  *accounts.Service
-	snapshots *snapshot.Service
-	leases    *lease.Service
-	tokens    *access.Tokens
-	audit     *access.Audit
-	db        Pinger
-	logger    *slog.Logger
-	metrics   *metrics
-	registry  *prometheus.Registry
-	gateway   *gate
-	echo      *echo.Echo
+	accounts   *accounts.Service
+	snapshots  *snapshot.Service
+	leases     *lease.Service
+	exclusions *tagging.Exclusions
+	tokens     *access.Tokens
+	audit      *access.Audit
+	db         Pinger
+	logger     *slog.Logger
+	metrics    *metrics
+	registry   *prometheus.Registry
+	gateway    *gate
+	echo       *echo.Echo
 	// requestTimeout bounds each request (and each lease's reset).
 	requestTimeout time.Duration
 }
@@ -119,7 +125,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{accounts: cfg.Accounts, snapshots: cfg.Snapshots, leases: cfg.Leases, tokens: cfg.Tokens, audit: cfg.Audit, db: cfg.DB,
+	s := &Server{accounts: cfg.Accounts, snapshots: cfg.Snapshots, leases: cfg.Leases, exclusions: cfg.Exclusions, tokens: cfg.Tokens, audit: cfg.Audit, db: cfg.DB,
 		logger: cfg.Logger, registry: cfg.Registry, gateway: g, requestTimeout: cfg.RequestTimeout}
 	s.metrics = newMetrics(cfg.Registry, cfg.Accounts)
 	e := echo.New()

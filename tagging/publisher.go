@@ -8,16 +8,6 @@ import (
 	"net/http"
 )
 
-// Tag names: the properties that mark an identity as synthetic in every
-// analytics platform. Publishers send them as they are (booleans as the
-// vendor's boolean where it has one).
-const (
-	TagSynthetic   = "is_synthetic"
-	TagRole        = "synthetic_role"
-	TagEnvironment = "synthetic_environment"
-	TagAccountID   = "understudy_account_id"
-)
-
 // Identity is one synthetic identity as one destination knows it.
 type Identity struct {
 	// DistinctID is the id the destination knows the user by (the email,

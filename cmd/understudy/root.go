@@ -93,9 +93,9 @@ func (a *app) rootCommand() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &codedError{code: exitUsage, err: err} })
 	root.AddCommand(a.serveCommand(), a.migrateCommand(), a.tokensCommand(), a.environmentsCommand(),
 		a.rolesCommand(), a.accountsCommand(), a.auditCommand(), a.devPostgresCommand(), a.demoCommand(),
-		a.appsCommand(), a.snapshotsCommand(), a.leasesCommand(), a.leaseRunCommand())
+		a.appsCommand(), a.snapshotsCommand(), a.leasesCommand(), a.leaseRunCommand(), a.exclusionsCommand())
 	for _, c := range root.Commands() {
-		if c.HasSubCommands() {
+		if c.HasSubCommands() && c.RunE == nil {
 			group(c)
 		}
 	}
@@ -118,6 +118,12 @@ func (a *app) client() (*openapi.ClientWithResponses, error) {
 	if a.output != "table" && a.output != "json" {
 		return nil, usageErrorf("--output must be table or json, got %q", a.output)
 	}
+	return a.apiClient()
+}
+
+// apiClient is client without the check of --output, for the commands
+// that have formats of their own.
+func (a *app) apiClient() (*openapi.ClientWithResponses, error) {
 	url := firstNonEmpty(a.url, a.getenv("UNDERSTUDY_URL"), "http://127.0.0.1:8080")
 	token := firstNonEmpty(a.token, a.getenv("UNDERSTUDY_TOKEN"))
 	hc := a.httpClient

@@ -22,6 +22,7 @@ import (
 	"github.com/understudy-dev/understudy/openapi"
 	"github.com/understudy-dev/understudy/secret"
 	"github.com/understudy-dev/understudy/snapshot"
+	"github.com/understudy-dev/understudy/tagging"
 )
 
 // Main is the server program: Run starts it, Close stops it. End-to-end
@@ -71,7 +72,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.startJobs(ctx, svc); err != nil {
 		return err
 	}
-	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Snapshots: svc.snapshots, Leases: svc.leases, Tokens: access.NewCachedTokens(m.pool, m.Config.TokenCacheTTL), Audit: access.NewAudit(m.pool),
+	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: tagging.NewExclusions(m.pool, m.Logger), Tokens: access.NewCachedTokens(m.pool, m.Config.TokenCacheTTL), Audit: access.NewAudit(m.pool),
 		DB: m.pool, Logger: m.Logger, Registry: prometheus.NewRegistry(), RequestTimeout: m.Config.RequestTimeout})
 	if err != nil {
 		return err

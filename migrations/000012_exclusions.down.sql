@@ -1,0 +1,11 @@
+DROP TRIGGER account_refs_exclusions ON account_refs;
+DROP TRIGGER accounts_exclusions ON accounts;
+DROP FUNCTION exclusions_of_ref();
+DROP FUNCTION exclusions_of_account();
+DROP FUNCTION exclusion_add(uuid, uuid, text, text, text);
+DROP FUNCTION exclusion_digest(text);
+DROP TABLE exclusions;
+DROP TABLE exclusion_lists;
+DELETE FROM tokens WHERE scope = 'analytics';
+ALTER TABLE tokens DROP CONSTRAINT tokens_scope_check;
+ALTER TABLE tokens ADD CONSTRAINT tokens_scope_check CHECK (scope IN ('admin', 'runner', 'reader'));

@@ -143,10 +143,10 @@ type captured struct {
 }
 
 type cohort struct {
-	ID       int64  `json:"id"`
-	Name     string `json:"name"`
-	IsStatic bool   `json:"is_static"`
-	Deleted  bool   `json:"deleted"`
+	ID       int64           `json:"id"`
+	Name     string          `json:"name"`
+	IsStatic bool            `json:"is_static"`
+	Deleted  bool            `json:"deleted"`
 	members  map[string]bool // person uuids
 }
 

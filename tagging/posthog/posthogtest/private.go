@@ -146,7 +146,9 @@ func (f *Fake) cohortAction(w http.ResponseWriter, id, action string, body map[s
 		writeJSON(w, http.StatusNotFound, notFound)
 		return
 	}
-	invalid := func(detail string) { writeJSON(w, http.StatusBadRequest, apiError("validation_error", "invalid_input", detail)) }
+	invalid := func(detail string) {
+		writeJSON(w, http.StatusBadRequest, apiError("validation_error", "invalid_input", detail))
+	}
 	switch action {
 	case "add_persons_to_static_cohort":
 		if !c.IsStatic {

@@ -87,7 +87,8 @@ func (p *Publisher) findCohort(ctx context.Context) (int64, error) {
 // time, calling ack after each. A person exists in PostHog only once an
 // event names it, so the identities PostHog has no person for are marked
 // first and looked up again after settings.person_wait; those still
-// missing are not acknowledged and make the error. Errors: as Marker.
+// missing are not acknowledged and make the error (ErrUnavailable: a later
+// run finds them). Errors: as Marker.
 func (p *Publisher) AddToList(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
 	if len(ids) == 0 {
 		return nil
@@ -117,7 +118,7 @@ func (p *Publisher) AddToList(ctx context.Context, ids []tagging.Identity, ack t
 		}
 		if len(missing) > 0 {
 			return fmt.Errorf("%w: PostHog has no person yet for %d identities (first: %q): they were marked, so run again once PostHog has ingested them",
-				tagging.ErrRejected, len(missing), missing[0].DistinctID)
+				tagging.ErrUnavailable, len(missing), missing[0].DistinctID)
 		}
 	}
 	return nil

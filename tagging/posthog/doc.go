@@ -66,8 +66,8 @@
 //
 //   - The cohort creation body beyond name and is_static: settings.cohort_id
 //     names an existing static cohort and skips finding and creating one.
-//   - Person lookup: ANALYTICS.md suggests GET /api/projects/{id}/persons/?distinct_id=…,
-//     one request per identity in the 240/minute analytics class; the
+//   - Person lookup: GET /api/projects/{id}/persons/?distinct_id=… would
+//     take one request per identity in the 240/minute analytics class; the
 //     publisher instead runs one HogQL query per batch over the
 //     person_distinct_ids table, with the distinct ids bound as the {ids}
 //     placeholder value (HogQLQuery.values). The table name and values
@@ -75,7 +75,7 @@
 //   - A person exists only once an event names it, and ingestion is
 //     asynchronous: AddToList marks the identities PostHog has no person for,
 //     waits settings.person_wait and looks again; those still missing are not
-//     acknowledged and the next run adds them.
+//     acknowledged, the error is ErrUnavailable, and the next run adds them.
 //   - The "Drop Events" transformation's filter body: it is left to a
 //     person, as exact UI steps in ManualSteps. PostHog documents that
 //     transformations see only the event, not the person

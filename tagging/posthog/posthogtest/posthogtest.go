@@ -1,0 +1,374 @@
+// Package posthogtest is an httptest fake of the parts of PostHog that the
+// posthog publisher speaks, built from PostHog's documentation and
+// sources, so a publisher (and the demo) can run against a local PostHog.
+//
+// One server plays both hosts (ingest and app); point settings.ingest_host
+// and settings.app_host at URL.
+//
+// Public endpoints (https://posthog.com/docs/api/capture):
+//   - POST /batch/ checks the api_key in the body against the project token:
+//     a missing or wrong one answers 401 with PostHog's documented body
+//     {"type":"authentication_error","code":"invalid_api_key",…}
+//     (https://posthog.com/docs/api#responses). A body that is not JSON answers
+//     400 {"type":"validation_error","code":"invalid_payload",…}; an empty
+//     batch 400; a body of 20 MB or more 413. An event without a name or a
+//     distinct_id (also read from properties.distinct_id) is dropped and
+//     the answer is still 200 {"status":"Ok"}, as PostHog documents
+//     (https://posthog.com/docs/api/capture#invalid-events). $set and $unset
+//     in an event's properties update the person, created on its first event.
+//     SetQuotaLimited makes it drop every event and answer
+//     {"status":"Ok","quota_limited":["events"]}, as PostHog's capture service
+//     does over the billing limit.
+//   - POST /flags checks the api_key the same way and answers no flags.
+//
+// Private API, under /api/projects/{project_id}/ (https://posthog.com/docs/api):
+// the personal API key as "Authorization: Bearer", else 401
+// {"type":"authentication_error","code":"invalid_personal_api_key",…}; a
+// body that is not JSON 400 parse_error; an unknown project 404. Requests
+// are rate-limited per minute, as PostHog documents
+// (https://posthog.com/docs/api#rate-limiting): Options.CRUDPerMinute (480)
+// for CRUD endpoints and Options.QueryPerMinute (240) for the query
+// endpoint, answering 429 {"type":"throttled_error",…} with Retry-After.
+//   - GET and PATCH the project: test_account_filters (a list of objects
+//     each with key and type, else 400) and test_account_filters_default_checked.
+//   - cohorts: list (limit, offset, next), create (name required),
+//     add_persons_to_static_cohort ({"person_ids"}: a non-empty list of at
+//     most 1000, some of them persons of the project, and a static cohort,
+//     else 400) and remove_person_from_static_cohort ({"person_id"}: a
+//     UUID, else 400; an unknown person 404), per posthog/api/cohort.py.
+//   - POST query/ with a HogQLQuery (https://posthog.com/docs/api/queries).
+//     The fake runs no HogQL: it answers the two queries the publisher
+//     sends, recognised by their FROM clause, with the distinct ids bound in
+//     values.ids: "FROM person_distinct_ids" (distinct id, person uuid) and
+//     "FROM events" (distinct ids with events), applying the project's
+//     test-account filters when filters.filterTestAccounts is true
+//     (person and event filters with operators exact, is_not, is_set,
+//     is_not_set; cohort filters with in and not_in). dateRange is
+//     ignored: every event of the fake is recent. Any other query answers
+//     400. SetQueryError makes it answer 200 with an "error" field.
+//
+// Throttle and SetDown apply to every endpoint.
+package posthogtest
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/understudy-dev/understudy/tagging/publishertest"
+)
+
+var _ publishertest.Fake = (*Fake)(nil)
+
+// Options configure a fake.
+type Options struct {
+	// ProjectID is the project's id. Defaults to 1.
+	ProjectID int64
+	// ProjectToken is the project token that /batch/ and /flags accept.
+	// Defaults to "phc_fake_project_token_0000000000".
+	ProjectToken string
+	// PersonalKey is the personal API key the private API accepts.
+	// Defaults to "phx_fake_personal_key_0000000000".
+	PersonalKey string
+	// CRUDPerMinute limits the private API's CRUD requests per minute.
+	// Defaults to 480, PostHog's documented limit.
+	CRUDPerMinute int
+	// QueryPerMinute limits the query endpoint's requests per minute.
+	// Defaults to 240, PostHog's documented limit.
+	QueryPerMinute int
+	// Now tells the time, for the rate limits. Defaults to time.Now.
+	Now func() time.Time
+}
+
+// WithDefaults returns o with its unset fields filled.
+func (o Options) WithDefaults() Options {
+	if o.ProjectID == 0 {
+		o.ProjectID = 1
+	}
+	if o.ProjectToken == "" {
+		o.ProjectToken = "phc_fake_project_token_0000000000"
+	}
+	if o.PersonalKey == "" {
+		o.PersonalKey = "phx_fake_personal_key_0000000000"
+	}
+	if o.CRUDPerMinute == 0 {
+		o.CRUDPerMinute = 480
+	}
+	if o.QueryPerMinute == 0 {
+		o.QueryPerMinute = 240
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Fake is a running fake PostHog. It implements publishertest.Fake.
+type Fake struct {
+	// URL is the fake's base URL, for both ingest_host and app_host.
+	URL string
+
+	opts Options
+	srv  *httptest.Server
+
+	mu             sync.Mutex
+	persons        map[string]*person // by distinct id
+	events         []captured
+	cohorts        []*cohort
+	filters        []map[string]any
+	defaultChecked bool
+	requests       int
+	throttled      int
+	retryAfter     time.Duration
+	down           bool
+	quotaLimited   bool
+	queryError     string
+	windows        map[string]*window
+}
+
+type person struct {
+	uuid       string
+	distinctID string
+	props      map[string]any
+}
+
+type captured struct {
+	event, distinctID string
+	props             map[string]any
+}
+
+type cohort struct {
+	ID       int64           `json:"id"`
+	Name     string          `json:"name"`
+	IsStatic bool            `json:"is_static"`
+	Deleted  bool            `json:"deleted"`
+	members  map[string]bool // person uuids
+}
+
+type window struct {
+	start time.Time
+	count int
+}
+
+// New starts a fake for a test and closes it when the test ends.
+func New(t testing.TB, opts Options) *Fake {
+	t.Helper()
+	f, stop := Start(opts)
+	t.Cleanup(stop)
+	return f
+}
+
+// Start starts a fake on a loopback port and returns it with the function
+// that stops it; usable outside tests (the demo's local PostHog).
+func Start(opts Options) (*Fake, func()) {
+	f := &Fake{opts: opts.WithDefaults(), persons: map[string]*person{}, windows: map[string]*window{}}
+	f.srv = httptest.NewServer(f.routes())
+	f.URL = f.srv.URL
+	return f, f.srv.Close
+}
+
+// ProjectID is the project's id.
+func (f *Fake) ProjectID() int64 { return f.opts.ProjectID }
+
+// ProjectToken is the project token the fake accepts.
+func (f *Fake) ProjectToken() string { return f.opts.ProjectToken }
+
+// PersonalKey is the personal API key the fake accepts.
+func (f *Fake) PersonalKey() string { return f.opts.PersonalKey }
+
+// Marked returns the distinct ids whose person holds is_synthetic = true
+// (the JSON boolean), sorted.
+func (f *Fake) Marked() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for id, p := range f.persons {
+		if p.props["is_synthetic"] == true {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Listed returns the distinct ids of the persons in the project's static
+// cohorts, sorted.
+func (f *Fake) Listed() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for id, p := range f.persons {
+		for _, c := range f.cohorts {
+			if c.IsStatic && !c.Deleted && c.members[p.uuid] {
+				out = append(out, id)
+				break
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Requests is how many requests the fake has answered.
+func (f *Fake) Requests() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.requests
+}
+
+// Throttle makes the next n requests answer 429, with Retry-After in whole
+// seconds when retryAfter > 0.
+func (f *Fake) Throttle(n int, retryAfter time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.throttled, f.retryAfter = n, retryAfter
+}
+
+// SetDown makes every request answer 503 while down.
+func (f *Fake) SetDown(down bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.down = down
+}
+
+// SetQuotaLimited makes /batch/ drop every event and say so in its 200.
+func (f *Fake) SetQuotaLimited(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.quotaLimited = on
+}
+
+// SetQueryError makes the query endpoint answer 200 with this error ("" to
+// answer normally).
+func (f *Fake) SetQueryError(msg string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.queryError = msg
+}
+
+// SetTestAccountFilters replaces the project's test-account filters, as a
+// person would in PostHog's settings.
+func (f *Fake) SetTestAccountFilters(filters []map[string]any, defaultChecked bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.filters, f.defaultChecked = filters, defaultChecked
+}
+
+// TestAccountFilters returns the project's test-account filters and
+// whether they are on by default.
+func (f *Fake) TestAccountFilters() ([]map[string]any, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.filters), f.defaultChecked
+}
+
+// AddCohort adds a cohort, as a person would in PostHog, and returns its id.
+func (f *Fake) AddCohort(name string, static bool) int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.addCohort(name, static).ID
+}
+
+// CohortNames returns the names of the cohorts that are not deleted, in
+// the order they were made.
+func (f *Fake) CohortNames() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, c := range f.cohorts {
+		if !c.Deleted {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+// Capture records an event of distinctID, as the app would send it
+// (creating the person when new).
+func (f *Fake) Capture(distinctID, event string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ingest(distinctID, event, map[string]any{})
+}
+
+func (f *Fake) addCohort(name string, static bool) *cohort {
+	c := &cohort{ID: int64(len(f.cohorts) + 1), Name: name, IsStatic: static, members: map[string]bool{}}
+	f.cohorts = append(f.cohorts, c)
+	return c
+}
+
+// ingest stores an event and applies its $set and $unset to the person.
+// The caller holds f.mu.
+func (f *Fake) ingest(distinctID, name string, props map[string]any) {
+	p := f.persons[distinctID]
+	if p == nil {
+		p = &person{uuid: newUUID(), distinctID: distinctID, props: map[string]any{}}
+		f.persons[distinctID] = p
+	}
+	if set, ok := props["$set"].(map[string]any); ok {
+		for k, v := range set {
+			p.props[k] = v
+		}
+	}
+	if unset, ok := props["$unset"].([]any); ok {
+		for _, k := range unset {
+			if s, ok := k.(string); ok {
+				delete(p.props, s)
+			}
+		}
+	}
+	f.events = append(f.events, captured{event: name, distinctID: distinctID, props: props})
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// gate counts the request and answers it when the fake is down or
+// throttled; it reports whether the handler may go on.
+func (f *Fake) gate(w http.ResponseWriter) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests++
+	switch {
+	case f.down:
+		writeJSON(w, http.StatusServiceUnavailable, apiError("server_error", "service_unavailable", "PostHog is down (fake)."))
+		return false
+	case f.throttled > 0:
+		f.throttled--
+		if f.retryAfter > 0 {
+			w.Header().Set("Retry-After", fmt.Sprint(int(f.retryAfter/time.Second)))
+		}
+		writeJSON(w, http.StatusTooManyRequests, apiError("throttled_error", "throttled", "Request was throttled."))
+		return false
+	}
+	return true
+}
+
+// limit applies the per-minute limit of class; the caller holds f.mu.
+func (f *Fake) limit(w http.ResponseWriter, class string, perMinute int) bool {
+	now := f.opts.Now()
+	win := f.windows[class]
+	if win == nil || now.Sub(win.start) >= time.Minute {
+		win = &window{start: now}
+		f.windows[class] = win
+	}
+	if win.count >= perMinute {
+		wait := int((time.Minute - now.Sub(win.start) + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", fmt.Sprint(max(wait, 1)))
+		writeJSON(w, http.StatusTooManyRequests, apiError("throttled_error", "throttled",
+			fmt.Sprintf("Request was throttled. Expected available in %d seconds.", max(wait, 1))))
+		return false
+	}
+	win.count++
+	return true
+}

@@ -1,0 +1,88 @@
+package posthogtest_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/understudy-dev/understudy/tagging/posthog/posthogtest"
+)
+
+func post(t *testing.T, url, auth, body string) (int, map[string]any, http.Header) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", "Bearer "+auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return resp.StatusCode, out, resp.Header
+}
+
+func TestBatchAsDocumented(t *testing.T) {
+	t.Parallel()
+	f := posthogtest.New(t, posthogtest.Options{})
+	batch := f.URL + "/batch/"
+
+	status, body, _ := post(t, batch, "", `{"api_key":"phc_wrong","batch":[{"event":"$set","distinct_id":"a"}]}`)
+	if status != 401 || body["code"] != "invalid_api_key" || body["type"] != "authentication_error" {
+		t.Fatalf("wrong token: %d %v", status, body)
+	}
+	status, body, _ = post(t, batch, "", `{"api_key":`)
+	if status != 400 || body["code"] != "invalid_payload" {
+		t.Fatalf("malformed: %d %v", status, body)
+	}
+	good := `{"api_key":"` + f.ProjectToken() + `","batch":[` +
+		`{"event":"$set","distinct_id":"a","properties":{"$set":{"is_synthetic":true}}},` +
+		`{"event":"$set","distinct_id":"","properties":{"$set":{"is_synthetic":true}}},` +
+		`{"event":"","distinct_id":"c","properties":{"$set":{"is_synthetic":true}}},` +
+		`{"event":"$set","properties":{"distinct_id":"d","$set":{"is_synthetic":true}}}]}`
+	status, body, _ = post(t, batch, "", good)
+	if status != 200 || body["status"] != "Ok" {
+		t.Fatalf("good batch: %d %v", status, body)
+	}
+	if got := strings.Join(f.Marked(), ","); got != "a,d" {
+		t.Fatalf("marked %q, want a,d: events without a name or a distinct id are dropped with a 200", got)
+	}
+}
+
+func TestPrivateAPIAuthAndRateLimit(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	var elapsed atomic.Int64
+	now := func() time.Time { return start.Add(time.Duration(elapsed.Load())) }
+	f := posthogtest.New(t, posthogtest.Options{QueryPerMinute: 2, Now: now})
+	url := f.URL + "/api/projects/1/query/"
+	query := `{"query":{"kind":"HogQLQuery","query":"SELECT distinct_id, person_id FROM person_distinct_ids WHERE has({ids}, distinct_id)","values":{"ids":["a"]}}}`
+
+	status, body, _ := post(t, url, "phx_wrong", query)
+	if status != 401 || body["code"] != "invalid_personal_api_key" {
+		t.Fatalf("wrong personal key: %d %v", status, body)
+	}
+	for range 2 {
+		if status, body, _ = post(t, url, f.PersonalKey(), query); status != 200 {
+			t.Fatalf("query within the limit: %d %v", status, body)
+		}
+	}
+	status, body, header := post(t, url, f.PersonalKey(), query)
+	if status != 429 || header.Get("Retry-After") != "60" || body["type"] != "throttled_error" {
+		t.Fatalf("query past the limit: %d %v Retry-After %q", status, body, header.Get("Retry-After"))
+	}
+	elapsed.Store(int64(time.Minute))
+	if status, _, _ = post(t, url, f.PersonalKey(), query); status != 200 {
+		t.Fatalf("query in the next minute: %d", status)
+	}
+}

@@ -31,7 +31,8 @@ check-generated:
 	  diff -u openapi/openapi.gen.go $$tmp/openapi.gen.go | head -40; rm -rf $$tmp; exit 1; \
 	fi; rm -rf $$tmp; echo "generated code is current"
 
-## lint-openapi: both contracts (openapi/openapi.yaml, openapi/app-webhook.yaml)
+## lint-openapi: the contracts (openapi/openapi.yaml, openapi/app-webhook.yaml,
+## openapi/destination-webhook.yaml)
 ## linted by Redocly CLI under openapi/redocly.yaml. The CLI is pinned by
 ## tools/openapi-lint/package-lock.json and installed once, with `npm ci`,
 ## into tools/openapi-lint/node_modules; it is installed again only when the
@@ -49,7 +50,7 @@ NEED_NODE := command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 |
 
 lint-openapi: $(LINT_DONE)
 	@$(NEED_NODE)
-	cd openapi && REDOCLY_SUPPRESS_NOTIFICATIONS=true $(REDOCLY) lint --config redocly.yaml openapi.yaml app-webhook.yaml
+	cd openapi && REDOCLY_SUPPRESS_NOTIFICATIONS=true $(REDOCLY) lint --config redocly.yaml openapi.yaml app-webhook.yaml destination-webhook.yaml
 
 $(LINT_DONE): $(LINT_DIR)/package.json $(LINT_DIR)/package-lock.json
 	@$(NEED_NODE)

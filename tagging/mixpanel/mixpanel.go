@@ -1,0 +1,151 @@
+package mixpanel
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/understudy-dev/understudy/tagging"
+)
+
+// Interface guards.
+var (
+	_ tagging.Publisher = (*Publisher)(nil)
+	_ tagging.Marker    = (*Publisher)(nil)
+)
+
+// Publisher marks synthetic identities on their Mixpanel user profiles.
+type Publisher struct {
+	cfg    config
+	dest   string
+	sender tagging.Sender
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	checked bool // the service account was accepted once
+}
+
+// New builds a Mixpanel publisher from a destination's configuration.
+// Errors are *tagging.ConfigError.
+func New(cfg tagging.Config) (tagging.Publisher, error) {
+	return NewWith(cfg, Options{})
+}
+
+// NewWith is New with options.
+func NewWith(cfg tagging.Config, opts Options) (*Publisher, error) {
+	c, err := parse(cfg)
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Publisher{
+		cfg:  c,
+		dest: cmp.Or(cfg.Destination, Kind),
+		log:  log,
+		sender: tagging.Sender{
+			Vendor:  "Mixpanel",
+			Client:  cfg.HTTPClient,
+			MinWait: minWait,
+			MaxWait: maxWait,
+			Sleep:   opts.Sleep,
+			Secrets: []string{c.token, c.saSecret},
+		},
+	}, nil
+}
+
+// Capabilities says the publisher marks; Mixpanel has no filter API.
+func (p *Publisher) Capabilities() []tagging.Capability {
+	return []tagging.Capability{tagging.CapMark}
+}
+
+// ManualSteps are what the app team and a project admin must do for
+// synthetic activity to stay out of reports.
+func (p *Publisher) ManualSteps() []string {
+	return []string{
+		`App team: on every event sent for a synthetic account, add the event property "$ignore": true ` +
+			`(in the browser: mixpanel.register({"$ignore": true}) right after identifying a synthetic user, and ` +
+			`mixpanel.unregister("$ignore") on logout; on a server: add "$ignore": true to the event's properties). ` +
+			`Mixpanel's ingestion drops any event that carries $ignore set to true or a non-empty string; false or "" do not drop it.`,
+		`Project admin: in Project Settings > Data Views, click "+ Create Data View", name it "Without synthetic users", ` +
+			`add the user profile property filter "is_synthetic is not true", save it, then tick it and choose "Set Default" ` +
+			`so reports open without the profiles that Understudy marks.`,
+	}
+}
+
+// Test checks the service account against the Query API (read-only). With
+// no service account it sends nothing and says so: Mixpanel's ingestion
+// accepts any project token.
+func (p *Publisher) Test(ctx context.Context) (tagging.Check, error) {
+	if !p.cfg.serviceAccount() {
+		return tagging.Check{OK: false, Detail: "not checked: Mixpanel's ingestion API accepts any project token, " +
+			"so only a service account (settings.service_account_username, secrets.service_account_secret, settings.project_id) can be checked"}, nil
+	}
+	if err := p.query(ctx); err != nil {
+		return tagging.Check{}, err
+	}
+	p.mu.Lock()
+	p.checked = true
+	p.mu.Unlock()
+	return tagging.Check{OK: true, Detail: fmt.Sprintf("Mixpanel's Query API accepted the service account for project %d "+
+		"(the project token itself cannot be checked: ingestion accepts any token)", p.cfg.ProjectID)}, nil
+}
+
+// query asks the Query API for one profile: a read-only call that needs
+// the service account and the project.
+func (p *Publisher) query(ctx context.Context) error {
+	u := p.cfg.QueryURL + "/engage?project_id=" + strconv.FormatInt(p.cfg.ProjectID, 10)
+	form := url.Values{"distinct_id": {"understudy-credentials-check"}, "output_properties": {`["` + tagging.TagSynthetic + `"]`}}.Encode()
+	resp, err := p.sender.Do(ctx, func(ctx context.Context) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "application/json")
+		req.SetBasicAuth(p.cfg.ServiceAccountUsername, p.cfg.saSecret)
+		return req, nil
+	})
+	if err != nil {
+		return fmt.Errorf("checking the service account of %s: %w", p.dest, err)
+	}
+	var body struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+	}
+	if err := json.Unmarshal(resp.Body, &body); err != nil || (body.Status != "" && body.Status != "ok") {
+		return fmt.Errorf("checking the service account of %s: %w: Mixpanel answered %d with an unexpected body: %.200s",
+			p.dest, tagging.ErrRejected, resp.Status, bytes.TrimSpace(resp.Body))
+	}
+	return nil
+}
+
+// checkOnce checks the service account before the publisher's first write.
+func (p *Publisher) checkOnce(ctx context.Context) error {
+	if !p.cfg.serviceAccount() {
+		return nil
+	}
+	p.mu.Lock()
+	done := p.checked
+	p.mu.Unlock()
+	if done {
+		return nil
+	}
+	if err := p.query(ctx); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.checked = true
+	p.mu.Unlock()
+	return nil
+}

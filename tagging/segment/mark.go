@@ -1,0 +1,134 @@
+package segment
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/understudy-dev/understudy/tagging"
+)
+
+// knownTags are nulled by Unmark whatever an identity's tags say.
+var knownTags = []string{tagging.TagRole, tagging.TagEnvironment, tagging.TagAccountID}
+
+// Mark sends an identify call per identity with its tags as traits,
+// is_synthetic as a boolean.
+func (p *Publisher) Mark(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
+	return p.send(ctx, "marking", ids, ack, func(id tagging.Identity) map[string]any {
+		traits := map[string]any{}
+		for k, v := range id.Tags {
+			traits[k] = v
+		}
+		traits[tagging.TagSynthetic] = id.Tags[tagging.TagSynthetic] != "false"
+		return traits
+	})
+}
+
+// Unmark sends an identify call per identity with is_synthetic false and
+// the other tags null. Segment has no way to remove a trait: a trait is
+// overwritten, and destinations treat null as cleared, so false (which
+// the filter's strict "= true" does not match) and null are the closest.
+func (p *Publisher) Unmark(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
+	return p.send(ctx, "unmarking", ids, ack, func(id tagging.Identity) map[string]any {
+		traits := map[string]any{}
+		for k := range id.Tags {
+			traits[k] = nil
+		}
+		for _, k := range knownTags {
+			traits[k] = nil
+		}
+		traits[tagging.TagSynthetic] = false
+		return traits
+	})
+}
+
+type batch struct {
+	body []byte
+	ids  []tagging.Identity
+}
+
+// send encodes every call (refusing the whole run, before any request,
+// when one is invalid or over 32 KB: Segment would answer 200 and lose it),
+// packs them into batches under 500 KB and MaxBatch calls, and sends them
+// in order, acknowledging each.
+func (p *Publisher) send(ctx context.Context, doing string, ids []tagging.Identity, ack tagging.Ack,
+	traits func(tagging.Identity) map[string]any) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	batches, err := p.split(ids, traits)
+	if err != nil {
+		return fmt.Errorf("%s %d identities in %s: %w", doing, len(ids), p.dest, err)
+	}
+	if err := p.checkOnce(ctx); err != nil {
+		return err
+	}
+	for i, b := range batches {
+		if err := p.post(ctx, b.body); err != nil {
+			return fmt.Errorf("%s batch %d of %d (%d identities) in %s: %w", doing, i+1, len(batches), len(b.ids), p.dest, err)
+		}
+		p.log.DebugContext(ctx, "segment batch accepted", slog.String("destination", p.dest),
+			slog.String("op", doing), slog.Int("batch", i+1), slog.Int("identities", len(b.ids)))
+		if err := ack(ctx, b.ids); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const (
+	batchHead = `{"batch":[`
+	batchTail = `]}`
+)
+
+func (p *Publisher) split(ids []tagging.Identity, traits func(tagging.Identity) map[string]any) ([]batch, error) {
+	var out []batch
+	cur := batch{body: []byte(batchHead)}
+	for _, id := range ids {
+		if strings.TrimSpace(id.DistinctID) == "" {
+			return nil, fmt.Errorf("%w: an identity of account %q has no distinct id", tagging.ErrRejected, id.AccountID)
+		}
+		call, err := json.Marshal(map[string]any{"type": "identify", "userId": id.DistinctID, "traits": traits(id)})
+		if err != nil {
+			return nil, fmt.Errorf("encoding the call of %q: %w", id.DistinctID, err)
+		}
+		if len(call) > MaxCallBytes {
+			return nil, fmt.Errorf("%w: the identify call of %q is %d bytes, over Segment's %d-byte limit per call",
+				tagging.ErrRejected, id.DistinctID, len(call), MaxCallBytes)
+		}
+		if len(cur.ids) == p.cfg.MaxBatch || len(cur.body)+1+len(call)+len(batchTail) > MaxBatchBytes {
+			out = append(out, cur.close())
+			cur = batch{body: []byte(batchHead)}
+		}
+		if len(cur.ids) > 0 {
+			cur.body = append(cur.body, ',')
+		}
+		cur.body = append(cur.body, call...)
+		cur.ids = append(cur.ids, id)
+	}
+	return append(out, cur.close()), nil
+}
+
+func (b batch) close() batch {
+	b.body = append(b.body, batchTail...)
+	return b
+}
+
+// post sends one batch with the write key as the Basic auth user name.
+// Segment answers 200 to whatever it queued; 400 for a body it refuses.
+func (p *Publisher) post(ctx context.Context, body []byte) error {
+	_, err := p.sender.Do(ctx, func(ctx context.Context) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.cfg.TrackingURL+"/v1/batch", bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.SetBasicAuth(p.cfg.writeKey, "")
+		req.Header.Set("Content-Type", "application/json")
+		return req, nil
+	})
+	return err
+}

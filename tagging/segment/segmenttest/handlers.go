@@ -1,0 +1,247 @@
+package segmenttest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// handleBatch accepts a batch as the Tracking API does.
+func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
+	raw, err := io.ReadAll(io.LimitReader(r.Body, MaxBatchBytes+1))
+	if err != nil || len(raw) > MaxBatchBytes {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"success": false, "message": "batch exceeds 500KB"})
+		return
+	}
+	var body struct {
+		Batch    []json.RawMessage `json:"batch"`
+		WriteKey string            `json:"writeKey"`
+	}
+	if err := json.Unmarshal(raw, &body); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"success": false, "message": "invalid JSON"})
+		return
+	}
+	key, _, ok := r.BasicAuth()
+	if !ok {
+		key = body.WriteKey
+	}
+	if key == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"success": false, "message": "missing write key"})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.batches++
+	for _, call := range body.Batch {
+		var c struct {
+			Type        string         `json:"type"`
+			UserID      string         `json:"userId"`
+			AnonymousID string         `json:"anonymousId"`
+			Traits      map[string]any `json:"traits"`
+		}
+		if len(call) > MaxCallBytes || json.Unmarshal(call, &c) != nil || c.Type == "" || (c.UserID == "" && c.AnonymousID == "") ||
+			key != s.cfg.WriteKey {
+			s.dropped++
+			continue
+		}
+		if c.Type == "identify" && c.UserID != "" {
+			t := s.traits[c.UserID]
+			if t == nil {
+				t = map[string]any{}
+				s.traits[c.UserID] = t
+			}
+			for k, v := range c.Traits {
+				t[k] = v
+			}
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"success": true})
+}
+
+// api checks the Public API's token and request content type.
+func (s *Server) api(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.APIToken == "" || r.Header.Get("Authorization") != "Bearer "+s.cfg.APIToken {
+			writeJSON(w, http.StatusUnauthorized, apiError("unauthorized", "the token is invalid"))
+			return
+		}
+		if r.Method == http.MethodPost || r.Method == http.MethodPatch {
+			ct := r.Header.Get("Content-Type")
+			if !strings.HasPrefix(ct, "application/vnd.segment.v1") && !strings.HasPrefix(ct, "application/json") {
+				writeJSON(w, http.StatusUnsupportedMediaType, apiError("unsupported-media-type", "unsupported content type "+ct))
+				return
+			}
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		h(w, r)
+	}
+}
+
+func (s *Server) handleSource(w http.ResponseWriter, r *http.Request) {
+	if r.PathValue("id") != s.cfg.SourceID {
+		writeJSON(w, http.StatusNotFound, apiError("not-found", "source not found"))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"source": map[string]any{
+		"id": s.cfg.SourceID, "slug": "app", "workspaceId": "ws", "enabled": true,
+		"writeKeys": []string{s.cfg.WriteKey}, "labels": []any{}, "metadata": map[string]any{}}, "trackingPlanId": nil}})
+}
+
+func (s *Server) destination(w http.ResponseWriter, r *http.Request) ([]Filter, bool) {
+	list, ok := s.filters[r.PathValue("id")]
+	if !ok {
+		writeJSON(w, http.StatusNotFound, apiError("not-found", "destination not found"))
+	}
+	return list, ok
+}
+
+func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
+	list, ok := s.destination(w, r)
+	if !ok {
+		return
+	}
+	count, err := strconv.Atoi(r.URL.Query().Get("pagination[count]"))
+	if err != nil || count < 1 || count > 200 {
+		writeJSON(w, http.StatusBadRequest, apiError("validation", "pagination[count] must be 1 to 200"))
+		return
+	}
+	from, _ := strconv.Atoi(r.URL.Query().Get("pagination[cursor]"))
+	from = min(from, len(list))
+	to := min(from+count, len(list))
+	page := map[string]any{"current": strconv.Itoa(from), "totalEntries": len(list)}
+	if to < len(list) {
+		page["next"] = strconv.Itoa(to)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"filters": list[from:to], "pagination": page}})
+}
+
+// filterInput is a create or update body.
+type filterInput struct {
+	SourceID    *string          `json:"sourceId"`
+	If          *string          `json:"if"`
+	Actions     []map[string]any `json:"actions"`
+	Title       *string          `json:"title"`
+	Description *string          `json:"description"`
+	Enabled     *bool            `json:"enabled"`
+}
+
+func decodeFilter(w http.ResponseWriter, r *http.Request) (filterInput, bool) {
+	var in filterInput
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError("validation", "invalid body: "+err.Error()))
+		return in, false
+	}
+	for _, a := range in.Actions {
+		if t, _ := a["type"].(string); !slices.Contains([]string{"DROP", "SAMPLE", "ALLOW_PROPERTIES", "DROP_PROPERTIES"}, t) {
+			writeJSON(w, http.StatusBadRequest, apiError("validation", fmt.Sprintf("unknown action type %q", t)))
+			return in, false
+		}
+	}
+	return in, true
+}
+
+func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.destination(w, r); !ok {
+		return
+	}
+	in, ok := decodeFilter(w, r)
+	if !ok {
+		return
+	}
+	if in.SourceID == nil || *in.SourceID != s.cfg.SourceID || in.If == nil || *in.If == "" || in.Title == nil || *in.Title == "" ||
+		len(in.Actions) == 0 || in.Enabled == nil {
+		writeJSON(w, http.StatusBadRequest, apiError("validation", "sourceId (of a connected source), if, actions, title and enabled are required"))
+		return
+	}
+	s.nextID++
+	f := Filter{ID: "flt_" + strconv.Itoa(s.nextID), SourceID: *in.SourceID, DestinationID: r.PathValue("id"), If: *in.If,
+		Actions: in.Actions, Title: *in.Title, Enabled: *in.Enabled, CreatedAt: "2026-01-02T00:00:00Z", UpdatedAt: "2026-01-02T00:00:00Z"}
+	if in.Description != nil {
+		f.Description = *in.Description
+	}
+	s.filters[f.DestinationID] = append(s.filters[f.DestinationID], f)
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"filter": f}})
+}
+
+func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request) {
+	list, ok := s.destination(w, r)
+	if !ok {
+		return
+	}
+	i := slices.IndexFunc(list, func(f Filter) bool { return f.ID == r.PathValue("fid") })
+	if i < 0 {
+		writeJSON(w, http.StatusNotFound, apiError("not-found", "filter not found"))
+		return
+	}
+	in, ok := decodeFilter(w, r)
+	if !ok {
+		return
+	}
+	f := &list[i]
+	if in.If != nil {
+		f.If = *in.If
+	}
+	if in.Actions != nil {
+		f.Actions = in.Actions
+	}
+	if in.Title != nil {
+		f.Title = *in.Title
+	}
+	if in.Description != nil {
+		f.Description = *in.Description
+	}
+	if in.Enabled != nil {
+		f.Enabled = *in.Enabled
+	}
+	f.UpdatedAt = "2026-01-03T00:00:00Z"
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"filter": *f}})
+}
+
+func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
+	list, ok := s.destination(w, r)
+	if !ok {
+		return
+	}
+	i := slices.IndexFunc(list, func(f Filter) bool { return f.ID == r.PathValue("fid") })
+	if i < 0 {
+		writeJSON(w, http.StatusNotFound, apiError("not-found", "filter not found"))
+		return
+	}
+	s.filters[r.PathValue("id")] = slices.Delete(list, i, i+1)
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"status": "SUCCESS"}})
+}
+
+func (s *Server) handlePreview(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Filter struct {
+			If      string           `json:"if"`
+			Actions []map[string]any `json:"actions"`
+		} `json:"filter"`
+		Payload map[string]any `json:"payload"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || in.Payload == nil || len(in.Filter.Actions) == 0 {
+		writeJSON(w, http.StatusBadRequest, apiError("validation", "filter.if, filter.actions and payload are required"))
+		return
+	}
+	if s.previewErr != "" {
+		writeJSON(w, http.StatusBadRequest, apiError("validation", s.previewErr))
+		return
+	}
+	cond, err := parseFQL(in.Filter.If)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, apiError("validation", "invalid FQL: "+err.Error()))
+		return
+	}
+	var result any = in.Payload
+	if cond(in.Payload) == true && slices.ContainsFunc(in.Filter.Actions, func(a map[string]any) bool { return a["type"] == "DROP" }) {
+		result = nil
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"inputPayload": in.Payload, "result": result}})
+}

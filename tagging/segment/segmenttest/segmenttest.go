@@ -1,0 +1,244 @@
+// Package segmenttest is an httptest fake of the parts of Segment's
+// Tracking API and Public API that the segment publisher uses, built from
+// the documented contract:
+//
+//   - POST /v1/batch (https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/,
+//     source src/connections/sources/catalog/libraries/server/http-api/index.md
+//     in github.com/segmentio/segment-docs): the write key as the Basic
+//     auth user name with an empty password (or "writeKey" in the body),
+//     {"batch":[calls]}, at most 500 KB a request and 32 KB a call. A batch
+//     over MaxBatchBytes and a body that is not JSON answer 400, as
+//     documented. A call over MaxCallBytes, or without a type or user id,
+//     is dropped while the request answers 200: the page says such calls
+//     are "not accepted" and the docs' "Errors" section says Segment
+//     answers 200 to all but oversized and malformed requests, so the fake
+//     takes the worse reading for calls. Any non-empty write key gets 200
+//     (Segment's edge is stateless: segmentio/analytics-node issue 59,
+//     segmentio/analytics-go issue 205); calls under a key that is not the
+//     source's are lost and never show in Marked. A missing key answers 400.
+//   - The Public API (https://docs.segmentapis.com/tag/Destination-Filters,
+//     the paths and shapes of github.com/segmentio/public-api-sdk-go's
+//     api_destination_filters.go and api_sources.go): Bearer token (401
+//     otherwise, with the {"errors":[…]} envelope), request bodies in
+//     application/vnd.segment.v1+json or application/json (415 otherwise);
+//     GET /sources/{id} with writeKeys; GET, POST /destination/{id}/filters
+//     (pagination[count], pagination[cursor]); PATCH, DELETE
+//     /destination/{id}/filters/{filterId}; POST /destination/filters/preview,
+//     which parses the FQL (https://segment.com/docs/api/public-api/fql/)
+//     and answers 400 for invalid FQL, else {"data":{"inputPayload","result"}}
+//     with result null when a DROP filter matches. Creating or updating a
+//     filter does not validate its FQL here: invalid FQL drops every event,
+//     which is why the publisher previews first.
+package segmenttest
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/understudy-dev/understudy/tagging/publishertest"
+)
+
+var _ publishertest.Fake = (*Server)(nil)
+
+// Documented limits, in decimal kilobytes (the stricter reading).
+const (
+	MaxCallBytes  = 32_000
+	MaxBatchBytes = 500_000
+)
+
+// Config says what the fake workspace holds.
+type Config struct {
+	// WriteKey is the source's write key. Required.
+	WriteKey string
+	// SourceID is the source's id. Required.
+	SourceID string
+	// APIToken is the Public API token. Required for the Public API.
+	APIToken string
+	// DestinationIDs are the destinations connected to the source.
+	DestinationIDs []string
+}
+
+// Filter is a destination filter as the fake holds it.
+type Filter struct {
+	ID            string           `json:"id"`
+	SourceID      string           `json:"sourceId"`
+	DestinationID string           `json:"destinationId"`
+	If            string           `json:"if"`
+	Actions       []map[string]any `json:"actions"`
+	Title         string           `json:"title"`
+	Description   string           `json:"description,omitempty"`
+	Enabled       bool             `json:"enabled"`
+	CreatedAt     string           `json:"createdAt"`
+	UpdatedAt     string           `json:"updatedAt"`
+}
+
+// Server is the fake; its URL serves both APIs.
+type Server struct {
+	*httptest.Server
+	cfg Config
+
+	mu         sync.Mutex
+	traits     map[string]map[string]any
+	filters    map[string][]Filter // by destination id
+	nextID     int
+	requests   int
+	batches    int
+	dropped    int
+	throttle   int
+	retryAfter time.Duration
+	down       bool
+	previewErr string
+}
+
+// New starts a fake, closed when t ends.
+func New(t testing.TB, cfg Config) *Server {
+	s := &Server{cfg: cfg, traits: map[string]map[string]any{}, filters: map[string][]Filter{}}
+	for _, d := range cfg.DestinationIDs {
+		s.filters[d] = []Filter{}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/batch", s.handleBatch)
+	mux.HandleFunc("GET /sources/{id}", s.api(s.handleSource))
+	mux.HandleFunc("GET /destination/{id}/filters", s.api(s.handleList))
+	mux.HandleFunc("POST /destination/{id}/filters", s.api(s.handleCreate))
+	mux.HandleFunc("PATCH /destination/{id}/filters/{fid}", s.api(s.handleUpdate))
+	mux.HandleFunc("DELETE /destination/{id}/filters/{fid}", s.api(s.handleDelete))
+	mux.HandleFunc("POST /destination/filters/preview", s.api(s.handlePreview))
+	s.Server = httptest.NewServer(s.gate(mux))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// gate counts every request and answers 503 or 429 when told to.
+func (s *Server) gate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.requests++
+		down, throttled, wait := s.down, s.throttle > 0, s.retryAfter
+		if throttled && !down {
+			s.throttle--
+		}
+		s.mu.Unlock()
+		switch {
+		case down:
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"success": false})
+		case throttled:
+			if wait > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
+				w.Header().Set("X-RateLimit-Reset", strconv.Itoa(int(wait/time.Second)))
+			}
+			writeJSON(w, http.StatusTooManyRequests, apiError("too-many-requests", "rate limit exceeded"))
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+// Marked returns the user ids whose is_synthetic trait is true.
+func (s *Server) Marked() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for id, t := range s.traits {
+		if t["is_synthetic"] == true {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Listed is nil: Segment has no list here.
+func (s *Server) Listed() []string { return nil }
+
+// Traits returns a copy of a user's traits (nil when none).
+func (s *Server) Traits(userID string) map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.traits[userID]
+	if !ok {
+		return nil
+	}
+	out := map[string]any{}
+	for k, v := range t {
+		out[k] = v
+	}
+	return out
+}
+
+// Requests is how many requests the fake has answered.
+func (s *Server) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
+}
+
+// Batches is how many /v1/batch requests were answered 200.
+func (s *Server) Batches() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.batches
+}
+
+// Dropped is how many calls were answered 200 and lost.
+func (s *Server) Dropped() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dropped
+}
+
+// Throttle makes the next n requests answer 429.
+func (s *Server) Throttle(n int, retryAfter time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttle, s.retryAfter = n, retryAfter
+}
+
+// SetDown makes every request answer 503 while down.
+func (s *Server) SetDown(down bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = down
+}
+
+// FailPreview makes every preview answer 400 with message while it is not
+// empty, as Segment does for FQL it cannot parse.
+func (s *Server) FailPreview(message string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.previewErr = message
+}
+
+// Filters returns a copy of a destination's filters.
+func (s *Server) Filters(destinationID string) []Filter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.filters[destinationID])
+}
+
+// AddFilter installs a filter as someone else would (its id is set).
+func (s *Server) AddFilter(destinationID string, f Filter) Filter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextID++
+	f.ID, f.DestinationID = "flt_"+strconv.Itoa(s.nextID), destinationID
+	f.CreatedAt, f.UpdatedAt = "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z"
+	s.filters[destinationID] = append(s.filters[destinationID], f)
+	return f
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func apiError(kind, msg string) map[string]any {
+	return map[string]any{"errors": []map[string]any{{"type": kind, "message": msg}}}
+}

@@ -166,7 +166,10 @@ type redacted struct {
 }
 
 func (r *redacted) Error() string { return r.msg }
-func (r *redacted) Unwrap() error { return errors.Unwrap(r.err) }
+// Unwrap returns the original error, so errors.Is and errors.As see all it
+// wraps (a context error included); its message, with the secret, is never
+// printed by the error chain's own Error.
+func (r *redacted) Unwrap() error { return r.err }
 
 // retryAfter reads a Retry-After header: seconds, or an HTTP date.
 func retryAfter(v string, now time.Time) time.Duration {

@@ -21,6 +21,16 @@ type state struct {
 type rowsOf struct {
 	raw   json.RawMessage
 	count int
+	keys  map[string]bool // the columns the rows name
+}
+
+// rawOrEmpty is the rows as a JSON array: [] for a table the state does
+// not name, which is restored empty.
+func (r rowsOf) rawOrEmpty() string {
+	if r.count == 0 {
+		return "[]"
+	}
+	return string(r.raw)
 }
 
 // decodeState checks a state before anything is written: a document that
@@ -60,7 +70,13 @@ func (a *App) decodeState(s providers.State, ref string) (state, error) {
 		if err := json.Unmarshal(raw, &rows); err != nil {
 			return state{}, refused("the state's %s is not an array of rows", name)
 		}
-		st.tables[name] = rowsOf{raw: raw, count: len(rows)}
+		keys := map[string]bool{}
+		for _, row := range rows {
+			for k := range row {
+				keys[k] = true
+			}
+		}
+		st.tables[name] = rowsOf{raw: raw, count: len(rows), keys: keys}
 	}
 	return st, nil
 }

@@ -3,12 +3,14 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/understudy-dev/understudy/providers"
 )
@@ -43,14 +45,21 @@ func (a *App) restore(ctx context.Context, t providers.Target, s providers.State
 		}
 	}
 	for {
-		err := pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
-			if err := a.lock(ctx, tx, t, a.sql.restoreLock); err != nil {
+		err := a.inTx(ctx, func(c *pgxpool.Conn) error {
+			var then batch
+			var same sameness
+			if stateErr == nil {
+				then.compare(a.sql.same, t.Ref, st, a.s.Tables, &same)
+			}
+			if err := a.lock(ctx, c, t, a.sql.restoreLock, &then); err != nil {
 				return err
 			}
 			if stateErr != nil {
 				return stateErr
 			}
-			return a.run(ctx, tx, a.diff(l, t.Ref, st))
+			b := a.diff(l, t.Ref, st, same)
+			b.commit()
+			return a.run(ctx, c, b)
 		})
 		if fresh || !isSchemaChange(err) {
 			return err
@@ -75,8 +84,8 @@ func (a *App) Deprovision(ctx context.Context, t providers.Target) error {
 		if _, _, err := a.loadLayout(ctx, false); err != nil {
 			return err
 		}
-		return pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
-			if err := a.lock(ctx, tx, t, a.sql.lock); err != nil {
+		return a.inTx(ctx, func(c *pgxpool.Conn) error {
+			if err := a.lock(ctx, c, t, a.sql.lock, nil); err != nil {
 				return err
 			}
 			var b batch
@@ -84,7 +93,8 @@ func (a *App) Deprovision(ctx context.Context, t providers.Target) error {
 				b.exec("deleting from "+a.s.Tables[i].Table, a.sql.deleteRows[i], t.Ref)
 			}
 			b.exec("deleting user "+t.Ref, a.sql.deleteUser, t.Ref)
-			return a.run(ctx, tx, &b)
+			b.commit()
+			return a.run(ctx, c, &b)
 		})
 	}()
 	switch {
@@ -96,42 +106,92 @@ func (a *App) Deprovision(ctx context.Context, t providers.Target) error {
 	return nil
 }
 
-// lock scopes the transaction's limits, then locks and checks the user
-// row, in one round trip.
-func (a *App) lock(ctx context.Context, tx pgx.Tx, t providers.Target, lockSQL string) error {
-	b := &pgx.Batch{}
-	b.Queue(setLocalSQL, millis(a.s.lockTimeout), millis(a.s.statementTimeout), applicationName(ctx))
-	b.Queue(lockSQL, t.Ref)
-	br := tx.SendBatch(ctx, b)
-	defer br.Close()
-	if _, err := br.Exec(); err != nil {
-		return classify("setting the transaction's limits", err)
+// inTx runs fn on one connection, in a transaction that fn begins with its
+// first batch (lock) and commits with its last (batch.commit). A restore is on the
+// path of every reset, where each round trip to the app counts: pgx.BeginFunc
+// would spend one on BEGIN and one on COMMIT, on top of the lock's and the
+// writes'. If fn fails, or its batch stopped before the commit, the
+// transaction is rolled back; nothing is committed but by fn's last
+// statement.
+func (a *App) inTx(ctx context.Context, fn func(c *pgxpool.Conn) error) error {
+	c, err := a.pool.Acquire(ctx)
+	if err != nil {
+		return classify("connecting", err)
 	}
-	if err := a.check(t, br.QueryRow()); err != nil {
-		return err
+	defer c.Release()
+	err = fn(c)
+	if c.Conn().PgConn().TxStatus() != 'I' {
+		// Rolled back even if the caller gave up; a connection that cannot
+		// say ROLLBACK is not in state 'I' and the pool closes it on Release.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		_, _ = c.Exec(rctx, "ROLLBACK")
 	}
-	return br.Close()
+	return err
 }
 
-// diff is the batch that makes the user's rows the state's: the deletes
-// of the rows the state lacks, children first (reverse settings order),
-// then the updates and inserts, parents first, then the update of the
-// user row. Every statement compares by primary key in the database, so
-// the batch is one round trip whatever the rows.
-func (a *App) diff(l *layout, ref string, st state) *batch {
+// lock begins the transaction, scopes its limits, then locks and checks
+// the user row, and runs then's statements (reads that need the lock), in
+// one round trip.
+func (a *App) lock(ctx context.Context, c *pgxpool.Conn, t providers.Target, lockSQL string, then *batch) error {
+	var b batch
+	b.exec("beginning a transaction", "BEGIN")
+	b.exec("setting the transaction's limits", setLocalSQL, millis(a.s.lockTimeout), millis(a.s.statementTimeout), applicationName(ctx))
+	b.Queue(lockSQL, t.Ref)
+	b.steps = append(b.steps, step{"checking user " + t.Ref, func(br pgx.BatchResults) error {
+		return a.check(t, br.QueryRow())
+	}})
+	if then != nil {
+		b.QueuedQueries = append(b.QueuedQueries, then.QueuedQueries...)
+		b.steps = append(b.steps, then.steps...)
+	}
+	return a.run(ctx, c, &b)
+}
+
+// sameness says which parts of a user are already a state's.
+type sameness struct {
+	user   bool
+	tables []bool // per table, settings order
+}
+
+// compare queues sameSQL (statements.same) with user ref and the state's
+// user and rows, to fill same.
+func (b *batch) compare(sameSQL, ref string, st state, tables []Table, same *sameness) {
+	args := []any{ref, string(st.user)}
+	for _, t := range tables {
+		args = append(args, st.tables[t.Table].rawOrEmpty())
+	}
+	b.Queue(sameSQL, args...)
+	b.steps = append(b.steps, step{"comparing the user's rows with the state", func(br pgx.BatchResults) error {
+		if err := br.QueryRow().Scan(&same.user, &same.tables); err != nil {
+			return err
+		}
+		if len(same.tables) != len(tables) {
+			return fmt.Errorf("%w: %d tables compared, want %d", providers.ErrProtocol, len(same.tables), len(tables))
+		}
+		return nil
+	}})
+}
+
+// diff is the batch that makes the user's rows the state's, in the
+// tables that differ (same): the deletes of the rows the state lacks,
+// children first (reverse settings order), then the updates and inserts,
+// parents first, then the update of the user row. Every statement
+// compares by primary key in the database, so the batch is one round trip
+// whatever the rows.
+func (a *App) diff(l *layout, ref string, st state, same sameness) *batch {
 	var b batch
 	for i := len(a.s.Tables) - 1; i >= 0; i-- {
-		name := a.s.Tables[i].Table
-		b.exec("deleting from "+name, l.deletes[i], ref, st.tables[name].rawOrEmpty())
+		if name := a.s.Tables[i].Table; !same.tables[i] {
+			b.exec("deleting from "+name, l.deletes[i], ref, st.tables[name].rawOrEmpty())
+		}
 	}
 	for i, t := range a.s.Tables {
-		rows := st.tables[t.Table]
-		if rows.count == 0 {
-			continue
+		if rows := st.tables[t.Table]; !same.tables[i] && rows.count > 0 {
+			b.scan("writing "+t.Table, l.upserts[i], rows.checkUpsert(t.Table), ref, string(rows.raw))
 		}
-		b.scan("writing "+t.Table, l.upserts[i], rows.checkUpsert(t.Table), ref, string(rows.raw))
 	}
-	if sql := l.updateUser(a.s, st.userKeys); sql != "" {
+	if sql := l.updateUser(a.s, st.userKeys); sql != "" && !same.user {
 		b.exec("updating user "+ref, sql, ref, string(st.user))
 	}
 	return &b
@@ -171,8 +231,21 @@ func (b *batch) scan(what, sql string, check func(upserted) error, args ...any) 
 	}})
 }
 
-func (a *App) run(ctx context.Context, tx pgx.Tx, b *batch) error {
-	br := tx.SendBatch(ctx, &b.Batch)
+// commit queues the COMMIT of the transaction. A COMMIT of a transaction
+// that failed answers ROLLBACK, which is an error here.
+func (b *batch) commit() {
+	b.Queue("COMMIT")
+	b.steps = append(b.steps, step{"committing", func(br pgx.BatchResults) error {
+		tag, err := br.Exec()
+		if err == nil && tag.String() != "COMMIT" {
+			err = fmt.Errorf("%w: the transaction was rolled back (%s)", providers.ErrUnavailable, tag)
+		}
+		return err
+	}})
+}
+
+func (a *App) run(ctx context.Context, c *pgxpool.Conn, b *batch) error {
+	br := c.SendBatch(ctx, &b.Batch)
 	defer br.Close()
 	for _, s := range b.steps {
 		if err := s.read(br); err != nil {

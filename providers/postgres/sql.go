@@ -44,6 +44,20 @@ FROM {users} AS u WHERE u.{key} = $1`
 	// text form: any stable order will do, and this one needs no key.
 	snapshotTableTemplate = `{name}::text, (SELECT coalesce(json_agg(t.* ORDER BY (t.*)::text), '[]'::json) FROM {table} AS t WHERE t.{user_column} = u.{key})`
 
+	// sameTemplate tells, in one statement, which of a user's rows are
+	// already those of a state, so that a restore writes only the tables
+	// that differ: whether the user row is the state's user object ($2), then
+	// for each table ({tables}, a list of sameTableTemplate) whether the
+	// user's rows are the state's. Both sides go through jsonb and back to
+	// text, which orders keys and spaces alike but keeps every number as
+	// written (1.50 is not 1.5), so "same" means the very same values.
+	sameTemplate = `SELECT coalesce((SELECT to_jsonb(u.*)::text FROM {users} AS u WHERE u.{key} = $1) = $2::jsonb::text, false),
+	ARRAY[{tables}]::boolean[]`
+
+	// sameTableTemplate is one table's rows, in the snapshot's order,
+	// compared with the state's ({name}).
+	sameTableTemplate = `coalesce((SELECT jsonb_agg(to_jsonb(t.*) ORDER BY (t.*)::text)::text FROM {table} AS t WHERE t.{user_column} = $1), '[]') = {name}::jsonb::text`
+
 	// provisionTemplate inserts a synthetic user, or with an owner column
 	// finds the one provisioned before ({conflict}).
 	provisionTemplate = `INSERT INTO {users} AS u ({columns}) VALUES ({values}) {conflict}RETURNING u.{key}::text, u.{synthetic} IS TRUE`
@@ -144,6 +158,7 @@ type statements struct {
 	lock        string
 	restoreLock string
 	snapshot    string
+	same        string
 	provision   string
 	deleteUser  string
 	// tableNames are the snapshot's parameters after the ref: the tables'
@@ -188,6 +203,7 @@ func buildStatements(s settings) statements {
 		qualified:   []string{users.Sanitize()},
 	}
 	parts := make([]string, len(s.Tables))
+	same := make([]string, len(s.Tables))
 	for i, t := range s.Tables {
 		tids := map[string]pgx.Identifier{
 			"table":       {s.Schema, t.Table},
@@ -195,12 +211,14 @@ func buildStatements(s settings) statements {
 			"key":         {s.KeyColumn},
 		}
 		parts[i] = quote(snapshotTableTemplate, tids, map[string]string{"name": fmt.Sprintf("$%d", i+2)})
+		same[i] = quote(sameTableTemplate, tids, map[string]string{"name": fmt.Sprintf("$%d", i+3)})
 		st.tableNames = append(st.tableNames, t.Table)
 		st.qualified = append(st.qualified, tids["table"].Sanitize())
 		st.deleteRows = append(st.deleteRows, quote(deleteRowsTemplate, tids, nil))
 	}
 	owner["tables"] = strings.Join(parts, ",\n\t\t")
 	st.snapshot = quote(snapshotTemplate, ids, owner)
+	st.same = quote(sameTemplate, ids, map[string]string{"tables": strings.Join(same, ",\n\t\t")})
 	st.provision = buildProvision(s, ids)
 	return st
 }

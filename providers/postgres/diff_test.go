@@ -148,6 +148,60 @@ func TestRestoreWritesOnlyWhatDiffers(t *testing.T) {
 	if !slices.Equal(rewritten, wantRewritten) {
 		t.Errorf("the restore wrote rows %v, want only the changed and the missing ones: %v", rewritten, wantRewritten)
 	}
+
+	// Restoring the state the app is already in writes nothing.
+	if err := e.provider.Restore(ctx, target, baseline); err != nil {
+		t.Fatalf("second Restore: %v", err)
+	}
+	if again := e.versions(t, id); !maps.Equal(again, after) {
+		t.Errorf("restoring the state the app was in rewrote rows:\nbefore: %v\nafter:  %v", after, again)
+	}
+}
+
+// TestRestoreComparesValuesExactly drives a table with a numeric column,
+// whose 1.50 equals 1.5 but is not the same value, and a json column,
+// which has no equality operator: a restore sees both changes and undoes
+// them.
+func TestRestoreComparesValuesExactly(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := t.Context()
+	if _, err := e.pool.Exec(ctx, `CREATE TABLE wallets (user_id bigint PRIMARY KEY REFERENCES users, balance numeric NOT NULL, prefs json NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	p := e.newProvider(t, withTable(t, 6, map[string]any{"table": "wallets", "user_column": "user_id"}))
+	acct := providertest.NewAccount(t)
+	ref, err := p.Provision(ctx, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := providers.Target{Ref: ref, AccountID: acct.ID}
+	if _, err := e.pool.Exec(ctx, `INSERT INTO wallets VALUES ($1, 1.50, '{"a": 1}')`, refID(t, ref)); err != nil {
+		t.Fatal(err)
+	}
+	s, err := p.Snapshot(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	canonical, err := providertest.Canonical(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, change := range []string{`UPDATE wallets SET balance = 1.5`, `UPDATE wallets SET prefs = '{"a": 1, "b": 2}'`} {
+		if _, err := e.pool.Exec(ctx, change); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Restore(ctx, target, canonical); err != nil {
+			t.Fatalf("Restore after %s: %v", change, err)
+		}
+		var balance, prefs string
+		if err := e.pool.QueryRow(ctx, `SELECT balance::text, prefs::jsonb::text FROM wallets WHERE user_id = $1`, refID(t, ref)).Scan(&balance, &prefs); err != nil {
+			t.Fatal(err)
+		}
+		if balance != "1.50" || prefs != `{"a": 1}` {
+			t.Errorf("after %s and a restore the wallet holds %s, %s; want 1.50, {\"a\": 1}", change, balance, prefs)
+		}
+	}
 }
 
 // TestRestoreFollowsSchemaChanges: the provider keeps what it read of the

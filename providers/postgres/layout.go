@@ -24,6 +24,9 @@ type layout struct {
 	// userColumns are the users columns a restore may set: all but the
 	// key, the marker, the owner and those the database writes itself.
 	userColumns []string
+	// updateAll updates every column of userColumns: a state's user object
+	// has them all but when it was taken before one was added.
+	updateAll string
 	// columns are the column names of the users table, then of each
 	// per-user table.
 	columns []map[string]bool
@@ -69,6 +72,7 @@ func buildLayout(s settings, cat catalog) *layout {
 			l.userColumns = append(l.userColumns, c.name)
 		}
 	}
+	l.updateAll = buildUpdateUser(s, l.userColumns)
 	for i, t := range s.Tables {
 		del, ups := tableStatements(s.Schema, t, cat[i+1])
 		l.deletes = append(l.deletes, del)
@@ -140,6 +144,13 @@ func (l *layout) updateUser(s settings, inState map[string]bool) string {
 			names = append(names, c)
 		}
 	}
+	if len(names) == len(l.userColumns) {
+		return l.updateAll
+	}
+	return buildUpdateUser(s, names)
+}
+
+func buildUpdateUser(s settings, names []string) string {
 	if len(names) == 0 {
 		return ""
 	}

@@ -107,12 +107,12 @@ func (a *App) Deprovision(ctx context.Context, t providers.Target) error {
 }
 
 // inTx runs fn on one connection, in a transaction that fn begins with its
-// first batch (lock) and commits with its last (batch.commit). A restore is on the
-// path of every reset, where each round trip to the app counts: pgx.BeginFunc
-// would spend one on BEGIN and one on COMMIT, on top of the lock's and the
-// writes'. If fn fails, or its batch stopped before the commit, the
-// transaction is rolled back; nothing is committed but by fn's last
-// statement.
+// first batch (lock) and commits with its last (batch.commit). A restore is
+// on the path of every reset, where each round trip to the app counts:
+// pgx.BeginFunc would spend one on BEGIN and one on COMMIT, on top of the
+// lock's and the writes'. If fn fails, or its batch stopped before the
+// commit, the transaction is rolled back; nothing is committed but by fn's
+// last statement.
 func (a *App) inTx(ctx context.Context, fn func(c *pgxpool.Conn) error) error {
 	c, err := a.pool.Acquire(ctx)
 	if err != nil {

@@ -27,6 +27,9 @@ type catalogTable struct {
 	// lacking are the privileges the provider needs on the table that the
 	// connection's role does not hold.
 	lacking []string
+	// references are the positions (from 1: the users table, then the
+	// per-user tables) of the other tables it references by a foreign key.
+	references []int
 }
 
 // catalogColumn is one column of a table.
@@ -62,7 +65,7 @@ func (a *App) readCatalog(ctx context.Context) (catalog, error) {
 	rows, _ := br.Query()
 	var i int
 	var t catalogTable
-	_, err := pgx.ForEachRow(rows, []any{&i, &t.exists, &t.primaryKey, &t.userKeyColumns, &t.lacking}, func() error {
+	_, err := pgx.ForEachRow(rows, []any{&i, &t.exists, &t.primaryKey, &t.userKeyColumns, &t.lacking, &t.references}, func() error {
 		cat[i-1] = t
 		t = catalogTable{} // the next row's arrays are its own
 		return nil
@@ -137,8 +140,10 @@ func (a *App) usersProbes() []usersProbe {
 }
 
 // tableProblems are the problems of tables[i]: it must exist, have a
-// primary key, and its user column must exist and have a foreign key to
-// the users table's key, unless the settings vouch for it.
+// primary key, come after the tables it references (a restore inserts in
+// settings order and deletes in reverse), and its user column must exist
+// and have a foreign key to the users table's key, unless the settings
+// vouch for it.
 func (a *App) tableProblems(i int, t Table, ct catalogTable) []*providers.ConfigError {
 	field := fmt.Sprintf("settings.tables[%d]", i)
 	problem := func(suffix, format string, args ...any) *providers.ConfigError {
@@ -156,6 +161,14 @@ func (a *App) tableProblems(i int, t Table, ct catalogTable) []*providers.Config
 	} else if !t.UncheckedUserColumn && !slices.Contains(ct.userKeyColumns, t.UserColumn) {
 		out = append(out, problem(".user_column", "column %q of table %q has no foreign key to %s(%s); add one, or set unchecked_user_column if the app truly has none",
 			t.UserColumn, t.Table, a.s.UsersTable, a.s.KeyColumn))
+	}
+	for _, ref := range ct.references {
+		// ref-2 is the referenced table's index in Tables; i+2 is this one's.
+		if ref > i+2 {
+			parent := a.s.Tables[ref-2].Table
+			out = append(out, problem(".table", "table %q references table %q (tables[%d]) by a foreign key, so it must be listed after it: tables are in foreign-key order, parents first",
+				t.Table, parent, ref-2))
+		}
 	}
 	if len(ct.lacking) > 0 {
 		out = append(out, problem(".table", "the connection's role lacks %s on table %q", strings.Join(ct.lacking, ", "), t.Table))

@@ -26,6 +26,22 @@ func withTable(t *testing.T, i int, table map[string]any) string {
 	return string(b)
 }
 
+// swapTables returns chirp's settings with tables i and j swapped.
+func swapTables(t *testing.T, i, j int) string {
+	t.Helper()
+	m := map[string]any{}
+	if err := json.Unmarshal([]byte(chirpSettings), &m); err != nil {
+		t.Fatal(err)
+	}
+	tables := m["tables"].([]any)
+	tables[i], tables[j] = tables[j], tables[i]
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 // TestCheckConfig checks chirp's settings, and broken versions of them,
 // against chirp's catalog: each broken setting is named exactly, with a
 // sentence saying what is wrong, by CheckConfig and by Test.
@@ -76,6 +92,8 @@ func TestCheckConfig(t *testing.T) {
 			"settings.tables[2].user_column", `column "created_at" of table "follows" has no foreign key to users(id)`},
 		{"user column without a foreign key", withTable(t, 6, map[string]any{"table": "drafts", "user_column": "author_id"}),
 			"settings.tables[6].user_column", `column "author_id" of table "drafts" has no foreign key to users(id)`},
+		{"child before its parent", swapTables(t, 1, 3),
+			"settings.tables[1].table", `table "likes" references table "posts" (tables[3]) by a foreign key, so it must be listed after it`},
 		{"table without a primary key", withTable(t, 6, map[string]any{"table": "visits", "user_column": "user_id"}),
 			"settings.tables[6].table", `table "visits" has no primary key, by which a restore matches its rows; add one`},
 	} {

@@ -71,9 +71,10 @@ FROM {users} AS u WHERE u.{key} = $1`
 	// catalogTablesSQL reads, for each table of $1 (quoted, qualified
 	// names), numbered from 1 in that order: whether it exists, the columns
 	// of its primary key in key order, the columns that a foreign key ties
-	// to column $3 of table $2 (the users table's key), and which of the
-	// privileges $4 the connection's role lacks on it. Names are resolved
-	// in the settings' schema, never the search_path.
+	// to column $3 of table $2 (the users table's key), which of the
+	// privileges $4 the connection's role lacks on it, and the numbers of
+	// the other tables of $1 that it references by a foreign key. Names are
+	// resolved in the settings' schema, never the search_path.
 	catalogTablesSQL = `SELECT t.i::int, c.oid IS NOT NULL,
 	coalesce((SELECT array_agg(a.attname::text ORDER BY k.n)
 		FROM pg_catalog.pg_index AS x
@@ -87,7 +88,11 @@ FROM {users} AS u WHERE u.{key} = $1`
 		JOIN pg_catalog.pg_attribute AS fa ON fa.attrelid = f.confrelid AND fa.attnum = k.fattnum
 		WHERE f.conrelid = c.oid AND f.contype = 'f' AND f.confrelid = to_regclass($2) AND fa.attname = $3), '{}'),
 	coalesce((SELECT array_agg(p ORDER BY p) FROM unnest($4::text[]) AS p
-		WHERE c.oid IS NOT NULL AND NOT has_table_privilege(c.oid, p)), '{}')
+		WHERE c.oid IS NOT NULL AND NOT has_table_privilege(c.oid, p)), '{}'),
+	coalesce((SELECT array_agg(DISTINCT o.i::int ORDER BY o.i::int)
+		FROM pg_catalog.pg_constraint AS f
+		JOIN unnest($1::text[]) WITH ORDINALITY AS o(name, i) ON to_regclass(o.name) = f.confrelid
+		WHERE f.conrelid = c.oid AND f.contype = 'f' AND f.confrelid <> c.oid), '{}')
 FROM unnest($1::text[]) WITH ORDINALITY AS t(name, i)
 LEFT JOIN pg_catalog.pg_class AS c ON c.oid = to_regclass(t.name)
 ORDER BY t.i`

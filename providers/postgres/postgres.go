@@ -12,8 +12,9 @@
 // Every setting is checked when the provider is built (Factory, New), and
 // CheckConfig (providers.ConfigChecker, also run by Test) checks them
 // against the app database's catalog, in the settings' schema: every table
-// and column exists, each per-user table has a primary key, and each user
-// column has a FOREIGN KEY to the users table's key column. A table whose
+// and column exists, each per-user table has a primary key and comes after
+// the tables it references, and each user column has a FOREIGN KEY to the
+// users table's key column. A table whose
 // app has no such foreign key is refused unless its settings say
 // "unchecked_user_column": true, by which the admin vouches for the column
 // in settings that are audited when the app is attached.

@@ -11,10 +11,11 @@ import (
 // against the app database's catalog. Every table and column they name
 // must exist (in the settings' schema); the key column and the owner
 // column must each have a unique index of their own; the synthetic column
-// must be boolean; every per-user table must have a primary key; every
-// user column must have a foreign key to the users table's key column,
-// unless its table sets unchecked_user_column; and the connection's role
-// must be allowed to read and write every table. It returns the first
+// must be boolean; every per-user table must have a primary key and come
+// after the tables it references; every user column must have a foreign
+// key to the users table's key column, unless its table sets
+// unchecked_user_column; and the connection's role must be allowed to read
+// and write every table. It returns the first
 // setting that cannot work, in settings order, as a *providers.ConfigError,
 // or an error wrapping providers.ErrUnavailable when the database cannot be
 // reached. A successful check also keeps what Restore needs of the catalog.

@@ -88,6 +88,18 @@ type Tester interface {
 	Test(ctx context.Context) error
 }
 
+// ConfigChecker is an optional capability: a check of the provider's
+// settings against the app itself (its schema, its API), run when an app is
+// attached, updated and tested. A provider's constructor checks what it can
+// without the app; CheckConfig checks what only the app can tell, such as
+// whether a setting names a column that exists and references the users.
+// Errors: *ConfigError naming the first setting that cannot work (returned
+// as is, not wrapped), ErrUnavailable (wrapped) when the app cannot be
+// reached.
+type ConfigChecker interface {
+	CheckConfig(ctx context.Context) error
+}
+
 // Closer is an optional capability: release connections and processes.
 type Closer interface {
 	Close() error

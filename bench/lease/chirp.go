@@ -49,8 +49,8 @@ func chirpAttach(dsn string) map[string]any {
 
 // What seed gives each chirp user, on top of the user row that
 // provisioning wrote. Likes are of the user's own posts, so that no user's
-// rows depend on another's posts (a reset deletes the user's posts, and
-// with them, in cascade, other users' likes of them).
+// rows depend on another's posts (a reset deletes the posts written since
+// the baseline, and with them, in cascade, other users' likes of them).
 //
 // Follows go to other synthetic users, which also gives each user
 // notifications. By default those are fixture users: synthetic users of

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/understudy-dev/understudy/bench/internal/phase"
@@ -99,22 +101,28 @@ func (r *stackRun) measure(ctx context.Context, chirpURL string) (Report, error)
 	use := func(ctx context.Context, ref int64) error { return mutate(ctx, r.chirp, ref) }
 	phases := []struct {
 		name    string
+		chirp   bool // the phase writes chirp's tables
 		clients func(i int) phase.Client
 	}{
-		{phaseFake, func(i int) phase.Client {
+		{phaseFake, false, func(i int) phase.Client {
 			return newLeaseCycle(newEndpoint(r.server.BaseURL, r.tokens.Runner.Secret), fakeEnvironment, fakeApp, i, nil)
 		}},
-		{phaseChirp, func(i int) phase.Client {
+		{phaseChirp, true, func(i int) phase.Client {
 			return newLeaseCycle(newEndpoint(r.server.BaseURL, r.tokens.Runner.Secret), chirpEnvironment, chirpApp, i, use)
 		}},
-		{phaseChirpReset, func(i int) phase.Client {
+		{phaseChirpReset, true, func(i int) phase.Client {
 			return &resetAlone{endpoint: newEndpoint(r.server.BaseURL, r.tokens.Admin.Secret), accountID: accounts[i], ref: baselines[i].ref, use: use}
 		}},
-		{phaseRaw, func(i int) phase.Client {
+		{phaseRaw, true, func(i int) phase.Client {
 			return &rawRestore{pool: r.pool, sql: buildRawStatements(), b: baselines[i], use: use}
 		}},
 	}
 	for _, p := range phases {
+		if p.chirp {
+			if err := vacuumChirp(ctx, r.pool); err != nil {
+				return rep, err
+			}
+		}
 		fmt.Fprintf(r.progress, "lease: %s, %d workers, %s warm-up, %s measured\n", p.name, cfg.Workers, cfg.Warmup, cfg.Duration)
 		clients := make([]phase.Client, cfg.Workers)
 		for i := range clients {
@@ -164,6 +172,22 @@ func (r *stackRun) fixture(ctx context.Context, chirpURL string) ([]string, []ba
 	}
 	baselines, err := rebaseline(ctx, admin, accounts, refs)
 	return accounts, baselines, err
+}
+
+// vacuumChirp vacuums chirp's tables, so that each chirp phase starts from
+// tables without the dead rows the phase before it left: otherwise (d)
+// would run on tables bloated by (c)'s resets, and the baseline would move
+// with the code under test (a provider that rewrites every row leaves far
+// more dead rows than one that writes what differs).
+func vacuumChirp(ctx context.Context, pool *pgxpool.Pool) error {
+	tables := []string{pgx.Identifier{"users"}.Sanitize()}
+	for _, t := range chirpTables {
+		tables = append(tables, pgx.Identifier{t.table}.Sanitize())
+	}
+	if _, err := pool.Exec(ctx, "VACUUM (ANALYZE) "+strings.Join(tables, ", ")); err != nil {
+		return fmt.Errorf("vacuuming chirp's tables: %w", err)
+	}
+	return nil
 }
 
 // closeIdle closes the idle connections of the clients that hold some.

@@ -10,7 +10,14 @@
 // the column that references the user, in foreign-key order. The secret
 // "dsn" is the connection string; it is never logged nor put in an error.
 // Every setting is checked when the provider is built (Factory, New), and
-// Test checks them against the database's catalog.
+// CheckConfig (providers.ConfigChecker, also run by Test) checks them
+// against the app database's catalog, in the settings' schema: every table
+// and column exists, each per-user table has a primary key and comes after
+// the tables it references, and each user column has a FOREIGN KEY to the
+// users table's key column. A table whose
+// app has no such foreign key is refused unless its settings say
+// "unchecked_user_column": true, by which the admin vouches for the column
+// in settings that are audited when the app is attached.
 //
 // # What it does
 //
@@ -22,30 +29,45 @@
 //
 // with tables in settings order and rows in a stable order. Restore, in one
 // transaction, locks the user row first (concurrent restores of one user
-// queue instead of failing), checks it, deletes the user's rows in reverse
-// settings order, inserts the state's rows in settings order and updates
-// the user row's other columns; any error rolls everything back.
-// Deprovision locks and checks the same way, then deletes the rows and the
-// user.
+// queue instead of failing), checks it, then writes only what differs,
+// matching rows by each table's primary key: it deletes the user's rows
+// that the state lacks, in reverse settings order (children first), then
+// updates the rows whose columns differ and inserts the rows the app
+// lacks, in settings order (parents first), and updates the user row's
+// other columns if they differ. Rows that are the same are not written at
+// all, so other users' rows that reference them (a real user's like of the
+// synthetic user's baseline post) are left alone. Any error rolls
+// everything back. Deprovision locks and checks the same way, then deletes
+// the rows and the user.
+//
+// The catalog (columns, primary keys, foreign keys) is read once per
+// provider instance, by CheckConfig or by the first call that needs it,
+// and read again when a state names a column the provider has not seen or
+// a write fails because the schema changed.
 //
 // # Safety
 //
 // Nothing is written to a user unless, in the same transaction and under
 // the row lock, the marker column says it is synthetic and the owner
-// column names the target's account. Identifiers from the settings or the
-// catalog are quoted with pgx.Identifier; values are always parameters.
-// A state's rows must reference the target user (a row that names another
-// user is refused, so a crafted state cannot write into someone else's
-// data), and the key, marker and owner columns are never restored.
+// column names the target's account. Snapshot, Restore and Deprovision
+// refuse to run (ErrProtocol, wrapping the *providers.ConfigError) while
+// the catalog says a setting cannot work, whether or not CheckConfig was
+// called. Identifiers from the settings or the catalog are quoted with
+// pgx.Identifier; values are always parameters. A state's rows must
+// reference the target user (a row that names another user is refused, so
+// a crafted state cannot write into someone else's data), and the key,
+// marker and owner columns are never restored.
 //
 // # Limits
 //
-// Rows of other users that the app deletes in cascade when the user's rows
-// are deleted (another user's like of the synthetic user's post) are not
-// restored. A state taken before a column was added to a per-user table
-// restores NULL into it. Provision writes the users row only: rows the app
-// creates beside a new user (a profile) come from the app's triggers, or
-// from the restore of a baseline that has them.
+// A row that the restore deletes takes with it whatever the app deletes in
+// cascade, and that is not restored: a row the synthetic user created
+// after the baseline (a new post) is deleted, and so are other users' rows
+// that reference it (a real user's like of that post). A state taken
+// before a column was added to a per-user table restores NULL into it.
+// Provision writes the users row only: rows the app creates beside a new
+// user (a profile) come from the app's triggers, or from the restore of a
+// baseline that has them.
 package postgres
 
 import (
@@ -54,6 +76,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -63,9 +86,10 @@ import (
 )
 
 var (
-	_ providers.App    = (*App)(nil)
-	_ providers.Tester = (*App)(nil)
-	_ providers.Closer = (*App)(nil)
+	_ providers.App           = (*App)(nil)
+	_ providers.Tester        = (*App)(nil)
+	_ providers.Closer        = (*App)(nil)
+	_ providers.ConfigChecker = (*App)(nil)
 )
 
 // Config configures New.
@@ -93,6 +117,8 @@ type App struct {
 	sql  statements
 	pool *pgxpool.Pool
 	log  *slog.Logger
+	// layout is read from the catalog on first use (see loadLayout).
+	layout atomic.Pointer[layout]
 }
 
 // Factory builds an App from a registry config: the settings document and
@@ -206,6 +232,11 @@ func (a *App) Verify(ctx context.Context, t providers.Target) error {
 func (a *App) Snapshot(ctx context.Context, t providers.Target) (providers.State, error) {
 	ctx, cancel := context.WithTimeout(ctx, a.s.statementTimeout)
 	defer cancel()
+	// A user column that does not name the user would capture other
+	// users' rows: only once the catalog has vouched for them.
+	if _, _, err := a.loadLayout(ctx, false); err != nil {
+		return nil, a.fail("snapshotting", err)
+	}
 	args := append([]any{t.Ref}, a.sql.tableNames...)
 	var doc []byte
 	var synthetic bool

@@ -10,42 +10,66 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/understudy-dev/understudy/providers"
 )
 
-// column is a column a restore may write.
-type column struct {
-	name           string
-	identityAlways bool // GENERATED ALWAYS AS IDENTITY: inserted, never updated
-}
-
-// Restore replaces the target's rows with the state's, in one transaction
-// that first locks the user row and checks it. On any error nothing is
-// changed.
+// Restore writes what differs between the target's rows and the state's,
+// in one transaction that first locks the user row and checks it: it
+// deletes the rows the state lacks, updates those that changed and inserts
+// those the app lacks, matching rows by their table's primary key, and
+// leaves the others alone. On any error nothing is changed.
 func (a *App) Restore(ctx context.Context, t providers.Target, s providers.State) error {
 	ctx, cancel := context.WithTimeout(ctx, a.s.lockTimeout+2*a.s.statementTimeout)
 	defer cancel()
-	err := pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
-		columns, err := a.lock(ctx, tx, t, a.sql.restoreLock)
-		if err != nil {
-			return err
-		}
-		// The state is read after the target is checked, so that a real
-		// user is reported as such whatever the state.
-		st, err := a.decodeState(s, t.Ref)
-		if err != nil {
-			return err
-		}
-		return a.replace(ctx, tx, t.Ref, st, columns)
-	})
-	if err != nil {
+	if err := a.restore(ctx, t, s); err != nil {
 		return a.fail("restoring "+t.Ref, err)
 	}
 	a.log.DebugContext(ctx, "restored a user", slog.String("app", a.name), slog.String("ref", t.Ref),
 		slog.String("request_id", providers.RequestID(ctx)))
 	return nil
+}
+
+func (a *App) restore(ctx context.Context, t providers.Target, s providers.State) error {
+	// The state is read now and its errors reported after the target is
+	// checked, so that a real user is reported as such whatever the state.
+	st, stateErr := a.decodeState(s, t.Ref)
+	l, fresh, err := a.loadLayout(ctx, false)
+	if err != nil {
+		return err
+	}
+	if stateErr == nil && !fresh && !l.knows(st, a.s.Tables) {
+		if l, fresh, err = a.loadLayout(ctx, true); err != nil {
+			return err
+		}
+	}
+	for {
+		err := a.inTx(ctx, func(c *pgxpool.Conn) error {
+			var then batch
+			var same sameness
+			if stateErr == nil {
+				then.compare(a.sql.same, t.Ref, st, a.s.Tables, &same)
+			}
+			if err := a.lock(ctx, c, t, a.sql.restoreLock, &then); err != nil {
+				return err
+			}
+			if stateErr != nil {
+				return stateErr
+			}
+			b := a.diff(l, t.Ref, st, same)
+			b.commit()
+			return a.run(ctx, c, b)
+		})
+		if fresh || !isSchemaChange(err) {
+			return err
+		}
+		// The layout was read before the app's schema changed: read it
+		// again and try once more.
+		if l, fresh, err = a.loadLayout(ctx, true); err != nil {
+			return err
+		}
+	}
 }
 
 // Deprovision locks and checks the target, then deletes its per-user rows
@@ -54,15 +78,25 @@ func (a *App) Restore(ctx context.Context, t providers.Target, s providers.State
 func (a *App) Deprovision(ctx context.Context, t providers.Target) error {
 	ctx, cancel := context.WithTimeout(ctx, a.s.lockTimeout+2*a.s.statementTimeout)
 	defer cancel()
-	err := pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
-		if _, err := a.lock(ctx, tx, t, a.sql.lock); err != nil {
+	err := func() error {
+		// The per-user deletes trust the user columns: only once the
+		// catalog has vouched for them.
+		if _, _, err := a.loadLayout(ctx, false); err != nil {
 			return err
 		}
-		var b batch
-		a.queueDeletes(&b, t.Ref)
-		b.queue("deleting user "+t.Ref, a.sql.deleteUser, nil, t.Ref)
-		return a.run(ctx, tx, &b)
-	})
+		return a.inTx(ctx, func(c *pgxpool.Conn) error {
+			if err := a.lock(ctx, c, t, a.sql.lock, nil); err != nil {
+				return err
+			}
+			var b batch
+			for i := len(a.s.Tables) - 1; i >= 0; i-- {
+				b.exec("deleting from "+a.s.Tables[i].Table, a.sql.deleteRows[i], t.Ref)
+			}
+			b.exec("deleting user "+t.Ref, a.sql.deleteUser, t.Ref)
+			b.commit()
+			return a.run(ctx, c, &b)
+		})
+	}()
 	switch {
 	case errors.Is(err, providers.ErrNotFound):
 		return nil
@@ -72,120 +106,150 @@ func (a *App) Deprovision(ctx context.Context, t providers.Target) error {
 	return nil
 }
 
-// lock scopes the transaction's limits, locks and checks the user row, and
-// reads the columns a restore may write (users table first), in one round
-// trip.
-func (a *App) lock(ctx context.Context, tx pgx.Tx, t providers.Target, lockSQL string) ([][]column, error) {
-	b := &pgx.Batch{}
-	b.Queue(setLocalSQL, millis(a.s.lockTimeout), millis(a.s.statementTimeout), applicationName(ctx))
-	b.Queue(lockSQL, t.Ref)
-	b.Queue(columnsSQL, a.sql.qualified)
-	br := tx.SendBatch(ctx, b)
-	defer br.Close()
-	if _, err := br.Exec(); err != nil {
-		return nil, classify("setting the transaction's limits", err)
-	}
-	if err := a.check(t, br.QueryRow()); err != nil {
-		return nil, err
-	}
-	rows, _ := br.Query()
-	columns := make([][]column, len(a.sql.qualified))
-	var i int
-	var c column
-	_, err := pgx.ForEachRow(rows, []any{&i, &c.name, &c.identityAlways}, func() error {
-		columns[i-1] = append(columns[i-1], c)
-		return nil
-	})
+// inTx runs fn on one connection, in a transaction that fn begins with its
+// first batch (lock) and commits with its last (batch.commit). A restore is
+// on the path of every reset, where each round trip to the app counts:
+// pgx.BeginFunc would spend one on BEGIN and one on COMMIT, on top of the
+// lock's and the writes'. If fn fails, or its batch stopped before the
+// commit, the transaction is rolled back; nothing is committed but by fn's
+// last statement.
+func (a *App) inTx(ctx context.Context, fn func(c *pgxpool.Conn) error) error {
+	c, err := a.pool.Acquire(ctx)
 	if err != nil {
-		return nil, classify("reading the tables' columns", err)
+		return classify("connecting", err)
 	}
-	for i, cols := range columns {
-		if len(cols) == 0 {
-			return nil, fmt.Errorf("table %s: %w: it does not exist (or has no columns)", a.sql.qualified[i], providers.ErrProtocol)
-		}
+	defer c.Release()
+	err = fn(c)
+	if c.Conn().PgConn().TxStatus() != 'I' {
+		// Rolled back even if the caller gave up; a connection that cannot
+		// say ROLLBACK is not in state 'I' and the pool closes it on Release.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+		defer cancel()
+		_, _ = c.Exec(rctx, "ROLLBACK")
 	}
-	return columns, br.Close()
+	return err
 }
 
-// replace deletes the user's rows in reverse order, inserts the state's in
-// settings order and updates the user row, in one round trip.
-func (a *App) replace(ctx context.Context, tx pgx.Tx, ref string, st state, columns [][]column) error {
+// lock begins the transaction, scopes its limits, then locks and checks
+// the user row, and runs then's statements (reads that need the lock), in
+// one round trip.
+func (a *App) lock(ctx context.Context, c *pgxpool.Conn, t providers.Target, lockSQL string, then *batch) error {
 	var b batch
-	a.queueDeletes(&b, ref)
-	for i, t := range a.s.Tables {
-		rows := st.tables[t.Table]
-		if rows.count == 0 {
-			continue
-		}
-		names := make([]string, len(columns[i+1]))
-		for j, c := range columns[i+1] {
-			names[j] = c.name
-		}
-		plain, fromR := columnLists(names)
-		sql := quote(insertRowsTemplate, map[string]pgx.Identifier{
-			"table": {a.s.Schema, t.Table}, "user_column": {t.UserColumn},
-		}, map[string]string{"columns": plain, "r_columns": fromR})
-		b.queue("inserting into "+t.Table, sql, rows.wantCount(t.Table), string(rows.raw), ref)
+	b.exec("beginning a transaction", "BEGIN")
+	b.exec("setting the transaction's limits", setLocalSQL, millis(a.s.lockTimeout), millis(a.s.statementTimeout), applicationName(ctx))
+	b.Queue(lockSQL, t.Ref)
+	b.steps = append(b.steps, step{"checking user " + t.Ref, func(br pgx.BatchResults) error {
+		return a.check(t, br.QueryRow())
+	}})
+	if then != nil {
+		b.QueuedQueries = append(b.QueuedQueries, then.QueuedQueries...)
+		b.steps = append(b.steps, then.steps...)
 	}
-	if names := a.updatable(columns[0], st.userKeys); len(names) > 0 {
-		plain, fromR := columnLists(names)
-		sql := quote(updateUserTemplate, map[string]pgx.Identifier{
-			"users": {a.s.Schema, a.s.UsersTable}, "key": {a.s.KeyColumn},
-		}, map[string]string{"columns": plain, "r_columns": fromR})
-		b.queue("updating user "+ref, sql, nil, ref, string(st.user))
-	}
-	return a.run(ctx, tx, &b)
+	return a.run(ctx, c, &b)
 }
 
-// updatable are the users columns that a restore sets: those of the
-// state's user object that the table has, less the key, the marker and the
-// owner, which a state never changes.
-func (a *App) updatable(columns []column, inState map[string]bool) []string {
-	var names []string
-	for _, c := range columns {
-		switch c.name {
-		case a.s.KeyColumn, a.s.SyntheticColumn, a.s.OwnerColumn:
-			continue
-		}
-		if inState[c.name] && !c.identityAlways {
-			names = append(names, c.name)
-		}
-	}
-	return names
+// sameness says which parts of a user are already a state's.
+type sameness struct {
+	user   bool
+	tables []bool // per table, settings order
 }
 
-func (a *App) queueDeletes(b *batch, ref string) {
+// compare queues sameSQL (statements.same) with user ref and the state's
+// user and rows, to fill same.
+func (b *batch) compare(sameSQL, ref string, st state, tables []Table, same *sameness) {
+	args := []any{ref, string(st.user)}
+	for _, t := range tables {
+		args = append(args, st.tables[t.Table].rawOrEmpty())
+	}
+	b.Queue(sameSQL, args...)
+	b.steps = append(b.steps, step{"comparing the user's rows with the state", func(br pgx.BatchResults) error {
+		if err := br.QueryRow().Scan(&same.user, &same.tables); err != nil {
+			return err
+		}
+		if len(same.tables) != len(tables) {
+			return fmt.Errorf("%w: %d tables compared, want %d", providers.ErrProtocol, len(same.tables), len(tables))
+		}
+		return nil
+	}})
+}
+
+// diff is the batch that makes the user's rows the state's, in the
+// tables that differ (same): the deletes of the rows the state lacks,
+// children first (reverse settings order), then the updates and inserts,
+// parents first, then the update of the user row. Every statement
+// compares by primary key in the database, so the batch is one round trip
+// whatever the rows.
+func (a *App) diff(l *layout, ref string, st state, same sameness) *batch {
+	var b batch
 	for i := len(a.s.Tables) - 1; i >= 0; i-- {
-		b.queue("deleting from "+a.s.Tables[i].Table, a.sql.deleteRows[i], nil, ref)
+		if name := a.s.Tables[i].Table; !same.tables[i] {
+			b.exec("deleting from "+name, l.deletes[i], ref, st.tables[name].rawOrEmpty())
+		}
 	}
+	for i, t := range a.s.Tables {
+		if rows := st.tables[t.Table]; !same.tables[i] && rows.count > 0 {
+			b.scan("writing "+t.Table, l.upserts[i], rows.checkUpsert(t.Table), ref, string(rows.raw))
+		}
+	}
+	if sql := l.updateUser(a.s, st.userKeys); sql != "" && !same.user {
+		b.exec("updating user "+ref, sql, ref, string(st.user))
+	}
+	return &b
 }
 
 // batch is a pgx.Batch whose statements say what they do, for errors, and
-// may check their command tag.
+// how their results are read and checked.
 type batch struct {
 	pgx.Batch
-	what   []string
-	checks []func(pgconn.CommandTag) error
+	steps []step
 }
 
-func (b *batch) queue(what, sql string, check func(pgconn.CommandTag) error, args ...any) {
+type step struct {
+	what string
+	read func(br pgx.BatchResults) error
+}
+
+// exec queues a statement whose result is only its success.
+func (b *batch) exec(what, sql string, args ...any) {
 	b.Queue(sql, args...)
-	b.what = append(b.what, what)
-	b.checks = append(b.checks, check)
+	b.steps = append(b.steps, step{what, func(br pgx.BatchResults) error {
+		_, err := br.Exec()
+		return err
+	}})
 }
 
-func (a *App) run(ctx context.Context, tx pgx.Tx, b *batch) error {
-	br := tx.SendBatch(ctx, &b.Batch)
-	defer br.Close()
-	for i, what := range b.what {
-		tag, err := br.Exec()
-		if err != nil {
-			return classify(what, err)
+// scan queues a statement that returns one row of counts, which check
+// judges.
+func (b *batch) scan(what, sql string, check func(upserted) error, args ...any) {
+	b.Queue(sql, args...)
+	b.steps = append(b.steps, step{what, func(br pgx.BatchResults) error {
+		var u upserted
+		if err := br.QueryRow().Scan(&u.foreign, &u.repeated, &u.updated, &u.inserted); err != nil {
+			return err
 		}
-		if check := b.checks[i]; check != nil {
-			if err := check(tag); err != nil {
-				return fmt.Errorf("%s: %w", what, err)
-			}
+		return check(u)
+	}})
+}
+
+// commit queues the COMMIT of the transaction. A COMMIT of a transaction
+// that failed answers ROLLBACK, which is an error here.
+func (b *batch) commit() {
+	b.Queue("COMMIT")
+	b.steps = append(b.steps, step{"committing", func(br pgx.BatchResults) error {
+		tag, err := br.Exec()
+		if err == nil && tag.String() != "COMMIT" {
+			err = fmt.Errorf("%w: the transaction was rolled back (%s)", providers.ErrUnavailable, tag)
+		}
+		return err
+	}})
+}
+
+func (a *App) run(ctx context.Context, c *pgxpool.Conn, b *batch) error {
+	br := c.SendBatch(ctx, &b.Batch)
+	defer br.Close()
+	for _, s := range b.steps {
+		if err := s.read(br); err != nil {
+			return classify(s.what, err)
 		}
 	}
 	return br.Close()
@@ -212,12 +276,21 @@ func applicationName(ctx context.Context) string {
 	return name[:min(len(name), 63)]
 }
 
-// wantCount checks that an insert wrote every row of the state: the insert
-// keeps only the rows that reference the target user.
-func (r rowsOf) wantCount(table string) func(pgconn.CommandTag) error {
-	return func(tag pgconn.CommandTag) error {
-		if tag.RowsAffected() != int64(r.count) {
-			return fmt.Errorf("%w: %d of the state's %d rows of %s do not belong to the user", providers.ErrRefused, int64(r.count)-tag.RowsAffected(), r.count, table)
+// upserted is what upsertTemplate returns: how many of the state's rows
+// do not belong to the user, how many repeat another's primary key, and
+// how many were updated and inserted.
+type upserted struct{ foreign, repeated, updated, inserted int }
+
+// checkUpsert refuses a state whose rows of table name another user or
+// repeat a key: the upsert wrote what it could, and the transaction is
+// rolled back.
+func (r rowsOf) checkUpsert(table string) func(upserted) error {
+	return func(u upserted) error {
+		switch {
+		case u.foreign > 0:
+			return refused("%d of the state's %d rows of %s do not belong to the user", u.foreign, r.count, table)
+		case u.repeated > 0:
+			return refused("%d of the state's %d rows of %s repeat the primary key of another", u.repeated, r.count, table)
 		}
 		return nil
 	}

@@ -20,7 +20,8 @@ import (
 //	  "columns": {"email": "email", "username": "username", "display_name": "display_name"},
 //	  "tables": [
 //	    {"table": "profiles", "user_column": "user_id"},
-//	    {"table": "posts", "user_column": "user_id"}
+//	    {"table": "posts", "user_column": "user_id"},
+//	    {"table": "drafts", "user_column": "author_id", "unchecked_user_column": true}
 //	  ],
 //	  "lock_timeout": "5s",
 //	  "statement_timeout": "30s"
@@ -52,8 +53,9 @@ type Settings struct {
 	// empty field is written as NULL. Optional.
 	Columns map[string]string `json:"columns"`
 	// Tables are the tables that hold per-user rows, in foreign-key order
-	// (parents first): Restore deletes in reverse order and inserts in this
-	// order. At most MaxTables.
+	// (parents first): Restore deletes the rows a state lacks in reverse
+	// order, and updates and inserts in this order. Each must have a
+	// primary key, by which a restore matches rows. At most MaxTables.
 	Tables []Table `json:"tables"`
 	// LockTimeout bounds the wait for a lock (a concurrent restore of the
 	// same user queues this long at most), as a Go duration. Defaults to
@@ -69,7 +71,16 @@ type Table struct {
 	// Table is the table's name, in Settings.Schema. Required.
 	Table string `json:"table"`
 	// UserColumn is the column that references the user's key. Required.
+	// It must have a foreign key to the users table's key column (checked
+	// against the catalog), unless UncheckedUserColumn is set.
 	UserColumn string `json:"user_column"`
+	// UncheckedUserColumn declares that the app has no foreign key from
+	// UserColumn to the users table's key, and that the admin vouches that
+	// the column names the user all the same. Without a foreign key a
+	// wrong column (one that holds a post's id, say) would make a restore
+	// delete other users' rows, so the check is skipped only on this
+	// explicit, audited setting. Defaults to false.
+	UncheckedUserColumn bool `json:"unchecked_user_column"`
 }
 
 // MaxTables is the most per-user tables a provider drives: a snapshot is
@@ -111,7 +122,7 @@ type settings struct {
 
 // Validate checks every field and names the first bad one in a
 // *providers.ConfigError ("settings.tables[2].user_column"). It reads no
-// database: Test checks the settings against the catalog.
+// database: CheckConfig checks the settings against the catalog.
 func (s Settings) Validate() error {
 	_, err := s.validate()
 	return err

@@ -44,6 +44,20 @@ FROM {users} AS u WHERE u.{key} = $1`
 	// text form: any stable order will do, and this one needs no key.
 	snapshotTableTemplate = `{name}::text, (SELECT coalesce(json_agg(t.* ORDER BY (t.*)::text), '[]'::json) FROM {table} AS t WHERE t.{user_column} = u.{key})`
 
+	// sameTemplate tells, in one statement, which of a user's rows are
+	// already those of a state, so that a restore writes only the tables
+	// that differ: whether the user row is the state's user object ($2), then
+	// for each table ({tables}, a list of sameTableTemplate) whether the
+	// user's rows are the state's. Both sides go through jsonb and back to
+	// text, which orders keys and spaces alike but keeps every number as
+	// written (1.50 is not 1.5), so "same" means the very same values.
+	sameTemplate = `SELECT coalesce((SELECT to_jsonb(u.*)::text FROM {users} AS u WHERE u.{key} = $1) = $2::jsonb::text, false),
+	ARRAY[{tables}]::boolean[]`
+
+	// sameTableTemplate is one table's rows, in the snapshot's order,
+	// compared with the state's ({name}).
+	sameTableTemplate = `coalesce((SELECT jsonb_agg(to_jsonb(t.*) ORDER BY (t.*)::text)::text FROM {table} AS t WHERE t.{user_column} = $1), '[]') = {name}::jsonb::text`
+
 	// provisionTemplate inserts a synthetic user, or with an owner column
 	// finds the one provisioned before ({conflict}).
 	provisionTemplate = `INSERT INTO {users} AS u ({columns}) VALUES ({values}) {conflict}RETURNING u.{key}::text, u.{synthetic} IS TRUE`
@@ -54,58 +68,109 @@ FROM {users} AS u WHERE u.{key} = $1`
 	// the transaction.
 	setLocalSQL = `SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true), set_config('application_name', $3, true)`
 
-	// columnsSQL lists the columns a restore may write, of each table
-	// named in $1 (quoted, qualified names), numbered from 1 in that order.
-	// Generated columns are left out; identity columns are written with
-	// OVERRIDING SYSTEM VALUE, and never updated.
-	columnsSQL = `SELECT t.i::int, a.attname::text, a.attidentity = 'a'
+	// catalogTablesSQL reads, for each table of $1 (quoted, qualified
+	// names), numbered from 1 in that order: whether it exists, the columns
+	// of its primary key in key order, the columns that a foreign key ties
+	// to column $3 of table $2 (the users table's key), which of the
+	// privileges $4 the connection's role lacks on it, and the numbers of
+	// the other tables of $1 that it references by a foreign key. Names are
+	// resolved in the settings' schema, never the search_path.
+	catalogTablesSQL = `SELECT t.i::int, c.oid IS NOT NULL,
+	coalesce((SELECT array_agg(a.attname::text ORDER BY k.n)
+		FROM pg_catalog.pg_index AS x
+		CROSS JOIN unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, n)
+		JOIN pg_catalog.pg_attribute AS a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
+		WHERE x.indrelid = c.oid AND x.indisprimary), '{}'),
+	coalesce((SELECT array_agg(DISTINCT a.attname::text)
+		FROM pg_catalog.pg_constraint AS f
+		CROSS JOIN unnest(f.conkey, f.confkey) AS k(attnum, fattnum)
+		JOIN pg_catalog.pg_attribute AS a ON a.attrelid = f.conrelid AND a.attnum = k.attnum
+		JOIN pg_catalog.pg_attribute AS fa ON fa.attrelid = f.confrelid AND fa.attnum = k.fattnum
+		WHERE f.conrelid = c.oid AND f.contype = 'f' AND f.confrelid = to_regclass($2) AND fa.attname = $3), '{}'),
+	coalesce((SELECT array_agg(p ORDER BY p) FROM unnest($4::text[]) AS p
+		WHERE c.oid IS NOT NULL AND NOT has_table_privilege(c.oid, p)), '{}'),
+	coalesce((SELECT array_agg(DISTINCT o.i::int ORDER BY o.i::int)
+		FROM pg_catalog.pg_constraint AS f
+		JOIN unnest($1::text[]) WITH ORDINALITY AS o(name, i) ON to_regclass(o.name) = f.confrelid
+		WHERE f.conrelid = c.oid AND f.contype = 'f' AND f.confrelid <> c.oid), '{}')
+FROM unnest($1::text[]) WITH ORDINALITY AS t(name, i)
+LEFT JOIN pg_catalog.pg_class AS c ON c.oid = to_regclass(t.name)
+ORDER BY t.i`
+
+	// catalogColumnsSQL lists the columns of each table of $1, numbered as
+	// in catalogTablesSQL: name, type, whether it is an identity column
+	// GENERATED ALWAYS or a generated column, and whether a unique index
+	// covers it alone.
+	catalogColumnsSQL = `SELECT t.i::int, a.attname::text, format_type(a.atttypid, a.atttypmod),
+	a.attidentity = 'a', a.attgenerated <> '',
+	EXISTS (SELECT FROM pg_catalog.pg_index AS x WHERE x.indrelid = a.attrelid AND x.indisunique
+		AND x.indnatts = 1 AND x.indkey[0] = a.attnum AND x.indpred IS NULL)
 FROM unnest($1::text[]) WITH ORDINALITY AS t(name, i)
 JOIN pg_catalog.pg_attribute AS a ON a.attrelid = to_regclass(t.name)
-WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+WHERE a.attnum > 0 AND NOT a.attisdropped
 ORDER BY t.i, a.attnum`
 
+	// deleteRowsTemplate deletes all of a user's rows of a table (Deprovision).
 	deleteRowsTemplate = `DELETE FROM {table} AS t WHERE t.{user_column} = $1`
 
-	// insertRowsTemplate writes a table's rows from the state, keeping only
-	// those that belong to the user: the caller compares the count.
-	insertRowsTemplate = `INSERT INTO {table} AS t ({columns}) OVERRIDING SYSTEM VALUE
-SELECT {r_columns} FROM json_populate_recordset(NULL::{table}, $1::json) AS r WHERE r.{user_column}::text = $2`
+	// deleteMissingTemplate deletes the user's rows of a table whose
+	// primary key ({match}: r.k = t.k AND …) is not among the state's rows
+	// ($2).
+	deleteMissingTemplate = `DELETE FROM {table} AS t WHERE t.{user_column} = $1
+AND NOT EXISTS (SELECT FROM json_populate_recordset(NULL::{table}, $2::json) AS r WHERE {match})`
 
-	updateUserTemplate = `UPDATE {users} AS u SET ({columns}) = (SELECT {r_columns} FROM json_populate_record(NULL::{users}, $2::json) AS r) WHERE u.{key} = $1`
+	// upsertTemplate writes the state's rows of a table ($2) that differ:
+	// it updates the user's rows whose primary key is in the state and whose
+	// columns are not, and inserts the state's rows whose key the user has
+	// no row with. Rows that are the same are not written. It returns how
+	// many of the state's rows do not belong to the user, how many repeat a
+	// key, and how many were updated and inserted: the caller refuses the
+	// first two. {update} is updateRowsTemplate, or a CTE that updates
+	// nothing when the table has no column to update.
+	upsertTemplate = `WITH r AS (SELECT r.* FROM json_populate_recordset(NULL::{table}, $2::json) AS r),
+u AS ({update}),
+i AS (INSERT INTO {table} ({columns}) OVERRIDING SYSTEM VALUE
+	SELECT {r_columns} FROM r WHERE r.{user_column} = $1
+	AND NOT EXISTS (SELECT FROM {table} AS t WHERE t.{user_column} = $1 AND {match})
+	RETURNING 1)
+SELECT (SELECT count(*) FROM r WHERE r.{user_column} IS DISTINCT FROM $1)::int,
+	(SELECT count(*) - count(DISTINCT ({r_key})) FROM r)::int,
+	(SELECT count(*) FROM u)::int, (SELECT count(*) FROM i)::int`
+
+	// updateRowsTemplate is the update of upsertTemplate; {t_text} and
+	// {r_text} compare the columns as text, which every type has (json
+	// and point have no equality).
+	updateRowsTemplate = `UPDATE {table} AS t SET ({updates}) = ROW({r_updates}) FROM r
+	WHERE t.{user_column} = $1 AND r.{user_column} = $1 AND {match}
+	AND ROW({t_text}) IS DISTINCT FROM ROW({r_text})
+	RETURNING 1`
+	noUpdateSQL = `SELECT 1 WHERE false`
+
+	// updateUserTemplate sets the user row's columns from the state's user
+	// object ($2) when they differ.
+	updateUserTemplate = `UPDATE {users} AS u SET ({columns}) = ROW({r_columns})
+FROM json_populate_record(NULL::{users}, $2::json) AS r
+WHERE u.{key} = $1 AND ROW({u_text}) IS DISTINCT FROM ROW({r_text})`
 
 	deleteUserTemplate = `DELETE FROM {users} AS u WHERE u.{key} = $1`
-
-	// testSQL reads, for each (table, column, privileges) of $1, $2, $3,
-	// whether the table and the column exist, the column's type, whether a
-	// unique index covers that column alone, and whether the role holds
-	// every privilege listed.
-	testSQL = `SELECT to_regclass(c.tbl) IS NOT NULL, a.attname IS NOT NULL,
-	coalesce(format_type(a.atttypid, a.atttypmod), ''),
-	EXISTS (SELECT FROM pg_catalog.pg_index AS x WHERE x.indrelid = a.attrelid AND x.indisunique
-		AND x.indnatts = 1 AND x.indkey[0] = a.attnum AND x.indpred IS NULL),
-	to_regclass(c.tbl) IS NULL OR coalesce((SELECT bool_and(has_table_privilege(to_regclass(c.tbl), p))
-		FROM unnest(string_to_array(c.privs, ',')) AS p), true)
-FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS c(tbl, col, privs, i)
-LEFT JOIN pg_catalog.pg_attribute AS a
-	ON a.attrelid = to_regclass(c.tbl) AND a.attname = c.col AND a.attnum > 0 AND NOT a.attisdropped
-ORDER BY c.i`
 )
 
 // statements are the statements of one provider, built at construction.
-// Those that depend on the catalog's columns are built per restore.
+// Those that depend on the catalog's columns and keys are in a layout.
 type statements struct {
 	users       string // quoted, qualified users table
 	verify      string
 	lock        string
 	restoreLock string
 	snapshot    string
+	same        string
 	provision   string
 	deleteUser  string
 	// tableNames are the snapshot's parameters after the ref: the tables'
 	// names as they appear in a state.
 	tableNames []any
 	// qualified are the quoted, qualified names of the users table and
-	// then the per-user tables, for columnsSQL and testSQL.
+	// then the per-user tables, for the catalog's queries.
 	qualified  []string
 	deleteRows []string // per table, in settings order
 }
@@ -143,6 +208,7 @@ func buildStatements(s settings) statements {
 		qualified:   []string{users.Sanitize()},
 	}
 	parts := make([]string, len(s.Tables))
+	same := make([]string, len(s.Tables))
 	for i, t := range s.Tables {
 		tids := map[string]pgx.Identifier{
 			"table":       {s.Schema, t.Table},
@@ -150,12 +216,14 @@ func buildStatements(s settings) statements {
 			"key":         {s.KeyColumn},
 		}
 		parts[i] = quote(snapshotTableTemplate, tids, map[string]string{"name": fmt.Sprintf("$%d", i+2)})
+		same[i] = quote(sameTableTemplate, tids, map[string]string{"name": fmt.Sprintf("$%d", i+3)})
 		st.tableNames = append(st.tableNames, t.Table)
 		st.qualified = append(st.qualified, tids["table"].Sanitize())
 		st.deleteRows = append(st.deleteRows, quote(deleteRowsTemplate, tids, nil))
 	}
 	owner["tables"] = strings.Join(parts, ",\n\t\t")
 	st.snapshot = quote(snapshotTemplate, ids, owner)
+	st.same = quote(sameTemplate, ids, map[string]string{"tables": strings.Join(same, ",\n\t\t")})
 	st.provision = buildProvision(s, ids)
 	return st
 }
@@ -181,13 +249,39 @@ func buildProvision(s settings, ids map[string]pgx.Identifier) string {
 	return quote(provisionTemplate, ids, raw)
 }
 
-// columnLists renders columns as "a", "b" and as r."a", r."b".
-func columnLists(columns []string) (plain, fromR string) {
-	p := make([]string, len(columns))
-	r := make([]string, len(columns))
+// columnLists renders columns as "a", "b" and as p."a", p."b" for each
+// prefix p.
+func columnLists(columns []string, prefixes ...string) (plain string, prefixed []string) {
+	quoted := make([]string, len(columns))
 	for i, c := range columns {
-		p[i] = pgx.Identifier{c}.Sanitize()
-		r[i] = "r." + p[i]
+		quoted[i] = pgx.Identifier{c}.Sanitize()
 	}
-	return strings.Join(p, ", "), strings.Join(r, ", ")
+	for _, p := range prefixes {
+		withP := make([]string, len(quoted))
+		for i, q := range quoted {
+			withP[i] = p + "." + q
+		}
+		prefixed = append(prefixed, strings.Join(withP, ", "))
+	}
+	return strings.Join(quoted, ", "), prefixed
+}
+
+// asText renders columns as p."a"::text, p."b"::text, to compare rows of
+// any column types.
+func asText(prefix string, columns []string) string {
+	parts := make([]string, len(columns))
+	for i, c := range columns {
+		parts[i] = prefix + "." + pgx.Identifier{c}.Sanitize() + "::text"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// keyMatch renders r."a" = t."a" AND r."b" = t."b" for the key columns.
+func keyMatch(key []string) string {
+	parts := make([]string, len(key))
+	for i, c := range key {
+		q := pgx.Identifier{c}.Sanitize()
+		parts[i] = "r." + q + " = t." + q
+	}
+	return strings.Join(parts, " AND ")
 }

@@ -21,6 +21,16 @@ type state struct {
 type rowsOf struct {
 	raw   json.RawMessage
 	count int
+	keys  map[string]bool // the columns the rows name
+}
+
+// rawOrEmpty is the rows as a JSON array: [] for a table the state does
+// not name, which is restored empty.
+func (r rowsOf) rawOrEmpty() string {
+	if r.count == 0 {
+		return "[]"
+	}
+	return string(r.raw)
 }
 
 // decodeState checks a state before anything is written: a document that
@@ -56,14 +66,26 @@ func (a *App) decodeState(s providers.State, ref string) (state, error) {
 		if !known[name] {
 			return state{}, refused("the state has rows of table %q, which the provider does not drive", name)
 		}
-		var rows []map[string]json.RawMessage
+		var rows []map[string]anyValue
 		if err := json.Unmarshal(raw, &rows); err != nil {
 			return state{}, refused("the state's %s is not an array of rows", name)
 		}
-		st.tables[name] = rowsOf{raw: raw, count: len(rows)}
+		keys := map[string]bool{}
+		for _, row := range rows {
+			for k := range row {
+				keys[k] = true
+			}
+		}
+		st.tables[name] = rowsOf{raw: raw, count: len(rows), keys: keys}
 	}
 	return st, nil
 }
+
+// anyValue is a JSON value that decoding checks and skips: a state's rows
+// are read for their count and their columns' names only.
+type anyValue struct{}
+
+func (*anyValue) UnmarshalJSON([]byte) error { return nil }
 
 // sameKey compares a key as JSON (a number, a string) with a ref, which is
 // the key as PostgreSQL renders it as text.

@@ -82,7 +82,7 @@ func (s *Service) AttachApp(ctx context.Context, env, name string, c AppChange) 
 			return pgdb.Translate(err, "", "app "+name+" is already attached to environment "+env)
 		}
 		if err := access.Record(ctx, tx, access.Event{Action: "app.attach", TargetType: "app", TargetID: a.ID,
-			Details: map[string]any{"environment": env, "name": name, "provider": a.Provider, "secret_names": a.SecretNames}}); err != nil {
+			Details: map[string]any{"environment": env, "name": name, "provider": a.Provider, "settings": a.Settings, "secret_names": a.SecretNames}}); err != nil {
 			return err
 		}
 		return s.scheduleEnvironment(ctx, tx, e.ID)
@@ -110,10 +110,37 @@ func (s *Service) validateApp(ctx context.Context, a *App, secrets map[string]st
 	} else if err != nil {
 		return fmt.Errorf("building app %s: %w", a.Name, err)
 	} else {
-		closeApp(inst) // built only to validate
+		defer closeApp(inst) // built only to validate
+		if len(fields) == 0 {
+			if err := s.checkAgainstApp(ctx, a.Name, inst); err != nil {
+				return err
+			}
+		}
 	}
 	if len(fields) > 0 {
 		return understudy.Invalid("invalid app", fields...)
+	}
+	return nil
+}
+
+// checkAgainstApp runs the provider's check of its settings against the
+// app itself (its schema), when it has one: a setting that cannot work is
+// refused with 422 naming it, before it is stored or used. An app that
+// cannot be reached is 503: a setting that cannot be checked is not
+// accepted.
+func (s *Service) checkAgainstApp(ctx context.Context, name string, inst providers.App) error {
+	cc, ok := inst.(providers.ConfigChecker)
+	if !ok {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.appTimeout)
+	defer cancel()
+	err := cc.CheckConfig(cctx)
+	if ce, ok := errors.AsType[*providers.ConfigError](err); ok {
+		return understudy.Invalid("app "+name+" cannot work with these settings", understudy.FieldError{Field: ce.Field, Detail: ce.Detail})
+	}
+	if err != nil {
+		return understudy.Errorf(understudy.EUNAVAILABLE, "app %s: its settings could not be checked against the app: %v", name, err)
 	}
 	return nil
 }
@@ -191,7 +218,7 @@ func (s *Service) UpdateApp(ctx context.Context, env, name string, c AppChange) 
 			return err
 		}
 		return access.Record(ctx, tx, access.Event{Action: "app.update", TargetType: "app", TargetID: a.ID,
-			Details: map[string]any{"environment": env, "name": name, "provider": a.Provider, "secret_names": a.SecretNames}})
+			Details: map[string]any{"environment": env, "name": name, "provider": a.Provider, "settings": a.Settings, "secret_names": a.SecretNames}})
 	})
 	s.forgetApp(a.ID)
 	return a, pgdb.Translate(err, "", "")
@@ -233,6 +260,9 @@ func (s *Service) TestApp(ctx context.Context, env, name string) (AppCheck, erro
 	}
 	inst, err := s.appInstance(ctx, a)
 	if err != nil {
+		return AppCheck{}, err
+	}
+	if err := s.checkAgainstApp(ctx, name, inst); err != nil {
 		return AppCheck{}, err
 	}
 	start := time.Now()

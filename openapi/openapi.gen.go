@@ -1091,7 +1091,9 @@ type ClientInterface interface {
 
 	// TestApp Check an app's connection and contract.
 	//
-	// Checks that the app is reachable and speaks its provider's contract.
+	// Checks that the app is reachable and speaks its provider's contract. A provider that can check its settings
+	// against the app itself (the postgres provider, against the app's catalog) does so first: a setting that cannot
+	// work is answered 422 naming it.
 	//
 	// Corresponds with POST /v1/environments/{environment}/apps/{app}/test (the `TestApp` operationId).
 	TestApp(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1772,7 +1774,9 @@ func (c *Client) UpdateApp(ctx context.Context, environment EnvironmentName, app
 
 // TestApp Check an app's connection and contract.
 //
-// Checks that the app is reachable and speaks its provider's contract.
+// Checks that the app is reachable and speaks its provider's contract. A provider that can check its settings
+// against the app itself (the postgres provider, against the app's catalog) does so first: a setting that cannot
+// work is answered 422 naming it.
 //
 // Corresponds with POST /v1/environments/{environment}/apps/{app}/test (the `TestApp` operationId).
 func (c *Client) TestApp(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -4353,7 +4357,9 @@ type ClientWithResponsesInterface interface {
 
 	// TestAppWithResponse Check an app's connection and contract.
 	//
-	// Checks that the app is reachable and speaks its provider's contract.
+	// Checks that the app is reachable and speaks its provider's contract. A provider that can check its settings
+	// against the app itself (the postgres provider, against the app's catalog) does so first: a setting that cannot
+	// work is answered 422 naming it.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -6500,6 +6506,8 @@ type TestAppResponse struct {
 	ApplicationproblemJSON403 *Forbidden
 	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
 	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
@@ -6526,6 +6534,11 @@ func (r TestAppResponse) GetApplicationproblemJSON403() *Forbidden {
 // GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
 func (r TestAppResponse) GetApplicationproblemJSON404() *NotFound {
 	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r TestAppResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
@@ -8610,7 +8623,9 @@ func (c *ClientWithResponses) UpdateAppWithResponse(ctx context.Context, environ
 
 // TestAppWithResponse Check an app's connection and contract.
 //
-// Checks that the app is reachable and speaks its provider's contract.
+// Checks that the app is reachable and speaks its provider's contract. A provider that can check its settings
+// against the app itself (the postgres provider, against the app's catalog) does so first: a setting that cannot
+// work is answered 422 naming it.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -10724,6 +10739,13 @@ func ParseTestAppResponse(rsp *http.Response) (*TestAppResponse, error) {
 			return nil, err
 		}
 		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest ServiceUnavailable
@@ -13343,156 +13365,157 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1tcxs3kvBfQfG5Kkt1I4qyZd+GrueD1nGyvssmKcu5bD2RHw040ySxGgKzAEYU41LV/Zr7YfdLrtCN",
-	"eeNg+CJL8ibRF5siZ4BGo7vR7/g0SNQiVxKkNYPxp8EceAoaP74Hq1dnUwva/ZWCSbTIrVByMB6cQ6Jk",
-	"ahh3P7PlXCRzZvVKyBnjMy4kW/AVWyp9NRxEA5PMYcHdIAshxaJYDMYn0cCuchiMB0JamIEe3N7eRoOc",
-	"a74A6wE4SxJVSPvua/eHcNPm3M4H0UDyhXuV0++XIh1EAw3/KISGdDC2uoDmpH4iY7WQs4Gb5izPv8ch",
-	"wsPm+Z7jvZXXQiu5AGk3jAv1U3uO/x1wA71oyNyv+yPhvcpgA7RaZbDXiLfuYZMraQB37888/ZZbWPKV",
-	"+ytR0rqFjz85/GYi4Y6SjnOtJhks/vXvxpHVp8bw/6JhOhgP/s9xTZ/H9Ks5/pHeoknbhHkmGc9zxqVZ",
-	"goaUqcIakQIT1rBcq2uRgn5mmANH88RGTGn8zVhuwZMzZxqMVRrYkhsmlWV2Dv4J/0vKDhKVAosnPL2c",
-	"0TLjiDmcsLjQclxIx0a2SFdjv8Yxz/Ojct748DUO6kmYCcOmXGSQsqWwc/xJAzdKDge3kUPle/hHAcY+",
-	"Jio/IBA4LUu4dHiYIFgp44bZuajRyAxfmTGi6t/Pf/g+YlyyQl5JtZRsKiBLI8bZUis5IxQph+QJT1nF",
-	"8CU+FzybKr2ANI4YXINe4WM4BhOSxaC10iY+RLy8UXKaieTRsZLwLGNJxs0cTL1hSaE1SEuEEpVCcQ4s",
-	"BctFxhxjmXKdiQfdrSTqSN2jSuyGoPRPHzcENAL6jdITkaYgHxsfVl2BfGaYSVQOjpaXwK9AMzvnEjGg",
-	"JHiCcZiTAGmFiGkJtN/T75X9RhUyfew1uN1JHZByxlIFxPdwI4wtIZXKXk4daB7SH/kqUzz9oNR3XM/g",
-	"S7HmRKUrh/PMAeFxfsL+Kv5cwm2VusQfS7j9uI8qlVdM2TlohvwbsWQuYJqt2MvRqATTKQJa8iw+HKNE",
-	"Jq4xjGtgmZrNIGUoVL1wpMWLNGLSyQlm5mpJ0vIc9LVI4CfJr7nI+CR71K05YynkIFOQyYodIPtzyyfc",
-	"AJ41nM6ntNCoK7nzBKz7IeG5LTQcuq1MndxUmplMLV87vcorVR5TRb0yv6U/SV7YudLiV3hUxvlesQlw",
-	"7TbFiQBcIfE6xzOtPAOUZhqu1VV9bhYNiDsy8Oeffz46K+wcpHWgQ1f/PMuWfGVY/GeaXQPPFv/3YlCf",
-	"uheDuK16dtQVRFuuVQLGOFS+lVbY1ZfiYhSaWXZEhx+bFJZxds2zAuWpk0U8SSC3DtKaY655JnY4KW9L",
-	"RDTVavcx1yoHbQVpbIkGbiG95Pibg8R9GqTcwpEVC6cOrmExaim1XSxHgxlI0JwW/Kmj80cDkQZfEylU",
-	"27EJu+/K59B4MGapdHqpld17HRqsU3P3e0eRaOn8YDJlw8t1ukFhtq3K79A5PVy9dkkqYXBKy2emyyY/",
-	"Oz5ccH1lWtomN8yspJ2DFQlbzkGjBBXWiSbg2rADLnm2siIxkfvOIIO2iUWYy2oM9zdIZ9f9MnBmwuBj",
-	"AFvV05fbaKZ+shfDNaNfNqzAoJ1TWzC/tIHuTNQHY9909SrV5O+QWAQsT/ekvXUQnR23Zip64BxVtTiq",
-	"oqd1CmkwUJgvoiazt6D2pBRamyfL74QJCA9hYdH+sAOFI+XSNFxrjmws4cZequnUgO0S9I/uvJTWEa1k",
-	"C2ei+f0wbKqyTC2Hg4BnYQ3DCOCGBZ5XTFoStTvQ3WYhE1wLI5SkP5015HCMNrjbObLiBpVACbLCWZpq",
-	"MCYggb3I67yBcOlVFyHvzn9gL05evTo6YTzL5/zo+TAkqnJlLM8u3bkRHF/DTPRIFmM1gN3OW/65iBZR",
-	"Ddmeu15JEP95/jinUs+pI707pIs+7zkIIwgSDfYSzbsWA3SF9BqpG7BWSBLcPE2F21Oe/dhYPjldHkXK",
-	"4OIbS22At7bGfuHRs6ln1vJk3r/KKc8MrB8w5WZsEiPnWdHZnzZ/LGEyV+oqYo4KZxpMxOAGEqeRTvkV",
-	"BJmFFrthVwJb23GParCkv7nTlBkxcxKD0dAR4+zr8+8Px8wAzyBl3KJjqbRlNNhCS0gb0NX43JVourpm",
-	"w/9VDsIODADqBu/fnn3917eHgSnXSGedTnr2/M0ckqsuN3Ni8QD+nLUX/AkynhsIc6y6anw9USoDLjsQ",
-	"k0NXXQ2qaepBe6C/lzMuz7tMv/tZlOc/IWPtyTY7iKr9KPvOBNglo+4irdViUlj4HGb7RgOg3cToCcOc",
-	"xgMpswqVV1IWKj2Ba88J7hTv4bGzIhX27TWErCSe2L6jkidWhRG/z+HlHR97Hwp0qFVzCGlfnQa0ISJA",
-	"MD0as9P/9Ay2/Urff9rlmMFDglATldhrj9OcswVejYyPG3fpXti13vO7c+0bDah488yEKGeDpRINYNEn",
-	"AUsNPqy63cHaLQzoHmVnXXY2Y2wEYeP1BmgtQEKoedvWye5ByXPQXKZqwYXcU/HaV/+7H33Lo6wN937K",
-	"VAOJb/C1PU+HDs7aovSNklarzKkk+CTzT75mwJM5WxQGY0CCvPoG9DVqE9xZXpkwdsjOSjFbGNIrpkIb",
-	"64Rs/+4s+M07+vH5KBoshPR/nQSMw52VwrDW0l7/Fgzfh1RpUv3dxUpjlDspBXuwys6bsQb8Dpi9SbLC",
-	"HbpvpdW1tnJ31DbHW30OdtsD7Su3ydUyFT0615WgYFbpS9gmUXmeX7pVfwx6KRfqmlThNTeAZJw5DkQj",
-	"Q8gEGGfXoN2qxmyq9ExZ67QgDHAL29B6Kq05GhhV6CTgbXfGA89zpqY+fuEADJpOfsrwEA6+EigKEfA0",
-	"xaAbsBqJGETAXwlsD+1WvaYjcatd8XsQtVFfgrqRIsIiYJt7Yc7NPIyCv/3w3mHRrfj8L2dHz1++cn+S",
-	"+76GmCkSsA5hkZO2c7gJovt+GSYaIOXsqEUa8euujzaoYt9tbPsoyoE8ij0Q0Qbe/kZAlr7VmvTy9jZu",
-	"sDkxjLJdO6LHKrMyBMBfgGd23p2cNuWygZpN0YJtrjd8LjT9u0YgZU2q1U7IjWqxf+w2GkyEtvPL8vhp",
-	"aUFBO0aYPOOry16tql/hnfKFyDa8ORPXIPt/zlTCewIH+VzJgIR7Ozx5dYqsxpnmcoaJPk69SZ0UYlOB",
-	"Zgs7ePny5dHoZDT6n//6b/r41VeHQc50WuHlr36uz9C/Gytto2UNv60jpDxVaLFRtdWtLazQ1AQ2SEJG",
-	"ZRhv+FFlIlltstQ3EdJ/CiMmIvPBujV/WaGnPAF2kGEQeKK4Tk3EjEoEzy6nAGnEDHCdzCOmIVGLBcgU",
-	"YTIRk8pJzaT8My8mmUguc62mIoOI/c9//fchs4pdV/MHTX7Msdv77OcJbdWe3un0nv3ZcJMLDWavMecq",
-	"63MTiT5Lsy/eab1MCP6yPd6JuN892hl0MrS0qlD4zK+3hHZD7Ky5qS3cfuyjm281D7uKqkj7jsGwpO0/",
-	"2PRW09Vw6yNQOyGaFMnp57jcPtTB5Gdo6mkmMOsAzUSe59vdyARvtXGD9to9hL0Ivw/TrELGHc0GfP89",
-	"VIjfwx7DrB86haa8yGz1WBvN7zE5qBm5t4oUQzfnszJrdQJTpYFNNYBT/8Pa/W3/CiQs94Tf2uzSUAp4",
-	"axVfjUZoQVKS959enY7IhuxP+u6Hqsp33cfO3aaYVzJvPU9CMfebqbE7Zpy9ecf+riaYu6r0lSNymZIm",
-	"vuA334GcOcXuuVvjHWRll6NoN9fSgilBzKoh+5qwbBwRCCkco4RVj/vanGiw5MIGx2qO9Ko1zmhPlb4t",
-	"nXv5rBuTJylNYXieWHFN6epVJJ7kdiMmHzKoG7mQaw5JHykvZ/O5Vrj1PkN5EA2qlFAMbPtk5GjQTG4j",
-	"09Xn5UaDKhnTv11nddF7VcpiNGikljsTx6dHBpexKXqGaWABjZdsTlpWmaQ9WWHq5b+f//A9JsS2/Hab",
-	"ZGnDzAq5W6Wx3FuWAZ/GxmhExwZqkKcVtofLyvBEe80xn6jCjicZl1cx+hn6cvUvitHoReJQgJ8gpiAS",
-	"pnnzwgCbc8M4ZaDkGhJhKIOY0m9jRz3xGFOGj6qcojiiL9RSYnp7zPP8yJ2dRwthjJCz8jsN08LUjyyE",
-	"cbQlZoWGNGYHp6OvDsu3G5mg7ODl6EX5Q1Vn4L59HjJR1piyjMMgRhu60QbLFk+nu8npDUKQ8rC9KFRl",
-	"vUVb+rltmHADmZAQbZCFodPlvRfMa5paKxC5UVmrn7yN7hS3aK35070lr4jSTLvMKzttY+rkmlm3Mf9F",
-	"qeyydPh0+fAB01GayGrCETW3LLD4/cIqjijuFE+5K92s0UBDnTgZBfWJe9zdnRJqmhtenfonjVP/ZAfV",
-	"rhOA6cP9fajzyNh31+bd63eKrfyWSKC1rXttZQdf54nKWxoSTxfC8agupEQ7W6Mvx3FqmUwc1F2Q5DpH",
-	"wcnRqxcsU0vQRwk3Tie3FrSJWCpmTkVRmj07eha5g0Jj0APLsLh/DtOVufvkxvr/v/CjXz+6f0ZHXx19",
-	"/DSKXj2//ZeQaD6XPDdzZff3A/WkNfE873vlLkdHOLDQiCRUhYrPDEu4VFIkPEN9Lhw/SPd09od91OFD",
-	"Y4Nre6sHx+Mt8rlbpcumz//fwGWIt8ttfTPnchY6/X213W00IFuaPqu8Td+pT+ylGFw0SHC4sGGBxbRb",
-	"XVe+5FblG8H+WkynAQsFZ99dPq4hIaCmT7VahLVptUMoxL2Mj0YVaJsWdR8iv2LXu4v9D+qK6iU/Px9l",
-	"/6RimIqbsBaMWRMsmXOnxIM2FW/7/FHUjBM1k87waDl8moYVVlzttQZTSvWNaMeHNqW40DDVErcyKO7C",
-	"nRSwErtNaX929P9I1n+sPw4vNwr+z1h3a8lbFpcG4oC4o2EqaNbWDdn5HEvpZAKvmZIZmepODjJhGFWl",
-	"h/1BJYlvWhvxQccqxG/LvNH+1d0HM3sI7szJjfhSQ2rPK8cLGMdIlw5z7lzJnHIRkt2UJltoYVfnDjRa",
-	"C23FWUFSHWFG9yp+XWN9bm1OpX5CTlV3V3+qXA3sCiA3WC2pgWPqRtKoyio9gDlo8q9rlWHiFeUKNGwl",
-	"KuBi/EJa4Avm1mncg7lWaYFhyyH7MBfGUQklep9/qAr3x41ErggJyi3EMC4pLeNbxZJMgLQXkmtgvvYI",
-	"UubEvRM8F/JCkisJS7snBfmr5xj1ZskckqtyNCxsTQqE2fIrMCw+824yVFPHzFdzkvMFac97X4YX8ozY",
-	"AB0vDmnIb2MWo9oZswPEC5ZvH0YsJiU0ZgfUrqDK/aVlCc0awYbD6ELGpKz6F8o8/NZDLK702HJcKBMq",
-	"MFODQpFYQA6ZgUOHdg/nhSS3hpCMS+Z4BFeMifhEaswTOWJH1H5oW9fTLrhHsrCvGWfGaiVnoMsZ3M9W",
-	"KXaAGCEkAiNEVH/hKg8jZlQLEJqA6vJRtFT4oEYahp2OXtAv1r15IZvI8PKp+VUFK70zh3ou4yfjC6gI",
-	"CH2UmJn9/ps37KvTl/+Gbqxg6W1cUZFTcTU1nWnXhA/ZGfOvsOVcGbiQO3jtHPWT5w7bWTgcCclixxBx",
-	"xLjZ3Vl4IQ+mSrPS7bnuB/QJ6VQJ7p19VSn4BAhUYcvAGpX/Lri+grSWEIeIubNOGwC44YnNVkg26MfF",
-	"IpQxVqFX6V8UWKCJD05Ho8MIWcOt2LBYFlkWY94Dl6sLSSXFB1KVxcWGuSf4JIOxo9FrYArLlennlSpY",
-	"qhDmJaeQlQF7OGQkJpzK64ZA0QDphcTSdmPXGor4mBaXq5qjxozT654dbDLHPg0NOhambv1yOjodlsKp",
-	"7EyDFCOc6PnbkXddHr37OqZCfUewoJ8ZKtRvCDslwaG78o825XjDKhkPRsOT4QjrUnKQPBeD8eDFcDR8",
-	"QeboHE+SY5KNv7rPMzr5K/jfpYPx4FuwPmloraPO89FoQ3n6fmXpfoZAVfpP+bB1CA7Gv3yMBqZYLLhe",
-	"1ZVECRg8UgqK9WL58S/1SszgoxvkeAFWO8t/w2L/6h/ZuloLN/Y4z7hYW2egE1F7SX6GMm/5R60WYOdQ",
-	"GOaGZKQab1514x2/pI3L9vs/XPFFtmntP+Qgz358t99Ol4N2MFCF2oMBez9XJT63bXPjvN64VqyB3UjO",
-	"732V7BegZpwae2S8HL3oG6aC6zjQO2QbL5TtPUim8mSOLRqcOMW+UgghCjxqD7QRldcnx6Wu0otPp2uX",
-	"WfaDdsu0X9bVzR/c6VtpP2hDuiOiVh4xwOee/EcBetXXq2xDG7HdZkTl9QBddI2RD/tmLwveN00beq/O",
-	"6NmJatbaLHQX87OwczraaGQ2FZl1irIv7m4XlWUwtXgSFjJzwtGWSrcuoG+lQiZZkcJlWS3eBH09N6Sb",
-	"0RHGgq+dDw61NVIfHjITC9Ez4kkrq4Bc1xt9yR8fUA40OxSEevOU2zVpWVAR0mfETKYsiopTAmmzqGg0",
-	"ZcNXTra/0mrTgy+dbn+paoj1OTIsqjds2+t1w5qW3GubwL+U3v2Pty2B6DBfcUVT1FVirSPojj/Vnt/b",
-	"TafIWZUp9tD003eCekCHTxtebfi3YNGSKTET3PHOKRUCqH7kuG78eftxE7Ucr6VL9lHOm7XMwgeinlZG",
-	"5u2WpMkG6Gvdr97wZA5HvhSvv/WVVEfo9Nuhz9UdaXUH0qtbDv7WqZuilhupu7trj0nrVc7o3cenXixd",
-	"knpPSTbGOxd9qdda3ilvpeYcNHNwWOxzcGJ3svqtOcRyCgdJlkEWUWqwUwGFvJCcWbEAVdjITSNLR2GZ",
-	"Plyntq7Qwz1kZ9gftdAQaGcVU4JfXLfipBawaaOP6oU8eDl60fK8rDXa8xZ+W3hgjlPz4MED/88qXd2b",
-	"1GilUd12++g+/vkWeVeUw6Cu7KfHU4oeXO6cjr7a/kLVXNa9cLIDTOv9QFHAPd8JZ2Wj5C8hEyth995v",
-	"ei/T30GfOybD5qHElht7rbWdTJ2VlhmyvjNly8wQCcvqKS/dJNxYVvdTGzIcEf3JS5HUnRcltS0dBsSD",
-	"g+DLK6Zr9ujwd8V8X5IjHFq367ebOQDbYhw1e3g8BCvkGU/avPCMGuG4SZs8oLlM1QLjAyTgbaGl8UkE",
-	"a+SNoP/YaPHxBVVnB3tL/Xqi8XuhcUWd72WAbO5C7sbn5Gx2YJ5XT3X05T7H3maP4EN6lVopS1sNuwoB",
-	"WE7hm8FLWEKj+YFvivLkRmj7jWQIjU0irInrAQ0t3DJz/An/v/0seR0Fr9YoqXn3uzV65f4b6hq+Lvdb",
-	"VxHUWSNoFpla9SnJsVSH2qpem2v9TOcV7C1mO3lUZqvIAPNIZISHWQ6aKk9/V4bH8+e7LKTbxvy3Znx4",
-	"8lrzMviGM13lqykISmYuUmGP4Bq2Bs+qRm87nj5Vz7q9A1LtJnd3fV2kd3m51UZv3wgeoZFhUWZ5jYcw",
-	"TKTsIOczIWe9sTufQN2cspNfvrnW4Dcegmo3JQxFodwTHsOVZtDUCB7Hz/Ib0QkayGqpo+77mvkb0bzN",
-	"zP+2+eADksF6G7kAHbxdz+REhZHKbn/fm9rcreamtnbx422t9KypIphL/bZzndp9e2a7zRZv2+nITm27",
-	"fUBdqNU8sEtAPqf8n947+0jO1s/Tlb6Y4oObiD7GdlpOD1MEBN7xp8Zft3Q0ZhAqsP4avzdrs1E+5Zwb",
-	"n/Y8b6ZMH1C+9FwYqzRmmF5Bbg9f031OS2GAnY6+6toLNNU6k7YY5bQPwPTJuXM/xEXo3J24ot4Q+saN",
-	"HD2WxHPGX2slTx6UtVD1rvu8n0tj/YJTdEhwm8y3eKIb0z4z7ZbCQ3bmPzJjRZYxTEafrMjgs+K6juk0",
-	"L5/E2kvqgdGVOVS//aiKgS8Z30kxeDQ2IaDSp7DtH0qT8Jy3JgU6fPcZqsUxz/MtvhX3wENa1/5qju1n",
-	"wzODlz/UNhWjS1koV7d9z0pUlSkJTde0Pp0sXd98F7ktg9zt/D2dLEFXN10iRMorz3Nm51oVsznj1b02",
-	"7CD21/3EEYvLC3/cZ7gBbL805VcQ+8K86i3sgMWdWowpA/52kwuJFVGeZqge++D0+XNHH2XFGRY8VZVN",
-	"a6eWd6o39Wyq65PN60eYkFYxYS+kO/rYhCdXM+1Iw3ee82UEVaaVvyY0DSUrEYbOquvL7/vYq29yemQ7",
-	"GG/SCTjSiCKezrk/1jlH2+7FQEAE7XaMHX/ieb7FWPYCx2cUvkZO1DClOuI6CDVTlF8hLEmWwoB2wsS3",
-	"lDSWr8rSMw/xuqnc5NvtJnKL6p8ye9dN3s3U0W/iBjdg9NBC7ENJFU8Kx3rWdc/+faaCEW0P4Of5NiuX",
-	"muiQaCgViai+VU/pSnM44Ax7uLPYfxMz3TCRF4xn2WFUKSEpw/4GjKOQ6zNxH/SM/zImbQ97/F5N2T+W",
-	"jxu55X5O7GPr240+rhgIZ99Q1QK6z8uyg04VsMmBX5Ft0biAs2x00OXwD2Ae4Sii6zl7ziNV2EQtgB2o",
-	"K4bFp3VlBVVT1N1w3ZKp/IKa47phD59Ukx42gOTKcwGRgAS6V8TRSZMi9uaPqhNN0z0TbPhcXzLEA+2G",
-	"Akbrgq/8vfAMe5+MkZSrDuVpRP6liJUXkLjVXEivKzcvBWAHcTIXOh+fPi+NcLwSShiWghbXZVuhunxc",
-	"ZivsVSMVNkmqGqKg90ZJ6oQjL2RjVU7bNlWjE9NupY5Z8hErpBWZb4NS3Y3VBsinxkE69rlz1NOOTYpF",
-	"bi5k7H+PyUSP59zMY3Id4ayeTYfsZ8c4Md6rFHs309KJC9870AOKEqTMxhMGoYA0upD1zV31Ek3ZCyb2",
-	"7vCYHWCjGrixDh68UysTEgx1xyTmjf819vne5EJX7nf65SimZjLYeA5zdbANDH2MI+y9gmQRn2G38phR",
-	"teKYxdSQ52BdFB1GLJZp4MebI/p6fCG5d6qgW4NIdVI6VujiK/SVKOnI0eoVXnAmwQ2dmOuYHWA7kMRc",
-	"R2V2O0HFtFoeYm9vRMiFPKj7hlCmYIsHcMzG3hurgS/MuH3D4QIWSq9YqoBKQmZaLVtG34WM337gs5IG",
-	"3MvlfpbMDdK+ZvG76dH3SsLRX51iGZdjtBrXvBidDln8t6Pqvq6j/yyp7UK2vv8Lkh1SYPPrc/ErxCVO",
-	"ocJonQjqO54EfEjfgn1by5Kd0uN8elczNavsvvZ3ulCF9nwQDRJzja3Ybmyw8dq6yELPYz/P1Gzal4xG",
-	"95ntlou2qR3CvGxl68dtbeIXy0tv31J3S+1mO6y2uVcO7YZjo52eu0v3nQ8VQyvd3si1iwrX6qAdP20D",
-	"KsAkwVfqLXVvvQj5VZrSnyKS2LZMEv84YFqhgX/SDhGno1cb6KvZR213Oqu1meDe0qFQSl+Sf1KVJwm1",
-	"9eJZxhKn+aCMY0IOf3PWzA5ejGj9l0bn67aL4z22JewE6lr9BFuRulom30eMZR+F8vhTfV5u9Jd+wJ6O",
-	"3bssp9jbrlWgyNR0Wh9LB5TyjbH/lVdBFygtJqv2dTjpYURKKOMXUsKylByvKU8U0iE7a9SvzkmTcQd2",
-	"CYDTZom7DcjUJ5aSStvUsKqUg6YKRlkHgUPzG6VnjXNz8Bgyv7xEt4cpm4upVtAowm9pKIioUjEUT+Wj",
-	"92TvEVl0qf9Zi9Yejs07+tSZXOdM26z6V9rzQaVOteuWWlfq9hcvNW4yeOlT8aubDbpK3w6ySKsMNqcd",
-	"vMcnHpDtqksqdko8QIDvIZv7j5JLgPhq8gHt+ENmE1DarXHMqbyjrm4bkCuVeaPSuyKwlwnqgppLQwVB",
-	"gRo5HPQ9da97kF4h9T01jxyCp9tVfrs56E8h+IdIWm8zT8U7IVbeUcwff3L/7ZTEju7ocn7te4E0XH6U",
-	"u77CfK8ryG1UKT51PvthX+J6xcS/h4z1L5+AjhsVlvC9TWODOzB6cIn2wZPV07G9FpHfsIcPHotzm7Vr",
-	"TJ4Afc34xIC0lKRnKingk//cCY+tcE2hqTE/+nuxGXx9xI8ZZ3hbp76Q+MoMrGl2EjIR48wssHG4v8uh",
-	"05Oo6jttMmWxuYalxvc9wf0H1h++THi/j9ueUtX/kPqDTwjoFSleW8DLfDebft/RIztFKvboan3XttRt",
-	"6n5H7Z0Z3vhP90qTVlKWfZ+MRqPeUnqeZfs1hH7IYEN97XqAi2kTnorZtxi+RABNevcE3qx1DmEWfUg8",
-	"Xa3H6alvNXZrxIRTfzduqEVnozHnWt+vMgZpLmSjv1aVer4WxB+y7xWzS1VSM1WMqiyljmK+VQf7eQ5V",
-	"15k6Aj8pzApn5DhdkTuI4+Yt47EP+9b3znzlo9TvwerV0dnU0rU0aZ2Dgr1sEBxGl35jcVl5MYqGHE3U",
-	"C1n5PfGYj9+lsMiVBZmsjv4DVjE78O5m0gLUFcjDCk3V9zSPkMYCT3Ef+JWQM6cG4AoqFFzIM3YFKx8Q",
-	"Id0AIRozDYWhm/rL0HUqplPAlj3lPS7l9Sz4wOnz50P2H7AiNUbDAhYTDBVPlb6Qz0/ZXBXavG5mE1QA",
-	"OxgwD8D4BnC4gmD9AN6oDkhyPQK1Ewht43DQ4wcM3ZFP0ur+dRwEv9FP9TG9JDj3t5r3V68i8iOqHtFg",
-	"5tmqbLbaaGCJGSS794fe1vz5Sat6XK3qn7/t0r59sJGuGQ+TbPA8aylwx5/w/20N/kvB87A6zEbOfDL6",
-	"141+j5awyrKX2Y/Yb7bf6xDHsQb8vH96bz12nyL1VqamXA55LDW0/YX+gpoYiTuO/GGKf1k6rQ+H7Ify",
-	"Pju6jRCPWk7nZlpd2gfRhcTb0xjdxYfPRhh79itkwo4p2m3n5Q2fa5eXvYiqFubcWljklCRGce4LeRDT",
-	"zvgBL1OQAtK4p4s5PlPz14OdulnJYbdfio09Pry1xQ7o77qnc0PvLaRPRDp8cj/8jhuc73vYeSreKPs2",
-	"SDAJyweRXzcWUIRV7TEISmdAWZtV9hOlUEu13FlWsa6oottEcS2fK6lYLagkLLeIKQnLRxBSboce2f25",
-	"RWRJWJYS60kU/RE8ofvLJAw6bJdIVVXycSqm015t+2sxne7Zg9tf8L970+K+pqZq39bHD97Y22EjxJw/",
-	"O4lJrhnDJmCX4MToUq31+MZrdnNu57873v19sBSebOsc9UYtcq6hvZ1bWgzXzPVpzs38trfW6kPlhK1u",
-	"PMc02HIAJJvq+n68bbiQ4h8FXks9FTfuaWHZwZ/YHG5YKmbuWaXx5urDIXtHVVnodc1BGyV5Rhc8e79w",
-	"p7CLbvzGE17JbDUM1X2U3PDGs9ZnMh5PU+F+4tmP2s1lhRuH2H2n+2oTLpUUCc+IwXxf8id2+SLsQs6A",
-	"kn6r+7lCFwRvbNIfSCt1PLDfkeDZEXXRzdHBD/TIA54hOMPmFr/e/Ndwra7Kyjt/8WsaaktF1X+PSepf",
-	"LhKMcTHayCYN+a3d1gMYkf9AxgKO/WWSLRtTp5uSLjGVhdpKYNXSXC19o3YlE3jqC/y7SLFEVgjyRksM",
-	"Hn/C/0sfe1/y5HsUQqZ2CwwZfrXXpWduiJr1HlKw9pvMJEs9cp5yL4P9IB2ONlLQLsdzSVZ7HtG76xhY",
-	"Y03TFzpzCoG1+fj4+OT5vw1Hw9HwZPyn0Z9G6BrzC+jc0z4HvDrEAl8wC4ZS7nKt0gLT+OrM33YvzHa2",
-	"cEGWdTdXyARKaX4yWGmegfGXlLT6+NdlVpxSDdW0q5ObYTu1KDTNh5AybyKfxNyIEVdZIHUydKmXVbeY",
-	"+Au8urP8GffGH8OlL09oZhKVQxNMTzhhOHmeB5BRuh0bF+Wvtz+MAr0cm4DneWjK7+t7Ykz7ohi3+biz",
-	"2P+z7Jjo6/DR6ksbw9fqancOX213jT3dyIQLR+0nK6oOwYSTQjaG9w6aMMraBZ9uAtilS8d6S46ITdGH",
-	"64tNm1RcF5T1bBrer2G144pqegqLNLcAb9vojvAX4JmdR5icJCQYE7EFWC2Skorwjl0yEV4zqbz7WAKk",
-	"rT2oDhgzuP14+78BAAD//w==",
+	"7H1tcxs3kvBfQfG5Kkt1I4qyZd+GrueD1nGyvssmKcu5bD2RHxGcaZJYDYFZACOKcanqfs39sPslV+jG",
+	"vGP4IkvyJtEXmyJngEaju9Hv+DSI1TJTEqQ1g/GnwQJ4Aho/vger12czC9r9lYCJtcisUHIwHpxDrGRi",
+	"GHc/s9VCxAtm9VrIOeNzLiRb8jVbKX01HEQDEy9gyd0gSyHFMl8OxifRwK4zGIwHQlqYgx7c3t5Gg4xr",
+	"vgTrATiLY5VL++5r94dw02bcLgbRQPKle5XT75ciGUQDDf/IhYZkMLY6h/qkfiJjtZDzgZvmLMu+xyHC",
+	"w2bZnuO9lddCK7kEaTeMC9VTe47/HXADvWhI3a/7I+G9SmEDtFqlsNeIt+5hkylpAHfvzzz5lltY8bX7",
+	"K1bSuoWPPzn8piLmjpKOM62mKSz/9e/GkdWn2vD/omE2GA/+z3FFn8f0qzn+kd6iSZuEeSYZzzLGpVmB",
+	"hoSp3BqRABPWsEyra5GAfmaYA0fz2EZMafzNWG7BkzNnGoxVGtiKGyaVZXYB/gn/S8IOYpUAm0x5cjmn",
+	"ZU4i5nDCJrmW41w6NrJ5sh77NY55lh0V804OX+OgnoSZMGzGRQoJWwm7wJ80cKPkcHAbOVS+h3/kYOxj",
+	"ovIDAoHTsphLh4cpgpUwbphdiAqNzPC1GSOq/v38h+8jxiXL5ZVUK8lmAtIkYpyttJJzQpFySJ7yhJUM",
+	"X+BzydOZ0ktIJhGDa9BrfAzHYEKyCWittJkcIl7eKDlLRfzoWIl5mrI45WYBptqwONcapCVCiQqhuACW",
+	"gOUiZY6xTLHO2IPuVhJ1pO5RKXZDUPqnj2sCGgH9RumpSBKQj40Pq65APjPMxCoDR8sr4FegmV1wiRhQ",
+	"EjzBOMxJgKRExKwA2u/p98p+o3KZPPYa3O4kDkg5Z4kC4nu4EcYWkEplL2cONA/pj3ydKp58UOo7rufw",
+	"pVhzqpK1w3nqgPA4P2F/FX8u4LZKXeKPBdx+3EeVymum7AI0Q/6NWLwQMEvX7OVoVIDpFAEteTo5HKNE",
+	"Jq4xjGtgqZrPIWEoVL1wpMWLJGLSyQlmFmpF0vIc9LWI4SfJr7lI+TR91K05YwlkIBOQ8ZodIPtzy6fc",
+	"AJ41nM6nJNeoK7nzBKz7IeaZzTUcuq1MnNxUmplUrV47vcorVR5TebUyv6U/SZ7bhdLiV3hUxvlesSlw",
+	"7TbFiQBcIfE6xzOtOAOUZhqu1VV1buY1iDsy8Oeffz46y+0CpHWgQ1f/PEtXfG3Y5M80uwaeLv/vxaA6",
+	"dS8Gk6bq2VFXEG2ZVjEY41D5Vlph11+Ki1FopukRHX5smlvG2TVPc5SnThbxOIbMOkgrjrnmqdjhpLwt",
+	"EFFXq93HTKsMtBWkscUauIXkkuNvDhL3aZBwC0dWLJ062MJi1FBqu1iOBnOQoDkt+FNH548GIgm+JhIo",
+	"t2MTdt8Vz6HxYMxK6eRSK7v3OjRYp+bu944i0dL5waTKhpfrdIPcbFuV36Fzerh87ZJUwuCUls9Nl01+",
+	"dny45PrKNLRNbphZS7sAK2K2WoBGCSqsE03AtWEHXPJ0bUVsIvedQQZtEoswl+UY7m+Qzq77ZeDMhMHH",
+	"ALbKpy+30Uz1ZC+GK0a/rFmBQTunsmB+aQLdmagPxr7pqlWq6d8htghYluxJe20QnR3XMhU9cI6qGhxV",
+	"0lObQmoMFOaLqM7sDag9KYXW5snyO2ECwkNYWDY/7EDhSLk0DdeaIxtLuLGXajYzYLsE/aM7L6V1RCvZ",
+	"0plofj8Mm6k0VavhIOBZaGEYAdywwPOSSQuidge62yxkgmthhJL0p7OGHI7RBnc7R1bcoBQoQVY4SxIN",
+	"xgQksBd5nTcQLr3uIuTd+Q/sxcmrV0cnjKfZgh89H4ZEVaaM5emlOzeC42uYix7JYqwGsNt5yz8X0SLK",
+	"IZtzVysJ4j/LHudU6jl1pHeHdNHnPQdhBEGswV6ieddggK6QbpG6AWuFJMHNk0S4PeXpj7Xlk9PlUaQM",
+	"Lr621Bp4rTX2C4+eTT2zlseL/lXOeGqgfcAUm7FJjJyneWd/mvyxgulCqauIOSqcazARgxuInUY641cQ",
+	"ZBZa7IZdCWxtxz2qwZL+5k5TZsTcSQxGQ0eMs6/Pvz8cMwM8hYRxi46lwpbRYHMtIalBV+FzV6Lp6po1",
+	"/1cxCDswAKgbvH979vVf3x4GpmyRTptOevb8zQLiqy43c2LxAP6ctRf8CVKeGQhzrLqqfT1VKgUuOxCT",
+	"Q1ddDcppqkF7oL+XMy7Luky/+1mUZT8hY+3JNjuIqv0o+84E2CWj7iKt1WKaW/gcZvtGA6DdxOgJw5zG",
+	"AwmzCpVXUhZKPYFrzwnuFO/hsbM8EfbtNYSsJB7bvqOSx1aFEb/P4eUdH3sfCnSolXMIaV+dBrQhIkAw",
+	"PRqz0//0HLb9St9/2uWYwUOCUBMV2GuOU5+zAV6FjI8bd+le2LXa87tz7RsNqHjz1IQoZ4OlEg1g2ScB",
+	"Cw0+rLrdwdrNDegeZactO+sxNoKw9noNtAYgIdS8bepk96DkOWguE7XkQu6peO2r/92PvuVR1oR7P2Wq",
+	"hsQ3+Nqep0MHZ01R+kZJq1XqVBJ8kvknXzPg8YItc4MxIEFefQP6GrUJ7iyvVBg7ZGeFmM0N6RUzoY11",
+	"QrZ/d5b85h39+HwUDZZC+r9OAsbhzkphWGtprn8Lhu9DqtSp/u5ipTbKnZSCPVhl581oAb8DZm/iNHeH",
+	"7ltpdaWt3B219fHWn4Pd5kD7ym1ytcxEj851JSiYVfgStklUnmWXbtUfg17KpbomVbjlBpCMM8eBaGQI",
+	"GQPj7Bq0W9WYzZSeK2udFoQBbmFrWk+pNUcDo3IdB7ztznjgWcbUzMcvHIBB08lPGR7CwVcARSECniQY",
+	"dANWIRGDCPgrge2h3arXdCRuuSt+D6Im6gtQN1JEWARscy8suFmEUfC3H947LLoVn//l7Oj5y1fuT3Lf",
+	"VxAzRQLWISxy0nYBN0F03y/DRAOknB21SCN+3fXRGlXsu41NH0UxkEexByLawNvfCEiTt1qTXt7cxg02",
+	"J4ZRtmtH9FhpVoYA+Avw1C66k9OmXNZQsylasM31hs+Fpn9XC6S0pFrlhNyoFvvHbqPBVGi7uCyOn4YW",
+	"FLRjhMlSvr7s1ar6Fd4ZX4p0w5tzcQ2y/+dUxbwncJAtlAxIuLfDk1enyGqcaS7nmOjj1JvESSE2E2i2",
+	"sIOXL18ejU5Go//5r/+mj199dRjkTKcVXv7q5/oM/bu20iZaWvhtHCHFqUKLjcqtbmxhiaY6sEESMirF",
+	"eMOPKhXxepOlvomQ/lMYMRWpD9a1/GW5nvEY2EGKQeCp4joxETMqFjy9nAEkETPAdbyImIZYLZcgE4TJ",
+	"REwqJzXj4s8sn6Yivsy0mokUIvY///Xfh8wqdl3OHzT5Mcdu77Ofx7RVe3qnk3v2Z8NNJjSYvcZcqLTP",
+	"TST6LM2+eKf1MiH4y/Z4J+J+92hn0MnQ0KpC4TO/3gLaDbGz+qY2cPuxj26+1TzsKioj7TsGw+Km/2DT",
+	"W3VXw62PQO2EaFIkZ5/jcvtQBZOfoamnmcCsAzQTeZZtdyMTvOXGDZpr9xD2Ivw+TLMSGXc0G/D991Ai",
+	"fg97DLN+6BSa8Ty15WNNNL/H5KB65N4qUgzdnM+KrNUpzJQGNtMATv0Pa/e3/SuQsNoTfmvTS0Mp4I1V",
+	"fDUaoQVJSd5/enU6IhuyP+m7H6oy33UfO3ebYl7KvHaehGLuN1Nhd8w4e/OO/V1NMXdV6StH5DIhTXzJ",
+	"b74DOXeK3XO3xjvIyi5H0W620oIpQcyqIfuasGwcEQgpHKOEVY/72pxosOLCBseqj/SqMc5oT5W+KZ17",
+	"+awbkycpTWF4HltxTenqZSSe5HYtJh8yqGu5kC2HpI+UF7P5XCvcep+hPIgGZUooBrZ9MnI0qCe3kenq",
+	"83KjQZmM6d+usrrovTJlMRrUUsudiePTI4PL2BQ9wzSwgMZLNictq0jSnq4x9fLfz3/4HhNiG367TbK0",
+	"ZmaF3K3SWO4ty4BPY2M0omMD1cjTCtvDZUV4ornmCZ+q3I6nKZdXE/Qz9OXqX+Sj0YvYoQA/wYSCSJjm",
+	"zXMDbMEN45SBkmmIhaEMYkq/nTjqmYwxZfiozCmaRPSFWklMb5/wLDtyZ+fRUhgj5Lz4TsMsN9UjS2Ec",
+	"bYl5riGZsIPT0VeHxdu1TFB28HL0ovihrDNw3z4PmSgtpiziMIjRmm60wbLF0+lucnqDEKQ8bC8KVVFv",
+	"0ZR+bhum3EAqJEQbZGHodHnvBXNLU2sEIjcqa9WTt9Gd4haNNX+6t+QVUZhpl1lpp21MnWyZdRvzX5RK",
+	"LwuHT5cPHzAdpY6sOhxRfcsCi98vrOKI4k7xlLvSTYsGaurEySioT9zj7u6UUFPf8PLUP6md+ic7qHad",
+	"AEwf7u9DnUfGvrs2716/U2zlt0QCjW3days7+DqPVdbQkHiyFI5HdS4l2tkafTmOU4tk4qDugiTXOQpO",
+	"jl69YKlagT6KuXE6ubWgTcQSMXcqitLs2dGzyB0UGoMeWIbF/XOYrszdJzfW//+FH/360f0zOvrq6OOn",
+	"UfTq+e2/hETzueSZWSi7vx+oJ62JZ1nfK3c5OsKBhVokoSxUfGZYzKWSIuYp6nPh+EGyp7M/7KMOHxob",
+	"XNtbPTgeb5HP3SpcNn3+/xouQ7xdbOubBZfz0Onvq+1uowHZ0vRZZU36TnxiL8XgokGMw4UNCyym3eq6",
+	"8iW3KtsI9tdiNgtYKDj77vKxhYSAmj7TahnWptUOoRD3Mj4alaBtWtR9iPySXe8u9j+oK6qX/Px8lP2T",
+	"imEmbsJaMGZNsHjBnRIP2pS87fNHUTOO1Vw6w6Ph8KkbVlhxtdcaTCHVN6IdH9qU4kLDlEvcyqC4C3dS",
+	"wArs1qX92dH/I1n/sfo4vNwo+D9j3Y0lb1lcEogD4o6GqaBeWzdk5wsspZMxvGZKpmSqOznIhGFUlR72",
+	"BxUkvmltxAcdqxC/LfJG+1d3H8zsIbgzJ9fiSzWpvSgdL2AcI106zLlzJXXKRUh2U5psroVdnzvQaC20",
+	"FWc5SXWEGd2r+HWF9YW1GZX6CTlT3V39qXQ1sCuAzGC1pAaOqRtxrSqr8ABmoMm/rlWKiVeUK1CzlaiA",
+	"i/ELaYEvmVuncQ9mWiU5hi2H7MNCGEcllOh9/qEs3B/XErkiJCi3EMO4pLSMbxWLUwHSXkiugfnaI0iY",
+	"E/dO8FzIC0muJCztnubkr15g1JvFC4ivitGwsDXOEWbLr8CwyZl3k6GaOma+mpOcL0h73vsyvJBnxAbo",
+	"eHFIQ34bswmqnRN2gHjB8u3DiE1ICZ2wA2pXUOb+0rKEZrVgw2F0ISekrPoXijz8xkNsUuqxxbhQJFRg",
+	"pgaFIrGAHFIDhw7tHs4LSW4NIRmXzPEIrhgT8YnUmCdyxI6o/NC2qqddco9kYV8zzozVSs5BFzO4n61S",
+	"7AAxQkgERogo/8JVHkbMqAYgNAHV5aNoKfFBjTQMOx29oF+se/NC1pHh5VP9qxJWemcB1VzGT8aXUBIQ",
+	"+igxM/v9N2/YV6cv/w3dWMHS20lJRU7F1dR0plkTPmRnzL/CVgtl4ELu4LVz1E+eO2xn4XAkJJs4hphE",
+	"jJvdnYUX8mCmNCvcnm0/oE9Ip0pw7+wrS8GnQKAKWwTWqPx3yfUVJJWEOETMnXXaAMANj226RrJBPy4W",
+	"oYyxCr1M/6LAAk18cDoaHUbIGm7Fhk1knqYTzHvgcn0hqaT4QKqiuNgw9wSfpjB2NHoNTGG5Mv28VjlL",
+	"FMK84hSyMmAPh4zEhFN53RAoGiC5kFjabmyroYiPaXG5rjhqzDi97tnBxgvs01CjY2Gq1i+no9NhIZyK",
+	"zjRIMcKJnr8dedfl0buvJ1So7wgW9DNDhfo1YackOHSX/tG6HK9ZJePBaHgyHGFdSgaSZ2IwHrwYjoYv",
+	"yBxd4ElyTLLxV/d5Tid/Cf+7ZDAefAvWJw21Ouo8H402lKfvV5buZwhUpf+UDRuH4GD8y8doYPLlkut1",
+	"VUkUg8EjJadYL5Yf/1KtxAw+ukGOl2C1s/w3LPav/pGtq7VwY4+zlIvWOgOdiJpL8jMUecs/arUEu4Dc",
+	"MDckI9V486pr7/glbVy23//hmi/TTWv/IQN59uO7/Xa6GLSDgTLUHgzY+7lK8bltm2vn9ca1Yg3sRnJ+",
+	"76tkvwA149TYI+Pl6EXfMCVcx4HeIdt4oWjvQTKVxwts0eDEKfaVQghR4FF7oI2ovD45LnSVXnw6XbvI",
+	"sh80W6b90lY3f3Cnb6n9oA3pjohKecQAn3vyHznodV+vsg1txHabEZXXA3TR1UY+7Ju9KHjfNG3ovSqj",
+	"ZyeqabVZ6C7mZ2EXdLTRyGwmUusUZV/c3SwqS2Fm8STMZeqEoy2Ubp1D30qFjNM8gcuiWrwOejs3pJvR",
+	"EcaCr50PDrU1Uh8eMhVL0TPiSSOrgFzXG33JHx9QDtQ7FIR68xTbNW1YUBHSZ8RMqiyKilMCabOoqDVl",
+	"w1dOtr/SaNODL51uf6lsiPU5MiyqNmzb61XDmobca5rAvxTe/Y+3DYHoMF9yRV3UlWKtI+iOP1We39tN",
+	"p8hZmSn20PTTd4J6QIdPG15u+Ldg0ZIpMBPc8c4pFQKoeuS4avx5+3ETtRy30iX7KOdNK7PwgainkZF5",
+	"uyVpsgZ6q/vVGx4v4MiX4vW3vpLqCJ1+O/S5uiOt7kB6VcvB3zp1U9RyI3V3d+0xab3MGb37+NSLpUtS",
+	"7ynJxnjnoi/1auWd8kZqzkE9B4dNfA7OxJ2sfmsOsZzCQZKmkEaUGuxUQCEvJGdWLEHlNnLTyMJRWKQP",
+	"V6mta/RwD9kZ9kfNNQTaWU0owW9SteKkFrBJrY/qhTx4OXrR8Ly0Gu15C78pPDDHqX7w4IH/Z5Ws701q",
+	"NNKobrt9dB//fIu8K8phUJf20+MpRQ8ud05HX21/oWwu61442QGmdj9QFHDPd8JZ0Sj5S8jEUti995ve",
+	"y/R30OeOybB5KLHlxm61tpOJs9JSQ9Z3qmyRGSJhVT7lpZuEG8uqfmpDhiOiP3kl4qrzoqS2pcOAeHAQ",
+	"fHnFtGWPDn9XzPclOcKhdbt+u5kDsC3GUb2Hx0OwQpbyuMkLz6gRjpu0zgOay0QtMT5AAt7mWhqfRNAi",
+	"bwT9x1qLjy+oOjvYG+rXE43fC40r6nwvA2RzF3I3PidnswPzvHyqoy/3OfY2ewQf0qvUSFnaatiVCMBy",
+	"Ct8MXsIKas0PfFOUJzdC028kQ2isE2FFXA9oaOGWmeNP+P/tZ8nrKHi1RkHNu9+t0Sv331DX8Lbcb1xF",
+	"UGWNoFlkKtWnIMdCHWqqek2u9TOdl7A3mO3kUZmtJAPMI5ERHmYZaKo8/V0ZHs+f77KQbhvz35rx4cmr",
+	"5WXwDWe6ylddEBTMnCfCHsE1bA2elY3edjx9yp51ewekmk3u7vq6SO7ycqON3r4RPEIjw6LM4hoPYZhI",
+	"2EHG50LOe2N3PoG6PmUnv3xzrcFvPATVbEoYikK5JzyGS82grhE8jp/lN6IT1JDVUEfd9xXz16J5m5n/",
+	"bf3BBySDdhu5AB28bWdyosJIZbe/702t71Z9Uxu7+PG2UnpaqgjmUr/tXKd2357ZbrPF22Y6slPbbh9Q",
+	"F2o0D+wSkM8p/6f3zj6Ss/XzdKUvpvjgJqKPsZmW08MUAYF3/Kn21y0djSmECqy/xu9NazbKp1xw49Oe",
+	"F/WU6QPKl14IY5XGDNMryOzha7rPaSUMsNPRV117gaZqM2mDUU77AEyenDv3Q1yEzt2JK+oNoW/cyNFj",
+	"STxn/DVW8uRBaYWqd93n/Vwa7QtO0SHBbbzY4omuTfvMNFsKD9mZ/8iMFWnKMBl9uiaDz4rrKqZTv3wS",
+	"ay+pB0ZX5lD99qMqBr5kfCfF4NHYhIBKnsK2fyhNwnNeSwp0+O4zVItjnmVbfCvugYe0rv3VHNvPhmcG",
+	"L3+obCpGl7JQrm7znpWoLFMSmq5pfTpZur75LnIbBrnb+Xs6WYKubrpEiJRXnmXMLrTK5wvGy3tt2MHE",
+	"X/czidikuPDHfYYbwPZLM34FE1+YV76FHbC4U4sxZcDfbnIhsSLK0wzVYx+cPn/u6KOoOMOCp7KyqXVq",
+	"ead6Xc+muj5Zv36ECWkVE/ZCuqOPTXl8NdeONHznOV9GUGZa+WtCk1CyEmHorLy+/L6Pveomp0e2g/Em",
+	"nYAjjSji6Zz7Y51ztO1eDARE0G7H2PEnnmVbjGUvcHxG4WvkRA0zqiOuglBzRfkVwpJkyQ1oJ0x8S0lj",
+	"+booPfMQt03lOt9uN5EbVP+U2ds2eTdTR7+JG9yA0UMLsQ8FVTwpHO2s6579+0wFI9oewM+ybVYuNdEh",
+	"0VAoElF1q57SpeZwwBn2cGcT/82E6ZqJvGQ8TQ+jUglJGPY3YByFXJ+J+6Bn/JcxaXvY4/dqyv6xfNzI",
+	"LfdzYh9b3270ccVAOPuGqhbQfV6UHXSqgE0G/Ipsi9oFnEWjA9+qgiwRHCjmvhyibY6UfRL8RNZAOqNC",
+	"jMLWqcmi1uPYD87yVM0PWaIAu1ugUTNmvJiknF8qeyFXSl81+ylUxg/27ejIpg9gHuEQpYtFe05SldtY",
+	"LYEdqCuGZbNVTQjVgVR9fB0OqXCE2vq6YQ//uQMPv1Hmd7RMvE+EL4FuU3HcUfLBXaRC2X+n7pQKtrmu",
+	"rlbigSZLAVN9ydf+NnyGHV/GyI1lX/YkIq9axIprV9xqLqS3EOpXIbCDSbwQOhufPi9cD3gRljAsAS2u",
+	"i2ZKVdG8TNfYoUcqbA1VtoFBn5WS1P9HXsjaqpyNYcr2LqbZQB5rAyKWSytS3/ylvBGsCZBPCIRk7DMG",
+	"qZMfm+bLzFzIif99Qo6JyYKbxYQcZjirZ/Eh+9kx3QRvk5p459oKZQt1TPSAorgpchCFQSggiS5kdV9Z",
+	"tURTdMCZ+CDAhB1gex64sQ4evEksFRIM9QQlxp/868RnuVPgQLnf6ZejCbXQwXZ7mKGEzW/o4yTCjjNI",
+	"FpMz7NE+YVSjOWYTakN00BZjhxGbyCTw480RfT2+kNy7ktCZQ6Q6LdxJdN0XeoiUdORo9RqvdZPgho7N",
+	"9YQdYBOU2FxHRU4/QcW0Wh1iR3NEyIU8qLqlUH5kgwdwzNreG6uBL824ea/jEpZKr+m8kMqyuVarhql7",
+	"ISdvP/B5QQPu5WI/C+YGaV+zybvZ0fdKwtFfnTo9KcZoHC8vRqdDNvnbUXlL2dF/FtR2IRvf/wXJDimw",
+	"/vW5+BUmBU6hxGiV/ur7vAROrm/Bvq1kyU5JgT6prZ6QVvSc+ztdI0N7PogGsbnGBnQ3Nthuri2y0N/a",
+	"zzMVm/al4NEtbrtl4G1qArEoGvj6cRub+MWy8Zt3891Sk90Oq23uEES74dhop+fu0nPoQ8nQSjc3snU9",
+	"Y6v62/HTNqACTBJ8pdpS99aLkDepLv0pDovN2iTxjwOmERD5J+2LcTp6tYG+6t3jdqezSpsJ7i0dCoX0",
+	"JfknVXGSUDMznqaozpOMY0IOf3Nq3A6+m6j9S63fd9Ox8x6bMXbCk40uio34ZCWT7yOytI9CefypOi83",
+	"eok/YCfL7g2eM+zo1yjLZGo2q46lA0p0x4yHtVdBlygtpuvmJUDJYURKKOMXUsKqkByvKTsWkiE7q1Xt",
+	"LkiTcQd2AYDTZom7DcjEp9OSSlvXsMpEi7oKRrkWgUPzG6XntXNz8Bgyv7g6uIcp64spV1BrPdDQUBBR",
+	"hWIonopm78neI7LoUv+zBq09HJt39Kkz2eZMW+91oLTng1KdalZrNS4S7i/Zqt3f8NIXIJT3OXSVvh1k",
+	"kVYpbE62eI9PPCDblVdz7JRugQDfQw77HyWDAvFV5wPa8YfMoaBkY+OYU3n3ZNUsIVMq9Uald0VgBxfU",
+	"BTWXhsqgApWBOOh76tn3IB1Sqtt5HjnxgO6U+e1m3j8lHjxEqn6TeUreCbHyjmL++JP7b6fUfXRlF/Nr",
+	"3wGl5vKjjP01ZrldQWajUvGpsvgP+9L1Syb+PeTpf/m0e9yosITvbZUb3IHRg0u0D56sno7tVh7Chj18",
+	"8Aik26xdMxEI0NeMTw1IS6mJppQCPuXRnfDYANjkmq4jQH8vtsCvjvgx4wzvKNUXEl+ZgzX1/kkmYpyZ",
+	"JbZL9zdYdDoxld22TaosthSxPWFDCvE/sP7wZZIa+rjtKUH/D6k/+DSIXpHitQW8wniz6fcdPbJTpGKP",
+	"Xt53bcbdpO531NSagcSYHIJKeQq+2P1kNBr1NhDgabpfG+yHDDZUl80HuJg24amEf4vhSwRQp3dP4PUK",
+	"7xBm0YfEk3U7Tk/durFHJabZ+huBQ41Ja+1IW93OihikuZC1rmJlwn0riD9k3ytmV6qgZqqTVWlCfdR8",
+	"gxL28wLKXjtVBH6amzXOyHG6PHMQT+p3q0982Le6becrH6V+D1avj85mli7jSar8Fezgg+AwuuocS+qK",
+	"62A0ZGiiXsjS74nH/ORdAstMWZDx+ug/YD1hB97dTFqAugJ5WKKp/J7mEdJY4AnuA78Sco65Q24FJQou",
+	"5Bm7grUPiJBugBCNmYbcUPJQEbpOxGwG2KiouL2muJQGHzh9/nzI/gPWpMZoWMJyiqHimdIX8vkpW6hc",
+	"m9f1bIISYAcD5gEY3/YOVxCsmsB75AFJrkegdgKhTRwOevyAzwPXuJK0un8dB8GvdZF9TC8Jzv2t5v01",
+	"u4j8iGpmNJhFui5azNbadmIGye5dsbe1vH7Sqh5Xq/rnbza1b/dvpGvGwyQbPM8aCtzxJ/x/27UGheB5",
+	"WB1mI2c+Gf1to9+jJayy7GX2I/brTQc7xHGsAT/vn9Rcjd2nSL2ViSmWQx5LDU1/ob+WZ4LEPYn8YYp/",
+	"WTqtD4fsh+IWP7qDEY9aTudmUl5VCNGFxDvjGN1AiM9GGHv2K2TCjinabRfFvaatK9teRGXjdm4tLDNK",
+	"EqM494U8mNDO+AEvE5ACkklP73Z8puKvBzt104LDbr8UG3t8eGuLHdDfVSfrmt6bS5+IdPjkfvgdt3Xf",
+	"97DzVLxR9m2QYBJWDyK/biygCCubghCUzoCyNi3tJ0qhlmq1s6xiXVFFd6jiWj5XUrFKUElYbRFTElaP",
+	"IKTcDj2y+3OLyJKwKiTWkyj6I3hC95dJGHTYLpHKWuzjRMxmvdr212I227PzuJMre7Vq7mvlqvZt+Pzg",
+	"7cwdNkLM+bOTmOSaMWwKdgVOjK5Uq7M5Xi6ccbv43fHu74Ol8GRrc9Qbtcy4huZ2bmmsXDHXpwU3i9ve",
+	"WqsPpRO2vOcd02CLAZBsnOnhhqE7lnMp/pHjZdwzceOeFpYd/Ikt4IYlYu6eVRrv6z4csndUlYVe1wy0",
+	"UZKndK219wt3CrvonnM84ZVM18NQ3UfBDW88a30m4/EkEe4nnv6o3VxWuHGI3Xe6pTfmUkkR85QYzHdj",
+	"f2KXL8Iu5Awo6Le8lSx0LfLGqwkCaaWOB/Y7Ejw7oi66OTr4gR55wDMEZ9jc2Nib/xqu1VVReeevu01C",
+	"zbio+u8xSf3LRYIxLkYbWachv7XbOh8j8h/IWMCxv0yyZW3qZFPSJaayUDMNrFpaqJVvT69kDE/dkH8X",
+	"KZbICkHeaIjB40/4f+Fj70uefI9CyFRugSHDr/a66s0NUbHeQwrWfpOZZKlHzlPuZbALpsPRRgra5Xgu",
+	"yGrPI3p3HQNrrGn6XKdOIbA2Gx8fnzz/t+FoOBqejP80+tMIXWN+AZ3b6ReAF6ZY4EtmwVDKXaZVkmMa",
+	"X5X52+wA2swWzsmy7uYKmUApzU8GK81TMP5qlsbtBVWZFadUQzXr6uRm2EwtCk3zIaTMm8gnMddixGUW",
+	"SJUMXehl5d0t/tqy7ix/xr3xx3DhyxOamVhlUAfTE04YTp5lAWQUbkePZKfltJs+RoEOlnXAsyw05ffV",
+	"7TimeT2O23zcWex6WvSJ9HX4aPUlteErdbU7h6+2u8ZOdmTChaP20zVVh2DCSS5rw3sHTRhlzYJPNwHs",
+	"0qWj3ZIjYjP04fpi0zoVVwVlPZuGt4pY7biinJ7CIvUtwDtGuiP8BXhqFxEmJwkJxkRsCVaLuKAivFmY",
+	"TITXTCrvPpYASWMPygPGDG4/3v5vAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/internal/dbtest"
 	"github.com/understudy-dev/understudy/openapi"
 )
 
@@ -234,4 +236,70 @@ func TestReadingCredentialsIsAudited(t *testing.T) {
 	if strings.Contains(string(ev.Body), "password\":\"") {
 		t.Fatal("the audit event holds the password")
 	}
+}
+
+// A postgres app whose user_column does not reference the users table let
+// a restore delete a real user's rows, and `apps test` approved it. Attach,
+// update and test check the settings against the app's catalog and answer
+// 422 naming the setting; an explicit override is accepted and audited.
+func TestAPostgresAppIsCheckedAgainstItsCatalog(t *testing.T) {
+	t.Parallel()
+	s := withRole(t, "1")
+	ctx := context.Background()
+	dsn := dbtest.NewDatabase(t)
+	db, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close(context.Background()) })
+	if _, err := db.Exec(ctx, shopSchema+`
+CREATE TABLE shop.reviews (id bigserial PRIMARY KEY, author bigint NOT NULL, body text);`); err != nil {
+		t.Fatal(err)
+	}
+	settings := func(tables string) *map[string]any {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(`{"schema":"shop","users_table":"users","key_column":"id","synthetic_column":"is_synthetic",
+			"owner_column":"understudy_account_id","columns":{"email":"email","username":"username"},"tables":`+tables+`}`), &m); err != nil {
+			t.Fatal(err)
+		}
+		return &m
+	}
+	admin := s.client(t, s.Admin)
+	secrets := &map[string]string{"dsn": dsn}
+	for _, tc := range []struct{ tables, field string }{
+		{`[{"table":"reviews","user_column":"author"}]`, "settings.tables[0].user_column"},
+		{`[{"table":"nowhere","user_column":"user_id"}]`, "settings.tables[0].table"},
+		{`[{"table":"cart_items","user_column":"sku"}]`, "settings.tables[0].user_column"},
+	} {
+		r, _ := admin.AttachAppWithResponse(ctx, "production", openapi.AppAttach{Name: "shop", Provider: "postgres", Settings: settings(tc.tables), Secrets: secrets})
+		p := problemOf(t, r.StatusCode(), r.Body, http.StatusUnprocessableEntity, "invalid")
+		if _, ok := fieldsOf(p)[tc.field]; !ok {
+			t.Fatalf("%s: the refusal does not name %s: %s", tc.tables, tc.field, r.Body)
+		}
+	}
+	// Attached with a good table, then updated to a bad one: refused, and
+	// the app keeps its settings.
+	if r, _ := admin.AttachAppWithResponse(ctx, "production", openapi.AppAttach{Name: "shop", Provider: "postgres",
+		Settings: settings(`[{"table":"cart_items","user_column":"user_id"}]`), Secrets: secrets}); r.JSON201 == nil {
+		t.Fatalf("a good attach: %d %s", r.StatusCode(), r.Body)
+	}
+	r, _ := admin.UpdateAppWithResponse(ctx, "production", "shop", openapi.AppUpdate{Settings: settings(`[{"table":"reviews","user_column":"author"}]`)})
+	problemOf(t, r.StatusCode(), r.Body, http.StatusUnprocessableEntity, "invalid")
+	// The override says the app has no foreign key there: accepted, and the
+	// audit trail shows it.
+	r, _ = admin.UpdateAppWithResponse(ctx, "production", "shop", openapi.AppUpdate{
+		Settings: settings(`[{"table":"cart_items","user_column":"user_id"},{"table":"reviews","user_column":"author","unchecked_user_column":true}]`)})
+	if r.JSON200 == nil {
+		t.Fatalf("the override: %d %s", r.StatusCode(), r.Body)
+	}
+	ev, _ := admin.ListAuditEventsWithResponse(ctx, &openapi.ListAuditEventsParams{Action: new("app.update")})
+	if ev.JSON200 == nil || len(ev.JSON200.Items) != 1 || !strings.Contains(string(ev.Body), "unchecked_user_column") {
+		t.Fatalf("the override is not in the audit trail: %s", ev.Body)
+	}
+	// The table goes away behind Understudy's back: `apps test` says so.
+	if _, err := db.Exec(ctx, `DROP TABLE shop.reviews`); err != nil {
+		t.Fatal(err)
+	}
+	tr, _ := admin.TestAppWithResponse(ctx, "production", "shop")
+	problemOf(t, tr.StatusCode(), tr.Body, http.StatusUnprocessableEntity, "invalid")
 }

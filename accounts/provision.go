@@ -200,36 +200,51 @@ WHERE p.environment_id = (SELECT environment_id FROM accounts WHERE id = $1) ORD
 // the app's live provider instance, and how many apps of its environment it
 // is not provisioned in yet.
 func (s *Service) LiveRefs(ctx context.Context, accountID string) ([]LiveRef, int, error) {
-	rows, err := s.db.Query(ctx, refsWithAppsSQL, accountID)
-	if err != nil {
-		return nil, 0, pgdb.Translate(err, "", "")
+	b := &pgx.Batch{}
+	result := s.QueueLiveRefs(b, accountID)
+	if err := pgdb.SendBatch(ctx, s.db, b); err != nil {
+		return nil, 0, err
 	}
+	return result(ctx)
+}
+
+// QueueLiveRefs queues in b the read that LiveRefs makes, so that a caller
+// can read an account's refs in the same round trip as reads of its own;
+// once b has been sent, result returns what LiveRefs would.
+func (s *Service) QueueLiveRefs(b *pgx.Batch, accountID string) (result func(ctx context.Context) ([]LiveRef, int, error)) {
 	type appRef struct {
 		app App
 		ref *string
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (appRef, error) {
-		var x appRef
-		a := &x.app
-		return x, r.Scan(&a.ID, &a.Environment, &a.Name, &a.Provider, &a.Settings, &a.SecretNames, &a.CreatedAt, &a.UpdatedAt, &x.ref)
+	var list []appRef
+	var readErr error
+	b.Queue(refsWithAppsSQL, accountID).Query(func(rows pgx.Rows) error {
+		list, readErr = pgx.CollectRows(rows, func(r pgx.CollectableRow) (appRef, error) {
+			var x appRef
+			a := &x.app
+			return x, r.Scan(&a.ID, &a.Environment, &a.Name, &a.Provider, &a.Settings, &a.SecretNames, &a.CreatedAt, &a.UpdatedAt, &x.ref)
+		})
+		return readErr
 	})
-	if err != nil {
-		return nil, 0, pgdb.Translate(err, "", "")
-	}
-	out := make([]LiveRef, 0, len(list))
-	missing := 0
-	for _, x := range list {
-		if x.ref == nil {
-			missing++
-			continue
+	return func(ctx context.Context) ([]LiveRef, int, error) {
+		if readErr != nil {
+			return nil, 0, pgdb.Translate(readErr, "", "")
 		}
-		inst, err := s.appInstance(ctx, x.app)
-		if err != nil {
-			return nil, 0, fmt.Errorf("app %s: %w", x.app.Name, err)
+		out := make([]LiveRef, 0, len(list))
+		missing := 0
+		for _, x := range list {
+			if x.ref == nil {
+				missing++
+				continue
+			}
+			inst, err := s.appInstance(ctx, x.app)
+			if err != nil {
+				return nil, 0, fmt.Errorf("app %s: %w", x.app.Name, err)
+			}
+			out = append(out, LiveRef{AppID: x.app.ID, AppName: x.app.Name, App: inst, Ref: *x.ref})
 		}
-		out = append(out, LiveRef{AppID: x.app.ID, AppName: x.app.Name, App: inst, Ref: *x.ref})
+		return out, missing, nil
 	}
-	return out, missing, nil
 }
 
 // FailProvisioning marks the account failed with the reason, and audits

@@ -20,6 +20,13 @@ func (s *Store) Restore(ctx context.Context, accountID, state string, refs []acc
 	if err != nil {
 		return err
 	}
+	return s.restoreTo(ctx, accountID, state, refs, want, timeout)
+}
+
+// restoreTo is Restore once the newest hash of state in each app (want)
+// has been read.
+func (s *Store) restoreTo(ctx context.Context, accountID, state string, refs []accounts.LiveRef, want map[string]Hash, timeout time.Duration) error {
+	var err error
 	contents := make([][]byte, len(refs))
 	for i, r := range refs {
 		h, ok := want[r.AppID]

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
@@ -106,10 +107,7 @@ func (s *Service) Reset(ctx context.Context, accountID, state string) (accounts.
 // before they hand an account out.
 func (s *Service) ResetApps(ctx context.Context, accountID, state string) ([]accounts.LiveRef, error) {
 	state = StateOrBaseline(state)
-	refs, err := s.refsProvisioningMissing(ctx, accountID)
-	if err == nil && len(refs) > 0 {
-		err = s.store.Restore(ctx, accountID, state, refs, s.appTimeout)
-	}
+	refs, err := s.restoreApps(ctx, accountID, state)
 	switch {
 	case err == nil:
 		return refs, nil // (no refs: no app holds state for this account)
@@ -120,6 +118,37 @@ func (s *Service) ResetApps(ctx context.Context, accountID, state string) ([]acc
 	}
 	s.accounts.FailReset(ctx, accountID, state, fmt.Sprintf("reset to %s failed: %v", state, err))
 	return nil, appsError("account "+accountID+" is now failed", err)
+}
+
+// restoreApps restores the account's apps to state and returns its refs.
+// The account's refs and the newest hash of state in each app are read in
+// one round trip; an account missing from an app is first provisioned there
+// (refsProvisioningMissing), then restored as usual.
+func (s *Service) restoreApps(ctx context.Context, accountID, state string) ([]accounts.LiveRef, error) {
+	b := &pgx.Batch{}
+	refsOf := s.accounts.QueueLiveRefs(b, accountID)
+	wantOf := s.store.queueLatest(b, accountID, state)
+	if err := pgdb.SendBatch(ctx, s.db, b); err != nil {
+		return nil, err
+	}
+	refs, missing, err := refsOf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	want, err := wantOf()
+	if err != nil {
+		return nil, err
+	}
+	if missing > 0 {
+		if refs, err = s.refsProvisioningMissing(ctx, accountID); err != nil {
+			return nil, err
+		}
+		return refs, s.store.Restore(ctx, accountID, state, refs, s.appTimeout)
+	}
+	if len(refs) == 0 {
+		return nil, nil // no app holds state for this account
+	}
+	return refs, s.store.restoreTo(ctx, accountID, state, refs, want, s.appTimeout)
 }
 
 // appsError turns what apps answered into the error contract, saying what

@@ -200,21 +200,33 @@ WHERE account_id = $1 AND state = $2 ORDER BY app_id, version DESC`
 
 // latest returns the newest hash of state for each app of the account.
 func (s *Store) latest(ctx context.Context, accountID, state string) (map[string]Hash, error) {
-	rows, err := s.db.Query(ctx, latestSQL, accountID, state)
-	if err != nil {
-		return nil, pgdb.Translate(err, "", "")
+	b := &pgx.Batch{}
+	result := s.queueLatest(b, accountID, state)
+	if err := pgdb.SendBatch(ctx, s.db, b); err != nil {
+		return nil, err
 	}
+	return result()
+}
+
+// queueLatest queues in b the read that latest makes; once b has been
+// sent, result returns what latest would.
+func (s *Store) queueLatest(b *pgx.Batch, accountID, state string) (result func() (map[string]Hash, error)) {
 	out := map[string]Hash{}
-	defer rows.Close()
-	for rows.Next() {
-		var app string
-		var h []byte
-		if err := rows.Scan(&app, &h); err != nil {
-			return nil, err
+	var readErr error
+	b.Queue(latestSQL, accountID, state).Query(func(rows pgx.Rows) error {
+		defer rows.Close()
+		for rows.Next() {
+			var app string
+			var h []byte
+			if readErr = rows.Scan(&app, &h); readErr != nil {
+				return readErr
+			}
+			out[app] = Hash(h)
 		}
-		out[app] = Hash(h)
-	}
-	return out, pgdb.Translate(rows.Err(), "", "")
+		readErr = rows.Err()
+		return readErr
+	})
+	return func() (map[string]Hash, error) { return out, pgdb.Translate(readErr, "", "") }
 }
 
 // AppFailure is one app's part of a failed capture or reset.

@@ -23,6 +23,14 @@ type DB interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// SendBatch sends the statements queued in b in one round trip and waits
+// for them, translating the first error. Each statement's own callback
+// (QueuedQuery.Query, QueryRow, Exec) has read its result by then.
+func SendBatch(ctx context.Context, db DB, b *pgx.Batch) error {
+	return Translate(db.SendBatch(ctx, b).Close(), "", "")
 }
 
 // Translate translates an error from pgx into the error contract at the store

@@ -126,6 +126,8 @@ type account struct {
 	CreatedAt         time.Time       `json:"created_at"`
 	UpdatedAt         time.Time       `json:"updated_at"`
 	RetiredAt         *time.Time      `json:"retired_at,omitempty"`
+	// Tags are what any such service adds to mark the account synthetic.
+	Tags map[string]string `json:"tags"`
 }
 
 // getAccountSQL is accounts.GetAccount's query: the same columns and joins.
@@ -146,5 +148,6 @@ func getAccount(ctx context.Context, pool *pgxpool.Pool, id string) (account, er
 	if errors.Is(err, pgx.ErrNoRows) {
 		return account{}, echo.NewHTTPError(http.StatusNotFound, "no such account")
 	}
+	a.Tags = map[string]string{"is_synthetic": "true", "synthetic_role": a.Role, "synthetic_environment": a.Environment, "understudy_account_id": a.ID}
 	return a, err
 }

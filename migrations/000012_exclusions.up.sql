@@ -61,8 +61,8 @@ END $$;
 CREATE FUNCTION exclusions_of_account() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM exclusion_add(NEW.environment_id, NEW.id, NEW.id::text, 'account_id', '');
-    PERFORM exclusion_add(NEW.environment_id, NEW.id, NEW.identity->>'email', 'email', '');
-    PERFORM exclusion_add(NEW.environment_id, NEW.id, NEW.identity->>'username', 'username', '');
+    PERFORM exclusion_add(NEW.environment_id, NEW.id, NEW.email, 'email', '');
+    PERFORM exclusion_add(NEW.environment_id, NEW.id, NEW.username, 'username', '');
     RETURN NEW;
 END $$;
 CREATE TRIGGER accounts_exclusions AFTER INSERT ON accounts FOR EACH ROW EXECUTE FUNCTION exclusions_of_account();
@@ -80,7 +80,7 @@ CREATE TRIGGER account_refs_exclusions AFTER INSERT OR UPDATE OF ref ON account_
 
 -- The accounts that exist already.
 SELECT exclusion_add(a.environment_id, a.id, x.ident, x.kind, '')
-FROM accounts a, LATERAL (VALUES (a.id::text, 'account_id'), (a.identity->>'email', 'email'), (a.identity->>'username', 'username')) AS x (ident, kind)
+FROM accounts a, LATERAL (VALUES (a.id::text, 'account_id'), (a.email, 'email'), (a.username, 'username')) AS x (ident, kind)
 ORDER BY a.created_at;
 SELECT exclusion_add(p.environment_id, r.account_id, p.name || ':' || r.ref, 'app_ref', p.name)
 FROM account_refs r JOIN apps p ON p.id = r.app_id;

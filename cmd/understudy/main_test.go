@@ -47,7 +47,7 @@ type serverOptions struct {
 	TokenSuffix string
 }
 
-func startServer(t *testing.T, o serverOptions) *testServer {
+func startServer(t testing.TB, o serverOptions) *testServer {
 	t.Helper()
 	if o.DatabaseURL == "" {
 		o.DatabaseURL = dbtest.NewDatabase(t)

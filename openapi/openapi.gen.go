@@ -70,6 +70,27 @@ func (e AccountStatus) Valid() bool {
 	}
 }
 
+// Defines values for DestinationHealthStatus.
+const (
+	Healthy   DestinationHealthStatus = "healthy"
+	Unhealthy DestinationHealthStatus = "unhealthy"
+	Unknown   DestinationHealthStatus = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the DestinationHealthStatus enum.
+func (e DestinationHealthStatus) Valid() bool {
+	switch e {
+	case Healthy:
+		return true
+	case Unhealthy:
+		return true
+	case Unknown:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ExclusionEntryKind.
 const (
 	AccountId ExclusionEntryKind = "account_id"
@@ -205,6 +226,48 @@ func (e SnapshotChangeOp) Valid() bool {
 	case Changed:
 		return true
 	case Removed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SyncChangeActions.
+const (
+	List SyncChangeActions = "list"
+	Mark SyncChangeActions = "mark"
+)
+
+// Valid indicates whether the value is a known member of the SyncChangeActions enum.
+func (e SyncChangeActions) Valid() bool {
+	switch e {
+	case List:
+		return true
+	case Mark:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SyncRunOutcome.
+const (
+	SyncRunOutcomeFailed  SyncRunOutcome = "failed"
+	SyncRunOutcomeOk      SyncRunOutcome = "ok"
+	SyncRunOutcomePartial SyncRunOutcome = "partial"
+	SyncRunOutcomeRunning SyncRunOutcome = "running"
+)
+
+// Valid indicates whether the value is a known member of the SyncRunOutcome enum.
+func (e SyncRunOutcome) Valid() bool {
+	switch e {
+	case SyncRunOutcomeFailed:
+		return true
+	case SyncRunOutcomeOk:
+		return true
+	case SyncRunOutcomePartial:
+		return true
+	case SyncRunOutcomeRunning:
 		return true
 	default:
 		return false
@@ -379,6 +442,76 @@ type Credentials struct {
 	Password  string    `json:"password"`
 	RotatedAt time.Time `json:"rotated_at"`
 	Username  string    `json:"username"`
+}
+
+// Destination defines model for Destination.
+type Destination struct {
+	CreatedAt    time.Time              `json:"created_at"`
+	DistinctId   string                 `json:"distinct_id"`
+	Environment  string                 `json:"environment"`
+	Health       DestinationHealth      `json:"health"`
+	Id           string                 `json:"id"`
+	Kind         string                 `json:"kind"`
+	ManualSteps  []string               `json:"manual_steps"`
+	Name         string                 `json:"name"`
+	SecretNames  []string               `json:"secret_names"`
+	Settings     map[string]interface{} `json:"settings"`
+	SyncInterval string                 `json:"sync_interval"`
+	UpdatedAt    time.Time              `json:"updated_at"`
+}
+
+// DestinationAttach defines model for DestinationAttach.
+type DestinationAttach struct {
+	// DistinctId email (default), account_id, app_ref:<app> or a template such as user-{{.AccountID}}.
+	DistinctId *string `json:"distinct_id,omitempty"`
+
+	// Kind posthog, amplitude, mixpanel, segment or webhook.
+	Kind string `json:"kind"`
+
+	// Name 1-63 lower-case letters, digits or '-', starting with a letter.
+	Name Slug `json:"name"`
+
+	// Secrets API keys and tokens: sealed at rest, never returned.
+	Secrets *map[string]string `json:"secrets,omitempty"`
+
+	// Settings The publisher's settings.
+	Settings *map[string]interface{} `json:"settings,omitempty"`
+
+	// SyncInterval A Go duration from 1m to 24h. Defaults to 15m.
+	SyncInterval *string `json:"sync_interval,omitempty"`
+}
+
+// DestinationCheck defines model for DestinationCheck.
+type DestinationCheck struct {
+	Destination string   `json:"destination"`
+	Detail      string   `json:"detail"`
+	Elapsed     string   `json:"elapsed"`
+	ManualSteps []string `json:"manual_steps"`
+	Ok          bool     `json:"ok"`
+}
+
+// DestinationHealth defines model for DestinationHealth.
+type DestinationHealth struct {
+	At     *time.Time              `json:"at,omitempty"`
+	Detail *string                 `json:"detail,omitempty"`
+	Status DestinationHealthStatus `json:"status"`
+}
+
+// DestinationHealthStatus defines model for DestinationHealth.Status.
+type DestinationHealthStatus string
+
+// DestinationList defines model for DestinationList.
+type DestinationList struct {
+	Items []Destination `json:"items"`
+}
+
+// DestinationUpdate defines model for DestinationUpdate.
+type DestinationUpdate struct {
+	DistinctId   *string                 `json:"distinct_id,omitempty"`
+	Kind         *string                 `json:"kind,omitempty"`
+	Secrets      *map[string]string      `json:"secrets,omitempty"`
+	Settings     *map[string]interface{} `json:"settings,omitempty"`
+	SyncInterval *string                 `json:"sync_interval,omitempty"`
 }
 
 // Environment defines model for Environment.
@@ -649,6 +782,52 @@ type SnapshotList struct {
 	Items []Snapshot `json:"items"`
 }
 
+// SyncChange defines model for SyncChange.
+type SyncChange struct {
+	AccountId  string              `json:"account_id"`
+	Actions    []SyncChangeActions `json:"actions"`
+	DistinctId string              `json:"distinct_id"`
+}
+
+// SyncChangeActions defines model for SyncChange.Actions.
+type SyncChangeActions string
+
+// SyncPlan defines model for SyncPlan.
+type SyncPlan struct {
+	Add         []SyncChange `json:"add"`
+	Destination string       `json:"destination"`
+	Environment string       `json:"environment"`
+	Remove      []SyncChange `json:"remove"`
+	Unchanged   int          `json:"unchanged"`
+}
+
+// SyncRun defines model for SyncRun.
+type SyncRun struct {
+	Added       int            `json:"added"`
+	Destination string         `json:"destination"`
+	EndedAt     *time.Time     `json:"ended_at,omitempty"`
+	Environment string         `json:"environment"`
+	Error       *string        `json:"error,omitempty"`
+	Id          string         `json:"id"`
+	Outcome     SyncRunOutcome `json:"outcome"`
+	Removed     int            `json:"removed"`
+	RequestId   *string        `json:"request_id,omitempty"`
+
+	// Requests How many HTTP requests the publisher sent, retries included.
+	Requests     *int      `json:"requests,omitempty"`
+	StartedAt    time.Time `json:"started_at"`
+	Unchanged    int       `json:"unchanged"`
+	Verification *string   `json:"verification,omitempty"`
+}
+
+// SyncRunOutcome defines model for SyncRun.Outcome.
+type SyncRunOutcome string
+
+// SyncRunList defines model for SyncRunList.
+type SyncRunList struct {
+	Items []SyncRun `json:"items"`
+}
+
 // Token defines model for Token.
 type Token struct {
 	CreatedAt time.Time `json:"created_at"`
@@ -687,6 +866,9 @@ type AccountID = string
 
 // AppName defines model for AppName.
 type AppName = string
+
+// DestinationName defines model for DestinationName.
+type DestinationName = string
 
 // EnvironmentName defines model for EnvironmentName.
 type EnvironmentName = string
@@ -756,6 +938,16 @@ type ListAuditEventsParams struct {
 	Limit  *int   `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// SyncDestinationParams defines parameters for SyncDestination.
+type SyncDestinationParams struct {
+	DryRun *bool `form:"dry_run,omitempty" json:"dry_run,omitempty"`
+}
+
+// SyncDestination200JSONResponseBody defines parameters for SyncDestination.
+type SyncDestination200JSONResponseBody struct {
+	union json.RawMessage
+}
+
 // GetExclusionsParams defines parameters for GetExclusions.
 type GetExclusionsParams struct {
 	Format *GetExclusionsParamsFormat `form:"format,omitempty" json:"format,omitempty"`
@@ -788,6 +980,13 @@ type DiffSnapshotsParams struct {
 	To   string `form:"to" json:"to"`
 }
 
+// ListSyncRunsParams defines parameters for ListSyncRuns.
+type ListSyncRunsParams struct {
+	Environment *string `form:"environment,omitempty" json:"environment,omitempty"`
+	Destination *string `form:"destination,omitempty" json:"destination,omitempty"`
+	Limit       *int    `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ResetAccountJSONRequestBody defines body for ResetAccount for application/json ContentType.
 type ResetAccountJSONRequestBody = ResetRequest
 
@@ -802,6 +1001,12 @@ type AttachAppJSONRequestBody = AppAttach
 
 // UpdateAppJSONRequestBody defines body for UpdateApp for application/json ContentType.
 type UpdateAppJSONRequestBody = AppUpdate
+
+// AttachDestinationJSONRequestBody defines body for AttachDestination for application/json ContentType.
+type AttachDestinationJSONRequestBody = DestinationAttach
+
+// UpdateDestinationJSONRequestBody defines body for UpdateDestination for application/json ContentType.
+type UpdateDestinationJSONRequestBody = DestinationUpdate
 
 // CreateRoleJSONRequestBody defines body for CreateRole for application/json ContentType.
 type CreateRoleJSONRequestBody = RoleCreate
@@ -820,6 +1025,68 @@ type RenewLeaseJSONRequestBody = LeaseRenew
 
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = TokenCreate
+
+// AsSyncRun returns the union data inside the SyncDestination200JSONResponseBody as a SyncRun
+func (t SyncDestination200JSONResponseBody) AsSyncRun() (SyncRun, error) {
+	var body SyncRun
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromSyncRun overwrites any union data inside the SyncDestination200JSONResponseBody as the provided SyncRun
+func (t *SyncDestination200JSONResponseBody) FromSyncRun(v SyncRun) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeSyncRun performs a merge with any union data inside the SyncDestination200JSONResponseBody, using the provided SyncRun
+func (t *SyncDestination200JSONResponseBody) MergeSyncRun(v SyncRun) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsSyncPlan returns the union data inside the SyncDestination200JSONResponseBody as a SyncPlan
+func (t SyncDestination200JSONResponseBody) AsSyncPlan() (SyncPlan, error) {
+	var body SyncPlan
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromSyncPlan overwrites any union data inside the SyncDestination200JSONResponseBody as the provided SyncPlan
+func (t *SyncDestination200JSONResponseBody) FromSyncPlan(v SyncPlan) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeSyncPlan performs a merge with any union data inside the SyncDestination200JSONResponseBody, using the provided SyncPlan
+func (t *SyncDestination200JSONResponseBody) MergeSyncPlan(v SyncPlan) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t SyncDestination200JSONResponseBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *SyncDestination200JSONResponseBody) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1096,6 +1363,85 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/environments/{environment}/apps/{app}/test (the `TestApp` operationId).
 	TestApp(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListDestinations List an environment's destinations.
+	//
+	// Corresponds with GET /v1/environments/{environment}/destinations (the `ListDestinations` operationId).
+	ListDestinations(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AttachDestinationWithBody Attach a destination.
+	//
+	// Attaches an analytics destination of a kind (`posthog`, `amplitude`, `mixpanel`, `segment`, `webhook`). Its
+	// publisher is built from the settings and secrets first, so a bad one is refused (422 naming the field, such as
+	// `settings.project_id` or `secrets.api_key`). `distinct_id` says which identifier the destination knows users by:
+	// `email` (the default), `account_id`, `app_ref:<app>` or a Go template over `.AccountID`, `.Email`, `.Username`
+	// and `.Refs` (`user-{{.AccountID}}`). `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/environments/{environment}/destinations (the `AttachDestination` operationId).
+	AttachDestinationWithBody(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AttachDestination Attach a destination.
+	//
+	// Attaches an analytics destination of a kind (`posthog`, `amplitude`, `mixpanel`, `segment`, `webhook`). Its
+	// publisher is built from the settings and secrets first, so a bad one is refused (422 naming the field, such as
+	// `settings.project_id` or `secrets.api_key`). `distinct_id` says which identifier the destination knows users by:
+	// `email` (the default), `account_id`, `app_ref:<app>` or a Go template over `.AccountID`, `.Email`, `.Username`
+	// and `.Refs` (`user-{{.AccountID}}`). `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/environments/{environment}/destinations (the `AttachDestination` operationId).
+	AttachDestination(ctx context.Context, environment EnvironmentName, body AttachDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DetachDestination Detach a destination.
+	//
+	// Detaches the destination; what it acknowledged and its runs go with it. What the vendor holds stays there.
+	//
+	// Corresponds with DELETE /v1/environments/{environment}/destinations/{destination} (the `DetachDestination` operationId).
+	DetachDestination(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDestination Get a destination.
+	//
+	// Corresponds with GET /v1/environments/{environment}/destinations/{destination} (the `GetDestination` operationId).
+	GetDestination(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateDestinationWithBody Change a destination.
+	//
+	// Changes the kind, settings, secrets (a given `secrets` replaces them all), distinct id rule or interval, validated as on attach.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/environments/{environment}/destinations/{destination} (the `UpdateDestination` operationId).
+	UpdateDestinationWithBody(ctx context.Context, environment EnvironmentName, destination DestinationName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateDestination Change a destination.
+	//
+	// Changes the kind, settings, secrets (a given `secrets` replaces them all), distinct id rule or interval, validated as on attach.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/environments/{environment}/destinations/{destination} (the `UpdateDestination` operationId).
+	UpdateDestination(ctx context.Context, environment EnvironmentName, destination DestinationName, body UpdateDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SyncDestination Sync a destination now.
+	//
+	// Sends the difference between the environment's exclusion list and what the destination acknowledged (mark and
+	// list, add and remove), then ensures its filter and verifies, and records the run. Nothing to send means no request
+	// at all. A vendor's failure is a run with outcome `failed` (sending failed; what was acknowledged stays, the next run
+	// sends the rest) or `partial` (the filter or the verification failed). One run per destination at a time: 409 while
+	// one is under way. With `dry_run=true`, answers what would be sent (never a secret) and sends nothing.
+	//
+	// Corresponds with POST /v1/environments/{environment}/destinations/{destination}/sync (the `SyncDestination` operationId).
+	SyncDestination(ctx context.Context, environment EnvironmentName, destination DestinationName, params *SyncDestinationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TestDestination Check a destination's credentials.
+	//
+	// Makes the publisher's read-only, authenticated check and returns it with the steps only the vendor's UI can do; both are stored on the destination.
+	//
+	// Corresponds with POST /v1/environments/{environment}/destinations/{destination}/test (the `TestDestination` operationId).
+	TestDestination(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetExclusions Read an environment's exclusion list.
 	//
 	// Every identifier a synthetic account of the environment may appear under: its account id, email, username and
@@ -1268,6 +1614,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/snapshots/{hash} (the `GetSnapshotContent` operationId).
 	GetSnapshotContent(ctx context.Context, hash string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSyncRuns List sync runs.
+	//
+	// The latest sync runs, newest first, of one environment and destination when named.
+	//
+	// Corresponds with GET /v1/sync-runs (the `ListSyncRuns` operationId).
+	ListSyncRuns(ctx context.Context, params *ListSyncRunsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTokens List tokens.
 	//
@@ -1787,6 +2140,175 @@ func (c *Client) TestApp(ctx context.Context, environment EnvironmentName, app A
 	return c.Client.Do(req)
 }
 
+// ListDestinations List an environment's destinations.
+//
+// Corresponds with GET /v1/environments/{environment}/destinations (the `ListDestinations` operationId).
+func (c *Client) ListDestinations(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDestinationsRequest(c.Server, environment)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AttachDestinationWithBody Attach a destination.
+//
+// Attaches an analytics destination of a kind (`posthog`, `amplitude`, `mixpanel`, `segment`, `webhook`). Its
+// publisher is built from the settings and secrets first, so a bad one is refused (422 naming the field, such as
+// `settings.project_id` or `secrets.api_key`). `distinct_id` says which identifier the destination knows users by:
+// `email` (the default), `account_id`, `app_ref:<app>` or a Go template over `.AccountID`, `.Email`, `.Username`
+// and `.Refs` (`user-{{.AccountID}}`). `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/environments/{environment}/destinations (the `AttachDestination` operationId).
+func (c *Client) AttachDestinationWithBody(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAttachDestinationRequestWithBody(c.Server, environment, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AttachDestination Attach a destination.
+//
+// Attaches an analytics destination of a kind (`posthog`, `amplitude`, `mixpanel`, `segment`, `webhook`). Its
+// publisher is built from the settings and secrets first, so a bad one is refused (422 naming the field, such as
+// `settings.project_id` or `secrets.api_key`). `distinct_id` says which identifier the destination knows users by:
+// `email` (the default), `account_id`, `app_ref:<app>` or a Go template over `.AccountID`, `.Email`, `.Username`
+// and `.Refs` (`user-{{.AccountID}}`). `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/environments/{environment}/destinations (the `AttachDestination` operationId).
+func (c *Client) AttachDestination(ctx context.Context, environment EnvironmentName, body AttachDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAttachDestinationRequest(c.Server, environment, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DetachDestination Detach a destination.
+//
+// Detaches the destination; what it acknowledged and its runs go with it. What the vendor holds stays there.
+//
+// Corresponds with DELETE /v1/environments/{environment}/destinations/{destination} (the `DetachDestination` operationId).
+func (c *Client) DetachDestination(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDetachDestinationRequest(c.Server, environment, destination)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDestination Get a destination.
+//
+// Corresponds with GET /v1/environments/{environment}/destinations/{destination} (the `GetDestination` operationId).
+func (c *Client) GetDestination(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDestinationRequest(c.Server, environment, destination)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateDestinationWithBody Change a destination.
+//
+// Changes the kind, settings, secrets (a given `secrets` replaces them all), distinct id rule or interval, validated as on attach.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/environments/{environment}/destinations/{destination} (the `UpdateDestination` operationId).
+func (c *Client) UpdateDestinationWithBody(ctx context.Context, environment EnvironmentName, destination DestinationName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateDestinationRequestWithBody(c.Server, environment, destination, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateDestination Change a destination.
+//
+// Changes the kind, settings, secrets (a given `secrets` replaces them all), distinct id rule or interval, validated as on attach.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/environments/{environment}/destinations/{destination} (the `UpdateDestination` operationId).
+func (c *Client) UpdateDestination(ctx context.Context, environment EnvironmentName, destination DestinationName, body UpdateDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateDestinationRequest(c.Server, environment, destination, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SyncDestination Sync a destination now.
+//
+// Sends the difference between the environment's exclusion list and what the destination acknowledged (mark and
+// list, add and remove), then ensures its filter and verifies, and records the run. Nothing to send means no request
+// at all. A vendor's failure is a run with outcome `failed` (sending failed; what was acknowledged stays, the next run
+// sends the rest) or `partial` (the filter or the verification failed). One run per destination at a time: 409 while
+// one is under way. With `dry_run=true`, answers what would be sent (never a secret) and sends nothing.
+//
+// Corresponds with POST /v1/environments/{environment}/destinations/{destination}/sync (the `SyncDestination` operationId).
+func (c *Client) SyncDestination(ctx context.Context, environment EnvironmentName, destination DestinationName, params *SyncDestinationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSyncDestinationRequest(c.Server, environment, destination, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TestDestination Check a destination's credentials.
+//
+// Makes the publisher's read-only, authenticated check and returns it with the steps only the vendor's UI can do; both are stored on the destination.
+//
+// Corresponds with POST /v1/environments/{environment}/destinations/{destination}/test (the `TestDestination` operationId).
+func (c *Client) TestDestination(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTestDestinationRequest(c.Server, environment, destination)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetExclusions Read an environment's exclusion list.
 //
 // Every identifier a synthetic account of the environment may appear under: its account id, email, username and
@@ -2140,6 +2662,23 @@ func (c *Client) DiffSnapshots(ctx context.Context, params *DiffSnapshotsParams,
 // Corresponds with GET /v1/snapshots/{hash} (the `GetSnapshotContent` operationId).
 func (c *Client) GetSnapshotContent(ctx context.Context, hash string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSnapshotContentRequest(c.Server, hash)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSyncRuns List sync runs.
+//
+// The latest sync runs, newest first, of one environment and destination when named.
+//
+// Corresponds with GET /v1/sync-runs (the `ListSyncRuns` operationId).
+func (c *Client) ListSyncRuns(ctx context.Context, params *ListSyncRunsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSyncRunsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3277,6 +3816,332 @@ func NewTestAppRequest(server string, environment EnvironmentName, app AppName) 
 	return req, nil
 }
 
+// NewListDestinationsRequest constructs an http.Request for the ListDestinations method
+func NewListDestinationsRequest(server string, environment EnvironmentName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/destinations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAttachDestinationRequest calls the generic AttachDestination builder with application/json body
+func NewAttachDestinationRequest(server string, environment EnvironmentName, body AttachDestinationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAttachDestinationRequestWithBody(server, environment, "application/json", bodyReader)
+}
+
+// NewAttachDestinationRequestWithBody constructs an http.Request for the AttachDestination method, with any body, and a specified content type
+func NewAttachDestinationRequestWithBody(server string, environment EnvironmentName, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/destinations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDetachDestinationRequest constructs an http.Request for the DetachDestination method
+func NewDetachDestinationRequest(server string, environment EnvironmentName, destination DestinationName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "destination", destination, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/destinations/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetDestinationRequest constructs an http.Request for the GetDestination method
+func NewGetDestinationRequest(server string, environment EnvironmentName, destination DestinationName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "destination", destination, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/destinations/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateDestinationRequest calls the generic UpdateDestination builder with application/json body
+func NewUpdateDestinationRequest(server string, environment EnvironmentName, destination DestinationName, body UpdateDestinationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateDestinationRequestWithBody(server, environment, destination, "application/json", bodyReader)
+}
+
+// NewUpdateDestinationRequestWithBody constructs an http.Request for the UpdateDestination method, with any body, and a specified content type
+func NewUpdateDestinationRequestWithBody(server string, environment EnvironmentName, destination DestinationName, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "destination", destination, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/destinations/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSyncDestinationRequest constructs an http.Request for the SyncDestination method
+func NewSyncDestinationRequest(server string, environment EnvironmentName, destination DestinationName, params *SyncDestinationParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "destination", destination, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/destinations/%s/sync", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dry_run", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewTestDestinationRequest constructs an http.Request for the TestDestination method
+func NewTestDestinationRequest(server string, environment EnvironmentName, destination DestinationName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "destination", destination, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/destinations/%s/test", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetExclusionsRequest constructs an http.Request for the GetExclusions method
 func NewGetExclusionsRequest(server string, environment EnvironmentName, params *GetExclusionsParams) (*http.Request, error) {
 	var err error
@@ -3976,6 +4841,84 @@ func NewGetSnapshotContentRequest(server string, hash string) (*http.Request, er
 	return req, nil
 }
 
+// NewListSyncRunsRequest constructs an http.Request for the ListSyncRuns method
+func NewListSyncRunsRequest(server string, params *ListSyncRunsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sync-runs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Environment != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "environment", *params.Environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Destination != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "destination", *params.Destination, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListTokensRequest constructs an http.Request for the ListTokens method
 func NewListTokensRequest(server string) (*http.Request, error) {
 	var err error
@@ -4360,6 +5303,95 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/environments/{environment}/apps/{app}/test (the `TestApp` operationId).
 	TestAppWithResponse(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*TestAppResponse, error)
 
+	// ListDestinationsWithResponse List an environment's destinations.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/environments/{environment}/destinations (the `ListDestinations` operationId).
+	ListDestinationsWithResponse(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*ListDestinationsResponse, error)
+
+	// AttachDestinationWithBodyWithResponse Attach a destination.
+	//
+	// Attaches an analytics destination of a kind (`posthog`, `amplitude`, `mixpanel`, `segment`, `webhook`). Its
+	// publisher is built from the settings and secrets first, so a bad one is refused (422 naming the field, such as
+	// `settings.project_id` or `secrets.api_key`). `distinct_id` says which identifier the destination knows users by:
+	// `email` (the default), `account_id`, `app_ref:<app>` or a Go template over `.AccountID`, `.Email`, `.Username`
+	// and `.Refs` (`user-{{.AccountID}}`). `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/environments/{environment}/destinations (the `AttachDestination` operationId).
+	AttachDestinationWithBodyWithResponse(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AttachDestinationResponse, error)
+
+	// AttachDestinationWithResponse Attach a destination.
+	//
+	// Attaches an analytics destination of a kind (`posthog`, `amplitude`, `mixpanel`, `segment`, `webhook`). Its
+	// publisher is built from the settings and secrets first, so a bad one is refused (422 naming the field, such as
+	// `settings.project_id` or `secrets.api_key`). `distinct_id` says which identifier the destination knows users by:
+	// `email` (the default), `account_id`, `app_ref:<app>` or a Go template over `.AccountID`, `.Email`, `.Username`
+	// and `.Refs` (`user-{{.AccountID}}`). `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/environments/{environment}/destinations (the `AttachDestination` operationId).
+	AttachDestinationWithResponse(ctx context.Context, environment EnvironmentName, body AttachDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*AttachDestinationResponse, error)
+
+	// DetachDestinationWithResponse Detach a destination.
+	//
+	// Detaches the destination; what it acknowledged and its runs go with it. What the vendor holds stays there.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/environments/{environment}/destinations/{destination} (the `DetachDestination` operationId).
+	DetachDestinationWithResponse(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*DetachDestinationResponse, error)
+
+	// GetDestinationWithResponse Get a destination.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/environments/{environment}/destinations/{destination} (the `GetDestination` operationId).
+	GetDestinationWithResponse(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*GetDestinationResponse, error)
+
+	// UpdateDestinationWithBodyWithResponse Change a destination.
+	//
+	// Changes the kind, settings, secrets (a given `secrets` replaces them all), distinct id rule or interval, validated as on attach.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/environments/{environment}/destinations/{destination} (the `UpdateDestination` operationId).
+	UpdateDestinationWithBodyWithResponse(ctx context.Context, environment EnvironmentName, destination DestinationName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateDestinationResponse, error)
+
+	// UpdateDestinationWithResponse Change a destination.
+	//
+	// Changes the kind, settings, secrets (a given `secrets` replaces them all), distinct id rule or interval, validated as on attach.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/environments/{environment}/destinations/{destination} (the `UpdateDestination` operationId).
+	UpdateDestinationWithResponse(ctx context.Context, environment EnvironmentName, destination DestinationName, body UpdateDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateDestinationResponse, error)
+
+	// SyncDestinationWithResponse Sync a destination now.
+	//
+	// Sends the difference between the environment's exclusion list and what the destination acknowledged (mark and
+	// list, add and remove), then ensures its filter and verifies, and records the run. Nothing to send means no request
+	// at all. A vendor's failure is a run with outcome `failed` (sending failed; what was acknowledged stays, the next run
+	// sends the rest) or `partial` (the filter or the verification failed). One run per destination at a time: 409 while
+	// one is under way. With `dry_run=true`, answers what would be sent (never a secret) and sends nothing.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/environments/{environment}/destinations/{destination}/sync (the `SyncDestination` operationId).
+	SyncDestinationWithResponse(ctx context.Context, environment EnvironmentName, destination DestinationName, params *SyncDestinationParams, reqEditors ...RequestEditorFn) (*SyncDestinationResponse, error)
+
+	// TestDestinationWithResponse Check a destination's credentials.
+	//
+	// Makes the publisher's read-only, authenticated check and returns it with the steps only the vendor's UI can do; both are stored on the destination.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/environments/{environment}/destinations/{destination}/test (the `TestDestination` operationId).
+	TestDestinationWithResponse(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*TestDestinationResponse, error)
+
 	// GetExclusionsWithResponse Read an environment's exclusion list.
 	//
 	// Every identifier a synthetic account of the environment may appear under: its account id, email, username and
@@ -4550,6 +5582,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/snapshots/{hash} (the `GetSnapshotContent` operationId).
 	GetSnapshotContentWithResponse(ctx context.Context, hash string, reqEditors ...RequestEditorFn) (*GetSnapshotContentResponse, error)
+
+	// ListSyncRunsWithResponse List sync runs.
+	//
+	// The latest sync runs, newest first, of one environment and destination when named.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sync-runs (the `ListSyncRuns` operationId).
+	ListSyncRunsWithResponse(ctx context.Context, params *ListSyncRunsParams, reqEditors ...RequestEditorFn) (*ListSyncRunsResponse, error)
 
 	// ListTokensWithResponse List tokens.
 	//
@@ -6567,6 +7608,671 @@ func (r TestAppResponse) ContentType() string {
 	return ""
 }
 
+// ListDestinationsResponse401Headers the declared response headers of an HTTP 401 response for ListDestinations
+type ListDestinationsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListDestinationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DestinationList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListDestinationsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDestinationsResponse) GetJSON200() *DestinationList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListDestinationsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListDestinationsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListDestinationsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListDestinationsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListDestinationsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDestinationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDestinationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDestinationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDestinationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AttachDestinationResponse401Headers the declared response headers of an HTTP 401 response for AttachDestination
+type AttachDestinationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// AttachDestinationResponse409Headers the declared response headers of an HTTP 409 response for AttachDestination
+type AttachDestinationResponse409Headers struct {
+	RetryAfter *int
+}
+
+type AttachDestinationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Destination
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AttachDestinationResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *AttachDestinationResponse409Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AttachDestinationResponse) GetJSON201() *Destination {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AttachDestinationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AttachDestinationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AttachDestinationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AttachDestinationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AttachDestinationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AttachDestinationResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AttachDestinationResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AttachDestinationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r AttachDestinationResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r AttachDestinationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AttachDestinationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AttachDestinationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AttachDestinationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DetachDestinationResponse401Headers the declared response headers of an HTTP 401 response for DetachDestination
+type DetachDestinationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type DetachDestinationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DetachDestinationResponse401Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DetachDestinationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DetachDestinationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DetachDestinationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DetachDestinationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DetachDestinationResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DetachDestinationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DetachDestinationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DetachDestinationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DetachDestinationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetDestinationResponse401Headers the declared response headers of an HTTP 401 response for GetDestination
+type GetDestinationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetDestinationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Destination
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetDestinationResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDestinationResponse) GetJSON200() *Destination {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetDestinationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetDestinationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetDestinationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetDestinationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetDestinationResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDestinationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDestinationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDestinationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDestinationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateDestinationResponse401Headers the declared response headers of an HTTP 401 response for UpdateDestination
+type UpdateDestinationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type UpdateDestinationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Destination
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateDestinationResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateDestinationResponse) GetJSON200() *Destination {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateDestinationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateDestinationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateDestinationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateDestinationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateDestinationResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateDestinationResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateDestinationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UpdateDestinationResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateDestinationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateDestinationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateDestinationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateDestinationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SyncDestinationResponse401Headers the declared response headers of an HTTP 401 response for SyncDestination
+type SyncDestinationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// SyncDestinationResponse409Headers the declared response headers of an HTTP 409 response for SyncDestination
+type SyncDestinationResponse409Headers struct {
+	RetryAfter *int
+}
+
+type SyncDestinationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SyncDestination200JSONResponseBody
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SyncDestinationResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SyncDestinationResponse409Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SyncDestinationResponse) GetJSON200() *SyncDestination200JSONResponseBody {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SyncDestinationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SyncDestinationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SyncDestinationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SyncDestinationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SyncDestinationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SyncDestinationResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SyncDestinationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SyncDestinationResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SyncDestinationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SyncDestinationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SyncDestinationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SyncDestinationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// TestDestinationResponse401Headers the declared response headers of an HTTP 401 response for TestDestination
+type TestDestinationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type TestDestinationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DestinationCheck
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *TestDestinationResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TestDestinationResponse) GetJSON200() *DestinationCheck {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r TestDestinationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r TestDestinationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r TestDestinationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r TestDestinationResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r TestDestinationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r TestDestinationResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r TestDestinationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TestDestinationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TestDestinationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TestDestinationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetExclusionsResponse200Headers the declared response headers of an HTTP 200 response for GetExclusions
 type GetExclusionsResponse200Headers struct {
 	ETag              *string
@@ -7940,6 +9646,89 @@ func (r GetSnapshotContentResponse) ContentType() string {
 	return ""
 }
 
+// ListSyncRunsResponse401Headers the declared response headers of an HTTP 401 response for ListSyncRuns
+type ListSyncRunsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListSyncRunsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SyncRunList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListSyncRunsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSyncRunsResponse) GetJSON200() *SyncRunList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListSyncRunsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSyncRunsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListSyncRunsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListSyncRunsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListSyncRunsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSyncRunsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSyncRunsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSyncRunsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSyncRunsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListTokensResponse401Headers the declared response headers of an HTTP 401 response for ListTokens
 type ListTokensResponse401Headers struct {
 	WWWAuthenticate *string
@@ -8623,6 +10412,149 @@ func (c *ClientWithResponses) TestAppWithResponse(ctx context.Context, environme
 	return ParseTestAppResponse(rsp)
 }
 
+// ListDestinationsWithResponse List an environment's destinations.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/environments/{environment}/destinations (the `ListDestinations` operationId).
+func (c *ClientWithResponses) ListDestinationsWithResponse(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*ListDestinationsResponse, error) {
+	rsp, err := c.ListDestinations(ctx, environment, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDestinationsResponse(rsp)
+}
+
+// AttachDestinationWithBodyWithResponse Attach a destination.
+//
+// Attaches an analytics destination of a kind (`posthog`, `amplitude`, `mixpanel`, `segment`, `webhook`). Its
+// publisher is built from the settings and secrets first, so a bad one is refused (422 naming the field, such as
+// `settings.project_id` or `secrets.api_key`). `distinct_id` says which identifier the destination knows users by:
+// `email` (the default), `account_id`, `app_ref:<app>` or a Go template over `.AccountID`, `.Email`, `.Username`
+// and `.Refs` (`user-{{.AccountID}}`). `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/environments/{environment}/destinations (the `AttachDestination` operationId).
+func (c *ClientWithResponses) AttachDestinationWithBodyWithResponse(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AttachDestinationResponse, error) {
+	rsp, err := c.AttachDestinationWithBody(ctx, environment, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAttachDestinationResponse(rsp)
+}
+
+// AttachDestinationWithResponse Attach a destination.
+//
+// Attaches an analytics destination of a kind (`posthog`, `amplitude`, `mixpanel`, `segment`, `webhook`). Its
+// publisher is built from the settings and secrets first, so a bad one is refused (422 naming the field, such as
+// `settings.project_id` or `secrets.api_key`). `distinct_id` says which identifier the destination knows users by:
+// `email` (the default), `account_id`, `app_ref:<app>` or a Go template over `.AccountID`, `.Email`, `.Username`
+// and `.Refs` (`user-{{.AccountID}}`). `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/environments/{environment}/destinations (the `AttachDestination` operationId).
+func (c *ClientWithResponses) AttachDestinationWithResponse(ctx context.Context, environment EnvironmentName, body AttachDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*AttachDestinationResponse, error) {
+	rsp, err := c.AttachDestination(ctx, environment, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAttachDestinationResponse(rsp)
+}
+
+// DetachDestinationWithResponse Detach a destination.
+//
+// Detaches the destination; what it acknowledged and its runs go with it. What the vendor holds stays there.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/environments/{environment}/destinations/{destination} (the `DetachDestination` operationId).
+func (c *ClientWithResponses) DetachDestinationWithResponse(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*DetachDestinationResponse, error) {
+	rsp, err := c.DetachDestination(ctx, environment, destination, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDetachDestinationResponse(rsp)
+}
+
+// GetDestinationWithResponse Get a destination.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/environments/{environment}/destinations/{destination} (the `GetDestination` operationId).
+func (c *ClientWithResponses) GetDestinationWithResponse(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*GetDestinationResponse, error) {
+	rsp, err := c.GetDestination(ctx, environment, destination, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDestinationResponse(rsp)
+}
+
+// UpdateDestinationWithBodyWithResponse Change a destination.
+//
+// Changes the kind, settings, secrets (a given `secrets` replaces them all), distinct id rule or interval, validated as on attach.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/environments/{environment}/destinations/{destination} (the `UpdateDestination` operationId).
+func (c *ClientWithResponses) UpdateDestinationWithBodyWithResponse(ctx context.Context, environment EnvironmentName, destination DestinationName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateDestinationResponse, error) {
+	rsp, err := c.UpdateDestinationWithBody(ctx, environment, destination, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateDestinationResponse(rsp)
+}
+
+// UpdateDestinationWithResponse Change a destination.
+//
+// Changes the kind, settings, secrets (a given `secrets` replaces them all), distinct id rule or interval, validated as on attach.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/environments/{environment}/destinations/{destination} (the `UpdateDestination` operationId).
+func (c *ClientWithResponses) UpdateDestinationWithResponse(ctx context.Context, environment EnvironmentName, destination DestinationName, body UpdateDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateDestinationResponse, error) {
+	rsp, err := c.UpdateDestination(ctx, environment, destination, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateDestinationResponse(rsp)
+}
+
+// SyncDestinationWithResponse Sync a destination now.
+//
+// Sends the difference between the environment's exclusion list and what the destination acknowledged (mark and
+// list, add and remove), then ensures its filter and verifies, and records the run. Nothing to send means no request
+// at all. A vendor's failure is a run with outcome `failed` (sending failed; what was acknowledged stays, the next run
+// sends the rest) or `partial` (the filter or the verification failed). One run per destination at a time: 409 while
+// one is under way. With `dry_run=true`, answers what would be sent (never a secret) and sends nothing.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/environments/{environment}/destinations/{destination}/sync (the `SyncDestination` operationId).
+func (c *ClientWithResponses) SyncDestinationWithResponse(ctx context.Context, environment EnvironmentName, destination DestinationName, params *SyncDestinationParams, reqEditors ...RequestEditorFn) (*SyncDestinationResponse, error) {
+	rsp, err := c.SyncDestination(ctx, environment, destination, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSyncDestinationResponse(rsp)
+}
+
+// TestDestinationWithResponse Check a destination's credentials.
+//
+// Makes the publisher's read-only, authenticated check and returns it with the steps only the vendor's UI can do; both are stored on the destination.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/environments/{environment}/destinations/{destination}/test (the `TestDestination` operationId).
+func (c *ClientWithResponses) TestDestinationWithResponse(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*TestDestinationResponse, error) {
+	rsp, err := c.TestDestination(ctx, environment, destination, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTestDestinationResponse(rsp)
+}
+
 // GetExclusionsWithResponse Read an environment's exclusion list.
 //
 // Every identifier a synthetic account of the environment may appear under: its account id, email, username and
@@ -8926,6 +10858,21 @@ func (c *ClientWithResponses) GetSnapshotContentWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseGetSnapshotContentResponse(rsp)
+}
+
+// ListSyncRunsWithResponse List sync runs.
+//
+// The latest sync runs, newest first, of one environment and destination when named.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sync-runs (the `ListSyncRuns` operationId).
+func (c *ClientWithResponses) ListSyncRunsWithResponse(ctx context.Context, params *ListSyncRunsParams, reqEditors ...RequestEditorFn) (*ListSyncRunsResponse, error) {
+	rsp, err := c.ListSyncRuns(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSyncRunsResponse(rsp)
 }
 
 // ListTokensWithResponse List tokens.
@@ -10757,6 +12704,617 @@ func ParseTestAppResponse(rsp *http.Response) (*TestAppResponse, error) {
 	return response, nil
 }
 
+// ParseListDestinationsResponse parses an HTTP response from a ListDestinationsWithResponse call
+func ParseListDestinationsResponse(rsp *http.Response) (*ListDestinationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDestinationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DestinationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListDestinationsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAttachDestinationResponse parses an HTTP response from a AttachDestinationWithResponse call
+func ParseAttachDestinationResponse(rsp *http.Response) (*AttachDestinationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AttachDestinationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Destination
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers AttachDestinationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers AttachDestinationResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDetachDestinationResponse parses an HTTP response from a DetachDestinationWithResponse call
+func ParseDetachDestinationResponse(rsp *http.Response) (*DetachDestinationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DetachDestinationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DetachDestinationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetDestinationResponse parses an HTTP response from a GetDestinationWithResponse call
+func ParseGetDestinationResponse(rsp *http.Response) (*GetDestinationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDestinationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Destination
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetDestinationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateDestinationResponse parses an HTTP response from a UpdateDestinationWithResponse call
+func ParseUpdateDestinationResponse(rsp *http.Response) (*UpdateDestinationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateDestinationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Destination
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers UpdateDestinationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSyncDestinationResponse parses an HTTP response from a SyncDestinationWithResponse call
+func ParseSyncDestinationResponse(rsp *http.Response) (*SyncDestinationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SyncDestinationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SyncDestination200JSONResponseBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SyncDestinationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers SyncDestinationResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseTestDestinationResponse parses an HTTP response from a TestDestinationWithResponse call
+func ParseTestDestinationResponse(rsp *http.Response) (*TestDestinationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TestDestinationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DestinationCheck
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers TestDestinationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetExclusionsResponse parses an HTTP response from a GetExclusionsWithResponse call
 func ParseGetExclusionsResponse(rsp *http.Response) (*GetExclusionsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -12043,6 +14601,80 @@ func ParseGetSnapshotContentResponse(rsp *http.Response) (*GetSnapshotContentRes
 	return response, nil
 }
 
+// ParseListSyncRunsResponse parses an HTTP response from a ListSyncRunsWithResponse call
+func ParseListSyncRunsResponse(rsp *http.Response) (*ListSyncRunsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSyncRunsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SyncRunList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListSyncRunsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListTokensResponse parses an HTTP response from a ListTokensWithResponse call
 func ParseListTokensResponse(rsp *http.Response) (*ListTokensResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -12363,6 +14995,27 @@ type ServerInterface interface {
 	// TestApp Check an app's connection and contract.
 	// (POST /v1/environments/{environment}/apps/{app}/test)
 	TestApp(ctx echo.Context, environment EnvironmentName, app AppName) error
+	// ListDestinations List an environment's destinations.
+	// (GET /v1/environments/{environment}/destinations)
+	ListDestinations(ctx echo.Context, environment EnvironmentName) error
+	// AttachDestination Attach a destination.
+	// (POST /v1/environments/{environment}/destinations)
+	AttachDestination(ctx echo.Context, environment EnvironmentName) error
+	// DetachDestination Detach a destination.
+	// (DELETE /v1/environments/{environment}/destinations/{destination})
+	DetachDestination(ctx echo.Context, environment EnvironmentName, destination DestinationName) error
+	// GetDestination Get a destination.
+	// (GET /v1/environments/{environment}/destinations/{destination})
+	GetDestination(ctx echo.Context, environment EnvironmentName, destination DestinationName) error
+	// UpdateDestination Change a destination.
+	// (PATCH /v1/environments/{environment}/destinations/{destination})
+	UpdateDestination(ctx echo.Context, environment EnvironmentName, destination DestinationName) error
+	// SyncDestination Sync a destination now.
+	// (POST /v1/environments/{environment}/destinations/{destination}/sync)
+	SyncDestination(ctx echo.Context, environment EnvironmentName, destination DestinationName, params SyncDestinationParams) error
+	// TestDestination Check a destination's credentials.
+	// (POST /v1/environments/{environment}/destinations/{destination}/test)
+	TestDestination(ctx echo.Context, environment EnvironmentName, destination DestinationName) error
 	// GetExclusions Read an environment's exclusion list.
 	// (GET /v1/environments/{environment}/exclusions)
 	GetExclusions(ctx echo.Context, environment EnvironmentName, params GetExclusionsParams) error
@@ -12405,6 +15058,9 @@ type ServerInterface interface {
 	// GetSnapshotContent Get a snapshot's state document.
 	// (GET /v1/snapshots/{hash})
 	GetSnapshotContent(ctx echo.Context, hash string) error
+	// ListSyncRuns List sync runs.
+	// (GET /v1/sync-runs)
+	ListSyncRuns(ctx echo.Context, params ListSyncRunsParams) error
 	// ListTokens List tokens.
 	// (GET /v1/tokens)
 	ListTokens(ctx echo.Context) error
@@ -12886,6 +15542,167 @@ func (w *ServerInterfaceWrapper) TestApp(ctx echo.Context) error {
 	return err
 }
 
+// ListDestinations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListDestinations(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListDestinations(ctx, environment)
+	return err
+}
+
+// AttachDestination converts echo context to params.
+func (w *ServerInterfaceWrapper) AttachDestination(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AttachDestination(ctx, environment)
+	return err
+}
+
+// DetachDestination converts echo context to params.
+func (w *ServerInterfaceWrapper) DetachDestination(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Path parameter "destination" -------------
+	var destination DestinationName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "destination", ctx.Param("destination"), &destination, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter destination: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DetachDestination(ctx, environment, destination)
+	return err
+}
+
+// GetDestination converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDestination(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Path parameter "destination" -------------
+	var destination DestinationName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "destination", ctx.Param("destination"), &destination, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter destination: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDestination(ctx, environment, destination)
+	return err
+}
+
+// UpdateDestination converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateDestination(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Path parameter "destination" -------------
+	var destination DestinationName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "destination", ctx.Param("destination"), &destination, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter destination: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateDestination(ctx, environment, destination)
+	return err
+}
+
+// SyncDestination converts echo context to params.
+func (w *ServerInterfaceWrapper) SyncDestination(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Path parameter "destination" -------------
+	var destination DestinationName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "destination", ctx.Param("destination"), &destination, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter destination: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SyncDestinationParams
+	// ------------- Optional query parameter "dry_run" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "dry_run", ctx.QueryParams(), &params.DryRun, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dry_run: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SyncDestination(ctx, environment, destination, params)
+	return err
+}
+
+// TestDestination converts echo context to params.
+func (w *ServerInterfaceWrapper) TestDestination(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Path parameter "destination" -------------
+	var destination DestinationName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "destination", ctx.Param("destination"), &destination, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter destination: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestDestination(ctx, environment, destination)
+	return err
+}
+
 // GetExclusions converts echo context to params.
 func (w *ServerInterfaceWrapper) GetExclusions(ctx echo.Context) error {
 	var err error
@@ -13213,6 +16030,38 @@ func (w *ServerInterfaceWrapper) GetSnapshotContent(ctx echo.Context) error {
 	return err
 }
 
+// ListSyncRuns converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSyncRuns(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSyncRunsParams
+	// ------------- Optional query parameter "environment" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "environment", ctx.QueryParams(), &params.Environment, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Optional query parameter "destination" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "destination", ctx.QueryParams(), &params.Destination, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter destination: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSyncRuns(ctx, params)
+	return err
+}
+
 // ListTokens converts echo context to params.
 func (w *ServerInterfaceWrapper) ListTokens(ctx echo.Context) error {
 	var err error
@@ -13319,6 +16168,14 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/environments/:environment/apps/:app", wrapper.GetApp, options.OperationMiddlewares["getApp"]...)
 	router.PATCH(options.BaseURL+"/v1/environments/:environment/apps/:app", wrapper.UpdateApp, options.OperationMiddlewares["updateApp"]...)
 	router.POST(options.BaseURL+"/v1/environments/:environment/apps/:app/test", wrapper.TestApp, options.OperationMiddlewares["testApp"]...)
+	router.GET(options.BaseURL+"/v1/environments/:environment/destinations", wrapper.ListDestinations, options.OperationMiddlewares["listDestinations"]...)
+	router.POST(options.BaseURL+"/v1/environments/:environment/destinations", wrapper.AttachDestination, options.OperationMiddlewares["attachDestination"]...)
+	router.DELETE(options.BaseURL+"/v1/environments/:environment/destinations/:destination", wrapper.DetachDestination, options.OperationMiddlewares["detachDestination"]...)
+	router.GET(options.BaseURL+"/v1/environments/:environment/destinations/:destination", wrapper.GetDestination, options.OperationMiddlewares["getDestination"]...)
+	router.PATCH(options.BaseURL+"/v1/environments/:environment/destinations/:destination", wrapper.UpdateDestination, options.OperationMiddlewares["updateDestination"]...)
+	router.POST(options.BaseURL+"/v1/environments/:environment/destinations/:destination/test", wrapper.TestDestination, options.OperationMiddlewares["testDestination"]...)
+	router.POST(options.BaseURL+"/v1/environments/:environment/destinations/:destination/sync", wrapper.SyncDestination, options.OperationMiddlewares["syncDestination"]...)
+	router.GET(options.BaseURL+"/v1/sync-runs", wrapper.ListSyncRuns, options.OperationMiddlewares["listSyncRuns"]...)
 	router.GET(options.BaseURL+"/v1/environments/:environment/exclusions", wrapper.GetExclusions, options.OperationMiddlewares["getExclusions"]...)
 	router.DELETE(options.BaseURL+"/v1/environments/:environment/exclusions/:identifier", wrapper.ForgetExclusion, options.OperationMiddlewares["forgetExclusion"]...)
 	router.POST(options.BaseURL+"/v1/accounts/:account_id/reset", wrapper.ResetAccount, options.OperationMiddlewares["resetAccount"]...)
@@ -13343,156 +16200,183 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1tcxs3kvBfQfG5Kkt1I4qyZd+GrueD1nGyvssmKcu5bD2RHw040ySxGgKzAEYU41LV/Zr7YfdLrtCN",
-	"eeNg+CJL8ibRF5siZ4BGo7vR7/g0SNQiVxKkNYPxp8EceAoaP74Hq1dnUwva/ZWCSbTIrVByMB6cQ6Jk",
-	"ahh3P7PlXCRzZvVKyBnjMy4kW/AVWyp9NRxEA5PMYcHdIAshxaJYDMYn0cCuchiMB0JamIEe3N7eRoOc",
-	"a74A6wE4SxJVSPvua/eHcNPm3M4H0UDyhXuV0++XIh1EAw3/KISGdDC2uoDmpH4iY7WQs4Gb5izPv8ch",
-	"wsPm+Z7jvZXXQiu5AGk3jAv1U3uO/x1wA71oyNyv+yPhvcpgA7RaZbDXiLfuYZMraQB37888/ZZbWPKV",
-	"+ytR0rqFjz85/GYi4Y6SjnOtJhks/vXvxpHVp8bw/6JhOhgP/s9xTZ/H9Ks5/pHeoknbhHkmGc9zxqVZ",
-	"goaUqcIakQIT1rBcq2uRgn5mmANH88RGTGn8zVhuwZMzZxqMVRrYkhsmlWV2Dv4J/0vKDhKVAosnPL2c",
-	"0TLjiDmcsLjQclxIx0a2SFdjv8Yxz/Ojct748DUO6kmYCcOmXGSQsqWwc/xJAzdKDge3kUPle/hHAcY+",
-	"Jio/IBA4LUu4dHiYIFgp44bZuajRyAxfmTGi6t/Pf/g+YlyyQl5JtZRsKiBLI8bZUis5IxQph+QJT1nF",
-	"8CU+FzybKr2ANI4YXINe4WM4BhOSxaC10iY+RLy8UXKaieTRsZLwLGNJxs0cTL1hSaE1SEuEEpVCcQ4s",
-	"BctFxhxjmXKdiQfdrSTqSN2jSuyGoPRPHzcENAL6jdITkaYgHxsfVl2BfGaYSVQOjpaXwK9AMzvnEjGg",
-	"JHiCcZiTAGmFiGkJtN/T75X9RhUyfew1uN1JHZByxlIFxPdwI4wtIZXKXk4daB7SH/kqUzz9oNR3XM/g",
-	"S7HmRKUrh/PMAeFxfsL+Kv5cwm2VusQfS7j9uI8qlVdM2TlohvwbsWQuYJqt2MvRqATTKQJa8iw+HKNE",
-	"Jq4xjGtgmZrNIGUoVL1wpMWLNGLSyQlm5mpJ0vIc9LVI4CfJr7nI+CR71K05YynkIFOQyYodIPtzyyfc",
-	"AJ41nM6ntNCoK7nzBKz7IeG5LTQcuq1MndxUmplMLV87vcorVR5TRb0yv6U/SV7YudLiV3hUxvlesQlw",
-	"7TbFiQBcIfE6xzOtPAOUZhqu1VV9bhYNiDsy8Oeffz46K+wcpHWgQ1f/PMuWfGVY/GeaXQPPFv/3YlCf",
-	"uheDuK16dtQVRFuuVQLGOFS+lVbY1ZfiYhSaWXZEhx+bFJZxds2zAuWpk0U8SSC3DtKaY655JnY4KW9L",
-	"RDTVavcx1yoHbQVpbIkGbiG95Pibg8R9GqTcwpEVC6cOrmExaim1XSxHgxlI0JwW/Kmj80cDkQZfEylU",
-	"27EJu+/K59B4MGapdHqpld17HRqsU3P3e0eRaOn8YDJlw8t1ukFhtq3K79A5PVy9dkkqYXBKy2emyyY/",
-	"Oz5ccH1lWtomN8yspJ2DFQlbzkGjBBXWiSbg2rADLnm2siIxkfvOIIO2iUWYy2oM9zdIZ9f9MnBmwuBj",
-	"AFvV05fbaKZ+shfDNaNfNqzAoJ1TWzC/tIHuTNQHY9909SrV5O+QWAQsT/ekvXUQnR23Zip64BxVtTiq",
-	"oqd1CmkwUJgvoiazt6D2pBRamyfL74QJCA9hYdH+sAOFI+XSNFxrjmws4cZequnUgO0S9I/uvJTWEa1k",
-	"C2ei+f0wbKqyTC2Hg4BnYQ3DCOCGBZ5XTFoStTvQ3WYhE1wLI5SkP5015HCMNrjbObLiBpVACbLCWZpq",
-	"MCYggb3I67yBcOlVFyHvzn9gL05evTo6YTzL5/zo+TAkqnJlLM8u3bkRHF/DTPRIFmM1gN3OW/65iBZR",
-	"Ddmeu15JEP95/jinUs+pI707pIs+7zkIIwgSDfYSzbsWA3SF9BqpG7BWSBLcPE2F21Oe/dhYPjldHkXK",
-	"4OIbS22At7bGfuHRs6ln1vJk3r/KKc8MrB8w5WZsEiPnWdHZnzZ/LGEyV+oqYo4KZxpMxOAGEqeRTvkV",
-	"BJmFFrthVwJb23GParCkv7nTlBkxcxKD0dAR4+zr8+8Px8wAzyBl3KJjqbRlNNhCS0gb0NX43JVourpm",
-	"w/9VDsIODADqBu/fnn3917eHgSnXSGedTnr2/M0ckqsuN3Ni8QD+nLUX/AkynhsIc6y6anw9USoDLjsQ",
-	"k0NXXQ2qaepBe6C/lzMuz7tMv/tZlOc/IWPtyTY7iKr9KPvOBNglo+4irdViUlj4HGb7RgOg3cToCcOc",
-	"xgMpswqVV1IWKj2Ba88J7hTv4bGzIhX27TWErCSe2L6jkidWhRG/z+HlHR97Hwp0qFVzCGlfnQa0ISJA",
-	"MD0as9P/9Ay2/Urff9rlmMFDglATldhrj9OcswVejYyPG3fpXti13vO7c+0bDah488yEKGeDpRINYNEn",
-	"AUsNPqy63cHaLQzoHmVnXXY2Y2wEYeP1BmgtQEKoedvWye5ByXPQXKZqwYXcU/HaV/+7H33Lo6wN937K",
-	"VAOJb/C1PU+HDs7aovSNklarzKkk+CTzT75mwJM5WxQGY0CCvPoG9DVqE9xZXpkwdsjOSjFbGNIrpkIb",
-	"64Rs/+4s+M07+vH5KBoshPR/nQSMw52VwrDW0l7/Fgzfh1RpUv3dxUpjlDspBXuwys6bsQb8Dpi9SbLC",
-	"HbpvpdW1tnJ31DbHW30OdtsD7Su3ydUyFT0615WgYFbpS9gmUXmeX7pVfwx6KRfqmlThNTeAZJw5DkQj",
-	"Q8gEGGfXoN2qxmyq9ExZ67QgDHAL29B6Kq05GhhV6CTgbXfGA89zpqY+fuEADJpOfsrwEA6+EigKEfA0",
-	"xaAbsBqJGETAXwlsD+1WvaYjcatd8XsQtVFfgrqRIsIiYJt7Yc7NPIyCv/3w3mHRrfj8L2dHz1++cn+S",
-	"+76GmCkSsA5hkZO2c7gJovt+GSYaIOXsqEUa8euujzaoYt9tbPsoyoE8ij0Q0Qbe/kZAlr7VmvTy9jZu",
-	"sDkxjLJdO6LHKrMyBMBfgGd23p2cNuWygZpN0YJtrjd8LjT9u0YgZU2q1U7IjWqxf+w2GkyEtvPL8vhp",
-	"aUFBO0aYPOOry16tql/hnfKFyDa8ORPXIPt/zlTCewIH+VzJgIR7Ozx5dYqsxpnmcoaJPk69SZ0UYlOB",
-	"Zgs7ePny5dHoZDT6n//6b/r41VeHQc50WuHlr36uz9C/Gytto2UNv60jpDxVaLFRtdWtLazQ1AQ2SEJG",
-	"ZRhv+FFlIlltstQ3EdJ/CiMmIvPBujV/WaGnPAF2kGEQeKK4Tk3EjEoEzy6nAGnEDHCdzCOmIVGLBcgU",
-	"YTIRk8pJzaT8My8mmUguc62mIoOI/c9//fchs4pdV/MHTX7Msdv77OcJbdWe3un0nv3ZcJMLDWavMecq",
-	"63MTiT5Lsy/eab1MCP6yPd6JuN892hl0MrS0qlD4zK+3hHZD7Ky5qS3cfuyjm281D7uKqkj7jsGwpO0/",
-	"2PRW09Vw6yNQOyGaFMnp57jcPtTB5Gdo6mkmMOsAzUSe59vdyARvtXGD9to9hL0Ivw/TrELGHc0GfP89",
-	"VIjfwx7DrB86haa8yGz1WBvN7zE5qBm5t4oUQzfnszJrdQJTpYFNNYBT/8Pa/W3/CiQs94Tf2uzSUAp4",
-	"axVfjUZoQVKS959enY7IhuxP+u6Hqsp33cfO3aaYVzJvPU9CMfebqbE7Zpy9ecf+riaYu6r0lSNymZIm",
-	"vuA334GcOcXuuVvjHWRll6NoN9fSgilBzKoh+5qwbBwRCCkco4RVj/vanGiw5MIGx2qO9Ko1zmhPlb4t",
-	"nXv5rBuTJylNYXieWHFN6epVJJ7kdiMmHzKoG7mQaw5JHykvZ/O5Vrj1PkN5EA2qlFAMbPtk5GjQTG4j",
-	"09Xn5UaDKhnTv11nddF7VcpiNGikljsTx6dHBpexKXqGaWABjZdsTlpWmaQ9WWHq5b+f//A9JsS2/Hab",
-	"ZGnDzAq5W6Wx3FuWAZ/GxmhExwZqkKcVtofLyvBEe80xn6jCjicZl1cx+hn6cvUvitHoReJQgJ8gpiAS",
-	"pnnzwgCbc8M4ZaDkGhJhKIOY0m9jRz3xGFOGj6qcojiiL9RSYnp7zPP8yJ2dRwthjJCz8jsN08LUjyyE",
-	"cbQlZoWGNGYHp6OvDsu3G5mg7ODl6EX5Q1Vn4L59HjJR1piyjMMgRhu60QbLFk+nu8npDUKQ8rC9KFRl",
-	"vUVb+rltmHADmZAQbZCFodPlvRfMa5paKxC5UVmrn7yN7hS3aK35070lr4jSTLvMKzttY+rkmlm3Mf9F",
-	"qeyydPh0+fAB01GayGrCETW3LLD4/cIqjijuFE+5K92s0UBDnTgZBfWJe9zdnRJqmhtenfonjVP/ZAfV",
-	"rhOA6cP9fajzyNh31+bd63eKrfyWSKC1rXttZQdf54nKWxoSTxfC8agupEQ7W6Mvx3FqmUwc1F2Q5DpH",
-	"wcnRqxcsU0vQRwk3Tie3FrSJWCpmTkVRmj07eha5g0Jj0APLsLh/DtOVufvkxvr/v/CjXz+6f0ZHXx19",
-	"/DSKXj2//ZeQaD6XPDdzZff3A/WkNfE873vlLkdHOLDQiCRUhYrPDEu4VFIkPEN9Lhw/SPd09od91OFD",
-	"Y4Nre6sHx+Mt8rlbpcumz//fwGWIt8ttfTPnchY6/X213W00IFuaPqu8Td+pT+ylGFw0SHC4sGGBxbRb",
-	"XVe+5FblG8H+WkynAQsFZ99dPq4hIaCmT7VahLVptUMoxL2Mj0YVaJsWdR8iv2LXu4v9D+qK6iU/Px9l",
-	"/6RimIqbsBaMWRMsmXOnxIM2FW/7/FHUjBM1k87waDl8moYVVlzttQZTSvWNaMeHNqW40DDVErcyKO7C",
-	"nRSwErtNaX929P9I1n+sPw4vNwr+z1h3a8lbFpcG4oC4o2EqaNbWDdn5HEvpZAKvmZIZmepODjJhGFWl",
-	"h/1BJYlvWhvxQccqxG/LvNH+1d0HM3sI7szJjfhSQ2rPK8cLGMdIlw5z7lzJnHIRkt2UJltoYVfnDjRa",
-	"C23FWUFSHWFG9yp+XWN9bm1OpX5CTlV3V3+qXA3sCiA3WC2pgWPqRtKoyio9gDlo8q9rlWHiFeUKNGwl",
-	"KuBi/EJa4Avm1mncg7lWaYFhyyH7MBfGUQklep9/qAr3x41ErggJyi3EMC4pLeNbxZJMgLQXkmtgvvYI",
-	"UubEvRM8F/JCkisJS7snBfmr5xj1ZskckqtyNCxsTQqE2fIrMCw+824yVFPHzFdzkvMFac97X4YX8ozY",
-	"AB0vDmnIb2MWo9oZswPEC5ZvH0YsJiU0ZgfUrqDK/aVlCc0awYbD6ELGpKz6F8o8/NZDLK702HJcKBMq",
-	"MFODQpFYQA6ZgUOHdg/nhSS3hpCMS+Z4BFeMifhEaswTOWJH1H5oW9fTLrhHsrCvGWfGaiVnoMsZ3M9W",
-	"KXaAGCEkAiNEVH/hKg8jZlQLEJqA6vJRtFT4oEYahp2OXtAv1r15IZvI8PKp+VUFK70zh3ou4yfjC6gI",
-	"CH2UmJn9/ps37KvTl/+Gbqxg6W1cUZFTcTU1nWnXhA/ZGfOvsOVcGbiQO3jtHPWT5w7bWTgcCclixxBx",
-	"xLjZ3Vl4IQ+mSrPS7bnuB/QJ6VQJ7p19VSn4BAhUYcvAGpX/Lri+grSWEIeIubNOGwC44YnNVkg26MfF",
-	"IpQxVqFX6V8UWKCJD05Ho8MIWcOt2LBYFlkWY94Dl6sLSSXFB1KVxcWGuSf4JIOxo9FrYArLlennlSpY",
-	"qhDmJaeQlQF7OGQkJpzK64ZA0QDphcTSdmPXGor4mBaXq5qjxozT654dbDLHPg0NOhambv1yOjodlsKp",
-	"7EyDFCOc6PnbkXddHr37OqZCfUewoJ8ZKtRvCDslwaG78o825XjDKhkPRsOT4QjrUnKQPBeD8eDFcDR8",
-	"QeboHE+SY5KNv7rPMzr5K/jfpYPx4FuwPmloraPO89FoQ3n6fmXpfoZAVfpP+bB1CA7Gv3yMBqZYLLhe",
-	"1ZVECRg8UgqK9WL58S/1SszgoxvkeAFWO8t/w2L/6h/ZuloLN/Y4z7hYW2egE1F7SX6GMm/5R60WYOdQ",
-	"GOaGZKQab1514x2/pI3L9vs/XPFFtmntP+Qgz358t99Ol4N2MFCF2oMBez9XJT63bXPjvN64VqyB3UjO",
-	"732V7BegZpwae2S8HL3oG6aC6zjQO2QbL5TtPUim8mSOLRqcOMW+UgghCjxqD7QRldcnx6Wu0otPp2uX",
-	"WfaDdsu0X9bVzR/c6VtpP2hDuiOiVh4xwOee/EcBetXXq2xDG7HdZkTl9QBddI2RD/tmLwveN00beq/O",
-	"6NmJatbaLHQX87OwczraaGQ2FZl1irIv7m4XlWUwtXgSFjJzwtGWSrcuoG+lQiZZkcJlWS3eBH09N6Sb",
-	"0RHGgq+dDw61NVIfHjITC9Ez4kkrq4Bc1xt9yR8fUA40OxSEevOU2zVpWVAR0mfETKYsiopTAmmzqGg0",
-	"ZcNXTra/0mrTgy+dbn+paoj1OTIsqjds2+t1w5qW3GubwL+U3v2Pty2B6DBfcUVT1FVirSPojj/Vnt/b",
-	"TafIWZUp9tD003eCekCHTxtebfi3YNGSKTET3PHOKRUCqH7kuG78eftxE7Ucr6VL9lHOm7XMwgeinlZG",
-	"5u2WpMkG6Gvdr97wZA5HvhSvv/WVVEfo9Nuhz9UdaXUH0qtbDv7WqZuilhupu7trj0nrVc7o3cenXixd",
-	"knpPSTbGOxd9qdda3ilvpeYcNHNwWOxzcGJ3svqtOcRyCgdJlkEWUWqwUwGFvJCcWbEAVdjITSNLR2GZ",
-	"Plyntq7Qwz1kZ9gftdAQaGcVU4JfXLfipBawaaOP6oU8eDl60fK8rDXa8xZ+W3hgjlPz4MED/88qXd2b",
-	"1GilUd12++g+/vkWeVeUw6Cu7KfHU4oeXO6cjr7a/kLVXNa9cLIDTOv9QFHAPd8JZ2Wj5C8hEyth995v",
-	"ei/T30GfOybD5qHElht7rbWdTJ2VlhmyvjNly8wQCcvqKS/dJNxYVvdTGzIcEf3JS5HUnRcltS0dBsSD",
-	"g+DLK6Zr9ujwd8V8X5IjHFq367ebOQDbYhw1e3g8BCvkGU/avPCMGuG4SZs8oLlM1QLjAyTgbaGl8UkE",
-	"a+SNoP/YaPHxBVVnB3tL/Xqi8XuhcUWd72WAbO5C7sbn5Gx2YJ5XT3X05T7H3maP4EN6lVopS1sNuwoB",
-	"WE7hm8FLWEKj+YFvivLkRmj7jWQIjU0irInrAQ0t3DJz/An/v/0seR0Fr9YoqXn3uzV65f4b6hq+Lvdb",
-	"VxHUWSNoFpla9SnJsVSH2qpem2v9TOcV7C1mO3lUZqvIAPNIZISHWQ6aKk9/V4bH8+e7LKTbxvy3Znx4",
-	"8lrzMviGM13lqykISmYuUmGP4Bq2Bs+qRm87nj5Vz7q9A1LtJnd3fV2kd3m51UZv3wgeoZFhUWZ5jYcw",
-	"TKTsIOczIWe9sTufQN2cspNfvrnW4Dcegmo3JQxFodwTHsOVZtDUCB7Hz/Ib0QkayGqpo+77mvkb0bzN",
-	"zP+2+eADksF6G7kAHbxdz+REhZHKbn/fm9rcreamtnbx422t9KypIphL/bZzndp9e2a7zRZv2+nITm27",
-	"fUBdqNU8sEtAPqf8n947+0jO1s/Tlb6Y4oObiD7GdlpOD1MEBN7xp8Zft3Q0ZhAqsP4avzdrs1E+5Zwb",
-	"n/Y8b6ZMH1C+9FwYqzRmmF5Bbg9f031OS2GAnY6+6toLNNU6k7YY5bQPwPTJuXM/xEXo3J24ot4Q+saN",
-	"HD2WxHPGX2slTx6UtVD1rvu8n0tj/YJTdEhwm8y3eKIb0z4z7ZbCQ3bmPzJjRZYxTEafrMjgs+K6juk0",
-	"L5/E2kvqgdGVOVS//aiKgS8Z30kxeDQ2IaDSp7DtH0qT8Jy3JgU6fPcZqsUxz/MtvhX3wENa1/5qju1n",
-	"wzODlz/UNhWjS1koV7d9z0pUlSkJTde0Pp0sXd98F7ktg9zt/D2dLEFXN10iRMorz3Nm51oVsznj1b02",
-	"7CD21/3EEYvLC3/cZ7gBbL805VcQ+8K86i3sgMWdWowpA/52kwuJFVGeZqge++D0+XNHH2XFGRY8VZVN",
-	"a6eWd6o39Wyq65PN60eYkFYxYS+kO/rYhCdXM+1Iw3ee82UEVaaVvyY0DSUrEYbOquvL7/vYq29yemQ7",
-	"GG/SCTjSiCKezrk/1jlH2+7FQEAE7XaMHX/ieb7FWPYCx2cUvkZO1DClOuI6CDVTlF8hLEmWwoB2wsS3",
-	"lDSWr8rSMw/xuqnc5NvtJnKL6p8ye9dN3s3U0W/iBjdg9NBC7ENJFU8Kx3rWdc/+faaCEW0P4Of5NiuX",
-	"muiQaCgViai+VU/pSnM44Ax7uLPYfxMz3TCRF4xn2WFUKSEpw/4GjKOQ6zNxH/SM/zImbQ97/F5N2T+W",
-	"jxu55X5O7GPr240+rhgIZ99Q1QK6z8uyg04VsMmBX5Ft0biAs2x00OXwD2Ae4Sii6zl7ziNV2EQtgB2o",
-	"K4bFp3VlBVVT1N1w3ZKp/IKa47phD59Ukx42gOTKcwGRgAS6V8TRSZMi9uaPqhNN0z0TbPhcXzLEA+2G",
-	"Akbrgq/8vfAMe5+MkZSrDuVpRP6liJUXkLjVXEivKzcvBWAHcTIXOh+fPi+NcLwSShiWghbXZVuhunxc",
-	"ZivsVSMVNkmqGqKg90ZJ6oQjL2RjVU7bNlWjE9NupY5Z8hErpBWZb4NS3Y3VBsinxkE69rlz1NOOTYpF",
-	"bi5k7H+PyUSP59zMY3Id4ayeTYfsZ8c4Md6rFHs309KJC9870AOKEqTMxhMGoYA0upD1zV31Ek3ZCyb2",
-	"7vCYHWCjGrixDh68UysTEgx1xyTmjf819vne5EJX7nf65SimZjLYeA5zdbANDH2MI+y9gmQRn2G38phR",
-	"teKYxdSQ52BdFB1GLJZp4MebI/p6fCG5d6qgW4NIdVI6VujiK/SVKOnI0eoVXnAmwQ2dmOuYHWA7kMRc",
-	"R2V2O0HFtFoeYm9vRMiFPKj7hlCmYIsHcMzG3hurgS/MuH3D4QIWSq9YqoBKQmZaLVtG34WM337gs5IG",
-	"3MvlfpbMDdK+ZvG76dH3SsLRX51iGZdjtBrXvBidDln8t6Pqvq6j/yyp7UK2vv8Lkh1SYPPrc/ErxCVO",
-	"ocJonQjqO54EfEjfgn1by5Kd0uN8elczNavsvvZ3ulCF9nwQDRJzja3Ybmyw8dq6yELPYz/P1Gzal4xG",
-	"95ntlou2qR3CvGxl68dtbeIXy0tv31J3S+1mO6y2uVcO7YZjo52eu0v3nQ8VQyvd3si1iwrX6qAdP20D",
-	"KsAkwVfqLXVvvQj5VZrSnyKS2LZMEv84YFqhgX/SDhGno1cb6KvZR213Oqu1meDe0qFQSl+Sf1KVJwm1",
-	"9eJZxhKn+aCMY0IOf3PWzA5ejGj9l0bn67aL4z22JewE6lr9BFuRulom30eMZR+F8vhTfV5u9Jd+wJ6O",
-	"3bssp9jbrlWgyNR0Wh9LB5TyjbH/lVdBFygtJqv2dTjpYURKKOMXUsKylByvKU8U0iE7a9SvzkmTcQd2",
-	"CYDTZom7DcjUJ5aSStvUsKqUg6YKRlkHgUPzG6VnjXNz8Bgyv7xEt4cpm4upVtAowm9pKIioUjEUT+Wj",
-	"92TvEVl0qf9Zi9Yejs07+tSZXOdM26z6V9rzQaVOteuWWlfq9hcvNW4yeOlT8aubDbpK3w6ySKsMNqcd",
-	"vMcnHpDtqksqdko8QIDvIZv7j5JLgPhq8gHt+ENmE1DarXHMqbyjrm4bkCuVeaPSuyKwlwnqgppLQwVB",
-	"gRo5HPQ9da97kF4h9T01jxyCp9tVfrs56E8h+IdIWm8zT8U7IVbeUcwff3L/7ZTEju7ocn7te4E0XH6U",
-	"u77CfK8ryG1UKT51PvthX+J6xcS/h4z1L5+AjhsVlvC9TWODOzB6cIn2wZPV07G9FpHfsIcPHotzm7Vr",
-	"TJ4Afc34xIC0lKRnKingk//cCY+tcE2hqTE/+nuxGXx9xI8ZZ3hbp76Q+MoMrGl2EjIR48wssHG4v8uh",
-	"05Oo6jttMmWxuYalxvc9wf0H1h++THi/j9ueUtX/kPqDTwjoFSleW8DLfDebft/RIztFKvboan3XttRt",
-	"6n5H7Z0Z3vhP90qTVlKWfZ+MRqPeUnqeZfs1hH7IYEN97XqAi2kTnorZtxi+RABNevcE3qx1DmEWfUg8",
-	"Xa3H6alvNXZrxIRTfzduqEVnozHnWt+vMgZpLmSjv1aVer4WxB+y7xWzS1VSM1WMqiyljmK+VQf7eQ5V",
-	"15k6Aj8pzApn5DhdkTuI4+Yt47EP+9b3znzlo9TvwerV0dnU0rU0aZ2Dgr1sEBxGl35jcVl5MYqGHE3U",
-	"C1n5PfGYj9+lsMiVBZmsjv4DVjE78O5m0gLUFcjDCk3V9zSPkMYCT3Ef+JWQM6cG4AoqFFzIM3YFKx8Q",
-	"Id0AIRozDYWhm/rL0HUqplPAlj3lPS7l9Sz4wOnz50P2H7AiNUbDAhYTDBVPlb6Qz0/ZXBXavG5mE1QA",
-	"OxgwD8D4BnC4gmD9AN6oDkhyPQK1Ewht43DQ4wcM3ZFP0ur+dRwEv9FP9TG9JDj3t5r3V68i8iOqHtFg",
-	"5tmqbLbaaGCJGSS794fe1vz5Sat6XK3qn7/t0r59sJGuGQ+TbPA8aylwx5/w/20N/kvB87A6zEbOfDL6",
-	"141+j5awyrKX2Y/Yb7bf6xDHsQb8vH96bz12nyL1VqamXA55LDW0/YX+gpoYiTuO/GGKf1k6rQ+H7Ify",
-	"Pju6jRCPWk7nZlpd2gfRhcTb0xjdxYfPRhh79itkwo4p2m3n5Q2fa5eXvYiqFubcWljklCRGce4LeRDT",
-	"zvgBL1OQAtK4p4s5PlPz14OdulnJYbdfio09Pry1xQ7o77qnc0PvLaRPRDp8cj/8jhuc73vYeSreKPs2",
-	"SDAJyweRXzcWUIRV7TEISmdAWZtV9hOlUEu13FlWsa6oottEcS2fK6lYLagkLLeIKQnLRxBSboce2f25",
-	"RWRJWJYS60kU/RE8ofvLJAw6bJdIVVXycSqm015t+2sxne7Zg9tf8L970+K+pqZq39bHD97Y22EjxJw/",
-	"O4lJrhnDJmCX4MToUq31+MZrdnNu57873v19sBSebOsc9UYtcq6hvZ1bWgzXzPVpzs38trfW6kPlhK1u",
-	"PMc02HIAJJvq+n68bbiQ4h8FXks9FTfuaWHZwZ/YHG5YKmbuWaXx5urDIXtHVVnodc1BGyV5Rhc8e79w",
-	"p7CLbvzGE17JbDUM1X2U3PDGs9ZnMh5PU+F+4tmP2s1lhRuH2H2n+2oTLpUUCc+IwXxf8id2+SLsQs6A",
-	"kn6r+7lCFwRvbNIfSCt1PLDfkeDZEXXRzdHBD/TIA54hOMPmFr/e/Ndwra7Kyjt/8WsaaktF1X+PSepf",
-	"LhKMcTHayCYN+a3d1gMYkf9AxgKO/WWSLRtTp5uSLjGVhdpKYNXSXC19o3YlE3jqC/y7SLFEVgjyRksM",
-	"Hn/C/0sfe1/y5HsUQqZ2CwwZfrXXpWduiJr1HlKw9pvMJEs9cp5yL4P9IB2ONlLQLsdzSVZ7HtG76xhY",
-	"Y03TFzpzCoG1+fj4+OT5vw1Hw9HwZPyn0Z9G6BrzC+jc0z4HvDrEAl8wC4ZS7nKt0gLT+OrM33YvzHa2",
-	"cEGWdTdXyARKaX4yWGmegfGXlLT6+NdlVpxSDdW0q5ObYTu1KDTNh5AybyKfxNyIEVdZIHUydKmXVbeY",
-	"+Au8urP8GffGH8OlL09oZhKVQxNMTzhhOHmeB5BRuh0bF+Wvtz+MAr0cm4DneWjK7+t7Ykz7ohi3+biz",
-	"2P+z7Jjo6/DR6ksbw9fqancOX213jT3dyIQLR+0nK6oOwYSTQjaG9w6aMMraBZ9uAtilS8d6S46ITdGH",
-	"64tNm1RcF5T1bBrer2G144pqegqLNLcAb9vojvAX4JmdR5icJCQYE7EFWC2Skorwjl0yEV4zqbz7WAKk",
-	"rT2oDhgzuP14+78BAAD//w==",
+	"7H1tc9u2lvBfwejZmciztCwnTvfWmf3gm6Ztdts0E6fbO0+Vx4TIIwnXFMALgJbVjGf21+wP21/yDA5A",
+	"EqRASnJs5yb1l0SWSLwcnHecl4+DRCxzwYFrNTj9OFgATUHix3eg5fpspkGav1JQiWS5ZoIPTgfnkAie",
+	"KkLNz2S1YMmCaLlmfE7onDJOlnRNVkJejgbRQCULWFIzyJJxtiyWg9PjaKDXOQxOB4xrmIMc3NzcRIOc",
+	"SroE7RZwliSi4Pr1d+YPZqbNqV4MogGnS/Mqtb9fsHQQDST8o2AS0sGplgX4k7qJlJaMzwdmmrM8f4ND",
+	"hIfN8z3H+w6UZpwa2PSMm9ZP7Tn+K37FpOBL4LpnfKif2nP8n4Aq6ARzZn7dH8jvRAY9q5Uig71GvDEP",
+	"q1xwBYgdf6XpD1TDiq7NX4ng2mz89KM5v4wlCOejXIppBst//bsyaPvRG/5fJMwGp4P/c1Tj/5H9VR29",
+	"tW/ZSZuIf8YJzXNCuVqBhJSIQiuWAmFakVyKK5aCfKKIWY6kiY6IkPib0lSDIxdKJCgtJJAVVYQLTfQC",
+	"3BPul5QME5ECiac0vZjbbcYRMTAhcSH5acENmeoiXZ+6PZ7SPD8s540PXuCgjkQIU2RGWQYpWTG9wJ8k",
+	"UCX4aHATGVC+g38UoPRDgvI9LgKnJQnlBg5TXFZKqCJ6wWowEkXX6hRB9R/nv7yJCOWk4JdcrDiZMcjS",
+	"iFCykoLPLYiEAfKUpqRiKCU8lzSbCbmENI4IXIFc42M4BmGcxCClkCo+QLi8FHyWseTBoZLQLCNJRtUC",
+	"VH1gSSElcG0RJSqZ7gJICpqyjBjCUuU+E7d0s5Nog6sfVmw9tEr39JEnAHCh3ws5ZWkK/KHhocUl8CeK",
+	"qETkYHB5BfQSJNELyhECgoNDGAM5DpBWgJiVi3Zn+kbo70XB04fegzmd1CySz0kqwNI9XDOly5VyoS9m",
+	"ZmlupW/pOhM0fS/ET1TO4XOR5lSkawPzzCzCwfyY/Mz+Wq5bC3GBP5brduM+KFdeE6EXIAnSb0SSBYNZ",
+	"tibPx+NymUbRkJxm8cEpcmRLNYpQCSQT8zmkBJmqY4528yyNCDd8gqiFWFlueQ7yiiXwK6dXlGV0mj3o",
+	"0ZyRFHLgKfBkTYZI/lTTKVWAsoZa+ZQWEnUxI09Amx8SmutCwoE5ytTwTSGJysTqhdHbnNLmIFXUO3NH",
+	"+iunhV4Iyf6AByWcN4JMgUpzKIYF4A4trVOUaaUMEJJIuBKXtdwsvBVv8MDffvvt8KzQC+DaLB029duz",
+	"bEXXisR/tbNLoNny3yeDWupOBnFTtd1QVxBsuRQJKGVA+Yprptefi4qRaWbZoRV+ZFpoQskVzQrkp4YX",
+	"0SSBXJuV1hRzRTO2g6S8KQHhq+3mYy5FDlIzq7ElEqiG9ILib2Yl5tMgpRoONVsadbAFxaih1G5CORrM",
+	"gYO0OnX9c2VTRAOWBl9jKVTH0Qfd1+VzaJwotRIyvZBC770PCdqoufu9Iyxr2fhBZUKHt2t0g0Jt25U7",
+	"oXP7cPXahVUJg1NqOlebZPKbocMllZeqoW1SRdSa6wVolpDVAiRyUKYNawIqFRlSTrO1ZomKzHcKCbSJ",
+	"LExdVGOYv4Ebu/H3gTETBh8C0KqevtiGM/WTnRCuCf3CszKDdk5twfzeXPTGRF1r7Jqu3qWY/h0SjQvL",
+	"0z1xr71EY8e1TEW3OINVDYqq8KmNIR4Bheki8om9sWqHSqG9ObT8iakA82Aals0PO2A4Yq6dhkpJkYw5",
+	"XOsLMZsp0JsI/dbIS64N0nKyNCaaOw9FZiLLxGo0CHguWhDGBfZs8Lwi0hKpjUA3h4VEcMUUE9z+aawh",
+	"A2O0wc3JWStuUDGUICmcpakEpQIc2LG8jTdwXXK9CZDX57+QZ8fffHN4TGiWL+jh01GIVeVCaZpdGLkR",
+	"HF/CnHVwFqUlgN5OW+65yG6iGrI5d72TIPzz/GGkUofU4c4dsgk+5zkIAwgSCfoCzbsGAWwy6RaqK9Ca",
+	"ccu4aZoyc6Y0e+tt3zpdHoTL4Oa9rXrLa+2xm3l0HOqZ1jRZdO9yRjMFbQFTHkYfGznPio3zadLHCqYL",
+	"IS4jYrBwLkFFBK4hMRrpjF5CkFjsZntOJXC0G+5XCdrqb0aaEsXmhmMQO3REKPnu/M3BKVFAM0gJ1ehY",
+	"Km0ZCbqQHFJvdTU8d0WaTV3T83+Vg5ChAkDd4N2rs+9+fnUQmLKFOm086TjzlwtILjepmVoSD8DPWHvB",
+	"nyCjuYIwxYpL7+upEBlQvrFi6zAWl4NqmnrQjtXfiYzL802i310W5fmvSFh7ks0OrGo/zL41Am6i0eYm",
+	"tZZsWmj4FGL7XgKg3UTsE4oYjQdSogUqr1ZZqPQEKh0lGCneQWNnRcr0qysIWUk00V2ikiZahAG/j/By",
+	"jo+9hYIVatUcjOtvTgLakEVAUB0as9H/5By2/Wq//7iLmEEhYUETldBrjuPP2VheDYwPvad0J+Ran/nt",
+	"qfalBFS8aaZCmNNjqUQDWHZxwFKDD6tut7B2CwWyQ9lp807/Ds+u0HvdW1pjISHQeJdwd6PkpcwMmHTD",
+	"c4sSuACa6cU2tPCW/aN9oVt/vGQ8/MOS8oJmF0pDvqeK2KmSfgatU615coFu2isaRtR71EsRtn06qY8O",
+	"7bVWh906iv00WQ8VbqXRthC2KcWQtsgwhRktMn0QkZry0AdzIWF2OinG42cJzXP84O7RNCzzjGogqkgW",
+	"hCpiyPPw48dRdT9/cxPUc0t0bS7EKMoLMY8IXeYZ00UKEVmy65xyyCKiYG7OxczsVOvg0Pso75+ubp+9",
+	"fU0uYa0I5an1RKuHVq2LacbUoqFbh6do01D79uAHQdLC+nfITIolOV4aRebpyWJEvrPIocwXx8+Xo63k",
+	"5NPOFozu0NfTJte+K7399gxxJ42/GcrR1PxbDKDPENjk/ZsyfW/FrsPJ0nY5uauTinWt0Q1Zfv4QbfXG",
+	"4IBbdnUXepMv12+vOHmj3Mrs2aYMdIrmz2kSbRepocleNfWaO/CWGdFzkYolZXxPatzXkXY3CoJja811",
+	"7yfLPSC+xNf2xLcNmDX5+EvBtRSZEUBWsLsnXxCgyYIsC4XBNMyGRyiQVyg6aJaJVcaUHpGz0l4tlHXQ",
+	"zJhU2rD87tNZ0uvX9sen42iwZNz9ddytV24X0GGR0tz/FgjfBZvxsf72bMYb5VZsZg9S2fkwWovfAbLX",
+	"SVYoJvgrrmXt9rk9aP3x1p8C3eZA+xrA9s5qxjqcVyULLyXkNtPUKc3BGxgJS3EFAe33NSeUZChM5kQx",
+	"ngCh5Aqk2dUpmQk5F1oDd5GCTHs6WKWMRAMlCpkEwhaMqkjznIiZCwQxCwwq0G7K8BBmfeWibKwFTVOM",
+	"XgJSAxGjMfBXu2y32q0Oog2OW51KZYU1QF8utRcjwixgq4lO1SIMgr/98s5A0ez4/Mezw6fPvzF/2jiI",
+	"esVEWAZrABYZbruA6yC475ZgogFizo7uOMX+2PVRDyv2PcamUV0O5EDsFhH10Pb3DLL0lZTWwdk2EjoV",
+	"W4xH2e5mso9VKnJoAV0auD2UCw80fWEXt9aaX3sRKS2uVt/m9voX3WM30WDKpF5clOKnoQV1OLryjK4v",
+	"OrWqbs/hjC5Z1vPmnF0B7/45EwntiMDIF4IHONyr0fE3J0hqlEjK5xgxbdSb1HAhMmPo/yXD58+fH46P",
+	"x+P//e//sR+//fYgSJlGK7z4w831CY5Mb6dNsLTg2xAhpVSxm42qo24cYQUmf7FBFFIiQwvnrchYsu4z",
+	"OfoQ6b+YYlOWuain1sVjIWc0ATLMMJpuKqhMVUSUSBjNLmYAaUQUUJksIiIhEcsl8BTXpCLCheGaSfkn",
+	"+jSSi1yKGcsgIv/73/9zQLQgV9X8QQ8HJivsLftpYo9qz2v+9I4DA+A6ZxLUXmMuRNZ138a6XPZdgWPa",
+	"8YQeB0EfaiDsdw8bC97WNLSqUByS22+52p4gJP9QG7D90IU3P0gavnOrQhZ3jCpKmhcxfW/5dzY3LpRn",
+	"J0BbRXL2KZ7L93VU3hPruCUMwzfRTKR5vv0+3q63OrhBc+9uhZ0AvwvTrALGLc0GfP8dVIDfwx7D8Gkr",
+	"hdA1Wj3WBPM7jLL2QyC1sIqhmfNJmf4zhZmQQGYSwKj/Ye3+pnsHHFZ7rl/r7ELZXL3GLr4dj9GCtNl4",
+	"f/nmZGxtyO7svO5VVYlD+9i52xTziue1A04FMb+pGrqnhJKXr8nfxRSTgIS8NEjOU6uJL+n1T8DnRrF7",
+	"avZ4C165SVH2NFv5VTbSXoumG51xZgglrHrc1eFEgxVlOjiWP9I3jXHGe6r0Te7cSWebwY2WS9t4Rppo",
+	"dmXz/qqQRsu3veDGkEHtJZW0HJIu5LCczQWt49G7VK9BNKhyazBC0GV1RQM/S8Cari7BKRpUWS3u7To8",
+	"3r5X5X5EAy9Hz5g4Ls8kuI2+6wyMpw9ovNbmtNsqs92ma8xh+Y/zX95gZlHDb9fHSz0zK+Ru5UpTZ1kG",
+	"fBq9YR0bNpCHnprpDior4zyae47pVBT6dJpRfhmjn6Er6dHeWBoQ2CvL2EbjYL4cLRSQBVWE2lDeXELC",
+	"lE3FsnlMscGe+BRzrw6r4Ow4sl+IFcc8wZjm+SFeei6ZUozPy+8kzApVP7JkyuAWmxcS0pgMT8bfHpRv",
+	"eyk1ZPh8/Kz8oUrYNN8+Pdh+5VYGtCBEPd2ox7JF6XQ7Pt3DBG1Cm2OFokxcbXI/cwxTqiBjHKIeXhiS",
+	"Lu8cY27fh/kRXb3KWv3kTXS7ABB/zx/vLAqYlWbaRV7Zab05KC2zrjeQWIjsonT4bNLhPcZP+MDy1xH5",
+	"RxbY/H7XKgYpbnWfclu8aeGAp04cj4P6xB2e7k6Ryf6BV1L/2JP6xzuodhsXMF2wvwt1Hgn79tq8ef1W",
+	"dytfEgo0jnWvo9yA13ki8oaGRNMlwwoUBedoZ0v05RhKLbOygroLotyGKDg+/OYZycQK5GFCldHJtQap",
+	"IpKyuVFRhCRPDp9ERlBIvPTAfHbqnsO8L2o+mbH+3+/08I8P5p/x4beHHz6Oo2+e3vxLiDWfc5qrhdD7",
+	"+4E64sNpnne9chvREb5Y8G4SqooPTxRJKBecJTRDfS58f5Du6ewP+6jDQqPHtb3Vg+PgFrkg+NJl0+X/",
+	"92AZou3yWF8uKJ+HpL8rW3ATDawtbT+LvInfqcuQsndw0SDB4cKGBVYl2eq6crVLRN677O/YbBawUHD2",
+	"3fljCwgBNX0mxTKsTYsdrkLMy/hoVC2tb1N3wfIrcr092z9f86QTLbb5ftHj3FhtiSxLKi8H0SAzmwyh",
+	"Rxv0/XFA7TCxRshok27cmrq2+jajPHgVtDvMa4CF9rEl7m6bbmuJ644WU/CSQrezoKby2QzEM+CpluYP",
+	"2wXld0UYyOGV7AK1O78wKG9Ed7UuRKETsWwIfCPorfsFIxWrFNLcSOQOR4UXwLB3gof7OeDL+FGsyJLy",
+	"Nfnx/fu3ZW0C68urIlyJAq4jIgFjTwjjSVakjYDaplCTeycn9GEbiq7qlmrHO40+nPRWGAVEU72Y+uh6",
+	"sPVOmLFD/Nvz4vfiEu4oyWL/TFmYseuwRwIj2EiyoJImRget9CyXFIleikTMOVPQdL77uItlRPbagyo1",
+	"7F6o40N94YZ2mGqLW5UlPIVbGcMldH3N++zw/1q9+0P9cXTRq4R/wr4bW96yuTQQk4EnGsYCv2DMiJwv",
+	"sD4MT+AFETyzblOjkxKmiC21FvbNlyjetzdLBxseOvy2jPzt3t1d0LJbwa0p2bvr9wTGonKCgzKEdGEg",
+	"Z9hXZgy9NBwdriApJNPrc7M0uxd7FGeF1bBxzXjVhV/XUF9ondv6NYzPxOap/lq5fcklQK6wBJAEimF0",
+	"iVdqpLyNyUHau04pMgyCtXFbHpu2VUkInXANdEk0iiHGSS5FWqBqNiLvF0wZLLHZy+fvq2p0p15QbYQI",
+	"ZTbiskMWQH4QJMkYcD3hVAJxBTUgtfkWTI8mfMKtWx/rlU0Le3dog+9JsoDkshwNqzUlBa5Z00tQJD5z",
+	"VxYoYU6JK1FkHeGIe84TPprwM0sG6AQ3QEN6OyUxugBiMkS4YE2yg4jE1iEQk6GtwVcltNptMUm8i9+D",
+	"aMJj6zhwL5QZMI2HSFz5FMpxoQxuw6g5GxaCVdEgU3BgwO7WOeHWxcw4oZwYGsEdYwaMRTXikByhw+o7",
+	"QV0XiVpSB2SmXxBKlJaCz42SYWcwP2shyBAhQlzakwVE9Rfu8iAiSjQWYiewxeaQtVTwsNUhFTkZP7O/",
+	"aPPmhPvAcPzJ/6paq31nAfVcyk1Gl1AhEN4XYbrxu+9fkm9Pnv8bXikE60nFFRYpklBpK7U2C52NyBlx",
+	"r5DVQiiY8B1uUAz221sUrNFoYMQ4iQ1BxBGhaveLmwkfzoQk5RVU+07GZVnb8mbu4qWqbzYFu1SmyyAH",
+	"W9PKWHeQ1hziACF3tlHbDq5porM1og3eqWFlhVMsrVaF4tpLXjvx8GQ8PoiQNMyOFYl5kWUxxqBRvp5w",
+	"WydryEVZMUsR8wSdZnBqcPQKiMAaXPbntShIKnDNK2rDBxTogxGxbCKnGgUWsgZIJxzrtSndqpLp4gso",
+	"X9cUdUqofd2Rg04WWHzQw2Om6nqmJ+OTUcmcynKriDFGF4//duiukQ5ffxfb6nMGYUE+Ubb6nMfsBAcD",
+	"7uquyufjnofodDAeHY/GaLrkwGnOBqeDZ6Px6Jl1DS5QkhxZ3viH+Ty3kr9a/+t0cDr4AfSPZQpmo0zs",
+	"0/G4p+bafrXWygTdzVJrv+ajhhAcnP7+IRqoYrmkcl2Xx0hAoUgpbNwN1tT6vd6JGnwwgxwtje2TqL7N",
+	"/uwe2bpbDdf6KM8oa+0zUF63uSU3Q5lD8laKJegFFIqYIYlVjft37b3jttS7bXf+ozVdZn17/yUHfvb2",
+	"9X4nXQ66AYEq7CkYPOXmqtjntmP25HXvXrGwUy86v3Olnz4DNuPUWPjx+fhZ1zDVuo4CBTG30UJZs9Ly",
+	"VJossO6gYadYLBlXiAzP1rztBeXV8VGpq3TC0+jaZcbToFln/Pe2uvmLkb6V9oM2pBERtfKIwRbmyX8U",
+	"INddBbh7amPvNiMqr0O8LvFGPuiavazi1jdt6L06unInrGnVDtzczG9ML6xosyOTGcu0UZRdxbJmpZQM",
+	"ZholYcEzwxx1qXTLArp26lxCF2UJNH/p7Ti9zei6MBRcQbjgUFujpsJDZmzJOkY8bkR42WvE3nu9D/fI",
+	"B/yye6GCs+VxTRsWVIT4GRGVCY2s4sQuqZ9VeJXG8ZXj7a80as/iSyfbX6qqPH8KD4vqA9v2el2FtcH3",
+	"mibw7+VN64ebBkM0kK+owmd1FVvbYHRHH+vbhJs+KXJWRe3eN/50SVC30NHjgVcH/gNotGRKyARPfENK",
+	"hRZUP3JUd8u4+dCHLUet0PUuzHnZivK+J+xpRMffbAlg95beKun8kiYLOHRp0d31nLk4RKffDsWbb4mr",
+	"O6BeXUf/S8duG0HSi92bp/aQuF7F799+fFtgdBOl3tmAR+Wciy7ttpUDQBthkkM/HpLELh4yNpK1rsvD",
+	"OHatyDLIIpumYVRAxiecEs2WIAodmWl46SgsUznqNIM1erhH5AybfhQSAjWaY3sNGNf9JWxfk9RrDjLh",
+	"w+fjZw3PS6t6vLPwm8wD4019wYMC/68iXd8Z12iEtN5sNod5ePkWOVeUgaCs7KeHU4rune+cjL/d/kLV",
+	"McW8cLzDmtpNLpDBPd0JZmX3n8/BEytm984deifR30KfO7KGzX2xLTN2q147T42VlilrfWdCl1F6HFbV",
+	"U467cbjWpC4SPiI4IvqTVyyp2wlw24tjFGAPZgWfXzFt2aOjr4r4PidFGLBu12/7KQBrPR76hSnvgxTy",
+	"jCZNWnhiq7uaSX0akJSnYon3A5bB60Jy5YIIWuiNS3/r1a38jKqzWXtD/XrE8TvBcWHbufEA2twG3ZWL",
+	"j+x3YJ5XT23oy12OvX6P4H16lRrho1sNuwoAmNrmOpxxWIFXiMYVqHp0IzT9RjwERh8Ja+S6R0MLj0wd",
+	"fcT/bz6JX0fBfpElNu/eMLKT77+0rbDafL/RX6+OGkGzSNWqT4mOpTrUVPWaVOtmOq/W3iC24wcltgoN",
+	"MI6ERyjMcpC2CsBXZXg8fbrLRjZ7c31pxodDr5aXwRX/2lS+fEZQEnORMn0IV7D18qyqXr6j9KkKse99",
+	"IdWs3H7b11l6m5cbteH3vcGzYCSYIF/2pmSKsJQMczpnfN55d+eSWfwpN3J9+vO+vvArqGal/dAtlHnC",
+	"QbjSDHyN4GH8LF+ITuABq6GOmu9r4vdu8/qJ/5X/4D2iQbukZwAPXrUjOVFhtCUQvu5D9U/LP9TGKX64",
+	"qZWeliqCsdSvNnqE37VndrPw7U0zHNmobTf3qAs1CrluIpCLKf+n984+kLP103Slz6b44CGij7EZltNB",
+	"FAGGd/TR++vGisYMQsUuvsPvVWs2G0+5oMqFPS/8kOmhjZdeMKWFxAjTS8j1wQvbpHjFFJCT8beb9oKd",
+	"qk2kDUI56Vpg+ujcuRvksuDcHbmiziv03oMcPxTHM8ZfYyePHpTWVfWu57yfS8M7ljdGHUeHBNXJYosn",
+	"2pv2iWqWdx+RM/eRKM2yjGAw+nRtDT7Nruo7nYRyLrAIvEs2tPWINnmOraXxoIqBK9+xk2LwYGRiF5U+",
+	"Xtv+qTQJR3ktLrBBd5+gWhzRPN/iW8nzezWryn6T22XDE4UdDWubithOozZWt9nhKKrSlJjEh9WjZNn0",
+	"zW8Ct2GQm5O/I8kSdHXbPmJWeaV5TvRCimK+ILRq1kqGsWu0FUckLrvYms9wDVgKb0YvIXaJedVbWI2Q",
+	"GrUYQwZcf5oJx4wohzM2H3t48vSpwY8y4wwTnqrMppbUck51X8+2eX3c76lJGNeCMD3hRvSRKU0u59Kg",
+	"hqsC6tIIqkirxPpJ01CwkoXQGVavuQ+xV7cnfmA7GNvDBhxpFiMe5dyfS87ZY3dsIMCCdhNjRx9pnm8x",
+	"lh3DcRGFL5ASJcxsHnF9CTUXNr6CactZCgXSMBNX3ldpui5Tz9yK26ayT7fbTeQG1j9G9rZN3n7s6DZx",
+	"gwcwvm8m9r7EikeFox113XF+n6hgRNsv8PN8m5VrC0C5cj9OkYjqVvFCVprDkBLsp0Fi901MpGciLwnN",
+	"soOoUkJSgvUNCEUm12Xi3quM/zwmbQd5fK2m7J/Lx43UcjcS+0i70s8PywbC0Tc2awHd52XawUYWsMqB",
+	"XlrbouQUT+pCB5sU/h7UA4gi28O2Qx656l1kKC4JJp/WmRU2m6KuTG62bNMvbKFyM+zBo2rSQQaQXDoq",
+	"sCjAwfZ4MnjiY8Te9OEVaut30HznP3iPKNbunLuTw8bfxWdw3Pyp8t32cPX4x+JjZwPpHsz1UxYZ8peF",
+	"gWLkkvGUDGPXlR1bGZR92c0fZWd289n1ZjcfS5fRwYi81mrC6+qNTJFpwTJti13ZQllOwdvwDdmSSmRK",
+	"sVpMs75OwGkUlR3oJzyumqDnUvwdsMRqjH0i3AQjmrOLS1ibFcZeHVZXpmi1YMnCb+RoJvFhc8nFSjmj",
+	"dLo+nfAYHcKu6E2drRfXQbCuDUSokX5si+P8IOpm+sKQZFz30Ddvj17hHObTr65JXGxdavHoHcxUTIZx",
+	"oPk+7rHR6TnGmj6bvd7j42VMtCDx05NFTIZuGyQ+fr6MD7q9Y981KlrehwbtzfB5vGWNLuOPXrNHr1nD",
+	"a+azhh5mvp/KcfTR+2t3p5r30guyMlo004QmhmFlkM6NMez837LgTT/bb6XOfQU8FdJzteHQErrcbG0G",
+	"8OhuuxN3245o1e196z2X8UMxx/dNrIxKhFNlRUuUmaV9JGb4U0aVxrqb6PdZ88Sg66MR9Ok+wJ2R6t59",
+	"AR7a7OMaNBpp7RaM9nUKlsoeYSmRRQYEi0pavWhfl+GDKj6fx4W4hbYfXYlfkSvxAdSYI8PKH8TTGOQu",
+	"QUv4HLhrGJqy2Qwk8ATIFPQKnD+uFfnTKFCM2tSqVJx8E7Ghcw2XVF6aZyfcvBURmqYuVXwpruDAlWwB",
+	"rjDzkOmyLh4+ZHsOgIrcK4mQbsWy4CPyxlVIxqqwPCVLoBxruDqONOFUG+43ImdOtXuiqtIvaAnKglup",
+	"XErhqvzL0IxoBrdfOJVyRVVzf6gkRnUWpCz4hKsKsBKUPkD72zWVcIay26OQTu2sWyu4+Q5G5BeO28Rc",
+	"xAZ8jTDTbAmn5GT8rTHZM5hw5yjAisJkRdcj8pvZV5zK9YUs+L8bfhlHVQlmuxtRZCmZAraWIEPrDqNO",
+	"sBw4v4TZiitFHbKEz9c8aYqDHZLg3KL2q1D4qYlWgsMvs06i2+wCsf05bEZz86GrjkbByVDIyBY/Jqlc",
+	"m68sruQZrZS6P7HR/EVKDXPyTZlBuFjdl9x4sBuq3eXGz1hvv9Gc5gleVKWHgmfriBjMA64NKUJqr3Fa",
+	"5UHqOyClbecCV9m9YtO/viYJ5SQVL8hU6AX6621fCiJ4W+aEL74e3gq8zUXYquV8qEqO1w17EYClXPin",
+	"5gBfqBqICOojVHd1vr1pu1Kb/Lu0YCvr2utOA807AiGgS4plGIBKK/dPUX+qeq+nkY3WjtBfj70JUBFz",
+	"kWdYysHVyCPDOFkwmZ+ePC1DWlHJY4qkINlV2aSjLsaMhK6E1bZoVrUXQB1CcNtXgk+4tyvrUCvbBqhm",
+	"k3isORWRgmuWuaYCMyHnQmvgzQW5QhOQnrpKFLZTFJkWy1xNeOx+j63SGC+oWsT2Pg9ndTRf6keK8cQo",
+	"RsiBkBZd4ym3ULyPL2tbMIWrgDSa8Gp13sGpsrNC7JJLYjLEtg9wrWPUfSElGeOgbN9PywHif409lRjv",
+	"fJT75TC2rRmwjRNmvmNTBfsxjrCTAaJFfIZ92GNia3+ekti2txi2+dpBRGKeBn68PrRfn044dSHKGCRs",
+	"UXVa3jhZLR6VdqNyAtdyTSg+aoZO1JVRceFaHyXqKiprRdlVESlWVhtGgEz4sK7Cb+tuNGgAx/TOXmkJ",
+	"dKn8NjNPFFnCUsg1SQXYAmtzKVaNEMoJj1+9p/MSB5zCrfyrcuD6BYlfzw7fCA6HP1OdLOJyjEYbiGfj",
+	"kxGJ/3b4qiTqw/8qsW3CG9//iGiHGOh/fc7+gLiEKVQQrcuquP4BAU37B9Cval6yk57tiiX4anbZywhl",
+	"XDSwZz6IBom6wsZG1zrYxqjNsvByt5tmajLtKu2AdLdjZYe+4uKLskmvG7dxiJ+tylN1UC5eIRqESK2/",
+	"84Q9DUNGOz13m14W7yuCFrJ5kHg8hPqn6FUVNvS0bVEBIgm+Uh+peetZ6NrE5/42vw8d59zSj1lMI17j",
+	"n7Te+sn4mx788rsS7Y5ntUITPFsrFErua/kfF6UksU1yaJahpm15HGF89MVpcjvcB0TtX7ye3s3LgnfY",
+	"5Iv3Or8aeW81T76LsJV9FMqjj7W87L0ofY8WG7TVTAx0aZX7JGI2q8XS0BZQwkzatVNBl8gtputGqVSW",
+	"HkTO+UQnnMOq5BwvbNUVSEfkzKsGu7CajBHY5QKMNmupG515tkyLVWl9DatK4PVVMJvDGxCa3ws59+Tm",
+	"4CF4/iuOLVq7iNLfTLUDr6R1Q0NBQJWKIXssxnpHJp9Fi03sf9LAtfsj8w196oy3KVP7NbSFdHRQqVPN",
+	"KoD1q72lAJf0+ifgc8MBn7vCVuXfx5tK3w68SIoM+mNE3+ET90h2ZoLdo0JxwXdQG+nPEq6J8PLpwJ74",
+	"fQZo2iI2eDsjXNh7XYQ7FyJzRqVzRWBnANQFJeXKltcLVJzEQd/ZXlD3UnlfZPB5Cjvhpr7gik6PoXn3",
+	"UQKqSTwV7YRIeUc2f/TR/LdTSSi8+iznl66yvufys5Wg1ujUv4RcR5XiU1eHOugqA1UR8ddQ/+nzl3PC",
+	"gwpz+M4WjMETGN87R3vv0OpRbLdj27rP8N7vDc1h7RrGZhf6gtApRhxg9oKquIArpWEkPDaWVIW0ba7R",
+	"34utlWsRf0ooyQyrlhOOr8xBK78vh4oIJWqJbXhdZ/SNDh9VF1eVCY2l6rVtI90R93bP+sPniXTrorbH",
+	"wk9/Sv2hjInrYilOW8iAqi2m30/2kZ1uKvboEXvbJq9N7H5tm6US4Hgnh0u1sVmuiPLxeDzuLExNs+xh",
+	"g5f6CBjh3GUC20N4LA29xfC1CODju0Nwv3JwCLLoQ6Lpun1Pb7vAYu8zDHjRwoW7bDa889rcBcNkmFYT",
+	"7oUj1IkszUv8EXkjiF6JEptt/VWR2SzCsvA9+Q0DLl2VqeoGflqoNc5Icboix3w489eFgkTwVMXu2rcM",
+	"IcTgQ7ylfgdarg/PZhpk7OJCXegKxkTicghc50b8jshZGZ5JJORook54HQ5kxHz8OoVlLjTwZH34n7CO",
+	"ydC5m60WIC6BH1Rgqr638zCuNNAUz4FeMj63EY2C1x2tJvyMXMLaXYhY3QBXdEokFMq8w6pWX2VsrCZT",
+	"ka79ZEx84OTp0xH5T1hbNUbCEpZTvCqeCTnhT0/IQhRSvfCjCaoFmzVgHIBy7ZRwB8F8wwS1AUS5Doa6",
+	"cRHahOGgww/4dDyOwlejd6/j4PK97oQP6SXBuX+QtLsWLALfhmfOJKhFti5bF3rt4DCCZPduq9taqT5q",
+	"VQ+rVf3zNzHZt6ss4jWhYZQNyrOGAnf0Ef/f1i67ZDz3q8P0Uuaj0d82+h1YwirLXmY/Qt9vZrWBHEcS",
+	"8PP+ocj12F2K1CueqnI71mMpoekvJEOraCByx5ETpviXttIa8yVcDDHqB1bUUis3bT0Zy+AnHINsCU2X",
+	"xvgX2PNpSQ3lOAVCn9rbbr0wEhsH82PATsbPoqohMNUalrkNErP33BM+jO3JuAEvUuAM0rijJzA+U9PX",
+	"vUndrKSwm89Fxg4eztoiQ/t33SHV03sL7gKRHpMkvuZ2wfsKO4fFvbyvh4NxWN0L/7rWmCVVF5u3qzQG",
+	"lNZZZT/ZEGouVjvzKrLJqibc8ipjLnwipyI1o+Kw2sKmOKwegEmZE3pg9+cWlsVhVXKsR1b0Z/CE7s+T",
+	"8NJhO0eqavwepWw269S2v2Oz2Z4dbQ1f2asFaFeLQLFvI9F7b5NroBEiTizZYl0zqs5ZXolWx9z/OP/l",
+	"DcmpXnx1tPt1kBRKtjZFvRTLnEpoHueWhp01cX1cULW46cy1el85YVORFJhGhWGw5QCINlijhaqFLU9W",
+	"cPaPAkguYcaubZ0WMvwLWcA1SdncPCskWQoJWPUNbQn0uuYgleA0IynVtPQLbyR22WJvKOEFz9ajUN5H",
+	"SQ0vHWl9IuHRNGXmJ5q9lWYuzcw4ltwdkYvp3yHpdJUllAvOEppZAnNdfh/J5bOQi3UGlPj7RLXQe+eW",
+	"14GwUkMD+4mEkhzXPDmURU/OI/p1KBY6KqsctW6pIkMyNsesTnk02qyfeY03DRikvkk42BvepvM/zC1k",
+	"2kg43vv1L6UrrYNpX9CtOc1/cpH7ZdxLVrSxPQcZ7b/+G/n39pF7xA2cob9JrXO5SbgSl2W2K7O38Wmo",
+	"Pq/NuB19zajRPHN7kP6Bu6Pd1sUWgX9PBjqO/XkCnL2p075AZwwfs8VrMFNwIVau1bjgCTx2tv0qwpqR",
+	"FIK00WCDRx/x//Jeqytg+R0yIVW74kYEv6qd0i5JjXICUgo5CrjGzBA16d0nY+12U1le6oDzGO8c7Gho",
+	"YNSLQbuoxCVa7akW767XY10DO30hM6OEa52fHh0dP/230Xg0Hh2f/mX8lzG6o90GPm74RkDiRoEusZQo",
+	"hrnmUqRF4hUixWoifjfHZoR+Yb1Zm5qxCqSv/aqwukMGCq1p3uxEX6c2UhveK2abdrAaNcP5QtO8DxnQ",
+	"tvwak35cRhV5VScglLZQGcHnXg7M8lc8GyeGS/85k0QlIgd/mQ5xwuukeR4ARunqd0A2Wk67gV8U6Ebo",
+	"LzzPO6esytm76u+KDN8KpX8U84icleXrI/KzK14fkXNbuj4ilLjS9Qfbcp8NRyzrPhmOE/kQ8rXVTaMo",
+	"tO43mGCMJmsJrioqjVuMxM6bZa9CV7MDPUSpN01t2m7O4TJzr7CbmnX3hCN8pmubSYbBaQX3hnfO3DDc",
+	"WwASs81U61BFn3b5HlcprjxEn/rq5NOOky9SpomWhpqr6e0Vqo865qnACD9iOeIIAxkZB6UisgQtDSLZ",
+	"s2Wqcie8IFy4qyYOkDbOoBKManDz4eb/BwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

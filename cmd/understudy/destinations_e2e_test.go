@@ -68,6 +68,17 @@ func TestDestinationsThroughTheAPI(t *testing.T) {
 	if err != nil || runs.JSON200 == nil || len(runs.JSON200.Items) != 2 || *runs.JSON200.Items[0].Requests != 0 {
 		t.Fatalf("runs: %v %s", err, runs.Body)
 	}
+	_, metrics := s.raw(t, "", "GET", "/metrics", "", nil)
+	for _, want := range []string{
+		`understudy_sync_runs_total{destination="production/ph",outcome="ok"} 2`,
+		`understudy_sync_items_total{action="add",destination="production/ph"} 2`,
+		`understudy_sync_items_total{action="remove",destination="production/ph"} 0`,
+		`understudy_sync_last_success_timestamp_seconds{destination="production/ph"} `,
+	} {
+		if !strings.Contains(string(metrics), want) {
+			t.Fatalf("metrics lack %s:\n%s", want, metrics)
+		}
+	}
 	if x, err := admin.SyncDestinationWithResponse(ctx, "production", "nope", &openapi.SyncDestinationParams{}); err != nil || x.StatusCode() != http.StatusNotFound {
 		t.Fatalf("sync of a missing destination: %v %d", err, x.StatusCode())
 	}

@@ -185,3 +185,29 @@ func TestOneRunPerDestinationAtATime(t *testing.T) {
 	r, err := ds.Sync(f.Ctx, "production", "ph")
 	wantRun(t, r, err, tagging.RunOK, 1, 0)
 }
+
+func TestADestinationIsDueOnceItsIntervalHasPassed(t *testing.T) {
+	t.Parallel()
+	f := domaintest.New(t, dbtest.Tx(t), 1)
+	ph := posthogtest.New(t, posthogtest.Options{})
+	ds := destinations(t, f, nil)
+	d, err := ds.Attach(f.Ctx, "production", "ph", posthogChange(ph, ph.ProjectToken()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if due, err := ds.Due(f.Ctx); err != nil || !slices.Equal(due, []string{d.ID}) {
+		t.Fatalf("never synced: due %v %v", due, err)
+	}
+	if _, err := ds.Sync(f.Ctx, "production", "ph"); err != nil {
+		t.Fatal(err)
+	}
+	if due, err := ds.Due(f.Ctx); err != nil || len(due) != 0 {
+		t.Fatalf("just synced: due %v %v", due, err)
+	}
+	if _, err := f.DB.Exec(f.Ctx, `UPDATE sync_runs SET started_at = started_at - interval '16 minutes'`); err != nil {
+		t.Fatal(err)
+	}
+	if due, err := ds.Due(f.Ctx); err != nil || !slices.Equal(due, []string{d.ID}) {
+		t.Fatalf("16 minutes later: due %v %v", due, err)
+	}
+}

@@ -168,10 +168,11 @@ func (m *Main) startJobs(ctx context.Context, svc services) error {
 	workers := river.NewWorkers()
 	snapshot.AddWorkers(workers, svc.snapshots)
 	lease.AddWorkers(workers, svc.leases)
+	tagging.AddWorkers(workers, svc.destinations)
 	client, err := river.NewClient(riverpgxv5.New(m.pool), &river.Config{
 		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
 		Workers:      workers,
-		PeriodicJobs: lease.PeriodicJobs(m.Config.LeaseExpiryInterval),
+		PeriodicJobs: append(lease.PeriodicJobs(m.Config.LeaseExpiryInterval), tagging.PeriodicJobs(time.Minute)...),
 		Logger:       slog.New(minLevel{Handler: m.Logger.Handler(), min: m.Config.jobLogLevel()}),
 	})
 	if err != nil {

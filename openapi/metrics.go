@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/tagging"
 )
 
 // metrics are the server's Prometheus metrics.
@@ -38,7 +39,7 @@ type series struct {
 	latency  prometheus.Observer
 }
 
-func newMetrics(reg *prometheus.Registry, acc *accounts.Service) *metrics {
+func newMetrics(reg *prometheus.Registry, acc *accounts.Service, dest *tagging.Destinations) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "understudy_http_requests_total", Help: "HTTP requests by route, method and status.",
@@ -48,7 +49,7 @@ func newMetrics(reg *prometheus.Registry, acc *accounts.Service) *metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route", "method", "status"}),
 	}
-	reg.MustRegister(m.requests, m.latency, &accountsCollector{acc: acc},
+	reg.MustRegister(m.requests, m.latency, &accountsCollector{acc: acc}, &syncCollector{dest: dest},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -93,5 +94,48 @@ func (c *accountsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for st, n := range counts {
 		ch <- prometheus.MustNewConstMetric(accountsDesc, prometheus.GaugeValue, float64(n), string(st))
+	}
+}
+
+var (
+	syncRunsDesc = prometheus.NewDesc("understudy_sync_runs_total", "Finished sync runs by destination (environment/name) and outcome.",
+		[]string{"destination", "outcome"}, nil)
+	syncItemsDesc = prometheus.NewDesc("understudy_sync_items_total", "Distinct ids sent by sync runs, by destination and action (add, remove).",
+		[]string{"destination", "action"}, nil)
+	syncLastSuccessDesc = prometheus.NewDesc("understudy_sync_last_success_timestamp_seconds", "When the last successful sync run of a destination ended.",
+		[]string{"destination"}, nil)
+)
+
+// syncCollector reports the sync runs recorded in the database at scrape
+// time, so that every replica reports the same totals. When the database
+// does not answer, the metrics are left out of that scrape.
+type syncCollector struct{ dest *tagging.Destinations }
+
+func (c *syncCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- syncRunsDesc
+	ch <- syncItemsDesc
+	ch <- syncLastSuccessDesc
+}
+
+func (c *syncCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	stats, err := c.dest.RunStats(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(syncRunsDesc, err)
+		return
+	}
+	added, removed := map[string]int64{}, map[string]int64{}
+	for _, st := range stats {
+		ch <- prometheus.MustNewConstMetric(syncRunsDesc, prometheus.CounterValue, float64(st.Runs), st.Destination, st.Outcome)
+		added[st.Destination] += st.Added
+		removed[st.Destination] += st.Removed
+		if st.Outcome == tagging.RunOK {
+			ch <- prometheus.MustNewConstMetric(syncLastSuccessDesc, prometheus.GaugeValue, float64(st.LastEnded.UnixNano())/1e9, st.Destination)
+		}
+	}
+	for d, n := range added {
+		ch <- prometheus.MustNewConstMetric(syncItemsDesc, prometheus.CounterValue, float64(n), d, "add")
+		ch <- prometheus.MustNewConstMetric(syncItemsDesc, prometheus.CounterValue, float64(removed[d]), d, "remove")
 	}
 }

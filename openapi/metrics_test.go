@@ -21,7 +21,7 @@ func requestCount(t *testing.T, m *metrics, route, method, status string) float6
 
 func TestMetricsObserveCountsEachSeries(t *testing.T) {
 	t.Parallel()
-	m := newMetrics(prometheus.NewRegistry(), nil)
+	m := newMetrics(prometheus.NewRegistry(), nil, nil)
 	for range 3 {
 		m.observe("GET", "/v1/accounts/:id", 200, time.Millisecond)
 	}
@@ -52,7 +52,7 @@ func TestMetricsObserveCountsEachSeries(t *testing.T) {
 // BenchmarkMetricsObserve compares observe with looking the series up in
 // the vectors on every request, as it did before it cached them.
 func BenchmarkMetricsObserve(b *testing.B) {
-	m := newMetrics(prometheus.NewRegistry(), nil)
+	m := newMetrics(prometheus.NewRegistry(), nil, nil)
 	b.Run("cached", func(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {

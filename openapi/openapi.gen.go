@@ -70,6 +70,27 @@ func (e AccountStatus) Valid() bool {
 	}
 }
 
+// Defines values for DestinationHealthStatus.
+const (
+	Healthy   DestinationHealthStatus = "healthy"
+	Unhealthy DestinationHealthStatus = "unhealthy"
+	Unknown   DestinationHealthStatus = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the DestinationHealthStatus enum.
+func (e DestinationHealthStatus) Valid() bool {
+	switch e {
+	case Healthy:
+		return true
+	case Unhealthy:
+		return true
+	case Unknown:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ExclusionEntryKind.
 const (
 	AccountId ExclusionEntryKind = "account_id"
@@ -205,6 +226,48 @@ func (e SnapshotChangeOp) Valid() bool {
 	case Changed:
 		return true
 	case Removed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SyncChangeActions.
+const (
+	List SyncChangeActions = "list"
+	Mark SyncChangeActions = "mark"
+)
+
+// Valid indicates whether the value is a known member of the SyncChangeActions enum.
+func (e SyncChangeActions) Valid() bool {
+	switch e {
+	case List:
+		return true
+	case Mark:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SyncRunOutcome.
+const (
+	SyncRunOutcomeFailed  SyncRunOutcome = "failed"
+	SyncRunOutcomeOk      SyncRunOutcome = "ok"
+	SyncRunOutcomePartial SyncRunOutcome = "partial"
+	SyncRunOutcomeRunning SyncRunOutcome = "running"
+)
+
+// Valid indicates whether the value is a known member of the SyncRunOutcome enum.
+func (e SyncRunOutcome) Valid() bool {
+	switch e {
+	case SyncRunOutcomeFailed:
+		return true
+	case SyncRunOutcomeOk:
+		return true
+	case SyncRunOutcomePartial:
+		return true
+	case SyncRunOutcomeRunning:
 		return true
 	default:
 		return false
@@ -379,6 +442,76 @@ type Credentials struct {
 	Password  string    `json:"password"`
 	RotatedAt time.Time `json:"rotated_at"`
 	Username  string    `json:"username"`
+}
+
+// Destination defines model for Destination.
+type Destination struct {
+	CreatedAt    time.Time              `json:"created_at"`
+	DistinctId   string                 `json:"distinct_id"`
+	Environment  string                 `json:"environment"`
+	Health       DestinationHealth      `json:"health"`
+	Id           string                 `json:"id"`
+	Kind         string                 `json:"kind"`
+	ManualSteps  []string               `json:"manual_steps"`
+	Name         string                 `json:"name"`
+	SecretNames  []string               `json:"secret_names"`
+	Settings     map[string]interface{} `json:"settings"`
+	SyncInterval string                 `json:"sync_interval"`
+	UpdatedAt    time.Time              `json:"updated_at"`
+}
+
+// DestinationAttach defines model for DestinationAttach.
+type DestinationAttach struct {
+	// DistinctId email (default), account_id, app_ref:<app> or a template such as user-{{.AccountID}}.
+	DistinctId *string `json:"distinct_id,omitempty"`
+
+	// Kind posthog, amplitude, mixpanel, segment or webhook.
+	Kind string `json:"kind"`
+
+	// Name 1-63 lower-case letters, digits or '-', starting with a letter.
+	Name Slug `json:"name"`
+
+	// Secrets API keys and tokens: sealed at rest, never returned.
+	Secrets *map[string]string `json:"secrets,omitempty"`
+
+	// Settings The publisher's settings.
+	Settings *map[string]interface{} `json:"settings,omitempty"`
+
+	// SyncInterval A Go duration from 1m to 24h. Defaults to 15m.
+	SyncInterval *string `json:"sync_interval,omitempty"`
+}
+
+// DestinationCheck defines model for DestinationCheck.
+type DestinationCheck struct {
+	Destination string   `json:"destination"`
+	Detail      string   `json:"detail"`
+	Elapsed     string   `json:"elapsed"`
+	ManualSteps []string `json:"manual_steps"`
+	Ok          bool     `json:"ok"`
+}
+
+// DestinationHealth defines model for DestinationHealth.
+type DestinationHealth struct {
+	At     *time.Time              `json:"at,omitempty"`
+	Detail *string                 `json:"detail,omitempty"`
+	Status DestinationHealthStatus `json:"status"`
+}
+
+// DestinationHealthStatus defines model for DestinationHealth.Status.
+type DestinationHealthStatus string
+
+// DestinationList defines model for DestinationList.
+type DestinationList struct {
+	Items []Destination `json:"items"`
+}
+
+// DestinationUpdate defines model for DestinationUpdate.
+type DestinationUpdate struct {
+	DistinctId   *string                 `json:"distinct_id,omitempty"`
+	Kind         *string                 `json:"kind,omitempty"`
+	Secrets      *map[string]string      `json:"secrets,omitempty"`
+	Settings     *map[string]interface{} `json:"settings,omitempty"`
+	SyncInterval *string                 `json:"sync_interval,omitempty"`
 }
 
 // Environment defines model for Environment.
@@ -649,6 +782,52 @@ type SnapshotList struct {
 	Items []Snapshot `json:"items"`
 }
 
+// SyncChange defines model for SyncChange.
+type SyncChange struct {
+	AccountId  string              `json:"account_id"`
+	Actions    []SyncChangeActions `json:"actions"`
+	DistinctId string              `json:"distinct_id"`
+}
+
+// SyncChangeActions defines model for SyncChange.Actions.
+type SyncChangeActions string
+
+// SyncPlan defines model for SyncPlan.
+type SyncPlan struct {
+	Add         []SyncChange `json:"add"`
+	Destination string       `json:"destination"`
+	Environment string       `json:"environment"`
+	Remove      []SyncChange `json:"remove"`
+	Unchanged   int          `json:"unchanged"`
+}
+
+// SyncRun defines model for SyncRun.
+type SyncRun struct {
+	Added       int            `json:"added"`
+	Destination string         `json:"destination"`
+	EndedAt     *time.Time     `json:"ended_at,omitempty"`
+	Environment string         `json:"environment"`
+	Error       *string        `json:"error,omitempty"`
+	Id          string         `json:"id"`
+	Outcome     SyncRunOutcome `json:"outcome"`
+	Removed     int            `json:"removed"`
+	RequestId   *string        `json:"request_id,omitempty"`
+
+	// Requests How many HTTP requests the publisher sent, retries included.
+	Requests     *int      `json:"requests,omitempty"`
+	StartedAt    time.Time `json:"started_at"`
+	Unchanged    int       `json:"unchanged"`
+	Verification *string   `json:"verification,omitempty"`
+}
+
+// SyncRunOutcome defines model for SyncRun.Outcome.
+type SyncRunOutcome string
+
+// SyncRunList defines model for SyncRunList.
+type SyncRunList struct {
+	Items []SyncRun `json:"items"`
+}
+
 // Token defines model for Token.
 type Token struct {
 	CreatedAt time.Time `json:"created_at"`
@@ -687,6 +866,9 @@ type AccountID = string
 
 // AppName defines model for AppName.
 type AppName = string
+
+// DestinationName defines model for DestinationName.
+type DestinationName = string
 
 // EnvironmentName defines model for EnvironmentName.
 type EnvironmentName = string
@@ -756,6 +938,16 @@ type ListAuditEventsParams struct {
 	Limit  *int   `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
+// SyncDestinationParams defines parameters for SyncDestination.
+type SyncDestinationParams struct {
+	DryRun *bool `form:"dry_run,omitempty" json:"dry_run,omitempty"`
+}
+
+// SyncDestination200JSONResponseBody defines parameters for SyncDestination.
+type SyncDestination200JSONResponseBody struct {
+	union json.RawMessage
+}
+
 // GetExclusionsParams defines parameters for GetExclusions.
 type GetExclusionsParams struct {
 	Format *GetExclusionsParamsFormat `form:"format,omitempty" json:"format,omitempty"`
@@ -788,6 +980,13 @@ type DiffSnapshotsParams struct {
 	To   string `form:"to" json:"to"`
 }
 
+// ListSyncRunsParams defines parameters for ListSyncRuns.
+type ListSyncRunsParams struct {
+	Environment *string `form:"environment,omitempty" json:"environment,omitempty"`
+	Destination *string `form:"destination,omitempty" json:"destination,omitempty"`
+	Limit       *int    `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ResetAccountJSONRequestBody defines body for ResetAccount for application/json ContentType.
 type ResetAccountJSONRequestBody = ResetRequest
 
@@ -802,6 +1001,12 @@ type AttachAppJSONRequestBody = AppAttach
 
 // UpdateAppJSONRequestBody defines body for UpdateApp for application/json ContentType.
 type UpdateAppJSONRequestBody = AppUpdate
+
+// AttachDestinationJSONRequestBody defines body for AttachDestination for application/json ContentType.
+type AttachDestinationJSONRequestBody = DestinationAttach
+
+// UpdateDestinationJSONRequestBody defines body for UpdateDestination for application/json ContentType.
+type UpdateDestinationJSONRequestBody = DestinationUpdate
 
 // CreateRoleJSONRequestBody defines body for CreateRole for application/json ContentType.
 type CreateRoleJSONRequestBody = RoleCreate
@@ -820,6 +1025,68 @@ type RenewLeaseJSONRequestBody = LeaseRenew
 
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = TokenCreate
+
+// AsSyncRun returns the union data inside the SyncDestination200JSONResponseBody as a SyncRun
+func (t SyncDestination200JSONResponseBody) AsSyncRun() (SyncRun, error) {
+	var body SyncRun
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromSyncRun overwrites any union data inside the SyncDestination200JSONResponseBody as the provided SyncRun
+func (t *SyncDestination200JSONResponseBody) FromSyncRun(v SyncRun) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeSyncRun performs a merge with any union data inside the SyncDestination200JSONResponseBody, using the provided SyncRun
+func (t *SyncDestination200JSONResponseBody) MergeSyncRun(v SyncRun) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsSyncPlan returns the union data inside the SyncDestination200JSONResponseBody as a SyncPlan
+func (t SyncDestination200JSONResponseBody) AsSyncPlan() (SyncPlan, error) {
+	var body SyncPlan
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromSyncPlan overwrites any union data inside the SyncDestination200JSONResponseBody as the provided SyncPlan
+func (t *SyncDestination200JSONResponseBody) FromSyncPlan(v SyncPlan) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeSyncPlan performs a merge with any union data inside the SyncDestination200JSONResponseBody, using the provided SyncPlan
+func (t *SyncDestination200JSONResponseBody) MergeSyncPlan(v SyncPlan) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t SyncDestination200JSONResponseBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *SyncDestination200JSONResponseBody) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1098,6 +1365,85 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/environments/{environment}/apps/{app}/test (the `TestApp` operationId).
 	TestApp(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListDestinations List an environment's destinations.
+	//
+	// Corresponds with GET /v1/environments/{environment}/destinations (the `ListDestinations` operationId).
+	ListDestinations(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AttachDestinationWithBody Attach a destination.
+	//
+	// Attaches an analytics destination of a kind (`posthog`, `amplitude`, `mixpanel`, `segment`, `webhook`). Its
+	// publisher is built from the settings and secrets first, so a bad one is refused (422 naming the field, such as
+	// `settings.project_id` or `secrets.api_key`). `distinct_id` says which identifier the destination knows users by:
+	// `email` (the default), `account_id`, `app_ref:<app>` or a Go template over `.AccountID`, `.Email`, `.Username`
+	// and `.Refs` (`user-{{.AccountID}}`). `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/environments/{environment}/destinations (the `AttachDestination` operationId).
+	AttachDestinationWithBody(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AttachDestination Attach a destination.
+	//
+	// Attaches an analytics destination of a kind (`posthog`, `amplitude`, `mixpanel`, `segment`, `webhook`). Its
+	// publisher is built from the settings and secrets first, so a bad one is refused (422 naming the field, such as
+	// `settings.project_id` or `secrets.api_key`). `distinct_id` says which identifier the destination knows users by:
+	// `email` (the default), `account_id`, `app_ref:<app>` or a Go template over `.AccountID`, `.Email`, `.Username`
+	// and `.Refs` (`user-{{.AccountID}}`). `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/environments/{environment}/destinations (the `AttachDestination` operationId).
+	AttachDestination(ctx context.Context, environment EnvironmentName, body AttachDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DetachDestination Detach a destination.
+	//
+	// Detaches the destination; what it acknowledged and its runs go with it. What the vendor holds stays there.
+	//
+	// Corresponds with DELETE /v1/environments/{environment}/destinations/{destination} (the `DetachDestination` operationId).
+	DetachDestination(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetDestination Get a destination.
+	//
+	// Corresponds with GET /v1/environments/{environment}/destinations/{destination} (the `GetDestination` operationId).
+	GetDestination(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateDestinationWithBody Change a destination.
+	//
+	// Changes the kind, settings, secrets (a given `secrets` replaces them all), distinct id rule or interval, validated as on attach.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PATCH /v1/environments/{environment}/destinations/{destination} (the `UpdateDestination` operationId).
+	UpdateDestinationWithBody(ctx context.Context, environment EnvironmentName, destination DestinationName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateDestination Change a destination.
+	//
+	// Changes the kind, settings, secrets (a given `secrets` replaces them all), distinct id rule or interval, validated as on attach.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PATCH /v1/environments/{environment}/destinations/{destination} (the `UpdateDestination` operationId).
+	UpdateDestination(ctx context.Context, environment EnvironmentName, destination DestinationName, body UpdateDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SyncDestination Sync a destination now.
+	//
+	// Sends the difference between the environment's exclusion list and what the destination acknowledged (mark and
+	// list, add and remove), then ensures its filter and verifies, and records the run. Nothing to send means no request
+	// at all. A vendor's failure is a run with outcome `failed` (sending failed; what was acknowledged stays, the next run
+	// sends the rest) or `partial` (the filter or the verification failed). One run per destination at a time: 409 while
+	// one is under way. With `dry_run=true`, answers what would be sent (never a secret) and sends nothing.
+	//
+	// Corresponds with POST /v1/environments/{environment}/destinations/{destination}/sync (the `SyncDestination` operationId).
+	SyncDestination(ctx context.Context, environment EnvironmentName, destination DestinationName, params *SyncDestinationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TestDestination Check a destination's credentials.
+	//
+	// Makes the publisher's read-only, authenticated check and returns it with the steps only the vendor's UI can do; both are stored on the destination.
+	//
+	// Corresponds with POST /v1/environments/{environment}/destinations/{destination}/test (the `TestDestination` operationId).
+	TestDestination(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetExclusions Read an environment's exclusion list.
 	//
 	// Every identifier a synthetic account of the environment may appear under: its account id, email, username and
@@ -1270,6 +1616,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/snapshots/{hash} (the `GetSnapshotContent` operationId).
 	GetSnapshotContent(ctx context.Context, hash string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSyncRuns List sync runs.
+	//
+	// The latest sync runs, newest first, of one environment and destination when named.
+	//
+	// Corresponds with GET /v1/sync-runs (the `ListSyncRuns` operationId).
+	ListSyncRuns(ctx context.Context, params *ListSyncRunsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListTokens List tokens.
 	//
@@ -1791,6 +2144,175 @@ func (c *Client) TestApp(ctx context.Context, environment EnvironmentName, app A
 	return c.Client.Do(req)
 }
 
+// ListDestinations List an environment's destinations.
+//
+// Corresponds with GET /v1/environments/{environment}/destinations (the `ListDestinations` operationId).
+func (c *Client) ListDestinations(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDestinationsRequest(c.Server, environment)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AttachDestinationWithBody Attach a destination.
+//
+// Attaches an analytics destination of a kind (`posthog`, `amplitude`, `mixpanel`, `segment`, `webhook`). Its
+// publisher is built from the settings and secrets first, so a bad one is refused (422 naming the field, such as
+// `settings.project_id` or `secrets.api_key`). `distinct_id` says which identifier the destination knows users by:
+// `email` (the default), `account_id`, `app_ref:<app>` or a Go template over `.AccountID`, `.Email`, `.Username`
+// and `.Refs` (`user-{{.AccountID}}`). `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/environments/{environment}/destinations (the `AttachDestination` operationId).
+func (c *Client) AttachDestinationWithBody(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAttachDestinationRequestWithBody(c.Server, environment, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AttachDestination Attach a destination.
+//
+// Attaches an analytics destination of a kind (`posthog`, `amplitude`, `mixpanel`, `segment`, `webhook`). Its
+// publisher is built from the settings and secrets first, so a bad one is refused (422 naming the field, such as
+// `settings.project_id` or `secrets.api_key`). `distinct_id` says which identifier the destination knows users by:
+// `email` (the default), `account_id`, `app_ref:<app>` or a Go template over `.AccountID`, `.Email`, `.Username`
+// and `.Refs` (`user-{{.AccountID}}`). `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/environments/{environment}/destinations (the `AttachDestination` operationId).
+func (c *Client) AttachDestination(ctx context.Context, environment EnvironmentName, body AttachDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAttachDestinationRequest(c.Server, environment, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DetachDestination Detach a destination.
+//
+// Detaches the destination; what it acknowledged and its runs go with it. What the vendor holds stays there.
+//
+// Corresponds with DELETE /v1/environments/{environment}/destinations/{destination} (the `DetachDestination` operationId).
+func (c *Client) DetachDestination(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDetachDestinationRequest(c.Server, environment, destination)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetDestination Get a destination.
+//
+// Corresponds with GET /v1/environments/{environment}/destinations/{destination} (the `GetDestination` operationId).
+func (c *Client) GetDestination(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetDestinationRequest(c.Server, environment, destination)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateDestinationWithBody Change a destination.
+//
+// Changes the kind, settings, secrets (a given `secrets` replaces them all), distinct id rule or interval, validated as on attach.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PATCH /v1/environments/{environment}/destinations/{destination} (the `UpdateDestination` operationId).
+func (c *Client) UpdateDestinationWithBody(ctx context.Context, environment EnvironmentName, destination DestinationName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateDestinationRequestWithBody(c.Server, environment, destination, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateDestination Change a destination.
+//
+// Changes the kind, settings, secrets (a given `secrets` replaces them all), distinct id rule or interval, validated as on attach.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PATCH /v1/environments/{environment}/destinations/{destination} (the `UpdateDestination` operationId).
+func (c *Client) UpdateDestination(ctx context.Context, environment EnvironmentName, destination DestinationName, body UpdateDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateDestinationRequest(c.Server, environment, destination, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SyncDestination Sync a destination now.
+//
+// Sends the difference between the environment's exclusion list and what the destination acknowledged (mark and
+// list, add and remove), then ensures its filter and verifies, and records the run. Nothing to send means no request
+// at all. A vendor's failure is a run with outcome `failed` (sending failed; what was acknowledged stays, the next run
+// sends the rest) or `partial` (the filter or the verification failed). One run per destination at a time: 409 while
+// one is under way. With `dry_run=true`, answers what would be sent (never a secret) and sends nothing.
+//
+// Corresponds with POST /v1/environments/{environment}/destinations/{destination}/sync (the `SyncDestination` operationId).
+func (c *Client) SyncDestination(ctx context.Context, environment EnvironmentName, destination DestinationName, params *SyncDestinationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSyncDestinationRequest(c.Server, environment, destination, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TestDestination Check a destination's credentials.
+//
+// Makes the publisher's read-only, authenticated check and returns it with the steps only the vendor's UI can do; both are stored on the destination.
+//
+// Corresponds with POST /v1/environments/{environment}/destinations/{destination}/test (the `TestDestination` operationId).
+func (c *Client) TestDestination(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTestDestinationRequest(c.Server, environment, destination)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetExclusions Read an environment's exclusion list.
 //
 // Every identifier a synthetic account of the environment may appear under: its account id, email, username and
@@ -2144,6 +2666,23 @@ func (c *Client) DiffSnapshots(ctx context.Context, params *DiffSnapshotsParams,
 // Corresponds with GET /v1/snapshots/{hash} (the `GetSnapshotContent` operationId).
 func (c *Client) GetSnapshotContent(ctx context.Context, hash string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetSnapshotContentRequest(c.Server, hash)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSyncRuns List sync runs.
+//
+// The latest sync runs, newest first, of one environment and destination when named.
+//
+// Corresponds with GET /v1/sync-runs (the `ListSyncRuns` operationId).
+func (c *Client) ListSyncRuns(ctx context.Context, params *ListSyncRunsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSyncRunsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3281,6 +3820,332 @@ func NewTestAppRequest(server string, environment EnvironmentName, app AppName) 
 	return req, nil
 }
 
+// NewListDestinationsRequest constructs an http.Request for the ListDestinations method
+func NewListDestinationsRequest(server string, environment EnvironmentName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/destinations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAttachDestinationRequest calls the generic AttachDestination builder with application/json body
+func NewAttachDestinationRequest(server string, environment EnvironmentName, body AttachDestinationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAttachDestinationRequestWithBody(server, environment, "application/json", bodyReader)
+}
+
+// NewAttachDestinationRequestWithBody constructs an http.Request for the AttachDestination method, with any body, and a specified content type
+func NewAttachDestinationRequestWithBody(server string, environment EnvironmentName, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/destinations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDetachDestinationRequest constructs an http.Request for the DetachDestination method
+func NewDetachDestinationRequest(server string, environment EnvironmentName, destination DestinationName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "destination", destination, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/destinations/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetDestinationRequest constructs an http.Request for the GetDestination method
+func NewGetDestinationRequest(server string, environment EnvironmentName, destination DestinationName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "destination", destination, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/destinations/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateDestinationRequest calls the generic UpdateDestination builder with application/json body
+func NewUpdateDestinationRequest(server string, environment EnvironmentName, destination DestinationName, body UpdateDestinationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateDestinationRequestWithBody(server, environment, destination, "application/json", bodyReader)
+}
+
+// NewUpdateDestinationRequestWithBody constructs an http.Request for the UpdateDestination method, with any body, and a specified content type
+func NewUpdateDestinationRequestWithBody(server string, environment EnvironmentName, destination DestinationName, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "destination", destination, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/destinations/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPatch, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewSyncDestinationRequest constructs an http.Request for the SyncDestination method
+func NewSyncDestinationRequest(server string, environment EnvironmentName, destination DestinationName, params *SyncDestinationParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "destination", destination, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/destinations/%s/sync", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.DryRun != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "dry_run", *params.DryRun, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewTestDestinationRequest constructs an http.Request for the TestDestination method
+func NewTestDestinationRequest(server string, environment EnvironmentName, destination DestinationName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "destination", destination, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/destinations/%s/test", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetExclusionsRequest constructs an http.Request for the GetExclusions method
 func NewGetExclusionsRequest(server string, environment EnvironmentName, params *GetExclusionsParams) (*http.Request, error) {
 	var err error
@@ -3980,6 +4845,84 @@ func NewGetSnapshotContentRequest(server string, hash string) (*http.Request, er
 	return req, nil
 }
 
+// NewListSyncRunsRequest constructs an http.Request for the ListSyncRuns method
+func NewListSyncRunsRequest(server string, params *ListSyncRunsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/sync-runs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Environment != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "environment", *params.Environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Destination != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "destination", *params.Destination, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListTokensRequest constructs an http.Request for the ListTokens method
 func NewListTokensRequest(server string) (*http.Request, error) {
 	var err error
@@ -4366,6 +5309,95 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/environments/{environment}/apps/{app}/test (the `TestApp` operationId).
 	TestAppWithResponse(ctx context.Context, environment EnvironmentName, app AppName, reqEditors ...RequestEditorFn) (*TestAppResponse, error)
 
+	// ListDestinationsWithResponse List an environment's destinations.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/environments/{environment}/destinations (the `ListDestinations` operationId).
+	ListDestinationsWithResponse(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*ListDestinationsResponse, error)
+
+	// AttachDestinationWithBodyWithResponse Attach a destination.
+	//
+	// Attaches an analytics destination of a kind (`posthog`, `amplitude`, `mixpanel`, `segment`, `webhook`). Its
+	// publisher is built from the settings and secrets first, so a bad one is refused (422 naming the field, such as
+	// `settings.project_id` or `secrets.api_key`). `distinct_id` says which identifier the destination knows users by:
+	// `email` (the default), `account_id`, `app_ref:<app>` or a Go template over `.AccountID`, `.Email`, `.Username`
+	// and `.Refs` (`user-{{.AccountID}}`). `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/environments/{environment}/destinations (the `AttachDestination` operationId).
+	AttachDestinationWithBodyWithResponse(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AttachDestinationResponse, error)
+
+	// AttachDestinationWithResponse Attach a destination.
+	//
+	// Attaches an analytics destination of a kind (`posthog`, `amplitude`, `mixpanel`, `segment`, `webhook`). Its
+	// publisher is built from the settings and secrets first, so a bad one is refused (422 naming the field, such as
+	// `settings.project_id` or `secrets.api_key`). `distinct_id` says which identifier the destination knows users by:
+	// `email` (the default), `account_id`, `app_ref:<app>` or a Go template over `.AccountID`, `.Email`, `.Username`
+	// and `.Refs` (`user-{{.AccountID}}`). `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/environments/{environment}/destinations (the `AttachDestination` operationId).
+	AttachDestinationWithResponse(ctx context.Context, environment EnvironmentName, body AttachDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*AttachDestinationResponse, error)
+
+	// DetachDestinationWithResponse Detach a destination.
+	//
+	// Detaches the destination; what it acknowledged and its runs go with it. What the vendor holds stays there.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/environments/{environment}/destinations/{destination} (the `DetachDestination` operationId).
+	DetachDestinationWithResponse(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*DetachDestinationResponse, error)
+
+	// GetDestinationWithResponse Get a destination.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/environments/{environment}/destinations/{destination} (the `GetDestination` operationId).
+	GetDestinationWithResponse(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*GetDestinationResponse, error)
+
+	// UpdateDestinationWithBodyWithResponse Change a destination.
+	//
+	// Changes the kind, settings, secrets (a given `secrets` replaces them all), distinct id rule or interval, validated as on attach.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/environments/{environment}/destinations/{destination} (the `UpdateDestination` operationId).
+	UpdateDestinationWithBodyWithResponse(ctx context.Context, environment EnvironmentName, destination DestinationName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateDestinationResponse, error)
+
+	// UpdateDestinationWithResponse Change a destination.
+	//
+	// Changes the kind, settings, secrets (a given `secrets` replaces them all), distinct id rule or interval, validated as on attach.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PATCH /v1/environments/{environment}/destinations/{destination} (the `UpdateDestination` operationId).
+	UpdateDestinationWithResponse(ctx context.Context, environment EnvironmentName, destination DestinationName, body UpdateDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateDestinationResponse, error)
+
+	// SyncDestinationWithResponse Sync a destination now.
+	//
+	// Sends the difference between the environment's exclusion list and what the destination acknowledged (mark and
+	// list, add and remove), then ensures its filter and verifies, and records the run. Nothing to send means no request
+	// at all. A vendor's failure is a run with outcome `failed` (sending failed; what was acknowledged stays, the next run
+	// sends the rest) or `partial` (the filter or the verification failed). One run per destination at a time: 409 while
+	// one is under way. With `dry_run=true`, answers what would be sent (never a secret) and sends nothing.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/environments/{environment}/destinations/{destination}/sync (the `SyncDestination` operationId).
+	SyncDestinationWithResponse(ctx context.Context, environment EnvironmentName, destination DestinationName, params *SyncDestinationParams, reqEditors ...RequestEditorFn) (*SyncDestinationResponse, error)
+
+	// TestDestinationWithResponse Check a destination's credentials.
+	//
+	// Makes the publisher's read-only, authenticated check and returns it with the steps only the vendor's UI can do; both are stored on the destination.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/environments/{environment}/destinations/{destination}/test (the `TestDestination` operationId).
+	TestDestinationWithResponse(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*TestDestinationResponse, error)
+
 	// GetExclusionsWithResponse Read an environment's exclusion list.
 	//
 	// Every identifier a synthetic account of the environment may appear under: its account id, email, username and
@@ -4556,6 +5588,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/snapshots/{hash} (the `GetSnapshotContent` operationId).
 	GetSnapshotContentWithResponse(ctx context.Context, hash string, reqEditors ...RequestEditorFn) (*GetSnapshotContentResponse, error)
+
+	// ListSyncRunsWithResponse List sync runs.
+	//
+	// The latest sync runs, newest first, of one environment and destination when named.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/sync-runs (the `ListSyncRuns` operationId).
+	ListSyncRunsWithResponse(ctx context.Context, params *ListSyncRunsParams, reqEditors ...RequestEditorFn) (*ListSyncRunsResponse, error)
 
 	// ListTokensWithResponse List tokens.
 	//
@@ -6580,6 +7621,671 @@ func (r TestAppResponse) ContentType() string {
 	return ""
 }
 
+// ListDestinationsResponse401Headers the declared response headers of an HTTP 401 response for ListDestinations
+type ListDestinationsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListDestinationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DestinationList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListDestinationsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDestinationsResponse) GetJSON200() *DestinationList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListDestinationsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListDestinationsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListDestinationsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListDestinationsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListDestinationsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDestinationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDestinationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDestinationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDestinationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AttachDestinationResponse401Headers the declared response headers of an HTTP 401 response for AttachDestination
+type AttachDestinationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// AttachDestinationResponse409Headers the declared response headers of an HTTP 409 response for AttachDestination
+type AttachDestinationResponse409Headers struct {
+	RetryAfter *int
+}
+
+type AttachDestinationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Destination
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AttachDestinationResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *AttachDestinationResponse409Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r AttachDestinationResponse) GetJSON201() *Destination {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AttachDestinationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AttachDestinationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AttachDestinationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AttachDestinationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AttachDestinationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AttachDestinationResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AttachDestinationResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r AttachDestinationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r AttachDestinationResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r AttachDestinationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AttachDestinationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AttachDestinationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AttachDestinationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DetachDestinationResponse401Headers the declared response headers of an HTTP 401 response for DetachDestination
+type DetachDestinationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type DetachDestinationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DetachDestinationResponse401Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DetachDestinationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DetachDestinationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DetachDestinationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DetachDestinationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DetachDestinationResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DetachDestinationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DetachDestinationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DetachDestinationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DetachDestinationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetDestinationResponse401Headers the declared response headers of an HTTP 401 response for GetDestination
+type GetDestinationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetDestinationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Destination
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetDestinationResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetDestinationResponse) GetJSON200() *Destination {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetDestinationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetDestinationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetDestinationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetDestinationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetDestinationResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetDestinationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetDestinationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetDestinationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetDestinationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdateDestinationResponse401Headers the declared response headers of an HTTP 401 response for UpdateDestination
+type UpdateDestinationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type UpdateDestinationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Destination
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UpdateDestinationResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateDestinationResponse) GetJSON200() *Destination {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdateDestinationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdateDestinationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdateDestinationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdateDestinationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdateDestinationResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UpdateDestinationResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UpdateDestinationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UpdateDestinationResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateDestinationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateDestinationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateDestinationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateDestinationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SyncDestinationResponse401Headers the declared response headers of an HTTP 401 response for SyncDestination
+type SyncDestinationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// SyncDestinationResponse409Headers the declared response headers of an HTTP 409 response for SyncDestination
+type SyncDestinationResponse409Headers struct {
+	RetryAfter *int
+}
+
+type SyncDestinationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SyncDestination200JSONResponseBody
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SyncDestinationResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SyncDestinationResponse409Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SyncDestinationResponse) GetJSON200() *SyncDestination200JSONResponseBody {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SyncDestinationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SyncDestinationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SyncDestinationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SyncDestinationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SyncDestinationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SyncDestinationResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SyncDestinationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SyncDestinationResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SyncDestinationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SyncDestinationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SyncDestinationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SyncDestinationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// TestDestinationResponse401Headers the declared response headers of an HTTP 401 response for TestDestination
+type TestDestinationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type TestDestinationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DestinationCheck
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *TestDestinationResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TestDestinationResponse) GetJSON200() *DestinationCheck {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r TestDestinationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r TestDestinationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r TestDestinationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r TestDestinationResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r TestDestinationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r TestDestinationResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r TestDestinationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TestDestinationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TestDestinationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TestDestinationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetExclusionsResponse200Headers the declared response headers of an HTTP 200 response for GetExclusions
 type GetExclusionsResponse200Headers struct {
 	ETag              *string
@@ -7953,6 +9659,89 @@ func (r GetSnapshotContentResponse) ContentType() string {
 	return ""
 }
 
+// ListSyncRunsResponse401Headers the declared response headers of an HTTP 401 response for ListSyncRuns
+type ListSyncRunsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListSyncRunsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SyncRunList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListSyncRunsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSyncRunsResponse) GetJSON200() *SyncRunList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListSyncRunsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListSyncRunsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListSyncRunsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListSyncRunsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListSyncRunsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSyncRunsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSyncRunsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSyncRunsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSyncRunsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListTokensResponse401Headers the declared response headers of an HTTP 401 response for ListTokens
 type ListTokensResponse401Headers struct {
 	WWWAuthenticate *string
@@ -8638,6 +10427,149 @@ func (c *ClientWithResponses) TestAppWithResponse(ctx context.Context, environme
 	return ParseTestAppResponse(rsp)
 }
 
+// ListDestinationsWithResponse List an environment's destinations.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/environments/{environment}/destinations (the `ListDestinations` operationId).
+func (c *ClientWithResponses) ListDestinationsWithResponse(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*ListDestinationsResponse, error) {
+	rsp, err := c.ListDestinations(ctx, environment, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDestinationsResponse(rsp)
+}
+
+// AttachDestinationWithBodyWithResponse Attach a destination.
+//
+// Attaches an analytics destination of a kind (`posthog`, `amplitude`, `mixpanel`, `segment`, `webhook`). Its
+// publisher is built from the settings and secrets first, so a bad one is refused (422 naming the field, such as
+// `settings.project_id` or `secrets.api_key`). `distinct_id` says which identifier the destination knows users by:
+// `email` (the default), `account_id`, `app_ref:<app>` or a Go template over `.AccountID`, `.Email`, `.Username`
+// and `.Refs` (`user-{{.AccountID}}`). `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/environments/{environment}/destinations (the `AttachDestination` operationId).
+func (c *ClientWithResponses) AttachDestinationWithBodyWithResponse(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AttachDestinationResponse, error) {
+	rsp, err := c.AttachDestinationWithBody(ctx, environment, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAttachDestinationResponse(rsp)
+}
+
+// AttachDestinationWithResponse Attach a destination.
+//
+// Attaches an analytics destination of a kind (`posthog`, `amplitude`, `mixpanel`, `segment`, `webhook`). Its
+// publisher is built from the settings and secrets first, so a bad one is refused (422 naming the field, such as
+// `settings.project_id` or `secrets.api_key`). `distinct_id` says which identifier the destination knows users by:
+// `email` (the default), `account_id`, `app_ref:<app>` or a Go template over `.AccountID`, `.Email`, `.Username`
+// and `.Refs` (`user-{{.AccountID}}`). `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/environments/{environment}/destinations (the `AttachDestination` operationId).
+func (c *ClientWithResponses) AttachDestinationWithResponse(ctx context.Context, environment EnvironmentName, body AttachDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*AttachDestinationResponse, error) {
+	rsp, err := c.AttachDestination(ctx, environment, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAttachDestinationResponse(rsp)
+}
+
+// DetachDestinationWithResponse Detach a destination.
+//
+// Detaches the destination; what it acknowledged and its runs go with it. What the vendor holds stays there.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/environments/{environment}/destinations/{destination} (the `DetachDestination` operationId).
+func (c *ClientWithResponses) DetachDestinationWithResponse(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*DetachDestinationResponse, error) {
+	rsp, err := c.DetachDestination(ctx, environment, destination, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDetachDestinationResponse(rsp)
+}
+
+// GetDestinationWithResponse Get a destination.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/environments/{environment}/destinations/{destination} (the `GetDestination` operationId).
+func (c *ClientWithResponses) GetDestinationWithResponse(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*GetDestinationResponse, error) {
+	rsp, err := c.GetDestination(ctx, environment, destination, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetDestinationResponse(rsp)
+}
+
+// UpdateDestinationWithBodyWithResponse Change a destination.
+//
+// Changes the kind, settings, secrets (a given `secrets` replaces them all), distinct id rule or interval, validated as on attach.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/environments/{environment}/destinations/{destination} (the `UpdateDestination` operationId).
+func (c *ClientWithResponses) UpdateDestinationWithBodyWithResponse(ctx context.Context, environment EnvironmentName, destination DestinationName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateDestinationResponse, error) {
+	rsp, err := c.UpdateDestinationWithBody(ctx, environment, destination, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateDestinationResponse(rsp)
+}
+
+// UpdateDestinationWithResponse Change a destination.
+//
+// Changes the kind, settings, secrets (a given `secrets` replaces them all), distinct id rule or interval, validated as on attach.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PATCH /v1/environments/{environment}/destinations/{destination} (the `UpdateDestination` operationId).
+func (c *ClientWithResponses) UpdateDestinationWithResponse(ctx context.Context, environment EnvironmentName, destination DestinationName, body UpdateDestinationJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateDestinationResponse, error) {
+	rsp, err := c.UpdateDestination(ctx, environment, destination, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateDestinationResponse(rsp)
+}
+
+// SyncDestinationWithResponse Sync a destination now.
+//
+// Sends the difference between the environment's exclusion list and what the destination acknowledged (mark and
+// list, add and remove), then ensures its filter and verifies, and records the run. Nothing to send means no request
+// at all. A vendor's failure is a run with outcome `failed` (sending failed; what was acknowledged stays, the next run
+// sends the rest) or `partial` (the filter or the verification failed). One run per destination at a time: 409 while
+// one is under way. With `dry_run=true`, answers what would be sent (never a secret) and sends nothing.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/environments/{environment}/destinations/{destination}/sync (the `SyncDestination` operationId).
+func (c *ClientWithResponses) SyncDestinationWithResponse(ctx context.Context, environment EnvironmentName, destination DestinationName, params *SyncDestinationParams, reqEditors ...RequestEditorFn) (*SyncDestinationResponse, error) {
+	rsp, err := c.SyncDestination(ctx, environment, destination, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSyncDestinationResponse(rsp)
+}
+
+// TestDestinationWithResponse Check a destination's credentials.
+//
+// Makes the publisher's read-only, authenticated check and returns it with the steps only the vendor's UI can do; both are stored on the destination.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/environments/{environment}/destinations/{destination}/test (the `TestDestination` operationId).
+func (c *ClientWithResponses) TestDestinationWithResponse(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*TestDestinationResponse, error) {
+	rsp, err := c.TestDestination(ctx, environment, destination, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTestDestinationResponse(rsp)
+}
+
 // GetExclusionsWithResponse Read an environment's exclusion list.
 //
 // Every identifier a synthetic account of the environment may appear under: its account id, email, username and
@@ -8941,6 +10873,21 @@ func (c *ClientWithResponses) GetSnapshotContentWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseGetSnapshotContentResponse(rsp)
+}
+
+// ListSyncRunsWithResponse List sync runs.
+//
+// The latest sync runs, newest first, of one environment and destination when named.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/sync-runs (the `ListSyncRuns` operationId).
+func (c *ClientWithResponses) ListSyncRunsWithResponse(ctx context.Context, params *ListSyncRunsParams, reqEditors ...RequestEditorFn) (*ListSyncRunsResponse, error) {
+	rsp, err := c.ListSyncRuns(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSyncRunsResponse(rsp)
 }
 
 // ListTokensWithResponse List tokens.
@@ -10779,6 +12726,617 @@ func ParseTestAppResponse(rsp *http.Response) (*TestAppResponse, error) {
 	return response, nil
 }
 
+// ParseListDestinationsResponse parses an HTTP response from a ListDestinationsWithResponse call
+func ParseListDestinationsResponse(rsp *http.Response) (*ListDestinationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDestinationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DestinationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListDestinationsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAttachDestinationResponse parses an HTTP response from a AttachDestinationWithResponse call
+func ParseAttachDestinationResponse(rsp *http.Response) (*AttachDestinationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AttachDestinationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Destination
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers AttachDestinationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers AttachDestinationResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDetachDestinationResponse parses an HTTP response from a DetachDestinationWithResponse call
+func ParseDetachDestinationResponse(rsp *http.Response) (*DetachDestinationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DetachDestinationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DetachDestinationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetDestinationResponse parses an HTTP response from a GetDestinationWithResponse call
+func ParseGetDestinationResponse(rsp *http.Response) (*GetDestinationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetDestinationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Destination
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetDestinationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdateDestinationResponse parses an HTTP response from a UpdateDestinationWithResponse call
+func ParseUpdateDestinationResponse(rsp *http.Response) (*UpdateDestinationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateDestinationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Destination
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers UpdateDestinationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSyncDestinationResponse parses an HTTP response from a SyncDestinationWithResponse call
+func ParseSyncDestinationResponse(rsp *http.Response) (*SyncDestinationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SyncDestinationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SyncDestination200JSONResponseBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SyncDestinationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers SyncDestinationResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseTestDestinationResponse parses an HTTP response from a TestDestinationWithResponse call
+func ParseTestDestinationResponse(rsp *http.Response) (*TestDestinationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TestDestinationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DestinationCheck
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers TestDestinationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetExclusionsResponse parses an HTTP response from a GetExclusionsWithResponse call
 func ParseGetExclusionsResponse(rsp *http.Response) (*GetExclusionsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -12065,6 +14623,80 @@ func ParseGetSnapshotContentResponse(rsp *http.Response) (*GetSnapshotContentRes
 	return response, nil
 }
 
+// ParseListSyncRunsResponse parses an HTTP response from a ListSyncRunsWithResponse call
+func ParseListSyncRunsResponse(rsp *http.Response) (*ListSyncRunsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSyncRunsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SyncRunList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListSyncRunsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListTokensResponse parses an HTTP response from a ListTokensWithResponse call
 func ParseListTokensResponse(rsp *http.Response) (*ListTokensResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -12385,6 +15017,27 @@ type ServerInterface interface {
 	// TestApp Check an app's connection and contract.
 	// (POST /v1/environments/{environment}/apps/{app}/test)
 	TestApp(ctx echo.Context, environment EnvironmentName, app AppName) error
+	// ListDestinations List an environment's destinations.
+	// (GET /v1/environments/{environment}/destinations)
+	ListDestinations(ctx echo.Context, environment EnvironmentName) error
+	// AttachDestination Attach a destination.
+	// (POST /v1/environments/{environment}/destinations)
+	AttachDestination(ctx echo.Context, environment EnvironmentName) error
+	// DetachDestination Detach a destination.
+	// (DELETE /v1/environments/{environment}/destinations/{destination})
+	DetachDestination(ctx echo.Context, environment EnvironmentName, destination DestinationName) error
+	// GetDestination Get a destination.
+	// (GET /v1/environments/{environment}/destinations/{destination})
+	GetDestination(ctx echo.Context, environment EnvironmentName, destination DestinationName) error
+	// UpdateDestination Change a destination.
+	// (PATCH /v1/environments/{environment}/destinations/{destination})
+	UpdateDestination(ctx echo.Context, environment EnvironmentName, destination DestinationName) error
+	// SyncDestination Sync a destination now.
+	// (POST /v1/environments/{environment}/destinations/{destination}/sync)
+	SyncDestination(ctx echo.Context, environment EnvironmentName, destination DestinationName, params SyncDestinationParams) error
+	// TestDestination Check a destination's credentials.
+	// (POST /v1/environments/{environment}/destinations/{destination}/test)
+	TestDestination(ctx echo.Context, environment EnvironmentName, destination DestinationName) error
 	// GetExclusions Read an environment's exclusion list.
 	// (GET /v1/environments/{environment}/exclusions)
 	GetExclusions(ctx echo.Context, environment EnvironmentName, params GetExclusionsParams) error
@@ -12427,6 +15080,9 @@ type ServerInterface interface {
 	// GetSnapshotContent Get a snapshot's state document.
 	// (GET /v1/snapshots/{hash})
 	GetSnapshotContent(ctx echo.Context, hash string) error
+	// ListSyncRuns List sync runs.
+	// (GET /v1/sync-runs)
+	ListSyncRuns(ctx echo.Context, params ListSyncRunsParams) error
 	// ListTokens List tokens.
 	// (GET /v1/tokens)
 	ListTokens(ctx echo.Context) error
@@ -12908,6 +15564,167 @@ func (w *ServerInterfaceWrapper) TestApp(ctx echo.Context) error {
 	return err
 }
 
+// ListDestinations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListDestinations(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListDestinations(ctx, environment)
+	return err
+}
+
+// AttachDestination converts echo context to params.
+func (w *ServerInterfaceWrapper) AttachDestination(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AttachDestination(ctx, environment)
+	return err
+}
+
+// DetachDestination converts echo context to params.
+func (w *ServerInterfaceWrapper) DetachDestination(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Path parameter "destination" -------------
+	var destination DestinationName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "destination", ctx.Param("destination"), &destination, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter destination: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DetachDestination(ctx, environment, destination)
+	return err
+}
+
+// GetDestination converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDestination(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Path parameter "destination" -------------
+	var destination DestinationName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "destination", ctx.Param("destination"), &destination, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter destination: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDestination(ctx, environment, destination)
+	return err
+}
+
+// UpdateDestination converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateDestination(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Path parameter "destination" -------------
+	var destination DestinationName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "destination", ctx.Param("destination"), &destination, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter destination: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateDestination(ctx, environment, destination)
+	return err
+}
+
+// SyncDestination converts echo context to params.
+func (w *ServerInterfaceWrapper) SyncDestination(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Path parameter "destination" -------------
+	var destination DestinationName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "destination", ctx.Param("destination"), &destination, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter destination: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SyncDestinationParams
+	// ------------- Optional query parameter "dry_run" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "dry_run", ctx.QueryParams(), &params.DryRun, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dry_run: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SyncDestination(ctx, environment, destination, params)
+	return err
+}
+
+// TestDestination converts echo context to params.
+func (w *ServerInterfaceWrapper) TestDestination(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Path parameter "destination" -------------
+	var destination DestinationName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "destination", ctx.Param("destination"), &destination, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter destination: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestDestination(ctx, environment, destination)
+	return err
+}
+
 // GetExclusions converts echo context to params.
 func (w *ServerInterfaceWrapper) GetExclusions(ctx echo.Context) error {
 	var err error
@@ -13235,6 +16052,38 @@ func (w *ServerInterfaceWrapper) GetSnapshotContent(ctx echo.Context) error {
 	return err
 }
 
+// ListSyncRuns converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSyncRuns(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListSyncRunsParams
+	// ------------- Optional query parameter "environment" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "environment", ctx.QueryParams(), &params.Environment, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Optional query parameter "destination" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "destination", ctx.QueryParams(), &params.Destination, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter destination: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSyncRuns(ctx, params)
+	return err
+}
+
 // ListTokens converts echo context to params.
 func (w *ServerInterfaceWrapper) ListTokens(ctx echo.Context) error {
 	var err error
@@ -13341,6 +16190,14 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/environments/:environment/apps/:app", wrapper.GetApp, options.OperationMiddlewares["getApp"]...)
 	router.PATCH(options.BaseURL+"/v1/environments/:environment/apps/:app", wrapper.UpdateApp, options.OperationMiddlewares["updateApp"]...)
 	router.POST(options.BaseURL+"/v1/environments/:environment/apps/:app/test", wrapper.TestApp, options.OperationMiddlewares["testApp"]...)
+	router.GET(options.BaseURL+"/v1/environments/:environment/destinations", wrapper.ListDestinations, options.OperationMiddlewares["listDestinations"]...)
+	router.POST(options.BaseURL+"/v1/environments/:environment/destinations", wrapper.AttachDestination, options.OperationMiddlewares["attachDestination"]...)
+	router.DELETE(options.BaseURL+"/v1/environments/:environment/destinations/:destination", wrapper.DetachDestination, options.OperationMiddlewares["detachDestination"]...)
+	router.GET(options.BaseURL+"/v1/environments/:environment/destinations/:destination", wrapper.GetDestination, options.OperationMiddlewares["getDestination"]...)
+	router.PATCH(options.BaseURL+"/v1/environments/:environment/destinations/:destination", wrapper.UpdateDestination, options.OperationMiddlewares["updateDestination"]...)
+	router.POST(options.BaseURL+"/v1/environments/:environment/destinations/:destination/test", wrapper.TestDestination, options.OperationMiddlewares["testDestination"]...)
+	router.POST(options.BaseURL+"/v1/environments/:environment/destinations/:destination/sync", wrapper.SyncDestination, options.OperationMiddlewares["syncDestination"]...)
+	router.GET(options.BaseURL+"/v1/sync-runs", wrapper.ListSyncRuns, options.OperationMiddlewares["listSyncRuns"]...)
 	router.GET(options.BaseURL+"/v1/environments/:environment/exclusions", wrapper.GetExclusions, options.OperationMiddlewares["getExclusions"]...)
 	router.DELETE(options.BaseURL+"/v1/environments/:environment/exclusions/:identifier", wrapper.ForgetExclusion, options.OperationMiddlewares["forgetExclusion"]...)
 	router.POST(options.BaseURL+"/v1/accounts/:account_id/reset", wrapper.ResetAccount, options.OperationMiddlewares["resetAccount"]...)
@@ -13365,157 +16222,184 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1tcxs3kvBfQfG5Kkt1I4qyZd+GrueD1nGyvssmKcu5bD2RHxGcaZJYDYFZACOKcanqfs39sPslV+jG",
-	"vGP4IkvyJtEXmyJngEaju9Hv+DSI1TJTEqQ1g/GnwQJ4Aho/vger12czC9r9lYCJtcisUHIwHpxDrGRi",
-	"GHc/s9VCxAtm9VrIOeNzLiRb8jVbKX01HEQDEy9gyd0gSyHFMl8OxifRwK4zGIwHQlqYgx7c3t5Gg4xr",
-	"vgTrATiLY5VL++5r94dw02bcLgbRQPKle5XT75ciGUQDDf/IhYZkMLY6h/qkfiJjtZDzgZvmLMu+xyHC",
-	"w2bZnuO9lddCK7kEaTeMC9VTe47/HXADvWhI3a/7I+G9SmEDtFqlsNeIt+5hkylpAHfvzzz5lltY8bX7",
-	"K1bSuoWPPzn8piLmjpKOM62mKSz/9e/GkdWn2vD/omE2GA/+z3FFn8f0qzn+kd6iSZuEeSYZzzLGpVmB",
-	"hoSp3BqRABPWsEyra5GAfmaYA0fz2EZMafzNWG7BkzNnGoxVGtiKGyaVZXYB/gn/S8IOYpUAm0x5cjmn",
-	"ZU4i5nDCJrmW41w6NrJ5sh77NY55lh0V804OX+OgnoSZMGzGRQoJWwm7wJ80cKPkcHAbOVS+h3/kYOxj",
-	"ovIDAoHTsphLh4cpgpUwbphdiAqNzPC1GSOq/v38h+8jxiXL5ZVUK8lmAtIkYpyttJJzQpFySJ7yhJUM",
-	"X+BzydOZ0ktIJhGDa9BrfAzHYEKyCWittJkcIl7eKDlLRfzoWIl5mrI45WYBptqwONcapCVCiQqhuACW",
-	"gOUiZY6xTLHO2IPuVhJ1pO5RKXZDUPqnj2sCGgH9RumpSBKQj40Pq65APjPMxCoDR8sr4FegmV1wiRhQ",
-	"EjzBOMxJgKRExKwA2u/p98p+o3KZPPYa3O4kDkg5Z4kC4nu4EcYWkEplL2cONA/pj3ydKp58UOo7rufw",
-	"pVhzqpK1w3nqgPA4P2F/FX8u4LZKXeKPBdx+3EeVymum7AI0Q/6NWLwQMEvX7OVoVIDpFAEteTo5HKNE",
-	"Jq4xjGtgqZrPIWEoVL1wpMWLJGLSyQlmFmpF0vIc9LWI4SfJr7lI+TR91K05YwlkIBOQ8ZodIPtzy6fc",
-	"AJ41nM6nJNeoK7nzBKz7IeaZzTUcuq1MnNxUmplUrV47vcorVR5TebUyv6U/SZ7bhdLiV3hUxvlesSlw",
-	"7TbFiQBcIfE6xzOtOAOUZhqu1VV1buY1iDsy8Oeffz46y+0CpHWgQ1f/PEtXfG3Y5M80uwaeLv/vxaA6",
-	"dS8Gk6bq2VFXEG2ZVjEY41D5Vlph11+Ki1FopukRHX5smlvG2TVPc5SnThbxOIbMOkgrjrnmqdjhpLwt",
-	"EFFXq93HTKsMtBWkscUauIXkkuNvDhL3aZBwC0dWLJ062MJi1FBqu1iOBnOQoDkt+FNH548GIgm+JhIo",
-	"t2MTdt8Vz6HxYMxK6eRSK7v3OjRYp+bu944i0dL5waTKhpfrdIPcbFuV36Fzerh87ZJUwuCUls9Nl01+",
-	"dny45PrKNLRNbphZS7sAK2K2WoBGCSqsE03AtWEHXPJ0bUVsIvedQQZtEoswl+UY7m+Qzq77ZeDMhMHH",
-	"ALbKpy+30Uz1ZC+GK0a/rFmBQTunsmB+aQLdmagPxr7pqlWq6d8htghYluxJe20QnR3XMhU9cI6qGhxV",
-	"0lObQmoMFOaLqM7sDag9KYXW5snyO2ECwkNYWDY/7EDhSLk0DdeaIxtLuLGXajYzYLsE/aM7L6V1RCvZ",
-	"0plofj8Mm6k0VavhIOBZaGEYAdywwPOSSQuidge62yxkgmthhJL0p7OGHI7RBnc7R1bcoBQoQVY4SxIN",
-	"xgQksBd5nTcQLr3uIuTd+Q/sxcmrV0cnjKfZgh89H4ZEVaaM5emlOzeC42uYix7JYqwGsNt5yz8X0SLK",
-	"IZtzVysJ4j/LHudU6jl1pHeHdNHnPQdhBEGswV6ieddggK6QbpG6AWuFJMHNk0S4PeXpj7Xlk9PlUaQM",
-	"Lr621Bp4rTX2C4+eTT2zlseL/lXOeGqgfcAUm7FJjJyneWd/mvyxgulCqauIOSqcazARgxuInUY641cQ",
-	"ZBZa7IZdCWxtxz2qwZL+5k5TZsTcSQxGQ0eMs6/Pvz8cMwM8hYRxi46lwpbRYHMtIalBV+FzV6Lp6po1",
-	"/1cxCDswAKgbvH979vVf3x4GpmyRTptOevb8zQLiqy43c2LxAP6ctRf8CVKeGQhzrLqqfT1VKgUuOxCT",
-	"Q1ddDcppqkF7oL+XMy7Luky/+1mUZT8hY+3JNjuIqv0o+84E2CWj7iKt1WKaW/gcZvtGA6DdxOgJw5zG",
-	"AwmzCpVXUhZKPYFrzwnuFO/hsbM8EfbtNYSsJB7bvqOSx1aFEb/P4eUdH3sfCnSolXMIaV+dBrQhIkAw",
-	"PRqz0//0HLb9St9/2uWYwUOCUBMV2GuOU5+zAV6FjI8bd+le2LXa87tz7RsNqHjz1IQoZ4OlEg1g2ScB",
-	"Cw0+rLrdwdrNDegeZactO+sxNoKw9noNtAYgIdS8bepk96DkOWguE7XkQu6peO2r/92PvuVR1oR7P2Wq",
-	"hsQ3+Nqep0MHZ01R+kZJq1XqVBJ8kvknXzPg8YItc4MxIEFefQP6GrUJ7iyvVBg7ZGeFmM0N6RUzoY11",
-	"QrZ/d5b85h39+HwUDZZC+r9OAsbhzkphWGtprn8Lhu9DqtSp/u5ipTbKnZSCPVhl581oAb8DZm/iNHeH",
-	"7ltpdaWt3B219fHWn4Pd5kD7ym1ytcxEj851JSiYVfgStklUnmWXbtUfg17KpbomVbjlBpCMM8eBaGQI",
-	"GQPj7Bq0W9WYzZSeK2udFoQBbmFrWk+pNUcDo3IdB7ztznjgWcbUzMcvHIBB08lPGR7CwVcARSECniQY",
-	"dANWIRGDCPgrge2h3arXdCRuuSt+D6Im6gtQN1JEWARscy8suFmEUfC3H947LLoVn//l7Oj5y1fuT3Lf",
-	"VxAzRQLWISxy0nYBN0F03y/DRAOknB21SCN+3fXRGlXsu41NH0UxkEexByLawNvfCEiTt1qTXt7cxg02",
-	"J4ZRtmtH9FhpVoYA+Avw1C66k9OmXNZQsylasM31hs+Fpn9XC6S0pFrlhNyoFvvHbqPBVGi7uCyOn4YW",
-	"FLRjhMlSvr7s1ar6Fd4ZX4p0w5tzcQ2y/+dUxbwncJAtlAxIuLfDk1enyGqcaS7nmOjj1JvESSE2E2i2",
-	"sIOXL18ejU5Go//5r/+mj199dRjkTKcVXv7q5/oM/bu20iZaWvhtHCHFqUKLjcqtbmxhiaY6sEESMirF",
-	"eMOPKhXxepOlvomQ/lMYMRWpD9a1/GW5nvEY2EGKQeCp4joxETMqFjy9nAEkETPAdbyImIZYLZcgE4TJ",
-	"REwqJzXj4s8sn6Yivsy0mokUIvY///Xfh8wqdl3OHzT5Mcdu77Ofx7RVe3qnk3v2Z8NNJjSYvcZcqLTP",
-	"TST6LM2+eKf1MiH4y/Z4J+J+92hn0MnQ0KpC4TO/3gLaDbGz+qY2cPuxj26+1TzsKioj7TsGw+Km/2DT",
-	"W3VXw62PQO2EaFIkZ5/jcvtQBZOfoamnmcCsAzQTeZZtdyMTvOXGDZpr9xD2Ivw+TLMSGXc0G/D991Ai",
-	"fg97DLN+6BSa8Ty15WNNNL/H5KB65N4qUgzdnM+KrNUpzJQGNtMATv0Pa/e3/SuQsNoTfmvTS0Mp4I1V",
-	"fDUaoQVJSd5/enU6IhuyP+m7H6oy33UfO3ebYl7KvHaehGLuN1Nhd8w4e/OO/V1NMXdV6StH5DIhTXzJ",
-	"b74DOXeK3XO3xjvIyi5H0W620oIpQcyqIfuasGwcEQgpHKOEVY/72pxosOLCBseqj/SqMc5oT5W+KZ17",
-	"+awbkycpTWF4HltxTenqZSSe5HYtJh8yqGu5kC2HpI+UF7P5XCvcep+hPIgGZUooBrZ9MnI0qCe3kenq",
-	"83KjQZmM6d+usrrovTJlMRrUUsudiePTI4PL2BQ9wzSwgMZLNictq0jSnq4x9fLfz3/4HhNiG367TbK0",
-	"ZmaF3K3SWO4ty4BPY2M0omMD1cjTCtvDZUV4ornmCZ+q3I6nKZdXE/Qz9OXqX+Sj0YvYoQA/wYSCSJjm",
-	"zXMDbMEN45SBkmmIhaEMYkq/nTjqmYwxZfiozCmaRPSFWklMb5/wLDtyZ+fRUhgj5Lz4TsMsN9UjS2Ec",
-	"bYl5riGZsIPT0VeHxdu1TFB28HL0ovihrDNw3z4PmSgtpiziMIjRmm60wbLF0+lucnqDEKQ8bC8KVVFv",
-	"0ZR+bhum3EAqJEQbZGHodHnvBXNLU2sEIjcqa9WTt9Gd4haNNX+6t+QVUZhpl1lpp21MnWyZdRvzX5RK",
-	"LwuHT5cPHzAdpY6sOhxRfcsCi98vrOKI4k7xlLvSTYsGaurEySioT9zj7u6UUFPf8PLUP6md+ic7qHad",
-	"AEwf7u9DnUfGvrs2716/U2zlt0QCjW3days7+DqPVdbQkHiyFI5HdS4l2tkafTmOU4tk4qDugiTXOQpO",
-	"jl69YKlagT6KuXE6ubWgTcQSMXcqitLs2dGzyB0UGoMeWIbF/XOYrszdJzfW//+FH/360f0zOvrq6OOn",
-	"UfTq+e2/hETzueSZWSi7vx+oJ62JZ1nfK3c5OsKBhVokoSxUfGZYzKWSIuYp6nPh+EGyp7M/7KMOHxob",
-	"XNtbPTgeb5HP3SpcNn3+/xouQ7xdbOubBZfz0Onvq+1uowHZ0vRZZU36TnxiL8XgokGMw4UNCyym3eq6",
-	"8iW3KtsI9tdiNgtYKDj77vKxhYSAmj7TahnWptUOoRD3Mj4alaBtWtR9iPySXe8u9j+oK6qX/Px8lP2T",
-	"imEmbsJaMGZNsHjBnRIP2pS87fNHUTOO1Vw6w6Ph8KkbVlhxtdcaTCHVN6IdH9qU4kLDlEvcyqC4C3dS",
-	"wArs1qX92dH/I1n/sfo4vNwo+D9j3Y0lb1lcEogD4o6GqaBeWzdk5wsspZMxvGZKpmSqOznIhGFUlR72",
-	"BxUkvmltxAcdqxC/LfJG+1d3H8zsIbgzJ9fiSzWpvSgdL2AcI106zLlzJXXKRUh2U5psroVdnzvQaC20",
-	"FWc5SXWEGd2r+HWF9YW1GZX6CTlT3V39qXQ1sCuAzGC1pAaOqRtxrSqr8ABmoMm/rlWKiVeUK1CzlaiA",
-	"i/ELaYEvmVuncQ9mWiU5hi2H7MNCGEcllOh9/qEs3B/XErkiJCi3EMO4pLSMbxWLUwHSXkiugfnaI0iY",
-	"E/dO8FzIC0muJCztnubkr15g1JvFC4ivitGwsDXOEWbLr8CwyZl3k6GaOma+mpOcL0h73vsyvJBnxAbo",
-	"eHFIQ34bswmqnRN2gHjB8u3DiE1ICZ2wA2pXUOb+0rKEZrVgw2F0ISekrPoXijz8xkNsUuqxxbhQJFRg",
-	"pgaFIrGAHFIDhw7tHs4LSW4NIRmXzPEIrhgT8YnUmCdyxI6o/NC2qqddco9kYV8zzozVSs5BFzO4n61S",
-	"7AAxQkgERogo/8JVHkbMqAYgNAHV5aNoKfFBjTQMOx29oF+se/NC1pHh5VP9qxJWemcB1VzGT8aXUBIQ",
-	"+igxM/v9N2/YV6cv/w3dWMHS20lJRU7F1dR0plkTPmRnzL/CVgtl4ELu4LVz1E+eO2xn4XAkJJs4hphE",
-	"jJvdnYUX8mCmNCvcnm0/oE9Ip0pw7+wrS8GnQKAKWwTWqPx3yfUVJJWEOETMnXXaAMANj226RrJBPy4W",
-	"oYyxCr1M/6LAAk18cDoaHUbIGm7Fhk1knqYTzHvgcn0hqaT4QKqiuNgw9wSfpjB2NHoNTGG5Mv28VjlL",
-	"FMK84hSyMmAPh4zEhFN53RAoGiC5kFjabmyroYiPaXG5rjhqzDi97tnBxgvs01CjY2Gq1i+no9NhIZyK",
-	"zjRIMcKJnr8dedfl0buvJ1So7wgW9DNDhfo1YackOHSX/tG6HK9ZJePBaHgyHGFdSgaSZ2IwHrwYjoYv",
-	"yBxd4ElyTLLxV/d5Tid/Cf+7ZDAefAvWJw21Ouo8H402lKfvV5buZwhUpf+UDRuH4GD8y8doYPLlkut1",
-	"VUkUg8EjJadYL5Yf/1KtxAw+ukGOl2C1s/w3LPav/pGtq7VwY4+zlIvWOgOdiJpL8jMUecs/arUEu4Dc",
-	"MDckI9V486pr7/glbVy23//hmi/TTWv/IQN59uO7/Xa6GLSDgTLUHgzY+7lK8bltm2vn9ca1Yg3sRnJ+",
-	"76tkvwA149TYI+Pl6EXfMCVcx4HeIdt4oWjvQTKVxwts0eDEKfaVQghR4FF7oI2ovD45LnSVXnw6XbvI",
-	"sh80W6b90lY3f3Cnb6n9oA3pjohKecQAn3vyHznodV+vsg1txHabEZXXA3TR1UY+7Ju9KHjfNG3ovSqj",
-	"ZyeqabVZ6C7mZ2EXdLTRyGwmUusUZV/c3SwqS2Fm8STMZeqEoy2Ubp1D30qFjNM8gcuiWrwOejs3pJvR",
-	"EcaCr50PDrU1Uh8eMhVL0TPiSSOrgFzXG33JHx9QDtQ7FIR68xTbNW1YUBHSZ8RMqiyKilMCabOoqDVl",
-	"w1dOtr/SaNODL51uf6lsiPU5MiyqNmzb61XDmobca5rAvxTe/Y+3DYHoMF9yRV3UlWKtI+iOP1We39tN",
-	"p8hZmSn20PTTd4J6QIdPG15u+Ldg0ZIpMBPc8c4pFQKoeuS4avx5+3ETtRy30iX7KOdNK7PwgainkZF5",
-	"uyVpsgZ6q/vVGx4v4MiX4vW3vpLqCJ1+O/S5uiOt7kB6VcvB3zp1U9RyI3V3d+0xab3MGb37+NSLpUtS",
-	"7ynJxnjnoi/1auWd8kZqzkE9B4dNfA7OxJ2sfmsOsZzCQZKmkEaUGuxUQCEvJGdWLEHlNnLTyMJRWKQP",
-	"V6mta/RwD9kZ9kfNNQTaWU0owW9SteKkFrBJrY/qhTx4OXrR8Ly0Gu15C78pPDDHqX7w4IH/Z5Ws701q",
-	"NNKobrt9dB//fIu8K8phUJf20+MpRQ8ud05HX21/oWwu61442QGmdj9QFHDPd8JZ0Sj5S8jEUti995ve",
-	"y/R30OeOybB5KLHlxm61tpOJs9JSQ9Z3qmyRGSJhVT7lpZuEG8uqfmpDhiOiP3kl4qrzoqS2pcOAeHAQ",
-	"fHnFtGWPDn9XzPclOcKhdbt+u5kDsC3GUb2Hx0OwQpbyuMkLz6gRjpu0zgOay0QtMT5AAt7mWhqfRNAi",
-	"bwT9x1qLjy+oOjvYG+rXE43fC40r6nwvA2RzF3I3PidnswPzvHyqoy/3OfY2ewQf0qvUSFnaatiVCMBy",
-	"Ct8MXsIKas0PfFOUJzdC028kQ2isE2FFXA9oaOGWmeNP+P/tZ8nrKHi1RkHNu9+t0Sv331DX8Lbcb1xF",
-	"UGWNoFlkKtWnIMdCHWqqek2u9TOdl7A3mO3kUZmtJAPMI5ERHmYZaKo8/V0ZHs+f77KQbhvz35rx4cmr",
-	"5WXwDWe6ylddEBTMnCfCHsE1bA2elY3edjx9yp51ewekmk3u7vq6SO7ycqON3r4RPEIjw6LM4hoPYZhI",
-	"2EHG50LOe2N3PoG6PmUnv3xzrcFvPATVbEoYikK5JzyGS82grhE8jp/lN6IT1JDVUEfd9xXz16J5m5n/",
-	"bf3BBySDdhu5AB28bWdyosJIZbe/702t71Z9Uxu7+PG2UnpaqgjmUr/tXKd2357ZbrPF22Y6slPbbh9Q",
-	"F2o0D+wSkM8p/6f3zj6Ss/XzdKUvpvjgJqKPsZmW08MUAYF3/Kn21y0djSmECqy/xu9NazbKp1xw49Oe",
-	"F/WU6QPKl14IY5XGDNMryOzha7rPaSUMsNPRV117gaZqM2mDUU77AEyenDv3Q1yEzt2JK+oNoW/cyNFj",
-	"STxn/DVW8uRBaYWqd93n/Vwa7QtO0SHBbbzY4omuTfvMNFsKD9mZ/8iMFWnKMBl9uiaDz4rrKqZTv3wS",
-	"ay+pB0ZX5lD99qMqBr5kfCfF4NHYhIBKnsK2fyhNwnNeSwp0+O4zVItjnmVbfCvugYe0rv3VHNvPhmcG",
-	"L3+obCpGl7JQrm7znpWoLFMSmq5pfTpZur75LnIbBrnb+Xs6WYKubrpEiJRXnmXMLrTK5wvGy3tt2MHE",
-	"X/czidikuPDHfYYbwPZLM34FE1+YV76FHbC4U4sxZcDfbnIhsSLK0wzVYx+cPn/u6KOoOMOCp7KyqXVq",
-	"ead6Xc+muj5Zv36ECWkVE/ZCuqOPTXl8NdeONHznOV9GUGZa+WtCk1CyEmHorLy+/L6Pveomp0e2g/Em",
-	"nYAjjSji6Zz7Y51ztO1eDARE0G7H2PEnnmVbjGUvcHxG4WvkRA0zqiOuglBzRfkVwpJkyQ1oJ0x8S0lj",
-	"+booPfMQt03lOt9uN5EbVP+U2ds2eTdTR7+JG9yA0UMLsQ8FVTwpHO2s6579+0wFI9oewM+ybVYuNdEh",
-	"0VAoElF1q57SpeZwwBn2cGcT/82E6ZqJvGQ8TQ+jUglJGPY3YByFXJ+J+6Bn/JcxaXvY4/dqyv6xfNzI",
-	"LfdzYh9b3270ccVAOPuGqhbQfV6UHXSqgE0G/Ipsi9oFnEWjA9+qgiwRHCjmvhyibY6UfRL8RNZAOqNC",
-	"jMLWqcmi1uPYD87yVM0PWaIAu1ugUTNmvJiknF8qeyFXSl81+ylUxg/27ejIpg9gHuEQpYtFe05SldtY",
-	"LYEdqCuGZbNVTQjVgVR9fB0OqXCE2vq6YQ//uQMPv1Hmd7RMvE+EL4FuU3HcUfLBXaRC2X+n7pQKtrmu",
-	"rlbigSZLAVN9ydf+NnyGHV/GyI1lX/YkIq9axIprV9xqLqS3EOpXIbCDSbwQOhufPi9cD3gRljAsAS2u",
-	"i2ZKVdG8TNfYoUcqbA1VtoFBn5WS1P9HXsjaqpyNYcr2LqbZQB5rAyKWSytS3/ylvBGsCZBPCIRk7DMG",
-	"qZMfm+bLzFzIif99Qo6JyYKbxYQcZjirZ/Eh+9kx3QRvk5p459oKZQt1TPSAorgpchCFQSggiS5kdV9Z",
-	"tURTdMCZ+CDAhB1gex64sQ4evEksFRIM9QQlxp/868RnuVPgQLnf6ZejCbXQwXZ7mKGEzW/o4yTCjjNI",
-	"FpMz7NE+YVSjOWYTakN00BZjhxGbyCTw480RfT2+kNy7ktCZQ6Q6LdxJdN0XeoiUdORo9RqvdZPgho7N",
-	"9YQdYBOU2FxHRU4/QcW0Wh1iR3NEyIU8qLqlUH5kgwdwzNreG6uBL824ea/jEpZKr+m8kMqyuVarhql7",
-	"ISdvP/B5QQPu5WI/C+YGaV+zybvZ0fdKwtFfnTo9KcZoHC8vRqdDNvnbUXlL2dF/FtR2IRvf/wXJDimw",
-	"/vW5+BUmBU6hxGiV/ur7vAROrm/Bvq1kyU5JgT6prZ6QVvSc+ztdI0N7PogGsbnGBnQ3Nthuri2y0N/a",
-	"zzMVm/al4NEtbrtl4G1qArEoGvj6cRub+MWy8Zt3891Sk90Oq23uEES74dhop+fu0nPoQ8nQSjc3snU9",
-	"Y6v62/HTNqACTBJ8pdpS99aLkDepLv0pDovN2iTxjwOmERD5J+2LcTp6tYG+6t3jdqezSpsJ7i0dCoX0",
-	"JfknVXGSUDMznqaozpOMY0IOf3Nq3A6+m6j9S63fd9Ox8x6bMXbCk40uio34ZCWT7yOytI9CefypOi83",
-	"eok/YCfL7g2eM+zo1yjLZGo2q46lA0p0x4yHtVdBlygtpuvmJUDJYURKKOMXUsKqkByvKTsWkiE7q1Xt",
-	"LkiTcQd2AYDTZom7DcjEp9OSSlvXsMpEi7oKRrkWgUPzG6XntXNz8Bgyv7g6uIcp64spV1BrPdDQUBBR",
-	"hWIonopm78neI7LoUv+zBq09HJt39Kkz2eZMW+91oLTng1KdalZrNS4S7i/Zqt3f8NIXIJT3OXSVvh1k",
-	"kVYpbE62eI9PPCDblVdz7JRugQDfQw77HyWDAvFV5wPa8YfMoaBkY+OYU3n3ZNUsIVMq9Uald0VgBxfU",
-	"BTWXhsqgApWBOOh76tn3IB1Sqtt5HjnxgO6U+e1m3j8lHjxEqn6TeUreCbHyjmL++JP7b6fUfXRlF/Nr",
-	"3wGl5vKjjP01ZrldQWajUvGpsvgP+9L1Syb+PeTpf/m0e9yosITvbZUb3IHRg0u0D56sno7tVh7Chj18",
-	"8Aik26xdMxEI0NeMTw1IS6mJppQCPuXRnfDYANjkmq4jQH8vtsCvjvgx4wzvKNUXEl+ZgzX1/kkmYpyZ",
-	"JbZL9zdYdDoxld22TaosthSxPWFDCvE/sP7wZZIa+rjtKUH/D6k/+DSIXpHitQW8wniz6fcdPbJTpGKP",
-	"Xt53bcbdpO531NSagcSYHIJKeQq+2P1kNBr1NhDgabpfG+yHDDZUl80HuJg24amEf4vhSwRQp3dP4PUK",
-	"7xBm0YfEk3U7Tk/durFHJabZ+huBQ41Ja+1IW93OihikuZC1rmJlwn0riD9k3ytmV6qgZqqTVWlCfdR8",
-	"gxL28wLKXjtVBH6amzXOyHG6PHMQT+p3q0982Le6becrH6V+D1avj85mli7jSar8Fezgg+AwuuocS+qK",
-	"62A0ZGiiXsjS74nH/ORdAstMWZDx+ug/YD1hB97dTFqAugJ5WKKp/J7mEdJY4AnuA78Sco65Q24FJQou",
-	"5Bm7grUPiJBugBCNmYbcUPJQEbpOxGwG2KiouL2muJQGHzh9/nzI/gPWpMZoWMJyiqHimdIX8vkpW6hc",
-	"m9f1bIISYAcD5gEY3/YOVxCsmsB75AFJrkegdgKhTRwOevyAzwPXuJK0un8dB8GvdZF9TC8Jzv2t5v01",
-	"u4j8iGpmNJhFui5azNbadmIGye5dsbe1vH7Sqh5Xq/rnbza1b/dvpGvGwyQbPM8aCtzxJ/x/27UGheB5",
-	"WB1mI2c+Gf1to9+jJayy7GX2I/brTQc7xHGsAT/vn9Rcjd2nSL2ViSmWQx5LDU1/ob+WZ4LEPYn8YYp/",
-	"WTqtD4fsh+IWP7qDEY9aTudmUl5VCNGFxDvjGN1AiM9GGHv2K2TCjinabRfFvaatK9teRGXjdm4tLDNK",
-	"EqM494U8mNDO+AEvE5ACkklP73Z8puKvBzt104LDbr8UG3t8eGuLHdDfVSfrmt6bS5+IdPjkfvgdt3Xf",
-	"97DzVLxR9m2QYBJWDyK/biygCCubghCUzoCyNi3tJ0qhlmq1s6xiXVFFd6jiWj5XUrFKUElYbRFTElaP",
-	"IKTcDj2y+3OLyJKwKiTWkyj6I3hC95dJGHTYLpHKWuzjRMxmvdr212I227PzuJMre7Vq7mvlqvZt+Pzg",
-	"7cwdNkLM+bOTmOSaMWwKdgVOjK5Uq7M5Xi6ccbv43fHu74Ol8GRrc9Qbtcy4huZ2bmmsXDHXpwU3i9ve",
-	"WqsPpRO2vOcd02CLAZBsnOnhhqE7lnMp/pHjZdwzceOeFpYd/Ikt4IYlYu6eVRrv6z4csndUlYVe1wy0",
-	"UZKndK219wt3CrvonnM84ZVM18NQ3UfBDW88a30m4/EkEe4nnv6o3VxWuHGI3Xe6pTfmUkkR85QYzHdj",
-	"f2KXL8Iu5Awo6Le8lSx0LfLGqwkCaaWOB/Y7Ejw7oi66OTr4gR55wDMEZ9jc2Nib/xqu1VVReeevu01C",
-	"zbio+u8xSf3LRYIxLkYbWachv7XbOh8j8h/IWMCxv0yyZW3qZFPSJaayUDMNrFpaqJVvT69kDE/dkH8X",
-	"KZbICkHeaIjB40/4f+Fj70uefI9CyFRugSHDr/a66s0NUbHeQwrWfpOZZKlHzlPuZbALpsPRRgra5Xgu",
-	"yGrPI3p3HQNrrGn6XKdOIbA2Gx8fnzz/t+FoOBqejP80+tMIXWN+AZ3b6ReAF6ZY4EtmwVDKXaZVkmMa",
-	"X5X52+wA2swWzsmy7uYKmUApzU8GK81TMP5qlsbtBVWZFadUQzXr6uRm2EwtCk3zIaTMm8gnMddixGUW",
-	"SJUMXehl5d0t/tqy7ix/xr3xx3DhyxOamVhlUAfTE04YTp5lAWQUbkePZKfltJs+RoEOlnXAsyw05ffV",
-	"7TimeT2O23zcWex6WvSJ9HX4aPUlteErdbU7h6+2u8ZOdmTChaP20zVVh2DCSS5rw3sHTRhlzYJPNwHs",
-	"0qWj3ZIjYjP04fpi0zoVVwVlPZuGt4pY7biinJ7CIvUtwDtGuiP8BXhqFxEmJwkJxkRsCVaLuKAivFmY",
-	"TITXTCrvPpYASWMPygPGDG4/3v5vAAAA//8=",
+	"7H1tc9u2lvBfwejZmciztCw7TvZWmf3gJmmbu22asdPtnafKY0LkkYSaAngB0LLq8cz+mv1h95c8gwOQ",
+	"BCmSkhy/NKm/JLJE4uXgvOO8XPcisUgFB65Vb3TdmwONQeLHU9BydTLVIM1fMahIslQzwXuj3hlEgseK",
+	"UPMzWc5ZNCdarhifETqjjJMFXZGlkBeDXtBT0RwW1AyyYJwtskVvdBj09CqF3qjHuIYZyN7NzU3QS6mk",
+	"C9BuASdRJDKu370xfzAzbUr1vBf0OF2YV6n9/ZzFvaAn4Z8ZkxD3Rlpm4E/qJlJaMj7rmWlO0vQ9DtE8",
+	"bJruON4bUJpxamDTMW5cPrXj+G/5JZOCL4DrjvGhfGrH8X8EqqAVzIn5dXcgn4oEOlYrRQI7jXhjHlap",
+	"4AoQO76l8fdUw5KuzF+R4NpsfHRtzi9hEcL5IJViksDi339XBm2vveH/TcK0N+r9n4MS/w/sr+rgg33L",
+	"TlpF/BNOaJoSytUSJMREZFqxGAjTiqRSXLIY5DNFzHIkjXRAhMTflKYaHLlQIkFpIYEsqSJcaKLn4J5w",
+	"v8SkH4kYSDih8fnMbjMMiIEJCTPJRxk3ZKqzeDVyexzRNN3P5w33XuGgjkQIU2RKWQIxWTI9x58kUCX4",
+	"oHcTGFCewj8zUPohQfkRF4HTkohyA4cJLismVBE9ZyUYiaIrNUJQ/f3s5/cBoZxk/IKLJSdTBkkcEEqW",
+	"UvCZBZEwQJ7QmBQMJYfngiZTIRcQhwGBS5ArfAzHIIyTEKQUUoV7CJfXgk8TFj04VCKaJCRKqJqDKg8s",
+	"yqQEri2iBDnTnQOJQVOWEENYKt9n5JZudhKscfX9gq03rdI9feAJAFzod0JOWBwDf2h4aHEB/JkiKhIp",
+	"GFxeAr0ASfSccoSA4OAQxkCOA8QFIKb5ot2Zvhf6O5Hx+KH3YE4nNovkMxILsHQPV0zpfKVc6POpWZpb",
+	"6Qe6SgSNPwrxI5UzeCzSnIh4ZWCemEU4mB+Sn9i3+bq1EOf4Y75uN+6DcuUVEXoOkiD9BiSaM5gmK/Ji",
+	"OMyXaRQNyWkS7o2QI1uqUYRKIImYzSAmyFQdc7SbZ3FAuOETRM3F0nLLM5CXLIJfOL2kLKGT5EGP5oTE",
+	"kAKPgUcr0kfyp5pOqAKUNdTKpziTqIsZeQLa/BDRVGcS9sxRxoZvCklUIpavjN7mlDYHqazcmTvSXzjN",
+	"9FxI9gc8KOG8F2QCVJpDMSwAd2hpnaJMy2WAkETCpbgo5WbmrXiNB/7666/7J5meA9dm6bCu354kS7pS",
+	"JPzWzi6BJov/HPdKqTvuhVXVdk1dQbClUkSglAHlW66ZXj0WFSPTTJJ9K/zIJNOEkkuaZMhPDS+iUQSp",
+	"NistKeaSJmwLSXmTA8JX283HVIoUpGZWY4skUA3xOcXfzErMp15MNexrtjDqYA2KQUWpXYdy0JsBB2l1",
+	"6vLnwqYIeixufI3FUBxHF3Tf5c+hcaLUUsj4XAq98z4kaKPm7vaOsKxl7QeVCN28XaMbZGrTrtwJndmH",
+	"i9fOrUrYOKWmM7VOJr8aOlxQeaEq2iZVRK24noNmEVnOQSIHZdqwJqBSkT7lNFlpFqnAfKeQQKvIwtR5",
+	"MYb5G7ixG3/rGTOh96kBWsXT55twpnyyFcIloZ97VmajnVNaML9VF702Udsa26Yrdykmv0OkcWFpvCPu",
+	"1Zdo7LiaqegWZ7CqQlEFPtUxxCOgZroIfGKvrNqhUtPeHFr+yFQD82AaFtUPW2A4Yq6dhkpJkYw5XOlz",
+	"MZ0q0OsI/cHIS64N0nKyMCaaOw9FpiJJxHLQa/Bc1CCMC+zY4FlBpDlSG4FuDguJ4JIpJrj901hDBsZo",
+	"g5uTs1Zcr2AojaRwEscSlGrgwI7lrb2B65KrdYC8O/uZPD98+XL/kNAkndP9o0ETq0qF0jQ5N3KjcXwJ",
+	"M9bCWZSWAHozbbnnAruJYsjq3OVOGuGfpg8jlVqkDnfukHXwOc9BM4AgkqDP0byrEMA6k66hugKtGbeM",
+	"m8YxM2dKkw/e9q3T5UG4DG7e26q3vNoe25lHy6GeaE2jefsupzRRUBcw+WF0sZGzJFs7nyp9LGEyF+Ii",
+	"IAYLZxJUQOAKIqORTukFNBKL3WzHqTQc7Zr7VYK2+puRpkSxmeEYxA4dEErenL3fGxEFNIGYUI2OpdyW",
+	"kaAzySH2VlfCc1ukWdc1Pf9XPgjpKwDUDU7fnrz56e1ew5Q11KnjScuZv55DdLFOzdSSeAP8jLXX+BMk",
+	"NFXQTLHiwvt6IkQClK+t2DqMxUWvmKYctGX1dyLj0nSd6LeXRWn6CxLWjmSzBavaDbNvjYDraLS+Sa0l",
+	"m2QaPofYvpMAaDcR+4QiRuOBmGiByqtVFgo9gUpHCUaKt9DYSRYz/fYSmqwkGuk2UUkjLZoBv4vwco6P",
+	"nYWCFWrFHIzrl8cN2pBFQFAtGrPR/+QMNv1qv7/eRsygkLCgCXLoVcfx56wsrwTGp85TuhNyLc/89lT7",
+	"WgIq3jRRTZjTYakEPVi0ccBcg29W3W5h7WYKZIuyU+ed/h2eXaH3ure0ykKaQONdwt2NkhczM2DUDs8N",
+	"SuAcaKLnm9DCW/YP9oV2/fGC8eYfFpRnNDlXGtIdVcRWlfQRtE614tE5umkvaTOi3qNeirDt0kl9dKiv",
+	"tTjs2lHspsl6qHArjbaGsFUphrRF+jFMaZbovYCUlIc+mHMJ09E4Gw6fRzRN8YO7R9OwSBOqgagsmhOq",
+	"iCHP/evrQXE/f3PTqOfm6FpdiFGU52IWELpIE6azGAKyYFcp5ZAERMHMnIuZ2anWjUPvorx/vrp98uEd",
+	"uYCVIpTH1hOtHlq1ziYJU/OKbt08RZ2G6rcH3wsSZ9a/Q6ZSLMjhwigyR8fzAXljkUOZLw5fLAYbycmn",
+	"nQ0Y3aKvx1WufVd6++0Z4lYafzWUo6r51xhAlyGwzvvXZfrOil2Lk6XucnJXJwXrWqEbMv/8KdjojcEB",
+	"N+zqLvQmX67fXnHyRrmV2bNJGWgVzY9pEm0WqU2Tva3qNXfgLTOi5zwWC8r4jtS4qyPtbhQEx9aq695N",
+	"lntAfI2v7YhvazCr8vHXgmspEiOArGB3T74iQKM5WWQKg2mYDY9QIC9RdNAkEcuEKT0gJ7m9minroJky",
+	"qbRh+e2ns6BX7+yPR8Ogt2Dc/XXYrlduFtDNIqW6/w0Qvgs242P97dmMN8qt2MwOpLL1YdQWvwVkr6Ik",
+	"U0zwt1zL0u1ze9D6460+B7rVgXY1gO2d1ZS1OK9yFp5LyE2mqVOaG29gJCzEJTRov+84oSRBYTIjivEI",
+	"CCWXIM2uRmQq5ExoDdxFCjLt6WCFMhL0lMhk1BC2YFRFmqZETF0giFlgowLtpmwewqwvX5SNtaBxjNFL",
+	"QEogYjQG/mqX7Va70UG0xnGLUymssAro86V2YkQzC9hoolM1bwbBP34+NVA0Oz774WT/6MVL86eNgyhX",
+	"TIRlsAZggeG2c7hqBPfdEkzQQ8zZ0h2n2B/bPuphxa7HWDWq84EciN0igg7a/o5BEr+V0jo460ZCq2KL",
+	"8Sib3Uz2sUJFblpAmwZuD+XcA01X2MWtteZ3XkRKjauVt7md/kX32E3QmzCp5+e5+KloQS2OrjShq/NW",
+	"rardczilC5Z0vDljl8Dbf05ERFsiMNK54A0c7u3g8OUxkholkvIZRkwb9SY2XIhMGfp/Sf/Fixf7w8Ph",
+	"8F//87/24zff7DVSptEKz/9wc32GI9PbaRUsNfhWREguVexmg+KoK0dYgMlfbCMKKZGghfNBJCxadZkc",
+	"XYj030yxCUtc1FPt4jGTUxoB6ScYTTcRVMYqIEpEjCbnU4A4IAqojOYBkRCJxQJ4jGtSAeHCcM0o/xN9",
+	"GtF5KsWUJRCQf/3P/+4RLchlMX+jhwOTFXaW/TSyR7XjNX98x4EBcJUyCWqnMeciabtvY20u+7bAMe14",
+	"QoeDoAs1EPbbh4013tZUtKqmOCS333y1HUFI/qFWYPupDW++l7T5zq0IWdwyqiiqXsR0veXf2dy4UJ6t",
+	"AG0VyenneC4/llF5z6zjljAM30Qzkabp5vt4u97i4HrVvbsVtgL8LkyzAhi3NBvw/VMoAL+DPYbh01YK",
+	"oWu0eKwK5lOMsvZDILWwiqGZ81me/jOBqZBAphLAqP/N2v1N+w44LHdcv9bJubK5epVdfDMcogVps/H+",
+	"9vJ4aG3I9uy89lUViUO72LmbFPOC59UDTgUxv6kSuiNCyet35HcxwSQgIS8MkvPYauILevUj8JlR7I7M",
+	"Hm/BK9cpyp5mLb/KRtprUXWjM84MoTSrHnd1OEFvSZluHMsf6WVlnOGOKn2VO7fS2Xpwo+XSNp6RRppd",
+	"2ry/IqTR8m0vuLHJoPaSSmoOSRdymM/mgtbx6F2qVy/oFbk1GCHosrqCnp8lYE1Xl+AU9IqsFvd2GR5v",
+	"3ytyP4Kel6NnTByXZ9K4ja7rDIynb9B4rc1pt5Vnu01WmMPy97Of32NmUcVv18VLPTOryd3KlabOsmzw",
+	"aXSGdazZQB56aqZbqCyP86juOaQTkenRJKH8IkQ/Q1vSo72xNCCwV5ahjcbBfDmaKSBzqgi1obyphIgp",
+	"m4pl85hCgz3hCHOv9ovg7DCwX4glxzzBkKbpPl56LphSjM/y7yRMM1U+smDK4BabZRLikPSPh9/s5W97",
+	"KTWk/2L4PP+hSNg03x7tbb5yywNaEKKebtRh2aJ0uh2f7mCCNqHNsUKRJ65WuZ85hglVkDAOQQcvbJIu",
+	"p44x1+/D/IiuTmWtfPImuF0AiL/n6zuLAma5mXaeFnZaZw5KzazrDCQWIjnPHT7rdHiP8RM+sPx1BP6R",
+	"NWx+t2sVgxS3uk+5Ld7UcMBTJw6HjfrEHZ7uVpHJ/oEXUv/Qk/qHW6h2axcwbbC/C3UeCfv22rx5/VZ3",
+	"K18SClSOdaejXIPXWSTSioZE4wXDChQZ52hnS/TlGErNs7IadRdEuTVRcLj/8jlJxBLkfkSV0cm1BqkC",
+	"ErOZUVGEJM/2nwVGUEi89MB8duqew7wvaj6Zsf7fb3T/j0/mn+H+N/ufrofBy6Obf2tizWecpmou9O5+",
+	"oJb4cJqmba/cRnQ0Xyx4NwlFxYdnikSUC84imqA+13x/EO/o7G/2UTcLjQ7X9kYPjoNb4ILgc5dNm//f",
+	"g2UTbefH+npO+axJ+ruyBTdBz9rS9rNIq/gduwwpewcX9CIcrtmwwKokG11XrnaJSDuX/YZNpw0WCs6+",
+	"PX+sAaFBTZ9KsWjWpsUWVyHmZXw0KJbWtam7YPkFud6e7Z+teNSKFpt8v+hxrqw2R5YFlRe9oJeYTTah",
+	"Rx303XFA9TCxSsholW7cmtq2+iGhvPEqaHuYlwBr2seGuLtNuq0lrjtaTMZzCt3MgqrKZzUQz4CnWJo/",
+	"bBuUT7NmIDevZBuo3fmFQX4juq11ITIdiUVF4BtBb90vGKlYpJCmRiK3OCq8AIadEzzczw2+jB/Ekiwo",
+	"X5EfPn78kNcmsL68IsKVKOA6IBIw9oQwHiVZXAmorQo1uXNyQhe2oegqbqm2vNPowklvhUGDaCoXUx5d",
+	"B7beCTN2iH97XvxRXMAdJVnsnikLU3bV7JHACDYSzamkkdFBCz3LJUWilyISM84UVJ3vPu5iGZGd9qBy",
+	"DbsT6vhQV7ihHabY4kZlCU/hVsZwDl1f8z7Z/79W7/5Ufhycdyrhn7HvypY3bC5uiMnAE23GAr9gzICc",
+	"zbE+DI/gFRE8sW5To5MSpogttdbsm89RvGtvlg7WPHT4bR752767u6Blt4JbU7J31+8JjHnhBAdlCOnc",
+	"QM6wr8QYenFzdLiCKJNMr87M0uxe7FGcZFbDxjXjVRd+XUJ9rnVq69cwPhXrp/pL4fYlFwCpwhJAEiiG",
+	"0UVeqZH8NiYFae86pUgwCNbGbXls2lYlIXTMNdAF0SiGGCepFHGGqtmAfJwzZbDEZi+ffSyq0Y28oNoA",
+	"EcpsxGWHzIF8L0iUMOB6zKkE4gpqQGzzLZgejPmYW7c+1iubZPbu0Abfk2gO0UU+GlZrijJcs6YXoEh4",
+	"4q4sUMKMiCtRZB3hiHvOEz4Y8xNLBugEN0BDehuREF0AIekjXLAm2V5AQusQCEnf1uArElrttpgk3sXv",
+	"XjDmoXUcuBfyDJjKQyQsfAr5uJAHt2HUnA0LwapokCjYM2B36xxz62JmnFBODI3gjjEDxqIacUiO0GHl",
+	"naAui0QtqAMy068IJUpLwWdGybAzmJ+1EKSPECEu7ckCovgLd7kXECUqC7ET2GJzyFoKeNjqkIocD5/b",
+	"X7R5c8x9YDj+5H9VrNW+M4dyLuUmowsoEAjvizDd+PS71+Sb4xf/gVcKjfWkwgKLFImotJVaq4XOBuSE",
+	"uFfIci4UjPkWNygG++0tCtZoNDBinISGIMKAULX9xc2Y96dCkvwKqn4n47KsbXkzd/FS1DebgF0q03mQ",
+	"g61pZaw7iEsOsYeQO1mrbQdXNNLJCtEG79SwssIIS6sVobj2ktdO3D8eDvcCJA2zY0VCniVJiDFolK/G",
+	"3NbJ6nORV8xSxDxBJwmMDI5eAhFYg8v+vBIZiQWueUlt+IACvTcglk2kVKPAQtYA8ZhjvTala1UyXXwB",
+	"5auSokaE2tcdOehojsUHPTxmqqxnejw8HuTMKS+3ihhjdPHwH/vuGmn/3ZvQVp8zCAvymbLV5zxmJzgY",
+	"cBd3VT4f9zxEo95wcDgYoumSAqcp6416zwfDwXPrGpyjJDmwvPEP83lmJX+x/ndxb9T7HvQPeQpmpUzs",
+	"0XDYUXNtt1preYLueqm1X9JBRQj2Rr99CnoqWyyoXJXlMSJQKFIyG3eDNbV+K3eiep/MIAcLY/tEqmuz",
+	"P7lHNu5Ww5U+SBPKavtsKK9b3ZKbIc8h+SDFAvQcMkXMkMSqxt279t5xW+rctjv/wYoukq69/5wCP/nw",
+	"breTzgddg0AR9tQYPOXmKtjnpmP25HXnXrGwUyc6n7rST4+AzTg1Fn58MXzeNkyxroOGgpibaCGvWWl5",
+	"Ko3mWHfQsFMslowrRIZna952gvLy8CDXVVrhaXTtPOOpV60z/ltd3fzZSN9C+0Eb0oiIUnnEYAvz5D8z",
+	"kKu2AtwdtbG3mxGV1z5el3gj77XNnldx65q26b0yunIrrKnVDlzfzK9Mz61osyOTKUu0UZRdxbJqpZQE",
+	"pholYcYTwxx1rnTLDNp26lxC53kJNH/p9Ti99ei6Zii4gnCNQ22MmmoeMmEL1jLiYSXCy14jdt7rfbpH",
+	"PuCX3WsqOJsf16RiQQWInwFRidDIKo7tkrpZhVdpHF853PxKpfYsvnS8+aWiyvPn8LCgPLBNr5dVWCt8",
+	"r2oC/5bftH66qTBEA/mCKnxWV7C1NUZ3cF3eJtx0SZGTImr3vvGnTYK6hQ6eDrw48O9BoyWTQ6bxxNek",
+	"VNOCykcOym4ZN5+6sOWgFrrehjmva1He94Q9lej4mw0B7N7SayWdX9NoDvsuLbq9njMX++j026J48y1x",
+	"dQvUK+vof+nYbSNIOrF7/dQeEteL+P3bj28LjK6j1KkNeFTOuejSbms5ALQSJtn34yFJ6OIhQyNZy7o8",
+	"jGPXiiSBJLBpGkYFZHzMKdFsASLTgZmG547CPJWjTDNYoYd7QE6w6UcmoaFGc2ivAcOyv4TtaxJ7zUHG",
+	"vP9i+LziealVj3cWfpV5YLypL3hQ4H8r4tWdcY1KSOvNenOYh5dvgXNFGQjKwn56OKXo3vnO8fCbzS8U",
+	"HVPMC4dbrKne5AIZ3NFWMMu7/zwGTyyY3ak79Faiv4U+d2ANm/tiW2bsWr12HhsrLVHW+k6EzqP0OCyL",
+	"pxx343ClSVkkfEBwRPQnL1lUthPgthfHoIE9mBU8vmJas0cHXxXxPSZFGLBu1m+7KQBrPe77hSnvgxTS",
+	"hEZVWnhmq7uaSX0akJTHYoH3A5bB60xy5YIIauiNS//g1a18RNXZrL2ifj3h+J3guLDt3HgD2twG3ZWL",
+	"j+x2YJ4VT63py22OvW6P4H16lSrhoxsNuwIAmNrmOpxxWIJXiMYVqHpyI1T9RrwJjD4Slsh1j4YWHpk6",
+	"uMb/bz6LXweN/SJzbN6+YWQr339tW2HV+X6lv14ZNYJmkSpVnxwdc3WoqupVqdbNdFasvUJshw9KbAUa",
+	"YBwJD1CYpSBtFYCvyvA4OtpmI+u9ub4048OhV83L4Ip/rStfPiPIiTmLmd6HS9h4eVZUL99S+hSF2He+",
+	"kKpWbr/t6yy+zcuV2vC73uBZMBJMkM97UzJFWEz6KZ0xPmu9u3PJLP6Ua7k+3XlfX/gVVLXSftMtlHnC",
+	"QbjQDHyN4GH8LF+ITuABq6KOmu9L4vdu87qJ/63/4D2iQb2kZwMevK1HcqLCaEsgfN2H6p+Wf6iVU/x0",
+	"Uyo9NVUEY6nfrvUIv2vP7Hrh25tqOLJR227uUReqFHJdRyAXU/6n984+kLP183SlR1N88BDRx1gNy2kh",
+	"igaGd3Dt/XVjRWMCTcUu3uD3qjabjaecU+XCnud+yHTfxkvPmdJCYoTpBaR675VtUrxkCsjx8Jt1e8FO",
+	"VSfSCqEcty0wfnLu3A1yWXBuj1xB6xV650EOH4rjGeOvspMnD0rtqnrbc97NpeEdy3ujjqNDgupovsET",
+	"7U37TFXLuw/IiftIlGZJQjAYfbKyBp9ml+WdTkQ5F1gE3iUb2npE6zzH1tJ4UMXAle/YSjF4MDKxi4qf",
+	"rm3/UpqEo7waF1iju89QLQ5omm7wraTpvZpVeb/JzbLhmcKOhqVNRWynURurW+1wFBRpSkziw+pJsqz7",
+	"5teBWzHIzcnfkWRpdHXbPmJWeaVpSvRcimw2J7Ro1kr6oWu0FQYkzLvYms9wBVgKb0ovIHSJecVbWI2Q",
+	"GrUYQwZcf5oxx4wohzM2H7t/fHRk8CPPOMOEpyKzqSa1nFPd17NtXh/3e2oSxrUgTI+5EX1kQqOLmTSo",
+	"4aqAujSCItIqsn7SuClYyULoBKvX3IfYK9sTP7AdjO1hGxxpFiOe5NxfS87ZY3dsoIEFbSfGDq5pmm4w",
+	"lh3DcRGFr5ASJUxtHnF5CTUTNr6CactZMgXSMBNX3ldpuspTz9yK66ayT7ebTeQK1j9F9tZN3m7saDdx",
+	"Gw9geN9M7GOOFU8KRz3quuX8PlPBCDZf4KfpJivXFoBy5X6cIhGUreKFLDSHPiXYT4OE7puQSM9EXhCa",
+	"JHtBoYTEBOsbEIpMrs3EvVcZ/zgmbQt5fK2m7F/Lx43UcjcS+0C70s8Pywaao29s1gK6z/O0g7UsYJUC",
+	"vbC2Rc4pnpWFDlypCmuJ4EARdekQdXOkqJPgJtIKkqlNxMhtHY8X1R7H2pyaJmK2R2IBWN0CjZoRofkk",
+	"xfxc6DFfCnlRradQGj9Yt2ONN30E9QBC1HbfbZGkru4Y6YsLgmmzZU6IzQMpa6obGNrEEVti3Qy79+e+",
+	"ePhCid/gsqV9i/gcbGcrQx0FHdyGK3jl6brdUm/8B+8RPev9grdyU/m7eAR31V8qy28HB5d/LD52VpDu",
+	"wRxeeWklf1kYHkcuGI9JP3S96LGBQ96N3vyR96M3n11HevMxd5TtDcg7rca8rFnJFJlkLNG2xJctD+bU",
+	"2jWPmC0kRSYUa+RUqwo1uMqCvO/+mIdF6/dUit8BC8uG2B3DTTCgKTu/gJVZYehVn3XFmZZzFs399pVm",
+	"Eh82F1wslTPFJ6vRmIfoBnelfsocxbAM/XXNL84lTF1NJ5qmeS8OLAn0vSAaFmmCsYmGJMNBEe1r3h68",
+	"xTnMp19ca7zQOhLDwSlMVUj6IXbfuL4uX7y5wT1W+luHKHnXO9yHh4uQaEHCo+N5SPpuGyQ8fLEI99p9",
+	"gm8qdTzvw27wZngcH2Glt/qTr/DJV1jxFfqsoYOZ76ZyHFx7f23vSvReekWWRuVmmtDIMKwE4hnEhddf",
+	"ZrzqXfw1tzQugcdCeg5GHFpCm3OxzgCenIx34mTcEq3afY6d5zJ8KOb4sYqVQY5wKq/jiTIzt63EFH9K",
+	"qLEuQWn0dq14ZNB17wlhPtvzuTVS3bsHxEObXRyiRiMtnaHBrq7QXNkjLCYyS4BgKU2rF+3qKH1Qxedx",
+	"HKcbaPvJgfoVOVAfQI05MKz8Qfyrjdyl0RI+A+7apMZsOgUJPAIyAb0E58urxTtVyjKjNrXMFSffRKzo",
+	"XP0FlRfm2TE3bwWExrFLkF+IS9hzhWqAK8y3ZDqvBogP2U4LoAL3SiSkW7HM+IC8d3WhsRYuj8kCKMfK",
+	"tY4jjTnVhvsNyIlT7Z6pouANWoIy41Yq51K4KHrTNyOawe0XTqVcUlXdHyqJQZn7KTM+5qoArASl99D+",
+	"dq00nKHs9iikUzvLhhJuvr0B+ZnjNjEDswJfI8w0W8CIHA+/MSZ7AmPuHAVYR5ks6WpAfjX7CmO5OpcZ",
+	"/0/DL8OgKDxtdyOyJCYTwIYapG/dYdQJlj3nlzBbcQW4myzhsxWPquJgi9Q/t6jd6jJ+bnqZ4PDztJXo",
+	"1ntfbH4OW/DcfGqrHpJx0hcysCWfSSxX5iuLK2lCC6XuL2w0f5FSw5x8VWYQLpb3JTce7F5ue7nxE3YZ",
+	"qLTkeYbXc/G+4MkqIAbzgGtDihC7W7dqUZTy/khp26/B1bMv2PQv7/DKLhavyEToOfrrbTcOInhd5gwa",
+	"L80e3gq8zSXasuZ8KC4GyzbFCMBcLjxdpd3TVZqPUO01CXem7UJt8u/SGht4l1532tCypCHwdUGx+ARQ",
+	"aeX+CPWnouN8HNgY9QD99diRARUxF2+HBSxcZUDSD6M5k+no+CgP5EUljykSg2SXeWuSsgQ1EroSVtui",
+	"SdFUAXUIwW03DT7m3q6sQy1vlqCqrfGx0lZAMq5Z4lopTIWcCa2BVxfkymtAPHL1N2x/LDLJFqka89D9",
+	"HlqlMZxTNQ/tfR7O6mg+148U45FRjJADIS26dltuoXh5n1f0YApXAXEw5sXqvINTeT+J0KXUhKSPzS7g",
+	"Soeo+0JMEsZB2W6nlgOE/x56KjHe+Sj3y35oG1Jg8yrM98dWEvZjGGD/BkSL8AS7z4fEVjwdkdA29ejX",
+	"+dpeQEIeN/x4tW+/Ho05dYHZGBptUXWS3zhZLR6VdqNyAtdyRSg+aoaO1KVRceFKH0TqMsgrZNlVESmW",
+	"VhtGgIx5v+w9YKuNVGgAx/TOXmkJdKH85jrPFFnAQsiVjb7gQpOZFMtK4OiYh28/0lmOA07hVv5VOXD9",
+	"ioTvpvvvBYf9n6iO5mE+RiVY4/nweEDCf+y/zYl6/79zbBvzyvc/INohBvpfn7E/IMxhCgVEy2IyrmtC",
+	"g6b9Pei3JS/ZSs92JSJ8NTvv4IQyLujZM+8FvUhdYjunK93YvKnOsvByt51mSjJtK2iBdLdlPYuukurz",
+	"vDWxG7dyiI9W26o4KBevEPSaSK2734Y9DUNGWz13mw4eHwuCFrJ6kHg8hPqn6NVSNvS0aVENRNL4Snmk",
+	"5q3nTdcmPve3WY3oOOeWfsxiKvEaf9Iq88fDlx345fdi2h7PSoWm8WytUMi5r+V/XOSSxLYGokmCmrbl",
+	"cYTxwRenyW1xHxDUf/E6mVcvC06xtRnvdH5Vsv1KnnwXYSu7KJQH16W87Lwo/YgWG9TVTAx0qRU5JWI6",
+	"LcVS35aNwvzhlVNBF8gtJqtKgVgW7wXO+UTHnMMy5xyvbK0ZiAfkxKuBO7eajBHY+QKMNmupG515tjiN",
+	"VWl9DatIW/ZVMJu53CA0vxNy5snN3kPw/LccG9O2EaW/mWIHXiHvioaCgMoVQ/ZUgvaOTD6LFuvY/6yC",
+	"a/dH5mv61AmvU6b2K4cL6eigUKeqtQ/LVzsLIC7o1Y/AZ4YDvnDlvPK/D9eVvi14kRQJdMeInuIT90h2",
+	"ZoLto0JxwXdQEeqvEq6J8PLpwJ74fQZo2tI9eDsjXLB/WXo8FSJxRqVzRWA/BNQFJeXKFhVsqLOJg57a",
+	"Dlj30m9AJPA45axwU19wHaun0Lz7KHxVJZ6CdppIeUs2f3Bt/tuqEBZefebzS9dPwHP52fpXK3TqX0Cq",
+	"g0LxKWti7bUVvyqI+GuoevX4RazwoJo5fGvjycYTGN47R/vo0OpJbNdj29rP8N7vDc1hbRvGZhf6itAJ",
+	"Rhxg9oIquIArIGIkPLbTVJm0zb3R34sNpUsRPyKUJIZVyzHHV2agld+NRAWEErXA5sOuH/xaX5Oid61K",
+	"hMYC/bolCc/Ge92z/vA4kW5t1PZU7uovqT/kMXFtLMVpCwlQtcH0+9E+stVNxQ6dcW/b2raK3e9si1gC",
+	"HO/kcKk2NsuVjj4cDoet5bhpkjxs8FIXASOc20xgewhPBbE3GL4WAXx8dwju10tugiz6kGi8qt/T2963",
+	"2PENA160cOEu623+vOZ+jWEyTKsx98IRykSW6iX+gLwXRC9Fjs226qxIbBZhXu6f/IoBl662VnEDP8nU",
+	"CmekOF2WYj6c+etcQSR4rEJ37ZuHEGLwId5Sn4KWq/2TqQYZurhQF7qCMZG4HAJXqRG/A3KSh2cSCSma",
+	"qGNehgMZMR++i2GRCg08Wu3/F6xC0nfuZqsFiAvgewWYiu/tPIwrDTTGc6AXjM9sRKPgZR+vMT8hF7By",
+	"FyJWN8AVjYiETNlU/PzqOo+N1WQi4pWfjIkPHB8dDch/wcqqMRIWsJjgVfFUyDE/OiZzkUn1yo8mKBZs",
+	"1oBxAMo1kcIdNOYbRqgNIMq1MNS1i9AqDHstfsCj4TBovhq9ex0Hl+/1ZHxILwnO/b2k7RVwEfg2PHMq",
+	"Qc2TVd6w0WuChxEk2/eY3dRA9kmrelit6s/fumXXXrqI14Q2o2yjPKsocAfX+P+mJuE547lfHaaTMp+M",
+	"/rrR78DSrLLsZPYj9P0WXmvIcSABP+8eilyO3aZIveWxyrdjPZYSqv5C0reKBiJ3GDhhin9pK60xX8LF",
+	"EKN+YEUttXLT1qKxDH7MMciW0HhhjH+Bna4W1FCOUyD0yN5267mR2DhYpWDP8HlQtEGmWsMitUFi9p57",
+	"zPuhPRk34HkMnEEctnRCxmdK+ro3qZvkFHbzWGTs4OGsLdK3f5d9YT29N+MuEOkpSeJrbpK8q7BzWNzJ",
+	"+zo4GIflvfCvK41ZUmWJfbtKY0BpnRT2kw2h5mK5Na8i66xqzC2vMubCZ3IqUjIqDssNbIrD8gGYlDmh",
+	"B3Z/bmBZHJY5x3piRX8FT+juPAkvHTZzpKKy8UHMptNWbfsNm0537ONr+MpOjU/bGiOKXdun3ntzYAON",
+	"JuLEki3WNaPKnOWlqPUJ/vvZz+9JSvX8q6Pdr4OkULLVKeq1WKRUQvU4N7QpLYnrek7V/KY11+pj4YSN",
+	"RZRhGhWGweYDINpgjRaq5rY8WcbZPzMgqYQpu7J1Wkj/b2QOVyRmM/OskGQhJGDVN7Ql0OuaglSC04TE",
+	"VNPcL7yW2GWLvaGEFzxZDZryPnJqeO1I6zMJj8YxMz/R5IM0c2lmxrHk7ohcTH6HqNVVFlEuOItoYgnM",
+	"9TZ+IpdHIRfrDMjx95mqoffWjb4bwkoNDewmEnJyXPFoX2YdOY/o16FY6CivclS7pQoMydgcszLl0Wiz",
+	"fuY13jRgkPo64WBHfJvO/zC3kHEl4Xjn17+UXrwOpl1Bt+Y0/+Qi98u4lyxoY3MOMtp/3TfyH+0j94gb",
+	"OEN3a17ncpNwKS7ybFdmb+Pjpvq8NuN28DWjRvXM7UH6B+6OdlPvXgT+PRnoOPbjBDh7U8ddgc4YPmaL",
+	"12Cm4FwsXYN1wSN46uf7VYQ1Iyk00kaFDR5c4//5vVZbwPIpMiFVuuIGBL8qndIuSY1yAlIKOWhwjZkh",
+	"StK7T8ba7qayvNQB5yneubGPo4FRJwZtoxLnaLWjWry9Xo91Dez0mUyMEq51Ojo4ODz6j8FwMBwcjv42",
+	"/NsQ3dFuA9drvhGQuFGgCywlimGuqRRxFnmFSLGaiN/Dshqhn1lv1rpmrBrS135RWN0hAYXWNK/23y9T",
+	"G6kN7xXTdTtYDarhfE3TfGwyoG35NSb9uIwi8qpMQMhtoTyCz73cMMu3eDZODOf+cyaJikQK/jId4jSv",
+	"k6ZpAzByV78DstFy6m0Lg4YejP7C07R1yqKcvav+rkj/g1D6BzELyElevj4gP7ni9QE5s6XrA0KJK12/",
+	"tyn32XDEvO6T4TiBDyFfW103iprW/R4TjNFkzcFVRKVxi5HYbzTv0OhqdqCHKPamKU3b9TlcZu4l9pCz",
+	"7p7mCJ/JymaSYXBaxr3hnTO3Ge41AInpeqp1U0WfevkeVykuP0Sf+srk05aTz2KmiZaGmovp7RWqjzrm",
+	"qYYRfsByxAEGMjIOSgVkAVoaRLJny1ThTnhFuHBXTRwgrpxBIRhV7+bTzf8PAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

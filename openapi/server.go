@@ -49,6 +49,8 @@ type Config struct {
 	Leases *lease.Service
 	// Exclusions reads the exclusion lists. Required.
 	Exclusions *tagging.Exclusions
+	// Destinations attaches, tests and syncs analytics destinations. Required.
+	Destinations *tagging.Destinations
 	// Tokens checks bearer tokens. Required.
 	Tokens *access.Tokens
 	// Audit reads the audit trail. Required.
@@ -85,6 +87,8 @@ func (c Config) Validate() error {
 		return errors.New("openapi: Config.Leases is required")
 	case c.Exclusions == nil:
 		return errors.New("openapi: Config.Exclusions is required")
+	case c.Destinations == nil:
+		return errors.New("openapi: Config.Destinations is required")
 	case c.Tokens == nil:
 		return errors.New("openapi: Config.Tokens is required")
 	case c.Audit == nil:
@@ -101,14 +105,16 @@ type Server struct {
 	snapshots  *snapshot.Service
 	leases     *lease.Service
 	exclusions *tagging.Exclusions
-	tokens     *access.Tokens
-	audit      *access.Audit
-	db         Pinger
-	logger     *slog.Logger
-	metrics    *metrics
-	registry   *prometheus.Registry
-	gateway    *gate
-	echo       *echo.Echo
+	// destinations are the analytics destinations and their sync runs.
+	destinations *tagging.Destinations
+	tokens       *access.Tokens
+	audit        *access.Audit
+	db           Pinger
+	logger       *slog.Logger
+	metrics      *metrics
+	registry     *prometheus.Registry
+	gateway      *gate
+	echo         *echo.Echo
 	// requestTimeout bounds each request (and each lease's reset).
 	requestTimeout time.Duration
 }
@@ -125,9 +131,9 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{accounts: cfg.Accounts, snapshots: cfg.Snapshots, leases: cfg.Leases, exclusions: cfg.Exclusions, tokens: cfg.Tokens, audit: cfg.Audit, db: cfg.DB,
+	s := &Server{accounts: cfg.Accounts, snapshots: cfg.Snapshots, leases: cfg.Leases, exclusions: cfg.Exclusions, destinations: cfg.Destinations, tokens: cfg.Tokens, audit: cfg.Audit, db: cfg.DB,
 		logger: cfg.Logger, registry: cfg.Registry, gateway: g, requestTimeout: cfg.RequestTimeout}
-	s.metrics = newMetrics(cfg.Registry, cfg.Accounts)
+	s.metrics = newMetrics(cfg.Registry, cfg.Accounts, cfg.Destinations)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError

@@ -166,6 +166,7 @@ type redacted struct {
 }
 
 func (r *redacted) Error() string { return r.msg }
+
 // Unwrap returns the original error, so errors.Is and errors.As see all it
 // wraps (a context error included); its message, with the secret, is never
 // printed by the error chain's own Error.

@@ -72,7 +72,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.startJobs(ctx, svc); err != nil {
 		return err
 	}
-	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: tagging.NewExclusions(m.pool, m.Logger), Tokens: access.NewCachedTokens(m.pool, m.Config.TokenCacheTTL), Audit: access.NewAudit(m.pool),
+	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: tagging.NewExclusions(m.pool, m.Logger), Destinations: svc.destinations, Tokens: access.NewCachedTokens(m.pool, m.Config.TokenCacheTTL), Audit: access.NewAudit(m.pool),
 		DB: m.pool, Logger: m.Logger, Registry: prometheus.NewRegistry(), RequestTimeout: m.Config.RequestTimeout})
 	if err != nil {
 		return err
@@ -135,6 +135,8 @@ type services struct {
 	accounts  *accounts.Service
 	snapshots *snapshot.Service
 	leases    *lease.Service
+	// destinations publishes exclusion lists to analytics destinations.
+	destinations *tagging.Destinations
 }
 
 // services builds the domain services on the pool; m.accounts is set so
@@ -153,6 +155,10 @@ func (m *Main) services(keyring *secret.Keyring) (services, error) {
 		return svc, err
 	}
 	svc.leases, err = lease.New(lease.Config{DB: m.pool, Accounts: svc.accounts, Snapshots: svc.snapshots, Logger: m.Logger, AppTimeout: m.Config.AppTimeout})
+	if err != nil {
+		return svc, err
+	}
+	svc.destinations, err = tagging.NewDestinations(tagging.DestinationsConfig{DB: m.pool, Keyring: keyring, Registry: newDestinationRegistry(), Logger: m.Logger})
 	return svc, err
 }
 
@@ -162,10 +168,11 @@ func (m *Main) startJobs(ctx context.Context, svc services) error {
 	workers := river.NewWorkers()
 	snapshot.AddWorkers(workers, svc.snapshots)
 	lease.AddWorkers(workers, svc.leases)
+	tagging.AddWorkers(workers, svc.destinations)
 	client, err := river.NewClient(riverpgxv5.New(m.pool), &river.Config{
 		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
 		Workers:      workers,
-		PeriodicJobs: lease.PeriodicJobs(m.Config.LeaseExpiryInterval),
+		PeriodicJobs: append(lease.PeriodicJobs(m.Config.LeaseExpiryInterval), tagging.PeriodicJobs(time.Minute)...),
 		Logger:       slog.New(minLevel{Handler: m.Logger.Handler(), min: m.Config.jobLogLevel()}),
 	})
 	if err != nil {

@@ -1,0 +1,3 @@
+DROP TABLE sync_runs;
+DROP TABLE destination_acks;
+DROP TABLE destinations;

@@ -1,0 +1,432 @@
+package tagging
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/internal/pgdb"
+	"github.com/understudy-dev/understudy/secret"
+)
+
+// Sync interval bounds and default of a destination.
+const (
+	DefaultSyncInterval = 15 * time.Minute
+	MinSyncInterval     = time.Minute
+	MaxSyncInterval     = 24 * time.Hour
+)
+
+// Health statuses of a destination.
+const (
+	HealthUnknown   = "unknown"
+	HealthHealthy   = "healthy"
+	HealthUnhealthy = "unhealthy"
+)
+
+// Destination is one analytics project of an environment that its
+// exclusion list is published to. Its secrets are sealed at rest and never
+// returned: only their names are.
+type Destination struct {
+	ID          string          `json:"id"`
+	Environment string          `json:"environment"`
+	Name        string          `json:"name"`
+	Kind        string          `json:"kind"`
+	Settings    json.RawMessage `json:"settings"`
+	SecretNames []string        `json:"secret_names"`
+	// DistinctID is the rule that maps an account to the id the
+	// destination knows it by (see ParseDistinctID).
+	DistinctID string `json:"distinct_id"`
+	// SyncInterval is how often the destination is synced, as a Go duration.
+	SyncInterval string `json:"sync_interval"`
+	Health       Health `json:"health"`
+	// ManualSteps are what the last test said a person must do in the
+	// vendor's UI.
+	ManualSteps []string  `json:"manual_steps"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// Health is the outcome of a destination's last test or sync run.
+type Health struct {
+	// Status is unknown (never tested nor synced), healthy or unhealthy.
+	Status string     `json:"status"`
+	Detail string     `json:"detail,omitempty"`
+	At     *time.Time `json:"at,omitempty"`
+}
+
+// DestinationChange attaches or updates a destination. On update, nil
+// fields are kept; a non-nil Secrets replaces every secret.
+type DestinationChange struct {
+	Kind         *string
+	Settings     json.RawMessage
+	Secrets      map[string]string
+	DistinctID   *string
+	SyncInterval *string
+}
+
+// DestinationsConfig configures Destinations.
+type DestinationsConfig struct {
+	// DB holds destinations, acknowledgements and runs. Required.
+	DB pgdb.DB
+	// Keyring seals secrets at rest. Required.
+	Keyring *secret.Keyring
+	// Registry builds publishers by kind. Required.
+	Registry *Registry
+	// HTTPClient sends the publishers' requests. Defaults to a client with
+	// a 30s timeout.
+	HTTPClient *http.Client
+	// Logger receives the publishers' logs. Defaults to discarding.
+	Logger *slog.Logger
+	// Now tells the time of runs. Defaults to time.Now.
+	Now func() time.Time
+}
+
+// Destinations attaches, tests and syncs the destinations of environments.
+type Destinations struct {
+	db       pgdb.DB
+	keyring  *secret.Keyring
+	registry *Registry
+	client   *http.Client
+	logger   *slog.Logger
+	now      func() time.Time
+}
+
+// NewDestinations returns the destinations service, or an error naming the
+// missing field of cfg.
+func NewDestinations(cfg DestinationsConfig) (*Destinations, error) {
+	switch {
+	case cfg.DB == nil:
+		return nil, errors.New("tagging: DestinationsConfig.DB is required")
+	case cfg.Keyring == nil:
+		return nil, errors.New("tagging: DestinationsConfig.Keyring is required")
+	case cfg.Registry == nil:
+		return nil, errors.New("tagging: DestinationsConfig.Registry is required")
+	}
+	d := &Destinations{db: cfg.DB, keyring: cfg.Keyring, registry: cfg.Registry, client: cfg.HTTPClient,
+		logger: cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)), now: cfg.Now}
+	if d.client == nil {
+		d.client = &http.Client{Timeout: 30 * time.Second}
+	}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	return d, nil
+}
+
+const destinationColumns = `d.id, e.name, d.name, d.kind, d.settings, d.secret_names, d.distinct_id, d.sync_interval_seconds,
+d.health, d.health_detail, d.health_at, d.manual_steps, d.created_at, d.updated_at`
+
+func scanDestination(row pgx.Row, d *Destination) error {
+	var secs int
+	if err := row.Scan(&d.ID, &d.Environment, &d.Name, &d.Kind, &d.Settings, &d.SecretNames, &d.DistinctID, &secs,
+		&d.Health.Status, &d.Health.Detail, &d.Health.At, &d.ManualSteps, &d.CreatedAt, &d.UpdatedAt); err != nil {
+		return err
+	}
+	d.SyncInterval = (time.Duration(secs) * time.Second).String()
+	return nil
+}
+
+const (
+	envIDSQL             = `SELECT id FROM environments WHERE name = $1`
+	insertDestinationSQL = `
+INSERT INTO destinations (environment_id, name, kind, settings, secret_names, secrets_key_id, secrets_sealed, distinct_id, sync_interval_seconds)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id, created_at, updated_at`
+	getDestinationSQL = `SELECT ` + destinationColumns + ` FROM destinations d JOIN environments e ON e.id = d.environment_id
+WHERE e.name = $1 AND d.name = $2`
+	listDestinationsSQL = `SELECT ` + destinationColumns + ` FROM destinations d JOIN environments e ON e.id = d.environment_id
+WHERE e.name = $1 ORDER BY d.name`
+	destinationSecretsSQL = `SELECT secrets_key_id, secrets_sealed FROM destinations WHERE id = $1`
+	updateDestinationSQL  = `
+UPDATE destinations SET kind = $2, settings = $3, secret_names = $4, secrets_key_id = $5, secrets_sealed = $6,
+    distinct_id = $7, sync_interval_seconds = $8, updated_at = now()
+WHERE id = $1 RETURNING updated_at`
+	deleteDestinationSQL = `DELETE FROM destinations WHERE id = $1`
+	setHealthSQL         = `UPDATE destinations SET health = $2, health_detail = $3, health_at = $4 WHERE id = $1`
+	setTestedSQL         = `UPDATE destinations SET health = $2, health_detail = $3, health_at = $4, manual_steps = $5 WHERE id = $1`
+)
+
+var slugRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
+
+// Attach attaches destination name of a kind to environment env, after its
+// publisher validated the settings and secrets and the distinct id rule
+// and sync interval were checked. Errors: EINVALID naming every bad field,
+// ENOTFOUND (env), ECONFLICT (the name is taken).
+func (s *Destinations) Attach(ctx context.Context, env, name string, c DestinationChange) (Destination, error) {
+	d := Destination{Environment: env, Name: name, Settings: c.Settings, DistinctID: DistinctEmail,
+		SyncInterval: DefaultSyncInterval.String(), Health: Health{Status: HealthUnknown}, ManualSteps: []string{}}
+	if c.Kind != nil {
+		d.Kind = *c.Kind
+	}
+	d.DistinctID = cmp.Or(deref(c.DistinctID), d.DistinctID)
+	d.SyncInterval = cmp.Or(deref(c.SyncInterval), d.SyncInterval)
+	interval, err := s.validate(&d, c.Secrets)
+	if err != nil {
+		return Destination{}, err
+	}
+	sealed, keyID := s.seal(c.Secrets)
+	err = pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		envID, err := pgdb.QueryOne(ctx, tx, pgdb.Scalar[string], "environment "+env+" does not exist", envIDSQL, env)
+		if err != nil {
+			return err
+		}
+		row := tx.QueryRow(ctx, insertDestinationSQL, envID, d.Name, d.Kind, d.Settings, d.SecretNames, keyID, sealed, d.DistinctID, int(interval/time.Second))
+		if err := row.Scan(&d.ID, &d.CreatedAt, &d.UpdatedAt); err != nil {
+			return pgdb.Translate(err, "", "destination "+name+" is already attached to environment "+env)
+		}
+		return access.Record(ctx, tx, access.Event{Action: "destination.attach", TargetType: "destination", TargetID: d.ID,
+			Details: destinationDetails(d)})
+	})
+	return d, err
+}
+
+func destinationDetails(d Destination) map[string]any {
+	return map[string]any{"environment": d.Environment, "name": d.Name, "kind": d.Kind, "secret_names": d.SecretNames,
+		"distinct_id": d.DistinctID, "sync_interval": d.SyncInterval}
+}
+
+// validate normalises d and builds its publisher once, so a bad kind,
+// setting, secret, distinct id or interval is refused before anything is
+// stored. It returns the interval.
+func (s *Destinations) validate(d *Destination, secrets map[string]string) (time.Duration, error) {
+	var fields []understudy.FieldError
+	if !slugRE.MatchString(d.Name) {
+		fields = append(fields, understudy.FieldError{Field: "name", Detail: "must be 1-63 lower-case letters, digits or '-', starting with a letter"})
+	}
+	if len(d.Settings) == 0 || string(d.Settings) == "null" {
+		d.Settings = json.RawMessage("{}")
+	}
+	d.SecretNames = slices.Sorted(maps.Keys(secrets))
+	if d.SecretNames == nil {
+		d.SecretNames = []string{}
+	}
+	if _, err := ParseDistinctID(d.DistinctID); err != nil {
+		fields = append(fields, understudy.FieldError{Field: "distinct_id", Detail: err.Error()})
+	}
+	interval, err := time.ParseDuration(d.SyncInterval)
+	if err != nil || interval < MinSyncInterval || interval > MaxSyncInterval || interval%time.Second != 0 {
+		fields = append(fields, understudy.FieldError{Field: "sync_interval",
+			Detail: fmt.Sprintf("must be a Go duration in whole seconds from 1m to 24h, not %q", d.SyncInterval)})
+	} else {
+		d.SyncInterval = interval.String()
+	}
+	_, err = s.registry.New(d.Kind, Config{Destination: d.Name, Settings: d.Settings, Secrets: secrets, HTTPClient: s.client, Logger: s.logger})
+	if ces := configErrors(err); len(ces) > 0 {
+		fields = append(fields, ces...)
+	} else if err != nil {
+		return 0, fmt.Errorf("building destination %s: %w", d.Name, err)
+	}
+	if len(fields) > 0 {
+		return 0, understudy.Invalid("invalid destination", fields...)
+	}
+	return interval, nil
+}
+
+// configErrors returns every *ConfigError in err's tree, as field errors.
+func configErrors(err error) []understudy.FieldError {
+	if err == nil {
+		return nil
+	}
+	if ce, ok := err.(*ConfigError); ok {
+		return []understudy.FieldError{{Field: ce.Field, Detail: ce.Detail}}
+	}
+	var out []understudy.FieldError
+	switch u := err.(type) {
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			out = append(out, configErrors(e)...)
+		}
+	case interface{ Unwrap() error }:
+		out = configErrors(u.Unwrap())
+	}
+	return out
+}
+
+func (s *Destinations) seal(secrets map[string]string) ([]byte, string) {
+	if len(secrets) == 0 {
+		return nil, ""
+	}
+	b, _ := json.Marshal(secrets)
+	sealed := s.keyring.Seal(b, []byte("destination-secrets"))
+	return sealed.Data, sealed.KeyID
+}
+
+func (s *Destinations) openSecrets(ctx context.Context, id string) (map[string]string, error) {
+	var sealed secret.Sealed
+	if err := s.db.QueryRow(ctx, destinationSecretsSQL, id).Scan(&sealed.KeyID, &sealed.Data); err != nil {
+		return nil, pgdb.Translate(err, "no destination has id "+id, "")
+	}
+	if sealed.KeyID == "" {
+		return map[string]string{}, nil
+	}
+	plain, err := s.keyring.Open(sealed, []byte("destination-secrets"))
+	if err != nil {
+		if uk, ok := errors.AsType[*secret.UnknownKeyError](err); ok {
+			return nil, understudy.Errorf(understudy.EINTERNAL, "cannot decrypt the destination's secrets: they were sealed with key id %s, which this server does not hold", uk.KeyID)
+		}
+		return nil, understudy.Errorf(understudy.EINTERNAL, "cannot decrypt the destination's secrets: the sealed value failed authentication")
+	}
+	out := map[string]string{}
+	return out, json.Unmarshal(plain, &out)
+}
+
+// Get returns destination name of environment env. Errors: ENOTFOUND.
+func (s *Destinations) Get(ctx context.Context, env, name string) (Destination, error) {
+	d, found, err := pgdb.QueryMaybe(ctx, s.db, scanDestination, "", getDestinationSQL, env, name)
+	if err == nil && !found {
+		if _, err := pgdb.QueryOne(ctx, s.db, pgdb.Scalar[string], "environment "+env+" does not exist", envIDSQL, env); err != nil {
+			return Destination{}, err
+		}
+		return Destination{}, understudy.Errorf(understudy.ENOTFOUND, "destination %s is not attached to environment %s", name, env)
+	}
+	return d, err
+}
+
+// List returns the destinations of environment env, by name. Errors: ENOTFOUND.
+func (s *Destinations) List(ctx context.Context, env string) ([]Destination, error) {
+	if _, err := pgdb.QueryOne(ctx, s.db, pgdb.Scalar[string], "environment "+env+" does not exist", envIDSQL, env); err != nil {
+		return nil, err
+	}
+	return pgdb.QueryAll(ctx, s.db, scanDestination, listDestinationsSQL, env)
+}
+
+// Update changes a destination's kind, settings, secrets, distinct id rule
+// or interval, validated as on attach. Errors: EINVALID, ENOTFOUND.
+func (s *Destinations) Update(ctx context.Context, env, name string, c DestinationChange) (Destination, error) {
+	d, err := s.Get(ctx, env, name)
+	if err != nil {
+		return Destination{}, err
+	}
+	secrets := c.Secrets
+	if secrets == nil {
+		if secrets, err = s.openSecrets(ctx, d.ID); err != nil {
+			return Destination{}, err
+		}
+	}
+	d.Kind = cmp.Or(deref(c.Kind), d.Kind)
+	if c.Settings != nil {
+		d.Settings = c.Settings
+	}
+	if c.DistinctID != nil {
+		d.DistinctID = *c.DistinctID
+	}
+	if c.SyncInterval != nil {
+		d.SyncInterval = *c.SyncInterval
+	}
+	interval, err := s.validate(&d, secrets)
+	if err != nil {
+		return Destination{}, err
+	}
+	sealed, keyID := s.seal(secrets)
+	err = pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, updateDestinationSQL, d.ID, d.Kind, d.Settings, d.SecretNames, keyID, sealed,
+			d.DistinctID, int(interval/time.Second)).Scan(&d.UpdatedAt); err != nil {
+			return err
+		}
+		return access.Record(ctx, tx, access.Event{Action: "destination.update", TargetType: "destination", TargetID: d.ID,
+			Details: destinationDetails(d)})
+	})
+	return d, err
+}
+
+// Detach detaches a destination; its acknowledgements and runs go with it.
+// What the vendor holds stays there. Errors: ENOTFOUND.
+func (s *Destinations) Detach(ctx context.Context, env, name string) error {
+	d, err := s.Get(ctx, env, name)
+	if err != nil {
+		return err
+	}
+	return pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, deleteDestinationSQL, d.ID); err != nil {
+			return err
+		}
+		return access.Record(ctx, tx, access.Event{Action: "destination.detach", TargetType: "destination", TargetID: d.ID,
+			Details: map[string]any{"environment": env, "name": name, "kind": d.Kind}})
+	})
+}
+
+// DestinationCheck is the outcome of testing a destination.
+type DestinationCheck struct {
+	Destination string   `json:"destination"`
+	OK          bool     `json:"ok"`
+	Detail      string   `json:"detail"`
+	ManualSteps []string `json:"manual_steps"`
+	Elapsed     string   `json:"elapsed"`
+}
+
+// Test makes the publisher's read-only check of its credentials and
+// stores its outcome (the destination's health) and its manual steps on
+// the destination. A failed check is a check with OK false, not an error.
+// Errors: ENOTFOUND.
+func (s *Destinations) Test(ctx context.Context, env, name string) (DestinationCheck, error) {
+	d, err := s.Get(ctx, env, name)
+	if err != nil {
+		return DestinationCheck{}, err
+	}
+	pub, err := s.publisher(ctx, d, s.client)
+	if err != nil {
+		return DestinationCheck{}, err
+	}
+	start := s.now()
+	check, err := pub.Test(ctx)
+	out := DestinationCheck{Destination: name, OK: err == nil && check.OK, Detail: check.Detail, ManualSteps: pub.ManualSteps(),
+		Elapsed: s.now().Sub(start).Round(time.Millisecond).String()}
+	if err != nil {
+		out.Detail = err.Error()
+	}
+	if out.ManualSteps == nil {
+		out.ManualSteps = []string{}
+	}
+	health := HealthHealthy
+	if !out.OK {
+		health = HealthUnhealthy
+	}
+	err = pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, setTestedSQL, d.ID, health, "test: "+out.Detail, s.now(), out.ManualSteps); err != nil {
+			return err
+		}
+		return access.Record(ctx, tx, access.Event{Action: "destination.test", TargetType: "destination", TargetID: d.ID,
+			Details: map[string]any{"environment": env, "name": name, "ok": out.OK, "detail": out.Detail}})
+	})
+	return out, err
+}
+
+// publisher builds d's publisher with its secrets, sending through client.
+func (s *Destinations) publisher(ctx context.Context, d Destination, client *http.Client) (Publisher, error) {
+	secrets, err := s.openSecrets(ctx, d.ID)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := s.registry.New(d.Kind, Config{Destination: d.Name, Settings: d.Settings, Secrets: secrets, HTTPClient: client, Logger: s.logger})
+	if err != nil {
+		return nil, understudy.Errorf(understudy.EINVALID, "destination %s no longer builds (%s): update its settings or secrets", d.Name, safeConfigError(err))
+	}
+	return pub, nil
+}
+
+// safeConfigError says which fields are wrong, or that the build failed.
+func safeConfigError(err error) string {
+	ces := configErrors(err)
+	if len(ces) == 0 {
+		return "its publisher could not be built"
+	}
+	return understudy.Invalid("invalid", ces...).Error()
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}

@@ -1,0 +1,112 @@
+package tagging
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/internal/pgdb"
+	"github.com/understudy-dev/understudy/providers"
+)
+
+// SyncArgs is the job that syncs one destination. At most one is pending
+// per destination: it is unique by destination id among jobs not yet done.
+type SyncArgs struct {
+	DestinationID string `json:"destination_id" river:"unique"`
+	// RequestID is the request id the run carries to the vendor.
+	RequestID string `json:"request_id"`
+}
+
+// Kind names the job.
+func (SyncArgs) Kind() string { return "sync_destination" }
+
+// InsertOpts makes the job unique by destination while it is pending,
+// scheduled, running or retrying.
+func (SyncArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true,
+		ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}}}
+}
+
+// ScheduleArgs is the periodic job that enqueues a SyncArgs for each
+// destination whose interval has passed since its last run.
+type ScheduleArgs struct{}
+
+// Kind names the job.
+func (ScheduleArgs) Kind() string { return "schedule_syncs" }
+
+type syncWorker struct {
+	river.WorkerDefaults[SyncArgs]
+	svc *Destinations
+}
+
+// Work runs the sync as actor "sync". A vendor's failure is recorded in
+// the run, not retried here (the next interval tries again); a run
+// already under way elsewhere means this one is skipped.
+func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
+	ctx = providers.WithRequestID(access.WithCaller(ctx, access.Caller{Actor: "sync"}),
+		firstOf(job.Args.RequestID, "job-"+strconv.FormatInt(job.ID, 10)))
+	_, err := w.svc.SyncByID(ctx, job.Args.DestinationID)
+	switch understudy.ErrorCode(err) {
+	case understudy.ECONFLICT, understudy.ENOTFOUND:
+		return nil // running elsewhere, or detached since
+	}
+	return err
+}
+
+type scheduleWorker struct {
+	river.WorkerDefaults[ScheduleArgs]
+	svc *Destinations
+}
+
+// Work enqueues a sync of every destination that is due.
+func (w *scheduleWorker) Work(ctx context.Context, job *river.Job[ScheduleArgs]) error {
+	due, err := w.svc.Due(ctx)
+	if err != nil || len(due) == 0 {
+		return err
+	}
+	params := make([]river.InsertManyParams, len(due))
+	for i, id := range due {
+		params[i] = river.InsertManyParams{Args: SyncArgs{DestinationID: id, RequestID: "sync-" + strconv.FormatInt(job.ID, 10)}}
+	}
+	_, err = river.ClientFromContext[pgx.Tx](ctx).InsertMany(ctx, params)
+	return err
+}
+
+const dueSQL = `
+SELECT d.id::text FROM destinations d
+WHERE NOT EXISTS (SELECT 1 FROM sync_runs r WHERE r.destination_id = d.id
+                  AND r.started_at > $1::timestamptz - make_interval(secs => d.sync_interval_seconds))
+ORDER BY d.id`
+
+// Due returns the ids of the destinations whose interval has passed since
+// their last run started (or that never ran).
+func (s *Destinations) Due(ctx context.Context) ([]string, error) {
+	return pgdb.QueryAll(ctx, s.db, pgdb.Scalar[string], dueSQL, s.now())
+}
+
+// AddWorkers adds the workers of this package's jobs to w.
+func AddWorkers(w *river.Workers, svc *Destinations) {
+	river.AddWorker(w, &syncWorker{svc: svc})
+	river.AddWorker(w, &scheduleWorker{svc: svc})
+}
+
+// PeriodicJobs returns the jobs River runs on a schedule: every interval,
+// enqueue the syncs that are due (each destination keeps its own interval).
+func PeriodicJobs(interval time.Duration) []*river.PeriodicJob {
+	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(interval),
+		func() (river.JobArgs, *river.InsertOpts) { return ScheduleArgs{}, nil },
+		&river.PeriodicJobOpts{RunOnStart: true})}
+}
+
+func firstOf(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

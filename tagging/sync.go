@@ -1,0 +1,490 @@
+package tagging
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/internal/pgdb"
+	"github.com/understudy-dev/understudy/providers"
+)
+
+// Outcomes of a sync run.
+const (
+	RunRunning = "running"
+	RunOK      = "ok"
+	// RunFailed: sending the difference failed; what was acknowledged
+	// before the failure stays acknowledged, and the next run sends the rest.
+	RunFailed = "failed"
+	// RunPartial: the difference was sent, but the filter or the
+	// verification failed.
+	RunPartial = "partial"
+)
+
+// Actions a destination acknowledges, per distinct id.
+const (
+	ActionMark = "mark"
+	ActionList = "list"
+)
+
+// staleRun is how long a run may hold its destination before another run
+// may take it over (the replica that ran it died).
+const staleRun = time.Hour
+
+// Run is one sync run of a destination.
+type Run struct {
+	ID          string     `json:"id"`
+	Environment string     `json:"environment"`
+	Destination string     `json:"destination"`
+	StartedAt   time.Time  `json:"started_at"`
+	EndedAt     *time.Time `json:"ended_at,omitempty"`
+	// Added and Removed count the distinct ids that were sent to be added
+	// or removed; Unchanged those already acknowledged.
+	Added     int `json:"added"`
+	Removed   int `json:"removed"`
+	Unchanged int `json:"unchanged"`
+	// Requests is how many HTTP requests the publisher sent (retries
+	// included).
+	Requests     *int   `json:"requests,omitempty"`
+	Outcome      string `json:"outcome"`
+	Error        string `json:"error,omitempty"`
+	Verification string `json:"verification,omitempty"`
+	RequestID    string `json:"request_id,omitempty"`
+}
+
+// Change is one distinct id a run adds or removes, with the actions it
+// takes (mark, list).
+type Change struct {
+	DistinctID string   `json:"distinct_id"`
+	AccountID  string   `json:"account_id"`
+	Actions    []string `json:"actions"`
+}
+
+// Plan is the difference a run would send: what a dry run returns.
+type Plan struct {
+	Environment string   `json:"environment"`
+	Destination string   `json:"destination"`
+	Add         []Change `json:"add"`
+	Remove      []Change `json:"remove"`
+	Unchanged   int      `json:"unchanged"`
+}
+
+// diff is the difference per action.
+type diff struct {
+	add, remove map[string][]Identity
+	unchanged   int
+}
+
+func (d diff) empty() bool {
+	for _, a := range []string{ActionMark, ActionList} {
+		if len(d.add[a]) > 0 || len(d.remove[a]) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+const (
+	// identitiesSQL lists every account with an identifier on the
+	// environment's list (not forgotten), with its role and app refs.
+	identitiesSQL = `
+SELECT a.id::text, a.email, a.username, r.name,
+       coalesce(jsonb_object_agg(x.source, substr(x.identifier, length(x.source) + 2)) FILTER (WHERE x.kind = 'app_ref'), '{}')
+FROM exclusions x JOIN environments e ON e.id = x.environment_id
+JOIN accounts a ON a.id = x.account_id JOIN roles r ON r.id = a.role_id
+WHERE e.name = $1 AND NOT x.forgotten
+GROUP BY a.id, a.email, a.username, r.name ORDER BY a.id`
+	acksSQL       = `SELECT action, distinct_id, account_id::text FROM destination_acks WHERE destination_id = $1 ORDER BY distinct_id`
+	insertAcksSQL = `
+INSERT INTO destination_acks (destination_id, action, distinct_id, account_id, acked_at)
+SELECT $1, $2, d, a::uuid, $5 FROM unnest($3::text[], $4::text[]) AS t (d, a)
+ON CONFLICT (destination_id, action, distinct_id) DO UPDATE SET account_id = EXCLUDED.account_id, acked_at = EXCLUDED.acked_at`
+	deleteAcksSQL = `DELETE FROM destination_acks WHERE destination_id = $1 AND action = $2 AND distinct_id = ANY($3)`
+	startRunSQL   = `INSERT INTO sync_runs (destination_id, started_at, request_id) VALUES ($1, $2, $3) RETURNING id`
+	abandonSQL    = `
+UPDATE sync_runs SET outcome = 'failed', ended_at = $2, error = 'abandoned: the run did not finish (its server stopped)'
+WHERE destination_id = $1 AND outcome = 'running' AND started_at < $3`
+	endRunSQL = `
+UPDATE sync_runs SET ended_at = $2, added = $3, removed = $4, unchanged = $5, requests = $6, outcome = $7, error = $8, verification = $9
+WHERE id = $1`
+	runColumns  = `r.id, e.name, d.name, r.started_at, r.ended_at, r.added, r.removed, r.unchanged, r.requests, r.outcome, r.error, r.verification, r.request_id`
+	listRunsSQL = `SELECT ` + runColumns + ` FROM sync_runs r JOIN destinations d ON d.id = r.destination_id JOIN environments e ON e.id = d.environment_id
+WHERE ($1 = '' OR e.name = $1) AND ($2 = '' OR d.name = $2) ORDER BY r.started_at DESC, r.id LIMIT $3`
+)
+
+func scanRun(row pgx.Row, r *Run) error {
+	return row.Scan(&r.ID, &r.Environment, &r.Destination, &r.StartedAt, &r.EndedAt, &r.Added, &r.Removed, &r.Unchanged,
+		&r.Requests, &r.Outcome, &r.Error, &r.Verification, &r.RequestID)
+}
+
+// Runs lists the latest runs (at most limit, newest first), of one
+// environment and destination when named.
+func (s *Destinations) Runs(ctx context.Context, env, destination string, limit int) ([]Run, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	return pgdb.QueryAll(ctx, s.db, scanRun, listRunsSQL, env, destination, limit)
+}
+
+// desired returns the identities the destination should hold: one per
+// account on the list that has a distinct id under the rule.
+func (s *Destinations) desired(ctx context.Context, d Destination) ([]Identity, error) {
+	rule, err := ParseDistinctID(d.DistinctID)
+	if err != nil {
+		return nil, understudy.Errorf(understudy.EINVALID, "destination %s has an invalid distinct_id: %v", d.Name, err)
+	}
+	type row struct {
+		p    Person
+		role string
+	}
+	rows, err := pgdb.QueryAll(ctx, s.db, func(r pgx.Row, x *row) error {
+		return r.Scan(&x.p.AccountID, &x.p.Email, &x.p.Username, &x.role, &x.p.Refs)
+	}, identitiesSQL, d.Environment)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Identity, 0, len(rows))
+	seen := map[string]bool{}
+	for _, x := range rows {
+		id, err := rule.Of(x.p)
+		if err != nil {
+			return nil, understudy.Errorf(understudy.EINVALID, "destination %s: %v", d.Name, err)
+		}
+		if id == "" || seen[id] {
+			continue // no id in this destination (no ref in the app), or one already given
+		}
+		seen[id] = true
+		out = append(out, Identity{DistinctID: id, AccountID: x.p.AccountID, Email: x.p.Email, Tags: map[string]string{
+			TagSynthetic: "true", TagRole: x.role, TagEnvironment: d.Environment, TagAccountID: x.p.AccountID}})
+	}
+	return out, nil
+}
+
+// compute returns the difference between what the destination should hold
+// and what it acknowledged, for the actions the publisher does.
+func (s *Destinations) compute(ctx context.Context, d Destination, pub Publisher) (diff, error) {
+	want, err := s.desired(ctx, d)
+	if err != nil {
+		return diff{}, err
+	}
+	type ack struct{ action, distinctID, accountID string }
+	acks, err := pgdb.QueryAll(ctx, s.db, func(r pgx.Row, a *ack) error { return r.Scan(&a.action, &a.distinctID, &a.accountID) }, acksSQL, d.ID)
+	if err != nil {
+		return diff{}, err
+	}
+	acked := map[string]map[string]string{ActionMark: {}, ActionList: {}}
+	for _, a := range acks {
+		acked[a.action][a.distinctID] = a.accountID
+	}
+	out := diff{add: map[string][]Identity{}, remove: map[string][]Identity{}}
+	wanted := map[string]bool{}
+	for _, id := range want {
+		wanted[id.DistinctID] = true
+	}
+	pending := map[string]bool{}
+	for _, action := range actionsOf(pub) {
+		for _, id := range want {
+			if _, ok := acked[action][id.DistinctID]; !ok {
+				out.add[action] = append(out.add[action], id)
+				pending[id.DistinctID] = true
+			}
+		}
+		for distinctID, accountID := range acked[action] {
+			if !wanted[distinctID] {
+				out.remove[action] = append(out.remove[action], Identity{DistinctID: distinctID, AccountID: accountID})
+			}
+		}
+		slices.SortFunc(out.remove[action], func(a, b Identity) int { return cmpString(a.DistinctID, b.DistinctID) })
+	}
+	out.unchanged = len(want) - len(pending)
+	return out, nil
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// actionsOf returns the acknowledged actions the publisher does.
+func actionsOf(pub Publisher) []string {
+	var out []string
+	if _, ok := pub.(Marker); ok {
+		out = append(out, ActionMark)
+	}
+	if _, ok := pub.(Lister); ok && slices.Contains(pub.Capabilities(), CapList) {
+		out = append(out, ActionList)
+	}
+	return out
+}
+
+// changes flattens one side of a diff into one Change per distinct id.
+func changes(side map[string][]Identity) []Change {
+	byID := map[string]*Change{}
+	var order []string
+	for _, action := range []string{ActionMark, ActionList} {
+		for _, id := range side[action] {
+			c := byID[id.DistinctID]
+			if c == nil {
+				c = &Change{DistinctID: id.DistinctID, AccountID: id.AccountID}
+				byID[id.DistinctID] = c
+				order = append(order, id.DistinctID)
+			}
+			c.Actions = append(c.Actions, action)
+		}
+	}
+	slices.Sort(order)
+	out := make([]Change, len(order))
+	for i, k := range order {
+		out[i] = *byID[k]
+	}
+	return out
+}
+
+// DryRun computes what a sync of destination name would send, sending
+// nothing. Secrets are never part of it. Errors: ENOTFOUND, EINVALID.
+func (s *Destinations) DryRun(ctx context.Context, env, name string) (Plan, error) {
+	d, err := s.Get(ctx, env, name)
+	if err != nil {
+		return Plan{}, err
+	}
+	pub, err := s.publisher(ctx, d, s.client)
+	if err != nil {
+		return Plan{}, err
+	}
+	df, err := s.compute(ctx, d, pub)
+	if err != nil {
+		return Plan{}, err
+	}
+	return Plan{Environment: env, Destination: name, Add: nonNilChanges(changes(df.add)), Remove: nonNilChanges(changes(df.remove)), Unchanged: df.unchanged}, nil
+}
+
+func nonNilChanges(c []Change) []Change {
+	if c == nil {
+		return []Change{}
+	}
+	return c
+}
+
+// Sync runs a sync of destination name of environment env: it sends the
+// difference between the exclusion list and what the destination
+// acknowledged, then ensures the filter and verifies, and records the run.
+// A vendor's failure is a run with outcome failed or partial, not an
+// error. Errors: ENOTFOUND, ECONFLICT (a run of this destination is under
+// way), EINVALID (the destination no longer builds).
+func (s *Destinations) Sync(ctx context.Context, env, name string) (Run, error) {
+	d, err := s.Get(ctx, env, name)
+	if err != nil {
+		return Run{}, err
+	}
+	return s.syncDestination(ctx, d)
+}
+
+// SyncByID is Sync for the destination with id (the job's form).
+func (s *Destinations) SyncByID(ctx context.Context, id string) (Run, error) {
+	d, err := pgdb.QueryOne(ctx, s.db, scanDestination, "no destination has id "+id,
+		`SELECT `+destinationColumns+` FROM destinations d JOIN environments e ON e.id = d.environment_id WHERE d.id::text = $1`, id)
+	if err != nil {
+		return Run{}, err
+	}
+	return s.syncDestination(ctx, d)
+}
+
+func (s *Destinations) syncDestination(ctx context.Context, d Destination) (Run, error) {
+	var count atomic.Int64
+	client := &http.Client{Timeout: s.client.Timeout, Transport: countingTransport{next: s.client.Transport, n: &count}}
+	pub, err := s.publisher(ctx, d, client)
+	if err != nil {
+		return Run{}, err
+	}
+	run, err := s.startRun(ctx, d)
+	if err != nil {
+		return Run{}, err
+	}
+	df, err := s.compute(ctx, d, pub)
+	if err == nil {
+		run.Unchanged = df.unchanged
+		err = s.send(ctx, d, pub, df, &run)
+	}
+	n := int(count.Load())
+	run.Requests = &n
+	return s.endRun(ctx, d, run, err)
+}
+
+// startRun records a running run, refusing a second one. A run left
+// running by a server that died is taken over after staleRun.
+func (s *Destinations) startRun(ctx context.Context, d Destination) (Run, error) {
+	run := Run{Environment: d.Environment, Destination: d.Name, StartedAt: s.now(), Outcome: RunRunning, RequestID: providers.RequestID(ctx)}
+	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, abandonSQL, d.ID, run.StartedAt, run.StartedAt.Add(-staleRun)); err != nil {
+			return err
+		}
+		return pgdb.Translate(tx.QueryRow(ctx, startRunSQL, d.ID, run.StartedAt, run.RequestID).Scan(&run.ID), "",
+			"a sync of destination "+d.Name+" is already running; try again when it ends")
+	})
+	return run, err
+}
+
+// send sends df through pub, recording each acknowledged batch, then
+// ensures the filter and verifies. Only a sending error is returned; a
+// filter or verification error makes the run partial.
+func (s *Destinations) send(ctx context.Context, d Destination, pub Publisher, df diff, run *Run) error {
+	run.Added, run.Removed = len(changes(df.add)), len(changes(df.remove))
+	if df.empty() {
+		run.Outcome, run.Verification = RunOK, "nothing to send"
+		return nil
+	}
+	m, _ := pub.(Marker)
+	l, _ := pub.(Lister)
+	steps := []struct {
+		ids    []Identity
+		action string
+		add    bool
+		fn     func(context.Context, []Identity, Ack) error
+	}{
+		{df.remove[ActionList], ActionList, false, func(c context.Context, ids []Identity, a Ack) error { return l.RemoveFromList(c, ids, a) }},
+		{df.remove[ActionMark], ActionMark, false, func(c context.Context, ids []Identity, a Ack) error { return m.Unmark(c, ids, a) }},
+		{df.add[ActionMark], ActionMark, true, func(c context.Context, ids []Identity, a Ack) error { return m.Mark(c, ids, a) }},
+		{df.add[ActionList], ActionList, true, func(c context.Context, ids []Identity, a Ack) error { return l.AddToList(c, ids, a) }},
+	}
+	for _, st := range steps {
+		if len(st.ids) == 0 {
+			continue
+		}
+		if err := st.fn(ctx, st.ids, s.ack(d.ID, st.action, st.add)); err != nil {
+			return fmt.Errorf("%s (%s): %w", verb(st.action, st.add), d.Name, err)
+		}
+	}
+	run.Outcome = RunOK
+	if f, ok := pub.(Filterer); ok && slices.Contains(pub.Capabilities(), CapFilter) {
+		if _, err := f.EnsureFilter(ctx); err != nil {
+			run.Outcome, run.Error = RunPartial, "ensuring the filter: "+err.Error()
+		}
+	}
+	run.Verification = "not verifiable"
+	if v, ok := pub.(Verifier); ok && slices.Contains(pub.Capabilities(), CapVerify) {
+		want, err := s.desired(ctx, d)
+		if err == nil {
+			var res Verification
+			if res, err = v.VerifyExcluded(ctx, want); err == nil {
+				run.Verification = fmt.Sprintf("verified: %d visible of %d", len(res.Visible), res.Checked)
+			}
+		}
+		if err != nil {
+			run.Outcome, run.Verification = RunPartial, "verification failed"
+			run.Error = joinText(run.Error, "verifying: "+err.Error())
+		}
+	}
+	return nil
+}
+
+func joinText(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+func verb(action string, add bool) string {
+	switch {
+	case action == ActionMark && add:
+		return "marking"
+	case action == ActionMark:
+		return "unmarking"
+	case add:
+		return "adding to the list"
+	}
+	return "removing from the list"
+}
+
+// ack records an accepted batch at once, in its own transaction.
+func (s *Destinations) ack(destID, action string, add bool) Ack {
+	return func(ctx context.Context, done []Identity) error {
+		ids := make([]string, len(done))
+		accts := make([]string, len(done))
+		for i, id := range done {
+			ids[i], accts[i] = id.DistinctID, id.AccountID
+		}
+		var err error
+		if add {
+			_, err = pgdb.Exec(ctx, s.db, "", insertAcksSQL, destID, action, ids, accts, s.now())
+		} else {
+			_, err = pgdb.Exec(ctx, s.db, "", deleteAcksSQL, destID, action, ids)
+		}
+		if err != nil {
+			return fmt.Errorf("recording what the destination acknowledged: %w", err)
+		}
+		return nil
+	}
+}
+
+// endRun records the run's end and the destination's health, audited in
+// one transaction.
+func (s *Destinations) endRun(ctx context.Context, d Destination, run Run, sendErr error) (Run, error) {
+	end := s.now()
+	run.EndedAt = &end
+	if sendErr != nil {
+		run.Outcome, run.Error = RunFailed, safeRunError(sendErr)
+	}
+	health, detail := HealthHealthy, "sync: "+run.Outcome
+	if run.Outcome != RunOK {
+		health, detail = HealthUnhealthy, "sync "+run.Outcome+": "+run.Error
+	}
+	// The run is recorded even when the caller's context ended.
+	ctx = context.WithoutCancel(ctx)
+	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, endRunSQL, run.ID, end, run.Added, run.Removed, run.Unchanged, run.Requests, run.Outcome, run.Error, run.Verification); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, setHealthSQL, d.ID, health, detail, end); err != nil {
+			return err
+		}
+		return access.Record(ctx, tx, access.Event{Action: "destination.sync", TargetType: "destination", TargetID: d.ID,
+			Details: map[string]any{"environment": d.Environment, "name": d.Name, "run": run.ID, "outcome": run.Outcome,
+				"added": run.Added, "removed": run.Removed, "unchanged": run.Unchanged}})
+	})
+	if err != nil {
+		return run, err
+	}
+	if sendErr != nil {
+		s.logger.WarnContext(ctx, "sync run failed", "destination", d.Name, "environment", d.Environment, "run", run.ID, "error", run.Error)
+	}
+	return run, nil
+}
+
+// safeRunError is what a run records of an error: a publisher's error
+// (already free of secrets) as it reads, anything else as its safe message.
+func safeRunError(err error) string {
+	if errors.Is(err, ErrCredentials) || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrRejected) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err.Error()
+	}
+	return understudy.ErrorMessage(err)
+}
+
+// countingTransport counts the requests a run sends.
+type countingTransport struct {
+	next http.RoundTripper
+	n    *atomic.Int64
+}
+
+func (t countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.n.Add(1)
+	next := t.next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return next.RoundTrip(req)
+}

@@ -1,0 +1,213 @@
+package tagging_test
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/internal/dbtest"
+	"github.com/understudy-dev/understudy/internal/domaintest"
+	"github.com/understudy-dev/understudy/tagging"
+	"github.com/understudy-dev/understudy/tagging/posthog/posthogtest"
+)
+
+func wantRun(t *testing.T, r tagging.Run, err error, outcome string, added, removed int) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Outcome != outcome || r.Added != added || r.Removed != removed || r.Requests == nil || r.EndedAt == nil {
+		t.Fatalf("run %+v, want %s +%d -%d", r, outcome, added, removed)
+	}
+}
+
+func TestSyncSendsOnlyTheDifference(t *testing.T) {
+	t.Parallel()
+	f := domaintest.New(t, dbtest.Tx(t), 2)
+	ph := posthogtest.New(t, posthogtest.Options{})
+	ds := destinations(t, f, nil)
+	if _, err := ds.Attach(f.Ctx, "production", "ph", posthogChange(ph, ph.ProjectToken())); err != nil {
+		t.Fatal(err)
+	}
+	all := emails(t, f)
+
+	// A dry run says what would be sent, and sends nothing.
+	plan, err := ds.DryRun(f.Ctx, "production", "ph")
+	if err != nil || len(plan.Add) != 2 || !slices.Equal(plan.Add[0].Actions, []string{"mark", "list"}) || len(plan.Remove) != 0 {
+		t.Fatalf("dry run: %+v %v", plan, err)
+	}
+	if ph.Requests() != 0 {
+		t.Fatalf("the dry run sent %d requests", ph.Requests())
+	}
+
+	// The first run marks and lists everyone, and verifies.
+	r, err := ds.Sync(f.Ctx, "production", "ph")
+	wantRun(t, r, err, tagging.RunOK, 2, 0)
+	if !slices.Equal(ph.Marked(), all) || !slices.Equal(ph.Listed(), all) || !strings.HasPrefix(r.Verification, "verified: 0 visible") {
+		t.Fatalf("marked %v listed %v (want %v), verification %q", ph.Marked(), ph.Listed(), all, r.Verification)
+	}
+	if *r.Requests == 0 || r.RequestID != domaintest.RequestID {
+		t.Fatalf("run %+v", r)
+	}
+
+	// The second has nothing to send, and sends nothing.
+	before := ph.Requests()
+	r, err = ds.Sync(f.Ctx, "production", "ph")
+	wantRun(t, r, err, tagging.RunOK, 0, 0)
+	if *r.Requests != 0 || ph.Requests() != before || r.Unchanged != 2 {
+		t.Fatalf("second run %+v, %d requests to the fake", r, ph.Requests()-before)
+	}
+
+	// A retired and forgotten account is unmarked, exactly that one; its
+	// slot's new account is added.
+	list, _ := f.Accounts.ListAccounts(f.Ctx, accounts.AccountFilter{Environment: "production"})
+	gone := list[0]
+	if _, err := f.Accounts.RetireAccount(f.Ctx, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tagging.NewExclusions(f.DB, nil).Forget(f.Ctx, "production", gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	plan, _ = ds.DryRun(f.Ctx, "production", "ph")
+	if len(plan.Remove) != 1 || plan.Remove[0].DistinctID != gone.Identity.Email {
+		t.Fatalf("plan after forgetting: %+v", plan)
+	}
+	r, err = ds.Sync(f.Ctx, "production", "ph")
+	wantRun(t, r, err, tagging.RunOK, 1, 1)
+	if slices.Contains(ph.Marked(), gone.Identity.Email) || slices.Contains(ph.Listed(), gone.Identity.Email) || len(ph.Marked()) != 2 {
+		t.Fatalf("after forgetting %s: marked %v listed %v", gone.Identity.Email, ph.Marked(), ph.Listed())
+	}
+	runs, err := ds.Runs(f.Ctx, "production", "ph", 10)
+	if err != nil || len(runs) != 3 || runs[0].ID != r.ID {
+		t.Fatalf("runs: %+v %v", runs, err)
+	}
+	var audited int
+	_ = f.DB.QueryRow(f.Ctx, `SELECT count(*) FROM audit_events WHERE action = 'destination.sync'`).Scan(&audited)
+	if audited != 3 {
+		t.Fatalf("%d runs audited, want 3", audited)
+	}
+}
+
+func TestRefusedCredentialsFailTheRunAndAckNothing(t *testing.T) {
+	t.Parallel()
+	f := domaintest.New(t, dbtest.Tx(t), 1)
+	ph := posthogtest.New(t, posthogtest.Options{})
+	ds := destinations(t, f, nil)
+	if _, err := ds.Attach(f.Ctx, "production", "ph", posthogChange(ph, "phc_not_the_project_token")); err != nil {
+		t.Fatal(err)
+	}
+	r, err := ds.Sync(f.Ctx, "production", "ph")
+	wantRun(t, r, err, tagging.RunFailed, 1, 0)
+	if !strings.Contains(r.Error, "PostHog refused the credentials (401)") || strings.Contains(r.Error, "phc_not_the_project_token") {
+		t.Fatalf("error %q", r.Error)
+	}
+	plan, _ := ds.DryRun(f.Ctx, "production", "ph")
+	if len(plan.Add) != 1 || len(plan.Add[0].Actions) != 2 {
+		t.Fatalf("something was acknowledged: %+v", plan)
+	}
+	d, _ := ds.Get(f.Ctx, "production", "ph")
+	if d.Health.Status != tagging.HealthUnhealthy || !strings.Contains(d.Health.Detail, "401") {
+		t.Fatalf("health %+v", d.Health)
+	}
+}
+
+// downAfter makes the fake go down after n requests.
+type downAfter struct {
+	n    atomic.Int64
+	left int64
+	fake *posthogtest.Fake
+}
+
+func (d *downAfter) RoundTrip(req *http.Request) (*http.Response, error) {
+	if d.n.Add(1) > d.left {
+		d.fake.SetDown(true)
+	}
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+func TestARunThatFailsMidwayResumesWithTheRest(t *testing.T) {
+	t.Parallel()
+	f := domaintest.New(t, dbtest.Tx(t), 2)
+	ph := posthogtest.New(t, posthogtest.Options{})
+	down := &downAfter{left: 1, fake: ph}
+	ds := destinations(t, f, &http.Client{Transport: down})
+	if _, err := ds.Attach(f.Ctx, "production", "ph", posthogChange(ph, ph.ProjectToken())); err != nil {
+		t.Fatal(err)
+	}
+	// The marks are accepted, then PostHog goes down while listing.
+	r, err := ds.Sync(f.Ctx, "production", "ph")
+	wantRun(t, r, err, tagging.RunFailed, 2, 0)
+	if !strings.Contains(r.Error, "PostHog answered 503") || len(ph.Marked()) != 2 || len(ph.Listed()) != 0 {
+		t.Fatalf("run %+v; marked %v listed %v", r, ph.Marked(), ph.Listed())
+	}
+	ph.SetDown(false)
+	down.left = 1 << 40
+	plan, _ := ds.DryRun(f.Ctx, "production", "ph")
+	for _, c := range plan.Add {
+		if !slices.Equal(c.Actions, []string{"list"}) {
+			t.Fatalf("the next run would send %v again for %s", c.Actions, c.DistinctID)
+		}
+	}
+	r, err = ds.Sync(f.Ctx, "production", "ph")
+	wantRun(t, r, err, tagging.RunOK, 2, 0)
+	if all := emails(t, f); !slices.Equal(ph.Listed(), all) || !slices.Equal(ph.Marked(), all) {
+		t.Fatalf("listed %v marked %v", ph.Listed(), ph.Marked())
+	}
+}
+
+func TestOneRunPerDestinationAtATime(t *testing.T) {
+	t.Parallel()
+	f := domaintest.New(t, dbtest.Tx(t), 1)
+	ph := posthogtest.New(t, posthogtest.Options{})
+	ds := destinations(t, f, nil)
+	d, err := ds.Attach(f.Ctx, "production", "ph", posthogChange(ph, ph.ProjectToken()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.DB.Exec(f.Ctx, `INSERT INTO sync_runs (destination_id) VALUES ($1)`, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ds.Sync(f.Ctx, "production", "ph")
+	if e := domaintest.WantCode(t, err, understudy.ECONFLICT); !strings.Contains(e.Message, "already running") {
+		t.Fatalf("a second run: %v", err)
+	}
+	if ph.Requests() != 0 {
+		t.Fatalf("the refused run sent %d requests", ph.Requests())
+	}
+	// A run left running for over an hour is taken over.
+	if _, err := f.DB.Exec(f.Ctx, `UPDATE sync_runs SET started_at = now() - interval '2 hours' WHERE destination_id = $1`, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	r, err := ds.Sync(f.Ctx, "production", "ph")
+	wantRun(t, r, err, tagging.RunOK, 1, 0)
+}
+
+func TestADestinationIsDueOnceItsIntervalHasPassed(t *testing.T) {
+	t.Parallel()
+	f := domaintest.New(t, dbtest.Tx(t), 1)
+	ph := posthogtest.New(t, posthogtest.Options{})
+	ds := destinations(t, f, nil)
+	d, err := ds.Attach(f.Ctx, "production", "ph", posthogChange(ph, ph.ProjectToken()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if due, err := ds.Due(f.Ctx); err != nil || !slices.Equal(due, []string{d.ID}) {
+		t.Fatalf("never synced: due %v %v", due, err)
+	}
+	if _, err := ds.Sync(f.Ctx, "production", "ph"); err != nil {
+		t.Fatal(err)
+	}
+	if due, err := ds.Due(f.Ctx); err != nil || len(due) != 0 {
+		t.Fatalf("just synced: due %v %v", due, err)
+	}
+	if _, err := f.DB.Exec(f.Ctx, `UPDATE sync_runs SET started_at = started_at - interval '16 minutes'`); err != nil {
+		t.Fatal(err)
+	}
+	if due, err := ds.Due(f.Ctx); err != nil || !slices.Equal(due, []string{d.ID}) {
+		t.Fatalf("16 minutes later: due %v %v", due, err)
+	}
+}

@@ -51,7 +51,10 @@ CREATE TABLE sync_runs (
     outcome        text NOT NULL DEFAULT 'running' CHECK (outcome IN ('running', 'ok', 'failed', 'partial')),
     error          text NOT NULL DEFAULT '',
     verification   text NOT NULL DEFAULT '',
-    request_id     text NOT NULL DEFAULT ''
+    request_id     text NOT NULL DEFAULT '',
+    -- list_version is the exclusion list's version when the run started: a
+    -- list that has changed since makes the destination due again.
+    list_version   bigint NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX sync_runs_one_running ON sync_runs (destination_id) WHERE outcome = 'running';
 CREATE INDEX sync_runs_destination ON sync_runs (destination_id, started_at DESC);

@@ -80,14 +80,26 @@ func (w *scheduleWorker) Work(ctx context.Context, job *river.Job[ScheduleArgs])
 
 const dueSQL = `
 SELECT d.id::text FROM destinations d
-WHERE NOT EXISTS (SELECT 1 FROM sync_runs r WHERE r.destination_id = d.id
-                  AND r.started_at > $1::timestamptz - make_interval(secs => d.sync_interval_seconds))
+LEFT JOIN exclusion_lists l ON l.environment_id = d.environment_id
+LEFT JOIN LATERAL (SELECT r.started_at, r.list_version FROM sync_runs r WHERE r.destination_id = d.id
+                   ORDER BY r.started_at DESC LIMIT 1) last ON true
+WHERE last.started_at IS NULL
+   OR last.started_at <= $1::timestamptz - make_interval(secs => d.sync_interval_seconds)
+   OR (coalesce(l.version, 0) > last.list_version AND last.started_at <= $1::timestamptz - make_interval(secs => $2))
 ORDER BY d.id`
 
-// Due returns the ids of the destinations whose interval has passed since
-// their last run started (or that never ran).
+// Debounce is how long after its last run a destination waits before a
+// change of its environment's exclusion list (an account provisioned,
+// retired or forgotten) makes it due: changes that come together are sent
+// together. The scheduler looks every minute.
+const Debounce = 30 * time.Second
+
+// Due returns the ids of the destinations that should sync now: those
+// that never ran, those whose interval has passed since their last run
+// started, and those whose exclusion list changed since their last run
+// (once Debounce has passed since it).
 func (s *Destinations) Due(ctx context.Context) ([]string, error) {
-	return pgdb.QueryAll(ctx, s.db, pgdb.Scalar[string], dueSQL, s.now())
+	return pgdb.QueryAll(ctx, s.db, pgdb.Scalar[string], dueSQL, s.now(), Debounce.Seconds())
 }
 
 // AddWorkers adds the workers of this package's jobs to w.

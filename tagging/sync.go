@@ -37,8 +37,6 @@ const (
 
 // staleRun is how long a run may hold its destination before another run
 // may take it over (the replica that ran it died).
-const staleRun = time.Hour
-
 // Run is one sync run of a destination.
 type Run struct {
 	ID          string     `json:"id"`
@@ -108,10 +106,13 @@ INSERT INTO destination_acks (destination_id, action, distinct_id, account_id, a
 SELECT $1, $2, d, a::uuid, $5 FROM unnest($3::text[], $4::text[]) AS t (d, a)
 ON CONFLICT (destination_id, action, distinct_id) DO UPDATE SET account_id = EXCLUDED.account_id, acked_at = EXCLUDED.acked_at`
 	deleteAcksSQL = `DELETE FROM destination_acks WHERE destination_id = $1 AND action = $2 AND distinct_id = ANY($3)`
-	startRunSQL   = `INSERT INTO sync_runs (destination_id, started_at, request_id) VALUES ($1, $2, $3) RETURNING id`
+	startRunSQL   = `
+INSERT INTO sync_runs (destination_id, started_at, request_id, list_version)
+SELECT $1, $2, $3, coalesce((SELECT l.version FROM exclusion_lists l JOIN destinations d ON d.environment_id = l.environment_id WHERE d.id = $1), 0)
+RETURNING id`
 	abandonSQL    = `
 UPDATE sync_runs SET outcome = 'failed', ended_at = $2, error = 'abandoned: the run did not finish (its server stopped)'
-WHERE destination_id = $1 AND outcome = 'running' AND started_at < $3`
+WHERE destination_id = $1 AND outcome = 'running'`
 	endRunSQL = `
 UPDATE sync_runs SET ended_at = $2, added = $3, removed = $4, unchanged = $5, requests = $6, outcome = $7, error = $8, verification = $9
 WHERE id = $1`
@@ -309,6 +310,11 @@ func (s *Destinations) syncDestination(ctx context.Context, d Destination) (Run,
 	if err != nil {
 		return Run{}, err
 	}
+	release, err := s.lockRun(ctx, d)
+	if err != nil {
+		return Run{}, err
+	}
+	defer release()
 	run, err := s.startRun(ctx, d)
 	if err != nil {
 		return Run{}, err
@@ -323,12 +329,47 @@ func (s *Destinations) syncDestination(ctx context.Context, d Destination) (Run,
 	return s.endRun(ctx, d, run, err)
 }
 
-// startRun records a running run, refusing a second one. A run left
-// running by a server that died is taken over after staleRun.
+// lockRunSQL takes the destination's run lock for as long as the
+// transaction that holds it stays open: if the server running the sync dies,
+// its connection closes and the lock goes with it.
+const lockRunSQL = `SELECT pg_try_advisory_xact_lock(hashtextextended('understudy.sync.' || $1::text, 0))`
+
+// lockRun takes the destination's run lock, across replicas, or answers
+// ECONFLICT when a run of it is under way. release ends the transaction
+// that holds it.
+func (s *Destinations) lockRun(ctx context.Context, d Destination) (release func(), err error) {
+	pool, ok := s.db.(interface {
+		BeginTx(context.Context, pgx.TxOptions) (pgx.Tx, error)
+	})
+	if !ok {
+		// s.db is itself a transaction (in tests): nothing runs beside it,
+		// and a lock taken in a nested transaction would roll back the run.
+		return func() {}, nil
+	}
+	tx, err := pool.BeginTx(ctx, pgx.TxOptions{})
+	if err != nil {
+		return nil, pgdb.Translate(err, "", "")
+	}
+	release = func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }
+	var got bool
+	if err := tx.QueryRow(ctx, lockRunSQL, d.ID).Scan(&got); err != nil {
+		release()
+		return nil, pgdb.Translate(err, "", "")
+	}
+	if !got {
+		release()
+		return nil, understudy.Errorf(understudy.ECONFLICT, "a sync of destination %s is already running; try again when it ends", d.Name)
+	}
+	return release, nil
+}
+
+// startRun records a running run. The caller holds the run lock, so a run
+// still marked running was left by a server that died: it is recorded as
+// abandoned, and this run resumes after what the destination acknowledged.
 func (s *Destinations) startRun(ctx context.Context, d Destination) (Run, error) {
 	run := Run{Environment: d.Environment, Destination: d.Name, StartedAt: s.now(), Outcome: RunRunning, RequestID: providers.RequestID(ctx)}
 	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, abandonSQL, d.ID, run.StartedAt, run.StartedAt.Add(-staleRun)); err != nil {
+		if _, err := tx.Exec(ctx, abandonSQL, d.ID, run.StartedAt); err != nil {
 			return err
 		}
 		return pgdb.Translate(tx.QueryRow(ctx, startRunSQL, d.ID, run.StartedAt, run.RequestID).Scan(&run.ID), "",

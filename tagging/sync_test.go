@@ -161,12 +161,23 @@ func TestARunThatFailsMidwayResumesWithTheRest(t *testing.T) {
 
 func TestOneRunPerDestinationAtATime(t *testing.T) {
 	t.Parallel()
-	f := domaintest.New(t, dbtest.Tx(t), 1)
+	pool := dbtest.NewPool(t)
+	f := domaintest.New(t, pool, 1)
 	ph := posthogtest.New(t, posthogtest.Options{})
 	ds := destinations(t, f, nil)
 	d, err := ds.Attach(f.Ctx, "production", "ph", posthogChange(ph, ph.ProjectToken()))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Another replica's run holds the destination (its run lock, and its
+	// row).
+	other, err := pool.Begin(f.Ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bool
+	if err := other.QueryRow(f.Ctx, `SELECT pg_try_advisory_xact_lock(hashtextextended('understudy.sync.' || $1::text, 0))`, d.ID).Scan(&got); err != nil || !got {
+		t.Fatalf("taking the lock: %v %v", got, err)
 	}
 	if _, err := f.DB.Exec(f.Ctx, `INSERT INTO sync_runs (destination_id) VALUES ($1)`, d.ID); err != nil {
 		t.Fatal(err)
@@ -178,12 +189,15 @@ func TestOneRunPerDestinationAtATime(t *testing.T) {
 	if ph.Requests() != 0 {
 		t.Fatalf("the refused run sent %d requests", ph.Requests())
 	}
-	// A run left running for over an hour is taken over.
-	if _, err := f.DB.Exec(f.Ctx, `UPDATE sync_runs SET started_at = now() - interval '2 hours' WHERE destination_id = $1`, d.ID); err != nil {
-		t.Fatal(err)
-	}
+	// That replica dies (its connection goes, and the lock with it): the
+	// next run takes over at once, and the run it left is abandoned.
+	_ = other.Rollback(f.Ctx)
 	r, err := ds.Sync(f.Ctx, "production", "ph")
 	wantRun(t, r, err, tagging.RunOK, 1, 0)
+	var abandoned int
+	if err := pool.QueryRow(f.Ctx, `SELECT count(*) FROM sync_runs WHERE destination_id = $1 AND error LIKE 'abandoned%'`, d.ID).Scan(&abandoned); err != nil || abandoned != 1 {
+		t.Fatalf("abandoned runs: %d %v", abandoned, err)
+	}
 }
 
 func TestADestinationIsDueOnceItsIntervalHasPassed(t *testing.T) {
@@ -209,5 +223,44 @@ func TestADestinationIsDueOnceItsIntervalHasPassed(t *testing.T) {
 	}
 	if due, err := ds.Due(f.Ctx); err != nil || !slices.Equal(due, []string{d.ID}) {
 		t.Fatalf("16 minutes later: due %v %v", due, err)
+	}
+}
+
+// A change of the exclusion list makes the destination due again once the
+// debounce has passed since its last run, long before its interval.
+func TestAChangedListMakesTheDestinationDueAfterTheDebounce(t *testing.T) {
+	t.Parallel()
+	f := domaintest.New(t, dbtest.Tx(t), 1)
+	ph := posthogtest.New(t, posthogtest.Options{})
+	ds := destinations(t, f, nil)
+	d, err := ds.Attach(f.Ctx, "production", "ph", posthogChange(ph, ph.ProjectToken()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ds.Sync(f.Ctx, "production", "ph"); err != nil {
+		t.Fatal(err)
+	}
+	// An account is added (its identifiers join the list).
+	if _, err := f.Accounts.CreateRole(f.Ctx, "production", "seller", accounts.RoleChange{}); err != nil {
+		t.Fatal(err)
+	}
+	if due, err := ds.Due(f.Ctx); err != nil || len(due) != 0 {
+		t.Fatalf("within the debounce: due %v %v", due, err)
+	}
+	if _, err := f.DB.Exec(f.Ctx, `UPDATE sync_runs SET started_at = started_at - interval '31 seconds'`); err != nil {
+		t.Fatal(err)
+	}
+	if due, err := ds.Due(f.Ctx); err != nil || !slices.Equal(due, []string{d.ID}) {
+		t.Fatalf("after the debounce: due %v %v", due, err)
+	}
+	// Synced again, it is not due until the list changes again.
+	if _, err := ds.Sync(f.Ctx, "production", "ph"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.DB.Exec(f.Ctx, `UPDATE sync_runs SET started_at = started_at - interval '31 seconds'`); err != nil {
+		t.Fatal(err)
+	}
+	if due, err := ds.Due(f.Ctx); err != nil || len(due) != 0 {
+		t.Fatalf("synced, no change: due %v %v", due, err)
 	}
 }

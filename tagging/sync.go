@@ -110,7 +110,7 @@ ON CONFLICT (destination_id, action, distinct_id) DO UPDATE SET account_id = EXC
 INSERT INTO sync_runs (destination_id, started_at, request_id, list_version)
 SELECT $1, $2, $3, coalesce((SELECT l.version FROM exclusion_lists l JOIN destinations d ON d.environment_id = l.environment_id WHERE d.id = $1), 0)
 RETURNING id`
-	abandonSQL    = `
+	abandonSQL = `
 UPDATE sync_runs SET outcome = 'failed', ended_at = $2, error = 'abandoned: the run did not finish (its server stopped)'
 WHERE destination_id = $1 AND outcome = 'running'`
 	endRunSQL = `

@@ -99,6 +99,9 @@ func (a *app) demo(ctx context.Context, addr string, exit bool) error {
 	if err := d.actAndReset(ctx, chirpApp); err != nil {
 		return err
 	}
+	if err := d.syncToPostHog(ctx, run); err != nil {
+		return err
+	}
 	if exit {
 		return nil
 	}

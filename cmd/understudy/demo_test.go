@@ -34,4 +34,12 @@ func TestDemoResetsChirp(t *testing.T) {
 	if n := strings.Count(text, "verified: chirp's state is the baseline again"); n != 4 {
 		t.Fatalf("%d verified resets, want 4:\n%s", n, text)
 	}
+	// The sync to the local fake PostHog sends the two production accounts
+	// once: the second run has nothing to send.
+	for _, want := range []string{"sync --dry-run: 2 to add", "first sync: ok, 2 added", "second sync: ok, 0 added, 0 removed, 2 unchanged, 0 requests",
+		"PostHog now marks is_synthetic=true on: ", "its cohort of synthetic accounts holds 2"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the demo output lacks %q:\n%s", want, text)
+		}
+	}
 }

@@ -21,8 +21,10 @@ CREATE TABLE exclusion_lists (
 CREATE TABLE exclusions (
     environment_id uuid NOT NULL REFERENCES environments (id) ON DELETE CASCADE,
     identifier     text NOT NULL,
-    kind           text NOT NULL CHECK (kind IN ('account_id', 'email', 'username', 'app_ref')),
-    -- source is the app of an app_ref.
+    kind           text NOT NULL CHECK (kind IN ('account_id', 'email', 'username', 'app_ref', 'distinct_id')),
+    -- source is the app of an app_ref, the destination of a distinct_id
+    -- (the id a destination knows the account by, when it is none of the
+    -- others: a bare app ref, or one made by a template).
     source         text NOT NULL DEFAULT '',
     account_id     uuid NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
     -- version is the list version that added the identifier, or that

@@ -185,6 +185,9 @@ func (s *Destinations) Attach(ctx context.Context, env, name string, c Destinati
 		if err := row.Scan(&d.ID, &d.CreatedAt, &d.UpdatedAt); err != nil {
 			return pgdb.Translate(err, "", "destination "+name+" is already attached to environment "+env)
 		}
+		if err := s.listDistinctIDs(ctx, tx, d); err != nil {
+			return err
+		}
 		return access.Record(ctx, tx, access.Event{Action: "destination.attach", TargetType: "destination", TargetID: d.ID,
 			Details: destinationDetails(d)})
 	})
@@ -334,6 +337,9 @@ func (s *Destinations) Update(ctx context.Context, env, name string, c Destinati
 			d.DistinctID, int(interval/time.Second)).Scan(&d.UpdatedAt); err != nil {
 			return err
 		}
+		if err := s.listDistinctIDs(ctx, tx, d); err != nil {
+			return err
+		}
 		return access.Record(ctx, tx, access.Event{Action: "destination.update", TargetType: "destination", TargetID: d.ID,
 			Details: destinationDetails(d)})
 	})
@@ -429,4 +435,32 @@ func deref(p *string) string {
 		return ""
 	}
 	return *p
+}
+
+// addDistinctIDsSQL puts the ids a destination knows accounts by on the
+// environment's exclusion list (exclusion_add leaves one that is there).
+const addDistinctIDsSQL = `
+SELECT count(exclusion_add(d.environment_id, x.account_id, x.identifier, 'distinct_id', d.name))
+FROM destinations d, unnest($2::uuid[], $3::text[]) AS x (account_id, identifier) WHERE d.id = $1`
+
+// listDistinctIDs puts on the exclusion list the id destination d knows
+// each account by, when that id is not on it already: a bare app ref
+// (app_ref:<app>) or one a template makes. Ids by email or account id are
+// on the list anyway. Attach, update and every sync call it, so the list
+// holds every identifier a synthetic account appears under.
+func (s *Destinations) listDistinctIDs(ctx context.Context, db pgdb.DB, d Destination) error {
+	rule, err := ParseDistinctID(d.DistinctID)
+	if err != nil || rule.String() == DistinctEmail || rule.String() == DistinctAccountID {
+		return nil
+	}
+	ids, err := s.desired(ctx, d)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	accounts, identifiers := make([]string, len(ids)), make([]string, len(ids))
+	for i, x := range ids {
+		accounts[i], identifiers[i] = x.AccountID, x.DistinctID
+	}
+	_, err = pgdb.QueryOne(ctx, db, pgdb.Scalar[int64], "", addDistinctIDsSQL, d.ID, accounts, identifiers)
+	return err
 }

@@ -169,3 +169,45 @@ func TestARegistryRefusesADuplicateKind(t *testing.T) {
 	}()
 	reg.Register(posthog.Kind, posthog.New)
 }
+
+// A destination that knows accounts by an id of its own (a template, or a
+// bare app ref) puts those ids on the exclusion list, so the list holds
+// every identifier a synthetic account appears under.
+func TestADestinationsOwnDistinctIDsJoinTheExclusionList(t *testing.T) {
+	t.Parallel()
+	f := domaintest.New(t, dbtest.Tx(t), 2)
+	ph := posthogtest.New(t, posthogtest.Options{})
+	ds := destinations(t, f, nil)
+	c := posthogChange(ph, ph.ProjectToken())
+	c.DistinctID = new("user-{{.AccountID}}")
+	if _, err := ds.Attach(f.Ctx, "production", "ph", c); err != nil {
+		t.Fatal(err)
+	}
+	x := tagging.NewExclusions(f.DB, nil)
+	var got []tagging.Entry
+	if err := x.Stream(f.Ctx, "production", 0, func(tagging.List) error { return nil }, func(e tagging.Entry) error {
+		if e.Kind == "distinct_id" {
+			got = append(got, e)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := f.Accounts.ListAccounts(f.Ctx, accounts.AccountFilter{})
+	if len(got) != 2 || got[0].Source != "ph" {
+		t.Fatalf("distinct ids on the list: %+v", got)
+	}
+	for _, e := range got {
+		if !slices.ContainsFunc(list, func(a accounts.Account) bool { return e.Identifier == "user-"+a.ID && e.AccountID == a.ID }) {
+			t.Fatalf("%+v is not the template's id of an account", e)
+		}
+	}
+	// A sync adds none twice.
+	before, _ := x.Get(f.Ctx, "production")
+	if _, err := ds.Sync(f.Ctx, "production", "ph"); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := x.Get(f.Ctx, "production"); after.Version != before.Version {
+		t.Fatalf("a sync changed the list: %d → %d", before.Version, after.Version)
+	}
+}

@@ -25,9 +25,11 @@ const (
 // Entry is one identifier on an environment's exclusion list.
 type Entry struct {
 	Identifier string `json:"identifier"`
-	// Kind is account_id, email, username or app_ref.
+	// Kind is account_id, email, username, app_ref or distinct_id (the id a
+	// destination knows the account by, when it is none of the others).
 	Kind string `json:"kind"`
-	// Source is the app of an app_ref ("chirp" for "chirp:42").
+	// Source is the app of an app_ref ("chirp" for "chirp:42"), or the
+	// destination of a distinct_id.
 	Source    string `json:"source,omitempty"`
 	AccountID string `json:"account_id"`
 	// Version is the list version that added the identifier (or, for a

@@ -315,6 +315,9 @@ func (s *Destinations) syncDestination(ctx context.Context, d Destination) (Run,
 		return Run{}, err
 	}
 	defer release()
+	if err := s.listDistinctIDs(ctx, s.db, d); err != nil {
+		return Run{}, err
+	}
 	run, err := s.startRun(ctx, d)
 	if err != nil {
 		return Run{}, err

@@ -6,7 +6,7 @@ GO      ?= go
 BIN     := bin/understudy
 TESTPG  := .understudy/test-pg
 
-.PHONY: all build run test vet generate check-generated lint-openapi bench load clean
+.PHONY: all build run test vet generate check-generated lint-openapi check-alerts bench load clean
 
 all: build
 
@@ -57,14 +57,27 @@ $(LINT_DONE): $(LINT_DIR)/package.json $(LINT_DIR)/package-lock.json
 	cd $(LINT_DIR) && npm ci --ignore-scripts --no-audit --no-fund --prefer-offline
 	@touch $@
 
+## check-alerts: the example alerting rules (examples/prometheus) checked and
+## unit-tested by promtool when it is on the PATH. Without it the target says
+## so and passes: the Go tests in cmd/understudy check the rules' structure
+## and metric names in any case.
+ALERTS := examples/prometheus
+check-alerts:
+	@if command -v promtool >/dev/null 2>&1; then \
+	  promtool check rules $(ALERTS)/understudy-alerts.yml && \
+	  promtool test rules $(ALERTS)/understudy-alerts.test.yml; \
+	else \
+	  echo "check-alerts: promtool is not on the PATH, skipped (the Go tests still check the rules; Debian: apt-get install prometheus)"; \
+	fi
+
 vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt would change the files above"; exit 1; }
 
-## test: vet, the generated-code check, the contract lint and every test with
+## test: vet, the generated-code check, the contract lint, the alert rules' check and every test with
 ## the race detector, against TEST_DATABASE_URL or, when it is not set, a
 ## private PostgreSQL cluster under .understudy/test-pg.
-test: vet check-generated lint-openapi build
+test: vet check-generated lint-openapi check-alerts build
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  $(GO) test -race -count=1 ./... ; \
 	else \

@@ -39,7 +39,7 @@ type series struct {
 	latency  prometheus.Observer
 }
 
-func newMetrics(reg *prometheus.Registry, acc *accounts.Service, dest *tagging.Destinations) *metrics {
+func newMetrics(reg *prometheus.Registry, acc *accounts.Service, dest *tagging.Destinations, excl *tagging.Exclusions) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "understudy_http_requests_total", Help: "HTTP requests by route, method and status.",
@@ -50,6 +50,7 @@ func newMetrics(reg *prometheus.Registry, acc *accounts.Service, dest *tagging.D
 		}, []string{"route", "method", "status"}),
 	}
 	reg.MustRegister(m.requests, m.latency, &accountsCollector{acc: acc}, &syncCollector{dest: dest},
+		&exclusionsCollector{excl: excl},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -137,5 +138,36 @@ func (c *syncCollector) Collect(ch chan<- prometheus.Metric) {
 	for d, n := range added {
 		ch <- prometheus.MustNewConstMetric(syncItemsDesc, prometheus.CounterValue, float64(n), d, "add")
 		ch <- prometheus.MustNewConstMetric(syncItemsDesc, prometheus.CounterValue, float64(removed[d]), d, "remove")
+	}
+}
+
+var (
+	exclusionSizeDesc = prometheus.NewDesc("understudy_exclusion_list_size", "Identifiers on the exclusion list of an environment.",
+		[]string{"environment"}, nil)
+	exclusionVersionDesc = prometheus.NewDesc("understudy_exclusion_list_version", "Version of the exclusion list of an environment (bumped by every change).",
+		[]string{"environment"}, nil)
+)
+
+// exclusionsCollector reports the size and version of every environment's
+// exclusion list, read from the database at scrape time in one query. When
+// the database does not answer, the metrics are left out of that scrape.
+type exclusionsCollector struct{ excl *tagging.Exclusions }
+
+func (c *exclusionsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- exclusionSizeDesc
+	ch <- exclusionVersionDesc
+}
+
+func (c *exclusionsCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	lists, err := c.excl.Lists(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(exclusionSizeDesc, err)
+		return
+	}
+	for _, l := range lists {
+		ch <- prometheus.MustNewConstMetric(exclusionSizeDesc, prometheus.GaugeValue, float64(l.Size), l.Environment)
+		ch <- prometheus.MustNewConstMetric(exclusionVersionDesc, prometheus.GaugeValue, float64(l.Version), l.Environment)
 	}
 }

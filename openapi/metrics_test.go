@@ -1,12 +1,16 @@
 package openapi
 
 import (
+	"context"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/understudy-dev/understudy/tagging"
 )
 
 // requestCount reads understudy_http_requests_total for the labels.
@@ -21,7 +25,7 @@ func requestCount(t *testing.T, m *metrics, route, method, status string) float6
 
 func TestMetricsObserveCountsEachSeries(t *testing.T) {
 	t.Parallel()
-	m := newMetrics(prometheus.NewRegistry(), nil, nil)
+	m := newMetrics(prometheus.NewRegistry(), nil, nil, nil)
 	for range 3 {
 		m.observe("GET", "/v1/accounts/:id", 200, time.Millisecond)
 	}
@@ -49,10 +53,33 @@ func TestMetricsObserveCountsEachSeries(t *testing.T) {
 	}
 }
 
+func TestExclusionMetricsAreLeftOutWhenTheDatabaseFails(t *testing.T) {
+	t.Parallel()
+	// Nothing listens on port 1: every query fails at once.
+	pool, err := pgxpool.New(context.Background(), "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	reg := prometheus.NewRegistry()
+	up := prometheus.NewGauge(prometheus.GaugeOpts{Name: "still_here", Help: "A metric that does not need the database."})
+	up.Set(1)
+	reg.MustRegister(up, &exclusionsCollector{excl: tagging.NewExclusions(pool, nil)})
+	// promhttp serves what Gather returned (ContinueOnError), so the scrape
+	// goes on without the exclusion metrics.
+	families, err := reg.Gather()
+	if err == nil {
+		t.Fatal("gathering reported no error for a failed query")
+	}
+	if len(families) != 1 || families[0].GetName() != "still_here" {
+		t.Fatalf("families = %v, want only still_here", families)
+	}
+}
+
 // BenchmarkMetricsObserve compares observe with looking the series up in
 // the vectors on every request, as it did before it cached them.
 func BenchmarkMetricsObserve(b *testing.B) {
-	m := newMetrics(prometheus.NewRegistry(), nil, nil)
+	m := newMetrics(prometheus.NewRegistry(), nil, nil, nil)
 	b.Run("cached", func(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {

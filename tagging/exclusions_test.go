@@ -117,3 +117,30 @@ func TestSinceInTheFutureIsRefused(t *testing.T) {
 	err = x.Stream(f.Ctx, "nowhere", 0, func(tagging.List) error { return nil }, func(tagging.Entry) error { return nil })
 	domaintest.WantCode(t, err, understudy.ENOTFOUND)
 }
+
+func TestListsDescribesTheListOfEveryEnvironment(t *testing.T) {
+	t.Parallel()
+	f := domaintest.New(t, dbtest.Tx(t), 2)
+	if _, err := f.Accounts.CreateEnvironment(f.Ctx, accounts.Environment{Name: "staging", EmailDomains: []string{"qa.example.test"}}); err != nil {
+		t.Fatal(err)
+	}
+	x := tagging.NewExclusions(f.DB, nil)
+	lists, err := x.Lists(f.Ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, err := x.Get(f.Ctx, "production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two accounts, each under its id, email, username and chirp ref.
+	if prod.Size != 8 || prod.Version != 8 {
+		t.Fatalf("production = %+v, want size 8 at version 8", prod)
+	}
+	// Only this test's environments: others may share the database.
+	lists = slices.DeleteFunc(lists, func(l tagging.List) bool { return l.Environment != "production" && l.Environment != "staging" })
+	want := []tagging.List{prod, {Environment: "staging", Hash: strings.Repeat("0", 64)}}
+	if !slices.Equal(lists, want) {
+		t.Fatalf("lists = %+v, want %+v", lists, want)
+	}
+}

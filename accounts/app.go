@@ -146,11 +146,7 @@ func (s *Service) checkAgainstApp(ctx context.Context, name string, inst provide
 }
 
 func (s *Service) sealSecrets(secrets map[string]string) ([]byte, string) {
-	if len(secrets) == 0 {
-		return nil, ""
-	}
-	b, _ := json.Marshal(secrets)
-	sealed := s.keyring.Seal(b, []byte("app-secrets"))
+	sealed := s.keyring.SealMap(secrets, "app-secrets")
 	return sealed.Data, sealed.KeyID
 }
 
@@ -159,15 +155,11 @@ func (s *Service) openSecrets(ctx context.Context, appID string) (map[string]str
 	if err := s.db.QueryRow(ctx, appSecretsSQL, appID).Scan(&sealed.KeyID, &sealed.Data); err != nil {
 		return nil, pgdb.Translate(err, "no app has id "+appID, "")
 	}
-	if sealed.KeyID == "" {
-		return map[string]string{}, nil
-	}
-	plain, err := s.keyring.Open(sealed, []byte("app-secrets"))
+	out, err := s.keyring.OpenMap(sealed, "app-secrets")
 	if err != nil {
 		return nil, s.openError(err)
 	}
-	out := map[string]string{}
-	return out, json.Unmarshal(plain, &out)
+	return out, nil
 }
 
 // GetApp returns app name of environment env. Errors: ENOTFOUND.

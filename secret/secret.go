@@ -15,6 +15,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -141,4 +142,34 @@ func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return b
+}
+
+// SealMap seals a set of named secrets (a provider's or a destination's)
+// as one JSON document, with purpose as associated data so a sealed value
+// cannot be opened as another kind of secret. No secret seals to the zero
+// Sealed (stored as no key id and no data).
+func (k *Keyring) SealMap(secrets map[string]string, purpose string) Sealed {
+	if len(secrets) == 0 {
+		return Sealed{}
+	}
+	b, _ := json.Marshal(secrets) // a map of strings always marshals
+	return k.Seal(b, []byte(purpose))
+}
+
+// OpenMap opens what SealMap sealed for purpose; the zero Sealed opens to
+// no secrets. Errors: those of Open, or a sealed value that is not a JSON
+// object of strings.
+func (k *Keyring) OpenMap(s Sealed, purpose string) (map[string]string, error) {
+	out := map[string]string{}
+	if s.KeyID == "" {
+		return out, nil
+	}
+	plain, err := k.Open(s, []byte(purpose))
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(plain, &out); err != nil {
+		return nil, fmt.Errorf("the sealed secrets are not a JSON object of strings: %w", err)
+	}
+	return out, nil
 }

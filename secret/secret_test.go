@@ -349,3 +349,23 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// Sealed secret sets open only for the purpose they were sealed for.
+func TestSealMapOpensOnlyForItsPurpose(t *testing.T) {
+	t.Parallel()
+	k, err := secret.NewKeyring(bytes.Repeat([]byte{3}, secret.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := k.SealMap(map[string]string{"api_key": "k-123", "dsn": "postgres://x"}, "app-secrets")
+	got, err := k.OpenMap(s, "app-secrets")
+	if err != nil || got["api_key"] != "k-123" || len(got) != 2 {
+		t.Fatalf("open: %v %v", got, err)
+	}
+	if _, err := k.OpenMap(s, "destination-secrets"); err == nil {
+		t.Fatal("an app's secrets opened as a destination's")
+	}
+	if none, err := k.OpenMap(k.SealMap(nil, "app-secrets"), "app-secrets"); err != nil || len(none) != 0 {
+		t.Fatalf("no secrets: %v %v", none, err)
+	}
+}

@@ -257,11 +257,7 @@ func configErrors(err error) []understudy.FieldError {
 }
 
 func (s *Destinations) seal(secrets map[string]string) ([]byte, string) {
-	if len(secrets) == 0 {
-		return nil, ""
-	}
-	b, _ := json.Marshal(secrets)
-	sealed := s.keyring.Seal(b, []byte("destination-secrets"))
+	sealed := s.keyring.SealMap(secrets, "destination-secrets")
 	return sealed.Data, sealed.KeyID
 }
 
@@ -270,18 +266,13 @@ func (s *Destinations) openSecrets(ctx context.Context, id string) (map[string]s
 	if err := s.db.QueryRow(ctx, destinationSecretsSQL, id).Scan(&sealed.KeyID, &sealed.Data); err != nil {
 		return nil, pgdb.Translate(err, "no destination has id "+id, "")
 	}
-	if sealed.KeyID == "" {
-		return map[string]string{}, nil
-	}
-	plain, err := s.keyring.Open(sealed, []byte("destination-secrets"))
-	if err != nil {
-		if uk, ok := errors.AsType[*secret.UnknownKeyError](err); ok {
-			return nil, understudy.Errorf(understudy.EINTERNAL, "cannot decrypt the destination's secrets: they were sealed with key id %s, which this server does not hold", uk.KeyID)
-		}
+	out, err := s.keyring.OpenMap(sealed, "destination-secrets")
+	if uk, ok := errors.AsType[*secret.UnknownKeyError](err); ok {
+		return nil, understudy.Errorf(understudy.EINTERNAL, "cannot decrypt the destination's secrets: they were sealed with key id %s, which this server does not hold", uk.KeyID)
+	} else if err != nil {
 		return nil, understudy.Errorf(understudy.EINTERNAL, "cannot decrypt the destination's secrets: the sealed value failed authentication")
 	}
-	out := map[string]string{}
-	return out, json.Unmarshal(plain, &out)
+	return out, nil
 }
 
 // Get returns destination name of environment env. Errors: ENOTFOUND.

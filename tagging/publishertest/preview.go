@@ -22,9 +22,12 @@ type Sent struct {
 }
 
 // Recorder is an http.RoundTripper that records each request, then sends it
-// through http.DefaultTransport: what a publisher really sent, to compare
-// with what its Preview said it would send.
+// through Next: what a publisher really sent, to compare with what its
+// Preview said it would send.
 type Recorder struct {
+	// Next sends the requests. Defaults to http.DefaultTransport.
+	Next http.RoundTripper
+
 	mu   sync.Mutex
 	sent []Sent
 }
@@ -43,7 +46,10 @@ func (r *Recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.mu.Lock()
 	r.sent = append(r.sent, Sent{Method: req.Method, URL: req.URL.String(), Header: req.Header.Clone(), Body: string(body)})
 	r.mu.Unlock()
-	return http.DefaultTransport.RoundTrip(req)
+	if r.Next == nil {
+		return http.DefaultTransport.RoundTrip(req)
+	}
+	return r.Next.RoundTrip(req)
 }
 
 // Client returns a client that sends through r.

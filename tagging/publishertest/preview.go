@@ -80,12 +80,7 @@ func CheckPreview(t *testing.T, preview []tagging.PreviewRequest, action string,
 		}
 		return s
 	}
-	var got []tagging.PreviewRequest
-	for _, p := range preview {
-		if p.Action == action {
-			got = append(got, p)
-		}
-	}
+	got := Actions(preview, action)
 	if len(got) == 0 || len(got) != len(sent) {
 		t.Fatalf("previewed %d %s requests, sent %d: %+v", len(got), action, len(sent), preview)
 	}
@@ -110,4 +105,15 @@ func CheckPreview(t *testing.T, preview []tagging.PreviewRequest, action string,
 			t.Errorf("a secret appears in the preview: %s", raw)
 		}
 	}
+}
+
+// Actions returns the requests of preview that do action.
+func Actions(preview []tagging.PreviewRequest, action string) []tagging.PreviewRequest {
+	var out []tagging.PreviewRequest
+	for _, p := range preview {
+		if p.Action == action {
+			out = append(out, p)
+		}
+	}
+	return out
 }

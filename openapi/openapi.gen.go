@@ -234,16 +234,40 @@ func (e SnapshotChangeOp) Valid() bool {
 
 // Defines values for SyncChangeActions.
 const (
-	List SyncChangeActions = "list"
-	Mark SyncChangeActions = "mark"
+	SyncChangeActionsList SyncChangeActions = "list"
+	SyncChangeActionsMark SyncChangeActions = "mark"
 )
 
 // Valid indicates whether the value is a known member of the SyncChangeActions enum.
 func (e SyncChangeActions) Valid() bool {
 	switch e {
-	case List:
+	case SyncChangeActionsList:
 		return true
-	case Mark:
+	case SyncChangeActionsMark:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SyncRequestAction.
+const (
+	SyncRequestActionListAdd    SyncRequestAction = "list-add"
+	SyncRequestActionListRemove SyncRequestAction = "list-remove"
+	SyncRequestActionMark       SyncRequestAction = "mark"
+	SyncRequestActionUnmark     SyncRequestAction = "unmark"
+)
+
+// Valid indicates whether the value is a known member of the SyncRequestAction enum.
+func (e SyncRequestAction) Valid() bool {
+	switch e {
+	case SyncRequestActionListAdd:
+		return true
+	case SyncRequestActionListRemove:
+		return true
+	case SyncRequestActionMark:
+		return true
+	case SyncRequestActionUnmark:
 		return true
 	default:
 		return false
@@ -797,9 +821,37 @@ type SyncPlan struct {
 	Add         []SyncChange `json:"add"`
 	Destination string       `json:"destination"`
 	Environment string       `json:"environment"`
-	Remove      []SyncChange `json:"remove"`
-	Unchanged   int          `json:"unchanged"`
+
+	// Note Why requests is empty although there is something to send.
+	Note   *string      `json:"note,omitempty"`
+	Remove []SyncChange `json:"remove"`
+
+	// Requests The requests the sync would send, in order, with every secret replaced by "[redacted]". Empty when there is nothing to send, or when the publisher cannot show them (see note).
+	Requests  []SyncRequest `json:"requests"`
+	Unchanged int           `json:"unchanged"`
 }
+
+// SyncRequest One request a sync would send, built as it would be sent but not sent.
+type SyncRequest struct {
+	Action SyncRequestAction `json:"action"`
+
+	// Body The body as sent (form or JSON), secrets redacted; a body over 4 KB is cut there, with a "… (N bytes)" suffix.
+	Body *string `json:"body,omitempty"`
+
+	// Header The request's headers, auth headers redacted.
+	Header *map[string]string `json:"header,omitempty"`
+
+	// Identities How many identities the request carries.
+	Identities int    `json:"identities"`
+	Method     string `json:"method"`
+
+	// Note What the request cannot show yet, such as a cohort or person id the vendor must look up first.
+	Note *string `json:"note,omitempty"`
+	Url  string  `json:"url"`
+}
+
+// SyncRequestAction defines model for SyncRequest.Action.
+type SyncRequestAction string
 
 // SyncRun defines model for SyncRun.
 type SyncRun struct {
@@ -16222,184 +16274,190 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1tc9u2lvBfwejZmciztCw7TvZWmf3gJmmbu22asdPtnafKY0LkkYSaAngB0LLq8cz+mv1h95c8gwOQ",
-	"BCmSkhy/NKm/JLJE4uXgvOO8XPcisUgFB65Vb3TdmwONQeLHU9BydTLVIM1fMahIslQzwXuj3hlEgseK",
-	"UPMzWc5ZNCdarhifETqjjJMFXZGlkBeDXtBT0RwW1AyyYJwtskVvdBj09CqF3qjHuIYZyN7NzU3QS6mk",
-	"C9BuASdRJDKu370xfzAzbUr1vBf0OF2YV6n9/ZzFvaAn4Z8ZkxD3Rlpm4E/qJlJaMj7rmWlO0vQ9DtE8",
-	"bJruON4bUJpxamDTMW5cPrXj+G/5JZOCL4DrjvGhfGrH8X8EqqAVzIn5dXcgn4oEOlYrRQI7jXhjHlap",
-	"4AoQO76l8fdUw5KuzF+R4NpsfHRtzi9hEcL5IJViksDi339XBm2vveH/TcK0N+r9n4MS/w/sr+rgg33L",
-	"TlpF/BNOaJoSytUSJMREZFqxGAjTiqRSXLIY5DNFzHIkjXRAhMTflKYaHLlQIkFpIYEsqSJcaKLn4J5w",
-	"v8SkH4kYSDih8fnMbjMMiIEJCTPJRxk3ZKqzeDVyexzRNN3P5w33XuGgjkQIU2RKWQIxWTI9x58kUCX4",
-	"oHcTGFCewj8zUPohQfkRF4HTkohyA4cJLismVBE9ZyUYiaIrNUJQ/f3s5/cBoZxk/IKLJSdTBkkcEEqW",
-	"UvCZBZEwQJ7QmBQMJYfngiZTIRcQhwGBS5ArfAzHIIyTEKQUUoV7CJfXgk8TFj04VCKaJCRKqJqDKg8s",
-	"yqQEri2iBDnTnQOJQVOWEENYKt9n5JZudhKscfX9gq03rdI9feAJAFzod0JOWBwDf2h4aHEB/JkiKhIp",
-	"GFxeAr0ASfSccoSA4OAQxkCOA8QFIKb5ot2Zvhf6O5Hx+KH3YE4nNovkMxILsHQPV0zpfKVc6POpWZpb",
-	"6Qe6SgSNPwrxI5UzeCzSnIh4ZWCemEU4mB+Sn9i3+bq1EOf4Y75uN+6DcuUVEXoOkiD9BiSaM5gmK/Ji",
-	"OMyXaRQNyWkS7o2QI1uqUYRKIImYzSAmyFQdc7SbZ3FAuOETRM3F0nLLM5CXLIJfOL2kLKGT5EGP5oTE",
-	"kAKPgUcr0kfyp5pOqAKUNdTKpziTqIsZeQLa/BDRVGcS9sxRxoZvCklUIpavjN7mlDYHqazcmTvSXzjN",
-	"9FxI9gc8KOG8F2QCVJpDMSwAd2hpnaJMy2WAkETCpbgo5WbmrXiNB/7666/7J5meA9dm6bCu354kS7pS",
-	"JPzWzi6BJov/HPdKqTvuhVXVdk1dQbClUkSglAHlW66ZXj0WFSPTTJJ9K/zIJNOEkkuaZMhPDS+iUQSp",
-	"NistKeaSJmwLSXmTA8JX283HVIoUpGZWY4skUA3xOcXfzErMp15MNexrtjDqYA2KQUWpXYdy0JsBB2l1",
-	"6vLnwqYIeixufI3FUBxHF3Tf5c+hcaLUUsj4XAq98z4kaKPm7vaOsKxl7QeVCN28XaMbZGrTrtwJndmH",
-	"i9fOrUrYOKWmM7VOJr8aOlxQeaEq2iZVRK24noNmEVnOQSIHZdqwJqBSkT7lNFlpFqnAfKeQQKvIwtR5",
-	"MYb5G7ixG3/rGTOh96kBWsXT55twpnyyFcIloZ97VmajnVNaML9VF702Udsa26Yrdykmv0OkcWFpvCPu",
-	"1Zdo7LiaqegWZ7CqQlEFPtUxxCOgZroIfGKvrNqhUtPeHFr+yFQD82AaFtUPW2A4Yq6dhkpJkYw5XOlz",
-	"MZ0q0OsI/cHIS64N0nKyMCaaOw9FpiJJxHLQa/Bc1CCMC+zY4FlBpDlSG4FuDguJ4JIpJrj901hDBsZo",
-	"g5uTs1Zcr2AojaRwEscSlGrgwI7lrb2B65KrdYC8O/uZPD98+XL/kNAkndP9o0ETq0qF0jQ5N3KjcXwJ",
-	"M9bCWZSWAHozbbnnAruJYsjq3OVOGuGfpg8jlVqkDnfukHXwOc9BM4AgkqDP0byrEMA6k66hugKtGbeM",
-	"m8YxM2dKkw/e9q3T5UG4DG7e26q3vNoe25lHy6GeaE2jefsupzRRUBcw+WF0sZGzJFs7nyp9LGEyF+Ii",
-	"IAYLZxJUQOAKIqORTukFNBKL3WzHqTQc7Zr7VYK2+puRpkSxmeEYxA4dEErenL3fGxEFNIGYUI2OpdyW",
-	"kaAzySH2VlfCc1ukWdc1Pf9XPgjpKwDUDU7fnrz56e1ew5Q11KnjScuZv55DdLFOzdSSeAP8jLXX+BMk",
-	"NFXQTLHiwvt6IkQClK+t2DqMxUWvmKYctGX1dyLj0nSd6LeXRWn6CxLWjmSzBavaDbNvjYDraLS+Sa0l",
-	"m2QaPofYvpMAaDcR+4QiRuOBmGiByqtVFgo9gUpHCUaKt9DYSRYz/fYSmqwkGuk2UUkjLZoBv4vwco6P",
-	"nYWCFWrFHIzrl8cN2pBFQFAtGrPR/+QMNv1qv7/eRsygkLCgCXLoVcfx56wsrwTGp85TuhNyLc/89lT7",
-	"WgIq3jRRTZjTYakEPVi0ccBcg29W3W5h7WYKZIuyU+ed/h2eXaH3ure0ykKaQONdwt2NkhczM2DUDs8N",
-	"SuAcaKLnm9DCW/YP9oV2/fGC8eYfFpRnNDlXGtIdVcRWlfQRtE614tE5umkvaTOi3qNeirDt0kl9dKiv",
-	"tTjs2lHspsl6qHArjbaGsFUphrRF+jFMaZbovYCUlIc+mHMJ09E4Gw6fRzRN8YO7R9OwSBOqgagsmhOq",
-	"iCHP/evrQXE/f3PTqOfm6FpdiFGU52IWELpIE6azGAKyYFcp5ZAERMHMnIuZ2anWjUPvorx/vrp98uEd",
-	"uYCVIpTH1hOtHlq1ziYJU/OKbt08RZ2G6rcH3wsSZ9a/Q6ZSLMjhwigyR8fzAXljkUOZLw5fLAYbycmn",
-	"nQ0Y3aKvx1WufVd6++0Z4lYafzWUo6r51xhAlyGwzvvXZfrOil2Lk6XucnJXJwXrWqEbMv/8KdjojcEB",
-	"N+zqLvQmX67fXnHyRrmV2bNJGWgVzY9pEm0WqU2Tva3qNXfgLTOi5zwWC8r4jtS4qyPtbhQEx9aq695N",
-	"lntAfI2v7YhvazCr8vHXgmspEiOArGB3T74iQKM5WWQKg2mYDY9QIC9RdNAkEcuEKT0gJ7m9minroJky",
-	"qbRh+e2ns6BX7+yPR8Ogt2Dc/XXYrlduFtDNIqW6/w0Qvgs242P97dmMN8qt2MwOpLL1YdQWvwVkr6Ik",
-	"U0zwt1zL0u1ze9D6460+B7rVgXY1gO2d1ZS1OK9yFp5LyE2mqVOaG29gJCzEJTRov+84oSRBYTIjivEI",
-	"CCWXIM2uRmQq5ExoDdxFCjLt6WCFMhL0lMhk1BC2YFRFmqZETF0giFlgowLtpmwewqwvX5SNtaBxjNFL",
-	"QEogYjQG/mqX7Va70UG0xnGLUymssAro86V2YkQzC9hoolM1bwbBP34+NVA0Oz774WT/6MVL86eNgyhX",
-	"TIRlsAZggeG2c7hqBPfdEkzQQ8zZ0h2n2B/bPuphxa7HWDWq84EciN0igg7a/o5BEr+V0jo460ZCq2KL",
-	"8Sib3Uz2sUJFblpAmwZuD+XcA01X2MWtteZ3XkRKjauVt7md/kX32E3QmzCp5+e5+KloQS2OrjShq/NW",
-	"rardczilC5Z0vDljl8Dbf05ERFsiMNK54A0c7u3g8OUxkholkvIZRkwb9SY2XIhMGfp/Sf/Fixf7w8Ph",
-	"8F//87/24zff7DVSptEKz/9wc32GI9PbaRUsNfhWREguVexmg+KoK0dYgMlfbCMKKZGghfNBJCxadZkc",
-	"XYj030yxCUtc1FPt4jGTUxoB6ScYTTcRVMYqIEpEjCbnU4A4IAqojOYBkRCJxQJ4jGtSAeHCcM0o/xN9",
-	"GtF5KsWUJRCQf/3P/+4RLchlMX+jhwOTFXaW/TSyR7XjNX98x4EBcJUyCWqnMeciabtvY20u+7bAMe14",
-	"QoeDoAs1EPbbh4013tZUtKqmOCS333y1HUFI/qFWYPupDW++l7T5zq0IWdwyqiiqXsR0veXf2dy4UJ6t",
-	"AG0VyenneC4/llF5z6zjljAM30Qzkabp5vt4u97i4HrVvbsVtgL8LkyzAhi3NBvw/VMoAL+DPYbh01YK",
-	"oWu0eKwK5lOMsvZDILWwiqGZ81me/jOBqZBAphLAqP/N2v1N+w44LHdcv9bJubK5epVdfDMcogVps/H+",
-	"9vJ4aG3I9uy89lUViUO72LmbFPOC59UDTgUxv6kSuiNCyet35HcxwSQgIS8MkvPYauILevUj8JlR7I7M",
-	"Hm/BK9cpyp5mLb/KRtprUXWjM84MoTSrHnd1OEFvSZluHMsf6WVlnOGOKn2VO7fS2Xpwo+XSNp6RRppd",
-	"2ry/IqTR8m0vuLHJoPaSSmoOSRdymM/mgtbx6F2qVy/oFbk1GCHosrqCnp8lYE1Xl+AU9IqsFvd2GR5v",
-	"3ytyP4Kel6NnTByXZ9K4ja7rDIynb9B4rc1pt5Vnu01WmMPy97Of32NmUcVv18VLPTOryd3KlabOsmzw",
-	"aXSGdazZQB56aqZbqCyP86juOaQTkenRJKH8IkQ/Q1vSo72xNCCwV5ahjcbBfDmaKSBzqgi1obyphIgp",
-	"m4pl85hCgz3hCHOv9ovg7DCwX4glxzzBkKbpPl56LphSjM/y7yRMM1U+smDK4BabZRLikPSPh9/s5W97",
-	"KTWk/2L4PP+hSNg03x7tbb5yywNaEKKebtRh2aJ0uh2f7mCCNqHNsUKRJ65WuZ85hglVkDAOQQcvbJIu",
-	"p44x1+/D/IiuTmWtfPImuF0AiL/n6zuLAma5mXaeFnZaZw5KzazrDCQWIjnPHT7rdHiP8RM+sPx1BP6R",
-	"NWx+t2sVgxS3uk+5Ld7UcMBTJw6HjfrEHZ7uVpHJ/oEXUv/Qk/qHW6h2axcwbbC/C3UeCfv22rx5/VZ3",
-	"K18SClSOdaejXIPXWSTSioZE4wXDChQZ52hnS/TlGErNs7IadRdEuTVRcLj/8jlJxBLkfkSV0cm1BqkC",
-	"ErOZUVGEJM/2nwVGUEi89MB8duqew7wvaj6Zsf7fb3T/j0/mn+H+N/ufrofBy6Obf2tizWecpmou9O5+",
-	"oJb4cJqmba/cRnQ0Xyx4NwlFxYdnikSUC84imqA+13x/EO/o7G/2UTcLjQ7X9kYPjoNb4ILgc5dNm//f",
-	"g2UTbefH+npO+axJ+ruyBTdBz9rS9rNIq/gduwwpewcX9CIcrtmwwKokG11XrnaJSDuX/YZNpw0WCs6+",
-	"PX+sAaFBTZ9KsWjWpsUWVyHmZXw0KJbWtam7YPkFud6e7Z+teNSKFpt8v+hxrqw2R5YFlRe9oJeYTTah",
-	"Rx303XFA9TCxSsholW7cmtq2+iGhvPEqaHuYlwBr2seGuLtNuq0lrjtaTMZzCt3MgqrKZzUQz4CnWJo/",
-	"bBuUT7NmIDevZBuo3fmFQX4juq11ITIdiUVF4BtBb90vGKlYpJCmRiK3OCq8AIadEzzczw2+jB/Ekiwo",
-	"X5EfPn78kNcmsL68IsKVKOA6IBIw9oQwHiVZXAmorQo1uXNyQhe2oegqbqm2vNPowklvhUGDaCoXUx5d",
-	"B7beCTN2iH97XvxRXMAdJVnsnikLU3bV7JHACDYSzamkkdFBCz3LJUWilyISM84UVJ3vPu5iGZGd9qBy",
-	"DbsT6vhQV7ihHabY4kZlCU/hVsZwDl1f8z7Z/79W7/5Ufhycdyrhn7HvypY3bC5uiMnAE23GAr9gzICc",
-	"zbE+DI/gFRE8sW5To5MSpogttdbsm89RvGtvlg7WPHT4bR752767u6Blt4JbU7J31+8JjHnhBAdlCOnc",
-	"QM6wr8QYenFzdLiCKJNMr87M0uxe7FGcZFbDxjXjVRd+XUJ9rnVq69cwPhXrp/pL4fYlFwCpwhJAEiiG",
-	"0UVeqZH8NiYFae86pUgwCNbGbXls2lYlIXTMNdAF0SiGGCepFHGGqtmAfJwzZbDEZi+ffSyq0Y28oNoA",
-	"EcpsxGWHzIF8L0iUMOB6zKkE4gpqQGzzLZgejPmYW7c+1iubZPbu0Abfk2gO0UU+GlZrijJcs6YXoEh4",
-	"4q4sUMKMiCtRZB3hiHvOEz4Y8xNLBugEN0BDehuREF0AIekjXLAm2V5AQusQCEnf1uArElrttpgk3sXv",
-	"XjDmoXUcuBfyDJjKQyQsfAr5uJAHt2HUnA0LwapokCjYM2B36xxz62JmnFBODI3gjjEDxqIacUiO0GHl",
-	"naAui0QtqAMy068IJUpLwWdGybAzmJ+1EKSPECEu7ckCovgLd7kXECUqC7ET2GJzyFoKeNjqkIocD5/b",
-	"X7R5c8x9YDj+5H9VrNW+M4dyLuUmowsoEAjvizDd+PS71+Sb4xf/gVcKjfWkwgKLFImotJVaq4XOBuSE",
-	"uFfIci4UjPkWNygG++0tCtZoNDBinISGIMKAULX9xc2Y96dCkvwKqn4n47KsbXkzd/FS1DebgF0q03mQ",
-	"g61pZaw7iEsOsYeQO1mrbQdXNNLJCtEG79SwssIIS6sVobj2ktdO3D8eDvcCJA2zY0VCniVJiDFolK/G",
-	"3NbJ6nORV8xSxDxBJwmMDI5eAhFYg8v+vBIZiQWueUlt+IACvTcglk2kVKPAQtYA8ZhjvTala1UyXXwB",
-	"5auSokaE2tcdOehojsUHPTxmqqxnejw8HuTMKS+3ihhjdPHwH/vuGmn/3ZvQVp8zCAvymbLV5zxmJzgY",
-	"cBd3VT4f9zxEo95wcDgYoumSAqcp6416zwfDwXPrGpyjJDmwvPEP83lmJX+x/ndxb9T7HvQPeQpmpUzs",
-	"0XDYUXNtt1preYLueqm1X9JBRQj2Rr99CnoqWyyoXJXlMSJQKFIyG3eDNbV+K3eiep/MIAcLY/tEqmuz",
-	"P7lHNu5Ww5U+SBPKavtsKK9b3ZKbIc8h+SDFAvQcMkXMkMSqxt279t5xW+rctjv/wYoukq69/5wCP/nw",
-	"breTzgddg0AR9tQYPOXmKtjnpmP25HXnXrGwUyc6n7rST4+AzTg1Fn58MXzeNkyxroOGgpibaCGvWWl5",
-	"Ko3mWHfQsFMslowrRIZna952gvLy8CDXVVrhaXTtPOOpV60z/ltd3fzZSN9C+0Eb0oiIUnnEYAvz5D8z",
-	"kKu2AtwdtbG3mxGV1z5el3gj77XNnldx65q26b0yunIrrKnVDlzfzK9Mz61osyOTKUu0UZRdxbJqpZQE",
-	"pholYcYTwxx1rnTLDNp26lxC53kJNH/p9Ti99ei6Zii4gnCNQ22MmmoeMmEL1jLiYSXCy14jdt7rfbpH",
-	"PuCX3WsqOJsf16RiQQWInwFRidDIKo7tkrpZhVdpHF853PxKpfYsvnS8+aWiyvPn8LCgPLBNr5dVWCt8",
-	"r2oC/5bftH66qTBEA/mCKnxWV7C1NUZ3cF3eJtx0SZGTImr3vvGnTYK6hQ6eDrw48O9BoyWTQ6bxxNek",
-	"VNOCykcOym4ZN5+6sOWgFrrehjmva1He94Q9lej4mw0B7N7SayWdX9NoDvsuLbq9njMX++j026J48y1x",
-	"dQvUK+vof+nYbSNIOrF7/dQeEteL+P3bj28LjK6j1KkNeFTOuejSbms5ALQSJtn34yFJ6OIhQyNZy7o8",
-	"jGPXiiSBJLBpGkYFZHzMKdFsASLTgZmG547CPJWjTDNYoYd7QE6w6UcmoaFGc2ivAcOyv4TtaxJ7zUHG",
-	"vP9i+LziealVj3cWfpV5YLypL3hQ4H8r4tWdcY1KSOvNenOYh5dvgXNFGQjKwn56OKXo3vnO8fCbzS8U",
-	"HVPMC4dbrKne5AIZ3NFWMMu7/zwGTyyY3ak79Faiv4U+d2ANm/tiW2bsWr12HhsrLVHW+k6EzqP0OCyL",
-	"pxx343ClSVkkfEBwRPQnL1lUthPgthfHoIE9mBU8vmJas0cHXxXxPSZFGLBu1m+7KQBrPe77hSnvgxTS",
-	"hEZVWnhmq7uaSX0akJTHYoH3A5bB60xy5YIIauiNS//g1a18RNXZrL2ifj3h+J3guLDt3HgD2twG3ZWL",
-	"j+x2YJ4VT63py22OvW6P4H16lSrhoxsNuwIAmNrmOpxxWIJXiMYVqHpyI1T9RrwJjD4Slsh1j4YWHpk6",
-	"uMb/bz6LXweN/SJzbN6+YWQr339tW2HV+X6lv14ZNYJmkSpVnxwdc3WoqupVqdbNdFasvUJshw9KbAUa",
-	"YBwJD1CYpSBtFYCvyvA4OtpmI+u9ub4048OhV83L4Ip/rStfPiPIiTmLmd6HS9h4eVZUL99S+hSF2He+",
-	"kKpWbr/t6yy+zcuV2vC73uBZMBJMkM97UzJFWEz6KZ0xPmu9u3PJLP6Ua7k+3XlfX/gVVLXSftMtlHnC",
-	"QbjQDHyN4GH8LF+ITuABq6KOmu9L4vdu87qJ/63/4D2iQb2kZwMevK1HcqLCaEsgfN2H6p+Wf6iVU/x0",
-	"Uyo9NVUEY6nfrvUIv2vP7Hrh25tqOLJR227uUReqFHJdRyAXU/6n984+kLP183SlR1N88BDRx1gNy2kh",
-	"igaGd3Dt/XVjRWMCTcUu3uD3qjabjaecU+XCnud+yHTfxkvPmdJCYoTpBaR675VtUrxkCsjx8Jt1e8FO",
-	"VSfSCqEcty0wfnLu3A1yWXBuj1xB6xV650EOH4rjGeOvspMnD0rtqnrbc97NpeEdy3ujjqNDgupovsET",
-	"7U37TFXLuw/IiftIlGZJQjAYfbKyBp9ml+WdTkQ5F1gE3iUb2npE6zzH1tJ4UMXAle/YSjF4MDKxi4qf",
-	"rm3/UpqEo7waF1iju89QLQ5omm7wraTpvZpVeb/JzbLhmcKOhqVNRWynURurW+1wFBRpSkziw+pJsqz7",
-	"5teBWzHIzcnfkWRpdHXbPmJWeaVpSvRcimw2J7Ro1kr6oWu0FQYkzLvYms9wBVgKb0ovIHSJecVbWI2Q",
-	"GrUYQwZcf5oxx4wohzM2H7t/fHRk8CPPOMOEpyKzqSa1nFPd17NtXh/3e2oSxrUgTI+5EX1kQqOLmTSo",
-	"4aqAujSCItIqsn7SuClYyULoBKvX3IfYK9sTP7AdjO1hGxxpFiOe5NxfS87ZY3dsoIEFbSfGDq5pmm4w",
-	"lh3DcRGFr5ASJUxtHnF5CTUTNr6CactZMgXSMBNX3ldpuspTz9yK66ayT7ebTeQK1j9F9tZN3m7saDdx",
-	"Gw9geN9M7GOOFU8KRz3quuX8PlPBCDZf4KfpJivXFoBy5X6cIhGUreKFLDSHPiXYT4OE7puQSM9EXhCa",
-	"JHtBoYTEBOsbEIpMrs3EvVcZ/zgmbQt5fK2m7F/Lx43UcjcS+0C70s8Pywaao29s1gK6z/O0g7UsYJUC",
-	"vbC2Rc4pnpWFDlypCmuJ4EARdekQdXOkqJPgJtIKkqlNxMhtHY8X1R7H2pyaJmK2R2IBWN0CjZoRofkk",
-	"xfxc6DFfCnlRradQGj9Yt2ONN30E9QBC1HbfbZGkru4Y6YsLgmmzZU6IzQMpa6obGNrEEVti3Qy79+e+",
-	"ePhCid/gsqV9i/gcbGcrQx0FHdyGK3jl6brdUm/8B+8RPev9grdyU/m7eAR31V8qy28HB5d/LD52VpDu",
-	"wRxeeWklf1kYHkcuGI9JP3S96LGBQ96N3vyR96M3n11HevMxd5TtDcg7rca8rFnJFJlkLNG2xJctD+bU",
-	"2jWPmC0kRSYUa+RUqwo1uMqCvO/+mIdF6/dUit8BC8uG2B3DTTCgKTu/gJVZYehVn3XFmZZzFs399pVm",
-	"Eh82F1wslTPFJ6vRmIfoBnelfsocxbAM/XXNL84lTF1NJ5qmeS8OLAn0vSAaFmmCsYmGJMNBEe1r3h68",
-	"xTnMp19ca7zQOhLDwSlMVUj6IXbfuL4uX7y5wT1W+luHKHnXO9yHh4uQaEHCo+N5SPpuGyQ8fLEI99p9",
-	"gm8qdTzvw27wZngcH2Glt/qTr/DJV1jxFfqsoYOZ76ZyHFx7f23vSvReekWWRuVmmtDIMKwE4hnEhddf",
-	"ZrzqXfw1tzQugcdCeg5GHFpCm3OxzgCenIx34mTcEq3afY6d5zJ8KOb4sYqVQY5wKq/jiTIzt63EFH9K",
-	"qLEuQWn0dq14ZNB17wlhPtvzuTVS3bsHxEObXRyiRiMtnaHBrq7QXNkjLCYyS4BgKU2rF+3qKH1Qxedx",
-	"HKcbaPvJgfoVOVAfQI05MKz8Qfyrjdyl0RI+A+7apMZsOgUJPAIyAb0E58urxTtVyjKjNrXMFSffRKzo",
-	"XP0FlRfm2TE3bwWExrFLkF+IS9hzhWqAK8y3ZDqvBogP2U4LoAL3SiSkW7HM+IC8d3WhsRYuj8kCKMfK",
-	"tY4jjTnVhvsNyIlT7Z6pouANWoIy41Yq51K4KHrTNyOawe0XTqVcUlXdHyqJQZn7KTM+5qoArASl99D+",
-	"dq00nKHs9iikUzvLhhJuvr0B+ZnjNjEDswJfI8w0W8CIHA+/MSZ7AmPuHAVYR5ks6WpAfjX7CmO5OpcZ",
-	"/0/DL8OgKDxtdyOyJCYTwIYapG/dYdQJlj3nlzBbcQW4myzhsxWPquJgi9Q/t6jd6jJ+bnqZ4PDztJXo",
-	"1ntfbH4OW/DcfGqrHpJx0hcysCWfSSxX5iuLK2lCC6XuL2w0f5FSw5x8VWYQLpb3JTce7F5ue7nxE3YZ",
-	"qLTkeYbXc/G+4MkqIAbzgGtDihC7W7dqUZTy/khp26/B1bMv2PQv7/DKLhavyEToOfrrbTcOInhd5gwa",
-	"L80e3gq8zSXasuZ8KC4GyzbFCMBcLjxdpd3TVZqPUO01CXem7UJt8u/SGht4l1532tCypCHwdUGx+ARQ",
-	"aeX+CPWnouN8HNgY9QD99diRARUxF2+HBSxcZUDSD6M5k+no+CgP5EUljykSg2SXeWuSsgQ1EroSVtui",
-	"SdFUAXUIwW03DT7m3q6sQy1vlqCqrfGx0lZAMq5Z4lopTIWcCa2BVxfkymtAPHL1N2x/LDLJFqka89D9",
-	"HlqlMZxTNQ/tfR7O6mg+148U45FRjJADIS26dltuoXh5n1f0YApXAXEw5sXqvINTeT+J0KXUhKSPzS7g",
-	"Soeo+0JMEsZB2W6nlgOE/x56KjHe+Sj3y35oG1Jg8yrM98dWEvZjGGD/BkSL8AS7z4fEVjwdkdA29ejX",
-	"+dpeQEIeN/x4tW+/Ho05dYHZGBptUXWS3zhZLR6VdqNyAtdyRSg+aoaO1KVRceFKH0TqMsgrZNlVESmW",
-	"VhtGgIx5v+w9YKuNVGgAx/TOXmkJdKH85jrPFFnAQsiVjb7gQpOZFMtK4OiYh28/0lmOA07hVv5VOXD9",
-	"ioTvpvvvBYf9n6iO5mE+RiVY4/nweEDCf+y/zYl6/79zbBvzyvc/INohBvpfn7E/IMxhCgVEy2IyrmtC",
-	"g6b9Pei3JS/ZSs92JSJ8NTvv4IQyLujZM+8FvUhdYjunK93YvKnOsvByt51mSjJtK2iBdLdlPYuukurz",
-	"vDWxG7dyiI9W26o4KBevEPSaSK2734Y9DUNGWz13mw4eHwuCFrJ6kHg8hPqn6NVSNvS0aVENRNL4Snmk",
-	"5q3nTdcmPve3WY3oOOeWfsxiKvEaf9Iq88fDlx345fdi2h7PSoWm8WytUMi5r+V/XOSSxLYGokmCmrbl",
-	"cYTxwRenyW1xHxDUf/E6mVcvC06xtRnvdH5Vsv1KnnwXYSu7KJQH16W87Lwo/YgWG9TVTAx0qRU5JWI6",
-	"LcVS35aNwvzhlVNBF8gtJqtKgVgW7wXO+UTHnMMy5xyvbK0ZiAfkxKuBO7eajBHY+QKMNmupG515tjiN",
-	"VWl9DatIW/ZVMJu53CA0vxNy5snN3kPw/LccG9O2EaW/mWIHXiHvioaCgMoVQ/ZUgvaOTD6LFuvY/6yC",
-	"a/dH5mv61AmvU6b2K4cL6eigUKeqtQ/LVzsLIC7o1Y/AZ4YDvnDlvPK/D9eVvi14kRQJdMeInuIT90h2",
-	"ZoLto0JxwXdQEeqvEq6J8PLpwJ74fQZo2tI9eDsjXLB/WXo8FSJxRqVzRWA/BNQFJeXKFhVsqLOJg57a",
-	"Dlj30m9AJPA45axwU19wHaun0Lz7KHxVJZ6CdppIeUs2f3Bt/tuqEBZefebzS9dPwHP52fpXK3TqX0Cq",
-	"g0LxKWti7bUVvyqI+GuoevX4RazwoJo5fGvjycYTGN47R/vo0OpJbNdj29rP8N7vDc1hbRvGZhf6itAJ",
-	"Rhxg9oIquIArIGIkPLbTVJm0zb3R34sNpUsRPyKUJIZVyzHHV2agld+NRAWEErXA5sOuH/xaX5Oid61K",
-	"hMYC/bolCc/Ge92z/vA4kW5t1PZU7uovqT/kMXFtLMVpCwlQtcH0+9E+stVNxQ6dcW/b2raK3e9si1gC",
-	"HO/kcKk2NsuVjj4cDoet5bhpkjxs8FIXASOc20xgewhPBbE3GL4WAXx8dwju10tugiz6kGi8qt/T2963",
-	"2PENA160cOEu623+vOZ+jWEyTKsx98IRykSW6iX+gLwXRC9Fjs226qxIbBZhXu6f/IoBl662VnEDP8nU",
-	"CmekOF2WYj6c+etcQSR4rEJ37ZuHEGLwId5Sn4KWq/2TqQYZurhQF7qCMZG4HAJXqRG/A3KSh2cSCSma",
-	"qGNehgMZMR++i2GRCg08Wu3/F6xC0nfuZqsFiAvgewWYiu/tPIwrDTTGc6AXjM9sRKPgZR+vMT8hF7By",
-	"FyJWN8AVjYiETNlU/PzqOo+N1WQi4pWfjIkPHB8dDch/wcqqMRIWsJjgVfFUyDE/OiZzkUn1yo8mKBZs",
-	"1oBxAMo1kcIdNOYbRqgNIMq1MNS1i9AqDHstfsCj4TBovhq9ex0Hl+/1ZHxILwnO/b2k7RVwEfg2PHMq",
-	"Qc2TVd6w0WuChxEk2/eY3dRA9kmrelit6s/fumXXXrqI14Q2o2yjPKsocAfX+P+mJuE547lfHaaTMp+M",
-	"/rrR78DSrLLsZPYj9P0WXmvIcSABP+8eilyO3aZIveWxyrdjPZYSqv5C0reKBiJ3GDhhin9pK60xX8LF",
-	"EKN+YEUttXLT1qKxDH7MMciW0HhhjH+Bna4W1FCOUyD0yN5267mR2DhYpWDP8HlQtEGmWsMitUFi9p57",
-	"zPuhPRk34HkMnEEctnRCxmdK+ro3qZvkFHbzWGTs4OGsLdK3f5d9YT29N+MuEOkpSeJrbpK8q7BzWNzJ",
-	"+zo4GIflvfCvK41ZUmWJfbtKY0BpnRT2kw2h5mK5Na8i66xqzC2vMubCZ3IqUjIqDssNbIrD8gGYlDmh",
-	"B3Z/bmBZHJY5x3piRX8FT+juPAkvHTZzpKKy8UHMptNWbfsNm0537ONr+MpOjU/bGiOKXdun3ntzYAON",
-	"JuLEki3WNaPKnOWlqPUJ/vvZz+9JSvX8q6Pdr4OkULLVKeq1WKRUQvU4N7QpLYnrek7V/KY11+pj4YSN",
-	"RZRhGhWGweYDINpgjRaq5rY8WcbZPzMgqYQpu7J1Wkj/b2QOVyRmM/OskGQhJGDVN7Ql0OuaglSC04TE",
-	"VNPcL7yW2GWLvaGEFzxZDZryPnJqeO1I6zMJj8YxMz/R5IM0c2lmxrHk7ohcTH6HqNVVFlEuOItoYgnM",
-	"9TZ+IpdHIRfrDMjx95mqoffWjb4bwkoNDewmEnJyXPFoX2YdOY/o16FY6CivclS7pQoMydgcszLl0Wiz",
-	"fuY13jRgkPo64WBHfJvO/zC3kHEl4Xjn17+UXrwOpl1Bt+Y0/+Qi98u4lyxoY3MOMtp/3TfyH+0j94gb",
-	"OEN3a17ncpNwKS7ybFdmb+Pjpvq8NuN28DWjRvXM7UH6B+6OdlPvXgT+PRnoOPbjBDh7U8ddgc4YPmaL",
-	"12Cm4FwsXYN1wSN46uf7VYQ1Iyk00kaFDR5c4//5vVZbwPIpMiFVuuIGBL8qndIuSY1yAlIKOWhwjZkh",
-	"StK7T8ba7qayvNQB5yneubGPo4FRJwZtoxLnaLWjWry9Xo91Dez0mUyMEq51Ojo4ODz6j8FwMBwcjv42",
-	"/NsQ3dFuA9drvhGQuFGgCywlimGuqRRxFnmFSLGaiN/Dshqhn1lv1rpmrBrS135RWN0hAYXWNK/23y9T",
-	"G6kN7xXTdTtYDarhfE3TfGwyoG35NSb9uIwi8qpMQMhtoTyCz73cMMu3eDZODOf+cyaJikQK/jId4jSv",
-	"k6ZpAzByV78DstFy6m0Lg4YejP7C07R1yqKcvav+rkj/g1D6BzELyElevj4gP7ni9QE5s6XrA0KJK12/",
-	"tyn32XDEvO6T4TiBDyFfW103iprW/R4TjNFkzcFVRKVxi5HYbzTv0OhqdqCHKPamKU3b9TlcZu4l9pCz",
-	"7p7mCJ/JymaSYXBaxr3hnTO3Ge41AInpeqp1U0WfevkeVykuP0Sf+srk05aTz2KmiZaGmovp7RWqjzrm",
-	"qYYRfsByxAEGMjIOSgVkAVoaRLJny1ThTnhFuHBXTRwgrpxBIRhV7+bTzf8PAAD//w==",
+	"7H3rctu2tvCrYPSdmchzaFlOnJxdZ84PN0nbnN2mmTg93fNV+UyIXJKwTQHcAGhZ9XhmP81+sP0k32AB",
+	"IEGK1MXxpUn9J5ElEpeFdce6XPUSMc8FB65V7/iqNwOagsSPH0DL5clEgzR/paASyXLNBO8d904hETxV",
+	"hJqfyWLGkhnRcsn4lNApZZzM6ZIshDwf9KKeSmYwp2aQOeNsXsx7x4dRTy9z6B33GNcwBdm7vr6OejmV",
+	"dA7aLeAkSUTB9dvX5g9mps2pnvWiHqdz8yq1v5+xtBf1JPyjYBLS3rGWBYSTuomUloxPe2aakzx/h0O0",
+	"D5vnO473GpRmnBrYrBk3rZ7acfw3/IJJwefA9ZrxoXpqx/F/BKqgE8yZ+XV3IH8QGaxZrRQZ7DTitXlY",
+	"5YIrQOz4lqbfUw0LujR/JYJrs/HjK3N+GUsQzge5FOMM5v/5d2XQ9ioY/j8kTHrHvf9zUOH/gf1VHby3",
+	"b9lJ64h/wgnNc0K5WoCElIhCK5YCYVqRXIoLloJ8oohZjqSJjoiQ+JvSVIMjF0okKC0kkAVVhAtN9Azc",
+	"E+6XlPQTkQKJxzQ9m9ptxhExMCFxIflxwQ2Z6iJdHrs9HtM83/fzxnsvcVBHIoQpMqEsg5QsmJ7hTxKo",
+	"EnzQu44MKD/APwpQ+j5B+REXgdOShHIDhzEuKyVUET1jFRiJokt1jKD6n9Of30WEclLwcy4WnEwYZGlE",
+	"KFlIwacWRMIAeUxTUjIUD885zSZCziGNIwIXIJf4GI5BGCcxSCmkivcQLq8En2QsuXeoJDTLSJJRNQNV",
+	"HVhSSAlcW0SJPNOdAUlBU5YRQ1jK7zNxSzc7iVa4+n7J1ttW6Z4+CAQALvQ7IccsTYHfNzy0OAf+RBGV",
+	"iBwMLi+AnoMkekY5QkBwcAhjIMcB0hIQE79od6bvhP5OFDy97z2Y00nNIvmUpAIs3cMlU9qvlAt9NjFL",
+	"cyt9T5eZoOlHIX6kcgoPRZpjkS4NzDOzCAfzQ/IT+9avWwtxhj/6dbtx75UrL4nQM5AE6TciyYzBJFuS",
+	"58OhX6ZRNCSnWbx3jBzZUo0iVALJxHQKKUGm6pij3TxLI8INnyBqJhaWW56CvGAJ/MLpBWUZHWf3ejQn",
+	"JIUceAo8WZI+kj/VdEwVoKyhVj6lhURdzMgT0OaHhOa6kLBnjjI1fFNIojKxeGn0Nqe0OUgV1c7ckf7C",
+	"aaFnQrLf4V4J550gY6DSHIphAbhDS+sUZZqXAUISCRfivJKbRbDiFR7466+/7p8UegZcm6XDqn57ki3o",
+	"UpH4Wzu7BJrN/3vUq6TuqBfXVdsVdQXBlkuRgFIGlG+4Znr5UFSMTDPL9q3wI+NCE0ouaFYgPzW8iCYJ",
+	"5NqstKKYC5qxLSTltQdEqLabj7kUOUjNrMaWSKAa0jOKv5mVmE+9lGrY12xu1MEGFKOaUrsK5ag3BQ7S",
+	"6tTVz6VNEfVY2voaS6E8jnXQfeufQ+NEqYWQ6ZkUeud9SNBGzd3tHWFZy8oPKhO6fbtGNyjUpl25Ezq1",
+	"D5evnVmVsHVKTadqlUx+NXQ4p/Jc1bRNqohacj0DzRKymIFEDsq0YU1ApSJ9ymm21CxRkflOIYHWkYWp",
+	"s3IM8zdwYzf+1jNmQu9TC7TKp8824Uz1ZCeEK0I/C6zMVjunsmB+qy96ZaKuNXZNV+1SjP8OicaF5emO",
+	"uNdcorHjGqaiW5zBqhpFlfjUxJCAgNrpIgqJvbZqh0pte3No+SNTLcyDaZjXP2yB4Yi5dhoqJUUy5nCp",
+	"z8RkokCvIvR7Iy+5NkjLydyYaO48FJmILBOLQa/Fc9GAMC5wzQZPSyL1SG0EujksJIILppjg9k9jDRkY",
+	"ow1uTs5acb2SobSSwkmaSlCqhQM7lrfyBq5LLlcB8vb0Z/Ls8MWL/UNCs3xG958O2lhVLpSm2ZmRG63j",
+	"S5iyDs6itATQm2nLPRfZTZRD1ueudtIK/zy/H6nUIXW4c4esgs95DtoBBIkEfYbmXY0AVpl0A9UVaM24",
+	"Zdw0TZk5U5q9D7ZvnS73wmVw88FWg+U19tjNPDoO9URrmsy6dzmhmYKmgPGHsY6NnGbFyvnU6WMB45kQ",
+	"5xExWDiVoCICl5AYjXRCz6GVWOxm15xKy9GuuF8laKu/GWlKFJsajkHs0BGh5PXpu71jooBmkBKq0bHk",
+	"bRkJupAc0mB1FTy3RZpVXTPwf/lBSF8BoG7w4c3J65/e7LVM2UCdJp50nPmrGSTnq9RMLYm3wM9Ye60/",
+	"QUZzBe0UK86Dr8dCZED5yoqtw1ic98ppqkE7Vn8rMi7PV4l+e1mU578gYe1INluwqt0w+8YIuIpGq5vU",
+	"WrJxoeFziO07CYB2E7FPKGI0HkiJFqi8WmWh1BOodJRgpHgHjZ0UKdNvLqDNSqKJ7hKVNNGiHfC7CC/n",
+	"+NhZKFihVs7BuH5x1KINWQQE1aExG/1PTmHTr/b7q23EDAoJC5rIQ68+TjhnbXkVMD6tPaVbIdfqzG9O",
+	"ta8koOJNM9WGOWsslagH8y4O6DX4dtXtBtZuoUB2KDtN3hne4dkVBq8HS6stpA00wSXc7Sh5KTMDJt3w",
+	"3KAEzoBmerYJLYJl/2Bf6NYfzxlv/2FOeUGzM6Uh31FF7FRJH0DrVEuenKGb9oK2I+od6qUI23U6aYgO",
+	"zbWWh904it002QAVbqTRNhC2LsWQtkg/hQktMr0XkYry0AdzJmFyPCqGw2cJzXP84O7RNMzzjGogqkhm",
+	"hCpiyHP/6mpQ3s9fX7fquR5d6wsxivJMTCNC53nGdJFCRObsMqccsogomJpzMTM71bp16F2U989Xt0/e",
+	"vyXnsFSE8tR6otV9q9bFOGNqVtOt26do0lDz9uB7QdLC+nfIRIo5OZwbRebp0WxAXlvkUOaLw+fzwUZy",
+	"CmlnA0Z36OtpnWvflt5+c4a4lcZfD+Woa/4NBrDOEFjl/asyfWfFrsPJ0nQ5uauTknUt0Q3pP3+KNnpj",
+	"cMANu7oNvSmU6zdXnIJRbmT2bFIGOkXzQ5pEm0Vq22Rv6nrNLXjLjOg5S8WcMr4jNe7qSLsdBcGxtfq6",
+	"d5PlARBf4Ws74tsKzOp8/JXgWorMCCAr2N2TLwnQZEbmhcJgGmbDIxTICxQdNMvEImNKD8iJt1cLZR00",
+	"EyaVNiy/+3Tm9PKt/fHpMOrNGXd/HXbrlZsFdLtIqe9/A4Rvg82EWH9zNhOMciM2swOpbH0YjcVvAdnL",
+	"JCsUE/wN17Jy+9wctOF4y8+Bbn2gXQ1ge2c1YR3OK8/CvYTcZJo6pbn1BkbCXFxAi/b7lhNKMhQmU6IY",
+	"T4BQcgHS7OqYTIScCq2Bu0hBpgMdrFRGop4ShUxawhaMqkjznIiJCwQxC2xVoN2U7UOY9flF2VgLmqYY",
+	"vQSkAiJGY+CvdtlutRsdRCsctzyV0gqrgd4vdS1GtLOAjSY6VbN2EPzt5w8GimbHpz+c7D99/sL8aeMg",
+	"qhUTYRmsAVhkuO0MLlvBfbsEE/UQc7Z0xyn2+7aPBlix6zHWjWo/kAOxW0S0hra/Y5Clb6S0Ds6mkdCp",
+	"2GI8ymY3k32sVJHbFtClgdtDOQtAsy7s4sZa89sgIqXB1arb3LX+RffYddQbM6lnZ1781LSgDkdXntHl",
+	"WadW1e05nNA5y9a8OWUXwLt/zkRCOyIw8pngLRzuzeDwxRGSGiWS8ilGTBv1JjVciEwY+n9J//nz5/vD",
+	"w+Hw3//8l/34zTd7rZRptMKz391cn+HIDHZaB0sDvjUR4qWK3WxUHnXtCEswhYttRSElMrRw3ouMJct1",
+	"Jsc6RPpfptiYZS7qqXHxWMgJTYD0M4ymGwsqUxURJRJGs7MJQBoRBVQms4hISMR8DjzFNamIcGG4ZuL/",
+	"RJ9GcpZLMWEZROTf//zXHtGCXJTzt3o4MFlhZ9lPE3tUO17zp7ccGACXOZOgdhpzJrKu+zbW5bLvChzT",
+	"jiescRCsQw2E/fZhY623NTWtqi0Oye3Xr3ZNEFJ4qDXYfurCm+8lbb9zK0MWt4wqSuoXMeveCu9srl0o",
+	"z1aAtork5HM8lx+rqLwn1nFLGIZvoplI83zzfbxdb3lwvfre3Qo7AX4bplkJjBuaDfj+BygBv4M9huHT",
+	"Vgqha7R8rA7mDxhlHYZAamEVQzPnE5/+M4aJkEAmEsCo/+3a/XX3Djgsdly/1tmZsrl6tV18MxyiBWmz",
+	"8f7y4mhobcju7LzuVZWJQ7vYuZsU85LnNQNOBTG/qQq6x4SSV2/J38UYk4CEPDdIzlOric/p5Y/Ap0ax",
+	"e2r2eANeuUpR9jQb+VU20l6LuhudcWYIpV31uK3DiXoLynTrWOFIL2rjDHdU6evcuZPOVoMbLZe28Yw0",
+	"0ezC5v2VIY2WbwfBjW0GdZBU0nBIupBDP5sLWsejd6levahX5tZghKDL6op6YZaANV1dglPUK7Na3NtV",
+	"eLx9r8z9iHpBjp4xcVyeSes21l1nYDx9i8ZrbU67LZ/tNl5iDsv/nP78DjOLan67dbw0MLPa3K1caeos",
+	"yxafxtqwjhUbKEBPzXQHlfk4j/qeYzoWhT4eZ5Sfx+hn6Ep6tDeWBgT2yjK20TiYL0cLBWRGFaE2lDeX",
+	"kDBlU7FsHlNssCc+xtyr/TI4O47sF2LBMU8wpnm+j5eec6YU41P/nYRJoapH5kwZ3GLTQkIak/7R8Js9",
+	"/3aQUkP6z4fP/A9lwqb59une5is3H9CCEA10ozWWLUqnm/HpNUzQJrQ5Vih84mqd+5ljGFMFGeMQreGF",
+	"bdLlg2PMzfuwMKJrrbJWPXkd3SwAJNzz1a1FATNvpp3lpZ22NgelYdatDSQWIjvzDp9VOrzD+IkQWOE6",
+	"ovDIWja/27WKQYob3afcFG8aOBCoE4fDVn3iFk93q8jk8MBLqX8YSP3DLVS7lQuYLtjfhjqPhH1zbd68",
+	"fqO7lS8JBWrHutNRrsDrNBF5TUOi6ZxhBYqCc7SzJfpyDKX6rKxW3QVRbkUUHO6/eEYysQC5n1BldHKt",
+	"QaqIpGxqVBQhyZP9J5ERFBIvPTCfnbrnMO+Lmk9mrP/3G93//ZP5Z7j/zf6nq2H04un1f7Sx5lNOczUT",
+	"enc/UEd8OM3zrlduIjraLxaCm4Sy4sMTRRLKBWcJzVCfa78/SHd09rf7qNuFxhrX9kYPjoNb5ILgvcum",
+	"y/8fwLKNtv2xvppRPm2T/q5swXXUs7a0/SzyOn6nLkPK3sFFvQSHazcssCrJRteVq10i8rXLfs0mkxYL",
+	"BWffnj82gNCipk+kmLdr02KLqxDzMj4alUtbt6nbYPklud6c7Z8uedKJFpt8v+hxrq3WI8ucyvNe1MvM",
+	"JtvQown69XFAzTCxWshonW7cmrq2+j6jvPUqaHuYVwBr28eGuLtNui0XbXbBr7OlzzhXhCkC81wvCc30",
+	"TBRTLFYiMd9ciTnYUhhaEAU8HfQ6L9FvacN+We3GTLlo5MtLnpCFKLIU14a3TUKmICMrvOwtsA3sIhLy",
+	"jCaQGpN81PtNQkoTDemnUW9A3uD2vUEqfap9uHE0bkuTtQzz9AVx1EwszC9zm0hloL63ta1vAOLNvhaI",
+	"FNzzxc2Mv67y18MfDVKWhxUOGwC9C80Dq7R+KD/zqnYBXT2RccEyzDNn2n0/BoKZu+NCYzkD88dqVnmV",
+	"XNNgAAUPOMG+3RJ+dPtq4w1jkS7b0QlrplBlV9TH3CEhUbrvRQ5xFPGo8pJQ+4K4AEmOyF+/NXiSFNoi",
+	"TeQ1plHv3//8F+m/I+OlBrU36hFVTCasPeDAVrv4zJsDdwBPFHHFMyJCCz3zf5U7aL2ncxniVZxvMPgP",
+	"YkHmlPtQCvNQrexKQqVkoAatKo5hHSLdiStR3Ri+Iq4l6KiMbKckETMhMfw8B6kEJ8yGvVwAT4W0gXWZ",
+	"EOekyKuIudVrY5ltk/riCMhtyL5WA1wn2RTtwqGdlrfh9rd+0ekjObb1iohCJ2JeM1SMgWLdxhhhXaa+",
+	"58aS6HCwBoFXOyemdYuIEl9/+PjxfV1YVCzbEHtEJGDMHGE8yYq0Rht1ZVzunFS1jl+jyl3erm95F7uO",
+	"qwcrjFpU6pDL+6Nbg623okQ6xL+5DvlRnMMtJYftnuEPE3bZLi2Qj5BkRqXhplKV9qFL5kbvaiKmnCmo",
+	"XxqGuIvlj3bag/KegbVQx4fWhUnbYcotbjTy8BRu5MTz0A09Bif7/9f6Cz5VHwdna50Hn7Hv2pY3bC5t",
+	"iSXDE+3QGYJCVwNyOsO6VjyBl0TwzF73GFsa1WcsEdl+p+hRfN3eLB2s3Czgtz5joXt3t0HLbgU3puQg",
+	"RikQGLPy8g6UIaQzAznDvrJMLFrtf5ugUUiml6dmaXYv9ihOCusZwDXjFT1+XUF9pnVu624xPhGrp/pL",
+	"eV1FzgFyhaXLJFAM/02CEkn+FjkHaWM0pMgweN9aGgGbttWUCB1xDXROtDW0OMmlSAvUJwbk44yh8WWr",
+	"Lpx+LKtoHgfJABEilNmIy2qbAflekCRjwPWIUwnEFQKC1OaJMT0Y8RG315FYZ3FsVVRik4ZIMoPk3I+G",
+	"VeaSAtes6TkoEp+4q1aUMMfElVazF3iIe+4GbzDiJ5YM8PLOAA3p7ZjE6LqMSR/hgnbUXkRi68iMSd/W",
+	"Di0T8e22mCRBwMpeNOKxdXi6F3zmXu0hEpe+UD8u+KBcjPa14WxoyUGmYM+A3a1zxO3VGOOEcmJoBHeM",
+	"mXsW1YhDcoQOq2IZdFXcbk4dkJk29oHSUvCpUTLsDOZnLQTpI0SIS9e0gCj/wl0ag0PUFmInsEUykbWU",
+	"8LBVbRU5Gj6zv2jz5oiHwHD8KfyqXKt9ZwbVXMpNRudQIhDec2OZhA/fvSLfHD3/L7wKba2DF5dYpNAo",
+	"wArT9QKNA3JC3CtkMRMKRnyLm1+D/fb2F2vLGhgxTmJDEHFkTIGtL5xH3Bh4xF+dN++SXXUIW5bRXRiX",
+	"dRnHYJfKtA/OsrX4jC0KacUh9hByJys1OeGSJjpbItpgLABWhDnGkpBlCoENTrET94+Gw70IScPsWJGY",
+	"F1kWY+ws5csRt/X9+lz4Sn+KmCfoOINjg6MXQATWDrQ/L0VBUoFrXlAb9qRA7w2IZRM51SiwkDVAOuJY",
+	"Z1LpRnVfFxdF+bKiqGNC7euOHHQyw6KpAR4zVdVhPhoeDTxz8mWivRlJ4r/tO0fD/tvXsa2aaRAW5BNl",
+	"q2YGzE5wMOAu79hDPh54to97w8HhYIimSw6c5qx33Hs2GA6e2SuNGUqSA8sbfzefp1byl+t/m/aOe9+D",
+	"/sGnjtfKWz8dDtfUitytRqQvLLBaIvKXfFATgr3j3z5FPVXM51Quq7I+CSgUKYWNF8RagL9VO1G9T2aQ",
+	"g7mxfRK1brM/uUc27lbDpT7IM8oa+2wpC17fkpvB5769l+hrhEIRMySxqvH6XQfvuC2t3bY7/8GSzrN1",
+	"e/85B37y/u1uJ+0HXYFAGa7Z6rpxc5Xsc9MxB/J67V6xIN1adP7gStY9ADbj1Fiw9vnwWdcw5boOWgr5",
+	"bqIFX2vX8lSazLBeqmGnWOQdV2i9d1irey0oLw4PvK7SCU+ja/tMzV69P8Jvqy7TbFlpP2hDGhFRKY/o",
+	"ODZP/qMAuexqHLCmpv92M6Ly2ree8mrkva7ZffXJddO2vVdFhW+FNY2ap6ub+ZXpmRVtdmQyYZk2irKr",
+	"tFiv8JTBRKMkLHhmmKP2SrcsoGunziV05ks3hktvxhevRgW3Q8EVsmwdamO0Z/uQGZuzjhEPa5GpNvxh",
+	"bTzCpzvkA2G50LZC2f64xjULKkL8jIjKhEZWcWSXtJ5VBB0S8JXDza/UambjS0ebXyqr038OD4uqA9v0",
+	"elU9usb36ibwbz5C5NN1jSEayJdUEbK6kq2tMLqDq+oW9HqdFDkpsw3uGn+6JKhb6ODxwMsD/x40WjIe",
+	"Mq0nviKl2hZUPXJQdfm5/rQOWw4aKTddmPOqkZ1yR9hTy+q53pB4Eyy9UYr+FU1msO/KOXTXoediH51+",
+	"WxSdvyGuboF6Vf+PLx27beTbWuxePbX7xPUy7+jm49vCyKso9cEGaivnXHTlAhq5S7QW3t0P47hJ7OK4",
+	"YyNZq3pijGO3nSyDLLLpZUYFZHzEKdFsDqLQkZmGe0ehT0Gr0qOW6OEekBNsVlRIaKktH9trwLjqi2P7",
+	"MaVBU6MR7z8fPqt5XhpdL5yFX2ceGCcfCh4U+N+6W/5b4Rq1UPzr1aZW9y/fIueKMhCUpf10f0rRnfOd",
+	"o+E3m18oOz2ZFw63WFOzOQ8yuKdbwcx3LXsInlgyuw/u0DuJ/gb63IE1bO6KbZmxG30meGqstExZ6zsT",
+	"2sfKcFiUTznuxuFSk6q5wYDgiOhPXrCkaoPCbQ+hQQt7MCt4eMW0YY8Ovirie0iKMGDdrN+upwCsUbsf",
+	"FtS9C1LAkMMaLTyxVanNpCENSMpTMcf7AcvgdSG5ckEEDfTGpb8P6u0+oOps1l5Tvx5x/FZwXNg2lLwF",
+	"bW6C7srFda93YJ6WT63oy12OvfUewbv0KtXC3jcadiUAMCXXdWbksICggJYLE3x0I9T9RrwNjCESVsh1",
+	"h4YWHpk6uML/rz+LX0etfW49Nm/f6LaT77+yLfyafL/WF7SKGkGzSFWqj0dHrw7VVb061bqZTsu114jt",
+	"8F6JrUQDjCPhEQqzHKStXvJVGR5Pn26zkdWegl+a8eHQq+FlcEULV5WvkBF4Yi5SpvfhAjZenpVdF7aU",
+	"PmVU9s4XUvWOEzd9naU3ebnW02LXGzwLRoKFPXxPXaYIS0k/p1PGp513dy4JL5xyJUdxfb7qF34FVe8Q",
+	"0nYLZZ5wEC41g1AjuB8/yxeiEwTAqqmj5vuK+IPbvPXE/yZ88A7RoFmKuAUP3jQjOVFhtKVbvu5DDU8r",
+	"PNTaKX66rpSehiqCsdRv6qWI7sAzu1qw+7oejmzUtus71IVqBahXEcjFlP/hvbP35Gz9PF3pwRQfPET0",
+	"MdbDcjqIooXhHVwFf11b0ZhBW9rba/xeNWaz8ZQzqlzY8ywMme7beOkZU1pIjDA9h1zvvbTN1RdMATka",
+	"frNqL9ipmkRaI5SjrgWmj86d20EuC87tkSvqvEJfe5DD++J4xvir7eTRg9K4qt72nHdzaQTH8s6o4+iQ",
+	"oDqZbfBEB9M+UfW2FANy4j4SpVmWEQxGHy+twafZRXWn43Jzx0BcsqGto7bKc2wNoHtVDFzZoa0Ug3sj",
+	"E7uo9PHa9k+lSTjKa3CBFbr7DNXigOb5Bt9Knt+pWeX75G6WDU8UdmKtbCpy6oosUAmNzmxRmabEJD6s",
+	"HiXLqm9+Fbg1g9yc/C1JllZXt+1/aJVXmudEzyRWkKFlk2nSj12DwDgise++bT7DJWAJzwk9h9gl5pVv",
+	"YRVVatRiDBlwfbVGHDOiHM7YfOz+0dOnBj98xhkmPJWZTQ2p5ZzqoZ5t8/p42AuYMK4FYXrEjegjY5qc",
+	"T6VBDVe92KURlJFWifWTpm3BShZCJ1h16y7EXtVW/Z7tYGxr3eJIsxjxKOf+XHLOHrtjAy0saDsxdnBF",
+	"83yDsewYjosofImUKGFi84irS6ipsPEVTFvOUiiQWIbIliVXmi596plbcdNUDul2s4lcw/rHyN6mybse",
+	"O7pN3NYDGN41E/voseJR4WhGXXec32cqGNHmC/w832Tl2qJyrtyPUySiUnfAkGKnOfQpwT5AJHbfxL4+",
+	"nLJV3GiW7UWlEpISrG9AKDK5LhP3TmX8w5i0HeTxtZqyfy4fN1LL7UjsA+2KA94vG2iPvrFZC9oXk3NZ",
+	"BfUsYJUDPbe2hecUT6pCB65UhbVEcKCEunSIpjlS1klwE2kF2cQmYnhbJ+BFjcexprCmmZjukVQAVrdA",
+	"o+aYUD9JOT8XesQXQp7X6ylUxg/W7VjhTR9B3YMQtV3DOySpqztG+uKcYNpslRNi80CqwpoGhjZxxLaG",
+	"MMPu/bEvHr5Q4je4bGnfIj4H25HPUEdJBzfhCkF5uvVuqdfhg3eIns0+51u5qcJdPIC76k+V5beDgys8",
+	"lhA7a0h3bw4vX1opXBaGx5FzxlPSR3fXTNg+NPM8Y7pIwfwxZ5c55ZCZzwqmZl7z0TvK9gbkrVYjXtWs",
+	"ZMqV0sUSX7Y8mFNrVzxitpAUGVOskVOvKtTiKiurqo547Acd5FL8HbAgdoxdfdwEA5qzs3NYmhXGQdVs",
+	"V5xpMWPJLGy7ayYJYXPOxUI5U3y8PB7xGN3grtRPlaMYV6G/rmnPmYSJq+lE89z3EMKSQN8LomGeZxib",
+	"aEgyHpTRvubtwRucw3z6xbX0jK0jMR58gImKST/GrkFXV9WL19e4x1pf/hglr5kvLVxpIzyO+HAeEy1I",
+	"/PRoFpO+2waJD5/P471un+DrWh3Pu7AbghkexkcYbvHRV/joK6z7CkPWsIaZ76ZyHFwFf23vSgxeekkW",
+	"RuVmmtDEMKwM0imkpddfFrzuXSzLVrva05WDUdnK4F3OxSYDeHQy3oqTcUu06vY5rj2X4X0xx491rIw8",
+	"wilfxxNlpretxAR/yqixLkFhZXSsxi8LvveIMJ/t+dwaqe7cAxKgzS4OUaORVs7QaFdXqFf2CEuJLDIg",
+	"WErT6kW7OkrvVfF5GMfpBtp+dKB+RQ7Ue1BjDgwrvxf/ait3abWET4G79s4pm0xAAk+AjEEvwPnyGvFO",
+	"tbLMqE0tvOIUmog1nas/p/LcPDvi5q2I0DR1CfJzcQF7rlANcIX5lkz7aoD4kO20ACpyryRCuhXLgg/I",
+	"u3qHHzIHyrFyreNII0614X4DcuJUuyeqLHiDlqAsuJXKXgqXRW/6ZkQzuP3CqZQLqur7QyUxqnI/ZcFH",
+	"XJWAlaD0HtrfrpWGM5TdHoV0amfVUMLNtzcg2Jin4JiBWYOvEWaazeGYHA2/MSZ7BiPuHAVYR5ks6HJA",
+	"fjX7ilO5PJMF/2/DL+OoLDxtd1Pr59O37jDqBMue80uYrbgC3G2W8OmSJ3VxsEXqn1vUbnUZPze9THD4",
+	"edJJdKu9LzY/h63Drj91VQ8pOOkLGdmSzySVS/OVxZU8o6VS9yc2mr9IqWFOvi4zCBeLu5Ib93Yvt73c",
+	"+Am7DNRa8jzB67l0X/BsaVtXAdeGFCF1t271oijV/ZHStl+Dq2dfsulf3uKVXSpekrHQM/TX224cRPCm",
+	"zBm0XprdvxV4k0u0RcP5UF4MVu3VEYBeLjxepd3RVVqIUN01CXem7VJtCu/S2lJWA687bWlZ0hL4OqdY",
+	"fAKotHL/GPUn/wJLIxujHqG/HjsyoCLm4u2wgIWrDEj6cTJjMj8+euoDeVHJY4qkINmFb01SlaBGQlfC",
+	"als0K5sqoA4huO2mwUc82JV1qPlmCcFCla+0FZGCa5a5VgoTIadCa+D1BbnyGpAeu/obtj8WGRfzXI14",
+	"7H6PrdIYz6iaxfY+D2d1NO/1I8V4YhQj5EBIi67dllsoXt77ih5M4SogjUa8XF1wcMr3k4hdSk1M+tjs",
+	"Ai51jLovpCRjHJTt0mw5QPyfcaAS452Pcr/sx7YhBTavwnx/bCVhP8YR9m9AtIhPkgRyHbuOgccktk09",
+	"+k2+theRmKctP17u26+PR5y6wGwMjbaoOvY3TlaLR6XdqJzAtVwSio+aoRN1YVRcuNQHibooOyraVREp",
+	"FlYbRoCMeL/qPWCrjdRoAMcMzl5pCXSuwuY6TxSZw1zIpY2+4EKTqRSLWuDoiMdvPtKpxwGncKvwqhy4",
+	"fknit5P9d4LD/k9UJ7PYj1EL1ng2PBqQ+G/7bzxR7/+vx7YRr33/A6IdYmD49Sn7HWIPUyghWhWTcV0T",
+	"WjTt70G/qXjJVnq2KxERqtm+gxPKuKhnz7wX9RJ1ge2cLnVr86Ymy8LL3W6aqci0q6AF0t2W9SzWlVSf",
+	"+ZbqbtzaIT5YbavyoFy8QtRrI7X1/TbsaRgy2uq5m3Tw+FgSNPbGDQ4Sj4fQ8BSDWsqGnjYtqoVIWl+p",
+	"jtS89azt2iTk/jarER3n3NKPWUwtXuMPWmX+aPhiDX6FvZi2x7NKoWk9WysUPPe1/I8LL0lsayCaZahp",
+	"Wx5HGB98cZrcFvcBUfOXMvSjeVnwAVub8bXOr1q2X8WTbyNsZReF8uCqkpdrL0o/osUGTTUTA10aRU6J",
+	"mEwqsdS3ZaMwf3jpVNA5covxslYglqV7kXM+0RHnsPCc46WtNQPpgJwENXBnVpMxAtsvwGizlrrRmWeL",
+	"01iVNtSwyrTlUAWzmcstQvM7IaeB3OzdB89/w7ExbRdRhpspdxAU8q5pKAgorxiyxxK0t2TyWbRYxf4n",
+	"NVy7OzJf0adOeJMydVg5XEhHB6U6Va99WL26tgDinF7+CHxqOOBzV87L/324qvRtwYukyGB9jOgHfOIO",
+	"yc5MsH1UKC74FipC/VnCNRFeIR3YE7/LAE1bugdvZ4QL9q9Kj+dCZM6odK4I7IeAuqCkXNmigi11NnHQ",
+	"D7YD1p30GxAZPEw5K9zUF1zH6jE07y4KX9WJp6SdNlLeks0fXJn/tiqEhVeffn7p+gkELj9b/2qJTv1z",
+	"yHVUKj5VTay9ruJXJRF/DVWvHr6IFR5UO4fvbDzZegLDO+doHx1aPYrtZmxb9xne+b2hOaxtw9jsQl8S",
+	"OsaIA8xeUCUXcAVEjITHdpqqkLa5N/p7saF0JeKPCSWZYdVyxPGVKWgVdiNREaFEzbH5sOsHv9LXpOxd",
+	"qzKhsUC/7kjCs/Fed6w/PEykWxe1PZa7+lPqDz4mroulOG0hA6o2mH4/2ke2uqnYoTPuTVvb1rH7rW0R",
+	"S4DjnRwu1cZmudLRh8PhsLMcN82y+w1eWkfACOcuE9gewmNB7A2Gr0WAEN8dgof1ktsgiz4kmi6b9/S2",
+	"9y12fMOAFy1cuMtqm7+guV9rmAzTasSDcIQqkaV+iT8g7wTRC+Gx2VadFZnNIvTl/smvGHDpamuVN/Dj",
+	"Qi1xRorTFTnmw5m/zhQkgqcqdte+PoQQgw/xlvoDaLncP5lokLGLC3WhKxgTicshcJkb8TsgJz48k0jI",
+	"0UQd8SocyIj5+G0K81xo4Mly/6+wjEnfuZutFiDOge+VYCq/t/MwrjTQFM+BnjM+tRGNgld9vEb8hJzD",
+	"0l2IWN0AV3RMJBTKpuL7q2sfG6vJWKTLMBkTHzh6+nRA/gpLq8ZImMN8jFfFEyFH/OkRmYlCqpdhNEG5",
+	"YLMGjANQrokU7qA13zBBbQBRroOhrlyE1mHY6/ADPh0Oo/ar0dvXcXD5QU/G+/SS4NzfS9pdAReBb8Mz",
+	"JxLULFv6ho1BEzyMINm+x+ymBrKPWtX9alV//NYtu/bSRbwmtB1lW+VZTYE7uML/NzUJ94znbnWYtZT5",
+	"aPQ3jX4HlnaVZSezH6EftvBaQY4DCfh591DkauwuReoNT5XfjvVYSqj7C0nfKhqI3HHkhCn+pa20xnwJ",
+	"F0OM+oEVtdTKTVuLxjL4EccgW0LTuTH+BXa6mlNDOU6B0Mf2tlvPjMTGwWoFe4bPorINMtUa5rkNErP3",
+	"3CPej+3JuAHPUuAM0rijEzI+U9HXnUndzFPY9UORsYOHs7ZI3/5d9YUN9N6Cu0CkxySJr7lJ8q7CzmHx",
+	"Wt63hoNxWNwJ/7rUmCVVldi3qzQGlNZZaT/ZEGouFlvzKrLKqkbc8ipjLnwmpyIVo+Kw2MCmOCzugUmZ",
+	"E7pn9+cGlsVh4TnWIyv6M3hCd+dJeOmwmSOVlY0PUjaZdGrbr9lksmMfX8NXdmp82tUYUezaPvXOmwMb",
+	"aLQRJ5Zssa4ZVeUsL0SjT/D/nP78juRUz7462v06SAolW5OiXol5TiXUj3NDm9KKuK5mVM2uO3OtPpZO",
+	"2FQkBaZRYRisHwDRBmu0UDWz5ckKzv5RAMklTNilrdNC+n8hM7gkKZuaZ4UkcyEBq76hLYFe1xykEpxm",
+	"JKWaer/wSmKXLfaGEl7wbDloy/vw1PDKkdZnEh5NU2Z+otl7aebSzIxjyd0RuRj/HZJOV1lCueAsoZkl",
+	"MNfb+JFcHoRcrDPA4+8T1UDvrRt9t4SVGhrYTSR4clzyZF8Wa3Ie0a9DsdCRr3LUuKWKDMnYHLMq5dFo",
+	"s2HmNd40YJD6KuFgR3ybzn8/t5BpLeF459e/lF68Dqbrgm7Naf7BRe6XcS9Z0sbmHGS0/9bfyH+0j9wh",
+	"buAM61vzOpebhAtx7rNdmb2NT9vq89qM28HXjBr1M7cHGR64O9pNvXsR+HdkoOPYDxPgHEydrgt0xvAx",
+	"W7wGMwVnYuEarAuewGM/368irBlJoZU2amzw4Ar/9/daXQHLH5AJqcoVNyD4VeWUdklqlBOQUshBi2vM",
+	"DFGR3l0y1m43leWlDjiP8c6tfRwNjNZi0DYqsUerHdXi7fV6rGtgpy9kZpRwrfPjg4PDp/81GA6Gg8Pj",
+	"vwz/MkR3tNvA1YpvBCRuFOgcS4limGsuRVokQSFSrCYS9rCsR+gX1pu1qhmrlvS1XxRWd8hAoTXN6/33",
+	"q9RGasN7xWTVDlaDejhf2zQf2wxoW36NyTAuo4y8qhIQvC3kI/jcyy2zfItn48Sw958zSVQicgiX6RCn",
+	"fZ00z1uA4V39DshGy2m2LYxaejCGC8/zzinLcvau+rsi/fdC6R/ENCInvnx9RH5yxesjcmpL10eEEle6",
+	"fm9T7rPhiL7uk+E4UQihUFtdNYra1v0OE4zRZPXgKqPSuMVI7DfqOzS6mh3oIUqDaSrTdnUOl5l7gT3k",
+	"rLunPcJnvLSZZBicVvBgeOfMbYd7A0Bisppq3VbRp1m+x1WK84cYUl+VfNpx8kXKNNHSUHM5vb1CDVHH",
+	"PNUywg9YjjjCQEbGQamIzEFLg0j2bJkq3QkvCRfuqokDpLUzKAWj6l1/uv7/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

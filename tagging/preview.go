@@ -47,7 +47,7 @@ func PreviewOf(action string, req *http.Request, identities int, secrets []strin
 	}
 	return PreviewRequest{
 		Action: action, Method: req.Method, URL: redactAll(req.URL.String(), secrets), Header: header,
-		Body: cutBody(redactAll(string(body), secrets)), Identities: identities,
+		Body: cutBody(redactAll(string(body), secrets), len(body)), Identities: identities,
 	}, nil
 }
 
@@ -66,8 +66,9 @@ func redactAll(s string, secrets []string) string {
 	return s
 }
 
-// cutBody cuts a body longer than PreviewBodyLimit, saying its length.
-func cutBody(s string) string {
+// cutBody cuts a body longer than PreviewBodyLimit, saying its length as
+// sent (n bytes).
+func cutBody(s string, n int) string {
 	if len(s) <= PreviewBodyLimit {
 		return s
 	}
@@ -75,7 +76,7 @@ func cutBody(s string) string {
 	for cut > 0 && !utf8RuneStart(s[cut]) {
 		cut--
 	}
-	return s[:cut] + "… (" + strconv.Itoa(len(s)) + " bytes)"
+	return s[:cut] + "… (" + strconv.Itoa(n) + " bytes)"
 }
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }

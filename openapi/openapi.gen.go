@@ -237,16 +237,40 @@ func (e SnapshotChangeOp) Valid() bool {
 
 // Defines values for SyncChangeActions.
 const (
-	List SyncChangeActions = "list"
-	Mark SyncChangeActions = "mark"
+	SyncChangeActionsList SyncChangeActions = "list"
+	SyncChangeActionsMark SyncChangeActions = "mark"
 )
 
 // Valid indicates whether the value is a known member of the SyncChangeActions enum.
 func (e SyncChangeActions) Valid() bool {
 	switch e {
-	case List:
+	case SyncChangeActionsList:
 		return true
-	case Mark:
+	case SyncChangeActionsMark:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SyncRequestAction.
+const (
+	SyncRequestActionListAdd    SyncRequestAction = "list-add"
+	SyncRequestActionListRemove SyncRequestAction = "list-remove"
+	SyncRequestActionMark       SyncRequestAction = "mark"
+	SyncRequestActionUnmark     SyncRequestAction = "unmark"
+)
+
+// Valid indicates whether the value is a known member of the SyncRequestAction enum.
+func (e SyncRequestAction) Valid() bool {
+	switch e {
+	case SyncRequestActionListAdd:
+		return true
+	case SyncRequestActionListRemove:
+		return true
+	case SyncRequestActionMark:
+		return true
+	case SyncRequestActionUnmark:
 		return true
 	default:
 		return false
@@ -802,9 +826,37 @@ type SyncPlan struct {
 	Add         []SyncChange `json:"add"`
 	Destination string       `json:"destination"`
 	Environment string       `json:"environment"`
-	Remove      []SyncChange `json:"remove"`
-	Unchanged   int          `json:"unchanged"`
+
+	// Note Why requests is empty although there is something to send.
+	Note   *string      `json:"note,omitempty"`
+	Remove []SyncChange `json:"remove"`
+
+	// Requests The requests the sync would send, in order, with every secret replaced by "[redacted]". Empty when there is nothing to send, or when the publisher cannot show them (see note).
+	Requests  []SyncRequest `json:"requests"`
+	Unchanged int           `json:"unchanged"`
 }
+
+// SyncRequest One request a sync would send, built as it would be sent but not sent.
+type SyncRequest struct {
+	Action SyncRequestAction `json:"action"`
+
+	// Body The body as sent (form or JSON), secrets redacted; a body over 4 KB is cut there, with a "… (N bytes)" suffix.
+	Body *string `json:"body,omitempty"`
+
+	// Header The request's headers, auth headers redacted.
+	Header *map[string]string `json:"header,omitempty"`
+
+	// Identities How many identities the request carries.
+	Identities int    `json:"identities"`
+	Method     string `json:"method"`
+
+	// Note What the request cannot show yet, such as a cohort or person id the vendor must look up first.
+	Note *string `json:"note,omitempty"`
+	Url  string  `json:"url"`
+}
+
+// SyncRequestAction defines model for SyncRequest.Action.
+type SyncRequestAction string
 
 // SyncRun defines model for SyncRun.
 type SyncRun struct {
@@ -16227,185 +16279,191 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1tc9u2lvBfwejZmciztCw7TvZWmf3gJmmbu22asdPtnafKY0LkkYSaAngB0LLq8cz+mv1h95c8gwOQ",
-	"BCmSkhy/NKm/JLJE4uXgvOO8XPcisUgFB65Vb3TdmwONQeLHU9BydTLVIM1fMahIslQzwXuj3hlEgseK",
-	"UPMzWc5ZNCdarhifETqjjJMFXZGlkBeDXtBT0RwW1AyyYJwtskVvdBj09CqF3qjHuIYZyN7NzU3QS6mk",
-	"C9BuASdRJDKu370xfzAzbUr1vBf0OF2YV6n9/ZzFvaAn4Z8ZkxD3Rlpm4E/qJlJaMj7rmWlO0vQ9DtE8",
-	"bJruON4bUJpxamDTMW5cPrXj+G/5JZOCL4DrjvGhfGrH8X8EqqAVzIn5dXcgn4oEOlYrRQI7jXhjHlap",
-	"4AoQO76l8fdUw5KuzF+R4NpsfHRtzi9hEcL5IJViksDi339XBm2vveH/TcK0N+r9n4MS/w/sr+rgg33L",
-	"TlpF/BNOaJoSytUSJMREZFqxGAjTiqRSXLIY5DNFzHIkjXRAhMTflKYaHLlQIkFpIYEsqSJcaKLn4J5w",
-	"v8SkH4kYSDih8fnMbjMMiIEJCTPJRxk3ZKqzeDVyexzRNN3P5w33XuGgjkQIU2RKWQIxWTI9x58kUCX4",
-	"oHcTGFCewj8zUPohQfkRF4HTkohyA4cJLismVBE9ZyUYiaIrNUJQ/f3s5/cBoZxk/IKLJSdTBkkcEEqW",
-	"UvCZBZEwQJ7QmBQMJYfngiZTIRcQhwGBS5ArfAzHIIyTEKQUUoV7CJfXgk8TFj04VCKaJCRKqJqDKg8s",
-	"yqQEri2iBDnTnQOJQVOWEENYKt9n5JZudhKscfX9gq03rdI9feAJAFzod0JOWBwDf2h4aHEB/JkiKhIp",
-	"GFxeAr0ASfSccoSA4OAQxkCOA8QFIKb5ot2Zvhf6O5Hx+KH3YE4nNovkMxILsHQPV0zpfKVc6POpWZpb",
-	"6Qe6SgSNPwrxI5UzeCzSnIh4ZWCemEU4mB+Sn9i3+bq1EOf4Y75uN+6DcuUVEXoOkiD9BiSaM5gmK/Ji",
-	"OMyXaRQNyWkS7o2QI1uqUYRKIImYzSAmyFQdc7SbZ3FAuOETRM3F0nLLM5CXLIJfOL2kLKGT5EGP5oTE",
-	"kAKPgUcr0kfyp5pOqAKUNdTKpziTqIsZeQLa/BDRVGcS9sxRxoZvCklUIpavjN7mlDYHqazcmTvSXzjN",
-	"9FxI9gc8KOG8F2QCVJpDMSwAd2hpnaJMy2WAkETCpbgo5WbmrXiNB/7666/7J5meA9dm6bCu354kS7pS",
-	"JPzWzi6BJov/HPdKqTvuhVXVdk1dQbClUkSglAHlW66ZXj0WFSPTTJJ9K/zIJNOEkkuaZMhPDS+iUQSp",
-	"NistKeaSJmwLSXmTA8JX283HVIoUpGZWY4skUA3xOcXfzErMp15MNexrtjDqYA2KQUWpXYdy0JsBB2l1",
-	"6vLnwqYIeixufI3FUBxHF3Tf5c+hcaLUUsj4XAq98z4kaKPm7vaOsKxl7QeVCN28XaMbZGrTrtwJndmH",
-	"i9fOrUrYOKWmM7VOJr8aOlxQeaEq2iZVRK24noNmEVnOQSIHZdqwJqBSkT7lNFlpFqnAfKeQQKvIwtR5",
-	"MYb5G7ixG3/rGTOh96kBWsXT55twpnyyFcIloZ97VmajnVNaML9VF702Udsa26Yrdykmv0OkcWFpvCPu",
-	"1Zdo7LiaqegWZ7CqQlEFPtUxxCOgZroIfGKvrNqhUtPeHFr+yFQD82AaFtUPW2A4Yq6dhkpJkYw5XOlz",
-	"MZ0q0OsI/cHIS64N0nKyMCaaOw9FpiJJxHLQa/Bc1CCMC+zY4FlBpDlSG4FuDguJ4JIpJrj901hDBsZo",
-	"g5uTs1Zcr2AojaRwEscSlGrgwI7lrb2B65KrdYC8O/uZPD98+XL/kNAkndP9o0ETq0qF0jQ5N3KjcXwJ",
-	"M9bCWZSWAHozbbnnAruJYsjq3OVOGuGfpg8jlVqkDnfukHXwOc9BM4AgkqDP0byrEMA6k66hugKtGbeM",
-	"m8YxM2dKkw/e9q3T5UG4DG7e26q3vNoe25lHy6GeaE2jefsupzRRUBcw+WF0sZGzJFs7nyp9LGEyF+Ii",
-	"IAYLZxJUQOAKIqORTukFNBKL3WzHqTQc7Zr7VYK2+puRpkSxmeEYxA4dEErenL3fGxEFNIGYUI2OpdyW",
-	"kaAzySH2VlfCc1ukWdc1Pf9XPgjpKwDUDU7fnrz56e1ew5Q11KnjScuZv55DdLFOzdSSeAP8jLXX+BMk",
-	"NFXQTLHiwvt6IkQClK+t2DqMxUWvmKYctGX1dyLj0nSd6LeXRWn6CxLWjmSzBavaDbNvjYDraLS+Sa0l",
-	"m2QaPofYvpMAaDcR+4QiRuOBmGiByqtVFgo9gUpHCUaKt9DYSRYz/fYSmqwkGuk2UUkjLZoBv4vwco6P",
-	"nYWCFWrFHIzrl8cN2pBFQFAtGrPR/+QMNv1qv7/eRsygkLCgCXLoVcfx56wsrwTGp85TuhNyLc/89lT7",
-	"WgIq3jRRTZjTYakEPVi0ccBcg29W3W5h7WYKZIuyU+ed/h2eXaH3ure0ykKaQONdwt2NkhczM2DUDs8N",
-	"SuAcaKLnm9DCW/YP9oV2/fGC8eYfFpRnNDlXGtIdVcRWlfQRtE614tE5umkvaTOi3qNeirDt0kl9dKiv",
-	"tTjs2lHspsl6qHArjbaGsFUphrRF+jFMaZbovYCUlIc+mHMJ09E4Gw6fRzRN8YO7R9OwSBOqgagsmhOq",
-	"iCHP/evrQXE/f3PTqOfm6FpdiFGU52IWELpIE6azGAKyYFcp5ZAERMHMnIuZ2anWjUPvorx/vrp98uEd",
-	"uYCVIpTH1hOtHlq1ziYJU/OKbt08RZ2G6rcH3wsSZ9a/Q6ZSLMjhwigyR8fzAXljkUOZLw5fLAYbycmn",
-	"nQ0Y3aKvx1WufVd6++0Z4lYafzWUo6r51xhAlyGwzvvXZfrOil2Lk6XucnJXJwXrWqEbMv/8KdjojcEB",
-	"N+zqLvQmX67fXnHyRrmV2bNJGWgVzY9pEm0WqU2Tva3qNXfgLTOi5zwWC8r4jtS4qyPtbhQEx9aq695N",
-	"lntAfI2v7YhvazCr8vHXgmspEiOArGB3T74iQKM5WWQKg2mYDY9QIC9RdNAkEcuEKT0gJ7m9minroJky",
-	"qbRh+e2ns6BX7+yPR8Ogt2Dc/XXYrlduFtDNIqW6/w0Qvgs242P97dmMN8qt2MwOpLL1YdQWvwVkr6Ik",
-	"U0zwt1zL0u1ze9D6460+B7rVgXY1gO2d1ZS1OK+a1VWP8Y+QTlhMKPEUAGLkaPX+c7IKrFOIaXu7zoGI",
-	"qY1U0nOQivSVyGQELmbLBnEVI6KTNJfTmwxkp7rXDJRPjVfQC3EJDVt8xwklCb49I4rxCAgllyANpEdk",
-	"KuRMaA3cRS8y7emFhYIU9OyO1kc36itNUwMAG5xilhvU94w/E28LjWq/W1TzJGYH+bJthAiNY4y5MoeW",
-	"Hz3GkOCvdmNuPxvdWmtyosClwnasHFW+1E48bmZcGx0LVM2bQfCPn09zRDv74WT/6MVL86eN3ihXTIQV",
-	"CwZggZERc7hqBPfdknnQQ9za0omo2B/bPuphxa7HWHUF5AM5ELtFBB0c6TsGSfxWSuuWrZs2reo4RtFs",
-	"do7ZxwrFvmkBbXaDPZRzDzRdwSK31vXfeXE0NV5c3kF3ekXdYzdBb8Kknp/nQrOiu7W459KErs5bdcF2",
-	"f+eULljS8eaMXQJv/zkREW2JG0nngjfwwLeDw5fHSGqUSMpnGOdtlLLYcCEyZei1Jv0XL17sDw+Hw3/9",
-	"z//aj998s9dImUaXPf/DzfUZ7ldvp1Ww1OBbETm5FLKbDYqjrhxhASZ/sY0opESCIuCDSFi06jKUuhDp",
-	"v5liE5a4WK3adWkmpzQC0k8wBnAiqIxVQJSIGE3OpwBxQBRQGc0DIiESiwXwGNekAsKF4ZpR/id6YqLz",
-	"VIopSyAg//qf/90jWpDLYv5GvwymWOyssdDIHtWOwQnxHYczwFXKJKidxpyLpO2WkLVdNLSFu2nHEzrc",
-	"Gl2ogbDfPtit8Y6pooU1RU+5/ear7Qid8g+1AttPbXjzvaTNN4VFoOWWsVBR9fqo6y3/punGBSBtBWir",
-	"ak4/x9/6sdSln1l3s9G6GbfGLU3TzVEEdr3FwfWqe3crbAX4XRiUBTBuaezg+6dQAH4HKxKDvq0UQodu",
-	"8VgVzKcYG+4bLlpYxdDM+SxPWprAVEggUwlgDIRm/f+mfQccljuuX+vkXNkMw8ouvhkO0e61OYR/e3k8",
-	"tJZve05h+6qKdKddrPNNinnB8+phsoKY31QJ3RGh5PU78ruYYOqSkBcGyXlsNfEFvfoR+Mwodkdmj7fg",
-	"lesUZU+zlhVm8wO0qDr/GWeGUJpVj7s6nKC3pEw3juWP9LIyznBHlb7KnVvpbD0k03JpG4VJI80ubbZi",
-	"EYhp+bYXktlkcnupMDU3qguUzGdzofZ49C5BrRf0iowgjGt0uWhBz89tsKarS8sKekUujnu7DOq37xUZ",
-	"K0HPyyw0Jo7LjmncRtclDGYBNGi81ua028pz9CYrzLz5+9nP79HzUfE2dvFSz8xqchJzpamzLBu8Hp3B",
-	"KGs2kIeemukWKsujU6p7DulEZHo0SSi/CNHP0Jaqae9ZDQjsRWto3UWY5UczBWROFaE2ADmVEDFlXUU2",
-	"+yo02BOOMGNsvwgpDwP7hVhyzG4MaZru41XtginF+Cz/TsI0U+UjC6YMbrFZJiEOSf94+M1e/raXCET6",
-	"L4bP8x+KNFPz7dHe5ovCPAwHIerpRh2WLUqn2/HpDiZo0/AcKxR5um2V+5ljmFAFCeMQdPDCJuly6hhz",
-	"/RbPj0PrVNbKJ2+C24Wt+Hu+vrPYZZabaedpYad1Zs7UzLrO8GchkvPc4bNOh/cY9eEDy19H4B9Zw+Z3",
-	"uwwySHGrW6Db4k0NBzx14nDYqE/c4eluFU/tH3gh9Q89qX+4hWq3dm3UBvu7UOeRsG+vzZvXb3Uj9CWh",
-	"QOVYdzrKNXidRSKtaEg0XjCsm5Fxjna2RF+OodQ8l6xRd0GUWxMFh/svn5NELEHuR1QZnVxrkCogMZsZ",
-	"FUVI8mz/WWAEhcRrEczCp+45zFaj5pMZ6//9Rvf/+GT+Ge5/s//pehi8PLr5tybWfMZpquZC7+4Haolq",
-	"p2na9sptREfzxYJ3k1DUqXimSES54CyiCepzzfcH8Y7O/mYfdbPQ6HBtb/TgOLgFLnQ/d9m0+f89WDbR",
-	"dn6sr+eUz5qkvyu2cBP0rC1tP4u0it+xy+uyt3RBL8Lhmg0LrKWy0XXlKq6ItHPZb9h02mCh4Ozb88ca",
-	"EBrU9KkUi2ZtWmxxFWJexkeDYmldm7oLll+Q6+3Z/tmKR61oscn3ix7nympzZFlQedELeonZZBN61EHf",
-	"Hb1UD26rBLpW6catqW2rHxLKG6+Ctod5CbCmfWyIFtyk21riuqPFZDyn0M0sqKp8VsMHDXiKpfnDtkH5",
-	"NGsGcvNKtoHanV8Y5Dei21oXItORWFQEvhH01v2C8ZVF4mtqJHKLo8ILcdg5LcX93ODL+EEsyYLyFfnh",
-	"48cPeUUF68sr4nKJAq4DIgEjZgjjUZLFlTDgqlCTO6dUdGEbiq7ilmrLO40unPRWGDSIpnIx5dF1YOud",
-	"MGOH+LfnxR/FBdxRasju+b0wZVfNHgmMuyPRnEoaGR200LNcKid6KSIx40xB1fnu4y4WP9lpDyrXsDuh",
-	"jg91BUnaYYotblSW8BRuZQzn0PU175P9/2v17k/lx8F5pxL+GfuubHnD5uKGmAw80WYs8MvcDMjZHKva",
-	"8AheEcET6zY1OilhitgCcc2++RzFu/Zm6WDNQ4ff5vHK7bu7C1p2K7g1JXt3/Z7AmBdOcFCGkM4N5Az7",
-	"SoyhFzfHtCuIMsn06swsze7FHsVJZjVsXDNedeHXJdTnWqe26g7jU7F+qr8Ubl9yAZAqLFwkgWKgXeQV",
-	"SMlvY1KQ9q5TigRDd23clsembS0VQsdcA10QjWKIcZJKEWeomg3IxzlTBktszvXZx6KG3sgLBQ4QocxG",
-	"XE7LHMj3gkQJA67HnEogrgwIxDZLhOnBmI+5detjlbVJZu8ObcoAieYQXeSjYY2pKMM1a3oBioQn7soC",
-	"JcyIuMJK1hGOuOc84YMxP7FkgE5wAzSktxEJ0QUQkj7CBSup7QUktA6BkPRt5cAiDddui0niXfzuBWMe",
-	"WseBeyHP26k8RMLCp5CPC3lwG0bN2bAQrOUGiYI9A3a3zjG3LmbGCeXE0AjuGPN2LKoRh+QIHVbeCeqy",
-	"tNWCOiAz/YpQorQUfGaUDDuD+VkLQfoIEeKStSwgir9wl3sBUaKyEDuBLZGHrKWAh61pqcjx8Ln9RZs3",
-	"x9wHhuNP/lfFWu07cyjnUm4yuoACgfC+CJOkT797Tb45fvEfeKXQWAUrLLBIkYhKW1+2Wp5tQE6Ie4Us",
-	"50LBmG9xg2Kw396iYGVJAyPGSWgIIgwIVdtf3Ix5fyokya+g6ncyLjfcFmVzFy9FVbYJ2KUynQc52Epc",
-	"xrqDuOQQewi5k7WKfHBFI52sEG3wTg3rQYywIFwRrGsvee3E/ePhcC9A0jA7ViTkWZKEGING+WrMbXWv",
-	"Phd5nS9FzBN0ksDI4OglEIGVw+zPK5GRWOCal9SGDyjQewNi2URKNQosZA0QjzlWmVO6VtvTxRdQviop",
-	"akSofd2Rg47mWDLRw2Omyiqsx8PjQc6c8iKxiDFGFw//se+ukfbfvQltzTyDsCCfKVszz2N2goMBd3FX",
-	"5fNxz0M06g0Hh4Mhmi4pcJqy3qj3fDAcPLeuwTlKkgPLG/8wn2dW8hfrfxf3Rr3vQf+QJ45WitseDYcd",
-	"leJ2qxCXpxWvF4j7JR1UhGBv9NunoKeyxYLKVVnUIwKFIiWzcTdYCey3cieq98kMcrAwtk+kujb7k3tk",
-	"4241XOmDNKGsts+GosDVLbkZ8syXD1IsQM8hU8QMSaxq3L1r7x23pc5tu/MfrOgi6dr7zynwkw/vdjvp",
-	"fNA1CBRhT43BU26ugn1uOmZPXnfuFctRdaLzqStY9QjYjFNjucoXw+dtwxTrOmgo47mJFvJKm5an0miO",
-	"1RINO8USz7hCZHi2Um8nKC8PD3JdpRWeRtfO87R61erov9XVzZ+N9C20H7QhjYgolUcMtjBP/jMDuWor",
-	"G95R0Xu7GVF57eN1iTfyXtvsee25rmmb3iujK7fCmlrFw/XN/Mr03Io2OzKZskQbRdnVWavWd0lgqlES",
-	"ZjwxzFHnSrfMoG2nziV0nhdu85dej9Nbj65rhoIrY9c41MaoqeYhE7ZgLSMeViK87DVi573ep3vkA36x",
-	"wKYyuflxTSoWVID4GRCVCI2s4tguqZtVePXR8ZXDza9UKubiS8ebXypqU38ODwvKA9v0elk7tsL3qibw",
-	"b/lN66ebCkM0kC+owmd1BVtbY3QH1+Vtwk2XFDkponbvG3/aJKhb6ODpwIsD/x40WjI5ZBpPfE1KNS2o",
-	"fOSg7PFx86kLWw5qoettmPO6FuV9T9hTiY6/2RDA7i29Voj6NY3msO+SudurUHOxj06/LUpO3xJXt0C9",
-	"svr/l47dNoKkE7vXT+0hcb2I37/9+LYs6jpKndqAR+Wciy4xt5YDQCthkn0/HpKELh4yNJK1rCbEOPba",
-	"SBJIApumYVRAxsecEs0WIDKNOb88dxTmqRxlmsEKPdwDcoKtSjIJDZWlQ3sNGJZdMWw3lthraTLm/RfD",
-	"5xXPS63mvbPwq8wD4019wYMC/1sRr+6Ma1RCWm/WW9o8vHwLnCvKQFAW9tPDKUX3zneOh99sfqHo82Je",
-	"ONxiTfXWHMjgjraCWd6z6DF4YsHsTt2htxL9LfS5A2vY3BfbMmPXqszz2FhpibLWdyJ0HqXHYVk85bgb",
-	"hytNytLmA4Ijoj95yaKyCQK3HUQGDezBrODxFdOaPTr4qojvMSnCgHWzfttNAVihct8vp3kfpJAmNKrS",
-	"wjNbk9ZM6tOApDwWC7wfsAxeZ5IrF0RQQ29c+gev2uYjqs5m7RX16wnH7wTHhW1CxxvQ5jborlx8ZLcD",
-	"86x4ak1fbnPsdXsE79OrVAkf3WjYFQDA1DbXl43DErxCNK6s1pMboeo34k1g9JGwRK57NLTwyNTBNf5/",
-	"81n8Omjscplj8/ZtLlv5/mvbwKvO9ytdAcuoETSLVKn65OiYq0NVVa9KtW6ms2LtFWI7fFBiK9AA40h4",
-	"gMIsBWmrAHxVhsfR0TYbWe8o9qUZHw69al4GVx5sXfnyGUFOzFnM9D5cwsbLs6Lm+pbSpygfv/OFVLXe",
-	"/G1fZ/FtXq5UtN/1Bs+CkWCCfN5RkynCYtJP6YzxWevdnUtm8adcy/Xpzvv6wq+gqv0Bmm6hzBMOwoVm",
-	"4GsED+Nn+UJ0Ag9YFXXUfF8Sv3eb1038b/0H7xEN6oVIG/DgbT2SExVGWwLh6z5U/7T8Q62c4qebUump",
-	"qSIYS/12rbP5XXtm18v13lTDkY3adnOPulCl/Ow6ArmY8j+9d/aBnK2fpys9muKDh4g+xmpYTgtRNDC8",
-	"g2vvrxsrGhNoKnbxBr9XtdlsPOWcKhf2PPdDpvs2XnrOlBYSI0wvINV7r2zR2iVTQI6H36zbC3aqOpFW",
-	"COW4bYHxk3PnbpDLgnN75Apar9A7D3L4UBzPGH+VnTx5UGpX1due824uDe9Y3ht1HB0SVEfzDZ5ob9pn",
-	"qlqUfkBO3EeiNEsSgsHok5U1+DS7LO90Isq5wNL1LtnQ1iNa5zm2lsaDKgaufMdWisGDkYldVPx0bfuX",
-	"0iQc5dW4wBrdfYZqcUDTdINvJU3v1azKu2Rulg3PFPZhLG0qYvuj2ljdal+moEhTYtJW33+SLOu++XXg",
-	"Vgxyc/J3JFkaXd22+5lVXmmaEj2XIpvNCS1azJJ+6NqDhQEJ89675jNcAZbCm9ILCF1iXvEWViOkRi3G",
-	"kAHXVWfMMSPK4YzNx+4fHx0Z/MgzzjDhqchsqkkt51T39Wyb18f9TqCEcS0I02NuRB+Z0OhiJg1quCqg",
-	"Lo2giLSKrJ80bgpWshA6weo19yH2yqbKD2wHY1PbBkeaxYgnOffXknP22B0baGBB24mxg2uaphuMZcdw",
-	"XEThK6RECVObR1xeQs2Eja9g2nKWTIE0zMSV91WarvLUM7fiuqns0+1mE7mC9U+RvXWTtxs72k3cxgMY",
-	"3jcT+5hjxZPCUY+6bjm/z1Qwgs0X+Gm6ycq1BaBcuR+nSARlg3shC82hTwn20yCh+yYk0jORF4QmyV5Q",
-	"KCExwfoGhCKTazNx71XGP45J20IeX6sp+9fycSO13I3EPtCu9PPDsoHm6BubtYDu8zztYC0LWKVAL6xt",
-	"kXOKZ2WhA1eqwloiOFBEXTpE3Rwp6iS4ibSCZGoTMXJbx+NFtcexNqemiZjtkVgAVrdAo2ZEaD5JMT8X",
-	"esyXQl5U6ymUxg/W7VjjTR9BPYAQtT2DWySpqztG+uKCYNpsmRNi80DKmuoGhjZxxJZYN8Pu/bkvHr5Q",
-	"4je4bGnfIj4H29nKUEdBB7fhCl55um631Bv/wXtEz3qX463cVP4uHsFd9ZfK8tvBweUfi4+dFaR7MIdX",
-	"XlppvT3mBeMx6Yeugz42cMh76Js/8i765rPro28+5o6yvQF5p9WYlzUrmSKTjCXalviy5cGcWrvmEbOF",
-	"pMiEYo2calWhBldZQFRmbDM15mHRsD6V4nfAwrIhdsdwEwxoys4vYGVWGHrVZ11xpuWcRXO/fWW9daht",
-	"wGpN8clqNOYhusFdqZ8yRzEsQ39d84tzCVNX04mmad6LA0sCfS+IhkWaYGyiIclwUET7mrcHb3EO8+kX",
-	"1xovtI7EcHAKUxWSfojdN66vyxdvbnCPla7cIUre9b784eEiJFqQ8Oh4HpK+2wYJD18swr12n+CbSh3P",
-	"+7AbvBkex0dY6Qj/5Ct88hVWfIU+a+hg5rupHAfX3l/buxK9l16RpVG5mSY0MgwrgXgGceH1lxmvehd/",
-	"zS2NS+CxkJ6DEYeW0OZcrDOAJyfjnTgZt0Srdp9j57kMH4o5fqxiZZAjnMrreKLMzG0rMcWfEmqsS1Aa",
-	"vV0rHhl03XtCmM/2fG6NVPfuAfHQZheHqNFIS2dosKsrNFf2CIuJzBIgWErT6kW7OkofVPF5HMfpBtp+",
-	"cqB+RQ7UB1BjDgwrfxD/aiN3abSEz4C7Nqkxm05BAo+ATEAvwfnyavFOlbLMqE0tc8XJNxErOld/QeWF",
-	"eXbMzVsBoXHsEuQX4hL2XKEa4ArzLZnOqwHiQ7bTAqjAvRIJ6VYsMz4g711daKyFy2OyAMqxcq3jSGNO",
-	"teF+A3LiVLtnqih4g5agzLiVyrkULore9M2IZnD7hVMpl1RV94dKYlDmfsqMj7kqACtB6T20v10rDWco",
-	"uz0K6dTOsqGEm29vQH7muE3MwKzA1wgzzRYwIsfDb4zJnsCYO0cB1lEmS7oakF/NvsJYrs5lxv/T8Msw",
-	"KApP292ILInJBLChBulbdxh1gmXP+SXMVlwB7iZL+GzFo6o42CL1zy1qt7qMn5teJjj8PG0luvXeF5uf",
-	"wxY8N5/aqodknPSFDGzJZxLLlfnK4kqa0EKp+wsbzV+k1DAnX5UZhIvlfcmNB7uX215u/IRdBioteZ7h",
-	"9Vy8L3iyCojBPODakCLE7tatWhSlvD9S2vZrcPXsCzb9yzu8sovFKzIReo7+etuNgwhelzmDxkuzh7cC",
-	"b3OJtqw5H4qLwbJNMQIwlwtPV2n3dJXmI1R7TcKdabtQm/y7tMYG3qXXnTa0LGkIfF1QLD4BVFq5P0L9",
-	"qeg4Hwc2Rj1Afz12ZEBFzMXbYQELVxmQ9MNozmQ6Oj7KA3lRyWOKxCDZZd6apCxBjYSuhNW2aFI0VUAd",
-	"QnDbTYOPubcr61DLmyWoamt8rLQVkIxrlrhWClMhZ0Jr4NUFufIaEI9c/Q3bH4tMskWqxjx0v4dWaQzn",
-	"VM1De5+Hszqaz/UjxXhkFCPkQEiLrt2WWyhe3ucVPZjCVUAcjHmxOu/gVN5PInQpNSHpY7MLuNIh6r4Q",
-	"k4RxULbbqeUA4b+HnkqMdz7K/bIf2oYU2LwK8/2xlYT9GAbYvwHRIjzB7vMhsRVPRyS0TT36db62F5CQ",
-	"xw0/Xu3br0djTl1gNoZGW1Sd5DdOVotHpd2onMC1XBGKj5qhI3VpVFy40geRugzyCll2VUSKpdWGESBj",
-	"3i97D9hqIxUawDG9s1daAl0ov7nOM0UWsBByZaMvuNBkJsWyEjg65uHbj3SW44BTuJV/VQ5cvyLhu+n+",
-	"e8Fh/yeqo3mYj1EJ1ng+PB6Q8B/7b3Oi3v/vHNvGvPL9D4h2iIH+12fsDwhzmEIB0bKYjOua0KBpfw/6",
-	"bclLttKzXYkIX83OOzihjAt69sx7QS9Sl9jO6Uo3Nm+qsyy83G2nmZJM2wpaIN1tWc+iq6T6PG9N7Mat",
-	"HOKj1bYqDsrFKwS9JlLr7rdhT8OQ0VbP3aaDx8eCoIWsHiQeD6H+KXq1lA09bVpUA5E0vlIeqXnredO1",
-	"ic/9bVYjOs65pR+zmEq8xp+0yvzx8GUHfvm9mLbHs1KhaTxbKxRy7mv5Hxe5JLGtgWiSoKZteRxhfPDF",
-	"aXJb3AcE9V+8TubVy4JTbG3GO51flWy/kiffRdjKLgrlwXUpLzsvSj+ixQZ1NRMDXWpFTomYTkux1Ldl",
-	"ozB/eOVU0AVyi8mqUiCWxXuBcz7RMeewzDnHK1trBuIBOfFq4M6tJmMEdr4Ao81a6kZnni1OY1VaX8Mq",
-	"0pZ9FcxmLjcIze+EnHlys/cQPP8tx8a0bUTpb6bYgVfIu6KhIKByxZA9laC9I5PPosU69j+r4Nr9kfma",
-	"PnXC65Sp/crhQjo6KNSpau3D8tXOAogLevUj8JnhgC9cOa/878N1pW8LXiRFAt0xoqf4xD2SnZlg+6hQ",
-	"XPAdVIT6q4RrIrx8OrAnfp8BmrZ0D97OCBfsX5YeT4VInFHpXBHYDwF1QUm5skUFG+ps4qCntgPWvfQb",
-	"EAk8Tjkr3NQXXMfqKTTvPgpfVYmnoJ0mUt6SzR9cm/+2KoSFV5/5/NL1E/Bcfrb+1Qqd+heQ6qBQfMqa",
-	"WHttxa8KIv4aql49fhErPKhmDt/aeLLxBIb3ztE+OrR6Etv12Lb2M7z3e0NzWNuGsdmFviJ0ghEHmL2g",
-	"Ci7gCogYCY/tNFUmbXNv9PdiQ+lSxI8IJYlh1XLM8ZUZaOV3I1EBoUQtsPmw6we/1tek6F2rEqGxQL9u",
-	"ScKz8V73rD88TqRbG7U9lbv6S+oPeUxcG0tx2kICVG0w/X60j2x1U7FDZ9zbtratYvc72yKWAMc7OVyq",
-	"jc1ypaMPh8NhazlumiQPG7zURcAI5zYT2B7CU0HsDYavRQAf3x2C+/WSmyCLPiQar+r39Lb3LXZ8w4AX",
-	"LVy4y3qbP6+5X2OYDNNqzL1whDKRpXqJPyDvBdFLkWOzrTorEptFmJf7J79iwKWrrVXcwE8ytcIZKU6X",
-	"pZgPZ/46VxAJHqvQXfvmIYQYfIi31Keg5Wr/ZKpBhi4u1IWuYEwkLofAVWrE74Cc5OGZREKKJuqYl+FA",
-	"RsyH72JYpEIDj1b7/wWrkPSdu9lqAeIC+F4BpuJ7Ow/jSgON8RzoBeMzG9EoeNnHa8xPyAWs3IWI1Q1w",
-	"RSMiIVM2FT+/us5jYzWZiHjlJ2PiA8dHRwPyX7CyaoyEBSwmeFU8FXLMj47JXGRSvfKjCYoFmzVgHIBy",
-	"TaRwB435hhFqA4hyLQx17SK0CsNeix/waDgMmq9G717HweV7PRkf0kuCc38vaXsFXAS+Dc+cSlDzZJU3",
-	"bPSa4GEEyfY9Zjc1kH3Sqh5Wq/rzt27ZtZcu4jWhzSjbKM8qCtzBNf6/qUl4znjuV4fppMwno79u9Duw",
-	"NKssO5n9CH2/hdcachxIwM+7hyKXY7cpUm95rPLtWI+lhKq/kPStooHIHQZOmOJf2kprzJdwMcSoH1hR",
-	"S63ctLVoLIMfcwyyJTReGONfYKerBTWU4xQIPbK33XpuJDYOVinYM3weFG2QqdawSG2QmL3nHvN+aE/G",
-	"DXgeA2cQhy2dkPGZkr7uTeomOYXdPBYZO3g4a4v07d9lX1hP7824C0R6SpL4mpsk7yrsHBZ38r4ODsZh",
-	"eS/860pjllRZYt+u0hhQWieF/WRDqLlYbs2ryDqrGnPLq4y58JmcipSMisNyA5visHwAJmVO6IHdnxtY",
-	"FodlzrGeWNFfwRO6O0/CS4fNHKmobHwQs+m0Vdt+w6bTHfv4Gr6yU+PTtsaIYtf2qffeHNhAo4k4sWSL",
-	"dc2oMmd5KWp9gv9+9vN7klI9/+po9+sgKZRsdYp6LRYplVA9zg1tSkviup5TNb9pzbX6WDhhYxFlmEaF",
-	"YbD5AIg2WKOFqrktT5Zx9s8MSCphyq5snRbS/xuZwxWJ2cw8KyRZCAlY9Q1tCfS6piCV4DQhMdU09wuv",
-	"JXbZYm8o4QVPVoOmvI+cGl470vpMwqNxzMxPNPkgzVyamXEsuTsiF5PfIWp1lUWUC84imlgCc72Nn8jl",
-	"UcjFOgNy/H2maui9daPvhrBSQwO7iYScHFc82pdZR84j+nUoFjrKqxzVbqkCQzI2x6xMeTTarJ95jTcN",
-	"GKS+TjjYEd+m8z/MLWRcSTje+fUvpRevg2lX0K05zT+5yP0y7iUL2ticg4z2X/eN/Ef7yD3iBs7Q3ZrX",
-	"udwkXIqLPNuV2dv4uKk+r824HXzNqFE9c3uQ/oG7o93UuxeBf08GOo79OAHO3tRxV6Azho/Z4jWYKTgX",
-	"S9dgXfAInvr5fhVhzUgKjbRRYYMH1/h/fq/VFrB8ikxIla64AcGvSqe0S1KjnICUQg4aXGNmiJL07pOx",
-	"trupLC91wHmKd27s42hg1IlB26jEOVrtqBZvr9djXQM7fSYTo4RrnY4ODg6P/mMwHAwHh6O/Df82RHe0",
-	"28D1mm8EJG4U6AJLiWKYaypFnEVeIVKsJuL3sKxG6GfWm7WuGauG9LVfFFZ3SEChNc2r/ffL1EZqw3vF",
-	"dN0OVoNqOF/TNB+bDGhbfo1JPy6jiLwqExByWyiP4HMvN8zyLZ6NE8O5/5xJoiKRgr9MhzjN66Rp2gCM",
-	"3NXvgGy0nHrbwqChB6O/8DRtnbIoZ++qvyvS/yCU/kHMAnKSl68PyE+ueH1Azmzp+oBQ4krX723KfTYc",
-	"Ma/7ZDhO4EPI11bXjaKmdb/HBGM0WXNwFVFp3GIk9hvNOzS6mh3oIYq9aUrTdn0Ol5l7iT3krLunOcJn",
-	"srKZZBiclnFveOfMbYZ7DUBiup5q3VTRp16+x1WKyw/Rp74y+bTl5LOYaaKloeZienuF6qOOeaphhB+w",
-	"HHGAgYyMg1IBWYCWBpHs2TJVuBNeES7cVRMHiCtnUAhG1bv5dPP/AwAA//8=",
+	"7H3rcts4lvCroPRtVeRaWpYTp3daqf3hTtLd2e1Op+L09tbXymdC5JGEMQVwANCy2uWqeZp5sHmSr3AA",
+	"kCBF6uLYziTtP4kskbgcnDvO5bqXiEUuOHCteqPr3hxoChI/vgctV6dTDdL8lYJKJMs1E7w36p1BIniq",
+	"CDU/k+WcJXOi5YrxGaEzyjhZ0BVZCnkx6EU9lcxhQc0gC8bZolj0RsdRT69y6I16jGuYgezd3NxEvZxK",
+	"ugDtFnCaJKLg+s0r8wcz0+ZUz3tRj9OFeZXa389Z2ot6Ev5WMAlpb6RlAeGkbiKlJeOznpnmNM/f4hDt",
+	"w+b5nuO9AqUZpwY2G8ZNq6f2HP81v2RS8AVwvWF8qJ7ac/yfgCroBHNmft0fyO9FBhtWK0UGe414Yx5W",
+	"ueAKEDu+o+kPVMOSrsxfieDabHx0bc4vYwnC+SiXYpLB4t//qgzaXgfD/5uEaW/U+z9HFf4f2V/V0Tv7",
+	"lp20jvinnNA8J5SrJUhIiSi0YikQphXJpbhkKcgnipjlSJroiAiJvylNNThyoUSC0kICWVJFuNBEz8E9",
+	"4X5JST8RKZB4QtPzmd1mHBEDExIXko8KbshUF+lq5PY4onl+6OeND17goI5ECFNkSlkGKVkyPcefJFAl",
+	"+KB3ExlQvoe/FaD0Q4LyAy4CpyUJ5QYOE1xWSqgies4qMBJFV2qEoPqvs1/eRoRyUvALLpacTBlkaUQo",
+	"WUrBZxZEwgB5QlNSMhQPzwXNpkIuII0jApcgV/gYjkEYJzFIKaSKDxAuLwWfZix5cKgkNMtIklE1B1Ud",
+	"WFJICVxbRIk8050DSUFTlhFDWMrvM3FLNzuJ1rj6YcnW21bpnj4KBAAu9HshJyxNgT80PLS4AP5EEZWI",
+	"HAwuL4FegCR6TjlCQHBwCGMgxwHSEhBTv2h3pm+F/l4UPH3oPZjTSc0i+YykAizdwxVT2q+UC30+NUtz",
+	"K31HV5mg6QchfqJyBp+LNCciXRmYZ2YRDubH5Gf2nV+3FuIcf/TrduM+KFdeEaHnIAnSb0SSOYNptiLP",
+	"h0O/TKNoSE6z+GCEHNlSjSJUAsnEbAYpQabqmKPdPEsjwg2fIGoulpZbnoG8ZAn8yuklZRmdZA96NKck",
+	"hRx4CjxZkT6SP9V0QhWgrKFWPqWFRF3MyBPQ5oeE5rqQcGCOMjV8U0iiMrF8YfQ2p7Q5SBXVztyR/spp",
+	"oedCsj/gQQnnrSAToNIcimEBuENL6xRlmpcBQhIJl+KikptFsOI1Hvjbb78dnhZ6DlybpcO6fnuaLelK",
+	"kfg7O7sEmi3+c9yrpO64F9dV2zV1BcGWS5GAUgaUr7lmevW5qBiZZpYdWuFHJoUmlFzSrEB+angRTRLI",
+	"tVlpRTGXNGM7SMobD4hQbTcfcylykJpZjS2RQDWk5xR/Mysxn3op1XCo2cKogw0oRjWldh3KUW8GHKTV",
+	"qaufS5si6rG09TWWQnkcm6D7xj+HxolSSyHTcyn03vuQoI2au987wrKWtR9UJnT7do1uUKhtu3IndGYf",
+	"Ll87typh65SaztQ6mfxm6HBB5YWqaZtUEbXieg6aJWQ5B4kclGnDmoBKRfqU02ylWaIi851CAq0jC1Pn",
+	"5Rjmb+DGbvy9Z8yE3scWaJVPn2/DmerJTghXhH4eWJmtdk5lwfxeX/TaRF1r7Jqu2qWY/BUSjQvL0z1x",
+	"r7lEY8c1TEW3OINVNYoq8amJIQEBtdNFFBJ7bdUOldr25tDyJ6ZamAfTsKh/2AHDEXPtNFRKimTM4Uqf",
+	"i+lUgV5H6HdGXnJtkJaThTHR3HkoMhVZJpaDXovnogFhXOCGDZ6VROqR2gh0c1hIBJdMMcHtn8YaMjBG",
+	"G9ycnLXieiVDaSWF0zSVoFQLB3Ysb+0NXJdcrQPkzdkv5NnxN98cHhOa5XN6+HTQxqpyoTTNzo3caB1f",
+	"wox1cBalJYDeTlvuuchuohyyPne1k1b45/nDSKUOqcOdO2QdfM5z0A4gSCToczTvagSwzqQbqK5Aa8Yt",
+	"46ZpysyZ0uxdsH3rdHkQLoObD7YaLK+xx27m0XGop1rTZN69yynNFDQFjD+MTWzkLCvWzqdOH0uYzIW4",
+	"iIjBwpkEFRG4gsRopFN6Aa3EYje74VRajnbN/SpBW/3NSFOi2MxwDGKHjgglr87eHoyIAppBSqhGx5K3",
+	"ZSToQnJIg9VV8NwVadZ1zcD/5QchfQWAusH716evfn590DJlA3WaeNJx5i/nkFysUzO1JN4CP2Pttf4E",
+	"Gc0VtFOsuAi+ngiRAeVrK7YOY3HRK6epBu1Y/Z3IuDxfJ/rdZVGe/4qEtSfZ7MCq9sPsWyPgOhqtb1Jr",
+	"ySaFhk8htu8lANpNxD6hiNF4ICVaoPJqlYVST6DSUYKR4h00dlqkTL++hDYriSa6S1TSRIt2wO8jvJzj",
+	"Y2+hYIVaOQfj+puTFm3IIiCoDo3Z6H9yBtt+td9f7yJmUEhY0EQeevVxwjlry6uA8XHjKd0JuVZnfnuq",
+	"fSkBFW+aqTbM2WCpRD1YdHFAr8G3q263sHYLBbJD2WnyzvAOz64weD1YWm0hbaAJLuHuRslLmRkw6Ybn",
+	"FiVwDjTT821oESz7R/tCt/54wXj7DwvKC5qdKw35nipip0r6GbROteLJObppL2k7ot6jXoqw3aSThujQ",
+	"XGt52I2j2E+TDVDhVhptA2HrUgxpi/RTmNIi0wcRqSgPfTDnEqajcTEcPktonuMHd4+mYZFnVANRRTIn",
+	"VBFDnofX14Pyfv7mplXP9ehaX4hRlOdiFhG6yDOmixQismBXOeWQRUTBzJyLmdmp1q1D76O8f7q6ffru",
+	"DbmAlSKUp9YTrR5atS4mGVPzmm7dPkWThpq3Bz8IkhbWv0OmUizI8cIoMk9P5gPyyiKHMl8cP18MtpJT",
+	"SDtbMLpDX0/rXPuu9PbbM8SdNP56KEdd828wgE2GwDrvX5fpeyt2HU6WpsvJXZ2UrGuFbkj/+WO01RuD",
+	"A27Z1V3oTaFcv73iFIxyK7NnmzLQKZo/p0m0XaS2Tfa6rtfcgbfMiJ7zVCwo43tS476OtLtREBxbq697",
+	"P1keAPElvrYnvq3BrM7HXwqupciMALKC3T35ggBN5mRRKAymYTY8QoG8RNFBs0wsM6b0gJx6e7VQ1kEz",
+	"ZVJpw/K7T2dBr97YH58Oo96CcffXcbdeuV1At4uU+v63QPgu2EyI9bdnM8Eot2Ize5DKzofRWPwOkL1K",
+	"skIxwV9zLSu3z+1BG463+hTo1gfa1wC2d1ZT1uG8aldXA8Y/QjphKaEkUACIkaP1+8/JKrJOIabt7ToH",
+	"IqY2UknPQSrSV6KQCbiYLRvEVY6ITlIvp7cZyE51bxgoH1uvoBfiElq2+IYTSjJ8e0YU4wkQSi5BGkiP",
+	"yFTImdAauIteZDrQC0sFKerZHa2PbtRXmucGADY4xSw3au4ZfybBFlrVfreo9knMDvyybYQITVOMuTKH",
+	"5o8eY0jwV7sxt5+tbq01OVHiUmk71o7KL3UjHrczrq2OBarm7SD431/ee0Q7+/H08Onzb8yfNnqjWjER",
+	"ViwYgEVGRszhqhXcd0vmUQ9xa0cnomJ/7PpogBX7HmPdFeAHciB2i4g2cKTvGWTpaymtW7Zp2nSq4xhF",
+	"s905Zh8rFfu2BXTZDfZQzgPQbAoWubWu/yaIo2nw4uoOeqNX1D12E/UmTOr5uReaNd2twz2XZ3R13qkL",
+	"dvs7p3TBsg1vztgl8O6fM5HQjriRfC54Cw98PTj+5gRJjRJJ+QzjvI1SlhouRKYMvdak//z588Ph8XD4",
+	"z7//w3789tuDVso0uuz5H26uT3C/Bjutg6UB35rI8VLIbjYqj7p2hCWYwsW2opASGYqAdyJjyWqTobQJ",
+	"kf6HKTZhmYvValyXFnJKEyD9DGMAJ4LKVEVEiYTR7HwKkEZEAZXJPCISErFYAE9xTSoiXBiumfg/0ROT",
+	"nOdSTFkGEfnn3/9xQLQgl+X8rX4ZTLHYW2OhiT2qPYMT0jsOZ4CrnElQe405F1nXLSHrumjoCnfTjids",
+	"cGtsQg2E/e7Bbq13TDUtrC16yu3Xr3ZD6FR4qDXYfuzCmx8kbb8pLAMtd4yFSurXR5veCm+ablwA0k6A",
+	"tqrm9FP8rR8qXfqJdTcbrZtxa9zSPN8eRWDXWx5cr753t8JOgN+FQVkC45bGDr7/HkrA72FFYtC3lULo",
+	"0C0fq4P5PcaGh4aLFlYxNHM+8UlLE5gKCWQqAYyB0K7/33TvgMNyz/VrnZ0rm2FY28W3wyHavTaH8C/f",
+	"nAyt5dudU9i9qjLdaR/rfJtiXvK8ZpisIOY3VUF3RCh5+Yb8VUwwdUnIC4PkPLWa+IJe/QR8ZhS7p2aP",
+	"t+CV6xRlT7ORFWbzA7SoO/8ZZ4ZQ2lWPuzqcqLekTLeOFY70TW2c4Z4qfZ07d9LZekim5dI2CpMmml3a",
+	"bMUyENPy7SAks83kDlJhGm5UFyjpZ3Oh9nj0LkGtF/XKjCCMa3S5aFEvzG2wpqtLy4p6ZS6Oe7sK6rfv",
+	"lRkrUS/ILDQmjsuOad3GpksYzAJo0XitzWm35XP0JivMvPmvs1/eouej5m3cxEsDM6vNScyVps6ybPF6",
+	"bAxGWbOBAvTUTHdQmY9Oqe85phNR6NEko/wiRj9DV6qmvWc1ILAXrbF1F2GWHy0UkDlVhNoA5FxCwpR1",
+	"Fdnsq9hgTzzCjLHDMqQ8juwXYskxuzGmeX6IV7ULphTjM/+dhGmhqkcWTBncYrNCQhqT/snw2wP/dpAI",
+	"RPrPh8/8D2Waqfn26cH2i0IfhoMQDXSjDZYtSqfb8ekNTNCm4TlWKHy6bZ37mWOYUAUZ4xBt4IVt0uW9",
+	"Y8zNW7wwDm2jslY9eRPdLmwl3PP1ncUuM2+mneelnbYxc6Zh1m0MfxYiO/cOn3U6vMeojxBY4Tqi8Mha",
+	"Nr/fZZBBilvdAt0Wbxo4EKgTx8NWfeIOT3eneOrwwEupfxxI/eMdVLu1a6Mu2N+FOo+EfXtt3rx+qxuh",
+	"LwkFase611GuwessEXlNQ6LpgmHdjIJztLMl+nIMpfpcslbdBVFuTRQcH37zjGRiCfIwocro5FqDVBFJ",
+	"2cyoKEKSJ4dPIiMoJF6LYBY+dc9htho1n8xY/+93evjHR/PP8PDbw4/Xw+ibpzf/1saazzjN1Vzo/f1A",
+	"HVHtNM+7XrmN6Gi/WAhuEso6FU8USSgXnCU0Q32u/f4g3dPZ3+6jbhcaG1zbWz04Dm6RC933Lpsu/38A",
+	"yzba9sf6ck75rE36u2ILN1HP2tL2s8jr+J26vC57Sxf1Ehyu3bDAWipbXVeu4orINy77FZtOWywUnH13",
+	"/tgAQouaPpVi0a5Nix2uQszL+GhULm3Tpu6C5Zfkenu2f7biSSdabPP9ose5tlqPLAsqL3pRLzObbEOP",
+	"Jug3Ry81g9tqga51unFr6trqu4zy1qug3WFeAaxtH1uiBbfptly02QW/zVc+T14Rpggscr0iNNNzUcyw",
+	"xIrELHklFmALeGhBFPD2O2pLwHe0Yb+sdmOmXDTy5RVPyFIUWYprw9smIVOQkRVe9hbYhqMRCXlGE0iN",
+	"ST7u/S4hpYmG9OO4NyCvcfveIJW+QEC4cTRuS5O1DE71ZXzUXCzNLwub/mWgfrCzrW8A4s2+FogU3PPF",
+	"7Yy/rvLXgzYNUpaHFQ4bAL0LzQOrtH4ov/Cq4gJdP5FJwTLMjmfafT8BgvnGk0JjEQbzx3oufJUS1GAA",
+	"BQ84waHdEn50+2rjDRORrtrRCSu9UGVX1MeMJyFRuh9EDnEU8ajyglD7grgESU7If39n8CQptEWayGtM",
+	"494///4P0n9LJisN6mDcI6qYTll7wIGt0fGJNwfuAJ4o4kp+RIQWeu7/KnfQek/n8tqr6ORg8B/Fkiwo",
+	"96EU5qFasZiESslADVpVHMM6RLoXV6K6MXxFXCvQURmPT0ki5kJi0HwOUglOmA17uQSeCmnDATMhLkiR",
+	"V3F+69fGMtslYccRkNuQfa0GuE6yKdqFQzst78Lt7/yi00dy7OoVEYVOxKJmqBgDxbqNMS68TNjPjSXR",
+	"4WANQrP2TqfrFhElvv744cO7urCoWLYh9ohIwEg/wniSFWmNNurKuNw7FWwTv0aVu7xd3/EudhNXD1YY",
+	"tajUIZf3R7cBW+9EiXSIf3sd8oO4gDtKadu/LgFM2VW7tEA+QpI5lYabSlXahy4FHb2riZhxpqB+aRji",
+	"LhZt2msPynsGNkIdH9oU3G2HKbe41cjDU7iVE89DN/QYnB7+X+sv+Fh9HJxvdB58wr5rW96yubQllgxP",
+	"tENnCMpzDcjZHKtx8QReEMEze91jbGlUn7GwZfudokfxTXuzdLB2s4Df+jyL7t3dBS27FdyakoMYpUBg",
+	"zMvLO1CGkM4N5Az7yjKxbLX/bVpJIZlenZml2b3YozgtrGcA14xX9Ph1BfW51rmtFsb4VKyf6q/ldRW5",
+	"AMgVFlyTQDFAOAkKO/lb5BykjdGQIsOUA2tpBGza1oAidMw10AXR1tDiJJciLVCfGJAPc4bGl60Vcfah",
+	"rP05ClIYIkQosxGXizcH8oMgScaA6zGnEogrXwSpzW5jejDmY26vI7E65MSqqMSmOpFkDsmFHw1r4yUF",
+	"rlnTC1AkPnVXrShhRsQVhLMXeIh77gZvMOanlgzw8s4ADeltRGJ0Xcakj3BBO+ogIrF1ZMakbyueluUD",
+	"7LaYJEHAykE05rF1eLoXfL5h7SESl75QPy74oFyM9rXhbGjJQabgwIDdrXPM7dUY44RyYmgEd4z5hhbV",
+	"iENyhA6rYhl0VZJvQR2QmTb2gdJS8JlRMuwM5mctBOkjRIhLMrWAKP/CXRqDQ9QWYiewpT2RtZTwsLV4",
+	"FTkZPrO/aPPmmIfAcPwp/Kpcq31nDtVcyk1GF1AiEN5zY3GH99+/JN+ePP8PvAptrd4Xl1ik0CjAutj1",
+	"spIDckrcK2Q5FwrGfIebX4P99vYXK+IaGDFOYkMQcWRMgZ0vnMfcGHjEX50375JdTQtbTNJdGJfVJCdg",
+	"l8q0D86yFQSNLQppxSEOEHKna5VE4YomOlsh2mAsANaxGWEhyzLJwAan2In7J8PhQYSkYXasSMyLLIsx",
+	"dpby1ZjbqoR9Lnx9QkXME3SSwcjg6CUQgRUP7c8rUZBU4JqX1IY9KdAHA2LZRE41CixkDZCOOVbHVLpR",
+	"k9jFRVG+qihqRKh93ZGDTuZY6jXAY6aq6tEnw5OBZ06+uLU3I0n8v4fO0XD45lVsa30ahAX5RNlanwGz",
+	"ExwMuMs79pCPB57tUW84OB4M0XTJgdOc9Ua9Z4Ph4Jm90pijJDmyvPEP83lmJX+5/jdpb9T7AfSPPuG9",
+	"VpT76XC4ocLlfpUtfTmE9cKWv+aDmhDsjX7/GPVUsVhQuaqKESWgUKQUNl4QKxj+Xu1E9T6aQY4WxvZJ",
+	"1KbN/uwe2bpbDVf6KM8oa+yzpZh5fUtuBp+x906irxEKRcyQxKrGm3cdvOO2tHHb7vwHK7rINu39lxz4",
+	"6bs3+520H3QNAmW4Zqvrxs1Vss9txxzI6417xTJ6G9H5vSu09xmwGafGMrvPh8+6hinXddRSfngbLfgK",
+	"wZan0mSOVV4NO8XS9LhC673DCuMbQXl5fOR1lU54Gl3b55f26l0dfl93mWarSvtBG9KIiEp5RMexefJv",
+	"BchVV7uDDZ0IdpsRlde+9ZRXIx90ze5rZm6atu29Kip8J6xpVGpd38xvTM+taLMjkynLtFGUXX3Iel2q",
+	"DKYaJWHBM8MctVe6ZQFdO3UuoXNfcDJcejO+eD0quB0Krvxm61Bboz3bh8zYgnWMeFyLTLXhDxvjET7e",
+	"Ix8Ii5y2lff2xzWpWVAR4mdEVCY0sooTu6TNrCLo64CvHG9/pVbpG1862f5SWVP/U3hYVB3Yttermtc1",
+	"vlc3gX/3ESIfb2oM0UC+pIqQ1ZVsbY3RHV1Xt6A3m6TIaZltcN/40yVB3UIHjwdeHvgPoNGS8ZBpPfE1",
+	"KdW2oOqRo6o30c3HTdhy1Ei56cKcl43slHvCnlpWz82WxJtg6Y0C+i9pModDV4Siu3o+F4fo9NuhVP4t",
+	"cXUH1Ku6lnzp2G0j3zZi9/qpPSSul3lHtx/flnNeR6n3NlBbOeeiKyjQyF2itfDufhjHTWIXxx0byVpV",
+	"QWMcewRlGWSRTS8zKiDjY06JZgsQhcZaBdw7Cn0KWpUetUIP94CcYoulQkJLRfzYXgPGVTcf20UqDVox",
+	"jXn/+fBZzfPS6NXhLPw688A4+VDwoMD/zt3y3wnXqIXi36y34np4+RY5V5SBoCztp4dTiu6d75wMv93+",
+	"QtmfyrxwvMOami2FkME93Qlmvtfa5+CJJbN77w69k+hvoc8dWcPmvtiWGbvRHYOnxkrLlLW+M6F9rAyH",
+	"ZfmU424crjSpWjIMCI6I/uQlS6rmLdx2Phq0sAezgs+vmDbs0cFXRXyfkyIMWLfrt5spACvrHoZlgO+D",
+	"FDDksEYLT2wtbTNpSAOS8lQs8H7AMnhdSK5cEEEDvXHp74IqwZ9RdTZrr6lfjzh+JzgubPNM3oI2t0F3",
+	"5eK6Nzswz8qn1vTlLsfeZo/gfXqVamHvWw27EgCYkuv6SXJYQlBAy4UJProR6n4j3gbGEAkr5LpHQwuP",
+	"TB1d4/83n8Svo9buvB6bd2/P28n3X9rGg02+X+tmWkWNoFmkKtXHo6NXh+qqXp1q3Uxn5dprxHb8oMRW",
+	"ogHGkfAIhVkO0lYv+aoMj6dPd9nIeifEL834cOjV8DK4sobrylfICDwxFynTh3AJWy/Pyl4RO0qfMip7",
+	"7wupep+M277O0tu8XOvEse8NngUjwcIevhMwU4SlpJ/TGeOzzrs7l4QXTrmWo7g5X/ULv4Kq9zVpu4Uy",
+	"TzgIl5pBqBE8jJ/lC9EJAmDV1FHzfUX8wW3eZuJ/HT54j2jQLKDcggevm5GcqDDa0i1f96GGpxUeau0U",
+	"P95USk9DFcFY6tf1UkT34JldLzN+Uw9HNmrbzT3qQrWy2esI5GLK/+W9sw/kbP00XemzKT54iOhjrIfl",
+	"dBBFC8M7ug7+urGiMYO2tLdX+L1qzGbjKedUubDneRgy3bfx0nOmtJAYYXoBuT54YYttL5kCcjL8dt1e",
+	"sFM1ibRGKCddC0wfnTt3g1wWnLsjV9R5hb7xIIcPxfGM8VfbyaMHpXFVves57+fSCI7lrVHH0SFBdTLf",
+	"4okOpn2i6s00BuTUfSRKsywjGIw+WVmDT7PL6k7H5eZOgLhkQ1tHbZ3n2BpAD6oYuLJDOykGD0YmdlHp",
+	"47Xtn0qTcJTX4AJrdPcJqsURzfMtvpU8v1ezynf33S4bnijsH1vZVOTMFVmgEhr95KIyTYlJ2zXkUbKs",
+	"++bXgVszyM3J35FkaXV1266NVnmleU70XGIFGVq2xib92LU1jCMS+57h5jNcAZbwnNILiF1iXvkWVlGl",
+	"Ri3GkAHXDWzMMSPK4YzNx+6fPH1q8MNnnGHCU5nZ1JBazqke6tk2r4+HHYwJ41oQpsfciD4yocnFTBrU",
+	"cNWLXRpBGWmVWD9p2hasZCF0ilW37kPsVc3gH9gOxmbcLY40ixGPcu7PJefssTs20MKCdhNjR9c0z7cY",
+	"y47huIjCF0iJEqY2j7i6hJoJG1/BtOUshQKJZYhsWXKl6cqnnrkVN03lkG63m8g1rH+M7G2avJuxo9vE",
+	"bT2A4X0zsQ8eKx4VjmbUdcf5faKCEW2/wM/zbVauLSrnyv04RSIqdQcMKXaaQ58S7ANEYvdN7OvDKVvF",
+	"jWbZQVQqISnB+gaEIpPrMnHvVcZ/HpO2gzy+VlP2z+XjRmq5G4l9pF1xwIdlA+3RNzZrQftici6roJ4F",
+	"rHKgF9a28JziSVXowJWqsJYIDpRQlw7RNEfKOgluIq0gm9pEDG/rBLyo8TjWFNY0E7MDkgrA6hZo1IwI",
+	"9ZOU83Ohx3wp5EW9nkJl/GDdjjXe9AHUAwhR2+u8Q5K6umOkLy4Ips1WOSE2D6QqrGlgaBNHbGsIM+zB",
+	"v/bFwxdK/AaXLe1bxOdgO/IZ6ijp4DZcIShPt9kt9Sp88B7Rs9mdfSc3VbiLz+Cu+lNl+e3h4AqPJcTO",
+	"GtI9mMPLl1Zab+t7wXhK+ujumgvbh2aRZ0wXKZg/Fuwqpxwy81nBzMxrPnpH2cGAvNFqzKualUy5UrpY",
+	"4suWB3Nq7ZpHzBaSIhOKNXLqVYVaXGVlVdUxj/2gg1yKvwIWxI6xq4+bYEBzdn4BK7PCOKia7YozLecs",
+	"mYdtd5stj23jaGuKT1ajMY/RDe5K/VQ5inEV+uua9pxLmLqaTjTPfQ8hLAn0gyAaFnmGsYmGJONBGe1r",
+	"3h68xjnMp19dS8/YOhLjwXuYqpj0Y+wadH1dvXhzg3tUK56cY6eoS5rFKHnNfGnhShvhccTHi5hoQeKn",
+	"J/OY9N02SHz8fBEfdPsEX9XqeN6H3RDM8Hl8hOEWH32Fj77Cuq8wZA0bmPl+KsfRdfDX7q7E4KUXZGlU",
+	"bqYJTQzDyiCdQVp6/WXB697Fsmy1qz1dORiVrQze5VxsMoBHJ+OdOBl3RKtun+PGcxk+FHP8UMfKyCOc",
+	"8nU8UWZ620pM8aeMGusSFFZGx2r8suAHjwjzyZ7PnZHq3j0gAdrs4xA1GmnlDI32dYV6ZY+wlMgiA4Kl",
+	"NK1etK+j9EEVn8/jON1C248O1K/IgfoAasyRYeUP4l9t5S6tlvAZcNfeOWXTKUjgCZAJ6CU4X14j3qlW",
+	"lhm1qaVXnEITsaZz9RdUXphnx9y8FRGapi5BfiEu4cAVqgGuMN+SaV8NEB+ynRZARe6VREi3YlnwAXlb",
+	"7/BDFkA5Vq51HGnMqTbcb0BOnWr3RJUFb9ASlAW3UtlL4bLoTd+MaAa3XziVcklVfX+oJEZV7qcs+Jir",
+	"ErASlD5A+9u10nCGstujkE7trBpKuPkOBgQb8xQcMzBr8DXCTLMFjMjJ8Ftjsmcw5s5RgHWUyZKuBuQ3",
+	"s684latzWfD/NPwyjsrC03Y3tX4+fesOo06wHDi/hNmKK8DdZgmfrXhSFwc7pP65Re1Xl/FT08sEh1+m",
+	"nUS33vti+3PYOuzmY1f1kIKTvpCRLflMUrkyX1lcyTNaKnV/YqP5i5Qa5uTrMoNwsbwvufFg93K7y42f",
+	"sctArSXPE7yeSw8Fz1a2dRVwbUgRUnfrVi+KUt0fKW37Nbh69iWb/vUNXtml4gWZCD1Hf73txkEEb8qc",
+	"Qeul2cNbgbe5RFs2nA/lxWDVXh0B6OXC41XaPV2lhQjVXZNwb9ou1abwLq0tZTXwutOWliUtga8LisUn",
+	"gEor90eoP/kXWBrZGPUI/fXYkQEVMRdvhwUsXGVA0o+TOZP56OSpD+RFJY8pkoJkl741SVWCGgldCatt",
+	"0axsqoA6hOC2mwYf82BX1qHmmyUEC1W+0lZECq5Z5lopTIWcCa2B1xfkymtAOnL1N2x/LDIpFrka89j9",
+	"HlulMZ5TNY/tfR7O6mje60eK8cQoRsiBkBZduy23ULy89xU9mMJVQBqNebm64OCU7ycRu5SamPSx2QVc",
+	"6Rh1X0hJxjgo26XZcoD43+NAJcY7H+V+OYxtQwpsXoX5/thKwn6MI+zfgGgRnyYJ5Dp2HQNHJLZNPfpN",
+	"vnYQkZinLT9eHdqvR2NOXWA2hkZbVJ34GyerxaPSblRO4FquCMVHzdCJujQqLlzpo0Rdlh0V7aqIFEur",
+	"DSNAxrxf9R6w1UZqNIBjBmevtAS6UGFznSeKLGAh5MpGX3ChyUyKZS1wdMzj1x/ozOOAU7hVeFUOXL8g",
+	"8Zvp4VvB4fBnqpN57MeoBWs8G54MSPy/h689UR/+j8e2Ma99/yOiHWJg+PUZ+wNiD1MoIVoVk3FdE1o0",
+	"7R9Av654yU56tisREarZvoMTyrioZ8+8F/USdYntnK50a/OmJsvCy91umqnItKugBdLdjvUsNpVUn/uW",
+	"6m7c2iF+ttpW5UG5eIWo10Zqm/tt2NMwZLTTc7fp4PGhJGjsjRscJB4PoeEpBrWUDT1tW1QLkbS+Uh2p",
+	"eetZ27VJyP1tViM6zrmlH7OYWrzGv2iV+ZPhNxvwK+zFtDueVQpN69laoeC5r+V/XHhJYlsD0SxDTdvy",
+	"OML44IvT5Ha4D4iav5ShH83LgvfY2oxvdH7Vsv0qnnwXYSv7KJRH15W83HhR+gEtNmiqmRjo0ihySsR0",
+	"Womlvi0bhfnDK6eCLpBbTFa1ArEsPYic84mOOYel5xwvbK0ZSAfkNKiBO7eajBHYfgFGm7XUjc48W5zG",
+	"qrShhlWmLYcqmM1cbhGa3ws5C+Rm7yF4/muOjWm7iDLcTLmDoJB3TUNBQHnFkD2WoL0jk8+ixTr2P6nh",
+	"2v2R+Zo+dcqblKnDyuFCOjoo1al67cPq1Y0FEBf06ifgM8MBn7tyXv7v43WlbwdeJEUGm2NE3+MT90h2",
+	"ZoLdo0JxwXdQEerPEq6J8ArpwJ74fQZo2tI9eDsjXLB/VXo8FyJzRqVzRWA/BNQFJeXKFhVsqbOJg763",
+	"HbDupd+AyODzlLPCTX3BdaweQ/Puo/BVnXhK2mkj5R3Z/NG1+W+nQlh49ennl66fQODys/WvVujUv4Bc",
+	"R6XiU9XEOugqflUS8ddQ9erzF7HCg2rn8J2NJ1tPYHjvHO2DQ6tHsd2Mbes+w3u/NzSHtWsYm13oC0In",
+	"GHGA2Quq5AKugIiR8NhOUxXSNvdGfy82lK5E/IhQkhlWLcccX5mBVmE3EhURStQCmw+7fvBrfU3K3rUq",
+	"ExoL9OuOJDwb73XP+sPniXTrorbHcld/Sv3Bx8R1sRSnLWRA1RbT7yf7yE43FXt0xr1ta9s6dr+xLWIJ",
+	"cLyTw6Xa2CxXOvp4OBx2luOmWfawwUubCBjh3GUC20N4LIi9xfC1CBDiu0PwsF5yG2TRh0TTVfOe3va+",
+	"xY5vGPCihQt3WW/zFzT3aw2TYVqNeRCOUCWy1C/xB+StIHopPDbbqrMis1mEvtw/+Q0DLl1trfIGflKo",
+	"Fc5Icboix3w489e5gkTwVMXu2teHEGLwId5SvwctV4enUw0ydnGhLnQFYyJxOQSuciN+B+TUh2cSCTma",
+	"qGNehQMZMR+/SWGRCw08WR3+N6xi0nfuZqsFiAvgByWYyu/tPIwrDTTFc6AXjM9sRKPgVR+vMT8lF7By",
+	"FyJWN8AVjYiEQtlUfH917WNjNZmIdBUmY+IDJ0+fDsh/w8qqMRIWsJjgVfFUyDF/ekLmopDqRRhNUC7Y",
+	"rAHjAJRrIoU7aM03TFAbQJTrYKhrF6F1GPY6/IBPh8Oo/Wr07nUcXH7Qk/EhvSQ49w+SdlfAReDb8Myp",
+	"BDXPVr5hY9AEDyNIdu8xu62B7KNW9bBa1b9+65Z9e+kiXhPajrKt8qymwB1d4//bmoR7xnO/OsxGynw0",
+	"+ptGvwNLu8qyl9mP0A9beK0hx5EE/Lx/KHI1dpci9Zqnym/Heiwl1P2FpG8VDUTuOHLCFP/SVlpjvoSL",
+	"IUb9wIpaauWmrUVjGfyYY5AtoenCGP8CO10tqKEcp0Dokb3t1nMjsXGwWsGe4bOobINMtYZFboPE7D33",
+	"mPdjezJuwPMUOIM07uiEjM9U9HVvUjfzFHbzucjYwcNZW6Rv/676wgZ6b8FdINJjksTX3CR5X2HnsHgj",
+	"79vAwTgs74V/XWnMkqpK7NtVGgNK66y0n2wINRfLnXkVWWdVY255lTEXPpFTkYpRcVhuYVMclg/ApMwJ",
+	"PbD7cwvL4rD0HOuRFf0ZPKH78yS8dNjOkcrKxkcpm047te1XbDrds4+v4St7NT7taowo9m2feu/NgQ00",
+	"2ogTS7ZY14yqcpaXotEn+L/OfnlLcqrnXx3tfh0khZKtSVEvxSKnEurHuaVNaUVc13Oq5jeduVYfSids",
+	"KpIC06gwDNYPgGiDNVqomtvyZAVnfyuA5BKm7MrWaSH9v5A5XJGUzcyzQpKFkIBV39CWQK9rDlIJTjOS",
+	"Uk29X3gtscsWe0MJL3i2GrTlfXhqeOlI6xMJj6YpMz/R7J00c2lmxrHk7ohcTP4KSaerLKFccJbQzBKY",
+	"6238SC6fhVysM8Dj7xPVQO+dG323hJUaGthPJHhyXPHkUBYbch7Rr0Ox0JGvctS4pYoMydgcsyrl0Wiz",
+	"YeY13jRgkPo64WBHfJvO/zC3kGkt4Xjv17+UXrwOppuCbs1p/ouL3C/jXrKkje05yGj/bb6R/2AfuUfc",
+	"wBk2t+Z1LjcJl+LCZ7syexufttXntRm3g68ZNepnbg8yPHB3tNt69yLw78lAx7E/T4BzMHW6KdAZw8ds",
+	"8RrMFJyLpWuwLngCj/18v4qwZiSFVtqoscGja/zf32t1BSy/RyakKlfcgOBXlVPaJalRTkBKIQctrjEz",
+	"REV698lYu91Ulpc64DzGO7f2cTQw2ohBu6jEHq32VIt31+uxroGdvpCZUcK1zkdHR8dP/2MwHAwHx6O/",
+	"DP8yRHe028D1mm8EJG4U6AJLiWKYay5FWiRBIVKsJhL2sKxH6BfWm7WuGauW9LVfFVZ3yEChNc3r/fer",
+	"1EZqw3vFdN0OVoN6OF/bNB/aDGhbfo3JMC6jjLyqEhC8LeQj+NzLLbN8h2fjxLD3nzNJVCJyCJfpEKd9",
+	"nTTPW4DhXf0OyEbLabYtjFp6MIYLz/POKcty9q76uyL9d0LpH8UsIqe+fH1EfnbF6yNyZkvXR4QSV7r+",
+	"YFvus+GIvu6T4ThRCKFQW103itrW/RYTjNFk9eAqo9K4xUjsN+o7NLqaHeghSoNpKtN2fQ6XmXuJPeSs",
+	"u6c9wmeysplkGJxW8GB458xth3sDQGK6nmrdVtGnWb7HVYrzhxhSX5V82nHyRco00dJQczm9vUINUcc8",
+	"1TLCj1iOOMJARsZBqYgsQEuDSPZsmSrdCS8IF+6qiQOktTMoBaPq3Xy8+f8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -155,3 +155,41 @@ type ConfigError struct {
 }
 
 func (e *ConfigError) Error() string { return e.Field + ": " + e.Detail }
+
+// Previewer is an optional capability: the requests Mark/Unmark (and, where the
+// publisher can build them without asking the vendor, AddToList/RemoveFromList)
+// would send for ids, built exactly as they would be sent but not sent, with every
+// secret replaced by "[redacted]". Steps that need the vendor's answer first (a
+// cohort's id to look up) are described in Note instead. remove asks for the
+// requests of Unmark and RemoveFromList instead of Mark and AddToList. Errors:
+// ErrRejected (an identity the publisher would refuse before sending).
+type Previewer interface {
+	Preview(ids []Identity, remove bool) ([]PreviewRequest, error)
+}
+
+// PreviewRequest is one request a publisher would send.
+type PreviewRequest struct {
+	// Action is what the request does: PreviewMark, PreviewUnmark,
+	// PreviewListAdd or PreviewListRemove.
+	Action string `json:"action"`
+	Method string `json:"method"`
+	URL    string `json:"url"`
+	// Header holds the request's headers, auth headers redacted.
+	Header map[string]string `json:"header,omitempty"`
+	// Body is the body as sent (form or JSON), secrets redacted; a body
+	// over PreviewBodyLimit is cut there, with a "… (N bytes)" suffix.
+	Body string `json:"body,omitempty"`
+	// Identities is how many identities the request carries.
+	Identities int `json:"identities"`
+	// Note describes what the request cannot show: a lookup the vendor
+	// must answer first.
+	Note string `json:"note,omitempty"`
+}
+
+// Actions of a PreviewRequest.
+const (
+	PreviewMark       = "mark"
+	PreviewUnmark     = "unmark"
+	PreviewListAdd    = "list-add"
+	PreviewListRemove = "list-remove"
+)

@@ -73,6 +73,11 @@ type Plan struct {
 	Add         []Change `json:"add"`
 	Remove      []Change `json:"remove"`
 	Unchanged   int      `json:"unchanged"`
+	// Requests are the requests the sync would send, in order, secrets
+	// redacted (empty when the publisher cannot preview them: see Note).
+	Requests []PreviewRequest `json:"requests"`
+	// Note says why Requests is empty although there is something to send.
+	Note string `json:"note,omitempty"`
 }
 
 // diff is the difference per action.
@@ -269,7 +274,51 @@ func (s *Destinations) DryRun(ctx context.Context, env, name string) (Plan, erro
 	if err != nil {
 		return Plan{}, err
 	}
-	return Plan{Environment: env, Destination: name, Add: nonNilChanges(changes(df.add)), Remove: nonNilChanges(changes(df.remove)), Unchanged: df.unchanged}, nil
+	plan := Plan{Environment: env, Destination: name, Add: nonNilChanges(changes(df.add)), Remove: nonNilChanges(changes(df.remove)),
+		Unchanged: df.unchanged, Requests: []PreviewRequest{}}
+	if df.empty() {
+		return plan, nil
+	}
+	pv, ok := pub.(Previewer)
+	if !ok {
+		plan.Note = "the " + d.Kind + " publisher cannot show its requests before sending them"
+		return plan, nil
+	}
+	if plan.Requests, err = previewDiff(pv, df); err != nil {
+		return Plan{}, understudy.Errorf(understudy.EINVALID, "destination %s: %v", d.Name, err)
+	}
+	return plan, nil
+}
+
+// previewDiff previews the requests send would make for df, in its order:
+// list removals, unmarks, marks, list additions.
+func previewDiff(pv Previewer, df diff) ([]PreviewRequest, error) {
+	out := []PreviewRequest{}
+	steps := []struct {
+		ids     []Identity
+		remove  bool
+		preview string
+	}{
+		{df.remove[ActionList], true, PreviewListRemove},
+		{df.remove[ActionMark], true, PreviewUnmark},
+		{df.add[ActionMark], false, PreviewMark},
+		{df.add[ActionList], false, PreviewListAdd},
+	}
+	for _, st := range steps {
+		if len(st.ids) == 0 {
+			continue
+		}
+		reqs, err := pv.Preview(st.ids, st.remove)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range reqs {
+			if r.Action == st.preview {
+				out = append(out, r)
+			}
+		}
+	}
+	return out, nil
 }
 
 func nonNilChanges(c []Change) []Change {

@@ -1,6 +1,7 @@
 package tagging_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -43,6 +44,14 @@ func TestSyncSendsOnlyTheDifference(t *testing.T) {
 	if ph.Requests() != 0 {
 		t.Fatalf("the dry run sent %d requests", ph.Requests())
 	}
+	if len(plan.Requests) != 2 || plan.Requests[0].Action != tagging.PreviewMark || plan.Requests[0].Identities != 2 ||
+		!strings.HasSuffix(plan.Requests[0].URL, "/batch/") || !strings.Contains(plan.Requests[0].Body, all[0]) ||
+		plan.Requests[1].Action != tagging.PreviewListAdd || plan.Requests[1].Note == "" {
+		t.Fatalf("dry run requests: %+v", plan.Requests)
+	}
+	if raw, _ := json.Marshal(plan); strings.Contains(string(raw), ph.ProjectToken()) || strings.Contains(string(raw), ph.PersonalKey()) {
+		t.Fatalf("a secret is in the plan: %s", raw)
+	}
 
 	// The first run marks and lists everyone, and verifies.
 	r, err := ds.Sync(f.Ctx, "production", "ph")
@@ -75,6 +84,13 @@ func TestSyncSendsOnlyTheDifference(t *testing.T) {
 	plan, _ = ds.DryRun(f.Ctx, "production", "ph")
 	if len(plan.Remove) != 1 || plan.Remove[0].DistinctID != gone.Identity.Email {
 		t.Fatalf("plan after forgetting: %+v", plan)
+	}
+	var actions []string
+	for _, r := range plan.Requests {
+		actions = append(actions, r.Action)
+	}
+	if want := []string{"list-remove", "unmark", "mark", "list-add"}; !slices.Equal(actions, want) || !strings.Contains(plan.Requests[1].Body, gone.Identity.Email) {
+		t.Fatalf("requests after forgetting: %v (want %v): %+v", actions, want, plan.Requests)
 	}
 	r, err = ds.Sync(f.Ctx, "production", "ph")
 	wantRun(t, r, err, tagging.RunOK, 1, 1)

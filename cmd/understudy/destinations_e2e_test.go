@@ -54,6 +54,11 @@ func TestDestinationsThroughTheAPI(t *testing.T) {
 	if err != nil || dry.StatusCode() != 200 || json.Unmarshal(dry.Body, &plan) != nil || len(plan.Add) != 2 || ph.Requests() != 0 {
 		t.Fatalf("dry run: %v %s (%d requests)", err, dry.Body, ph.Requests())
 	}
+	if len(plan.Requests) != 2 || plan.Requests[0].Action != openapi.SyncRequestActionMark || plan.Requests[0].Url != ph.URL+"/batch/" ||
+		plan.Requests[0].Identities != 2 || plan.Requests[1].Action != openapi.SyncRequestActionListAdd ||
+		strings.Contains(string(dry.Body), ph.PersonalKey()) || strings.Contains(string(dry.Body), ph.ProjectToken()) {
+		t.Fatalf("dry run requests: %s", dry.Body)
+	}
 	for i, want := range []int{2, 0} {
 		run, err := admin.SyncDestinationWithResponse(ctx, "production", "ph", &openapi.SyncDestinationParams{})
 		var x openapi.SyncRun
@@ -119,6 +124,18 @@ func TestCLIDestinationsAndSync(t *testing.T) {
 	dry := mustOK(t, s.cli(t, s.Admin, "sync", "--environment", "production", "--dry-run"))
 	if !strings.Contains(dry.Stdout, "Sync: 2 to add, 0 to remove, 0 unchanged.") || ph.Requests() != 1 { // the test's one request
 		t.Fatalf("dry run printed %s (%d requests)", dry.Stdout, ph.Requests())
+	}
+	if !strings.Contains(dry.Stdout, "  POST "+ph.URL+"/batch/  (mark, 2 identities)\n      {\"api_key\":\"[redacted]\"") ||
+		!strings.Contains(dry.Stdout, "/add_persons_to_static_cohort/  (list-add, 2 identities)\n      note: ") ||
+		strings.Contains(dry.Stdout, ph.ProjectToken()) || strings.Contains(dry.Stdout, ph.PersonalKey()) {
+		t.Fatalf("dry run printed %s", dry.Stdout)
+	}
+	dryJSON := mustOK(t, s.cli(t, s.Admin, "sync", "-e", "production", "--dry-run", "-o", "json"))
+	var plans struct{ Items []openapi.SyncPlan }
+	if err := json.Unmarshal([]byte(dryJSON.Stdout), &plans); err != nil || len(plans.Items) != 1 || len(plans.Items[0].Requests) != 2 ||
+		(*plans.Items[0].Requests[0].Header)["Content-Type"] != "application/json" || ph.Requests() != 1 ||
+		strings.Contains(dryJSON.Stdout, ph.ProjectToken()) || strings.Contains(dryJSON.Stdout, ph.PersonalKey()) {
+		t.Fatalf("dry run -o json: %v %s (%d requests)", err, dryJSON.Stdout, ph.Requests())
 	}
 	mustOK(t, s.cli(t, s.Admin, "sync", "-e", "production", "-d", "ph"))
 	again := mustOK(t, s.cli(t, s.Admin, "sync", "-e", "production", "-o", "json"))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -104,8 +105,36 @@ func (a *app) syncPlans(cmd *cobra.Command, c *openapi.ClientWithResponses, env 
 				fmt.Fprintf(w, "  - %s\t%s\n", ch.DistinctId, actionsText(ch.Actions))
 			}
 			fmt.Fprintf(w, "Sync: %d to add, %d to remove, %d unchanged.\n", len(p.Add), len(p.Remove), p.Unchanged)
+			if n := valueOf(p.Note); n != "" {
+				fmt.Fprintf(w, "  (%s)\n", n)
+			}
+			for _, r := range p.Requests {
+				printRequest(w, r)
+			}
 		}
 	})
+}
+
+// truncatedBody matches the suffix of a body the server cut.
+var truncatedBody = regexp.MustCompile(`… \((\d+) bytes\)$`)
+
+// printRequest prints one request a sync would send: its line, then its
+// note and body, indented (the headers are in the JSON output).
+func printRequest(w io.Writer, r openapi.SyncRequest) {
+	fmt.Fprintf(w, "\n  %s %s  (%s, %d identities)\n", r.Method, r.Url, r.Action, r.Identities)
+	if n := valueOf(r.Note); n != "" {
+		fmt.Fprintf(w, "      note: %s\n", n)
+	}
+	body := valueOf(r.Body)
+	if body == "" {
+		return
+	}
+	for line := range strings.SplitSeq(body, "\n") {
+		fmt.Fprintf(w, "      %s\n", line)
+	}
+	if m := truncatedBody.FindStringSubmatch(body); m != nil {
+		fmt.Fprintf(w, "      (body truncated: the first 4 KB of %s bytes are shown)\n", m[1])
+	}
 }
 
 func actionsText(actions []openapi.SyncChangeActions) string {

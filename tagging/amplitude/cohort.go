@@ -199,12 +199,17 @@ type membership struct {
 	Operation string   `json:"operation"`
 }
 
+// membershipBody is the body of one ADD or REMOVE of batch.
+func membershipBody(cohortID, op string, batch []tagging.Identity) ([]byte, error) {
+	return json.Marshal(membershipRequest{CohortID: cohortID, SkipInvalidIDs: true,
+		Memberships: []membership{{IDs: distinctIDs(batch), IDType: "BY_NAME", Operation: op}}})
+}
+
 // membership applies one ADD or REMOVE of batch to the cohort and returns
 // the ids Amplitude skipped. With ack (ADD), it acknowledges the batch
 // without the skipped ids.
 func (p *Publisher) membership(ctx context.Context, cohortID, op string, batch []tagging.Identity, ack tagging.Ack) ([]string, error) {
-	body, err := json.Marshal(membershipRequest{CohortID: cohortID, SkipInvalidIDs: true,
-		Memberships: []membership{{IDs: distinctIDs(batch), IDType: "BY_NAME", Operation: op}}})
+	body, err := membershipBody(cohortID, op, batch)
 	if err != nil {
 		return nil, err
 	}

@@ -55,21 +55,11 @@ func unsetOperation(id tagging.Identity) map[string]any {
 }
 
 func (p *Publisher) identifyAll(ctx context.Context, ids []tagging.Identity, ack tagging.Ack, op func(tagging.Identity) map[string]any) error {
-	var refused []string
-	items := make([]encoded, 0, len(ids))
-	for _, id := range ids {
-		if why := invalidUserID(id.DistinctID); why != "" {
-			refused = append(refused, why)
-			continue
-		}
-		raw, err := json.Marshal(identification{UserID: id.DistinctID, UserProperties: op(id)})
-		if err != nil {
-			return fmt.Errorf("encoding the identification of %s: %w", id.AccountID, err)
-		}
-		items = append(items, encoded{id: id, escaped: url.QueryEscape(string(raw))})
+	prefix, batches, refused, err := p.identifyBatches(ids, op)
+	if err != nil {
+		return err
 	}
-	prefix := "api_key=" + url.QueryEscape(p.apiKey) + "&identification="
-	for _, batch := range splitBatches(items, p.settings.BatchSize, MaxRequestBytes-len(prefix)) {
+	for _, batch := range batches {
 		if err := p.identify(ctx, prefix, batch); err != nil {
 			return err
 		}
@@ -82,10 +72,39 @@ func (p *Publisher) identifyAll(ctx context.Context, ids []tagging.Identity, ack
 		}
 	}
 	if len(refused) > 0 {
-		return fmt.Errorf("%w: Amplitude refuses %d user id(s), which were not sent: %s",
-			tagging.ErrRejected, len(refused), strings.Join(refused[:min(len(refused), 3)], "; "))
+		return refusedError(refused)
 	}
 	return nil
+}
+
+// identifyBatches encodes ids and splits them as identifyAll sends them:
+// the form's prefix (with the API key), the batches, and why the ids
+// Amplitude would refuse are left out.
+func (p *Publisher) identifyBatches(ids []tagging.Identity, op func(tagging.Identity) map[string]any) (string, [][]encoded, []string, error) {
+	var refused []string
+	items := make([]encoded, 0, len(ids))
+	for _, id := range ids {
+		if why := invalidUserID(id.DistinctID); why != "" {
+			refused = append(refused, why)
+			continue
+		}
+		raw, err := json.Marshal(identification{UserID: id.DistinctID, UserProperties: op(id)})
+		if err != nil {
+			return "", nil, nil, fmt.Errorf("encoding the identification of %s: %w", id.AccountID, err)
+		}
+		items = append(items, encoded{id: id, escaped: url.QueryEscape(string(raw))})
+	}
+	prefix := "api_key=" + url.QueryEscape(p.apiKey) + "&identification="
+	return prefix, splitBatches(items, p.settings.BatchSize, MaxRequestBytes-len(prefix)), refused, nil
+}
+
+// refusedError says which user ids Amplitude refuses were left out.
+func refusedError(refused []string) error {
+	return fmt.Errorf("%w: %s", tagging.ErrRejected, refusedText(refused))
+}
+
+func refusedText(refused []string) string {
+	return fmt.Sprintf("Amplitude refuses %d user id(s), which were not sent: %s", len(refused), strings.Join(refused[:min(len(refused), 3)], "; "))
 }
 
 // encoded is one identification, JSON-encoded then form-escaped.
@@ -122,23 +141,35 @@ func splitBatches(items []encoded, n, size int) [][]encoded {
 
 // identify sends one batch and checks the answer.
 func (p *Publisher) identify(ctx context.Context, prefix string, batch []encoded) error {
-	parts := make([]string, len(batch))
-	for i, it := range batch {
-		parts[i] = it.escaped
-	}
-	body := prefix + "%5B" + strings.Join(parts, "%2C") + "%5D"
+	body := identifyBody(prefix, batch)
 	resp, err := p.ingest.Do(ctx, func(ctx context.Context) (*http.Request, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.urls.identify, strings.NewReader(body))
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		return req, nil
+		return p.identifyRequest(ctx, body)
 	})
 	if err != nil {
 		return fmt.Errorf("marking %d identities in Amplitude: %w", len(batch), credentialsError(err))
 	}
 	return answerError(resp.Body)
+}
+
+// identifyBody is the form body of one batch: the prefix, then the
+// escaped identification array.
+func identifyBody(prefix string, batch []encoded) string {
+	parts := make([]string, len(batch))
+	for i, it := range batch {
+		parts[i] = it.escaped
+	}
+	return prefix + "%5B" + strings.Join(parts, "%2C") + "%5D"
+}
+
+// identifyRequest builds the Identify API request of one body, as identify
+// sends it and Preview shows it.
+func (p *Publisher) identifyRequest(ctx context.Context, body string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.urls.identify, strings.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return req, nil
 }
 
 // credentialsError turns Amplitude's answer to a refused API key (400 with

@@ -33,6 +33,7 @@ var (
 	_ tagging.Publisher = (*Publisher)(nil)
 	_ tagging.Marker    = (*Publisher)(nil)
 	_ tagging.Lister    = (*Publisher)(nil)
+	_ tagging.Previewer = (*Publisher)(nil)
 )
 
 // Capabilities are mark (Identify API) and list (Cohorts API). Amplitude

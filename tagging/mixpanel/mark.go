@@ -20,23 +20,27 @@ var knownTags = []string{tagging.TagSynthetic, tagging.TagRole, tagging.TagEnvir
 // Mark sets the identities' tags on their profiles ("$set"), is_synthetic
 // as a boolean.
 func (p *Publisher) Mark(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
-	return p.send(ctx, "marking", ids, ack, func(id tagging.Identity) map[string]any {
-		set := map[string]any{}
-		for k, v := range id.Tags {
-			set[k] = v
-		}
-		set[tagging.TagSynthetic] = id.Tags[tagging.TagSynthetic] != "false"
-		return map[string]any{"$set": set}
-	})
+	return p.send(ctx, "marking", ids, ack, setUpdate)
 }
 
 // Unmark removes the tags from the profiles ("$unset").
 func (p *Publisher) Unmark(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
-	return p.send(ctx, "unmarking", ids, ack, func(id tagging.Identity) map[string]any {
-		names := slices.Concat(knownTags, slices.Collect(maps.Keys(id.Tags)))
-		slices.Sort(names)
-		return map[string]any{"$unset": slices.Compact(names)}
-	})
+	return p.send(ctx, "unmarking", ids, ack, unsetUpdate)
+}
+
+func setUpdate(id tagging.Identity) map[string]any {
+	set := map[string]any{}
+	for k, v := range id.Tags {
+		set[k] = v
+	}
+	set[tagging.TagSynthetic] = id.Tags[tagging.TagSynthetic] != "false"
+	return map[string]any{"$set": set}
+}
+
+func unsetUpdate(id tagging.Identity) map[string]any {
+	names := slices.Concat(knownTags, slices.Collect(maps.Keys(id.Tags)))
+	slices.Sort(names)
+	return map[string]any{"$unset": slices.Compact(names)}
 }
 
 // batch is one request: its encoded updates and their identities.
@@ -111,6 +115,18 @@ func (b batch) close() batch {
 	return b
 }
 
+// engageRequest builds the /engage request of one batch, as post sends it
+// and Preview shows it.
+func (p *Publisher) engageRequest(ctx context.Context, body []byte) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.cfg.IngestURL+"/engage?verbose=1&ip=0", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	return req, nil
+}
+
 // verbose is the answer of /engage?verbose=1.
 type verbose struct {
 	Status int     `json:"status"`
@@ -119,15 +135,8 @@ type verbose struct {
 
 // post sends one batch and reads Mixpanel's verdict from the body.
 func (p *Publisher) post(ctx context.Context, body []byte) error {
-	u := p.cfg.IngestURL + "/engage?verbose=1&ip=0"
 	resp, err := p.sender.Do(ctx, func(ctx context.Context) (*http.Request, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json")
-		return req, nil
+		return p.engageRequest(ctx, body)
 	})
 	if err != nil {
 		return err

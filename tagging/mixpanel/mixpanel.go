@@ -20,6 +20,7 @@ import (
 var (
 	_ tagging.Publisher = (*Publisher)(nil)
 	_ tagging.Marker    = (*Publisher)(nil)
+	_ tagging.Previewer = (*Publisher)(nil)
 )
 
 // Publisher marks synthetic identities on their Mixpanel user profiles.

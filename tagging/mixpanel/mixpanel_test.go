@@ -27,6 +27,8 @@ type setup struct {
 	token          string
 	settings       map[string]any
 	fake           mixpaneltest.Config
+	// record, when set, records every request the publisher sends.
+	record *publishertest.Recorder
 }
 
 // newPublisher starts a fake and a publisher pointed at it.
@@ -54,7 +56,12 @@ func newPublisher(t *testing.T, s setup, sleep func(context.Context, time.Durati
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := mixpanel.NewWith(tagging.Config{Destination: "mixpanel-prod", Settings: raw, Secrets: secrets, HTTPClient: fake.Client()},
+	client := fake.Client()
+	if s.record != nil {
+		s.record.Next = client.Transport
+		client = s.record.Client()
+	}
+	p, err := mixpanel.NewWith(tagging.Config{Destination: "mixpanel-prod", Settings: raw, Secrets: secrets, HTTPClient: client},
 		mixpanel.Options{Sleep: sleep})
 	if err != nil {
 		t.Fatal(err)

@@ -84,8 +84,8 @@ func unsetEvent(id tagging.Identity) event {
 // an event without a distinct_id and still answers 200, so such an
 // identity is refused before anything is sent.
 func (p *Publisher) capture(ctx context.Context, ids []tagging.Identity, ack tagging.Ack, mk func(tagging.Identity) event) error {
-	if i := slices.IndexFunc(ids, func(id tagging.Identity) bool { return id.DistinctID == "" }); i >= 0 {
-		return fmt.Errorf("%w: identity %d (account %q) has no distinct id, and PostHog silently drops such events", tagging.ErrRejected, i, ids[i].AccountID)
+	if err := checkDistinctIDs(ids); err != nil {
+		return err
 	}
 	for len(ids) > 0 {
 		n, body, err := p.nextBatch(ids, mk)
@@ -99,6 +99,14 @@ func (p *Publisher) capture(ctx context.Context, ids []tagging.Identity, ack tag
 			return err
 		}
 		ids = ids[n:]
+	}
+	return nil
+}
+
+// checkDistinctIDs refuses an identity without a distinct id.
+func checkDistinctIDs(ids []tagging.Identity) error {
+	if i := slices.IndexFunc(ids, func(id tagging.Identity) bool { return id.DistinctID == "" }); i >= 0 {
+		return fmt.Errorf("%w: identity %d (account %q) has no distinct id, and PostHog silently drops such events", tagging.ErrRejected, i, ids[i].AccountID)
 	}
 	return nil
 }
@@ -126,10 +134,15 @@ func (p *Publisher) nextBatch(ids []tagging.Identity, mk func(tagging.Identity) 
 	}
 }
 
+// batchURL is the URL of the public /batch/ endpoint.
+func (p *Publisher) batchURL() string {
+	return p.cfg.ingest.JoinPath("batch").String() + "/"
+}
+
 // postBatch posts one encoded batch and reads PostHog's 200 body.
 func (p *Publisher) postBatch(ctx context.Context, body []byte) error {
 	var ans batchAnswer
-	if _, err := p.do(ctx, http.MethodPost, p.cfg.ingest.JoinPath("batch").String()+"/", json.RawMessage(body), false, &ans); err != nil {
+	if _, err := p.do(ctx, http.MethodPost, p.batchURL(), json.RawMessage(body), false, &ans); err != nil {
 		return err
 	}
 	if s := string(ans.Status); s != `"Ok"` && s != `1` {

@@ -31,6 +31,8 @@ var (
 	_ tagging.Verifier  = (*Publisher)(nil)
 	_ tagging.Publisher = (*MarkOnly)(nil)
 	_ tagging.Marker    = (*MarkOnly)(nil)
+	_ tagging.Previewer = (*Publisher)(nil)
+	_ tagging.Previewer = (*MarkOnly)(nil)
 )
 
 // Publisher is a PostHog destination with a personal API key: it marks,
@@ -176,22 +178,7 @@ func (p *Publisher) do(ctx context.Context, method, url string, body any, bearer
 		}
 	}
 	resp, err := p.sender.Do(ctx, func(ctx context.Context) (*http.Request, error) {
-		var r io.Reader
-		if raw != nil {
-			r = bytes.NewReader(raw)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, url, r)
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Accept", "application/json")
-		if raw != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		if bearer {
-			req.Header.Set("Authorization", "Bearer "+p.cfg.personal)
-		}
-		return req, nil
+		return p.request(ctx, method, url, raw, bearer)
 	})
 	if err != nil {
 		return resp, err
@@ -202,6 +189,27 @@ func (p *Publisher) do(ctx context.Context, method, url string, body any, bearer
 		}
 	}
 	return resp, nil
+}
+
+// request builds one request with an encoded JSON body (nil: none), as do
+// sends it and Preview shows it. bearer adds the personal API key.
+func (p *Publisher) request(ctx context.Context, method, url string, raw []byte, bearer bool) (*http.Request, error) {
+	var r io.Reader
+	if raw != nil {
+		r = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, r)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if raw != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if bearer {
+		req.Header.Set("Authorization", "Bearer "+p.cfg.personal)
+	}
+	return req, nil
 }
 
 // api is the URL of a private API path under the project.

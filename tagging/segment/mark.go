@@ -18,14 +18,7 @@ var knownTags = []string{tagging.TagRole, tagging.TagEnvironment, tagging.TagAcc
 // Mark sends an identify call per identity with its tags as traits,
 // is_synthetic as a boolean.
 func (p *Publisher) Mark(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
-	return p.send(ctx, "marking", ids, ack, func(id tagging.Identity) map[string]any {
-		traits := map[string]any{}
-		for k, v := range id.Tags {
-			traits[k] = v
-		}
-		traits[tagging.TagSynthetic] = id.Tags[tagging.TagSynthetic] != "false"
-		return traits
-	})
+	return p.send(ctx, "marking", ids, ack, markTraits)
 }
 
 // Unmark sends an identify call per identity with is_synthetic false and
@@ -33,17 +26,28 @@ func (p *Publisher) Mark(ctx context.Context, ids []tagging.Identity, ack taggin
 // overwritten, and destinations treat null as cleared, so false (which
 // the filter's strict "= true" does not match) and null are the closest.
 func (p *Publisher) Unmark(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
-	return p.send(ctx, "unmarking", ids, ack, func(id tagging.Identity) map[string]any {
-		traits := map[string]any{}
-		for k := range id.Tags {
-			traits[k] = nil
-		}
-		for _, k := range knownTags {
-			traits[k] = nil
-		}
-		traits[tagging.TagSynthetic] = false
-		return traits
-	})
+	return p.send(ctx, "unmarking", ids, ack, unmarkTraits)
+}
+
+func markTraits(id tagging.Identity) map[string]any {
+	traits := map[string]any{}
+	for k, v := range id.Tags {
+		traits[k] = v
+	}
+	traits[tagging.TagSynthetic] = id.Tags[tagging.TagSynthetic] != "false"
+	return traits
+}
+
+func unmarkTraits(id tagging.Identity) map[string]any {
+	traits := map[string]any{}
+	for k := range id.Tags {
+		traits[k] = nil
+	}
+	for _, k := range knownTags {
+		traits[k] = nil
+	}
+	traits[tagging.TagSynthetic] = false
+	return traits
 }
 
 type batch struct {
@@ -122,13 +126,19 @@ func (b batch) close() batch {
 // Segment answers 200 to whatever it queued; 400 for a body it refuses.
 func (p *Publisher) post(ctx context.Context, body []byte) error {
 	_, err := p.sender.Do(ctx, func(ctx context.Context) (*http.Request, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.cfg.TrackingURL+"/v1/batch", bytes.NewReader(body))
-		if err != nil {
-			return nil, err
-		}
-		req.SetBasicAuth(p.cfg.writeKey, "")
-		req.Header.Set("Content-Type", "application/json")
-		return req, nil
+		return p.batchRequest(ctx, body)
 	})
 	return err
+}
+
+// batchRequest builds the /v1/batch request of one batch, as post sends it
+// and Preview shows it.
+func (p *Publisher) batchRequest(ctx context.Context, body []byte) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.cfg.TrackingURL+"/v1/batch", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.SetBasicAuth(p.cfg.writeKey, "")
+	req.Header.Set("Content-Type", "application/json")
+	return req, nil
 }

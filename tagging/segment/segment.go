@@ -23,6 +23,8 @@ var (
 	_ tagging.Publisher = (*FilteringPublisher)(nil)
 	_ tagging.Marker    = (*FilteringPublisher)(nil)
 	_ tagging.Filterer  = (*FilteringPublisher)(nil)
+	_ tagging.Previewer = (*Publisher)(nil)
+	_ tagging.Previewer = (*FilteringPublisher)(nil)
 )
 
 // Publisher marks synthetic identities with identify calls.

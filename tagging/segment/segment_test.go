@@ -28,6 +28,8 @@ type setup struct {
 	writeKey string
 	noToken  bool
 	dests    []string
+	// record, when set, records every request the publisher sends.
+	record *publishertest.Recorder
 }
 
 func newPublisher(t *testing.T, s setup, sleep func(context.Context, time.Duration) error) (tagging.Publisher, *segmenttest.Server) {
@@ -48,7 +50,12 @@ func newPublisher(t *testing.T, s setup, sleep func(context.Context, time.Durati
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := tagging.Config{Destination: "segment-prod", Settings: raw, Secrets: secrets, HTTPClient: fake.Client()}
+	client := fake.Client()
+	if s.record != nil {
+		s.record.Next = client.Transport
+		client = s.record.Client()
+	}
+	cfg := tagging.Config{Destination: "segment-prod", Settings: raw, Secrets: secrets, HTTPClient: client}
 	p, err := segment.NewWith(cfg, segment.Options{Sleep: sleep})
 	if err != nil {
 		t.Fatal(err)

@@ -35,6 +35,7 @@ var (
 	_ tagging.Publisher = (*Publisher)(nil)
 	_ tagging.Marker    = (*Publisher)(nil)
 	_ tagging.Lister    = (*Publisher)(nil)
+	_ tagging.Previewer = (*Publisher)(nil)
 	_ tagging.Factory   = New
 )
 
@@ -127,8 +128,7 @@ type ItemError struct {
 
 func (p *Publisher) send(ctx context.Context, path string, ids []tagging.Identity, ack tagging.Ack) error {
 	var refused []ItemError
-	for start := 0; start < len(ids); start += p.batch {
-		batch := ids[start:min(start+p.batch, len(ids))]
+	for _, batch := range p.batches(ids) {
 		r, err := p.sendBatch(ctx, path, batch, ack)
 		if err != nil {
 			return err
@@ -143,11 +143,25 @@ func (p *Publisher) send(ctx context.Context, path string, ids []tagging.Identit
 	return nil
 }
 
-// sendBatch sends one batch and acknowledges what the destination applied.
-func (p *Publisher) sendBatch(ctx context.Context, path string, batch []tagging.Identity, ack tagging.Ack) ([]ItemError, error) {
-	body, err := json.Marshal(struct {
+// batches cuts ids into the batches send sends, of at most the batch size.
+func (p *Publisher) batches(ids []tagging.Identity) [][]tagging.Identity {
+	var out [][]tagging.Identity
+	for start := 0; start < len(ids); start += p.batch {
+		out = append(out, ids[start:min(start+p.batch, len(ids))])
+	}
+	return out
+}
+
+// batchBody is the body of one batch: {"identities": [...]}.
+func batchBody(batch []tagging.Identity) ([]byte, error) {
+	return json.Marshal(struct {
 		Identities []tagging.Identity `json:"identities"`
 	}{batch})
+}
+
+// sendBatch sends one batch and acknowledges what the destination applied.
+func (p *Publisher) sendBatch(ctx context.Context, path string, batch []tagging.Identity, ack tagging.Ack) ([]ItemError, error) {
+	body, err := batchBody(batch)
 	if err != nil {
 		return nil, err
 	}

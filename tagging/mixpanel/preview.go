@@ -1,0 +1,38 @@
+package mixpanel
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/understudy-dev/understudy/tagging"
+)
+
+// Preview returns the /engage requests Mark (Unmark when remove) would send
+// for ids, split and encoded by the same code. Mixpanel keeps no list.
+// Errors: as Mark, before anything would be sent.
+func (p *Publisher) Preview(ids []tagging.Identity, remove bool) ([]tagging.PreviewRequest, error) {
+	op, action := setUpdate, tagging.PreviewMark
+	if remove {
+		op, action = unsetUpdate, tagging.PreviewUnmark
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	batches, err := p.split(ids, op)
+	if err != nil {
+		return nil, fmt.Errorf("previewing %d identities in %s: %w", len(ids), p.dest, err)
+	}
+	out := make([]tagging.PreviewRequest, 0, len(batches))
+	for _, b := range batches {
+		req, err := p.engageRequest(context.Background(), b.body)
+		if err != nil {
+			return nil, err
+		}
+		pr, err := tagging.PreviewOf(action, req, len(b.ids), []string{p.cfg.token, p.cfg.saSecret})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pr)
+	}
+	return out, nil
+}

@@ -1,0 +1,127 @@
+package client
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// policyCode is a Policy compiled to a small integer for the check path.
+type policyCode uint8
+
+const (
+	codeHidden policyCode = iota
+	codeTestersOnly
+	codeAllowed
+)
+
+// idEntry is what one identifier resolves to: the identity (account) it
+// belongs to and the index of that identity's policy row.
+type idEntry struct {
+	identity int32
+	row      int32
+}
+
+// snapshot is one accepted list compiled for checks. It is immutable once
+// built and swapped in whole, so checks read it without locks.
+type snapshot struct {
+	version     string
+	environment string
+	issuedAt    time.Time
+	identities  int
+	// ids maps every identifier on the list to its identity and policy row.
+	ids map[string]idEntry
+	// surfaces maps a surface name to its column in every policy row.
+	surfaces map[string]int
+	// rows holds the distinct policy rows; identities of one role share one.
+	rows [][]policyCode
+	// etag is the ETag the list came with, sent back as If-None-Match.
+	etag string
+	// domains are the list's controlled domains, lower case.
+	domains []string
+}
+
+// parseList decodes a verified body and compiles it for environment env.
+func parseList(body []byte, env string) (*snapshot, error) {
+	var w wireList
+	if err := json.Unmarshal(body, &w); err != nil {
+		return nil, fmt.Errorf("decoding list: %w", err)
+	}
+	if w.Format != ListFormat {
+		return nil, fmt.Errorf("list format %d, want %d", w.Format, ListFormat)
+	}
+	if w.Environment != env {
+		return nil, fmt.Errorf("list is for environment %q, want %q", w.Environment, env)
+	}
+	if w.Version == "" {
+		return nil, fmt.Errorf("list has no version")
+	}
+	return compile(&w), nil
+}
+
+// compile builds the snapshot: surface columns, deduplicated policy rows
+// and the identifier index.
+func compile(w *wireList) *snapshot {
+	s := &snapshot{
+		version:     w.Version,
+		environment: w.Environment,
+		issuedAt:    w.IssuedAt,
+		identities:  len(w.Identities),
+		surfaces:    make(map[string]int, len(w.Surfaces)),
+		domains:     lowerAll(w.ControlledDomains),
+	}
+	for i, name := range w.Surfaces {
+		s.surfaces[name] = i
+	}
+	nIDs := 0
+	for _, ident := range w.Identities {
+		nIDs += len(ident.IDs)
+	}
+	s.ids = make(map[string]idEntry, nIDs)
+	rowIndex := make(map[string]int32)
+	key := make([]byte, len(w.Surfaces))
+	for i, ident := range w.Identities {
+		row := make([]policyCode, len(w.Surfaces))
+		for j, name := range w.Surfaces {
+			row[j] = codeOf(ident.Policy[name])
+			key[j] = byte(row[j])
+		}
+		r, ok := rowIndex[string(key)]
+		if !ok {
+			r = int32(len(s.rows))
+			rowIndex[string(key)] = r
+			s.rows = append(s.rows, row)
+		}
+		for _, id := range ident.IDs {
+			if id == "" {
+				continue
+			}
+			s.ids[id] = idEntry{identity: int32(i), row: r}
+		}
+	}
+	return s
+}
+
+// codeOf compiles a policy; anything but the two visible policies,
+// including a missing or unknown value, is hidden (fail closed).
+func codeOf(p Policy) policyCode {
+	switch p {
+	case PolicyAllowed:
+		return codeAllowed
+	case PolicyTestersOnly:
+		return codeTestersOnly
+	default:
+		return codeHidden
+	}
+}
+
+func lowerAll(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, d := range in {
+		if d = strings.ToLower(strings.TrimSpace(d)); d != "" {
+			out = append(out, d)
+		}
+	}
+	return out
+}

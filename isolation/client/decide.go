@@ -52,7 +52,8 @@ func (c *Client) Filter(viewer, surface string, subjects []string) []string {
 //
 // The rule is the server's: a subject not on the list is visible; the
 // subject's own account sees it; otherwise its policy for the surface
-// decides (allowed; testers_only: only synthetic viewers; hidden). Before
+// decides (allowed; testers_only: only synthetic viewers; hidden). An
+// email is matched without case. Before
 // the first list, and for a subject not on a list while the client is
 // degraded, a subject that looks synthetic is hidden
 // (ReasonDegradedFailClosed).
@@ -61,7 +62,7 @@ func (c *Client) Decide(viewer, surface, subject string) (bool, Reason) {
 	if s == nil {
 		return c.decideWithoutList(nil, viewer, subject)
 	}
-	e, onList := s.ids[subject]
+	e, onList := s.lookup(subject)
 	if !onList {
 		if c.degraded.Load() {
 			return c.decideWithoutList(s, viewer, subject)
@@ -71,7 +72,7 @@ func (c *Client) Decide(viewer, surface, subject string) (bool, Reason) {
 	if viewer == subject {
 		return true, ReasonSelf
 	}
-	v, viewerOnList := s.ids[viewer]
+	v, viewerOnList := s.lookup(viewer)
 	if viewerOnList && v.identity == e.identity {
 		return true, ReasonSelf
 	}

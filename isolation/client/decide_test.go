@@ -33,8 +33,8 @@ func TestDecideRule(t *testing.T) {
 
 	tests := []struct {
 		name, viewer, surface, subject string
-		want                            bool
-		reason                          Reason
+		want                           bool
+		reason                         Reason
 	}{
 		{"real viewer, hidden", "real-1", "leaderboards", "acc-a", false, ReasonHidden},
 		{"synthetic viewer, hidden", "acc-b", "leaderboards", "acc-a", false, ReasonHidden},
@@ -48,6 +48,8 @@ func TestDecideRule(t *testing.T) {
 		{"real subject, synthetic viewer", "acc-a", "leaderboards", "real-2", true, ReasonNotSynthetic},
 		{"unknown surface, synthetic subject", "real-1", "billing", "acc-a", false, ReasonUnknownSurface},
 		{"unknown surface, real subject", "real-1", "billing", "real-2", true, ReasonNotSynthetic},
+		{"email in another case", "real-1", "leaderboards", "A@QA.Example.test", false, ReasonHidden},
+		{"synthetic viewer's email in another case", "B@qa.example.test", "social_feed", "acc-a", true, ReasonTestersOnlySyntheticViewer},
 		{"no viewer, testers_only", "", "social_feed", "acc-a", false, ReasonTestersOnlyRealViewer},
 		{"controlled domain not on the list", "real-1", "leaderboards", "new@qa.example.test", true, ReasonNotSynthetic},
 	}
@@ -89,8 +91,8 @@ func TestFilterKeepsOrder(t *testing.T) {
 func TestCompileSharesPolicyRows(t *testing.T) {
 	t.Parallel()
 	s := compile(new(bigList("1-1", 4000)))
-	if s.identities != 1000 || len(s.ids) != 4000 {
-		t.Fatalf("identities %d, ids %d; want 1000, 4000", s.identities, len(s.ids))
+	if s.identities != 1000 || s.identifiers != 4000 {
+		t.Fatalf("identities %d, identifiers %d; want 1000, 4000", s.identities, s.identifiers)
 	}
 	// 4 surfaces × 3 policies: at most 81 distinct rows for 1000 identities.
 	if len(s.rows) > 81 {

@@ -49,7 +49,7 @@ func (c *Client) Stats() Stats {
 	if s := c.snap.Load(); s != nil {
 		st.ListVersion = s.version
 		st.Identities = s.identities
-		st.Identifiers = len(s.ids)
+		st.Identifiers = s.identifiers
 	}
 	st.Degraded = c.Degraded()
 	return st

@@ -30,6 +30,7 @@ type snapshot struct {
 	environment string
 	issuedAt    time.Time
 	identities  int
+	identifiers int
 	// ids maps every identifier on the list to its identity and policy row.
 	ids map[string]idEntry
 	// surfaces maps a surface name to its column in every policy row.
@@ -98,9 +99,44 @@ func compile(w *wireList) *snapshot {
 				continue
 			}
 			s.ids[id] = idEntry{identity: int32(i), row: r}
+			s.identifiers++
+			if strings.Contains(id, "@") {
+				// Emails are matched without case (see lookup).
+				s.ids[strings.ToLower(id)] = idEntry{identity: int32(i), row: r}
+			}
 		}
 	}
 	return s
+}
+
+// maxFoldedID bounds the ids lookup folds to lower case (an email is at
+// most 254 bytes).
+const maxFoldedID = 254
+
+// lookup finds id on the list. An email that is not found as given is
+// looked up again in lower case, without allocating.
+func (s *snapshot) lookup(id string) (idEntry, bool) {
+	if e, ok := s.ids[id]; ok {
+		return e, true
+	}
+	if len(id) > maxFoldedID || strings.IndexByte(id, '@') < 0 {
+		return idEntry{}, false
+	}
+	var buf [maxFoldedID]byte
+	upper := false
+	for i := range len(id) {
+		b := id[i]
+		if 'A' <= b && b <= 'Z' {
+			b += 'a' - 'A'
+			upper = true
+		}
+		buf[i] = b
+	}
+	if !upper {
+		return idEntry{}, false
+	}
+	e, ok := s.ids[string(buf[:len(id)])]
+	return e, ok
 }
 
 // codeOf compiles a policy; anything but the two visible policies,

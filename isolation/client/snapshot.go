@@ -17,7 +17,7 @@ const (
 )
 
 // idEntry is what one identifier resolves to: the identity (account) it
-// belongs to and the index of that identity's policy row.
+// belongs to and where that identity's policy row starts in policies.
 type idEntry struct {
 	identity int32
 	row      int32
@@ -35,8 +35,9 @@ type snapshot struct {
 	ids map[string]idEntry
 	// surfaces maps a surface name to its column in every policy row.
 	surfaces map[string]int
-	// rows holds the distinct policy rows; identities of one role share one.
-	rows [][]policyCode
+	// policies holds the distinct policy rows, one after the other, one
+	// column per surface; identities of one role share a row.
+	policies []policyCode
 	// etag is the ETag the list came with, sent back as If-None-Match.
 	etag string
 	// domains are the list's controlled domains, lower case.
@@ -83,16 +84,16 @@ func compile(w *wireList) *snapshot {
 	rowIndex := make(map[string]int32)
 	key := make([]byte, len(w.Surfaces))
 	for i, ident := range w.Identities {
-		row := make([]policyCode, len(w.Surfaces))
 		for j, name := range w.Surfaces {
-			row[j] = codeOf(ident.Policy[name])
-			key[j] = byte(row[j])
+			key[j] = byte(codeOf(ident.Policy[name]))
 		}
 		r, ok := rowIndex[string(key)]
 		if !ok {
-			r = int32(len(s.rows))
+			r = int32(len(s.policies))
 			rowIndex[string(key)] = r
-			s.rows = append(s.rows, row)
+			for _, b := range key {
+				s.policies = append(s.policies, policyCode(b))
+			}
 		}
 		for _, id := range ident.IDs {
 			if id == "" {
@@ -100,9 +101,9 @@ func compile(w *wireList) *snapshot {
 			}
 			s.ids[id] = idEntry{identity: int32(i), row: r}
 			s.identifiers++
-			if strings.Contains(id, "@") {
+			if lower := strings.ToLower(id); lower != id && strings.Contains(id, "@") {
 				// Emails are matched without case (see lookup).
-				s.ids[strings.ToLower(id)] = idEntry{identity: int32(i), row: r}
+				s.ids[lower] = idEntry{identity: int32(i), row: r}
 			}
 		}
 	}
@@ -119,6 +120,11 @@ func (s *snapshot) lookup(id string) (idEntry, bool) {
 	if e, ok := s.ids[id]; ok {
 		return e, true
 	}
+	return s.lookupFolded(id)
+}
+
+// lookupFolded is lookup's slow path, kept apart so lookup inlines.
+func (s *snapshot) lookupFolded(id string) (idEntry, bool) {
 	if len(id) > maxFoldedID || strings.IndexByte(id, '@') < 0 {
 		return idEntry{}, false
 	}

@@ -172,8 +172,8 @@ func TestUnknownKeyIsRejected(t *testing.T) {
 	f := newFakeServer(t)
 	f.setList(t, smallList("1-1"))
 	c := started(t, f, nil)
-	f.setList(t, smallList("2-1"))
 	f.with(func(f *fakeServer) { f.signWith = newSigner(9) }) // not published
+	f.setList(t, smallList("2-1"))
 	rejected(t, c, "unknown signing key")
 	if calls := f.keyCalls; calls != 2 {
 		t.Errorf("keys fetched %d times, want 2 (at start, and for the unknown key id)", calls)
@@ -360,5 +360,30 @@ func TestConcurrentChecksAndRefreshes(t *testing.T) {
 	wg.Wait()
 	if st := c.Stats(); st.Rejected != 0 || st.Failures != 0 {
 		t.Errorf("Stats = %+v", st)
+	}
+}
+
+func TestMalformedPolicyIsRejected(t *testing.T) {
+	t.Parallel()
+	f := newFakeServer(t)
+	f.setList(t, smallList("1-1"))
+	c := started(t, f, nil)
+	l := smallList("2-1")
+	l.Identities[1].Policy = []byte(`["allowed"]`)
+	f.setList(t, l)
+	rejected(t, c, "identity 1: decoding policy")
+}
+
+func TestMissingSurfaceInPolicyIsHidden(t *testing.T) {
+	t.Parallel()
+	f := newFakeServer(t)
+	l := smallList("1-1")
+	l.Identities[0].Policy = policyJSON(map[string]Policy{"search": PolicyAllowed, "social_feed": "some_future_policy"})
+	f.setList(t, l)
+	c := started(t, f, nil)
+	for surface, want := range map[string]bool{"search": true, "leaderboards": false, "social_feed": false} {
+		if got := c.Visible("acc-b", surface, "acc-a"); got != want {
+			t.Errorf("Visible on %s = %v, want %v", surface, got, want)
+		}
 	}
 }

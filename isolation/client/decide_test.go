@@ -90,7 +90,10 @@ func TestFilterKeepsOrder(t *testing.T) {
 
 func TestCompileSharesPolicyRows(t *testing.T) {
 	t.Parallel()
-	s := compile(new(bigList("1-1", 4000)))
+	s, err := compile(new(bigList("1-1", 4000)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if s.identities != 1000 || s.identifiers != 4000 {
 		t.Fatalf("identities %d, identifiers %d; want 1000, 4000", s.identities, s.identifiers)
 	}

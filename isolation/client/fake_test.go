@@ -48,6 +48,7 @@ type fakeServer struct {
 	published []signer // keys served by /v1/isolation/keys
 	signWith  signer
 	body      []byte
+	sig       []byte // signature of body by signWith
 	version   string
 	tamper    func([]byte) []byte // applied to the body after signing
 	listCalls int
@@ -121,7 +122,7 @@ func (f *fakeServer) serveList(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	sig := ed25519.Sign(f.signWith.priv, f.body)
+	sig := f.sig
 	body := f.body
 	if f.tamper != nil {
 		body = f.tamper(append([]byte(nil), body...))
@@ -146,6 +147,7 @@ func (f *fakeServer) setBody(version string, body []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.version, f.body = version, body
+	f.sig = ed25519.Sign(f.signWith.priv, body)
 }
 
 func (f *fakeServer) with(fn func(f *fakeServer)) {
@@ -157,11 +159,19 @@ func (f *fakeServer) with(fn func(f *fakeServer)) {
 var testSurfaces = []string{"leaderboards", "social_feed", "public_profile", "search"}
 
 // buyerPolicy is the policy of the test role: one surface of each kind.
-var buyerPolicy = map[string]Policy{
+var buyerPolicy = policyJSON(map[string]Policy{
 	"leaderboards":   PolicyHidden,
 	"social_feed":    PolicyTestersOnly,
 	"public_profile": PolicyAllowed,
 	"search":         PolicyHidden,
+})
+
+func policyJSON(p map[string]Policy) json.RawMessage {
+	b, err := json.Marshal(p)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 // smallList has two synthetic accounts, A and B.
@@ -197,7 +207,7 @@ func bigList(version string, n int) wireList {
 				fmt.Sprintf("user_%d", i),
 				fmt.Sprintf("chirp:%d", i),
 			},
-			Role: "buyer", Policy: p,
+			Role: "buyer", Policy: policyJSON(p),
 		})
 	}
 	return l

@@ -43,9 +43,12 @@ type wireList struct {
 }
 
 type wireIdentity struct {
-	IDs    []string          `json:"ids"`
-	Role   string            `json:"role"`
-	Policy map[string]Policy `json:"policy"`
+	IDs  []string `json:"ids"`
+	Role string   `json:"role"`
+	// Policy is kept as it came, a map of surface to Policy: the
+	// identities of one role carry the same bytes, so compile decodes each
+	// distinct policy once instead of building a map per identity.
+	Policy json.RawMessage `json:"policy"`
 }
 
 // wireKeys is the body of GET /v1/isolation/keys.

@@ -59,12 +59,12 @@ func parseList(body []byte, env string) (*snapshot, error) {
 	if w.Version == "" {
 		return nil, fmt.Errorf("list has no version")
 	}
-	return compile(&w), nil
+	return compile(&w)
 }
 
 // compile builds the snapshot: surface columns, deduplicated policy rows
 // and the identifier index.
-func compile(w *wireList) *snapshot {
+func compile(w *wireList) (*snapshot, error) {
 	s := &snapshot{
 		version:     w.Version,
 		environment: w.Environment,
@@ -81,19 +81,15 @@ func compile(w *wireList) *snapshot {
 		nIDs += len(ident.IDs)
 	}
 	s.ids = make(map[string]idEntry, nIDs)
-	rowIndex := make(map[string]int32)
-	key := make([]byte, len(w.Surfaces))
+	rowIndex := make(map[string]int32) // by the policy's bytes
 	for i, ident := range w.Identities {
-		for j, name := range w.Surfaces {
-			key[j] = byte(codeOf(ident.Policy[name]))
-		}
-		r, ok := rowIndex[string(key)]
+		r, ok := rowIndex[string(ident.Policy)]
 		if !ok {
-			r = int32(len(s.policies))
-			rowIndex[string(key)] = r
-			for _, b := range key {
-				s.policies = append(s.policies, policyCode(b))
+			var err error
+			if r, err = s.addRow(w.Surfaces, ident.Policy); err != nil {
+				return nil, fmt.Errorf("identity %d: %w", i, err)
 			}
+			rowIndex[string(ident.Policy)] = r
 		}
 		for _, id := range ident.IDs {
 			if id == "" {
@@ -107,7 +103,23 @@ func compile(w *wireList) *snapshot {
 			}
 		}
 	}
-	return s
+	return s, nil
+}
+
+// addRow decodes a policy into a new row of s.policies and returns where
+// the row starts. A surface the policy does not set is hidden.
+func (s *snapshot) addRow(surfaces []string, raw json.RawMessage) (int32, error) {
+	var p map[string]Policy
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return 0, fmt.Errorf("decoding policy: %w", err)
+		}
+	}
+	r := int32(len(s.policies))
+	for _, name := range surfaces {
+		s.policies = append(s.policies, codeOf(p[name]))
+	}
+	return r, nil
 }
 
 // maxFoldedID bounds the ids lookup folds to lower case (an email is at

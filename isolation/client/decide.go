@@ -155,3 +155,18 @@ func (c *Client) looksSynthetic(s *snapshot, subject string) bool {
 	}
 	return false
 }
+
+// Synthetic reports whether id is a synthetic identity: on the list in use
+// (an email without case), or, while the client has no list to trust for
+// it, an email at a controlled domain or an id holding the synthetic
+// marker (failing closed, as Decide does).
+func (c *Client) Synthetic(id string) bool {
+	s := c.snap.Load()
+	if s == nil {
+		return c.looksSynthetic(nil, id)
+	}
+	if _, ok := s.lookup(id); ok {
+		return true
+	}
+	return c.degraded.Load() && c.looksSynthetic(s, id)
+}

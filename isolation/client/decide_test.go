@@ -102,3 +102,23 @@ func TestCompileSharesPolicyRows(t *testing.T) {
 		t.Errorf("%d policy rows, want at most 81", rows)
 	}
 }
+
+func TestSynthetic(t *testing.T) {
+	t.Parallel()
+	f := newFakeServer(t)
+	f.setList(t, smallList("1-1"))
+	f.with(func(f *fakeServer) { f.down = true })
+	c := started(t, f, func(cfg *Config) { cfg.ControlledDomains = []string{"qa.example.test"} })
+	if !c.Synthetic("new@qa.example.test") || c.Synthetic("acc-a") {
+		t.Error("before the first list, only an id at a controlled domain is synthetic")
+	}
+	f.with(func(f *fakeServer) { f.down = false })
+	if err := c.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]bool{"acc-a": true, "A@QA.example.test": true, "chirp:1": true, "real-1": false, "new@qa.example.test": false} {
+		if got := c.Synthetic(id); got != want {
+			t.Errorf("Synthetic(%q) = %v, want %v", id, got, want)
+		}
+	}
+}

@@ -175,7 +175,9 @@ func TestUnknownKeyIsRejected(t *testing.T) {
 	f.with(func(f *fakeServer) { f.signWith = newSigner(9) }) // not published
 	f.setList(t, smallList("2-1"))
 	rejected(t, c, "unknown signing key")
-	if calls := f.keyCalls; calls != 2 {
+	var calls int
+	f.with(func(f *fakeServer) { calls = f.keyCalls })
+	if calls != 2 {
 		t.Errorf("keys fetched %d times, want 2 (at start, and for the unknown key id)", calls)
 	}
 }
@@ -210,8 +212,10 @@ func TestPinnedKeys(t *testing.T) {
 	f.with(func(f *fakeServer) { f.published = []signer{other}; f.signWith = other })
 	f.setList(t, smallList("2-1"))
 	rejected(t, c, "unknown signing key")
-	if f.keyCalls != 0 {
-		t.Errorf("a pinned client fetched keys %d times", f.keyCalls)
+	var calls int
+	f.with(func(f *fakeServer) { calls = f.keyCalls })
+	if calls != 0 {
+		t.Errorf("a pinned client fetched keys %d times", calls)
 	}
 }
 
@@ -229,8 +233,10 @@ func TestNotModifiedKeepsTheList(t *testing.T) {
 	if st.NotModified != 2 || st.Refreshes != 3 || st.ListVersion != "1-1" || st.Degraded || st.LastRefresh.IsZero() {
 		t.Errorf("Stats = %+v; want 2 not modified of 3 refreshes, 1-1 kept", st)
 	}
-	if f.lastINM != `"1-1"` {
-		t.Errorf("If-None-Match = %q, want \"1-1\"", f.lastINM)
+	var inm string
+	f.with(func(f *fakeServer) { inm = f.lastINM })
+	if inm != `"1-1"` {
+		t.Errorf("If-None-Match = %q, want \"1-1\"", inm)
 	}
 	if got, _ := c.Decide("real-1", "leaderboards", "acc-a"); got {
 		t.Error("the list was lost on 304")

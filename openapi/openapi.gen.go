@@ -118,6 +118,21 @@ func (e ExclusionEntryKind) Valid() bool {
 	}
 }
 
+// Defines values for IsolationKeyAlgorithm.
+const (
+	Ed25519 IsolationKeyAlgorithm = "ed25519"
+)
+
+// Valid indicates whether the value is a known member of the IsolationKeyAlgorithm enum.
+func (e IsolationKeyAlgorithm) Valid() bool {
+	switch e {
+	case Ed25519:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LeaseStatus.
 const (
 	LeaseStatusAcquiring LeaseStatus = "acquiring"
@@ -192,22 +207,25 @@ func (e ProblemCode) Valid() bool {
 
 // Defines values for Scope.
 const (
-	Admin     Scope = "admin"
-	Analytics Scope = "analytics"
-	Reader    Scope = "reader"
-	Runner    Scope = "runner"
+	ScopeAdmin     Scope = "admin"
+	ScopeAnalytics Scope = "analytics"
+	ScopeApp       Scope = "app"
+	ScopeReader    Scope = "reader"
+	ScopeRunner    Scope = "runner"
 )
 
 // Valid indicates whether the value is a known member of the Scope enum.
 func (e Scope) Valid() bool {
 	switch e {
-	case Admin:
+	case ScopeAdmin:
 		return true
-	case Analytics:
+	case ScopeAnalytics:
 		return true
-	case Reader:
+	case ScopeApp:
 		return true
-	case Runner:
+	case ScopeReader:
+		return true
+	case ScopeRunner:
 		return true
 	default:
 		return false
@@ -519,15 +537,19 @@ type DestinationUpdate struct {
 
 // Environment defines model for Environment.
 type Environment struct {
-	CreatedAt    time.Time `json:"created_at"`
-	EmailDomains []string  `json:"email_domains"`
-	Id           string    `json:"id"`
-	Name         string    `json:"name"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	CreatedAt      time.Time `json:"created_at"`
+	CustomSurfaces []string  `json:"custom_surfaces"`
+	EmailDomains   []string  `json:"email_domains"`
+	Id             string    `json:"id"`
+	Name           string    `json:"name"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // EnvironmentCreate defines model for EnvironmentCreate.
 type EnvironmentCreate struct {
+	// CustomSurfaces Surfaces of the environment's apps beyond the built-in ones (leaderboards, social_feed, search, recommendations, notifications, public_profile, messaging, reviews); isolation policies may name them.
+	CustomSurfaces *[]string `json:"custom_surfaces,omitempty"`
+
 	// EmailDomains Controlled email domains; each must be in the server's allowlist. Accounts use the first.
 	EmailDomains []string `json:"email_domains"`
 
@@ -542,7 +564,9 @@ type EnvironmentList struct {
 
 // EnvironmentUpdate defines model for EnvironmentUpdate.
 type EnvironmentUpdate struct {
-	EmailDomains []string `json:"email_domains"`
+	// CustomSurfaces Replaces the environment's custom surfaces when given; a surface a role's policy sets cannot be removed (409). Surfaces of the environment's apps beyond the built-in ones (leaderboards, social_feed, search, recommendations, notifications, public_profile, messaging, reviews); isolation policies may name them.
+	CustomSurfaces *[]string `json:"custom_surfaces,omitempty"`
+	EmailDomains   []string  `json:"email_domains"`
 }
 
 // ExclusionEntries defines model for ExclusionEntries.
@@ -611,8 +635,72 @@ type Identity struct {
 	Username string `json:"username"`
 }
 
-// IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, …) to visibility.
+// IsolationCheck defines model for IsolationCheck.
+type IsolationCheck struct {
+	Environment string `json:"environment"`
+
+	// Subjects Who may be seen (at most 10,000).
+	Subjects []string `json:"subjects"`
+	Surface  string   `json:"surface"`
+
+	// Viewer Who looks: an identifier as on the exclusion list, or any id of a real user.
+	Viewer string `json:"viewer"`
+}
+
+// IsolationIdentity defines model for IsolationIdentity.
+type IsolationIdentity struct {
+	Ids []string `json:"ids"`
+
+	// Policy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, messaging, reviews, or one of the environment's custom_surfaces) to visibility; a surface not set is `hidden`, a surface the environment does not have is refused (422, naming `isolation_policy.<surface>`).
+	Policy IsolationPolicy `json:"policy"`
+	Role   string          `json:"role"`
+}
+
+// IsolationKey defines model for IsolationKey.
+type IsolationKey struct {
+	Algorithm IsolationKeyAlgorithm `json:"algorithm"`
+	CreatedAt time.Time             `json:"created_at"`
+	KeyId     string                `json:"key_id"`
+
+	// PublicKey The raw 32-byte Ed25519 public key, base64 (standard encoding).
+	PublicKey string     `json:"public_key"`
+	RetiredAt *time.Time `json:"retired_at"`
+}
+
+// IsolationKeyAlgorithm defines model for IsolationKey.Algorithm.
+type IsolationKeyAlgorithm string
+
+// IsolationKeys defines model for IsolationKeys.
+type IsolationKeys struct {
+	Keys []IsolationKey `json:"keys"`
+}
+
+// IsolationList defines model for IsolationList.
+type IsolationList struct {
+	ControlledDomains []string            `json:"controlled_domains"`
+	Environment       string              `json:"environment"`
+	Format            int                 `json:"format"`
+	Identities        []IsolationIdentity `json:"identities"`
+	IssuedAt          time.Time           `json:"issued_at"`
+	Surfaces          []string            `json:"surfaces"`
+	Version           string              `json:"version"`
+}
+
+// IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, messaging, reviews, or one of the environment's custom_surfaces) to visibility; a surface not set is `hidden`, a surface the environment does not have is refused (422, naming `isolation_policy.<surface>`).
 type IsolationPolicy map[string]Visibility
+
+// IsolationResult defines model for IsolationResult.
+type IsolationResult struct {
+	// Reason Why: `not_synthetic`, `self`, `allowed`, `testers_only_synthetic_viewer`, `testers_only_real_viewer` or `hidden`.
+	Reason  string `json:"reason"`
+	Subject string `json:"subject"`
+	Visible bool   `json:"visible"`
+}
+
+// IsolationResults defines model for IsolationResults.
+type IsolationResults struct {
+	Results []IsolationResult `json:"results"`
+}
 
 // Lease defines model for Lease.
 type Lease struct {
@@ -706,7 +794,7 @@ type Role struct {
 	Environment string     `json:"environment"`
 	Id          string     `json:"id"`
 
-	// IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, …) to visibility.
+	// IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, messaging, reviews, or one of the environment's custom_surfaces) to visibility; a surface not set is `hidden`, a surface the environment does not have is refused (422, naming `isolation_policy.<surface>`).
 	IsolationPolicy IsolationPolicy `json:"isolation_policy"`
 	Name            string          `json:"name"`
 	PoolSize        int             `json:"pool_size"`
@@ -719,7 +807,7 @@ type RoleCreate struct {
 	Attributes  *Attributes `json:"attributes,omitempty"`
 	Description *string     `json:"description,omitempty"`
 
-	// IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, …) to visibility.
+	// IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, messaging, reviews, or one of the environment's custom_surfaces) to visibility; a surface not set is `hidden`, a surface the environment does not have is refused (422, naming `isolation_policy.<surface>`).
 	IsolationPolicy *IsolationPolicy `json:"isolation_policy,omitempty"`
 
 	// Name 1-63 lower-case letters, digits or '-', starting with a letter.
@@ -738,7 +826,7 @@ type RoleUpdate struct {
 	Attributes  *Attributes `json:"attributes,omitempty"`
 	Description *string     `json:"description,omitempty"`
 
-	// IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, …) to visibility.
+	// IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, messaging, reviews, or one of the environment's custom_surfaces) to visibility; a surface not set is `hidden`, a surface the environment does not have is refused (422, naming `isolation_policy.<surface>`).
 	IsolationPolicy *IsolationPolicy `json:"isolation_policy,omitempty"`
 	PoolSize        *int             `json:"pool_size,omitempty"`
 }
@@ -965,6 +1053,11 @@ type GetExclusionsParams struct {
 // GetExclusionsParamsFormat defines parameters for GetExclusions.
 type GetExclusionsParamsFormat string
 
+// GetIsolationListParams defines parameters for GetIsolationList.
+type GetIsolationListParams struct {
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
+}
+
 // ListLeasesParams defines parameters for ListLeases.
 type ListLeasesParams struct {
 	Environment *string `form:"environment,omitempty" json:"environment,omitempty"`
@@ -1018,6 +1111,9 @@ type CreateRoleJSONRequestBody = RoleCreate
 
 // UpdateRoleJSONRequestBody defines body for UpdateRole for application/json ContentType.
 type UpdateRoleJSONRequestBody = RoleUpdate
+
+// CheckIsolationJSONRequestBody defines body for CheckIsolation for application/json ContentType.
+type CheckIsolationJSONRequestBody = IsolationCheck
 
 // AcquireLeaseJSONRequestBody defines body for AcquireLease for application/json ContentType.
 type AcquireLeaseJSONRequestBody = LeaseRequest
@@ -1475,6 +1571,17 @@ type ClientInterface interface {
 	// Corresponds with DELETE /v1/environments/{environment}/exclusions/{identifier} (the `ForgetExclusion` operationId).
 	ForgetExclusion(ctx context.Context, environment EnvironmentName, identifier string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetIsolationList Read an environment's signed isolation list.
+	//
+	// Every identifier on the exclusion list whose account exists (retired ones too), grouped by account, with its
+	// role's visibility on every surface of the environment. The body is signed: `X-Understudy-Signature` is
+	// `keyid=<key id>, ed25519=<base64 signature of the exact body bytes>`; verify it with a key of
+	// `/v1/isolation/keys` before parsing. `version` changes whenever the content does; the `ETag` is it, quoted,
+	// and `If-None-Match` with it is answered 304.
+	//
+	// Corresponds with GET /v1/environments/{environment}/isolation/list (the `GetIsolationList` operationId).
+	GetIsolationList(ctx context.Context, environment EnvironmentName, params *GetIsolationListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListRoles List an environment's roles.
 	//
 	// Corresponds with GET /v1/environments/{environment}/roles (the `ListRoles` operationId).
@@ -1529,6 +1636,56 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId).
 	UpdateRole(ctx context.Context, environment EnvironmentName, role RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CheckIsolationWithBody Decide who a viewer sees on a surface.
+	//
+	// For each subject (an identifier as on the exclusion list: account id, email, username, app ref `chirp:42`,
+	// distinct id), whether `viewer` sees it on `surface`: a subject not on the list is visible (`not_synthetic`);
+	// a synthetic subject is visible to its own account (`self`); otherwise its role's policy for the surface
+	// decides: `allowed`, `testers_only` (visible only to a synthetic viewer: `testers_only_synthetic_viewer`, else
+	// `testers_only_real_viewer`) or `hidden` (the default for a surface the policy does not set). Results are in the
+	// order of `subjects`. At most 10,000 subjects (413 beyond); a surface the environment does not have is 422.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/isolation/check (the `CheckIsolation` operationId).
+	CheckIsolationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CheckIsolation Decide who a viewer sees on a surface.
+	//
+	// For each subject (an identifier as on the exclusion list: account id, email, username, app ref `chirp:42`,
+	// distinct id), whether `viewer` sees it on `surface`: a subject not on the list is visible (`not_synthetic`);
+	// a synthetic subject is visible to its own account (`self`); otherwise its role's policy for the surface
+	// decides: `allowed`, `testers_only` (visible only to a synthetic viewer: `testers_only_synthetic_viewer`, else
+	// `testers_only_real_viewer`) or `hidden` (the default for a surface the policy does not set). Results are in the
+	// order of `subjects`. At most 10,000 subjects (413 beyond); a surface the environment does not have is 422.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/isolation/check (the `CheckIsolation` operationId).
+	CheckIsolation(ctx context.Context, body CheckIsolationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListIsolationKeys List the keys that sign isolation lists.
+	//
+	// Every key still trusted, newest (the one that signs) first; the first key is made on first use. Key ids are
+	// the first 16 hex digits of the SHA-256 of the raw 32-byte public key.
+	//
+	// Corresponds with GET /v1/isolation/keys (the `ListIsolationKeys` operationId).
+	ListIsolationKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RotateIsolationKey Make a new signing key.
+	//
+	// A new key signs from now on; the older keys stay trusted (listed) until retired. Audited.
+	//
+	// Corresponds with POST /v1/isolation/keys/rotate (the `RotateIsolationKey` operationId).
+	RotateIsolationKey(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RetireIsolationKey Stop trusting a signing key.
+	//
+	// The key leaves the trusted list. The key that signs cannot be retired (409); rotate first. Audited.
+	//
+	// Corresponds with DELETE /v1/isolation/keys/{key_id} (the `RetireIsolationKey` operationId).
+	RetireIsolationKey(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListLeases List leases.
 	//
@@ -2364,6 +2521,27 @@ func (c *Client) ForgetExclusion(ctx context.Context, environment EnvironmentNam
 	return c.Client.Do(req)
 }
 
+// GetIsolationList Read an environment's signed isolation list.
+//
+// Every identifier on the exclusion list whose account exists (retired ones too), grouped by account, with its
+// role's visibility on every surface of the environment. The body is signed: `X-Understudy-Signature` is
+// `keyid=<key id>, ed25519=<base64 signature of the exact body bytes>`; verify it with a key of
+// `/v1/isolation/keys` before parsing. `version` changes whenever the content does; the `ETag` is it, quoted,
+// and `If-None-Match` with it is answered 304.
+//
+// Corresponds with GET /v1/environments/{environment}/isolation/list (the `GetIsolationList` operationId).
+func (c *Client) GetIsolationList(ctx context.Context, environment EnvironmentName, params *GetIsolationListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetIsolationListRequest(c.Server, environment, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListRoles List an environment's roles.
 //
 // Corresponds with GET /v1/environments/{environment}/roles (the `ListRoles` operationId).
@@ -2479,6 +2657,106 @@ func (c *Client) UpdateRoleWithBody(ctx context.Context, environment Environment
 // Corresponds with PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId).
 func (c *Client) UpdateRole(ctx context.Context, environment EnvironmentName, role RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateRoleRequest(c.Server, environment, role, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CheckIsolationWithBody Decide who a viewer sees on a surface.
+//
+// For each subject (an identifier as on the exclusion list: account id, email, username, app ref `chirp:42`,
+// distinct id), whether `viewer` sees it on `surface`: a subject not on the list is visible (`not_synthetic`);
+// a synthetic subject is visible to its own account (`self`); otherwise its role's policy for the surface
+// decides: `allowed`, `testers_only` (visible only to a synthetic viewer: `testers_only_synthetic_viewer`, else
+// `testers_only_real_viewer`) or `hidden` (the default for a surface the policy does not set). Results are in the
+// order of `subjects`. At most 10,000 subjects (413 beyond); a surface the environment does not have is 422.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/isolation/check (the `CheckIsolation` operationId).
+func (c *Client) CheckIsolationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckIsolationRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CheckIsolation Decide who a viewer sees on a surface.
+//
+// For each subject (an identifier as on the exclusion list: account id, email, username, app ref `chirp:42`,
+// distinct id), whether `viewer` sees it on `surface`: a subject not on the list is visible (`not_synthetic`);
+// a synthetic subject is visible to its own account (`self`); otherwise its role's policy for the surface
+// decides: `allowed`, `testers_only` (visible only to a synthetic viewer: `testers_only_synthetic_viewer`, else
+// `testers_only_real_viewer`) or `hidden` (the default for a surface the policy does not set). Results are in the
+// order of `subjects`. At most 10,000 subjects (413 beyond); a surface the environment does not have is 422.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/isolation/check (the `CheckIsolation` operationId).
+func (c *Client) CheckIsolation(ctx context.Context, body CheckIsolationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckIsolationRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListIsolationKeys List the keys that sign isolation lists.
+//
+// Every key still trusted, newest (the one that signs) first; the first key is made on first use. Key ids are
+// the first 16 hex digits of the SHA-256 of the raw 32-byte public key.
+//
+// Corresponds with GET /v1/isolation/keys (the `ListIsolationKeys` operationId).
+func (c *Client) ListIsolationKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListIsolationKeysRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateIsolationKey Make a new signing key.
+//
+// A new key signs from now on; the older keys stay trusted (listed) until retired. Audited.
+//
+// Corresponds with POST /v1/isolation/keys/rotate (the `RotateIsolationKey` operationId).
+func (c *Client) RotateIsolationKey(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateIsolationKeyRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RetireIsolationKey Stop trusting a signing key.
+//
+// The key leaves the trusted list. The key that signs cannot be retired (409); rotate first. Audited.
+//
+// Corresponds with DELETE /v1/isolation/keys/{key_id} (the `RetireIsolationKey` operationId).
+func (c *Client) RetireIsolationKey(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRetireIsolationKeyRequest(c.Server, keyId)
 	if err != nil {
 		return nil, err
 	}
@@ -4280,6 +4558,55 @@ func NewForgetExclusionRequest(server string, environment EnvironmentName, ident
 	return req, nil
 }
 
+// NewGetIsolationListRequest constructs an http.Request for the GetIsolationList method
+func NewGetIsolationListRequest(server string, environment EnvironmentName, params *GetIsolationListParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/isolation/list", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListRolesRequest constructs an http.Request for the ListRoles method
 func NewListRolesRequest(server string, environment EnvironmentName) (*http.Request, error) {
 	var err error
@@ -4493,6 +4820,134 @@ func NewUpdateRoleRequestWithBody(server string, environment EnvironmentName, ro
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCheckIsolationRequest calls the generic CheckIsolation builder with application/json body
+func NewCheckIsolationRequest(server string, body CheckIsolationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCheckIsolationRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCheckIsolationRequestWithBody constructs an http.Request for the CheckIsolation method, with any body, and a specified content type
+func NewCheckIsolationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/isolation/check")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListIsolationKeysRequest constructs an http.Request for the ListIsolationKeys method
+func NewListIsolationKeysRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/isolation/keys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRotateIsolationKeyRequest constructs an http.Request for the RotateIsolationKey method
+func NewRotateIsolationKeyRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/isolation/keys/rotate")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRetireIsolationKeyRequest constructs an http.Request for the RetireIsolationKey method
+func NewRetireIsolationKeyRequest(server string, keyId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "key_id", keyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/isolation/keys/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -5433,6 +5888,19 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /v1/environments/{environment}/exclusions/{identifier} (the `ForgetExclusion` operationId).
 	ForgetExclusionWithResponse(ctx context.Context, environment EnvironmentName, identifier string, reqEditors ...RequestEditorFn) (*ForgetExclusionResponse, error)
 
+	// GetIsolationListWithResponse Read an environment's signed isolation list.
+	//
+	// Every identifier on the exclusion list whose account exists (retired ones too), grouped by account, with its
+	// role's visibility on every surface of the environment. The body is signed: `X-Understudy-Signature` is
+	// `keyid=<key id>, ed25519=<base64 signature of the exact body bytes>`; verify it with a key of
+	// `/v1/isolation/keys` before parsing. `version` changes whenever the content does; the `ETag` is it, quoted,
+	// and `If-None-Match` with it is answered 304.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/environments/{environment}/isolation/list (the `GetIsolationList` operationId).
+	GetIsolationListWithResponse(ctx context.Context, environment EnvironmentName, params *GetIsolationListParams, reqEditors ...RequestEditorFn) (*GetIsolationListResponse, error)
+
 	// ListRolesWithResponse List an environment's roles.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -5493,6 +5961,62 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId).
 	UpdateRoleWithResponse(ctx context.Context, environment EnvironmentName, role RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRoleResponse, error)
+
+	// CheckIsolationWithBodyWithResponse Decide who a viewer sees on a surface.
+	//
+	// For each subject (an identifier as on the exclusion list: account id, email, username, app ref `chirp:42`,
+	// distinct id), whether `viewer` sees it on `surface`: a subject not on the list is visible (`not_synthetic`);
+	// a synthetic subject is visible to its own account (`self`); otherwise its role's policy for the surface
+	// decides: `allowed`, `testers_only` (visible only to a synthetic viewer: `testers_only_synthetic_viewer`, else
+	// `testers_only_real_viewer`) or `hidden` (the default for a surface the policy does not set). Results are in the
+	// order of `subjects`. At most 10,000 subjects (413 beyond); a surface the environment does not have is 422.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/isolation/check (the `CheckIsolation` operationId).
+	CheckIsolationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckIsolationResponse, error)
+
+	// CheckIsolationWithResponse Decide who a viewer sees on a surface.
+	//
+	// For each subject (an identifier as on the exclusion list: account id, email, username, app ref `chirp:42`,
+	// distinct id), whether `viewer` sees it on `surface`: a subject not on the list is visible (`not_synthetic`);
+	// a synthetic subject is visible to its own account (`self`); otherwise its role's policy for the surface
+	// decides: `allowed`, `testers_only` (visible only to a synthetic viewer: `testers_only_synthetic_viewer`, else
+	// `testers_only_real_viewer`) or `hidden` (the default for a surface the policy does not set). Results are in the
+	// order of `subjects`. At most 10,000 subjects (413 beyond); a surface the environment does not have is 422.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/isolation/check (the `CheckIsolation` operationId).
+	CheckIsolationWithResponse(ctx context.Context, body CheckIsolationJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckIsolationResponse, error)
+
+	// ListIsolationKeysWithResponse List the keys that sign isolation lists.
+	//
+	// Every key still trusted, newest (the one that signs) first; the first key is made on first use. Key ids are
+	// the first 16 hex digits of the SHA-256 of the raw 32-byte public key.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/isolation/keys (the `ListIsolationKeys` operationId).
+	ListIsolationKeysWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListIsolationKeysResponse, error)
+
+	// RotateIsolationKeyWithResponse Make a new signing key.
+	//
+	// A new key signs from now on; the older keys stay trusted (listed) until retired. Audited.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/isolation/keys/rotate (the `RotateIsolationKey` operationId).
+	RotateIsolationKeyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RotateIsolationKeyResponse, error)
+
+	// RetireIsolationKeyWithResponse Stop trusting a signing key.
+	//
+	// The key leaves the trusted list. The key that signs cannot be retired (409); rotate first. Audited.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/isolation/keys/{key_id} (the `RetireIsolationKey` operationId).
+	RetireIsolationKeyWithResponse(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*RetireIsolationKeyResponse, error)
 
 	// ListLeasesWithResponse List leases.
 	//
@@ -8493,6 +9017,97 @@ func (r ForgetExclusionResponse) ContentType() string {
 	return ""
 }
 
+// GetIsolationListResponse200Headers the declared response headers of an HTTP 200 response for GetIsolationList
+type GetIsolationListResponse200Headers struct {
+	ETag                 *string
+	XUnderstudySignature *string
+}
+
+// GetIsolationListResponse401Headers the declared response headers of an HTTP 401 response for GetIsolationList
+type GetIsolationListResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetIsolationListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IsolationList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetIsolationListResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetIsolationListResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetIsolationListResponse) GetJSON200() *IsolationList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetIsolationListResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetIsolationListResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetIsolationListResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetIsolationListResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetIsolationListResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetIsolationListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetIsolationListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetIsolationListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetIsolationListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListRolesResponse401Headers the declared response headers of an HTTP 401 response for ListRoles
 type ListRolesResponse401Headers struct {
 	WWWAuthenticate *string
@@ -8951,6 +9566,359 @@ func (r UpdateRoleResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateRoleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CheckIsolationResponse401Headers the declared response headers of an HTTP 401 response for CheckIsolation
+type CheckIsolationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type CheckIsolationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IsolationResults
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CheckIsolationResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CheckIsolationResponse) GetJSON200() *IsolationResults {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CheckIsolationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CheckIsolationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CheckIsolationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CheckIsolationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CheckIsolationResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CheckIsolationResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CheckIsolationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CheckIsolationResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CheckIsolationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CheckIsolationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CheckIsolationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CheckIsolationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListIsolationKeysResponse401Headers the declared response headers of an HTTP 401 response for ListIsolationKeys
+type ListIsolationKeysResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListIsolationKeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IsolationKeys
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListIsolationKeysResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListIsolationKeysResponse) GetJSON200() *IsolationKeys {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListIsolationKeysResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListIsolationKeysResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListIsolationKeysResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListIsolationKeysResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListIsolationKeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListIsolationKeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListIsolationKeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListIsolationKeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RotateIsolationKeyResponse401Headers the declared response headers of an HTTP 401 response for RotateIsolationKey
+type RotateIsolationKeyResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type RotateIsolationKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *IsolationKey
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RotateIsolationKeyResponse401Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RotateIsolationKeyResponse) GetJSON201() *IsolationKey {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RotateIsolationKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RotateIsolationKeyResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RotateIsolationKeyResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RotateIsolationKeyResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RotateIsolationKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RotateIsolationKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RotateIsolationKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RotateIsolationKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RetireIsolationKeyResponse401Headers the declared response headers of an HTTP 401 response for RetireIsolationKey
+type RetireIsolationKeyResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// RetireIsolationKeyResponse409Headers the declared response headers of an HTTP 409 response for RetireIsolationKey
+type RetireIsolationKeyResponse409Headers struct {
+	RetryAfter *int
+}
+
+type RetireIsolationKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RetireIsolationKeyResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RetireIsolationKeyResponse409Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RetireIsolationKeyResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RetireIsolationKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RetireIsolationKeyResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RetireIsolationKeyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RetireIsolationKeyResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RetireIsolationKeyResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RetireIsolationKeyResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RetireIsolationKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RetireIsolationKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RetireIsolationKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RetireIsolationKeyResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10617,6 +11585,25 @@ func (c *ClientWithResponses) ForgetExclusionWithResponse(ctx context.Context, e
 	return ParseForgetExclusionResponse(rsp)
 }
 
+// GetIsolationListWithResponse Read an environment's signed isolation list.
+//
+// Every identifier on the exclusion list whose account exists (retired ones too), grouped by account, with its
+// role's visibility on every surface of the environment. The body is signed: `X-Understudy-Signature` is
+// `keyid=<key id>, ed25519=<base64 signature of the exact body bytes>`; verify it with a key of
+// `/v1/isolation/keys` before parsing. `version` changes whenever the content does; the `ETag` is it, quoted,
+// and `If-None-Match` with it is answered 304.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/environments/{environment}/isolation/list (the `GetIsolationList` operationId).
+func (c *ClientWithResponses) GetIsolationListWithResponse(ctx context.Context, environment EnvironmentName, params *GetIsolationListParams, reqEditors ...RequestEditorFn) (*GetIsolationListResponse, error) {
+	rsp, err := c.GetIsolationList(ctx, environment, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetIsolationListResponse(rsp)
+}
+
 // ListRolesWithResponse List an environment's roles.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -10718,6 +11705,92 @@ func (c *ClientWithResponses) UpdateRoleWithResponse(ctx context.Context, enviro
 		return nil, err
 	}
 	return ParseUpdateRoleResponse(rsp)
+}
+
+// CheckIsolationWithBodyWithResponse Decide who a viewer sees on a surface.
+//
+// For each subject (an identifier as on the exclusion list: account id, email, username, app ref `chirp:42`,
+// distinct id), whether `viewer` sees it on `surface`: a subject not on the list is visible (`not_synthetic`);
+// a synthetic subject is visible to its own account (`self`); otherwise its role's policy for the surface
+// decides: `allowed`, `testers_only` (visible only to a synthetic viewer: `testers_only_synthetic_viewer`, else
+// `testers_only_real_viewer`) or `hidden` (the default for a surface the policy does not set). Results are in the
+// order of `subjects`. At most 10,000 subjects (413 beyond); a surface the environment does not have is 422.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/isolation/check (the `CheckIsolation` operationId).
+func (c *ClientWithResponses) CheckIsolationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckIsolationResponse, error) {
+	rsp, err := c.CheckIsolationWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckIsolationResponse(rsp)
+}
+
+// CheckIsolationWithResponse Decide who a viewer sees on a surface.
+//
+// For each subject (an identifier as on the exclusion list: account id, email, username, app ref `chirp:42`,
+// distinct id), whether `viewer` sees it on `surface`: a subject not on the list is visible (`not_synthetic`);
+// a synthetic subject is visible to its own account (`self`); otherwise its role's policy for the surface
+// decides: `allowed`, `testers_only` (visible only to a synthetic viewer: `testers_only_synthetic_viewer`, else
+// `testers_only_real_viewer`) or `hidden` (the default for a surface the policy does not set). Results are in the
+// order of `subjects`. At most 10,000 subjects (413 beyond); a surface the environment does not have is 422.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/isolation/check (the `CheckIsolation` operationId).
+func (c *ClientWithResponses) CheckIsolationWithResponse(ctx context.Context, body CheckIsolationJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckIsolationResponse, error) {
+	rsp, err := c.CheckIsolation(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckIsolationResponse(rsp)
+}
+
+// ListIsolationKeysWithResponse List the keys that sign isolation lists.
+//
+// Every key still trusted, newest (the one that signs) first; the first key is made on first use. Key ids are
+// the first 16 hex digits of the SHA-256 of the raw 32-byte public key.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/isolation/keys (the `ListIsolationKeys` operationId).
+func (c *ClientWithResponses) ListIsolationKeysWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListIsolationKeysResponse, error) {
+	rsp, err := c.ListIsolationKeys(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListIsolationKeysResponse(rsp)
+}
+
+// RotateIsolationKeyWithResponse Make a new signing key.
+//
+// A new key signs from now on; the older keys stay trusted (listed) until retired. Audited.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/isolation/keys/rotate (the `RotateIsolationKey` operationId).
+func (c *ClientWithResponses) RotateIsolationKeyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RotateIsolationKeyResponse, error) {
+	rsp, err := c.RotateIsolationKey(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateIsolationKeyResponse(rsp)
+}
+
+// RetireIsolationKeyWithResponse Stop trusting a signing key.
+//
+// The key leaves the trusted list. The key that signs cannot be retired (409); rotate first. Audited.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/isolation/keys/{key_id} (the `RetireIsolationKey` operationId).
+func (c *ClientWithResponses) RetireIsolationKeyWithResponse(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*RetireIsolationKeyResponse, error) {
+	rsp, err := c.RetireIsolationKey(ctx, keyId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRetireIsolationKeyResponse(rsp)
 }
 
 // ListLeasesWithResponse List leases.
@@ -13544,6 +14617,100 @@ func ParseForgetExclusionResponse(rsp *http.Response) (*ForgetExclusionResponse,
 	return response, nil
 }
 
+// ParseGetIsolationListResponse parses an HTTP response from a GetIsolationListWithResponse call
+func ParseGetIsolationListResponse(rsp *http.Response) (*GetIsolationListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetIsolationListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IsolationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetIsolationListResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Understudy-Signature"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Understudy-Signature", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XUnderstudySignature = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetIsolationListResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListRolesResponse parses an HTTP response from a ListRolesWithResponse call
 func ParseListRolesResponse(rsp *http.Response) (*ListRolesResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -13959,6 +15126,329 @@ func ParseUpdateRoleResponse(rsp *http.Response) (*UpdateRoleResponse, error) {
 		response.Headers401 = &headers
 	case rsp.StatusCode == 409:
 		var headers UpdateRoleResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCheckIsolationResponse parses an HTTP response from a CheckIsolationWithResponse call
+func ParseCheckIsolationResponse(rsp *http.Response) (*CheckIsolationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CheckIsolationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IsolationResults
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CheckIsolationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListIsolationKeysResponse parses an HTTP response from a ListIsolationKeysWithResponse call
+func ParseListIsolationKeysResponse(rsp *http.Response) (*ListIsolationKeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListIsolationKeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IsolationKeys
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListIsolationKeysResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRotateIsolationKeyResponse parses an HTTP response from a RotateIsolationKeyWithResponse call
+func ParseRotateIsolationKeyResponse(rsp *http.Response) (*RotateIsolationKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RotateIsolationKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest IsolationKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RotateIsolationKeyResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRetireIsolationKeyResponse parses an HTTP response from a RetireIsolationKeyWithResponse call
+func ParseRetireIsolationKeyResponse(rsp *http.Response) (*RetireIsolationKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RetireIsolationKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RetireIsolationKeyResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers RetireIsolationKeyResponse409Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -15049,6 +16539,9 @@ type ServerInterface interface {
 	// ForgetExclusion Forget a retired account's identifiers.
 	// (DELETE /v1/environments/{environment}/exclusions/{identifier})
 	ForgetExclusion(ctx echo.Context, environment EnvironmentName, identifier string) error
+	// GetIsolationList Read an environment's signed isolation list.
+	// (GET /v1/environments/{environment}/isolation/list)
+	GetIsolationList(ctx echo.Context, environment EnvironmentName, params GetIsolationListParams) error
 	// ListRoles List an environment's roles.
 	// (GET /v1/environments/{environment}/roles)
 	ListRoles(ctx echo.Context, environment EnvironmentName) error
@@ -15064,6 +16557,18 @@ type ServerInterface interface {
 	// UpdateRole Change a role.
 	// (PATCH /v1/environments/{environment}/roles/{role})
 	UpdateRole(ctx echo.Context, environment EnvironmentName, role RoleName) error
+	// CheckIsolation Decide who a viewer sees on a surface.
+	// (POST /v1/isolation/check)
+	CheckIsolation(ctx echo.Context) error
+	// ListIsolationKeys List the keys that sign isolation lists.
+	// (GET /v1/isolation/keys)
+	ListIsolationKeys(ctx echo.Context) error
+	// RotateIsolationKey Make a new signing key.
+	// (POST /v1/isolation/keys/rotate)
+	RotateIsolationKey(ctx echo.Context) error
+	// RetireIsolationKey Stop trusting a signing key.
+	// (DELETE /v1/isolation/keys/{key_id})
+	RetireIsolationKey(ctx echo.Context, keyId string) error
 	// ListLeases List leases.
 	// (GET /v1/leases)
 	ListLeases(ctx echo.Context, params ListLeasesParams) error
@@ -15803,6 +17308,42 @@ func (w *ServerInterfaceWrapper) ForgetExclusion(ctx echo.Context) error {
 	return err
 }
 
+// GetIsolationList converts echo context to params.
+func (w *ServerInterfaceWrapper) GetIsolationList(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetIsolationListParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetIsolationList(ctx, environment, params)
+	return err
+}
+
 // ListRoles converts echo context to params.
 func (w *ServerInterfaceWrapper) ListRoles(ctx echo.Context) error {
 	var err error
@@ -15904,6 +17445,49 @@ func (w *ServerInterfaceWrapper) UpdateRole(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateRole(ctx, environment, role)
+	return err
+}
+
+// CheckIsolation converts echo context to params.
+func (w *ServerInterfaceWrapper) CheckIsolation(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CheckIsolation(ctx)
+	return err
+}
+
+// ListIsolationKeys converts echo context to params.
+func (w *ServerInterfaceWrapper) ListIsolationKeys(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListIsolationKeys(ctx)
+	return err
+}
+
+// RotateIsolationKey converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateIsolationKey(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateIsolationKey(ctx)
+	return err
+}
+
+// RetireIsolationKey converts echo context to params.
+func (w *ServerInterfaceWrapper) RetireIsolationKey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "key_id" -------------
+	var keyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "key_id", ctx.Param("key_id"), &keyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter key_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RetireIsolationKey(ctx, keyId)
 	return err
 }
 
@@ -16205,6 +17789,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/sync-runs", wrapper.ListSyncRuns, options.OperationMiddlewares["listSyncRuns"]...)
 	router.GET(options.BaseURL+"/v1/environments/:environment/exclusions", wrapper.GetExclusions, options.OperationMiddlewares["getExclusions"]...)
 	router.DELETE(options.BaseURL+"/v1/environments/:environment/exclusions/:identifier", wrapper.ForgetExclusion, options.OperationMiddlewares["forgetExclusion"]...)
+	router.POST(options.BaseURL+"/v1/isolation/check", wrapper.CheckIsolation, options.OperationMiddlewares["checkIsolation"]...)
+	router.GET(options.BaseURL+"/v1/environments/:environment/isolation/list", wrapper.GetIsolationList, options.OperationMiddlewares["getIsolationList"]...)
+	router.GET(options.BaseURL+"/v1/isolation/keys", wrapper.ListIsolationKeys, options.OperationMiddlewares["listIsolationKeys"]...)
+	router.POST(options.BaseURL+"/v1/isolation/keys/rotate", wrapper.RotateIsolationKey, options.OperationMiddlewares["rotateIsolationKey"]...)
+	router.DELETE(options.BaseURL+"/v1/isolation/keys/:key_id", wrapper.RetireIsolationKey, options.OperationMiddlewares["retireIsolationKey"]...)
 	router.POST(options.BaseURL+"/v1/accounts/:account_id/reset", wrapper.ResetAccount, options.OperationMiddlewares["resetAccount"]...)
 	router.POST(options.BaseURL+"/v1/accounts/:account_id/states/:state", wrapper.CaptureState, options.OperationMiddlewares["captureState"]...)
 	router.GET(options.BaseURL+"/v1/accounts/:account_id/snapshots", wrapper.ListSnapshots, options.OperationMiddlewares["listSnapshots"]...)
@@ -16227,185 +17816,215 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H1tc9u2lvBfwejZmciztCw7TvZWmf3gJmmbu22asdPtnafKY0LkkYSaAngB0LLq8cz+mv1h95c8gwOQ",
-	"BCmSkhy/NKm/JLJE4uXgvOO8XPcisUgFB65Vb3TdmwONQeLHU9BydTLVIM1fMahIslQzwXuj3hlEgseK",
-	"UPMzWc5ZNCdarhifETqjjJMFXZGlkBeDXtBT0RwW1AyyYJwtskVvdBj09CqF3qjHuIYZyN7NzU3QS6mk",
-	"C9BuASdRJDKu370xfzAzbUr1vBf0OF2YV6n9/ZzFvaAn4Z8ZkxD3Rlpm4E/qJlJaMj7rmWlO0vQ9DtE8",
-	"bJruON4bUJpxamDTMW5cPrXj+G/5JZOCL4DrjvGhfGrH8X8EqqAVzIn5dXcgn4oEOlYrRQI7jXhjHlap",
-	"4AoQO76l8fdUw5KuzF+R4NpsfHRtzi9hEcL5IJViksDi339XBm2vveH/TcK0N+r9n4MS/w/sr+rgg33L",
-	"TlpF/BNOaJoSytUSJMREZFqxGAjTiqRSXLIY5DNFzHIkjXRAhMTflKYaHLlQIkFpIYEsqSJcaKLn4J5w",
-	"v8SkH4kYSDih8fnMbjMMiIEJCTPJRxk3ZKqzeDVyexzRNN3P5w33XuGgjkQIU2RKWQIxWTI9x58kUCX4",
-	"oHcTGFCewj8zUPohQfkRF4HTkohyA4cJLismVBE9ZyUYiaIrNUJQ/f3s5/cBoZxk/IKLJSdTBkkcEEqW",
-	"UvCZBZEwQJ7QmBQMJYfngiZTIRcQhwGBS5ArfAzHIIyTEKQUUoV7CJfXgk8TFj04VCKaJCRKqJqDKg8s",
-	"yqQEri2iBDnTnQOJQVOWEENYKt9n5JZudhKscfX9gq03rdI9feAJAFzod0JOWBwDf2h4aHEB/JkiKhIp",
-	"GFxeAr0ASfSccoSA4OAQxkCOA8QFIKb5ot2Zvhf6O5Hx+KH3YE4nNovkMxILsHQPV0zpfKVc6POpWZpb",
-	"6Qe6SgSNPwrxI5UzeCzSnIh4ZWCemEU4mB+Sn9i3+bq1EOf4Y75uN+6DcuUVEXoOkiD9BiSaM5gmK/Ji",
-	"OMyXaRQNyWkS7o2QI1uqUYRKIImYzSAmyFQdc7SbZ3FAuOETRM3F0nLLM5CXLIJfOL2kLKGT5EGP5oTE",
-	"kAKPgUcr0kfyp5pOqAKUNdTKpziTqIsZeQLa/BDRVGcS9sxRxoZvCklUIpavjN7mlDYHqazcmTvSXzjN",
-	"9FxI9gc8KOG8F2QCVJpDMSwAd2hpnaJMy2WAkETCpbgo5WbmrXiNB/7666/7J5meA9dm6bCu354kS7pS",
-	"JPzWzi6BJov/HPdKqTvuhVXVdk1dQbClUkSglAHlW66ZXj0WFSPTTJJ9K/zIJNOEkkuaZMhPDS+iUQSp",
-	"NistKeaSJmwLSXmTA8JX283HVIoUpGZWY4skUA3xOcXfzErMp15MNexrtjDqYA2KQUWpXYdy0JsBB2l1",
-	"6vLnwqYIeixufI3FUBxHF3Tf5c+hcaLUUsj4XAq98z4kaKPm7vaOsKxl7QeVCN28XaMbZGrTrtwJndmH",
-	"i9fOrUrYOKWmM7VOJr8aOlxQeaEq2iZVRK24noNmEVnOQSIHZdqwJqBSkT7lNFlpFqnAfKeQQKvIwtR5",
-	"MYb5G7ixG3/rGTOh96kBWsXT55twpnyyFcIloZ97VmajnVNaML9VF702Udsa26Yrdykmv0OkcWFpvCPu",
-	"1Zdo7LiaqegWZ7CqQlEFPtUxxCOgZroIfGKvrNqhUtPeHFr+yFQD82AaFtUPW2A4Yq6dhkpJkYw5XOlz",
-	"MZ0q0OsI/cHIS64N0nKyMCaaOw9FpiJJxHLQa/Bc1CCMC+zY4FlBpDlSG4FuDguJ4JIpJrj901hDBsZo",
-	"g5uTs1Zcr2AojaRwEscSlGrgwI7lrb2B65KrdYC8O/uZPD98+XL/kNAkndP9o0ETq0qF0jQ5N3KjcXwJ",
-	"M9bCWZSWAHozbbnnAruJYsjq3OVOGuGfpg8jlVqkDnfukHXwOc9BM4AgkqDP0byrEMA6k66hugKtGbeM",
-	"m8YxM2dKkw/e9q3T5UG4DG7e26q3vNoe25lHy6GeaE2jefsupzRRUBcw+WF0sZGzJFs7nyp9LGEyF+Ii",
-	"IAYLZxJUQOAKIqORTukFNBKL3WzHqTQc7Zr7VYK2+puRpkSxmeEYxA4dEErenL3fGxEFNIGYUI2OpdyW",
-	"kaAzySH2VlfCc1ukWdc1Pf9XPgjpKwDUDU7fnrz56e1ew5Q11KnjScuZv55DdLFOzdSSeAP8jLXX+BMk",
-	"NFXQTLHiwvt6IkQClK+t2DqMxUWvmKYctGX1dyLj0nSd6LeXRWn6CxLWjmSzBavaDbNvjYDraLS+Sa0l",
-	"m2QaPofYvpMAaDcR+4QiRuOBmGiByqtVFgo9gUpHCUaKt9DYSRYz/fYSmqwkGuk2UUkjLZoBv4vwco6P",
-	"nYWCFWrFHIzrl8cN2pBFQFAtGrPR/+QMNv1qv7/eRsygkLCgCXLoVcfx56wsrwTGp85TuhNyLc/89lT7",
-	"WgIq3jRRTZjTYakEPVi0ccBcg29W3W5h7WYKZIuyU+ed/h2eXaH3ure0ykKaQONdwt2NkhczM2DUDs8N",
-	"SuAcaKLnm9DCW/YP9oV2/fGC8eYfFpRnNDlXGtIdVcRWlfQRtE614tE5umkvaTOi3qNeirDt0kl9dKiv",
-	"tTjs2lHspsl6qHArjbaGsFUphrRF+jFMaZbovYCUlIc+mHMJ09E4Gw6fRzRN8YO7R9OwSBOqgagsmhOq",
-	"iCHP/evrQXE/f3PTqOfm6FpdiFGU52IWELpIE6azGAKyYFcp5ZAERMHMnIuZ2anWjUPvorx/vrp98uEd",
-	"uYCVIpTH1hOtHlq1ziYJU/OKbt08RZ2G6rcH3wsSZ9a/Q6ZSLMjhwigyR8fzAXljkUOZLw5fLAYbycmn",
-	"nQ0Y3aKvx1WufVd6++0Z4lYafzWUo6r51xhAlyGwzvvXZfrOil2Lk6XucnJXJwXrWqEbMv/8KdjojcEB",
-	"N+zqLvQmX67fXnHyRrmV2bNJGWgVzY9pEm0WqU2Tva3qNXfgLTOi5zwWC8r4jtS4qyPtbhQEx9aq695N",
-	"lntAfI2v7YhvazCr8vHXgmspEiOArGB3T74iQKM5WWQKg2mYDY9QIC9RdNAkEcuEKT0gJ7m9minroJky",
-	"qbRh+e2ns6BX7+yPR8Ogt2Dc/XXYrlduFtDNIqW6/w0Qvgs242P97dmMN8qt2MwOpLL1YdQWvwVkr6Ik",
-	"U0zwt1zL0u1ze9D6460+B7rVgXY1gO2d1ZS1OK+a1VWP8Y+QTlhMKPEUAGLkaPX+c7IKrFOIaXu7zoGI",
-	"qY1U0nOQivSVyGQELmbLBnEVI6KTNJfTmwxkp7rXDJRPjVfQC3EJDVt8xwklCb49I4rxCAgllyANpEdk",
-	"KuRMaA3cRS8y7emFhYIU9OyO1kc36itNUwMAG5xilhvU94w/E28LjWq/W1TzJGYH+bJthAiNY4y5MoeW",
-	"Hz3GkOCvdmNuPxvdWmtyosClwnasHFW+1E48bmZcGx0LVM2bQfCPn09zRDv74WT/6MVL86eN3ihXTIQV",
-	"CwZggZERc7hqBPfdknnQQ9za0omo2B/bPuphxa7HWHUF5AM5ELtFBB0c6TsGSfxWSuuWrZs2reo4RtFs",
-	"do7ZxwrFvmkBbXaDPZRzDzRdwSK31vXfeXE0NV5c3kF3ekXdYzdBb8Kknp/nQrOiu7W459KErs5bdcF2",
-	"f+eULljS8eaMXQJv/zkREW2JG0nngjfwwLeDw5fHSGqUSMpnGOdtlLLYcCEyZei1Jv0XL17sDw+Hw3/9",
-	"z//aj998s9dImUaXPf/DzfUZ7ldvp1Ww1OBbETm5FLKbDYqjrhxhASZ/sY0opESCIuCDSFi06jKUuhDp",
-	"v5liE5a4WK3adWkmpzQC0k8wBnAiqIxVQJSIGE3OpwBxQBRQGc0DIiESiwXwGNekAsKF4ZpR/id6YqLz",
-	"VIopSyAg//qf/90jWpDLYv5GvwymWOyssdDIHtWOwQnxHYczwFXKJKidxpyLpO2WkLVdNLSFu2nHEzrc",
-	"Gl2ogbDfPtit8Y6pooU1RU+5/ear7Qid8g+1AttPbXjzvaTNN4VFoOWWsVBR9fqo6y3/punGBSBtBWir",
-	"ak4/x9/6sdSln1l3s9G6GbfGLU3TzVEEdr3FwfWqe3crbAX4XRiUBTBuaezg+6dQAH4HKxKDvq0UQodu",
-	"8VgVzKcYG+4bLlpYxdDM+SxPWprAVEggUwlgDIRm/f+mfQccljuuX+vkXNkMw8ouvhkO0e61OYR/e3k8",
-	"tJZve05h+6qKdKddrPNNinnB8+phsoKY31QJ3RGh5PU78ruYYOqSkBcGyXlsNfEFvfoR+Mwodkdmj7fg",
-	"lesUZU+zlhVm8wO0qDr/GWeGUJpVj7s6nKC3pEw3juWP9LIyznBHlb7KnVvpbD0k03JpG4VJI80ubbZi",
-	"EYhp+bYXktlkcnupMDU3qguUzGdzofZ49C5BrRf0iowgjGt0uWhBz89tsKarS8sKekUujnu7DOq37xUZ",
-	"K0HPyyw0Jo7LjmncRtclDGYBNGi81ua028pz9CYrzLz5+9nP79HzUfE2dvFSz8xqchJzpamzLBu8Hp3B",
-	"KGs2kIeemukWKsujU6p7DulEZHo0SSi/CNHP0Jaqae9ZDQjsRWto3UWY5UczBWROFaE2ADmVEDFlXUU2",
-	"+yo02BOOMGNsvwgpDwP7hVhyzG4MaZru41XtginF+Cz/TsI0U+UjC6YMbrFZJiEOSf94+M1e/raXCET6",
-	"L4bP8x+KNFPz7dHe5ovCPAwHIerpRh2WLUqn2/HpDiZo0/AcKxR5um2V+5ljmFAFCeMQdPDCJuly6hhz",
-	"/RbPj0PrVNbKJ2+C24Wt+Hu+vrPYZZabaedpYad1Zs7UzLrO8GchkvPc4bNOh/cY9eEDy19H4B9Zw+Z3",
-	"uwwySHGrW6Db4k0NBzx14nDYqE/c4eluFU/tH3gh9Q89qX+4hWq3dm3UBvu7UOeRsG+vzZvXb3Uj9CWh",
-	"QOVYdzrKNXidRSKtaEg0XjCsm5Fxjna2RF+OodQ8l6xRd0GUWxMFh/svn5NELEHuR1QZnVxrkCogMZsZ",
-	"FUVI8mz/WWAEhcRrEczCp+45zFaj5pMZ6//9Rvf/+GT+Ge5/s//pehi8PLr5tybWfMZpquZC7+4Haolq",
-	"p2na9sptREfzxYJ3k1DUqXimSES54CyiCepzzfcH8Y7O/mYfdbPQ6HBtb/TgOLgFLnQ/d9m0+f89WDbR",
-	"dn6sr+eUz5qkvyu2cBP0rC1tP4u0it+xy+uyt3RBL8Lhmg0LrKWy0XXlKq6ItHPZb9h02mCh4Ozb88ca",
-	"EBrU9KkUi2ZtWmxxFWJexkeDYmldm7oLll+Q6+3Z/tmKR61oscn3ix7nympzZFlQedELeonZZBN61EHf",
-	"Hb1UD26rBLpW6catqW2rHxLKG6+Ctod5CbCmfWyIFtyk21riuqPFZDyn0M0sqKp8VsMHDXiKpfnDtkH5",
-	"NGsGcvNKtoHanV8Y5Dei21oXItORWFQEvhH01v2C8ZVF4mtqJHKLo8ILcdg5LcX93ODL+EEsyYLyFfnh",
-	"48cPeUUF68sr4nKJAq4DIgEjZgjjUZLFlTDgqlCTO6dUdGEbiq7ilmrLO40unPRWGDSIpnIx5dF1YOud",
-	"MGOH+LfnxR/FBdxRasju+b0wZVfNHgmMuyPRnEoaGR200LNcKid6KSIx40xB1fnu4y4WP9lpDyrXsDuh",
-	"jg91BUnaYYotblSW8BRuZQzn0PU175P9/2v17k/lx8F5pxL+GfuubHnD5uKGmAw80WYs8MvcDMjZHKva",
-	"8AheEcET6zY1OilhitgCcc2++RzFu/Zm6WDNQ4ff5vHK7bu7C1p2K7g1JXt3/Z7AmBdOcFCGkM4N5Az7",
-	"SoyhFzfHtCuIMsn06swsze7FHsVJZjVsXDNedeHXJdTnWqe26g7jU7F+qr8Ubl9yAZAqLFwkgWKgXeQV",
-	"SMlvY1KQ9q5TigRDd23clsembS0VQsdcA10QjWKIcZJKEWeomg3IxzlTBktszvXZx6KG3sgLBQ4QocxG",
-	"XE7LHMj3gkQJA67HnEogrgwIxDZLhOnBmI+5detjlbVJZu8ObcoAieYQXeSjYY2pKMM1a3oBioQn7soC",
-	"JcyIuMJK1hGOuOc84YMxP7FkgE5wAzSktxEJ0QUQkj7CBSup7QUktA6BkPRt5cAiDddui0niXfzuBWMe",
-	"WseBeyHP26k8RMLCp5CPC3lwG0bN2bAQrOUGiYI9A3a3zjG3LmbGCeXE0AjuGPN2LKoRh+QIHVbeCeqy",
-	"tNWCOiAz/YpQorQUfGaUDDuD+VkLQfoIEeKStSwgir9wl3sBUaKyEDuBLZGHrKWAh61pqcjx8Ln9RZs3",
-	"x9wHhuNP/lfFWu07cyjnUm4yuoACgfC+CJOkT797Tb45fvEfeKXQWAUrLLBIkYhKW1+2Wp5tQE6Ie4Us",
-	"50LBmG9xg2Kw396iYGVJAyPGSWgIIgwIVdtf3Ix5fyokya+g6ncyLjfcFmVzFy9FVbYJ2KUynQc52Epc",
-	"xrqDuOQQewi5k7WKfHBFI52sEG3wTg3rQYywIFwRrGsvee3E/ePhcC9A0jA7ViTkWZKEGING+WrMbXWv",
-	"Phd5nS9FzBN0ksDI4OglEIGVw+zPK5GRWOCal9SGDyjQewNi2URKNQosZA0QjzlWmVO6VtvTxRdQviop",
-	"akSofd2Rg47mWDLRw2Omyiqsx8PjQc6c8iKxiDFGFw//se+ukfbfvQltzTyDsCCfKVszz2N2goMBd3FX",
-	"5fNxz0M06g0Hh4Mhmi4pcJqy3qj3fDAcPLeuwTlKkgPLG/8wn2dW8hfrfxf3Rr3vQf+QJ45WitseDYcd",
-	"leJ2qxCXpxWvF4j7JR1UhGBv9NunoKeyxYLKVVnUIwKFIiWzcTdYCey3cieq98kMcrAwtk+kujb7k3tk",
-	"4241XOmDNKGsts+GosDVLbkZ8syXD1IsQM8hU8QMSaxq3L1r7x23pc5tu/MfrOgi6dr7zynwkw/vdjvp",
-	"fNA1CBRhT43BU26ugn1uOmZPXnfuFctRdaLzqStY9QjYjFNjucoXw+dtwxTrOmgo47mJFvJKm5an0miO",
-	"1RINO8USz7hCZHi2Um8nKC8PD3JdpRWeRtfO87R61erov9XVzZ+N9C20H7QhjYgolUcMtjBP/jMDuWor",
-	"G95R0Xu7GVF57eN1iTfyXtvsee25rmmb3iujK7fCmlrFw/XN/Mr03Io2OzKZskQbRdnVWavWd0lgqlES",
-	"ZjwxzFHnSrfMoG2nziV0nhdu85dej9Nbj65rhoIrY9c41MaoqeYhE7ZgLSMeViK87DVi573ep3vkA36x",
-	"wKYyuflxTSoWVID4GRCVCI2s4tguqZtVePXR8ZXDza9UKubiS8ebXypqU38ODwvKA9v0elk7tsL3qibw",
-	"b/lN66ebCkM0kC+owmd1BVtbY3QH1+Vtwk2XFDkponbvG3/aJKhb6ODpwIsD/x40WjI5ZBpPfE1KNS2o",
-	"fOSg7PFx86kLWw5qoettmPO6FuV9T9hTiY6/2RDA7i29Voj6NY3msO+SudurUHOxj06/LUpO3xJXt0C9",
-	"svr/l47dNoKkE7vXT+0hcb2I37/9+LYs6jpKndqAR+Wciy4xt5YDQCthkn0/HpKELh4yNJK1rCbEOPba",
-	"SBJIApumYVRAxsecEs0WIDKNOb88dxTmqRxlmsEKPdwDcoKtSjIJDZWlQ3sNGJZdMWw3lthraTLm/RfD",
-	"5xXPS63mvbPwq8wD4019wYMC/1sRr+6Ma1RCWm/WW9o8vHwLnCvKQFAW9tPDKUX3zneOh99sfqHo82Je",
-	"ONxiTfXWHMjgjraCWd6z6DF4YsHsTt2htxL9LfS5A2vY3BfbMmPXqszz2FhpibLWdyJ0HqXHYVk85bgb",
-	"hytNytLmA4Ijoj95yaKyCQK3HUQGDezBrODxFdOaPTr4qojvMSnCgHWzfttNAVihct8vp3kfpJAmNKrS",
-	"wjNbk9ZM6tOApDwWC7wfsAxeZ5IrF0RQQ29c+gev2uYjqs5m7RX16wnH7wTHhW1CxxvQ5jborlx8ZLcD",
-	"86x4ak1fbnPsdXsE79OrVAkf3WjYFQDA1DbXl43DErxCNK6s1pMboeo34k1g9JGwRK57NLTwyNTBNf5/",
-	"81n8Omjscplj8/ZtLlv5/mvbwKvO9ytdAcuoETSLVKn65OiYq0NVVa9KtW6ms2LtFWI7fFBiK9AA40h4",
-	"gMIsBWmrAHxVhsfR0TYbWe8o9qUZHw69al4GVx5sXfnyGUFOzFnM9D5cwsbLs6Lm+pbSpygfv/OFVLXe",
-	"/G1fZ/FtXq5UtN/1Bs+CkWCCfN5RkynCYtJP6YzxWevdnUtm8adcy/Xpzvv6wq+gqv0Bmm6hzBMOwoVm",
-	"4GsED+Nn+UJ0Ag9YFXXUfF8Sv3eb1038b/0H7xEN6oVIG/DgbT2SExVGWwLh6z5U/7T8Q62c4qebUump",
-	"qSIYS/12rbP5XXtm18v13lTDkY3adnOPulCl/Ow6ArmY8j+9d/aBnK2fpys9muKDh4g+xmpYTgtRNDC8",
-	"g2vvrxsrGhNoKnbxBr9XtdlsPOWcKhf2PPdDpvs2XnrOlBYSI0wvINV7r2zR2iVTQI6H36zbC3aqOpFW",
-	"COW4bYHxk3PnbpDLgnN75Apar9A7D3L4UBzPGH+VnTx5UGpX1due824uDe9Y3ht1HB0SVEfzDZ5ob9pn",
-	"qlqUfkBO3EeiNEsSgsHok5U1+DS7LO90Isq5wNL1LtnQ1iNa5zm2lsaDKgaufMdWisGDkYldVPx0bfuX",
-	"0iQc5dW4wBrdfYZqcUDTdINvJU3v1azKu2Rulg3PFPZhLG0qYvuj2ljdal+moEhTYtJW33+SLOu++XXg",
-	"Vgxyc/J3JFkaXd22+5lVXmmaEj2XIpvNCS1azJJ+6NqDhQEJ89675jNcAZbCm9ILCF1iXvEWViOkRi3G",
-	"kAHXVWfMMSPK4YzNx+4fHx0Z/MgzzjDhqchsqkkt51T39Wyb18f9TqCEcS0I02NuRB+Z0OhiJg1quCqg",
-	"Lo2giLSKrJ80bgpWshA6weo19yH2yqbKD2wHY1PbBkeaxYgnOffXknP22B0baGBB24mxg2uaphuMZcdw",
-	"XEThK6RECVObR1xeQs2Eja9g2nKWTIE0zMSV91WarvLUM7fiuqns0+1mE7mC9U+RvXWTtxs72k3cxgMY",
-	"3jcT+5hjxZPCUY+6bjm/z1Qwgs0X+Gm6ycq1BaBcuR+nSARlg3shC82hTwn20yCh+yYk0jORF4QmyV5Q",
-	"KCExwfoGhCKTazNx71XGP45J20IeX6sp+9fycSO13I3EPtCu9PPDsoHm6BubtYDu8zztYC0LWKVAL6xt",
-	"kXOKZ2WhA1eqwloiOFBEXTpE3Rwp6iS4ibSCZGoTMXJbx+NFtcexNqemiZjtkVgAVrdAo2ZEaD5JMT8X",
-	"esyXQl5U6ymUxg/W7VjjTR9BPYAQtT2DWySpqztG+uKCYNpsmRNi80DKmuoGhjZxxJZYN8Pu/bkvHr5Q",
-	"4je4bGnfIj4H29nKUEdBB7fhCl55um631Bv/wXtEz3qX463cVP4uHsFd9ZfK8tvBweUfi4+dFaR7MIdX",
-	"XlppvT3mBeMx6Yeugz42cMh76Js/8i765rPro28+5o6yvQF5p9WYlzUrmSKTjCXalviy5cGcWrvmEbOF",
-	"pMiEYo2calWhBldZQFRmbDM15mHRsD6V4nfAwrIhdsdwEwxoys4vYGVWGHrVZ11xpuWcRXO/fWW9daht",
-	"wGpN8clqNOYhusFdqZ8yRzEsQ39d84tzCVNX04mmad6LA0sCfS+IhkWaYGyiIclwUET7mrcHb3EO8+kX",
-	"1xovtI7EcHAKUxWSfojdN66vyxdvbnCPla7cIUre9b784eEiJFqQ8Oh4HpK+2wYJD18swr12n+CbSh3P",
-	"+7AbvBkex0dY6Qj/5Ct88hVWfIU+a+hg5rupHAfX3l/buxK9l16RpVG5mSY0MgwrgXgGceH1lxmvehd/",
-	"zS2NS+CxkJ6DEYeW0OZcrDOAJyfjnTgZt0Srdp9j57kMH4o5fqxiZZAjnMrreKLMzG0rMcWfEmqsS1Aa",
-	"vV0rHhl03XtCmM/2fG6NVPfuAfHQZheHqNFIS2dosKsrNFf2CIuJzBIgWErT6kW7OkofVPF5HMfpBtp+",
-	"cqB+RQ7UB1BjDgwrfxD/aiN3abSEz4C7Nqkxm05BAo+ATEAvwfnyavFOlbLMqE0tc8XJNxErOld/QeWF",
-	"eXbMzVsBoXHsEuQX4hL2XKEa4ArzLZnOqwHiQ7bTAqjAvRIJ6VYsMz4g711daKyFy2OyAMqxcq3jSGNO",
-	"teF+A3LiVLtnqih4g5agzLiVyrkULore9M2IZnD7hVMpl1RV94dKYlDmfsqMj7kqACtB6T20v10rDWco",
-	"uz0K6dTOsqGEm29vQH7muE3MwKzA1wgzzRYwIsfDb4zJnsCYO0cB1lEmS7oakF/NvsJYrs5lxv/T8Msw",
-	"KApP292ILInJBLChBulbdxh1gmXP+SXMVlwB7iZL+GzFo6o42CL1zy1qt7qMn5teJjj8PG0luvXeF5uf",
-	"wxY8N5/aqodknPSFDGzJZxLLlfnK4kqa0EKp+wsbzV+k1DAnX5UZhIvlfcmNB7uX215u/IRdBioteZ7h",
-	"9Vy8L3iyCojBPODakCLE7tatWhSlvD9S2vZrcPXsCzb9yzu8sovFKzIReo7+etuNgwhelzmDxkuzh7cC",
-	"b3OJtqw5H4qLwbJNMQIwlwtPV2n3dJXmI1R7TcKdabtQm/y7tMYG3qXXnTa0LGkIfF1QLD4BVFq5P0L9",
-	"qeg4Hwc2Rj1Afz12ZEBFzMXbYQELVxmQ9MNozmQ6Oj7KA3lRyWOKxCDZZd6apCxBjYSuhNW2aFI0VUAd",
-	"QnDbTYOPubcr61DLmyWoamt8rLQVkIxrlrhWClMhZ0Jr4NUFufIaEI9c/Q3bH4tMskWqxjx0v4dWaQzn",
-	"VM1De5+Hszqaz/UjxXhkFCPkQEiLrt2WWyhe3ucVPZjCVUAcjHmxOu/gVN5PInQpNSHpY7MLuNIh6r4Q",
-	"k4RxULbbqeUA4b+HnkqMdz7K/bIf2oYU2LwK8/2xlYT9GAbYvwHRIjzB7vMhsRVPRyS0TT36db62F5CQ",
-	"xw0/Xu3br0djTl1gNoZGW1Sd5DdOVotHpd2onMC1XBGKj5qhI3VpVFy40geRugzyCll2VUSKpdWGESBj",
-	"3i97D9hqIxUawDG9s1daAl0ov7nOM0UWsBByZaMvuNBkJsWyEjg65uHbj3SW44BTuJV/VQ5cvyLhu+n+",
-	"e8Fh/yeqo3mYj1EJ1ng+PB6Q8B/7b3Oi3v/vHNvGvPL9D4h2iIH+12fsDwhzmEIB0bKYjOua0KBpfw/6",
-	"bclLttKzXYkIX83OOzihjAt69sx7QS9Sl9jO6Uo3Nm+qsyy83G2nmZJM2wpaIN1tWc+iq6T6PG9N7Mat",
-	"HOKj1bYqDsrFKwS9JlLr7rdhT8OQ0VbP3aaDx8eCoIWsHiQeD6H+KXq1lA09bVpUA5E0vlIeqXnredO1",
-	"ic/9bVYjOs65pR+zmEq8xp+0yvzx8GUHfvm9mLbHs1KhaTxbKxRy7mv5Hxe5JLGtgWiSoKZteRxhfPDF",
-	"aXJb3AcE9V+8TubVy4JTbG3GO51flWy/kiffRdjKLgrlwXUpLzsvSj+ixQZ1NRMDXWpFTomYTkux1Ldl",
-	"ozB/eOVU0AVyi8mqUiCWxXuBcz7RMeewzDnHK1trBuIBOfFq4M6tJmMEdr4Ao81a6kZnni1OY1VaX8Mq",
-	"0pZ9FcxmLjcIze+EnHlys/cQPP8tx8a0bUTpb6bYgVfIu6KhIKByxZA9laC9I5PPosU69j+r4Nr9kfma",
-	"PnXC65Sp/crhQjo6KNSpau3D8tXOAogLevUj8JnhgC9cOa/878N1pW8LXiRFAt0xoqf4xD2SnZlg+6hQ",
-	"XPAdVIT6q4RrIrx8OrAnfp8BmrZ0D97OCBfsX5YeT4VInFHpXBHYDwF1QUm5skUFG+ps4qCntgPWvfQb",
-	"EAk8Tjkr3NQXXMfqKTTvPgpfVYmnoJ0mUt6SzR9cm/+2KoSFV5/5/NL1E/Bcfrb+1Qqd+heQ6qBQfMqa",
-	"WHttxa8KIv4aql49fhErPKhmDt/aeLLxBIb3ztE+OrR6Etv12Lb2M7z3e0NzWNuGsdmFviJ0ghEHmL2g",
-	"Ci7gCogYCY/tNFUmbXNv9PdiQ+lSxI8IJYlh1XLM8ZUZaOV3I1EBoUQtsPmw6we/1tek6F2rEqGxQL9u",
-	"ScKz8V73rD88TqRbG7U9lbv6S+oPeUxcG0tx2kICVG0w/X60j2x1U7FDZ9zbtratYvc72yKWAMc7OVyq",
-	"jc1ypaMPh8NhazlumiQPG7zURcAI5zYT2B7CU0HsDYavRQAf3x2C+/WSmyCLPiQar+r39Lb3LXZ8w4AX",
-	"LVy4y3qbP6+5X2OYDNNqzL1whDKRpXqJPyDvBdFLkWOzrTorEptFmJf7J79iwKWrrVXcwE8ytcIZKU6X",
-	"pZgPZ/46VxAJHqvQXfvmIYQYfIi31Keg5Wr/ZKpBhi4u1IWuYEwkLofAVWrE74Cc5OGZREKKJuqYl+FA",
-	"RsyH72JYpEIDj1b7/wWrkPSdu9lqAeIC+F4BpuJ7Ow/jSgON8RzoBeMzG9EoeNnHa8xPyAWs3IWI1Q1w",
-	"RSMiIVM2FT+/us5jYzWZiHjlJ2PiA8dHRwPyX7CyaoyEBSwmeFU8FXLMj47JXGRSvfKjCYoFmzVgHIBy",
-	"TaRwB435hhFqA4hyLQx17SK0CsNeix/waDgMmq9G717HweV7PRkf0kuCc38vaXsFXAS+Dc+cSlDzZJU3",
-	"bPSa4GEEyfY9Zjc1kH3Sqh5Wq/rzt27ZtZcu4jWhzSjbKM8qCtzBNf6/qUl4znjuV4fppMwno79u9Duw",
-	"NKssO5n9CH2/hdcachxIwM+7hyKXY7cpUm95rPLtWI+lhKq/kPStooHIHQZOmOJf2kprzJdwMcSoH1hR",
-	"S63ctLVoLIMfcwyyJTReGONfYKerBTWU4xQIPbK33XpuJDYOVinYM3weFG2QqdawSG2QmL3nHvN+aE/G",
-	"DXgeA2cQhy2dkPGZkr7uTeomOYXdPBYZO3g4a4v07d9lX1hP7824C0R6SpL4mpsk7yrsHBZ38r4ODsZh",
-	"eS/860pjllRZYt+u0hhQWieF/WRDqLlYbs2ryDqrGnPLq4y58JmcipSMisNyA5visHwAJmVO6IHdnxtY",
-	"FodlzrGeWNFfwRO6O0/CS4fNHKmobHwQs+m0Vdt+w6bTHfv4Gr6yU+PTtsaIYtf2qffeHNhAo4k4sWSL",
-	"dc2oMmd5KWp9gv9+9vN7klI9/+po9+sgKZRsdYp6LRYplVA9zg1tSkviup5TNb9pzbX6WDhhYxFlmEaF",
-	"YbD5AIg2WKOFqrktT5Zx9s8MSCphyq5snRbS/xuZwxWJ2cw8KyRZCAlY9Q1tCfS6piCV4DQhMdU09wuv",
-	"JXbZYm8o4QVPVoOmvI+cGl470vpMwqNxzMxPNPkgzVyamXEsuTsiF5PfIWp1lUWUC84imlgCc72Nn8jl",
-	"UcjFOgNy/H2maui9daPvhrBSQwO7iYScHFc82pdZR84j+nUoFjrKqxzVbqkCQzI2x6xMeTTarJ95jTcN",
-	"GKS+TjjYEd+m8z/MLWRcSTje+fUvpRevg2lX0K05zT+5yP0y7iUL2ticg4z2X/eN/Ef7yD3iBs7Q3ZrX",
-	"udwkXIqLPNuV2dv4uKk+r824HXzNqFE9c3uQ/oG7o93UuxeBf08GOo79OAHO3tRxV6Azho/Z4jWYKTgX",
-	"S9dgXfAInvr5fhVhzUgKjbRRYYMH1/h/fq/VFrB8ikxIla64AcGvSqe0S1KjnICUQg4aXGNmiJL07pOx",
-	"trupLC91wHmKd27s42hg1IlB26jEOVrtqBZvr9djXQM7fSYTo4RrnY4ODg6P/mMwHAwHh6O/Df82RHe0",
-	"28D1mm8EJG4U6AJLiWKYaypFnEVeIVKsJuL3sKxG6GfWm7WuGauG9LVfFFZ3SEChNc2r/ffL1EZqw3vF",
-	"dN0OVoNqOF/TNB+bDGhbfo1JPy6jiLwqExByWyiP4HMvN8zyLZ6NE8O5/5xJoiKRgr9MhzjN66Rp2gCM",
-	"3NXvgGy0nHrbwqChB6O/8DRtnbIoZ++qvyvS/yCU/kHMAnKSl68PyE+ueH1Azmzp+oBQ4krX723KfTYc",
-	"Ma/7ZDhO4EPI11bXjaKmdb/HBGM0WXNwFVFp3GIk9hvNOzS6mh3oIYq9aUrTdn0Ol5l7iT3krLunOcJn",
-	"srKZZBiclnFveOfMbYZ7DUBiup5q3VTRp16+x1WKyw/Rp74y+bTl5LOYaaKloeZienuF6qOOeaphhB+w",
-	"HHGAgYyMg1IBWYCWBpHs2TJVuBNeES7cVRMHiCtnUAhG1bv5dPP/AwAA//8=",
+	"7H1rc9s4luhfQeluVeRaWpYdJzvt1H7wpNPd2elHKk5vT91W1oTIIwljCuAAoGVNylX319wfdn/JLZwD",
+	"PkVSkmM7/fCX7lgk8Tg4b5zHp0GklqmSIK0ZnH0aLIDHoPGf78Hq9fnMgnZ/xWAiLVIrlBycDS4gUjI2",
+	"jLvHbLUQ0YJZvRZyzvicC8mWfM1WSl+NBsHARAtYcjfIUkixzJaDs+NgYNcpDM4GQlqYgx7c3t4Gg5Rr",
+	"vgTrF3AeRSqT9u3X7g/hpk25XQyCgeRL9ymn55ciHgQDDf/MhIZ4cGZ1BtVJ/UTGaiHnAzfNeZr+iEO0",
+	"D5ume473NRgrJHew6Rk3Lt/ac/w38lpoJZcgbc/4UL615/jfAzfQCebEPd0fyO9VAj2r1SqBvUa8dS+b",
+	"VEkDiB1/5fG33MKKr91fkZLWbfzskzu/REQI56NUq2kCy3//h3Fo+6ky/L9pmA3OBv/rqMT/I3pqjt7R",
+	"VzRpHfHPJeNpyrg0K9AQM5VZI2JgwhqWanUtYtDPDHPL0TyyAVManxnLLXhy4UyDsUoDW3HDpLLMLsC/",
+	"4Z/EbBipGFg45fHlnLYZBszBhIWZlmeZdGRqs3h95vd4xtP0MJ83PHiFg3oSYcKwGRcJxGwl7AIfaeBG",
+	"ydHgNnCgfA//zMDYxwTlB1wETssiLh0cprismHHD7EKUYGSGr80Zguq/Ln76MWBcskxeSbWSbCYgiQPG",
+	"2UorOScQKQfkKY9ZwVByeC55MlN6CXEYMLgGvcbXcAwmJAtBa6VNeIBwea3kLBHRo0Ml4knCooSbBZjy",
+	"wKJMa5CWECXIme4CWAyWi4Q5wjL5PiO/dLeTYIOrHxZsvW2V/u2jigDAhX6j9FTEMcjHhodVVyCfGWYi",
+	"lYLD5RXwK9DMLrhECCgJHmEc5CRAXABili/an+mPyn6jMhk/9h7c6cRukXLOYgVE93AjjM1XKpW9nLml",
+	"+ZW+4+tE8fiDUt9zPYcvRZpTFa8dzBO3CA/zY/aD+Gu+bqvUJT7M1+3HfVSuvGbKLkAzpN+ARQsBs2TN",
+	"XozH+TKdoqElT8KDM+TIRDWGcQ0sUfM5xAyZqmeOtHkRB0w6PsHMQq2IW16AvhYR/Cz5NRcJnyaPejTn",
+	"LIYUZAwyWrMhkj+3fMoNoKzhJJ/iTKMu5uQJWPcg4qnNNBy4o4wd31SamUStXjm9zSttHlJZuTN/pD9L",
+	"ntmF0uJf8KiE86NiU+DaHYpjAbhDonWOMi2XAUozDdfqqpSbWWXFGzzwl19+OTzP7AKkdUuHTf32PFnx",
+	"tWHhX2l2DTxZ/udkUErdySCsq7Yb6gqCLdUqAmMcKN9IK+z6S1ExMs0kOSThx6aZZZxd8yRDfup4EY8i",
+	"SK1baUkx1zwRO0jK2xwQVbXd/TPVKgVtBWlskQZuIb7k+MytxP1rEHMLh1YsnTrYgGJQU2o3oRwM5iBB",
+	"k05dPi5simAg4tbPRAzFcfRB923+HhonxqyUji+1snvvQ4N1au5+3yhiLRsPTKJs+3adbpCZbbvyJ3RB",
+	"LxefXZJK2Dql5XOzSSa/ODpccn1latomN8yspV2AFRFbLUAjBxXWsSbg2rAhlzxZWxGZwP1mkEDryCLM",
+	"ZTGG+xuksxt/HTgzYfCxBVrF25fbcKZ8sxPCJaFfVqzMVjuntGB+rS96Y6KuNXZNV+5STf8BkcWFpfGe",
+	"uNdcorPjGqaiX5zDqhpFFfjUxJAKAbXTRVAl9tqqPSq17c2j5ffCtDAPYWFZ/8cOGI6YS9NwrTmSsYQb",
+	"e6lmMwN2E6HfOXkprUNayZbORPPnYdhMJYlajQYtnosGhHGBPRu8KIg0R2on0N1hIRFcCyOUpD+dNeRg",
+	"jDa4Ozmy4gYFQ2klhfM41mBMCwf2LG/jC1yXXm8C5O3FT+z58cuXh8eMJ+mCH56M2lhVqozlyaWTG63j",
+	"a5iLDs5irAaw22nLvxfQJooh63OXO2mFf5o+jlTqkDrSu0M2wec9B+0AgkiDvUTzrkYAm0y6geoGrBWS",
+	"GDePY+HOlCfvKtsnp8ujcBncfGWrleU19tjNPDoO9dxaHi26dznjiYGmgMkPo4+NXCTZxvnU6WMF04VS",
+	"VwFzWDjXYAIGNxA5jXTGr6CVWGizPafScrQb7lcNlvQ3J02ZEXPHMRgNHTDOvr748eCMGeAJxIxbdCzl",
+	"towGm2kJcWV1JTx3RZpNXbPi/8oHYUMDgLrB+zfnX//w5qBlygbqNPGk48xfLyC62qRmTiTeAj9n7bU+",
+	"goSnBtopVl1Vfp4qlQCXGysmh7G6GhTTlIN2rP5eZFyabhL97rIoTX9GwtqTbHZgVfth9p0RcBONNjdp",
+	"rRbTzMLnENs3GgDtJkZvGOY0HoiZVai8krJQ6Alce0pwUryDxs6zWNg319BmJfHIdolKHlnVDvh9hJd3",
+	"fOwtFEioFXMIaV+etmhDhIBgOjRmp//pOWx7Sr9/2kXMoJAg0AQ59OrjVOesLa8ExsfeU7oXci3P/O5U",
+	"+1oDKt48MW2Y02OpBANYdnHAXINvV93uYO1mBnSHstPkndU7PFph5fPK0moLaQNN5RLufpS8WLgBo254",
+	"blECF8ATu9iGFpVlf0cfdOuPV0K2P1hymfHk0lhI91QRO1XSL6B1mrWMLtFNe83bEfUB9VKEbZ9OWkWH",
+	"5lqLw24cxX6abAUV7qTRNhC2LsWQttgwhhnPEnsQsJLy0AdzqWF2NsnG4+cRT1P8h79Hs7BME26BmSxa",
+	"MG6YI8/DT59Gxf387W2rnpuja30hTlFeqHnA+DJNhM1iCNhS3KRcQhIwA3N3Lm5mr1q3Dr2P8v756vb5",
+	"u7fsCtaGcRmTJ9o8tmqdTRNhFjXdun2KJg01bw++VSzOyL/DZlot2fHSKTInp4sR+5qQw7gfjl8sR1vJ",
+	"qUo7WzC6Q1+P61z7vvT2uzPEnTT+eihHXfNvMIA+Q2CT92/K9L0Vuw4nS9Pl5K9OCta1Rjdk/u+PwVZv",
+	"DA64ZVf3oTdV5frdFafKKHcye7YpA52i+UuaRNtFattkb+p6zecrUlFmrFpemkzPeLSvNoFy6zJWSy7k",
+	"np/u64W7H+3C88T6ujeBsJ9qUDmT1/jZnujbcgQNj5J/wtQM3TUVHemZITN3Cmvl5N8C2DQTiT0UkikJ",
+	"hg0TvFqdKq5jEzCjIsGTyxlA7OQ519EiYBoitVyCjJEETcCksmLmrz5NQAIuuky1monEaQRgDJ8LOXef",
+	"XgtYmYNXTBiVkORKVSIiAQbjDB3E3bJQYBXokXJrQbu9/c+v/PBfH91/xodfXX78NA5entz+WxumLvnN",
+	"W/r+xbiBT447in9m4J87emvDzjpUXytptUqcnkD6l3/zFQMeLdgyMxjzJCiKxYC+RgnPk0StEmHsiJ3n",
+	"boXMkB9tJrSxtY327OJkHAyWQvq/jrvV/+16VLvkr+9/C+behzSoMqe7S4PKKHeSBlvJ6T2kCZLTJi3R",
+	"tyz/lrxHc3EN8hXj+c+MM60SeGYI09dO6TO1KLmluoaYDU/HXx2M2BP13g/13gNNNXBwBwK5iZLMCCXf",
+	"SKtLJ+vdKaQ63vpziKQ+0L7uJrohnokOV3G7cVhRs84QV0XMOKuo28xprfVog+k6ICISlmJZJOR0gDFh",
+	"hg2NynQEPkKSQiaLEfFKIteKt7mjvKHccAd8bA34QAptuVGVjLMEv54zIyQS+zVoB+kzNlN6rqwF6WOF",
+	"ha1YYYU5EgxoR5ujO2ORp6kDAIWCueUGzT3jY1bZQquR7RfVPonbQb5sisficQyxP7T86DFiC5/Sxvx+",
+	"tjqRNxSrApcKT03tqPKl9uJxu/zZ6sbjZtEOgr//9D5HtIvvzg9PXrx0f1KsVLlipki6O4AFTtQv4KYV",
+	"3PdL5sEAcWtHl70R/9r11QpW7HuMdcdbPpAHsV9E0MORvhGQxG+0pkuQpiOh0/jFmLXtrmh6rTCj2xbQ",
+	"ZaXToVxWQNMXmnVny/ptJWqtwYvLiI/eOwj/2m0wmAptF5e57lMzdjqc4WnC15edxlP37cKML0XS8yXq",
+	"Pt2PExXxjiitdKFkCw98Mzp+eYqkxpnmco5ZFU63jh0XYjOBd0Rs+OLFi8Px8Xj8//7P/6V/fvXVQStl",
+	"OuPv8l9+rs+47KjstA6WBnxrIieXQrTZoDjq2hEWYKouthWFciWs8MftofY2WOVSyO9Bzh1BHLeFOWQ4",
+	"a2vYoELVb+psHpBsyC1bKmPZ8TgYj8cHNU1wyW/yWV6Mx8EO9w+kDDe+ffk82LZgp6i2xXi45SZKXZkz",
+	"J1MrnJ2bnLlDzo09m8dIbCcFSNJq4Am6zUfoIKxvqHdVvRw032mx9ArQew+/m5GIeE8nC9knW+No85nf",
+	"0evd0a0bkt+UEYp+rt6t/Q3a2GMyV1rYxbLqAYX45MWL469atbe7uLmuYN2lC3v76ArW7ZqE5iv2/ORw",
+	"urbA3tCyvE3FrmAdsCk38PKUDY3lMuY6ZiAjFQs5b+dXOwQbyyzxqQs1z2HHKfit1TYSVKDacGZV5t92",
+	"Vi3mzpX/dSc1qHbu22wdHLl3Re0qYlS4ce7miNymYuYn1B7AjqTaNAV3gkk1en3DOWpMtieC382Bu6kU",
+	"delftIigU00slxy0HUllgTWw9R74u4J9dXnn+yD938KIqUg8iFs9qo/kXylSY1o9QA1/1QGzil0Xa6/6",
+	"naSyzAAa0uGC8uaCyuPG0GUm24JfYyaJhllm0DF1chI4g9tZuWHh+rkkFj6ii2Y/Kl02hwetF5rFSb0H",
+	"kyUtxFkmLTSl9vqMkuqKqPswYKGBZOb+jz5WTAMNLRgL2lwqmazLly9Jpm684GR5/swBPQdTe6gnieNW",
+	"QsEDqMnAruvGfJTymyDf9sftIDNtMCse7MdR/CFsY7T5+G2rw2Tzvb1JPKLR9wzTju85sBtuUqHB7DXm",
+	"QiVd8ZKiK+SqK/HHenut54K37xwR9run/bRG29U8ZG15JH6/+Wp7kkiqh1qDbSfefKt5e8xkkXK2Y1ZI",
+	"VA+k6/uqGnN361MxdgI0qWKzz4k8+VD6OZ9R4I2zKYSk+yOeptvjqWm9xcEN6nv3K+wE+H3c2RTAuKMj",
+	"Gr9/DwXg97BYMf2VZAOGthSvNa9rnMyrOpWtIqedm/NZXr5hCjOlgc00gBNr7b7Z2+4dSFjtuX5rk0tD",
+	"tVZqu/gKDUd+Q9VU/vLy1BuS3dVVuldVFH64uyegh+dtmtLumSmhe8Y4e/2W/UNNsYiD0lcOyWVMXtKK",
+	"sXzSav1v55WbFEWn2aiPQZnSVtXDoIQUjlDa3UL3dTjBYMWFbR2rOtLL2jjjPd2tde7cSWebyWnEpSkf",
+	"jUdWXJP6UaSkEd+uJKe1GdSVogBN24pSxvLZfNIxHr0v1eHM1bw2Aqn+VJUjGFSzvOlawReoCAZFVQL/",
+	"dZneTN8VufvBoFJjxVkOvk5A6zb6wtEwH7rFG0n3AbStvFrJdI01CP7r4qcf8Vaq5vHq46UVF3ibUSeN",
+	"5d7r3+IV6A3L3/BPV9DTCttBZXmcfn3PIZ+qzJ5NEy6vQjRNuorWkCHgQOCtALrKw3onPDPAFtwwTqmY",
+	"qYZIGMhvjLlkocOekNT8w5qa735QK0kKPk/TQwxaXQpjhJznv3ljJf9zKYzDLTHPNMQh3a3nX1dKIrDh",
+	"i/Hz/EFRcMf9enKwPWQyT0hAiFZ0o55bB5ROd+PTPUyQCpJ4VqjywkN17ofRAtxAIiQEPbywTbq894y5",
+	"Gc9YzcjpVdbKN+/okKvt+dO9ZXE2jdk7+D67E0GVSi7zy7hNOnzA+PcqsKrrCKpH1rL5/eLYHFLcKYDt",
+	"rnjTwIGKOnE8btUn7vF0d8osrR54IfWPK1L/eAfVbiMyqwv296HOI2HfXZt3n98p6Or3hAK1Y93rKDfg",
+	"dRGptKYh8XgpsIJgJiXa2RodjI5S86oaFKnSqsEg4m0IhOPDl89ZolagDyNunGZuLWgTsFjMnaKiNHt2",
+	"+Cxw4kJj4ApWJeP+Paze0R6wddgXsHUheWoWyu7vDerI8uVp2vXJXQRIe+hHJdajqNv3DIPzlBQRT1Cr",
+	"a4/wiPcMx2iPImgXHT3BB1v9OB5ugU9lzh03XREaFVi2UXh+rK8XXM7bdABffO42GJBFTf9WaR3LY1/n",
+	"guKogkGEw7WbF1hbcqsDy1egVGnvsr8Ws1mLnYKz784lG0BoUdZnWi3bdWq1w2WJ+xhfDYql9W3qPhh/",
+	"Qa53Z/4Xaxl1osU2DzBehtRWmyPLkuurQTBI3CY/7hAi0J/N0Uz2qSX+1enGr6lrq+8SLluDdXaHeQmw",
+	"tn1syZ7apuEScd3TYjKZU+h2FlRXQevpVA48xdKqw3ZB+X3WDuT2lewCtXu/Nshj1na1MVRmI7WsiX0n",
+	"7skJg/lmRSGg1EnkDndFJQh17zR9/7jFo/GdWrEll2v23YcP7/IKc+TRK/IUmQFpA6YBY5qZkFGSxbW0",
+	"yLpQ03unmPdhG4qu4gJ1x5uNPpysrDBoEU3lYsqj68HWe2HGHvHvzos/qCu4p1T5/esdwUzctPslMMGF",
+	"RQuueeR00ELP8qVt0FcRqbkUBuou+CruYjHI/aIbcj27F+r4Ul/eFw1TbHGrsoSncCeTOIduVfM+P/zf",
+	"pHd/LP85uuxVwj9j37Utb9lc3BI1iyfajgXVsp8jdrHAKp8ygldMyYScp04nZcIwKpjd7qHPUbxvb0QH",
+	"G346/DXP3+ze3X3Qsl/BnSm5EoZSERiLwhVeCV/AsC2MfGjP8TUQZVrY9YVbGu2FjuI8Iw0b14wXXvhz",
+	"CfWFtSlVIRVypjZP9efC+cuuAFKD0SoaOKZCRJWCkfmdTAqabjy1SjBHjiLrq+EnWFuS8Ym0wJfMohgS",
+	"kqVaxRmqZiP2YSGMwxKqQXXxoagpflbJuQsQodxGfI7/Ati3ikWJAGknkmtgviwixJQ1L+xoIieSnPtY",
+	"dXqa0Q0ipVCzaAHRVT4a1tyNMlyz5VdgWHjuLy5QwpwxX2iW3OGIe94fPprIcyIDdIU7oCG9nbEQHQEh",
+	"GyJcsLL0QcBCcguEbEiV1IuyRLQtoVnl+vcgmMiQ3Af+g7yOQe0lFhaehXzcesArRSxhbWtIDHjneIj1",
+	"iSeyTPw6f/f2jCATUAKJW9UVrBvfv2IrTCihWsa1A6XbwwN3rh4QE0mebCHdB44IcS4slEC4zDwVIfhF",
+	"efVoy1rCS+5PUViMhrJaybnTYmgG99gqxYYIcuarYxCki78QjAcBM6q2EJqAapIj7yoATk0EDDsdP6cn",
+	"1n05kVVoK+1B6Tlh9ZkDHj0slk/DLKCc3vj5iyw7RFu8q8JSVe+/ec2+On3xHzhSay3isMBdwyKuqctH",
+	"vUj2iJ0z/wlbLZSBidzh9sbRHN3gYH1/BzghWejIMAwYN7tfGk3kcKY0y6+/mvdBvkIXoVMeoZbXxp4C",
+	"LVXYPMCCItqcTQlxyZcOEHLnG3XR4YZHNlkjLuF9HlblO8Oy3EUSVz00bjw+CPD03I4NC2WWJCHmJnC5",
+	"nkiqsTyUKq+2bFgernvmEPcamML6zfR4rTIWK1zzilPoggF7MGLEnFJuUUwi2UE8kVjr29hGhwUf28Dl",
+	"uqTDM8bpc08jNlpguF8FuYUpe2Gcjk9HOUvMW3UgxjgLIPz7ob/COnz7NXEGRFnQzyh4kVdYrJLgwF3c",
+	"k1WlR8UvdTYYj45HYzSYUpA8FYOzwfPRePScHJILlF9HxJH/5f49J32jWP/beHA2+Bbsd3n5nlqLkZPx",
+	"uKde9351uvPiTptlun9ORzXROzj79WMwMNlyyfW6LK0YgUFBllHMD9Zj/rXciRl8dIMcLZ3FFZm+zf7g",
+	"X9m6Wws39ihNuGjss6U1S31LfoY8sf2dVkuwC8gMc0MyUsj7d135xm+pd9v+/Edrvkz69v5TCvL83dv9",
+	"TjofdAMCRchVa+CWn6tgn9uOuaIl9O4ViwL3ovN7Xzb4C2AzTo1NA16Mn3cNU6zrqKWZwjZayPsdEE/l",
+	"0QJr1jt2io12cIXI8KhfSi8or4+Pcg2pE55Ow8/LMAzqPap+bSq5Pzn5W+hcaLk6EVGqrBjo4d78ZwZ6",
+	"3dW8qaev0m4zoso8xEuaysgHXbPnFcD7pm37rozs3AlrGnXnNzfzi7ALEm00MpuJxDr13GeU1KtsJjCz",
+	"KAkzmTjmaHNVX2fQtVPviLrMy2dXl96MEdyM7GuHgi8m3jrU1oit9iETsRQdIx7XosvoCrP3TvHjA/KB",
+	"asn2tmYl+XFNa3ZbgPgZMJMoi6zilJbUzyoqXarwk+Ptn9T6luBHp9s/KjoEfQ4PC8oD2/Z52cGjxvfq",
+	"hvev+S3vx9saQ/werSgP5iqrK9jaBqM7+lTeYdz2SZHzImL4ofGnS4L6hY6eDrw48G+BDOMcMq0nviGl",
+	"2hZUvnJUdlq8/diHLUeNsPkuzHndiDB/IOypRebfbgmeryy90Q7oNY8WcOhrNXX3ApLqEF2NOzT+uSOu",
+	"7oB6ZQ+23zt2U/RKL3Zvntpj4nqRO3D38ak5RVt5KMQk412avmBLI/+A10I0h9VYTBb6WMzQSdaypquQ",
+	"2PEwSSAJKEXEqYBCTiRnVixBZRZrwcjcPZmnkZQpDmv0q4/YOTaMzDS09PcJ6fIxLHsTUk/MuNJYciKH",
+	"L8bPa56XRucxb+HXmQfGulYFDwr8v6p4fW9coxZOe7vZWPTx5VvgXVEOgrqwnx5PKXpwvnM6/mr7B0W3",
+	"TffB8Q5rajZIRAZ3shPM8s6xX4InFszuvT/0TqK/gz53RIbNQ7EtN3aj15eMnZWWGLK+E2Xz2EAJq+It",
+	"z90k3FhWNpgaMRwR/ckrEZWt6CT1cRy1sAe3gi+vmDbs0dEfivi+JEU4sG7Xb/spAPsEHFabGjwEKVQK",
+	"PJbqSj5plQY0l7Fa4v0AMXibaWl86EIDvXHp7yo9D76g6uzWXlO/nnD8XnBcUStw2YI2d0F346My+x2Y",
+	"F8VbG/pyl2Ov3yP4kF6lWtDqVsOuAACm1fnu2BJWUClQ6KvmPrkR6n4j2QbGKhKWyPWAhhYemTn6hP+/",
+	"/Sx+nbtTfaR3A5vLaBoqetSL3e18/zW1UW7y/Vpv9jJWBc0iU6o+OTrm6lBd1atTrZ/polh7jdiOH5XY",
+	"CjTA6BUZoDBLQVMFgj+U4XFysstGNvs6/96MD49eDS+DLxu7qXxVGUFOzFks7CFcw9bLs6Lz1Y7Sp2ji",
+	"tfeFVL3r110/F/FdPq71Fdv3Bo/AyDA5n6Jj6DYrZsMUKz113t35FJrqlBsZRv05Z7/zK6h6l7a2Wyj3",
+	"hodwoRlUNYLH8bP8TnSCCrBq6qj7vST+ym1eP/G/qb74gGjQ7DPQggdvmvGjqDBS+YU/9qFWT6t6qLVT",
+	"/HhbKj0NVQQjuN/Uy4k8gGd2s8vJbT0I2tftfzBdqNZdYhOBfCT7b947+0jO1s/Tlb6Y4oOHiD7GelhO",
+	"B1G0MLyjT5W/bkk0JtBWaONr/N00ZqN4ygU3Pth6UQ3UHlKU9kIYqzRGmF5Bag9eUTODlTDATsdfbdoL",
+	"NFWTSGuEctq1wPjJuXM/yEXg3B25gs4r9N6DHD8Wx/tQr/f55EHZuKre9Zz3c2lUjuVHp46jQ4LbaLFX",
+	"q6Faz6kRO/f/ZMaKBOuRx04BQoPPiuvyTqerz9AGz6E6Ho+qGPjSITspBo9GJrSo+Ona9k+lSXjKa3CB",
+	"Dbr7DNXiiKfpFt9Kmj6oWXWepn2Owc1GY6VNxS6o9SXG6ta74wZFopLQ1JXpSbJs+uY3gVszyN3J35Nk",
+	"aXV1Uw9qUl55mjK70CqbLxhnqVbXIgbNhqFv0hwGLHSjzDUY92+4ASzDN+NXEPpsveIrrITInVqMIQO+",
+	"t+lEYkaUxxnKAh+enpzkRcSp+SEkcZHZ1JBam5XPfbKfpKmNUBLzBK1iwk6kE31syqOruXao4SuQ+jSC",
+	"ItIqIj9p3BasRBA6x5o5DyH2ztPUNwJ/ZDvYbanNkUYY8STn/lxyjo7ds4EWFrSbGDv6xNN0i7HsGY6P",
+	"KHyFlKhhRtnL5SXUXFF8hbDEWTID2jETX1rYWL7OU8/8ipumcpVut5vINax/iuxtmrz92NFt4rYewPih",
+	"mdiHHCueFI5m1HXH+X2mghFsv8BP021WLpWd8kWGvCIRFLoDhhR7zWHIqZsuC/0vIdMVE3nJeJIcBIUS",
+	"EvsuXhyZXJeJ+6Ay/suYtB3k8Uc1Zf9cPm6klvuR2EfWl51+XDbQHn1DWQvoPs/TDjaygE0K/Ipsi5xT",
+	"PCsLHfhSFWSJ4EAR9+kQTXOkqJPgJ7IGkhklYuS2ToUXNV7HiqCWJ2p+QF2SjCKj5ozxfJJifqnsRK6U",
+	"vqrXUyiNHyw3s8GbPoB5BCFKnSI7JKmvdsaG6oph2myZE0J5IGU9dwdDShyh8u5u2IPf9sXD75T4HS4T",
+	"7RPiS6DaOY46Cjq4C1eoFMXrd0t9XX3xAdGzMs/ubqrqLr6Au+pPleW3h4OreixV7Kwh3aM5vPIyS5tt",
+	"06+EjNkQ3V0LRb0klmkibBaD+2MpblIuIaFmc3M3r/tn7ig7GLG31kxkWSlTGDbNRGKpsBgVJfNq7YZH",
+	"jKpLsSnHGjnNhnsbrrKAmczZZmYiw3zQUarVPwDL2VJ5KT/BiKfi8grWboVhpeatL860WohoUW1+22wp",
+	"T435yRSfrs8mMkQ3uC/1U+YohmXor2+8calh5ms68TTN+4BgSaBvFbOwTBOMTXQkGY6KaF/39egNzuH+",
+	"9bNvmRySIzEcvYeZCdkwxM4fnz6VH97e4h7NWkaX2O3lmichSl43X5z50kZ4HOHxMmRWsfDkdBGyod8G",
+	"C49fLMODbp/g17XqoQ9hN1Rm+DI+wuoWn3yFT77Cuq+wyhp6mPl+KsfRp8pfu7sSKx/5yoLCMh45hpVA",
+	"PIe48PrrTNa9i7/klsY1yFjpioMRh9bQ5VxsMoAnJ+O9OBl3RKtun2PvuYwfizl+qGNlkCOcyauHoszM",
+	"bSs1w0cJd9YlGIverrWMHLoePCHMZ3s+d0aqB/eAVNBmH4eo00hLZ2iwrys0V/aYiJnOEmBYSpP0on0d",
+	"pY+q+HwZx+kW2n5yoP6BHKiPoMYcOVb+KP7VVu7SaglfgPQtWmMxm4EGGQGbgl2B9+U14p1qxaBRm1rl",
+	"ilPVRKzpXMMl11fu3Yl0XwWMx7FPkF+qazjwhWpAGsy3FDavBogvUX8HMIH/JFLar1hncsR+9NWksRau",
+	"jNkSuMTKtZ4jTSS3jvuN2LlX7Z6ZouANWoI6kySVcylcFL0ZuhHd4PSDVylX3NT3h0piUOZ+6kxOpCkA",
+	"q8HYA7S/fQMPbyj7PSrt1c6yjYWf72DEfpK4TczArMHXCTMrlnDGTsdfOZM9gYn0jgKso8xWfD1iv7h9",
+	"hbFeX+pM/qfjl2FQVKOm3agsidkUsI0HG5I7jHvBcuD9Em4rvmx3myV8sZZRXRzskPrnF7VfXcbPTS9T",
+	"En6adRLdZseN7e9h45/bj13VQzLJhkoHVPKZxXrtfiJcSRNeKHV/YqP5dyk13MnXZQaTavVQcuPR7uV2",
+	"lxs/YG+DWiOgZ3g9Fx8qmawD5jAPpHWkCLG/dasXRSnvj4ylLhG+on3Bpn9+i1d2sXrFpsou0F9PPUCY",
+	"kk2ZM2q9NHt8K/Aul2irhvOhuBgsWyQjAHO58HSV9kBXaVWE6q5JuDdtF2pT9S6ttXl46XXnLY1SWgJf",
+	"lxyLTwDXJPfPUH8qut3HAcWoB+ivx44MqIj5eDssYOErA7JhGC2ETs9OT/JAXlTyhGExaHGdN0QpS1Aj",
+	"oRtF2hZPiqYKqEMoSS025ERWdkUOtbxZgqm35cdKWwHLpBWJb6UwU3qurAVZX5AvrwHxma+/QV252DRb",
+	"pmYiQ/88JKUxXHCzCOk+D2f1NJ/rR0bIyClGyIGQFn2TL79QvLzPK3oIg6uAOJjIYnWVgzN5P4nQp9SE",
+	"bIjNLuDGhqj7QswSIcFQj1XiAOG/hxWVGO98jH9yGFJDCmyZhfn+2EqC/hkG2L8B0SI8x873IaOKp2cs",
+	"pKYewyZfOwhYKOOWhzeH9PPZRHIfmI2h0YSq0/zGibR4VNqdygnS6jXj+KobOjLXTsWFG3sUmesgr5BF",
+	"q2JarUgbRoBM5LDsPUDVRmo0gGNWzt5YDXxpqi19nhm2hKXSa4q+kMqyuVarWuDoRIZvPvB5jgNe4TbV",
+	"q3KQ9hUL384Of1QSDn/gNlqE+Ri1YI3n49MRC/9++CYn6sP/zrFtImu/f4dohxhY/flC/AvCHKZQQLQs",
+	"JuO7JrRo2t+CfVPykp30bF8ioqpm532jUMYFAzrzQTCIzDU2kbqxrS2jmiwLL3e7aaYk066CFkh3O9az",
+	"6CupvsjbIvtxa4f4xWpbFQfl4xWCQRup9ffboNNwZLTTe3fp4PGhIGil6weJx8N49RQrtZQdPW1bVAuR",
+	"tH5SHqn76nnbtUmV+1NWIzrOJdGPW0wtXuM3WmX+dPyyB7+qvZh2x7NSoWk9WxIKOfcl/idVLkmoNRBP",
+	"EtS0iccxIUe/O01uh/uAoPmk7KLeuCx4jw3VZK/zq5btV/Lk+whb2UehPPpUysvei9IPaLFBU83EQJdG",
+	"kVOmZrNSLA2pbBTmD6+9CrpEbjFd1wrEivgg8M4nPpESVjnneEW1ZiAesfNKDdwFaTJOYOcLcNosUTc6",
+	"86g4Dam0VQ2rSFuuqmCUudwiNL9Rel6Rm4PH4PlvJLbD7SLK6maKHVQKedc0FARUrhiKpxK092TyEVps",
+	"Yv+zGq49HJlv6FPnskmZtlo5XGlPB4U6Va99WH7aWwBxyW++Bzl3HPCFL+eV/328qfTtwIuKpo9Hie+Q",
+	"upuB6104jSsFbCpY8Ai4EcYaNsyPCM0iq9RB4HT8LPV8KQdRfrk+kVol8Myw66JfqpuOmJ/J9IxH0GJM",
+	"k52Rt/szYo4GZvj3w7In3eGFmEtuMw0hE87SvIK1iP+TYtquwG2QwtoCBvHJixfHX/lnU27g5SkOip8X",
+	"099gTz4353RtwfiguFd0IbAu/GScudHVbCJDdx4l0K9gbcK8qV/KtRFyPmKFBey1OYOuJDTM0Z1EzA4t",
+	"pldkPJJ9JJyBHLB/ZoosXDRedjSK2u2Vt/lKUQ1uN1l+mwp8feVdBTMRSwqNYG8FuQ21tmjw96QiPwWS",
+	"3F1xTNPdVEaPHWVf3KbmWDx5JMXR8cX+gP73+MYDkpWbYPcQflzwPZTv+7PE1iO8qhhGJ/6Q0fRUZw2v",
+	"0pXPzCr7RKRKJV6Ceb8xNq9BrqS5NFQBtqUoMg76ntoVPkhzGJXAl6k9iJv6HRcdfIqjfogqhXXiKWin",
+	"jZR3ZPNHn9z/dqpaiHEq+fzaN3+p3M9QscI13sBeQZqr2rUChgddlQoLIv4jlCj88hUH8aDaOXxnl+DW",
+	"Exg/OEf74NHqSWw3A5G7z/DBgzzcYe0ac0wLfcX4FMPDMNXMFFzAV3tyEh57H5tMY9klupzD7v+liD9j",
+	"nCWOVeuJxE/mYE21dZQJGGdmiZ3iUT/Qm02oikbjJlEWu6nYjoxpCs59YP3hy4Qld1HbU23CP6X+kAcw",
+	"d7EUry2UHiOMJcJ4slZ1/hulyRFtMmx6z4Zc1i7lTbvr7qwv6iTACBMNM1YGmQQTWUlIOAjYagF2AZqF",
+	"1wJWoENmANUQN1/o3XYhVlXwK5PK5mspIkOEEdME2DCUyl4WITThwauJrIbU5ENUPsFqcYapVXlHMQwN",
+	"JLOwVpMZQ2fIvZiqRER4X09MiZY4kTFEIgZzxkKeJGoFmP9qwTj+e6lksg7ZMJ+Vwt5ULd6H9n9W/6bc",
+	"zKWHD8V+TGT9NQ08yd+gSIsFEl89P9dHpObOUCp1gbspoigM2IMRew8mS3yyPDHfiVQ6Jgd16MFowhE7",
+	"t2ypjGXH42A8HucANmx4evycTWGtZHzwqjFlNZKpmHfBrzGO+fTkpI2zY6hW4Zt7IO5ejF8J53s8Dl/M",
+	"7oHfxu0xNBwfY3S4BzcZ1+54/qBpKY91df6D0kDtWRr4HFC+OnrsSZ/xr7EfxF/ZMFIxsNAqdYkPw4M/",
+	"yVX6pkf0a2SCbLVwvI34ETF0JUsu0OUL3RBaV7DeFjx5BfnlsdUZRujlLWCGpSOcW3TKmgOKb3vlSyho",
+	"Y/F7YdiSx+5l/2NmYMT+hhc7yAMnsvzg+CVbwA2LxRzlBl3oXHx3fnjy4mX+p+Yr9vzkcLq2PlQ6cvO0",
+	"8bXvhSkvS/7mtvsYHAYn6jDdPBjdgh/10uD3ivHokcU0TVibEtca7n+zF877Jqfd6to52lCI+w6vKUZX",
+	"qhVTkpCbOk3hkrBeZn6qQwpjPfDxtv6KdcTOfaxGR8/SKuY8ZLe62jw9jUsdNf05cZPHSyGbOPgDvwLf",
+	"jtbhg5BzgtA+KPfpCtaXIu4PJyI0Zwnwa2+j54iFd1wsf6FkubVuA3SfjzE7rxjhuO/U1YOA+FU/Ap52",
+	"L7WMMf/Tm8i/dSy+sColfHIIzHdB5fbIgnqIDOF1b3hMyq0F7T79n1/Hh1/xw9nHT8cvb/9t0B0bkwA3",
+	"Wy5Vv6dXdgrYhlqTjf2bE5LLa4+2hG9llGSxM8YwNQGXSiqTV5+Ox+NxZ1dCniSPm8PZJzQQzl2Xy3QI",
+	"T30Bt1wpEwJUycwjeLVtXBtkMZSOx+tmupLDyMDZqmDRm2OVz/pzPB/xrKjBP10X9cNaswUxtquSlVXW",
+	"86nnMo3Yj4rZlcqxmZpvqYSKqeVdT9kvmHfuWwwUiUjTzFDcFcfpshTLgrm/Lg1ESsYm9NkveSY15mBj",
+	"ss57sHp9eD6zoEOfHu8z+DA1HJfD4CYVGrBPj/ddMA0pXv5OZJkVyZfAwrcxLFNlQUbrw7/BOmRDH3VL",
+	"/nV1BfKgAFPxO80jpLHAYzwHfuU5Ke6gAMFEnqNspLhw8rrjis6YhsxQRdI8Ai0vEWCLGLm8Jh2+cHpy",
+	"gqYS+Yo0LGE5xeCwmdITeXLKFirT5lU1qapYMNluXFvjlRfcQWvZtQhZN6LcruFkdRgOOsIhT8bjoD3A",
+	"7P79S7j8gp88bvwBzv2t5t2NwBD4lKU+02AWyZrIt6CSnOwaCZKV6LfXPFrA4WslrVbJ9oC2p/uKx76v",
+	"+O13sO6RXpmULdILmR5vR9lWeVZT4I4+4f9zw6frLj1nPA+rw/RS5tN1evM63YOlXWXZ60Idof/260FD",
+	"u68gx5EG/Pf+FRnKsbsUqTcyNvl2KBZIQz0Shw1J0UDkDgMvTPEvS9Iay8b4UgqoH5Co5SQ3qSQ3MfiJ",
+	"xFoDDE0wejfAFBy/QybsGSX94LUcDVarWz5+ThnWeEVvLSxTCgsnC34ihyGdjB/wMgYpIG6vp/qe3inp",
+	"68GkbpJT2O2XImMPD29tsSH9jfnVKxFBVe/NpM/HfKoVc1dB+UcUdh6Le3lfDweTsHoQ/nVjsVhU2WmU",
+	"VukMKGuTwn4qvNQ78yq2yaomkniVMxc+k1OxklFJWG1hUxJWj8Ck3Ak98rXzFpYlYZVzrCdW9GeIMdqf",
+	"J2E433aOVDR4O4rFbNapbX8tZrOL/NUdq11otez17+7oRbVqr1Ee0qeZQ8BBo404sXI1uWZMWbpxpco2",
+	"epg+818XP/3IUm4Xfzja/WOQVOs9yGu1TLmG+nFWKav4sY24Pi24Wdx2Rk18KJywsYoyjMHCagD5AIg2",
+	"WKqamwVFvWRS/DMDlmqYiRsqV82Gf6lFQWi2VBqw+QXaEuh1TUEbJXnCYm557hfeqG9FPS9QwiuZrEdt",
+	"6aQ5Nbz2pPWZhMfjWLhHPHmn3VxWuHGI3D2RK4z76RKLEZdKiognRGAIz6f6bF+IXMgZkOPvM9NA7y7C",
+	"2eXq0NHAfiIhJ8e1jA511lP6Df06HOu958XeG7dUgSMZKrVVxks6bbZagBJvGrBWx6g1tshXNX2cW8i4",
+	"Vndx788TsRS2/VrxGIsW8BsqC3U89jUM/J8tVaIeVDYTTPvSWd1p/sZF7u/jXrKgje2lGNH+67+R/0Cv",
+	"PCBu4AxdmEERi97lpuFaXeXVLQTdxsdtbcooYusPHe7UCKbDU6oeuD/a6l10W+IwAv+BDHQc+8ukDlem",
+	"jvtSiDH6imp4YzWIhVpJqvWlZPTbt96fjPFdEoaRFFppo8YGjz7h/7cF9L1HJmRKV9yI4U+lU9rX6uKS",
+	"gdZKt8XnuSFK0ntIxtrtpiJe6oHzlEncgkF0Tr0YtItKnKPVnmrx7no9lnel6TOdOCXc2vTs6Oj45D9G",
+	"49F4dHz2l/FfxuiO9hv4tOEbAY0bBb7EjkqYQJpqFWdRpR8TpiItuUhYrJZcyEbue0berE3N2LRU8frZ",
+	"YJHbBDAjoF6fo1rhjVPirJpt2sFmVA/na5vmQ5sBTV0ohK7GZRSRV2Vqf24L5RF8/uOWWf6KZ+PFcO4/",
+	"F5qZSKVQXaZHnPZ18jRtAUbu6vdAdloO9limws5MSKvcdrTK5ggt33+5uvA07Zyy6Orpm2AaNnynjP1O",
+	"zQN2nnfxDNgPvodnwC6og2fAOPMdPA+2lYB0HDEvf+84TlCFUFVb3TSK2tb9I9ZZRJM1B1cRlSYJI9PU",
+	"BCziqcVMaypdjB6iuDJNadpuzuELFF6DQ2py97RH+EzXlDCDwWmZrAzvnbntcG8ASM02K062FTZvVjH3",
+	"DTPyQ6xSX1mDb3MFvywUpRi1Fk+XeVprUf+NWiezYSWls8zVoHTIg4BRNmfMkJdQ2UvEaKqG3qwAllfj",
+	"K0KTOxA0i4VlVjumU0CJbnqrGO7eahnhO2weF2C8pZBgTMCWYLXDd0JBYQqvxysmlb8RkwBxDVUK+W0G",
+	"tx9v/38AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -38,7 +38,7 @@ func (s *Server) GetIsolationList(c echo.Context, env EnvironmentName, p GetIsol
 	if l.Body == nil {
 		return c.NoContent(http.StatusNotModified)
 	}
-	h.Set("X-Understudy-Signature", l.SignatureHeader())
+	h.Set(isolation.SignatureHeader, l.SignatureHeader())
 	return c.Blob(http.StatusOK, "application/json", l.Body)
 }
 

@@ -294,3 +294,42 @@ func TestAppScopeCallsOnlyTheIsolationAPI(t *testing.T) {
 		t.Fatalf("creating an app token: %s", tok.Body)
 	}
 }
+
+func TestCLIIsolation(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOptions{})
+	accts := seedIsolation(t, s)
+	app := s.tokenOf(t, "chirp", access.ScopeApp)
+	res := mustOK(t, s.cli(t, app, "isolation", "check", "--environment", "production", "--surface", "social_feed", "--viewer", "real-viewer", accts[0].Id, "real-user"))
+	if !strings.Contains(res.Stdout, accts[0].Id) || !strings.Contains(res.Stdout, "testers_only_real_viewer") || !strings.Contains(res.Stdout, "not_synthetic") {
+		t.Fatalf("isolation check: %q", res.Stdout)
+	}
+	mustFail(t, s.cli(t, app, "isolation", "check", "--environment", "production", "--surface", "wall", "--viewer", "v", "x"), exitInvalid, "surface")
+
+	res = mustOK(t, s.cli(t, app, "isolation", "list", "--environment", "production"))
+	if !strings.Contains(res.Stdout, "LEADERBOARDS") || !strings.Contains(res.Stdout, "STORIES") || !strings.Contains(res.Stdout, accts[1].Identity.Email) ||
+		!strings.Contains(res.Stdout, "allowed") || strings.Count(res.Stdout, "buyer") != 2 {
+		t.Fatalf("isolation list: %q", res.Stdout)
+	}
+	res = mustOK(t, s.cli(t, app, "isolation", "list", "--environment", "production", "-o", "json"))
+	var l openapi.IsolationList
+	if err := json.Unmarshal([]byte(res.Stdout), &l); err != nil || len(l.Identities) != 2 {
+		t.Fatalf("isolation list -o json: %v %q", err, res.Stdout)
+	}
+
+	res = mustOK(t, s.cli(t, app, "isolation", "keys", "-o", "json"))
+	var keys openapi.IsolationKeys
+	if err := json.Unmarshal([]byte(res.Stdout), &keys); err != nil || len(keys.Keys) != 1 {
+		t.Fatalf("isolation keys: %v %q", err, res.Stdout)
+	}
+	mustFail(t, s.cli(t, app, "isolation", "keys", "rotate"), exitAuth, "scope")
+	res = mustOK(t, s.cli(t, s.Admin, "isolation", "keys", "rotate"))
+	if strings.Contains(res.Stdout, keys.Keys[0].KeyId) || !strings.Contains(res.Stdout, "ed25519") {
+		t.Fatalf("isolation keys rotate: %q", res.Stdout)
+	}
+	mustOK(t, s.cli(t, s.Admin, "isolation", "keys", "retire", keys.Keys[0].KeyId))
+	res = mustOK(t, s.cli(t, app, "isolation", "keys"))
+	if strings.Contains(res.Stdout, keys.Keys[0].KeyId) || strings.Count(res.Stdout, "ed25519") != 1 {
+		t.Fatalf("isolation keys after retiring: %q", res.Stdout)
+	}
+}

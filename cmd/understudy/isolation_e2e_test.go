@@ -333,3 +333,20 @@ func TestCLIIsolation(t *testing.T) {
 		t.Fatalf("isolation keys after retiring: %q", res.Stdout)
 	}
 }
+
+func TestCLIIsolationSurfaces(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOptions{})
+	res := mustOK(t, s.cli(t, s.Admin, "environments", "create", "production", "--email-domain", "qa.example.test", "--surface", "stories,wall"))
+	if !strings.Contains(res.Stdout, "stories,wall") {
+		t.Fatalf("create: %q", res.Stdout)
+	}
+	mustFail(t, s.cli(t, s.Admin, "roles", "create", "production", "buyer", "--isolation", "clips=allowed"), exitInvalid, "isolation_policy.clips")
+	mustOK(t, s.cli(t, s.Admin, "roles", "create", "production", "buyer", "--isolation", "wall=allowed"))
+	mustFail(t, s.cli(t, s.Admin, "environments", "update", "production", "--email-domain", "qa.example.test", "--surface", ""), exitConflict, "wall")
+	res = mustOK(t, s.cli(t, s.Admin, "environments", "update", "production", "--email-domain", "qa.example.test", "--surface", "wall"))
+	if strings.Contains(res.Stdout, "stories") || !strings.Contains(res.Stdout, "wall") {
+		t.Fatalf("update: %q", res.Stdout)
+	}
+	mustFail(t, s.cli(t, s.Admin, "environments", "update", "production", "--email-domain", "qa.example.test", "--surface", "wall,search"), exitInvalid, "custom_surfaces[1]")
+}

@@ -3,7 +3,6 @@ package isolation
 import (
 	"context"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/understudy-dev/understudy"
@@ -46,7 +45,7 @@ WHERE x.environment_id = $1 AND NOT x.forgotten AND x.identifier = ANY($2)`
 // (a surface the environment does not have).
 func (s *Service) Check(ctx context.Context, q Query) ([]Result, error) {
 	if len(q.Subjects) > MaxSubjects {
-		return nil, understudy.Errorf(understudy.ETOOLARGE, "%d subjects; one check decides at most %s", len(q.Subjects), strconv.Itoa(MaxSubjects))
+		return nil, understudy.Errorf(understudy.ETOOLARGE, "%d subjects; one check decides at most %d", len(q.Subjects), MaxSubjects)
 	}
 	env, err := getEnvironment(ctx, s.db, q.Environment)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -47,8 +48,10 @@ const (
 	// keysSQL lists the trusted keys, newest (the one that signs) first.
 	keysSQL       = `SELECT ` + keyColumns + ` FROM isolation_keys WHERE retired_at IS NULL ORDER BY created_at DESC, key_id`
 	currentKeySQL = `SELECT key_id, private_key_id, private_sealed FROM isolation_keys WHERE retired_at IS NULL ORDER BY created_at DESC, key_id LIMIT 1`
-	insertKeySQL  = `INSERT INTO isolation_keys (key_id, public_key, private_key_id, private_sealed, created_at) VALUES ($1, $2, $3, $4, $5)`
-	retireKeySQL  = `UPDATE isolation_keys SET retired_at = $2 WHERE key_id = $1 AND retired_at IS NULL`
+	// The database stamps keys (clock_timestamp, under the advisory lock),
+	// so a newer key always sorts first, whatever the servers' clocks say.
+	insertKeySQL = `INSERT INTO isolation_keys (key_id, public_key, private_key_id, private_sealed) VALUES ($1, $2, $3, $4) RETURNING created_at`
+	retireKeySQL = `UPDATE isolation_keys SET retired_at = clock_timestamp() WHERE key_id = $1 AND retired_at IS NULL`
 	// lockKeysSQL serializes the writers of isolation_keys, so two first
 	// uses make one key and a retirement never leaves none.
 	lockKeysSQL = `SELECT pg_advisory_xact_lock(hashtext('isolation_keys'))`
@@ -95,13 +98,13 @@ func (s *Service) Retire(ctx context.Context, id string) error {
 		var current, sealedKeyID string
 		var sealed []byte
 		err := tx.QueryRow(ctx, currentKeySQL).Scan(&current, &sealedKeyID, &sealed)
-		if err != nil && err != pgx.ErrNoRows {
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
 		if current == id {
 			return understudy.Errorf(understudy.ECONFLICT, "key %s signs the isolation lists; rotate to a new key before retiring it", id)
 		}
-		tag, err := tx.Exec(ctx, retireKeySQL, id, s.now())
+		tag, err := tx.Exec(ctx, retireKeySQL, id)
 		if err != nil {
 			return err
 		}
@@ -143,7 +146,7 @@ func (s *Service) currentSigner(ctx context.Context, db pgdb.DB) (signer, bool, 
 	var sg signer
 	var sealed secret.Sealed
 	err := db.QueryRow(ctx, currentKeySQL).Scan(&sg.id, &sealed.KeyID, &sealed.Data)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return sg, false, nil
 	}
 	if err != nil {
@@ -166,9 +169,9 @@ func (s *Service) insertKey(ctx context.Context, tx pgx.Tx) (Key, error) {
 	if err != nil {
 		return Key{}, err
 	}
-	k := Key{KeyID: KeyID(pub), PublicKey: pub, Algorithm: Algorithm, CreatedAt: s.now().UTC()}
+	k := Key{KeyID: KeyID(pub), PublicKey: pub, Algorithm: Algorithm}
 	sealed := s.keyring.Seal(priv.Seed(), keyAAD(k.KeyID))
-	if _, err := tx.Exec(ctx, insertKeySQL, k.KeyID, []byte(pub), sealed.KeyID, sealed.Data, k.CreatedAt); err != nil {
+	if err := tx.QueryRow(ctx, insertKeySQL, k.KeyID, []byte(pub), sealed.KeyID, sealed.Data).Scan(&k.CreatedAt); err != nil {
 		return Key{}, err
 	}
 	return k, nil

@@ -21,7 +21,7 @@ type Config struct {
 	DB pgdb.DB
 	// Keyring seals the private signing keys at rest. Required.
 	Keyring *secret.Keyring
-	// Now is the clock that stamps lists and keys. Defaults to time.Now.
+	// Now is the clock that stamps lists (issued_at). Defaults to time.Now.
 	Now func() time.Time
 }
 

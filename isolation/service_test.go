@@ -42,13 +42,18 @@ func (c *countingDB) Exec(ctx context.Context, sql string, args ...any) (pgconn.
 	return c.DB.Exec(ctx, sql, args...)
 }
 
-func newService(t *testing.T, db pgdb.DB) *isolation.Service {
+func testKeyring(t *testing.T) *secret.Keyring {
 	t.Helper()
 	kr, err := secret.NewKeyring(make([]byte, secret.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := isolation.New(isolation.Config{DB: db, Keyring: kr, Now: func() time.Time { return time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC) }})
+	return kr
+}
+
+func newService(t *testing.T, db pgdb.DB) *isolation.Service {
+	t.Helper()
+	svc, err := isolation.New(isolation.Config{DB: db, Keyring: testKeyring(t), Now: func() time.Time { return time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,6 +125,13 @@ func TestIsolationListInATransaction(t *testing.T) {
 	if body.Version != l.Version || !regexp.MustCompile(`^[0-9]+-[0-9a-f]{12}$`).MatchString(l.Version) || body.IssuedAt != "2026-11-25T20:00:00Z" ||
 		len(body.Identities) != 2 || len(body.Identities[0].IDs) != 4 || body.Identities[0].Policy["reviews"] != "hidden" || len(body.Identities[0].Policy) != 8 {
 		t.Fatalf("list = %s", l.Body)
+	}
+	// The private key is sealed with the keyring (nonce, seed, tag), never stored raw.
+	var sealedBy string
+	var sealedLen int
+	if err := st.DB.QueryRow(st.Ctx, `SELECT private_key_id, length(private_sealed) FROM isolation_keys WHERE key_id = $1`, keys[0].KeyID).Scan(&sealedBy, &sealedLen); err != nil ||
+		sealedBy != testKeyring(t).PrimaryKeyID() || sealedLen != 12+32+16 {
+		t.Fatalf("sealed key: %v %q %d", err, sealedBy, sealedLen)
 	}
 	// The version alone when the caller holds it.
 	again, err := svc.List(st.Ctx, "production", func(v string) bool { return v == l.Version })

@@ -25,20 +25,22 @@ const (
 	ScopeReader Scope = "reader" // read, never credentials
 	// ScopeAnalytics reads exclusion lists, and nothing else.
 	ScopeAnalytics Scope = "analytics"
+	// ScopeApp calls the isolation API (check, list, keys), and nothing else.
+	ScopeApp Scope = "app"
 )
 
-// scopeRank orders the scopes; analytics has no rank: it is allowed only
-// where it is named.
-var scopeRank = map[Scope]int{ScopeAnalytics: 0, ScopeReader: 1, ScopeRunner: 2, ScopeAdmin: 3}
+// scopeRank orders the scopes; analytics and app have no rank: each is
+// allowed only where it is named.
+var scopeRank = map[Scope]int{ScopeAnalytics: 0, ScopeApp: 0, ScopeReader: 1, ScopeRunner: 2, ScopeAdmin: 3}
 
 // Scopes lists the valid scopes.
-func Scopes() []Scope { return []Scope{ScopeAdmin, ScopeRunner, ScopeReader, ScopeAnalytics} }
+func Scopes() []Scope { return []Scope{ScopeAdmin, ScopeRunner, ScopeReader, ScopeAnalytics, ScopeApp} }
 
 // ParseScope returns the scope named s, or an EINVALID error naming field.
 func ParseScope(field, s string) (Scope, error) {
 	sc := Scope(s)
 	if _, ok := scopeRank[sc]; !ok {
-		return "", understudy.Invalid("invalid token", understudy.FieldError{Field: field, Detail: fmt.Sprintf("must be one of admin, runner, reader, analytics; got %q", s)})
+		return "", understudy.Invalid("invalid token", understudy.FieldError{Field: field, Detail: fmt.Sprintf("must be one of admin, runner, reader, analytics, app; got %q", s)})
 	}
 	return sc, nil
 }

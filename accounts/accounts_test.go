@@ -261,9 +261,9 @@ func TestRemovingADomainInUseConflicts(t *testing.T) {
 	if _, err := f.svc.CreateRole(f.ctx, "production", "buyer", accounts.RoleChange{}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := f.svc.UpdateEnvironment(f.ctx, "production", []string{"qa2.example.test"})
+	_, err := f.svc.UpdateEnvironment(f.ctx, "production", accounts.EnvironmentChange{EmailDomains: []string{"qa2.example.test"}})
 	wantCode(t, err, understudy.ECONFLICT)
-	e, err := f.svc.UpdateEnvironment(f.ctx, "production", []string{"qa.example.test", "qa2.example.test"})
+	e, err := f.svc.UpdateEnvironment(f.ctx, "production", accounts.EnvironmentChange{EmailDomains: []string{"qa.example.test", "qa2.example.test"}})
 	if err != nil || len(e.EmailDomains) != 2 {
 		t.Fatalf("adding a domain: %v %v", e, err)
 	}

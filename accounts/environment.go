@@ -2,7 +2,9 @@ package accounts
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,11 +18,21 @@ import (
 // Environment is where accounts live (production, staging). Accounts are
 // created at its first email domain.
 type Environment struct {
-	ID           string    `json:"id"`
-	Name         string    `json:"name" validate:"required,slug"`
-	EmailDomains []string  `json:"email_domains" validate:"required,min=1,max=20,unique,dive,domain"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	ID           string   `json:"id"`
+	Name         string   `json:"name" validate:"required,slug"`
+	EmailDomains []string `json:"email_domains" validate:"required,min=1,max=20,unique,dive,domain"`
+	// CustomSurfaces are the surfaces the environment's apps have beyond
+	// BuiltinSurfaces; isolation policies may name them.
+	CustomSurfaces []string  `json:"custom_surfaces" validate:"max=50,unique,dive,slugsurface"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// EnvironmentChange is an update of an environment: a nil field is left
+// as it is.
+type EnvironmentChange struct {
+	EmailDomains   []string
+	CustomSurfaces []string
 }
 
 // Validate checks e's fields and that each domain is in the allowlist,
@@ -29,10 +41,14 @@ func (s *Service) validateEnvironment(e *Environment) error {
 	for i, d := range e.EmailDomains {
 		e.EmailDomains[i] = strings.ToLower(strings.TrimSpace(d))
 	}
+	if e.CustomSurfaces == nil {
+		e.CustomSurfaces = []string{}
+	}
 	var fields []understudy.FieldError
 	if err := validate.Struct(e); err != nil {
 		fields = fieldErrors(err)
 	}
+	fields = append(fields, surfaceErrors(e.CustomSurfaces)...)
 	for i, d := range e.EmailDomains {
 		if domainRE.MatchString(d) && !s.domainAllowed(d) {
 			fields = append(fields, understudy.FieldError{
@@ -54,13 +70,13 @@ func (s *Service) allowedList() string {
 	return strings.Join(s.allowed, ", ")
 }
 
-const environmentColumns = `id, name, email_domains, created_at, updated_at`
+const environmentColumns = `id, name, email_domains, custom_surfaces, created_at, updated_at`
 
 func scanEnvironment(row pgx.Row, e *Environment) error {
-	return row.Scan(&e.ID, &e.Name, &e.EmailDomains, &e.CreatedAt, &e.UpdatedAt)
+	return row.Scan(&e.ID, &e.Name, &e.EmailDomains, &e.CustomSurfaces, &e.CreatedAt, &e.UpdatedAt)
 }
 
-const createEnvironmentSQL = `INSERT INTO environments (name, email_domains) VALUES ($1, $2) RETURNING ` + environmentColumns
+const createEnvironmentSQL = `INSERT INTO environments (name, email_domains, custom_surfaces) VALUES ($1, $2, $3) RETURNING ` + environmentColumns
 
 // CreateEnvironment creates e. Errors: EINVALID, ECONFLICT.
 func (s *Service) CreateEnvironment(ctx context.Context, e Environment) (Environment, error) {
@@ -69,11 +85,11 @@ func (s *Service) CreateEnvironment(ctx context.Context, e Environment) (Environ
 	}
 	var out Environment
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		if err := scanEnvironment(tx.QueryRow(ctx, createEnvironmentSQL, e.Name, e.EmailDomains), &out); err != nil {
+		if err := scanEnvironment(tx.QueryRow(ctx, createEnvironmentSQL, e.Name, e.EmailDomains, e.CustomSurfaces), &out); err != nil {
 			return err
 		}
 		return access.Record(ctx, tx, access.Event{Action: "environment.create", TargetType: "environment", TargetID: out.Name,
-			Details: map[string]any{"email_domains": out.EmailDomains}})
+			Details: map[string]any{"email_domains": out.EmailDomains, "custom_surfaces": out.CustomSurfaces}})
 	})
 	return out, pgdb.Translate(err, "", "environment "+e.Name+" already exists")
 }
@@ -96,22 +112,35 @@ func (s *Service) ListEnvironments(ctx context.Context) ([]Environment, error) {
 
 const (
 	lockEnvironmentSQL   = `SELECT ` + environmentColumns + ` FROM environments WHERE name = $1 FOR UPDATE`
-	updateEnvironmentSQL = `UPDATE environments SET email_domains = $2, updated_at = now() WHERE id = $1 RETURNING ` + environmentColumns
-	countOutsideSQL      = `SELECT count(*) FROM accounts WHERE environment_id = $1 AND status <> 'retired' AND NOT (split_part(email, '@', 2) = ANY($2))`
+	updateEnvironmentSQL = `UPDATE environments SET email_domains = $2, custom_surfaces = $3, updated_at = now() WHERE id = $1 RETURNING ` + environmentColumns
+	// surfaceInUseSQL names the roles whose policy sets one of the surfaces $2.
+	surfaceInUseSQL = `SELECT r.name, k FROM roles r, jsonb_object_keys(r.isolation_policy) k
+WHERE r.environment_id = $1 AND r.deleted_at IS NULL AND k = ANY($2) ORDER BY r.name, k`
+	countOutsideSQL = `SELECT count(*) FROM accounts WHERE environment_id = $1 AND status <> 'retired' AND NOT (split_part(email, '@', 2) = ANY($2))`
 )
 
-// UpdateEnvironment replaces the email domains of the environment named
-// name. A domain still used by an active account cannot be removed.
+// UpdateEnvironment changes the email domains and custom surfaces of the
+// environment named name. A domain still used by an active account, or a
+// surface a role's isolation policy sets, cannot be removed.
 // Errors: EINVALID, ENOTFOUND, ECONFLICT.
-func (s *Service) UpdateEnvironment(ctx context.Context, name string, domains []string) (Environment, error) {
-	e := Environment{Name: name, EmailDomains: domains}
-	if err := s.validateEnvironment(&e); err != nil {
-		return Environment{}, err
-	}
+func (s *Service) UpdateEnvironment(ctx context.Context, name string, c EnvironmentChange) (Environment, error) {
 	var out Environment
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var cur Environment
 		if err := scanEnvironment(tx.QueryRow(ctx, lockEnvironmentSQL, name), &cur); err != nil {
+			return err
+		}
+		e := Environment{Name: name, EmailDomains: c.EmailDomains, CustomSurfaces: c.CustomSurfaces}
+		if e.EmailDomains == nil {
+			e.EmailDomains = cur.EmailDomains
+		}
+		if e.CustomSurfaces == nil {
+			e.CustomSurfaces = cur.CustomSurfaces
+		}
+		if err := s.validateEnvironment(&e); err != nil {
+			return err
+		}
+		if err := s.checkSurfacesUnused(ctx, tx, cur, e.CustomSurfaces); err != nil {
 			return err
 		}
 		var outside int
@@ -121,13 +150,37 @@ func (s *Service) UpdateEnvironment(ctx context.Context, name string, domains []
 		if outside > 0 {
 			return understudy.Errorf(understudy.ECONFLICT, "%d active account(s) of environment %s use a domain that the update removes; retire them first", outside, name)
 		}
-		if err := scanEnvironment(tx.QueryRow(ctx, updateEnvironmentSQL, cur.ID, e.EmailDomains), &out); err != nil {
+		if err := scanEnvironment(tx.QueryRow(ctx, updateEnvironmentSQL, cur.ID, e.EmailDomains, e.CustomSurfaces), &out); err != nil {
 			return err
 		}
 		return access.Record(ctx, tx, access.Event{Action: "environment.update", TargetType: "environment", TargetID: name,
-			Details: map[string]any{"email_domains": out.EmailDomains, "previous_email_domains": cur.EmailDomains}})
+			Details: map[string]any{"email_domains": out.EmailDomains, "previous_email_domains": cur.EmailDomains,
+				"custom_surfaces": out.CustomSurfaces, "previous_custom_surfaces": cur.CustomSurfaces}})
 	})
 	return out, pgdb.Translate(err, "environment "+name+" does not exist", "")
+}
+
+// checkSurfacesUnused refuses to drop a custom surface of cur that a role's
+// isolation policy still sets. Errors: ECONFLICT naming role and surface.
+func (s *Service) checkSurfacesUnused(ctx context.Context, tx pgx.Tx, cur Environment, keep []string) error {
+	var dropped []string
+	for _, sf := range cur.CustomSurfaces {
+		if !slices.Contains(keep, sf) {
+			dropped = append(dropped, sf)
+		}
+	}
+	if len(dropped) == 0 {
+		return nil
+	}
+	var role, surface string
+	err := tx.QueryRow(ctx, surfaceInUseSQL, cur.ID, dropped).Scan(&role, &surface)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return understudy.Errorf(understudy.ECONFLICT, "role %s of environment %s sets surface %s in its isolation policy; remove it from the policy first", role, cur.Name, surface)
 }
 
 const (

@@ -34,8 +34,9 @@ type Role struct {
 	PoolSize    int    `json:"pool_size" validate:"min=1,max=100"`
 	// Attributes are passed to apps when accounts are provisioned.
 	Attributes map[string]string `json:"attributes" validate:"max=100,dive,keys,min=1,max=63,endkeys,max=1000"`
-	// IsolationPolicy maps a surface (leaderboards, social_feed, …) to a
-	// visibility. Stored now; enforced by the isolation capability.
+	// IsolationPolicy maps a surface of the environment (BuiltinSurfaces
+	// and its CustomSurfaces) to a visibility; a surface it does not set
+	// is Hidden. Package isolation enforces it.
 	IsolationPolicy map[string]Visibility `json:"isolation_policy" validate:"max=50,dive,keys,slugsurface,endkeys,oneof=hidden testers_only allowed"`
 	CreatedAt       time.Time             `json:"created_at"`
 	UpdatedAt       time.Time             `json:"updated_at"`
@@ -107,6 +108,9 @@ func (s *Service) CreateRole(ctx context.Context, env, name string, c RoleChange
 		if err := scanEnvironment(tx.QueryRow(ctx, lockEnvironmentSQL, env), &e); err != nil {
 			return pgdb.Translate(err, "environment "+env+" does not exist", "")
 		}
+		if err := checkPolicy(e, r); err != nil {
+			return err
+		}
 		row := tx.QueryRow(ctx, insertRoleSQL, e.ID, r.Name, r.Description, r.PoolSize, r.Attributes, r.IsolationPolicy)
 		if err := row.Scan(&r.ID, &r.CreatedAt, &r.UpdatedAt); err != nil {
 			return pgdb.Translate(err, "", "role "+name+" already exists in environment "+env)
@@ -158,15 +162,18 @@ func (s *Service) UpdateRole(ctx context.Context, env, name string, c RoleChange
 		if err := r.Validate(); err != nil {
 			return err
 		}
+		e, err := s.GetEnvironmentTx(ctx, tx, env)
+		if err != nil {
+			return err
+		}
+		if err := checkPolicy(e, r); err != nil {
+			return err
+		}
 		if err := tx.QueryRow(ctx, updateRoleSQL, r.ID, r.Description, r.PoolSize, r.Attributes, r.IsolationPolicy).Scan(&r.UpdatedAt); err != nil {
 			return err
 		}
 		if err := access.Record(ctx, tx, access.Event{Action: "role.update", TargetType: "role", TargetID: r.ID,
 			Details: map[string]any{"before": before, "after": roleDetails(r)}}); err != nil {
-			return err
-		}
-		e, err := s.GetEnvironmentTx(ctx, tx, env)
-		if err != nil {
 			return err
 		}
 		return s.ensurePool(ctx, tx, e, r)

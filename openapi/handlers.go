@@ -60,7 +60,7 @@ func (s *Server) CreateEnvironment(c echo.Context) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	e, err := s.accounts.CreateEnvironment(c.Request().Context(), accounts.Environment{Name: in.Name, EmailDomains: in.EmailDomains})
+	e, err := s.accounts.CreateEnvironment(c.Request().Context(), accounts.Environment{Name: in.Name, EmailDomains: in.EmailDomains, CustomSurfaces: deref(in.CustomSurfaces)})
 	if err != nil {
 		return err
 	}
@@ -76,13 +76,14 @@ func (s *Server) GetEnvironment(c echo.Context, name EnvironmentName) error {
 	return c.JSON(http.StatusOK, e)
 }
 
-// UpdateEnvironment replaces an environment's domains.
+// UpdateEnvironment replaces an environment's domains and, when given,
+// its custom surfaces.
 func (s *Server) UpdateEnvironment(c echo.Context, name EnvironmentName) error {
 	var in EnvironmentUpdate
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	e, err := s.accounts.UpdateEnvironment(c.Request().Context(), name, in.EmailDomains)
+	e, err := s.accounts.UpdateEnvironment(c.Request().Context(), name, accounts.EnvironmentChange{EmailDomains: in.EmailDomains, CustomSurfaces: deref(in.CustomSurfaces)})
 	if err != nil {
 		return err
 	}

@@ -118,6 +118,21 @@ func (e ExclusionEntryKind) Valid() bool {
 	}
 }
 
+// Defines values for IsolationKeyAlgorithm.
+const (
+	Ed25519 IsolationKeyAlgorithm = "ed25519"
+)
+
+// Valid indicates whether the value is a known member of the IsolationKeyAlgorithm enum.
+func (e IsolationKeyAlgorithm) Valid() bool {
+	switch e {
+	case Ed25519:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LeaseStatus.
 const (
 	LeaseStatusAcquiring LeaseStatus = "acquiring"
@@ -192,22 +207,25 @@ func (e ProblemCode) Valid() bool {
 
 // Defines values for Scope.
 const (
-	Admin     Scope = "admin"
-	Analytics Scope = "analytics"
-	Reader    Scope = "reader"
-	Runner    Scope = "runner"
+	ScopeAdmin     Scope = "admin"
+	ScopeAnalytics Scope = "analytics"
+	ScopeApp       Scope = "app"
+	ScopeReader    Scope = "reader"
+	ScopeRunner    Scope = "runner"
 )
 
 // Valid indicates whether the value is a known member of the Scope enum.
 func (e Scope) Valid() bool {
 	switch e {
-	case Admin:
+	case ScopeAdmin:
 		return true
-	case Analytics:
+	case ScopeAnalytics:
 		return true
-	case Reader:
+	case ScopeApp:
 		return true
-	case Runner:
+	case ScopeReader:
+		return true
+	case ScopeRunner:
 		return true
 	default:
 		return false
@@ -543,15 +561,19 @@ type DestinationUpdate struct {
 
 // Environment defines model for Environment.
 type Environment struct {
-	CreatedAt    time.Time `json:"created_at"`
-	EmailDomains []string  `json:"email_domains"`
-	Id           string    `json:"id"`
-	Name         string    `json:"name"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	CreatedAt      time.Time `json:"created_at"`
+	CustomSurfaces []string  `json:"custom_surfaces"`
+	EmailDomains   []string  `json:"email_domains"`
+	Id             string    `json:"id"`
+	Name           string    `json:"name"`
+	UpdatedAt      time.Time `json:"updated_at"`
 }
 
 // EnvironmentCreate defines model for EnvironmentCreate.
 type EnvironmentCreate struct {
+	// CustomSurfaces Surfaces of the environment's apps beyond the built-in ones (leaderboards, social_feed, search, recommendations, notifications, public_profile, messaging, reviews); isolation policies may name them.
+	CustomSurfaces *[]string `json:"custom_surfaces,omitempty"`
+
 	// EmailDomains Controlled email domains; each must be in the server's allowlist. Accounts use the first.
 	EmailDomains []string `json:"email_domains"`
 
@@ -566,7 +588,9 @@ type EnvironmentList struct {
 
 // EnvironmentUpdate defines model for EnvironmentUpdate.
 type EnvironmentUpdate struct {
-	EmailDomains []string `json:"email_domains"`
+	// CustomSurfaces Replaces the environment's custom surfaces when given; a surface a role's policy sets cannot be removed (409). Surfaces of the environment's apps beyond the built-in ones (leaderboards, social_feed, search, recommendations, notifications, public_profile, messaging, reviews); isolation policies may name them.
+	CustomSurfaces *[]string `json:"custom_surfaces,omitempty"`
+	EmailDomains   []string  `json:"email_domains"`
 }
 
 // ExclusionEntries defines model for ExclusionEntries.
@@ -635,8 +659,72 @@ type Identity struct {
 	Username string `json:"username"`
 }
 
-// IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, …) to visibility.
+// IsolationCheck defines model for IsolationCheck.
+type IsolationCheck struct {
+	Environment string `json:"environment"`
+
+	// Subjects Who may be seen (at most 10,000).
+	Subjects []string `json:"subjects"`
+	Surface  string   `json:"surface"`
+
+	// Viewer Who looks: an identifier as on the exclusion list, or any id of a real user.
+	Viewer string `json:"viewer"`
+}
+
+// IsolationIdentity defines model for IsolationIdentity.
+type IsolationIdentity struct {
+	Ids []string `json:"ids"`
+
+	// Policy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, messaging, reviews, or one of the environment's custom_surfaces) to visibility; a surface not set is `hidden`, a surface the environment does not have is refused (422, naming `isolation_policy.<surface>`).
+	Policy IsolationPolicy `json:"policy"`
+	Role   string          `json:"role"`
+}
+
+// IsolationKey defines model for IsolationKey.
+type IsolationKey struct {
+	Algorithm IsolationKeyAlgorithm `json:"algorithm"`
+	CreatedAt time.Time             `json:"created_at"`
+	KeyId     string                `json:"key_id"`
+
+	// PublicKey The raw 32-byte Ed25519 public key, base64 (standard encoding).
+	PublicKey string     `json:"public_key"`
+	RetiredAt *time.Time `json:"retired_at"`
+}
+
+// IsolationKeyAlgorithm defines model for IsolationKey.Algorithm.
+type IsolationKeyAlgorithm string
+
+// IsolationKeys defines model for IsolationKeys.
+type IsolationKeys struct {
+	Keys []IsolationKey `json:"keys"`
+}
+
+// IsolationList defines model for IsolationList.
+type IsolationList struct {
+	ControlledDomains []string            `json:"controlled_domains"`
+	Environment       string              `json:"environment"`
+	Format            int                 `json:"format"`
+	Identities        []IsolationIdentity `json:"identities"`
+	IssuedAt          time.Time           `json:"issued_at"`
+	Surfaces          []string            `json:"surfaces"`
+	Version           string              `json:"version"`
+}
+
+// IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, messaging, reviews, or one of the environment's custom_surfaces) to visibility; a surface not set is `hidden`, a surface the environment does not have is refused (422, naming `isolation_policy.<surface>`).
 type IsolationPolicy map[string]Visibility
+
+// IsolationResult defines model for IsolationResult.
+type IsolationResult struct {
+	// Reason Why: `not_synthetic`, `self`, `allowed`, `testers_only_synthetic_viewer`, `testers_only_real_viewer` or `hidden`.
+	Reason  string `json:"reason"`
+	Subject string `json:"subject"`
+	Visible bool   `json:"visible"`
+}
+
+// IsolationResults defines model for IsolationResults.
+type IsolationResults struct {
+	Results []IsolationResult `json:"results"`
+}
 
 // Lease defines model for Lease.
 type Lease struct {
@@ -730,7 +818,7 @@ type Role struct {
 	Environment string     `json:"environment"`
 	Id          string     `json:"id"`
 
-	// IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, …) to visibility.
+	// IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, messaging, reviews, or one of the environment's custom_surfaces) to visibility; a surface not set is `hidden`, a surface the environment does not have is refused (422, naming `isolation_policy.<surface>`).
 	IsolationPolicy IsolationPolicy `json:"isolation_policy"`
 	Name            string          `json:"name"`
 	PoolSize        int             `json:"pool_size"`
@@ -743,7 +831,7 @@ type RoleCreate struct {
 	Attributes  *Attributes `json:"attributes,omitempty"`
 	Description *string     `json:"description,omitempty"`
 
-	// IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, …) to visibility.
+	// IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, messaging, reviews, or one of the environment's custom_surfaces) to visibility; a surface not set is `hidden`, a surface the environment does not have is refused (422, naming `isolation_policy.<surface>`).
 	IsolationPolicy *IsolationPolicy `json:"isolation_policy,omitempty"`
 
 	// Name 1-63 lower-case letters, digits or '-', starting with a letter.
@@ -762,7 +850,7 @@ type RoleUpdate struct {
 	Attributes  *Attributes `json:"attributes,omitempty"`
 	Description *string     `json:"description,omitempty"`
 
-	// IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, …) to visibility.
+	// IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, messaging, reviews, or one of the environment's custom_surfaces) to visibility; a surface not set is `hidden`, a surface the environment does not have is refused (422, naming `isolation_policy.<surface>`).
 	IsolationPolicy *IsolationPolicy `json:"isolation_policy,omitempty"`
 	PoolSize        *int             `json:"pool_size,omitempty"`
 }
@@ -1017,6 +1105,11 @@ type GetExclusionsParams struct {
 // GetExclusionsParamsFormat defines parameters for GetExclusions.
 type GetExclusionsParamsFormat string
 
+// GetIsolationListParams defines parameters for GetIsolationList.
+type GetIsolationListParams struct {
+	IfNoneMatch *string `json:"If-None-Match,omitempty"`
+}
+
 // ListLeasesParams defines parameters for ListLeases.
 type ListLeasesParams struct {
 	Environment *string `form:"environment,omitempty" json:"environment,omitempty"`
@@ -1070,6 +1163,9 @@ type CreateRoleJSONRequestBody = RoleCreate
 
 // UpdateRoleJSONRequestBody defines body for UpdateRole for application/json ContentType.
 type UpdateRoleJSONRequestBody = RoleUpdate
+
+// CheckIsolationJSONRequestBody defines body for CheckIsolation for application/json ContentType.
+type CheckIsolationJSONRequestBody = IsolationCheck
 
 // AcquireLeaseJSONRequestBody defines body for AcquireLease for application/json ContentType.
 type AcquireLeaseJSONRequestBody = LeaseRequest
@@ -1527,6 +1623,17 @@ type ClientInterface interface {
 	// Corresponds with DELETE /v1/environments/{environment}/exclusions/{identifier} (the `ForgetExclusion` operationId).
 	ForgetExclusion(ctx context.Context, environment EnvironmentName, identifier string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetIsolationList Read an environment's signed isolation list.
+	//
+	// Every identifier on the exclusion list whose account exists (retired ones too), grouped by account, with its
+	// role's visibility on every surface of the environment. The body is signed: `X-Understudy-Signature` is
+	// `keyid=<key id>, ed25519=<base64 signature of the exact body bytes>`; verify it with a key of
+	// `/v1/isolation/keys` before parsing. `version` changes whenever the content does; the `ETag` is it, quoted,
+	// and `If-None-Match` with it is answered 304.
+	//
+	// Corresponds with GET /v1/environments/{environment}/isolation/list (the `GetIsolationList` operationId).
+	GetIsolationList(ctx context.Context, environment EnvironmentName, params *GetIsolationListParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListRoles List an environment's roles.
 	//
 	// Corresponds with GET /v1/environments/{environment}/roles (the `ListRoles` operationId).
@@ -1581,6 +1688,56 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId).
 	UpdateRole(ctx context.Context, environment EnvironmentName, role RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CheckIsolationWithBody Decide who a viewer sees on a surface.
+	//
+	// For each subject (an identifier as on the exclusion list: account id, email, username, app ref `chirp:42`,
+	// distinct id), whether `viewer` sees it on `surface`: a subject not on the list is visible (`not_synthetic`);
+	// a synthetic subject is visible to its own account (`self`); otherwise its role's policy for the surface
+	// decides: `allowed`, `testers_only` (visible only to a synthetic viewer: `testers_only_synthetic_viewer`, else
+	// `testers_only_real_viewer`) or `hidden` (the default for a surface the policy does not set). Results are in the
+	// order of `subjects`. At most 10,000 subjects (413 beyond); a surface the environment does not have is 422.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/isolation/check (the `CheckIsolation` operationId).
+	CheckIsolationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CheckIsolation Decide who a viewer sees on a surface.
+	//
+	// For each subject (an identifier as on the exclusion list: account id, email, username, app ref `chirp:42`,
+	// distinct id), whether `viewer` sees it on `surface`: a subject not on the list is visible (`not_synthetic`);
+	// a synthetic subject is visible to its own account (`self`); otherwise its role's policy for the surface
+	// decides: `allowed`, `testers_only` (visible only to a synthetic viewer: `testers_only_synthetic_viewer`, else
+	// `testers_only_real_viewer`) or `hidden` (the default for a surface the policy does not set). Results are in the
+	// order of `subjects`. At most 10,000 subjects (413 beyond); a surface the environment does not have is 422.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/isolation/check (the `CheckIsolation` operationId).
+	CheckIsolation(ctx context.Context, body CheckIsolationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListIsolationKeys List the keys that sign isolation lists.
+	//
+	// Every key still trusted, newest (the one that signs) first; the first key is made on first use. Key ids are
+	// the first 16 hex digits of the SHA-256 of the raw 32-byte public key.
+	//
+	// Corresponds with GET /v1/isolation/keys (the `ListIsolationKeys` operationId).
+	ListIsolationKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RotateIsolationKey Make a new signing key.
+	//
+	// A new key signs from now on; the older keys stay trusted (listed) until retired. Audited.
+	//
+	// Corresponds with POST /v1/isolation/keys/rotate (the `RotateIsolationKey` operationId).
+	RotateIsolationKey(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RetireIsolationKey Stop trusting a signing key.
+	//
+	// The key leaves the trusted list. The key that signs cannot be retired (409); rotate first. Audited.
+	//
+	// Corresponds with DELETE /v1/isolation/keys/{key_id} (the `RetireIsolationKey` operationId).
+	RetireIsolationKey(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListLeases List leases.
 	//
@@ -2416,6 +2573,27 @@ func (c *Client) ForgetExclusion(ctx context.Context, environment EnvironmentNam
 	return c.Client.Do(req)
 }
 
+// GetIsolationList Read an environment's signed isolation list.
+//
+// Every identifier on the exclusion list whose account exists (retired ones too), grouped by account, with its
+// role's visibility on every surface of the environment. The body is signed: `X-Understudy-Signature` is
+// `keyid=<key id>, ed25519=<base64 signature of the exact body bytes>`; verify it with a key of
+// `/v1/isolation/keys` before parsing. `version` changes whenever the content does; the `ETag` is it, quoted,
+// and `If-None-Match` with it is answered 304.
+//
+// Corresponds with GET /v1/environments/{environment}/isolation/list (the `GetIsolationList` operationId).
+func (c *Client) GetIsolationList(ctx context.Context, environment EnvironmentName, params *GetIsolationListParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetIsolationListRequest(c.Server, environment, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListRoles List an environment's roles.
 //
 // Corresponds with GET /v1/environments/{environment}/roles (the `ListRoles` operationId).
@@ -2531,6 +2709,106 @@ func (c *Client) UpdateRoleWithBody(ctx context.Context, environment Environment
 // Corresponds with PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId).
 func (c *Client) UpdateRole(ctx context.Context, environment EnvironmentName, role RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateRoleRequest(c.Server, environment, role, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CheckIsolationWithBody Decide who a viewer sees on a surface.
+//
+// For each subject (an identifier as on the exclusion list: account id, email, username, app ref `chirp:42`,
+// distinct id), whether `viewer` sees it on `surface`: a subject not on the list is visible (`not_synthetic`);
+// a synthetic subject is visible to its own account (`self`); otherwise its role's policy for the surface
+// decides: `allowed`, `testers_only` (visible only to a synthetic viewer: `testers_only_synthetic_viewer`, else
+// `testers_only_real_viewer`) or `hidden` (the default for a surface the policy does not set). Results are in the
+// order of `subjects`. At most 10,000 subjects (413 beyond); a surface the environment does not have is 422.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/isolation/check (the `CheckIsolation` operationId).
+func (c *Client) CheckIsolationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckIsolationRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CheckIsolation Decide who a viewer sees on a surface.
+//
+// For each subject (an identifier as on the exclusion list: account id, email, username, app ref `chirp:42`,
+// distinct id), whether `viewer` sees it on `surface`: a subject not on the list is visible (`not_synthetic`);
+// a synthetic subject is visible to its own account (`self`); otherwise its role's policy for the surface
+// decides: `allowed`, `testers_only` (visible only to a synthetic viewer: `testers_only_synthetic_viewer`, else
+// `testers_only_real_viewer`) or `hidden` (the default for a surface the policy does not set). Results are in the
+// order of `subjects`. At most 10,000 subjects (413 beyond); a surface the environment does not have is 422.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/isolation/check (the `CheckIsolation` operationId).
+func (c *Client) CheckIsolation(ctx context.Context, body CheckIsolationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCheckIsolationRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListIsolationKeys List the keys that sign isolation lists.
+//
+// Every key still trusted, newest (the one that signs) first; the first key is made on first use. Key ids are
+// the first 16 hex digits of the SHA-256 of the raw 32-byte public key.
+//
+// Corresponds with GET /v1/isolation/keys (the `ListIsolationKeys` operationId).
+func (c *Client) ListIsolationKeys(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListIsolationKeysRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateIsolationKey Make a new signing key.
+//
+// A new key signs from now on; the older keys stay trusted (listed) until retired. Audited.
+//
+// Corresponds with POST /v1/isolation/keys/rotate (the `RotateIsolationKey` operationId).
+func (c *Client) RotateIsolationKey(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateIsolationKeyRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RetireIsolationKey Stop trusting a signing key.
+//
+// The key leaves the trusted list. The key that signs cannot be retired (409); rotate first. Audited.
+//
+// Corresponds with DELETE /v1/isolation/keys/{key_id} (the `RetireIsolationKey` operationId).
+func (c *Client) RetireIsolationKey(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRetireIsolationKeyRequest(c.Server, keyId)
 	if err != nil {
 		return nil, err
 	}
@@ -4332,6 +4610,55 @@ func NewForgetExclusionRequest(server string, environment EnvironmentName, ident
 	return req, nil
 }
 
+// NewGetIsolationListRequest constructs an http.Request for the GetIsolationList method
+func NewGetIsolationListRequest(server string, environment EnvironmentName, params *GetIsolationListParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/isolation/list", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.IfNoneMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-None-Match", *params.IfNoneMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-None-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListRolesRequest constructs an http.Request for the ListRoles method
 func NewListRolesRequest(server string, environment EnvironmentName) (*http.Request, error) {
 	var err error
@@ -4545,6 +4872,134 @@ func NewUpdateRoleRequestWithBody(server string, environment EnvironmentName, ro
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCheckIsolationRequest calls the generic CheckIsolation builder with application/json body
+func NewCheckIsolationRequest(server string, body CheckIsolationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCheckIsolationRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCheckIsolationRequestWithBody constructs an http.Request for the CheckIsolation method, with any body, and a specified content type
+func NewCheckIsolationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/isolation/check")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListIsolationKeysRequest constructs an http.Request for the ListIsolationKeys method
+func NewListIsolationKeysRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/isolation/keys")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRotateIsolationKeyRequest constructs an http.Request for the RotateIsolationKey method
+func NewRotateIsolationKeyRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/isolation/keys/rotate")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRetireIsolationKeyRequest constructs an http.Request for the RetireIsolationKey method
+func NewRetireIsolationKeyRequest(server string, keyId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "key_id", keyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/isolation/keys/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -5485,6 +5940,19 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with DELETE /v1/environments/{environment}/exclusions/{identifier} (the `ForgetExclusion` operationId).
 	ForgetExclusionWithResponse(ctx context.Context, environment EnvironmentName, identifier string, reqEditors ...RequestEditorFn) (*ForgetExclusionResponse, error)
 
+	// GetIsolationListWithResponse Read an environment's signed isolation list.
+	//
+	// Every identifier on the exclusion list whose account exists (retired ones too), grouped by account, with its
+	// role's visibility on every surface of the environment. The body is signed: `X-Understudy-Signature` is
+	// `keyid=<key id>, ed25519=<base64 signature of the exact body bytes>`; verify it with a key of
+	// `/v1/isolation/keys` before parsing. `version` changes whenever the content does; the `ETag` is it, quoted,
+	// and `If-None-Match` with it is answered 304.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/environments/{environment}/isolation/list (the `GetIsolationList` operationId).
+	GetIsolationListWithResponse(ctx context.Context, environment EnvironmentName, params *GetIsolationListParams, reqEditors ...RequestEditorFn) (*GetIsolationListResponse, error)
+
 	// ListRolesWithResponse List an environment's roles.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -5545,6 +6013,62 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId).
 	UpdateRoleWithResponse(ctx context.Context, environment EnvironmentName, role RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRoleResponse, error)
+
+	// CheckIsolationWithBodyWithResponse Decide who a viewer sees on a surface.
+	//
+	// For each subject (an identifier as on the exclusion list: account id, email, username, app ref `chirp:42`,
+	// distinct id), whether `viewer` sees it on `surface`: a subject not on the list is visible (`not_synthetic`);
+	// a synthetic subject is visible to its own account (`self`); otherwise its role's policy for the surface
+	// decides: `allowed`, `testers_only` (visible only to a synthetic viewer: `testers_only_synthetic_viewer`, else
+	// `testers_only_real_viewer`) or `hidden` (the default for a surface the policy does not set). Results are in the
+	// order of `subjects`. At most 10,000 subjects (413 beyond); a surface the environment does not have is 422.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/isolation/check (the `CheckIsolation` operationId).
+	CheckIsolationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckIsolationResponse, error)
+
+	// CheckIsolationWithResponse Decide who a viewer sees on a surface.
+	//
+	// For each subject (an identifier as on the exclusion list: account id, email, username, app ref `chirp:42`,
+	// distinct id), whether `viewer` sees it on `surface`: a subject not on the list is visible (`not_synthetic`);
+	// a synthetic subject is visible to its own account (`self`); otherwise its role's policy for the surface
+	// decides: `allowed`, `testers_only` (visible only to a synthetic viewer: `testers_only_synthetic_viewer`, else
+	// `testers_only_real_viewer`) or `hidden` (the default for a surface the policy does not set). Results are in the
+	// order of `subjects`. At most 10,000 subjects (413 beyond); a surface the environment does not have is 422.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/isolation/check (the `CheckIsolation` operationId).
+	CheckIsolationWithResponse(ctx context.Context, body CheckIsolationJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckIsolationResponse, error)
+
+	// ListIsolationKeysWithResponse List the keys that sign isolation lists.
+	//
+	// Every key still trusted, newest (the one that signs) first; the first key is made on first use. Key ids are
+	// the first 16 hex digits of the SHA-256 of the raw 32-byte public key.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/isolation/keys (the `ListIsolationKeys` operationId).
+	ListIsolationKeysWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListIsolationKeysResponse, error)
+
+	// RotateIsolationKeyWithResponse Make a new signing key.
+	//
+	// A new key signs from now on; the older keys stay trusted (listed) until retired. Audited.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/isolation/keys/rotate (the `RotateIsolationKey` operationId).
+	RotateIsolationKeyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RotateIsolationKeyResponse, error)
+
+	// RetireIsolationKeyWithResponse Stop trusting a signing key.
+	//
+	// The key leaves the trusted list. The key that signs cannot be retired (409); rotate first. Audited.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/isolation/keys/{key_id} (the `RetireIsolationKey` operationId).
+	RetireIsolationKeyWithResponse(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*RetireIsolationKeyResponse, error)
 
 	// ListLeasesWithResponse List leases.
 	//
@@ -8545,6 +9069,97 @@ func (r ForgetExclusionResponse) ContentType() string {
 	return ""
 }
 
+// GetIsolationListResponse200Headers the declared response headers of an HTTP 200 response for GetIsolationList
+type GetIsolationListResponse200Headers struct {
+	ETag                 *string
+	XUnderstudySignature *string
+}
+
+// GetIsolationListResponse401Headers the declared response headers of an HTTP 401 response for GetIsolationList
+type GetIsolationListResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetIsolationListResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IsolationList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetIsolationListResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetIsolationListResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetIsolationListResponse) GetJSON200() *IsolationList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetIsolationListResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetIsolationListResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetIsolationListResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetIsolationListResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetIsolationListResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetIsolationListResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetIsolationListResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetIsolationListResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetIsolationListResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListRolesResponse401Headers the declared response headers of an HTTP 401 response for ListRoles
 type ListRolesResponse401Headers struct {
 	WWWAuthenticate *string
@@ -9003,6 +9618,359 @@ func (r UpdateRoleResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateRoleResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CheckIsolationResponse401Headers the declared response headers of an HTTP 401 response for CheckIsolation
+type CheckIsolationResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type CheckIsolationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IsolationResults
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CheckIsolationResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CheckIsolationResponse) GetJSON200() *IsolationResults {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CheckIsolationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CheckIsolationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CheckIsolationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CheckIsolationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CheckIsolationResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CheckIsolationResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CheckIsolationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CheckIsolationResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CheckIsolationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CheckIsolationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CheckIsolationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CheckIsolationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListIsolationKeysResponse401Headers the declared response headers of an HTTP 401 response for ListIsolationKeys
+type ListIsolationKeysResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListIsolationKeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IsolationKeys
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListIsolationKeysResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListIsolationKeysResponse) GetJSON200() *IsolationKeys {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListIsolationKeysResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListIsolationKeysResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListIsolationKeysResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListIsolationKeysResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListIsolationKeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListIsolationKeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListIsolationKeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListIsolationKeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RotateIsolationKeyResponse401Headers the declared response headers of an HTTP 401 response for RotateIsolationKey
+type RotateIsolationKeyResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type RotateIsolationKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *IsolationKey
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RotateIsolationKeyResponse401Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RotateIsolationKeyResponse) GetJSON201() *IsolationKey {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RotateIsolationKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RotateIsolationKeyResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RotateIsolationKeyResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RotateIsolationKeyResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RotateIsolationKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RotateIsolationKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RotateIsolationKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RotateIsolationKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RetireIsolationKeyResponse401Headers the declared response headers of an HTTP 401 response for RetireIsolationKey
+type RetireIsolationKeyResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// RetireIsolationKeyResponse409Headers the declared response headers of an HTTP 409 response for RetireIsolationKey
+type RetireIsolationKeyResponse409Headers struct {
+	RetryAfter *int
+}
+
+type RetireIsolationKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RetireIsolationKeyResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RetireIsolationKeyResponse409Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RetireIsolationKeyResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RetireIsolationKeyResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RetireIsolationKeyResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RetireIsolationKeyResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RetireIsolationKeyResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RetireIsolationKeyResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RetireIsolationKeyResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RetireIsolationKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RetireIsolationKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RetireIsolationKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RetireIsolationKeyResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -10669,6 +11637,25 @@ func (c *ClientWithResponses) ForgetExclusionWithResponse(ctx context.Context, e
 	return ParseForgetExclusionResponse(rsp)
 }
 
+// GetIsolationListWithResponse Read an environment's signed isolation list.
+//
+// Every identifier on the exclusion list whose account exists (retired ones too), grouped by account, with its
+// role's visibility on every surface of the environment. The body is signed: `X-Understudy-Signature` is
+// `keyid=<key id>, ed25519=<base64 signature of the exact body bytes>`; verify it with a key of
+// `/v1/isolation/keys` before parsing. `version` changes whenever the content does; the `ETag` is it, quoted,
+// and `If-None-Match` with it is answered 304.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/environments/{environment}/isolation/list (the `GetIsolationList` operationId).
+func (c *ClientWithResponses) GetIsolationListWithResponse(ctx context.Context, environment EnvironmentName, params *GetIsolationListParams, reqEditors ...RequestEditorFn) (*GetIsolationListResponse, error) {
+	rsp, err := c.GetIsolationList(ctx, environment, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetIsolationListResponse(rsp)
+}
+
 // ListRolesWithResponse List an environment's roles.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -10770,6 +11757,92 @@ func (c *ClientWithResponses) UpdateRoleWithResponse(ctx context.Context, enviro
 		return nil, err
 	}
 	return ParseUpdateRoleResponse(rsp)
+}
+
+// CheckIsolationWithBodyWithResponse Decide who a viewer sees on a surface.
+//
+// For each subject (an identifier as on the exclusion list: account id, email, username, app ref `chirp:42`,
+// distinct id), whether `viewer` sees it on `surface`: a subject not on the list is visible (`not_synthetic`);
+// a synthetic subject is visible to its own account (`self`); otherwise its role's policy for the surface
+// decides: `allowed`, `testers_only` (visible only to a synthetic viewer: `testers_only_synthetic_viewer`, else
+// `testers_only_real_viewer`) or `hidden` (the default for a surface the policy does not set). Results are in the
+// order of `subjects`. At most 10,000 subjects (413 beyond); a surface the environment does not have is 422.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/isolation/check (the `CheckIsolation` operationId).
+func (c *ClientWithResponses) CheckIsolationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CheckIsolationResponse, error) {
+	rsp, err := c.CheckIsolationWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckIsolationResponse(rsp)
+}
+
+// CheckIsolationWithResponse Decide who a viewer sees on a surface.
+//
+// For each subject (an identifier as on the exclusion list: account id, email, username, app ref `chirp:42`,
+// distinct id), whether `viewer` sees it on `surface`: a subject not on the list is visible (`not_synthetic`);
+// a synthetic subject is visible to its own account (`self`); otherwise its role's policy for the surface
+// decides: `allowed`, `testers_only` (visible only to a synthetic viewer: `testers_only_synthetic_viewer`, else
+// `testers_only_real_viewer`) or `hidden` (the default for a surface the policy does not set). Results are in the
+// order of `subjects`. At most 10,000 subjects (413 beyond); a surface the environment does not have is 422.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/isolation/check (the `CheckIsolation` operationId).
+func (c *ClientWithResponses) CheckIsolationWithResponse(ctx context.Context, body CheckIsolationJSONRequestBody, reqEditors ...RequestEditorFn) (*CheckIsolationResponse, error) {
+	rsp, err := c.CheckIsolation(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCheckIsolationResponse(rsp)
+}
+
+// ListIsolationKeysWithResponse List the keys that sign isolation lists.
+//
+// Every key still trusted, newest (the one that signs) first; the first key is made on first use. Key ids are
+// the first 16 hex digits of the SHA-256 of the raw 32-byte public key.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/isolation/keys (the `ListIsolationKeys` operationId).
+func (c *ClientWithResponses) ListIsolationKeysWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListIsolationKeysResponse, error) {
+	rsp, err := c.ListIsolationKeys(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListIsolationKeysResponse(rsp)
+}
+
+// RotateIsolationKeyWithResponse Make a new signing key.
+//
+// A new key signs from now on; the older keys stay trusted (listed) until retired. Audited.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/isolation/keys/rotate (the `RotateIsolationKey` operationId).
+func (c *ClientWithResponses) RotateIsolationKeyWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*RotateIsolationKeyResponse, error) {
+	rsp, err := c.RotateIsolationKey(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateIsolationKeyResponse(rsp)
+}
+
+// RetireIsolationKeyWithResponse Stop trusting a signing key.
+//
+// The key leaves the trusted list. The key that signs cannot be retired (409); rotate first. Audited.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/isolation/keys/{key_id} (the `RetireIsolationKey` operationId).
+func (c *ClientWithResponses) RetireIsolationKeyWithResponse(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*RetireIsolationKeyResponse, error) {
+	rsp, err := c.RetireIsolationKey(ctx, keyId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRetireIsolationKeyResponse(rsp)
 }
 
 // ListLeasesWithResponse List leases.
@@ -13596,6 +14669,100 @@ func ParseForgetExclusionResponse(rsp *http.Response) (*ForgetExclusionResponse,
 	return response, nil
 }
 
+// ParseGetIsolationListResponse parses an HTTP response from a GetIsolationListWithResponse call
+func ParseGetIsolationListResponse(rsp *http.Response) (*GetIsolationListResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetIsolationListResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IsolationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case rsp.StatusCode == 304:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetIsolationListResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Understudy-Signature"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Understudy-Signature", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XUnderstudySignature = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetIsolationListResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListRolesResponse parses an HTTP response from a ListRolesWithResponse call
 func ParseListRolesResponse(rsp *http.Response) (*ListRolesResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -14011,6 +15178,329 @@ func ParseUpdateRoleResponse(rsp *http.Response) (*UpdateRoleResponse, error) {
 		response.Headers401 = &headers
 	case rsp.StatusCode == 409:
 		var headers UpdateRoleResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCheckIsolationResponse parses an HTTP response from a CheckIsolationWithResponse call
+func ParseCheckIsolationResponse(rsp *http.Response) (*CheckIsolationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CheckIsolationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IsolationResults
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CheckIsolationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListIsolationKeysResponse parses an HTTP response from a ListIsolationKeysWithResponse call
+func ParseListIsolationKeysResponse(rsp *http.Response) (*ListIsolationKeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListIsolationKeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IsolationKeys
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListIsolationKeysResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRotateIsolationKeyResponse parses an HTTP response from a RotateIsolationKeyWithResponse call
+func ParseRotateIsolationKeyResponse(rsp *http.Response) (*RotateIsolationKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RotateIsolationKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest IsolationKey
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RotateIsolationKeyResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRetireIsolationKeyResponse parses an HTTP response from a RetireIsolationKeyWithResponse call
+func ParseRetireIsolationKeyResponse(rsp *http.Response) (*RetireIsolationKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RetireIsolationKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RetireIsolationKeyResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers RetireIsolationKeyResponse409Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -15101,6 +16591,9 @@ type ServerInterface interface {
 	// ForgetExclusion Forget a retired account's identifiers.
 	// (DELETE /v1/environments/{environment}/exclusions/{identifier})
 	ForgetExclusion(ctx echo.Context, environment EnvironmentName, identifier string) error
+	// GetIsolationList Read an environment's signed isolation list.
+	// (GET /v1/environments/{environment}/isolation/list)
+	GetIsolationList(ctx echo.Context, environment EnvironmentName, params GetIsolationListParams) error
 	// ListRoles List an environment's roles.
 	// (GET /v1/environments/{environment}/roles)
 	ListRoles(ctx echo.Context, environment EnvironmentName) error
@@ -15116,6 +16609,18 @@ type ServerInterface interface {
 	// UpdateRole Change a role.
 	// (PATCH /v1/environments/{environment}/roles/{role})
 	UpdateRole(ctx echo.Context, environment EnvironmentName, role RoleName) error
+	// CheckIsolation Decide who a viewer sees on a surface.
+	// (POST /v1/isolation/check)
+	CheckIsolation(ctx echo.Context) error
+	// ListIsolationKeys List the keys that sign isolation lists.
+	// (GET /v1/isolation/keys)
+	ListIsolationKeys(ctx echo.Context) error
+	// RotateIsolationKey Make a new signing key.
+	// (POST /v1/isolation/keys/rotate)
+	RotateIsolationKey(ctx echo.Context) error
+	// RetireIsolationKey Stop trusting a signing key.
+	// (DELETE /v1/isolation/keys/{key_id})
+	RetireIsolationKey(ctx echo.Context, keyId string) error
 	// ListLeases List leases.
 	// (GET /v1/leases)
 	ListLeases(ctx echo.Context, params ListLeasesParams) error
@@ -15855,6 +17360,42 @@ func (w *ServerInterfaceWrapper) ForgetExclusion(ctx echo.Context) error {
 	return err
 }
 
+// GetIsolationList converts echo context to params.
+func (w *ServerInterfaceWrapper) GetIsolationList(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetIsolationListParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-None-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-None-Match")]; found {
+		var IfNoneMatch string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-None-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-None-Match", valueList[0], &IfNoneMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-None-Match: %s", err))
+		}
+
+		params.IfNoneMatch = &IfNoneMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetIsolationList(ctx, environment, params)
+	return err
+}
+
 // ListRoles converts echo context to params.
 func (w *ServerInterfaceWrapper) ListRoles(ctx echo.Context) error {
 	var err error
@@ -15956,6 +17497,49 @@ func (w *ServerInterfaceWrapper) UpdateRole(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateRole(ctx, environment, role)
+	return err
+}
+
+// CheckIsolation converts echo context to params.
+func (w *ServerInterfaceWrapper) CheckIsolation(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CheckIsolation(ctx)
+	return err
+}
+
+// ListIsolationKeys converts echo context to params.
+func (w *ServerInterfaceWrapper) ListIsolationKeys(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListIsolationKeys(ctx)
+	return err
+}
+
+// RotateIsolationKey converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateIsolationKey(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateIsolationKey(ctx)
+	return err
+}
+
+// RetireIsolationKey converts echo context to params.
+func (w *ServerInterfaceWrapper) RetireIsolationKey(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "key_id" -------------
+	var keyId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "key_id", ctx.Param("key_id"), &keyId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter key_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RetireIsolationKey(ctx, keyId)
 	return err
 }
 
@@ -16257,6 +17841,11 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/sync-runs", wrapper.ListSyncRuns, options.OperationMiddlewares["listSyncRuns"]...)
 	router.GET(options.BaseURL+"/v1/environments/:environment/exclusions", wrapper.GetExclusions, options.OperationMiddlewares["getExclusions"]...)
 	router.DELETE(options.BaseURL+"/v1/environments/:environment/exclusions/:identifier", wrapper.ForgetExclusion, options.OperationMiddlewares["forgetExclusion"]...)
+	router.POST(options.BaseURL+"/v1/isolation/check", wrapper.CheckIsolation, options.OperationMiddlewares["checkIsolation"]...)
+	router.GET(options.BaseURL+"/v1/environments/:environment/isolation/list", wrapper.GetIsolationList, options.OperationMiddlewares["getIsolationList"]...)
+	router.GET(options.BaseURL+"/v1/isolation/keys", wrapper.ListIsolationKeys, options.OperationMiddlewares["listIsolationKeys"]...)
+	router.POST(options.BaseURL+"/v1/isolation/keys/rotate", wrapper.RotateIsolationKey, options.OperationMiddlewares["rotateIsolationKey"]...)
+	router.DELETE(options.BaseURL+"/v1/isolation/keys/:key_id", wrapper.RetireIsolationKey, options.OperationMiddlewares["retireIsolationKey"]...)
 	router.POST(options.BaseURL+"/v1/accounts/:account_id/reset", wrapper.ResetAccount, options.OperationMiddlewares["resetAccount"]...)
 	router.POST(options.BaseURL+"/v1/accounts/:account_id/states/:state", wrapper.CaptureState, options.OperationMiddlewares["captureState"]...)
 	router.GET(options.BaseURL+"/v1/accounts/:account_id/snapshots", wrapper.ListSnapshots, options.OperationMiddlewares["listSnapshots"]...)
@@ -16279,191 +17868,220 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3rcts4lvCroPRtVeRaWpYTp3daqf3hTtLd2e1Op+L09tbXymdC5JGEMQVwANCy2uWqeZp5sHmSr3AA",
-	"kCBF6uLYziTtP4kskbgcnDvO5bqXiEUuOHCteqPr3hxoChI/vgctV6dTDdL8lYJKJMs1E7w36p1BIniq",
-	"CDU/k+WcJXOi5YrxGaEzyjhZ0BVZCnkx6EU9lcxhQc0gC8bZolj0RsdRT69y6I16jGuYgezd3NxEvZxK",
-	"ugDtFnCaJKLg+s0r8wcz0+ZUz3tRj9OFeZXa389Z2ot6Ev5WMAlpb6RlAeGkbiKlJeOznpnmNM/f4hDt",
-	"w+b5nuO9AqUZpwY2G8ZNq6f2HP81v2RS8AVwvWF8qJ7ac/yfgCroBHNmft0fyO9FBhtWK0UGe414Yx5W",
-	"ueAKEDu+o+kPVMOSrsxfieDabHx0bc4vYwnC+SiXYpLB4t//qgzaXgfD/5uEaW/U+z9HFf4f2V/V0Tv7",
-	"lp20jvinnNA8J5SrJUhIiSi0YikQphXJpbhkKcgnipjlSJroiAiJvylNNThyoUSC0kICWVJFuNBEz8E9",
-	"4X5JST8RKZB4QtPzmd1mHBEDExIXko8KbshUF+lq5PY4onl+6OeND17goI5ECFNkSlkGKVkyPcefJFAl",
-	"+KB3ExlQvoe/FaD0Q4LyAy4CpyUJ5QYOE1xWSqgies4qMBJFV2qEoPqvs1/eRoRyUvALLpacTBlkaUQo",
-	"WUrBZxZEwgB5QlNSMhQPzwXNpkIuII0jApcgV/gYjkEYJzFIKaSKDxAuLwWfZix5cKgkNMtIklE1B1Ud",
-	"WFJICVxbRIk8050DSUFTlhFDWMrvM3FLNzuJ1rj6YcnW21bpnj4KBAAu9HshJyxNgT80PLS4AP5EEZWI",
-	"HAwuL4FegCR6TjlCQHBwCGMgxwHSEhBTv2h3pm+F/l4UPH3oPZjTSc0i+YykAizdwxVT2q+UC30+NUtz",
-	"K31HV5mg6QchfqJyBp+LNCciXRmYZ2YRDubH5Gf2nV+3FuIcf/TrduM+KFdeEaHnIAnSb0SSOYNptiLP",
-	"h0O/TKNoSE6z+GCEHNlSjSJUAsnEbAYpQabqmKPdPEsjwg2fIGoulpZbnoG8ZAn8yuklZRmdZA96NKck",
-	"hRx4CjxZkT6SP9V0QhWgrKFWPqWFRF3MyBPQ5oeE5rqQcGCOMjV8U0iiMrF8YfQ2p7Q5SBXVztyR/spp",
-	"oedCsj/gQQnnrSAToNIcimEBuENL6xRlmpcBQhIJl+KikptFsOI1Hvjbb78dnhZ6DlybpcO6fnuaLelK",
-	"kfg7O7sEmi3+c9yrpO64F9dV2zV1BcGWS5GAUgaUr7lmevW5qBiZZpYdWuFHJoUmlFzSrEB+angRTRLI",
-	"tVlpRTGXNGM7SMobD4hQbTcfcylykJpZjS2RQDWk5xR/Mysxn3op1XCo2cKogw0oRjWldh3KUW8GHKTV",
-	"qaufS5si6rG09TWWQnkcm6D7xj+HxolSSyHTcyn03vuQoI2au987wrKWtR9UJnT7do1uUKhtu3IndGYf",
-	"Ll87typh65SaztQ6mfxm6HBB5YWqaZtUEbXieg6aJWQ5B4kclGnDmoBKRfqU02ylWaIi851CAq0jC1Pn",
-	"5Rjmb+DGbvy9Z8yE3scWaJVPn2/DmerJTghXhH4eWJmtdk5lwfxeX/TaRF1r7Jqu2qWY/BUSjQvL0z1x",
-	"r7lEY8c1TEW3OINVNYoq8amJIQEBtdNFFBJ7bdUOldr25tDyJ6ZamAfTsKh/2AHDEXPtNFRKimTM4Uqf",
-	"i+lUgV5H6HdGXnJtkJaThTHR3HkoMhVZJpaDXovnogFhXOCGDZ6VROqR2gh0c1hIBJdMMcHtn8YaMjBG",
-	"G9ycnLXieiVDaSWF0zSVoFQLB3Ysb+0NXJdcrQPkzdkv5NnxN98cHhOa5XN6+HTQxqpyoTTNzo3caB1f",
-	"wox1cBalJYDeTlvuuchuohyyPne1k1b45/nDSKUOqcOdO2QdfM5z0A4gSCToczTvagSwzqQbqK5Aa8Yt",
-	"46ZpysyZ0uxdsH3rdHkQLoObD7YaLK+xx27m0XGop1rTZN69yynNFDQFjD+MTWzkLCvWzqdOH0uYzIW4",
-	"iIjBwpkEFRG4gsRopFN6Aa3EYje74VRajnbN/SpBW/3NSFOi2MxwDGKHjgglr87eHoyIAppBSqhGx5K3",
-	"ZSToQnJIg9VV8NwVadZ1zcD/5QchfQWAusH716evfn590DJlA3WaeNJx5i/nkFysUzO1JN4CP2Pttf4E",
-	"Gc0VtFOsuAi+ngiRAeVrK7YOY3HRK6epBu1Y/Z3IuDxfJ/rdZVGe/4qEtSfZ7MCq9sPsWyPgOhqtb1Jr",
-	"ySaFhk8htu8lANpNxD6hiNF4ICVaoPJqlYVST6DSUYKR4h00dlqkTL++hDYriSa6S1TSRIt2wO8jvJzj",
-	"Y2+hYIVaOQfj+puTFm3IIiCoDo3Z6H9yBtt+td9f7yJmUEhY0EQeevVxwjlry6uA8XHjKd0JuVZnfnuq",
-	"fSkBFW+aqTbM2WCpRD1YdHFAr8G3q263sHYLBbJD2WnyzvAOz64weD1YWm0hbaAJLuHuRslLmRkw6Ybn",
-	"FiVwDjTT821oESz7R/tCt/54wXj7DwvKC5qdKw35nipip0r6GbROteLJObppL2k7ot6jXoqw3aSThujQ",
-	"XGt52I2j2E+TDVDhVhptA2HrUgxpi/RTmNIi0wcRqSgPfTDnEqajcTEcPktonuMHd4+mYZFnVANRRTIn",
-	"VBFDnofX14Pyfv7mplXP9ehaX4hRlOdiFhG6yDOmixQismBXOeWQRUTBzJyLmdmp1q1D76O8f7q6ffru",
-	"DbmAlSKUp9YTrR5atS4mGVPzmm7dPkWThpq3Bz8IkhbWv0OmUizI8cIoMk9P5gPyyiKHMl8cP18MtpJT",
-	"SDtbMLpDX0/rXPuu9PbbM8SdNP56KEdd828wgE2GwDrvX5fpeyt2HU6WpsvJXZ2UrGuFbkj/+WO01RuD",
-	"A27Z1V3oTaFcv73iFIxyK7NnmzLQKZo/p0m0XaS2Tfa6rtfcgbfMiJ7zVCwo43tS476OtLtREBxbq697",
-	"P1keAPElvrYnvq3BrM7HXwqupciMALKC3T35ggBN5mRRKAymYTY8QoG8RNFBs0wsM6b0gJx6e7VQ1kEz",
-	"ZVJpw/K7T2dBr97YH58Oo96CcffXcbdeuV1At4uU+v63QPgu2EyI9bdnM8Eot2Ize5DKzofRWPwOkL1K",
-	"skIxwV9zLSu3z+1BG463+hTo1gfa1wC2d1ZT1uG8aldXA8Y/QjphKaEkUACIkaP1+8/JKrJOIabt7ToH",
-	"IqY2UknPQSrSV6KQCbiYLRvEVY6ITlIvp7cZyE51bxgoH1uvoBfiElq2+IYTSjJ8e0YU4wkQSi5BGkiP",
-	"yFTImdAauIteZDrQC0sFKerZHa2PbtRXmucGADY4xSw3au4ZfybBFlrVfreo9knMDvyybYQITVOMuTKH",
-	"5o8eY0jwV7sxt5+tbq01OVHiUmk71o7KL3UjHrczrq2OBarm7SD431/ee0Q7+/H08Onzb8yfNnqjWjER",
-	"ViwYgEVGRszhqhXcd0vmUQ9xa0cnomJ/7PpogBX7HmPdFeAHciB2i4g2cKTvGWTpaymtW7Zp2nSq4xhF",
-	"s905Zh8rFfu2BXTZDfZQzgPQbAoWubWu/yaIo2nw4uoOeqNX1D12E/UmTOr5uReaNd2twz2XZ3R13qkL",
-	"dvs7p3TBsg1vztgl8O6fM5HQjriRfC54Cw98PTj+5gRJjRJJ+QzjvI1SlhouRKYMvdak//z588Ph8XD4",
-	"z7//w3789tuDVso0uuz5H26uT3C/Bjutg6UB35rI8VLIbjYqj7p2hCWYwsW2opASGYqAdyJjyWqTobQJ",
-	"kf6HKTZhmYvValyXFnJKEyD9DGMAJ4LKVEVEiYTR7HwKkEZEAZXJPCISErFYAE9xTSoiXBiumfg/0ROT",
-	"nOdSTFkGEfnn3/9xQLQgl+X8rX4ZTLHYW2OhiT2qPYMT0jsOZ4CrnElQe405F1nXLSHrumjoCnfTjids",
-	"cGtsQg2E/e7Bbq13TDUtrC16yu3Xr3ZD6FR4qDXYfuzCmx8kbb8pLAMtd4yFSurXR5veCm+ablwA0k6A",
-	"tqrm9FP8rR8qXfqJdTcbrZtxa9zSPN8eRWDXWx5cr753t8JOgN+FQVkC45bGDr7/HkrA72FFYtC3lULo",
-	"0C0fq4P5PcaGh4aLFlYxNHM+8UlLE5gKCWQqAYyB0K7/33TvgMNyz/VrnZ0rm2FY28W3wyHavTaH8C/f",
-	"nAyt5dudU9i9qjLdaR/rfJtiXvK8ZpisIOY3VUF3RCh5+Yb8VUwwdUnIC4PkPLWa+IJe/QR8ZhS7p2aP",
-	"t+CV6xRlT7ORFWbzA7SoO/8ZZ4ZQ2lWPuzqcqLekTLeOFY70TW2c4Z4qfZ07d9LZekim5dI2CpMmml3a",
-	"bMUyENPy7SAks83kDlJhGm5UFyjpZ3Oh9nj0LkGtF/XKjCCMa3S5aFEvzG2wpqtLy4p6ZS6Oe7sK6rfv",
-	"lRkrUS/ILDQmjsuOad3GpksYzAJo0XitzWm35XP0JivMvPmvs1/eouej5m3cxEsDM6vNScyVps6ybPF6",
-	"bAxGWbOBAvTUTHdQmY9Oqe85phNR6NEko/wiRj9DV6qmvWc1ILAXrbF1F2GWHy0UkDlVhNoA5FxCwpR1",
-	"Fdnsq9hgTzzCjLHDMqQ8juwXYskxuzGmeX6IV7ULphTjM/+dhGmhqkcWTBncYrNCQhqT/snw2wP/dpAI",
-	"RPrPh8/8D2Waqfn26cH2i0IfhoMQDXSjDZYtSqfb8ekNTNCm4TlWKHy6bZ37mWOYUAUZ4xBt4IVt0uW9",
-	"Y8zNW7wwDm2jslY9eRPdLmwl3PP1ncUuM2+mneelnbYxc6Zh1m0MfxYiO/cOn3U6vMeojxBY4Tqi8Mha",
-	"Nr/fZZBBilvdAt0Wbxo4EKgTx8NWfeIOT3eneOrwwEupfxxI/eMdVLu1a6Mu2N+FOo+EfXtt3rx+qxuh",
-	"LwkFase611GuwessEXlNQ6LpgmHdjIJztLMl+nIMpfpcslbdBVFuTRQcH37zjGRiCfIwocro5FqDVBFJ",
-	"2cyoKEKSJ4dPIiMoJF6LYBY+dc9htho1n8xY/+93evjHR/PP8PDbw4/Xw+ibpzf/1saazzjN1Vzo/f1A",
-	"HVHtNM+7XrmN6Gi/WAhuEso6FU8USSgXnCU0Q32u/f4g3dPZ3+6jbhcaG1zbWz04Dm6RC933Lpsu/38A",
-	"yzba9sf6ck75rE36u2ILN1HP2tL2s8jr+J26vC57Sxf1Ehyu3bDAWipbXVeu4orINy77FZtOWywUnH13",
-	"/tgAQouaPpVi0a5Nix2uQszL+GhULm3Tpu6C5Zfkenu2f7biSSdabPP9ose5tlqPLAsqL3pRLzObbEOP",
-	"Jug3Ry81g9tqga51unFr6trqu4zy1qug3WFeAaxtH1uiBbfptly02QW/zVc+T14Rpggscr0iNNNzUcyw",
-	"xIrELHklFmALeGhBFPD2O2pLwHe0Yb+sdmOmXDTy5RVPyFIUWYprw9smIVOQkRVe9hbYhqMRCXlGE0iN",
-	"ST7u/S4hpYmG9OO4NyCvcfveIJW+QEC4cTRuS5O1DE71ZXzUXCzNLwub/mWgfrCzrW8A4s2+FogU3PPF",
-	"7Yy/rvLXgzYNUpaHFQ4bAL0LzQOrtH4ov/Cq4gJdP5FJwTLMjmfafT8BgvnGk0JjEQbzx3oufJUS1GAA",
-	"BQ84waHdEn50+2rjDRORrtrRCSu9UGVX1MeMJyFRuh9EDnEU8ajyglD7grgESU7If39n8CQptEWayGtM",
-	"494///4P0n9LJisN6mDcI6qYTll7wIGt0fGJNwfuAJ4o4kp+RIQWeu7/KnfQek/n8tqr6ORg8B/Fkiwo",
-	"96EU5qFasZiESslADVpVHMM6RLoXV6K6MXxFXCvQURmPT0ki5kJi0HwOUglOmA17uQSeCmnDATMhLkiR",
-	"V3F+69fGMtslYccRkNuQfa0GuE6yKdqFQzst78Lt7/yi00dy7OoVEYVOxKJmqBgDxbqNMS68TNjPjSXR",
-	"4WANQrP2TqfrFhElvv744cO7urCoWLYh9ohIwEg/wniSFWmNNurKuNw7FWwTv0aVu7xd3/EudhNXD1YY",
-	"tajUIZf3R7cBW+9EiXSIf3sd8oO4gDtKadu/LgFM2VW7tEA+QpI5lYabSlXahy4FHb2riZhxpqB+aRji",
-	"LhZt2msPynsGNkIdH9oU3G2HKbe41cjDU7iVE89DN/QYnB7+X+sv+Fh9HJxvdB58wr5rW96yubQllgxP",
-	"tENnCMpzDcjZHKtx8QReEMEze91jbGlUn7GwZfudokfxTXuzdLB2s4Df+jyL7t3dBS27FdyakoMYpUBg",
-	"zMvLO1CGkM4N5Az7yjKxbLX/bVpJIZlenZml2b3YozgtrGcA14xX9Ph1BfW51rmtFsb4VKyf6q/ldRW5",
-	"AMgVFlyTQDFAOAkKO/lb5BykjdGQIsOUA2tpBGza1oAidMw10AXR1tDiJJciLVCfGJAPc4bGl60Vcfah",
-	"rP05ClIYIkQosxGXizcH8oMgScaA6zGnEogrXwSpzW5jejDmY26vI7E65MSqqMSmOpFkDsmFHw1r4yUF",
-	"rlnTC1AkPnVXrShhRsQVhLMXeIh77gZvMOanlgzw8s4ADeltRGJ0Xcakj3BBO+ogIrF1ZMakbyueluUD",
-	"7LaYJEHAykE05rF1eLoXfL5h7SESl75QPy74oFyM9rXhbGjJQabgwIDdrXPM7dUY44RyYmgEd4z5hhbV",
-	"iENyhA6rYhl0VZJvQR2QmTb2gdJS8JlRMuwM5mctBOkjRIhLMrWAKP/CXRqDQ9QWYiewpT2RtZTwsLV4",
-	"FTkZPrO/aPPmmIfAcPwp/Kpcq31nDtVcyk1GF1AiEN5zY3GH99+/JN+ePP8PvAptrd4Xl1ik0CjAutj1",
-	"spIDckrcK2Q5FwrGfIebX4P99vYXK+IaGDFOYkMQcWRMgZ0vnMfcGHjEX50375JdTQtbTNJdGJfVJCdg",
-	"l8q0D86yFQSNLQppxSEOEHKna5VE4YomOlsh2mAsANaxGWEhyzLJwAan2In7J8PhQYSkYXasSMyLLIsx",
-	"dpby1ZjbqoR9Lnx9QkXME3SSwcjg6CUQgRUP7c8rUZBU4JqX1IY9KdAHA2LZRE41CixkDZCOOVbHVLpR",
-	"k9jFRVG+qihqRKh93ZGDTuZY6jXAY6aq6tEnw5OBZ06+uLU3I0n8v4fO0XD45lVsa30ahAX5RNlanwGz",
-	"ExwMuMs79pCPB57tUW84OB4M0XTJgdOc9Ua9Z4Ph4Jm90pijJDmyvPEP83lmJX+5/jdpb9T7AfSPPuG9",
-	"VpT76XC4ocLlfpUtfTmE9cKWv+aDmhDsjX7/GPVUsVhQuaqKESWgUKQUNl4QKxj+Xu1E9T6aQY4WxvZJ",
-	"1KbN/uwe2bpbDVf6KM8oa+yzpZh5fUtuBp+x906irxEKRcyQxKrGm3cdvOO2tHHb7vwHK7rINu39lxz4",
-	"6bs3+520H3QNAmW4Zqvrxs1Vss9txxzI6417xTJ6G9H5vSu09xmwGafGMrvPh8+6hinXddRSfngbLfgK",
-	"wZan0mSOVV4NO8XS9LhC673DCuMbQXl5fOR1lU54Gl3b55f26l0dfl93mWarSvtBG9KIiEp5RMexefJv",
-	"BchVV7uDDZ0IdpsRlde+9ZRXIx90ze5rZm6atu29Kip8J6xpVGpd38xvTM+taLMjkynLtFGUXX3Iel2q",
-	"DKYaJWHBM8MctVe6ZQFdO3UuoXNfcDJcejO+eD0quB0Krvxm61Bboz3bh8zYgnWMeFyLTLXhDxvjET7e",
-	"Ix8Ii5y2lff2xzWpWVAR4mdEVCY0sooTu6TNrCLo64CvHG9/pVbpG1862f5SWVP/U3hYVB3Yttermtc1",
-	"vlc3gX/3ESIfb2oM0UC+pIqQ1ZVsbY3RHV1Xt6A3m6TIaZltcN/40yVB3UIHjwdeHvgPoNGS8ZBpPfE1",
-	"KdW2oOqRo6o30c3HTdhy1Ei56cKcl43slHvCnlpWz82WxJtg6Y0C+i9pModDV4Siu3o+F4fo9NuhVP4t",
-	"cXUH1Ku6lnzp2G0j3zZi9/qpPSSul3lHtx/flnNeR6n3NlBbOeeiKyjQyF2itfDufhjHTWIXxx0byVpV",
-	"QWMcewRlGWSRTS8zKiDjY06JZgsQhcZaBdw7Cn0KWpUetUIP94CcYoulQkJLRfzYXgPGVTcf20UqDVox",
-	"jXn/+fBZzfPS6NXhLPw688A4+VDwoMD/zt3y3wnXqIXi36y34np4+RY5V5SBoCztp4dTiu6d75wMv93+",
-	"QtmfyrxwvMOami2FkME93Qlmvtfa5+CJJbN77w69k+hvoc8dWcPmvtiWGbvRHYOnxkrLlLW+M6F9rAyH",
-	"ZfmU424crjSpWjIMCI6I/uQlS6rmLdx2Phq0sAezgs+vmDbs0cFXRXyfkyIMWLfrt5spACvrHoZlgO+D",
-	"FDDksEYLT2wtbTNpSAOS8lQs8H7AMnhdSK5cEEEDvXHp74IqwZ9RdTZrr6lfjzh+JzgubPNM3oI2t0F3",
-	"5eK6Nzswz8qn1vTlLsfeZo/gfXqVamHvWw27EgCYkuv6SXJYQlBAy4UJProR6n4j3gbGEAkr5LpHQwuP",
-	"TB1d4/83n8Svo9buvB6bd2/P28n3X9rGg02+X+tmWkWNoFmkKtXHo6NXh+qqXp1q3Uxn5dprxHb8oMRW",
-	"ogHGkfAIhVkO0lYv+aoMj6dPd9nIeifEL834cOjV8DK4sobrylfICDwxFynTh3AJWy/Pyl4RO0qfMip7",
-	"7wupep+M277O0tu8XOvEse8NngUjwcIevhMwU4SlpJ/TGeOzzrs7l4QXTrmWo7g5X/ULv4Kq9zVpu4Uy",
-	"TzgIl5pBqBE8jJ/lC9EJAmDV1FHzfUX8wW3eZuJ/HT54j2jQLKDcggevm5GcqDDa0i1f96GGpxUeau0U",
-	"P95USk9DFcFY6tf1UkT34JldLzN+Uw9HNmrbzT3qQrWy2esI5GLK/+W9sw/kbP00XemzKT54iOhjrIfl",
-	"dBBFC8M7ug7+urGiMYO2tLdX+L1qzGbjKedUubDneRgy3bfx0nOmtJAYYXoBuT54YYttL5kCcjL8dt1e",
-	"sFM1ibRGKCddC0wfnTt3g1wWnLsjV9R5hb7xIIcPxfGM8VfbyaMHpXFVves57+fSCI7lrVHH0SFBdTLf",
-	"4okOpn2i6s00BuTUfSRKsywjGIw+WVmDT7PL6k7H5eZOgLhkQ1tHbZ3n2BpAD6oYuLJDOykGD0YmdlHp",
-	"47Xtn0qTcJTX4AJrdPcJqsURzfMtvpU8v1ezynf33S4bnijsH1vZVOTMFVmgEhr95KIyTYlJ2zXkUbKs",
-	"++bXgVszyM3J35FkaXV1266NVnmleU70XGIFGVq2xib92LU1jCMS+57h5jNcAZbwnNILiF1iXvkWVlGl",
-	"Ri3GkAHXDWzMMSPK4YzNx+6fPH1q8MNnnGHCU5nZ1JBazqke6tk2r4+HHYwJ41oQpsfciD4yocnFTBrU",
-	"cNWLXRpBGWmVWD9p2hasZCF0ilW37kPsVc3gH9gOxmbcLY40ixGPcu7PJefssTs20MKCdhNjR9c0z7cY",
-	"y47huIjCF0iJEqY2j7i6hJoJG1/BtOUshQKJZYhsWXKl6cqnnrkVN03lkG63m8g1rH+M7G2avJuxo9vE",
-	"bT2A4X0zsQ8eKx4VjmbUdcf5faKCEW2/wM/zbVauLSrnyv04RSIqdQcMKXaaQ58S7ANEYvdN7OvDKVvF",
-	"jWbZQVQqISnB+gaEIpPrMnHvVcZ/HpO2gzy+VlP2z+XjRmq5G4l9pF1xwIdlA+3RNzZrQftici6roJ4F",
-	"rHKgF9a28JziSVXowJWqsJYIDpRQlw7RNEfKOgluIq0gm9pEDG/rBLyo8TjWFNY0E7MDkgrA6hZo1IwI",
-	"9ZOU83Ohx3wp5EW9nkJl/GDdjjXe9AHUAwhR2+u8Q5K6umOkLy4Ips1WOSE2D6QqrGlgaBNHbGsIM+zB",
-	"v/bFwxdK/AaXLe1bxOdgO/IZ6ijp4DZcIShPt9kt9Sp88B7Rs9mdfSc3VbiLz+Cu+lNl+e3h4AqPJcTO",
-	"GtI9mMPLl1Zab+t7wXhK+ujumgvbh2aRZ0wXKZg/Fuwqpxwy81nBzMxrPnpH2cGAvNFqzKualUy5UrpY",
-	"4suWB3Nq7ZpHzBaSIhOKNXLqVYVaXGVlVdUxj/2gg1yKvwIWxI6xq4+bYEBzdn4BK7PCOKia7YozLecs",
-	"mYdtd5stj23jaGuKT1ajMY/RDe5K/VQ5inEV+uua9pxLmLqaTjTPfQ8hLAn0gyAaFnmGsYmGJONBGe1r",
-	"3h68xjnMp19dS8/YOhLjwXuYqpj0Y+wadH1dvXhzg3tUK56cY6eoS5rFKHnNfGnhShvhccTHi5hoQeKn",
-	"J/OY9N02SHz8fBEfdPsEX9XqeN6H3RDM8Hl8hOEWH32Fj77Cuq8wZA0bmPl+KsfRdfDX7q7E4KUXZGlU",
-	"bqYJTQzDyiCdQVp6/WXB697Fsmy1qz1dORiVrQze5VxsMoBHJ+OdOBl3RKtun+PGcxk+FHP8UMfKyCOc",
-	"8nU8UWZ620pM8aeMGusSFFZGx2r8suAHjwjzyZ7PnZHq3j0gAdrs4xA1GmnlDI32dYV6ZY+wlMgiA4Kl",
-	"NK1etK+j9EEVn8/jON1C248O1K/IgfoAasyRYeUP4l9t5S6tlvAZcNfeOWXTKUjgCZAJ6CU4X14j3qlW",
-	"lhm1qaVXnEITsaZz9RdUXphnx9y8FRGapi5BfiEu4cAVqgGuMN+SaV8NEB+ynRZARe6VREi3YlnwAXlb",
-	"7/BDFkA5Vq51HGnMqTbcb0BOnWr3RJUFb9ASlAW3UtlL4bLoTd+MaAa3XziVcklVfX+oJEZV7qcs+Jir",
-	"ErASlD5A+9u10nCGstujkE7trBpKuPkOBgQb8xQcMzBr8DXCTLMFjMjJ8Ftjsmcw5s5RgHWUyZKuBuQ3",
-	"s684latzWfD/NPwyjsrC03Y3tX4+fesOo06wHDi/hNmKK8DdZgmfrXhSFwc7pP65Re1Xl/FT08sEh1+m",
-	"nUS33vti+3PYOuzmY1f1kIKTvpCRLflMUrkyX1lcyTNaKnV/YqP5i5Qa5uTrMoNwsbwvufFg93K7y42f",
-	"sctArSXPE7yeSw8Fz1a2dRVwbUgRUnfrVi+KUt0fKW37Nbh69iWb/vUNXtml4gWZCD1Hf73txkEEb8qc",
-	"Qeul2cNbgbe5RFs2nA/lxWDVXh0B6OXC41XaPV2lhQjVXZNwb9ou1abwLq0tZTXwutOWliUtga8LisUn",
-	"gEor90eoP/kXWBrZGPUI/fXYkQEVMRdvhwUsXGVA0o+TOZP56OSpD+RFJY8pkoJkl741SVWCGgldCatt",
-	"0axsqoA6hOC2mwYf82BX1qHmmyUEC1W+0lZECq5Z5lopTIWcCa2B1xfkymtAOnL1N2x/LDIpFrka89j9",
-	"HlulMZ5TNY/tfR7O6mje60eK8cQoRsiBkBZduy23ULy89xU9mMJVQBqNebm64OCU7ycRu5SamPSx2QVc",
-	"6Rh1X0hJxjgo26XZcoD43+NAJcY7H+V+OYxtQwpsXoX5/thKwn6MI+zfgGgRnyYJ5Dp2HQNHJLZNPfpN",
-	"vnYQkZinLT9eHdqvR2NOXWA2hkZbVJ34GyerxaPSblRO4FquCMVHzdCJujQqLlzpo0Rdlh0V7aqIFEur",
-	"DSNAxrxf9R6w1UZqNIBjBmevtAS6UGFznSeKLGAh5MpGX3ChyUyKZS1wdMzj1x/ozOOAU7hVeFUOXL8g",
-	"8Zvp4VvB4fBnqpN57MeoBWs8G54MSPy/h689UR/+j8e2Ma99/yOiHWJg+PUZ+wNiD1MoIVoVk3FdE1o0",
-	"7R9Av654yU56tisREarZvoMTyrioZ8+8F/USdYntnK50a/OmJsvCy91umqnItKugBdLdjvUsNpVUn/uW",
-	"6m7c2iF+ttpW5UG5eIWo10Zqm/tt2NMwZLTTc7fp4PGhJGjsjRscJB4PoeEpBrWUDT1tW1QLkbS+Uh2p",
-	"eetZ27VJyP1tViM6zrmlH7OYWrzGv2iV+ZPhNxvwK+zFtDueVQpN69laoeC5r+V/XHhJYlsD0SxDTdvy",
-	"OML44IvT5Ha4D4iav5ShH83LgvfY2oxvdH7Vsv0qnnwXYSv7KJRH15W83HhR+gEtNmiqmRjo0ihySsR0",
-	"Womlvi0bhfnDK6eCLpBbTFa1ArEsPYic84mOOYel5xwvbK0ZSAfkNKiBO7eajBHYfgFGm7XUjc48W5zG",
-	"qrShhlWmLYcqmM1cbhGa3ws5C+Rm7yF4/muOjWm7iDLcTLmDoJB3TUNBQHnFkD2WoL0jk8+ixTr2P6nh",
-	"2v2R+Zo+dcqblKnDyuFCOjoo1al67cPq1Y0FEBf06ifgM8MBn7tyXv7v43WlbwdeJEUGm2NE3+MT90h2",
-	"ZoLdo0JxwXdQEerPEq6J8ArpwJ74fQZo2tI9eDsjXLB/VXo8FyJzRqVzRWA/BNQFJeXKFhVsqbOJg763",
-	"HbDupd+AyODzlLPCTX3BdaweQ/Puo/BVnXhK2mkj5R3Z/NG1+W+nQlh49ennl66fQODys/WvVujUv4Bc",
-	"R6XiU9XEOugqflUS8ddQ9erzF7HCg2rn8J2NJ1tPYHjvHO2DQ6tHsd2Mbes+w3u/NzSHtWsYm13oC0In",
-	"GHGA2Quq5AKugIiR8NhOUxXSNvdGfy82lK5E/IhQkhlWLcccX5mBVmE3EhURStQCmw+7fvBrfU3K3rUq",
-	"ExoL9OuOJDwb73XP+sPniXTrorbHcld/Sv3Bx8R1sRSnLWRA1RbT7yf7yE43FXt0xr1ta9s6dr+xLWIJ",
-	"cLyTw6Xa2CxXOvp4OBx2luOmWfawwUubCBjh3GUC20N4LIi9xfC1CBDiu0PwsF5yG2TRh0TTVfOe3va+",
-	"xY5vGPCihQt3WW/zFzT3aw2TYVqNeRCOUCWy1C/xB+StIHopPDbbqrMis1mEvtw/+Q0DLl1trfIGflKo",
-	"Fc5Icboix3w489e5gkTwVMXu2teHEGLwId5SvwctV4enUw0ydnGhLnQFYyJxOQSuciN+B+TUh2cSCTma",
-	"qGNehQMZMR+/SWGRCw08WR3+N6xi0nfuZqsFiAvgByWYyu/tPIwrDTTFc6AXjM9sRKPgVR+vMT8lF7By",
-	"FyJWN8AVjYiEQtlUfH917WNjNZmIdBUmY+IDJ0+fDsh/w8qqMRIWsJjgVfFUyDF/ekLmopDqRRhNUC7Y",
-	"rAHjAJRrIoU7aM03TFAbQJTrYKhrF6F1GPY6/IBPh8Oo/Wr07nUcXH7Qk/EhvSQ49w+SdlfAReDb8Myp",
-	"BDXPVr5hY9AEDyNIdu8xu62B7KNW9bBa1b9+65Z9e+kiXhPajrKt8qymwB1d4//bmoR7xnO/OsxGynw0",
-	"+ptGvwNLu8qyl9mP0A9beK0hx5EE/Lx/KHI1dpci9Zqnym/Heiwl1P2FpG8VDUTuOHLCFP/SVlpjvoSL",
-	"IUb9wIpaauWmrUVjGfyYY5AtoenCGP8CO10tqKEcp0Dokb3t1nMjsXGwWsGe4bOobINMtYZFboPE7D33",
-	"mPdjezJuwPMUOIM07uiEjM9U9HVvUjfzFHbzucjYwcNZW6Rv/676wgZ6b8FdINJjksTX3CR5X2HnsHgj",
-	"79vAwTgs74V/XWnMkqpK7NtVGgNK66y0n2wINRfLnXkVWWdVY255lTEXPpFTkYpRcVhuYVMclg/ApMwJ",
-	"PbD7cwvL4rD0HOuRFf0ZPKH78yS8dNjOkcrKxkcpm047te1XbDrds4+v4St7NT7taowo9m2feu/NgQ00",
-	"2ogTS7ZY14yqcpaXotEn+L/OfnlLcqrnXx3tfh0khZKtSVEvxSKnEurHuaVNaUVc13Oq5jeduVYfSids",
-	"KpIC06gwDNYPgGiDNVqomtvyZAVnfyuA5BKm7MrWaSH9v5A5XJGUzcyzQpKFkIBV39CWQK9rDlIJTjOS",
-	"Uk29X3gtscsWe0MJL3i2GrTlfXhqeOlI6xMJj6YpMz/R7J00c2lmxrHk7ohcTP4KSaerLKFccJbQzBKY",
-	"6238SC6fhVysM8Dj7xPVQO+dG323hJUaGthPJHhyXPHkUBYbch7Rr0Ox0JGvctS4pYoMydgcsyrl0Wiz",
-	"YeY13jRgkPo64WBHfJvO/zC3kGkt4Xjv17+UXrwOppuCbs1p/ouL3C/jXrKkje05yGj/bb6R/2AfuUfc",
-	"wBk2t+Z1LjcJl+LCZ7syexufttXntRm3g68ZNepnbg8yPHB3tNt69yLw78lAx7E/T4BzMHW6KdAZw8ds",
-	"8RrMFJyLpWuwLngCj/18v4qwZiSFVtqoscGja/zf32t1BSy/RyakKlfcgOBXlVPaJalRTkBKIQctrjEz",
-	"REV698lYu91Ulpc64DzGO7f2cTQw2ohBu6jEHq32VIt31+uxroGdvpCZUcK1zkdHR8dP/2MwHAwHx6O/",
-	"DP8yRHe028D1mm8EJG4U6AJLiWKYay5FWiRBIVKsJhL2sKxH6BfWm7WuGauW9LVfFVZ3yEChNc3r/fer",
-	"1EZqw3vFdN0OVoN6OF/bNB/aDGhbfo3JMC6jjLyqEhC8LeQj+NzLLbN8h2fjxLD3nzNJVCJyCJfpEKd9",
-	"nTTPW4DhXf0OyEbLabYtjFp6MIYLz/POKcty9q76uyL9d0LpH8UsIqe+fH1EfnbF6yNyZkvXR4QSV7r+",
-	"YFvus+GIvu6T4ThRCKFQW103itrW/RYTjNFk9eAqo9K4xUjsN+o7NLqaHeghSoNpKtN2fQ6XmXuJPeSs",
-	"u6c9wmeysplkGJxW8GB458xth3sDQGK6nmrdVtGnWb7HVYrzhxhSX5V82nHyRco00dJQczm9vUINUcc8",
-	"1TLCj1iOOMJARsZBqYgsQEuDSPZsmSrdCS8IF+6qiQOktTMoBaPq3Xy8+f8BAAD//w==",
+	"7L3rcts4ljj+Kij9typyLS3LjpOdOLUf3Em6OzPd6VSc3p76t7ImTB5JGFMABwAta1Ku2qfZB9sn+RXO",
+	"AXiRSF0c2+mLvySWROJycO44l8+9RM1yJUFa0zv53JsCT0Hjnx/A6sXp2IJ2n1IwiRa5FUr2TnpnkCiZ",
+	"Gsbdz2w+FcmUWb0QcsL4hAvJZnzB5kpfDnpRzyRTmHE3yExIMStmvZPDqGcXOfROekJamIDu3dzcRL2c",
+	"az4D6xdwmiSqkPbta/dBuGlzbqe9qCf5zL3K6fdzkfainoZ/FkJD2juxuoD6pH4iY7WQk56b5jTP3+EQ",
+	"7cPm+Y7jvQZjheQONmvGTaundhz/jbwSWskZSLtmfKie2nH8H4Ab6ARz5n7dHcgfVAZrVqtVBjuNeOMe",
+	"NrmSBhA7vuHpd9zCnC/cp0RJ6zZ+8tmdXyYShPNBrtVFBrN//4dxaPu5Nvy/aRj3Tnr/30GF/wf0qzl4",
+	"T2/RpE3EP5WM5znj0sxBQ8pUYY1IgQlrWK7VlUhBPzHMLUfzxEZMafzNWG7BkwtnGoxVGticGyaVZXYK",
+	"/gn/S8r6iUqBxRc8PZ/QNuOIOZiwuNDypJCOTG2RLk78Hk94nu+HeeO9lzioJxEmDBtzkUHK5sJO8ScN",
+	"3Cg56N1EDpQf4J8FGPuQoPyIi8BpWcKlg8MFLitl3DA7FRUYmeELc4Kg+uvZT+8ixiUr5KVUc8nGArI0",
+	"YpzNtZITApFyQL7gKSsZSoDnjGdjpWeQxhGDK9ALfAzHYEKyGLRW2sR7CJdXSo4zkTw4VBKeZSzJuJmC",
+	"qQ4sKbQGaQlRosB0p8BSsFxkzBGWCftM/NLdTqIVrr5fsvW2VfqnD2oCABf6rdIXIk1BPjQ8rLoE+cQw",
+	"k6gcHC7PgV+CZnbKJUJASfAI4yAnAdISEOOwaH+m75T9VhUyfeg9uNNJ3SLlhKUKiO7hWhgbViqVPR+7",
+	"pfmVvueLTPH0o1I/cD2Br0WaFypdOJhnbhEe5ofsR/FNWLdV6hx/DOv24z4oV14wZaegGdJvxJKpgHG2",
+	"YM+Gw7BMp2hoybN47wQ5MlGNYVwDy9RkAilDpuqZI21epBGTjk8wM1Vz4pZnoK9EAj9LfsVFxi+yBz2a",
+	"U5ZCDjIFmSxYH8mfW37BDaCs4SSf0kKjLubkCVj3Q8JzW2jYc0eZOr6pNDOZmr90eptX2jykimpn/kh/",
+	"lrywU6XFv+BBCeedYhfAtTsUxwJwh0TrHGVakAFKMw1X6rKSm0VtxSs88Jdfftk/LewUpHVLh1X99jSb",
+	"84Vh8Tc0uwaezf5z1Kuk7qgXN1XbFXUFwZZrlYAxDpRvpBV28bWoGJlmlu2T8GMXhWWcXfGsQH7qeBFP",
+	"EsitW2lFMVc8E1tIypsAiLra7v7MtcpBW0EaW6KBW0jPOf7mVuL+6qXcwr4VM6cOLkExaii1q1COehOQ",
+	"oEmnrn4ubYqoJ9LW10QK5XGsg+7b8BwaJ8bMlU7PtbI770ODdWrubu8oYi0rP5hM2fbtOt2gMJt25U/o",
+	"jB4uXzsnlbB1SssnZpVMfnF0OOP60jS0TW6YWUg7BSsSNp+CRg4qrGNNwLVhfS55trAiMZH7ziCBNpFF",
+	"mPNyDPcZpLMbf+05M6H3qQVa5dPnm3CmerITwhWhn9eszFY7p7Jgfm0uemWirjV2TVftUl38AxKLC8vT",
+	"HXFveYnOjlsyFf3iHFY1KKrEp2UMqRFQO11EdWJvrNqjUtvePFr+IEwL8xAWZs0/tsBwxFyahmvNkYwl",
+	"XNtzNR4bsKsI/d7JS2kd0ko2cyaaPw/DxirL1HzQa/FcLEEYF7hmg2clkQakdgLdHRYSwZUwQkn66Kwh",
+	"B2O0wd3JkRXXKxlKKymcpqkGY1o4sGd5K2/guvRiFSBvz35iTw+fP98/ZDzLp3z/aNDGqnJlLM/Ondxo",
+	"HV/DRHRwFmM1gN1MW/65iDZRDtmcu9pJK/zz/GGkUofUkd4dsgo+7zloBxAkGuw5mncNAlhl0kuobsBa",
+	"IYlx8zQV7kx59r62fXK6PAiXwc3Xtlpb3tIeu5lHx6GeWsuTafcuxzwzsCxgwmGsYyNnWbFyPk36mMPF",
+	"VKnLiDksnGgwEYNrSJxGOuaX0EostNk1p9JytCvuVw2W9DcnTZkRE8cxGA0dMc5en73bO2EGeAYp4xYd",
+	"S8GW0WALLSGtra6C57ZIs6pr1vxfYRDWNwCoG3x4c/r6xzd7LVMuoc4ynnSc+aspJJer1MyJxFvg56y9",
+	"1p8g47mBdopVl7WvL5TKgMuVFZPDWF32ymmqQTtWfycyLs9XiX57WZTnPyNh7Ug2W7Cq3TD71gi4ikar",
+	"m7RWi4vCwpcQ27caAO0mRk8Y5jQeSJlVqLySslDqCVx7SnBSvIPGTotU2DdX0GYl8cR2iUqeWNUO+F2E",
+	"l3d87CwUSKiVcwhpnx+3aEOEgGA6NGan/+kJbPqVvv+8jZhBIUGgiQL0muPU52wsrwLGp7WndCfkWp35",
+	"7an2lQZUvHlm2jBnjaUS9WDWxQGDBt+uut3C2i0M6A5lZ5l31u/waIW112tLayykDTS1S7i7UfJS4QZM",
+	"uuG5QQmcAs/sdBNa1Jb9Pb3QrT9eCtn+w4zLgmfnxkK+o4rYqZJ+Ba3TLGRyjm7aK96OqPeolyJs1+mk",
+	"dXRYXmt52EtHsZsmW0OFW2m0SwjblGJIW6yfwpgXmd2LWEV56IM51zA+GRXD4dOE5zn+4e/RLMzyjFtg",
+	"pkimjBvmyHP/8+dBeT9/c9Oq5wZ0bS7EKcpTNYkYn+WZsEUKEZuJ65xLyCJmYOLOxc3sVevWoXdR3r9c",
+	"3T59/5ZdwsIwLlPyRJuHVq2Li0yYaUO3bp9imYaWbw++UywtyL/DxlrN2OHMKTJHx9MBe03IYdwXh89m",
+	"g43kVKedDRjdoa+nTa59V3r77RniVhp/M5SjqfkvMYB1hsAq71+V6Tsrdh1OlmWXk786KVnXAt2Q4e9P",
+	"0UZvDA64YVd3oTfV5frtFafaKLcyezYpA52i+WuaRJtFattkb5p6zZcrUklhrJqdm0KPebKrNoFy6zxV",
+	"My7kjq/u6oW7G+3C88TmuleBsJtqUDuTV/jajujbcgRLHiX/C1NjdNfUdKQnhszcC1goJ/+mwC4Kkdl9",
+	"IZmSYFg/w6vVC8V1aiJmVCJ4dj4GSJ085zqZRkxDomYzkCmSoImYVFaM/dWniUjAJee5VmOROY0AjOET",
+	"ISfu1SsBc7P3kgmjMpJcucpEIsBgnKGDuFsWCqwSPXJuLWi3t//+le//65P7Z7j/4vzT52H0/Ojm39ow",
+	"dcav39L7z4ZL+OS4o/hnAf53R29t2NmE6islrVaZ0xNI//JPvmTAkymbFQZjngRFsRjQVyjheZapeSaM",
+	"HbDT4FYoDPnRxkIb29joml0cDaPeTEj/6bBb/d+sR7VL/ub+N2DuXUiDOnO6vTSojXIrabCRnD5AniE5",
+	"rdISvcvCu+Q9mogrkC8ZD18zzrTK4IkhTF84pc80ouRm6gpS1j8evtgbsEfqvRvqvQOaWsLBLQjkOskK",
+	"I5R8I62unKy3p5D6eIsvIZLmQLu6m+iGeCw6XMXtxmFNzTpBXBUp46ymbjOntTajDS4WERGRsBTLIiHQ",
+	"AcaEGdY3qtAJ+AhJCpksR8QriaAVb3JHeUN5yR3wqTXgAym05UZVMs4yfHvCjJBI7FegHaRP2FjpibIW",
+	"pI8VFrZmhZXmSNSjHa2O7oxFnucOABQK5pYbLe8Zf2a1LbQa2X5R7ZO4HYRlUzwWT1NI/aGFo8eILfyV",
+	"Nub3s9GJvKJYlbhUemoaRxWWuhaP2+XPRjceN9N2EPz9pw8B0c6+P90/evbcfaRYqWrFTJF0dwCLnKif",
+	"wnUruO+WzKMe4taWLnsj/rXtozWs2PUYm463MJAHsV9EtIYjfSsgS99oTZcgy46ETuMXY9Y2u6LpsdKM",
+	"bltAl5VOh3JeA8260KxbW9Zva1FrS7y4ivhYewfhH7uJehdC2+l50H0axk6HMzzP+OK803jqvl0Y85nI",
+	"1ryJuk/3z5lKeEeUVj5VsoUHvhkcPj9GUuNMcznBrAqnW6eOC7GxwDsi1n/27Nn+8HA4/L//+V/688WL",
+	"vVbKdMbf+b/8XF9w2VHbaRMsS/BtiJwghWizUXnUjSMswVRfbCsKBSWs9MftoPYuscqZkD+AnDiCOGwL",
+	"cyhw1tawQYWq34WzeUCyPrdspoxlh8NoOBzuNTTBGb8OszwbDqMt7h9IGV569/nTaNOCnaLaFuPhlpsp",
+	"dWlOnEytcXZuAnOHwI09m8dIbCcFSNJq4Bm6zQfoIGxuaO2q1nLQsNNy6TWgrz38bkYi0h2dLGSfbIyj",
+	"DTO/p8e7o1tXJL+pIhT9XGu39jdoY4/ZRGlhp7O6BxTSo2fPDl+0am+3cXNdwqJLF/b20SUs2jUJzefs",
+	"6dH+xcICe0PL8jYVu4RFxC64gefHrG8slynXKQOZqFTISTu/2iLYWBaZT11oeA47TsFvrbGRqAbVJWdW",
+	"bf5NZ9Vi7lz6b7dSgxrnvsnWwZHXrqhdRUxKN87tHJGbVMxwQu0B7Eiqy6bgVjCpR6+vOEeNKXZE8Ns5",
+	"cFeVoi79ixYRdaqJ1ZKjtiOpLbABtrUH/r5kX13e+XWQ/i9hxIXIPIhbPaoP5F8pU2NaPUBL/qo9ZhW7",
+	"Ktde9ztJZZkBNKTjKeXNRbWfl4auMtmm/AozSTSMC4OOqaOjyBnczsqNS9fPObHwAV00+1Hpsjnea73Q",
+	"LE/qA5giayHOKmlhWWovTiiproy6jyMWG8jG7n/0sWIaaGzBWNDmXMlsUT18TjJ15QEny8NvDugBTO2h",
+	"niSOWwkFD6AhA7uuG8Mo1TtR2PanzSAzbTArf9iNo/hD2MRow/htq8Nk8529STyh0XcM007vOLAbrnOh",
+	"wew05lRlXfGSoivkqivxx3p7bc0F77pzRNhvn/bTGm3X8JC15ZH4/YbVrkkiqR9qA7adePOd5u0xk2XK",
+	"2ZZZIUkzkG7dW/WYuxufirEVoEkVG39J5MnHys/5hAJvnE0hJN0f8TzfHE9N6y0Prtfcu19hJ8Dv4s6m",
+	"BMYtHdH4/gcoAb+DxYrpryQbMLSlfGz5usbJvLpT2Spy2rk5n4TyDRcwVhrYWAM4sdbum73p3oGE+Y7r",
+	"tzY7N1RrpbGLF2g48muqpvKX58fekOyurtK9qrLww+09AWt43qop7X4zFXRPGGev3rJ/qAss4qD0pUNy",
+	"mZKXtGYsH7Va/5t55SpF0Wku1cegTGmrmmFQQgpHKO1uobs6nKg358K2jlUf6XljnOGO7tYmd+6ks9Xk",
+	"NOLSlI/GEyuuSP0oU9KIb9eS09oM6lpRgGXbilLGwmw+6RiP3pfqcOZqqI1Aqj9V5Yh69SxvulbwBSqi",
+	"XlmVwL9dpTfTe2XuftSr1VhxloOvE9C6jXXhaJgP3eKNpPsA2laoVnKxwBoEfz376R3eSjU8Xut4ac0F",
+	"3mbUSWO59/q3eAXWhuWv+Kdr6GmF7aCyEKff3HPML1RhTy4yLi9jNE26itaQIeBA4K0AusrDeie8MMCm",
+	"3DBOqZi5hkQYCDfGXLLYYU9Mav5+Q813X6i5JAWf5/k+Bq3OhDFCTsJ33lgJH2fCONwSk0JDGtPdeni7",
+	"VhKB9Z8Nn4YfyoI77tujvc0hkyEhASFa043W3DqgdLodn17DBKkgiWeFKhQeanI/jBbgBjIhIVrDC9uk",
+	"ywfPmJfjGesZOWuVterJWzrkGnv+fGdZnMvG7C18n92JoEpl5+EybpUO7zH+vQ6s+jqi+pG1bH63ODaH",
+	"FLcKYLst3izhQE2dOBy26hN3eLpbZZbWD7yU+oc1qX+4hWq3EpnVBfu7UOeRsG+vzbvXbxV09XtCgcax",
+	"7nSUK/A6S1Te0JB4OhNYQbCQEu1sjQ5GR6mhqgZFqrRqMIh4KwLhcP/5U5apOej9hBunmVsL2kQsFROn",
+	"qCjNnuw/iZy40Bi4glXJuH8Oq3e0B2ztrwvYOpM8N1Nld/cGdWT58jzveuU2AqQ99KMW61HW7XuCwXlK",
+	"ioRnqNW1R3ikO4ZjtEcRtIuONcEHG/04Hm6RT2UOjpuuCI0aLNsoPBzrqymXkzYdwBefu4l6ZFHT3ypv",
+	"Ynnq61xQHFXUS3C4dvMCa0tudGD5CpQqX7vs12I8brFTcPbtueQSEFqU9bFWs3adWm1xWeJexkejcmnr",
+	"NnUXjL8k19sz/7OFTDrRYpMHGC9DGqsNyDLj+rIX9TK3yU9bhAisz+ZYTvZpJP416cavqWur7zMuW4N1",
+	"tod5BbC2fWzIntqk4UrVZh38Ml2EumGGCcNgltsF45mdqmKCJSc13vUYNQMqaGgVMyDTjstoR8B3tOGw",
+	"rI5r9LBo5MsLmbC5KrIU14bxQEqnoCMSXhSnR+k5TFO8duoM81HvVw0pTyykn0a9AXuD2w9mqQ4F0+ob",
+	"RxO3NFzLZL0QsG2mao4hzlQOw0F9b2uL3wEkGH8tEClk4IubGX9T8W8msTmkLA+rPmwN6F1oXrNNm4fy",
+	"k6wq0PHVE8FAdMYNE9Z/jxFB0mJ9OrqKlHa1NlhVImGJARSyxgn2aUv4p99XG2+4UGlHVAZWvuSGVtTH",
+	"ChBKo3TfizziGBZQ5SXj9IK6As2O2d++cXiSFJaQJgoa06j3f//zv6z/jl0sLJi9UY+ZYjwW7SGhVLPw",
+	"C+8P/AE8McyXQIwYL+w0fCp30Hr92gw/aA7+vZqzGYU5hYcaxTMTrrUAM2hVcRzrUOlOXInbpeEr4lqA",
+	"jcr8ZM4SNVUak4hz0EZJJigw+QpkqjTl3WRKXbIirxJqVgP7dLZNAQNPQH5D9NrGAAQkm6JdOLTT8jbc",
+	"/s6vO0Os7ba+EVXYRM0a5oozU8h5jHmyZQGz3FkSHW7WWvD8zuVFukVEia/ff/z4viksKpbtiD1iGjAX",
+	"gwmZZEXaoI2mMq53Lo2xjl+jyl0Gfmx5I7uOq9dWGLWo1HUuH45uDbbeiRLpEf/2OuRHdQl3VOJj9zpt",
+	"MBbX7dIC+QhLplw7bqrLXKxQkgt9rImaSGGgeXVYx10sYrtbVFbwD6yFOj60Ll+Vhim3uNHIw1O4lSsv",
+	"QLfuMTjd///JX/Cp+nNwvtZ58AX7bmx5w+bSlmh/PNEOnaFWrnjAzqZYnVgm8JIpmdGlj7OlUX3GQv/t",
+	"N4sBxdftjehg5X4Bvw155927uwta9iu4NSXXwudqAmNaXuHVwq4w3BQjttprExhICi3s4swtjfZCR3Fa",
+	"kGcA14wX9fh1BfWptTlVTxZyrFZP9efy0opdAuQGo+w0cEzhSmqFbsNdcg6aIjW0yjC3lyyNetgc1sRl",
+	"fCQt8BmzZGhJlmuVFqhPDNjHqUDji2rnnX0seyGc1HKFI0QotxFfm2QK7DvFkkyAtCPJNTBfzhVSqvYh",
+	"7GAkR5IuJbFa/gWpqIxKP7BkCsllGA1rhScFrtnySzAsPvUXrihhTpgvkE3XeIh7/h5vMJKnRAZ4heeA",
+	"hvR2wmJ0YMasj3BBO2ovYjG5M2PWpw4QZTk12pbQrBa2sheNZExuT/9CqL/SeIjFpUc0jNsM1KdIS7Tk",
+	"IDPgL/VirKs+klXC6un7tycEmYgS39yqLmGx9P5LNsdEOKrB3jhQinrYc+fqATGSdAMnpHvBESHOhQVe",
+	"CJeZpyIEv6hCJmxVA33G/SkKi1GcVis5cVoMzeB+tkqxPoKc+ao+BOnyE4LRWTSqsRCagHopIO8qAU7N",
+	"Tww7Hj6lX6x7cyTr0Fbag9JzwvpvDnj0Y7l8GmYK1fTGz19mByPa4h07ltj78O0r9uL42X/gSK011OMS",
+	"dw2aItidqFncf8BOmX+FzafKwEhucevsaI5unrEviQOckCx2ZBhHzgDZ+rJ7JJ1ZycK1/fI9tq8sSOgU",
+	"ImtDTf8LoKUKGwLDKBLXWcCQVnxpDyF3utLPAa55YrMF4hLGIWA10RNsJ1AmnzZDeofDvQhPz+3YsFgW",
+	"WRZjThWXi5Gk2vB9qUKVeMNCmsGJQ9wrYArrztPPC1WwVOGa55xCrgzYvQEj5pRzi2ISyQ7SkcQeBcYu",
+	"dYbxMVlcLio6PGGcXvc0YpMphinXkFuYqofP8fB4EFhiaDEUjFcW/33fuzf2374mzoAoC/oJBV3zGotV",
+	"Ehy4y/v9uvSo+dNPesPB4WCIBlMOkueid9J7OhgOntJFyhTl1wFx5H+5vyekb5Trf5v2Tnrfgf0+lB1r",
+	"tEY6Gg7X9BnYrb9AKEq32l7g53zQEL29k18/RT1TzGZcL6qSsAkYFGQFxSpiHflfq52Y3ic3yMHMWVyJ",
+	"WbfZH/0jG3dr4doe5BkXS/tsaSnV3JKfIRTkeK/RwwmFYW5IRgr5+l3X3vFbWrttf/6DBZ9l6/b+Uw7y",
+	"9P3b3U46DLoCgTJUtNVh5Ocq2eemY65pCWv3isXM16LzB1/u/CtgM06NzU6eDZ92DVOu66ClCcwmWgh9",
+	"Woin8mSKvTYcO8UGYbhC8hlin6e1oLw6PAgaUic8nYYfysf0mr31fl111GaLSudCy9WJiEplRXe1e/Kf",
+	"BehFV9O5Nf3gtpsRVeY++eerkfe6Zg+dC9ZN2/ZeFZG+FdYs9ctY3cwvwk5JtNHIbCwy69RznwnXrA6c",
+	"wdiiJCxk5pijDaq+LqBrp94RdR7K/teXvhzbvBqR3A4F3wShdaiNkabtQ2ZiJjpGPGxExVLoxdpYiE/3",
+	"yAfqrSbamiyF47po2G0R4mfETKYssopjWtJ6VlHrroevHG5+pdFvCV863vxS2dnsS3hYVB3YpterzkMN",
+	"vtc0vH8N0SmfbhoM8Qe0ojyY66yuZGsrjO7gc3X3erNOipyWmQ73jT9dEtQvdPB44OWBfwdkGAfItJ74",
+	"ipRqW1D1yEHVIfbm0zpsOVhK9+nCnFdLmTH3hD2NjKKbDUk/taUvtTF7xZMp7Psac909zKTaR1fjFg3L",
+	"bomrW6Be1Tvy947dFHW3FrtXT+0hcb3Mebr9+NRUp62sHWKS8S5NX2hqKW+KN0LL+/UYchb7GPLYSdaq",
+	"FrWQ2Kk1yyCLKLXNqYBCjiRnVsxAFRZrWMngngzpb1Vq1gL96gN2io1uCw0tfcliunyMq56q1Ms3rTXE",
+	"Hcn+s+HThudlqWOit/CbzANj9OuCBwX+Nz624E64RiMN4Ga1IfLDy7fIu6IcBHVpPz2cUnTvfOd4+GLz",
+	"C2WXYPfC4RZrWm7sigzuaCuYhY7XX4Mnlszugz/0TqK/hT53QIbNfbEtN/ZSj0KZOistM2R9Z8qGCB0J",
+	"8/Ipz90kXFtWNcYbMBwR/clzkVQtNCX1nx20sAe3gq+vmC7Zo4M/FPF9TYpwYN2s366nAOxvsl9vxnIf",
+	"pFArTFupK2HSOg1oLlM1w/sBYvC20NL40IUl9Malv6/1avmKqrNbe0P9esTxO8FxPOOmlhvQ5jbobnw0",
+	"+XoH5ln51Iq+3OXYW+8RvE+vUiPYfqNhVwIA04F9V38Jc6gVVvXBiY9uhKbfSLaBsY6EFXLdo6GFR2YO",
+	"PuP/N1/Er4M71WeoLGFzFU1DxdrWYnc7339F7d+X+b6/a/BGVBmrgmaRqVSfgI5BHWqqek2q9TOdlWtv",
+	"ENvhgxJbiQYYvSIjFGY5aKqc8ocyPI6OttnIaj/635vx4dFrycvgy12vKl91RhCIuUiF3Ycr2Hh5Vnbs",
+	"21L6lLHgO19INbsV3vZ1kd7m5UY/xF1v8AiMDIuKUHQM3WalrJ9jhbrOuzuf+lefciUzcn2u7O/8CqrZ",
+	"XbLtFso94SFcagZ1jeBh/Cy/E52gBqyGOuq+r4i/dpu3nvjf1B+8RzRY7o/SggdvluNHUWGksjF/7EOt",
+	"n1b9UBun+OmmUnqWVBGM4H7TLIN0D57Z1e5MN80gaN9v5N50oUZXnFUE8pHsv3nv7AM5W79MV/pqig8e",
+	"IvoYm2E5HUTRwvAOPtc+3ZBozKAt2e41fm+WZqN4yik3Pth6Wg/U7lOU9lQYqzRGmF5CbvdeUhOWuTDA",
+	"jocvVu0FmmqZSBuEcty1wPTRuXM3yEXg3B65os4r9LUHOXwojvexWaf40YOyclW97Tnv5tKoHcs7p46j",
+	"Q4LbZLpTi7RGr7wBO/V/MmNFhn0UME8fDT4rrqo7na7+aCs8h+oPPahi4EsebaUYPBiZ0KLSx2vbP5Um",
+	"4SlviQus0N0XqBYHPM83+Fby/F7NqtM8X+cYXG2QWNlU7MyXduAalrp6R2WiktDUTe5Rsqz65leB2zDI",
+	"3cnfkWRpdXVT73xSXnmeMzvVWLeGs1yrK5GCZv3YN5ePIxa7USYajPsbrgHLh475JcQ+W698Cyu4cqcW",
+	"Y8iA78k8kpgR5XGGssD7x0dHofkBNW2FLC0zm5ak1mrHBp/sJ2lqI5TEPEGrmLAj6UQfu+DJ5UQ71PCV",
+	"k30aQRlplZCfNG0LViIInWKtr/sQe6d5TlM8tB3sttTmSCOMeJRzfy45R8fu2UALC9pOjB185nm+wVj2",
+	"DMdHFL5EStQwpuzl6hJqoii+QljiLIUBjcWPqCS6sXwRUs/8ipdN5TrdbjaRG1j/GNm7bPKux45uE7f1",
+	"AIb3zcQ+Bqx4VDiWo647zu8LFYxo8wV+nm+ycqmUnS8y5BWJqNQdMKTYaw59Tl3AWey/iUNVOkO143iW",
+	"7UWlEpL67oMcmVyXiXuvMv7rmLQd5PFHNWX/XD5upJa7kdgH1pckfFg20B59Q1kLNpSw81kFzSxgkwO/",
+	"JNsicIonVaEDX6qCLBEcKOE+HWLZHCnrJPiJrIFsTIkYwdap8aKlx7GSseWZmuxRdzejyKg5YTxMUs4v",
+	"lR3JudKXzXoKlfGD5WZWeNNHMA8gRKnDbYck9dXOWF9dMkybrXJCKA+kKufpYEiJI9SWwg2799u+ePid",
+	"Er/DZaJ9QnwJVDvHUUdJB7fhCrWieOvdUq/rD94jetbm2d5NVd/FV3BX/amy/HZwcNWPpY6dDaR7MIdX",
+	"KLNUXxY1ob4UMmV9dHdNFfXAmeWZsEUK7sNMXOdcQkZNMiduXvdncJTtDdhba0ayqpQpjC/gi4XFqCiZ",
+	"V2tXPGJUXYpdcKyRs9wodMVVVtZyHck4DDrItfoHYBluKi/lJxjwXJxfwsKtMK7V6vbFmeZTkUzrTbvd",
+	"JHXYXEo1N94Uv1icjGSMbnBf6qfKUYyr0F/fMOhcw9jXdOJ5HvoXYUmg7xSzMMszjE10JBkPymhf9/bg",
+	"Dc7h/vrZt3qPyZEYDz7A2MSsH2PHos+fqxdvbnCPZiGTc+xSdcWzGCWvmy8tfGkjPI74cBYzq1h8dDyN",
+	"Wd9vg8WHz2bxXrdP8HWjeuh92A21Gb6Oj7C+xUdf4aOvsOkrrLOGNcx8N5Xj4HPt0/auxNpLvrKgsIwn",
+	"jmFlkE4gLb3+upBN72JZLNtXvK4cjIbqkXc5F5cZwKOT8U6cjFuiVbfPce25DB+KOX5sYmUUEM6E6qEo",
+	"M4Ntpcb4U8addQkG67FjDwBdyL1HhPliz+fWSHXvHpAa2uziEHUaaeUMjXZ1hQZlj4mU6SIDhqU0SS/a",
+	"1VH6oIrP13GcbqDtRwfqH8iB+gBqzIFj5Q/iX23lLq2W8BlI31o6FeMxaJAJsAuwc/C+vKV4p0YxaNSm",
+	"5kFxqpuIDZ2rP+P60j07ku6tiPE09QnyM3UFe75QDUiD+ZbChmqA+BD1dwAT+VcSpf2KdSEH7F2zrxCb",
+	"AZdYudZzpJHk1nG/ATv1qt0TUxa8QUtQF5KkcpDCZdGbvhvRDU5feJVyzk1zf6gkRlXupy7kSJoSsBqM",
+	"3UP72zfw8Iay36PSXu2s2lj4+fYGDNsBFRIzMBvwdcLMihmcsOPhC2eyZzCS3lGAdZTZnC8G7Be3rzjV",
+	"i3NdyP90/DKOymrUtJtGF6E+ucO4Fyx73i/htuLLdrdZwmcLmTTFwRapf35Ru9Vl/NL0MiXhp3En0a12",
+	"3Nj8HDYsu/nUVT2kkKyvdEQln1mqF+4rwpU846VS9yc2mn+XUsOdfFNmMKnm9yU3Huxebnu58SP2Nmg0",
+	"AnqC13PpvpLZghpmgbSOFCH1t27NoijV/ZGx1CXCV7Qv2fTPb/HKLlUv2YWyU/TXUw8QpuSyzBm0Xpo9",
+	"vBV4m0u0+ZLzobwYrFq7IwCDXHi8Srunq7Q6QnXXJNyZtku1qX6X1payWvO685ZGKS2BrzOOxSeAa5L7",
+	"J6g/hRdEGlGMeoT+euzIgIqYj7fDAha+MiDrx8lU6Pzk+CgE8qKSJwxLQYur0BClKkGNhG4UaVs8K5sq",
+	"oA6hJLXYkCNZ2xU51EKzhNpCTai0FbFCWpH5VgpjpSfKWpDNBfnyGpCe+Pob1JWLXRSz3Ixk7H+PSWmM",
+	"p9xMY7rPw1k9zQf9yAiZOMUIORDSom/y5ReKl/ehoocwuApIo5EsV1c7OBP6ScQ+pSZmfWx2Adc2Rt0X",
+	"UpYJCYZ6QxMHiP89rqnEeOdj/C/7MTWkwJZZmO+PrSTozzjC/g2IFvFpkkBuY9+n8ITF1NSjv8zX9iIW",
+	"y7Tlx+t9+vpkJLkPzMbQaELVi3DjRFo8Ku1O5QRp9YJxfNQNnZgrp+LCtT1IzFXZx5FWxbSakzaMABnJ",
+	"ftV7gKqNNGgAx6ydvbEa+MzUW/o8MWwGM6UXFH0hlWUTreaNwNGRjN985JOAA17hNvWrcpD2JYvfjvff",
+	"KQn7P3KbTOMwRiNY4+nweMDiv++/CUS9/18B20ay8f33iHaIgfWvz8S/IA4whRKiVTEZ3zWhRdP+Duyb",
+	"ipdspWf7EhF1NTv0jUIZF/XozHtRLzFX2ETq2ra2jFpmWXi5200zFZl2FbRAutuynsW6kurT0M7dj9s4",
+	"xK9W26o8KB+vEPXaSG19vw06DUdGWz13mw4eH0uCxo68tYPE42G8foq1WsqOnjYtqoVIWl+pjtS99bTt",
+	"2qTO/SmrER3nkujHLaYRr/EbrTJ/PHy+Br/qvZi2x7NKoWk9WxIKgfsS/5MqSBJqDcSzDDVt4nFMyMHv",
+	"TpPb4j4gWv6lDP1Yviz4gA3V5FrnVyPbr+LJdxG2sotCefC5kpdrL0o/osUGy2omBrosFTllajyuxFKf",
+	"ykZh/vDCq6Az5BYXi0aBWJHuRd75xEdSwjxwjpdUawbSATut1cCdkibjBHZYgNNmibrRmUfFaUilrWtY",
+	"ZdpyXQWjzOUWofmt0pOa3Ow9BM9/I7EdbhdR1jdT7qBWyLuhoSCggmIoHkvQ3pHJR2ixiv1PGrh2f2S+",
+	"ok+dymXKtPXK4Up7OijVqWbtw+rVtQUQZ/z6B5ATxwGf+XJe4fPhqtK3BS8qmz4eZL5D6nYGrnfhLF0p",
+	"YFPBkkfAtTDWsH44IjSLrFJ7kdPxi9zzpQCicLk+klpl8MSwq7JfqpuOmJ8p9Jgn0GJMk50R2v0ZMUED",
+	"M/77ftWTbv9MTCS3hYaYCWdpXsJCpP9JMW2X4DZIYW0Rg/To2bPDF/63C27g+TEOiq+X019jTz43J/a3",
+	"90FxL+lCYFH6yThzo6vxSMbuPCqgX8LCxKGpX861EXIyYKUF7LU5g64kNMzRnUTMDi2ml2Q8kn0knIEc",
+	"sX8WiixcNF62NIra7ZW3YaWoBrebLL9NBb658q6CmYglpUaws4LchlobNPg7UpEfA0lurzjm+XYqo8eO",
+	"qi/usuZY/vJAiqPji+sD+j/gE/dIVm6C7UP4ccF3UL7vzxJbj/CqYxid+H1G01OdNbxKVz4zq+oTkSuV",
+	"eQnm/cbYvAa5kubSUAXYlqLIOOgHald4L81hVAZfp/Ygbup3XHTwMY76PqoUNomnpJ02Ut6SzR98dv9t",
+	"VbUQ41TC/No3f6ndz1CxwgXewF5CHlTtRgHDva5KhSUR/xFKFH79ioN4UO0cvrNLcOsJDO+do330aPUo",
+	"tpcDkbvP8N6DPNxhbRtzTAt9yfgFhodhqpkpuYCv9uQkPPY+NoXGskt0OYfd/ysRf8I4yxyr1iOJr0zA",
+	"mnrrKBMxzswMO8WjfqBXm1CVjcZNpix2U7EdGdMUnHvP+sPXCUvuorbH2oR/Sv0hBDB3sRSvLVQeI4wl",
+	"wniyVnX+W6XJEW0KbHrP+lw2LuVNu+vuZF3USYQRJhrGrAoyiUaylpCwF7H5FOwUNIuvBMxBx8wAqiFu",
+	"vti77WKsquBXJpUNaykjQ4QRFxmwfiyVPS9DaOK9lyNZD6kJQ9RewWpxhql5dUfRjw1k47hRkxlDZ8i9",
+	"mKtMJHhfT0yJljiSKSQiBXPCYp5lag6Y/2rBOP57rmS2iFk/zEphb6oR70P7P2m+U23m3MOHYj9GsvmY",
+	"Bp6FJyjSYorE18zP9RGpwRlKpS5wN2UUhQG7N2AfwBSZT5Yn5juSSqfkoI49GE08YKeWzZSx7HAYDYfD",
+	"AGDD+seHT9kFLJRM914uTVmPZCrnnfIrjGM+Pjpq4+wYqlX65u6Ju5fj18L5Ho7Dl7N74LdxewwNx58x",
+	"OtyDm4xrdzx/0LSUh7o6/1FpoPYsS/gcUb46euxJn/GPsR/FN6yfqBRYbJU6xx/jvT/JVfqqR/Q1MkE2",
+	"nzreRvyIGLqSFRfo8oWuCK1LWGwKnryEcHlsdYEReqEFTL9yhHOLTlmzR/FtL30JBW0svi8Mm/HUPey/",
+	"LAwM2N/wYgd54EhWLxw+Z1O4ZqmYoNygC52z70/3j549Dx81n7OnR/sXC+tDpRM3Txtf+0GY6rLkb267",
+	"D8FhcKIO082D0S34QS8Nfq8Yjx5ZTNOEhalwbcn9b3bCed/ktFtdO0UbCnHf4TXF6Eo1Z0oSclOnKVwS",
+	"1ssMp9qnMNY9H2/rr1gH7NTHanT0LK1jzn12q2vMs6ZxqaOmPydu8nQm5DIO/sgvwbejdfgg5IQgtAvK",
+	"fb6ExblI14cTEZqzDPiVt9EDYuEdFwsPVCy30W2A7vMxZuclIxz3nbrWICC+tR4Bj7uXWsWY/+lN5N86",
+	"Fp9ZlRM+OQTm26Bye2RBM0SG8HpteEzOrQXtXv3vX4f7L/j++NPnw+c3/9brjo3JgJsNl6o/0CNbBWxD",
+	"o8nG7s0JyeW1Q1vCtzLJitQZY5iagEsllcmrT4fD4bCzKyHPsofN4VwnNBDOXZfLdAiPfQE3XCkTAtTJ",
+	"zCN4vW1cG2QxlI6ni+V0JYeRkbNVwaI3xyqf9ed4PuJZWYP/YlHWD2vNFsTYrlpWVlXPp5nLNGDvFLNz",
+	"FbCZmm+pjIqpha6n7BfMO/ctBspEpIvCUNwVx+mKHMuCuU/nBhIlUxP77JeQSY052Jis8wGsXuyfji3o",
+	"2KfH+ww+TA3H5TC4zoUG7NPjfRdMQ46XvyNZZUXyGbD4bQqzXFmQyWL/b7CIWd9H3ZJ/XV2C3CvBVH5P",
+	"8whpLPAUz4Ffek6KOyhBMJKnKBspLpy87riiE6ahMFSRNESghRIBtoyRCzXp8IHjoyM0lchXpGEGswsM",
+	"DhsrPZJHx2yqCm1e1pOqygWT7ca1NV55wR20ll1LkHUjym0bTtaEYa8jHPJoOIzaA8zu3r+Eyy/5ycPG",
+	"H+Dc32ne3QgMgU9Z6mMNZpotiHxLKglkt5QgWYt+e8WTKey/UtJqlW0OaHu8r3jo+4rffgfrNdKrkLJF",
+	"eiHT4+0o2yrPGgrcwWf8Pxg+XXfpgfHcrw6zljIfr9OXr9M9WNpVlp0u1BH6b1/3lrT7GnIcaMC/d6/I",
+	"UI3dpUi9kakJ26FYIA3NSBzWJ0UDkTuOvDDFT5akNZaN8aUUUD8gUctJblJJbmLwI4m1BhiaYPRshCk4",
+	"fodM2BNK+sFrORqsUbd8+JQyrPGK3lqY5RQWThb8SPZjOhk/4HkKUkDaXk/1Az1T0de9Sd0sUNjN1yJj",
+	"Dw9vbbE+fcb86rlIoK73FtLnYz7WirmtoPwjCjuPxWt53xoOJmF+L/zr2mKxqKrTKK3SGVDWZqX9VHqp",
+	"t+ZVbJVVjSTxKmcufCGnYhWjkjDfwKYkzB+ASbkTeuBr5w0sS8I8cKxHVvRniDHanSdhON9mjlQ2eDtI",
+	"xXjcqW2/FuPxWXh0y2oXWs3W+ne39KJatdMo9+nTDBBw0GgjTqxcTa4ZU5VunKuqjR6mz/z17Kd3LOd2",
+	"+oej3T8GSbXeg7xSs5xraB5nnbLKL9uI6/OUm+lNZ9TEx9IJm6qkwBgsrAYQBkC0wVLV3Ewp6qWQ4p8F",
+	"sFzDWFxTuWrW/0sjCkKzmdKAzS/QlkCvaw7aKMkzlnLLg194pb4V9bxACa9kthi0pZMGanjlSesLCY+n",
+	"qXA/8ey9dnNZ4cYhcvdErjDup0ssJlwqKRKeEYEhPB/rs30lciFnQMDfJ2YJvbsIZ5urQ0cDu4mEQI4L",
+	"mezrYk3pN/TrcKz3Hoq9L91SRY5kqNRWFS/ptNl6AUq8acBaHYPW2CJf1fRhbiHTRt3FnV/PxEzY9mvF",
+	"QyxawK+pLNTh0Ncw8B9bqkTdq2wmmK5LZ3Wn+RsXub+Pe8mSNjaXYkT7b/2N/Ed65B5xA2fowgyKWPQu",
+	"Nw1X6jJUtxB0G5+2tSmjiK0/dLjTUjAdnlL9wP3R1u+i2xKHEfj3ZKDj2F8ndbg2dbouhRijr6iGN1aD",
+	"mKq5pFpfSia/fev90RjfJmEYSaGVNhps8OAz/r8poO8DMiFTueIGDL+qnNK+VheXDLRWui0+zw1Rkd59",
+	"MtZuNxXxUg+cx0ziFgyic1qLQduoxAGtdlSLt9frsbwrTV/ozCnh1uYnBweHR/8xGA6Gg8OTvwz/MkR3",
+	"tN/A5xXfCGjcKPAZdlTCBNJcq7RIav2YMBVpxkXGUjXjQi7lvhfkzVrVjE1LFa+fDRa5zQAzApr1OeoV",
+	"3jglzqrxqh1sBs1wvrZpPrYZ0NSFQuh6XEYZeVWl9gdbKETw+ZdbZvkGz8aL4eA/F5qZROVQX6ZHnPZ1",
+	"8jxvAUZw9XsgOy0HeyxTYWcmpFVuO1oVE4SW779cX3ied05ZdvX0TTAN679Xxn6vJhE7DV08I/aj7+EZ",
+	"sTPq4BkxznwHz71NJSAdRwzl7x3HieoQqmurq0ZR27rfYZ1FNFkDuMqoNEkYmecmYgnPLWZaU+li9BCl",
+	"tWkq03Z1Dl+g8AocUpO7pz3C52JBCTMYnFbI2vDemdsO9yUAqfFqxcm2wubLVcx9w4xwiHXqq2rwra7g",
+	"l6miFKPW4ukypLWW9d+odTLr11I6q1wNSofcixhlc6YMeQmVvUSMpmroyxXAQjW+MjS5A0GLVFhmtWM6",
+	"JZTopreO4e6plhG+x+ZxEcZbCgnGRGwGVjt8JxQUpvR6vGRS+RsxCZA2UKWU36Z38+nm/wUAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -24,6 +24,7 @@ import (
 
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/migrations"
 	"github.com/understudy-dev/understudy/snapshot"
@@ -51,6 +52,8 @@ type Config struct {
 	Exclusions *tagging.Exclusions
 	// Destinations attaches, tests and syncs analytics destinations. Required.
 	Destinations *tagging.Destinations
+	// Isolation decides visibility and serves the signed isolation lists. Required.
+	Isolation *isolation.Service
 	// Tokens checks bearer tokens. Required.
 	Tokens *access.Tokens
 	// Audit reads the audit trail. Required.
@@ -89,6 +92,8 @@ func (c Config) Validate() error {
 		return errors.New("openapi: Config.Exclusions is required")
 	case c.Destinations == nil:
 		return errors.New("openapi: Config.Destinations is required")
+	case c.Isolation == nil:
+		return errors.New("openapi: Config.Isolation is required")
 	case c.Tokens == nil:
 		return errors.New("openapi: Config.Tokens is required")
 	case c.Audit == nil:
@@ -107,14 +112,16 @@ type Server struct {
 	exclusions *tagging.Exclusions
 	// destinations are the analytics destinations and their sync runs.
 	destinations *tagging.Destinations
-	tokens       *access.Tokens
-	audit        *access.Audit
-	db           Pinger
-	logger       *slog.Logger
-	metrics      *metrics
-	registry     *prometheus.Registry
-	gateway      *gate
-	echo         *echo.Echo
+	// isolation decides visibility and serves the signed lists.
+	isolation *isolation.Service
+	tokens    *access.Tokens
+	audit     *access.Audit
+	db        Pinger
+	logger    *slog.Logger
+	metrics   *metrics
+	registry  *prometheus.Registry
+	gateway   *gate
+	echo      *echo.Echo
 	// requestTimeout bounds each request (and each lease's reset).
 	requestTimeout time.Duration
 }
@@ -131,7 +138,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{accounts: cfg.Accounts, snapshots: cfg.Snapshots, leases: cfg.Leases, exclusions: cfg.Exclusions, destinations: cfg.Destinations, tokens: cfg.Tokens, audit: cfg.Audit, db: cfg.DB,
+	s := &Server{accounts: cfg.Accounts, snapshots: cfg.Snapshots, leases: cfg.Leases, exclusions: cfg.Exclusions, destinations: cfg.Destinations, isolation: cfg.Isolation, tokens: cfg.Tokens, audit: cfg.Audit, db: cfg.DB,
 		logger: cfg.Logger, registry: cfg.Registry, gateway: g, requestTimeout: cfg.RequestTimeout}
 	s.metrics = newMetrics(cfg.Registry, cfg.Accounts, cfg.Destinations, cfg.Exclusions)
 	e := echo.New()

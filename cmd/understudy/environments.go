@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -11,15 +12,19 @@ import (
 
 func (a *app) environmentsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "environments", Aliases: []string{"environment", "env"}, Short: "Manage environments and their controlled email domains"}
-	var domains []string
+	var domains, surfaces []string
 	create := &cobra.Command{
-		Use: "create NAME --email-domain DOMAIN...", Short: "Create an environment", Args: args("name"),
+		Use: "create NAME --email-domain DOMAIN... [--surface SURFACE...]", Short: "Create an environment", Args: args("name"),
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			c, err := a.client()
 			if err != nil {
 				return err
 			}
-			resp, err := c.CreateEnvironmentWithResponse(cmd.Context(), openapi.EnvironmentCreate{Name: argv[0], EmailDomains: domains})
+			in := openapi.EnvironmentCreate{Name: argv[0], EmailDomains: domains}
+			if len(surfaces) > 0 {
+				in.CustomSurfaces = &surfaces
+			}
+			resp, err := c.CreateEnvironmentWithResponse(cmd.Context(), in)
 			if err := check(resp, err); err != nil {
 				return err
 			}
@@ -27,17 +32,23 @@ func (a *app) environmentsCommand() *cobra.Command {
 		},
 	}
 	create.Flags().StringSliceVar(&domains, "email-domain", nil, "controlled email domain (repeat or comma-separate; the first is used for new accounts)")
+	create.Flags().StringSliceVar(&surfaces, "surface", nil, "custom surface of the environment's apps, beyond the built-in ones (repeat or comma-separate)")
 	_ = create.MarkFlagRequired("email-domain")
 
-	var newDomains []string
+	var newDomains, newSurfaces []string
 	update := &cobra.Command{
-		Use: "update NAME --email-domain DOMAIN...", Short: "Replace an environment's email domains", Args: args("name"),
+		Use: "update NAME --email-domain DOMAIN... [--surface SURFACE...]", Short: "Replace an environment's email domains (and custom surfaces, when given)", Args: args("name"),
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			c, err := a.client()
 			if err != nil {
 				return err
 			}
-			resp, err := c.UpdateEnvironmentWithResponse(cmd.Context(), argv[0], openapi.EnvironmentUpdate{EmailDomains: newDomains})
+			in := openapi.EnvironmentUpdate{EmailDomains: newDomains}
+			if cmd.Flags().Changed("surface") {
+				// --surface '' clears them.
+				in.CustomSurfaces = new(slices.DeleteFunc(newSurfaces, func(s string) bool { return s == "" }))
+			}
+			resp, err := c.UpdateEnvironmentWithResponse(cmd.Context(), argv[0], in)
 			if err := check(resp, err); err != nil {
 				return err
 			}
@@ -45,6 +56,7 @@ func (a *app) environmentsCommand() *cobra.Command {
 		},
 	}
 	update.Flags().StringSliceVar(&newDomains, "email-domain", nil, "controlled email domain (repeat or comma-separate)")
+	update.Flags().StringSliceVar(&newSurfaces, "surface", nil, "custom surfaces, replacing the current ones (repeat or comma-separate; '' for none)")
 	_ = update.MarkFlagRequired("email-domain")
 
 	list := &cobra.Command{
@@ -94,8 +106,8 @@ func (a *app) environmentsCommand() *cobra.Command {
 }
 
 func environmentTable(w io.Writer, list ...openapi.Environment) {
-	row(w, "NAME", "EMAIL DOMAINS", "CREATED")
+	row(w, "NAME", "EMAIL DOMAINS", "CREATED", "CUSTOM SURFACES")
 	for _, e := range list {
-		row(w, e.Name, strings.Join(e.EmailDomains, ","), e.CreatedAt.Format("2006-01-02 15:04"))
+		row(w, e.Name, strings.Join(e.EmailDomains, ","), e.CreatedAt.Format("2006-01-02 15:04"), strings.Join(e.CustomSurfaces, ","))
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/migrations"
 	"github.com/understudy-dev/understudy/openapi"
@@ -72,7 +73,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.startJobs(ctx, svc); err != nil {
 		return err
 	}
-	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: tagging.NewExclusions(m.pool, m.Logger), Destinations: svc.destinations, Tokens: access.NewCachedTokens(m.pool, m.Config.TokenCacheTTL), Audit: access.NewAudit(m.pool),
+	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: tagging.NewExclusions(m.pool, m.Logger), Destinations: svc.destinations, Isolation: svc.isolation, Tokens: access.NewCachedTokens(m.pool, m.Config.TokenCacheTTL), Audit: access.NewAudit(m.pool),
 		DB: m.pool, Logger: m.Logger, Registry: prometheus.NewRegistry(), RequestTimeout: m.Config.RequestTimeout})
 	if err != nil {
 		return err
@@ -137,6 +138,8 @@ type services struct {
 	leases    *lease.Service
 	// destinations publishes exclusion lists to analytics destinations.
 	destinations *tagging.Destinations
+	// isolation decides visibility and signs the isolation lists.
+	isolation *isolation.Service
 }
 
 // services builds the domain services on the pool; m.accounts is set so
@@ -159,6 +162,10 @@ func (m *Main) services(keyring *secret.Keyring) (services, error) {
 		return svc, err
 	}
 	svc.destinations, err = tagging.NewDestinations(tagging.DestinationsConfig{DB: m.pool, Keyring: keyring, Registry: newDestinationRegistry(), Logger: m.Logger})
+	if err != nil {
+		return svc, err
+	}
+	svc.isolation, err = isolation.New(isolation.Config{DB: m.pool, Keyring: keyring})
 	return svc, err
 }
 

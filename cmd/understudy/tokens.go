@@ -17,7 +17,7 @@ func (a *app) tokensCommand() *cobra.Command {
 	var flags Config
 	var configPath, name, scope string
 	create := &cobra.Command{
-		Use:   "create --name NAME --scope admin|runner|reader",
+		Use:   "create --name NAME --scope admin|runner|reader|analytics|app",
 		Short: "Create a token directly in the database (to bootstrap the first one) and print it once",
 		Args:  args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -45,7 +45,7 @@ func (a *app) tokensCommand() *cobra.Command {
 		},
 	}
 	create.Flags().StringVar(&name, "name", "", "token name (letters, digits, . _ -)")
-	create.Flags().StringVar(&scope, "scope", "", "admin, runner or reader")
+	create.Flags().StringVar(&scope, "scope", "", "admin, runner, reader, analytics or app")
 	create.Flags().StringVar(&flags.DatabaseURL, "database-url", "", "PostgreSQL connection string (or DATABASE_URL)")
 	create.Flags().StringVar(&configPath, "config", "", "YAML config file (or UNDERSTUDY_CONFIG)")
 	_ = create.MarkFlagRequired("name")

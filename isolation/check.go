@@ -1,0 +1,102 @@
+package isolation
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/accounts"
+)
+
+// Query asks who of Subjects Viewer sees on Surface of Environment.
+// Subjects and Viewer are identifiers as the exclusion list holds them
+// (account id, email, username, app ref `chirp:42`, distinct id).
+type Query struct {
+	Environment string
+	Surface     string
+	Viewer      string
+	Subjects    []string
+}
+
+// Result is the decision for one subject.
+type Result struct {
+	Subject string `json:"subject"`
+	Visible bool   `json:"visible"`
+	Reason  Reason `json:"reason"`
+}
+
+// listed is an identifier on the list: its account and its role's policy.
+type listed struct {
+	accountID string
+	policy    map[string]accounts.Visibility
+}
+
+// checkSQL reads, in one round trip, every identifier of $2 on the list of
+// environment $1 with its account and its role's policy.
+const checkSQL = `
+SELECT x.identifier, x.account_id::text, r.isolation_policy
+FROM exclusions x JOIN accounts a ON a.id = x.account_id JOIN roles r ON r.id = a.role_id
+WHERE x.environment_id = $1 AND NOT x.forgotten AND x.identifier = ANY($2)`
+
+// Check decides, for each subject in order, whether the viewer sees it.
+// It reads the database twice however many subjects there are.
+// Errors: ETOOLARGE (over MaxSubjects), ENOTFOUND (environment), EINVALID
+// (a surface the environment does not have).
+func (s *Service) Check(ctx context.Context, q Query) ([]Result, error) {
+	if len(q.Subjects) > MaxSubjects {
+		return nil, understudy.Errorf(understudy.ETOOLARGE, "%d subjects; one check decides at most %d", len(q.Subjects), MaxSubjects)
+	}
+	env, err := getEnvironment(ctx, s.db, q.Environment)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(env.surfaces(), q.Surface) {
+		return nil, understudy.Invalid("unknown surface", understudy.FieldError{Field: "surface",
+			Detail: q.Surface + " is not a surface of environment " + env.Name + " (surfaces: " + strings.Join(env.surfaces(), ", ") + ")"})
+	}
+	on, err := s.lookup(ctx, env.ID, append(slices.Clip(q.Subjects), q.Viewer))
+	if err != nil {
+		return nil, err
+	}
+	viewer := party(on, q.Viewer)
+	out := make([]Result, len(q.Subjects))
+	for i, subj := range q.Subjects {
+		var v accounts.Visibility
+		if l, ok := on[subj]; ok {
+			v = visibility(l.policy, q.Surface)
+		}
+		out[i].Subject = subj
+		out[i].Visible, out[i].Reason = Decide(party(on, subj), viewer, v)
+	}
+	return out, nil
+}
+
+func party(on map[string]listed, id string) Party {
+	l, ok := on[id]
+	return Party{Synthetic: ok, AccountID: l.accountID}
+}
+
+// lookup returns the identifiers of ids that are on environment envID's list.
+func (s *Service) lookup(ctx context.Context, envID string, ids []string) (map[string]listed, error) {
+	rows, err := s.db.Query(ctx, checkSQL, envID, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	on := map[string]listed{}
+	for rows.Next() {
+		var id string
+		var l listed
+		if err := rows.Scan(&id, &l.accountID, &l.policy); err != nil {
+			return nil, err
+		}
+		on[id] = l
+	}
+	return on, rows.Err()
+}
+
+// surfaces are the environment's surfaces, built-in ones first.
+func (e environment) surfaces() []string {
+	return accounts.Environment{CustomSurfaces: e.CustomSurfaces}.Surfaces()
+}

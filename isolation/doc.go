@@ -1,0 +1,22 @@
+// Package isolation enforces the isolation policies of roles: whether a
+// viewer of an app's surface (leaderboards, search, …) may see a subject,
+// where either may be a synthetic account.
+//
+// # The rule
+//
+// A subject not on its environment's exclusion list is a real user and is
+// visible. A synthetic subject is visible to itself; otherwise its role's
+// policy for the surface decides: allowed (visible), testers_only (visible
+// to synthetic viewers only) or hidden (the default for a surface a policy
+// does not set). Decide is the rule; Service.Check applies it to many
+// subjects in one query.
+//
+// # The signed list
+//
+// Apps may instead hold the whole policy: Service.List serves every
+// identifier of every synthetic account with its role's policy per
+// surface, versioned and signed with Ed25519. The signing keys live in the
+// database, the private half sealed with the server's keyring; the newest
+// key not retired signs, and every key not retired is trusted (Keys), so a
+// rotation never breaks a client holding an older list.
+package isolation

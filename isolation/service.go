@@ -1,0 +1,85 @@
+package isolation
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/internal/pgdb"
+	"github.com/understudy-dev/understudy/secret"
+)
+
+// MaxSubjects is the most subjects one Check decides.
+const MaxSubjects = 10_000
+
+// Config configures a Service.
+type Config struct {
+	// DB holds the exclusion lists, roles and signing keys. Required.
+	DB pgdb.DB
+	// Keyring seals the private signing keys at rest. Required.
+	Keyring *secret.Keyring
+	// Now is the clock that stamps lists (issued_at). Defaults to time.Now.
+	Now func() time.Time
+}
+
+// WithDefaults returns c with its optional fields filled.
+func (c Config) WithDefaults() Config {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Validate names the first missing field.
+func (c Config) Validate() error {
+	switch {
+	case c.DB == nil:
+		return errors.New("isolation: Config.DB is required")
+	case c.Keyring == nil:
+		return errors.New("isolation: Config.Keyring is required")
+	}
+	return nil
+}
+
+// Service decides visibility, serves the signed list and keeps its keys.
+type Service struct {
+	db      pgdb.DB
+	keyring *secret.Keyring
+	now     func() time.Time
+}
+
+// New returns a Service, or an error naming the bad field of cfg.
+func New(cfg Config) (*Service, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Service{db: cfg.DB, keyring: cfg.Keyring, now: cfg.Now}, nil
+}
+
+// environment is what the isolation API needs of an environment.
+type environment struct {
+	ID             string
+	Name           string
+	EmailDomains   []string
+	CustomSurfaces []string
+	// ListVersion is the version of its exclusion list.
+	ListVersion int64
+}
+
+const environmentSQL = `
+SELECT e.id, e.name, e.email_domains, e.custom_surfaces, coalesce(l.version, 0)
+FROM environments e LEFT JOIN exclusion_lists l ON l.environment_id = e.id WHERE e.name = $1`
+
+// getEnvironment reads environment name. Errors: ENOTFOUND.
+func getEnvironment(ctx context.Context, db pgdb.DB, name string) (environment, error) {
+	var e environment
+	err := db.QueryRow(ctx, environmentSQL, name).Scan(&e.ID, &e.Name, &e.EmailDomains, &e.CustomSurfaces, &e.ListVersion)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return e, understudy.Errorf(understudy.ENOTFOUND, "environment %s does not exist", name)
+	}
+	return e, pgdb.Translate(err, "", "")
+}

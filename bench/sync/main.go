@@ -1,0 +1,84 @@
+package main
+
+import (
+	"cmp"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/understudy-dev/understudy/bench/internal/stack"
+)
+
+// Config is what a run measures and how.
+type Config struct {
+	// DatabaseURL is a PostgreSQL server on which the driver may create and
+	// drop databases (TEST_DATABASE_URL). Required.
+	DatabaseURL string
+	// Accounts is how many retired accounts the fixture puts on the
+	// environment's exclusion list, 3 identifiers each (id, email,
+	// username); each is one identity of the destination (its email).
+	// Defaults to 333,334 (1,000,002 identifiers).
+	Accounts int
+	// Bin is the server binary, built by make build. Defaults to bin/understudy.
+	Bin string
+	// SyncTimeout bounds each sync run: the server's request timeout
+	// (UNDERSTUDY_REQUEST_TIMEOUT) and the driver's wait. Defaults to 30m.
+	SyncTimeout time.Duration
+	// Output is text or json. Defaults to text.
+	Output string
+}
+
+// WithDefaults returns c with its zero fields filled.
+func (c Config) WithDefaults() Config {
+	c.Accounts = cmp.Or(c.Accounts, 333_334)
+	c.Bin = cmp.Or(c.Bin, "bin/understudy")
+	c.SyncTimeout = cmp.Or(c.SyncTimeout, 30*time.Minute)
+	c.Output = cmp.Or(c.Output, "text")
+	return c
+}
+
+// Validate names every bad field.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("TEST_DATABASE_URL is required: a PostgreSQL server the driver may create databases on, e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"))
+	}
+	if c.Accounts < 1 || c.Accounts > 10_000_000 {
+		errs = append(errs, fmt.Errorf("-accounts must be from 1 to 10000000, got %d", c.Accounts))
+	}
+	if c.SyncTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("-sync-timeout must be at least 1s, got %s", c.SyncTimeout))
+	}
+	if c.Output != "text" && c.Output != "json" {
+		errs = append(errs, fmt.Errorf("-o must be text or json, got %q", c.Output))
+	}
+	return errors.Join(errs...)
+}
+
+// parseConfig reads the flags and TEST_DATABASE_URL.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&c.Accounts, "accounts", 333_334, "retired accounts on the exclusion list (3 identifiers and 1 distinct id each)")
+	fs.StringVar(&c.Bin, "bin", "bin/understudy", "server binary (make build)")
+	fs.DurationVar(&c.SyncTimeout, "sync-timeout", 30*time.Minute, "bound of each sync run (the server's request timeout)")
+	fs.StringVar(&c.Output, "o", "text", "output format: text or json")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	c.DatabaseURL = getenv("TEST_DATABASE_URL")
+	c = c.WithDefaults()
+	return c, c.Validate()
+}
+
+// driver is this load driver.
+var driver = stack.Driver[Config, Report]{Name: "sync", Parse: parseConfig, Measure: measure,
+	Format: func(c Config) string { return c.Output }}
+
+func main() { driver.Main() }

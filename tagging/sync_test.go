@@ -264,3 +264,29 @@ func TestAChangedListMakesTheDestinationDueAfterTheDebounce(t *testing.T) {
 		t.Fatalf("synced, no change: due %v %v", due, err)
 	}
 }
+
+// TestDistinctIDsInAnyCaseCompareInByteOrder: the acknowledgements are
+// compared in byte order whatever the database's collation (in most
+// locales "a-…" sorts before "Z-…"), so a second run has nothing to send.
+func TestDistinctIDsInAnyCaseCompareInByteOrder(t *testing.T) {
+	t.Parallel()
+	f := domaintest.New(t, dbtest.Tx(t), 8)
+	ph := posthogtest.New(t, posthogtest.Options{})
+	ds := destinations(t, f, nil)
+	change := posthogChange(ph, ph.ProjectToken())
+	change.DistinctID = new(`{{if lt .AccountID "8"}}Z{{else}}a{{end}}-{{.AccountID}}`)
+	if _, err := ds.Attach(f.Ctx, "production", "ph", change); err != nil {
+		t.Fatal(err)
+	}
+	r, err := ds.Sync(f.Ctx, "production", "ph")
+	wantRun(t, r, err, tagging.RunOK, 8, 0)
+	before := ph.Requests()
+	r, err = ds.Sync(f.Ctx, "production", "ph")
+	wantRun(t, r, err, tagging.RunOK, 0, 0)
+	if *r.Requests != 0 || ph.Requests() != before || r.Unchanged != 8 {
+		t.Fatalf("second run %+v, %d requests to the fake", r, ph.Requests()-before)
+	}
+	if plan, err := ds.DryRun(f.Ctx, "production", "ph"); err != nil || len(plan.Add)+len(plan.Remove) != 0 || plan.Unchanged != 8 {
+		t.Fatalf("dry run after two runs: %+v %v", plan, err)
+	}
+}

@@ -1,6 +1,7 @@
 package tagging
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -140,10 +141,12 @@ func (s *Destinations) wants(ctx context.Context, d Destination) ([]wanted, erro
 	return sortUnique(out), nil
 }
 
-// sortUnique sorts ws by distinct id, keeping the first of each distinct
-// id in the order read (by account id).
+// sortUnique sorts ws by distinct id, keeping the first account (by id)
+// of each distinct id. (The text of a uuid sorts as the uuid does.)
 func sortUnique(ws []wanted) []wanted {
-	slices.SortStableFunc(ws, func(a, b wanted) int { return strings.Compare(a.distinctID, b.distinctID) })
+	slices.SortFunc(ws, func(a, b wanted) int {
+		return cmp.Or(strings.Compare(a.distinctID, b.distinctID), strings.Compare(a.accountID, b.accountID))
+	})
 	return slices.CompactFunc(ws, func(a, b wanted) bool { return a.distinctID == b.distinctID })
 }
 

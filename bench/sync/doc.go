@@ -33,5 +33,6 @@
 //	make build
 //	TEST_DATABASE_URL='postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable' go run ./bench/sync
 //
-// Flags: -accounts 333334, -bin bin/understudy, -sync-timeout 30m, -o text|json.
+// Flags: -accounts 333334, -bin bin/understudy, -sync-timeout 30m, -again 2
+// (further syncs with no difference, for the spread; not checked), -o text|json.
 package main

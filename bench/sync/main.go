@@ -26,6 +26,10 @@ type Config struct {
 	// SyncTimeout bounds each sync run: the server's request timeout
 	// (UNDERSTUDY_REQUEST_TIMEOUT) and the driver's wait. Defaults to 30m.
 	SyncTimeout time.Duration
+	// Again is how many more syncs with no difference follow the second
+	// one, for the spread of its duration on a noisy machine (not checked).
+	// Zero means none (the -again flag defaults to 2).
+	Again int
 	// Output is text or json. Defaults to text.
 	Output string
 }
@@ -51,6 +55,9 @@ func (c Config) Validate() error {
 	if c.SyncTimeout < time.Second {
 		errs = append(errs, fmt.Errorf("-sync-timeout must be at least 1s, got %s", c.SyncTimeout))
 	}
+	if c.Again < 0 || c.Again > 100 {
+		errs = append(errs, fmt.Errorf("-again must be from 0 to 100, got %d", c.Again))
+	}
 	if c.Output != "text" && c.Output != "json" {
 		errs = append(errs, fmt.Errorf("-o must be text or json, got %q", c.Output))
 	}
@@ -65,6 +72,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.IntVar(&c.Accounts, "accounts", 333_334, "retired accounts on the exclusion list (3 identifiers and 1 distinct id each)")
 	fs.StringVar(&c.Bin, "bin", "bin/understudy", "server binary (make build)")
 	fs.DurationVar(&c.SyncTimeout, "sync-timeout", 30*time.Minute, "bound of each sync run (the server's request timeout)")
+	fs.IntVar(&c.Again, "again", 2, "further syncs with no difference after the second, for the spread (not checked)")
 	fs.StringVar(&c.Output, "o", "text", "output format: text or json")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err

@@ -96,6 +96,13 @@ func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, e
 		return rep, err
 	}
 	logf("second sync: %d requests in %s", rep.Second.Requests, rep.Second.Duration.Round(time.Millisecond))
+	for range cfg.Again {
+		s, err := sc.run(ctx)
+		if err != nil {
+			return rep, err
+		}
+		rep.Again = append(rep.Again, s)
+	}
 	rep.Config = cfg
 	return rep, nil
 }

@@ -35,6 +35,8 @@ type Report struct {
 	Idle   Memory `json:"idle"`
 	First  Sync   `json:"first"`
 	Second Sync   `json:"second"`
+	// Again are the further syncs with no difference (-again).
+	Again []Sync `json:"again,omitempty"`
 }
 
 // Check is one target, measured.
@@ -90,6 +92,10 @@ func (r Report) Write(w io.Writer, format string) error {
 	fmt.Fprintf(w, "    %s\n", r.limits())
 	fmt.Fprintf(w, "(c) second sync: %d unchanged, %d requests (fake: %d) in %.3f s; server CPU %.2f s, peak RSS %s (sampled %s), RSS after %s\n",
 		s.Unchanged, s.Requests, s.FakeRequests, s.Duration.Seconds(), s.CPU.Seconds(), mib(s.Peak), mib(s.SampledPeak), mib(s.After.RSS))
+	for i, a := range r.Again {
+		fmt.Fprintf(w, "    sync %d (no difference): %d requests in %.3f s; server CPU %.2f s, peak RSS %s, RSS after %s\n",
+			i+3, a.Requests, a.Duration.Seconds(), a.CPU.Seconds(), mib(a.Peak), mib(a.After.RSS))
+	}
 	for _, c := range r.Checks() {
 		verdict := "PASS"
 		if !c.Pass {

@@ -44,8 +44,10 @@ type Sync struct {
 	Peak        int64  `json:"peak_kib"`
 	SampledPeak int64  `json:"sampled_peak_kib"`
 	After       Memory `json:"after"`
-	// CPU is the server's user+system CPU time during the run.
-	CPU time.Duration `json:"cpu_ns"`
+	// CPU is the server's user+system CPU time during the run; DriverCPU
+	// the driver's, which runs the fake PostHog.
+	CPU       time.Duration `json:"cpu_ns"`
+	DriverCPU time.Duration `json:"driver_cpu_ns"`
 }
 
 // measure runs the fixture and the two syncs.
@@ -126,6 +128,10 @@ func (s syncer) run(ctx context.Context) (Sync, error) {
 	if err != nil {
 		return Sync{}, err
 	}
+	self0, err := readCPU(os.Getpid())
+	if err != nil {
+		return Sync{}, err
+	}
 	fake0 := s.fake.Requests()
 	smp := sample(s.pid, 10*time.Millisecond)
 	start := time.Now()
@@ -138,6 +144,11 @@ func (s syncer) run(ctx context.Context) (Sync, error) {
 	if err != nil {
 		return out, err
 	}
+	self1, err := readCPU(os.Getpid())
+	if err != nil {
+		return out, err
+	}
+	out.DriverCPU = self1 - self0
 	if out.After, err = readMemory(s.pid); err != nil {
 		return out, err
 	}

@@ -87,8 +87,9 @@ func (r Report) Write(w io.Writer, format string) error {
 		r.Accounts, r.ListSize, r.Fixture.Seconds(), mib(r.Idle.RSS))
 	fmt.Fprintf(w, "(b) first sync (mark only, /batch/): %d added in %.1f s, %d requests (fake: %d): %.0f requests/s, %.0f identities/s; PostHog documents no rate limit on /batch/\n",
 		f.Added, f.Duration.Seconds(), f.Requests, f.FakeRequests, perSecond(f.Requests, f.Duration), perSecond(f.Added, f.Duration))
-	fmt.Fprintf(w, "    server: CPU %.1f s (%.0f%% of one core), peak RSS %s (sampled %s), RSS after %s\n",
-		f.CPU.Seconds(), 100*f.CPU.Seconds()/f.Duration.Seconds(), mib(f.Peak), mib(f.SampledPeak), mib(f.After.RSS))
+	fmt.Fprintf(w, "    server: CPU %.1f s (%.0f%% of one core), peak RSS %s (sampled %s), RSS after %s; driver and fake: CPU %.1f s (%.0f%%)\n",
+		f.CPU.Seconds(), 100*f.CPU.Seconds()/f.Duration.Seconds(), mib(f.Peak), mib(f.SampledPeak), mib(f.After.RSS),
+		f.DriverCPU.Seconds(), 100*f.DriverCPU.Seconds()/f.Duration.Seconds())
 	fmt.Fprintf(w, "    %s\n", r.limits())
 	fmt.Fprintf(w, "(c) second sync: %d unchanged, %d requests (fake: %d) in %.3f s; server CPU %.2f s, peak RSS %s (sampled %s), RSS after %s\n",
 		s.Unchanged, s.Requests, s.FakeRequests, s.Duration.Seconds(), s.CPU.Seconds(), mib(s.Peak), mib(s.SampledPeak), mib(s.After.RSS))

@@ -72,14 +72,19 @@ func createFixture(ctx context.Context, admin stack.API, dbURL string, accounts 
 	return size, err
 }
 
-// attachDestination attaches a PostHog destination pointed at the fake,
-// without a personal API key (mark only, through /batch/), synced every
-// 24h so that the scheduler leaves it to the driver.
-func attachDestination(ctx context.Context, admin stack.API, fake *posthogtest.Fake) error {
+// attachDestination attaches a PostHog destination pointed at the fake
+// (through the counter at host), without a personal API key (mark only,
+// through /batch/) unless cohort, synced every 24h so that the scheduler
+// leaves it to the driver.
+func attachDestination(ctx context.Context, admin stack.API, fake *posthogtest.Fake, host string, cohort bool) error {
+	secrets := map[string]string{"project_api_key": fake.ProjectToken()}
+	if cohort {
+		secrets["personal_api_key"] = fake.PersonalKey()
+	}
 	d := map[string]any{
 		"name": benchDestination, "kind": "posthog", "sync_interval": "24h",
-		"settings": map[string]any{"ingest_host": fake.URL, "app_host": fake.URL, "project_id": fake.ProjectID()},
-		"secrets":  map[string]string{"project_api_key": fake.ProjectToken()},
+		"settings": map[string]any{"ingest_host": host, "app_host": host, "project_id": fake.ProjectID(), "person_wait": "1s"},
+		"secrets":  secrets,
 	}
 	return admin.Call(ctx, http.MethodPost, "/v1/environments/"+benchEnvironment+"/destinations", d, http.StatusCreated, nil)
 }

@@ -30,6 +30,15 @@ type Config struct {
 	// one, for the spread of its duration on a noisy machine (not checked).
 	// Zero means none (the -again flag defaults to 2).
 	Again int
+	// Cohort gives the destination a personal API key, so the first sync
+	// also keeps the static cohort, installs the filter and verifies,
+	// through the fake's rate-limited private API. Defaults to false
+	// (mark only).
+	Cohort bool
+	// QueryPerMinute and CRUDPerMinute are the fake's rate limits. Default
+	// to PostHog's documented 240 and 480; lower them with -cohort and a
+	// small -accounts to see a sync held to them in minutes.
+	QueryPerMinute, CRUDPerMinute int
 	// Output is text or json. Defaults to text.
 	Output string
 }
@@ -39,6 +48,8 @@ func (c Config) WithDefaults() Config {
 	c.Accounts = cmp.Or(c.Accounts, 333_334)
 	c.Bin = cmp.Or(c.Bin, "bin/understudy")
 	c.SyncTimeout = cmp.Or(c.SyncTimeout, 30*time.Minute)
+	c.QueryPerMinute = cmp.Or(c.QueryPerMinute, queryPerMinute)
+	c.CRUDPerMinute = cmp.Or(c.CRUDPerMinute, crudPerMinute)
 	c.Output = cmp.Or(c.Output, "text")
 	return c
 }
@@ -58,6 +69,9 @@ func (c Config) Validate() error {
 	if c.Again < 0 || c.Again > 100 {
 		errs = append(errs, fmt.Errorf("-again must be from 0 to 100, got %d", c.Again))
 	}
+	if c.QueryPerMinute < 1 || c.CRUDPerMinute < 1 {
+		errs = append(errs, fmt.Errorf("-query-per-minute and -crud-per-minute must be at least 1, got %d and %d", c.QueryPerMinute, c.CRUDPerMinute))
+	}
 	if c.Output != "text" && c.Output != "json" {
 		errs = append(errs, fmt.Errorf("-o must be text or json, got %q", c.Output))
 	}
@@ -73,6 +87,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.Bin, "bin", "bin/understudy", "server binary (make build)")
 	fs.DurationVar(&c.SyncTimeout, "sync-timeout", 30*time.Minute, "bound of each sync run (the server's request timeout)")
 	fs.IntVar(&c.Again, "again", 2, "further syncs with no difference after the second, for the spread (not checked)")
+	fs.BoolVar(&c.Cohort, "cohort", false, "give the destination a personal API key: cohort, filter and verification through the rate-limited private API")
+	fs.IntVar(&c.QueryPerMinute, "query-per-minute", queryPerMinute, "the fake's limit of query requests per minute")
+	fs.IntVar(&c.CRUDPerMinute, "crud-per-minute", crudPerMinute, "the fake's limit of CRUD requests per minute")
 	fs.StringVar(&c.Output, "o", "text", "output format: text or json")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err

@@ -48,6 +48,8 @@ type Sync struct {
 	// the driver's, which runs the fake PostHog.
 	CPU       time.Duration `json:"cpu_ns"`
 	DriverCPU time.Duration `json:"driver_cpu_ns"`
+	// Classes count the fake's answers by rate-limit class.
+	Classes map[string]Class `json:"classes"`
 }
 
 // measure runs the fixture and the two syncs.
@@ -65,8 +67,13 @@ func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, e
 	if err != nil {
 		return rep, err
 	}
-	fake, stopFake := posthogtest.Start(posthogtest.Options{})
+	fake, stopFake := posthogtest.Start(posthogtest.Options{QueryPerMinute: cfg.QueryPerMinute, CRUDPerMinute: cfg.CRUDPerMinute})
 	defer stopFake()
+	count, err := newCounter(fake.URL)
+	if err != nil {
+		return rep, err
+	}
+	defer count.Close()
 	srv, err := stack.StartServer(ctx, cfg.Bin, db.URL, "UNDERSTUDY_REQUEST_TIMEOUT="+cfg.SyncTimeout.String())
 	if err != nil {
 		return rep, err
@@ -81,13 +88,13 @@ func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, e
 	}
 	rep.Accounts, rep.Fixture = cfg.Accounts, time.Since(start)
 	logf("fixture: %d accounts, a list of %d identifiers in %s", cfg.Accounts, rep.ListSize, rep.Fixture.Round(time.Millisecond))
-	if err := attachDestination(ctx, admin, fake); err != nil {
+	if err := attachDestination(ctx, admin, fake, count.URL, cfg.Cohort); err != nil {
 		return rep, err
 	}
 	if rep.Idle, err = readMemory(srv.Pid()); err != nil {
 		return rep, err
 	}
-	sc := syncer{base: srv.BaseURL, secret: tokens.Admin.Secret, pid: srv.Pid(), fake: fake,
+	sc := syncer{base: srv.BaseURL, secret: tokens.Admin.Secret, pid: srv.Pid(), fake: fake, count: count,
 		hc: &http.Client{Timeout: cfg.SyncTimeout + time.Minute}}
 	logf("first sync (full)...")
 	if rep.First, err = sc.run(ctx); err != nil {
@@ -115,6 +122,7 @@ type syncer struct {
 	base, secret string
 	pid          int
 	fake         *posthogtest.Fake
+	count        *counter
 	hc           *http.Client
 }
 
@@ -133,6 +141,7 @@ func (s syncer) run(ctx context.Context) (Sync, error) {
 		return Sync{}, err
 	}
 	fake0 := s.fake.Requests()
+	s.count.Take()
 	smp := sample(s.pid, 10*time.Millisecond)
 	start := time.Now()
 	r, err := s.post(ctx)
@@ -154,7 +163,7 @@ func (s syncer) run(ctx context.Context) (Sync, error) {
 	}
 	out.Peak, out.CPU = out.After.HWM, cpu1-cpu0
 	out.Added, out.Unchanged, out.Outcome = r.Added, r.Unchanged, r.Outcome
-	out.FakeRequests = s.fake.Requests() - fake0
+	out.FakeRequests, out.Classes = s.fake.Requests()-fake0, s.count.Take()
 	if r.Requests != nil {
 		out.Requests = *r.Requests
 	}

@@ -85,12 +85,27 @@ func (r Report) Write(w io.Writer, format string) error {
 	fmt.Fprintf(w, "machine: %d CPUs, %s %s, PostgreSQL %s\n", m.CPUs, m.Go, m.Platform, m.PostgreSQL)
 	fmt.Fprintf(w, "(a) fixture: %d retired accounts, a list of %d identifiers, in %.1f s; server idle RSS %s\n",
 		r.Accounts, r.ListSize, r.Fixture.Seconds(), mib(r.Idle.RSS))
-	fmt.Fprintf(w, "(b) first sync (mark only, /batch/): %d added in %.1f s, %d requests (fake: %d): %.0f requests/s, %.0f identities/s; PostHog documents no rate limit on /batch/\n",
-		f.Added, f.Duration.Seconds(), f.Requests, f.FakeRequests, perSecond(f.Requests, f.Duration), perSecond(f.Added, f.Duration))
+	mode := "mark only, /batch/"
+	if r.Config.Cohort {
+		mode = "mark, cohort, filter, verify"
+	}
+	fmt.Fprintf(w, "(b) first sync (%s): %d added in %.1f s, %d requests (fake: %d): %.1f requests/s, %.0f identities/s\n",
+		mode, f.Added, f.Duration.Seconds(), f.Requests, f.FakeRequests, perSecond(f.Requests, f.Duration), perSecond(f.Added, f.Duration))
 	fmt.Fprintf(w, "    server: CPU %.1f s (%.0f%% of one core), peak RSS %s (sampled %s), RSS after %s; driver and fake: CPU %.1f s (%.0f%%)\n",
 		f.CPU.Seconds(), 100*f.CPU.Seconds()/f.Duration.Seconds(), mib(f.Peak), mib(f.SampledPeak), mib(f.After.RSS),
 		f.DriverCPU.Seconds(), 100*f.DriverCPU.Seconds()/f.Duration.Seconds())
-	fmt.Fprintf(w, "    %s\n", r.limits())
+	for _, cl := range []string{"batch", "query", "crud"} {
+		c, ok := f.Classes[cl]
+		if !ok {
+			continue
+		}
+		limit := map[string]string{"batch": "no limit", "query": fmt.Sprintf("limit %d/min", r.Config.QueryPerMinute),
+			"crud": fmt.Sprintf("limit %d/min", r.Config.CRUDPerMinute)}[cl]
+		fmt.Fprintf(w, "    %s: %d accepted (%.1f/min, %s), %d answered 429\n", cl, c.Accepted, 60*perSecond(c.Accepted, f.Duration), limit, c.Throttled)
+	}
+	if !r.Config.Cohort {
+		fmt.Fprintf(w, "    %s\n", r.limits())
+	}
 	fmt.Fprintf(w, "(c) second sync: %d unchanged, %d requests (fake: %d) in %.3f s; server CPU %.2f s, peak RSS %s (sampled %s), RSS after %s\n",
 		s.Unchanged, s.Requests, s.FakeRequests, s.Duration.Seconds(), s.CPU.Seconds(), mib(s.Peak), mib(s.SampledPeak), mib(s.After.RSS))
 	for i, a := range r.Again {

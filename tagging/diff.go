@@ -106,16 +106,9 @@ func (s *Destinations) wants(ctx context.Context, d Destination) ([]wanted, erro
 	var out []wanted
 	roles := map[string]string{}
 	for rows.Next() {
-		var p Person
-		var role string
-		var refs []byte
-		if err := rows.Scan(&p.AccountID, &p.Email, &p.Username, &role, &refs); err != nil {
-			return nil, pgdb.Translate(err, "", "")
-		}
-		if rule.needsRefs() {
-			if err := json.Unmarshal(refs, &p.Refs); err != nil {
-				return nil, fmt.Errorf("reading the refs of account %s: %w", p.AccountID, err)
-			}
+		p, role, err := readPerson(rows.RawValues(), rule)
+		if err != nil {
+			return nil, err
 		}
 		id, err := rule.Of(p)
 		if err != nil {
@@ -124,21 +117,44 @@ func (s *Destinations) wants(ctx context.Context, d Destination) ([]wanted, erro
 		if id == "" {
 			continue // no id in this destination (no ref in the app)
 		}
-		if r, ok := roles[role]; ok {
-			role = r // one string per role, not one per account
-		} else {
-			roles[role] = role
+		r, ok := roles[string(role)] // one string per role, not one per account
+		if !ok {
+			r = string(role)
+			roles[r] = r
 		}
 		email := p.Email
 		if id == email {
 			email = id
 		}
-		out = append(out, wanted{distinctID: id, accountID: p.AccountID, email: email, role: role})
+		out = append(out, wanted{distinctID: id, accountID: p.AccountID, email: email, role: r})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, pgdb.Translate(err, "", "")
 	}
 	return sortUnique(out), nil
+}
+
+// readPerson reads a row of identitiesSQL in place (its text columns are
+// their bytes): the username and the refs only when the rule reads them.
+// role is valid until the next row.
+func readPerson(raw [][]byte, rule DistinctIDRule) (p Person, role []byte, err error) {
+	if len(raw) != 5 || raw[0] == nil || raw[1] == nil || raw[3] == nil {
+		return p, nil, fmt.Errorf("reading the exclusion list: unexpected row")
+	}
+	p.AccountID, p.Email, role = string(raw[0]), string(raw[1]), raw[3]
+	if rule.tmpl != nil {
+		p.Username = string(raw[2])
+	}
+	if rule.needsRefs() {
+		refs := raw[4]
+		if len(refs) > 0 && refs[0] == 1 {
+			refs = refs[1:] // jsonb's binary form: a version byte, then the text
+		}
+		if err := json.Unmarshal(refs, &p.Refs); err != nil {
+			return p, nil, fmt.Errorf("reading the refs of account %s: %w", p.AccountID, err)
+		}
+	}
+	return p, role, nil
 }
 
 // sortUnique sorts ws by distinct id, keeping the first account (by id)

@@ -9,7 +9,9 @@
 //     the destination has no personal API key, so the publisher sends
 //     /batch/ requests of 500 identities, which PostHog does not
 //     rate-limit. The report gives requests/s and what PostHog's
-//     documented private-API limits would imply for the cohort as well;
+//     documented private-API limits would imply for the cohort as well
+//     (-cohort measures that path, against the fake's limits, by class,
+//     through a counting proxy);
 //   - (c) an immediate second sync, with nothing to send.
 //
 // Both syncs go through POST /v1/environments/{env}/destinations/{name}/sync;
@@ -34,5 +36,11 @@
 //	TEST_DATABASE_URL='postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable' go run ./bench/sync
 //
 // Flags: -accounts 333334, -bin bin/understudy, -sync-timeout 30m, -again 2
-// (further syncs with no difference, for the spread; not checked), -o text|json.
+// (further syncs with no difference, for the spread; not checked), -cohort
+// (a personal API key: cohort, filter and verification through the
+// rate-limited private API), -query-per-minute 240 and -crud-per-minute 480
+// (the fake's limits), -o text|json. With -cohort, lower the limits and the
+// list to see a sync held to a limit in minutes:
+//
+//	go run ./bench/sync -accounts 5000 -cohort -query-per-minute 10 -crud-per-minute 20 -again 0
 package main

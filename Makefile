@@ -84,12 +84,12 @@ test: vet check-generated lint-openapi check-alerts build
 	  $(BIN) dev-postgres --dir $(TESTPG) -- $(GO) test -race -count=1 ./... ; \
 	fi
 
-## bench: Go benchmarks and the load driver (figures in bench/README.md).
+## bench: Go benchmarks and the load drivers (figures in bench/README.md).
 bench: build
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-	  $(GO) test -run '^$$' -bench . -benchmem ./... && $(GO) run ./bench/load && $(GO) run ./bench/lease ; \
+	  $(GO) test -run '^$$' -bench . -benchmem ./... && $(GO) run ./bench/load && $(GO) run ./bench/lease && $(GO) run ./bench/sync ; \
 	else \
-	  $(BIN) dev-postgres --dir $(TESTPG) -- sh -c '$(GO) test -run "^$$" -bench . -benchmem ./... && $(GO) run ./bench/load && $(GO) run ./bench/lease' ; \
+	  $(BIN) dev-postgres --dir $(TESTPG) -- sh -c '$(GO) test -run "^$$" -bench . -benchmem ./... && $(GO) run ./bench/load && $(GO) run ./bench/lease && $(GO) run ./bench/sync' ; \
 	fi
 
 clean:

@@ -68,6 +68,9 @@ func ParseDistinctID(rule string) (DistinctIDRule, error) {
 	}
 }
 
+// needsRefs says whether the rule reads the account's refs.
+func (r DistinctIDRule) needsRefs() bool { return r.tmpl != nil || r.app != "" }
+
 // String returns the rule as written.
 func (r DistinctIDRule) String() string { return r.rule }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"net/http"
 	"slices"
 	"sync/atomic"
@@ -80,32 +81,20 @@ type Plan struct {
 	Note string `json:"note,omitempty"`
 }
 
-// diff is the difference per action.
-type diff struct {
-	add, remove map[string][]Identity
-	unchanged   int
-}
-
-func (d diff) empty() bool {
-	for _, a := range []string{ActionMark, ActionList} {
-		if len(d.add[a]) > 0 || len(d.remove[a]) > 0 {
-			return false
-		}
-	}
-	return true
-}
-
 const (
 	// identitiesSQL lists every account with an identifier on the
-	// environment's list (not forgotten), with its role and app refs.
+	// environment's list (not forgotten), with its role and app refs, in
+	// no order. The list is read twice, by hash (a semi-join for the
+	// accounts, the app refs alone for the refs), not joined row by row to
+	// the accounts and grouped: 0.75–1.1 s instead of 1.3–2.2 s for
+	// 1,000,000 identifiers (bench/README.md, "Analytics sync (issue 7)").
 	identitiesSQL = `
-SELECT a.id::text, a.email, a.username, r.name,
-       coalesce(jsonb_object_agg(x.source, substr(x.identifier, length(x.source) + 2)) FILTER (WHERE x.kind = 'app_ref'), '{}')
-FROM exclusions x JOIN environments e ON e.id = x.environment_id
-JOIN accounts a ON a.id = x.account_id JOIN roles r ON r.id = a.role_id
-WHERE e.name = $1 AND NOT x.forgotten
-GROUP BY a.id, a.email, a.username, r.name ORDER BY a.id`
-	acksSQL       = `SELECT action, distinct_id, account_id::text FROM destination_acks WHERE destination_id = $1 ORDER BY distinct_id`
+SELECT a.id::text, a.email, a.username, r.name, coalesce(refs.refs, '{}')
+FROM accounts a JOIN roles r ON r.id = a.role_id
+LEFT JOIN (SELECT x.account_id, jsonb_object_agg(x.source, substr(x.identifier, length(x.source) + 2)) AS refs
+           FROM exclusions x JOIN environments e ON e.id = x.environment_id
+           WHERE e.name = $1 AND NOT x.forgotten AND x.kind = 'app_ref' GROUP BY x.account_id) refs ON refs.account_id = a.id
+WHERE a.id IN (SELECT x.account_id FROM exclusions x JOIN environments e ON e.id = x.environment_id WHERE e.name = $1 AND NOT x.forgotten)`
 	insertAcksSQL = `
 INSERT INTO destination_acks (destination_id, action, distinct_id, account_id, acked_at)
 SELECT $1, $2, d, a::uuid, $5 FROM unnest($3::text[], $4::text[]) AS t (d, a)
@@ -140,90 +129,6 @@ func (s *Destinations) Runs(ctx context.Context, env, destination string, limit 
 	return pgdb.QueryAll(ctx, s.db, scanRun, listRunsSQL, env, destination, limit)
 }
 
-// desired returns the identities the destination should hold: one per
-// account on the list that has a distinct id under the rule.
-func (s *Destinations) desired(ctx context.Context, d Destination) ([]Identity, error) {
-	rule, err := ParseDistinctID(d.DistinctID)
-	if err != nil {
-		return nil, understudy.Errorf(understudy.EINVALID, "destination %s has an invalid distinct_id: %v", d.Name, err)
-	}
-	type row struct {
-		p    Person
-		role string
-	}
-	rows, err := pgdb.QueryAll(ctx, s.db, func(r pgx.Row, x *row) error {
-		return r.Scan(&x.p.AccountID, &x.p.Email, &x.p.Username, &x.role, &x.p.Refs)
-	}, identitiesSQL, d.Environment)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Identity, 0, len(rows))
-	seen := map[string]bool{}
-	for _, x := range rows {
-		id, err := rule.Of(x.p)
-		if err != nil {
-			return nil, understudy.Errorf(understudy.EINVALID, "destination %s: %v", d.Name, err)
-		}
-		if id == "" || seen[id] {
-			continue // no id in this destination (no ref in the app), or one already given
-		}
-		seen[id] = true
-		out = append(out, Identity{DistinctID: id, AccountID: x.p.AccountID, Email: x.p.Email, Tags: map[string]string{
-			TagSynthetic: "true", TagRole: x.role, TagEnvironment: d.Environment, TagAccountID: x.p.AccountID}})
-	}
-	return out, nil
-}
-
-// compute returns the difference between what the destination should hold
-// and what it acknowledged, for the actions the publisher does.
-func (s *Destinations) compute(ctx context.Context, d Destination, pub Publisher) (diff, error) {
-	want, err := s.desired(ctx, d)
-	if err != nil {
-		return diff{}, err
-	}
-	type ack struct{ action, distinctID, accountID string }
-	acks, err := pgdb.QueryAll(ctx, s.db, func(r pgx.Row, a *ack) error { return r.Scan(&a.action, &a.distinctID, &a.accountID) }, acksSQL, d.ID)
-	if err != nil {
-		return diff{}, err
-	}
-	acked := map[string]map[string]string{ActionMark: {}, ActionList: {}}
-	for _, a := range acks {
-		acked[a.action][a.distinctID] = a.accountID
-	}
-	out := diff{add: map[string][]Identity{}, remove: map[string][]Identity{}}
-	wanted := map[string]bool{}
-	for _, id := range want {
-		wanted[id.DistinctID] = true
-	}
-	pending := map[string]bool{}
-	for _, action := range actionsOf(pub) {
-		for _, id := range want {
-			if _, ok := acked[action][id.DistinctID]; !ok {
-				out.add[action] = append(out.add[action], id)
-				pending[id.DistinctID] = true
-			}
-		}
-		for distinctID, accountID := range acked[action] {
-			if !wanted[distinctID] {
-				out.remove[action] = append(out.remove[action], Identity{DistinctID: distinctID, AccountID: accountID})
-			}
-		}
-		slices.SortFunc(out.remove[action], func(a, b Identity) int { return cmpString(a.DistinctID, b.DistinctID) })
-	}
-	out.unchanged = len(want) - len(pending)
-	return out, nil
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // actionsOf returns the acknowledged actions the publisher does.
 func actionsOf(pub Publisher) []string {
 	var out []string
@@ -237,16 +142,17 @@ func actionsOf(pub Publisher) []string {
 }
 
 // changes flattens one side of a diff into one Change per distinct id.
-func changes(side map[string][]Identity) []Change {
+func changes[T any](side map[string][]T, ids func(T) (distinctID, accountID string)) []Change {
 	byID := map[string]*Change{}
 	var order []string
 	for _, action := range []string{ActionMark, ActionList} {
-		for _, id := range side[action] {
-			c := byID[id.DistinctID]
+		for _, x := range side[action] {
+			distinctID, accountID := ids(x)
+			c := byID[distinctID]
 			if c == nil {
-				c = &Change{DistinctID: id.DistinctID, AccountID: id.AccountID}
-				byID[id.DistinctID] = c
-				order = append(order, id.DistinctID)
+				c = &Change{DistinctID: distinctID, AccountID: accountID}
+				byID[distinctID] = c
+				order = append(order, distinctID)
 			}
 			c.Actions = append(c.Actions, action)
 		}
@@ -274,7 +180,9 @@ func (s *Destinations) DryRun(ctx context.Context, env, name string) (Plan, erro
 	if err != nil {
 		return Plan{}, err
 	}
-	plan := Plan{Environment: env, Destination: name, Add: nonNilChanges(changes(df.add)), Remove: nonNilChanges(changes(df.remove)),
+	add := changes(df.add, func(w wanted) (string, string) { return w.distinctID, w.accountID })
+	remove := changes(df.remove, func(id Identity) (string, string) { return id.DistinctID, id.AccountID })
+	plan := Plan{Environment: env, Destination: name, Add: nonNilChanges(add), Remove: nonNilChanges(remove),
 		Unchanged: df.unchanged, Requests: []PreviewRequest{}}
 	if df.empty() {
 		return plan, nil
@@ -301,8 +209,8 @@ func previewDiff(pv Previewer, df diff) ([]PreviewRequest, error) {
 	}{
 		{df.remove[ActionList], true, PreviewListRemove},
 		{df.remove[ActionMark], true, PreviewUnmark},
-		{df.add[ActionMark], false, PreviewMark},
-		{df.add[ActionList], false, PreviewListAdd},
+		{df.identities(df.add[ActionMark]), false, PreviewMark},
+		{df.identities(df.add[ActionList]), false, PreviewListAdd},
 	}
 	for _, st := range steps {
 		if len(st.ids) == 0 {
@@ -434,7 +342,8 @@ func (s *Destinations) startRun(ctx context.Context, d Destination) (Run, error)
 // ensures the filter and verifies. Only a sending error is returned; a
 // filter or verification error makes the run partial.
 func (s *Destinations) send(ctx context.Context, d Destination, pub Publisher, df diff, run *Run) error {
-	run.Added, run.Removed = len(changes(df.add)), len(changes(df.remove))
+	run.Added = unionCount(func(w wanted) string { return w.distinctID }, df.add[ActionMark], df.add[ActionList])
+	run.Removed = unionCount(func(id Identity) string { return id.DistinctID }, df.remove[ActionMark], df.remove[ActionList])
 	if df.empty() {
 		run.Outcome, run.Verification = RunOK, "nothing to send"
 		return nil
@@ -442,22 +351,21 @@ func (s *Destinations) send(ctx context.Context, d Destination, pub Publisher, d
 	m, _ := pub.(Marker)
 	l, _ := pub.(Lister)
 	steps := []struct {
-		ids    []Identity
+		ids    func() iter.Seq[[]Identity]
 		action string
 		add    bool
 		fn     func(context.Context, []Identity, Ack) error
 	}{
-		{df.remove[ActionList], ActionList, false, func(c context.Context, ids []Identity, a Ack) error { return l.RemoveFromList(c, ids, a) }},
-		{df.remove[ActionMark], ActionMark, false, func(c context.Context, ids []Identity, a Ack) error { return m.Unmark(c, ids, a) }},
-		{df.add[ActionMark], ActionMark, true, func(c context.Context, ids []Identity, a Ack) error { return m.Mark(c, ids, a) }},
-		{df.add[ActionList], ActionList, true, func(c context.Context, ids []Identity, a Ack) error { return l.AddToList(c, ids, a) }},
+		{removals(df.remove[ActionList]), ActionList, false, func(c context.Context, ids []Identity, a Ack) error { return l.RemoveFromList(c, ids, a) }},
+		{removals(df.remove[ActionMark]), ActionMark, false, func(c context.Context, ids []Identity, a Ack) error { return m.Unmark(c, ids, a) }},
+		{df.additions(df.add[ActionMark]), ActionMark, true, func(c context.Context, ids []Identity, a Ack) error { return m.Mark(c, ids, a) }},
+		{df.additions(df.add[ActionList]), ActionList, true, func(c context.Context, ids []Identity, a Ack) error { return l.AddToList(c, ids, a) }},
 	}
 	for _, st := range steps {
-		if len(st.ids) == 0 {
-			continue
-		}
-		if err := st.fn(ctx, st.ids, s.ack(d.ID, st.action, st.add)); err != nil {
-			return fmt.Errorf("%s (%s): %w", verb(st.action, st.add), d.Name, err)
+		for ids := range st.ids() {
+			if err := st.fn(ctx, ids, s.ack(d.ID, st.action, st.add)); err != nil {
+				return fmt.Errorf("%s (%s): %w", verb(st.action, st.add), d.Name, err)
+			}
 		}
 	}
 	run.Outcome = RunOK

@@ -280,3 +280,69 @@ func TestAChangedListMakesTheDestinationDueAfterTheDebounce(t *testing.T) {
 		t.Fatalf("synced, no change: due %v %v", due, err)
 	}
 }
+
+// TestDistinctIDsInAnyCaseCompareInByteOrder: the acknowledgements are
+// compared in byte order whatever the database's collation (in most
+// locales "a-…" sorts before "Z-…"), so a second run has nothing to send.
+func TestDistinctIDsInAnyCaseCompareInByteOrder(t *testing.T) {
+	t.Parallel()
+	f := domaintest.New(t, dbtest.Tx(t), 8)
+	ph := posthogtest.New(t, posthogtest.Options{})
+	ds := destinations(t, f, nil)
+	change := posthogChange(ph, ph.ProjectToken())
+	change.DistinctID = new(`{{if lt .AccountID "8"}}Z{{else}}a{{end}}-{{.AccountID}}`)
+	if _, err := ds.Attach(f.Ctx, "production", "ph", change); err != nil {
+		t.Fatal(err)
+	}
+	r, err := ds.Sync(f.Ctx, "production", "ph")
+	wantRun(t, r, err, tagging.RunOK, 8, 0)
+	before := ph.Requests()
+	r, err = ds.Sync(f.Ctx, "production", "ph")
+	wantRun(t, r, err, tagging.RunOK, 0, 0)
+	if *r.Requests != 0 || ph.Requests() != before || r.Unchanged != 8 {
+		t.Fatalf("second run %+v, %d requests to the fake", r, ph.Requests()-before)
+	}
+	if plan, err := ds.DryRun(f.Ctx, "production", "ph"); err != nil || len(plan.Add)+len(plan.Remove) != 0 || plan.Unchanged != 8 {
+		t.Fatalf("dry run after two runs: %+v %v", plan, err)
+	}
+}
+
+// TestAnAppRefRuleSendsEachAccountsRef: the refs come from the list's
+// app_ref identifiers, one per account.
+func TestAnAppRefRuleSendsEachAccountsRef(t *testing.T) {
+	t.Parallel()
+	f := domaintest.New(t, dbtest.Tx(t), 3)
+	ph := posthogtest.New(t, posthogtest.Options{})
+	ds := destinations(t, f, nil)
+	change := posthogChange(ph, ph.ProjectToken())
+	change.DistinctID = new("app_ref:chirp")
+	if _, err := ds.Attach(f.Ctx, "production", "ph", change); err != nil {
+		t.Fatal(err)
+	}
+	var refs []string
+	rows, err := f.DB.Query(f.Ctx, `SELECT r.ref FROM account_refs r JOIN apps p ON p.id = r.app_id WHERE p.name = 'chirp' ORDER BY r.ref`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var ref string
+		if err := rows.Scan(&ref); err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, ref)
+	}
+	if rows.Err() != nil || len(refs) != 3 {
+		t.Fatalf("refs %v, %v; want 3", refs, rows.Err())
+	}
+	plan, err := ds.DryRun(f.Ctx, "production", "ph")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range plan.Add {
+		got = append(got, c.DistinctID)
+	}
+	if !slices.Equal(got, refs) {
+		t.Fatalf("plan adds %v, want the refs %v", got, refs)
+	}
+}

@@ -103,14 +103,15 @@ type Command struct {
 
 // StartServer starts bin serve on a free loopback port with a random secret
 // key, and waits until /readyz answers 200. The server logs errors only
-// (UNDERSTUDY_LOG_LEVEL=error), and accepts email domain qa.example.test.
-func StartServer(ctx context.Context, bin, dbURL string) (*Server, error) {
+// (UNDERSTUDY_LOG_LEVEL=error), and accepts email domain qa.example.test;
+// env (KEY=value) is added last, so it may override those.
+func StartServer(ctx context.Context, bin, dbURL string, env ...string) (*Server, error) {
 	return Start(ctx, Command{
 		Name: "the server",
 		Path: bin,
 		Args: func(addr string) []string { return []string{"serve", "--database-url", dbURL, "--addr", addr} },
-		Env: []string{"UNDERSTUDY_SECRET_KEY=" + randomKey(),
-			"UNDERSTUDY_EMAIL_DOMAINS=qa.example.test", "UNDERSTUDY_LOG_LEVEL=error"},
+		Env: append([]string{"UNDERSTUDY_SECRET_KEY=" + randomKey(),
+			"UNDERSTUDY_EMAIL_DOMAINS=qa.example.test", "UNDERSTUDY_LOG_LEVEL=error"}, env...),
 	})
 }
 

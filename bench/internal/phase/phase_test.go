@@ -75,7 +75,7 @@ func (s *stepper) Do(_ context.Context, steps *Steps) error {
 func TestRun(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	res, err := Run(ctx, Config{Duration: 20 * time.Millisecond}, "cycle", []Client{&stepper{}})
+	res, err := Run(ctx, Config{Duration: 300 * time.Millisecond}, "cycle", []Client{&stepper{}})
 	if err == nil || !strings.Contains(err.Error(), "every third fails") {
 		t.Errorf("Run with a third of requests failing = %v, want an error quoting the first failure", err)
 	}
@@ -86,7 +86,7 @@ func TestRun(t *testing.T) {
 	if !ok || acq.Requests != res.Requests || time.Duration(acq.P50) != 2*time.Millisecond {
 		t.Errorf("acquire step = %+v (found %v), want one 2 ms sample per successful request (%d)", acq, ok, res.Requests)
 	}
-	ok2, err := Run(ctx, Config{Warmup: 5 * time.Millisecond, Duration: 10 * time.Millisecond}, "plain",
+	ok2, err := Run(ctx, Config{Warmup: 5 * time.Millisecond, Duration: 300 * time.Millisecond}, "plain",
 		[]Client{ClientFunc(func(context.Context) error { return nil })})
 	if err != nil || ok2.Requests == 0 || len(ok2.Steps) != 0 {
 		t.Errorf("Run(plain) = %+v, %v; want requests, no steps, no error", ok2, err)

@@ -38,9 +38,9 @@ func TestTheIsolationClientReadsTheServersSignedList(t *testing.T) {
 		viewer, surface, subject string
 		want                     bool
 	}{
-		{"real.person@example.com", "leaderboards", buyer, false}, // testers_only, a real viewer
-		{other, "leaderboards", buyer, true},                      // testers_only, a synthetic viewer
-		{"real.person@example.com", "search", buyer, false},       // hidden by default
+		{"real.person@example.com", "leaderboards", buyer, false},  // testers_only, a real viewer
+		{other, "leaderboards", buyer, true},                       // testers_only, a synthetic viewer
+		{"real.person@example.com", "search", buyer, false},        // hidden by default
 		{"real.person@example.com", "public_profile", buyer, true}, // allowed
 		{"real.person@example.com", "leaderboards", "real.friend@example.com", true},
 	} {

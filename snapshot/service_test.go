@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/internal/dbtest"
 	"github.com/understudy-dev/understudy/internal/domaintest"
@@ -72,6 +73,13 @@ func TestResetRestoresTheBaselineAndCapturedStates(t *testing.T) {
 	}
 	_, err := f.Snapshots.Reset(f.Ctx, a.ID, "verified")
 	domaintest.WantCode(t, err, understudy.ECONFLICT)
+	// Each reset is audited with its state and request id, in the statement
+	// that marks the account ready.
+	events, err := access.NewAudit(f.DB).List(f.Ctx, access.AuditFilter{Action: "account.reset", TargetID: a.ID})
+	if err != nil || len(events) != 2 || events[0].Details["state"] != "with-cart" || events[1].Details["state"] != "initial" ||
+		events[0].RequestID != domaintest.RequestID || events[0].Actor != domaintest.Actor {
+		t.Fatalf("reset audit: %+v %v", events, err)
+	}
 }
 
 func TestIdenticalStatesAreStoredOnce(t *testing.T) {

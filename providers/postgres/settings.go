@@ -133,7 +133,7 @@ var accountFields = map[string]func(providers.Account) string{
 type settings struct {
 	Settings
 	lockTimeout, statementTimeout, surfaceTimeout time.Duration
-	fields                        []string // keys of Columns, sorted
+	fields                                        []string // keys of Columns, sorted
 }
 
 // Validate checks every field and names the first bad one in a

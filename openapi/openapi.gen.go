@@ -133,6 +133,51 @@ func (e IsolationKeyAlgorithm) Valid() bool {
 	}
 }
 
+// Defines values for IsolationSurfaceResultStatus.
+const (
+	IsolationSurfaceResultStatusClean       IsolationSurfaceResultStatus = "clean"
+	IsolationSurfaceResultStatusFailed      IsolationSurfaceResultStatus = "failed"
+	IsolationSurfaceResultStatusNotShown    IsolationSurfaceResultStatus = "not_shown"
+	IsolationSurfaceResultStatusUnsupported IsolationSurfaceResultStatus = "unsupported"
+	IsolationSurfaceResultStatusViolations  IsolationSurfaceResultStatus = "violations"
+)
+
+// Valid indicates whether the value is a known member of the IsolationSurfaceResultStatus enum.
+func (e IsolationSurfaceResultStatus) Valid() bool {
+	switch e {
+	case IsolationSurfaceResultStatusClean:
+		return true
+	case IsolationSurfaceResultStatusFailed:
+		return true
+	case IsolationSurfaceResultStatusNotShown:
+		return true
+	case IsolationSurfaceResultStatusUnsupported:
+		return true
+	case IsolationSurfaceResultStatusViolations:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for IsolationViolationVisibility.
+const (
+	IsolationViolationVisibilityHidden      IsolationViolationVisibility = "hidden"
+	IsolationViolationVisibilityTestersOnly IsolationViolationVisibility = "testers_only"
+)
+
+// Valid indicates whether the value is a known member of the IsolationViolationVisibility enum.
+func (e IsolationViolationVisibility) Valid() bool {
+	switch e {
+	case IsolationViolationVisibilityHidden:
+		return true
+	case IsolationViolationVisibilityTestersOnly:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LeaseStatus.
 const (
 	LeaseStatusAcquiring LeaseStatus = "acquiring"
@@ -321,19 +366,19 @@ func (e SyncRunOutcome) Valid() bool {
 
 // Defines values for Visibility.
 const (
-	Allowed     Visibility = "allowed"
-	Hidden      Visibility = "hidden"
-	TestersOnly Visibility = "testers_only"
+	VisibilityAllowed     Visibility = "allowed"
+	VisibilityHidden      Visibility = "hidden"
+	VisibilityTestersOnly Visibility = "testers_only"
 )
 
 // Valid indicates whether the value is a known member of the Visibility enum.
 func (e Visibility) Valid() bool {
 	switch e {
-	case Allowed:
+	case VisibilityAllowed:
 		return true
-	case Hidden:
+	case VisibilityHidden:
 		return true
-	case TestersOnly:
+	case VisibilityTestersOnly:
 		return true
 	default:
 		return false
@@ -659,6 +704,26 @@ type Identity struct {
 	Username string `json:"username"`
 }
 
+// IsolationAuditReport defines model for IsolationAuditReport.
+type IsolationAuditReport struct {
+	At          time.Time `json:"at"`
+	Closed      int       `json:"closed"`
+	Environment string    `json:"environment"`
+
+	// Failed Surfaces that could not be read.
+	Failed int `json:"failed"`
+
+	// Open Violations of the environment open after the audit.
+	Open    int                      `json:"open"`
+	Opened  int                      `json:"opened"`
+	Results []IsolationSurfaceResult `json:"results"`
+}
+
+// IsolationAuditRequest defines model for IsolationAuditRequest.
+type IsolationAuditRequest struct {
+	Environment string `json:"environment"`
+}
+
 // IsolationCheck defines model for IsolationCheck.
 type IsolationCheck struct {
 	Environment string `json:"environment"`
@@ -724,6 +789,64 @@ type IsolationResult struct {
 // IsolationResults defines model for IsolationResults.
 type IsolationResults struct {
 	Results []IsolationResult `json:"results"`
+}
+
+// IsolationSurfaceResult defines model for IsolationSurfaceResult.
+type IsolationSurfaceResult struct {
+	App string `json:"app"`
+
+	// Error Why the surface failed.
+	Error *string `json:"error,omitempty"`
+
+	// Seen Refs the app answered.
+	Seen int `json:"seen"`
+
+	// Status `not_shown`: the app does not show the surface; `unsupported`: its provider cannot say what a surface shows.
+	Status  IsolationSurfaceResultStatus `json:"status"`
+	Surface string                       `json:"surface"`
+
+	// Violations Synthetic accounts among them that a real viewer must not see.
+	Violations int `json:"violations"`
+}
+
+// IsolationSurfaceResultStatus `not_shown`: the app does not show the surface; `unsupported`: its provider cannot say what a surface shows.
+type IsolationSurfaceResultStatus string
+
+// IsolationViolation defines model for IsolationViolation.
+type IsolationViolation struct {
+	AccountId openapi_types.UUID `json:"account_id"`
+	App       string             `json:"app"`
+
+	// ClosedAt When an audit of the surface last failed to see it; null while open.
+	ClosedAt    *time.Time `json:"closed_at"`
+	Environment string     `json:"environment"`
+	Evidence    struct {
+		// Position The ref's first place (from 0) in the app's answer.
+		Position int `json:"position"`
+
+		// RequestId The audit's correlation id, sent to the app.
+		RequestId *string `json:"request_id,omitempty"`
+
+		// Seen Refs the app answered for the surface.
+		Seen int `json:"seen"`
+	} `json:"evidence"`
+	FirstSeenAt time.Time `json:"first_seen_at"`
+	Id          int64     `json:"id"`
+	LastSeenAt  time.Time `json:"last_seen_at"`
+
+	// Ref The account's ref in the app, as the app answered it.
+	Ref        string                       `json:"ref"`
+	Role       string                       `json:"role"`
+	Surface    string                       `json:"surface"`
+	Visibility IsolationViolationVisibility `json:"visibility"`
+}
+
+// IsolationViolationVisibility defines model for IsolationViolation.Visibility.
+type IsolationViolationVisibility string
+
+// IsolationViolations defines model for IsolationViolations.
+type IsolationViolations struct {
+	Items []IsolationViolation `json:"items"`
 }
 
 // Lease defines model for Lease.
@@ -1110,6 +1233,15 @@ type GetIsolationListParams struct {
 	IfNoneMatch *string `json:"If-None-Match,omitempty"`
 }
 
+// ListIsolationViolationsParams defines parameters for ListIsolationViolations.
+type ListIsolationViolationsParams struct {
+	Environment *string `form:"environment,omitempty" json:"environment,omitempty"`
+
+	// Open true: open violations only; false: closed ones only.
+	Open  *bool `form:"open,omitempty" json:"open,omitempty"`
+	Limit *int  `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListLeasesParams defines parameters for ListLeases.
 type ListLeasesParams struct {
 	Environment *string `form:"environment,omitempty" json:"environment,omitempty"`
@@ -1163,6 +1295,9 @@ type CreateRoleJSONRequestBody = RoleCreate
 
 // UpdateRoleJSONRequestBody defines body for UpdateRole for application/json ContentType.
 type UpdateRoleJSONRequestBody = RoleUpdate
+
+// RunIsolationAuditJSONRequestBody defines body for RunIsolationAudit for application/json ContentType.
+type RunIsolationAuditJSONRequestBody = IsolationAuditRequest
 
 // CheckIsolationJSONRequestBody defines body for CheckIsolation for application/json ContentType.
 type CheckIsolationJSONRequestBody = IsolationCheck
@@ -1689,6 +1824,32 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId).
 	UpdateRole(ctx context.Context, environment EnvironmentName, role RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RunIsolationAuditWithBody Audit an environment's surfaces now.
+	//
+	// Asks every app of the environment, for every surface, who a real viewer sees there now, and compares with the
+	// role policies: a synthetic account seen where its policy keeps it from real viewers (`hidden`, `testers_only`)
+	// opens a violation, or updates the open one; an open violation of a surface the app answered without it closes.
+	// A surface that could not be read (the app down, an answer outside the contract) is `failed`, not a clean pass,
+	// and its violations stay as they were. The same audit runs periodically. Audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/isolation/audits (the `RunIsolationAudit` operationId).
+	RunIsolationAuditWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RunIsolationAudit Audit an environment's surfaces now.
+	//
+	// Asks every app of the environment, for every surface, who a real viewer sees there now, and compares with the
+	// role policies: a synthetic account seen where its policy keeps it from real viewers (`hidden`, `testers_only`)
+	// opens a violation, or updates the open one; an open violation of a surface the app answered without it closes.
+	// A surface that could not be read (the app down, an answer outside the contract) is `failed`, not a clean pass,
+	// and its violations stay as they were. The same audit runs periodically. Audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/isolation/audits (the `RunIsolationAudit` operationId).
+	RunIsolationAudit(ctx context.Context, body RunIsolationAuditJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CheckIsolationWithBody Decide who a viewer sees on a surface.
 	//
 	// For each subject (an identifier as on the exclusion list: account id, email, username, app ref `chirp:42`,
@@ -1738,6 +1899,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /v1/isolation/keys/{key_id} (the `RetireIsolationKey` operationId).
 	RetireIsolationKey(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListIsolationViolations List isolation violations, newest first.
+	//
+	// Corresponds with GET /v1/isolation/violations (the `ListIsolationViolations` operationId).
+	ListIsolationViolations(ctx context.Context, params *ListIsolationViolationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListLeases List leases.
 	//
@@ -2719,6 +2885,52 @@ func (c *Client) UpdateRole(ctx context.Context, environment EnvironmentName, ro
 	return c.Client.Do(req)
 }
 
+// RunIsolationAuditWithBody Audit an environment's surfaces now.
+//
+// Asks every app of the environment, for every surface, who a real viewer sees there now, and compares with the
+// role policies: a synthetic account seen where its policy keeps it from real viewers (`hidden`, `testers_only`)
+// opens a violation, or updates the open one; an open violation of a surface the app answered without it closes.
+// A surface that could not be read (the app down, an answer outside the contract) is `failed`, not a clean pass,
+// and its violations stay as they were. The same audit runs periodically. Audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/isolation/audits (the `RunIsolationAudit` operationId).
+func (c *Client) RunIsolationAuditWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRunIsolationAuditRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RunIsolationAudit Audit an environment's surfaces now.
+//
+// Asks every app of the environment, for every surface, who a real viewer sees there now, and compares with the
+// role policies: a synthetic account seen where its policy keeps it from real viewers (`hidden`, `testers_only`)
+// opens a violation, or updates the open one; an open violation of a surface the app answered without it closes.
+// A surface that could not be read (the app down, an answer outside the contract) is `failed`, not a clean pass,
+// and its violations stay as they were. The same audit runs periodically. Audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/isolation/audits (the `RunIsolationAudit` operationId).
+func (c *Client) RunIsolationAudit(ctx context.Context, body RunIsolationAuditJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRunIsolationAuditRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CheckIsolationWithBody Decide who a viewer sees on a surface.
 //
 // For each subject (an identifier as on the exclusion list: account id, email, username, app ref `chirp:42`,
@@ -2809,6 +3021,21 @@ func (c *Client) RotateIsolationKey(ctx context.Context, reqEditors ...RequestEd
 // Corresponds with DELETE /v1/isolation/keys/{key_id} (the `RetireIsolationKey` operationId).
 func (c *Client) RetireIsolationKey(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRetireIsolationKeyRequest(c.Server, keyId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListIsolationViolations List isolation violations, newest first.
+//
+// Corresponds with GET /v1/isolation/violations (the `ListIsolationViolations` operationId).
+func (c *Client) ListIsolationViolations(ctx context.Context, params *ListIsolationViolationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListIsolationViolationsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4876,6 +5103,46 @@ func NewUpdateRoleRequestWithBody(server string, environment EnvironmentName, ro
 	return req, nil
 }
 
+// NewRunIsolationAuditRequest calls the generic RunIsolationAudit builder with application/json body
+func NewRunIsolationAuditRequest(server string, body RunIsolationAuditJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRunIsolationAuditRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRunIsolationAuditRequestWithBody constructs an http.Request for the RunIsolationAudit method, with any body, and a specified content type
+func NewRunIsolationAuditRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/isolation/audits")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewCheckIsolationRequest calls the generic CheckIsolation builder with application/json body
 func NewCheckIsolationRequest(server string, body CheckIsolationJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -4997,6 +5264,84 @@ func NewRetireIsolationKeyRequest(server string, keyId string) (*http.Request, e
 	}
 
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListIsolationViolationsRequest constructs an http.Request for the ListIsolationViolations method
+func NewListIsolationViolationsRequest(server string, params *ListIsolationViolationsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/isolation/violations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Environment != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "environment", *params.Environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Open != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "open", *params.Open, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -6014,6 +6359,32 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId).
 	UpdateRoleWithResponse(ctx context.Context, environment EnvironmentName, role RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRoleResponse, error)
 
+	// RunIsolationAuditWithBodyWithResponse Audit an environment's surfaces now.
+	//
+	// Asks every app of the environment, for every surface, who a real viewer sees there now, and compares with the
+	// role policies: a synthetic account seen where its policy keeps it from real viewers (`hidden`, `testers_only`)
+	// opens a violation, or updates the open one; an open violation of a surface the app answered without it closes.
+	// A surface that could not be read (the app down, an answer outside the contract) is `failed`, not a clean pass,
+	// and its violations stay as they were. The same audit runs periodically. Audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/isolation/audits (the `RunIsolationAudit` operationId).
+	RunIsolationAuditWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RunIsolationAuditResponse, error)
+
+	// RunIsolationAuditWithResponse Audit an environment's surfaces now.
+	//
+	// Asks every app of the environment, for every surface, who a real viewer sees there now, and compares with the
+	// role policies: a synthetic account seen where its policy keeps it from real viewers (`hidden`, `testers_only`)
+	// opens a violation, or updates the open one; an open violation of a surface the app answered without it closes.
+	// A surface that could not be read (the app down, an answer outside the contract) is `failed`, not a clean pass,
+	// and its violations stay as they were. The same audit runs periodically. Audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/isolation/audits (the `RunIsolationAudit` operationId).
+	RunIsolationAuditWithResponse(ctx context.Context, body RunIsolationAuditJSONRequestBody, reqEditors ...RequestEditorFn) (*RunIsolationAuditResponse, error)
+
 	// CheckIsolationWithBodyWithResponse Decide who a viewer sees on a surface.
 	//
 	// For each subject (an identifier as on the exclusion list: account id, email, username, app ref `chirp:42`,
@@ -6069,6 +6440,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /v1/isolation/keys/{key_id} (the `RetireIsolationKey` operationId).
 	RetireIsolationKeyWithResponse(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*RetireIsolationKeyResponse, error)
+
+	// ListIsolationViolationsWithResponse List isolation violations, newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/isolation/violations (the `ListIsolationViolations` operationId).
+	ListIsolationViolationsWithResponse(ctx context.Context, params *ListIsolationViolationsParams, reqEditors ...RequestEditorFn) (*ListIsolationViolationsResponse, error)
 
 	// ListLeasesWithResponse List leases.
 	//
@@ -9624,6 +10002,96 @@ func (r UpdateRoleResponse) ContentType() string {
 	return ""
 }
 
+// RunIsolationAuditResponse401Headers the declared response headers of an HTTP 401 response for RunIsolationAudit
+type RunIsolationAuditResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type RunIsolationAuditResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IsolationAuditReport
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RunIsolationAuditResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RunIsolationAuditResponse) GetJSON200() *IsolationAuditReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RunIsolationAuditResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RunIsolationAuditResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RunIsolationAuditResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RunIsolationAuditResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RunIsolationAuditResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RunIsolationAuditResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RunIsolationAuditResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RunIsolationAuditResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RunIsolationAuditResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RunIsolationAuditResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CheckIsolationResponse401Headers the declared response headers of an HTTP 401 response for CheckIsolation
 type CheckIsolationResponse401Headers struct {
 	WWWAuthenticate *string
@@ -9971,6 +10439,89 @@ func (r RetireIsolationKeyResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RetireIsolationKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListIsolationViolationsResponse401Headers the declared response headers of an HTTP 401 response for ListIsolationViolations
+type ListIsolationViolationsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListIsolationViolationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IsolationViolations
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListIsolationViolationsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListIsolationViolationsResponse) GetJSON200() *IsolationViolations {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListIsolationViolationsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListIsolationViolationsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListIsolationViolationsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListIsolationViolationsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListIsolationViolationsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListIsolationViolationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListIsolationViolationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListIsolationViolationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListIsolationViolationsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11759,6 +12310,44 @@ func (c *ClientWithResponses) UpdateRoleWithResponse(ctx context.Context, enviro
 	return ParseUpdateRoleResponse(rsp)
 }
 
+// RunIsolationAuditWithBodyWithResponse Audit an environment's surfaces now.
+//
+// Asks every app of the environment, for every surface, who a real viewer sees there now, and compares with the
+// role policies: a synthetic account seen where its policy keeps it from real viewers (`hidden`, `testers_only`)
+// opens a violation, or updates the open one; an open violation of a surface the app answered without it closes.
+// A surface that could not be read (the app down, an answer outside the contract) is `failed`, not a clean pass,
+// and its violations stay as they were. The same audit runs periodically. Audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/isolation/audits (the `RunIsolationAudit` operationId).
+func (c *ClientWithResponses) RunIsolationAuditWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RunIsolationAuditResponse, error) {
+	rsp, err := c.RunIsolationAuditWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRunIsolationAuditResponse(rsp)
+}
+
+// RunIsolationAuditWithResponse Audit an environment's surfaces now.
+//
+// Asks every app of the environment, for every surface, who a real viewer sees there now, and compares with the
+// role policies: a synthetic account seen where its policy keeps it from real viewers (`hidden`, `testers_only`)
+// opens a violation, or updates the open one; an open violation of a surface the app answered without it closes.
+// A surface that could not be read (the app down, an answer outside the contract) is `failed`, not a clean pass,
+// and its violations stay as they were. The same audit runs periodically. Audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/isolation/audits (the `RunIsolationAudit` operationId).
+func (c *ClientWithResponses) RunIsolationAuditWithResponse(ctx context.Context, body RunIsolationAuditJSONRequestBody, reqEditors ...RequestEditorFn) (*RunIsolationAuditResponse, error) {
+	rsp, err := c.RunIsolationAudit(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRunIsolationAuditResponse(rsp)
+}
+
 // CheckIsolationWithBodyWithResponse Decide who a viewer sees on a surface.
 //
 // For each subject (an identifier as on the exclusion list: account id, email, username, app ref `chirp:42`,
@@ -11843,6 +12432,19 @@ func (c *ClientWithResponses) RetireIsolationKeyWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseRetireIsolationKeyResponse(rsp)
+}
+
+// ListIsolationViolationsWithResponse List isolation violations, newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/isolation/violations (the `ListIsolationViolations` operationId).
+func (c *ClientWithResponses) ListIsolationViolationsWithResponse(ctx context.Context, params *ListIsolationViolationsParams, reqEditors ...RequestEditorFn) (*ListIsolationViolationsResponse, error) {
+	rsp, err := c.ListIsolationViolations(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListIsolationViolationsResponse(rsp)
 }
 
 // ListLeasesWithResponse List leases.
@@ -15191,6 +15793,87 @@ func ParseUpdateRoleResponse(rsp *http.Response) (*UpdateRoleResponse, error) {
 	return response, nil
 }
 
+// ParseRunIsolationAuditResponse parses an HTTP response from a RunIsolationAuditWithResponse call
+func ParseRunIsolationAuditResponse(rsp *http.Response) (*RunIsolationAuditResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RunIsolationAuditResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IsolationAuditReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RunIsolationAuditResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseCheckIsolationResponse parses an HTTP response from a CheckIsolationWithResponse call
 func ParseCheckIsolationResponse(rsp *http.Response) (*CheckIsolationResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -15509,6 +16192,80 @@ func ParseRetireIsolationKeyResponse(rsp *http.Response) (*RetireIsolationKeyRes
 			headers.RetryAfter = &value
 		}
 		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListIsolationViolationsResponse parses an HTTP response from a ListIsolationViolationsWithResponse call
+func ParseListIsolationViolationsResponse(rsp *http.Response) (*ListIsolationViolationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListIsolationViolationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IsolationViolations
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListIsolationViolationsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -16609,6 +17366,9 @@ type ServerInterface interface {
 	// UpdateRole Change a role.
 	// (PATCH /v1/environments/{environment}/roles/{role})
 	UpdateRole(ctx echo.Context, environment EnvironmentName, role RoleName) error
+	// RunIsolationAudit Audit an environment's surfaces now.
+	// (POST /v1/isolation/audits)
+	RunIsolationAudit(ctx echo.Context) error
 	// CheckIsolation Decide who a viewer sees on a surface.
 	// (POST /v1/isolation/check)
 	CheckIsolation(ctx echo.Context) error
@@ -16621,6 +17381,9 @@ type ServerInterface interface {
 	// RetireIsolationKey Stop trusting a signing key.
 	// (DELETE /v1/isolation/keys/{key_id})
 	RetireIsolationKey(ctx echo.Context, keyId string) error
+	// ListIsolationViolations List isolation violations, newest first.
+	// (GET /v1/isolation/violations)
+	ListIsolationViolations(ctx echo.Context, params ListIsolationViolationsParams) error
 	// ListLeases List leases.
 	// (GET /v1/leases)
 	ListLeases(ctx echo.Context, params ListLeasesParams) error
@@ -17500,6 +18263,15 @@ func (w *ServerInterfaceWrapper) UpdateRole(ctx echo.Context) error {
 	return err
 }
 
+// RunIsolationAudit converts echo context to params.
+func (w *ServerInterfaceWrapper) RunIsolationAudit(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RunIsolationAudit(ctx)
+	return err
+}
+
 // CheckIsolation converts echo context to params.
 func (w *ServerInterfaceWrapper) CheckIsolation(ctx echo.Context) error {
 	var err error
@@ -17540,6 +18312,38 @@ func (w *ServerInterfaceWrapper) RetireIsolationKey(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RetireIsolationKey(ctx, keyId)
+	return err
+}
+
+// ListIsolationViolations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListIsolationViolations(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListIsolationViolationsParams
+	// ------------- Optional query parameter "environment" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "environment", ctx.QueryParams(), &params.Environment, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Optional query parameter "open" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "open", ctx.QueryParams(), &params.Open, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter open: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListIsolationViolations(ctx, params)
 	return err
 }
 
@@ -17845,6 +18649,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/environments/:environment/isolation/list", wrapper.GetIsolationList, options.OperationMiddlewares["getIsolationList"]...)
 	router.GET(options.BaseURL+"/v1/isolation/keys", wrapper.ListIsolationKeys, options.OperationMiddlewares["listIsolationKeys"]...)
 	router.POST(options.BaseURL+"/v1/isolation/keys/rotate", wrapper.RotateIsolationKey, options.OperationMiddlewares["rotateIsolationKey"]...)
+	router.POST(options.BaseURL+"/v1/isolation/audits", wrapper.RunIsolationAudit, options.OperationMiddlewares["runIsolationAudit"]...)
+	router.GET(options.BaseURL+"/v1/isolation/violations", wrapper.ListIsolationViolations, options.OperationMiddlewares["listIsolationViolations"]...)
 	router.DELETE(options.BaseURL+"/v1/isolation/keys/:key_id", wrapper.RetireIsolationKey, options.OperationMiddlewares["retireIsolationKey"]...)
 	router.POST(options.BaseURL+"/v1/accounts/:account_id/reset", wrapper.ResetAccount, options.OperationMiddlewares["resetAccount"]...)
 	router.POST(options.BaseURL+"/v1/accounts/:account_id/states/:state", wrapper.CaptureState, options.OperationMiddlewares["captureState"]...)
@@ -17868,220 +18674,234 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rcts4ljj+Kij9typyLS3LjpOdOLUf3Em6OzPd6VSc3p76t7ImTB5JGFMABwAta1Ku2qfZB9sn+RXO",
-	"AXiRSF0c2+mLvySWROJycO44l8+9RM1yJUFa0zv53JsCT0Hjnx/A6sXp2IJ2n1IwiRa5FUr2TnpnkCiZ",
-	"Gsbdz2w+FcmUWb0QcsL4hAvJZnzB5kpfDnpRzyRTmHE3yExIMStmvZPDqGcXOfROekJamIDu3dzcRL2c",
-	"az4D6xdwmiSqkPbta/dBuGlzbqe9qCf5zL3K6fdzkfainoZ/FkJD2juxuoD6pH4iY7WQk56b5jTP3+EQ",
-	"7cPm+Y7jvQZjheQONmvGTaundhz/jbwSWskZSLtmfKie2nH8H4Ab6ARz5n7dHcgfVAZrVqtVBjuNeOMe",
-	"NrmSBhA7vuHpd9zCnC/cp0RJ6zZ+8tmdXyYShPNBrtVFBrN//4dxaPu5Nvy/aRj3Tnr/30GF/wf0qzl4",
-	"T2/RpE3EP5WM5znj0sxBQ8pUYY1IgQlrWK7VlUhBPzHMLUfzxEZMafzNWG7BkwtnGoxVGticGyaVZXYK",
-	"/gn/S8r6iUqBxRc8PZ/QNuOIOZiwuNDypJCOTG2RLk78Hk94nu+HeeO9lzioJxEmDBtzkUHK5sJO8ScN",
-	"3Cg56N1EDpQf4J8FGPuQoPyIi8BpWcKlg8MFLitl3DA7FRUYmeELc4Kg+uvZT+8ixiUr5KVUc8nGArI0",
-	"YpzNtZITApFyQL7gKSsZSoDnjGdjpWeQxhGDK9ALfAzHYEKyGLRW2sR7CJdXSo4zkTw4VBKeZSzJuJmC",
-	"qQ4sKbQGaQlRosB0p8BSsFxkzBGWCftM/NLdTqIVrr5fsvW2VfqnD2oCABf6rdIXIk1BPjQ8rLoE+cQw",
-	"k6gcHC7PgV+CZnbKJUJASfAI4yAnAdISEOOwaH+m75T9VhUyfeg9uNNJ3SLlhKUKiO7hWhgbViqVPR+7",
-	"pfmVvueLTPH0o1I/cD2Br0WaFypdOJhnbhEe5ofsR/FNWLdV6hx/DOv24z4oV14wZaegGdJvxJKpgHG2",
-	"YM+Gw7BMp2hoybN47wQ5MlGNYVwDy9RkAilDpuqZI21epBGTjk8wM1Vz4pZnoK9EAj9LfsVFxi+yBz2a",
-	"U5ZCDjIFmSxYH8mfW37BDaCs4SSf0kKjLubkCVj3Q8JzW2jYc0eZOr6pNDOZmr90eptX2jykimpn/kh/",
-	"lrywU6XFv+BBCeedYhfAtTsUxwJwh0TrHGVakAFKMw1X6rKSm0VtxSs88Jdfftk/LewUpHVLh1X99jSb",
-	"84Vh8Tc0uwaezf5z1Kuk7qgXN1XbFXUFwZZrlYAxDpRvpBV28bWoGJlmlu2T8GMXhWWcXfGsQH7qeBFP",
-	"EsitW2lFMVc8E1tIypsAiLra7v7MtcpBW0EaW6KBW0jPOf7mVuL+6qXcwr4VM6cOLkExaii1q1COehOQ",
-	"oEmnrn4ubYqoJ9LW10QK5XGsg+7b8BwaJ8bMlU7PtbI770ODdWrubu8oYi0rP5hM2fbtOt2gMJt25U/o",
-	"jB4uXzsnlbB1SssnZpVMfnF0OOP60jS0TW6YWUg7BSsSNp+CRg4qrGNNwLVhfS55trAiMZH7ziCBNpFF",
-	"mPNyDPcZpLMbf+05M6H3qQVa5dPnm3CmerITwhWhn9eszFY7p7Jgfm0uemWirjV2TVftUl38AxKLC8vT",
-	"HXFveYnOjlsyFf3iHFY1KKrEp2UMqRFQO11EdWJvrNqjUtvePFr+IEwL8xAWZs0/tsBwxFyahmvNkYwl",
-	"XNtzNR4bsKsI/d7JS2kd0ko2cyaaPw/DxirL1HzQa/FcLEEYF7hmg2clkQakdgLdHRYSwZUwQkn66Kwh",
-	"B2O0wd3JkRXXKxlKKymcpqkGY1o4sGd5K2/guvRiFSBvz35iTw+fP98/ZDzLp3z/aNDGqnJlLM/Ondxo",
-	"HV/DRHRwFmM1gN1MW/65iDZRDtmcu9pJK/zz/GGkUofUkd4dsgo+7zloBxAkGuw5mncNAlhl0kuobsBa",
-	"IYlx8zQV7kx59r62fXK6PAiXwc3Xtlpb3tIeu5lHx6GeWsuTafcuxzwzsCxgwmGsYyNnWbFyPk36mMPF",
-	"VKnLiDksnGgwEYNrSJxGOuaX0EostNk1p9JytCvuVw2W9DcnTZkRE8cxGA0dMc5en73bO2EGeAYp4xYd",
-	"S8GW0WALLSGtra6C57ZIs6pr1vxfYRDWNwCoG3x4c/r6xzd7LVMuoc4ynnSc+aspJJer1MyJxFvg56y9",
-	"1p8g47mBdopVl7WvL5TKgMuVFZPDWF32ymmqQTtWfycyLs9XiX57WZTnPyNh7Ug2W7Cq3TD71gi4ikar",
-	"m7RWi4vCwpcQ27caAO0mRk8Y5jQeSJlVqLySslDqCVx7SnBSvIPGTotU2DdX0GYl8cR2iUqeWNUO+F2E",
-	"l3d87CwUSKiVcwhpnx+3aEOEgGA6NGan/+kJbPqVvv+8jZhBIUGgiQL0muPU52wsrwLGp7WndCfkWp35",
-	"7an2lQZUvHlm2jBnjaUS9WDWxQGDBt+uut3C2i0M6A5lZ5l31u/waIW112tLayykDTS1S7i7UfJS4QZM",
-	"uuG5QQmcAs/sdBNa1Jb9Pb3QrT9eCtn+w4zLgmfnxkK+o4rYqZJ+Ba3TLGRyjm7aK96OqPeolyJs1+mk",
-	"dXRYXmt52EtHsZsmW0OFW2m0SwjblGJIW6yfwpgXmd2LWEV56IM51zA+GRXD4dOE5zn+4e/RLMzyjFtg",
-	"pkimjBvmyHP/8+dBeT9/c9Oq5wZ0bS7EKcpTNYkYn+WZsEUKEZuJ65xLyCJmYOLOxc3sVevWoXdR3r9c",
-	"3T59/5ZdwsIwLlPyRJuHVq2Li0yYaUO3bp9imYaWbw++UywtyL/DxlrN2OHMKTJHx9MBe03IYdwXh89m",
-	"g43kVKedDRjdoa+nTa59V3r77RniVhp/M5SjqfkvMYB1hsAq71+V6Tsrdh1OlmWXk786KVnXAt2Q4e9P",
-	"0UZvDA64YVd3oTfV5frtFafaKLcyezYpA52i+WuaRJtFattkb5p6zZcrUklhrJqdm0KPebKrNoFy6zxV",
-	"My7kjq/u6oW7G+3C88TmuleBsJtqUDuTV/jajujbcgRLHiX/C1NjdNfUdKQnhszcC1goJ/+mwC4Kkdl9",
-	"IZmSYFg/w6vVC8V1aiJmVCJ4dj4GSJ085zqZRkxDomYzkCmSoImYVFaM/dWniUjAJee5VmOROY0AjOET",
-	"ISfu1SsBc7P3kgmjMpJcucpEIsBgnKGDuFsWCqwSPXJuLWi3t//+le//65P7Z7j/4vzT52H0/Ojm39ow",
-	"dcav39L7z4ZL+OS4o/hnAf53R29t2NmE6islrVaZ0xNI//JPvmTAkymbFQZjngRFsRjQVyjheZapeSaM",
-	"HbDT4FYoDPnRxkIb29joml0cDaPeTEj/6bBb/d+sR7VL/ub+N2DuXUiDOnO6vTSojXIrabCRnD5AniE5",
-	"rdISvcvCu+Q9mogrkC8ZD18zzrTK4IkhTF84pc80ouRm6gpS1j8evtgbsEfqvRvqvQOaWsLBLQjkOskK",
-	"I5R8I62unKy3p5D6eIsvIZLmQLu6m+iGeCw6XMXtxmFNzTpBXBUp46ymbjOntTajDS4WERGRsBTLIiHQ",
-	"AcaEGdY3qtAJ+AhJCpksR8QriaAVb3JHeUN5yR3wqTXgAym05UZVMs4yfHvCjJBI7FegHaRP2FjpibIW",
-	"pI8VFrZmhZXmSNSjHa2O7oxFnucOABQK5pYbLe8Zf2a1LbQa2X5R7ZO4HYRlUzwWT1NI/aGFo8eILfyV",
-	"Nub3s9GJvKJYlbhUemoaRxWWuhaP2+XPRjceN9N2EPz9pw8B0c6+P90/evbcfaRYqWrFTJF0dwCLnKif",
-	"wnUruO+WzKMe4taWLnsj/rXtozWs2PUYm463MJAHsV9EtIYjfSsgS99oTZcgy46ETuMXY9Y2u6LpsdKM",
-	"bltAl5VOh3JeA8260KxbW9Zva1FrS7y4ivhYewfhH7uJehdC2+l50H0axk6HMzzP+OK803jqvl0Y85nI",
-	"1ryJuk/3z5lKeEeUVj5VsoUHvhkcPj9GUuNMcznBrAqnW6eOC7GxwDsi1n/27Nn+8HA4/L//+V/688WL",
-	"vVbKdMbf+b/8XF9w2VHbaRMsS/BtiJwghWizUXnUjSMswVRfbCsKBSWs9MftoPYuscqZkD+AnDiCOGwL",
-	"cyhw1tawQYWq34WzeUCyPrdspoxlh8NoOBzuNTTBGb8OszwbDqMt7h9IGV569/nTaNOCnaLaFuPhlpsp",
-	"dWlOnEytcXZuAnOHwI09m8dIbCcFSNJq4Bm6zQfoIGxuaO2q1nLQsNNy6TWgrz38bkYi0h2dLGSfbIyj",
-	"DTO/p8e7o1tXJL+pIhT9XGu39jdoY4/ZRGlhp7O6BxTSo2fPDl+0am+3cXNdwqJLF/b20SUs2jUJzefs",
-	"6dH+xcICe0PL8jYVu4RFxC64gefHrG8slynXKQOZqFTISTu/2iLYWBaZT11oeA47TsFvrbGRqAbVJWdW",
-	"bf5NZ9Vi7lz6b7dSgxrnvsnWwZHXrqhdRUxKN87tHJGbVMxwQu0B7Eiqy6bgVjCpR6+vOEeNKXZE8Ns5",
-	"cFeVoi79ixYRdaqJ1ZKjtiOpLbABtrUH/r5kX13e+XWQ/i9hxIXIPIhbPaoP5F8pU2NaPUBL/qo9ZhW7",
-	"Ktde9ztJZZkBNKTjKeXNRbWfl4auMtmm/AozSTSMC4OOqaOjyBnczsqNS9fPObHwAV00+1Hpsjnea73Q",
-	"LE/qA5giayHOKmlhWWovTiiproy6jyMWG8jG7n/0sWIaaGzBWNDmXMlsUT18TjJ15QEny8NvDugBTO2h",
-	"niSOWwkFD6AhA7uuG8Mo1TtR2PanzSAzbTArf9iNo/hD2MRow/htq8Nk8529STyh0XcM007vOLAbrnOh",
-	"wew05lRlXfGSoivkqivxx3p7bc0F77pzRNhvn/bTGm3X8JC15ZH4/YbVrkkiqR9qA7adePOd5u0xk2XK",
-	"2ZZZIUkzkG7dW/WYuxufirEVoEkVG39J5MnHys/5hAJvnE0hJN0f8TzfHE9N6y0Prtfcu19hJ8Dv4s6m",
-	"BMYtHdH4/gcoAb+DxYrpryQbMLSlfGz5usbJvLpT2Spy2rk5n4TyDRcwVhrYWAM4sdbum73p3oGE+Y7r",
-	"tzY7N1RrpbGLF2g48muqpvKX58fekOyurtK9qrLww+09AWt43qop7X4zFXRPGGev3rJ/qAss4qD0pUNy",
-	"mZKXtGYsH7Va/5t55SpF0Wku1cegTGmrmmFQQgpHKO1uobs6nKg358K2jlUf6XljnOGO7tYmd+6ks9Xk",
-	"NOLSlI/GEyuuSP0oU9KIb9eS09oM6lpRgGXbilLGwmw+6RiP3pfqcOZqqI1Aqj9V5Yh69SxvulbwBSqi",
-	"XlmVwL9dpTfTe2XuftSr1VhxloOvE9C6jXXhaJgP3eKNpPsA2laoVnKxwBoEfz376R3eSjU8Xut4ac0F",
-	"3mbUSWO59/q3eAXWhuWv+Kdr6GmF7aCyEKff3HPML1RhTy4yLi9jNE26itaQIeBA4K0AusrDeie8MMCm",
-	"3DBOqZi5hkQYCDfGXLLYYU9Mav5+Q813X6i5JAWf5/k+Bq3OhDFCTsJ33lgJH2fCONwSk0JDGtPdeni7",
-	"VhKB9Z8Nn4YfyoI77tujvc0hkyEhASFa043W3DqgdLodn17DBKkgiWeFKhQeanI/jBbgBjIhIVrDC9uk",
-	"ywfPmJfjGesZOWuVterJWzrkGnv+fGdZnMvG7C18n92JoEpl5+EybpUO7zH+vQ6s+jqi+pG1bH63ODaH",
-	"FLcKYLst3izhQE2dOBy26hN3eLpbZZbWD7yU+oc1qX+4hWq3EpnVBfu7UOeRsG+vzbvXbxV09XtCgcax",
-	"7nSUK/A6S1Te0JB4OhNYQbCQEu1sjQ5GR6mhqgZFqrRqMIh4KwLhcP/5U5apOej9hBunmVsL2kQsFROn",
-	"qCjNnuw/iZy40Bi4glXJuH8Oq3e0B2ztrwvYOpM8N1Nld/cGdWT58jzveuU2AqQ99KMW61HW7XuCwXlK",
-	"ioRnqNW1R3ikO4ZjtEcRtIuONcEHG/04Hm6RT2UOjpuuCI0aLNsoPBzrqymXkzYdwBefu4l6ZFHT3ypv",
-	"Ynnq61xQHFXUS3C4dvMCa0tudGD5CpQqX7vs12I8brFTcPbtueQSEFqU9bFWs3adWm1xWeJexkejcmnr",
-	"NnUXjL8k19sz/7OFTDrRYpMHGC9DGqsNyDLj+rIX9TK3yU9bhAisz+ZYTvZpJP416cavqWur7zMuW4N1",
-	"tod5BbC2fWzIntqk4UrVZh38Ml2EumGGCcNgltsF45mdqmKCJSc13vUYNQMqaGgVMyDTjstoR8B3tOGw",
-	"rI5r9LBo5MsLmbC5KrIU14bxQEqnoCMSXhSnR+k5TFO8duoM81HvVw0pTyykn0a9AXuD2w9mqQ4F0+ob",
-	"RxO3NFzLZL0QsG2mao4hzlQOw0F9b2uL3wEkGH8tEClk4IubGX9T8W8msTmkLA+rPmwN6F1oXrNNm4fy",
-	"k6wq0PHVE8FAdMYNE9Z/jxFB0mJ9OrqKlHa1NlhVImGJARSyxgn2aUv4p99XG2+4UGlHVAZWvuSGVtTH",
-	"ChBKo3TfizziGBZQ5SXj9IK6As2O2d++cXiSFJaQJgoa06j3f//zv6z/jl0sLJi9UY+ZYjwW7SGhVLPw",
-	"C+8P/AE8McyXQIwYL+w0fCp30Hr92gw/aA7+vZqzGYU5hYcaxTMTrrUAM2hVcRzrUOlOXInbpeEr4lqA",
-	"jcr8ZM4SNVUak4hz0EZJJigw+QpkqjTl3WRKXbIirxJqVgP7dLZNAQNPQH5D9NrGAAQkm6JdOLTT8jbc",
-	"/s6vO0Os7ba+EVXYRM0a5oozU8h5jHmyZQGz3FkSHW7WWvD8zuVFukVEia/ff/z4viksKpbtiD1iGjAX",
-	"gwmZZEXaoI2mMq53Lo2xjl+jyl0Gfmx5I7uOq9dWGLWo1HUuH45uDbbeiRLpEf/2OuRHdQl3VOJj9zpt",
-	"MBbX7dIC+QhLplw7bqrLXKxQkgt9rImaSGGgeXVYx10sYrtbVFbwD6yFOj60Ll+Vhim3uNHIw1O4lSsv",
-	"QLfuMTjd///JX/Cp+nNwvtZ58AX7bmx5w+bSlmh/PNEOnaFWrnjAzqZYnVgm8JIpmdGlj7OlUX3GQv/t",
-	"N4sBxdftjehg5X4Bvw155927uwta9iu4NSXXwudqAmNaXuHVwq4w3BQjttprExhICi3s4swtjfZCR3Fa",
-	"kGcA14wX9fh1BfWptTlVTxZyrFZP9efy0opdAuQGo+w0cEzhSmqFbsNdcg6aIjW0yjC3lyyNetgc1sRl",
-	"fCQt8BmzZGhJlmuVFqhPDNjHqUDji2rnnX0seyGc1HKFI0QotxFfm2QK7DvFkkyAtCPJNTBfzhVSqvYh",
-	"7GAkR5IuJbFa/gWpqIxKP7BkCsllGA1rhScFrtnySzAsPvUXrihhTpgvkE3XeIh7/h5vMJKnRAZ4heeA",
-	"hvR2wmJ0YMasj3BBO2ovYjG5M2PWpw4QZTk12pbQrBa2sheNZExuT/9CqL/SeIjFpUc0jNsM1KdIS7Tk",
-	"IDPgL/VirKs+klXC6un7tycEmYgS39yqLmGx9P5LNsdEOKrB3jhQinrYc+fqATGSdAMnpHvBESHOhQVe",
-	"CJeZpyIEv6hCJmxVA33G/SkKi1GcVis5cVoMzeB+tkqxPoKc+ao+BOnyE4LRWTSqsRCagHopIO8qAU7N",
-	"Tww7Hj6lX6x7cyTr0Fbag9JzwvpvDnj0Y7l8GmYK1fTGz19mByPa4h07ltj78O0r9uL42X/gSK011OMS",
-	"dw2aItidqFncf8BOmX+FzafKwEhucevsaI5unrEviQOckCx2ZBhHzgDZ+rJ7JJ1ZycK1/fI9tq8sSOgU",
-	"ImtDTf8LoKUKGwLDKBLXWcCQVnxpDyF3utLPAa55YrMF4hLGIWA10RNsJ1AmnzZDeofDvQhPz+3YsFgW",
-	"WRZjThWXi5Gk2vB9qUKVeMNCmsGJQ9wrYArrztPPC1WwVOGa55xCrgzYvQEj5pRzi2ISyQ7SkcQeBcYu",
-	"dYbxMVlcLio6PGGcXvc0YpMphinXkFuYqofP8fB4EFhiaDEUjFcW/33fuzf2374mzoAoC/oJBV3zGotV",
-	"Ehy4y/v9uvSo+dNPesPB4WCIBlMOkueid9J7OhgOntJFyhTl1wFx5H+5vyekb5Trf5v2Tnrfgf0+lB1r",
-	"tEY6Gg7X9BnYrb9AKEq32l7g53zQEL29k18/RT1TzGZcL6qSsAkYFGQFxSpiHflfq52Y3ic3yMHMWVyJ",
-	"WbfZH/0jG3dr4doe5BkXS/tsaSnV3JKfIRTkeK/RwwmFYW5IRgr5+l3X3vFbWrttf/6DBZ9l6/b+Uw7y",
-	"9P3b3U46DLoCgTJUtNVh5Ocq2eemY65pCWv3isXM16LzB1/u/CtgM06NzU6eDZ92DVOu66ClCcwmWgh9",
-	"Woin8mSKvTYcO8UGYbhC8hlin6e1oLw6PAgaUic8nYYfysf0mr31fl111GaLSudCy9WJiEplRXe1e/Kf",
-	"BehFV9O5Nf3gtpsRVeY++eerkfe6Zg+dC9ZN2/ZeFZG+FdYs9ctY3cwvwk5JtNHIbCwy69RznwnXrA6c",
-	"wdiiJCxk5pijDaq+LqBrp94RdR7K/teXvhzbvBqR3A4F3wShdaiNkabtQ2ZiJjpGPGxExVLoxdpYiE/3",
-	"yAfqrSbamiyF47po2G0R4mfETKYssopjWtJ6VlHrroevHG5+pdFvCV863vxS2dnsS3hYVB3YpterzkMN",
-	"vtc0vH8N0SmfbhoM8Qe0ojyY66yuZGsrjO7gc3X3erNOipyWmQ73jT9dEtQvdPB44OWBfwdkGAfItJ74",
-	"ipRqW1D1yEHVIfbm0zpsOVhK9+nCnFdLmTH3hD2NjKKbDUk/taUvtTF7xZMp7Psac909zKTaR1fjFg3L",
-	"bomrW6Be1Tvy947dFHW3FrtXT+0hcb3Mebr9+NRUp62sHWKS8S5NX2hqKW+KN0LL+/UYchb7GPLYSdaq",
-	"FrWQ2Kk1yyCLKLXNqYBCjiRnVsxAFRZrWMngngzpb1Vq1gL96gN2io1uCw0tfcliunyMq56q1Ms3rTXE",
-	"Hcn+s+HThudlqWOit/CbzANj9OuCBwX+Nz624E64RiMN4Ga1IfLDy7fIu6IcBHVpPz2cUnTvfOd4+GLz",
-	"C2WXYPfC4RZrWm7sigzuaCuYhY7XX4Mnlszugz/0TqK/hT53QIbNfbEtN/ZSj0KZOistM2R9Z8qGCB0J",
-	"8/Ipz90kXFtWNcYbMBwR/clzkVQtNCX1nx20sAe3gq+vmC7Zo4M/FPF9TYpwYN2s366nAOxvsl9vxnIf",
-	"pFArTFupK2HSOg1oLlM1w/sBYvC20NL40IUl9Malv6/1avmKqrNbe0P9esTxO8FxPOOmlhvQ5jbobnw0",
-	"+XoH5ln51Iq+3OXYW+8RvE+vUiPYfqNhVwIA04F9V38Jc6gVVvXBiY9uhKbfSLaBsY6EFXLdo6GFR2YO",
-	"PuP/N1/Er4M71WeoLGFzFU1DxdrWYnc7339F7d+X+b6/a/BGVBmrgmaRqVSfgI5BHWqqek2q9TOdlWtv",
-	"ENvhgxJbiQYYvSIjFGY5aKqc8ocyPI6OttnIaj/635vx4dFrycvgy12vKl91RhCIuUiF3Ycr2Hh5Vnbs",
-	"21L6lLHgO19INbsV3vZ1kd7m5UY/xF1v8AiMDIuKUHQM3WalrJ9jhbrOuzuf+lefciUzcn2u7O/8CqrZ",
-	"XbLtFso94SFcagZ1jeBh/Cy/E52gBqyGOuq+r4i/dpu3nvjf1B+8RzRY7o/SggdvluNHUWGksjF/7EOt",
-	"n1b9UBun+OmmUnqWVBGM4H7TLIN0D57Z1e5MN80gaN9v5N50oUZXnFUE8pHsv3nv7AM5W79MV/pqig8e",
-	"IvoYm2E5HUTRwvAOPtc+3ZBozKAt2e41fm+WZqN4yik3Pth6Wg/U7lOU9lQYqzRGmF5CbvdeUhOWuTDA",
-	"jocvVu0FmmqZSBuEcty1wPTRuXM3yEXg3B65os4r9LUHOXwojvexWaf40YOyclW97Tnv5tKoHcs7p46j",
-	"Q4LbZLpTi7RGr7wBO/V/MmNFhn0UME8fDT4rrqo7na7+aCs8h+oPPahi4EsebaUYPBiZ0KLSx2vbP5Um",
-	"4SlviQus0N0XqBYHPM83+Fby/F7NqtM8X+cYXG2QWNlU7MyXduAalrp6R2WiktDUTe5Rsqz65leB2zDI",
-	"3cnfkWRpdXVT73xSXnmeMzvVWLeGs1yrK5GCZv3YN5ePIxa7USYajPsbrgHLh475JcQ+W698Cyu4cqcW",
-	"Y8iA78k8kpgR5XGGssD7x0dHofkBNW2FLC0zm5ak1mrHBp/sJ2lqI5TEPEGrmLAj6UQfu+DJ5UQ71PCV",
-	"k30aQRlplZCfNG0LViIInWKtr/sQe6d5TlM8tB3sttTmSCOMeJRzfy45R8fu2UALC9pOjB185nm+wVj2",
-	"DMdHFL5EStQwpuzl6hJqoii+QljiLIUBjcWPqCS6sXwRUs/8ipdN5TrdbjaRG1j/GNm7bPKux45uE7f1",
-	"AIb3zcQ+Bqx4VDiWo647zu8LFYxo8wV+nm+ycqmUnS8y5BWJqNQdMKTYaw59Tl3AWey/iUNVOkO143iW",
-	"7UWlEpL67oMcmVyXiXuvMv7rmLQd5PFHNWX/XD5upJa7kdgH1pckfFg20B59Q1kLNpSw81kFzSxgkwO/",
-	"JNsicIonVaEDX6qCLBEcKOE+HWLZHCnrJPiJrIFsTIkYwdap8aKlx7GSseWZmuxRdzejyKg5YTxMUs4v",
-	"lR3JudKXzXoKlfGD5WZWeNNHMA8gRKnDbYck9dXOWF9dMkybrXJCKA+kKufpYEiJI9SWwg2799u+ePid",
-	"Er/DZaJ9QnwJVDvHUUdJB7fhCrWieOvdUq/rD94jetbm2d5NVd/FV3BX/amy/HZwcNWPpY6dDaR7MIdX",
-	"KLNUXxY1ob4UMmV9dHdNFfXAmeWZsEUK7sNMXOdcQkZNMiduXvdncJTtDdhba0ayqpQpjC/gi4XFqCiZ",
-	"V2tXPGJUXYpdcKyRs9wodMVVVtZyHck4DDrItfoHYBluKi/lJxjwXJxfwsKtMK7V6vbFmeZTkUzrTbvd",
-	"JHXYXEo1N94Uv1icjGSMbnBf6qfKUYyr0F/fMOhcw9jXdOJ5HvoXYUmg7xSzMMszjE10JBkPymhf9/bg",
-	"Dc7h/vrZt3qPyZEYDz7A2MSsH2PHos+fqxdvbnCPZiGTc+xSdcWzGCWvmy8tfGkjPI74cBYzq1h8dDyN",
-	"Wd9vg8WHz2bxXrdP8HWjeuh92A21Gb6Oj7C+xUdf4aOvsOkrrLOGNcx8N5Xj4HPt0/auxNpLvrKgsIwn",
-	"jmFlkE4gLb3+upBN72JZLNtXvK4cjIbqkXc5F5cZwKOT8U6cjFuiVbfPce25DB+KOX5sYmUUEM6E6qEo",
-	"M4Ntpcb4U8addQkG67FjDwBdyL1HhPliz+fWSHXvHpAa2uziEHUaaeUMjXZ1hQZlj4mU6SIDhqU0SS/a",
-	"1VH6oIrP13GcbqDtRwfqH8iB+gBqzIFj5Q/iX23lLq2W8BlI31o6FeMxaJAJsAuwc/C+vKV4p0YxaNSm",
-	"5kFxqpuIDZ2rP+P60j07ku6tiPE09QnyM3UFe75QDUiD+ZbChmqA+BD1dwAT+VcSpf2KdSEH7F2zrxCb",
-	"AZdYudZzpJHk1nG/ATv1qt0TUxa8QUtQF5KkcpDCZdGbvhvRDU5feJVyzk1zf6gkRlXupy7kSJoSsBqM",
-	"3UP72zfw8Iay36PSXu2s2lj4+fYGDNsBFRIzMBvwdcLMihmcsOPhC2eyZzCS3lGAdZTZnC8G7Be3rzjV",
-	"i3NdyP90/DKOymrUtJtGF6E+ucO4Fyx73i/htuLLdrdZwmcLmTTFwRapf35Ru9Vl/NL0MiXhp3En0a12",
-	"3Nj8HDYsu/nUVT2kkKyvdEQln1mqF+4rwpU846VS9yc2mn+XUsOdfFNmMKnm9yU3Huxebnu58SP2Nmg0",
-	"AnqC13PpvpLZghpmgbSOFCH1t27NoijV/ZGx1CXCV7Qv2fTPb/HKLlUv2YWyU/TXUw8QpuSyzBm0Xpo9",
-	"vBV4m0u0+ZLzobwYrFq7IwCDXHi8Srunq7Q6QnXXJNyZtku1qX6X1payWvO685ZGKS2BrzOOxSeAa5L7",
-	"J6g/hRdEGlGMeoT+euzIgIqYj7fDAha+MiDrx8lU6Pzk+CgE8qKSJwxLQYur0BClKkGNhG4UaVs8K5sq",
-	"oA6hJLXYkCNZ2xU51EKzhNpCTai0FbFCWpH5VgpjpSfKWpDNBfnyGpCe+Pob1JWLXRSz3Ixk7H+PSWmM",
-	"p9xMY7rPw1k9zQf9yAiZOMUIORDSom/y5ReKl/ehoocwuApIo5EsV1c7OBP6ScQ+pSZmfWx2Adc2Rt0X",
-	"UpYJCYZ6QxMHiP89rqnEeOdj/C/7MTWkwJZZmO+PrSTozzjC/g2IFvFpkkBuY9+n8ITF1NSjv8zX9iIW",
-	"y7Tlx+t9+vpkJLkPzMbQaELVi3DjRFo8Ku1O5QRp9YJxfNQNnZgrp+LCtT1IzFXZx5FWxbSakzaMABnJ",
-	"ftV7gKqNNGgAx6ydvbEa+MzUW/o8MWwGM6UXFH0hlWUTreaNwNGRjN985JOAA17hNvWrcpD2JYvfjvff",
-	"KQn7P3KbTOMwRiNY4+nweMDiv++/CUS9/18B20ay8f33iHaIgfWvz8S/IA4whRKiVTEZ3zWhRdP+Duyb",
-	"ipdspWf7EhF1NTv0jUIZF/XozHtRLzFX2ETq2ra2jFpmWXi5200zFZl2FbRAutuynsW6kurT0M7dj9s4",
-	"xK9W26o8KB+vEPXaSG19vw06DUdGWz13mw4eH0uCxo68tYPE42G8foq1WsqOnjYtqoVIWl+pjtS99bTt",
-	"2qTO/SmrER3nkujHLaYRr/EbrTJ/PHy+Br/qvZi2x7NKoWk9WxIKgfsS/5MqSBJqDcSzDDVt4nFMyMHv",
-	"TpPb4j4gWv6lDP1Yviz4gA3V5FrnVyPbr+LJdxG2sotCefC5kpdrL0o/osUGy2omBrosFTllajyuxFKf",
-	"ykZh/vDCq6Az5BYXi0aBWJHuRd75xEdSwjxwjpdUawbSATut1cCdkibjBHZYgNNmibrRmUfFaUilrWtY",
-	"ZdpyXQWjzOUWofmt0pOa3Ow9BM9/I7EdbhdR1jdT7qBWyLuhoSCggmIoHkvQ3pHJR2ixiv1PGrh2f2S+",
-	"ok+dymXKtPXK4Up7OijVqWbtw+rVtQUQZ/z6B5ATxwGf+XJe4fPhqtK3BS8qmz4eZL5D6nYGrnfhLF0p",
-	"YFPBkkfAtTDWsH44IjSLrFJ7kdPxi9zzpQCicLk+klpl8MSwq7JfqpuOmJ8p9Jgn0GJMk50R2v0ZMUED",
-	"M/77ftWTbv9MTCS3hYaYCWdpXsJCpP9JMW2X4DZIYW0Rg/To2bPDF/63C27g+TEOiq+X019jTz43J/a3",
-	"90FxL+lCYFH6yThzo6vxSMbuPCqgX8LCxKGpX861EXIyYKUF7LU5g64kNMzRnUTMDi2ml2Q8kn0knIEc",
-	"sX8WiixcNF62NIra7ZW3YaWoBrebLL9NBb658q6CmYglpUaws4LchlobNPg7UpEfA0lurzjm+XYqo8eO",
-	"qi/usuZY/vJAiqPji+sD+j/gE/dIVm6C7UP4ccF3UL7vzxJbj/CqYxid+H1G01OdNbxKVz4zq+oTkSuV",
-	"eQnm/cbYvAa5kubSUAXYlqLIOOgHald4L81hVAZfp/Ygbup3XHTwMY76PqoUNomnpJ02Ut6SzR98dv9t",
-	"VbUQ41TC/No3f6ndz1CxwgXewF5CHlTtRgHDva5KhSUR/xFKFH79ioN4UO0cvrNLcOsJDO+do330aPUo",
-	"tpcDkbvP8N6DPNxhbRtzTAt9yfgFhodhqpkpuYCv9uQkPPY+NoXGskt0OYfd/ysRf8I4yxyr1iOJr0zA",
-	"mnrrKBMxzswMO8WjfqBXm1CVjcZNpix2U7EdGdMUnHvP+sPXCUvuorbH2oR/Sv0hBDB3sRSvLVQeI4wl",
-	"wniyVnX+W6XJEW0KbHrP+lw2LuVNu+vuZF3USYQRJhrGrAoyiUaylpCwF7H5FOwUNIuvBMxBx8wAqiFu",
-	"vti77WKsquBXJpUNaykjQ4QRFxmwfiyVPS9DaOK9lyNZD6kJQ9RewWpxhql5dUfRjw1k47hRkxlDZ8i9",
-	"mKtMJHhfT0yJljiSKSQiBXPCYp5lag6Y/2rBOP57rmS2iFk/zEphb6oR70P7P2m+U23m3MOHYj9GsvmY",
-	"Bp6FJyjSYorE18zP9RGpwRlKpS5wN2UUhQG7N2AfwBSZT5Yn5juSSqfkoI49GE08YKeWzZSx7HAYDYfD",
-	"AGDD+seHT9kFLJRM914uTVmPZCrnnfIrjGM+Pjpq4+wYqlX65u6Ju5fj18L5Ho7Dl7N74LdxewwNx58x",
-	"OtyDm4xrdzx/0LSUh7o6/1FpoPYsS/gcUb46euxJn/GPsR/FN6yfqBRYbJU6xx/jvT/JVfqqR/Q1MkE2",
-	"nzreRvyIGLqSFRfo8oWuCK1LWGwKnryEcHlsdYEReqEFTL9yhHOLTlmzR/FtL30JBW0svi8Mm/HUPey/",
-	"LAwM2N/wYgd54EhWLxw+Z1O4ZqmYoNygC52z70/3j549Dx81n7OnR/sXC+tDpRM3Txtf+0GY6rLkb267",
-	"D8FhcKIO082D0S34QS8Nfq8Yjx5ZTNOEhalwbcn9b3bCed/ktFtdO0UbCnHf4TXF6Eo1Z0oSclOnKVwS",
-	"1ssMp9qnMNY9H2/rr1gH7NTHanT0LK1jzn12q2vMs6ZxqaOmPydu8nQm5DIO/sgvwbejdfgg5IQgtAvK",
-	"fb6ExblI14cTEZqzDPiVt9EDYuEdFwsPVCy30W2A7vMxZuclIxz3nbrWICC+tR4Bj7uXWsWY/+lN5N86",
-	"Fp9ZlRM+OQTm26Bye2RBM0SG8HpteEzOrQXtXv3vX4f7L/j++NPnw+c3/9brjo3JgJsNl6o/0CNbBWxD",
-	"o8nG7s0JyeW1Q1vCtzLJitQZY5iagEsllcmrT4fD4bCzKyHPsofN4VwnNBDOXZfLdAiPfQE3XCkTAtTJ",
-	"zCN4vW1cG2QxlI6ni+V0JYeRkbNVwaI3xyqf9ed4PuJZWYP/YlHWD2vNFsTYrlpWVlXPp5nLNGDvFLNz",
-	"FbCZmm+pjIqpha6n7BfMO/ctBspEpIvCUNwVx+mKHMuCuU/nBhIlUxP77JeQSY052Jis8wGsXuyfji3o",
-	"2KfH+ww+TA3H5TC4zoUG7NPjfRdMQ46XvyNZZUXyGbD4bQqzXFmQyWL/b7CIWd9H3ZJ/XV2C3CvBVH5P",
-	"8whpLPAUz4Ffek6KOyhBMJKnKBspLpy87riiE6ahMFSRNESghRIBtoyRCzXp8IHjoyM0lchXpGEGswsM",
-	"DhsrPZJHx2yqCm1e1pOqygWT7ca1NV55wR20ll1LkHUjym0bTtaEYa8jHPJoOIzaA8zu3r+Eyy/5ycPG",
-	"H+Dc32ne3QgMgU9Z6mMNZpotiHxLKglkt5QgWYt+e8WTKey/UtJqlW0OaHu8r3jo+4rffgfrNdKrkLJF",
-	"eiHT4+0o2yrPGgrcwWf8Pxg+XXfpgfHcrw6zljIfr9OXr9M9WNpVlp0u1BH6b1/3lrT7GnIcaMC/d6/I",
-	"UI3dpUi9kakJ26FYIA3NSBzWJ0UDkTuOvDDFT5akNZaN8aUUUD8gUctJblJJbmLwI4m1BhiaYPRshCk4",
-	"fodM2BNK+sFrORqsUbd8+JQyrPGK3lqY5RQWThb8SPZjOhk/4HkKUkDaXk/1Az1T0de9Sd0sUNjN1yJj",
-	"Dw9vbbE+fcb86rlIoK73FtLnYz7WirmtoPwjCjuPxWt53xoOJmF+L/zr2mKxqKrTKK3SGVDWZqX9VHqp",
-	"t+ZVbJVVjSTxKmcufCGnYhWjkjDfwKYkzB+ASbkTeuBr5w0sS8I8cKxHVvRniDHanSdhON9mjlQ2eDtI",
-	"xXjcqW2/FuPxWXh0y2oXWs3W+ne39KJatdMo9+nTDBBw0GgjTqxcTa4ZU5VunKuqjR6mz/z17Kd3LOd2",
-	"+oej3T8GSbXeg7xSs5xraB5nnbLKL9uI6/OUm+lNZ9TEx9IJm6qkwBgsrAYQBkC0wVLV3Ewp6qWQ4p8F",
-	"sFzDWFxTuWrW/0sjCkKzmdKAzS/QlkCvaw7aKMkzlnLLg194pb4V9bxACa9kthi0pZMGanjlSesLCY+n",
-	"qXA/8ey9dnNZ4cYhcvdErjDup0ssJlwqKRKeEYEhPB/rs30lciFnQMDfJ2YJvbsIZ5urQ0cDu4mEQI4L",
-	"mezrYk3pN/TrcKz3Hoq9L91SRY5kqNRWFS/ptNl6AUq8acBaHYPW2CJf1fRhbiHTRt3FnV/PxEzY9mvF",
-	"QyxawK+pLNTh0Ncw8B9bqkTdq2wmmK5LZ3Wn+RsXub+Pe8mSNjaXYkT7b/2N/Ed65B5xA2fowgyKWPQu",
-	"Nw1X6jJUtxB0G5+2tSmjiK0/dLjTUjAdnlL9wP3R1u+i2xKHEfj3ZKDj2F8ndbg2dbouhRijr6iGN1aD",
-	"mKq5pFpfSia/fev90RjfJmEYSaGVNhps8OAz/r8poO8DMiFTueIGDL+qnNK+VheXDLRWui0+zw1Rkd59",
-	"MtZuNxXxUg+cx0ziFgyic1qLQduoxAGtdlSLt9frsbwrTV/ozCnh1uYnBweHR/8xGA6Gg8OTvwz/MkR3",
-	"tN/A5xXfCGjcKPAZdlTCBNJcq7RIav2YMBVpxkXGUjXjQi7lvhfkzVrVjE1LFa+fDRa5zQAzApr1OeoV",
-	"3jglzqrxqh1sBs1wvrZpPrYZ0NSFQuh6XEYZeVWl9gdbKETw+ZdbZvkGz8aL4eA/F5qZROVQX6ZHnPZ1",
-	"8jxvAUZw9XsgOy0HeyxTYWcmpFVuO1oVE4SW779cX3ied05ZdvX0TTAN679Xxn6vJhE7DV08I/aj7+EZ",
-	"sTPq4BkxznwHz71NJSAdRwzl7x3HieoQqmurq0ZR27rfYZ1FNFkDuMqoNEkYmecmYgnPLWZaU+li9BCl",
-	"tWkq03Z1Dl+g8AocUpO7pz3C52JBCTMYnFbI2vDemdsO9yUAqfFqxcm2wubLVcx9w4xwiHXqq2rwra7g",
-	"l6miFKPW4ukypLWW9d+odTLr11I6q1wNSofcixhlc6YMeQmVvUSMpmroyxXAQjW+MjS5A0GLVFhmtWM6",
-	"JZTopreO4e6plhG+x+ZxEcZbCgnGRGwGVjt8JxQUpvR6vGRS+RsxCZA2UKWU36Z38+nm/wUAAP//",
+	"7L3pchs5kjj+Kgj+N8JUbIk6LHun5dgPGren2zt9OCz39MS/6VVBVUkSoyJQA6BEcRyK2KfZB9sn+QUy",
+	"gbpYxUOW5D70pdtiVeFIZCbyzk+DRM1zJUFaMzj9NJgBT0HjP9+D1cuziQXt/krBJFrkVig5OB2cQ6Jk",
+	"ahh3j9liJpIZs3op5JTxKReSzfmSLZS+Gg2igUlmMOdukLmQYl7MB6dH0cAucxicDoS0MAU9uL29jQY5",
+	"13wO1i/gLElUIe3br90fwk2bczsbRAPJ5+5TTs8vRDqIBhr+WQgN6eDU6gLqk/qJjNVCTgdumrM8/wGH",
+	"6B42z3cc72swVkjuYLNm3LR6a8fx38hroZWcg7RrxofqrR3H/w64gV4wZ+7p7kB+rzJYs1qtMthpxFv3",
+	"ssmVNIDY8WeefsMtLPjS/ZUoad3GTz+588tEgnA+yLW6zGD+7/8wDm0/1Yb/Nw2Tweng/zuo8P+AnpqD",
+	"d/QVTdpE/DPJeJ4zLs0CNKRMFdaIFJiwhuVaXYsU9DPD3HI0T2zElMZnxnILnlw402Cs0sAW3DCpLLMz",
+	"8G/4JykbJioFFl/y9GJK24wj5mDC4kLL00I6MrVFujz1ezzleb4f5o33XuGgnkSYMGzCRQYpWwg7w0ca",
+	"uFFyNLiNHCjfwz8LMPYxQfkBF4HTsoRLB4dLXFbKuGF2JiowMsOX5hRB9V/nP/4QMS5ZIa+kWkg2EZCl",
+	"EeNsoZWcEoiUA/IlT1nJUAI85zybKD2HNI4YXINe4ms4BhOSxaC10ibeQ7i8VnKSieTRoZLwLGNJxs0M",
+	"THVgSaE1SEuIEgWmOwOWguUiY46wTNhn4pfudhKtcPX9kq13rdK/fVC7AHChf1H6UqQpyMeGh1VXIJ8Z",
+	"ZhKVg8PlBfAr0MzOuEQIKAkeYRzkJEBaAmISFu3P9Adl/6IKmT72HtzppG6RcspSBUT3cCOMDSuVyl5M",
+	"3NL8St/xZaZ4+kGp77iewpcizUuVLh3MM7cID/Mj9r34c1i3VeoCH4Z1+3EflSsvmbIz0AzpN2LJTMAk",
+	"W7IXh4dhmU7Q0JJn8d4pcmSiGsO4Bpap6RRShkzVM0favEgjJh2fYGamFsQtz0FfiwR+kvyai4xfZo96",
+	"NGcshRxkCjJZsiGSP7f8khvAu4bT/ZQWGmUxd5+AdQ8SnttCw547ytTxTaWZydTilZPbvNDmIVVUO/NH",
+	"+pPkhZ0pLf4Fj0o4Pyh2CVy7Q3EsAHdItM7xTgt3gNJMw7W6qu7NorbiFR74888/758VdgbSuqXDqnx7",
+	"li340rD4zzS7Bp7N/3M8qG7d8SBuirYr4gqCLdcqAWMcKN9IK+zyS1ExMs0s26fLj10WlnF2zbMC+anj",
+	"RTxJILdupRXFXPNMbHFT3gZA1MV2989cqxy0FSSxJRq4hfSC4zO3EvevQcot7Fsxd+JgC4pRQ6hdhXI0",
+	"mIIETTJ19bjUKaKBSDs/EymUx7EOum/De6icGLNQOr3Qyu68Dw3Wibm7faOItaw8MJmy3dt1skFhNu3K",
+	"n9A5vVx+dkEiYeeUlk/NKpn87OhwzvWVaUib3DCzlHYGViRsMQONHFRYx5qAa8OGXPJsaUViIvebQQJt",
+	"IoswF+UY7m+QTm/8ZeDUhMHHDmiVb19swpnqzV4IV4R+UdMyO/WcSoP5pbnolYn61tg3XbVLdfkPSCwu",
+	"LE93xL32Ep0e11IV/eIcVjUoqsSnNobUCKibLqI6sTdW7VGpa28eLb8TpoN5CAvz5j+2wHDEXJqGa82R",
+	"jCXc2As1mRiwqwj9zt2X0jqklWzuVDR/HoZNVJapxWjQYbloQRgXuGaD5yWRBqR2F7o7LCSCa2GEkvSn",
+	"04YcjFEHdydHWtygZCidpHCWphqM6eDAnuWtfIHr0stVgLw9/5E9P3r5cv+I8Syf8f3jURerypWxPLtw",
+	"90bn+BqmooezGKsB7Gba8u9FtIlyyObc1U464Z/nj3Mr9dw60ptDVsHnLQfdAIJEg71A9a5BAKtMuoXq",
+	"BqwVkhg3T1PhzpRn72rbJ6PLo3AZ3Hxtq7XltfbYzzx6DvXMWp7M+nc54ZmB9gUTDmMdGznPipXzadLH",
+	"Ai5nSl1FzGHhVIOJGNxA4iTSCb+CTmKhza45lY6jXTG/arAkv7nblBkxdRyD0dAR4+zr8x/2TpkBnkHK",
+	"uEXDUtBlNNhCS0hrq6vguS3SrMqaNftXGIQNDQDKBu/fnH39/Zu9jilbqNPGk54zfz2D5GqVmjmReAf8",
+	"nLbX+Qgynhvoplh1Vfv5UqkMuFxZMRmM1dWgnKYatGf193LH5fkq0W9/F+X5T0hYO5LNFqxqN8y+MwKu",
+	"otHqJq3V4rKw8DnE9hcNgHoTozcMcxIPpMwqFF5JWCjlBK49JbhbvIfGzopU2DfX0KUl8cT2XZU8saob",
+	"8LtcXt7wsfOlQJdaOYeQ9uVJhzRECAimR2J28p+ewqan9Punba4ZvCQINFGAXnOc+pyN5VXA+Lj2lO6F",
+	"XKszvzvVvtaAgjfPTBfmrNFUogHM+zhgkOC7Rbc7aLuFAd0j7LR5Z92HRyusfV5bWmMhXaCpOeHuR8hL",
+	"hRsw6YfnBiFwBjyzs01oUVv2t/RBv/x4JWT3gzmXBc8ujIV8RxGxVyT9AlKnWcrkAs2017wbUR9QLkXY",
+	"rpNJ6+jQXmt52K2j2E2SraHCnSTaFsI2bzGkLTZMYcKLzO5FrKI8tMFcaJicjovDw+cJz3P8h/ejWZjn",
+	"GbfATJHMGDfMkef+p0+j0j9/e9sp5wZ0bS7ECcozNY0Yn+eZsEUKEZuLm5xLyCJmYOrOxc3sRevOoXcR",
+	"3j9f3D5795ZdwdIwLlOyRJvHFq2Ly0yYWUO27p6iTUNt78E3iqUF2XfYRKs5O5o7Qeb4ZDZiXxNyGPfD",
+	"0Yv5aCM51WlnA0b3yOtpk2vfl9x+d4a4lcTfDOVoSv4tBrBOEVjl/at3+s6CXY+RpW1y8q6TknUt0QwZ",
+	"/v0x2miNwQE37Oo+5Kb6vX53wak2yp3Unk3CQO/V/CVVos1Xatdkb5pyzecLUklhrJpfmEJPeLKrNIH3",
+	"1kWq5lzIHT/d1Qp3P9KF54nNda8CYTfRoHYmr/GzHdG34whaFiX/hKkJmmtqMtIzQ2ruJSyVu/9mwC4L",
+	"kdl9IZmSYNgwQ9fqpeI6NREzKhE8u5gApO4+5zqZRUxDouZzkCmSoImYVFZMvOvTRHTBJRe5VhOROYkA",
+	"jOFTIafu02sBC7P3igmjMrq5cpWJRIDBOEMHcbcsvLBK9Mi5taDd3v77F77/r4/uP4f7X118/HQYvTy+",
+	"/bcuTJ3zm7f0/YvDFj457ij+WYB/7uitCzubUH2tpNUqc3ICyV/+zVcMeDJj88JgzJOgKBYD+hpveJ5l",
+	"apEJY0fsLJgVCkN2tInQxjY2umYXx4fRYC6k/+uoX/zfLEd13/zN/W/A3Pu4DerM6e63QW2UO90GG8np",
+	"PeQZktMqLdG3LHxL1qOpuAb5ivHwM+NMqwyeGcL0pRP6TCNKbq6uIWXDk8Ov9kbsiXrvh3rvgaZaOLgF",
+	"gdwkWWGEkm+k1ZWR9e4UUh9v+TlE0hxoV3MTeYgnosdU3K0c1sSsU8RVkTLOauI2c1JrM9rgchkREQlL",
+	"sSwSAh1gTJhhQ6MKnYCPkKSQyXJEdEkEqXiTOcoryi1zwMfOgA+k0A6PqmScZfj1lBkhkdivQTtIn7KJ",
+	"0lNlLUgfKyxsTQsr1ZFoQDtaHd0pizzPHQAoFMwtN2rvGR+z2hY6lWy/qO5J3A7Csikei6cppP7QwtFj",
+	"xBY+pY35/Ww0Iq8IViUulZaaxlGFpa7F4+77Z6MZj5tZNwj+/uP7gGjn357tH7946f6kWKlqxUzR7e4A",
+	"FrmrfgY3neC+XzKPBohbW5rsjfjXtq/WsGLXY2wa3sJAHsR+EdEajvQXAVn6RmtygrQNCb3KL8asbTZF",
+	"02ulGt21gD4tnQ7logaadaFZd9as39ai1lq8uIr4WOuD8K/dRoNLoe3sIsg+DWWnxxieZ3x50as89XsX",
+	"JnwusjVfouzT/zhTCe+J0spnSnbwwDejo5cnSGqcaS6nmFXhZOvUcSE2EegjYsMXL17sHx4dHv7f//wv",
+	"/fOrr/Y6KdMpfxf/8nN9hrOjttMmWFrwbVw54RaizUblUTeOsARTfbGdKBSEMHRHvYdcaft5VqckU00r",
+	"XA3nN/FWH83Ur43i1ZGoIktZLT9k1MmYVA4dd9XfhN9wl3DM3Df+pkWRwgGlf/S+bWowRWa3593lIfh9",
+	"vsfvN4pqTfbJKcuLZi7XV56Hh0cJ422QoUwB2kEVWn/Ea3awdkGltfjuK5kL+R3IqWPXR11BOAXO2hnU",
+	"qlAxuXQaOUg25JbNlbHs6DA6PDzca+gpc34TZnlxeBht4R2jI299+/J5tGnBTo3qikByy82UujKnTuKr",
+	"yR3cBNEDgqzghRDME3AyCsmBGniGTp0Rmq+bG1q7qrUIGnZaLr0G9LWH33/NiXRHEyBpz1vT4zt6vT/2",
+	"ekUuNVX8rJ9r7db+Cl2XdzZVWtjZvG6fh/T4xYujrzp1i7sYYa9g2aepee39Cpbdcq7mC/b8eP9yaYG9",
+	"oWV5jZ9dwTJil9zAyxM2NJbLlOuUgUxUKuS0+zbdIhReFplPrGnYtXtOwW+tsZGoBtWWqbU2/6az6lDG",
+	"r/yvuzF6d+6b2DuOvHZF3QpMUhoZ72Ym33hJ+xPqTq9AUm0bKraCST23YsV0b0yxI4Lfzb2wKrL3aQe0",
+	"iKhXiamWHHUdSW2BDbCtPfB3Jfvq8x2tg/TfhBGXIvMg7pSwHsn6VyZuddonW9bUPWYVuy7XXreKOhnQ",
+	"AJp54hlldUa1x23prsyznPFrzHPSMCkMmk2PjyMm+VzIKYtLw+QFsfARhUH4USkUIt7rdLeXJ+VFuBXi",
+	"rFJq2rf28pRSPsuckDhisYFs4v6PHgBMUo4tGAvaXCiZLauXL+hOXXnB3eXhmQN6AFN3IDJdx52EggfQ",
+	"uAP7nOFhlOqbKGz742aQmS6Y3VGc3lKODuOvXV1TNN86zhiCdWLluMnF4zGVhPKe6PAuNeY9TLzVs1Z9",
+	"oFtTqQwNzSEI22ZqIePTcqiSRNyD+hJfsbiQpsidgghpfNqocBA8EYYv2QJtf+XO3DimblJNEGkccgRF",
+	"rJ7GUq4JTfTlfN0ZXpXo3IGu5eir2mSZi1YF6c6xVsAM5t52SUIwEQ755YjXwBYJPxT/XYm7VdIUQGvn",
+	"a1GuVFU32drLC7EoUO5ZDQfuwU7SDf212sZQpwlLUoEDnw6HmnFjQwEJqxxYmLCvmBPT2GImMkBFumHZ",
+	"3UGc2yyCgMM6b81shaMrI2yvkVrD5JkhlylDhxwbYszT4V7wufI8f2Y8QY22iGbusLY7gGHJD63BO7gE",
+	"3p7SOmD5WT6X1tF0VTuTLfCyhI2fqAv5EDYX7vFOwtbWseAOc3YfHpl9J7CJDp7hVV47w4hKhrRA1rDl",
+	"bJNXu5bBlMJUTUuj29VNUruEN0dPdYShtplIs7hRKJYzGTRWUqOM9lG2QF+n/e2Y0Gc7Ijv42t2dkVii",
+	"aGcfJE9o7B2T+9J7TgeEm1xoMDuNOVNZX5aN6AvU70Nr6638a8IC1x0kwn77ZPHOHI2GX7Ur+9jvN6x2",
+	"Tepx/VAbsO3Fm2807860KQsVbJlLnDTTL9Z9Vc/UuPUJvFsB2vO/z4lXbnLKwoBmAos2YNRR8zLqycKj",
+	"9ZYHN2ju3a+wF+D3EelTAuNzOMZ7KAG/gyUZi6bQBYQB0eVr7Xva6aL1UAR/3eOcz0LRr0uYKA1sogGc",
+	"utnt0b/t34GExY7rtza7MFShr7GLr9Cgy2+oBt+fXp54A29/Tb7+Vd2/r6DO81ZN3O6ZqaB7yjh7/Zb9",
+	"Q11i6S+lrxySy5R86zUj9nGnVX4zr1ylKDrNVlU1qq9jVTN4XkjhCKXbmXhfhxMNFlzYzrHqI71sjHO4",
+	"o5O+yZ176Wy1pAFxaapiwBMrrkmAKQsZEN9OuxxUFaxqpaTaNk8qNBBm86Vq8Oh9gTevXGJFLTLJUS03",
+	"p2fWqhmhynJZinGhlpX/uiqKQ9+VFZ+iQa0y3yAahOpSndtYl8SAVXQ6fNgURULbCjXuLpeohf/X+Y8/",
+	"YCxTwxO1jpfWAie6jK3SWC6TvsoNa5M5V6Iaauhphe2hspDd2TJQ8EtV2NPLjMurGE2GfaUOyUDnQOCt",
+	"cxQAhlXyeGGAzbhhnAp45BoSYSDEGXLJYoc9MZnf9hvmN/eDWkgyvPE838dUp7kwRshp+M0bEcOfc2Ec",
+	"bolpoSGNKSIzfF0rpMWGLw6fhwdlmUb36/He5kSbkMaKEK3JRmtiVfB2uhufXsMEqYydZ4UqlKtscj+M",
+	"MeUGMiEhWsMLu26X954xt+MR6nnca4W16s07Osoae/50b7U/2kbmO/gk+8uHKJVdhBCuVTp8wKzJOrDq",
+	"64jqR9ax+d2yHxxS3Cnt4a5408KBmjhxdNgpT9zj6W5Vj6R+4OWtf1S79Y+2EO1W4vn7YH8f4jwS9t2l",
+	"eff5nUL1f0so0DjWnY5yBV7nicobEhJP5wLrThdSop6t0fHnKDXUYvNWqC4JBhFv5UI42n/5nGVqAXo/",
+	"4cZJ5taCNhFLxdQJKkqzZ/vPInddaAx3xlq23L+HNd+6w/z314X5n0uem5myu1uDeqziPM/7PrnLBdId",
+	"MFyLEC6rPT/DlA4lRcIzlOpGn2Vr7b8B+i1Aa0JWN9pxPNxK26U33PTF9dZg2UXh4Vhfz7icdskAvmTx",
+	"bTQgjZr+rfImlqe+OhpF30eDBIfrVi+wIvlGA5avW67ytcv+WkwmHXoKzr49l2wBoUNYn2g175ap1RZB",
+	"DO5jfDUql7ZuU/fB+EtyvTvzP1/KpBctNlmAS1t2udqALHOurwbRIHOb/LhF6N76HOB2inijXESTbpJ+",
+	"Z6Db6ruMy84Q7+1hXgGsax8bcu43SbhSdWkHP8+WodqsYcIwmOd2yXhmZ6qYYqFyjTEYRs2BymCjJ1Gm",
+	"PUFijoDvacNhWX1OQr9o5MtLmbAFBhy7tWEUudIp6IguL8ruoKRupinLL3WK+Xjwi4aUJxbSj+PBiL3B",
+	"7Qe1VIcyu/WNo4pbKq5liYfSue498nMqouagvre1xu8AEpS/DogUMvDFzYy/Kfg3Sx84pCwPqz5sDeh9",
+	"aF7TTZuH8qOs6hbz1RPB9EXGDRPW/46RutJiVWNy20u7WlG2KqzVYgCFrHGCfdoS/tPvq4s3XKq0J1oS",
+	"66VzQysaYt0wpfF234s84hgWUOUV4/SBugbNTthf/+zwJCksIU0UJKbx4P/+53/Z8Ad2ubRg9sYDZorJ",
+	"RHQnElGl68/0H/gDeGaYL5wdMV7YWfir3EFnWFQzLLA5+LdqweYUfhxeapRcT7jWAky3M96xDpXuxJW4",
+	"bQ1fEdcSbFRWteEsUTOlsfRMDtqgGx8/vQaZKh8Vkil1xYq8SsNeTQfR2TZlrzwB+Q3RZxsDA5Fsiu7L",
+	"oS85YTO3v3d3Z4iB2tY2ogqbqHlDXXFqChmPsbpKGS+UO02ix8xaS7ncuShd/xVR4uu3Hz68a14WFct2",
+	"xB4xDZjBy4RMsiJdE5+ldy6oto5fo8hdBmRu6ZFdx9VrK4w6ROo6lw9HtwZb70WI9Ih/dxnyg7qCeyoM",
+	"t3t1X5iIm+7bgmKTkhnXjpvqMkkpFHJFG2uiplIY6I1nodYHu0VLB/vAWqjjS+uqnNAw5RY3Knl4Cncy",
+	"5QXo1i0GZ/v/P9kLPlb/HF2sNR58xr4bW96wubQjRxRPtEdmqDW5GLHzGfa0kAm8Ykpm5PRxujSKz9ge",
+	"qtuzGFB83d6IDlb8C/hrqFbUv7v7oGW/gjtT8t92iMSKBj6Sujsmy0BSaGGX525ptBc6irOCLAO4ZnTU",
+	"488V1GfW5tRzQ8iJWj3Vn0qnFbsCyA1Gv2vgmPif1NojBF9yDpoiNbTKsCIMaRr1cHbspMD4WFrgc2ZJ",
+	"0ZIs1yotUJ4YsQ8zgcoXVVw+/1B20DqtVZiJEKHcRnxFuxmwbxRLMgHSjiXXwHwTAEipRpywo7EcS3JK",
+	"Yo+lSxJRGRUMY8kMkqswGnaYSQpcs+VXYFh85h2ueMOcMt9Whdx4iHvejzcayzMiA3ThOaAhvZ2yGA2Y",
+	"MRsiXFCP2otYTObMmA2pb1gZ30vbEprVwlb2orGMyezpPwhV+xovsbi0iIZxmwl0lAGBmhxkBrxTL8Zu",
+	"PGNZlTk5e/f2lCATUbkEt6orWLa+f+VDqKlzT+NAKephz52rB8RYkgdOYLCuI0KcC8sCEi4zT0UIflGF",
+	"TNiqc86c+1MUFrMrrFZy6qQYmsE9tkqxIYKc+VqQBOnyLwSj02hUYyE0AXXgQt5VApyiMg07OXxOT6z7",
+	"cizr0Fbag9JzwvozBzx6WC6fhplBNb3PGK5qyiDaoo8dCzO//8tr9tXJi//AkTo778Ql7hpURbCnZbMl",
+	"1IidMf8JW8yUgbHcwuvsaI48z9jNzgFOSBY7MowxfHVrZ/dYOrWSBbd924/t61ETOoWMl9AJ6hJoqcKG",
+	"wDAK/3caMKQVX9pDyJ2tdAGDG57YbIm4hHEIWIP+FJtQlSVLmqk2h4d7EZ6e27FhsSyyLMZwZi6XY0kd",
+	"hYZShd5ChoV48VOHuNfAFHYrosdLVbBU4ZoXnEKuDNi9ESPmlHOL1ySSHaRjiZ2tjG31E/QxWVwuKzo8",
+	"ZZw+9zRikxnmRtSQW5gquPjk8GQUWGJoTBmUVxb/fd+bN/bffk2cAVEW9DNKhuI1FqskOHCX/v367VGz",
+	"p58ODkdHo8OQjM5zMTgdPB8djp6TI2WG99cBceR/uX9PSd4o1/82HZwOvgH7bShW22ioeXx4uKY71W5d",
+	"qUIp49WmVD/lo8bVOzj95WM0MMV8zvWyaiSQgMGLrKBYRew+9Eu1EzP46AY5mDuNKzHrNvu9f2Xjbi3c",
+	"2IM846K1z45GpM0t+RlCOPo7jRZOKAxzQzISyNfvuvaN39LabfvzHy35PFu39x9zkGfv3u520mHQFQiU",
+	"oaKdBiM/V8k+Nx1zTUpYu1dsgbMWnd/7JjlfAJtxamyR9+Lwed8w5boOOloHbqKF0N2PeCpPZtihzbFT",
+	"bCuLKySbIXYHXQvK66ODICH1wtNJ+KHo4KDZkfmXVUNttqxkLtRc3RVRiaxornZv/rMAvexrVbymi/B2",
+	"M6LIPCT7fDXyXt/sod/Vumm7vqsi0rfCmlaXtdXN/CzsjK42GplNRGadeO4z1Js9JTKYWLwJC5k55miD",
+	"qK8L6NupN0RdhGZR9aW3Y5tXI5K7oeBbZ3UOtTHStHvITMxFz4hHjahYCr1YGwvx8QH5QL1BWVdrznBc",
+	"lw29LUL8jJjJlEVWcUJLWs8qaj2Z8ZOjzZ80unTiRyebPyr74X4OD4uqA9v0edWvssH3mor3LyE65eNt",
+	"gyF+h1qUB3Od1ZVsbYXRHXyqfK+3626RszLT4aHxp+8G9QsdPR14eeDfACnGATKdJ75yS3UtqHrloOxb",
+	"MLj9uA5bDlrpPn2Y87qVGfNA2NPIKLrdkPRTW3qr+e1rnsxg31cm7u98K9U+mhq3aHN7R1zdAvWqjuO/",
+	"deymqLu12L16ao+J62XO093Hp1aMXfnMiEnGmzR9edJW3hRvhJYP6zHkLPYx5LG7WasOJkJif/8sgyyi",
+	"1DYnAgo5lpxZMQdVWKx8KoN5MqS/ValZS7Srj9gZZrcXGjq62cbkfIyrTvyUZJx6sxA3So7l8MXh84bl",
+	"pdVn22v4TeaBMfr1iwcv/D/72IJ74RqNNACi1y98v0XeFOUgqEv96fGEogfnOyeHX23+4HXIR3IfHG2x",
+	"pnd8mSmeflDqO0xQQgZ3vBXMvvFpSl+CJ5bM7r0/9F6iv4M8d0CKzUOxLTd2q7O1TJ2WlhnSvjNlQ4SO",
+	"hEX5luduEm4sq9opjxiOiPbkhUiqxuuSYcTEqIM9uBV8ecG0pY+OflfE9yUpwoF1s3y7ngKwK95+vYXf",
+	"Q5BCrZ1BJa6ESes0oLlM1Rz9A8TgbaGl8aELLfTGpb+rdfj7gqKzW3tD/HrC8XvBcTzjppQb0OYu6G58",
+	"NPl6A+Z5+daKvNxn2FtvEXxIq1Ij2H6jYlcCANOBceWRQ16oleP3wYlPZoSm3Uh2gbGOhBVyPaCihUdm",
+	"Dj7h/28/i18Hc6rPUGlhcxVNQ1W31mJ3N99/zXNb6BW+730NXokqY1VQLTKV6BPQMYhDTVGvSbV+pvNy",
+	"7Q1iO3pUYivRAKNXZISXWQ6aKqf8rhSP4+NtNuL9sY5m35QlW39TyodHr5aVwTdJWRW+6owgEHORCrsP",
+	"17DReVb2ed7y9iljwXd2SDV7XN/1c5He5eNGF+1dPXgERoZFRSg6hrxZKRvmWDm213fnU//qU65kRq7P",
+	"lf2Nu6CaPcm7vFBYwJEgXEoGdYngcewsvxGZoAashjjqfq+Iv+bNW0/8b+ovPiAatLvqdeDBm3b8KAqM",
+	"VDbm932o9dOqH2rjFFHC80JPSxTBCO43zTJID2CZXe3pedsMgvZd6h5MFmr0UlxFIB/J/qu3zj6SsfXz",
+	"ZKUvJvjgIaKNsRmW00MUHQzv4FPtr1u6GjPoSrb7Gn83rdkonnLGjQ+2ntUDtYcUpT0TxiqNEaZXkNu9",
+	"V9S6byEMsJPDr1b1BZqqTaQNQjnpW2D6ZNy5H+QicG6PXFGvC33tQR4+Fsf70Owf8GRBWXFVb3vOu5k0",
+	"asfygxPH0SDBbTLbqbFuo8PyiJ35fzJjRYb9jTBPHxU+K64rn05fV90VnkP1hx5VMPAlj7YSDB6NTGhR",
+	"6ZPb9g8lSXjKa3GBFbr7DNHigOf5BtuKe+Ehtes8X2cYXG2rXelU7NyXduAavKBDvi9IozJRSWjqQfx0",
+	"s6za5leB21DI3cnf083Saeo+s5Zjwo8P37EzjXVreNX0ZBgv4HKm1FUcsdiNMtVg3L/hBrB86IRfQeyz",
+	"9cqvsIIrd2IxhgyAtUJOzVhiRpTHGcoCH54cH4emRNTqH7K0zGxq3VodzSwp2U/S1EYoiXmCVjFhx9Jd",
+	"feySJ1dT7VDDV072aQRlpFVCdtK0K1iJIHSGtb4e4to7y3Oa4rH1YLelLkMaYcTTPffHuufo2D0b6GBB",
+	"211jB594nm9Qlj3D8RGFr5ASNUwoe7lyQk0VxVcIS5ylMKCx+BGVRDeWL2udULpU5TrdblaRG1j/FNnb",
+	"VnnXY0e/itt5AIcPzcQ+BKx4EjjaUdc95/eZAka02YGf55u0XCpl54sMeUEiKmUHDCn2ksOQM+wqzmL/",
+	"Sxyq0hmqHcezbC8qhZDUdwXmyOT6VNwHveO/jErbQx6/V1X2j2XjRmq5nxv7wPqShI/LBrqjbyhrwYYS",
+	"dj6roJkFbHLgV6bRnfFZVejAl6ogTYSa6XOfDtFWR8o6CX4iayCbUCJG0HVqvKj1OlYytjxT0z1qKWkU",
+	"KTWnjIdJyvmlsmO5UPqqWU+hUn6w3MwKb/oA5hEuUeo833OT+mpnbKiuGKbNVjkhlAdSlfN0MAwdE2dA",
+	"IN/7dTsefqPE73CZaJ8QXwLVznHUUdLBXbhCrSjeerPU1/UXHxA9a/Nsb6aq7+ILmKv+UFl+Oxi46sdS",
+	"x84G0j2awSuUWaovC8Pj2JWQKRuiuWumqAfOPM+ELVJwf8zFTc4lZNS8eurmdf8MhrK9EXtrzVhWlTKF",
+	"8QV8sbAYFSXzYu2KRYyqS7FLjjVy2g28V0xlZS3XsYzDoKNcq38AluGm8lJ+ghHPxcUVLN0K41qtbl+c",
+	"aTETycxXqJ0IoM6rddhcSbUwXhW/XJ6OZYxmcF/qp8pRjKvQX98w6ELDxNd04nke+hdhSaBvFLMwzzOM",
+	"TXQkGY/KaF/39egNzuH+9ZMB7WgzJkNiPHoPExOzYYwdiz59qj68vcU9mqVMLrBL1TXPYrx53Xxp4Usb",
+	"4XHER/OYWcXi45NZzIZ+Gyw+ejGP9/ptgl83qoc+hN5Qm+HL2AjrW3yyFT7ZCpu2wjprWMPMdxM5Dj7V",
+	"/trelFj7yFcWFJbxxDGsDNIppKXVXxeyaV0si2X7iteVgdFQPfI+42KbATwZGe/FyLglWvXbHNeey+Fj",
+	"MccPTayMAsKZUD0U78ygW6kJPsKW804ZR2vXUiYOXfeeEOazLZ9bI9WDW0BqaLOLQdRJpJUxNNrVFBqE",
+	"PSZSposMGJbSJLloV0Ppowo+X8ZwuoG2nwyovyMD6iOIMQeOlT+KfbWTu3RqwucgfWvpVEwmoEEmwC7B",
+	"LsDb8lrxTo1i0ChNLYLgVFcRGzLXcM71lXt3LN1XEeNp6hPk5+oa9nyhGpAG8y2FDdUA8SXq7wAm8p8k",
+	"SvsV60KO2A/NvkJsDlxi5VrPkcaSW8f9RuzMi3bPTFnwBjVBXUi6lcMtXBa9GboR3eD0gxcpF9w094dC",
+	"YlTlfupCjqUpAavB2D3Uv30DD68o+z0q7cXOqo2Fn29vxLAdUCExA7MBX3eZWTGHU3Zy+JVT2TMYS28o",
+	"wDrKbMGXI/az21ec6uWFLuR/On4ZR2U1atpNo4vQkMxh3F8se94u4bbiy3Z3acLnS5k0r4MtUv/8onar",
+	"y/i56WVKwo+TXqJb7bix+T1sWHb7sa96SCHZUOmISj6zVC/dT4QrecZLoe4PrDT/Jm8Nd/LNO4NJtXio",
+	"e+PR/HLb3xvfY2+DRiOgZ+ieS/eVzJbUMAukdaQIqfe6NYuiVP4jY6lLhK9oX7Lpn96iyy5Vr9ilsjO0",
+	"11MPEKZk+84ZdTrNHl8LvIsTbdEyPpSOwaq1OwIw3AtPrrQHcqXVEaq/JuHOtF2KTXVfWlfKas3qzjsa",
+	"pXQEvs45Fp8AruneP0X5KXwg0ohi1CO012NHBhTEfLwdFrDwlQHZME5mQuenJ8chkBeFPGFYClpch4Yo",
+	"VQlqJHSjSNriWdlUAWUIJanFhhzL2q7IoBaaJdQWakKlrYgV0orMt1KYKD1V1oJsLsiX14D01NffoK5c",
+	"7LKY52YsY/88JqExnnEzi8mfh7N6mg/ykREycYIRciCkRd/kyy8UnfehoocwuApIo7EsV1c7OBP6ScQ+",
+	"pSZmQ2x2ATc2RtkXUpYJCYZ6QxMHiP89ronE6PMx/sl+TA0psGUW5vtjKwn6Zxxh/wZEi/gsSSC3se9T",
+	"eMpiauoxbPO1vYjFMu14eLNPP5+OJfeB2RgaTah6GTxOJMWj0O5ETpBWLxnHV93Qibl2Ii7c2IPEXJd9",
+	"HGlVTKsFScMIkLEcVr0HqNpIgwZwzNrZG6uBz029pc8zw+YwV3pJ0RdSWTbVatEIHB3L+M0HPg044AVu",
+	"U3eVg7SvWPx2sv+DkrD/PbfJLA5jNII1nh+ejFj89/03gaj3/xawbSwbv3+LaIcYWP/5XPwL4gBTKCFa",
+	"FZPxXRM6JO1vwL6peMlWcrYvEVEXs0PfKLzjogGd+SAaJOYam0jd2M6WUW2Whc7dfpqpyLSvoAXS3Zb1",
+	"LNaVVJ+Fdu5+3MYhfrHaVuVB+XiFaNBFauv7bdBpODLa6r27dPD4UBI0duStHSQeD+P1U6zVUnb0tGlR",
+	"HUTS+Ul1pO6r511ukzr3p6xGNJxLoh+3mEa8xq+0yvzJ4cs1+FXvxbQ9nlUCTefZ0qUQuC/xP6nCTUKt",
+	"gXiWoaRNPI4JOfrNSXJb+AOi9pMy9KPtLHiPDdXkWuNXI9uv4sn3Ebayi0B58Km6L9c6Sj+gxgZtMRMD",
+	"XVpFTpmaTKpraUhlozB/eOlF0Dlyi8tlo0CsSPcib3ziYylhETjHK6o1A+mIndVq4M5IknEXdliAk2aJ",
+	"utGYR8VpSKStS1hl2nJdBKPM5Y5L8y9KT2v35uAxeP4bie1w+4iyvplyB7VC3g0JBQEVBEPxVIL2nlQ+",
+	"QotV7H/WwLWHI/MVeepMtinT1iuHK+3poBSnmrUPq0/XFkCc85vvQE4dB3zhy3mFv49Whb4teFHZ9PEg",
+	"8x1St1NwvQmn5VLApoIlj4AbYaxhw3BEqBZZpfYiJ+MXuedLAUTBuT6WWmXwzLDrsl+qm46Ynyn0hCfQ",
+	"oUyTnhHa/RkxRQUz/vt+1ZNu/1xMJbeFhpgJp2lewVKk/0kxbVfgNkhhbRGD9PjFi6Ov/LNLbuDlCQ6K",
+	"n5fT32BPPjcn9rf3QXGvyCGwLO1knLnR1WQsY3ceFdCvYGni0NQv59oIOR2xUgP20pxBUxIq5mhOImaH",
+	"GtMrUh5JPxJOQY7YPwtFGi4qL1sqRd36ytuwUhSDu1WWX6cA31x5X8FMxJJSIthZQO5CrQ0S/D2JyE+B",
+	"JHcXHPN8O5HRY0fVF7ctOZZPHklwdHxxfUD/e3zjAcnKTbB9CD8u+B7K9/1RYusRXnUMoxN/yGh6qrOG",
+	"rnTlM7OqPhG5Upm/wbzdGJvXIFfSXBqqANtRFBkHfU/tCh+kOYzK4MvUHsRN/YaLDj7FUT9ElcIm8ZS0",
+	"00XKW7L5g0/uf1tVLcQ4lTC/9s1fav4ZKla4RA/sFeRB1G4UMNzrq1RYEvHvoUThl684iAfVzeF7uwR3",
+	"nsDhg3O0Dx6tnq7tdiBy/xk+eJCHO6xtY45poa8Yv8TwMEw1MyUX8NWe3A2PvY9NobHsEjnnsPt/dcWf",
+	"Ms4yx6r1WOInU7Cm3jrKRIwzM8dO8Sgf6NUmVGWjcZMpi91UbE/GNAXnPrD88GXCkvuo7ak24R9SfggB",
+	"zH0sxUsLlcUIjfGIlT3Zseaqo19lo5r6ROmmNS1ii5lCWyrP2LWABWhmAHzuFJNqEXlP+zznOsQ22BmQ",
+	"qY7lKhOJAHPaGfdiALC8gAYvF2UiWbIrgBwDyTAspTazYcN4hggXRyy2YBzfu1AyW8Z7Y6lykI6zXQsP",
+	"EDStFjkVqkOTSU6RDa+ceoV/lO+SvySYEKuGmCFey7c1F5YlmTJgRmN5VnudW5ZgwG1ZdZWnFA3shknV",
+	"Qkas8sOpwhqRQmmx0zyxexT8QRHKETXRY0kGXGJvKW+yc1Aq1+zrZFF7miVzKyXOjSya2gBgPlwOWqhU",
+	"JDzLliN25n02Xb07C1kax/C1B+KxzUlqnTwfk922F5Er3d+ryr2CgZDurd8bJ/4VyVY8nQvZFq2o/ceq",
+	"EY7Iz7RDdOu2txUmiQGX/TzyL44B8mTGTHH5D0gsG3LZiFwy3f6N03WheRFyAQ0TVkXiRWNZy9rac3wW",
+	"HE9lMfG6mNissG6+2G81RjbqV+ZYhF9LGT4njLjMgA1jqexFyW/jvVdjWee/YYjaJ1hS0zC1qBy5w9hA",
+	"NokbhesxvpB8MJ5bT3yig1/iWKaQiNRx/JhnmVogO2syazYMs1JssGpcDrT/0+Y31WYuPHwoQG4sm6+5",
+	"2yK8QeFo/sJoFDHwYft1du93U4aaGbB7I/YeTJH5iiIkoY6l0il58WIPRhOP2Jllc2UsOzqMDg8PA4AN",
+	"G54cPWeXsFQy3XvVmrIe7lnOO+PXmOxxcnzcxaExnrXkXA/Nnmsxz1+AL3vgd/FkzJ/Bx5hC48FNFkh3",
+	"PL/T3L3Hii/6XmmgHlYtfI6oqAe6NUnp86+x78Wf2TBRKbDYKnWBD+O9P0i80arb6Gtkgl54rsvNSlZc",
+	"YOtL6wqWmyLMryBE2FhdYBhz6JM1rLyF3KLnyuxREPArX2dGG4vfC8PmPHUv+x8LAyP2V/R+Iw8cy+qD",
+	"o5dsBjcsFVO8N0iZOP/2bP/4xcvwp+YL9vx4/3JpfT5J4ubp4mvfCVN5lP/qtvsYHAYn6hH5PBjdgh/V",
+	"s/pbxXh0W2EuOyxNhWstH6nZCed9J+g1Ki0amhD3HV6TxijVgilJyE3t+HBJqCyFUx1SrP+eT0rwcSiV",
+	"ctTT2LmOOQ/Z0rMxz5ruzo6a/pi42akofM+vwPfsdvgg5JQgtAvKfbqC5YVI18dcEpqzDPi1ty0ExMJA",
+	"ABZeqFhuoyULBT1hYOMrRjju2xmuQUD8aj0CnvQvtUrE+cPbEX/tWHxuVU745BCYb4PK3eFXzThCwuu1",
+	"MYQ5txa0+/S/fznc/4rvTz5+Onp5+2+D/gDCinoqu9TaOJQSg/9Wvb9Vwgs0mhTt0J7V7fK0Ze+jLLdX",
+	"lKx5SkY9H4boHvRltrhBuiavMtl/471Yu06n5/6pYPkr5yi/jYifSk6qANvudbv2HsuAmw0xYN/RK/dN",
+	"bp29lMlDtwOZvpVJVqTAQGImJS6VlBcPBEcavU2UeZY9bsmJdVSEcO6LhaNDeGpjvIEeCAHqOO8RvN7l",
+	"tguy5K1Kl+3saoeREdNgwKJd1SpfpMBJX4hnZcugy2VZ7rSzuAGGoteSyKvyg83U6xH7QTG7UAGbqVeo",
+	"yqj2a2jSzn7GMjm+I1KZN31ZGAoT5zhdkWMVU/fXhYFEydTEPlk3FH7BkjGYW/werF7un00s6NhX8/EF",
+	"B7CSDS6HwU0uNGBbQW9FZBpyjFUby6qIA58Di9+mMM+VBZks9/8Ky5gNfZIQhQOoK5B7JZjK32keIY0F",
+	"nuI58Csv0+AOShCM5RlKqZTGRkECuKJTpqEwVEA9BMyHika2DOkPJXTxhZPjYzRakNVWwxzml+jEmyg9",
+	"lscnbKYKbV7Vc8DLBZMVhWtrvBqBO+isEpugEIUot230exOGg57sjePDw6g7Hv7+Lb24/J38b0f3O/c3",
+	"mvf3LUXgU1GdiQYzy5ZEviWVBLJr1XOoBeu/5skM9l8rabXKNsffP4VXPHZ4xfFW8P6GW1jwX51FuJCy",
+	"4/ZCpse7UbbzPmsIcAef8P/BBNEX+hcYz8PKMGsp8yn6rx3958HSLbLsFP+H0H/7dZX7sYIcBxrw37sX",
+	"kKrG7hOk3sjUhO1Q6LKGZuAwG5KggcgdR/4yxb8s3dZY5c5XfkL5gK5aTvcmdRAhBj+WWBqJoTGE3o0w",
+	"Y9jvkAl7SjnK6CCnwRptVg6fUxQSBtxYC/OcstjIljaWw5hOxg94kYIUkHaXf39P71T09WC3bhYo7PZL",
+	"kbGHh9e22JD+xnIwC5FAXe4tpC8f8VTa7q4X5e/xsvNYvJb3reFgEhYPwr9uLNa2rBqj0yqdAmVtVupP",
+	"pb9oa17FVlnVWBKvcurCZ3IqVjEqCYsNbErC4hGYlDuhRw4A2cCyJCwCx3piRX+EkOjdeRJmH2zmSGU/",
+	"2oNUTCa90vbXYjI5D69uWZxLq/laT8uWVlSrdhrlIW2aAQIOGl3EiY02yDRjqkrTC1V1/cVs3/86//EH",
+	"lnM7+93R7u+DpDo9kq8pur95nHXKKn/sIq5PM25mt73xSx9KI2yqkgKjISkY3w+AaIOdNbiZUfxZIcU/",
+	"C2C5hom4oe4abPinRjySZnOlAXt1oS6BVtcctFGSZyzllge78EpaArXowhs++AJX1O9ADa89aX0m4fE0",
+	"Fe4Rz95pN5cVbhwid0/kCiPw+q7FhEslRcIzIjCE51M52S9ELmQMCPj7zLTQu49wtnHiOxrY7UoI5LiU",
+	"yb4u1lSqRbsOx/Y0oTdNy0sVOZKhyqBV5LKTZuv1stHTgKXFRp1Rfr4I++N4IdNGmeidP/+teO09TNdV",
+	"33Cn+eSnvwe/ZEkbmytHo/633iP/gV55QNzAGfowg2KHvclNw7W6ClEwgrzxaVdXVYqd/F0HHrbCWvGU",
+	"6gfuj7bui+6qc4LAfyAFHcf+MpVOalOn6yqeUDYi4g8Wr5qphaTSpEomv37t/UkZ36a+CZJCJ2002ODB",
+	"J/z/ptDa98iETGWKGzH8qTJK+9KiXDLQWumuSFk3REV6D8lY+81UxEs9cJ6SPzswiM5pLQZtIxIHtNpR",
+	"LN5ersdq9DR9oTMnhFubnx4cHB3/x+hwdDg6Ov3T4Z8O0RztN/BpxTYCGjcKfI4NILHeRa5VWiS19pGY",
+	"FDjnImOpmnMhW6V6CrJmrUrGpqPo6E8Ga/JngLk5zdzZekFaTnU+1GRVDzajZjhf1zQfuhRoapoldD0u",
+	"o4y8qioRBV0oRPD5jztm+TOejb+Gg/1caGYSlUN9mR5xutfJ87wDGMHU74HspJxcq2tBfSiYkFa57WhV",
+	"TBFa7hlmGFYLz/PeKcsm5L5nt2HDd8rYb9U0Ymeh6XjEvvctxyN2Tg3HI8aZbzi+t6liteOIoVuP4zhR",
+	"HUJ1aXVVKepa9w9YFhpV1gCuMipNEkbmuYlYwnOLhWFq9R/S2jSVars6h6+nfA0Oqcnc0x3hc7mk1DUM",
+	"TitkbXhvzO2GewtAarJaILurHkW76Yrv7xUOsU59Vcng1RX8PFOU7NfZ60WGBPOyXK2DcJ6zYS25uooG",
+	"psTkvYhRXnXKkJdQlW7EaGre0i5YGooHl3HCPQiKqfVWO6ZTQok8vXUMx1oQqyN8i71uI4y3FBKMidgc",
+	"rHb4TigoTGn1eMWk8h4xCZA2UKW8v83g9uPt/wsAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

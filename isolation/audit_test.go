@@ -1,13 +1,16 @@
 package isolation_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/internal/dbtest"
 	"github.com/understudy-dev/understudy/internal/domaintest"
 	"github.com/understudy-dev/understudy/isolation"
+	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/providers"
 )
 
@@ -113,4 +116,47 @@ func TestAuditOpensUpdatesAndClosesViolations(t *testing.T) {
 	if err != nil || len(counts) != 0 {
 		t.Fatalf("open counts: %v %+v", err, counts)
 	}
+}
+
+// TestAuditQuarantines leaks the only buyer on a hidden surface: the audit
+// opens a violation and the lease is refused with the reason; a role that
+// does not quarantine leases it; once the leak is fixed, the next audit
+// closes the violation and the account is leased again.
+func TestAuditQuarantines(t *testing.T) {
+	t.Parallel()
+	st := domaintest.New(t, dbtest.Tx(t), 1)
+	accts, err := st.Accounts.ListAccounts(st.Ctx, accounts.AccountFilter{Environment: "production"})
+	if err != nil || len(accts) != 1 {
+		t.Fatalf("accounts: %v %d", err, len(accts))
+	}
+	ref, _ := st.App.Ref(accts[0].ID)
+	st.App.SetSurface("leaderboards", []string{ref}, nil)
+	svc, err := isolation.New(isolation.Config{DB: st.DB, Keyring: testKeyring(t), Accounts: st.Accounts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := svc.Audit(st.Ctx, "production"); err != nil || rep.Opened != 1 {
+		t.Fatalf("audit: %v %+v", err, rep)
+	}
+	_, err = st.Leases.Acquire(st.Ctx, lease.Request{Environment: "production", Role: "buyer", Holder: "ci", TTL: time.Minute})
+	e := domaintest.WantCode(t, err, understudy.ECONFLICT)
+	if !strings.Contains(e.Message, "quarantined by isolation violations") || !strings.Contains(e.Message, "hidden surface leaderboards of app chirp") {
+		t.Fatalf("busy error = %q", e.Message)
+	}
+	// A role that does not quarantine leases it.
+	if _, err := st.Accounts.UpdateRole(st.Ctx, "production", "buyer", accounts.RoleChange{QuarantineOnViolation: new(false)}); err != nil {
+		t.Fatal(err)
+	}
+	g := st.Lease(t, "ci")
+	if _, err := st.Leases.Release(st.Ctx, g.Lease.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Accounts.UpdateRole(st.Ctx, "production", "buyer", accounts.RoleChange{QuarantineOnViolation: new(true)}); err != nil {
+		t.Fatal(err)
+	}
+	st.App.SetSurface("leaderboards", []string{}, nil)
+	if rep, err := svc.Audit(st.Ctx, "production"); err != nil || rep.Closed != 1 {
+		t.Fatalf("audit after the fix: %v %+v", err, rep)
+	}
+	st.Lease(t, "ci")
 }

@@ -85,3 +85,9 @@ func closeApp(a providers.App) {
 		_ = c.Close()
 	}
 }
+
+// Instance returns the live provider instance of app a, built from its
+// settings and secrets, or the one built before while a is unchanged.
+func (s *Service) Instance(ctx context.Context, a App) (providers.App, error) {
+	return s.appInstance(ctx, a)
+}

@@ -38,17 +38,21 @@ type Role struct {
 	// and its CustomSurfaces) to a visibility; a surface it does not set
 	// is Hidden. Package isolation enforces it.
 	IsolationPolicy map[string]Visibility `json:"isolation_policy" validate:"max=50,dive,keys,slugsurface,endkeys,oneof=hidden testers_only allowed"`
-	CreatedAt       time.Time             `json:"created_at"`
-	UpdatedAt       time.Time             `json:"updated_at"`
+	// QuarantineOnViolation stops new leases of an account that has an
+	// open isolation violation on a hidden surface. Defaults to true.
+	QuarantineOnViolation bool      `json:"quarantine_on_violation"`
+	CreatedAt             time.Time `json:"created_at"`
+	UpdatedAt             time.Time `json:"updated_at"`
 }
 
 // RoleChange is a create or an update of a role: nil fields are left as
 // they are (or take their defaults on create).
 type RoleChange struct {
-	Description     *string
-	PoolSize        *int
-	Attributes      map[string]string
-	IsolationPolicy map[string]Visibility
+	Description           *string
+	PoolSize              *int
+	Attributes            map[string]string
+	IsolationPolicy       map[string]Visibility
+	QuarantineOnViolation *bool
 }
 
 func (c RoleChange) apply(r *Role) {
@@ -64,6 +68,9 @@ func (c RoleChange) apply(r *Role) {
 	if c.IsolationPolicy != nil {
 		r.IsolationPolicy = c.IsolationPolicy
 	}
+	if c.QuarantineOnViolation != nil {
+		r.QuarantineOnViolation = *c.QuarantineOnViolation
+	}
 }
 
 // Validate names every bad field of r at once.
@@ -74,23 +81,23 @@ func (r *Role) Validate() error {
 	return nil
 }
 
-const roleColumns = `r.id, e.name, r.name, r.description, r.pool_size, r.attributes, r.isolation_policy, r.created_at, r.updated_at`
+const roleColumns = `r.id, e.name, r.name, r.description, r.pool_size, r.attributes, r.isolation_policy, r.quarantine_on_violation, r.created_at, r.updated_at`
 
 func scanRole(row pgx.Row, r *Role) error {
-	return row.Scan(&r.ID, &r.Environment, &r.Name, &r.Description, &r.PoolSize, &r.Attributes, &r.IsolationPolicy, &r.CreatedAt, &r.UpdatedAt)
+	return row.Scan(&r.ID, &r.Environment, &r.Name, &r.Description, &r.PoolSize, &r.Attributes, &r.IsolationPolicy, &r.QuarantineOnViolation, &r.CreatedAt, &r.UpdatedAt)
 }
 
 const (
 	insertRoleSQL = `
-INSERT INTO roles (environment_id, name, description, pool_size, attributes, isolation_policy)
-VALUES ($1, $2, $3, $4, $5, $6) RETURNING id, created_at, updated_at`
+INSERT INTO roles (environment_id, name, description, pool_size, attributes, isolation_policy, quarantine_on_violation)
+VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, created_at, updated_at`
 	getRoleSQL = `
 SELECT ` + roleColumns + ` FROM roles r JOIN environments e ON e.id = r.environment_id
 WHERE e.name = $1 AND r.name = $2 AND r.deleted_at IS NULL`
 	lockRoleSQL   = getRoleSQL + ` FOR UPDATE OF r`
 	listRolesSQL  = `SELECT ` + roleColumns + ` FROM roles r JOIN environments e ON e.id = r.environment_id WHERE e.name = $1 AND r.deleted_at IS NULL ORDER BY r.name`
 	updateRoleSQL = `
-UPDATE roles SET description = $2, pool_size = $3, attributes = $4, isolation_policy = $5, updated_at = now()
+UPDATE roles SET description = $2, pool_size = $3, attributes = $4, isolation_policy = $5, quarantine_on_violation = $6, updated_at = now()
 WHERE id = $1 RETURNING updated_at`
 	deleteRoleSQL = `UPDATE roles SET deleted_at = now() WHERE id = $1`
 )
@@ -98,7 +105,7 @@ WHERE id = $1 RETURNING updated_at`
 // CreateRole creates the role name in environment env and fills its pool.
 // Errors: EINVALID, ENOTFOUND (env), ECONFLICT.
 func (s *Service) CreateRole(ctx context.Context, env, name string, c RoleChange) (Role, error) {
-	r := Role{Environment: env, Name: name, PoolSize: DefaultPoolSize, Attributes: map[string]string{}, IsolationPolicy: map[string]Visibility{}}
+	r := Role{Environment: env, Name: name, PoolSize: DefaultPoolSize, Attributes: map[string]string{}, IsolationPolicy: map[string]Visibility{}, QuarantineOnViolation: true}
 	c.apply(&r)
 	if err := r.Validate(); err != nil {
 		return Role{}, err
@@ -111,7 +118,7 @@ func (s *Service) CreateRole(ctx context.Context, env, name string, c RoleChange
 		if err := checkPolicy(e, r); err != nil {
 			return err
 		}
-		row := tx.QueryRow(ctx, insertRoleSQL, e.ID, r.Name, r.Description, r.PoolSize, r.Attributes, r.IsolationPolicy)
+		row := tx.QueryRow(ctx, insertRoleSQL, e.ID, r.Name, r.Description, r.PoolSize, r.Attributes, r.IsolationPolicy, r.QuarantineOnViolation)
 		if err := row.Scan(&r.ID, &r.CreatedAt, &r.UpdatedAt); err != nil {
 			return pgdb.Translate(err, "", "role "+name+" already exists in environment "+env)
 		}
@@ -169,7 +176,7 @@ func (s *Service) UpdateRole(ctx context.Context, env, name string, c RoleChange
 		if err := checkPolicy(e, r); err != nil {
 			return err
 		}
-		if err := tx.QueryRow(ctx, updateRoleSQL, r.ID, r.Description, r.PoolSize, r.Attributes, r.IsolationPolicy).Scan(&r.UpdatedAt); err != nil {
+		if err := tx.QueryRow(ctx, updateRoleSQL, r.ID, r.Description, r.PoolSize, r.Attributes, r.IsolationPolicy, r.QuarantineOnViolation).Scan(&r.UpdatedAt); err != nil {
 			return err
 		}
 		if err := access.Record(ctx, tx, access.Event{Action: "role.update", TargetType: "role", TargetID: r.ID,
@@ -215,7 +222,8 @@ func roleDetails(r Role) map[string]any {
 		PoolSize        int                   `json:"pool_size"`
 		Attributes      map[string]string     `json:"attributes"`
 		IsolationPolicy map[string]Visibility `json:"isolation_policy"`
-	}{r.Environment, r.Name, r.PoolSize, r.Attributes, r.IsolationPolicy})
+		Quarantine      bool                  `json:"quarantine_on_violation"`
+	}{r.Environment, r.Name, r.PoolSize, r.Attributes, r.IsolationPolicy, r.QuarantineOnViolation})
 	_ = json.Unmarshal(b, &m)
 	return m
 }

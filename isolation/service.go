@@ -3,11 +3,13 @@ package isolation
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/secret"
 )
@@ -21,14 +23,28 @@ type Config struct {
 	DB pgdb.DB
 	// Keyring seals the private signing keys at rest. Required.
 	Keyring *secret.Keyring
-	// Now is the clock that stamps lists (issued_at). Defaults to time.Now.
+	// Now is the clock that stamps lists (issued_at) and audits. Defaults
+	// to time.Now.
 	Now func() time.Time
+	// Accounts opens the apps that Audit asks what their surfaces show.
+	// Required by Audit only.
+	Accounts *accounts.Service
+	// AppTimeout bounds each question Audit asks an app. Defaults to 30s.
+	AppTimeout time.Duration
+	// Logger receives what the audit cannot return. Defaults to discarding.
+	Logger *slog.Logger
 }
 
 // WithDefaults returns c with its optional fields filled.
 func (c Config) WithDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.AppTimeout <= 0 {
+		c.AppTimeout = 30 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c
 }
@@ -46,9 +62,12 @@ func (c Config) Validate() error {
 
 // Service decides visibility, serves the signed list and keeps its keys.
 type Service struct {
-	db      pgdb.DB
-	keyring *secret.Keyring
-	now     func() time.Time
+	db         pgdb.DB
+	keyring    *secret.Keyring
+	now        func() time.Time
+	accounts   *accounts.Service
+	appTimeout time.Duration
+	logger     *slog.Logger
 }
 
 // New returns a Service, or an error naming the bad field of cfg.
@@ -57,7 +76,7 @@ func New(cfg Config) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Service{db: cfg.DB, keyring: cfg.Keyring, now: cfg.Now}, nil
+	return &Service{db: cfg.DB, keyring: cfg.Keyring, now: cfg.Now, accounts: cfg.Accounts, appTimeout: cfg.AppTimeout, logger: cfg.Logger}, nil
 }
 
 // environment is what the isolation API needs of an environment.

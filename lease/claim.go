@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -87,7 +88,12 @@ func (s *Service) claimWaiting(ctx context.Context, req Request) (Lease, error) 
 	}
 }
 
-// claimSQL marks one ready account of a role leased, records an acquiring
+// sqlQuarantined is true of account a when its role quarantines on
+// violations and a has an open isolation violation on a hidden surface.
+const sqlQuarantined = `(EXISTS (SELECT 1 FROM isolation_violations v JOIN roles q ON q.id = a.role_id
+        WHERE v.account_id = a.id AND v.closed_at IS NULL AND v.visibility = 'hidden' AND q.quarantine_on_violation))`
+
+// claimSQL marks one ready account of a role leased, not quarantined, records an acquiring
 // lease for it and audits that, in one statement (so one round trip, and
 // all or nothing). SKIP LOCKED lets concurrent claims take different
 // accounts; the unique index on open leases makes sharing impossible.
@@ -96,7 +102,7 @@ WITH picked AS (
     SELECT a.id, a.role_id FROM accounts a
     WHERE a.role_id = (SELECT r.id FROM roles r JOIN environments e ON e.id = r.environment_id
                        WHERE e.name = $1 AND r.name = $2 AND r.deleted_at IS NULL)
-      AND a.status = ` + sqlReady + `
+      AND a.status = ` + sqlReady + ` AND NOT ` + sqlQuarantined + `
     ORDER BY a.slot LIMIT 1 FOR UPDATE SKIP LOCKED
 ), claimed AS (
     UPDATE accounts a SET status = ` + sqlLeased + `, status_reason = '', updated_at = now()
@@ -249,7 +255,7 @@ func (s *Service) idempotentGrant(ctx context.Context, req Request) (Grant, bool
 	}
 }
 
-const anyReadySQL = `SELECT EXISTS (SELECT 1 FROM accounts WHERE role_id = $1 AND status = ` + sqlReady + `)`
+const anyReadySQL = `SELECT EXISTS (SELECT 1 FROM accounts a WHERE a.role_id = $1 AND a.status = ` + sqlReady + ` AND NOT ` + sqlQuarantined + `)`
 
 func (s *Service) anyReady(ctx context.Context, roleID string) bool {
 	ok, _ := pgdb.QueryOne(ctx, s.db, pgdb.Scalar[bool], "", anyReadySQL, roleID)
@@ -265,6 +271,9 @@ func (s *Service) busyError(ctx context.Context, role accounts.Role) error {
 		next *time.Time
 		open int
 	}
+	if err := s.quarantineError(ctx, role); err != nil {
+		return err
+	}
 	x, err := pgdb.QueryOne(ctx, s.db, func(row pgx.Row, x *expiry) error { return row.Scan(&x.next, &x.open) }, "", nextExpirySQL, role.ID)
 	if err != nil {
 		return err
@@ -276,4 +285,35 @@ func (s *Service) busyError(ctx context.Context, role accounts.Role) error {
 		role.Name, role.Environment, x.open, role.PoolSize, x.next.UTC().Format(time.RFC3339))
 	e.RetryAfter = max(x.next.Sub(s.now()), time.Second)
 	return e
+}
+
+// quarantinedSQL names the role's ready accounts held back by a
+// violation, each with its oldest open violation on a hidden surface.
+const quarantinedSQL = `
+SELECT DISTINCT ON (a.slot) a.id::text, v.id, v.surface, p.name
+FROM accounts a JOIN isolation_violations v ON v.account_id = a.id JOIN apps p ON p.id = v.app_id
+WHERE a.role_id = $1 AND a.status = ` + sqlReady + ` AND ` + sqlQuarantined + `
+  AND v.closed_at IS NULL AND v.visibility = 'hidden'
+ORDER BY a.slot, v.id`
+
+// quarantineError returns ECONFLICT naming the accounts of role that are
+// ready but quarantined, and why, or nil when there are none (or when they
+// cannot be read: the busy error then says what it can).
+func (s *Service) quarantineError(ctx context.Context, role accounts.Role) error {
+	rows, err := s.db.Query(ctx, quarantinedSQL, role.ID)
+	if err != nil {
+		return nil
+	}
+	var why []string
+	var account, surface, app string
+	var id int64
+	_, err = pgx.ForEachRow(rows, []any{&account, &id, &surface, &app}, func() error {
+		why = append(why, fmt.Sprintf("account %s was seen by real viewers on hidden surface %s of app %s (violation %d)", account, surface, app, id))
+		return nil
+	})
+	if err != nil || len(why) == 0 {
+		return nil
+	}
+	return understudy.Errorf(understudy.ECONFLICT, "no account of role %s in environment %s can be leased: %d quarantined by isolation violations: %s; fix the leak and audit again (`understudy isolation audit --environment %s`), or set quarantine_on_violation to false on the role",
+		role.Name, role.Environment, len(why), strings.Join(why, "; "), role.Environment)
 }

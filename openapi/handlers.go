@@ -114,7 +114,7 @@ func (s *Server) CreateRole(c echo.Context, env EnvironmentName) error {
 		return err
 	}
 	r, err := s.accounts.CreateRole(c.Request().Context(), env, in.Name,
-		roleChange(in.Description, in.PoolSize, in.Attributes, in.IsolationPolicy))
+		roleChange(in.Description, in.PoolSize, in.Attributes, in.IsolationPolicy, in.QuarantineOnViolation))
 	if err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ func (s *Server) UpdateRole(c echo.Context, env EnvironmentName, name RoleName) 
 		return err
 	}
 	r, err := s.accounts.UpdateRole(c.Request().Context(), env, name,
-		roleChange(in.Description, in.PoolSize, in.Attributes, in.IsolationPolicy))
+		roleChange(in.Description, in.PoolSize, in.Attributes, in.IsolationPolicy, in.QuarantineOnViolation))
 	if err != nil {
 		return err
 	}
@@ -152,8 +152,8 @@ func (s *Server) DeleteRole(c echo.Context, env EnvironmentName, name RoleName) 
 	return c.NoContent(http.StatusNoContent)
 }
 
-func roleChange(desc *string, pool *int, attrs *Attributes, policy *IsolationPolicy) accounts.RoleChange {
-	ch := accounts.RoleChange{Description: desc, PoolSize: pool}
+func roleChange(desc *string, pool *int, attrs *Attributes, policy *IsolationPolicy, quarantine *bool) accounts.RoleChange {
+	ch := accounts.RoleChange{Description: desc, PoolSize: pool, QuarantineOnViolation: quarantine}
 	if attrs != nil {
 		ch.Attributes = *attrs
 	}

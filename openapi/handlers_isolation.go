@@ -76,3 +76,27 @@ func deref[T any](p *T) T {
 	}
 	return *p
 }
+
+// RunIsolationAudit audits an environment's surfaces now and returns the report.
+func (s *Server) RunIsolationAudit(c echo.Context) error {
+	var in IsolationAuditRequest
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	rep, err := s.isolation.Audit(c.Request().Context(), in.Environment)
+	if err != nil {
+		return err
+	}
+	rep.Results = nonNil(rep.Results)
+	return c.JSON(http.StatusOK, rep)
+}
+
+// ListIsolationViolations lists violations, newest first.
+func (s *Server) ListIsolationViolations(c echo.Context, p ListIsolationViolationsParams) error {
+	vs, err := s.isolation.ListViolations(c.Request().Context(), isolation.ViolationFilter{
+		Environment: deref(p.Environment), Open: p.Open, Limit: deref(p.Limit)})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": nonNil(vs)})
+}

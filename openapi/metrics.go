@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/tagging"
 )
 
@@ -39,7 +40,7 @@ type series struct {
 	latency  prometheus.Observer
 }
 
-func newMetrics(reg *prometheus.Registry, acc *accounts.Service, dest *tagging.Destinations, excl *tagging.Exclusions) *metrics {
+func newMetrics(reg *prometheus.Registry, acc *accounts.Service, dest *tagging.Destinations, excl *tagging.Exclusions, iso *isolation.Service) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "understudy_http_requests_total", Help: "HTTP requests by route, method and status.",
@@ -50,7 +51,7 @@ func newMetrics(reg *prometheus.Registry, acc *accounts.Service, dest *tagging.D
 		}, []string{"route", "method", "status"}),
 	}
 	reg.MustRegister(m.requests, m.latency, &accountsCollector{acc: acc}, &syncCollector{dest: dest},
-		&exclusionsCollector{excl: excl},
+		&exclusionsCollector{excl: excl}, &violationsCollector{iso: iso},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -169,5 +170,27 @@ func (c *exclusionsCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, l := range lists {
 		ch <- prometheus.MustNewConstMetric(exclusionSizeDesc, prometheus.GaugeValue, float64(l.Size), l.Environment)
 		ch <- prometheus.MustNewConstMetric(exclusionVersionDesc, prometheus.GaugeValue, float64(l.Version), l.Environment)
+	}
+}
+
+var violationsOpenDesc = prometheus.NewDesc("understudy_isolation_violations_open",
+	"Open isolation violations (synthetic accounts seen by real viewers) by environment and surface.", []string{"environment", "surface"}, nil)
+
+// violationsCollector counts the open isolation violations at scrape time.
+// When the database does not answer, the metric is left out of that scrape.
+type violationsCollector struct{ iso *isolation.Service }
+
+func (c *violationsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- violationsOpenDesc }
+
+func (c *violationsCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counts, err := c.iso.OpenCounts(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(violationsOpenDesc, err)
+		return
+	}
+	for _, n := range counts {
+		ch <- prometheus.MustNewConstMetric(violationsOpenDesc, prometheus.GaugeValue, float64(n.Open), n.Environment, n.Surface)
 	}
 }

@@ -133,6 +133,33 @@ func (e IsolationKeyAlgorithm) Valid() bool {
 	}
 }
 
+// Defines values for IsolationSurfaceResultStatus.
+const (
+	IsolationSurfaceResultStatusClean       IsolationSurfaceResultStatus = "clean"
+	IsolationSurfaceResultStatusFailed      IsolationSurfaceResultStatus = "failed"
+	IsolationSurfaceResultStatusNotShown    IsolationSurfaceResultStatus = "not_shown"
+	IsolationSurfaceResultStatusUnsupported IsolationSurfaceResultStatus = "unsupported"
+	IsolationSurfaceResultStatusViolations  IsolationSurfaceResultStatus = "violations"
+)
+
+// Valid indicates whether the value is a known member of the IsolationSurfaceResultStatus enum.
+func (e IsolationSurfaceResultStatus) Valid() bool {
+	switch e {
+	case IsolationSurfaceResultStatusClean:
+		return true
+	case IsolationSurfaceResultStatusFailed:
+		return true
+	case IsolationSurfaceResultStatusNotShown:
+		return true
+	case IsolationSurfaceResultStatusUnsupported:
+		return true
+	case IsolationSurfaceResultStatusViolations:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LeaseStatus.
 const (
 	LeaseStatusAcquiring LeaseStatus = "acquiring"
@@ -659,6 +686,26 @@ type Identity struct {
 	Username string `json:"username"`
 }
 
+// IsolationAuditReport defines model for IsolationAuditReport.
+type IsolationAuditReport struct {
+	At          time.Time `json:"at"`
+	Closed      int       `json:"closed"`
+	Environment string    `json:"environment"`
+
+	// Failed Surfaces that could not be read.
+	Failed int `json:"failed"`
+
+	// Open Violations of the environment open after the audit.
+	Open    int                      `json:"open"`
+	Opened  int                      `json:"opened"`
+	Results []IsolationSurfaceResult `json:"results"`
+}
+
+// IsolationAuditRequest defines model for IsolationAuditRequest.
+type IsolationAuditRequest struct {
+	Environment string `json:"environment"`
+}
+
 // IsolationCheck defines model for IsolationCheck.
 type IsolationCheck struct {
 	Environment string `json:"environment"`
@@ -724,6 +771,61 @@ type IsolationResult struct {
 // IsolationResults defines model for IsolationResults.
 type IsolationResults struct {
 	Results []IsolationResult `json:"results"`
+}
+
+// IsolationSurfaceResult defines model for IsolationSurfaceResult.
+type IsolationSurfaceResult struct {
+	App string `json:"app"`
+
+	// Error Why the surface failed.
+	Error *string `json:"error,omitempty"`
+
+	// Seen Refs the app answered.
+	Seen int `json:"seen"`
+
+	// Status `not_shown`: the app does not show the surface; `unsupported`: its provider cannot say what a surface shows.
+	Status  IsolationSurfaceResultStatus `json:"status"`
+	Surface string                       `json:"surface"`
+
+	// Violations Synthetic accounts among them that a real viewer must not see.
+	Violations int `json:"violations"`
+}
+
+// IsolationSurfaceResultStatus `not_shown`: the app does not show the surface; `unsupported`: its provider cannot say what a surface shows.
+type IsolationSurfaceResultStatus string
+
+// IsolationViolation defines model for IsolationViolation.
+type IsolationViolation struct {
+	AccountId openapi_types.UUID `json:"account_id"`
+	App       string             `json:"app"`
+
+	// ClosedAt When an audit of the surface last failed to see it; null while open.
+	ClosedAt    *time.Time `json:"closed_at"`
+	Environment string     `json:"environment"`
+	Evidence    struct {
+		// Position The ref's first place (from 0) in the app's answer.
+		Position int `json:"position"`
+
+		// RequestId The audit's correlation id, sent to the app.
+		RequestId *string `json:"request_id,omitempty"`
+
+		// Seen Refs the app answered for the surface.
+		Seen int `json:"seen"`
+	} `json:"evidence"`
+	FirstSeenAt time.Time `json:"first_seen_at"`
+	Id          int64     `json:"id"`
+	LastSeenAt  time.Time `json:"last_seen_at"`
+
+	// Ref The account's ref in the app, as the app answered it.
+	Ref        string     `json:"ref"`
+	Role       string     `json:"role"`
+	Surface    string     `json:"surface"`
+	Visibility Visibility `json:"visibility"`
+}
+
+// IsolationViolations defines model for IsolationViolations.
+type IsolationViolations struct {
+	Items []IsolationViolation `json:"items"`
 }
 
 // Lease defines model for Lease.
@@ -819,10 +921,11 @@ type Role struct {
 	Id          string     `json:"id"`
 
 	// IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, messaging, reviews, or one of the environment's custom_surfaces) to visibility; a surface not set is `hidden`, a surface the environment does not have is refused (422, naming `isolation_policy.<surface>`).
-	IsolationPolicy IsolationPolicy `json:"isolation_policy"`
-	Name            string          `json:"name"`
-	PoolSize        int             `json:"pool_size"`
-	UpdatedAt       time.Time       `json:"updated_at"`
+	IsolationPolicy       IsolationPolicy `json:"isolation_policy"`
+	Name                  string          `json:"name"`
+	PoolSize              int             `json:"pool_size"`
+	QuarantineOnViolation bool            `json:"quarantine_on_violation"`
+	UpdatedAt             time.Time       `json:"updated_at"`
 }
 
 // RoleCreate defines model for RoleCreate.
@@ -837,6 +940,9 @@ type RoleCreate struct {
 	// Name 1-63 lower-case letters, digits or '-', starting with a letter.
 	Name     Slug `json:"name"`
 	PoolSize *int `json:"pool_size,omitempty"`
+
+	// QuarantineOnViolation Stop new leases of an account with an open isolation violation on a hidden surface. Defaults to true.
+	QuarantineOnViolation *bool `json:"quarantine_on_violation,omitempty"`
 }
 
 // RoleList defines model for RoleList.
@@ -853,6 +959,9 @@ type RoleUpdate struct {
 	// IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, messaging, reviews, or one of the environment's custom_surfaces) to visibility; a surface not set is `hidden`, a surface the environment does not have is refused (422, naming `isolation_policy.<surface>`).
 	IsolationPolicy *IsolationPolicy `json:"isolation_policy,omitempty"`
 	PoolSize        *int             `json:"pool_size,omitempty"`
+
+	// QuarantineOnViolation Stop new leases of an account with an open isolation violation on a hidden surface. Defaults to true.
+	QuarantineOnViolation *bool `json:"quarantine_on_violation,omitempty"`
 }
 
 // Scope defines model for Scope.
@@ -1110,6 +1219,15 @@ type GetIsolationListParams struct {
 	IfNoneMatch *string `json:"If-None-Match,omitempty"`
 }
 
+// ListIsolationViolationsParams defines parameters for ListIsolationViolations.
+type ListIsolationViolationsParams struct {
+	Environment *string `form:"environment,omitempty" json:"environment,omitempty"`
+
+	// Open true: open violations only; false: closed ones only.
+	Open  *bool `form:"open,omitempty" json:"open,omitempty"`
+	Limit *int  `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // ListLeasesParams defines parameters for ListLeases.
 type ListLeasesParams struct {
 	Environment *string `form:"environment,omitempty" json:"environment,omitempty"`
@@ -1163,6 +1281,9 @@ type CreateRoleJSONRequestBody = RoleCreate
 
 // UpdateRoleJSONRequestBody defines body for UpdateRole for application/json ContentType.
 type UpdateRoleJSONRequestBody = RoleUpdate
+
+// RunIsolationAuditJSONRequestBody defines body for RunIsolationAudit for application/json ContentType.
+type RunIsolationAuditJSONRequestBody = IsolationAuditRequest
 
 // CheckIsolationJSONRequestBody defines body for CheckIsolation for application/json ContentType.
 type CheckIsolationJSONRequestBody = IsolationCheck
@@ -1689,6 +1810,32 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId).
 	UpdateRole(ctx context.Context, environment EnvironmentName, role RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// RunIsolationAuditWithBody Audit an environment's surfaces now.
+	//
+	// Asks every app of the environment, for every surface, who a real viewer sees there now, and compares with the
+	// role policies: a synthetic account seen where its policy keeps it from real viewers (`hidden`, `testers_only`)
+	// opens a violation, or updates the open one; an open violation of a surface the app answered without it closes.
+	// A surface that could not be read (the app down, an answer outside the contract) is `failed`, not a clean pass,
+	// and its violations stay as they were. The same audit runs periodically. Audited.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/isolation/audits (the `RunIsolationAudit` operationId).
+	RunIsolationAuditWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RunIsolationAudit Audit an environment's surfaces now.
+	//
+	// Asks every app of the environment, for every surface, who a real viewer sees there now, and compares with the
+	// role policies: a synthetic account seen where its policy keeps it from real viewers (`hidden`, `testers_only`)
+	// opens a violation, or updates the open one; an open violation of a surface the app answered without it closes.
+	// A surface that could not be read (the app down, an answer outside the contract) is `failed`, not a clean pass,
+	// and its violations stay as they were. The same audit runs periodically. Audited.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/isolation/audits (the `RunIsolationAudit` operationId).
+	RunIsolationAudit(ctx context.Context, body RunIsolationAuditJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CheckIsolationWithBody Decide who a viewer sees on a surface.
 	//
 	// For each subject (an identifier as on the exclusion list: account id, email, username, app ref `chirp:42`,
@@ -1738,6 +1885,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /v1/isolation/keys/{key_id} (the `RetireIsolationKey` operationId).
 	RetireIsolationKey(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListIsolationViolations List isolation violations, newest first.
+	//
+	// Corresponds with GET /v1/isolation/violations (the `ListIsolationViolations` operationId).
+	ListIsolationViolations(ctx context.Context, params *ListIsolationViolationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListLeases List leases.
 	//
@@ -2719,6 +2871,52 @@ func (c *Client) UpdateRole(ctx context.Context, environment EnvironmentName, ro
 	return c.Client.Do(req)
 }
 
+// RunIsolationAuditWithBody Audit an environment's surfaces now.
+//
+// Asks every app of the environment, for every surface, who a real viewer sees there now, and compares with the
+// role policies: a synthetic account seen where its policy keeps it from real viewers (`hidden`, `testers_only`)
+// opens a violation, or updates the open one; an open violation of a surface the app answered without it closes.
+// A surface that could not be read (the app down, an answer outside the contract) is `failed`, not a clean pass,
+// and its violations stay as they were. The same audit runs periodically. Audited.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/isolation/audits (the `RunIsolationAudit` operationId).
+func (c *Client) RunIsolationAuditWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRunIsolationAuditRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RunIsolationAudit Audit an environment's surfaces now.
+//
+// Asks every app of the environment, for every surface, who a real viewer sees there now, and compares with the
+// role policies: a synthetic account seen where its policy keeps it from real viewers (`hidden`, `testers_only`)
+// opens a violation, or updates the open one; an open violation of a surface the app answered without it closes.
+// A surface that could not be read (the app down, an answer outside the contract) is `failed`, not a clean pass,
+// and its violations stay as they were. The same audit runs periodically. Audited.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/isolation/audits (the `RunIsolationAudit` operationId).
+func (c *Client) RunIsolationAudit(ctx context.Context, body RunIsolationAuditJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRunIsolationAuditRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CheckIsolationWithBody Decide who a viewer sees on a surface.
 //
 // For each subject (an identifier as on the exclusion list: account id, email, username, app ref `chirp:42`,
@@ -2809,6 +3007,21 @@ func (c *Client) RotateIsolationKey(ctx context.Context, reqEditors ...RequestEd
 // Corresponds with DELETE /v1/isolation/keys/{key_id} (the `RetireIsolationKey` operationId).
 func (c *Client) RetireIsolationKey(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRetireIsolationKeyRequest(c.Server, keyId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListIsolationViolations List isolation violations, newest first.
+//
+// Corresponds with GET /v1/isolation/violations (the `ListIsolationViolations` operationId).
+func (c *Client) ListIsolationViolations(ctx context.Context, params *ListIsolationViolationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListIsolationViolationsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4876,6 +5089,46 @@ func NewUpdateRoleRequestWithBody(server string, environment EnvironmentName, ro
 	return req, nil
 }
 
+// NewRunIsolationAuditRequest calls the generic RunIsolationAudit builder with application/json body
+func NewRunIsolationAuditRequest(server string, body RunIsolationAuditJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRunIsolationAuditRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRunIsolationAuditRequestWithBody constructs an http.Request for the RunIsolationAudit method, with any body, and a specified content type
+func NewRunIsolationAuditRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/isolation/audits")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewCheckIsolationRequest calls the generic CheckIsolation builder with application/json body
 func NewCheckIsolationRequest(server string, body CheckIsolationJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -4997,6 +5250,84 @@ func NewRetireIsolationKeyRequest(server string, keyId string) (*http.Request, e
 	}
 
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListIsolationViolationsRequest constructs an http.Request for the ListIsolationViolations method
+func NewListIsolationViolationsRequest(server string, params *ListIsolationViolationsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/isolation/violations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Environment != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "environment", *params.Environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Open != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "open", *params.Open, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -6014,6 +6345,32 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId).
 	UpdateRoleWithResponse(ctx context.Context, environment EnvironmentName, role RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRoleResponse, error)
 
+	// RunIsolationAuditWithBodyWithResponse Audit an environment's surfaces now.
+	//
+	// Asks every app of the environment, for every surface, who a real viewer sees there now, and compares with the
+	// role policies: a synthetic account seen where its policy keeps it from real viewers (`hidden`, `testers_only`)
+	// opens a violation, or updates the open one; an open violation of a surface the app answered without it closes.
+	// A surface that could not be read (the app down, an answer outside the contract) is `failed`, not a clean pass,
+	// and its violations stay as they were. The same audit runs periodically. Audited.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/isolation/audits (the `RunIsolationAudit` operationId).
+	RunIsolationAuditWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RunIsolationAuditResponse, error)
+
+	// RunIsolationAuditWithResponse Audit an environment's surfaces now.
+	//
+	// Asks every app of the environment, for every surface, who a real viewer sees there now, and compares with the
+	// role policies: a synthetic account seen where its policy keeps it from real viewers (`hidden`, `testers_only`)
+	// opens a violation, or updates the open one; an open violation of a surface the app answered without it closes.
+	// A surface that could not be read (the app down, an answer outside the contract) is `failed`, not a clean pass,
+	// and its violations stay as they were. The same audit runs periodically. Audited.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/isolation/audits (the `RunIsolationAudit` operationId).
+	RunIsolationAuditWithResponse(ctx context.Context, body RunIsolationAuditJSONRequestBody, reqEditors ...RequestEditorFn) (*RunIsolationAuditResponse, error)
+
 	// CheckIsolationWithBodyWithResponse Decide who a viewer sees on a surface.
 	//
 	// For each subject (an identifier as on the exclusion list: account id, email, username, app ref `chirp:42`,
@@ -6069,6 +6426,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /v1/isolation/keys/{key_id} (the `RetireIsolationKey` operationId).
 	RetireIsolationKeyWithResponse(ctx context.Context, keyId string, reqEditors ...RequestEditorFn) (*RetireIsolationKeyResponse, error)
+
+	// ListIsolationViolationsWithResponse List isolation violations, newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/isolation/violations (the `ListIsolationViolations` operationId).
+	ListIsolationViolationsWithResponse(ctx context.Context, params *ListIsolationViolationsParams, reqEditors ...RequestEditorFn) (*ListIsolationViolationsResponse, error)
 
 	// ListLeasesWithResponse List leases.
 	//
@@ -9624,6 +9988,96 @@ func (r UpdateRoleResponse) ContentType() string {
 	return ""
 }
 
+// RunIsolationAuditResponse401Headers the declared response headers of an HTTP 401 response for RunIsolationAudit
+type RunIsolationAuditResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type RunIsolationAuditResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IsolationAuditReport
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RunIsolationAuditResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RunIsolationAuditResponse) GetJSON200() *IsolationAuditReport {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RunIsolationAuditResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RunIsolationAuditResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RunIsolationAuditResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RunIsolationAuditResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RunIsolationAuditResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RunIsolationAuditResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RunIsolationAuditResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RunIsolationAuditResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RunIsolationAuditResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RunIsolationAuditResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CheckIsolationResponse401Headers the declared response headers of an HTTP 401 response for CheckIsolation
 type CheckIsolationResponse401Headers struct {
 	WWWAuthenticate *string
@@ -9971,6 +10425,89 @@ func (r RetireIsolationKeyResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RetireIsolationKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListIsolationViolationsResponse401Headers the declared response headers of an HTTP 401 response for ListIsolationViolations
+type ListIsolationViolationsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListIsolationViolationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *IsolationViolations
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListIsolationViolationsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListIsolationViolationsResponse) GetJSON200() *IsolationViolations {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListIsolationViolationsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListIsolationViolationsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListIsolationViolationsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListIsolationViolationsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListIsolationViolationsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListIsolationViolationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListIsolationViolationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListIsolationViolationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListIsolationViolationsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11759,6 +12296,44 @@ func (c *ClientWithResponses) UpdateRoleWithResponse(ctx context.Context, enviro
 	return ParseUpdateRoleResponse(rsp)
 }
 
+// RunIsolationAuditWithBodyWithResponse Audit an environment's surfaces now.
+//
+// Asks every app of the environment, for every surface, who a real viewer sees there now, and compares with the
+// role policies: a synthetic account seen where its policy keeps it from real viewers (`hidden`, `testers_only`)
+// opens a violation, or updates the open one; an open violation of a surface the app answered without it closes.
+// A surface that could not be read (the app down, an answer outside the contract) is `failed`, not a clean pass,
+// and its violations stay as they were. The same audit runs periodically. Audited.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/isolation/audits (the `RunIsolationAudit` operationId).
+func (c *ClientWithResponses) RunIsolationAuditWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RunIsolationAuditResponse, error) {
+	rsp, err := c.RunIsolationAuditWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRunIsolationAuditResponse(rsp)
+}
+
+// RunIsolationAuditWithResponse Audit an environment's surfaces now.
+//
+// Asks every app of the environment, for every surface, who a real viewer sees there now, and compares with the
+// role policies: a synthetic account seen where its policy keeps it from real viewers (`hidden`, `testers_only`)
+// opens a violation, or updates the open one; an open violation of a surface the app answered without it closes.
+// A surface that could not be read (the app down, an answer outside the contract) is `failed`, not a clean pass,
+// and its violations stay as they were. The same audit runs periodically. Audited.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/isolation/audits (the `RunIsolationAudit` operationId).
+func (c *ClientWithResponses) RunIsolationAuditWithResponse(ctx context.Context, body RunIsolationAuditJSONRequestBody, reqEditors ...RequestEditorFn) (*RunIsolationAuditResponse, error) {
+	rsp, err := c.RunIsolationAudit(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRunIsolationAuditResponse(rsp)
+}
+
 // CheckIsolationWithBodyWithResponse Decide who a viewer sees on a surface.
 //
 // For each subject (an identifier as on the exclusion list: account id, email, username, app ref `chirp:42`,
@@ -11843,6 +12418,19 @@ func (c *ClientWithResponses) RetireIsolationKeyWithResponse(ctx context.Context
 		return nil, err
 	}
 	return ParseRetireIsolationKeyResponse(rsp)
+}
+
+// ListIsolationViolationsWithResponse List isolation violations, newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/isolation/violations (the `ListIsolationViolations` operationId).
+func (c *ClientWithResponses) ListIsolationViolationsWithResponse(ctx context.Context, params *ListIsolationViolationsParams, reqEditors ...RequestEditorFn) (*ListIsolationViolationsResponse, error) {
+	rsp, err := c.ListIsolationViolations(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListIsolationViolationsResponse(rsp)
 }
 
 // ListLeasesWithResponse List leases.
@@ -15191,6 +15779,87 @@ func ParseUpdateRoleResponse(rsp *http.Response) (*UpdateRoleResponse, error) {
 	return response, nil
 }
 
+// ParseRunIsolationAuditResponse parses an HTTP response from a RunIsolationAuditWithResponse call
+func ParseRunIsolationAuditResponse(rsp *http.Response) (*RunIsolationAuditResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RunIsolationAuditResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IsolationAuditReport
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RunIsolationAuditResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseCheckIsolationResponse parses an HTTP response from a CheckIsolationWithResponse call
 func ParseCheckIsolationResponse(rsp *http.Response) (*CheckIsolationResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -15509,6 +16178,80 @@ func ParseRetireIsolationKeyResponse(rsp *http.Response) (*RetireIsolationKeyRes
 			headers.RetryAfter = &value
 		}
 		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListIsolationViolationsResponse parses an HTTP response from a ListIsolationViolationsWithResponse call
+func ParseListIsolationViolationsResponse(rsp *http.Response) (*ListIsolationViolationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListIsolationViolationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest IsolationViolations
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListIsolationViolationsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -16609,6 +17352,9 @@ type ServerInterface interface {
 	// UpdateRole Change a role.
 	// (PATCH /v1/environments/{environment}/roles/{role})
 	UpdateRole(ctx echo.Context, environment EnvironmentName, role RoleName) error
+	// RunIsolationAudit Audit an environment's surfaces now.
+	// (POST /v1/isolation/audits)
+	RunIsolationAudit(ctx echo.Context) error
 	// CheckIsolation Decide who a viewer sees on a surface.
 	// (POST /v1/isolation/check)
 	CheckIsolation(ctx echo.Context) error
@@ -16621,6 +17367,9 @@ type ServerInterface interface {
 	// RetireIsolationKey Stop trusting a signing key.
 	// (DELETE /v1/isolation/keys/{key_id})
 	RetireIsolationKey(ctx echo.Context, keyId string) error
+	// ListIsolationViolations List isolation violations, newest first.
+	// (GET /v1/isolation/violations)
+	ListIsolationViolations(ctx echo.Context, params ListIsolationViolationsParams) error
 	// ListLeases List leases.
 	// (GET /v1/leases)
 	ListLeases(ctx echo.Context, params ListLeasesParams) error
@@ -17500,6 +18249,15 @@ func (w *ServerInterfaceWrapper) UpdateRole(ctx echo.Context) error {
 	return err
 }
 
+// RunIsolationAudit converts echo context to params.
+func (w *ServerInterfaceWrapper) RunIsolationAudit(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RunIsolationAudit(ctx)
+	return err
+}
+
 // CheckIsolation converts echo context to params.
 func (w *ServerInterfaceWrapper) CheckIsolation(ctx echo.Context) error {
 	var err error
@@ -17540,6 +18298,38 @@ func (w *ServerInterfaceWrapper) RetireIsolationKey(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RetireIsolationKey(ctx, keyId)
+	return err
+}
+
+// ListIsolationViolations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListIsolationViolations(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListIsolationViolationsParams
+	// ------------- Optional query parameter "environment" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "environment", ctx.QueryParams(), &params.Environment, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Optional query parameter "open" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "open", ctx.QueryParams(), &params.Open, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter open: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListIsolationViolations(ctx, params)
 	return err
 }
 
@@ -17845,6 +18635,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/environments/:environment/isolation/list", wrapper.GetIsolationList, options.OperationMiddlewares["getIsolationList"]...)
 	router.GET(options.BaseURL+"/v1/isolation/keys", wrapper.ListIsolationKeys, options.OperationMiddlewares["listIsolationKeys"]...)
 	router.POST(options.BaseURL+"/v1/isolation/keys/rotate", wrapper.RotateIsolationKey, options.OperationMiddlewares["rotateIsolationKey"]...)
+	router.POST(options.BaseURL+"/v1/isolation/audits", wrapper.RunIsolationAudit, options.OperationMiddlewares["runIsolationAudit"]...)
+	router.GET(options.BaseURL+"/v1/isolation/violations", wrapper.ListIsolationViolations, options.OperationMiddlewares["listIsolationViolations"]...)
 	router.DELETE(options.BaseURL+"/v1/isolation/keys/:key_id", wrapper.RetireIsolationKey, options.OperationMiddlewares["retireIsolationKey"]...)
 	router.POST(options.BaseURL+"/v1/accounts/:account_id/reset", wrapper.ResetAccount, options.OperationMiddlewares["resetAccount"]...)
 	router.POST(options.BaseURL+"/v1/accounts/:account_id/states/:state", wrapper.CaptureState, options.OperationMiddlewares["captureState"]...)
@@ -17868,220 +18660,235 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rcts4ljj+Kij9typyLS3LjpOdOLUf3Em6OzPd6VSc3p76t7ImTB5JGFMABwAta1Ku2qfZB9sn+RXO",
-	"AXiRSF0c2+mLvySWROJycO44l8+9RM1yJUFa0zv53JsCT0Hjnx/A6sXp2IJ2n1IwiRa5FUr2TnpnkCiZ",
-	"Gsbdz2w+FcmUWb0QcsL4hAvJZnzB5kpfDnpRzyRTmHE3yExIMStmvZPDqGcXOfROekJamIDu3dzcRL2c",
-	"az4D6xdwmiSqkPbta/dBuGlzbqe9qCf5zL3K6fdzkfainoZ/FkJD2juxuoD6pH4iY7WQk56b5jTP3+EQ",
-	"7cPm+Y7jvQZjheQONmvGTaundhz/jbwSWskZSLtmfKie2nH8H4Ab6ARz5n7dHcgfVAZrVqtVBjuNeOMe",
-	"NrmSBhA7vuHpd9zCnC/cp0RJ6zZ+8tmdXyYShPNBrtVFBrN//4dxaPu5Nvy/aRj3Tnr/30GF/wf0qzl4",
-	"T2/RpE3EP5WM5znj0sxBQ8pUYY1IgQlrWK7VlUhBPzHMLUfzxEZMafzNWG7BkwtnGoxVGticGyaVZXYK",
-	"/gn/S8r6iUqBxRc8PZ/QNuOIOZiwuNDypJCOTG2RLk78Hk94nu+HeeO9lzioJxEmDBtzkUHK5sJO8ScN",
-	"3Cg56N1EDpQf4J8FGPuQoPyIi8BpWcKlg8MFLitl3DA7FRUYmeELc4Kg+uvZT+8ixiUr5KVUc8nGArI0",
-	"YpzNtZITApFyQL7gKSsZSoDnjGdjpWeQxhGDK9ALfAzHYEKyGLRW2sR7CJdXSo4zkTw4VBKeZSzJuJmC",
-	"qQ4sKbQGaQlRosB0p8BSsFxkzBGWCftM/NLdTqIVrr5fsvW2VfqnD2oCABf6rdIXIk1BPjQ8rLoE+cQw",
-	"k6gcHC7PgV+CZnbKJUJASfAI4yAnAdISEOOwaH+m75T9VhUyfeg9uNNJ3SLlhKUKiO7hWhgbViqVPR+7",
-	"pfmVvueLTPH0o1I/cD2Br0WaFypdOJhnbhEe5ofsR/FNWLdV6hx/DOv24z4oV14wZaegGdJvxJKpgHG2",
-	"YM+Gw7BMp2hoybN47wQ5MlGNYVwDy9RkAilDpuqZI21epBGTjk8wM1Vz4pZnoK9EAj9LfsVFxi+yBz2a",
-	"U5ZCDjIFmSxYH8mfW37BDaCs4SSf0kKjLubkCVj3Q8JzW2jYc0eZOr6pNDOZmr90eptX2jykimpn/kh/",
-	"lrywU6XFv+BBCeedYhfAtTsUxwJwh0TrHGVakAFKMw1X6rKSm0VtxSs88Jdfftk/LewUpHVLh1X99jSb",
-	"84Vh8Tc0uwaezf5z1Kuk7qgXN1XbFXUFwZZrlYAxDpRvpBV28bWoGJlmlu2T8GMXhWWcXfGsQH7qeBFP",
-	"EsitW2lFMVc8E1tIypsAiLra7v7MtcpBW0EaW6KBW0jPOf7mVuL+6qXcwr4VM6cOLkExaii1q1COehOQ",
-	"oEmnrn4ubYqoJ9LW10QK5XGsg+7b8BwaJ8bMlU7PtbI770ODdWrubu8oYi0rP5hM2fbtOt2gMJt25U/o",
-	"jB4uXzsnlbB1SssnZpVMfnF0OOP60jS0TW6YWUg7BSsSNp+CRg4qrGNNwLVhfS55trAiMZH7ziCBNpFF",
-	"mPNyDPcZpLMbf+05M6H3qQVa5dPnm3CmerITwhWhn9eszFY7p7Jgfm0uemWirjV2TVftUl38AxKLC8vT",
-	"HXFveYnOjlsyFf3iHFY1KKrEp2UMqRFQO11EdWJvrNqjUtvePFr+IEwL8xAWZs0/tsBwxFyahmvNkYwl",
-	"XNtzNR4bsKsI/d7JS2kd0ko2cyaaPw/DxirL1HzQa/FcLEEYF7hmg2clkQakdgLdHRYSwZUwQkn66Kwh",
-	"B2O0wd3JkRXXKxlKKymcpqkGY1o4sGd5K2/guvRiFSBvz35iTw+fP98/ZDzLp3z/aNDGqnJlLM/Ondxo",
-	"HV/DRHRwFmM1gN1MW/65iDZRDtmcu9pJK/zz/GGkUofUkd4dsgo+7zloBxAkGuw5mncNAlhl0kuobsBa",
-	"IYlx8zQV7kx59r62fXK6PAiXwc3Xtlpb3tIeu5lHx6GeWsuTafcuxzwzsCxgwmGsYyNnWbFyPk36mMPF",
-	"VKnLiDksnGgwEYNrSJxGOuaX0EostNk1p9JytCvuVw2W9DcnTZkRE8cxGA0dMc5en73bO2EGeAYp4xYd",
-	"S8GW0WALLSGtra6C57ZIs6pr1vxfYRDWNwCoG3x4c/r6xzd7LVMuoc4ynnSc+aspJJer1MyJxFvg56y9",
-	"1p8g47mBdopVl7WvL5TKgMuVFZPDWF32ymmqQTtWfycyLs9XiX57WZTnPyNh7Ug2W7Cq3TD71gi4ikar",
-	"m7RWi4vCwpcQ27caAO0mRk8Y5jQeSJlVqLySslDqCVx7SnBSvIPGTotU2DdX0GYl8cR2iUqeWNUO+F2E",
-	"l3d87CwUSKiVcwhpnx+3aEOEgGA6NGan/+kJbPqVvv+8jZhBIUGgiQL0muPU52wsrwLGp7WndCfkWp35",
-	"7an2lQZUvHlm2jBnjaUS9WDWxQGDBt+uut3C2i0M6A5lZ5l31u/waIW112tLayykDTS1S7i7UfJS4QZM",
-	"uuG5QQmcAs/sdBNa1Jb9Pb3QrT9eCtn+w4zLgmfnxkK+o4rYqZJ+Ba3TLGRyjm7aK96OqPeolyJs1+mk",
-	"dXRYXmt52EtHsZsmW0OFW2m0SwjblGJIW6yfwpgXmd2LWEV56IM51zA+GRXD4dOE5zn+4e/RLMzyjFtg",
-	"pkimjBvmyHP/8+dBeT9/c9Oq5wZ0bS7EKcpTNYkYn+WZsEUKEZuJ65xLyCJmYOLOxc3sVevWoXdR3r9c",
-	"3T59/5ZdwsIwLlPyRJuHVq2Li0yYaUO3bp9imYaWbw++UywtyL/DxlrN2OHMKTJHx9MBe03IYdwXh89m",
-	"g43kVKedDRjdoa+nTa59V3r77RniVhp/M5SjqfkvMYB1hsAq71+V6Tsrdh1OlmWXk786KVnXAt2Q4e9P",
-	"0UZvDA64YVd3oTfV5frtFafaKLcyezYpA52i+WuaRJtFattkb5p6zZcrUklhrJqdm0KPebKrNoFy6zxV",
-	"My7kjq/u6oW7G+3C88TmuleBsJtqUDuTV/jajujbcgRLHiX/C1NjdNfUdKQnhszcC1goJ/+mwC4Kkdl9",
-	"IZmSYFg/w6vVC8V1aiJmVCJ4dj4GSJ085zqZRkxDomYzkCmSoImYVFaM/dWniUjAJee5VmOROY0AjOET",
-	"ISfu1SsBc7P3kgmjMpJcucpEIsBgnKGDuFsWCqwSPXJuLWi3t//+le//65P7Z7j/4vzT52H0/Ojm39ow",
-	"dcav39L7z4ZL+OS4o/hnAf53R29t2NmE6islrVaZ0xNI//JPvmTAkymbFQZjngRFsRjQVyjheZapeSaM",
-	"HbDT4FYoDPnRxkIb29joml0cDaPeTEj/6bBb/d+sR7VL/ub+N2DuXUiDOnO6vTSojXIrabCRnD5AniE5",
-	"rdISvcvCu+Q9mogrkC8ZD18zzrTK4IkhTF84pc80ouRm6gpS1j8evtgbsEfqvRvqvQOaWsLBLQjkOskK",
-	"I5R8I62unKy3p5D6eIsvIZLmQLu6m+iGeCw6XMXtxmFNzTpBXBUp46ymbjOntTajDS4WERGRsBTLIiHQ",
-	"AcaEGdY3qtAJ+AhJCpksR8QriaAVb3JHeUN5yR3wqTXgAym05UZVMs4yfHvCjJBI7FegHaRP2FjpibIW",
-	"pI8VFrZmhZXmSNSjHa2O7oxFnucOABQK5pYbLe8Zf2a1LbQa2X5R7ZO4HYRlUzwWT1NI/aGFo8eILfyV",
-	"Nub3s9GJvKJYlbhUemoaRxWWuhaP2+XPRjceN9N2EPz9pw8B0c6+P90/evbcfaRYqWrFTJF0dwCLnKif",
-	"wnUruO+WzKMe4taWLnsj/rXtozWs2PUYm463MJAHsV9EtIYjfSsgS99oTZcgy46ETuMXY9Y2u6LpsdKM",
-	"bltAl5VOh3JeA8260KxbW9Zva1FrS7y4ivhYewfhH7uJehdC2+l50H0axk6HMzzP+OK803jqvl0Y85nI",
-	"1ryJuk/3z5lKeEeUVj5VsoUHvhkcPj9GUuNMcznBrAqnW6eOC7GxwDsi1n/27Nn+8HA4/L//+V/688WL",
-	"vVbKdMbf+b/8XF9w2VHbaRMsS/BtiJwghWizUXnUjSMswVRfbCsKBSWs9MftoPYuscqZkD+AnDiCOGwL",
-	"cyhw1tawQYWq34WzeUCyPrdspoxlh8NoOBzuNTTBGb8OszwbDqMt7h9IGV569/nTaNOCnaLaFuPhlpsp",
-	"dWlOnEytcXZuAnOHwI09m8dIbCcFSNJq4Bm6zQfoIGxuaO2q1nLQsNNy6TWgrz38bkYi0h2dLGSfbIyj",
-	"DTO/p8e7o1tXJL+pIhT9XGu39jdoY4/ZRGlhp7O6BxTSo2fPDl+0am+3cXNdwqJLF/b20SUs2jUJzefs",
-	"6dH+xcICe0PL8jYVu4RFxC64gefHrG8slynXKQOZqFTISTu/2iLYWBaZT11oeA47TsFvrbGRqAbVJWdW",
-	"bf5NZ9Vi7lz6b7dSgxrnvsnWwZHXrqhdRUxKN87tHJGbVMxwQu0B7Eiqy6bgVjCpR6+vOEeNKXZE8Ns5",
-	"cFeVoi79ixYRdaqJ1ZKjtiOpLbABtrUH/r5kX13e+XWQ/i9hxIXIPIhbPaoP5F8pU2NaPUBL/qo9ZhW7",
-	"Ktde9ztJZZkBNKTjKeXNRbWfl4auMtmm/AozSTSMC4OOqaOjyBnczsqNS9fPObHwAV00+1Hpsjnea73Q",
-	"LE/qA5giayHOKmlhWWovTiiproy6jyMWG8jG7n/0sWIaaGzBWNDmXMlsUT18TjJ15QEny8NvDugBTO2h",
-	"niSOWwkFD6AhA7uuG8Mo1TtR2PanzSAzbTArf9iNo/hD2MRow/htq8Nk8529STyh0XcM007vOLAbrnOh",
-	"wew05lRlXfGSoivkqivxx3p7bc0F77pzRNhvn/bTGm3X8JC15ZH4/YbVrkkiqR9qA7adePOd5u0xk2XK",
-	"2ZZZIUkzkG7dW/WYuxufirEVoEkVG39J5MnHys/5hAJvnE0hJN0f8TzfHE9N6y0Prtfcu19hJ8Dv4s6m",
-	"BMYtHdH4/gcoAb+DxYrpryQbMLSlfGz5usbJvLpT2Spy2rk5n4TyDRcwVhrYWAM4sdbum73p3oGE+Y7r",
-	"tzY7N1RrpbGLF2g48muqpvKX58fekOyurtK9qrLww+09AWt43qop7X4zFXRPGGev3rJ/qAss4qD0pUNy",
-	"mZKXtGYsH7Va/5t55SpF0Wku1cegTGmrmmFQQgpHKO1uobs6nKg358K2jlUf6XljnOGO7tYmd+6ks9Xk",
-	"NOLSlI/GEyuuSP0oU9KIb9eS09oM6lpRgGXbilLGwmw+6RiP3pfqcOZqqI1Aqj9V5Yh69SxvulbwBSqi",
-	"XlmVwL9dpTfTe2XuftSr1VhxloOvE9C6jXXhaJgP3eKNpPsA2laoVnKxwBoEfz376R3eSjU8Xut4ac0F",
-	"3mbUSWO59/q3eAXWhuWv+Kdr6GmF7aCyEKff3HPML1RhTy4yLi9jNE26itaQIeBA4K0AusrDeie8MMCm",
-	"3DBOqZi5hkQYCDfGXLLYYU9Mav5+Q813X6i5JAWf5/k+Bq3OhDFCTsJ33lgJH2fCONwSk0JDGtPdeni7",
-	"VhKB9Z8Nn4YfyoI77tujvc0hkyEhASFa043W3DqgdLodn17DBKkgiWeFKhQeanI/jBbgBjIhIVrDC9uk",
-	"ywfPmJfjGesZOWuVterJWzrkGnv+fGdZnMvG7C18n92JoEpl5+EybpUO7zH+vQ6s+jqi+pG1bH63ODaH",
-	"FLcKYLst3izhQE2dOBy26hN3eLpbZZbWD7yU+oc1qX+4hWq3EpnVBfu7UOeRsG+vzbvXbxV09XtCgcax",
-	"7nSUK/A6S1Te0JB4OhNYQbCQEu1sjQ5GR6mhqgZFqrRqMIh4KwLhcP/5U5apOej9hBunmVsL2kQsFROn",
-	"qCjNnuw/iZy40Bi4glXJuH8Oq3e0B2ztrwvYOpM8N1Nld/cGdWT58jzveuU2AqQ99KMW61HW7XuCwXlK",
-	"ioRnqNW1R3ikO4ZjtEcRtIuONcEHG/04Hm6RT2UOjpuuCI0aLNsoPBzrqymXkzYdwBefu4l6ZFHT3ypv",
-	"Ynnq61xQHFXUS3C4dvMCa0tudGD5CpQqX7vs12I8brFTcPbtueQSEFqU9bFWs3adWm1xWeJexkejcmnr",
-	"NnUXjL8k19sz/7OFTDrRYpMHGC9DGqsNyDLj+rIX9TK3yU9bhAisz+ZYTvZpJP416cavqWur7zMuW4N1",
-	"tod5BbC2fWzIntqk4UrVZh38Ml2EumGGCcNgltsF45mdqmKCJSc13vUYNQMqaGgVMyDTjstoR8B3tOGw",
-	"rI5r9LBo5MsLmbC5KrIU14bxQEqnoCMSXhSnR+k5TFO8duoM81HvVw0pTyykn0a9AXuD2w9mqQ4F0+ob",
-	"RxO3NFzLZL0QsG2mao4hzlQOw0F9b2uL3wEkGH8tEClk4IubGX9T8W8msTmkLA+rPmwN6F1oXrNNm4fy",
-	"k6wq0PHVE8FAdMYNE9Z/jxFB0mJ9OrqKlHa1NlhVImGJARSyxgn2aUv4p99XG2+4UGlHVAZWvuSGVtTH",
-	"ChBKo3TfizziGBZQ5SXj9IK6As2O2d++cXiSFJaQJgoa06j3f//zv6z/jl0sLJi9UY+ZYjwW7SGhVLPw",
-	"C+8P/AE8McyXQIwYL+w0fCp30Hr92gw/aA7+vZqzGYU5hYcaxTMTrrUAM2hVcRzrUOlOXInbpeEr4lqA",
-	"jcr8ZM4SNVUak4hz0EZJJigw+QpkqjTl3WRKXbIirxJqVgP7dLZNAQNPQH5D9NrGAAQkm6JdOLTT8jbc",
-	"/s6vO0Os7ba+EVXYRM0a5oozU8h5jHmyZQGz3FkSHW7WWvD8zuVFukVEia/ff/z4viksKpbtiD1iGjAX",
-	"gwmZZEXaoI2mMq53Lo2xjl+jyl0Gfmx5I7uOq9dWGLWo1HUuH45uDbbeiRLpEf/2OuRHdQl3VOJj9zpt",
-	"MBbX7dIC+QhLplw7bqrLXKxQkgt9rImaSGGgeXVYx10sYrtbVFbwD6yFOj60Ll+Vhim3uNHIw1O4lSsv",
-	"QLfuMTjd///JX/Cp+nNwvtZ58AX7bmx5w+bSlmh/PNEOnaFWrnjAzqZYnVgm8JIpmdGlj7OlUX3GQv/t",
-	"N4sBxdftjehg5X4Bvw155927uwta9iu4NSXXwudqAmNaXuHVwq4w3BQjttprExhICi3s4swtjfZCR3Fa",
-	"kGcA14wX9fh1BfWptTlVTxZyrFZP9efy0opdAuQGo+w0cEzhSmqFbsNdcg6aIjW0yjC3lyyNetgc1sRl",
-	"fCQt8BmzZGhJlmuVFqhPDNjHqUDji2rnnX0seyGc1HKFI0QotxFfm2QK7DvFkkyAtCPJNTBfzhVSqvYh",
-	"7GAkR5IuJbFa/gWpqIxKP7BkCsllGA1rhScFrtnySzAsPvUXrihhTpgvkE3XeIh7/h5vMJKnRAZ4heeA",
-	"hvR2wmJ0YMasj3BBO2ovYjG5M2PWpw4QZTk12pbQrBa2sheNZExuT/9CqL/SeIjFpUc0jNsM1KdIS7Tk",
-	"IDPgL/VirKs+klXC6un7tycEmYgS39yqLmGx9P5LNsdEOKrB3jhQinrYc+fqATGSdAMnpHvBESHOhQVe",
-	"CJeZpyIEv6hCJmxVA33G/SkKi1GcVis5cVoMzeB+tkqxPoKc+ao+BOnyE4LRWTSqsRCagHopIO8qAU7N",
-	"Tww7Hj6lX6x7cyTr0Fbag9JzwvpvDnj0Y7l8GmYK1fTGz19mByPa4h07ltj78O0r9uL42X/gSK011OMS",
-	"dw2aItidqFncf8BOmX+FzafKwEhucevsaI5unrEviQOckCx2ZBhHzgDZ+rJ7JJ1ZycK1/fI9tq8sSOgU",
-	"ImtDTf8LoKUKGwLDKBLXWcCQVnxpDyF3utLPAa55YrMF4hLGIWA10RNsJ1AmnzZDeofDvQhPz+3YsFgW",
-	"WRZjThWXi5Gk2vB9qUKVeMNCmsGJQ9wrYArrztPPC1WwVOGa55xCrgzYvQEj5pRzi2ISyQ7SkcQeBcYu",
-	"dYbxMVlcLio6PGGcXvc0YpMphinXkFuYqofP8fB4EFhiaDEUjFcW/33fuzf2374mzoAoC/oJBV3zGotV",
-	"Ehy4y/v9uvSo+dNPesPB4WCIBlMOkueid9J7OhgOntJFyhTl1wFx5H+5vyekb5Trf5v2Tnrfgf0+lB1r",
-	"tEY6Gg7X9BnYrb9AKEq32l7g53zQEL29k18/RT1TzGZcL6qSsAkYFGQFxSpiHflfq52Y3ic3yMHMWVyJ",
-	"WbfZH/0jG3dr4doe5BkXS/tsaSnV3JKfIRTkeK/RwwmFYW5IRgr5+l3X3vFbWrttf/6DBZ9l6/b+Uw7y",
-	"9P3b3U46DLoCgTJUtNVh5Ocq2eemY65pCWv3isXM16LzB1/u/CtgM06NzU6eDZ92DVOu66ClCcwmWgh9",
-	"Woin8mSKvTYcO8UGYbhC8hlin6e1oLw6PAgaUic8nYYfysf0mr31fl111GaLSudCy9WJiEplRXe1e/Kf",
-	"BehFV9O5Nf3gtpsRVeY++eerkfe6Zg+dC9ZN2/ZeFZG+FdYs9ctY3cwvwk5JtNHIbCwy69RznwnXrA6c",
-	"wdiiJCxk5pijDaq+LqBrp94RdR7K/teXvhzbvBqR3A4F3wShdaiNkabtQ2ZiJjpGPGxExVLoxdpYiE/3",
-	"yAfqrSbamiyF47po2G0R4mfETKYssopjWtJ6VlHrroevHG5+pdFvCV863vxS2dnsS3hYVB3YpterzkMN",
-	"vtc0vH8N0SmfbhoM8Qe0ojyY66yuZGsrjO7gc3X3erNOipyWmQ73jT9dEtQvdPB44OWBfwdkGAfItJ74",
-	"ipRqW1D1yEHVIfbm0zpsOVhK9+nCnFdLmTH3hD2NjKKbDUk/taUvtTF7xZMp7Psac909zKTaR1fjFg3L",
-	"bomrW6Be1Tvy947dFHW3FrtXT+0hcb3Mebr9+NRUp62sHWKS8S5NX2hqKW+KN0LL+/UYchb7GPLYSdaq",
-	"FrWQ2Kk1yyCLKLXNqYBCjiRnVsxAFRZrWMngngzpb1Vq1gL96gN2io1uCw0tfcliunyMq56q1Ms3rTXE",
-	"Hcn+s+HThudlqWOit/CbzANj9OuCBwX+Nz624E64RiMN4Ga1IfLDy7fIu6IcBHVpPz2cUnTvfOd4+GLz",
-	"C2WXYPfC4RZrWm7sigzuaCuYhY7XX4Mnlszugz/0TqK/hT53QIbNfbEtN/ZSj0KZOistM2R9Z8qGCB0J",
-	"8/Ipz90kXFtWNcYbMBwR/clzkVQtNCX1nx20sAe3gq+vmC7Zo4M/FPF9TYpwYN2s366nAOxvsl9vxnIf",
-	"pFArTFupK2HSOg1oLlM1w/sBYvC20NL40IUl9Malv6/1avmKqrNbe0P9esTxO8FxPOOmlhvQ5jbobnw0",
-	"+XoH5ln51Iq+3OXYW+8RvE+vUiPYfqNhVwIA04F9V38Jc6gVVvXBiY9uhKbfSLaBsY6EFXLdo6GFR2YO",
-	"PuP/N1/Er4M71WeoLGFzFU1DxdrWYnc7339F7d+X+b6/a/BGVBmrgmaRqVSfgI5BHWqqek2q9TOdlWtv",
-	"ENvhgxJbiQYYvSIjFGY5aKqc8ocyPI6OttnIaj/635vx4dFrycvgy12vKl91RhCIuUiF3Ycr2Hh5Vnbs",
-	"21L6lLHgO19INbsV3vZ1kd7m5UY/xF1v8AiMDIuKUHQM3WalrJ9jhbrOuzuf+lefciUzcn2u7O/8CqrZ",
-	"XbLtFso94SFcagZ1jeBh/Cy/E52gBqyGOuq+r4i/dpu3nvjf1B+8RzRY7o/SggdvluNHUWGksjF/7EOt",
-	"n1b9UBun+OmmUnqWVBGM4H7TLIN0D57Z1e5MN80gaN9v5N50oUZXnFUE8pHsv3nv7AM5W79MV/pqig8e",
-	"IvoYm2E5HUTRwvAOPtc+3ZBozKAt2e41fm+WZqN4yik3Pth6Wg/U7lOU9lQYqzRGmF5CbvdeUhOWuTDA",
-	"jocvVu0FmmqZSBuEcty1wPTRuXM3yEXg3B65os4r9LUHOXwojvexWaf40YOyclW97Tnv5tKoHcs7p46j",
-	"Q4LbZLpTi7RGr7wBO/V/MmNFhn0UME8fDT4rrqo7na7+aCs8h+oPPahi4EsebaUYPBiZ0KLSx2vbP5Um",
-	"4SlviQus0N0XqBYHPM83+Fby/F7NqtM8X+cYXG2QWNlU7MyXduAalrp6R2WiktDUTe5Rsqz65leB2zDI",
-	"3cnfkWRpdXVT73xSXnmeMzvVWLeGs1yrK5GCZv3YN5ePIxa7USYajPsbrgHLh475JcQ+W698Cyu4cqcW",
-	"Y8iA78k8kpgR5XGGssD7x0dHofkBNW2FLC0zm5ak1mrHBp/sJ2lqI5TEPEGrmLAj6UQfu+DJ5UQ71PCV",
-	"k30aQRlplZCfNG0LViIInWKtr/sQe6d5TlM8tB3sttTmSCOMeJRzfy45R8fu2UALC9pOjB185nm+wVj2",
-	"DMdHFL5EStQwpuzl6hJqoii+QljiLIUBjcWPqCS6sXwRUs/8ipdN5TrdbjaRG1j/GNm7bPKux45uE7f1",
-	"AIb3zcQ+Bqx4VDiWo647zu8LFYxo8wV+nm+ycqmUnS8y5BWJqNQdMKTYaw59Tl3AWey/iUNVOkO143iW",
-	"7UWlEpL67oMcmVyXiXuvMv7rmLQd5PFHNWX/XD5upJa7kdgH1pckfFg20B59Q1kLNpSw81kFzSxgkwO/",
-	"JNsicIonVaEDX6qCLBEcKOE+HWLZHCnrJPiJrIFsTIkYwdap8aKlx7GSseWZmuxRdzejyKg5YTxMUs4v",
-	"lR3JudKXzXoKlfGD5WZWeNNHMA8gRKnDbYck9dXOWF9dMkybrXJCKA+kKufpYEiJI9SWwg2799u+ePid",
-	"Er/DZaJ9QnwJVDvHUUdJB7fhCrWieOvdUq/rD94jetbm2d5NVd/FV3BX/amy/HZwcNWPpY6dDaR7MIdX",
-	"KLNUXxY1ob4UMmV9dHdNFfXAmeWZsEUK7sNMXOdcQkZNMiduXvdncJTtDdhba0ayqpQpjC/gi4XFqCiZ",
-	"V2tXPGJUXYpdcKyRs9wodMVVVtZyHck4DDrItfoHYBluKi/lJxjwXJxfwsKtMK7V6vbFmeZTkUzrTbvd",
-	"JHXYXEo1N94Uv1icjGSMbnBf6qfKUYyr0F/fMOhcw9jXdOJ5HvoXYUmg7xSzMMszjE10JBkPymhf9/bg",
-	"Dc7h/vrZt3qPyZEYDz7A2MSsH2PHos+fqxdvbnCPZiGTc+xSdcWzGCWvmy8tfGkjPI74cBYzq1h8dDyN",
-	"Wd9vg8WHz2bxXrdP8HWjeuh92A21Gb6Oj7C+xUdf4aOvsOkrrLOGNcx8N5Xj4HPt0/auxNpLvrKgsIwn",
-	"jmFlkE4gLb3+upBN72JZLNtXvK4cjIbqkXc5F5cZwKOT8U6cjFuiVbfPce25DB+KOX5sYmUUEM6E6qEo",
-	"M4Ntpcb4U8addQkG67FjDwBdyL1HhPliz+fWSHXvHpAa2uziEHUaaeUMjXZ1hQZlj4mU6SIDhqU0SS/a",
-	"1VH6oIrP13GcbqDtRwfqH8iB+gBqzIFj5Q/iX23lLq2W8BlI31o6FeMxaJAJsAuwc/C+vKV4p0YxaNSm",
-	"5kFxqpuIDZ2rP+P60j07ku6tiPE09QnyM3UFe75QDUiD+ZbChmqA+BD1dwAT+VcSpf2KdSEH7F2zrxCb",
-	"AZdYudZzpJHk1nG/ATv1qt0TUxa8QUtQF5KkcpDCZdGbvhvRDU5feJVyzk1zf6gkRlXupy7kSJoSsBqM",
-	"3UP72zfw8Iay36PSXu2s2lj4+fYGDNsBFRIzMBvwdcLMihmcsOPhC2eyZzCS3lGAdZTZnC8G7Be3rzjV",
-	"i3NdyP90/DKOymrUtJtGF6E+ucO4Fyx73i/htuLLdrdZwmcLmTTFwRapf35Ru9Vl/NL0MiXhp3En0a12",
-	"3Nj8HDYsu/nUVT2kkKyvdEQln1mqF+4rwpU846VS9yc2mn+XUsOdfFNmMKnm9yU3Huxebnu58SP2Nmg0",
-	"AnqC13PpvpLZghpmgbSOFCH1t27NoijV/ZGx1CXCV7Qv2fTPb/HKLlUv2YWyU/TXUw8QpuSyzBm0Xpo9",
-	"vBV4m0u0+ZLzobwYrFq7IwCDXHi8Srunq7Q6QnXXJNyZtku1qX6X1payWvO685ZGKS2BrzOOxSeAa5L7",
-	"J6g/hRdEGlGMeoT+euzIgIqYj7fDAha+MiDrx8lU6Pzk+CgE8qKSJwxLQYur0BClKkGNhG4UaVs8K5sq",
-	"oA6hJLXYkCNZ2xU51EKzhNpCTai0FbFCWpH5VgpjpSfKWpDNBfnyGpCe+Pob1JWLXRSz3Ixk7H+PSWmM",
-	"p9xMY7rPw1k9zQf9yAiZOMUIORDSom/y5ReKl/ehoocwuApIo5EsV1c7OBP6ScQ+pSZmfWx2Adc2Rt0X",
-	"UpYJCYZ6QxMHiP89rqnEeOdj/C/7MTWkwJZZmO+PrSTozzjC/g2IFvFpkkBuY9+n8ITF1NSjv8zX9iIW",
-	"y7Tlx+t9+vpkJLkPzMbQaELVi3DjRFo8Ku1O5QRp9YJxfNQNnZgrp+LCtT1IzFXZx5FWxbSakzaMABnJ",
-	"ftV7gKqNNGgAx6ydvbEa+MzUW/o8MWwGM6UXFH0hlWUTreaNwNGRjN985JOAA17hNvWrcpD2JYvfjvff",
-	"KQn7P3KbTOMwRiNY4+nweMDiv++/CUS9/18B20ay8f33iHaIgfWvz8S/IA4whRKiVTEZ3zWhRdP+Duyb",
-	"ipdspWf7EhF1NTv0jUIZF/XozHtRLzFX2ETq2ra2jFpmWXi5200zFZl2FbRAutuynsW6kurT0M7dj9s4",
-	"xK9W26o8KB+vEPXaSG19vw06DUdGWz13mw4eH0uCxo68tYPE42G8foq1WsqOnjYtqoVIWl+pjtS99bTt",
-	"2qTO/SmrER3nkujHLaYRr/EbrTJ/PHy+Br/qvZi2x7NKoWk9WxIKgfsS/5MqSBJqDcSzDDVt4nFMyMHv",
-	"TpPb4j4gWv6lDP1Yviz4gA3V5FrnVyPbr+LJdxG2sotCefC5kpdrL0o/osUGy2omBrosFTllajyuxFKf",
-	"ykZh/vDCq6Az5BYXi0aBWJHuRd75xEdSwjxwjpdUawbSATut1cCdkibjBHZYgNNmibrRmUfFaUilrWtY",
-	"ZdpyXQWjzOUWofmt0pOa3Ow9BM9/I7EdbhdR1jdT7qBWyLuhoSCggmIoHkvQ3pHJR2ixiv1PGrh2f2S+",
-	"ok+dymXKtPXK4Up7OijVqWbtw+rVtQUQZ/z6B5ATxwGf+XJe4fPhqtK3BS8qmz4eZL5D6nYGrnfhLF0p",
-	"YFPBkkfAtTDWsH44IjSLrFJ7kdPxi9zzpQCicLk+klpl8MSwq7JfqpuOmJ8p9Jgn0GJMk50R2v0ZMUED",
-	"M/77ftWTbv9MTCS3hYaYCWdpXsJCpP9JMW2X4DZIYW0Rg/To2bPDF/63C27g+TEOiq+X019jTz43J/a3",
-	"90FxL+lCYFH6yThzo6vxSMbuPCqgX8LCxKGpX861EXIyYKUF7LU5g64kNMzRnUTMDi2ml2Q8kn0knIEc",
-	"sX8WiixcNF62NIra7ZW3YaWoBrebLL9NBb658q6CmYglpUaws4LchlobNPg7UpEfA0lurzjm+XYqo8eO",
-	"qi/usuZY/vJAiqPji+sD+j/gE/dIVm6C7UP4ccF3UL7vzxJbj/CqYxid+H1G01OdNbxKVz4zq+oTkSuV",
-	"eQnm/cbYvAa5kubSUAXYlqLIOOgHald4L81hVAZfp/Ygbup3XHTwMY76PqoUNomnpJ02Ut6SzR98dv9t",
-	"VbUQ41TC/No3f6ndz1CxwgXewF5CHlTtRgHDva5KhSUR/xFKFH79ioN4UO0cvrNLcOsJDO+do330aPUo",
-	"tpcDkbvP8N6DPNxhbRtzTAt9yfgFhodhqpkpuYCv9uQkPPY+NoXGskt0OYfd/ysRf8I4yxyr1iOJr0zA",
-	"mnrrKBMxzswMO8WjfqBXm1CVjcZNpix2U7EdGdMUnHvP+sPXCUvuorbH2oR/Sv0hBDB3sRSvLVQeI4wl",
-	"wniyVnX+W6XJEW0KbHrP+lw2LuVNu+vuZF3USYQRJhrGrAoyiUaylpCwF7H5FOwUNIuvBMxBx8wAqiFu",
-	"vti77WKsquBXJpUNaykjQ4QRFxmwfiyVPS9DaOK9lyNZD6kJQ9RewWpxhql5dUfRjw1k47hRkxlDZ8i9",
-	"mKtMJHhfT0yJljiSKSQiBXPCYp5lag6Y/2rBOP57rmS2iFk/zEphb6oR70P7P2m+U23m3MOHYj9GsvmY",
-	"Bp6FJyjSYorE18zP9RGpwRlKpS5wN2UUhQG7N2AfwBSZT5Yn5juSSqfkoI49GE08YKeWzZSx7HAYDYfD",
-	"AGDD+seHT9kFLJRM914uTVmPZCrnnfIrjGM+Pjpq4+wYqlX65u6Ju5fj18L5Ho7Dl7N74LdxewwNx58x",
-	"OtyDm4xrdzx/0LSUh7o6/1FpoPYsS/gcUb46euxJn/GPsR/FN6yfqBRYbJU6xx/jvT/JVfqqR/Q1MkE2",
-	"nzreRvyIGLqSFRfo8oWuCK1LWGwKnryEcHlsdYEReqEFTL9yhHOLTlmzR/FtL30JBW0svi8Mm/HUPey/",
-	"LAwM2N/wYgd54EhWLxw+Z1O4ZqmYoNygC52z70/3j549Dx81n7OnR/sXC+tDpRM3Txtf+0GY6rLkb267",
-	"D8FhcKIO082D0S34QS8Nfq8Yjx5ZTNOEhalwbcn9b3bCed/ktFtdO0UbCnHf4TXF6Eo1Z0oSclOnKVwS",
-	"1ssMp9qnMNY9H2/rr1gH7NTHanT0LK1jzn12q2vMs6ZxqaOmPydu8nQm5DIO/sgvwbejdfgg5IQgtAvK",
-	"fb6ExblI14cTEZqzDPiVt9EDYuEdFwsPVCy30W2A7vMxZuclIxz3nbrWICC+tR4Bj7uXWsWY/+lN5N86",
-	"Fp9ZlRM+OQTm26Bye2RBM0SG8HpteEzOrQXtXv3vX4f7L/j++NPnw+c3/9brjo3JgJsNl6o/0CNbBWxD",
-	"o8nG7s0JyeW1Q1vCtzLJitQZY5iagEsllcmrT4fD4bCzKyHPsofN4VwnNBDOXZfLdAiPfQE3XCkTAtTJ",
-	"zCN4vW1cG2QxlI6ni+V0JYeRkbNVwaI3xyqf9ed4PuJZWYP/YlHWD2vNFsTYrlpWVlXPp5nLNGDvFLNz",
-	"FbCZmm+pjIqpha6n7BfMO/ctBspEpIvCUNwVx+mKHMuCuU/nBhIlUxP77JeQSY052Jis8wGsXuyfji3o",
-	"2KfH+ww+TA3H5TC4zoUG7NPjfRdMQ46XvyNZZUXyGbD4bQqzXFmQyWL/b7CIWd9H3ZJ/XV2C3CvBVH5P",
-	"8whpLPAUz4Ffek6KOyhBMJKnKBspLpy87riiE6ahMFSRNESghRIBtoyRCzXp8IHjoyM0lchXpGEGswsM",
-	"DhsrPZJHx2yqCm1e1pOqygWT7ca1NV55wR20ll1LkHUjym0bTtaEYa8jHPJoOIzaA8zu3r+Eyy/5ycPG",
-	"H+Dc32ne3QgMgU9Z6mMNZpotiHxLKglkt5QgWYt+e8WTKey/UtJqlW0OaHu8r3jo+4rffgfrNdKrkLJF",
-	"eiHT4+0o2yrPGgrcwWf8Pxg+XXfpgfHcrw6zljIfr9OXr9M9WNpVlp0u1BH6b1/3lrT7GnIcaMC/d6/I",
-	"UI3dpUi9kakJ26FYIA3NSBzWJ0UDkTuOvDDFT5akNZaN8aUUUD8gUctJblJJbmLwI4m1BhiaYPRshCk4",
-	"fodM2BNK+sFrORqsUbd8+JQyrPGK3lqY5RQWThb8SPZjOhk/4HkKUkDaXk/1Az1T0de9Sd0sUNjN1yJj",
-	"Dw9vbbE+fcb86rlIoK73FtLnYz7WirmtoPwjCjuPxWt53xoOJmF+L/zr2mKxqKrTKK3SGVDWZqX9VHqp",
-	"t+ZVbJVVjSTxKmcufCGnYhWjkjDfwKYkzB+ASbkTeuBr5w0sS8I8cKxHVvRniDHanSdhON9mjlQ2eDtI",
-	"xXjcqW2/FuPxWXh0y2oXWs3W+ne39KJatdMo9+nTDBBw0GgjTqxcTa4ZU5VunKuqjR6mz/z17Kd3LOd2",
-	"+oej3T8GSbXeg7xSs5xraB5nnbLKL9uI6/OUm+lNZ9TEx9IJm6qkwBgsrAYQBkC0wVLV3Ewp6qWQ4p8F",
-	"sFzDWFxTuWrW/0sjCkKzmdKAzS/QlkCvaw7aKMkzlnLLg194pb4V9bxACa9kthi0pZMGanjlSesLCY+n",
-	"qXA/8ey9dnNZ4cYhcvdErjDup0ssJlwqKRKeEYEhPB/rs30lciFnQMDfJ2YJvbsIZ5urQ0cDu4mEQI4L",
-	"mezrYk3pN/TrcKz3Hoq9L91SRY5kqNRWFS/ptNl6AUq8acBaHYPW2CJf1fRhbiHTRt3FnV/PxEzY9mvF",
-	"QyxawK+pLNTh0Ncw8B9bqkTdq2wmmK5LZ3Wn+RsXub+Pe8mSNjaXYkT7b/2N/Ed65B5xA2fowgyKWPQu",
-	"Nw1X6jJUtxB0G5+2tSmjiK0/dLjTUjAdnlL9wP3R1u+i2xKHEfj3ZKDj2F8ndbg2dbouhRijr6iGN1aD",
-	"mKq5pFpfSia/fev90RjfJmEYSaGVNhps8OAz/r8poO8DMiFTueIGDL+qnNK+VheXDLRWui0+zw1Rkd59",
-	"MtZuNxXxUg+cx0ziFgyic1qLQduoxAGtdlSLt9frsbwrTV/ozCnh1uYnBweHR/8xGA6Gg8OTvwz/MkR3",
-	"tN/A5xXfCGjcKPAZdlTCBNJcq7RIav2YMBVpxkXGUjXjQi7lvhfkzVrVjE1LFa+fDRa5zQAzApr1OeoV",
-	"3jglzqrxqh1sBs1wvrZpPrYZ0NSFQuh6XEYZeVWl9gdbKETw+ZdbZvkGz8aL4eA/F5qZROVQX6ZHnPZ1",
-	"8jxvAUZw9XsgOy0HeyxTYWcmpFVuO1oVE4SW779cX3ied05ZdvX0TTAN679Xxn6vJhE7DV08I/aj7+EZ",
-	"sTPq4BkxznwHz71NJSAdRwzl7x3HieoQqmurq0ZR27rfYZ1FNFkDuMqoNEkYmecmYgnPLWZaU+li9BCl",
-	"tWkq03Z1Dl+g8AocUpO7pz3C52JBCTMYnFbI2vDemdsO9yUAqfFqxcm2wubLVcx9w4xwiHXqq2rwra7g",
-	"l6miFKPW4ukypLWW9d+odTLr11I6q1wNSofcixhlc6YMeQmVvUSMpmroyxXAQjW+MjS5A0GLVFhmtWM6",
-	"JZTopreO4e6plhG+x+ZxEcZbCgnGRGwGVjt8JxQUpvR6vGRS+RsxCZA2UKWU36Z38+nm/wUAAP//",
+	"7L3pchs5kjj+Kgj+N8JUbIk6LHun5dgPGren2zt9OCz39MS/6VVBVUkSoyJQA6BEcRyK2KfZB9sn+QUy",
+	"gbpYxUOW5D70pdtiVeFI5I08Pg0SNc+VBGnN4PTTYAY8BY3/fA9WL88mFrT7KwWTaJFboeTgdHAOiZKp",
+	"Ydw9ZouZSGbM6qWQU8anXEg250u2UPpqNIgGJpnBnLtB5kKKeTEfnB5FA7vMYXA6ENLCFPTg9vY2GuRc",
+	"8zlYv4CzJFGFtG+/dn8IN23O7WwQDSSfu085Pb8Q6SAaaPhnITSkg1OrC6hP6icyVgs5HbhpzvL8Bxyi",
+	"e9g833G8r8FYIbmDzZpx0+qtHcd/I6+FVnIO0q4ZH6q3dhz/O+AGesGcuae7A/m9ymDNarXKYKcRb93L",
+	"JlfSAGLHn3n6Dbew4Ev3V6KkdRs//eTOLxMJwvkg1+oyg/m//8M4tP1UG/7fNEwGp4P/76DC/wN6ag7e",
+	"0Vc0aRPxzyTjec64NAvQkDJVWCNSYMIalmt1LVLQzwxzy9E8sRFTGp8Zyy14cuFMg7FKA1tww6SyzM7A",
+	"v+GfpGyYqBRYfMnTiyltM46YgwmLCy1PC+nI1Bbp8tTv8ZTn+X6YN957hYN6EmHCsAkXGaRsIewMH2ng",
+	"RsnR4DZyoHwP/yzA2McE5QdcBE7LEi4dHC5xWSnjhtmZqMDIDF+aUwTVf53/+EPEuGSFvJJqIdlEQJZG",
+	"jLOFVnJKIFIOyJc8ZSVDCfCc82yi9BzSOGJwDXqJr+EYTEgWg9ZKm3gP4fJayUkmkkeHSsKzjCUZNzMw",
+	"1YElhdYgLSFKFJjuDFgKlouMOcIyYZ+JX7rbSbTC1fdLtt61Sv/2QU0A4EL/ovSlSFOQjw0Pq65APjPM",
+	"JCoHh8sL4FegmZ1xiRBQEjzCOMhJgLQExCQs2p/pD8r+RRUyfew9uNNJ3SLllKUKiO7hRhgbViqVvZi4",
+	"pfmVvuPLTPH0g1LfcT2FL0WalypdOphnbhEe5kfse/HnsG6r1AU+DOv24z4qV14yZWegGdJvxJKZgEm2",
+	"ZC8OD8MynaKhJc/ivVPkyEQ1hnENLFPTKaQMmapnjrR5kUZMOj7BzEwtiFueg74WCfwk+TUXGb/MHvVo",
+	"zlgKOcgUZLJkQyR/bvklN4CyhpN8SguNupiTJ2Ddg4TnttCw544ydXxTaWYytXjl9DavtHlIFdXO/JH+",
+	"JHlhZ0qLf8GjEs4Pil0C1+5QHAvAHRKtc5RpQQYozTRcq6tKbha1Fa/wwJ9//nn/rLAzkNYtHVb127Ns",
+	"wZeGxX+m2TXwbP6f40EldceDuKnarqgrCLZcqwSMcaB8I62wyy9Fxcg0s2yfhB+7LCzj7JpnBfJTx4t4",
+	"kkBu3UorirnmmdhCUt4GQNTVdvfPXKsctBWksSUauIX0guMztxL3r0HKLexbMXfqYAuKUUOpXYVyNJiC",
+	"BE06dfW4tCmigUg7PxMplMexDrpvw3tonBizUDq90MruvA8N1qm5u32jiLWsPDCZst3bdbpBYTbtyp/Q",
+	"Ob1cfnZBKmHnlJZPzSqZ/OzocM71lWlom9wws5R2BlYkbDEDjRxUWMeagGvDhlzybGlFYiL3m0ECbSKL",
+	"MBflGO5vkM5u/GXgzITBxw5olW9fbMKZ6s1eCFeEflGzMjvtnMqC+aW56JWJ+tbYN121S3X5D0gsLixP",
+	"d8S99hKdHdcyFf3iHFY1KKrEpzaG1Aiomy6iOrE3Vu1RqWtvHi2/E6aDeQgL8+Y/tsBwxFyahmvNkYwl",
+	"3NgLNZkYsKsI/c7JS2kd0ko2dyaaPw/DJirL1GI06PBctCCMC1yzwfOSSANSO4HuDguJ4FoYoST96awh",
+	"B2O0wd3JkRU3KBlKJymcpakGYzo4sGd5K1/guvRyFSBvz39kz49evtw/YjzLZ3z/eNTFqnJlLM8unNzo",
+	"HF/DVPRwFmM1gN1MW/69iDZRDtmcu9pJJ/zz/HGkUo/Ukd4dsgo+7znoBhAkGuwFmncNAlhl0i1UN2Ct",
+	"kMS4eZoKd6Y8e1fbPjldHoXL4OZrW60tr7XHfubRc6hn1vJk1r/LCc8MtAVMOIx1bOQ8K1bOp0kfC7ic",
+	"KXUVMYeFUw0mYnADidNIJ/wKOomFNrvmVDqOdsX9qsGS/uakKTNi6jgGo6EjxtnX5z/snTIDPIOUcYuO",
+	"pWDLaLCFlpDWVlfBc1ukWdU1a/6vMAgbGgDUDd6/Ofv6+zd7HVO2UKeNJz1n/noGydUqNXMi8Q74OWuv",
+	"8xFkPDfQTbHqqvbzpVIZcLmyYnIYq6tBOU01aM/q70XG5fkq0W8vi/L8JySsHclmC1a1G2bfGQFX0Wh1",
+	"k9ZqcVlY+Bxi+4sGQLuJ0RuGOY0HUmYVKq+kLJR6AteeEpwU76GxsyIV9s01dFlJPLF9opInVnUDfhfh",
+	"5R0fOwsFEmrlHELalycd2hAhIJgejdnpf3oKm57S75+2ETMoJAg0UYBec5z6nI3lVcD4uPaU7oVcqzO/",
+	"O9W+1oCKN89MF+assVSiAcz7OGDQ4LtVtztYu4UB3aPstHln/Q6PVlj7vLa0xkK6QFO7hLsfJS8VbsCk",
+	"H54blMAZ8MzONqFFbdnf0gf9+uOVkN0P5lwWPLswFvIdVcRelfQLaJ1mKZMLdNNe825EfUC9FGG7Tiet",
+	"o0N7reVht45iN022hgp30mhbCNuUYkhbbJjChBeZ3YtYRXnog7nQMDkdF4eHzxOe5/gPf49mYZ5n3AIz",
+	"RTJj3DBHnvufPo3K+/nb2049N6BrcyFOUZ6pacT4PM+ELVKI2Fzc5FxCFjEDU3cubmavWncOvYvy/vnq",
+	"9tm7t+wKloZxmZIn2jy2al1cZsLMGrp19xRtGmrfHnyjWFqQf4dNtJqzo7lTZI5PZiP2NSGHcT8cvZiP",
+	"NpJTnXY2YHSPvp42ufZ96e13Z4hbafzNUI6m5t9iAOsMgVXevyrTd1bsepwsbZeTvzopWdcS3ZDh3x+j",
+	"jd4YHHDDru5Db6rL9bsrTrVR7mT2bFIGekXzlzSJNovUrsneNPWaz1ekksJYNb8whZ7wZFdtAuXWRarm",
+	"XMgdP93VC3c/2oXnic11rwJhN9Wgdiav8bMd0bfjCFoeJf+EqQm6a2o60jNDZu4lLJWTfzNgl4XI7L6Q",
+	"TEkwbJjh1eql4jo1ETMqETy7mACkTp5zncwipiFR8znIFEnQREwqKyb+6tNEJOCSi1yricicRgDG8KmQ",
+	"U/fptYCF2XvFhFEZSa5cZSIRYDDO0EHcLQsFVokeObcWtNvbf//C9//10f3ncP+ri4+fDqOXx7f/1oWp",
+	"c37zlr5/cdjCJ8cdxT8L8M8dvXVhZxOqr5W0WmVOTyD9y7/5igFPZmxeGIx5EhTFYkBfo4TnWaYWmTB2",
+	"xM6CW6Ew5EebCG1sY6NrdnF8GA3mQvq/jvrV/816VLfkb+5/A+behzSoM6e7S4PaKHeSBhvJ6T3kGZLT",
+	"Ki3Rtyx8S96jqbgG+Yrx8DPjTKsMnhnC9KVT+kwjSm6uriFlw5PDr/ZG7Il674d674GmWji4BYHcJFlh",
+	"hJJvpNWVk/XuFFIfb/k5RNIcaFd3E90QT0SPq7jbOKypWaeIqyJlnNXUbea01ma0weUyIiISlmJZJAQ6",
+	"wJgww4ZGFToBHyFJIZPliHglEbTiTe4obyi33AEfOwM+kEI7blQl4yzDr6fMCInEfg3aQfqUTZSeKmtB",
+	"+lhhYWtWWGmORAPa0erozljkee4AQKFgbrlRe8/4mNW20Glk+0V1T+J2EJZN8Vg8TSH1hxaOHiO28Clt",
+	"zO9noxN5RbEqcan01DSOKix1LR53y5+NbjxuZt0g+PuP7wOinX97tn/84qX7k2KlqhUzRdLdASxyon4G",
+	"N53gvl8yjwaIW1u67I3417av1rBi12NsOt7CQB7EfhHRGo70FwFZ+kZrugRpOxJ6jV+MWdvsiqbXSjO6",
+	"awF9VjodykUNNOtCs+5sWb+tRa21eHEV8bH2DsK/dhsNLoW2s4ug+zSMnR5neJ7x5UWv8dR/uzDhc5Gt",
+	"+RJ1n/7HmUp4T5RWPlOygwe+GR29PEFS40xzOcWsCqdbp44LsYnAOyI2fPHixf7h0eHh//3P/9I/v/pq",
+	"r5MynfF38S8/12dcdtR22gRLC74NkROkEG02Ko+6cYQlmOqL7UShoIThddR7yJW2n+d1SjLV9MLVcH4T",
+	"b/XRTP3WKIqORBVZymr5IaNOxqRy6JBVfxN+w13KMXPfeEmLKoUDSv/ofdvUYIrMbs+7y0Pw+3yP329U",
+	"1Zrsk1OWF81crq88Dw+PEsbbIEOZArSDKbT+iNfsYO2CSm/x3VcyF/I7kFPHro+6gnAKnLUzqFWhYXLp",
+	"LHKQbMgtmytj2dFhdHh4uNewU+b8Jszy4vAw2uJ2jI689e3L59GmBTszqisCyS03U+rKnDqNr6Z3cBNU",
+	"Dwi6gldCME/A6SikB2rgGV7qjNB93dzQ2lWtRdCw03LpNaCvPfx+MSfSHV2AZD1vTY/v6PX+2OsVvdRU",
+	"8bN+rrVb+yt0Ce9sqrSws3ndPw/p8YsXR1912hZ3ccJewbLPUvPW+xUsu/VczRfs+fH+5dICe0PL8hY/",
+	"u4JlxC65gZcnbGgslynXKQOZqFTIabc03SIUXhaZT6xp+LV7TsFvrbGRqAbVlqu1Nv+ms+owxq/8r7sx",
+	"enfum9g7jrx2Rd0GTFI6Ge/mJt8opP0JdadXIKm2HRVbwaSeW7Hiujem2BHB73a9sKqy91kHtIio14ip",
+	"lhx1HUltgQ2wrT3wdyX76rs7WgfpvwkjLkXmQdypYT2S969M3Or0T7a8qXvMKnZdrr3uFXU6oAF088Qz",
+	"yuqMao/b2l2ZZznj15jnpGFSGHSbHh9HTPK5kFMWl47JC2LhIwqD8KNSKES813ndXp6UV+FWiLNKqWlL",
+	"7eUppXyWOSFxxGID2cT9H28AMEk5tmAsaHOhZLasXr4gmbrygpPl4ZkDegBTdyAyieNOQsEDaMjAvsvw",
+	"MEr1TRS2/XEzyEwXzO6oTm+pR4fx166uqZpvHWcMwTuxctx0xeMxlZTynujwLjPmPUy817NWfaDbUqkc",
+	"Dc0hCNtmaiHj03KokkTcg/oSX7G4kKbInYEIaXzaqHAQbiIMX7IF+v7KnblxTN2lmiDSOOQIhlg9jaVc",
+	"E7roy/m6M7wq1bkDXcvRV63JMhetCtKdY62AGcy975KUYCIcupcjXgNbJPxQ/Hel7lZJUwCtna9FudJU",
+	"3eRrLwViUaDesxoO3IOdZBt6sdrGUGcJSzKBA58Oh5pxY0MBCascWJiwr5hT09hiJjJAQ7rh2d1Bndus",
+	"goDDOu/NbIWjKyNsr5Naw+SZoStThhdybIgxT4d74c6V5/kz4wlqtEU0c4e33QEMS35oDf6CS6D0lNYB",
+	"y8/yubSOrqvamWyBlyVs/ERdyIewuXCPd1K2to4Fd5iz+/DI7DuBTXTwDEV57QwjKhnSAlnDl7NNXu1a",
+	"BlMqUzuoXZvDT9vMo1nUKBTJmQwaK6hRRPsIWyCv0/x2zOezLyA7+NndLyGxNNHOd488obF3TOpL7zkN",
+	"EG5yocHsNOZMZX3ZNaIvQL8Pna337q8JB1x3kAj77ZPEO3MzGvepXVnHfr9htWtSjuuH2oBtL958o3l3",
+	"hk1ZoGDLHOKkmXax7qt6hsatT9zdCtCe731OnHKTQxYGNBNYrAGjjZpCqCf7jtZbHtyguXe/wl6A30eE",
+	"TwmMz+EY76EE/A4eZCyWQoIHA6HL19ry2dmg9RAEL+Zxzmeh2NclTJQGNtEAzszsvsm/7d+BhMWO67c2",
+	"uzBUma+xi6/QkctvqPben16eeMdufy2+/lXd/x1BneeturbdM1NB95Rx9vot+4e6xJJfSl85JJcp3anX",
+	"nNfHnd74zbxylaLoNFvV1KiujlXNoHkhhSOU7kvE+zqcaLDgwnaOVR/pZWOcwx0v55vcuZfOVksZEJem",
+	"6gU8seKaFJiygAHx7bTrYqqCVa2EVNvXSQUGwmy+RA0evS/s5o1KrKRFrjiq4ebsy1oVIzRVfDmzaFDW",
+	"sPJfV8Vw6Luy0lM0qFXkG0SDUFWqcxvrkhewek7H3TVFj9C2Qm27yyVa3/91/uMPGMPUuIFax0trARNd",
+	"TlZpLJdJX8WGtUmcK9EMNfS0wvZQWcjqbDkm+KUq7OllxuVVjK7CvhKH5JhzIPBeOQr8wup4vDDAZtww",
+	"ToU7cg2JMBDiC7lkscOemNxu+w23m/tBLSQ53Hie72OK01wYI+Q0/Oadh+HPuTAOt8S00JDGFIkZvq4V",
+	"0GLDF4fPw4OyPKP79Xhvc4JNSF9FiNZ0ozUxKiid7san1zBBKl/nWaEKZSqb3A9jS7mBTEiI1vDCLuny",
+	"3jPmdhxCPX97rbJWvXnHC7LGnj/dW82PtnP5DneR/WVDlMouQujWKh3+s+BOARYSLpS8uK57l1YDCh8w",
+	"tbIO2fqio/r5dkCqfwe7JU843LpT1sRd0a+FSjWt5OiwUy25RyTZqpxJHW9K5eGopjwcbVZC1mBXy/1q",
+	"Vc4kLEiBMyE01etSWN6US4rEqULEy/GYkowzusUofV9NtqML6FGtVzIW+tDjPgwXZGF3t1vc53dKRvgt",
+	"YWkD835v2LZypOeJyhvqKk/nAot/F1Ki00Pj7avjhKEgnncJdqmTSL4rGz7af/mcZWoBej/hxplJ1oI2",
+	"EUvF1GmNSrNn+88iJ7s1xpwTDPx7WHivO9dif12uxbnkuZkpu7trrudqgud53yd3kebdUdu1MO2y5PYz",
+	"zKtRUiQ8QxV79FkO735x3O+OWxM3vNGp5uFWOpK9F60vuLoGyy4mFI719YzLaZdC5utG30YDcm/Qv1Xe",
+	"xPLUl6ijFIhokOBw3bYeloXf6E30xeNVvnbZX4vJpMNoxNm3Z+QtIHRYThOt5t0GjtoiksR9jK9G5dLW",
+	"beo+ZFNJrneXT+dLmfSixSZ3fHmxUK42IMuc66tBNMjcJj9uET+5PhG7naffqNnRpJuk/0bWbfVdxmVn",
+	"nP32MK8A1rWPDYUPNpkbUnWZaj/PlqHkr2HCMJjndsl4ZmeqmGK1eI2BMEbNgWqR43WuTHsi9RwB39OG",
+	"w7L6bmr9opEvL2XCFhj17daGofxKp6AjEl6UYkOZ9UxTqmXKLpdsPPhFQ8oTC+nH8WDE3uD2g49Ah1rH",
+	"9Y2jv6H0IpR1NsoIBx8WMadKdg7qe1u7XxxAgiXeAZFCBr64mfE3Datm/QmHlOVh1YetAb0PzWuOguah",
+	"/Cir4tF89UQwh5Rxw4T1v2O4tLRYWppiJ6RdLetbVTdrMYBC1jjBPm0J/+n31cUbLlXaE7KKReu5oRUN",
+	"sXib0ijd9yKPOIYFVHnFOH2grkGzE/bXPzs8SQpLSBMFjWk8+L//+V82/IFdLi2YvfGAmWIyEd3ZXFRu",
+	"/DMvc/wBPDPMVy+PGC/sLPxV7qAzNq0Zm9kc/Fu1YHOKAQ8vNereJ1xrAaY7IsKxDpXuxJW4bQ1fEdcS",
+	"bFSWFuIsUTOlsf5PDtpgLAV+eg0yVT40J1PqihV5lQu/mpOjs21qj3kC8huizzZGZyLZFN3CoS9DZDO3",
+	"v/e75xCItq2jShU2UfOGueLMFPLkY4mbMmgrd5ZEj8+7lve6c2XAfhFR4uu3Hz68awqLimU7Yo+YBkyj",
+	"ZkImWZGuCZLTO1e1W8evUeUuo2K3vB5fx9VrK4w6VOo6lw9HtwZb70WJ9Ih/dx3yg7qCe6rOt3uJZZiI",
+	"m25pQQFiyYxrx011mSkWqumiwztRUykM9AYVUf+J3ULWg39gLdTxpXWlZmiYcosbjTw8hTs5RAN06x6D",
+	"s/3/n/wFH6t/ji7WOg8+Y9+NLW/YXNqRqIsn2qMz1DqNjNj5DBuLyAReMSUzuoFztjSqz9ijq/uaN6D4",
+	"ur0RHaxc9uCvoWRU/+7ug5b9Cu5MyX9rhMMFgTEr71NrMemYi4Ph7N1lxQwkhRZ2ee6WRnuhozgryDOA",
+	"a0ZnG/5cQX1mbU6NT4ScqNVT/am8QWRXALnBFAQNHKsvJLUeFcE9mIOmsBmtMizLQ5ZGPacA21kwPpYW",
+	"+JxZMrQky7VKC9QnRuzDTKDxRWWvzz+UbcxOa2V+IkQotxFfVnAG7BvFkkyAtGPJNTDfiQFSKtQn7Ggs",
+	"x5JuiLHR1SWpqIyqtrFkBslVGA3b/CQFrtnyKzAsPvO33yhhTpnvbUN3qoh7/lJ1NJZnRAZ4n+qAhvR2",
+	"ymJ0YMZsiHBBO2ovYjG5M2M2pOZtZZA1bUtoVosh2ovGMia3p/8glE5svMTi0iMaxm1mMVIaClpykBnw",
+	"N6wxtkQay8q1e/bu7SlBJqKaFW5VV7Bsff/Kx7FT+6TGgVIIyp47Vw+IsaTrUCG9L5nqKWJtRsJl5qkI",
+	"wS+q+BVbtS+ac3+KwmKKi9VKTp0WQzO4x1YpNkSQM1+QkyBd/oVgdBaNaiyEJqA2aMi7SoBTaKxhJ4fP",
+	"6Yl1X45lHdpKe1B6Tlh/5oBHD8vl0zAzqKb3adtVYR9EWwx4wOrY7//ymn118uI/cKTO9kdxibsGTRFs",
+	"LNrsyzViZ8x/whYzZWAstwgBcDRHYQDYUtABTkgWOzKMMYZ468iDsXRmJQsxFO2gAl8UnNAppB2FdlyX",
+	"QEsVNkTpUQ6Gs4AhrfjSHkLubKUVG9zwxGZLxCUMCsFGAKfYCaysG9PMdzo83Ivw9NyODYtlkWUxxpRz",
+	"uRxLaus0lCo0eDIsBO2fOsS9BqawZRQ9XqqCpQrXvOAU/2bA7o0YMaecWxSTSHaQjiW2FzO21dTRB8hx",
+	"uazo8JRx+tzTiE1mmKBSQ25hqgjvk8OTUWCJoTtoMF5Z/Pd9797Yf/s1cQZEWdDPKCON11iskuDAXQZb",
+	"1KVHzZ9+OjgcHY0OQ0UAnovB6eD56HD0nC5SZii/Dogj/8v9e0r6Rrn+t+ngdPAN2G9DxeBGV9Pjw8M1",
+	"LcJ2aw0W6kmvdgb7KR81RO/g9JeP0cAU8znXy6qbQwIGBVlBgaPYAuqXaidm8NENcjB3Fldi1m32e//K",
+	"xt1auLEHecZFa58d3WCbW/IzhJyAdxo9nFAY5oZkpJCv33XtG7+ltdv25z9a8nm2bu8/5iDP3r3d7aTD",
+	"oCsQKON2Ox1Gfq6SfW465pqWsHav2IdoLTq/952KvgA249TYp/DF4fO+Ycp1HXT0b9xEC6HFIvFUnsyw",
+	"TZ5jp9jbF1dIPkNs0boWlNdHB0FD6oWn0/BD5cdBsy32L6uO2mxZ6VxouToRUams6K52b/6zAL3s6xe9",
+	"ppXzdjOiyjwk/3w18l7f7KHp2Lppu76r0gO2wppWq7vVzfws7IxEG43MJiKzTj33ZQKajT0ymFiUhIXM",
+	"HHO0QdX3UQFdK/aOqIvQsau+9Hag+WpUQTcUfP+yzqE2hv12D5mJuegZ8agRokzRIWvDxz8+IB+od4nr",
+	"6o8ajuuyYbdFiJ8RM5myyCpOaEnrWUWtMTZ+crT5k0arVPzoZPNHZVPiz+FhUXVgmz6vmoY2+F7T8P4l",
+	"RKd8vG0wxO/QivJgrrO6kq2tMLqDT9Xd6+06KXJWpp08NP70SVC/0NHTgZcH/g3YWgxVz4mvSKmuBVWv",
+	"HJTNIwa3H9dhy0Er96oPc1630pQeCHsa6V23GzKwaktvdSB+zZMZ7Pvy0P3th6XaR1fjFr2G74irW6Be",
+	"1fb9t47dFHW3FrtXT+0xcb1MQLv7+NQPsyupHDHJeJemrxHbSmLjjTj/YT2gn8U+oD92krVqIyMkcyvJ",
+	"MsgiyjN0KqCQY8mZFXNQhcXyszK4J0MuYpUnt0S/+oidYYmBQkNHS+GYLh9juouvMr1T7xbiRsmxHL44",
+	"fN7wvLSanXsLv8k8MGGiLnhQ4P/ZxxbcC9do5GQQvX5h+RZ5V5SDoC7tp8dTih6c75wcfrX5g9chOcx9",
+	"cLTFmt7xZaZ4+kGp7zBbDBnc8VYw+8bnjH0Jnlgyu/f+0HuJ/g763AEZNg/FttzYrfbiMnVWWmbI+s5U",
+	"iOvGuO/wluduEm4sq3pajxiOiP7khUiq7veSYcTEqIM9uBV8ecW0ZY+OflfE9yUpwoF1s367ngKwNeF+",
+	"vY/iQ5BCradEpa6ESes0oLlM1RzvB4jB20JL40MXWuiNS39Xa7P4BVVnt/aG+vWE4/eC43jGTS03oM1d",
+	"0N34aPL1Dszz8q0VfbnPsbfeI/iQXqVGsP1Gw64EAOZm48ojh7xQ64nggxOf3AhNv5HsAmMdCSvkekBD",
+	"C4/MHHzC/99+Fr8O7lSfodLC5iqahkqfrcXubr7/mue20Ct83981eCOqjFVBs8hUqk9Ax6AONVW9JtX6",
+	"mc7LtTeI7ehRia1EA4xekREKsxw0lbH5XRkex8fbbMTfxzqafVPWzf1NGR8evVpehkaCZh8jCMRcpMLu",
+	"wzVsvDwrm21vKX3KWPCdL6Sajcbv+rlI7/Jxo5X5rjd4BEaGFV4oOoZus1I2zLF8b+/dnU/9q0+5khm5",
+	"vrzQb/wKqtkYvusWCqtoEoRLzaCuETyOn+U3ohPUgNVQR93vFfHXbvPWE/+b+osPiAbt1oYdePCmHT+K",
+	"CiPV8Pl9H2r9tOqH2jhF1PC80tNSRTCC+02zJtUDeGZXG6veNoOgfavAB9OFGg0tVxHIR7L/6r2zj+Rs",
+	"/Txd6YspPniI6GNshuX0EEUHwzv4VPvrlkRjBl3Jdl/j76Y1G8VTzrjxwdazeqD2kKK0Z8JYpTHC9Apy",
+	"u/eK+icuhAF2cvjVqr1AU7WJtEEoJ30LTJ+cO/eDXATO7ZEr6r1CX3uQh4/F8T40mzg8eVBWrqq3Pefd",
+	"XBq1Y/nBqePokOA2me3U3bjR5nrEzvw/mbEiwyZTmKePBp8V19WdTl9r4xWeQyWSHlUx8FWZtlIMHo1M",
+	"aFHp07XtH0qT8JTX4gIrdPcZqsUBz/MNvhX3wkNa13m+zjG42tu8sqnYuS/twDV4RYfuviCNykQloakR",
+	"9JNkWfXNrwK3YZC7k78nydLp6j6zlmPCjw/fsTONdWt41XlmGC/gcqbUVRyx2I0y1WDcv+EGsJbrhF9B",
+	"7LP1yq+wnC53ajGGDIC1Qk7NWGJGlMcZygIfnhwfh85QFnPDIUvLzKaW1OroKErJfpKmNkJJzBO0igk7",
+	"lk70sUueXE21Qw1fxtqnEZSRVgn5SdOuYCWC0BnW+noIsXeW5zTFY9vBbktdjjTCiCc598eSc3Tsng10",
+	"sKDtxNjBJ57nG4xlz3B8ROErpEQNE8peri6hporiK4QlzlIY0Fj8iOrTG8uXtXY0XaZynW43m8gNrH+K",
+	"7G2bvOuxo9/E7TyAw4dmYh8CVjwpHO2o657z+0wFI9p8gZ/nm6xcKmXniwx5RSIqdQcMKfaaw5AzbO3O",
+	"Yv9LHKrSGaodx7NsLyqVkNS3ZubI5PpM3AeV8V/GpO0hj9+rKfvH8nEjtdyPxD6wviTh47KB7ugbylqw",
+	"oYSdzypoZgGbHPiVabTIfFYVOvClKsgSwYES7tMh2uZIWSfBT2QNZBNKxAi2To0XtV7HSsaWZ2q6R309",
+	"jSKj5pTxMEk5v1R2LBdKXzXrKVTGD5abWeFNH8A8ghCl9v89ktRXO2NDdcUwbbbKCaE8kKqcp4NhaFs5",
+	"AwL53q/74uE3SvwOl4n2CfElUO0cRx0lHdyFK9SK4q13S31df/EB0bM2z/ZuqvouvoC76g+V5beDg6t+",
+	"LHXsbCDdozm8Qpml+rIwPI5dCZmyIbq7ZooaEs3zTNgiBffHXNzkXEJGHcSnbl73z+Ao2xuxt9aMZVUp",
+	"UxhfwBcLi1FRMq/WrnjEqLoUu+RYI6fdRX3FVVbWch3LOAw6yrX6B2AZbiov5ScY8VxcXMHSrTCu1er2",
+	"xZkWM5HMfIXaiQBqf1uHzZVUC+NN8cvl6VjG6Ab3pX6qHMW4Cv313ZsuNEx8TSee56GZFJYE+kYxC/M8",
+	"w9hER5LxqIz2dV+P3uAc7l8/GdCONmNyJMaj9zAxMRvG2D7q06fqw9tb3KNZyuQCW4Zd8yxGyevmSwtf",
+	"2giPIz6ax8wqFh+fzGI29Ntg8dGLebzX7xP8ulE99CHshtoMX8ZHWN/ik6/wyVfY9BXWWcMaZr6bynHw",
+	"qfbX9q7E2ke+sqCwjCeOYWWQTiEtvf66kE3vYlks21e8rhyMhuqR9zkX2wzgycl4L07GLdGq3+e49lwO",
+	"H4s5fmhiZRQQzoTqoSgzg22lJvgI+/47Yxy9XUuZOHTde0KYz/Z8bo1UD+4BqaHNLg5Rp5FWztBoV1do",
+	"UPaYSJkuMmBYSpP0ol0dpY+q+HwZx+kG2n5yoP6OHKiPoMYcOFb+KP7VTu7SaQmfg/R9vlMxmYAGmQC7",
+	"BLsA78trxTs1ikGjNrUIilPdRGzoXMM511fu3bF0X0WMp6lPkJ+ra9jzhWpAGsy3FDZUA8SXqL8DmMh/",
+	"kijtV6wLOWI/NPsKsTlwiZVrPUcaS24d9xuxM6/aPTNlwRu0BHUhSSoHKVwWvRm6Ed3g9INXKRfcNPeH",
+	"SmJU5X7qQo6lKQGrwdg9tL99Aw9vKPs9Ku3VzqqNhZ9vb8SwHVAhMQOzAV8nzKyYwyk7OfzKmewZjKV3",
+	"FGAdZbbgyxH72e0rTvXyQhfyPx2/jKOyGjXtptFFaEjuMO4Fy573S7it+LLdXZbw+VImTXGwReqfX9Ru",
+	"dRk/N71MSfhx0kt0qx03Nr+HDctuP/ZVDykkGyodUclnluql+4lwJc94qdT9gY3m36TUcCfflBlMqsVD",
+	"yY1Hu5fbXm58j70NGo2AnuH1XLqvZLakhlkgrSNFSP2tW7MoSnV/ZCx1ifAV7Us2/dNbvLJL1St2qewM",
+	"/fXUA4Qp2ZY5o85Ls8e3Au9yibZoOR/Ki8Gqzz4CMMiFp6u0B7pKqyNUf03CnWm7VJvqd2ldKas1rzvv",
+	"aJTSEfg651h8ArgmuX+K+lP4QKQRxahH6K/HjgyoiPl4Oyxg4SsDsmGczITOT0+OQyAvKnnCsBS0uA4N",
+	"UaoS1EjoRpG2xbOyqQLqEEpSiw05lrVdkUMtNEuoLdSESlsRK6QVmW+lMFF6qqwF2VyQL68B6amvv0Fd",
+	"udhlMc/NWMb+eUxKYzzjZhbTfR7O6mk+6EdGyMQpRsiBkBZ9ky+/ULy8DxU9hMFVQBqNZbm62sGZ0E8i",
+	"9ik1MRtiswu4sTHqvpCyTEgw1BuaOED873FNJcY7H+Of7MfUkAJbZmG+P7aSoH/GEfZvQLSIz5IEchv7",
+	"PoWnLKamHsM2X9uLWCzTjoc3+/Tz6VhyH5iNodGEqpfhxom0eFTancoJ0uol4/iqGzox107FhRt7kJjr",
+	"so8jrYpptSBtGAEylsOq9wBVG2nQAI5ZO3tjNfC5qbf0eWbYHOZKLyn6QirLplotGoGjYxm/+cCnAQe8",
+	"wm3qV+Ug7SsWv53s/6Ak7H/PbTKLwxiNYI3nhycjFv99/00g6v2/BWwby8bv3yLaIQbWfz4X/4I4wBRK",
+	"iFbFZHzXhA5N+xuwbypespWe7UtE1NXs0DcKZVw0oDMfRIPEXGMTqRvb2TKqzbLwcrefZioy7StogXS3",
+	"ZT2LdSXVZ6Gdux+3cYhfrLZVeVA+XiEadJHa+n4bdBqOjLZ67y4dPD6UBI0deWsHicfDeP0Ua7WUHT1t",
+	"WlQHkXR+Uh2p++p517VJnftTViM6ziXRj1tMI17jV1pl/uTw5Rr8qvdi2h7PKoWm82xJKATuS/xPqiBJ",
+	"qDUQzzLUtInHMSFHvzlNbov7gKj9pAz9aF8WvMeGanKt86uR7Vfx5PsIW9lFoTz4VMnLtRelH9Big7aa",
+	"iYEurSKnTE0mlVgaUtkozB9eehV0jtzictkoECvSvcg7n/hYSlgEzvGKas1AOmJntRq4M9JknMAOC3Da",
+	"LFE3OvOoOA2ptHUNq0xbrqtglLncITT/ovS0JjcHj8Hz30hsh9tHlPXNlDuoFfJuaCgIqKAYiqcStPdk",
+	"8hFarGL/swauPRyZr+hTZ7JNmbZeOVxpTwelOtWsfVh9urYA4pzffAdy6jjgC1/OK/x9tKr0bcGLyqaP",
+	"B5nvkLqdgetdOK0rBWwqWPIIuBHGGjYMR4RmkVVqL3I6fpF7vhRAFC7Xx1KrDJ4Zdl32S3XTEfMzhZ7w",
+	"BDqMabIzQrs/I6ZoYMZ/36960u2fi6nkttAQM+EszStYivQ/KabtCtwGKawtYpAev3hx9JV/dskNvDzB",
+	"QfHzcvob7Mnn5sT+9j4o7hVdCCxLPxlnbnQ1GcvYnUcF9CtYmjg09cu5NkJOR6y0gL02Z9CVhIY5upOI",
+	"2aHF9IqMR7KPhDOQI/bPQpGFi8bLlkZRt73yNqwU1eBuk+XXqcA3V95XMBOxpNQIdlaQu1BrgwZ/Tyry",
+	"UyDJ3RXHPN9OZfTYUfXFbWuO5ZNHUhwdX1wf0P8e33hAsnITbB/Cjwu+h/J9f5TYeoRXHcPoxB8ymp7q",
+	"rOFVuvKZWVWfiFypzEsw7zfG5jXIlTSXhirAdhRFxkHfU7vCB2kOozL4MrUHcVO/4aKDT3HUD1GlsEk8",
+	"Je10kfKWbP7gk/vfVlULMU4lzK9985fa/QwVK1ziDewV5EHVbhQw3OurVFgS8e+hROGXrziIB9XN4Xu7",
+	"BHeewOGDc7QPHq2exHY7ELn/DB88yMMd1rYxx7TQV4xfYngYppqZkgv4ak9OwmPvY1NoLLtEl3PY/b8S",
+	"8aeMs8yxaj2W+MkUrKm3jjIR48zMsVM86gd6tQlV2WjcZMpiNxXbkzFNwbkPrD98mbDkPmp7qk34h9Qf",
+	"QgBzH0vx2kLlMUJnPGJlT3asueroV9mopj5RuulNi9hiptCXyjN2LWABmhkAnzvFpFpE/qZ9nnMdYhvs",
+	"DMhVx3KViUSAOe2MezEAWF5Ag9eLMpEs2RVAjoFkGJZSm9mwYTxDhIsjFlswju9dKJkt472xVDlIx9mu",
+	"hQcIulaLnArVocskp8iGV868wj/Kd+m+JLgQq4aYIV7LtzUXliWZMmBGY3lWe51blmDAbVl1lacUDeyG",
+	"SdVCRqy6h1OFNSKF0mOneWL3KPiDIpQjaqLHkgy4xN5S3mXnoFSu2dfJovY0S+ZWSpwbWTS1AcB8uBy0",
+	"UKlIeJYtR+zM39l09e4sZOkcw9ceiMc2J6l18nxMdtteRK50f68q9woGQrq3fm+c+FekW/F0LmRbtaL2",
+	"H6tOOCI/0w7RrfveVpgkBlz288i/OAbIkxkzxeU/ILFsyGUjcsl032+crgvNi5ALaJiwKhIvGsta1tae",
+	"47PgeCqLidfFxGaFdfPFfqsxslG/Msci/FrK8DlhxGUGbBhLZS9KfhvvvRrLOv8NQ9Q+wZKahqlFdZE7",
+	"jA1kk7hRuB7jC+kOxnPriU908EscyxQSkTqOH/MsUwtkZ01mzYZhVooNVg3hQPs/bX5TbebCw4cC5May",
+	"+ZqTFuENCkfzAqNRxMCH7dfZvd9NGWpmwO6N2HswReYripCGOpZKp3SLF3swmnjEziybK2PZ0WF0eHgY",
+	"AGzY8OToObuEpZLp3qvWlPVwz3LeGb/GZI+T4+MuDo3xrCXnemj2XIt5/gJ82QO/iydj/gw+xhQaD27y",
+	"QLrj+Z3m7j1WfNH3SgP1sGrhc0RFPfBak4w+/xr7XvyZDROVAoutUhf4MN77g8QbrV4bfY1M0CvPdb1Z",
+	"yYoLbC20rmC5KcL8CkKEjdUFhjGHPlnD6raQW7y5MnsUBPzK15nRxuL3wrA5T93L/sfCwIj9FW+/kQeO",
+	"ZfXB0Us2gxuWiinKDTImzr892z9+8TL8qfmCPT/ev1xan0+SuHm6+Np3wlQ3yn91230MDoMT9ah8Hoxu",
+	"wY96s/pbxXi8tsJcdliaCtdad6RmJ5z3naDXmLToaELcd3hNFqNUC6YkITe148MlobEUTnVIsf57PinB",
+	"x6FUxlFPY+c65jxkS8/GPGu6Oztq+mPiZqeh8D2/At+z2+GDkFOC0C4o9+kKlhciXR9zSWjOMuDX3rcQ",
+	"EAsDAVh4oWK5jZYsFPSEgY2vGOG4b2e4BgHxq/UIeNK/1CoR5w/vR/y1Y/G5VTnhk0Ngvg0qd4dfNeMI",
+	"Ca/XxhDm3FrQ7tP//uVw/yu+P/n46ejl7b8N+gMIK+qp/FJr41BKDP5b9f5WCS/QaFK0Q3tWt8vTlr+P",
+	"stxeUbLmKTn1fBiie9CX2eIG6Zq8ymT/jfdi7TqdHvlTwfJXzlF+GxE/lZ5UAbbd63atHMuAmw0xYN/R",
+	"K/dNbp29lOmGbgcyfSuTrEiBgcRMSlwqGS8eCI40epso8yx73JIT66gI4dwXC0eH8NTGeAM9EALUcd4j",
+	"eL3LbRdk6bYqXbazqx1GRkyDAYt+Vat8kQKnfSGelS2DLpdludPO4gYYil5LIq/KDzZTr0fsB8XsQgVs",
+	"pl6hKqPar6FJO/sZy+T4jkhl3vRlYShMnON0RY5VTN1fFwYSJVMT+2TdUPgFS8ZgbvF7sHq5fzaxoGNf",
+	"zccXHMBKNrgcBje50IBtBb0XkWnIMVZtLKsiDnwOLH6bwjxXFmSy3P8rLGM29ElCFA6grkDulWAqf6d5",
+	"hDQWeIrnwK+8ToM7KEEwlmeopVIaGwUJ4IpOmYbCUAH1EDAfKhrZMqQ/lNDFF06Oj9FpQV5bDXOYX+Il",
+	"3kTpsTw+YTNVaPOqngNeLpi8KFxb480I3EFnldgElShEuW2j35swHPRkbxwfHkbd8fD37+nF5e90/3Z0",
+	"v3N/o3l/31IEPhXVmWgws2xJ5FtSSSC7Vj2HWrD+a57MYP+1klarbHP8/VN4xWOHVxxvBe9vuIUF/9V5",
+	"hAspO6QXMj3ejbKd8qyhwB18wv8HF0Rf6F9gPA+rw6ylzKfov3b0nwdLt8qyU/wfQv/t11XuxwpyHGjA",
+	"f+9eQKoau0+ReiNTE7ZDocsamoHDbEiKBiJ3HHlhin9ZktZY5c5XfkL9gEQtJ7lJHUSIwY8llkZi6Ayh",
+	"dyPMGPY7ZMKeUo4yXpDTYI02K4fPKQoJA26shXlOWWzkSxvLYUwn4we8SEEKSLvLv7+ndyr6ejCpmwUK",
+	"u/1SZOzh4a0tNqS/sRzMQiRQ13sL6ctHPJW2u6ug/D0KO4/Fa3nfGg4mYfEg/OvGYm3LqjE6rdIZUNZm",
+	"pf1U3hdtzavYKqsaS+JVzlz4TE7FKkYlYbGBTUlYPAKTcif0yAEgG1iWhEXgWE+s6I8QEr07T8Lsg80c",
+	"qexHe5CKyaRX2/5aTCbn4dUti3NpNV9707KlF9WqnUZ5SJ9mgICDRhdxYqMNcs2YqtL0QlVdfzHb97/O",
+	"f/yB5dzOfne0+/sgqc4bydcU3d88zjpllT92EdenGTez2974pQ+lEzZVSYHRkBSM7wdAtMHOGtzMKP6s",
+	"kOKfBbBcw0TcUHcNNvxTIx5Js7nSgL260JZAr2sO2ijJM5Zyy4NfeCUtgVp0oYQPd4Er5neghteetD6T",
+	"8HiaCveIZ++0m8sKNw6RuydyhRF4fWIx4VJJkfCMCAzh+VRO9guRCzkDAv4+My307iOcbS7xHQ3sJhIC",
+	"OS5lsq+LNZVq0a/DsT1N6E3TuqWKHMlQZdAqctlps/V62XjTgKXFRp1Rfr4I++PcQqaNMtE7f/5bubX3",
+	"MF1XfcOd5tM9/T3cS5a0sblyNNp/62/kP9ArD4gbOEMfZlDssHe5abhWVyEKRtBtfNrVVZViJ3/XgYet",
+	"sFY8pfqB+6Ot30V31TlB4D+QgY5jf5lKJ7Wp03UVTygbEfEHi1fN1EJSaVIlk1+/9f5kjG9T3wRJoZM2",
+	"Gmzw4BP+f1No7XtkQqZyxY0Y/lQ5pX1pUS4ZaK10V6SsG6IivYdkrP1uKuKlHjhPyZ8dGETntBaDtlGJ",
+	"A1rtqBZvr9djNXqavtCZU8KtzU8PDo6O/2N0ODocHZ3+6fBPh+iO9hv4tOIbAY0bBT7HBpBY7yLXKi2S",
+	"WvtITAqcc5GxVM25kK1SPQV5s1Y1Y9NRdPQngzX5M8DcnGbubL0gLac6H2qyagebUTOcr2uaD10GNDXN",
+	"Eroel1FGXlWViIItFCL4/Mcds/wZz8aL4eA/F5qZROVQX6ZHnO518jzvAEZw9XsgOy0n1+paUB8KJqRV",
+	"bjtaFVOElnuGGYbVwvO8d8qyCbnv2W3Y8J0y9ls1jdhZaDoese99y/GInVPD8Yhx5huO722qWO04YujW",
+	"4zhOVIdQXVtdNYq61v0DloVGkzWAq4xKk4SReW4ilvDcYmGYWv2HtDZNZdquzuHrKV+DQ2py93RH+Fwu",
+	"KXUNg9MKWRveO3O74d4CkJqsFsjuqkfRbrri+3uFQ6xTX1UyeHUFP88UJft19nqRIcG8LFfrIJznbFhL",
+	"rq6igSkxeS9ilFedMuQlVKUbMZqat7QLlobiwWWccA+CYmq91Y7plFCim946hmMtiNURvsVetxHGWwoJ",
+	"xkRsDlY7fCcUFKb0erxiUvkbMQmQNlCllN9mcPvx9v8FAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -140,7 +140,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{accounts: cfg.Accounts, snapshots: cfg.Snapshots, leases: cfg.Leases, exclusions: cfg.Exclusions, destinations: cfg.Destinations, isolation: cfg.Isolation, tokens: cfg.Tokens, audit: cfg.Audit, db: cfg.DB,
 		logger: cfg.Logger, registry: cfg.Registry, gateway: g, requestTimeout: cfg.RequestTimeout}
-	s.metrics = newMetrics(cfg.Registry, cfg.Accounts, cfg.Destinations, cfg.Exclusions)
+	s.metrics = newMetrics(cfg.Registry, cfg.Accounts, cfg.Destinations, cfg.Exclusions, cfg.Isolation)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError

@@ -100,6 +100,19 @@ type ConfigChecker interface {
 	CheckConfig(ctx context.Context) error
 }
 
+// Surfaces is an optional capability, used by the isolation audit: it
+// tells who a real (not synthetic) viewer sees on one of the app's
+// surfaces (leaderboards, social_feed, …) right now.
+type Surfaces interface {
+	// Surface returns the refs of the users that a real viewer sees on
+	// the surface now, in the app's order; a ref may repeat.
+	// Errors: ErrNoSurface (the app does not show that surface, or does
+	// not say how it is seen), ErrUnavailable, ErrProtocol (an answer
+	// outside the contract), ErrRefused (the app refused to look, such as
+	// a configured query that writes).
+	Surface(ctx context.Context, name string) (refs []string, err error)
+}
+
 // Closer is an optional capability: release connections and processes.
 type Closer interface {
 	Close() error
@@ -121,6 +134,9 @@ var (
 	ErrProtocol = errors.New("the app broke the provider contract")
 	// ErrRefused: the app understood the request and refused it.
 	ErrRefused = errors.New("the app refused the request")
+	// ErrNoSurface: the app does not show the surface, or cannot say who
+	// is seen on it (Surfaces).
+	ErrNoSurface = errors.New("the app does not show that surface")
 )
 
 type requestIDKey struct{}

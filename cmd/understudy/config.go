@@ -56,6 +56,9 @@ type Config struct {
 	AppTimeout time.Duration `yaml:"app_timeout"`
 	// LeaseExpiryInterval is how often expired leases are ended. Defaults to 5s.
 	LeaseExpiryInterval time.Duration `yaml:"lease_expiry_interval"`
+	// IsolationAuditInterval is how often every environment's surfaces are
+	// audited. Defaults to 15m.
+	IsolationAuditInterval time.Duration `yaml:"isolation_audit_interval"`
 }
 
 // WithDefaults fills the optional fields.
@@ -69,6 +72,7 @@ func (c Config) WithDefaults() Config {
 	c.TokenCacheTTL = cmp.Or(c.TokenCacheTTL, 5*time.Second)
 	c.AppTimeout = cmp.Or(c.AppTimeout, 30*time.Second)
 	c.LeaseExpiryInterval = cmp.Or(c.LeaseExpiryInterval, 5*time.Second)
+	c.IsolationAuditInterval = cmp.Or(c.IsolationAuditInterval, 15*time.Minute)
 	return c
 }
 
@@ -130,7 +134,8 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		c.TokenCacheTTL = d
 	}
 	for name, dst := range map[string]*time.Duration{"UNDERSTUDY_APP_TIMEOUT": &c.AppTimeout, "UNDERSTUDY_LEASE_EXPIRY_INTERVAL": &c.LeaseExpiryInterval,
-		"UNDERSTUDY_READ_TIMEOUT": &c.ReadTimeout} {
+		"UNDERSTUDY_ISOLATION_AUDIT_INTERVAL": &c.IsolationAuditInterval,
+		"UNDERSTUDY_READ_TIMEOUT":             &c.ReadTimeout} {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil {
@@ -180,6 +185,7 @@ func merge(layers ...Config) Config {
 		out.TokenCacheTTL = cmp.Or(out.TokenCacheTTL, l.TokenCacheTTL)
 		out.AppTimeout = cmp.Or(out.AppTimeout, l.AppTimeout)
 		out.LeaseExpiryInterval = cmp.Or(out.LeaseExpiryInterval, l.LeaseExpiryInterval)
+		out.IsolationAuditInterval = cmp.Or(out.IsolationAuditInterval, l.IsolationAuditInterval)
 		if out.OldSecretKeys == nil {
 			out.OldSecretKeys = l.OldSecretKeys
 		}

@@ -19,7 +19,7 @@ import (
 // and manages its signing keys.
 func (a *app) isolationCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "isolation", Short: "Who sees synthetic accounts on each surface of an app (isolation policies)"}
-	cmd.AddCommand(a.isolationCheckCommand(), a.isolationListCommand(), a.isolationKeysCommand())
+	cmd.AddCommand(a.isolationCheckCommand(), a.isolationListCommand(), a.isolationKeysCommand(), a.isolationAuditCommand(), a.isolationViolationsCommand())
 	return cmd
 }
 

@@ -28,7 +28,7 @@ func (a *app) rolesCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.CreateRoleWithResponse(cmd.Context(), argv[0], openapi.RoleCreate{Name: argv[1],
-				Description: ch.Description, PoolSize: ch.PoolSize, Attributes: ch.Attributes, IsolationPolicy: ch.IsolationPolicy})
+				Description: ch.Description, PoolSize: ch.PoolSize, Attributes: ch.Attributes, IsolationPolicy: ch.IsolationPolicy, QuarantineOnViolation: ch.QuarantineOnViolation})
 			if err := check(resp, err); err != nil {
 				return err
 			}
@@ -98,6 +98,7 @@ func (a *app) roleGetCommand() *cobra.Command {
 				fmt.Fprintln(w) // a line without cells ends the table's column block
 				row(w, "ATTRIBUTES", joinPairs(r.Attributes))
 				row(w, "ISOLATION", joinPairs(r.IsolationPolicy))
+				row(w, "QUARANTINE ON VIOLATION", r.QuarantineOnViolation)
 			})
 		},
 	}
@@ -127,11 +128,13 @@ type roleFlags struct {
 	description string
 	attributes  []string
 	isolation   []string
+	quarantine  bool
 }
 
 func (f *roleFlags) register(cmd *cobra.Command, poolUsage string) {
 	cmd.Flags().IntVar(&f.pool, "pool", 0, poolUsage)
 	cmd.Flags().StringVar(&f.description, "description", "", "what the role is for")
+	cmd.Flags().BoolVar(&f.quarantine, "quarantine-on-violation", true, "refuse new leases of an account with an open isolation violation on a hidden surface")
 	// StringArray, not StringSlice: an attribute's value may hold a comma.
 	cmd.Flags().StringArrayVar(&f.attributes, "attribute", nil,
 		"attribute key=value passed to apps (repeat; replaces all attributes; --attribute= clears them)")
@@ -149,6 +152,9 @@ func (f *roleFlags) change(cmd *cobra.Command) (openapi.RoleUpdate, error) {
 	}
 	if flags.Changed("description") {
 		ch.Description = new(f.description)
+	}
+	if flags.Changed("quarantine-on-violation") {
+		ch.QuarantineOnViolation = new(f.quarantine)
 	}
 	if flags.Changed("attribute") {
 		m, err := parsePairs("attribute", f.attributes)

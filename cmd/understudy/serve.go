@@ -165,7 +165,7 @@ func (m *Main) services(keyring *secret.Keyring) (services, error) {
 	if err != nil {
 		return svc, err
 	}
-	svc.isolation, err = isolation.New(isolation.Config{DB: m.pool, Keyring: keyring})
+	svc.isolation, err = isolation.New(isolation.Config{DB: m.pool, Keyring: keyring, Accounts: svc.accounts, AppTimeout: m.Config.AppTimeout, Logger: m.Logger})
 	return svc, err
 }
 
@@ -176,10 +176,13 @@ func (m *Main) startJobs(ctx context.Context, svc services) error {
 	snapshot.AddWorkers(workers, svc.snapshots)
 	lease.AddWorkers(workers, svc.leases)
 	tagging.AddWorkers(workers, svc.destinations)
+	isolation.AddWorkers(workers, svc.isolation)
+	periodic := append(lease.PeriodicJobs(m.Config.LeaseExpiryInterval), tagging.PeriodicJobs(time.Minute)...)
+	periodic = append(periodic, isolation.PeriodicJobs(m.Config.IsolationAuditInterval)...)
 	client, err := river.NewClient(riverpgxv5.New(m.pool), &river.Config{
 		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
 		Workers:      workers,
-		PeriodicJobs: append(lease.PeriodicJobs(m.Config.LeaseExpiryInterval), tagging.PeriodicJobs(time.Minute)...),
+		PeriodicJobs: periodic,
 		Logger:       slog.New(minLevel{Handler: m.Logger.Handler(), min: m.Config.jobLogLevel()}),
 	})
 	if err != nil {

@@ -66,6 +66,7 @@ type App struct {
 	lastRef     int64
 	users       map[string]*user  // by ref
 	byAccount   map[string]string // Understudy account id → ref
+	surfaces    map[string]surface
 }
 
 type user struct {

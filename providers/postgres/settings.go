@@ -24,7 +24,9 @@ import (
 //	    {"table": "drafts", "user_column": "author_id", "unchecked_user_column": true}
 //	  ],
 //	  "lock_timeout": "5s",
-//	  "statement_timeout": "30s"
+//	  "statement_timeout": "30s",
+//	  "surfaces": {"leaderboards": "SELECT user_id FROM scores ORDER BY points DESC LIMIT 100"},
+//	  "surface_timeout": "10s"
 //	}
 type Settings struct {
 	// Schema holds every table named here. Defaults to "public".
@@ -64,6 +66,16 @@ type Settings struct {
 	// StatementTimeout bounds each statement, as a Go duration. Defaults
 	// to "30s".
 	StatementTimeout string `json:"statement_timeout"`
+	// Surfaces maps a surface name (leaderboards, social_feed, …) to a
+	// query that returns, in one column, the keys of the users a real
+	// viewer sees on it now, for the isolation audit (providers.Surfaces).
+	// Each runs alone in a read-only transaction bounded by
+	// SurfaceTimeout: a query that writes is refused by PostgreSQL, one
+	// that runs long is cancelled. Optional.
+	Surfaces map[string]string `json:"surfaces"`
+	// SurfaceTimeout bounds each surface query, as a Go duration.
+	// Defaults to "10s".
+	SurfaceTimeout string `json:"surface_timeout"`
 }
 
 // Table is one table of per-user rows.
@@ -92,7 +104,11 @@ const (
 	DefaultSchema           = "public"
 	DefaultLockTimeout      = 5 * time.Second
 	DefaultStatementTimeout = 30 * time.Second
+	DefaultSurfaceTimeout   = 10 * time.Second
 )
+
+// MaxSurfaceRefs is the most refs one surface query may return.
+const MaxSurfaceRefs = 100_000
 
 // maxIdentifier is PostgreSQL's limit (NAMEDATALEN-1); a longer name would
 // be truncated silently and name another object.
@@ -116,8 +132,8 @@ var accountFields = map[string]func(providers.Account) string{
 // settings is Settings validated, with its defaults filled in.
 type settings struct {
 	Settings
-	lockTimeout, statementTimeout time.Duration
-	fields                        []string // keys of Columns, sorted
+	lockTimeout, statementTimeout, surfaceTimeout time.Duration
+	fields                                        []string // keys of Columns, sorted
 }
 
 // Validate checks every field and names the first bad one in a
@@ -160,7 +176,10 @@ func (s Settings) validate() (settings, error) {
 	if v.statementTimeout, err = duration("statement_timeout", v.StatementTimeout, DefaultStatementTimeout); err != nil {
 		return v, err
 	}
-	return v, nil
+	if v.surfaceTimeout, err = duration("surface_timeout", v.SurfaceTimeout, DefaultSurfaceTimeout); err != nil {
+		return v, err
+	}
+	return v, validateSurfaces(v.Surfaces)
 }
 
 func (v *settings) validateColumns() error {
@@ -247,4 +266,27 @@ func knownFields() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// validateSurfaces checks the surfaces' names and that each has a query.
+func validateSurfaces(surfaces map[string]string) error {
+	names := make([]string, 0, len(surfaces))
+	for name := range surfaces {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		field := "settings.surfaces." + name
+		switch q := strings.TrimSpace(surfaces[name]); {
+		case name == "" || len(name) > 63 || strings.ContainsFunc(name, func(r rune) bool {
+			return (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_'
+		}):
+			return &providers.ConfigError{Field: field, Detail: "is not a surface name (lower case letters, digits and _, at most 63)"}
+		case q == "":
+			return &providers.ConfigError{Field: field, Detail: "has no query"}
+		case strings.ContainsRune(q, 0):
+			return &providers.ConfigError{Field: field, Detail: "contains a NUL byte"}
+		}
+	}
+	return nil
 }

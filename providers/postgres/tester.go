@@ -14,8 +14,9 @@ import (
 // must be boolean; every per-user table must have a primary key and come
 // after the tables it references; every user column must have a foreign
 // key to the users table's key column, unless its table sets
-// unchecked_user_column; and the connection's role must be allowed to read
-// and write every table. It returns the first
+// unchecked_user_column; the connection's role must be allowed to read
+// and write every table; and every surface query must prepare, in a
+// read-only transaction, as one statement returning one column. It returns the first
 // setting that cannot work, in settings order, as a *providers.ConfigError,
 // or an error wrapping providers.ErrUnavailable when the database cannot be
 // reached. A successful check also keeps what Restore needs of the catalog.
@@ -58,6 +59,13 @@ func (a *App) checkCatalog(ctx context.Context) ([]*providers.ConfigError, error
 	ps := a.problems(cat)
 	if len(ps) == 0 {
 		a.layout.Store(buildLayout(a.s, cat))
+	}
+	p, err := a.checkSurfaces(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p != nil {
+		ps = append(ps, p)
 	}
 	return ps, nil
 }

@@ -59,6 +59,10 @@ type Config struct {
 	// IsolationAuditInterval is how often every environment's surfaces are
 	// audited. Defaults to 15m.
 	IsolationAuditInterval time.Duration `yaml:"isolation_audit_interval"`
+	// SyncScheduleInterval is how often the destinations that are due (their
+	// interval passed, or their exclusion list changed) are enqueued for a
+	// sync. Defaults to 1m.
+	SyncScheduleInterval time.Duration `yaml:"sync_schedule_interval"`
 }
 
 // WithDefaults fills the optional fields.
@@ -73,6 +77,7 @@ func (c Config) WithDefaults() Config {
 	c.AppTimeout = cmp.Or(c.AppTimeout, 30*time.Second)
 	c.LeaseExpiryInterval = cmp.Or(c.LeaseExpiryInterval, 5*time.Second)
 	c.IsolationAuditInterval = cmp.Or(c.IsolationAuditInterval, 15*time.Minute)
+	c.SyncScheduleInterval = cmp.Or(c.SyncScheduleInterval, time.Minute)
 	return c
 }
 
@@ -135,6 +140,7 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 	}
 	for name, dst := range map[string]*time.Duration{"UNDERSTUDY_APP_TIMEOUT": &c.AppTimeout, "UNDERSTUDY_LEASE_EXPIRY_INTERVAL": &c.LeaseExpiryInterval,
 		"UNDERSTUDY_ISOLATION_AUDIT_INTERVAL": &c.IsolationAuditInterval,
+		"UNDERSTUDY_SYNC_SCHEDULE_INTERVAL":   &c.SyncScheduleInterval,
 		"UNDERSTUDY_READ_TIMEOUT":             &c.ReadTimeout} {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
@@ -186,6 +192,7 @@ func merge(layers ...Config) Config {
 		out.AppTimeout = cmp.Or(out.AppTimeout, l.AppTimeout)
 		out.LeaseExpiryInterval = cmp.Or(out.LeaseExpiryInterval, l.LeaseExpiryInterval)
 		out.IsolationAuditInterval = cmp.Or(out.IsolationAuditInterval, l.IsolationAuditInterval)
+		out.SyncScheduleInterval = cmp.Or(out.SyncScheduleInterval, l.SyncScheduleInterval)
 		if out.OldSecretKeys == nil {
 			out.OldSecretKeys = l.OldSecretKeys
 		}

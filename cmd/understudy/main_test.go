@@ -53,7 +53,10 @@ func startServer(t testing.TB, o serverOptions) *testServer {
 		o.DatabaseURL = dbtest.NewDatabase(t)
 	}
 	cfg := Config{DatabaseURL: o.DatabaseURL, Addr: "127.0.0.1:0", SecretKey: testKey,
-		EmailDomains: []string{"qa.example.test", "qa2.example.test"}}.WithDefaults()
+		EmailDomains: []string{"qa.example.test", "qa2.example.test"},
+		// Syncs and audits run when a test asks: a scheduled run would
+		// change the counts the tests assert.
+		SyncScheduleInterval: time.Hour, IsolationAuditInterval: time.Hour}.WithDefaults()
 	if o.Mutate != nil {
 		o.Mutate(&cfg)
 	}

@@ -177,7 +177,7 @@ func (m *Main) startJobs(ctx context.Context, svc services) error {
 	lease.AddWorkers(workers, svc.leases)
 	tagging.AddWorkers(workers, svc.destinations)
 	isolation.AddWorkers(workers, svc.isolation)
-	periodic := append(lease.PeriodicJobs(m.Config.LeaseExpiryInterval), tagging.PeriodicJobs(time.Minute)...)
+	periodic := append(lease.PeriodicJobs(m.Config.LeaseExpiryInterval), tagging.PeriodicJobs(m.Config.SyncScheduleInterval)...)
 	periodic = append(periodic, isolation.PeriodicJobs(m.Config.IsolationAuditInterval)...)
 	client, err := river.NewClient(riverpgxv5.New(m.pool), &river.Config{
 		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 // is_synthetic flag lost in chirp, so chirp's SQL rule takes it for a real
 // user) and two real users, all following, posting and liking.
 type chirpWorld struct {
+	s            *testServer
 	app          *chirp.App
 	iso          *client.Client
 	s1, s2, lost int64
@@ -63,7 +65,7 @@ func newChirpWorld(t *testing.T, policy openapi.IsolationPolicy) chirpWorld {
 		t.Fatalf("role: %v %s", err, r.Body)
 	}
 	testers := provisionedChirpUsers(t, pool, 3)
-	w := chirpWorld{app: app, iso: iso, s1: testers[0], s2: testers[1], lost: testers[2], synthetic: map[int64]bool{}}
+	w := chirpWorld{s: s, app: app, iso: iso, s1: testers[0], s2: testers[1], lost: testers[2], synthetic: map[int64]bool{}}
 	for _, id := range testers {
 		w.synthetic[id] = true
 	}
@@ -235,4 +237,37 @@ func TestChirpFiltersEverySurfaceThroughTheIsolationClient(t *testing.T) {
 		w.iso.Visible("chirp:"+strconv.FormatInt(w.real1, 10), chirp.SurfaceSearch, "chirp:"+strconv.FormatInt(w.lost, 10)) {
 		t.Fatal("the list does not name chirp's users as chirp:<id>")
 	}
+}
+
+// roles update --isolation replaces a role's policy, and chirp follows it
+// at the client's next refresh (a 304 until then keeps the old list).
+func TestChirpFollowsRolesUpdateIsolation(t *testing.T) {
+	t.Parallel()
+	w := newChirpWorld(t, openapi.IsolationPolicy{"leaderboards": openapi.Hidden})
+	before := w.seen(t, w.s1)
+	if !slices.Equal(before[chirp.SurfaceLeaderboards], []int64{w.s1}) || !slices.Equal(before[chirp.SurfaceSocialFeed], []int64{w.s1}) {
+		t.Fatalf("before: %v", before)
+	}
+	res := mustOK(t, w.s.cli(t, w.s.Admin, "roles", "update", "production", "buyer",
+		"--isolation", "leaderboards=testers_only,social_feed=testers_only", "--isolation", "search=allowed"))
+	if !strings.Contains(res.Stdout, "buyer") {
+		t.Fatalf("roles update printed %q", res.Stdout)
+	}
+	if out := mustOK(t, w.s.cli(t, w.s.Reader, "roles", "get", "production", "buyer")).Stdout; !strings.Contains(out,
+		"leaderboards=testers_only, search=allowed, social_feed=testers_only") {
+		t.Fatalf("roles get: %s", out)
+	}
+	if err := w.iso.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	after := w.seen(t, w.s1)
+	for _, surface := range []string{chirp.SurfaceLeaderboards, chirp.SurfaceSocialFeed, chirp.SurfaceSearch} {
+		if !slices.Equal(after[surface], []int64{w.s1, w.s2}) {
+			t.Errorf("after the update, tester %d on %s sees %v, want %v", w.s1, surface, after[surface], []int64{w.s1, w.s2})
+		}
+	}
+	if got := w.seen(t, w.real1)[chirp.SurfaceSearch]; !slices.Equal(got, []int64{w.lost, w.real1, w.real2}) {
+		t.Errorf("search=allowed: a real user finds %v, want the flagless tester %d too", got, w.lost)
+	}
+	mustFail(t, w.s.cli(t, w.s.Admin, "roles", "update", "production", "buyer", "--isolation", "leaderboards"), exitUsage, `"leaderboards"`)
 }

@@ -46,6 +46,8 @@ default database (or DATABASE_URL), attach chirp through the webhook provider
 (environment production) and through the postgres provider (environment staging),
 create two roles, provision their accounts, make each chirp user post, follow and
 shop, then reset every account and show what changed and what was restored.
+Last, it shows chirp's leaderboard through Understudy's isolation client, as
+a real user and as a synthetic one see it.
 It keeps serving until Ctrl-C, or exits at once with --exit.`,
 		Args: args(),
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.demo(cmd.Context(), addr, exit) },
@@ -80,10 +82,6 @@ func (a *app) demo(ctx context.Context, addr string, exit bool) error {
 	if err != nil {
 		return err
 	}
-	chirpApp, chirpAddr, err := startDemoChirp(ctx, run, chirpURL)
-	if err != nil {
-		return err
-	}
 	if err := m.Run(ctx); err != nil {
 		return err
 	}
@@ -92,11 +90,22 @@ func (a *app) demo(ctx context.Context, addr string, exit bool) error {
 	if err != nil {
 		return err
 	}
+	iso, err := newDemoIsolation(ctx, run, m, "production")
+	if err != nil {
+		return err
+	}
+	chirpApp, chirpAddr, err := startDemoChirp(ctx, run, chirpURL, iso)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(a.stdout, "Understudy demo\n  chirp       http://%s\n  understudy  http://%s\n\n", chirpAddr, m.Addr())
 	if err := d.setUp(ctx, chirpAddr, chirpURL); err != nil {
 		return err
 	}
 	if err := d.actAndReset(ctx, chirpApp); err != nil {
+		return err
+	}
+	if err := d.showIsolation(ctx, chirpApp, iso); err != nil {
 		return err
 	}
 	if err := d.syncToPostHog(ctx, run); err != nil {
@@ -168,8 +177,9 @@ func passwordPart(p string) string {
 
 var demoSecret = rand.Text()
 
-// startDemoChirp serves chirp on a free local port.
-func startDemoChirp(ctx context.Context, run *demoRun, url string) (*chirp.App, string, error) {
+// startDemoChirp serves chirp on a free local port, filtering what it shows
+// through iso.
+func startDemoChirp(ctx context.Context, run *demoRun, url string, iso chirp.Isolation) (*chirp.App, string, error) {
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		return nil, "", err
@@ -178,7 +188,7 @@ func startDemoChirp(ctx context.Context, run *demoRun, url string) (*chirp.App, 
 	if err := chirp.Migrate(ctx, pool); err != nil {
 		return nil, "", err
 	}
-	app, err := chirp.New(chirp.Config{DB: pool, WebhookSecret: []byte(demoSecret)})
+	app, err := chirp.New(chirp.Config{DB: pool, WebhookSecret: []byte(demoSecret), Isolation: iso})
 	if err != nil {
 		return nil, "", err
 	}

@@ -31,6 +31,14 @@ func TestDemoResetsChirp(t *testing.T) {
 			t.Errorf("the demo output lacks %q:\n%s", want, text)
 		}
 	}
+	// chirp's leaderboard through the isolation client: no synthetic
+	// account for a real user, testers only for a synthetic one.
+	for _, want := range []string{"leaderboards=testers_only; chirp holds the signed list (2 synthetic accounts, degraded false)",
+		"leaderboard as a real user (rosa): #1 rosa 50, #2 ravi 40 (0 synthetic of 2)", "(4 synthetic of 4: testers only)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the demo output lacks %q:\n%s", want, text)
+		}
+	}
 	if n := strings.Count(text, "verified: chirp's state is the baseline again"); n != 4 {
 		t.Fatalf("%d verified resets, want 4:\n%s", n, text)
 	}

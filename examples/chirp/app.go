@@ -25,11 +25,21 @@ type Config struct {
 	WebhookSecret []byte
 	// Logger receives chirp's logs. Defaults to discarding.
 	Logger *slog.Logger
+	// Isolation, when set, is asked before a user is shown to another on
+	// the leaderboard, in a feed, in search results and in notifications
+	// (see Isolation); chirp's SQL rule still applies first. chirp neither
+	// starts nor closes it. Defaults to none: the SQL rule alone decides.
+	Isolation Isolation
+	// RefPrefix turns a chirp user id into the identifier the isolation
+	// list holds for it: the name chirp is attached as in Understudy and a
+	// colon, so user 42 is "chirp:42". Defaults to "chirp:".
+	RefPrefix string
 }
 
 // WithDefaults returns c with its defaults filled in.
 func (c Config) WithDefaults() Config {
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
+	c.RefPrefix = cmp.Or(c.RefPrefix, "chirp:")
 	return c
 }
 
@@ -47,6 +57,8 @@ type App struct {
 	db     *pgxpool.Pool
 	secret []byte
 	log    *slog.Logger
+	iso    Isolation // nil without an isolation client
+	prefix string
 	down   atomic.Bool
 	delay  atomic.Int64 // a time.Duration
 }
@@ -57,7 +69,7 @@ func New(cfg Config) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &App{db: cfg.DB, secret: cfg.WebhookSecret, log: cfg.Logger}, nil
+	return &App{db: cfg.DB, secret: cfg.WebhookSecret, log: cfg.Logger, iso: cfg.Isolation, prefix: cfg.RefPrefix}, nil
 }
 
 // SetDown switches fault injection on or off: when down, every HTTP

@@ -9,7 +9,8 @@
 // Users sign up (POST /users), post (each post adds PostPoints to their
 // score), follow each other (the followee is notified), like posts (the
 // author is notified), collect points and fill a cart. GET /leaderboard,
-// GET /users/{id}/feed and GET /users/{id}/notifications read it back.
+// GET /users/{id}/feed and GET /users/{id}/notifications read it back;
+// GET /search?q=prefix&viewer=id finds users by the start of their username.
 // Errors are application/problem+json: {"code", "field", "detail"}, with
 // 400 malformed, 422 invalid, 404 not_found, 409 conflict, 503 unavailable.
 //
@@ -21,6 +22,13 @@
 // sees synthetic users only. The rule lives in one place, the SQL function
 // visible_users(viewer) created by Migrate, and every query that shows
 // users to a viewer selects them through it.
+//
+// With Config.Isolation (Understudy's isolation/client), the leaderboard,
+// feeds, search and notifications are also filtered through Understudy's
+// signed isolation list, surface by surface (leaderboards, social_feed,
+// search, notifications), with chirp's users named "chirp:<id>"; the SQL
+// rule stays as a second line of defence. Each read then asks SQL for twice
+// its page so that a filtered page still fills.
 //
 // # The webhook contract
 //

@@ -151,3 +151,19 @@ func (a *App) getNotifications(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeJSON(w, http.StatusOK, map[string][]Notification{"notifications": list})
 }
+
+func (a *App) getSearch(w http.ResponseWriter, r *http.Request) error {
+	viewer, err := queryInt(r, "viewer")
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	found, err := a.Search(r.Context(), viewer, r.URL.Query().Get("q"), int(min(max(limit, -1), 101)))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string][]Match{"users": found})
+}

@@ -74,6 +74,10 @@ CREATE TABLE IF NOT EXISTS notifications (
 	created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS notifications_user_id_idx ON notifications (user_id, id);
+-- actor_id is the user whose action a notification tells of, for the
+-- isolation client to check. It has no foreign key, so the per-user tables
+-- keep their order and a deleted actor leaves the notification as it was.
+ALTER TABLE notifications ADD COLUMN IF NOT EXISTS actor_id bigint;
 
 CREATE TABLE IF NOT EXISTS cart_items (
 	user_id  bigint REFERENCES users ON DELETE CASCADE,

@@ -20,13 +20,13 @@ const (
 	insertLikeSQL   = `INSERT INTO likes (user_id, post_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`
 	// notifyFollowSQL tells followee $1 that $2 follows them, unless $2 is
 	// hidden from $1.
-	notifyFollowSQL = `INSERT INTO notifications (user_id, kind, body)
-		SELECT $1, 'follow', '@' || actor.username || ' followed you'
+	notifyFollowSQL = `INSERT INTO notifications (user_id, kind, body, actor_id)
+		SELECT $1, 'follow', '@' || actor.username || ' followed you', actor.id
 		FROM visible_users($1) actor WHERE actor.id = $2`
 	// notifyLikeSQL tells the author of post $2 that $1 likes it, unless $1
 	// is the author or is hidden from the author.
-	notifyLikeSQL = `INSERT INTO notifications (user_id, kind, body)
-		SELECT p.user_id, 'like', '@' || actor.username || ' liked your post ' || p.id
+	notifyLikeSQL = `INSERT INTO notifications (user_id, kind, body, actor_id)
+		SELECT p.user_id, 'like', '@' || actor.username || ' liked your post ' || p.id, actor.id
 		FROM posts p, visible_users(p.user_id) actor
 		WHERE p.id = $2 AND actor.id = $1 AND p.user_id <> $1`
 	userExistsSQL = `SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)`

@@ -23,14 +23,17 @@
 //
 // The request, on stdin:
 //
-//	{"op": "provision"|"verify"|"snapshot"|"restore"|"deprovision"|"test",
+//	{"op": "provision"|"verify"|"snapshot"|"restore"|"deprovision"|"test"|"surface",
 //	 "request_id": "…", "account": {…} (provision),
-//	 "target": {"ref": "…", "account_id": "…"} (the others), "state": {…} (restore)}
+//	 "target": {"ref": "…", "account_id": "…"} (verify, snapshot, restore, deprovision),
+//	 "state": {…} (restore), "surface": "leaderboards" (surface)}
 //
 // The response, on stdout: {"ref": "…"} for provision, {"state": {…}} for
-// snapshot, {} for the others; or, on a contract error,
+// snapshot, {"refs": ["…"]} for surface (the refs a real viewer sees on the
+// surface now, for the isolation audit), {} for the others; or, on a
+// contract error,
 //
-//	{"error": {"code": "not_found"|"not_synthetic"|"not_owned"|"refused"|"unavailable"|"invalid", "message": "…"}}
+//	{"error": {"code": "not_found"|"not_synthetic"|"not_owned"|"refused"|"unavailable"|"invalid"|"no_surface", "message": "…"}}
 //
 // which becomes the matching sentinel error of package providers (invalid,
 // a request the program does not accept, is providers.ErrRefused). An error

@@ -363,3 +363,26 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// The op "surface" answers the refs a real viewer sees; a program that
+// does not show the surface says no_surface; an answer without refs is a
+// broken program, not an empty surface.
+func TestSurface(t *testing.T) {
+	t.Parallel()
+	p := newProgram(t, `read req
+case "$req" in
+  *'"surface":"leaderboards"'*) echo '{"refs":["42","7"]}' ;;
+  *'"surface":"search"'*) echo '{}' ;;
+  *) echo '{"error":{"code":"no_surface","message":"chirp has no such surface"}}' ;;
+esac`, nil)
+	refs, err := p.Surface(t.Context(), "leaderboards")
+	if err != nil || strings.Join(refs, ",") != "42,7" {
+		t.Fatalf("leaderboards: %v %v", refs, err)
+	}
+	if _, err := p.Surface(t.Context(), "search"); !errors.Is(err, providers.ErrProtocol) {
+		t.Fatalf("an answer without refs: %v, want ErrProtocol", err)
+	}
+	if _, err := p.Surface(t.Context(), "trending"); !errors.Is(err, providers.ErrNoSurface) {
+		t.Fatalf("an unknown surface: %v, want ErrNoSurface", err)
+	}
+}

@@ -22,8 +22,9 @@ type Program struct {
 }
 
 var (
-	_ providers.App    = (*Program)(nil)
-	_ providers.Tester = (*Program)(nil)
+	_ providers.App      = (*Program)(nil)
+	_ providers.Tester   = (*Program)(nil)
+	_ providers.Surfaces = (*Program)(nil)
 )
 
 // New returns a Program for cfg, or a *providers.ConfigError naming the
@@ -103,6 +104,20 @@ func (p *Program) Deprovision(ctx context.Context, t providers.Target) error {
 		return fmt.Errorf("deprovisioning %s in %s: %w", describe(t), p.cfg.App, err)
 	}
 	return nil
+}
+
+// Surface implements providers.Surfaces with the op "surface": the refs
+// a real viewer sees on surface now. Errors: ErrNoSurface (the program
+// answers no_surface), ErrProtocol (no refs in the answer), those of run.
+func (p *Program) Surface(ctx context.Context, surface string) ([]string, error) {
+	resp, err := p.run(ctx, request{Op: "surface", Surface: surface})
+	if err != nil {
+		return nil, fmt.Errorf("reading surface %s of %s: %w", surface, p.cfg.App, err)
+	}
+	if resp.Refs == nil {
+		return nil, fmt.Errorf("reading surface %s of %s: %w: the answer has no refs", surface, p.cfg.App, providers.ErrProtocol)
+	}
+	return *resp.Refs, nil
 }
 
 // Test implements providers.Tester with the op "test".

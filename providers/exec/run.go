@@ -27,12 +27,14 @@ type request struct {
 	Account   *providers.Account `json:"account,omitempty"`
 	Target    *providers.Target  `json:"target,omitempty"`
 	State     json.RawMessage    `json:"state,omitempty"`
+	Surface   string             `json:"surface,omitempty"`
 }
 
 // response is what the program writes on stdout.
 type response struct {
 	Ref   string          `json:"ref"`
 	State json.RawMessage `json:"state"`
+	Refs  *[]string       `json:"refs"`
 	Error *struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
@@ -47,6 +49,7 @@ var codes = map[string]error{
 	"refused":       providers.ErrRefused,
 	"invalid":       providers.ErrRefused,
 	"unavailable":   providers.ErrUnavailable,
+	"no_surface":    providers.ErrNoSurface,
 }
 
 // run runs the program once for req and returns its response, which is

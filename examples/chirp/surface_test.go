@@ -94,3 +94,32 @@ func TestTrendingIsolationAndPlantedLeak(t *testing.T) {
 		t.Errorf("without the leak, the trending surface = %v, want %v", got, refs(w.real2))
 	}
 }
+
+// The surface answer is what a real viewer sees after the isolation client
+// too: a user it hides is on no surface (unless the planted leak is on,
+// which forgets the client on trending).
+func TestSurfaceRefsGoThroughTheIsolationClient(t *testing.T) {
+	t.Parallel()
+	h := &hidingList{hidden: map[string]bool{}}
+	e := newFilteredEnv(t, h)
+	ctx := t.Context()
+	shown, hidden := e.user("shown", false).ID, e.user("hidden", false).ID
+	h.hidden["social:"+strconv.FormatInt(hidden, 10)] = true
+	for _, u := range []int64{shown, hidden} {
+		e.post(u, "hello")
+		if err := e.app.Follow(ctx, u, map[int64]int64{shown: hidden, hidden: shown}[u]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, surface := range []string{chirp.SurfaceLeaderboards, chirp.SurfaceSocialFeed, chirp.SurfaceSearch,
+		chirp.SurfaceNotifications, chirp.SurfaceTrending} {
+		ids, err := e.app.SurfaceRefs(ctx, surface)
+		if err != nil || slices.Contains(ids, hidden) || !slices.Contains(ids, shown) {
+			t.Errorf("surface %s = %v, %v: want %d shown and %d hidden", surface, ids, err, shown, hidden)
+		}
+	}
+	e.app.SetLeakTrending(true)
+	if ids, err := e.app.SurfaceRefs(ctx, chirp.SurfaceTrending); err != nil || !slices.Contains(ids, hidden) {
+		t.Errorf("with the planted leak, trending = %v, %v: want the hidden user %d", ids, err, hidden)
+	}
+}

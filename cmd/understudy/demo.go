@@ -47,7 +47,8 @@ default database (or DATABASE_URL), attach chirp through the webhook provider
 create two roles, provision their accounts, make each chirp user post, follow and
 shop, then reset every account and show what changed and what was restored.
 Last, it shows chirp's leaderboard through Understudy's isolation client, as
-a real user and as a synthetic one see it.
+a real user and as a synthetic one see it, and audits production's isolation:
+chirp tells, surface by surface, who a real viewer sees.
 It keeps serving until Ctrl-C, or exits at once with --exit.`,
 		Args: args(),
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.demo(cmd.Context(), addr, exit) },
@@ -106,6 +107,9 @@ func (a *app) demo(ctx context.Context, addr string, exit bool) error {
 		return err
 	}
 	if err := d.showIsolation(ctx, chirpApp, iso); err != nil {
+		return err
+	}
+	if err := d.auditIsolation(ctx); err != nil {
 		return err
 	}
 	if err := d.syncToPostHog(ctx, run); err != nil {

@@ -106,3 +106,29 @@ func (d *demoClient) showLeaderboard(ctx context.Context, app *chirp.App, label 
 	fmt.Fprintf(d.out, "  leaderboard as %s: %s (%s)\n", label, strings.Join(cells, ", "), summary)
 	return nil
 }
+
+// auditIsolation runs an isolation audit of production, as the periodic
+// audit would, and prints how many surfaces chirp was asked about and what
+// was found.
+func (d *demoClient) auditIsolation(ctx context.Context) error {
+	r, err := d.c.RunIsolationAuditWithResponse(ctx, openapi.IsolationAuditRequest{Environment: "production"})
+	if err := errorOf("auditing production's isolation", statusOf(r), bodyOf(r), err); err != nil {
+		return err
+	}
+	rep := r.JSON200
+	apps := map[string]bool{}
+	checked, notShown, violations := 0, 0, 0
+	for _, s := range rep.Results {
+		apps[s.App] = true
+		violations += s.Violations
+		switch s.Status {
+		case openapi.IsolationSurfaceResultStatusClean, openapi.IsolationSurfaceResultStatusViolations:
+			checked++
+		case openapi.IsolationSurfaceResultStatusNotShown:
+			notShown++
+		}
+	}
+	fmt.Fprintf(d.out, "\nisolation audit of production: %d surfaces of %d app checked (%d not shown), %d violations, %d failed\n",
+		checked, len(apps), notShown, violations, rep.Failed)
+	return nil
+}

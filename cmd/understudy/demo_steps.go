@@ -16,7 +16,11 @@ import (
 // waits until every account is provisioned.
 func (d *demoClient) setUp(ctx context.Context, chirpAddr, chirpURL string) error {
 	for _, e := range demoEnvs {
-		r, err := d.c.CreateEnvironmentWithResponse(ctx, openapi.EnvironmentCreate{Name: e.name, EmailDomains: []string{"qa.example.test"}})
+		create := openapi.EnvironmentCreate{Name: e.name, EmailDomains: []string{"qa.example.test"}}
+		if e.provider == "webhook" {
+			create.CustomSurfaces = &[]string{chirp.SurfaceTrending} // chirp's own surface, audited with the built-in ones
+		}
+		r, err := d.c.CreateEnvironmentWithResponse(ctx, create)
 		if err := errorOf("creating environment "+e.name, statusOf(r), bodyOf(r), err); err != nil {
 			return err
 		}

@@ -34,7 +34,9 @@ func TestDemoResetsChirp(t *testing.T) {
 	// chirp's leaderboard through the isolation client: no synthetic
 	// account for a real user, testers only for a synthetic one.
 	for _, want := range []string{"leaderboards=testers_only; chirp holds the signed list (2 synthetic accounts, degraded false)",
-		"leaderboard as a real user (rosa): #1 rosa 50, #2 ravi 40 (0 synthetic of 2)", "(4 synthetic of 4: testers only)"} {
+		"leaderboard as a real user (rosa): #1 rosa 50, #2 ravi 40 (0 synthetic of 2)", "(4 synthetic of 4: testers only)",
+		// The audit asks chirp about the built-in surfaces and its own trending: it shows five.
+		"isolation audit of production: 5 surfaces of 1 app checked (4 not shown), 0 violations, 0 failed"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the demo output lacks %q:\n%s", want, text)
 		}

@@ -34,6 +34,12 @@ type Config struct {
 	// list holds for it: the name chirp is attached as in Understudy and a
 	// colon, so user 42 is "chirp:42". Defaults to "chirp:".
 	RefPrefix string
+	// LeakTrending is a planted leak, for tests of Understudy's isolation
+	// audit only: the trending list (Trending, GET /trending and the
+	// trending surface) forgets chirp's SQL rule and the isolation client,
+	// so real viewers see synthetic users there. SetLeakTrending flips it
+	// on a running App. Defaults to false; never set it in production.
+	LeakTrending bool
 }
 
 // WithDefaults returns c with its defaults filled in.
@@ -61,6 +67,8 @@ type App struct {
 	prefix string
 	down   atomic.Bool
 	delay  atomic.Int64 // a time.Duration
+	// leakTrending is Config.LeakTrending, flipped by SetLeakTrending.
+	leakTrending atomic.Bool
 }
 
 // New returns the App configured by cfg.
@@ -69,7 +77,9 @@ func New(cfg Config) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &App{db: cfg.DB, secret: cfg.WebhookSecret, log: cfg.Logger, iso: cfg.Isolation, prefix: cfg.RefPrefix}, nil
+	a := &App{db: cfg.DB, secret: cfg.WebhookSecret, log: cfg.Logger, iso: cfg.Isolation, prefix: cfg.RefPrefix}
+	a.leakTrending.Store(cfg.LeakTrending)
+	return a, nil
 }
 
 // SetDown switches fault injection on or off: when down, every HTTP

@@ -10,7 +10,8 @@
 // score), follow each other (the followee is notified), like posts (the
 // author is notified), collect points and fill a cart. GET /leaderboard,
 // GET /users/{id}/feed and GET /users/{id}/notifications read it back;
-// GET /search?q=prefix&viewer=id finds users by the start of their username.
+// GET /search?q=prefix&viewer=id finds users by the start of their username;
+// GET /trending?viewer=id lists the users with the most posts in the last day.
 // Errors are application/problem+json: {"code", "field", "detail"}, with
 // 400 malformed, 422 invalid, 404 not_found, 409 conflict, 503 unavailable.
 //
@@ -28,7 +29,12 @@
 // signed isolation list, surface by surface (leaderboards, social_feed,
 // search, notifications), with chirp's users named "chirp:<id>"; the SQL
 // rule stays as a second line of defence. Each read then asks SQL for twice
-// its page so that a filtered page still fills.
+// its page so that a filtered page still fills. Trending is filtered the
+// same way, on chirp's own surface "trending" (an environment declares it
+// among its custom surfaces).
+//
+// Config.LeakTrending plants a leak, for tests of Understudy's isolation
+// audit: trending then forgets both filters.
 //
 // # The webhook contract
 //
@@ -37,7 +43,10 @@
 // Go methods (ProvisionUser, VerifyUser, SnapshotUser, RestoreUser,
 // DeprovisionUser) whose errors wrap the providers sentinel errors, and
 // ServeExec serves them to Understudy's exec provider over stdin/stdout
-// (cmd/chirp-exec). A ref is a users.id in decimal.
+// (cmd/chirp-exec). A ref is a users.id in decimal. POST /understudy/surface
+// (SurfaceRefs) tells who a real viewer sees on leaderboards, social_feed,
+// search, notifications and trending now, for Understudy's isolation audit;
+// any other surface is 404 no_surface.
 //
 // # State
 //

@@ -26,6 +26,7 @@ func (a *App) routes(mux *http.ServeMux) {
 	mux.Handle("GET /users/{id}/notifications", a.handle(a.getNotifications))
 	mux.Handle("GET /leaderboard", a.handle(a.getLeaderboard))
 	mux.Handle("GET /search", a.handle(a.getSearch))
+	mux.Handle("GET /trending", a.handle(a.getTrending))
 	mux.Handle("GET /healthz", a.handle(a.getHealth))
 }
 

@@ -120,6 +120,22 @@ func (a *App) getLeaderboard(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string][]Entry{"entries": entries})
 }
 
+func (a *App) getTrending(w http.ResponseWriter, r *http.Request) error {
+	viewer, err := queryInt(r, "viewer")
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return err
+	}
+	list, err := a.Trending(r.Context(), viewer, int(min(max(limit, -1), 101)))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string][]Trender{"users": list})
+}
+
 func (a *App) getFeed(w http.ResponseWriter, r *http.Request) error {
 	id, err := pathID(r)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/understudy-dev/understudy/providers"
 )
@@ -23,6 +24,7 @@ func (a *App) webhookRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /understudy/snapshot", a.contract("snapshot", a.snapshot))
 	mux.Handle("POST /understudy/restore", a.contract("restore", a.restore))
 	mux.Handle("POST /understudy/deprovision", a.contract("deprovision", a.deprovision))
+	mux.Handle("POST /understudy/surface", a.contract("surface", a.surface))
 }
 
 // contractStatus maps a contract operation's error to its status and code.
@@ -30,6 +32,8 @@ func contractStatus(err error) (int, string) {
 	switch {
 	case errors.Is(err, providers.ErrNotFound):
 		return http.StatusNotFound, "not_found"
+	case errors.Is(err, providers.ErrNoSurface):
+		return http.StatusNotFound, "no_surface"
 	case errors.Is(err, providers.ErrNotSynthetic):
 		return http.StatusConflict, "not_synthetic"
 	case errors.Is(err, providers.ErrNotOwned):
@@ -146,4 +150,22 @@ func (a *App) deprovision(r *http.Request) (any, error) {
 		err = a.DeprovisionUser(r.Context(), in.target())
 	}
 	return struct{}{}, err
+}
+
+func (a *App) surface(r *http.Request) (any, error) {
+	var in struct {
+		Surface string `json:"surface"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		return nil, refused("the body is not a JSON object: %v", err)
+	}
+	if in.Surface == "" {
+		return nil, refused("surface is required")
+	}
+	ids, err := a.SurfaceRefs(r.Context(), in.Surface)
+	refs := make([]string, len(ids))
+	for i, id := range ids {
+		refs[i] = strconv.FormatInt(id, 10)
+	}
+	return map[string][]string{"refs": refs}, err
 }

@@ -60,6 +60,8 @@ func (r reply) failure(after string) error {
 	switch {
 	case r.status == http.StatusNotFound && p.Code == "not_found":
 		return fmt.Errorf("%w: %s", providers.ErrNotFound, status)
+	case r.status == http.StatusNotFound && p.Code == "no_surface":
+		return fmt.Errorf("%w: %s", providers.ErrNoSurface, status)
 	case r.status == http.StatusNotFound:
 		return fmt.Errorf("%w: %s; a 404 without the problem code not_found: is settings.base_url right?", providers.ErrProtocol, status)
 	case r.status == http.StatusConflict && p.Code == "not_synthetic":

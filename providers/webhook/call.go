@@ -29,9 +29,10 @@ const (
 	opSnapshot    op = "snapshot"
 	opRestore     op = "restore"
 	opDeprovision op = "deprovision"
+	opSurface     op = "surface"
 )
 
-var ops = []op{opProvision, opVerify, opSnapshot, opRestore, opDeprovision}
+var ops = []op{opProvision, opVerify, opSnapshot, opRestore, opDeprovision, opSurface}
 
 // writes carry an Idempotency-Key.
 func (o op) write() bool { return o == opProvision || o == opRestore || o == opDeprovision }

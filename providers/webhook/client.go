@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/understudy-dev/understudy/providers"
@@ -23,9 +24,10 @@ type Client struct {
 }
 
 var (
-	_ providers.App    = (*Client)(nil)
-	_ providers.Tester = (*Client)(nil)
-	_ providers.Closer = (*Client)(nil)
+	_ providers.App      = (*Client)(nil)
+	_ providers.Tester   = (*Client)(nil)
+	_ providers.Closer   = (*Client)(nil)
+	_ providers.Surfaces = (*Client)(nil)
 )
 
 // New returns a Client for cfg, or a *providers.ConfigError naming the bad
@@ -157,6 +159,31 @@ func (c *Client) Deprovision(ctx context.Context, t providers.Target) error {
 		return fmt.Errorf("deprovisioning %s in %s: %w", describe(t), c.cfg.App, err)
 	}
 	return nil
+}
+
+// Surface implements providers.Surfaces: it asks the app who a real
+// viewer sees on the surface now. A 404 with the code no_surface (or
+// not_found) is providers.ErrNoSurface; an answer without a refs array of
+// non-empty strings is providers.ErrProtocol.
+func (c *Client) Surface(ctx context.Context, name string) ([]string, error) {
+	var out struct {
+		Refs *[]string `json:"refs"`
+	}
+	err := c.call(ctx, opSurface, struct {
+		Surface string `json:"surface"`
+	}{name}, &out)
+	switch {
+	case errors.Is(err, providers.ErrNotFound):
+		err = fmt.Errorf("%w: %w", providers.ErrNoSurface, err)
+	case err == nil && out.Refs == nil:
+		err = fmt.Errorf("%w: the answer has no refs array", providers.ErrProtocol)
+	case err == nil && slices.Contains(*out.Refs, ""):
+		err = fmt.Errorf("%w: the answer has an empty ref", providers.ErrProtocol)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading surface %s of %s: %w", name, c.cfg.App, err)
+	}
+	return *out.Refs, nil
 }
 
 // Test implements providers.Tester: it verifies a made-up user and passes

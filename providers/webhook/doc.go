@@ -1,7 +1,8 @@
 // Package webhook is the generic HTTP app provider: it drives an app that
 // serves Understudy's webhook contract (openapi/app-webhook.yaml) under a base
 // URL, with signed JSON POSTs to /provision, /verify, /snapshot, /restore and
-// /deprovision.
+// /deprovision, and /surface for the isolation audit (providers.Surfaces: a
+// 404 with the code no_surface is providers.ErrNoSurface).
 //
 // # Configuration
 //

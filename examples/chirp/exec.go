@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/understudy-dev/understudy/providers"
 )
@@ -23,6 +24,9 @@ type ExecRequest struct {
 	Target *providers.Target `json:"target,omitempty"`
 	// State is restore's.
 	State json.RawMessage `json:"state,omitempty"`
+	// Surface is surface's: the users a real viewer sees there, for the
+	// isolation audit.
+	Surface string `json:"surface,omitempty"`
 }
 
 // ExecResponse is the one response the adapter writes to stdout: {"ref"}
@@ -31,7 +35,9 @@ type ExecRequest struct {
 type ExecResponse struct {
 	Ref   string          `json:"ref,omitempty"`
 	State json.RawMessage `json:"state,omitempty"`
-	Error *ExecError      `json:"error,omitempty"`
+	// Refs is surface's answer (present, possibly empty, for that op only).
+	Refs  *[]string  `json:"refs,omitempty"`
+	Error *ExecError `json:"error,omitempty"`
 }
 
 // ExecError is a contract error: Code is not_found, not_synthetic,
@@ -96,6 +102,15 @@ func (a *App) runExec(ctx context.Context, req ExecRequest) (ExecResponse, error
 		err = a.DeprovisionUser(ctx, *req.Target)
 	case "test":
 		err = a.Test(ctx)
+	case "surface":
+		var ids []int64
+		if ids, err = a.SurfaceRefs(ctx, req.Surface); err == nil {
+			refs := make([]string, len(ids))
+			for i, id := range ids {
+				refs[i] = strconv.FormatInt(id, 10)
+			}
+			resp.Refs = &refs
+		}
 	}
 	return resp, err
 }
@@ -115,6 +130,10 @@ func (req ExecRequest) validate() error {
 			return fmt.Errorf("%w: restore needs a state", errExecInvalid)
 		}
 	case "test":
+	case "surface":
+		if req.Surface == "" {
+			return fmt.Errorf("%w: surface needs a surface name", errExecInvalid)
+		}
 	default:
 		return fmt.Errorf("%w: unknown op %q", errExecInvalid, req.Op)
 	}
@@ -134,6 +153,7 @@ func execCode(err error) string {
 		{providers.ErrNotOwned, "not_owned"},
 		{providers.ErrRefused, "refused"},
 		{providers.ErrUnavailable, "unavailable"},
+		{providers.ErrNoSurface, "no_surface"},
 	} {
 		if errors.Is(err, c.err) {
 			return c.code

@@ -123,3 +123,15 @@ func TestSurfaceRefsGoThroughTheIsolationClient(t *testing.T) {
 		t.Errorf("with the planted leak, trending = %v, %v: want the hidden user %d", ids, err, hidden)
 	}
 }
+
+// The exec adapter answers the same surfaces as the webhook does.
+func TestSurfaceRefsThroughExec(t *testing.T) {
+	t.Parallel()
+	w := newIsolationWorld(t)
+	resp := w.e.execute(map[string]any{"op": "surface", "surface": chirp.SurfaceTrending})
+	if resp.Error != nil || resp.Refs == nil || !slices.Equal(*resp.Refs, refs(w.real2)) {
+		t.Fatalf("exec surface trending = %+v", resp)
+	}
+	wantExecError(t, "a surface chirp does not show", w.e.execute(map[string]any{"op": "surface", "surface": "reviews"}), "no_surface")
+	wantExecError(t, "no surface", w.e.execute(map[string]any{"op": "surface"}), "invalid")
+}

@@ -3,6 +3,7 @@ package tagging_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -209,5 +210,33 @@ func TestADestinationsOwnDistinctIDsJoinTheExclusionList(t *testing.T) {
 	}
 	if after, _ := x.Get(f.Ctx, "production"); after.Version != before.Version {
 		t.Fatalf("a sync changed the list: %d → %d", before.Version, after.Version)
+	}
+}
+
+// Settings are decoded strictly, every problem naming the setting.
+func TestDecodeSettingsNamesTheSetting(t *testing.T) {
+	t.Parallel()
+	type settings struct {
+		ProjectID int64  `json:"project_id"`
+		Host      string `json:"host"`
+	}
+	for raw, field := range map[string]string{
+		`{"project_id":"twelve"}`: "settings.project_id",
+		`{"colour":"red"}`:        "settings.colour",
+		`[1]`:                     "settings",
+		`{"host":"x"} {}`:         "settings",
+	} {
+		var s settings
+		ce, ok := errors.AsType[*tagging.ConfigError](tagging.DecodeSettings(json.RawMessage(raw), &s))
+		if !ok || ce.Field != field {
+			t.Errorf("%s: %v, want a ConfigError on %s", raw, ce, field)
+		}
+	}
+	var s settings
+	if err := tagging.DecodeSettings(nil, &s); err != nil || s != (settings{}) {
+		t.Errorf("empty settings: %+v %v", s, err)
+	}
+	if err := tagging.CheckURL("settings.host", "https://user:pw@example.com"); err == nil {
+		t.Error("a URL with credentials passed")
 	}
 }

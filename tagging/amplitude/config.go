@@ -1,10 +1,8 @@
 package amplitude
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -84,28 +82,10 @@ var regions = map[string]endpoints{
 	RegionEU: {identify: "https://api.eu.amplitude.com/identify", cohorts: "https://analytics.eu.amplitude.com/api/3/cohorts"},
 }
 
-// decodeSettings decodes raw strictly: an unknown field is refused.
+// decodeSettings decodes raw strictly (tagging.DecodeSettings).
 func decodeSettings(raw json.RawMessage) (Settings, error) {
 	var s Settings
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return s, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
-		var ute *json.UnmarshalTypeError
-		if errors.As(err, &ute) && ute.Field != "" {
-			return s, &tagging.ConfigError{Field: "settings." + ute.Field, Detail: fmt.Sprintf("must be a %s", ute.Type)}
-		}
-		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-			return s, &tagging.ConfigError{Field: "settings." + strings.Trim(name, `"`), Detail: "is not a known setting"}
-		}
-		return s, &tagging.ConfigError{Field: "settings", Detail: "is not a JSON object: " + err.Error()}
-	}
-	if dec.More() {
-		return s, &tagging.ConfigError{Field: "settings", Detail: "holds more than one JSON value"}
-	}
-	return s, nil
+	return s, tagging.DecodeSettings(raw, &s)
 }
 
 // WithDefaults returns s with its unset optional fields filled.

@@ -1,13 +1,9 @@
 package mixpanel
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -92,7 +88,7 @@ type config struct {
 
 func parse(cfg tagging.Config) (config, error) {
 	var c config
-	if err := decodeSettings(cfg.Settings, &c.Settings); err != nil {
+	if err := tagging.DecodeSettings(cfg.Settings, &c.Settings); err != nil {
 		return c, err
 	}
 	c.Region = cmp.Or(c.Region, "us")
@@ -103,7 +99,7 @@ func parse(cfg tagging.Config) (config, error) {
 	c.IngestURL = strings.TrimRight(cmp.Or(c.IngestURL, region[0]), "/")
 	c.QueryURL = strings.TrimRight(cmp.Or(c.QueryURL, region[1]), "/")
 	for field, u := range map[string]string{"settings.ingest_url": c.IngestURL, "settings.query_url": c.QueryURL} {
-		if err := checkURL(field, u); err != nil {
+		if err := tagging.CheckURL(field, u); err != nil {
 			return c, err
 		}
 	}
@@ -132,35 +128,3 @@ func parse(cfg tagging.Config) (config, error) {
 }
 
 func (c config) serviceAccount() bool { return c.ServiceAccountUsername != "" }
-
-func checkURL(field, raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return &tagging.ConfigError{Field: field, Detail: "must be an http(s) URL with a host and no credentials, query or fragment"}
-	}
-	return nil
-}
-
-// decodeSettings decodes raw into v, refusing unknown fields; errors are
-// *tagging.ConfigError naming the setting.
-func decodeSettings(raw json.RawMessage, v any) error {
-	if len(bytes.TrimSpace(raw)) == 0 {
-		raw = json.RawMessage("{}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("has data after the settings object")
-	}
-	if err == nil {
-		return nil
-	}
-	if ute, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && ute.Field != "" {
-		return &tagging.ConfigError{Field: "settings." + ute.Field, Detail: fmt.Sprintf("cannot be a JSON %s (want %s)", ute.Value, ute.Type)}
-	}
-	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return &tagging.ConfigError{Field: "settings." + strings.Trim(name, `"`), Detail: "is not a known setting"}
-	}
-	return &tagging.ConfigError{Field: "settings", Detail: err.Error()}
-}

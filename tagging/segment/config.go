@@ -1,13 +1,9 @@
 package segment
 
 import (
-	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -93,7 +89,7 @@ func (c config) filters() bool { return c.apiToken != "" && len(c.DestinationIDs
 
 func parse(cfg tagging.Config) (config, error) {
 	var c config
-	if err := decodeSettings(cfg.Settings, &c.Settings); err != nil {
+	if err := tagging.DecodeSettings(cfg.Settings, &c.Settings); err != nil {
 		return c, err
 	}
 	c.Region = cmp.Or(c.Region, "us")
@@ -103,10 +99,10 @@ func parse(cfg tagging.Config) (config, error) {
 	}
 	c.TrackingURL = strings.TrimRight(cmp.Or(c.TrackingURL, region[0]), "/")
 	c.APIURL = strings.TrimRight(cmp.Or(c.APIURL, region[1]), "/")
-	if err := checkURL("settings.tracking_url", c.TrackingURL); err != nil {
+	if err := tagging.CheckURL("settings.tracking_url", c.TrackingURL); err != nil {
 		return c, err
 	}
-	if err := checkURL("settings.api_url", c.APIURL); err != nil {
+	if err := tagging.CheckURL("settings.api_url", c.APIURL); err != nil {
 		return c, err
 	}
 	c.MaxBatch = cmp.Or(c.MaxBatch, DefaultMaxBatch)
@@ -133,36 +129,4 @@ func parse(cfg tagging.Config) (config, error) {
 		return c, &tagging.ConfigError{Field: "secrets." + SecretAPIToken, Detail: "is required with settings.destination_ids"}
 	}
 	return c, nil
-}
-
-func checkURL(field, raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return &tagging.ConfigError{Field: field, Detail: "must be an http(s) URL with a host and no credentials, query or fragment"}
-	}
-	return nil
-}
-
-// decodeSettings decodes raw into v, refusing unknown fields; errors are
-// *tagging.ConfigError naming the setting.
-func decodeSettings(raw json.RawMessage, v any) error {
-	if len(bytes.TrimSpace(raw)) == 0 {
-		raw = json.RawMessage("{}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("has data after the settings object")
-	}
-	if err == nil {
-		return nil
-	}
-	if ute, ok := errors.AsType[*json.UnmarshalTypeError](err); ok && ute.Field != "" {
-		return &tagging.ConfigError{Field: "settings." + ute.Field, Detail: fmt.Sprintf("cannot be a JSON %s (want %s)", ute.Value, ute.Type)}
-	}
-	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return &tagging.ConfigError{Field: "settings." + strings.Trim(name, `"`), Detail: "is not a known setting"}
-	}
-	return &tagging.ConfigError{Field: "settings", Detail: err.Error()}
 }

@@ -440,18 +440,33 @@ FROM destinations d, unnest($2::uuid[], $3::text[]) AS x (account_id, identifier
 // on the list anyway. Attach, update and every sync call it, so the list
 // holds every identifier a synthetic account appears under.
 func (s *Destinations) listDistinctIDs(ctx context.Context, db pgdb.DB, d Destination) error {
-	rule, err := ParseDistinctID(d.DistinctID)
-	if err != nil || rule.String() == DistinctEmail || rule.String() == DistinctAccountID {
+	if !ownDistinctIDs(d) {
 		return nil
 	}
-	ids, err := s.desired(ctx, d)
-	if err != nil || len(ids) == 0 {
+	ws, err := s.wants(ctx, d)
+	if err != nil {
 		return err
 	}
-	accounts, identifiers := make([]string, len(ids)), make([]string, len(ids))
-	for i, x := range ids {
-		accounts[i], identifiers[i] = x.AccountID, x.DistinctID
+	return s.addDistinctIDs(ctx, db, d, ws)
+}
+
+// ownDistinctIDs reports whether d knows accounts by ids that are not on
+// the list anyway (by email or account id they are).
+func ownDistinctIDs(d Destination) bool {
+	rule, err := ParseDistinctID(d.DistinctID)
+	return err == nil && rule.String() != DistinctEmail && rule.String() != DistinctAccountID
+}
+
+// addDistinctIDs is listDistinctIDs once the destination's identities
+// (ws) have been read: a sync passes those it diffs.
+func (s *Destinations) addDistinctIDs(ctx context.Context, db pgdb.DB, d Destination, ws []wanted) error {
+	if !ownDistinctIDs(d) || len(ws) == 0 {
+		return nil
 	}
-	_, err = pgdb.QueryOne(ctx, db, pgdb.Scalar[int64], "", addDistinctIDsSQL, d.ID, accounts, identifiers)
+	accounts, identifiers := make([]string, len(ws)), make([]string, len(ws))
+	for i, w := range ws {
+		accounts[i], identifiers[i] = w.accountID, w.distinctID
+	}
+	_, err := pgdb.QueryOne(ctx, db, pgdb.Scalar[int64], "", addDistinctIDsSQL, d.ID, accounts, identifiers)
 	return err
 }

@@ -33,7 +33,10 @@ type wanted struct{ distinctID, accountID, email, role string }
 // diff is the difference per action: the identities to add and to remove,
 // each sorted by distinct id.
 type diff struct {
-	env       string
+	env string
+	// want is every identity the destination should hold, sorted by
+	// distinct id: read once per run, and used again to verify.
+	want      []wanted
 	add       map[string][]wanted
 	remove    map[string][]Identity
 	unchanged int
@@ -166,16 +169,6 @@ func sortUnique(ws []wanted) []wanted {
 	return slices.CompactFunc(ws, func(a, b wanted) bool { return a.distinctID == b.distinctID })
 }
 
-// desired returns the identities the destination should hold, tags
-// included (for a verification).
-func (s *Destinations) desired(ctx context.Context, d Destination) ([]Identity, error) {
-	ws, err := s.wants(ctx, d)
-	if err != nil {
-		return nil, err
-	}
-	return diff{env: d.Environment}.identities(ws), nil
-}
-
 // compute returns the difference between what the destination should hold
 // and what it acknowledged, for the actions the publisher does.
 func (s *Destinations) compute(ctx context.Context, d Destination, pub Publisher) (diff, error) {
@@ -183,7 +176,7 @@ func (s *Destinations) compute(ctx context.Context, d Destination, pub Publisher
 	if err != nil {
 		return diff{}, err
 	}
-	out := diff{env: d.Environment, add: map[string][]wanted{}, remove: map[string][]Identity{}}
+	out := diff{env: d.Environment, want: want, add: map[string][]wanted{}, remove: map[string][]Identity{}}
 	var adds [][]wanted
 	for _, action := range actionsOf(pub) {
 		if out.add[action], out.remove[action], err = s.compare(ctx, d.ID, action, want); err != nil {

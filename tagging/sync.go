@@ -272,14 +272,14 @@ func (s *Destinations) syncDestination(ctx context.Context, d Destination) (Run,
 		return Run{}, err
 	}
 	defer release()
-	if err := s.listDistinctIDs(ctx, s.db, d); err != nil {
-		return Run{}, err
-	}
 	run, err := s.startRun(ctx, d)
 	if err != nil {
 		return Run{}, err
 	}
 	df, err := s.compute(ctx, d, pub)
+	if err == nil {
+		err = s.addDistinctIDs(ctx, s.db, d, df.want)
+	}
 	if err == nil {
 		run.Unchanged = df.unchanged
 		err = s.send(ctx, d, pub, df, &run)
@@ -376,16 +376,12 @@ func (s *Destinations) send(ctx context.Context, d Destination, pub Publisher, d
 	}
 	run.Verification = "not verifiable"
 	if v, ok := pub.(Verifier); ok && slices.Contains(pub.Capabilities(), CapVerify) {
-		want, err := s.desired(ctx, d)
-		if err == nil {
-			var res Verification
-			if res, err = v.VerifyExcluded(ctx, want); err == nil {
-				run.Verification = fmt.Sprintf("verified: %d visible of %d", len(res.Visible), res.Checked)
-			}
-		}
+		res, err := v.VerifyExcluded(ctx, df.identities(df.want))
 		if err != nil {
 			run.Outcome, run.Verification = RunPartial, "verification failed"
 			run.Error = joinText(run.Error, "verifying: "+err.Error())
+		} else {
+			run.Verification = fmt.Sprintf("verified: %d visible of %d", len(res.Visible), res.Checked)
 		}
 	}
 	return nil

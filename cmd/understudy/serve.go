@@ -21,6 +21,7 @@ import (
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/migrations"
 	"github.com/understudy-dev/understudy/openapi"
+	"github.com/understudy-dev/understudy/providers/webhook"
 	"github.com/understudy-dev/understudy/secret"
 	"github.com/understudy-dev/understudy/snapshot"
 	"github.com/understudy-dev/understudy/tagging"
@@ -161,7 +162,13 @@ func (m *Main) services(keyring *secret.Keyring) (services, error) {
 	if err != nil {
 		return svc, err
 	}
-	svc.destinations, err = tagging.NewDestinations(tagging.DestinationsConfig{DB: m.pool, Keyring: keyring, Registry: newDestinationRegistry(), Logger: m.Logger})
+	// Destinations reach the analytics vendors under the webhook apps'
+	// address policy: never a link-local address or a cloud metadata
+	// service, whatever a destination's settings name (private addresses
+	// stay allowed, for self-hosted vendors).
+	destClient := &http.Client{Timeout: 30 * time.Second, Transport: webhook.GuardedTransport(30*time.Second, true)}
+	svc.destinations, err = tagging.NewDestinations(tagging.DestinationsConfig{DB: m.pool, Keyring: keyring, Registry: newDestinationRegistry(),
+		Logger: m.Logger, HTTPClient: destClient})
 	if err != nil {
 		return svc, err
 	}

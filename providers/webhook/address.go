@@ -2,9 +2,12 @@ package webhook
 
 import (
 	"fmt"
+	"net"
+	"net/http"
 	"net/netip"
 	"slices"
 	"syscall"
+	"time"
 
 	"github.com/understudy-dev/understudy/providers"
 )
@@ -29,6 +32,9 @@ var (
 type addressPolicy struct {
 	allowLinkLocal bool
 	allowPrivate   bool
+	// fixed says the caller has no setting that would allow a refused
+	// address (GuardedTransport): errors name none.
+	fixed bool
 }
 
 // control is a net.Dialer Control function: it runs after DNS resolution,
@@ -54,6 +60,9 @@ func (p addressPolicy) check(ip netip.Addr) error {
 	}
 	refuse := func(field, what string) error {
 		detail := fmt.Sprintf("refusing to connect to %s, %s", ip, what)
+		if p.fixed {
+			return &providers.ConfigError{Field: "settings", Detail: detail}
+		}
 		if field != "settings.base_url" {
 			detail += fmt.Sprintf(": set %s to true to allow it", field)
 		}
@@ -74,4 +83,23 @@ func (p addressPolicy) check(ip netip.Addr) error {
 		return refuse("settings.allow_private", "a loopback or private address")
 	}
 	return nil
+}
+
+// GuardedTransport returns a transport for the server's other outgoing
+// calls (to analytics destinations) under the same address policy as the
+// webhook client: link-local addresses and cloud metadata services are
+// never dialled, nor unspecified, multicast or broadcast ones, and loopback
+// and private addresses only with allowPrivate. The check runs after DNS
+// resolution, and no proxy is used (it would connect on our behalf, past
+// the check). A refused address fails the dial with a *providers.ConfigError.
+func GuardedTransport(timeout time.Duration, allowPrivate bool) *http.Transport {
+	return addressPolicy{allowPrivate: allowPrivate, fixed: true}.transport(timeout)
+}
+
+// transport dials only the addresses p accepts, with no proxy (a proxy
+// would connect on our behalf, past the check).
+func (p addressPolicy) transport(timeout time.Duration) *http.Transport {
+	dialer := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second, Control: p.control}
+	return &http.Transport{Proxy: nil, DialContext: dialer.DialContext, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 16,
+		IdleConnTimeout: 90 * time.Second, TLSHandshakeTimeout: timeout, ExpectContinueTimeout: time.Second}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
@@ -85,5 +87,33 @@ func TestControlRefusesBeforeConnecting(t *testing.T) {
 		if elapsed := time.Since(start); elapsed > time.Second {
 			t.Errorf("dialing %s took %s: the refusal must come before connecting", addr, elapsed)
 		}
+	}
+}
+
+// The transport other outgoing clients use (analytics destinations) never
+// reaches a metadata service, whatever a URL names, and says so without
+// pointing at a setting those clients do not have.
+func TestGuardedTransport(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	t.Cleanup(srv.Close)
+	get := func(allowPrivate bool, url string) error {
+		c := &http.Client{Timeout: 2 * time.Second, Transport: GuardedTransport(2*time.Second, allowPrivate)}
+		resp, err := c.Get(url)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+	err := get(true, "http://169.254.169.254/latest/meta-data/")
+	ce, ok := errors.AsType[*providers.ConfigError](err)
+	if !ok || ce.Field != "settings" || !strings.Contains(ce.Detail, "cloud metadata") || strings.Contains(ce.Detail, "allow_link_local") {
+		t.Fatalf("metadata service: %v", err)
+	}
+	if err := get(true, srv.URL); err != nil {
+		t.Fatalf("loopback with private allowed: %v", err)
+	}
+	if err := get(false, srv.URL); err == nil || !strings.Contains(err.Error(), "loopback or private") {
+		t.Fatalf("loopback with private refused: %v", err)
 	}
 }

@@ -7,10 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"slices"
-	"time"
 
 	"github.com/understudy-dev/understudy/providers"
 )
@@ -43,18 +41,8 @@ func New(cfg Config) (*Client, error) {
 	for _, o := range ops {
 		urls[o] = base.JoinPath(string(o)).String()
 	}
-	dialer := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second, Control: cfg.policy().control}
-	transport := &http.Transport{
-		Proxy:                 nil, // a proxy would connect on our behalf, past the address check
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConnsPerHost:   16,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   cfg.Timeout,
-		ExpectContinueTimeout: time.Second,
-	}
 	return &Client{cfg: cfg, urls: urls, http: &http.Client{
-		Transport: transport,
+		Transport: cfg.policy().transport(cfg.Timeout),
 		// A redirect is outside the contract: it is answered as ErrProtocol.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}, nil

@@ -43,7 +43,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -64,17 +63,14 @@ type Fake struct {
 	apiKey, secretKey string
 	srv               *httptest.Server
 
-	mu         sync.Mutex
-	props      map[string]map[string]any // user id → user properties
-	cohorts    map[string]*cohort
-	order      []string // cohort ids, in creation order
-	unknown    map[string]bool
-	requests   int
-	urls       []string
-	uploads    int
-	throttle   int
-	retryAfter time.Duration
-	down       bool
+	mu      sync.Mutex
+	props   map[string]map[string]any // user id → user properties
+	cohorts map[string]*cohort
+	order   []string // cohort ids, in creation order
+	unknown map[string]bool
+	urls    []string
+	uploads int
+	publishertest.Faults
 }
 
 type cohort struct {
@@ -146,13 +142,6 @@ func (f *Fake) Listed() []string {
 	return slices.Sorted(maps.Keys(f.cohorts[f.order[0]].members))
 }
 
-// Requests is how many requests the fake has answered.
-func (f *Fake) Requests() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.requests
-}
-
 // URLs are the URLs asked for (scheme, host and path), in order.
 func (f *Fake) URLs() []string {
 	f.mu.Lock()
@@ -183,37 +172,19 @@ func (f *Fake) Unknown(ids ...string) {
 	}
 }
 
-// Throttle makes the next n requests answer 429, with Retry-After (whole
-// seconds) when retryAfter > 0.
-func (f *Fake) Throttle(n int, retryAfter time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.throttle, f.retryAfter = n, retryAfter
-}
+// unavailable and throttled are Amplitude's 503 and 429.
+func unavailable(w http.ResponseWriter) { w.WriteHeader(http.StatusServiceUnavailable) }
 
-// SetDown makes every request answer 503 while down.
-func (f *Fake) SetDown(down bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.down = down
+func throttled(w http.ResponseWriter) {
+	writeJSON(w, http.StatusTooManyRequests, map[string]any{"code": 429, "error": "Too many requests for some devices and users", "eps_threshold": 30})
 }
 
 func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.requests++
-	switch {
-	case f.down:
-		w.WriteHeader(http.StatusServiceUnavailable)
-		return
-	case f.throttle > 0:
-		f.throttle--
-		if f.retryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int(f.retryAfter/time.Second)))
-		}
-		writeJSON(w, http.StatusTooManyRequests, map[string]any{"code": 429, "error": "Too many requests for some devices and users", "eps_threshold": 30})
+	if !f.Admit(w, unavailable, throttled) {
 		return
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	switch r.URL.Path {
 	case "/identify":
 		f.identify(w, r)

@@ -35,10 +35,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/understudy-dev/understudy/tagging/publishertest"
 )
@@ -68,15 +66,12 @@ type Server struct {
 	*httptest.Server
 	cfg Config
 
-	mu         sync.Mutex
-	profiles   map[string]map[string]any
-	requests   int
-	engage     int
-	largest    int
-	throttle   int
-	retryAfter time.Duration
-	down       bool
-	failNext   []string
+	mu       sync.Mutex
+	profiles map[string]map[string]any
+	engage   int
+	largest  int
+	failNext []string
+	publishertest.Faults
 }
 
 // New starts a fake, closed when t ends.
@@ -88,34 +83,19 @@ func New(t testing.TB, cfg Config) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /engage", s.handleEngage)
 	mux.HandleFunc("POST /api/query/engage", s.handleQuery)
-	s.Server = httptest.NewServer(s.gate(mux))
+	s.Server = httptest.NewServer(s.Gate(mux, unavailable, throttled))
 	t.Cleanup(s.Close)
 	return s
 }
 
-// gate counts every request and answers 503 or 429 when told to.
-func (s *Server) gate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		s.requests++
-		down, throttled, wait := s.down, s.throttle > 0, s.retryAfter
-		if throttled && !down {
-			s.throttle--
-		}
-		s.mu.Unlock()
-		switch {
-		case down:
-			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": 0, "error": "service unavailable"})
-		case throttled:
-			if wait > 0 {
-				w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
-			}
-			writeJSON(w, http.StatusTooManyRequests, map[string]any{"code": 429, "status": "Too Many Requests",
-				"error": "Project exceeded rate limits. Please retry the request with exponential backoff."})
-		default:
-			next.ServeHTTP(w, r)
-		}
-	})
+// unavailable and throttled are Mixpanel's 503 and 429.
+func unavailable(w http.ResponseWriter) {
+	writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": 0, "error": "service unavailable"})
+}
+
+func throttled(w http.ResponseWriter) {
+	writeJSON(w, http.StatusTooManyRequests, map[string]any{"code": 429, "status": "Too Many Requests",
+		"error": "Project exceeded rate limits. Please retry the request with exponential backoff."})
 }
 
 // Marked returns the distinct ids whose profile has is_synthetic true.
@@ -134,13 +114,6 @@ func (s *Server) Marked() []string {
 
 // Listed is nil: the publisher keeps no Mixpanel list.
 func (s *Server) Listed() []string { return nil }
-
-// Requests is how many requests the fake has answered.
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
 
 // EngageRequests is how many requests reached /engage.
 func (s *Server) EngageRequests() int {
@@ -169,20 +142,6 @@ func (s *Server) Profile(distinctID string) map[string]any {
 		out[k] = v
 	}
 	return out
-}
-
-// Throttle makes the next n requests answer 429.
-func (s *Server) Throttle(n int, retryAfter time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.throttle, s.retryAfter = n, retryAfter
-}
-
-// SetDown makes every request answer 503 while down.
-func (s *Server) SetDown(down bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.down = down
 }
 
 // FailNext makes the next /engage request answer 200 with status 0 and

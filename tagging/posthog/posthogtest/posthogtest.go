@@ -122,13 +122,10 @@ type Fake struct {
 	cohorts        []*cohort
 	filters        []map[string]any
 	defaultChecked bool
-	requests       int
-	throttled      int
-	retryAfter     time.Duration
-	down           bool
 	quotaLimited   bool
 	queryError     string
 	windows        map[string]*window
+	publishertest.Faults
 }
 
 type person struct {
@@ -212,28 +209,6 @@ func (f *Fake) Listed() []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// Requests is how many requests the fake has answered.
-func (f *Fake) Requests() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.requests
-}
-
-// Throttle makes the next n requests answer 429, with Retry-After in whole
-// seconds when retryAfter > 0.
-func (f *Fake) Throttle(n int, retryAfter time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.throttled, f.retryAfter = n, retryAfter
-}
-
-// SetDown makes every request answer 503 while down.
-func (f *Fake) SetDown(down bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.down = down
 }
 
 // SetQuotaLimited makes /batch/ drop every event and say so in its 200.
@@ -333,25 +308,14 @@ func newUUID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// gate counts the request and answers it when the fake is down or
-// throttled; it reports whether the handler may go on.
+// gate counts the request and answers it, as PostHog does, when the
+// fake is down or throttled; it reports whether the handler may go on.
 func (f *Fake) gate(w http.ResponseWriter) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.requests++
-	switch {
-	case f.down:
+	return f.Admit(w, func(w http.ResponseWriter) {
 		writeJSON(w, http.StatusServiceUnavailable, apiError("server_error", "service_unavailable", "PostHog is down (fake)."))
-		return false
-	case f.throttled > 0:
-		f.throttled--
-		if f.retryAfter > 0 {
-			w.Header().Set("Retry-After", fmt.Sprint(int(f.retryAfter/time.Second)))
-		}
+	}, func(w http.ResponseWriter) {
 		writeJSON(w, http.StatusTooManyRequests, apiError("throttled_error", "throttled", "Request was throttled."))
-		return false
-	}
-	return true
+	})
 }
 
 // limit applies the per-minute limit of class; the caller holds f.mu.

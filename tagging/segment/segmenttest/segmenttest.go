@@ -39,7 +39,6 @@ import (
 	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/understudy-dev/understudy/tagging/publishertest"
 )
@@ -87,13 +86,10 @@ type Server struct {
 	traits     map[string]map[string]any
 	filters    map[string][]Filter // by destination id
 	nextID     int
-	requests   int
 	batches    int
 	dropped    int
-	throttle   int
-	retryAfter time.Duration
-	down       bool
 	previewErr string
+	publishertest.Faults
 }
 
 // New starts a fake, closed when t ends.
@@ -110,34 +106,22 @@ func New(t testing.TB, cfg Config) *Server {
 	mux.HandleFunc("PATCH /destination/{id}/filters/{fid}", s.api(s.handleUpdate))
 	mux.HandleFunc("DELETE /destination/{id}/filters/{fid}", s.api(s.handleDelete))
 	mux.HandleFunc("POST /destination/filters/preview", s.api(s.handlePreview))
-	s.Server = httptest.NewServer(s.gate(mux))
+	s.Server = httptest.NewServer(s.Gate(mux, unavailable, throttled))
 	t.Cleanup(s.Close)
 	return s
 }
 
-// gate counts every request and answers 503 or 429 when told to.
-func (s *Server) gate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		s.requests++
-		down, throttled, wait := s.down, s.throttle > 0, s.retryAfter
-		if throttled && !down {
-			s.throttle--
-		}
-		s.mu.Unlock()
-		switch {
-		case down:
-			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"success": false})
-		case throttled:
-			if wait > 0 {
-				w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
-				w.Header().Set("X-RateLimit-Reset", strconv.Itoa(int(wait/time.Second)))
-			}
-			writeJSON(w, http.StatusTooManyRequests, apiError("too-many-requests", "rate limit exceeded"))
-		default:
-			next.ServeHTTP(w, r)
-		}
-	})
+// unavailable and throttled are Segment's 503 and 429 (the latter with
+// X-RateLimit-Reset beside Retry-After).
+func unavailable(w http.ResponseWriter) {
+	writeJSON(w, http.StatusServiceUnavailable, map[string]any{"success": false})
+}
+
+func throttled(w http.ResponseWriter) {
+	if wait := w.Header().Get("Retry-After"); wait != "" {
+		w.Header().Set("X-RateLimit-Reset", wait)
+	}
+	writeJSON(w, http.StatusTooManyRequests, apiError("too-many-requests", "rate limit exceeded"))
 }
 
 // Marked returns the user ids whose is_synthetic trait is true.
@@ -172,13 +156,6 @@ func (s *Server) Traits(userID string) map[string]any {
 	return out
 }
 
-// Requests is how many requests the fake has answered.
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
-
 // Batches is how many /v1/batch requests were answered 200.
 func (s *Server) Batches() int {
 	s.mu.Lock()
@@ -191,20 +168,6 @@ func (s *Server) Dropped() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.dropped
-}
-
-// Throttle makes the next n requests answer 429.
-func (s *Server) Throttle(n int, retryAfter time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.throttle, s.retryAfter = n, retryAfter
-}
-
-// SetDown makes every request answer 503 while down.
-func (s *Server) SetDown(down bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.down = down
 }
 
 // FailPreview makes every preview answer 400 with message while it is not

@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -36,15 +35,12 @@ type Fake struct {
 	secret []byte
 	srv    *httptest.Server
 
-	mu         sync.Mutex
-	marked     map[string]bool
-	listed     map[string]bool
-	refuse     map[string]string // distinct id → error code
-	requests   int
-	keys       []string // Idempotency-Key of each write answered 200
-	throttle   int
-	retryAfter time.Duration
-	down       bool
+	mu     sync.Mutex
+	marked map[string]bool
+	listed map[string]bool
+	refuse map[string]string // distinct id → error code
+	keys   []string          // Idempotency-Key of each write answered 200
+	publishertest.Faults
 }
 
 var _ publishertest.Fake = (*Fake)(nil)
@@ -76,13 +72,6 @@ func (f *Fake) sorted(m map[string]bool) []string {
 	return slices.Sorted(maps.Keys(m))
 }
 
-// Requests is how many requests the fake has answered.
-func (f *Fake) Requests() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.requests
-}
-
 // IdempotencyKeys are the Idempotency-Key headers of the writes applied.
 func (f *Fake) IdempotencyKeys() []string {
 	f.mu.Lock()
@@ -97,21 +86,6 @@ func (f *Fake) Refuse(id, code string) {
 	f.refuse[id] = code
 }
 
-// Throttle makes the next n requests answer 429, with Retry-After (whole
-// seconds) when retryAfter > 0.
-func (f *Fake) Throttle(n int, retryAfter time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.throttle, f.retryAfter = n, retryAfter
-}
-
-// SetDown makes every request answer 503 while down.
-func (f *Fake) SetDown(down bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.down = down
-}
-
 func problem(w http.ResponseWriter, status int, code, detail string) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(status)
@@ -119,21 +93,12 @@ func problem(w http.ResponseWriter, status int, code, detail string) {
 }
 
 func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.requests++
-	switch {
-	case f.down:
-		problem(w, http.StatusServiceUnavailable, "internal", "down")
-		return
-	case f.throttle > 0:
-		f.throttle--
-		if f.retryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int(f.retryAfter/time.Second)))
-		}
-		problem(w, http.StatusTooManyRequests, "internal", "busy")
+	if !f.Admit(w, func(w http.ResponseWriter) { problem(w, http.StatusServiceUnavailable, "internal", "down") },
+		func(w http.ResponseWriter) { problem(w, http.StatusTooManyRequests, "internal", "busy") }) {
 		return
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	path, ok := strings.CutPrefix(r.URL.Path, BasePath)
 	if !ok {
 		problem(w, http.StatusNotFound, "invalid", "not under "+BasePath)

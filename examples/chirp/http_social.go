@@ -1,6 +1,7 @@
 package chirp
 
 import (
+	"context"
 	"net/http"
 )
 
@@ -105,71 +106,36 @@ func (a *App) postCart(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *App) getLeaderboard(w http.ResponseWriter, r *http.Request) error {
-	viewer, err := queryInt(r, "viewer")
-	if err != nil {
-		return err
-	}
-	limit, err := queryInt(r, "limit")
-	if err != nil {
-		return err
-	}
-	entries, err := a.Leaderboard(r.Context(), viewer, int(min(max(limit, -1), 101)))
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, map[string][]Entry{"entries": entries})
+	return serveList(w, r, "entries", viewerParam, a.Leaderboard)
 }
 
 func (a *App) getTrending(w http.ResponseWriter, r *http.Request) error {
-	viewer, err := queryInt(r, "viewer")
-	if err != nil {
-		return err
-	}
-	limit, err := queryInt(r, "limit")
-	if err != nil {
-		return err
-	}
-	list, err := a.Trending(r.Context(), viewer, int(min(max(limit, -1), 101)))
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, map[string][]Trender{"users": list})
+	return serveList(w, r, "users", viewerParam, a.Trending)
 }
 
 func (a *App) getFeed(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	limit, err := queryInt(r, "limit")
-	if err != nil {
-		return err
-	}
-	posts, err := a.Feed(r.Context(), id, int(min(max(limit, -1), 101)))
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, map[string][]FeedPost{"posts": posts})
+	return serveList(w, r, "posts", pathID, a.Feed)
 }
 
 func (a *App) getNotifications(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	limit, err := queryInt(r, "limit")
-	if err != nil {
-		return err
-	}
-	list, err := a.Notifications(r.Context(), id, int(min(max(limit, -1), 101)))
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, map[string][]Notification{"notifications": list})
+	return serveList(w, r, "notifications", pathID, a.Notifications)
 }
 
 func (a *App) getSearch(w http.ResponseWriter, r *http.Request) error {
-	viewer, err := queryInt(r, "viewer")
+	return serveList(w, r, "users", viewerParam, func(ctx context.Context, viewer int64, limit int) ([]Match, error) {
+		return a.Search(ctx, viewer, r.URL.Query().Get("q"), limit)
+	})
+}
+
+// viewerParam reads the viewer of a list from ?viewer=.
+func viewerParam(r *http.Request) (int64, error) { return queryInt(r, "viewer") }
+
+// serveList answers what a viewer sees in a list: the viewer (from the
+// query or the path), ?limit= clamped to 101 (the lists refuse more than
+// 100 and name the limit), and the list under key.
+func serveList[T any](w http.ResponseWriter, r *http.Request, key string, viewerOf func(*http.Request) (int64, error),
+	list func(ctx context.Context, viewer int64, limit int) ([]T, error)) error {
+	viewer, err := viewerOf(r)
 	if err != nil {
 		return err
 	}
@@ -177,9 +143,9 @@ func (a *App) getSearch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	found, err := a.Search(r.Context(), viewer, r.URL.Query().Get("q"), int(min(max(limit, -1), 101)))
+	items, err := list(r.Context(), viewer, int(min(max(limit, -1), 101)))
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, map[string][]Match{"users": found})
+	return writeJSON(w, http.StatusOK, map[string][]T{key: items})
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
@@ -43,12 +42,6 @@ func unsetUpdate(id tagging.Identity) map[string]any {
 	return map[string]any{"$unset": slices.Compact(names)}
 }
 
-// batch is one request: its encoded updates and their identities.
-type batch struct {
-	body []byte
-	ids  []tagging.Identity
-}
-
 // send encodes every update (refusing the batch run before any request if
 // one is invalid or too large), splits them by count and bytes, and sends
 // the batches in order, acknowledging each accepted one.
@@ -64,24 +57,13 @@ func (p *Publisher) send(ctx context.Context, doing string, ids []tagging.Identi
 	if err := p.checkOnce(ctx); err != nil {
 		return err
 	}
-	for i, b := range batches {
-		if err := p.post(ctx, b.body); err != nil {
-			return fmt.Errorf("%s batch %d of %d (%d identities) in %s: %w", doing, i+1, len(batches), len(b.ids), p.dest, err)
-		}
-		p.log.DebugContext(ctx, "mixpanel batch accepted", slog.String("destination", p.dest),
-			slog.String("op", doing), slog.Int("batch", i+1), slog.Int("identities", len(b.ids)))
-		if err := ack(ctx, b.ids); err != nil {
-			return err
-		}
-	}
-	return nil
+	return tagging.SendBatches(ctx, p.log, p.dest, doing, batches, p.post, ack)
 }
 
 // split encodes the updates and packs them into batches of at most
 // MaxBatch updates and MaxRequestBytes bytes.
-func (p *Publisher) split(ids []tagging.Identity, op func(tagging.Identity) map[string]any) ([]batch, error) {
-	var out []batch
-	cur := batch{body: []byte{'['}}
+func (p *Publisher) split(ids []tagging.Identity, op func(tagging.Identity) map[string]any) ([]tagging.Batch, error) {
+	packer := tagging.NewJSONPacker("[", "]", p.cfg.MaxBatch, p.cfg.MaxRequestBytes)
 	for _, id := range ids {
 		if strings.TrimSpace(id.DistinctID) == "" {
 			return nil, fmt.Errorf("%w: an identity of account %q has no distinct id", tagging.ErrRejected, id.AccountID)
@@ -97,22 +79,9 @@ func (p *Publisher) split(ids []tagging.Identity, op func(tagging.Identity) map[
 		if len(enc) > MaxUpdateBytes || len(enc)+2 > p.cfg.MaxRequestBytes {
 			return nil, fmt.Errorf("%w: the update of %q is %d bytes, over Mixpanel's limit", tagging.ErrRejected, id.DistinctID, len(enc))
 		}
-		if len(cur.ids) == p.cfg.MaxBatch || len(cur.body)+1+len(enc)+1 > p.cfg.MaxRequestBytes {
-			out = append(out, cur.close())
-			cur = batch{body: []byte{'['}}
-		}
-		if len(cur.ids) > 0 {
-			cur.body = append(cur.body, ',')
-		}
-		cur.body = append(cur.body, enc...)
-		cur.ids = append(cur.ids, id)
+		packer.Add(enc, id)
 	}
-	return append(out, cur.close()), nil
-}
-
-func (b batch) close() batch {
-	b.body = append(b.body, ']')
-	return b
+	return packer.Batches(), nil
 }
 
 // engageRequest builds the /engage request of one batch, as post sends it

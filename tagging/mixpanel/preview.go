@@ -24,11 +24,11 @@ func (p *Publisher) Preview(ids []tagging.Identity, remove bool) ([]tagging.Prev
 	}
 	out := make([]tagging.PreviewRequest, 0, len(batches))
 	for _, b := range batches {
-		req, err := p.engageRequest(context.Background(), b.body)
+		req, err := p.engageRequest(context.Background(), b.Body)
 		if err != nil {
 			return nil, err
 		}
-		pr, err := tagging.PreviewOf(action, req, len(b.ids), []string{p.cfg.token, p.cfg.saSecret})
+		pr, err := tagging.PreviewOf(action, req, len(b.IDs), []string{p.cfg.token, p.cfg.saSecret})
 		if err != nil {
 			return nil, err
 		}

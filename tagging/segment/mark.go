@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 
@@ -50,11 +49,6 @@ func unmarkTraits(id tagging.Identity) map[string]any {
 	return traits
 }
 
-type batch struct {
-	body []byte
-	ids  []tagging.Identity
-}
-
 // send encodes every call (refusing the whole run, before any request,
 // when one is invalid or over 32 KB: Segment would answer 200 and lose it),
 // packs them into batches under 500 KB and MaxBatch calls, and sends them
@@ -71,17 +65,7 @@ func (p *Publisher) send(ctx context.Context, doing string, ids []tagging.Identi
 	if err := p.checkOnce(ctx); err != nil {
 		return err
 	}
-	for i, b := range batches {
-		if err := p.post(ctx, b.body); err != nil {
-			return fmt.Errorf("%s batch %d of %d (%d identities) in %s: %w", doing, i+1, len(batches), len(b.ids), p.dest, err)
-		}
-		p.log.DebugContext(ctx, "segment batch accepted", slog.String("destination", p.dest),
-			slog.String("op", doing), slog.Int("batch", i+1), slog.Int("identities", len(b.ids)))
-		if err := ack(ctx, b.ids); err != nil {
-			return err
-		}
-	}
-	return nil
+	return tagging.SendBatches(ctx, p.log, p.dest, doing, batches, p.post, ack)
 }
 
 const (
@@ -89,9 +73,8 @@ const (
 	batchTail = `]}`
 )
 
-func (p *Publisher) split(ids []tagging.Identity, traits func(tagging.Identity) map[string]any) ([]batch, error) {
-	var out []batch
-	cur := batch{body: []byte(batchHead)}
+func (p *Publisher) split(ids []tagging.Identity, traits func(tagging.Identity) map[string]any) ([]tagging.Batch, error) {
+	packer := tagging.NewJSONPacker(batchHead, batchTail, p.cfg.MaxBatch, MaxBatchBytes)
 	for _, id := range ids {
 		if strings.TrimSpace(id.DistinctID) == "" {
 			return nil, fmt.Errorf("%w: an identity of account %q has no distinct id", tagging.ErrRejected, id.AccountID)
@@ -104,22 +87,9 @@ func (p *Publisher) split(ids []tagging.Identity, traits func(tagging.Identity) 
 			return nil, fmt.Errorf("%w: the identify call of %q is %d bytes, over Segment's %d-byte limit per call",
 				tagging.ErrRejected, id.DistinctID, len(call), MaxCallBytes)
 		}
-		if len(cur.ids) == p.cfg.MaxBatch || len(cur.body)+1+len(call)+len(batchTail) > MaxBatchBytes {
-			out = append(out, cur.close())
-			cur = batch{body: []byte(batchHead)}
-		}
-		if len(cur.ids) > 0 {
-			cur.body = append(cur.body, ',')
-		}
-		cur.body = append(cur.body, call...)
-		cur.ids = append(cur.ids, id)
+		packer.Add(call, id)
 	}
-	return append(out, cur.close()), nil
-}
-
-func (b batch) close() batch {
-	b.body = append(b.body, batchTail...)
-	return b
+	return packer.Batches(), nil
 }
 
 // post sends one batch with the write key as the Basic auth user name.

@@ -25,11 +25,11 @@ func (p *Publisher) Preview(ids []tagging.Identity, remove bool) ([]tagging.Prev
 	}
 	out := make([]tagging.PreviewRequest, 0, len(batches))
 	for _, b := range batches {
-		req, err := p.batchRequest(context.Background(), b.body)
+		req, err := p.batchRequest(context.Background(), b.Body)
 		if err != nil {
 			return nil, err
 		}
-		pr, err := tagging.PreviewOf(action, req, len(b.ids), []string{p.cfg.writeKey, p.cfg.apiToken})
+		pr, err := tagging.PreviewOf(action, req, len(b.IDs), []string{p.cfg.writeKey, p.cfg.apiToken})
 		if err != nil {
 			return nil, err
 		}

@@ -1,0 +1,110 @@
+package spec
+
+import "encoding/json"
+
+// Kinds of object a spec declares, in dependency order: an environment
+// comes before the apps, roles and destinations that live in it.
+const (
+	KindEnvironment = "environment"
+	KindApp         = "app"
+	KindRole        = "role"
+	KindDestination = "destination"
+)
+
+// Kinds lists every kind in dependency order (creates run in this order,
+// deletes in the reverse).
+var Kinds = []string{KindEnvironment, KindApp, KindRole, KindDestination}
+
+// DefaultWorkspace is the workspace of a plan that names none.
+const DefaultWorkspace = "default"
+
+// Desired is what a spec declares: the evaluated blocks of a directory of
+// *.understudy.hcl files, sent as JSON by the CLI to POST /v1/plans. It
+// holds secrets in clear (app and destination secrets), so it travels
+// only to the server and is sealed there; it is never written to a file.
+//
+// Every object has an Address, "<kind>.<label>" as in the spec
+// (role.buyer), unique within the spec. Errors about an attribute name the
+// field "<address>.<attribute>" (role.buyer.pool_size), which the CLI maps
+// back to a file, line and column.
+type Desired struct {
+	Environments []Environment `json:"environments"`
+	Apps         []App         `json:"apps"`
+	Roles        []Role        `json:"roles"`
+	Destinations []Destination `json:"destinations"`
+	// Imports adopt existing objects into the workspace (import blocks).
+	Imports []Import `json:"imports"`
+	// Removed stop managing objects without deleting them (removed blocks).
+	Removed []Removed `json:"removed"`
+}
+
+// Lifecycle is a block's lifecycle settings.
+type Lifecycle struct {
+	// PreventDestroy refuses any plan that would delete or replace the
+	// object.
+	PreventDestroy bool `json:"prevent_destroy"`
+}
+
+// Environment is an environment block.
+type Environment struct {
+	Address        string    `json:"address"`
+	Name           string    `json:"name"`
+	EmailDomains   []string  `json:"email_domains"`
+	CustomSurfaces []string  `json:"custom_surfaces"`
+	Lifecycle      Lifecycle `json:"lifecycle"`
+}
+
+// Role is a role block. Optional attributes that the spec leaves out are
+// nil and take the server's defaults (pool_size 1, quarantine on).
+type Role struct {
+	Address               string            `json:"address"`
+	Environment           string            `json:"environment"`
+	Name                  string            `json:"name"`
+	Description           string            `json:"description"`
+	PoolSize              *int              `json:"pool_size,omitempty"`
+	Attributes            map[string]string `json:"attributes"`
+	IsolationPolicy       map[string]string `json:"isolation_policy"`
+	QuarantineOnViolation *bool             `json:"quarantine_on_violation,omitempty"`
+	Lifecycle             Lifecycle         `json:"lifecycle"`
+}
+
+// App is an app block.
+type App struct {
+	Address     string          `json:"address"`
+	Environment string          `json:"environment"`
+	Name        string          `json:"name"`
+	Provider    string          `json:"provider"`
+	Settings    json.RawMessage `json:"settings"`
+	// Secrets are the app's secrets in clear, from env() or file() in
+	// the spec; the server keeps only their sealed values and a keyed
+	// digest of each.
+	Secrets   map[string]string `json:"secrets"`
+	Lifecycle Lifecycle         `json:"lifecycle"`
+}
+
+// Destination is a destination block.
+type Destination struct {
+	Address      string            `json:"address"`
+	Environment  string            `json:"environment"`
+	Name         string            `json:"name"`
+	Kind         string            `json:"kind"`
+	Settings     json.RawMessage   `json:"settings"`
+	Secrets      map[string]string `json:"secrets"`
+	DistinctID   *string           `json:"distinct_id,omitempty"`
+	SyncInterval *string           `json:"sync_interval,omitempty"`
+	Lifecycle    Lifecycle         `json:"lifecycle"`
+}
+
+// Import adopts the existing object ID into the workspace at address To.
+// ID is the environment's name for an environment, and
+// "<environment>/<name>" for the others.
+type Import struct {
+	To string `json:"to"`
+	ID string `json:"id"`
+}
+
+// Removed stops the workspace managing the object at address From,
+// leaving it on the server.
+type Removed struct {
+	From string `json:"from"`
+}

@@ -26,8 +26,12 @@ type App struct {
 	Provider    string          `json:"provider"`
 	Settings    json.RawMessage `json:"settings"`
 	SecretNames []string        `json:"secret_names"`
-	CreatedAt   time.Time       `json:"created_at"`
-	UpdatedAt   time.Time       `json:"updated_at"`
+	// SecretDigests holds a keyed digest of each secret (secret.Keyring's
+	// Digest), so a spec's plan can tell a changed secret without opening
+	// it. Never sent to clients.
+	SecretDigests map[string]string `json:"-"`
+	CreatedAt     time.Time         `json:"created_at"`
+	UpdatedAt     time.Time         `json:"updated_at"`
 }
 
 // AppChange attaches or updates an app. On update, nil fields are kept; a
@@ -38,23 +42,23 @@ type AppChange struct {
 	Secrets  map[string]string
 }
 
-const appColumns = `p.id, e.name, p.name, p.provider, p.settings, p.secret_names, p.created_at, p.updated_at`
+const appColumns = `p.id, e.name, p.name, p.provider, p.settings, p.secret_names, p.secret_digests, p.created_at, p.updated_at`
 
 func scanApp(row pgx.Row, a *App) error {
-	return row.Scan(&a.ID, &a.Environment, &a.Name, &a.Provider, &a.Settings, &a.SecretNames, &a.CreatedAt, &a.UpdatedAt)
+	return row.Scan(&a.ID, &a.Environment, &a.Name, &a.Provider, &a.Settings, &a.SecretNames, &a.SecretDigests, &a.CreatedAt, &a.UpdatedAt)
 }
 
 const (
 	insertAppSQL = `
-INSERT INTO apps (environment_id, name, provider, settings, secret_names, secrets_key_id, secrets_sealed)
-VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, created_at, updated_at`
+INSERT INTO apps (environment_id, name, provider, settings, secret_names, secrets_key_id, secrets_sealed, secret_digests)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id, created_at, updated_at`
 	getAppSQL = `SELECT ` + appColumns + ` FROM apps p JOIN environments e ON e.id = p.environment_id
 WHERE e.name = $1 AND p.name = $2`
 	listAppsSQL = `SELECT ` + appColumns + ` FROM apps p JOIN environments e ON e.id = p.environment_id
 WHERE e.name = $1 ORDER BY p.name`
 	appSecretsSQL = `SELECT secrets_key_id, secrets_sealed FROM apps WHERE id = $1`
 	updateAppSQL  = `
-UPDATE apps SET provider = $2, settings = $3, secret_names = $4, secrets_key_id = $5, secrets_sealed = $6, updated_at = now()
+UPDATE apps SET provider = $2, settings = $3, secret_names = $4, secrets_key_id = $5, secrets_sealed = $6, secret_digests = $7, updated_at = now()
 WHERE id = $1 RETURNING updated_at`
 	deleteAppSQL = `DELETE FROM apps WHERE id = $1`
 )
@@ -77,7 +81,8 @@ func (s *Service) AttachApp(ctx context.Context, env, name string, c AppChange) 
 		if err != nil {
 			return err
 		}
-		row := tx.QueryRow(ctx, insertAppSQL, e.ID, a.Name, a.Provider, a.Settings, a.SecretNames, keyID, sealed)
+		a.SecretDigests = s.keyring.DigestMap(c.Secrets, AppSecretPurpose)
+		row := tx.QueryRow(ctx, insertAppSQL, e.ID, a.Name, a.Provider, a.Settings, a.SecretNames, keyID, sealed, a.SecretDigests)
 		if err := row.Scan(&a.ID, &a.CreatedAt, &a.UpdatedAt); err != nil {
 			return pgdb.Translate(err, "", "app "+name+" is already attached to environment "+env)
 		}
@@ -88,6 +93,17 @@ func (s *Service) AttachApp(ctx context.Context, env, name string, c AppChange) 
 		return s.scheduleEnvironment(ctx, tx, e.ID)
 	})
 	return a, pgdb.Translate(err, "", "")
+}
+
+// AppSecretPurpose is the purpose of an app secret's digest
+// (secret.Keyring.DigestMap).
+const AppSecretPurpose = "app-secret"
+
+// CheckApp validates app a with secrets as AttachApp would, building its
+// provider and checking its settings against the app, and stores nothing.
+// Errors: EINVALID naming the field, EUNAVAILABLE.
+func (s *Service) CheckApp(ctx context.Context, a App, secrets map[string]string) error {
+	return s.validateApp(ctx, &a, secrets)
 }
 
 // validateApp normalises a and builds its provider once, so a bad
@@ -206,7 +222,8 @@ func (s *Service) UpdateApp(ctx context.Context, env, name string, c AppChange) 
 	}
 	sealed, keyID := s.sealSecrets(secrets)
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, updateAppSQL, a.ID, a.Provider, a.Settings, a.SecretNames, keyID, sealed).Scan(&a.UpdatedAt); err != nil {
+		a.SecretDigests = s.keyring.DigestMap(secrets, AppSecretPurpose)
+		if err := tx.QueryRow(ctx, updateAppSQL, a.ID, a.Provider, a.Settings, a.SecretNames, keyID, sealed, a.SecretDigests).Scan(&a.UpdatedAt); err != nil {
 			return err
 		}
 		return access.Record(ctx, tx, access.Event{Action: "app.update", TargetType: "app", TargetID: a.ID,

@@ -63,6 +63,13 @@ func (s *Service) validateEnvironment(e *Environment) error {
 	return nil
 }
 
+// CheckEnvironment validates e as CreateEnvironment would (fields and the
+// domain allowlist) and stores nothing. Errors: EINVALID.
+func (s *Service) CheckEnvironment(e Environment) error {
+	e.EmailDomains = slices.Clone(e.EmailDomains)
+	return s.validateEnvironment(&e)
+}
+
 func (s *Service) allowedList() string {
 	if len(s.allowed) == 0 {
 		return "none"

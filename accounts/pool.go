@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -51,6 +52,43 @@ func (s *Service) ensurePool(ctx context.Context, tx pgx.Tx, e Environment, r Ro
 				return fmt.Errorf("creating the account in slot %d of role %s: %w", slot, r.Name, err)
 			}
 		}
+	}
+	return nil
+}
+
+// leasedPastSQL locks the active accounts of a role in slots past $2 and
+// returns the leased ones, so a lease cannot start on them until the
+// transaction ends.
+const leasedPastSQL = `SELECT a.email, a.slot, coalesce(l.holder, '') FROM accounts a
+LEFT JOIN leases l ON l.account_id = a.id AND l.status IN ('acquiring', 'active')
+WHERE a.role_id = $1 AND a.slot > $2 AND a.status <> 'retired'
+ORDER BY a.slot FOR UPDATE OF a`
+
+// refuseLeased refuses, with ECONFLICT naming them, to retire the leased
+// accounts of role roleID in the slots past keep; it locks those accounts
+// until tx ends.
+func refuseLeased(ctx context.Context, tx pgx.Tx, roleID string, keep int) error {
+	rows, err := tx.Query(ctx, leasedPastSQL, roleID, keep)
+	if err != nil {
+		return err
+	}
+	type past struct {
+		Email  string
+		Slot   int
+		Holder string
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[past])
+	if err != nil {
+		return err
+	}
+	var leased []string
+	for _, p := range list {
+		if p.Holder != "" {
+			leased = append(leased, fmt.Sprintf("%s (slot %d, leased by %q)", p.Email, p.Slot, p.Holder))
+		}
+	}
+	if len(leased) > 0 {
+		return understudy.Errorf(understudy.ECONFLICT, "%d account(s) to retire are leased: %s; wait for the lease(s) to end", len(leased), strings.Join(leased, ", "))
 	}
 	return nil
 }

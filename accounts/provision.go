@@ -223,7 +223,7 @@ func (s *Service) QueueLiveRefs(b *pgx.Batch, accountID string) (result func(ctx
 		list, readErr = pgx.CollectRows(rows, func(r pgx.CollectableRow) (appRef, error) {
 			var x appRef
 			a := &x.app
-			return x, r.Scan(&a.ID, &a.Environment, &a.Name, &a.Provider, &a.Settings, &a.SecretNames, &a.CreatedAt, &a.UpdatedAt, &x.ref)
+			return x, r.Scan(&a.ID, &a.Environment, &a.Name, &a.Provider, &a.Settings, &a.SecretNames, &a.SecretDigests, &a.CreatedAt, &a.UpdatedAt, &x.ref)
 		})
 		return readErr
 	})

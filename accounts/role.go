@@ -53,6 +53,9 @@ type RoleChange struct {
 	Attributes            map[string]string
 	IsolationPolicy       map[string]Visibility
 	QuarantineOnViolation *bool
+	// RefuseLeased refuses (ECONFLICT, naming them) an update that would
+	// retire a leased account, instead of retiring it under its holder.
+	RefuseLeased bool
 }
 
 func (c RoleChange) apply(r *Role) {
@@ -164,6 +167,11 @@ func (s *Service) UpdateRole(ctx context.Context, env, name string, c RoleChange
 		if err := s.lockRole(ctx, tx, env, name, &r); err != nil {
 			return err
 		}
+		if c.RefuseLeased && c.PoolSize != nil {
+			if err := refuseLeased(ctx, tx, r.ID, *c.PoolSize); err != nil {
+				return err
+			}
+		}
 		before := roleDetails(r)
 		c.apply(&r)
 		if err := r.Validate(); err != nil {
@@ -191,10 +199,26 @@ func (s *Service) UpdateRole(ctx context.Context, env, name string, c RoleChange
 // DeleteRole deletes role name of environment env and retires its accounts
 // (they stay, with their history). Errors: ENOTFOUND.
 func (s *Service) DeleteRole(ctx context.Context, env, name string) error {
+	return s.deleteRole(ctx, env, name, false)
+}
+
+// DeleteRoleUnleased is DeleteRole refusing (ECONFLICT, naming them) while
+// an account of the role is leased, so no account is retired under its
+// holder. Errors: ENOTFOUND, ECONFLICT.
+func (s *Service) DeleteRoleUnleased(ctx context.Context, env, name string) error {
+	return s.deleteRole(ctx, env, name, true)
+}
+
+func (s *Service) deleteRole(ctx context.Context, env, name string, refuse bool) error {
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var r Role
 		if err := s.lockRole(ctx, tx, env, name, &r); err != nil {
 			return err
+		}
+		if refuse {
+			if err := refuseLeased(ctx, tx, r.ID, 0); err != nil {
+				return err
+			}
 		}
 		if _, err := s.retireSlots(ctx, tx, r.ID, 0, "role "+name+" was deleted"); err != nil {
 			return err
@@ -205,6 +229,15 @@ func (s *Service) DeleteRole(ctx context.Context, env, name string) error {
 		return access.Record(ctx, tx, access.Event{Action: "role.delete", TargetType: "role", TargetID: r.ID, Details: map[string]any{"environment": env, "name": name}})
 	})
 	return pgdb.Translate(err, "", "")
+}
+
+// CheckRole validates r as CreateRole would, against environment e (which
+// need not exist yet), and stores nothing. Errors: EINVALID.
+func (s *Service) CheckRole(e Environment, r Role) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	return checkPolicy(e, r)
 }
 
 // GetEnvironmentTx reads an environment inside tx.

@@ -11,6 +11,7 @@ package secret
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -45,6 +46,7 @@ var ErrCorrupt = errors.New("sealed value failed authentication")
 type key struct {
 	id   string
 	aead cipher.AEAD
+	mac  []byte // the digest key, derived from the raw key
 }
 
 // Keyring holds a primary key, used to seal, and older keys, used only to open.
@@ -76,7 +78,7 @@ func NewKeyring(primary []byte, older ...[]byte) (*Keyring, error) {
 		if err != nil {
 			return nil, fmt.Errorf("key %d: %w", i, err)
 		}
-		kk := key{id: KeyID(raw), aead: aead}
+		kk := key{id: KeyID(raw), aead: aead, mac: deriveMAC(raw)}
 		if i == 0 {
 			k.primary = kk
 		}
@@ -172,4 +174,35 @@ func (k *Keyring) OpenMap(s Sealed, purpose string) (map[string]string, error) {
 		return nil, fmt.Errorf("the sealed secrets are not a JSON object of strings: %w", err)
 	}
 	return out, nil
+}
+
+// deriveMAC derives the key of Digest from a raw key, so the digest key is
+// never the encryption key.
+func deriveMAC(raw []byte) []byte {
+	m := hmac.New(sha256.New, raw)
+	m.Write([]byte("understudy secret digest v1"))
+	return m.Sum(nil)
+}
+
+// Digest returns a keyed digest (HMAC-SHA256) of value for purpose, with
+// the primary key's id in front: "<key id>:<hex>". Equal values give equal
+// digests under one key, so a stored digest tells whether a secret changed
+// without keeping or opening the secret; without the key, the digest tells
+// nothing about the value. After a key rotation the digests of the old key
+// no longer match (DigestKeyID tells which key made one).
+func (k *Keyring) Digest(purpose, value string) string {
+	m := hmac.New(sha256.New, k.primary.mac)
+	m.Write([]byte(purpose))
+	m.Write([]byte{0})
+	m.Write([]byte(value))
+	return k.primary.id + ":" + hex.EncodeToString(m.Sum(nil))
+}
+
+// DigestMap returns the digest of each named secret, for purpose.
+func (k *Keyring) DigestMap(secrets map[string]string, purpose string) map[string]string {
+	out := make(map[string]string, len(secrets))
+	for name, v := range secrets {
+		out[name] = k.Digest(purpose+"/"+name, v)
+	}
+	return out
 }

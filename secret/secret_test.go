@@ -369,3 +369,31 @@ func TestSealMapOpensOnlyForItsPurpose(t *testing.T) {
 		t.Fatalf("no secrets: %v %v", none, err)
 	}
 }
+
+func TestDigest(t *testing.T) {
+	t.Parallel()
+	a, b := make([]byte, secret.KeySize), make([]byte, secret.KeySize)
+	b[0] = 1
+	ka, _ := secret.NewKeyring(a)
+	kb, _ := secret.NewKeyring(b, a)
+	d := ka.Digest("app-secret/token", "s3cret")
+	if d != ka.Digest("app-secret/token", "s3cret") {
+		t.Fatal("digest is not deterministic")
+	}
+	if !strings.HasPrefix(d, secret.KeyID(a)+":") || strings.Contains(d, "s3cret") {
+		t.Fatalf("digest %q: want the key id in front and no value", d)
+	}
+	for name, other := range map[string]string{
+		"another value":   ka.Digest("app-secret/token", "s3cret2"),
+		"another purpose": ka.Digest("app-secret/key", "s3cret"),
+		"another key":     kb.Digest("app-secret/token", "s3cret"),
+	} {
+		if other == d {
+			t.Errorf("%s gives the same digest", name)
+		}
+	}
+	m := ka.DigestMap(map[string]string{"token": "s3cret"}, "app-secret")
+	if m["token"] != d {
+		t.Errorf("DigestMap = %v, want token -> %s", m, d)
+	}
+}

@@ -48,6 +48,10 @@ type Destination struct {
 	// DistinctID is the rule that maps an account to the id the
 	// destination knows it by (see ParseDistinctID).
 	DistinctID string `json:"distinct_id"`
+	// SecretDigests holds a keyed digest of each secret (secret.Keyring's
+	// Digest), so a spec's plan can tell a changed secret without opening
+	// it. Never sent to clients.
+	SecretDigests map[string]string `json:"-"`
 	// SyncInterval is how often the destination is synced, as a Go duration.
 	SyncInterval string `json:"sync_interval"`
 	Health       Health `json:"health"`
@@ -125,12 +129,12 @@ func NewDestinations(cfg DestinationsConfig) (*Destinations, error) {
 	return d, nil
 }
 
-const destinationColumns = `d.id, e.name, d.name, d.kind, d.settings, d.secret_names, d.distinct_id, d.sync_interval_seconds,
+const destinationColumns = `d.id, e.name, d.name, d.kind, d.settings, d.secret_names, d.secret_digests, d.distinct_id, d.sync_interval_seconds,
 d.health, d.health_detail, d.health_at, d.manual_steps, d.created_at, d.updated_at`
 
 func scanDestination(row pgx.Row, d *Destination) error {
 	var secs int
-	if err := row.Scan(&d.ID, &d.Environment, &d.Name, &d.Kind, &d.Settings, &d.SecretNames, &d.DistinctID, &secs,
+	if err := row.Scan(&d.ID, &d.Environment, &d.Name, &d.Kind, &d.Settings, &d.SecretNames, &d.SecretDigests, &d.DistinctID, &secs,
 		&d.Health.Status, &d.Health.Detail, &d.Health.At, &d.ManualSteps, &d.CreatedAt, &d.UpdatedAt); err != nil {
 		return err
 	}
@@ -141,8 +145,8 @@ func scanDestination(row pgx.Row, d *Destination) error {
 const (
 	envIDSQL             = `SELECT id FROM environments WHERE name = $1`
 	insertDestinationSQL = `
-INSERT INTO destinations (environment_id, name, kind, settings, secret_names, secrets_key_id, secrets_sealed, distinct_id, sync_interval_seconds)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id, created_at, updated_at`
+INSERT INTO destinations (environment_id, name, kind, settings, secret_names, secrets_key_id, secrets_sealed, distinct_id, sync_interval_seconds, secret_digests)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id, created_at, updated_at`
 	getDestinationSQL = `SELECT ` + destinationColumns + ` FROM destinations d JOIN environments e ON e.id = d.environment_id
 WHERE e.name = $1 AND d.name = $2`
 	listDestinationsSQL = `SELECT ` + destinationColumns + ` FROM destinations d JOIN environments e ON e.id = d.environment_id
@@ -150,7 +154,7 @@ WHERE e.name = $1 ORDER BY d.name`
 	destinationSecretsSQL = `SELECT secrets_key_id, secrets_sealed FROM destinations WHERE id = $1`
 	updateDestinationSQL  = `
 UPDATE destinations SET kind = $2, settings = $3, secret_names = $4, secrets_key_id = $5, secrets_sealed = $6,
-    distinct_id = $7, sync_interval_seconds = $8, updated_at = now()
+    distinct_id = $7, sync_interval_seconds = $8, secret_digests = $9, updated_at = now()
 WHERE id = $1 RETURNING updated_at`
 	deleteDestinationSQL = `DELETE FROM destinations WHERE id = $1`
 	setHealthSQL         = `UPDATE destinations SET health = $2, health_detail = $3, health_at = $4 WHERE id = $1`
@@ -181,7 +185,8 @@ func (s *Destinations) Attach(ctx context.Context, env, name string, c Destinati
 		if err != nil {
 			return err
 		}
-		row := tx.QueryRow(ctx, insertDestinationSQL, envID, d.Name, d.Kind, d.Settings, d.SecretNames, keyID, sealed, d.DistinctID, int(interval/time.Second))
+		d.SecretDigests = s.keyring.DigestMap(c.Secrets, DestinationSecretPurpose)
+		row := tx.QueryRow(ctx, insertDestinationSQL, envID, d.Name, d.Kind, d.Settings, d.SecretNames, keyID, sealed, d.DistinctID, int(interval/time.Second), d.SecretDigests)
 		if err := row.Scan(&d.ID, &d.CreatedAt, &d.UpdatedAt); err != nil {
 			return pgdb.Translate(err, "", "destination "+name+" is already attached to environment "+env)
 		}
@@ -197,6 +202,20 @@ func (s *Destinations) Attach(ctx context.Context, env, name string, c Destinati
 func destinationDetails(d Destination) map[string]any {
 	return map[string]any{"environment": d.Environment, "name": d.Name, "kind": d.Kind, "secret_names": d.SecretNames,
 		"distinct_id": d.DistinctID, "sync_interval": d.SyncInterval}
+}
+
+// DestinationSecretPurpose is the purpose of a destination secret's digest
+// (secret.Keyring.DigestMap).
+const DestinationSecretPurpose = "destination-secret"
+
+// Check validates destination name of env as Attach would (with its
+// defaults for a nil DistinctID or SyncInterval) and stores nothing.
+// Errors: EINVALID naming every bad field.
+func (s *Destinations) Check(env, name string, c DestinationChange) error {
+	d := Destination{Environment: env, Name: name, Settings: c.Settings, Kind: deref(c.Kind),
+		DistinctID: cmp.Or(deref(c.DistinctID), DistinctEmail), SyncInterval: cmp.Or(deref(c.SyncInterval), DefaultSyncInterval.String())}
+	_, err := s.validate(&d, c.Secrets)
+	return err
 }
 
 // validate normalises d and builds its publisher once, so a bad kind,
@@ -324,8 +343,9 @@ func (s *Destinations) Update(ctx context.Context, env, name string, c Destinati
 	}
 	sealed, keyID := s.seal(secrets)
 	err = pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		d.SecretDigests = s.keyring.DigestMap(secrets, DestinationSecretPurpose)
 		if err := tx.QueryRow(ctx, updateDestinationSQL, d.ID, d.Kind, d.Settings, d.SecretNames, keyID, sealed,
-			d.DistinctID, int(interval/time.Second)).Scan(&d.UpdatedAt); err != nil {
+			d.DistinctID, int(interval/time.Second), d.SecretDigests).Scan(&d.UpdatedAt); err != nil {
 			return err
 		}
 		if err := s.listDistinctIDs(ctx, tx, d); err != nil {

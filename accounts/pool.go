@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/identity"
+	"github.com/understudy-dev/understudy/internal/pgdb"
 )
 
 const (
@@ -64,6 +66,17 @@ LEFT JOIN leases l ON l.account_id = a.id AND l.status IN ('acquiring', 'active'
 WHERE a.role_id = $1 AND a.slot > $2 AND a.status <> 'retired'
 ORDER BY a.slot FOR UPDATE OF a`
 
+// ErrLeased is matched (errors.Is) by the refusal of a change that would
+// retire a leased account (RoleChange.RefuseLeased, DeleteRoleUnleased,
+// RenewPool); the error itself is an ECONFLICT naming the accounts.
+var ErrLeased = errors.New("an account to retire is leased")
+
+type leasedError struct{ err *understudy.Error }
+
+func (e *leasedError) Error() string        { return e.err.Error() }
+func (e *leasedError) Unwrap() error        { return e.err }
+func (e *leasedError) Is(target error) bool { return target == ErrLeased }
+
 // refuseLeased refuses, with ECONFLICT naming them, to retire the leased
 // accounts of role roleID in the slots past keep; it locks those accounts
 // until tx ends.
@@ -88,7 +101,7 @@ func refuseLeased(ctx context.Context, tx pgx.Tx, roleID string, keep int) error
 		}
 	}
 	if len(leased) > 0 {
-		return understudy.Errorf(understudy.ECONFLICT, "%d account(s) to retire are leased: %s; wait for the lease(s) to end", len(leased), strings.Join(leased, ", "))
+		return &leasedError{understudy.Errorf(understudy.ECONFLICT, "%d account(s) to retire are leased: %s; wait for the lease(s) to end", len(leased), strings.Join(leased, ", "))}
 	}
 	return nil
 }
@@ -162,4 +175,30 @@ func (s *Service) createAccount(ctx context.Context, tx pgx.Tx, e Environment, r
 	}
 	return access.Record(ctx, tx, access.Event{Action: "account.create", TargetType: "account", TargetID: accountID.String(),
 		Details: map[string]any{"environment": e.Name, "role": r.Name, "slot": slot, "generation": gen, "email": id.Email}})
+}
+
+// RenewPool retires every active account of role name of environment env
+// and fills its pool with new accounts, provisioned into every app with
+// the role's current attributes: what a change of attributes needs, since
+// apps learn them at provisioning. It refuses (ECONFLICT, naming them)
+// while an account of the role is leased. Errors: ENOTFOUND, ECONFLICT.
+func (s *Service) RenewPool(ctx context.Context, env, name string) error {
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var r Role
+		if err := s.lockRole(ctx, tx, env, name, &r); err != nil {
+			return err
+		}
+		if err := refuseLeased(ctx, tx, r.ID, 0); err != nil {
+			return err
+		}
+		if _, err := s.retireSlots(ctx, tx, r.ID, 0, "role "+name+" was renewed: its attributes changed"); err != nil {
+			return err
+		}
+		e, err := s.GetEnvironmentTx(ctx, tx, env)
+		if err != nil {
+			return err
+		}
+		return s.ensurePool(ctx, tx, e, r)
+	})
+	return pgdb.Translate(err, "", "")
 }

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -80,45 +81,45 @@ type Service struct {
 	cfg Config
 }
 
-var errTODO = errors.New("spec: not built yet")
-
 // New returns a Service. Errors: a missing required field.
-func New(cfg Config) (*Service, error) { return &Service{cfg: cfg}, nil }
+func New(cfg Config) (*Service, error) {
+	switch {
+	case cfg.DB == nil:
+		return nil, errors.New("spec: Config.DB is required")
+	case cfg.Keyring == nil:
+		return nil, errors.New("spec: Config.Keyring is required")
+	case cfg.Accounts == nil:
+		return nil, errors.New("spec: Config.Accounts is required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.LeasePoll = cmp.Or(cfg.LeasePoll, time.Second)
+	return &Service{cfg: cfg}, nil
+}
 
 // Plan computes and stores the plan of req. Errors: EINVALID naming
 // "<address>.<attribute>" fields, ECONFLICT (an object another workspace
-// manages, prevent_destroy, a domain still in use), ENOTFOUND.
-func (s *Service) Plan(ctx context.Context, req PlanRequest) (Plan, error) { return Plan{}, errTODO }
-
-// GetPlan returns a stored plan. Errors: ENOTFOUND.
-func (s *Service) GetPlan(ctx context.Context, id string) (Plan, error) { return Plan{}, errTODO }
-
-// Apply applies the stored plan id, exactly as planned, under the
-// workspace's lock, and returns it with Applied filled. Errors: ECONFLICT
-// (stale plan, already applied, workspace locked, a leased account to
-// retire), and any error of a change, after which Applied says what was
-// done.
-func (s *Service) Apply(ctx context.Context, id string, o ApplyOptions) (Plan, error) {
-	return Plan{}, errTODO
+// manages, an object that exists unmanaged and is not imported,
+// prevent_destroy, a domain still in use), ENOTFOUND.
+func (s *Service) Plan(ctx context.Context, req PlanRequest) (Plan, error) {
+	req.Workspace = cmp.Or(req.Workspace, DefaultWorkspace)
+	req.Mode = cmp.Or(req.Mode, ModeNormal)
+	pl, err := s.compute(ctx, req)
+	if err != nil {
+		return Plan{}, err
+	}
+	if err := s.save(ctx, &pl.plan, req); err != nil {
+		return Plan{}, err
+	}
+	return pl.plan, nil
 }
 
-// Workspaces lists every workspace by name.
-func (s *Service) Workspaces(ctx context.Context) ([]Workspace, error) { return nil, errTODO }
-
-// Workspace returns one workspace. Errors: ENOTFOUND.
-func (s *Service) Workspace(ctx context.Context, name string) (Workspace, error) {
-	return Workspace{}, errTODO
-}
-
-// LockWorkspace locks a workspace by hand, so no apply runs until it is
-// unlocked. Errors: ECONFLICT naming the holder.
-func (s *Service) LockWorkspace(ctx context.Context, name, holder, reason string) (Workspace, error) {
-	return Workspace{}, errTODO
-}
-
-// UnlockWorkspace removes a lock taken by hand (force-unlock). An apply
-// in progress cannot be unlocked: its lock ends with it.
-// Errors: ENOTFOUND, ECONFLICT.
-func (s *Service) UnlockWorkspace(ctx context.Context, name string) (Workspace, error) {
-	return Workspace{}, errTODO
+// GetPlan returns a stored plan, with what its apply did. Errors: ENOTFOUND.
+func (s *Service) GetPlan(ctx context.Context, id string) (Plan, error) {
+	sp, err := s.stored(ctx, id)
+	return sp.Plan, err
 }

@@ -1,0 +1,70 @@
+package accounts
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy/internal/pgdb"
+)
+
+// Member is an active (not retired) account of a role's pool, with its
+// open lease if it has one: what a change to the role would touch.
+type Member struct {
+	ID     string `json:"id"`
+	Email  string `json:"email"`
+	Role   string `json:"role"`
+	Slot   int    `json:"slot"`
+	Status Status `json:"status"`
+	// LeasedBy is the holder of the account's open lease, empty when it
+	// has none; LeaseExpiresAt is when that lease ends at the latest.
+	LeasedBy       string     `json:"leased_by,omitempty"`
+	LeaseExpiresAt *time.Time `json:"lease_expires_at,omitempty"`
+}
+
+const membersSQL = `
+SELECT a.id, a.email, r.name, a.slot, a.status, coalesce(l.holder, ''), l.expires_at
+FROM accounts a JOIN roles r ON r.id = a.role_id JOIN environments e ON e.id = a.environment_id
+LEFT JOIN leases l ON l.account_id = a.id AND l.status IN ('acquiring', 'active')
+WHERE e.name = $1 AND a.status <> 'retired' AND ($2 = '' OR r.name = $2)
+ORDER BY r.name, a.slot`
+
+func scanMember(row pgx.Row, m *Member) error {
+	return row.Scan(&m.ID, &m.Email, &m.Role, &m.Slot, &m.Status, &m.LeasedBy, &m.LeaseExpiresAt)
+}
+
+// Members returns the active accounts of environment env, of role when it
+// is not empty, by role and slot, each with its open lease.
+func (s *Service) Members(ctx context.Context, env, role string) ([]Member, error) {
+	return pgdb.QueryAll(ctx, s.db, scanMember, membersSQL, env, role)
+}
+
+// AppRef is an account's ref in one app.
+type AppRef struct {
+	AccountID string `json:"account_id"`
+	Email     string `json:"email"`
+	App       string `json:"app"`
+	Ref       string `json:"ref"`
+}
+
+const appRefsSQL = `
+SELECT a.id, a.email, p.name, r.ref FROM account_refs r
+JOIN apps p ON p.id = r.app_id JOIN environments e ON e.id = p.environment_id JOIN accounts a ON a.id = r.account_id
+WHERE e.name = $1 AND p.name = $2 ORDER BY a.email`
+
+// AppRefs returns every account's ref in app name of environment env: what
+// detaching the app drops.
+func (s *Service) AppRefs(ctx context.Context, env, name string) ([]AppRef, error) {
+	return pgdb.QueryAll(ctx, s.db, func(row pgx.Row, r *AppRef) error {
+		return row.Scan(&r.AccountID, &r.Email, &r.App, &r.Ref)
+	}, appRefsSQL, env, name)
+}
+
+const historySQL = `SELECT count(*) FROM accounts a JOIN environments e ON e.id = a.environment_id WHERE e.name = $1`
+
+// History counts the accounts environment env ever had, retired ones
+// included: an environment with history cannot be deleted.
+func (s *Service) History(ctx context.Context, env string) (int, error) {
+	return pgdb.QueryOne(ctx, s.db, pgdb.Scalar[int], "", historySQL, env)
+}

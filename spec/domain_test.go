@@ -1,0 +1,180 @@
+package spec_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/internal/domaintest"
+	"github.com/understudy-dev/understudy/lease"
+	"github.com/understudy-dev/understudy/secret"
+	"github.com/understudy-dev/understudy/spec"
+)
+
+// production declares the stack's own environment and role, adopted by
+// import blocks.
+func production(pool int, imports bool) spec.Desired {
+	d := spec.Desired{
+		Environments: []spec.Environment{{Address: "environment.production", Name: "production", EmailDomains: []string{"qa.example.test"}}},
+		Roles:        []spec.Role{{Address: "role.buyer", Environment: "production", Name: "buyer", PoolSize: &pool}},
+	}
+	if imports {
+		d.Imports = []spec.Import{{To: "environment.production", ID: "production"}, {To: "role.buyer", ID: "production/buyer"}}
+	}
+	return d
+}
+
+func TestAnExistingObjectIsAdoptedOnlyByImport(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 2)
+	_, err := f.Spec.Plan(f.Ctx, spec.PlanRequest{Desired: production(2, false)})
+	e := domaintest.WantCode(t, err, understudy.ECONFLICT)
+	if !strings.Contains(e.Message, `import { to = environment.production  id = "production" }`) {
+		t.Fatalf("message %q does not say how to import", e.Message)
+	}
+	p := f.plan(t, "", "", production(2, true))
+	if c := change(t, p, "role.buyer"); !c.Importing || c.Action != spec.NoOp {
+		t.Fatalf("role.buyer: %+v", c)
+	}
+	if p.Summary != (spec.Summary{Import: 2}) {
+		t.Fatalf("summary %+v", p.Summary)
+	}
+	f.apply(t, p)
+	if again := f.plan(t, "", "", production(2, false)); again.HasChanges() {
+		t.Fatalf("after the import: %+v", again.Summary)
+	}
+	other, err := f.Spec.Plan(f.Ctx, spec.PlanRequest{Workspace: "other", Desired: production(2, true)})
+	if e := domaintest.WantCode(t, err, understudy.ECONFLICT); !strings.Contains(e.Message, `managed by workspace "default"`) {
+		t.Fatalf("another workspace: %v (%+v)", e, other)
+	}
+}
+
+func TestLoweringAPoolNamesTheAccountsItRetiresAndNeverRetiresALeasedOne(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 3)
+	f.apply(t, f.plan(t, "", "", production(3, true)))
+	var grants []lease.Grant
+	for i := range 3 {
+		grants = append(grants, f.Lease(t, "ci run "+string(rune('a'+i))))
+	}
+	p := f.plan(t, "", "", production(1, false))
+	c := change(t, p, "role.buyer")
+	if c.Action != spec.Update || len(c.Effects.Retire) != 2 {
+		t.Fatalf("role.buyer %s retires %+v", c.Action, c.Effects.Retire)
+	}
+	for _, r := range c.Effects.Retire {
+		if r.Slot < 2 || r.LeasedBy == "" || r.LeaseExpiresAt == nil {
+			t.Errorf("retired %+v: want slots 2-3, each marked leased", r)
+		}
+	}
+	out, err := f.Spec.Apply(f.Ctx, p.ID, spec.ApplyOptions{})
+	if e := domaintest.WantCode(t, err, understudy.ECONFLICT); !strings.Contains(e.Message, "leased by") || !errors.Is(err, accounts.ErrLeased) {
+		t.Fatalf("apply with leased accounts: %v", err)
+	}
+	if out.Status != spec.StatusFailed || len(out.Applied) != 0 || !strings.Contains(out.ApplyError, "wait-leases") {
+		t.Fatalf("failed apply: %+v", out)
+	}
+	if members, _ := f.Accounts.Members(f.Ctx, "production", "buyer"); len(members) != 3 {
+		t.Fatalf("%d active accounts after a refused apply, want 3", len(members))
+	}
+	// The apply waits for the leases to end.
+	p = f.plan(t, "", "", production(1, false))
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		for _, g := range grants {
+			_, _ = f.Leases.Release(f.Ctx, g.Lease.ID, false)
+		}
+	}()
+	if out, err = f.Spec.Apply(f.Ctx, p.ID, spec.ApplyOptions{WaitLeases: 10 * time.Second}); err != nil {
+		t.Fatalf("apply waiting for leases: %v", err)
+	}
+	if members, _ := f.Accounts.Members(f.Ctx, "production", "buyer"); len(members) != 1 || members[0].Slot != 1 {
+		t.Fatalf("members after the apply: %+v", members)
+	}
+}
+
+func TestChangingAttributesRenewsTheAccounts(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1)
+	f.apply(t, f.plan(t, "", "", staging(2)))
+	before, _ := f.Accounts.Members(f.Ctx, "staging", "seller")
+	d := staging(2)
+	d.Roles[0].Attributes = map[string]string{"tier": "platinum"}
+	p := f.plan(t, "", "", d)
+	c := change(t, p, "role.seller")
+	if len(c.Effects.Reprovision) != 2 || len(c.Attributes) != 1 || c.Attributes[0].Name != "attributes" {
+		t.Fatalf("role.seller: %+v", c)
+	}
+	f.apply(t, p)
+	after, _ := f.Accounts.Members(f.Ctx, "staging", "seller")
+	if len(after) != 2 || after[0].ID == before[0].ID || after[1].ID == before[1].ID {
+		t.Fatalf("accounts before %v after %v: want two new ones", before, after)
+	}
+}
+
+func TestRemovingAnAppShowsTheRefsItDrops(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 2)
+	d := production(2, true)
+	d.Apps = []spec.App{{Address: "app.chirp", Environment: "production", Name: "chirp", Provider: "fake", Secrets: map[string]string{"token": "hunter2-hunter2"}}}
+	d.Imports = append(d.Imports, spec.Import{To: "app.chirp", ID: "production/chirp"})
+	p := f.plan(t, "", "", d)
+	if c := change(t, p, "app.chirp"); c.Action != spec.NoOp || !c.Importing {
+		t.Fatalf("app.chirp with the same secret: %+v", c)
+	}
+	f.apply(t, p)
+	p = f.plan(t, "", "", production(2, false))
+	c := change(t, p, "app.chirp")
+	if c.Action != spec.Delete || len(c.Effects.Deprovision) != 2 || c.Effects.Deprovision[0].App != "chirp" || c.Effects.Deprovision[0].Ref == "" {
+		t.Fatalf("app.chirp: %+v", c)
+	}
+}
+
+func TestAChangedSecretIsShownWithoutItsValue(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1)
+	d := production(1, true)
+	d.Apps = []spec.App{{Address: "app.chirp", Environment: "production", Name: "chirp", Provider: "fake", Secrets: map[string]string{"token": "a-new-secret-value"}}}
+	d.Imports = append(d.Imports, spec.Import{To: "app.chirp", ID: "production/chirp"})
+	p := f.plan(t, "", "", d)
+	c := change(t, p, "app.chirp")
+	if c.Action != spec.Update || len(c.Attributes) != 1 || c.Attributes[0] != (spec.AttributeChange{Name: "secrets.token", Before: spec.SensitiveValue, After: spec.SensitiveValue, Sensitive: true}) {
+		t.Fatalf("app.chirp: %+v", c)
+	}
+	stored, _ := f.Spec.GetPlan(f.Ctx, p.ID)
+	if b := mustJSON(t, stored); strings.Contains(b, "a-new-secret-value") || strings.Contains(b, "hunter2") {
+		t.Fatal("the plan holds a secret's value")
+	}
+	f.apply(t, p)
+	if again := f.plan(t, "", "", d); again.HasChanges() {
+		t.Fatalf("after the apply: %+v", again.Changes)
+	}
+}
+
+func TestADomainStillInUseCannotBeRemoved(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 2)
+	kr, _ := secret.NewKeyring(make([]byte, secret.KeySize))
+	both, err := accounts.New(accounts.Config{DB: f.DB, Keyring: kr, EmailDomains: []string{"qa.example.test", "other.example.test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(both.Close)
+	if f.Spec, err = spec.New(spec.Config{DB: f.DB.(*pgxpool.Pool), Keyring: kr, Accounts: both}); err != nil {
+		t.Fatal(err)
+	}
+	f.apply(t, f.plan(t, "", "", production(2, true)))
+	d := production(2, false)
+	d.Environments[0].EmailDomains = []string{"other.example.test"}
+	_, err = f.Spec.Plan(f.Ctx, spec.PlanRequest{Desired: d})
+	e := domaintest.WantCode(t, err, understudy.ECONFLICT)
+	if !strings.Contains(e.Message, "2 active account(s)") || !strings.Contains(e.Message, "@qa.example.test") ||
+		len(e.Fields) != 1 || e.Fields[0].Field != "environment.production.email_domains" {
+		t.Fatalf("%+v", e)
+	}
+}

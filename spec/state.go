@@ -1,0 +1,119 @@
+package spec
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/internal/pgdb"
+)
+
+// key names an object on the server by kind and natural id.
+type key struct{ kind, id string }
+
+func (k key) String() string { return k.kind + " " + k.id }
+
+func objectID(env, name string) string { return env + "/" + name }
+
+// managed is an object a workspace manages (a row of spec_objects).
+type managed struct {
+	Workspace      string
+	Address        string
+	Kind           string
+	ObjectID       string
+	Applied        *storedView
+	PreventDestroy bool
+}
+
+// state is the server's state as a plan sees it.
+type state struct {
+	envs    map[string]accounts.Environment
+	objects map[key]view
+	// managedBy holds every workspace's objects; mine this workspace's,
+	// by address.
+	managedBy map[key]managed
+	mine      map[string]managed
+	serial    int64
+}
+
+const (
+	managedSQL = `SELECT workspace, address, kind, object_id, applied, prevent_destroy FROM spec_objects ORDER BY workspace, address`
+	serialSQL  = `SELECT serial FROM spec_workspaces WHERE name = $1`
+)
+
+func scanManaged(row pgx.Row, m *managed) error {
+	var applied []byte
+	if err := row.Scan(&m.Workspace, &m.Address, &m.Kind, &m.ObjectID, &applied, &m.PreventDestroy); err != nil {
+		return err
+	}
+	if applied != nil {
+		m.Applied = &storedView{}
+		return json.Unmarshal(applied, m.Applied)
+	}
+	return nil
+}
+
+// load reads the server's environments, apps, roles and destinations and
+// what each workspace manages.
+func (s *Service) load(ctx context.Context, workspace string) (*state, error) {
+	st := &state{envs: map[string]accounts.Environment{}, objects: map[key]view{}, managedBy: map[key]managed{}, mine: map[string]managed{}}
+	envs, err := s.cfg.Accounts.ListEnvironments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range envs {
+		st.envs[e.Name] = e
+		st.objects[key{KindEnvironment, e.Name}] = environmentView(e)
+		if err := s.loadEnvironment(ctx, st, e.Name); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := pgdb.QueryAll(ctx, s.cfg.DB, scanManaged, managedSQL)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range rows {
+		st.managedBy[key{m.Kind, m.ObjectID}] = m
+		if m.Workspace == workspace {
+			st.mine[m.Address] = m
+		}
+	}
+	serial, found, err := pgdb.QueryMaybe(ctx, s.cfg.DB, pgdb.Scalar[int64], "", serialSQL, workspace)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		st.serial = serial
+	}
+	return st, nil
+}
+
+func (s *Service) loadEnvironment(ctx context.Context, st *state, env string) error {
+	roles, err := s.cfg.Accounts.ListRoles(ctx, env)
+	if err != nil {
+		return err
+	}
+	for _, r := range roles {
+		st.objects[key{KindRole, objectID(env, r.Name)}] = roleView(r)
+	}
+	apps, err := s.cfg.Accounts.ListApps(ctx, env)
+	if err != nil {
+		return err
+	}
+	for _, a := range apps {
+		st.objects[key{KindApp, objectID(env, a.Name)}] = appView(a)
+	}
+	if s.cfg.Destinations == nil {
+		return nil
+	}
+	dests, err := s.cfg.Destinations.List(ctx, env)
+	if err != nil {
+		return err
+	}
+	for _, d := range dests {
+		st.objects[key{KindDestination, objectID(env, d.Name)}] = destinationView(d)
+	}
+	return nil
+}

@@ -119,6 +119,9 @@ const SensitiveValue = "(sensitive value)"
 // AttributeChange is one attribute that differs. A secret's values are
 // never shown: Sensitive is set and Before/After are nil.
 type AttributeChange struct {
+	// Name is the attribute's name, or "<attribute>.<key>" for one key of
+	// a map attribute (secrets.api_key), which is how a changed secret is
+	// named: its masked values in Before and After look alike.
 	Name              string `json:"name"`
 	Before            any    `json:"before"`
 	After             any    `json:"after"`

@@ -65,7 +65,7 @@ func maskObject(obj map[string]any, meta map[string]*attrMeta) (map[string]any, 
 	if obj == nil {
 		return nil, false, nil
 	}
-	out, err := normalize(obj)
+	out, err := jsonValue(obj)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -105,9 +105,9 @@ func maskValue(v any, secrets bool, m *attrMeta) (any, any) {
 	return vm, sens
 }
 
-// normalize turns any value into JSON's types (map[string]any, []any,
+// jsonValue turns any value into JSON's types (map[string]any, []any,
 // string, json.Number, bool, nil) by a JSON round trip.
-func normalize(v any) (any, error) {
+func jsonValue(v any) (any, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("encoding a plan value: %w", err)

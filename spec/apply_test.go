@@ -57,10 +57,10 @@ func TestDestroyRemovesWhatTheWorkspaceManagesOnly(t *testing.T) {
 	if got := actions(p); !mapsEqual(got, want) {
 		t.Fatalf("destroy plan %v, want %v", got, want)
 	}
-	if c := change(t, p, "environment.staging"); !strings.Contains(c.Reason, "history of 2 account(s)") {
+	if c := changeOf(t, p, "environment.staging"); !strings.Contains(c.Reason, "history of 2 account(s)") {
 		t.Errorf("why the environment stays: %q", c.Reason)
 	}
-	if c := change(t, p, "role.seller"); len(c.Effects.Retire) != 2 {
+	if c := changeOf(t, p, "role.seller"); len(c.Effects.Retire) != 2 {
 		t.Errorf("role.seller retires %v", c.Effects.Retire)
 	}
 	f.apply(t, p)
@@ -93,7 +93,7 @@ func TestRefreshOnlyReportsDriftAndRecordsIt(t *testing.T) {
 		t.Fatalf("drift %+v", d)
 	}
 	normal := f.plan(t, "", "", staging(2))
-	if c := change(t, normal, "role.seller"); c.Action != spec.Update || len(normal.Drift) != 1 {
+	if c := changeOf(t, normal, "role.seller"); c.Action != spec.Update || len(normal.Drift) != 1 {
 		t.Fatalf("a normal plan undoes the drift: %+v, drift %v", c, normal.Drift)
 	}
 	f.apply(t, p)

@@ -18,7 +18,7 @@ import (
 
 // production declares the stack's own environment and role, adopted by
 // import blocks.
-func production(pool int, imports bool) spec.Desired {
+func prodSpec(pool int, imports bool) spec.Desired {
 	d := spec.Desired{
 		Environments: []spec.Environment{{Address: "environment.production", Name: "production", EmailDomains: []string{"qa.example.test"}}},
 		Roles:        []spec.Role{{Address: "role.buyer", Environment: "production", Name: "buyer", PoolSize: &pool}},
@@ -32,23 +32,23 @@ func production(pool int, imports bool) spec.Desired {
 func TestAnExistingObjectIsAdoptedOnlyByImport(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 2)
-	_, err := f.Spec.Plan(f.Ctx, spec.PlanRequest{Desired: production(2, false)})
+	_, err := f.Spec.Plan(f.Ctx, spec.PlanRequest{Desired: prodSpec(2, false)})
 	e := domaintest.WantCode(t, err, understudy.ECONFLICT)
 	if !strings.Contains(e.Message, `import { to = environment.production  id = "production" }`) {
 		t.Fatalf("message %q does not say how to import", e.Message)
 	}
-	p := f.plan(t, "", "", production(2, true))
-	if c := change(t, p, "role.buyer"); !c.Importing || c.Action != spec.NoOp {
+	p := f.plan(t, "", "", prodSpec(2, true))
+	if c := changeOf(t, p, "role.buyer"); !c.Importing || c.Action != spec.NoOp {
 		t.Fatalf("role.buyer: %+v", c)
 	}
 	if p.Summary != (spec.Summary{Import: 2}) {
 		t.Fatalf("summary %+v", p.Summary)
 	}
 	f.apply(t, p)
-	if again := f.plan(t, "", "", production(2, false)); again.HasChanges() {
+	if again := f.plan(t, "", "", prodSpec(2, false)); again.HasChanges() {
 		t.Fatalf("after the import: %+v", again.Summary)
 	}
-	other, err := f.Spec.Plan(f.Ctx, spec.PlanRequest{Workspace: "other", Desired: production(2, true)})
+	other, err := f.Spec.Plan(f.Ctx, spec.PlanRequest{Workspace: "other", Desired: prodSpec(2, true)})
 	if e := domaintest.WantCode(t, err, understudy.ECONFLICT); !strings.Contains(e.Message, `managed by workspace "default"`) {
 		t.Fatalf("another workspace: %v (%+v)", e, other)
 	}
@@ -57,13 +57,13 @@ func TestAnExistingObjectIsAdoptedOnlyByImport(t *testing.T) {
 func TestLoweringAPoolNamesTheAccountsItRetiresAndNeverRetiresALeasedOne(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 3)
-	f.apply(t, f.plan(t, "", "", production(3, true)))
+	f.apply(t, f.plan(t, "", "", prodSpec(3, true)))
 	var grants []lease.Grant
 	for i := range 3 {
 		grants = append(grants, f.Lease(t, "ci run "+string(rune('a'+i))))
 	}
-	p := f.plan(t, "", "", production(1, false))
-	c := change(t, p, "role.buyer")
+	p := f.plan(t, "", "", prodSpec(1, false))
+	c := changeOf(t, p, "role.buyer")
 	if c.Action != spec.Update || len(c.Effects.Retire) != 2 {
 		t.Fatalf("role.buyer %s retires %+v", c.Action, c.Effects.Retire)
 	}
@@ -83,7 +83,7 @@ func TestLoweringAPoolNamesTheAccountsItRetiresAndNeverRetiresALeasedOne(t *test
 		t.Fatalf("%d active accounts after a refused apply, want 3", len(members))
 	}
 	// The apply waits for the leases to end.
-	p = f.plan(t, "", "", production(1, false))
+	p = f.plan(t, "", "", prodSpec(1, false))
 	go func() {
 		time.Sleep(200 * time.Millisecond)
 		for _, g := range grants {
@@ -106,7 +106,7 @@ func TestChangingAttributesRenewsTheAccounts(t *testing.T) {
 	d := staging(2)
 	d.Roles[0].Attributes = map[string]string{"tier": "platinum"}
 	p := f.plan(t, "", "", d)
-	c := change(t, p, "role.seller")
+	c := changeOf(t, p, "role.seller")
 	if len(c.Effects.Reprovision) != 2 || len(c.Attributes) != 1 || c.Attributes[0].Name != "attributes" {
 		t.Fatalf("role.seller: %+v", c)
 	}
@@ -120,16 +120,16 @@ func TestChangingAttributesRenewsTheAccounts(t *testing.T) {
 func TestRemovingAnAppShowsTheRefsItDrops(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 2)
-	d := production(2, true)
+	d := prodSpec(2, true)
 	d.Apps = []spec.App{{Address: "app.chirp", Environment: "production", Name: "chirp", Provider: "fake", Secrets: map[string]string{"token": "hunter2-hunter2"}}}
 	d.Imports = append(d.Imports, spec.Import{To: "app.chirp", ID: "production/chirp"})
 	p := f.plan(t, "", "", d)
-	if c := change(t, p, "app.chirp"); c.Action != spec.NoOp || !c.Importing {
+	if c := changeOf(t, p, "app.chirp"); c.Action != spec.NoOp || !c.Importing {
 		t.Fatalf("app.chirp with the same secret: %+v", c)
 	}
 	f.apply(t, p)
-	p = f.plan(t, "", "", production(2, false))
-	c := change(t, p, "app.chirp")
+	p = f.plan(t, "", "", prodSpec(2, false))
+	c := changeOf(t, p, "app.chirp")
 	if c.Action != spec.Delete || len(c.Effects.Deprovision) != 2 || c.Effects.Deprovision[0].App != "chirp" || c.Effects.Deprovision[0].Ref == "" {
 		t.Fatalf("app.chirp: %+v", c)
 	}
@@ -138,11 +138,11 @@ func TestRemovingAnAppShowsTheRefsItDrops(t *testing.T) {
 func TestAChangedSecretIsShownWithoutItsValue(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 1)
-	d := production(1, true)
+	d := prodSpec(1, true)
 	d.Apps = []spec.App{{Address: "app.chirp", Environment: "production", Name: "chirp", Provider: "fake", Secrets: map[string]string{"token": "a-new-secret-value"}}}
 	d.Imports = append(d.Imports, spec.Import{To: "app.chirp", ID: "production/chirp"})
 	p := f.plan(t, "", "", d)
-	c := change(t, p, "app.chirp")
+	c := changeOf(t, p, "app.chirp")
 	if c.Action != spec.Update || len(c.Attributes) != 1 || c.Attributes[0] != (spec.AttributeChange{Name: "secrets.token", Before: spec.SensitiveValue, After: spec.SensitiveValue, Sensitive: true}) {
 		t.Fatalf("app.chirp: %+v", c)
 	}
@@ -168,8 +168,8 @@ func TestADomainStillInUseCannotBeRemoved(t *testing.T) {
 	if f.Spec, err = spec.New(spec.Config{DB: f.DB.(*pgxpool.Pool), Keyring: kr, Accounts: both}); err != nil {
 		t.Fatal(err)
 	}
-	f.apply(t, f.plan(t, "", "", production(2, true)))
-	d := production(2, false)
+	f.apply(t, f.plan(t, "", "", prodSpec(2, true)))
+	d := prodSpec(2, false)
 	d.Environments[0].EmailDomains = []string{"other.example.test"}
 	_, err = f.Spec.Plan(f.Ctx, spec.PlanRequest{Desired: d})
 	e := domaintest.WantCode(t, err, understudy.ECONFLICT)

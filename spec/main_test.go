@@ -61,7 +61,7 @@ func actions(p spec.Plan) map[string]spec.Action {
 	return out
 }
 
-func change(t *testing.T, p spec.Plan, address string) spec.Change {
+func changeOf(t *testing.T, p spec.Plan, address string) spec.Change {
 	t.Helper()
 	for _, c := range p.Changes {
 		if c.Address == address {

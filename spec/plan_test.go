@@ -19,7 +19,7 @@ func TestAFirstApplyCreatesAndASecondPlanHasNoChanges(t *testing.T) {
 	if p.Summary != (spec.Summary{Add: 2}) || p.Workspace != spec.DefaultWorkspace || p.Serial != 0 {
 		t.Fatalf("summary %+v workspace %q serial %d", p.Summary, p.Workspace, p.Serial)
 	}
-	if c := change(t, p, "role.seller"); c.Effects.Create != 2 {
+	if c := changeOf(t, p, "role.seller"); c.Effects.Create != 2 {
 		t.Errorf("role.seller creates %d accounts, want 2", c.Effects.Create)
 	}
 	if len(p.Unmanaged) != 3 { // production, its app chirp and its role buyer

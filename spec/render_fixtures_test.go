@@ -130,7 +130,7 @@ func leased(role string, slot int, holder string) spec.AccountEffect {
 }
 
 // accounts are count accounts of role from slot 1.
-func accounts(role string, count int) []spec.AccountEffect {
+func accountList(role string, count int) []spec.AccountEffect {
 	out := make([]spec.AccountEffect, count)
 	for i := range out {
 		out[i] = account(role, i+1)

@@ -31,7 +31,7 @@ func mixedPlan() spec.Plan {
 	roleSeller := change(spec.Update, "role.seller", "production/seller", seller, sellerAfter,
 		spec.AttributeChange{Name: "attributes", Before: map[string]string{"plan": "pro"}, After: map[string]string{"plan": "enterprise", "tier": "gold"}},
 		spec.AttributeChange{Name: "description", Before: "Buys things in the storefront", After: nil})
-	roleSeller.Effects.Reprovision = accounts("seller", 12)
+	roleSeller.Effects.Reprovision = accountList("seller", 12)
 	roleSeller.Effects.Retire = []spec.AccountEffect{leased("seller", 5, "nightly e2e"), account("seller", 6)}
 
 	chirp := change(spec.Replace, "app.chirp", "production/chirp",
@@ -39,7 +39,7 @@ func mixedPlan() spec.Plan {
 		app("chirp2", "chirp", map[string]any{"base_url": "https://chirp.test"}, "api_key"),
 		spec.AttributeChange{Name: "name", Before: "chirp", After: "chirp2", ForcesReplacement: true})
 	chirp.Reason = "its name changed, and an app cannot be renamed"
-	chirp.Effects.Reprovision = accounts("buyer", 2)
+	chirp.Effects.Reprovision = accountList("buyer", 2)
 
 	old := change(spec.Delete, "app.old", "production/old",
 		app("old", "webhook", map[string]any{"url": "https://old.test/hook", "retries": 3}), nil)

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/understudy-dev/understudy/spec"
+)
+
+func (a *app) applyCommand() *cobra.Command {
+	var f specFlags
+	cmd := &cobra.Command{
+		Use:   "apply [DIR | PLANFILE]",
+		Short: "Plan the spec in DIR (default .) and apply it after you confirm, or apply exactly the plan saved in PLANFILE",
+		Long: `Apply makes the server match the spec. With a directory it plans first and asks for yes (unless -auto-approve);
+with a file saved by plan -out it applies exactly that plan, refused as stale when the server's state changed since.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			return specError(a.apply(cmd, argv, spec.ModeNormal, f))
+		},
+	}
+	f.register(cmd, true)
+	return cmd
+}
+
+func (a *app) destroyCommand() *cobra.Command {
+	var f specFlags
+	cmd := &cobra.Command{
+		Use:   "destroy",
+		Short: "Delete everything the workspace manages (objects no spec manages are left alone), after you confirm",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			return specError(a.apply(cmd, nil, spec.ModeDestroy, f))
+		},
+	}
+	f.register(cmd, true)
+	return cmd
+}
+
+// apply plans (or reads a saved plan), confirms and applies.
+func (a *app) apply(cmd *cobra.Command, argv []string, mode string, f specFlags) error {
+	if f.waitLeases < 0 || f.waitLeases > time.Hour {
+		return usageErrorf("-wait-leases must be from 0s to 1h, got %s", f.waitLeases)
+	}
+	a.longClient(f.waitLeases + f.lockTimeout)
+	if len(argv) == 1 {
+		if st, err := os.Stat(argv[0]); err == nil && !st.IsDir() {
+			pf, err := readPlanFile(argv[0])
+			if err != nil {
+				return err
+			}
+			return a.applyPlan(cmd, pf.Plan, f)
+		}
+	}
+	p, _, err := a.makePlan(cmd, dirArg(argv), mode, f)
+	if err != nil {
+		return err
+	}
+	if err := a.printPlan(p, f); err != nil {
+		return err
+	}
+	if !p.HasChanges() {
+		return nil
+	}
+	if !f.autoApprove {
+		q := "Do you want to perform these actions in workspace \"" + p.Workspace + "\"?\n  Understudy will perform the actions described above."
+		if mode == spec.ModeDestroy {
+			q = "Do you really want to destroy everything workspace \"" + p.Workspace + "\" manages?\n  There is no undo."
+		}
+		if !a.confirm(q) {
+			return fmt.Errorf("apply cancelled: only 'yes' is accepted to approve; nothing was changed")
+		}
+	}
+	return a.applyPlan(cmd, p, f)
+}
+
+// applyPlan applies plan p on the server, retrying while another apply
+// holds the workspace for up to -lock-timeout, and prints what was done.
+func (a *app) applyPlan(cmd *cobra.Command, p spec.Plan, f specFlags) error {
+	c, err := a.apiClient()
+	if err != nil {
+		return err
+	}
+	body, _ := json.Marshal(map[string]string{"wait_leases": f.waitLeases.String()})
+	deadline := a.now().Add(f.lockTimeout)
+	for {
+		resp, err := c.ApplyPlanWithBodyWithResponse(cmd.Context(), p.ID, "application/json", bytes.NewReader(body))
+		cerr := check(resp, err)
+		if cerr == nil {
+			var out spec.Plan
+			if err := json.Unmarshal(resp.Body, &out); err != nil {
+				return fmt.Errorf("reading the applied plan: %w", err)
+			}
+			return spec.WriteApplied(a.stdout, out, spec.RenderOptions{Color: a.colorFor(a.stdout, f.noColor)})
+		}
+		if resp != nil && resp.StatusCode() == 409 && strings.Contains(cerr.Error(), "is locked") && a.now().Before(deadline) {
+			time.Sleep(time.Second)
+			continue
+		}
+		if resp != nil {
+			a.printPartial(resp.Body, f)
+		}
+		return cerr
+	}
+}
+
+// printPartial prints what a failed apply made, from the plan its problem
+// carries, so nobody has to guess.
+func (a *app) printPartial(body []byte, f specFlags) {
+	var problem struct {
+		Plan *spec.Plan `json:"plan"`
+	}
+	if json.Unmarshal(body, &problem) != nil || problem.Plan == nil || problem.Plan.ApplyError == "" {
+		return
+	}
+	_ = spec.WriteApplied(a.stderr, *problem.Plan, spec.RenderOptions{Color: a.colorFor(a.stderr, f.noColor)})
+}
+
+func (a *app) showCommand() *cobra.Command {
+	var f specFlags
+	cmd := &cobra.Command{
+		Use:   "show [-json] PLANFILE",
+		Short: "Show a plan saved by plan -out, with what its apply did when it ran",
+		Args:  args("PLANFILE"),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			pf, err := readPlanFile(argv[0])
+			if err != nil {
+				return specError(err)
+			}
+			p := pf.Plan
+			if c, err := a.apiClient(); err == nil {
+				if resp, err := c.GetPlanWithResponse(cmd.Context(), p.ID); check(resp, err) == nil {
+					_ = json.Unmarshal(resp.Body, &p) // the server's copy says how its apply went
+				}
+			}
+			if err := a.printPlan(p, f); err != nil {
+				return specError(err)
+			}
+			if !f.jsonOut && len(p.Applied) > 0 {
+				fmt.Fprintln(a.stdout)
+				return specError(spec.WriteApplied(a.stdout, p, spec.RenderOptions{Color: a.colorFor(a.stdout, f.noColor)}))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&f.jsonOut, "json", false, "print the plan as Terraform's JSON plan format")
+	cmd.Flags().BoolVar(&f.noColor, "no-color", false, "no colour, even on a terminal")
+	return cmd
+}

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/spf13/cobra"
+
+	"github.com/understudy-dev/understudy/openapi"
+	"github.com/understudy-dev/understudy/spec"
+	"github.com/understudy-dev/understudy/spec/lang"
+)
+
+// specFlags are the flags plan, apply and destroy share.
+type specFlags struct {
+	workspace        string
+	vars, varFiles   []string
+	jsonOut, noColor bool
+	waitLeases       time.Duration
+	lockTimeout      time.Duration
+	autoApprove      bool
+}
+
+func (f *specFlags) register(cmd *cobra.Command, apply bool) {
+	fs := cmd.Flags()
+	fs.StringVar(&f.workspace, "workspace", "", "the workspace: the set of objects this spec manages (or UNDERSTUDY_WORKSPACE; default \"default\")")
+	fs.StringArrayVar(&f.vars, "var", nil, "set a variable: -var name=value (repeatable)")
+	fs.StringArrayVar(&f.varFiles, "var-file", nil, "read variables from a file of name = value lines (repeatable)")
+	fs.BoolVar(&f.noColor, "no-color", false, "no colour, even on a terminal")
+	if apply {
+		fs.BoolVar(&f.autoApprove, "auto-approve", false, "apply without asking for yes")
+		fs.DurationVar(&f.waitLeases, "wait-leases", 0, "how long to wait for a lease on an account to retire to end (at most 1h); without it such an apply is refused")
+		fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "how long to retry while another apply holds the workspace")
+	} else {
+		fs.BoolVar(&f.jsonOut, "json", false, "print the plan as Terraform's JSON plan format")
+	}
+}
+
+// specError is how the spec commands fail: exit 1, as Terraform's do.
+func specError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if ce, ok := errors.AsType[*codedError](err); ok && ce.code == exitError {
+		return err
+	}
+	return &codedError{code: exitError, err: err}
+}
+
+func (a *app) planCommand() *cobra.Command {
+	var f specFlags
+	var out string
+	var detailed, refreshOnly, destroy bool
+	cmd := &cobra.Command{
+		Use:   "plan [DIR]",
+		Short: "Show what applying the spec in DIR (*.understudy.hcl, default .) would change on the server",
+		Long: `Plan evaluates the spec and sends it to the server, which compares it with its own state and answers the plan.
+Exit codes: 0 success, 1 error; with -detailed-exitcode: 0 no changes, 1 error, 2 changes.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			mode := spec.ModeNormal
+			switch {
+			case destroy && refreshOnly:
+				return specError(usageErrorf("-destroy and -refresh-only cannot be used together"))
+			case destroy:
+				mode = spec.ModeDestroy
+			case refreshOnly:
+				mode = spec.ModeRefreshOnly
+			}
+			p, _, err := a.makePlan(cmd, dirArg(argv), mode, f)
+			if err != nil {
+				return specError(err)
+			}
+			if err := a.printPlan(p, f); err != nil {
+				return specError(err)
+			}
+			if out != "" {
+				if err := a.savePlan(out, p); err != nil {
+					return specError(err)
+				}
+				fmt.Fprintf(a.stdout, "\nSaved the plan to: %s\nTo perform exactly these actions, run: understudy apply %s\n", out, out)
+			}
+			if detailed && p.HasChanges() {
+				return &codedError{code: 2, err: errQuietExit}
+			}
+			return nil
+		},
+	}
+	f.register(cmd, false)
+	fs := cmd.Flags()
+	fs.StringVar(&out, "out", "", "save the plan to FILE, for `understudy apply FILE` (the file holds no secret)")
+	fs.BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when there are no changes, 1 on error, 2 when there are changes")
+	fs.BoolVar(&refreshOnly, "refresh-only", false, "only report what changed on the server outside the spec since the last apply")
+	fs.BoolVar(&destroy, "destroy", false, "plan the deletion of everything the workspace manages")
+	return cmd
+}
+
+func dirArg(argv []string) string {
+	if len(argv) == 1 {
+		return argv[0]
+	}
+	return "."
+}
+
+// errQuietExit ends a command with its exit code and no message.
+var errQuietExit = errors.New("")
+
+// makePlan loads the spec in dir (none for a destroy) and asks the server
+// for its plan. A refusal that names attributes is printed as diagnostics
+// at those attributes.
+func (a *app) makePlan(cmd *cobra.Command, dir, mode string, f specFlags) (spec.Plan, *lang.Config, error) {
+	req := spec.PlanRequest{Workspace: firstNonEmpty(f.workspace, a.getenv("UNDERSTUDY_WORKSPACE"), spec.DefaultWorkspace), Mode: mode}
+	var cfg *lang.Config
+	if mode != spec.ModeDestroy {
+		var err error
+		if cfg, err = a.loadSpec(dir, f.vars, f.varFiles); err != nil {
+			return spec.Plan{}, nil, err
+		}
+		req.Desired = cfg.Desired
+	}
+	c, err := a.apiClient()
+	if err != nil {
+		return spec.Plan{}, nil, err
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return spec.Plan{}, nil, err
+	}
+	resp, err := c.CreatePlanWithBodyWithResponse(cmd.Context(), "application/json", bytes.NewReader(body))
+	if err := check(resp, err); err != nil {
+		return spec.Plan{}, nil, a.planProblem(cfg, resp.Body, err)
+	}
+	var p spec.Plan
+	if err := json.Unmarshal(resp.Body, &p); err != nil {
+		return spec.Plan{}, nil, fmt.Errorf("reading the plan: %w", err)
+	}
+	return p, cfg, nil
+}
+
+// planProblem prints a refused plan's field errors as diagnostics at the
+// attributes they name, and returns a short error.
+func (a *app) planProblem(cfg *lang.Config, body []byte, err error) error {
+	var p openapi.Problem
+	if cfg == nil || json.Unmarshal(body, &p) != nil || p.Errors == nil || len(*p.Errors) == 0 {
+		return err
+	}
+	var diags hcl.Diagnostics
+	for _, fe := range *p.Errors {
+		diags = append(diags, cfg.Diagnostic(fe.Field, p.Detail, fe.Detail))
+	}
+	if werr := lang.WriteDiagnostics(a.stderr, cfg.Files, diags, a.colorFor(a.stderr, false), 100); werr != nil {
+		return werr
+	}
+	return &codedError{code: exitError, err: fmt.Errorf("the server refused the plan: %d error(s), shown above", len(diags))}
+}
+
+func (a *app) printPlan(p spec.Plan, f specFlags) error {
+	if f.jsonOut {
+		b, err := spec.TerraformJSON(p)
+		if err != nil {
+			return err
+		}
+		_, err = a.stdout.Write(append(b, '\n'))
+		return err
+	}
+	return spec.WritePlan(a.stdout, p, spec.RenderOptions{Color: a.colorFor(a.stdout, f.noColor)})
+}
+
+// colorFor reports whether to colour output to w: on a terminal, unless
+// -no-color or NO_COLOR says otherwise.
+func (a *app) colorFor(w any, noColor bool) bool {
+	if noColor || a.getenv("NO_COLOR") != "" {
+		return false
+	}
+	file, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := file.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// planFile is what plan -out saves: the plan as the server answered it
+// (secrets masked) and where it was made. apply FILE applies it by id.
+type planFile struct {
+	Format int       `json:"understudy_plan_format"`
+	Server string    `json:"server"`
+	Plan   spec.Plan `json:"plan"`
+}
+
+func (a *app) savePlan(path string, p spec.Plan) error {
+	b, err := json.MarshalIndent(planFile{Format: 1, Server: a.serverURL(), Plan: p}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("saving the plan: %w", err)
+	}
+	return nil
+}
+
+func readPlanFile(path string) (planFile, error) {
+	var pf planFile
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return pf, fmt.Errorf("reading the plan file: %w", err)
+	}
+	if err := json.Unmarshal(b, &pf); err != nil || pf.Format != 1 || pf.Plan.ID == "" {
+		return pf, fmt.Errorf("%s is not a plan file saved by `understudy plan -out`", path)
+	}
+	return pf, nil
+}
+
+func (a *app) serverURL() string {
+	return firstNonEmpty(a.url, a.getenv("UNDERSTUDY_URL"), "http://127.0.0.1:8080")
+}
+
+// confirm asks for "yes" on stdin, as Terraform does.
+func (a *app) confirm(question string) bool {
+	fmt.Fprintf(a.stdout, "\n%s\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", question)
+	line, _ := bufio.NewReader(a.stdin).ReadString('\n')
+	fmt.Fprintln(a.stdout)
+	return strings.TrimSpace(line) == "yes"
+}
+
+// longClient gives an apply's requests a timeout that covers its wait for
+// leases.
+func (a *app) longClient(wait time.Duration) {
+	if a.httpClient == nil {
+		a.httpClient = &http.Client{Timeout: wait + 30*time.Minute}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -63,7 +64,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 func (a *app) run(ctx context.Context, args []string) int {
 	root := a.rootCommand()
-	root.SetArgs(args)
+	root.SetArgs(longFlags(root, args))
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	err := root.ExecuteContext(ctx)
@@ -94,13 +95,38 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(a.serveCommand(), a.migrateCommand(), a.tokensCommand(), a.environmentsCommand(),
 		a.rolesCommand(), a.accountsCommand(), a.auditCommand(), a.devPostgresCommand(), a.demoCommand(),
 		a.appsCommand(), a.destinationsCommand(), a.syncCommand(), a.snapshotsCommand(), a.leasesCommand(), a.leaseRunCommand(), a.exclusionsCommand(),
-		a.isolationCommand())
+		a.isolationCommand(), a.fmtCommand(), a.validateCommand())
 	for _, c := range root.Commands() {
 		if c.HasSubCommands() && c.RunE == nil {
 			group(c)
 		}
 	}
 	return root
+}
+
+// longFlags rewrites the single-dash long flags that Terraform users type
+// (-var, -check) to the double-dash form that cobra parses: an argument
+// "-name" or "-name=value" whose name is a long flag of the command args
+// run. Shorthands (-o) and everything after "--" are left as they are.
+func longFlags(root *cobra.Command, args []string) []string {
+	cmd, _, err := root.Find(args)
+	if err != nil {
+		return args
+	}
+	cmd.InitDefaultHelpFlag()
+	out := slices.Clone(args)
+	for i, arg := range out {
+		if arg == "--" {
+			break
+		}
+		if len(arg) <= 2 || arg[0] != '-' || arg[1] == '-' {
+			continue
+		}
+		if name, _, _ := strings.Cut(arg[1:], "="); len(name) > 1 && cmd.Flag(name) != nil {
+			out[i] = "-" + arg
+		}
+	}
+	return out
 }
 
 // args returns a cobra.PositionalArgs that reports a usage error naming

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/spf13/cobra"
+
+	"github.com/understudy-dev/understudy/spec/lang"
+)
+
+func (a *app) fmtCommand() *cobra.Command {
+	var check bool
+	cmd := &cobra.Command{
+		Use:   "fmt [DIR] [--check]",
+		Short: "Rewrite the spec files (*.understudy.hcl) of DIR in the canonical format",
+		Long: `Rewrite every *.understudy.hcl file of DIR (default: the current directory)
+in the canonical format and print the name of each file it changed.
+With --check it changes nothing, lists the files that are not formatted,
+and exits 1 if there are any. A file that does not parse is reported and
+left as it is (exit 1).`,
+		Args: maxArgs(1),
+		RunE: func(_ *cobra.Command, argv []string) error {
+			changed, diags := lang.FormatDir(dirArg(argv), check)
+			for _, name := range changed {
+				fmt.Fprintln(a.stdout, name)
+			}
+			if err := a.printDiagnostics(sourcesOf(diags), diags); err != nil {
+				return err
+			}
+			if diags.HasErrors() {
+				return specErrors(diags)
+			}
+			if check && len(changed) > 0 {
+				return &codedError{code: exitError, err: fmt.Errorf("%s not formatted", plural(len(changed), "file"))}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&check, "check", false, "change nothing; list the files that are not formatted and exit 1 if there are any")
+	return cmd
+}
+
+func (a *app) validateCommand() *cobra.Command {
+	var vars, varFiles []string
+	cmd := &cobra.Command{
+		Use:   "validate [DIR] [--var NAME=VALUE]... [--var-file FILE]...",
+		Short: "Check the spec in DIR (*.understudy.hcl files) without a server",
+		Long: `Parse and evaluate the *.understudy.hcl files of DIR (default: the current
+directory), as plan does, and report every problem with its file, line and
+source. The server is not contacted: what only it can judge (the email
+domain allowlist, the providers it knows, pool size limits) is checked by
+plan. Variables take their default, then UNDERSTUDY_VAR_<name>, then each
+--var-file in order, then --var. Exit code 1 when the spec has an error.`,
+		Args: maxArgs(1),
+		RunE: func(_ *cobra.Command, argv []string) error {
+			if _, err := a.loadSpec(dirArg(argv), vars, varFiles); err != nil {
+				return err
+			}
+			_, err := fmt.Fprintln(a.stdout, "Success! The configuration is valid.")
+			return err
+		},
+	}
+	cmd.Flags().StringArrayVar(&vars, "var", nil, "set a variable: NAME=VALUE (repeat)")
+	cmd.Flags().StringArrayVar(&varFiles, "var-file", nil, "read variables from a file of NAME = VALUE lines (repeat; a later file wins)")
+	return cmd
+}
+
+// loadSpec loads the spec in dir with the --var NAME=VALUE options vars
+// and the --var-file paths varFiles, and prints its diagnostics to
+// stderr. An error in the spec is an error with exit code 1 saying how
+// many there are; a malformed --var is a usage error.
+func (a *app) loadSpec(dir string, vars []string, varFiles []string) (*lang.Config, error) {
+	values := map[string]string{}
+	for _, kv := range vars {
+		name, value, ok := strings.Cut(kv, "=")
+		switch {
+		case !ok:
+			return nil, usageErrorf("malformed --var %q: want NAME=VALUE", kv)
+		case name == "":
+			return nil, usageErrorf(`malformed --var: the name before "=" is empty`)
+		}
+		values[name] = value
+	}
+	cfg, diags := lang.Load(dir, lang.Options{Vars: values, VarFiles: varFiles, Getenv: a.getenv})
+	if err := a.printDiagnostics(cfg.Files, diags); err != nil {
+		return nil, err
+	}
+	if diags.HasErrors() {
+		return nil, specErrors(diags)
+	}
+	return cfg, nil
+}
+
+// printDiagnostics prints diags to stderr with their source lines, in
+// colour when stderr is a terminal and NO_COLOR is not set.
+func (a *app) printDiagnostics(files map[string]*hcl.File, diags hcl.Diagnostics) error {
+	if len(diags) == 0 {
+		return nil
+	}
+	color := false
+	if f, ok := a.stderr.(*os.File); ok && a.getenv("NO_COLOR") == "" {
+		fi, err := f.Stat()
+		color = err == nil && fi.Mode()&os.ModeCharDevice != 0
+	}
+	return lang.WriteDiagnostics(a.stderr, files, diags, color, 0)
+}
+
+// specErrors is the error that ends a command whose spec has errors, once
+// they are printed: it only counts them.
+func specErrors(diags hcl.Diagnostics) error {
+	n := 0
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			n++
+		}
+	}
+	return &codedError{code: exitError, err: fmt.Errorf("the spec has %s", plural(n, "error"))}
+}
+
+// sourcesOf reads the files that diags point into, to show their lines.
+func sourcesOf(diags hcl.Diagnostics) map[string]*hcl.File {
+	files := map[string]*hcl.File{}
+	for _, d := range diags {
+		if d.Subject == nil || files[d.Subject.Filename] != nil {
+			continue
+		}
+		if b, err := os.ReadFile(d.Subject.Filename); err == nil {
+			files[d.Subject.Filename] = &hcl.File{Bytes: b}
+		}
+	}
+	return files
+}
+
+// plural returns "1 error", "2 errors".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// dirArg returns the optional directory argument, "." when absent.
+func dirArg(argv []string) string {
+	if len(argv) == 0 {
+		return "."
+	}
+	return argv[0]
+}
+
+// maxArgs returns a cobra.PositionalArgs that reports more than n
+// arguments as a usage error.
+func maxArgs(n int) cobra.PositionalArgs {
+	return func(_ *cobra.Command, got []string) error {
+		if len(got) > n {
+			return usageErrorf("expected at most %d argument(s), got %d", n, len(got))
+		}
+		return nil
+	}
+}

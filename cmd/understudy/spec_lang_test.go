@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// localCLI runs the command line in-process with env as the environment,
+// for the commands that need no server.
+func localCLI(t *testing.T, env map[string]string, argv ...string) cliResult {
+	t.Helper()
+	var out, errb bytes.Buffer
+	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, now: time.Now,
+		getenv: func(k string) string { return env[k] }}
+	code := a.run(context.Background(), argv)
+	return cliResult{Stdout: out.String(), Stderr: errb.String(), Code: code}
+}
+
+// specDir writes files into a new directory and returns it.
+func specDir(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+const unformattedSpec = "role \"buyer\" {\nenvironment=\"production\"\n}\n"
+
+func TestFmtCheckChangesNothingAndFails(t *testing.T) {
+	t.Parallel()
+	dir := specDir(t, map[string]string{"main.understudy.hcl": unformattedSpec, "ok.understudy.hcl": "environment \"p\" {\n  email_domains = []\n}\n"})
+	file := filepath.Join(dir, "main.understudy.hcl")
+
+	res := localCLI(t, nil, "fmt", "-check", dir)
+	mustFail(t, res, exitError, "understudy: 1 file not formatted")
+	if res.Stdout != file+"\n" {
+		t.Errorf("fmt -check printed %q, want the unformatted file only", res.Stdout)
+	}
+	if b, _ := os.ReadFile(file); string(b) != unformattedSpec {
+		t.Fatalf("fmt -check changed the file: %q", b)
+	}
+
+	res = mustOK(t, localCLI(t, nil, "fmt", dir))
+	if res.Stdout != file+"\n" {
+		t.Errorf("fmt printed %q, want the file it changed", res.Stdout)
+	}
+	if b, _ := os.ReadFile(file); string(b) != "role \"buyer\" {\n  environment = \"production\"\n}\n" {
+		t.Errorf("fmt wrote %q", b)
+	}
+	if res := mustOK(t, localCLI(t, nil, "fmt", "--check", dir)); res.Stdout != "" {
+		t.Errorf("fmt --check of a formatted spec printed %q", res.Stdout)
+	}
+}
+
+func TestFmtReportsAFileThatDoesNotParse(t *testing.T) {
+	t.Parallel()
+	dir := specDir(t, map[string]string{"main.understudy.hcl": "role \"buyer\" {\n  environment = [\n}\n"})
+	res := localCLI(t, nil, "fmt", dir)
+	mustFail(t, res, exitError, "main.understudy.hcl line 3", "understudy: the spec has 1 error\n")
+}
+
+func TestValidateSuccess(t *testing.T) {
+	t.Parallel()
+	res := mustOK(t, localCLI(t, nil, "validate", "../../examples/spec"))
+	if res.Stdout != "Success! The configuration is valid.\n" || res.Stderr != "" {
+		t.Errorf("validate printed %q / %q", res.Stdout, res.Stderr)
+	}
+	env := map[string]string{"CHIRP_WEBHOOK_SECRET": "w", "CHIRP_DATABASE_URL": "d", "UNDERSTUDY_VAR_posthog_project_api_key": "k"}
+	mustOK(t, localCLI(t, env, "validate", "-var", "posthog_project_id=7", "../../examples/spec/with-chirp"))
+}
+
+func TestValidatePrintsDiagnosticsOnce(t *testing.T) {
+	t.Parallel()
+	dir := specDir(t, map[string]string{"main.understudy.hcl": `role "buyer" {
+  environment = "production"
+  pool_size   = "two"
+  pol_size    = 2
+}
+`})
+	res := localCLI(t, nil, "validate", dir)
+	mustFail(t, res, exitError,
+		"Error: Incorrect attribute value type",
+		"on "+filepath.Join(dir, "main.understudy.hcl")+` line 3, in role "buyer":`,
+		`   3:   pool_size   = "two"`,
+		`Inappropriate value for attribute "pool_size": a number is required.`,
+		"Error: Unsupported argument",
+		`   4:   pol_size    = 2`)
+	if n := strings.Count(res.Stderr, "Incorrect attribute value type"); n != 1 {
+		t.Errorf("the diagnostic is printed %d times, want once:\n%s", n, res.Stderr)
+	}
+	if !strings.HasSuffix(res.Stderr, "\nunderstudy: the spec has 2 errors\n") || strings.Contains(res.Stderr, "\x1b[") {
+		t.Errorf("stderr does not end with the count of errors, or has colour:\n%s", res.Stderr)
+	}
+	if res.Stdout != "" {
+		t.Errorf("stdout = %q, want nothing", res.Stdout)
+	}
+}
+
+func TestValidateVariables(t *testing.T) {
+	t.Parallel()
+	dir := specDir(t, map[string]string{"main.understudy.hcl": `variable "pool" {
+  type = number
+}
+
+variable "domain" {
+  type = string
+}
+
+environment "production" {
+  email_domains = [var.domain]
+}
+
+role "buyer" {
+  environment = environment.production.name
+  pool_size   = var.pool
+}
+`, "values.vars.hcl": "pool = 2\n"})
+	varFile := filepath.Join(dir, "values.vars.hcl")
+	mustOK(t, localCLI(t, nil, "validate", dir, "-var-file", varFile, "-var", "domain=qa.example.test"))
+	mustOK(t, localCLI(t, map[string]string{"UNDERSTUDY_VAR_domain": "qa.example.test"}, "validate", dir, "--var-file="+varFile))
+	mustFail(t, localCLI(t, nil, "validate", dir, "-var", "pool=2"), exitError,
+		`Error: No value for required variable`, `The variable "domain" has no default`, "understudy: the spec has 1 error")
+	mustFail(t, localCLI(t, nil, "validate", dir, "-var", "domain"), exitUsage, `malformed --var "domain": want NAME=VALUE`)
+	mustFail(t, localCLI(t, nil, "validate", dir, dir), exitUsage, "expected at most 1 argument")
+}
+
+func TestFlagSingleDashLongFlagsAreNormalised(t *testing.T) {
+	t.Parallel()
+	root := (&app{}).rootCommand()
+	for _, c := range []struct{ in, want []string }{
+		{[]string{"validate", "-var", "a=b", "-var-file=x.hcl", "-o", "json", "-url=http://x", "dir"},
+			[]string{"validate", "--var", "a=b", "--var-file=x.hcl", "-o", "json", "--url=http://x", "dir"}},
+		{[]string{"fmt", "-check", "-help", "-", "-x"}, []string{"fmt", "--check", "--help", "-", "-x"}},
+		{[]string{"roles", "update", "production", "buyer", "-pool", "3"}, []string{"roles", "update", "production", "buyer", "--pool", "3"}},
+		{[]string{"lease", "-environment", "p", "--", "sh", "-check"}, []string{"lease", "--environment", "p", "--", "sh", "-check"}},
+		{[]string{"fmt", "-var", "x"}, []string{"fmt", "-var", "x"}}, // not a flag of fmt
+		{[]string{"nosuchcommand", "-check"}, []string{"nosuchcommand", "-check"}},
+	} {
+		if got := longFlags(root, c.in); !slices.Equal(got, c.want) {
+			t.Errorf("longFlags(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+
+	dir := specDir(t, map[string]string{"main.understudy.hcl": unformattedSpec})
+	mustFail(t, localCLI(t, nil, "fmt", "-check", dir), exitError, "1 file not formatted")
+}

@@ -1,0 +1,45 @@
+// Package lang is the language of the declarative spec: it parses and
+// evaluates a directory of *.understudy.hcl files into the spec.Desired
+// that the CLI sends to the server to plan, and formats those files.
+//
+// # Blocks
+//
+// A spec file holds blocks only:
+//
+//   - variable "name" declares an input variable (type, default,
+//     description, sensitive), read as var.name;
+//   - environment, app, role and destination "label" declare the objects
+//     a workspace manages, at the address "<kind>.<label>" (role.buyer);
+//     each may hold a lifecycle block (prevent_destroy), and a role an
+//     isolation_policy block of surface = visibility;
+//   - import { to = role.buyer, id = "production/buyer" } adopts an
+//     existing object into a declared block;
+//   - removed { from = role.old } stops managing an object that is no
+//     longer declared, leaving it on the server.
+//
+// A block's name defaults to its label. Blocks refer to each other
+// (environment = environment.production.name) and are evaluated in the
+// order those references give; a loop of references is an error.
+//
+// # Values
+//
+// Variables take, from weakest to strongest, their default, the
+// UNDERSTUDY_VAR_<name> environment variable, the -var-file files in
+// order, then -var name=value. Raw values (-var and the environment) are
+// used as strings for the primitive types and parsed as HCL expressions
+// for the others, as Terraform does.
+//
+// The functions env(NAME) and file(PATH) and the variables declared
+// sensitive give sensitive values: they are allowed only in the secrets
+// of an app or destination, and never appear in a diagnostic. The other
+// functions are lower, upper, format, join, split, concat, merge,
+// trimspace, replace, length, coalesce, tostring, tonumber and tobool.
+//
+// # Diagnostics
+//
+// Every problem is an hcl.Diagnostic whose Subject points at the
+// attribute, block or reference at fault. Config.Diagnostic places an
+// error the server reports about a field ("role.buyer.pool_size") at the
+// attribute that set it, and WriteDiagnostics prints diagnostics with
+// their source lines.
+package lang

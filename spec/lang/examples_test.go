@@ -1,0 +1,81 @@
+package lang
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/understudy-dev/understudy/spec"
+)
+
+// addresses returns the address of every object of d, by kind.
+func addresses(d spec.Desired) map[string][]string {
+	out := map[string][]string{}
+	for _, e := range d.Environments {
+		out[spec.KindEnvironment] = append(out[spec.KindEnvironment], e.Address)
+	}
+	for _, a := range d.Apps {
+		out[spec.KindApp] = append(out[spec.KindApp], a.Address)
+	}
+	for _, r := range d.Roles {
+		out[spec.KindRole] = append(out[spec.KindRole], r.Address)
+	}
+	for _, x := range d.Destinations {
+		out[spec.KindDestination] = append(out[spec.KindDestination], x.Address)
+	}
+	return out
+}
+
+func TestLangExampleSpecLoads(t *testing.T) {
+	t.Parallel()
+	cfg, diags := Load("../../examples/spec", Options{Getenv: func(string) string { return "" }})
+	if len(diags) > 0 {
+		t.Fatalf("diagnostics: %s", diagsText(diags))
+	}
+	got := addresses(cfg.Desired)
+	want := map[string][]string{
+		spec.KindEnvironment: {"environment.production", "environment.staging"},
+		spec.KindRole:        {"role.buyer", "role.seller", "role.staging_buyer", "role.staging_seller"},
+	}
+	for kind, w := range want {
+		if !slices.Equal(got[kind], w) {
+			t.Errorf("%s: %v, want %v", kind, got[kind], w)
+		}
+	}
+	if len(cfg.Desired.Apps)+len(cfg.Desired.Destinations) != 0 {
+		t.Errorf("the bare example declares apps or destinations: %v", got)
+	}
+	// The issue's acceptance check updates production's buyer to a pool
+	// of 3 after an apply, and expects the plan to show it.
+	buyer := cfg.Desired.Roles[0]
+	if buyer.Environment != "production" || buyer.Name != "buyer" || buyer.PoolSize == nil || *buyer.PoolSize == 3 {
+		t.Errorf("role.buyer = %+v: want production's buyer with a pool size other than 3", buyer)
+	}
+}
+
+func TestLangExampleWithChirpLoads(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"CHIRP_WEBHOOK_SECRET": "webhook-secret", "CHIRP_DATABASE_URL": "postgres://chirp",
+		"UNDERSTUDY_VAR_posthog_project_api_key": "phc_example"}
+	cfg, diags := Load("../../examples/spec/with-chirp", Options{Vars: map[string]string{"posthog_project_id": "42"},
+		Getenv: func(k string) string { return env[k] }})
+	if len(diags) > 0 {
+		t.Fatalf("diagnostics: %s", diagsText(diags))
+	}
+	got := addresses(cfg.Desired)
+	if w := []string{"app.chirp", "app.chirp_db"}; !slices.Equal(got[spec.KindApp], w) {
+		t.Errorf("apps %v, want %v", got[spec.KindApp], w)
+	}
+	if w := []string{"destination.posthog"}; !slices.Equal(got[spec.KindDestination], w) {
+		t.Errorf("destinations %v, want %v", got[spec.KindDestination], w)
+	}
+	chirp, db := cfg.Desired.Apps[0], cfg.Desired.Apps[1]
+	if chirp.Secrets["signing_secret"] != "webhook-secret" || db.Secrets["dsn"] != "postgres://chirp" || db.Name != "chirp-db" {
+		t.Errorf("apps %+v / %+v: want the secrets from the environment, and chirp-db's name", chirp, db)
+	}
+	if string(chirp.Settings) != `{"base_url":"http://127.0.0.1:8090/understudy"}` {
+		t.Errorf("chirp's settings = %s", chirp.Settings)
+	}
+	if d := cfg.Desired.Destinations[0]; d.Secrets["project_api_key"] != "phc_example" || string(d.Settings) != `{"project_id":42}` {
+		t.Errorf("destination %+v: want the key from UNDERSTUDY_VAR_ and the project id from -var", d)
+	}
+}

@@ -1,0 +1,117 @@
+package lang
+
+import (
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/understudy-dev/understudy/spec"
+)
+
+// decodeImports decodes the import blocks: each adopts an existing object
+// into a block the spec declares.
+func (l *loader) decodeImports(blocks []*hcl.Block) {
+	seen := map[string]*hcl.Block{}
+	ctx := l.evalContext()
+	for _, b := range blocks {
+		content, diags := b.Body.Content(importSchema)
+		l.diags = append(l.diags, expected(diags, "An import block", importSchema)...)
+		toAttr := content.Attributes["to"]
+		to, ok := l.address(toAttr)
+		if !ok {
+			continue
+		}
+		if prev, dup := seen[to]; dup {
+			l.errorf(toAttr.Expr.Range().Ptr(), "Duplicate import", "%s is already imported at %s.", to, at(prev.DefRange))
+			continue
+		}
+		seen[to] = b
+		key := "import." + to
+		l.cfg.Sources[key] = b.DefRange
+		l.sources(key, content.Attributes)
+		if _, declared := l.resources[to]; !declared {
+			l.errorf(toAttr.Expr.Range().Ptr(), "Import to an undeclared address",
+				"No %s block is labelled %q: an import block adopts an existing object into a block of the spec, so declare it.",
+				kindOf(to), strings.TrimPrefix(to, kindOf(to)+"."))
+			continue
+		}
+		idAttr := content.Attributes["id"]
+		if idAttr == nil {
+			continue
+		}
+		id, ok := l.attrValue(idAttr, attrSpec{name: "id", typ: cty.String, required: true}, ctx)
+		if ok && l.checkImportID(idAttr, to, id.AsString()) {
+			l.cfg.Desired.Imports = append(l.cfg.Desired.Imports, spec.Import{To: to, ID: id.AsString()})
+		}
+	}
+}
+
+// checkImportID reports whether id has the form of an id of the object at
+// address to: the name of an environment, "<environment>/<name>" else.
+func (l *loader) checkImportID(a *hcl.Attribute, to, id string) bool {
+	parts := strings.Split(id, "/")
+	if kindOf(to) == spec.KindEnvironment {
+		if id != "" && len(parts) == 1 {
+			return true
+		}
+		l.errorf(a.Expr.Range().Ptr(), "Invalid import id", "The id of an environment is its name, without a slash.")
+		return false
+	}
+	if len(parts) == 2 && parts[0] != "" && parts[1] != "" {
+		return true
+	}
+	l.errorf(a.Expr.Range().Ptr(), "Invalid import id",
+		"The id of %s is \"<environment>/<name>\", the name of its environment, a slash and its name.", article(kindOf(to)))
+	return false
+}
+
+// decodeRemoved decodes the removed blocks: each stops managing an object
+// the spec no longer declares.
+func (l *loader) decodeRemoved(blocks []*hcl.Block) {
+	seen := map[string]*hcl.Block{}
+	for _, b := range blocks {
+		content, diags := b.Body.Content(removedSchema)
+		l.diags = append(l.diags, expected(diags, "A removed block", removedSchema)...)
+		fromAttr := content.Attributes["from"]
+		from, ok := l.address(fromAttr)
+		if !ok {
+			continue
+		}
+		if prev, dup := seen[from]; dup {
+			l.errorf(fromAttr.Expr.Range().Ptr(), "Duplicate removed block", "%s is already removed at %s.", from, at(prev.DefRange))
+			continue
+		}
+		seen[from] = b
+		key := "removed." + from
+		l.cfg.Sources[key] = b.DefRange
+		l.sources(key, content.Attributes)
+		if r, declared := l.resources[from]; declared {
+			l.errorf(fromAttr.Expr.Range().Ptr(), "Removed object is still declared",
+				"%s is declared at %s: a removed block is for an object the spec no longer declares. Delete that block, or this one.",
+				from, at(r.block.DefRange))
+			continue
+		}
+		l.cfg.Desired.Removed = append(l.cfg.Desired.Removed, spec.Removed{From: from})
+	}
+}
+
+// address returns the block address that attribute a holds, such as
+// role.buyer, or reports why it is not one.
+func (l *loader) address(a *hcl.Attribute) (string, bool) {
+	if a == nil {
+		return "", false // reported as missing
+	}
+	t, diags := hcl.AbsTraversalForExpr(a.Expr)
+	if !diags.HasErrors() && len(t) == 2 {
+		if step, ok := t[1].(hcl.TraverseAttr); ok {
+			if _, isKind := kinds[t.RootName()]; isKind {
+				return t.RootName() + "." + step.Name, true
+			}
+		}
+	}
+	l.errorf(a.Expr.Range().Ptr(), "Invalid address",
+		"%s must be the address of a block, <kind>.<label> (role.buyer), where kind is environment, app, role or destination; not a string or an expression.",
+		a.Name)
+	return "", false
+}

@@ -1,0 +1,3 @@
+environment "production" {
+  email_domains = ["qa.example.test"]
+}

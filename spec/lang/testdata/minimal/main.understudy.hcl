@@ -1,0 +1,3 @@
+environment "staging" {
+  email_domains = ["qa.example.test"]
+}

@@ -1,0 +1,3 @@
+pool        = 4
+description = "from the first file"
+attrs       = { plan = "team" }

@@ -95,7 +95,8 @@ func (a *app) rootCommand() *cobra.Command {
 	root.AddCommand(a.serveCommand(), a.migrateCommand(), a.tokensCommand(), a.environmentsCommand(),
 		a.rolesCommand(), a.accountsCommand(), a.auditCommand(), a.devPostgresCommand(), a.demoCommand(),
 		a.appsCommand(), a.destinationsCommand(), a.syncCommand(), a.snapshotsCommand(), a.leasesCommand(), a.leaseRunCommand(), a.exclusionsCommand(),
-		a.isolationCommand(), a.fmtCommand(), a.validateCommand())
+		a.isolationCommand(), a.fmtCommand(), a.validateCommand(), a.planCommand(), a.applyCommand(), a.destroyCommand(),
+		a.showCommand(), a.workspacesCommand())
 	for _, c := range root.Commands() {
 		if c.HasSubCommands() && c.RunE == nil {
 			group(c)

@@ -100,12 +100,7 @@ func (a *app) printDiagnostics(files map[string]*hcl.File, diags hcl.Diagnostics
 	if len(diags) == 0 {
 		return nil
 	}
-	color := false
-	if f, ok := a.stderr.(*os.File); ok && a.getenv("NO_COLOR") == "" {
-		fi, err := f.Stat()
-		color = err == nil && fi.Mode()&os.ModeCharDevice != 0
-	}
-	return lang.WriteDiagnostics(a.stderr, files, diags, color, 0)
+	return lang.WriteDiagnostics(a.stderr, files, diags, a.colorFor(a.stderr, false), 0)
 }
 
 // specErrors is the error that ends a command whose spec has errors, once

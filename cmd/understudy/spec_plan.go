@@ -103,13 +103,6 @@ Exit codes: 0 success, 1 error; with -detailed-exitcode: 0 no changes, 1 error, 
 	return cmd
 }
 
-func dirArg(argv []string) string {
-	if len(argv) == 1 {
-		return argv[0]
-	}
-	return "."
-}
-
 // errQuietExit ends a command with its exit code and no message.
 var errQuietExit = errors.New("")
 
@@ -156,7 +149,7 @@ func (a *app) planProblem(cfg *lang.Config, body []byte, err error) error {
 	for _, fe := range *p.Errors {
 		diags = append(diags, cfg.Diagnostic(fe.Field, p.Detail, fe.Detail))
 	}
-	if werr := lang.WriteDiagnostics(a.stderr, cfg.Files, diags, a.colorFor(a.stderr, false), 100); werr != nil {
+	if werr := a.printDiagnostics(cfg.Files, diags); werr != nil {
 		return werr
 	}
 	return &codedError{code: exitError, err: fmt.Errorf("the server refused the plan: %d error(s), shown above", len(diags))}

@@ -63,13 +63,21 @@ func requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// selfBounded are the routes (method and echo path) whose handlers set
+// their own bound, because the caller may ask them to wait: acquiring a
+// lease waits for a free account, and an apply for leases to end.
+var selfBounded = map[[2]string]bool{
+	{http.MethodPost, "/v1/leases"}:               true,
+	{http.MethodPost, "/v1/plans/:plan_id/apply"}: true,
+}
+
 // deadline bounds the time a request may spend, so a database that does not
-// answer turns into a quick 503 instead of a hung client. Acquiring a lease
-// may wait for a free account by request: its handler sets its own bound.
+// answer turns into a quick 503 instead of a hung client; the routes in
+// selfBounded are bounded by their handlers.
 func deadline(d time.Duration) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			if c.Request().Method == http.MethodPost && c.Path() == "/v1/leases" {
+			if selfBounded[[2]string{c.Request().Method, c.Path()}] {
 				return next(c)
 			}
 			ctx, cancel := context.WithTimeout(c.Request().Context(), d)

@@ -3,9 +3,11 @@ package openapi
 import (
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -74,4 +76,32 @@ func BenchmarkValidRequestID(b *testing.B) {
 			}
 		}
 	})
+}
+
+// Acquiring a lease and applying a plan may wait as long as the caller
+// asks: the request deadline leaves them to their handlers' own bounds,
+// and bounds every other route.
+func TestDeadlineLeavesSelfBoundedRoutesToTheirHandlers(t *testing.T) {
+	t.Parallel()
+	e := echo.New()
+	bounded := map[string]bool{}
+	h := func(c echo.Context) error {
+		_, ok := c.Request().Context().Deadline()
+		bounded[c.Request().Method+" "+c.Path()] = ok
+		return nil
+	}
+	mw := deadline(time.Second)
+	e.POST("/v1/leases", h, mw)
+	e.GET("/v1/leases", h, mw)
+	e.POST("/v1/plans", h, mw)
+	e.POST("/v1/plans/:plan_id/apply", h, mw)
+	for _, r := range []struct{ method, target string }{
+		{http.MethodPost, "/v1/leases"}, {http.MethodGet, "/v1/leases"}, {http.MethodPost, "/v1/plans"}, {http.MethodPost, "/v1/plans/p1/apply"},
+	} {
+		e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(r.method, r.target, nil))
+	}
+	want := map[string]bool{"POST /v1/leases": false, "GET /v1/leases": true, "POST /v1/plans": true, "POST /v1/plans/:plan_id/apply": false}
+	if !reflect.DeepEqual(bounded, want) {
+		t.Fatalf("bounded by the request deadline: %v, want %v", bounded, want)
+	}
 }

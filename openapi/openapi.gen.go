@@ -187,6 +187,105 @@ func (e LeaseStatus) Valid() bool {
 	}
 }
 
+// Defines values for ObjectKind.
+const (
+	ObjectKindApp         ObjectKind = "app"
+	ObjectKindDestination ObjectKind = "destination"
+	ObjectKindEnvironment ObjectKind = "environment"
+	ObjectKindRole        ObjectKind = "role"
+)
+
+// Valid indicates whether the value is a known member of the ObjectKind enum.
+func (e ObjectKind) Valid() bool {
+	switch e {
+	case ObjectKindApp:
+		return true
+	case ObjectKindDestination:
+		return true
+	case ObjectKindEnvironment:
+		return true
+	case ObjectKindRole:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PlanAction.
+const (
+	Create  PlanAction = "create"
+	Delete  PlanAction = "delete"
+	Forget  PlanAction = "forget"
+	NoOp    PlanAction = "no-op"
+	Replace PlanAction = "replace"
+	Update  PlanAction = "update"
+)
+
+// Valid indicates whether the value is a known member of the PlanAction enum.
+func (e PlanAction) Valid() bool {
+	switch e {
+	case Create:
+		return true
+	case Delete:
+		return true
+	case Forget:
+		return true
+	case NoOp:
+		return true
+	case Replace:
+		return true
+	case Update:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PlanMode.
+const (
+	Destroy     PlanMode = "destroy"
+	Normal      PlanMode = "normal"
+	RefreshOnly PlanMode = "refresh-only"
+)
+
+// Valid indicates whether the value is a known member of the PlanMode enum.
+func (e PlanMode) Valid() bool {
+	switch e {
+	case Destroy:
+		return true
+	case Normal:
+		return true
+	case RefreshOnly:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PlanStatus.
+const (
+	PlanStatusApplied  PlanStatus = "applied"
+	PlanStatusApplying PlanStatus = "applying"
+	PlanStatusFailed   PlanStatus = "failed"
+	PlanStatusPlanned  PlanStatus = "planned"
+)
+
+// Valid indicates whether the value is a known member of the PlanStatus enum.
+func (e PlanStatus) Valid() bool {
+	switch e {
+	case PlanStatusApplied:
+		return true
+	case PlanStatusApplying:
+		return true
+	case PlanStatusFailed:
+		return true
+	case PlanStatusPlanned:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProblemCode.
 const (
 	ProblemCodeBadGateway    ProblemCode = "bad_gateway"
@@ -418,6 +517,21 @@ type Account struct {
 // AccountTagsIsSynthetic defines model for Account.Tags.IsSynthetic.
 type AccountTagsIsSynthetic string
 
+// AccountEffect defines model for AccountEffect.
+type AccountEffect struct {
+	Email string `json:"email"`
+	Id    string `json:"id"`
+
+	// LeaseExpiresAt When that lease ends at the latest.
+	LeaseExpiresAt *time.Time `json:"lease_expires_at,omitempty"`
+
+	// LeasedBy The holder of the account's current lease.
+	LeasedBy *string       `json:"leased_by,omitempty"`
+	Role     string        `json:"role"`
+	Slot     int           `json:"slot"`
+	Status   AccountStatus `json:"status"`
+}
+
 // AccountList defines model for AccountList.
 type AccountList struct {
 	Items []Account `json:"items"`
@@ -487,6 +601,34 @@ type AppUpdate struct {
 	Settings *map[string]interface{} `json:"settings,omitempty"`
 }
 
+// AppliedChange defines model for AppliedChange.
+type AppliedChange struct {
+	// Action `replace` deletes then creates; `forget` stops managing the object and leaves it on the server.
+	Action  PlanAction `json:"action"`
+	Address string     `json:"address"`
+	At      time.Time  `json:"at"`
+}
+
+// ApplyRequest defines model for ApplyRequest.
+type ApplyRequest struct {
+	// WaitLeases How long to wait for a lease on an account to retire to end, as a Go duration (`5m`) up to 1h. Defaults to 0s: refuse at once, naming the leases.
+	WaitLeases *string `json:"wait_leases,omitempty"`
+}
+
+// AttributeChange defines model for AttributeChange.
+type AttributeChange struct {
+	// After Any JSON value; null when the attribute is not set any more, or when it is sensitive.
+	After interface{} `json:"after"`
+
+	// Before Any JSON value; null when the attribute was not set, or when it is sensitive.
+	Before            interface{} `json:"before"`
+	ForcesReplacement *bool       `json:"forces_replacement,omitempty"`
+	Name              string      `json:"name"`
+
+	// Sensitive A secret: its values are never shown.
+	Sensitive *bool `json:"sensitive,omitempty"`
+}
+
 // Attributes Free-form strings passed to apps when accounts are provisioned.
 type Attributes map[string]string
 
@@ -507,6 +649,21 @@ type AuditEventList struct {
 	Items []AuditEvent `json:"items"`
 }
 
+// ChangeEffects What the change does to accounts.
+type ChangeEffects struct {
+	// Create Accounts a role's pool will get.
+	Create *int `json:"create,omitempty"`
+
+	// Deprovision Refs dropped with an app that is removed.
+	Deprovision *[]RefEffect `json:"deprovision,omitempty"`
+
+	// Reprovision Accounts provisioned again into every app.
+	Reprovision *[]AccountEffect `json:"reprovision,omitempty"`
+
+	// Retire Accounts retired (a pool lowered, a role deleted or replaced); a leased one is never retired while leased.
+	Retire *[]AccountEffect `json:"retire,omitempty"`
+}
+
 // Credentials defines model for Credentials.
 type Credentials struct {
 	AccountId string    `json:"account_id"`
@@ -514,6 +671,105 @@ type Credentials struct {
 	Password  string    `json:"password"`
 	RotatedAt time.Time `json:"rotated_at"`
 	Username  string    `json:"username"`
+}
+
+// Desired What a spec declares, one list per kind of block. Every object has an `address`, `<kind>.<label>` as in the spec
+// (`role.buyer`), unique within the spec; the server names a bad value by it, as `<address>.<attribute>`.
+// Values are checked by the server, not by this contract, so that every error names the spec's attribute.
+type Desired struct {
+	Apps         *[]DesiredApp         `json:"apps,omitempty"`
+	Destinations *[]DesiredDestination `json:"destinations,omitempty"`
+	Environments *[]DesiredEnvironment `json:"environments,omitempty"`
+
+	// Imports Existing objects adopted into the workspace (import blocks).
+	Imports *[]DesiredImport `json:"imports,omitempty"`
+
+	// Removed Objects the workspace stops managing, left on the server (removed blocks).
+	Removed *[]DesiredRemoved `json:"removed,omitempty"`
+	Roles   *[]DesiredRole    `json:"roles,omitempty"`
+}
+
+// DesiredApp defines model for DesiredApp.
+type DesiredApp struct {
+	// Address app.<label>
+	Address     string     `json:"address"`
+	Environment *string    `json:"environment,omitempty"`
+	Lifecycle   *Lifecycle `json:"lifecycle,omitempty"`
+	Name        *string    `json:"name,omitempty"`
+
+	// Provider webhook, postgres, exec or fake.
+	Provider *string `json:"provider,omitempty"`
+
+	// Secrets The app's secret values, in clear: sealed at rest and never returned (a plan shows their names only).
+	Secrets *map[string]string `json:"secrets,omitempty"`
+
+	// Settings The provider's settings.
+	Settings *map[string]interface{} `json:"settings,omitempty"`
+}
+
+// DesiredDestination defines model for DesiredDestination.
+type DesiredDestination struct {
+	// Address destination.<label>
+	Address     string  `json:"address"`
+	DistinctId  *string `json:"distinct_id,omitempty"`
+	Environment *string `json:"environment,omitempty"`
+
+	// Kind posthog, amplitude, mixpanel, segment or webhook.
+	Kind      *string    `json:"kind,omitempty"`
+	Lifecycle *Lifecycle `json:"lifecycle,omitempty"`
+	Name      *string    `json:"name,omitempty"`
+
+	// Secrets API keys and tokens, in clear: sealed at rest and never returned (a plan shows their names only).
+	Secrets *map[string]string `json:"secrets,omitempty"`
+
+	// Settings The publisher's settings.
+	Settings     *map[string]interface{} `json:"settings,omitempty"`
+	SyncInterval *string                 `json:"sync_interval,omitempty"`
+}
+
+// DesiredEnvironment defines model for DesiredEnvironment.
+type DesiredEnvironment struct {
+	// Address environment.<label>
+	Address        string     `json:"address"`
+	CustomSurfaces *[]string  `json:"custom_surfaces,omitempty"`
+	EmailDomains   *[]string  `json:"email_domains,omitempty"`
+	Lifecycle      *Lifecycle `json:"lifecycle,omitempty"`
+	Name           *string    `json:"name,omitempty"`
+}
+
+// DesiredImport defines model for DesiredImport.
+type DesiredImport struct {
+	// Id The object's natural id: an environment's name, else `<environment>/<name>`.
+	Id string `json:"id"`
+
+	// To The address the object takes in the spec.
+	To string `json:"to"`
+}
+
+// DesiredRemoved defines model for DesiredRemoved.
+type DesiredRemoved struct {
+	// From The address of the object to stop managing.
+	From string `json:"from"`
+}
+
+// DesiredRole defines model for DesiredRole.
+type DesiredRole struct {
+	// Address role.<label>
+	Address     string             `json:"address"`
+	Attributes  *map[string]string `json:"attributes,omitempty"`
+	Description *string            `json:"description,omitempty"`
+	Environment *string            `json:"environment,omitempty"`
+
+	// IsolationPolicy Surface to visibility: hidden, testers_only or allowed.
+	IsolationPolicy *map[string]string `json:"isolation_policy,omitempty"`
+	Lifecycle       *Lifecycle         `json:"lifecycle,omitempty"`
+	Name            *string            `json:"name,omitempty"`
+
+	// PoolSize Defaults to 1.
+	PoolSize *int `json:"pool_size,omitempty"`
+
+	// QuarantineOnViolation Defaults to true.
+	QuarantineOnViolation *bool `json:"quarantine_on_violation,omitempty"`
 }
 
 // Destination defines model for Destination.
@@ -886,17 +1142,139 @@ type LeaseRequest struct {
 // LeaseStatus defines model for LeaseStatus.
 type LeaseStatus string
 
+// Lifecycle defines model for Lifecycle.
+type Lifecycle struct {
+	// PreventDestroy Refuse any plan that would delete or replace the object.
+	PreventDestroy *bool `json:"prevent_destroy,omitempty"`
+}
+
+// LockRequest defines model for LockRequest.
+type LockRequest struct {
+	// Reason Why the workspace is locked; shown to whoever finds it locked.
+	Reason string `json:"reason"`
+}
+
+// ManagedObject defines model for ManagedObject.
+type ManagedObject struct {
+	Id   string     `json:"id"`
+	Kind ObjectKind `json:"kind"`
+
+	// ManagedBy The workspace that manages the object; absent when none does.
+	ManagedBy *string `json:"managed_by,omitempty"`
+}
+
+// ObjectKind defines model for ObjectKind.
+type ObjectKind string
+
+// Plan defines model for Plan.
+type Plan struct {
+	// Applied The changes an apply made, in order.
+	Applied []AppliedChange `json:"applied"`
+
+	// ApplyError What stopped the apply, when one did.
+	ApplyError *string `json:"apply_error,omitempty"`
+
+	// Changes Every object the plan touches or checks (no-ops included), in the order an apply runs them.
+	Changes   []PlanChange `json:"changes"`
+	CreatedAt time.Time    `json:"created_at"`
+	CreatedBy string       `json:"created_by"`
+
+	// Drift What changed on the server outside the spec since the workspace's last apply (before is what was applied, after what the server holds).
+	Drift []PlanChange `json:"drift"`
+	Id    string       `json:"id"`
+
+	// Mode `normal` plans the spec against the server; `destroy` the deletion of everything the workspace manages; `refresh-only` reports drift only, and applying it records the server's state as the workspace's.
+	Mode PlanMode `json:"mode"`
+
+	// Serial The workspace's state serial the plan was computed against; an apply refuses the plan once it has moved on.
+	Serial int64 `json:"serial"`
+
+	// Status `failed`: the apply stopped on an error; `applied` says what was done.
+	Status PlanStatus `json:"status"`
+
+	// Summary The plan's changes counted; a replace counts as one add and one destroy.
+	Summary PlanSummary `json:"summary"`
+
+	// Unmanaged Objects on the server no spec of this workspace manages; a plan never changes them.
+	Unmanaged []ManagedObject `json:"unmanaged"`
+	Workspace string          `json:"workspace"`
+}
+
+// PlanAction `replace` deletes then creates; `forget` stops managing the object and leaves it on the server.
+type PlanAction string
+
+// PlanChange defines model for PlanChange.
+type PlanChange struct {
+	// Action `replace` deletes then creates; `forget` stops managing the object and leaves it on the server.
+	Action  PlanAction `json:"action"`
+	Address string     `json:"address"`
+
+	// After The object's attributes after (null for a delete). A secret shows as "(sensitive value)".
+	After *map[string]interface{} `json:"after"`
+
+	// Attributes The attributes that differ.
+	Attributes []AttributeChange `json:"attributes"`
+
+	// Before The object's attributes before (null for a create). A secret shows as "(sensitive value)".
+	Before *map[string]interface{} `json:"before"`
+
+	// Effects What the change does to accounts.
+	Effects ChangeEffects `json:"effects"`
+
+	// Id The object's natural id: an environment's name, else `<environment>/<name>`.
+	Id string `json:"id"`
+
+	// Importing The change adopts an existing object.
+	Importing *bool      `json:"importing,omitempty"`
+	Kind      ObjectKind `json:"kind"`
+
+	// Reason Why the object is replaced or deleted.
+	Reason *string `json:"reason,omitempty"`
+}
+
+// PlanMode `normal` plans the spec against the server; `destroy` the deletion of everything the workspace manages; `refresh-only` reports drift only, and applying it records the server's state as the workspace's.
+type PlanMode string
+
+// PlanRequest defines model for PlanRequest.
+type PlanRequest struct {
+	// Desired What a spec declares, one list per kind of block. Every object has an `address`, `<kind>.<label>` as in the spec
+	// (`role.buyer`), unique within the spec; the server names a bad value by it, as `<address>.<attribute>`.
+	// Values are checked by the server, not by this contract, so that every error names the spec's attribute.
+	Desired Desired `json:"desired"`
+
+	// Mode `normal` plans the spec against the server; `destroy` the deletion of everything the workspace manages; `refresh-only` reports drift only, and applying it records the server's state as the workspace's.
+	Mode *PlanMode `json:"mode,omitempty"`
+
+	// Workspace The set of objects the spec manages. Defaults to `default`.
+	Workspace *Slug `json:"workspace,omitempty"`
+}
+
+// PlanStatus `failed`: the apply stopped on an error; `applied` says what was done.
+type PlanStatus string
+
+// PlanSummary The plan's changes counted; a replace counts as one add and one destroy.
+type PlanSummary struct {
+	Add     int `json:"add"`
+	Change  int `json:"change"`
+	Destroy int `json:"destroy"`
+	Forget  int `json:"forget"`
+	Import  int `json:"import"`
+}
+
 // Problem defines model for Problem.
 type Problem struct {
 	Code   *ProblemCode `json:"code,omitempty"`
 	Detail string       `json:"detail"`
 
 	// Errors Every invalid field, by its JSON name.
-	Errors    *[]FieldError `json:"errors,omitempty"`
-	Instance  *string       `json:"instance,omitempty"`
-	RequestId *string       `json:"request_id,omitempty"`
-	Status    int           `json:"status"`
-	Title     string        `json:"title"`
+	Errors   *[]FieldError `json:"errors,omitempty"`
+	Instance *string       `json:"instance,omitempty"`
+
+	// Plan Only when an apply stopped on an error: the plan as far as it was applied, `applied` listing the changes made and `apply_error` what stopped it.
+	Plan      *Plan   `json:"plan,omitempty"`
+	RequestId *string `json:"request_id,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
 
 	// Type `about:blank`, or `urn:understudy:problem:<name>` when the cause has a more precise name than `code`: `not-synthetic`, `not-owned`, `app-user-missing`, `app-refused`, `app-misconfigured` (409), `app-unavailable` (503), `app-contract` (502).
 	Type string `json:"type"`
@@ -904,6 +1282,14 @@ type Problem struct {
 
 // ProblemCode defines model for Problem.Code.
 type ProblemCode string
+
+// RefEffect defines model for RefEffect.
+type RefEffect struct {
+	AccountId string `json:"account_id"`
+	App       string `json:"app"`
+	Email     string `json:"email"`
+	Ref       string `json:"ref"`
+}
 
 // ResetRequest defines model for ResetRequest.
 type ResetRequest struct {
@@ -1115,6 +1501,37 @@ type TokenList struct {
 // Visibility defines model for Visibility.
 type Visibility string
 
+// Workspace defines model for Workspace.
+type Workspace struct {
+	CreatedAt     time.Time  `json:"created_at"`
+	LastAppliedAt *time.Time `json:"last_applied_at,omitempty"`
+
+	// Lock Who holds a workspace, since when and why; absent when it is not locked.
+	Lock *WorkspaceLock `json:"lock,omitempty"`
+	Name string         `json:"name"`
+
+	// Objects The objects the workspace manages.
+	Objects int `json:"objects"`
+
+	// Serial Counts the applies that changed the workspace's state.
+	Serial int64 `json:"serial"`
+}
+
+// WorkspaceList defines model for WorkspaceList.
+type WorkspaceList struct {
+	Items []Workspace `json:"items"`
+}
+
+// WorkspaceLock Who holds a workspace, since when and why; absent when it is not locked.
+type WorkspaceLock struct {
+	Holder string `json:"holder"`
+
+	// PlanId The plan being applied, for an apply's lock.
+	PlanId *string   `json:"plan_id,omitempty"`
+	Reason string    `json:"reason"`
+	Since  time.Time `json:"since"`
+}
+
 // AccountID defines model for AccountID.
 type AccountID = string
 
@@ -1130,8 +1547,14 @@ type EnvironmentName = string
 // LeaseID defines model for LeaseID.
 type LeaseID = string
 
+// PlanID defines model for PlanID.
+type PlanID = string
+
 // RoleName defines model for RoleName.
 type RoleName = string
+
+// WorkspaceName 1-63 lower-case letters, digits or '-', starting with a letter.
+type WorkspaceName = Slug
 
 // BadGateway defines model for BadGateway.
 type BadGateway = Problem
@@ -1297,8 +1720,17 @@ type ReleaseLeaseJSONRequestBody = LeaseRelease
 // RenewLeaseJSONRequestBody defines body for RenewLease for application/json ContentType.
 type RenewLeaseJSONRequestBody = LeaseRenew
 
+// CreatePlanJSONRequestBody defines body for CreatePlan for application/json ContentType.
+type CreatePlanJSONRequestBody = PlanRequest
+
+// ApplyPlanJSONRequestBody defines body for ApplyPlan for application/json ContentType.
+type ApplyPlanJSONRequestBody = ApplyRequest
+
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = TokenCreate
+
+// LockWorkspaceJSONRequestBody defines body for LockWorkspace for application/json ContentType.
+type LockWorkspaceJSONRequestBody = LockRequest
 
 // AsSyncRun returns the union data inside the SyncDestination200JSONResponseBody as a SyncRun
 func (t SyncDestination200JSONResponseBody) AsSyncRun() (SyncRun, error) {
@@ -1971,6 +2403,85 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
 	RenewLease(ctx context.Context, leaseId LeaseID, body RenewLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// CreatePlanWithBody Plan a spec against the server.
+	//
+	// Computes the difference between a spec (the evaluated blocks of a directory of `*.understudy.hcl` files, as
+	// `understudy plan` sends them) and what the workspace manages on the server, and stores it as a plan to review
+	// and apply. `mode` is `normal` (the spec against the server), `destroy` (the deletion of everything the
+	// workspace manages) or `refresh-only` (what changed on the server outside the spec since the last apply).
+	//
+	// The body is checked against this contract first (400 naming the JSON field). The spec's values are then
+	// checked by the server, and every bad one is answered at once (422), each named `<address>.<attribute>` as in
+	// the spec (`role.buyer.pool_size`), so a tool can point at the file and line. A plan that would touch an object
+	// another workspace manages, delete an object with `prevent_destroy`, or drop a domain still in use is refused
+	// (409). Secrets in the spec are sealed at rest and never returned: a plan shows their names only.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/plans (the `CreatePlan` operationId).
+	CreatePlanWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreatePlan Plan a spec against the server.
+	//
+	// Computes the difference between a spec (the evaluated blocks of a directory of `*.understudy.hcl` files, as
+	// `understudy plan` sends them) and what the workspace manages on the server, and stores it as a plan to review
+	// and apply. `mode` is `normal` (the spec against the server), `destroy` (the deletion of everything the
+	// workspace manages) or `refresh-only` (what changed on the server outside the spec since the last apply).
+	//
+	// The body is checked against this contract first (400 naming the JSON field). The spec's values are then
+	// checked by the server, and every bad one is answered at once (422), each named `<address>.<attribute>` as in
+	// the spec (`role.buyer.pool_size`), so a tool can point at the file and line. A plan that would touch an object
+	// another workspace manages, delete an object with `prevent_destroy`, or drop a domain still in use is refused
+	// (409). Secrets in the spec are sealed at rest and never returned: a plan shows their names only.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/plans (the `CreatePlan` operationId).
+	CreatePlan(ctx context.Context, body CreatePlanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetPlan Get a plan.
+	//
+	// A stored plan, with what its apply did when it was applied (`applied`, `apply_error`).
+	//
+	// Corresponds with GET /v1/plans/{plan_id} (the `GetPlan` operationId).
+	GetPlan(ctx context.Context, planId PlanID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApplyPlanWithBody Apply a plan exactly as planned.
+	//
+	// Applies the stored plan, change by change in its order, under its workspace's lock (the caller's token name is
+	// the lock's holder). A plan is applied once and only against the state it was computed from: a plan already
+	// applied, a plan whose workspace has been applied since (stale: plan again), a locked workspace and an account
+	// to retire that is leased are refused (409). With `wait_leases` the apply waits up to that long for such leases
+	// to end instead.
+	//
+	// An apply that stops on an error part-way is answered with the error's problem document, which carries the plan
+	// as its `plan` member: `applied` lists the changes made, in order, and `apply_error` says what stopped it. The
+	// same plan is then stored with status `failed`. An apply is not cut short by the client going away: its outcome
+	// stays readable with `GET /v1/plans/{plan_id}`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/plans/{plan_id}/apply (the `ApplyPlan` operationId).
+	ApplyPlanWithBody(ctx context.Context, planId PlanID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApplyPlan Apply a plan exactly as planned.
+	//
+	// Applies the stored plan, change by change in its order, under its workspace's lock (the caller's token name is
+	// the lock's holder). A plan is applied once and only against the state it was computed from: a plan already
+	// applied, a plan whose workspace has been applied since (stale: plan again), a locked workspace and an account
+	// to retire that is leased are refused (409). With `wait_leases` the apply waits up to that long for such leases
+	// to end instead.
+	//
+	// An apply that stops on an error part-way is answered with the error's problem document, which carries the plan
+	// as its `plan` member: `applied` lists the changes made, in order, and `apply_error` says what stopped it. The
+	// same plan is then stored with status `failed`. An apply is not cut short by the client going away: its outcome
+	// stays readable with `GET /v1/plans/{plan_id}`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/plans/{plan_id}/apply (the `ApplyPlan` operationId).
+	ApplyPlan(ctx context.Context, planId PlanID, body ApplyPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// DiffSnapshots Compare two snapshots.
 	//
 	// Corresponds with GET /v1/snapshots/diff (the `DiffSnapshots` operationId).
@@ -2015,6 +2526,46 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /v1/tokens/{token_id} (the `RevokeToken` operationId).
 	RevokeToken(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListWorkspaces List workspaces.
+	//
+	// Corresponds with GET /v1/workspaces (the `ListWorkspaces` operationId).
+	ListWorkspaces(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetWorkspace Get a workspace.
+	//
+	// Corresponds with GET /v1/workspaces/{workspace} (the `GetWorkspace` operationId).
+	GetWorkspace(ctx context.Context, workspace WorkspaceName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnlockWorkspace Remove a workspace's lock (force-unlock).
+	//
+	// Removes a lock taken by hand, whoever holds it. The lock of an apply in progress cannot be removed (409): it
+	// ends with the apply.
+	//
+	// Corresponds with DELETE /v1/workspaces/{workspace}/lock (the `UnlockWorkspace` operationId).
+	UnlockWorkspace(ctx context.Context, workspace WorkspaceName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// LockWorkspaceWithBody Lock a workspace.
+	//
+	// Locks the workspace by hand, so that no plan of it is applied until it is unlocked. The caller's token name is
+	// the lock's holder. A workspace already locked, by hand or by an apply in progress, is refused (409 naming the
+	// holder).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/workspaces/{workspace}/lock (the `LockWorkspace` operationId).
+	LockWorkspaceWithBody(ctx context.Context, workspace WorkspaceName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// LockWorkspace Lock a workspace.
+	//
+	// Locks the workspace by hand, so that no plan of it is applied until it is unlocked. The caller's token name is
+	// the lock's holder. A workspace already locked, by hand or by an apply in progress, is refused (409 naming the
+	// holder).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/workspaces/{workspace}/lock (the `LockWorkspace` operationId).
+	LockWorkspace(ctx context.Context, workspace WorkspaceName, body LockWorkspaceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetHealth The process is up.
@@ -3192,6 +3743,135 @@ func (c *Client) RenewLease(ctx context.Context, leaseId LeaseID, body RenewLeas
 	return c.Client.Do(req)
 }
 
+// CreatePlanWithBody Plan a spec against the server.
+//
+// Computes the difference between a spec (the evaluated blocks of a directory of `*.understudy.hcl` files, as
+// `understudy plan` sends them) and what the workspace manages on the server, and stores it as a plan to review
+// and apply. `mode` is `normal` (the spec against the server), `destroy` (the deletion of everything the
+// workspace manages) or `refresh-only` (what changed on the server outside the spec since the last apply).
+//
+// The body is checked against this contract first (400 naming the JSON field). The spec's values are then
+// checked by the server, and every bad one is answered at once (422), each named `<address>.<attribute>` as in
+// the spec (`role.buyer.pool_size`), so a tool can point at the file and line. A plan that would touch an object
+// another workspace manages, delete an object with `prevent_destroy`, or drop a domain still in use is refused
+// (409). Secrets in the spec are sealed at rest and never returned: a plan shows their names only.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/plans (the `CreatePlan` operationId).
+func (c *Client) CreatePlanWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePlanRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreatePlan Plan a spec against the server.
+//
+// Computes the difference between a spec (the evaluated blocks of a directory of `*.understudy.hcl` files, as
+// `understudy plan` sends them) and what the workspace manages on the server, and stores it as a plan to review
+// and apply. `mode` is `normal` (the spec against the server), `destroy` (the deletion of everything the
+// workspace manages) or `refresh-only` (what changed on the server outside the spec since the last apply).
+//
+// The body is checked against this contract first (400 naming the JSON field). The spec's values are then
+// checked by the server, and every bad one is answered at once (422), each named `<address>.<attribute>` as in
+// the spec (`role.buyer.pool_size`), so a tool can point at the file and line. A plan that would touch an object
+// another workspace manages, delete an object with `prevent_destroy`, or drop a domain still in use is refused
+// (409). Secrets in the spec are sealed at rest and never returned: a plan shows their names only.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/plans (the `CreatePlan` operationId).
+func (c *Client) CreatePlan(ctx context.Context, body CreatePlanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreatePlanRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetPlan Get a plan.
+//
+// A stored plan, with what its apply did when it was applied (`applied`, `apply_error`).
+//
+// Corresponds with GET /v1/plans/{plan_id} (the `GetPlan` operationId).
+func (c *Client) GetPlan(ctx context.Context, planId PlanID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPlanRequest(c.Server, planId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApplyPlanWithBody Apply a plan exactly as planned.
+//
+// Applies the stored plan, change by change in its order, under its workspace's lock (the caller's token name is
+// the lock's holder). A plan is applied once and only against the state it was computed from: a plan already
+// applied, a plan whose workspace has been applied since (stale: plan again), a locked workspace and an account
+// to retire that is leased are refused (409). With `wait_leases` the apply waits up to that long for such leases
+// to end instead.
+//
+// An apply that stops on an error part-way is answered with the error's problem document, which carries the plan
+// as its `plan` member: `applied` lists the changes made, in order, and `apply_error` says what stopped it. The
+// same plan is then stored with status `failed`. An apply is not cut short by the client going away: its outcome
+// stays readable with `GET /v1/plans/{plan_id}`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/plans/{plan_id}/apply (the `ApplyPlan` operationId).
+func (c *Client) ApplyPlanWithBody(ctx context.Context, planId PlanID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApplyPlanRequestWithBody(c.Server, planId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApplyPlan Apply a plan exactly as planned.
+//
+// Applies the stored plan, change by change in its order, under its workspace's lock (the caller's token name is
+// the lock's holder). A plan is applied once and only against the state it was computed from: a plan already
+// applied, a plan whose workspace has been applied since (stale: plan again), a locked workspace and an account
+// to retire that is leased are refused (409). With `wait_leases` the apply waits up to that long for such leases
+// to end instead.
+//
+// An apply that stops on an error part-way is answered with the error's problem document, which carries the plan
+// as its `plan` member: `applied` lists the changes made, in order, and `apply_error` says what stopped it. The
+// same plan is then stored with status `failed`. An apply is not cut short by the client going away: its outcome
+// stays readable with `GET /v1/plans/{plan_id}`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/plans/{plan_id}/apply (the `ApplyPlan` operationId).
+func (c *Client) ApplyPlan(ctx context.Context, planId PlanID, body ApplyPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApplyPlanRequest(c.Server, planId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // DiffSnapshots Compare two snapshots.
 //
 // Corresponds with GET /v1/snapshots/diff (the `DiffSnapshots` operationId).
@@ -3297,6 +3977,96 @@ func (c *Client) CreateToken(ctx context.Context, body CreateTokenJSONRequestBod
 // Corresponds with DELETE /v1/tokens/{token_id} (the `RevokeToken` operationId).
 func (c *Client) RevokeToken(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeTokenRequest(c.Server, tokenId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListWorkspaces List workspaces.
+//
+// Corresponds with GET /v1/workspaces (the `ListWorkspaces` operationId).
+func (c *Client) ListWorkspaces(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListWorkspacesRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWorkspace Get a workspace.
+//
+// Corresponds with GET /v1/workspaces/{workspace} (the `GetWorkspace` operationId).
+func (c *Client) GetWorkspace(ctx context.Context, workspace WorkspaceName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWorkspaceRequest(c.Server, workspace)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnlockWorkspace Remove a workspace's lock (force-unlock).
+//
+// Removes a lock taken by hand, whoever holds it. The lock of an apply in progress cannot be removed (409): it
+// ends with the apply.
+//
+// Corresponds with DELETE /v1/workspaces/{workspace}/lock (the `UnlockWorkspace` operationId).
+func (c *Client) UnlockWorkspace(ctx context.Context, workspace WorkspaceName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnlockWorkspaceRequest(c.Server, workspace)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// LockWorkspaceWithBody Lock a workspace.
+//
+// Locks the workspace by hand, so that no plan of it is applied until it is unlocked. The caller's token name is
+// the lock's holder. A workspace already locked, by hand or by an apply in progress, is refused (409 naming the
+// holder).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/workspaces/{workspace}/lock (the `LockWorkspace` operationId).
+func (c *Client) LockWorkspaceWithBody(ctx context.Context, workspace WorkspaceName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLockWorkspaceRequestWithBody(c.Server, workspace, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// LockWorkspace Lock a workspace.
+//
+// Locks the workspace by hand, so that no plan of it is applied until it is unlocked. The caller's token name is
+// the lock's holder. A workspace already locked, by hand or by an apply in progress, is refused (409 naming the
+// holder).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/workspaces/{workspace}/lock (the `LockWorkspace` operationId).
+func (c *Client) LockWorkspace(ctx context.Context, workspace WorkspaceName, body LockWorkspaceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLockWorkspaceRequest(c.Server, workspace, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5596,6 +6366,127 @@ func NewRenewLeaseRequestWithBody(server string, leaseId LeaseID, contentType st
 	return req, nil
 }
 
+// NewCreatePlanRequest calls the generic CreatePlan builder with application/json body
+func NewCreatePlanRequest(server string, body CreatePlanJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreatePlanRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreatePlanRequestWithBody constructs an http.Request for the CreatePlan method, with any body, and a specified content type
+func NewCreatePlanRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/plans")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetPlanRequest constructs an http.Request for the GetPlan method
+func NewGetPlanRequest(server string, planId PlanID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "plan_id", planId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/plans/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewApplyPlanRequest calls the generic ApplyPlan builder with application/json body
+func NewApplyPlanRequest(server string, planId PlanID, body ApplyPlanJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewApplyPlanRequestWithBody(server, planId, "application/json", bodyReader)
+}
+
+// NewApplyPlanRequestWithBody constructs an http.Request for the ApplyPlan method, with any body, and a specified content type
+func NewApplyPlanRequestWithBody(server string, planId PlanID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "plan_id", planId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/plans/%s/apply", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewDiffSnapshotsRequest constructs an http.Request for the DiffSnapshots method
 func NewDiffSnapshotsRequest(server string, params *DiffSnapshotsParams) (*http.Request, error) {
 	var err error
@@ -5863,6 +6754,148 @@ func NewRevokeTokenRequest(server string, tokenId string) (*http.Request, error)
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewListWorkspacesRequest constructs an http.Request for the ListWorkspaces method
+func NewListWorkspacesRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/workspaces")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetWorkspaceRequest constructs an http.Request for the GetWorkspace method
+func NewGetWorkspaceRequest(server string, workspace WorkspaceName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "workspace", workspace, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/workspaces/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUnlockWorkspaceRequest constructs an http.Request for the UnlockWorkspace method
+func NewUnlockWorkspaceRequest(server string, workspace WorkspaceName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "workspace", workspace, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/workspaces/%s/lock", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewLockWorkspaceRequest calls the generic LockWorkspace builder with application/json body
+func NewLockWorkspaceRequest(server string, workspace WorkspaceName, body LockWorkspaceJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewLockWorkspaceRequestWithBody(server, workspace, "application/json", bodyReader)
+}
+
+// NewLockWorkspaceRequestWithBody constructs an http.Request for the LockWorkspace method, with any body, and a specified content type
+func NewLockWorkspaceRequestWithBody(server string, workspace WorkspaceName, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "workspace", workspace, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/workspaces/%s/lock", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -6518,6 +7551,87 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
 	RenewLeaseWithResponse(ctx context.Context, leaseId LeaseID, body RenewLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*RenewLeaseResponse, error)
 
+	// CreatePlanWithBodyWithResponse Plan a spec against the server.
+	//
+	// Computes the difference between a spec (the evaluated blocks of a directory of `*.understudy.hcl` files, as
+	// `understudy plan` sends them) and what the workspace manages on the server, and stores it as a plan to review
+	// and apply. `mode` is `normal` (the spec against the server), `destroy` (the deletion of everything the
+	// workspace manages) or `refresh-only` (what changed on the server outside the spec since the last apply).
+	//
+	// The body is checked against this contract first (400 naming the JSON field). The spec's values are then
+	// checked by the server, and every bad one is answered at once (422), each named `<address>.<attribute>` as in
+	// the spec (`role.buyer.pool_size`), so a tool can point at the file and line. A plan that would touch an object
+	// another workspace manages, delete an object with `prevent_destroy`, or drop a domain still in use is refused
+	// (409). Secrets in the spec are sealed at rest and never returned: a plan shows their names only.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/plans (the `CreatePlan` operationId).
+	CreatePlanWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePlanResponse, error)
+
+	// CreatePlanWithResponse Plan a spec against the server.
+	//
+	// Computes the difference between a spec (the evaluated blocks of a directory of `*.understudy.hcl` files, as
+	// `understudy plan` sends them) and what the workspace manages on the server, and stores it as a plan to review
+	// and apply. `mode` is `normal` (the spec against the server), `destroy` (the deletion of everything the
+	// workspace manages) or `refresh-only` (what changed on the server outside the spec since the last apply).
+	//
+	// The body is checked against this contract first (400 naming the JSON field). The spec's values are then
+	// checked by the server, and every bad one is answered at once (422), each named `<address>.<attribute>` as in
+	// the spec (`role.buyer.pool_size`), so a tool can point at the file and line. A plan that would touch an object
+	// another workspace manages, delete an object with `prevent_destroy`, or drop a domain still in use is refused
+	// (409). Secrets in the spec are sealed at rest and never returned: a plan shows their names only.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/plans (the `CreatePlan` operationId).
+	CreatePlanWithResponse(ctx context.Context, body CreatePlanJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePlanResponse, error)
+
+	// GetPlanWithResponse Get a plan.
+	//
+	// A stored plan, with what its apply did when it was applied (`applied`, `apply_error`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/plans/{plan_id} (the `GetPlan` operationId).
+	GetPlanWithResponse(ctx context.Context, planId PlanID, reqEditors ...RequestEditorFn) (*GetPlanResponse, error)
+
+	// ApplyPlanWithBodyWithResponse Apply a plan exactly as planned.
+	//
+	// Applies the stored plan, change by change in its order, under its workspace's lock (the caller's token name is
+	// the lock's holder). A plan is applied once and only against the state it was computed from: a plan already
+	// applied, a plan whose workspace has been applied since (stale: plan again), a locked workspace and an account
+	// to retire that is leased are refused (409). With `wait_leases` the apply waits up to that long for such leases
+	// to end instead.
+	//
+	// An apply that stops on an error part-way is answered with the error's problem document, which carries the plan
+	// as its `plan` member: `applied` lists the changes made, in order, and `apply_error` says what stopped it. The
+	// same plan is then stored with status `failed`. An apply is not cut short by the client going away: its outcome
+	// stays readable with `GET /v1/plans/{plan_id}`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/plans/{plan_id}/apply (the `ApplyPlan` operationId).
+	ApplyPlanWithBodyWithResponse(ctx context.Context, planId PlanID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApplyPlanResponse, error)
+
+	// ApplyPlanWithResponse Apply a plan exactly as planned.
+	//
+	// Applies the stored plan, change by change in its order, under its workspace's lock (the caller's token name is
+	// the lock's holder). A plan is applied once and only against the state it was computed from: a plan already
+	// applied, a plan whose workspace has been applied since (stale: plan again), a locked workspace and an account
+	// to retire that is leased are refused (409). With `wait_leases` the apply waits up to that long for such leases
+	// to end instead.
+	//
+	// An apply that stops on an error part-way is answered with the error's problem document, which carries the plan
+	// as its `plan` member: `applied` lists the changes made, in order, and `apply_error` says what stopped it. The
+	// same plan is then stored with status `failed`. An apply is not cut short by the client going away: its outcome
+	// stays readable with `GET /v1/plans/{plan_id}`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/plans/{plan_id}/apply (the `ApplyPlan` operationId).
+	ApplyPlanWithResponse(ctx context.Context, planId PlanID, body ApplyPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*ApplyPlanResponse, error)
+
 	// DiffSnapshotsWithResponse Compare two snapshots.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -6572,6 +7686,52 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /v1/tokens/{token_id} (the `RevokeToken` operationId).
 	RevokeTokenWithResponse(ctx context.Context, tokenId string, reqEditors ...RequestEditorFn) (*RevokeTokenResponse, error)
+
+	// ListWorkspacesWithResponse List workspaces.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/workspaces (the `ListWorkspaces` operationId).
+	ListWorkspacesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListWorkspacesResponse, error)
+
+	// GetWorkspaceWithResponse Get a workspace.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/workspaces/{workspace} (the `GetWorkspace` operationId).
+	GetWorkspaceWithResponse(ctx context.Context, workspace WorkspaceName, reqEditors ...RequestEditorFn) (*GetWorkspaceResponse, error)
+
+	// UnlockWorkspaceWithResponse Remove a workspace's lock (force-unlock).
+	//
+	// Removes a lock taken by hand, whoever holds it. The lock of an apply in progress cannot be removed (409): it
+	// ends with the apply.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/workspaces/{workspace}/lock (the `UnlockWorkspace` operationId).
+	UnlockWorkspaceWithResponse(ctx context.Context, workspace WorkspaceName, reqEditors ...RequestEditorFn) (*UnlockWorkspaceResponse, error)
+
+	// LockWorkspaceWithBodyWithResponse Lock a workspace.
+	//
+	// Locks the workspace by hand, so that no plan of it is applied until it is unlocked. The caller's token name is
+	// the lock's holder. A workspace already locked, by hand or by an apply in progress, is refused (409 naming the
+	// holder).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/workspaces/{workspace}/lock (the `LockWorkspace` operationId).
+	LockWorkspaceWithBodyWithResponse(ctx context.Context, workspace WorkspaceName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LockWorkspaceResponse, error)
+
+	// LockWorkspaceWithResponse Lock a workspace.
+	//
+	// Locks the workspace by hand, so that no plan of it is applied until it is unlocked. The caller's token name is
+	// the lock's holder. A workspace already locked, by hand or by an apply in progress, is refused (409 naming the
+	// holder).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/workspaces/{workspace}/lock (the `LockWorkspace` operationId).
+	LockWorkspaceWithResponse(ctx context.Context, workspace WorkspaceName, body LockWorkspaceJSONRequestBody, reqEditors ...RequestEditorFn) (*LockWorkspaceResponse, error)
 }
 
 type GetHealthResponse struct {
@@ -11034,6 +12194,332 @@ func (r RenewLeaseResponse) ContentType() string {
 	return ""
 }
 
+// CreatePlanResponse401Headers the declared response headers of an HTTP 401 response for CreatePlan
+type CreatePlanResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// CreatePlanResponse409Headers the declared response headers of an HTTP 409 response for CreatePlan
+type CreatePlanResponse409Headers struct {
+	RetryAfter *int
+}
+
+type CreatePlanResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Plan
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreatePlanResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *CreatePlanResponse409Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreatePlanResponse) GetJSON201() *Plan {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreatePlanResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreatePlanResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r CreatePlanResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r CreatePlanResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r CreatePlanResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreatePlanResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r CreatePlanResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r CreatePlanResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r CreatePlanResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreatePlanResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreatePlanResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreatePlanResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreatePlanResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetPlanResponse401Headers the declared response headers of an HTTP 401 response for GetPlan
+type GetPlanResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetPlanResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Plan
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetPlanResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPlanResponse) GetJSON200() *Plan {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPlanResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPlanResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetPlanResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetPlanResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetPlanResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPlanResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPlanResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPlanResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPlanResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ApplyPlanResponse401Headers the declared response headers of an HTTP 401 response for ApplyPlan
+type ApplyPlanResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ApplyPlanResponse409Headers the declared response headers of an HTTP 409 response for ApplyPlan
+type ApplyPlanResponse409Headers struct {
+	RetryAfter *int
+}
+
+type ApplyPlanResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Plan
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGateway
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ApplyPlanResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ApplyPlanResponse409Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ApplyPlanResponse) GetJSON200() *Plan {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ApplyPlanResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ApplyPlanResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ApplyPlanResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ApplyPlanResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ApplyPlanResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ApplyPlanResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ApplyPlanResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r ApplyPlanResponse) GetApplicationproblemJSON502() *BadGateway {
+	return r.ApplicationproblemJSON502
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ApplyPlanResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ApplyPlanResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ApplyPlanResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ApplyPlanResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ApplyPlanResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ApplyPlanResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // DiffSnapshotsResponse401Headers the declared response headers of an HTTP 401 response for DiffSnapshots
 type DiffSnapshotsResponse401Headers struct {
 	WWWAuthenticate *string
@@ -11568,6 +13054,394 @@ func (r RevokeTokenResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RevokeTokenResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListWorkspacesResponse401Headers the declared response headers of an HTTP 401 response for ListWorkspaces
+type ListWorkspacesResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListWorkspacesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WorkspaceList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListWorkspacesResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListWorkspacesResponse) GetJSON200() *WorkspaceList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListWorkspacesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListWorkspacesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListWorkspacesResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListWorkspacesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListWorkspacesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListWorkspacesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListWorkspacesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListWorkspacesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetWorkspaceResponse401Headers the declared response headers of an HTTP 401 response for GetWorkspace
+type GetWorkspaceResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetWorkspaceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Workspace
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetWorkspaceResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWorkspaceResponse) GetJSON200() *Workspace {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetWorkspaceResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetWorkspaceResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetWorkspaceResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetWorkspaceResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetWorkspaceResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetWorkspaceResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWorkspaceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWorkspaceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWorkspaceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWorkspaceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UnlockWorkspaceResponse401Headers the declared response headers of an HTTP 401 response for UnlockWorkspace
+type UnlockWorkspaceResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// UnlockWorkspaceResponse409Headers the declared response headers of an HTTP 409 response for UnlockWorkspace
+type UnlockWorkspaceResponse409Headers struct {
+	RetryAfter *int
+}
+
+type UnlockWorkspaceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Workspace
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UnlockWorkspaceResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *UnlockWorkspaceResponse409Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UnlockWorkspaceResponse) GetJSON200() *Workspace {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UnlockWorkspaceResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UnlockWorkspaceResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UnlockWorkspaceResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UnlockWorkspaceResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UnlockWorkspaceResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r UnlockWorkspaceResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r UnlockWorkspaceResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r UnlockWorkspaceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UnlockWorkspaceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UnlockWorkspaceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UnlockWorkspaceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// LockWorkspaceResponse401Headers the declared response headers of an HTTP 401 response for LockWorkspace
+type LockWorkspaceResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// LockWorkspaceResponse409Headers the declared response headers of an HTTP 409 response for LockWorkspace
+type LockWorkspaceResponse409Headers struct {
+	RetryAfter *int
+}
+
+type LockWorkspaceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Workspace
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *LockWorkspaceResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *LockWorkspaceResponse409Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r LockWorkspaceResponse) GetJSON200() *Workspace {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r LockWorkspaceResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r LockWorkspaceResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r LockWorkspaceResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r LockWorkspaceResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r LockWorkspaceResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r LockWorkspaceResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r LockWorkspaceResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r LockWorkspaceResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r LockWorkspaceResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r LockWorkspaceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r LockWorkspaceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r LockWorkspaceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r LockWorkspaceResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12565,6 +14439,117 @@ func (c *ClientWithResponses) RenewLeaseWithResponse(ctx context.Context, leaseI
 	return ParseRenewLeaseResponse(rsp)
 }
 
+// CreatePlanWithBodyWithResponse Plan a spec against the server.
+//
+// Computes the difference between a spec (the evaluated blocks of a directory of `*.understudy.hcl` files, as
+// `understudy plan` sends them) and what the workspace manages on the server, and stores it as a plan to review
+// and apply. `mode` is `normal` (the spec against the server), `destroy` (the deletion of everything the
+// workspace manages) or `refresh-only` (what changed on the server outside the spec since the last apply).
+//
+// The body is checked against this contract first (400 naming the JSON field). The spec's values are then
+// checked by the server, and every bad one is answered at once (422), each named `<address>.<attribute>` as in
+// the spec (`role.buyer.pool_size`), so a tool can point at the file and line. A plan that would touch an object
+// another workspace manages, delete an object with `prevent_destroy`, or drop a domain still in use is refused
+// (409). Secrets in the spec are sealed at rest and never returned: a plan shows their names only.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/plans (the `CreatePlan` operationId).
+func (c *ClientWithResponses) CreatePlanWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreatePlanResponse, error) {
+	rsp, err := c.CreatePlanWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePlanResponse(rsp)
+}
+
+// CreatePlanWithResponse Plan a spec against the server.
+//
+// Computes the difference between a spec (the evaluated blocks of a directory of `*.understudy.hcl` files, as
+// `understudy plan` sends them) and what the workspace manages on the server, and stores it as a plan to review
+// and apply. `mode` is `normal` (the spec against the server), `destroy` (the deletion of everything the
+// workspace manages) or `refresh-only` (what changed on the server outside the spec since the last apply).
+//
+// The body is checked against this contract first (400 naming the JSON field). The spec's values are then
+// checked by the server, and every bad one is answered at once (422), each named `<address>.<attribute>` as in
+// the spec (`role.buyer.pool_size`), so a tool can point at the file and line. A plan that would touch an object
+// another workspace manages, delete an object with `prevent_destroy`, or drop a domain still in use is refused
+// (409). Secrets in the spec are sealed at rest and never returned: a plan shows their names only.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/plans (the `CreatePlan` operationId).
+func (c *ClientWithResponses) CreatePlanWithResponse(ctx context.Context, body CreatePlanJSONRequestBody, reqEditors ...RequestEditorFn) (*CreatePlanResponse, error) {
+	rsp, err := c.CreatePlan(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreatePlanResponse(rsp)
+}
+
+// GetPlanWithResponse Get a plan.
+//
+// A stored plan, with what its apply did when it was applied (`applied`, `apply_error`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/plans/{plan_id} (the `GetPlan` operationId).
+func (c *ClientWithResponses) GetPlanWithResponse(ctx context.Context, planId PlanID, reqEditors ...RequestEditorFn) (*GetPlanResponse, error) {
+	rsp, err := c.GetPlan(ctx, planId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPlanResponse(rsp)
+}
+
+// ApplyPlanWithBodyWithResponse Apply a plan exactly as planned.
+//
+// Applies the stored plan, change by change in its order, under its workspace's lock (the caller's token name is
+// the lock's holder). A plan is applied once and only against the state it was computed from: a plan already
+// applied, a plan whose workspace has been applied since (stale: plan again), a locked workspace and an account
+// to retire that is leased are refused (409). With `wait_leases` the apply waits up to that long for such leases
+// to end instead.
+//
+// An apply that stops on an error part-way is answered with the error's problem document, which carries the plan
+// as its `plan` member: `applied` lists the changes made, in order, and `apply_error` says what stopped it. The
+// same plan is then stored with status `failed`. An apply is not cut short by the client going away: its outcome
+// stays readable with `GET /v1/plans/{plan_id}`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/plans/{plan_id}/apply (the `ApplyPlan` operationId).
+func (c *ClientWithResponses) ApplyPlanWithBodyWithResponse(ctx context.Context, planId PlanID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApplyPlanResponse, error) {
+	rsp, err := c.ApplyPlanWithBody(ctx, planId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApplyPlanResponse(rsp)
+}
+
+// ApplyPlanWithResponse Apply a plan exactly as planned.
+//
+// Applies the stored plan, change by change in its order, under its workspace's lock (the caller's token name is
+// the lock's holder). A plan is applied once and only against the state it was computed from: a plan already
+// applied, a plan whose workspace has been applied since (stale: plan again), a locked workspace and an account
+// to retire that is leased are refused (409). With `wait_leases` the apply waits up to that long for such leases
+// to end instead.
+//
+// An apply that stops on an error part-way is answered with the error's problem document, which carries the plan
+// as its `plan` member: `applied` lists the changes made, in order, and `apply_error` says what stopped it. The
+// same plan is then stored with status `failed`. An apply is not cut short by the client going away: its outcome
+// stays readable with `GET /v1/plans/{plan_id}`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/plans/{plan_id}/apply (the `ApplyPlan` operationId).
+func (c *ClientWithResponses) ApplyPlanWithResponse(ctx context.Context, planId PlanID, body ApplyPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*ApplyPlanResponse, error) {
+	rsp, err := c.ApplyPlan(ctx, planId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApplyPlanResponse(rsp)
+}
+
 // DiffSnapshotsWithResponse Compare two snapshots.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -12660,6 +14645,82 @@ func (c *ClientWithResponses) RevokeTokenWithResponse(ctx context.Context, token
 		return nil, err
 	}
 	return ParseRevokeTokenResponse(rsp)
+}
+
+// ListWorkspacesWithResponse List workspaces.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/workspaces (the `ListWorkspaces` operationId).
+func (c *ClientWithResponses) ListWorkspacesWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListWorkspacesResponse, error) {
+	rsp, err := c.ListWorkspaces(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListWorkspacesResponse(rsp)
+}
+
+// GetWorkspaceWithResponse Get a workspace.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/workspaces/{workspace} (the `GetWorkspace` operationId).
+func (c *ClientWithResponses) GetWorkspaceWithResponse(ctx context.Context, workspace WorkspaceName, reqEditors ...RequestEditorFn) (*GetWorkspaceResponse, error) {
+	rsp, err := c.GetWorkspace(ctx, workspace, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWorkspaceResponse(rsp)
+}
+
+// UnlockWorkspaceWithResponse Remove a workspace's lock (force-unlock).
+//
+// Removes a lock taken by hand, whoever holds it. The lock of an apply in progress cannot be removed (409): it
+// ends with the apply.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/workspaces/{workspace}/lock (the `UnlockWorkspace` operationId).
+func (c *ClientWithResponses) UnlockWorkspaceWithResponse(ctx context.Context, workspace WorkspaceName, reqEditors ...RequestEditorFn) (*UnlockWorkspaceResponse, error) {
+	rsp, err := c.UnlockWorkspace(ctx, workspace, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnlockWorkspaceResponse(rsp)
+}
+
+// LockWorkspaceWithBodyWithResponse Lock a workspace.
+//
+// Locks the workspace by hand, so that no plan of it is applied until it is unlocked. The caller's token name is
+// the lock's holder. A workspace already locked, by hand or by an apply in progress, is refused (409 naming the
+// holder).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/workspaces/{workspace}/lock (the `LockWorkspace` operationId).
+func (c *ClientWithResponses) LockWorkspaceWithBodyWithResponse(ctx context.Context, workspace WorkspaceName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LockWorkspaceResponse, error) {
+	rsp, err := c.LockWorkspaceWithBody(ctx, workspace, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLockWorkspaceResponse(rsp)
+}
+
+// LockWorkspaceWithResponse Lock a workspace.
+//
+// Locks the workspace by hand, so that no plan of it is applied until it is unlocked. The caller's token name is
+// the lock's holder. A workspace already locked, by hand or by an apply in progress, is refused (409 naming the
+// holder).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/workspaces/{workspace}/lock (the `LockWorkspace` operationId).
+func (c *ClientWithResponses) LockWorkspaceWithResponse(ctx context.Context, workspace WorkspaceName, body LockWorkspaceJSONRequestBody, reqEditors ...RequestEditorFn) (*LockWorkspaceResponse, error) {
+	rsp, err := c.LockWorkspace(ctx, workspace, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLockWorkspaceResponse(rsp)
 }
 
 // ParseGetHealthResponse parses an HTTP response from a GetHealthWithResponse call
@@ -16744,6 +18805,311 @@ func ParseRenewLeaseResponse(rsp *http.Response) (*RenewLeaseResponse, error) {
 	return response, nil
 }
 
+// ParseCreatePlanResponse parses an HTTP response from a CreatePlanWithResponse call
+func ParseCreatePlanResponse(rsp *http.Response) (*CreatePlanResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreatePlanResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Plan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers CreatePlanResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers CreatePlanResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetPlanResponse parses an HTTP response from a GetPlanWithResponse call
+func ParseGetPlanResponse(rsp *http.Response) (*GetPlanResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPlanResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Plan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetPlanResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseApplyPlanResponse parses an HTTP response from a ApplyPlanWithResponse call
+func ParseApplyPlanResponse(rsp *http.Response) (*ApplyPlanResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ApplyPlanResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Plan
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
+		var dest BadGateway
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ApplyPlanResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers ApplyPlanResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseDiffSnapshotsResponse parses an HTTP response from a DiffSnapshotsWithResponse call
 func ParseDiffSnapshotsResponse(rsp *http.Response) (*DiffSnapshotsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -17233,6 +19599,364 @@ func ParseRevokeTokenResponse(rsp *http.Response) (*RevokeTokenResponse, error) 
 	return response, nil
 }
 
+// ParseListWorkspacesResponse parses an HTTP response from a ListWorkspacesWithResponse call
+func ParseListWorkspacesResponse(rsp *http.Response) (*ListWorkspacesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListWorkspacesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WorkspaceList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListWorkspacesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetWorkspaceResponse parses an HTTP response from a GetWorkspaceWithResponse call
+func ParseGetWorkspaceResponse(rsp *http.Response) (*GetWorkspaceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWorkspaceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Workspace
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetWorkspaceResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUnlockWorkspaceResponse parses an HTTP response from a UnlockWorkspaceWithResponse call
+func ParseUnlockWorkspaceResponse(rsp *http.Response) (*UnlockWorkspaceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UnlockWorkspaceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Workspace
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers UnlockWorkspaceResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers UnlockWorkspaceResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseLockWorkspaceResponse parses an HTTP response from a LockWorkspaceWithResponse call
+func ParseLockWorkspaceResponse(rsp *http.Response) (*LockWorkspaceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &LockWorkspaceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Workspace
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers LockWorkspaceResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers LockWorkspaceResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetHealth The process is up.
@@ -17385,6 +20109,15 @@ type ServerInterface interface {
 	// RenewLease Renew a lease.
 	// (POST /v1/leases/{lease_id}/renew)
 	RenewLease(ctx echo.Context, leaseId LeaseID) error
+	// CreatePlan Plan a spec against the server.
+	// (POST /v1/plans)
+	CreatePlan(ctx echo.Context) error
+	// GetPlan Get a plan.
+	// (GET /v1/plans/{plan_id})
+	GetPlan(ctx echo.Context, planId PlanID) error
+	// ApplyPlan Apply a plan exactly as planned.
+	// (POST /v1/plans/{plan_id}/apply)
+	ApplyPlan(ctx echo.Context, planId PlanID) error
 	// DiffSnapshots Compare two snapshots.
 	// (GET /v1/snapshots/diff)
 	DiffSnapshots(ctx echo.Context, params DiffSnapshotsParams) error
@@ -17403,6 +20136,18 @@ type ServerInterface interface {
 	// RevokeToken Revoke a token.
 	// (DELETE /v1/tokens/{token_id})
 	RevokeToken(ctx echo.Context, tokenId string) error
+	// ListWorkspaces List workspaces.
+	// (GET /v1/workspaces)
+	ListWorkspaces(ctx echo.Context) error
+	// GetWorkspace Get a workspace.
+	// (GET /v1/workspaces/{workspace})
+	GetWorkspace(ctx echo.Context, workspace WorkspaceName) error
+	// UnlockWorkspace Remove a workspace's lock (force-unlock).
+	// (DELETE /v1/workspaces/{workspace}/lock)
+	UnlockWorkspace(ctx echo.Context, workspace WorkspaceName) error
+	// LockWorkspace Lock a workspace.
+	// (POST /v1/workspaces/{workspace}/lock)
+	LockWorkspace(ctx echo.Context, workspace WorkspaceName) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -18442,6 +21187,47 @@ func (w *ServerInterfaceWrapper) RenewLease(ctx echo.Context) error {
 	return err
 }
 
+// CreatePlan converts echo context to params.
+func (w *ServerInterfaceWrapper) CreatePlan(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreatePlan(ctx)
+	return err
+}
+
+// GetPlan converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPlan(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "plan_id" -------------
+	var planId PlanID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "plan_id", ctx.Param("plan_id"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter plan_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPlan(ctx, planId)
+	return err
+}
+
+// ApplyPlan converts echo context to params.
+func (w *ServerInterfaceWrapper) ApplyPlan(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "plan_id" -------------
+	var planId PlanID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "plan_id", ctx.Param("plan_id"), &planId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter plan_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ApplyPlan(ctx, planId)
+	return err
+}
+
 // DiffSnapshots converts echo context to params.
 func (w *ServerInterfaceWrapper) DiffSnapshots(ctx echo.Context) error {
 	var err error
@@ -18549,6 +21335,63 @@ func (w *ServerInterfaceWrapper) RevokeToken(ctx echo.Context) error {
 	return err
 }
 
+// ListWorkspaces converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWorkspaces(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWorkspaces(ctx)
+	return err
+}
+
+// GetWorkspace converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWorkspace(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "workspace" -------------
+	var workspace WorkspaceName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "workspace", ctx.Param("workspace"), &workspace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter workspace: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWorkspace(ctx, workspace)
+	return err
+}
+
+// UnlockWorkspace converts echo context to params.
+func (w *ServerInterfaceWrapper) UnlockWorkspace(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "workspace" -------------
+	var workspace WorkspaceName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "workspace", ctx.Param("workspace"), &workspace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter workspace: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UnlockWorkspace(ctx, workspace)
+	return err
+}
+
+// LockWorkspace converts echo context to params.
+func (w *ServerInterfaceWrapper) LockWorkspace(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "workspace" -------------
+	var workspace WorkspaceName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "workspace", ctx.Param("workspace"), &workspace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter workspace: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LockWorkspace(ctx, workspace)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -18652,6 +21495,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/tokens", wrapper.CreateToken, options.OperationMiddlewares["createToken"]...)
 	router.DELETE(options.BaseURL+"/v1/tokens/:token_id", wrapper.RevokeToken, options.OperationMiddlewares["revokeToken"]...)
 	router.GET(options.BaseURL+"/v1/audit-events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
+	router.POST(options.BaseURL+"/v1/plans", wrapper.CreatePlan, options.OperationMiddlewares["createPlan"]...)
+	router.GET(options.BaseURL+"/v1/plans/:plan_id", wrapper.GetPlan, options.OperationMiddlewares["getPlan"]...)
+	router.POST(options.BaseURL+"/v1/plans/:plan_id/apply", wrapper.ApplyPlan, options.OperationMiddlewares["applyPlan"]...)
+	router.GET(options.BaseURL+"/v1/workspaces", wrapper.ListWorkspaces, options.OperationMiddlewares["listWorkspaces"]...)
+	router.GET(options.BaseURL+"/v1/workspaces/:workspace", wrapper.GetWorkspace, options.OperationMiddlewares["getWorkspace"]...)
+	router.DELETE(options.BaseURL+"/v1/workspaces/:workspace/lock", wrapper.UnlockWorkspace, options.OperationMiddlewares["unlockWorkspace"]...)
+	router.POST(options.BaseURL+"/v1/workspaces/:workspace/lock", wrapper.LockWorkspace, options.OperationMiddlewares["lockWorkspace"]...)
 
 }
 
@@ -18660,235 +21510,303 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3pchs5kjj+Kgj+N8JUbIk6LHun5dgPGren2zt9OCz39MS/6VVBVUkSoyJQA6BEcRyK2KfZB9sn+QUy",
-	"gbpYxUOW5D70pdtiVeFI5I08Pg0SNc+VBGnN4PTTYAY8BY3/fA9WL88mFrT7KwWTaJFboeTgdHAOiZKp",
-	"Ydw9ZouZSGbM6qWQU8anXEg250u2UPpqNIgGJpnBnLtB5kKKeTEfnB5FA7vMYXA6ENLCFPTg9vY2GuRc",
-	"8zlYv4CzJFGFtG+/dn8IN23O7WwQDSSfu085Pb8Q6SAaaPhnITSkg1OrC6hP6icyVgs5HbhpzvL8Bxyi",
-	"e9g833G8r8FYIbmDzZpx0+qtHcd/I6+FVnIO0q4ZH6q3dhz/O+AGesGcuae7A/m9ymDNarXKYKcRb93L",
-	"JlfSAGLHn3n6Dbew4Ev3V6KkdRs//eTOLxMJwvkg1+oyg/m//8M4tP1UG/7fNEwGp4P/76DC/wN6ag7e",
-	"0Vc0aRPxzyTjec64NAvQkDJVWCNSYMIalmt1LVLQzwxzy9E8sRFTGp8Zyy14cuFMg7FKA1tww6SyzM7A",
-	"v+GfpGyYqBRYfMnTiyltM46YgwmLCy1PC+nI1Bbp8tTv8ZTn+X6YN957hYN6EmHCsAkXGaRsIewMH2ng",
-	"RsnR4DZyoHwP/yzA2McE5QdcBE7LEi4dHC5xWSnjhtmZqMDIDF+aUwTVf53/+EPEuGSFvJJqIdlEQJZG",
-	"jLOFVnJKIFIOyJc8ZSVDCfCc82yi9BzSOGJwDXqJr+EYTEgWg9ZKm3gP4fJayUkmkkeHSsKzjCUZNzMw",
-	"1YElhdYgLSFKFJjuDFgKlouMOcIyYZ+JX7rbSbTC1fdLtt61Sv/2QU0A4EL/ovSlSFOQjw0Pq65APjPM",
-	"JCoHh8sL4FegmZ1xiRBQEjzCOMhJgLQExCQs2p/pD8r+RRUyfew9uNNJ3SLllKUKiO7hRhgbViqVvZi4",
-	"pfmVvuPLTPH0g1LfcT2FL0WalypdOphnbhEe5kfse/HnsG6r1AU+DOv24z4qV14yZWegGdJvxJKZgEm2",
-	"ZC8OD8MynaKhJc/ivVPkyEQ1hnENLFPTKaQMmapnjrR5kUZMOj7BzEwtiFueg74WCfwk+TUXGb/MHvVo",
-	"zlgKOcgUZLJkQyR/bvklN4CyhpN8SguNupiTJ2Ddg4TnttCw544ydXxTaWYytXjl9DavtHlIFdXO/JH+",
-	"JHlhZ0qLf8GjEs4Pil0C1+5QHAvAHRKtc5RpQQYozTRcq6tKbha1Fa/wwJ9//nn/rLAzkNYtHVb127Ns",
-	"wZeGxX+m2TXwbP6f40EldceDuKnarqgrCLZcqwSMcaB8I62wyy9Fxcg0s2yfhB+7LCzj7JpnBfJTx4t4",
-	"kkBu3UorirnmmdhCUt4GQNTVdvfPXKsctBWksSUauIX0guMztxL3r0HKLexbMXfqYAuKUUOpXYVyNJiC",
-	"BE06dfW4tCmigUg7PxMplMexDrpvw3tonBizUDq90MruvA8N1qm5u32jiLWsPDCZst3bdbpBYTbtyp/Q",
-	"Ob1cfnZBKmHnlJZPzSqZ/OzocM71lWlom9wws5R2BlYkbDEDjRxUWMeagGvDhlzybGlFYiL3m0ECbSKL",
-	"MBflGO5vkM5u/GXgzITBxw5olW9fbMKZ6s1eCFeEflGzMjvtnMqC+aW56JWJ+tbYN121S3X5D0gsLixP",
-	"d8S99hKdHdcyFf3iHFY1KKrEpzaG1Aiomy6iOrE3Vu1RqWtvHi2/E6aDeQgL8+Y/tsBwxFyahmvNkYwl",
-	"3NgLNZkYsKsI/c7JS2kd0ko2dyaaPw/DJirL1GI06PBctCCMC1yzwfOSSANSO4HuDguJ4FoYoST96awh",
-	"B2O0wd3JkRU3KBlKJymcpakGYzo4sGd5K1/guvRyFSBvz39kz49evtw/YjzLZ3z/eNTFqnJlLM8unNzo",
-	"HF/DVPRwFmM1gN1MW/69iDZRDtmcu9pJJ/zz/HGkUo/Ukd4dsgo+7znoBhAkGuwFmncNAlhl0i1UN2Ct",
-	"kMS4eZoKd6Y8e1fbPjldHoXL4OZrW60tr7XHfubRc6hn1vJk1r/LCc8MtAVMOIx1bOQ8K1bOp0kfC7ic",
-	"KXUVMYeFUw0mYnADidNIJ/wKOomFNrvmVDqOdsX9qsGS/uakKTNi6jgGo6EjxtnX5z/snTIDPIOUcYuO",
-	"pWDLaLCFlpDWVlfBc1ukWdU1a/6vMAgbGgDUDd6/Ofv6+zd7HVO2UKeNJz1n/noGydUqNXMi8Q74OWuv",
-	"8xFkPDfQTbHqqvbzpVIZcLmyYnIYq6tBOU01aM/q70XG5fkq0W8vi/L8JySsHclmC1a1G2bfGQFX0Wh1",
-	"k9ZqcVlY+Bxi+4sGQLuJ0RuGOY0HUmYVKq+kLJR6AteeEpwU76GxsyIV9s01dFlJPLF9opInVnUDfhfh",
-	"5R0fOwsFEmrlHELalycd2hAhIJgejdnpf3oKm57S75+2ETMoJAg0UYBec5z6nI3lVcD4uPaU7oVcqzO/",
-	"O9W+1oCKN89MF+assVSiAcz7OGDQ4LtVtztYu4UB3aPstHln/Q6PVlj7vLa0xkK6QFO7hLsfJS8VbsCk",
-	"H54blMAZ8MzONqFFbdnf0gf9+uOVkN0P5lwWPLswFvIdVcRelfQLaJ1mKZMLdNNe825EfUC9FGG7Tiet",
-	"o0N7reVht45iN022hgp30mhbCNuUYkhbbJjChBeZ3YtYRXnog7nQMDkdF4eHzxOe5/gPf49mYZ5n3AIz",
-	"RTJj3DBHnvufPo3K+/nb2049N6BrcyFOUZ6pacT4PM+ELVKI2Fzc5FxCFjEDU3cubmavWncOvYvy/vnq",
-	"9tm7t+wKloZxmZIn2jy2al1cZsLMGrp19xRtGmrfHnyjWFqQf4dNtJqzo7lTZI5PZiP2NSGHcT8cvZiP",
-	"NpJTnXY2YHSPvp42ufZ96e13Z4hbafzNUI6m5t9iAOsMgVXevyrTd1bsepwsbZeTvzopWdcS3ZDh3x+j",
-	"jd4YHHDDru5Db6rL9bsrTrVR7mT2bFIGekXzlzSJNovUrsneNPWaz1ekksJYNb8whZ7wZFdtAuXWRarm",
-	"XMgdP93VC3c/2oXnic11rwJhN9Wgdiav8bMd0bfjCFoeJf+EqQm6a2o60jNDZu4lLJWTfzNgl4XI7L6Q",
-	"TEkwbJjh1eql4jo1ETMqETy7mACkTp5zncwipiFR8znIFEnQREwqKyb+6tNEJOCSi1yricicRgDG8KmQ",
-	"U/fptYCF2XvFhFEZSa5cZSIRYDDO0EHcLQsFVokeObcWtNvbf//C9//10f3ncP+ri4+fDqOXx7f/1oWp",
-	"c37zlr5/cdjCJ8cdxT8L8M8dvXVhZxOqr5W0WmVOTyD9y7/5igFPZmxeGIx5EhTFYkBfo4TnWaYWmTB2",
-	"xM6CW6Ew5EebCG1sY6NrdnF8GA3mQvq/jvrV/816VLfkb+5/A+behzSoM6e7S4PaKHeSBhvJ6T3kGZLT",
-	"Ki3Rtyx8S96jqbgG+Yrx8DPjTKsMnhnC9KVT+kwjSm6uriFlw5PDr/ZG7Il674d674GmWji4BYHcJFlh",
-	"hJJvpNWVk/XuFFIfb/k5RNIcaFd3E90QT0SPq7jbOKypWaeIqyJlnNXUbea01ma0weUyIiISlmJZJAQ6",
-	"wJgww4ZGFToBHyFJIZPliHglEbTiTe4obyi33AEfOwM+kEI7blQl4yzDr6fMCInEfg3aQfqUTZSeKmtB",
-	"+lhhYWtWWGmORAPa0erozljkee4AQKFgbrlRe8/4mNW20Glk+0V1T+J2EJZN8Vg8TSH1hxaOHiO28Clt",
-	"zO9noxN5RbEqcan01DSOKix1LR53y5+NbjxuZt0g+PuP7wOinX97tn/84qX7k2KlqhUzRdLdASxyon4G",
-	"N53gvl8yjwaIW1u67I3417av1rBi12NsOt7CQB7EfhHRGo70FwFZ+kZrugRpOxJ6jV+MWdvsiqbXSjO6",
-	"awF9VjodykUNNOtCs+5sWb+tRa21eHEV8bH2DsK/dhsNLoW2s4ug+zSMnR5neJ7x5UWv8dR/uzDhc5Gt",
-	"+RJ1n/7HmUp4T5RWPlOygwe+GR29PEFS40xzOcWsCqdbp44LsYnAOyI2fPHixf7h0eHh//3P/9I/v/pq",
-	"r5MynfF38S8/12dcdtR22gRLC74NkROkEG02Ko+6cYQlmOqL7UShoIThddR7yJW2n+d1SjLV9MLVcH4T",
-	"b/XRTP3WKIqORBVZymr5IaNOxqRy6JBVfxN+w13KMXPfeEmLKoUDSv/ofdvUYIrMbs+7y0Pw+3yP329U",
-	"1Zrsk1OWF81crq88Dw+PEsbbIEOZArSDKbT+iNfsYO2CSm/x3VcyF/I7kFPHro+6gnAKnLUzqFWhYXLp",
-	"LHKQbMgtmytj2dFhdHh4uNewU+b8Jszy4vAw2uJ2jI689e3L59GmBTszqisCyS03U+rKnDqNr6Z3cBNU",
-	"Dwi6gldCME/A6SikB2rgGV7qjNB93dzQ2lWtRdCw03LpNaCvPfx+MSfSHV2AZD1vTY/v6PX+2OsVvdRU",
-	"8bN+rrVb+yt0Ce9sqrSws3ndPw/p8YsXR1912hZ3ccJewbLPUvPW+xUsu/VczRfs+fH+5dICe0PL8hY/",
-	"u4JlxC65gZcnbGgslynXKQOZqFTIabc03SIUXhaZT6xp+LV7TsFvrbGRqAbVlqu1Nv+ms+owxq/8r7sx",
-	"enfum9g7jrx2Rd0GTFI6Ge/mJt8opP0JdadXIKm2HRVbwaSeW7Hiujem2BHB73a9sKqy91kHtIio14ip",
-	"lhx1HUltgQ2wrT3wdyX76rs7WgfpvwkjLkXmQdypYT2S969M3Or0T7a8qXvMKnZdrr3uFXU6oAF088Qz",
-	"yuqMao/b2l2ZZznj15jnpGFSGHSbHh9HTPK5kFMWl47JC2LhIwqD8KNSKES813ndXp6UV+FWiLNKqWlL",
-	"7eUppXyWOSFxxGID2cT9H28AMEk5tmAsaHOhZLasXr4gmbrygpPl4ZkDegBTdyAyieNOQsEDaMjAvsvw",
-	"MEr1TRS2/XEzyEwXzO6oTm+pR4fx166uqZpvHWcMwTuxctx0xeMxlZTynujwLjPmPUy817NWfaDbUqkc",
-	"Dc0hCNtmaiHj03KokkTcg/oSX7G4kKbInYEIaXzaqHAQbiIMX7IF+v7KnblxTN2lmiDSOOQIhlg9jaVc",
-	"E7roy/m6M7wq1bkDXcvRV63JMhetCtKdY62AGcy975KUYCIcupcjXgNbJPxQ/Hel7lZJUwCtna9FudJU",
-	"3eRrLwViUaDesxoO3IOdZBt6sdrGUGcJSzKBA58Oh5pxY0MBCascWJiwr5hT09hiJjJAQ7rh2d1Bndus",
-	"goDDOu/NbIWjKyNsr5Naw+SZoStThhdybIgxT4d74c6V5/kz4wlqtEU0c4e33QEMS35oDf6CS6D0lNYB",
-	"y8/yubSOrqvamWyBlyVs/ERdyIewuXCPd1K2to4Fd5iz+/DI7DuBTXTwDEV57QwjKhnSAlnDl7NNXu1a",
-	"BlMqUzuoXZvDT9vMo1nUKBTJmQwaK6hRRPsIWyCv0/x2zOezLyA7+NndLyGxNNHOd488obF3TOpL7zkN",
-	"EG5yocHsNOZMZX3ZNaIvQL8Pna337q8JB1x3kAj77ZPEO3MzGvepXVnHfr9htWtSjuuH2oBtL958o3l3",
-	"hk1ZoGDLHOKkmXax7qt6hsatT9zdCtCe731OnHKTQxYGNBNYrAGjjZpCqCf7jtZbHtyguXe/wl6A30eE",
-	"TwmMz+EY76EE/A4eZCyWQoIHA6HL19ry2dmg9RAEL+Zxzmeh2NclTJQGNtEAzszsvsm/7d+BhMWO67c2",
-	"uzBUma+xi6/QkctvqPben16eeMdufy2+/lXd/x1BneeturbdM1NB95Rx9vot+4e6xJJfSl85JJcp3anX",
-	"nNfHnd74zbxylaLoNFvV1KiujlXNoHkhhSOU7kvE+zqcaLDgwnaOVR/pZWOcwx0v55vcuZfOVksZEJem",
-	"6gU8seKaFJiygAHx7bTrYqqCVa2EVNvXSQUGwmy+RA0evS/s5o1KrKRFrjiq4ebsy1oVIzRVfDmzaFDW",
-	"sPJfV8Vw6Luy0lM0qFXkG0SDUFWqcxvrkhewek7H3TVFj9C2Qm27yyVa3/91/uMPGMPUuIFax0trARNd",
-	"TlZpLJdJX8WGtUmcK9EMNfS0wvZQWcjqbDkm+KUq7OllxuVVjK7CvhKH5JhzIPBeOQr8wup4vDDAZtww",
-	"ToU7cg2JMBDiC7lkscOemNxu+w23m/tBLSQ53Hie72OK01wYI+Q0/Oadh+HPuTAOt8S00JDGFIkZvq4V",
-	"0GLDF4fPw4OyPKP79Xhvc4JNSF9FiNZ0ozUxKiid7san1zBBKl/nWaEKZSqb3A9jS7mBTEiI1vDCLuny",
-	"3jPmdhxCPX97rbJWvXnHC7LGnj/dW82PtnP5DneR/WVDlMouQujWKh3+s+BOARYSLpS8uK57l1YDCh8w",
-	"tbIO2fqio/r5dkCqfwe7JU843LpT1sRd0a+FSjWt5OiwUy25RyTZqpxJHW9K5eGopjwcbVZC1mBXy/1q",
-	"Vc4kLEiBMyE01etSWN6US4rEqULEy/GYkowzusUofV9NtqML6FGtVzIW+tDjPgwXZGF3t1vc53dKRvgt",
-	"YWkD835v2LZypOeJyhvqKk/nAot/F1Ki00Pj7avjhKEgnncJdqmTSL4rGz7af/mcZWoBej/hxplJ1oI2",
-	"EUvF1GmNSrNn+88iJ7s1xpwTDPx7WHivO9dif12uxbnkuZkpu7trrudqgud53yd3kebdUdu1MO2y5PYz",
-	"zKtRUiQ8QxV79FkO735x3O+OWxM3vNGp5uFWOpK9F60vuLoGyy4mFI719YzLaZdC5utG30YDcm/Qv1Xe",
-	"xPLUl6ijFIhokOBw3bYeloXf6E30xeNVvnbZX4vJpMNoxNm3Z+QtIHRYThOt5t0GjtoiksR9jK9G5dLW",
-	"beo+ZFNJrneXT+dLmfSixSZ3fHmxUK42IMuc66tBNMjcJj9uET+5PhG7naffqNnRpJuk/0bWbfVdxmVn",
-	"nP32MK8A1rWPDYUPNpkbUnWZaj/PlqHkr2HCMJjndsl4ZmeqmGK1eI2BMEbNgWqR43WuTHsi9RwB39OG",
-	"w7L6bmr9opEvL2XCFhj17daGofxKp6AjEl6UYkOZ9UxTqmXKLpdsPPhFQ8oTC+nH8WDE3uD2g49Ah1rH",
-	"9Y2jv6H0IpR1NsoIBx8WMadKdg7qe1u7XxxAgiXeAZFCBr64mfE3Datm/QmHlOVh1YetAb0PzWuOguah",
-	"/Cir4tF89UQwh5Rxw4T1v2O4tLRYWppiJ6RdLetbVTdrMYBC1jjBPm0J/+n31cUbLlXaE7KKReu5oRUN",
-	"sXib0ijd9yKPOIYFVHnFOH2grkGzE/bXPzs8SQpLSBMFjWk8+L//+V82/IFdLi2YvfGAmWIyEd3ZXFRu",
-	"/DMvc/wBPDPMVy+PGC/sLPxV7qAzNq0Zm9kc/Fu1YHOKAQ8vNereJ1xrAaY7IsKxDpXuxJW4bQ1fEdcS",
-	"bFSWFuIsUTOlsf5PDtpgLAV+eg0yVT40J1PqihV5lQu/mpOjs21qj3kC8huizzZGZyLZFN3CoS9DZDO3",
-	"v/e75xCItq2jShU2UfOGueLMFPLkY4mbMmgrd5ZEj8+7lve6c2XAfhFR4uu3Hz68awqLimU7Yo+YBkyj",
-	"ZkImWZGuCZLTO1e1W8evUeUuo2K3vB5fx9VrK4w6VOo6lw9HtwZb70WJ9Ih/dx3yg7qCe6rOt3uJZZiI",
-	"m25pQQFiyYxrx011mSkWqumiwztRUykM9AYVUf+J3ULWg39gLdTxpXWlZmiYcosbjTw8hTs5RAN06x6D",
-	"s/3/n/wFH6t/ji7WOg8+Y9+NLW/YXNqRqIsn2qMz1DqNjNj5DBuLyAReMSUzuoFztjSqz9ijq/uaN6D4",
-	"ur0RHaxc9uCvoWRU/+7ug5b9Cu5MyX9rhMMFgTEr71NrMemYi4Ph7N1lxQwkhRZ2ee6WRnuhozgryDOA",
-	"a0ZnG/5cQX1mbU6NT4ScqNVT/am8QWRXALnBFAQNHKsvJLUeFcE9mIOmsBmtMizLQ5ZGPacA21kwPpYW",
-	"+JxZMrQky7VKC9QnRuzDTKDxRWWvzz+UbcxOa2V+IkQotxFfVnAG7BvFkkyAtGPJNTDfiQFSKtQn7Ggs",
-	"x5JuiLHR1SWpqIyqtrFkBslVGA3b/CQFrtnyKzAsPvO33yhhTpnvbUN3qoh7/lJ1NJZnRAZ4n+qAhvR2",
-	"ymJ0YMZsiHBBO2ovYjG5M2M2pOZtZZA1bUtoVosh2ovGMia3p/8glE5svMTi0iMaxm1mMVIaClpykBnw",
-	"N6wxtkQay8q1e/bu7SlBJqKaFW5VV7Bsff/Kx7FT+6TGgVIIyp47Vw+IsaTrUCG9L5nqKWJtRsJl5qkI",
-	"wS+q+BVbtS+ac3+KwmKKi9VKTp0WQzO4x1YpNkSQM1+QkyBd/oVgdBaNaiyEJqA2aMi7SoBTaKxhJ4fP",
-	"6Yl1X45lHdpKe1B6Tlh/5oBHD8vl0zAzqKb3adtVYR9EWwx4wOrY7//ymn118uI/cKTO9kdxibsGTRFs",
-	"LNrsyzViZ8x/whYzZWAstwgBcDRHYQDYUtABTkgWOzKMMYZ468iDsXRmJQsxFO2gAl8UnNAppB2FdlyX",
-	"QEsVNkTpUQ6Gs4AhrfjSHkLubKUVG9zwxGZLxCUMCsFGAKfYCaysG9PMdzo83Ivw9NyODYtlkWUxxpRz",
-	"uRxLaus0lCo0eDIsBO2fOsS9BqawZRQ9XqqCpQrXvOAU/2bA7o0YMaecWxSTSHaQjiW2FzO21dTRB8hx",
-	"uazo8JRx+tzTiE1mmKBSQ25hqgjvk8OTUWCJoTtoMF5Z/Pd9797Yf/s1cQZEWdDPKCON11iskuDAXQZb",
-	"1KVHzZ9+OjgcHY0OQ0UAnovB6eD56HD0nC5SZii/Dogj/8v9e0r6Rrn+t+ngdPAN2G9DxeBGV9Pjw8M1",
-	"LcJ2aw0W6kmvdgb7KR81RO/g9JeP0cAU8znXy6qbQwIGBVlBgaPYAuqXaidm8NENcjB3Fldi1m32e//K",
-	"xt1auLEHecZFa58d3WCbW/IzhJyAdxo9nFAY5oZkpJCv33XtG7+ltdv25z9a8nm2bu8/5iDP3r3d7aTD",
-	"oCsQKON2Ox1Gfq6SfW465pqWsHav2IdoLTq/952KvgA249TYp/DF4fO+Ycp1HXT0b9xEC6HFIvFUnsyw",
-	"TZ5jp9jbF1dIPkNs0boWlNdHB0FD6oWn0/BD5cdBsy32L6uO2mxZ6VxouToRUams6K52b/6zAL3s6xe9",
-	"ppXzdjOiyjwk/3w18l7f7KHp2Lppu76r0gO2wppWq7vVzfws7IxEG43MJiKzTj33ZQKajT0ymFiUhIXM",
-	"HHO0QdX3UQFdK/aOqIvQsau+9Hag+WpUQTcUfP+yzqE2hv12D5mJuegZ8agRokzRIWvDxz8+IB+od4nr",
-	"6o8ajuuyYbdFiJ8RM5myyCpOaEnrWUWtMTZ+crT5k0arVPzoZPNHZVPiz+FhUXVgmz6vmoY2+F7T8P4l",
-	"RKd8vG0wxO/QivJgrrO6kq2tMLqDT9Xd6+06KXJWpp08NP70SVC/0NHTgZcH/g3YWgxVz4mvSKmuBVWv",
-	"HJTNIwa3H9dhy0Er96oPc1630pQeCHsa6V23GzKwaktvdSB+zZMZ7Pvy0P3th6XaR1fjFr2G74irW6Be",
-	"1fb9t47dFHW3FrtXT+0xcb1MQLv7+NQPsyupHDHJeJemrxHbSmLjjTj/YT2gn8U+oD92krVqIyMkcyvJ",
-	"MsgiyjN0KqCQY8mZFXNQhcXyszK4J0MuYpUnt0S/+oidYYmBQkNHS+GYLh9juouvMr1T7xbiRsmxHL44",
-	"fN7wvLSanXsLv8k8MGGiLnhQ4P/ZxxbcC9do5GQQvX5h+RZ5V5SDoC7tp8dTih6c75wcfrX5g9chOcx9",
-	"cLTFmt7xZaZ4+kGp7zBbDBnc8VYw+8bnjH0Jnlgyu/f+0HuJ/g763AEZNg/FttzYrfbiMnVWWmbI+s5U",
-	"iOvGuO/wluduEm4sq3pajxiOiP7khUiq7veSYcTEqIM9uBV8ecW0ZY+OflfE9yUpwoF1s367ngKwNeF+",
-	"vY/iQ5BCradEpa6ESes0oLlM1RzvB4jB20JL40MXWuiNS39Xa7P4BVVnt/aG+vWE4/eC43jGTS03oM1d",
-	"0N34aPL1Dszz8q0VfbnPsbfeI/iQXqVGsP1Gw64EAOZm48ojh7xQ64nggxOf3AhNv5HsAmMdCSvkekBD",
-	"C4/MHHzC/99+Fr8O7lSfodLC5iqahkqfrcXubr7/mue20Ct83981eCOqjFVBs8hUqk9Ax6AONVW9JtX6",
-	"mc7LtTeI7ehRia1EA4xekREKsxw0lbH5XRkex8fbbMTfxzqafVPWzf1NGR8evVpehkaCZh8jCMRcpMLu",
-	"wzVsvDwrm21vKX3KWPCdL6Sajcbv+rlI7/Jxo5X5rjd4BEaGFV4oOoZus1I2zLF8b+/dnU/9q0+5khm5",
-	"vrzQb/wKqtkYvusWCqtoEoRLzaCuETyOn+U3ohPUgNVQR93vFfHXbvPWE/+b+osPiAbt1oYdePCmHT+K",
-	"CiPV8Pl9H2r9tOqH2jhF1PC80tNSRTCC+02zJtUDeGZXG6veNoOgfavAB9OFGg0tVxHIR7L/6r2zj+Rs",
-	"/Txd6YspPniI6GNshuX0EEUHwzv4VPvrlkRjBl3Jdl/j76Y1G8VTzrjxwdazeqD2kKK0Z8JYpTHC9Apy",
-	"u/eK+icuhAF2cvjVqr1AU7WJtEEoJ30LTJ+cO/eDXATO7ZEr6r1CX3uQh4/F8T40mzg8eVBWrqq3Pefd",
-	"XBq1Y/nBqePokOA2me3U3bjR5nrEzvw/mbEiwyZTmKePBp8V19WdTl9r4xWeQyWSHlUx8FWZtlIMHo1M",
-	"aFHp07XtH0qT8JTX4gIrdPcZqsUBz/MNvhX3wkNa13m+zjG42tu8sqnYuS/twDV4RYfuviCNykQloakR",
-	"9JNkWfXNrwK3YZC7k78nydLp6j6zlmPCjw/fsTONdWt41XlmGC/gcqbUVRyx2I0y1WDcv+EGsJbrhF9B",
-	"7LP1yq+wnC53ajGGDIC1Qk7NWGJGlMcZygIfnhwfh85QFnPDIUvLzKaW1OroKErJfpKmNkJJzBO0igk7",
-	"lk70sUueXE21Qw1fxtqnEZSRVgn5SdOuYCWC0BnW+noIsXeW5zTFY9vBbktdjjTCiCc598eSc3Tsng10",
-	"sKDtxNjBJ57nG4xlz3B8ROErpEQNE8peri6hporiK4QlzlIY0Fj8iOrTG8uXtXY0XaZynW43m8gNrH+K",
-	"7G2bvOuxo9/E7TyAw4dmYh8CVjwpHO2o657z+0wFI9p8gZ/nm6xcKmXniwx5RSIqdQcMKfaaw5AzbO3O",
-	"Yv9LHKrSGaodx7NsLyqVkNS3ZubI5PpM3AeV8V/GpO0hj9+rKfvH8nEjtdyPxD6wviTh47KB7ugbylqw",
-	"oYSdzypoZgGbHPiVabTIfFYVOvClKsgSwYES7tMh2uZIWSfBT2QNZBNKxAi2To0XtV7HSsaWZ2q6R309",
-	"jSKj5pTxMEk5v1R2LBdKXzXrKVTGD5abWeFNH8A8ghCl9v89ktRXO2NDdcUwbbbKCaE8kKqcp4NhaFs5",
-	"AwL53q/74uE3SvwOl4n2CfElUO0cRx0lHdyFK9SK4q13S31df/EB0bM2z/ZuqvouvoC76g+V5beDg6t+",
-	"LHXsbCDdozm8Qpml+rIwPI5dCZmyIbq7ZooaEs3zTNgiBffHXNzkXEJGHcSnbl73z+Ao2xuxt9aMZVUp",
-	"UxhfwBcLi1FRMq/WrnjEqLoUu+RYI6fdRX3FVVbWch3LOAw6yrX6B2AZbiov5ScY8VxcXMHSrTCu1er2",
-	"xZkWM5HMfIXaiQBqf1uHzZVUC+NN8cvl6VjG6Ab3pX6qHMW4Cv313ZsuNEx8TSee56GZFJYE+kYxC/M8",
-	"w9hER5LxqIz2dV+P3uAc7l8/GdCONmNyJMaj9zAxMRvG2D7q06fqw9tb3KNZyuQCW4Zd8yxGyevmSwtf",
-	"2giPIz6ax8wqFh+fzGI29Ntg8dGLebzX7xP8ulE99CHshtoMX8ZHWN/ik6/wyVfY9BXWWcMaZr6bynHw",
-	"qfbX9q7E2ke+sqCwjCeOYWWQTiEtvf66kE3vYlks21e8rhyMhuqR9zkX2wzgycl4L07GLdGq3+e49lwO",
-	"H4s5fmhiZRQQzoTqoSgzg22lJvgI+/47Yxy9XUuZOHTde0KYz/Z8bo1UD+4BqaHNLg5Rp5FWztBoV1do",
-	"UPaYSJkuMmBYSpP0ol0dpY+q+HwZx+kG2n5yoP6OHKiPoMYcOFb+KP7VTu7SaQmfg/R9vlMxmYAGmQC7",
-	"BLsA78trxTs1ikGjNrUIilPdRGzoXMM511fu3bF0X0WMp6lPkJ+ra9jzhWpAGsy3FDZUA8SXqL8DmMh/",
-	"kijtV6wLOWI/NPsKsTlwiZVrPUcaS24d9xuxM6/aPTNlwRu0BHUhSSoHKVwWvRm6Ed3g9INXKRfcNPeH",
-	"SmJU5X7qQo6lKQGrwdg9tL99Aw9vKPs9Ku3VzqqNhZ9vb8SwHVAhMQOzAV8nzKyYwyk7OfzKmewZjKV3",
-	"FGAdZbbgyxH72e0rTvXyQhfyPx2/jKOyGjXtptFFaEjuMO4Fy573S7it+LLdXZbw+VImTXGwReqfX9Ru",
-	"dRk/N71MSfhx0kt0qx03Nr+HDctuP/ZVDykkGyodUclnluql+4lwJc94qdT9gY3m36TUcCfflBlMqsVD",
-	"yY1Hu5fbXm58j70NGo2AnuH1XLqvZLakhlkgrSNFSP2tW7MoSnV/ZCx1ifAV7Us2/dNbvLJL1St2qewM",
-	"/fXUA4Qp2ZY5o85Ls8e3Au9yibZoOR/Ki8Gqzz4CMMiFp6u0B7pKqyNUf03CnWm7VJvqd2ldKas1rzvv",
-	"aJTSEfg651h8ArgmuX+K+lP4QKQRxahH6K/HjgyoiPl4Oyxg4SsDsmGczITOT0+OQyAvKnnCsBS0uA4N",
-	"UaoS1EjoRpG2xbOyqQLqEEpSiw05lrVdkUMtNEuoLdSESlsRK6QVmW+lMFF6qqwF2VyQL68B6amvv0Fd",
-	"udhlMc/NWMb+eUxKYzzjZhbTfR7O6mk+6EdGyMQpRsiBkBZ9ky+/ULy8DxU9hMFVQBqNZbm62sGZ0E8i",
-	"9ik1MRtiswu4sTHqvpCyTEgw1BuaOED873FNJcY7H+Of7MfUkAJbZmG+P7aSoH/GEfZvQLSIz5IEchv7",
-	"PoWnLKamHsM2X9uLWCzTjoc3+/Tz6VhyH5iNodGEqpfhxom0eFTancoJ0uol4/iqGzox107FhRt7kJjr",
-	"so8jrYpptSBtGAEylsOq9wBVG2nQAI5ZO3tjNfC5qbf0eWbYHOZKLyn6QirLplotGoGjYxm/+cCnAQe8",
-	"wm3qV+Ug7SsWv53s/6Ak7H/PbTKLwxiNYI3nhycjFv99/00g6v2/BWwby8bv3yLaIQbWfz4X/4I4wBRK",
-	"iFbFZHzXhA5N+xuwbypespWe7UtE1NXs0DcKZVw0oDMfRIPEXGMTqRvb2TKqzbLwcrefZioy7StogXS3",
-	"ZT2LdSXVZ6Gdux+3cYhfrLZVeVA+XiEadJHa+n4bdBqOjLZ67y4dPD6UBI0deWsHicfDeP0Ua7WUHT1t",
-	"WlQHkXR+Uh2p++p517VJnftTViM6ziXRj1tMI17jV1pl/uTw5Rr8qvdi2h7PKoWm82xJKATuS/xPqiBJ",
-	"qDUQzzLUtInHMSFHvzlNbov7gKj9pAz9aF8WvMeGanKt86uR7Vfx5PsIW9lFoTz4VMnLtRelH9Big7aa",
-	"iYEurSKnTE0mlVgaUtkozB9eehV0jtzictkoECvSvcg7n/hYSlgEzvGKas1AOmJntRq4M9JknMAOC3Da",
-	"LFE3OvOoOA2ptHUNq0xbrqtglLncITT/ovS0JjcHj8Hz30hsh9tHlPXNlDuoFfJuaCgIqKAYiqcStPdk",
-	"8hFarGL/swauPRyZr+hTZ7JNmbZeOVxpTwelOtWsfVh9urYA4pzffAdy6jjgC1/OK/x9tKr0bcGLyqaP",
-	"B5nvkLqdgetdOK0rBWwqWPIIuBHGGjYMR4RmkVVqL3I6fpF7vhRAFC7Xx1KrDJ4Zdl32S3XTEfMzhZ7w",
-	"BDqMabIzQrs/I6ZoYMZ/36960u2fi6nkttAQM+EszStYivQ/KabtCtwGKawtYpAev3hx9JV/dskNvDzB",
-	"QfHzcvob7Mnn5sT+9j4o7hVdCCxLPxlnbnQ1GcvYnUcF9CtYmjg09cu5NkJOR6y0gL02Z9CVhIY5upOI",
-	"2aHF9IqMR7KPhDOQI/bPQpGFi8bLlkZRt73yNqwU1eBuk+XXqcA3V95XMBOxpNQIdlaQu1BrgwZ/Tyry",
-	"UyDJ3RXHPN9OZfTYUfXFbWuO5ZNHUhwdX1wf0P8e33hAsnITbB/Cjwu+h/J9f5TYeoRXHcPoxB8ymp7q",
-	"rOFVuvKZWVWfiFypzEsw7zfG5jXIlTSXhirAdhRFxkHfU7vCB2kOozL4MrUHcVO/4aKDT3HUD1GlsEk8",
-	"Je10kfKWbP7gk/vfVlULMU4lzK9985fa/QwVK1ziDewV5EHVbhQw3OurVFgS8e+hROGXrziIB9XN4Xu7",
-	"BHeewOGDc7QPHq2exHY7ELn/DB88yMMd1rYxx7TQV4xfYngYppqZkgv4ak9OwmPvY1NoLLtEl3PY/b8S",
-	"8aeMs8yxaj2W+MkUrKm3jjIR48zMsVM86gd6tQlV2WjcZMpiNxXbkzFNwbkPrD98mbDkPmp7qk34h9Qf",
-	"QgBzH0vx2kLlMUJnPGJlT3asueroV9mopj5RuulNi9hiptCXyjN2LWABmhkAnzvFpFpE/qZ9nnMdYhvs",
-	"DMhVx3KViUSAOe2MezEAWF5Ag9eLMpEs2RVAjoFkGJZSm9mwYTxDhIsjFlswju9dKJkt472xVDlIx9mu",
-	"hQcIulaLnArVocskp8iGV868wj/Kd+m+JLgQq4aYIV7LtzUXliWZMmBGY3lWe51blmDAbVl1lacUDeyG",
-	"SdVCRqy6h1OFNSKF0mOneWL3KPiDIpQjaqLHkgy4xN5S3mXnoFSu2dfJovY0S+ZWSpwbWTS1AcB8uBy0",
-	"UKlIeJYtR+zM39l09e4sZOkcw9ceiMc2J6l18nxMdtteRK50f68q9woGQrq3fm+c+FekW/F0LmRbtaL2",
-	"H6tOOCI/0w7RrfveVpgkBlz288i/OAbIkxkzxeU/ILFsyGUjcsl032+crgvNi5ALaJiwKhIvGsta1tae",
-	"47PgeCqLidfFxGaFdfPFfqsxslG/Msci/FrK8DlhxGUGbBhLZS9KfhvvvRrLOv8NQ9Q+wZKahqlFdZE7",
-	"jA1kk7hRuB7jC+kOxnPriU908EscyxQSkTqOH/MsUwtkZ01mzYZhVooNVg3hQPs/bX5TbebCw4cC5May",
-	"+ZqTFuENCkfzAqNRxMCH7dfZvd9NGWpmwO6N2HswReYripCGOpZKp3SLF3swmnjEziybK2PZ0WF0eHgY",
-	"AGzY8OToObuEpZLp3qvWlPVwz3LeGb/GZI+T4+MuDo3xrCXnemj2XIt5/gJ82QO/iydj/gw+xhQaD27y",
-	"QLrj+Z3m7j1WfNH3SgP1sGrhc0RFPfBak4w+/xr7XvyZDROVAoutUhf4MN77g8QbrV4bfY1M0CvPdb1Z",
-	"yYoLbC20rmC5KcL8CkKEjdUFhjGHPlnD6raQW7y5MnsUBPzK15nRxuL3wrA5T93L/sfCwIj9FW+/kQeO",
-	"ZfXB0Us2gxuWiinKDTImzr892z9+8TL8qfmCPT/ev1xan0+SuHm6+Np3wlQ3yn91230MDoMT9ah8Hoxu",
-	"wY96s/pbxXi8tsJcdliaCtdad6RmJ5z3naDXmLToaELcd3hNFqNUC6YkITe148MlobEUTnVIsf57PinB",
-	"x6FUxlFPY+c65jxkS8/GPGu6Oztq+mPiZqeh8D2/At+z2+GDkFOC0C4o9+kKlhciXR9zSWjOMuDX3rcQ",
-	"EAsDAVh4oWK5jZYsFPSEgY2vGOG4b2e4BgHxq/UIeNK/1CoR5w/vR/y1Y/G5VTnhk0Ngvg0qd4dfNeMI",
-	"Ca/XxhDm3FrQ7tP//uVw/yu+P/n46ejl7b8N+gMIK+qp/FJr41BKDP5b9f5WCS/QaFK0Q3tWt8vTlr+P",
-	"stxeUbLmKTn1fBiie9CX2eIG6Zq8ymT/jfdi7TqdHvlTwfJXzlF+GxE/lZ5UAbbd63atHMuAmw0xYN/R",
-	"K/dNbp29lOmGbgcyfSuTrEiBgcRMSlwqGS8eCI40epso8yx73JIT66gI4dwXC0eH8NTGeAM9EALUcd4j",
-	"eL3LbRdk6bYqXbazqx1GRkyDAYt+Vat8kQKnfSGelS2DLpdludPO4gYYil5LIq/KDzZTr0fsB8XsQgVs",
-	"pl6hKqPar6FJO/sZy+T4jkhl3vRlYShMnON0RY5VTN1fFwYSJVMT+2TdUPgFS8ZgbvF7sHq5fzaxoGNf",
-	"zccXHMBKNrgcBje50IBtBb0XkWnIMVZtLKsiDnwOLH6bwjxXFmSy3P8rLGM29ElCFA6grkDulWAqf6d5",
-	"hDQWeIrnwK+8ToM7KEEwlmeopVIaGwUJ4IpOmYbCUAH1EDAfKhrZMqQ/lNDFF06Oj9FpQV5bDXOYX+Il",
-	"3kTpsTw+YTNVaPOqngNeLpi8KFxb480I3EFnldgElShEuW2j35swHPRkbxwfHkbd8fD37+nF5e90/3Z0",
-	"v3N/o3l/31IEPhXVmWgws2xJ5FtSSSC7Vj2HWrD+a57MYP+1klarbHP8/VN4xWOHVxxvBe9vuIUF/9V5",
-	"hAspO6QXMj3ejbKd8qyhwB18wv8HF0Rf6F9gPA+rw6ylzKfov3b0nwdLt8qyU/wfQv/t11XuxwpyHGjA",
-	"f+9eQKoau0+ReiNTE7ZDocsamoHDbEiKBiJ3HHlhin9ZktZY5c5XfkL9gEQtJ7lJHUSIwY8llkZi6Ayh",
-	"dyPMGPY7ZMKeUo4yXpDTYI02K4fPKQoJA26shXlOWWzkSxvLYUwn4we8SEEKSLvLv7+ndyr6ejCpmwUK",
-	"u/1SZOzh4a0tNqS/sRzMQiRQ13sL6ctHPJW2u6ug/D0KO4/Fa3nfGg4mYfEg/OvGYm3LqjE6rdIZUNZm",
-	"pf1U3hdtzavYKqsaS+JVzlz4TE7FKkYlYbGBTUlYPAKTcif0yAEgG1iWhEXgWE+s6I8QEr07T8Lsg80c",
-	"qexHe5CKyaRX2/5aTCbn4dUti3NpNV9707KlF9WqnUZ5SJ9mgICDRhdxYqMNcs2YqtL0QlVdfzHb97/O",
-	"f/yB5dzOfne0+/sgqc4bydcU3d88zjpllT92EdenGTez2974pQ+lEzZVSYHRkBSM7wdAtMHOGtzMKP6s",
-	"kOKfBbBcw0TcUHcNNvxTIx5Js7nSgL260JZAr2sO2ijJM5Zyy4NfeCUtgVp0oYQPd4Er5neghteetD6T",
-	"8HiaCveIZ++0m8sKNw6RuydyhRF4fWIx4VJJkfCMCAzh+VRO9guRCzkDAv4+My307iOcbS7xHQ3sJhIC",
-	"OS5lsq+LNZVq0a/DsT1N6E3TuqWKHMlQZdAqctlps/V62XjTgKXFRp1Rfr4I++PcQqaNMtE7f/5bubX3",
-	"MF1XfcOd5tM9/T3cS5a0sblyNNp/62/kP9ArD4gbOEMfZlDssHe5abhWVyEKRtBtfNrVVZViJ3/XgYet",
-	"sFY8pfqB+6Ot30V31TlB4D+QgY5jf5lKJ7Wp03UVTygbEfEHi1fN1EJSaVIlk1+/9f5kjG9T3wRJoZM2",
-	"Gmzw4BP+f1No7XtkQqZyxY0Y/lQ5pX1pUS4ZaK10V6SsG6IivYdkrP1uKuKlHjhPyZ8dGETntBaDtlGJ",
-	"A1rtqBZvr9djNXqavtCZU8KtzU8PDo6O/2N0ODocHZ3+6fBPh+iO9hv4tOIbAY0bBT7HBpBY7yLXKi2S",
-	"WvtITAqcc5GxVM25kK1SPQV5s1Y1Y9NRdPQngzX5M8DcnGbubL0gLac6H2qyagebUTOcr2uaD10GNDXN",
-	"Eroel1FGXlWViIItFCL4/Mcds/wZz8aL4eA/F5qZROVQX6ZHnO518jzvAEZw9XsgOy0n1+paUB8KJqRV",
-	"bjtaFVOElnuGGYbVwvO8d8qyCbnv2W3Y8J0y9ls1jdhZaDoese99y/GInVPD8Yhx5huO722qWO04YujW",
-	"4zhOVIdQXVtdNYq61v0DloVGkzWAq4xKk4SReW4ilvDcYmGYWv2HtDZNZdquzuHrKV+DQ2py93RH+Fwu",
-	"KXUNg9MKWRveO3O74d4CkJqsFsjuqkfRbrri+3uFQ6xTX1UyeHUFP88UJft19nqRIcG8LFfrIJznbFhL",
-	"rq6igSkxeS9ilFedMuQlVKUbMZqat7QLlobiwWWccA+CYmq91Y7plFCim946hmMtiNURvsVetxHGWwoJ",
-	"xkRsDlY7fCcUFKb0erxiUvkbMQmQNlCllN9mcPvx9v8FAAD//w==",
+	"7L37chu30i/6Kiier8rS+UaU5Ev2F6q+PxTHSbxXLi7bWVl1Fr014ExTxNIQmAAY0VwuV+2n2Q+2n+QU",
+	"uoEZDDnDiyzJiaN/bIqcwbXR6OuvPwwyNS+VBGnNYPRhMAOeg8aPr8Hq5fnUgnZ/5WAyLUorlByMBm8g",
+	"UzI3jLuf2WImshmzeinkJeOXXEg250u2UPpqOEgGJpvBnLtG5kKKeTUfjE6TgV2WMBgNhLRwCXrw8ePH",
+	"ZFByzedg/QDOs0xV0r781v0hXLclt7NBMpB87l7l9PuFyAfJQMPvldCQD0ZWVxB36jsyVgt5OXDdnJfl",
+	"z9hEd7NluWd734KxQnK3NhvazZun9mz/hbwWWsk5SLuhfWie2rP9H4Eb6F3mwv26/yK/KrjsbbMsuNy/",
+	"ydeqgA0LoFUBe7b4m9JXpuTZpmYX4ZmNbf+HhulgNPh/jpvzdEy/muM3RXVJBK7BlEoaQPr+huffcwsL",
+	"vnR/ZUpat3WjD44CC5EhpRyXWk0KmP/nv4w7eB927PEVvUWdto/uuWS8LBmXZgEacqYqa0QOTFjDSq2u",
+	"RQ76kWFuOJpnNmFK42/Gcgv+wHOmwVilgS24YVJZZmfgn/C/5OwgUzmwdMLzi0uaZpowtwUsrbQcVdIx",
+	"Glvly5Gf44iX5VHoNz08w0b9IWfCsCkXBeRsIewMf9LAjZLDwcfELeVr+L0CY+9zKd/iILBblnHp1mGC",
+	"w8oZN8zORLOMzPClGeFS/c83v/ycMC5ZJa+kWkg2FVDkCeNsoZW8pCVSbpEnPGc1SwzrOefFVOk55GnC",
+	"4Br0Eh/DNpiQLAWtlTbpIa7LcyWnhcjufVUyXhQsK7iZgWk2LKu0BmmJUJJwbcyA5WC5KJg7cCbMM/ND",
+	"dzNJ1u6lo/pi6hqlf/o4usJwoN8pPRF5DvK+18OqK5CPDDOZKsHR8gL4FWhmZ1ziCigJnmDcykmAvF6I",
+	"aRi039Oflf1OVTK/7zm43cndIOUlyxXQuYf3wtgwUqnsxdQNzY/0FV8WiudvlfqR60v4XEdzovKlW/PC",
+	"DcKv+Sn7SXwTxm2VusAfw7h9u/fKlZdM2Rlohuc3YdlMwLRYsmcnJ2GYTlTSkhfp4Qg5Mp0aw7gGVqjL",
+	"S8gZMlXPHGnyIk+YdHyCmZlaELd8A/paZPCr5NdcFHxS3OvWnLMcSpA5yGzJDvD4c8sn3ADeNZzup7zS",
+	"KE26+wSs+yHjpa00HLqtzB3fVJqZQi3OnOTpxU6/UlUzM7+lv0pe2ZnS4t9wrwfnZ8UmwLXbFMcCcIZ0",
+	"1jneaeEOUJppuFZXzb1ZRSNe44G//fbb0XllZyCtGzqsS+jnxYIvDUu/od418GL+3+NBc+uOB2lbOF+V",
+	"jj7ispVaZWCMW8oX0gq7/FynGJlmURzR5ccmlWWcXfOiQn7qeBHPMiitG2lzYq55IXa4KT+GhYgVD/ex",
+	"1KoEbQVJbJkGbiG/4PibG4n7NMi5hSMr5k5CXFnFpCWWr69yMrgECZq0gubnWitKBiLvfE3kUG/HptV9",
+	"GZ5D9cqYhdL5hVZ273losE7y3e8dRaxl7QdTKNs9XScbVGbbrPwOvaGH69cuSCTs7NLyS7N+TH5z53DO",
+	"9ZVpSZvcMLOUdgZWZGwxA40cVFjHmoBrww645MXSiswk7juDB7RNLMJc1G24v0E6zfefA6c5DN51rFb9",
+	"9MU2mmme7F3h5qBfRHpypxLUKDX/bA96raO+MfZ118xSTf4FmcWBlfmetLc6RKc2rii7fnCOqlonqqan",
+	"VQqJDlD3uUjiw94atSelrrl5snwxnULWwT5gzkXRc5o7vybVG96XQoPxK7ZKvyDpMsFnGaBVhvSxglsw",
+	"1hHmbqcVW8gvJsv1bhwjnqnCCRdqGp8Upyl6qR5fH35ONtBJKLjmqyTim9+whz8K07GDwsK8/WGH4SH3",
+	"oW641hxZsYT39kJNpwY6NvWVk3mkdYxHsrlTs/1qGzZVRaEW0So39rOVyeMAN0zwTb3CgTE5ocxtDDKy",
+	"a2GEkvSn02jdOSECcfSEmvigvhQ62dl5nmswpuMW9dfW2hs4Lt1Bfi/f/MKenH711dEp40U540ePO+ms",
+	"VMby4sLd/Z3ta7gUPbeDsRrAbueP/rmEJlE32e67mUnn+pfl/UgWPUxFelPX+vJ560/3AkGmwV6git46",
+	"AOsX7QqpG7BWSLp8eZ4Lt6e8eBVNn2xp93JT4OSjqUbDW5lj/wXQs6nn1vJs1j/LKS8MrAoJYTO2mw/b",
+	"+9M+HwuYzJS6SpijwksNJmHwHjKnVUz5VTdTpslu2JWOrV1zAmiwJIM7iYgZcek4BqOmE8bZt29+Phwx",
+	"A7yA3F1LGowN+qgGW2kJeTS6Zj13JZr1ayqyYYZG2IEBwFvr9Yvzb396cdjR5QrprNJJz54/n0F2tX6a",
+	"OR3xjvWzfRIAFLw00H1i1VX09USpArhcGzG5LdTVoO6mabRn9Ldyx5Xl+qHf/S4qy1/xYO15bHZgVftR",
+	"9o0JcJ2MuiZZCMifz7gkI9gKsWRB+duoJRdcntOTHxM3onC3rk3lxuwyNJqEIWFbPdtWLCOD+x47t+DC",
+	"XqAg4bWxKa8KN84TM1g9zj+oBSvQJK6Ye49N0SxOkq6SaCryCptVjGQR9wlknjgVjrPvFcsr0gXYQfps",
+	"nh6yqnSPnM6G7Fvq27i/T8yIaZhWBhybUjKDhEk+d9wMRWkcsGMbc/7+R5CXdjYYPXnctaLri2WtFpPK",
+	"Qi8BdPtYz+USfQXEYM+YrIqCREKUv0OrwfphwDIulygvopkJHxVoODEgjbDiGm8C1w7Z/BwFf0wGE5gq",
+	"DTcfQPABGbD7dTxVOgOnkpUFz2BFjqn53AaJpW6+Y/D+FiJTqb+juIa2MTTZxlX9PeCXKPF79W7TNn/K",
+	"lfqdBkALF6MnDHO6KeSORHlZGlrbWhtw86ll9Z6b9LzKhX1xDV32rIb1rHORzCr9ifwl3ET7i34kutZ9",
+	"CGm/etqh89BegemxbThNXV/Ctl/p+w+7CJMoCtLSRFwybifuszW8ZjHebdylW7mUmz2/+d1M7IpsGX2W",
+	"M/Tq4XPkEnJk6olz3SBG8nTHUa3JmTkt/ZFhpVIFW4iiYJdgh50bn0NN+OstvoapYblWZRn8xd6rEMzu",
+	"Gubqmg7MTgv6GqbeqNOh4OhNQ6knF51T76wQ0t1VaJjmZbnzWNpGps7xuItww1C81u5EdlzpQmEoQOI3",
+	"gOVQgIWcnBLIm/PDs3Dx5ui/cJdOkOKxrcVMFP6ezG9rKl236XMNaLjjheniZxssnckG+1uwAHabDW5g",
+	"La8M6J5ra1XqiqOYgrWqfj0aWmsgXQf2WzDU6BaBrOMcc2ZKyFgOWcFRfXR7XAhjWQmaXQmZMzVlk0Jl",
+	"V0P2AkmW+mUzJ2dJlnrhMU1YOq5OTp5k7iX8BEP6ouATKOib1ElnguQI1/FYHqSO8oaTagk6PUxYJcXv",
+	"FeDZjZ6jkBAD2lEeRQtQlAT5gSZLJixKfn4MflCtYdRyix/KcCz/3kgHmVPoIHdNNV0lKN7gVyKOjDGK",
+	"GAqdYXQn+VGFAT8yjZw0HMs1luju9J25ut/fTo0ricPL9m4yCmDrajoyoezddBS71tW0mJdKd10vL94L",
+	"N6ZLT2eG8VyVjikh13TrW8dlsQNqheiTXDH7DPElvt3NSfGaWB/dL35Q7XEYq0rD5lzySyEvE1bA1OkS",
+	"MdEe+CZvOtbXfkRdg1UF7L09r1UBuzHeiPr20/giXbW9iO7SW2MNNzF0FmIK2TIrtlrSfqwf3NUO+kew",
+	"s7112lZZokErsrgljoNmBXC9amFjXOYrRja86wsuUfFBuhWBVylZLDssYslgoYWFX2SxrBW2W7XKbTfC",
+	"BcrZcNnFnOuWyDJipLuRZ46cKusXO7aQr7sp14fhSGymLhPG52UhbJVDwubifcklFAkzcOnaQ3WbiLKT",
+	"+G75ZHw6LZ+/esmuYGmQRDEk5k9Gx9WkEGa2jZDRUZ5dYMTWNS92kAK3k/qLNhndBqlHlLkbqWeVsWp+",
+	"YSo95dm+jiAUbi9yNedC7vnqrdLx/kvvJYT9Vl3k3X50av2RYZLbSvOCiXzkROhoM/DHOSQMCgNBmI1+",
+	"pw06pu/dk0GW7dozq7rH4edN4ackzFt+BS3BfLjVaGwVxlJsWr3XjRS1x/JNtZpvHriPRAhjVyh/1eLX",
+	"9qFjD5vG7cMWbuOkoXaz0xHjN7Mjrk2i1f8NbiVhVIGX4EWpCpEtP8VRSOzCbdG1MGIiCmGXIzbDqOaE",
+	"WTAWtLlwDBwjQItCLXqsmbct6ilVXBjx7w5rSewdOO22Qf1ecc2lFRIulLy4Fn7BNrflbpYdDM9buFIs",
+	"9Hx6JMGnSjAz4IWd7aByhGH/QC/0BykEmWjthzmXFS8ujIVyzztki1Rzr6EN26SDOw1+wLXdFPgQk8Pq",
+	"WOvNXtmK/cIlIlK4UdjECsGuSDVOzmAH3rV4mLDGxIbBmhcapiNvDCpL4sSUcGNhXhbcAjNVNmPcsMqA",
+	"PvrwYVinIn782HnH3qEIv0+EyJ3I5/cdv3FjCXvVARg7f91dz07njgE/frri+z19Nt8uLMRnZwtF9wSF",
+	"5G2ufVvBITdniDuFlbSzVtvhJSsMYFO0yTrvXzfe7+1X7InkW41r9DkWNetaYrxy+Pwu2Rry1xsrGs3q",
+	"Ntx2G82wO/vtolZuFFuzTRjovZo/Z9zNTgr32jsrKvWnC1KfSz/eN9TzdqQLzxPb415fhP1Eg2hPntcO",
+	"4z3It2MLOrWRWn9s690YZTGBpXL33wzYpBKFPRKSKQmGHRSYgzVRXOcmYUZlghcXU4Dc3edcZ7OEacjU",
+	"fA4yJ18MOo/E1OdImYQuuOyi1GoqCicRgDHeYaDhWsDCHJ6xWvtiqH0JMAip4FbcDWve8huU3FrQbm7/",
+	"65/86N/v3D8nR19fvPtwknz1+ON/dFHqnL9/Se8/O1mhJ8cdxe8V+N+9zWyNOtur+lxJq1Xh5ASSv/yT",
+	"Zwx4NmPzymBytIi9IW65na5XCGOHrHZPV4aCNadCU/pC/zloZvH4JBnMhfR/nfaL/zsk6nfe/O35b6Hc",
+	"27gNNnrOdr4NolZudBtsPU6vKULAdJwlepeFdyl46VJcgzxjPHwdR30UIls6oc+00unJYXbw9OTrwyF7",
+	"OL23c3pv4Uyt0OAOB+R9VlRGKPlCWt1E8t78hMTtLT/lkLQb2jeuhFLJpqInHrlbOYzErBHSqsgZZ5G4",
+	"zZzU2k5LnCyTOLpSKgm1FdTOQBt2YFSlM4jCEKIW0TsSpOJtcSdeUV4xB7zrzAzt8ZK/lIxjFAkmBQiJ",
+	"h/0atFvpEZsqfamsBelBRYTtMoslA5pRjym4LN0CUHSXG26yOmf8mUVT6FSy/aC6O8E4GP8EBXzwPIfc",
+	"b1rYegx9xV9pYn4+W2MY1wSrmpZqS01rq8JQN9Jx9/2z1YzHzax7Cf7xy+tAaG9+OD96/Owr9yfFvTQj",
+	"DrEObsHQqzeD953LfbvHPBkgbe0YMRqsvTs8GlHFvtvYNryFhvwS+0EkGzjSdwKK/IXWFIO7akjoVX4x",
+	"uX27y4seq9XorgH0aem0KRfR0mxK3ryxZv0ySm/vdbFsDC30j31MBhOh7ewiyD4tZafHGF4WfHnRqzz1",
+	"hxFO+VwUG95E2af/50JlvCdTtpwp2cEDXwxPv3qKR40zjWG4GlC2zjFXYioySn149uzZ0cnpycn//d//",
+	"hz5+/fVht7NQzOHi376vT4hqjGbaXpaV9W1dOeEWoskmUUJKtIX1MsWD7SShIIRhNPRrCC7cm1udskK1",
+	"rXARzW/jrT5ltl8bxasjU1WRswhIqtvxpErouKv+HhxQXcIxc+/4mxZFCrco/a33TVODqYo9ogDrTfDz",
+	"fI3vbxXV2uyTE6Ad9VyPr94Pvx71Gu9CDDdJXdq8xRtmsHFAtbX45iOZCxlykk67ItAqilbsiuFXqJhM",
+	"nEYOkh1wy+bKWHZ6kpycnLSjE6PMp2cnJ8kO3jHa8pV3v3qSbBuwU6O6wu/ccAulrgzGS0RyBzdB9IAg",
+	"K3ghBAGFnIxCcqAGXqBTZyWVCye0cVQbCTTMtB56tOgbN7//mhP5nibAxku/03l8RY/3ozOsyaWmQVHw",
+	"fW2c2t+g6/IuLpUWdjaP7fOQP3727PTrTt3iJkbYK1j2aWpee7+CHowLzRfsyeOjydICe0HD8ho/u4Jl",
+	"wibcwFdP2YGxXOZc5wxkpnIhL7tv0x0wc9pJcdvIzk+tNZEkWtUVU2vU/7a96lDGr/y3+zF6t+/b2Du2",
+	"vHFE3QpMVhsZb2Ym33pJ+x3qxmHCoyrgBmsSgzCtme6NqfYk8Ju5F9ZF9j7tgAaR9CoxzZCTri2JBtha",
+	"to0b/mprkNGmlf57HVbUH310P9a/GuGt0z65Yk09bIdExVbRkNIrDEspUCpNop9XpbsakHHGr4Ey3KaV",
+	"QbPp48d1KnO6GtTlQ9J8qz6K8LDT3V7vlBfh1g5ng721emsvR4QNWYNHpQlLDRRT97+P9nIf40Cw5uEL",
+	"ulPXHnB3efjNLXpYpu4ofLqOOw8KbkDrDuxzhodWmneSMO1325fMdK3ZDcXpHeXo0P7G0bVF853BLCBY",
+	"J9a2m1w8nlJJKO9JjYC+5E3rjXsBprhbU2kMDe0miNpmaiHTUd1UfUTcD/EQz1haSVOVTkGEPB21oJCD",
+	"J8LwJVv4VDk/MwxBj02qGRKNI46giMVYSfWY0ERf99cNBdeIzh3kWre+rk3WoHVNjvhcEYjB3NsuSQim",
+	"g0N+OeI1sAOqFIGMNOJug64GsDLzjST39zhWcpOtvb4QqwrlnvVw2R7qJN2wHzONS1KBA58Om1pwYwPS",
+	"tFVuWZiwNfaBKAAV6V5QtS3i3HYRBBzVeWvmCuaJMsL2Gqk1TB8ZcpkydMixA4x5OjkMPldKIaIDNdwh",
+	"mb7D2u4WDLHBtQbv4BJ4exICh+/lU886mq6iPdmBLuu18R11ER+uzYX7eS9ha2coAkc5+zePzL5zsWuA",
+	"PQ3TaA8TwhZfWbKWLWcX5L2NDKYWpvYQu7aHn64yj3b9hgDePx20RhCdiNUtXFny+Mzvxnw+2QHZwc9u",
+	"7oTEKgx7+x55Rm3viRyX3zLWXBujcrc2CVByH+i6fnK23rq/IRxwY7aAW/vd0WQ7oUFa/tQueFI/3zDa",
+	"Ddik8aa21raXbr7XvBvgpUYy3hGoMmvjK2x6K4ZiCPChOy2053ufnBNbc8jKgGYCUZ0x2qh9CfVkl9J4",
+	"640btOfuR9i74LcR4VMvxqdwjNdQL/weFmREVW8BcHWCQ7xG8PU4BMFf89jno1AVhOCR2FQDODWz25P/",
+	"sX8GEhZ7jt/a4sJQEaLWLL5GQy5/T2WG/uurp96w2192qH9Ut+8jiHneumnb/Waa1R0xzp6/ZP9SE6wN",
+	"ovSVI3KZk089Ml4/7rTGb+eV6yeKdnOl7AoB8FvVDpoXUriD0u1EvK3NSQgurqutuKWvWu2c7Omcb3Pn",
+	"3nO2jpdLXJogcnmGMGSunxoll/h23uWYatbqxzihbS8ERLgGaS9yMFarZadojWh2ckkJ06j8LdC/SPg+",
+	"EbxPlEe588lV2dXNjsgGO9EKnoYwrFDZFeRnhNeGOIAzhdknUyFzw4T1T3yqP2eDFecnLvkl5L/UBqSu",
+	"NN/eoK9N/J+a/Jt7khI5XD+9+NvNulgCrXePx+m7Z4xPGtxoDA7LFZjtuS0+zKgnizcaZey06RDt/UmK",
+	"U0a6SP5VwWWnmakQ0KN5EsaY8YFexZLNeQ4Y96B0TursrmilERRnh5EcW7/oNW1xi0nGpY/+wqd9SB4u",
+	"d094mR9+R/xGDKXkWqSjqqpsBgaLnswguzLsQKojVRomZFZUOeSHSdAIcf7NuuhKmvUQ023Aov3rcaMk",
+	"CP/OpBvlO9diansWlxYqXwHNCSXKQla6jyVsMYtHhkw3tAwHXiIRhox2C46xwW7vk7poocev853g7Xt4",
+	"S8vWwxTmHpl8W8M/uefQaKJFV27b25WZ071NTzdk5CbtOqhsgJwzjkfUpIIXhGmeV25RBUF6Ucy1kjuF",
+	"MO6qZbmpRUpWNZ9zvdzpJf8o1rXwfLIflKlNPFIRzaCdz9FDzUY9Bz1jHlKE0hoDq9nrELXviA6CaIoI",
+	"7qZNxkUH54QpX2uLLRdvdNhqemkYTjht8bo1K5/UTLeL70eIw+sGdi84pF6WwOWSjAZjzrBo2SXYdAUS",
+	"K8Zr4DJ3cu414C3e2rPYpo6Mr55nnT6EkhYOAS8cNwai1EuwvZfOvSEwB0Df/TJfa2CQBgLC86oDND8T",
+	"+jFN9nDIAsKth8Lhho0HBzUiLoFEHY4Hw36rdLPXbdCJDlW7GREKH7mYTve5dlcgkDsOSANC/OmL5pl/",
+	"vGpEPre8atBgo260k7SAVOvb4fMjwxBsnvtjg9BFwHsoekEbk687XH9/wXebQuAZBqqihEbqJCMPUjrc",
+	"A9a8kXMj8N4VaOfWWWi2uI9B/uRv9AbHXLrbsljDMk/p+xSvmgYgMtzLEfc7Y6lX6lKfzFBAyGTAiHsq",
+	"wdhWleq7LNUw1WBmR0oWy9StmNLWMLwGECIrQc6LIgDZajDoQXvLQ52Y58u9mlUpq82bm6miEopGs7r3",
+	"Xj58M70xb+BNdwA2vIm41bqkeVH8Mh2M/rlLxuC7JCKA8KmLW2Epw2mNaVlTgd++tokl9S2lw66s/JW6",
+	"O22yfNPnGCdLROMVL5a1QkOA+qj6nLHUSwYpFq5thOhcSYhJwFEzBeMGioqkio2Gj1iu62Q/rulHppbH",
+	"0B4F+Rk6sMlqETzcBpUvnudI2qiIEUGuY1DzvCewOatlgy6s6drGsv6jlzm6Y8Zq3LBtfvU8r6W21nny",
+	"LXSINtGGN+VKV8PliP7DZvlyiGgq8UWEfVwCVm2laC6qF+wExqhiJvbvS+cmg7peqn+7KbxI79VVRZNB",
+	"VP3ZzcZXMO0kiE34F1ipsU999tMKdZQRBdhQ5QJ3A+4spUQ5N10qnTSWyx6XaelNGrsxDTSAENNo6S+y",
+	"WHqAf9l/NkeNwsYNm3KMfhYrKm5zfEP6nY2sKHOeAx6VNDJ3pHTIQ4/CDnfA11/L9ImI3wrbY4EOgPsr",
+	"vIlPVGVHk4LLqxTD6PrqhK9JN01VioxXBgiUmiqnlRoyYSDk3nLJUncsUgpJO2qFpLkv1EJSMBovyyOE",
+	"/5kLY4S8DN/5wLrw51wYd2jEZaXdcmOWcng7qkLLDp6dPAk/1DXO3bePD3cA2fOVBXBFI01wQ/5Wg1i/",
+	"t0e5L96rN+3JxzDcAOfc2w1h2jMHAzfM1djg5KA61t7VoUK9+vbVi7nj3EAhJJoZ+3wdXZbxABu4mmcU",
+	"a1g7KUvmpga4T4b+y3dGBNwz12A3IL69kPbWNZA7hE6LVzYe9IrWsLZS/TPYDxzF0daNUFFuSn4rpBS5",
+	"WE5POt2Ot0gkO9XEawM4ehn8NHIOnm53Mu6M4/jGqpJJWPh6UCH13PtKQ6ERzLRrICDq9vAW96iXdWwb",
+	"uwE2JC5QH3ncRmBCLyr8bnEJ7vUbgY38mai0RXlfGrWtbembTJUtXYLnc+G4l66kRLOJxuwKxwlDZWx/",
+	"v3fJ+nh81yZ8evTVEypGc5RxA6wAa0GbhOXi0on0SrNHR48Sd3ej2cqvgX8Olb1uLJWjTVgqbyQvzUzd",
+	"nqDEy7LvlZvc5t2oDBEMgw2RG48QN0dJkfEC9Z/hJwW09l/H/eF2G3ABtgbN+XWrA0V9lFwfeEK0ll1M",
+	"KGzrtqp7se0Zk5/bVJ77OscEcRJ09G6TRskJMWGzdIFPYUebhv2tmE47NPrGkbwTI19ZhA61NsBs98CG",
+	"74CgnRAGeBjapkndxt1UH9eb309vljLr9wVtCbddL7ATiGXO9dUgGTiNu5M81ir2bARaXLX4tTB52+cm",
+	"68+4cFPtibcgS9hua94s2ObKQzdSN6TqUtV+my2Ztz4YJgyDeWmXjBd2pqrLmWN65N83ag7eIq6YAZn3",
+	"ZOK6A3xLEw7D6svE8INGvryUmY+6MliWNISsJHR5EYSOd0nV7o3Jko0H/9SQ88xC/m48GLIXOP1g59Ch",
+	"7Gc88ab4po1xdOsMJp/2NKdyyG7Vdw93cAsSNPGOFalk4IvbGX9bsWrjy5Id1G9W3Gy06H1kHhkKVu1q",
+	"9aYwvr4jiBEXjGj4PcIhSMsmVciNkrbDlFx7jVcYQCUjTnBEU8KPfl5dvGGi8h4zuPvFjQ5HdIC1QZXG",
+	"2/0w8YRjWCCVM8bpBXUNmj1lf/vG0UlWWSKaJEhM48H//d//hx38zCZLC+ZwPGCmmk5FN1rTjCS7TwvW",
+	"9hvwyDBqziSMV3YW/qpn0Jl72s69Xi8SPCeMh/AQ0n/Y8YxrLVpRcJEg41iHyvfiSj5qqGm+OVxLsEkN",
+	"Hc5ZpmZKI753CdpgrhS+eg0yVz71rlDqilVlg3W5jrmjdykfE7yZfkL02tbsazw2Vffl0IcAs53b33pu",
+	"SYjG29VQpSqbqXlLXXFqCjmnEMK6TsosnSbR45CIcO32Ljzbf0XU9PrD27ev2pdFw7LdYU+YBoRJrKP+",
+	"epNg9d7lKTfxaxS566z3HQOWNnH1aIRJh0gdc/mwdRuo9VaESE/4N5ch36oruKXqG/uCN5capuJ9921B",
+	"CaDZjGvHTXWNBEUXRUIG70xdSmGgN2kQrtXVvpAUwT6wcdXxoU1Q0tRMPcWtSh7uwo0MomF1Y4vB+dH/",
+	"R/aCd83H4cVG48EnzLs15S2TyzuA+HBHe2QG4Bo01W8YsjcYO69kBmcYAYLuUadLo/hsle5Jz7eBxDfN",
+	"jc7BelWoK5B1YZH+2d3GWfYjuPFJ/nsr3TVcGLPa2R1hTiDWDsJVdF4Yv8XxI5/OFzC71Tty93tREaLY",
+	"plWrx/qje3gTu1F96GFNyJrpjkbqua96gpqfUzRHCEwRNSaejwm3XUHPN4FYDQcvBMuGCW7lNs2a3QLZ",
+	"NsRyc9Jtb+KGpDLerFzio+d9oEHOFrNlO3MkgAvHuTXtmW7I3C0LLnsBBDBqYYI5gnWoAsZn+niHR5Tw",
+	"03Mr9STjdsG/7u7ra5JyBeWY92YCUYWLSgu7fOP2kJaCWO15RZY/3Fw0puPXTe8za8vBx48YRzLtKMj3",
+	"ax3lwK4ASopo0sAxfCNjZhXXA+tyY9orVmwXMhShjjCBFmgn4GNpgc+xyhrW9iu1yivUF4bs7UygccWd",
+	"rdcv3ryti1uPWuWv3YXhJuLLAs2Afa9YVgiQdiy5BnYJErQ7OlRoR9jhWI4lhedkvChQlXbvUdWVkNZC",
+	"rQnDcpVVOGaqQJie+9AjlCBH7Bu6zyjuA++Wpnj3OV1zGPPhFg3v0xFL0UGRsoMmZPIwYSm5K1J2oIHn",
+	"EUgKTUtoFuUAHyZjmZJbw78QSh+1HmJp7fEI7bZRCAlGCi01UBjwUSApO7AzGMvGdXP+6uWIViYhzGk3",
+	"qitYrrx/5nFo8My0NzQksTCMNXQLMZYU7iCk9xVRPSSqJYy0zPxpwOUXTf6pxdX0qWZ+F4VFiCqrlbx0",
+	"Wgr14H62SrEDXHLmC2rRStd/4TIeYs30eCDUgQTIqYArqxecoC0Me3ryhH6x7s2xjFdbab+UXtKJfwvx",
+	"TWkzfGpmBk33/oppgPmRbDHaDMvBv/7uOfv66bP/4QOqSCM69nFI//kvo2Ra065BU8MyBFsFA4HIh+yc",
+	"+VfYYqYMjOUOYUruzFGoEoVgGuU2MXXHMKUa97tGR43lgWOyIYBtNfApDjmrYcO4T/udAA1V2JBlTzfD",
+	"nOsryBu+dIgrd17PGo1QwjB4zzNbLJGWMCIPA+xHLOeW17jvbbyyk5NDilF2MzYslVVRpP6aWI4lRvmx",
+	"A6ko3g8H5AP1R5RQwlRlGfc/L1XFcoVjXnDKXzdgD4eMmFPJLYrBvu7/WDbx2FGp/5BRwOWyOYcjxul1",
+	"f0Ys5uxJFRG3MA1Cy9OTp8PAEjWYUkkDwTjF0n8cefPl0ctviTMgyYJ+RIhyPGKxSoJb7jogLL49In/Z",
+	"aHAyPB2eBERfXorBaPBkeDJ8Qo7SGd5fx8SR/+0++zjWevwv88Fo8D3YH0LFvzBufPPxyUnAZAwliaMz",
+	"8i9/WZO4s00YCvUgP67ZDn8th62rdzD657sodywUF8/A4EVWEfADvzTucm/O+eCda+R4DlaLzGya7E/+",
+	"ka2ztfDeHpcFFyvzXJU31qbkewgZnK80ejCgMsw1yUiI2Tzr6B0/pY3T9vs/XPJ5sWnuv5Qgz1+93G+n",
+	"Q6NrK1ALTp0GYd9XzT63bXMkJWycq7s/lhvJ+bV74vNQM3aNgbXPTp70NVOP6/gN6GuRwa9RSPW2s+AY",
+	"64QbjwHJs5l7C9mpY+E0QvIJaL1tKa9Pj4OE1LueThUKlZvInsrn4BRmjILuCHCuZa6QkBkXIccY8cFo",
+	"8HsFmJ9ISukq2nLvUUt26xFF5gPyvzUtH/b17tPaN3bb9V4D77MT1fhVDAmy65P5TdgZXW3UMpuKwjrx",
+	"3MP8RuKsdjLc1OJNWMmCynx7Ud9H/XSN2BuaL3yDraGvAsWsRw11r4KaTg3Y7qa2wnZ0N1mIuehp8bQF",
+	"MULRXxvhX97dIR/wO4rWgg5mUBc8m7T0tgTpM2GmUBSD/5SGtJlVfMPzyD/79OR0+yu/xhke+NLT7S/9",
+	"rOx3mCzyKTwsSpfa9npIblnhe23F+58h+uzdxxZD/BG1KL/MMaur2doaozv+0MRWfNx0i5zXsFF3TT99",
+	"N6gf6PBhw+sN/x5sFCPZs+Nrt1TXgJpHjuviz4OP7zZRy/EKdlof5TxfgRm7I+ppwbN93IKgFg19OAgu",
+	"fxzSc57N4MiXd+wos1wsnHaaSnWErgTMNN4gDN+cVncgve/qJLU/O3VTVO1G6l7ftfuk9RpA7ubtJ1gg",
+	"vQu5CinJeJOmr/G2AkLHW3k8B3HCDkt9wk7qbtamDLyQzI2kKKBICCfQiYBCjiVnVsxBVTbxOBZkngxY",
+	"gg3O3RL9ZkN2jhDBlQY0hLSL9IUcW4q1aZBac28W4kbJsTx4dvKkZXlB/WYhnbJvCrXwGn6beWBCVHzx",
+	"4IX/jY8duhWu0cq5ovP6me+3xJui3ArqWn+6P6HozvnO05Ovt7/wPGTmuhdOdxjTK74sFM/fKvUjpuoi",
+	"g3u805p97xN2PwdPrJnda7/pvYf+BvLcMSk2d8W2XNttXuBodiqKwpD2XaiQt4F5HeEpz90kvLfBzIfe",
+	"GWwR7ckLkYWIzzoReNjBHtwIPr9guqKPDr+ow/c5T4Rb1u3y7eYToNzZOSq5MQul87s6ClFN6EZcCZ3G",
+	"Z0Bzmas5ATggg7eVlsaHJq2QNw79VRj55xWd3dhb4tcDjd8KjSvCnZEdZHMTcjc+W2SzAfNN/dSavNxn",
+	"2NtsEbxLq1IrmWarYlcvAAJj4MgTR7wQ1TT2wccPZoS23Uh2LWNMhA1x3aGihVtmjj/g/x8/iV8Hc6rP",
+	"QFuh5iYqhuDONlJ3N99/zktb6TW+730NXomqY1VQLTKN6BPIMYhDbVGvfWp9T2/qsbcO2+m9HraaDDB6",
+	"RSZ4mZWgCYb+i1I8Hj/eZSLeH+vO7Iu67t2fSvnw5LViZWglYPcxgnCYq1zYI8To3uI8cw++oOd2un3q",
+	"XI+9HVLWKYL2wqPJ3PR1kd/k5ShfYn8PHi0jw1A9io4hb1bODkoEFu313dXofk2Xa+Gim8sD/MldUDV1",
+	"9XqhsAoWrXAtGcQSwf3YWf4kMkG0WC1x1H3fHP7Im7f58L+IH7xDMoj66aODF6vxoygwEoDal72p8W7F",
+	"m9raRZTwvNCzIopg0PiLdk2JO7DMRj34jJeP7WBmJ7Z9vENZKJ5iBwH5TJU/vHX2noytnyYrfTbBBzdx",
+	"BXR4w6HoYHjHH6K/PtLViPjca+rCtx47vN0bxVPOuPHB1rM4UPuAorRnwlilMcL0Ckp7eMaUnYFeCAPs",
+	"6cnX6/oCdbV6SFsH5WnfAPMH487tEBct5+7ElfS60Ddu5Ml9cby37SLMDxaUNVf1rvu8n0kj2pafnTiO",
+	"Bglus9kWS3QbRx0xKJkvWj5k5/4jM1YUBcNg9MmSFD6Ehg/eGp/xPwHmU5gJ9HOd5xAE2r0KBh51bSfB",
+	"4N6OCQ0qf3Db/qUkCX/y1usXtM/dJ4gWx7wst9hW3AN3qV2X5SbDYHvebrSNTsXeeOgWrsELOuT7gjyp",
+	"E5WExofNw82ybptfX9yWQu52/pZulk5T97m1HBN+fPiOnWnEpeJN5fiDdAGTmVJXacJS18qlBuM+w3tA",
+	"vOkpv4LUZ+vVbyGWObfgQwbAWiEvzVhiRpSnGUJ5OHj6+LGjj5BxhglPdWbTyq3ljeqxnC181R7s2ggl",
+	"MU/QKibsWLqrj014dnWpHWn4MpQ+jaCOtMrITpp3BSvRCp17hOfbv/bOy5K6uG892E2py5BGFPFwz/21",
+	"7jnads8GOljQbtfY8QdelluUZc9wfEThGZ5EDVPKXm6cUJeK4iuEJc5SGdAIbkZQAMbyZVROvktVjs/t",
+	"dhW5RfUPkb2rKu9m6uhXcTs34OSumdjbQBUPAsdq1HXP/n2igJFsd+CX5TYt93lTs7AWJJJadsCQYi85",
+	"HHB2Ka5BstR/kwbUSap4yHhRHCa1EJJTcR3Gkcn1qbh3esd/HpW253h8qarsX8vG7eva3caNfWw95Oj9",
+	"soHu6BvKWrABotJnFbSzgE0J/Ip0i8ApHjVABx6qgjQRQl/iPh1iVR2J6tZhR9ZAMaVEjKDrRLxo5XFE",
+	"Kre8UJeHWKOaGUVKzYjx0Endv1R2LBdKX7XxFBrlB+Fm1njTWzD3cIniovfdpB7NkB2oK4Zps01OCOWB",
+	"NHC9bg0pccSXaoLs6vCP7Xj4kx5+R8t09onwJRB2jjsd9Tm4CVeIQC83m6W+jR+8Q/KM+tndTBXP4jOY",
+	"q/5SWX57GLjibYmps0V092bwCjBL8bAwPI5dCZmzAzR3zRQVTZuXhbBVDu6PuXhfcgmF+2zg0vXrPgZD",
+	"2eGQvbRmLBskXGE8QDcCixEomRdr1yxihC7FJpyKQLZQhTpMZTVW81imodFhqdW/AGH2CV7KdzDkpbi4",
+	"gqUbYRph8df1MUU28wjUU4F3J7TW5kqqhfGq+GQ5GssUzeAe6qfJUUyb0F9fYe5Cw9RjOvGyDAXvEBLo",
+	"e8UszMsCYxPdkUyHdbSve3v4Avtwn341oN3ZTMmQmA5fw9Sk7CDFEncfPjQvfvyIczRLmV1gvcZrXqR4",
+	"87r+8spDG+F2pKfzFCuVPn46S9mBnwZLT5/N08N+m+C3LXTgu9Aboh4+j40wnuKDrfDBVti2FcasYQMz",
+	"30/kOP4Q/bW7KTF6ySMLCst45hhWAfkl5LXVX1eybV2swfA9on1jYDRUb6DPuLjKAB6MjLdiZNyRrPpt",
+	"jhv35eS+mOPbNlUmgeBMQA/FOzPoVmqKPxXcaZdgsN4C1vjQlTx8IJhPtnzuTFR3bgGJyGYfg6iTSBtj",
+	"aLKvKTQIe0zkTFcFMITSJLloX0PpvQo+n8dwuuVsPxhQvyAD6j2IMceOld+LfbWTu3Rqwm9A5l52EtMp",
+	"aJAZsAnYBXhb3kq8UwsM2kOue8EpVhFbMtfBnOsr9+xYurcSxvPcJ8jP1TUceqAakAbzLYUNaID4ENVv",
+	"AZP4VzKl/Yh1JYfs53bdMDYHLhG51nOkseTWcb8hO/ei3SNTA96gJqgrSbdyuIVr0JsD16JrnL7wIiUW",
+	"p4/nh0Ji0uR+6kqOpakXVoOxh6h/+wI9XlH2c1Tai51NmRrf3+GQYbmvSmIGZmt93WVmxRxG7OnJ105l",
+	"L2AsvaEAcZTZgi+H7Dc3rzTXywtdyf92/DJNajRqmk2rStgBmcO4v1gOvV3CTcXDdndpwm+WMmtfBzuk",
+	"/vlB7YfL+KnpZUrCL9PeQ7deUWf7c1iQ8OO7PvSQSrIDpX1lAJbrpfuKaKUseC3U/YWV5j/lreF2vn1n",
+	"MKkWd3Vv3Jtfbvd74yesbdAq9PUI3XP5kZLFkgrigbTuKELuvW5tUJTGf2QsVYnwiPY1m/71JbrscnXG",
+	"JsrO0F5PNX6Ykqt3zrDTaXb/WuBNnGiLFeND7RisXWq0gOFeeHCl3ZErLSaofkzCvc92LTbFvrSulNXI",
+	"6s47CqV0BL7OOYJPANd0749QfgoviDyhGPUE7fVYkQEFMR9vhwAWHhmQHaTZTOhy9PRxCORFIU8YloMW",
+	"16EgSgNBjQfdKJK2eFEXVUAZQkkqsSHHMpoVGdRCsYRooCYgbSWsklYUvpTCVOlLZS3I9oA8vAbkI4+/",
+	"QYWV2KSal2YsU/97SkJjOuNmlpI/D3v1Zz7IR1guJ/W+v0Vcp4kGis77gOghDI4C8mQs69FFG2dCPYnU",
+	"p9Sk7ACLXcB7m6LsCzkrhARDtd+JA6T/mUYiMfp8jP/lKKWCFFgSD/P9sZQEfUwTrN+AZJGeZxmUNvV1",
+	"SEcspaIeB6t87TBhqcw7fnx/RF+PxpL7wGwMjSZSnQSPE0nxKLQ7kROk1UvG8VHXdGaunYgL7+1xZq7r",
+	"Oq00KqbVgqRhXJCxPGhqDxDaSOsMYJvR3hurgc9NXNLnkWFzmCu9pOgLqSy71GrRChwdy/TFW34ZaMAL",
+	"3CZ2lYO0Zyx9OT36WUk4+onbbJaGNlrBGk9Ong5Z+o+jF+FQH/09UNtYtr7/AckOKTD++o34N6RhTaFe",
+	"0QZMxldN6JC0vwf7ouElO8nZHiIiFrNDXTi845IB7fkgGWTmGovEve+q+b0OZ4HO3f4z0xzTPkCLUKZq",
+	"FzyLTZDqvqhv3W5rEz8btlW9UT5eIRl0HbXN9TZoN9wx2um5m1TweFsfaKy4HW0k1Vbj8S5GWMruPG0b",
+	"VMch6Xyl2VL31pMut0nM/SmrEQ3nks6PG0wrXuMPijL/9OSrDfQV12Lanc4agaZzb+lSCNyX+J9U4Sah",
+	"0kC8KFDSJh7HhBz+6SS5HfwByeovdejHqrPgNRZUkxuNX61sv4Yn30bYyj4C5fGH5r7c6Ch9ixobrIqZ",
+	"GOiyAnLK1HTaXEsHBBuF+cNLL4LOkVtMli2AWJEfJt74xMdSwiJwjjPCmoF8yM4jDNwZr4szhgE4aZZO",
+	"NxrzCJyGRNpYwqrTlmMRjDKXOy7N75S+jO7NwX3w/BcSy133Hcp4MvUMIiDvloSCCxUEQ/EAQXtLKh+R",
+	"xTr1P2rR2t0d8zV56lyunkwbI4cr7c9BLU61sQ+bVzcCIM75+x9BXjoO+MzDeYW/T9eFvh14UV308bjw",
+	"pWR3U3C9CWfFpYBFBWseAe+FsYYdhC1CtcgqdZg4Gb8qPV8KSxSc62OpVQGPDLuu6yG77oj5mUpPeQYd",
+	"yjTpGaHcnxGXqGCm/zhqatIdvRGXkttKQ8qE0zSvYCny/6aYtitwE6SwtoRB/vjZs9Ov/W8TbuCrp9go",
+	"vl53/x5r8rk+J0sLxgfFnZFDYFnbyThzravpWKZuP5pFv4KlSUNRv5JrI+TlkNUasJfmDJqSUDFHcxIx",
+	"O9SYzkh5JP1IOAU5Yb9XijRcVF52VIq69ZWXYaQoBnerLH9MAb498j7ATKSSWiLYW0DuIq0tEvwticgP",
+	"gSQ3FxzLcjeR0VNHUxd3VXKsf7knwdHxxc0B/a/xiTs8Vq6D3UP4ccC3AN/3V4mtx/WKKYx2/C6j6Qln",
+	"DV3pymdmNXUiSqUKf4N5uzEWr0GupLk0hADbAYqMjb6mcoV3UhxGFfB5sAdxUn9i0MGHOOq7QClsH576",
+	"7HQd5R3Z/PEH999OqIUYpxL61774S+SfIbDCJXpgr6AMonYLwPCwD6mwPsRfAkTh50ccxI3q5vC9VYI7",
+	"d+DkzjnaW09WD9f2aiBy/x7eeZCH26xdY45poGeMTzA8DFPNTM0FPNqTu+Gx9rGpNMIukXMOq/83V/yI",
+	"cVY4Vq3HEl+5BGvi0lEmYZyZOVaKR/lArxehqguNm0JZrKZiezKmKTj3juWHzxOW3HfaHrAJ/5LyQwhg",
+	"7mMpXlpoLEZojEeq7MmONVcd9SpbaOpTpdvWtIQtZgptqbxg1wIWoJkB8LlTTKpF4j3t85LrENtgZ0Cm",
+	"OlaqQmQCzKgz7sUAILyABi8XFSJbsiuAEgPJMCwl6tmwg3SGBJcmLLVgHN+7ULJYpodjqUqQjrNdC78g",
+	"aFqtSgKqQ5NJSZENZ069wj/qZ8lfEkyITUHMEK/ly5oLy7JCGTDDsTyPHueWZRhwW6Ou8pyigV0zuVrI",
+	"hDV+OFVZI3KoLXaaZ/aQgj8oQjmhInosK4BLrC3lTXZuleoxe5wsKk+zZG6kxLmRRVMZAMyHK0ELlYuM",
+	"F8VyyM69z6ardmcla+MYPnZHPLbdSVTJ8z7Z7eogSqX7a1W5RzAQ0j31pXHiP5BsxfO5kKuiFZX/WDfC",
+	"0fEzqyG6se1tjUliwGU/j/zOMUCezZipJv+CzLIDLluRS6bbvzHaFJqXIBfQMGVNJF4yllHW1qHjs+B4",
+	"KkuJ16XEZoV1/aV+qimyUT8yxyL8WOrwOWHEpAB2kEplL2p+mx6ejWXMf0MT0SsIqWmYWjSO3IPUQDFN",
+	"W8D1GF9IPhjPrac+0cEPcSxzyETuOH7Ki0ItkJ21mTU7CL1SbLBqXQ40/1H7nWYyF359KEBuLNuPudsi",
+	"PEHhaP7CaIEY+LD9mN372dShZgbs4ZC9BlMVHlGEJNSxVDonL17ql9GkQ3Zu2VwZy05PkpOTk7DAhh08",
+	"PX3CJrBUMj88W+kyDves+53xa0z2ePr4cReHxnjWmnPdNXuOYp4/A1/2i9/FkzF/Bn/GFBq/3GSBdNvz",
+	"hebu3Vd80U9KA9WwWqHnhEA90K1JSp9/jP0kvmEHmcqBpVapC/wxPfyLxButu42+RSbohedYblay4QI7",
+	"X1pXsNwWYX4FIcLG6grDmEOdrIPGW8gteq7MIQUBn3mcGW0svi8Mm/PcPey/rAwM2d/Q+408cCybF06/",
+	"YjN4z3JxifcGKRNvfjg/evzsq/Cn5gv25PHRZGl9Pknm+uniaz8K03iU/+amex8cBjvqEfn8MroB36tn",
+	"9c9K8ei2wlx2WJqG1lZ8pGYvmveVoDeotGhoQtp3dE0ao1QLpiQRN5XjwyGhshR29YBi/Q99UoKPQ2mU",
+	"o57CzjHl3GVJz1Y/G6o7u9P016TNTkXhJ34Fvma3owchL2mF9iG5D1ewvBD55phLInNWAL/2toVAWBgI",
+	"wMIDDcttlWShoCcMbDxjROO+nOEGAsS3NhPg0/6hNok4f3k74h+dit9YVRI9OQLmu5Byd/hVO46Q6Hpj",
+	"DGHJrQXtXv1f/zw5+pofTd99OP3q438M+gMIm9PT2KU2xqHUFPz35vmdEl6gVaRoj/KsbpajFXsfZbmd",
+	"UbLmiIx6PgzR/dCX2eIa6eq8yWT/k9di7dqdnvunWcs/OEf5c0T8NHJSs7CrtW433mMFcLMlBuxHeuS2",
+	"j1tnLWXy0O1xTF/KrKhyYCAxkxKHSsqLXwR3NHqLKPOiuF/IiU2nCNe5LxaONuGhjPGW80AEENO8J/C4",
+	"ym3XypK3Kl+uZlc7ikyYBgMW7apWeZACJ30hndUlgybLGu60E9wAQ9GjJPIGfrCdej1kPytmFypQM9UK",
+	"VQVhv4Yi7ew3hMnxFZHqvOlJZShMnGN3VYkopu6vCwOZkrlJfbJuAH5ByBjMLX4NVi+PzqcWdOrRfDzg",
+	"ACLZ4HAYvC+FBiwr6K2ITEOJsWpj2YA48Dmw9GUO81JZkNny6G+wTNmBTxKicAB1BfKwXqb6e+pHSGOB",
+	"57gP/MrLNDiDegnG8hylVEpjoyABHNGIaagMAaiHgPmAaGTrkP4AoYsPPH38GI0WZLXVMIf5BJ14U6XH",
+	"8vFTNlOVNmdxDng9YLKicG2NVyNwBp0osRkKUUhyu0a/t9dw0JO98fjkJOmOh799Sy8Ofy//2+nt9v29",
+	"5v11S3HxCVRnqsHMiiUd3/qUhGO3gucQBes/59kMjp4rabUqtsffP4RX3Hd4xeOd1vt7bmHB/3AW4UrK",
+	"jtsLmR7vJtnO+6wlwB1/wP+DCaIv9C8wnruVYTaezIfov9XoP78s3SLLXvF/uPovv21yP9aI41gDft4f",
+	"QKppu0+QeiFzE6ZDocsa2oHD7IAEDSTuNPGXKf5l6bZGlDuP/ITyAV21nO5NqiBCDH4sERqJoTGEnk0w",
+	"Y9jPkAk7ohxldJBTY60yKydPKAoJA26shXlJWWxkSxvLg5R2xjd4kYMUkHfDv7+mZ5rzdWe3bhFO2MfP",
+	"dYz9enhtix3Q3wgHsxAZxHJvJT18xAO03U0vyi/xsvNUvJH3beBgEhZ3wr/eW8S2bAqj0yidAmVtUetP",
+	"tb9oZ17F1lnVWBKvcurCJ3Iq1jAqCYstbErC4h6YlNuhew4A2cKyJCwCx3pgRX+FkOj9eRJmH2znSGXB",
+	"5YZ46edqXlYhdrgDRpkzU0JGpiO45kWFkJiTQmVXhuKJc6Ehs0ojvEr6/w6rOil8OMuKlE0FJsFidZ/m",
+	"N0SQTVmNNDw/bAMyL5S+MiXPgM255JdQhyQSbhoxGMTTxJubO1HONenYn4ZrAQsKJnYndDlk6VzliHrA",
+	"Uqn0vMYxxsnFNfGo+cOEpTkYq9WyDqorIMRQoxXLIzfPgEritcZKQXkaUDs68uGALXiq1mRasdI4IkKv",
+	"Qo7MjaVJNEB6wSKEYZ6QR+MXTQXBujb5yUlccOl/vvnl57pA+Vvf3yPD3NYCWZPsDORYhsaDCSxadrLi",
+	"RdWdatbPLVNu5AdPHz8+9JAwhMCT+spJea7BeKCIof/OWi0mlYVQU4kbJiSF4RDxpZgeMKmWoIelUsWF",
+	"Ef+G9NCXmbJKEQJUqYS0zBOQIzscbSEkYDlFpI4GNtqqigoCKwz7cuRCN9radia0+9A87C2QpUaQn4tA",
+	"Knhz5lqV7lioORfShysJySoTF8IaS0L8qcu5hdQgpEft1psXtKAaPFh5u9rbKBC8mamFiau+kXOvK64S",
+	"szUR9Hnf6xTe83lZhCgBuiI/UEU+x7H8tg5G7qshxv8OkpZ3ZTQotcqrzEd0emtheDLUpxyMBr4C2QB5",
+	"olsavFPJO3xBXw1GA/MEPyDnpHoS7rFKF4PRYGZtaUbHx9j40I98aMHY44b/kLkxzkJdmUgMrdIaOsY9",
+	"X9D2Isf9nbc6Gbyrpxe9h8ZNwi9oddNQ9uYFq31hFxTE66ZboJY+UVznrqlZfScXYgrZMqP9WiHSWrTx",
+	"Ywx91+dqMHqMCrnjmIPRgNjlIBnUx2Iwqu+4j8mucZgFl5/JBEsg592CljtASYBlxjNtLLeVYan7RUKe",
+	"Pkhff23pqzN4xZFUkIzWhYdYGiPpqy2MHX9w/63YPldD/jxNEoE2ONtonXLSAMuFd3gJX9XBHRDUrvwn",
+	"X7awWF6A1kqnHSnu34Otb4M70nO2nb6HfPlPoEMyyNIyrtPcvuZYt1WxNXaFWI+RmPa3ZNTN9hY0RXr1",
+	"HtWY7AMudo2QLSTl72gsZU1oje6L+mp6ZJjTTEhkzzAb+5HxJgrEDxeG5Er31CODbmrQh7V4KJpzhHKs",
+	"E7swfad1ytGZ7o9dRvoTwYvXMhkv0Ds/lr61JPxACHGNhDnjhk1Qz/LdkuR/YCwvYOQbc30fuibcqN1F",
+	"Vb+OGk6dzDSWqPxYoaEGqPS2T/IShxqsKHkSfDi62klnTENKaLEkfzwjdzw2VSh5iRlFWKqVXsD+QObB",
+	"+Y0Kyrn0TVBYqFUl5QNIhmyIlVzbowVftvSG2hGPzzzCguXuVLBcZRVl7VJl14xrHWjFLc5YcjLZp6RP",
+	"kh98xGomSAHZvgwB4QLMeQ5NFo1HWY85ZSgl68dfEnIlQXGjBz3QCgYmdEkPPsWVIENxNTxWaFZZJ7Br",
+	"G/SqrBAgLbtUGDKw4EsCDPW1FsaSMOcdNWHleNI7vn/xlnWc0LTTh++6/1SZP6KSwWjwbL674IfdR5Lf",
+	"x8941yTNJRk2auWurCnG7UYLnN8RzZfqFbhPROdwdJDBoaG58IFMgVO2GDqyMOJ63gxjuSgiJHzPwWub",
+	"deCEwrJ5ZQI4b4MqGPghuvLa3K+7A/r18IxR3lfmRWN3tscy/MXmYBvOtsqkWCSeGcWm3DGdwLLozEbR",
+	"HFFYU99a+6eP8VF6kiI7HqIbbiUVGzm2v7ER47RABAKvE26Q743kpZkpa45zMZ32hjZ8K6bTN+HRHSsh",
+	"aDXfGNa+Y8iqVXu1cpcBpGEF3Gp0sQusakwmadOU9VsoVq8yQiuiRbPkdvbFcecvWIN+TlAq7e2MD1b9",
+	"Zdfh+jDjZtavPb+thfQgPnrkE98Akg2WMeZmRsm+lRS/V8BKDVPxnkoZs4P/aiV/ajZXGg6H7CUVLsIQ",
+	"1xK0UZIXLOeWhyDcNQwYMlSjOzUkXqwp4uE0PPdH6xMPHs9z4X7ixSvt+rLCtUPH3R9yMmX3XdQZl0qK",
+	"jBd0wHA9H2p3fVZFP9DvI7NC3n0HZ5eMKXcG9rsSwnFcyuxIVxvKgmEQHcda4KEQ+EpKQOKODJVhamAi",
+	"nD4WFydEKxd6kYadKdW+4uX9pHzkrZp8e7/+Z0mR8mu6CerY7eZDUtQtJIHUZ2N7mT60ZG1Of3pLj9wh",
+	"bWAPfZRBQA0+vlHDtboKKYeCUp/yxufpBAByalKi+hed5b2CIYC7FG+439o48afLe4uLf0fRUNj254GV",
+	"jrrON8FLU8gC0g/q9DO1kBT3oGT2xw+VevC97QImjUeh82y02ODxB/x/G47Ba2RCpol7HDL8qokA9rbZ",
+	"YKLugiVwTTRH7y4Za39MIPFSvzgPXrMOCqJ92khBu4jEgaxuJBbXpsvN1/RvzWN3SFF1L5uv63rMt1Kr",
+	"4ksDXMELu9nWmKyiza6ZU/Pd8Yf688Y0p3qX7oUU+hhMRAQh/5ecqSHKoDbFP0CDfg7tv96fXgLc1+Ff",
+	"k0S7Ak83AR+7vd98z87VNWamI9VYfgXSsZMZlzkiLNeJ4Sa4U+lJNUXPDblJJSu1utRg2mBCVD8QPdcj",
+	"JuxYYtxw7TamKN8uJHXpuvjDHbBKfpkn6YuDKSKijk9fHWIyVTqDI9rJwzs7k70wEBiA346Urw+b8UEb",
+	"UpEPi+zZUXBLXKW+pkX2dp+gmSE7jwNRvBeXmkrCUHyh1a7jncSYBu5gR1HqYxkCc7pQFNcO9A2DGjRw",
+	"/HIw1QD/BpZXOkTJh7TTncMc3KA+E8T3Pnznges8xLT2SbmOqe0iZezROIbDEttrQvNHx8enj//H8GR4",
+	"Mjwd/dfJf50gl/NdfVjzAYNGhQ74nFkwlCnRRMYnUejYnIvCp12s1H+qKEVq3QNgOirZ/mpAUyU6L5m0",
+	"ikc0VY45FY9R03V/nxm2MaK6unnb5Sg0iU/kiMA+ajifprxV8PkEWCj/ckcv3+DeeHNjSMoUmplMlRAP",
+	"0yvI3ePkZdmxGCF/1C8y18Awj8MIhXUjpVVuOlpVl7haPscjHnhZ9nYZypu79zzM+Ctl7A/qMmHn87IQ",
+	"tsohYT+J9yWXUCTsDVzSFnHmc0gOt5VBd1cQQvaaGVpWkniFYqv8uvOna9w/Y6YTuubCctVQRzKEbpuE",
+	"Zby0WG0oKiqSR900Lrz1PnyR7mvAhCJ0a3fDxkyWhIeMiEeVjJr3cXzd676yQCHbrVUeoKPIyZxjBBdw",
+	"TWG5VGWl3sT49DV1qNdH8NtMEYJ0Vx9KhqoFdQ1kEizYQYTY30DMUaLMYcIIrD9nyEu8ROIoGhOj+WoV",
+	"3FCRugaf6yFQrNdgtWM69SpRsGBM4VhgZL2FVwWXSCM5ZAV30s01JX8ZdrCSJElRi8uE+QSew6QJOg4Z",
+	"jmI1US8aAoUo9TAgIFhr5ZH8KWYXh0G5b0kN8+XlxhByrRYSpYmoo+iWWO/tB+CFnSUYySokyn9zsNod",
+	"cDpzwtTu7DMnuHr5EyBvnY1aFjROYf3/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -3,6 +3,7 @@ package openapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -53,6 +54,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	ctx := c.Request().Context()
 	p := Problem{Type: "about:blank"}
 	var code string
+	var members map[string]any
 	if he, ok := errors.AsType[*echo.HTTPError](err); ok {
 		code = codeOfStatus[he.Code]
 		if code == "" {
@@ -80,6 +82,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 				p.Errors = &fields
 			}
 		}
+		if xe, ok := errors.AsType[*extendedError](err); ok {
+			members = xe.members
+		}
 	}
 	if p.Status >= 500 {
 		s.logger.ErrorContext(ctx, "request failed", slog.String("code", code), slog.Any("error", err))
@@ -96,8 +101,56 @@ func (s *Server) handleError(err error, c echo.Context) {
 		_ = c.NoContent(p.Status)
 		return
 	}
+	body, err := problemBody(p, members)
+	if err != nil {
+		s.logger.ErrorContext(ctx, "encoding a problem's members", slog.Any("error", err))
+	}
 	c.Response().WriteHeader(p.Status)
-	_ = jsonEncode(c.Response(), p)
+	_ = jsonEncode(c.Response(), body)
+}
+
+// extendedError is an error answered with extension members (RFC 9457
+// section 3.2) beside the standard members of its problem document.
+// openapi.yaml's Problem schema describes each member a handler may add.
+type extendedError struct {
+	error
+	members map[string]any
+}
+
+func (e *extendedError) Unwrap() error { return e.error }
+
+// withMembers returns err to be answered with members added to its problem
+// document (encoded with encoding/json). A member never replaces a
+// standard one of the same name.
+func withMembers(err error, members map[string]any) error {
+	return &extendedError{error: err, members: members}
+}
+
+// problemBody is p with members added, as one JSON object; p alone when
+// there are none, or when a member cannot be encoded (the error says which).
+func problemBody(p Problem, members map[string]any) (any, error) {
+	if len(members) == 0 {
+		return p, nil
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return p, err
+	}
+	doc := map[string]json.RawMessage{}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return p, err
+	}
+	for name, v := range members {
+		if _, standard := doc[name]; standard {
+			continue
+		}
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return p, fmt.Errorf("problem member %s: %w", name, err)
+		}
+		doc[name] = raw
+	}
+	return doc, nil
 }
 
 func jsonEncode(w io.Writer, v any) error { return json.NewEncoder(w).Encode(v) }

@@ -28,6 +28,7 @@ import (
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/migrations"
 	"github.com/understudy-dev/understudy/snapshot"
+	"github.com/understudy-dev/understudy/spec"
 	"github.com/understudy-dev/understudy/tagging"
 )
 
@@ -54,6 +55,8 @@ type Config struct {
 	Destinations *tagging.Destinations
 	// Isolation decides visibility and serves the signed isolation lists. Required.
 	Isolation *isolation.Service
+	// Spec plans and applies declarative specs and keeps their workspaces. Required.
+	Spec *spec.Service
 	// Tokens checks bearer tokens. Required.
 	Tokens *access.Tokens
 	// Audit reads the audit trail. Required.
@@ -67,6 +70,9 @@ type Config struct {
 	Registry *prometheus.Registry
 	// RequestTimeout bounds each request. Defaults to 10s.
 	RequestTimeout time.Duration
+	// ApplyTimeout bounds an apply's own work, on top of the time it is
+	// asked to wait for leases. Defaults to 5m.
+	ApplyTimeout time.Duration
 }
 
 // WithDefaults returns c with its optional fields filled.
@@ -76,6 +82,7 @@ func (c Config) WithDefaults() Config {
 		c.Registry = prometheus.NewRegistry()
 	}
 	c.RequestTimeout = cmp.Or(c.RequestTimeout, 10*time.Second)
+	c.ApplyTimeout = cmp.Or(c.ApplyTimeout, 5*time.Minute)
 	return c
 }
 
@@ -94,6 +101,8 @@ func (c Config) Validate() error {
 		return errors.New("openapi: Config.Destinations is required")
 	case c.Isolation == nil:
 		return errors.New("openapi: Config.Isolation is required")
+	case c.Spec == nil:
+		return errors.New("openapi: Config.Spec is required")
 	case c.Tokens == nil:
 		return errors.New("openapi: Config.Tokens is required")
 	case c.Audit == nil:
@@ -114,6 +123,7 @@ type Server struct {
 	destinations *tagging.Destinations
 	// isolation decides visibility and serves the signed lists.
 	isolation *isolation.Service
+	spec      *spec.Service
 	tokens    *access.Tokens
 	audit     *access.Audit
 	db        Pinger
@@ -124,6 +134,8 @@ type Server struct {
 	echo      *echo.Echo
 	// requestTimeout bounds each request (and each lease's reset).
 	requestTimeout time.Duration
+	// applyTimeout bounds an apply beyond its wait for leases.
+	applyTimeout time.Duration
 }
 
 var _ ServerInterface = (*Server)(nil)
@@ -138,8 +150,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{accounts: cfg.Accounts, snapshots: cfg.Snapshots, leases: cfg.Leases, exclusions: cfg.Exclusions, destinations: cfg.Destinations, isolation: cfg.Isolation, tokens: cfg.Tokens, audit: cfg.Audit, db: cfg.DB,
-		logger: cfg.Logger, registry: cfg.Registry, gateway: g, requestTimeout: cfg.RequestTimeout}
+	s := &Server{accounts: cfg.Accounts, snapshots: cfg.Snapshots, leases: cfg.Leases, exclusions: cfg.Exclusions, destinations: cfg.Destinations, isolation: cfg.Isolation, spec: cfg.Spec, tokens: cfg.Tokens, audit: cfg.Audit, db: cfg.DB,
+		logger: cfg.Logger, registry: cfg.Registry, gateway: g, requestTimeout: cfg.RequestTimeout, applyTimeout: cfg.ApplyTimeout}
 	s.metrics = newMetrics(cfg.Registry, cfg.Accounts, cfg.Destinations, cfg.Exclusions, cfg.Isolation)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

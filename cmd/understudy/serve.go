@@ -24,6 +24,7 @@ import (
 	"github.com/understudy-dev/understudy/providers/webhook"
 	"github.com/understudy-dev/understudy/secret"
 	"github.com/understudy-dev/understudy/snapshot"
+	"github.com/understudy-dev/understudy/spec"
 	"github.com/understudy-dev/understudy/tagging"
 )
 
@@ -74,7 +75,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.startJobs(ctx, svc); err != nil {
 		return err
 	}
-	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: tagging.NewExclusions(m.pool, m.Logger), Destinations: svc.destinations, Isolation: svc.isolation, Tokens: access.NewCachedTokens(m.pool, m.Config.TokenCacheTTL), Audit: access.NewAudit(m.pool),
+	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: tagging.NewExclusions(m.pool, m.Logger), Destinations: svc.destinations, Isolation: svc.isolation, Spec: svc.spec, Tokens: access.NewCachedTokens(m.pool, m.Config.TokenCacheTTL), Audit: access.NewAudit(m.pool),
 		DB: m.pool, Logger: m.Logger, Registry: prometheus.NewRegistry(), RequestTimeout: m.Config.RequestTimeout})
 	if err != nil {
 		return err
@@ -141,6 +142,8 @@ type services struct {
 	destinations *tagging.Destinations
 	// isolation decides visibility and signs the isolation lists.
 	isolation *isolation.Service
+	// spec plans and applies declarative specs.
+	spec *spec.Service
 }
 
 // services builds the domain services on the pool; m.accounts is set so
@@ -173,6 +176,10 @@ func (m *Main) services(keyring *secret.Keyring) (services, error) {
 		return svc, err
 	}
 	svc.isolation, err = isolation.New(isolation.Config{DB: m.pool, Keyring: keyring, Accounts: svc.accounts, AppTimeout: m.Config.AppTimeout, Logger: m.Logger})
+	if err != nil {
+		return svc, err
+	}
+	svc.spec, err = spec.New(spec.Config{DB: m.pool, Keyring: keyring, Accounts: svc.accounts, Destinations: svc.destinations, Logger: m.Logger})
 	return svc, err
 }
 

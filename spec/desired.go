@@ -28,14 +28,14 @@ const DefaultWorkspace = "default"
 // field "<address>.<attribute>" (role.buyer.pool_size), which the CLI maps
 // back to a file, line and column.
 type Desired struct {
-	Environments []Environment `json:"environments"`
-	Apps         []App         `json:"apps"`
-	Roles        []Role        `json:"roles"`
-	Destinations []Destination `json:"destinations"`
+	Environments []Environment `json:"environments,omitempty"`
+	Apps         []App         `json:"apps,omitempty"`
+	Roles        []Role        `json:"roles,omitempty"`
+	Destinations []Destination `json:"destinations,omitempty"`
 	// Imports adopt existing objects into the workspace (import blocks).
-	Imports []Import `json:"imports"`
+	Imports []Import `json:"imports,omitempty"`
 	// Removed stop managing objects without deleting them (removed blocks).
-	Removed []Removed `json:"removed"`
+	Removed []Removed `json:"removed,omitempty"`
 }
 
 // Lifecycle is a block's lifecycle settings.
@@ -49,8 +49,8 @@ type Lifecycle struct {
 type Environment struct {
 	Address        string    `json:"address"`
 	Name           string    `json:"name"`
-	EmailDomains   []string  `json:"email_domains"`
-	CustomSurfaces []string  `json:"custom_surfaces"`
+	EmailDomains   []string  `json:"email_domains,omitempty"`
+	CustomSurfaces []string  `json:"custom_surfaces,omitempty"`
 	Lifecycle      Lifecycle `json:"lifecycle"`
 }
 
@@ -62,8 +62,8 @@ type Role struct {
 	Name                  string            `json:"name"`
 	Description           string            `json:"description"`
 	PoolSize              *int              `json:"pool_size,omitempty"`
-	Attributes            map[string]string `json:"attributes"`
-	IsolationPolicy       map[string]string `json:"isolation_policy"`
+	Attributes            map[string]string `json:"attributes,omitempty"`
+	IsolationPolicy       map[string]string `json:"isolation_policy,omitempty"`
 	QuarantineOnViolation *bool             `json:"quarantine_on_violation,omitempty"`
 	Lifecycle             Lifecycle         `json:"lifecycle"`
 }
@@ -74,11 +74,11 @@ type App struct {
 	Environment string          `json:"environment"`
 	Name        string          `json:"name"`
 	Provider    string          `json:"provider"`
-	Settings    json.RawMessage `json:"settings"`
+	Settings    json.RawMessage `json:"settings,omitempty"`
 	// Secrets are the app's secrets in clear, from env() or file() in
 	// the spec; the server keeps only their sealed values and a keyed
 	// digest of each.
-	Secrets   map[string]string `json:"secrets"`
+	Secrets   map[string]string `json:"secrets,omitempty"`
 	Lifecycle Lifecycle         `json:"lifecycle"`
 }
 
@@ -88,8 +88,8 @@ type Destination struct {
 	Environment  string            `json:"environment"`
 	Name         string            `json:"name"`
 	Kind         string            `json:"kind"`
-	Settings     json.RawMessage   `json:"settings"`
-	Secrets      map[string]string `json:"secrets"`
+	Settings     json.RawMessage   `json:"settings,omitempty"`
+	Secrets      map[string]string `json:"secrets,omitempty"`
 	DistinctID   *string           `json:"distinct_id,omitempty"`
 	SyncInterval *string           `json:"sync_interval,omitempty"`
 	Lifecycle    Lifecycle         `json:"lifecycle"`

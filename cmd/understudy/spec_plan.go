@@ -147,7 +147,11 @@ func (a *app) planProblem(cfg *lang.Config, body []byte, err error) error {
 	}
 	var diags hcl.Diagnostics
 	for _, fe := range *p.Errors {
-		diags = append(diags, cfg.Diagnostic(fe.Field, p.Detail, fe.Detail))
+		summary := p.Detail
+		if parts := strings.SplitN(fe.Field, ".", 3); len(parts) == 3 {
+			summary = "Invalid " + parts[2] + " (" + p.Detail + ")"
+		}
+		diags = append(diags, cfg.Diagnostic(fe.Field, summary, fe.Detail))
 	}
 	if werr := a.printDiagnostics(cfg.Files, diags); werr != nil {
 		return werr

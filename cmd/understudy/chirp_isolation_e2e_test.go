@@ -51,7 +51,7 @@ func newChirpWorld(t *testing.T, policy openapi.IsolationPolicy) chirpWorld {
 	if err := chirp.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	app, err := chirp.New(chirp.Config{DB: pool, WebhookSecret: []byte(chirpSecret), Isolation: iso})
+	app, err := chirp.New(chirp.Config{DB: pool, WebhookSecret: []byte(chirpSecret), Isolation: iso, PasswordCost: chirpPasswordCost})
 	if err != nil {
 		t.Fatal(err)
 	}

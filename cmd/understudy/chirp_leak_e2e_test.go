@@ -29,7 +29,7 @@ func TestPlantedLeakAudit(t *testing.T) {
 	if err := chirp.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	app, err := chirp.New(chirp.Config{DB: pool, WebhookSecret: []byte(chirpSecret), LeakTrending: true})
+	app, err := chirp.New(chirp.Config{DB: pool, WebhookSecret: []byte(chirpSecret), LeakTrending: true, PasswordCost: chirpPasswordCost})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/examples/chirp"
 	"github.com/understudy-dev/understudy/internal/dbtest"
@@ -128,6 +130,10 @@ func TestKilledDuringResetTheAccountIsNotLeasedTwice(t *testing.T) {
 
 const chirpSecret = "chirp-webhook-secret-for-tests"
 
+// chirpPasswordCost is the bcrypt cost of the chirps the tests start: the
+// cheapest, since the default takes a second a hash under the race detector.
+const chirpPasswordCost = bcrypt.MinCost
+
 // startChirp serves chirp, on a database of its own, over HTTP.
 func startChirp(t *testing.T) (*chirp.App, string) {
 	t.Helper()
@@ -135,7 +141,7 @@ func startChirp(t *testing.T) (*chirp.App, string) {
 	if err := chirp.Migrate(context.Background(), pool); err != nil {
 		t.Fatal(err)
 	}
-	app, err := chirp.New(chirp.Config{DB: pool, WebhookSecret: []byte(chirpSecret)})
+	app, err := chirp.New(chirp.Config{DB: pool, WebhookSecret: []byte(chirpSecret), PasswordCost: chirpPasswordCost})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,14 +2,18 @@ package chirp
 
 import (
 	"cmp"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/understudy-dev/understudy/providers/webhook/signature"
 )
@@ -40,19 +44,31 @@ type Config struct {
 	// so real viewers see synthetic users there. SetLeakTrending flips it
 	// on a running App. Defaults to false; never set it in production.
 	LeakTrending bool
+	// PasswordCost is the bcrypt cost of the password hashes chirp stores
+	// (4 to 31). Defaults to bcrypt.DefaultCost (10).
+	PasswordCost int
+	// SessionTTL is how long a sign-in lasts. Defaults to 12 hours.
+	SessionTTL time.Duration
 }
 
 // WithDefaults returns c with its defaults filled in.
 func (c Config) WithDefaults() Config {
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	c.RefPrefix = cmp.Or(c.RefPrefix, "chirp:")
+	c.PasswordCost = cmp.Or(c.PasswordCost, bcrypt.DefaultCost)
+	c.SessionTTL = cmp.Or(c.SessionTTL, 12*time.Hour)
 	return c
 }
 
 // Validate names the first field of c that is not acceptable.
 func (c Config) Validate() error {
-	if c.DB == nil {
+	switch {
+	case c.DB == nil:
 		return errors.New("chirp: Config.DB is required")
+	case c.PasswordCost < bcrypt.MinCost || c.PasswordCost > bcrypt.MaxCost:
+		return fmt.Errorf("chirp: Config.PasswordCost must be between %d and %d", bcrypt.MinCost, bcrypt.MaxCost)
+	case c.SessionTTL < 0:
+		return errors.New("chirp: Config.SessionTTL must not be negative")
 	}
 	return nil
 }
@@ -69,6 +85,10 @@ type App struct {
 	delay  atomic.Int64 // a time.Duration
 	// leakTrending is Config.LeakTrending, flipped by SetLeakTrending.
 	leakTrending atomic.Bool
+	cost         int           // Config.PasswordCost
+	dummyHash    func() []byte // a hash to compare against when no user has the email
+	sessionTTL   time.Duration // Config.SessionTTL
+	now          func() time.Time
 }
 
 // New returns the App configured by cfg.
@@ -77,7 +97,12 @@ func New(cfg Config) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a := &App{db: cfg.DB, secret: cfg.WebhookSecret, log: cfg.Logger, iso: cfg.Isolation, prefix: cfg.RefPrefix}
+	a := &App{db: cfg.DB, secret: cfg.WebhookSecret, log: cfg.Logger, iso: cfg.Isolation, prefix: cfg.RefPrefix,
+		cost: cfg.PasswordCost, sessionTTL: cfg.SessionTTL, now: time.Now}
+	a.dummyHash = sync.OnceValue(func() []byte {
+		h, _ := bcrypt.GenerateFromPassword([]byte(rand.Text()), a.cost) // cannot fail: the cost was validated
+		return h
+	})
 	a.leakTrending.Store(cfg.LeakTrending)
 	return a, nil
 }
@@ -95,6 +120,7 @@ func (a *App) SetDelay(d time.Duration) { a.delay.Store(int64(d)) }
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	a.routes(mux)
+	a.pageRoutes(mux)
 	mux.Handle("/understudy/", a.webhookHandler())
 	return a.faults(mux)
 }

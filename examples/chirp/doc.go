@@ -15,6 +15,19 @@
 // Errors are application/problem+json: {"code", "field", "detail"}, with
 // 400 malformed, 422 invalid, 404 not_found, 409 conflict, 503 unavailable.
 //
+// # Pages
+//
+// A minimal server-rendered site, for people and for browser tests (the
+// Playwright examples sign in to it with a leased account): GET /login and
+// POST /login sign in with email and password (SetPassword, Authenticate),
+// GET / shows the viewer's posts and points, a form to post (POST /posts),
+// their feed and the leaderboard as the viewer sees them, and POST /logout
+// signs out. A session is a random token in an HttpOnly, SameSite=Lax
+// cookie, stored as its SHA-256 (StartSession, SessionUser, EndSession);
+// the forms refuse cross-origin posts. Passwords are bcrypt hashes: a
+// synthetic user signs in with its Understudy account's password, set when
+// it is provisioned and replaced when it is provisioned again.
+//
 // # Isolation
 //
 // Synthetic users (Understudy's accounts) are kept apart from real ones:

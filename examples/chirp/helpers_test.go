@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/understudy-dev/understudy/examples/chirp"
 	"github.com/understudy-dev/understudy/internal/dbtest"
@@ -34,7 +35,9 @@ func newEnv(t *testing.T) *env {
 	if err := chirp.Migrate(t.Context(), pool); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
-	app, err := chirp.New(chirp.Config{DB: pool, WebhookSecret: testSecret})
+	// The cheapest bcrypt cost: hashing at the default cost takes a second
+	// under the race detector.
+	app, err := chirp.New(chirp.Config{DB: pool, WebhookSecret: testSecret, PasswordCost: bcrypt.MinCost})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

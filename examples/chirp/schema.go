@@ -86,6 +86,26 @@ CREATE TABLE IF NOT EXISTS cart_items (
 	PRIMARY KEY (user_id, sku)
 );
 
+-- passwords and sessions serve the sign-in page (pages.go). Like the users
+-- row, they are identity, not state: a snapshot neither captures nor
+-- restores them, so a reset keeps the password and signs no one out. A user
+-- without a passwords row (one who signed up through the API, or was
+-- provisioned without a password) cannot sign in with a password.
+CREATE TABLE IF NOT EXISTS passwords (
+	user_id    bigint PRIMARY KEY REFERENCES users ON DELETE CASCADE,
+	hash       text NOT NULL,
+	updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- A session is a signed-in browser: the SHA-256 of its cookie's token (the
+-- token itself is never stored), whose it is, and until when.
+CREATE TABLE IF NOT EXISTS sessions (
+	token_hash bytea PRIMARY KEY,
+	user_id    bigint NOT NULL REFERENCES users ON DELETE CASCADE,
+	expires_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_user_id_idx ON sessions (user_id);
+
 -- visible_users is THE isolation rule of chirp, and the only place it is
 -- written: every query that shows users to a viewer (leaderboard, feed,
 -- notifications about someone's actions) selects them through it.

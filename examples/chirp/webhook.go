@@ -36,21 +36,32 @@ const (
 
 // ProvisionUser creates the synthetic user of acct, with an empty profile
 // and a score of 0, or finds the one created before for acct.ID, and
-// returns its ref (users.id in decimal). Errors: providers.ErrRefused (an
-// invalid account, or a username or email taken by another user),
-// providers.ErrUnavailable.
+// returns its ref (users.id in decimal). When acct carries a password, the
+// user signs in with it from now on: provisioning again with another
+// password (as Understudy does after rotating it) replaces the old one.
+// Errors: providers.ErrRefused (an invalid account, or a username or email
+// taken by another user), providers.ErrUnavailable.
 func (a *App) ProvisionUser(ctx context.Context, acct providers.Account) (string, error) {
-	if err := validAccount(acct); err != nil {
+	err := validAccount(acct)
+	var hash string
+	if err == nil {
+		hash, err = a.hashPassword(acct.Password)
+	}
+	if err != nil {
 		return "", fmt.Errorf("provisioning account %q: %w: %v", acct.ID, providers.ErrRefused, err)
 	}
 	var id int64
-	err := pgx.BeginFunc(ctx, a.db, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, a.db, func(tx pgx.Tx) error {
 		var inserted bool
 		err := tx.QueryRow(ctx, provisionSQL, acct.Username, acct.Email, acct.DisplayName, acct.ID).Scan(&id, &inserted)
-		if err != nil || !inserted {
+		if err == nil && inserted {
+			err = createUserRows(ctx, tx, id)
+		}
+		if err != nil || hash == "" {
 			return err
 		}
-		return createUserRows(ctx, tx, id)
+		_, err = tx.Exec(ctx, upsertPasswordSQL, id, hash)
+		return err
 	})
 	if err != nil {
 		return "", contractError(err, fmt.Sprintf("provisioning account %q", acct.ID))

@@ -7,11 +7,13 @@ import (
 	"os"
 	osexec "os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/understudy-dev/understudy/examples/chirp"
 	"github.com/understudy-dev/understudy/examples/chirp/chirptest"
@@ -65,11 +67,13 @@ func newChirpProgram(t *testing.T) (providers.App, *chirp.App, *pgxpool.Pool) {
 	if err := chirp.Migrate(t.Context(), pool); err != nil {
 		t.Fatalf("chirp.Migrate: %v", err)
 	}
-	app, err := chirp.New(chirp.Config{DB: pool})
+	app, err := chirp.New(chirp.Config{DB: pool, PasswordCost: bcrypt.MinCost})
 	if err != nil {
 		t.Fatalf("chirp.New: %v", err)
 	}
-	settings, _ := json.Marshal(exec.Settings{Command: []string{chirpExec(t)}, Timeout: "30s"})
+	// The cheapest bcrypt cost: the default takes a second a hash under the race detector.
+	settings, _ := json.Marshal(exec.Settings{Command: []string{chirpExec(t)}, Timeout: "30s",
+		Env: map[string]string{"CHIRP_PASSWORD_COST": strconv.Itoa(bcrypt.MinCost)}})
 	provider, err := exec.Factory(t.Context(), providers.Config{
 		App:      "chirp",
 		Settings: settings,

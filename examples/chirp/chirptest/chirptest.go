@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/understudy-dev/understudy/examples/chirp"
 	"github.com/understudy-dev/understudy/internal/dbtest"
@@ -22,14 +23,16 @@ import (
 // Secret is the webhook signing secret of the chirps New makes.
 var Secret = []byte("chirp-webhook-secret-for-tests")
 
-// New returns chirp on a migrated database of its own, and the pool.
+// New returns chirp on a migrated database of its own, and the pool. It
+// hashes passwords at bcrypt's cheapest cost: the default cost takes a
+// second a hash under the race detector.
 func New(t *testing.T) (*chirp.App, *pgxpool.Pool) {
 	t.Helper()
 	pool := dbtest.NewPool(t)
 	if err := chirp.Migrate(t.Context(), pool); err != nil {
 		t.Fatalf("chirp.Migrate: %v", err)
 	}
-	app, err := chirp.New(chirp.Config{DB: pool, WebhookSecret: Secret})
+	app, err := chirp.New(chirp.Config{DB: pool, WebhookSecret: Secret, PasswordCost: bcrypt.MinCost})
 	if err != nil {
 		t.Fatalf("chirp.New: %v", err)
 	}

@@ -1,7 +1,8 @@
 // Command chirp-exec is chirp's adapter for Understudy's exec provider: it
 // reads one JSON request from stdin, runs it against chirp's database
 // (CHIRP_DATABASE_URL, migrated by chirp) and writes one JSON response to
-// stdout (see chirp.ServeExec for the protocol).
+// stdout (see chirp.ServeExec for the protocol). CHIRP_PASSWORD_COST, when
+// set, is the bcrypt cost of the password hashes it stores.
 //
 // It exits 0 whenever it answered, contract errors included; 1 when it
 // crashed (an unexpected error, printed on stderr); 2 on bad usage.
@@ -12,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -38,7 +40,14 @@ func run(ctx context.Context) int {
 		return 2
 	}
 	defer pool.Close()
-	app, err := chirp.New(chirp.Config{DB: pool})
+	cfg := chirp.Config{DB: pool}
+	if s := os.Getenv("CHIRP_PASSWORD_COST"); s != "" {
+		if cfg.PasswordCost, err = strconv.Atoi(s); err != nil {
+			fmt.Fprintf(os.Stderr, "chirp-exec: CHIRP_PASSWORD_COST: %v\n", err)
+			return 2
+		}
+	}
+	app, err := chirp.New(cfg)
 	if err == nil {
 		err = chirp.ServeExec(ctx, app, os.Stdin, os.Stdout)
 	}

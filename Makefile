@@ -1,12 +1,12 @@
 # Understudy. `make run` serves on development defaults; `make test` runs
 # every check. Both work on a fresh machine with Go and PostgreSQL's
-# binaries installed; `make test` needs Node.js and npm too (see README.md).
+# binaries installed; `make test` needs Node.js, npm and Chromium too (see README.md).
 
 GO      ?= go
 BIN     := bin/understudy
 TESTPG  := .understudy/test-pg
 
-.PHONY: all build run test vet generate check-generated lint-openapi check-alerts bench load clean
+.PHONY: all build run test vet generate check-generated lint-openapi check-alerts playwright-deps bench load clean
 
 all: build
 
@@ -57,6 +57,21 @@ $(LINT_DONE): $(LINT_DIR)/package.json $(LINT_DIR)/package-lock.json
 	cd $(LINT_DIR) && npm ci --ignore-scripts --no-audit --no-fund --prefer-offline
 	@touch $@
 
+## playwright-deps: the Playwright examples' packages (examples/playwright),
+## pinned by its package-lock.json and installed once, with `npm ci`, into
+## examples/playwright/node_modules; again only when the pin changes. No
+## browser is downloaded: the examples run Debian's Chromium (/usr/bin/chromium,
+## or CHROMIUM_PATH). The Go test cmd/understudy TestPlaywrightExamples runs them.
+PW_DIR  := examples/playwright
+PW_DONE := $(PW_DIR)/node_modules/.installed
+
+playwright-deps: $(PW_DONE)
+
+$(PW_DONE): $(PW_DIR)/package.json $(PW_DIR)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "playwright-deps needs Node.js and npm on the PATH: install them (Debian: apt-get install nodejs npm), then run make again"; exit 1; }
+	cd $(PW_DIR) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund --prefer-offline
+	@touch $@
+
 ## check-alerts: the example alerting rules (examples/prometheus) checked and
 ## unit-tested by promtool when it is on the PATH. Without it the target says
 ## so and passes: the Go tests in cmd/understudy check the rules' structure
@@ -75,9 +90,10 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt would change the files above"; exit 1; }
 
 ## test: vet, the generated-code check, the contract lint, the alert rules' check and every test with
-## the race detector, against TEST_DATABASE_URL or, when it is not set, a
-## private PostgreSQL cluster under .understudy/test-pg.
-test: vet check-generated lint-openapi check-alerts build
+## the race detector (the Playwright examples among them), against
+## TEST_DATABASE_URL or, when it is not set, a private PostgreSQL cluster
+## under .understudy/test-pg.
+test: vet check-generated lint-openapi check-alerts playwright-deps build
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  $(GO) test -race -count=1 ./... ; \
 	else \

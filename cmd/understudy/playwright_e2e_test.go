@@ -1,0 +1,250 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/understudy-dev/understudy/examples/chirp"
+	"github.com/understudy-dev/understudy/internal/dbtest"
+	"github.com/understudy-dev/understudy/openapi"
+)
+
+// playwrightDir is the Playwright example package, from this directory.
+const playwrightDir = "../../examples/playwright"
+
+// playwrightTools returns the Playwright CLI and the Chromium binary the
+// examples run with. Without them the test is skipped, saying what is
+// missing, except in CI, where it fails.
+func playwrightTools(t *testing.T) (cli, chromium string) {
+	t.Helper()
+	chromium = cmpOr(os.Getenv("CHROMIUM_PATH"), "/usr/bin/chromium")
+	cli, _ = filepath.Abs(filepath.Join(playwrightDir, "node_modules", ".bin", "playwright"))
+	var missing []string
+	if _, err := exec.LookPath("node"); err != nil {
+		missing = append(missing, "node is not on the PATH (Debian: apt-get install nodejs npm)")
+	}
+	if _, err := os.Stat(cli); err != nil {
+		missing = append(missing, "the Playwright package is not installed (make test installs it: make playwright-deps)")
+	}
+	if _, err := exec.LookPath(chromium); err != nil {
+		missing = append(missing, chromium+" is missing (Debian: apt-get install chromium; or set CHROMIUM_PATH)")
+	}
+	if len(missing) > 0 {
+		msg := "the Playwright examples cannot run: " + strings.Join(missing, "; ")
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return cli, chromium
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// checkIn is what each worker of the examples' workers.spec.ts wrote.
+type checkIn struct {
+	ParallelIndex int    `json:"parallelIndex"`
+	Holder        string `json:"holder"`
+	LeaseID       string `json:"leaseId"`
+	AccountID     string `json:"accountId"`
+}
+
+// TestPlaywrightExamples runs examples/playwright against chirp and a real
+// server: two workers lease buyer accounts (a pool of two) and a seller
+// file leases a seller account, sign in to chirp's pages, post and read the
+// leaderboard. Every account was dirtied after its baseline was captured,
+// so the examples' baseline checks pass only because each lease reset it.
+func TestPlaywrightExamples(t *testing.T) {
+	t.Parallel()
+	cli, chromium := playwrightTools(t)
+	ctx := context.Background()
+	s := startServer(t, serverOptions{})
+	admin := s.client(t, s.Admin)
+
+	pool := dbtest.NewPool(t)
+	if err := chirp.Migrate(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	app, err := chirp.New(chirp.Config{DB: pool, WebhookSecret: []byte(chirpSecret), PasswordCost: chirpPasswordCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(app.Handler())
+	t.Cleanup(srv.Close)
+
+	if r, err := admin.CreateEnvironmentWithResponse(ctx, openapi.EnvironmentCreate{Name: "production", EmailDomains: []string{"qa.example.test"}}); err != nil || r.StatusCode() != 201 {
+		t.Fatalf("environment: %v", err)
+	}
+	if r, err := admin.AttachAppWithResponse(ctx, "production", openapi.AppAttach{Name: "chirp", Provider: "webhook",
+		Settings: &map[string]any{"base_url": srv.URL + "/understudy"}, Secrets: &map[string]string{"signing_secret": chirpSecret}}); err != nil || r.StatusCode() != 201 {
+		t.Fatalf("attach: %v %s", err, r.Body)
+	}
+	for role, size := range map[string]int{"buyer": 2, "seller": 1} {
+		if r, err := admin.CreateRoleWithResponse(ctx, "production", openapi.RoleCreate{Name: role, PoolSize: new(size)}); err != nil || r.StatusCode() != 201 {
+			t.Fatalf("role %s: %v %s", role, err, r.Body)
+		}
+	}
+	waitAccountsReady(t, admin, 3)
+	// Dirty every account after its baseline was captured: a post and its
+	// points, which the examples expect a lease to have reset.
+	for _, id := range provisionedChirpUsers(t, pool, 3) {
+		if _, err := app.Post(ctx, id, "left over from an earlier run"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	realUser := chirpUser(t, app, "rosa_real")
+	if err := app.AddPoints(ctx, realUser, 1000); err != nil {
+		t.Fatal(err)
+	}
+
+	runID := "go-test-" + time.Now().UTC().Format("150405.000000")
+	outDir := t.TempDir()
+	out := runPlaywright(t, cli, []string{
+		"UNDERSTUDY_URL=" + s.URL, "UNDERSTUDY_TOKEN=" + s.Runner, "UNDERSTUDY_RUN_ID=" + runID,
+		"UNDERSTUDY_ENVIRONMENT=production", "UNDERSTUDY_ROLE=buyer", "UNDERSTUDY_E2E_DIR=" + outDir,
+		"CHIRP_URL=" + srv.URL, "CHIRP_REAL_USERNAME=rosa_real", "CHROMIUM_PATH=" + chromium, "PLAYWRIGHT_WORKERS=2",
+	})
+	if os.Getenv("PLAYWRIGHT_SHOW") != "" {
+		t.Log(out)
+	}
+	if strings.Contains(out, s.Runner) {
+		t.Error("the Playwright output shows the runner token")
+	}
+	if strings.Contains(out, " skipped") || strings.Contains(out, " flaky") {
+		t.Errorf("some Playwright examples were skipped or flaky:\n%s", out)
+	}
+
+	checkIns := readCheckIns(t, outDir)
+	if len(checkIns) != 2 || checkIns[0].ParallelIndex == checkIns[1].ParallelIndex ||
+		checkIns[0].AccountID == checkIns[1].AccountID || checkIns[0].LeaseID == checkIns[1].LeaseID {
+		t.Fatalf("the two workers' check-ins = %+v, want two workers on two accounts", checkIns)
+	}
+	for _, c := range checkIns {
+		if !strings.HasPrefix(c.Holder, runID+" worker ") {
+			t.Errorf("holder %q, want %q", c.Holder, runID+" worker <n>")
+		}
+	}
+	checkLeasesOfRun(t, admin, runID)
+}
+
+// waitAccountsReady waits until n accounts are ready (their baselines
+// captured).
+func waitAccountsReady(t *testing.T, admin *openapi.ClientWithResponses, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		r, err := admin.ListAccountsWithResponse(context.Background(), &openapi.ListAccountsParams{Status: new(openapi.AccountStatusReady)})
+		if err != nil || r.JSON200 == nil {
+			t.Fatalf("listing accounts: %v", err)
+		}
+		if len(r.JSON200.Items) == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d accounts ready after 30s, want %d", len(r.JSON200.Items), n)
+		}
+	}
+}
+
+// runPlaywright runs the examples with env and fails, showing their
+// output, unless they pass. It returns the output.
+func runPlaywright(t *testing.T, cli string, env []string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, cli, "test")
+	cmd.Dir = playwrightDir
+	cmd.Env = append(os.Environ(), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	t.Logf("Playwright ran for %s", time.Since(start).Round(time.Millisecond))
+	if err != nil {
+		t.Fatalf("npx playwright test: %v\n%s", err, out.String())
+	}
+	return out.String()
+}
+
+// readCheckIns reads the files the check-ins wrote.
+func readCheckIns(t *testing.T, dir string) []checkIn {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "check-in-*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []checkIn
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c checkIn
+		if err := json.Unmarshal(b, &c); err != nil {
+			t.Fatalf("%s: %v", filepath.Base(f), err)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// checkLeasesOfRun checks, from the server's records, that every lease the
+// run took was released, and that no two of its leases held one account
+// at the same time.
+func checkLeasesOfRun(t *testing.T, admin *openapi.ClientWithResponses, runID string) {
+	t.Helper()
+	r, err := admin.ListLeasesWithResponse(context.Background(), &openapi.ListLeasesParams{All: new(true)})
+	if err != nil || r.JSON200 == nil {
+		t.Fatalf("listing leases: %v", err)
+	}
+	var ours []openapi.Lease
+	roles := map[string]int{}
+	for _, l := range r.JSON200.Items {
+		if !strings.HasPrefix(l.Holder, runID+" worker ") {
+			t.Errorf("lease %s is held by %q, not by a worker of run %s", l.Id, l.Holder, runID)
+			continue
+		}
+		if l.Status != openapi.LeaseStatusReleased || l.EndedAt == nil {
+			t.Errorf("lease %s (%s) is %s after the run, want released", l.Id, l.Holder, l.Status)
+		}
+		ours = append(ours, l)
+		roles[l.Role]++
+	}
+	if roles["buyer"] < 2 || roles["seller"] < 1 {
+		t.Errorf("the run took leases %v, want at least two buyer leases and a seller lease", roles)
+	}
+	for i, a := range ours {
+		for _, b := range ours[i+1:] {
+			if a.AccountId == b.AccountId && overlap(a, b) {
+				t.Errorf("leases %s (%s) and %s (%s) held account %s at the same time", a.Id, a.Holder, b.Id, b.Holder, a.AccountId)
+			}
+		}
+	}
+	active, err := admin.ListLeasesWithResponse(context.Background(), &openapi.ListLeasesParams{})
+	if err != nil || active.JSON200 == nil {
+		t.Fatalf("listing active leases: %v", err)
+	}
+	if n := len(active.JSON200.Items); n != 0 {
+		t.Errorf("%d leases are still active after the run", n)
+	}
+}
+
+// overlap reports whether two ended leases were held at the same time.
+func overlap(a, b openapi.Lease) bool {
+	if a.EndedAt == nil || b.EndedAt == nil {
+		return true
+	}
+	return a.AcquiredAt.Before(*b.EndedAt) && b.AcquiredAt.Before(*a.EndedAt)
+}

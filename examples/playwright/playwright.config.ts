@@ -1,0 +1,41 @@
+import { defineConfig, devices } from '@playwright/test';
+import { ensureRunId } from './src/fixture';
+
+// One run id for every worker of this run: the lease holders read
+// "<run id> worker <n>".
+ensureRunId();
+
+// The browser: Debian's Chromium by default. Set CHROMIUM_PATH to another
+// binary, or to "" for the browser `npx playwright install chromium` brings.
+const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export default defineConfig({
+  testDir: './tests',
+  // Each worker leases one account: keep workers at most the role's pool size.
+  workers: Number(process.env.PLAYWRIGHT_WORKERS || 2),
+  fullyParallel: false,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  timeout: 30_000,
+  expect: { timeout: 5_000 },
+  reporter: [['list']],
+  use: {
+    ...devices['Desktop Chrome'],
+    baseURL: process.env.CHIRP_URL || 'http://127.0.0.1:8090',
+    // Traces record what was typed, passwords included: keep them off.
+    trace: 'off',
+    screenshot: 'only-on-failure',
+    launchOptions: {
+      executablePath: chromium || undefined,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+  },
+});

@@ -1,0 +1,25 @@
+// Steps in chirp, the example app, shared by the example tests.
+
+import type { Page } from '@playwright/test';
+import { expect, type UnderstudyAccount } from '../src/fixture';
+
+/** Signs in to chirp with the leased account's email and password. */
+export async function signIn(page: Page, account: UnderstudyAccount): Promise<void> {
+  await page.goto('/login');
+  await page.getByLabel('Email').fill(account.email);
+  await page.getByLabel('Password').fill(account.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByTestId('viewer')).toHaveText(`Signed in as @${account.username}`);
+}
+
+/** Posts body from the home page. */
+export async function post(page: Page, body: string): Promise<void> {
+  await page.getByLabel("What's happening?").fill(body);
+  await page.getByRole('button', { name: 'Post' }).click();
+  await expect(page.getByTestId('feed-post').first().getByTestId('post-body')).toHaveText(body);
+}
+
+/** The leaderboard row of the user with this chirp ref. */
+export function leaderboardRow(page: Page, ref: string) {
+  return page.getByTestId('leaderboard').locator(`[data-testid="leaderboard-entry"][data-user-id="${ref}"]`);
+}

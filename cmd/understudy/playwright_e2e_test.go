@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/understudy-dev/understudy/examples/chirp"
-	"github.com/understudy-dev/understudy/internal/dbtest"
 	"github.com/understudy-dev/understudy/openapi"
 )
 
@@ -71,36 +68,11 @@ func TestPlaywrightExamples(t *testing.T) {
 	t.Parallel()
 	cli, chromium := playwrightTools(t)
 	ctx := context.Background()
-	s := startServer(t, serverOptions{})
-	admin := s.client(t, s.Admin)
-
-	pool := dbtest.NewPool(t)
-	if err := chirp.Migrate(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
-	app, err := chirp.New(chirp.Config{DB: pool, WebhookSecret: []byte(chirpSecret), PasswordCost: chirpPasswordCost})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(app.Handler())
-	t.Cleanup(srv.Close)
-
-	if r, err := admin.CreateEnvironmentWithResponse(ctx, openapi.EnvironmentCreate{Name: "production", EmailDomains: []string{"qa.example.test"}}); err != nil || r.StatusCode() != 201 {
-		t.Fatalf("environment: %v", err)
-	}
-	if r, err := admin.AttachAppWithResponse(ctx, "production", openapi.AppAttach{Name: "chirp", Provider: "webhook",
-		Settings: &map[string]any{"base_url": srv.URL + "/understudy"}, Secrets: &map[string]string{"signing_secret": chirpSecret}}); err != nil || r.StatusCode() != 201 {
-		t.Fatalf("attach: %v %s", err, r.Body)
-	}
-	for role, size := range map[string]int{"buyer": 2, "seller": 1} {
-		if r, err := admin.CreateRoleWithResponse(ctx, "production", openapi.RoleCreate{Name: role, PoolSize: new(size)}); err != nil || r.StatusCode() != 201 {
-			t.Fatalf("role %s: %v %s", role, err, r.Body)
-		}
-	}
-	waitAccountsReady(t, admin, 3)
+	site := newChirpSite(t, map[string]int{"buyer": 2, "seller": 1})
+	s, admin, app := site.s, site.admin, site.app
 	// Dirty every account after its baseline was captured: a post and its
 	// points, which the examples expect a lease to have reset.
-	for _, id := range provisionedChirpUsers(t, pool, 3) {
+	for _, id := range provisionedChirpUsers(t, site.pool, 3) {
 		if _, err := app.Post(ctx, id, "left over from an earlier run"); err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +87,7 @@ func TestPlaywrightExamples(t *testing.T) {
 	out := runPlaywright(t, cli, []string{
 		"UNDERSTUDY_URL=" + s.URL, "UNDERSTUDY_TOKEN=" + s.Runner, "UNDERSTUDY_RUN_ID=" + runID,
 		"UNDERSTUDY_ENVIRONMENT=production", "UNDERSTUDY_ROLE=buyer", "UNDERSTUDY_E2E_DIR=" + outDir,
-		"CHIRP_URL=" + srv.URL, "CHIRP_REAL_USERNAME=rosa_real", "CHROMIUM_PATH=" + chromium, "PLAYWRIGHT_WORKERS=2",
+		"CHIRP_URL=" + site.url, "CHIRP_REAL_USERNAME=rosa_real", "CHROMIUM_PATH=" + chromium, "PLAYWRIGHT_WORKERS=2",
 	})
 	if os.Getenv("PLAYWRIGHT_SHOW") != "" {
 		t.Log(out)
@@ -138,24 +110,6 @@ func TestPlaywrightExamples(t *testing.T) {
 		}
 	}
 	checkLeasesOfRun(t, admin, runID)
-}
-
-// waitAccountsReady waits until n accounts are ready (their baselines
-// captured).
-func waitAccountsReady(t *testing.T, admin *openapi.ClientWithResponses, n int) {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		r, err := admin.ListAccountsWithResponse(context.Background(), &openapi.ListAccountsParams{Status: new(openapi.AccountStatusReady)})
-		if err != nil || r.JSON200 == nil {
-			t.Fatalf("listing accounts: %v", err)
-		}
-		if len(r.JSON200.Items) == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d accounts ready after 30s, want %d", len(r.JSON200.Items), n)
-		}
-	}
 }
 
 // runPlaywright runs the examples with env and fails, showing their

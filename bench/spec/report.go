@@ -164,6 +164,10 @@ func (r Report) Write(w io.Writer, format string) error {
 		return err
 	}
 	fmt.Fprintln(w, "CPU of the repeated commands: medians; the server's and PostgreSQL's are counted in ticks of 10 ms")
+	if r.Apply.PostgresCPU >= 0 && r.Direct.PostgresCPU >= 0 {
+		fmt.Fprintf(w, "first apply / its baseline: wall %.2f×, server + PostgreSQL CPU %.2f×\n",
+			ratio(r.Apply.Wall, r.Direct.Wall), ratio(r.Apply.ServerCPU+r.Apply.PostgresCPU, r.Direct.ServerCPU+r.Direct.PostgresCPU))
+	}
 	fmt.Fprintln(w)
 	return phase.WriteChecks(w, r.Checks, 96)
 }

@@ -70,6 +70,8 @@ func TestChecks(t *testing.T) {
 	r := Report{Config: Config{Roles: 100, Pool: 100, Bin: "bin/understudy"}, Accounts: 10_000,
 		Apply: secondsOf(31)[0], Direct: secondsOf(20)[0],
 		Plans: secondsOf(0.9, 1.5, 0.5), Lists: secondsOf(0.1, 0.3, 0.2)}
+	r.Apply.ServerCPU, r.Apply.PostgresCPU = phase.Latency(4*time.Second), phase.Latency(8*time.Second)
+	r.Direct.ServerCPU, r.Direct.PostgresCPU = phase.Latency(5*time.Second), phase.Latency(5*time.Second)
 	r.Checks = r.check()
 	if len(r.Checks) != 2 {
 		t.Fatalf("checks = %+v, want two", r.Checks)
@@ -85,7 +87,7 @@ func TestChecks(t *testing.T) {
 	if err := r.Write(&out, "text"); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"0.500 / 0.900 / 1.500 s", "(target < 30 s)", "MISS\n", "PASS\n"} {
+	for _, want := range []string{"0.500 / 0.900 / 1.500 s", "(target < 30 s)", "MISS\n", "PASS\n", "wall 1.55×, server + PostgreSQL CPU 1.20×"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("text report lacks %q:\n%s", want, out.String())
 		}

@@ -103,8 +103,9 @@ func TestKilledDuringResetTheAccountIsNotLeasedTwice(t *testing.T) {
 	}
 	waitReady(t, s, "production")
 
-	app.SetDelay(10 * time.Second)                                                                              // the restore will be in flight when the server dies
-	req := openapi.LeaseRequest{Environment: "production", Role: "buyer", Holder: "doomed", TtlSeconds: new(6)} // long enough to outlive a restart on a loaded machine
+	app.SetDelay(10 * time.Second) // the restore will be in flight when the server dies
+	// The lease lives long enough to outlive a restart on a loaded machine.
+	req := openapi.LeaseRequest{Environment: "production", Role: "buyer", Holder: "doomed", TtlSeconds: new(6)}
 	go func() { _, _ = s.client(t, s.Runner).AcquireLeaseWithResponse(ctx, nil, req) }()
 	// Kill the server once the lease is acquiring (its restore is held by
 	// the app's delay), however slow the machine is today.

@@ -174,4 +174,3 @@ func waitFor(t *testing.T, what string, check func() bool) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
-

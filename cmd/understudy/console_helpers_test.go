@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/understudy-dev/understudy/internal/dbtest"
 	"github.com/understudy-dev/understudy/openapi"
 	"github.com/understudy-dev/understudy/tagging/posthog/posthogtest"
 )
@@ -143,4 +144,10 @@ func (b *browser) cookie(name string) string {
 		}
 	}
 	return ""
+}
+
+// withProxy returns the URL of a new test database reached through proxy.
+func withProxy(t *testing.T, proxy *dbProxy) string {
+	t.Helper()
+	return dbtest.WithHost(t, dbtest.NewDatabase(t), "127.0.0.1", proxy.port())
 }

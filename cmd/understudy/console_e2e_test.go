@@ -25,7 +25,7 @@ func TestConsoleSignInRefusesWrongAndRevokedTokens(t *testing.T) {
 	revokeToken(t, s, "gone")
 	for _, c := range []struct {
 		token, want string
-		status    int
+		status      int
 	}{
 		{"ust_wrong", "not valid, or it was revoked", http.StatusUnauthorized},
 		{revoked, "not valid, or it was revoked", http.StatusUnauthorized},

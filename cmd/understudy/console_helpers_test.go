@@ -84,8 +84,14 @@ type browser struct {
 
 func newBrowser(t *testing.T, s *testServer) *browser {
 	t.Helper()
+	return newBrowserAt(t, s.URL)
+}
+
+// newBrowserAt is newBrowser for the server at base.
+func newBrowserAt(t *testing.T, base string) *browser {
+	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, base: s.URL, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+	return &browser{t: t, base: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}}
 }

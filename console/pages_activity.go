@@ -9,6 +9,7 @@ import (
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/isolation"
+	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/tagging"
 )
 
@@ -17,6 +18,10 @@ import (
 func (c *Console) leasesPage(w http.ResponseWriter, r *http.Request, s session) {
 	c.showLeases(w, r, s, "leases", http.StatusOK, doneFlash(r))
 }
+
+// maxLeasesShown bounds the leases page, so that it stays quick with
+// thousands of open leases; the CLI lists them all.
+const maxLeasesShown = 100
 
 // leasesTable is the leases page's table alone, for its refresh.
 func (c *Console) leasesTable(w http.ResponseWriter, r *http.Request, s session) {
@@ -30,7 +35,11 @@ func (c *Console) showLeases(w http.ResponseWriter, r *http.Request, s session, 
 		return
 	}
 	p := pageFor(s, "Leases", "leases")
-	p.Flash, p.Data = fl, list
+	p.Flash = fl
+	p.Data = struct {
+		Leases []lease.Lease
+		Total  int
+	}{list[:min(len(list), maxLeasesShown)], len(list)}
 	c.render(w, r, status, name, p)
 }
 

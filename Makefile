@@ -1,6 +1,7 @@
 # Understudy. `make run` serves on development defaults; `make test` runs
 # every check. Both work on a fresh machine with Go and PostgreSQL's
-# binaries installed; `make test` needs Node.js and npm too (see README.md).
+# binaries installed; `make test` needs Node.js and npm too, and Chromium for
+# the web console's browser tests (see README.md).
 
 GO      ?= go
 BIN     := bin/understudy

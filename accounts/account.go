@@ -73,7 +73,9 @@ type AccountFilter struct {
 	Role           string
 	Status         Status
 	IncludeRetired bool
-	// Offset and Limit page through the list. Limit defaults to 100, at most 1000.
+	// Offset and Limit page through the list. Limit defaults to 100, at
+	// most MaxPage+1: one row past a full page tells a caller whether
+	// a next page exists.
 	Offset, Limit int
 }
 
@@ -136,6 +138,9 @@ WHERE ($1 = '' OR e.name = $1) AND ($2 = '' OR r.name = $2)
 ORDER BY e.name, r.name, a.slot, a.generation
 OFFSET $5 LIMIT $6`
 
+// MaxPage is the largest page of accounts a client may ask for.
+const MaxPage = 1000
+
 // ListAccounts returns the accounts matching f, by environment, role, slot.
 // Errors: EINVALID (status), ENOTFOUND (a named environment or role).
 func (s *Service) ListAccounts(ctx context.Context, f AccountFilter) ([]Account, error) {
@@ -145,7 +150,7 @@ func (s *Service) ListAccounts(ctx context.Context, f AccountFilter) ([]Account,
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	f.Limit, f.Offset = min(f.Limit, 1000), max(f.Offset, 0)
+	f.Limit, f.Offset = min(f.Limit, MaxPage+1), max(f.Offset, 0)
 	switch {
 	case f.Role != "" && f.Environment != "":
 		if _, err := s.GetRole(ctx, f.Environment, f.Role); err != nil {

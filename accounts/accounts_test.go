@@ -3,6 +3,7 @@ package accounts_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
@@ -326,5 +327,22 @@ func TestAccountsCarryTheirTags(t *testing.T) {
 	got, _ := f.svc.GetAccount(f.ctx, a.ID)
 	if !maps.Equal(got.Tags, want) {
 		t.Fatalf("GetAccount tags = %v", got.Tags)
+	}
+}
+
+// A caller asking for a full page and one more row gets them, so a page of
+// MaxPage accounts can say whether another follows.
+func TestListAccountsReturnsOneRowPastAFullPage(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOptions{})
+	f.env(t, "production")
+	for i := range accounts.MaxPage/100 + 1 {
+		if _, err := f.svc.CreateRole(f.ctx, "production", fmt.Sprintf("role-%02d", i), accounts.RoleChange{PoolSize: new(100)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, err := f.svc.ListAccounts(f.ctx, accounts.AccountFilter{Environment: "production", Limit: accounts.MaxPage + 1})
+	if err != nil || len(list) != accounts.MaxPage+1 {
+		t.Fatalf("got %d accounts (%v), want %d", len(list), err, accounts.MaxPage+1)
 	}
 }

@@ -187,8 +187,8 @@ func (s *Server) ListAccounts(c echo.Context, p ListAccountsParams) error {
 	if p.Limit != nil {
 		f.Limit = *p.Limit
 	}
-	limit := f.Limit
-	f.Limit++ // one more tells whether a next page exists
+	limit := min(f.Limit, accounts.MaxPage)
+	f.Limit = limit + 1 // one more tells whether a next page exists
 	list, err := s.accounts.ListAccounts(c.Request().Context(), f)
 	if err != nil {
 		return err

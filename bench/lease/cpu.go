@@ -81,20 +81,3 @@ func readCPU() cpuTimes {
 	t.ok = true
 	return t
 }
-
-// loadAverage returns the 1-minute load average from /proc/loadavg, or -1.
-func loadAverage() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return -1
-	}
-	f := bytes.Fields(b)
-	if len(f) == 0 {
-		return -1
-	}
-	v, err := strconv.ParseFloat(string(f[0]), 64)
-	if err != nil {
-		return -1
-	}
-	return v
-}

@@ -41,7 +41,7 @@ func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, e
 	if r.pgbench, err = findPgbench(cfg.Pgbench); err != nil {
 		return Report{}, err
 	}
-	load := loadAverage()
+	load := stack.LoadAverage()
 	var dbs [3]*stack.Scratch // Understudy's, pgbench's, chirp's
 	defer func() {
 		for _, db := range dbs {

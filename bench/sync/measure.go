@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -132,11 +131,11 @@ func (s syncer) run(ctx context.Context) (Sync, error) {
 	if err := resetPeak(s.pid); err != nil {
 		return Sync{}, fmt.Errorf("resetting the server's peak RSS: %w", err)
 	}
-	cpu0, err := readCPU(s.pid)
+	cpu0, err := stack.ProcessCPU(s.pid)
 	if err != nil {
 		return Sync{}, err
 	}
-	self0, err := readCPU(os.Getpid())
+	self0, err := stack.ProcessCPU(os.Getpid())
 	if err != nil {
 		return Sync{}, err
 	}
@@ -149,11 +148,11 @@ func (s syncer) run(ctx context.Context) (Sync, error) {
 	if err != nil {
 		return out, err
 	}
-	cpu1, err := readCPU(s.pid)
+	cpu1, err := stack.ProcessCPU(s.pid)
 	if err != nil {
 		return out, err
 	}
-	self1, err := readCPU(os.Getpid())
+	self1, err := stack.ProcessCPU(os.Getpid())
 	if err != nil {
 		return out, err
 	}
@@ -192,39 +191,4 @@ func (s syncer) post(ctx context.Context) (syncRun, error) {
 	}
 	var r syncRun
 	return r, json.Unmarshal(raw, &r)
-}
-
-// clockTick is USER_HZ, the unit of /proc/<pid>/stat's CPU times (100 on
-// every Linux the driver runs on).
-const clockTick = 100
-
-// readCPU returns pid's user+system CPU time from /proc/<pid>/stat.
-func readCPU(pid int) (time.Duration, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, fmt.Errorf("reading the server's CPU time: %w", err)
-	}
-	return parseStat(string(raw))
-}
-
-// parseStat reads utime and stime (fields 14 and 15) of a /proc/<pid>/stat
-// line; the command name, in parentheses, may hold spaces.
-func parseStat(line string) (time.Duration, error) {
-	i := strings.LastIndexByte(line, ')')
-	if i < 0 {
-		return 0, errors.New("/proc stat has no command name")
-	}
-	f := strings.Fields(line[i+1:]) // f[0] is field 3 (state)
-	if len(f) < 13 {
-		return 0, errors.New("/proc stat is too short")
-	}
-	var ticks int64
-	for _, s := range f[11:13] {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("/proc stat: %w", err)
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * time.Second / clockTick, nil
 }

@@ -19,16 +19,6 @@ func TestParseStatus(t *testing.T) {
 	}
 }
 
-func TestParseStat(t *testing.T) {
-	t.Parallel()
-	// The command holds a space and a parenthesis; utime 250, stime 50.
-	line := "4242 (under (stu) dy) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 9 0 1000 0 0"
-	d, err := parseStat(line)
-	if err != nil || d != 3*time.Second {
-		t.Fatalf("parseStat = %s, %v; want 3s", d, err)
-	}
-}
-
 func TestChecks(t *testing.T) {
 	t.Parallel()
 	r := Report{Second: Sync{Duration: 2500 * time.Millisecond, Peak: 300 << 10, After: Memory{RSS: 100 << 10}}}

@@ -104,7 +104,17 @@ func TestKilledDuringResetTheAccountIsNotLeasedTwice(t *testing.T) {
 	app.SetDelay(10 * time.Second) // the restore will be in flight when the server dies
 	req := openapi.LeaseRequest{Environment: "production", Role: "buyer", Holder: "doomed", TtlSeconds: new(1)}
 	go func() { _, _ = s.client(t, s.Runner).AcquireLeaseWithResponse(ctx, nil, req) }()
-	time.Sleep(700 * time.Millisecond)
+	// Kill the server once the lease is acquiring (its restore is held by
+	// the app's delay), however slow the machine is today.
+	for deadline := time.Now().Add(8 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		open, _ := s.client(t, s.Runner).ListLeasesWithResponse(ctx, &openapi.ListLeasesParams{})
+		if open != nil && open.JSON200 != nil && len(open.JSON200.Items) == 1 && open.JSON200.Items[0].Status == openapi.LeaseStatusAcquiring {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the lease never started acquiring")
+		}
+	}
 	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

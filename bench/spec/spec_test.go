@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/understudy-dev/understudy/bench/internal/phase"
+	"github.com/understudy-dev/understudy/spec/lang"
+)
+
+// TestWriteSpec loads the written spec with the CLI's own language: one
+// environment and the roles, each with its pool, in understudy fmt's form.
+func TestWriteSpec(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := writeSpec(dir, 12, 7); err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags := lang.Load(dir, lang.Options{Getenv: func(string) string { return "" }})
+	if diags.HasErrors() {
+		t.Fatalf("lang.Load: %v", diags)
+	}
+	d := cfg.Desired
+	if len(d.Environments) != 1 || d.Environments[0].Name != "bench" || !slices.Equal(d.Environments[0].EmailDomains, []string{"qa.example.test"}) {
+		t.Errorf("environments = %+v, want bench with qa.example.test", d.Environments)
+	}
+	if len(d.Roles) != 12 || len(d.Apps) != 0 {
+		t.Fatalf("%d roles and %d apps, want 12 and none", len(d.Roles), len(d.Apps))
+	}
+	for i, r := range d.Roles {
+		want := roleName(i + 1)
+		if r.Name != want || r.Address != "role."+want || r.Environment != "bench" || r.PoolSize == nil || *r.PoolSize != 7 {
+			t.Errorf("role %d = %+v (pool %v), want %s in bench with pool 7", i, r, r.PoolSize, want)
+		}
+	}
+	for name, src := range specFiles(12, 7) {
+		if got, diags := lang.Format([]byte(src), name); diags.HasErrors() || string(got) != src {
+			t.Errorf("%s is not as understudy fmt leaves it (%v):\n%s", name, diags, got)
+		}
+	}
+	if roleName(100) != "r100" || roleName(7) != "r007" {
+		t.Errorf("roleName(100), roleName(7) = %s, %s; want r100, r007", roleName(100), roleName(7))
+	}
+}
+
+func secondsOf(s ...float64) []Timed {
+	out := make([]Timed, len(s))
+	for i, v := range s {
+		out[i] = Timed{Wall: phase.Latency(time.Duration(v * float64(time.Second)))}
+	}
+	return out
+}
+
+func TestSpreadOf(t *testing.T) {
+	t.Parallel()
+	s := spreadOf(secondsOf(0.4, 0.1, 0.3, 0.2), wall)
+	if seconds(s.Min) != 0.1 || seconds(s.Median) != 0.2 || seconds(s.Max) != 0.4 {
+		t.Errorf("spread of 0.4, 0.1, 0.3, 0.2 = %+v; want 0.1, 0.2 (the lower middle), 0.4", s)
+	}
+	if s := spreadOf(nil, wall); s != (Spread{}) {
+		t.Errorf("spread of no runs = %+v, want zero", s)
+	}
+}
+
+func TestChecks(t *testing.T) {
+	t.Parallel()
+	r := Report{Config: Config{Roles: 100, Pool: 100, Bin: "bin/understudy"}, Accounts: 10_000,
+		Apply: secondsOf(31)[0], Direct: secondsOf(20)[0],
+		Plans: secondsOf(0.9, 1.5, 0.5), Lists: secondsOf(0.1, 0.3, 0.2)}
+	r.Apply.ServerCPU, r.Apply.PostgresCPU = phase.Latency(4*time.Second), phase.Latency(8*time.Second)
+	r.Direct.ServerCPU, r.Direct.PostgresCPU = phase.Latency(5*time.Second), phase.Latency(5*time.Second)
+	r.Checks = r.check()
+	if len(r.Checks) != 2 {
+		t.Fatalf("checks = %+v, want two", r.Checks)
+	}
+	apply, plan := r.Checks[0], r.Checks[1]
+	if apply.Pass || apply.Measured != 31 || !strings.Contains(apply.Summary, "ratio 1.55×") {
+		t.Errorf("apply check = %+v; want a MISS at 31 s, ratio 1.55× of the 20 s baseline", apply)
+	}
+	if !plan.Pass || plan.Measured != 0.9 || !strings.Contains(plan.Summary, "ratio 4.50×") {
+		t.Errorf("plan check = %+v; want a PASS on the median 0.9 s, ratio 4.50× of the 0.2 s median list", plan)
+	}
+	var out bytes.Buffer
+	if err := r.Write(&out, "text"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"0.500 / 0.900 / 1.500 s", "(target < 30 s)", "MISS\n", "PASS\n", "wall 1.55×, server + PostgreSQL CPU 1.20×"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("text report lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if err := r.Write(&out, "json"); err != nil || !strings.Contains(out.String(), `"median_ms": 900`) || strings.Contains(out.String(), "DatabaseURL") {
+		t.Errorf("json report = %s, %v; want the plans' median in ms and no database URL", out.String(), err)
+	}
+}
+
+func TestCLIEnv(t *testing.T) {
+	t.Parallel()
+	c := cli{url: "http://127.0.0.1:1", token: "secret"}
+	got := c.env([]string{"HOME=/root", "UNDERSTUDY_WORKSPACE=other", "UNDERSTUDY_VAR_pool_size=3", "UNDERSTUDY_URL=http://elsewhere"})
+	want := []string{"HOME=/root", "UNDERSTUDY_URL=http://127.0.0.1:1", "UNDERSTUDY_TOKEN=secret"}
+	if !slices.Equal(got, want) {
+		t.Errorf("env = %q, want %q", got, want)
+	}
+}
+
+func TestParseConfig(t *testing.T) {
+	t.Parallel()
+	var stderr bytes.Buffer
+	c, err := parseConfig(nil, func(string) string { return "postgres://x/y" }, &stderr)
+	if err != nil || c.Roles != 100 || c.Pool != 100 || c.Plans != 7 || c.Bin != "bin/understudy" || c.Output != "text" {
+		t.Fatalf("defaults = %+v, %v", c, err)
+	}
+	_, err = parseConfig([]string{"-pool", "101", "-roles", "1000"}, func(string) string { return "" }, &stderr)
+	for _, field := range []string{"TEST_DATABASE_URL", "-pool", "-roles"} {
+		if err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("bad config error = %v, want %s named", err, field)
+		}
+	}
+}
+
+func TestSince(t *testing.T) {
+	t.Parallel()
+	s := time.Second
+	r0 := reading{server: 2 * s, backends: map[int]time.Duration{10: s, 11: 3 * s}}
+	r1 := reading{server: 5 * s, backends: map[int]time.Duration{10: 4 * s, 12: 2 * s}} // 11 exited, 12 is new
+	server, pg := since(r0, r1)
+	if time.Duration(server) != 3*s || time.Duration(pg) != 5*s {
+		t.Errorf("since = %s, %s; want 3 s of the server, 5 s of backends (3 s of 10, all 2 s of the new 12)", server, pg)
+	}
+	if _, pg := since(reading{server: s}, r1); pg != -1 {
+		t.Errorf("since without the backends = %s, want -1 (unknown)", pg)
+	}
+}

@@ -141,7 +141,12 @@ func (c *Console) actOnAccount(w http.ResponseWriter, r *http.Request, s session
 		_, err = c.cfg.Accounts.RetireAccount(r.Context(), a.ID)
 	}
 	if err != nil {
-		c.showAccount(w, r, s, a.ID, statusOf[understudy.ErrorCode(err)], outcome(err))
+		fl := outcome(err)
+		if action == "reset" && understudy.ErrorCode(err) != understudy.ECONFLICT {
+			// The reset reached the apps and failed there: the account is failed now.
+			fl.Text = "The reset failed: " + understudy.ErrorMessage(err)
+		}
+		c.showAccount(w, r, s, a.ID, statusOf[understudy.ErrorCode(err)], fl)
 		return
 	}
 	done(w, r, Prefix+"accounts/"+a.ID, action)

@@ -61,8 +61,15 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Fatalf("an expired session shows %q", got)
 	}
 	// A session whose token is revoked: the same.
+	// A reader's pages have no action at all.
 	tok := s.tokenOf(t, "qa-lead", access.ScopeReader)
 	signInAs(t, ctx, s, tok)
+	for _, p := range []string{"/ui/accounts/" + st.Leased, "/ui/leases", "/ui/sync", "/ui/isolation"} {
+		visit(t, ctx, s, p)
+		if n := get(t, ctx, "counting actions", chromedp.Evaluate[int](`document.querySelectorAll('a.button, .actions, a[href*="/ui/confirm/"]').length`)); n != 0 {
+			t.Errorf("a reader sees %d action(s) on %s", n, p)
+		}
+	}
 	revokeToken(t, s, "qa-lead")
 	do(t, ctx, "opening a page after the token was revoked", chromedp.Navigate(s.URL+"/ui/leases"), chromedp.WaitVisible(chromedp.ID("token")))
 	if got := textOf(t, ctx); !strings.Contains(got, "Your session has ended") {

@@ -31,13 +31,13 @@ func TestDemoResetsChirp(t *testing.T) {
 		select {
 		case code := <-exited:
 			exited <- code
-			t.Fatalf("demo exited %d: %s\n%s", code, errb.String(), out.String())
+			t.Fatalf("demo exited %d: %s\n%s", code, redactTokens(errb.String()), redactTokens(out.String()))
 		default:
 		}
 		return strings.Contains(out.String(), "The web console is at")
 	})
-	text := out.String()
-	checkDemoConsole(t, text)
+	checkDemoConsole(t, out.String())
+	text := redactTokens(out.String()) // what the assertions below may print
 	for _, want := range []string{"through the webhook provider", "through the postgres provider", "Provisioned 4 accounts",
 		`"sku":"sku-42"`, "changed  $.score.points 20"} {
 		if !strings.Contains(text, want) {
@@ -67,6 +67,12 @@ func TestDemoResetsChirp(t *testing.T) {
 	}
 }
 
+var tokenRE = regexp.MustCompile(`ust_[A-Za-z0-9]+`)
+
+// redactTokens hides the tokens the demo prints, so that a failure does not
+// show one.
+func redactTokens(s string) string { return tokenRE.ReplaceAllString(s, "ust_[redacted]") }
+
 var demoConsoleRE = regexp.MustCompile(`The web console is at (http://\S+)/ui/ : sign in with the token (ust_\S+)`)
 
 // checkDemoConsole signs in to the console the demo printed, with the token
@@ -76,7 +82,7 @@ func checkDemoConsole(t *testing.T, text string) {
 	t.Helper()
 	m := demoConsoleRE.FindStringSubmatch(text)
 	if m == nil {
-		t.Fatalf("the demo prints no console address and token:\n%s", text)
+		t.Fatalf("the demo prints no console address and token:\n%s", redactTokens(text))
 	}
 	b := newBrowserAt(t, m[1])
 	if code, loc, _ := b.signIn(m[2]); code != http.StatusSeeOther || loc != "/ui/" {

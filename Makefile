@@ -1,6 +1,7 @@
 # Understudy. `make run` serves on development defaults; `make test` runs
 # every check. Both work on a fresh machine with Go and PostgreSQL's
-# binaries installed; `make test` needs Node.js, npm and Chromium too (see README.md).
+# binaries installed; `make test` needs Node.js and npm too, and Chromium for
+# the web console's browser tests and the Playwright examples (see README.md).
 
 GO      ?= go
 BIN     := bin/understudy

@@ -75,10 +75,14 @@ func RecordNow(ctx context.Context, db Execer, logger *slog.Logger, e Event) {
 
 // AuditFilter narrows an audit listing. Zero fields match everything.
 type AuditFilter struct {
+	// Actor keeps the events of one actor (a token's name, "system"…).
+	Actor      string
 	Action     string
 	TargetType string
 	TargetID   string
 	RequestID  string
+	// Since keeps the events at or after it.
+	Since time.Time
 	// Before returns events with an id below it (for paging backwards).
 	Before int64
 	// Limit defaults to 100, at most 1000.
@@ -89,6 +93,7 @@ const listAuditSQL = `
 SELECT id, at, actor, action, target_type, target_id, request_id, details FROM audit_events
 WHERE ($1 = '' OR action = $1) AND ($2 = '' OR target_type = $2) AND ($3 = '' OR target_id = $3)
   AND ($4 = '' OR request_id = $4) AND ($5 = 0 OR id < $5)
+  AND ($7 = '' OR actor = $7) AND ($8::timestamptz IS NULL OR at >= $8)
 ORDER BY id DESC LIMIT $6`
 
 // Audit reads the audit trail.
@@ -103,7 +108,11 @@ func (a *Audit) List(ctx context.Context, f AuditFilter) ([]Event, error) {
 		f.Limit = 100
 	}
 	f.Limit = min(f.Limit, 1000)
-	rows, err := a.db.Query(ctx, listAuditSQL, f.Action, f.TargetType, f.TargetID, f.RequestID, f.Before, f.Limit)
+	var since *time.Time
+	if !f.Since.IsZero() {
+		since = &f.Since
+	}
+	rows, err := a.db.Query(ctx, listAuditSQL, f.Action, f.TargetType, f.TargetID, f.RequestID, f.Before, f.Limit, f.Actor, since)
 	if err != nil {
 		return nil, pgdb.Translate(err, "", "")
 	}

@@ -10,21 +10,11 @@ import (
 	"github.com/understudy-dev/understudy/providers"
 )
 
-// Restore restores every app of the account to the newest version of state,
-// in parallel, each within timeout, then snapshots each app again and
-// checks that its content hash is the one restored. It returns
-// ENOTFOUND when an app has no snapshot of state, and *AppsError naming
-// every app whose restore or check failed.
-func (s *Store) Restore(ctx context.Context, accountID, state string, refs []accounts.LiveRef, timeout time.Duration) error {
-	want, err := s.latest(ctx, accountID, state)
-	if err != nil {
-		return err
-	}
-	return s.restoreTo(ctx, accountID, state, refs, want, timeout)
-}
-
-// restoreTo is Restore once the newest hash of state in each app (want)
-// has been read.
+// restoreTo restores every app of the account to the newest version of
+// state (want, by app id), in parallel, each within timeout, then snapshots
+// each app again and checks that its content hash is the one restored. It
+// returns ENOTFOUND when an app has no snapshot of state, and *AppsError
+// naming every app whose restore or check failed.
 func (s *Store) restoreTo(ctx context.Context, accountID, state string, refs []accounts.LiveRef, want map[string]Hash, timeout time.Duration) error {
 	var err error
 	contents := make([][]byte, len(refs))

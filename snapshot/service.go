@@ -28,6 +28,8 @@ type Config struct {
 	Logger *slog.Logger
 	// AppTimeout bounds each app's part of a capture or a reset. Defaults to 30s.
 	AppTimeout time.Duration
+	// Now tells the time; resets are timed on it. Defaults to time.Now.
+	Now func() time.Time
 }
 
 // WithDefaults returns c with its unset optional fields filled.
@@ -35,6 +37,9 @@ func (c Config) WithDefaults() Config {
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	if c.AppTimeout <= 0 {
 		c.AppTimeout = 30 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	return c
 }
@@ -59,6 +64,7 @@ type Service struct {
 	accounts   *accounts.Service
 	logger     *slog.Logger
 	appTimeout time.Duration
+	now        func() time.Time
 }
 
 // New returns a Service, or an error naming the bad field of cfg.
@@ -67,7 +73,7 @@ func New(cfg Config) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Service{store: NewStore(cfg.DB), db: cfg.DB, accounts: cfg.Accounts, logger: cfg.Logger, appTimeout: cfg.AppTimeout}, nil
+	return &Service{store: NewStore(cfg.DB), db: cfg.DB, accounts: cfg.Accounts, logger: cfg.Logger, appTimeout: cfg.AppTimeout, now: cfg.Now}, nil
 }
 
 var stateRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
@@ -104,51 +110,63 @@ func (s *Service) Reset(ctx context.Context, accountID, state string) (accounts.
 
 // ResetApps restores the account's apps to state, and marks the account
 // failed if that fails. It returns the account's refs. Leases call it
-// before they hand an account out.
+// before they hand an account out. A reset that reached the apps is
+// recorded as the account's last reset (LastReset), timed, with the hash
+// each app was verified against or the app it failed in.
 func (s *Service) ResetApps(ctx context.Context, accountID, state string) ([]accounts.LiveRef, error) {
 	state = StateOrBaseline(state)
-	refs, err := s.restoreApps(ctx, accountID, state)
+	start := s.now()
+	refs, want, err := s.restoreApps(ctx, accountID, state)
+	rec := Reset{AccountID: accountID, State: state, StartedAt: start.UTC(), Duration: s.now().Sub(start)}
 	switch {
 	case err == nil:
+		rec.OK, rec.Verified = true, verifiedOf(refs, want)
+		s.recordReset(ctx, rec)
 		return refs, nil // (no refs: no app holds state for this account)
 	case understudy.ErrorCode(err) == understudy.ENOTFOUND:
 		return nil, understudy.Errorf(understudy.ECONFLICT, "%s", understudy.ErrorMessage(err))
 	case understudy.ErrorCode(err) != understudy.EINTERNAL:
 		return nil, err // the database's answer (unavailable), said as it is
 	}
-	s.accounts.FailReset(ctx, accountID, state, fmt.Sprintf("reset to %s failed: %v", state, err))
+	reason := fmt.Sprintf("reset to %s failed: %v", state, err)
+	rec.FailedApp, rec.Reason = failedApp(err), reason
+	s.recordReset(ctx, rec)
+	s.accounts.FailReset(ctx, accountID, state, reason)
 	return nil, appsError("account "+accountID+" is now failed", err)
 }
 
-// restoreApps restores the account's apps to state and returns its refs.
-// The account's refs and the newest hash of state in each app are read in
-// one round trip; an account missing from an app is first provisioned there
+// restoreApps restores the account's apps to state and returns its refs
+// and the hash each app's state was checked against. The account's refs
+// and the newest hash of state in each app are read in one round trip; an
+// account missing from an app is first provisioned there
 // (refsProvisioningMissing), then restored as usual.
-func (s *Service) restoreApps(ctx context.Context, accountID, state string) ([]accounts.LiveRef, error) {
+func (s *Service) restoreApps(ctx context.Context, accountID, state string) ([]accounts.LiveRef, map[string]Hash, error) {
 	b := &pgx.Batch{}
 	refsOf := s.accounts.QueueLiveRefs(b, accountID)
 	wantOf := s.store.queueLatest(b, accountID, state)
 	if err := pgdb.SendBatch(ctx, s.db, b); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	refs, missing, err := refsOf(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	want, err := wantOf()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if missing > 0 {
 		if refs, err = s.refsProvisioningMissing(ctx, accountID); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return refs, s.store.Restore(ctx, accountID, state, refs, s.appTimeout)
+		if want, err = s.store.latest(ctx, accountID, state); err != nil {
+			return nil, nil, err
+		}
 	}
 	if len(refs) == 0 {
-		return nil, nil // no app holds state for this account
+		return nil, nil, nil // no app holds state for this account
 	}
-	return refs, s.store.restoreTo(ctx, accountID, state, refs, want, s.appTimeout)
+	return refs, want, s.store.restoreTo(ctx, accountID, state, refs, want, s.appTimeout)
 }
 
 // appsError turns what apps answered into the error contract, saying what

@@ -63,7 +63,16 @@ type Config struct {
 	// interval passed, or their exclusion list changed) are enqueued for a
 	// sync. Defaults to 1m.
 	SyncScheduleInterval time.Duration `yaml:"sync_schedule_interval"`
+	// Console serves the web console at /ui/ (UNDERSTUDY_CONSOLE, --console).
+	// Defaults to true.
+	Console *bool `yaml:"console"`
+	// ConsoleSessionIdle is how long a console session lasts without a
+	// request. Defaults to 12h.
+	ConsoleSessionIdle time.Duration `yaml:"console_session_idle"`
 }
+
+// ConsoleOn reports whether the web console is served.
+func (c Config) ConsoleOn() bool { return c.Console == nil || *c.Console }
 
 // WithDefaults fills the optional fields.
 func (c Config) WithDefaults() Config {
@@ -78,6 +87,10 @@ func (c Config) WithDefaults() Config {
 	c.LeaseExpiryInterval = cmp.Or(c.LeaseExpiryInterval, 5*time.Second)
 	c.IsolationAuditInterval = cmp.Or(c.IsolationAuditInterval, 15*time.Minute)
 	c.SyncScheduleInterval = cmp.Or(c.SyncScheduleInterval, time.Minute)
+	if c.Console == nil {
+		c.Console = new(true)
+	}
+	c.ConsoleSessionIdle = cmp.Or(c.ConsoleSessionIdle, 12*time.Hour)
 	return c
 }
 
@@ -92,6 +105,9 @@ func (c Config) Validate() error {
 	}
 	if len(c.EmailDomains) == 0 {
 		errs = append(errs, errors.New("email_domains is required: set UNDERSTUDY_EMAIL_DOMAINS to the email domains your team controls, comma-separated"))
+	}
+	if c.ConsoleSessionIdle < time.Minute {
+		errs = append(errs, fmt.Errorf("console_session_idle must be at least 1m, got %v", c.ConsoleSessionIdle))
 	}
 	if c.DBMaxConns < 1 {
 		errs = append(errs, fmt.Errorf("db_max_conns must be at least 1, got %d", c.DBMaxConns))
@@ -141,6 +157,7 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 	for name, dst := range map[string]*time.Duration{"UNDERSTUDY_APP_TIMEOUT": &c.AppTimeout, "UNDERSTUDY_LEASE_EXPIRY_INTERVAL": &c.LeaseExpiryInterval,
 		"UNDERSTUDY_ISOLATION_AUDIT_INTERVAL": &c.IsolationAuditInterval,
 		"UNDERSTUDY_SYNC_SCHEDULE_INTERVAL":   &c.SyncScheduleInterval,
+		"UNDERSTUDY_CONSOLE_SESSION_IDLE":     &c.ConsoleSessionIdle,
 		"UNDERSTUDY_READ_TIMEOUT":             &c.ReadTimeout} {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
@@ -149,6 +166,13 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 			}
 			*dst = d
 		}
+	}
+	if v := getenv("UNDERSTUDY_CONSOLE"); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("UNDERSTUDY_CONSOLE must be true or false, got %q", v))
+		}
+		c.Console = &on
 	}
 	if v := getenv("UNDERSTUDY_REQUEST_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -193,6 +217,10 @@ func merge(layers ...Config) Config {
 		out.LeaseExpiryInterval = cmp.Or(out.LeaseExpiryInterval, l.LeaseExpiryInterval)
 		out.IsolationAuditInterval = cmp.Or(out.IsolationAuditInterval, l.IsolationAuditInterval)
 		out.SyncScheduleInterval = cmp.Or(out.SyncScheduleInterval, l.SyncScheduleInterval)
+		out.ConsoleSessionIdle = cmp.Or(out.ConsoleSessionIdle, l.ConsoleSessionIdle)
+		if out.Console == nil {
+			out.Console = l.Console
+		}
 		if out.OldSecretKeys == nil {
 			out.OldSecretKeys = l.OldSecretKeys
 		}
@@ -212,7 +240,31 @@ func serverFlags(fs *pflag.FlagSet, c *Config, configPath *string) {
 	fs.StringVar(&c.LogLevel, "log-level", "", "debug, info, warn or error (or UNDERSTUDY_LOG_LEVEL)")
 	fs.StringVar(&c.JobLogLevel, "job-log-level", "", "least level of the job queue's own logs (or UNDERSTUDY_JOB_LOG_LEVEL; default warn)")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", 0, "connection pool size (or UNDERSTUDY_DB_MAX_CONNS; default 20)")
+	fs.Var(optionalBool{&c.Console}, "console", "serve the web console at /ui/ (or UNDERSTUDY_CONSOLE; default true)")
+	fs.Lookup("console").NoOptDefVal = "true"
 }
+
+// optionalBool is a boolean flag that stays nil unless it is given, so
+// that an unset flag leaves the choice to the environment or the file.
+type optionalBool struct{ p **bool }
+
+func (b optionalBool) String() string {
+	if b.p == nil || *b.p == nil {
+		return ""
+	}
+	return strconv.FormatBool(**b.p)
+}
+
+func (b optionalBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	*b.p = &v
+	return nil
+}
+
+func (b optionalBool) Type() string { return "bool" }
 
 // loadConfig layers flags over env over the file, then fills defaults.
 func loadConfig(flags Config, configPath string, getenv func(string) string) (Config, error) {

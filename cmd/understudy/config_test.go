@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -18,17 +20,19 @@ func TestConfigFromEnvAndFromFileAreTheSame(t *testing.T) {
 		t.Fatal(err)
 	}
 	fromEnv, err := loadConfig(Config{}, "", envOf(map[string]string{
-		"DATABASE_URL":               "postgres://understudy@db.internal/understudy",
-		"UNDERSTUDY_ADDR":            "0.0.0.0:9090",
-		"UNDERSTUDY_SECRET_KEY":      "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
-		"UNDERSTUDY_OLD_SECRET_KEYS": "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=",
-		"UNDERSTUDY_EMAIL_DOMAINS":   "qa.example.test, qa2.example.test",
-		"UNDERSTUDY_DB_MAX_CONNS":    "7",
-		"UNDERSTUDY_REQUEST_TIMEOUT": "3s",
-		"UNDERSTUDY_LOG_LEVEL":       "debug",
-		"UNDERSTUDY_TOKEN_CACHE_TTL": "2s",
-		"UNDERSTUDY_READ_TIMEOUT":    "20s",
-		"UNDERSTUDY_JOB_LOG_LEVEL":   "info",
+		"DATABASE_URL":                    "postgres://understudy@db.internal/understudy",
+		"UNDERSTUDY_ADDR":                 "0.0.0.0:9090",
+		"UNDERSTUDY_SECRET_KEY":           "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
+		"UNDERSTUDY_OLD_SECRET_KEYS":      "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=",
+		"UNDERSTUDY_EMAIL_DOMAINS":        "qa.example.test, qa2.example.test",
+		"UNDERSTUDY_DB_MAX_CONNS":         "7",
+		"UNDERSTUDY_REQUEST_TIMEOUT":      "3s",
+		"UNDERSTUDY_LOG_LEVEL":            "debug",
+		"UNDERSTUDY_TOKEN_CACHE_TTL":      "2s",
+		"UNDERSTUDY_READ_TIMEOUT":         "20s",
+		"UNDERSTUDY_JOB_LOG_LEVEL":        "info",
+		"UNDERSTUDY_CONSOLE":              "false",
+		"UNDERSTUDY_CONSOLE_SESSION_IDLE": "2h",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +40,8 @@ func TestConfigFromEnvAndFromFileAreTheSame(t *testing.T) {
 	if !reflect.DeepEqual(fromFile, fromEnv) {
 		t.Fatalf("file and env differ:\nfile %+v\nenv  %+v", fromFile, fromEnv)
 	}
-	if fromFile.DBMaxConns != 7 || fromFile.RequestTimeout != 3*time.Second || len(fromFile.EmailDomains) != 2 {
+	if fromFile.DBMaxConns != 7 || fromFile.RequestTimeout != 3*time.Second || len(fromFile.EmailDomains) != 2 ||
+		fromFile.ConsoleOn() || fromFile.ConsoleSessionIdle != 2*time.Hour {
 		t.Fatalf("config = %+v", fromFile)
 	}
 	if err := fromFile.Validate(); err != nil {
@@ -56,8 +61,34 @@ func TestConfigPrecedenceIsFlagsThenEnvThenFile(t *testing.T) {
 	}
 	d, _ := loadConfig(Config{}, "", envOf(nil))
 	if d.Addr != "127.0.0.1:8080" || d.DBMaxConns != 20 || d.RequestTimeout != 10*time.Second || d.LogLevel != "info" ||
-		d.ReadTimeout != 30*time.Second || d.JobLogLevel != "warn" {
+		d.ReadTimeout != 30*time.Second || d.JobLogLevel != "warn" || !d.ConsoleOn() || d.ConsoleSessionIdle != 12*time.Hour {
 		t.Fatalf("defaults = %+v", d)
+	}
+}
+
+// --console=false turns the console off over the environment's true; a
+// bare --console turns it on.
+func TestConsoleFlag(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		args []string
+		env  string
+		want bool
+	}{{nil, "", true}, {[]string{"--console=false"}, "true", false}, {[]string{"--console"}, "false", true}, {nil, "false", false}} {
+		var flags Config
+		var path string
+		fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+		serverFlags(fs, &flags, &path)
+		if err := fs.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		got, err := loadConfig(flags, "", envOf(map[string]string{"UNDERSTUDY_CONSOLE": c.env}))
+		if err != nil || got.ConsoleOn() != c.want {
+			t.Errorf("%v with UNDERSTUDY_CONSOLE=%q: console %v (%v), want %v", c.args, c.env, got.ConsoleOn(), err, c.want)
+		}
+	}
+	if _, err := loadConfig(Config{}, "", envOf(map[string]string{"UNDERSTUDY_CONSOLE": "maybe"})); err == nil || !strings.Contains(err.Error(), "UNDERSTUDY_CONSOLE") {
+		t.Errorf("a bad UNDERSTUDY_CONSOLE: %v", err)
 	}
 }
 

@@ -120,6 +120,9 @@ func (a *app) demo(ctx context.Context, addr string, exit bool) error {
 	}
 	fmt.Fprintf(a.stdout, "\nServing until Ctrl-C. Try:\n  export UNDERSTUDY_URL=http://%s UNDERSTUDY_TOKEN=%s\n  ./bin/understudy lease --environment production --role buyer -- sh -c 'echo $UNDERSTUDY_ACCOUNT_EMAIL'\n",
 		m.Addr(), d.token)
+	if m.Config.ConsoleOn() {
+		fmt.Fprintf(a.stdout, "\nThe web console is at http://%s/ui/ : sign in with the token %s\n", m.Addr(), d.token)
+	}
 	<-ctx.Done()
 	return nil
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -18,13 +20,24 @@ func TestDemoResetsChirp(t *testing.T) {
 			_, _ = recreateDatabase(context.Background(), server, name) // leaves them empty
 		}
 	})
-	var out, errb strings.Builder
+	out, errb := &lockedBuffer{}, &lockedBuffer{}
 	env := map[string]string{"DATABASE_URL": server, "UNDERSTUDY_SECRET_KEY": testKey}
-	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
-	if code := a.run(context.Background(), []string{"demo", "--exit"}); code != 0 {
-		t.Fatalf("demo exited %d: %s\n%s", code, errb.String(), out.String())
-	}
-	text := out.String()
+	a := &app{stdin: strings.NewReader(""), stdout: out, stderr: errb, getenv: func(k string) string { return env[k] }}
+	ctx, stop := context.WithCancel(context.Background())
+	exited := make(chan int, 1)
+	go func() { exited <- a.run(ctx, []string{"demo"}) }()
+	defer func() { stop(); <-exited }()
+	waitFor(t, "the demo serving", func() bool {
+		select {
+		case code := <-exited:
+			exited <- code
+			t.Fatalf("demo exited %d: %s\n%s", code, redactTokens(errb.String()), redactTokens(out.String()))
+		default:
+		}
+		return strings.Contains(out.String(), "The web console is at")
+	})
+	checkDemoConsole(t, out.String())
+	text := redactTokens(out.String()) // what the assertions below may print
 	for _, want := range []string{"through the webhook provider", "through the postgres provider", "Provisioned 4 accounts",
 		`"sku":"sku-42"`, "changed  $.score.points 20"} {
 		if !strings.Contains(text, want) {
@@ -51,5 +64,46 @@ func TestDemoResetsChirp(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("the demo output lacks %q:\n%s", want, text)
 		}
+	}
+}
+
+var tokenRE = regexp.MustCompile(`ust_[A-Za-z0-9]+`)
+
+// redactTokens hides the tokens the demo prints, so that a failure does not
+// show one.
+func redactTokens(s string) string { return tokenRE.ReplaceAllString(s, "ust_[redacted]") }
+
+var demoConsoleRE = regexp.MustCompile(`The web console is at (http://\S+)/ui/ : sign in with the token (ust_\S+)`)
+
+// checkDemoConsole signs in to the console the demo printed, with the token
+// it printed, and checks that it shows the demo: its accounts, their last
+// verified reset, the sync run and the isolation audit.
+func checkDemoConsole(t *testing.T, text string) {
+	t.Helper()
+	m := demoConsoleRE.FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("the demo prints no console address and token:\n%s", redactTokens(text))
+	}
+	b := newBrowserAt(t, m[1])
+	if code, loc, _ := b.signIn(m[2]); code != http.StatusSeeOther || loc != "/ui/" {
+		t.Fatalf("signing in to the demo's console: %d %q", code, loc)
+	}
+	_, _, overview := b.do(http.MethodGet, "/ui/", nil, nil)
+	for _, want := range []string{"production", "staging", "chirp", "chirp-db", "posthog", "ready</span></a> 2", "Last sync:", "Last audit: <time"} {
+		if !strings.Contains(overview, want) {
+			t.Errorf("the demo's console overview lacks %q", want)
+		}
+	}
+	_, _, accounts := b.do(http.MethodGet, "/ui/accounts", nil, nil)
+	if n := strings.Count(accounts, "verified</span>"); n != 4 {
+		t.Errorf("the demo's console shows %d accounts with a verified last reset, want 4", n)
+	}
+	_, _, sync := b.do(http.MethodGet, "/ui/sync", nil, nil)
+	if !strings.Contains(sync, "production/posthog") || strings.Count(sync, "badge-ok") < 2 {
+		t.Errorf("the demo's console shows no sync run of production/posthog")
+	}
+	_, _, iso := b.do(http.MethodGet, "/ui/isolation", nil, nil)
+	if !strings.Contains(iso, "0 open, 0 opened, 0 closed, 0 surface(s) failed") {
+		t.Errorf("the demo's console shows no isolation audit of production")
 	}
 }

@@ -101,6 +101,9 @@ Then try:
   ./bin/understudy accounts list --environment production
 
 `, url, name, url, tok)
+	if m.Config.ConsoleOn() {
+		fmt.Fprintf(a.stdout, "The web console is at %s/ui/ : sign in there with the same token.\n\n", url)
+	}
 	return nil
 }
 

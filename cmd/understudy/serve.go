@@ -17,6 +17,7 @@ import (
 
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/console"
 	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/migrations"
@@ -75,8 +76,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.startJobs(ctx, svc); err != nil {
 		return err
 	}
-	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: tagging.NewExclusions(m.pool, m.Logger), Destinations: svc.destinations, Isolation: svc.isolation, Spec: svc.spec, Tokens: access.NewCachedTokens(m.pool, m.Config.TokenCacheTTL), Audit: access.NewAudit(m.pool),
-		DB: m.pool, Logger: m.Logger, Registry: prometheus.NewRegistry(), RequestTimeout: m.Config.RequestTimeout})
+	handler, err := m.handler(svc)
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func (m *Main) Run(ctx context.Context) error {
 	// ReadTimeout bounds headers and body together, so a client that sends
 	// its body slowly cannot hold a connection; the body limit is the API's
 	// middleware (1 MiB on every route).
-	m.http = &http.Server{Handler: api, ReadHeaderTimeout: min(10*time.Second, m.Config.ReadTimeout), ReadTimeout: m.Config.ReadTimeout,
+	m.http = &http.Server{Handler: handler, ReadHeaderTimeout: min(10*time.Second, m.Config.ReadTimeout), ReadTimeout: m.Config.ReadTimeout,
 		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn)}
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.http.Serve(m.listener) }()
@@ -131,6 +131,24 @@ func (m *Main) Close(ctx context.Context) error {
 		m.pool = nil
 	}
 	return errors.Join(errs...)
+}
+
+// handler is the REST API and, unless it is turned off, the web console
+// under /ui/, on the same services.
+func (m *Main) handler(svc services) (http.Handler, error) {
+	tokens, exclusions, audit := access.NewCachedTokens(m.pool, m.Config.TokenCacheTTL), tagging.NewExclusions(m.pool, m.Logger), access.NewAudit(m.pool)
+	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: exclusions, Destinations: svc.destinations, Isolation: svc.isolation, Spec: svc.spec, Tokens: tokens, Audit: audit,
+		DB: m.pool, Logger: m.Logger, Registry: prometheus.NewRegistry(), RequestTimeout: m.Config.RequestTimeout})
+	if err != nil || !m.Config.ConsoleOn() {
+		return api, err
+	}
+	con, err := console.New(console.Config{Accounts: svc.accounts, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: exclusions,
+		Destinations: svc.destinations, Isolation: svc.isolation, Tokens: tokens, Audit: audit, DB: m.pool, Logger: m.Logger,
+		SessionIdle: m.Config.ConsoleSessionIdle, RequestTimeout: m.Config.RequestTimeout})
+	if err != nil {
+		return nil, err
+	}
+	return con.Wrap(api), nil
 }
 
 // services are the domain services the server wires together.

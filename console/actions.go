@@ -1,0 +1,208 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/lease"
+)
+
+// confirmation is what the confirmation page of an action asks.
+type confirmation struct {
+	Action   string
+	Question string
+	Detail   string
+	Button   string
+	// Fields are the hidden fields the action's form posts.
+	Fields map[string]string
+	Back   string
+}
+
+// confirm is the first step of every action: a page that says what the
+// action will do, with the form that does it and a way back.
+func (c *Console) confirm(w http.ResponseWriter, r *http.Request, s session) {
+	action := r.PathValue("action")
+	p := pageFor(s, "Confirm", "")
+	if !p.Can(action) {
+		c.refuse(w, r, &s, "Token "+s.TokenName+" has scope "+string(s.Scope)+", which does not allow this action.")
+		return
+	}
+	cf, err := c.confirmation(r, action)
+	if err != nil {
+		c.fail(w, r, &s, err)
+		return
+	}
+	p.Title, p.Data = cf.Question, cf
+	c.render(w, r, http.StatusOK, "confirm", p)
+}
+
+// confirmation describes action on what the query names.
+func (c *Console) confirmation(r *http.Request, action string) (confirmation, error) {
+	ctx, q := r.Context(), r.URL.Query()
+	switch action {
+	case "reset", "retire":
+		a, err := c.cfg.Accounts.GetAccount(ctx, q.Get("account"))
+		if err != nil {
+			return confirmation{}, err
+		}
+		who := a.Environment + "/" + a.Role + " #" + itoa(a.Slot) + " (" + a.Identity.Email + ")"
+		cf := confirmation{Action: action, Back: Prefix + "accounts/" + a.ID,
+			Fields: map[string]string{"account": a.ID, "version": a.UpdatedAt.UTC().Format(time.RFC3339Nano)}}
+		if action == "reset" {
+			cf.Question, cf.Button = "Reset "+who+"?", "Reset account"
+			cf.Detail = "Every app of the account is restored to its baseline, then checked by hash. A failed reset marks the account failed."
+		} else {
+			cf.Question, cf.Button = "Retire "+who+"?", "Retire account"
+			cf.Detail = "The account is retired for good (its history stays); its slot gets a new account, provisioned in every app."
+		}
+		return cf, nil
+	case "release":
+		l, err := c.cfg.Leases.Get(ctx, q.Get("lease"))
+		if err != nil {
+			return confirmation{}, err
+		}
+		return confirmation{Action: action, Question: "Release the lease of " + l.Environment + "/" + l.Role + " held by " + l.Holder + "?",
+			Detail: "The test run holding it loses the account; the account is free for the next lease.", Button: "Release lease",
+			Fields: map[string]string{"lease": l.ID}, Back: Prefix + "leases"}, nil
+	case "sync":
+		d, err := c.cfg.Destinations.Get(ctx, q.Get("environment"), q.Get("destination"))
+		if err != nil {
+			return confirmation{}, err
+		}
+		return confirmation{Action: action, Question: "Sync " + d.Environment + "'s exclusion list to " + d.Name + " (" + d.Kind + ") now?",
+			Detail: "The difference between the list and what " + d.Name + " last received is sent now.", Button: "Sync now",
+			Fields: map[string]string{"environment": d.Environment, "destination": d.Name}, Back: Prefix + "sync"}, nil
+	case "audit":
+		e, err := c.cfg.Accounts.GetEnvironment(ctx, q.Get("environment"))
+		if err != nil {
+			return confirmation{}, err
+		}
+		return confirmation{Action: action, Question: "Audit the isolation of " + e.Name + " now?",
+			Detail: "Every app of the environment is asked, surface by surface, who a real viewer sees; violations open and close.",
+			Button: "Run audit", Fields: map[string]string{"environment": e.Name}, Back: Prefix + "isolation"}, nil
+	}
+	return confirmation{}, understudy.Errorf(understudy.ENOTFOUND, "The console has no action %q.", action)
+}
+
+// act is the second step of every action: the confirmed POST. It calls
+// the same service method as the REST API, as the session's token. A
+// success goes back to the page with a message; an action on something
+// that changed meanwhile shows the page as it is now, with a message
+// saying what happened instead (409), never an error page.
+func (c *Console) act(w http.ResponseWriter, r *http.Request, s session) {
+	action := r.PathValue("action")
+	if !pageFor(s, "", "").Can(action) {
+		c.refuse(w, r, &s, "Token "+s.TokenName+" has scope "+string(s.Scope)+", which does not allow this action.")
+		return
+	}
+	switch action {
+	case "reset", "retire":
+		c.actOnAccount(w, r, s, action)
+	case "release":
+		c.release(w, r, s)
+	case "sync":
+		env, dest := r.PostFormValue("environment"), r.PostFormValue("destination")
+		if _, err := c.cfg.Destinations.Sync(r.Context(), env, dest); err != nil {
+			c.showSync(w, r, s, statusOf[understudy.ErrorCode(err)], outcome(err))
+			return
+		}
+		done(w, r, Prefix+"sync", action)
+	case "audit":
+		if _, err := c.cfg.Isolation.Audit(r.Context(), r.PostFormValue("environment")); err != nil {
+			c.showIsolation(w, r, s, statusOf[understudy.ErrorCode(err)], outcome(err))
+			return
+		}
+		done(w, r, Prefix+"isolation", action)
+	default:
+		c.notFound(w, r)
+	}
+}
+
+// actOnAccount resets or retires an account, unless it changed since its
+// confirmation was shown.
+func (c *Console) actOnAccount(w http.ResponseWriter, r *http.Request, s session, action string) {
+	id := r.PostFormValue("account")
+	a, err := c.cfg.Accounts.GetAccount(r.Context(), id)
+	if err != nil {
+		c.fail(w, r, &s, err)
+		return
+	}
+	if a.UpdatedAt.UTC().Format(time.RFC3339Nano) != r.PostFormValue("version") || a.Status == accounts.StatusRetired {
+		c.showAccount(w, r, s, a.ID, http.StatusConflict, &flash{Kind: "warn", Text: "Nothing was done: this account changed " +
+			"since you asked (it is " + string(a.Status) + " now, changed " + since(time.Now(), a.UpdatedAt) + "). Check it below and try again if you still want to."})
+		return
+	}
+	if action == "reset" {
+		_, err = c.cfg.Snapshots.Reset(r.Context(), a.ID, "")
+	} else {
+		_, err = c.cfg.Accounts.RetireAccount(r.Context(), a.ID)
+	}
+	if err != nil {
+		fl := outcome(err)
+		if action == "reset" && understudy.ErrorCode(err) != understudy.ECONFLICT {
+			// The reset reached the apps and failed there: the account is failed now.
+			fl.Text = "The reset failed: " + understudy.ErrorMessage(err)
+		}
+		c.showAccount(w, r, s, a.ID, statusOf[understudy.ErrorCode(err)], fl)
+		return
+	}
+	done(w, r, Prefix+"accounts/"+a.ID, action)
+}
+
+// release releases a lease, unless it ended meanwhile.
+func (c *Console) release(w http.ResponseWriter, r *http.Request, s session) {
+	l, err := c.cfg.Leases.Get(r.Context(), r.PostFormValue("lease"))
+	if err != nil {
+		c.fail(w, r, &s, err)
+		return
+	}
+	if l.Status != lease.Active && l.Status != lease.Acquiring {
+		c.showLeases(w, r, s, "leases", http.StatusConflict, &flash{Kind: "warn",
+			Text: "Nothing was done: the lease of " + l.Environment + "/" + l.Role + " held by " + l.Holder + " is " + string(l.Status) + " already (" + l.StatusReason + ")."})
+		return
+	}
+	if _, err := c.cfg.Leases.Release(r.Context(), l.ID, false); err != nil {
+		c.showLeases(w, r, s, "leases", statusOf[understudy.ErrorCode(err)], outcome(err))
+		return
+	}
+	done(w, r, Prefix+"leases", "release")
+}
+
+// outcome is the message of an action that did not happen.
+func outcome(err error) *flash {
+	kind := "error"
+	if understudy.ErrorCode(err) == understudy.ECONFLICT {
+		kind = "warn"
+	}
+	msg := understudy.ErrorMessage(err)
+	if understudy.ErrorCode(err) == understudy.EINTERNAL {
+		msg = "the server failed to do it; the error was logged"
+	}
+	return &flash{Kind: kind, Text: "Nothing was done: " + msg}
+}
+
+// doneText is the message shown after each action succeeded.
+var doneText = map[string]string{
+	"reset":   "The account was reset to its baseline and verified in every app.",
+	"retire":  "The account was retired; its slot has a new account.",
+	"release": "The lease was released; its account is free.",
+	"sync":    "The sync ran: its outcome is the newest run of the destination below.",
+	"audit":   "The isolation audit ran: its outcome is below.",
+}
+
+// done sends the browser back to page after action succeeded (POST, then
+// redirect, then GET: a reload does not repeat the action).
+func done(w http.ResponseWriter, r *http.Request, page, action string) {
+	http.Redirect(w, r, page+"?"+url.Values{"done": {action}}.Encode(), http.StatusSeeOther)
+}
+
+// doneFlash is the message of ?done=, if any.
+func doneFlash(r *http.Request) *flash {
+	if t, ok := doneText[r.URL.Query().Get("done")]; ok {
+		return &flash{Kind: "ok", Text: t}
+	}
+	return nil
+}

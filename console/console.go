@@ -1,0 +1,182 @@
+package console
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/internal/pgdb"
+	"github.com/understudy-dev/understudy/isolation"
+	"github.com/understudy-dev/understudy/lease"
+	"github.com/understudy-dev/understudy/providers"
+	"github.com/understudy-dev/understudy/snapshot"
+	"github.com/understudy-dev/understudy/tagging"
+)
+
+// Prefix is where the console is mounted.
+const Prefix = "/ui/"
+
+// Config configures a Console.
+type Config struct {
+	// Accounts holds environments, roles, accounts and apps. Required.
+	Accounts *accounts.Service
+	// Snapshots resets accounts and compares their state. Required.
+	Snapshots *snapshot.Service
+	// Leases lists and releases leases. Required.
+	Leases *lease.Service
+	// Exclusions describes the exclusion lists. Required.
+	Exclusions *tagging.Exclusions
+	// Destinations lists and syncs analytics destinations. Required.
+	Destinations *tagging.Destinations
+	// Isolation lists violations and runs audits. Required.
+	Isolation *isolation.Service
+	// Tokens checks the token pasted at sign-in. Required.
+	Tokens *access.Tokens
+	// Audit reads the audit trail. Required.
+	Audit *access.Audit
+	// DB holds the sessions and answers the console's own reads. Required.
+	DB pgdb.DB
+	// Logger receives internal errors. Defaults to discarding.
+	Logger *slog.Logger
+	// SessionIdle is how long a session lasts without a request. Defaults to 12h.
+	SessionIdle time.Duration
+	// RequestTimeout bounds each request. Defaults to 10s.
+	RequestTimeout time.Duration
+}
+
+// WithDefaults returns c with its optional fields filled.
+func (c Config) WithDefaults() Config {
+	c.Logger = cmp.Or(c.Logger, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	c.SessionIdle = cmp.Or(c.SessionIdle, 12*time.Hour)
+	c.RequestTimeout = cmp.Or(c.RequestTimeout, 10*time.Second)
+	return c
+}
+
+// Validate names the first missing field.
+func (c Config) Validate() error {
+	for _, f := range []struct {
+		name    string
+		missing bool
+	}{{"Accounts", c.Accounts == nil}, {"Snapshots", c.Snapshots == nil}, {"Leases", c.Leases == nil},
+		{"Exclusions", c.Exclusions == nil}, {"Destinations", c.Destinations == nil}, {"Isolation", c.Isolation == nil},
+		{"Tokens", c.Tokens == nil}, {"Audit", c.Audit == nil}, {"DB", c.DB == nil}} {
+		if f.missing {
+			return errors.New("console: Config." + f.name + " is required")
+		}
+	}
+	if c.SessionIdle < time.Minute {
+		return errors.New("console: Config.SessionIdle must be at least a minute")
+	}
+	return nil
+}
+
+// Console is the web console: an http.Handler for the paths under Prefix.
+type Console struct {
+	cfg      Config
+	sessions *sessions
+	views    *views
+	mux      *http.ServeMux
+}
+
+// New returns a Console, or an error naming the bad field of cfg.
+func New(cfg Config) (*Console, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	v, err := newViews()
+	if err != nil {
+		return nil, err
+	}
+	c := &Console{cfg: cfg, sessions: &sessions{db: cfg.DB, idle: cfg.SessionIdle}, views: v, mux: http.NewServeMux()}
+	c.routes()
+	return c, nil
+}
+
+// routes registers every page, fragment and action. Those under the
+// session guard need a signed-in session; every POST among them needs the
+// session's CSRF token too.
+func (c *Console) routes() {
+	m := c.mux
+	m.Handle("GET /ui/static/{file}", staticHandler())
+	m.HandleFunc("GET /ui/-/health", c.health)
+	m.HandleFunc("GET /ui/signin", c.signInPage)
+	m.HandleFunc("POST /ui/signin", c.signIn)
+	guarded := map[string]handlerFunc{
+		"GET /ui/{$}":                     c.overview,
+		"GET /ui/environments/{env}":      c.environment,
+		"GET /ui/accounts":                c.accountList,
+		"GET /ui/accounts/{id}":           c.account,
+		"GET /ui/accounts/{id}/diff":      c.accountDiff,
+		"GET /ui/leases":                  c.leasesPage,
+		"GET /ui/leases/table":            c.leasesTable,
+		"GET /ui/sync":                    c.syncPage,
+		"GET /ui/isolation":               c.isolationPage,
+		"GET /ui/audit":                   c.auditPage,
+		"GET /ui/confirm/{action}":        c.confirm,
+		"POST /ui/actions/{action}":       c.act,
+		"POST /ui/accounts/{id}/password": c.copyPassword,
+		"POST /ui/signout":                c.signOut,
+	}
+	for pattern, h := range guarded {
+		m.Handle(pattern, c.guard(h))
+	}
+	m.HandleFunc("/", c.notFound)
+}
+
+// ServeHTTP serves the console's paths, with its security headers, a
+// request id and the request's time bound.
+func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	id := uuid.NewString()
+	h.Set("X-Request-ID", id)
+	ctx, cancel := context.WithTimeout(providers.WithRequestID(r.Context(), id), c.cfg.RequestTimeout)
+	defer cancel()
+	c.mux.ServeHTTP(w, r.WithContext(ctx))
+}
+
+// Wrap returns a handler that serves the console under Prefix (and
+// redirects the bare "/ui" there) and everything else with api.
+func (c *Console) Wrap(api http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == strings.TrimSuffix(Prefix, "/"):
+			http.Redirect(w, r, Prefix, http.StatusMovedPermanently)
+		case strings.HasPrefix(r.URL.Path, Prefix):
+			c.ServeHTTP(w, r)
+		default:
+			api.ServeHTTP(w, r)
+		}
+	})
+}
+
+// health answers 200, asking htmx to reload the page, when the database
+// answers, and 503 while it does not: the banner of a page that failed for
+// want of the database polls it and so recovers by itself.
+func (c *Console) health(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	var one int
+	if err := c.cfg.DB.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+		w.Header().Set("Cache-Control", "no-store")
+		http.Error(w, "the database is unreachable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("HX-Refresh", "true")
+	w.WriteHeader(http.StatusOK)
+}

@@ -1,0 +1,53 @@
+// Package console is Understudy's web console: server-rendered pages
+// (html/template) with htmx for partial updates, served by the same binary
+// under /ui/, over the same domain services as the REST API (package
+// openapi), so both doors see and change the same things the same way.
+//
+// # Pages
+//
+// The overview (/ui/: every environment with its domains, apps,
+// destinations, accounts by status, last sync and isolation audit), an
+// environment (roles with pool size and policy, its accounts), the
+// accounts (keyset-paged, filtered by environment, role and status, each
+// with its lease and last reset), an account (identity without password,
+// refs per app, snapshots and named states, its state compared with the
+// baseline), the leases (refreshed every 5 s), the sync runs and exclusion
+// lists, the isolation violations and audits, and the audit trail.
+//
+// # Sessions
+//
+// A token is pasted once into the sign-in page and exchanged for a random
+// session id in an HttpOnly, SameSite=Strict cookie (Secure over TLS),
+// scoped to /ui/. Only the id's SHA-256 is stored, with the token's id:
+// every request checks in one statement that the session is live and its
+// token not revoked, and moves its idle expiry forward. Signing out deletes
+// the session.
+//
+// # Forgery and scripts
+//
+// Every POST carries the session's anti-forgery token (the _csrf field, or
+// the X-CSRF-Token header that htmx sends from hx-headers on <body>), and
+// must come from this origin (Origin, Sec-Fetch-Site); otherwise it is
+// refused with 403. The sign-in form, which has no session yet, is
+// protected by a double-submit cookie. Pages forbid inline script
+// (Content-Security-Policy script-src 'self'); htmx is vendored under
+// static/ and told to inject no style and evaluate nothing.
+//
+// # Scopes and actions
+//
+// A token's scope decides what the console shows and allows, as the REST
+// API does for the same calls: admin resets, retires, syncs and audits;
+// runner (and admin) releases leases (a runner its own) and reads a
+// password; reader sees no action at all. Each action is a confirmation
+// page, then a POST that calls the same service method as the REST handler
+// with the session's token as the caller, so ownership checks and the
+// audit trail are the same. No page shows a password: reading one is its
+// own action, audited as a credential read.
+//
+// # Errors
+//
+// fail is the one place where an error becomes a response. An action on
+// something that changed meanwhile shows the current state with a message
+// (409), never an error page; a database that does not answer shows a
+// banner that polls /ui/-/health and reloads the page once it answers.
+package console

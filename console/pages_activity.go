@@ -1,0 +1,187 @@
+package console
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/isolation"
+	"github.com/understudy-dev/understudy/lease"
+	"github.com/understudy-dev/understudy/tagging"
+)
+
+// leasesPage shows the open leases; the table refreshes itself every few
+// seconds (leasesTable).
+func (c *Console) leasesPage(w http.ResponseWriter, r *http.Request, s session) {
+	c.showLeases(w, r, s, "leases", http.StatusOK, doneFlash(r))
+}
+
+// maxLeasesShown bounds the leases page, so that it stays quick with
+// thousands of open leases; the CLI lists them all.
+const maxLeasesShown = 100
+
+// leasesTable is the leases page's table alone, for its refresh.
+func (c *Console) leasesTable(w http.ResponseWriter, r *http.Request, s session) {
+	c.showLeases(w, r, s, "fragment-leases", http.StatusOK, nil)
+}
+
+func (c *Console) showLeases(w http.ResponseWriter, r *http.Request, s session, name string, status int, fl *flash) {
+	list, err := c.cfg.Leases.List(r.Context(), "", "", false)
+	if err != nil {
+		c.fail(w, r, &s, err)
+		return
+	}
+	p := pageFor(s, "Leases", "leases")
+	p.Flash = fl
+	p.Data = struct {
+		Leases []lease.Lease
+		Total  int
+	}{list[:min(len(list), maxLeasesShown)], len(list)}
+	c.render(w, r, status, name, p)
+}
+
+// destinationRuns is a destination with its latest runs.
+type destinationRuns struct {
+	tagging.Destination
+	Runs []tagging.Run
+}
+
+// syncPage shows each environment's exclusion list (version and size) and
+// each destination's health and latest sync runs.
+func (c *Console) syncPage(w http.ResponseWriter, r *http.Request, s session) {
+	c.showSync(w, r, s, http.StatusOK, doneFlash(r))
+}
+
+func (c *Console) showSync(w http.ResponseWriter, r *http.Request, s session, status int, fl *flash) {
+	ctx := r.Context()
+	lists, err := c.cfg.Exclusions.Lists(ctx)
+	var dests []destinationRuns
+	for i := 0; err == nil && i < len(lists); i++ {
+		var ds []tagging.Destination
+		if ds, err = c.cfg.Destinations.List(ctx, lists[i].Environment); err != nil {
+			break
+		}
+		for _, d := range ds {
+			runs, rerr := c.cfg.Destinations.Runs(ctx, d.Environment, d.Name, 10)
+			if err = rerr; err != nil {
+				break
+			}
+			dests = append(dests, destinationRuns{d, runs})
+		}
+	}
+	if err != nil {
+		c.fail(w, r, &s, err)
+		return
+	}
+	p := pageFor(s, "Analytics sync", "sync")
+	p.Flash = fl
+	p.Data = struct {
+		Lists        []tagging.List
+		Destinations []destinationRuns
+	}{lists, dests}
+	c.render(w, r, status, "sync", p)
+}
+
+// isolationPage shows the isolation violations (open by default, or
+// closed, or all) and each environment's last audit.
+func (c *Console) isolationPage(w http.ResponseWriter, r *http.Request, s session) {
+	c.showIsolation(w, r, s, http.StatusOK, doneFlash(r))
+}
+
+func (c *Console) showIsolation(w http.ResponseWriter, r *http.Request, s session, status int, fl *flash) {
+	ctx := r.Context()
+	show := r.URL.Query().Get("show")
+	f := isolation.ViolationFilter{Limit: 200}
+	switch show {
+	case "closed":
+		f.Open = new(false)
+	case "all":
+	default:
+		show, f.Open = "open", new(true)
+	}
+	vs, err := c.cfg.Isolation.ListViolations(ctx, f)
+	var envs []accounts.Environment
+	if err == nil {
+		envs, err = c.cfg.Accounts.ListEnvironments(ctx)
+	}
+	audits := map[string]access.Event{}
+	for i := 0; err == nil && i < len(envs); i++ {
+		var last []access.Event
+		last, err = c.cfg.Audit.List(ctx, access.AuditFilter{Action: "isolation.audit", TargetType: "environment", TargetID: envs[i].Name, Limit: 1})
+		if len(last) > 0 {
+			audits[envs[i].Name] = last[0]
+		}
+	}
+	if err != nil {
+		c.fail(w, r, &s, err)
+		return
+	}
+	p := pageFor(s, "Isolation", "isolation")
+	p.Flash = fl
+	p.Data = struct {
+		Show         string
+		Violations   []isolation.Violation
+		Environments []accounts.Environment
+		Audits       map[string]access.Event
+	}{show, vs, envs, audits}
+	c.render(w, r, status, "isolation", p)
+}
+
+// auditFilter is the audit page's filter form.
+type auditFilter struct {
+	Actor, Action, TargetType, TargetID, Since string
+}
+
+// auditPage shows the audit trail, newest first, 50 a page, filtered by
+// actor, action, target and time, paged by keyset (?before=, an event id).
+func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, s session) {
+	q := r.URL.Query()
+	in := auditFilter{Actor: q.Get("actor"), Action: q.Get("action"), TargetType: q.Get("target_type"),
+		TargetID: q.Get("target_id"), Since: q.Get("since")}
+	f := access.AuditFilter{Actor: in.Actor, Action: in.Action, TargetType: in.TargetType, TargetID: in.TargetID, Limit: 51}
+	var err error
+	if in.Since != "" {
+		if f.Since, err = parseSince(in.Since); err != nil {
+			err = understudy.Invalid("invalid filter", understudy.FieldError{Field: "since", Detail: "must be a date (2026-11-25) or a date and time (2026-11-25T14:00)"})
+		}
+	}
+	if v := q.Get("before"); v != "" && err == nil {
+		if f.Before, err = strconv.ParseInt(v, 10, 64); err != nil || f.Before <= 0 {
+			err = understudy.Invalid("invalid page", understudy.FieldError{Field: "before", Detail: "must be an event id"})
+		}
+	}
+	var events []access.Event
+	if err == nil {
+		events, err = c.cfg.Audit.List(r.Context(), f)
+	}
+	if err != nil {
+		c.fail(w, r, &s, err)
+		return
+	}
+	next := ""
+	if len(events) > 50 {
+		events = events[:50]
+		next = strconv.FormatInt(events[49].ID, 10)
+	}
+	p := pageFor(s, "Audit trail", "audit")
+	p.Data = struct {
+		Filter auditFilter
+		Events []access.Event
+		Next   string
+		Paged  bool
+	}{in, events, next, q.Get("before") != ""}
+	c.render(w, r, http.StatusOK, "audit", p)
+}
+
+// parseSince reads the since filter: a date, or a date and time (UTC).
+func parseSince(v string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02T15:04", time.RFC3339, "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	return time.Parse(time.DateOnly, v)
+}

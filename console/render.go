@@ -1,0 +1,167 @@
+package console
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/providers"
+)
+
+// page is what every page template gets: who is signed in, the flash
+// message, the page's own data, and whether the database was unreachable.
+type page struct {
+	Title string
+	// Nav names the navigation entry of the page.
+	Nav     string
+	Session *session
+	Flash   *flash
+	Data    any
+	// Down shows the banner that the database is unreachable.
+	Down bool
+}
+
+// flash is a message at the top of a page: ok, warn or error.
+type flash struct {
+	Kind string
+	Text string
+}
+
+// needs is the least scope of each action, as the REST API requires it of
+// the same call: resets, retirements, syncs and audits are admin's;
+// releasing a lease (one's own; an admin any) and reading a password are
+// runner's. A reader sees no action.
+var needs = map[string]access.Scope{
+	"reset": access.ScopeAdmin, "retire": access.ScopeAdmin, "sync": access.ScopeAdmin, "audit": access.ScopeAdmin,
+	"release": access.ScopeRunner, "password": access.ScopeRunner,
+}
+
+// Can reports whether the signed-in token may take action (a key of needs).
+func (p *page) Can(action string) bool {
+	need, ok := needs[action]
+	return ok && p.Session != nil && p.Session.Scope.Allows(need)
+}
+
+// CSRF is the session's anti-forgery token, for forms and hx-headers.
+func (p *page) CSRF() string {
+	if p.Session == nil {
+		return ""
+	}
+	return p.Session.CSRF
+}
+
+// render executes the template name into a buffer, then writes it with
+// status: a template that fails writes nothing half-done.
+func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	var buf bytes.Buffer
+	if err := c.views.execute(&buf, name, p); err != nil {
+		c.cfg.Logger.ErrorContext(r.Context(), "rendering a console page", slog.String("template", name), slog.Any("error", err))
+		http.Error(w, "internal error (request id "+providers.RequestID(r.Context())+")", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+// statusOf maps each error code to its HTTP status, as the REST API does.
+var statusOf = map[string]int{
+	understudy.EINVALID:      http.StatusUnprocessableEntity,
+	understudy.EMALFORMED:    http.StatusBadRequest,
+	understudy.ENOTFOUND:     http.StatusNotFound,
+	understudy.ECONFLICT:     http.StatusConflict,
+	understudy.EUNAUTHORIZED: http.StatusUnauthorized,
+	understudy.EFORBIDDEN:    http.StatusForbidden,
+	understudy.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	understudy.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	understudy.EBADGATEWAY:   http.StatusBadGateway,
+	understudy.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// fail is the one place where an error becomes a console response: the
+// error page with the error's safe message and status; for an unreachable
+// database, the banner that polls until it answers again; for anything
+// internal, a generic message with the request id (the error is logged).
+// An htmx request gets the fragment alone.
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err error) {
+	code := understudy.ErrorCode(err)
+	status := statusOf[code]
+	msg := understudy.ErrorMessage(err)
+	p := &page{Title: http.StatusText(status), Session: s}
+	switch code {
+	case understudy.EUNAVAILABLE:
+		p.Title, p.Down = "Database unreachable", true
+		msg = "The database is unreachable; this page refreshes by itself once it answers."
+	case understudy.EINTERNAL:
+		c.cfg.Logger.ErrorContext(r.Context(), "console request failed", slog.String("path", r.URL.Path), slog.Any("error", err))
+		msg = "Something went wrong on the server (request id " + providers.RequestID(r.Context()) + "); it was logged."
+	}
+	p.Flash = &flash{Kind: "error", Text: msg}
+	if r.Header.Get("HX-Request") != "" {
+		c.render(w, r, status, "fragment-message", p)
+		return
+	}
+	c.render(w, r, status, "error", p)
+}
+
+// refuse answers 403 with msg: a POST without the anti-forgery token, or
+// an action the session's scope does not allow.
+func (c *Console) refuse(w http.ResponseWriter, r *http.Request, s *session, msg string) {
+	c.fail(w, r, s, understudy.Errorf(understudy.EFORBIDDEN, "%s", msg))
+}
+
+// notFound answers a path the console does not have.
+func (c *Console) notFound(w http.ResponseWriter, r *http.Request) {
+	c.fail(w, r, nil, understudy.Errorf(understudy.ENOTFOUND, "The console has no page at %s.", r.URL.Path))
+}
+
+// signInFailed says why a token was not accepted, with no session.
+func (c *Console) signInFailed(w http.ResponseWriter, r *http.Request, err error) {
+	if understudy.ErrorCode(err) != understudy.EUNAUTHORIZED {
+		c.fail(w, r, nil, err)
+		return
+	}
+	c.showSignIn(w, r, http.StatusUnauthorized, &flash{Kind: "error",
+		Text: "That token is not valid, or it was revoked. Paste a token of scope admin, runner or reader " +
+			"(an admin makes one with: understudy tokens create --name NAME --scope reader)."})
+}
+
+// pageFor starts the page of a signed-in session.
+func pageFor(s session, title, nav string) *page {
+	return &page{Title: title, Nav: nav, Session: &s}
+}
+
+// since is how long ago t was, relative to now, in words.
+func since(now, t time.Time) string {
+	d := now.Sub(t)
+	future := d < 0
+	if future {
+		d = -d
+	}
+	var s string
+	switch {
+	case d < 45*time.Second:
+		return "just now"
+	case d < 90*time.Minute:
+		s = plural(int(d.Round(time.Minute)/time.Minute), "minute")
+	case d < 36*time.Hour:
+		s = plural(int(d.Round(time.Hour)/time.Hour), "hour")
+	default:
+		s = plural(int(d.Round(24*time.Hour)/(24*time.Hour)), "day")
+	}
+	if future {
+		return "in " + s
+	}
+	return s + " ago"
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return itoa(n) + " " + unit + "s"
+}

@@ -1,0 +1,96 @@
+package console
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/internal/pgdb"
+)
+
+// sessionCookie names the cookie that carries a session id.
+const sessionCookie = "understudy_session"
+
+// session is a signed-in browser: the token it signed in with (checked
+// again on every request) and its anti-forgery token.
+type session struct {
+	TokenID   string
+	TokenName string
+	Scope     access.Scope
+	CSRF      string
+}
+
+// caller is who the session's requests act as, for ownership checks and
+// the audit trail: the token's name, scope and id, as for a REST call.
+func (s session) caller() access.Caller {
+	return access.Caller{Actor: s.TokenName, Scope: s.Scope, TokenID: s.TokenID}
+}
+
+// validCSRF compares a submitted anti-forgery token in constant time.
+func (s session) validCSRF(got string) bool {
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.CSRF)) == 1
+}
+
+// sessions stores sessions: only the SHA-256 of each session id is kept.
+type sessions struct {
+	db   pgdb.DB
+	idle time.Duration
+}
+
+func hashID(id string) []byte {
+	sum := sha256.Sum256([]byte(id))
+	return sum[:]
+}
+
+const createSessionSQL = `
+INSERT INTO console_sessions (hash, token_id, csrf, expires_at) VALUES ($1, $2, $3, now() + make_interval(secs => $4))`
+
+// create starts a session for tok and returns its id (for the cookie, and
+// nowhere else) and the session. The sign-in is audited in the same
+// transaction.
+func (s *sessions) create(ctx context.Context, tok access.Token) (string, session, error) {
+	id := rand.Text() + rand.Text()
+	sess := session{TokenID: tok.ID, TokenName: tok.Name, Scope: tok.Scope, CSRF: rand.Text()}
+	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, createSessionSQL, hashID(id), tok.ID, sess.CSRF, s.idle.Seconds()); err != nil {
+			return err
+		}
+		return access.Record(access.WithCaller(ctx, sess.caller()), tx, access.Event{Action: "console.sign_in",
+			TargetType: "token", TargetID: tok.ID, Details: map[string]any{"name": tok.Name, "scope": tok.Scope}})
+	})
+	return id, sess, err
+}
+
+// touchSessionSQL finds a live session whose token is still active and
+// moves its expiry forward, in one statement: a revoked token, or a session
+// idle past its expiry, finds nothing.
+const touchSessionSQL = `
+UPDATE console_sessions s SET last_seen_at = now(), expires_at = now() + make_interval(secs => $2)
+FROM tokens t
+WHERE s.hash = $1 AND s.expires_at > now() AND t.id = s.token_id AND t.revoked_at IS NULL
+RETURNING t.id::text, t.name, t.scope, s.csrf`
+
+// lookup returns the live session with id, and false when there is none
+// (never was, signed out, expired, or its token was revoked).
+func (s *sessions) lookup(ctx context.Context, id string) (session, bool, error) {
+	if id == "" {
+		return session{}, false, nil
+	}
+	return pgdb.QueryMaybe(ctx, s.db, func(row pgx.Row, x *session) error {
+		return row.Scan(&x.TokenID, &x.TokenName, &x.Scope, &x.CSRF)
+	}, "", touchSessionSQL, hashID(id), s.idle.Seconds())
+}
+
+const deleteSessionSQL = `DELETE FROM console_sessions WHERE hash = $1 OR expires_at < now() - interval '1 day'`
+
+// end deletes the session with id (sign-out), and with it any session
+// expired for more than a day.
+func (s *sessions) end(ctx context.Context, id string) error {
+	_, err := pgdb.Exec(ctx, s.db, "", deleteSessionSQL, hashID(id))
+	return err
+}

@@ -1,0 +1,172 @@
+package console
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/understudy-dev/understudy/accounts"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static/*.js static/*.css
+var staticFS embed.FS
+
+// htmxFile is the vendored htmx (static/README.md says where it came
+// from); its version is in its name, so it can be cached for good.
+const htmxFile = "htmx-2.0.11.min.js"
+
+// views holds the parsed templates: one set per page (the layout, the
+// shared parts and the page), and the shared parts alone for fragments.
+type views struct {
+	base  *template.Template
+	pages map[string]*template.Template
+}
+
+func newViews() (*views, error) {
+	base, err := template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html")
+	if err != nil {
+		return nil, err
+	}
+	files, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	v := &views{base: base, pages: map[string]*template.Template{}}
+	for _, f := range files {
+		name := strings.TrimSuffix(path.Base(f), ".html")
+		if name == "layout" || name == "parts" {
+			continue
+		}
+		t, err := template.Must(base.Clone()).ParseFS(templateFS, f)
+		if err != nil {
+			return nil, err
+		}
+		v.pages[name] = t
+	}
+	return v, nil
+}
+
+// execute writes page name in the layout, or the fragment name (a
+// template of parts.html) alone.
+func (v *views) execute(w io.Writer, name string, p *page) error {
+	if t, ok := v.pages[name]; ok {
+		return t.ExecuteTemplate(w, "layout", p)
+	}
+	return v.base.ExecuteTemplate(w, name, p)
+}
+
+// funcs are the templates' helpers.
+var funcs = template.FuncMap{
+	"ago":    ago,
+	"status": statusBadge,
+	"short":  func(h string) string { return h[:min(12, len(h))] },
+	"ms":     func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) + " ms" },
+	"asset":  assetURL,
+	"htmx":   func() string { return Prefix + "static/" + htmxFile },
+	"link":   link,
+	"add":    func(a, b int) int { return a + b },
+}
+
+// ago renders t as a relative time, with the exact time on hover and in
+// the datetime attribute. The zero time (and nil) is "never".
+func ago(t any) template.HTML {
+	var at time.Time
+	switch x := t.(type) {
+	case time.Time:
+		at = x
+	case *time.Time:
+		if x != nil {
+			at = *x
+		}
+	}
+	if at.IsZero() {
+		return "never"
+	}
+	exact := at.UTC().Format("2006-01-02 15:04:05 UTC")
+	return template.HTML(fmt.Sprintf(`<time datetime="%s" title="%s">%s</time>`,
+		at.UTC().Format(time.RFC3339), exact, template.HTMLEscapeString(since(time.Now(), at))))
+}
+
+// statusGlyph gives each account status a shape, so that its colour is
+// never the only signal.
+var statusGlyph = map[accounts.Status]string{
+	accounts.StatusReady: "✓", accounts.StatusLeased: "◆", accounts.StatusFailed: "✕",
+	accounts.StatusRetired: "–", accounts.StatusPending: "…", accounts.StatusProvisioning: "↻",
+}
+
+// statusBadge renders a status as text, colour and a shape.
+func statusBadge(st any) template.HTML {
+	s := fmt.Sprint(st)
+	glyph := statusGlyph[accounts.Status(s)]
+	if glyph == "" {
+		glyph = map[string]string{"ok": "✓", "healthy": "✓", "active": "◆", "acquiring": "↻", "open": "!",
+			"closed": "✓", "failed": "✕", "unhealthy": "✕", "partial": "!", "running": "↻"}[s]
+	}
+	return template.HTML(fmt.Sprintf(`<span class="badge badge-%s"><span aria-hidden="true">%s</span> %s</span>`,
+		template.HTMLEscapeString(s), glyph, template.HTMLEscapeString(s)))
+}
+
+// link builds a console URL from a path and query pairs, leaving out empty
+// values.
+func link(p string, pairs ...string) string {
+	q := url.Values{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] != "" {
+			q.Set(pairs[i], pairs[i+1])
+		}
+	}
+	if len(q) == 0 {
+		return p
+	}
+	return p + "?" + q.Encode()
+}
+
+// assetHashes versions the console's own CSS and JS by content, so that
+// they too can be cached for good.
+var assetHashes = func() map[string]string {
+	out := map[string]string{}
+	entries, _ := fs.ReadDir(staticFS, "static")
+	for _, e := range entries {
+		b, _ := fs.ReadFile(staticFS, "static/"+e.Name())
+		sum := sha256.Sum256(b)
+		out[e.Name()] = hex.EncodeToString(sum[:4])
+	}
+	return out
+}()
+
+func assetURL(name string) string { return Prefix + "static/" + name + "?v=" + assetHashes[name] }
+
+// staticHandler serves the embedded CSS and JS with a year-long cache:
+// their URLs change when their content does.
+func staticHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("file")
+		b, err := fs.ReadFile(staticFS, "static/"+name)
+		if err != nil || strings.Contains(name, "/") {
+			http.NotFound(w, r)
+			return
+		}
+		ctype := "text/css; charset=utf-8"
+		if strings.HasSuffix(name, ".js") {
+			ctype = "text/javascript; charset=utf-8"
+		}
+		w.Header().Set("Content-Type", ctype)
+		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		_, _ = w.Write(b)
+	})
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -103,8 +103,9 @@ func (m *Main) Addr() string {
 	return m.listener.Addr().String()
 }
 
-// Close stops accepting requests, waits for those in flight until ctx ends,
-// and closes the pool. It is safe without Run and safe twice.
+// Close stops accepting requests, waits for those in flight and for
+// running jobs until ctx ends, cancels the jobs still running then, and
+// closes the pool. It is safe without Run and safe twice.
 func (m *Main) Close(ctx context.Context) error {
 	var errs []error
 	if m.http != nil {
@@ -118,7 +119,13 @@ func (m *Main) Close(ctx context.Context) error {
 	}
 	if m.jobs != nil {
 		if err := m.jobs.Stop(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("stopping background jobs: %w", err))
+			// Jobs still running at the deadline (a call to a slow or gone
+			// app) are cancelled: River runs them again after a restart.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if err := m.jobs.StopAndCancel(cctx); err != nil {
+				errs = append(errs, fmt.Errorf("stopping background jobs: %w", err))
+			}
+			cancel()
 		}
 		m.jobs = nil
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/understudy-dev/understudy"
@@ -147,24 +148,10 @@ func checkAddress(kind, address string, p *problems) {
 	}
 }
 
-func isKind(k string) bool {
-	for _, x := range Kinds {
-		if x == k {
-			return true
-		}
-	}
-	return false
-}
+func isKind(k string) bool { return slices.Contains(Kinds, k) }
 
 // kindOrder is the rank of kind in dependency order.
-func kindOrder(kind string) int {
-	for i, x := range Kinds {
-		if x == kind {
-			return i
-		}
-	}
-	return len(Kinds)
-}
+func kindOrder(kind string) int { return slices.Index(Kinds, kind) }
 
 // environmentOf returns the environment an object of d lives in: the
 // spec's when it declares it, else the server's.

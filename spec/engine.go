@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -257,18 +258,9 @@ func unmanaged(st *state, workspace string, steps []*step) []Object {
 		out = append(out, Object{Kind: k.kind, ID: k.id, ManagedBy: m.Workspace})
 	}
 	slices.SortFunc(out, func(a, b Object) int {
-		return cmpOr(kindOrder(a.Kind)-kindOrder(b.Kind), strings.Compare(a.ID, b.ID))
+		return cmp.Or(kindOrder(a.Kind)-kindOrder(b.Kind), strings.Compare(a.ID, b.ID))
 	})
 	return out
-}
-
-func cmpOr(xs ...int) int {
-	for _, x := range xs {
-		if x != 0 {
-			return x
-		}
-	}
-	return 0
 }
 
 // order puts the steps in the order an apply runs them: deletes and
@@ -290,7 +282,7 @@ func (pl *planning) order() {
 		if pa == 0 {
 			ka, kb = kb, ka
 		}
-		return cmpOr(ka-kb, strings.Compare(a.Address, b.Address))
+		return cmp.Or(ka-kb, strings.Compare(a.Address, b.Address))
 	})
 	pl.plan.Changes = pl.plan.Changes[:0]
 	for _, x := range pl.steps {

@@ -20,7 +20,7 @@ import (
 const (
 	advisorySQL   = `SELECT pg_try_advisory_lock(hashtextextended('understudy/spec/' || $1, 0))`
 	unadvisorySQL = `SELECT pg_advisory_unlock(hashtextextended('understudy/spec/' || $1, 0))`
-	// applyAliveSQL takes and drops the apply lock in one transaction: it
+	// applyIdleSQL takes and drops the apply lock in one transaction: it
 	// succeeds only when no apply holds the workspace.
 	applyIdleSQL = `SELECT pg_try_advisory_xact_lock(hashtextextended('understudy/spec/' || $1, 0))`
 

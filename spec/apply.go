@@ -36,14 +36,14 @@ func (s *Service) Apply(ctx context.Context, id string, o ApplyOptions) (Plan, e
 	if o.Holder == "" {
 		o.Holder = access.CallerFrom(ctx).Actor
 	}
-	// The apply goes on when its client goes away: stopping between two
-	// changes would leave the workspace half applied for no reason.
-	ctx = context.WithoutCancel(ctx)
+	// Whether an apply outlives its client, and how long it may take, is
+	// the caller's to say through ctx (the REST handler detaches it from
+	// the request and bounds it); the lock is released however it ends.
 	lock, err := s.lockForApply(ctx, sp.Plan.Workspace, o.Holder, id)
 	if err != nil {
 		return sp.Plan, err
 	}
-	defer lock.release(ctx, s)
+	defer lock.release(context.WithoutCancel(ctx), s)
 	req, err := s.request(sp)
 	if err != nil {
 		return sp.Plan, fmt.Errorf("opening plan %s: %w", id, err)
@@ -65,7 +65,7 @@ func (s *Service) Apply(ctx context.Context, id string, o ApplyOptions) (Plan, e
 	if err != nil {
 		status, msg = StatusFailed, understudy.ErrorMessage(err)
 	}
-	if serr := s.setStatus(ctx, &out, status, msg); serr != nil && err == nil {
+	if serr := s.setStatus(context.WithoutCancel(ctx), &out, status, msg); serr != nil && err == nil {
 		err = serr
 	}
 	return out, err
@@ -106,7 +106,8 @@ func withID(p, stored Plan) Plan {
 const (
 	setPlanStatusSQL = `UPDATE spec_plans SET status = $2, apply_error = $3, applied = $4,
 finished_at = CASE WHEN $2 IN ('applied', 'failed') THEN now() END WHERE id = $1`
-	appliedAtSQL = `UPDATE spec_workspaces SET last_applied_at = now() WHERE name = $1`
+	setAppliedSQL = `UPDATE spec_plans SET applied = $2 WHERE id = $1`
+	appliedAtSQL  = `UPDATE spec_workspaces SET last_applied_at = now() WHERE name = $1`
 )
 
 func (s *Service) setStatus(ctx context.Context, p *Plan, status, msg string) error {
@@ -145,7 +146,7 @@ func (s *Service) run(ctx context.Context, pl *planning, out *Plan, o ApplyOptio
 		}
 		if x.Action != NoOp || x.Importing {
 			out.Applied = append(out.Applied, AppliedChange{Address: x.Address, Action: x.Action, At: s.cfg.Now().UTC()})
-			if _, err := s.cfg.DB.Exec(ctx, `UPDATE spec_plans SET applied = $2 WHERE id = $1`, out.ID, out.Applied); err != nil {
+			if _, err := s.cfg.DB.Exec(ctx, setAppliedSQL, out.ID, out.Applied); err != nil {
 				return pgdb.Translate(err, "", "")
 			}
 		}

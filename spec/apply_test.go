@@ -1,9 +1,11 @@
 package spec_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/accounts"
@@ -157,4 +159,28 @@ func mapsEqual(a, b map[string]spec.Action) bool {
 		}
 	}
 	return true
+}
+
+// An apply runs under its caller's context: cancelled part-way, it makes
+// no further change, ends the plan failed and frees the workspace.
+func TestAnApplyStopsWithItsCallersContext(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1)
+	d := staging(100)
+	for _, name := range []string{"b", "c", "d"} {
+		d.Roles = append(d.Roles, spec.Role{Address: "role." + name, Environment: "staging", Name: name, PoolSize: new(100)})
+	}
+	p := f.plan(t, "", "", d)
+	ctx, cancel := context.WithTimeout(f.Ctx, 150*time.Millisecond)
+	defer cancel()
+	out, err := f.Spec.Apply(ctx, p.ID, spec.ApplyOptions{})
+	if err == nil || len(out.Applied) == len(p.Changes) {
+		t.Fatalf("a cancelled apply made all %d changes (err %v)", len(out.Applied), err)
+	}
+	if got, _ := f.Spec.GetPlan(f.Ctx, p.ID); got.Status == spec.StatusApplied || got.Status == spec.StatusApplying {
+		t.Fatalf("plan status %s after a cancelled apply", got.Status)
+	}
+	if w, err := f.Spec.Workspace(f.Ctx, spec.DefaultWorkspace); err == nil && w.Lock != nil {
+		t.Fatalf("the workspace stays locked: %+v", w.Lock)
+	}
 }

@@ -93,13 +93,21 @@ func (s *Service) Workspace(ctx context.Context, name string) (Workspace, error)
 	return w, err
 }
 
+// LockedType is the problem type of a refusal because another apply or a
+// lock by hand holds the workspace: a client may retry it.
+const LockedType = "workspace-locked"
+
 func lockedError(w Workspace) error {
+	var e *understudy.Error
 	if w.Lock.PlanID != "" {
-		return understudy.Errorf(understudy.ECONFLICT, "workspace %s is locked: %s has been applying plan %s since %s; wait for it to finish",
+		e = understudy.Errorf(understudy.ECONFLICT, "workspace %s is locked: %s has been applying plan %s since %s; wait for it to finish",
 			w.Name, w.Lock.Holder, w.Lock.PlanID, w.Lock.Since.UTC().Format(time.RFC3339))
+	} else {
+		e = understudy.Errorf(understudy.ECONFLICT, "workspace %s is locked by %s since %s (%s); it stays locked until `understudy workspaces force-unlock %s`",
+			w.Name, w.Lock.Holder, w.Lock.Since.UTC().Format(time.RFC3339), w.Lock.Reason, w.Name)
 	}
-	return understudy.Errorf(understudy.ECONFLICT, "workspace %s is locked by %s since %s (%s); it stays locked until `understudy workspaces force-unlock %s`",
-		w.Name, w.Lock.Holder, w.Lock.Since.UTC().Format(time.RFC3339), w.Lock.Reason, w.Name)
+	e.Type = LockedType
+	return e
 }
 
 // LockWorkspace locks a workspace by hand, so no apply runs until it is
@@ -203,7 +211,9 @@ func (s *Service) heldError(ctx context.Context, name string) error {
 		return err
 	}
 	if w.Lock == nil {
-		return understudy.Errorf(understudy.ECONFLICT, "workspace %s is being applied by another request; try again", name)
+		e := understudy.Errorf(understudy.ECONFLICT, "workspace %s is being applied by another request; try again", name)
+		e.Type = LockedType
+		return e
 	}
 	return lockedError(w)
 }

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/spec"
 )
 
@@ -99,7 +99,7 @@ func (a *app) applyPlan(cmd *cobra.Command, p spec.Plan, f specFlags) error {
 			}
 			return spec.WriteApplied(a.stdout, out, spec.RenderOptions{Color: a.colorFor(a.stdout, f.noColor)})
 		}
-		if resp != nil && resp.StatusCode() == 409 && strings.Contains(cerr.Error(), "is locked") && a.now().Before(deadline) {
+		if resp != nil && problemType(resp.Body) == understudy.ProblemTypePrefix+spec.LockedType && a.now().Before(deadline) {
 			time.Sleep(time.Second)
 			continue
 		}
@@ -108,6 +108,16 @@ func (a *app) applyPlan(cmd *cobra.Command, p spec.Plan, f specFlags) error {
 		}
 		return cerr
 	}
+}
+
+// problemType returns the type of the problem document body, "" when it
+// is none.
+func problemType(body []byte) string {
+	var p struct {
+		Type string `json:"type"`
+	}
+	_ = json.Unmarshal(body, &p)
+	return p.Type
 }
 
 // printPartial prints what a failed apply made, from the plan its problem

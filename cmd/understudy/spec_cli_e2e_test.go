@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const exampleSpec = "../../examples/spec"
@@ -119,5 +120,26 @@ func TestABrokenSpecSendsNothing(t *testing.T) {
 	r := s.cli(t, "", "plan", dir)
 	if r.Code != 1 || !strings.Contains(r.Stderr, "main.understudy.hcl line 3") || strings.Contains(r.Stderr, "cannot reach") {
 		t.Fatalf("plan of a broken spec: code %d\n%s", r.Code, r.Stderr)
+	}
+}
+
+// An apply finding the workspace locked retries for -lock-timeout, and
+// goes ahead once the lock is gone.
+func TestApplyWaitsForALockedWorkspaceUpToItsLockTimeout(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOptions{})
+	if r := s.cli(t, s.Admin, "workspaces", "lock", "default", "--reason", "release freeze"); r.Code != 0 {
+		t.Fatalf("lock: %d %s", r.Code, r.Stderr)
+	}
+	r := s.cli(t, s.Admin, "apply", "-auto-approve", "-lock-timeout", "1s", exampleSpec)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "release freeze") {
+		t.Fatalf("apply on a locked workspace: %d %s", r.Code, r.Stderr)
+	}
+	go func() {
+		time.Sleep(1500 * time.Millisecond)
+		s.cli(t, s.Admin, "workspaces", "force-unlock", "default")
+	}()
+	if r := s.cli(t, s.Admin, "apply", "-auto-approve", "-lock-timeout", "20s", exampleSpec); r.Code != 0 || !strings.Contains(r.Stdout, "6 added") {
+		t.Fatalf("apply after the unlock: %d %s %s", r.Code, r.Stdout, r.Stderr)
 	}
 }

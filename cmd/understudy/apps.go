@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -157,114 +155,30 @@ func (a *app) appDetachCommand() *cobra.Command {
 	}
 }
 
-// appFlags are the flags apps attach and apps update share. Only the flags
-// given on the command line are sent, so an update keeps the rest.
+// appFlags are the flags apps attach and apps update share: the provider,
+// and the settings and secrets.
 type appFlags struct {
-	provider     string
-	settings     string
-	settingsFile string
-	secrets      []string
-	secretFiles  []string
+	configFlags
+	provider string
 }
 
 func (f *appFlags) register(cmd *cobra.Command) {
-	fs := cmd.Flags()
-	fs.StringVar(&f.provider, "provider", "", "the app's provider: webhook, postgres, exec or fake")
-	fs.StringVar(&f.settings, "settings", "", `the provider's settings as a JSON object, e.g. '{"delay":"10ms"}'`)
-	fs.StringVar(&f.settingsFile, "settings-file", "", "read the settings from this JSON file (- for standard input)")
-	// StringArray, not StringSlice: a secret may hold a comma.
-	fs.StringArrayVar(&f.secrets, "secret", nil,
-		"secret KEY=VALUE (repeat; replaces all secrets; --secret= clears them); prefer --secret-file")
-	fs.StringArrayVar(&f.secretFiles, "secret-file", nil,
+	cmd.Flags().StringVar(&f.provider, "provider", "", "the app's provider: webhook, postgres, exec or fake")
+	f.configFlags.register(cmd,
+		`the provider's settings as a JSON object, e.g. '{"delay":"10ms"}'`,
+		"secret KEY=VALUE (repeat; replaces all secrets; --secret= clears them); prefer --secret-file",
 		"secret KEY=PATH read from a file, one trailing newline dropped, so it stays out of shell history (repeat)")
 }
 
-// change returns the body for the flags that were set. Malformed flags are
-// usage errors that never repeat a secret's value.
+// change returns the body for the flags that were set.
 func (f *appFlags) change(cmd *cobra.Command, stdin io.Reader) (openapi.AppUpdate, error) {
 	var ch openapi.AppUpdate
-	set := cmd.Flags().Changed
-	if set("provider") {
+	if cmd.Flags().Changed("provider") {
 		ch.Provider = new(f.provider)
 	}
-	settings, err := f.readSettings(set, stdin)
-	if err != nil {
-		return ch, err
-	}
-	ch.Settings = settings
-	if set("secret") || set("secret-file") {
-		secrets, err := f.readSecrets()
-		if err != nil {
-			return ch, err
-		}
-		ch.Secrets = &secrets
-	}
-	return ch, nil
-}
-
-// readSettings decodes --settings or --settings-file, nil when neither is
-// given. Numbers are kept as written.
-func (f *appFlags) readSettings(set func(string) bool, stdin io.Reader) (*map[string]any, error) {
-	var raw []byte
-	switch {
-	case set("settings") && set("settings-file"):
-		return nil, usageErrorf("give --settings or --settings-file, not both")
-	case set("settings"):
-		raw = []byte(f.settings)
-	case set("settings-file") && f.settingsFile == "-":
-		b, err := io.ReadAll(stdin)
-		if err != nil {
-			return nil, fmt.Errorf("reading the settings from standard input: %w", err)
-		}
-		raw = b
-	case set("settings-file"):
-		b, err := os.ReadFile(f.settingsFile)
-		if err != nil {
-			return nil, usageErrorf("--settings-file: %v", err)
-		}
-		raw = b
-	default:
-		return nil, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return nil, usageErrorf("the settings are not a JSON object: %v", err)
-	}
-	if m == nil || dec.More() {
-		return nil, usageErrorf("the settings must be one JSON object")
-	}
-	return &m, nil
-}
-
-// readSecrets gathers --secret and --secret-file into one map. An empty
-// --secret adds nothing, so --secret= stands for no secrets.
-func (f *appFlags) readSecrets() (map[string]string, error) {
-	m := map[string]string{}
-	for _, v := range f.secrets {
-		if v == "" {
-			continue
-		}
-		key, val, ok := strings.Cut(v, "=")
-		if !ok || strings.TrimSpace(key) == "" {
-			return nil, usageErrorf("--secret: want KEY=VALUE") // the value is not repeated: it may be the secret
-		}
-		m[key] = val
-	}
-	for _, v := range f.secretFiles {
-		key, path, ok := strings.Cut(v, "=")
-		if !ok || strings.TrimSpace(key) == "" || path == "" {
-			return nil, usageErrorf("--secret-file %q: want KEY=PATH", v)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, usageErrorf("--secret-file %s: %v", key, err)
-		}
-		s := strings.TrimSuffix(string(b), "\n")
-		m[key] = strings.TrimSuffix(s, "\r")
-	}
-	return m, nil
+	var err error
+	ch.Settings, ch.Secrets, err = f.read(cmd, stdin)
+	return ch, err
 }
 
 func appTable(w io.Writer, list ...openapi.App) {

@@ -20,9 +20,9 @@ func (a *app) destinationsCommand() *cobra.Command {
 }
 
 // destinationFlags are the flags destinations attach and update share:
-// the app flags for settings and secrets, and the destination's own.
+// the destination's own, and the settings and secrets.
 type destinationFlags struct {
-	appFlags
+	configFlags
 	kind, distinctID, syncInterval string
 }
 
@@ -31,10 +31,10 @@ func (f *destinationFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.kind, "kind", "", "the destination's kind: posthog, amplitude, mixpanel, segment or webhook")
 	fs.StringVar(&f.distinctID, "distinct-id", "", "which identifier the destination knows users by: email (default), account_id, app_ref:<app> or a template such as 'user-{{.AccountID}}'")
 	fs.StringVar(&f.syncInterval, "sync-interval", "", "how often it is synced, a Go duration from 1m to 24h (default 15m)")
-	fs.StringVar(&f.settings, "settings", "", `the publisher's settings as a JSON object, e.g. '{"project_id":1}'`)
-	fs.StringVar(&f.settingsFile, "settings-file", "", "read the settings from this JSON file (- for standard input)")
-	fs.StringArrayVar(&f.secrets, "secret", nil, "secret KEY=VALUE (repeat; replaces all secrets); prefer --secret-file")
-	fs.StringArrayVar(&f.secretFiles, "secret-file", nil, "secret KEY=PATH read from a file, one trailing newline dropped (repeat)")
+	f.configFlags.register(cmd,
+		`the publisher's settings as a JSON object, e.g. '{"project_id":1}'`,
+		"secret KEY=VALUE (repeat; replaces all secrets); prefer --secret-file",
+		"secret KEY=PATH read from a file, one trailing newline dropped (repeat)")
 }
 
 // change returns the body for the flags that were set.
@@ -50,19 +50,9 @@ func (f *destinationFlags) change(cmd *cobra.Command, stdin io.Reader) (openapi.
 	if set("sync-interval") {
 		ch.SyncInterval = new(f.syncInterval)
 	}
-	settings, err := f.readSettings(set, stdin)
-	if err != nil {
-		return ch, err
-	}
-	ch.Settings = settings
-	if set("secret") || set("secret-file") {
-		secrets, err := f.readSecrets()
-		if err != nil {
-			return ch, err
-		}
-		ch.Secrets = &secrets
-	}
-	return ch, nil
+	var err error
+	ch.Settings, ch.Secrets, err = f.read(cmd, stdin)
+	return ch, err
 }
 
 func (a *app) destinationAttachCommand() *cobra.Command {

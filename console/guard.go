@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 
 	"github.com/understudy-dev/understudy/access"
@@ -109,12 +110,21 @@ func (c *Console) cookie(r *http.Request, name, value string, maxAge int) *http.
 }
 
 // localNext returns next when it is a path of the console (so the sign-in
-// page cannot send anyone elsewhere), and the overview otherwise.
+// page cannot send anyone elsewhere), and the overview otherwise. The
+// path must still be the console's once its dot segments are resolved,
+// and hold no control character (which url.Parse refuses): a browser
+// drops a tab from a URL, so what it follows could differ from what was
+// checked.
 func localNext(next string) string {
-	if strings.HasPrefix(next, Prefix) && !strings.HasPrefix(next, "//") && !strings.ContainsAny(next, "\\\r\n") {
-		return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.User != nil || u.Host != "" || u.Opaque != "" || u.Fragment != "" ||
+		strings.ContainsAny(next, "\\") || !strings.HasPrefix(next, Prefix) {
+		return Prefix
 	}
-	return Prefix
+	if clean := path.Clean(u.Path); clean+"/" != Prefix && !strings.HasPrefix(clean, Prefix) || strings.Contains(u.Path, "//") {
+		return Prefix
+	}
+	return next
 }
 
 // signInCookie carries the sign-in form's own anti-forgery token: there is

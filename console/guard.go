@@ -3,10 +3,13 @@ package console
 import (
 	"crypto/rand"
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 
+	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
 )
 
@@ -42,7 +45,10 @@ func (c *Console) guard(h handlerFunc) http.Handler {
 			return
 		}
 		if r.Method == http.MethodPost {
-			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			if err := readForm(w, r); err != nil {
+				c.fail(w, r, &s, err)
+				return
+			}
 			if !sameOrigin(r) || !s.validCSRF(csrfOf(r)) {
 				c.refuse(w, r, &s, "This form was refused: it did not carry this session's anti-forgery token. Reload the page and try again.")
 				return
@@ -50,6 +56,20 @@ func (c *Console) guard(h handlerFunc) http.Handler {
 		}
 		h(w, r.WithContext(access.WithCaller(r.Context(), s.caller())), s)
 	})
+}
+
+// readForm reads a POST's form, at most maxForm bytes of it: a form that
+// is too large, or cannot be read, is refused (ETOOLARGE, EMALFORMED)
+// rather than taken as empty, so no handler acts on a form it did not get.
+func readForm(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := r.ParseForm(); err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return understudy.Errorf(understudy.ETOOLARGE, "This form is larger than %d bytes: nothing was done.", maxForm)
+		}
+		return understudy.Errorf(understudy.EMALFORMED, "This form could not be read: nothing was done.")
+	}
+	return nil
 }
 
 // csrfOf is the anti-forgery token a request carries: the htmx header, or
@@ -109,12 +129,21 @@ func (c *Console) cookie(r *http.Request, name, value string, maxAge int) *http.
 }
 
 // localNext returns next when it is a path of the console (so the sign-in
-// page cannot send anyone elsewhere), and the overview otherwise.
+// page cannot send anyone elsewhere), and the overview otherwise. The
+// path must still be the console's once its dot segments are resolved,
+// and hold no control character (which url.Parse refuses): a browser
+// drops a tab from a URL, so what it follows could differ from what was
+// checked.
 func localNext(next string) string {
-	if strings.HasPrefix(next, Prefix) && !strings.HasPrefix(next, "//") && !strings.ContainsAny(next, "\\\r\n") {
-		return next
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.User != nil || u.Host != "" || u.Opaque != "" || u.Fragment != "" ||
+		strings.ContainsAny(next, "\\") || !strings.HasPrefix(next, Prefix) {
+		return Prefix
 	}
-	return Prefix
+	if clean := path.Clean(u.Path); clean+"/" != Prefix && !strings.HasPrefix(clean, Prefix) || strings.Contains(u.Path, "//") {
+		return Prefix
+	}
+	return next
 }
 
 // signInCookie carries the sign-in form's own anti-forgery token: there is
@@ -149,7 +178,10 @@ func (c *Console) showSignIn(w http.ResponseWriter, r *http.Request, status int,
 // unsuitable token gets a clear message and no session.
 func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	if err := readForm(w, r); err != nil {
+		c.fail(w, r, nil, err)
+		return
+	}
 	ck, err := r.Cookie(signInCookie)
 	if err != nil || !sameOrigin(r) || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(r.PostFormValue("_csrf"))) != 1 {
 		c.refuse(w, r, nil, "The sign-in form was refused: it did not come from this page. Reload it and try again.")

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -86,11 +87,26 @@ func (s *sessions) lookup(ctx context.Context, id string) (session, bool, error)
 	}, "", touchSessionSQL, hashID(id), s.idle.Seconds())
 }
 
-const deleteSessionSQL = `DELETE FROM console_sessions WHERE hash = $1 OR expires_at < now() - interval '1 day'`
+const (
+	signOutSQL     = `DELETE FROM console_sessions WHERE hash = $1 RETURNING token_id::text`
+	dropExpiredSQL = `DELETE FROM console_sessions WHERE expires_at < now() - interval '1 day'`
+)
 
-// end deletes the session with id (sign-out), and with it any session
-// expired for more than a day.
+// end deletes the session with id (sign-out), audited in the same
+// transaction as console.sign_out, and with it any session expired for
+// more than a day.
 func (s *sessions) end(ctx context.Context, id string) error {
-	_, err := pgdb.Exec(ctx, s.db, "", deleteSessionSQL, hashID(id))
-	return err
+	return pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, dropExpiredSQL); err != nil {
+			return err
+		}
+		var tokenID string
+		switch err := tx.QueryRow(ctx, signOutSQL, hashID(id)).Scan(&tokenID); {
+		case errors.Is(err, pgx.ErrNoRows):
+			return nil
+		case err != nil:
+			return err
+		}
+		return access.Record(ctx, tx, access.Event{Action: "console.sign_out", TargetType: "token", TargetID: tokenID})
+	})
 }

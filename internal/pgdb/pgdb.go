@@ -54,6 +54,10 @@ func Translate(err error, notFound, conflict string) error {
 			return &understudy.Error{Code: understudy.ECONFLICT, Message: conflict}
 		case pgErr.Code == "23503", pgErr.Code == "23514", pgErr.Code == "22001", pgErr.Code == "22P02":
 			return &understudy.Error{Code: understudy.EINVALID, Message: "the request refers to something that does not exist or breaks a constraint (" + pgErr.ConstraintName + ")"}
+		case pgErr.Code == "22021", pgErr.Code == "22P05":
+			// A NUL, or bytes that are not UTF-8, in text or JSON the
+			// request sent: the client's mistake, whichever field held it.
+			return &understudy.Error{Code: understudy.EMALFORMED, Message: "the request holds text that cannot be stored: a NUL character, or bytes that are not UTF-8"}
 		case pgErr.Code == "57014":
 			return &understudy.Error{Code: understudy.EUNAVAILABLE, Message: "the database query was canceled; try again"}
 		case pgErr.Code[:2] == "08", pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", pgErr.Code == "53300":

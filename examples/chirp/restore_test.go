@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -243,5 +244,40 @@ func TestRestoresOfUsersWhoFollowEachOtherDoNotDeadlock(t *testing.T) {
 				t.Fatalf("round %d, user %d: %v", round, i, err)
 			}
 		}
+	}
+}
+
+// Many rounds of concurrent provisions of one account, each released at
+// once, give one user per account: a provision that finds another's
+// uncommitted row through users_username_key (checked before the
+// understudy_account_id arbiter) must wait for it and take the existing
+// user, never fail on the username.
+func TestConcurrentProvisionsNeverLoseTheUsernameRace(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const rounds, callers = 150, 6
+	for round := range rounds {
+		acct := account(fmt.Sprintf("race-%d", round))
+		start := make(chan struct{})
+		refs := make([]string, callers)
+		errs := make([]error, callers)
+		var wg sync.WaitGroup
+		for i := range callers {
+			wg.Go(func() {
+				<-start
+				refs[i], errs[i] = e.app.ProvisionUser(t.Context(), acct)
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i := range callers {
+			if errs[i] != nil || refs[i] != refs[0] {
+				t.Fatalf("round %d: provision %d = %q, %v; want %q", round, i, refs[i], errs[i], refs[0])
+			}
+		}
+	}
+	var users int
+	if err := e.pool.QueryRow(t.Context(), `SELECT count(*) FROM users`).Scan(&users); err != nil || users != rounds {
+		t.Fatalf("%d users (%v); want %d", users, err, rounds)
 	}
 }

@@ -19,8 +19,19 @@ const (
 	// provisionSQL inserts the account's user, or finds the one inserted
 	// before for the same account: the no-op update makes RETURNING give the
 	// existing id, and xmax = 0 tells a fresh row from an existing one.
-	provisionSQL = `INSERT INTO users (username, email, display_name, is_synthetic, understudy_account_id)
-		VALUES ($1, $2, $3, true, $4)
+	//
+	// Provisions of one account first queue on a transaction advisory lock
+	// keyed by the account id. Without it two of them can race: the second
+	// passes the understudy_account_id arbiter check before the first's row
+	// reaches that index, then meets the first's row in users_username_key
+	// (checked earlier, and not an arbiter) and fails with a unique
+	// violation once the first commits. Behind the lock, the second's
+	// arbiter check sees the committed row and takes the update path.
+	provisionSQL = `WITH locked AS MATERIALIZED (
+			SELECT pg_advisory_xact_lock(` + provisionLockClass + `, hashtext($4))
+		)
+		INSERT INTO users (username, email, display_name, is_synthetic, understudy_account_id)
+		SELECT $1, $2, $3, true, $4 FROM locked
 		ON CONFLICT (understudy_account_id) DO UPDATE SET understudy_account_id = EXCLUDED.understudy_account_id
 		RETURNING id, (xmax = 0) AS inserted`
 	ownerSQL     = `SELECT is_synthetic, COALESCE(understudy_account_id, '') FROM users WHERE id = $1`
@@ -32,6 +43,9 @@ const (
 	deleteUserSQL  = `DELETE FROM users WHERE id = $1`
 	pingSQL        = `SELECT count(*) FROM users WHERE false`
 	maxAccountID   = 200
+	// provisionLockClass is the first key of provisionSQL's advisory locks
+	// (the int4 pair space, apart from Migrate's bigint key): "chpv".
+	provisionLockClass = "1667788918"
 )
 
 // ProvisionUser creates the synthetic user of acct, with an empty profile

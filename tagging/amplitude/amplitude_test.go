@@ -238,8 +238,11 @@ func TestCohortCreatedOnceThenIncremental(t *testing.T) {
 	if got := fake.Listed(); len(got) != 5 {
 		t.Fatalf("listed %v", got)
 	}
-	if !strings.Contains(strings.Join(p.ManualSteps(), "\n"), "c000001") {
-		t.Fatalf("the manual steps do not name the cohort: %v", p.ManualSteps())
+	steps := strings.Join(p.ManualSteps(), "\n")
+	for _, fact := range []string{"c000001", "Block filter", "Drop filter", "at ingestion", "at query time", "per-chart"} {
+		if !strings.Contains(steps, fact) {
+			t.Errorf("the manual steps do not say %q:\n%s", fact, steps)
+		}
 	}
 }
 

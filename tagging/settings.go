@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
+
+	"github.com/understudy-dev/understudy/internal/egress"
 )
 
 // DecodeSettings decodes a destination's settings into v strictly: one
@@ -34,12 +35,13 @@ func DecodeSettings(raw json.RawMessage, v any) error {
 	return &ConfigError{Field: "settings", Detail: "is not a JSON object: " + err.Error()}
 }
 
-// CheckURL returns a *ConfigError naming field unless raw is an http(s)
-// URL with a host and no credentials, query or fragment.
+// CheckURL returns a *ConfigError naming field unless raw passes
+// egress.CheckURL: https (http only to a loopback host), with a host and
+// no credentials, query or fragment. Every destination's URL setting goes
+// through it, so no vendor key travels in cleartext.
 func CheckURL(field, raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return &ConfigError{Field: field, Detail: "must be an http(s) URL with a host and no credentials, query or fragment"}
+	if _, err := egress.CheckURL(raw); err != nil {
+		return &ConfigError{Field: field, Detail: err.Error()}
 	}
 	return nil
 }

@@ -7,9 +7,9 @@ import (
 	"log/slog"
 	"net/netip"
 	"net/url"
-	"strings"
 	"time"
 
+	"github.com/understudy-dev/understudy/internal/egress"
 	"github.com/understudy-dev/understudy/providers"
 )
 
@@ -27,7 +27,7 @@ const SecretSigningSecret = "signing_secret"
 // Settings is the JSON settings document of a webhook app.
 type Settings struct {
 	// BaseURL is where the app serves the contract; "/provision" etc. are
-	// appended to it. Required.
+	// appended to it. https, or http only to a loopback host. Required.
 	BaseURL string `json:"base_url"`
 	// Timeout bounds each attempt, as a Go duration ("10s"). Defaults to "10s".
 	Timeout string `json:"timeout"`
@@ -46,8 +46,8 @@ type Settings struct {
 type Config struct {
 	// App names the app in errors and logs. Defaults to the host of BaseURL.
 	App string
-	// BaseURL is where the app serves the contract: http or https, a host,
-	// no credentials, query or fragment. Required.
+	// BaseURL is where the app serves the contract: https (http only to a
+	// loopback host), no credentials, query or fragment. Required.
 	BaseURL string
 	// SigningSecret keys the HMAC signature of every request; at least
 	// MinSecretSize bytes. Required.
@@ -116,34 +116,20 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// baseURL parses BaseURL and, when its host is an IP literal, checks it
-// against the address policy, so that an obviously forbidden URL fails at
+// baseURL parses BaseURL under egress.CheckURL (https, or http only to a
+// loopback host: the requests carry personal data and their signatures)
+// and, when its host is an IP literal, checks it against the address policy, so that an obviously forbidden URL fails at
 // start-up rather than at the first call.
 func (c Config) baseURL() (*url.URL, error) {
-	bad := func(detail string) error { return &providers.ConfigError{Field: "settings.base_url", Detail: detail} }
-	if c.BaseURL == "" {
-		return nil, bad("is required")
-	}
-	u, err := url.Parse(c.BaseURL)
-	switch {
-	case err != nil:
-		return nil, bad(fmt.Sprintf("is not a URL: %v", err))
-	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, bad(fmt.Sprintf("must be an http or https URL (it is %q)", c.BaseURL))
-	case u.Hostname() == "":
-		return nil, bad("has no host")
-	case u.User != nil:
-		return nil, bad("must not hold credentials: settings are not secret, and the signature authenticates the requests")
-	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
-		return nil, bad("must not have a query or a fragment")
+	u, err := egress.CheckURL(c.BaseURL)
+	if err != nil {
+		return nil, &providers.ConfigError{Field: "settings.base_url", Detail: err.Error()}
 	}
 	if ip, err := netip.ParseAddr(u.Hostname()); err == nil {
 		if err := c.policy().check(ip); err != nil {
 			return nil, err
 		}
 	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawPath = ""
 	return u, nil
 }
 

@@ -28,9 +28,11 @@ func TestConfigErrors(t *testing.T) {
 		{"relative", `{"base_url":"/understudy"}`, nil, "settings.base_url"},
 		{"credentials", `{"base_url":"https://u:p@app.internal/"}`, nil, "settings.base_url"},
 		{"query", `{"base_url":"https://app.internal/?x=1"}`, nil, "settings.base_url"},
-		{"metadata address", `{"base_url":"http://169.254.169.254/"}`, nil, "settings.allow_link_local"},
-		{"link-local address", `{"base_url":"http://[fe80::1]/"}`, nil, "settings.allow_link_local"},
-		{"unspecified address", `{"base_url":"http://0.0.0.0:8080/"}`, nil, "settings.base_url"},
+		{"metadata address", `{"base_url":"https://169.254.169.254/"}`, nil, "settings.allow_link_local"},
+		{"link-local address", `{"base_url":"https://[fe80::1]/"}`, nil, "settings.allow_link_local"},
+		{"unspecified address", `{"base_url":"https://0.0.0.0:8080/"}`, nil, "settings.base_url"},
+		{"cleartext to a private host", `{"base_url":"http://10.1.2.3/understudy"}`, nil, "settings.base_url"},
+		{"cleartext to a named host", `{"base_url":"http://app.internal/understudy"}`, nil, "settings.base_url"},
 		{"loopback refused", `{"base_url":"http://127.0.0.1:8080/","allow_private":false}`, nil, "settings.allow_private"},
 		{"bad timeout", `{` + good + `,"timeout":"ten seconds"}`, nil, "settings.timeout"},
 		{"negative timeout", `{` + good + `,"timeout":"-1s"}`, nil, "settings.timeout"},
@@ -65,6 +67,14 @@ func TestConfigErrors(t *testing.T) {
 		Secrets:  map[string]string{"signing_secret": string(secret)}})
 	if _, isClient := app.(*webhook.Client); err != nil || !isClient {
 		t.Errorf("Factory of a good config = %v, %v; want a *webhook.Client", app, err)
+	}
+	// Cleartext is accepted only where nothing crosses a network.
+	for _, base := range []string{"http://127.0.0.1:8080/understudy", "http://localhost:8080", "http://[::1]:9000", "https://10.1.2.3/understudy"} {
+		app, err := webhook.Factory(t.Context(), providers.Config{App: "shop",
+			Settings: json.RawMessage(`{"base_url":"` + base + `"}`), Secrets: map[string]string{"signing_secret": string(secret)}})
+		if app == nil || err != nil {
+			t.Errorf("Factory with base_url %s = %v, %v; want it accepted", base, app, err)
+		}
 	}
 }
 

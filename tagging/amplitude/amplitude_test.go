@@ -238,8 +238,11 @@ func TestCohortCreatedOnceThenIncremental(t *testing.T) {
 	if got := fake.Listed(); len(got) != 5 {
 		t.Fatalf("listed %v", got)
 	}
-	if !strings.Contains(strings.Join(p.ManualSteps(), "\n"), "c000001") {
-		t.Fatalf("the manual steps do not name the cohort: %v", p.ManualSteps())
+	steps := strings.Join(p.ManualSteps(), "\n")
+	for _, fact := range []string{"c000001", "Block filter", "Drop filter", "at ingestion", "at query time", "per-chart"} {
+		if !strings.Contains(steps, fact) {
+			t.Errorf("the manual steps do not say %q:\n%s", fact, steps)
+		}
 	}
 }
 
@@ -354,6 +357,8 @@ func TestFakeRefusesOversizedBatches(t *testing.T) {
 	for name, identification := range map[string]string{
 		"2000 events": "[" + strings.Join(items, ",") + "]",
 		"over 1 MB":   `[{"user_id":"someone@example.test","user_properties":{"$set":{"pad":"` + strings.Repeat("x", amplitudetest.MaxIdentifyBytes) + `"}}}]`,
+		// 1 MB is 1,000,000 bytes, not 1 MiB: a body of 1,010,000 bytes is refused.
+		"1 MB, under 1 MiB": `[{"user_id":"someone@example.test","user_properties":{"$set":{"pad":"` + strings.Repeat("x", 1_010_000) + `"}}}]`,
 	} {
 		resp, err := fake.Client().PostForm("https://api2.amplitude.com/identify", url.Values{"api_key": {testKey}, "identification": {identification}})
 		if err != nil {

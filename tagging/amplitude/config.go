@@ -36,8 +36,9 @@ const (
 	// HTTP V2 asks for "fewer than 2000 events per request".
 	MaxBatchSize = 1999
 	// MaxRequestBytes bounds an identify request's body: HTTP V2 asks for
-	// requests "under 1 MB" and answers 413 above.
-	MaxRequestBytes = 1_000_000
+	// requests "under 1 MB" (1,000,000 bytes, decimal) and answers 413
+	// above, so a body is at most one byte less.
+	MaxRequestBytes = 1_000_000 - 1
 	// DefaultCohortName names the cohort the publisher creates or finds.
 	DefaultCohortName = "Understudy synthetic accounts"
 )

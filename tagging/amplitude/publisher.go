@@ -59,6 +59,10 @@ func (p *Publisher) ManualSteps() []string {
 		fmt.Sprintf("Open the cohort %s and check that its members are the synthetic accounts (Understudy keeps it: do not edit it by hand).", cohort),
 		fmt.Sprintf("In a chart's Segmentation Module click \"+ Filter\", choose the cohort filter, set it to users NOT in cohort %s, and save the segment as \"Real users (no synthetic accounts)\", shared with the project.", cohort),
 		"Apply that saved segment to every chart and dashboard that reports business numbers, and make it the default segment where your Amplitude plan offers one. Amplitude has no API for a project-level filter on a cohort.",
+		// https://amplitude.com/docs/faq/block-and-filter-internal-users and
+		// https://amplitude.com/docs/jp/delete-invalid-or-erroneous-data
+		// (Drop filters: query time, exact values, not in exports).
+		"Beside the per-chart cohort, Amplitude has two project-wide filters under Data > Filters (a manager or admin sets them): a Block filter drops matching events at ingestion, for example every event from the office IP address, and they are lost for good; a Drop filter removes matching events from every chart at query time (exact values only; data exports still hold them) and is undone by deleting it. Neither takes a cohort, so they match a fixed value the synthetic traffic carries, not the synthetic accounts as such.",
 		fmt.Sprintf("Alternatively, in charts that filter on user properties, add the filter %s is not true: marked users carry it from their next event on (user properties are not retroactive).", tagging.TagSynthetic),
 	}
 }

@@ -47,9 +47,16 @@
 //     github.com/PostHog/posthog. Scopes cohort:read, cohort:write.
 //   - filter: GET and PATCH /api/projects/{id}/ with test_account_filters
 //     and test_account_filters_default_checked (scopes project:read,
-//     project:write); the filter written is
-//     {"key":"is_synthetic","type":"person","value":["true"],"operator":"is_not"},
-//     every other filter is kept as read.
+//     project:write); the filters written are
+//     {"key":"is_synthetic","type":"person","value":["true"],"operator":"is_not"}
+//     and {"key":"id","type":"cohort","value":<cohort id>,"operator":"not_in"},
+//     every other filter is kept as read. PostHog stores a person's
+//     properties on each event when it is ingested and filters on those
+//     (https://posthog.com/docs/how-posthog-works/queries), so the person
+//     filter keeps the events sent before a person was marked; the cohort
+//     filter is judged by current membership and removes them.
+//   - hosts may carry a path prefix (a self-hosted PostHog behind a proxy):
+//     requests go to the prefix followed by the documented path.
 //   - verify and person lookup: POST /api/projects/{id}/query/ with a
 //     HogQLQuery, refresh "force_blocking" (https://posthog.com/docs/api/queries);
 //     the query's {filters} placeholder takes filters.filterTestAccounts

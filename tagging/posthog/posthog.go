@@ -151,7 +151,7 @@ func (m *MarkOnly) Test(ctx context.Context) (tagging.Check, error) {
 // applied everywhere, and dropping at ingestion is a transformation.
 func (p *Publisher) ManualSteps() []string {
 	return []string{
-		"PostHog applies the test-account filter when a query runs, and only where \"Filter out internal and test users\" is on: Understudy installs the filter (person property is_synthetic is not true) and makes it the default for new insights, but open each saved insight and dashboard that existed before and turn \"Filter out internal and test users\" on, and add {filters} to the WHERE clause of SQL insights; surfaces that never apply it (raw event exploration, session replay lists, exports) still show synthetic activity.",
+		"PostHog applies the test-account filter when a query runs, and only where \"Filter out internal and test users\" is on: Understudy installs the filters (person property is_synthetic is not true, which PostHog judges by the properties stored on each event when it was ingested, so events sent before an account was marked pass it; and not in the static cohort, judged by current membership, which removes those too) and makes them the default for new insights, but open each saved insight and dashboard that existed before and turn \"Filter out internal and test users\" on, and add {filters} to the WHERE clause of SQL insights; surfaces that never apply it (raw event exploration, session replay lists, exports) still show synthetic activity.",
 		dropEventsStep,
 	}
 }
@@ -160,7 +160,7 @@ func (p *Publisher) ManualSteps() []string {
 // personal API key would have done.
 func (m *MarkOnly) ManualSteps() []string {
 	return append([]string{
-		"Without secrets." + SecretPersonalAPIKey + " Understudy only marks persons (is_synthetic = true). In PostHog, open Settings → Project → Product analytics → \"Filter out internal and test users\", add the filter: Person property is_synthetic, operator \"is not\", value true, tick \"Enable this filter on all new insights\", and save; or create a personal API key with scopes project:read, project:write, cohort:read, cohort:write and query:read and add it as secrets." + SecretPersonalAPIKey + " so Understudy keeps the filter, the cohort and the verification itself.",
+		"Without secrets." + SecretPersonalAPIKey + " Understudy only marks persons (is_synthetic = true). In PostHog, open Settings → Project → Product analytics → \"Filter out internal and test users\", add the filter: Person property is_synthetic, operator \"is not\", value true (it misses events sent before a person was marked, since PostHog keeps the person properties each event had when ingested), tick \"Enable this filter on all new insights\", and save; or create a personal API key with scopes project:read, project:write, cohort:read, cohort:write and query:read and add it as secrets." + SecretPersonalAPIKey + " so Understudy keeps the filter, the cohort and the verification itself.",
 	}, m.p.ManualSteps()...)
 }
 

@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -132,7 +136,8 @@ func TestFilterKeepsForeignFiltersAndIsIdempotent(t *testing.T) {
 		t.Fatalf("first EnsureFilter: changed %v, %v", changed, err)
 	}
 	filters, on := fake.TestAccountFilters()
-	want := []map[string]any{foreign, {"key": "is_synthetic", "type": "person", "value": []any{"true"}, "operator": "is_not"}}
+	want := []map[string]any{foreign, {"key": "is_synthetic", "type": "person", "value": []any{"true"}, "operator": "is_not"},
+		{"key": "id", "type": "cohort", "value": float64(1), "operator": "not_in"}}
 	if !on || fmt.Sprint(filters) != fmt.Sprint(want) {
 		t.Fatalf("filters %v (default %v), want %v on by default", filters, on, want)
 	}
@@ -191,7 +196,7 @@ func TestVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.Checked != 3 || len(v.Visible) != 3 || !strings.Contains(v.Detail, "not installed") {
+	if v.Checked != 3 || len(v.Visible) != 3 || !strings.Contains(v.Detail, "not both installed") {
 		t.Fatalf("without the filter: %+v, want all 3 visible and the reason", v)
 	}
 
@@ -290,7 +295,8 @@ func TestSettings(t *testing.T) {
 		{`{"project_id": "12"}`, secrets, "settings.project_id"},
 		{`{}`, secrets, "settings.project_id"},
 		{`{"project_id": 1, "ingest_host": "http://eu.i.posthog.com"}`, secrets, "settings.ingest_host"},
-		{`{"project_id": 1, "app_host": "https://eu.posthog.com/api"}`, secrets, "settings.app_host"},
+		{`{"project_id": 1, "app_host": "https://eu.posthog.com/?region=eu"}`, secrets, "settings.app_host"},
+		{`{"project_id": 1, "app_host": "http://eu.posthog.com"}`, secrets, "settings.app_host"},
 		{`{"project_id": 1, "verify_days": 400}`, secrets, "settings.verify_days"},
 		{`{"project_id": 1, "person_wait": "forever"}`, secrets, "settings.person_wait"},
 		{`{"project_id": 1}`, map[string]string{}, "secrets.project_api_key"},
@@ -310,5 +316,72 @@ func TestSettings(t *testing.T) {
 	}
 	if _, markOnly := p.(*posthog.MarkOnly); !markOnly || len(p.ManualSteps()) != 3 || !slices.Equal(p.Capabilities(), []tagging.Capability{tagging.CapMark}) {
 		t.Fatalf("without a personal key: %T %v, want a MarkOnly with the filter among its manual steps", p, p.Capabilities())
+	}
+}
+
+// TestEventCapturedThenMarkedThenFiltered: PostHog stores person
+// properties on each event when it is ingested, so an event captured
+// before the person was marked passes "is_synthetic is not true" forever.
+// The cohort filter (not in the static cohort) is judged by current
+// membership and removes it.
+func TestEventCapturedThenMarkedThenFiltered(t *testing.T) {
+	t.Parallel()
+	p, fake := full(t, posthogtest.Options{})
+	ids := publishertest.Identities(2)
+	fake.Capture(ids[0].DistinctID, "$pageview") // before anything is marked
+	ack := func(context.Context, []tagging.Identity) error { return nil }
+	if err := p.Mark(t.Context(), ids, ack); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.AddToList(t.Context(), ids, ack); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.EnsureFilter(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	v, err := p.VerifyExcluded(t.Context(), ids)
+	if err != nil || len(v.Visible) != 0 {
+		t.Fatalf("after mark, list and filter: %+v, %v; want the early event filtered out too", v, err)
+	}
+	filters, _ := fake.TestAccountFilters()
+	var cohort map[string]any
+	for _, f := range filters {
+		if f["type"] == "cohort" {
+			cohort = f
+		}
+	}
+	if cohort == nil || cohort["key"] != "id" || cohort["operator"] != "not_in" || cohort["value"] != float64(1) || len(filters) != 2 {
+		t.Fatalf("filters %v, want the person filter and {key: id, type: cohort, operator: not_in, value: 1}", filters)
+	}
+}
+
+// TestHostWithAPathPrefix: a self-hosted PostHog behind a proxy under
+// /posthog gets every request at the prefix followed by the documented
+// path; a request without the prefix would be a 404 here.
+func TestHostWithAPathPrefix(t *testing.T) {
+	t.Parallel()
+	fake := posthogtest.New(t, posthogtest.Options{})
+	target, _ := url.Parse(fake.URL)
+	proxy := httptest.NewServer(http.StripPrefix("/posthog", httputil.NewSingleHostReverseProxy(target)))
+	t.Cleanup(proxy.Close)
+	cfg := config(fake, fake.ProjectToken(), fake.PersonalKey(), map[string]any{"ingest_host": proxy.URL + "/posthog/", "app_host": proxy.URL + "/posthog"})
+	pub, err := posthog.Build(cfg, noSleep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pub.(*posthog.Publisher)
+	ids := publishertest.Identities(2)
+	ack := func(context.Context, []tagging.Identity) error { return nil }
+	if err := p.Mark(t.Context(), ids, ack); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.EnsureFilter(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := fake.Marked(); len(got) != 2 {
+		t.Fatalf("marked %v through the prefix, want 2", got)
+	}
+	if filters, on := fake.TestAccountFilters(); len(filters) != 2 || !on {
+		t.Fatalf("filters %v through the prefix", filters)
 	}
 }

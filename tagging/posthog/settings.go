@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/understudy-dev/understudy/internal/egress"
 	"github.com/understudy-dev/understudy/tagging"
 )
 
@@ -38,10 +38,12 @@ const (
 // Settings is the JSON settings document of a PostHog destination. Unknown
 // fields are refused.
 type Settings struct {
-	// IngestHost serves the public capture endpoints (/batch/, /flags).
-	// Defaults to "https://us.i.posthog.com" (EU: "https://eu.i.posthog.com").
+	// IngestHost serves the public capture endpoints (/batch/, /flags):
+	// https (http only to a loopback host), optionally with a path prefix
+	// when PostHog is behind a proxy. Defaults to "https://us.i.posthog.com" (EU: "https://eu.i.posthog.com").
 	IngestHost string `json:"ingest_host"`
-	// AppHost serves the private API (/api/projects/…). Defaults to
+	// AppHost serves the private API (/api/projects/…): https (http only
+	// to a loopback host), optionally with a path prefix. Defaults to
 	// "https://us.posthog.com" (EU: "https://eu.posthog.com").
 	AppHost string `json:"app_host"`
 	// ProjectID is the numeric project id (Project settings → Project ID).
@@ -146,28 +148,11 @@ func decodeError(err error) error {
 	return &tagging.ConfigError{Field: "settings", Detail: "not a JSON object of settings: " + msg}
 }
 
-// hostURL parses a host setting: https, or http to a loopback address
-// (a local fake), with no path, query, fragment or credentials.
+// hostURL parses a host setting under egress.CheckURL: https, or http
+// to a loopback host (a local fake), with no query, fragment or
+// credentials. A path is kept as a prefix (a self-hosted PostHog behind a
+// proxy at https://example.com/posthog): requests go to the prefix
+// followed by PostHog's documented path.
 func hostURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimRight(raw, "/"))
-	switch {
-	case err != nil || u.Host == "":
-		return nil, fmt.Errorf("%q is not an absolute URL", raw)
-	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/"):
-		return nil, fmt.Errorf("%q must be a scheme and host only", raw)
-	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-	default:
-		return nil, fmt.Errorf("%q must use https (http only to a loopback address)", raw)
-	}
-	u.Path = ""
-	return u, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return egress.CheckURL(raw)
 }

@@ -102,12 +102,16 @@ func (p *Publisher) ManualSteps() []string {
 			`matches only the boolean true, and an event without it reaches destinations even when its user is marked.`,
 	}
 	if !p.cfg.filters() {
-		steps = append(steps, `Workspace owner (Business tier): for each destination connected to source `+
+		steps = append(steps, `Workspace owner: for each destination connected to source `+
 			cmp.Or(p.cfg.SourceID, "(this source)")+`, open Connections > Destinations > the destination > Filters, `+
 			`add a filter titled "`+FilterTitle+`" that drops the event when it matches the FQL `+FilterFQL+
 			`, preview it, and enable it (or set secrets.api_token and settings.destination_ids to let Understudy keep it).`)
 	}
-	return steps
+	// https://segment.com/docs/connections/destinations/destination-filters/
+	// (Limitations; "only available to Business Tier customers").
+	return append(steps, `Destination filters need Segment's Business tier, and they do not apply to Warehouse or S3 `+
+		`destinations: synthetic events still reach every warehouse and S3 bucket connected to this source, so `+
+		`exclude them there by is_synthetic (or the exclusion list) in the queries and models built on them.`)
 }
 
 // Test finds the write key among the source's write keys through the

@@ -294,15 +294,22 @@ func TestCapabilitiesFollowTheSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := p.(tagging.Filterer); ok || len(p.Capabilities()) != 1 || len(p.ManualSteps()) != 2 {
+	if _, ok := p.(tagging.Filterer); ok || len(p.Capabilities()) != 1 || len(p.ManualSteps()) != 3 {
 		t.Fatalf("without filters: %v, %d steps", p.Capabilities(), len(p.ManualSteps()))
 	}
 	p, err = segment.New(cfg(`{"source_id":"src","destination_ids":["d1"]}`, map[string]string{segment.SecretWriteKey: writeKey, segment.SecretAPIToken: apiToken}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := p.(tagging.Filterer); !ok || len(p.Capabilities()) != 2 || len(p.ManualSteps()) != 1 {
+	if _, ok := p.(tagging.Filterer); !ok || len(p.Capabilities()) != 2 || len(p.ManualSteps()) != 2 {
 		t.Fatalf("with filters: %v, %d steps", p.Capabilities(), len(p.ManualSteps()))
+	}
+	// What Segment needs, said even when Understudy keeps the filter.
+	steps := strings.Join(p.ManualSteps(), "\n")
+	for _, fact := range []string{"Business tier", "Warehouse", "S3"} {
+		if !strings.Contains(steps, fact) {
+			t.Errorf("the manual steps do not say %q:\n%s", fact, steps)
+		}
 	}
 }
 

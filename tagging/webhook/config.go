@@ -4,10 +4,9 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"net/netip"
 	"net/url"
-	"strings"
 
+	"github.com/understudy-dev/understudy/internal/egress"
 	"github.com/understudy-dev/understudy/tagging"
 )
 
@@ -62,41 +61,15 @@ func (s Settings) Validate() error {
 	return nil
 }
 
-// baseURL parses BaseURL: https, or http on a loopback host (a destination
-// beside the server); no credentials, query or fragment.
+// baseURL parses BaseURL under egress.CheckURL: https, or http only to a
+// loopback host (a destination beside the server); no credentials, query
+// or fragment.
 func (s Settings) baseURL() (*url.URL, error) {
-	bad := func(detail string) error { return &tagging.ConfigError{Field: "settings.base_url", Detail: detail} }
-	if s.BaseURL == "" {
-		return nil, bad("is required")
+	u, err := egress.CheckURL(s.BaseURL)
+	if err != nil {
+		return nil, &tagging.ConfigError{Field: "settings.base_url", Detail: err.Error()}
 	}
-	u, err := url.Parse(s.BaseURL)
-	switch {
-	case err != nil:
-		return nil, bad("is not a URL")
-	case u.Hostname() == "":
-		return nil, bad("has no host")
-	case u.User != nil:
-		return nil, bad("must not hold credentials: settings are not secret, and the signature authenticates the requests")
-	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
-		return nil, bad("must not have a query or a fragment")
-	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-	case u.Scheme == "http":
-		return nil, bad("must be https (http is allowed only on a loopback host such as 127.0.0.1): the identities are personal data")
-	default:
-		return nil, bad(fmt.Sprintf("must be an https URL (it is %q)", s.BaseURL))
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawPath = ""
 	return u, nil
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
-	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // secret reads the signing secret; any other secret is refused.

@@ -73,8 +73,13 @@ func (p *Publisher) Capabilities() []tagging.Capability {
 	return []tagging.Capability{tagging.CapMark, tagging.CapList}
 }
 
-// ManualSteps: none, the contract does it all.
-func (p *Publisher) ManualSteps() []string { return nil }
+// ManualSteps says that the receiver, not Understudy, decides what
+// exclusion means.
+func (p *Publisher) ManualSteps() []string {
+	return []string{
+		"The receiver decides what exclusion means: Understudy only sends it the identities to mark, unmark, list and unlist (openapi/destination-webhook.yaml). Check that " + p.name + " applies them where it reports numbers (a filter, a flag on the user, a list its queries read), and what it does with events it received before an identity was marked.",
+	}
+}
 
 // Test calls GET /health, signed over the empty body. Errors:
 // ErrCredentials (401: a bad signing secret), ErrUnavailable, ErrRejected.

@@ -283,3 +283,12 @@ func checkTransport(doc *openapi3.T, report func(string)) http.RoundTripper {
 type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestManualStepsSayTheReceiverDecides(t *testing.T) {
+	t.Parallel()
+	p, _ := newTest(t, "", testSecret)
+	steps := strings.Join(p.ManualSteps(), "\n")
+	if !strings.Contains(steps, "receiver decides what exclusion means") || !strings.Contains(steps, "destination-webhook.yaml") {
+		t.Fatalf("manual steps %q, want them to say the receiver decides what exclusion means", steps)
+	}
+}

@@ -12,7 +12,7 @@
 //     {"code":400,"error":"Invalid API key: …"} for a refused key (observed
 //     echoing the key, https://github.com/amplitude/Amplitude-Swift/issues/260),
 //     400 "Request missing required field" for a missing api_key, 413 for a
-//     request of 1 MB or more or of 2000 events or more, user ids shorter
+//     request of 1 MB (1,000,000 bytes) or more or of 2000 events or more, user ids shorter
 //     than 5 characters refused.
 //   - Behavioral Cohorts API,
 //     https://amplitude.com/docs/apis/analytics/behavioral-cohorts: Basic
@@ -53,7 +53,11 @@ import (
 
 // Limits the fake enforces, as documented.
 const (
-	MaxIdentifyBytes  = 1 << 20 // HTTP V2: requests "under 1 MB"
+	// MaxIdentifyBytes: HTTP V2 asks for requests "under 1 MB" and answers
+	// 413 when "request size exceeds 1MB"; a megabyte there is decimal,
+	// 1,000,000 bytes, not 1 MiB (https://amplitude.com/docs/apis/analytics/http-v2).
+	// A body of this size or more is refused.
+	MaxIdentifyBytes  = 1_000_000
 	MaxIdentifyEvents = 2000    // HTTP V2: "fewer than 2000 events per request"
 	MaxCohortIDs      = 100_000 // Cohorts API: ids per request
 )
@@ -212,7 +216,7 @@ func (f *Fake) identify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, MaxIdentifyBytes+1))
-	if len(body) > MaxIdentifyBytes {
+	if len(body) >= MaxIdentifyBytes {
 		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"code": 413, "error": "Payload too large"})
 		return
 	}

@@ -43,7 +43,12 @@
 //     "FROM events" (distinct ids with events), applying the project's
 //     test-account filters when filters.filterTestAccounts is true
 //     (person and event filters with operators exact, is_not, is_set,
-//     is_not_set; cohort filters with in and not_in). dateRange is
+//     is_not_set; cohort filters with in and not_in). As in PostHog, a
+//     person filter is judged by the person's properties stored on each
+//     event when it was ingested, so an event captured before the person
+//     was marked still passes "is_synthetic is not true"; a cohort filter is
+//     judged by the cohort's membership now
+//     (https://posthog.com/docs/how-posthog-works/queries). dateRange is
 //     ignored: every event of the fake is recent. Any other query answers
 //     400. SetQueryError makes it answer 200 with an "error" field.
 //
@@ -53,6 +58,7 @@ package posthogtest
 import (
 	"crypto/rand"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -137,6 +143,12 @@ type person struct {
 type captured struct {
 	event, distinctID string
 	props             map[string]any
+	// personProps are the person's properties when the event was ingested:
+	// PostHog stores them on each event, and a person-property filter is
+	// judged by them, not by the person's properties today
+	// (https://posthog.com/docs/how-posthog-works/queries, "Filtering on
+	// person properties").
+	personProps map[string]any
 }
 
 type cohort struct {
@@ -297,7 +309,7 @@ func (f *Fake) ingest(distinctID, name string, props map[string]any) {
 			}
 		}
 	}
-	f.events = append(f.events, captured{event: name, distinctID: distinctID, props: props})
+	f.events = append(f.events, captured{event: name, distinctID: distinctID, props: props, personProps: maps.Clone(p.props)})
 }
 
 func newUUID() string {

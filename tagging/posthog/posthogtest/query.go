@@ -64,7 +64,7 @@ func (f *Fake) passes(e captured) bool {
 		op, _ := flt["operator"].(string)
 		switch typ {
 		case "person":
-			v, ok := p.props[key]
+			v, ok := e.personProps[key]
 			if !match(op, v, ok, flt["value"]) {
 				return false
 			}

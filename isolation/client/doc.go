@@ -3,8 +3,8 @@
 // subject (a user, a post's author, a profile) on a surface such as
 // "leaderboards" or "search".
 //
-// It depends on the standard library only, so an app imports it without
-// the Understudy server. The OpenFeature provider is in the subpackage
+// It depends on the standard library and golang.org/x/text (for Unicode
+// normalization) only, so an app imports it without the Understudy server. The OpenFeature provider is in the subpackage
 // openfeature.
 //
 // # Use
@@ -30,6 +30,18 @@
 // it is parsed. A list that does not verify, does not parse or is for
 // another environment is never used: the client keeps its last good list,
 // logs, counts it in Stats.Rejected and reports degraded.
+//
+// # Spellings
+//
+// Viewers and subjects are compared with the list as given and in their
+// Canonical form, exactly as the server's POST /v1/isolation/check
+// compares them: surrounding white space is dropped and text is put in
+// Unicode normal form C; an email is compared without case, in its local
+// part as well as its domain (nearly every mail provider ignores it), and
+// without a plus-tag (local+tag@domain is the mailbox local@domain;
+// Understudy never gives an account a tagged address); an account id (a
+// UUID) is compared without case. A username, an app ref or a distinct id
+// keeps its case, which an app or a vendor may rely on.
 //
 // # Failing closed
 //

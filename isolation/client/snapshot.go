@@ -97,10 +97,6 @@ func compile(w *wireList) (*snapshot, error) {
 			}
 			s.ids[id] = idEntry{identity: int32(i), row: r}
 			s.identifiers++
-			if lower := strings.ToLower(id); lower != id && strings.Contains(id, "@") {
-				// Emails are matched without case (see lookup).
-				s.ids[lower] = idEntry{identity: int32(i), row: r}
-			}
 		}
 	}
 	return s, nil
@@ -122,38 +118,22 @@ func (s *snapshot) addRow(surfaces []string, raw json.RawMessage) (int32, error)
 	return r, nil
 }
 
-// maxFoldedID bounds the ids lookup folds to lower case (an email is at
-// most 254 bytes).
-const maxFoldedID = 254
-
-// lookup finds id on the list. An email that is not found as given is
-// looked up again in lower case, without allocating.
+// lookup finds id on the list: as given, or else in its Canonical form,
+// which is how the server's check finds it too.
 func (s *snapshot) lookup(id string) (idEntry, bool) {
 	if e, ok := s.ids[id]; ok {
 		return e, true
 	}
-	return s.lookupFolded(id)
+	return s.lookupCanonical(id)
 }
 
-// lookupFolded is lookup's slow path, kept apart so lookup inlines.
-func (s *snapshot) lookupFolded(id string) (idEntry, bool) {
-	if len(id) > maxFoldedID || strings.IndexByte(id, '@') < 0 {
+// lookupCanonical is lookup's slow path, kept apart so lookup inlines.
+func (s *snapshot) lookupCanonical(id string) (idEntry, bool) {
+	c := Canonical(id)
+	if c == id {
 		return idEntry{}, false
 	}
-	var buf [maxFoldedID]byte
-	upper := false
-	for i := range len(id) {
-		b := id[i]
-		if 'A' <= b && b <= 'Z' {
-			b += 'a' - 'A'
-			upper = true
-		}
-		buf[i] = b
-	}
-	if !upper {
-		return idEntry{}, false
-	}
-	e, ok := s.ids[string(buf[:len(id)])]
+	e, ok := s.ids[c]
 	return e, ok
 }
 

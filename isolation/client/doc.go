@@ -31,6 +31,24 @@
 // another environment is never used: the client keeps its last good list,
 // logs, counts it in Stats.Rejected and reports degraded.
 //
+// # Lists never go backwards
+//
+// Unless Config.PublicKeys pins the keys, every list that arrives (not a
+// 304) makes the client read GET {BaseURL}/v1/isolation/keys first, and
+// that last key set decides: a list signed by a key the set marks retired,
+// or by a key the client trusted that the set no longer holds, is refused
+// from then on, though its signature verifies. When the key set cannot be
+// read, the last one read stays in use. With pinned keys, removing a key
+// from Config.PublicKeys is how it is retired.
+//
+// A list older than the one the client holds is refused as well, whatever
+// key signed it: one issued earlier (issued_at), or issued in the same
+// second from an earlier version of the exclusion list (the number its
+// version starts with). Replaying an old list would otherwise roll policy
+// back silently. Servers behind one address must therefore keep their
+// clocks in step. Both refusals count in Stats.Rejected and leave the
+// client degraded on the list it holds until a newer list arrives.
+//
 // # Spellings
 //
 // Viewers and subjects are compared with the list as given and in their

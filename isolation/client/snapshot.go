@@ -3,6 +3,7 @@ package client
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -29,6 +30,9 @@ type snapshot struct {
 	version     string
 	environment string
 	issuedAt    time.Time
+	// seq is the exclusion list version the list's version starts with
+	// ("12-…"), or -1 when it has none.
+	seq         int64
 	identities  int
 	identifiers int
 	// ids maps every identifier on the list to its identity and policy row.
@@ -59,6 +63,9 @@ func parseList(body []byte, env string) (*snapshot, error) {
 	if w.Version == "" {
 		return nil, fmt.Errorf("list has no version")
 	}
+	if w.IssuedAt.IsZero() {
+		return nil, fmt.Errorf("list has no issued_at")
+	}
 	return compile(&w)
 }
 
@@ -69,6 +76,7 @@ func compile(w *wireList) (*snapshot, error) {
 		version:     w.Version,
 		environment: w.Environment,
 		issuedAt:    w.IssuedAt,
+		seq:         versionSeq(w.Version),
 		identities:  len(w.Identities),
 		surfaces:    make(map[string]int, len(w.Surfaces)),
 		domains:     lowerAll(w.ControlledDomains),
@@ -135,6 +143,17 @@ func (s *snapshot) lookupCanonical(id string) (idEntry, bool) {
 	}
 	e, ok := s.ids[c]
 	return e, ok
+}
+
+// versionSeq returns the exclusion list version that version starts with,
+// or -1.
+func versionSeq(version string) int64 {
+	head, _, _ := strings.Cut(version, "-")
+	n, err := strconv.ParseInt(head, 10, 64)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
 }
 
 // codeOf compiles a policy; anything but the two visible policies,

@@ -9,6 +9,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/internal/dbtest"
 	"github.com/understudy-dev/understudy/internal/domaintest"
 	"github.com/understudy-dev/understudy/isolation"
@@ -116,4 +117,15 @@ func clientOf(t *testing.T, svc *isolation.Service, ctx context.Context) *client
 		t.Fatalf("client: %v, degraded %v: %+v", err, c.Degraded(), c.Stats())
 	}
 	return c
+}
+
+// A subject PostgreSQL cannot store is the caller's mistake, whatever door
+// it came through.
+func TestCheckOfTextTheDatabaseCannotStoreIsMalformed(t *testing.T) {
+	t.Parallel()
+	for _, subject := range []string{"a\x00b", "a\xffb"} {
+		st := domaintest.New(t, dbtest.Tx(t), 1) // the failed statement ends its transaction
+		_, err := newService(t, st.DB).Check(st.Ctx, isolation.Query{Environment: "production", Surface: "leaderboards", Viewer: "v", Subjects: []string{subject}})
+		domaintest.WantCode(t, err, understudy.EMALFORMED)
+	}
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/internal/pgdb"
+	"github.com/understudy-dev/understudy/isolation/client"
 )
 
 // Query asks who of Subjects Viewer sees on Surface of Environment.
@@ -62,15 +64,15 @@ func (s *Service) Check(ctx context.Context, q Query) ([]Result, error) {
 		return nil, understudy.Invalid("unknown surface", understudy.FieldError{Field: "surface",
 			Detail: q.Surface + " is not a surface of environment " + env.Name + " (surfaces: " + strings.Join(env.surfaces(), ", ") + ")"})
 	}
-	on, err := s.lookup(ctx, env.ID, append(slices.Clip(q.Subjects), q.Viewer))
+	on, err := s.lookup(ctx, env.ID, probes(q))
 	if err != nil {
-		return nil, err
+		return nil, pgdb.Translate(err, "", "")
 	}
 	viewer := party(on, q.Viewer)
 	out := make([]Result, len(q.Subjects))
 	for i, subj := range q.Subjects {
 		var v accounts.Visibility
-		if l, ok := on[subj]; ok {
+		if l, ok := find(on, subj); ok {
 			v = visibility(l.policy, q.Surface)
 		}
 		out[i].Subject = subj
@@ -79,8 +81,31 @@ func (s *Service) Check(ctx context.Context, q Query) ([]Result, error) {
 	return out, nil
 }
 
+// probes are the identifiers Check looks for: each subject and the
+// viewer as given, and in its canonical form where that differs, as the
+// client looks them up (client.Canonical).
+func probes(q Query) []string {
+	out := make([]string, 0, len(q.Subjects)+1)
+	for _, id := range append(slices.Clip(q.Subjects), q.Viewer) {
+		out = append(out, id)
+		if c := client.Canonical(id); c != id {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// find returns the listed identifier id, as given or in its canonical form.
+func find(on map[string]listed, id string) (listed, bool) {
+	if l, ok := on[id]; ok {
+		return l, true
+	}
+	l, ok := on[client.Canonical(id)]
+	return l, ok
+}
+
 func party(on map[string]listed, id string) Party {
-	l, ok := on[id]
+	l, ok := find(on, id)
 	return Party{Synthetic: ok, AccountID: l.accountID}
 }
 

@@ -11,6 +11,18 @@
 // does not set). Decide is the rule; Service.Check applies it to many
 // subjects in one query.
 //
+// # Spellings of an identifier
+//
+// A subject or viewer is compared with the list as given and in its
+// canonical form (client.Canonical, the one function the server and the
+// client share): surrounding white space dropped, Unicode normal form C,
+// an email without case in its local part as well as its domain (as
+// nearly every mail provider treats it) and without a plus-tag
+// (local+tag@domain is local@domain's mailbox), an account id without
+// case. Usernames, app refs and distinct ids keep their case. So
+// " Gia.Lee+promo@QA.example.test" is the account gia.lee@qa.example.test
+// for the check and the signed list's client alike.
+//
 // # The signed list
 //
 // Apps may instead hold the whole policy: Service.List serves every

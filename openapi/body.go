@@ -18,38 +18,40 @@ import (
 // the handler: exactly one JSON value (nothing may follow it), and no
 // null anywhere (no schema of the contract is nullable: a field that is not
 // wanted is left out). Errors: EMALFORMED naming the field, ETOOLARGE.
-func readBody(req *http.Request) error {
+//
+// It returns the body's bytes and its decoded value (nil without a body).
+func readBody(req *http.Request) ([]byte, any, error) {
 	if req.Body == nil || req.Body == http.NoBody {
-		return nil
+		return nil, nil, nil
 	}
 	b, err := io.ReadAll(req.Body)
 	if err != nil {
 		if isMaxBytes(err) {
-			return tooLarge(maxBody)
+			return nil, nil, tooLarge(maxBody)
 		}
-		return understudy.Errorf(understudy.EMALFORMED, "the request body could not be read")
+		return nil, nil, understudy.Errorf(understudy.EMALFORMED, "the request body could not be read")
 	}
 	req.Body = io.NopCloser(bytes.NewReader(b))
 	if len(bytes.TrimSpace(b)) == 0 {
-		return nil
+		return b, nil, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return malformedBody("body", "is not valid JSON")
+		return b, nil, malformedBody("body", "is not valid JSON")
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return malformedBody("body", "holds more data after its JSON value")
+		return b, nil, malformedBody("body", "holds more data after its JSON value")
 	}
 	if nulls := nullFields(v, ""); len(nulls) > 0 {
 		fields := make([]understudy.FieldError, len(nulls))
 		for i, f := range nulls {
 			fields[i] = understudy.FieldError{Field: f, Detail: "must not be null: leave the field out instead"}
 		}
-		return &understudy.Error{Code: understudy.EMALFORMED, Message: "the request does not match the API contract", Fields: fields}
+		return b, v, &understudy.Error{Code: understudy.EMALFORMED, Message: "the request does not match the API contract", Fields: fields}
 	}
-	return nil
+	return b, v, nil
 }
 
 func malformedBody(field, detail string) error {

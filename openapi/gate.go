@@ -157,7 +157,11 @@ func (s *Server) gate(next echo.HandlerFunc) echo.HandlerFunc {
 				return understudy.Errorf(understudy.EFORBIDDEN, "token %s has scope %s; %s %s needs scope %s", tok.Name, tok.Scope, req.Method, route.Path, scopes[0])
 			}
 		}
-		if err := readBody(req); err != nil {
+		raw, body, err := readBody(req)
+		if err := checkText(req, params, raw, body); err != nil {
+			return err // before the JSON checks: bytes that are not UTF-8 may be why the body is not JSON
+		}
+		if err != nil {
 			return err
 		}
 		if err := validateRequest(req, route, params); err != nil {

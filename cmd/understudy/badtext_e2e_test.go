@@ -1,10 +1,19 @@
 package main
 
 import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/understudy-dev/understudy/openapi"
 )
 
 // Text the database cannot store (a NUL, bytes that are not UTF-8), in a
@@ -55,4 +64,168 @@ func TestConsoleAndAPIRefuseTextTheDatabaseCannotStore(t *testing.T) {
 			t.Errorf("%s %s %v: %d, want 400\n%.300s", tc.method, tc.path, tc.form, code, body)
 		}
 	}
+}
+
+// badTexts are the spellings of text PostgreSQL cannot store, as they
+// appear escaped in a URL, and as they appear in a JSON string.
+var badTexts = []struct{ name, url, json string }{
+	{"NUL", "%00", `a\u0000b`},
+	{"not UTF-8", "%ff", "a\xffb"},
+}
+
+// TestEveryOperationRefusesTextTheDatabaseCannotStore sends a NUL and
+// bytes that are not UTF-8 to every operation of openapi.yaml: in each
+// path parameter, each query parameter, and each string field of a JSON
+// body. Each answer is a 400 problem naming the field; none is a 5xx.
+func TestEveryOperationRefusesTextTheDatabaseCannotStore(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOptions{})
+	seed(t, s)
+	doc, err := openapi.Spec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := 0
+	for _, path := range doc.Paths.InMatchingOrder() {
+		for method, op := range doc.Paths.Value(path).Operations() {
+			for _, req := range badRequests(path, op) {
+				for _, bad := range badTexts {
+					target, body := req.build(bad.url, bad.json)
+					var resp *http.Response
+					var b []byte
+					if body != "" {
+						resp, b = s.raw(t, s.Admin, method, target, "application/json", strings.NewReader(body))
+					} else {
+						resp, b = s.raw(t, s.Admin, method, target, "", nil)
+					}
+					sent++
+					what := fmt.Sprintf("%s %s, %s in %s", method, path, bad.name, req.field)
+					if resp.StatusCode != http.StatusBadRequest {
+						t.Errorf("%s: %d, want 400\n%s", what, resp.StatusCode, b)
+						continue
+					}
+					if f := fieldsOf(problemOf(t, resp.StatusCode, b, http.StatusBadRequest, "malformed")); f[req.field] == "" {
+						t.Errorf("%s: the problem does not name %q: %s", what, req.field, b)
+					}
+				}
+			}
+		}
+	}
+	if sent < 100 {
+		t.Errorf("sent %d requests; the contract has more places for text", sent)
+	}
+}
+
+// badRequest is one place of one operation where bad text goes: path and
+// query are templates whose "{}" takes the bad text, body a JSON template.
+type badRequest struct {
+	field, path, query, body string
+}
+
+func (r badRequest) build(urlText, jsonText string) (string, string) {
+	target := strings.ReplaceAll(r.path, "{}", urlText)
+	if r.query != "" {
+		target += "?" + strings.ReplaceAll(r.query, "{}", urlText)
+	}
+	return target, strings.ReplaceAll(r.body, "{}", jsonText)
+}
+
+// badRequests lists the places of op (at path) that take text: each path
+// parameter (the others a plausible name), each query parameter, and each
+// string property of its JSON body's schema (or the whole body, when the
+// schema has none).
+func badRequests(path string, op *openapi3.Operation) []badRequest {
+	var params []string
+	for seg := range strings.SplitSeq(path, "/") {
+		if strings.HasPrefix(seg, "{") {
+			params = append(params, strings.Trim(seg, "{}"))
+		}
+	}
+	fill := func(bad string) string {
+		p := path
+		for _, name := range params {
+			v := "production"
+			if name == bad {
+				v = "{}"
+			}
+			p = strings.Replace(p, "{"+name+"}", v, 1)
+		}
+		return p
+	}
+	var out []badRequest
+	for _, name := range params {
+		out = append(out, badRequest{field: name, path: fill(name)})
+	}
+	body := ""
+	props := map[string]badRequest{} // by property: the field the problem names, the body
+	if op.RequestBody != nil && op.RequestBody.Value != nil {
+		if mt := op.RequestBody.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil && mt.Schema.Value != nil {
+			for name, p := range mt.Schema.Value.Properties {
+				if p.Value == nil {
+					continue
+				}
+				// The other required fields hold plausible values, so the
+				// request would reach its handler but for the bad text.
+				others := plausible(mt.Schema.Value, name)
+				switch v := p.Value; {
+				case v.Type.Is("string"):
+					props[name] = badRequest{field: name, body: `{` + others + `"` + name + `":"{}"}`}
+				case v.Type.Is("array") && v.Items != nil && v.Items.Value != nil && v.Items.Value.Type.Is("string"):
+					props[name] = badRequest{field: name + "[0]", body: `{` + others + `"` + name + `":["{}"]}`}
+				case v.Type.Is("object") && len(v.Properties) == 0:
+					props[name] = badRequest{field: name + ".k", body: `{` + others + `"` + name + `":{"k":"{}"}}`}
+				}
+			}
+			body = "{}"
+		}
+	}
+	for _, p := range op.Parameters {
+		if p.Value != nil && p.Value.In == "query" {
+			out = append(out, badRequest{field: p.Value.Name, path: fill(""), query: p.Value.Name + "={}"})
+		}
+	}
+	if body != "" {
+		for _, name := range slices.Sorted(maps.Keys(props)) {
+			r := props[name]
+			r.path = fill("")
+			out = append(out, r)
+		}
+		if len(props) == 0 {
+			out = append(out, badRequest{field: "body", path: fill(""), body: `"{}"`})
+		}
+	}
+	return out
+}
+
+// plausibleValues are the values of required fields that "production"
+// would not do for (seed's environment is production).
+var plausibleValues = map[string]string{"surface": "leaderboards"}
+
+// plausible returns the required properties of schema but skip, each with
+// a plausible value, as JSON members each followed by a comma.
+func plausible(schema *openapi3.Schema, skip string) string {
+	var b strings.Builder
+	for _, name := range schema.Required {
+		p := schema.Properties[name]
+		if name == skip || p == nil || p.Value == nil {
+			continue
+		}
+		var v any = cmp.Or(plausibleValues[name], "production")
+		switch {
+		case len(p.Value.Enum) > 0:
+			v = p.Value.Enum[0]
+		case p.Value.Type.Is("integer"), p.Value.Type.Is("number"):
+			v = 1
+		case p.Value.Type.Is("boolean"):
+			v = false
+		case p.Value.Type.Is("array"):
+			v = []string{"production"}
+		case p.Value.Type.Is("object"):
+			b.WriteString(`"` + name + `":{ },`) // not "{}", which build fills
+			continue
+		}
+		j, _ := json.Marshal(v)
+		b.WriteString(`"` + name + `":` + string(j) + ",")
+	}
+	return b.String()
 }

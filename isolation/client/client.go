@@ -108,8 +108,11 @@ type Client struct {
 	snap     atomic.Pointer[snapshot]
 	degraded atomic.Bool
 
-	refreshMu sync.Mutex // serializes refreshes; guards keys
+	refreshMu sync.Mutex // serializes refreshes; guards keys and retired
 	keys      map[string]ed25519.PublicKey
+	// retired are the key ids a key set marked retired, or that a later
+	// key set no longer held: a list they sign is refused.
+	retired map[string]bool
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -136,6 +139,7 @@ func New(cfg Config) (*Client, error) {
 		marker:  cfg.SyntheticMarker,
 		now:     time.Now,
 		keys:    maps.Clone(cfg.PublicKeys),
+		retired: map[string]bool{},
 	}, nil
 }
 
@@ -160,15 +164,6 @@ func (c *Client) Start(ctx context.Context) error {
 	c.done = make(chan struct{})
 	c.lifeMu.Unlock()
 
-	if len(c.cfg.PublicKeys) == 0 {
-		c.refreshMu.Lock()
-		if keys, err := c.fetchKeys(runCtx); err != nil {
-			c.cfg.Logger.WarnContext(ctx, "isolation client: fetching signing keys", slog.Any("error", err))
-		} else {
-			c.keys = keys
-		}
-		c.refreshMu.Unlock()
-	}
 	_ = c.Refresh(runCtx) // a failure is logged, counted and reported as degraded
 	go c.run(runCtx)
 	return nil

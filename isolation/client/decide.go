@@ -67,8 +67,10 @@ func (c *Client) Filter(viewer, surface string, subjects []string) []string {
 //
 // The rule is the server's: a subject not on the list is visible; the
 // subject's own account sees it; otherwise its policy for the surface
-// decides (allowed; testers_only: only synthetic viewers; hidden). An
-// email is matched without case. Before the first list, and for a subject
+// decides (allowed; testers_only: only synthetic viewers; hidden). The
+// viewer and subject are compared with the list in their Canonical form
+// (an email without case or plus-tag, surrounding spaces dropped, Unicode
+// normal form C), as the server's check compares them. Before the first list, and for a subject
 // not on a list while the client is degraded, a subject that looks
 // synthetic is hidden (ReasonDegradedFailClosed).
 func (c *Client) Decide(viewer, surface, subject string) (bool, Reason) {
@@ -124,7 +126,7 @@ func (c *Client) decideWithoutList(s *snapshot, viewer, subject string) (bool, R
 	if !c.looksSynthetic(s, subject) {
 		return true, ReasonNotSynthetic
 	}
-	if viewer == subject {
+	if viewer == subject || Canonical(viewer) == Canonical(subject) {
 		return true, ReasonSelf
 	}
 	return false, ReasonDegradedFailClosed
@@ -136,6 +138,7 @@ func (c *Client) looksSynthetic(s *snapshot, subject string) bool {
 	if c.marker != "" && strings.Contains(subject, c.marker) {
 		return true
 	}
+	subject = Canonical(subject)
 	at := strings.LastIndexByte(subject, '@')
 	if at < 0 {
 		return false
@@ -157,7 +160,7 @@ func (c *Client) looksSynthetic(s *snapshot, subject string) bool {
 }
 
 // Synthetic reports whether id is a synthetic identity: on the list in use
-// (an email without case), or, while the client has no list to trust for
+// (compared in its Canonical form), or, while the client has no list to trust for
 // it, an email at a controlled domain or an id holding the synthetic
 // marker (failing closed, as Decide does).
 func (c *Client) Synthetic(id string) bool {

@@ -3,8 +3,8 @@
 // subject (a user, a post's author, a profile) on a surface such as
 // "leaderboards" or "search".
 //
-// It depends on the standard library only, so an app imports it without
-// the Understudy server. The OpenFeature provider is in the subpackage
+// It depends on the standard library and golang.org/x/text (for Unicode
+// normalization) only, so an app imports it without the Understudy server. The OpenFeature provider is in the subpackage
 // openfeature.
 //
 // # Use
@@ -30,6 +30,36 @@
 // it is parsed. A list that does not verify, does not parse or is for
 // another environment is never used: the client keeps its last good list,
 // logs, counts it in Stats.Rejected and reports degraded.
+//
+// # Lists never go backwards
+//
+// Unless Config.PublicKeys pins the keys, every list that arrives (not a
+// 304) makes the client read GET {BaseURL}/v1/isolation/keys first, and
+// that last key set decides: a list signed by a key the set marks retired,
+// or by a key the client trusted that the set no longer holds, is refused
+// from then on, though its signature verifies. When the key set cannot be
+// read, the last one read stays in use. With pinned keys, removing a key
+// from Config.PublicKeys is how it is retired.
+//
+// A list older than the one the client holds is refused as well, whatever
+// key signed it: one issued earlier (issued_at), or issued in the same
+// second from an earlier version of the exclusion list (the number its
+// version starts with). Replaying an old list would otherwise roll policy
+// back silently. Servers behind one address must therefore keep their
+// clocks in step. Both refusals count in Stats.Rejected and leave the
+// client degraded on the list it holds until a newer list arrives.
+//
+// # Spellings
+//
+// Viewers and subjects are compared with the list as given and in their
+// Canonical form, exactly as the server's POST /v1/isolation/check
+// compares them: surrounding white space is dropped and text is put in
+// Unicode normal form C; an email is compared without case, in its local
+// part as well as its domain (nearly every mail provider ignores it), and
+// without a plus-tag (local+tag@domain is the mailbox local@domain;
+// Understudy never gives an account a tagged address); an account id (a
+// UUID) is compared without case. A username, an app ref or a distinct id
+// keeps its case, which an app or a vendor may rely on.
 //
 // # Failing closed
 //

@@ -46,6 +46,7 @@ type fakeServer struct {
 	mu        sync.Mutex
 	down      bool
 	published []signer // keys served by /v1/isolation/keys
+	retired   []signer // keys served by /v1/isolation/keys with retired_at
 	signWith  signer
 	body      []byte
 	sig       []byte // signature of body by signWith
@@ -100,6 +101,10 @@ func (f *fakeServer) serveKeys(w http.ResponseWriter, r *http.Request) {
 	for _, k := range f.published {
 		out.Keys = append(out.Keys, key{KeyID: k.id, PublicKey: base64.StdEncoding.EncodeToString(k.pub),
 			Algorithm: "ed25519", CreatedAt: "2026-11-25T20:00:00Z"})
+	}
+	for _, k := range f.retired {
+		out.Keys = append(out.Keys, key{KeyID: k.id, PublicKey: base64.StdEncoding.EncodeToString(k.pub),
+			Algorithm: "ed25519", CreatedAt: "2026-11-25T20:00:00Z", RetiredAt: new("2026-11-25T21:00:00Z")})
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(out)

@@ -44,19 +44,20 @@ func (c *Client) fetchList(ctx context.Context, etag string) (fetched, error) {
 	}, nil
 }
 
-// fetchKeys gets the server's trusted signing keys.
-func (c *Client) fetchKeys(ctx context.Context) (map[string]ed25519.PublicKey, error) {
+// fetchKeys gets the server's trusted signing keys and the ids of those it
+// marks retired.
+func (c *Client) fetchKeys(ctx context.Context) (map[string]ed25519.PublicKey, []string, error) {
 	resp, err := c.get(ctx, c.keysURL, "")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, statusError(resp)
+		return nil, nil, statusError(resp)
 	}
 	body, err := c.readBody(resp)
 	if err != nil {
-		return nil, fmt.Errorf("reading the keys: %w", err)
+		return nil, nil, fmt.Errorf("reading the keys: %w", err)
 	}
 	return parseKeys(body)
 }

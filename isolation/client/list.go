@@ -119,17 +119,26 @@ func verify(keys map[string]ed25519.PublicKey, sig signature, body []byte) error
 	return nil
 }
 
-// parseKeys decodes the keys endpoint's body into trusted keys by key id.
-// A key that is retired, of another algorithm, malformed, or whose key id
-// does not match its public key is left out.
-func parseKeys(body []byte) (map[string]ed25519.PublicKey, error) {
+// errRetiredKey is returned when a list is signed by a key that the last
+// key set marks retired, or that it no longer holds.
+var errRetiredKey = errors.New("signing key is retired")
+
+// parseKeys decodes the keys endpoint's body into trusted keys by key id,
+// and the ids of the keys it marks retired. A key that is retired, of
+// another algorithm, malformed, or whose key id does not match its public
+// key is not trusted.
+func parseKeys(body []byte) (keys map[string]ed25519.PublicKey, retired []string, err error) {
 	var w wireKeys
 	if err := json.Unmarshal(body, &w); err != nil {
-		return nil, fmt.Errorf("decoding keys: %w", err)
+		return nil, nil, fmt.Errorf("decoding keys: %w", err)
 	}
-	keys := make(map[string]ed25519.PublicKey, len(w.Keys))
+	keys = make(map[string]ed25519.PublicKey, len(w.Keys))
 	for _, k := range w.Keys {
-		if k.Algorithm != "ed25519" || k.RetiredAt != nil {
+		if k.RetiredAt != nil {
+			retired = append(retired, k.KeyID)
+			continue
+		}
+		if k.Algorithm != "ed25519" {
 			continue
 		}
 		raw, err := base64.StdEncoding.DecodeString(k.PublicKey)
@@ -142,5 +151,5 @@ func parseKeys(body []byte) (map[string]ed25519.PublicKey, error) {
 		}
 		keys[k.KeyID] = pub
 	}
-	return keys, nil
+	return keys, retired, nil
 }

@@ -33,8 +33,9 @@ type Stats struct {
 	// NotModified counts refreshes answered 304 (the list was kept).
 	NotModified uint64
 	// Rejected counts lists that arrived but were not accepted: a missing
-	// or bad signature, an unknown key, a body that does not parse, or a
-	// list of another environment.
+	// or bad signature, an unknown or retired key, a body that does not
+	// parse, a list of another environment, or a list older than the one
+	// held.
 	Rejected uint64
 	// Failures counts refreshes that got no list: the server unreachable
 	// or answering an error.
@@ -86,6 +87,9 @@ func (c *Client) refresh(ctx context.Context) (notModified bool, err error) {
 		return true, nil
 	}
 	s, err := c.accept(ctx, f)
+	if err == nil && cur != nil {
+		err = newerThan(s, cur)
+	}
 	if err != nil {
 		return false, fmt.Errorf("%w: %w", errRejected, err)
 	}
@@ -94,21 +98,24 @@ func (c *Client) refresh(ctx context.Context) (notModified bool, err error) {
 }
 
 // accept verifies the body against its signature, and only then parses it.
+// Unless the keys are pinned, it first reads the server's key set, so a
+// key retired since the last list is known to be retired.
 func (c *Client) accept(ctx context.Context, f fetched) (*snapshot, error) {
 	sig, err := parseSignature(f.signature)
 	if err != nil {
 		return nil, err
 	}
-	err = verify(c.keys, sig, f.body)
-	if errors.Is(err, errUnknownKey) && len(c.cfg.PublicKeys) == 0 {
-		keys, kerr := c.fetchKeys(ctx)
-		if kerr != nil {
-			return nil, fmt.Errorf("%w (fetching keys: %w)", err, kerr)
-		}
-		c.keys = keys
-		err = verify(c.keys, sig, f.body)
+	var keysErr error
+	if len(c.cfg.PublicKeys) == 0 {
+		keysErr = c.updateKeys(ctx)
 	}
-	if err != nil {
+	if c.retired[sig.keyID] {
+		return nil, fmt.Errorf("key id %q: %w: the last key set no longer trusts it", sig.keyID, errRetiredKey)
+	}
+	if err := verify(c.keys, sig, f.body); err != nil {
+		if keysErr != nil {
+			return nil, fmt.Errorf("%w (fetching keys: %w)", err, keysErr)
+		}
 		return nil, err
 	}
 	s, err := parseList(f.body, c.cfg.Environment)
@@ -120,6 +127,46 @@ func (c *Client) accept(ctx context.Context, f fetched) (*snapshot, error) {
 		s.etag = strconv.Quote(s.version)
 	}
 	return s, nil
+}
+
+// updateKeys replaces the trusted keys with the server's key set. A key the
+// set marks retired, or a key the client trusted that the set no longer
+// holds, is retired for good. When the set cannot be read, the last one
+// stays in use and the error is returned.
+func (c *Client) updateKeys(ctx context.Context) error {
+	keys, retired, err := c.fetchKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for id := range c.keys {
+		if _, ok := keys[id]; !ok {
+			c.retired[id] = true
+		}
+	}
+	for _, id := range retired {
+		c.retired[id] = true
+	}
+	for id := range c.retired {
+		delete(keys, id)
+	}
+	c.keys = keys
+	return nil
+}
+
+// errRollback marks a list older than the one the client holds.
+var errRollback = errors.New("list is older than the list held")
+
+// newerThan refuses a list s older than the list cur the client holds: one
+// issued earlier, or issued in the same second from an earlier version of
+// the exclusion list. Accepting it would silently roll policy back.
+func newerThan(s, cur *snapshot) error {
+	older := s.issuedAt.Before(cur.issuedAt) ||
+		s.issuedAt.Equal(cur.issuedAt) && s.seq >= 0 && cur.seq >= 0 && s.seq < cur.seq
+	if older {
+		return fmt.Errorf("%w: version %s issued at %s, held %s issued at %s", errRollback,
+			s.version, s.issuedAt.Format(time.RFC3339), cur.version, cur.issuedAt.Format(time.RFC3339))
+	}
+	return nil
 }
 
 // record counts a refresh, logs a failure and reports a change of the

@@ -3,6 +3,7 @@ package client
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -29,6 +30,9 @@ type snapshot struct {
 	version     string
 	environment string
 	issuedAt    time.Time
+	// seq is the exclusion list version the list's version starts with
+	// ("12-…"), or -1 when it has none.
+	seq         int64
 	identities  int
 	identifiers int
 	// ids maps every identifier on the list to its identity and policy row.
@@ -59,6 +63,9 @@ func parseList(body []byte, env string) (*snapshot, error) {
 	if w.Version == "" {
 		return nil, fmt.Errorf("list has no version")
 	}
+	if w.IssuedAt.IsZero() {
+		return nil, fmt.Errorf("list has no issued_at")
+	}
 	return compile(&w)
 }
 
@@ -69,6 +76,7 @@ func compile(w *wireList) (*snapshot, error) {
 		version:     w.Version,
 		environment: w.Environment,
 		issuedAt:    w.IssuedAt,
+		seq:         versionSeq(w.Version),
 		identities:  len(w.Identities),
 		surfaces:    make(map[string]int, len(w.Surfaces)),
 		domains:     lowerAll(w.ControlledDomains),
@@ -97,10 +105,6 @@ func compile(w *wireList) (*snapshot, error) {
 			}
 			s.ids[id] = idEntry{identity: int32(i), row: r}
 			s.identifiers++
-			if lower := strings.ToLower(id); lower != id && strings.Contains(id, "@") {
-				// Emails are matched without case (see lookup).
-				s.ids[lower] = idEntry{identity: int32(i), row: r}
-			}
 		}
 	}
 	return s, nil
@@ -122,39 +126,34 @@ func (s *snapshot) addRow(surfaces []string, raw json.RawMessage) (int32, error)
 	return r, nil
 }
 
-// maxFoldedID bounds the ids lookup folds to lower case (an email is at
-// most 254 bytes).
-const maxFoldedID = 254
-
-// lookup finds id on the list. An email that is not found as given is
-// looked up again in lower case, without allocating.
+// lookup finds id on the list: as given, or else in its Canonical form,
+// which is how the server's check finds it too.
 func (s *snapshot) lookup(id string) (idEntry, bool) {
 	if e, ok := s.ids[id]; ok {
 		return e, true
 	}
-	return s.lookupFolded(id)
+	return s.lookupCanonical(id)
 }
 
-// lookupFolded is lookup's slow path, kept apart so lookup inlines.
-func (s *snapshot) lookupFolded(id string) (idEntry, bool) {
-	if len(id) > maxFoldedID || strings.IndexByte(id, '@') < 0 {
+// lookupCanonical is lookup's slow path, kept apart so lookup inlines.
+func (s *snapshot) lookupCanonical(id string) (idEntry, bool) {
+	c := Canonical(id)
+	if c == id {
 		return idEntry{}, false
 	}
-	var buf [maxFoldedID]byte
-	upper := false
-	for i := range len(id) {
-		b := id[i]
-		if 'A' <= b && b <= 'Z' {
-			b += 'a' - 'A'
-			upper = true
-		}
-		buf[i] = b
-	}
-	if !upper {
-		return idEntry{}, false
-	}
-	e, ok := s.ids[string(buf[:len(id)])]
+	e, ok := s.ids[c]
 	return e, ok
+}
+
+// versionSeq returns the exclusion list version that version starts with,
+// or -1.
+func versionSeq(version string) int64 {
+	head, _, _ := strings.Cut(version, "-")
+	n, err := strconv.ParseInt(head, 10, 64)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
 }
 
 // codeOf compiles a policy; anything but the two visible policies,

@@ -38,6 +38,12 @@ const (
 	DefaultMaxBatch = 500
 )
 
+// MaxFiltersPerDestination is how many destination filters Segment
+// supports on one destination
+// (https://segment.com/docs/connections/destinations/destination-filters/,
+// FAQ "How many filters can I create?"). The publisher needs one of them.
+const MaxFiltersPerDestination = 10
+
 // FilterTitle is the title of the one destination filter per destination
 // that the publisher owns; it finds its filter by this title and leaves
 // every other filter alone.

@@ -72,7 +72,10 @@
 // destination in settings.destination_ids, it keeps exactly one filter
 // titled FilterTitle for settings.source_id: created when missing, updated
 // in place when it differs, duplicates with the same title and source
-// deleted, every other filter untouched.
+// deleted, every other filter untouched. Segment supports 10 filters per
+// destination (the page's FAQ): the publisher only ever keeps one, and on
+// a destination whose 10 filters are all others' it creates nothing and
+// says so (ErrRejected) rather than meet an undocumented refusal.
 //
 // The FQL tests the boolean trait (traits.is_synthetic = true, and the
 // same in context.traits and properties) rather than listing user ids with

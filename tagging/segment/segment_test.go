@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -422,5 +423,106 @@ func TestConfigErrors(t *testing.T) {
 		if strings.Contains(ce.Error(), writeKey) || strings.Contains(ce.Error(), apiToken) {
 			t.Errorf("a secret leaked: %v", ce)
 		}
+	}
+}
+
+func TestFakeRefusesFQLItCannotParseOnCreateAndUpdate(t *testing.T) {
+	t.Parallel()
+	fake := segmenttest.New(t, segmenttest.Config{WriteKey: writeKey, SourceID: sourceID, APIToken: apiToken, DestinationIDs: destinations})
+	existing := fake.AddFilter("dst_braze", segmenttest.Filter{SourceID: sourceID, Title: "Drop bots", If: "type = 'track'",
+		Actions: []map[string]any{{"type": "DROP"}}, Enabled: true})
+	call := func(method, path string, body map[string]any) (int, map[string]any) {
+		raw, _ := json.Marshal(body)
+		req, _ := http.NewRequestWithContext(t.Context(), method, fake.URL+path, strings.NewReader(string(raw)))
+		req.Header.Set("Authorization", "Bearer "+apiToken)
+		req.Header.Set("Content-Type", "application/vnd.segment.v1+json")
+		resp, err := fake.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	// wantFieldError checks the 422's RequestErrorEnvelope names the field.
+	wantFieldError := func(what string, code int, out map[string]any, field string) {
+		t.Helper()
+		errs, _ := out["errors"].([]any)
+		first, _ := func() (map[string]any, bool) {
+			if len(errs) == 0 {
+				return nil, false
+			}
+			m, ok := errs[0].(map[string]any)
+			return m, ok
+		}()
+		gotField, _ := first["field"].(string)
+		if code != http.StatusUnprocessableEntity || first["type"] != "validation" || gotField != field || first["message"] == nil {
+			t.Errorf("%s: %d %v, want 422 with a validation error on %q", what, code, out, field)
+		}
+	}
+	for _, bad := range []string{`userId = oops"`, `traits.is_synthetic =`, `(type = 'track'`, `nosuch(userId)`} {
+		code, out := call(http.MethodPost, "/destination/dst_amplitude/filters", map[string]any{"sourceId": sourceID, "title": "t",
+			"if": bad, "actions": []any{map[string]any{"type": "DROP"}}, "enabled": true})
+		wantFieldError("creating "+bad, code, out, "if")
+		code, out = call(http.MethodPatch, "/destination/dst_braze/filters/"+existing.ID, map[string]any{"if": bad})
+		wantFieldError("updating to "+bad, code, out, "if")
+	}
+	if n := len(fake.Filters("dst_amplitude")); n != 0 {
+		t.Errorf("%d filters created from FQL that does not parse", n)
+	}
+	if got := fake.Filters("dst_braze")[0]; got.If != existing.If {
+		t.Errorf("the filter was updated to %q", got.If)
+	}
+	// Segment supports 10 filters per destination: the eleventh is refused.
+	for i := range segmenttest.MaxFiltersPerDestination {
+		code, _ := call(http.MethodPost, "/destination/dst_amplitude/filters", map[string]any{"sourceId": sourceID,
+			"title": fmt.Sprintf("f%d", i), "if": "type = 'track'", "actions": []any{map[string]any{"type": "DROP"}}, "enabled": true})
+		if code != http.StatusOK {
+			t.Fatalf("filter %d: %d, want 200", i+1, code)
+		}
+	}
+	code, out := call(http.MethodPost, "/destination/dst_amplitude/filters", map[string]any{"sourceId": sourceID,
+		"title": "eleventh", "if": "type = 'track'", "actions": []any{map[string]any{"type": "DROP"}}, "enabled": true})
+	wantFieldError("an eleventh filter", code, out, "")
+	if n := len(fake.Filters("dst_amplitude")); n != segmenttest.MaxFiltersPerDestination {
+		t.Errorf("%d filters on the destination, want %d", n, segmenttest.MaxFiltersPerDestination)
+	}
+}
+
+func TestFilterNotAddedBesideTenOthers(t *testing.T) {
+	t.Parallel()
+	p, fake := newPublisher(t, setup{dests: destinations}, noSleep)
+	for i := range segment.MaxFiltersPerDestination {
+		fake.AddFilter("dst_amplitude", segmenttest.Filter{SourceID: sourceID, Title: fmt.Sprintf("Team filter %d", i),
+			If: "type = 'track'", Actions: []map[string]any{{"type": "DROP"}}, Enabled: true})
+	}
+	_, err := ensure(t, p)
+	if !errors.Is(err, tagging.ErrRejected) {
+		t.Fatalf("EnsureFilter beside 10 filters: %v, want ErrRejected", err)
+	}
+	for _, want := range []string{"dst_amplitude", "10 filters", "settings.destination_ids"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
+		}
+	}
+	if n := len(fake.Filters("dst_amplitude")); n != segment.MaxFiltersPerDestination {
+		t.Errorf("%d filters on dst_amplitude, want the 10 others untouched", n)
+	}
+
+	// With its own filter among the 10, the publisher keeps it current and adds none.
+	q, fake2 := newPublisher(t, setup{dests: destinations}, noSleep)
+	for i := range segment.MaxFiltersPerDestination - 1 {
+		fake2.AddFilter("dst_amplitude", segmenttest.Filter{SourceID: sourceID, Title: fmt.Sprintf("Team filter %d", i),
+			If: "type = 'track'", Actions: []map[string]any{{"type": "DROP"}}, Enabled: true})
+	}
+	fake2.AddFilter("dst_amplitude", segmenttest.Filter{SourceID: sourceID, Title: segment.FilterTitle, If: "userId = 'old'",
+		Actions: []map[string]any{{"type": "DROP"}}})
+	if _, err := ensure(t, q); err != nil {
+		t.Fatalf("EnsureFilter with its own filter among 10: %v", err)
+	}
+	got := fake2.Filters("dst_amplitude")
+	if len(got) != segment.MaxFiltersPerDestination || got[len(got)-1].If != segment.FilterFQL || !got[len(got)-1].Enabled {
+		t.Errorf("filters on dst_amplitude: %+v", got)
 	}
 }

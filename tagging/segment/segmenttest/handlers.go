@@ -231,6 +231,14 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError("validation", "sourceId (of a connected source), if, actions, title and enabled are required"))
 		return
 	}
+	if !validFQL(w, *in.If) {
+		return
+	}
+	if n := len(s.filters[r.PathValue("id")]); n >= MaxFiltersPerDestination {
+		writeJSON(w, http.StatusUnprocessableEntity, fieldError("validation", "",
+			fmt.Sprintf("destination %s already has %d filters; Segment supports %d filters per destination", r.PathValue("id"), n, MaxFiltersPerDestination)))
+		return
+	}
 	s.nextID++
 	f := Filter{ID: "flt_" + strconv.Itoa(s.nextID), SourceID: *in.SourceID, DestinationID: r.PathValue("id"), If: *in.If,
 		Actions: in.Actions, Title: *in.Title, Enabled: *in.Enabled, CreatedAt: "2026-01-02T00:00:00Z", UpdatedAt: "2026-01-02T00:00:00Z"}
@@ -253,6 +261,9 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request) {
 	}
 	in, ok := decodeFilter(w, r)
 	if !ok {
+		return
+	}
+	if in.If != nil && !validFQL(w, *in.If) {
 		return
 	}
 	f := &list[i]
@@ -315,4 +326,14 @@ func (s *Server) handlePreview(w http.ResponseWriter, r *http.Request) {
 		result = nil
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"inputPayload": in.Payload, "result": result}})
+}
+
+// validFQL answers 422 with the Public API's error envelope, naming the
+// field "if", unless src parses as FQL; it reports whether it does.
+func validFQL(w http.ResponseWriter, src string) bool {
+	if _, err := parseFQL(src); err != nil {
+		writeJSON(w, http.StatusUnprocessableEntity, fieldError("validation", "if", "invalid FQL: "+err.Error()))
+		return false
+	}
+	return true
 }

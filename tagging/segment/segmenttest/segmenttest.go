@@ -36,8 +36,18 @@
 //     which parses the FQL (https://segment.com/docs/api/public-api/fql/)
 //     and answers 400 for invalid FQL, else {"data":{"inputPayload","result"}}
 //     with result null when a DROP filter matches. Creating or updating a
-//     filter does not validate its FQL here: invalid FQL drops every event,
-//     which is why the publisher previews first.
+//     filter with an "if" the fake's FQL parser cannot parse answers 422
+//     with the error envelope the API documents for it, RequestErrorEnvelope
+//     {"errors":[{"type","message","field","status"}]} (public-api-sdk-go
+//     model_request_error_envelope.go and model_request_error.go; 404, 422
+//     and 429 are the errors the SDK decodes for these operations). The
+//     parser knows a subset of FQL (fql.go): an expression outside it is
+//     refused here although Segment might take it. Creating an eleventh
+//     filter on a destination answers 422 the same way: "Segment supports
+//     10 filters per destination"
+//     (https://segment.com/docs/connections/destinations/destination-filters/,
+//     FAQ "How many filters can I create?"; the status of that refusal is
+//     not documented, 422 is the API's validation error).
 package segmenttest
 
 import (
@@ -63,6 +73,9 @@ const (
 	MaxBatchBytes = 500_000
 	// MaxBatchCalls is the most calls a batch may hold.
 	MaxBatchCalls = 2500
+	// MaxFiltersPerDestination is how many destination filters one
+	// destination may hold.
+	MaxFiltersPerDestination = 10
 )
 
 // Config says what the fake workspace holds.
@@ -219,4 +232,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func apiError(kind, msg string) map[string]any {
 	return map[string]any{"errors": []map[string]any{{"type": kind, "message": msg}}}
+}
+
+// fieldError is a 422's RequestErrorEnvelope, naming the input field when
+// field is not empty.
+func fieldError(kind, field, msg string) map[string]any {
+	e := map[string]any{"type": kind, "message": msg, "status": http.StatusUnprocessableEntity}
+	if field != "" {
+		e["field"] = field
+	}
+	return map[string]any{"errors": []map[string]any{e}}
 }

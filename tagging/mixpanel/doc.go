@@ -59,5 +59,8 @@
 // (https://docs.mixpanel.com/docs/tracking-best-practices/bot-traffic,
 // https://docs.mixpanel.com/docs/data-structure/property-reference/reserved-properties),
 // and a Data View that excludes is_synthetic profiles is made in the UI
-// (https://docs.mixpanel.com/docs/data-governance/data-views-and-classification).
+// (https://docs.mixpanel.com/docs/data-governance/data-views-and-classification:
+// Data Views need the Growth plan or above, and "Set Default" names the
+// Data View of members added to the project afterwards, so existing
+// members are added to it by hand).
 package mixpanel

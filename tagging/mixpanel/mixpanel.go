@@ -78,9 +78,19 @@ func (p *Publisher) ManualSteps() []string {
 			`(in the browser: mixpanel.register({"$ignore": true}) right after identifying a synthetic user, and ` +
 			`mixpanel.unregister("$ignore") on logout; on a server: add "$ignore": true to the event's properties). ` +
 			`Mixpanel's ingestion drops any event that carries $ignore set to true or a non-empty string; false or "" do not drop it.`,
-		`Project admin: in Project Settings > Data Views, click "+ Create Data View", name it "Without synthetic users", ` +
-			`add the user profile property filter "is_synthetic is not true", save it, then tick it and choose "Set Default" ` +
-			`so reports open without the profiles that Understudy marks.`,
+		// https://docs.mixpanel.com/docs/data-governance/data-views-and-classification:
+		// "Users on a Growth plan or above can access the Data View and Data
+		// Classification features" (an earlier version of the page said
+		// Enterprise only; its Data Classification section still does), and
+		// the default Data View is the one "for any new users added to the
+		// project"; members are given a Data View with "+ Add User" or Teams.
+		`Project admin (Data Views need Mixpanel's Growth plan or above): in Project Settings > Data Views, click ` +
+			`"+ Create Data View", name it "Without synthetic users", add the user profile property filter ` +
+			`"is_synthetic is not true", save it, then tick it and choose "Set Default". The default Data View is only ` +
+			`where members added to the project after that start: members already in the project keep the Data View they ` +
+			`have ("All Project Data", which shows the profiles that Understudy marks), so also add them, or their teams, ` +
+			`to "Without synthetic users" with "+ Add User" or the Teams tab, and have them switch to it (its name shows ` +
+			`next to the project's).`,
 	}
 }
 

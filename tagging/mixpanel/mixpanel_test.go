@@ -198,7 +198,9 @@ func TestManualSteps(t *testing.T) {
 	t.Parallel()
 	p, _ := newPublisher(t, setup{}, noSleep)
 	steps := strings.Join(p.ManualSteps(), "\n")
-	for _, want := range []string{`"$ignore": true`, "Data View", "is_synthetic"} {
+	for _, want := range []string{`"$ignore": true`, "Data View", "is_synthetic",
+		// What Mixpanel's Data Views page says of the plan and of "Set Default".
+		"Growth plan or above", "members added to the project after", "members already in the project keep", "+ Add User"} {
 		if !strings.Contains(steps, want) {
 			t.Errorf("manual steps do not say %q:\n%s", want, steps)
 		}

@@ -67,7 +67,11 @@
 //     endpoints, and the query endpoint 240/minute and 2400/hour (some
 //     projects still 120/hour) (https://posthog.com/docs/api#rate-limiting,
 //     https://posthog.com/docs/api/queries#rate-limits). A 429 is retried by
-//     tagging.Sender honouring Retry-After.
+//     tagging.Sender honouring Retry-After, up to an hour (an hourly
+//     window's wait is not cut short and retried early); a wait that would
+//     end after the context's deadline is not started: the call fails at
+//     once with ErrUnavailable, saying how long PostHog asked to wait and
+//     how long the run had left.
 //
 // # What is not confirmed, and how it is handled
 //

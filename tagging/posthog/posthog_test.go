@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -280,6 +281,86 @@ func TestPrivateAPIRateLimitIsWaitedOut(t *testing.T) {
 	}
 	if len(waits) == 0 || waits[0] < time.Second || waits[0] > time.Minute {
 		t.Fatalf("waits %v, want the Retry-After of the minute window", waits)
+	}
+}
+
+// clock is a fake PostHog's clock that the publisher's sleep moves on.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func TestHourlyRateLimitIsWaitedOutWhenTheDeadlineAllows(t *testing.T) {
+	t.Parallel()
+	c := &clock{now: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
+	fake := posthogtest.New(t, posthogtest.Options{CRUDPerHour: 1, Now: c.Now})
+	var waits []time.Duration
+	sleep := func(ctx context.Context, d time.Duration) error {
+		waits = append(waits, d)
+		c.advance(d)
+		return ctx.Err()
+	}
+	p, err := posthog.Build(config(fake, fake.ProjectToken(), fake.PersonalKey(), nil), sleep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Hour)
+	defer cancel()
+	for i := range 2 {
+		if _, err := p.Test(ctx); err != nil {
+			t.Fatalf("Test %d: %v", i+1, err)
+		}
+	}
+	// The second request met the hour's limit: PostHog asked for an hour,
+	// and the publisher waited that long once, not a minute at a time.
+	if len(waits) != 1 || waits[0] != time.Hour {
+		t.Fatalf("waits %v, want one wait of the hour PostHog asked for", waits)
+	}
+}
+
+func TestRateLimitWaitPastTheDeadlineGivesUpAtOnce(t *testing.T) {
+	t.Parallel()
+	c := &clock{now: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
+	fake := posthogtest.New(t, posthogtest.Options{CRUDPerHour: 1, Now: c.Now})
+	var waits []time.Duration
+	sleep := func(ctx context.Context, d time.Duration) error {
+		waits = append(waits, d)
+		c.advance(d)
+		return ctx.Err()
+	}
+	p, err := posthog.Build(config(fake, fake.ProjectToken(), fake.PersonalKey(), nil), sleep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+	defer cancel()
+	if _, err := p.Test(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := fake.Requests()
+	_, err = p.Test(ctx)
+	if !errors.Is(err, tagging.ErrUnavailable) {
+		t.Fatalf("Test past the hour's limit: %v, want ErrUnavailable", err)
+	}
+	for _, want := range []string{"429", "asks to wait 1h0m0s", "left before this run's deadline"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
+		}
+	}
+	if len(waits) != 0 || fake.Requests()-before != 1 {
+		t.Fatalf("waited %v and sent %d requests; want no wait and one request", waits, fake.Requests()-before)
 	}
 }
 

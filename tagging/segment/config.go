@@ -24,9 +24,12 @@ const (
 )
 
 // Documented limits of the Tracking API's batch endpoint, taken in
-// decimal kilobytes so that either reading of "KB" holds.
+// decimal kilobytes so that either reading of "KB" holds
+// (https://segment.com/docs/connections/sources/catalog/libraries/server/http-api/,
+// "Max request size" and "Errors": 500KB per batch request, each batched
+// event "less than 32KB", 400 Bad Request beyond).
 const (
-	// MaxCallBytes is the largest single call (event) in a batch.
+	// MaxCallBytes bounds a call (event) in a batch: each is shorter.
 	MaxCallBytes = 32_000
 	// MaxBatchBytes is the largest batch request.
 	MaxBatchBytes = 500_000
@@ -34,6 +37,12 @@ const (
 	// documents bytes only).
 	DefaultMaxBatch = 500
 )
+
+// MaxFiltersPerDestination is how many destination filters Segment
+// supports on one destination
+// (https://segment.com/docs/connections/destinations/destination-filters/,
+// FAQ "How many filters can I create?"). The publisher needs one of them.
+const MaxFiltersPerDestination = 10
 
 // FilterTitle is the title of the one destination filter per destination
 // that the publisher owns; it finds its filter by this title and leaves

@@ -14,13 +14,16 @@
 //     {"batch":[{"type":"identify","userId":…,"traits":{…}}]}.
 //   - Authorization: Basic base64(writeKey + ":"), the colon included as
 //     the page asks.
-//   - "A maximum of 500KB per batch request and 32KB per call"; the page
-//     says the API answers 400 when they are exceeded, while its Errors
-//     section (segment-docs pull 6966) and ANALYTICS.md say calls that are
-//     not accepted still answer 200. The publisher does not depend on
-//     either: it refuses, before sending anything, an identity whose call
-//     would exceed 32,000 bytes (ErrRejected), and splits batches under
-//     500,000 bytes and settings.max_batch calls.
+//   - "Max request size": 32KB per normal request; the batch endpoint
+//     accepts 500KB per request and "32KB per event in the batch", and
+//     Segment answers 400 Bad Request beyond (the Errors section: each
+//     batched event "needs to be less than 32KB", up to 2500 events a
+//     batch; the Analytics.js FAQ names the 400's message, "Exceed payload
+//     limit"). A 400 refuses the whole batch, so the publisher refuses,
+//     before sending anything, an identity whose call would be 32,000 bytes
+//     or more (ErrRejected, naming its distinct id and account), and
+//     splits batches at 500,000 bytes and settings.max_batch (at most
+//     2000) calls.
 //   - 429 carries Retry-After (honoured); 5xx are retried with backoff.
 //   - EU workspaces: the HTTP API page's note names
 //     https://events.eu1.segmentapis.com in one version and
@@ -69,7 +72,10 @@
 // destination in settings.destination_ids, it keeps exactly one filter
 // titled FilterTitle for settings.source_id: created when missing, updated
 // in place when it differs, duplicates with the same title and source
-// deleted, every other filter untouched.
+// deleted, every other filter untouched. Segment supports 10 filters per
+// destination (the page's FAQ): the publisher only ever keeps one, and on
+// a destination whose 10 filters are all others' it creates nothing and
+// says so (ErrRejected) rather than meet an undocumented refusal.
 //
 // The FQL tests the boolean trait (traits.is_synthetic = true, and the
 // same in context.traits and properties) rather than listing user ids with

@@ -101,6 +101,10 @@ func (p *FilteringPublisher) ensureOn(ctx context.Context, dest string) (bool, e
 	want := map[string]any{"if": FilterFQL, "actions": dropAction, "title": FilterTitle, "description": filterDescription, "enabled": true}
 	changed := false
 	switch {
+	case len(mine) == 0 && len(all) >= MaxFiltersPerDestination:
+		return false, fmt.Errorf("%w: destination %s already has %d filters, and Segment supports %d per destination; "+
+			"remove or merge one of them so that Understudy can add its own, or take %s out of settings.destination_ids",
+			tagging.ErrRejected, dest, len(all), MaxFiltersPerDestination, dest)
 	case len(mine) == 0:
 		want["sourceId"] = p.cfg.SourceID
 		if err := p.api(ctx, "POST", base, want, nil); err != nil {

@@ -50,9 +50,10 @@ func unmarkTraits(id tagging.Identity) map[string]any {
 }
 
 // send encodes every call (refusing the whole run, before any request,
-// when one is invalid or over 32 KB: Segment would answer 200 and lose it),
-// packs them into batches under 500 KB and MaxBatch calls, and sends them
-// in order, acknowledging each.
+// when one is invalid or not under 32 KB: Segment answers 400 to a batch
+// holding it, and would refuse the batch's other calls with it), packs them
+// into batches of at most 500 KB and MaxBatch calls, and sends them in
+// order, acknowledging each.
 func (p *Publisher) send(ctx context.Context, doing string, ids []tagging.Identity, ack tagging.Ack,
 	traits func(tagging.Identity) map[string]any) error {
 	if len(ids) == 0 {
@@ -83,9 +84,9 @@ func (p *Publisher) split(ids []tagging.Identity, traits func(tagging.Identity) 
 		if err != nil {
 			return nil, fmt.Errorf("encoding the call of %q: %w", id.DistinctID, err)
 		}
-		if len(call) > MaxCallBytes {
-			return nil, fmt.Errorf("%w: the identify call of %q is %d bytes, over Segment's %d-byte limit per call",
-				tagging.ErrRejected, id.DistinctID, len(call), MaxCallBytes)
+		if len(call) >= MaxCallBytes {
+			return nil, fmt.Errorf("%w: the identify call of %q (account %q) is %d bytes; Segment refuses a batch holding a call "+
+				"of %d bytes or more, so shorten its tags", tagging.ErrRejected, id.DistinctID, id.AccountID, len(call), MaxCallBytes)
 		}
 		packer.Add(call, id)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -135,7 +136,8 @@ func TestOversizedCallRefusedBeforeSending(t *testing.T) {
 func TestLargeCallsSplitUnderTheBatchLimit(t *testing.T) {
 	t.Parallel()
 	// 60 calls of about 20 KB: 1.2 MB in all, so at least 3 batches of under 500 KB.
-	p, fake := newPublisher(t, setup{}, noSleep)
+	rec := &publishertest.Recorder{}
+	p, fake := newPublisher(t, setup{record: rec}, noSleep)
 	list := publishertest.Identities(60)
 	for i := range list {
 		list[i].Tags[tagging.TagRole] = strings.Repeat("r", 20_000)
@@ -146,32 +148,97 @@ func TestLargeCallsSplitUnderTheBatchLimit(t *testing.T) {
 	if len(fake.Marked()) != 60 || fake.Dropped() != 0 || fake.Batches() < 3 {
 		t.Fatalf("marked %d, dropped %d, in %d batches", len(fake.Marked()), fake.Dropped(), fake.Batches())
 	}
+	for i, sent := range rec.Sent("/v1/batch") {
+		if len(sent.Body) > segmenttest.MaxBatchBytes {
+			t.Errorf("batch %d is %d bytes, over Segment's %d", i, len(sent.Body), segmenttest.MaxBatchBytes)
+		}
+	}
 }
 
-func TestFakeDropsOversizedCallsAndRefusesOversizedBatches(t *testing.T) {
+func TestFakeRefusesWhatSegmentRefusesForSize(t *testing.T) {
 	t.Parallel()
 	fake := segmenttest.New(t, segmenttest.Config{WriteKey: writeKey, SourceID: sourceID})
-	post := func(body string) int {
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, fake.URL+"/v1/batch", strings.NewReader(body))
+	post := func(path, body string) (int, string) {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, fake.URL+path, strings.NewReader(body))
 		req.SetBasicAuth(writeKey, "")
 		resp, err := fake.Client().Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
-		return resp.StatusCode
+		defer resp.Body.Close()
+		var out struct {
+			Message string `json:"message"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out.Message
 	}
-	big := `{"type":"identify","userId":"u1","traits":{"x":"` + strings.Repeat("a", segmenttest.MaxCallBytes) + `"}}`
-	if code := post(`{"batch":[` + big + `]}`); code != http.StatusOK || fake.Dropped() != 1 || len(fake.Marked()) != 0 {
-		t.Fatalf("an oversized call: %d, dropped %d", code, fake.Dropped())
+	// identify builds a call of exactly n bytes.
+	identify := func(user string, n int) string {
+		head, tail := `{"type":"identify","userId":"`+user+`","traits":{"x":"`, `"}}`
+		return head + strings.Repeat("a", n-len(head)-len(tail)) + tail
 	}
-	var calls []string
+	var many []string
 	for range 20 {
-		calls = append(calls, `{"type":"identify","userId":"u","traits":{"x":"`+strings.Repeat("a", 30_000)+`"}}`)
+		many = append(many, identify("u", 30_000))
 	}
-	if code := post(`{"batch":[` + strings.Join(calls, ",") + `]}`); code != http.StatusBadRequest {
-		t.Fatalf("a 600 KB batch: %d, want 400", code)
+	cases := []struct {
+		name, path, body string
+	}{
+		// "a maximum of 32KB per normal API request"
+		{"a single call over 32 KB", "/v1/identify", identify("u1", segmenttest.MaxCallBytes+1)},
+		// "a maximum of 500KB per request"
+		{"a 600 KB batch", "/v1/batch", `{"batch":[` + strings.Join(many, ",") + `]}`},
+		// each batched event "needs to be less than 32KB"
+		{"a batch holding a 32 KB call", "/v1/batch", `{"batch":[` + identify("u2", 100) + "," + identify("u3", segmenttest.MaxCallBytes) + `]}`},
 	}
+	for _, c := range cases {
+		if code, msg := post(c.path, c.body); code != http.StatusBadRequest || msg != "Exceed payload limit" {
+			t.Errorf("%s: %d %q, want 400 Exceed payload limit", c.name, code, msg)
+		}
+	}
+	if got := fake.Marked(); len(got) != 0 {
+		t.Fatalf("refused requests marked %v", got)
+	}
+	// Just under each limit is accepted.
+	if code, _ := post("/v1/identify", identify("u4", segmenttest.MaxCallBytes)); code != http.StatusOK {
+		t.Errorf("a single call of 32,000 bytes: %d, want 200", code)
+	}
+	if code, _ := post("/v1/batch", `{"batch":[`+identify("u5", segmenttest.MaxCallBytes-1)+`]}`); code != http.StatusOK {
+		t.Errorf("a batched call of 31,999 bytes: %d, want 200", code)
+	}
+	if got := fake.Traits("u5"); got == nil {
+		t.Errorf("the accepted batched call was not kept")
+	}
+}
+
+func TestCallOfThirtyTwoKilobytesRefusedNamingTheIdentity(t *testing.T) {
+	t.Parallel()
+	p, fake := newPublisher(t, setup{}, noSleep)
+	list := publishertest.Identities(3)
+	// Grow one identity's call to exactly MaxCallBytes: Segment wants each
+	// batched event under 32 KB.
+	list[1].Tags[tagging.TagRole] = ""
+	call, _ := json.Marshal(map[string]any{"type": "identify", "userId": list[1].DistinctID, "traits": markTraitsOf(list[1])})
+	list[1].Tags[tagging.TagRole] = strings.Repeat("x", segment.MaxCallBytes-len(call))
+	err := p.(tagging.Marker).Mark(t.Context(), list, nopAck)
+	if !errors.Is(err, tagging.ErrRejected) || fake.Requests() != 0 {
+		t.Fatalf("error %v after %d requests; want ErrRejected before any request", err, fake.Requests())
+	}
+	for _, want := range []string{list[1].DistinctID, list[1].AccountID, "32000 bytes"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not name %q: %v", want, err)
+		}
+	}
+}
+
+// markTraitsOf is what Mark sends as traits for id.
+func markTraitsOf(id tagging.Identity) map[string]any {
+	traits := map[string]any{}
+	for k, v := range id.Tags {
+		traits[k] = v
+	}
+	traits[tagging.TagSynthetic] = true
+	return traits
 }
 
 func ensure(t *testing.T, p tagging.Publisher) (bool, error) {
@@ -356,5 +423,106 @@ func TestConfigErrors(t *testing.T) {
 		if strings.Contains(ce.Error(), writeKey) || strings.Contains(ce.Error(), apiToken) {
 			t.Errorf("a secret leaked: %v", ce)
 		}
+	}
+}
+
+func TestFakeRefusesFQLItCannotParseOnCreateAndUpdate(t *testing.T) {
+	t.Parallel()
+	fake := segmenttest.New(t, segmenttest.Config{WriteKey: writeKey, SourceID: sourceID, APIToken: apiToken, DestinationIDs: destinations})
+	existing := fake.AddFilter("dst_braze", segmenttest.Filter{SourceID: sourceID, Title: "Drop bots", If: "type = 'track'",
+		Actions: []map[string]any{{"type": "DROP"}}, Enabled: true})
+	call := func(method, path string, body map[string]any) (int, map[string]any) {
+		raw, _ := json.Marshal(body)
+		req, _ := http.NewRequestWithContext(t.Context(), method, fake.URL+path, strings.NewReader(string(raw)))
+		req.Header.Set("Authorization", "Bearer "+apiToken)
+		req.Header.Set("Content-Type", "application/vnd.segment.v1+json")
+		resp, err := fake.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	// wantFieldError checks the 422's RequestErrorEnvelope names the field.
+	wantFieldError := func(what string, code int, out map[string]any, field string) {
+		t.Helper()
+		errs, _ := out["errors"].([]any)
+		first, _ := func() (map[string]any, bool) {
+			if len(errs) == 0 {
+				return nil, false
+			}
+			m, ok := errs[0].(map[string]any)
+			return m, ok
+		}()
+		gotField, _ := first["field"].(string)
+		if code != http.StatusUnprocessableEntity || first["type"] != "validation" || gotField != field || first["message"] == nil {
+			t.Errorf("%s: %d %v, want 422 with a validation error on %q", what, code, out, field)
+		}
+	}
+	for _, bad := range []string{`userId = oops"`, `traits.is_synthetic =`, `(type = 'track'`, `nosuch(userId)`} {
+		code, out := call(http.MethodPost, "/destination/dst_amplitude/filters", map[string]any{"sourceId": sourceID, "title": "t",
+			"if": bad, "actions": []any{map[string]any{"type": "DROP"}}, "enabled": true})
+		wantFieldError("creating "+bad, code, out, "if")
+		code, out = call(http.MethodPatch, "/destination/dst_braze/filters/"+existing.ID, map[string]any{"if": bad})
+		wantFieldError("updating to "+bad, code, out, "if")
+	}
+	if n := len(fake.Filters("dst_amplitude")); n != 0 {
+		t.Errorf("%d filters created from FQL that does not parse", n)
+	}
+	if got := fake.Filters("dst_braze")[0]; got.If != existing.If {
+		t.Errorf("the filter was updated to %q", got.If)
+	}
+	// Segment supports 10 filters per destination: the eleventh is refused.
+	for i := range segmenttest.MaxFiltersPerDestination {
+		code, _ := call(http.MethodPost, "/destination/dst_amplitude/filters", map[string]any{"sourceId": sourceID,
+			"title": fmt.Sprintf("f%d", i), "if": "type = 'track'", "actions": []any{map[string]any{"type": "DROP"}}, "enabled": true})
+		if code != http.StatusOK {
+			t.Fatalf("filter %d: %d, want 200", i+1, code)
+		}
+	}
+	code, out := call(http.MethodPost, "/destination/dst_amplitude/filters", map[string]any{"sourceId": sourceID,
+		"title": "eleventh", "if": "type = 'track'", "actions": []any{map[string]any{"type": "DROP"}}, "enabled": true})
+	wantFieldError("an eleventh filter", code, out, "")
+	if n := len(fake.Filters("dst_amplitude")); n != segmenttest.MaxFiltersPerDestination {
+		t.Errorf("%d filters on the destination, want %d", n, segmenttest.MaxFiltersPerDestination)
+	}
+}
+
+func TestFilterNotAddedBesideTenOthers(t *testing.T) {
+	t.Parallel()
+	p, fake := newPublisher(t, setup{dests: destinations}, noSleep)
+	for i := range segment.MaxFiltersPerDestination {
+		fake.AddFilter("dst_amplitude", segmenttest.Filter{SourceID: sourceID, Title: fmt.Sprintf("Team filter %d", i),
+			If: "type = 'track'", Actions: []map[string]any{{"type": "DROP"}}, Enabled: true})
+	}
+	_, err := ensure(t, p)
+	if !errors.Is(err, tagging.ErrRejected) {
+		t.Fatalf("EnsureFilter beside 10 filters: %v, want ErrRejected", err)
+	}
+	for _, want := range []string{"dst_amplitude", "10 filters", "settings.destination_ids"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error does not say %q: %v", want, err)
+		}
+	}
+	if n := len(fake.Filters("dst_amplitude")); n != segment.MaxFiltersPerDestination {
+		t.Errorf("%d filters on dst_amplitude, want the 10 others untouched", n)
+	}
+
+	// With its own filter among the 10, the publisher keeps it current and adds none.
+	q, fake2 := newPublisher(t, setup{dests: destinations}, noSleep)
+	for i := range segment.MaxFiltersPerDestination - 1 {
+		fake2.AddFilter("dst_amplitude", segmenttest.Filter{SourceID: sourceID, Title: fmt.Sprintf("Team filter %d", i),
+			If: "type = 'track'", Actions: []map[string]any{{"type": "DROP"}}, Enabled: true})
+	}
+	fake2.AddFilter("dst_amplitude", segmenttest.Filter{SourceID: sourceID, Title: segment.FilterTitle, If: "userId = 'old'",
+		Actions: []map[string]any{{"type": "DROP"}}})
+	if _, err := ensure(t, q); err != nil {
+		t.Fatalf("EnsureFilter with its own filter among 10: %v", err)
+	}
+	got := fake2.Filters("dst_amplitude")
+	if len(got) != segment.MaxFiltersPerDestination || got[len(got)-1].If != segment.FilterFQL || !got[len(got)-1].Enabled {
+		t.Errorf("filters on dst_amplitude: %+v", got)
 	}
 }

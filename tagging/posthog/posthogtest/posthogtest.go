@@ -25,10 +25,21 @@
 // the personal API key as "Authorization: Bearer", else 401
 // {"type":"authentication_error","code":"invalid_personal_api_key",…}; a
 // body that is not JSON 400 parse_error; an unknown project 404. Requests
-// are rate-limited per minute, as PostHog documents
-// (https://posthog.com/docs/api#rate-limiting): Options.CRUDPerMinute (480)
-// for CRUD endpoints and Options.QueryPerMinute (240) for the query
-// endpoint, answering 429 {"type":"throttled_error",…} with Retry-After.
+// are rate-limited per minute and per hour, as PostHog documents
+// (https://posthog.com/docs/api#rate-limiting: "480/minute and 4800/hour"
+// for the create, read, update and delete endpoints;
+// https://posthog.com/docs/api/queries#rate-limits: the query endpoint
+// "2400 requests per hour" and "240 requests per minute"):
+// Options.CRUDPerMinute and CRUDPerHour, Options.QueryPerMinute and
+// QueryPerHour, each a fixed window that starts with its first request,
+// on the clock Options.Now. A request over any window answers 429
+// {"type":"throttled_error","code":"throttled","detail":"Request was
+// throttled. Expected available in N seconds.","attr":null} (the body
+// PostHog sends, as observed in airbytehq/airbyte issue 37334, with N up to
+// an hour for the hourly limit) and Retry-After: N, the longest wait of
+// the windows it is over (PostHog's API is Django REST framework, whose
+// exception handler sets Retry-After from the throttle's wait); a refused
+// request does not count.
 //   - GET and PATCH the project: test_account_filters (a list of objects
 //     each with key and type, else 400) and test_account_filters_default_checked.
 //   - cohorts: list (limit, offset, next), create (name required),
@@ -84,9 +95,15 @@ type Options struct {
 	// CRUDPerMinute limits the private API's CRUD requests per minute.
 	// Defaults to 480, PostHog's documented limit.
 	CRUDPerMinute int
+	// CRUDPerHour limits the private API's CRUD requests per hour.
+	// Defaults to 4800, PostHog's documented limit.
+	CRUDPerHour int
 	// QueryPerMinute limits the query endpoint's requests per minute.
 	// Defaults to 240, PostHog's documented limit.
 	QueryPerMinute int
+	// QueryPerHour limits the query endpoint's requests per hour.
+	// Defaults to 2400, PostHog's documented limit.
+	QueryPerHour int
 	// Now tells the time, for the rate limits. Defaults to time.Now.
 	Now func() time.Time
 }
@@ -107,6 +124,12 @@ func (o Options) WithDefaults() Options {
 	}
 	if o.QueryPerMinute == 0 {
 		o.QueryPerMinute = 240
+	}
+	if o.CRUDPerHour == 0 {
+		o.CRUDPerHour = 4800
+	}
+	if o.QueryPerHour == 0 {
+		o.QueryPerHour = 2400
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -330,21 +353,37 @@ func (f *Fake) gate(w http.ResponseWriter) bool {
 	})
 }
 
-// limit applies the per-minute limit of class; the caller holds f.mu.
-func (f *Fake) limit(w http.ResponseWriter, class string, perMinute int) bool {
+// limit applies the per-minute and per-hour limits of class; the caller
+// holds f.mu. A request over either answers 429 and is not counted.
+func (f *Fake) limit(w http.ResponseWriter, class string, perMinute, perHour int) bool {
 	now := f.opts.Now()
-	win := f.windows[class]
-	if win == nil || now.Sub(win.start) >= time.Minute {
-		win = &window{start: now}
-		f.windows[class] = win
+	limits := []struct {
+		span time.Duration
+		max  int
+	}{{time.Minute, perMinute}, {time.Hour, perHour}}
+	var wins []*window
+	var wait time.Duration
+	for _, l := range limits {
+		key := class + "/" + l.span.String()
+		win := f.windows[key]
+		if win == nil || now.Sub(win.start) >= l.span {
+			win = &window{start: now}
+			f.windows[key] = win
+		}
+		if win.count >= l.max {
+			wait = max(wait, l.span-now.Sub(win.start))
+		}
+		wins = append(wins, win)
 	}
-	if win.count >= perMinute {
-		wait := int((time.Minute - now.Sub(win.start) + time.Second - 1) / time.Second)
-		w.Header().Set("Retry-After", fmt.Sprint(max(wait, 1)))
+	if wait > 0 {
+		secs := max(int((wait+time.Second-1)/time.Second), 1)
+		w.Header().Set("Retry-After", fmt.Sprint(secs))
 		writeJSON(w, http.StatusTooManyRequests, apiError("throttled_error", "throttled",
-			fmt.Sprintf("Request was throttled. Expected available in %d seconds.", max(wait, 1))))
+			fmt.Sprintf("Request was throttled. Expected available in %d seconds.", secs)))
 		return false
 	}
-	win.count++
+	for _, win := range wins {
+		win.count++
+	}
 	return true
 }

@@ -86,3 +86,48 @@ func TestPrivateAPIAuthAndRateLimit(t *testing.T) {
 		t.Fatalf("query in the next minute: %d", status)
 	}
 }
+
+func TestPrivateAPIHourlyLimits(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	var elapsed atomic.Int64
+	now := func() time.Time { return start.Add(time.Duration(elapsed.Load())) }
+	f := posthogtest.New(t, posthogtest.Options{QueryPerHour: 3, CRUDPerHour: 2, Now: now})
+	query := `{"query":{"kind":"HogQLQuery","query":"SELECT distinct_id, person_id FROM person_distinct_ids WHERE has({ids}, distinct_id)","values":{"ids":["a"]}}}`
+	get := func() (int, http.Header) {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, f.URL+"/api/projects/1/", nil)
+		req.Header.Set("Authorization", "Bearer "+f.PersonalKey())
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header
+	}
+	// One query every 10 minutes: each minute window is fresh, the hour's is not.
+	for i := range 3 {
+		elapsed.Store(int64(time.Duration(i) * 10 * time.Minute))
+		if status, body, _ := post(t, f.URL+"/api/projects/1/query/", f.PersonalKey(), query); status != 200 {
+			t.Fatalf("query %d within the hour's limit: %d %v", i+1, status, body)
+		}
+	}
+	elapsed.Store(int64(25 * time.Minute))
+	status, body, header := post(t, f.URL+"/api/projects/1/query/", f.PersonalKey(), query)
+	if status != 429 || body["type"] != "throttled_error" || body["code"] != "throttled" ||
+		body["detail"] != "Request was throttled. Expected available in 2100 seconds." || header.Get("Retry-After") != "2100" {
+		t.Fatalf("the fourth query of the hour: %d %v Retry-After %q; want 429 until the hour's window ends", status, body, header.Get("Retry-After"))
+	}
+	// CRUD endpoints have their own hourly window, starting with their first request.
+	for i := range 2 {
+		if status, _ := get(); status != 200 {
+			t.Fatalf("CRUD request %d: %d", i+1, status)
+		}
+	}
+	if status, header := get(); status != 429 || header.Get("Retry-After") != "3600" {
+		t.Fatalf("the third CRUD request of the hour: %d Retry-After %q", status, header.Get("Retry-After"))
+	}
+	elapsed.Store(int64(time.Hour))
+	if status, _, _ := post(t, f.URL+"/api/projects/1/query/", f.PersonalKey(), query); status != 200 {
+		t.Fatalf("a query in the next hour: %d", status)
+	}
+}

@@ -39,11 +39,11 @@ func (f *Fake) private(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	class, perMinute := "crud", f.opts.CRUDPerMinute
+	class, perMinute, perHour := "crud", f.opts.CRUDPerMinute, f.opts.CRUDPerHour
 	if rest == "query" {
-		class, perMinute = "query", f.opts.QueryPerMinute
+		class, perMinute, perHour = "query", f.opts.QueryPerMinute, f.opts.QueryPerHour
 	}
-	if !f.limit(w, class, perMinute) {
+	if !f.limit(w, class, perMinute, perHour) {
 		return
 	}
 	parts := strings.Split(rest, "/")

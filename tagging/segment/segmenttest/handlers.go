@@ -10,11 +10,33 @@ import (
 	"strings"
 )
 
-// handleBatch accepts a batch as the Tracking API does.
+// tooLarge is the 400 of a request or a call over Segment's size limits.
+// The message is the one Segment documents for a call over 32KB
+// (Analytics.js FAQ, "Is there a size limit on requests?", since
+// segmentio/segment-docs pull 7422: "Segment servers return a 400 response
+// with the error message: Exceed payload limit"); the JSON around it is the
+// fake's, as Segment documents none.
+func tooLarge(w http.ResponseWriter, detail string) {
+	writeJSON(w, http.StatusBadRequest, map[string]any{"success": false, "message": "Exceed payload limit", "detail": detail})
+}
+
+// trackingCall is what the fake reads of a call.
+type trackingCall struct {
+	Type        string         `json:"type"`
+	UserID      string         `json:"userId"`
+	AnonymousID string         `json:"anonymousId"`
+	Traits      map[string]any `json:"traits"`
+	WriteKey    string         `json:"writeKey"`
+}
+
+// handleBatch accepts a batch as the Tracking API does: a request over
+// MaxBatchBytes, or holding a call of MaxCallBytes or more, answers 400 and
+// keeps nothing; a batch of more than MaxBatchCalls calls answers 200 and
+// keeps none of them.
 func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
 	raw, err := io.ReadAll(io.LimitReader(r.Body, MaxBatchBytes+1))
 	if err != nil || len(raw) > MaxBatchBytes {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"success": false, "message": "batch exceeds 500KB"})
+		tooLarge(w, fmt.Sprintf("a batch request is at most %d bytes", MaxBatchBytes))
 		return
 	}
 	var body struct {
@@ -24,6 +46,12 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
 	if err := json.Unmarshal(raw, &body); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"success": false, "message": "invalid JSON"})
 		return
+	}
+	for i, call := range body.Batch {
+		if len(call) >= MaxCallBytes {
+			tooLarge(w, fmt.Sprintf("call %d of the batch is %d bytes; each call must be under %d", i, len(call), MaxCallBytes))
+			return
+		}
 	}
 	key, _, ok := r.BasicAuth()
 	if !ok {
@@ -36,30 +64,73 @@ func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.batches++
+	if len(body.Batch) > MaxBatchCalls {
+		s.dropped += len(body.Batch)
+		writeJSON(w, http.StatusOK, map[string]any{"success": true})
+		return
+	}
 	for _, call := range body.Batch {
-		var c struct {
-			Type        string         `json:"type"`
-			UserID      string         `json:"userId"`
-			AnonymousID string         `json:"anonymousId"`
-			Traits      map[string]any `json:"traits"`
-		}
-		if len(call) > MaxCallBytes || json.Unmarshal(call, &c) != nil || c.Type == "" || (c.UserID == "" && c.AnonymousID == "") ||
-			key != s.cfg.WriteKey {
+		var c trackingCall
+		if json.Unmarshal(call, &c) != nil {
 			s.dropped++
 			continue
 		}
-		if c.Type == "identify" && c.UserID != "" {
-			t := s.traits[c.UserID]
-			if t == nil {
-				t = map[string]any{}
-				s.traits[c.UserID] = t
-			}
-			for k, v := range c.Traits {
-				t[k] = v
-			}
-		}
+		s.keep(key, c)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"success": true})
+}
+
+// handleCall accepts one call on /v1/identify, /v1/track and the others,
+// as the Tracking API does: a request over MaxCallBytes answers 400.
+func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
+	kind := r.PathValue("type")
+	if !slices.Contains([]string{"identify", "track", "page", "screen", "group", "alias"}, kind) {
+		http.NotFound(w, r)
+		return
+	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, MaxCallBytes+1))
+	if err != nil || len(raw) > MaxCallBytes {
+		tooLarge(w, fmt.Sprintf("a request is at most %d bytes", MaxCallBytes))
+		return
+	}
+	var c trackingCall
+	if err := json.Unmarshal(raw, &c); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"success": false, "message": "invalid JSON"})
+		return
+	}
+	c.Type = kind
+	key, _, ok := r.BasicAuth()
+	if !ok {
+		key = c.WriteKey
+	}
+	if key == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"success": false, "message": "missing write key"})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keep(key, c)
+	writeJSON(w, http.StatusOK, map[string]any{"success": true})
+}
+
+// keep applies one accepted call, or counts it dropped when Segment would
+// lose it (no type, no user or anonymous id, not the source's write key).
+// The caller holds s.mu.
+func (s *Server) keep(key string, c trackingCall) {
+	if c.Type == "" || (c.UserID == "" && c.AnonymousID == "") || key != s.cfg.WriteKey {
+		s.dropped++
+		return
+	}
+	if c.Type == "identify" && c.UserID != "" {
+		t := s.traits[c.UserID]
+		if t == nil {
+			t = map[string]any{}
+			s.traits[c.UserID] = t
+		}
+		for k, v := range c.Traits {
+			t[k] = v
+		}
+	}
 }
 
 // api checks the Public API's token and request content type.
@@ -160,6 +231,14 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, apiError("validation", "sourceId (of a connected source), if, actions, title and enabled are required"))
 		return
 	}
+	if !validFQL(w, *in.If) {
+		return
+	}
+	if n := len(s.filters[r.PathValue("id")]); n >= MaxFiltersPerDestination {
+		writeJSON(w, http.StatusUnprocessableEntity, fieldError("validation", "",
+			fmt.Sprintf("destination %s already has %d filters; Segment supports %d filters per destination", r.PathValue("id"), n, MaxFiltersPerDestination)))
+		return
+	}
 	s.nextID++
 	f := Filter{ID: "flt_" + strconv.Itoa(s.nextID), SourceID: *in.SourceID, DestinationID: r.PathValue("id"), If: *in.If,
 		Actions: in.Actions, Title: *in.Title, Enabled: *in.Enabled, CreatedAt: "2026-01-02T00:00:00Z", UpdatedAt: "2026-01-02T00:00:00Z"}
@@ -182,6 +261,9 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request) {
 	}
 	in, ok := decodeFilter(w, r)
 	if !ok {
+		return
+	}
+	if in.If != nil && !validFQL(w, *in.If) {
 		return
 	}
 	f := &list[i]
@@ -244,4 +326,14 @@ func (s *Server) handlePreview(w http.ResponseWriter, r *http.Request) {
 		result = nil
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"inputPayload": in.Payload, "result": result}})
+}
+
+// validFQL answers 422 with the Public API's error envelope, naming the
+// field "if", unless src parses as FQL; it reports whether it does.
+func validFQL(w http.ResponseWriter, src string) bool {
+	if _, err := parseFQL(src); err != nil {
+		writeJSON(w, http.StatusUnprocessableEntity, fieldError("validation", "if", "invalid FQL: "+err.Error()))
+		return false
+	}
+	return true
 }

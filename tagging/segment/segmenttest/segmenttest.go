@@ -6,13 +6,22 @@
 //     source src/connections/sources/catalog/libraries/server/http-api/index.md
 //     in github.com/segmentio/segment-docs): the write key as the Basic
 //     auth user name with an empty password (or "writeKey" in the body),
-//     {"batch":[calls]}, at most 500 KB a request and 32 KB a call. A batch
-//     over MaxBatchBytes and a body that is not JSON answer 400, as
-//     documented. A call over MaxCallBytes, or without a type or user id,
-//     is dropped while the request answers 200: the page says such calls
-//     are "not accepted" and the docs' "Errors" section says Segment
-//     answers 200 to all but oversized and malformed requests, so the fake
-//     takes the worse reading for calls. Any non-empty write key gets 200
+//     {"batch":[calls]}. The page's "Max request size": "a maximum of 32KB
+//     per normal API request. The batch API endpoint accepts a maximum of
+//     500KB per request, with a limit of 32KB per event in the batch ...
+//     Segment's API responds with 400 Bad Request if these limits are
+//     exceeded"; its "Errors" section: a batched event "needs to be less
+//     than 32KB", and a batch holds "up to 2500 events" (more: 200, and the
+//     events are rejected). So a batch over MaxBatchBytes, a batch holding
+//     a call of MaxCallBytes or more, and a single call (POST
+//     /v1/identify, /v1/track, /v1/page, /v1/screen, /v1/group, /v1/alias)
+//     over MaxCallBytes answer 400 and keep nothing, with the message
+//     "Exceed payload limit" (documented in the Analytics.js FAQ,
+//     https://segment.com/docs/connections/sources/catalog/libraries/website/javascript/faq/);
+//     a batch of more than MaxBatchCalls calls answers 200 and keeps none;
+//     a body that is not JSON answers 400. A call without a type or user
+//     id is dropped while the request answers 200, as the "Errors" section
+//     says such calls are "not accepted". Any non-empty write key gets 200
 //     (Segment's edge is stateless: segmentio/analytics-node issue 59,
 //     segmentio/analytics-go issue 205); calls under a key that is not the
 //     source's are lost and never show in Marked. A missing key answers 400.
@@ -27,8 +36,18 @@
 //     which parses the FQL (https://segment.com/docs/api/public-api/fql/)
 //     and answers 400 for invalid FQL, else {"data":{"inputPayload","result"}}
 //     with result null when a DROP filter matches. Creating or updating a
-//     filter does not validate its FQL here: invalid FQL drops every event,
-//     which is why the publisher previews first.
+//     filter with an "if" the fake's FQL parser cannot parse answers 422
+//     with the error envelope the API documents for it, RequestErrorEnvelope
+//     {"errors":[{"type","message","field","status"}]} (public-api-sdk-go
+//     model_request_error_envelope.go and model_request_error.go; 404, 422
+//     and 429 are the errors the SDK decodes for these operations). The
+//     parser knows a subset of FQL (fql.go): an expression outside it is
+//     refused here although Segment might take it. Creating an eleventh
+//     filter on a destination answers 422 the same way: "Segment supports
+//     10 filters per destination"
+//     (https://segment.com/docs/connections/destinations/destination-filters/,
+//     FAQ "How many filters can I create?"; the status of that refusal is
+//     not documented, 422 is the API's validation error).
 package segmenttest
 
 import (
@@ -45,10 +64,18 @@ import (
 
 var _ publishertest.Fake = (*Server)(nil)
 
-// Documented limits, in decimal kilobytes (the stricter reading).
+// Documented limits, in decimal kilobytes (the stricter reading of "KB").
 const (
-	MaxCallBytes  = 32_000
+	// MaxCallBytes bounds a single call's request (at most) and each
+	// call in a batch (less than).
+	MaxCallBytes = 32_000
+	// MaxBatchBytes bounds a batch request (at most).
 	MaxBatchBytes = 500_000
+	// MaxBatchCalls is the most calls a batch may hold.
+	MaxBatchCalls = 2500
+	// MaxFiltersPerDestination is how many destination filters one
+	// destination may hold.
+	MaxFiltersPerDestination = 10
 )
 
 // Config says what the fake workspace holds.
@@ -100,6 +127,7 @@ func New(t testing.TB, cfg Config) *Server {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/batch", s.handleBatch)
+	mux.HandleFunc("POST /v1/{type}", s.handleCall)
 	mux.HandleFunc("GET /sources/{id}", s.api(s.handleSource))
 	mux.HandleFunc("GET /destination/{id}/filters", s.api(s.handleList))
 	mux.HandleFunc("POST /destination/{id}/filters", s.api(s.handleCreate))
@@ -204,4 +232,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func apiError(kind, msg string) map[string]any {
 	return map[string]any{"errors": []map[string]any{{"type": kind, "message": msg}}}
+}
+
+// fieldError is a 422's RequestErrorEnvelope, naming the input field when
+// field is not empty.
+func fieldError(kind, field, msg string) map[string]any {
+	e := map[string]any{"type": kind, "message": msg, "status": http.StatusUnprocessableEntity}
+	if field != "" {
+		e["field"] = field
+	}
+	return map[string]any{"errors": []map[string]any{e}}
 }

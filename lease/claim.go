@@ -197,9 +197,15 @@ func (s *Service) grantOf(ctx context.Context, leaseID string) (Grant, error) {
 }
 
 // idempotentSQL finds the lease the caller's token made with a key, and
-// whether the key is still inside IdempotencyWindow.
+// whether the key is still inside IdempotencyWindow. An active lease past
+// its expiry reads as expired even before the expiry job ends it: a replay
+// must not hand out credentials that no open lease covers any more.
 const idempotentSQL = `
-SELECT l.id, l.status, l.status_reason, l.request_fingerprint, l.acquired_at > now() - make_interval(secs => $4)
+SELECT l.id,
+       CASE WHEN l.status = ` + sqlActive + ` AND l.expires_at <= now() THEN ` + sqlExpired + ` ELSE l.status END,
+       CASE WHEN l.status = ` + sqlActive + ` AND l.expires_at <= now()
+            THEN 'expired at ' || to_char(l.expires_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') ELSE l.status_reason END,
+       l.request_fingerprint, l.acquired_at > now() - make_interval(secs => $4)
 FROM leases l WHERE l.idempotency_key = $2 AND (l.token_id = $1::uuid OR (l.token_id IS NULL AND $1::uuid IS NULL AND l.token_name = $3))`
 
 // forgetKeySQL frees a key past IdempotencyWindow for a new request.

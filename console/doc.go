@@ -17,7 +17,7 @@
 // # Sessions
 //
 // A token is pasted once into the sign-in page and exchanged for a random
-// session id in an HttpOnly, SameSite=Strict cookie (Secure over TLS),
+// session id in an HttpOnly, SameSite=Strict cookie (Secure over https),
 // scoped to /ui/. Only the id's SHA-256 is stored, with the token's id:
 // every request checks in one statement that the session is live and its
 // token not revoked, and moves its idle expiry forward. Signing out deletes

@@ -115,7 +115,7 @@ WITH picked AS (
 ), audit AS (
     ` + access.InsertFrom + `
     SELECT $10, 'lease.acquire', 'lease', lease.id::text, $11,
-           jsonb_build_object('account_id', lease.account_id, 'holder', lease.holder, 'state', lease.state, 'ttl_seconds', $8::int)
+           jsonb_build_object('account_id', lease.account_id, 'holder', lease.holder, 'state', lease.state, 'ttl_seconds', $8::int) || $14::jsonb
     FROM lease
 )
 SELECT id, account_id, holder, state, status, status_reason, acquired_at, expires_at, ended_at FROM lease`
@@ -138,7 +138,7 @@ func (s *Service) claim(ctx context.Context, req Request) (Lease, bool, error) {
 	return pgdb.QueryMaybe(ctx, s.db, scan, "a lease with this Idempotency-Key already exists", claimSQL,
 		req.Environment, req.Role, uuid.NewString(), req.Holder, req.State, caller.Actor, key,
 		int(req.TTL.Seconds()), grace.Seconds(), cmp.Or(caller.Actor, "system"), providers.RequestID(ctx),
-		optionalTokenID(caller), fingerprint(req))
+		optionalTokenID(caller), fingerprint(req), access.ClientDetails(ctx))
 }
 
 // activateSQL makes an acquiring lease active and reads its account and

@@ -21,7 +21,7 @@ type Scope string
 // Scopes, from the most to the least powerful.
 const (
 	ScopeAdmin  Scope = "admin"  // everything
-	ScopeRunner Scope = "runner" // read accounts and their credentials; lease
+	ScopeRunner Scope = "runner" // read accounts; lease, and read the credentials of what it leases
 	ScopeReader Scope = "reader" // read, never credentials
 	// ScopeAnalytics reads exclusion lists, and nothing else.
 	ScopeAnalytics Scope = "analytics"

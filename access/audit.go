@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"regexp"
 	"time"
 
@@ -16,7 +17,8 @@ import (
 var tokenNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
 
 // Event is one audited write. Details hold only what is safe to show:
-// never a password, a token or a key.
+// never a password, a token or a key. An event caused by a request also
+// holds the request's client address (details.client_addr, see Client).
 type Event struct {
 	ID         int64          `json:"id"`
 	At         time.Time      `json:"at"`
@@ -32,7 +34,8 @@ type Event struct {
 // write that must be one statement (a lease's claim, its end) audits itself
 // with InsertFrom followed by a SELECT of the event's columns (actor,
 // action, target type, target id, request id, details), so its event is
-// written in the same statement as the write; everything else calls Record.
+// written in the same statement as the write; its details merge
+// ClientDetails. Everything else calls Record.
 const InsertFrom = `INSERT INTO audit_events (actor, action, target_type, target_id, request_id, details)`
 
 const recordSQL = InsertFrom + ` VALUES ($1, $2, $3, $4, $5, $6)`
@@ -52,11 +55,19 @@ func Record(ctx context.Context, tx Execer, e Event) error {
 	if actor == "" {
 		actor = "system"
 	}
-	details, err := json.Marshal(e.Details)
+	d := e.Details
+	if addr := ClientFrom(ctx).Addr; addr != "" {
+		d = maps.Clone(d)
+		if d == nil {
+			d = map[string]any{}
+		}
+		d[clientAddrDetail] = addr
+	}
+	details, err := json.Marshal(d)
 	if err != nil {
 		return err
 	}
-	if e.Details == nil {
+	if d == nil {
 		details = []byte("{}")
 	}
 	_, err = tx.Exec(ctx, recordSQL, actor, e.Action, e.TargetType, e.TargetID, providers.RequestID(ctx), details)

@@ -245,7 +245,9 @@ WHERE id = $1 AND status <> 'retired' RETURNING email, username`
 // caller, and audits the read (account.read_credentials): a password is
 // never handed out without a record of who read it. Errors: ENOTFOUND;
 // EINTERNAL with a safe message naming the key id when the server's key
-// cannot open it (nothing is changed).
+// cannot open it (nothing is changed). It does not ask whether the caller
+// may read them: doors (REST, the console) call lease.Service.Credentials,
+// which lets a runner read only what its token holds a lease on.
 func (s *Service) Credentials(ctx context.Context, id string) (Credentials, error) {
 	c, err := s.credentials(ctx, id)
 	if err != nil {

@@ -300,7 +300,7 @@ WITH upd AS (
     WHERE id = $1 AND status IN ('ready', 'failed') RETURNING id, status, status_reason, updated_at
 ), audit AS (
     ` + access.InsertFrom + `
-    SELECT $2, 'account.reset', 'account', upd.id::text, $3, jsonb_build_object('state', $4::text) FROM upd
+    SELECT $2, 'account.reset', 'account', upd.id::text, $3, jsonb_build_object('state', $4::text) || $5::jsonb FROM upd
 )
 SELECT status, status_reason, updated_at FROM upd`
 
@@ -312,7 +312,7 @@ func (s *Service) FinishReset(ctx context.Context, a Account, state string) (Acc
 	upd, found, err := pgdb.QueryMaybe(ctx, s.db, func(r pgx.Row, x *Account) error {
 		*x = a
 		return r.Scan(&x.Status, &x.StatusReason, &x.UpdatedAt)
-	}, "", readyAfterResetSQL, a.ID, cmp.Or(access.CallerFrom(ctx).Actor, "system"), providers.RequestID(ctx), state)
+	}, "", readyAfterResetSQL, a.ID, cmp.Or(access.CallerFrom(ctx).Actor, "system"), providers.RequestID(ctx), state, access.ClientDetails(ctx))
 	switch {
 	case err != nil:
 		return Account{}, err

@@ -17,7 +17,7 @@
 // # Sessions
 //
 // A token is pasted once into the sign-in page and exchanged for a random
-// session id in an HttpOnly, SameSite=Strict cookie (Secure over TLS),
+// session id in an HttpOnly, SameSite=Strict cookie (Secure over https),
 // scoped to /ui/. Only the id's SHA-256 is stored, with the token's id:
 // every request checks in one statement that the session is live and its
 // token not revoked, and moves its idle expiry forward. Signing out deletes
@@ -37,8 +37,8 @@
 //
 // A token's scope decides what the console shows and allows, as the REST
 // API does for the same calls: admin resets, retires, syncs and audits;
-// runner (and admin) releases leases (a runner its own) and reads a
-// password; reader sees no action at all. Each action is a confirmation
+// runner (and admin) releases leases and reads a password (a runner only
+// of its own leases, through lease.Service.Credentials); reader sees no action at all. Each action is a confirmation
 // page, then a POST that calls the same service method as the REST handler
 // with the session's token as the caller, so ownership checks and the
 // audit trail are the same. No page shows a password: reading one is its

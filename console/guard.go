@@ -121,11 +121,12 @@ func (c *Console) toSignIn(w http.ResponseWriter, r *http.Request, ended bool) {
 }
 
 // cookie makes a console cookie: HttpOnly, SameSite=Strict, scoped to the
-// console's path, Secure when the request came over TLS. maxAge < 0
-// deletes it; 0 makes it last as long as the browser.
+// console's path, Secure when the original request was https: over TLS to
+// this server, or through a trusted proxy that said so (access.Client).
+// maxAge < 0 deletes it; 0 makes it last as long as the browser.
 func (c *Console) cookie(r *http.Request, name, value string, maxAge int) *http.Cookie {
 	return &http.Cookie{Name: name, Value: value, Path: Prefix, MaxAge: maxAge, HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode}
+		Secure: r.TLS != nil || access.ClientFrom(r.Context()).HTTPS, SameSite: http.SameSiteStrictMode}
 }
 
 // localNext returns next when it is a path of the console (so the sign-in

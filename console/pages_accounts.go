@@ -150,17 +150,18 @@ func (c *Console) accountDiff(w http.ResponseWriter, r *http.Request, s session)
 	c.render(w, r, http.StatusOK, "fragment-diff", p)
 }
 
-// copyPassword reads the account's password for a runner or an admin,
-// audited as a credential read (account.read_credentials) exactly as the
-// REST API's credentials call is. It answers a fragment with the password
-// in a masked read-only field and a copy button.
+// copyPassword reads the account's password for an admin, or for a runner
+// whose token holds an open lease on the account, through the same check
+// and audit (account.read_credentials, or account.read_credentials_denied)
+// as the REST API's credentials call. It answers a fragment with the
+// password in a masked read-only field and a copy button.
 func (c *Console) copyPassword(w http.ResponseWriter, r *http.Request, s session) {
 	p := pageFor(s, "Password", "accounts")
 	if !p.Can("password") {
 		c.refuse(w, r, &s, "Token "+s.TokenName+" has scope "+string(s.Scope)+"; reading a password needs scope runner or admin.")
 		return
 	}
-	cr, err := c.cfg.Accounts.Credentials(r.Context(), r.PathValue("id"))
+	cr, err := c.cfg.Leases.Credentials(r.Context(), r.PathValue("id"))
 	if err != nil {
 		c.fail(w, r, &s, err)
 		return

@@ -115,7 +115,7 @@ WITH picked AS (
 ), audit AS (
     ` + access.InsertFrom + `
     SELECT $10, 'lease.acquire', 'lease', lease.id::text, $11,
-           jsonb_build_object('account_id', lease.account_id, 'holder', lease.holder, 'state', lease.state, 'ttl_seconds', $8::int)
+           jsonb_build_object('account_id', lease.account_id, 'holder', lease.holder, 'state', lease.state, 'ttl_seconds', $8::int) || $14::jsonb
     FROM lease
 )
 SELECT id, account_id, holder, state, status, status_reason, acquired_at, expires_at, ended_at FROM lease`
@@ -138,7 +138,7 @@ func (s *Service) claim(ctx context.Context, req Request) (Lease, bool, error) {
 	return pgdb.QueryMaybe(ctx, s.db, scan, "a lease with this Idempotency-Key already exists", claimSQL,
 		req.Environment, req.Role, uuid.NewString(), req.Holder, req.State, caller.Actor, key,
 		int(req.TTL.Seconds()), grace.Seconds(), cmp.Or(caller.Actor, "system"), providers.RequestID(ctx),
-		optionalTokenID(caller), fingerprint(req))
+		optionalTokenID(caller), fingerprint(req), access.ClientDetails(ctx))
 }
 
 // activateSQL makes an acquiring lease active and reads its account and
@@ -197,9 +197,15 @@ func (s *Service) grantOf(ctx context.Context, leaseID string) (Grant, error) {
 }
 
 // idempotentSQL finds the lease the caller's token made with a key, and
-// whether the key is still inside IdempotencyWindow.
+// whether the key is still inside IdempotencyWindow. An active lease past
+// its expiry reads as expired even before the expiry job ends it: a replay
+// must not hand out credentials that no open lease covers any more.
 const idempotentSQL = `
-SELECT l.id, l.status, l.status_reason, l.request_fingerprint, l.acquired_at > now() - make_interval(secs => $4)
+SELECT l.id,
+       CASE WHEN l.status = ` + sqlActive + ` AND l.expires_at <= now() THEN ` + sqlExpired + ` ELSE l.status END,
+       CASE WHEN l.status = ` + sqlActive + ` AND l.expires_at <= now()
+            THEN 'expired at ' || to_char(l.expires_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') ELSE l.status_reason END,
+       l.request_fingerprint, l.acquired_at > now() - make_interval(secs => $4)
 FROM leases l WHERE l.idempotency_key = $2 AND (l.token_id = $1::uuid OR (l.token_id IS NULL AND $1::uuid IS NULL AND l.token_name = $3))`
 
 // forgetKeySQL frees a key past IdempotencyWindow for a new request.

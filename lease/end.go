@@ -23,7 +23,7 @@ WITH renewed AS (
 ), audit AS (
     ` + access.InsertFrom + `
     SELECT $5, 'lease.renew', 'lease', renewed.id::text, $6,
-           jsonb_build_object('account_id', renewed.account_id, 'ttl_seconds', $2::int, 'expires_at', renewed.expires_at)
+           jsonb_build_object('account_id', renewed.account_id, 'ttl_seconds', $2::int, 'expires_at', renewed.expires_at) || $7::jsonb
     FROM renewed
 )
 SELECT ` + leaseColumns + ` FROM renewed l JOIN roles r ON r.id = l.role_id JOIN environments e ON e.id = r.environment_id`
@@ -45,7 +45,7 @@ func (s *Service) Renew(ctx context.Context, id string, ttl time.Duration) (Leas
 		return Lease{}, s.refuse(ctx, l, "renew")
 	}
 	renewed, found, err := pgdb.QueryMaybe(ctx, s.db, scanLease, "", renewSQL, l.ID, int(ttl.Seconds()),
-		caller.Scope == access.ScopeAdmin, optionalTokenID(caller), cmp.Or(caller.Actor, "system"), providers.RequestID(ctx))
+		caller.Scope == access.ScopeAdmin, optionalTokenID(caller), cmp.Or(caller.Actor, "system"), providers.RequestID(ctx), access.ClientDetails(ctx))
 	switch {
 	case err != nil:
 		return Lease{}, err
@@ -111,7 +111,7 @@ WITH ended AS (
     WHERE id = (SELECT account_id FROM ended) AND status = ` + sqlLeased + `
 ), audit AS (
     ` + access.InsertFrom + `
-    SELECT $4, 'lease.' || $2, 'lease', ended.id::text, $5, jsonb_build_object('account_id', ended.account_id, 'reason', $3::text)
+    SELECT $4, 'lease.' || $2, 'lease', ended.id::text, $5, jsonb_build_object('account_id', ended.account_id, 'reason', $3::text) || $9::jsonb
     FROM ended
 )
 SELECT ` + leaseColumns + ` FROM ended l JOIN roles r ON r.id = l.role_id JOIN environments e ON e.id = r.environment_id`
@@ -123,7 +123,7 @@ SELECT ` + leaseColumns + ` FROM ended l JOIN roles r ON r.id = l.role_id JOIN e
 func (s *Service) end(ctx context.Context, id string, status Status, reason string, anyOwner bool) (Lease, bool) {
 	caller := access.CallerFrom(ctx)
 	l, found, err := pgdb.QueryMaybe(ctx, s.db, scanLease, "", endSQL, id, status, reason, cmp.Or(caller.Actor, "system"), providers.RequestID(ctx),
-		anyOwner, caller.Scope == access.ScopeAdmin, optionalTokenID(caller))
+		anyOwner, caller.Scope == access.ScopeAdmin, optionalTokenID(caller), access.ClientDetails(ctx))
 	if err != nil {
 		s.logger.ErrorContext(ctx, "ending a lease", "lease", id, "error", err)
 	}
@@ -141,7 +141,7 @@ WITH ended AS (
 ), audit AS (
     ` + access.InsertFrom + `
     SELECT $1, 'lease.expire', 'lease', ended.id::text, $2,
-           jsonb_build_object('account_id', ended.account_id, 'holder', ended.holder, 'expires_at', ended.expires_at)
+           jsonb_build_object('account_id', ended.account_id, 'holder', ended.holder, 'expires_at', ended.expires_at) || $3::jsonb
     FROM ended
 )
 SELECT id::text FROM ended`
@@ -152,7 +152,7 @@ SELECT id::text FROM ended`
 // it out.
 func (s *Service) Expire(ctx context.Context) (int, error) {
 	ids, err := pgdb.QueryAll(ctx, s.db, pgdb.Scalar[string], expireSQL,
-		cmp.Or(access.CallerFrom(ctx).Actor, "system"), providers.RequestID(ctx))
+		cmp.Or(access.CallerFrom(ctx).Actor, "system"), providers.RequestID(ctx), access.ClientDetails(ctx))
 	for _, id := range ids {
 		s.logger.InfoContext(ctx, "lease expired", "lease", id)
 	}

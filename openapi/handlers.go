@@ -228,9 +228,10 @@ func (s *Server) RotatePassword(c echo.Context, id AccountID) error {
 	return c.JSON(http.StatusOK, cr)
 }
 
-// GetCredentials reads an account's credentials.
+// GetCredentials reads an account's credentials: an admin any account's,
+// a runner only those of an account its token holds an open lease on.
 func (s *Server) GetCredentials(c echo.Context, id AccountID) error {
-	cr, err := s.accounts.Credentials(c.Request().Context(), id)
+	cr, err := s.leases.Credentials(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}

@@ -113,7 +113,7 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 			s.logger.LogAttrs(ctx, level, "request",
 				slog.String("method", c.Request().Method), slog.String("route", route),
 				slog.Int("status", status), slog.Duration("duration", elapsed),
-				slog.String("actor", access.CallerFrom(ctx).Actor))
+				slog.String("actor", access.CallerFrom(ctx).Actor), slog.String("client", clientAddr(c.Request())))
 		}
 		return nil
 	}

@@ -114,16 +114,22 @@ func TestCLICredentials(t *testing.T) {
 	if len(cr.Password) < 16 || cr.AccountId != id || !strings.HasSuffix(cr.Email, "@qa.example.test") {
 		t.Fatalf("credentials %+v: want a password and the account's email", cr)
 	}
-	for _, token := range []string{s.Admin, s.Runner} {
-		rs := rows(t, mustOK(t, s.cli(t, token, "accounts", "credentials", id)).Stdout)
-		if want := []string{cr.Email, cr.Username, cr.Password}; len(rs) != 1 || !slices.Equal(rs[0], want) {
-			t.Errorf("credentials table = %v, want one row %v", rs, want)
-		}
+	rs := rows(t, mustOK(t, s.cli(t, s.Admin, "accounts", "credentials", id)).Stdout)
+	if want := []string{cr.Email, cr.Username, cr.Password}; len(rs) != 1 || !slices.Equal(rs[0], want) {
+		t.Errorf("the credentials table is not one row of email, username and password")
 	}
-	res := s.cli(t, s.Reader, "accounts", "credentials", id)
-	mustFail(t, res, exitAuth, "scope")
-	if strings.Contains(res.Stdout+res.Stderr, cr.Password) {
-		t.Error("the reader was shown the password")
+	for token, want := range map[string]string{s.Reader: "scope", s.Runner: "only under an open lease held by this token"} {
+		res := s.cli(t, token, "accounts", "credentials", id)
+		if strings.Contains(res.Stdout+res.Stderr, cr.Password) {
+			t.Fatal("a reader, or a runner without a lease, was shown the password")
+		}
+		mustFail(t, res, exitAuth, want)
+	}
+	// Under its own lease, a runner reads them.
+	mustOK(t, s.cli(t, s.Runner, "leases", "acquire", "--environment", "production", "--role", "buyer", "--holder", "ci"))
+	rs = rows(t, mustOK(t, s.cli(t, s.Runner, "accounts", "credentials", id)).Stdout)
+	if len(rs) != 1 || !slices.Equal(rs[0], []string{cr.Email, cr.Username, cr.Password}) {
+		t.Errorf("the runner's credentials table under its lease is not the account's")
 	}
 }
 

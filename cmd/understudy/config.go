@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -69,6 +70,31 @@ type Config struct {
 	// ConsoleSessionIdle is how long a console session lasts without a
 	// request. Defaults to 12h.
 	ConsoleSessionIdle time.Duration `yaml:"console_session_idle"`
+	// TrustedProxies are the addresses (CIDRs, or single IPs) of the
+	// proxies in front of the server, such as a TLS-terminating load
+	// balancer: only a request from one of them may set the scheme and the
+	// client address through X-Forwarded-Proto and X-Forwarded-For.
+	// Defaults to none: forwarding headers are ignored.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// trustedProxies parses TrustedProxies; a single IP is a range of one.
+func (c Config) trustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	var errs []error
+	for _, s := range c.TrustedProxies {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				errs = append(errs, fmt.Errorf("trusted_proxies (--trusted-proxies, UNDERSTUDY_TRUSTED_PROXIES): %q is not a CIDR such as 10.0.0.0/8 or an IP address", s))
+				continue
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, errors.Join(errs...)
 }
 
 // ConsoleOn reports whether the web console is served.
@@ -109,6 +135,9 @@ func (c Config) Validate() error {
 	if c.ConsoleSessionIdle < time.Minute {
 		errs = append(errs, fmt.Errorf("console_session_idle must be at least 1m, got %v", c.ConsoleSessionIdle))
 	}
+	if _, err := c.trustedProxies(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.DBMaxConns < 1 {
 		errs = append(errs, fmt.Errorf("db_max_conns must be at least 1, got %d", c.DBMaxConns))
 	}
@@ -137,6 +166,7 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 	c.SecretKey = getenv("UNDERSTUDY_SECRET_KEY")
 	c.OldSecretKeys = splitList(getenv("UNDERSTUDY_OLD_SECRET_KEYS"))
 	c.EmailDomains = splitList(getenv("UNDERSTUDY_EMAIL_DOMAINS"))
+	c.TrustedProxies = splitList(getenv("UNDERSTUDY_TRUSTED_PROXIES"))
 	c.LogLevel = getenv("UNDERSTUDY_LOG_LEVEL")
 	c.JobLogLevel = getenv("UNDERSTUDY_JOB_LOG_LEVEL")
 	var errs []error
@@ -227,6 +257,9 @@ func merge(layers ...Config) Config {
 		if out.EmailDomains == nil {
 			out.EmailDomains = l.EmailDomains
 		}
+		if out.TrustedProxies == nil {
+			out.TrustedProxies = l.TrustedProxies
+		}
 	}
 	return out
 }
@@ -240,6 +273,7 @@ func serverFlags(fs *pflag.FlagSet, c *Config, configPath *string) {
 	fs.StringVar(&c.LogLevel, "log-level", "", "debug, info, warn or error (or UNDERSTUDY_LOG_LEVEL)")
 	fs.StringVar(&c.JobLogLevel, "job-log-level", "", "least level of the job queue's own logs (or UNDERSTUDY_JOB_LOG_LEVEL; default warn)")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", 0, "connection pool size (or UNDERSTUDY_DB_MAX_CONNS; default 20)")
+	fs.StringSliceVar(&c.TrustedProxies, "trusted-proxies", nil, "CIDRs of the proxies whose X-Forwarded-Proto and X-Forwarded-For are believed (or UNDERSTUDY_TRUSTED_PROXIES; default none)")
 	fs.Var(optionalBool{&c.Console}, "console", "serve the web console at /ui/ (or UNDERSTUDY_CONSOLE; default true)")
 	fs.Lookup("console").NoOptDefVal = "true"
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -33,6 +34,7 @@ func TestConfigFromEnvAndFromFileAreTheSame(t *testing.T) {
 		"UNDERSTUDY_JOB_LOG_LEVEL":        "info",
 		"UNDERSTUDY_CONSOLE":              "false",
 		"UNDERSTUDY_CONSOLE_SESSION_IDLE": "2h",
+		"UNDERSTUDY_TRUSTED_PROXIES":      "10.0.0.0/8, 192.0.2.7,2001:db8::/32",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -43,6 +45,10 @@ func TestConfigFromEnvAndFromFileAreTheSame(t *testing.T) {
 	if fromFile.DBMaxConns != 7 || fromFile.RequestTimeout != 3*time.Second || len(fromFile.EmailDomains) != 2 ||
 		fromFile.ConsoleOn() || fromFile.ConsoleSessionIdle != 2*time.Hour {
 		t.Fatalf("config = %+v", fromFile)
+	}
+	proxies, err := fromFile.trustedProxies()
+	if err != nil || fmt.Sprint(proxies) != "[10.0.0.0/8 192.0.2.7/32 2001:db8::/32]" {
+		t.Fatalf("trusted proxies = %v (%v)", proxies, err)
 	}
 	if err := fromFile.Validate(); err != nil {
 		t.Fatal(err)
@@ -109,6 +115,48 @@ func TestBadConfigNamesWhatIsWrong(t *testing.T) {
 	for _, want := range []string{"database_url", "secret_key", "email_domains", "log_level"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("Validate() = %v, want it to name %s", err, want)
+		}
+	}
+}
+
+// A trusted proxy that is not a CIDR or an address stops the server at
+// start-up, naming the setting, whichever way it was given.
+func TestABadTrustedProxyIsAStartUpError(t *testing.T) {
+	t.Parallel()
+	var flags Config
+	var path string
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	serverFlags(fs, &flags, &path)
+	if err := fs.Parse([]string{"--trusted-proxies", "10.0.0.0/8,10.1.2.3/33"}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(file, []byte("trusted_proxies: [proxy.internal]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		flags Config
+		file  string
+		env   map[string]string
+		bad   string
+	}{
+		"flag": {flags: flags, bad: "10.1.2.3/33"},
+		"env":  {env: map[string]string{"UNDERSTUDY_TRUSTED_PROXIES": "10.0.0.0/8, 300.1.1.1"}, bad: "300.1.1.1"},
+		"file": {file: file, bad: "proxy.internal"},
+	} {
+		cfg, err := loadConfig(c.flags, c.file, envOf(c.env))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		cfg.DatabaseURL, cfg.SecretKey, cfg.EmailDomains = "postgres://x", testKey, []string{"qa.example.test"}
+		err = cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), "trusted_proxies") || !strings.Contains(err.Error(), "UNDERSTUDY_TRUSTED_PROXIES") ||
+			!strings.Contains(err.Error(), c.bad) {
+			t.Errorf("%s: Validate() = %v, want it to name trusted_proxies and %q", name, err, c.bad)
+		}
+		if err := (&Main{Config: cfg}).Run(t.Context()); err == nil || !strings.Contains(err.Error(), "trusted_proxies") {
+			t.Errorf("%s: the server started: %v", name, err)
 		}
 	}
 }

@@ -71,18 +71,22 @@ func TestEndToEndThroughTheGeneratedClient(t *testing.T) {
 	if !strings.HasSuffix(got.JSON200.Identity.Email, "@qa.example.test") || got.JSON200.Status != "ready" {
 		t.Fatalf("account = %+v", got.JSON200)
 	}
-	cr, err := runner.GetCredentialsWithResponse(ctx, accts[0].Id)
+	cr, err := admin.GetCredentialsWithResponse(ctx, accts[0].Id)
 	if err != nil || cr.JSON200 == nil || len(cr.JSON200.Password) < 20 || cr.HTTPResponse.Header.Get("Cache-Control") != "no-store" {
-		t.Fatalf("credentials as runner: %v %s", err, cr.Body)
+		t.Fatalf("credentials as admin: %v %d", err, cr.StatusCode())
 	}
 	denied, _ := reader.GetCredentialsWithResponse(ctx, accts[0].Id)
 	problemOf(t, denied.StatusCode(), denied.Body, http.StatusForbidden, "forbidden")
+	unleased, _ := runner.GetCredentialsWithResponse(ctx, accts[0].Id) // a runner reads only what it leases
+	if unleased.StatusCode() != http.StatusForbidden {
+		t.Fatalf("credentials as a runner without a lease: %d, want 403", unleased.StatusCode())
+	}
 
 	rot, err := admin.RotatePasswordWithResponse(ctx, accts[0].Id)
 	if err != nil || rot.JSON200 == nil || rot.JSON200.Password == cr.JSON200.Password {
 		t.Fatalf("rotate: %v %s", err, rot.Body)
 	}
-	again, _ := runner.GetCredentialsWithResponse(ctx, accts[0].Id)
+	again, _ := admin.GetCredentialsWithResponse(ctx, accts[0].Id)
 	if again.JSON200.Password != rot.JSON200.Password {
 		t.Fatal("credentials after rotation are not the rotated password")
 	}

@@ -226,11 +226,11 @@ func TestReadingCredentialsIsAudited(t *testing.T) {
 	s := startServer(t, serverOptions{})
 	accts := seed(t, s)
 	ctx := context.Background()
-	if r, _ := s.client(t, s.Runner).GetCredentialsWithResponse(ctx, accts[0].Id); r.JSON200 == nil {
-		t.Fatalf("credentials: %s", r.Body)
+	if r, _ := s.client(t, s.Admin).GetCredentialsWithResponse(ctx, accts[0].Id); r.JSON200 == nil {
+		t.Fatalf("credentials: %d", r.StatusCode())
 	}
 	ev, _ := s.client(t, s.Admin).ListAuditEventsWithResponse(ctx, &openapi.ListAuditEventsParams{Action: new("account.read_credentials")})
-	if ev.JSON200 == nil || len(ev.JSON200.Items) != 1 || ev.JSON200.Items[0].TargetId != accts[0].Id || ev.JSON200.Items[0].Actor != "test-runner" {
+	if ev.JSON200 == nil || len(ev.JSON200.Items) != 1 || ev.JSON200.Items[0].TargetId != accts[0].Id || ev.JSON200.Items[0].Actor != "test-admin" {
 		t.Fatalf("audit: %s", ev.Body)
 	}
 	if strings.Contains(string(ev.Body), "password\":\"") {

@@ -141,13 +141,22 @@ func (m *Main) Close(ctx context.Context) error {
 }
 
 // handler is the REST API and, unless it is turned off, the web console
-// under /ui/, on the same services.
+// under /ui/, on the same services, behind the one place that decides
+// whose forwarding headers are believed (TrustedProxies).
 func (m *Main) handler(svc services) (http.Handler, error) {
 	tokens, exclusions, audit := access.NewCachedTokens(m.pool, m.Config.TokenCacheTTL), tagging.NewExclusions(m.pool, m.Logger), access.NewAudit(m.pool)
 	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: exclusions, Destinations: svc.destinations, Isolation: svc.isolation, Spec: svc.spec, Tokens: tokens, Audit: audit,
 		DB: m.pool, Logger: m.Logger, Registry: prometheus.NewRegistry(), RequestTimeout: m.Config.RequestTimeout})
-	if err != nil || !m.Config.ConsoleOn() {
-		return api, err
+	if err != nil {
+		return nil, err
+	}
+	trusted, err := m.Config.trustedProxies()
+	if err != nil {
+		return nil, err
+	}
+	proxies := openapi.TrustProxies(trusted)
+	if !m.Config.ConsoleOn() {
+		return proxies(api), nil
 	}
 	con, err := console.New(console.Config{Accounts: svc.accounts, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: exclusions,
 		Destinations: svc.destinations, Isolation: svc.isolation, Tokens: tokens, Audit: audit, DB: m.pool, Logger: m.Logger,
@@ -155,7 +164,7 @@ func (m *Main) handler(svc services) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return con.Wrap(api), nil
+	return proxies(con.Wrap(api)), nil
 }
 
 // services are the domain services the server wires together.

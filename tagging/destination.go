@@ -391,7 +391,7 @@ func (s *Destinations) Test(ctx context.Context, env, name string) (DestinationC
 	if err != nil {
 		return DestinationCheck{}, err
 	}
-	pub, err := s.publisher(ctx, d, s.client)
+	pub, scrub, err := s.publisher(ctx, d, s.client)
 	if err != nil {
 		return DestinationCheck{}, err
 	}
@@ -402,6 +402,7 @@ func (s *Destinations) Test(ctx context.Context, env, name string) (DestinationC
 	if err != nil {
 		out.Detail = err.Error()
 	}
+	out.Detail = scrub.Scrub(out.Detail)
 	if out.ManualSteps == nil {
 		out.ManualSteps = []string{}
 	}
@@ -419,17 +420,20 @@ func (s *Destinations) Test(ctx context.Context, env, name string) (DestinationC
 	return out, err
 }
 
-// publisher builds d's publisher with its secrets, sending through client.
-func (s *Destinations) publisher(ctx context.Context, d Destination, client *http.Client) (Publisher, error) {
+// publisher builds d's publisher with its secrets, sending through client,
+// and the Scrubber of those secrets: every text a publisher returns passes
+// through it before it is stored, answered or logged, whatever the
+// publisher did itself.
+func (s *Destinations) publisher(ctx context.Context, d Destination, client *http.Client) (Publisher, *Scrubber, error) {
 	secrets, err := s.openSecrets(ctx, d.ID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pub, err := s.registry.New(d.Kind, Config{Destination: d.Name, Settings: d.Settings, Secrets: secrets, HTTPClient: client, Logger: s.logger})
 	if err != nil {
-		return nil, understudy.Errorf(understudy.EINVALID, "destination %s no longer builds (%s): update its settings or secrets", d.Name, safeConfigError(err))
+		return nil, nil, understudy.Errorf(understudy.EINVALID, "destination %s no longer builds (%s): update its settings or secrets", d.Name, safeConfigError(err))
 	}
-	return pub, nil
+	return pub, NewScrubber(slices.Collect(maps.Values(secrets))...), nil
 }
 
 // safeConfigError says which fields are wrong, or that the build failed.

@@ -88,8 +88,8 @@ func (s Sender) once(req *http.Request) (Response, time.Duration, error) {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		if req.Context().Err() != nil {
-			return Response{}, 0, req.Context().Err()
+		if cerr := req.Context().Err(); cerr != nil {
+			return Response{}, 0, fmt.Errorf("%s did not answer in time: %w", s.Vendor, cerr)
 		}
 		return Response{}, 0, fmt.Errorf("%w: %s did not answer: %v", ErrUnavailable, s.Vendor, err)
 	}

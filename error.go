@@ -15,17 +15,18 @@ import (
 // Error codes. Each maps to one HTTP status in openapi's error handler and to
 // one CLI exit code.
 const (
-	EINVALID       = "invalid"        // the input is well-formed but not acceptable (422)
-	EMALFORMED     = "malformed"      // the input cannot be read (400)
-	ENOTFOUND      = "not_found"      // the named thing does not exist (404)
-	ECONFLICT      = "conflict"       // the write clashes with the current state (409)
-	EUNAUTHORIZED  = "unauthorized"   // no or an unknown token (401)
-	EFORBIDDEN     = "forbidden"      // the token's scope does not allow the call (403)
-	ETOOLARGE      = "too_large"      // the request body is over the limit (413)
-	ENOTACCEPTABLE = "not_acceptable" // no representation the Accept header allows (406)
-	EUNAVAILABLE   = "unavailable"    // a dependency (the database, an app) is down or slow; try again (503)
-	EBADGATEWAY    = "bad_gateway"    // an app answered outside its provider's contract (502)
-	EINTERNAL      = "internal"       // anything else; details are logged, not shown (500)
+	EINVALID       = "invalid"         // the input is well-formed but not acceptable (422)
+	EMALFORMED     = "malformed"       // the input cannot be read (400)
+	ENOTFOUND      = "not_found"       // the named thing does not exist (404)
+	ECONFLICT      = "conflict"        // the write clashes with the current state (409)
+	EUNAUTHORIZED  = "unauthorized"    // no or an unknown token (401)
+	EFORBIDDEN     = "forbidden"       // the token's scope does not allow the call (403)
+	ETOOLARGE      = "too_large"       // the request body is over the limit (413)
+	ENOTACCEPTABLE = "not_acceptable"  // no representation the Accept header allows (406)
+	EUNAVAILABLE   = "unavailable"     // a dependency (the database, an app) is down or slow; try again (503)
+	EBADGATEWAY    = "bad_gateway"     // an app answered outside its provider's contract (502)
+	ETIMEOUT       = "gateway_timeout" // a vendor or an app did not answer within the request's time (504)
+	EINTERNAL      = "internal"        // anything else; details are logged, not shown (500)
 )
 
 // FieldError names one invalid field by its JSON name.

@@ -288,17 +288,18 @@ func (e PlanStatus) Valid() bool {
 
 // Defines values for ProblemCode.
 const (
-	ProblemCodeBadGateway    ProblemCode = "bad_gateway"
-	ProblemCodeConflict      ProblemCode = "conflict"
-	ProblemCodeForbidden     ProblemCode = "forbidden"
-	ProblemCodeInternal      ProblemCode = "internal"
-	ProblemCodeInvalid       ProblemCode = "invalid"
-	ProblemCodeMalformed     ProblemCode = "malformed"
-	ProblemCodeNotAcceptable ProblemCode = "not_acceptable"
-	ProblemCodeNotFound      ProblemCode = "not_found"
-	ProblemCodeTooLarge      ProblemCode = "too_large"
-	ProblemCodeUnauthorized  ProblemCode = "unauthorized"
-	ProblemCodeUnavailable   ProblemCode = "unavailable"
+	ProblemCodeBadGateway     ProblemCode = "bad_gateway"
+	ProblemCodeConflict       ProblemCode = "conflict"
+	ProblemCodeForbidden      ProblemCode = "forbidden"
+	ProblemCodeGatewayTimeout ProblemCode = "gateway_timeout"
+	ProblemCodeInternal       ProblemCode = "internal"
+	ProblemCodeInvalid        ProblemCode = "invalid"
+	ProblemCodeMalformed      ProblemCode = "malformed"
+	ProblemCodeNotAcceptable  ProblemCode = "not_acceptable"
+	ProblemCodeNotFound       ProblemCode = "not_found"
+	ProblemCodeTooLarge       ProblemCode = "too_large"
+	ProblemCodeUnauthorized   ProblemCode = "unauthorized"
+	ProblemCodeUnavailable    ProblemCode = "unavailable"
 )
 
 // Valid indicates whether the value is a known member of the ProblemCode enum.
@@ -309,6 +310,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeConflict:
 		return true
 	case ProblemCodeForbidden:
+		return true
+	case ProblemCodeGatewayTimeout:
 		return true
 	case ProblemCodeInternal:
 		return true
@@ -792,7 +795,7 @@ type Destination struct {
 
 // DestinationAttach defines model for DestinationAttach.
 type DestinationAttach struct {
-	// DistinctId email (default), account_id, app_ref:<app> or a template such as user-{{.AccountID}}.
+	// DistinctId email (default), account_id, username, app_ref:<app> or a template of the account's own fields such as user-{{.AccountID}} (see attachDestination).
 	DistinctId *string `json:"distinct_id,omitempty"`
 
 	// Kind posthog, amplitude, mixpanel, segment or webhook.
@@ -1278,7 +1281,7 @@ type Problem struct {
 	Status    int     `json:"status"`
 	Title     string  `json:"title"`
 
-	// Type `about:blank`, or `urn:understudy:problem:<name>` when the cause has a more precise name than `code`: `not-synthetic`, `not-owned`, `app-user-missing`, `app-refused`, `app-misconfigured` (409), `app-unavailable` (503), `app-contract` (502), `lease-required` (403).
+	// Type `about:blank`, or `urn:understudy:problem:<name>` when the cause has a more precise name than `code`: `not-synthetic`, `not-owned`, `app-user-missing`, `app-refused`, `app-misconfigured` (409), `app-unavailable` (503), `app-contract` (502), `vendor-timeout` (504), `lease-required` (403).
 	Type string `json:"type"`
 }
 
@@ -1584,6 +1587,9 @@ type Unauthorized = Problem
 
 // UnprocessableEntity defines model for UnprocessableEntity.
 type UnprocessableEntity = Problem
+
+// VendorTimeout defines model for VendorTimeout.
+type VendorTimeout = Problem
 
 // ListAccountsParams defines parameters for ListAccounts.
 type ListAccountsParams struct {
@@ -2093,8 +2099,13 @@ type ClientInterface interface {
 	// Attaches an analytics destination of a kind (`posthog`, `amplitude`, `mixpanel`, `segment`, `webhook`). Its
 	// publisher is built from the settings and secrets first, so a bad one is refused (422 naming the field, such as
 	// `settings.project_id` or `secrets.api_key`). `distinct_id` says which identifier the destination knows users by:
-	// `email` (the default), `account_id`, `app_ref:<app>` or a Go template over `.AccountID`, `.Email`, `.Username`
-	// and `.Refs` (`user-{{.AccountID}}`). `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
+	// `email` (the default), `account_id`, `username`, `app_ref:<app>`, or a template that joins the account's own fields
+	// with fixed text (`user-{{.AccountID}}`, `{{.Username}}:{{index .Refs "chirp"}}`): its actions may only be
+	// `{{.AccountID}}`, `{{.Email}}`, `{{.Username}}` and `{{index .Refs "<app>"}}`, each at most once and at least
+	// one; its text at most 32 characters in all of letters, digits, `_`, `:`, `.` and `-` (no `@`); no function,
+	// pipeline, variable, condition or range. So an id on the exclusion list always holds the account's own
+	// identifier; anything else is refused with 422 naming `distinct_id`. An account that lacks a field the rule uses
+	// has no id in the destination. `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -2106,8 +2117,13 @@ type ClientInterface interface {
 	// Attaches an analytics destination of a kind (`posthog`, `amplitude`, `mixpanel`, `segment`, `webhook`). Its
 	// publisher is built from the settings and secrets first, so a bad one is refused (422 naming the field, such as
 	// `settings.project_id` or `secrets.api_key`). `distinct_id` says which identifier the destination knows users by:
-	// `email` (the default), `account_id`, `app_ref:<app>` or a Go template over `.AccountID`, `.Email`, `.Username`
-	// and `.Refs` (`user-{{.AccountID}}`). `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
+	// `email` (the default), `account_id`, `username`, `app_ref:<app>`, or a template that joins the account's own fields
+	// with fixed text (`user-{{.AccountID}}`, `{{.Username}}:{{index .Refs "chirp"}}`): its actions may only be
+	// `{{.AccountID}}`, `{{.Email}}`, `{{.Username}}` and `{{index .Refs "<app>"}}`, each at most once and at least
+	// one; its text at most 32 characters in all of letters, digits, `_`, `:`, `.` and `-` (no `@`); no function,
+	// pipeline, variable, condition or range. So an id on the exclusion list always holds the account's own
+	// identifier; anything else is refused with 422 naming `distinct_id`. An account that lacks a field the rule uses
+	// has no id in the destination. `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2157,7 +2173,9 @@ type ClientInterface interface {
 
 	// TestDestination Check a destination's credentials.
 	//
-	// Makes the publisher's read-only, authenticated check and returns it with the steps only the vendor's UI can do; both are stored on the destination.
+	// Makes the publisher's read-only, authenticated check and returns it with the steps only the vendor's UI can do;
+	// both are stored on the destination. A vendor that does not answer within the request's time limit is a 504
+	// (`urn:understudy:problem:vendor-timeout`), and the destination is stored as unhealthy with that reason.
 	//
 	// Corresponds with POST /v1/environments/{environment}/destinations/{destination}/test (the `TestDestination` operationId).
 	TestDestination(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -3103,8 +3121,13 @@ func (c *Client) ListDestinations(ctx context.Context, environment EnvironmentNa
 // Attaches an analytics destination of a kind (`posthog`, `amplitude`, `mixpanel`, `segment`, `webhook`). Its
 // publisher is built from the settings and secrets first, so a bad one is refused (422 naming the field, such as
 // `settings.project_id` or `secrets.api_key`). `distinct_id` says which identifier the destination knows users by:
-// `email` (the default), `account_id`, `app_ref:<app>` or a Go template over `.AccountID`, `.Email`, `.Username`
-// and `.Refs` (`user-{{.AccountID}}`). `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
+// `email` (the default), `account_id`, `username`, `app_ref:<app>`, or a template that joins the account's own fields
+// with fixed text (`user-{{.AccountID}}`, `{{.Username}}:{{index .Refs "chirp"}}`): its actions may only be
+// `{{.AccountID}}`, `{{.Email}}`, `{{.Username}}` and `{{index .Refs "<app>"}}`, each at most once and at least
+// one; its text at most 32 characters in all of letters, digits, `_`, `:`, `.` and `-` (no `@`); no function,
+// pipeline, variable, condition or range. So an id on the exclusion list always holds the account's own
+// identifier; anything else is refused with 422 naming `distinct_id`. An account that lacks a field the rule uses
+// has no id in the destination. `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
 //
 // Takes any type of body and a specified content type.
 //
@@ -3126,8 +3149,13 @@ func (c *Client) AttachDestinationWithBody(ctx context.Context, environment Envi
 // Attaches an analytics destination of a kind (`posthog`, `amplitude`, `mixpanel`, `segment`, `webhook`). Its
 // publisher is built from the settings and secrets first, so a bad one is refused (422 naming the field, such as
 // `settings.project_id` or `secrets.api_key`). `distinct_id` says which identifier the destination knows users by:
-// `email` (the default), `account_id`, `app_ref:<app>` or a Go template over `.AccountID`, `.Email`, `.Username`
-// and `.Refs` (`user-{{.AccountID}}`). `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
+// `email` (the default), `account_id`, `username`, `app_ref:<app>`, or a template that joins the account's own fields
+// with fixed text (`user-{{.AccountID}}`, `{{.Username}}:{{index .Refs "chirp"}}`): its actions may only be
+// `{{.AccountID}}`, `{{.Email}}`, `{{.Username}}` and `{{index .Refs "<app>"}}`, each at most once and at least
+// one; its text at most 32 characters in all of letters, digits, `_`, `:`, `.` and `-` (no `@`); no function,
+// pipeline, variable, condition or range. So an id on the exclusion list always holds the account's own
+// identifier; anything else is refused with 422 naming `distinct_id`. An account that lacks a field the rule uses
+// has no id in the destination. `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -3237,7 +3265,9 @@ func (c *Client) SyncDestination(ctx context.Context, environment EnvironmentNam
 
 // TestDestination Check a destination's credentials.
 //
-// Makes the publisher's read-only, authenticated check and returns it with the steps only the vendor's UI can do; both are stored on the destination.
+// Makes the publisher's read-only, authenticated check and returns it with the steps only the vendor's UI can do;
+// both are stored on the destination. A vendor that does not answer within the request's time limit is a 504
+// (`urn:understudy:problem:vendor-timeout`), and the destination is stored as unhealthy with that reason.
 //
 // Corresponds with POST /v1/environments/{environment}/destinations/{destination}/test (the `TestDestination` operationId).
 func (c *Client) TestDestination(ctx context.Context, environment EnvironmentName, destination DestinationName, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -7229,8 +7259,13 @@ type ClientWithResponsesInterface interface {
 	// Attaches an analytics destination of a kind (`posthog`, `amplitude`, `mixpanel`, `segment`, `webhook`). Its
 	// publisher is built from the settings and secrets first, so a bad one is refused (422 naming the field, such as
 	// `settings.project_id` or `secrets.api_key`). `distinct_id` says which identifier the destination knows users by:
-	// `email` (the default), `account_id`, `app_ref:<app>` or a Go template over `.AccountID`, `.Email`, `.Username`
-	// and `.Refs` (`user-{{.AccountID}}`). `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
+	// `email` (the default), `account_id`, `username`, `app_ref:<app>`, or a template that joins the account's own fields
+	// with fixed text (`user-{{.AccountID}}`, `{{.Username}}:{{index .Refs "chirp"}}`): its actions may only be
+	// `{{.AccountID}}`, `{{.Email}}`, `{{.Username}}` and `{{index .Refs "<app>"}}`, each at most once and at least
+	// one; its text at most 32 characters in all of letters, digits, `_`, `:`, `.` and `-` (no `@`); no function,
+	// pipeline, variable, condition or range. So an id on the exclusion list always holds the account's own
+	// identifier; anything else is refused with 422 naming `distinct_id`. An account that lacks a field the rule uses
+	// has no id in the destination. `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7242,8 +7277,13 @@ type ClientWithResponsesInterface interface {
 	// Attaches an analytics destination of a kind (`posthog`, `amplitude`, `mixpanel`, `segment`, `webhook`). Its
 	// publisher is built from the settings and secrets first, so a bad one is refused (422 naming the field, such as
 	// `settings.project_id` or `secrets.api_key`). `distinct_id` says which identifier the destination knows users by:
-	// `email` (the default), `account_id`, `app_ref:<app>` or a Go template over `.AccountID`, `.Email`, `.Username`
-	// and `.Refs` (`user-{{.AccountID}}`). `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
+	// `email` (the default), `account_id`, `username`, `app_ref:<app>`, or a template that joins the account's own fields
+	// with fixed text (`user-{{.AccountID}}`, `{{.Username}}:{{index .Refs "chirp"}}`): its actions may only be
+	// `{{.AccountID}}`, `{{.Email}}`, `{{.Username}}` and `{{index .Refs "<app>"}}`, each at most once and at least
+	// one; its text at most 32 characters in all of letters, digits, `_`, `:`, `.` and `-` (no `@`); no function,
+	// pipeline, variable, condition or range. So an id on the exclusion list always holds the account's own
+	// identifier; anything else is refused with 422 naming `distinct_id`. An account that lacks a field the rule uses
+	// has no id in the destination. `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -7299,7 +7339,9 @@ type ClientWithResponsesInterface interface {
 
 	// TestDestinationWithResponse Check a destination's credentials.
 	//
-	// Makes the publisher's read-only, authenticated check and returns it with the steps only the vendor's UI can do; both are stored on the destination.
+	// Makes the publisher's read-only, authenticated check and returns it with the steps only the vendor's UI can do;
+	// both are stored on the destination. A vendor that does not answer within the request's time limit is a 504
+	// (`urn:understudy:problem:vendor-timeout`), and the destination is stored as unhealthy with that reason.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -10360,6 +10402,8 @@ type TestDestinationResponse struct {
 	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
 	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSON504 the response for an HTTP 504 `application/problem+json` response
+	ApplicationproblemJSON504 *VendorTimeout
 	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
 	ApplicationproblemJSONDefault *Problem
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -10394,6 +10438,11 @@ func (r TestDestinationResponse) GetApplicationproblemJSON422() *UnprocessableEn
 // GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
 func (r TestDestinationResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
 	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSON504 returns the response for an HTTP 504 `application/problem+json` response
+func (r TestDestinationResponse) GetApplicationproblemJSON504() *VendorTimeout {
+	return r.ApplicationproblemJSON504
 }
 
 // GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
@@ -13930,8 +13979,13 @@ func (c *ClientWithResponses) ListDestinationsWithResponse(ctx context.Context, 
 // Attaches an analytics destination of a kind (`posthog`, `amplitude`, `mixpanel`, `segment`, `webhook`). Its
 // publisher is built from the settings and secrets first, so a bad one is refused (422 naming the field, such as
 // `settings.project_id` or `secrets.api_key`). `distinct_id` says which identifier the destination knows users by:
-// `email` (the default), `account_id`, `app_ref:<app>` or a Go template over `.AccountID`, `.Email`, `.Username`
-// and `.Refs` (`user-{{.AccountID}}`). `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
+// `email` (the default), `account_id`, `username`, `app_ref:<app>`, or a template that joins the account's own fields
+// with fixed text (`user-{{.AccountID}}`, `{{.Username}}:{{index .Refs "chirp"}}`): its actions may only be
+// `{{.AccountID}}`, `{{.Email}}`, `{{.Username}}` and `{{index .Refs "<app>"}}`, each at most once and at least
+// one; its text at most 32 characters in all of letters, digits, `_`, `:`, `.` and `-` (no `@`); no function,
+// pipeline, variable, condition or range. So an id on the exclusion list always holds the account's own
+// identifier; anything else is refused with 422 naming `distinct_id`. An account that lacks a field the rule uses
+// has no id in the destination. `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -13949,8 +14003,13 @@ func (c *ClientWithResponses) AttachDestinationWithBodyWithResponse(ctx context.
 // Attaches an analytics destination of a kind (`posthog`, `amplitude`, `mixpanel`, `segment`, `webhook`). Its
 // publisher is built from the settings and secrets first, so a bad one is refused (422 naming the field, such as
 // `settings.project_id` or `secrets.api_key`). `distinct_id` says which identifier the destination knows users by:
-// `email` (the default), `account_id`, `app_ref:<app>` or a Go template over `.AccountID`, `.Email`, `.Username`
-// and `.Refs` (`user-{{.AccountID}}`). `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
+// `email` (the default), `account_id`, `username`, `app_ref:<app>`, or a template that joins the account's own fields
+// with fixed text (`user-{{.AccountID}}`, `{{.Username}}:{{index .Refs "chirp"}}`): its actions may only be
+// `{{.AccountID}}`, `{{.Email}}`, `{{.Username}}` and `{{index .Refs "<app>"}}`, each at most once and at least
+// one; its text at most 32 characters in all of letters, digits, `_`, `:`, `.` and `-` (no `@`); no function,
+// pipeline, variable, condition or range. So an id on the exclusion list always holds the account's own
+// identifier; anything else is refused with 422 naming `distinct_id`. An account that lacks a field the rule uses
+// has no id in the destination. `sync_interval` is a Go duration from `1m` to `24h` (default `15m`).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -14042,7 +14101,9 @@ func (c *ClientWithResponses) SyncDestinationWithResponse(ctx context.Context, e
 
 // TestDestinationWithResponse Check a destination's credentials.
 //
-// Makes the publisher's read-only, authenticated check and returns it with the steps only the vendor's UI can do; both are stored on the destination.
+// Makes the publisher's read-only, authenticated check and returns it with the steps only the vendor's UI can do;
+// both are stored on the destination. A vendor that does not answer within the request's time limit is a 504
+// (`urn:understudy:problem:vendor-timeout`), and the destination is stored as unhealthy with that reason.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -17146,6 +17207,13 @@ func ParseTestDestinationResponse(rsp *http.Response) (*TestDestinationResponse,
 			return nil, err
 		}
 		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 504:
+		var dest VendorTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON504 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Problem
@@ -21566,311 +21634,318 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchs5si76KgieFWHprBIl33qvlmL90Lg9Pd7Tt7Dd0xNn2FsFVSVFjIpADYASzXE4Yj/NfrD9JCeQ",
-	"CaBQZBUvsiR3u/3HpsgqXDMTmYnML9+PCjWvlQRpzej0/WgGvASNH1+D1cvzqQXt/irBFFrUVig5Oh29",
-	"gULJ0jDufmaLmShmzOqlkFeMX3Eh2Zwv2ULp6/EoG5liBnPuGpkLKebNfHT6OBvZZQ2j05GQFq5Ajz58",
-	"+JCNaq75HKwfwHlRqEbaV9+4P4TrtuZ2NspGks/dq5x+vxDlKBtp+FcjNJSjU6sbSDv1HRmrhbwauW7O",
-	"6/oHbKK/2bres71vwFghuVubDe2W7VN7tv9S3git5Byk3dA+tE/t2f53wA0MLnPlft1/kX+quBxss664",
-	"3L/J16qCDQugVQV7tviL0tem5sWmZhfhmY1t/4eG6eh09P8ct/x0TL+a4zdVc0UErsHUShpA+v4TL7/l",
-	"FhZ86f4qlLRu607fOwqsRIGUclxrdVnB/D//aRzjvd+xx5/oLeq0y7rnkvG6ZlyaBWgomWqsESUwYQ2r",
-	"tboRJehHhrnhaF7YjCmNvxnLLXiG50yDsUoDW3DDpLLMzsA/4X8p2UGhSmD5JS8vrmiaecbcFrC80fK0",
-	"kU7Q2KZcnvo5nvK6Pgr95odn2KhnciYMm3JRQckWws7wJw3cKDkefcjcUr6GfzVg7EMu5VscBHbLCi7d",
-	"OlzisErGDbMz0S4jM3xpTnGp/uebH3/IGJeskddSLSSbCqjKjHG20Epe0RIpt8iXvGRRJIb1nPNqqvQc",
-	"yjxjcAN6iY9hG0xIloPWSpv8ENflhZLTShQPvioFrypWVNzMwLQbVjRag7REKFk4NmbASrBcVMwxnAnz",
-	"LPzQ3UyytXPpKB5MfaP0Tx8nRxgO9M9KX4qyBPnQ62HVNchHhplC1eBoeQH8GjSzMy5xBZQETzBu5SRA",
-	"GRdiGgbt9/QHZf+sGlk+9Bzc7pRukPKKlQqI7+GdMDaMVCp7MXVD8yP9iS8rxcu3Sn3H9RV8Kta8VOXS",
-	"rXnlBuHX/DH7XvwpjNsqdYE/hnH7dh9UKi+ZsjPQDPk3Y8VMwLRasucnJ2GYTlXSklf54SlKZOIaw7gG",
-	"VqmrKygZClUvHGnyosyYdHKCmZlakLR8A/pGFPCz5DdcVPyyetCtOWcl1CBLkMWSHSD7c8svuQE8azid",
-	"T2WjUZt05wlY90PBa9toOHRbWTq5qTQzlVqcOc3Tq51+pZp2Zn5Lf5a8sTOlxb/hQRnnB8UugWu3KU4E",
-	"4AyJ1zmeaeEMUJppuFHX7bnZJCNek4G//PLL0XljZyCtGzqsa+jn1YIvDcv/RL1r4NX8vyej9tSdjPKu",
-	"cr6qHX3AZau1KsAYt5QvpRV2+am4GIVmVR3R4ccuG8s4u+FVg/LUySJeFFBbN9KWY254JXY4KT+EhUgN",
-	"D/ex1qoGbQVpbIUGbqG84PibG4n7NCq5hSMr5k5DXFnFrKOWr69yNroCCZqsgvbnaBVlI1H2viZKiNux",
-	"aXVfhefQvDJmoXR5oZXdex4arNN893tHkWhZ+8FUyvZP1+kGjdk2K79Db+jh+NoFqYS9XVp+ZdbZ5BfH",
-	"h3Our01H2+SGmaW0M7CiYIsZaJSgwjrRBFwbdsAlr5ZWFCZz3xlk0C6xCHMR23B/g3SW7z9GznIY/dqz",
-	"WvHpi2000z45uMIto18kdnKvEdQaNf/oDnqto6ExDnXXzlJd/hMKiwOryz1pb3WIzmxcMXb94BxVdTgq",
-	"0tMqhSQM1M8XWcrsnVF7UuqbmyfLl9MpFD3iA+ZcVAPc3Ps1md7wrhYajF+xVfoFSYcJPssAvTJkj1Xc",
-	"grGOMHfjVmyhvLhcrnfjBPFMVU65UNOUU5yl6LV6fH38KcVAL6Hgmq+SiG9+wx5+J0zPDgoL8+6HHYaH",
-	"0oe64VpzFMUS3tkLNZ0a6NnUn5zOI60TPJLNnZntV9uwqaoqtUhWufWfrUweB7hhgm/iCgfB5JQytzEo",
-	"yG6EEUrSn86idXxCBOLoCS3xUTwUesXZeVlqMKbnFPXH1tobOC7dQ36v3vzInj7+6qujx4xX9YwfPeml",
-	"s1oZy6sLd/b3tq/hSgycDsZqALtdPvrnMppEbLLbdzuT3vWv64fRLAaEivSurvXl896f/gWCQoO9QBO9",
-	"wwDrB+0KqRuwVkg6fHlZCrenvPopmT750h7kpMDJJ1NNhrcyx+EDYGBTz63lxWx4llNeGVhVEsJmbHcf",
-	"dvenyx8LuJwpdZ0xR4VXGkzG4B0UzqqY8ut+oUyT3bArPVu7dgmgwZIO7jQiZsSVkxiMms4YZ9+8+eHw",
-	"lBngFZTuWNJgbLBHNdhGSyiT0bXruSvRrB9TiQ8zNMIODACeWq9fnn/z/cvDni5XSGeVTgb2/MUMiut1",
-	"bubE4j3rZ4c0AKh4baCfY9V18vWlUhVwuTZiurZQ16PYTdvowOjv5Iyr63Wm3/0squufkbH2ZJsdRNV+",
-	"lH1rAlwno75JVgLKFzMuyQm2QixFMP42WskVl+f05IfMjSicrWtTubW4DI1mYUjY1sC2VcvE4b7Hzi24",
-	"sBeoSHhrbMqbyo3zxIxW2fkvasEqdIkr5t5jU3SLk6arJLqKvMFmFSNdxH0CWWbOhOPsW8XKhmwBdpA/",
-	"n+eHrKndI49nY/YN9W3c3yfmlGmYNgacmFKygIxJPnfSDFVpHLATG3P+7juQV3Y2On36pG9F1xfLWi0u",
-	"GwuDBNB/x3oul3hXQAL2jMmmqkglRP07tBq8HwYs43KJ+iK6mfBRgY4TA9IIK27wJHDtkM/PUfCHbHQJ",
-	"U6Xh9gMId0AG7H4dT5UuwJlkdcULWNFjopzboLHE5nsG708hcpX6M4pr6DpDs21S1Z8Dfokyv1e/btrm",
-	"jzlS/6wB0MPF6AnDnG0KpSNRXteG1jZaA24+UVcfOEnPm1LYlzfQ589qRc+6FCms0h8pX8JJtOcp/ov3",
-	"jRo+RXZ2exXMzoUWFs4c54ObEvqHwwVc4xaKV0ahqWpYXlQCpL1wci3P6AYKv2Fe0jmdxerGWCjdMr5b",
-	"PnIGll5wXULJlCQ+Qg+10FBYVoPTKw5715m07bgsQtqvnvWYaUReYAbcMdnIcn0F236l79/vov+i9kq7",
-	"mQj2tJ20z87w2v37dSNh3Yke0ZLp7dUJkrDkfhly9iEZ4HN0i+U4y/PTug+PTIAe6RI5kGlVwSPDaqUq",
-	"thBVxa7Ajns3voTIq+stvoapYaVWdR2uuP1FSLgp0DBXN8TjOy3oa5h6P1SPTaY3DSVOLhEt/n5FSHe8",
-	"oi+d1/XOY+n6xXrH487uDUPxjgbHsbjSlcLohcxvACuhAsfGeI+Cx0l5eBZ0BeRlPCeD4YFtLWai8kd7",
-	"eVdT6VMAXmhAXyOvTJ8I3uCczTa4DIPTst/TcQsHf2NAD5y0q4piGngVHGzx9WRonYH0Mew3YKjRLTpk",
-	"Dx9zZmooWAlFxdHidXtcCeOktGbXQpbuzLisVHE9Zi+RZKlfNnOqoWS5PwXyjOWT5uTkaeFewk8wpi8q",
-	"fgkVfZM7hVKQ6uM6nsiD3FHe+LJZgs4PM9ZI8a8GkHeT5yiKxYB2lEcBDhTYQVdXl0smLCqrfgx+UJ1h",
-	"RFXLD2U8kX9rFZrC2aBQuqbarjLUyPArkQbzGEUChXgYb8D8qMKAH5lWtRtP5JpIdGrIzlLd72+vkZil",
-	"EXF7N5nE3PU1nXh99m46Cbfra1rMa6X7jpeX74Qb05WnM8N4qWonlFBqovYSQsnYAbVC9EkaxT5DfIVv",
-	"90tSPCbWR/ejH1R3HMaq2rA5l/xKyKuMVTB15k9KtAe+yduO9bUfUd9gVQV7b89rVcFugjehvv2M1MS8",
-	"7i6iO/TWRMNtfLOVmEKxLKqtzr/v4oO7um5/C67Bt85ArGv0wSVOwsxJ0KICrledgozLcsUviGd9xSXq",
-	"/0i3IsgqJatljxaejdA8+FFWy2hj3qkjcbvfMFDOhsMulVx3RJaJIN2NPEuUVMWw2rGFfN1JuT4MR2Iz",
-	"dZUxPq8rYZsSMjYX72ouocqYgSvXHnoIiCh7ie+OOePjafn8p1fsGpYGSRSjeH5ndNxcVsLMthEy3u0X",
-	"FxhkdsOrHbTA7aT+sktGd0HqCWXuRupFY6yaX5hGT3mx790VKrcXpZpzIfd89U7peP+l9xrCfqsuyv6r",
-	"f2r9kWGS20bzionyFH0w7Wbgj3PIGFQGgjKb/E4bdEzfuyeDLtu3Z1b1jyP4bWwcE7P8GjqK+Xirn9sq",
-	"DP/YtHqvWy1qj+WbajXfPHDvxQpjV6h/RfVr+9Cxh03j9pEWd8FpaN3sxGL8dq7PtUl0+r/FqSSMqvAQ",
-	"vKhVJYrlx9xtkrhwW3QjjLgUlbDLUzbDQOyMWTAWtLlwAhyDVqtKLQYcsHet6ilVXRjx7x5vSXqh8bjf",
-	"B/WvhmsurZBwoeTFjfALtrktd7Ls4CvfIpVSpefjgx8+VoOZAa/sbAeTIwz7L/TCcFxF0InWfphz2fDq",
-	"wlio9zxDtmg1DxqNsU07uNd4DVzbTbEaKTmsjjVu9spW7BfhkZDCrSI9Vgh2RatxegY78LehhxlrXWwY",
-	"X3qhYXrqnUF1TZKYcoQszOuKW2CmKWaMG9YY0Efv349j9uSHD71n7D2q8PsEtdyLfv7QISe31rBX7yzT",
-	"+2p31rPHcyeAnzxbua5+/Hy+XVlIeWcLRQ/EsZRdqX1X8Sy3F4g7RcJ0E227ETErAmBTgMy67F933u99",
-	"FToQfLgaiunTQqLoWmKIdfj8a7Y1SnEwvDWZ1V1c2210w+58b5e0cqtwoG3KwODR/ClDhXYyuNfeWTGp",
-	"P16R+lT28b7RqXejXXiZ2B33+iLspxoke/IiXhjvQb49W9BrjUT7sWt3Y2DIJSyVO/9mwC4bUdkjIZmS",
-	"YNhBhWljl4rr0mTMqELw6mIKULrznOtiljENhZrPQZZ0F4OXR2Lq07pMRgdccVFrNRWV0wjAGH9hoOFG",
-	"wMIcnrFofTG0vgQYRIFwK+6GNe/cG9TcWtBubv/rH/zo37+6f06Ovr749f1J9tWTD//RR6lz/u4Vvf/8",
-	"ZIWenHQU/2rA/+59ZmvU2V3VF0parSqnJ5D+5Z88Y8CLGZs3BvO5RXob4pbb2XqVMHbM4vV0Yyi+dCo0",
-	"ZVwM80E7iycn2WgupP/r8bD6vwO2QO/J353/Fsq9i9Ng483ZzqdB0sqtToOt7PSaIgRMDy/Ruyy8S/FW",
-	"V+IG5Bnj4es06qMSxdIpfaaDAEAXZgfPTr4+HLMv3Hs33HsHPLVCgzswyLuiaoxQ8qW0ug0+vj2HpO0t",
-	"P4ZJug3tG1dC2W9TMRBC3W8cJmrWKdKqKBlnibrNnNbazaS8XGZpQKhUEqIX1M5AG3ZgVKMLSMIQkhbx",
-	"diRoxdviTryhvOIO+LU3mXXglvyVZByjSDCPQUhk9hvQbqVP2VTpK2UtSI+DImyfWywb0YwGXMF17RaA",
-	"orvccLPVOePPLJlCr5HtB9XfCcbB+Cco4IOXJZR+08LW+/BGbv3E/Hy2xjCuKVaRlqKnprNVYagb6bj/",
-	"/NnqxuNm1r8Ef//xdSC0N385P3ry/Cv3J8W9tCMOsQ5uwfBWbwbvepf7btk8GyFt7RgxGry9OzyaUMW+",
-	"29h1vIWG/BL7QWQbJNKfBVTlS60pbHjVkTBo/GI+/vYrL3osmtF9Axiy0mlTLpKl2ZRvemvL+lWSkT94",
-	"xbIxtNA/9iEbXQptZxdB9+kYOwPO8Lriy4tB42k4jHDK56La8CbqPsM/V6rgA8m99UzJHhn4cvz4q2fI",
-	"apxpDMPVgLp1iekdU1FQtsbz58+PTh6fnPzf//1/6OPXXx/2XxaKOVz82/f1EVGNyUy7y7Kyvp0jJ5xC",
-	"NNksyaFJtjAuUzrYXhIKShhGQ7+GcIV7e69TUamuFy6h+W2y1Wf5DlujeHQUqqlKlmBf9V88qRp6zqq/",
-	"hQuoPuWYuXf8SYsqhVuU4daHpqnBNNUeUYBxE/w8X+P7W1W1rvjkhMFHPcfxxf3w6xHXeBdiuE221eYt",
-	"3jCDjQOK3uLbj2QuZEijetwXgdZQtGJfDL9Cw+TSWeQg2QG3bK6MZY9PspOTk250YpKs9fzkJNvhdoy2",
-	"fOXdr55m2wbszKi+8Ds33Eqpa4PxEonewU1QPSDoCl4JQQwkp6OQHqiBV3ips5J9hhPaOKqNBBpmGoee",
-	"LPrGzR8+5kS5pwuwvaXfiR9/oseHASXW9FLTAj/4vjZO7a/Qd3hXV0oLO5un/nkonzx//vjrXtviNk7Y",
-	"a1gOWWreer+GAVgOzRfs6ZOjy6UF9pKG5S1+dg3LjF1yA189YwfGcllyXTKQhSqFvOo/TXeA+enm8W0j",
-	"Oz+1zkSyZFVXXK1J/9v2qscYv/bf7ifo3b5vE+/Y8sYR9RswRXQy3s5NvvWQ9jvUDx2FrCrgFmuS4kat",
-	"ue6NafYk8NtdL6yr7EPWAQ0iGzRi2iFnfVuSDLCzbBs3/KetQUabVvpvMaxoOProYbx/EZSu1z+54k09",
-	"7IZEpV7RkIUsDMspUCrPkp9XtbuIITnjN0AZblNM4Tx49uRJzL7OV4O6fEiab9VHEfanZMad8ircGnO2",
-	"cGGrp/bylOAsI95VnrHcQDV1//toL/cxDQRrH76gM3XtAXeWh9/coodl6o/Cp+O4l1FwAzpn4NBleGil",
-	"fScL0/51+5KZvjW7pTq9ox4d2t84uq5qvjP+BgTvxNp20xWPp1RSygdSI2AoedN6515AVu63VFpHQ7cJ",
-	"oraZWsj8NDYVWQRToJMhnrG8kaapnYEIZX7aQW8ONxGGL9nCp8r5mWEIeupSLZBoHHEEQyyFd4pjQhd9",
-	"7K8fva5VnXvINba+bk1GnL02rX2uCHdh7n2XpAQT49C9HMka2AEIi3BRWnW3BYQDWJn5RpL7WxorucnX",
-	"Hg/EpkG9Zz1cdoA6yTYchnnjkkzgIKfDplbc2ACObZVbFiZshGsQFaAhPYgDt0Wd266CgKM6781cgWlR",
-	"RthBJ7WG6SNDV6YML+TYAcY8nRyGO1dKISKGGu+QTN/jbXcLhnDmWoO/4BJ4ehJoiO/lY3kdXVfJnuxA",
-	"l3FtfEd9xIdrc+F+3kvZ2hmKwFHO/s2jsO9d7IgJqGGa7GFGcOgrS9bx5ewCFrhRwERlag+1a3v46arw",
-	"6JacCPUGpqPOCBKOWN3ClSVPeX434fPRF5A98uz2l5BYOGLvu0deUNt7gt2VdwyP14XV3K1NwsDcB21v",
-	"mJyt9+5vCAfcmC3g1n53ANxeaJDOfWofoqqfbxjtBjjVdFM7aztIN99q3o9JE8GXd8TWLLr4CpveSqEY",
-	"AuLpTgvt5d5H58RGCdkY0EwgEDVGG3UPoYHsUhpv3LhRd+5+hIMLfhcRPnExPkZivIa48Ht4kBEIvoMZ",
-	"1gsO8Rrx4tMQBH/MY5+PQiETQnRiUw3gzMz+m/wPwzOQsNhz/NZWF4bqJnVm8TU6cvk7qoz0X189847d",
-	"4UpJw6O6+zuCVOatu7YJaCmu7inj7MUr9k91ieVMlL52RC5LulNPnNdPer3x22XlOkfRbq5UiqGaAVZ1",
-	"g+aFFI5R+i8R72pzMkK462srbemrTjsne17Od6XzIJ+tQ/ySlCZUX14gcprrJwL7ktwu+y6m2rX6Lk1o",
-	"2wu0ETG7LkowVqtlr2qNAHxySQnTaPwt8H6R8H0SeJ8kj3JnzlXF9e1YZIOfaAVPQxhWqeIayjOCmEPo",
-	"wpnC7JOpkKVhwvonPvY+Z4MX53su+RWUP0YHUl+a72DQ1yb5T03+1T1JiRyun0HI8HZdLOHsu8fT9N0z",
-	"xi9bqGsMDisVmO25LT7MaCCLNxllemnTo9p7TkpTRvpI/qeKy143UyVgwPIkjDHjA72qJZvzEjDuQemS",
-	"zNldAVYT9NAeJzm2fjHo2uIWk4xrH/2FT/uQPFzugfAyP/ye+I0USsm1SKyqmmIGBuu0zKC4NuxAqiNV",
-	"GyZkUTUllIdZsAhx/u266Eaa9RDTbViow+txqyQI/85lPzB5qcXUDiwuLVS5ApoTqqqFrHQfS9gRFo8M",
-	"uW5oGQ68RiIMOe0WHGOD3d5nsc6ix6/zneDpe3hHyzYgFOYeTH1bw9+759BpokVfbtvblZnTuU1Pt2Tk",
-	"Ju06aGyAnDP2LCEVPCBM+7xyiyoI0otirpXcKYRxVyvLTS0xspr5nOvlTi/5R7EUh5eTw6BMXeKRimgG",
-	"/XyOHqIY9RL0jHlIEUprDKJmLybqnhE9BNHWPdzNmkzrJM4JBj9ai50r3oTZIr20AidwW7pu7cpnUej2",
-	"yf0EJHndwe4Vh9zrErhcktFgzBnWWbsCm69AYqV4DVyWTs+9ATzFO3uW+tRR8MV5xvQh1LRwCHjguDEQ",
-	"pV6BHTx0Hgw0OmAQ75f5GoFBWggIL6sO0P1MgM002cMxC6C8HgqHGzYZHUQQXwKJOpyMxsNe6Xavu6AT",
-	"PaZ2OyJUPkoxne5z7K6gNvcwSIub/PGL5oV/umpEPne8atBio270k3SAVOPp8OmRYQg2z/2xQeki4D1U",
-	"vaCLydcfrr+/4rvNIPACA01RQiN1mpEHKR3vgcTe6rkJeO8KGnWHF9otHhKQ3/sTvYVel+60rNbg13P6",
-	"PsejpgWIDOdyIv3OWO6NutwnM1QQMhkw4p6qRnZNpXiW5RqmGszsSMlqmbsVU9oahscAQmRlKHlRBSBf",
-	"DQY9aO95iIl5vkKtWdWyurK5nSoaoeg0i70PyuHb2Y1lC2+6A7DhbdStziHNq+rH6ej0H7tkDP6aJQQQ",
-	"PvVJK6y+OI2YlpEK/PZ1XSy5bykf92Xlr5QK6pLlm6GLcfJEtLfi1TIaNFQDAE2fM5Z7zSDHWrutEl0q",
-	"CSkJOGqmYNxAUYlWsdHxkep1veLHNf3IRH0M/VFQnuEFNnktwg23QeOLlyWSNhpiRJDrGNS8HAhsLqJu",
-	"0Ic1HX0s6z96naM/Zizihm27Vy/LqLV1+Mm30KPaJBveVlhdDZcj+g+b5Ss4oqvE1z32cQlYaJaiuajE",
-	"sVMYkyKf2L+v9puNYolX/3ZbK5Lei4VQs1FSsNrNxhdd7SWITfgXWFxyyHz20wqlnxEF2FCxBXcC7qyl",
-	"JDk3fSadNJbLgSvT2rs0dhMa6AAhodGxX2S19DUJ5DBvnrYGGzdsyjH6WayYuC37hvQ7m3hR5rwEZJU8",
-	"cXfkxOShR2HHO+Drr2X6JMRvhR3wQAfA/RXZxC9VY08vKy6vcwyjGyptvqbdtIU0sHABgVJTsbdaQyEM",
-	"hNxbLlnu2CKnkLSjTkia+0ItJAWj8bo+QvifuTBGyKvwnQ+sC3/OhXFMI64a7ZYbs5TD20nhXHbw/ORp",
-	"+CGWZXffPnHfos/4KEgEbObp4Q7ge77iAK50YiFuyOtqkez3vmkeigMbTIfysQ23wD/3/kSYDszBwC1z",
-	"ODZcflBJbn8FokLp/e6RjDnl3EAlJLofh+5A+jzmAU5wNf8otbx2MqLMbR1zHw0JWO6MFLhnDsJuAH17",
-	"IfCtWyb3CKmWrmw66BVrYm2lhmewH2iKo61boaXclvxWSCm5enl80nsdeYdEslN5vy6wo9fNHyeXho+3",
-	"Xz7ujO/4xqqaSVj40lYhJd3foYYCJJiB10JDxPbwdPdomDHmjd0CMxIXaIg87iJgYRAtfrd4Bff6rUBI",
-	"fk9U2qG8z43a1rb0TaHqjo3By7lw0ks3UqI7RWPWhZOEoci3P9/7bABk37UJPz766ikVqTkquAFWgbWg",
-	"TcZKceVUfaXZo6NHmTu70Z3l18A/h0ZgP8bK0SaMlTeS12am7k5R4nU99MptTvN+tIYEnsGGiI5HiKej",
-	"pCh4hXbR+KMCXYeP4+EwvA14AVuD6fy6xQBSHz03BKqQrGWfEArbuq2AYOqTxqToLpWXvmQzQZ8E273f",
-	"1VFzQlLYrF3gU9jRpmF/I6bTHku/vWDeSZCvLEKPuRvgtwfgxHdA1s4IGzwMbdOk7uJsiux6+/PpzVIW",
-	"w3dEW8Jw1wvvBGKZc309ykbOEu8lj7VKPhsBGFc9gR2s3i7fFMOZGG6qA3EY5CHbbc3bBdtckehW5oZU",
-	"fabaL7NlKFNomDAM5rVdMl7ZmWquZk7o0b2/UXPwnnLFDMhyIEPXMfAdTTgMayhDww8a5fJSFj4ay2CF",
-	"1RDKktHhRdA6/qoqXntcLtlk9A8NJS8slL9ORmP2Eqcf/B86VDBNJ97WEbUpvm7MbPLpUHOq7OxWffcw",
-	"CLcgwRLvWZFGBrm4XfB3Dasu7iz5R/1mpc0miz5E5omjYNXfFjeF8fUdQey44FzD7xEmQVp22YScKWl7",
-	"XMzxNnlFADQykQRHNCX86OfVJxsuVTngHne/uNHhiA6wzKnSeLofZp5wDAukcsY4vaBuQLNn7K9/cnRS",
-	"NJaIJgsa02T0f//3/2EHP7DLpQVzOBkx00ynoh/FaUaa3ccFcfsNeGQYNWcyxhs7C3/FGQyUCU1zstfr",
-	"Hc8J+yE8hPTfljjVWnSi4xJFxokOVe4llXw0Udt8y1xLsFmEFOesUDOlEfe7Bm0whwpfvQFZKp+SVyl1",
-	"zZq6xcBcx+LRu5SVCbecfkL02tasbGSbpv9wGEKG2S7t7zznJETp7eqoUo0t1LxjrjgzhS6tENo6JmvW",
-	"zpIYuKhI8O72Lkg7fEREev3L27c/dQ+LVmQ7Zs+YBoRPjNGAg8mxeu+ylZvkNarcMRt+x0CmTVI9GWHW",
-	"o1KnUj5s3QZqvRMl0hP+7XXIt+oa7qgqx76gzrWGqXjXf1pQYmgx49pJUx0RouigyMjhXagrKQwMJhPC",
-	"jbreF6oi+Ac2rjo+tAlimpqJU9xq5OEu3MohGlY39RicH/1/5C/4tf04vtjoPPiIeXemvGVyZQ9AH+7o",
-	"gM4AXIOmug5j9gZj6pUs4AwjQ/Da1NnSqD5bpQfS9m0g8U1zIz5YrxZ1DTIWHBme3V3wsh/BrTn5b500",
-	"2HBgzOIleIJFgRg8CGPRe2D8ksaVfLxcwKxXf8G734uKkMY2rVoc63fu4U3iRg2hirWhbKY/SmngvBoI",
-	"dn5BUR4hYEVErDwfK277gqFvA70aGC8E0YYJbpU27ZrdAdm2xHJ70u1u4oZkM96uXOaj6n0AQskWs2U3",
-	"oySADqc5N92ZbsjorSsuB4EFMJrhEnMHYwgDxm36OIhHlAg0cCoNJOn2wcLuftfXJusKyj0fzBCiyheN",
-	"Fnb5xu0hLQWJ2vOGPH+4uehMx6/b3mfW1qMPHzC+ZNpTqO/nGP3ArgFqinTSwDGso2BmFe8D63VjOixW",
-	"chcyFKdOsIIW6CfgE2mBz7H6Gtb8q7UqG7QXxuztTKBzxfHW65dv3sai16edstjuwHAT8eWCZsC+Vayo",
-	"BEg7kVwDuwIJ2rEOFeARdjyRE0lhOwWvKjSl3XtUjSWku1BrwrBSFQ2OmSoT5uc+JAk1yFP2JzrPKB4E",
-	"z5a2qPc5HXMYC+IWDc/TU5bjBUXODtpQysOM5XRdkSNIlInpj4aCJTVwml2SIMzUdCKTaxdFwTui8ulZ",
-	"vnPiMn8bQ207g89in2ji5uzAfQhVlZIuMFwkXJr4x1YADgmhCp09UBnwASY5O7AzmMj29uf8p1entLgZ",
-	"wVm7aV3DcuX9Mw9xg2zXpYmQH8MwjNGt5URSxISQfoJUaonKFCM7MM9QuIOiTW21uCE+i80TgrCIfmW1",
-	"klfO0KEe3M9WKXaAu8Z8rS7arPgXLuMhlmNPB0IdSICSasO2C06oGYY9O3lKv1j35kSmq620X0qvLKW/",
-	"hdCpvB0+NTODtnt/SrWY/0j5GMiGleZf//kF+/rZ8//hY7XIqDr2IU7/+U+jZB7J36C3YhniuIKPQZRj",
-	"ds78K2wxUwYmcocIKMe2FAVF0Z1GuU3MHSfnVD5/18CriTxwcjrExq3GVKXRbBGRjPuM4kugoQobEvjp",
-	"cJlzfQ1lK9oOceXO46zRjyUMg3e8sNUSaQmD/TB2/5SV3PIIKd+FQjs5OSSOdjM2LJdNVeX+pFlOJAYQ",
-	"sgOpKJQQB+RzAE4pV4WpxjLuf16qhpUKx7zglBpvwB6OGcm3mlvUpJHtoJzINtTbfesFakhW4HLZ8uEp",
-	"4/S65xGL6YBSJcQtTAv+8uzk2ThIVQ2mVtJA8G+x/O9H3gN69OobkgxIsqAfEVgdT6S0kuCWO8aUpQdQ",
-	"cuV2OjoZPx6fBLBgXovR6ejp+GT8lO5aZ3gEHpNQ/7f77ENk4/hflaPT0bdg/xKKCYZx45tPTk4C3GOo",
-	"dpzwyD/9eU8a0zZ9KpSa/LDmfvy5HndO79HpP35N0tJC3fICDJ6FDWFK8Cvj9IOWz0e/ukaO52C1KMym",
-	"yX7vH9k6Wwvv7HFdcbEyz1WVZW1KvoeQHPqTxksQaAxzTTLSgzbPOnnHT2njtP3+j5d8Xm2a+481yPOf",
-	"Xu2306HRtRWIulevT9n3FcXntm1OFI2Nc3Xnx3IjOb92T3waasauMWb3+cnToWbiuI7fgL4RBfycRGtv",
-	"4wUnWC+dBoMylRcz9xaKUyfCaYR0raD1tqW8eXwcdKzB9XTWVCgKRS5ZPgdnc2OAdU/sdMS8C7meaX1z",
-	"DD8fnY7+1QCmPpJduwrkPMhq2W49otZ9QFd4bcuHQ737jPmN3fa91yIH7UQ1fhVD7u36ZH4RdkZHG7XM",
-	"pqKyTsP3CMIJnKB2OtzU4knYyIoqiHtrwQcO9Y3Y+6ovfIOdoa9i0KwHHvWvgppODdj+prYigvQ3WYm5",
-	"GGjxcQe9hALINiLL/HqPcsDvKDoceoRBrKV22TH9MqTPjJlKUXj/MxrSZlHxJ14mV7zPTh5vf+XnNHkE",
-	"X3q2/aUflP0z5qF8jAxLMrG2vR7yZlbkXtd2/0cIYPv1Q0cgfodWlF/mVNRFsbYm6I7ft+EZHzadIucR",
-	"keq+6WfoBPUDHX/Z8Ljh34JNwiwHdnztlOobUPvIcawrPfrw6yZqOV6BZbvq8/CfS0ZmMvke3DQM4v+0",
-	"QGlJM8509IZ0+jwGgqA1Gxxw0cHBFjNRkE0ykQatyUEnxwEBIqF7gdXO5Hc6AiIiLQ9PMTaTOyvvxSvf",
-	"CLyrFQazkh+F0ws0wInELsbsXC6p0FkYebSEWysPz1607Kfomxo0ZldybrLgw5pIbIpXaGM1pXCG0UEe",
-	"Nt4t00WyjhclSIHvY89O7cYZZR0creAfa033wzE7d105WvNr4OxNdAIR2lFns4J1x8vdhpV7O25NuLxY",
-	"Abm7JwHTAQf8sAW/L53pKASW4JBe8GIGR764aA/JVwu+dIa8OsILK8xz32Av3V6cPd2wMqnTZvcVaqVR",
-	"7+ogSTwy5AnzKjfGh0VHFBrvdc0OClUCQm5QhmZ+iHY9OT94l8nRoUAMS+4EOZHRLYl6XKDYtVazvdjp",
-	"LNAo0uHv/USgYPaNJ8I6GT/k+RDxHG/ffjaqVV+Y3GtKhDP+JsGXXFzBhOSd9LmDNE+O5T5PLnfaqN8a",
-	"ArByI6kqqDKC7XQCVMiJ5MyKOajGZh5Whm4FArRnCzu5xOtqd5JNuagaDeg87NbMDCnvrXgm4OQgj7lR",
-	"ciIPnp887Xgr0SewkI6RTKUWvdIU8xBTZQ1l+598yN6diNFOqiMJsE+sE2befRsuRpYPbEjsIBT+HHPV",
-	"byN3np18vf2FFyFR3r3weIcx/cSXleLlW6W+w8x5FHBPdlqzb33+/KeQiVHYvfabPsj0t7CBjskZcF9i",
-	"y7Vt1rSwqagqQx6rSoV0KUynipouSTcJ72xwjeOlKLaIdzALUYRA65iXP+4RD24En96YW/HhjD8r5vuU",
-	"HOGWdbtNuJkDlOOdo5obs1C6vC9WSEq0t+pK6DTlAc1lqeaEp4IC3jZaOnYJFog7G1cAgrFUihFKQjmR",
-	"QvqbXpl+TzBH7RHsugrd48WtTe6d8TNFO6QX7oQy4gFPJRjGg+rqRzlmvyQHeFtB3qqqJGsszhg9tRav",
-	"vHhFkIlo0Aa1gK7WkiravK5PJ/LZydfsABGT0NZcQYQ4zJjTIg5I8XbaQw8QxKHTKJ6fPHGmWwoFcXjm",
-	"R0RLNZEqQFx6beSSF9e9Sgi+9VMgoE9r0rl97WjBn5eo+T2d156YZA/D30ZQGZ9et/m65k18as3SGbrG",
-	"2Hz/cZ8+9E724VYfRVwARBjCkWeO3iEpDu+zNb44Tbtectm3jCkRtsR1jyYybpk5fo//f/iokzZcHvmU",
-	"3RVqbsMICTdyI3X3n9gveG0bvXZi+5tVb/7G4D40aE2rtAZyDIpsV0nvcq3v6U0ce4fZHj8os0UywHA/",
-	"maEaUoOmeh6flcn45MkuE/HRJ45nX8YCor+rY8iT14p/qINYMSQIAjM3pbBHWOxgS6iAe/AlPbfT6ROT",
-	"4/a+frfOhLcXHn7rtq+L8jYvJwlm+8cr0DIyjG2mWEC6uy/ZQY0IzYORChEmte1yLb5+c52V3/mFe6Su",
-	"wTt3LCdIKxw1g1QjeBgP2e9EJ0gWq6OOuu9b5k9iFzYz/8v0wXskg6SfITp4uRpwjwojIVF+3pua7la6",
-	"qZ1dRA3PKz0rqghm2bzsFue5B5960oNPEfzQzf5watuHe9SF0in2EJBP7fvN+9UfyE3+cbrSJ1N8cBNX",
-	"0Ns3MEWPwDt+n/z1gY5GLHSwZi5844swdHvzl708RBXMeBLHd2BnIDSbCWOVxnj6a6jt4RnFVyyEAfbs",
-	"5Ot1e4G6WmXSDqM8Gxpg+cX1fDfERcu5O3Flg6FmGzfy5KEk3ttuNfsvHpS1IINd93k/l0ayLT84dRwd",
-	"EtwWsy13CN2CFAjay0o150JiWBl9ZMaKqmIYlHW5JIMPa2yEq4PWQ+8xHwg9eV3mEGbkgyoGHqZyJ8Xg",
-	"wdiEBlV+uXD/Q2kSnvPWC8F0+e4jVItjXtdbfCvugfu0rut6k2OwO2832tamYm881hXX4BUdug+EMotp",
-	"mcLf5X05WdZ98+uL2zHI3c7f0cnS6+o+t5ZjemO8/dUI5Mfp/rgEzQ7yBVzOlLrOM5a7Vq40GPcZ3gEC",
-	"90/5NeQ+Nzm+hUUhuAUf7AHWCnllJhLzPz3NECzOwbMnTxx9hPxaTO+MeZwrp5Z3qqd6dt+Ft5BWMWEn",
-	"0h19eHl7pR1p+Hq+PmkqxsgV5Cct+254aYXOPST+3R9753VNXTy0Heym1OdII4r4cs79sc452nYvBnpE",
-	"0G7H2PF7XtdbjGUvcHxwxRllGsCUcCfaS6grRQErwpJkaQxoRIOk+Glj+TIk2voRr5rKKd9uN5E7VP/b",
-	"JOFPafJupo5hE7d3A07uW4i9DVTxReFYjZcf2L+PVDCy7Rf4db3Nyn3RFn+NikQWdQcMBveawwFnV+IG",
-	"JMv9N3mA6fU5VLyqDrOohJRUpYxxFHJDJu69nvGfxqQdYI/P1ZT9Y/m4fYHQuzixj63HaH5YMdAffUP5",
-	"JjZg+voIzC7mgamBX5NtESTFoxbWxQPzkCVCcHXcJ7KsmiNJAVDsyBqoppRCE2ydRBatPI6lHSyv1NUh",
-	"FvtnRpFRc8p46CT2L5WdyIXS1130mNb4QXyuNdn0FswDHKK46EMnqYd/ZQfqmiFIQBtKTBk8Lb65W0NK",
-	"+fE176C4PvxtXzz8Tpnf0TLxPhG+BEIKc9wR+eA2UiFBCd7slvomffAeyTPpZ3c3VTqLT+Cu+vxsgbtx",
-	"cKXbklJnh+gezOEVc3mT7jE8jl0LWbIDdHfNFFWfnNeVsE0J7o+5eFdzCZX7bODK9es+BkfZ4Zi9smYi",
-	"W+hwYXxFA0RiJBRHr9auecQIS49dcqqm28FQ63GVRXD7icxDo+Naq38C1iUhMD3fwZjX4uIalm6EeVK8",
-	"JBYaFsXMQ/ZPBZ6d0Fmba6kWxpvil8vTiczRDe6Bzdrs0rwN/fWlOi80TD2CHa/rUDkUAdC+VczCvK4w",
-	"NtGxZD6O0b7u7fFL7MN9+tmAdryZkyMxH7+GqcnZQY61Qt+/b1/88AHnaJayuMDCtze8yikl+1vFysYD",
-	"ueF25I/nOZZ8fvJslrMDPw2WP34+70/kJyL6pgOnfh92Q9LDp/ERplP84iv84ivs+gpT0bBBmO+nchy/",
-	"T/7a3ZWYvHQWEEwYL5zAqqC8gjJ6/XUju97FWD3ElwBpHYyGCrQMORdXBcAXJ+OdOBl3JKthn+PGfTl5",
-	"KOH4tkuVWSA4E+CW8cwMtpWa4k8Vd9YlGCxQg0WRdCMPvxDMR3s+dyaqe/eAJGSzj0PUaaStMzTb1xUa",
-	"lD0mSqabChCjxutF+zpKH1Tx+TSO0y28/cWB+hk5UB9AjTl2ovxB/Ku90qXXEn4DsvS6k5hOQYMsgF2C",
-	"XYD35a3EO3Wg732NCq84pSZiR+c6mHN97Z6dSPdWxnhZemiDubqBQw8xBNJgvqWwAfsUH6KCVxDrABRK",
-	"+xHrRo7ZD91Ci2wOXCKwlpdIE8mtk35jdu5Vu0cmQhUFcC46lcMpHOGKDlyLrnH6wquUC26680MlMWtz",
-	"P3UjJ9LEhdVgLEIO5L6imTeU/RyV9mpnW9fL93c4ZlgfsZGYgdlZX3eYWTGHU/bs5GsqejCR3lGAyGBs",
-	"wZdj9oubV17q5YVu5H87eYkge4S9T7PplFU8IHcY9wfLofdLyDJWtOyzhN8sZdE9DnZI/fOD2g+F9mPT",
-	"y5SEH6eDTLdegmz7c1jB9cOvQ7gvjWQHSvtSKqzUS/eVR8KoeFTq/sBG8+/y1HA73z0zmFSL+zo3Huxe",
-	"bvdz43ssBtOpjPiI8BGPlKyWVEEUpHWsCKW/devC2bT3R8ZSWR1fvyOK6Z9f4ZVdqc7YpbIz9NdTUTSC",
-	"SoTVQ3v90uzhrcDbXKItVpwP8WIwXqnRAoZz4ctV2j1dpaUENYwmuTdvR7VpGDmYAl0TrzvvqSzVE/g6",
-	"5wg+AVzTuX+K+lOEhiozilHP0F8vPcDSRPp4OwSw8JiO7CAvZkLXp8+ehEBeVPKEYSVocRMqSLWA+8jo",
-	"RpG2xatYQgZ1CKyxdIZFfZJZkUMtlIYxKYaVx0jLWCOtqDx26lTpK2UtyO6APLwGlKcef4Mq0bHLZl6b",
-	"icz97x5ROJ9xM8s9lJTr1fN80I+wvlieJcDHobAdDRQv7wOihzA4CiiziYyjSzbOhOo5uU+pydkBlvaB",
-	"dzZH3RdKVgkJ6F3UXgzm/5knKnFJ6Fr0y1FO5Xewhijm+2PhHPqYZ1itBskiP0d4rtwXbj5lOZUwOliV",
-	"a4cZy2XZ8+O7I/r6dCK5D8zG0Ggi1ctw40RaPCrtTuUEafWScXzUNV2YG6fiwjt7XJibWNiaRsW0WpA2",
-	"jAsykQdtpRVCG+nwALaZ7L2xGvjcpDXQHhk2h7nSS4q+kMqyK60WncDRicxfvuVXeQInFvYzXJWDtGcs",
-	"fzU9+kFJOPqe22KWhzY6wRpPT56NWf73o5eBqY/+FqhtIjvf/wXJDikw/fqN+DfkYU0hrmgLJuNrxPSD",
-	"R79sZclOeraHiEjV7FBIE8+4bER7PspGhbnBqprvbE8NzXU4C7zcHeaZlk2HAC1CXb9d8Cw2FZDwVdBj",
-	"u51N/GTYVnGjfLxCNupjtc3VhWg3HBvt9Nxt6hW9jQytdHcjqRglT3cxgQV3/LRtUD1M0vtKu6Xurad9",
-	"1yap9KesRg9CiP+7wXTiNX6jNTWenXz10CDmdCgE6UvyT6pwklAhNF5VqGl7zEUhx787TW6H+4Bs9ZcY",
-	"+rF6WfAaeNmT7NdxfnWy/VqZfBdhK/solMfv2/Ny40XpW7TYYFXNxECXFXhapqbT9lg6INgozB9eehV0",
-	"jtLictnFIS0PM+984hMpYREkRwSiH7PzBL14xmM12zAAp80Sd6Mzj8BpSKVNNayYtpyqYJS53HNo/lnp",
-	"q+TcHD2EzH8prRYwCNKZTibOIIFg72gouFBBMRRfwIPvyOQjslin/kcdWrs/Ns/Wi8escqZNMd+V9nwQ",
-	"1aku9mH76kYAxDl/9x3IKycBn3s4r/D343WlbwdZFEvcHle+9vZuBq534axcKWAJ1Sgj4J0w1rCDsEVo",
-	"FlmlDjOn4ze1l0thicLl+kRqVcEjw25iAXnXHQk/0+gpL6DHmCY7IxQ3NeIKDcz870dtBc6jN+JKctto",
-	"yJlwluY1LEX53xTTdg1ughTWljEonzx//vhr/9slN/DVM2wUX4/dv8MKpK7Py6UF44PizuhCYBn9ZJy5",
-	"1tV0InO3H+2iX8PS5KGEac21EfJqzKIF7LU5g64kNMzRnUTCDi2mMzIeyT4SzkDO2L8aRRYuGi87GkX9",
-	"9sqrMFJUg/tNlt+mAt8d+RBgJlJJ1Aj2VpD7SGuLBn9HKvKXQJLbK451vZvK6KmjrQK+qjnGXx5IcXRy",
-	"cXNA/2t84h7ZynWwewg/DvgO4Pv+KLH1uF4phdGO32c0PeGs4VW68plZbYWPWqnKn2CxoL8gv6HVXBpC",
-	"gO0BRcZGX1Nx1nsp66Mq+DTYgzip3zHo4Jc46vtAKewyT+SdPlbeUcwfv3f/7YRaiHEqoX/ty/Yk9zME",
-	"VrjEG9hrqG1babEFMDwcQiqMTPw5QBR+esRB3Kh+CT9YE713B07uXaK99WT15dheDUQe3sN7D/Jwm7Vr",
-	"zDEN9IzxSwwPw1QzE6WAR3tyJzxWejeNRtiltphPcsRjxVknqvVE4itXYE1a9MtkjDMz51WFzgGIcijx",
-	"gpjYeqWsCVVt+yxPCs69Z/3h04QlD3HbF2zCP6T+EAKYh0SK1xZajxE645EqB7JjzXVPpdEOmvpU6a43",
-	"LWOLmUJfKq/YjYAFaGYAfO4Uk2qR+Zv2ec11iG2gUs9O76hVJQoB5rQ37sUAILyABq8XVaJY+vpkwqfT",
-	"Jj0bdpDPQsXc3IJxcu9CyWqZH06kqkE6yXYj/IKga7WpCagOXSY1RTacxYra8Vm6LwkuxLaUaYjXEnam",
-	"Gkw7KyplwIwn8jx5nFtWYMBtRF3lJUUDu2aoXll7D6caa0QJ0WOneWEPKfiDIpSptjdnRQVcYm0p77Jz",
-	"qxTH7HGyqDzNkrmRkuSmemtYBgDz4WrQQpWi4FW1HLNzf2fTV/CskdE5ho/dk4ztdpLUYH1Icbs6iFrp",
-	"4VpV7hEMhHRPfW6S+DekW2GV/VXVisp/rDvhiP3Maohu6ntbE5IYcDksI//sBCAvZsw0l/+EwrIDLjuR",
-	"S6b/fuN0U2hehlJAw5S1kXjZRCZZW4dOzgKW389J1uUkZoV1/eV+qjmKUT8yJyL8WGL4nDDisgJ2kEtl",
-	"L6K8zQ/PJjKVv6GJ5BWE1DRMLdqL3IPcQDXNO8D1GF9IdzBeWk99ooMf4kSWUIjSSfycV5VaoDjrCmt2",
-	"EHql2GDVORxo/qfdd9rJXPj1oQC5iew+5k6L8ASFo/kDowNi4MP2U3HvZxNDzQzYwzF7DaapPKIIaagT",
-	"qXRJt3i5X0aTj9m5ZXNlLHt8kp2cnIQFNuzg2eOn7BKWSpaHZytdpuGesd8Zv8Fkj2dPnvRJaIxnjZLr",
-	"vsVzEvP8CeSyX/w+mYz5M/gzptD45SYPpNuezzR376Hii75XGqiG1Qo9ZwTqgdeaZPT5x9j34k/soFAl",
-	"sNwqdYE/5od/kHij9Wujb1AIeuU51ZuVbKXAzofWNSy3RZhfQ4iwsbrBMOZQJ+ugvS3kFm+uzCEFAZ95",
-	"nBltLL4vDJvz0j3sv2wMjNlf8fYbZeBEti88/orN4B0rxRWeG2RMvPnL+dGT51+FPzVfsKdPji6X1ueT",
-	"FK6fPrn2nTDtjfJf3XQfQsJgRwMqn19GN+AHvVn9vVI8XlthLjssTUtrK3ekZi+a9zW8N5i06GhC2nd0",
-	"TRajVAumJBE3lePDIaGxFHb1gGL9D31Sgo9DaY2jgVrQKeXcZ0nPTj8bCkI7bvpj0mavofA9vwZfbd3R",
-	"g5BXtEL7kNz7a1heiHJzzCWROauA33jfQiAsDARg4YFW5HZKslDQEwY2xtrkVM5wAwHiW5sJ8NnwUNtE",
-	"nD+8H/G3TsVvrKqJnhwB811IuT/8qhtHSHS9MYaw5taCdq/+r3+cHH3Nj6a/vn/81Yf/GA0HELbc0/ql",
-	"NsahRAr+W/v8Tgkv0ClStEd5VjfL0xV/H2W5nVGy5ik59XwYovthKLPFNdLXeZvJ/juvxdq3OwPnT7uW",
-	"v3GJ8vuI+Gn1pHZhV2vdbjzHKuBmSwzYd/TIXbNbby1luqHbg01fyaJqSmAgMZMSh0rGi18ExxqDRZR5",
-	"VT0s5MQmLsJ1HoqFo034UsZ4Cz8QAaQ07wk8rXLbt7J0W1UuV7OrHUVmTIMBi35VqzxIgdO+kM5iyaDL",
-	"ZYQ77QU3wFD0JIm8hR/spl6P2Q+K2YUK1Ey1QlVF2K+hSDv7BWFyfEWkmDd92RgKE+fYXVMjiqn768JA",
-	"oWRpcp+sG4BfEDIGc4tfg9XLo/OpBZ17NB8POIBINjgcBu9qoQHLCnovItNQY6zaRLYgDnwOLH9VwrxW",
-	"FmSxPPorLHN24JOEKBxAXYM8jMsUv6d+hDQWeIn7wK+9ToMziEswkeeopVIaGwUJ4IhOmYbGEIB6CJgP",
-	"iEY2hvQHCF184NmTJ+i0IK+thjnML/ESb6r0RD55xmaq0eYszQGPAyYvCtfWeDMCZ9CLElugEoUkt2v0",
-	"e3cNRwPZG09OTrL+ePi79/Ti8Pe6f3t8t31/q/lw3VJcfALVmWows2pJ7Bu5JLDdCp5DEqz/ghczOHqh",
-	"pNWq2h5//yW84qHDK57stN7fcgsL/pvzCDdS9pxeKPR4P8n2nmcdBe74Pf4fXBBDoX9B8NyvDrORM79E",
-	"/61G//ll6VdZ9or/w9V/9U2b+7FGHMca8PP+AFJt20OK1EtZmjAdCl3W0A0cZgekaCBx55k/TPEvS6c1",
-	"otx55CfUD+io5XRuUgUREvATidBIDJ0h9GyGGcN+hkzYU8pRxgtyaqxTZuXkKUUhYcCNtTCvKYuNfGkT",
-	"eZDTzvgGL0qQAsp++PfX9EzLX/d26laBwz58Kjb26+GtLXZAfyMczEIUkOq9jfTwEV+g7W57UH6Oh52n",
-	"4o2yb4MEk7C4F/n1ziK2ZVsYnUbpDChrq2g/xfuinWUVWxdVE0myypkLHympWCuoJCy2iCkJiwcQUm6H",
-	"HjgAZIvIkrAIEuuLKPojhETvL5Mw+2C7RKorLjfES79Q87oJscM9MMqcmRoKch3BDa8ahMS8rFRxbSie",
-	"uBQaCqs0wqvk/++4iUnh41lR5WwqMAkWq/u0vyGCbM4i0vD8sAvIvFD62tS8ADbnkl9BDEkk3DQSMIin",
-	"iSc3d6qca9KJPw03AhYUTOw4dDlm+VyViHrAcqn0POIY4+TSmnjU/GHG8hKM1WoZg+oqCDHU6MXyyM0z",
-	"oJJ4nbFSUJ4GtI6OfDhgB56qM5lOrDSOiNCrUCJzY2kSLZBe8AhhmCeUyfhFW0Ew1iY/OUkLLv3PNz/+",
-	"EAuUv/X9PTLMbS2QN8nOQE5kaDy4wJJlJy9eUt0pin5umXIjP3j25Mmhh4QhBJ7cV04qSw3GA0WM/XfW",
-	"anHZWAg1lbhhQlIYDhFfjukBl80S9LhWqrow4t+QH/oyU1YpQoCqlZCWeQJyZIejrYQELKeI1NHCRlvV",
-	"UEFghWFfjlzoRFvbzox2H9qHvQey1gjycxFIBU/OUqvasYWacyF9uJKQrDFpIayJJMSfWM4tpAYhPWq3",
-	"3ryiBdXgwcq71d5OA8GbmVqYtOobXe71xVVitiaCPu97nMI7Pq+rECVAR+R7qsjnJJbf1tGp+2qM8b+j",
-	"rHO7cjqqtSqbwkd0em9heDLUpxydjnwFshHKRLc0eKbS7fAFfTU6HZmn+AElJ9WTcI81uhqdjmbW1ub0",
-	"+BgbH/uRjy0Ye9zKH3I3plmoKxNJoVU6Q8e45wvaXpS4/+KdTka/xukl76Fzk/ALOt20lL15weJd2AUF",
-	"8brpVmilXyquS9fULJ7JlZhCsSxov1aINKo2foyh78hXo9MnaJA7iTk6HZG4HGWjyBaj03jGfch2jcOs",
-	"uPxELlgCOe9XtBwDZQGWGXnaWG4bw3L3i4Qy/6J9/bG1r97gFUdSQTNaVx5SbYy0r64ydvze/bfi+1wN",
-	"+fM0SQTa4myjd8ppA6wU/sJL+KoOjkHQuvKffNnCankBWiud96S4fws2ngb3ZOds474v+fIfQYfkkKVl",
-	"XKe5fd2xbqtSb+wKsR4jMe3vyYjNDhY0RXr1N6op2Qdc7IiQLSTl72gsZU1oje6LeDQ9MsxZJqSyF5iN",
-	"/ch4FwXihwtDeqV76pHBa2rQh1E9FC0foR7r1C5M3+lwOV6me7YryH4iePGok/EKb+cn0reWhR8IIa7V",
-	"MGfcsEu0s3y3pPkfGMsrOPWNub4PXRNu1O6giq+jhROTmSYSjR8rNESASu/7pFviUIMVNU+CD8erdrIZ",
-	"85ASWi3pPp7RdTw2VSl5hRlFWKqVXsD+QJbh8hsNlHPpm6CwUKtqygeQDMUQq7m2Rwu+7NgN8SIen3mE",
-	"BcsdV7BSFQ1l7VJl14JrHWjFLc5EcnLZ52RP0j34KYtCkAKyfRkCwgWY8xLaLBqPsp5KylBK1o+/JuRK",
-	"guLGG/RAKxiY0Kc9+BRXggzF1fBYoUVjncKubbCrikqAtOxKYcjAgi8JMNTXWphIwpx31ISV48nu+Pbl",
-	"W9bDoXnvHb7r/mN1/oRKRqej5/PdFT/sPtH8PnzCsyZrD8mwUStnZaQYtxsdcH5HNJ/rrcBDIjoH1kEB",
-	"h47mygcyBUnZEegowkjqeTeM5aJKkPC9BI8+6yAJhWXzxgRw3hZVMMhDvMrrSr/+DujXwzNGeV+FV40d",
-	"b09k+IvNwbaSbVVIsUQ9M4pNuRM6QWQRzybRHElY09Ba+6eP8VF6kiI7vkQ33EkqNkpsf2IjxmmFCATe",
-	"Jtyg3xvJazNT1hyXYjodDG34Rkynb8KjO1ZC0Gq+Max9x5BVq/Zq5T4DSMMKuNXoExdY1Zhc0qYt67dQ",
-	"LK4yQiuiR7PmdvbZSefP2IJ+QVAq3e1MGSt+2cdc72fczIat57dRSQ/qo0c+8Q0g2WAZY25mlOzbSPGv",
-	"BlitYSreUSljdvBfneRPzeZKw+GYvaLCRRjiWoM2SvKKldzyEIS7hgFDjmq8Tg2JF2uGeOCGF561PpLx",
-	"eFkK9xOvftKuLytcO8TunsnJlT10UBdcKikKXhGD4Xp+qd31SQ39QL+PzAp5DzHOLhlTjgf2OxICOy5l",
-	"caSbDWXBMIiOYy3wUAh8JSUgcyxDZZhamAhnj6XFCdHLhbdI496Ual/x8mFSPspOTb69X/+9pEj5Nd0E",
-	"dex280tS1B0kgUTe2F6mDz1Zm9Of3tIj90gb2MMQZRBQg49v1HCjrkPKoaDUp7K983QKAF1qUqL6Z53l",
-	"vYIhgLuUbrjf2jTxp+/2Fhf/nqKhsO1PAyuddF1ugpemkAWkH7TpZ2ohKe5ByeK3Hyr15e5tFzBpZIVe",
-	"3uiIweP3+P82HIPXKIRMG/c4ZvhVGwHsfbPBRd0HS+CaaFnvPgXrcEwgyVK/OF9uzXooiPZpIwXtohIH",
-	"srqVWhxdl5uP6V/ax+6RomIvm4/rOOY7qVXxuQGu4IHdbmtKVslmR+HUfnf8Pn7emOYUd+lBSGFIwCRE",
-	"EPJ/6TI1RBlEV/wXaNBPYf3H/RkkwH0v/CNJdCvw9BPwsdv7zefsXN1gZjpSjeXXIJ04mXFZIsJyTAw3",
-	"4TqVnlRTvLmha1LJaq2uNJgumBDVD8Sb61Mm7ERi3HC8NqYo3z4kdem6+M0xWCM/T0767GCKiKhT7osh",
-	"JlOlCziinTy8N54chIHAAPxupHxkNuODNqSiOyzyZyfBLWmV+kiL7O0+QTNjdp4GovhbXGoqC0PxhVb7",
-	"2DtLMQ0cYydR6hMZAnP6UBTXGPqWQQ0aOH45mmqAfwMrGx2i5EPa6c5hDm5Qnwjiex+580XqfIlpHdJy",
-	"nVDbRcvYo3EMhyWx14bmnx4fP37yP8Yn45Px49P/OvmvE5Ryvqv3a3fAoNGgAz5nFgxlSrSR8VkSOjbn",
-	"ovJpFyv1nxpKkVq/ATA9lWx/NqCpEp3XTDrFI9oqx5yKx6jp+n2fGXcxovq6edt3UWgyn8iRgH1EOJ+2",
-	"vFW48wmwUP7lnl7+hHvj3Y0hKVNoZgpVQzpMbyD3j5PXdc9ihPxRv8hcA8M8DiMU1o2UVrnpaNVc4Wr5",
-	"HI904HU92GUob+7e8zDjPylj/6KuMnY+rythmxIy9r14V3MJVcbewBVtEWc+h+RwWxl0dwQhZK+ZoWcl",
-	"S1co9cqvX/70jfsHzHTCq7mwXBHqSIbQbZOxgtcWqw0lRUXKpJv2Cm+9D1+k+wYwoQivtfthYy6XhIeM",
-	"iEeNTJr3cXz9676yQCHbrVMeoKfIyZxjBBdwTWG5VGUlbmLKfW0d6vUR/DJThCDd14eSoWpBrIFMigU7",
-	"SBD7W4g5SpQ5zBiB9ZcMZYnXSBxFY2I0X62CGypSR/C5AQLFeg1WO6ETV4mCBVMKxwIj6y38VHGJNFJC",
-	"UXGn3dxQ8pdhBytJkhS1uMyYT+A5zNqg45DhKFYT9ZIhUIjSgAACgrVWHsmfYnZxGJT7lkWYL683hpBr",
-	"tZCoTSQdJafEem9/AV7ZWYaRrEKi/jcHqx2DE88JE6+zz5zi6vVPgLLDG1EXNM5g/f8DAAD//w==",
+	"7L37chu3tif8Kih+p8rkd1qUfMucUHWqPm3HSTw7F5ftJKe+TY8a7AZFbDWBDoAWxe1y1TzNPNh5kims",
+	"BaDRzW5eZElOHP1jU2Q3rgsL6/pbHwaZXJZSMGH0YPJhsGA0Zwo+vmFGrc/mhin7V850pnhpuBSDyeAt",
+	"y6TINaH2Z7Ja8GxBjFpzcUHoBeWCLOmarKS6HA+Sgc4WbEltI0su+LJaDiaPk4FZl2wwGXBh2AVTg48f",
+	"PyaDkiq6ZMYN4CzLZCXMq2/sH9x2W1KzGCQDQZf2VYq/n/N8kAwU+73iiuWDiVEVizt1HWmjuLgY2G7O",
+	"yvInaKK72bI8sL1vmDZcULs2W9rN66cObP+luOJKiiUTZkv7rH7qwPZ/YFSz3mUu7K+HL/LrgoreNsuC",
+	"isObfCMLtmUBlCzYgS3+JtWlLmm2rdmVf2Zr2/+m2HwwGfw/x/V5OsZf9fHborpAAldMl1JoBvT9N5p/",
+	"Rw1b0bX9K5PC2K2bfLAUWPAMKOW4VHJWsOW//1Pbg/dhzx5f41vYafPonglCy5JQoVdMsZzIymieM8KN",
+	"JqWSVzxn6pEmdjiKZiYhUsFv2lDD3IGnRDFtpGJkRTUR0hCzYO4J90tOhpnMGUlnND+/wGmmCbFbQNJK",
+	"iUklLKMxVb6euDlOaFke+X7T0Sk06g454ZrMKS9YTlbcLOAnxaiWYjz4mNilfMN+r5g297mU72AQ0C3J",
+	"qLDrMINh5YRqYha8Xkai6VpPYKn+59uff0oIFaQSl0KuBJlzVuQJoWSlpLjAJZJ2kWc0J4El+vVc0mIu",
+	"1ZLlaULYFVNreAzaIFyQlCkllU5HsC4vpJgXPLv3VcloUZCsoHrBdL1hWaUUEwYJJfHXxoKRnBnKC2IP",
+	"nPbzzNzQ7UySjXvpKFxMXaN0Tx9HVxgM9FupZjzPmbjv9TDykolHmuhMlszS8orRS6aIWVABKyAFcwRj",
+	"V04wloeFmPtBuz39SZpvZSXy+56D3Z3cDlJckFwyPPfsmmvjRyqkOZ/bobmRvqbrQtL8nZQ/UHXBPtfR",
+	"nMl8bde8sINwa/6Y/Mj/5sdtpDyHH/24Xbv3ypXXRJoFUwTOb0KyBWfzYk2en5z4YVpRSQlapKMJcGQ8",
+	"NZpQxUghLy5YToCpOuaIk+d5QoTlE0Qv5Aq55VumrnjGfhH0ivKCzop73ZozkrOSiZyJbE2GcPypoTOq",
+	"Gdw1FO+nvFIgTdr7hBn7Q0ZLUyk2sluZW74pFdGFXJ1aydOJnW6lqnpmbkt/EbQyC6n4v9i9HpyfJJkx",
+	"quymWBYAM8SzTuFO83eAVESxK3lZ35tVNOINHvjbb78dnVVmwYSxQ2ebEvpZsaJrTdK/Ye+K0WL5n9NB",
+	"fetOB2lTOG9LRx9h2UolM6a1XcqXwnCz/lynGJhmURzh5UdmlSGUXNGiAn5qeRHNMlYaO9L6xFzRgu91",
+	"U/7KRC7VO75ksrr365IKWqwNzzS5gmGQnOc4JZDS4AblIj7XjzQxfMlIwZc88F8nZp0bnIUTt6aiT97C",
+	"zo7846Mx+Ukif7eLDcII3N2/hFe9MOhP7AQvr8pkcmn3YSqc8CeFu9iDzmNFokosGC3MYh2f2YIapsZT",
+	"AQK5W7BI/bMfSyVLpgxHuTlTjBqWn1P4zdKD/TTIqWEwl0HSpuWkoRxt0noyuGCCKdTN6p+DbpoMeN75",
+	"Gs9ZOBTb9v+Vfw6UXK1XUuXnSpqD56GYsfrHYe9IZPAbP+hCmu7pWgmt0rtm5XboLT4cXjtHwbyzS0Mv",
+	"9Caz+s1ywyVVl7oh81NN9FqYBTM8I6sFU3CPcWMvCEaVJsNwcBL7nQY22SQWrs9DG/ZvJqrlYPKPgdXf",
+	"Bu87Vis8fb6LZuone1e4PnTnkbWiUxWtVct/NAe90VHfGPu6q2cpZ/9kmYGBlfmBtNceolXeWyYHNzhL",
+	"VY0TFeipTSHRAeo+F0l82BujdqTUNTdHli/nc5Z1sA+2pLzoOc2dX6MBhF2XXDHtVqxNv0zglQ7PEga2",
+	"MdSKLXvTxhLmfqcVWsjPZ+vNbuxVsZCFFfHkPD4pVl93uhW8Pv6cbKCTUGDN2yTimt+yhz9w3bGD3LBl",
+	"88MewwPug91QpSiwYsGuzbmczzXr2NTXVvIUxjIeQZZShdXWZC6LQq6iVa6tmK3JwwC3TPBtWGHPmKxo",
+	"bDcGGNkV11wK/FMxmttzggRi6QnsIYNwKXSys7M8V0zrjlvUXVsbb8C4VAf5vXr7M3n6+Kuvjh4TWpQL",
+	"evSkk85KqQ0tzq1I0tm+Yhe853bQRjFmdvNH91yCkwhNNvuuZ9K5/mV5P5JFD1MRzuC4uXzOBte9QCxT",
+	"zJyDoaRxADYv2hapa2YMF3j50jzndk9p8TqaPlo07+WmgMlHU42G15pj/wXQs6lnxtBs0T/LOS00awsJ",
+	"fjN2G3Gb+9M8Hys2W0h5mRBLhReK6YSwa5ZZmXlOL7uZMk52y650bO2GK0Yxg5qQlYiI5heWYxBsOiGU",
+	"fPP2p9GEaEYLlttrSTFtvFVAMVMpwfJodPV67ks0m9dUZEn2jZChZgxurTcvz7758eWoo8sW6bTppGfP",
+	"XyxYdrl5mike8Y71M30SACtoqVn3iZWX0dczKQtGxcaI0XkkLwehm7rRntHfyh1XlpuHfv+7qCx/gYN1",
+	"4LHZg1UdRtk3JsBNMuqaZMFZ/mJBBZoiW8SSeeVvqx5fUHGGT35M7Ij83boxlRuzS99o4ocEbfVsW7GO",
+	"3B4H7NyKcnMOgoTTxua0Kuw4T/SgfZy/lytSgGNCEvsemYNzAiVdq9eLoLAZSVAWsZ+YyBOrwlHynSR5",
+	"hboAGabPl+mIVKV95PFiTL7BvrX9+0RPiGLzSjPLpqTIWEIEXVpuBqI0DNiyjSW9/oGJC7MYTJ4+6VrR",
+	"zcUyRvFZZVgvAXR7us/EGjw2yGBPiaiKAkVCkL99q94GpZkhVKxBXgRjHzzKwXylmdDc8Cu4CWw7aHm1",
+	"FPwxGczYXCp28wF4T5xm5rCO51JlzKpkZUEz1pJjAp/bIrGE5jsG724hNFi7O4oq1jRJJ7u4qrsH3BIl",
+	"bq/eb9vmT7lSv1WMgZ2R4BOaWN2U5ZZEaVlqXNugDdj5BFm95yY9q3JuXl6xLntWzXo2uUhmpPpE/uJv",
+	"ogNv8d+chVrTORxnu1de7VwpbtipPfnMTgms9N4NWtmFooWWoKpqkmYFZ8KcW76WJugHhG+I43RWZjGq",
+	"0obldhmv14+sgqVWVOVgSMRzBNZErlhmSMmsXDHqXGeUtsOycGG+etahpiF5Md1jjkkGhqoLtutX/P7D",
+	"PvIvSK+4mxFjj9uJ+2wMr96/91sJ61bkiJpMby5OIIdF80ufsQ/IAJ5DX6I9We48bdrwUAXo4C7hBBIl",
+	"C/ZIk1LKgqx4UZALZsadG5+zcFY3W3zD5prkSpalDzRw7ijvr1FsKa/wjO+1oG/Y3NmhOnQytW0oYXIR",
+	"a3EWcy7s9QoeDVqWe4+laRfrHI+9u7cMxRka7ImFlS4kxJAkbgNIzgpmjzF4s+A6yUenXlaAswz3pFc8",
+	"oK3Vghfuas9vaypdAsALxcDWSAvdxYK3GGeTLSZDb7TstnTcwMBfaaZ6btq2oBiHv3kDW3g9GlpjIF0H",
+	"9humsdEdMmTHOaZElywjOcsKChqv3eOCa8ulFbnkIrd3xqyQ2eWYvASSxX7JwoqGgqTuFkgTkk6rk5On",
+	"mX0JPrExflHQGSvwm9QKlM4TZjueimFqKW88q9ZMpaOEVIL/XrHYY2afw1gizZSlPAwzwfAadCDO1oQb",
+	"EFbdGNygGsMIopYbyngqfq0FmszqoCy3TdVdJSCRwVc8DqnSEhkKnmHwQ7pR+QE/0rVoN56KDZZoxZC9",
+	"ubrb304lMYnjEg9uMop87Go6svoc3HQU9NjVNF+WUnVdLy+vuR3ThaMzTWguS8uUgGuC9OID+sgQW0H6",
+	"RInikCG+gre7OSlcE5uj+9kNqjkObWSpyZIKesHFRUIKNjfeheqIduiavOlY37gRdQ1WFuzg7XkjC7Yf",
+	"442o7zAlNVKvm4toL70N1nAT22zB5yxbZ8VO498P4cF9Tbd/BNMghBaUJdjgIiNhYjloVjCq2kZBQkXe",
+	"sgvCXV9QAfI/0C33vEqKYt0hhScDUA9+FsU66Ji3akjcbTf0lLPlsos51y2RZcRI9yPPHDhV1i927CBf",
+	"e1NuDsOS2EJeJIQuy4KbKmcJWfLrkgpWJESzC9seWAiQKDuJ75ZPxqfT8tnrV+SSrTWQKMRS/cnouJoV",
+	"XC92ETL49rNzCPW7osUeUuBuUn/ZJKPbIPWIMvcj9azSRi7PdaXmNDvUdwXC7Xkul5SLA1+9VTo+fOmd",
+	"hHDYqvO82/WPrT/SRFBTKVoQnk/ABlNvBvy4ZAlhhWZemI1+xw06xu/tk16W7dozI7vH4e02JoyJGHrJ",
+	"GoL5eKed20gI/9i2em9qKeqA5Zsrudw+cGfF8mOXIH8F8Wv30KGHbeN2kRa3cdJAu9nriNGbmT43JtHo",
+	"/wa3EteygEvwvJQFz9af4ttEdmG36IprPuMFN+sJWUA4fEIM04YpfW4ZOIQOF4Vc9Rhgb1vUk7I41/xf",
+	"HdaS2KHxuNsG9XtFFRWGC3YuxfkVdwu2vS17s+xhK9/BlWKh59ODHz5VgsFw0D1UDj/s7/GF/rgKLxNt",
+	"/LCkoqLFuTasPPAO2SHV3Gs0xi7p4E7jNWBtt8VqxOTQHmvY7NZWHBbhEZHCjSI9WgTbkmqsnEGGzhs6",
+	"SkhtYkuIt6xBpOm5YvOJMwuVJfJkzNkybFkW1LDNCL2Q6qWJrrIFxENrpo4+fBiHTNePHzFKgsLcosmO",
+	"Om/oO1QADgmJuRPp/r4DVm4sn7c9nrG320oK5PHSsu8nz1rO7sfPl7tFjfjk7TgPPVEweZPn31Y0zM3Z",
+	"6V5xNM1k6WY8TYt9bAuv2bw5Nk3/BztSe0IX24GcLrUnML41BGj7z++TnTGOvcGx0axuw+m31Yi7t9cv",
+	"auVGwUS7RInei/1zBhrtpa5vvNNSyD9dDPtc2vWhsa23I5s4ntgc9+YiHCZYRHvyIribDyDfji3o1GWC",
+	"9tnU2iGsZMbW0t5/C0ZmFS/MERdECqbJsIDUv5mkKtcJ0TLjtDifM5bb+5yqbJEQxTK5XDKRoycHXE98",
+	"7tLWdIIXXHZeKjnnhZUImNbO3aDYFWcrPTolQXcjoLtxpgHJw664Hday4XUoqTFM2bn9r3/Qo3+9t/+c",
+	"HH19/v7DSfLVk4//1kWpS3r9Ct9/ftKiJ8sd+e8Vc787i9sGdTZX9YUURsnCygkovbknTwmj2YIsKw05",
+	"+Tz2pdjltppiwbUZk+DcrjRGp865wnyN/nNQz+LJSTJYcuH+etyvPOyBD9F58zfnv4Nyb+M22Op32/s2",
+	"iFq50W2w8zi9wfgC3XGW8F3i38VorQt+xcQpof7rOGak4NnaCn26geKA7rbhs5OvR2PycHpv5/Tewplq",
+	"0eAeB+Q6KyrNpXgpjKpDl29+QuL21p9ySJoNHRqVgrlzc94TgN2tHEZiFibv8pzQRp6ulVqbeZizdRKH",
+	"kwopgnoLmAWaDLWsVMaiIIa8pbt6qXhX1IpTrlvGhPedqbA9PvZXglCIQYEsCC7gsF8xZVd6QuZSXUhj",
+	"mHBYNtx0GdWSAc6ox5BclnYBMDbMDjfZyHa2P5NoCp1KthtUdycQReOewHARmucsd5vmt94FR1LjJubm",
+	"szMCckOwCrQU7DyNrfJD3UrH3ffPTiMg1YvuJfivn994Qnv7/dnRk+df2T8xaqYesY+UsAsGPsEFu+5c",
+	"7ts95skAaGvPeFNvK97j0YgqDt3GptnON+SW2A0i2cKRvuWsyF8qhUHHbUNCr/ILZq3dDjN8LKjRXQPo",
+	"09JxU86jpdmWrXpjzfpVlM/f66DZGpjoHvuYDGZcmcW5l30ayk6PKb0s6Pq8V3nqD0Kc0yUvtrwJsk//",
+	"z4XMaE9qcLmQooMHvhw//uoZHDVKFATxKgaydQ7JIXOeYa7H8+fPj04en5z89//+P/jx66+7DZlW+Tv/",
+	"l+vrE2Iio5k2l6W1vo0rx99CONkkysCJtjAsUzzYThLyQhjEUr9h3gF8c6tTVsimFS6i+V281eUI92uj",
+	"cHVksioQcMThl3W7rWTJOu6qX737qks4JvYdd9OCSGEXpb/1vmkqpqvigBjCsAlunm/g/Z2iWpN9UsRR",
+	"xJ7D+MJ+uPUIa7wPMdwkV2v7Fm+ZwdYBBWvxzUey5MInYT3uil+rMNaxKwNAgmIysxo5E2RIDVlKbcjj",
+	"k+Tk5KQZ2xilej0/OUn28K3hlrfe/eppsmvAVo3qCt6zwy2kvNQQbRHJHVR70YN5WcEJIYBjZWUUlAMV",
+	"owU4e1q5azChraPaSqB+pmHo0aJv3fz+a47nB5oAax//XufxNT7eD0exIZfqGjbC9bV1an9nXZd3cSEV",
+	"N4tlbJ9n+ZPnzx9/3alb3MQIe8nWfZqa094vWQ+oh6Ir8vTJ0WxtGHmJw3IaP7lk64TMqGZfPSNDbajI",
+	"qcoJE5nMubjovk33AAlqZgHuIjs3tcZEkmhVW6bWqP9de9WhjF+6bw9j9Hbfd7F3aHnriLoVmCwYGW9m",
+	"Jt95Sbsd6gaegqPK2Q3WJEad2jDda10dSOA3cy9siux92gEOIulVYuohJ11bEg2wsWxbN/z1zhClbSv9",
+	"awhK6o9duh/rXwAW7LRPtqypo2ZAVWwV9TnMXJMUw6zSJPq5Ld0FHNAFvWKYHzeHBNDhsydPQu522g4J",
+	"cwFtrlUXg9id0Bl2yolwG4ezBhtr39rrCUKSBrSsNCGpZsXc/u9ixezHOIysfvgc79SNB+xd7n+zi+6X",
+	"qTuGH6/jzoMCG9C4A/uc4b6V+p3ET/v97iXTXWt2Q3F6Tznat791dE3RfG/0DuatExvbjS4eR6kolPck",
+	"VrC+1E/jjHseHbtbU6kNDc0mkNoWciXSSWgqHBFIoI6GeErSSuiqtAoiy9NJA4HbeyI0XZOVS7RzM4MA",
+	"9tikmgHRWOLwilgMDhXGBCb60F839l0tOneQa2h9U5sMKH11UvxSImrD0tkuUQjGg4N+OeQ1bA8YLURV",
+	"qcXdGk6OsdbMt5Lcr3Gk5TZbe7gQqwrkns1g2x7qRN2wHySOClSBPZ/2m1pQbTzAuZF2WQg3AeyBFwwU",
+	"6V4UuR3i3G4RhFmqc9bMFsiL1Nz0GqkVmz/S6DIl4JAjQ4h5Ohl5nysmIOGBGu+Rit9hbbcLBpD0SjHn",
+	"4OJweyLkiOvlU886mK6iPdmDLsPauI66iA/W5tz+fJCwtTeQgaWcw5sHZt+52CFeUbF5tIcJQtq3lqxh",
+	"y9kHanArgwnC1AFi1+7g1TbzaJYN8TUj5oPGCKIT0d7C1pLHZ34/5vPJDsgOfnZzJyQU/zjY90gzbPtA",
+	"qLz8lsH1mqCc+7WJCJqHYPX1k7Nx1v0t4YBbcw3s2u8Pn9sJLNLwp3bhsbr5+tFuAWONN7Wxtr10852i",
+	"3Yg2Abp5T2TOrInOsO2tGMjB46XutdCO731yRm3gkJVminAAE4doo+Yl1JObiuMNGzdozt2NsHfBbyPC",
+	"JyzGp3CMNyws/AEWZADzbyCOdUJLvAHM/zgEwV3z0OcjX4wG8aDIXDEGoOWmJz2mbwaCrQ4cvzHFucba",
+	"V41ZfA2GXHqN1a3+46tnzrDbX+2qf1S37yOIed6maRthmsLqTgglL16Rf8oZlKSR6tISucjRpx4Zr590",
+	"WuN388rNE4W72ar2g3UfjGwGzXPB7UHpdiLe1uYkiI/X1Vbc0leNdk4OdM43uXPvOdsECEYujZjANAPc",
+	"NdtPgAVGvp13OabqtfohToc7CPIREL/Oc6aNkutO0Rrg+8Qa061B+VuBfxHRgSJwoCgLc++TK7PLmx2R",
+	"LXaiFhoH16SQ2SXLTxGgDoAPFxKyT+Zc5Jpw4574VH/OFivOj1TQC5b/HAxIXUnCvUFf2/g/Nvl3+yQm",
+	"cth+egHH63UxiNJvH4+Tf08JndVA2RAclkumd+e2uDCjnhzgaJSx06ZDtHcnKU4Z6SL51wUVnWamgrMe",
+	"zRMRyrQL9CrWZElzBnEPUuWozu4Lzxphj3YYyaH1817TFjWQoly66C942oXkwXL3hJe54XfEb8RATLZF",
+	"PKqyyhZMQ62dBcsuNRkKeSRLTbjIiipn+SjxGiHMv14XVQm9GWK6C0m1fz1ulATh3pl1w5rnis9Nz+Li",
+	"QuUtyB1fGc/ntLtYwgazeKTRdIPLMHQSCddotFtRiA22e5+EWpkO/c51Arfv6JaWrYcpLB0U+66Gf7TP",
+	"gdFE8a7ctnetmeO9jU/XZGQnbTuojAes0+Y0IhW4IHT9vLSLyhEQDGOupdgrhHFfLctOLVKyquWSqvVe",
+	"L7lHoZCH45P9kE5N4hESaQbsfJYeAht1HPSUOEASTGv0rOagQ9S8IzoIoq5duZ82Gde6XCKIftAWGy7e",
+	"6LAFeqkZjj9t8brVK58EptvF9yOI5U0DuxMcUidLwHIJgoPRp1Ar74KZtAWoFaM9UJFbOfeKwS3e2LPY",
+	"pg6ML8wzpA+BpAVDgAvHjgEp9YKZ3kvn3iCnPYLxYZmvAVakBpBwvGoI5meEe8bJjsbEQ/o6IB2qyXQw",
+	"DBDACDE1mg7G/Vbpeq+bkBUdqnY9IhA+cj6fH3LttjCfOw5Ijbr86YvmmH+8akg+t7xqrEZW3WonacCw",
+	"htvh8+PKIOie/WOL0IWwfSB6sSaiX3e4/uGC7y6FwDEMUEURy9RKRg7idHwAjnst50bQvy0s68ZZqLe4",
+	"j0H+6G70Grhd2Nuy2ABvT/H7FK6aGl7S38sR9zslqVPqUpfMUDCfyQAR91gZrqkqhbssVWyumF4cSVGs",
+	"U7tiUhlN4BoAgK0EOC+IAGirgaAH5SwPITHPVRnWbSmryZvrqYISCkaz0HsvH76Z3pjX4Kh7wCLeRNxq",
+	"XNK0KH6eDyb/2Cdj8H0SEYD/1MWtoILmPCBiBipw29c0saSupXTclZXfKjTUJMu3fY5xtETUXvFiHRQa",
+	"rCAAqs8pSZ1kkEK95FqIzqVgMQlYasZgXE9RkVSx1fARy3Wd7Mc2/UgHeQzsUSw/BQc2Wi28h1uD8kXz",
+	"HEgbFDEkyE0Ea5r3BDZnQTboQqoONpbNH53M0R0zFlDHdvnV8zxIbY3z5FroEG2iDa+r5LbD5ZD+/Wa5",
+	"KpxgKnG1q11cAhQLxmguLFNtBcaoUCv07yo2J4NQpte9Xdf7xPdCMdtkEBUdHySDVl1MOz9XSreTRLYh",
+	"YkDJ0D6F2k3UF/QGVGGNxRvsnbi33BJl4XQpeUIbKnqcqKUzcuzHRsAkgmykodGIYu1qHIj+0zqpVTiq",
+	"yZxCPDRvKb31gfYJeSayqyxpzuDwpJEBJMVj73vkZrwHXv9G7k90HAw3PTZpD+Df4lZ0JiszmRVUXKYQ",
+	"WNdXQHVD3qkLc0AhBAS5xuJxpWIZ18xn41JBUntQUgxSO2oEqdkv5EpgeBotyyMAClpyrbm48N+5UDv/",
+	"55Jre4z4RaXsckPesn87KodMhs9PnvofQrF9++0T+22rJKz9/pn9HqzLR553QPNPR3uA/LnKBrADkS65",
+	"JQOsRsw/2CfdFzHWmzjloiBugLPuLI9s3jMHzW6Y7bHFTYIF2J2zRAIoklSseXlD9jnVrOACDJV93pIu",
+	"27qHLWxnKsU62l7qlr6pCe+ToQfzvREJD8xW2A8I8CCkv00d5g6h2+KVjQfd0js2Vqp/BofBq1jauhGu",
+	"yk3Jr0VKkZPm8Umn4/IWiWSvMoJNAEknxT+O3IuPd7sp98aRfGtkSQRbuRJaPnndeVt9oRPI1atBJEJ7",
+	"cOs71M0QHUdugE0JC9RHHrcR2tCLSr9fZIN9/UZwJX8mKm1Q3pdGbRtb+jaTZUMbofmSW+6lKiHA8KIg",
+	"P8NyQl9M3N3vXboBHN+NCT8++uopFsM5yqhmpGDGMKUTkvMLqwJIRR4dPUrs3Q2GL7cG7jlQF7vRWI62",
+	"obG8FbTUC3l7ghIty75XbnKbd+M6REAOxsd+PALkHSl4RgvQl8afFBLbfx33B+xtQRbYGXbn1i2Emro4",
+	"uz74hWgtu5iQ39ZdhQpj6zWkTzepPHeloREkxWv53UaRkiLmwnbpAp6CjrYN+xs+n3fYBGpX9F6MvLUI",
+	"HWqwh/nugS3fA8E7QQxyP7Rtk7qNuykc15vfT2/XIuv3Ju0I2N0s8OOJZUnV5SAZWA29kzw2KgZthWps",
+	"2wwbmMDNc5P152zYqfZEbKAtbb81rxdse+WjG6kbQnapar8t1r4coiZcE7YszZrQwixkdbGwTA8jBLRc",
+	"MmdTl0Qzkffk8toDfEsT9sPqy+Vwgwa+vBaZi9vSUMnVB70keHkhCI9zagUHyWxNpoN/KJbTzLD8/XQw",
+	"Ji9h+t4uonyl1Hjidb1SEyPxhhwolzi1RGxku+r7B0zYBfGaeMeKVMLzxd2Mv6lYNRFq0ZLqNituNlr0",
+	"PjKPDAVtO1zYFEI3dwRQ5rzRDb4HQAVhyKzy2VXCdBijg9+5xQAqEXGCI5wSfHTz6uINM5n3GNLtL3Z0",
+	"MKIhlFOVCm73UeIIRxNPKqeE4gvyiinyjPz9b5ZOssog0SReYpoO/vt//x8y/InM1obp0XRAdDWf8268",
+	"pwVKdp8W7u024JEm2JxOCK3Mwv8VZtBTjjTO3t6sq7xElAj/ENB/XUpVKd6Io4sEGcs6ZH4QV3JxR3Xz",
+	"9eFaM5MEUHJKMrmQChDCS6Y0ZFvBq2gcxOS9QspLUpU1WuYmao/ap3yN94e6CeFrO/O34dhU3ZdDH4bM",
+	"bm5/69kpPp5vX0OVrEwmlw11xaop6N4CEOyQ1llaTaLHgREh4x1c+Lb/igj0+v27d6+bl0XNsu1hT4hi",
+	"ALQY4gZ702jVweUxt/FrELlD3vyeIU/buHo0wqRDpI65vN+6LdR6K0KkI/yby5Dv5CW7peofh8I/l4rN",
+	"+XX3bYEppNmCKstNVcCSwosiQYN3Ji8E16w37ZBdyctDQS28fWDrqsND28CosZkwxZ1KHuzCjQyifnVj",
+	"i8HZ0f+P9oL39cfx+VbjwSfMuzHlHZPLO6D8YEd7ZAZGFVNYAWJM3kL0vRQZO4UYEnCnWl0axGcjVU+C",
+	"v/Ekvm1ueA42q1JdMhEKm/TP7jbOshvBjU/yr42EWX9hLIK7PEKtALQeALzovDB+iyNQPp0vQH6sc/we",
+	"9qJETLJtqxbG+oN9eBu7kX34Y3XQm+6OZ+q5r3rCol9gPIgPbeEBVc9FlZuusOmbgLT6g+fDbf0Ed3Kb",
+	"es1ugWxrYrk56TY3cUtaGq1XLnHx9y4wISerxbqZe+LhiePsnOZMt+T+lgUVvRAEEOUwgyzDENoAEZ4u",
+	"PuIRpgz13Eo96bxdALL7+/rqtF6OWeq9uURYI6NS3Kzf2j3EpUBWe1ah5Q82F4zp8HXd+8KYcvDxI8Sd",
+	"zDsKAv4SoiLIJWMlxkQpRiHcIyO6jQwCdcEhcRYqxnPhi2BHqEIrsBPQqTCMLqHKG9QWLJXMK9AXxuTd",
+	"goNxxZ6tNy/fvgvFtSeN8tv2wrATcYWFFox8J0lWcCbMVFDFyAUTTNmjg6V6uBlPxVRgOE9GiwJUafse",
+	"1m3xiTHYGtckl1kFY8YKiOmZC14CCXJC/ob3GcaJwN1SFw8/w2sOYkTsosF9OiEpOChSMqyDLkcJSdFd",
+	"kQKclA6JkhrDKhWjOLsolZjI+VREbheJQT28cIlcrnM8Zc4bg21bhc9An6DipmRoP/j6S1EXEEbinSbu",
+	"sRYUImJZgbGHFZq5wJOUDM2CTUXt/Tl7/WqCi5sg8LWd1iVbt94/dWA4cOyaNOEzaQgEPNq1nAqMmODC",
+	"TRCLMmE5ZDgOxB0o2EFeJ8Ea2BCX7+YIgRvAyTJKigur6GAP9mcjJRnCrhFXCQw3K/wFyziCsu/xQLAD",
+	"wViONWjrBUd8DU2enTzFX4x9cyri1ZbKLaUTluLffEhVWg8fm1mwunt3S9XVAYDyIcANKtq/+fYF+frZ",
+	"8//hYrhQqTp2oU///k8tRRrIX4O1Yu3ju7yNgedjckbcK2S1kJpNxR6RUfbYYnQUxoFqaTcxtSc5xTL9",
+	"+wZkTcXQ8mkfM9eOtYqj3AJ2GXW5xzOGQ+XGp/rj5bKk6pLlNWsbwcqdhVmDHYtrwq5pZoo10BIEAUKU",
+	"/4Tk1NAAPt8ETTs5GeGJtjPWJBVVUaTupllPBQQWkqGQGGIIA3LZAhPMaiGyMoS6n9eyIrmEMa8oJtFr",
+	"ZkZjgvytpAYkaTh2LJ+KOijcfusYqk9roGJdn8MJofi6OyMGEgeFjIib6xom5tnJs7HnqorpUgrNvH2L",
+	"pP915CygR6++Qc4AJMvUI4S1oxGXloLZ5Q4xZfEFFLncJoOT8ePxiYcVpiUfTAZPxyfjp+hrXcAVeIxM",
+	"/V/2swumDeN/lQ8mg++Y+d4XLfTjhjefnJx4YEhfVTk6I/909z1KTLvkKV/S8uOG+fGXcty4vQeTf7yP",
+	"Eth8ffSMabgLK0SfoBfaygf1OR+8t40cL5lRPNPbJvuje2TnbA27NsdlQXlrnm2RZWNKrgefRvpagROE",
+	"VZrYJgnKQdtnHb3jprR12m7/x2u6LLbN/eeSibPXrw7bad/oxgoE2avTpuz6Cuxz1zZHgsbWudr7Y72V",
+	"nN/YJz4PNUPXEMv7/ORpXzNhXMdvmbriGfsliuvedRYsY51ZCQZ4Ks0W9i1gp5aF4wjRraDUrqW8enzs",
+	"Zaze9bTalC8fhSZZumRW54bA646Y6oCO57NC4zrqEJY+mAx+rxgkSaJe24Z87j1qyX49gtQ9RBde3fKo",
+	"r3eXW7+12673aoyhvajGraLP0t2czG/cLPBqw5bJnBfGSvgOazgCHlRWhpsbuAkrUWClcqctuMChrhE7",
+	"W/W5a7Ax9DZazWbgUfcqyPlcM9Pd1E7skO4mC77kPS0+buCcYADZVgya93fIB9yOgsGhgxmEqmuzhuqX",
+	"AH0mRBcSw/6f4ZC2s4q/0Txy8T47ebz7lV/iNBN46dnul36S5lvIWPkUHhblbO163WfYtPheU3f/hw9g",
+	"e/+xwRB/AC3KLXPM6gJb22B0xx/q8IyP226Rs4Bdddf003eDuoGOHzY8bPh3zERhlj07vnFLdQ2ofuQ4",
+	"VKYefHy/jVqOWwBuF10W/jNBUE1G24OdhgakoBpSLWrGqo5OkY6fh0AQ0Ga9AS4YOMhqwTPUSaZCgzbZ",
+	"a+QYInQSmBdIaVV+KyMAdtJ6NIHYTGq1vBevXCPsupQQzIp2FIov4ACnAroYkzOxxpJofuRBE661PLh7",
+	"QbOfg22qV5lt5dwk3oY1FdAULUDHqnJuFaNh6jfeLtN5tI7nORMc3oeerdgNM0oaiFvePlar7qMxObNd",
+	"WVpza2D1TTACIS5SY7O8dkfz/YaVOj1ug7m8aMHh3RGDacAIftyB9BfPdOADS2BIL2i2YEeuDGkHyRcr",
+	"uraKvDwChxVkxG/Rl27Ozp5uWZnYaLP/CtXcqHN1gCQeabSEOZEb4sOCIQqU97Ikw0zmDMA5MJczHYFe",
+	"j8YP2jzkYFDAA4vmBDEVwSwJcpyn2I1Wk4OO06mnUaDDP/uNgMHsW2+ETTK+z/shID/evP1kUMquMLk3",
+	"mAinnSfBFWdsoUfSRvrcMM6TI6nLk0utNOq2BqGu7EiKghUJAnxaBsrFVFDiEiQTB0CDXgEPAloDVK7B",
+	"XW1vsjnlRaUYGA+b1TV9cnzNnhFi2fNjqqWYiuHzk6cNayXYBFbCHiRdyFUnN4U8xFhYA97+Nxeydyts",
+	"tJHqiAzsM8uEiTPfesfI+p4ViT2Ywrchq/0mfOfZyde7X3jhU+rtC4/3GNNrui4kzd9J+QPk2AODe7LX",
+	"mn3nMu0/B08MzO6N2/TeQ38DHegYjQF3xbZs23pDCpvzotBosSqkT5eCdKog6SJ3E+zaeNM4OEWhRfDB",
+	"rHjmA61Dvv64gz3YEXx+Za5lwxl/UYfvc54Iu6y7dcLtJ0Das3NUUq1XUuV3dRSiYu61uOI7jc+AoiKX",
+	"S0ReAQZvKiXscfEaiL0bW1DCUFRFcylYPhVcOE+viL9HQKT6CrZd+e7BcWsivzN8xmiH2OGOeCQOGlUw",
+	"TagXXd0ox+S36AKva80bWeSojYUZg6XWgMuLFgiuCAqtFwvQtRbV26ZlOZmKZydfkyFgK4Gu2UKKGCXE",
+	"ShFDFLyt9NABEDGyEsXzkydWdYshIkanbkS4VFMhPRimk0ZmNLvsFELgrdeegD6vSmf3tSEFf1ms5s90",
+	"XztiEh0H/iaMSrv0uu3umrfhqQ1Np8+Nsd3/cZc29Eb24U4bRVgAQB6CkSeW3llURt5lazwYTZtWctG1",
+	"jDER1sR1hyoybJk+/gD/f/ykm9Y7j1zKboua6zBCRJjcSt3dN/YLWppKbdzYzrPq1N8Q3AcKra6FVk+O",
+	"XpBtCunNU+t6ehvG3jhsj+/1sAUygHA/kYAYUjKFlT++KJXxyZN9JuKiT+yZfRlKjf6priFHXi37UAOx",
+	"oo8R+MNc5dwcQVmEHaEC9sGX+Nxet09IjjvY/W6sCm/OHfzWTV/n+U1ejhLMDo9XwGUkENuMsYDou8/J",
+	"sAQs595IhQCoWne5EV+/vSLLn9zhHqir1+cOhQdxhYNkEEsE92Mh+5PIBNFiNcRR+319+KPYhe2H/2X8",
+	"4B2SQdRPHx28bAfcg8CICJVf9qbGuxVvamMXQcJzQk9LFIEsm5fNMj53YFOPenApgh+b2R9WbPt4h7JQ",
+	"PMUOAnKpfX94u/o9mck/TVb6bIIPbGIL533LoehgeMcfor8+4tUIJRE21IVvXLmGZm/O2Ut9VMGCRnF8",
+	"Q7NgXJEF10YqiKe/ZKUZnWJ8xYprRp6dfL2pL2BX7UPaOCjP+gaYP5ieb4e4cDn3J66kN9Rs60ae3BfH",
+	"e9ese/9gQdkIMth3nw8zaUTb8pMVx8EgQU222OFDaJauANBekssl5QLCyvAj0YYXBYGgrNkaFT6oxuFd",
+	"B7WF3mE+IKryJs9BzMh7FQwcTOVegsG9HRMcVP7gcP9LSRLu5G2WjGmeu08QLY5pWe6wrdgH7lK7Lstt",
+	"hsHmvO1oa52KvHVYV1QxJ+igP5DlSUjL5M6X93CzbNrmNxe3oZDbnb+lm6XT1H1mDIX0xuD9VQDkR9F/",
+	"nDNFhumKzRZSXqYJSW0rF4pp+5ldMwD0n9NLlrrc5PAWFIughrlgD2YMFxd6KiD/09EMwuIMnz15YunD",
+	"59dCemfI42zdWs6oHsvZXQ5vLowk3EyFvfrAeXuhLGm4yr8uaSrEyGVoJ827PLy4QmcOEv/2r72zssQu",
+	"7lsPtlPqMqQhRTzcc3+tew633bGBDha03zV2/IGW5Q5l2TEcF1xxipkGbI64E7UT6kJiwAo3yFkqzRSg",
+	"QWL8tDZ07RNt3YjbqnJ8bneryA2q/2OS8OdUebdTR7+K27kBJ3fNxN55qngQONrx8j3794kCRrLbgV+W",
+	"u7TcF3WZ2CBIJEF2gGBwJzkMKbngV0yQ1H2Tephel0NFi2KUBCEkx3pmhAKT61Nx7/SO/zwqbc/x+FJV",
+	"2b+WjduVEr2NG/vYOIzm+2UD3dE3mG9iPKavi8BsYh7oktFL1C08p3hUw7o4YB7URBCujrpElrY6EpUK",
+	"hY6MZsUcU2i8rhPxotbjUNrB0EJejEguGWD5gFIzIdR3EvoX0kzFSqrLJnpMrfwAPtcGb3rH9D1corDo",
+	"fTepg38lQ3lJACSgDiXGDJ4a39yuIab8uFp4LLsc/bEdD3/Sw29pGc8+Er5giBRmT0c4BzfhChFK8Haz",
+	"1Dfxg3dInlE/+5up4ll8BnPVl6cL3I6BK96WmDobRHdvBq+Qyxt1D+Fx5JKLnAzB3LWQWJVyWRbcVDmz",
+	"fyz5dUkFK+xnzS5sv/ajN5SNxuSV0VNRQ4dz7SoaABIjojg6sXbDIoZYemRGse5uA0Otw1QWwO2nIvWN",
+	"jksl/8mgLgmC6bkOxrTk55dsbUeYRsVLQklini0cZP+cw93JGmtzKeRKO1V8tp5MRQpmcAdsVmeXpnXo",
+	"r10X+4I9Uq6c57lic4dmR8vSgdk5NDTDlmUBRSDttflPyUU7DFeuBE5cTwXcQ3N+ba8bdm3IELo6+vBh",
+	"HOKFP360vX74MP7FDeLjx8mHD1zk7JqM37C5JtNBtuCqnA4+fkxHExAQXPEWQBgEtjBjU5F2NvvSLkBH",
+	"Jw6osN1Va9rQqUvApYYsJcAzZijkUIOAjVMhBUNDCczSP/j0SYwpzgVk08h5u0JXQtJzO7yJ/WfsxnWU",
+	"AtRe+v+lo1MiJJlXAuacTEXJS1di84oqbrlGYm8UBPG2u6Ss4DkmbwHxkeeYvM5a4JiEIjoAmms2tnAq",
+	"ajI7beLvbeJJ1FTfINoxOYsyIi29FBQATB1EIAgoVQG2Iz0VEIsh7YCd3Sii7DFJ9Vpk51A7+YoWKWbv",
+	"fydJXjnMPzi56eNlCnXEnzxbpGToKJ6kj58vuzEfkN9800DevwsVM+rh85iT4yk+mJUfzMpNs3LjrPXf",
+	"+4dJp8cfor/2tzpHL516sBtCM3u3FSy/YHlwEKlKNA3RodCMqxZT26I11vLps0O3GcCDPfpW7NF7klW/",
+	"eXrrvpzcF3N816TKxBOc9sjcIF55NVzO4aeCagP44WAYXYvMkuvogWA+2Ui+N1HdubEsIptDbOdWeant",
+	"5smhVnMvYllJCcQnwJhGuehQm/q9Cj6fx8a+42w/2Nq/IFv7PYgxx5aV34spvpO7dBpN3jLhdLicz+dM",
+	"MauhzphZMWf2bYXGtRRBKGfiBKfYmtCQuYZLqi7ts1Nh30oIzXOHgrGUV2zk0KiY0JCay42HyYWHsDYa",
+	"CyUjMqnciFUlxuSnZk1OsmRUgDLoONJUUKuwFmNy5kS7RzqgWnkcN7yV/S0ckK2GtkXbOH7hRMoV1c35",
+	"gZCY1GnCqhJTocPCKqYNoFOkrvids6m4OUrlxM66BJzrbzQmUEqzEpCs21hfe5kZvmQT8uzka6yPAbYE",
+	"AFQXOVNkRddj8pudV5qr9bmqxH9afgl4jFimAWfTqMA5RMspdRfLyJmwRB6Kn3Zpwm/XImteB3tkibpB",
+	"HQZY/KmZiFKwn+e9h26zWt3u56DY78f3fRBBlSBDqVzVHZKrtf3KgaYUNAh1f2Gl+U95a9idb94ZRMjV",
+	"Xd0b9+bC3f/e+BHqBjWKaD5CKM0jKYo1FptlwtijyHLnoG0iH9WuRm2wApMr9RLY9C+vwLuby9OpmEmz",
+	"AN8OFtDzlsmGoc9zeLQYgtsWkcQAdAhREGO02EcaeCiBXGm8DJ6fPJuKYR8WJzZ/5FAU01HAtm1QQqjy",
+	"Z+XoSqCit/bTpca5VvtcwvevuN7ERbxq2UuC2zs4jHHP/VX24Cje4EHP9xnnr7C875Dibs+9HBNsP8Lq",
+	"wUwsyIf9aNoY/B15omhHtbWOYPAlBUAWRhUKON6d4+DS8gTzNhLiXVIocboYVAB1cTinZJiCW2jy7IkP",
+	"bgdplmuSM8WvfFW1uggFcDQtUaykRSirBMIS1B07hUJX0azQcujLJekY183hBiakEoYXDk94LtWFNIaJ",
+	"5oAc5AzLJw6TBqszklm1LPVUpO53h7KdLqhepA5ezfbqOIUXBKHmXppEYOC+2CMOFLiTR7nhGkbB8mQq",
+	"wuiijdO+olTq0sxSMoRyV+zapCDks5wUXDAwoyrH79N/TyPZP0fEOfzlKMWSVFBXFzAwoJgUfkwT9CBZ",
+	"skjPALIudcXMJyTFsl7DNjccJSQVeceP10f49WQqqEtWgHQBJNWZ98KiugLaiZWtmTBqTSg8apvO9JWV",
+	"5dm1Oc70VSj2jqMiSq5Q7IcFmYphXX0IEXgaZwDajPZeG8XoUsd1AR9psmRLqdb11Xah5KoRTD0V6ct3",
+	"9CKNIPb8fvrwESbMKUlfzY9+koId/UhNtkh9G40Apqcnz8Yk/a+jl/5QH/3qqW0qGt9/D2QHFBh//Zb/",
+	"i6V+TVlY0RpgydVN6gZUf1nzkr0UCgebEusTvrgs3IzJAPd8kAwyfQWVZq9NR13ZTYgXCHjoPzP1Me0D",
+	"efG1LvfBeNlWVAUpq263sYmfDe8tbJSL4UkGXUdte8Ut3A17jPZ67iY1vN6FAy1VcyOxQCuNdzGCyrfn",
+	"adegOg5J5yv1ltq3nnb5h2Luj5m+DpgT/reDacQw/UHrzDw7+eq+gf3xUvDcF/mfkP4mweKAtChApXAq",
+	"ARfjP50OuofjI2n/EsKh2l6RN4zmHQmwDStfIwO25sm3Ecp1iEB5/KG+L7d6hN+BasraYiYEf7Ugm4mc",
+	"z+traYhQapBTv3Yi6BK4xWzdxObNR4mzstGpEGzlOUcozrAZv+JQrf0ArDSLpxuslgjYhCJtLGGFVP5Y",
+	"BMNs/o5L81upLqJ7c3AfPP+lMIqzXuDaeDJhBlFZgoaE4pRjFAz5A6D2LRmrkCw2qf9Rg9bu7pgnmwWV",
+	"2ifTxHUQpHLnIIhTTTzQ+tWtoKBLev0DExeWAz53EHf+78ebQt8evCiUfT4uXD36/RTc7iA6KCsceAS7",
+	"5tpoMvRbBGqRkXKUWBm/Kh1f8kvkowimQsmCPdLkims+4wU3a9sdMj9dqTnNWIcyjXqGL/ir+QUomOl/",
+	"HdVVaY/e8gtBTaVYSrjVNC/Zmuf/iUGOl8xOEOMcE8LyJ8+fP/7a/Tajmn31DBqF10P311CV1/Y5Wxum",
+	"XXDoKXo+1sEgSIltXc6nIrX7US/6JVvr1Jf1LanSXFyMSdCAnTSnwQAFijkYoZDZgcZ0isoj6kfcKsgJ",
+	"+b2SqOGC8rKnUtStr7zyIwUxuFtl+WMK8M2R94HIApUEieBgAbmLtHZI8LckIj9EzNxccCzL/URGRx11",
+	"Zfy25Bh+uSfB0fLF7Ukub+CJOzxWtoP901pgwLcAaflXyTeB9YopDHf8LjNMEHsQYgaky1asq96UUhbu",
+	"BnN2YyjFBVxJUaEx8aADKBwafYMFi++k1JUs2OfB44RJ/YmBOB8Cxu8CubN5eMLZ6TrKe7L54w/2v72Q",
+	"PMH76/tXrpRV5J9BAM81eJovWWnq6qM1qOeoD70zHOIvAbbz86NwwkZ1c/i+oO/uHTi5c472zpHVw7Xd",
+	"jrju38M7j2axm7VvcDUO9JTQGcTBYRZi4AIOAc3e8Fy7QMWQa4YVm+srHqowW1atpgJeuWBGx4XwdEIo",
+	"0UtaFGAcYIEPRVYQHVovpNG+0nOX5olRyHcsP3ye+Ou+0/aA1/mXlB98pHYfS3HSQm0xAmM8UGVPxri+",
+	"7Ki+26gwMJeqaU1LyGohwZZKC3LF2YopohlzSWJEyFXiPO3Lkiof24Dlz63cUcqCZ5zpSWfci2YMIDcU",
+	"c3JRwbO1q9nHXYp51LMmw3Thq0inhmnL986lKNbpaCpkyYTlbFfcLQiYVqsSwRvBZFJiZMNpqDIfnkV/",
+	"iTch1uV9fZQXNwtZQX5dVkjN9HgqzqLHqSEZRBYHJGKaY9izbQZr+NV+OFkZzXMWLHaKZmaEwR8Yio31",
+	"7inJCkYF1FtzJju7SmHMDjsOSzatiR0pcm6sQQilMSDxr2SKy5xntCjWY3LmfDZdRQArEYxj8Ngd8dhm",
+	"J1Fd4vtkt+1BlFL112+zj0DEp33qS+PEfyDZiuZLLtqiFZbE2TTC4fHT7Vjk2Pa2wSQhTLOfR35rGSDN",
+	"FkRXs3+yzJAhFY3IJd3t35hsC81LgAsoNid1JF4yFVF62sjyWWZ5KkmR16XIZrmx/aVuqimwUTcyyyLc",
+	"WEL4HNd8VjAyTIU054HfpqPTqYj5r28iegVgZhGTIpTuTzUr5mmjmAPEF6IPxnHrucvocEOcipxlPLcc",
+	"P6VFIVfAzprMmgx9rxgELRuXA85/0nynnsy5Wx8MkJuK5mP2tvBPYDiauzAawB4uPyFm9242IdRMMzMa",
+	"kzdMV4VD2UEJdSqkytGLl7pl1OmYnDkki8cnycnJiV9gTYbPHj8lM7aWIh+dtrqMwz1Dvwt6BVktz548",
+	"6eLQEM8aONdds+coUvoz8GW3+F08GRKF4GfIFXLLjRZIuz1faJLifcUX/SgVw7puLXp22Dbg1kSlzz1G",
+	"fuR/I8NM5oykRspz+DEd/UXijTbdRt8AE3TCcyw3S1Fzgb0vrUu23hVhfsl8hI1RFYQx+9pxw9pbSA14",
+	"rvQIg4BPHfaS0gbe55osaW4fdl9Wmo3J38H7DTxwKuoXHn9FFuzaIfN4ZeLt92dHT55/5f9UdEWePjma",
+	"rY1LnMlsP1187Qeua4/y3+1074PDQEc9Ip9bRjvge/Ws/lkpHtxWkLTP1rqmtZaPVB9E866u/RaVFgxN",
+	"QPuWrlFjFHJFpEDixhKVMCRQlvyuDjHWf+SSElwcSq0c9dRHjynnLsvcNvrZUiTdnqa/Jm12Kgo/0kuo",
+	"EctWQA9cXOAKHUJyHy7Z+pzn22MukcxJweiVsy14woJAAOIfqFluo0wRBj1BYGOo148lPrcQILy1nQCf",
+	"9Q+1TsT5y9sR/+hU/NbIEunJEjDdh5S7w6+acYRI11tjCEtqDFP21f/1j5Ojr+nR/P2Hx199/LdBfwBh",
+	"fXpqu9TWOJRAwb/Wz++V8MIahbsOKFlsZzlp2fswy+0UUzwnaNRzYYj2h77MFttIV+d1yv6fvD5x1+70",
+	"3D/1Wv7BOcqfI+KnlpPqhW3Xf956jxWM6h0xYD/gI7d93Drri6OH7oBj+kpkRZUzwgRkUsJQUXlxi2CP",
+	"Rm9hcVoU94utse0UwTr3xcLhJjyU9t5xHpAAYpp3BB5Xfu5aWfRW5et2drWlyIQoppkBu6qRDo3BSl9A",
+	"Z6GM1mwdIIA7URwgFD1KIq9xFpup12PykyRmJT01Y/1cWSAeshvfmPwGeECuSljIm55VGsPEKXRXlQDX",
+	"av861yyTItepS9b1CDeAjQO5xW+YUeujs7lhKnWwRQ6mACB7YDiEXZdcMSi16ayIRLESYtUcIHHw96ev",
+	"crYspWEiWx/9na1TMnRJQhgOIC+ZGIVlCt9jP1xow2gO+0AvnUwDMwhLMBVnIKViGhsGCcCIJkSxSmNR",
+	"AR8w76GbTAjpb4PsgtECrbaKLdlyBk68uVRT8eQZWchK6dM4BzwMGK0oVBnt1AiYQSccbgZCFJDcvtHv",
+	"zTUc9GRvPDk5Sbrj4W/f0gvDP8j/9vh2+/5O0f5avrD4iB40V0wvijUe33BK/LFr4TlEwfovaLZgRy+k",
+	"MEoWu+PvH8Ir7ju84sle6/0dNWxF/3AW4UqIjtsLmB7tJtnO+6whwB1/gP+9CaIv9M8znruVYbaezIfo",
+	"v3b0n1uWbpHloPg/WP1X39S5HxvEcawYfD4cKatuu0+Qeily7aeDocuKNQOHyRAFDSDuNHGXKfxl8LYG",
+	"OD8HcQXyAV61FO9NhJFCBj8VAKhEwBiCzyaQMexmSLiZYI4yOMixsUbpoZOnNTQVNYYtS8xiQ1vaVAxT",
+	"3BnX4HnOBGd5N879G3ymPl93dusW/oR9/FzH2K2H07bIEP8GOJgVz1gs91bCwUc8YPjd9KL8Ei87R8Vb",
+	"ed8WDibY6k7417UBEE/LVLDsMo7SKlDGFEF/Cv6ivXkV2WRVU4G8yqoLn8ipSM2oBFvtYFOCre6BSdkd",
+	"uucAkB0sS7CV51gPrOivEBJ9OE+C7IPdHKksqNgSL/1CLsvKxw534EVTokuWoemIXdGiAuzPWSGzS43x",
+	"xDlXLDNSAbxK+v+Oa4zN8SIrUjLnkAQLFa/q3wAqNyUBUnk5aiJPr6S61CXNGFlSQS9YCElE3DRkMADJ",
+	"CTc3taKcbdKyP8WuOFthMLE9oesxSZcyB9QDkgqplgGwGSYX14nE5kcJSXOmjZLrEFRXMB9DDVYsB1G9",
+	"YFgmsjFWDMpTDLSjIxcO2ICnakymESsNI0L0KuDIVBucRA2k5y1CEObJ8mj8vK6qGer1n5zERcj+59uf",
+	"fwpF+9+5/h5pYreWoTXJLJiYCt+4N4FFy45WvKjiWWD91NXDGj578mTkIGEQgSd1pbTyXDHtgCLG7jtj",
+	"FJ9Vhjn4CLuZXGAYDhJfCukBs2rN1LiUsjjX/F8sHbnSa0ZKRIAqJRdQb8tBcaNYX3DBoMQoUEeNj21k",
+	"hUWyJYR9WXLBG21jOxPcfVY/7CyQpQKQn3NPKnBz5kqW9ljIJeXChStxQapGqaypQMSfUOLQpwYBPSq7",
+	"3rTABVXMobI3KyBOPMHrhVzpuBIiOve64iohWxPQrQ+9Ttk1XZaFjxLAK/IDVqm0HMtt62BivxpD/O8g",
+	"aXhXJoNSybzKXESnsxb6J33N1sFk4KryDYAn2qWBOxW9w+f41WAy0E/hA3BOLJxhH6tUMZgMFsaUenJ8",
+	"DI2P3cjHhmlzXPMfNDfGWaiticTQKo2hQ9zzOW4vcNzfaaOTwfswveg9MG4ifkGjm5qyty9Y8IWdYxCv",
+	"nW4BWvpMUpXbphbhTi74nGXrDPerRaRBtHFj9H2HczWYPAGF3HLMwWSA7HKQDMKxGEzCHfcx2TcOs6Di",
+	"M5lgEc29W9CyByjxyM5wprWhptIktb8IlqcP0tdfW/rqDF6xJOUlo03hIZbGUPpqCmPHH+x/LdtnO+TP",
+	"0SQSaI3ODdYpKw2QnDuHF3flK+wBAe3KfXLlO4v1OVNKqrQjxf07ZsJtcEd6zq7T95Av/wl0iAZZXMZN",
+	"mjvUHGu3KrbGtoj1GIjpcEtGaLa3yC/Qq/OoxmTvcbEDQjYXmL+joLw7ojXaL8LV9EgTq5mgyJ5BNvYj",
+	"7UwUgB/ONcqV9qlHWO6UqVEQD3l9jkJdV0jfaZxycKa7Y5eh/oTw4kEmowV456fCtZb4HxAhrpYwF1ST",
+	"GehZrluU/Ifa0IJNXGO275Ftwo7aXlThddBwQjLTVIDyY7hiAaDS2T7RS+zrEoPkifDh4GpHnTH1KaHF",
+	"Gv3xBN3xWKtVigvIKILyxfgC9MdE7p3foKCcCdcEhoUaWWI+gCDAhkhJlTla0XVDbwiOeHjmERTxt6eC",
+	"5DKrMGsXqx1nVClPK3ZxpoKiyT5FfRL94BMSmCAGZLviBYgLsKQ5q7NoHMp6zCl9eWU3/hKRKxGKGzzo",
+	"nlYgMKFLenAprggZCqvhsEKzyliBXRmvV2UFZ8KQCwkhAyu6RsBQV6FhKhBz3lKT5SxO7/ju5TvScULT",
+	"Th++7f5TZf6ISgaTwfPl/oIfdB9Jfh8/412T1Jek36jWXRkoBqobx+D8lmi+VK/AfSI6+6MDDA4MzYUL",
+	"ZPKcssHQgYUh13NmGEN5ESHhOw4ebNaeE3JDlpX24Lw1qqDnh+DKa3K/7g7w19EpwbyvzInG9mxPhf+L",
+	"LJmpOVubSZFIPNOSzKllOp5l4ZmNojmisKa+tXZPH8Oj+CRGdjxEN9xKKjZwbHdjA8ZpAQgETifcIt9r",
+	"QUu9kEYf53w+7w1t+IbP52/9o3tWQlByuTWsfc+QVSMPauUuA0j9CtjV6GIXUL4ZTdK6rl+4kiSsMkAr",
+	"gkWzpGbxxXHnL1iDfoFQKs3tjA9W+LLrcH1YUL3o157fBSHdi48O+cQ1AGQD9ZqpXmCybyX47xUjpWJz",
+	"fo01m8nwPxrJn4ospWKjMXmFhYsgxLVkSktBC5JTQ30Q7gYGDBqqwZ3qEy82FHF/Gl64o/WJB4/mObc/",
+	"0eK1sn0ZbtvB4+4OOZqy+y7qjAopeEYLPGCwng8Vvz6rou/p95FukXffwdknY8qegcOuBH8c1yI7UtWW",
+	"smAQREeh6LmveN5KCUjskcEyTDVMhNXH4tp7YOUCL9K4M6Xalfa8n5SPvFHJ7+DX/ywpUm5Nt0Ed2918",
+	"SIq6hSSQcDZ2l+kDS9b29Kd3+Mgd0gb00EcZCNTg4hsVu5KXPuWQY+pTXvs8rQCATk1MVP+is7xbGAKw",
+	"S/GGu62NE3+6vLew+HcUDQVtfx5Y6ajrfBu8NIYsAP2ATr+QK4FxD1Jkf/xQqQff2z5g0nAUOs9Ggw0e",
+	"f4D/d+EYvAEmpOu4xzGBr+oIYO5rCqP5uQuWwDZRH727ZKz9MYHIS93iPHjNOigI92krBe0jEnuyupFY",
+	"HEyX26/p3+rH7pCiQi/br+sw5lupVfGlAa7AhV1va0xW0WYH5lR/d/whfN6a5hR26V5IoY/BRETg83/R",
+	"meqjDIIp/gEa9HNo/2F/egnwUId/IIlmBZ5uAj62e7/9nl3KK8hMB6ox9JIJy04WVOSAsBwSw7V3p+KT",
+	"cg6eG3STClIqeaGYboIJYf1A8FxPCDdTAXHDwW2MUb5dSOrCdvGHO2CV+DJP0hcHU4REHZ++EGIylypj",
+	"R7iTozs7k70wEBCA34yUD4dNu6ANIdGHhfbsKLglrlIfaJG8OyRoZkzO4kAU58XFphI/FFdotet4JzGm",
+	"gT3YUZT6VPjAnC4UxY0DfcOgBsUofDmYK8b+xUheKR8l79NO9w5zsIP6TBDfh/CdB67zENPaJ+VapraP",
+	"lHFA4xAOi2yvDs2fHB8/fvI/xifjk/HjyX+c/McJcDnX1YcNHzBToNAxuiSGacyUqCPjkyh0bEl54dIu",
+	"WvWfKkyR2vQA6I5Ktr9oprASnZNMGsUj6irHFIvHyPmmv0+PmxhRXd2863IU6sQlckRgHwHOpy5v5X0+",
+	"HhbKvdzRy99gb5y50SdlckV0JksWD9MpyN3jpGXZsRg+f9QtMlWMQB6H5hLqRgoj7XSUrC5gtVyORzzw",
+	"suzt0pc3t+85mPHXUpvv5UVCzpZlwU2Vs4T8yK9LKliRkLfsAreIEpdDMtpVBt1eQQDZqxdgWUniFYqt",
+	"8pvOn65x/wSZTuCa88sVoI6ED93WCcloaaDaUFRUJI+6qV14m324It1XDBKKwK3dDRszWyMeMiAeVSJq",
+	"3sXxda97a4F8tlujPEBHkZMlhQguRhWG5WKVlbCJ8emr61BvjuC3hUQE6a4+pPBVC0INZBQsyDBC7K8h",
+	"5jBRZpQQBOvPCfASJ5FYiobEaNqugusrUgfwuR4ChXoNRlmmE1YJgwVjCocCI5stvC6oABrJWVZQK91c",
+	"YfKXJsNWkiRGLa4T4hJ4RkkddOwzHHk7US8aAoYo9TAghrDW0iH5Y8wuDANz35IA8+XkRh9yLVcCpImo",
+	"o+iW2Ozte0YLs0ggkpULkP+WzCh7wPHMcR3c2adWcHXyJ2N542wEWVBbhfX/BgAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

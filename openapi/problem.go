@@ -28,6 +28,7 @@ var statusOf = map[string]int{
 	understudy.ENOTACCEPTABLE: http.StatusNotAcceptable,
 	understudy.EUNAVAILABLE:   http.StatusServiceUnavailable,
 	understudy.EBADGATEWAY:    http.StatusBadGateway,
+	understudy.ETIMEOUT:       http.StatusGatewayTimeout,
 	understudy.EINTERNAL:      http.StatusInternalServerError,
 }
 

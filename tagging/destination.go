@@ -385,29 +385,42 @@ type DestinationCheck struct {
 // Test makes the publisher's read-only check of its credentials and
 // stores its outcome (the destination's health) and its manual steps on
 // the destination. A failed check is a check with OK false, not an error.
-// Errors: ENOTFOUND.
+// Errors: ENOTFOUND, ETIMEOUT (vendor-timeout: the vendor did not answer
+// before ctx's deadline; the outcome is stored all the same).
 func (s *Destinations) Test(ctx context.Context, env, name string) (DestinationCheck, error) {
 	d, err := s.Get(ctx, env, name)
 	if err != nil {
 		return DestinationCheck{}, err
 	}
-	pub, err := s.publisher(ctx, d, s.client)
+	pub, scrub, err := s.publisher(ctx, d, s.client)
 	if err != nil {
 		return DestinationCheck{}, err
 	}
 	start := s.now()
 	check, err := pub.Test(ctx)
+	timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
+	if timedOut {
+		err = fmt.Errorf("%s did not answer within the request's time limit (%s)", d.Kind, s.now().Sub(start).Round(time.Millisecond))
+	}
 	out := DestinationCheck{Destination: name, OK: err == nil && check.OK, Detail: check.Detail, ManualSteps: pub.ManualSteps(),
 		Elapsed: s.now().Sub(start).Round(time.Millisecond).String()}
 	if err != nil {
 		out.Detail = err.Error()
 	}
+	out.Detail = scrub.Scrub(out.Detail)
 	if out.ManualSteps == nil {
 		out.ManualSteps = []string{}
 	}
 	health := HealthHealthy
 	if !out.OK {
 		health = HealthUnhealthy
+	}
+	if timedOut {
+		// The vendor spent the request's time: its outcome is still
+		// stored, in a time of its own.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+		defer cancel()
 	}
 	err = pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, setTestedSQL, d.ID, health, "test: "+out.Detail, s.now(), out.ManualSteps); err != nil {
@@ -416,20 +429,35 @@ func (s *Destinations) Test(ctx context.Context, env, name string) (DestinationC
 		return access.Record(ctx, tx, access.Event{Action: "destination.test", TargetType: "destination", TargetID: d.ID,
 			Details: map[string]any{"environment": env, "name": name, "ok": out.OK, "detail": out.Detail}})
 	})
+	if err == nil && timedOut {
+		return out, &understudy.Error{Code: understudy.ETIMEOUT, Type: ProblemVendorTimeout,
+			Message: fmt.Sprintf("the %s vendor of destination %s did not answer within the request's time limit; try again later", d.Kind, name)}
+	}
 	return out, err
 }
 
-// publisher builds d's publisher with its secrets, sending through client.
-func (s *Destinations) publisher(ctx context.Context, d Destination, client *http.Client) (Publisher, error) {
+// ProblemVendorTimeout is the problem type of a vendor that did not answer
+// in time (urn:understudy:problem:vendor-timeout).
+const ProblemVendorTimeout = "vendor-timeout"
+
+// recordTimeout bounds the recording of an outcome after the caller's
+// time ran out.
+const recordTimeout = 5 * time.Second
+
+// publisher builds d's publisher with its secrets, sending through client,
+// and the Scrubber of those secrets: every text a publisher returns passes
+// through it before it is stored, answered or logged, whatever the
+// publisher did itself.
+func (s *Destinations) publisher(ctx context.Context, d Destination, client *http.Client) (Publisher, *Scrubber, error) {
 	secrets, err := s.openSecrets(ctx, d.ID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pub, err := s.registry.New(d.Kind, Config{Destination: d.Name, Settings: d.Settings, Secrets: secrets, HTTPClient: client, Logger: s.logger})
 	if err != nil {
-		return nil, understudy.Errorf(understudy.EINVALID, "destination %s no longer builds (%s): update its settings or secrets", d.Name, safeConfigError(err))
+		return nil, nil, understudy.Errorf(understudy.EINVALID, "destination %s no longer builds (%s): update its settings or secrets", d.Name, safeConfigError(err))
 	}
-	return pub, nil
+	return pub, NewScrubber(slices.Collect(maps.Values(secrets))...), nil
 }
 
 // safeConfigError says which fields are wrong, or that the build failed.

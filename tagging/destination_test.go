@@ -143,7 +143,9 @@ func TestDistinctIDRules(t *testing.T) {
 	t.Parallel()
 	p := tagging.Person{AccountID: "a1", Email: "x@qa.example.test", Username: "xu", Refs: map[string]string{"chirp": "42"}}
 	for rule, want := range map[string]string{"": "x@qa.example.test", "account_id": "a1", "app_ref:chirp": "42", "app_ref:other": "",
-		"user-{{.AccountID}}": "user-a1", `{{.Username}}@{{index .Refs "chirp"}}`: "xu@42"} {
+		"username": "xu", "user-{{.AccountID}}": "user-a1", `{{.Username}}:{{index .Refs "chirp"}}`: "xu:42",
+		// A field the account lacks gives no id, never the text alone.
+		`u-{{index .Refs "other"}}`: ""} {
 		r, err := tagging.ParseDistinctID(rule)
 		if err != nil {
 			t.Fatalf("%q: %v", rule, err)

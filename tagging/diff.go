@@ -145,9 +145,7 @@ func readPerson(raw [][]byte, rule DistinctIDRule) (p Person, role []byte, err e
 		return p, nil, fmt.Errorf("reading the exclusion list: unexpected row")
 	}
 	p.AccountID, p.Email, role = string(raw[0]), string(raw[1]), raw[3]
-	if rule.tmpl != nil {
-		p.Username = string(raw[2])
-	}
+	p.Username = string(raw[2])
 	if rule.needsRefs() {
 		refs := raw[4]
 		if len(refs) > 0 && refs[0] == 1 {

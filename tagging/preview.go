@@ -4,7 +4,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,8 +16,9 @@ const Redacted = "[redacted]"
 const PreviewBodyLimit = 4 << 10
 
 // PreviewOf describes req, built by a publisher exactly as it would be sent,
-// without sending it: each of secrets (raw, form-escaped or JSON-escaped) is
-// replaced by Redacted in the URL, the headers and the body, and the
+// without sending it: each of secrets, in every form a Scrubber knows
+// (raw, escaped, base64), is replaced by Redacted in the URL, the headers
+// and the body, and the
 // Authorization header and the headers named in authHeaders (signatures
 // made with a secret) are replaced whole.
 func PreviewOf(action string, req *http.Request, identities int, secrets []string, authHeaders ...string) (PreviewRequest, error) {
@@ -33,6 +33,7 @@ func PreviewOf(action string, req *http.Request, identities int, secrets []strin
 			return PreviewRequest{}, err
 		}
 	}
+	scrub := NewScrubber(secrets...)
 	hidden := append([]string{"Authorization"}, authHeaders...)
 	header := map[string]string{}
 	for _, k := range slices.Sorted(maps.Keys(req.Header)) {
@@ -40,30 +41,15 @@ func PreviewOf(action string, req *http.Request, identities int, secrets []strin
 		if slices.ContainsFunc(hidden, func(h string) bool { return http.CanonicalHeaderKey(h) == k }) {
 			v = Redacted
 		}
-		header[k] = redactAll(v, secrets)
+		header[k] = scrub.Scrub(v)
 	}
 	if len(header) == 0 {
 		header = nil
 	}
 	return PreviewRequest{
-		Action: action, Method: req.Method, URL: redactAll(req.URL.String(), secrets), Header: header,
-		Body: cutBody(redactAll(string(body), secrets), len(body)), Identities: identities,
+		Action: action, Method: req.Method, URL: scrub.Scrub(req.URL.String()), Header: header,
+		Body: cutBody(scrub.Scrub(string(body)), len(body)), Identities: identities,
 	}, nil
-}
-
-// redactAll replaces each secret in s, in its raw, form-escaped and
-// JSON-escaped forms.
-func redactAll(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if sec == "" {
-			continue
-		}
-		quoted := strconv.Quote(sec)
-		for _, form := range []string{sec, url.QueryEscape(sec), url.PathEscape(sec), quoted[1 : len(quoted)-1]} {
-			s = strings.ReplaceAll(s, form, Redacted)
-		}
-	}
-	return s
 }
 
 // cutBody cuts a body longer than PreviewBodyLimit, saying its length as

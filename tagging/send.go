@@ -1,7 +1,6 @@
 package tagging
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -34,7 +33,7 @@ type Sender struct {
 	// Sleep waits for d or until ctx is done. Defaults to a timer; tests
 	// inject one that records the waits.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Secrets are redacted from every error and body excerpt.
+	// Secrets are scrubbed, in every form (see Scrubber), from every error.
 	Secrets []string
 }
 
@@ -89,27 +88,33 @@ func (s Sender) once(req *http.Request) (Response, time.Duration, error) {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		if req.Context().Err() != nil {
-			return Response{}, 0, req.Context().Err()
+		if cerr := req.Context().Err(); cerr != nil {
+			return Response{}, 0, fmt.Errorf("%s did not answer in time: %w", s.Vendor, cerr)
 		}
 		return Response{}, 0, fmt.Errorf("%w: %s did not answer: %v", ErrUnavailable, s.Vendor, err)
 	}
 	defer resp.Body.Close()
+	var said string // what the vendor said, never its body as it is
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
 		return Response{}, 0, fmt.Errorf("%w: reading %s's answer: %v", ErrUnavailable, s.Vendor, err)
 	}
 	status := resp.StatusCode
+	if status < 200 || status >= 300 {
+		if answer := s.Scrubber().Answer(body); answer != "" {
+			said = ": " + answer
+		}
+	}
 	switch {
 	case status >= 200 && status < 300:
 		return Response{Status: status, Header: resp.Header, Body: body}, 0, nil
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return Response{}, 0, fmt.Errorf("%w: %s refused the credentials (%d)%s", ErrCredentials, s.Vendor, status, excerpt(body))
+		return Response{}, 0, fmt.Errorf("%w: %s refused the credentials (%d)%s", ErrCredentials, s.Vendor, status, said)
 	case status == http.StatusTooManyRequests || status >= 500:
 		return Response{}, retryAfter(resp.Header.Get("Retry-After"), time.Now()),
-			fmt.Errorf("%w: %s answered %d%s", ErrUnavailable, s.Vendor, status, excerpt(body))
+			fmt.Errorf("%w: %s answered %d%s", ErrUnavailable, s.Vendor, status, said)
 	default:
-		return Response{}, 0, fmt.Errorf("%w: %s answered %d%s", ErrRejected, s.Vendor, status, excerpt(body))
+		return Response{}, 0, fmt.Errorf("%w: %s answered %d%s", ErrRejected, s.Vendor, status, said)
 	}
 }
 
@@ -145,19 +150,17 @@ func (s Sender) sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// redact removes the secrets from err's message, keeping what it wraps.
+// Scrubber returns the Scrubber of the sender's secrets: what a vendor
+// package passes any text of a vendor's answer through before it keeps it.
+func (s Sender) Scrubber() *Scrubber { return NewScrubber(s.Secrets...) }
+
+// redact scrubs the secrets from err's message, keeping what it wraps.
 func (s Sender) redact(err error) error {
 	msg := err.Error()
-	changed := false
-	for _, sec := range s.Secrets {
-		if len(sec) >= 4 && strings.Contains(msg, sec) {
-			msg, changed = strings.ReplaceAll(msg, sec, "[redacted]"), true
-		}
+	if scrubbed := s.Scrubber().Scrub(msg); scrubbed != msg {
+		return &redacted{msg: scrubbed, err: err}
 	}
-	if !changed {
-		return err
-	}
-	return &redacted{msg: msg, err: err}
+	return err
 }
 
 type redacted struct {
@@ -184,16 +187,4 @@ func retryAfter(v string, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
-}
-
-// excerpt is the start of a vendor's answer, for an error message.
-func excerpt(body []byte) string {
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 {
-		return ""
-	}
-	if len(body) > 300 {
-		body = append(body[:300:300], "…"...)
-	}
-	return ": " + string(body)
 }

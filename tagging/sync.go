@@ -172,7 +172,7 @@ func (s *Destinations) DryRun(ctx context.Context, env, name string) (Plan, erro
 	if err != nil {
 		return Plan{}, err
 	}
-	pub, err := s.publisher(ctx, d, s.client)
+	pub, _, err := s.publisher(ctx, d, s.client)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -263,7 +263,7 @@ func (s *Destinations) SyncByID(ctx context.Context, id string) (Run, error) {
 func (s *Destinations) syncDestination(ctx context.Context, d Destination) (Run, error) {
 	var count atomic.Int64
 	client := &http.Client{Timeout: s.client.Timeout, Transport: countingTransport{next: s.client.Transport, n: &count}}
-	pub, err := s.publisher(ctx, d, client)
+	pub, scrub, err := s.publisher(ctx, d, client)
 	if err != nil {
 		return Run{}, err
 	}
@@ -286,7 +286,7 @@ func (s *Destinations) syncDestination(ctx context.Context, d Destination) (Run,
 	}
 	n := int(count.Load())
 	run.Requests = &n
-	return s.endRun(ctx, d, run, err)
+	return s.endRun(ctx, d, run, err, scrub)
 }
 
 // lockRunSQL takes the destination's run lock for as long as the
@@ -428,13 +428,15 @@ func (s *Destinations) ack(destID, action string, add bool) Ack {
 }
 
 // endRun records the run's end and the destination's health, audited in
-// one transaction.
-func (s *Destinations) endRun(ctx context.Context, d Destination, run Run, sendErr error) (Run, error) {
+// one transaction. What the run says of the vendor passes through scrub
+// first.
+func (s *Destinations) endRun(ctx context.Context, d Destination, run Run, sendErr error, scrub *Scrubber) (Run, error) {
 	end := s.now()
 	run.EndedAt = &end
 	if sendErr != nil {
 		run.Outcome, run.Error = RunFailed, safeRunError(sendErr)
 	}
+	run.Error, run.Verification = scrub.Scrub(run.Error), scrub.Scrub(run.Verification)
 	health, detail := HealthHealthy, "sync: "+run.Outcome
 	if run.Outcome != RunOK {
 		health, detail = HealthUnhealthy, "sync "+run.Outcome+": "+run.Error

@@ -290,7 +290,12 @@ func TestDistinctIDsInAnyCaseCompareInByteOrder(t *testing.T) {
 	ph := posthogtest.New(t, posthogtest.Options{})
 	ds := destinations(t, f, nil)
 	change := posthogChange(ph, ph.ProjectToken())
-	change.DistinctID = new(`{{if lt .AccountID "8"}}Z{{else}}a{{end}}-{{.AccountID}}`)
+	// Usernames in both cases; a distinct_id template cannot choose a
+	// case itself (ParseDistinctID allows no condition).
+	if _, err := f.DB.Exec(f.Ctx, `UPDATE accounts SET username = CASE WHEN id::text < '8' THEN 'Z-' ELSE 'a-' END || id::text`); err != nil {
+		t.Fatal(err)
+	}
+	change.DistinctID = new(tagging.DistinctUsername)
 	if _, err := ds.Attach(f.Ctx, "production", "ph", change); err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ type destinationFlags struct {
 func (f *destinationFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&f.kind, "kind", "", "the destination's kind: posthog, amplitude, mixpanel, segment or webhook")
-	fs.StringVar(&f.distinctID, "distinct-id", "", "which identifier the destination knows users by: email (default), account_id, app_ref:<app> or a template such as 'user-{{.AccountID}}'")
+	fs.StringVar(&f.distinctID, "distinct-id", "", "which identifier the destination knows users by: email (default), account_id, username, app_ref:<app> or a template of the account's own fields such as 'user-{{.AccountID}}'")
 	fs.StringVar(&f.syncInterval, "sync-interval", "", "how often it is synced, a Go duration from 1m to 24h (default 15m)")
 	f.configFlags.register(cmd,
 		`the publisher's settings as a JSON object, e.g. '{"project_id":1}'`,

@@ -37,7 +37,7 @@ func SendBatch(ctx context.Context, db DB, b *pgx.Batch) error {
 // edge, so nothing above a store sees pgx types: no rows becomes ENOTFOUND
 // with notFound as its message, a unique violation ECONFLICT with conflict,
 // a foreign-key or check violation EINVALID, a lost or refused connection
-// EUNAVAILABLE. Anything else is returned as it is (internal).
+// or a deadline that ran out EUNAVAILABLE (each with its own message). Anything else is returned as it is (internal).
 func Translate(err error, notFound, conflict string) error {
 	if err == nil {
 		return nil
@@ -64,6 +64,13 @@ func Translate(err error, notFound, conflict string) error {
 			return unavailable(err)
 		}
 		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		// The caller's time ran out, perhaps spent elsewhere (an app, a
+		// vendor) before this statement: say so, not that the database is
+		// down.
+		return &unavailableError{safe: &understudy.Error{Code: understudy.EUNAVAILABLE,
+			Message: "the request ran out of time before the database answered; try again"}, cause: err}
 	}
 	if IsConnectionError(err) {
 		return unavailable(err)

@@ -145,8 +145,9 @@ type apiError struct {
 	Message  string `json:"message"`
 }
 
-func (e *apiError) err(what string) error {
-	return fmt.Errorf("%w: Amplitude refused %s: %s %s (%d)", tagging.ErrRejected, what, e.Type, cut(e.Message, 200), e.HTTPCode)
+// err is the error of e, its type and message scrubbed of the keys.
+func (e *apiError) err(what string, sc *tagging.Scrubber) error {
+	return fmt.Errorf("%w: Amplitude refused %s: %s (%d)", tagging.ErrRejected, what, sc.Message(e.Type+" "+e.Message), e.HTTPCode)
 }
 
 // createCohort uploads batch as a new, published cohort. skip_invalid_ids
@@ -173,7 +174,7 @@ func (p *Publisher) createCohort(ctx context.Context, batch []tagging.Identity) 
 		return "", fmt.Errorf("%w: Amplitude's answer to the cohort upload is not the documented JSON: %v", tagging.ErrRejected, err)
 	}
 	if ans.Error != nil {
-		return "", ans.Error.err("the cohort upload")
+		return "", ans.Error.err("the cohort upload", p.cohorts.Scrubber())
 	}
 	id := ans.CohortID
 	if id == "" {
@@ -229,7 +230,7 @@ func (p *Publisher) membership(ctx context.Context, cohortID, op string, batch [
 		return nil, fmt.Errorf("%w: Amplitude's answer to the membership update is not the documented JSON: %v", tagging.ErrRejected, err)
 	}
 	if ans.Error != nil {
-		return nil, ans.Error.err("the membership update")
+		return nil, ans.Error.err("the membership update", p.cohorts.Scrubber())
 	}
 	skipped := map[string]bool{}
 	var list []string

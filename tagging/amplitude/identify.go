@@ -148,7 +148,7 @@ func (p *Publisher) identify(ctx context.Context, prefix string, batch []encoded
 	if err != nil {
 		return fmt.Errorf("marking %d identities in Amplitude: %w", len(batch), credentialsError(err))
 	}
-	return answerError(resp.Body)
+	return answerError(resp.Body, p.ingest.Scrubber())
 }
 
 // identifyBody is the form body of one batch: the prefix, then the
@@ -189,8 +189,8 @@ func credentialsError(err error) error {
 
 // answerError reads a 2xx identify answer: "success", or HTTP V2's JSON
 // with "code": 200. A JSON answer with another code or an "error" is
-// ErrRejected.
-func answerError(body []byte) error {
+// ErrRejected, its message scrubbed of the keys.
+func answerError(body []byte, sc *tagging.Scrubber) error {
 	var ans struct {
 		Code  *int   `json:"code"`
 		Error string `json:"error"`
@@ -199,7 +199,7 @@ func answerError(body []byte) error {
 		return nil // "success", the documented text answer
 	}
 	if ans.Error != "" || (ans.Code != nil && *ans.Code != http.StatusOK) {
-		return fmt.Errorf("%w: Amplitude answered 200 with an error: %s", tagging.ErrRejected, cut(ans.Error, 200))
+		return fmt.Errorf("%w: Amplitude answered 200 with an error: %s", tagging.ErrRejected, sc.Message(ans.Error))
 	}
 	return nil
 }
@@ -220,11 +220,4 @@ func invalidUserID(id string) string {
 		return fmt.Sprintf("%q is a reserved placeholder", id)
 	}
 	return ""
-}
-
-func cut(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }

@@ -122,31 +122,17 @@ func (p *Publisher) verdict(resp tagging.Response) error {
 		if string(raw) == "1" {
 			return nil
 		}
-		return fmt.Errorf("%w: Mixpanel answered %d with %q, not a verbose status", tagging.ErrRejected, resp.Status, p.redact(string(raw)))
+		return fmt.Errorf("%w: Mixpanel answered %d with %q, not a verbose status", tagging.ErrRejected, resp.Status, p.sender.Scrubber().Answer(raw))
 	}
 	if v.Status == 1 {
 		return nil
 	}
 	msg := "no error message"
 	if v.Error != nil && *v.Error != "" {
-		msg = p.redact(*v.Error)
+		msg = p.sender.Scrubber().Message(*v.Error)
 	}
 	if strings.Contains(strings.ToLower(msg), "token") {
 		return fmt.Errorf("%w: Mixpanel answered %d with status 0: %s", tagging.ErrCredentials, resp.Status, msg)
 	}
 	return fmt.Errorf("%w: Mixpanel answered %d with status 0: %s", tagging.ErrRejected, resp.Status, msg)
-}
-
-// redact removes the project token and service account secret from a
-// message of Mixpanel's, and shortens it.
-func (p *Publisher) redact(s string) string {
-	for _, sec := range []string{p.cfg.token, p.cfg.saSecret} {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "[redacted]")
-		}
-	}
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
 }

@@ -1,7 +1,6 @@
 package mixpanel
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -135,8 +134,8 @@ func (p *Publisher) query(ctx context.Context) error {
 		Error  string `json:"error"`
 	}
 	if err := json.Unmarshal(resp.Body, &body); err != nil || (body.Status != "" && body.Status != "ok") {
-		return fmt.Errorf("checking the service account of %s: %w: Mixpanel answered %d with an unexpected body: %.200s",
-			p.dest, tagging.ErrRejected, resp.Status, bytes.TrimSpace(resp.Body))
+		return fmt.Errorf("checking the service account of %s: %w: Mixpanel answered %d with an unexpected body: %s",
+			p.dest, tagging.ErrRejected, resp.Status, p.sender.Scrubber().Answer(resp.Body))
 	}
 	return nil
 }

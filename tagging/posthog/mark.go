@@ -146,7 +146,8 @@ func (p *Publisher) postBatch(ctx context.Context, body []byte) error {
 		return err
 	}
 	if s := string(ans.Status); s != `"Ok"` && s != `1` {
-		return fmt.Errorf("%w: PostHog answered 200 without status Ok (status %s), so the events may be dropped", tagging.ErrRejected, cmp.Or(s, "missing"))
+		return fmt.Errorf("%w: PostHog answered 200 without status Ok (status %s), so the events may be dropped", tagging.ErrRejected,
+			p.sender.Scrubber().Message(cmp.Or(s, "missing")))
 	}
 	if slices.Contains(ans.QuotaLimited, "events") {
 		return fmt.Errorf("%w: PostHog answered 200 but dropped the events: the project is over its billing limit (quota_limited: events)", tagging.ErrRejected)

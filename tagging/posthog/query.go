@@ -60,9 +60,10 @@ func (p *Publisher) query(ctx context.Context, name string, q hogQL) ([][]any, e
 	}
 	switch {
 	case ans.Error != "":
-		return nil, fmt.Errorf("%w: PostHog answered 200 to the %s query with an error: %s", tagging.ErrRejected, name, ans.Error)
+		return nil, fmt.Errorf("%w: PostHog answered 200 to the %s query with an error: %s", tagging.ErrRejected, name, p.sender.Scrubber().Message(ans.Error))
 	case ans.QueryStatus != nil && ans.QueryStatus.Error:
-		return nil, fmt.Errorf("%w: PostHog answered 200 to the %s query with a failed status: %s", tagging.ErrRejected, name, ans.QueryStatus.ErrorMessage)
+		return nil, fmt.Errorf("%w: PostHog answered 200 to the %s query with a failed status: %s", tagging.ErrRejected, name,
+			p.sender.Scrubber().Message(ans.QueryStatus.ErrorMessage))
 	case ans.QueryStatus != nil && !ans.QueryStatus.Complete:
 		return nil, fmt.Errorf("%w: PostHog answered the %s query asynchronously although it was asked to block", tagging.ErrRejected, name)
 	case ans.Results == nil:

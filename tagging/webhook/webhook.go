@@ -96,7 +96,7 @@ func (p *Publisher) Test(ctx context.Context) (tagging.Check, error) {
 	_ = json.Unmarshal(resp.Body, &ans)
 	detail := fmt.Sprintf("%s verified the signature (GET /health answered %d)", p.name, resp.Status)
 	if ans.Detail != "" {
-		detail += ": " + cut(ans.Detail, 200)
+		detail += ": " + p.sender.Scrubber().Message(ans.Detail)
 	}
 	return tagging.Check{OK: true, Detail: detail}, nil
 }
@@ -141,9 +141,9 @@ func (p *Publisher) send(ctx context.Context, path string, ids []tagging.Identit
 		refused = append(refused, r...)
 	}
 	if len(refused) > 0 {
-		first := refused[0]
+		first, sc := refused[0], p.sender.Scrubber()
 		return fmt.Errorf("%w: %s refused %d identities at %s, e.g. %s: %s %s", tagging.ErrRejected, p.name, len(refused), path,
-			cut(first.DistinctID, 100), cut(first.Code, 50), cut(first.Detail, 200))
+			cut(first.DistinctID, 100), sc.Message(cut(first.Code, 50)), sc.Message(first.Detail))
 	}
 	return nil
 }

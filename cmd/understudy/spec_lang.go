@@ -19,8 +19,8 @@ func (a *app) fmtCommand() *cobra.Command {
 		Long: `Rewrite every *.understudy.hcl file of DIR (default: the current directory)
 in the canonical format and print the name of each file it changed.
 With --check it changes nothing, lists the files that are not formatted,
-and exits 1 if there are any. A file that does not parse is reported and
-left as it is (exit 1).`,
+and exits 3 if there are any, as terraform fmt -check does. A file that
+does not parse is reported and left as it is (exit 1).`,
 		Args: maxArgs(1),
 		RunE: func(_ *cobra.Command, argv []string) error {
 			changed, diags := lang.FormatDir(dirArg(argv), check)
@@ -34,12 +34,12 @@ left as it is (exit 1).`,
 				return specErrors(diags)
 			}
 			if check && len(changed) > 0 {
-				return &codedError{code: exitError, err: fmt.Errorf("%s not formatted", plural(len(changed), "file"))}
+				return &specResult{code: 3} // the files are listed: Terraform says no more
 			}
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&check, "check", false, "change nothing; list the files that are not formatted and exit 1 if there are any")
+	cmd.Flags().BoolVar(&check, "check", false, "change nothing; list the files that are not formatted and exit 3 if there are any")
 	return cmd
 }
 
@@ -112,7 +112,7 @@ func specErrors(diags hcl.Diagnostics) error {
 			n++
 		}
 	}
-	return &codedError{code: exitError, err: fmt.Errorf("the spec has %s", plural(n, "error"))}
+	return &reportedError{err: fmt.Errorf("the spec has %s", plural(n, "error"))}
 }
 
 // sourcesOf reads the files that diags point into, to show their lines.

@@ -70,7 +70,9 @@ func TestSpecCommandsExitCodesInCI(t *testing.T) {
 	notAPlan := ciCell{1, "", "is not a plan file saved by `understudy plan -out`"}
 	rows := []row{{
 		name: "plan",
-		argv: func(f ciFixture) []string { return []string{"plan", "-detailed-exitcode", "-input=false", "-workspace", f.workspace, f.dir} },
+		argv: func(f ciFixture) []string {
+			return []string{"plan", "-detailed-exitcode", "-input=false", "-workspace", f.workspace, f.dir}
+		},
 		setup: func(t *testing.T, f ciFixture, sc string) {
 			if sc == "no changes" {
 				apply(t, f)
@@ -125,7 +127,9 @@ func TestSpecCommandsExitCodesInCI(t *testing.T) {
 			"changes":    {0, "Apply complete! Resources: 1 added, 0 changed, 0 destroyed.", ""}},
 	}, {
 		name: "destroy",
-		argv: func(f ciFixture) []string { return []string{"destroy", "-auto-approve", "-input=false", "-workspace", f.workspace} },
+		argv: func(f ciFixture) []string {
+			return []string{"destroy", "-auto-approve", "-input=false", "-workspace", f.workspace}
+		},
 		setup: func(t *testing.T, f ciFixture, sc string) {
 			if sc == "changes" {
 				apply(t, f)

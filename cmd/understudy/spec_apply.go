@@ -79,7 +79,7 @@ func (a *app) apply(cmd *cobra.Command, argv []string, mode string, f specFlags)
 		if mode == spec.ModeDestroy {
 			q = "Do you really want to destroy everything workspace \"" + p.Workspace + "\" manages?\n  There is no undo."
 		}
-		if !a.confirm(q) {
+		if !a.confirm(cmd.Context(), q) {
 			return fmt.Errorf("apply cancelled: only 'yes' is accepted to approve; nothing was changed")
 		}
 	}

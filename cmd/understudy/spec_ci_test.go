@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // ciCell is one spec command in one situation, as CI meets it.
@@ -309,5 +312,46 @@ func TestAnEditedPlanFileIsRefused(t *testing.T) {
 	}
 	if r := s.cli(t, s.Admin, "apply", file); r.Code != 0 || !strings.Contains(r.Stdout, "6 added") {
 		t.Fatalf("apply of the file as saved: %d %s %s", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
+// specMaxWorkEnv sets specMaxWork in a child started as the binary, for an
+// evaluation that runs long enough to be interrupted.
+const specMaxWorkEnv = "UNDERSTUDY_TEST_SPEC_MAX_WORK"
+
+// SIGTERM stops a validate that is evaluating nested for expressions: the
+// signal cancels the command's context and the evaluation checks it.
+func TestValidateStopsOnSIGTERM(t *testing.T) {
+	t.Parallel()
+	items := "[0" + strings.Repeat(", 0", 999) + "]"
+	dir := specDir(t, map[string]string{"main.understudy.hcl": "variable \"items\" {\n  default = " + items + "\n}\n\n" +
+		"environment \"p\" {\n  email_domains = [for a in var.items : [for b in var.items : [for c in var.items : \"x\"]]]\n}\n"})
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		cmd := exec.Command(binary(t), "validate", dir)
+		// Far above the default limit: without the signal it would run for
+		// minutes.
+		cmd.Env = append(os.Environ(), asBinary+"=1", specMaxWorkEnv+"=1000000000000")
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		time.Sleep(time.Second) // well into the evaluation
+		if err := cmd.Process.Signal(sig); err != nil {
+			t.Fatalf("%v: %v (the evaluation ended before the signal: %s)", sig, err, stderr.String())
+		}
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+			t.Fatalf("%v: validate did not stop within 10s of the signal", sig)
+		}
+		if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(stderr.String(), "Error: Evaluation interrupted") ||
+			!strings.Contains(stderr.String(), "main.understudy.hcl line 6") || strings.Contains(stderr.String(), "understudy:") || stdout.Len() != 0 {
+			t.Errorf("%v: exit code %d\nstdout: %s\nstderr: %s", sig, code, stdout.String(), stderr.String())
+		}
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -166,7 +167,7 @@ func (a *app) makePlan(cmd *cobra.Command, dir, mode string, f specFlags) (spec.
 	var cfg *lang.Config
 	if mode != spec.ModeDestroy {
 		var err error
-		if cfg, err = a.loadSpec(dir, f.vars, f.varFiles); err != nil {
+		if cfg, err = a.loadSpec(cmd.Context(), dir, f.vars, f.varFiles); err != nil {
 			return spec.Plan{}, nil, err
 		}
 		req.Desired = cfg.Desired
@@ -318,10 +319,20 @@ func (a *app) serverURL() string {
 	return firstNonEmpty(a.url, a.getenv("UNDERSTUDY_URL"), "http://127.0.0.1:8080")
 }
 
-// confirm asks for "yes" on stdin, as Terraform does.
-func (a *app) confirm(question string) bool {
+// confirm asks for "yes" on stdin, as Terraform does. A signal (ctx done)
+// while it waits is a no.
+func (a *app) confirm(ctx context.Context, question string) bool {
 	fmt.Fprintf(a.stdout, "\n%s\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", question)
-	line, _ := bufio.NewReader(a.stdin).ReadString('\n')
+	answer := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(a.stdin).ReadString('\n')
+		answer <- line
+	}()
+	var line string
+	select {
+	case line = <-answer:
+	case <-ctx.Done():
+	}
 	fmt.Fprintln(a.stdout)
 	return strings.TrimSpace(line) == "yes"
 }

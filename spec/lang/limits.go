@@ -297,12 +297,12 @@ func (m *meter) meterSyntax(node hclsyntax.Node) {
 // valueSize is the work units of producing v: one per value, and one per
 // 64 bytes of a string.
 func valueSize(v cty.Value) int {
+	v, _ = v.UnmarkDeep() // a secret from env() or file() counts as any value
 	n := 0
 	_ = cty.Walk(v, func(_ cty.Path, v cty.Value) (bool, error) {
 		n++
 		if v.IsKnown() && !v.IsNull() && v.Type() == cty.String {
-			s, _ := v.Unmark()
-			n += len(s.AsString()) / 64
+			n += len(v.AsString()) / 64
 		}
 		return true, nil
 	})

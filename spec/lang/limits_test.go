@@ -194,3 +194,29 @@ func writeDir(t *testing.T, files map[string]string) string {
 	}
 	return dir
 }
+
+// Secrets from env() go through the metered templates, for expressions and
+// functions as any value.
+func TestSecretsThroughMeteredExpressions(t *testing.T) {
+	src := `environment "p" {
+  email_domains = ["qa.example.test"]
+}
+
+app "a" {
+  environment = environment.p.name
+  provider    = "webhook"
+  settings    = { url = "https://hooks.example.test" }
+  secrets = {
+    k = "${env("K")}-${upper(env("K"))}"
+    l = join(",", [for s in [env("K"), "x"] : "${s}!"])
+  }
+}
+`
+	_, cfg, diags := loadFiles(t, map[string]string{"main.understudy.hcl": src}, Options{Getenv: func(string) string { return "sekrit" }})
+	if diags.HasErrors() {
+		t.Fatalf("diagnostics: %v", diags)
+	}
+	if s := cfg.Desired.Apps[0].Secrets; s["k"] != "sekrit-SEKRIT" || s["l"] != "sekrit!,x!" {
+		t.Fatalf("secrets %v", s)
+	}
+}

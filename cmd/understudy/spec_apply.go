@@ -19,7 +19,9 @@ func (a *app) applyCommand() *cobra.Command {
 		Use:   "apply [DIR | PLANFILE]",
 		Short: "Plan the spec in DIR (default .) and apply it after you confirm, or apply exactly the plan saved in PLANFILE",
 		Long: `Apply makes the server match the spec. With a directory it plans first and asks for yes (unless -auto-approve);
-with a file saved by plan -out it applies exactly that plan, refused as stale when the server's state changed since.`,
+with a file saved by plan -out it applies exactly that plan, refused as stale when the server's state changed since,
+and refused when the file was changed after it was saved. -input=false never asks: apply DIR then needs -auto-approve.
+Exit codes: 0 success, 1 any error.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			return a.apply(cmd, argv, spec.ModeNormal, f)

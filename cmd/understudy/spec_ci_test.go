@@ -186,8 +186,9 @@ func TestSpecCommandsExitCodesInCI(t *testing.T) {
 			}
 			n++
 			env := fmt.Sprintf("ci-%d", n)
+			// One after the other: a plan lists the other workspaces'
+			// objects, and is stale once one of them changes.
 			t.Run(r.name+"/"+sc, func(t *testing.T) {
-				t.Parallel()
 				src := fmt.Sprintf("environment %q {\n  email_domains = [\"qa.example.test\"]\n}\n", env)
 				switch {
 				case sc == "changes" && strings.HasPrefix(r.name, "fmt"):
@@ -319,15 +320,22 @@ func TestAnEditedPlanFileIsRefused(t *testing.T) {
 // evaluation that runs long enough to be interrupted.
 const specMaxWorkEnv = "UNDERSTUDY_TEST_SPEC_MAX_WORK"
 
-// SIGTERM stops a validate that is evaluating nested for expressions: the
-// signal cancels the command's context and the evaluation checks it.
+// SIGTERM (and SIGINT) stops a validate that is evaluating nested for
+// expressions: the signal cancels the command's context and the evaluation
+// checks it.
 func TestValidateStopsOnSIGTERM(t *testing.T) {
 	t.Parallel()
-	items := "[0" + strings.Repeat(", 0", 999) + "]"
-	dir := specDir(t, map[string]string{"main.understudy.hcl": "variable \"items\" {\n  default = " + items + "\n}\n\n" +
+	dir := specDir(t, map[string]string{"main.understudy.hcl": "variable \"items\" {\n  type = list(number)\n}\n\n" +
 		"environment \"p\" {\n  email_domains = [for a in var.items : [for b in var.items : [for c in var.items : \"x\"]]]\n}\n"})
+	items := []byte("items = [0" + strings.Repeat(", 0", 999) + "]\n")
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
-		cmd := exec.Command(binary(t), "validate", dir)
+		// The variables come through a FIFO: once the child opens it, it
+		// is past main's signal handling and about to evaluate.
+		fifo := filepath.Join(t.TempDir(), "items.hcl")
+		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(binary(t), "validate", "-var-file", fifo, dir)
 		// Far above the default limit: without the signal it would run for
 		// minutes.
 		cmd.Env = append(os.Environ(), asBinary+"=1", specMaxWorkEnv+"=1000000000000")
@@ -338,7 +346,12 @@ func TestValidateStopsOnSIGTERM(t *testing.T) {
 		}
 		exited := make(chan error, 1)
 		go func() { exited <- cmd.Wait() }()
-		time.Sleep(time.Second) // well into the evaluation
+		w := openWriter(t, fifo, exited)
+		if _, err := w.Write(items); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		time.Sleep(200 * time.Millisecond) // into the evaluation
 		if err := cmd.Process.Signal(sig); err != nil {
 			t.Fatalf("%v: %v (the evaluation ended before the signal: %s)", sig, err, stderr.String())
 		}
@@ -353,5 +366,27 @@ func TestValidateStopsOnSIGTERM(t *testing.T) {
 			!strings.Contains(stderr.String(), "main.understudy.hcl line 6") || strings.Contains(stderr.String(), "understudy:") || stdout.Len() != 0 {
 			t.Errorf("%v: exit code %d\nstdout: %s\nstderr: %s", sig, code, stdout.String(), stderr.String())
 		}
+	}
+}
+
+// openWriter opens the FIFO path for writing once the child has opened it
+// for reading, failing if the child exits first or takes over 30s.
+func openWriter(t *testing.T, path string, exited <-chan error) *os.File {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+		if err == nil {
+			return f
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("the child exited before reading the variables: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the child did not open the variables file: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

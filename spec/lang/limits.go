@@ -211,6 +211,7 @@ func skipLine(src []byte, i int) int {
 type meter struct {
 	ctx         context.Context
 	used, limit int
+	unchecked   int // units spent since the context was last checked
 	// stop is the diagnostic that stopped the evaluation, nil while it
 	// runs. Everything evaluated after it is unknown, and reports nothing
 	// more.
@@ -224,6 +225,7 @@ func (m *meter) spend(n int, r hcl.Range) bool {
 		return false
 	}
 	m.used += n
+	m.unchecked += n
 	var subject *hcl.Range
 	if r.Filename != "" { // a function's call has no range here: attrValue places it
 		subject = r.Ptr()
@@ -232,7 +234,8 @@ func (m *meter) spend(n int, r hcl.Range) bool {
 	case m.used > m.limit:
 		m.stop = &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Evaluation too large", Subject: subject,
 			Detail: fmt.Sprintf("Evaluating the spec would take more than %d units of work (an iteration of a for expression, an element or 64 bytes of a value produced); this expression is where it ran out. Iterate over fewer elements.", m.limit)}
-	case m.used&0xff == 0 || n > 0xff:
+	case m.unchecked >= 256:
+		m.unchecked = 0
 		if err := m.ctx.Err(); err != nil {
 			m.stop = &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Evaluation interrupted", Subject: subject,
 				Detail: fmt.Sprintf("The evaluation stopped here: %v.", err)}

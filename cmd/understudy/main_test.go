@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,9 @@ import (
 
 func TestMain(m *testing.M) {
 	if os.Getenv(asBinary) == "1" { // a child started by startProcess: be the real program
+		if w, err := strconv.Atoi(os.Getenv(specMaxWorkEnv)); err == nil {
+			specMaxWork = w
+		}
 		main()
 	}
 	dbtest.Main(m)

@@ -67,9 +67,12 @@ func (a *app) run(ctx context.Context, args []string) int {
 	root.SetArgs(longFlags(root, args))
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
+	}
+	if cmd != nil && isSpecCommand(cmd) {
+		return a.specExit(err)
 	}
 	fmt.Fprintln(a.stderr, "understudy: "+err.Error())
 	if ce, ok := errors.AsType[*codedError](err); ok {
@@ -91,12 +94,17 @@ func (a *app) rootCommand() *cobra.Command {
 	root.PersistentFlags().StringVar(&a.url, "url", "", "server URL (or UNDERSTUDY_URL; default http://127.0.0.1:8080)")
 	root.PersistentFlags().StringVar(&a.token, "token", "", "bearer token (or UNDERSTUDY_TOKEN)")
 	root.PersistentFlags().StringVarP(&a.output, "output", "o", "table", "output format: table or json")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &codedError{code: exitUsage, err: err} })
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		if isSpecCommand(cmd) {
+			err = specFlagError(cmd, err)
+		}
+		return &codedError{code: exitUsage, err: err}
+	})
 	root.AddCommand(a.serveCommand(), a.migrateCommand(), a.tokensCommand(), a.environmentsCommand(),
 		a.rolesCommand(), a.accountsCommand(), a.auditCommand(), a.devPostgresCommand(), a.demoCommand(),
 		a.appsCommand(), a.destinationsCommand(), a.syncCommand(), a.snapshotsCommand(), a.leasesCommand(), a.leaseRunCommand(), a.exclusionsCommand(),
-		a.isolationCommand(), a.fmtCommand(), a.validateCommand(), a.planCommand(), a.applyCommand(), a.destroyCommand(),
-		a.showCommand(), a.workspacesCommand())
+		a.isolationCommand(), specCommand(a.fmtCommand()), specCommand(a.validateCommand()), specCommand(a.planCommand()),
+		specCommand(a.applyCommand()), specCommand(a.destroyCommand()), specCommand(a.showCommand()), a.workspacesCommand())
 	for _, c := range root.Commands() {
 		if c.HasSubCommands() && c.RunE == nil {
 			group(c)

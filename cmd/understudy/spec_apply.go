@@ -19,10 +19,12 @@ func (a *app) applyCommand() *cobra.Command {
 		Use:   "apply [DIR | PLANFILE]",
 		Short: "Plan the spec in DIR (default .) and apply it after you confirm, or apply exactly the plan saved in PLANFILE",
 		Long: `Apply makes the server match the spec. With a directory it plans first and asks for yes (unless -auto-approve);
-with a file saved by plan -out it applies exactly that plan, refused as stale when the server's state changed since.`,
+with a file saved by plan -out it applies exactly that plan, refused as stale when the server's state changed since,
+and refused when the file was changed after it was saved. -input=false never asks: apply DIR then needs -auto-approve.
+Exit codes: 0 success, 1 any error.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			return specError(a.apply(cmd, argv, spec.ModeNormal, f))
+			return a.apply(cmd, argv, spec.ModeNormal, f)
 		},
 	}
 	f.register(cmd, true)
@@ -36,7 +38,7 @@ func (a *app) destroyCommand() *cobra.Command {
 		Short: "Delete everything the workspace manages (objects no spec manages are left alone), after you confirm",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			return specError(a.apply(cmd, nil, spec.ModeDestroy, f))
+			return a.apply(cmd, nil, spec.ModeDestroy, f)
 		},
 	}
 	f.register(cmd, true)
@@ -51,12 +53,18 @@ func (a *app) apply(cmd *cobra.Command, argv []string, mode string, f specFlags)
 	a.longClient(f.waitLeases + f.lockTimeout)
 	if len(argv) == 1 {
 		if st, err := os.Stat(argv[0]); err == nil && !st.IsDir() {
-			pf, err := readPlanFile(argv[0])
+			p, err := readPlanFile(argv[0])
 			if err != nil {
 				return err
 			}
-			return a.applyPlan(cmd, pf.Plan, f)
+			if err := a.matchServerPlan(cmd, argv[0], p); err != nil {
+				return err
+			}
+			return a.applyPlan(cmd, p, f)
 		}
+	}
+	if !f.autoApprove && !f.input {
+		return fmt.Errorf("%s needs a confirmation, and -input=false forbids asking for it: add -auto-approve (nothing was planned or changed)", cmd.Name())
 	}
 	p, _, err := a.makePlan(cmd, dirArg(argv), mode, f)
 	if err != nil {
@@ -73,11 +81,45 @@ func (a *app) apply(cmd *cobra.Command, argv []string, mode string, f specFlags)
 		if mode == spec.ModeDestroy {
 			q = "Do you really want to destroy everything workspace \"" + p.Workspace + "\" manages?\n  There is no undo."
 		}
-		if !a.confirm(q) {
+		if !a.confirm(cmd.Context(), q) {
 			return fmt.Errorf("apply cancelled: only 'yes' is accepted to approve; nothing was changed")
 		}
 	}
 	return a.applyPlan(cmd, p, f)
+}
+
+// matchServerPlan refuses a plan file whose plan is not the one the server
+// holds under its id (a file edited and given a new digest): the server
+// applies its own copy, so the file must show exactly what will run.
+func (a *app) matchServerPlan(cmd *cobra.Command, path string, p spec.Plan) error {
+	c, err := a.apiClient()
+	if err != nil {
+		return err
+	}
+	resp, err := c.GetPlanWithResponse(cmd.Context(), p.ID)
+	if err := check(resp, err); err != nil {
+		return err
+	}
+	var held spec.Plan
+	if err := json.Unmarshal(resp.Body, &held); err != nil {
+		return fmt.Errorf("reading the server's plan: %w", err)
+	}
+	if !bytes.Equal(planKey(held), planKey(p)) {
+		return fmt.Errorf("the plan file %s does not match the plan the server holds under its id %s: nothing was done; make a new plan with `understudy plan -out`", path, p.ID)
+	}
+	return nil
+}
+
+// planKey is what a plan file must share with the server's plan: what the
+// plan does, and to which workspace.
+func planKey(p spec.Plan) []byte {
+	b, _ := json.Marshal(struct {
+		Workspace, Mode string
+		Serial          int64
+		Changes, Drift  []spec.Change
+		Summary         spec.Summary
+	}{p.Workspace, p.Mode, p.Serial, p.Changes, p.Drift, p.Summary})
+	return b
 }
 
 // applyPlan applies plan p on the server, retrying while another apply
@@ -139,22 +181,21 @@ func (a *app) showCommand() *cobra.Command {
 		Short: "Show a plan saved by plan -out, with what its apply did when it ran",
 		Args:  args("PLANFILE"),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			pf, err := readPlanFile(argv[0])
+			p, err := readPlanFile(argv[0])
 			if err != nil {
-				return specError(err)
+				return err
 			}
-			p := pf.Plan
 			if c, err := a.apiClient(); err == nil {
 				if resp, err := c.GetPlanWithResponse(cmd.Context(), p.ID); check(resp, err) == nil {
 					_ = json.Unmarshal(resp.Body, &p) // the server's copy says how its apply went
 				}
 			}
 			if err := a.printPlan(p, f); err != nil {
-				return specError(err)
+				return err
 			}
 			if !f.jsonOut && len(p.Applied) > 0 {
 				fmt.Fprintln(a.stdout)
-				return specError(spec.WriteApplied(a.stdout, p, spec.RenderOptions{Color: a.colorFor(a.stdout, f.noColor)}))
+				return spec.WriteApplied(a.stdout, p, spec.RenderOptions{Color: a.colorFor(a.stdout, f.noColor)})
 			}
 			return nil
 		},

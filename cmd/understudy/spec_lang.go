@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -19,8 +20,8 @@ func (a *app) fmtCommand() *cobra.Command {
 		Long: `Rewrite every *.understudy.hcl file of DIR (default: the current directory)
 in the canonical format and print the name of each file it changed.
 With --check it changes nothing, lists the files that are not formatted,
-and exits 1 if there are any. A file that does not parse is reported and
-left as it is (exit 1).`,
+and exits 3 if there are any, as terraform fmt -check does. A file that
+does not parse is reported and left as it is (exit 1).`,
 		Args: maxArgs(1),
 		RunE: func(_ *cobra.Command, argv []string) error {
 			changed, diags := lang.FormatDir(dirArg(argv), check)
@@ -34,12 +35,12 @@ left as it is (exit 1).`,
 				return specErrors(diags)
 			}
 			if check && len(changed) > 0 {
-				return &codedError{code: exitError, err: fmt.Errorf("%s not formatted", plural(len(changed), "file"))}
+				return &specResult{code: 3} // the files are listed: Terraform says no more
 			}
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&check, "check", false, "change nothing; list the files that are not formatted and exit 1 if there are any")
+	cmd.Flags().BoolVar(&check, "check", false, "change nothing; list the files that are not formatted and exit 3 if there are any")
 	return cmd
 }
 
@@ -55,8 +56,8 @@ domain allowlist, the providers it knows, pool size limits) is checked by
 plan. Variables take their default, then UNDERSTUDY_VAR_<name>, then each
 --var-file in order, then --var. Exit code 1 when the spec has an error.`,
 		Args: maxArgs(1),
-		RunE: func(_ *cobra.Command, argv []string) error {
-			if _, err := a.loadSpec(dirArg(argv), vars, varFiles); err != nil {
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			if _, err := a.loadSpec(cmd.Context(), dirArg(argv), vars, varFiles); err != nil {
 				return err
 			}
 			_, err := fmt.Fprintln(a.stdout, "Success! The configuration is valid.")
@@ -68,11 +69,15 @@ plan. Variables take their default, then UNDERSTUDY_VAR_<name>, then each
 	return cmd
 }
 
+// specMaxWork is lang.Options.MaxWork: 0, the default, but for a test
+// that needs an evaluation long enough to interrupt.
+var specMaxWork int
+
 // loadSpec loads the spec in dir with the --var NAME=VALUE options vars
 // and the --var-file paths varFiles, and prints its diagnostics to
 // stderr. An error in the spec is an error with exit code 1 saying how
 // many there are; a malformed --var is a usage error.
-func (a *app) loadSpec(dir string, vars []string, varFiles []string) (*lang.Config, error) {
+func (a *app) loadSpec(ctx context.Context, dir string, vars []string, varFiles []string) (*lang.Config, error) {
 	values := map[string]string{}
 	for _, kv := range vars {
 		name, value, ok := strings.Cut(kv, "=")
@@ -84,7 +89,7 @@ func (a *app) loadSpec(dir string, vars []string, varFiles []string) (*lang.Conf
 		}
 		values[name] = value
 	}
-	cfg, diags := lang.Load(dir, lang.Options{Vars: values, VarFiles: varFiles, Getenv: a.getenv})
+	cfg, diags := lang.Load(dir, lang.Options{Vars: values, VarFiles: varFiles, Getenv: a.getenv, Context: ctx, MaxWork: specMaxWork})
 	if err := a.printDiagnostics(cfg.Files, diags); err != nil {
 		return nil, err
 	}
@@ -112,7 +117,7 @@ func specErrors(diags hcl.Diagnostics) error {
 			n++
 		}
 	}
-	return &codedError{code: exitError, err: fmt.Errorf("the spec has %s", plural(n, "error"))}
+	return &reportedError{err: fmt.Errorf("the spec has %s", plural(n, "error"))}
 }
 
 // sourcesOf reads the files that diags point into, to show their lines.

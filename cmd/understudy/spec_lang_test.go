@@ -42,7 +42,9 @@ func TestFmtCheckChangesNothingAndFails(t *testing.T) {
 	file := filepath.Join(dir, "main.understudy.hcl")
 
 	res := localCLI(t, nil, "fmt", "-check", dir)
-	mustFail(t, res, exitError, "understudy: 1 file not formatted")
+	if res.Code != 3 || res.Stderr != "" {
+		t.Errorf("fmt -check of an unformatted file: code %d, stderr %q; want 3 and nothing, as terraform fmt -check", res.Code, res.Stderr)
+	}
 	if res.Stdout != file+"\n" {
 		t.Errorf("fmt -check printed %q, want the unformatted file only", res.Stdout)
 	}
@@ -66,7 +68,10 @@ func TestFmtReportsAFileThatDoesNotParse(t *testing.T) {
 	t.Parallel()
 	dir := specDir(t, map[string]string{"main.understudy.hcl": "role \"buyer\" {\n  environment = [\n}\n"})
 	res := localCLI(t, nil, "fmt", dir)
-	mustFail(t, res, exitError, "main.understudy.hcl line 3", "understudy: the spec has 1 error\n")
+	mustFail(t, res, exitError, "main.understudy.hcl line 3", "Error: Invalid expression")
+	if strings.Contains(res.Stderr, "understudy:") {
+		t.Errorf("stderr has an understudy: line besides the diagnostic:\n%s", res.Stderr)
+	}
 }
 
 func TestValidateSuccess(t *testing.T) {
@@ -98,8 +103,8 @@ func TestValidatePrintsDiagnosticsOnce(t *testing.T) {
 	if n := strings.Count(res.Stderr, "Incorrect attribute value type"); n != 1 {
 		t.Errorf("the diagnostic is printed %d times, want once:\n%s", n, res.Stderr)
 	}
-	if !strings.HasSuffix(res.Stderr, "\nunderstudy: the spec has 2 errors\n") || strings.Contains(res.Stderr, "\x1b[") {
-		t.Errorf("stderr does not end with the count of errors, or has colour:\n%s", res.Stderr)
+	if strings.Count(res.Stderr, "Error: ") != 2 || strings.Contains(res.Stderr, "understudy:") || strings.Contains(res.Stderr, "\x1b[") {
+		t.Errorf("stderr holds more than the two diagnostics, or has colour:\n%s", res.Stderr)
 	}
 	if res.Stdout != "" {
 		t.Errorf("stdout = %q, want nothing", res.Stdout)
@@ -129,9 +134,10 @@ role "buyer" {
 	mustOK(t, localCLI(t, nil, "validate", dir, "-var-file", varFile, "-var", "domain=qa.example.test"))
 	mustOK(t, localCLI(t, map[string]string{"UNDERSTUDY_VAR_domain": "qa.example.test"}, "validate", dir, "--var-file="+varFile))
 	mustFail(t, localCLI(t, nil, "validate", dir, "-var", "pool=2"), exitError,
-		`Error: No value for required variable`, `The variable "domain" has no default`, "understudy: the spec has 1 error")
-	mustFail(t, localCLI(t, nil, "validate", dir, "-var", "domain"), exitUsage, `malformed --var "domain": want NAME=VALUE`)
-	mustFail(t, localCLI(t, nil, "validate", dir, dir), exitUsage, "expected at most 1 argument")
+		`Error: No value for required variable`, `The variable "domain" has no default`)
+	// A usage error of a spec command is exit 1, as Terraform's.
+	mustFail(t, localCLI(t, nil, "validate", dir, "-var", "domain"), exitError, `Error: malformed --var "domain": want NAME=VALUE`)
+	mustFail(t, localCLI(t, nil, "validate", dir, dir), exitError, "Error: expected at most 1 argument")
 }
 
 func TestFlagSingleDashLongFlagsAreNormalised(t *testing.T) {
@@ -152,5 +158,7 @@ func TestFlagSingleDashLongFlagsAreNormalised(t *testing.T) {
 	}
 
 	dir := specDir(t, map[string]string{"main.understudy.hcl": unformattedSpec})
-	mustFail(t, localCLI(t, nil, "fmt", "-check", dir), exitError, "1 file not formatted")
+	if res := localCLI(t, nil, "fmt", "-check", dir); res.Code != 3 || res.Stdout != filepath.Join(dir, "main.understudy.hcl")+"\n" {
+		t.Errorf("fmt -check: code %d, stdout %q", res.Code, res.Stdout)
+	}
 }

@@ -3,6 +3,10 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +31,7 @@ type specFlags struct {
 	waitLeases       time.Duration
 	lockTimeout      time.Duration
 	autoApprove      bool
+	input            bool
 }
 
 func (f *specFlags) register(cmd *cobra.Command, apply bool) {
@@ -35,6 +40,7 @@ func (f *specFlags) register(cmd *cobra.Command, apply bool) {
 	fs.StringArrayVar(&f.vars, "var", nil, "set a variable: -var name=value (repeatable)")
 	fs.StringArrayVar(&f.varFiles, "var-file", nil, "read variables from a file of name = value lines (repeatable)")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colour, even on a terminal")
+	fs.BoolVar(&f.input, "input", true, "ask for input when needed; -input=false never asks (apply and destroy of a directory then need -auto-approve)")
 	if apply {
 		fs.BoolVar(&f.autoApprove, "auto-approve", false, "apply without asking for yes")
 		fs.DurationVar(&f.waitLeases, "wait-leases", 0, "how long to wait for a lease on an account to retire to end (at most 1h); without it such an apply is refused")
@@ -44,15 +50,65 @@ func (f *specFlags) register(cmd *cobra.Command, apply bool) {
 	}
 }
 
-// specError is how the spec commands fail: exit 1, as Terraform's do.
-func specError(err error) error {
-	if err == nil {
-		return nil
+// The spec commands (fmt, validate, plan, apply, destroy, show) follow
+// Terraform's exit codes, which CI reads: 0 success, 1 any error (a usage
+// error, an unreachable server and a refused token included), 2 only for
+// "there are changes" under plan -detailed-exitcode, 3 only for files that
+// fmt -check finds unformatted. Their errors are printed once, as
+// diagnostics ("Error: …"), without the "understudy:" prefix of the other
+// commands.
+
+// specCommand marks cmd as a spec command.
+func specCommand(cmd *cobra.Command) *cobra.Command {
+	if cmd.Annotations == nil {
+		cmd.Annotations = map[string]string{}
 	}
-	if ce, ok := errors.AsType[*codedError](err); ok && ce.code == exitError {
+	cmd.Annotations["spec"] = "true"
+	return cmd
+}
+
+func isSpecCommand(cmd *cobra.Command) bool { return cmd.Annotations["spec"] == "true" }
+
+// specResult ends a spec command with an exit code that is an outcome, not
+// an error: 2 for changes under -detailed-exitcode, 3 for fmt -check.
+type specResult struct{ code int }
+
+func (r *specResult) Error() string { return fmt.Sprintf("exit status %d", r.code) }
+
+// reportedError ends a spec command whose diagnostics are printed
+// already: it prints nothing more.
+type reportedError struct{ err error }
+
+func (e *reportedError) Error() string { return e.err.Error() }
+
+// specExit prints err as a diagnostic, unless it was printed already, and
+// returns the exit code of a spec command.
+func (a *app) specExit(err error) int {
+	if r, ok := errors.AsType[*specResult](err); ok {
+		return r.code
+	}
+	if _, ok := errors.AsType[*reportedError](err); !ok {
+		_ = a.printDiagnostics(nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: err.Error()}})
+	}
+	return exitError
+}
+
+// specFlagError names the flag a spec command does not know: pflag reads
+// -lock=false as the shorthand l and would say only "unknown shorthand
+// flag: 'l'".
+func specFlagError(cmd *cobra.Command, err error) error {
+	msg := err.Error()
+	var flag string
+	switch {
+	case strings.HasPrefix(msg, "unknown shorthand flag: "):
+		_, flag, _ = strings.Cut(msg, " in ")
+	case strings.HasPrefix(msg, "unknown flag: "):
+		flag = strings.TrimPrefix(msg, "unknown flag: ")
+	default:
 		return err
 	}
-	return &codedError{code: exitError, err: err}
+	flag, _, _ = strings.Cut(flag, "=")
+	return fmt.Errorf("%s does not accept the flag %s (its flags: %s -help)", cmd.CommandPath(), flag, cmd.CommandPath())
 }
 
 func (a *app) planCommand() *cobra.Command {
@@ -69,7 +125,7 @@ Exit codes: 0 success, 1 error; with -detailed-exitcode: 0 no changes, 1 error, 
 			mode := spec.ModeNormal
 			switch {
 			case destroy && refreshOnly:
-				return specError(usageErrorf("-destroy and -refresh-only cannot be used together"))
+				return usageErrorf("-destroy and -refresh-only cannot be used together")
 			case destroy:
 				mode = spec.ModeDestroy
 			case refreshOnly:
@@ -77,19 +133,19 @@ Exit codes: 0 success, 1 error; with -detailed-exitcode: 0 no changes, 1 error, 
 			}
 			p, _, err := a.makePlan(cmd, dirArg(argv), mode, f)
 			if err != nil {
-				return specError(err)
+				return err
 			}
 			if err := a.printPlan(p, f); err != nil {
-				return specError(err)
+				return err
 			}
 			if out != "" {
 				if err := a.savePlan(out, p); err != nil {
-					return specError(err)
+					return err
 				}
 				fmt.Fprintf(a.stdout, "\nSaved the plan to: %s\nTo perform exactly these actions, run: understudy apply %s\n", out, out)
 			}
 			if detailed && p.HasChanges() {
-				return &codedError{code: 2, err: errQuietExit}
+				return &specResult{code: 2}
 			}
 			return nil
 		},
@@ -103,9 +159,6 @@ Exit codes: 0 success, 1 error; with -detailed-exitcode: 0 no changes, 1 error, 
 	return cmd
 }
 
-// errQuietExit ends a command with its exit code and no message.
-var errQuietExit = errors.New("")
-
 // makePlan loads the spec in dir (none for a destroy) and asks the server
 // for its plan. A refusal that names attributes is printed as diagnostics
 // at those attributes.
@@ -114,7 +167,7 @@ func (a *app) makePlan(cmd *cobra.Command, dir, mode string, f specFlags) (spec.
 	var cfg *lang.Config
 	if mode != spec.ModeDestroy {
 		var err error
-		if cfg, err = a.loadSpec(dir, f.vars, f.varFiles); err != nil {
+		if cfg, err = a.loadSpec(cmd.Context(), dir, f.vars, f.varFiles); err != nil {
 			return spec.Plan{}, nil, err
 		}
 		req.Desired = cfg.Desired
@@ -129,6 +182,9 @@ func (a *app) makePlan(cmd *cobra.Command, dir, mode string, f specFlags) (spec.
 	}
 	resp, err := c.CreatePlanWithBodyWithResponse(cmd.Context(), "application/json", bytes.NewReader(body))
 	if err := check(resp, err); err != nil {
+		if resp == nil { // the server was not reached
+			return spec.Plan{}, nil, err
+		}
 		return spec.Plan{}, nil, a.planProblem(cfg, resp.Body, err)
 	}
 	var p spec.Plan
@@ -156,7 +212,7 @@ func (a *app) planProblem(cfg *lang.Config, body []byte, err error) error {
 	if werr := a.printDiagnostics(cfg.Files, diags); werr != nil {
 		return werr
 	}
-	return &codedError{code: exitError, err: fmt.Errorf("the server refused the plan: %d error(s), shown above", len(diags))}
+	return &reportedError{err: fmt.Errorf("the server refused the plan: %d error(s), shown above", len(diags))}
 }
 
 func (a *app) printPlan(p spec.Plan, f specFlags) error {
@@ -186,15 +242,46 @@ func (a *app) colorFor(w any, noColor bool) bool {
 }
 
 // planFile is what plan -out saves: the plan as the server answered it
-// (secrets masked) and where it was made. apply FILE applies it by id.
+// (secrets masked), where it was made, and a SHA-256 digest of both, so
+// that a file changed after it was saved is refused rather than applied as
+// if it were what was reviewed. apply FILE applies the plan by its id.
 type planFile struct {
-	Format int       `json:"understudy_plan_format"`
-	Server string    `json:"server"`
-	Plan   spec.Plan `json:"plan"`
+	Format int             `json:"understudy_plan_format"`
+	Server string          `json:"server"`
+	Digest string          `json:"sha256"`
+	Plan   json.RawMessage `json:"plan"`
+}
+
+// planFormat is the version of the plan file; version 1 had no digest.
+const planFormat = 2
+
+// errPlanFileChanged is the refusal of a plan file whose digest does not
+// match its contents.
+var errPlanFileChanged = errors.New("was changed after it was saved (its sha256 does not match its contents): nothing was done; make a new plan with `understudy plan -out`")
+
+// planDigest is the hex SHA-256 of a plan file's server and plan, the
+// plan's JSON compacted so that only a change of a value counts.
+func planDigest(server string, plan json.RawMessage) (string, error) {
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, plan); err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "understudy plan file %d\x00%s\x00", planFormat, server)
+	h.Write(compact.Bytes())
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func (a *app) savePlan(path string, p spec.Plan) error {
-	b, err := json.MarshalIndent(planFile{Format: 1, Server: a.serverURL(), Plan: p}, "", "  ")
+	plan, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	pf := planFile{Format: planFormat, Server: a.serverURL(), Plan: plan}
+	if pf.Digest, err = planDigest(pf.Server, plan); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(pf, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -204,26 +291,48 @@ func (a *app) savePlan(path string, p spec.Plan) error {
 	return nil
 }
 
-func readPlanFile(path string) (planFile, error) {
-	var pf planFile
+// readPlanFile reads a plan file saved by plan -out and checks its digest.
+func readPlanFile(path string) (spec.Plan, error) {
+	var p spec.Plan
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return pf, fmt.Errorf("reading the plan file: %w", err)
+		return p, fmt.Errorf("reading the plan file: %w", err)
 	}
-	if err := json.Unmarshal(b, &pf); err != nil || pf.Format != 1 || pf.Plan.ID == "" {
-		return pf, fmt.Errorf("%s is not a plan file saved by `understudy plan -out`", path)
+	var pf planFile
+	if err := json.Unmarshal(b, &pf); err != nil || pf.Format == 0 || len(pf.Plan) == 0 {
+		return p, fmt.Errorf("%s is not a plan file saved by `understudy plan -out`", path)
 	}
-	return pf, nil
+	if pf.Format != planFormat {
+		return p, fmt.Errorf("the plan file %s has format %d, this understudy reads format %d: make a new plan with `understudy plan -out`", path, pf.Format, planFormat)
+	}
+	want, err := planDigest(pf.Server, pf.Plan)
+	if err != nil || subtle.ConstantTimeCompare([]byte(want), []byte(pf.Digest)) != 1 {
+		return p, fmt.Errorf("the plan file %s %w", path, errPlanFileChanged)
+	}
+	if err := json.Unmarshal(pf.Plan, &p); err != nil || p.ID == "" {
+		return p, fmt.Errorf("%s is not a plan file saved by `understudy plan -out`", path)
+	}
+	return p, nil
 }
 
 func (a *app) serverURL() string {
 	return firstNonEmpty(a.url, a.getenv("UNDERSTUDY_URL"), "http://127.0.0.1:8080")
 }
 
-// confirm asks for "yes" on stdin, as Terraform does.
-func (a *app) confirm(question string) bool {
+// confirm asks for "yes" on stdin, as Terraform does. A signal (ctx done)
+// while it waits is a no.
+func (a *app) confirm(ctx context.Context, question string) bool {
 	fmt.Fprintf(a.stdout, "\n%s\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", question)
-	line, _ := bufio.NewReader(a.stdin).ReadString('\n')
+	answer := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(a.stdin).ReadString('\n')
+		answer <- line
+	}()
+	var line string
+	select {
+	case line = <-answer:
+	case <-ctx.Done():
+	}
 	fmt.Fprintln(a.stdout)
 	return strings.TrimSpace(line) == "yes"
 }

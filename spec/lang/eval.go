@@ -49,6 +49,9 @@ func (l *loader) evaluateResource(r *resource) {
 func (l *loader) attrValue(a *hcl.Attribute, as attrSpec, ctx *hcl.EvalContext) (cty.Value, bool) {
 	val, diags := a.Expr.Value(ctx)
 	l.diags = append(l.diags, diags...)
+	if st := l.meter.stop; st != nil && st.Subject == nil {
+		st.Subject = a.Expr.Range().Ptr()
+	}
 	if diags.HasErrors() || !val.IsWhollyKnown() {
 		return cty.NilVal, false
 	}

@@ -2,6 +2,7 @@ package lang
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,9 @@ import (
 // parses: a file with syntax errors is returned as the diagnostics only.
 // filename names src in the diagnostics.
 func Format(src []byte, filename string) ([]byte, hcl.Diagnostics) {
+	if d := checkNesting(src, filename); d != nil {
+		return nil, hcl.Diagnostics{d}
+	}
 	if _, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos); diags.HasErrors() {
 		return nil, diags
 	}
@@ -30,13 +34,18 @@ func FormatDir(dir string, check bool) ([]string, hcl.Diagnostics) {
 	if err != nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the spec directory", Detail: err.Error() + "."}}
 	}
-	var changed []string
+	var changed, paths []string
 	var diags hcl.Diagnostics
 	for _, e := range entries {
-		if e.IsDir() || !strings.HasSuffix(e.Name(), Suffix) {
-			continue
+		if !e.IsDir() && strings.HasSuffix(e.Name(), Suffix) {
+			paths = append(paths, filepath.Join(dir, e.Name()))
 		}
-		path := filepath.Join(dir, e.Name())
+	}
+	if len(paths) > MaxFiles {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Too many spec files",
+			Detail: fmt.Sprintf("The directory %s holds %d *%s files; a spec may have at most %d.", dir, len(paths), Suffix, MaxFiles)}}
+	}
+	for _, path := range paths {
 		did, d := formatFile(path, check)
 		diags = append(diags, d...)
 		if did {
@@ -52,9 +61,9 @@ func formatFile(path string, check bool) (bool, hcl.Diagnostics) {
 	fail := func(err error) (bool, hcl.Diagnostics) {
 		return false, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot format a spec file", Detail: err.Error() + "."}}
 	}
-	src, err := os.ReadFile(path)
-	if err != nil {
-		return fail(err)
+	src, d := readSource(path)
+	if d != nil {
+		return false, hcl.Diagnostics{d}
 	}
 	out, diags := Format(src, path)
 	if diags.HasErrors() || bytes.Equal(src, out) {

@@ -2,6 +2,7 @@ package lang
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/function"
 
@@ -29,6 +31,12 @@ type Options struct {
 	// Getenv reads the environment for env() and UNDERSTUDY_VAR_<name>.
 	// Defaults to os.Getenv.
 	Getenv func(string) string
+	// Context stops the evaluation when it is done (a signal, a
+	// deadline), with a diagnostic. Defaults to context.Background().
+	Context context.Context
+	// MaxWork bounds the work of the evaluation (see the constant
+	// MaxWork, the default); a test may lower or raise it.
+	MaxWork int
 }
 
 // Config is an evaluated spec.
@@ -55,9 +63,9 @@ type Config struct {
 func Load(dir string, o Options) (*Config, hcl.Diagnostics) {
 	l := newLoader(dir, o)
 	for _, name := range l.listDir() {
-		src, err := os.ReadFile(name)
-		if err != nil {
-			l.errorf(nil, "Cannot read a spec file", "%v.", err)
+		src, d := readSource(name)
+		if d != nil {
+			l.diags = append(l.diags, d)
 			l.broken = true
 			continue
 		}
@@ -65,6 +73,10 @@ func Load(dir string, o Options) (*Config, hcl.Diagnostics) {
 	}
 	if !l.broken {
 		l.evaluate()
+	}
+	if l.meter.stop != nil {
+		l.diags = slices.DeleteFunc(l.diags, func(d *hcl.Diagnostic) bool { return strings.Contains(d.Detail, errStopped.Error()) })
+		l.diags = append(l.diags, l.meter.stop)
 	}
 	return l.cfg, l.finish()
 }
@@ -79,6 +91,7 @@ type loader struct {
 	diags   hcl.Diagnostics
 	secrets []string // sensitive strings, redacted from every diagnostic
 	funcs   map[string]function.Function
+	meter   *meter
 	// broken tells that a file did not parse: the others are not
 	// evaluated, as they may refer to its blocks.
 	broken bool
@@ -103,7 +116,11 @@ func newLoader(dir string, o Options) *loader {
 	if l.getenv == nil {
 		l.getenv = os.Getenv
 	}
+	l.meter = &meter{ctx: cmp.Or(o.Context, context.Background()), limit: cmp.Or(o.MaxWork, MaxWork)}
 	l.funcs = l.functions()
+	for name, f := range l.funcs {
+		l.funcs[name] = l.meter.meterFunc(name, f)
+	}
 	return l
 }
 
@@ -122,6 +139,11 @@ func (l *loader) listDir() []string {
 	}
 	if len(names) == 0 {
 		l.errorf(nil, "No spec files", "The directory %s holds no *%s files.", l.dir, Suffix)
+	}
+	if len(names) > MaxFiles {
+		l.errorf(nil, "Too many spec files", "The directory %s holds %d *%s files; a spec may have at most %d.", l.dir, len(names), Suffix, MaxFiles)
+		l.broken = true
+		return nil
 	}
 	return names
 }
@@ -148,6 +170,9 @@ func (l *loader) parse(name string, src []byte) {
 	if diags.HasErrors() {
 		l.broken = true
 		return
+	}
+	if body, ok := f.Body.(*hclsyntax.Body); ok {
+		l.meter.meterSyntax(body)
 	}
 	content, diags := f.Body.Content(fileSchema)
 	l.diags = append(l.diags, expected(diags, "A spec file", fileSchema)...)

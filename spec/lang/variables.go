@@ -164,12 +164,19 @@ func (l *loader) setRaw(v *variable, raw, what string) {
 	}
 	val := cty.StringVal(raw)
 	if v.parseHCL() {
-		expr, diags := hclsyntax.ParseExpression([]byte(raw), fmt.Sprintf("<value for var.%s>", v.name), hcl.InitialPos)
+		name := fmt.Sprintf("<value for var.%s>", v.name)
+		if d := checkNesting([]byte(raw), name); d != nil {
+			l.diags = append(l.diags, d)
+			v.invalid = true
+			return
+		}
+		expr, diags := hclsyntax.ParseExpression([]byte(raw), name, hcl.InitialPos)
 		l.diags = append(l.diags, diags...)
 		if diags.HasErrors() {
 			v.invalid = true
 			return
 		}
+		l.meter.meterSyntax(expr)
 		if val, diags = expr.Value(nil); diags.HasErrors() {
 			l.diags = append(l.diags, diags...)
 			v.invalid = true
@@ -194,10 +201,18 @@ func (l *loader) set(v *variable, val cty.Value, subject *hcl.Range, what string
 
 // readVarFile sets the variables of a -var-file.
 func (l *loader) readVarFile(path string) {
-	f, diags := l.parser.ParseHCLFile(path)
+	src, d := readSource(path)
+	if d != nil {
+		l.diags = append(l.diags, d)
+		return
+	}
+	f, diags := l.parser.ParseHCL(src, path)
 	l.diags = append(l.diags, diags...)
 	if f == nil || diags.HasErrors() {
 		return
+	}
+	if body, ok := f.Body.(*hclsyntax.Body); ok {
+		l.meter.meterSyntax(body)
 	}
 	attrs, diags := f.Body.JustAttributes()
 	l.diags = append(l.diags, diags...)

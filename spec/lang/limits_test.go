@@ -1,0 +1,222 @@
+package lang
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// thousand is a variable of 1,000 items, for nested for expressions.
+var thousand = "variable \"items\" {\n  type    = list(number)\n  default = [" + "0" + strings.Repeat(", 0", 999) + "]\n}\n"
+
+// bounded loads files, and fails unless it took less than limit and its
+// allocations stayed under 200 MB.
+func bounded(t *testing.T, limit time.Duration, files map[string]string, o Options) hcl.Diagnostics {
+	t.Helper()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	_, _, diags := loadFiles(t, files, o)
+	took := time.Since(start)
+	runtime.ReadMemStats(&after)
+	if took > limit {
+		t.Errorf("the load took %v, want under %v", took, limit)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 200<<20 {
+		t.Errorf("the load allocated %d MB, want under 200", alloc>>20)
+	}
+	return diags
+}
+
+// Deep nesting, which the parser would recurse into until the stack
+// overflows, is refused before parsing, at the line it passes the limit.
+func TestDeepNestingIsRefusedBeforeParsing(t *testing.T) {
+	const n = 100_000
+	for name, expr := range map[string]string{
+		"brackets":       strings.Repeat("[", n) + strings.Repeat("]", n),
+		"parentheses":    strings.Repeat("(", n) + "1" + strings.Repeat(")", n),
+		"objects":        strings.Repeat("{a = ", n) + "1" + strings.Repeat("}", n),
+		"interpolations": strings.Repeat(`"${`, n) + "1" + strings.Repeat(`}"`, n),
+		"nots":           strings.Repeat("!", n) + "true",
+		"negations":      strings.Repeat("-", n) + "1",
+		"sums":           strings.Repeat("1 + ", n) + "1",
+		"conditionals":   strings.Repeat("true ? 1 : ", n/4) + "1",
+		"indexes":        "var.x" + strings.Repeat("[var.x]", n),
+		"directives":     `"` + strings.Repeat("%{ if true }", n/4) + strings.Repeat("%{ endif }", n/4) + `"`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			src := "environment \"p\" {\n  email_domains = " + expr + "\n}\n"
+			diags := bounded(t, 3*time.Second, map[string]string{"main.understudy.hcl": src}, Options{})
+			if len(diags) != 1 || diags[0].Subject == nil || filepath.Base(diags[0].Subject.Filename) != "main.understudy.hcl" ||
+				diags[0].Subject.Start.Line != 2 || !strings.Contains(diags[0].Summary+diags[0].Detail, "at most") {
+				t.Fatalf("diagnostics %v", diags)
+			}
+		})
+	}
+}
+
+// Nesting and operators within the limits, and brackets in comments,
+// strings and heredocs, are not refused.
+func TestNestingWithinTheLimitsIsAccepted(t *testing.T) {
+	src := `# [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[
+/* ((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((
+*/
+environment "p" {
+  email_domains = [lower("QA.EXAMPLE.TEST")]
+  custom_surfaces = [` + strings.Repeat("[", 30) + strings.Repeat("]", 30) + `[0][0][0][0] == [] ? "a" : "b", "{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{"]
+}
+
+role "r" {
+  environment = environment.p.name
+  description = <<-EOT
+    ((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((( "
+    ${environment.p.name}
+    EOT
+  pool_size = ` + strings.Repeat("1 + ", 100) + `0 - 99
+}
+`
+	_, cfg, diags := loadFiles(t, map[string]string{"main.understudy.hcl": src}, Options{})
+	if diags.HasErrors() {
+		t.Fatalf("diagnostics: %v", diags)
+	}
+	if r := cfg.Desired.Roles; len(r) != 1 || r[0].PoolSize == nil || *r[0].PoolSize != 1 || !strings.Contains(r[0].Description, "\np\n") {
+		t.Fatalf("roles %+v", r)
+	}
+}
+
+// Nested for expressions over 1,000 items (10^9 iterations) stop at the
+// work limit, quickly, with a diagnostic at the expression.
+func TestNestedForExpressionsStopAtTheWorkLimit(t *testing.T) {
+	for name, expr := range map[string]string{
+		"three fors":  "[for a in var.items : [for b in var.items : [for c in var.items : \"x\"]]]",
+		"for and if":  "[for a in var.items : length([for b in var.items : [for c in var.items : c] if b == 0])]",
+		"template":    "[for a in var.items : \"%{ for b in var.items }%{ for c in var.items }x%{ endfor }%{ endfor }\"]",
+		"join":        "[for a in var.items : join(\",\", [for b in var.items : join(\",\", [for c in var.items : \"x\"])])]",
+		"object":      "[for a in var.items : {for b in var.items : tostring(b) => [for c in var.items : c]...}]",
+		"concat grow": "[for a in var.items : concat([for b in var.items : b], [for b in var.items : b], [for b in var.items : [for c in var.items : c]])]",
+	} {
+		t.Run(name, func(t *testing.T) {
+			src := thousand + "environment \"p\" {\n  email_domains = " + expr + "\n}\n"
+			diags := bounded(t, 10*time.Second, map[string]string{"main.understudy.hcl": src}, Options{})
+			d := onlyError(t, diags)
+			if d.Summary != "Evaluation too large" || d.Subject == nil || d.Subject.Start.Line != 6 ||
+				filepath.Base(d.Subject.Filename) != "main.understudy.hcl" || !strings.Contains(d.Detail, "250000 units") {
+				t.Fatalf("diagnostic %v", d)
+			}
+		})
+	}
+}
+
+// A function whose result would be huge is refused before it builds it.
+func TestHugeFunctionResultsAreRefused(t *testing.T) {
+	for name, expr := range map[string]string{
+		"format width": `[format("%999999999d", 1)]`,
+		"replace":      `[replace("` + strings.Repeat("a", 5000) + `", "", "` + strings.Repeat("b", 5000) + `")]`,
+		"join":         `[join("` + strings.Repeat("s", 10000) + `", [for a in var.items : "x"])]`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			src := thousand + "environment \"p\" {\n  email_domains = " + expr + "\n}\n"
+			diags := bounded(t, 5*time.Second, map[string]string{"main.understudy.hcl": src}, Options{})
+			d := onlyError(t, diags)
+			if !strings.Contains(d.Detail, "longer than") || d.Subject == nil || d.Subject.Start.Line != 6 {
+				t.Fatalf("diagnostic %v", d)
+			}
+		})
+	}
+}
+
+// A cancelled context (SIGTERM in the CLI) stops the evaluation.
+func TestAnEvaluationStopsWhenItsContextIsDone(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	src := thousand + "environment \"p\" {\n  email_domains = [for a in var.items : [for b in var.items : [for c in var.items : \"x\"]]]\n}\n"
+	diags := bounded(t, 3*time.Second, map[string]string{"main.understudy.hcl": src}, Options{Context: ctx, MaxWork: 1 << 40})
+	d := onlyError(t, diags)
+	if d.Summary != "Evaluation interrupted" || d.Subject == nil || d.Subject.Start.Line != 6 || !strings.Contains(d.Detail, "context canceled") {
+		t.Fatalf("diagnostic %v", d)
+	}
+}
+
+// Too large a file, and too many files, are refused, naming them.
+func TestFileSizeAndCountAreBounded(t *testing.T) {
+	big := "environment \"p\" {\n  email_domains = []\n}\n#" + strings.Repeat("x", MaxFileSize) + "\n"
+	_, _, diags := loadFiles(t, map[string]string{"main.understudy.hcl": big}, Options{})
+	if d := onlyError(t, diags); d.Summary != "File too large" || !strings.Contains(d.Detail, "main.understudy.hcl") {
+		t.Errorf("diagnostic %v", d)
+	}
+	if _, d := FormatDir(writeDir(t, map[string]string{"main.understudy.hcl": big}), true); len(d) != 1 || d[0].Summary != "File too large" {
+		t.Errorf("fmt: diagnostics %v", d)
+	}
+	files := map[string]string{}
+	for i := range MaxFiles + 1 {
+		files[fmt.Sprintf("f%d.understudy.hcl", i)] = ""
+	}
+	_, _, diags = loadFiles(t, files, Options{})
+	if d := onlyError(t, diags); d.Summary != "Too many spec files" || !strings.Contains(d.Detail, "101") {
+		t.Errorf("diagnostic %v", d)
+	}
+	if _, d := FormatDir(writeDir(t, files), true); len(d) != 1 || d[0].Summary != "Too many spec files" {
+		t.Errorf("fmt: diagnostics %v", d)
+	}
+	// A variables file, too.
+	vars := filepath.Join(t.TempDir(), "values.hcl")
+	if err := os.WriteFile(vars, []byte("x = "+strings.Repeat("[", 1000)+strings.Repeat("]", 1000)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, diags = loadFiles(t, map[string]string{"main.understudy.hcl": "variable \"x\" {\n  default = []\n}\n"}, Options{VarFiles: []string{vars}})
+	if d := onlyError(t, diags); d.Summary != "Expression nested too deeply" || d.Subject == nil || d.Subject.Filename != vars {
+		t.Errorf("variables file: diagnostic %v", d)
+	}
+}
+
+func onlyError(t *testing.T, diags hcl.Diagnostics) *hcl.Diagnostic {
+	t.Helper()
+	if len(diags) != 1 || diags[0].Severity != hcl.DiagError {
+		t.Fatalf("want one error, got %d: %v", len(diags), diags)
+	}
+	return diags[0]
+}
+
+func writeDir(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// Secrets from env() go through the metered templates, for expressions and
+// functions as any value.
+func TestSecretsThroughMeteredExpressions(t *testing.T) {
+	src := `environment "p" {
+  email_domains = ["qa.example.test"]
+}
+
+app "a" {
+  environment = environment.p.name
+  provider    = "webhook"
+  settings    = { url = "https://hooks.example.test" }
+  secrets = {
+    k = "${env("K")}-${upper(env("K"))}"
+    l = join(",", [for s in [env("K"), "x"] : "${s}!"])
+  }
+}
+`
+	_, cfg, diags := loadFiles(t, map[string]string{"main.understudy.hcl": src}, Options{Getenv: func(string) string { return "sekrit" }})
+	if diags.HasErrors() {
+		t.Fatalf("diagnostics: %v", diags)
+	}
+	if s := cfg.Desired.Apps[0].Secrets; s["k"] != "sekrit-SEKRIT" || s["l"] != "sekrit!,x!" {
+		t.Fatalf("secrets %v", s)
+	}
+}

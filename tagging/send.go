@@ -35,6 +35,25 @@ type Sender struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Secrets are scrubbed, in every form (see Scrubber), from every error.
 	Secrets []string
+	// Classify, when set, reads each answer that is not a 2xx before the
+	// rules above: a vendor package passes the answers whose documented
+	// body says more than the status (Amplitude's 429 says whether a user
+	// is throttled for seconds or over a daily quota). A zero Verdict
+	// leaves the answer to the rules above. The body is never kept: what
+	// Classify puts in its error must be described, not copied, and is
+	// scrubbed of the secrets like every error.
+	Classify func(status int, header http.Header, body []byte) Verdict
+}
+
+// Verdict is a vendor package's reading of an answer (see Sender.Classify).
+type Verdict struct {
+	// Err is the answer's error; nil leaves the answer to the default rules.
+	Err error
+	// Retry sends the request again while attempts remain, after Wait, or
+	// after what Retry-After asks (else the backoff) when Wait is 0;
+	// without Retry, Err is returned at once.
+	Retry bool
+	Wait  time.Duration
 }
 
 // maxResponse is the most of a response body that is read.
@@ -50,7 +69,8 @@ type Response struct {
 // Do sends the request that build makes (called again for each attempt,
 // so its body can be read again) and returns the 2xx answer. Errors:
 // ErrCredentials (401, 403), ErrRejected (another 4xx), ErrUnavailable (429
-// or 5xx or no answer, after the attempts), the context's error.
+// or 5xx or no answer, after the attempts), the context's error, or the
+// error of Classify's Verdict.
 func (s Sender) Do(ctx context.Context, build func(ctx context.Context) (*http.Request, error)) (Response, error) {
 	attempts := max(s.Attempts, 1)
 	if s.Attempts == 0 {
@@ -65,12 +85,12 @@ func (s Sender) Do(ctx context.Context, build func(ctx context.Context) (*http.R
 		if id := providers.RequestID(ctx); id != "" {
 			req.Header.Set("X-Request-ID", id)
 		}
-		resp, wait, err := s.once(req)
+		resp, wait, retry, err := s.once(req)
 		if err == nil {
 			return resp, nil
 		}
 		last = err
-		if !errors.Is(err, ErrUnavailable) || attempt >= attempts || ctx.Err() != nil {
+		if !retry || attempt >= attempts || ctx.Err() != nil {
 			return Response{}, s.redact(last)
 		}
 		if serr := s.sleep(ctx, s.backoff(attempt, wait)); serr != nil {
@@ -80,8 +100,22 @@ func (s Sender) Do(ctx context.Context, build func(ctx context.Context) (*http.R
 }
 
 // once sends req and classifies the answer; wait is the Retry-After the
-// vendor asked for (0 when none).
-func (s Sender) once(req *http.Request) (Response, time.Duration, error) {
+// vendor asked for (0 when none), retry whether the request may be sent
+// again.
+func (s Sender) once(req *http.Request) (Response, time.Duration, bool, error) {
+	resp, wait, v, err := s.send(req)
+	if v.Err != nil {
+		if v.Wait > 0 {
+			wait = v.Wait
+		}
+		return Response{}, wait, v.Retry, v.Err
+	}
+	return resp, wait, errors.Is(err, ErrUnavailable), err
+}
+
+// send sends req and reads the answer by the default rules, after asking
+// Classify: its Verdict is returned when it has an error.
+func (s Sender) send(req *http.Request) (Response, time.Duration, Verdict, error) {
 	client := s.Client
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
@@ -89,17 +123,22 @@ func (s Sender) once(req *http.Request) (Response, time.Duration, error) {
 	resp, err := client.Do(req)
 	if err != nil {
 		if cerr := req.Context().Err(); cerr != nil {
-			return Response{}, 0, fmt.Errorf("%s did not answer in time: %w", s.Vendor, cerr)
+			return Response{}, 0, Verdict{}, fmt.Errorf("%s did not answer in time: %w", s.Vendor, cerr)
 		}
-		return Response{}, 0, fmt.Errorf("%w: %s did not answer: %v", ErrUnavailable, s.Vendor, err)
+		return Response{}, 0, Verdict{}, fmt.Errorf("%w: %s did not answer: %v", ErrUnavailable, s.Vendor, err)
 	}
 	defer resp.Body.Close()
 	var said string // what the vendor said, never its body as it is
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return Response{}, 0, fmt.Errorf("%w: reading %s's answer: %v", ErrUnavailable, s.Vendor, err)
+		return Response{}, 0, Verdict{}, fmt.Errorf("%w: reading %s's answer: %v", ErrUnavailable, s.Vendor, err)
 	}
 	status := resp.StatusCode
+	if s.Classify != nil && (status < 200 || status >= 300) {
+		if v := s.Classify(status, resp.Header, body); v.Err != nil {
+			return Response{}, retryAfter(resp.Header.Get("Retry-After"), time.Now()), v, nil
+		}
+	}
 	if status < 200 || status >= 300 {
 		if answer := s.Scrubber().Answer(body); answer != "" {
 			said = ": " + answer
@@ -107,14 +146,14 @@ func (s Sender) once(req *http.Request) (Response, time.Duration, error) {
 	}
 	switch {
 	case status >= 200 && status < 300:
-		return Response{Status: status, Header: resp.Header, Body: body}, 0, nil
+		return Response{Status: status, Header: resp.Header, Body: body}, 0, Verdict{}, nil
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return Response{}, 0, fmt.Errorf("%w: %s refused the credentials (%d)%s", ErrCredentials, s.Vendor, status, said)
+		return Response{}, 0, Verdict{}, fmt.Errorf("%w: %s refused the credentials (%d)%s", ErrCredentials, s.Vendor, status, said)
 	case status == http.StatusTooManyRequests || status >= 500:
-		return Response{}, retryAfter(resp.Header.Get("Retry-After"), time.Now()),
+		return Response{}, retryAfter(resp.Header.Get("Retry-After"), time.Now()), Verdict{},
 			fmt.Errorf("%w: %s answered %d%s", ErrUnavailable, s.Vendor, status, said)
 	default:
-		return Response{}, 0, fmt.Errorf("%w: %s answered %d%s", ErrRejected, s.Vendor, status, said)
+		return Response{}, 0, Verdict{}, fmt.Errorf("%w: %s answered %d%s", ErrRejected, s.Vendor, status, said)
 	}
 }
 

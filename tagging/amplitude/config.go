@@ -164,17 +164,22 @@ func newPublisher(cfg tagging.Config) (*Publisher, error) {
 	}
 	client := cmp.Or(cfg.HTTPClient, &http.Client{Timeout: 30 * time.Second})
 	keys := []string{apiKey, secretKey}
+	// Identify: a throttled batch pauses ThrottlePause (Retry-After when
+	// Amplitude sends one) before each retry, and a batch over the daily
+	// quota fails at once (classifyIngest); a pause past the run's deadline
+	// ends the run at once (waitWithin). MinWait and MaxWait bound the
+	// backoff of the other failures (5xx, no answer).
+	ingest := tagging.Sender{Vendor: "Amplitude", Client: client, MinWait: ThrottlePause, MaxWait: 60 * time.Second,
+		Sleep: waitWithin(nil), Secrets: keys}
+	ingest.Classify = classifyIngest(ingest.Scrubber())
 	return &Publisher{
 		settings:  s,
 		urls:      regions[s.Region],
 		apiKey:    apiKey,
 		secretKey: secretKey,
 		log:       cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)).With(slog.String("destination", cfg.Destination)),
-		// Identify: Amplitude asks for a pause of 15 seconds after a 429
-		// (30 in HTTP V2's table); full jitter from MinWait/2 waits at
-		// least 15 seconds when no Retry-After is given.
-		ingest:   tagging.Sender{Vendor: "Amplitude", Client: client, MinWait: 30 * time.Second, MaxWait: 60 * time.Second, Secrets: keys},
-		cohorts:  tagging.Sender{Vendor: "Amplitude", Client: client, Secrets: keys},
-		cohortID: s.CohortID,
+		ingest:    ingest,
+		cohorts:   tagging.Sender{Vendor: "Amplitude", Client: client, Secrets: keys},
+		cohortID:  s.CohortID,
 	}, nil
 }

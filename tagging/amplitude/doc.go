@@ -50,9 +50,19 @@
 //     User ids shorter than 5 characters, longer than 1024, or placeholders
 //     such as "null" are refused by HTTP V2; the publisher does not send
 //     them and reports them as ErrRejected.
-//   - 429: "pause sending events … for 15 seconds before retrying" (30 in
-//     HTTP V2's table). The Sender honours Retry-After when Amplitude sends
-//     it; otherwise it backs off from 15 to 30 seconds, growing to 60.
+//   - 429 (see throttle.go): a user or device over its events a second (30
+//     on HTTP V2, averaged over 30 seconds) is named in throttled_users or
+//     throttled_devices; the Identify page asks for a pause of 15 seconds,
+//     HTTP V2's of 30 (https://amplitude.com/docs/apis/analytics/http-v2),
+//     and the batch pauses the longer, or what Retry-After asks, before
+//     each retry; a pause past the run's deadline ends the run at once and
+//     the next run resumes. A user or device over the daily quota (500,000
+//     events in a rolling 24 hours, named in exceeded_daily_quota_users or
+//     exceeded_daily_quota_devices,
+//     https://amplitude.com/docs/apis/analytics/batch-event-upload) fails
+//     the run at once with an error naming the quota: retrying within the
+//     run cannot help. The error counts who was refused and never copies
+//     the answer.
 //   - A user updating its properties more than 1800 times an hour may have
 //     updates dropped; properties are not retroactive and apply from the
 //     user's next event, so a synthetic identity should be marked before it

@@ -13,7 +13,8 @@
 //     echoing the key, https://github.com/amplitude/Amplitude-Swift/issues/260),
 //     400 "Request missing required field" for a missing api_key, 413 for a
 //     request of 1 MB (1,000,000 bytes) or more or of 2000 events or more, user ids shorter
-//     than 5 characters refused.
+//     than 5 characters refused, and the 429 of a user or device over its
+//     events a second or its daily quota (see Options and limits.go).
 //   - Behavioral Cohorts API,
 //     https://amplitude.com/docs/apis/analytics/behavioral-cohorts: Basic
 //     auth api_key:secret_key; GET /api/3/cohorts → {"cohorts":[…]};
@@ -74,6 +75,7 @@ type Fake struct {
 	unknown map[string]bool
 	urls    []string
 	uploads int
+	limits  *limiter
 	publishertest.Faults
 }
 
@@ -86,10 +88,16 @@ type cohort struct {
 var _ publishertest.Fake = (*Fake)(nil)
 
 // New starts a fake that accepts apiKey (and, for the Cohorts API, the
-// pair apiKey:secretKey); it stops when t ends.
+// pair apiKey:secretKey), with the documented limits; it stops when t
+// ends.
 func New(t testing.TB, apiKey, secretKey string) *Fake {
+	return NewWith(t, apiKey, secretKey, Options{})
+}
+
+// NewWith starts a fake as New does, with the limits and clock of o.
+func NewWith(t testing.TB, apiKey, secretKey string, o Options) *Fake {
 	f := &Fake{apiKey: apiKey, secretKey: secretKey, props: map[string]map[string]any{},
-		cohorts: map[string]*cohort{}, unknown: map[string]bool{}}
+		cohorts: map[string]*cohort{}, unknown: map[string]bool{}, limits: newLimiter(o)}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -244,7 +252,14 @@ func (f *Fake) identify(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"code": 413, "error": "Payload too large"})
 		return
 	}
+	if refused := f.limits.check(ids); refused != nil {
+		writeJSON(w, http.StatusTooManyRequests, refused)
+		return
+	}
 	for _, id := range ids {
+		if id.UserID == "" {
+			continue // a device's properties are not modelled
+		}
 		props := f.props[id.UserID]
 		if props == nil {
 			props = map[string]any{}
@@ -268,8 +283,8 @@ func parseForm(contentType string, body []byte) (url.Values, bool) {
 }
 
 type parsedID struct {
-	UserID     string
-	Set, Unset map[string]any
+	UserID, DeviceID string
+	Set, Unset       map[string]any
 }
 
 // parseIdentification reads one identification object or an array of
@@ -292,10 +307,9 @@ func parseIdentification(raw string) ([]parsedID, error) {
 	out := make([]parsedID, 0, len(list))
 	for i, item := range list {
 		var p parsedID
-		var device string
 		_ = json.Unmarshal(item["user_id"], &p.UserID)
-		_ = json.Unmarshal(item["device_id"], &device)
-		if len(p.UserID) < 5 && device == "" {
+		_ = json.Unmarshal(item["device_id"], &p.DeviceID)
+		if len(p.UserID) < 5 && p.DeviceID == "" {
 			return nil, fmt.Errorf("identification %d has no valid user_id or device_id", i)
 		}
 		var props map[string]json.RawMessage

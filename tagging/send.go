@@ -175,7 +175,19 @@ func (s Sender) backoff(attempt int, asked time.Duration) time.Duration {
 	return lo/2 + rand.N(d-lo/2+1)
 }
 
+// sleep waits d before the next attempt. A wait that would end after
+// ctx's deadline fails at once, saying so, instead of sleeping until the
+// deadline and failing then: a vendor's rate limit may ask for minutes
+// (Amplitude's throttle) or an hour (PostHog's hourly windows), and a run
+// that cannot wait that long ends with the reason; the next run resumes
+// after what was acknowledged.
 func (s Sender) sleep(ctx context.Context, d time.Duration) error {
+	if deadline, ok := ctx.Deadline(); ok {
+		if left := time.Until(deadline); left < d {
+			return fmt.Errorf("%s asks to pause %s before the next attempt, longer than the %s left before this run's deadline: "+
+				"giving up, the next run resumes", s.Vendor, d, max(left, 0).Round(time.Second))
+		}
+	}
 	if s.Sleep != nil {
 		return s.Sleep(ctx, d)
 	}

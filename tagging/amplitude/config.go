@@ -167,10 +167,10 @@ func newPublisher(cfg tagging.Config) (*Publisher, error) {
 	// Identify: a throttled batch pauses ThrottlePause (Retry-After when
 	// Amplitude sends one) before each retry, and a batch over the daily
 	// quota fails at once (classifyIngest); a pause past the run's deadline
-	// ends the run at once (waitWithin). MinWait and MaxWait bound the
+	// ends the run at once (the Sender's rule). MinWait and MaxWait bound the
 	// backoff of the other failures (5xx, no answer).
 	ingest := tagging.Sender{Vendor: "Amplitude", Client: client, MinWait: ThrottlePause, MaxWait: 60 * time.Second,
-		Sleep: waitWithin(nil), Secrets: keys}
+		Secrets: keys}
 	ingest.Classify = classifyIngest(ingest.Scrubber())
 	return &Publisher{
 		settings:  s,

@@ -1,7 +1,6 @@
 package amplitude
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -102,34 +101,4 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
-}
-
-// waitWithin wraps sleep (a timer when nil) so that a pause which would
-// end after ctx's deadline fails at once, saying so, instead of sleeping
-// until the deadline: the run ends with the reason and the next run
-// resumes after what was acknowledged.
-func waitWithin(sleep func(context.Context, time.Duration) error) func(context.Context, time.Duration) error {
-	if sleep == nil {
-		sleep = sleepTimer
-	}
-	return func(ctx context.Context, d time.Duration) error {
-		if deadline, ok := ctx.Deadline(); ok {
-			if left := time.Until(deadline); left < d {
-				return fmt.Errorf("Amplitude asks to pause %s before the next attempt, longer than the %s left before this run's deadline: "+
-					"giving up, the next run resumes", d, max(left, 0).Round(time.Second))
-			}
-		}
-		return sleep(ctx, d)
-	}
-}
-
-func sleepTimer(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

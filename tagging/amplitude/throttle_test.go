@@ -32,7 +32,7 @@ func clocked(t *testing.T, settings string, o amplitudetest.Options) (*Publisher
 		t.Fatal(err)
 	}
 	ps := &pauses{clock: clock}
-	p.ingest.Sleep = waitWithin(ps.sleep)
+	p.ingest.Sleep = ps.sleep
 	return p, fake, ps
 }
 

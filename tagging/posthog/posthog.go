@@ -82,9 +82,9 @@ func build(cfg tagging.Config, sleep func(context.Context, time.Duration) error)
 		cfg: c,
 		// MaxWait lets a Retry-After of up to an hour (the private API's
 		// hourly windows) be waited out rather than cut to a minute and
-		// retried too early; waitWithin refuses a wait that would outlast
+		// retried too early; the Sender refuses a wait that would outlast
 		// the caller's deadline.
-		sender: tagging.Sender{Vendor: vendor, Client: client, Sleep: waitWithin(sleep), MaxWait: maxRetryWait,
+		sender: tagging.Sender{Vendor: vendor, Client: client, Sleep: sleep, MaxWait: maxRetryWait,
 			Secrets: []string{c.token, c.personal}},
 		sleep:    sleep,
 		log:      logger.With(slog.String("destination", cfg.Destination), slog.String("kind", Kind)),
@@ -100,23 +100,6 @@ func build(cfg tagging.Config, sleep func(context.Context, time.Duration) error)
 // longest rate-limit window is an hour
 // (https://posthog.com/docs/api#rate-limiting).
 const maxRetryWait = time.Hour
-
-// waitWithin wraps sleep so that a wait which would end after ctx's
-// deadline fails at once, saying so, instead of sleeping until the
-// deadline and failing then: PostHog's 429 asks for up to an hour
-// (Retry-After) once an hourly limit is reached, and a run that cannot
-// wait that long gives up, leaving the rest to the next run.
-func waitWithin(sleep func(context.Context, time.Duration) error) func(context.Context, time.Duration) error {
-	return func(ctx context.Context, d time.Duration) error {
-		if deadline, ok := ctx.Deadline(); ok {
-			if left := time.Until(deadline); left < d {
-				return fmt.Errorf("%s asks to wait %s before the next request (its rate limit), longer than the %s left "+
-					"before this run's deadline: giving up, the next run resumes", vendor, d, left.Round(time.Second))
-			}
-		}
-		return sleep(ctx, d)
-	}
-}
 
 func sleepTimer(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)

@@ -354,7 +354,7 @@ func TestRateLimitWaitPastTheDeadlineGivesUpAtOnce(t *testing.T) {
 	if !errors.Is(err, tagging.ErrUnavailable) {
 		t.Fatalf("Test past the hour's limit: %v, want ErrUnavailable", err)
 	}
-	for _, want := range []string{"429", "asks to wait 1h0m0s", "left before this run's deadline"} {
+	for _, want := range []string{"429", "asks to pause 1h0m0s", "left before this run's deadline"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the error does not say %q: %v", want, err)
 		}

@@ -364,6 +364,14 @@ func TestCapabilitiesFollowTheSettings(t *testing.T) {
 	if _, ok := p.(tagging.Filterer); ok || len(p.Capabilities()) != 1 || len(p.ManualSteps()) != 3 {
 		t.Fatalf("without filters: %v, %d steps", p.Capabilities(), len(p.ManualSteps()))
 	}
+	// The UI steps of https://segment.com/docs/connections/destinations/destination-filters/
+	// ("Create a Destination Filter"), whose rule builder takes conditions, not FQL.
+	ui := p.ManualSteps()[1]
+	for _, fact := range []string{"Connections > Destinations", "Filters", "+ New Filter", "User Traits", "Load Sample Event", "Next Step", "Save"} {
+		if !strings.Contains(ui, fact) {
+			t.Errorf("the filter step does not say %q:\n%s", fact, ui)
+		}
+	}
 	p, err = segment.New(cfg(`{"source_id":"src","destination_ids":["d1"]}`, map[string]string{segment.SecretWriteKey: writeKey, segment.SecretAPIToken: apiToken}))
 	if err != nil {
 		t.Fatal(err)
@@ -373,7 +381,7 @@ func TestCapabilitiesFollowTheSettings(t *testing.T) {
 	}
 	// What Segment needs, said even when Understudy keeps the filter.
 	steps := strings.Join(p.ManualSteps(), "\n")
-	for _, fact := range []string{"Business tier", "Warehouse", "S3"} {
+	for _, fact := range []string{"Business tier", "Warehouse", "S3", "device-mode"} {
 		if !strings.Contains(steps, fact) {
 			t.Errorf("the manual steps do not say %q:\n%s", fact, steps)
 		}

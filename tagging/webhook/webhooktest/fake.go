@@ -3,7 +3,10 @@
 // verifies every request's signature with providers/webhook/signature
 // (401 with the problem code unauthorized otherwise), refuses a body off
 // the contract's schema (unknown fields, missing identity fields, an empty
-// or oversized batch: 400, 413 or 422 with the problem code invalid), and
+// distinct_id, a tags.is_synthetic other than "true" or "false", an empty
+// or oversized batch, a body over MaxBodyBytes, a write that is not
+// application/json: 400, 413, 415 or 422 with the problem code invalid; a
+// method the path does not take 405), and
 // answers {"accepted": n} with per-item errors for the identities told to
 // fail.
 package webhooktest
@@ -11,6 +14,7 @@ package webhooktest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -29,6 +33,10 @@ import (
 
 // MaxBatch is the contract's maxItems.
 const MaxBatch = 10000
+
+// MaxBodyBytes is the largest body the fake reads: 10000 identities of
+// about a kilobyte each fit in it.
+const MaxBodyBytes = 16 << 20
 
 // Fake is the fake destination. It implements publishertest.Fake.
 type Fake struct {
@@ -104,8 +112,11 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusNotFound, "invalid", "not under "+BasePath)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
-	if err != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
+		problem(w, http.StatusRequestEntityTooLarge, "invalid", fmt.Sprintf("the body is over %d bytes", MaxBodyBytes))
+		return
+	} else if err != nil {
 		problem(w, http.StatusBadRequest, "invalid", "unreadable body")
 		return
 	}
@@ -123,7 +134,9 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	case path == "/health" && r.Method == http.MethodGet:
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"detail":"fake destination"}`)
-	case !ok && path != "/health":
+	case path == "/health":
+		problem(w, http.StatusMethodNotAllowed, "invalid", "/health takes GET only")
+	case !ok:
 		problem(w, http.StatusNotFound, "invalid", "no such operation")
 	case r.Method != http.MethodPost:
 		problem(w, http.StatusMethodNotAllowed, "invalid", "method not allowed")
@@ -167,6 +180,10 @@ func (f *Fake) write(w http.ResponseWriter, r *http.Request, body []byte, op fun
 	for i, id := range req.Identities {
 		if id.DistinctID == nil || *id.DistinctID == "" || id.AccountID == nil || id.Email == nil || id.Tags == nil {
 			problem(w, http.StatusUnprocessableEntity, "invalid", fmt.Sprintf("identities[%d] lacks distinct_id, account_id, email or tags", i))
+			return
+		}
+		if v, set := (*id.Tags)["is_synthetic"]; set && v != "true" && v != "false" {
+			problem(w, http.StatusUnprocessableEntity, "invalid", fmt.Sprintf(`identities[%d].tags.is_synthetic is %q, not "true" or "false"`, i, v))
 			return
 		}
 	}

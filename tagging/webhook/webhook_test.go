@@ -298,6 +298,7 @@ func TestManualStepsSayTheReceiverDecides(t *testing.T) {
 func TestFakeRefusesWhatTheContractRefuses(t *testing.T) {
 	t.Parallel()
 	fake := webhooktest.New(t, testSecret)
+	fake.SetMaxBody(4096)
 	send := func(method, path, body string) (int, string) {
 		t.Helper()
 		req, err := http.NewRequestWithContext(t.Context(), method, fake.URL()+path, strings.NewReader(body))
@@ -331,7 +332,7 @@ func TestFakeRefusesWhatTheContractRefuses(t *testing.T) {
 		// Identity.distinct_id: minLength 1.
 		{"an empty distinct_id", http.MethodPost, "/mark", `{"identities":[{"distinct_id":"","account_id":"a","email":"e","tags":{}}]}`, http.StatusUnprocessableEntity},
 		// 413: a request too large to read.
-		{"a body over the fake's limit", http.MethodPost, "/mark", identity(`{"x":"` + strings.Repeat("a", webhooktest.MaxBodyBytes) + `"}`), http.StatusRequestEntityTooLarge},
+		{"a body over the fake's limit", http.MethodPost, "/mark", identity(`{"x":"` + strings.Repeat("a", 4096) + `"}`), http.StatusRequestEntityTooLarge},
 	}
 	for _, c := range cases {
 		status, code := send(c.method, c.path, c.body)

@@ -83,13 +83,21 @@ func (p *Publisher) ManualSteps() []string {
 		// Enterprise only; its Data Classification section still does), and
 		// the default Data View is the one "for any new users added to the
 		// project"; members are given a Data View with "+ Add User" or Teams.
+		// "Create Data View": a name and description, Save, then click the new
+		// Data View to "review or update filters". "Data Views Limits": a User
+		// Profile Property filter "will remove the ability to analyze by all
+		// Group Identifiers except User", and APIs that use the project token
+		// or secret ("e.g. Export API") work at the project level.
 		`Project admin (Data Views need Mixpanel's Growth plan or above): in Project Settings > Data Views, click ` +
-			`"+ Create Data View", name it "Without synthetic users", add the user profile property filter ` +
-			`"is_synthetic is not true", save it, then tick it and choose "Set Default". The default Data View is only ` +
-			`where members added to the project after that start: members already in the project keep the Data View they ` +
-			`have ("All Project Data", which shows the profiles that Understudy marks), so also add them, or their teams, ` +
-			`to "Without synthetic users" with "+ Add User" or the Teams tab, and have them switch to it (its name shows ` +
-			`next to the project's).`,
+			`"+ Create Data View", name it "Without synthetic users" and click "Save", then open it and add the user ` +
+			`profile property filter "is_synthetic is not true", then tick it in the list and choose "Set Default". The ` +
+			`default Data View is only where members added to the project after that start: members already in the ` +
+			`project keep the Data View they have ("All Project Data", which shows the profiles that Understudy marks), ` +
+			`so also add them, or their teams, to "Without synthetic users" with "+ Add User" or the Teams tab, and have ` +
+			`them switch to it (its name shows next to the project's). Mixpanel's limits of Data Views: a user profile ` +
+			`property filter removes the ability to analyze by all Group Identifiers except User, and APIs that use the ` +
+			`project token or secret (the Export API, for one) work on the whole project, so exports still hold ` +
+			`synthetic events.`,
 	}
 }
 

@@ -200,7 +200,10 @@ func TestManualSteps(t *testing.T) {
 	steps := strings.Join(p.ManualSteps(), "\n")
 	for _, want := range []string{`"$ignore": true`, "Data View", "is_synthetic",
 		// What Mixpanel's Data Views page says of the plan and of "Set Default".
-		"Growth plan or above", "members added to the project after", "members already in the project keep", "+ Add User"} {
+		"Growth plan or above", "members added to the project after", "members already in the project keep", "+ Add User",
+		// Create Data View: name it and Save, then open it to add filters;
+		// and the page's "Data Views Limits".
+		`click "Save", then open it`, "Group Identifiers except User", "Export API"} {
 		if !strings.Contains(steps, want) {
 			t.Errorf("manual steps do not say %q:\n%s", want, steps)
 		}

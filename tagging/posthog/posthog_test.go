@@ -398,6 +398,16 @@ func TestSettings(t *testing.T) {
 	if _, markOnly := p.(*posthog.MarkOnly); !markOnly || len(p.ManualSteps()) != 3 || !slices.Equal(p.Capabilities(), []tagging.Capability{tagging.CapMark}) {
 		t.Fatalf("without a personal key: %T %v, want a MarkOnly with the filter among its manual steps", p, p.Capabilities())
 	}
+	// PostHog judges a person-property filter by the properties stored on
+	// each event, and recommends a cohort with "not in" for this
+	// (https://posthog.com/tutorials/filter-internal-users): the step a
+	// person follows must install that, not the person filter alone.
+	first := p.ManualSteps()[0]
+	for _, want := range []string{"+ New Cohort", "is_synthetic", `"not in"`, "Filter out internal and test users", "Enable this filter on all new insights"} {
+		if !strings.Contains(first, want) {
+			t.Errorf("the mark-only filter step lacks %q: %s", want, first)
+		}
+	}
 }
 
 // TestEventCapturedThenMarkedThenFiltered: PostHog stores person

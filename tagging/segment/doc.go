@@ -82,8 +82,10 @@
 // "userId in [...]": the filter then never changes as accounts come and
 // go, and stays far from any size limit. Its cost is that track, page and
 // screen events carry no traits unless the app adds them: ManualSteps says
-// so. Destination filters need the Business tier
-// (https://segment.com/docs/connections/destinations/destination-filters/).
+// so. Destination filters need the Business tier and apply to cloud-mode
+// destinations only, not to device-mode ones, Warehouses or S3
+// (https://segment.com/docs/connections/destinations/destination-filters/):
+// ManualSteps says so.
 // The EU Public API host, https://eu1.api.segmentapis.com, is unconfirmed
 // (settings.api_url overrides it).
 package segment

@@ -102,16 +102,26 @@ func (p *Publisher) ManualSteps() []string {
 			`matches only the boolean true, and an event without it reaches destinations even when its user is marked.`,
 	}
 	if !p.cfg.filters() {
+		// https://segment.com/docs/connections/destinations/destination-filters/
+		// ("Create a Destination Filter"; the FAQ names the builder's lists).
 		steps = append(steps, `Workspace owner: for each destination connected to source `+
-			cmp.Or(p.cfg.SourceID, "(this source)")+`, open Connections > Destinations > the destination > Filters, `+
-			`add a filter titled "`+FilterTitle+`" that drops the event when it matches the FQL `+FilterFQL+
-			`, preview it, and enable it (or set secrets.api_token and settings.destination_ids to let Understudy keep it).`)
+			cmp.Or(p.cfg.SourceID, "(this source)")+`, open Connections > Destinations, select the destination, open its `+
+			`Filters tab and click "+ New Filter"; set the rules to drop the event when any of these holds: is_synthetic `+
+			`is true in User Traits, traits.is_synthetic is true in Context Fields, is_synthetic is true in Properties `+
+			`(the FQL `+FilterFQL+`); click "Load Sample Event" to check that a synthetic event is dropped and a real one `+
+			`passes, click "Next Step", name it "`+FilterTitle+`", turn its toggle on and click "Save" (or set `+
+			`secrets.api_token and settings.destination_ids to let Understudy keep it).`)
 	}
 	// https://segment.com/docs/connections/destinations/destination-filters/
-	// (Limitations; "only available to Business Tier customers").
-	return append(steps, `Destination filters need Segment's Business tier, and they do not apply to Warehouse or S3 `+
-		`destinations: synthetic events still reach every warehouse and S3 bucket connected to this source, so `+
-		`exclude them there by is_synthetic (or the exclusion list) in the queries and models built on them.`)
+	// ("Destination Filters are available to Business Tier customers only";
+	// Limitations: "only be applied to cloud-mode (server-side) streaming
+	// destinations. Device-mode destinations aren't supported", nor
+	// Warehouses or S3).
+	return append(steps, `Destination filters need Segment's Business tier, and they apply only to cloud-mode destinations: `+
+		`not to device-mode destinations (loaded in the browser or app, which send from the device), nor to Warehouse `+
+		`or S3 destinations. Synthetic events still reach every device-mode destination, warehouse and S3 bucket `+
+		`connected to this source: switch such a destination to cloud mode, or exclude is_synthetic there (in the `+
+		`queries and models built on a warehouse or S3, by is_synthetic or the exclusion list).`)
 }
 
 // Test finds the write key among the source's write keys through the

@@ -161,6 +161,7 @@ func TestFakeRefusesWhatSegmentRefusesForSize(t *testing.T) {
 	post := func(path, body string) (int, string) {
 		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, fake.URL+path, strings.NewReader(body))
 		req.SetBasicAuth(writeKey, "")
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := fake.Client().Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -364,6 +365,14 @@ func TestCapabilitiesFollowTheSettings(t *testing.T) {
 	if _, ok := p.(tagging.Filterer); ok || len(p.Capabilities()) != 1 || len(p.ManualSteps()) != 3 {
 		t.Fatalf("without filters: %v, %d steps", p.Capabilities(), len(p.ManualSteps()))
 	}
+	// The UI steps of https://segment.com/docs/connections/destinations/destination-filters/
+	// ("Create a Destination Filter"), whose rule builder takes conditions, not FQL.
+	ui := p.ManualSteps()[1]
+	for _, fact := range []string{"Connections > Destinations", "Filters", "+ New Filter", "User Traits", "Load Sample Event", "Next Step", "Save"} {
+		if !strings.Contains(ui, fact) {
+			t.Errorf("the filter step does not say %q:\n%s", fact, ui)
+		}
+	}
 	p, err = segment.New(cfg(`{"source_id":"src","destination_ids":["d1"]}`, map[string]string{segment.SecretWriteKey: writeKey, segment.SecretAPIToken: apiToken}))
 	if err != nil {
 		t.Fatal(err)
@@ -373,7 +382,7 @@ func TestCapabilitiesFollowTheSettings(t *testing.T) {
 	}
 	// What Segment needs, said even when Understudy keeps the filter.
 	steps := strings.Join(p.ManualSteps(), "\n")
-	for _, fact := range []string{"Business tier", "Warehouse", "S3"} {
+	for _, fact := range []string{"Business tier", "Warehouse", "S3", "device-mode"} {
 		if !strings.Contains(steps, fact) {
 			t.Errorf("the manual steps do not say %q:\n%s", fact, steps)
 		}
@@ -524,5 +533,35 @@ func TestFilterNotAddedBesideTenOthers(t *testing.T) {
 	got := fake2.Filters("dst_amplitude")
 	if len(got) != segment.MaxFiltersPerDestination || got[len(got)-1].If != segment.FilterFQL || !got[len(got)-1].Enabled {
 		t.Errorf("filters on dst_amplitude: %+v", got)
+	}
+}
+
+// TestTrackingAPIWantsJSON: the HTTP API page says "a content-type header
+// must be set to 'application/json'"; the fake refuses a call without it
+// and keeps nothing, so a publisher that forgot it fails here.
+func TestTrackingAPIWantsJSON(t *testing.T) {
+	t.Parallel()
+	fake := segmenttest.New(t, segmenttest.Config{WriteKey: writeKey, SourceID: sourceID})
+	body := `{"batch":[{"type":"identify","userId":"u1","traits":{"is_synthetic":true}}]}`
+	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded"} {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, fake.URL+"/v1/batch", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth(writeKey, "")
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("a batch with Content-Type %q: %d, want 400", ct, resp.StatusCode)
+		}
+	}
+	if m := fake.Marked(); len(m) != 0 {
+		t.Errorf("refused batches marked %v", m)
 	}
 }

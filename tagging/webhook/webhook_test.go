@@ -292,3 +292,58 @@ func TestManualStepsSayTheReceiverDecides(t *testing.T) {
 		t.Fatalf("manual steps %q, want them to say the receiver decides what exclusion means", steps)
 	}
 }
+
+// TestFakeRefusesWhatTheContractRefuses: the fake answers as the contract
+// says a destination must, for requests the publisher never sends.
+func TestFakeRefusesWhatTheContractRefuses(t *testing.T) {
+	t.Parallel()
+	fake := webhooktest.New(t, testSecret)
+	fake.SetMaxBody(4096)
+	send := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), method, fake.URL()+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(signature.Header, signature.Sign([]byte(testSecret), time.Now(), []byte(body)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+		defer resp.Body.Close()
+		var p struct {
+			Code string `json:"code"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&p)
+		return resp.StatusCode, p.Code
+	}
+	identity := func(tags string) string {
+		return `{"identities":[{"distinct_id":"u1","account_id":"a1","email":"u1@example.test","tags":` + tags + `}]}`
+	}
+	cases := []struct {
+		name, method, path, body string
+		status                   int
+	}{
+		// /health has only GET.
+		{"POST /health", http.MethodPost, "/health", identity(`{"is_synthetic":"true"}`), http.StatusMethodNotAllowed},
+		// Identity.tags.is_synthetic: enum ["true", "false"].
+		{"is_synthetic not true or false", http.MethodPost, "/mark", identity(`{"is_synthetic":"yes"}`), http.StatusUnprocessableEntity},
+		// Identity.distinct_id: minLength 1.
+		{"an empty distinct_id", http.MethodPost, "/mark", `{"identities":[{"distinct_id":"","account_id":"a","email":"e","tags":{}}]}`, http.StatusUnprocessableEntity},
+		// 413: a request too large to read.
+		{"a body over the fake's limit", http.MethodPost, "/mark", identity(`{"x":"` + strings.Repeat("a", 4096) + `"}`), http.StatusRequestEntityTooLarge},
+	}
+	for _, c := range cases {
+		status, code := send(c.method, c.path, c.body)
+		if status != c.status || code != "invalid" {
+			t.Errorf("%s: %d %q, want %d invalid", c.name, status, code, c.status)
+		}
+	}
+	if m := fake.Marked(); len(m) != 0 {
+		t.Errorf("refused requests marked %v", m)
+	}
+	if status, _ := send(http.MethodPost, "/mark", identity(`{"is_synthetic":"true"}`)); status != http.StatusOK {
+		t.Errorf("a valid mark: %d", status)
+	}
+}

@@ -24,7 +24,13 @@
 // Private API, under /api/projects/{project_id}/ (https://posthog.com/docs/api):
 // the personal API key as "Authorization: Bearer", else 401
 // {"type":"authentication_error","code":"invalid_personal_api_key",…}; a
-// body that is not JSON 400 parse_error; an unknown project 404. Requests
+// body that is not JSON 400 parse_error; an unknown project 404. A POST or
+// PATCH whose Content-Type is not application/json (or is missing) is 415
+// {"type":"invalid_request","code":"unsupported_media_type",…} and changes
+// nothing: the private API is Django REST framework, which picks the body's
+// parser by its Content-Type and refuses a type it has no parser for
+// (PostHog also parses form and multipart bodies; the fake takes JSON only,
+// the one type the publisher sends). Requests
 // are rate-limited per minute and per hour, as PostHog documents
 // (https://posthog.com/docs/api#rate-limiting: "480/minute and 4800/hour"
 // for the create, read, update and delete endpoints;

@@ -18,6 +18,7 @@ func post(t *testing.T, url, auth, body string) (int, map[string]any, http.Heade
 	if err != nil {
 		t.Fatal(err)
 	}
+	req.Header.Set("Content-Type", "application/json")
 	if auth != "" {
 		req.Header.Set("Authorization", "Bearer "+auth)
 	}
@@ -129,5 +130,49 @@ func TestPrivateAPIHourlyLimits(t *testing.T) {
 	elapsed.Store(int64(time.Hour))
 	if status, _, _ := post(t, f.URL+"/api/projects/1/query/", f.PersonalKey(), query); status != 200 {
 		t.Fatalf("a query in the next hour: %d", status)
+	}
+}
+
+// TestPrivateAPIWantsJSON: PostHog's private API is Django REST framework,
+// which parses a body only by its Content-Type: anything but a JSON body
+// (a wrong type, or none) is 415 and changes nothing, so a publisher that
+// forgot the header fails here as it would against PostHog.
+func TestPrivateAPIWantsJSON(t *testing.T) {
+	t.Parallel()
+	f := posthogtest.New(t, posthogtest.Options{})
+	body := `{"test_account_filters":[{"key":"is_synthetic","type":"person","value":["true"],"operator":"is_not"}]}`
+	for _, ct := range []string{"", "text/plain", "application/x-ndjson"} {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPatch, f.URL+"/api/projects/1/", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+f.PersonalKey())
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ans map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&ans)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnsupportedMediaType || ans["code"] != "unsupported_media_type" {
+			t.Errorf("PATCH with Content-Type %q: %d %v, want 415 unsupported_media_type", ct, resp.StatusCode, ans)
+		}
+	}
+	if filters, _ := f.TestAccountFilters(); len(filters) != 0 {
+		t.Errorf("a refused PATCH changed the filters to %v", filters)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPatch, f.URL+"/api/projects/1/", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+f.PersonalKey())
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if filters, _ := f.TestAccountFilters(); resp.StatusCode != 200 || len(filters) != 1 {
+		t.Errorf("PATCH as application/json: %d, filters %v", resp.StatusCode, filters)
 	}
 }

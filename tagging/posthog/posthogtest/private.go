@@ -2,6 +2,8 @@ package posthogtest
 
 import (
 	"encoding/json"
+	"fmt"
+	"mime"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -28,6 +30,11 @@ func (f *Fake) private(w http.ResponseWriter, r *http.Request) {
 	rest := strings.Trim(r.PathValue("rest"), "/")
 	var body map[string]any
 	if r.Method == http.MethodPost || r.Method == http.MethodPatch {
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+			writeJSON(w, http.StatusUnsupportedMediaType, apiError("invalid_request", "unsupported_media_type",
+				fmt.Sprintf("Unsupported media type %q in request.", r.Header.Get("Content-Type"))))
+			return
+		}
 		raw, ok := readBody(w, r)
 		if !ok {
 			return

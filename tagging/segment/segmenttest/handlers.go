@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -20,6 +21,19 @@ func tooLarge(w http.ResponseWriter, detail string) {
 	writeJSON(w, http.StatusBadRequest, map[string]any{"success": false, "message": "Exceed payload limit", "detail": detail})
 }
 
+// jsonBody answers 400 unless the request's Content-Type is
+// application/json, which the HTTP API page requires ("a content-type
+// header must be set to 'application/json'"); the status of that refusal
+// is not documented. It reports whether the handler may go on.
+func jsonBody(w http.ResponseWriter, r *http.Request) bool {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"success": false,
+			"message": fmt.Sprintf("Content-Type must be application/json, not %q", r.Header.Get("Content-Type"))})
+		return false
+	}
+	return true
+}
+
 // trackingCall is what the fake reads of a call.
 type trackingCall struct {
 	Type        string         `json:"type"`
@@ -34,6 +48,9 @@ type trackingCall struct {
 // keeps nothing; a batch of more than MaxBatchCalls calls answers 200 and
 // keeps none of them.
 func (s *Server) handleBatch(w http.ResponseWriter, r *http.Request) {
+	if !jsonBody(w, r) {
+		return
+	}
 	raw, err := io.ReadAll(io.LimitReader(r.Body, MaxBatchBytes+1))
 	if err != nil || len(raw) > MaxBatchBytes {
 		tooLarge(w, fmt.Sprintf("a batch request is at most %d bytes", MaxBatchBytes))
@@ -86,6 +103,9 @@ func (s *Server) handleCall(w http.ResponseWriter, r *http.Request) {
 	kind := r.PathValue("type")
 	if !slices.Contains([]string{"identify", "track", "page", "screen", "group", "alias"}, kind) {
 		http.NotFound(w, r)
+		return
+	}
+	if !jsonBody(w, r) {
 		return
 	}
 	raw, err := io.ReadAll(io.LimitReader(r.Body, MaxCallBytes+1))

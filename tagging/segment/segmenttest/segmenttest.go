@@ -19,7 +19,10 @@
 //     "Exceed payload limit" (documented in the Analytics.js FAQ,
 //     https://segment.com/docs/connections/sources/catalog/libraries/website/javascript/faq/);
 //     a batch of more than MaxBatchCalls calls answers 200 and keeps none;
-//     a body that is not JSON answers 400. A call without a type or user
+//     a body that is not JSON answers 400, and so does a request whose
+//     Content-Type is not application/json (the page: "a content-type
+//     header must be set to 'application/json'"; the status is the
+//     fake's, as Segment documents none). A call without a type or user
 //     id is dropped while the request answers 200, as the "Errors" section
 //     says such calls are "not accepted". Any non-empty write key gets 200
 //     (Segment's edge is stateless: segmentio/analytics-node issue 59,

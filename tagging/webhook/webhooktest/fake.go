@@ -3,7 +3,10 @@
 // verifies every request's signature with providers/webhook/signature
 // (401 with the problem code unauthorized otherwise), refuses a body off
 // the contract's schema (unknown fields, missing identity fields, an empty
-// or oversized batch: 400, 413 or 422 with the problem code invalid), and
+// distinct_id, a tags.is_synthetic other than "true" or "false", an empty
+// or oversized batch, a body over MaxBodyBytes (or SetMaxBody), a write that is not
+// application/json: 400, 413, 415 or 422 with the problem code invalid; a
+// method the path does not take 405), and
 // answers {"accepted": n} with per-item errors for the identities told to
 // fail.
 package webhooktest
@@ -11,6 +14,7 @@ package webhooktest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -30,6 +34,10 @@ import (
 // MaxBatch is the contract's maxItems.
 const MaxBatch = 10000
 
+// MaxBodyBytes is the largest body the fake reads by default: 10000
+// identities of about a kilobyte each fit in it.
+const MaxBodyBytes = 16 << 20
+
 // Fake is the fake destination. It implements publishertest.Fake.
 type Fake struct {
 	secret []byte
@@ -39,6 +47,7 @@ type Fake struct {
 	marked map[string]bool
 	listed map[string]bool
 	refuse map[string]string // distinct id → error code
+	limit  int64             // the largest body read
 	keys   []string          // Idempotency-Key of each write answered 200
 	publishertest.Faults
 }
@@ -48,7 +57,7 @@ var _ publishertest.Fake = (*Fake)(nil)
 // New starts a fake that verifies signatures with secret; it stops when t
 // ends.
 func New(t testing.TB, secret string) *Fake {
-	f := &Fake{secret: []byte(secret), marked: map[string]bool{}, listed: map[string]bool{}, refuse: map[string]string{}}
+	f := &Fake{secret: []byte(secret), marked: map[string]bool{}, listed: map[string]bool{}, refuse: map[string]string{}, limit: MaxBodyBytes}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f
@@ -79,6 +88,14 @@ func (f *Fake) IdempotencyKeys() []string {
 	return slices.Clone(f.keys)
 }
 
+// SetMaxBody sets the largest body the fake reads (MaxBodyBytes by
+// default); a larger one is 413.
+func (f *Fake) SetMaxBody(n int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.limit = n
+}
+
 // Refuse makes the writes answer a per-item error, with code, for id.
 func (f *Fake) Refuse(id, code string) {
 	f.mu.Lock()
@@ -104,8 +121,11 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		problem(w, http.StatusNotFound, "invalid", "not under "+BasePath)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
-	if err != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, f.limit))
+	if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
+		problem(w, http.StatusRequestEntityTooLarge, "invalid", fmt.Sprintf("the body is over %d bytes", f.limit))
+		return
+	} else if err != nil {
 		problem(w, http.StatusBadRequest, "invalid", "unreadable body")
 		return
 	}
@@ -123,7 +143,9 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	case path == "/health" && r.Method == http.MethodGet:
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"detail":"fake destination"}`)
-	case !ok && path != "/health":
+	case path == "/health":
+		problem(w, http.StatusMethodNotAllowed, "invalid", "/health takes GET only")
+	case !ok:
 		problem(w, http.StatusNotFound, "invalid", "no such operation")
 	case r.Method != http.MethodPost:
 		problem(w, http.StatusMethodNotAllowed, "invalid", "method not allowed")
@@ -167,6 +189,10 @@ func (f *Fake) write(w http.ResponseWriter, r *http.Request, body []byte, op fun
 	for i, id := range req.Identities {
 		if id.DistinctID == nil || *id.DistinctID == "" || id.AccountID == nil || id.Email == nil || id.Tags == nil {
 			problem(w, http.StatusUnprocessableEntity, "invalid", fmt.Sprintf("identities[%d] lacks distinct_id, account_id, email or tags", i))
+			return
+		}
+		if v, set := (*id.Tags)["is_synthetic"]; set && v != "true" && v != "false" {
+			problem(w, http.StatusUnprocessableEntity, "invalid", fmt.Sprintf(`identities[%d].tags.is_synthetic is %q, not "true" or "false"`, i, v))
 			return
 		}
 	}

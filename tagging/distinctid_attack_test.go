@@ -22,7 +22,7 @@ func TestAttackDistinctIDTemplateHoldsNothingButItsShape(t *testing.T) {
 	}
 	// Comments and trim markers render nothing and change no field: allowed.
 	for rule, want := range map[string]string{
-		`{{- .Email -}}`:            "a@qa.example.test",
+		`{{- .Email -}}`:           "a@qa.example.test",
 		`{{/* note */}}{{.Email}}`: "a@qa.example.test",
 	} {
 		r, err := tagging.ParseDistinctID(rule)

@@ -158,7 +158,7 @@ func (s *Server) gate(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		raw, body, err := readBody(req)
-		if err := checkText(req, params, raw, body); err != nil {
+		if err := checkText(req, params, headerParams(route), raw, body); err != nil {
 			return err // before the JSON checks: bytes that are not UTF-8 may be why the body is not JSON
 		}
 		if err != nil {

@@ -11,13 +11,17 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/routers"
+
 	"github.com/understudy-dev/understudy"
 )
 
 // Text PostgreSQL cannot store (SQLSTATE 22021, 22P05) is refused at the
 // door, for every operation alike: a NUL character, or bytes that are not
-// UTF-8, in a path parameter, a query parameter (its name or value) or a
-// string of a JSON body (a key or a value). pgdb.Translate maps those
+// UTF-8, in a path parameter, a header parameter (Idempotency-Key), a
+// query parameter (its name or value) or a string of a JSON body (a key or
+// a value). pgdb.Translate maps those
 // codes to EMALFORMED too, should anything reach the database another way.
 
 const (
@@ -36,10 +40,11 @@ func badText(s string) string {
 	return ""
 }
 
-// checkText refuses a request whose path parameters, query or decoded JSON
-// body body (nil when it has none) hold text the database cannot store,
-// naming every field that does. Errors: EMALFORMED.
-func checkText(req *http.Request, params map[string]string, raw []byte, body any) error {
+// checkText refuses a request whose path parameters, header parameters
+// (those of headers, the operation's), query or decoded JSON body body (nil
+// when it has none) hold text the database cannot store, naming every
+// field that does. Errors: EMALFORMED.
+func checkText(req *http.Request, params map[string]string, headers []string, raw []byte, body any) error {
 	var fields []understudy.FieldError
 	add := func(field, detail string) {
 		fields = append(fields, understudy.FieldError{Field: field, Detail: detail})
@@ -47,6 +52,14 @@ func checkText(req *http.Request, params map[string]string, raw []byte, body any
 	for name, v := range params {
 		if d := badText(v); d != "" {
 			add(name, d)
+		}
+	}
+	for _, name := range headers {
+		for _, v := range req.Header.Values(name) {
+			if d := badText(v); d != "" {
+				add(name, d)
+				break
+			}
 		}
 	}
 	if q, err := url.ParseQuery(req.URL.RawQuery); err == nil {
@@ -73,6 +86,20 @@ func checkText(req *http.Request, params map[string]string, raw []byte, body any
 	}
 	sort.Slice(fields, func(i, j int) bool { return fields[i].Field < fields[j].Field })
 	return &understudy.Error{Code: understudy.EMALFORMED, Message: "the request holds text that cannot be stored", Fields: fields}
+}
+
+// headerParams returns the names of the header parameters of route's
+// operation and of its path.
+func headerParams(route *routers.Route) []string {
+	var out []string
+	for _, list := range []openapi3.Parameters{route.PathItem.Parameters, route.Operation.Parameters} {
+		for _, ref := range list {
+			if p := ref.Value; p != nil && p.In == openapi3.ParameterInHeader {
+				out = append(out, p.Name)
+			}
+		}
+	}
+	return out
 }
 
 // notUTF8Sentinel stands in for bytes that are not UTF-8 while a body is

@@ -67,7 +67,7 @@ type distinctPart struct {
 //     {{index .Refs "<app>"}}, each at most once and at least one of them;
 //     its literal text is at most MaxDistinctIDLiteral characters in all,
 //     of letters, digits, '_', ':', '.' and '-' only. No pipeline,
-//     function, variable, condition or range.
+//     function, variable, condition, range or definition.
 //
 // So every id a rule gives holds the account's own identifier: a rule
 // can never name a real user, nor another environment's account. The
@@ -101,6 +101,10 @@ func parseTemplate(rule string) ([]distinctPart, error) {
 	trees, err := parse.Parse("distinct_id", rule, "{{", "}}", map[string]any{"index": true})
 	if err != nil {
 		return nil, fmt.Errorf("is not a valid template: %v", err)
+	}
+	if len(trees) != 1 || trees["distinct_id"] == nil {
+		// Never rendered, but it would let a rule carry any text.
+		return nil, errors.New("holds {{define}} or {{block}}: a template is only the account's fields with text between them")
 	}
 	var parts []distinctPart
 	seen, literal := map[string]bool{}, 0

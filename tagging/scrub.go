@@ -22,12 +22,19 @@ import (
 //     alone or inside a longer encoded value (user:secret, secret:,
 //     :secret, key:secret), whatever is encoded beside it: the whole
 //     encoded word that holds it is removed, also when query-escaped;
-//   - the value of any Basic or Bearer credential, whatever it holds.
+//   - the value of any Basic or Bearer credential, whatever it holds;
+//   - any word that holds a secret in any case, or that, once decoded
+//     (percent-encoding of any byte, hex, base64, JSON or Go escapes,
+//     HTML entities) up to twice, holds one of the forms above: the word
+//     is removed whole;
+//   - base64 wrapped across lines or spaces (as MIME wraps it): the
+//     wrapped run that holds a secret is removed whole.
 //
 // Secrets shorter than MinScrubbedSecret are not looked for: replacing
 // them would take words apart, and no vendor issues keys that short.
 type Scrubber struct {
 	plain  []string // replaced where found
+	lower  []string // plain, lower-cased: a word holding one in any case is replaced
 	inWord []string // the whole base64 word around them is replaced
 }
 
@@ -60,6 +67,9 @@ func NewScrubber(secrets ...string) *Scrubber {
 	byLength := func(a, b string) int { return cmp.Or(len(b)-len(a), strings.Compare(a, b)) }
 	s.plain = slices.Compact(slices.SortedFunc(slices.Values(s.plain), byLength))
 	s.inWord = slices.Compact(slices.SortedFunc(slices.Values(s.inWord), byLength))
+	for _, p := range s.plain {
+		s.lower = append(s.lower, strings.ToLower(p))
+	}
 	return s
 }
 
@@ -100,6 +110,8 @@ func (s *Scrubber) Scrub(text string) string {
 		for _, core := range s.inWord {
 			text = replaceWords(text, core)
 		}
+		text = s.scrubEncodedWords(text)
+		text = s.scrubWrapped(text)
 	}
 	return credentialRE.ReplaceAllString(text, "$1 "+Redacted)
 }

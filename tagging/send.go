@@ -24,6 +24,8 @@ type Sender struct {
 	// Vendor names the vendor in errors ("PostHog"). Required.
 	Vendor string
 	// Client sends the requests. Defaults to a client with a 30s timeout.
+	// Its CheckRedirect is replaced: a redirect is followed only within
+	// the first request's origin (see sameOrigin).
 	Client *http.Client
 	// Attempts is how many times a request is sent at most. Defaults to 5.
 	Attempts int
@@ -116,12 +118,17 @@ func (s Sender) once(req *http.Request) (Response, time.Duration, bool, error) {
 // send sends req and reads the answer by the default rules, after asking
 // Classify: its Verdict is returned when it has an error.
 func (s Sender) send(req *http.Request) (Response, time.Duration, Verdict, error) {
-	client := s.Client
-	if client == nil {
-		client = &http.Client{Timeout: 30 * time.Second}
+	client := http.Client{Timeout: 30 * time.Second}
+	if s.Client != nil {
+		client = *s.Client
 	}
+	client.CheckRedirect = sameOrigin
 	resp, err := client.Do(req)
 	if err != nil {
+		if errors.Is(err, errRedirected) {
+			return Response{}, 0, Verdict{}, fmt.Errorf("%w: %s answered with a redirect to another address: %v; "+
+				"set the destination's URL to where the vendor answers", ErrRejected, s.Vendor, err)
+		}
 		if cerr := req.Context().Err(); cerr != nil {
 			return Response{}, 0, Verdict{}, fmt.Errorf("%s did not answer in time: %w", s.Vendor, cerr)
 		}
@@ -155,6 +162,26 @@ func (s Sender) send(req *http.Request) (Response, time.Duration, Verdict, error
 	default:
 		return Response{}, 0, Verdict{}, fmt.Errorf("%w: %s answered %d%s", ErrRejected, s.Vendor, status, said)
 	}
+}
+
+// errRedirected refuses a redirect that leaves the request's origin.
+var errRedirected = errors.New("not followed: only a redirect to the same scheme, host and port is")
+
+// sameOrigin follows a redirect only to the origin (scheme, host and port)
+// of the first request, at most 10 times. Go's client would follow any:
+// with the body on 307 and 308 (where some vendors' keys travel) to any
+// host, and with the Authorization header to the same host over http. A
+// redirect elsewhere is never sent, so no key reaches another address nor
+// crosses a network in cleartext.
+func sameOrigin(req *http.Request, via []*http.Request) error {
+	first := via[0].URL
+	switch {
+	case len(via) >= 10:
+		return errors.New("stopped after 10 redirects")
+	case !strings.EqualFold(req.URL.Scheme, first.Scheme) || !strings.EqualFold(req.URL.Host, first.Host):
+		return errRedirected
+	}
+	return nil
 }
 
 // backoff is the wait before attempt+1: what the vendor asked for, else

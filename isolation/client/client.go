@@ -29,6 +29,8 @@ type Config struct {
 	// RefreshInterval is the time between two refreshes. Defaults to 30s.
 	RefreshInterval time.Duration
 	// HTTPClient makes the calls. Defaults to a client with a 10s timeout.
+	// Its CheckRedirect is not used: a redirect is followed only to the
+	// same scheme, host and port, so the token never goes elsewhere.
 	HTTPClient *http.Client
 	// PublicKeys pins the keys that may sign the list, by key id (see
 	// KeyID). Defaults to none: the keys are fetched from

@@ -72,11 +72,27 @@ func (c *Client) get(ctx context.Context, url, etag string) (*http.Response, err
 	if etag != "" {
 		req.Header.Set("If-None-Match", etag)
 	}
-	resp, err := c.cfg.HTTPClient.Do(req)
+	hc := *c.cfg.HTTPClient
+	hc.CheckRedirect = sameOrigin
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: %w", url, err)
 	}
 	return resp, nil
+}
+
+// sameOrigin follows a redirect only to the first request's scheme, host
+// and port, at most 10 times: Go's client would carry the Authorization
+// header to the same host over http, and the call to any other server.
+func sameOrigin(req *http.Request, via []*http.Request) error {
+	first := via[0].URL
+	switch {
+	case len(via) >= 10:
+		return errors.New("stopped after 10 redirects")
+	case !strings.EqualFold(req.URL.Scheme, first.Scheme) || !strings.EqualFold(req.URL.Host, first.Host):
+		return fmt.Errorf("not following a redirect to %s://%s: only one to %s://%s is followed", req.URL.Scheme, req.URL.Host, first.Scheme, first.Host)
+	}
+	return nil
 }
 
 // readBody reads a 200 body up to MaxListBytes.

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -54,6 +55,12 @@ type Config struct {
 	OnDegraded func(degraded bool)
 	// MaxListBytes bounds the size of a list body. Defaults to 256 MiB.
 	MaxListBytes int64
+	// AllowCleartext lets BaseURL be http to a host that is not loopback,
+	// for a network that encrypts below HTTP (a service mesh's mTLS).
+	// Defaults to false: BaseURL must be https, or http to a loopback host,
+	// since the app token travels with every request (the rule Understudy
+	// applies to every URL it sends a secret to).
+	AllowCleartext bool
 }
 
 // WithDefaults returns the configuration with its defaults filled in.
@@ -83,8 +90,16 @@ func (c Config) Validate() error {
 	case c.MaxListBytes < 0:
 		return errors.New("isolation client: MaxListBytes must not be negative")
 	}
-	if u, err := url.Parse(c.BaseURL); err != nil || u.Scheme == "" || u.Host == "" {
+	u, err := url.Parse(c.BaseURL)
+	switch {
+	case err != nil || u.Scheme == "" || u.Host == "":
 		return fmt.Errorf("isolation client: BaseURL %q is not an absolute URL", c.BaseURL)
+	case u.Scheme == "https", u.Scheme == "http" && (c.AllowCleartext || loopback(u.Hostname())):
+	case u.Scheme == "http":
+		return fmt.Errorf("isolation client: BaseURL %q must use https (http only to a loopback host, or with AllowCleartext): "+
+			"the app token would cross the network in cleartext", c.BaseURL)
+	default:
+		return fmt.Errorf("isolation client: BaseURL %q must be an https URL", c.BaseURL)
 	}
 	for id, pub := range c.PublicKeys {
 		if len(pub) != ed25519.PublicKeySize || KeyID(pub) != id {
@@ -92,6 +107,15 @@ func (c Config) Validate() error {
 		}
 	}
 	return nil
+}
+
+// loopback says whether host is localhost or a loopback address. It is the
+// server's rule (internal/egress) written again, since this package imports
+// nothing of the server.
+func loopback(host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	ip, err := netip.ParseAddr(host)
+	return host == "localhost" || err == nil && ip.WithZone("").Unmap().IsLoopback()
 }
 
 // ErrClosed is returned by Start after Close.

@@ -309,7 +309,7 @@ func TestCloseWithoutStartAndTwice(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	t.Parallel()
 	k := newSigner(1)
-	good := Config{BaseURL: "http://x", Token: "t", Environment: "e"}
+	good := Config{BaseURL: "https://x", Token: "t", Environment: "e"}
 	tests := []struct {
 		name  string
 		edit  func(*Config)
@@ -320,6 +320,9 @@ func TestConfigValidate(t *testing.T) {
 		{"no token", func(c *Config) { c.Token = "" }, "Token"},
 		{"no environment", func(c *Config) { c.Environment = "" }, "Environment"},
 		{"key under another id", func(c *Config) { c.PublicKeys = map[string]ed25519.PublicKey{"0011223344556677": k.pub} }, "PublicKeys"},
+		{"cleartext to another host", func(c *Config) { c.BaseURL = "http://understudy.internal" }, "must use https"},
+		{"cleartext to a look-alike of loopback", func(c *Config) { c.BaseURL = "http://127.0.0.1.example.com" }, "must use https"},
+		{"another scheme", func(c *Config) { c.BaseURL = "ftp://understudy.internal" }, "must be an https URL"},
 	}
 	for _, tt := range tests {
 		cfg := good
@@ -328,8 +331,18 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("%s: New = %v, want an error naming %s", tt.name, err, tt.field)
 		}
 	}
-	if _, err := New(good); err != nil {
-		t.Errorf("New(good) = %v", err)
+	for _, edit := range []func(*Config){
+		func(*Config) {},
+		func(c *Config) { c.BaseURL = "http://127.0.0.1:8080" },
+		func(c *Config) { c.BaseURL = "http://[::1]:8080" },
+		func(c *Config) { c.BaseURL = "http://localhost:8080" },
+		func(c *Config) { c.BaseURL, c.AllowCleartext = "http://understudy.mesh", true },
+	} {
+		cfg := good
+		edit(&cfg)
+		if _, err := New(cfg); err != nil {
+			t.Errorf("New(%s) = %v", cfg.BaseURL, err)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -96,6 +97,10 @@ type AuditFilter struct {
 	Since time.Time
 	// Before returns events with an id below it (for paging backwards).
 	Before int64
+	// After returns the events with an id above it, the nearest ones (for
+	// paging forwards, back to newer events); they are still returned
+	// newest first. With After, Before is ignored.
+	After int64
 	// Limit defaults to 100, at most 1000.
 	Limit int
 }
@@ -106,6 +111,15 @@ WHERE ($1 = '' OR action = $1) AND ($2 = '' OR target_type = $2) AND ($3 = '' OR
   AND ($4 = '' OR request_id = $4) AND ($5 = 0 OR id < $5)
   AND ($7 = '' OR actor = $7) AND ($8::timestamptz IS NULL OR at >= $8)
 ORDER BY id DESC LIMIT $6`
+
+// listAuditAfterSQL is listAuditSQL for the events just above an id ($5):
+// the nearest first, so that LIMIT keeps those (List reverses them).
+const listAuditAfterSQL = `
+SELECT id, at, actor, action, target_type, target_id, request_id, details FROM audit_events
+WHERE ($1 = '' OR action = $1) AND ($2 = '' OR target_type = $2) AND ($3 = '' OR target_id = $3)
+  AND ($4 = '' OR request_id = $4) AND id > $5
+  AND ($7 = '' OR actor = $7) AND ($8::timestamptz IS NULL OR at >= $8)
+ORDER BY id ASC LIMIT $6`
 
 // Audit reads the audit trail.
 type Audit struct{ db pgdb.DB }
@@ -123,7 +137,11 @@ func (a *Audit) List(ctx context.Context, f AuditFilter) ([]Event, error) {
 	if !f.Since.IsZero() {
 		since = &f.Since
 	}
-	rows, err := a.db.Query(ctx, listAuditSQL, f.Action, f.TargetType, f.TargetID, f.RequestID, f.Before, f.Limit, f.Actor, since)
+	query, from := listAuditSQL, f.Before
+	if f.After > 0 {
+		query, from = listAuditAfterSQL, f.After
+	}
+	rows, err := a.db.Query(ctx, query, f.Action, f.TargetType, f.TargetID, f.RequestID, from, f.Limit, f.Actor, since)
 	if err != nil {
 		return nil, pgdb.Translate(err, "", "")
 	}
@@ -132,5 +150,8 @@ func (a *Audit) List(ctx context.Context, f AuditFilter) ([]Event, error) {
 		err := r.Scan(&e.ID, &e.At, &e.Actor, &e.Action, &e.TargetType, &e.TargetID, &e.RequestID, &e.Details)
 		return e, err
 	})
+	if f.After > 0 {
+		slices.Reverse(list)
+	}
 	return list, pgdb.Translate(err, "", "")
 }

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"time"
@@ -31,6 +32,10 @@ func (c *Console) confirm(w http.ResponseWriter, r *http.Request, s session) {
 		return
 	}
 	cf, err := c.confirmation(r, action)
+	if errors.Is(err, errRetired) {
+		c.showAccount(w, r, s, r.URL.Query().Get("account"), http.StatusConflict, retiredFlash)
+		return
+	}
 	if err != nil {
 		c.fail(w, r, &s, err)
 		return
@@ -39,22 +44,34 @@ func (c *Console) confirm(w http.ResponseWriter, r *http.Request, s session) {
 	c.render(w, r, http.StatusOK, "confirm", p)
 }
 
+// errRetired is the confirmation of an account action on a retired account.
+var errRetired = errors.New("the account is retired")
+
 // confirmation describes action on what the query names.
 func (c *Console) confirmation(r *http.Request, action string) (confirmation, error) {
 	ctx, q := r.Context(), r.URL.Query()
 	switch action {
-	case "reset", "retire":
+	case "reset", "retire", "password":
 		a, err := c.cfg.Accounts.GetAccount(ctx, q.Get("account"))
 		if err != nil {
 			return confirmation{}, err
 		}
+		if a.Status == accounts.StatusRetired {
+			return confirmation{}, errRetired
+		}
 		who := a.Environment + "/" + a.Role + " #" + itoa(a.Slot) + " (" + a.Identity.Email + ")"
 		cf := confirmation{Action: action, Back: Prefix + "accounts/" + a.ID,
 			Fields: map[string]string{"account": a.ID, "version": a.UpdatedAt.UTC().Format(time.RFC3339Nano)}}
-		if action == "reset" {
+		switch action {
+		case "reset":
 			cf.Question, cf.Button = "Reset "+who+"?", "Reset account"
 			cf.Detail = "Every app of the account is restored to its baseline, then checked by hash. A failed reset marks the account failed."
-		} else {
+		case "password":
+			cf.Question, cf.Button = "Show and copy the password of "+who+"?", "Show and copy password"
+			cf.Detail = "The password is shown in a masked field and copied to the clipboard (or selected, where the browser does not let a page copy). " +
+				"The read is audited as account.read_credentials under your token's name."
+			delete(cf.Fields, "version")
+		default:
 			cf.Question, cf.Button = "Retire "+who+"?", "Retire account"
 			cf.Detail = "The account is retired for good (its history stays); its slot gets a new account, provisioned in every app."
 		}
@@ -101,6 +118,8 @@ func (c *Console) act(w http.ResponseWriter, r *http.Request, s session) {
 	switch action {
 	case "reset", "retire":
 		c.actOnAccount(w, r, s, action)
+	case "password":
+		c.copyPassword(w, r, s)
 	case "release":
 		c.release(w, r, s)
 	case "sync":
@@ -142,9 +161,12 @@ func (c *Console) actOnAccount(w http.ResponseWriter, r *http.Request, s session
 	}
 	if err != nil {
 		fl := outcome(err)
-		if action == "reset" && understudy.ErrorCode(err) != understudy.ECONFLICT {
-			// The reset reached the apps and failed there: the account is failed now.
-			fl.Text = "The reset failed: " + understudy.ErrorMessage(err)
+		if action == "reset" {
+			// A reset that reached the apps and failed there (refused, down,
+			// or broke its contract) failed the account: say so, with why.
+			if now, gerr := c.cfg.Accounts.GetAccount(r.Context(), a.ID); gerr == nil && now.Status == accounts.StatusFailed && now.UpdatedAt.After(a.UpdatedAt) {
+				fl = &flash{Kind: "error", Text: "The reset failed, and the account is now failed: " + now.StatusReason}
+			}
 		}
 		c.showAccount(w, r, s, a.ID, statusOf[understudy.ErrorCode(err)], fl)
 		return

@@ -108,24 +108,24 @@ func New(cfg Config) (*Console, error) {
 func (c *Console) routes() {
 	m := c.mux
 	m.Handle("GET /ui/static/{file}", staticHandler())
+	m.HandleFunc("GET /favicon.ico", favicon)
 	m.HandleFunc("GET /ui/-/health", c.health)
 	m.HandleFunc("GET /ui/signin", c.signInPage)
 	m.HandleFunc("POST /ui/signin", c.signIn)
 	guarded := map[string]handlerFunc{
-		"GET /ui/{$}":                     c.overview,
-		"GET /ui/environments/{env}":      c.environment,
-		"GET /ui/accounts":                c.accountList,
-		"GET /ui/accounts/{id}":           c.account,
-		"GET /ui/accounts/{id}/diff":      c.accountDiff,
-		"GET /ui/leases":                  c.leasesPage,
-		"GET /ui/leases/table":            c.leasesTable,
-		"GET /ui/sync":                    c.syncPage,
-		"GET /ui/isolation":               c.isolationPage,
-		"GET /ui/audit":                   c.auditPage,
-		"GET /ui/confirm/{action}":        c.confirm,
-		"POST /ui/actions/{action}":       c.act,
-		"POST /ui/accounts/{id}/password": c.copyPassword,
-		"POST /ui/signout":                c.signOut,
+		"GET /ui/{$}":                c.overview,
+		"GET /ui/environments/{env}": c.environment,
+		"GET /ui/accounts":           c.accountList,
+		"GET /ui/accounts/{id}":      c.account,
+		"GET /ui/accounts/{id}/diff": c.accountDiff,
+		"GET /ui/leases":             c.leasesPage,
+		"GET /ui/leases/table":       c.leasesTable,
+		"GET /ui/sync":               c.syncPage,
+		"GET /ui/isolation":          c.isolationPage,
+		"GET /ui/audit":              c.auditPage,
+		"GET /ui/confirm/{action}":   c.confirm,
+		"POST /ui/actions/{action}":  c.act,
+		"POST /ui/signout":           c.signOut,
 	}
 	for pattern, h := range guarded {
 		m.Handle(pattern, c.guard(h))
@@ -150,13 +150,14 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Wrap returns a handler that serves the console under Prefix (and
-// redirects the bare "/ui" there) and everything else with api.
+// redirects the bare "/ui" there), its icon at /favicon.ico, and
+// everything else with api.
 func (c *Console) Wrap(api http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == strings.TrimSuffix(Prefix, "/"):
 			http.Redirect(w, r, Prefix, http.StatusMovedPermanently)
-		case strings.HasPrefix(r.URL.Path, Prefix):
+		case strings.HasPrefix(r.URL.Path, Prefix), r.URL.Path == "/favicon.ico":
 			c.ServeHTTP(w, r)
 		default:
 			api.ServeHTTP(w, r)

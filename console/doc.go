@@ -9,10 +9,13 @@
 // destinations, accounts by status, last sync and isolation audit), an
 // environment (roles with pool size and policy, its accounts), the
 // accounts (keyset-paged, filtered by environment, role and status, each
-// with its lease and last reset), an account (identity without password,
-// refs per app, snapshots and named states, its state compared with the
-// baseline), the leases (refreshed every 5 s), the sync runs and exclusion
-// lists, the isolation violations and audits, and the audit trail.
+// with its lease and last reset; or found by email, username or id through
+// accounts.Service.Search), an account (identity without password, refs
+// per app, snapshots and named states, its state compared with the
+// baseline path by path, its audit events, a retired one's replacement),
+// the leases (refreshed every 5 s, keeping focus, pausable), the sync runs
+// and exclusion lists, the isolation violations and audits, and the audit
+// trail (details as fields, targets linked, paged both ways).
 //
 // # Sessions
 //
@@ -38,7 +41,9 @@
 // A token's scope decides what the console shows and allows, as the REST
 // API does for the same calls: admin resets, retires, syncs and audits;
 // runner (and admin) releases leases and reads a password (a runner only
-// of its own leases, through lease.Service.Credentials); reader sees no action at all. Each action is a confirmation
+// of its own leases, through lease.Service.Credentials, and offered only
+// where lease.Service.Holds); reader sees no action at all, and a retired
+// account offers none. Each action is a confirmation
 // page, then a POST that calls the same service method as the REST handler
 // with the session's token as the caller, so ownership checks and the
 // audit trail are the same. No page shows a password: reading one is its

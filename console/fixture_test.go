@@ -98,6 +98,17 @@ func newConsole(tb testing.TB, db pgdb.DB) *Console {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return newConsoleOn(tb, db, acc, snaps, leases)
+}
+
+// newConsoleOn builds a console on db over the given accounts, snapshots
+// and leases (a domaintest.Stack's, whose fake app a test acts as).
+func newConsoleOn(tb testing.TB, db pgdb.DB, acc *accounts.Service, snaps *snapshot.Service, leases *lease.Service) *Console {
+	tb.Helper()
+	kr, err := secret.NewKeyring(make([]byte, secret.KeySize))
+	if err != nil {
+		tb.Fatal(err)
+	}
 	dests, err := tagging.NewDestinations(tagging.DestinationsConfig{DB: db, Keyring: kr, Registry: tagging.NewRegistry()})
 	if err != nil {
 		tb.Fatal(err)

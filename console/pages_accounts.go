@@ -5,9 +5,11 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/lease"
@@ -15,10 +17,13 @@ import (
 )
 
 // accountList shows the accounts, 50 a page, filtered by environment,
-// role and status, paged by keyset (?after=).
+// role and status, paged by keyset (?after=); or, with ?q=, the accounts
+// whose id is q or whose email or username starts with it (retired ones
+// too), at most accounts.MaxSearch.
 func (c *Console) accountList(w http.ResponseWriter, r *http.Request, s session) {
 	q := r.URL.Query()
 	f := rowFilter{Environment: q.Get("environment"), Role: q.Get("role"), Status: accounts.Status(q.Get("status"))}
+	search := strings.TrimSpace(q.Get("q"))
 	var err error
 	if f.Status != "" && !slices.Contains(accounts.Statuses(), f.Status) {
 		err = understudy.Invalid("invalid filter", understudy.FieldError{Field: "status", Detail: "is not a status"})
@@ -27,13 +32,22 @@ func (c *Console) accountList(w http.ResponseWriter, r *http.Request, s session)
 		f.After, err = decodeCursor(q.Get("after"))
 	}
 	var rows []row
+	var found []accounts.Account
 	var next string
-	if err == nil {
+	switch {
+	case err != nil:
+	case search != "":
+		found, err = c.cfg.Accounts.Search(r.Context(), search)
+	default:
 		rows, next, err = c.rows(r.Context(), f)
 	}
 	var envs []accounts.Environment
+	var roles []string
 	if err == nil {
-		envs, err = c.cfg.Accounts.ListEnvironments(r.Context())
+		envs, roles, err = c.rolePicks(r.Context(), f.Environment)
+		if f.Role != "" && !slices.Contains(roles, f.Role) {
+			roles = append(roles, f.Role) // the filter in force shows, even when no such role is left
+		}
 	}
 	if err != nil {
 		c.fail(w, r, &s, err)
@@ -42,13 +56,43 @@ func (c *Console) accountList(w http.ResponseWriter, r *http.Request, s session)
 	p := pageFor(s, "Accounts", "accounts")
 	p.Data = struct {
 		Filter       rowFilter
+		Search       string
+		Found        []accounts.Account
 		Rows         []row
 		Next         string
 		Paged        bool
 		Environments []accounts.Environment
+		Roles        []string
 		Statuses     []accounts.Status
-	}{f, rows, next, q.Get("after") != "", envs, accounts.Statuses()}
+		MaxSearch    int
+	}{f, search, found, rows, next, q.Get("after") != "", envs, roles, accounts.Statuses(), accounts.MaxSearch}
 	c.render(w, r, http.StatusOK, "accounts", p)
+}
+
+// rolePicks returns the environments and the role names to pick from: the
+// roles of env, or of every environment when env is "" (each name once).
+func (c *Console) rolePicks(ctx context.Context, env string) ([]accounts.Environment, []string, error) {
+	envs, err := c.cfg.Accounts.ListEnvironments(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var roles []string
+	for _, e := range envs {
+		if env != "" && e.Name != env {
+			continue
+		}
+		list, err := c.cfg.Accounts.ListRoles(ctx, e.Name)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, r := range list {
+			if !slices.Contains(roles, r.Name) {
+				roles = append(roles, r.Name)
+			}
+		}
+	}
+	slices.Sort(roles)
+	return envs, roles, nil
 }
 
 // accountView is one account as its page shows it. Its password is never
@@ -66,6 +110,12 @@ type accountView struct {
 	// Version is the account as it was shown (its last change), so an
 	// action confirmed on it can tell that it changed meanwhile.
 	Version string
+	// CanReset, CanRetire and CanCopy say which actions the page offers:
+	// none on a retired account; Copy password to an admin, and to a
+	// runner only on an account its token holds an open lease on.
+	CanReset, CanRetire, CanCopy bool
+	// Replacement is the active account of a retired account's slot.
+	Replacement *accounts.Account
 }
 
 // appRef is the account's ref in one app.
@@ -79,23 +129,38 @@ func (c *Console) account(w http.ResponseWriter, r *http.Request, s session) {
 // showAccount renders the account page with status and a flash message:
 // the page itself, or the outcome of an action on it.
 func (c *Console) showAccount(w http.ResponseWriter, r *http.Request, s session, id string, status int, fl *flash) {
-	v, err := c.accountView(r.Context(), id)
+	p := pageFor(s, "", "accounts")
+	v, err := c.accountView(r.Context(), id, p)
 	if err != nil {
 		c.fail(w, r, &s, err)
 		return
 	}
-	p := pageFor(s, "Account "+v.Account.Role+" #"+itoa(v.Account.Slot), "accounts")
+	p.Title = "Account " + v.Account.Role + " #" + itoa(v.Account.Slot)
 	p.Flash, p.Data = fl, v
 	c.render(w, r, status, "account", p)
 }
 
-// accountView reads everything the account page shows.
-func (c *Console) accountView(ctx context.Context, id string) (accountView, error) {
+// accountView reads everything the account page shows to the session of p.
+func (c *Console) accountView(ctx context.Context, id string, p *page) (accountView, error) {
 	a, err := c.cfg.Accounts.GetAccount(ctx, id)
 	if err != nil {
 		return accountView{}, err
 	}
 	v := accountView{Account: a, Version: a.UpdatedAt.UTC().Format(time.RFC3339Nano)}
+	if a.Status == accounts.StatusRetired {
+		r, ok, err := c.cfg.Accounts.Replacement(ctx, a.ID)
+		if err != nil {
+			return v, err
+		}
+		if ok {
+			v.Replacement = &r
+		}
+	} else {
+		v.CanReset, v.CanRetire = p.Can("reset"), p.Can("retire")
+		if v.CanCopy, err = c.canCopy(ctx, p, a.ID); err != nil {
+			return v, err
+		}
+	}
 	refs, err := c.cfg.Accounts.RefNames(ctx, a.ID)
 	if err != nil {
 		return v, err
@@ -150,26 +215,47 @@ func (c *Console) accountDiff(w http.ResponseWriter, r *http.Request, s session)
 	c.render(w, r, http.StatusOK, "fragment-diff", p)
 }
 
-// copyPassword reads the account's password for an admin, or for a runner
-// whose token holds an open lease on the account, through the same check
-// and audit (account.read_credentials, or account.read_credentials_denied)
-// as the REST API's credentials call. It answers a fragment with the
-// password in a masked read-only field and a copy button.
-func (c *Console) copyPassword(w http.ResponseWriter, r *http.Request, s session) {
-	p := pageFor(s, "Password", "accounts")
-	if !p.Can("password") {
-		c.refuse(w, r, &s, "Token "+s.TokenName+" has scope "+string(s.Scope)+"; reading a password needs scope runner or admin.")
-		return
+// canCopy reports whether the session of p may read the password of the
+// account with id: an admin may; a runner only while its token holds an
+// open lease on it (lease.Service.Holds, the check Credentials makes).
+func (c *Console) canCopy(ctx context.Context, p *page, id string) (bool, error) {
+	switch {
+	case !p.Can("password"):
+		return false, nil
+	case p.Session.Scope.Allows(access.ScopeAdmin):
+		return true, nil
 	}
-	cr, err := c.cfg.Leases.Credentials(r.Context(), r.PathValue("id"))
+	return c.cfg.Leases.Holds(ctx, id)
+}
+
+// copyPassword is the confirmed "Copy password…": it reads the account's
+// password for an admin, or for a runner whose token holds an open lease
+// on the account, through the same check and audit
+// (account.read_credentials, or account.read_credentials_denied) as the
+// REST API's credentials call, and shows it in a masked read-only field
+// with a Copy button, which the page presses by itself where the browser
+// lets it. A retired account's password is not read.
+func (c *Console) copyPassword(w http.ResponseWriter, r *http.Request, s session) {
+	id := r.PostFormValue("account")
+	a, err := c.cfg.Accounts.GetAccount(r.Context(), id)
 	if err != nil {
 		c.fail(w, r, &s, err)
 		return
 	}
-	p.Data = cr
-	if r.Header.Get("HX-Request") == "" {
-		c.render(w, r, http.StatusOK, "password", p)
+	if a.Status == accounts.StatusRetired {
+		c.showAccount(w, r, s, a.ID, http.StatusConflict, retiredFlash)
 		return
 	}
-	c.render(w, r, http.StatusOK, "fragment-password", p)
+	cr, err := c.cfg.Leases.Credentials(r.Context(), a.ID)
+	if err != nil {
+		c.fail(w, r, &s, err)
+		return
+	}
+	p := pageFor(s, "Password of "+a.Environment+"/"+a.Role+" #"+itoa(a.Slot), "accounts")
+	p.Data = cr
+	c.render(w, r, http.StatusOK, "password", p)
 }
+
+// retiredFlash says why a retired account offers no action.
+var retiredFlash = &flash{Kind: "warn", Text: "Nothing was done: this account is retired. A retired account cannot be reset, " +
+	"retired again or have its password read; its slot has a new account."}

@@ -2,10 +2,7 @@ package console
 
 import (
 	"net/http"
-	"strconv"
-	"time"
 
-	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/isolation"
@@ -128,60 +125,4 @@ func (c *Console) showIsolation(w http.ResponseWriter, r *http.Request, s sessio
 		Audits       map[string]access.Event
 	}{show, vs, envs, audits}
 	c.render(w, r, status, "isolation", p)
-}
-
-// auditFilter is the audit page's filter form.
-type auditFilter struct {
-	Actor, Action, TargetType, TargetID, Since string
-}
-
-// auditPage shows the audit trail, newest first, 50 a page, filtered by
-// actor, action, target and time, paged by keyset (?before=, an event id).
-func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, s session) {
-	q := r.URL.Query()
-	in := auditFilter{Actor: q.Get("actor"), Action: q.Get("action"), TargetType: q.Get("target_type"),
-		TargetID: q.Get("target_id"), Since: q.Get("since")}
-	f := access.AuditFilter{Actor: in.Actor, Action: in.Action, TargetType: in.TargetType, TargetID: in.TargetID, Limit: 51}
-	var err error
-	if in.Since != "" {
-		if f.Since, err = parseSince(in.Since); err != nil {
-			err = understudy.Invalid("invalid filter", understudy.FieldError{Field: "since", Detail: "must be a date (2026-11-25) or a date and time (2026-11-25T14:00)"})
-		}
-	}
-	if v := q.Get("before"); v != "" && err == nil {
-		if f.Before, err = strconv.ParseInt(v, 10, 64); err != nil || f.Before <= 0 {
-			err = understudy.Invalid("invalid page", understudy.FieldError{Field: "before", Detail: "must be an event id"})
-		}
-	}
-	var events []access.Event
-	if err == nil {
-		events, err = c.cfg.Audit.List(r.Context(), f)
-	}
-	if err != nil {
-		c.fail(w, r, &s, err)
-		return
-	}
-	next := ""
-	if len(events) > 50 {
-		events = events[:50]
-		next = strconv.FormatInt(events[49].ID, 10)
-	}
-	p := pageFor(s, "Audit trail", "audit")
-	p.Data = struct {
-		Filter auditFilter
-		Events []access.Event
-		Next   string
-		Paged  bool
-	}{in, events, next, q.Get("before") != ""}
-	c.render(w, r, http.StatusOK, "audit", p)
-}
-
-// parseSince reads the since filter: a date, or a date and time (UTC).
-func parseSince(v string) (time.Time, error) {
-	for _, layout := range []string{"2006-01-02T15:04", time.RFC3339, "2006-01-02"} {
-		if t, err := time.Parse(layout, v); err == nil {
-			return t, nil
-		}
-	}
-	return time.Parse(time.DateOnly, v)
 }

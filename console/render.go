@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -90,7 +91,7 @@ var statusOf = map[string]int{
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err error) {
 	code := understudy.ErrorCode(err)
 	status := statusOf[code]
-	msg := understudy.ErrorMessage(err)
+	msg := safeMessage(err)
 	p := &page{Title: http.StatusText(status), Session: s}
 	switch code {
 	case understudy.EUNAVAILABLE:
@@ -106,6 +107,15 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err e
 		return
 	}
 	c.render(w, r, status, "error", p)
+}
+
+// safeMessage is the message of err that may be shown, with what is wrong
+// with each field of an invalid input ("invalid filter (since: must be …)").
+func safeMessage(err error) string {
+	if e, ok := errors.AsType[*understudy.Error](err); ok {
+		return e.Error()
+	}
+	return understudy.ErrorMessage(err)
 }
 
 // refuse answers 403 with msg: a POST without the anti-forgery token, or

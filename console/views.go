@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
@@ -21,7 +22,7 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
-//go:embed static/*.js static/*.css
+//go:embed static/*.js static/*.css static/*.svg
 var staticFS embed.FS
 
 // htmxFile is the vendored htmx (static/README.md says where it came
@@ -70,14 +71,33 @@ func (v *views) execute(w io.Writer, name string, p *page) error {
 
 // funcs are the templates' helpers.
 var funcs = template.FuncMap{
-	"ago":    ago,
-	"status": statusBadge,
-	"short":  func(h string) string { return h[:min(12, len(h))] },
-	"ms":     func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) + " ms" },
-	"asset":  assetURL,
-	"htmx":   func() string { return Prefix + "static/" + htmxFile },
-	"link":   link,
-	"add":    func(a, b int) int { return a + b },
+	"ago":     ago,
+	"status":  statusBadge,
+	"short":   func(h string) string { return h[:min(12, len(h))] },
+	"ms":      func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) + " ms" },
+	"asset":   assetURL,
+	"htmx":    func() string { return Prefix + "static/" + htmxFile },
+	"link":    link,
+	"add":     func(a, b int) int { return a + b },
+	"diffval": diffValue,
+}
+
+// diffValueWidth is how many characters of a value the comparison with the
+// baseline shows, as the CLI's snapshot diff does.
+const diffValueWidth = 60
+
+// diffValue renders a value of a change as compact JSON, cut to
+// diffValueWidth characters.
+func diffValue(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	r := []rune(string(b))
+	if len(r) > diffValueWidth {
+		return string(r[:diffValueWidth-1]) + "…"
+	}
+	return string(r)
 }
 
 // ago renders t as a relative time, with the exact time on hover and in
@@ -159,14 +179,30 @@ func staticHandler() http.Handler {
 			http.NotFound(w, r)
 			return
 		}
-		ctype := "text/css; charset=utf-8"
-		if strings.HasSuffix(name, ".js") {
-			ctype = "text/javascript; charset=utf-8"
-		}
-		w.Header().Set("Content-Type", ctype)
-		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-		_, _ = w.Write(b)
+		serveStatic(w, name, b, "public, max-age=31536000, immutable")
 	})
+}
+
+// serveStatic writes a static file with its content type and cacheControl.
+func serveStatic(w http.ResponseWriter, name string, b []byte, cacheControl string) {
+	ctype := "text/css; charset=utf-8"
+	switch {
+	case strings.HasSuffix(name, ".js"):
+		ctype = "text/javascript; charset=utf-8"
+	case strings.HasSuffix(name, ".svg"):
+		ctype = "image/svg+xml"
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Cache-Control", cacheControl)
+	_, _ = w.Write(b)
+}
+
+// favicon answers /favicon.ico, which browsers ask for on their own, with
+// the console's icon (SVG, which every current browser takes there), cached
+// for a week: its URL cannot carry a version, unlike the pages' link to it.
+func favicon(w http.ResponseWriter, _ *http.Request) {
+	b, _ := fs.ReadFile(staticFS, "static/favicon.svg")
+	serveStatic(w, "favicon.svg", b, "public, max-age=604800")
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -128,11 +128,22 @@ func (s *Service) ResetApps(ctx context.Context, accountID, state string) ([]acc
 	case understudy.ErrorCode(err) != understudy.EINTERNAL:
 		return nil, err // the database's answer (unavailable), said as it is
 	}
-	reason := fmt.Sprintf("reset to %s failed: %v", state, err)
+	reason := resetFailure(state, err)
 	rec.FailedApp, rec.Reason = failedApp(err), reason
 	s.recordReset(ctx, rec)
 	s.accounts.FailReset(ctx, accountID, state, reason)
 	return nil, appsError("account "+accountID+" is now failed", err)
+}
+
+// resetFailure is the reason a failed reset gives the account: the apps'
+// error says "reset to STATE failed: app …" already (eachApp names the
+// operation), so only another error is prefixed, and the reason says it
+// once.
+func resetFailure(state string, err error) string {
+	if _, ok := errors.AsType[*AppsError](err); ok {
+		return err.Error()
+	}
+	return fmt.Sprintf("reset to %s failed: %v", state, err)
 }
 
 // restoreApps restores the account's apps to state and returns its refs

@@ -145,6 +145,14 @@ func TestARefusedResetIsAConflictNamingTheRefusal(t *testing.T) {
 			if a.Status != accounts.StatusFailed || !strings.Contains(a.StatusReason, refusal.Error()) {
 				t.Fatalf("account %s %q; want failed with the refusal", a.Status, a.StatusReason)
 			}
+			// The reason and the error say what failed once, not "reset to
+			// initial failed: reset to initial failed: …".
+			if n := strings.Count(a.StatusReason, "reset to initial failed"); n != 1 || !strings.HasPrefix(a.StatusReason, "reset to initial failed: app chirp: ") {
+				t.Fatalf("reason %q says what failed %d times, want once, first", a.StatusReason, n)
+			}
+			if n := strings.Count(e.Message, "reset to initial failed"); n != 1 {
+				t.Fatalf("message %q says what failed %d times, want once", e.Message, n)
+			}
 		})
 	}
 }

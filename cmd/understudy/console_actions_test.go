@@ -19,11 +19,21 @@ func actions(t *testing.T, ctx context.Context, s *testServer, st consoleState) 
 	api, bg := s.client(t, s.Admin), context.Background()
 
 	visit(t, ctx, s, "/ui/accounts/"+st.Free)
-	do(t, ctx, "copying the password", chromedp.Click(chromedp.Search(`//button[normalize-space()="Copy password…"]`)),
-		chromedp.WaitVisible(chromedp.CSS("#password-slot input")))
-	kind := get(t, ctx, "reading the password field", chromedp.Evaluate[string](`document.querySelector("#password-slot input").type`))
-	shown := get(t, ctx, "reading the password field", chromedp.Value(chromedp.CSS("#password-slot input")))
+	// Copy password… asks first, as the README says; asking reads nothing.
+	do(t, ctx, "asking to copy the password", chromedp.Click(chromedp.Search(`//a[normalize-space()="Copy password…"]`)),
+		chromedp.WaitVisible(chromedp.CSS(".confirm")))
+	if got := textOf(t, ctx); !strings.Contains(got, "Show and copy the password of production/buyer #") || !strings.Contains(got, "audited as account.read_credentials") {
+		t.Fatalf("the confirmation of Copy password… asks %q", got)
+	}
 	reads, _ := api.ListAuditEventsWithResponse(bg, &openapi.ListAuditEventsParams{Action: new("account.read_credentials"), TargetId: new(st.Free)})
+	if reads.JSON200 == nil || len(reads.JSON200.Items) != 0 {
+		t.Fatalf("asking to copy the password read it already: %s", reads.Body)
+	}
+	do(t, ctx, "copying the password", chromedp.Click(chromedp.CSS(".confirm button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS(".password input")))
+	kind := get(t, ctx, "reading the password field", chromedp.Evaluate[string](`document.querySelector(".password input").type`))
+	shown := get(t, ctx, "reading the password field", chromedp.Value(chromedp.CSS(".password input")))
+	reads, _ = api.ListAuditEventsWithResponse(bg, &openapi.ListAuditEventsParams{Action: new("account.read_credentials"), TargetId: new(st.Free)})
 	if reads.JSON200 == nil || len(reads.JSON200.Items) != 1 || reads.JSON200.Items[0].Actor != "test-admin" {
 		t.Fatalf("the password read was not audited as test-admin's credential read: %s", reads.Body)
 	}
@@ -32,6 +42,7 @@ func actions(t *testing.T, ctx context.Context, s *testServer, st consoleState) 
 		t.Fatalf("the password field is %q and holds the password: %v; it must be masked, never shown as text", kind, shown == cr.JSON200.Password)
 	}
 
+	visit(t, ctx, s, "/ui/accounts/"+st.Free)
 	got := confirmAction(t, ctx, "Reset…", "Reset production/buyer #")
 	if !strings.Contains(got, "reset to its baseline and verified") || !strings.Contains(got, "verified just now") {
 		t.Errorf("after the reset the account page shows:\n%s", got)

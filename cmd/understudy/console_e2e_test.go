@@ -119,12 +119,12 @@ func TestConsoleReaderSeesNoActions(t *testing.T) {
 		t.Errorf("a reader's confirmation page: %d", code)
 	}
 	for path, form := range map[string]url.Values{
-		"/ui/actions/reset":                     {"account": {st.Free}},
-		"/ui/actions/retire":                    {"account": {st.Free}},
-		"/ui/actions/release":                   {"lease": {st.Lease.Id}},
-		"/ui/actions/sync":                      {"environment": {"production"}, "destination": {"posthog"}},
-		"/ui/actions/audit":                     {"environment": {"production"}},
-		"/ui/accounts/" + st.Free + "/password": {},
+		"/ui/actions/reset":    {"account": {st.Free}},
+		"/ui/actions/retire":   {"account": {st.Free}},
+		"/ui/actions/password": {"account": {st.Free}},
+		"/ui/actions/release":  {"lease": {st.Lease.Id}},
+		"/ui/actions/sync":     {"environment": {"production"}, "destination": {"posthog"}},
+		"/ui/actions/audit":    {"environment": {"production"}},
 	} {
 		form.Set("_csrf", csrf)
 		if code, _, body := b.do(http.MethodPost, path, form, nil); code != http.StatusForbidden || !strings.Contains(body, "scope reader") {

@@ -77,8 +77,14 @@ func TestARunnerReadsCredentialsOnlyUnderItsOwnLease(t *testing.T) {
 	b := newBrowser(t, s)
 	b.signIn(s.Runner)
 	_, _, page := b.do(http.MethodGet, "/ui/accounts/"+held, nil, nil)
-	csrf := url.Values{"_csrf": {csrfIn(t, page)}}
-	if code, _, body := b.do(http.MethodPost, "/ui/accounts/"+held+"/password", csrf, nil); code != http.StatusOK || !strings.Contains(body, `id="pw-`+held+`"`) {
+	if !strings.Contains(page, `href="/ui/confirm/password?account=`+held+`"`) {
+		t.Fatal("the runner's leased account does not offer Copy password…")
+	}
+	if _, _, other := b.do(http.MethodGet, "/ui/accounts/"+free, nil, nil); strings.Contains(other, "Copy password") || strings.Contains(other, "/ui/confirm/password") {
+		t.Fatal("an account the runner holds no lease on offers Copy password…")
+	}
+	csrf := url.Values{"_csrf": {csrfIn(t, page)}, "account": {held}}
+	if code, _, body := b.do(http.MethodPost, "/ui/actions/password", csrf, nil); code != http.StatusOK || !strings.Contains(body, `id="pw-`+held+`"`) {
 		t.Fatalf("copy password of the runner's leased account: %d", code)
 	}
 	denials := func() []openapi.AuditEvent {
@@ -89,7 +95,7 @@ func TestARunnerReadsCredentialsOnlyUnderItsOwnLease(t *testing.T) {
 		return ev.JSON200.Items
 	}
 	before := len(denials())
-	code, _, body := b.do(http.MethodPost, "/ui/accounts/"+free+"/password", csrf, nil)
+	code, _, body := b.do(http.MethodPost, "/ui/actions/password", url.Values{"_csrf": csrf["_csrf"], "account": {free}}, nil)
 	if code != http.StatusForbidden || !strings.Contains(body, "only under an open lease held by this token") || strings.Contains(body, `id="pw-`) {
 		t.Fatalf("copy password of an account the runner does not hold: %d", code)
 	}
@@ -102,7 +108,7 @@ func TestARunnerReadsCredentialsOnlyUnderItsOwnLease(t *testing.T) {
 		t.Fatalf("releasing: %v %d", err, r.StatusCode())
 	}
 	refused(runner, "test-runner", held)
-	if code, _, _ := b.do(http.MethodPost, "/ui/accounts/"+held+"/password", csrf, nil); code != http.StatusForbidden {
+	if code, _, _ := b.do(http.MethodPost, "/ui/actions/password", csrf, nil); code != http.StatusForbidden {
 		t.Fatalf("copy password after the release: %d", code)
 	}
 }

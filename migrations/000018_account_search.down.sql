@@ -1,0 +1,2 @@
+DROP INDEX accounts_username_lower;
+DROP INDEX accounts_email_lower;

@@ -112,20 +112,22 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /ui/signin", c.signInPage)
 	m.HandleFunc("POST /ui/signin", c.signIn)
 	guarded := map[string]handlerFunc{
-		"GET /ui/{$}":                     c.overview,
-		"GET /ui/environments/{env}":      c.environment,
-		"GET /ui/accounts":                c.accountList,
-		"GET /ui/accounts/{id}":           c.account,
-		"GET /ui/accounts/{id}/diff":      c.accountDiff,
-		"GET /ui/leases":                  c.leasesPage,
-		"GET /ui/leases/table":            c.leasesTable,
-		"GET /ui/sync":                    c.syncPage,
-		"GET /ui/isolation":               c.isolationPage,
-		"GET /ui/audit":                   c.auditPage,
-		"GET /ui/confirm/{action}":        c.confirm,
-		"POST /ui/actions/{action}":       c.act,
-		"POST /ui/accounts/{id}/password": c.copyPassword,
-		"POST /ui/signout":                c.signOut,
+		"GET /ui/{$}":                                    c.overview,
+		"GET /ui/environments/{env}":                     c.environment,
+		"GET /ui/accounts":                               c.accountList,
+		"GET /ui/accounts/{id}":                          c.account,
+		"GET /ui/accounts/{id}/diff":                     c.accountDiff,
+		"GET /ui/leases":                                 c.leasesPage,
+		"GET /ui/leases/table":                           c.leasesTable,
+		"GET /ui/leases/{id}":                            c.leasePage,
+		"GET /ui/sync":                                   c.syncPage,
+		"GET /ui/environments/{env}/exclusions/{format}": c.exclusionDownload,
+		"GET /ui/isolation":                              c.isolationPage,
+		"GET /ui/audit":                                  c.auditPage,
+		"GET /ui/confirm/{action}":                       c.confirm,
+		"POST /ui/actions/{action}":                      c.act,
+		"POST /ui/accounts/{id}/password":                c.copyPassword,
+		"POST /ui/signout":                               c.signOut,
 	}
 	for pattern, h := range guarded {
 		m.Handle(pattern, c.guard(h))

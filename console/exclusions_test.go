@@ -150,7 +150,7 @@ func (w *firstWrite) Write(b []byte) (int, error) {
 // file never holds the list; and what it writes is the whole list.
 func TestConsoleExclusionFileStreamsALargeList(t *testing.T) {
 	t.Parallel()
-	const n = 200_000
+	const n = 100_000
 	for _, format := range []string{"csv", "json"} {
 		entries := 0
 		out := &firstWrite{entries: &entries}

@@ -52,8 +52,10 @@ type Lease struct {
 	AcquiredAt   time.Time  `json:"acquired_at"`
 	ExpiresAt    time.Time  `json:"expires_at"`
 	EndedAt      *time.Time `json:"ended_at,omitempty"`
-	// RenewedAt is when the lease was last renewed, if it was.
-	RenewedAt *time.Time `json:"renewed_at,omitempty"`
+	// RenewedAt is when the lease was last renewed, if it was. The console
+	// shows it; the REST contract does not have it (yet), so it is not
+	// part of the lease's JSON.
+	RenewedAt *time.Time `json:"-"`
 
 	// tokenID and tokenName name the token that acquired the lease: its owner.
 	tokenID, tokenName string

@@ -7,7 +7,7 @@ GO      ?= go
 BIN     := bin/understudy
 TESTPG  := .understudy/test-pg
 
-.PHONY: all build run test vet generate check-generated lint-openapi check-alerts playwright-deps bench load clean
+.PHONY: all build run test vet generate check-generated lint-openapi check-alerts playwright-deps axe bench load clean
 
 all: build
 
@@ -73,6 +73,20 @@ $(PW_DONE): $(PW_DIR)/package.json $(PW_DIR)/package-lock.json
 	cd $(PW_DIR) && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund --prefer-offline
 	@touch $@
 
+## axe: axe-core, which the console's browser tests inject into every page
+## to check WCAG 2.1 A and AA, pinned by tools/axe/package-lock.json and
+## installed once, with `npm ci`, into tools/axe/node_modules; again only when
+## the pin changes. The tests find it there (or at AXE_CORE_PATH).
+AXE_DIR  := tools/axe
+AXE_DONE := $(AXE_DIR)/node_modules/.installed
+
+axe: $(AXE_DONE)
+
+$(AXE_DONE): $(AXE_DIR)/package.json $(AXE_DIR)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "axe needs Node.js and npm on the PATH: install them (Debian: apt-get install nodejs npm), then run make again"; exit 1; }
+	cd $(AXE_DIR) && npm ci --ignore-scripts --no-audit --no-fund --prefer-offline
+	@touch $@
+
 ## check-alerts: the example alerting rules (examples/prometheus) checked and
 ## unit-tested by promtool when it is on the PATH. Without it the target says
 ## so and passes: the Go tests in cmd/understudy check the rules' structure
@@ -94,7 +108,7 @@ vet:
 ## the race detector (the Playwright examples among them), against
 ## TEST_DATABASE_URL or, when it is not set, a private PostgreSQL cluster
 ## under .understudy/test-pg.
-test: vet check-generated lint-openapi check-alerts playwright-deps build
+test: vet check-generated lint-openapi check-alerts playwright-deps axe build
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  $(GO) test -race -count=1 ./... ; \
 	else \

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/lease"
+	"github.com/understudy-dev/understudy/snapshot"
 )
 
 // confirmation is what the confirmation page of an action asks.
@@ -64,17 +66,16 @@ func (c *Console) confirmation(r *http.Request, action string) (confirmation, er
 			Fields: map[string]string{"account": a.ID, "version": a.UpdatedAt.UTC().Format(time.RFC3339Nano)}}
 		switch action {
 		case "reset":
-			cf.Question, cf.Button = "Reset "+who+"?", "Reset account"
-			cf.Detail = "Every app of the account is restored to its baseline, then checked by hash. A failed reset marks the account failed."
+			return c.resetConfirmation(ctx, cf, a, who, q.Get("state"))
 		case "password":
 			cf.Question, cf.Button = "Show and copy the password of "+who+"?", "Show and copy password"
 			cf.Detail = "The password is shown in a masked field and copied to the clipboard (or selected, where the browser does not let a page copy). " +
 				"The read is audited as account.read_credentials under your token's name."
 			delete(cf.Fields, "version")
-		default:
-			cf.Question, cf.Button = "Retire "+who+"?", "Retire account"
-			cf.Detail = "The account is retired for good (its history stays); its slot gets a new account, provisioned in every app."
+			return cf, nil
 		}
+		cf.Question, cf.Button = "Retire "+who+"?", "Retire account"
+		cf.Detail = "The account is retired for good (its history stays); its slot gets a new account, provisioned in every app."
 		return cf, nil
 	case "release":
 		l, err := c.cfg.Leases.Get(ctx, q.Get("lease"))
@@ -102,6 +103,32 @@ func (c *Console) confirmation(r *http.Request, action string) (confirmation, er
 			Button: "Run audit", Fields: map[string]string{"environment": e.Name}, Back: Prefix + "isolation"}, nil
 	}
 	return confirmation{}, understudy.Errorf(understudy.ENOTFOUND, "The console has no action %q.", action)
+}
+
+// resetConfirmation asks to reset account a to its baseline, or to the
+// named state, which must be one the account has a snapshot of.
+func (c *Console) resetConfirmation(ctx context.Context, cf confirmation, a accounts.Account, who, state string) (confirmation, error) {
+	cf.Button = "Reset account"
+	if state == "" || state == snapshot.Baseline {
+		cf.Question = "Reset " + who + "?"
+		cf.Detail = "Every app of the account is restored to its baseline, then checked by hash. A failed reset marks the account failed."
+		return cf, nil
+	}
+	if !snapshot.ValidStateName(state) {
+		return cf, understudy.Invalid("invalid state", understudy.FieldError{Field: "state", Detail: "must be a state name such as initial or with-cart"})
+	}
+	snaps, err := c.cfg.Snapshots.List(ctx, a.ID, state)
+	if err != nil {
+		return cf, err
+	}
+	if len(snaps) == 0 {
+		return cf, understudy.Invalid("invalid state", understudy.FieldError{Field: "state",
+			Detail: "the account has no snapshot of state " + state + ": capture it first (understudy snapshots capture " + a.ID + " " + state + ")"})
+	}
+	cf.Fields["state"] = state
+	cf.Question, cf.Button = "Reset "+who+" to state "+state+"?", "Reset to "+state
+	cf.Detail = "Every app of the account is restored to its state " + state + ", then checked by hash. A failed reset marks the account failed."
+	return cf, nil
 }
 
 // act is the second step of every action: the confirmed POST. It calls
@@ -154,8 +181,9 @@ func (c *Console) actOnAccount(w http.ResponseWriter, r *http.Request, s session
 			"since you asked (it is " + string(a.Status) + " now, changed " + since(time.Now(), a.UpdatedAt) + "). Check it below and try again if you still want to."})
 		return
 	}
+	state := r.PostFormValue("state")
 	if action == "reset" {
-		_, err = c.cfg.Snapshots.Reset(r.Context(), a.ID, "")
+		_, err = c.cfg.Snapshots.Reset(r.Context(), a.ID, state)
 	} else {
 		_, err = c.cfg.Accounts.RetireAccount(r.Context(), a.ID)
 	}
@@ -169,6 +197,10 @@ func (c *Console) actOnAccount(w http.ResponseWriter, r *http.Request, s session
 			}
 		}
 		c.showAccount(w, r, s, a.ID, statusOf[understudy.ErrorCode(err)], fl)
+		return
+	}
+	if action == "reset" && state != "" && state != snapshot.Baseline {
+		http.Redirect(w, r, Prefix+"accounts/"+a.ID+"?"+url.Values{"done": {"reset"}, "state": {state}}.Encode(), http.StatusSeeOther)
 		return
 	}
 	done(w, r, Prefix+"accounts/"+a.ID, action)
@@ -223,7 +255,11 @@ func done(w http.ResponseWriter, r *http.Request, page, action string) {
 
 // doneFlash is the message of ?done=, if any.
 func doneFlash(r *http.Request) *flash {
-	if t, ok := doneText[r.URL.Query().Get("done")]; ok {
+	q := r.URL.Query()
+	if st := q.Get("state"); q.Get("done") == "reset" && st != "" && snapshot.ValidStateName(st) {
+		return &flash{Kind: "ok", Text: "The account was reset to state " + st + " and verified in every app."}
+	}
+	if t, ok := doneText[q.Get("done")]; ok {
 		return &flash{Kind: "ok", Text: t}
 	}
 	return nil

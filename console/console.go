@@ -112,25 +112,54 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /ui/-/health", c.health)
 	m.HandleFunc("GET /ui/signin", c.signInPage)
 	m.HandleFunc("POST /ui/signin", c.signIn)
-	guarded := map[string]handlerFunc{
-		"GET /ui/{$}":                c.overview,
-		"GET /ui/environments/{env}": c.environment,
-		"GET /ui/accounts":           c.accountList,
-		"GET /ui/accounts/{id}":      c.account,
-		"GET /ui/accounts/{id}/diff": c.accountDiff,
-		"GET /ui/leases":             c.leasesPage,
-		"GET /ui/leases/table":       c.leasesTable,
-		"GET /ui/sync":               c.syncPage,
-		"GET /ui/isolation":          c.isolationPage,
-		"GET /ui/audit":              c.auditPage,
-		"GET /ui/confirm/{action}":   c.confirm,
-		"POST /ui/actions/{action}":  c.act,
-		"POST /ui/signout":           c.signOut,
-	}
-	for pattern, h := range guarded {
-		m.Handle(pattern, c.guard(h))
+	for _, rt := range c.guarded() {
+		m.Handle(rt.pattern, c.guard(rt.h))
 	}
 	m.HandleFunc("/", c.notFound)
+}
+
+// route is a path of the console that needs a session, and what it answers.
+type route struct {
+	pattern string
+	h       handlerFunc
+	// page: a whole HTML page a browser opens (and a test checks).
+	page bool
+}
+
+// guarded lists the console's routes that need a signed-in session.
+func (c *Console) guarded() []route {
+	return []route{
+		{"GET /ui/{$}", c.overview, true},
+		{"GET /ui/environments/{env}", c.environment, true},
+		{"GET /ui/environments/{env}/exclusions/{format}", c.exclusionDownload, false},
+		{"GET /ui/accounts", c.accountList, true},
+		{"GET /ui/accounts/{id}", c.account, true},
+		{"GET /ui/accounts/{id}/diff", c.accountDiff, false},
+		{"GET /ui/leases", c.leasesPage, true},
+		{"GET /ui/leases/table", c.leasesTable, false},
+		{"GET /ui/leases/{id}", c.leasePage, true},
+		{"GET /ui/sync", c.syncPage, true},
+		{"GET /ui/isolation", c.isolationPage, true},
+		{"GET /ui/audit", c.auditPage, true},
+		{"GET /ui/confirm/{action}", c.confirm, true},
+		{"POST /ui/actions/{action}", c.act, false},
+		{"POST /ui/signout", c.signOut, false},
+	}
+}
+
+// Pages lists the pattern (as http.ServeMux reads it) of every whole page
+// the console serves: the sign-in page, those a session opens, and the
+// error page (any path the console does not have). Fragments, downloads,
+// static files and actions are not among them. A test that checks every
+// page (accessibility) reads them here, so a new page is checked too.
+func Pages() []string {
+	out := []string{"GET /ui/signin", "GET /ui/no-such-page"}
+	for _, rt := range (&Console{}).guarded() {
+		if rt.page {
+			out = append(out, rt.pattern)
+		}
+	}
+	return out
 }
 
 // ServeHTTP serves the console's paths, with its security headers, a

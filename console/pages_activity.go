@@ -26,18 +26,53 @@ func (c *Console) leasesTable(w http.ResponseWriter, r *http.Request, s session)
 }
 
 func (c *Console) showLeases(w http.ResponseWriter, r *http.Request, s session, name string, status int, fl *flash) {
-	list, err := c.cfg.Leases.List(r.Context(), "", "", false)
+	ctx, q := r.Context(), r.URL.Query()
+	list, err := c.cfg.Leases.List(ctx, "", "", false)
+	data := leasesData{Total: len(list), Filter: lease.HistoryFilter{Environment: q.Get("environment"), Role: q.Get("role"), After: q.Get("after")}}
+	data.Leases = list[:min(len(list), maxLeasesShown)]
+	if err == nil && name == "leases" {
+		data.Paged = data.Filter.After != ""
+		data.History, data.Next, err = c.cfg.Leases.History(ctx, data.Filter)
+	}
+	if err == nil && name == "leases" {
+		data.Environments, err = c.cfg.Accounts.ListEnvironments(ctx)
+	}
 	if err != nil {
 		c.fail(w, r, &s, err)
 		return
 	}
 	p := pageFor(s, "Leases", "leases")
 	p.Flash = fl
-	p.Data = struct {
-		Leases []lease.Lease
-		Total  int
-	}{list[:min(len(list), maxLeasesShown)], len(list)}
+	p.Data = data
 	c.render(w, r, status, name, p)
+}
+
+// leasesData is what the leases page shows: the open leases (the newest
+// maxLeasesShown of Total), and a page of the history of ended ones.
+type leasesData struct {
+	Leases []lease.Lease
+	Total  int
+	// Filter narrows the history; Next is the cursor of its next page, and
+	// Paged says this is not its first.
+	Filter       lease.HistoryFilter
+	History      []lease.Lease
+	Next         string
+	Paged        bool
+	Environments []accounts.Environment
+}
+
+// leasePage shows one lease: who holds (or held) it, with which token and
+// Idempotency-Key, its account, when it was acquired, renewed and ended,
+// and how it ended.
+func (c *Console) leasePage(w http.ResponseWriter, r *http.Request, s session) {
+	d, err := c.cfg.Leases.Detail(r.Context(), r.PathValue("id"))
+	if err != nil {
+		c.fail(w, r, &s, err)
+		return
+	}
+	p := pageFor(s, "Lease of "+d.Environment+"/"+d.Role+" by "+d.Holder, "leases")
+	p.Data = d
+	c.render(w, r, http.StatusOK, "lease", p)
 }
 
 // destinationRuns is a destination with its latest runs.

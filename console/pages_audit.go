@@ -125,8 +125,8 @@ func (c *Console) auditEvents(ctx context.Context, events []access.Event) ([]aud
 // targetPages maps "type/id" of each event's target to the console page
 // that shows it: an account, an environment, a role's accounts, an app's
 // environment, a destination on the Sync page, an isolation violation on
-// the Isolation page. Targets without a page of their own (tokens, leases,
-// keys) are not linked. Roles, apps and destinations are named by id in
+// the Isolation page, a lease. Targets without a page of their own
+// (tokens, keys) are not linked. Roles, apps and destinations are named by id in
 // the trail, so their environments' lists are read once, only when a page
 // of events names one.
 func (c *Console) targetPages(ctx context.Context, events []access.Event) (map[string]string, error) {
@@ -139,6 +139,8 @@ func (c *Console) targetPages(ctx context.Context, events []access.Event) (map[s
 			out[key] = Prefix + "accounts/" + e.TargetID
 		case "environment":
 			out[key] = Prefix + "environments/" + e.TargetID
+		case "lease":
+			out[key] = Prefix + "leases/" + e.TargetID
 		case "isolation_violation":
 			out[key] = Prefix + "isolation?show=all"
 		case "role", "app", "destination":

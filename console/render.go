@@ -97,6 +97,11 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err e
 	case understudy.EUNAVAILABLE:
 		p.Title, p.Down = "Database unreachable", true
 		msg = "The database is unreachable; this page refreshes by itself once it answers."
+	case understudy.EINVALID, understudy.EMALFORMED:
+		// The message with each bad field and what is wrong with it.
+		if e, ok := errors.AsType[*understudy.Error](err); ok {
+			msg = e.Error()
+		}
 	case understudy.EINTERNAL:
 		c.cfg.Logger.ErrorContext(r.Context(), "console request failed", slog.String("path", r.URL.Path), slog.Any("error", err))
 		msg = "Something went wrong on the server (request id " + providers.RequestID(r.Context()) + "); it was logged."

@@ -17,7 +17,7 @@ import (
 // one statement.
 var renewSQL = `
 WITH renewed AS (
-    UPDATE leases l SET expires_at = now() + make_interval(secs => $2), ttl_seconds = $2
+    UPDATE leases l SET expires_at = now() + make_interval(secs => $2), ttl_seconds = $2, renewed_at = now()
     WHERE l.id = $1 AND l.status = ` + sqlActive + ` AND ` + ownerSQL("$3", "$4", "$5") + `
     RETURNING *
 ), audit AS (

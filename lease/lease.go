@@ -52,6 +52,10 @@ type Lease struct {
 	AcquiredAt   time.Time  `json:"acquired_at"`
 	ExpiresAt    time.Time  `json:"expires_at"`
 	EndedAt      *time.Time `json:"ended_at,omitempty"`
+	// RenewedAt is when the lease was last renewed, if it was. The console
+	// shows it; the REST contract does not have it (yet), so it is not
+	// part of the lease's JSON.
+	RenewedAt *time.Time `json:"-"`
 
 	// tokenID and tokenName name the token that acquired the lease: its owner.
 	tokenID, tokenName string
@@ -169,12 +173,12 @@ func New(cfg Config) (*Service, error) {
 }
 
 const leaseColumns = `l.id, l.account_id, e.name, r.name, l.holder, l.state, l.status, l.status_reason, l.acquired_at, l.expires_at, l.ended_at,
-coalesce(l.token_id::text, ''), l.token_name`
+l.renewed_at, coalesce(l.token_id::text, ''), l.token_name`
 const leaseFrom = ` FROM leases l JOIN roles r ON r.id = l.role_id JOIN environments e ON e.id = r.environment_id`
 
 func scanLease(row pgx.Row, l *Lease) error {
 	return row.Scan(&l.ID, &l.AccountID, &l.Environment, &l.Role, &l.Holder, &l.State, &l.Status, &l.StatusReason,
-		&l.AcquiredAt, &l.ExpiresAt, &l.EndedAt, &l.tokenID, &l.tokenName)
+		&l.AcquiredAt, &l.ExpiresAt, &l.EndedAt, &l.RenewedAt, &l.tokenID, &l.tokenName)
 }
 
 const getLeaseSQL = `SELECT ` + leaseColumns + leaseFrom + ` WHERE l.id = $1`

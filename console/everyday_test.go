@@ -107,6 +107,34 @@ func TestConsoleComparisonShowsOldAndNewValues(t *testing.T) {
 	}
 }
 
+// A reader sees no comparison with the baseline and cannot ask for one:
+// it shows the apps' data, which REST's snapshot diff keeps to admins.
+func TestConsoleComparisonIsForAdminsOnly(t *testing.T) {
+	t.Parallel()
+	f, st := newStackFixture(t, 1)
+	list, _ := st.Accounts.ListAccounts(st.Ctx, accounts.AccountFilter{})
+	if body := f.get(t, "/ui/accounts/"+list[0].ID).Body.String(); !strings.Contains(body, "/diff") {
+		t.Fatalf("an admin's account page has no comparison:\n%s", body)
+	}
+	for _, scope := range []access.Scope{access.ScopeReader, access.ScopeRunner} {
+		tok, _, err := access.NewTokens(f.db).Create(access.WithCaller(context.Background(), access.Caller{Actor: "test"}), "qa-"+string(scope), scope)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _, err := f.console.sessions.create(context.Background(), tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := fixture{console: f.console, db: f.db, cookie: &http.Cookie{Name: sessionCookie, Value: id}}
+		if body := g.get(t, "/ui/accounts/"+list[0].ID).Body.String(); strings.Contains(body, "/diff") {
+			t.Errorf("a %s's account page offers the comparison", scope)
+		}
+		if rec := g.do(t, http.MethodGet, "/ui/accounts/"+list[0].ID+"/diff", nil); rec.Code != http.StatusForbidden || strings.Contains(rec.Body.String(), "$.") {
+			t.Errorf("a %s asking for the comparison: %d\n%s", scope, rec.Code, rec.Body.String())
+		}
+	}
+}
+
 // The since field takes durations, dates, times and words, relative to now.
 func TestParseSinceTakesDurationsDatesAndWords(t *testing.T) {
 	t.Parallel()

@@ -38,7 +38,7 @@ func TestConsoleLeaseHistoryPagesAndFilters(t *testing.T) {
 	}
 	body := f.get(t, "/ui/leases").Body.String()
 	open, history, _ := strings.Cut(body, `id="history"`)
-	if strings.Count(open, "Release…") != 80 || !strings.Contains(open, `<a href="/ui/leases/`) {
+	if strings.Count(open, "Release…") != 80 || !strings.Contains(open, `-holder" href="/ui/leases/`) {
 		t.Errorf("the open leases are not the 80 still open, each linked to its page")
 	}
 	rows := historyRowRE.FindAllStringSubmatch(history, -1)

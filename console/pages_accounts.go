@@ -205,6 +205,10 @@ func (c *Console) openLease(ctx context.Context, a accounts.Account) (*lease.Lea
 // each app, with its baseline: the account page loads it after itself, as
 // asking the apps takes longer than the page.
 func (c *Console) accountDiff(w http.ResponseWriter, r *http.Request, s session) {
+	if !s.Scope.Allows(needs["compare"]) {
+		c.refuse(w, r, &s, "comparing an account's state with its baseline shows the apps' data: it needs scope admin, as the REST API's snapshot diff does")
+		return
+	}
 	diffs, err := c.cfg.Snapshots.Compare(r.Context(), r.PathValue("id"), "")
 	if err != nil {
 		c.fail(w, r, &s, err)

@@ -38,6 +38,10 @@ type flash struct {
 var needs = map[string]access.Scope{
 	"reset": access.ScopeAdmin, "retire": access.ScopeAdmin, "sync": access.ScopeAdmin, "audit": access.ScopeAdmin,
 	"release": access.ScopeRunner, "password": access.ScopeRunner,
+	// compare asks every app for the account's state now and shows its
+	// values beside the baseline's: an app's rows may hold what a reader
+	// must not see, so it is admin-only, as GET /v1/snapshots/diff is.
+	"compare": access.ScopeAdmin,
 }
 
 // Can reports whether the signed-in token may take action (a key of needs).

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/understudy-dev/understudy/internal/dbtest"
+	"github.com/understudy-dev/understudy/openapi"
 )
 
 // The demo runs end to end on the test server: both providers, four
@@ -37,6 +38,7 @@ func TestDemoResetsChirp(t *testing.T) {
 		return strings.Contains(out.String(), "The web console is at")
 	})
 	checkDemoConsole(t, out.String())
+	checkDemoRunner(t, out.String())
 	text := redactTokens(out.String()) // what the assertions below may print
 	for _, want := range []string{"through the webhook provider", "through the postgres provider", "Provisioned 4 accounts",
 		`"sku":"sku-42"`, "changed  $.score.points 20"} {
@@ -105,5 +107,44 @@ func checkDemoConsole(t *testing.T, text string) {
 	_, _, iso := b.do(http.MethodGet, "/ui/isolation", nil, nil)
 	if !strings.Contains(iso, "0 open, 0 opened, 0 closed, 0 surface(s) failed") {
 		t.Errorf("the demo's console shows no isolation audit of production")
+	}
+}
+
+// checkDemoRunner checks the runner token the demo printed, with the
+// fixture's settings: it leases the demo's buyer, reads its credentials
+// through the lease, and releases it.
+func checkDemoRunner(t *testing.T, text string) {
+	t.Helper()
+	env := checkPrintedTokens(t, text)
+	if !strings.HasPrefix(env["CHIRP_URL"], "http://127.0.0.1:") {
+		t.Errorf("the runner block sets CHIRP_URL %q, want the demo's chirp", env["CHIRP_URL"])
+	}
+	token := env["UNDERSTUDY_TOKEN"]
+	c, err := openapi.NewClientWithResponses(env["UNDERSTUDY_URL"], openapi.WithRequestEditorFn(
+		func(_ context.Context, req *http.Request) error {
+			req.Header.Set("Authorization", "Bearer "+token)
+			return nil
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	grant, err := c.AcquireLeaseWithResponse(ctx, nil, openapi.LeaseRequest{
+		Environment: env["UNDERSTUDY_ENVIRONMENT"], Role: env["UNDERSTUDY_ROLE"], Holder: "demo test"})
+	if err != nil {
+		t.Fatalf("leasing with the demo's runner token: %v", err)
+	}
+	if grant.JSON201 == nil {
+		t.Fatalf("leasing with the demo's runner token: %d %s", grant.StatusCode(), redactTokens(string(grant.Body)))
+	}
+	if grant.JSON201.Credentials.Password == "" {
+		t.Error("the lease with the demo's runner token carries no password")
+	}
+	rel, err := c.ReleaseLeaseWithResponse(ctx, grant.JSON201.Lease.Id, openapi.LeaseRelease{})
+	if err != nil {
+		t.Fatalf("releasing the lease with the demo's runner token: %v", err)
+	}
+	if rel.StatusCode() != http.StatusOK {
+		t.Fatalf("releasing the lease with the demo's runner token: %d %s", rel.StatusCode(), rel.Body)
 	}
 }

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/understudy-dev/understudy/internal/dbtest"
 	"github.com/understudy-dev/understudy/openapi"
 )
 
@@ -140,5 +143,97 @@ func TestTokensCreateFirstAdminOnTheDatabase(t *testing.T) {
 	}
 	if r := s.cli(t, secret, "tokens", "list"); r.Code != 0 || !strings.Contains(r.Stdout, "first-admin") {
 		t.Fatalf("the first admin token cannot list tokens: exit %d: %s", r.Code, redactTokens(r.Stderr))
+	}
+}
+
+var exportRE = regexp.MustCompile(`(?m)^[ \t]*export ((?:[A-Z_]+=\S+ ?)+)$`)
+
+// printedExports returns the variables of each `export A=… B=…` line of
+// text, in order, merging the lines of one block (consecutive exports).
+func printedExports(text string) []map[string]string {
+	var out []map[string]string
+	last := -1
+	for _, m := range exportRE.FindAllStringSubmatchIndex(text, -1) {
+		vars := map[string]string{}
+		for _, kv := range strings.Fields(text[m[2]:m[3]]) {
+			k, v, _ := strings.Cut(kv, "=")
+			vars[k] = v
+		}
+		// A line right after another export line belongs to its block.
+		if last >= 0 && text[last:m[0]] == "\n" {
+			maps.Copy(out[len(out)-1], vars)
+		} else {
+			out = append(out, vars)
+		}
+		last = m[1]
+	}
+	return out
+}
+
+// checkPrintedTokens checks what the demo or serve --dev printed: an admin
+// block and a runner block of exports, ready to paste, whose tokens have
+// those scopes on the server at their UNDERSTUDY_URL. It returns the
+// runner block.
+func checkPrintedTokens(t *testing.T, text string) (runner map[string]string) {
+	t.Helper()
+	blocks := printedExports(text)
+	if len(blocks) != 2 {
+		t.Fatalf("%d blocks of export lines printed, want 2 (the admin's, then the runner's):\n%s", len(blocks), redactTokens(text))
+	}
+	admin, runner := blocks[0], blocks[1]
+	for _, b := range blocks {
+		if !strings.HasPrefix(b["UNDERSTUDY_URL"], "http://127.0.0.1:") || !tokenRE.MatchString(b["UNDERSTUDY_TOKEN"]) {
+			t.Fatalf("an export block lacks UNDERSTUDY_URL or UNDERSTUDY_TOKEN:\n%s", redactTokens(text))
+		}
+	}
+	if admin["UNDERSTUDY_TOKEN"] == runner["UNDERSTUDY_TOKEN"] {
+		t.Fatal("the admin and runner blocks print the same token")
+	}
+	if runner["UNDERSTUDY_ENVIRONMENT"] != "production" || runner["UNDERSTUDY_ROLE"] != "buyer" {
+		t.Errorf("the runner block sets environment %q and role %q, want production and buyer (the fixture's settings)",
+			runner["UNDERSTUDY_ENVIRONMENT"], runner["UNDERSTUDY_ROLE"])
+	}
+	for _, c := range []struct {
+		who    string
+		block  map[string]string
+		status int
+	}{{"admin", admin, http.StatusOK}, {"runner", runner, http.StatusForbidden}} {
+		req, _ := http.NewRequest(http.MethodGet, c.block["UNDERSTUDY_URL"]+"/v1/tokens", nil)
+		req.Header.Set("Authorization", "Bearer "+c.block["UNDERSTUDY_TOKEN"])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.status {
+			t.Errorf("the printed %s token lists tokens: %d, want %d", c.who, resp.StatusCode, c.status)
+		}
+	}
+	return runner
+}
+
+// serve --dev prints a runner token beside the admin one, with the
+// fixture's environment variables ready to paste.
+func TestServeDevPrintsARunnerToken(t *testing.T) {
+	t.Parallel()
+	out, errb := &lockedBuffer{}, &lockedBuffer{}
+	env := map[string]string{"DATABASE_URL": dbtest.NewDatabase(t), "UNDERSTUDY_SECRET_KEY": testKey, "UNDERSTUDY_ADDR": "127.0.0.1:0"}
+	a := &app{stdin: strings.NewReader(""), stdout: out, stderr: errb, now: time.Now, getenv: func(k string) string { return env[k] }}
+	ctx, stop := context.WithCancel(context.Background())
+	exited := make(chan int, 1)
+	go func() { exited <- a.run(ctx, []string{"serve", "--dev"}) }()
+	defer func() { stop(); <-exited }()
+	waitFor(t, "serve --dev printing its tokens", func() bool {
+		select {
+		case code := <-exited:
+			exited <- code
+			t.Fatalf("serve --dev exited %d: %s\n%s", code, redactTokens(errb.String()), redactTokens(out.String()))
+		default:
+		}
+		return strings.Contains(out.String(), "The web console is at")
+	})
+	runner := checkPrintedTokens(t, out.String())
+	if len(runner) != 4 {
+		t.Errorf("the runner block sets %d variables, want UNDERSTUDY_URL, _TOKEN, _ENVIRONMENT and _ROLE", len(runner))
 	}
 }

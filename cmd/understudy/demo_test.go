@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/understudy-dev/understudy/internal/dbtest"
 	"github.com/understudy-dev/understudy/openapi"
@@ -28,7 +30,9 @@ func TestDemoResetsChirp(t *testing.T) {
 	exited := make(chan int, 1)
 	go func() { exited <- a.run(ctx, []string{"demo"}) }()
 	defer func() { stop(); <-exited }()
-	waitFor(t, "the demo serving", func() bool {
+	// The demo provisions, resets, audits and syncs before it serves: on a
+	// machine busy with browsers it takes longer than waitFor's 20s.
+	waitForWithin(t, 2*time.Minute, "the demo serving", func() bool {
 		select {
 		case code := <-exited:
 			exited <- code
@@ -146,5 +150,21 @@ func checkDemoRunner(t *testing.T, text string) {
 	}
 	if rel.StatusCode() != http.StatusOK {
 		t.Fatalf("releasing the lease with the demo's runner token: %d %s", rel.StatusCode(), rel.Body)
+	}
+}
+
+// A call that failed returns a nil response with its error: the demo's
+// steps read its status and body before looking at the error.
+func TestDemoReadsANilResponse(t *testing.T) {
+	var r *openapi.ListAccountsResponse
+	if got := statusOf(r); got != 0 {
+		t.Errorf("statusOf(nil) = %d, want 0", got)
+	}
+	if got := bodyOf(r); got != nil {
+		t.Errorf("bodyOf(nil) = %q, want nil", got)
+	}
+	if err := errorOf("listing accounts", statusOf(r), bodyOf(r), errors.New("connection refused")); err == nil ||
+		err.Error() != "listing accounts: connection refused" {
+		t.Errorf("errorOf = %v, want the step and the transport error", err)
 	}
 }

@@ -58,15 +58,21 @@ $(LINT_DONE): $(LINT_DIR)/package.json $(LINT_DIR)/package-lock.json
 	cd $(LINT_DIR) && npm ci --ignore-scripts --no-audit --no-fund --prefer-offline
 	@touch $@
 
-## playwright-deps: the Playwright examples' packages (examples/playwright),
+## playwright-deps: the Playwright fixture's packages (examples/playwright),
 ## pinned by its package-lock.json and installed once, with `npm ci`, into
-## examples/playwright/node_modules; again only when the pin changes. No
-## browser is downloaded: the examples run Debian's Chromium (/usr/bin/chromium,
-## or CHROMIUM_PATH). The Go test cmd/understudy TestPlaywrightExamples runs them.
+## examples/playwright/node_modules; again only when the pin changes. Then the
+## fixture is built (`npm run build`: TypeScript to JavaScript and type
+## declarations in examples/playwright/dist), since `npm ci --ignore-scripts`
+## runs no prepare script. No browser is downloaded: the examples run Debian's
+## Chromium (/usr/bin/chromium, or CHROMIUM_PATH). The Go tests in
+## cmd/understudy run them: TestPlaywrightExamples from the directory, and
+## TestPlaywrightPackage from the tarball that `npm pack` makes, installed into
+## a fresh project and run there with two workers.
 PW_DIR  := examples/playwright
 PW_DONE := $(PW_DIR)/node_modules/.installed
 
 playwright-deps: $(PW_DONE)
+	cd $(PW_DIR) && npm run build
 
 $(PW_DONE): $(PW_DIR)/package.json $(PW_DIR)/package-lock.json
 	@command -v npm >/dev/null 2>&1 || { echo "playwright-deps needs Node.js and npm on the PATH: install them (Debian: apt-get install nodejs npm), then run make again"; exit 1; }

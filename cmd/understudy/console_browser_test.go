@@ -173,7 +173,13 @@ func revokeToken(t *testing.T, s *testServer, name string) {
 // waitFor polls check every 100ms until it is true or 20s have passed.
 func waitFor(t *testing.T, what string, check func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	waitForWithin(t, 20*time.Second, what, check)
+}
+
+// waitForWithin polls check every 100ms until it is true or d has passed.
+func waitForWithin(t *testing.T, d time.Duration, what string, check func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	for !check() {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s did not happen in time", what)

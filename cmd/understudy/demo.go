@@ -118,8 +118,17 @@ func (a *app) demo(ctx context.Context, addr string, exit bool) error {
 	if exit {
 		return nil
 	}
-	fmt.Fprintf(a.stdout, "\nServing until Ctrl-C. Try:\n  export UNDERSTUDY_URL=http://%s UNDERSTUDY_TOKEN=%s\n  ./bin/understudy lease --environment production --role buyer -- sh -c 'echo $UNDERSTUDY_ACCOUNT_EMAIL'\n",
-		m.Addr(), d.token)
+	runner, err := d.runnerToken(ctx, m)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "\nServing until Ctrl-C. An admin token and a runner token were created; each is shown this once.\n"+
+		"\nWith the admin token, try:\n  export UNDERSTUDY_URL=http://%s UNDERSTUDY_TOKEN=%s\n  ./bin/understudy accounts list\n"+
+		"\nFor the Playwright fixture (examples/playwright) or understudy lease, with the runner token (it leases accounts, nothing more;\n"+
+		"the demo's buyer pool holds one account, so run one worker):\n"+
+		"  export UNDERSTUDY_URL=http://%s UNDERSTUDY_TOKEN=%s UNDERSTUDY_ENVIRONMENT=production UNDERSTUDY_ROLE=buyer CHIRP_URL=http://%s\n"+
+		"  ./bin/understudy lease --environment production --role buyer -- sh -c 'echo $UNDERSTUDY_ACCOUNT_EMAIL'\n",
+		m.Addr(), d.token, m.Addr(), runner, chirpAddr)
 	if m.Config.ConsoleOn() {
 		fmt.Fprintf(a.stdout, "\nThe web console is at http://%s/ui/ : sign in with the token %s\n", m.Addr(), d.token)
 	}
@@ -229,6 +238,16 @@ func (a *app) newDemoClient(ctx context.Context, m *Main) (*demoClient, error) {
 			return nil
 		}))
 	return &demoClient{out: a.stdout, c: c, token: tok, ids: map[string]string{}}, err
+}
+
+// runnerToken creates the demo's runner token, for the Playwright fixture.
+func (d *demoClient) runnerToken(ctx context.Context, m *Main) (string, error) {
+	_, tok, err := access.NewTokens(m.pool).Create(access.WithCaller(ctx, access.Caller{Actor: "demo"}),
+		"demo-runner-"+strconv.FormatInt(time.Now().Unix(), 10), access.ScopeRunner)
+	if err != nil {
+		return "", fmt.Errorf("creating the demo's runner token: %w", err)
+	}
+	return tok, nil
 }
 
 // errorOf turns a failed demo call into an error naming the step.

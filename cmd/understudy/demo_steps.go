@@ -181,15 +181,23 @@ func compact(v any) string {
 	return string(b)
 }
 
-// statusOf and bodyOf read a generated response that may be nil.
-func statusOf(r interface{ StatusCode() int }) int {
+// statusOf and bodyOf read a generated response that may be nil: a nil
+// *XResponse in an interface is not a nil interface, so they take the
+// pointer itself.
+func statusOf[T any, R interface {
+	*T
+	StatusCode() int
+}](r R) int {
 	if r == nil {
 		return 0
 	}
 	return r.StatusCode()
 }
 
-func bodyOf(r interface{ GetBody() []byte }) []byte {
+func bodyOf[T any, R interface {
+	*T
+	GetBody() []byte
+}](r R) []byte {
 	if r == nil {
 		return nil
 	}

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/understudy-dev/understudy/internal/dbtest"
+	"github.com/understudy-dev/understudy/openapi"
 )
 
 // The demo runs end to end on the test server: both providers, four
@@ -27,7 +30,9 @@ func TestDemoResetsChirp(t *testing.T) {
 	exited := make(chan int, 1)
 	go func() { exited <- a.run(ctx, []string{"demo"}) }()
 	defer func() { stop(); <-exited }()
-	waitFor(t, "the demo serving", func() bool {
+	// The demo provisions, resets, audits and syncs before it serves: on a
+	// machine busy with browsers it takes longer than waitFor's 20s.
+	waitForWithin(t, 2*time.Minute, "the demo serving", func() bool {
 		select {
 		case code := <-exited:
 			exited <- code
@@ -37,6 +42,7 @@ func TestDemoResetsChirp(t *testing.T) {
 		return strings.Contains(out.String(), "The web console is at")
 	})
 	checkDemoConsole(t, out.String())
+	checkDemoRunner(t, out.String())
 	text := redactTokens(out.String()) // what the assertions below may print
 	for _, want := range []string{"through the webhook provider", "through the postgres provider", "Provisioned 4 accounts",
 		`"sku":"sku-42"`, "changed  $.score.points 20"} {
@@ -105,5 +111,60 @@ func checkDemoConsole(t *testing.T, text string) {
 	_, _, iso := b.do(http.MethodGet, "/ui/isolation", nil, nil)
 	if !strings.Contains(iso, "0 open, 0 opened, 0 closed, 0 surface(s) failed") {
 		t.Errorf("the demo's console shows no isolation audit of production")
+	}
+}
+
+// checkDemoRunner checks the runner token the demo printed, with the
+// fixture's settings: it leases the demo's buyer, reads its credentials
+// through the lease, and releases it.
+func checkDemoRunner(t *testing.T, text string) {
+	t.Helper()
+	env := checkPrintedTokens(t, text)
+	if !strings.HasPrefix(env["CHIRP_URL"], "http://127.0.0.1:") {
+		t.Errorf("the runner block sets CHIRP_URL %q, want the demo's chirp", env["CHIRP_URL"])
+	}
+	token := env["UNDERSTUDY_TOKEN"]
+	c, err := openapi.NewClientWithResponses(env["UNDERSTUDY_URL"], openapi.WithRequestEditorFn(
+		func(_ context.Context, req *http.Request) error {
+			req.Header.Set("Authorization", "Bearer "+token)
+			return nil
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	grant, err := c.AcquireLeaseWithResponse(ctx, nil, openapi.LeaseRequest{
+		Environment: env["UNDERSTUDY_ENVIRONMENT"], Role: env["UNDERSTUDY_ROLE"], Holder: "demo test"})
+	if err != nil {
+		t.Fatalf("leasing with the demo's runner token: %v", err)
+	}
+	if grant.JSON201 == nil {
+		t.Fatalf("leasing with the demo's runner token: %d %s", grant.StatusCode(), redactTokens(string(grant.Body)))
+	}
+	if grant.JSON201.Credentials.Password == "" {
+		t.Error("the lease with the demo's runner token carries no password")
+	}
+	rel, err := c.ReleaseLeaseWithResponse(ctx, grant.JSON201.Lease.Id, openapi.LeaseRelease{})
+	if err != nil {
+		t.Fatalf("releasing the lease with the demo's runner token: %v", err)
+	}
+	if rel.StatusCode() != http.StatusOK {
+		t.Fatalf("releasing the lease with the demo's runner token: %d %s", rel.StatusCode(), rel.Body)
+	}
+}
+
+// A call that failed returns a nil response with its error: the demo's
+// steps read its status and body before looking at the error.
+func TestDemoReadsANilResponse(t *testing.T) {
+	var r *openapi.ListAccountsResponse
+	if got := statusOf(r); got != 0 {
+		t.Errorf("statusOf(nil) = %d, want 0", got)
+	}
+	if got := bodyOf(r); got != nil {
+		t.Errorf("bodyOf(nil) = %q, want nil", got)
+	}
+	if err := errorOf("listing accounts", statusOf(r), bodyOf(r), errors.New("connection refused")); err == nil ||
+		err.Error() != "listing accounts: connection refused" {
+		t.Errorf("errorOf = %v, want the step and the transport error", err)
 	}
 }

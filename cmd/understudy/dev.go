@@ -78,18 +78,27 @@ func devSecretKey(path string) (string, error) {
 	return key, nil
 }
 
-// printDevWelcome creates an admin token and prints it once, with commands to try.
+// printDevWelcome creates an admin token and a runner token and prints
+// them once, with commands to try and the Playwright fixture's settings.
 func (a *app) printDevWelcome(ctx context.Context, m *Main) error {
-	name := "dev-admin-" + a.now().UTC().Format("20060102-150405")
+	stamp := a.now().UTC().Format("20060102-150405")
 	ctx = access.WithCaller(ctx, access.Caller{Actor: "serve --dev"})
-	_, tok, err := access.NewTokens(m.pool).Create(ctx, name, access.ScopeAdmin)
+	tokens := access.NewTokens(m.pool)
+	_, admin, err := tokens.Create(ctx, "dev-admin-"+stamp, access.ScopeAdmin)
 	if err != nil {
 		return fmt.Errorf("creating the development admin token: %w", err)
+	}
+	_, runner, err := tokens.Create(ctx, "dev-runner-"+stamp, access.ScopeRunner)
+	if err != nil {
+		return fmt.Errorf("creating the development runner token: %w", err)
 	}
 	url := "http://" + m.Addr()
 	fmt.Fprintf(a.stdout, `
 Understudy is running at %s (Ctrl-C stops it).
-An admin token was created for you (%s); it is shown this once:
+An admin token (dev-admin-%s) and a runner token (dev-runner-%s) were created
+for you; each is shown this once.
+
+With the admin token:
 
   export UNDERSTUDY_URL=%s
   export UNDERSTUDY_TOKEN=%s
@@ -100,9 +109,14 @@ Then try:
   ./bin/understudy roles create production buyer --pool 2
   ./bin/understudy accounts list --environment production
 
-`, url, name, url, tok)
+For the Playwright fixture (examples/playwright) or understudy lease, in the
+shell that runs the tests, with the runner token (it leases accounts, nothing more):
+
+  export UNDERSTUDY_URL=%s UNDERSTUDY_TOKEN=%s UNDERSTUDY_ENVIRONMENT=production UNDERSTUDY_ROLE=buyer
+
+`, url, stamp, stamp, url, admin, url, runner)
 	if m.Config.ConsoleOn() {
-		fmt.Fprintf(a.stdout, "The web console is at %s/ui/ : sign in there with the same token.\n\n", url)
+		fmt.Fprintf(a.stdout, "The web console is at %s/ui/ : sign in there with the admin token.\n\n", url)
 	}
 	return nil
 }

@@ -24,7 +24,8 @@ func (a *app) serveCommand() *cobra.Command {
 With --dev (what "make run" uses), anything not configured gets a development
 default: a private PostgreSQL cluster under .understudy/ when no database URL is
 set, a development secret key kept in .understudy/secret.key, the email domain
-qa.example.test, the schema migrated, and a new admin token printed once.`,
+qa.example.test, the schema migrated, and a new admin token and runner token
+printed once.`,
 		Args: args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(flags, configPath, a.getenv)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/migrations"
+	"github.com/understudy-dev/understudy/openapi"
 )
 
 func (a *app) tokensCommand() *cobra.Command {
@@ -18,21 +19,35 @@ func (a *app) tokensCommand() *cobra.Command {
 	var configPath, name, scope string
 	create := &cobra.Command{
 		Use:   "create --name NAME --scope admin|runner|reader|analytics|app",
-		Short: "Create a token directly in the database (to bootstrap the first one) and print it once",
-		Args:  args(),
+		Short: "Create a token and print it once: through the server with an admin token, or on the database for the first admin token",
+		Long: `Creates a token and prints its secret once.
+
+With an admin token (UNDERSTUDY_TOKEN or --token, and UNDERSTUDY_URL or --url)
+it goes through the server's REST API (POST /v1/tokens): no database access is
+needed. Without a token it writes to the database directly (DATABASE_URL or
+--database-url), which is how the very first admin token is made. An explicit
+--database-url always works on the database.`,
+		Args: args(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(flags, configPath, a.getenv)
-			if err != nil {
-				return &codedError{code: exitUsage, err: err}
-			}
-			if cfg.DatabaseURL == "" {
-				return usageErrorf("tokens create works on the database directly: set DATABASE_URL or pass --database-url")
-			}
 			sc, err := access.ParseScope("scope", scope)
 			if err != nil {
 				return &codedError{code: exitInvalid, err: err}
 			}
-			t, secret, err := a.createToken(cmd.Context(), cfg, name, sc)
+			var t access.Token
+			var secret string
+			if a.tokenGiven() && !cmd.Flags().Changed("database-url") {
+				t, secret, err = a.createTokenREST(cmd.Context(), name, sc)
+			} else {
+				cfg, cerr := loadConfig(flags, configPath, a.getenv)
+				if cerr != nil {
+					return &codedError{code: exitUsage, err: cerr}
+				}
+				if cfg.DatabaseURL == "" {
+					return usageErrorf("tokens create needs an admin token (set UNDERSTUDY_TOKEN, or pass --token, with UNDERSTUDY_URL) " +
+						"or, for the very first admin token, the database (set DATABASE_URL or pass --database-url)")
+				}
+				t, secret, err = a.createToken(cmd.Context(), cfg, name, sc)
+			}
 			if err != nil {
 				return err
 			}
@@ -46,7 +61,7 @@ func (a *app) tokensCommand() *cobra.Command {
 	}
 	create.Flags().StringVar(&name, "name", "", "token name (letters, digits, . _ -)")
 	create.Flags().StringVar(&scope, "scope", "", "admin, runner, reader, analytics or app")
-	create.Flags().StringVar(&flags.DatabaseURL, "database-url", "", "PostgreSQL connection string (or DATABASE_URL)")
+	create.Flags().StringVar(&flags.DatabaseURL, "database-url", "", "PostgreSQL connection string (or DATABASE_URL), for the first admin token")
 	create.Flags().StringVar(&configPath, "config", "", "YAML config file (or UNDERSTUDY_CONFIG)")
 	_ = create.MarkFlagRequired("name")
 	_ = create.MarkFlagRequired("scope")
@@ -90,6 +105,32 @@ func (a *app) tokensCommand() *cobra.Command {
 	}
 	cmd.AddCommand(create, list, revoke)
 	return cmd
+}
+
+// tokenGiven reports whether a token was given, by --token or UNDERSTUDY_TOKEN.
+func (a *app) tokenGiven() bool {
+	return firstNonEmpty(a.token, a.getenv("UNDERSTUDY_TOKEN")) != ""
+}
+
+// createTokenREST makes a token through the server (POST /v1/tokens), which
+// audits it under the calling token's name.
+func (a *app) createTokenREST(ctx context.Context, name string, scope access.Scope) (access.Token, string, error) {
+	if a.output != "table" && a.output != "json" {
+		return access.Token{}, "", usageErrorf("--output must be table or json, got %q", a.output)
+	}
+	c, err := a.apiClient()
+	if err != nil {
+		return access.Token{}, "", err
+	}
+	resp, err := c.CreateTokenWithResponse(ctx, openapi.TokenCreate{Name: name, Scope: openapi.Scope(scope)})
+	if err := check(resp, err); err != nil {
+		return access.Token{}, "", err
+	}
+	if resp.JSON201 == nil {
+		return access.Token{}, "", &codedError{code: exitUnavailable, err: fmt.Errorf("the server answered %d without the created token", resp.StatusCode())}
+	}
+	tok := resp.JSON201.Token
+	return access.Token{ID: tok.Id, Name: tok.Name, Scope: access.Scope(tok.Scope)}, resp.JSON201.Secret, nil
 }
 
 // createToken makes a token on the database directly, audited as the OS user.

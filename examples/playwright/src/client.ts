@@ -55,6 +55,16 @@ export interface LeaseGrant {
   refs: Record<string, string>;
 }
 
+/** A role of an environment (Role): its pool is how many accounts of it can be leased at once. */
+export interface Role {
+  id: string;
+  environment: string;
+  name: string;
+  description: string;
+  pool_size: number;
+  [key: string]: unknown;
+}
+
 /** An error answer of Understudy, or a failure to reach it. */
 export class UnderstudyError extends Error {
   constructor(
@@ -113,6 +123,15 @@ export class UnderstudyClient {
     return this.call<Lease>(`releasing lease ${leaseId}`, 'POST', `/v1/leases/${encodeURIComponent(leaseId)}/release`, {
       reset: opts.reset ?? false,
     });
+  }
+
+  /** A role, with its pool size (a runner token may read it). */
+  role(environment: string, role: string): Promise<Role> {
+    return this.call<Role>(
+      `reading role ${role} of ${environment}`,
+      'GET',
+      `/v1/environments/${encodeURIComponent(environment)}/roles/${encodeURIComponent(role)}`,
+    );
   }
 
   /** The active leases (or, with all, the newest leases of any status), newest first. */

@@ -9,13 +9,35 @@
 //     await page.getByLabel('Password').fill(understudy.password);
 //   });
 
-import { randomBytes, randomUUID } from 'node:crypto';
-import { test as base, expect } from '@playwright/test';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { UnderstudyClient, UnderstudyError } from './client';
 
+/**
+ * The @playwright/test of the Playwright that runs the tests. Playwright
+ * refuses to be loaded twice, and a package linked from a directory (npm
+ * install <dir>) resolves from its own directory, which has a copy of its
+ * own when it was built there: so it is looked up from the running
+ * Playwright first, and from here only when that fails.
+ */
+function runningPlaywright(): typeof import('@playwright/test') {
+  const main = require.main?.filename;
+  if (main) {
+    try {
+      return require(require.resolve('@playwright/test', { paths: [dirname(main)] }));
+    } catch {
+      // Not found from there: this package's own.
+    }
+  }
+  return require('@playwright/test');
+}
+
+const { test: base, expect } = runningPlaywright();
 export { expect };
 export { UnderstudyClient, UnderstudyError } from './client';
-export type { Lease, LeaseGrant, LeaseRequest, Problem } from './client';
+export type { Lease, LeaseGrant, LeaseRequest, Problem, Role } from './client';
 
 /** The account a worker holds, freshly reset when the worker started. */
 export interface UnderstudyAccount {
@@ -79,6 +101,7 @@ export const test = base.extend<{}, WorkerFixtures>({
     async ({ role, environment, leaseState, leaseTtlSeconds, leaseWaitSeconds }, use, workerInfo) => {
       const client = UnderstudyClient.fromEnv();
       const holder = `${runId()} worker ${workerInfo.parallelIndex}`;
+      await warnIfPoolTooSmall(client, environment, role, workerInfo.config.workers);
       const grant = await client.acquire(
         {
           environment,
@@ -115,6 +138,62 @@ export const test = base.extend<{}, WorkerFixtures>({
     { scope: 'worker', timeout: 10 * 60_000 },
   ],
 });
+
+/**
+ * The warning for a run of `workers` workers that lease accounts of a role
+ * whose pool holds `pool`, or undefined when the pool is large enough.
+ */
+export function poolWarning(environment: string, role: string, pool: number, workers: number): string | undefined {
+  if (pool >= workers) return undefined;
+  const effect = pool <= 1 ? 'the run is serial, not parallel' : `only ${pool} of them run at once`;
+  return (
+    `Understudy: role ${role} of ${environment} has a pool of ${pool} account${pool === 1 ? '' : 's'}, ` +
+    `but this run has ${workers} workers: each worker holds an account while it lives and the others wait for one ` +
+    `(up to leaseWaitSeconds), so ${effect}. Run with --workers=${Math.max(pool, 1)}, or raise the pool: ` +
+    `understudy roles update ${environment} ${role} --pool ${workers}`
+  );
+}
+
+/**
+ * Warns, once per run and role, when the role's pool is smaller than the
+ * run's workers. Every worker checks; the first to create a marker file for
+ * the run and role prints the warning. The check is advice: when the role
+ * cannot be read, acquiring says why.
+ */
+async function warnIfPoolTooSmall(client: UnderstudyClient, environment: string, role: string, workers: number): Promise<void> {
+  if (workers < 2) return;
+  let pool: number;
+  try {
+    pool = (await client.role(environment, role)).pool_size;
+  } catch {
+    return;
+  }
+  const warning = poolWarning(environment, role, pool, workers);
+  if (warning && firstInRun(`pool\0${environment}\0${role}`)) console.warn(warning);
+}
+
+/** The run id this worker was started with, if any, before runId() makes one up. */
+const inheritedRunId = process.env.UNDERSTUDY_RUN_ID ?? '';
+
+/**
+ * Reports whether this process is the first of the run to ask about key:
+ * it creates a marker file named after the run id and key, which only one
+ * process can create. When the marker cannot be written it answers true:
+ * a warning twice is better than none.
+ */
+function firstInRun(key: string): boolean {
+  const dir = join(tmpdir(), 'understudy-playwright');
+  // The runner's process id tells this run's workers (its children) from
+  // another run's, with the run id it handed them when there is one.
+  const name = createHash('sha256').update(`${process.ppid}\0${inheritedRunId}\0${key}`).digest('hex').slice(0, 32);
+  try {
+    mkdirSync(dir, { recursive: true });
+    closeSync(openSync(join(dir, name), 'wx'));
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'EEXIST';
+  }
+}
 
 /**
  * Renewal renews a lease every third of its TTL until stopped. A renewal

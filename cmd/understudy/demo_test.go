@@ -95,7 +95,7 @@ func checkDemoConsole(t *testing.T, text string) {
 		t.Fatalf("signing in to the demo's console: %d %q", code, loc)
 	}
 	_, _, overview := b.do(http.MethodGet, "/ui/", nil, nil)
-	for _, want := range []string{"production", "staging", "chirp", "chirp-db", "posthog", "ready</span></a> 2", "Last sync:", "Last audit: <time"} {
+	for _, want := range []string{"production", "staging", "chirp", "chirp-db", "posthog", "ready</span></a> 2", "Last sync:", `Last audit: <a href="/ui/isolation#audits"><time`} {
 		if !strings.Contains(overview, want) {
 			t.Errorf("the demo's console overview lacks %q", want)
 		}

@@ -53,8 +53,8 @@ func TestTheExampleSpecPlansAppliesAndReportsDrift(t *testing.T) {
 		t.Fatalf("plan -json: %v\n%s", err, r.Stdout)
 	}
 	for _, c := range tf.ResourceChanges {
-		if c.Address == "role.buyer" && (len(c.Change.Actions) != 1 || c.Change.Actions[0] != "update") {
-			t.Errorf("role.buyer actions %v, want [update] (back to 2)", c.Change.Actions)
+		if c.Address == "understudy_role.buyer" && (len(c.Change.Actions) != 1 || c.Change.Actions[0] != "update") {
+			t.Errorf("understudy_role.buyer actions %v, want [update] (back to 2)", c.Change.Actions)
 		}
 	}
 }

@@ -191,6 +191,9 @@ func (a *app) makePlan(cmd *cobra.Command, dir, mode string, f specFlags) (spec.
 	if err := json.Unmarshal(resp.Body, &p); err != nil {
 		return spec.Plan{}, nil, fmt.Errorf("reading the plan: %w", err)
 	}
+	if cfg != nil {
+		p.Variables = cfg.Variables // for the JSON plan; sensitive ones have no value
+	}
 	return p, cfg, nil
 }
 

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"flag"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -56,6 +59,54 @@ func TestShowJSONIsAPlanTerraformJSONReads(t *testing.T) {
 	}
 	if p.Config == nil || len(p.Config.RootModule.Resources) != 6 || p.Config.ProviderConfigs["understudy"] == nil {
 		t.Errorf("configuration %+v", p.Config)
+	}
+	policyInput(t, []byte(r.Stdout))
+}
+
+var updatePolicyInput = flag.Bool("update-policy-input", false, "write the show -json output the example policy's test reads (examples/spec/policy/testdata/plan.json)")
+
+// policyInput checks that a real show -json output has every field the
+// example policy (examples/spec/policy/spec.rego) reads, with the -var
+// buyer_pool_size=3 the test plans with, and with -update-policy-input
+// writes it for the policy's own test, which runs OPA on it.
+func policyInput(t *testing.T, out []byte) {
+	t.Helper()
+	var plan struct {
+		ResourceChanges []struct {
+			Address *string `json:"address"`
+			Type    *string `json:"type"`
+			Change  struct {
+				Actions []string       `json:"actions"`
+				After   map[string]any `json:"after"`
+			} `json:"change"`
+		} `json:"resource_changes"`
+	}
+	if err := json.Unmarshal(out, &plan); err != nil {
+		t.Fatal(err)
+	}
+	roles := 0
+	for _, rc := range plan.ResourceChanges {
+		if rc.Address == nil || rc.Type == nil || len(rc.Change.Actions) == 0 {
+			t.Fatalf("a resource change lacks a field the policy reads: %+v", rc)
+		}
+		if *rc.Type == "understudy_role" {
+			roles++
+			if _, ok := rc.Change.After["pool_size"].(float64); !ok {
+				t.Errorf("%s: change.after.pool_size is %v", *rc.Address, rc.Change.After["pool_size"])
+			}
+		}
+	}
+	if roles == 0 {
+		t.Fatal("no understudy_role in the plan: the policy would check nothing")
+	}
+	if *updatePolicyInput {
+		var indented bytes.Buffer
+		if err := json.Indent(&indented, out, "", "  "); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(exampleSpec, "policy", "testdata", "plan.json"), indented.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

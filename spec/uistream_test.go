@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -177,5 +178,36 @@ func TestUIStreamStopsAtAWriteError(t *testing.T) {
 	}
 	if w.n != 0 {
 		t.Fatalf("%d writes left", w.n)
+	}
+}
+
+// lineWriter counts the writes it gets and the lines in them.
+type lineWriter struct{ writes, lines, largest int }
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.writes++
+	w.lines += bytes.Count(p, []byte("\n"))
+	w.largest = max(w.largest, len(p))
+	return len(p), nil
+}
+
+// A plan of 10,000 changes is written a message at a time: one write per
+// line, none holding more than one message.
+func TestUIStreamWritesEachMessageAsItIsMade(t *testing.T) {
+	t.Parallel()
+	var changes []spec.Change
+	for i := range 10000 {
+		changes = append(changes, change(spec.Create, "role.r"+strconv.Itoa(i), "production/r"+strconv.Itoa(i), nil, buyer(1)))
+	}
+	w := &lineWriter{}
+	s := spec.NewUIStream(w, func() time.Time { return planTime })
+	if err := s.Version("dev"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Plan(newPlan(spec.ModeNormal, changes...)); err != nil {
+		t.Fatal(err)
+	}
+	if w.writes != 10002 || w.lines != 10002 || w.largest > 1024 {
+		t.Fatalf("%d writes of %d lines, the largest %d bytes: want one write per message", w.writes, w.lines, w.largest)
 	}
 }

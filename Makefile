@@ -7,7 +7,7 @@ GO      ?= go
 BIN     := bin/understudy
 TESTPG  := .understudy/test-pg
 
-.PHONY: all build run test vet generate check-generated lint-openapi check-alerts playwright-deps axe bench load clean
+.PHONY: all build run test vet generate check-generated lint-openapi check-alerts check-policy playwright-deps axe bench load clean
 
 all: build
 
@@ -93,6 +93,12 @@ $(AXE_DONE): $(AXE_DIR)/package.json $(AXE_DIR)/package-lock.json
 	cd $(AXE_DIR) && npm ci --ignore-scripts --no-audit --no-fund --prefer-offline
 	@touch $@
 
+## check-policy: the example policy over show -json (examples/spec/policy),
+## run by OPA's Go API in a module of its own, so that OPA's dependencies
+## stay out of Understudy's.
+check-policy:
+	cd examples/spec/policy && $(GO) vet ./... && $(GO) test -count=1 ./...
+
 ## check-alerts: the example alerting rules (examples/prometheus) checked and
 ## unit-tested by promtool when it is on the PATH. Without it the target says
 ## so and passes: the Go tests in cmd/understudy check the rules' structure
@@ -114,7 +120,7 @@ vet:
 ## the race detector (the Playwright examples among them), against
 ## TEST_DATABASE_URL or, when it is not set, a private PostgreSQL cluster
 ## under .understudy/test-pg.
-test: vet check-generated lint-openapi check-alerts playwright-deps axe build
+test: vet check-generated lint-openapi check-alerts check-policy playwright-deps axe build
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  $(GO) test -race -count=1 ./... ; \
 	else \

@@ -1,6 +1,9 @@
 package spec
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // Action is what a plan does to one object. Its String is the symbol a
 // plan shows before the object, as Terraform shows it.
@@ -82,6 +85,18 @@ type Plan struct {
 	// that stopped it, if one did.
 	Applied    []AppliedChange `json:"applied"`
 	ApplyError string          `json:"apply_error,omitempty"`
+	// Variables are the spec's variables the plan was made with. The
+	// client records them (the server never sees them), so that a saved
+	// plan's JSON lists them as Terraform's does.
+	Variables []Variable `json:"variables,omitempty"`
+}
+
+// Variable is a spec variable's value in a plan. A sensitive one has no
+// Value: it is never written anywhere.
+type Variable struct {
+	Name      string          `json:"name"`
+	Value     json.RawMessage `json:"value,omitempty"`
+	Sensitive bool            `json:"sensitive,omitempty"`
 }
 
 // HasChanges reports whether applying the plan would change anything.

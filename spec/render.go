@@ -172,6 +172,11 @@ func (r *planWriter) comment(c Change, drift bool) string {
 // summary writes the closing "Plan:" line, counting as Terraform counts:
 // imports first when there are any, forgets last when there are any.
 func (r *planWriter) summary(s Summary) {
+	r.printf("\n%s %s.\n", r.pal.bold("Plan:"), s.counts())
+}
+
+// counts is the summary's text after "Plan: ", as Terraform words it.
+func (s Summary) counts() string {
 	var b strings.Builder
 	if s.Import > 0 {
 		fmt.Fprintf(&b, "%d to import, ", s.Import)
@@ -180,7 +185,7 @@ func (r *planWriter) summary(s Summary) {
 	if s.Forget > 0 {
 		fmt.Fprintf(&b, ", %d to forget", s.Forget)
 	}
-	r.printf("\n%s %s.\n", r.pal.bold("Plan:"), b.String())
+	return b.String()
 }
 
 // noChanges writes the "No changes." verdict of a plan that changes

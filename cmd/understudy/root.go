@@ -18,6 +18,7 @@ import (
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/openapi"
+	"github.com/understudy-dev/understudy/spec"
 )
 
 // Exit codes. They are documented in the README; scripts rely on them.
@@ -54,6 +55,9 @@ type app struct {
 	output         string
 	httpClient     *http.Client
 	now            func() time.Time
+	// ui is set under plan -json: diagnostics and the plan go to it, as
+	// Terraform's machine-readable UI on stdout.
+	ui *spec.UIStream
 }
 
 // run executes the command line args and returns the process exit code.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,23 +38,21 @@ func TestTheExampleSpecPlansAppliesAndReportsDrift(t *testing.T) {
 		t.Fatalf("refresh-only: code %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
 	r = s.cli(t, s.Admin, "plan", "-json", exampleSpec)
-	var tf struct {
-		FormatVersion   string `json:"format_version"`
-		ResourceChanges []struct {
-			Address string `json:"address"`
-			Change  struct {
-				Actions []string `json:"actions"`
-			} `json:"change"`
-		} `json:"resource_changes"`
-		ResourceDrift []any `json:"resource_drift"`
-	}
-	if err := json.Unmarshal([]byte(r.Stdout), &tf); err != nil || tf.FormatVersion == "" || len(tf.ResourceDrift) != 1 {
-		t.Fatalf("plan -json: %v\n%s", err, r.Stdout)
-	}
-	for _, c := range tf.ResourceChanges {
-		if c.Address == "role.buyer" && (len(c.Change.Actions) != 1 || c.Change.Actions[0] != "update") {
-			t.Errorf("role.buyer actions %v, want [update] (back to 2)", c.Change.Actions)
+	msgs := uiMessages(t, r.Stdout)
+	var drift, buyer int
+	for _, m := range msgs {
+		if m.Type == "resource_drift" {
+			drift++
 		}
+		if m.Type == "planned_change" && m.Change.Resource.Addr == "understudy_role.buyer" {
+			buyer++
+			if m.Change.Action != "update" {
+				t.Errorf("understudy_role.buyer action %q, want update (back to 2)", m.Change.Action)
+			}
+		}
+	}
+	if r.Code != 0 || drift != 1 || buyer != 1 {
+		t.Fatalf("plan -json: code %d, %d drift, %d buyer changes\n%s", r.Code, drift, buyer, r.Stdout)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/understudy-dev/understudy/spec"
 	"github.com/understudy-dev/understudy/spec/lang"
 )
 
@@ -105,7 +106,29 @@ func (a *app) printDiagnostics(files map[string]*hcl.File, diags hcl.Diagnostics
 	if len(diags) == 0 {
 		return nil
 	}
+	if a.ui != nil {
+		return a.uiDiagnostics(diags)
+	}
 	return lang.WriteDiagnostics(a.stderr, files, diags, a.colorFor(a.stderr, false), 0)
+}
+
+// uiDiagnostics writes diags to the machine-readable UI.
+func (a *app) uiDiagnostics(diags hcl.Diagnostics) error {
+	for _, d := range diags {
+		ud := spec.UIDiagnostic{Severity: "error", Summary: d.Summary, Detail: d.Detail}
+		if d.Severity == hcl.DiagWarning {
+			ud.Severity = "warning"
+		}
+		if r := d.Subject; r != nil {
+			ud.Range = &spec.UIRange{Filename: r.Filename,
+				Start: spec.UIPos{Line: r.Start.Line, Column: r.Start.Column, Byte: r.Start.Byte},
+				End:   spec.UIPos{Line: r.End.Line, Column: r.End.Column, Byte: r.End.Byte}}
+		}
+		if err := a.ui.Diagnostic(ud); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // specErrors is the error that ends a command whose spec has errors, once

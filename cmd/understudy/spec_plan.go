@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -46,7 +47,7 @@ func (f *specFlags) register(cmd *cobra.Command, apply bool) {
 		fs.DurationVar(&f.waitLeases, "wait-leases", 0, "how long to wait for a lease on an account to retire to end (at most 1h); without it such an apply is refused")
 		fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "how long to retry while another apply holds the workspace")
 	} else {
-		fs.BoolVar(&f.jsonOut, "json", false, "print the plan as Terraform's JSON plan format")
+		fs.BoolVar(&f.jsonOut, "json", false, "print Terraform's machine-readable UI: one JSON message a line (version, planned_change, resource_drift, change_summary, diagnostic); show -json FILE prints the whole JSON plan")
 	}
 }
 
@@ -131,6 +132,12 @@ Exit codes: 0 success, 1 error; with -detailed-exitcode: 0 no changes, 1 error, 
 			case refreshOnly:
 				mode = spec.ModeRefreshOnly
 			}
+			if f.jsonOut {
+				a.ui = spec.NewUIStream(a.stdout, a.now)
+				if err := a.ui.Version(cliVersion()); err != nil {
+					return err
+				}
+			}
 			p, _, err := a.makePlan(cmd, dirArg(argv), mode, f)
 			if err != nil {
 				return err
@@ -142,7 +149,11 @@ Exit codes: 0 success, 1 error; with -detailed-exitcode: 0 no changes, 1 error, 
 				if err := a.savePlan(out, p); err != nil {
 					return err
 				}
-				fmt.Fprintf(a.stdout, "\nSaved the plan to: %s\nTo perform exactly these actions, run: understudy apply %s\n", out, out)
+				saved := a.stdout
+				if f.jsonOut {
+					saved = a.stderr // stdout holds JSON only
+				}
+				fmt.Fprintf(saved, "\nSaved the plan to: %s\nTo perform exactly these actions, run: understudy apply %s\n", out, out)
 			}
 			if detailed && p.HasChanges() {
 				return &specResult{code: 2}
@@ -191,6 +202,9 @@ func (a *app) makePlan(cmd *cobra.Command, dir, mode string, f specFlags) (spec.
 	if err := json.Unmarshal(resp.Body, &p); err != nil {
 		return spec.Plan{}, nil, fmt.Errorf("reading the plan: %w", err)
 	}
+	if cfg != nil {
+		p.Variables = cfg.Variables // for the JSON plan; sensitive ones have no value
+	}
 	return p, cfg, nil
 }
 
@@ -215,7 +229,12 @@ func (a *app) planProblem(cfg *lang.Config, body []byte, err error) error {
 	return &reportedError{err: fmt.Errorf("the server refused the plan: %d error(s), shown above", len(diags))}
 }
 
+// printPlan prints p: to the machine-readable UI under plan -json, as
+// Terraform's JSON plan under show -json, and for people otherwise.
 func (a *app) printPlan(p spec.Plan, f specFlags) error {
+	if a.ui != nil {
+		return a.ui.Plan(p)
+	}
 	if f.jsonOut {
 		b, err := spec.TerraformJSON(p)
 		if err != nil {
@@ -225,6 +244,15 @@ func (a *app) printPlan(p spec.Plan, f specFlags) error {
 		return err
 	}
 	return spec.WritePlan(a.stdout, p, spec.RenderOptions{Color: a.colorFor(a.stdout, f.noColor)})
+}
+
+// cliVersion is this build's version, "dev" when the build does not
+// record one.
+func cliVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return strings.TrimPrefix(bi.Main.Version, "v")
+	}
+	return "dev"
 }
 
 // colorFor reports whether to colour output to w: on a terminal, unless

@@ -2,6 +2,7 @@ package lang
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/understudy-dev/understudy/spec"
@@ -77,5 +78,37 @@ func TestLangExampleWithChirpLoads(t *testing.T) {
 	}
 	if d := cfg.Desired.Destinations[0]; d.Secrets["project_api_key"] != "phc_example" || string(d.Settings) != `{"project_id":42}` {
 		t.Errorf("destination %+v: want the key from UNDERSTUDY_VAR_ and the project id from -var", d)
+	}
+}
+
+// A plan records the variables' values, a sensitive one without its value.
+func TestLangVariablesForThePlan(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"CHIRP_WEBHOOK_SECRET": "webhook-secret", "CHIRP_DATABASE_URL": "postgres://chirp",
+		"UNDERSTUDY_VAR_posthog_project_api_key": "phc_example"}
+	cfg, diags := Load("../../examples/spec/with-chirp", Options{Vars: map[string]string{"posthog_project_id": "42"},
+		Getenv: func(k string) string { return env[k] }})
+	if len(diags) > 0 {
+		t.Fatalf("diagnostics: %s", diagsText(diags))
+	}
+	byName := map[string]spec.Variable{}
+	var names []string
+	for _, v := range cfg.Variables {
+		byName[v.Name] = v
+		names = append(names, v.Name)
+	}
+	if !slices.IsSorted(names) || len(names) < 2 {
+		t.Errorf("variables %v, want them sorted by name", names)
+	}
+	if v := byName["posthog_project_api_key"]; !v.Sensitive || v.Value != nil {
+		t.Errorf("sensitive variable %+v: want no value", v)
+	}
+	if v := byName["posthog_project_id"]; v.Sensitive || string(v.Value) != "42" && string(v.Value) != `"42"` {
+		t.Errorf("posthog_project_id %+v (%s)", v, v.Value)
+	}
+	for _, v := range cfg.Variables {
+		if strings.Contains(string(v.Value), "phc_example") {
+			t.Errorf("variable %s holds the secret", v.Name)
+		}
 	}
 }

@@ -55,6 +55,9 @@ type Config struct {
 	// with their source lines. Variable files are left out: they may
 	// hold secrets, so their lines are never shown.
 	Files map[string]*hcl.File
+	// Variables are the variables' values, sensitive ones without their
+	// value, for the plan's JSON.
+	Variables []spec.Variable
 }
 
 // Load parses and evaluates the *.understudy.hcl files of dir. It always
@@ -73,6 +76,7 @@ func Load(dir string, o Options) (*Config, hcl.Diagnostics) {
 	}
 	if !l.broken {
 		l.evaluate()
+		l.cfg.Variables = l.planVariables()
 	}
 	if l.meter.stop != nil {
 		l.diags = slices.DeleteFunc(l.diags, func(d *hcl.Diagnostic) bool { return strings.Contains(d.Detail, errStopped.Error()) })

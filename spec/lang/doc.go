@@ -15,11 +15,16 @@
 //   - import { to = role.buyer, id = "production/buyer" } adopts an
 //     existing object into a declared block;
 //   - removed { from = role.old } stops managing an object that is no
-//     longer declared, leaving it on the server.
+//     longer declared, leaving it on the server;
+//   - locals { name = expression } defines local values, read as
+//     local.name. A spec may hold several locals blocks; a name is
+//     defined once in the whole spec.
 //
-// A block's name defaults to its label. Blocks refer to each other
-// (environment = environment.production.name) and are evaluated in the
-// order those references give; a loop of references is an error.
+// A block's name defaults to its label. Blocks and local values refer to
+// each other (environment = environment.production.name) and are
+// evaluated in the order those references give; a loop of references is
+// an error. Local values are evaluated under the same work limit as the
+// blocks.
 //
 // # Values
 //

@@ -13,6 +13,10 @@ import (
 
 // evaluateResource evaluates r's attributes and adds it to the Desired.
 func (l *loader) evaluateResource(r *resource) {
+	if r.kind == kindLocal {
+		l.evaluateLocal(r)
+		return
+	}
 	if r.failed {
 		return
 	}

@@ -53,7 +53,7 @@ func (l *loader) cycle(stack []string, to string, ref hcl.Range) {
 		l.resources[addr].failed = true
 	}
 	l.errorf(&ref, "Reference cycle",
-		"%s: blocks cannot refer to each other in a loop.", strings.Join(loop, " → "))
+		"%s: blocks and local values cannot refer to each other in a loop.", strings.Join(loop, " → "))
 }
 
 // evalContext returns what expressions read: var, the blocks of each kind
@@ -76,6 +76,12 @@ func (l *loader) evalContext() *hcl.EvalContext {
 		unknownRefs(objs, l.refs[kind])
 		ctx.Variables[kind] = cty.ObjectVal(objs)
 	}
+	locals := map[string]cty.Value{}
+	for _, r := range l.locals {
+		locals[r.label] = r.object()
+	}
+	unknownRefs(locals, l.refs[kindLocal])
+	ctx.Variables[kindLocal] = cty.ObjectVal(locals)
 	return ctx
 }
 

@@ -100,6 +100,7 @@ type loader struct {
 	vars      map[string]*variable
 	resources map[string]*resource // by address
 	declared  []*resource          // in the order of the files
+	locals    []*resource          // the local values, by name within each block
 	// refs maps each kind and "var" to the labels the spec refers to,
 	// declared or not, so that evaluation finds an undeclared one unknown
 	// and reports nothing more about it.
@@ -151,6 +152,7 @@ func (l *loader) listDir() []string {
 // fileSchema is what a spec file may hold.
 var fileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "variable", LabelNames: []string{"name"}},
+	{Type: "locals"},
 	{Type: spec.KindEnvironment, LabelNames: []string{"name"}},
 	{Type: spec.KindApp, LabelNames: []string{"name"}},
 	{Type: spec.KindRole, LabelNames: []string{"name"}},
@@ -190,6 +192,7 @@ func (l *loader) evaluate() {
 			l.declare(b)
 		}
 	}
+	l.declareLocals(l.blocks["locals"])
 	l.checkReferences()
 	for _, r := range l.order() {
 		l.evaluateResource(r)

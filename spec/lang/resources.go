@@ -33,6 +33,9 @@ type resource struct {
 	preventDestroy bool
 	isolation      map[string]string
 	obj            cty.Value // what references to the block read
+
+	// localAttr is the attribute of a local value (kind local).
+	localAttr *hcl.Attribute
 }
 
 // validLabel reports whether b's label is an identifier, and reports an
@@ -143,7 +146,7 @@ func (r *resource) expressions() []hcl.Expression {
 // checkReferences finds what each block refers to, and reports the
 // references to undeclared blocks and variables.
 func (l *loader) checkReferences() {
-	for _, r := range l.declared {
+	for _, r := range append(slices.Clone(l.declared), l.locals...) {
 		r.deps = map[string]hcl.Range{}
 		for _, expr := range r.expressions() {
 			for _, t := range expr.Variables() {
@@ -156,6 +159,10 @@ func (l *loader) checkReferences() {
 // reference records one reference t made by r.
 func (l *loader) reference(r *resource, t hcl.Traversal) {
 	root := t.RootName()
+	if root == kindLocal {
+		l.localReference(r, t)
+		return
+	}
 	if _, isKind := kinds[root]; !isKind && root != "var" {
 		return // evaluation reports an unknown name
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/understudy-dev/understudy"
@@ -134,13 +135,19 @@ func declare(d Desired, p *problems) []declared {
 	return out
 }
 
-// checkAddress checks that address is "<kind>.<label>", of kind when kind
-// is not empty.
+// checkAddress checks that address is "<kind>.<label>", or
+// "<kind>.<label>[\"key\"]" for an instance of a block with for_each, of
+// kind when kind is not empty.
 func checkAddress(kind, address string, p *problems) {
 	k, label, ok := strings.Cut(address, ".")
+	if i := strings.IndexByte(label, '['); i >= 0 && strings.HasSuffix(label, "]") {
+		if _, err := strconv.Unquote(label[i+1 : len(label)-1]); err == nil && label[i+1] == '"' {
+			label = label[:i]
+		}
+	}
 	switch {
 	case !ok || !labelRE.MatchString(label):
-		p.add(address, "%q is not an address of the form <kind>.<label>", address)
+		p.add(address, "%q is not an address of the form <kind>.<label> or <kind>.<label>[\"key\"]", address)
 	case kind != "" && k != kind:
 		p.add(address, "the address of a %s must start with %q", kind, kind+".")
 	case kind == "" && !isKind(k):

@@ -199,9 +199,11 @@ func (r *planWriter) noChanges(mode string) {
 	r.printf("%s%s\n\n%s\n", r.pal.bold(r.pal.green("No changes.")), r.pal.bold(" "+head), body)
 }
 
-// label is the part of an address after its kind: "buyer" for role.buyer.
+// label is the label of the block of an address: "buyer" for role.buyer
+// and for its instance role.buyer["key"].
 func label(address string) string {
 	if _, l, ok := strings.Cut(address, "."); ok {
+		l, _, _ = strings.Cut(l, "[") // an instance: role.buyer["key"]
 		return l
 	}
 	return address

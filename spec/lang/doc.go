@@ -20,7 +20,19 @@
 //     local.name. A spec may hold several locals blocks; a name is
 //     defined once in the whole spec.
 //
-// A block's name defaults to its label. Blocks and local values refer to
+// A block that makes objects may set for_each to a map (or object) or a
+// set of strings (toset() converts a list; a list itself is refused, as
+// in Terraform): it then declares one object per key, at the address
+// <kind>.<label>["key"], reading each.key and each.value. Its keys must
+// be known and not sensitive, since they appear in the addresses and the
+// plan; each.value may be sensitive, and then may reach the secrets only.
+// A reference to such a block (role.buyer) reads an object of its
+// instances by key (role.buyer["key"].name).
+//
+// A block's name defaults to its label; an instance's name defaults to
+// its key, so that for_each over a map of 50 roles names them after the
+// map's keys. Set name (name = "${each.key}-buyer") to name them
+// otherwise. Blocks and local values refer to
 // each other (environment = environment.production.name) and are
 // evaluated in the order those references give; a loop of references is
 // an error. Local values are evaluated under the same work limit as the
@@ -38,7 +50,8 @@
 // sensitive give sensitive values: they are allowed only in the secrets
 // of an app or destination, and never appear in a diagnostic. The other
 // functions are lower, upper, format, join, split, concat, merge,
-// trimspace, replace, length, coalesce, tostring, tonumber and tobool.
+// trimspace, replace, length, coalesce, keys, values, tostring, tonumber,
+// tobool, toset, tolist and tomap.
 //
 // # Diagnostics
 //

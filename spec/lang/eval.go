@@ -21,6 +21,16 @@ func (l *loader) evaluateResource(r *resource) {
 		return
 	}
 	ctx := l.evalContext()
+	if r.forEach != nil {
+		l.expand(r, ctx)
+		return
+	}
+	l.evaluateInstance(r, ctx)
+}
+
+// evaluateInstance evaluates the attributes of r, a block without
+// for_each or an instance of one, in ctx, and adds it to the Desired.
+func (l *loader) evaluateInstance(r *resource, ctx *hcl.EvalContext) {
 	r.vals, r.unknown = map[string]cty.Value{}, map[string]bool{}
 	for _, as := range kinds[r.kind].attrs {
 		a, ok := r.attrs[as.name]

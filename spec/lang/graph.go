@@ -82,6 +82,9 @@ func (l *loader) evalContext() *hcl.EvalContext {
 	}
 	unknownRefs(locals, l.refs[kindLocal])
 	ctx.Variables[kindLocal] = cty.ObjectVal(locals)
+	// each outside a block with for_each is reported by reference; the
+	// instances of such a block read theirs from a child context.
+	ctx.Variables["each"] = cty.DynamicVal
 	return ctx
 }
 
@@ -102,6 +105,14 @@ func (r *resource) object() cty.Value {
 		return cty.DynamicVal
 	}
 	if r.obj != cty.NilVal {
+		return r.obj
+	}
+	if r.forEach != nil {
+		insts := map[string]cty.Value{}
+		for _, inst := range r.instances {
+			insts[*inst.key] = inst.object()
+		}
+		r.obj = cty.ObjectVal(insts)
 		return r.obj
 	}
 	attrs := map[string]cty.Value{}

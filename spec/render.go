@@ -45,7 +45,7 @@ func (r *planWriter) printf(format string, args ...any) { fmt.Fprintf(&r.buf, fo
 func (r *planWriter) plan(p Plan) error {
 	var shown, drift []Change
 	for _, c := range p.Changes {
-		if c.Action != NoOp || c.Importing {
+		if c.Action != NoOp || c.Importing || c.PreviousAddress != "" {
 			shown = append(shown, c)
 		}
 	}
@@ -153,10 +153,18 @@ func (r *planWriter) comment(c Change, drift bool) string {
 		}
 	case Forget:
 		what = "will no longer be managed by Understudy (removed block); it stays on the server"
+	case NoOp:
+		if !c.Importing && c.PreviousAddress != "" {
+			return p.bold("  # "+c.PreviousAddress) + " has moved to " + p.bold(c.Address)
+		}
+		what = "will be imported"
 	default:
 		what = "will be imported"
 	}
 	lines := []string{p.bold("  # "+c.Address) + " " + what}
+	if c.PreviousAddress != "" {
+		lines = append(lines, "  # (moved from "+c.PreviousAddress+")")
+	}
 	if c.Importing && c.Action != NoOp {
 		lines = append(lines, fmt.Sprintf("  # (imported from %q)", c.ID))
 	}

@@ -16,6 +16,11 @@
 //     existing object into a declared block;
 //   - removed { from = role.old } stops managing an object that is no
 //     longer declared, leaving it on the server;
+//   - moved { from = role.old  to = role.new } gives the object the
+//     workspace manages at role.old the address role.new (a renamed
+//     label or for_each key), so that it is kept rather than deleted and
+//     created again; moves chain, and a from the workspace no longer
+//     manages is ignored, so the block may stay in the spec;
 //   - locals { name = expression } defines local values, read as
 //     local.name. A spec may hold several locals blocks; a name is
 //     defined once in the whole spec.

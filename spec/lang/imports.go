@@ -125,3 +125,58 @@ func (l *loader) address(a *hcl.Attribute) (string, bool) {
 		a.Name)
 	return "", false
 }
+
+// decodeMoved decodes the moved blocks: each gives an object the
+// workspace manages at from the address to, which a block declares (or
+// another moved block moves on, as when a block is renamed twice), so
+// that renaming a block (or a for_each key) keeps the object.
+func (l *loader) decodeMoved(blocks []*hcl.Block) {
+	seen := map[string]*hcl.Block{}
+	type move struct {
+		spec.Moved
+		toAttr *hcl.Attribute
+	}
+	var moves []move
+	for _, b := range blocks {
+		content, diags := b.Body.Content(movedSchema)
+		l.diags = append(l.diags, expected(diags, "A moved block", movedSchema)...)
+		fromAttr, toAttr := content.Attributes["from"], content.Attributes["to"]
+		from, okFrom := l.address(fromAttr)
+		to, okTo := l.address(toAttr)
+		if !okFrom || !okTo {
+			continue
+		}
+		if prev, dup := seen[from]; dup {
+			l.errorf(fromAttr.Expr.Range().Ptr(), "Duplicate moved block", "%s is already moved at %s.", from, at(prev.DefRange))
+			continue
+		}
+		seen[from] = b
+		key := "moved." + from
+		l.cfg.Sources[key] = b.DefRange
+		l.sources(key, content.Attributes)
+		switch {
+		case kindOf(from) != kindOf(to):
+			l.errorf(toAttr.Expr.Range().Ptr(), "Invalid moved block",
+				"A moved block gives an object a new address, and an object keeps its kind: %s cannot move to %s.", from, to)
+			continue
+		case from == to:
+			l.errorf(toAttr.Expr.Range().Ptr(), "Invalid moved block", "%s is moved to itself.", from)
+			continue
+		}
+		if r := l.object(from); r != nil {
+			l.errorf(fromAttr.Expr.Range().Ptr(), "Moved object still declared",
+				"%s is declared at %s: a moved block's from is the old address, which no block declares any more. Rename that block, or delete this one.",
+				from, at(r.block.DefRange))
+			continue
+		}
+		moves = append(moves, move{spec.Moved{From: from, To: to}, toAttr})
+	}
+	for _, m := range moves {
+		if _, chained := seen[m.To]; !chained && l.object(m.To) == nil {
+			l.errorf(m.toAttr.Expr.Range().Ptr(), "Moved to an undeclared address",
+				"No block declares %s, and no moved block moves it on: a moved block's to is the new address of a block of the spec.", m.To)
+			continue
+		}
+		l.cfg.Desired.Moved = append(l.cfg.Desired.Moved, m.Moved)
+	}
+}

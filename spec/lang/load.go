@@ -49,7 +49,8 @@ type Config struct {
 	// defaults to the label) maps to the label. Entries of the maps and
 	// of isolation_policy have keys of their own
 	// (role.buyer.isolation_policy.leaderboards, app.chirp.settings.url).
-	// Import and removed blocks are "import.<to>" and "removed.<from>".
+	// Import, removed and moved blocks are "import.<to>", "removed.<from>"
+	// and "moved.<from>".
 	Sources map[string]hcl.Range
 	// Files are the parsed spec files by name, to render diagnostics
 	// with their source lines. Variable files are left out: they may
@@ -111,7 +112,7 @@ func newLoader(dir string, o Options) *loader {
 	l := &loader{dir: dir, opts: o, getenv: o.Getenv, parser: hclparse.NewParser(),
 		cfg: &Config{Sources: map[string]hcl.Range{}, Files: map[string]*hcl.File{}, Desired: spec.Desired{
 			Environments: []spec.Environment{}, Apps: []spec.App{}, Roles: []spec.Role{},
-			Destinations: []spec.Destination{}, Imports: []spec.Import{}, Removed: []spec.Removed{}}},
+			Destinations: []spec.Destination{}, Imports: []spec.Import{}, Removed: []spec.Removed{}, Moved: []spec.Moved{}}},
 		blocks: map[string][]*hcl.Block{}, vars: map[string]*variable{}, resources: map[string]*resource{},
 		refs: map[string]map[string]bool{}}
 	if l.getenv == nil {
@@ -159,6 +160,7 @@ var fileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: spec.KindDestination, LabelNames: []string{"name"}},
 	{Type: "import"},
 	{Type: "removed"},
+	{Type: "moved"},
 }}
 
 // parse parses one spec file and sorts its blocks by type.
@@ -200,6 +202,7 @@ func (l *loader) evaluate() {
 	l.checkNames()
 	l.decodeImports(l.blocks["import"])
 	l.decodeRemoved(l.blocks["removed"])
+	l.decodeMoved(l.blocks["moved"])
 	// Sorted by address, so that the JSON of a spec is stable.
 	d := &l.cfg.Desired
 	slices.SortFunc(d.Environments, func(a, b spec.Environment) int { return strings.Compare(a.Address, b.Address) })
@@ -208,6 +211,7 @@ func (l *loader) evaluate() {
 	slices.SortFunc(d.Destinations, func(a, b spec.Destination) int { return strings.Compare(a.Address, b.Address) })
 	slices.SortFunc(d.Imports, func(a, b spec.Import) int { return strings.Compare(a.To, b.To) })
 	slices.SortFunc(d.Removed, func(a, b spec.Removed) int { return strings.Compare(a.From, b.From) })
+	slices.SortFunc(d.Moved, func(a, b spec.Moved) int { return strings.Compare(a.From, b.From) })
 }
 
 // finish returns the diagnostics sorted by file and position (those

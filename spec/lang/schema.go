@@ -104,6 +104,10 @@ var importSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "to", Required: true}, {Name: "id", Required: true},
 }}
 
+var movedSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	{Name: "from", Required: true}, {Name: "to", Required: true},
+}}
+
 var removedSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "from", Required: true}}}
 
 var variableSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{

@@ -97,6 +97,9 @@ func (s *Service) planDeclared(decls []declared, imports []Import, st *state, p 
 			if old, ok := st.objects[x.oldKey]; ok {
 				x.Action, x.Before, x.Attributes = Replace, old.attrs, diff(old, x.view)
 				x.Reason = "its natural id changes from " + row.ObjectID + " to " + d.id
+				if x.PreviousAddress != "" {
+					x.Reason += fmt.Sprintf("; the moved block keeps the address, but an object cannot be renamed: set name = %q in the block to keep it", nameOf(row.ObjectID))
+				}
 				if d.preventDestroy || row.PreventDestroy {
 					*conflicts = append(*conflicts, d.address+" has lifecycle.prevent_destroy set, and this plan would replace it ("+x.Reason+")")
 				}
@@ -155,6 +158,15 @@ func managedElsewhere(k key, address string, other managed, st *state) string {
 			k, other.Address, address, other.Address, address)
 	}
 	return fmt.Sprintf("%s is managed by workspace %q at %s; a spec manages an object from one workspace only", k, other.Workspace, other.Address)
+}
+
+// nameOf returns the name in a natural id: the environment's name, or
+// the part after "<environment>/".
+func nameOf(id string) string {
+	if _, name, ok := strings.Cut(id, "/"); ok {
+		return name
+	}
+	return id
 }
 
 // claimedBy says why the object k cannot be created at address.

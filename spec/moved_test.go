@@ -99,3 +99,20 @@ func TestMovedBlocksAreChecked(t *testing.T) {
 		}
 	}
 }
+
+// A moved block whose block also changes the name (the label it
+// defaults to) cannot keep the object: the plan replaces it, and says how
+// to keep it.
+func TestAMoveThatRenamesTheObjectSaysHowToKeepIt(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1)
+	f.apply(t, f.plan(t, "", "", staging(1)))
+	d := staging(1)
+	d.Roles[0].Address, d.Roles[0].Name = "role.gold_seller", "gold"
+	d.Moved = []spec.Moved{{From: "role.seller", To: "role.gold_seller"}}
+	p := f.plan(t, "", "", d)
+	c := changeOf(t, p, "role.gold_seller")
+	if c.Action != spec.Replace || c.PreviousAddress != "role.seller" || !strings.Contains(c.Reason, `set name = "seller" in the block to keep it`) {
+		t.Fatalf("change %+v", c)
+	}
+}

@@ -88,6 +88,9 @@ func (l *loader) forEachValue(r *resource, ctx *hcl.EvalContext) (map[string]cty
 		return invalid("Sensitive values, or values derived from sensitive values, cannot be used as for_each arguments: the keys would appear in the addresses of the objects, and in the plan.")
 	}
 	if !val.IsKnown() {
+		if l.diags.HasErrors() { // it reads something already reported
+			return nil, false
+		}
 		return invalid(`The "for_each" value cannot be determined, so the spec cannot tell which objects it declares: it reads a value that is not known (see the other errors).`)
 	}
 	if val.IsNull() {

@@ -35,6 +35,11 @@ locals {
   k = each.value
 }
 
+role "undeclared" {
+  for_each    = var.nope
+  environment = "production"
+}
+
 role "ok" {
   for_each    = { a = "x" }
   environment = "production"
@@ -49,7 +54,8 @@ role "ok" {
 			detailHas: `"for_each" supports maps and sets of strings, but you have provided a set containing type number.`},
 		wantDiag{file: mainFile, line: 17, column: 17, summary: "Invalid for_each argument", detailHas: "value is null"},
 		wantDiag{file: mainFile, line: 23, column: 17, summary: `Reference to "each" in context without for_each`, detailHas: "for_each"},
-		wantDiag{file: mainFile, line: 27, column: 7, summary: `Reference to "each" in context without for_each`, detailHas: "for_each"})
+		wantDiag{file: mainFile, line: 27, column: 7, summary: `Reference to "each" in context without for_each`, detailHas: "for_each"},
+		wantDiag{file: mainFile, line: 31, column: 17, summary: "Reference to undeclared variable", detailHas: `"nope"`})
 	var got []string
 	for _, r := range cfg.Desired.Roles {
 		got = append(got, r.Address+"="+r.Name+"/"+r.Description)

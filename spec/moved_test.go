@@ -115,4 +115,14 @@ func TestAMoveThatRenamesTheObjectSaysHowToKeepIt(t *testing.T) {
 	if c.Action != spec.Replace || c.PreviousAddress != "role.seller" || !strings.Contains(c.Reason, `set name = "seller" in the block to keep it`) {
 		t.Fatalf("change %+v", c)
 	}
+	f.apply(t, p)
+	if again := f.plan(t, "", "", d); again.HasChanges() {
+		t.Fatalf("plan after the replacing move: %+v %+v", again.Summary, again.Changes)
+	}
+	if _, err := f.Accounts.GetRole(f.Ctx, "staging", "gold"); err != nil {
+		t.Fatalf("the new role: %v", err)
+	}
+	if _, err := f.Accounts.GetRole(f.Ctx, "staging", "seller"); understudy.ErrorCode(err) != understudy.ENOTFOUND {
+		t.Fatalf("the old role after its replacement: %v", err)
+	}
 }

@@ -30,7 +30,7 @@ func fullPlan() spec.Plan {
 		Status: "leased", LeasedBy: "ci-run-7", LeaseExpiresAt: new(planAt.Add(time.Minute))}
 	// The attribute change has every member set, as no real one would.
 	attr := spec.AttributeChange{Name: "pool_size", Before: 2.0, After: 1.0, Sensitive: true, ForcesReplacement: true}
-	ch := spec.Change{Address: "role.buyer", Kind: spec.KindRole, ID: "production/buyer", Action: spec.Replace, Importing: true,
+	ch := spec.Change{Address: "role.buyer", Kind: spec.KindRole, ID: "production/buyer", Action: spec.Replace, Importing: true, PreviousAddress: "role.shopper",
 		Before: map[string]any{"pool_size": 2.0, "token": spec.SensitiveValue}, After: map[string]any{"pool_size": 1.0},
 		Attributes: []spec.AttributeChange{attr}, Reason: "environment changes",
 		Effects: spec.Effects{Create: 1, Retire: []spec.AccountEffect{acct}, Reprovision: []spec.AccountEffect{acct},
@@ -136,6 +136,7 @@ func TestSpecJSONMirrorsTheContract(t *testing.T) {
 			Settings: json.RawMessage(`{"project":1}`), Secrets: map[string]string{"api_key": "k"}, DistinctID: new("email"), SyncInterval: new("15m")}},
 		Imports: []spec.Import{{To: "environment.production", ID: "production"}},
 		Removed: []spec.Removed{{From: "role.seller"}},
+		Moved:   []spec.Moved{{From: "role.shopper", To: `role.buyer["eu"]`}},
 	}}
 	for _, tc := range []struct {
 		schema string

@@ -141,10 +141,15 @@ func (s *Service) run(ctx context.Context, pl *planning, out *Plan, o ApplyOptio
 			}
 			continue
 		}
+		if x.PreviousAddress != "" {
+			if err := s.moveObject(ctx, pl.plan.Workspace, x.PreviousAddress, x.Address); err != nil {
+				return fmt.Errorf("%s: %w", x.Address, err)
+			}
+		}
 		if err := s.change(ctx, pl.plan.Workspace, x, o); err != nil {
 			return fmt.Errorf("%s: %w", x.Address, err)
 		}
-		if x.Action != NoOp || x.Importing {
+		if x.Action != NoOp || x.Importing || x.PreviousAddress != "" {
 			out.Applied = append(out.Applied, AppliedChange{Address: x.Address, Action: x.Action, At: s.cfg.Now().UTC()})
 			if _, err := s.cfg.DB.Exec(ctx, setAppliedSQL, out.ID, out.Applied); err != nil {
 				return pgdb.Translate(err, "", "")
@@ -202,7 +207,25 @@ ON CONFLICT (workspace, address) DO UPDATE SET object_id = EXCLUDED.object_id, a
 RETURNING (xmax = 0)`
 	bumpSerialSQL = `UPDATE spec_workspaces SET serial = serial + 1 WHERE name = $1`
 	forgetSQL     = `DELETE FROM spec_objects WHERE workspace = $1 AND address = $2 RETURNING kind, object_id`
+	moveSQL       = `UPDATE spec_objects SET address = $3 WHERE workspace = $1 AND address = $2 RETURNING kind, object_id`
 )
+
+// moveObject gives the workspace's record of the object at from the
+// address to (a moved block), bumps the serial and audits it.
+func (s *Service) moveObject(ctx context.Context, ws, from, to string) error {
+	return pgdb.InTx(ctx, s.cfg.DB, func(tx pgx.Tx) error {
+		var kind, id string
+		if err := tx.QueryRow(ctx, moveSQL, ws, from, to).Scan(&kind, &id); err != nil {
+			return pgdb.Translate(err, fmt.Sprintf("%s is no longer managed by workspace %q", from, ws),
+				fmt.Sprintf("workspace %q already manages an object at %s", ws, to))
+		}
+		if _, err := tx.Exec(ctx, bumpSerialSQL, ws); err != nil {
+			return err
+		}
+		return access.Record(ctx, tx, access.Event{Action: "workspace.move", TargetType: "workspace", TargetID: ws,
+			Details: map[string]any{"from": from, "to": to, "kind": kind, "object": id}})
+	})
+}
 
 // recordObject records that the workspace manages x's object, as applied
 // (nil while its create is being made), bumps the workspace's serial and

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/understudy-dev/understudy"
@@ -126,6 +127,29 @@ func declare(d Desired, p *problems) []declared {
 			p.add(r.From, "%s is both declared and in a removed block; remove one of them", r.From)
 		}
 	}
+	movedFrom := map[string]bool{}
+	for _, m := range d.Moved {
+		movedFrom[m.From] = true
+	}
+	movedTwice := map[string]bool{}
+	for _, m := range d.Moved {
+		field := "moved." + m.From
+		checkAddress("", m.From, p)
+		checkAddress("", m.To, p)
+		switch fk, tk := addressKind(m.From), addressKind(m.To); {
+		case fk != tk:
+			p.add(field, "moved from %s to %s: an object keeps its kind", m.From, m.To)
+		case m.From == m.To:
+			p.add(field, "moved from %s to itself", m.From)
+		case seen[m.From]:
+			p.add(field, "%s is both declared and moved from; a moved block's from is the old address, which no block declares any more", m.From)
+		case !seen[m.To] && !movedFrom[m.To]:
+			p.add(field, "moved to %s: no block declares that address, and no moved block moves it on", m.To)
+		case movedTwice[m.From]:
+			p.add(field, "%s is moved twice", m.From)
+		}
+		movedTwice[m.From] = true
+	}
 	for _, im := range d.Imports {
 		if !seen[im.To] {
 			p.add("import."+im.To, "import to %s: no block declares that address", im.To)
@@ -134,18 +158,30 @@ func declare(d Desired, p *problems) []declared {
 	return out
 }
 
-// checkAddress checks that address is "<kind>.<label>", of kind when kind
-// is not empty.
+// checkAddress checks that address is "<kind>.<label>", or
+// "<kind>.<label>[\"key\"]" for an instance of a block with for_each, of
+// kind when kind is not empty.
 func checkAddress(kind, address string, p *problems) {
 	k, label, ok := strings.Cut(address, ".")
+	if i := strings.IndexByte(label, '['); i >= 0 && strings.HasSuffix(label, "]") {
+		if _, err := strconv.Unquote(label[i+1 : len(label)-1]); err == nil && label[i+1] == '"' {
+			label = label[:i]
+		}
+	}
 	switch {
 	case !ok || !labelRE.MatchString(label):
-		p.add(address, "%q is not an address of the form <kind>.<label>", address)
+		p.add(address, "%q is not an address of the form <kind>.<label> or <kind>.<label>[\"key\"]", address)
 	case kind != "" && k != kind:
 		p.add(address, "the address of a %s must start with %q", kind, kind+".")
 	case kind == "" && !isKind(k):
 		p.add(address, "%q is not a kind of object (environment, app, role, destination)", k)
 	}
+}
+
+// addressKind returns the kind an address starts with.
+func addressKind(address string) string {
+	k, _, _ := strings.Cut(address, ".")
+	return k
 }
 
 func isKind(k string) bool { return slices.Contains(Kinds, k) }

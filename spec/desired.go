@@ -36,6 +36,8 @@ type Desired struct {
 	Imports []Import `json:"imports,omitempty"`
 	// Removed stop managing objects without deleting them (removed blocks).
 	Removed []Removed `json:"removed,omitempty"`
+	// Moved give managed objects new addresses (moved blocks).
+	Moved []Moved `json:"moved,omitempty"`
 }
 
 // Lifecycle is a block's lifecycle settings.
@@ -101,6 +103,15 @@ type Destination struct {
 type Import struct {
 	To string `json:"to"`
 	ID string `json:"id"`
+}
+
+// Moved gives the object the workspace manages at address From the
+// address To, as Terraform's moved block does: the object itself is
+// kept, and planned at To. A From the workspace does not manage is
+// ignored, so that a moved block may stay in the spec after the apply.
+type Moved struct {
+	From string `json:"from"`
+	To   string `json:"to"`
 }
 
 // Removed stops the workspace managing the object at address From,

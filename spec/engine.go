@@ -47,12 +47,13 @@ func (s *Service) compute(ctx context.Context, req PlanRequest) (*planning, erro
 	if err != nil {
 		return nil, err
 	}
+	var conflicts []string
+	st.move(req.Desired.Moved, &conflicts)
 	pl := &planning{state: st, plan: Plan{Workspace: req.Workspace, Mode: req.Mode, Serial: st.serial,
 		Changes: []Change{}, Drift: drift(st), Unmanaged: []Object{}, Applied: []AppliedChange{}}}
 	if req.Mode == ModeDestroy {
 		decls = nil
 	}
-	var conflicts []string
 	steps := s.planDeclared(decls, req.Desired.Imports, st, &p, &conflicts)
 	if err := s.checkObjects(ctx, decls, steps, st, &p); err != nil {
 		return nil, err
@@ -86,7 +87,8 @@ func (s *Service) planDeclared(decls []declared, imports []Import, st *state, p 
 		d := &decls[i]
 		k := key{d.kind, d.id}
 		cur, exists := st.objects[k]
-		x := &step{decl: d, view: s.desiredView(d, cur, exists), Change: Change{Address: d.address, Kind: d.kind, ID: d.id}}
+		x := &step{decl: d, view: s.desiredView(d, cur, exists), Change: Change{Address: d.address, Kind: d.kind, ID: d.id,
+			PreviousAddress: st.movedFrom[d.address]}}
 		row, mine := st.mine[d.address]
 		switch {
 		case mine && row.ObjectID != d.id:
@@ -95,6 +97,9 @@ func (s *Service) planDeclared(decls []declared, imports []Import, st *state, p 
 			if old, ok := st.objects[x.oldKey]; ok {
 				x.Action, x.Before, x.Attributes = Replace, old.attrs, diff(old, x.view)
 				x.Reason = "its natural id changes from " + row.ObjectID + " to " + d.id
+				if x.PreviousAddress != "" {
+					x.Reason += fmt.Sprintf("; the moved block keeps the address, but an object cannot be renamed: set name = %q in the block to keep it", nameOf(row.ObjectID))
+				}
 				if d.preventDestroy || row.PreventDestroy {
 					*conflicts = append(*conflicts, d.address+" has lifecycle.prevent_destroy set, and this plan would replace it ("+x.Reason+")")
 				}
@@ -114,7 +119,7 @@ func (s *Service) planDeclared(decls []declared, imports []Import, st *state, p 
 			x.Action, x.Reason = Create, "it was deleted outside the spec"
 		default:
 			if other, ok := st.managedBy[k]; ok {
-				*conflicts = append(*conflicts, fmt.Sprintf("%s is managed by workspace %q at %s; a spec manages an object from one workspace only", k, other.Workspace, other.Address))
+				*conflicts = append(*conflicts, managedElsewhere(k, d.address, other, st))
 				continue
 			}
 			id, imp := importing[d.address]
@@ -144,9 +149,32 @@ func (s *Service) planDeclared(decls []declared, imports []Import, st *state, p 
 	return out
 }
 
+// managedElsewhere says why the object k, managed at other, cannot be
+// declared at address: another workspace manages it, or this one does
+// at another address, which a moved block renames.
+func managedElsewhere(k key, address string, other managed, st *state) string {
+	if other.Workspace == st.workspace {
+		return fmt.Sprintf("%s is managed by this workspace at %s, and declared at %s; to give its block a new address, add: moved { from = %s  to = %s }",
+			k, other.Address, address, other.Address, address)
+	}
+	return fmt.Sprintf("%s is managed by workspace %q at %s; a spec manages an object from one workspace only", k, other.Workspace, other.Address)
+}
+
+// nameOf returns the name in a natural id: the environment's name, or
+// the part after "<environment>/".
+func nameOf(id string) string {
+	if _, name, ok := strings.Cut(id, "/"); ok {
+		return name
+	}
+	return id
+}
+
 // claimedBy says why the object k cannot be created at address.
 func claimedBy(k key, address string, st *state) string {
 	if other, ok := st.managedBy[k]; ok {
+		if other.Workspace == st.workspace {
+			return managedElsewhere(k, address, other, st)
+		}
 		return fmt.Sprintf("%s already exists, managed by workspace %q at %s", k, other.Workspace, other.Address)
 	}
 	return fmt.Sprintf("%s already exists on the server and no workspace manages it; adopt it with: import { to = %s  id = %q }", k, address, k.id)

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -102,7 +103,10 @@ type Variable struct {
 // HasChanges reports whether applying the plan would change anything.
 func (p Plan) HasChanges() bool {
 	s := p.Summary
-	return s.Add+s.Change+s.Destroy+s.Import+s.Forget > 0 || (p.Mode == ModeRefreshOnly && len(p.Drift) > 0)
+	if s.Add+s.Change+s.Destroy+s.Import+s.Forget > 0 || (p.Mode == ModeRefreshOnly && len(p.Drift) > 0) {
+		return true
+	}
+	return slices.ContainsFunc(p.Changes, func(c Change) bool { return c.PreviousAddress != "" })
 }
 
 // Change is the plan for one object.
@@ -113,6 +117,10 @@ type Change struct {
 	// "<environment>/<name>".
 	ID     string `json:"id"`
 	Action Action `json:"action"`
+	// PreviousAddress is the address the workspace managed the object at
+	// before a moved block gave it this one; the apply records the new
+	// address, and the object is otherwise planned as usual.
+	PreviousAddress string `json:"previous_address,omitempty"`
 	// Importing is set when the change adopts an existing object.
 	Importing bool `json:"importing,omitempty"`
 	// Before and After are the object's attributes (nil for a create's

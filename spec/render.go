@@ -45,7 +45,7 @@ func (r *planWriter) printf(format string, args ...any) { fmt.Fprintf(&r.buf, fo
 func (r *planWriter) plan(p Plan) error {
 	var shown, drift []Change
 	for _, c := range p.Changes {
-		if c.Action != NoOp || c.Importing {
+		if c.Action != NoOp || c.Importing || c.PreviousAddress != "" {
 			shown = append(shown, c)
 		}
 	}
@@ -153,10 +153,18 @@ func (r *planWriter) comment(c Change, drift bool) string {
 		}
 	case Forget:
 		what = "will no longer be managed by Understudy (removed block); it stays on the server"
+	case NoOp:
+		if !c.Importing && c.PreviousAddress != "" {
+			return p.bold("  # "+c.PreviousAddress) + " has moved to " + p.bold(c.Address)
+		}
+		what = "will be imported"
 	default:
 		what = "will be imported"
 	}
 	lines := []string{p.bold("  # "+c.Address) + " " + what}
+	if c.PreviousAddress != "" {
+		lines = append(lines, "  # (moved from "+c.PreviousAddress+")")
+	}
 	if c.Importing && c.Action != NoOp {
 		lines = append(lines, fmt.Sprintf("  # (imported from %q)", c.ID))
 	}
@@ -204,9 +212,11 @@ func (r *planWriter) noChanges(mode string) {
 	r.printf("%s%s\n\n%s\n", r.pal.bold(r.pal.green("No changes.")), r.pal.bold(" "+head), body)
 }
 
-// label is the part of an address after its kind: "buyer" for role.buyer.
+// label is the label of the block of an address: "buyer" for role.buyer
+// and for its instance role.buyer["key"].
 func label(address string) string {
 	if _, l, ok := strings.Cut(address, "."); ok {
+		l, _, _ = strings.Cut(l, "[") // an instance: role.buyer["key"]
 		return l
 	}
 	return address

@@ -3,6 +3,9 @@ package spec
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -36,6 +39,10 @@ type state struct {
 	managedBy map[key]managed
 	mine      map[string]managed
 	serial    int64
+	workspace string
+	// movedFrom maps each address a moved block gave an object to its
+	// previous one.
+	movedFrom map[string]string
 }
 
 const (
@@ -58,7 +65,8 @@ func scanManaged(row pgx.Row, m *managed) error {
 // load reads the server's environments, apps, roles and destinations and
 // what each workspace manages.
 func (s *Service) load(ctx context.Context, workspace string) (*state, error) {
-	st := &state{envs: map[string]accounts.Environment{}, objects: map[key]view{}, managedBy: map[key]managed{}, mine: map[string]managed{}}
+	st := &state{envs: map[string]accounts.Environment{}, objects: map[key]view{}, managedBy: map[key]managed{}, mine: map[string]managed{},
+		workspace: workspace, movedFrom: map[string]string{}}
 	envs, err := s.cfg.Accounts.ListEnvironments(ctx)
 	if err != nil {
 		return nil, err
@@ -116,4 +124,48 @@ func (s *Service) loadEnvironment(ctx context.Context, st *state, env string) er
 		st.objects[key{KindDestination, objectID(env, d.Name)}] = destinationView(d)
 	}
 	return nil
+}
+
+// move gives the objects the workspace manages the addresses moved
+// blocks give them, before the plan is made, so that each is planned at
+// its new address. Moves chain, as in Terraform (a to b, then b to c
+// moves a to c); a from the workspace does not manage is ignored, so
+// that moved blocks may stay in the spec once applied.
+func (st *state) move(moved []Moved, conflicts *[]string) {
+	next := map[string]string{}
+	for _, m := range moved {
+		next[m.From] = m.To
+	}
+	for _, from := range slices.Sorted(maps.Keys(next)) {
+		row, ok := st.mine[from]
+		if !ok {
+			continue
+		}
+		to, seen := from, map[string]bool{from: true}
+		for {
+			n, more := next[to]
+			if !more {
+				break
+			}
+			if seen[n] {
+				*conflicts = append(*conflicts, fmt.Sprintf("the moved blocks from %s loop back to %s", from, n))
+				to = ""
+				break
+			}
+			seen[n], to = true, n
+		}
+		if to == "" {
+			continue
+		}
+		if other, taken := st.mine[to]; taken {
+			*conflicts = append(*conflicts, fmt.Sprintf("cannot move %s to %s: this workspace already manages %s there; remove one of them first",
+				from, to, key{other.Kind, other.ObjectID}))
+			continue
+		}
+		delete(st.mine, from)
+		row.Address = to
+		st.mine[to] = row
+		st.managedBy[key{row.Kind, row.ObjectID}] = row
+		st.movedFrom[to] = from
+	}
 }

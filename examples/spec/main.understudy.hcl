@@ -22,7 +22,7 @@ role "buyer" {
   attributes  = { plan = "pro" }
 
   isolation_policy {
-    leaderboards = "testers_only"
+    leaderboards = local.shop_visibility
   }
 }
 
@@ -31,17 +31,28 @@ role "seller" {
   description = "Sells in chirp's shop"
 
   isolation_policy {
-    leaderboards = "testers_only"
+    leaderboards = local.shop_visibility
   }
 }
 
-# A role's label is unique in the spec; its name, only in its environment.
-role "staging_buyer" {
+# One role per key: role.staging["buyer"] and role.staging["seller"],
+# each named after its key. A role's address is unique in the spec; its
+# name, only in its environment.
+role "staging" {
+  for_each    = toset(["buyer", "seller"])
   environment = environment.staging.name
-  name        = "buyer"
+  description = "Staging's ${each.key}"
 }
 
-role "staging_seller" {
-  environment = environment.staging.name
-  name        = "seller"
+# These roles were once two blocks, staging_buyer and staging_seller: the
+# moved blocks keep the roles a workspace applied under those labels,
+# instead of deleting them and creating them again.
+moved {
+  from = role.staging_buyer
+  to   = role.staging["buyer"]
+}
+
+moved {
+  from = role.staging_seller
+  to   = role.staging["seller"]
 }

@@ -9,3 +9,9 @@ variable "buyer_pool_size" {
   default     = 2
   description = "How many buyer accounts production keeps, one per parallel test worker."
 }
+
+# A local value, read as local.shop_visibility by main.understudy.hcl:
+# chirp's shop shows its testers on leaderboards to testers only.
+locals {
+  shop_visibility = "testers_only"
+}

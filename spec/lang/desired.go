@@ -31,10 +31,14 @@ func (l *loader) add(r *resource) {
 	}
 }
 
-// name returns the block's name: its name attribute, or its label.
+// name returns the block's name: its name attribute, else the instance
+// key of an instance of a for_each block, else its label.
 func (r *resource) name() string {
 	if v, ok := r.vals["name"]; ok {
 		return v.AsString()
+	}
+	if r.key != nil {
+		return *r.key
 	}
 	return r.label
 }
@@ -109,7 +113,7 @@ func (r *resource) settings() json.RawMessage {
 // could not tell them apart.
 func (l *loader) checkNames() {
 	seen := map[string]*resource{}
-	for _, r := range l.declared {
+	for _, r := range l.objects() {
 		if !r.evaluated || r.unknown["name"] || r.unknown["environment"] {
 			continue
 		}

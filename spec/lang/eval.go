@@ -13,10 +13,24 @@ import (
 
 // evaluateResource evaluates r's attributes and adds it to the Desired.
 func (l *loader) evaluateResource(r *resource) {
+	if r.kind == kindLocal {
+		l.evaluateLocal(r)
+		return
+	}
 	if r.failed {
 		return
 	}
 	ctx := l.evalContext()
+	if r.forEach != nil {
+		l.expand(r, ctx)
+		return
+	}
+	l.evaluateInstance(r, ctx)
+}
+
+// evaluateInstance evaluates the attributes of r, a block without
+// for_each or an instance of one, in ctx, and adds it to the Desired.
+func (l *loader) evaluateInstance(r *resource, ctx *hcl.EvalContext) {
 	r.vals, r.unknown = map[string]cty.Value{}, map[string]bool{}
 	for _, as := range kinds[r.kind].attrs {
 		a, ok := r.attrs[as.name]

@@ -35,7 +35,7 @@ func TestLangExampleSpecLoads(t *testing.T) {
 	got := addresses(cfg.Desired)
 	want := map[string][]string{
 		spec.KindEnvironment: {"environment.production", "environment.staging"},
-		spec.KindRole:        {"role.buyer", "role.seller", "role.staging_buyer", "role.staging_seller"},
+		spec.KindRole:        {"role.buyer", "role.seller", `role.staging["buyer"]`, `role.staging["seller"]`},
 	}
 	for kind, w := range want {
 		if !slices.Equal(got[kind], w) {
@@ -44,6 +44,18 @@ func TestLangExampleSpecLoads(t *testing.T) {
 	}
 	if len(cfg.Desired.Apps)+len(cfg.Desired.Destinations) != 0 {
 		t.Errorf("the bare example declares apps or destinations: %v", got)
+	}
+	// It shows locals, for_each and moved: staging's roles come from one
+	// block, named after their keys, and were once two blocks.
+	if r := cfg.Desired.Roles[2]; r.Name != "buyer" || r.Environment != "staging" || r.Description != "Staging's buyer" {
+		t.Errorf("%s = %+v: want staging's buyer", r.Address, r)
+	}
+	if r := cfg.Desired.Roles[1]; r.IsolationPolicy["leaderboards"] != "testers_only" {
+		t.Errorf("role.seller's policy %v: want leaderboards testers_only, from a local", r.IsolationPolicy)
+	}
+	wantMoved := []spec.Moved{{From: "role.staging_buyer", To: `role.staging["buyer"]`}, {From: "role.staging_seller", To: `role.staging["seller"]`}}
+	if !slices.Equal(cfg.Desired.Moved, wantMoved) {
+		t.Errorf("moved %+v, want %+v", cfg.Desired.Moved, wantMoved)
 	}
 	// The issue's acceptance check updates production's buyer to a pool
 	// of 3 after an apply, and expects the plan to show it.

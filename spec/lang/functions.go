@@ -33,6 +33,11 @@ func (l *loader) functions() map[string]function.Function {
 		"tostring":  stdlib.MakeToFunc(cty.String),
 		"tonumber":  stdlib.MakeToFunc(cty.Number),
 		"tobool":    stdlib.MakeToFunc(cty.Bool),
+		"toset":     stdlib.MakeToFunc(cty.Set(cty.DynamicPseudoType)),
+		"tolist":    stdlib.MakeToFunc(cty.List(cty.DynamicPseudoType)),
+		"tomap":     stdlib.MakeToFunc(cty.Map(cty.DynamicPseudoType)),
+		"keys":      stdlib.KeysFunc,
+		"values":    stdlib.ValuesFunc,
 	}
 }
 

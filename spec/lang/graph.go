@@ -53,7 +53,7 @@ func (l *loader) cycle(stack []string, to string, ref hcl.Range) {
 		l.resources[addr].failed = true
 	}
 	l.errorf(&ref, "Reference cycle",
-		"%s: blocks cannot refer to each other in a loop.", strings.Join(loop, " → "))
+		"%s: blocks and local values cannot refer to each other in a loop.", strings.Join(loop, " → "))
 }
 
 // evalContext returns what expressions read: var, the blocks of each kind
@@ -76,6 +76,15 @@ func (l *loader) evalContext() *hcl.EvalContext {
 		unknownRefs(objs, l.refs[kind])
 		ctx.Variables[kind] = cty.ObjectVal(objs)
 	}
+	locals := map[string]cty.Value{}
+	for _, r := range l.locals {
+		locals[r.label] = r.object()
+	}
+	unknownRefs(locals, l.refs[kindLocal])
+	ctx.Variables[kindLocal] = cty.ObjectVal(locals)
+	// each outside a block with for_each is reported by reference; the
+	// instances of such a block read theirs from a child context.
+	ctx.Variables["each"] = cty.DynamicVal
 	return ctx
 }
 
@@ -96,6 +105,14 @@ func (r *resource) object() cty.Value {
 		return cty.DynamicVal
 	}
 	if r.obj != cty.NilVal {
+		return r.obj
+	}
+	if r.forEach != nil {
+		insts := map[string]cty.Value{}
+		for _, inst := range r.instances {
+			insts[*inst.key] = inst.object()
+		}
+		r.obj = cty.ObjectVal(insts)
 		return r.obj
 	}
 	attrs := map[string]cty.Value{}

@@ -49,7 +49,8 @@ type Config struct {
 	// defaults to the label) maps to the label. Entries of the maps and
 	// of isolation_policy have keys of their own
 	// (role.buyer.isolation_policy.leaderboards, app.chirp.settings.url).
-	// Import and removed blocks are "import.<to>" and "removed.<from>".
+	// Import, removed and moved blocks are "import.<to>", "removed.<from>"
+	// and "moved.<from>".
 	Sources map[string]hcl.Range
 	// Files are the parsed spec files by name, to render diagnostics
 	// with their source lines. Variable files are left out: they may
@@ -104,6 +105,7 @@ type loader struct {
 	vars      map[string]*variable
 	resources map[string]*resource // by address
 	declared  []*resource          // in the order of the files
+	locals    []*resource          // the local values, by name within each block
 	// refs maps each kind and "var" to the labels the spec refers to,
 	// declared or not, so that evaluation finds an undeclared one unknown
 	// and reports nothing more about it.
@@ -114,7 +116,7 @@ func newLoader(dir string, o Options) *loader {
 	l := &loader{dir: dir, opts: o, getenv: o.Getenv, parser: hclparse.NewParser(),
 		cfg: &Config{Sources: map[string]hcl.Range{}, Files: map[string]*hcl.File{}, Desired: spec.Desired{
 			Environments: []spec.Environment{}, Apps: []spec.App{}, Roles: []spec.Role{},
-			Destinations: []spec.Destination{}, Imports: []spec.Import{}, Removed: []spec.Removed{}}},
+			Destinations: []spec.Destination{}, Imports: []spec.Import{}, Removed: []spec.Removed{}, Moved: []spec.Moved{}}},
 		blocks: map[string][]*hcl.Block{}, vars: map[string]*variable{}, resources: map[string]*resource{},
 		refs: map[string]map[string]bool{}}
 	if l.getenv == nil {
@@ -155,12 +157,14 @@ func (l *loader) listDir() []string {
 // fileSchema is what a spec file may hold.
 var fileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "variable", LabelNames: []string{"name"}},
+	{Type: "locals"},
 	{Type: spec.KindEnvironment, LabelNames: []string{"name"}},
 	{Type: spec.KindApp, LabelNames: []string{"name"}},
 	{Type: spec.KindRole, LabelNames: []string{"name"}},
 	{Type: spec.KindDestination, LabelNames: []string{"name"}},
 	{Type: "import"},
 	{Type: "removed"},
+	{Type: "moved"},
 }}
 
 // parse parses one spec file and sorts its blocks by type.
@@ -194,6 +198,7 @@ func (l *loader) evaluate() {
 			l.declare(b)
 		}
 	}
+	l.declareLocals(l.blocks["locals"])
 	l.checkReferences()
 	for _, r := range l.order() {
 		l.evaluateResource(r)
@@ -201,6 +206,7 @@ func (l *loader) evaluate() {
 	l.checkNames()
 	l.decodeImports(l.blocks["import"])
 	l.decodeRemoved(l.blocks["removed"])
+	l.decodeMoved(l.blocks["moved"])
 	// Sorted by address, so that the JSON of a spec is stable.
 	d := &l.cfg.Desired
 	slices.SortFunc(d.Environments, func(a, b spec.Environment) int { return strings.Compare(a.Address, b.Address) })
@@ -209,6 +215,7 @@ func (l *loader) evaluate() {
 	slices.SortFunc(d.Destinations, func(a, b spec.Destination) int { return strings.Compare(a.Address, b.Address) })
 	slices.SortFunc(d.Imports, func(a, b spec.Import) int { return strings.Compare(a.To, b.To) })
 	slices.SortFunc(d.Removed, func(a, b spec.Removed) int { return strings.Compare(a.From, b.From) })
+	slices.SortFunc(d.Moved, func(a, b spec.Moved) int { return strings.Compare(a.From, b.From) })
 }
 
 // finish returns the diagnostics sorted by file and position (those

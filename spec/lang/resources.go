@@ -33,6 +33,15 @@ type resource struct {
 	preventDestroy bool
 	isolation      map[string]string
 	obj            cty.Value // what references to the block read
+
+	// localAttr is the attribute of a local value (kind local).
+	localAttr *hcl.Attribute
+	// forEach is the block's for_each argument, nil when it has none;
+	// evaluation makes one instance of the block per key.
+	forEach   *hcl.Attribute
+	instances []*resource
+	// key is the instance key of an instance of a for_each block.
+	key *string
 }
 
 // validLabel reports whether b's label is an identifier, and reports an
@@ -78,6 +87,10 @@ func (l *loader) declare(b *hcl.Block) {
 	l.diags = append(l.diags, expected(diags, capital(article(b.Type))+" block", schema)...)
 	r.attrs = content.Attributes
 	l.sources(addr, r.attrs)
+	if fe, ok := r.attrs[metaForEach]; ok {
+		r.forEach = fe
+		delete(r.attrs, metaForEach)
+	}
 	seen := map[string]*hcl.Block{}
 	for _, nb := range content.Blocks {
 		if prev, ok := seen[nb.Type]; ok {
@@ -132,6 +145,9 @@ func capital(s string) string {
 // expressions returns every expression of the block, in source order.
 func (r *resource) expressions() []hcl.Expression {
 	var list []hcl.Expression
+	if r.forEach != nil {
+		list = append(list, r.forEach.Expr)
+	}
 	for _, attrs := range []hcl.Attributes{r.attrs, r.lifecycle, r.policy} {
 		for _, a := range sortedAttributes(attrs) {
 			list = append(list, a.Expr)
@@ -143,7 +159,7 @@ func (r *resource) expressions() []hcl.Expression {
 // checkReferences finds what each block refers to, and reports the
 // references to undeclared blocks and variables.
 func (l *loader) checkReferences() {
-	for _, r := range l.declared {
+	for _, r := range append(slices.Clone(l.declared), l.locals...) {
 		r.deps = map[string]hcl.Range{}
 		for _, expr := range r.expressions() {
 			for _, t := range expr.Variables() {
@@ -156,6 +172,15 @@ func (l *loader) checkReferences() {
 // reference records one reference t made by r.
 func (l *loader) reference(r *resource, t hcl.Traversal) {
 	root := t.RootName()
+	if root == "each" && r.forEach == nil {
+		l.errorf(t.SourceRange().Ptr(), `Reference to "each" in context without for_each`,
+			`The "each" object can be used only in a block that sets the "for_each" argument.`)
+		return
+	}
+	if root == kindLocal {
+		l.localReference(r, t)
+		return
+	}
 	if _, isKind := kinds[root]; !isKind && root != "var" {
 		return // evaluation reports an unknown name
 	}

@@ -32,6 +32,9 @@ var (
 	anyObject  = cty.DynamicPseudoType
 )
 
+// metaForEach is the meta-argument that makes one object per key.
+const metaForEach = "for_each"
+
 // Nested block types.
 const (
 	blockLifecycle       = "lifecycle"
@@ -78,6 +81,7 @@ func (k kindSpec) schema() *hcl.BodySchema {
 	for _, a := range k.attrs {
 		s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: a.name, Required: a.required})
 	}
+	s.Attributes = append(s.Attributes, hcl.AttributeSchema{Name: metaForEach})
 	for _, b := range k.blocks {
 		s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: b})
 	}
@@ -98,6 +102,10 @@ var lifecycleSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "
 
 var importSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "to", Required: true}, {Name: "id", Required: true},
+}}
+
+var movedSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+	{Name: "from", Required: true}, {Name: "to", Required: true},
 }}
 
 var removedSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "from", Required: true}}}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,7 +42,7 @@ func TestShowJSONIsAPlanTerraformJSONReads(t *testing.T) {
 	}
 	var buyer *tfjson.ResourceChange
 	for _, rc := range p.ResourceChanges {
-		if rc.Address != rc.Type+"."+rc.Name || rc.ProviderName != spec.ProviderName || !strings.HasPrefix(rc.Type, "understudy_") {
+		if rc.Address != instanceAddress(rc.Type, rc.Name, rc.Index) || rc.ProviderName != spec.ProviderName || !strings.HasPrefix(rc.Type, "understudy_") {
 			t.Errorf("change %q: type %q name %q provider %q", rc.Address, rc.Type, rc.Name, rc.ProviderName)
 		}
 		if rc.Address == "understudy_role.buyer" {
@@ -124,6 +125,7 @@ type uiMessage struct {
 			Addr         string `json:"addr"`
 			ResourceType string `json:"resource_type"`
 			ResourceName string `json:"resource_name"`
+			ResourceKey  any    `json:"resource_key"`
 		} `json:"resource"`
 		Action string `json:"action"`
 	} `json:"change"`
@@ -181,7 +183,7 @@ func TestPlanJSONIsTheMachineReadableUI(t *testing.T) {
 		}
 		if m.Type == "planned_change" {
 			planned++
-			if rs := m.Change.Resource; rs.Addr != rs.ResourceType+"."+rs.ResourceName || m.Change.Action != "create" {
+			if rs := m.Change.Resource; rs.Addr != instanceAddress(rs.ResourceType, rs.ResourceName, rs.ResourceKey) || m.Change.Action != "create" {
 				t.Errorf("planned_change %+v", m.Change)
 			}
 		}
@@ -217,4 +219,13 @@ func TestPlanJSONIsTheMachineReadableUI(t *testing.T) {
 	if r.Code != 1 || len(msgs) != 2 || msgs[1].Type != "diagnostic" || msgs[1].Diagnostic.Severity != "error" {
 		t.Fatalf("unreachable server: code %d\n%s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
 	}
+}
+
+// instanceAddress is Terraform's address of a resource instance: type.name,
+// then the for_each key in brackets when the object has one.
+func instanceAddress(typ, name string, key any) string {
+	if key == nil {
+		return typ + "." + name
+	}
+	return fmt.Sprintf("%s.%s[%q]", typ, name, key)
 }

@@ -36,6 +36,10 @@ const (
 	MaxWork = 250_000
 	// maxValueBytes is the longest string a function may produce.
 	maxValueBytes = 4 << 20
+	// MaxElements is the most elements of one list, map or object that a
+	// spec, a variable or a function may produce: converting a collection
+	// to its type costs the square of its length.
+	MaxElements = 10_000
 )
 
 // scope is one level of checkNesting's scan.
@@ -277,8 +281,10 @@ func (m *meter) wrap(x hclsyntax.Expression, sized bool) hclsyntax.Expression {
 }
 
 // meterSyntax makes the evaluation of every for expression and template
-// in node count its work.
-func (m *meter) meterSyntax(node hclsyntax.Node) {
+// in node count its work. It refuses a literal list, map or object of
+// more than MaxElements elements, returning the diagnostic.
+func (m *meter) meterSyntax(node hclsyntax.Node) *hcl.Diagnostic {
+	var tooMany *hcl.Diagnostic
 	_ = hclsyntax.VisitAll(node, func(n hclsyntax.Node) hcl.Diagnostics {
 		switch x := n.(type) {
 		case *hclsyntax.ForExpr:
@@ -292,9 +298,40 @@ func (m *meter) meterSyntax(node hclsyntax.Node) {
 					x.Parts[i] = m.wrap(p, true)
 				}
 			}
+		case *hclsyntax.TupleConsExpr:
+			if len(x.Exprs) > MaxElements && tooMany == nil {
+				tooMany = tooManyElements(x.SrcRange.Ptr(), len(x.Exprs))
+			}
+		case *hclsyntax.ObjectConsExpr:
+			if len(x.Items) > MaxElements && tooMany == nil {
+				tooMany = tooManyElements(x.SrcRange.Ptr(), len(x.Items))
+			}
 		}
 		return nil
 	})
+	return tooMany
+}
+
+// tooManyElements is the diagnostic of a literal collection of n
+// elements, over MaxElements.
+func tooManyElements(subject *hcl.Range, n int) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Too many elements", Subject: subject,
+		Detail: fmt.Sprintf("This collection has %d elements; a list, map or object may have at most %d.", n, MaxElements)}
+}
+
+// overMaxElements reports whether v holds a list, set, map, tuple or
+// object of more than MaxElements elements.
+func overMaxElements(v cty.Value) bool {
+	v, _ = v.UnmarkDeep()
+	over := false
+	_ = cty.Walk(v, func(_ cty.Path, v cty.Value) (bool, error) {
+		ty := v.Type()
+		if v.IsKnown() && !v.IsNull() && (ty.IsCollectionType() || ty.IsTupleType() || ty.IsObjectType()) && v.LengthInt() > MaxElements {
+			over = true
+		}
+		return !over, nil
+	})
+	return over
 }
 
 // valueSize is the work units of producing v: one per value, and one per
@@ -336,6 +373,9 @@ func (m *meter) meterFunc(name string, f function.Function) function.Function {
 			v, err := f.Call(args)
 			if err == nil && !m.spend(valueSize(v), hcl.Range{}) {
 				return cty.UnknownVal(cty.DynamicPseudoType), errStopped
+			}
+			if err == nil && overMaxElements(v) {
+				return cty.UnknownVal(cty.DynamicPseudoType), fmt.Errorf("the result would have a collection of more than %d elements", MaxElements)
 			}
 			return v, err
 		},

@@ -217,3 +217,56 @@ app "a" {
 		t.Fatalf("secrets %v", s)
 	}
 }
+
+// MaxElements elements is converted in bounded time.
+func TestLongCollectionsAreRefused(t *testing.T) {
+	list := func(n int) string {
+		return "[" + strings.Repeat("\"s\", ", n) + "]"
+	}
+	object := func(n int) string {
+		var b strings.Builder
+		b.WriteString("{")
+		for i := range n {
+			fmt.Fprintf(&b, "k%d = \"v\", ", i)
+		}
+		return b.String() + "}"
+	}
+	spec := func(surfaces string) string {
+		return "variable \"v\" {\n  type    = list(string)\n  default = []\n}\n\nenvironment \"p\" {\n  email_domains   = [\"qa.example.test\"]\n  custom_surfaces = " + surfaces + "\n}\n"
+	}
+	long := strings.Repeat(",", 50_000)
+	for name, c := range map[string]struct {
+		files   map[string]string
+		o       Options
+		summary string
+		detail  string
+	}{
+		"literal list":   {files: map[string]string{"main.understudy.hcl": spec(list(MaxElements + 1))}, summary: "Too many elements", detail: "10001 elements"},
+		"literal object": {files: map[string]string{"main.understudy.hcl": spec("[for k, v in " + object(MaxElements+1) + " : k]")}, summary: "Too many elements", detail: "10001 elements"},
+		"var file":       {files: map[string]string{"main.understudy.hcl": spec("var.v"), "big.hcl": "v = " + list(MaxElements+1) + "\n"}, o: Options{VarFiles: []string{"big.hcl"}}, summary: "Too many elements"},
+		"var":            {files: map[string]string{"main.understudy.hcl": spec("var.v")}, o: Options{Vars: map[string]string{"v": list(MaxElements + 1)}}, summary: "Too many elements"},
+		"function":       {files: map[string]string{"main.understudy.hcl": spec(`split(",", "` + long + `")`)}, summary: "Error in function call", detail: "more than 10000 elements"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			files := c.files
+			if len(c.o.VarFiles) > 0 {
+				dir := t.TempDir()
+				p := filepath.Join(dir, "big.hcl")
+				if err := os.WriteFile(p, []byte(files["big.hcl"]), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				c.o.VarFiles = []string{p}
+				files = map[string]string{"main.understudy.hcl": files["main.understudy.hcl"]}
+			}
+			diags := bounded(t, files, c.o)
+			d := onlyError(t, diags)
+			if d.Summary != c.summary || !strings.Contains(d.Detail, c.detail) || d.Subject == nil {
+				t.Fatalf("diagnostic %v", d)
+			}
+		})
+	}
+	_, cfg, diags := loadFiles(t, map[string]string{"main.understudy.hcl": spec(list(MaxElements))}, Options{})
+	if diags.HasErrors() || len(cfg.Desired.Environments) != 1 || len(cfg.Desired.Environments[0].CustomSurfaces) != MaxElements {
+		t.Fatalf("diagnostics %s", diagsText(diags))
+	}
+}

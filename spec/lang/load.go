@@ -180,7 +180,11 @@ func (l *loader) parse(name string, src []byte) {
 		return
 	}
 	if body, ok := f.Body.(*hclsyntax.Body); ok {
-		l.meter.meterSyntax(body)
+		if d := l.meter.meterSyntax(body); d != nil {
+			l.diags = append(l.diags, d)
+			l.broken = true
+			return
+		}
 	}
 	content, diags := f.Body.Content(fileSchema)
 	l.diags = append(l.diags, expected(diags, "A spec file", fileSchema)...)

@@ -176,7 +176,11 @@ func (l *loader) setRaw(v *variable, raw, what string) {
 			v.invalid = true
 			return
 		}
-		l.meter.meterSyntax(expr)
+		if d := l.meter.meterSyntax(expr); d != nil {
+			l.diags = append(l.diags, d)
+			v.invalid = true
+			return
+		}
 		if val, diags = expr.Value(nil); diags.HasErrors() {
 			l.diags = append(l.diags, diags...)
 			v.invalid = true
@@ -212,7 +216,10 @@ func (l *loader) readVarFile(path string) {
 		return
 	}
 	if body, ok := f.Body.(*hclsyntax.Body); ok {
-		l.meter.meterSyntax(body)
+		if d := l.meter.meterSyntax(body); d != nil {
+			l.diags = append(l.diags, d)
+			return
+		}
 	}
 	attrs, diags := f.Body.JustAttributes()
 	l.diags = append(l.diags, diags...)

@@ -47,9 +47,12 @@ func (s *Server) GetPlan(c echo.Context, id PlanID) error {
 // problem, which carries the plan as applied so far as its member "plan".
 //
 // The apply is bounded by its wait for leases plus applyTimeout rather than
-// the request timeout, and is not cancelled when the client goes away: an
-// apply stopped half-way by a dropped connection would leave the workspace
-// half-applied for no reason. Its outcome stays readable with GetPlan.
+// the request timeout. A client that goes away (the CLI interrupted by
+// SIGINT or SIGTERM) stops it as Terraform's interrupt does: the change in
+// progress completes, no other starts, a wait for leases ends, and the
+// workspace is unlocked; the changes made are recorded as for any apply
+// that stops on an error, and a new plan shows the rest. Its outcome stays
+// readable with GetPlan.
 func (s *Server) ApplyPlan(c echo.Context, id PlanID) error {
 	var in ApplyRequest
 	if err := decodeOptional(c, &in); err != nil {
@@ -61,7 +64,8 @@ func (s *Server) ApplyPlan(c echo.Context, id PlanID) error {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), wait+s.applyTimeout)
 	defer cancel()
-	p, err := s.spec.Apply(ctx, id, spec.ApplyOptions{WaitLeases: wait, Holder: access.CallerFrom(ctx).Actor})
+	p, err := s.spec.Apply(ctx, id, spec.ApplyOptions{WaitLeases: wait, Holder: access.CallerFrom(ctx).Actor,
+		Interrupt: c.Request().Context().Done()})
 	if err != nil {
 		return applyFailed(p, err)
 	}

@@ -43,7 +43,14 @@ func (s *Service) Apply(ctx context.Context, id string, o ApplyOptions) (Plan, e
 	if err != nil {
 		return sp.Plan, err
 	}
-	defer lock.release(context.WithoutCancel(ctx), s)
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			lock.release(context.WithoutCancel(ctx), s)
+		}
+	}
+	defer release()
 	req, err := s.request(sp)
 	if err != nil {
 		return sp.Plan, fmt.Errorf("opening plan %s: %w", id, err)
@@ -61,6 +68,10 @@ func (s *Service) Apply(ctx context.Context, id string, o ApplyOptions) (Plan, e
 		return out, err
 	}
 	err = safe(s.run(ctx, pl, &out, o))
+	// The workspace is unlocked before the apply is marked as ended, so
+	// that whoever reads that it ended (an interrupted CLI) finds the
+	// workspace free.
+	release()
 	status, msg := StatusApplied, ""
 	if err != nil {
 		status, msg = StatusFailed, understudy.ErrorMessage(err)
@@ -135,6 +146,9 @@ func (s *Service) run(ctx context.Context, pl *planning, out *Plan, o ApplyOptio
 		return s.recordRefresh(ctx, pl, out)
 	}
 	for _, x := range pl.steps {
+		if err := interrupted(o, x); err != nil {
+			return err
+		}
 		if x.cleanup {
 			if err := s.forgetObject(ctx, pl.plan.Workspace, x.Address, "gone"); err != nil {
 				return err
@@ -157,6 +171,17 @@ func (s *Service) run(ctx context.Context, pl *planning, out *Plan, o ApplyOptio
 		}
 	}
 	return nil
+}
+
+// interrupted returns the error of an apply interrupted before step x,
+// nil when o.Interrupt is open.
+func interrupted(o ApplyOptions, x *step) error {
+	select {
+	case <-o.Interrupt:
+		return understudy.Errorf(understudy.ECONFLICT, "the apply was interrupted before %s", x.Address)
+	default:
+		return nil
+	}
 }
 
 // change makes one step: the object's change, then the workspace's

@@ -30,6 +30,8 @@ func (s *Service) waitLeases(ctx context.Context, x *step, o ApplyOptions, op fu
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-o.Interrupt:
+			return fmt.Errorf("%w: the apply was interrupted while it waited for them", err)
 		case <-time.After(min(s.cfg.LeasePoll, time.Until(deadline)+time.Millisecond)):
 		}
 	}

@@ -53,6 +53,11 @@ type ApplyOptions struct {
 	// Holder names who applies, shown to whoever finds the workspace
 	// locked. Defaults to the caller's actor.
 	Holder string
+	// Interrupt, once closed, stops the apply before its next change and
+	// ends a wait for leases; the change in progress completes. The apply
+	// then fails with what it made listed in Applied, as any apply that
+	// stops on an error. Nil never interrupts.
+	Interrupt <-chan struct{}
 }
 
 // Workspace is a set of objects one spec manages.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/openapi"
 	"github.com/understudy-dev/understudy/spec"
 )
 
@@ -133,6 +135,9 @@ func (a *app) applyPlan(cmd *cobra.Command, p spec.Plan, f specFlags) error {
 	deadline := a.now().Add(f.lockTimeout)
 	for {
 		resp, err := c.ApplyPlanWithBodyWithResponse(cmd.Context(), p.ID, "application/json", bytes.NewReader(body))
+		if err != nil && cmd.Context().Err() != nil {
+			return a.interruptedApply(c, p, f)
+		}
 		cerr := check(resp, err)
 		if cerr == nil {
 			var out spec.Plan
@@ -149,6 +154,45 @@ func (a *app) applyPlan(cmd *cobra.Command, p spec.Plan, f specFlags) error {
 			a.printPartial(resp.Body, f)
 		}
 		return cerr
+	}
+}
+
+// interruptPoll is how often, and interruptWait how long, an interrupted
+// apply asks the server whether its apply has stopped.
+var (
+	interruptPoll = 250 * time.Millisecond
+	interruptWait = time.Minute
+)
+
+// interruptedApply follows an apply that a signal interrupted. Dropping
+// the request stops it on the server after the change in progress, and
+// unlocks the workspace; this waits for that, says what was applied and
+// returns the error that ends the command (exit 1).
+func (a *app) interruptedApply(c *openapi.ClientWithResponses, p spec.Plan, f specFlags) error {
+	fmt.Fprintln(a.stderr, "Interrupt received: the apply stops after the change in progress. Waiting for the server...")
+	ctx, cancel := context.WithTimeout(context.Background(), interruptWait)
+	defer cancel()
+	started := a.now()
+	for {
+		resp, err := c.GetPlanWithResponse(ctx, p.ID)
+		var held spec.Plan
+		if check(resp, err) == nil && json.Unmarshal(resp.Body, &held) == nil {
+			switch {
+			case held.Status == spec.StatusFailed:
+				_ = spec.WriteApplied(a.stderr, held, spec.RenderOptions{Color: a.colorFor(a.stderr, f.noColor)})
+				return &reportedError{err: fmt.Errorf("apply of plan %s interrupted", p.ID)}
+			case held.Status == spec.StatusApplied:
+				_ = spec.WriteApplied(a.stderr, held, spec.RenderOptions{Color: a.colorFor(a.stderr, f.noColor)})
+				return fmt.Errorf("interrupted, but only after the apply of plan %s had finished: every change above was made", p.ID)
+			case held.Status == spec.StatusPlanned && a.now().Sub(started) > 2*time.Second:
+				return fmt.Errorf("interrupted before the apply started: nothing was changed, and plan %s can still be applied", p.ID)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("interrupted, and the server did not say within %s whether the apply of plan %s stopped: `understudy show` on a saved plan or `understudy workspaces show %s` says how it ended", interruptWait, p.ID, p.Workspace)
+		case <-time.After(interruptPoll):
+		}
 	}
 }
 

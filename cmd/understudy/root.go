@@ -58,6 +58,12 @@ type app struct {
 	// ui is set under plan -json: diagnostics and the plan go to it, as
 	// Terraform's machine-readable UI on stdout.
 	ui *spec.UIStream
+	// noColor is -no-color on the command line: no colour anywhere, the
+	// diagnostics of a command line that does not parse included.
+	noColor bool
+	// isTerminal reports whether w is a terminal; nil checks for a
+	// character device.
+	isTerminal func(w any) bool
 }
 
 // run executes the command line args and returns the process exit code.
@@ -68,12 +74,24 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 func (a *app) run(ctx context.Context, args []string) int {
 	root := a.rootCommand()
+	for _, arg := range args {
+		if arg == "--" {
+			break
+		}
+		if arg == "-no-color" || arg == "--no-color" || arg == "-no-color=true" || arg == "--no-color=true" {
+			a.noColor = true
+		}
+	}
 	root.SetArgs(longFlags(root, args))
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
+	}
+	if ce, ok := errors.AsType[*codedError](err); ok && ce.code == exitUnavailable && ctx.Err() != nil {
+		// A signal cut the request short: the server was not at fault.
+		err = &codedError{code: exitError, err: errors.New("interrupted before the server answered")}
 	}
 	if cmd != nil && isSpecCommand(cmd) {
 		return a.specExit(err)

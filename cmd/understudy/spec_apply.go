@@ -52,6 +52,9 @@ func (a *app) apply(cmd *cobra.Command, argv []string, mode string, f specFlags)
 	if f.waitLeases < 0 || f.waitLeases > time.Hour {
 		return usageErrorf("-wait-leases must be from 0s to 1h, got %s", f.waitLeases)
 	}
+	if f.lockTimeout < 0 {
+		return usageErrorf("-lock-timeout must be 0s or more, got %s (nothing was planned or changed)", f.lockTimeout)
+	}
 	a.longClient(f.waitLeases + f.lockTimeout)
 	if len(argv) == 1 {
 		if st, err := os.Stat(argv[0]); err == nil && !st.IsDir() {

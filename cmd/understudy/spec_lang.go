@@ -42,6 +42,7 @@ does not parse is reported and left as it is (exit 1).`,
 		},
 	}
 	cmd.Flags().BoolVar(&check, "check", false, "change nothing; list the files that are not formatted and exit 3 if there are any")
+	cmd.Flags().Bool("no-color", false, "no colour, even on a terminal")
 	return cmd
 }
 
@@ -67,6 +68,7 @@ plan. Variables take their default, then UNDERSTUDY_VAR_<name>, then each
 	}
 	cmd.Flags().StringArrayVar(&vars, "var", nil, "set a variable: NAME=VALUE (repeat)")
 	cmd.Flags().StringArrayVar(&varFiles, "var-file", nil, "read variables from a file of NAME = VALUE lines (repeat; a later file wins)")
+	cmd.Flags().Bool("no-color", false, "no colour, even on a terminal")
 	return cmd
 }
 
@@ -101,7 +103,8 @@ func (a *app) loadSpec(ctx context.Context, dir string, vars []string, varFiles 
 }
 
 // printDiagnostics prints diags to stderr with their source lines, in
-// colour when stderr is a terminal and NO_COLOR is not set.
+// colour when stderr is a terminal, unless -no-color or NO_COLOR says
+// otherwise.
 func (a *app) printDiagnostics(files map[string]*hcl.File, diags hcl.Diagnostics) error {
 	if len(diags) == 0 {
 		return nil

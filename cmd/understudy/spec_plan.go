@@ -258,8 +258,11 @@ func cliVersion() string {
 // colorFor reports whether to colour output to w: on a terminal, unless
 // -no-color or NO_COLOR says otherwise.
 func (a *app) colorFor(w any, noColor bool) bool {
-	if noColor || a.getenv("NO_COLOR") != "" {
+	if noColor || a.noColor || a.getenv("NO_COLOR") != "" {
 		return false
+	}
+	if a.isTerminal != nil {
+		return a.isTerminal(w)
 	}
 	file, ok := w.(*os.File)
 	if !ok {

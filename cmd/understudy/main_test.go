@@ -91,7 +91,31 @@ func startServer(t testing.TB, o serverOptions) *testServer {
 		}
 		*x.dst = secret
 	}
+	awaitStartupSchedule(t, m)
 	return s
+}
+
+// awaitStartupSchedule waits until the sync scheduler's run at start-up
+// (River runs it once the server is elected leader, which a busy machine
+// delays by seconds) is over. Until then a destination a test attaches
+// would be found due, never having run, and synced behind the test's back.
+func awaitStartupSchedule(t testing.TB, m *Main) {
+	t.Helper()
+	const q = `SELECT count(*) FROM river_job WHERE kind = 'schedule_syncs' AND state = 'completed'`
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var n int
+		if err := m.pool.QueryRow(context.Background(), q).Scan(&n); err != nil {
+			t.Fatalf("reading the scheduler's jobs: %v", err)
+		}
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the sync scheduler did not run at start-up within 2 minutes")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // cliResult is what one CLI run printed and its exit code.

@@ -12,15 +12,17 @@ import (
 )
 
 // evaluateResource evaluates r's attributes and adds it to the Desired.
+// Once the evaluation has stopped (the work limit, a signal) nothing more
+// is evaluated: every value would read unknown.
 func (l *loader) evaluateResource(r *resource) {
 	if r.kind == kindLocal {
 		l.evaluateLocal(r)
 		return
 	}
-	if r.failed {
+	if r.failed || l.meter.stop != nil {
 		return
 	}
-	ctx := l.evalContext()
+	ctx := l.evalContext(r)
 	if r.forEach != nil {
 		l.expand(r, ctx)
 		return

@@ -52,17 +52,27 @@ func (l *loader) expand(r *resource, ctx *hcl.EvalContext) {
 }
 
 // sourceSuffixes returns what follows addr in the keys of Sources that
-// are addr or under it: "", ".name", ".pool_size"...
+// are addr or under it: "", ".name", ".pool_size"... The keys of every
+// block with for_each are indexed once, on the first call, so that
+// expanding many blocks does not read every key for each of them: the
+// keys added since are those of instances, whose addresses go on with
+// ["key"], so the index holds all there is.
 func (l *loader) sourceSuffixes(addr string) []string {
-	var list []string
-	for k := range l.cfg.Sources {
-		if k == addr {
-			list = append(list, "")
-		} else if rest, ok := strings.CutPrefix(k, addr+"."); ok {
-			list = append(list, "."+rest)
+	if l.suffixes == nil {
+		l.suffixes = map[string][]string{}
+		for k := range l.cfg.Sources {
+			block := k
+			if i := strings.IndexByte(k, '.'); i >= 0 {
+				if j := strings.IndexByte(k[i+1:], '.'); j >= 0 {
+					block = k[:i+1+j]
+				}
+			}
+			if r, ok := l.resources[block]; ok && r.forEach != nil {
+				l.suffixes[block] = append(l.suffixes[block], k[len(block):])
+			}
 		}
 	}
-	return list
+	return l.suffixes[addr]
 }
 
 // forEachValue evaluates the for_each argument of r into each.value by

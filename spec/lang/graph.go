@@ -56,32 +56,43 @@ func (l *loader) cycle(stack []string, to string, ref hcl.Range) {
 		"%s: blocks and local values cannot refer to each other in a loop.", strings.Join(loop, " → "))
 }
 
-// evalContext returns what expressions read: var, the blocks of each kind
-// evaluated so far, and the functions. Whatever is undeclared, invalid or
-// not evaluated reads as unknown, so that it is reported once.
-func (l *loader) evalContext() *hcl.EvalContext {
-	vars := map[string]cty.Value{}
-	for name, v := range l.vars {
-		vars[name] = v.value
-	}
-	unknownRefs(vars, l.refs["var"])
-	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"var": cty.ObjectVal(vars)}, Functions: l.funcs}
-	for kind := range kinds {
-		objs := map[string]cty.Value{}
-		for _, r := range l.declared {
-			if r.kind == kind {
-				objs[r.label] = r.object()
-			}
+// evalContext returns what the expressions of r read (of every block
+// when r is nil): var, the blocks and local values r refers to, evaluated
+// so far, and the functions. Whatever is undeclared, invalid or not
+// evaluated reads as unknown, so that it is reported once. Reading only
+// r's references keeps the evaluation of a spec linear in its size.
+func (l *loader) evalContext(r *resource) *hcl.EvalContext {
+	if l.varObj == cty.NilVal {
+		vars := map[string]cty.Value{}
+		for name, v := range l.vars {
+			vars[name] = v.value
 		}
-		unknownRefs(objs, l.refs[kind])
-		ctx.Variables[kind] = cty.ObjectVal(objs)
+		unknownRefs(vars, l.refs["var"])
+		l.varObj = cty.ObjectVal(vars)
 	}
-	locals := map[string]cty.Value{}
-	for _, r := range l.locals {
-		locals[r.label] = r.object()
+	ctx := &hcl.EvalContext{Variables: map[string]cty.Value{"var": l.varObj}, Functions: l.funcs}
+	objs := map[string]map[string]cty.Value{kindLocal: {}}
+	for kind := range kinds {
+		objs[kind] = map[string]cty.Value{}
 	}
-	unknownRefs(locals, l.refs[kindLocal])
-	ctx.Variables[kindLocal] = cty.ObjectVal(locals)
+	if r == nil {
+		for _, d := range append(slices.Clone(l.declared), l.locals...) {
+			objs[d.kind][d.label] = d.object()
+		}
+	} else {
+		for addr := range r.deps {
+			d := l.resources[addr]
+			objs[d.kind][d.label] = d.object()
+		}
+	}
+	for kind, vals := range objs {
+		if r == nil || r.wholeKind[kind] {
+			unknownRefs(vals, l.refs[kind])
+		} else {
+			unknownRefs(vals, r.refs[kind])
+		}
+		ctx.Variables[kind] = cty.ObjectVal(vals)
+	}
 	// each outside a block with for_each is reported by reference; the
 	// instances of such a block read theirs from a child context.
 	ctx.Variables["each"] = cty.DynamicVal

@@ -14,7 +14,7 @@ import (
 // into a block the spec declares.
 func (l *loader) decodeImports(blocks []*hcl.Block) {
 	seen := map[string]*hcl.Block{}
-	ctx := l.evalContext()
+	ctx := l.evalContext(nil)
 	for _, b := range blocks {
 		content, diags := b.Body.Content(importSchema)
 		l.diags = append(l.diags, expected(diags, "An import block", importSchema)...)

@@ -270,3 +270,94 @@ func TestLongCollectionsAreRefused(t *testing.T) {
 		t.Fatalf("diagnostics %s", diagsText(diags))
 	}
 }
+
+// manyBlocks is a spec of one environment and n roles, each role
+// declaring role.
+func manyBlocks(n int, role string) string {
+	var b strings.Builder
+	b.WriteString("variable \"domain\" {\n  default = \"qa.example.test\"\n}\n\n")
+	for i := range n {
+		fmt.Fprintf(&b, "environment \"e%d\" {\n  email_domains = [var.domain]\n}\n\n", i)
+	}
+	for i := range n {
+		fmt.Fprintf(&b, role, i)
+	}
+	return b.String()
+}
+
+// A spec of as many blocks as its files can hold is evaluated in memory
+// that grows with its size: each block reads only the blocks it refers
+// to, not every block declared before it.
+func TestManyBlocksAreEvaluatedInLinearTime(t *testing.T) {
+	src := manyBlocks(4000, "role \"r%[1]d\" {\n  environment = environment.e%[1]d.name\n}\n\n")
+	if len(src) > MaxFileSize {
+		t.Fatalf("the spec has %d bytes, over the limit of a file", len(src))
+	}
+	diags := bounded(t, map[string]string{mainFile: src}, Options{})
+	if diags.HasErrors() {
+		t.Fatalf("diagnostics: %s", diagsText(diags))
+	}
+	_, cfg, _ := loadFiles(t, map[string]string{mainFile: manyBlocks(3, "role \"r%[1]d\" {\n  environment = environment.e%[1]d.name\n}\n\n")}, Options{})
+	if len(cfg.Desired.Roles) != 3 || cfg.Desired.Roles[2].Environment != "e2" || cfg.Desired.Environments[1].EmailDomains[0] != "qa.example.test" {
+		t.Fatalf("desired %+v", cfg.Desired)
+	}
+}
+
+// manyInstances is a spec of n local values, n environments and n roles,
+// each environment with two instances and each role with one, reading the
+// local value and the environment of the same number.
+func manyInstances(n int) string {
+	var b strings.Builder
+	b.WriteString("variable \"domain\" {\n  default = \"qa.example.test\"\n}\n\n")
+	for i := range n {
+		fmt.Fprintf(&b, "locals {\n  d%d = \"%d.${var.domain}\"\n}\n\n", i, i)
+		fmt.Fprintf(&b, "environment \"e%[1]d\" {\n  for_each      = toset([\"a%[1]d\", \"b%[1]d\"])\n  email_domains = [\"${each.key}.${local.d%[1]d}\"]\n}\n\n", i)
+		fmt.Fprintf(&b, "role \"r%[1]d\" {\n  for_each    = {x%[1]d = local.d%[1]d}\n  environment = environment.e%[1]d[\"b%[1]d\"].name\n  description = \"${each.key} ${each.value} ${environment.e%[1]d[\"a%[1]d\"].email_domains[0]}\"\n}\n\n", i)
+	}
+	return b.String()
+}
+
+// Blocks with for_each, and local values, read only what they refer to
+// too: a reference to a for_each block reads its instances by key.
+func TestManyForEachBlocksAndLocalsAreEvaluatedInLinearTime(t *testing.T) {
+	src := manyInstances(1000)
+	if len(src) > MaxFileSize {
+		t.Fatalf("the spec has %d bytes, over the limit of a file", len(src))
+	}
+	diags := bounded(t, map[string]string{mainFile: src}, Options{})
+	if diags.HasErrors() {
+		t.Fatalf("diagnostics: %s", diagsText(diags))
+	}
+	_, cfg, diags := loadFiles(t, map[string]string{mainFile: manyInstances(3)}, Options{})
+	if diags.HasErrors() {
+		t.Fatalf("diagnostics: %s", diagsText(diags))
+	}
+	d := cfg.Desired
+	if len(d.Environments) != 6 || d.Environments[5].Address != `environment.e2["b2"]` || d.Environments[5].EmailDomains[0] != "b2.2.qa.example.test" {
+		t.Fatalf("environments %+v", d.Environments)
+	}
+	if len(d.Roles) != 3 {
+		t.Fatalf("roles %+v", d.Roles)
+	}
+	r := d.Roles[1]
+	if r.Address != `role.r1["x1"]` || r.Environment != "b1" || r.Description != "x1 1.qa.example.test a1.1.qa.example.test" {
+		t.Fatalf("role %+v", r)
+	}
+}
+
+// A reference to every block of a kind (environment, not environment.e)
+// reads each of them: from many blocks it counts as that much work, and
+// stops at the limit instead of building a graph of every pair.
+func TestWholeKindReferencesCountAsWork(t *testing.T) {
+	src := manyBlocks(2000, "role \"r%[1]d\" {\n  environment = environment.e0.name\n  description = \"${length([for e in environment : e.name])}\"\n}\n\n")
+	diags := bounded(t, map[string]string{mainFile: src}, Options{})
+	d := onlyError(t, diags)
+	if d.Summary != "Evaluation too large" || d.Subject == nil || d.Subject.Start.Line < 6000 || !strings.Contains(d.Detail, "more than 250000 units of work") {
+		t.Fatalf("diagnostic %v", d)
+	}
+	// A few are fine, and read every block of the kind.
+	_, cfg, diags := loadFiles(t, map[string]string{mainFile: manyBlocks(3, "role \"r%[1]d\" {\n  environment = environment.e0.name\n  description = \"${length([for e in environment : e.name])}\"\n}\n\n")}, Options{})
+	if diags.HasErrors() || len(cfg.Desired.Roles) != 3 || cfg.Desired.Roles[0].Description != "3" {
+		t.Fatalf("diagnostics %s, desired %+v", diagsText(diags), cfg.Desired)
+	}
+}

@@ -110,6 +110,11 @@ type loader struct {
 	// declared or not, so that evaluation finds an undeclared one unknown
 	// and reports nothing more about it.
 	refs map[string]map[string]bool
+	// varObj is what var reads, once the variables are resolved.
+	varObj cty.Value
+	// suffixes indexes the keys of Sources under each block with
+	// for_each (see sourceSuffixes).
+	suffixes map[string][]string
 }
 
 func newLoader(dir string, o Options) *loader {

@@ -36,10 +36,10 @@ func (l *loader) declareLocals(blocks []*hcl.Block) {
 // evaluateLocal evaluates a local value. A local that cannot be
 // evaluated reads as unknown, so that only its own error is reported.
 func (l *loader) evaluateLocal(r *resource) {
-	if r.failed {
+	if r.failed || l.meter.stop != nil {
 		return
 	}
-	val, diags := r.localAttr.Expr.Value(l.evalContext())
+	val, diags := r.localAttr.Expr.Value(l.evalContext(r))
 	l.diags = append(l.diags, diags...)
 	if st := l.meter.stop; st != nil && st.Subject == nil {
 		st.Subject = r.localAttr.Expr.Range().Ptr()
@@ -56,17 +56,10 @@ func (l *loader) evaluateLocal(r *resource) {
 func (l *loader) localReference(r *resource, t hcl.Traversal) {
 	name, ok := traversalLabel(t)
 	if !ok { // local alone, or local[expr]: every local value
-		for _, lr := range l.locals {
-			if _, seen := r.deps[lr.addr]; !seen {
-				r.deps[lr.addr] = t.SourceRange()
-			}
-		}
+		l.wholeKindReference(r, kindLocal, l.locals, t)
 		return
 	}
-	if l.refs[kindLocal] == nil {
-		l.refs[kindLocal] = map[string]bool{}
-	}
-	l.refs[kindLocal][name] = true
+	l.addRef(r, kindLocal, name)
 	addr := kindLocal + "." + name
 	if _, declared := l.resources[addr]; !declared {
 		var names []string

@@ -22,6 +22,11 @@ type resource struct {
 	// deps maps the address of each block this one refers to to the
 	// first reference.
 	deps map[string]hcl.Range
+	// refs holds the labels of each kind (and local) that this block
+	// refers to, declared or not; wholeKind, the kinds it reads whole
+	// (environment, not environment.e).
+	refs      map[string]map[string]bool
+	wholeKind map[string]bool
 	// failed leaves the block out of evaluation (it is in a loop).
 	failed bool
 
@@ -160,7 +165,7 @@ func (r *resource) expressions() []hcl.Expression {
 // references to undeclared blocks and variables.
 func (l *loader) checkReferences() {
 	for _, r := range append(slices.Clone(l.declared), l.locals...) {
-		r.deps = map[string]hcl.Range{}
+		r.deps, r.refs, r.wholeKind = map[string]hcl.Range{}, map[string]map[string]bool{}, map[string]bool{}
 		for _, expr := range r.expressions() {
 			for _, t := range expr.Variables() {
 				l.reference(r, t)
@@ -186,20 +191,14 @@ func (l *loader) reference(r *resource, t hcl.Traversal) {
 	}
 	name, ok := traversalLabel(t)
 	if !ok && root != "var" {
-		for _, other := range l.declared { // the whole kind, or an index computed at evaluation
-			if _, seen := r.deps[other.addr]; other.kind == root && !seen {
-				r.deps[other.addr] = t.SourceRange()
-			}
-		}
+		// The whole kind, or an index computed at evaluation.
+		l.wholeKindReference(r, root, l.declared, t)
 		return
 	}
 	if !ok {
 		return
 	}
-	if l.refs[root] == nil {
-		l.refs[root] = map[string]bool{}
-	}
-	l.refs[root][name] = true
+	l.addRef(r, root, name)
 	if root == "var" {
 		if _, declared := l.vars[name]; !declared {
 			l.errorf(t.SourceRange().Ptr(), "Reference to undeclared variable",
@@ -216,6 +215,38 @@ func (l *loader) reference(r *resource, t hcl.Traversal) {
 	if _, seen := r.deps[addr]; !seen {
 		r.deps[addr] = t.SourceRange()
 	}
+}
+
+// wholeKindReference records that r reads every block of kind (of
+// candidates) through t. Reading them counts as work, so that many blocks
+// each reading many others stop at the limit instead of building a graph
+// of every pair.
+func (l *loader) wholeKindReference(r *resource, kind string, candidates []*resource, t hcl.Traversal) {
+	if r.wholeKind[kind] || l.meter.stop != nil {
+		return
+	}
+	r.wholeKind[kind] = true
+	n := 0
+	for _, other := range candidates {
+		if _, seen := r.deps[other.addr]; other.kind == kind && !seen {
+			r.deps[other.addr] = t.SourceRange()
+			n++
+		}
+	}
+	l.meter.spend(n, t.SourceRange())
+}
+
+// addRef records that r refers to the label name of kind (or var),
+// declared or not.
+func (l *loader) addRef(r *resource, kind, name string) {
+	if l.refs[kind] == nil {
+		l.refs[kind] = map[string]bool{}
+	}
+	l.refs[kind][name] = true
+	if r.refs[kind] == nil {
+		r.refs[kind] = map[string]bool{}
+	}
+	r.refs[kind][name] = true
 }
 
 // traversalLabel returns the name t reads after its root: the label of a

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/understudy-dev/understudy/internal/dbtest"
 	"github.com/understudy-dev/understudy/openapi"
 )
@@ -38,8 +40,16 @@ func TestDemoResetsChirp(t *testing.T) {
 	server := dbtest.NewDatabase(t)
 	t.Cleanup(func() {
 		understudyDB, chirpDB := demoDatabaseNames(server)
+		conn, err := pgx.Connect(context.Background(), server)
+		if err != nil {
+			t.Errorf("dropping the demo's databases: %v", err)
+			return
+		}
+		defer conn.Close(context.Background())
 		for _, name := range []string{understudyDB, chirpDB} {
-			_, _ = recreateDatabase(context.Background(), server, name) // leaves them empty
+			if _, err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+				t.Errorf("dropping the demo's database %s: %v", name, err)
+			}
 		}
 	})
 	out, errb := &lockedBuffer{}, &lockedBuffer{}

@@ -48,9 +48,18 @@ func TestConsoleLeaseHistoryPagesAndFilters(t *testing.T) {
 	if !strings.Contains(history, "expired at noon") || olderRE.MatchString(history) {
 		t.Errorf("the history says not how r001's leases ended, or offers an older page of 20 leases")
 	}
+	// A reason that only repeats the status is not said twice ("released
+	// released"), and the roles are picked from a list, not typed.
+	if strings.Contains(history, `<span class="muted">released</span>`) {
+		t.Errorf("the history repeats the status released as its reason")
+	}
+	if !strings.Contains(history, `<select name="role"><option value="">all</option>`) || !strings.Contains(history, `<option>r009</option>`) {
+		t.Errorf("the history's role filter is not a list of the roles")
+	}
 
 	page := f.get(t, "/ui/leases?role=r000").Body.String()
 	_, page, _ = strings.Cut(page, `id="history"`)
+	_, page, _ = strings.Cut(page, "</form>") // the filter lists every role
 	if got := historyRowRE.FindAllStringSubmatch(page, -1); len(got) != 10 || strings.Contains(page, "r001") {
 		t.Fatalf("the history of role r000 lists %d leases (or r001's), want 10", len(got))
 	}

@@ -35,7 +35,7 @@ func (c *Console) showLeases(w http.ResponseWriter, r *http.Request, s session, 
 		data.History, data.Next, err = c.cfg.Leases.History(ctx, data.Filter)
 	}
 	if err == nil && name == "leases" {
-		data.Environments, err = c.cfg.Accounts.ListEnvironments(ctx)
+		data.Environments, data.Roles, err = c.rolePicks(ctx, data.Filter.Environment)
 	}
 	if err != nil {
 		c.fail(w, r, &s, err)
@@ -54,11 +54,13 @@ type leasesData struct {
 	Total  int
 	// Filter narrows the history; Next is the cursor of its next page, and
 	// Paged says this is not its first.
-	Filter       lease.HistoryFilter
-	History      []lease.Lease
-	Next         string
-	Paged        bool
+	Filter  lease.HistoryFilter
+	History []lease.Lease
+	Next    string
+	Paged   bool
+	// Environments and Roles are what the history's filter picks from.
 	Environments []accounts.Environment
+	Roles        []string
 }
 
 // leasePage shows one lease: who holds (or held) it, with which token and

@@ -147,7 +147,8 @@ func (a *app) demoDatabases(ctx context.Context, run *demoRun, m *Main) (chirpUR
 		run.stops = append(run.stops, cluster.Stop)
 		server = cluster.URL()
 	}
-	if m.Config.DatabaseURL, err = recreateDatabase(ctx, server, "understudy_demo"); err != nil {
+	understudyDB, chirpDB := demoDatabaseNames(m.Config.DatabaseURL)
+	if m.Config.DatabaseURL, err = recreateDatabase(ctx, server, understudyDB); err != nil {
 		return "", err
 	}
 	if m.Config.SecretKey == "" {
@@ -161,7 +162,20 @@ func (a *app) demoDatabases(ctx context.Context, run *demoRun, m *Main) (chirpUR
 	if err := migrations.Up(m.Config.DatabaseURL, 0); err != nil {
 		return "", err
 	}
-	return recreateDatabase(ctx, server, "chirp_demo")
+	return recreateDatabase(ctx, server, chirpDB)
+}
+
+// demoDatabaseNames names the two databases the demo recreates on the server
+// of url: after the database url names, so that demos given databases of
+// their own never drop each other's; understudy_demo and chirp_demo when url
+// names none, or the server's maintenance database postgres.
+func demoDatabaseNames(url string) (understudy, chirp string) {
+	if url != "" {
+		if cfg, err := pgx.ParseConfig(url); err == nil && cfg.Database != "" && cfg.Database != "postgres" {
+			return cfg.Database + "_demo", cfg.Database + "_chirp"
+		}
+	}
+	return "understudy_demo", "chirp_demo"
 }
 
 // recreateDatabase drops and creates database name on the server at url,

@@ -9,18 +9,47 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/understudy-dev/understudy/internal/dbtest"
 	"github.com/understudy-dev/understudy/openapi"
 )
+
+// The demo recreates databases named after the one DATABASE_URL names, so
+// that two demos on one server, each given a database of its own, never drop
+// each other's; with none named, or postgres, it keeps its fixed names.
+func TestDemoDatabaseNames(t *testing.T) {
+	for url, want := range map[string][2]string{
+		"": {"understudy_demo", "chirp_demo"},
+		"postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable":   {"understudy_demo", "chirp_demo"},
+		"postgres://postgres@127.0.0.1:5432/rev18_1234?sslmode=disable": {"rev18_1234_demo", "rev18_1234_chirp"},
+		"host=127.0.0.1 user=postgres dbname=qa sslmode=disable":        {"qa_demo", "qa_chirp"},
+	} {
+		if u, c := demoDatabaseNames(url); u != want[0] || c != want[1] {
+			t.Errorf("demoDatabaseNames(%q) = %q, %q; want %q, %q", url, u, c, want[0], want[1])
+		}
+	}
+}
 
 // The demo runs end to end on the test server: both providers, four
 // accounts, a change in chirp, and a verified reset of each.
 func TestDemoResetsChirp(t *testing.T) {
 	t.Parallel()
-	server := dbtest.ServerURL(t)
+	// A database of its own: the demo names its two after it, so that
+	// another run of this test, or a demo on the same server, is left alone.
+	server := dbtest.NewDatabase(t)
 	t.Cleanup(func() {
-		for _, name := range []string{"understudy_demo", "chirp_demo"} {
-			_, _ = recreateDatabase(context.Background(), server, name) // leaves them empty
+		understudyDB, chirpDB := demoDatabaseNames(server)
+		conn, err := pgx.Connect(context.Background(), server)
+		if err != nil {
+			t.Errorf("dropping the demo's databases: %v", err)
+			return
+		}
+		defer conn.Close(context.Background())
+		for _, name := range []string{understudyDB, chirpDB} {
+			if _, err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+				t.Errorf("dropping the demo's database %s: %v", name, err)
+			}
 		}
 	})
 	out, errb := &lockedBuffer{}, &lockedBuffer{}

@@ -2,6 +2,7 @@ package tagging_test
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -20,7 +21,7 @@ import (
 // port is followed.
 func TestAttackARedirectNeverCarriesTheKeyElsewhere(t *testing.T) {
 	t.Parallel()
-	const key = "phc_redirectedKeyAttack0123456789"
+	key := "test_key_" + strings.ToLower(rand.Text()) // made for this run, never written in the source
 	var elsewhere atomic.Int64
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		elsewhere.Add(1)

@@ -23,10 +23,7 @@ func (a *app) accountsCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.RotatePasswordWithResponse(cmd.Context(), argv[0])
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { credentialsTable(w, *resp.JSON200) })
+			return showReply(a, resp, err, credentialsTable)
 		},
 	}
 	creds := &cobra.Command{
@@ -37,10 +34,7 @@ func (a *app) accountsCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.GetCredentialsWithResponse(cmd.Context(), argv[0])
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { credentialsTable(w, *resp.JSON200) })
+			return showReply(a, resp, err, credentialsTable)
 		},
 	}
 	cmd.AddCommand(a.accountListCommand(), a.accountGetCommand(), a.accountRetireCommand(), rotate, creds, a.accountResetCommand())
@@ -61,11 +55,7 @@ func (a *app) accountResetCommand() *cobra.Command {
 				body.State = new(state)
 			}
 			resp, err := c.ResetAccountWithResponse(cmd.Context(), argv[0], body)
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) {
-				x := resp.JSON200
+			return showReply(a, resp, err, func(w io.Writer, x openapi.Account) {
 				fmt.Fprintf(w, "reset account %s to %s: %s\n", x.Id, cmp.Or(state, "initial"), x.Status)
 			})
 		},
@@ -83,10 +73,7 @@ func (a *app) accountGetCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.GetAccountWithResponse(cmd.Context(), argv[0])
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { accountDetails(w, *resp.JSON200) })
+			return showReply(a, resp, err, accountDetails)
 		},
 	}
 }
@@ -100,11 +87,7 @@ func (a *app) accountRetireCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.RetireAccountWithResponse(cmd.Context(), argv[0])
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) {
-				x := resp.JSON200
+			return showReply(a, resp, err, func(w io.Writer, x openapi.Account) {
 				fmt.Fprintf(w, "retired account %s (%s/%s slot %d)\n", x.Id, x.Environment, x.Role, x.Slot)
 			})
 		},

@@ -38,10 +38,7 @@ func (a *app) appAttachCommand() *cobra.Command {
 			}
 			resp, err := c.AttachAppWithResponse(cmd.Context(), argv[0], openapi.AppAttach{Name: argv[1],
 				Provider: *ch.Provider, Settings: ch.Settings, Secrets: ch.Secrets})
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { appTable(w, *resp.JSON201) })
+			return showReply(a, resp, err, func(w io.Writer, x openapi.App) { appTable(w, x) })
 		},
 	}
 	f.register(attach)
@@ -64,10 +61,7 @@ func (a *app) appUpdateCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.UpdateAppWithResponse(cmd.Context(), argv[0], argv[1], ch)
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { appTable(w, *resp.JSON200) })
+			return showReply(a, resp, err, func(w io.Writer, x openapi.App) { appTable(w, x) })
 		},
 	}
 	f.register(update)
@@ -83,10 +77,7 @@ func (a *app) appListCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.ListAppsWithResponse(cmd.Context(), argv[0])
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { appTable(w, resp.JSON200.Items...) })
+			return showReply(a, resp, err, func(w io.Writer, l openapi.AppList) { appTable(w, l.Items...) })
 		},
 	}
 }
@@ -100,10 +91,7 @@ func (a *app) appGetCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.GetAppWithResponse(cmd.Context(), argv[0], argv[1])
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { appDetails(w, *resp.JSON200) })
+			return showReply(a, resp, err, appDetails)
 		},
 	}
 }

@@ -21,10 +21,7 @@ func (a *app) auditCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.ListAuditEventsWithResponse(cmd.Context(), f.params(cmd))
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { auditTable(w, resp.JSON200.Items...) })
+			return showReply(a, resp, err, func(w io.Writer, l openapi.AuditEventList) { auditTable(w, l.Items...) })
 		},
 	}
 	fs := list.Flags()

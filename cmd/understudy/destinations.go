@@ -75,10 +75,7 @@ func (a *app) destinationAttachCommand() *cobra.Command {
 			}
 			resp, err := c.AttachDestinationWithResponse(cmd.Context(), argv[0], openapi.DestinationAttach{Name: argv[1], Kind: *ch.Kind,
 				Settings: ch.Settings, Secrets: ch.Secrets, DistinctId: ch.DistinctId, SyncInterval: ch.SyncInterval})
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { destinationTable(w, *resp.JSON201) })
+			return showReply(a, resp, err, func(w io.Writer, x openapi.Destination) { destinationTable(w, x) })
 		},
 	}
 	f.register(attach)
@@ -101,10 +98,7 @@ func (a *app) destinationUpdateCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.UpdateDestinationWithResponse(cmd.Context(), argv[0], argv[1], ch)
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { destinationTable(w, *resp.JSON200) })
+			return showReply(a, resp, err, func(w io.Writer, x openapi.Destination) { destinationTable(w, x) })
 		},
 	}
 	f.register(update)
@@ -120,10 +114,7 @@ func (a *app) destinationListCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.ListDestinationsWithResponse(cmd.Context(), argv[0])
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { destinationTable(w, resp.JSON200.Items...) })
+			return showReply(a, resp, err, func(w io.Writer, l openapi.DestinationList) { destinationTable(w, l.Items...) })
 		},
 	}
 }
@@ -137,10 +128,7 @@ func (a *app) destinationGetCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.GetDestinationWithResponse(cmd.Context(), argv[0], argv[1])
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { destinationDetails(w, *resp.JSON200) })
+			return showReply(a, resp, err, destinationDetails)
 		},
 	}
 }

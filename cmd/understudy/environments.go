@@ -25,10 +25,7 @@ func (a *app) environmentsCommand() *cobra.Command {
 				in.CustomSurfaces = &surfaces
 			}
 			resp, err := c.CreateEnvironmentWithResponse(cmd.Context(), in)
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { environmentTable(w, *resp.JSON201) })
+			return showReply(a, resp, err, func(w io.Writer, x openapi.Environment) { environmentTable(w, x) })
 		},
 	}
 	create.Flags().StringSliceVar(&domains, "email-domain", nil, "controlled email domain (repeat or comma-separate; the first is used for new accounts)")
@@ -49,10 +46,7 @@ func (a *app) environmentsCommand() *cobra.Command {
 				in.CustomSurfaces = new(slices.DeleteFunc(newSurfaces, func(s string) bool { return s == "" }))
 			}
 			resp, err := c.UpdateEnvironmentWithResponse(cmd.Context(), argv[0], in)
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { environmentTable(w, *resp.JSON200) })
+			return showReply(a, resp, err, func(w io.Writer, x openapi.Environment) { environmentTable(w, x) })
 		},
 	}
 	update.Flags().StringSliceVar(&newDomains, "email-domain", nil, "controlled email domain (repeat or comma-separate)")
@@ -67,10 +61,7 @@ func (a *app) environmentsCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.ListEnvironmentsWithResponse(cmd.Context())
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { environmentTable(w, resp.JSON200.Items...) })
+			return showReply(a, resp, err, func(w io.Writer, l openapi.EnvironmentList) { environmentTable(w, l.Items...) })
 		},
 	}
 	get := &cobra.Command{
@@ -81,10 +72,7 @@ func (a *app) environmentsCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.GetEnvironmentWithResponse(cmd.Context(), argv[0])
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { environmentTable(w, *resp.JSON200) })
+			return showReply(a, resp, err, func(w io.Writer, x openapi.Environment) { environmentTable(w, x) })
 		},
 	}
 	del := &cobra.Command{

@@ -75,12 +75,9 @@ prints only what changed after that version (in text: +added, -removed).`,
 				return err
 			}
 			resp, err := c.ForgetExclusionWithResponse(cmd.Context(), env, argv[0])
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) {
+			return showReply(a, resp, err, func(w io.Writer, l openapi.ExclusionEntries) {
 				row(w, "IDENTIFIER", "KIND", "ACCOUNT", "VERSION")
-				for _, e := range resp.JSON200.Items {
+				for _, e := range l.Items {
 					row(w, e.Identifier, string(e.Kind), e.AccountId, strconv.FormatInt(e.Version, 10))
 				}
 			})

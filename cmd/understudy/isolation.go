@@ -38,12 +38,9 @@ testers_only_synthetic_viewer, testers_only_real_viewer or hidden.`,
 				return err
 			}
 			resp, err := c.CheckIsolationWithResponse(cmd.Context(), openapi.IsolationCheck{Environment: env, Surface: surface, Viewer: viewer, Subjects: subjects})
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) {
+			return showReply(a, resp, err, func(w io.Writer, l openapi.IsolationResults) {
 				row(w, "SUBJECT", "VISIBLE", "REASON")
-				for _, r := range resp.JSON200.Results {
+				for _, r := range l.Results {
 					row(w, r.Subject, r.Visible, r.Reason)
 				}
 			})
@@ -137,14 +134,6 @@ func trustedKeys(in []openapi.IsolationKey) []isolation.Key {
 }
 
 func (a *app) isolationKeysCommand() *cobra.Command {
-	showKeys := func(body []byte, keys []openapi.IsolationKey) error {
-		return a.show(body, func(w io.Writer) {
-			row(w, "KEY ID", "ALGORITHM", "CREATED", "PUBLIC KEY")
-			for _, k := range keys {
-				row(w, k.KeyId, k.Algorithm, k.CreatedAt.Format("2006-01-02 15:04"), k.PublicKey)
-			}
-		})
-	}
 	cmd := &cobra.Command{
 		Use:   "keys",
 		Short: "List the trusted keys that sign isolation lists, newest (the signing one) first",
@@ -155,10 +144,7 @@ func (a *app) isolationKeysCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.ListIsolationKeysWithResponse(cmd.Context())
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return showKeys(resp.Body, resp.JSON200.Keys)
+			return showReply(a, resp, err, func(w io.Writer, l openapi.IsolationKeys) { keyTable(w, l.Keys...) })
 		},
 	}
 	rotate := &cobra.Command{
@@ -171,10 +157,7 @@ func (a *app) isolationKeysCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.RotateIsolationKeyWithResponse(cmd.Context())
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return showKeys(resp.Body, []openapi.IsolationKey{*resp.JSON201})
+			return showReply(a, resp, err, func(w io.Writer, k openapi.IsolationKey) { keyTable(w, k) })
 		},
 	}
 	retire := &cobra.Command{
@@ -196,4 +179,11 @@ func (a *app) isolationKeysCommand() *cobra.Command {
 	}
 	cmd.AddCommand(rotate, retire)
 	return cmd
+}
+
+func keyTable(w io.Writer, keys ...openapi.IsolationKey) {
+	row(w, "KEY ID", "ALGORITHM", "CREATED", "PUBLIC KEY")
+	for _, k := range keys {
+		row(w, k.KeyId, k.Algorithm, k.CreatedAt.Format("2006-01-02 15:04"), k.PublicKey)
+	}
 }

@@ -26,11 +26,7 @@ a violation; violations no longer seen close. A surface that could not be read i
 				return err
 			}
 			resp, err := c.RunIsolationAuditWithResponse(cmd.Context(), openapi.IsolationAuditRequest{Environment: env})
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			r := resp.JSON200
-			return a.show(resp.Body, func(w io.Writer) {
+			return showReply(a, resp, err, func(w io.Writer, r openapi.IsolationAuditReport) {
 				row(w, "APP", "SURFACE", "STATUS", "SEEN", "VIOLATIONS", "ERROR")
 				for _, s := range r.Results {
 					var why string
@@ -69,12 +65,9 @@ func (a *app) isolationViolationsCommand() *cobra.Command {
 				p.Open = new(true)
 			}
 			resp, err := c.ListIsolationViolationsWithResponse(cmd.Context(), p)
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) {
+			return showReply(a, resp, err, func(w io.Writer, l openapi.IsolationViolations) {
 				row(w, "ID", "ENVIRONMENT", "APP", "SURFACE", "ROLE", "ACCOUNT", "REF", "FIRST SEEN", "LAST SEEN", "CLOSED")
-				for _, v := range resp.JSON200.Items {
+				for _, v := range l.Items {
 					closed := "open"
 					if v.ClosedAt != nil {
 						closed = v.ClosedAt.Format("2006-01-02 15:04:05Z")

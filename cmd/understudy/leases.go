@@ -44,10 +44,7 @@ func (a *app) leaseAcquireCommand() *cobra.Command {
 				p.IdempotencyKey = new(key)
 			}
 			resp, err := c.AcquireLeaseWithResponse(cmd.Context(), &p, req)
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { grantDetails(w, *resp.JSON201) })
+			return showReply(a, resp, err, grantDetails)
 		},
 	}
 	f.register(acquire, 30*time.Second)
@@ -77,10 +74,7 @@ func (a *app) leaseListCommand() *cobra.Command {
 				p.All = new(all)
 			}
 			resp, err := c.ListLeasesWithResponse(cmd.Context(), &p)
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { leaseTable(w, resp.JSON200.Items...) })
+			return showReply(a, resp, err, func(w io.Writer, l openapi.LeaseList) { leaseTable(w, l.Items...) })
 		},
 	}
 	list.Flags().StringVar(&env, "environment", "", "only leases of this environment")
@@ -98,10 +92,7 @@ func (a *app) leaseGetCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.GetLeaseWithResponse(cmd.Context(), argv[0])
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { leaseDetails(w, *resp.JSON200) })
+			return showReply(a, resp, err, leaseDetails)
 		},
 	}
 }
@@ -116,10 +107,7 @@ func (a *app) leaseRenewCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.RenewLeaseWithResponse(cmd.Context(), argv[0], openapi.LeaseRenew{TtlSeconds: new(seconds(ttl))})
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { leaseTable(w, *resp.JSON200) })
+			return showReply(a, resp, err, func(w io.Writer, x openapi.Lease) { leaseTable(w, x) })
 		},
 	}
 	renew.Flags().DurationVar(&ttl, "ttl", 15*time.Minute, "how long the lease lasts from now, 1s to 24h")
@@ -140,10 +128,7 @@ func (a *app) leaseReleaseCommand() *cobra.Command {
 				body.Reset = new(reset)
 			}
 			resp, err := c.ReleaseLeaseWithResponse(cmd.Context(), argv[0], body)
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { leaseTable(w, *resp.JSON200) })
+			return showReply(a, resp, err, func(w io.Writer, x openapi.Lease) { leaseTable(w, x) })
 		},
 	}
 	release.Flags().BoolVar(&reset, "reset", false, "reset the account to the lease's state before freeing it")

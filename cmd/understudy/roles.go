@@ -29,10 +29,7 @@ func (a *app) rolesCommand() *cobra.Command {
 			}
 			resp, err := c.CreateRoleWithResponse(cmd.Context(), argv[0], openapi.RoleCreate{Name: argv[1],
 				Description: ch.Description, PoolSize: ch.PoolSize, Attributes: ch.Attributes, IsolationPolicy: ch.IsolationPolicy, QuarantineOnViolation: ch.QuarantineOnViolation})
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { roleTable(w, *resp.JSON201) })
+			return showReply(a, resp, err, func(w io.Writer, x openapi.Role) { roleTable(w, x) })
 		},
 	}
 	createFlags.register(create, "accounts to keep in the pool, 1-100 (default 1)")
@@ -51,10 +48,7 @@ func (a *app) rolesCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.UpdateRoleWithResponse(cmd.Context(), argv[0], argv[1], ch)
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { roleTable(w, *resp.JSON200) })
+			return showReply(a, resp, err, func(w io.Writer, x openapi.Role) { roleTable(w, x) })
 		},
 	}
 	updateFlags.register(update, "accounts to keep in the pool, 1-100; a smaller pool retires the accounts past it")
@@ -72,10 +66,7 @@ func (a *app) roleListCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.ListRolesWithResponse(cmd.Context(), argv[0])
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { roleTable(w, resp.JSON200.Items...) })
+			return showReply(a, resp, err, func(w io.Writer, l openapi.RoleList) { roleTable(w, l.Items...) })
 		},
 	}
 }
@@ -89,11 +80,7 @@ func (a *app) roleGetCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.GetRoleWithResponse(cmd.Context(), argv[0], argv[1])
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) {
-				r := *resp.JSON200
+			return showReply(a, resp, err, func(w io.Writer, r openapi.Role) {
 				roleTable(w, r)
 				fmt.Fprintln(w) // a line without cells ends the table's column block
 				row(w, "ATTRIBUTES", joinPairs(r.Attributes))

@@ -261,6 +261,26 @@ func (a *app) show(body []byte, table func(w io.Writer)) error {
 	return tw.Flush()
 }
 
+// showReply is what a command that reads and prints does after its REST
+// call: it checks the outcome (see check), decodes the answer's body into
+// a V, and prints the body as is with -o json, or else the table that
+// table writes of the V. A V other than the generated client's type of the
+// answer reads the body its own way (raw values, a domain type).
+func showReply[V, T any, R interface {
+	*T
+	GetBody() []byte
+	StatusCode() int
+}](a *app, resp R, err error, table func(w io.Writer, v V)) error {
+	if err := check(resp, err); err != nil {
+		return err
+	}
+	var v V
+	if err := json.Unmarshal(resp.GetBody(), &v); err != nil {
+		return fmt.Errorf("reading the server's answer: %w", err)
+	}
+	return a.show(resp.GetBody(), func(w io.Writer) { table(w, v) })
+}
+
 func firstNonEmpty(vals ...string) string {
 	for _, v := range vals {
 		if v != "" {

@@ -32,10 +32,7 @@ func (a *app) snapshotListCommand() *cobra.Command {
 				p.State = new(state)
 			}
 			resp, err := c.ListSnapshotsWithResponse(cmd.Context(), argv[0], &p)
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { snapshotTable(w, resp.JSON200.Items...) })
+			return showReply(a, resp, err, func(w io.Writer, l openapi.SnapshotList) { snapshotTable(w, l.Items...) })
 		},
 	}
 	list.Flags().StringVar(&state, "state", "", "only snapshots of this state, e.g. initial")
@@ -53,10 +50,7 @@ func (a *app) snapshotCaptureCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.CaptureStateWithResponse(cmd.Context(), argv[0], argv[1])
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { snapshotTable(w, resp.JSON201.Items...) })
+			return showReply(a, resp, err, func(w io.Writer, l openapi.SnapshotList) { snapshotTable(w, l.Items...) })
 		},
 	}
 }
@@ -99,27 +93,23 @@ func (a *app) snapshotDiffCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.DiffSnapshotsWithResponse(cmd.Context(), &openapi.DiffSnapshotsParams{From: argv[0], To: argv[1]})
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			// Decoded again with raw values: the generated type cannot
-			// tell a missing before (an added path) from a null one.
-			var d struct {
-				Changes []struct {
-					Path, Op      string
-					Before, After json.RawMessage
-				}
-			}
-			if err := json.Unmarshal(resp.Body, &d); err != nil {
-				return fmt.Errorf("decoding the diff: %w", err)
-			}
-			return a.show(resp.Body, func(w io.Writer) {
+			// Decoded with raw values: the generated type cannot tell a
+			// missing before (an added path) from a null one.
+			return showReply(a, resp, err, func(w io.Writer, d rawDiff) {
 				row(w, "PATH", "OP", "BEFORE", "AFTER")
 				for _, ch := range d.Changes {
 					row(w, ch.Path, ch.Op, diffValue(ch.Before), diffValue(ch.After))
 				}
 			})
 		},
+	}
+}
+
+// rawDiff is a snapshot diff whose values are kept as the server sent them.
+type rawDiff struct {
+	Changes []struct {
+		Path, Op      string
+		Before, After json.RawMessage
 	}
 }
 

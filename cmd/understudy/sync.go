@@ -162,10 +162,7 @@ func (a *app) syncRunsCommand() *cobra.Command {
 				params.Destination = new(dest)
 			}
 			resp, err := c.ListSyncRunsWithResponse(cmd.Context(), params)
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { runTable(w, resp.JSON200.Items...) })
+			return showReply(a, resp, err, func(w io.Writer, l openapi.SyncRunList) { runTable(w, l.Items...) })
 		},
 	}
 	cmd.Flags().StringVarP(&env, "environment", "e", "", "only the runs of this environment")

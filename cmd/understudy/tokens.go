@@ -74,12 +74,9 @@ needed. Without a token it writes to the database directly (DATABASE_URL or
 				return err
 			}
 			resp, err := c.ListTokensWithResponse(cmd.Context())
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) {
+			return showReply(a, resp, err, func(w io.Writer, l openapi.TokenList) {
 				row(w, "ID", "NAME", "SCOPE", "PREFIX", "CREATED", "REVOKED")
-				for _, t := range resp.JSON200.Items {
+				for _, t := range l.Items {
 					revoked := "-"
 					if t.RevokedAt != nil {
 						revoked = t.RevokedAt.Format("2006-01-02 15:04")
@@ -97,10 +94,7 @@ needed. Without a token it writes to the database directly (DATABASE_URL or
 				return err
 			}
 			resp, err := c.RevokeTokenWithResponse(cmd.Context(), argv[0])
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) { fmt.Fprintf(w, "revoked token %s (%s)\n", resp.JSON200.Name, resp.JSON200.Id) })
+			return showReply(a, resp, err, func(w io.Writer, t openapi.Token) { fmt.Fprintf(w, "revoked token %s (%s)\n", t.Name, t.Id) })
 		},
 	}
 	cmd.AddCommand(create, list, revoke)

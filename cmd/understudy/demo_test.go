@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"regexp"
 	"strings"
@@ -12,24 +11,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/understudy-dev/understudy/internal/dbtest"
+	"github.com/understudy-dev/understudy/internal/demo"
 	"github.com/understudy-dev/understudy/openapi"
 )
-
-// The demo recreates databases named after the one DATABASE_URL names, so
-// that two demos on one server, each given a database of its own, never drop
-// each other's; with none named, or postgres, it keeps its fixed names.
-func TestDemoDatabaseNames(t *testing.T) {
-	for url, want := range map[string][2]string{
-		"": {"understudy_demo", "chirp_demo"},
-		"postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable":   {"understudy_demo", "chirp_demo"},
-		"postgres://postgres@127.0.0.1:5432/rev18_1234?sslmode=disable": {"rev18_1234_demo", "rev18_1234_chirp"},
-		"host=127.0.0.1 user=postgres dbname=qa sslmode=disable":        {"qa_demo", "qa_chirp"},
-	} {
-		if u, c := demoDatabaseNames(url); u != want[0] || c != want[1] {
-			t.Errorf("demoDatabaseNames(%q) = %q, %q; want %q, %q", url, u, c, want[0], want[1])
-		}
-	}
-}
 
 // The demo runs end to end on the test server: both providers, four
 // accounts, a change in chirp, and a verified reset of each.
@@ -39,7 +23,7 @@ func TestDemoResetsChirp(t *testing.T) {
 	// another run of this test, or a demo on the same server, is left alone.
 	server := dbtest.NewDatabase(t)
 	t.Cleanup(func() {
-		understudyDB, chirpDB := demoDatabaseNames(server)
+		understudyDB, chirpDB := demo.DatabaseNames(server)
 		conn, err := pgx.Connect(context.Background(), server)
 		if err != nil {
 			t.Errorf("dropping the demo's databases: %v", err)
@@ -179,21 +163,5 @@ func checkDemoRunner(t *testing.T, text string) {
 	}
 	if rel.StatusCode() != http.StatusOK {
 		t.Fatalf("releasing the lease with the demo's runner token: %d %s", rel.StatusCode(), rel.Body)
-	}
-}
-
-// A call that failed returns a nil response with its error: the demo's
-// steps read its status and body before looking at the error.
-func TestDemoReadsANilResponse(t *testing.T) {
-	var r *openapi.ListAccountsResponse
-	if got := statusOf(r); got != 0 {
-		t.Errorf("statusOf(nil) = %d, want 0", got)
-	}
-	if got := bodyOf(r); got != nil {
-		t.Errorf("bodyOf(nil) = %q, want nil", got)
-	}
-	if err := errorOf("listing accounts", statusOf(r), bodyOf(r), errors.New("connection refused")); err == nil ||
-		err.Error() != "listing accounts: connection refused" {
-		t.Errorf("errorOf = %v, want the step and the transport error", err)
 	}
 }

@@ -4,78 +4,43 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/understudy-dev/understudy/access"
-	"github.com/understudy-dev/understudy/internal/localpg"
-	"github.com/understudy-dev/understudy/secret"
+	"github.com/understudy-dev/understudy/internal/devcluster"
 )
-
-// devDir holds what `serve --dev` keeps between runs: the private cluster
-// and the development secret key.
-const devDir = ".understudy"
 
 // devDefaults fills what is not configured with development defaults and
 // returns the function that stops what it started.
 func (a *app) devDefaults(ctx context.Context, m *Main) (func(context.Context) error, error) {
 	var stop func(context.Context) error
 	if m.Config.DatabaseURL == "" {
-		cluster, err := localpg.Start(ctx, localpg.Config{Dir: filepath.Join(devDir, "pg"), Logger: m.Logger})
+		url, stopCluster, err := devcluster.Database(ctx, devcluster.Config{Logger: m.Logger}, "understudy")
 		if err != nil {
-			return nil, fmt.Errorf("starting the private PostgreSQL cluster: %w", err)
-		}
-		stop = cluster.Stop
-		url, err := cluster.CreateDatabase(ctx, "understudy")
-		if err != nil {
-			_ = cluster.Stop(ctx)
 			return nil, err
 		}
+		stop = stopCluster
 		m.Config.DatabaseURL = url
-		m.Logger.Info("using a private PostgreSQL cluster", slog.String("dir", filepath.Join(devDir, "pg")))
+		m.Logger.Info("using a private PostgreSQL cluster", slog.String("dir", devcluster.ClusterDir))
 	}
 	if m.Config.SecretKey == "" {
-		key, err := devSecretKey(filepath.Join(devDir, "secret.key"))
+		key, err := devcluster.SecretKey(devcluster.KeyFile)
 		if err != nil {
 			return stop, err
 		}
 		m.Config.SecretKey = key
-		m.Logger.Warn("development secret key in use", slog.String("file", filepath.Join(devDir, "secret.key")))
+		m.Logger.Warn("development secret key in use", slog.String("file", devcluster.KeyFile))
 		fmt.Fprintf(a.stderr, "\n*** WARNING: no UNDERSTUDY_SECRET_KEY. Passwords are sealed with a THROWAWAY development key\n"+
-			"*** kept in %s. Never use it for real accounts: set UNDERSTUDY_SECRET_KEY.\n\n", filepath.Join(devDir, "secret.key"))
+			"*** kept in %s. Never use it for real accounts: set UNDERSTUDY_SECRET_KEY.\n\n", devcluster.KeyFile)
 	}
 	if len(m.Config.EmailDomains) == 0 {
 		m.Config.EmailDomains = []string{"qa.example.test"}
 		m.Logger.Warn("no UNDERSTUDY_EMAIL_DOMAINS: allowing only the reserved test domain qa.example.test")
 	}
 	return stop, nil
-}
-
-// devSecretKey reads the development key, or makes one, readable only by
-// its owner, so a second `make run` can still open what the first sealed.
-func devSecretKey(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		return strings.TrimSpace(string(b)), nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("reading the development secret key: %w", err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return "", err
-	}
-	key := secret.GenerateKey()
-	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("writing the development secret key: %w", err)
-	}
-	return key, nil
 }
 
 // printDevWelcome creates an admin token and a runner token and prints
@@ -137,32 +102,15 @@ func (a *app) devPostgresCommand() *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			logger := a.logger("warn")
-			cluster, err := localpg.Start(cmd.Context(), localpg.Config{Dir: dir, Logger: logger})
-			if err != nil {
-				return fmt.Errorf("starting the private PostgreSQL cluster: %w", err)
-			}
-			defer func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				defer cancel()
-				_ = cluster.Stop(ctx)
-			}()
-			url, err := cluster.CreateDatabase(cmd.Context(), "understudy_test")
-			if err != nil {
-				return err
-			}
 			child := exec.CommandContext(cmd.Context(), argv[0], argv[1:]...)
 			child.Stdin, child.Stdout, child.Stderr = a.stdin, a.stdout, a.stderr
-			child.Env = append(os.Environ(), "TEST_DATABASE_URL="+url)
-			if err := child.Run(); err != nil {
-				if ee, ok := errors.AsType[*exec.ExitError](err); ok {
-					return &codedError{code: ee.ExitCode(), err: fmt.Errorf("%s exited with code %d", argv[0], ee.ExitCode())}
-				}
-				return err
+			err := devcluster.RunWithDatabase(cmd.Context(), devcluster.Config{Dir: dir, Logger: a.logger("warn")}, child)
+			if ee, ok := errors.AsType[*exec.ExitError](err); ok {
+				return &codedError{code: ee.ExitCode(), err: fmt.Errorf("%s exited with code %d", argv[0], ee.ExitCode())}
 			}
-			return nil
+			return err
 		},
 	}
-	cmd.Flags().StringVar(&dir, "dir", filepath.Join(devDir, "test-pg"), "where the cluster lives")
+	cmd.Flags().StringVar(&dir, "dir", devcluster.TestClusterDir, "where the cluster lives")
 	return cmd
 }

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -14,8 +14,8 @@ import (
 
 // setUp creates the environments, attaches chirp, creates the roles and
 // waits until every account is provisioned.
-func (d *demoClient) setUp(ctx context.Context, chirpAddr, chirpURL string) error {
-	for _, e := range demoEnvs {
+func (d *session) setUp(ctx context.Context, chirpAddr, chirpURL string) error {
+	for _, e := range environments {
 		create := openapi.EnvironmentCreate{Name: e.name, EmailDomains: []string{"qa.example.test"}}
 		if e.provider == "webhook" {
 			create.CustomSurfaces = &[]string{chirp.SurfaceTrending} // chirp's own surface, audited with the built-in ones
@@ -27,7 +27,7 @@ func (d *demoClient) setUp(ctx context.Context, chirpAddr, chirpURL string) erro
 		attach := openapi.AppAttach{Name: e.app, Provider: e.provider}
 		if e.provider == "webhook" {
 			attach.Settings = &map[string]any{"base_url": "http://" + chirpAddr + "/understudy"}
-			attach.Secrets = &map[string]string{"signing_secret": demoSecret}
+			attach.Secrets = &map[string]string{"signing_secret": webhookSecret}
 		} else {
 			var settings map[string]any
 			if err := json.Unmarshal([]byte(chirp.PostgresProviderSettings), &settings); err != nil {
@@ -40,18 +40,18 @@ func (d *demoClient) setUp(ctx context.Context, chirpAddr, chirpURL string) erro
 		if err := errorOf("attaching chirp to "+e.name, statusOf(a), bodyOf(a), err); err != nil {
 			return err
 		}
-		for _, role := range demoRoles {
+		for _, role := range roles {
 			r, err := d.c.CreateRoleWithResponse(ctx, e.name, openapi.RoleCreate{Name: role})
 			if err := errorOf("creating role "+role, statusOf(r), bodyOf(r), err); err != nil {
 				return err
 			}
 		}
-		fmt.Fprintf(d.out, "%s: chirp attached through the %s provider; roles %s\n", e.name, e.provider, strings.Join(demoRoles, ", "))
+		fmt.Fprintf(d.out, "%s: chirp attached through the %s provider; roles %s\n", e.name, e.provider, strings.Join(roles, ", "))
 	}
 	return d.waitProvisioned(ctx)
 }
 
-func (d *demoClient) waitProvisioned(ctx context.Context) error {
+func (d *session) waitProvisioned(ctx context.Context) error {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		list, err := d.c.ListAccountsWithResponse(ctx, &openapi.ListAccountsParams{})
@@ -68,7 +68,7 @@ func (d *demoClient) waitProvisioned(ctx context.Context) error {
 				d.ids[a.Environment+"/"+a.Role] = a.Id
 			}
 		}
-		if ready == len(demoEnvs)*len(demoRoles) {
+		if ready == len(environments)*len(roles) {
 			fmt.Fprintf(d.out, "\nProvisioned %d accounts in chirp, each with its baseline captured:\n", ready)
 			for _, a := range list.JSON200.Items {
 				fmt.Fprintf(d.out, "  %-10s %-7s %-40s %s\n", a.Environment, a.Role, a.Identity.Email, a.Identity.DisplayName)
@@ -84,9 +84,9 @@ func (d *demoClient) waitProvisioned(ctx context.Context) error {
 
 // actAndReset makes each chirp user act, shows what changed, resets every
 // account and shows that the baseline is back.
-func (d *demoClient) actAndReset(ctx context.Context, app *chirp.App) error {
+func (d *session) actAndReset(ctx context.Context, app *chirp.App) error {
 	fmt.Fprintf(d.out, "\nEach chirp user posts twice, follows a colleague and puts something in the cart:\n")
-	for _, e := range demoEnvs {
+	for _, e := range environments {
 		buyer, seller, err := d.chirpRefs(ctx, e.name)
 		if err != nil {
 			return err
@@ -98,8 +98,8 @@ func (d *demoClient) actAndReset(ctx context.Context, app *chirp.App) error {
 			}
 		}
 	}
-	for _, e := range demoEnvs {
-		for _, role := range demoRoles {
+	for _, e := range environments {
+		for _, role := range roles {
 			if err := d.showAndReset(ctx, e.name, role); err != nil {
 				return err
 			}
@@ -121,9 +121,9 @@ func act(ctx context.Context, app *chirp.App, user, other int64) error {
 }
 
 // chirpRefs returns the chirp user ids of an environment's buyer and seller.
-func (d *demoClient) chirpRefs(ctx context.Context, env string) (buyer, seller int64, err error) {
-	out := make([]int64, len(demoRoles))
-	for i, role := range demoRoles {
+func (d *session) chirpRefs(ctx context.Context, env string) (buyer, seller int64, err error) {
+	out := make([]int64, len(roles))
+	for i, role := range roles {
 		g, err := d.c.AcquireLeaseWithResponse(ctx, nil, openapi.LeaseRequest{Environment: env, Role: role, Holder: "demo", TtlSeconds: new(60)})
 		if err := errorOf("leasing "+env+"/"+role, statusOf(g), bodyOf(g), err); err != nil {
 			return 0, 0, err
@@ -141,7 +141,7 @@ func (d *demoClient) chirpRefs(ctx context.Context, env string) (buyer, seller i
 
 // showAndReset captures the changed state, diffs it with the baseline,
 // resets, and checks the restored state is the baseline.
-func (d *demoClient) showAndReset(ctx context.Context, env, role string) error {
+func (d *session) showAndReset(ctx context.Context, env, role string) error {
 	id := d.ids[env+"/"+role]
 	c, err := d.c.CaptureStateWithResponse(ctx, id, "demo-after")
 	if err := errorOf("capturing", statusOf(c), bodyOf(c), err); err != nil {

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"cmp"
@@ -14,19 +14,19 @@ import (
 	"github.com/understudy-dev/understudy/openapi"
 )
 
-// newDemoIsolation returns the isolation client chirp reads environment env's
+// newIsolation returns the isolation client chirp reads environment env's
 // signed list with, through an app token, not yet started: the list is
 // loaded once the accounts exist (showIsolation).
-func newDemoIsolation(ctx context.Context, run *demoRun, m *Main, env string) (*client.Client, error) {
-	_, tok, err := access.NewTokens(m.pool).Create(access.WithCaller(ctx, access.Caller{Actor: "demo"}),
+func newIsolation(ctx context.Context, run *cleanup, srv Server, env string) (*client.Client, error) {
+	_, tok, err := access.NewTokens(srv.Pool).Create(access.WithCaller(ctx, access.Caller{Actor: "demo"}),
 		"demo-chirp-"+strconv.FormatInt(time.Now().UnixNano(), 10), access.ScopeApp)
 	if err != nil {
 		return nil, err
 	}
 	// The client calls the demo's own server, in this process: cleartext
 	// is allowed even when --addr listens beyond loopback.
-	iso, err := client.New(client.Config{BaseURL: "http://" + m.Addr(), Token: tok, Environment: env,
-		ControlledDomains: m.Config.EmailDomains, AllowCleartext: true})
+	iso, err := client.New(client.Config{BaseURL: "http://" + srv.Addr, Token: tok, Environment: env,
+		ControlledDomains: srv.EmailDomains, AllowCleartext: true})
 	if err != nil {
 		return nil, err
 	}
@@ -37,9 +37,9 @@ func newDemoIsolation(ctx context.Context, run *demoRun, m *Main, env string) (*
 // showIsolation sets the production roles' leaderboards to testers_only,
 // gives two real users and the two testers points, loads the signed list
 // and shows chirp's leaderboard as a real user and as a tester see it.
-func (d *demoClient) showIsolation(ctx context.Context, app *chirp.App, iso *client.Client) error {
+func (d *session) showIsolation(ctx context.Context, app *chirp.App, iso *client.Client) error {
 	policy := openapi.IsolationPolicy{"leaderboards": openapi.TestersOnly}
-	for _, role := range demoRoles {
+	for _, role := range roles {
 		r, err := d.c.UpdateRoleWithResponse(ctx, "production", role, openapi.RoleUpdate{IsolationPolicy: &policy})
 		if err := errorOf("setting the isolation policy of "+role, statusOf(r), bodyOf(r), err); err != nil {
 			return err
@@ -84,7 +84,7 @@ func (d *demoClient) showIsolation(ctx context.Context, app *chirp.App, iso *cli
 
 // showLeaderboard prints the leaderboard as viewer sees it, and how many
 // synthetic users are on it.
-func (d *demoClient) showLeaderboard(ctx context.Context, app *chirp.App, label string, viewer int64) error {
+func (d *session) showLeaderboard(ctx context.Context, app *chirp.App, label string, viewer int64) error {
 	board, err := app.Leaderboard(ctx, viewer, 10)
 	if err != nil {
 		return fmt.Errorf("reading chirp's leaderboard: %w", err)
@@ -112,7 +112,7 @@ func (d *demoClient) showLeaderboard(ctx context.Context, app *chirp.App, label 
 // auditIsolation runs an isolation audit of production, as the periodic
 // audit would, and prints how many surfaces chirp was asked about and what
 // was found.
-func (d *demoClient) auditIsolation(ctx context.Context) error {
+func (d *session) auditIsolation(ctx context.Context) error {
 	r, err := d.c.RunIsolationAuditWithResponse(ctx, openapi.IsolationAuditRequest{Environment: "production"})
 	if err := errorOf("auditing production's isolation", statusOf(r), bodyOf(r), err); err != nil {
 		return err

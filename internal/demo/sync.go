@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 // syncToPostHog attaches a destination of environment production pointing
 // at a local fake PostHog (the one the tests use), shows what a sync would
 // send, runs it, and prints what the fake now holds.
-func (d *demoClient) syncToPostHog(ctx context.Context, run *demoRun) error {
+func (d *session) syncToPostHog(ctx context.Context, run *cleanup) error {
 	ph, stop := posthogtest.Start(posthogtest.Options{})
 	run.stops = append(run.stops, func(context.Context) error { stop(); return nil })
 	attach := openapi.DestinationAttach{Name: "posthog", Kind: "posthog",

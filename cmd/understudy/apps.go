@@ -107,18 +107,10 @@ func (a *app) appTestCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.TestAppWithResponse(cmd.Context(), argv[0], argv[1])
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			x := *resp.JSON200
-			verdict := "OK"
-			if !x.Ok {
-				verdict = "FAILED"
-			}
-			err = a.show(resp.Body, func(w io.Writer) {
-				fmt.Fprintf(w, "%s %s in %s: %s\n", verdict, x.App, x.Elapsed, orDash(x.Detail))
+			err = showReply(a, resp, err, func(w io.Writer, x openapi.AppCheck) {
+				fmt.Fprintf(w, "%s %s in %s: %s\n", verdict(x.Ok), x.App, x.Elapsed, orDash(x.Detail))
 			})
-			if err == nil && !x.Ok {
+			if err == nil && !resp.JSON200.Ok {
 				err = &codedError{code: exitError, err: fmt.Errorf("app %s of environment %s failed its check", argv[1], argv[0])}
 			}
 			return err
@@ -195,6 +187,14 @@ func appDetails(w io.Writer, x openapi.App) {
 		settings = []byte("{}")
 	}
 	fmt.Fprintf(w, "Settings:\n  %s\n", settings)
+}
+
+// verdict is how a check's outcome reads in a table.
+func verdict(ok bool) string {
+	if ok {
+		return "OK"
+	}
+	return "FAILED"
 }
 
 func secretNames(names []string) string {

@@ -144,21 +144,13 @@ func (a *app) destinationTestCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.TestDestinationWithResponse(cmd.Context(), argv[0], argv[1])
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			x := *resp.JSON200
-			verdict := "OK"
-			if !x.Ok {
-				verdict = "FAILED"
-			}
-			err = a.show(resp.Body, func(w io.Writer) {
-				fmt.Fprintf(w, "%s %s in %s: %s\n", verdict, x.Destination, x.Elapsed, orDash(x.Detail))
+			err = showReply(a, resp, err, func(w io.Writer, x openapi.DestinationCheck) {
+				fmt.Fprintf(w, "%s %s in %s: %s\n", verdict(x.Ok), x.Destination, x.Elapsed, orDash(x.Detail))
 				for i, s := range x.ManualSteps {
 					fmt.Fprintf(w, "manual step %d: %s\n", i+1, s)
 				}
 			})
-			if err == nil && !x.Ok {
+			if err == nil && !resp.JSON200.Ok {
 				err = &codedError{code: exitError, err: fmt.Errorf("destination %s of environment %s failed its check", argv[1], argv[0])}
 			}
 			return err

@@ -69,6 +69,9 @@ type Workspace struct {
 	Lock          *Lock      `json:"lock,omitempty"`
 	LastAppliedAt *time.Time `json:"last_applied_at,omitempty"`
 	CreatedAt     time.Time  `json:"created_at"`
+	// Managed lists the objects, by Address, when one workspace is read
+	// (not in a list of workspaces).
+	Managed []ManagedObject `json:"managed,omitempty"`
 }
 
 // Lock is who holds a workspace, since when and why: an apply in

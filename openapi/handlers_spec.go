@@ -144,6 +144,21 @@ func (s *Server) UnlockWorkspace(c echo.Context, name WorkspaceName) error {
 	return c.JSON(http.StatusOK, w)
 }
 
+// ForgetObjects stops the workspace managing objects, leaving them on
+// the server (terraform state rm).
+func (s *Server) ForgetObjects(c echo.Context, name WorkspaceName) error {
+	var in ForgetRequest
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	out, err := s.spec.Forget(c.Request().Context(), name, in.Addresses)
+	if err != nil {
+		return err
+	}
+	out.Forgotten = nonNil(out.Forgotten)
+	return c.JSON(http.StatusOK, out)
+}
+
 // planView is p as the contract shows it: its lists empty rather than
 // null when they hold nothing (a nil slice encodes as null, and no list
 // of the contract is nullable). p itself is left as it is.

@@ -124,7 +124,9 @@ func decoded(t *testing.T, v any) any {
 func TestSpecJSONMirrorsTheContract(t *testing.T) {
 	t.Parallel()
 	full := spec.Workspace{Name: "default", Serial: 3, Objects: 4, CreatedAt: planAt, LastAppliedAt: new(planAt),
-		Lock: &spec.Lock{Holder: "test-admin", Since: planAt, Reason: "release freeze", PlanID: "p1"}}
+		Lock:    &spec.Lock{Holder: "test-admin", Since: planAt, Reason: "release freeze", PlanID: "p1"},
+		Managed: []spec.ManagedObject{{Address: "understudy_role.buyer", SpecAddress: "role.buyer", Kind: spec.KindRole, ID: "production/buyer", AppliedAt: new(planAt)}}}
+	forgotten := spec.Forgotten{Forgotten: full.Managed, Workspace: full}
 	req := spec.PlanRequest{Workspace: "default", Mode: spec.ModeDestroy, Desired: spec.Desired{
 		Environments: []spec.Environment{{Address: "environment.production", Name: "production", EmailDomains: []string{"qa.example.test"},
 			CustomSurfaces: []string{"stories"}, Lifecycle: spec.Lifecycle{PreventDestroy: true}}},
@@ -142,7 +144,7 @@ func TestSpecJSONMirrorsTheContract(t *testing.T) {
 		schema string
 		v      any
 		asReq  bool
-	}{{"Plan", planView(fullPlan()), false}, {"Workspace", full, false}, {"PlanRequest", req, true}} {
+	}{{"Plan", planView(fullPlan()), false}, {"Workspace", full, false}, {"ForgetResult", forgotten, false}, {"PlanRequest", req, true}} {
 		s := schemaOf(t, tc.schema)
 		v := decoded(t, tc.v)
 		opts := []openapi3.SchemaValidationOption{openapi3.VisitAsResponse()}

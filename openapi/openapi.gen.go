@@ -938,6 +938,19 @@ type FieldError struct {
 	Field  string `json:"field"`
 }
 
+// ForgetRequest defines model for ForgetRequest.
+type ForgetRequest struct {
+	// Addresses The addresses of the objects to stop managing.
+	Addresses []string `json:"addresses"`
+}
+
+// ForgetResult defines model for ForgetResult.
+type ForgetResult struct {
+	// Forgotten The objects the workspace no longer manages, by address.
+	Forgotten []WorkspaceObject `json:"forgotten"`
+	Workspace Workspace         `json:"workspace"`
+}
+
 // Health defines model for Health.
 type Health struct {
 	SchemaVersion *int   `json:"schema_version,omitempty"`
@@ -1530,7 +1543,10 @@ type Workspace struct {
 
 	// Lock Who holds a workspace, since when and why; absent when it is not locked.
 	Lock *WorkspaceLock `json:"lock,omitempty"`
-	Name string         `json:"name"`
+
+	// Managed The objects the workspace manages, by address, as `terraform state list` lists them; present when one workspace is read, absent in a list of workspaces and when it manages none.
+	Managed *[]WorkspaceObject `json:"managed,omitempty"`
+	Name    string             `json:"name"`
 
 	// Objects The objects the workspace manages.
 	Objects int `json:"objects"`
@@ -1552,6 +1568,22 @@ type WorkspaceLock struct {
 	PlanId *string   `json:"plan_id,omitempty"`
 	Reason string    `json:"reason"`
 	Since  time.Time `json:"since"`
+}
+
+// WorkspaceObject defines model for WorkspaceObject.
+type WorkspaceObject struct {
+	// Address The object's address in the JSON plan (`understudy_role.buyer`).
+	Address string `json:"address"`
+
+	// AppliedAt When an apply last recorded it; absent while a create was interrupted before it was recorded.
+	AppliedAt *time.Time `json:"applied_at,omitempty"`
+
+	// Id The natural id: the environment's name, or `<environment>/<name>`.
+	Id   string     `json:"id"`
+	Kind ObjectKind `json:"kind"`
+
+	// SpecAddress Its address in the spec (`role.buyer`).
+	SpecAddress string `json:"spec_address"`
 }
 
 // AccountID defines model for AccountID.
@@ -1753,6 +1785,9 @@ type ApplyPlanJSONRequestBody = ApplyRequest
 
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = TokenCreate
+
+// ForgetObjectsJSONRequestBody defines body for ForgetObjects for application/json ContentType.
+type ForgetObjectsJSONRequestBody = ForgetRequest
 
 // LockWorkspaceJSONRequestBody defines body for LockWorkspace for application/json ContentType.
 type LockWorkspaceJSONRequestBody = LockRequest
@@ -2583,6 +2618,36 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/workspaces/{workspace} (the `GetWorkspace` operationId).
 	GetWorkspace(ctx context.Context, workspace WorkspaceName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ForgetObjectsWithBody Stop managing objects, leaving them on the server (terraform state rm).
+	//
+	// The workspace stops managing the objects at `addresses` and leaves them on the server, as `terraform state rm`
+	// does: a later plan no longer deletes them, and another workspace may import them. Each address is one of the
+	// JSON plan (`understudy_role.buyer`) or of the spec (`role.buyer`); one without an instance key names every
+	// instance of its resource (`understudy_role.team` names `understudy_role.team["a"]`). The workspace is taken
+	// as an apply takes it: refused while an apply runs or a lock by hand holds it (409 naming the holder). Its
+	// serial moves on, so a plan made before is refused as stale. An address the workspace manages nothing at is
+	// refused (422 naming it) and nothing is forgotten. Audited, one event per object.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/workspaces/{workspace}/forget (the `ForgetObjects` operationId).
+	ForgetObjectsWithBody(ctx context.Context, workspace WorkspaceName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ForgetObjects Stop managing objects, leaving them on the server (terraform state rm).
+	//
+	// The workspace stops managing the objects at `addresses` and leaves them on the server, as `terraform state rm`
+	// does: a later plan no longer deletes them, and another workspace may import them. Each address is one of the
+	// JSON plan (`understudy_role.buyer`) or of the spec (`role.buyer`); one without an instance key names every
+	// instance of its resource (`understudy_role.team` names `understudy_role.team["a"]`). The workspace is taken
+	// as an apply takes it: refused while an apply runs or a lock by hand holds it (409 naming the holder). Its
+	// serial moves on, so a plan made before is refused as stale. An address the workspace manages nothing at is
+	// refused (422 naming it) and nothing is forgotten. Audited, one event per object.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/workspaces/{workspace}/forget (the `ForgetObjects` operationId).
+	ForgetObjects(ctx context.Context, workspace WorkspaceName, body ForgetObjectsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UnlockWorkspace Remove a workspace's lock (force-unlock).
 	//
@@ -4076,6 +4141,56 @@ func (c *Client) ListWorkspaces(ctx context.Context, reqEditors ...RequestEditor
 // Corresponds with GET /v1/workspaces/{workspace} (the `GetWorkspace` operationId).
 func (c *Client) GetWorkspace(ctx context.Context, workspace WorkspaceName, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetWorkspaceRequest(c.Server, workspace)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ForgetObjectsWithBody Stop managing objects, leaving them on the server (terraform state rm).
+//
+// The workspace stops managing the objects at `addresses` and leaves them on the server, as `terraform state rm`
+// does: a later plan no longer deletes them, and another workspace may import them. Each address is one of the
+// JSON plan (`understudy_role.buyer`) or of the spec (`role.buyer`); one without an instance key names every
+// instance of its resource (`understudy_role.team` names `understudy_role.team["a"]`). The workspace is taken
+// as an apply takes it: refused while an apply runs or a lock by hand holds it (409 naming the holder). Its
+// serial moves on, so a plan made before is refused as stale. An address the workspace manages nothing at is
+// refused (422 naming it) and nothing is forgotten. Audited, one event per object.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/workspaces/{workspace}/forget (the `ForgetObjects` operationId).
+func (c *Client) ForgetObjectsWithBody(ctx context.Context, workspace WorkspaceName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewForgetObjectsRequestWithBody(c.Server, workspace, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ForgetObjects Stop managing objects, leaving them on the server (terraform state rm).
+//
+// The workspace stops managing the objects at `addresses` and leaves them on the server, as `terraform state rm`
+// does: a later plan no longer deletes them, and another workspace may import them. Each address is one of the
+// JSON plan (`understudy_role.buyer`) or of the spec (`role.buyer`); one without an instance key names every
+// instance of its resource (`understudy_role.team` names `understudy_role.team["a"]`). The workspace is taken
+// as an apply takes it: refused while an apply runs or a lock by hand holds it (409 naming the holder). Its
+// serial moves on, so a plan made before is refused as stale. An address the workspace manages nothing at is
+// refused (422 naming it) and nothing is forgotten. Audited, one event per object.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/workspaces/{workspace}/forget (the `ForgetObjects` operationId).
+func (c *Client) ForgetObjects(ctx context.Context, workspace WorkspaceName, body ForgetObjectsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewForgetObjectsRequest(c.Server, workspace, body)
 	if err != nil {
 		return nil, err
 	}
@@ -6888,6 +7003,53 @@ func NewGetWorkspaceRequest(server string, workspace WorkspaceName) (*http.Reque
 	return req, nil
 }
 
+// NewForgetObjectsRequest calls the generic ForgetObjects builder with application/json body
+func NewForgetObjectsRequest(server string, workspace WorkspaceName, body ForgetObjectsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewForgetObjectsRequestWithBody(server, workspace, "application/json", bodyReader)
+}
+
+// NewForgetObjectsRequestWithBody constructs an http.Request for the ForgetObjects method, with any body, and a specified content type
+func NewForgetObjectsRequestWithBody(server string, workspace WorkspaceName, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "workspace", workspace, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/workspaces/%s/forget", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewUnlockWorkspaceRequest constructs an http.Request for the UnlockWorkspace method
 func NewUnlockWorkspaceRequest(server string, workspace WorkspaceName) (*http.Request, error) {
 	var err error
@@ -7791,6 +7953,36 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/workspaces/{workspace} (the `GetWorkspace` operationId).
 	GetWorkspaceWithResponse(ctx context.Context, workspace WorkspaceName, reqEditors ...RequestEditorFn) (*GetWorkspaceResponse, error)
+
+	// ForgetObjectsWithBodyWithResponse Stop managing objects, leaving them on the server (terraform state rm).
+	//
+	// The workspace stops managing the objects at `addresses` and leaves them on the server, as `terraform state rm`
+	// does: a later plan no longer deletes them, and another workspace may import them. Each address is one of the
+	// JSON plan (`understudy_role.buyer`) or of the spec (`role.buyer`); one without an instance key names every
+	// instance of its resource (`understudy_role.team` names `understudy_role.team["a"]`). The workspace is taken
+	// as an apply takes it: refused while an apply runs or a lock by hand holds it (409 naming the holder). Its
+	// serial moves on, so a plan made before is refused as stale. An address the workspace manages nothing at is
+	// refused (422 naming it) and nothing is forgotten. Audited, one event per object.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/workspaces/{workspace}/forget (the `ForgetObjects` operationId).
+	ForgetObjectsWithBodyWithResponse(ctx context.Context, workspace WorkspaceName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ForgetObjectsResponse, error)
+
+	// ForgetObjectsWithResponse Stop managing objects, leaving them on the server (terraform state rm).
+	//
+	// The workspace stops managing the objects at `addresses` and leaves them on the server, as `terraform state rm`
+	// does: a later plan no longer deletes them, and another workspace may import them. Each address is one of the
+	// JSON plan (`understudy_role.buyer`) or of the spec (`role.buyer`); one without an instance key names every
+	// instance of its resource (`understudy_role.team` names `understudy_role.team["a"]`). The workspace is taken
+	// as an apply takes it: refused while an apply runs or a lock by hand holds it (409 naming the holder). Its
+	// serial moves on, so a plan made before is refused as stale. An address the workspace manages nothing at is
+	// refused (422 naming it) and nothing is forgotten. Audited, one event per object.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/workspaces/{workspace}/forget (the `ForgetObjects` operationId).
+	ForgetObjectsWithResponse(ctx context.Context, workspace WorkspaceName, body ForgetObjectsJSONRequestBody, reqEditors ...RequestEditorFn) (*ForgetObjectsResponse, error)
 
 	// UnlockWorkspaceWithResponse Remove a workspace's lock (force-unlock).
 	//
@@ -13331,6 +13523,124 @@ func (r GetWorkspaceResponse) ContentType() string {
 	return ""
 }
 
+// ForgetObjectsResponse401Headers the declared response headers of an HTTP 401 response for ForgetObjects
+type ForgetObjectsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ForgetObjectsResponse409Headers the declared response headers of an HTTP 409 response for ForgetObjects
+type ForgetObjectsResponse409Headers struct {
+	RetryAfter *int
+}
+
+type ForgetObjectsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ForgetResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ForgetObjectsResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ForgetObjectsResponse409Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ForgetObjectsResponse) GetJSON200() *ForgetResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ForgetObjectsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ForgetObjectsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ForgetObjectsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ForgetObjectsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ForgetObjectsResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ForgetObjectsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ForgetObjectsResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ForgetObjectsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ForgetObjectsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ForgetObjectsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ForgetObjectsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ForgetObjectsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ForgetObjectsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // UnlockWorkspaceResponse401Headers the declared response headers of an HTTP 401 response for UnlockWorkspace
 type UnlockWorkspaceResponse401Headers struct {
 	WWWAuthenticate *string
@@ -14798,6 +15108,48 @@ func (c *ClientWithResponses) GetWorkspaceWithResponse(ctx context.Context, work
 		return nil, err
 	}
 	return ParseGetWorkspaceResponse(rsp)
+}
+
+// ForgetObjectsWithBodyWithResponse Stop managing objects, leaving them on the server (terraform state rm).
+//
+// The workspace stops managing the objects at `addresses` and leaves them on the server, as `terraform state rm`
+// does: a later plan no longer deletes them, and another workspace may import them. Each address is one of the
+// JSON plan (`understudy_role.buyer`) or of the spec (`role.buyer`); one without an instance key names every
+// instance of its resource (`understudy_role.team` names `understudy_role.team["a"]`). The workspace is taken
+// as an apply takes it: refused while an apply runs or a lock by hand holds it (409 naming the holder). Its
+// serial moves on, so a plan made before is refused as stale. An address the workspace manages nothing at is
+// refused (422 naming it) and nothing is forgotten. Audited, one event per object.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/workspaces/{workspace}/forget (the `ForgetObjects` operationId).
+func (c *ClientWithResponses) ForgetObjectsWithBodyWithResponse(ctx context.Context, workspace WorkspaceName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ForgetObjectsResponse, error) {
+	rsp, err := c.ForgetObjectsWithBody(ctx, workspace, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseForgetObjectsResponse(rsp)
+}
+
+// ForgetObjectsWithResponse Stop managing objects, leaving them on the server (terraform state rm).
+//
+// The workspace stops managing the objects at `addresses` and leaves them on the server, as `terraform state rm`
+// does: a later plan no longer deletes them, and another workspace may import them. Each address is one of the
+// JSON plan (`understudy_role.buyer`) or of the spec (`role.buyer`); one without an instance key names every
+// instance of its resource (`understudy_role.team` names `understudy_role.team["a"]`). The workspace is taken
+// as an apply takes it: refused while an apply runs or a lock by hand holds it (409 naming the holder). Its
+// serial moves on, so a plan made before is refused as stale. An address the workspace manages nothing at is
+// refused (422 naming it) and nothing is forgotten. Audited, one event per object.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/workspaces/{workspace}/forget (the `ForgetObjects` operationId).
+func (c *ClientWithResponses) ForgetObjectsWithResponse(ctx context.Context, workspace WorkspaceName, body ForgetObjectsJSONRequestBody, reqEditors ...RequestEditorFn) (*ForgetObjectsResponse, error) {
+	rsp, err := c.ForgetObjects(ctx, workspace, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseForgetObjectsResponse(rsp)
 }
 
 // UnlockWorkspaceWithResponse Remove a workspace's lock (force-unlock).
@@ -19888,6 +20240,118 @@ func ParseGetWorkspaceResponse(rsp *http.Response) (*GetWorkspaceResponse, error
 	return response, nil
 }
 
+// ParseForgetObjectsResponse parses an HTTP response from a ForgetObjectsWithResponse call
+func ParseForgetObjectsResponse(rsp *http.Response) (*ForgetObjectsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ForgetObjectsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ForgetResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ForgetObjectsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers ForgetObjectsResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseUnlockWorkspaceResponse parses an HTTP response from a UnlockWorkspaceWithResponse call
 func ParseUnlockWorkspaceResponse(rsp *http.Response) (*UnlockWorkspaceResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -20283,6 +20747,9 @@ type ServerInterface interface {
 	// GetWorkspace Get a workspace.
 	// (GET /v1/workspaces/{workspace})
 	GetWorkspace(ctx echo.Context, workspace WorkspaceName) error
+	// ForgetObjects Stop managing objects, leaving them on the server (terraform state rm).
+	// (POST /v1/workspaces/{workspace}/forget)
+	ForgetObjects(ctx echo.Context, workspace WorkspaceName) error
 	// UnlockWorkspace Remove a workspace's lock (force-unlock).
 	// (DELETE /v1/workspaces/{workspace}/lock)
 	UnlockWorkspace(ctx echo.Context, workspace WorkspaceName) error
@@ -21501,6 +21968,22 @@ func (w *ServerInterfaceWrapper) GetWorkspace(ctx echo.Context) error {
 	return err
 }
 
+// ForgetObjects converts echo context to params.
+func (w *ServerInterfaceWrapper) ForgetObjects(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "workspace" -------------
+	var workspace WorkspaceName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "workspace", ctx.Param("workspace"), &workspace, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter workspace: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ForgetObjects(ctx, workspace)
+	return err
+}
+
 // UnlockWorkspace converts echo context to params.
 func (w *ServerInterfaceWrapper) UnlockWorkspace(ctx echo.Context) error {
 	var err error
@@ -21643,6 +22126,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/workspaces/:workspace", wrapper.GetWorkspace, options.OperationMiddlewares["getWorkspace"]...)
 	router.DELETE(options.BaseURL+"/v1/workspaces/:workspace/lock", wrapper.UnlockWorkspace, options.OperationMiddlewares["unlockWorkspace"]...)
 	router.POST(options.BaseURL+"/v1/workspaces/:workspace/lock", wrapper.LockWorkspace, options.OperationMiddlewares["lockWorkspace"]...)
+	router.POST(options.BaseURL+"/v1/workspaces/:workspace/forget", wrapper.ForgetObjects, options.OperationMiddlewares["forgetObjects"]...)
 
 }
 
@@ -21651,321 +22135,332 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37chu3si/8Kih+u8rkt0eUfMvZoWpXfVqOV+KzcnHZTrLrC3000ExTxNIQmAAY0VwuV52nOQ+2n+QU",
-	"uoEZDDnDiyzJieN/bIqcwbXR6Ouv3w8ytSiVBGnNYPJ+MAeeg8aPr8Dq1dnMgnZ/5WAyLUorlBxMBq8h",
-	"UzI3jLuf2XIusjmzeiXkJeOXXEi24Cu2VPpqPEgGJpvDgrtGFkKKRbUYTB4mA7sqYTAZCGnhEvTgw4cP",
-	"yaDkmi/A+gGcZZmqpH3xjftDuG5LbueDZCD5wr3K6fdzkQ+SgYbfK6EhH0ysriDu1HdkrBbycuC6OSvL",
-	"H7GJ7mbL8sD2vgFjheRubba0mzdPHdj+c3kttJILkHZL+9A8dWD73wM30LvMhfv18EV+WXDZ22ZZcHl4",
-	"k69UAVsWQKsCDmzxV6WvTMmzbc0uwzNb2/43DbPBZPD/HDfn6Zh+Ncevi+qSCFyDKZU0gPT9N55/yy0s",
-	"+cr9lSlp3dZN3jsKLESGlHJcanVRwOLf/2ncwXu/Z48v6S3qtH10zyTjZcm4NEvQkDNVWSNyYMIaVmp1",
-	"LXLQDwxzw9E8swlTGn8zllvwB54zDcYqDWzJDZPKMjsH/4T/JWfDTOXA0guen1/SNNOEuS1gaaXlpJKO",
-	"0dgqX038HCe8LI9Cv+noFBv1h5wJw2ZcFJCzpbBz/EkDN0qOBx8St5Sv4PcKjL3PpXyDg8BuWcalW4cL",
-	"HFbOuGF2LpplZIavzASX6n++/unHhHHJKnkl1VKymYAiTxhnS63kJS2Rcot8wXNWs8SwngtezJReQJ4m",
-	"DK5Br/AxbIMJyVLQWmmTjnBdnik5K0R276uS8aJgWcHNHEyzYVmlNUhLhJKEa2MOLAfLRcHcgTNhnpkf",
-	"uptJsnEvHdUXU9co/dPH0RWGA/270hciz0He93pYdQXygWEmUyU4Wl4CvwLN7JxLXAElwROMWzkJkNcL",
-	"MQuD9nv6o7J/V5XM73sObndyN0h5yXIFdO7hnTA2jFQqez5zQ/MjfclXheL5G6W+5/oSPtXRvFD5yq15",
-	"4Qbh1/wh+0H8LYzbKnWOP4Zx+3bvlSuvmLJz0AzPb8KyuYBZsWJPT07CMJ2opCUv0tEEOTKdGsO4Blao",
-	"y0vIGTJVzxxp8iJPmHR8gpm5WhK3fA36WmTws+TXXBT8orjXrTljOZQgc5DZig3x+HPLL7gBvGs43U95",
-	"pVGadPcJWPdDxktbaRi5rcwd31SamUItT53k6cVOv1JVMzO/pT9LXtm50uJfcK8H50fFLoBrtymOBeAM",
-	"6axzvNPCHaA003Ctrpp7s4pGvMEDf/3116Ozys5BWjd02JTQz4olXxmW/o1618CLxX9OB82tOx2kbeF8",
-	"XTr6gMtWapWBMW4pn0sr7OpTnWJkmkVxRJcfu6gs4+yaFxXyU8eLeJZBad1ImxNzzQux1035C8hc6Tdi",
-	"Aaq69+uSS16srMgMu8ZhsFzkNCWU0vAGFTI+1w8Ms2IBrBALUfNfL2adW5qFF7emsk/eos6OwuOjMftR",
-	"EX93i43CCN7dP9evBmEwnNgJXV6VzdTC7cNUeuFPSX+x1zqPE4kqOQde2PkqPrMFt6DHU4kCuV+wSP1z",
-	"H0utStBWkNycaeAW8nOOvzl6cJ8GObeAcxkk67SctJSjTVpPBpcgQZNu1vxc66bJQOSdr4kc6kOxbf9f",
-	"hOdQyTVmqXR+rpU9eB4arNM/DntHEYPf+MEUynZP10loldk1K79Dr+nh+rVzEsw7u7T80mwyq18dN1xw",
-	"fWVaMj83zKyknYMVGVvOQeM9Jqy7IIBrw4b1wUncdwbZZJtYhDmv23B/g6wWg8lvA6e/Dd52rFb99Pku",
-	"mmme7F3h5tCdR9aKTlW0US1/aw96o6O+MfZ118xSXfwTMosDK/MDaW99iE55XzM5+ME5qmqdqJqe1ikk",
-	"OkDd5yKJD3tr1J6UuubmyfL5bAZZB/uABRdFz2nu/JoMIPCuFBqMX7F1+gVJVzo+ywBtY6QVO/ZmrCPM",
-	"/U4rtpCfX6w2u3FXxVwVTsRTs/ikOH3d61b4+vhTsoFOQsE1XycR3/yWPfxemI4dFBYW7Q97DA+5D3XD",
-	"tebIiiW8s+dqNjPQsakvneQprWM8ki2UrlfbsJkqCrWMVrmxYq5NHge4ZYKv6xUOjMmJxm5jkJFdCyOU",
-	"pD818NydEyIQR09oDxnUl0InOzvLcw3GdNyi/traeAPHpTvI78Xrn9jjh199dfSQ8aKc86NHnXRWKmN5",
-	"ce5Eks72NVyKntvBWA1gd/NH/1xCk6ibbPfdzKRz/cvyfiSLHqYivcFxc/m8Da57gSDTYM/RUNI6AJsX",
-	"7RqpG7BWSLp8eZ4Lt6e8eBlNnyya93JT4OSjqUbDW5tj/wXQs6ln1vJs3j/LGS8MrAsJYTN2G3Hb+9M+",
-	"H0u4mCt1lTBHhZcaTMLgHWROZp7xq26mTJPdsisdW7vhitFgSRNyEhEz4tJxDEZNJ4yzb17/OJowA7yA",
-	"3F1LGowNVgENttIS8mh0zXruSzSb11RkSQ6NsKEBwFvr1fOzb354Puroco101umkZ8+fzSG72jzNnI54",
-	"x/rZPgkACl4a6D6x6ir6+kKpArjcGDE5j9TVoO6mabRn9Ldyx5Xl5qHf/y4qy5/xYB14bPZgVYdR9o0J",
-	"cJOMuiZZCMifzbkkU+QasWRB+duqxxdcntGTHxI3onC3bkzlxuwyNJqEIWFbPdtWrCK3xwE7t+TCnqMg",
-	"4bWxGa8KN84TM1g/zt+pJSvQMaGYe4/N0DlBkq7T62WtsFnFSBZxn0DmiVPhOPtWsbwiXYAN06eLdMSq",
-	"0j3ycD5m31Dfxv19YiZMw6wy4NiUkhkkTPKF42YoSuOAHdtY8Hffg7y088Hk8aOuFd1cLGu1uKgs9BJA",
-	"t6f7TK7QY0MM9pTJqihIJET5O7QabFAGLONyhfIiGvvwUYHmKwPSCCuu8SZw7ZDl1VHwh2RwATOl4eYD",
-	"CJ44A/awjmdKZ+BUsrLgGazJMTWf2yKx1M13DN7fQmSw9ncU19A2SSe7uKq/B/wSJX6v3m7b5o+5Uv+u",
-	"AdDOyOgJw5xuCrkjUV6Whta21gbcfGpZvecmPatyYZ9fQ5c9q2E9m1wks0p/JH8JN9GBt/iv3kJt+AyP",
-	"s9uroHYutbBw6k4+uCmhlT64QSu3ULwwClVVw9KsECDtueNraUJ+QPyGeU7nZBarK2Mhd8v4bvXAKVh6",
-	"yXWOhkQ6R2hNFBoyy0pwcsWoc51J2q6XRUj71ZMONY3IC0yPOSYZWK4vYdev9P37feRflF5pNyPGHrcT",
-	"99kaXrN/b7cS1q3IEQ2Z3lycIA5L5pc+Yx+SAT5HvkR3svx52rThkQrQwV3qE8i0KuCBYaVSBVuKomCX",
-	"YMedG59DfVY3W3wFM8NyrcoyBBp4d1Tw12hYqGs643st6CuYeTtUh06mtw2lnlzEWrzFXEh3vaJHg5fl",
-	"3mNp28U6x+Pu7i1D8YYGd2JxpQuFMSSJ3wCWQwHuGKM3C6+TfHQaZAU8y3hPBsUD21rOReGv9vy2ptIl",
-	"ADzTgLZGXpguFrzFOJtsMRkGo2W3peMGBv7KgO65adcFxTj8LRjY6tejobUG0nVgvwFDje6QITvOMWem",
-	"hIzlkBUcNV63x4UwjktrdiVk7u6Mi0JlV2P2HEmW+mVzJxpKlvpbIE1YOq1OTh5n7iX8BGP6ouAXUNA3",
-	"qRMovSfMdTyVw9RR3viiWoFOR3hV7NHOb9PBFaymg7cpSbPuTBnLZQZuuJwGTAwgnSl9Djybpyzu67fp",
-	"ACrXwCiZykqK3yuI3XRucBTAZEA7cqfYForpIa/lxYoJixKyH7BfidaYa/nOz388lb80UlTmFF/IXVNN",
-	"VwmKgfiViOO4jCIuRowDnZ9+VGHAD0wjT46ncoMPO9ln76vEE1WnZprEwZAHNxmFW3Y1HZmaDm46irTs",
-	"alosSqW77rTn74Qb06UnbsN4rkrHCZFVo8gUogjZkFohGiMx5pAhvsC3u0aHN9Pm2H6EZRC1wDjyDmNs",
-	"D2vBJb8Ew4bYTBhdQzYavCYWTscVQGlQrqcGD53IDzjczmuoZyY/dQ7cWFUaGr6QlwkrYGaD/9kfvqFv",
-	"8qZr/sqPqGuwqoCDyeyVKmC/Wys6RYdp+JFtor2ITmLY4Ic3MWwXYgbZKit2Wk6/rx/c1+79R7CrYlxG",
-	"WaIBM7KwJu76yQrget2iyrjM14yqKCgVXKLyhHQrAs9Vslh1qDDJAHWrn2SxqhX0W7XC7ja6BsrZIinE",
-	"HPiWyDK6EPYjzxw5btYvs+0gXycebA7DkdhcXSaML8pC2CqHhC3Eu5JLKBJm4NK1h+YVIspO4rvlk/Hx",
-	"tHz28gW7gpVBEsVAtD8ZHVcXhTDzXYSMgRHZOcZJXvNiDxF6N6k/b5PRbZB6RJn7kXpWGasW56bSM54d",
-	"6vhDzeA8Vwsu5IGv3iodH770XtI5bNVF3h03Qa0/MExyW2leMJFP0IDVbAb+uICEQWEgCOXR77RBx/S9",
-	"ezLI5F17ZlX3OILRy9ZjYpZfQUurGe90EliFsTPbVu+HIEMdsHgzrRa7h70pM0aT4faUiUupSLUnE3R4",
-	"TFLkK2g4aMmarWsk2Th7oKWBsiHqcxRLHQl9+Nmxq9Hu1cVlwPFsWd9XjZR6qyvsTayBNhTKt7V4u+fg",
-	"t43bhwHdBidDdXgvFsZvZpffmESr/xvc+sKoAoWM81IVIlt9jOOd2LHbomthxIUohF1N2BxzNRJmwVjQ",
-	"5txdkBjXXhRq2eMduG1RWqni3Ih/dZjyYm/bw24D6e8V11xaIeFcyfNr4Rdse1vu5t7DkbOD68dC5cdH",
-	"5nyshEixynuodGHY39EL/UE/Qebc+GHBZcWLc2OhPPCO3iE13muo0C7p606DiXBttwUSxeSwPtZ6s9e2",
-	"4rDwo4gUbhSGtEawa1Kjk+PY0LvqRwlr7L8JC2ZfDIM+1zCbePNhWRJPpoRCC4uy4BY2w0frPETDTJXN",
-	"MVjfgD56/35cp2F/+EAhPBznFk121Hmd36GCdUi81p1oT/cdTXVj/WfdHR+HYjhJgT1cOPb96MlaJMbD",
-	"p4vdokZ88nach54QrbzN828rVOvm7HSvIK92Jn872GuNfWyL/dq8OTb9Ugd7+XviatejjH3eWc34Vpg9",
-	"ED6/TXYG4PZGbkezug2P9FZj/94u6aiVG0W67RIlei/2TxkFt5c5ZOOdNYPHx4thn8p6cWjg9e3IJp4n",
-	"tse9uQiHCRbRnjyrYyEOIN+OLejUZWrts20VwZinC1gpd//NgV1UorBHQjIlncJdYF7qheI6NwkzKhO8",
-	"OJ8B5O4+5zqbJ0xDphYLkDl5/NBFKWY+p9IkdMFl56VWM1E4iQCM8e4cDdcClmZ0ymrdjaHuJsAgzIxb",
-	"cTesRcurU3JrQbu5/a/f+NG/3rp/To6+Pn/7/iT56tGHf+ui1AV/94Lef3qyRk+OO4rfK/C/e4vmBnW2",
-	"V/WZklarwskJJL35J08Z8GzOFpVBwAgR+6rccjtNsRDGjlkdeVEZCp2eCW3anrYts3h0kgwWQvq/HvYr",
-	"D3uAl3Te/O3576Dc27gNtvpn974NolZudBvsPE6vKPjFdJwlepeFd8lGdimuQZ4yHr6OA5oKka2c0Gda",
-	"ECNk2Ro+Ofl6NGZfTu/tnN5bOFNrNLjHAXmXFZURSj6XVjdx9Tc/IXF7q485JO2GDg2ZosTOmejJDuhW",
-	"DiMxizLLRc54K4ncSa3tJOGLVRLHOqONOdhQ7Ry0YUOjKp1BFOySr+muQSreFVLlles1Y8LbzjztnhiG",
-	"F5JxDJDCFB0h8bBfg3YrPWEzpS+VtSA90JKwXUa1ZEAz6jEklyUGMclgC0g2UvExximaQqeS7QfV3QmG",
-	"ePknKD6E5znkftPC1vvIXW79xPx8dobnbghWNS3Vdp7WVoWhbqXj7vtnpxGQm3n3EvzXT68Cob3+7uzo",
-	"0dOv3J8UXdWMOESiuAVDn+sc3nUu9+0e82SAtLVnMHSwFe/xaEQVh25j22wXGvJL7AeRbOFIfxdQ5M+1",
-	"poj4dUNCr/KLZq3dDkl6rFajuwbQp6XTppxHS7MtlfrGmvWLCGyi10GzNWrWP/YhGVwIbefnQfZpKTs9",
-	"pvSy4KvzXuWpP0J2xhei2PImyj79Pxcq4z156+VcyQ4e+Hz88KsneNQ40xhhrgFl6xxjPWcio0Skp0+f",
-	"Hp08PDn57//9f+jj1193GzKd8nf+L9/XRwTsRjNtL8va+raunHAL0WSTKD0s2sJ6meLBdpJQEMIw0P8V",
-	"BAf7za1OWaHaVriI5nfxVp/A3q+N4tWRqaogNBwPrtfttlIldNxVvwT3VZdwzNw7/qZFkcItSn/rfdPU",
-	"YKrigFjTehP8PF/h+ztFtTb75ATyST3X46v3w69Hvcb7EMNNEgm3b/GWGWwdUG0tvvlIFkKGDMGHXfGB",
-	"FcWSdqWnKFRMLpxGDpINuWULZSx7eJKcnJy0Y0ejPMSnJyfJHr412vK1d796nOwasFOjuoIj3XALpa4M",
-	"RrNEcgc3QfSAICt4IQQDJJyMQnKgBl6gs2ctsRIntHVUWwk0zLQeerToWze//5oT+YEmwMbHv9d5fEmP",
-	"92OlbMilpsE08X1tndo/oOvyLi6VFna+iO3zkD96+vTh1526xU2MsFew6tPUvPZ+BT2IM5ov2eNHRxcr",
-	"C+w5Dctr/OwKVgm74Aa+esKGxnKZc50zkJnKhbzsvk33QLBqp6juIjs/tdZEkmhV10ytUf+79qpDGb/y",
-	"3x7G6N2+72Lv2PLWEXUrMFltZLyZmXznJe13qBsVDY+qgBusSQyJtmG6N6Y6kMBv5l7YFNn7tAMaRNKr",
-	"xDRDTrq2JBpga9m2bvjLnSFK21b6lzooqT926X6sfzXqZad9cs2aOmoHVMVW0ZBgLwxLKcwqTaKf16W7",
-	"GqR2zq+BkjdnmJ08fPLoUQ0skK6HhPmANt+qj/Hszjaud8qLcBuHs0HCW7+1VxPCy62h3NKEpQaKmfvf",
-	"x4q5j3EYWfPwOd2pGw+4uzz8hqlwfpm6cyToOu48KLgBrTuwzxkeWmneScK03+5eMtO1ZjcUp/eUo0P7",
-	"W0fXFs33hpaBYJ3Y2G5y8XhKJaG8J3EF+vKSrTfuBej2bk2lMTS0myBqm6ulTCd1U/URwez+aIinLK2k",
-	"qUqnIEKeTlrw8METYfiKLX0WqJ8ZJgjEJtUMicYRR1DEYuSyekxooq/76wZmbETnDnKtW9/UJmsIyQax",
-	"YaEIUmThbZckBNPBIb8c8RrYA+ONIH8acbfBOgRYm/lWkvsljrTcZmuvL8SqQrlnM9i2hzpJN+xHMOSS",
-	"VODAp8OmFtzYgL5vlVsWJmyNRCIKQEW6F+Jwhzi3WwQBR3XemrmGQKSMsL1Gag2zB4ZcpgwdcmyIMU8n",
-	"o+BzpQQvOlDjPXAiOqztbsGwXoLW4B1cAm9PwsPxvXzsWUfTVbQne9BlvTa+oy7iw7U5dz8fJGztjbLh",
-	"KOfw5pHZdy52Ha+oYRbtYUL1FtaWrGXL2QcHcyuDqYWpA8Su3cGr68yjXdMmFDSZDVojiE7E+hauLXl8",
-	"5vdjPh/tgOzgZzd3QmJlmoN9jzyjtg/EccxvGfmxjRi7X5sE73oIkGQ/OVtv3d8SDrg118Ct/f7Yzp2o",
-	"Ny1/ahdYsJ9vGO0WpOB4U1tr20s332reDbdU44rvCRubtaFDtr0Vo4wEMN+9FtrzvY/OWK45ZGVAM4FI",
-	"9xht1L6EenJ/abz1xg3ac/cj7F3w24jwqRfjYzjGK6gX/gALMlaaaMHhdeKevMKCFHEIgr/msc8HoVIS",
-	"gZWxmQZARH3bkx7TNwMJywPHb21xbqgwW2sWX6Mhl7+j0mv/8dUTb9jtL8XWP6rb9xHEPG/TtE0YYvXq",
-	"Thhnz16wf6oLrJek9JUjcpmTTz0yXj/qtMbv5pWbJ4p2c60UFRUlsaodNC+kcAel24l4W5uTEHhjV1tx",
-	"S1+12jk50Dnf5s6952wTvZq4NAFW8wxBAV0/NWY18e28yzHVrNX3cTrcQXikCEd3noOxWq06RWvElpQr",
-	"SmdH5W+J/kWCroqQq6IszL1PrsqubnZEttiJ1lJuhWGFyq4gPyX0RETlnCvMPpkJmRsmrH/iY/05W6w4",
-	"P2BGb/5TbUDqSsLuDfraxv+pyX+4JymRw/XTi4bfrIulEhLr+cinjF80KO4YHJYrMLtzW3yYUU+OdTTK",
-	"2GnTIdr7kxSnjHSR/MuCy04zUyGgR/Mk+DzjA72KFVvwHDDuQemc1Nl9sYMjYNwOIzm2ft5r2uIWU5RL",
-	"H/2FT/uQPFzunvAyP/yO+I0YJcy1SEdVVdkcDBaCmkN2ZdhQqiNVGiZkVlQ55KMkaIQ4/2ZddCXNZojp",
-	"Lpjf/vW4URKEf+eiG3M/12JmexaXFipfgzQKZRvrBHiKJWwxiweGTDe0DEMvkQhDRrslx9hgt/dJXcjV",
-	"QzP6TvD2Hd3SsvUwhYWvE7Cr4R/cc2g00aIrt+3N2szp3qanGzJyk3YdVDagKRp7GpEKXhCmeV65RRWE",
-	"Vkcx10ruFcK4r5blphYpWdViwfVqr5f8o1hlxvPJfsisNvFIRTSDdj5HD+uIDqfMA75QWmNgNQcdovYd",
-	"0UEQTWHV/bTJuBDrgio81Npiy8UbHbaaXhqGE05bvG7Nyic10+3i+xH+96aB3QsOqZclcLkko8GYUwQS",
-	"vASbrgGWtcAzZO7k3GvAW7y1Z7FNHRlfPc86fQglLRwCXjhuDESpl2B7L517w0MP8NqHZb7W2B8NgITn",
-	"VUM0PxMWOU12NGYBb9oDFXHDpoNhjU9NEF6j6WDcb5Vu9roNWdGhajcjQuEjF7PZIdfuGiB5xwFpIME/",
-	"ftE8849XjcjnllcNGtjfrXaSFkZwfTt8etweAmd0f2wRugjeEUUvaCM/dofrHy74OlVGqMqc92Kv9IAJ",
-	"uQvOczXGbdh23oLCuUR/uG2wV3sCdbbrJL5D1IYJ69cJZx4CeHxAnYNG1I6gsdew3lvHsaGyPh79gxcq",
-	"msIG0l3YxUZxg5S+T/G2a5BQg2gQMeBTlnq9MvX5FAWEZAoM+qfKiZ0ASacs1TDTYOZHShar1K2Y0tYw",
-	"vIkQQy1B5o9SCJmLMO5Ce+NHnRvoq3CbdUGvfT00U0U9GO12de+9V8HNVNe8AQ/eA/nyJhJfS07gRfHT",
-	"bDD5bZ+kxbdJRADhUxfDxAqzbWBUpAK/fW0rT+pbSsddwABrhbjaZPm6zzdPxpDGMV+sap2KKmyg9nXK",
-	"Ui+cpFhPvJHjcyUhJgFHzRQPHCgqEmy22l5i0bKT57imH5haJESTGOSn6EMnw0lwshvU/3ieI2mjLkgE",
-	"uYnwzvOe2OqsFk+6kNxrM8/mj17s6Q5bq4Hldrn287wWHFvnybfQIV1FG95UkV6P2CP6D5vlq9SitcbX",
-	"dvehEVhMmwLKqIy7k1mjQsbYv69ongzqMtb+7aYeLr1XF3tOBlFR/kEyWKsb6+bnS013ksg2UA4sqdun",
-	"0/uJhoL3CIBtqLiJu5b3Fp2iRKAuPdMjeXcHu3o7y35sBK0yxEZaSpUsVr4GiOw/rZNGi+SGzTiGZIs1",
-	"vbs50CEn0EamnQXPAQ9PGtlgUjr2oUdhx3vUs9hIP4qOgxW2xyweClyscSt+oSo7uSi4vEoJcb2nwPCG",
-	"yNUUrsFCIQQCT8UVSw2ZMBASgrlkqTsoKcXJHbXi5NwXaikpQo6X5RFiFS2EMUJehu98tF/4cyGMO0bi",
-	"stJuuTF1OrwdlQtnw6cnj8MPATwdv33kvl0rmey+f+K+RwP3UeAd2PzjPZAGQ+UP3IFInd2ShNZUlDjY",
-	"Ld4XtNabu+UDMW5Qh8AbP2HWMwcDN0w42eKpcZSTB3+NQlwmpaF9eWMCPDdQCIm20j6HTZd5PyAnridL",
-	"xWriXhqfuakV8aPRD/O9QREPTJjYD4vwILDBTTXqDtHj4pWNB72md2ysVP8MDkN4cbR1I2iXm5LfGilF",
-	"fqKHJ52+01skkr3KbLYxLL0U/zDycD7c7SndG8rytVUlwstSibmQP+8dvqEQEKYLNjgWdXt463vgzzpA",
-	"j90AHhMXqI88biO6orfwwH7BFe71GyGm/JmotEV5nxu1bWzp60yVLW2E5wvhuJeupETDi8YUEccJQ7F9",
-	"f7936QZ4fDcm/PDoq8dULOoo4wZYAdaCNgnLxSUWENHswdGDxN3daHvza+CfQ3WxGxDmaBsgzGvJSzNX",
-	"tyco8bLse+Umt3k3tESEJWFD+MkDBP9RUmS8QH1p/FFRuf3XcX/M4BZwg52Rf37d6mhXH+rXhwARrWUX",
-	"EwrbuquQZ2xAxwzuNpXnvnQ64bQELb/bKFJygn3YLl3gU9jRtmF/I2azDptA4w3fi5GvLUKHGhyQxntg",
-	"1vdFQG/8ZtsmdRt3U31cb34/vV7JrN+htSNmeLMWVSCWBddXg2TgNPRO8tgobrUVLXLdZtiCJW6fm6w/",
-	"bcRNtSdohGxp+615s2Dbi3TdSN2QqktV+3W+CuVCDROGwaK0K8YLO1fV5ZzqA2DhUbUAb1NXzIDMe7wU",
-	"7gDf0oTDsPrSSfygkS+vZOZDxwxWOg5xNwldXoQD5P1qtYPkYsWmg9805DyzkL+dDsbsOU4/2EV0qCQc",
-	"T7yp52tjMOA6Dcvnbi0Intmt+v4xG25BgibesSKVDHxxN+NvK1ZtkFyypPrNipuNFr2PzCNDwbodrt4U",
-	"xjd3BIHugtENv0dMB2nZRRUSvKTtMEbXru81BlDJiBMc0ZTwo59XF2+4UHmPId394kaHIxpiuWGl8XYf",
-	"JZ5wDAukcso4vaCuQbMn7B9/c3SSVZaIJgkS03Tw3//7/7Dhj+xiZcGMpgNmqtlMdENOzUmy+7iIc78B",
-	"Dwyj5kzCeGXn4a96Bj3leuME8s264wsCqggPIf03pYa1Fq1QvkiQcaxD5QdxJR/61DTfHK4V2KTGRecs",
-	"U3OlEaS8BG0w4QtfJeMg5Q8WSl2xqmwAOzeBg/Q+FYqCP9RPiF7bmUKOx6bqvhz6YGx2c/tbT5AJIYX7",
-	"GqpUZTO1aKkrTk0h9xbicNeZpaXTJHocGBE438GFofuviJpev3vz5mX7smhYtjvsCdOAWI916GJvJq8+",
-	"uHzsNn6NInedur9n1NU2rh6NMOkQqWMuH7ZuC7XeihDpCf/mMuQbdQW3VIDkUATqUsNMvOu+LSiLNZtz",
-	"7bipruGs6KJIyOCdqUspDPRmPsK1ujoUVyPYB7auOj60DQ+bmqmnuFPJw124kUE0rG5sMTg7+v/JXvC2",
-	"+Tg+32o8+Ih5t6a8Y3J5B5og7miPzABcg6YiFGP2GhMAlMzgFGNI0J3qdGkUn63SPRgDNpD4trnROdgs",
-	"PHYFsq6t0j+72zjLfgQ3Psm/tHJ2w4Uxr93lEXAGAgYh5kbnhfFrHIHy8XwBU3S94/ewFxXBom1btXqs",
-	"37uHt7Eb1QeB1sTd9RR867mveiKzn1E8SAhtETWwnw9st12R2zfBiQ0HL0T8hgnu5DbNmt0C2TbEcnPS",
-	"bW/ilsw43qxc4lMAfGBCzpbzVTv9JSAkxwlC7ZluST8uCy57URAwyuECEx3r0AZfWB0jFx5Q1tKOOMNN",
-	"JryBYbu/r6/JLBaUKN+bzkRlOiot7Oq120NaCmK1ZxVZ/nBz0ZiOXze9z60tBx8+YNzJrKOA4c91VIQv",
-	"mK1QaeUY7pExsw5OgnXzMXdXqwJrA/h67RGw0RLtBHwqLfAFFprD8pGlVnmF+sKYvZkLNK64s/Xq+es3",
-	"dR34SatSvLsw3ER8baM5sG8VywoB0k4l18AuQYJ2R4eqBQk7nsqppHCejBcFqtLuPSodE3JzqDVhWK6y",
-	"CsdMRS7TMx+8hBLkhP2N7jOKE8G7palzf0bXHMaIuEXD+3TCUnRQpGzYBF2OEpaSuyJFRCtT52oaCqvU",
-	"wGl2UTYzU7OpjNwuioJ6ROFzyXzndMq8N4badgqfxT5RxU3Z0H0IJaCiLjCMJDhN/GNraIwEp4XGHigM",
-	"+MCTlA3tHKay8f6cvXwxocVNCHvbTesKVmvvn3o8Hjx2bZoIyTwMAx7dWk4lRUwI6SdIdaGo4jUeB+YP",
-	"FO6gaPJwLaNKnphy5wlBWITqslrJS6foUA/uZ6sUG+KuMV+MjDar/guXkUrNxwOhDiRATmWGmwUniA/D",
-	"npw8pl+se3Mq49VW2i+lF5bi30JIVdoMn5qZQ9O9v6WaAgVI+RjgxtzRePX3Z+zrJ0//h4/hIqXq2Ic+",
-	"/fs/jZJpTf4GrRWrEN8VbAwiH7Mz5l9hy7kyMJV7REa5Y0vRURQHapTbxNSd5BSxUPYOyJrKoePTIWZu",
-	"PdYqjnKr4dO4T3++ABqqsAFtgC6XBddXkDesbYQrd1bPGu1YwjB4xzNbrJCWMAgQEw0mLOeW1/j3bdy2",
-	"k5MRnWg3Y8NSWRVF6m+a1VRiYCEbSkUhhjggn7AwocQapirLuP95pSqWKxzzklMevwE7GjPibyW3KEnj",
-	"sYN8KpugcPetZ6h1iL1cNedwwji97s+IxdxFqSLiFqZBqnly8mQcuKoGUyppINi3WPpfR94CevTiG+IM",
-	"SLKgHxCyHo+4tJLglruOKYsvoMjlNhmcjB+OTwKyMS/FYDJ4PD4ZPyZf6xyvwGNi6v9yn30wbT3+F/lg",
-	"MvgW7HehbmIYN7756OQkYFOGwtnRGfmnv+9JYtolT4Wqmh82zI8/l+PW7T2Y/PY2yqELJfAzMHgXVgSA",
-	"wS+Nkw+acz546xo5XoDVIjPbJvuDf2TnbC28s8dlwcXaPNdFlo0p+R5CJutLjU4QqAxzTTKSg7bPOnrH",
-	"T2nrtP3+j1d8UWyb+08lyLOXLw7b6dDoxgrUslenTdn3VbPPXdscCRpb5+ruj9VWcn7lnvg01IxdYyzv",
-	"05PHfc3U4zp+DfpaZPBzFNe96yw4xnrhJBjkqTybu7eQnToWTiMkt4LWu5by+uFxkLF619NpU6GCFZlk",
-	"+QKczo2B1x0x1TVAX0hMjUvlY1j6YDL4vQLM0yS9dh11uveoJfv1iFL3kFx4Tcujvt59ev/Wbrvea2CO",
-	"9qIav4ohUXhzMr8KO6erjVpmM1FYJ+F7uOMI+1A7GW5m8SasZEH5Y15b8IFDXSP2tupz32Br6OuAOZuB",
-	"R92roGYzA7a7qZ3wJd1NFmIhelp82IJaoQCyrTA4b++QD/gdRYNDBzOoC79dtFS/BOkzYaZQFPb/hIa0",
-	"nVX8jeeRi/fJycPdr/wcp5ngS092v/Sjsn/HjJWP4WFRztau10OGzRrfa+vuv4UAtrcfWgzxe9Si/DLH",
-	"rK5maxuM7vh9E57xYdstclbDZ901/fTdoH6g4y8bXm/4t2CjMMueHd+4pboG1DxyXBfHHnx4u41ajtcw",
-	"5C67LPxnkpGaTLYHNw2DYEUNqlvUjFMdvSIdP4+BIKjNBgNcbeBgy7nISCeZSoPaZK+RY0joTWheYKVT",
-	"+Z2MgPBNq9EEYzO50/KevfCNwLtSYTAr2VE4vUADnErsYszO5IqqsoWR15pwo+Xh3Yua/QxtU73K7FrO",
-	"TRJsWFOJTfECdawqF04xGqZh490ynUfreJ6DFPg+9uzEbpxR0gL9CvaxRnUfjdmZ68rRml8Dp2+iEYig",
-	"mVqbFbQ7nu83rNTrcRvM5dkaIt8dMZgWkuGHHWCD8UwHIbAEh/SMZ3M48pVQO0i+WPKVU+TVETqsMBV9",
-	"i750c3b2eMvKxEab/Veo4Uadq4Mk8cCQJcyL3BgfVhuiUHkvSzbMVA6ID0K5nOkI9XoyfvD2IUeDAh1Y",
-	"MifIqazNkijHBYrdaDU56DidBhpFOvyz3wgUzL71Rtgk4/u8H2rwyZu3nwxK1RUm94oS4Yz3JPj6kGsA",
-	"lryVPjeM8+RY6vPkUieN+q0htC03kqKAIiGMUcdAhZxKznyCZOIxcMgrEHBIG4zMFbqr3U0246KoNKDx",
-	"sF3gMyTHN+yZUJ4DP+ZGyakcPj153LJWok1gKd1BMoVadnJTzEOMhTXk7X/zIXu3wkZbqY7EwD6xTJh4",
-	"821wjKzuWZHYgyn8vc5qvwnfeXLy9e4XnoWUevfCwz3G9JKvCsXzN0p9jzn2yOAe7bVm3/pM+0/BE2tm",
-	"98pveu+hv4EOdEzGgLtiW65tsyGFzURRGLJYFSqkS2E6VS3pEneT8M4G0zg6RbFF9MEsRRYCret8/XEH",
-	"e3Aj+PTK3JoNZ/xZHb5PeSLcsu7WCbefAOXOzlHJjVkqnd/VUYjqyTfiSug0PgOay1wtCHkFGbyttHTH",
-	"JWgg7m5cQzPGui5GKAn5VArpPb0y/p4AkZor2HUVukfHrY38zviZoh1ihzvhkXi0KgmG8SC6+lGO2a/R",
-	"Bd6Uu7eqyEkbq2eMllqLLi9eEL4jKrRBLCDXWlTym5flZCqfnHzNhoithLrmGlLEKGFOihiS4O2khw6A",
-	"iJGTKJ6ePHKqWwwRMTr1I6KlmkoV8Di9NHLBs6tOIQTfehkI6NOqdG5fW1Lw58Vq/kz3tScm2XHgb8Ko",
-	"jE+v2+6ueV0/taHp9Lkxtvs/7tKG3so+3GmjqBcAkYdw5Imjd4gq2ftsjS9G07aVXHYtY0yEDXHdoYqM",
-	"W2aO3+P/Hz7qpg3OI5+yu0bNTRghgVxupe7uG/sZL22lN25s71n16m8d3IcKrWmE1kCOQZBtC+ntU+t7",
-	"el2PvXXYHt7rYavJAMP9ZIJiSAmaio98Virjo0f7TMRHn7gz+7yudvqnuoY8ea3Zh1qIFX2MIBzmKhf2",
-	"CCsz7AgVcA8+p+f2un3q5LiD3e/WqfD23MNv3fR1kd/k5SjB7PB4BVpGhrHNFAtIvvucDUuEk+6NVKgB",
-	"VZsuN+LrtxeF+ZM73Gvq6vW5Y+1DWuFaMoglgvuxkP1JZIJosVriqPu+OfxR7ML2w/88fvAOySDqp48O",
-	"nq8H3KPASAiVn/emxrsVb2prF1HC80LPmiiCWTbP25WE7sCmHvXgUwQ/tLM/nNj24Q5loXiKHQTkU/v+",
-	"8Hb1ezKTf5ys9MkEH9zENaj5LYeig+Edv4/++kBXI1Zl2FAXvvEVI9q9eWcvD1EFcx7F8Q3tHIRmc2Gs",
-	"0hhPfwWlHZ1SfMVSGGBPTr7e1Beoq/VD2jooT/oGmH8xPd8OcdFy7k9cSW+o2daNPLkvjvemXXr/iwVl",
-	"I8hg330+zKQRbcuPThxHgwS32XyHD6FdPQNBe1muFlxIDCujj8xYURQMg7IuVqTwYUGQ4DpoLPQe84FQ",
-	"lTd5DmFG3qtg4GEq9xIM7u2Y0KDyLw73v5Qk4U/eZtWa9rn7CNHimJflDtuKe+Auteuy3GYYbM/bjbbR",
-	"qdhrj3XFNXhBh/yBkCd1WqbwvrwvN8umbX5zcVsKudv5W7pZOk3dZ9ZyTG+svb8agfw4+Y9z0GyYLuFi",
-	"rtRVmrDUtXKpwbjP8A4Q0H/GryD1ucn1W1gsglvwwR5grZCXZiox/9PTDMHiDJ88euToI+TXYnpnnce5",
-	"dmt5o3osZ3c5vIW0igk7le7qQ+ftpXak4YsP+6SpOkYuIztp3uXhpRU685D4t3/tnZUldXHferCbUpch",
-	"jSjiyz3317rnaNs9G+hgQftdY8fveVnuUJY9w/HBFaeUaQAzwp1onFCXigJWhCXOUhnQiAZJ8dPG8lVI",
-	"tPUjXleV43O7W0VuUf0fk4Q/pcq7nTr6VdzODTi5ayb2JlDFF4FjPV6+Z/8+UsBIdjvwy3KXlvusqVRb",
-	"CxJJLTtgMLiXHIacXYprkCz136QBptfnUPGiGCW1EJJTPTPGkcn1qbh3esd/GpW253h8rqrsX8vG7auZ",
-	"3saNfWw9RvP9soHu6BvKN7EB09dHYLYxD0wJ/Ip0i8ApHjSwLh6YhzQRgqvjPpFlXR2JSoViR9ZAMaMU",
-	"mqDrRLxo7XEs7WB5oS5HLFeAWD6o1EwYD53U/Utlp3Kp9FUbPaZRfhCfa4M3vQFzD5coLnrfTerhX9lQ",
-	"XTEECWhCiSmDp8E3d2tIKT++Fh5kV6M/tuPhT3r4HS3T2SfCl0BIYe501OfgJlwhQgnebpb6Jn7wDskz",
-	"6md/M1U8i09grvr8dIHbMXDF2xJTZ4vo7s3gVefyRt1jeBy7EjJnQzR3zRVVpVyUhbBVDu6PhXhXcgmF",
-	"+2zg0vXrPgZD2WjMXlgzlQ10uDC+ogEiMRKKoxdrNyxihKXHLjjV3W1hqHWYympw+6lMQ6PjUqt/AtYl",
-	"ITA938GYl+L8ClZuhGlUvKQuSSyyuYfsnwm8O6G1NldSLY1XxS9Wk6lM0Qzugc2a7NK0Cf116+JecEfK",
-	"l/M81zDzaHa8LD2YnUdDs7AoCywC6a7Nfyoh18Nw1VLSxM1U4j00E+/cdQPvLBtiV0fv34/reOEPH1yv",
-	"79+Pf/aD+PBh8v69kDm8Y+NXMDNsOsjmQpfTwYcP6WiCAoIv3oIIg8gWLmAq085mn7sF6OjEAxWud7U2",
-	"bezUJ+ByyxYK4RkzEnK4JcDGqVQSyFCCswwPPn4UY4oLidk0arZeoSth6bkb3sT9M/bjOkoRai/9/9LR",
-	"KZOKzSqJc06mshSlL7F5zbVwXCNxNwqBeLtd0k7wHLPXiPgockpehzVwTMYJHYDMNRtbOJUNmZ228fc2",
-	"8SQaqm8R7ZidRRmRjl4KjgCmHiIQBZSqQNuRmUqMxVBuwN5uFFH2mKVmJbNzrJ18zYuUsve/VSyvPOYf",
-	"ntz04SLFOuKPnsxTNvQUz9KHTxfdmA/Eb75pIe/fhYoZ9fBpzMnxFL+Ylb+Yldtm5dZZ67/3D5NOj99H",
-	"f+1vdY5eOg1gN4xn7m4rIL+EvHYQ6Uq2DdF1oRlfLaaxRRuq5dNnh15nAF/s0bdij96TrPrN01v35eS+",
-	"mOObNlUmgeBMQOZG8Sqo4WqGPxXcWMQPR8PoSmaOXEdfCOajjeR7E9WdG8sisjnEdu6Ul8ZunhxqNQ8i",
-	"lpOUUHxCjGmSiw61qd+r4PNpbOw7zvYXW/tnZGu/BzHm2LHyezHFd3KXTqPJa5Beh8vFbAYanIZ6AXYJ",
-	"3uy7Fhq3pghiORMvOMXWhJbMNVxwfeWenUr3VsJ4nnsUjIW6hpFHowJpMDVX2ACTiw9RbTSoS0ZkSvsR",
-	"60qO2Y/tmpxsAVyiMug50lRyp7AWY3bmRbsHpka1CjhudCuHW7hGthq6Fl3j9IUXKZfctOeHQmLSpAnr",
-	"Sk6lqRdWg7GITpH64nfepuLnqLQXO5sScL6/0ZhhKc1KYrJua33dZWbFAibsycnXVB8DbQkIqC5z0GzJ",
-	"V2P2q5tXmuvVua7kfzp+iXiMVKaBZtOqwDkkyyn3F8vIm7BkXhc/7dKEX69k1r4O9sgS9YM6DLD4YzMR",
-	"lYSfZr2HbrNa3e7nsNjvh7d9EEGVZEOlfdUdluuV+8qDphS8Fur+wkrzn/LWcDvfvjOYVMu7ujfuzYW7",
-	"/73xA9YNahXRfEBQmkdKFisqNgvSuqMIuXfQtpGPGlejsVSByZd6qdn0zy/Qu5ur06m8UHaOvh0qoBcs",
-	"ky1DX+DwZDFEty0hiSHoEKEgxmixDwzyUIa50nQZPD15MpXDPixOav7IoyimoxrbtkUJdZU/J0dXkhS9",
-	"VZgut9612ucSvn/F9SYu4uWavaR2e9cOY9rzcJV9cRRv8KCn+4zzF1zeN0Rxt+dejgm2H2H1YCZWy4f9",
-	"aNoU/B15onhHtbWOYPAFR0AW4JoEnODO8XBpeUJ5GwkLLimSOH0MKoK6eJxTNkzRLTR58igEt6M0KwzL",
-	"QYvrUFWtKUKBHM0oEit5UZdVQmEJ646dYqGraFZkOQzlkkyM6+ZxAxNWSSsKjyc8U/pSWQuyPSAPOQP5",
-	"xGPSUHVGdlEtSjOVqf/do2ync27mqYdXc716ThEEQay5lyYRGHgo9kgDRe4UUG6EwVFAnkxlPbpo40yo",
-	"KJX6NLOUDbHcFbyzKQr5kLNCSEAzqvb8Pv33NJL9c0Kco1+OUipJhXV1EQMDi0nRxzQhD5Iji/QMIetS",
-	"X8x8wlIq6zVc54ajhKUy7/jx3RF9PZlK7pMVMF2ASPUieGFJXUHtxMnWIK1eMY6PuqYzc+1keXhnjzNz",
-	"XRd7p1ExrZYk9uOCTOWwqT5ECDytM4BtRntvrAa+MHFdwAeGLWCh9Kq52i61WraCqacyff6GX6YRxF7Y",
-	"zxA+AtKesvTF7OhHJeHoB26zeRraaAUwPT55Mmbpfx09D4f66JdAbVPZ+v47JDukwPjr1+JfkIY1hXpF",
-	"G4AlXzepG1D9ecNL9lIoPGxKrE+E4rJ4MyYD2vNBMsjMNVaafWc76spuQrxgwEP/mWmOaR/IS6h1uQ/G",
-	"y7aiKkRZTbutTfxkeG/1RvkYnmTQddS2V9yi3XDHaK/nblLD6019oJVubyQVaOXxLkZQ+e487RpUxyHp",
-	"fKXZUvfW4y7/UMz9KdPXA3Pi/24wrRimP2idmScnX903sD9dCoH7Ev+TKtwkVByQFwWqFF4lEHL8p9NB",
-	"93B8JOu/1OFQ616RV8DzjgTYlpWvlQHb8OTbCOU6RKA8ft/cl1s9wm9QNYV1MRODv9Ygm5mazZpraUhQ",
-	"aphTv/Ii6AK5xcWqjc2bjxJvZeNTKWEZOEddnGEzfsWjWocBOGmWTjdaLQmwiUTaWMKqU/ljEYyy+Tsu",
-	"zb8rfRndm4P74PnPpdUCeoFr48nUM4jKErQkFK8ck2AovgBq35Kxishik/oftGjt7o55sllQaf1k2rgO",
-	"gtL+HNTiVBsPtHl1Kyjogr/7HuSl44BPPcRd+PvhptC3By+qyz4fF74e/X4KbncQHZYVrnkEvBPGGjYM",
-	"W4RqkVVqlDgZvyo9XwpLFKIIplKrAh4Ydi2MuBCFsCvXHTE/U+kZz6BDmSY9IxT8NeISFcz0v46aqrRH",
-	"r8Wl5LbSkDLhNM0rWIn8PynI8QrcBCnOMWGQP3r69OHX/rcLbuCrJ9govl53/w6r8ro+L1YWjA8OPSXP",
-	"x6o2CHLmWlezqUzdfjSLfgUrk4ayviXXRsjLMas1YC/NGTRAoWKORihidqgxnZLySPqRcApywn6vFGm4",
-	"qLzsqRR16ysvwkhRDO5WWf6YAnx75H0gskgltURwsIDcRVo7JPhbEpG/RMzcXHAsy/1ERk8dTWX8dcmx",
-	"/uWeBEfHF7cnubzCJ+7wWLkO9k9rwQHfAqTlXyXfBNcrpjDa8bvMMCHsQYwZUD5bsal6UypV+BvM242x",
-	"FBdyJc2locSDDqBwbPQVFSy+k1JXqoBPg8eJk/oTA3F+CRi/C+TO9uGpz07XUd6TzR+/d//theSJ3t/Q",
-	"v/alrCL/DAF4rtDTfAWlbaqPNqCeoz70zvoQfw6wnZ8ehRM3qpvD9wV9d+/AyZ1ztDeerL5c2+sR1/17",
-	"eOfRLG6z9g2upoGeMn6BcXCUhVhzAY+A5m54YXygYp1rRhWbmyseqzA7Vq2nEl+5BGviQngmYZyZBS8K",
-	"NA5AzYciK4ipWy+UNaHSc5fmSVHIdyw/fJr4677T9gWv8y8pP4RI7T6W4qWFxmKExnikyp6McXPVUX23",
-	"VWFgpnTbmpaw5VyhLZUX7FrAEjQzAD5JjEm1TLynfVFyHWIbqPy5kztKVYhMgJl0xr0YAITc0ODlokJk",
-	"K1+zT/gU86hnw4bpPFSRTi0Yx/fOlSxW6WgqVQnScbZr4RcETatVSeCNaDIpKbLhtK4yXz9L/pJgQmzK",
-	"+4YoL2HnqsL8uqxQBsx4Ks+ix7llGUYW10jEPKewZ9cM1fBr/HCqskbkUFvsNM/siII/KBSb6t1zlhXA",
-	"JdZb8yY7t0r1mD12HJVsWjE3UuLcVIMQS2Ng4l8JWqhcZLwoVmN25n02XUUAK1kbx/CxO+Kx7U6iusT3",
-	"yW7XB1Eq3V+/zT2CEZ/uqc+NE/+BZCueL4RcF62oJM6mEY6On1mPRY5tbxtMEsM0+3nk3x0D5Nmcmeri",
-	"n5BZNuSyFblkuv0bk22heQlyAQ0z1kTiJVMZpaeNHJ8Fx1NZSrwuJTYrrOsv9VNNkY36kTkW4cdSh88J",
-	"Iy4KYMNUKnte89t0dDqVMf8NTUSvIMwsYVLUpftTA8UsbRVzwPhC8sF4bj3zGR1+iFOZQyZyx/FTXhRq",
-	"ieyszazZMPRKQdCqdTnQ/Cftd5rJnPv1oQC5qWw/5m6L8ASFo/kLowXs4fMTYnbvZ1OHmhmwozF7BaYq",
-	"PMoOSahTqXROXrzUL6NJx+zMI1k8PElOTk7CAhs2fPLwMbuAlZL56HStyzjcs+53zq8xq+XJo0ddHBrj",
-	"WWvOddfsOYqU/gR82S9+F0/GRCH8GXOF/HKTBdJtz2eapHhf8UU/KA1U122Nnj22Dbo1Senzj7EfxN/Y",
-	"MFM5sNQqdY4/pqO/SLzRptvoG2SCXniO5WYlGy6w96V1BatdEeZXECJsrK4wjDnUjhs23kJu0XNlRhQE",
-	"fOqxl7Sx+L4wbMFz97D/sjIwZv9A7zfywKlsXnj4FZvDO4/ME5SJ19+dHT16+lX4U/Mle/zo6GJlfeJM",
-	"5vrp4mvfC9N4lP/hpnsfHAY76hH5/DK6Ad+rZ/XPSvHotsKkfViZhtbWfKTmIJr3de23qLRoaELad3RN",
-	"GqNUS6YkETeVqMQhobIUdnVIsf4jn5Tg41Aa5ainPnpMOXdZ5rbVz5Yi6e40/TVps1NR+IFfYY1YWCI9",
-	"CHlJK3QIyb2/gtW5yLfHXBKZswL4tbctBMLCQAAWHmhYbqtMEQU9YWBjXa+fSnxuIUB8azsBPukfapOI",
-	"85e3I/7Rqfi1VSXRkyNgvg8pd4dfteMIia63xhCW3FrQ7tX/9dvJ0df8aPb2/cOvPvzboD+AsDk9jV1q",
-	"axxKTcG/NM/vlfACrcJdB5QsdrOcrNn7KMvtlFI8J2TU82GI7oe+zBbXSFfnTcr+n7w+cdfu9Nw/zVr+",
-	"wTnKnyPip5GTmoVdr/+89R4rgJsdMWDf0yO3fdw664uTh+6AY/pCZkWVAwOJmZQ4VFJe/CK4o9FbWJwX",
-	"xf1ia2w7RbjOfbFwtAlfSnvvOA9EADHNewKPKz93rSx5q/LVena1o8iEaTBg0a5qlUdjcNIX0lldRuti",
-	"VUMAd6I4YCh6lETe4Cy2U6/H7EfF7FIFaqb6uaogPGQ/vjH7FfGAfJWwOm/6ojIUJs6xu6pEuFb317mB",
-	"TMncpD5ZNyDcIDYO5ha/AqtXR2czCzr1sEUepgAhe3A4DN6VQgOW2vRWRKahxFg1D0hc+/vTFzksSmVB",
-	"Zqujf8AqZUOfJEThAOoK5Khepvp76kdIY4HnuA/8yss0OIN6CabyDKVUSmOjIAEc0YRpqAwVFQgB8wG6",
-	"ydYh/esgu2i0IKuthgUsLtCJN1N6Kh89YXNVaXMa54DXAyYrCtfWeDUCZ9AJh5uhEIUkt2/0e3sNBz3Z",
-	"G49OTpLuePjbt/Ti8A/yvz283b6/1by/li8uPqEHzTSYebGi41ufknDs1vAcomD9Zzybw9EzJa1Wxe74",
-	"+y/hFfcdXvFor/X+lltY8j+cRbiSsuP2QqbHu0m28z5rCXDH7/H/YILoC/0LjOduZZitJ/NL9N969J9f",
-	"lm6R5aD4P1z9F980uR8bxHGsAT8fjpTVtN0nSD2XuQnTodBlDe3AYTYkQQOJO038ZYp/WbqtEc7PQ1yh",
-	"fEBXLad7k2CkiMFPJQIqMTSG0LMJZgz7GTJhJ5SjjA5yaqxVeujkcQNNxa2FRUlZbGRLm8phSjvjGzzP",
-	"QQrIu3HuX9Ezzfm6s1u3CCfsw6c6xn49vLbFhvQ3wsEsRQax3FtJDx/xBcPvphfl53jZeSreyvu2cDAJ",
-	"yzvhX+8sgng6pkJll2mUToGytqj1p9pftDevYpusaiqJVzl14SM5FWsYlYTlDjYlYXkPTMrt0D0HgOxg",
-	"WRKWgWN9YUV/hZDow3kSZh/s5khlweWWeOlnalFWIXa4Ay+aM1NCRqYjuOZFhdifF4XKrgzFE+dCQ2aV",
-	"RniV9P8dNxib43lWpGwmMAkWK141vyFUbspqSOXFqI08vVT6ypQ8A7bgkl9CHZJIuGnEYBCSE29u7kQ5",
-	"16RjfxquBSwpmNid0NWYpQuVI+oBS6XSixqwGScX14mk5kcJS3MwVqtVHVRXQIihRiuWh6ieA5WJbI2V",
-	"gvI0oHZ05MMBW/BUrcm0YqVxRIRehRyZG0uTaID0gkUIwzwhj8Yvmqqadb3+k5O4CNn/fP3Tj3XR/je+",
-	"vweGua0FsibZOcipDI0HE1i07GTFiyqe1ayf+3pYwyePHo08JAwh8KS+lFaeazAeKGLsv7NWi4vKgoeP",
-	"cJspJIXhEPGlmB5wUa1Aj0ulinMj/gXpyJdes0oRAlSphMR6Wx6Km8T6QkjAEqNIHQ0+tlUVFclWGPbl",
-	"yIVutI3tTGj3oXnYWyBLjSA/54FU8ObMtSrdsVALLqQPVxKSVa1SWVNJiD91icOQGoT0qN1684IWVINH",
-	"ZW9XQJwEgjdztTRxJURy7nXFVWK2JqJbH3qdwju+KIsQJUBX5HuqUuk4lt/WwcR9Ncb430HS8q5MBqVW",
-	"eZX5iE5vLQxPhpqtg8nAV+UbIE90S4N3KnmHz+mrwWRgHuMH5JxUOMM9VuliMBnMrS3N5PgYGx/7kY8t",
-	"GHvc8B8yN8ZZqGsTiaFVWkPHuOdz2l7kuL/zVieDt/X0ovfQuEn4Ba1uGsrevmC1L+ycgnjddAvU0i8U",
-	"17lral7fyYWYQbbKaL/WiLQWbfwYQ9/1uRpMHqFC7jjmYDIgdjlIBvWxGEzqO+5Dsm8cZsHlJzLBEpp7",
-	"t6DlDlASkJ3xTBvLbWVY6n6RkKdfpK+/tvTVGbziSCpIRpvCQyyNkfTVFsaO37v/1myf6yF/niaJQBt0",
-	"brROOWmA5cI7vIQvX+EOCGpX/pMv31mszkFrpdOOFPdvwda3wR3pObtO35d8+Y+gQzLI0jJu0tyh5li3",
-	"VbE1do1Yj5GYDrdk1M32FvlFevUe1ZjsAy52jZAtJOXvaCzvTmiN7ov6anpgmNNMSGTPMBv7gfEmCsQP",
-	"F4bkSvfUAyp3CnpUi4eiOUd1XVdM32mdcnSm+2OXkf5E8OK1TMYL9M5PpW8tCT8QQlwjYc65YReoZ/lu",
-	"SfIfGssLmPjGXN8j14Qbtbuo6tdRw6mTmaYSlR8rNNQAld72SV7iUJcYJU+CD0dXO+mMaUgJLVbkj2fk",
-	"jqdarUpeYkYRli+mF7A/kHlwfqOCciZ9ExQWalVJ+QCSIRtiJdf2aMlXLb2hdsTjMw+wiL87FSxXWUVZ",
-	"u1TtOONaB1pxizOVnEz2KemT5AefsJoJUkC2L15AuAALnkOTReNR1mNOGcor+/GXhFxJUNzoQQ+0goEJ",
-	"XdKDT3ElyFBcDY8VmlXWCezaBr0qKwRIyy4Vhgws+YoAQ32FhqkkzHlHTY6zeL3j2+dvWMcJTTt9+K77",
-	"j5X5IyoZTAZPF/sLfth9JPl9+IR3TdJckmGj1u7KmmKwunEMzu+I5nP1CtwnonM4Osjg0NBc+ECmwClb",
-	"DB1ZGHE9b4axXBQREr7n4LXNOnBCYdmiMgGct0EVDPwQXXlt7tfdAf06OmWU95V50did7akMf7EF2Iaz",
-	"rTMpFolnRrEZd0wnsCw6s1E0RxTW1LfW/uljfJSepMiOL9ENt5KKjRzb39iIcVogAoHXCbfI90by0syV",
-	"Nce5mM16Qxu+EbPZ6/DonpUQtFpsDWvfM2TVqoNaucsA0rACbjW62AWWbyaTtGnqFy4Vq1cZoRXRolly",
-	"O//suPNnrEE/IyiV9nbGB6v+sutwvZ9zM+/Xnt/UQnoQHz3yiW8AyQbrNXMzp2TfSorfK2Clhpl4RzWb",
-	"2fA/Wsmfmi2UhtGYvaDCRRjiWoI2SvKC5dzyEIS7gQFDhmp0p4bEiw1FPJyGZ/5ofeTB43ku3E+8eKld",
-	"X1a4dui4+0NOpuy+izrjUkmR8YIOGK7nl4pfn1TRD/T7wKyRd9/B2Sdjyp2Bw66EcBxXMjvS1ZayYBhE",
-	"x7Hoeah4vpYSkLgjQ2WYGpgIp4/FtffQyoVepHFnSrUv7Xk/KR95q5Lfwa//WVKk/Jpugzp2u/klKeoW",
-	"kkDqs7G7TB9asranP72hR+6QNrCHPsogoAYf36jhWl2FlENBqU954/N0AgA5NSlR/bPO8l7DEMBdijfc",
-	"b22c+NPlvcXFv6NoKGz708BKR13n2+ClKWQB6Qd1+rlaSop7UDL744dKffG97QMmjUeh82y02ODxe/x/",
-	"F47BK2RCpol7HDP8qokAFqGmMJmfu2AJXBPN0btLxtofE0i81C/OF69ZBwXRPm2loH1E4kBWNxKLa9Pl",
-	"9mv61+axO6Soupft13U95lupVfG5Aa7ghd1sa0xW0WbXzKn57vh9/XlrmlO9S/dCCn0MJiKCkP9LztQQ",
-	"ZVCb4r9Ag34K7b/en14CPNThX5NEuwJPNwEfu73ffs8u1DVmpiPVWH4F0rGTOZc5IizXieEmuFPpSTVD",
-	"zw25SSUrtbrUYNpgQlQ/ED3XEybsVGLccO02pijfLiR16br4wx2wSn6eJ+mzgykioo5PXx1iMlM6gyPa",
-	"ydGdncleGAgMwG9HyteHzfigDanIh0X27Ci4Ja5SX9Mie3NI0MyYncWBKN6LS00lYSi+0GrX8U5iTAN3",
-	"sKMo9akMgTldKIobB/qGQQ0aOH45mGmAfwHLKx2i5EPa6d5hDm5Qnwji+xC+84XrfIlp7ZNyHVPbR8o4",
-	"oHEMhyW214TmT46PHz76H+OT8cn44eQ/Tv7jBLmc7+r9hg8YNCp0wBfMgqFMiSYyPolCxxZcFD7tYq3+",
-	"U0UpUpseANNRyfZnA5oq0XnJpFU8oqlyzKl4jJpt+vvMuI0R1dXNmy5HoUl8IkcE9lHD+TTlrYLPJ8BC",
-	"+Zc7evkb7o03N4akTKGZyVQJ8TC9gtw9Tl6WHYsR8kf9InMNDPM4jFBYN1Ja5aajVXWJq+VzPOKBl2Vv",
-	"l6G8uXvPw4y/VMZ+py4TdrYoC2GrHBL2g3hXcglFwl7DJW0RZz6HZLSrDLq7ghCy18zRspLEKxRb5Ted",
-	"P13j/hEzndA1F5arhjqSIXTbJCzjpcVqQ1FRkTzqpnHhbfbhi3RfAyYUoVu7GzbmYkV4yIh4VMmoeR/H",
-	"173uawsUst1a5QE6ipwsOEZwAdcUlktVVupNjE9fU4d6cwS/zhUhSHf1oWSoWlDXQCbBgg0jxP4GYo4S",
-	"ZUYJI7D+nCEv8RKJo2hMjObrVXBDReoafK6HQLFeg9WO6dSrRMGCMYVjgZHNFl4WXCKN5JAV3Ek315T8",
-	"ZdhwLUmSohZXCfMJPKOkCToOGY5iPVEvGgKFKPUwICBYa+WR/ClmF4dBuW9JDfPl5cYQcq2WEqWJqKPo",
-	"ltjs7TvghZ0nGMkqJMp/C7DaHXA6c8LU7uxTJ7h6+RMgb52NWhY0TmH9vwEAAP//",
+	"7L19c9u2ti/8VTB6zkyk59Cy4yS9p/Kcmcc7zW5zd18ySdqeeapcEyIhC9sUwAKgFe1MZu6nuR/sfJI7",
+	"WAsAQYrUi2M7bep/Elki8bqwsF5/68Mgk8tSCiaMHkw+DBaM5kzBx9fMqPX53DBl/8qZzhQvDZdiMBm8",
+	"YZkUuSbU/kxWC54tiFFrLi4JvaRckCVdk5VUV+NBMtDZgi2pbWTJBV9Wy8HkcTIw65INJgMuDLtkavDx",
+	"48dkUFJFl8y4AZxnmayEefmN/YPbbktqFoNkIOjSvkrx9wueD5KBYr9XXLF8MDGqYnGnriNtFBeXA9vN",
+	"eVn+CE10N1uWB7b3DdOGC2rXZku7ef3Uge2/ENdcSbFkwmxpn9VPHdj+94xq1rvMhf318EV+VVDR22ZZ",
+	"UHF4k69lwbYsgJIFO7DFX6W60iXNtjW78s9sbfvfFJsPJoP/57g+T8f4qz5+U1SXSOCK6VIKzYC+/0bz",
+	"b6lhK7q2f2VSGLt1kw+WAgueAaUcl0rOCrb8939qe/A+7NnjK3wLO20e3XNBaFkSKvSKKZYTWRnNc0a4",
+	"0aRU8prnTD3SxA5H0cwkRCr4TRtqmDvwlCimjVSMrKgmQhpiFsw94X7JyTCTOSPpjOYXlzjNNCF2C0ha",
+	"KTGphGU0psrXEzfHCS3LI99vOjqDRt0hJ1yTOeUFy8mKmwX8pBjVUowHHxO7lK/Z7xXT5j6X8i0MArol",
+	"GRV2HWYwrJxQTcyC18tINF3rCSzV/3zz048JoYJU4krIlSBzzoo8IZSslBSXuETSLvKM5iSwRL+eS1rM",
+	"pVqyPE0Iu2ZqDY9BG4QLkjKlpNLpCNbluRTzgmf3vioZLQqSFVQvmK43LKuUYsIgoST+2lgwkjNDeUHs",
+	"gdN+npkbup1JsnEvHYWLqWuU7unj6AqDgf5dqhnPcybuez2MvGLikSY6kyWztLxi9IopYhZUwApIwRzB",
+	"2JUTjOVhIeZ+0G5Pf5Tm77IS+X3Pwe5ObgcpLkkuGZ579p5r40cqpLmY26G5kb6i60LS/K2U31N1yT7X",
+	"0ZzJfG3XvLCDcGv+mPzA/+bHbaS8gB/9uF2798qV10SaBVMEzm9CsgVn82JNnp2c+GFaUUkJWqSjCXBk",
+	"PDWaUMVIIS8vWU6AqTrmiJPneUKE5RNEL+QKueUbpq55xn4W9Jrygs6Ke92ac5KzkomciWxNhnD8qaEz",
+	"qhncNRTvp7xSIE3a+4QZ+0NGS1MpNrJbmVu+KRXRhVydWcnTiZ1upap6Zm5Lfxa0Mgup+L/YvR6cHyWZ",
+	"MarsplgWADPEs07hTvN3gFREsWt5Vd+bVTTiDR7466+/Hp1XZsGEsUNnmxL6ebGia03Sv2HvitFi+Z/T",
+	"QX3rTgdpUzhvS0cfYdlKJTOmtV3KF8Jws/5cpxiYZlEc4eVHZpUhlFzTogJ+ankRzTJWGjvS+sRc04Lv",
+	"dVP+wkQu1Vu+ZLK69+uSClqsDc80uYZhkJznOCWQ0uAG5SI+1480MXzJSMGXPPBfJ2ZdGJyFE7emok/e",
+	"ws6O/OOjMflRIn+3iw3CCNzdP4dXvTDoT+wEL6/KZHJp92EqnPAnhbvYg85jRaJKLBgtzGIdn9mCGqbG",
+	"UwECuVuwSP2zH0slS6YMR7k5U4wall9Q+M3Sg/00yKlhMJdB0qblpKEcbdJ6MrhkginUzeqfg26aDHje",
+	"+RrPWTgU2/b/pX8OlFytV1LlF0qag+ehmLH6x2HvSGTwGz/oQpru6VoJrdK7ZuV26A0+HF67QMG8s0tD",
+	"L/Ums/rVcsMlVVe6IfNTTfRamAUzPCOrBVNwj3FjLwhGlSbDcHAS+50GNtkkFq4vQhv2byaq5WDy28Dq",
+	"b4N3HasVnr7YRTP1k70rXB+6i8ha0amK1qrlb81Bb3TUN8a+7upZytk/WWZgYGV+IO21h2iV95bJwQ3O",
+	"UlXjRAV6alNIdIC6z0USH/bGqB0pdc3NkeWL+ZxlHeyDLSkvek5z59doAGHvS66YdivWpl8m8EqHZwkD",
+	"2xhqxZa9aWMJc7/TCi3kF7P1Zjf2qljIwop4ch6fFKuvO90KXh9/TjbQSSiw5m0Scc1v2cPvue7YQW7Y",
+	"svlhj+EB98FuqFIUWLFg782FnM8169jUV1byFMYyHkGWUoXV1mQui0KuolWurZitycMAt0zwTVhhz5is",
+	"aGw3BhjZNddcCvxTMZrbc4IEYukJ7CGDcCl0srPzPFdM645b1F1bG2/AuFQH+b188xN58virr44eE1qU",
+	"C3p02klnpdSGFhdWJOlsX7FL3nM7aKMYM7v5o3suwUmEJpt91zPpXP+yvB/JooepCGdw3Fw+Z4PrXiCW",
+	"KWYuwFDSOACbF22L1DUzhgu8fGmec7untHgVTR8tmvdyU8Dko6lGw2vNsf8C6NnUc2Notuif5ZwWmrWF",
+	"BL8Zu424zf1pno8Vmy2kvEqIpcJLxXRC2HuWWZl5Tq+6mTJOdsuudGzthitGMYOakJWIiOaXlmMQbDoh",
+	"lHzz5sfRhGhGC5bba0kxbbxVQDFTKcHyaHT1eu5LNJvXVGRJ9o2QoWYMbq3XL86/+eHFqKPLFum06aRn",
+	"z58vWHa1eZopHvGO9TN9EgAraKlZ94mVV9HXMykLRsXGiNF5JK8GoZu60Z7R38odV5abh37/u6gsf4aD",
+	"deCx2YNVHUbZNybATTLqmmTBWf58QQWaIlvEknnlb6seX1Bxjk9+TOyI/N26MZUbs0vfaOKHBG31bFux",
+	"jtweB+zcinJzAYKE08bmtCrsOE/0oH2cv5MrUoBjQhL7HpmDcwIlXavXi6CwGUlQFrGfmMgTq8JR8q0k",
+	"eYW6ABmmz5bpiFSlfeTxYky+wb61/ftET4hi80ozy6akyFhCBF1abgaiNAzYso0lff89E5dmMZg8Oe1a",
+	"0c3FMkbxWWVYLwF0e7rPxRo8Nshgz4ioigJFQpC/faveBqWZIVSsQV4EYx88ysF8pZnQ3PBruAlsO2h5",
+	"tRT8MRnM2FwqdvMBeE+cZuawjudSZcyqZGVBM9aSYwKf2yKxhOY7Bu9uITRYuzuKKtY0SSe7uKq7B9wS",
+	"JW6v3m3b5k+5Uv+uGAM7I8EnNLG6KcstidKy1Li2QRuw8wmyes9Nel7l3Ly4Zl32rJr1bHKRzEj1ifzF",
+	"30QH3uK/Ogu1pnM4znavvNq5UtywM3vymZ0SWOm9G7SyC0ULLUFV1STNCs6EubB8LU3QDwjfEMfprMxi",
+	"VKUNy+0yvl8/sgqWWlGVgyERzxFYE7limSEls3LFqHOdUdoOy8KF+epph5qG5MV0jzkmGRiqLtmuX/H7",
+	"D/vIvyC94m5GjD1uJ+6zMbx6/95tJaxbkSNqMr25OIEcFs0vfcY+IAN4Dn2J9mS587Rpw0MVoIO7hBNI",
+	"lCzYI01KKQuy4kVBLpkZd258zsJZ3WzxNZtrkitZlj7QwLmjvL9GsaW8xjO+14K+ZnNnh+rQydS2oYTJ",
+	"RazFWcy5sNcreDRoWe49lqZdrHM89u7eMhRnaLAnFla6kBBDkrgNIDkrmD3G4M2C6yQfnXlZAc4y3JNe",
+	"8YC2VgteuKs9v62pdAkAzxUDWyMtdBcL3mKcTbaYDL3RstvScQMDf6WZ6rlp24JiHP7mDWzh9WhojYF0",
+	"HdhvmMZGd8iQHeeYEl2yjOQsKyhovHaPC64tl1bkiovc3hmzQmZXY/ICSBb7JQsrGgqSulsgTUg6rU5O",
+	"nmT2JfjExvhFQWeswG9SK1A6T5jteCqGqaW88axaM5WO4KrYo53fpoMrtp4O3qUozdozpQ0VGbPDpThg",
+	"ZADpXKoLRrNFSuK+fpsOWGUbGCVTUQn+e8ViN50dHAYwaaYsuWNsC8b0oNdytibcgITsBuxWojHmIN+5",
+	"+Y+n4pdaisqs4sty21TdVQJiIHzF4zguLZGLIeMA56cblR/wI13Lk+Op2ODDVvbZ+ypxRNWpmSZxMOTB",
+	"TUbhll1NR6amg5uOIi27mubLUqquO+3Fe27HdOmIWxOay9JyQmDVIDL5KEIyxFaQxlCMOWSIL+HtrtHB",
+	"zbQ5th/ZyotaTFvy9mNsDmtJBb1kmgyhGT+6mmwUc5qYPx1XjJUa5Hps8NCJ/ADD7byGembyU+fAtZGl",
+	"xuFzcZmQgs2N9z+7wzd0Td50zV+7EXUNVhbsYDJ7LQu2360VnaLDNPzINtFcRCsxbPDDmxi2Cz5n2Tor",
+	"dlpOvw8P7mv3/iPYVSEuoyzBgBlZWBN7/WQFo6ptUSVU5C2jKghKBRWgPAHdcs9zpSjWHSpMMgDd6idR",
+	"rIOCfqtW2N1GV085WySFmAPfEllGF8J+5JkDx836ZbYd5GvFg81hWBJbyMuE0GVZcFPlLCFL/r6kghUJ",
+	"0ezStgfmFSTKTuK75ZPx6bR8/uoluWJrDSQKgWh/MjquZgXXi12EDIER2QXESV7TYg8Rejepv2iS0W2Q",
+	"ekSZ+5F6Vmkjlxe6UnOaHer4A83gIpdLysWBr94qHR++9E7SOWzVed4dN4GtP9JEUFMpWhCeT8CAVW8G",
+	"/LhkCWGFZl4oj37HDTrG7+2TXibv2jMju8fhjV4mjIkYesUaWs14p5PASIid2bZ6P3gZ6oDFmyu53D3s",
+	"TZkxmgw1Z4RfComqPZqg/WMCI1+ZYgctWb11tSQbZw80NFAyBH0OY6kjoQ8+W3Y12r26sAwwni3r+7qW",
+	"Um91hZ2J1dOGBPk2iLd7Dn7buF0Y0G1wMlCH92Jh9GZ2+Y1JNPq/wa3PtSxAyLgoZcGz9ac43pEd2y26",
+	"5prPeMHNekIWkKuREMO0YUpf2AsS4tqLQq56vAO3LUpLWVxo/q8OU17sbXvcbSD9vaKKCsMFu5Di4pq7",
+	"Bdvelr2593Dk7OD6sVD56ZE5nyohYqzyHiqdH/Z3+EJ/0I+XOTd+WFJR0eJCG1YeeEfvkBrvNVRol/R1",
+	"p8FEsLbbAolicmiPNWx2aysOCz+KSOFGYUgtgm1JjVaOI0Pnqh8lpLb/JsSbfSEM+kKx+cSZD8sSeTIm",
+	"FBq2LAtq2Gb4aMhD1ERX2QKC9TVTRx8+jEMa9sePGMJDYW7RZEed1/kdKliHxGvdifZ039FUN9Z/2u74",
+	"OBTDSgrk8dKy79OnrUiMx8+Wu0WN+OTtOA89IVp5k+ffVqjWzdnpXkFezUz+ZrBXi31si/3avDk2/VIH",
+	"e/l74mrbUcYu7ywwvjVkD/jP75KdAbi9kdvRrG7DI73V2L+3Szpq5UaRbrtEid6L/XNGwe1lDtl4p2Xw",
+	"+HQx7HNZLw4NvL4d2cTxxOa4NxfhMMEi2pPnIRbiAPLt2IJOXSZon02rCMQ8zdha2vtvwcis4oU54oJI",
+	"YRXuAvJSZ5KqXCdEy4zT4mLOWG7vc6qyRUIUy+RyyUSOHj9wUfK5y6nUCV5w2UWp5JwXViJgWjt3jmLX",
+	"nK306IwE3Y2A7saZBpgZu+J2WMuGV6ekxjBl5/a/fqNH/3pn/zk5+vri3YeT5KvTj//WRalL+v4lvv/s",
+	"pEVPljvy3yvmfncWzQ3qbK7qcymMkoWVE1B6c0+eEUazBVlWGgAjeOyrssttNcWCazMmIfKi0hg6PedK",
+	"Nz1tW2ZxepIMlly4vx73Kw97gJd03vzN+e+g3Nu4Dbb6Z/e+DaJWbnQb7DxOrzH4RXecJXyX+HfRRnbJ",
+	"r5k4I9R/HQc0FTxbW6FPNyBG0LI1fHry9WhMHk7v7ZzeWzhTLRrc44C8z4pKcyleCKPquPqbn5C4vfWn",
+	"HJJmQ4eGTGFi55z3ZAd0K4eRmIWZ5TwntJFEbqXWZpLwbJ3Esc5gY/Y2VLNgSpOhlpXKWBTskrd0Vy8V",
+	"7wqpcsp1y5jwrjNPuyeG4aUgFAKkIEWHCzjs10zZlZ6QuVSX0hgmHNASN11GtWSAM+oxJJclBDEJbwtI",
+	"NlLxIcYpmkKnku0G1d0JhHi5JzA+hOY5y92m+a13kbvUuIm5+ewMz90QrAItBTtPY6v8ULfScff9s9MI",
+	"SPWiewn+66fXntDefHd+dPrsK/snRlfVI/aRKHbBwOe6YO87l/t2j3kyANraMxja24r3eDSiikO3sWm2",
+	"8w25JXaDSLZwpL9zVuQvlMKI+LYhoVf5BbPWbockPhbU6M4BSHXJzM0ybkIE1lbvD2v5f3SnAyhQSJwG",
+	"c4IXk//78dYb8vHJyUH3WD36beuiIYeovTWBp23z7rU9i0JCzhFT3nmYkNnar9Le4VsB3u+nMNb2ManR",
+	"/fZta5NywgTj5roWqs/Mg31cRGdrWy7+jU0zLyO0kl4P39awa/fYx2Qw48osLrzw3NCWe3wxZUHXF73a",
+	"d3+I9ZwuebHlTRCe+38uZEZ7gA/KhRQdl+iL8eOvngKvpkRBioJioJzlECw85xlmsj179uzo5PHJyX//",
+	"7/+DH7/+utsSbviSXfzL9fUJEd/RTJvL0lrfhszixRicbBLlF0ZbGJYpHmwnCXkpHjJFXjMfoXFzs2VW",
+	"yKYZN6L5XZezQ0DoN2eA7JHJqkA4JYfO2O33lGUXi/rF+z+7tCti33GiGsikdlH6W++bpgLOuf/lHzbB",
+	"zdNx3l2yfvP+pYgSiz2H8YX9cOsR1ngfYrjJvbh9i7fMYOuAgrvh5iPZcZfqCu+trvwmCZrtjBHNmCBD",
+	"ashSakMenyQnJyejvhv82clJsodzFre89e5XT3Ze/lYP74qutcMtpLzSEA4VCa5Ue9mVeWHTSbEQYWOF",
+	"XFQkFKMFeAtbmbnPdookWwnUzzQMPVr0rZvff83x/EAbch0kstd5fIWP94PtbCg2ugbFcX1tndo/WNfl",
+	"XVxKxc1iGTt4WH767NnjrzuV05tY8a/Yuk/Vd+afK9YDWaToijw5PZqtDSMvcFjOZESu2DohM6rZV0/J",
+	"UBsqcqpywkQmcy4uu2/TPSDQmjnOu8jOTa0xkSRa1ZatPup/1151WHOu3LeHMXq777vYO7S8dUTdGnAW",
+	"rNQ387PsvKTdDnXD6sFR5ewGaxJj6m34frSuDiTwm/mnNkX2PvUSB5H0asH1kJOuLYkG2Fi2rRv+ameM",
+	"27aV/iVEtfUHv92P+TjApnYauFvm+FEzIi82q3uEBq5JinF6aRL93JbuAsrxgl4zzP6dQ3r78OnpaUCm",
+	"SNsxhS4i0rXqgoS709XDTvUpzzWUYvvWXk8QcDlgAaYJSTUr5vZ/F2xoP8ZxiPXDF3inbjxg73L/G+RS",
+	"umXqTrLB67jzoMAGNO7AvmgK30r9TuKn/W73kumuNbuhOL2nHO3b3zq6pmi+NzYR8+atje1GH6GjVBTK",
+	"ezKfWF9iu3HWYY/9362p1IaGZhNIbQu5EukkNBWOCMBDREM8I2kldFVaBZHl6aRRX8C7sjRdk5VLI3Yz",
+	"gwyT2CafAdFY4vCKWAx9F8YEPp7QXzeyZy06d5BraH1TmwwYpDXkx1IiJs3SGb9RCMaDg45d5DVsD5BA",
+	"xIyqxd0aLJOx1sy3ktwvcajuNmdNuBCrCuSezWjtHupE3bAfApMKVIE9n/abWlBtfPkGI+2yEG4ClA0v",
+	"GCjSvRiZO8S53SIIs1TnzOEtCCupuen1cig2f6TR507Ao0uGEDR3MvJOe8wQxAM13gNopMPyaxcMCm4o",
+	"xZyHlMPtiYBKrpdPPetguor2ZA+6DGvjOuoiPlibC/vzQcLW3jAtlnIObx6Yfedih4BXxebRHiZYsKO1",
+	"ZA1bzj5AqlsZTBCmDhC7dkc/t5lHsyiSr4gzHzRGEJ2I9ha2ljw+8/sxn0/2YHfws5t7saG00cHOa5ph",
+	"2wcCgea3DB3ahBzer03EBz4EibSfnI2z7m+JJ92arGLXfn9w8E7YpIZDvgtt2s3Xj3YL1HS8qY217aWb",
+	"bxXtxusKwPR74g5nTeyZbW/FMDUeDXqvhXZ875NT3gOHrDRThEOpBAhXa15CPcnjON6wcYPm3N0Iexf8",
+	"NkLEwmJ8Csd4zcLCH2BBhlIlDTzFTuCc11DRJI5hcdc89PnIl9pCtDsyV4xBSQbTk1/VNwPBVgeO35ji",
+	"QmNlv8YsvgZDLn2Ptfv+46unzrDbX8uvf1S37yOIed6maRtB6MLqTgglz1+Sf8oZFNyS6soSucgxKCMy",
+	"Xp92WuN388rNE4W72aplhlVtjGxmXXDB7UHpdiLe1uYkiP7Z1Vbc0leNdk4OjO5ocufec7YJf45cGhHP",
+	"aQaokrafAHqOfDvvckzVa/V9nE95EKAt4Ble5EwbJdedojWAk4o14iGA8rcC/yJin0XQZ1EYx94nV2ZX",
+	"NzsiW+xErcgKrkkhsyuWnyH8JsC6LiSkL825yDXhxj3xqf6cLVacHyCqI/8pGJC6svh7owa38X9s8h/2",
+	"ScwEsv30llOo18VgDZJ2QvsZobO6DABEF+aS6d3JUS5OrSdJPxpl7LTpEO3dSYpzjrpI/lVBRaeZqeCs",
+	"R/NE/EXtIgWLNVnSnEHcg1Q5qrP7gk9HyModRnJo/aLXtEUNhDiVLnwQnnYxnbDcPfGJbvgd8RsxzJxt",
+	"EY+qrLIF01BJbMGyK02GQh7JUhMusqLKWT5KvEYI86/XRVVCb8Yo78KJ7l+PG2XRuHdm3UUbcsXnpmdx",
+	"caHyFiaWr/sZEBQwGLXBLB5pNN3gMgydRMI1Gu1WFILL7d4noRKww/Z0ncDtO7qlZethCktXaGJXwz/Y",
+	"58BoonhXcuTb1szx3sanazKyk7YdVMbDcWpzFpEKXBC6fl7aReUId4hB+1LsFQO7r5ZlpxYpWdVySdV6",
+	"r5fco1CmyPHJfsy1JvEIiTQDdj5LD21IkDPiEIMwL9azmoMOUfOO2BW7t4c2GVfyXWKJkKAtNly80WEL",
+	"9FIzHH/a4nWrVz4JTLeL70cA8psGdic4pE6WgOUSBAejzwCJ8pKZtIV410BfEbmVc68Z3OKNPYtt6sD4",
+	"wjxD/hlIWjAEuHDsGJBSL5npvXTuDVDf47MfljodwGNqBBLHq4ZgfkYwe5zsaEw8YLlDuqKaTAfDAHCO",
+	"GHCj6WDcb5Wu97qJedKhatcjAuEj5/P5IdduC9G+44DUmPKfvmiO+cerhuRzy6vGatzorXaSBsh0uB0+",
+	"P/ATonvaP7YIXYgPCqIXa0KHdud7HC74WlWGy0pf9IL39KBR2QvOcTVCjd922sBSugR/uKnBe3sCdbbr",
+	"JK5D0IYRLNoKZw5DenxAoYxa1I6w1VvFAhrHsaayPh79gxMq6soYwl7YxUZ1jBS/T+G2q6F0vWgQMeAz",
+	"kjq9MnUJOQXz2TiQNYKlNzsRts5IqthcMb04kqJYp3bFpDKawE0EIHwJMH+QQtBcBHEXyhk/QnKpK+Ou",
+	"24Je83qopwp6MNjtQu+9V8HNVNe8Rp/eAzr1JhJfQ06gRfHTfDD5bZ+s13dJRAD+UxfDhBLFTWRdoAK3",
+	"fU0rT+paSsddyBKtSm5NsnzT55tHY0jtmC/WQafCEi2gfZ2R1AknKRSkr+X4XAoWk4ClZowH9hQVCTZb",
+	"bS+xaNnJc2zTj3QQCcEkxvIz8KGj4cQ72TXofzTPgbRBF0SC3CwRQPOe2OosiCddpQCCmWfzRyf2dIet",
+	"BWTCXa79PA+CY+M8uRY6pKtow+sy5O2IPaR/v1muzDFYawqsj+xCI6AaOwaUQTF9kFmjStjQvyuJnwxC",
+	"HXT3dl1QGd8L1cKTwYzmF67c8CAZtAoP2/m5WuWdJLIN1QVqMvfp9G6iiFSUIIK6xuo49lreW3SKMsm6",
+	"9EwHBd8d7OrsLPuxEbDKIBtpKFWiWLsiMqL/tE5qLZJqMqcQks1bend9oH1SqYlMO0uaMzg8aWSDSfHY",
+	"+x65Ge9REGUj/Sg6DoabHrO4r5DS4lZ0JiszmRVUXKUI2d9ToXpD5KorH0GlGawigNU5S8UyrpnPKKeC",
+	"pPagpBgnd9SIk7NfyJXACDlalkcAdrXkWnNx6b9z0X7+zyXX9hjxy0rZ5Ybce/92VG+eDJ+dPPE/ePR9",
+	"+PbUftuquW2/f2q/BwP3kecd0PyTPaAqfekY2IFInd2SxViXJDnYLd4XtNabu+UCMW5QyMIZP9m8Zw76",
+	"pomYWzw1lnJy76+RAOwlFWte3oCgQDUruABbaZ/Dpsu876E328lSsZq4l8anb2pF/GT4zHxvVM0DEyb2",
+	"A7M8CK1yU426Q/jBeGXjQbf0jo2V6p/BYRBBlrZuhA10U/JrkVLkJ8Lk4rskkr3qtDZBUJ0U/zjycD7e",
+	"7SndGwv1jZEl4BNjjUIPwOAcvr6SFKQL1kAooT249R1ybAjQIzfAV4UF6iOP24iu6K1csV9whX39RpA7",
+	"fyYqbVDel0ZtG1v6JpNlQxuh+ZJb7qUqIcDwoiBFxHJCQYu14Zl293uXbgDHd2PCj4++eoLVxo4yqhkp",
+	"mDFM6YTk/BIq0Cjy6OhRYu9usL25NXDPgbrYjSh0tA1R6I2gpV7I2xOUaFn2vXKT27wbmyQCIzE+/OQR",
+	"oEdJwTNagL40/qSo3P7ruD9mcAu4wc7IP7duIdrVhfr1QYhEa9nFhPy27qoEGxvQIYO7SeW5q72PQD9e",
+	"y+82ipQUYR+2SxfwFHS0bdjf8Pm8wyZQe8P3YuStRehQgz1UfQ9O/74Q+rXfbNukbuNuCsf15vfTm7XI",
+	"+h1aO2KGN4uZeWJZUnU1SAZWQ+8kj43qaFvhRts2wwaudfPcZP1pI3aqPUEjaEvbb83rBdte5e1G6oaQ",
+	"Xarar4u1rzerCdeELUuzJrQwC1ldLrDABFSulUvmbOqSaCbyHi+FPcC3NGE/rL50Ejdo4MtrkbnQMQ2l",
+	"sn3cTYKXFwJJOb9acJDM1mQ6+E2xnGaG5e+mgzF5AdP3dhHlS1HHE68LQpsYTTqkYbncrSXie9tV3z9m",
+	"wy6I18Q7VqQSni/uZvxNxaqJsoyWVLdZcbPRoveReWQoaNvhwqYQurkjgJTojW7wPWA6CENmlU/wEqbD",
+	"GB1c3y0GUImIExzhlOCjm1cXb5jJvMeQbn+xo4MRDaFetVRwu48SRziaeFI5IxRfkNdMkafkH3+zdJJV",
+	"Bokm8RLTdPDf//v/kOGPZLY2TI+mA6Kr+Zx3Y5YtULL7tIhztwGPNMHmdEJoZRb+rzCDnnrPcQL5ZuH6",
+	"JQJV+IeA/uta1UrxRihfJMhY1iHzg7iSC32qm68P15qZJADrU5LJhVSAcl8ypSHhC15F4yDmDxZSXpGq",
+	"rBFfN4GD1D4lrrw/1E0IX9uZQg7Hpuq+HPpgbHZz+1tPkPEhhfsaqmRlMrlsqCtWTUH3FgC5h8zS0moS",
+	"PQ6MCN3x4Mri/VdEoNfv3r591bwsapZtD3tCFAOw0BC62JvJqw6uP7yNX4PIHVL394y62sbVoxEmHSJ1",
+	"zOX91m2h1lsRIh3h31yGfCuv2C1VsDkUwrxUbM7fd98WmMWaLaiy3FQFOCu8KBI0eGfyUnDNejMf2bW8",
+	"OhRXw9sHtq46PLQNUB2bCVPcqeTBLtzIIOpXN7YYnB/9/2gveFd/HF9sNR58wrwbU94xubwDTRB2tEdm",
+	"YFQxhVVMxuQNJABIkbEziCEBd6rVpUF8NlL1YAwYT+Lb5obnYLNy3RUToThP/+xu4yy7Edz4JP/SyNn1",
+	"F8YiuMsj4AwADALMjc4L49c4AuXT+QKk6DrH72EvSoRF2wvo8nv7cJ1DcQh8ZwdoJ1Y6N0wpCqIqutms",
+	"9IuuawwOPiOlYnW+hRSt1BXFaJ74lAzusZQtLwuPYZ2ertqDt4kb2suDZR8u3M7V6rnEe8LVn2OQjI/3",
+	"4QHt0EX7m65w9pugL3tu5MOg/QR3suCakG7hLEfwqzc+z03K3pIuSOuVS1xehIvWsIS1buYEedzxOGuq",
+	"OdMtOdllQUUvNASEfswg+zPEe0DkrQsaeYSpXDuCLzdvpg1k6P0doHW6NUf0gC05Xu1TtA11dlsMsotR",
+	"dbk5EO0DKzNM64iRCyhFOavWTKXdsHFNdtkDXgKhOJDygsGTEB4TbTcvWIh7hjgciHNSFdT69+kxGKHj",
+	"G+hFNemR9rrCEurA5U30K4xclupT45YPDzHWJcv6w4tfmo2tg5DIYbpjq3rDfBv9JVsT7LDyUqW4Wb+x",
+	"Y0d6Q+HnvEJbPEwK3FvwdT2QhTHl4ONHiASbd9Sk/TlQHblirMQoRcUoBGBlRLfhgqySj9n0duaQTw+2",
+	"vRhqbAWWOzoVhtEl1A6FVSuVzCvQ4Mfk7YKDudOu5OsXb94SH1w0iSJ8ExDh7ERcuboFI99KkhXc0oOg",
+	"ipFLJpiyfBsLwHEznoqpwAC7jBYFGLfse1gNzGfLYWtck1xmFYwZ6xan5y6cEHS6CfkbSphIdCDteaqb",
+	"inMUPCFqyy4aSLgTkoLLMCXDOgx6lJAUHYgpYMzpkD2tMdDZCgIYB1bjCxA5n4rIESoxzM4eWrgaXefI",
+	"4p1/FNuWlo1Dn2B0SskQBQ2XvVR3AYFd3o3pHmvhoyLAHZhfWaGZCwVLydAs2FTU/tjzVy8nuLgJCjF2",
+	"Wlds3Xr/zCFkAXdq0oRPryMQgmzXciowhokLN0Es9QdlA/E4EHe2YAd5nRlvCBZnhiRYRwjA+og2CpHY",
+	"XQ/2ZyMlGcKuEVdfEjcr/AXLOEqIlo2BYAeCsRwrx9cLjqA7mjw9eYK/GPvmVMSrbZkcLKVTX+LffJBj",
+	"Wg8fm1mwunsnItU1Z4DyIeSU2KPx+u/PyddPn/0PF1WJZo5jF4z47//UUqSB/DXYD9c+4tJb/Xg+JufE",
+	"vUJWC6nZVOwRq2iPLcYrYmS2lnYTU3uSUxSd9w2RnIqhFRJ8FGs7+jGOOw2AhtQBEswYDpUbj/+Bks2S",
+	"qiuW16xtBCt3HmYNlmWuCXtPM1OsgZbgoobUnwnJqaGhpEkTSfHkZIQn2s5Yk1RURZE6MWc9FRDqS4ZC",
+	"YtAvDMilEE0w1Y3IyhDqfl7LiuQSxryiiKyhmRmNCfK3khrQbeHYsXwq6jQN+61jqCHpRazrczghFF93",
+	"Z8RANrGQEXFzXWNHPT15OvZcVTFdSqGZtziT9L+OnE/i6OU3yBmAZJl6hFiXNOLSUjC73CHKM76AIif4",
+	"ZHAyfjw+8VjjtOSDyeDJ+GT8BKMfFnAFHiNT/5f97MLbw/hf5oPJ4FtmvvOlcP244c3TkxOPFuvMsfEZ",
+	"+acTNlFS2CVH+ELJHzccAj+X48btPZj89i7KakWxWMkMpApNKoSkoZfaigr1OR+8s40cL5lRPNPbJvuD",
+	"e2TnbA17b47LgvLWPNvSy8aUXA9eCHqlwC3JKk1skwRlw+2zjt5xU9o6bbf/4zVdFtvm/lPJxPmrl4ft",
+	"tG90YwWC7NXp5XF9Bfa5a5sjQWPrXO39sd5Kzq/tE5+HmqFriK5/dvKkr5kwruM3TF3zjP0cZVrsOguW",
+	"sc6sBIO2kWxh3wJ2alk4jhAdfUrtWsrrx8dexupdT6vK+6KE6CShS2aY0pAK0ZHlECAzfap4JPWCPcY+",
+	"+XvFIHMajSptHPjeo5bs1yNI3UN0qtctj/p6d4AbW7vteq8GHtuLatwq+tT9zcn8ys0CrzZsmcx5YayE",
+	"7wDIIzRSZWW4uYGbsBIFZnQ6bcGF8nWN2HmPLlyDjaG3Iaw2QwG7V0HO55qZ7qZ2Agp1N1nwJe9p8XED",
+	"/ChUNeoHpnp3h3zA7ShYuzqYQajlOWuofgnQZ0J0ITER5ykOaTur+BvNo6CLpyePd7/yc5z4BS893f3S",
+	"j9L8HXLIPoWHRVmUu173OW8tvtfU3X/zIaXvPjYY4vegRblljlldYGsbjO74Qx0w9XHbLXIeAO3umn76",
+	"blA30PHDhocN/5aZKPC5Z8c3bqmuAdWP+G14+c3g47tt1HLcQnW87PK5nQuCajLaHuw0NMCH1TiLUTNW",
+	"dXSKdPw8hGaBNuutv8HAQVYLnqFOMhUatMleI8cQ8dTAvEBKq/JbGQEA1dajCURLU6vlPX/pGmHvSwnh",
+	"5WhHofgCDnAqoIsxORdrLLTpRx404VrLg7sXNPs52KZ6ldlWFlzibVhTAU3RAnSsKudWMRqmfuPtMl1E",
+	"63iRM8HhfejZit0wo6QBw+ftY7XqPhqTc9uVpTW3BlbfBCMQgqU1NstrdzTfb1ip0+M2mMvzFkbmHTGY",
+	"Brboxx3wn/FMBz7UC4b0nGYLduSKW3eQfLGia6vIyyNwIYO5eYu+dHN29mTLysRGm/1XqOZGnasDJPFI",
+	"oyXMuyOtSBYMUaC8lyUZZjJngNiD2dXpCPR6NH7Q5iEHgwIeWDQniKkIZkmQ4zzFbrSaHHSczjyNAh3+",
+	"2W8ETC/ZeiNskvF93g8BDvbm7SeDUnYFrr7G1FTtPAmu5G8LUpY2ElqHceYqSV3mamqlUbc1iH9nR1IU",
+	"rEgQ9dcyUC6mghKXspw4VCr0Cnhk4Bq1dg0BJPYmm1NeVIqB8bBZs9nDVdTsGXHXPT+mWoqpGD47edKw",
+	"VoJNYCXsQdKFXHVyU8gMjoU14O1/c0G0t8JGG8nHyMA+s0yYOPOtd4ys71mR2IMp/D3gTNyE7zw9+Xr3",
+	"C889yIV94fEeY3pF14Wk+VspvwfUC2Bwp3ut2bcO++Jz8MTA7F67Te899DfQgY7RGHBXbMu2rTeksDkv",
+	"Co0Wq0L6BEZIcAySLnI3wd4bbxoHpyi0CD6YFc986kNA0Bh3sAc7gs+vzLVsOOMv6vB9zhNhl3W3Trj9",
+	"BEh7do5KqvVKqvyujgJk9DTOwiNNfKfxGVBU5HKJWEjA4E2lhD0uXgOxd2MLXxwqLWkuBcunggvn6RXx",
+	"9whRVl/BtivfPThuTeR3hs8Y7RA73BEhyOHHCaYJ9aKrG+WYRLE1PiViZiXpIkdtLMwYLLUGXF60QMRV",
+	"UGi9WICuNWBvIextMhVPT74mQ0A7A12zhd0ySoiVIoYoeFvpoQOyZWQlimcnp1Z1i0FbRmduRLhUUyE9",
+	"Qq6TRmY0u+oUQuCtV56APq9KZ/e1IQV/Wazmz3RfO2ISHQf+JoxKu4TX7e6aN+GpDU2nz42x3f9xlzb0",
+	"Rj7wThtFWAAINIaRJ5bemTbE+cV9/tSD0bRpJRddyxgTYU1cd6giw5bp4w/w/8dPumm988gl0beouY4o",
+	"RNjZrdTdfWM/p6Wp1MaN7TyrTv0NwX2g0OpaaPXk6AXZppDePLWupzdh7I3D9vheD1sgAwj3EwmIISVT",
+	"WA7oi1IZT0/3mYiLPrFn9kWoP/ynuoYcebXsQw0MmT5G4A9zlXNzBLVSdoQK2Adf4HN73T4hXfVg97ux",
+	"Kry5cIB4N32d5zd5OUr5PDxeAZeRQGA9xgKi7z4nwxIA3nsjFQLEcd3lRnLH9jJNf3KHe6CuXp87VCPF",
+	"FQ6SQSwR3I+F7E8iE0SL1RBH7ff14Y9iF7Yf/hfxg3dIBlE/fXTwoh1wDwIjYsZ+2Zsa71a8qY1dBAnP",
+	"CT0tUQRSXV40a3vdgU096sEl7X5sJoJYse3jHcpC8RQ7CMgl2/7h7er3ZCb/NFnpswk+mLfVLP6w5VB0",
+	"MLzjD9FfH/FqhDopG+rCN66GS7M35+ylPqpgQaM4vqFZMK7IgmsjFcTTX7HSjM4wvmLFNSNPT77e1Bew",
+	"q/YhbRyUp30DzB9Mz7dDXLic+xNX0htqtnUjT+6L471tZho+WFA2ggz23efDTBrRtvxoxXEwSFCTLXb4",
+	"EJpZoQCjTXK5pFxAWBl+JNrwoiAQlDVbo8IHJXq866C20DsUFsQ53+Q5iOJ6r4KBA47dSzC4t2OCg8of",
+	"HO5/KUnCnbzNOlLNc/cJosUxLcsdthX7wF1q12W5zTDYnLcdba1TkTcOfY4q5gQd9AeyPAlpmdz58h5u",
+	"lk3b/ObiNhRyu/O3dLN0mrrPjaGQ3hi8vwqgNSn6j3OmyDBdsdlCyqs0Ialt5VIxbT+z9wxKbMzpFUtd",
+	"bnJ4C8q3UMNcsAczhotLPRWQ/+loBoGqhk9PTy19+PxaSO8MeZytW8sZ1WM5u8vhzYWRhJupsFcfOG8v",
+	"lSUNVw7cJU2FGLkM7aR5l4cXV+jcFam4/WvvvCyxi/vWg+2UugxpSBEP99xf657DbXdsoIMF7XeNHX+g",
+	"ZblDWXYMxwVXnGGmAZsj7kTthLqUGLDCDXKWSjMF+KwYP60NXftEWzfitqocn9vdKnKD6v+YJPw5Vd7t",
+	"1NGv4nZuwMldM7G3nioeBI52vHzP/n2igJHsduCX5S4t93ldOzoIEkmQHSAY3EkOQ0ou+TUTJHXfpB44",
+	"2+VQ0aIYJUEIybHCIKHA5PpU3Du94z+PSttzPL5UVfavZeN29YVv48Y+Ng41/X7ZQHf0DeabGI+y7SIw",
+	"m5gHumT0CnULzyke1bAuDpgHNRHESqQukaWtjkTFe6Ejo1kxxxQar+tEvKj1OBRbMbSQlyOSSwZYPqDU",
+	"TAj1nYT+hTRTsZLqqokeUys/gM+1wZveMn0Plygset9N6gCZyVBeEQAJqEOJMYOnrjhg1xBTflx1SpZd",
+	"jf7Yjoc/6eG3tIxnHwlfMEQKs6cjnIObcIUIt3u7Weqb+ME7JM+on/3NVPEsPoO56svTBW7HwBVvS0yd",
+	"DaK7N4NXyOWNuofwOHLFRU6GYO5aSKwTuywLbqqc2T+W/H1JBSvsZ80ubb/2ozeUjcbkpdFTUYP5c+1q",
+	"jAASI6I4OrF2wyKGWHpkRrESdgNDrcNUFspNTEXqGx2XSv6TQaUgBNNzHYxpyS+u2NqOMI3KCYUi4Txb",
+	"uCIacw53J2uszZWQK+1U8dl6MhUpmMEdsFmdXZrWob92XewL9ki5ArsXis0dmh0tSwdm59DQDFuWBZRl",
+	"tdfmPyUX7TBcuRI4cT0VcA/N+Xt73bD3hgyhq6MPH8YhXvjjR9vrhw/jn90gPn6cfPjARc7ek/FrNtdk",
+	"OsgWXJXTwceP6WgCAoIrpwQIg8AWZmwq0s5mX9gF6OjEARW2u2pNGzp1CbjUkKUEeMYMhRxqELBxKqRg",
+	"aCiBWfoHn5zGKP9cQDaNnLdr5iUkvbDDm9h/xm5cRylA7aX/Xzo6I0KSeSVgzslUlLx0RW+vqeKWayT2",
+	"RkFYfbtLygqeY/IGEB95jsnrrAWOSSiiA6C5ZmMLp6Ims7Mm/t4mnkRN9Q2iHZPzKCPS0ktBAcDUQQSC",
+	"gFIVYDvSUwGxGNIO2NmNIsoek1SvRXYBKL/XtEgxe/9bSfLKYf7ByU0fL1Oo7H/6dJGSoaN4kj5+tuzG",
+	"fEB+802jFsZdqJhRD5/HnBxP8cGs/GBWbpqVG2et/94/TDo9/hD9tb/VOXrpzIPdEJrZu61g+SXLg4NI",
+	"VaJpiA6ln1z9ptoWrbG6Vp8dus0AHuzRt2KP3pOs+s3TW/fl5L6Y49smVSae4LRH5gbxyqvhcg4/AXi9",
+	"YRqqi0FFO1WJ0QPBfLKRfG+iunNjWUQ2h9jOrfJS282TQ63mXsSykhKIT4AxjXLRoTb1exV8Po+NfcfZ",
+	"frC1f0G29nsQY44tK78XU3wnd+k0mrxhwulwOZ/PmWJWQ50xs2LO7NsKjWspglBLxwlOsTWhIXMNl1Rd",
+	"2Wenwr6VEJrnDgVjKa/ZyKFRMaEhNZcbD5MLD2G1QhZKRmRSuRGrSozJj80quWTJqABl0HGkqaBWYS3G",
+	"5NyJdo90QLXyOG54K/tbOCBbDW2LtnH8womUK6qb8wMhManThFUlpkKHhVVMG0CnSF05SmdTcXOUyomd",
+	"dVFG199oTKC4bSUgWbexvvYyM3zJJuTpyddYHwNsCQCoLnKmyIqux+RXO680V+sLVYn/tPwS8BixTAPO",
+	"plETd4iWU+oulpEzYYk8lCPu0oTfrEXWvA72yBJ1gzoMsPhTMxGlYD/New/dZv3I3c9B+e2P7/oggipB",
+	"hlK5kk8kV2v7lQNNKWgQ6v7CSvOf8tawO9+8M4iQq7u6N+7Nhbv/vfED1A1qlLV9hFCaR1IUayz/zISx",
+	"R5HlzkHbRD6qXY3aYAUmV+olsOmfX4J3N5dnUzGTZgG+HSxp6S2TDUOf5/BoMQS3LSKJAegQoiDGaLGP",
+	"NPBQArnSeBk8O3k6FcM+LE5s/sihKKajgG3boIRQd9PK0ZVARW/tp0uNc632uYTvX3G9iYt41bKXBLd3",
+	"cBjjnvur7MFRvMGDnu0zzl9ged8ixd2eezkm2H6E1YOZWJAP+9G0Mfg78kTRjmprHcHgSwqALIwqFHC8",
+	"O8fBpeUJ5m0kxLukUOJ0MagA6uJwTskwBbfQ5OmpD24HaZZrkjPFr31VtboIBXA0LVGspEUoqwTCEtQd",
+	"O4NCV9Gs0HLoyyXpGNfN4QYmpBKGFw5PeC7VpTSGieaAHOQMyycOkwZLg5JZtSz1VKTud4eynS6oXqQO",
+	"Xs326jiFFwSh4GOaRGDgvtIoDhS4k0e54RpGwfJkKsLooo3TvqJU6tLMUjKEclfsvUlByGc5KbhgYEZV",
+	"jt+n/55Gsn+OiHP4y1GKJamg0jVgYEAxKfyYJuhBsmSRngNkXUoQ0HpCUizrNWxzw1FCUpF3/Pj+CL+e",
+	"TAV1yQqQLoCkOvNeWFRXjK9iy4RRayhXK6AkXKavrSzP3pvjTF8nHu8PR0WUXKHYDwsyFcO6+hAi8DTO",
+	"ALQZ7b02itGljusCPtJkyZZSreur7VLJVSOYeirSF2/pZRpB7Pn99OEjTJgzkr6cH/0oBTv6gZpskfo2",
+	"GgFMT06ejkn6X0cv/KE++sVT21Q0vv8OyA4oMP76Df8XS/2asrCiNcCSq5vUDaj+ouYleykUDjYl1id8",
+	"uWe4GZMB7vkgGWT6Gmo/vzcdlZ43IV4g4KH/zNTHtA/kxRda3QfjZVtRFaSsut3GJn42vLewUS6GJxl0",
+	"HbXtFbdwN+wx2uu5m9TwehsOtFTNjcTqwDTexQgq356nXYPqOCSdr9Rbat960uUfirk/Zvo6YE743w6m",
+	"EcP0B60z8/Tkq/sG9sdLwXNf5H9C+psEiwPSogCVwqkEXIz/dDroHo6PpP1LCIdqe0VeM5p3JMA2rHyN",
+	"DNiaJ99GKNchAuXxh/q+3OoRfguqKWuLmRD81YJsJnI+r6+lIUKpQU792omgS+AWs3UTmzcfJc7KRqdC",
+	"sJXnHKE4w2b8ikO19gOw0iyebrBaImATirSxhBVS+WMRDLP5Oy7Nv0t1Gd2bg/vg+S+EUZz1AtfGkwkz",
+	"iMoSNCQUpxyjYMgfALVvyViFZLFJ/Y8atHZ3xzzZLKjUPpkmroMglTsHQZxq4oHWr24FBV3S998zcWk5",
+	"4DMHcef/frwp9O3Bi0LZ52PLLvZXcLuD6KCscOAR7D3XRpOh3yJQi4yUo8TK+FXp+JJfIh9FMBVKFuyR",
+	"Jtdc8xkvuFnb7pD56UrNacY6lGnUM3zBX80vQcFM/+uorkp79IZfQtF6lhJuNc0rtub5f2KQ4xWzE8Q4",
+	"x4Sw/PTZs8dfu99mVLOvnkKj8Hro/j1U5bV9ztaGaRcceoaej3UwCFJiW5fzqUjtftSLfsXWOvVlfUuq",
+	"NBeXYxI0YCfNaTBAgWIORihkdqAxnaHyiPoRtwpyQn6vJGq4oLzsqRR16ysv/UhBDO5WWf6YAnxz5H0g",
+	"skAlQSI4WEDuIq0dEvwticgPETM3FxzLcj+R0VFHXRm/LTmGX+5JcLR8cXuSy2t44g6Ple1g/7QWGPAt",
+	"QFr+VfJNYL1iCsMdv8sME8QehJgB6bIV66o3pZSFu8Gc3RhKcQFXUlRoTDzoAAqHRl9jweI7KXUlC/Z5",
+	"8DhhUn9iIM6HgPG7QO5sHp5wdrqO8p5s/viD/W8vJE/w/vr+lStlFflnEMBzDZ7mK1aauvpoDeo56kPv",
+	"DIf4S4Dt/PwonLBR3Ry+L+i7ewdO7pyjvXVk9XBttyOu+/fwzqNZ7GbtG1yNAz0jdAZxcJiFGLiAQ0Cz",
+	"NzzXLlAx5Jphxeb6iocqzJZVq6mAVy6Z0XEhPJ0QSvSSFgUYB1jgQ5EVRIfWC2m0r/TcpXliFPIdyw+f",
+	"J/6677Q94HX+JeUHH6ndx1KctFBbjMAYD1TZkzGurzqq7zYqDMylalrTErJaSLCl0oJcc7ZiimjGXJIY",
+	"EXKVOE/7sqTKxzZg+XMrd5Sy4BlnetIZ96IZA8gNxZxcVPBs7Wr2cZdiHvWsyTBd+CrSqWHa8r0LKYp1",
+	"OpoKWTJhOds1dwsCptWqRPBGMJmUGNlwFqrMh2fRX+JNiHV5Xx/lxc1CVpBflxVSMz2eivPocWpIBpHF",
+	"AYmY5hj2bJvBGn61H05WRvOcBYudopkZYfAHhmJjvXtKsoJRAfXWnMnOrlIYs8OOw5JNa2JHipwbaxBC",
+	"aQxI/CuZ4jLnGS2K9ZicO59NVxHASgTjGDx2Rzy22UlUl/g+2W17EKVU/fXb7CMQ8Wmf+tI48R9ItqL5",
+	"kou2aIUlcTaNcHj8dDsWOba9bTBJCNPs55F/twyQZguiq9k/WWbIkIpG5JLu9m9MtoXmJcAFFJuTOhIv",
+	"mYooPW1k+SyzPJWkyOtSZLPc2P5SN9UU2KgbmWURbiwhfI5rPisYGaZCmovAb9PR2VTE/Nc3Eb0CMLOI",
+	"SRFK96eaFfO0UcwB4gvRB+O49dxldLghTkXOMp5bjp/SopArYGdNZk2GvlcMgpaNywHnP2m+U0/mwq0P",
+	"BshNRfMxe1v4JzAczV0YDWAPl58Qs3s3mxBqppkZjclrpqvCoeyghDoVUuXoxUvdMup0TM4dksXjk+Tk",
+	"5MQvsCbDp4+fkBlbS5GPzlpdxuGeod8FvYaslqenp10cGuJZA+e6a/YcRUp/Br7sFr+LJ0OiEPwMuUJu",
+	"udECabfnC01SvK/4oh+kYljXrUXPDtsG3Jqo9LnHyA/8b2SYyZyR1Eh5AT+mo79IvNGm2+gbYIJOeI7l",
+	"ZilqLrD3pXXF1rsizK+Yj7AxqoIwZl87blh7C6kBz5UeYRDwmcNeUtrA+1yTJc3tw+7LSrMx+Qd4v4EH",
+	"TkX9wuOvyIK9d8g8Xpl489350emzr/yfiq7Ik9Oj2dq4xJnM9tPF177nuvYo/8NO9z44DHTUI/K5ZbQD",
+	"vlfP6p+V4sFtBUn7bK1rWmv5SPVBNO/q2m9RacHQBLRv6Ro1RiFXRAokbixRCUMCZcnv6hBj/UcuKcHF",
+	"odTKUU999Jhy7rLMbaOfLUXS7Wn6a9Jmp6LwA72CGrFsBfTAxSWu0CEk9+GKrS94vj3mEsmcFIxeO9uC",
+	"JywIBCD+gZrlNsoUYdATBDaGev1Y4nMLAcJb2wnwaf9Q60Scv7wd8Y9OxW+MLJGeLAHTfUi5O/yqGUeI",
+	"dL01hrCkxjBlX/1fv50cfU2P5u8+PP7q478N+gMI69NT26W2xqEECv6lfn6vhBfWKNx1QMliO8tJy96H",
+	"WW5nmOI5QaOeC0O0P/RltthGujqvU/b/5PWJu3an5/6p1/IPzlH+HBE/tZxUL2y7/vPWe6xgVO+IAfse",
+	"H7nt49ZZXxw9dAcc05ciK6qcESYgkxKGisqLWwR7NHoLi9OiuF9sjW2nCNa5LxYON+GhtPeO84AEENO8",
+	"I/C48nPXyqK3Kl+3s6stRSZEMc0M2FWNdGgMVvoCOgtltGbrAAHcieIAoehREnmNs9hMvR6THyUxK+mp",
+	"GevnygLxkN34xuRXwANyVcJC3vSs0hgmTqG7qgS4VvvXhWaZFLlOXbKuR7gBbBzILX7NjFofnc8NU6mD",
+	"LXIwBQDZA8Mh7H3JFYNSm86KSBQrIVbNARIHf3/6MmfLUhomsvXRP9g6JUOXJIThAPKKiVFYpvA99sOF",
+	"NozmsA/0ysk0MIOwBFNxDlIqprFhkACMaEIUqzQWFfAB8x66yYSQ/jbILhgt0Gqr2JItZ+DEm0s1FadP",
+	"yUJWSp/FOeBhwGhFocpop0bADDrhcDMQooDk9o1+b67hoCd74/TkJOmOh799Sy8M/yD/2+Pb7ftbRftr",
+	"+cLiI3rQXDG9KNZ4fMMp8ceuhecQBes/p9mCHT2XwihZ7I6/fwivuO/witO91vtbatiK/uEswpUQHbcX",
+	"MD3aTbKd91lDgDv+AP97E0Rf6J9nPHcrw2w9mQ/Rf+3oP7cs3SLLQfF/sPovv6lzPzaI41gx+Hw4Ulbd",
+	"dp8g9ULk2k8HQ5cVawYOkyEKGkDcaeIuU/jL4G0NcH4O4grkA7xqKd6bCCOFDH4qAFCJgDEEn00gY9jN",
+	"kHAzwRxlcJBjY43SQydPamgqagxblpjFhra0qRimuDOuwYucCc7ybpz71/hMfb7u7NYt/An7+LmOsVsP",
+	"p22RIf4NcDArnrFY7q2Eg494wPC76UX5JV52joq38r4tHEyw1Z3wr/cGQDwtU8GyyzhKq0AZUwT9KfiL",
+	"9uZVZJNVTQXyKqsufCKnIjWjEmy1g00JtroHJmV36J4DQHawLMFWnmM9sKK/Qkj04TwJsg92c6SyoGJL",
+	"vPRzuSwrHzvcgRdNiS5ZhqYjdk2LCrA/Z4XMrjTGE+dcscxIBfAq6f87rjE2x4usSMmcQxIsVLyqfwOo",
+	"3JQESOXlqIk8vZLqSpc0Y2RJBb1kISQRcdOQwQAkJ9zc1IpytknL/hS75myFwcT2hK7HJF3KHFAPSCqk",
+	"WgbAZphcXCcSmx8lJM2ZNkquQ1BdwXwMNVixHET1gmGZyMZYMShPMdCOjlw4YAOeqjGZRqw0jAjRq4Aj",
+	"U21wEjWQnrcIQZgny6Px87qqZqjXf3ISFyH7n29++jEU7X/r+nukid1ahtYks2BiKnzj3gQWLTta8aKK",
+	"Z4H1U1cPa/j09HTkIGEQgSd1pbTyXDHtgCLG7jtjFJ9Vhjn4CLuZXGAYDhJfCukBs2rN1LiUsrjQ/F8s",
+	"HbnSa0ZKRIAqJRdQb8tBcaNYX3DBoMQoUEeNj21khUWyJYR9WXLBG21jOxPcfVY/7CyQpQKQnwtPKnBz",
+	"5kqW9ljIJeXChStxQapGqaypQMSfUOLQpwYBPSq73rTABVXMobI3KyBOPMHrhVzpuBIiOve64iohWxPQ",
+	"rQ+9Ttl7uiwLHyWAV+QHrFJpOZbb1sHEfjWG+N9B0vCuTAalknmVuYhOZy30T/qarYPJwFXlGwBPtEsD",
+	"dyp6hy/wq8FkoJ/AB+CcWDjDPlapYjAZLIwp9eT4GBofu5GPDdPmuOY/aG6Ms1BbE4mhVRpDh7jnC9xe",
+	"4Li/00Yng3dhetF7YNxE/IJGNzVlb1+w4Au7wCBeO90CtPSZpCq3TS3CnVzwOcvWGe5Xi0iDaOPG6PsO",
+	"52owOQWF3HLMwWSA7HKQDMKxGEzCHfcx2TcOs6DiM5lgEc29W9CyByjxyM5wprWhptIktb8IlqcP0tdf",
+	"W/rqDF6xJOUlo03hIZbGUPpqCmPHH+x/LdtnO+TP0SQSaI3ODdYpKw2QnDuHF3flK+wBAe3KfXLlO4v1",
+	"BVNKqrQjxf1bZsJtcEd6zq7T95Av/wl0iAZZXMZNmjvUHGu3KrbGtoj1GIjpcEtGaLa3yC/Qq/OoxmTv",
+	"cbEDQjYXmL+joLw7ojXaL8LV9EgTq5mgyJ5BNvYj7UwUgB/ONcqV9qlHWO6UqVEQD3l9jkJdV0jfaZxy",
+	"cKa7Y5eh/oTw4kEmowV456fCtZb4HxAhrpYwF1STGehZrluU/Ifa0IJNXGO275Ftwo7aXlThddBwQjLT",
+	"VIDyY7hiAaDS2T7RS+zrEoPkifDh4GpHnTH1KaHFGv3xBN3xWKtVikvIKILyxfgC9MdE7p3foKCcC9cE",
+	"hoUaWWI+gCDAhkhJlTla0XVDbwiOeHjmERTxt6eC5DKrMGsXqx1nVClPK3ZxpoKiyT5FfRL94BMSmCAG",
+	"ZLviBYgLsKQ5q7NoHMp6zCl9eWU3/hKRKxGKGzzonlYgMKFLenAprggZCqvhsEKzyliBXRmvV2UFZ8KQ",
+	"SwkhAyu6RsBQV6FhKhBz3lKT5SxO7/j2xVvScULTTh++7f5TZf6ISgaTwbPl/oIfdB9Jfh8/412T1Jek",
+	"36jWXRkoBqobx+D8lmi+VK/AfSI6+6MDDA4MzYULZPKcssHQgYUh13NmGEN5ESHhOw4ebNaeE3JDlpX2",
+	"4Lw1qqDnh+DKa3K/7g7w19EZwbyvzInG9mxPhf+LLJmpOVubSZFIPNOSzKllOp5l4ZmNojmisKa+tXZP",
+	"H8Oj+CRGdjxEN9xKKjZwbHdjA8ZpAQgETifcIt9rQUu9kEYf53w+7w1t+IbP52/8o3tWQlByuTWsfc+Q",
+	"VSMPauUuA0j9CtjV6GIXUL4ZTdK6rl+4kiSsMkArgkWzpGbxxXHnL1iDfo5QKs3tjA9W+LLrcH1YUL3o",
+	"157fBiHdi48O+cQ1AGQD9ZqpXmCybyX47xUjpWJz/h5rNpPhfzSSPxVZSsVGY/ISCxdBiGvJlJaCFiSn",
+	"hvog3A0MGDRUgzvVJ15sKOL+NDx3R+sTDx7Nc25/osUrZfsy3LaDx90dcjRl913UGRVS8IwWeMBgPR8q",
+	"fn1WRd/T7yPdIu++g7NPxpQ9A4ddCf44rkV2pKotZcEgiI5C0XNf8byVEpDYI4NlmGqYCKuPxbX3wMoF",
+	"XqRxZ0q1K+15PykfeaOS38Gv/1lSpNyaboM6trv5kBR1C0kg4WzsLtMHlqzt6U9v8ZE7pA3ooY8yEKjB",
+	"xTcqdi2vfMohx9SnvPZ5WgEAnZqYqP5FZ3m3MARgl+INd1sbJ/50eW9h8e8oGgra/jyw0lHX+TZ4aQxZ",
+	"APoBnX4hVwLjHqTI/vihUg++t33ApOEodJ6NBhs8/gD/78IxeA1MSNdxj2MCX9URwNzXFEbzcxcsgW2i",
+	"Pnp3yVj7YwKRl7rFefCadVAQ7tNWCtpHJPZkdSOxOJgut1/Tv9aP3SFFhV62X9dhzLdSq+JLA1yBC7ve",
+	"1pisos0OzKn+7vhD+Lw1zSns0r2QQh+DiYjA5/+iM9VHGQRT/AM06OfQ/sP+9BLgoQ7/QBLNCjzdBHw8",
+	"h5Jzh/v/2730hQE0aNA5jiEA04euSgc3SQ1JXQAd05j5XWMULTfihDVJDVOKzqVaOruJWqZTkUtEbC6o",
+	"YQpt/UKCn5spF/CpXblIdLNvRoeuCV+WUkFYwHJMXkBGPI6McEzxRpPgVKCV2nYyjKKgL+rwP0Ty9BbE",
+	"dtgrAJQKFjCaqQCnOxUZi3LKwWM5FeEXsGNqopiWlcpYR9eG0aUvLN3542/TAZ0O3vmi6g3HnKFXDD3w",
+	"NDj9oVAnh5R2l66+wEBc9wBgNYPJFXjLbE0WdnUXssghkHv49OTrOF45RGi8NHoqNFOcFmQpryHM1QUA",
+	"w7ICqJ+rJBdly1PnakRXvNub7gBzu8HghTcQJlKHS5ye+hFxh5XgH20WeXewVlgJHIIuAbgT6ba/uOdP",
+	"SNef4p8Px8HyhE7yAvaw302Bo/pMgNW+cw3hpd03lWcEUfFRn24UhcbMzRcIkfqgQd4S9Fi4WaQHfbV3",
+	"iOM6rUuEDDcvkNHNxMBjy/W2a6vI3Bx/BBbruSTUKQjwKtoHJeGTcl4zWS5IqeQl8LoYkg+r8EL814Rw",
+	"MxWQfROCrzBXpqseibBd/OHE1Ep8mfLoFwf2h0Qdy7AhUHMuVcaOcCdHdybZ9oIpQRpb8+IIh0270Ech",
+	"UcJAr3AUIoqwqvhdoEXy9pDQ0zE5j+8sFwuFTSVBOsJy5V3HO4llnZbsNBVeeOrCIt440DcUPRSj8OVg",
+	"rhj7FyN5pbzs5sEb9pY87KA+k9xxCN954DoPskWfrcgytX109QMaBxkE2V6d4DY5Pn58+j/GJ+OT8ePJ",
+	"f5z8xwlwOdfVh41IKqbALMrokhimMd+wzi9LogDsJeWFS15sVVGsMNF404+uO+rB/6yZwnquTjJplGCC",
+	"xFCHdAb11OR8M2pGj5tIi13dvO0Kt9GJS4eMILMCKF5dJNJHTnhwRfdyRy9/g71xTjuva3BFdCZLFg/T",
+	"mZm7x0nLsmMxPAqDW2SqGIFsSM0lVF8WRtrpKFldwmq5TMl44GXZ26WgxdrwDALqXbGOV1Kb7+RlQs6X",
+	"ZcFNlbOE/MDfl1SwIiFv2CVuESUuE3O0WZSmVfaeawS+1wvwTyTxCsW+7c0Qiq5x/wj5wiBn++UKgIHC",
+	"J0DphGS0NFCzLyrNlUfd1IEwm328wAlcM0jLheCwbvC12RqrCgBuYCWi5l00fPe6txbI54w3iux0lApb",
+	"UoiDZlRhcgvWKgubGJ8+30HXCH5dSKzD0NWHFL72DxZpCXoDGUZ1b2qgVkw3HSUES97kBHiJk0gsRQO8",
+	"CG3XknfjrCFcewgUqh4ZZZlOWCUMuY8pHMp0bbbwqqACaCRnWUGtdHONtjNNhi2oAYz9XyfEpcGOkjp1",
+	"x+ME8Ha6ezQEDPTtYUAMi0N4uwRmvsAw0LaUBLBMJzf6xCW5EiBNRB1Ft8Rmb98xWphFAvkgXID8t2RG",
+	"2QOOZ47rEBR2ZgVXJ38yljfORpAF9eDju4//NwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

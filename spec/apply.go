@@ -124,8 +124,13 @@ finished_at = CASE WHEN $2 IN ('applied', 'failed') THEN now() END WHERE id = $1
 func (s *Service) setStatus(ctx context.Context, p *Plan, status, msg string) error {
 	p.Status, p.ApplyError = status, msg
 	return pgdb.InTx(ctx, s.cfg.DB, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, setPlanStatusSQL, p.ID, status, msg, p.Applied); err != nil {
+		tag, err := tx.Exec(ctx, setPlanStatusSQL, p.ID, status, msg, p.Applied)
+		if err != nil {
 			return err
+		}
+		if tag.RowsAffected() == 0 {
+			// Pruned after the apply read it and before it took the lock.
+			return understudy.Errorf(understudy.ENOTFOUND, "plan %s no longer exists: it was pruned; make a new plan", p.ID)
 		}
 		if status == StatusApplied {
 			if _, err := tx.Exec(ctx, appliedAtSQL, p.Workspace); err != nil {

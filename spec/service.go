@@ -33,6 +33,12 @@ type Config struct {
 	// LeasePoll is how often an apply that waits for leases looks again.
 	// Defaults to 1s.
 	LeasePoll time.Duration
+	// RetainUnapplied is how long a plan never applied is kept before
+	// Prune deletes it. Defaults to DefaultRetainUnapplied (7 days).
+	RetainUnapplied time.Duration
+	// RetainApplied is how long a plan is kept after its apply ended,
+	// applied or failed. Defaults to DefaultRetainApplied (30 days).
+	RetainApplied time.Duration
 }
 
 // PlanRequest asks for a plan of Desired in Workspace.
@@ -69,6 +75,9 @@ type Workspace struct {
 	Lock          *Lock      `json:"lock,omitempty"`
 	LastAppliedAt *time.Time `json:"last_applied_at,omitempty"`
 	CreatedAt     time.Time  `json:"created_at"`
+	// Managed lists the objects, by Address, when one workspace is read
+	// (not in a list of workspaces).
+	Managed []ManagedObject `json:"managed,omitempty"`
 }
 
 // Lock is who holds a workspace, since when and why: an apply in
@@ -95,6 +104,8 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("spec: Config.Keyring is required")
 	case cfg.Accounts == nil:
 		return nil, errors.New("spec: Config.Accounts is required")
+	case cfg.RetainUnapplied < 0, cfg.RetainApplied < 0:
+		return nil, errors.New("spec: Config.RetainUnapplied and RetainApplied must not be negative")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -103,6 +114,8 @@ func New(cfg Config) (*Service, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.LeasePoll = cmp.Or(cfg.LeasePoll, time.Second)
+	cfg.RetainUnapplied = cmp.Or(cfg.RetainUnapplied, DefaultRetainUnapplied)
+	cfg.RetainApplied = cmp.Or(cfg.RetainApplied, DefaultRetainApplied)
 	return &Service{cfg: cfg}, nil
 }
 

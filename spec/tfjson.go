@@ -1,10 +1,14 @@
 package spec
 
 import (
+	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -86,67 +90,177 @@ func tfName(address, kind string) (typ, label, name string, key any) {
 // (terraform_version, prior_state, output_changes) are left out. Errors:
 // a value of p that JSON cannot encode.
 func TerraformJSON(p Plan) ([]byte, error) {
-	out := tfPlan{
-		FormatVersion: TerraformFormatVersion,
-		Variables:     map[string]tfVariable{},
-		Config: tfConfig{
-			ProviderConfig: map[string]tfProviderConfig{providerKey: {Name: "understudy", FullName: ProviderName}},
-			RootModule:     tfConfigModule{Resources: []tfConfigResource{}, Variables: map[string]tfConfigVariable{}},
-		},
-		Applyable:  p.HasChanges(),
-		Complete:   true,
-		Drift:      []tfResourceChange{},
-		Changes:    []tfResourceChange{},
-		Planned:    tfValues{RootModule: tfModule{Resources: []tfResource{}}},
-		Understudy: understudyOf(p),
+	var b bytes.Buffer
+	if err := WriteTerraformJSON(&b, p); err != nil {
+		return nil, err
 	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// WriteTerraformJSON writes TerraformJSON's document to w, then a
+// newline. It is written as it is made, one resource at a time through a
+// small buffer, so a plan of any size is never held as a whole document,
+// let alone twice. Errors: a value of p that JSON cannot encode, or w's.
+func WriteTerraformJSON(w io.Writer, p Plan) error {
+	bw := bufio.NewWriter(w)
+	s := &jsonStream{w: bw, enc: json.NewEncoder(bw)}
+	s.raw(`{"format_version":`)
+	s.value(TerraformFormatVersion)
 	if !p.CreatedAt.IsZero() {
-		out.Timestamp = p.CreatedAt.UTC().Format(time.RFC3339)
+		s.raw(`,"timestamp":`)
+		s.value(p.CreatedAt.UTC().Format(time.RFC3339))
 	}
+	vars, configVars := map[string]tfVariable{}, map[string]tfConfigVariable{}
 	for _, v := range p.Variables {
 		tv, cv := tfVariable{Value: SensitiveValue}, tfConfigVariable{Sensitive: v.Sensitive}
 		if !v.Sensitive {
 			tv.Value = json.RawMessage(cmp.Or(string(v.Value), "null"))
 		}
-		out.Variables[v.Name], out.Config.RootModule.Variables[v.Name] = tv, cv
+		vars[v.Name], configVars[v.Name] = tv, cv
 	}
-	for _, c := range p.Changes {
-		rc, err := resourceChange(c, p.Mode)
-		if err != nil {
-			return nil, err
-		}
-		out.Changes = append(out.Changes, rc)
-		if c.Action != Delete && c.Action != Forget {
-			out.Planned.RootModule.Resources = append(out.Planned.RootModule.Resources, plannedResource(rc))
-			out.Config.RootModule.Resources = append(out.Config.RootModule.Resources, configResource(rc))
-		}
-	}
-	for _, c := range p.Drift {
-		rc, err := resourceChange(c, p.Mode)
-		if err != nil {
-			return nil, err
-		}
+	s.raw(`,"variables":`)
+	s.value(vars)
+	planned := plannedOrder(p)
+	s.raw(`,"configuration":{"provider_config":`)
+	s.value(map[string]tfProviderConfig{providerKey: {Name: "understudy", FullName: ProviderName}})
+	s.raw(`,"root_module":{"resources":`)
+	s.picked(p, planned, func(rc tfResourceChange) any { return configResource(rc) })
+	s.raw(`,"variables":`)
+	s.value(configVars)
+	s.raw(`}},"planned_values":{"root_module":{"resources":`)
+	s.picked(p, planned, func(rc tfResourceChange) any { return plannedResource(rc) })
+	s.raw(`}},"resource_drift":`)
+	s.changes(p.Mode, p.Drift, func(rc tfResourceChange) any {
 		rc.ActionReason = ""
-		out.Drift = append(out.Drift, rc)
+		return rc
+	})
+	s.raw(`,"resource_changes":`)
+	s.changes(p.Mode, p.Changes, func(rc tfResourceChange) any { return rc })
+	s.raw(`,"applyable":`)
+	s.value(p.HasChanges())
+	s.raw(`,"complete":true,"errored":false,"understudy":`)
+	s.understudy(p)
+	s.raw("}\n")
+	if s.err != nil {
+		return s.err
 	}
-	slices.SortFunc(out.Planned.RootModule.Resources, func(a, b tfResource) int { return cmp.Compare(a.Address, b.Address) })
-	slices.SortFunc(out.Config.RootModule.Resources, func(a, b tfConfigResource) int { return cmp.Compare(a.Address, b.Address) })
-	return json.Marshal(out)
+	return bw.Flush()
 }
 
-// tfPlan is the top of Terraform's JSON plan, with Understudy's extension.
-type tfPlan struct {
-	FormatVersion string                `json:"format_version"`
-	Timestamp     string                `json:"timestamp,omitempty"`
-	Variables     map[string]tfVariable `json:"variables"`
-	Config        tfConfig              `json:"configuration"`
-	Planned       tfValues              `json:"planned_values"`
-	Drift         []tfResourceChange    `json:"resource_drift"`
-	Changes       []tfResourceChange    `json:"resource_changes"`
-	Applyable     bool                  `json:"applyable"`
-	Complete      bool                  `json:"complete"`
-	Errored       bool                  `json:"errored"`
-	Understudy    tfUnderstudy          `json:"understudy"`
+// plannedOrder returns the indices of the changes whose objects remain
+// after the plan (neither deleted nor forgotten), by their address in the
+// JSON outputs: the order of planned_values and configuration.
+func plannedOrder(p Plan) []int {
+	var out []int
+	for i, c := range p.Changes {
+		if c.Action != Delete && c.Action != Forget {
+			out = append(out, i)
+		}
+	}
+	tfAddr := func(i int) string {
+		typ, label, _, _ := tfName(p.Changes[i].Address, p.Changes[i].Kind)
+		return typ + "." + label
+	}
+	slices.SortStableFunc(out, func(a, b int) int { return cmp.Compare(tfAddr(a), tfAddr(b)) })
+	return out
+}
+
+// jsonStream writes a JSON document piece by piece; its first error
+// stops it and is kept.
+type jsonStream struct {
+	w   io.Writer
+	enc *json.Encoder
+	err error
+}
+
+// raw writes s, a piece of JSON syntax, as it is.
+func (s *jsonStream) raw(text string) {
+	if s.err == nil {
+		_, s.err = io.WriteString(s.w, text)
+	}
+}
+
+// value writes v as JSON. The encoder's newline after it is whitespace
+// between tokens, which JSON allows.
+func (s *jsonStream) value(v any) {
+	if s.err == nil {
+		s.err = s.enc.Encode(v)
+	}
+}
+
+// array writes the n items that item returns as a JSON array.
+func (s *jsonStream) array(n int, item func(i int) (any, error)) {
+	s.raw("[")
+	for i := 0; i < n && s.err == nil; i++ {
+		if i > 0 {
+			s.raw(",")
+		}
+		v, err := item(i)
+		if err != nil {
+			s.err = err
+			return
+		}
+		s.value(v)
+	}
+	s.raw("]")
+}
+
+// changes writes an array of what view makes of each change, converted.
+func (s *jsonStream) changes(mode string, cs []Change, view func(tfResourceChange) any) {
+	s.array(len(cs), func(i int) (any, error) {
+		rc, err := resourceChange(cs[i], mode)
+		return view(rc), err
+	})
+}
+
+// picked writes an array of what view makes of the changes of p at
+// indices, converted.
+func (s *jsonStream) picked(p Plan, indices []int, view func(tfResourceChange) any) {
+	s.array(len(indices), func(i int) (any, error) {
+		rc, err := resourceChange(p.Changes[indices[i]], p.Mode)
+		return view(rc), err
+	})
+}
+
+// understudy writes the extension of p, its changes one at a time.
+func (s *jsonStream) understudy(p Plan) {
+	s.raw("{")
+	for i, f := range []struct {
+		key string
+		v   any
+	}{{"plan_id", p.ID}, {"workspace", p.Workspace}, {"serial", p.Serial}, {"mode", p.Mode}, {"status", p.Status}} {
+		if i > 0 {
+			s.raw(",")
+		}
+		s.raw(strconv.Quote(f.key) + ":")
+		s.value(f.v)
+	}
+	if p.CreatedBy != "" {
+		s.raw(`,"created_by":`)
+		s.value(p.CreatedBy)
+	}
+	s.raw(`,"summary":`)
+	s.value(p.Summary)
+	s.raw(`,"changes":`)
+	s.array(len(p.Changes), func(i int) (any, error) {
+		c := p.Changes[i]
+		return tfUnderstudyEntry{Address: Address(c.Address), SpecAddress: c.Address, ID: c.ID, Action: c.Action, Reason: c.Reason, Effects: c.Effects}, nil
+	})
+	s.raw(`,"unmanaged":`)
+	s.array(len(p.Unmanaged), func(i int) (any, error) { return p.Unmanaged[i], nil })
+	if len(p.Applied) > 0 {
+		s.raw(`,"applied":`)
+		s.array(len(p.Applied), func(i int) (any, error) {
+			a := p.Applied[i]
+			a.Address = Address(a.Address)
+			return a, nil
+		})
+	}
+	if p.ApplyError != "" {
+		s.raw(`,"apply_error":`)
+		s.value(p.ApplyError)
+	}
+	s.raw("}")
 }
 
 // tfVariable is a variable's value in the plan.
@@ -332,22 +446,6 @@ func plannedResource(rc tfResourceChange) tfResource {
 		ProviderName: rc.ProviderName, Values: values, SensitiveValues: sens}
 }
 
-// tfUnderstudy carries what Terraform's format has no field for, so a
-// tool reading the JSON loses nothing of the plan.
-type tfUnderstudy struct {
-	PlanID     string              `json:"plan_id"`
-	Workspace  string              `json:"workspace"`
-	Serial     int64               `json:"serial"`
-	Mode       string              `json:"mode"`
-	Status     string              `json:"status"`
-	CreatedBy  string              `json:"created_by,omitempty"`
-	Summary    Summary             `json:"summary"`
-	Changes    []tfUnderstudyEntry `json:"changes"`
-	Unmanaged  []Object            `json:"unmanaged"`
-	Applied    []AppliedChange     `json:"applied,omitempty"`
-	ApplyError string              `json:"apply_error,omitempty"`
-}
-
 // tfUnderstudyEntry is one change's part that Terraform has no field for.
 type tfUnderstudyEntry struct {
 	Address string `json:"address"`
@@ -357,32 +455,4 @@ type tfUnderstudyEntry struct {
 	Action      Action  `json:"action"`
 	Reason      string  `json:"reason,omitempty"`
 	Effects     Effects `json:"effects"`
-}
-
-// understudyOf builds the extension of p.
-func understudyOf(p Plan) tfUnderstudy {
-	var applied []AppliedChange
-	for _, a := range p.Applied {
-		a.Address = Address(a.Address)
-		applied = append(applied, a)
-	}
-	u := tfUnderstudy{
-		PlanID:     p.ID,
-		Workspace:  p.Workspace,
-		Serial:     p.Serial,
-		Mode:       p.Mode,
-		Status:     p.Status,
-		CreatedBy:  p.CreatedBy,
-		Summary:    p.Summary,
-		Changes:    make([]tfUnderstudyEntry, 0, len(p.Changes)),
-		Unmanaged:  append([]Object{}, p.Unmanaged...),
-		Applied:    applied,
-		ApplyError: p.ApplyError,
-	}
-	for _, c := range p.Changes {
-		u.Changes = append(u.Changes, tfUnderstudyEntry{
-			Address: Address(c.Address), SpecAddress: c.Address, ID: c.ID, Action: c.Action, Reason: c.Reason, Effects: c.Effects,
-		})
-	}
-	return u
 }

@@ -84,11 +84,15 @@ func (s *Service) Workspaces(ctx context.Context) ([]Workspace, error) {
 	return ws, err
 }
 
-// Workspace returns one workspace. Errors: ENOTFOUND.
+// Workspace returns one workspace, with the objects it manages.
+// Errors: ENOTFOUND.
 func (s *Service) Workspace(ctx context.Context, name string) (Workspace, error) {
 	w, err := pgdb.QueryOne(ctx, s.cfg.DB, scanWorkspace, "workspace "+name+" does not exist (a workspace is made by its first apply)", getWorkspaceSQL, name)
 	if err == nil {
 		err = s.live(ctx, &w)
+	}
+	if err == nil {
+		w.Managed, err = managedObjects(ctx, s.cfg.DB, name)
 	}
 	return w, err
 }

@@ -14,12 +14,18 @@
 //   - its baseline: bin/understudy roles list bench, one CLI process doing
 //     one small authenticated request (the floor of a CLI round trip), run
 //     right after each plan, so that other work on the machine weighs on
-//     both alike.
+//     both alike;
+//   - issue 19's for_each plan: a second spec, environment fe and roles
+//     f001… of one account each from one role block with for_each
+//     (-for-each objects in all), applied in workspace foreach, then its
+//     no-change plan run -plans times, each beside bin/understudy roles
+//     list fe.
 //
 // # Targets
 //
 // The first apply finishes in under 30 s; a plan with no changes takes
-// under 1 s (its median over the runs). Each figure is reported with its
+// under 1 s (its median over the runs); the for_each spec's no-change
+// plan takes at most 3× a roles list of its environment (medians). Each figure is reported with its
 // baseline and the ratio of the two, measured in the same run: on a
 // shared machine the ratio moves less than the absolute figure.
 //
@@ -34,6 +40,7 @@
 //	TEST_DATABASE_URL='postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable' go run ./bench/spec
 //
 // Flags: -roles 100, -pool 100 (the server refuses more), -plans 7,
+// -for-each 500,
 // -bin bin/understudy (the server and the CLI), -o text|json.
 //
 // # What a run does

@@ -19,6 +19,10 @@ const (
 	benchDomain     = "qa.example.test"
 	specEnvironment = "bench"
 	peerEnvironment = "peer"
+	// forEachEnvironment holds the for_each spec's roles; that spec is
+	// applied in workspace forEachWorkspace.
+	forEachEnvironment = "fe"
+	forEachWorkspace   = "foreach"
 )
 
 // roleName is the name (and the spec's label) of role i, from 1: r001.
@@ -47,9 +51,34 @@ variable "pool_size" {
 	return map[string]string{"main.understudy.hcl": main.String(), "variables.understudy.hcl": vars}
 }
 
+// forEachRole is the name of the for_each spec's role i, from 1: f001.
+func forEachRole(i int) string { return fmt.Sprintf("f%03d", i) }
+
+// forEachFiles returns the files of a spec of objects objects made with
+// for_each: environment fe, and objects-1 roles of one account each
+// (f001…) from one role block over a set of their names. They are
+// written as understudy fmt would leave them.
+func forEachFiles(objects int) map[string]string {
+	var main strings.Builder
+	fmt.Fprintf(&main, "# Environment %s and %d roles of one account each, from one block: %d objects.\n\n", forEachEnvironment, objects-1, objects)
+	main.WriteString("locals {\n  roles = [\n")
+	for i := 1; i < objects; i++ {
+		fmt.Fprintf(&main, "    %q,\n", forEachRole(i))
+	}
+	main.WriteString("  ]\n}\n\n")
+	fmt.Fprintf(&main, "environment %q {\n  email_domains = [%q]\n}\n\n", forEachEnvironment, benchDomain)
+	fmt.Fprintf(&main, "role \"f\" {\n  for_each    = toset(local.roles)\n  environment = environment.%s.name\n  name        = each.key\n  pool_size   = 1\n}\n", forEachEnvironment)
+	return map[string]string{"main.understudy.hcl": main.String()}
+}
+
 // writeSpec writes specFiles(roles, pool) into dir.
 func writeSpec(dir string, roles, pool int) error {
-	for name, src := range specFiles(roles, pool) {
+	return writeFiles(dir, specFiles(roles, pool))
+}
+
+// writeFiles writes files, by name, into dir.
+func writeFiles(dir string, files map[string]string) error {
+	for name, src := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o600); err != nil {
 			return fmt.Errorf("writing the spec: %w", err)
 		}

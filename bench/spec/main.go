@@ -23,8 +23,14 @@ type Config struct {
 	// Defaults to 100.
 	Pool int `json:"pool"`
 	// Plans is how many no-change plans are timed, each beside one
-	// roles list (the baseline). Defaults to 7.
+	// roles list (the baseline); as many for the for_each spec. Defaults
+	// to 7.
 	Plans int `json:"plans"`
+	// ForEach is the objects of the second spec, made with for_each:
+	// environment fe and ForEach-1 roles f001, f002, … of one account
+	// each, from one role block, applied in workspace foreach. Defaults to
+	// 500.
+	ForEach int `json:"for_each_objects"`
 	// Bin is the understudy binary, built by make build: the server and
 	// the CLI under measurement. Defaults to bin/understudy.
 	Bin string `json:"bin"`
@@ -37,6 +43,8 @@ const (
 	maxRoles = 999 // the names r001…r999
 	maxPool  = 100 // the server's bound of pool_size
 	maxPlans = 100
+	// maxForEach keeps the names f001…f999.
+	maxForEach = 1000
 )
 
 // WithDefaults returns c with its zero fields filled.
@@ -44,6 +52,7 @@ func (c Config) WithDefaults() Config {
 	c.Roles = cmp.Or(c.Roles, 100)
 	c.Pool = cmp.Or(c.Pool, 100)
 	c.Plans = cmp.Or(c.Plans, 7)
+	c.ForEach = cmp.Or(c.ForEach, 500)
 	c.Bin = cmp.Or(c.Bin, "bin/understudy")
 	c.Output = cmp.Or(c.Output, "text")
 	return c
@@ -64,6 +73,9 @@ func (c Config) Validate() error {
 	if c.Plans < 1 || c.Plans > maxPlans {
 		errs = append(errs, fmt.Errorf("-plans must be from 1 to %d, got %d", maxPlans, c.Plans))
 	}
+	if c.ForEach < 2 || c.ForEach > maxForEach {
+		errs = append(errs, fmt.Errorf("-for-each must be from 2 to %d (the environment and at least one role), got %d", maxForEach, c.ForEach))
+	}
 	if c.Output != "text" && c.Output != "json" {
 		errs = append(errs, fmt.Errorf("-o must be text or json, got %q", c.Output))
 	}
@@ -78,6 +90,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.IntVar(&c.Roles, "roles", 100, "roles in the spec (r001, r002, …), all in environment bench")
 	fs.IntVar(&c.Pool, "pool", 100, "pool_size of each role (at most 100)")
 	fs.IntVar(&c.Plans, "plans", 7, "no-change plans to time, each beside one roles list")
+	fs.IntVar(&c.ForEach, "for-each", 500, "objects of the for_each spec: environment fe and its roles, from one role block with for_each")
 	fs.StringVar(&c.Bin, "bin", "bin/understudy", "understudy binary, server and CLI (make build)")
 	fs.StringVar(&c.Output, "o", "text", "output format: text or json")
 	if err := fs.Parse(args); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/jackc/pgx/v5"
 
@@ -20,6 +21,8 @@ type run struct {
 	admin stack.API
 	cli   cli
 	dir   string // the spec
+	// forEachDir is the for_each spec.
+	forEachDir string
 }
 
 // measure sets up the scratch database, the tokens, the server and the
@@ -58,6 +61,13 @@ func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, e
 	if err := writeSpec(dir, cfg.Roles, cfg.Pool); err != nil {
 		return rep, err
 	}
+	forEachDir := filepath.Join(dir, "for_each")
+	if err := os.Mkdir(forEachDir, 0o700); err != nil {
+		return rep, err
+	}
+	if err := writeFiles(forEachDir, forEachFiles(cfg.ForEach)); err != nil {
+		return rep, err
+	}
 	conn, err := pgx.Connect(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return rep, fmt.Errorf("connecting to TEST_DATABASE_URL: %w", err)
@@ -65,11 +75,12 @@ func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, e
 	defer conn.Close(context.WithoutCancel(ctx))
 	logf("database %s, server pid %d at %s, spec of %d roles × %d accounts in %s", db.Name, srv.Pid(), srv.BaseURL, cfg.Roles, cfg.Pool, dir)
 	m := meter{serverPid: srv.Pid(), conn: conn, db: db.Name}
-	r := &run{cfg: cfg, logf: logf, dir: dir, meter: m,
+	r := &run{cfg: cfg, logf: logf, dir: dir, forEachDir: forEachDir, meter: m,
 		admin: stack.NewAPI(srv.BaseURL, tokens.Admin.Secret),
 		cli:   cli{bin: cfg.Bin, url: srv.BaseURL, token: tokens.Admin.Secret, meter: m}}
+	rep.Config = cfg
 	rep, err = r.steps(ctx, rep)
-	rep.Config, rep.LoadAfter = cfg, stack.LoadAverage()
+	rep.LoadAfter = stack.LoadAverage()
 	return rep, err
 }
 
@@ -107,8 +118,35 @@ func (r *run) steps(ctx context.Context, rep Report) (Report, error) {
 		rep.Plans, rep.Lists = append(rep.Plans, p), append(rep.Lists, l)
 		r.logf("plan %d: %.0f ms; roles list: %.0f ms", i+1, p.Wall.Millis(), l.Wall.Millis())
 	}
+	if err := r.forEach(ctx, &rep); err != nil {
+		return rep, err
+	}
 	rep.Checks = rep.check()
 	return rep, nil
+}
+
+// forEach applies the for_each spec in its own workspace, then times its
+// no-change plans, each beside a roles list of its environment.
+func (r *run) forEach(ctx context.Context, rep *Report) error {
+	ws := "-workspace=" + forEachWorkspace
+	r.logf("for_each spec: %s apply %s -auto-approve DIR/for_each (%d objects) ...", r.cfg.Bin, ws, r.cfg.ForEach)
+	var err error
+	if rep.ForEachApply, err = r.cli.run(ctx, 0, "apply", ws, "-auto-approve", r.forEachDir); err != nil {
+		return fmt.Errorf("for_each apply: %w", err)
+	}
+	for i := range r.cfg.Plans {
+		p, err := r.cli.run(ctx, 0, "plan", ws, "-detailed-exitcode", r.forEachDir)
+		if err != nil {
+			return fmt.Errorf("for_each no-change plan %d: %w", i+1, err)
+		}
+		l, err := r.cli.run(ctx, 0, "roles", "list", forEachEnvironment)
+		if err != nil {
+			return fmt.Errorf("roles list %s %d: %w", forEachEnvironment, i+1, err)
+		}
+		rep.ForEachPlans, rep.ForEachLists = append(rep.ForEachPlans, p), append(rep.ForEachLists, l)
+		r.logf("for_each plan %d: %.0f ms; roles list %s: %.0f ms", i+1, p.Wall.Millis(), forEachEnvironment, l.Wall.Millis())
+	}
+	return nil
 }
 
 // direct times the REST baseline: the objects of the spec, in environment

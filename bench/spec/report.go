@@ -17,6 +17,10 @@ import (
 const (
 	targetApply = 30 * time.Second // the first apply, under
 	targetPlan  = time.Second      // a plan with no changes, end to end, under (median)
+	// targetForEachRatio is issue 19's: a no-change plan of the for_each
+	// spec takes at most this many times a roles list of its environment
+	// (medians of the same run).
+	targetForEachRatio = 3.0
 )
 
 // Report is a run's outcome, printed as text or JSON.
@@ -44,6 +48,14 @@ type Report struct {
 	// Lists are their baseline (bin/understudy roles list bench), each run
 	// right after the plan of the same index.
 	Lists []Timed `json:"roles_lists"`
+	// ForEachApply is the first apply of the for_each spec (bin/understudy
+	// apply -workspace=foreach -auto-approve DIR/for_each).
+	ForEachApply Timed `json:"for_each_apply"`
+	// ForEachPlans are its no-change plans, and ForEachLists their
+	// baseline (bin/understudy roles list fe), each right after the plan
+	// of the same index.
+	ForEachPlans []Timed `json:"for_each_plans"`
+	ForEachLists []Timed `json:"for_each_roles_lists"`
 	// Checks compare the figures with the targets.
 	Checks []phase.Check `json:"checks"`
 }
@@ -99,6 +111,8 @@ func (r Report) check() []phase.Check {
 	applyRatio := ratio(r.Apply.Wall, r.Direct.Wall)
 	plan, list := spreadOf(r.Plans, wall).Median, spreadOf(r.Lists, wall).Median
 	planRatio := ratio(plan, list)
+	fePlan, feList := spreadOf(r.ForEachPlans, wall).Median, spreadOf(r.ForEachLists, wall).Median
+	feRatio := ratio(fePlan, feList)
 	return []phase.Check{
 		{Name: "first_apply_seconds", Measured: round(apply, 3), Target: targetApply.Seconds(), Pass: apply < targetApply.Seconds(),
 			Summary: fmt.Sprintf("first apply, %d accounts = %.2f s; REST baseline %.2f s, ratio %.2f× (target < %.0f s)",
@@ -106,6 +120,9 @@ func (r Report) check() []phase.Check {
 		{Name: "no_change_plan_median_seconds", Measured: round(seconds(plan), 3), Target: targetPlan.Seconds(), Pass: seconds(plan) < targetPlan.Seconds(),
 			Summary: fmt.Sprintf("no-change plan, median of %d = %.3f s; roles list %.3f s, ratio %.2f× (target < %.0f s)",
 				len(r.Plans), seconds(plan), seconds(list), planRatio, targetPlan.Seconds())},
+		{Name: "for_each_plan_to_roles_list_ratio", Measured: feRatio, Target: targetForEachRatio, Pass: feList > 0 && feRatio <= targetForEachRatio,
+			Summary: fmt.Sprintf("no-change plan of %d objects made with for_each, median of %d = %.3f s; roles list %s %.3f s, ratio %.2f× (target ≤ %.0f×)",
+				r.Config.ForEach, len(r.ForEachPlans), seconds(fePlan), forEachEnvironment, seconds(feList), feRatio, targetForEachRatio)},
 	}
 }
 
@@ -132,9 +149,11 @@ func (r Report) Write(w io.Writer, format string) error {
 		enc.SetEscapeHTML(false) // keep "target < 30 s" readable
 		return enc.Encode(struct {
 			Report
-			PlanSpread Spread `json:"plan_wall"`
-			ListSpread Spread `json:"roles_list_wall"`
-		}{r, spreadOf(r.Plans, wall), spreadOf(r.Lists, wall)})
+			PlanSpread        Spread `json:"plan_wall"`
+			ListSpread        Spread `json:"roles_list_wall"`
+			ForEachPlanSpread Spread `json:"for_each_plan_wall"`
+			ForEachListSpread Spread `json:"for_each_roles_list_wall"`
+		}{r, spreadOf(r.Plans, wall), spreadOf(r.Lists, wall), spreadOf(r.ForEachPlans, wall), spreadOf(r.ForEachLists, wall)})
 	}
 	m, c := r.Machine, r.Config
 	fmt.Fprintf(w, "Declarative spec (issue 9): environment %s, %d roles × %d accounts = %d accounts, no apps\n",
@@ -148,12 +167,16 @@ func (r Report) Write(w io.Writer, format string) error {
 		c.Bin, seconds(r.Apply.Wall), cpu(r.Apply.CPU), cpu(r.Apply.ServerCPU), cpu(r.Apply.PostgresCPU))
 	fmt.Fprintf(tw, "  baseline\t%d REST POSTs (environment %s, its roles)\t%.3f s\t-\t%s\t%s\t\n",
 		1+c.Roles, peerEnvironment, seconds(r.Direct.Wall), cpu(r.Direct.ServerCPU), cpu(r.Direct.PostgresCPU))
+	fmt.Fprintf(tw, "for_each apply\t%s apply -workspace=%s -auto-approve DIR/for_each (%d objects)\t%.3f s\t%s\t%s\t%s\t\n",
+		c.Bin, forEachWorkspace, c.ForEach, seconds(r.ForEachApply.Wall), cpu(r.ForEachApply.CPU), cpu(r.ForEachApply.ServerCPU), cpu(r.ForEachApply.PostgresCPU))
 	for _, row := range []struct {
 		what, cmd string
 		runs      []Timed
 	}{
 		{fmt.Sprintf("no-change plan ×%d", len(r.Plans)), c.Bin + " plan -detailed-exitcode DIR", r.Plans},
 		{fmt.Sprintf("  baseline ×%d", len(r.Lists)), c.Bin + " roles list " + specEnvironment, r.Lists},
+		{fmt.Sprintf("for_each no-change plan ×%d", len(r.ForEachPlans)), c.Bin + " plan -workspace=" + forEachWorkspace + " -detailed-exitcode DIR/for_each", r.ForEachPlans},
+		{fmt.Sprintf("  baseline ×%d", len(r.ForEachLists)), c.Bin + " roles list " + forEachEnvironment, r.ForEachLists},
 	} {
 		s := spreadOf(row.runs, wall)
 		fmt.Fprintf(tw, "%s\t%s\t%.3f / %.3f / %.3f s\t%s\t%s\t%s\t\n", row.what, row.cmd,

@@ -46,6 +46,35 @@ func TestWriteSpec(t *testing.T) {
 	}
 }
 
+// TestWriteForEachSpec loads the for_each spec with the CLI's own
+// language: environment fe and its roles, one instance per name.
+func TestWriteForEachSpec(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := writeFiles(dir, forEachFiles(500)); err != nil {
+		t.Fatal(err)
+	}
+	cfg, diags := lang.Load(dir, lang.Options{Getenv: func(string) string { return "" }})
+	if diags.HasErrors() {
+		t.Fatalf("lang.Load: %v", diags)
+	}
+	d := cfg.Desired
+	if len(d.Environments) != 1 || d.Environments[0].Name != "fe" || len(d.Environments)+len(d.Roles) != 500 {
+		t.Fatalf("%d environments, %d roles; want fe and 499 roles", len(d.Environments), len(d.Roles))
+	}
+	for i, r := range d.Roles {
+		want := forEachRole(i + 1)
+		if r.Name != want || r.Address != `role.f["`+want+`"]` || r.Environment != "fe" || r.PoolSize == nil || *r.PoolSize != 1 {
+			t.Fatalf("role %d = %+v, want %s in fe with pool 1", i, r, want)
+		}
+	}
+	for name, src := range forEachFiles(500) {
+		if got, diags := lang.Format([]byte(src), name); diags.HasErrors() || string(got) != src {
+			t.Errorf("%s is not as understudy fmt leaves it (%v):\n%s", name, diags, got)
+		}
+	}
+}
+
 func secondsOf(s ...float64) []Timed {
 	out := make([]Timed, len(s))
 	for i, v := range s {
@@ -69,14 +98,23 @@ func TestChecks(t *testing.T) {
 	t.Parallel()
 	r := Report{Config: Config{Roles: 100, Pool: 100, Bin: "bin/understudy"}, Accounts: 10_000,
 		Apply: secondsOf(31)[0], Direct: secondsOf(20)[0],
-		Plans: secondsOf(0.9, 1.5, 0.5), Lists: secondsOf(0.1, 0.3, 0.2)}
+		Plans: secondsOf(0.9, 1.5, 0.5), Lists: secondsOf(0.1, 0.3, 0.2),
+		ForEachPlans: secondsOf(0.3, 0.5, 0.4), ForEachLists: secondsOf(0.2, 0.1, 0.15)}
+	r.Config.ForEach = 500
 	r.Apply.ServerCPU, r.Apply.PostgresCPU = phase.Latency(4*time.Second), phase.Latency(8*time.Second)
 	r.Direct.ServerCPU, r.Direct.PostgresCPU = phase.Latency(5*time.Second), phase.Latency(5*time.Second)
 	r.Checks = r.check()
-	if len(r.Checks) != 2 {
-		t.Fatalf("checks = %+v, want two", r.Checks)
+	if len(r.Checks) != 3 {
+		t.Fatalf("checks = %+v, want three", r.Checks)
 	}
-	apply, plan := r.Checks[0], r.Checks[1]
+	apply, plan, forEach := r.Checks[0], r.Checks[1], r.Checks[2]
+	if !forEach.Pass || forEach.Measured != 2.67 || !strings.Contains(forEach.Summary, "500 objects") {
+		t.Errorf("for_each check = %+v; want a PASS at 0.4 / 0.15 = 2.67×", forEach)
+	}
+	r.ForEachLists = secondsOf(0.1, 0.1, 0.1)
+	if c := r.check()[2]; c.Pass || c.Measured != 4 {
+		t.Errorf("for_each check at 0.4 / 0.1 = %+v; want a MISS at 4×", c)
+	}
 	if apply.Pass || apply.Measured != 31 || !strings.Contains(apply.Summary, "ratio 1.55×") {
 		t.Errorf("apply check = %+v; want a MISS at 31 s, ratio 1.55× of the 20 s baseline", apply)
 	}
@@ -112,11 +150,11 @@ func TestParseConfig(t *testing.T) {
 	t.Parallel()
 	var stderr bytes.Buffer
 	c, err := parseConfig(nil, func(string) string { return "postgres://x/y" }, &stderr)
-	if err != nil || c.Roles != 100 || c.Pool != 100 || c.Plans != 7 || c.Bin != "bin/understudy" || c.Output != "text" {
+	if err != nil || c.Roles != 100 || c.Pool != 100 || c.Plans != 7 || c.ForEach != 500 || c.Bin != "bin/understudy" || c.Output != "text" {
 		t.Fatalf("defaults = %+v, %v", c, err)
 	}
-	_, err = parseConfig([]string{"-pool", "101", "-roles", "1000"}, func(string) string { return "" }, &stderr)
-	for _, field := range []string{"TEST_DATABASE_URL", "-pool", "-roles"} {
+	_, err = parseConfig([]string{"-pool", "101", "-roles", "1000", "-for-each", "1"}, func(string) string { return "" }, &stderr)
+	for _, field := range []string{"TEST_DATABASE_URL", "-pool", "-roles", "-for-each"} {
 		if err == nil || !strings.Contains(err.Error(), field) {
 			t.Errorf("bad config error = %v, want %s named", err, field)
 		}

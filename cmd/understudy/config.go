@@ -13,6 +13,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/understudy-dev/understudy/spec"
 )
 
 // Config is the server's configuration. It comes from flags, then
@@ -64,6 +66,15 @@ type Config struct {
 	// interval passed, or their exclusion list changed) are enqueued for a
 	// sync. Defaults to 1m.
 	SyncScheduleInterval time.Duration `yaml:"sync_schedule_interval"`
+	// PlanRetentionUnapplied is how long a stored plan that was never
+	// applied is kept before the hourly prune deletes it
+	// (UNDERSTUDY_PLAN_RETENTION_UNAPPLIED), from 1h to 10 years.
+	// Defaults to 168h (7 days).
+	PlanRetentionUnapplied time.Duration `yaml:"plan_retention_unapplied"`
+	// PlanRetentionApplied is how long a stored plan is kept after its
+	// apply ended, applied or failed (UNDERSTUDY_PLAN_RETENTION_APPLIED),
+	// from 1h to 10 years. Defaults to 720h (30 days).
+	PlanRetentionApplied time.Duration `yaml:"plan_retention_applied"`
 	// Console serves the web console at /ui/ (UNDERSTUDY_CONSOLE, --console).
 	// Defaults to true.
 	Console *bool `yaml:"console"`
@@ -113,6 +124,8 @@ func (c Config) WithDefaults() Config {
 	c.LeaseExpiryInterval = cmp.Or(c.LeaseExpiryInterval, 5*time.Second)
 	c.IsolationAuditInterval = cmp.Or(c.IsolationAuditInterval, 15*time.Minute)
 	c.SyncScheduleInterval = cmp.Or(c.SyncScheduleInterval, time.Minute)
+	c.PlanRetentionUnapplied = cmp.Or(c.PlanRetentionUnapplied, spec.DefaultRetainUnapplied)
+	c.PlanRetentionApplied = cmp.Or(c.PlanRetentionApplied, spec.DefaultRetainApplied)
 	if c.Console == nil {
 		c.Console = new(true)
 	}
@@ -138,6 +151,14 @@ func (c Config) Validate() error {
 	if _, err := c.trustedProxies(); err != nil {
 		errs = append(errs, err)
 	}
+	for _, r := range []struct {
+		name string
+		d    time.Duration
+	}{{"plan_retention_unapplied", c.PlanRetentionUnapplied}, {"plan_retention_applied", c.PlanRetentionApplied}} {
+		if r.d < time.Hour || r.d > maxPlanRetention {
+			errs = append(errs, fmt.Errorf("%s (UNDERSTUDY_%s) must be from 1h to %v (10 years), got %v", r.name, strings.ToUpper(r.name), maxPlanRetention, r.d))
+		}
+	}
 	if c.DBMaxConns < 1 {
 		errs = append(errs, fmt.Errorf("db_max_conns must be at least 1, got %d", c.DBMaxConns))
 	}
@@ -150,6 +171,13 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// maxPlanRetention bounds how long stored plans are kept: 10 years.
+const maxPlanRetention = 10 * 365 * 24 * time.Hour
+
+// planPruneInterval is how often stored plans past their retention are
+// deleted.
+const planPruneInterval = time.Hour
 
 // jobLogLevel is JobLogLevel as a slog level (warn when it cannot be read).
 func (c Config) jobLogLevel() slog.Level {
@@ -188,6 +216,8 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		"UNDERSTUDY_ISOLATION_AUDIT_INTERVAL": &c.IsolationAuditInterval,
 		"UNDERSTUDY_SYNC_SCHEDULE_INTERVAL":   &c.SyncScheduleInterval,
 		"UNDERSTUDY_CONSOLE_SESSION_IDLE":     &c.ConsoleSessionIdle,
+		"UNDERSTUDY_PLAN_RETENTION_UNAPPLIED": &c.PlanRetentionUnapplied,
+		"UNDERSTUDY_PLAN_RETENTION_APPLIED":   &c.PlanRetentionApplied,
 		"UNDERSTUDY_READ_TIMEOUT":             &c.ReadTimeout} {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
@@ -248,6 +278,8 @@ func merge(layers ...Config) Config {
 		out.IsolationAuditInterval = cmp.Or(out.IsolationAuditInterval, l.IsolationAuditInterval)
 		out.SyncScheduleInterval = cmp.Or(out.SyncScheduleInterval, l.SyncScheduleInterval)
 		out.ConsoleSessionIdle = cmp.Or(out.ConsoleSessionIdle, l.ConsoleSessionIdle)
+		out.PlanRetentionUnapplied = cmp.Or(out.PlanRetentionUnapplied, l.PlanRetentionUnapplied)
+		out.PlanRetentionApplied = cmp.Or(out.PlanRetentionApplied, l.PlanRetentionApplied)
 		if out.Console == nil {
 			out.Console = l.Console
 		}

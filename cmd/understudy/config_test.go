@@ -21,20 +21,22 @@ func TestConfigFromEnvAndFromFileAreTheSame(t *testing.T) {
 		t.Fatal(err)
 	}
 	fromEnv, err := loadConfig(Config{}, "", envOf(map[string]string{
-		"DATABASE_URL":                    "postgres://understudy@db.internal/understudy",
-		"UNDERSTUDY_ADDR":                 "0.0.0.0:9090",
-		"UNDERSTUDY_SECRET_KEY":           "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
-		"UNDERSTUDY_OLD_SECRET_KEYS":      "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=",
-		"UNDERSTUDY_EMAIL_DOMAINS":        "qa.example.test, qa2.example.test",
-		"UNDERSTUDY_DB_MAX_CONNS":         "7",
-		"UNDERSTUDY_REQUEST_TIMEOUT":      "3s",
-		"UNDERSTUDY_LOG_LEVEL":            "debug",
-		"UNDERSTUDY_TOKEN_CACHE_TTL":      "2s",
-		"UNDERSTUDY_READ_TIMEOUT":         "20s",
-		"UNDERSTUDY_JOB_LOG_LEVEL":        "info",
-		"UNDERSTUDY_CONSOLE":              "false",
-		"UNDERSTUDY_CONSOLE_SESSION_IDLE": "2h",
-		"UNDERSTUDY_TRUSTED_PROXIES":      "10.0.0.0/8, 192.0.2.7,2001:db8::/32",
+		"DATABASE_URL":                        "postgres://understudy@db.internal/understudy",
+		"UNDERSTUDY_ADDR":                     "0.0.0.0:9090",
+		"UNDERSTUDY_SECRET_KEY":               "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
+		"UNDERSTUDY_OLD_SECRET_KEYS":          "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=",
+		"UNDERSTUDY_EMAIL_DOMAINS":            "qa.example.test, qa2.example.test",
+		"UNDERSTUDY_DB_MAX_CONNS":             "7",
+		"UNDERSTUDY_REQUEST_TIMEOUT":          "3s",
+		"UNDERSTUDY_LOG_LEVEL":                "debug",
+		"UNDERSTUDY_TOKEN_CACHE_TTL":          "2s",
+		"UNDERSTUDY_READ_TIMEOUT":             "20s",
+		"UNDERSTUDY_JOB_LOG_LEVEL":            "info",
+		"UNDERSTUDY_CONSOLE":                  "false",
+		"UNDERSTUDY_CONSOLE_SESSION_IDLE":     "2h",
+		"UNDERSTUDY_TRUSTED_PROXIES":          "10.0.0.0/8, 192.0.2.7,2001:db8::/32",
+		"UNDERSTUDY_PLAN_RETENTION_UNAPPLIED": "72h",
+		"UNDERSTUDY_PLAN_RETENTION_APPLIED":   "2160h",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +45,8 @@ func TestConfigFromEnvAndFromFileAreTheSame(t *testing.T) {
 		t.Fatalf("file and env differ:\nfile %+v\nenv  %+v", fromFile, fromEnv)
 	}
 	if fromFile.DBMaxConns != 7 || fromFile.RequestTimeout != 3*time.Second || len(fromFile.EmailDomains) != 2 ||
-		fromFile.ConsoleOn() || fromFile.ConsoleSessionIdle != 2*time.Hour {
+		fromFile.ConsoleOn() || fromFile.ConsoleSessionIdle != 2*time.Hour ||
+		fromFile.PlanRetentionUnapplied != 72*time.Hour || fromFile.PlanRetentionApplied != 90*24*time.Hour {
 		t.Fatalf("config = %+v", fromFile)
 	}
 	proxies, err := fromFile.trustedProxies()
@@ -67,7 +70,8 @@ func TestConfigPrecedenceIsFlagsThenEnvThenFile(t *testing.T) {
 	}
 	d, _ := loadConfig(Config{}, "", envOf(nil))
 	if d.Addr != "127.0.0.1:8080" || d.DBMaxConns != 20 || d.RequestTimeout != 10*time.Second || d.LogLevel != "info" ||
-		d.ReadTimeout != 30*time.Second || d.JobLogLevel != "warn" || !d.ConsoleOn() || d.ConsoleSessionIdle != 12*time.Hour {
+		d.ReadTimeout != 30*time.Second || d.JobLogLevel != "warn" || !d.ConsoleOn() || d.ConsoleSessionIdle != 12*time.Hour ||
+		d.PlanRetentionUnapplied != 7*24*time.Hour || d.PlanRetentionApplied != 30*24*time.Hour {
 		t.Fatalf("defaults = %+v", d)
 	}
 }
@@ -116,6 +120,34 @@ func TestBadConfigNamesWhatIsWrong(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("Validate() = %v, want it to name %s", err, want)
 		}
+	}
+}
+
+// A plan retention must be from 1h to 10 years; a bad one is named, with
+// the variable that sets it.
+func TestPlanRetentionIsBounded(t *testing.T) {
+	t.Parallel()
+	base := Config{DatabaseURL: "postgres://x", SecretKey: "k", EmailDomains: []string{"qa.example.test"}}
+	for _, tc := range []struct {
+		unapplied, applied time.Duration
+		want               string
+	}{
+		{-time.Hour, 0, "plan_retention_unapplied (UNDERSTUDY_PLAN_RETENTION_UNAPPLIED) must be from 1h"},
+		{time.Minute, 0, "plan_retention_unapplied"},
+		{0, 11 * 365 * 24 * time.Hour, "plan_retention_applied (UNDERSTUDY_PLAN_RETENTION_APPLIED) must be from 1h"},
+	} {
+		c := base
+		c.PlanRetentionUnapplied, c.PlanRetentionApplied = tc.unapplied, tc.applied
+		if err := c.WithDefaults().Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("retention %v/%v: Validate() = %v, want %q", tc.unapplied, tc.applied, err, tc.want)
+		}
+	}
+	if err := base.WithDefaults().Validate(); err != nil {
+		t.Fatalf("the default retention: %v", err)
+	}
+	if _, err := loadConfig(Config{}, "", envOf(map[string]string{"UNDERSTUDY_PLAN_RETENTION_APPLIED": "a month"})); err == nil ||
+		!strings.Contains(err.Error(), "UNDERSTUDY_PLAN_RETENTION_APPLIED") {
+		t.Fatalf("a retention that is not a duration: %v", err)
 	}
 }
 

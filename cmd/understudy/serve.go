@@ -213,7 +213,8 @@ func (m *Main) services(keyring *secret.Keyring) (services, error) {
 	if err != nil {
 		return svc, err
 	}
-	svc.spec, err = spec.New(spec.Config{DB: m.pool, Keyring: keyring, Accounts: svc.accounts, Destinations: svc.destinations, Logger: m.Logger})
+	svc.spec, err = spec.New(spec.Config{DB: m.pool, Keyring: keyring, Accounts: svc.accounts, Destinations: svc.destinations, Logger: m.Logger,
+		RetainUnapplied: m.Config.PlanRetentionUnapplied, RetainApplied: m.Config.PlanRetentionApplied})
 	return svc, err
 }
 
@@ -225,8 +226,10 @@ func (m *Main) startJobs(ctx context.Context, svc services) error {
 	lease.AddWorkers(workers, svc.leases)
 	tagging.AddWorkers(workers, svc.destinations)
 	isolation.AddWorkers(workers, svc.isolation)
+	spec.AddWorkers(workers, svc.spec)
 	periodic := append(lease.PeriodicJobs(m.Config.LeaseExpiryInterval), tagging.PeriodicJobs(m.Config.SyncScheduleInterval)...)
 	periodic = append(periodic, isolation.PeriodicJobs(m.Config.IsolationAuditInterval)...)
+	periodic = append(periodic, spec.PeriodicJobs(planPruneInterval)...)
 	client, err := river.NewClient(riverpgxv5.New(m.pool), &river.Config{
 		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
 		Workers:      workers,

@@ -20,6 +20,7 @@ var specRoutes = []struct{ op, method, path, body string }{
 	{"getWorkspace", "GET", "/v1/workspaces/default", ""},
 	{"lockWorkspace", "POST", "/v1/workspaces/default/lock", `{"reason":"release freeze"}`},
 	{"unlockWorkspace", "DELETE", "/v1/workspaces/default/lock", ""},
+	{"forgetObjects", "POST", "/v1/workspaces/default/forget", `{"addresses":["understudy_role.buyer"]}`},
 }
 
 // Every operation of the contract tagged plans or workspaces is in
@@ -114,6 +115,10 @@ func TestSpecRoutesRefuseBadInput(t *testing.T) {
 		{"workspace name in the path", "GET", "/v1/workspaces/Not_A_Slug", "", 400, "malformed", "workspace"},
 		{"workspace name to lock", "POST", "/v1/workspaces/-default/lock", `{"reason":"x"}`, 400, "malformed", "workspace"},
 		{"workspace name to unlock", "DELETE", "/v1/workspaces/9lives/lock", "", 400, "malformed", "workspace"},
+		{"forget nothing", "POST", "/v1/workspaces/default/forget", `{"addresses":[]}`, 422, "invalid", "addresses"},
+		{"forget without addresses", "POST", "/v1/workspaces/default/forget", `{}`, 422, "invalid", "addresses"},
+		{"forget an empty address", "POST", "/v1/workspaces/default/forget", `{"addresses":[""]}`, 422, "invalid", "addresses[0]"},
+		{"forget an address not a string", "POST", "/v1/workspaces/default/forget", `{"addresses":[7]}`, 400, "malformed", "addresses[0]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -236,12 +236,7 @@ func (a *app) printPlan(p spec.Plan, f specFlags) error {
 		return a.ui.Plan(p)
 	}
 	if f.jsonOut {
-		b, err := spec.TerraformJSON(p)
-		if err != nil {
-			return err
-		}
-		_, err = a.stdout.Write(append(b, '\n'))
-		return err
+		return spec.WriteTerraformJSON(a.stdout, p)
 	}
 	return spec.WritePlan(a.stdout, p, spec.RenderOptions{Color: a.colorFor(a.stdout, f.noColor)})
 }

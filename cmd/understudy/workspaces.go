@@ -5,15 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/understudy-dev/understudy/openapi"
 	"github.com/understudy-dev/understudy/spec"
 )
 
 func (a *app) workspacesCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "workspaces", Short: "List, show, lock and force-unlock the workspaces of declarative specs"}
+	cmd := &cobra.Command{Use: "workspaces", Short: "List, show, lock, force-unlock the workspaces of declarative specs, and forget objects"}
 	cmd.AddCommand(&cobra.Command{
 		Use: "list", Short: "List the workspaces", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -39,18 +41,77 @@ func (a *app) workspacesCommand() *cobra.Command {
 			})
 		},
 	})
-	cmd.AddCommand(&cobra.Command{
-		Use: "show NAME", Short: "Show a workspace and who holds its lock", Args: args("NAME"),
+	cmd.AddCommand(a.showWorkspaceCommand(), a.forgetCommand(), a.lockWorkspaceCommand(), a.forceUnlockCommand())
+	return cmd
+}
+
+func (a *app) showWorkspaceCommand() *cobra.Command {
+	var jsonOut bool
+	cmd := &cobra.Command{
+		Use:   "show NAME",
+		Short: "Show a workspace, who holds its lock, and the addresses of the objects it manages (terraform state list)",
+		Long: `Show a workspace: its serial, when it was last applied and who holds its lock, then, after a
+blank line, the address of each object it manages, one a line, as terraform state list prints them
+(understudy_role.buyer). -json (or -o json) prints the workspace as the server answers it.`,
+		Args: args("NAME"),
 		RunE: func(cmd *cobra.Command, argv []string) error {
+			if jsonOut {
+				a.output = "json"
+			}
 			c, err := a.client()
 			if err != nil {
 				return err
 			}
 			resp, err := c.GetWorkspaceWithResponse(cmd.Context(), argv[0])
-			return a.showWorkspace(resp.Body, check(resp, err))
+			return a.showManaged(resp.Body, check(resp, err))
 		},
-	})
-	cmd.AddCommand(a.lockWorkspaceCommand(), a.forceUnlockCommand())
+	}
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the workspace as JSON (as -o json)")
+	return cmd
+}
+
+func (a *app) forgetCommand() *cobra.Command {
+	var jsonOut bool
+	cmd := &cobra.Command{
+		Use:   "forget NAME ADDRESS...",
+		Short: "Stop managing objects and leave them on the server (terraform state rm)",
+		Long: `Stop workspace NAME managing the objects at the addresses given, and leave them on the server,
+as terraform state rm does: a later plan of the spec no longer deletes them. An address is one of
+the JSON plan (understudy_role.buyer) or of the spec (role.buyer); one without an instance key names
+every instance of its resource. The workspace is taken as an apply takes it, and its serial moves
+on, so a plan saved before is refused as stale. An address the workspace manages nothing at is an
+error naming it, and nothing is forgotten.`,
+		Args: func(_ *cobra.Command, got []string) error {
+			if len(got) < 2 {
+				return usageErrorf("expected <NAME> and at least one <ADDRESS>, got %d argument(s)", len(got))
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			if jsonOut {
+				a.output = "json"
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.ForgetObjectsWithResponse(cmd.Context(), argv[0], openapi.ForgetRequest{Addresses: argv[1:]})
+			if err := check(resp, err); err != nil {
+				return err
+			}
+			var out spec.Forgotten
+			if err := json.Unmarshal(resp.Body, &out); err != nil {
+				return err
+			}
+			return a.show(resp.Body, func(w io.Writer) {
+				for _, m := range out.Forgotten {
+					fmt.Fprintf(w, "Removed %s\n", m.Address)
+				}
+				fmt.Fprintf(w, "Successfully removed %d resource instance(s).\n", len(out.Forgotten))
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print what was forgotten as JSON (as -o json)")
 	return cmd
 }
 
@@ -101,6 +162,27 @@ func (a *app) showWorkspace(body []byte, err error) error {
 		row(w, "NAME", "SERIAL", "OBJECTS", "LAST APPLIED", "LOCK")
 		workspaceRow(w, ws)
 	})
+}
+
+// showManaged prints the workspace in body, then the addresses of the
+// objects it manages.
+func (a *app) showManaged(body []byte, err error) error {
+	if err := a.showWorkspace(body, err); err != nil || a.output == "json" {
+		return err
+	}
+	var ws spec.Workspace
+	if err := json.Unmarshal(body, &ws); err != nil || len(ws.Managed) == 0 {
+		return err
+	}
+	// The addresses follow the table, one a line, as terraform state list
+	// prints them, so that a script may take what follows the blank line.
+	var b strings.Builder
+	b.WriteString("\n")
+	for _, m := range ws.Managed {
+		b.WriteString(m.Address + "\n")
+	}
+	_, err = io.WriteString(a.stdout, b.String())
+	return err
 }
 
 func workspaceRow(w io.Writer, ws spec.Workspace) {

@@ -73,20 +73,6 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	_, _ = buf.WriteTo(w)
 }
 
-// statusOf maps each error code to its HTTP status, as the REST API does.
-var statusOf = map[string]int{
-	understudy.EINVALID:      http.StatusUnprocessableEntity,
-	understudy.EMALFORMED:    http.StatusBadRequest,
-	understudy.ENOTFOUND:     http.StatusNotFound,
-	understudy.ECONFLICT:     http.StatusConflict,
-	understudy.EUNAUTHORIZED: http.StatusUnauthorized,
-	understudy.EFORBIDDEN:    http.StatusForbidden,
-	understudy.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	understudy.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	understudy.EBADGATEWAY:   http.StatusBadGateway,
-	understudy.EINTERNAL:     http.StatusInternalServerError,
-}
-
 // fail is the one place where an error becomes a console response: the
 // error page with the error's safe message and status; for an unreachable
 // database, the banner that polls until it answers again; for anything
@@ -94,7 +80,7 @@ var statusOf = map[string]int{
 // An htmx request gets the fragment alone.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err error) {
 	code := understudy.ErrorCode(err)
-	status := statusOf[code]
+	status := understudy.ErrorStatusCode(code)
 	msg := safeMessage(err)
 	p := &page{Title: http.StatusText(status), Session: s}
 	switch code {

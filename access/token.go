@@ -99,7 +99,7 @@ func (s *Tokens) Authenticate(ctx context.Context, secret string) (Token, error)
 	if t, ok := s.cache.get(hash); ok {
 		return t, nil
 	}
-	t, found, err := pgdb.QueryMaybe(ctx, s.db, scanToken, "", authenticateSQL, hash)
+	t, found, err := pgdb.QueryMaybe(ctx, s.db, scanToken, pgdb.Conflict{}, authenticateSQL, hash)
 	switch {
 	case err != nil:
 		return Token{}, err

@@ -17,7 +17,6 @@ import (
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
-	"github.com/understudy-dev/understudy/providers"
 )
 
 // HeaderRequestID carries the correlation id of a request.
@@ -57,7 +56,7 @@ func requestID(next echo.HandlerFunc) echo.HandlerFunc {
 			id = uuid.NewString()
 		}
 		c.Response().Header()[requestIDKey] = []string{id}
-		ctx := providers.WithRequestID(req.Context(), id)
+		ctx := access.WithRequestID(req.Context(), id)
 		c.SetRequest(req.WithContext(ctx))
 		return next(c)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/understudy-dev/understudy"
-	"github.com/understudy-dev/understudy/providers"
+	"github.com/understudy-dev/understudy/access"
 )
 
 // codeOfStatus maps the statuses echo itself produces (unknown route, wrong
@@ -77,7 +77,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	p.Title = http.StatusText(p.Status)
 	p.Code = new(ProblemCode(code))
 	p.Instance = new(c.Request().URL.Path)
-	p.RequestId = new(providers.RequestID(ctx))
+	p.RequestId = new(access.RequestID(ctx))
 	c.Response().Header().Set(echo.HeaderContentType, ProblemContentType)
 	if p.Status == http.StatusUnauthorized {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="understudy"`)

@@ -139,20 +139,6 @@ var (
 	ErrNoSurface = errors.New("the app does not show that surface")
 )
 
-type requestIDKey struct{}
-
-// WithRequestID returns ctx carrying the correlation id that providers
-// forward on every outgoing call (X-Request-ID, or the exec request).
-func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, id)
-}
-
-// RequestID returns the correlation id carried by ctx, or "".
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
-
 // Permanent reports errors that retrying the same call cannot fix: the app
 // refused, the user is not synthetic or not owned, or the provider's
 // settings are wrong.

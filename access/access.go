@@ -1,7 +1,3 @@
-// Package access decides who may call Understudy and records what they did:
-// bearer tokens (stored only as SHA-256 hashes) with a scope, the caller
-// carried in a request's context, and the audit trail that every write adds
-// to in its own transaction.
 package access
 
 import (

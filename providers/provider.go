@@ -11,6 +11,22 @@
 // Errors are wrapped around the sentinel errors below, so callers test them
 // with errors.Is and still read what happened:
 // fmt.Errorf("restoring %s: %w: %s", ref, providers.ErrUnavailable, detail).
+//
+// # Layout
+//
+// This package holds the contract alone: App and its optional capabilities
+// (Tester, ConfigChecker, Surfaces, Closer), the sentinel errors, and the
+// Registry of factories that main fills. Each provider is a package below
+// it (exec, postgres, webhook, and fake for tests) that declares, with
+// compile-time guards, the contract, every optional capability it
+// implements and its Factory; providertest is the conformance suite they
+// all pass. Callers find an optional capability with a type assertion
+// (inst.(providers.Tester)).
+//
+// A provider forwards the request id of its context (access.RequestID) on
+// every call to its app, so the app's logs meet Understudy's. The request
+// id lives in access beside the Caller: providers import access, and access
+// never imports providers. The contract package itself imports neither.
 package providers
 
 import (

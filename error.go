@@ -7,13 +7,14 @@ package understudy
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"time"
 )
 
-// Error codes. Each maps to one HTTP status in openapi's error handler and to
-// one CLI exit code.
+// Error codes. Each maps to one HTTP status through codes (the REST API and
+// the console answer it alike) and to one CLI exit code.
 const (
 	EINVALID       = "invalid"         // the input is well-formed but not acceptable (422)
 	EMALFORMED     = "malformed"       // the input cannot be read (400)
@@ -28,6 +29,33 @@ const (
 	ETIMEOUT       = "gateway_timeout" // a vendor or an app did not answer within the request's time (504)
 	EINTERNAL      = "internal"        // anything else; details are logged, not shown (500)
 )
+
+// codes maps each error code to its HTTP status: the one table, read by the
+// REST API's problem documents and the console's error pages alike. The
+// statuses are those openapi/openapi.yaml's responses name for each code.
+var codes = map[string]int{
+	EINVALID:       http.StatusUnprocessableEntity,
+	EMALFORMED:     http.StatusBadRequest,
+	ENOTFOUND:      http.StatusNotFound,
+	ECONFLICT:      http.StatusConflict,
+	EUNAUTHORIZED:  http.StatusUnauthorized,
+	EFORBIDDEN:     http.StatusForbidden,
+	ETOOLARGE:      http.StatusRequestEntityTooLarge,
+	ENOTACCEPTABLE: http.StatusNotAcceptable,
+	EUNAVAILABLE:   http.StatusServiceUnavailable,
+	EBADGATEWAY:    http.StatusBadGateway,
+	ETIMEOUT:       http.StatusGatewayTimeout,
+	EINTERNAL:      http.StatusInternalServerError,
+}
+
+// ErrorStatusCode returns the HTTP status of an error code; a code that is
+// not in the table (an empty one included) answers 500.
+func ErrorStatusCode(code string) int {
+	if status, ok := codes[code]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
+}
 
 // FieldError names one invalid field by its JSON name.
 type FieldError struct {

@@ -1,7 +1,3 @@
-// Package access decides who may call Understudy and records what they did:
-// bearer tokens (stored only as SHA-256 hashes) with a scope, the caller
-// carried in a request's context, and the audit trail that every write adds
-// to in its own transaction.
 package access
 
 import (
@@ -55,8 +51,8 @@ func (s Scope) Allows(required ...Scope) bool {
 }
 
 // Caller is who is making the current call. The request id it runs under
-// is carried by the context too, under the one key of providers.WithRequestID,
-// which the log handler, the audit trail and every outgoing provider call read.
+// is carried by the context beside it (WithRequestID), and read by the log
+// handler, the audit trail and every outgoing provider call.
 type Caller struct {
 	// Actor names the caller in the audit trail: a token's name, or
 	// "cli:<user>" for commands that work on the database directly.
@@ -79,4 +75,20 @@ func WithCaller(ctx context.Context, c Caller) context.Context {
 func CallerFrom(ctx context.Context) Caller {
 	c, _ := ctx.Value(callerKey{}).(Caller)
 	return c
+}
+
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the correlation id of the call: the
+// REST API's and the console's X-Request-ID, or "job-<id>" for background
+// work. Logs, audit events and the calls providers make to apps (the
+// X-Request-ID header, the exec request) carry it.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the correlation id carried by ctx, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/understudy-dev/understudy/internal/pgdb"
-	"github.com/understudy-dev/understudy/providers"
 )
 
 var tokenNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$`)
@@ -71,7 +70,7 @@ func Record(ctx context.Context, tx Execer, e Event) error {
 	if d == nil {
 		details = []byte("{}")
 	}
-	_, err = tx.Exec(ctx, recordSQL, actor, e.Action, e.TargetType, e.TargetID, providers.RequestID(ctx), details)
+	_, err = tx.Exec(ctx, recordSQL, actor, e.Action, e.TargetType, e.TargetID, RequestID(ctx), details)
 	return err
 }
 

@@ -3,8 +3,6 @@ package access
 import (
 	"context"
 	"log/slog"
-
-	"github.com/understudy-dev/understudy/providers"
 )
 
 // LogHandler wraps h so that every record logged with a context carries
@@ -15,7 +13,7 @@ func LogHandler(h slog.Handler) slog.Handler { return &logHandler{Handler: h} }
 type logHandler struct{ slog.Handler }
 
 func (h *logHandler) Handle(ctx context.Context, r slog.Record) error {
-	if id := providers.RequestID(ctx); id != "" {
+	if id := RequestID(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
 	}
 	return h.Handler.Handle(ctx, r)

@@ -31,20 +31,36 @@ type Token struct {
 
 // Tokens stores and checks bearer tokens.
 type Tokens struct {
+	// Now tells the time: when a token is made or revoked, and when a
+	// cached authentication expires. The constructors set it to time.Now;
+	// replace it before first use to inject a clock. Nil leaves the times
+	// of made and revoked tokens to the database.
+	Now   func() time.Time
 	db    pgdb.DB
 	cache *tokenCache
 }
 
 // NewTokens returns a token store on db that looks every token up in the
 // database.
-func NewTokens(db pgdb.DB) *Tokens { return &Tokens{db: db} }
+func NewTokens(db pgdb.DB) *Tokens { return &Tokens{Now: time.Now, db: db} }
 
 // NewCachedTokens returns a token store that remembers a successful
 // authentication for ttl, sparing a database round trip on most requests.
 // A token revoked through this store stops working at once; one revoked
 // through another replica keeps working on this one for at most ttl.
 func NewCachedTokens(db pgdb.DB, ttl time.Duration) *Tokens {
-	return &Tokens{db: db, cache: newTokenCache(ttl, time.Now)}
+	t := NewTokens(db)
+	t.cache = newTokenCache(ttl, t.now)
+	return t
+}
+
+// now is the time by s.Now, read at each call so that a clock injected
+// after construction also rules the cache.
+func (s *Tokens) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
 }
 
 func hashToken(secret string) []byte {
@@ -53,7 +69,7 @@ func hashToken(secret string) []byte {
 }
 
 const createTokenSQL = `
-INSERT INTO tokens (name, scope, hash, prefix) VALUES ($1, $2, $3, $4)
+INSERT INTO tokens (name, scope, hash, prefix, created_at) VALUES ($1, $2, $3, $4, coalesce($5::timestamptz, now()))
 RETURNING id, name, scope, prefix, created_at, revoked_at`
 
 // Create makes a token and returns its record and its secret, which is shown
@@ -73,7 +89,7 @@ func (s *Tokens) Create(ctx context.Context, name string, scope Scope) (Token, s
 	secret := TokenPrefix + rand.Text() + rand.Text()
 	var t Token
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		row := tx.QueryRow(ctx, createTokenSQL, name, scope, hashToken(secret), secret[:len(TokenPrefix)+6])
+		row := tx.QueryRow(ctx, createTokenSQL, name, scope, hashToken(secret), secret[:len(TokenPrefix)+6], pgdb.Now(s.Now))
 		if err := scanToken(row, &t); err != nil {
 			return err
 		}
@@ -99,7 +115,7 @@ func (s *Tokens) Authenticate(ctx context.Context, secret string) (Token, error)
 	if t, ok := s.cache.get(hash); ok {
 		return t, nil
 	}
-	t, found, err := pgdb.QueryMaybe(ctx, s.db, scanToken, "", authenticateSQL, hash)
+	t, found, err := pgdb.QueryMaybe(ctx, s.db, scanToken, pgdb.Conflict{}, authenticateSQL, hash)
 	switch {
 	case err != nil:
 		return Token{}, err
@@ -128,7 +144,7 @@ func (s *Tokens) List(ctx context.Context) ([]Token, error) {
 }
 
 const revokeTokenSQL = `
-UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) WHERE id::text = $1
+UPDATE tokens SET revoked_at = coalesce(revoked_at, $2::timestamptz, now()) WHERE id::text = $1
 RETURNING id, name, scope, prefix, created_at, revoked_at`
 
 // Revoke revokes the token with id; revoking twice is not an error.
@@ -136,7 +152,7 @@ RETURNING id, name, scope, prefix, created_at, revoked_at`
 func (s *Tokens) Revoke(ctx context.Context, id string) (Token, error) {
 	var t Token
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		if err := scanToken(tx.QueryRow(ctx, revokeTokenSQL, id), &t); err != nil {
+		if err := scanToken(tx.QueryRow(ctx, revokeTokenSQL, id, pgdb.Now(s.Now)), &t); err != nil {
 			return err
 		}
 		return Record(ctx, tx, Event{Action: "token.revoke", TargetType: "token", TargetID: t.ID, Details: map[string]any{"name": t.Name}})

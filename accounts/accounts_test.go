@@ -15,7 +15,6 @@ import (
 	"github.com/understudy-dev/understudy/identity"
 	"github.com/understudy-dev/understudy/internal/dbtest"
 	"github.com/understudy-dev/understudy/internal/pgdb"
-	"github.com/understudy-dev/understudy/providers"
 	"github.com/understudy-dev/understudy/secret"
 )
 
@@ -50,7 +49,7 @@ func newFixture(t *testing.T, o fixtureOptions) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := providers.WithRequestID(access.WithCaller(context.Background(), access.Caller{Actor: "test"}), "req-1")
+	ctx := access.WithRequestID(access.WithCaller(context.Background(), access.Caller{Actor: "test"}), "req-1")
 	return fixture{svc: svc, db: tx, ctx: ctx}
 }
 

@@ -180,7 +180,7 @@ func (s *Service) openSecrets(ctx context.Context, appID string) (map[string]str
 
 // GetApp returns app name of environment env. Errors: ENOTFOUND.
 func (s *Service) GetApp(ctx context.Context, env, name string) (App, error) {
-	a, found, err := pgdb.QueryMaybe(ctx, s.db, scanApp, "", getAppSQL, env, name)
+	a, found, err := pgdb.QueryMaybe(ctx, s.db, scanApp, pgdb.Conflict{}, getAppSQL, env, name)
 	if err == nil && !found {
 		if _, err := s.GetEnvironment(ctx, env); err != nil {
 			return App{}, err

@@ -67,7 +67,7 @@ func (s *Service) scheduleEnvironment(ctx context.Context, tx pgx.Tx, envID stri
 }
 
 func (s *Service) enqueueProvision(ctx context.Context, tx pgx.Tx, accountID string) error {
-	args := ProvisionArgs{AccountID: accountID, RequestID: providers.RequestID(ctx)}
+	args := ProvisionArgs{AccountID: accountID, RequestID: access.RequestID(ctx)}
 	if _, err := s.jobs.InsertTx(ctx, tx, args, nil); err != nil {
 		return fmt.Errorf("enqueueing the provisioning of account %s: %w", accountID, err)
 	}
@@ -312,7 +312,7 @@ func (s *Service) FinishReset(ctx context.Context, a Account, state string) (Acc
 	upd, found, err := pgdb.QueryMaybe(ctx, s.db, func(r pgx.Row, x *Account) error {
 		*x = a
 		return r.Scan(&x.Status, &x.StatusReason, &x.UpdatedAt)
-	}, "", readyAfterResetSQL, a.ID, cmp.Or(access.CallerFrom(ctx).Actor, "system"), providers.RequestID(ctx), state, access.ClientDetails(ctx))
+	}, pgdb.Conflict{}, readyAfterResetSQL, a.ID, cmp.Or(access.CallerFrom(ctx).Actor, "system"), access.RequestID(ctx), state, access.ClientDetails(ctx))
 	switch {
 	case err != nil:
 		return Account{}, err

@@ -135,7 +135,7 @@ func (s *Service) CreateRole(ctx context.Context, env, name string, c RoleChange
 
 // GetRole returns role name of environment env. Errors: ENOTFOUND.
 func (s *Service) GetRole(ctx context.Context, env, name string) (Role, error) {
-	r, found, err := pgdb.QueryMaybe(ctx, s.db, scanRole, "", getRoleSQL, env, name)
+	r, found, err := pgdb.QueryMaybe(ctx, s.db, scanRole, pgdb.Conflict{}, getRoleSQL, env, name)
 	if err == nil && !found {
 		return Role{}, s.roleNotFound(ctx, env, name)
 	}
@@ -264,7 +264,7 @@ func roleDetails(r Role) map[string]any {
 // lockRole reads role name of env into r and locks it until tx ends.
 // Errors: ENOTFOUND naming the environment or the role.
 func (s *Service) lockRole(ctx context.Context, tx pgx.Tx, env, name string, r *Role) error {
-	locked, found, err := pgdb.QueryMaybe(ctx, tx, scanRole, "", lockRoleSQL, env, name)
+	locked, found, err := pgdb.QueryMaybe(ctx, tx, scanRole, pgdb.Conflict{}, lockRoleSQL, env, name)
 	if err == nil && !found {
 		return s.roleNotFound(ctx, env, name)
 	}

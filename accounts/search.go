@@ -70,5 +70,5 @@ func (s *Service) Replacement(ctx context.Context, id string) (Account, bool, er
 	if err != nil {
 		return Account{}, false, nil
 	}
-	return pgdb.QueryMaybe(ctx, s.db, scanAccount, "", replacementSQL, uid)
+	return pgdb.QueryMaybe(ctx, s.db, scanAccount, pgdb.Conflict{}, replacementSQL, uid)
 }

@@ -152,13 +152,13 @@ func (c *Console) act(w http.ResponseWriter, r *http.Request, s session) {
 	case "sync":
 		env, dest := r.PostFormValue("environment"), r.PostFormValue("destination")
 		if _, err := c.cfg.Destinations.Sync(r.Context(), env, dest); err != nil {
-			c.showSync(w, r, s, statusOf[understudy.ErrorCode(err)], outcome(err))
+			c.showSync(w, r, s, understudy.ErrorStatusCode(understudy.ErrorCode(err)), outcome(err))
 			return
 		}
 		done(w, r, Prefix+"sync", action)
 	case "audit":
 		if _, err := c.cfg.Isolation.Audit(r.Context(), r.PostFormValue("environment")); err != nil {
-			c.showIsolation(w, r, s, statusOf[understudy.ErrorCode(err)], outcome(err))
+			c.showIsolation(w, r, s, understudy.ErrorStatusCode(understudy.ErrorCode(err)), outcome(err))
 			return
 		}
 		done(w, r, Prefix+"isolation", action)
@@ -196,7 +196,7 @@ func (c *Console) actOnAccount(w http.ResponseWriter, r *http.Request, s session
 				fl = &flash{Kind: "error", Text: "The reset failed, and the account is now failed: " + now.StatusReason}
 			}
 		}
-		c.showAccount(w, r, s, a.ID, statusOf[understudy.ErrorCode(err)], fl)
+		c.showAccount(w, r, s, a.ID, understudy.ErrorStatusCode(understudy.ErrorCode(err)), fl)
 		return
 	}
 	if action == "reset" && state != "" && state != snapshot.Baseline {
@@ -219,7 +219,7 @@ func (c *Console) release(w http.ResponseWriter, r *http.Request, s session) {
 		return
 	}
 	if _, err := c.cfg.Leases.Release(r.Context(), l.ID, false); err != nil {
-		c.showLeases(w, r, s, "leases", statusOf[understudy.ErrorCode(err)], outcome(err))
+		c.showLeases(w, r, s, "leases", understudy.ErrorStatusCode(understudy.ErrorCode(err)), outcome(err))
 		return
 	}
 	done(w, r, Prefix+"leases", "release")

@@ -17,7 +17,6 @@ import (
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/lease"
-	"github.com/understudy-dev/understudy/providers"
 	"github.com/understudy-dev/understudy/snapshot"
 	"github.com/understudy-dev/understudy/tagging"
 )
@@ -173,7 +172,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	id := uuid.NewString()
 	h.Set("X-Request-ID", id)
-	ctx, cancel := context.WithTimeout(providers.WithRequestID(r.Context(), id), c.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(access.WithRequestID(r.Context(), id), c.cfg.RequestTimeout)
 	defer cancel()
 	c.mux.ServeHTTP(w, r.WithContext(ctx))
 }

@@ -56,7 +56,7 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, s session) {
 		p := pageFor(s, "Audit trail", "audit")
 		p.Flash = &flash{Kind: "error", Text: safeMessage(err)}
 		p.Data = auditData{Filter: in}
-		c.render(w, r, statusOf[understudy.EINVALID], "audit", p)
+		c.render(w, r, understudy.ErrorStatusCode(understudy.EINVALID), "audit", p)
 		return
 	}
 	var events []access.Event

@@ -9,7 +9,6 @@ import (
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
-	"github.com/understudy-dev/understudy/providers"
 )
 
 // page is what every page template gets: who is signed in, the flash
@@ -64,27 +63,13 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	var buf bytes.Buffer
 	if err := c.views.execute(&buf, name, p); err != nil {
 		c.cfg.Logger.ErrorContext(r.Context(), "rendering a console page", slog.String("template", name), slog.Any("error", err))
-		http.Error(w, "internal error (request id "+providers.RequestID(r.Context())+")", http.StatusInternalServerError)
+		http.Error(w, "internal error (request id "+access.RequestID(r.Context())+")", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = buf.WriteTo(w)
-}
-
-// statusOf maps each error code to its HTTP status, as the REST API does.
-var statusOf = map[string]int{
-	understudy.EINVALID:      http.StatusUnprocessableEntity,
-	understudy.EMALFORMED:    http.StatusBadRequest,
-	understudy.ENOTFOUND:     http.StatusNotFound,
-	understudy.ECONFLICT:     http.StatusConflict,
-	understudy.EUNAUTHORIZED: http.StatusUnauthorized,
-	understudy.EFORBIDDEN:    http.StatusForbidden,
-	understudy.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	understudy.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	understudy.EBADGATEWAY:   http.StatusBadGateway,
-	understudy.EINTERNAL:     http.StatusInternalServerError,
 }
 
 // fail is the one place where an error becomes a console response: the
@@ -94,7 +79,7 @@ var statusOf = map[string]int{
 // An htmx request gets the fragment alone.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err error) {
 	code := understudy.ErrorCode(err)
-	status := statusOf[code]
+	status := understudy.ErrorStatusCode(code)
 	msg := safeMessage(err)
 	p := &page{Title: http.StatusText(status), Session: s}
 	switch code {
@@ -108,7 +93,7 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err e
 		}
 	case understudy.EINTERNAL:
 		c.cfg.Logger.ErrorContext(r.Context(), "console request failed", slog.String("path", r.URL.Path), slog.Any("error", err))
-		msg = "Something went wrong on the server (request id " + providers.RequestID(r.Context()) + "); it was logged."
+		msg = "Something went wrong on the server (request id " + access.RequestID(r.Context()) + "); it was logged."
 	}
 	p.Flash = &flash{Kind: "error", Text: msg}
 	if r.Header.Get("HX-Request") != "" {

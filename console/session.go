@@ -84,7 +84,7 @@ func (s *sessions) lookup(ctx context.Context, id string) (session, bool, error)
 	}
 	return pgdb.QueryMaybe(ctx, s.db, func(row pgx.Row, x *session) error {
 		return row.Scan(&x.TokenID, &x.TokenName, &x.Scope, &x.CSRF)
-	}, "", touchSessionSQL, hashID(id), s.idle.Seconds())
+	}, pgdb.Conflict{}, touchSessionSQL, hashID(id), s.idle.Seconds())
 }
 
 const (

@@ -222,7 +222,7 @@ func (s *Service) sightings(ctx context.Context, tx pgx.Tx, appID, surface strin
 		}
 		done[o.account] = true
 		out = append(out, sighting{accountID: o.account, ref: ref, visibility: v,
-			evidence: Evidence{Position: i, Seen: len(refs), RequestID: providers.RequestID(ctx)}})
+			evidence: Evidence{Position: i, Seen: len(refs), RequestID: access.RequestID(ctx)}})
 	}
 	return out, nil
 }

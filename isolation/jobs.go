@@ -8,7 +8,6 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/understudy-dev/understudy/access"
-	"github.com/understudy-dev/understudy/providers"
 )
 
 // AuditArgs is the periodic job that audits every environment's surfaces.
@@ -25,7 +24,7 @@ type auditWorker struct {
 // Work audits every environment, as actor "isolation-audit" under a
 // request id that names the job, which reaches the apps asked.
 func (w *auditWorker) Work(ctx context.Context, job *river.Job[AuditArgs]) error {
-	ctx = providers.WithRequestID(access.WithCaller(ctx, access.Caller{Actor: "isolation-audit"}), "job-"+strconv.FormatInt(job.ID, 10))
+	ctx = access.WithRequestID(access.WithCaller(ctx, access.Caller{Actor: "isolation-audit"}), "job-"+strconv.FormatInt(job.ID, 10))
 	_, err := w.svc.AuditAll(ctx)
 	return err
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/internal/pgdb"
-	"github.com/understudy-dev/understudy/providers"
 )
 
 // Acquire leases a ready account of the role, resets it to the requested
@@ -135,9 +134,9 @@ func (s *Service) claim(ctx context.Context, req Request) (Lease, bool, error) {
 		l.Environment, l.Role = req.Environment, req.Role
 		return row.Scan(&l.ID, &l.AccountID, &l.Holder, &l.State, &l.Status, &l.StatusReason, &l.AcquiredAt, &l.ExpiresAt, &l.EndedAt)
 	}
-	return pgdb.QueryMaybe(ctx, s.db, scan, "a lease with this Idempotency-Key already exists", claimSQL,
+	return pgdb.QueryMaybe(ctx, s.db, scan, pgdb.Conflict{Message: "a lease with this Idempotency-Key already exists"}, claimSQL,
 		req.Environment, req.Role, uuid.NewString(), req.Holder, req.State, caller.Actor, key,
-		int(req.TTL.Seconds()), grace.Seconds(), cmp.Or(caller.Actor, "system"), providers.RequestID(ctx),
+		int(req.TTL.Seconds()), grace.Seconds(), cmp.Or(caller.Actor, "system"), access.RequestID(ctx),
 		optionalTokenID(caller), fingerprint(req), access.ClientDetails(ctx))
 }
 
@@ -167,7 +166,7 @@ func (s *Service) resetAndActivate(ctx context.Context, l Lease) (Grant, error) 
 		*x = g
 		x.Account, x.Credentials, err = s.accounts.ScanWithCredentials(row, &x.Lease.Status, &x.Lease.ExpiresAt)
 		return err
-	}, "", activateSQL, l.ID)
+	}, pgdb.Conflict{}, activateSQL, l.ID)
 	switch {
 	case err != nil:
 		return Grant{}, err
@@ -230,7 +229,7 @@ func (s *Service) idempotentGrant(ctx context.Context, req Request) (Grant, bool
 	for {
 		l, found, err := pgdb.QueryMaybe(ctx, s.db, func(row pgx.Row, k *keyed) error {
 			return row.Scan(&k.ID, &k.Status, &k.StatusReason, &k.fingerprint, &k.fresh)
-		}, "", idempotentSQL, optionalTokenID(caller), req.IdempotencyKey, caller.Actor, IdempotencyWindow.Seconds())
+		}, pgdb.Conflict{}, idempotentSQL, optionalTokenID(caller), req.IdempotencyKey, caller.Actor, IdempotencyWindow.Seconds())
 		if err != nil || !found {
 			return Grant{}, found, err
 		}

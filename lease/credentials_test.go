@@ -12,7 +12,6 @@ import (
 	"github.com/understudy-dev/understudy/internal/dbtest"
 	"github.com/understudy-dev/understudy/internal/domaintest"
 	"github.com/understudy-dev/understudy/lease"
-	"github.com/understudy-dev/understudy/providers"
 )
 
 // tokenCtx returns the Stack's context as the caller of a new token of
@@ -24,7 +23,7 @@ func tokenCtx(t *testing.T, f domaintest.Stack, name string, scope access.Scope)
 		t.Fatal(err)
 	}
 	ctx := access.WithCaller(context.Background(), access.Caller{Actor: tok.Name, Scope: tok.Scope, TokenID: tok.ID})
-	return providers.WithRequestID(ctx, "req-"+name)
+	return access.WithRequestID(ctx, "req-"+name)
 }
 
 // wantRefused checks that reading acct's credentials as ctx's caller is a
@@ -40,7 +39,7 @@ func wantRefused(t *testing.T, f domaintest.Stack, ctx context.Context, acct str
 	if cr.Password != "" {
 		t.Fatal("a refusal carried a password")
 	}
-	caller, rid := access.CallerFrom(ctx), providers.RequestID(ctx)
+	caller, rid := access.CallerFrom(ctx), access.RequestID(ctx)
 	events, err := access.NewAudit(f.DB).List(f.Ctx, access.AuditFilter{Action: "account.read_credentials_denied", RequestID: rid, TargetID: acct})
 	if err != nil || len(events) == 0 {
 		t.Fatalf("no denied event for %s under %s (%v)", acct, rid, err)

@@ -10,7 +10,6 @@ import (
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/internal/pgdb"
-	"github.com/understudy-dev/understudy/providers"
 )
 
 // renewSQL extends an active lease of the caller's and audits that, in
@@ -44,8 +43,8 @@ func (s *Service) Renew(ctx context.Context, id string, ttl time.Duration) (Leas
 	if !ownedBy(caller, l) {
 		return Lease{}, s.refuse(ctx, l, "renew")
 	}
-	renewed, found, err := pgdb.QueryMaybe(ctx, s.db, scanLease, "", renewSQL, l.ID, int(ttl.Seconds()),
-		caller.Scope == access.ScopeAdmin, optionalTokenID(caller), cmp.Or(caller.Actor, "system"), providers.RequestID(ctx), access.ClientDetails(ctx))
+	renewed, found, err := pgdb.QueryMaybe(ctx, s.db, scanLease, pgdb.Conflict{}, renewSQL, l.ID, int(ttl.Seconds()),
+		caller.Scope == access.ScopeAdmin, optionalTokenID(caller), cmp.Or(caller.Actor, "system"), access.RequestID(ctx), access.ClientDetails(ctx))
 	switch {
 	case err != nil:
 		return Lease{}, err
@@ -122,7 +121,7 @@ SELECT ` + leaseColumns + ` FROM ended l JOIN roles r ON r.id = l.role_id JOIN e
 // database failed (which is logged: the lease then expires on its own).
 func (s *Service) end(ctx context.Context, id string, status Status, reason string, anyOwner bool) (Lease, bool) {
 	caller := access.CallerFrom(ctx)
-	l, found, err := pgdb.QueryMaybe(ctx, s.db, scanLease, "", endSQL, id, status, reason, cmp.Or(caller.Actor, "system"), providers.RequestID(ctx),
+	l, found, err := pgdb.QueryMaybe(ctx, s.db, scanLease, pgdb.Conflict{}, endSQL, id, status, reason, cmp.Or(caller.Actor, "system"), access.RequestID(ctx),
 		anyOwner, caller.Scope == access.ScopeAdmin, optionalTokenID(caller), access.ClientDetails(ctx))
 	if err != nil {
 		s.logger.ErrorContext(ctx, "ending a lease", "lease", id, "error", err)
@@ -152,7 +151,7 @@ SELECT id::text FROM ended`
 // it out.
 func (s *Service) Expire(ctx context.Context) (int, error) {
 	ids, err := pgdb.QueryAll(ctx, s.db, pgdb.Scalar[string], expireSQL,
-		cmp.Or(access.CallerFrom(ctx).Actor, "system"), providers.RequestID(ctx), access.ClientDetails(ctx))
+		cmp.Or(access.CallerFrom(ctx).Actor, "system"), access.RequestID(ctx), access.ClientDetails(ctx))
 	for _, id := range ids {
 		s.logger.InfoContext(ctx, "lease expired", "lease", id)
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/understudy-dev/understudy/access"
-	"github.com/understudy-dev/understudy/providers"
 )
 
 // ExpireArgs is the periodic job that ends leases past their expiry.
@@ -24,7 +23,7 @@ type expireWorker struct {
 // Work expires the overdue leases, as actor "expiry" under a request id
 // that names the job, so each expiry's audit event says what ended it.
 func (w *expireWorker) Work(ctx context.Context, job *river.Job[ExpireArgs]) error {
-	ctx = providers.WithRequestID(access.WithCaller(ctx, access.Caller{Actor: "expiry"}), "job-"+strconv.FormatInt(job.ID, 10))
+	ctx = access.WithRequestID(access.WithCaller(ctx, access.Caller{Actor: "expiry"}), "job-"+strconv.FormatInt(job.ID, 10))
 	_, err := w.svc.Expire(ctx)
 	return err
 }

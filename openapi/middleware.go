@@ -17,7 +17,6 @@ import (
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
-	"github.com/understudy-dev/understudy/providers"
 )
 
 // HeaderRequestID carries the correlation id of a request.
@@ -57,7 +56,7 @@ func requestID(next echo.HandlerFunc) echo.HandlerFunc {
 			id = uuid.NewString()
 		}
 		c.Response().Header()[requestIDKey] = []string{id}
-		ctx := providers.WithRequestID(req.Context(), id)
+		ctx := access.WithRequestID(req.Context(), id)
 		c.SetRequest(req.WithContext(ctx))
 		return next(c)
 	}
@@ -91,6 +90,9 @@ func deadline(d time.Duration) echo.MiddlewareFunc {
 // observe logs one line per request and records the request metrics.
 func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		// The wall clock's monotonic reading measures how long the request
+		// took, for the log line and the metrics alone: it decides nothing,
+		// so it is not the domain's injected clock.
 		start := time.Now()
 		err := next(c)
 		if err != nil {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
-	"github.com/understudy-dev/understudy/providers"
+	"github.com/understudy-dev/understudy/access"
 )
 
 // requestIDSpec is the rule validRequestID implements.
@@ -40,7 +40,7 @@ func TestRequestIDEchoesOrGenerates(t *testing.T) {
 		c := e.NewContext(req, rec)
 		var seen string
 		if err := requestID(func(c echo.Context) error {
-			seen = providers.RequestID(c.Request().Context())
+			seen = access.RequestID(c.Request().Context())
 			return nil
 		})(c); err != nil {
 			t.Fatal(err)

@@ -13,24 +13,8 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/understudy-dev/understudy"
-	"github.com/understudy-dev/understudy/providers"
+	"github.com/understudy-dev/understudy/access"
 )
-
-// statusOf maps each error code to its HTTP status: the one table.
-var statusOf = map[string]int{
-	understudy.EINVALID:       http.StatusUnprocessableEntity,
-	understudy.EMALFORMED:     http.StatusBadRequest,
-	understudy.ENOTFOUND:      http.StatusNotFound,
-	understudy.ECONFLICT:      http.StatusConflict,
-	understudy.EUNAUTHORIZED:  http.StatusUnauthorized,
-	understudy.EFORBIDDEN:     http.StatusForbidden,
-	understudy.ETOOLARGE:      http.StatusRequestEntityTooLarge,
-	understudy.ENOTACCEPTABLE: http.StatusNotAcceptable,
-	understudy.EUNAVAILABLE:   http.StatusServiceUnavailable,
-	understudy.EBADGATEWAY:    http.StatusBadGateway,
-	understudy.ETIMEOUT:       http.StatusGatewayTimeout,
-	understudy.EINTERNAL:      http.StatusInternalServerError,
-}
 
 // codeOfStatus maps the statuses echo itself produces (unknown route, wrong
 // method) back to codes.
@@ -67,7 +51,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		}
 	} else {
 		code = understudy.ErrorCode(err)
-		p.Status, p.Detail = statusOf[code], understudy.ErrorMessage(err)
+		p.Status, p.Detail = understudy.ErrorStatusCode(code), understudy.ErrorMessage(err)
 		if ue, ok := errors.AsType[*understudy.Error](err); ok {
 			if ue.Type != "" {
 				p.Type = understudy.ProblemTypePrefix + ue.Type
@@ -93,7 +77,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 	p.Title = http.StatusText(p.Status)
 	p.Code = new(ProblemCode(code))
 	p.Instance = new(c.Request().URL.Path)
-	p.RequestId = new(providers.RequestID(ctx))
+	p.RequestId = new(access.RequestID(ctx))
 	c.Response().Header().Set(echo.HeaderContentType, ProblemContentType)
 	if p.Status == http.StatusUnauthorized {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="understudy"`)

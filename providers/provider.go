@@ -11,6 +11,22 @@
 // Errors are wrapped around the sentinel errors below, so callers test them
 // with errors.Is and still read what happened:
 // fmt.Errorf("restoring %s: %w: %s", ref, providers.ErrUnavailable, detail).
+//
+// # Layout
+//
+// This package holds the contract alone: App and its optional capabilities
+// (Tester, ConfigChecker, Surfaces, Closer), the sentinel errors, and the
+// Registry of factories that main fills. Each provider is a package below
+// it (exec, postgres, webhook, and fake for tests) that declares, with
+// compile-time guards, the contract, every optional capability it
+// implements and its Factory; providertest is the conformance suite they
+// all pass. Callers find an optional capability with a type assertion
+// (inst.(providers.Tester)).
+//
+// A provider forwards the request id of its context (access.RequestID) on
+// every call to its app, so the app's logs meet Understudy's. The request
+// id lives in access beside the Caller: providers import access, and access
+// never imports providers. The contract package itself imports neither.
 package providers
 
 import (
@@ -138,20 +154,6 @@ var (
 	// is seen on it (Surfaces).
 	ErrNoSurface = errors.New("the app does not show that surface")
 )
-
-type requestIDKey struct{}
-
-// WithRequestID returns ctx carrying the correlation id that providers
-// forward on every outgoing call (X-Request-ID, or the exec request).
-func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, id)
-}
-
-// RequestID returns the correlation id carried by ctx, or "".
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
 
 // Permanent reports errors that retrying the same call cannot fix: the app
 // refused, the user is not synthetic or not owned, or the provider's

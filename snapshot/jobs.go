@@ -22,7 +22,7 @@ type provisionWorker struct {
 // Work provisions the account. A permanent refusal, or the last attempt's
 // failure, marks the account failed with the reason.
 func (w *provisionWorker) Work(ctx context.Context, job *river.Job[accounts.ProvisionArgs]) error {
-	ctx = providers.WithRequestID(access.WithCaller(ctx, access.Caller{Actor: "provisioner"}), job.Args.RequestID)
+	ctx = access.WithRequestID(access.WithCaller(ctx, access.Caller{Actor: "provisioner"}), job.Args.RequestID)
 	err := w.svc.Provision(ctx, job.Args.AccountID)
 	switch {
 	case err == nil:

@@ -68,7 +68,7 @@ func ScanReset(row pgx.Row, r *Reset) error {
 // LastReset returns the account's last reset, and false when it was never
 // reset.
 func (s *Service) LastReset(ctx context.Context, accountID string) (Reset, bool, error) {
-	return pgdb.QueryMaybe(ctx, s.db, ScanReset, "", lastResetSQL, accountID)
+	return pgdb.QueryMaybe(ctx, s.db, ScanReset, pgdb.Conflict{}, lastResetSQL, accountID)
 }
 
 // verifiedOf maps each app's name to the hash its state was verified

@@ -116,15 +116,15 @@ func withID(p, stored Plan) Plan {
 
 const (
 	setPlanStatusSQL = `UPDATE spec_plans SET status = $2, apply_error = $3, applied = $4,
-finished_at = CASE WHEN $2 IN ('applied', 'failed') THEN now() END WHERE id = $1`
+finished_at = CASE WHEN $2 IN ('applied', 'failed') THEN coalesce($5::timestamptz, now()) END WHERE id = $1`
 	setAppliedSQL = `UPDATE spec_plans SET applied = $2 WHERE id = $1`
-	appliedAtSQL  = `UPDATE spec_workspaces SET last_applied_at = now() WHERE name = $1`
+	appliedAtSQL  = `UPDATE spec_workspaces SET last_applied_at = coalesce($2::timestamptz, now()) WHERE name = $1`
 )
 
 func (s *Service) setStatus(ctx context.Context, p *Plan, status, msg string) error {
 	p.Status, p.ApplyError = status, msg
 	return pgdb.InTx(ctx, s.cfg.DB, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, setPlanStatusSQL, p.ID, status, msg, p.Applied)
+		tag, err := tx.Exec(ctx, setPlanStatusSQL, p.ID, status, msg, p.Applied, pgdb.Now(s.cfg.Now))
 		if err != nil {
 			return err
 		}
@@ -133,7 +133,7 @@ func (s *Service) setStatus(ctx context.Context, p *Plan, status, msg string) er
 			return understudy.Errorf(understudy.ENOTFOUND, "plan %s no longer exists: it was pruned; make a new plan", p.ID)
 		}
 		if status == StatusApplied {
-			if _, err := tx.Exec(ctx, appliedAtSQL, p.Workspace); err != nil {
+			if _, err := tx.Exec(ctx, appliedAtSQL, p.Workspace, pgdb.Now(s.cfg.Now)); err != nil {
 				return err
 			}
 		}
@@ -231,7 +231,7 @@ func (s *Service) change(ctx context.Context, ws string, x *step, o ApplyOptions
 const (
 	recordObjectSQL = `
 INSERT INTO spec_objects (workspace, address, kind, object_id, applied, prevent_destroy, applied_at)
-VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $5::jsonb IS NULL THEN NULL ELSE now() END)
+VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $5::jsonb IS NULL THEN NULL ELSE coalesce($7::timestamptz, now()) END)
 ON CONFLICT (workspace, address) DO UPDATE SET object_id = EXCLUDED.object_id, applied = EXCLUDED.applied,
     prevent_destroy = EXCLUDED.prevent_destroy, applied_at = EXCLUDED.applied_at
 RETURNING (xmax = 0)`
@@ -267,7 +267,7 @@ func (s *Service) recordObject(ctx context.Context, ws string, x *step, applied 
 			appliedJSON, _ = json.Marshal(applied)
 		}
 		var inserted bool
-		if err := tx.QueryRow(ctx, recordObjectSQL, ws, x.Address, x.Kind, x.decl.id, appliedJSON, x.decl.preventDestroy).Scan(&inserted); err != nil {
+		if err := tx.QueryRow(ctx, recordObjectSQL, ws, x.Address, x.Kind, x.decl.id, appliedJSON, x.decl.preventDestroy, pgdb.Now(s.cfg.Now)).Scan(&inserted); err != nil {
 			return pgdb.Translate(err, "", fmt.Sprintf("%s %s is managed by another workspace", x.Kind, x.decl.id))
 		}
 		if _, err := tx.Exec(ctx, bumpSerialSQL, ws); err != nil {

@@ -32,7 +32,7 @@ func (s *Service) waitLeases(ctx context.Context, x *step, o ApplyOptions, op fu
 			return ctx.Err()
 		case <-o.Interrupt:
 			return fmt.Errorf("%w: the apply was interrupted while it waited for them", err)
-		case <-time.After(min(s.cfg.LeasePoll, time.Until(deadline)+time.Millisecond)):
+		case <-time.After(min(s.cfg.LeasePoll, deadline.Sub(s.cfg.Now())+time.Millisecond)):
 		}
 	}
 }

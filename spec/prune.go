@@ -10,7 +10,6 @@ import (
 
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/internal/pgdb"
-	"github.com/understudy-dev/understudy/providers"
 )
 
 // Stored plans are pruned, or the table only grows (a drift check run by
@@ -86,7 +85,7 @@ type pruneWorker struct {
 
 // Work prunes as actor "prune", under a request id that names the job.
 func (w *pruneWorker) Work(ctx context.Context, job *river.Job[PruneArgs]) error {
-	ctx = providers.WithRequestID(access.WithCaller(ctx, access.Caller{Actor: "prune"}), "job-"+strconv.FormatInt(job.ID, 10))
+	ctx = access.WithRequestID(access.WithCaller(ctx, access.Caller{Actor: "prune"}), "job-"+strconv.FormatInt(job.ID, 10))
 	n, err := w.svc.Prune(ctx)
 	if n > 0 {
 		w.svc.cfg.Logger.InfoContext(ctx, "pruned stored plans", "deleted", n)

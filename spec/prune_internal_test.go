@@ -25,7 +25,7 @@ func oldPlan(t *testing.T, ctx context.Context, s *Service, status string, age t
 
 func planExists(t *testing.T, ctx context.Context, s *Service, id string) bool {
 	t.Helper()
-	_, found, err := pgdb.QueryMaybe(ctx, s.cfg.DB, pgdb.Scalar[string], "", `SELECT id::text FROM spec_plans WHERE id = $1`, id)
+	_, found, err := pgdb.QueryMaybe(ctx, s.cfg.DB, pgdb.Scalar[string], pgdb.Conflict{}, `SELECT id::text FROM spec_plans WHERE id = $1`, id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,10 @@ type Config struct {
 	// Destinations applies destinations. Optional: without it a spec
 	// with a destination block is refused.
 	Destinations *tagging.Destinations
-	// Now tells the time. Defaults to time.Now.
+	// Now tells the time, in Go and in SQL: statements take its value as
+	// coalesce($n, now()) (see pgdb.Now), so a plan's times, its
+	// objects' applied_at and a workspace's lock share one clock.
+	// Defaults to time.Now.
 	Now func() time.Time
 	// Logger receives the apply's logs. Defaults to discarding.
 	Logger *slog.Logger

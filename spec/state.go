@@ -88,7 +88,7 @@ func (s *Service) load(ctx context.Context, workspace string) (*state, error) {
 			st.mine[m.Address] = m
 		}
 	}
-	serial, found, err := pgdb.QueryMaybe(ctx, s.cfg.DB, pgdb.Scalar[int64], "", serialSQL, workspace)
+	serial, found, err := pgdb.QueryMaybe(ctx, s.cfg.DB, pgdb.Scalar[int64], pgdb.Conflict{}, serialSQL, workspace)
 	if err != nil {
 		return nil, err
 	}

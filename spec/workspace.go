@@ -29,11 +29,11 @@ const (
 w.lock_holder, w.lock_reason, w.lock_plan_id::text, w.locked_at, w.last_applied_at, w.created_at`
 	getWorkspaceSQL   = `SELECT ` + workspaceColumns + ` FROM spec_workspaces w WHERE w.name = $1`
 	listWorkspacesSQL = `SELECT ` + workspaceColumns + ` FROM spec_workspaces w ORDER BY w.name`
-	takeApplyLockSQL  = `UPDATE spec_workspaces SET lock_holder = $2, lock_plan_id = $3, lock_reason = 'apply', locked_at = now()
+	takeApplyLockSQL  = `UPDATE spec_workspaces SET lock_holder = $2, lock_plan_id = $3, lock_reason = 'apply', locked_at = coalesce($4::timestamptz, now())
 WHERE name = $1 AND (lock_holder IS NULL OR lock_plan_id IS NOT NULL)`
 	dropApplyLockSQL = `UPDATE spec_workspaces SET lock_holder = NULL, lock_plan_id = NULL, lock_reason = '', locked_at = NULL
 WHERE name = $1 AND lock_plan_id = $2`
-	takeLockSQL = `UPDATE spec_workspaces SET lock_holder = $2, lock_reason = $3, lock_plan_id = NULL, locked_at = now()
+	takeLockSQL = `UPDATE spec_workspaces SET lock_holder = $2, lock_reason = $3, lock_plan_id = NULL, locked_at = coalesce($5::timestamptz, now())
 WHERE name = $1 AND (lock_holder IS NULL OR (lock_plan_id IS NOT NULL AND $4))`
 	dropLockSQL = `UPDATE spec_workspaces SET lock_holder = NULL, lock_plan_id = NULL, lock_reason = '', locked_at = NULL WHERE name = $1`
 )
@@ -129,7 +129,7 @@ func (s *Service) LockWorkspace(ctx context.Context, name, holder, reason string
 	}
 	var n int64
 	err = pgdb.InTx(ctx, s.cfg.DB, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, takeLockSQL, name, holder, reason, idle)
+		tag, err := tx.Exec(ctx, takeLockSQL, name, holder, reason, idle, pgdb.Now(s.cfg.Now))
 		if n = tag.RowsAffected(); err != nil || n == 0 {
 			return err
 		}
@@ -198,7 +198,7 @@ func (s *Service) lockForApply(ctx context.Context, name, holder, planID string)
 		return nil, s.heldError(ctx, name)
 	}
 	l := &applyLock{conn: conn, name: name, planID: planID}
-	tag, err := s.cfg.DB.Exec(ctx, takeApplyLockSQL, name, holder, planID)
+	tag, err := s.cfg.DB.Exec(ctx, takeApplyLockSQL, name, holder, planID, pgdb.Now(s.cfg.Now))
 	if err != nil || tag.RowsAffected() == 0 {
 		l.release(context.WithoutCancel(ctx), s)
 		if err != nil {

@@ -296,7 +296,7 @@ func (s *Destinations) openSecrets(ctx context.Context, id string) (map[string]s
 
 // Get returns destination name of environment env. Errors: ENOTFOUND.
 func (s *Destinations) Get(ctx context.Context, env, name string) (Destination, error) {
-	d, found, err := pgdb.QueryMaybe(ctx, s.db, scanDestination, "", getDestinationSQL, env, name)
+	d, found, err := pgdb.QueryMaybe(ctx, s.db, scanDestination, pgdb.Conflict{}, getDestinationSQL, env, name)
 	if err == nil && !found {
 		if _, err := pgdb.QueryOne(ctx, s.db, pgdb.Scalar[string], "environment "+env+" does not exist", envIDSQL, env); err != nil {
 			return Destination{}, err

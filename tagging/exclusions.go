@@ -176,7 +176,7 @@ func (x *Exclusions) Forget(ctx context.Context, env, identifier string) ([]Entr
 			id     string
 			status accounts.Status
 		}
-		o, found, err := pgdb.QueryMaybe(ctx, tx, func(r pgx.Row, o *owner) error { return r.Scan(&o.id, &o.status) }, "", accountOfSQL, env, identifier)
+		o, found, err := pgdb.QueryMaybe(ctx, tx, func(r pgx.Row, o *owner) error { return r.Scan(&o.id, &o.status) }, pgdb.Conflict{}, accountOfSQL, env, identifier)
 		switch {
 		case err != nil:
 			return err

@@ -12,7 +12,6 @@ import (
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/internal/pgdb"
-	"github.com/understudy-dev/understudy/providers"
 )
 
 // SyncArgs is the job that syncs one destination. At most one is pending
@@ -49,7 +48,7 @@ type syncWorker struct {
 // the run, not retried here (the next interval tries again); a run
 // already under way elsewhere means this one is skipped.
 func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
-	ctx = providers.WithRequestID(access.WithCaller(ctx, access.Caller{Actor: "sync"}),
+	ctx = access.WithRequestID(access.WithCaller(ctx, access.Caller{Actor: "sync"}),
 		firstOf(job.Args.RequestID, "job-"+strconv.FormatInt(job.ID, 10)))
 	_, err := w.svc.SyncByID(ctx, job.Args.DestinationID)
 	switch understudy.ErrorCode(err) {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/understudy-dev/understudy/providers"
+	"github.com/understudy-dev/understudy/access"
 )
 
 // Sender sends a vendor's requests: it retries 429 and 5xx answers (and
@@ -84,7 +84,7 @@ func (s Sender) Do(ctx context.Context, build func(ctx context.Context) (*http.R
 		if err != nil {
 			return Response{}, err
 		}
-		if id := providers.RequestID(ctx); id != "" {
+		if id := access.RequestID(ctx); id != "" {
 			req.Header.Set("X-Request-ID", id)
 		}
 		resp, wait, retry, err := s.once(req)

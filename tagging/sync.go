@@ -15,7 +15,6 @@ import (
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/internal/pgdb"
-	"github.com/understudy-dev/understudy/providers"
 )
 
 // Outcomes of a sync run.
@@ -327,7 +326,7 @@ func (s *Destinations) lockRun(ctx context.Context, d Destination) (release func
 // still marked running was left by a server that died: it is recorded as
 // abandoned, and this run resumes after what the destination acknowledged.
 func (s *Destinations) startRun(ctx context.Context, d Destination) (Run, error) {
-	run := Run{Environment: d.Environment, Destination: d.Name, StartedAt: s.now(), Outcome: RunRunning, RequestID: providers.RequestID(ctx)}
+	run := Run{Environment: d.Environment, Destination: d.Name, StartedAt: s.now(), Outcome: RunRunning, RequestID: access.RequestID(ctx)}
 	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, abandonSQL, d.ID, run.StartedAt); err != nil {
 			return err

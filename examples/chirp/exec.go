@@ -9,6 +9,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/providers"
 )
 
@@ -66,7 +67,7 @@ func ServeExec(ctx context.Context, app *App, stdin io.Reader, stdout io.Writer)
 	if derr := json.NewDecoder(io.LimitReader(stdin, maxExecRequest)).Decode(&req); derr != nil {
 		err = fmt.Errorf("%w: the request is not one JSON object: %v", errExecInvalid, derr)
 	} else {
-		ctx = providers.WithRequestID(ctx, req.RequestID)
+		ctx = access.WithRequestID(ctx, req.RequestID)
 		resp, err = app.runExec(ctx, req)
 	}
 	if err != nil {

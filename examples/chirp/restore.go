@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/providers"
 )
 
@@ -78,7 +79,7 @@ func (a *App) RestoreUser(ctx context.Context, t providers.Target, state json.Ra
 		return contractError(err, "restoring user "+t.Ref)
 	}
 	a.log.InfoContext(ctx, "chirp restored a user", slog.String("ref", t.Ref),
-		slog.String("request_id", providers.RequestID(ctx)), slog.Int("posts", len(s.Posts)))
+		slog.String("request_id", access.RequestID(ctx)), slog.Int("posts", len(s.Posts)))
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/providers"
 )
 
@@ -51,7 +52,7 @@ func contractStatus(err error) (int, string) {
 func (a *App) contract(op string, fn func(r *http.Request) (any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reqID := r.Header.Get("X-Request-ID")
-		r = r.WithContext(providers.WithRequestID(r.Context(), reqID))
+		r = r.WithContext(access.WithRequestID(r.Context(), reqID))
 		w.Header().Set("X-Request-ID", reqID)
 		out, err := fn(r)
 		attrs := []any{slog.String("op", op), slog.String("request_id", reqID),

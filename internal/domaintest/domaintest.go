@@ -54,7 +54,7 @@ func New(t testing.TB, db pgdb.DB, pool int) Stack {
 		t.Fatal(err)
 	}
 	s := Stack{App: shared, DB: db,
-		Ctx: providers.WithRequestID(access.WithCaller(context.Background(), access.Caller{Actor: Actor, Scope: access.ScopeRunner}), RequestID)}
+		Ctx: access.WithRequestID(access.WithCaller(context.Background(), access.Caller{Actor: Actor, Scope: access.ScopeRunner}), RequestID)}
 	s.Accounts, err = accounts.New(accounts.Config{DB: db, Keyring: kr, EmailDomains: []string{"qa.example.test"}, Registry: reg, AppTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)

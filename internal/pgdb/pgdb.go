@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -113,14 +114,21 @@ func QueryOne[T any](ctx context.Context, db DB, scan func(pgx.Row, *T) error, n
 	return x, Translate(err, notFound, "")
 }
 
+// Conflict is the message of the ECONFLICT that a unique violation becomes
+// (QueryMaybe); the zero Conflict leaves it empty. It is a struct, not a
+// string, so that it cannot be swapped with the statement beside it: an
+// untyped string constant would convert to a named string type.
+type Conflict struct{ Message string }
+
 // QueryMaybe runs sql and scans its row with scan, if there is one: no row
-// is not an error, it is found == false.
-func QueryMaybe[T any](ctx context.Context, db DB, scan func(pgx.Row, *T) error, conflict, sql string, args ...any) (x T, found bool, err error) {
+// is not an error, it is found == false. A unique violation is ECONFLICT
+// with conflict's message.
+func QueryMaybe[T any](ctx context.Context, db DB, scan func(pgx.Row, *T) error, conflict Conflict, sql string, args ...any) (x T, found bool, err error) {
 	err = scan(db.QueryRow(ctx, sql, args...), &x)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return x, false, nil
 	}
-	return x, err == nil, Translate(err, "", conflict)
+	return x, err == nil, Translate(err, "", conflict.Message)
 }
 
 // QueryAll runs sql and scans every row with scan.
@@ -148,6 +156,22 @@ func Exec(ctx context.Context, db DB, conflict, sql string, args ...any) (int64,
 
 // Scalar is a scan function for a one-column row into a T.
 func Scalar[T any](row pgx.Row, x *T) error { return row.Scan(x) }
+
+// Now is the time a statement takes as its now, told by clock: the clock's
+// value, or nil (SQL NULL) when there is no clock or it tells the zero time.
+// Statements read it as coalesce($N::timestamptz, now()), so that a store
+// and its SQL share its package's injected clock, and the database tells
+// the time only when nothing was injected.
+func Now(clock func() time.Time) *time.Time {
+	if clock == nil {
+		return nil
+	}
+	t := clock()
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
 
 // InTx runs fn in a transaction of db, committed when fn returns nil, and
 // translates the error.

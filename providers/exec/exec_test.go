@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/providers"
 	"github.com/understudy-dev/understudy/providers/exec"
 )
@@ -250,7 +251,7 @@ func TestRequestAndEnvironment(t *testing.T) {
 		c.Dir = dir
 	})
 	acct := providers.Account{ID: "acct-1", Email: "buyer@qa.example.test", Password: "pw"}
-	ref, err := p.Provision(providers.WithRequestID(t.Context(), "req-42"), acct)
+	ref, err := p.Provision(access.WithRequestID(t.Context(), "req-42"), acct)
 	if err != nil || ref != "7" {
 		t.Fatalf("Provision = %q, %v; want \"7\"", ref, err)
 	}

@@ -12,6 +12,15 @@ import (
 	"github.com/understudy-dev/understudy/providers"
 )
 
+// Compile-time guards: an exec app answers the contract, and the optional
+// capabilities Tester and Surfaces; Factory is a providers.Factory.
+var (
+	_ providers.App      = (*Program)(nil)
+	_ providers.Tester   = (*Program)(nil)
+	_ providers.Surfaces = (*Program)(nil)
+	_ providers.Factory  = Factory
+)
+
 // Program is one app reached by running a program, once per call. It is
 // safe for concurrent use.
 type Program struct {

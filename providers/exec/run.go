@@ -10,6 +10,7 @@ import (
 	osexec "os/exec"
 	"time"
 
+	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/providers"
 )
 
@@ -55,7 +56,7 @@ var codes = map[string]error{
 // run runs the program once for req and returns its response, which is
 // not an error response. Its errors wrap a providers sentinel.
 func (p *Program) run(ctx context.Context, req request) (response, error) {
-	req.RequestID = providers.RequestID(ctx)
+	req.RequestID = access.RequestID(ctx)
 	in, err := json.Marshal(req)
 	if err != nil {
 		return response{}, fmt.Errorf("encoding the request: %w", err)

@@ -24,7 +24,13 @@ import (
 	"github.com/understudy-dev/understudy/providers"
 )
 
-var _ providers.App = (*App)(nil)
+// Compile-time guards: a fake app answers the contract, and the optional
+// capability Surfaces; Factory is a providers.Factory.
+var (
+	_ providers.App      = (*App)(nil)
+	_ providers.Surfaces = (*App)(nil)
+	_ providers.Factory  = Factory
+)
 
 // DefaultState is the state of a user just provisioned, unless
 // Config.InitialState says otherwise.

@@ -8,8 +8,6 @@ import (
 	"github.com/understudy-dev/understudy/providers"
 )
 
-var _ providers.Surfaces = (*App)(nil)
-
 // surface is what the app answers for one surface.
 type surface struct {
 	refs []string

@@ -85,6 +85,18 @@ import (
 	"github.com/understudy-dev/understudy/providers"
 )
 
+// Compile-time guards: a postgres app answers the contract, and the
+// optional capabilities Tester, ConfigChecker, Surfaces and Closer; Factory
+// is a providers.Factory.
+var (
+	_ providers.App           = (*App)(nil)
+	_ providers.Tester        = (*App)(nil)
+	_ providers.ConfigChecker = (*App)(nil)
+	_ providers.Surfaces      = (*App)(nil)
+	_ providers.Closer        = (*App)(nil)
+	_ providers.Factory       = Factory
+)
+
 var (
 	_ providers.App           = (*App)(nil)
 	_ providers.Tester        = (*App)(nil)

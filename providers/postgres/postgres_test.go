@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/internal/dbtest"
 	"github.com/understudy-dev/understudy/providers"
 	"github.com/understudy-dev/understudy/providers/postgres"
@@ -395,7 +396,7 @@ func TestLockTimeout(t *testing.T) {
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() {
-		done <- p.Restore(providers.WithRequestID(t.Context(), "req-lock-42"), target, s)
+		done <- p.Restore(access.WithRequestID(t.Context(), "req-lock-42"), target, s)
 	}()
 	var seen bool
 	for !seen && time.Since(start) < 900*time.Millisecond {

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/providers"
 )
 
@@ -27,7 +28,7 @@ func (a *App) Restore(ctx context.Context, t providers.Target, s providers.State
 		return a.fail("restoring "+t.Ref, err)
 	}
 	a.log.DebugContext(ctx, "restored a user", slog.String("app", a.name), slog.String("ref", t.Ref),
-		slog.String("request_id", providers.RequestID(ctx)))
+		slog.String("request_id", access.RequestID(ctx)))
 	return nil
 }
 
@@ -262,7 +263,7 @@ func millis(d time.Duration) string {
 // applicationName carries the request id into pg_stat_activity and the
 // server's logs: printable ASCII only, within PostgreSQL's 63 bytes.
 func applicationName(ctx context.Context) string {
-	id := providers.RequestID(ctx)
+	id := access.RequestID(ctx)
 	if id == "" {
 		return "understudy"
 	}

@@ -14,8 +14,6 @@ import (
 	"github.com/understudy-dev/understudy/providers"
 )
 
-var _ providers.Surfaces = (*App)(nil)
-
 // setTimeoutSQL bounds the statements that follow in the transaction.
 const setTimeoutSQL = `SELECT set_config('statement_timeout', $1, true)`
 

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/providers"
 	"github.com/understudy-dev/understudy/providers/webhook/signature"
 )
@@ -93,7 +94,7 @@ func (c *Client) attempt(ctx context.Context, o op, body []byte, key string) (re
 	req.Header.Set("Accept", "application/json, application/problem+json")
 	req.Header.Set("User-Agent", userAgent)
 	req.Header.Set(signature.Header, signature.Sign(c.cfg.SigningSecret, c.cfg.Now(), body))
-	if id := providers.RequestID(ctx); id != "" {
+	if id := access.RequestID(ctx); id != "" {
 		req.Header.Set("X-Request-ID", id)
 	}
 	if key != "" {
@@ -194,7 +195,7 @@ func summary(r reply, err error) string {
 // log records an attempt; never a body, a header value or the secret.
 func (c *Client) log(ctx context.Context, level slog.Level, msg string, o op, attempt int, r reply, err error, extra slog.Attr) {
 	attrs := []slog.Attr{slog.String("app", c.cfg.App), slog.String("op", string(o)), slog.Int("attempt", attempt), extra}
-	if id := providers.RequestID(ctx); id != "" {
+	if id := access.RequestID(ctx); id != "" {
 		attrs = append(attrs, slog.String("request_id", id))
 	}
 	if err != nil {

@@ -13,6 +13,16 @@ import (
 	"github.com/understudy-dev/understudy/providers"
 )
 
+// Compile-time guards: a webhook app answers the contract, and the optional
+// capabilities Tester, Surfaces and Closer; Factory is a providers.Factory.
+var (
+	_ providers.App      = (*Client)(nil)
+	_ providers.Tester   = (*Client)(nil)
+	_ providers.Surfaces = (*Client)(nil)
+	_ providers.Closer   = (*Client)(nil)
+	_ providers.Factory  = Factory
+)
+
 // Client is one app reached through the webhook contract. It is safe for
 // concurrent use.
 type Client struct {

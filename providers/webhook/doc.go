@@ -19,7 +19,7 @@
 // # Requests
 //
 // Every attempt is signed afresh (the signature carries a timestamp) with
-// signature.Sign and carries X-Request-ID (providers.RequestID), and the
+// signature.Sign and carries X-Request-ID (access.RequestID), and the
 // writes (provision, restore, deprovision) carry an Idempotency-Key: a random
 // key per call, the same on every retry of that call. A key derived from the
 // body would be wrong: restoring the same state twice, with changes between,

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/providers"
 	"github.com/understudy-dev/understudy/providers/webhook"
 	"github.com/understudy-dev/understudy/providers/webhook/signature"
@@ -74,7 +75,7 @@ func TestSurfaceRequest(t *testing.T) {
 		writeJSON(w, 200, `{"refs":["7"]}`)
 	})
 	c, clk := newClient(t, a.URL, nil)
-	refs, err := c.Surface(providers.WithRequestID(t.Context(), "req-surface"), "leaderboards")
+	refs, err := c.Surface(access.WithRequestID(t.Context(), "req-surface"), "leaderboards")
 	if err != nil || !slices.Equal(refs, []string{"7"}) {
 		t.Fatalf("Surface = %v, %v", refs, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/providers"
 	"github.com/understudy-dev/understudy/providers/webhook"
 	"github.com/understudy-dev/understudy/providers/webhook/signature"
@@ -144,7 +145,7 @@ func TestRetriesThenSucceeds(t *testing.T) {
 		}
 	})
 	c, clk := newClient(t, a.URL+"/understudy/", nil)
-	ctx := providers.WithRequestID(t.Context(), "req-42")
+	ctx := access.WithRequestID(t.Context(), "req-42")
 	ref, err := c.Provision(ctx, providers.Account{ID: "acct-1", Email: "a@qa.example.test", Password: "pw-not-logged"})
 	if err != nil || ref != "7" {
 		t.Fatalf("Provision = %q, %v; want \"7\" after two retries", ref, err)

@@ -17,6 +17,7 @@ import (
 
 // Interface guards.
 var (
+	_ tagging.Factory   = New
 	_ tagging.Publisher = (*Publisher)(nil)
 	_ tagging.Marker    = (*Publisher)(nil)
 	_ tagging.Previewer = (*Publisher)(nil)

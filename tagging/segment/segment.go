@@ -18,6 +18,7 @@ import (
 
 // Interface guards.
 var (
+	_ tagging.Factory   = New
 	_ tagging.Publisher = (*Publisher)(nil)
 	_ tagging.Marker    = (*Publisher)(nil)
 	_ tagging.Publisher = (*FilteringPublisher)(nil)

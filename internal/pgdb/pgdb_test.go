@@ -1,0 +1,63 @@
+package pgdb_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/internal/dbtest"
+	"github.com/understudy-dev/understudy/internal/pgdb"
+)
+
+func TestMain(m *testing.M) { dbtest.Main(m) }
+
+// A statement's now is the injected clock's time, and the database's when
+// there is no clock or it tells the zero time.
+func TestNowIsTheClockWithTheDatabaseAsFallback(t *testing.T) {
+	tx := dbtest.Tx(t)
+	fixed := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	var dbNow time.Time
+	if err := tx.QueryRow(t.Context(), `SELECT now()`).Scan(&dbNow); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct {
+		clock func() time.Time
+		want  time.Time
+	}{
+		"clock":      {func() time.Time { return fixed }, fixed},
+		"no clock":   {nil, dbNow},
+		"zero clock": {func() time.Time { return time.Time{} }, dbNow},
+	} {
+		var got time.Time
+		if err := tx.QueryRow(t.Context(), `SELECT coalesce($1::timestamptz, now())`, pgdb.Now(c.clock)).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if !got.Equal(c.want) {
+			t.Errorf("%s: now is %v, want %v", name, got, c.want)
+		}
+	}
+}
+
+// QueryMaybe answers a unique violation with the Conflict's message, and no
+// row with found == false.
+func TestQueryMaybeNamesTheConflict(t *testing.T) {
+	tx := dbtest.Tx(t)
+	ctx := t.Context()
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE pgdb_names (name text PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	const insertSQL = `INSERT INTO pgdb_names (name) VALUES ($1) ON CONFLICT DO NOTHING RETURNING name`
+	const insertStrictSQL = `INSERT INTO pgdb_names (name) VALUES ($1) RETURNING name`
+	conflict := pgdb.Conflict{Message: "a name ada already exists"}
+	name, found, err := pgdb.QueryMaybe(ctx, tx, pgdb.Scalar[string], conflict, insertSQL, "ada")
+	if err != nil || !found || name != "ada" {
+		t.Fatalf("first insert: %q %v %v", name, found, err)
+	}
+	if _, found, err := pgdb.QueryMaybe(ctx, tx, pgdb.Scalar[string], conflict, insertSQL, "ada"); err != nil || found {
+		t.Fatalf("insert that does nothing: found %v, %v; want no row and no error", found, err)
+	}
+	_, _, err = pgdb.QueryMaybe(ctx, tx, pgdb.Scalar[string], conflict, insertStrictSQL, "ada")
+	if understudy.ErrorCode(err) != understudy.ECONFLICT || understudy.ErrorMessage(err) != conflict.Message {
+		t.Fatalf("duplicate: %v (%s), want ECONFLICT %q", err, understudy.ErrorCode(err), conflict.Message)
+	}
+}

@@ -71,7 +71,9 @@ func tfName(address, kind string) (typ, label, name string, key any) {
 // its attributes as constant values, secrets masked), planned_values (the
 // objects as they will be), resource_changes (every change, no-ops
 // included, with actions such as ["create"] or ["delete","create"] for a
-// replace), resource_drift (p.Drift), applyable, complete and errored.
+// replace, and action_reason "replace_by_request" for a replace -replace
+// asked for), resource_drift (p.Drift), applyable, complete (false for a
+// plan with -target, as Terraform's) and errored.
 // A forgotten object (a removed block) has actions ["forget"], after null,
 // after_sensitive false and action_reason
 // "delete_because_no_resource_config", as Terraform writes a removed
@@ -93,8 +95,10 @@ func TerraformJSON(p Plan) ([]byte, error) {
 			ProviderConfig: map[string]tfProviderConfig{providerKey: {Name: "understudy", FullName: ProviderName}},
 			RootModule:     tfConfigModule{Resources: []tfConfigResource{}, Variables: map[string]tfConfigVariable{}},
 		},
-		Applyable:  p.HasChanges(),
-		Complete:   true,
+		Applyable: p.HasChanges(),
+		// A targeted plan leaves objects out: Terraform calls it
+		// incomplete.
+		Complete:   len(p.Targets) == 0,
 		Drift:      []tfResourceChange{},
 		Changes:    []tfResourceChange{},
 		Planned:    tfValues{RootModule: tfModule{Resources: []tfResource{}}},
@@ -297,6 +301,8 @@ func resourceChange(c Change, mode string) (tfResourceChange, error) {
 		rc.Change.Importing = &tfImporting{ID: c.ID}
 	}
 	switch {
+	case c.Action == Replace && c.ReplaceRequested:
+		rc.ActionReason = "replace_by_request"
 	case c.Action == Replace:
 		rc.ActionReason = "replace_because_cannot_update"
 		for _, a := range c.Attributes {
@@ -346,6 +352,9 @@ type tfUnderstudy struct {
 	Unmanaged  []Object            `json:"unmanaged"`
 	Applied    []AppliedChange     `json:"applied,omitempty"`
 	ApplyError string              `json:"apply_error,omitempty"`
+	// Targets and Replace are the plan's -target and -replace addresses.
+	Targets []string `json:"targets,omitempty"`
+	Replace []string `json:"replace,omitempty"`
 }
 
 // tfUnderstudyEntry is one change's part that Terraform has no field for.
@@ -378,6 +387,12 @@ func understudyOf(p Plan) tfUnderstudy {
 		Unmanaged:  append([]Object{}, p.Unmanaged...),
 		Applied:    applied,
 		ApplyError: p.ApplyError,
+	}
+	for _, a := range p.Targets {
+		u.Targets = append(u.Targets, Address(a))
+	}
+	for _, a := range p.Replace {
+		u.Replace = append(u.Replace, Address(a))
 	}
 	for _, c := range p.Changes {
 		u.Changes = append(u.Changes, tfUnderstudyEntry{

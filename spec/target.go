@@ -88,6 +88,7 @@ func resolveTargeting(req PlanRequest, decls []declared, st *state) (targeting, 
 		known[canonical(a)] = a
 	}
 	var problems []string
+	unknown := 0
 	resolve := func(flag, addr string) []string {
 		c, err := parseAddress(addr)
 		if err != nil {
@@ -106,7 +107,11 @@ func resolveTargeting(req PlanRequest, decls []declared, st *state) (targeting, 
 			}
 		}
 		if len(instances) == 0 {
-			problems = append(problems, unknownAddress(flag, addr, c, slices.Collect(maps.Keys(known)), st.workspace))
+			var candidates []string
+			if unknown++; unknown <= maxSuggested {
+				candidates = slices.Collect(maps.Keys(known))
+			}
+			problems = append(problems, unknownAddress(flag, addr, c, candidates, st.workspace))
 		}
 		slices.Sort(instances)
 		return instances
@@ -117,7 +122,9 @@ func resolveTargeting(req PlanRequest, decls []declared, st *state) (targeting, 
 	}
 	for _, addr := range req.Targets {
 		for _, a := range resolve("target", addr) {
-			t.targets = append(t.targets, a)
+			if !slices.Contains(t.targets, a) {
+				t.targets = append(t.targets, a)
+			}
 			t.selected[a] = true
 			if d, ok := declaredAt[canonical(a)]; ok {
 				// A declared object needs its environment.
@@ -156,7 +163,7 @@ func resolveTargeting(req PlanRequest, decls []declared, st *state) (targeting, 
 				problems = append(problems, fmt.Sprintf("-replace=%s: the spec does not declare %s, so this plan deletes it or stops managing it; there is nothing to replace", addr, as[0]))
 			case !t.has(as[0]):
 				problems = append(problems, fmt.Sprintf("-replace=%s is outside the objects -target selects: add -target=%s", addr, Address(as[0])))
-			default:
+			case !t.replace[as[0]]:
 				t.replace[as[0]] = true
 				t.replaces = append(t.replaces, as[0])
 			}
@@ -180,8 +187,12 @@ func resolveTargeting(req PlanRequest, decls []declared, st *state) (targeting, 
 	return t, nil
 }
 
+// maxSuggested bounds the unknown addresses a plan looks for the closest
+// known one to, so that a long list of wrong ones costs little.
+const maxSuggested = 10
+
 // unknownAddress says that addr (canonical c) names no object, and which
-// known address is closest, when one is close.
+// of known is closest, when one is close.
 func unknownAddress(flag, addr, c string, known []string, workspace string) string {
 	msg := fmt.Sprintf("-%s=%s: neither the spec nor workspace %q has an object at this address", flag, addr, workspace)
 	best, bestD := "", len(c)/3+2

@@ -32,14 +32,15 @@ func fullPlan() spec.Plan {
 	attr := spec.AttributeChange{Name: "pool_size", Before: 2.0, After: 1.0, Sensitive: true, ForcesReplacement: true}
 	ch := spec.Change{Address: "role.buyer", Kind: spec.KindRole, ID: "production/buyer", Action: spec.Replace, Importing: true, PreviousAddress: "role.shopper",
 		Before: map[string]any{"pool_size": 2.0, "token": spec.SensitiveValue}, After: map[string]any{"pool_size": 1.0},
-		Attributes: []spec.AttributeChange{attr}, Reason: "environment changes",
+		Attributes: []spec.AttributeChange{attr}, Reason: "environment changes", ReplaceRequested: true,
 		Effects: spec.Effects{Create: 1, Retire: []spec.AccountEffect{acct}, Reprovision: []spec.AccountEffect{acct},
 			Deprovision: []spec.RefEffect{{AccountID: acct.ID, Email: acct.Email, App: "chirp", Ref: "42"}}}}
 	return spec.Plan{ID: "7c9e6679-7425-40de-944b-e07fc1f90ae7", Workspace: "default", Mode: spec.ModeNormal, Status: spec.StatusFailed,
 		CreatedAt: planAt, CreatedBy: "test-admin", Serial: 3, Changes: []spec.Change{ch}, Drift: []spec.Change{ch},
 		Unmanaged: []spec.Object{{Kind: spec.KindEnvironment, ID: "staging", ManagedBy: "other"}},
 		Summary:   spec.Summary{Add: 1, Change: 2, Destroy: 1, Import: 1, Forget: 1},
-		Applied:   []spec.AppliedChange{{Address: "role.buyer", Action: spec.Delete, At: planAt}}, ApplyError: "app chirp is unavailable"}
+		Applied:   []spec.AppliedChange{{Address: "role.buyer", Action: spec.Delete, At: planAt}}, ApplyError: "app chirp is unavailable",
+		Targets: []string{"role.buyer"}, Replace: []string{"role.buyer"}}
 }
 
 // schemaOf returns a component schema of openapi.yaml.
@@ -139,7 +140,7 @@ func TestSpecJSONMirrorsTheContract(t *testing.T) {
 		Imports: []spec.Import{{To: "environment.production", ID: "production"}},
 		Removed: []spec.Removed{{From: "role.seller"}},
 		Moved:   []spec.Moved{{From: "role.shopper", To: `role.buyer["eu"]`}},
-	}}
+	}, Targets: []string{"understudy_role.buyer"}, Replace: []string{"understudy_role.buyer"}}
 	for _, tc := range []struct {
 		schema string
 		v      any

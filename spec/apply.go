@@ -301,7 +301,8 @@ func (s *Service) forgetObject(ctx context.Context, ws, address, why string) err
 }
 
 // recordRefresh records the server's state as what each object of the
-// workspace was applied with (applying a refresh-only plan).
+// workspace was applied with (applying a refresh-only plan), and lists
+// each as a no-op in out.Applied.
 func (s *Service) recordRefresh(ctx context.Context, pl *planning, out *Plan) error {
 	for _, c := range pl.plan.Drift {
 		row := pl.state.mine[c.Address]
@@ -316,7 +317,9 @@ func (s *Service) recordRefresh(ctx context.Context, pl *planning, out *Plan) er
 				return err
 			}
 		}
-		out.Applied = append(out.Applied, AppliedChange{Address: c.Address, Action: Update, At: s.cfg.Now().UTC()})
+		// Only the workspace's record changed, nothing on the server: a
+		// no-op, which the apply's summary does not count as changed.
+		out.Applied = append(out.Applied, AppliedChange{Address: c.Address, Action: NoOp, At: s.cfg.Now().UTC()})
 	}
 	return nil
 }

@@ -54,17 +54,27 @@ func (s *Service) compute(ctx context.Context, req PlanRequest) (*planning, erro
 	if req.Mode == ModeDestroy {
 		decls = nil
 	}
-	steps := s.planDeclared(decls, req.Desired.Imports, st, &p, &conflicts)
-	if err := s.checkObjects(ctx, decls, steps, st, &p); err != nil {
+	tg, err := resolveTargeting(req, decls, st)
+	if err != nil {
+		return nil, err
+	}
+	pl.plan.Targets, pl.plan.Replace, pl.plan.Drift = tg.targets, tg.replaces, tg.drift(pl.plan.Drift)
+	planned := tg.declared(decls)
+	steps := s.planDeclared(planned, req.Desired.Imports, st, &p, &conflicts)
+	if err := s.checkObjects(ctx, planned, steps, st, &p); err != nil {
 		return nil, err
 	}
 	if err := p.err(); err != nil {
 		return nil, err
 	}
 	if req.Mode != ModeRefreshOnly {
-		pl.steps = append(steps, planUndeclared(decls, req.Desired.Removed, req.Mode, st, &conflicts)...)
+		tg.forceReplace(steps, st, &conflicts)
+		pl.steps = append(steps, planUndeclared(tg.untouched(decls, st), req.Desired.Removed, req.Mode, st, &conflicts)...)
 		if len(conflicts) > 0 {
 			return nil, understudy.Errorf(understudy.ECONFLICT, "the plan cannot be made: %s", strings.Join(conflicts, "; "))
+		}
+		if err := s.checkReplaceable(ctx, pl.steps, st); err != nil {
+			return nil, err
 		}
 		if err := s.addEffects(ctx, pl); err != nil {
 			return nil, err

@@ -90,6 +90,11 @@ type Plan struct {
 	// client records them (the server never sees them), so that a saved
 	// plan's JSON lists them as Terraform's does.
 	Variables []Variable `json:"variables,omitempty"`
+	// Targets and Replace are the request's, as spec addresses: a plan
+	// with Targets is incomplete (Terraform's "Resource targeting is in
+	// effect"), and its apply is planned again with both.
+	Targets []string `json:"targets,omitempty"`
+	Replace []string `json:"replace,omitempty"`
 }
 
 // Variable is a spec variable's value in a plan. A sensitive one has no
@@ -132,6 +137,9 @@ type Change struct {
 	Attributes []AttributeChange `json:"attributes"`
 	// Reason says why an object is replaced or deleted.
 	Reason string `json:"reason,omitempty"`
+	// ReplaceRequested is set on a replace that -replace asked for
+	// (Terraform's action reason replace_by_request).
+	ReplaceRequested bool `json:"replace_requested,omitempty"`
 	// Effects are what the change does to accounts.
 	Effects Effects `json:"effects"`
 }

@@ -146,6 +146,9 @@ func (r *planWriter) comment(c Change, drift bool) string {
 		}
 	case Replace:
 		what = "must be " + p.bold(p.red("replaced"))
+		if c.ReplaceRequested {
+			what = "will be " + p.bold(p.red("replaced")) + ", as requested"
+		}
 	case Delete:
 		what = "will be " + p.bold(p.red("destroyed"))
 		if drift {

@@ -52,6 +52,18 @@ type PlanRequest struct {
 	// Mode is ModeNormal (the default), ModeDestroy or ModeRefreshOnly.
 	Mode    string  `json:"mode"`
 	Desired Desired `json:"desired"`
+	// Targets limit the plan to the objects at these addresses, and to
+	// what they need, as Terraform's -target does: a declared object's
+	// environment, and for an object the plan deletes, the objects in it
+	// that it deletes too. An address is the JSON plan's
+	// (understudy_role.buyer, understudy_role.team["a"]) or the spec's
+	// (role.buyer); one without an instance key names every instance of a
+	// for_each block. Empty plans every object.
+	Targets []string `json:"targets,omitempty"`
+	// Replace forces the objects at these addresses to be replaced (deleted,
+	// then created) even when nothing of them changed, as Terraform's
+	// -replace does. Only in ModeNormal, and only declared objects.
+	Replace []string `json:"replace,omitempty"`
 }
 
 // ApplyOptions tune an apply.

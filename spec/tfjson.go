@@ -75,7 +75,9 @@ func tfName(address, kind string) (typ, label, name string, key any) {
 // its attributes as constant values, secrets masked), planned_values (the
 // objects as they will be), resource_changes (every change, no-ops
 // included, with actions such as ["create"] or ["delete","create"] for a
-// replace), resource_drift (p.Drift), applyable, complete and errored.
+// replace, and action_reason "replace_by_request" for a replace -replace
+// asked for), resource_drift (p.Drift), applyable, complete (false for a
+// plan with -target, as Terraform's) and errored.
 // A forgotten object (a removed block) has actions ["forget"], after null,
 // after_sensitive false and action_reason
 // "delete_because_no_resource_config", as Terraform writes a removed
@@ -138,7 +140,10 @@ func WriteTerraformJSON(w io.Writer, p Plan) error {
 	s.changes(p.Mode, p.Changes, func(rc tfResourceChange) any { return rc })
 	s.raw(`,"applyable":`)
 	s.value(p.HasChanges())
-	s.raw(`,"complete":true,"errored":false,"understudy":`)
+	// A targeted plan leaves objects out: Terraform calls it incomplete.
+	s.raw(`,"complete":`)
+	s.value(len(p.Targets) == 0)
+	s.raw(`,"errored":false,"understudy":`)
 	s.understudy(p)
 	s.raw("}\n")
 	if s.err != nil {
@@ -255,6 +260,15 @@ func (s *jsonStream) understudy(p Plan) {
 			a.Address = Address(a.Address)
 			return a, nil
 		})
+	}
+	for _, f := range []struct {
+		key   string
+		addrs []string
+	}{{"targets", p.Targets}, {"replace", p.Replace}} {
+		if len(f.addrs) > 0 {
+			s.raw(`,"` + f.key + `":`)
+			s.array(len(f.addrs), func(i int) (any, error) { return Address(f.addrs[i]), nil })
+		}
 	}
 	if p.ApplyError != "" {
 		s.raw(`,"apply_error":`)
@@ -411,6 +425,8 @@ func resourceChange(c Change, mode string) (tfResourceChange, error) {
 		rc.Change.Importing = &tfImporting{ID: c.ID}
 	}
 	switch {
+	case c.Action == Replace && c.ReplaceRequested:
+		rc.ActionReason = "replace_by_request"
 	case c.Action == Replace:
 		rc.ActionReason = "replace_because_cannot_update"
 		for _, a := range c.Attributes {

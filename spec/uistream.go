@@ -146,6 +146,9 @@ func (s *UIStream) change(c Change, mode string) uiChange {
 		out.Action, out.Reason = "remove", "delete_because_no_resource_config"
 	case Replace:
 		out.Action, out.Reason = "replace", "cannot_update"
+		if c.ReplaceRequested {
+			out.Reason = "requested" // Terraform's word in the stream for replace_by_request
+		}
 	case Delete:
 		out.Action = "delete"
 		if mode != ModeDestroy {

@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/understudy-dev/understudy"
@@ -64,6 +65,10 @@ type app struct {
 	// isTerminal reports whether w is a terminal; nil checks for a
 	// character device.
 	isTerminal func(w any) bool
+	// compactWarnings is -compact-warnings: warnings are kept in
+	// warnings and summed up when the command ends.
+	compactWarnings bool
+	warnings        hcl.Diagnostics
 }
 
 // run executes the command line args and returns the process exit code.
@@ -86,6 +91,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	cmd, err := root.ExecuteContextC(ctx)
+	defer a.flushWarnings(err) // after the error's diagnostic
 	if err == nil {
 		return exitOK
 	}

@@ -17,19 +17,27 @@ import (
 
 func (a *app) applyCommand() *cobra.Command {
 	var f specFlags
+	var refreshOnly bool
 	cmd := &cobra.Command{
 		Use:   "apply [DIR | PLANFILE]",
 		Short: "Plan the spec in DIR (default .) and apply it after you confirm, or apply exactly the plan saved in PLANFILE",
 		Long: `Apply makes the server match the spec. With a directory it plans first and asks for yes (unless -auto-approve);
 with a file saved by plan -out it applies exactly that plan, refused as stale when the server's state changed since,
 and refused when the file was changed after it was saved. -input=false never asks: apply DIR then needs -auto-approve.
+-refresh-only records what changed on the server outside the spec as the workspace's state, changing no object.
 Exit codes: 0 success, 1 any error.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			return a.apply(cmd, argv, spec.ModeNormal, f)
+			mode := spec.ModeNormal
+			if refreshOnly {
+				mode = spec.ModeRefreshOnly
+			}
+			return a.apply(cmd, argv, mode, f)
 		},
 	}
 	f.register(cmd, true)
+	cmd.Flags().BoolVar(&refreshOnly, "refresh-only", false, "record what changed on the server outside the spec since the last apply as the workspace's state, changing no object")
+	cmd.Flags().StringArrayVar(&f.replaces, "replace", nil, replaceHelp)
 	return cmd
 }
 
@@ -56,8 +64,17 @@ func (a *app) apply(cmd *cobra.Command, argv []string, mode string, f specFlags)
 		return usageErrorf("-lock-timeout must be 0s or more, got %s (nothing was planned or changed)", f.lockTimeout)
 	}
 	a.longClient(f.waitLeases + f.lockTimeout)
+	a.compactWarnings = f.compactWarnings
+	if !f.lock {
+		if err := a.lockWarning(); err != nil {
+			return err
+		}
+	}
 	if len(argv) == 1 {
 		if st, err := os.Stat(argv[0]); err == nil && !st.IsDir() {
+			if len(f.targets) > 0 || len(f.replaces) > 0 || mode != spec.ModeNormal {
+				return usageErrorf("-target, -replace and -refresh-only are given when a plan is made (plan -out): apply %s applies the saved plan as it was made, with its own (nothing was changed)", argv[0])
+			}
 			p, err := readPlanFile(argv[0])
 			if err != nil {
 				return err
@@ -78,13 +95,21 @@ func (a *app) apply(cmd *cobra.Command, argv []string, mode string, f specFlags)
 	if err := a.printPlan(p, f); err != nil {
 		return err
 	}
+	if err := a.targetingWarning(p); err != nil {
+		return err
+	}
 	if !p.HasChanges() {
-		return nil
+		// As Terraform's: an apply with nothing to do still says so.
+		fmt.Fprintln(a.stdout)
+		return spec.WriteApplied(a.stdout, p, spec.RenderOptions{Color: a.colorFor(a.stdout, f.noColor)})
 	}
 	if !f.autoApprove {
 		q := "Do you want to perform these actions in workspace \"" + p.Workspace + "\"?\n  Understudy will perform the actions described above."
-		if mode == spec.ModeDestroy {
+		switch mode {
+		case spec.ModeDestroy:
 			q = "Do you really want to destroy everything workspace \"" + p.Workspace + "\" manages?\n  There is no undo."
+		case spec.ModeRefreshOnly:
+			q = "Would you like to update workspace \"" + p.Workspace + "\" to reflect these detected changes?\n  Understudy will record these changes without changing any object on the server.\n  There is no undo."
 		}
 		if !a.confirm(cmd.Context(), q) {
 			return fmt.Errorf("apply cancelled: only 'yes' is accepted to approve; nothing was changed")
@@ -147,7 +172,10 @@ func (a *app) applyPlan(cmd *cobra.Command, p spec.Plan, f specFlags) error {
 			if err := json.Unmarshal(resp.Body, &out); err != nil {
 				return fmt.Errorf("reading the applied plan: %w", err)
 			}
-			return spec.WriteApplied(a.stdout, out, spec.RenderOptions{Color: a.colorFor(a.stdout, f.noColor)})
+			if err := spec.WriteApplied(a.stdout, out, spec.RenderOptions{Color: a.colorFor(a.stdout, f.noColor)}); err != nil {
+				return err
+			}
+			return a.appliedTargetsWarning(out)
 		}
 		if resp != nil && problemType(resp.Body) == understudy.ProblemTypePrefix+spec.LockedType && a.now().Before(deadline) {
 			time.Sleep(time.Second)

@@ -67,7 +67,7 @@ func TestSpecCommandsExitCodesInCI(t *testing.T) {
 	down := ciCell{1, "", "cannot reach the Understudy server"}
 	unauth := ciCell{1, "", "(HTTP 401)"}
 	flag := func(cmd string) ciCell {
-		return ciCell{1, "", "understudy " + cmd + " does not accept the flag -lock"}
+		return ciCell{1, "", "understudy " + cmd + " does not accept the flag -parallelism"}
 	}
 	syntax := ciCell{1, "", "Invalid expression"}
 	notAPlan := ciCell{1, "", "is not a plan file saved by `understudy plan -out`"}
@@ -209,7 +209,7 @@ func TestSpecCommandsExitCodesInCI(t *testing.T) {
 				case "401":
 					f.token = "not-a-token"
 				case "unknown flag":
-					argv = append(argv[:1:1], append([]string{"-lock=false"}, argv[1:]...)...)
+					argv = append(argv[:1:1], append([]string{"-parallelism=4"}, argv[1:]...)...)
 				}
 				res := f.run(t, argv...)
 				if res.Code != want.code {

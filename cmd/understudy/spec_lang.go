@@ -112,6 +112,9 @@ func (a *app) printDiagnostics(files map[string]*hcl.File, diags hcl.Diagnostics
 	if a.ui != nil {
 		return a.uiDiagnostics(diags)
 	}
+	if diags = a.deferWarnings(diags); len(diags) == 0 {
+		return nil
+	}
 	return lang.WriteDiagnostics(a.stderr, files, diags, a.colorFor(a.stderr, false), 0)
 }
 

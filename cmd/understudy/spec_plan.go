@@ -33,7 +33,21 @@ type specFlags struct {
 	lockTimeout      time.Duration
 	autoApprove      bool
 	input            bool
+	// targets and replaces are -target and -replace, as typed.
+	targets, replaces []string
+	// lock is -lock; see lockHelp for what false means here.
+	lock            bool
+	compactWarnings bool
 }
+
+// targetHelp and replaceHelp describe -target and -replace.
+const (
+	targetHelp = "plan only the object at ADDR (understudy_role.buyer, understudy_role.team[\"a\"], or the spec's role.buyer) and what it needs: " +
+		"a declared object's environment, and what is in an environment that is deleted; without an instance key, every instance of a for_each block (repeatable). " +
+		"The plan is incomplete, and says so; not for routine use"
+	replaceHelp = "replace the object at ADDR (delete it, then create it) even when nothing of it changed (repeatable); " +
+		"an environment that has ever had an account, or holds objects, cannot be replaced"
+)
 
 func (f *specFlags) register(cmd *cobra.Command, apply bool) {
 	fs := cmd.Flags()
@@ -42,6 +56,15 @@ func (f *specFlags) register(cmd *cobra.Command, apply bool) {
 	fs.StringArrayVar(&f.varFiles, "var-file", nil, "read variables from a file of name = value lines (repeatable)")
 	fs.BoolVar(&f.noColor, "no-color", false, "no colour, even on a terminal")
 	fs.BoolVar(&f.input, "input", true, "ask for input when needed; -input=false never asks (apply and destroy of a directory then need -auto-approve)")
+	fs.StringArrayVar(&f.targets, "target", nil, targetHelp)
+	fs.BoolVar(&f.compactWarnings, "compact-warnings", false, "show each warning as one summary line at the end, unless there are errors too")
+	if apply {
+		fs.BoolVar(&f.lock, "lock", true, "accepted for Terraform's scripts; -lock=false changes nothing here and says so: "+
+			"the server always holds the workspace's lock while it applies, so two applies never run at once, and a lock taken with `workspaces lock` still refuses the apply")
+	} else {
+		fs.BoolVar(&f.lock, "lock", true, "accepted for Terraform's scripts; a plan never takes the workspace's lock here "+
+			"(the server reads its state in one go, and an apply refuses a plan the state moved past), so -lock=false changes nothing")
+	}
 	if apply {
 		fs.BoolVar(&f.autoApprove, "auto-approve", false, "apply without asking for yes")
 		fs.DurationVar(&f.waitLeases, "wait-leases", 0, "how long to wait for a lease on an account to retire to end (at most 1h); without it such an apply is refused")
@@ -123,6 +146,7 @@ func (a *app) planCommand() *cobra.Command {
 Exit codes: 0 success, 1 error; with -detailed-exitcode: 0 no changes, 1 error, 2 changes.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, argv []string) error {
+			a.compactWarnings = f.compactWarnings
 			mode := spec.ModeNormal
 			switch {
 			case destroy && refreshOnly:
@@ -143,6 +167,9 @@ Exit codes: 0 success, 1 error; with -detailed-exitcode: 0 no changes, 1 error, 
 				return err
 			}
 			if err := a.printPlan(p, f); err != nil {
+				return err
+			}
+			if err := a.targetingWarning(p); err != nil {
 				return err
 			}
 			if out != "" {
@@ -167,6 +194,7 @@ Exit codes: 0 success, 1 error; with -detailed-exitcode: 0 no changes, 1 error, 
 	fs.BoolVar(&detailed, "detailed-exitcode", false, "exit 0 when there are no changes, 1 on error, 2 when there are changes")
 	fs.BoolVar(&refreshOnly, "refresh-only", false, "only report what changed on the server outside the spec since the last apply")
 	fs.BoolVar(&destroy, "destroy", false, "plan the deletion of everything the workspace manages")
+	fs.StringArrayVar(&f.replaces, "replace", nil, replaceHelp)
 	return cmd
 }
 
@@ -174,7 +202,11 @@ Exit codes: 0 success, 1 error; with -detailed-exitcode: 0 no changes, 1 error, 
 // for its plan. A refusal that names attributes is printed as diagnostics
 // at those attributes.
 func (a *app) makePlan(cmd *cobra.Command, dir, mode string, f specFlags) (spec.Plan, *lang.Config, error) {
-	req := spec.PlanRequest{Workspace: firstNonEmpty(f.workspace, a.getenv("UNDERSTUDY_WORKSPACE"), spec.DefaultWorkspace), Mode: mode}
+	req := spec.PlanRequest{Workspace: firstNonEmpty(f.workspace, a.getenv("UNDERSTUDY_WORKSPACE"), spec.DefaultWorkspace), Mode: mode,
+		Targets: f.targets, Replace: f.replaces}
+	if len(f.replaces) > 0 && mode != spec.ModeNormal {
+		return spec.Plan{}, nil, usageErrorf("-replace cannot be used with -%s: it replaces objects the spec declares (nothing was planned)", mode)
+	}
 	var cfg *lang.Config
 	if mode != spec.ModeDestroy {
 		var err error

@@ -65,7 +65,7 @@ func TestPruneDeletesPlansPastTheirRetentionOnly(t *testing.T) {
 	if _, err := s.cfg.DB.Exec(ctx, ensureWorkspaceSQL, "default"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.cfg.DB.Exec(ctx, takeApplyLockSQL, "default", "admin-1", keep["planned 8 days ago, locked"]); err != nil {
+	if _, err := s.cfg.DB.Exec(ctx, takeApplyLockSQL, "default", "admin-1", keep["planned 8 days ago, locked"], pgdb.Now(s.cfg.Now)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.cfg.DB.Exec(ctx, setPlanStatusSQL, keep["made 40 days ago, finished just"], StatusApplied, "", []AppliedChange{}, pgdb.Now(s.cfg.Now)); err != nil {

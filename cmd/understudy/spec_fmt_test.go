@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/understudy-dev/understudy/spec/lang"
 )
 
 // stdinCLI is localCLI with stdin as standard input.
@@ -155,6 +158,8 @@ func TestFmtStdin(t *testing.T) {
 		t.Errorf("fmt - of a broken spec printed %q on stdout", res.Stdout)
 	}
 	mustFail(t, stdinCLI(t, "", "fmt", "-", "."), exitError, `"-" (standard input) must be the only path`)
+	mustFail(t, stdinCLI(t, strings.Repeat("#", lang.MaxFileSize+1), "fmt", "-"), exitError,
+		fmt.Sprintf("standard input has more than %d bytes", lang.MaxFileSize))
 }
 
 // A file that does not parse is named with its line and left as it is;

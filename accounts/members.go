@@ -61,10 +61,28 @@ func (s *Service) AppRefs(ctx context.Context, env, name string) ([]AppRef, erro
 	}, appRefsSQL, env, name)
 }
 
-const historySQL = `SELECT count(*) FROM accounts a JOIN environments e ON e.id = a.environment_id WHERE e.name = $1`
+const historySQL = `
+SELECT count(DISTINCT a.id), count(l.id)
+FROM accounts a JOIN environments e ON e.id = a.environment_id LEFT JOIN leases l ON l.account_id = a.id
+WHERE e.name = $1`
 
-// History counts the accounts environment env ever had, retired ones
-// included: an environment with history cannot be deleted.
-func (s *Service) History(ctx context.Context, env string) (int, error) {
-	return pgdb.QueryOne(ctx, s.db, pgdb.Scalar[int], "", historySQL, env)
+// History is what an environment has recorded: an environment with
+// history cannot be deleted, so that the accounts and leases keep what
+// they refer to.
+type History struct {
+	// Accounts counts the accounts the environment ever had, retired ones
+	// included.
+	Accounts int `json:"accounts"`
+	// Leases counts the leases ever taken on those accounts, ended ones
+	// included.
+	Leases int `json:"leases"`
+}
+
+// Empty reports whether there is no history: the environment may be
+// deleted.
+func (h History) Empty() bool { return h.Accounts == 0 && h.Leases == 0 }
+
+// History returns the history of environment env.
+func (s *Service) History(ctx context.Context, env string) (History, error) {
+	return pgdb.QueryOne(ctx, s.db, func(row pgx.Row, h *History) error { return row.Scan(&h.Accounts, &h.Leases) }, "", historySQL, env)
 }

@@ -178,3 +178,63 @@ func TestADomainStillInUseCannotBeRemoved(t *testing.T) {
 		t.Fatalf("%+v", e)
 	}
 }
+
+// Destroying an environment whose accounts were leased forgets it, and
+// the plan says why, counting its accounts and leases.
+func TestDestroyingAnEnvironmentWithHistorySaysWhyItIsForgotten(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 2)
+	f.apply(t, f.plan(t, "", "", prodSpec(2, true)))
+	for _, holder := range []string{"ci run 1", "ci run 2", "ci run 3"} {
+		g := f.Lease(t, holder)
+		if _, err := f.Leases.Release(f.Ctx, g.Lease.ID, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := f.plan(t, "", spec.ModeDestroy, spec.Desired{})
+	env := changeOf(t, p, "environment.production")
+	want := "environment production has history (2 accounts, 3 leases): Understudy keeps it and stops managing it"
+	if env.Action != spec.Forget || env.Reason != want {
+		t.Fatalf("environment.production: %s, %q; want a forget saying %q", env.Action, env.Reason, want)
+	}
+	var out strings.Builder
+	if err := spec.WritePlan(&out, p, spec.RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "  # environment.production will no longer be managed by Understudy; it stays on the server\n  # ("+want+")\n") {
+		t.Errorf("the plan does not say why the environment is forgotten:\n%s", out.String())
+	}
+	f.apply(t, p)
+	if _, err := f.Accounts.GetEnvironment(f.Ctx, "production"); err != nil {
+		t.Errorf("the forgotten environment: %v", err)
+	}
+}
+
+// A plan for the default workspace whose objects another workspace
+// manages says to pass -workspace with that workspace's name; a plan
+// that names its workspace is not told so.
+func TestConflictWithAnotherWorkspaceNamesTheWorkspaceToPass(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1)
+	f.apply(t, f.plan(t, "ops", "", prodSpec(1, true)))
+	_, err := f.Spec.Plan(f.Ctx, spec.PlanRequest{Desired: prodSpec(1, false)})
+	e := domaintest.WantCode(t, err, understudy.ECONFLICT)
+	hint := `this plan is for workspace "default"; if the spec belongs to workspace "ops", which manages these objects, pass -workspace ops`
+	if !strings.Contains(e.Message, `managed by workspace "ops"`) || !strings.HasSuffix(e.Message, hint) || strings.Count(e.Message, "-workspace") != 1 {
+		t.Errorf("conflict in the default workspace: %q; want it to end %q, once", e.Message, hint)
+	}
+	_, err = f.Spec.Plan(f.Ctx, spec.PlanRequest{Workspace: "team-a", Desired: prodSpec(1, false)})
+	if e := domaintest.WantCode(t, err, understudy.ECONFLICT); strings.Contains(e.Message, "-workspace") {
+		t.Errorf("conflict in a named workspace suggests -workspace: %q", e.Message)
+	}
+
+	staging := staging(1)
+	f.apply(t, f.plan(t, "team-a", "", staging))
+	both := prodSpec(1, false)
+	both.Environments = append(both.Environments, staging.Environments...)
+	_, err = f.Spec.Plan(f.Ctx, spec.PlanRequest{Desired: both})
+	if e := domaintest.WantCode(t, err, understudy.ECONFLICT); !strings.HasSuffix(e.Message,
+		"one of the workspaces that manage these objects (ops, team-a), pass -workspace NAME with its name") {
+		t.Errorf("conflict with two workspaces: %q", e.Message)
+	}
+}

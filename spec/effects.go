@@ -151,9 +151,10 @@ func (s *Service) environmentEffects(ctx context.Context, e *effects, x *step, s
 		case len(kept) > 0:
 			x.Action, x.After = Forget, x.Before
 			x.Reason = "it keeps role(s) this plan does not delete (" + strings.Join(kept, ", ") + "), so it stays on the server, no longer managed"
-		case history > 0:
+		case !history.Empty():
 			x.Action, x.After = Forget, x.Before
-			x.Reason = fmt.Sprintf("it keeps the history of %d account(s), retired ones included, so it stays on the server, no longer managed", history)
+			x.Reason = fmt.Sprintf("environment %s has history (%s, %s): Understudy keeps it and stops managing it",
+				x.ID, count(history.Accounts, "account"), count(history.Leases, "lease"))
 		}
 	case Update:
 		return s.checkDomainsKept(ctx, e, x, goingRoles)

@@ -71,6 +71,9 @@ func (s *Service) compute(ctx context.Context, req PlanRequest) (*planning, erro
 		tg.forceReplace(steps, st, &conflicts)
 		pl.steps = append(steps, planUndeclared(tg.untouched(decls, st), req.Desired.Removed, req.Mode, st, &conflicts)...)
 		if len(conflicts) > 0 {
+			if hint := workspaceHint(decls, st); hint != "" {
+				conflicts = append(conflicts, hint)
+			}
 			return nil, understudy.Errorf(understudy.ECONFLICT, "the plan cannot be made: %s", strings.Join(conflicts, "; "))
 		}
 		if err := s.checkReplaceable(ctx, pl.steps, st); err != nil {
@@ -170,6 +173,32 @@ func managedElsewhere(k key, address string, other managed, st *state) string {
 	return fmt.Sprintf("%s is managed by workspace %q at %s; a spec manages an object from one workspace only", k, other.Workspace, other.Address)
 }
 
+// workspaceHint is the last words of the conflicts of a plan for the
+// default workspace when other workspaces manage objects the spec
+// declares: the spec most likely belongs to one of them, and -workspace
+// was left out. It is empty otherwise.
+func workspaceHint(decls []declared, st *state) string {
+	if st.workspace != DefaultWorkspace {
+		return ""
+	}
+	others := map[string]bool{}
+	for _, d := range decls {
+		if m, ok := st.managedBy[key{d.kind, d.id}]; ok && m.Workspace != st.workspace {
+			others[m.Workspace] = true
+		}
+	}
+	names := slices.Sorted(maps.Keys(others))
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return fmt.Sprintf("this plan is for workspace %q; if the spec belongs to workspace %q, which manages these objects, pass -workspace %s",
+			DefaultWorkspace, names[0], names[0])
+	}
+	return fmt.Sprintf("this plan is for workspace %q; if the spec belongs to one of the workspaces that manage these objects (%s), pass -workspace NAME with its name",
+		DefaultWorkspace, strings.Join(names, ", "))
+}
+
 // nameOf returns the name in a natural id: the environment's name, or
 // the part after "<environment>/".
 func nameOf(id string) string {
@@ -218,7 +247,7 @@ func planUndeclared(decls []declared, removed []Removed, mode string, st *state,
 			x.Action, x.cleanup = NoOp, true
 		case forget[address]:
 			x.Action, x.Before, x.After = Forget, cur.attrs, cur.attrs
-			x.Reason = "a removed block stops managing it; it stays on the server"
+			x.Reason = "a removed block stops managing it"
 		default:
 			x.Action, x.Before = Delete, cur.attrs
 			x.Reason = "the spec no longer declares it"

@@ -155,7 +155,7 @@ func (r *planWriter) comment(c Change, drift bool) string {
 			what = "has been deleted"
 		}
 	case Forget:
-		what = "will no longer be managed by Understudy (removed block); it stays on the server"
+		what = "will no longer be managed by Understudy; it stays on the server"
 	case NoOp:
 		if !c.Importing && c.PreviousAddress != "" {
 			return p.bold("  # "+c.PreviousAddress) + " has moved to " + p.bold(c.Address)
@@ -174,7 +174,7 @@ func (r *planWriter) comment(c Change, drift bool) string {
 	if c.Importing && c.Action == Replace {
 		lines = append(lines, "  # "+p.yellow("Warning: this will destroy the imported object"))
 	}
-	if c.Reason != "" && (c.Action == Replace || c.Action == Delete) {
+	if c.Reason != "" && (c.Action == Replace || c.Action == Delete || c.Action == Forget) {
 		lines = append(lines, "  # ("+c.Reason+")")
 	}
 	return strings.Join(lines, "\n")

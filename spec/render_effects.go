@@ -2,6 +2,9 @@ package spec
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -91,32 +94,42 @@ func (r *planWriter) account(a AccountEffect) string {
 	return s
 }
 
-// unmanaged writes the note about the objects on the server that the
-// workspace does not manage and a plan never changes.
+// unmanaged writes the notes about the objects on the server that the
+// workspace does not manage and a plan never changes: one line for those
+// other workspaces manage, however many, and a list of those no
+// workspace manages, which an import block may adopt.
 func (r *planWriter) unmanaged(p Plan) {
-	if len(p.Unmanaged) == 0 {
-		return
-	}
-	ws := p.Workspace
-	if ws == "" {
-		ws = DefaultWorkspace
-	}
-	verb := "are"
-	if len(p.Unmanaged) == 1 {
-		verb = "is"
-	}
-	r.printf("\n%s on the server %s not managed by workspace %q and %s left alone:\n",
-		count(len(p.Unmanaged), "object"), verb, ws, verb)
-	items := make([]string, len(p.Unmanaged))
-	for i, o := range p.Unmanaged {
-		items[i] = o.Kind + " " + o.ID
+	inWorkspace := map[string]int{}
+	var loose []string
+	for _, o := range p.Unmanaged {
 		if o.ManagedBy != "" {
-			items[i] += fmt.Sprintf(" (managed by workspace %q)", o.ManagedBy)
+			inWorkspace[o.ManagedBy]++
+		} else {
+			loose = append(loose, o.Kind+" "+o.ID)
 		}
 	}
-	for _, it := range capped(items) {
+	if len(inWorkspace) > 0 {
+		names := slices.Sorted(maps.Keys(inWorkspace))
+		n := len(p.Unmanaged) - len(loose)
+		r.printf("\n%s in %s (%s) %s not part of this plan.\n", count(n, "object"),
+			count(len(names), "other workspace"), strings.Join(capped(names), ", "), isAre(n))
+	}
+	if len(loose) == 0 {
+		return
+	}
+	r.printf("\n%s on the server %s managed by no workspace and %s left alone (an import block adopts one):\n",
+		count(len(loose), "object"), isAre(len(loose)), isAre(len(loose)))
+	for _, it := range capped(loose) {
 		r.printf("  - %s\n", it)
 	}
+}
+
+// isAre is the verb of n things.
+func isAre(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
 }
 
 // capped keeps the first listCap items and says how many it left out.

@@ -25,6 +25,7 @@ func planFixtures() []planFixture {
 		{"mixed", mixedPlan()},
 		{"secrets", secretsPlan()},
 		{"import_forget", importForgetPlan()},
+		{"destroy_history", destroyHistoryPlan()},
 		{"refresh_only", refreshOnlyPlan()},
 		{"refresh_only_clean", newPlan(spec.ModeRefreshOnly, noOp("role.buyer", "production/buyer", buyer(3)))},
 		{"drift_and_changes", driftAndChangesPlan()},

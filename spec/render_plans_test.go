@@ -1,6 +1,8 @@
 package spec_test
 
 import (
+	"fmt"
+
 	"github.com/understudy-dev/understudy/spec"
 )
 
@@ -105,12 +107,36 @@ func importForgetPlan() spec.Plan {
 	adopted.Effects.Create = 1
 	legacy := buyer(1)
 	legacy["name"] = "legacy"
-	p := newPlan(spec.ModeNormal, imported, adopted,
-		change(spec.Forget, "role.legacy", "production/legacy", legacy, nil))
+	forget := change(spec.Forget, "role.legacy", "production/legacy", legacy, nil)
+	forget.Reason = "a removed block stops managing it"
+	p := newPlan(spec.ModeNormal, imported, adopted, forget)
 	for i := range 12 {
 		p.Unmanaged = append(p.Unmanaged, spec.Object{Kind: spec.KindApp, ID: "production/extra-" + string(rune('a'+i))})
 	}
 	p.Unmanaged[1].ManagedBy = "billing-team"
+	return p
+}
+
+// destroyHistoryPlan destroys a workspace whose environment has account
+// history, so that it is only forgotten, on a server where two other
+// workspaces manage 59 objects and one object is managed by none.
+func destroyHistoryPlan() spec.Plan {
+	seller := buyer(2)
+	seller["name"] = "seller"
+	role := change(spec.Delete, "role.seller", "production/seller", seller, nil)
+	role.Reason = "destroy deletes what the workspace manages"
+	role.Effects.Retire = []spec.AccountEffect{account("seller", 1), leased("seller", 2, "ci run 7")}
+	env := change(spec.Forget, "environment.production", "production", production(), production())
+	env.Reason = "environment production has history (2 accounts, 31 leases): Understudy keeps it and stops managing it"
+	p := newPlan(spec.ModeDestroy, role, env)
+	for i := range 59 {
+		o := spec.Object{Kind: spec.KindRole, ID: fmt.Sprintf("staging/r%02d", i), ManagedBy: "team-a"}
+		if i < 40 {
+			o = spec.Object{Kind: spec.KindApp, ID: fmt.Sprintf("production/app%02d", i), ManagedBy: "ops"}
+		}
+		p.Unmanaged = append(p.Unmanaged, o)
+	}
+	p.Unmanaged = append(p.Unmanaged, spec.Object{Kind: spec.KindEnvironment, ID: "sandbox"})
 	return p
 }
 

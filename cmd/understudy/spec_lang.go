@@ -13,39 +13,6 @@ import (
 	"github.com/understudy-dev/understudy/spec/lang"
 )
 
-func (a *app) fmtCommand() *cobra.Command {
-	var check bool
-	cmd := &cobra.Command{
-		Use:   "fmt [DIR] [--check]",
-		Short: "Rewrite the spec files (*.understudy.hcl) of DIR in the canonical format",
-		Long: `Rewrite every *.understudy.hcl file of DIR (default: the current directory)
-in the canonical format and print the name of each file it changed.
-With --check it changes nothing, lists the files that are not formatted,
-and exits 3 if there are any, as terraform fmt -check does. A file that
-does not parse is reported and left as it is (exit 1).`,
-		Args: maxArgs(1),
-		RunE: func(_ *cobra.Command, argv []string) error {
-			changed, diags := lang.FormatDir(dirArg(argv), check)
-			for _, name := range changed {
-				fmt.Fprintln(a.stdout, name)
-			}
-			if err := a.printDiagnostics(sourcesOf(diags), diags); err != nil {
-				return err
-			}
-			if diags.HasErrors() {
-				return specErrors(diags)
-			}
-			if check && len(changed) > 0 {
-				return &specResult{code: 3} // the files are listed: Terraform says no more
-			}
-			return nil
-		},
-	}
-	cmd.Flags().BoolVar(&check, "check", false, "change nothing; list the files that are not formatted and exit 3 if there are any")
-	cmd.Flags().Bool("no-color", false, "no colour, even on a terminal")
-	return cmd
-}
-
 func (a *app) validateCommand() *cobra.Command {
 	var vars, varFiles []string
 	cmd := &cobra.Command{

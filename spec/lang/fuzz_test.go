@@ -4,6 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 )
 
 // FuzzLoadSource evaluates one spec file of arbitrary bytes: Load must
@@ -39,6 +42,35 @@ func FuzzLoadSource(f *testing.F) {
 			if d.Summary == "" {
 				t.Fatalf("a diagnostic without a summary: %+v", d)
 			}
+		}
+	})
+}
+
+// FuzzFormat checks that what Format returns parses: its rewrites never
+// turn a spec that parses into one that does not.
+func FuzzFormat(f *testing.F) {
+	seeds, err := filepath.Glob("testdata/*/*.understudy.hcl")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range seeds {
+		b, err := os.ReadFile(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	for _, s := range []string{unformatted, "a = \"${var.x}\"\n", "a = \"${var.b ?\n1 : 2}\"\n", "a = \"${upper(\"${var.x}-y\")}\"\n",
+		"a = \"%{if var.b}${var.x}%{endif}\"\n", "a = <<EOT\n${var.x}\nEOT\n", "role buyer {\n  x = \"${\n  var.x\n}\"\n}\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		out, diags := Format(src, "fuzz.understudy.hcl")
+		if diags.HasErrors() {
+			return
+		}
+		if _, d := hclsyntax.ParseConfig(out, "fuzz.understudy.hcl", hcl.InitialPos); d.HasErrors() {
+			t.Fatalf("Format(%q) = %q, which does not parse: %v", src, out, d)
 		}
 	})
 }

@@ -148,7 +148,7 @@ func TestFileSizeAndCountAreBounded(t *testing.T) {
 	if d := onlyError(t, diags); d.Summary != "File too large" || !strings.Contains(d.Detail, "main.understudy.hcl") {
 		t.Errorf("diagnostic %v", d)
 	}
-	if _, d := FormatDir(writeDir(t, map[string]string{"main.understudy.hcl": big}), true); len(d) != 1 || d[0].Summary != "File too large" {
+	if _, _, d := FormatFile(filepath.Join(writeDir(t, map[string]string{"main.understudy.hcl": big}), "main.understudy.hcl")); len(d) != 1 || d[0].Summary != "File too large" {
 		t.Errorf("fmt: diagnostics %v", d)
 	}
 	files := map[string]string{}
@@ -159,7 +159,7 @@ func TestFileSizeAndCountAreBounded(t *testing.T) {
 	if d := onlyError(t, diags); d.Summary != "Too many spec files" || !strings.Contains(d.Detail, "101") {
 		t.Errorf("diagnostic %v", d)
 	}
-	if _, d := FormatDir(writeDir(t, files), true); len(d) != 1 || d[0].Summary != "Too many spec files" {
+	if _, d := FormatTargets([]string{writeDir(t, files)}, false); len(d) != 1 || d[0].Summary != "Too many spec files" {
 		t.Errorf("fmt: diagnostics %v", d)
 	}
 	// A variables file, too.

@@ -36,7 +36,7 @@ type Config struct {
 	// Exclusions describes the exclusion lists. Required.
 	Exclusions *tagging.Exclusions
 	// Destinations lists and syncs analytics destinations. Required.
-	Destinations *tagging.Destinations
+	Destinations *tagging.Service
 	// Isolation lists violations and runs audits. Required.
 	Isolation *isolation.Service
 	// Tokens checks the token pasted at sign-in. Required.

@@ -217,7 +217,7 @@ func (s *Service) sightings(ctx context.Context, tx pgx.Tx, appID, surface strin
 			continue
 		}
 		v := visibility(o.policy, surface)
-		if visible, _ := Decide(Party{Synthetic: true, AccountID: o.account}, Party{}, v); visible {
+		if visible, _ := Decide(Listing{Synthetic: true, AccountID: o.account}, Listing{}, v); visible {
 			continue
 		}
 		done[o.account] = true

@@ -13,18 +13,18 @@ import (
 	"github.com/understudy-dev/understudy/isolation/client"
 )
 
-// Query asks who of Subjects Viewer sees on Surface of Environment.
+// CheckRequest asks who of Subjects Viewer sees on Surface of Environment.
 // Subjects and Viewer are identifiers as the exclusion list holds them
 // (account id, email, username, app ref `chirp:42`, distinct id).
-type Query struct {
+type CheckRequest struct {
 	Environment string
 	Surface     string
 	Viewer      string
 	Subjects    []string
 }
 
-// Result is the decision for one subject.
-type Result struct {
+// CheckResult is the decision for one subject.
+type CheckResult struct {
 	Subject string `json:"subject"`
 	Visible bool   `json:"visible"`
 	Reason  Reason `json:"reason"`
@@ -52,7 +52,7 @@ WHERE NOT x.forgotten`
 // It reads the database twice however many subjects there are.
 // Errors: ETOOLARGE (over MaxSubjects), ENOTFOUND (environment), EINVALID
 // (a surface the environment does not have).
-func (s *Service) Check(ctx context.Context, q Query) ([]Result, error) {
+func (s *Service) Check(ctx context.Context, q CheckRequest) ([]CheckResult, error) {
 	if len(q.Subjects) > MaxSubjects {
 		return nil, understudy.Errorf(understudy.ETOOLARGE, "%d subjects; one check decides at most %d", len(q.Subjects), MaxSubjects)
 	}
@@ -68,15 +68,15 @@ func (s *Service) Check(ctx context.Context, q Query) ([]Result, error) {
 	if err != nil {
 		return nil, pgdb.Translate(err, "", "")
 	}
-	viewer := party(on, q.Viewer)
-	out := make([]Result, len(q.Subjects))
+	viewer := listingOf(on, q.Viewer)
+	out := make([]CheckResult, len(q.Subjects))
 	for i, subj := range q.Subjects {
 		var v accounts.Visibility
 		if l, ok := find(on, subj); ok {
 			v = visibility(l.policy, q.Surface)
 		}
 		out[i].Subject = subj
-		out[i].Visible, out[i].Reason = Decide(party(on, subj), viewer, v)
+		out[i].Visible, out[i].Reason = Decide(listingOf(on, subj), viewer, v)
 	}
 	return out, nil
 }
@@ -84,7 +84,7 @@ func (s *Service) Check(ctx context.Context, q Query) ([]Result, error) {
 // probes are the identifiers Check looks for: each subject and the
 // viewer as given, and in its canonical form where that differs, as the
 // client looks them up (client.Canonical).
-func probes(q Query) []string {
+func probes(q CheckRequest) []string {
 	out := make([]string, 0, len(q.Subjects)+1)
 	for _, id := range append(slices.Clip(q.Subjects), q.Viewer) {
 		out = append(out, id)
@@ -104,9 +104,9 @@ func find(on map[string]listed, id string) (listed, bool) {
 	return l, ok
 }
 
-func party(on map[string]listed, id string) Party {
+func listingOf(on map[string]listed, id string) Listing {
 	l, ok := find(on, id)
-	return Party{Synthetic: ok, AccountID: l.accountID}
+	return Listing{Synthetic: ok, AccountID: l.accountID}
 }
 
 // lookup returns the identifiers of ids that are on environment envID's list.

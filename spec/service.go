@@ -25,7 +25,7 @@ type Config struct {
 	Accounts *accounts.Service
 	// Destinations applies destinations. Optional: without it a spec
 	// with a destination block is refused.
-	Destinations *tagging.Destinations
+	Destinations *tagging.Service
 	// Now tells the time. Defaults to time.Now.
 	Now func() time.Time
 	// Logger receives the apply's logs. Defaults to discarding.

@@ -29,7 +29,7 @@ GROUP BY 1, 2 ORDER BY 1, 2`
 
 // RunStats sums the finished runs of every destination by outcome, read
 // from the database, so every replica reports the same totals.
-func (s *Destinations) RunStats(ctx context.Context) ([]RunStat, error) {
+func (s *Service) RunStats(ctx context.Context) ([]RunStat, error) {
 	return pgdb.QueryAll(ctx, s.db, func(r pgx.Row, x *RunStat) error {
 		return r.Scan(&x.Destination, &x.Outcome, &x.Runs, &x.Added, &x.Removed, &x.LastEnded)
 	}, runStatsSQL)

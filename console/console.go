@@ -85,6 +85,8 @@ type Console struct {
 	sessions *sessions
 	views    *views
 	mux      *http.ServeMux
+	// pages reads the lists of many accounts at once.
+	pages *accounts.Pages
 }
 
 // New returns a Console, or an error naming the bad field of cfg.
@@ -97,7 +99,8 @@ func New(cfg Config) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Console{cfg: cfg, sessions: &sessions{db: cfg.DB, idle: cfg.SessionIdle}, views: v, mux: http.NewServeMux()}
+	c := &Console{cfg: cfg, sessions: &sessions{db: cfg.DB, idle: cfg.SessionIdle}, views: v, mux: http.NewServeMux(),
+		pages: accounts.NewPages(cfg.DB)}
 	c.routes()
 	return c, nil
 }

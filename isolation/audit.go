@@ -280,13 +280,16 @@ func (s *Service) countOpen(ctx context.Context, envID string, rep *Report) erro
 // AuditAll audits every environment, and returns the reports of those it
 // could audit and an error naming each it could not.
 func (s *Service) AuditAll(ctx context.Context) ([]Report, error) {
-	rows, err := s.db.Query(ctx, `SELECT name FROM environments ORDER BY name`)
-	if err != nil {
-		return nil, pgdb.Translate(err, "", "")
+	if s.accounts == nil {
+		return nil, errors.New("isolation: Config.Accounts is required to audit")
 	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	envs, err := s.accounts.ListEnvironments(ctx)
 	if err != nil {
-		return nil, pgdb.Translate(err, "", "")
+		return nil, err
+	}
+	names := make([]string, len(envs))
+	for i, e := range envs {
+		names[i] = e.Name
 	}
 	var reports []Report
 	var errs []error

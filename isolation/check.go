@@ -11,6 +11,7 @@ import (
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/isolation/client"
+	"github.com/understudy-dev/understudy/tagging"
 )
 
 // CheckRequest asks who of Subjects Viewer sees on Surface of Environment.
@@ -35,18 +36,6 @@ type listed struct {
 	accountID string
 	policy    map[string]accounts.Visibility
 }
-
-// checkSQL reads, in one round trip, every identifier of $2 on the list of
-// environment $1 with its account and its role's policy. The identifiers
-// are joined as rows, so each is one probe of the primary key: a filter
-// "identifier = ANY($2)" made PostgreSQL scan the whole list and compare
-// every row with every subject.
-const checkSQL = `
-SELECT x.identifier, x.account_id::text, r.id::text, r.isolation_policy
-FROM unnest($2::text[]) AS q (identifier)
-JOIN exclusions x ON x.environment_id = $1 AND x.identifier = q.identifier
-JOIN accounts a ON a.id = x.account_id JOIN roles r ON r.id = a.role_id
-WHERE NOT x.forgotten`
 
 // Check decides, for each subject in order, whether the viewer sees it.
 // It reads the database twice however many subjects there are.
@@ -109,33 +98,26 @@ func listingOf(on map[string]listed, id string) Listing {
 	return Listing{Synthetic: ok, AccountID: l.accountID}
 }
 
-// lookup returns the identifiers of ids that are on environment envID's list.
+// lookup returns the identifiers of ids that are on environment envID's
+// list, read through package tagging, which owns the list.
 func (s *Service) lookup(ctx context.Context, envID string, ids []string) (map[string]listed, error) {
-	rows, err := s.db.Query(ctx, checkSQL, envID, ids)
+	found, err := tagging.FindListed(ctx, s.db, envID, ids)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	on := map[string]listed{}
+	on := make(map[string]listed, len(found))
 	policies := map[string]map[string]accounts.Visibility{} // by role id: a policy is decoded once, not once per subject
-	for rows.Next() {
-		var id, roleID string
-		var raw []byte
-		var l listed
-		if err := rows.Scan(&id, &l.accountID, &roleID, &raw); err != nil {
-			return nil, err
-		}
-		p, ok := policies[roleID]
+	for _, f := range found {
+		p, ok := policies[f.RoleID]
 		if !ok {
-			if err := json.Unmarshal(raw, &p); err != nil {
-				return nil, fmt.Errorf("decoding the isolation policy of role %s: %w", roleID, err)
+			if err := json.Unmarshal(f.Policy, &p); err != nil {
+				return nil, fmt.Errorf("decoding the isolation policy of role %s: %w", f.RoleID, err)
 			}
-			policies[roleID] = p
+			policies[f.RoleID] = p
 		}
-		l.policy = p
-		on[id] = l
+		on[f.Identifier] = listed{accountID: f.AccountID, policy: p}
 	}
-	return on, rows.Err()
+	return on, nil
 }
 
 // surfaces are the environment's surfaces, built-in ones first.

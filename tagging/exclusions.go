@@ -71,19 +71,6 @@ func NewExclusions(db pgdb.DB, logger *slog.Logger) *Exclusions {
 	return &Exclusions{db: db, logger: logger}
 }
 
-const listSQL = `
-SELECT e.name, coalesce(l.version, 0), coalesce(l.hash, repeat('0', 256)::bit(256))::text, coalesce(l.size, 0)
-FROM environments e LEFT JOIN exclusion_lists l ON l.environment_id = e.id WHERE e.name = $1`
-
-func scanList(row pgx.Row, l *List) error {
-	var bits string
-	if err := row.Scan(&l.Environment, &l.Version, &bits, &l.Size); err != nil {
-		return err
-	}
-	l.Hash = bitsToHex(bits)
-	return nil
-}
-
 // bitsToHex renders PostgreSQL's text form of a bit(256) as 64 hex digits.
 func bitsToHex(bits string) string {
 	b := make([]byte, len(bits)/8)
@@ -96,7 +83,8 @@ func bitsToHex(bits string) string {
 
 // Get describes the exclusion list of environment env. Errors: ENOTFOUND.
 func (x *Exclusions) Get(ctx context.Context, env string) (List, error) {
-	return pgdb.QueryOne(ctx, x.db, scanList, "environment "+env+" does not exist", listSQL, env)
+	h, err := ReadHead(ctx, x.db, env)
+	return h.List, err
 }
 
 // entriesSQL lists the identifiers on the list (since = 0), or every
@@ -115,7 +103,8 @@ ORDER BY x.version, x.identifier`
 // head and each.
 func (x *Exclusions) Stream(ctx context.Context, env string, since int64, head func(List) error, each func(Entry) error) error {
 	return pgdb.Translate(snapshotTx(ctx, x.db, func(tx pgx.Tx) error {
-		l, err := pgdb.QueryOne(ctx, tx, scanList, "environment "+env+" does not exist", listSQL, env)
+		h, err := ReadHead(ctx, tx, env)
+		l := h.List
 		if err != nil {
 			return err
 		}
@@ -169,7 +158,7 @@ RETURNING x.identifier, x.kind, x.source, x.account_id::text, x.version, x.forgo
 func (x *Exclusions) Forget(ctx context.Context, env, identifier string) ([]Entry, error) {
 	var out []Entry
 	err := pgdb.InTx(ctx, x.db, func(tx pgx.Tx) error {
-		if _, err := pgdb.QueryOne(ctx, tx, scanList, "environment "+env+" does not exist", listSQL, env); err != nil {
+		if _, err := ReadHead(ctx, tx, env); err != nil {
 			return err
 		}
 		type owner struct {

@@ -35,12 +35,13 @@ func (s *Service) RunStats(ctx context.Context) ([]RunStat, error) {
 	}, runStatsSQL)
 }
 
-const listsSQL = `
-SELECT e.name, coalesce(l.version, 0), coalesce(l.hash, repeat('0', 256)::bit(256))::text, coalesce(l.size, 0)
-FROM environments e LEFT JOIN exclusion_lists l ON l.environment_id = e.id ORDER BY e.name`
-
 // Lists describes the exclusion list of every environment, by name; an
 // environment that never had an account has an empty list at version 0.
 func (x *Exclusions) Lists(ctx context.Context) ([]List, error) {
-	return pgdb.QueryAll(ctx, x.db, scanList, listsSQL)
+	heads, err := readHeads(ctx, x.db)
+	out := make([]List, len(heads))
+	for i, h := range heads {
+		out[i] = h.List
+	}
+	return out, err
 }

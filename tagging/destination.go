@@ -145,8 +145,10 @@ func scanDestination(row pgx.Row, d *Destination) error {
 const (
 	envIDSQL             = `SELECT id FROM environments WHERE name = $1`
 	insertDestinationSQL = `
-INSERT INTO destinations (environment_id, name, kind, settings, secret_names, secrets_key_id, secrets_sealed, distinct_id, sync_interval_seconds, secret_digests)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id, created_at, updated_at`
+INSERT INTO destinations (environment_id, name, kind, settings, secret_names, secrets_key_id, secrets_sealed, distinct_id, sync_interval_seconds, secret_digests,
+    created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11::timestamptz, now()), coalesce($11::timestamptz, now()))
+RETURNING id, created_at, updated_at`
 	getDestinationSQL = `SELECT ` + destinationColumns + ` FROM destinations d JOIN environments e ON e.id = d.environment_id
 WHERE e.name = $1 AND d.name = $2`
 	listDestinationsSQL = `SELECT ` + destinationColumns + ` FROM destinations d JOIN environments e ON e.id = d.environment_id
@@ -154,7 +156,7 @@ WHERE e.name = $1 ORDER BY d.name`
 	destinationSecretsSQL = `SELECT secrets_key_id, secrets_sealed FROM destinations WHERE id = $1`
 	updateDestinationSQL  = `
 UPDATE destinations SET kind = $2, settings = $3, secret_names = $4, secrets_key_id = $5, secrets_sealed = $6,
-    distinct_id = $7, sync_interval_seconds = $8, secret_digests = $9, updated_at = now()
+    distinct_id = $7, sync_interval_seconds = $8, secret_digests = $9, updated_at = coalesce($10::timestamptz, now())
 WHERE id = $1 RETURNING updated_at`
 	deleteDestinationSQL = `DELETE FROM destinations WHERE id = $1`
 	setHealthSQL         = `UPDATE destinations SET health = $2, health_detail = $3, health_at = $4 WHERE id = $1`
@@ -186,7 +188,7 @@ func (s *Service) Attach(ctx context.Context, env, name string, c DestinationCha
 			return err
 		}
 		d.SecretDigests = s.keyring.DigestMap(c.Secrets, DestinationSecretPurpose)
-		row := tx.QueryRow(ctx, insertDestinationSQL, envID, d.Name, d.Kind, d.Settings, d.SecretNames, keyID, sealed, d.DistinctID, int(interval/time.Second), d.SecretDigests)
+		row := tx.QueryRow(ctx, insertDestinationSQL, envID, d.Name, d.Kind, d.Settings, d.SecretNames, keyID, sealed, d.DistinctID, int(interval/time.Second), d.SecretDigests, s.now())
 		if err := row.Scan(&d.ID, &d.CreatedAt, &d.UpdatedAt); err != nil {
 			return pgdb.Translate(err, "", "destination "+name+" is already attached to environment "+env)
 		}
@@ -345,7 +347,7 @@ func (s *Service) Update(ctx context.Context, env, name string, c DestinationCha
 	err = pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		d.SecretDigests = s.keyring.DigestMap(secrets, DestinationSecretPurpose)
 		if err := tx.QueryRow(ctx, updateDestinationSQL, d.ID, d.Kind, d.Settings, d.SecretNames, keyID, sealed,
-			d.DistinctID, int(interval/time.Second), d.SecretDigests).Scan(&d.UpdatedAt); err != nil {
+			d.DistinctID, int(interval/time.Second), d.SecretDigests, s.now()).Scan(&d.UpdatedAt); err != nil {
 			return err
 		}
 		if err := s.listDistinctIDs(ctx, tx, d); err != nil {

@@ -143,7 +143,6 @@ func scanDestination(row pgx.Row, d *Destination) error {
 }
 
 const (
-	envIDSQL             = `SELECT id FROM environments WHERE name = $1`
 	insertDestinationSQL = `
 INSERT INTO destinations (environment_id, name, kind, settings, secret_names, secrets_key_id, secrets_sealed, distinct_id, sync_interval_seconds, secret_digests,
     created_at, updated_at)
@@ -183,10 +182,11 @@ func (s *Service) Attach(ctx context.Context, env, name string, c DestinationCha
 	}
 	sealed, keyID := s.seal(c.Secrets)
 	err = pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		envID, err := pgdb.QueryOne(ctx, tx, pgdb.Scalar[string], "environment "+env+" does not exist", envIDSQL, env)
+		h, err := ReadHead(ctx, tx, env)
 		if err != nil {
 			return err
 		}
+		envID := h.EnvironmentID
 		d.SecretDigests = s.keyring.DigestMap(c.Secrets, DestinationSecretPurpose)
 		row := tx.QueryRow(ctx, insertDestinationSQL, envID, d.Name, d.Kind, d.Settings, d.SecretNames, keyID, sealed, d.DistinctID, int(interval/time.Second), d.SecretDigests, s.now())
 		if err := row.Scan(&d.ID, &d.CreatedAt, &d.UpdatedAt); err != nil {
@@ -300,7 +300,7 @@ func (s *Service) openSecrets(ctx context.Context, id string) (map[string]string
 func (s *Service) Get(ctx context.Context, env, name string) (Destination, error) {
 	d, found, err := pgdb.QueryMaybe(ctx, s.db, scanDestination, "", getDestinationSQL, env, name)
 	if err == nil && !found {
-		if _, err := pgdb.QueryOne(ctx, s.db, pgdb.Scalar[string], "environment "+env+" does not exist", envIDSQL, env); err != nil {
+		if _, err := ReadHead(ctx, s.db, env); err != nil {
 			return Destination{}, err
 		}
 		return Destination{}, understudy.Errorf(understudy.ENOTFOUND, "destination %s is not attached to environment %s", name, env)
@@ -310,7 +310,7 @@ func (s *Service) Get(ctx context.Context, env, name string) (Destination, error
 
 // List returns the destinations of environment env, by name. Errors: ENOTFOUND.
 func (s *Service) List(ctx context.Context, env string) ([]Destination, error) {
-	if _, err := pgdb.QueryOne(ctx, s.db, pgdb.Scalar[string], "environment "+env+" does not exist", envIDSQL, env); err != nil {
+	if _, err := ReadHead(ctx, s.db, env); err != nil {
 		return nil, err
 	}
 	return pgdb.QueryAll(ctx, s.db, scanDestination, listDestinationsSQL, env)

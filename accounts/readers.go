@@ -8,6 +8,10 @@ import (
 	"github.com/understudy-dev/understudy/internal/pgdb"
 )
 
+// The reads other packages make of this package's tables, each on the
+// caller's db: a pool, or the caller's transaction, so that what it reads
+// here and in its own tables is one snapshot.
+
 // RolePolicy is a role's isolation policy as package isolation lists it.
 type RolePolicy struct {
 	ID, Name string
@@ -43,4 +47,11 @@ WHERE r.app_id = $1 AND r.ref = ANY($2)`
 // of an account, read on db (a pool, or the caller's transaction).
 func RefOwners(ctx context.Context, db pgdb.DB, appID string, refs []string) ([]RefOwner, error) {
 	return pgdb.QueryAll(ctx, db, func(r pgx.Row, o *RefOwner) error { return r.Scan(&o.Ref, &o.AccountID, &o.Policy) }, refOwnersSQL, appID, refs)
+}
+
+const statusOfSQL = `SELECT status FROM accounts WHERE id = $1`
+
+// StatusOf returns the status of account id, read on db. Errors: ENOTFOUND.
+func StatusOf(ctx context.Context, db pgdb.DB, id string) (Status, error) {
+	return pgdb.QueryOne(ctx, db, pgdb.Scalar[Status], "no account has id "+id, statusOfSQL, id)
 }

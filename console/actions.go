@@ -178,7 +178,7 @@ func (c *Console) actOnAccount(w http.ResponseWriter, r *http.Request, s session
 	}
 	if a.UpdatedAt.UTC().Format(time.RFC3339Nano) != r.PostFormValue("version") || a.Status == accounts.StatusRetired {
 		c.showAccount(w, r, s, a.ID, http.StatusConflict, &flash{Kind: "warn", Text: "Nothing was done: this account changed " +
-			"since you asked (it is " + string(a.Status) + " now, changed " + since(time.Now(), a.UpdatedAt) + "). Check it below and try again if you still want to."})
+			"since you asked (it is " + string(a.Status) + " now, changed " + since(c.cfg.Now(), a.UpdatedAt) + "). Check it below and try again if you still want to."})
 		return
 	}
 	state := r.PostFormValue("state")

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy/accounts"
 )
 
 // baselineSQL is the bare read of one page of accounts that the accounts
@@ -19,7 +21,7 @@ const baselineSQL = `SELECT id, email, status, slot FROM accounts ORDER BY role_
 func BenchmarkConsolePages(b *testing.B) {
 	f := newFixture(b, 10_000)
 	ctx := context.Background()
-	middle := cursor{Environment: "production", Role: "r050", Slot: 50, Generation: 0}.encode()
+	middle := accounts.PageCursor{Environment: "production", Role: "r050", Slot: 50, Generation: 0}.Encode()
 	b.Run("Baseline_SelectPage", func(b *testing.B) {
 		for b.Loop() {
 			rows, err := f.db.Query(ctx, baselineSQL)

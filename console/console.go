@@ -35,7 +35,7 @@ type Config struct {
 	// Exclusions describes the exclusion lists. Required.
 	Exclusions *tagging.Exclusions
 	// Destinations lists and syncs analytics destinations. Required.
-	Destinations *tagging.Destinations
+	Destinations *tagging.Service
 	// Isolation lists violations and runs audits. Required.
 	Isolation *isolation.Service
 	// Tokens checks the token pasted at sign-in. Required.
@@ -50,6 +50,10 @@ type Config struct {
 	SessionIdle time.Duration
 	// RequestTimeout bounds each request. Defaults to 10s.
 	RequestTimeout time.Duration
+	// Now tells the time: pages' relative times, the audit trail's
+	// "since", and sessions' expiry (passed to SQL, the database's clock
+	// when it is nil). Defaults to time.Now.
+	Now func() time.Time
 }
 
 // WithDefaults returns c with its optional fields filled.
@@ -57,6 +61,9 @@ func (c Config) WithDefaults() Config {
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	c.SessionIdle = cmp.Or(c.SessionIdle, 12*time.Hour)
 	c.RequestTimeout = cmp.Or(c.RequestTimeout, 10*time.Second)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 	return c
 }
 
@@ -84,6 +91,8 @@ type Console struct {
 	sessions *sessions
 	views    *views
 	mux      *http.ServeMux
+	// pages reads the lists of many accounts at once.
+	pages *accounts.Pages
 }
 
 // New returns a Console, or an error naming the bad field of cfg.
@@ -92,11 +101,12 @@ func New(cfg Config) (*Console, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	v, err := newViews()
+	v, err := newViews(cfg.Now)
 	if err != nil {
 		return nil, err
 	}
-	c := &Console{cfg: cfg, sessions: &sessions{db: cfg.DB, idle: cfg.SessionIdle}, views: v, mux: http.NewServeMux()}
+	c := &Console{cfg: cfg, sessions: &sessions{db: cfg.DB, idle: cfg.SessionIdle, now: cfg.Now}, views: v, mux: http.NewServeMux(),
+		pages: accounts.NewPages(cfg.DB)}
 	c.routes()
 	return c, nil
 }

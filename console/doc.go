@@ -17,6 +17,27 @@
 // and exclusion lists, the isolation violations and audits, and the audit
 // trail (details as fields, targets linked, paged both ways).
 //
+// # Layout
+//
+// console.go wires the routes; pages*.go and actions.go are the handlers,
+// one per page or action; views.go and templates/ render; render.go turns
+// errors into responses; guard.go and session.go are the session, its
+// cookie and its anti-forgery checks. The console holds SQL only for its
+// own table, console_sessions (session.go). Every other read goes through
+// the owner of the table: a lease's page calls lease.Service (package
+// lease, which holds the leases' SQL), an action calls the same service
+// method as the REST handler does. The lists of many accounts (lists.go)
+// are put together from the owners' read models: a keyset page of accounts
+// (accounts.Pages), then the open leases of that page's accounts
+// (lease.Service.OpenOn) and their last resets
+// (snapshot.Service.LastResets), each one statement by the page's ids.
+//
+// # Time
+//
+// Config.Now is the console's clock: relative times on pages, the audit
+// trail's "since" filter, and the sessions' expiry, which the session
+// statements take as a parameter (the database's clock when it is nil).
+//
 // # Sessions
 //
 // A token is pasted once into the sign-in page and exchanged for a random

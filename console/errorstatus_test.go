@@ -1,6 +1,8 @@
 package console
 
 import (
+	"time"
+
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -13,7 +15,7 @@ import (
 // answers 500. Only the page differs, not the status.
 func TestConsoleErrorStatusComesFromTheErrorTable(t *testing.T) {
 	t.Parallel()
-	v, err := newViews()
+	v, err := newViews(time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

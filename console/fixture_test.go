@@ -109,7 +109,7 @@ func newConsoleOn(tb testing.TB, db pgdb.DB, acc *accounts.Service, snaps *snaps
 	if err != nil {
 		tb.Fatal(err)
 	}
-	dests, err := tagging.NewDestinations(tagging.DestinationsConfig{DB: db, Keyring: kr, Registry: tagging.NewRegistry()})
+	dests, err := tagging.New(tagging.ServiceConfig{DB: db, Keyring: kr, Registry: tagging.NewRegistry()})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -55,7 +55,7 @@ func (c *Console) summaries(ctx context.Context, only string) ([]envSummary, err
 	if err != nil {
 		return nil, err
 	}
-	counts, err := c.statusCounts(ctx)
+	counts, err := c.pages.StatusCounts(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -29,7 +29,7 @@ func (c *Console) accountList(w http.ResponseWriter, r *http.Request, s session)
 		err = understudy.Invalid("invalid filter", understudy.FieldError{Field: "status", Detail: "is not a status"})
 	}
 	if err == nil {
-		f.After, err = decodeCursor(q.Get("after"))
+		f.After, err = accounts.ParsePageCursor(q.Get("after"))
 	}
 	var rows []row
 	var found []accounts.Account

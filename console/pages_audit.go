@@ -42,7 +42,7 @@ func (c *Console) auditPage(w http.ResponseWriter, r *http.Request, s session) {
 	f := access.AuditFilter{Actor: in.Actor, Action: in.Action, TargetType: in.TargetType, TargetID: in.TargetID, Limit: auditPageSize + 1}
 	var err error
 	if in.Since != "" {
-		f.Since, err = parseSince(in.Since, time.Now())
+		f.Since, err = parseSince(in.Since, c.cfg.Now())
 	}
 	for name, to := range map[string]*int64{"before": &f.Before, "after": &f.After} {
 		if v := q.Get(name); v != "" && err == nil {

@@ -41,6 +41,19 @@ func (s session) validCSRF(got string) bool {
 type sessions struct {
 	db   pgdb.DB
 	idle time.Duration
+	// now tells the time its statements take; nil leaves it to the
+	// database's clock.
+	now func() time.Time
+}
+
+// at is the time the statements take: nil (the database's clock) when
+// there is no clock.
+func (s *sessions) at() *time.Time {
+	if s.now == nil {
+		return nil
+	}
+	t := s.now()
+	return &t
 }
 
 func hashID(id string) []byte {
@@ -49,7 +62,8 @@ func hashID(id string) []byte {
 }
 
 const createSessionSQL = `
-INSERT INTO console_sessions (hash, token_id, csrf, expires_at) VALUES ($1, $2, $3, now() + make_interval(secs => $4))`
+INSERT INTO console_sessions (hash, token_id, csrf, created_at, last_seen_at, expires_at)
+VALUES ($1, $2, $3, coalesce($5::timestamptz, now()), coalesce($5::timestamptz, now()), coalesce($5::timestamptz, now()) + make_interval(secs => $4))`
 
 // create starts a session for tok and returns its id (for the cookie, and
 // nowhere else) and the session. The sign-in is audited in the same
@@ -58,7 +72,7 @@ func (s *sessions) create(ctx context.Context, tok access.Token) (string, sessio
 	id := rand.Text() + rand.Text()
 	sess := session{TokenID: tok.ID, TokenName: tok.Name, Scope: tok.Scope, CSRF: rand.Text()}
 	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, createSessionSQL, hashID(id), tok.ID, sess.CSRF, s.idle.Seconds()); err != nil {
+		if _, err := tx.Exec(ctx, createSessionSQL, hashID(id), tok.ID, sess.CSRF, s.idle.Seconds(), s.at()); err != nil {
 			return err
 		}
 		return access.Record(access.WithCaller(ctx, sess.caller()), tx, access.Event{Action: "console.sign_in",
@@ -71,9 +85,10 @@ func (s *sessions) create(ctx context.Context, tok access.Token) (string, sessio
 // moves its expiry forward, in one statement: a revoked token, or a session
 // idle past its expiry, finds nothing.
 const touchSessionSQL = `
-UPDATE console_sessions s SET last_seen_at = now(), expires_at = now() + make_interval(secs => $2)
-FROM tokens t
-WHERE s.hash = $1 AND s.expires_at > now() AND t.id = s.token_id AND t.revoked_at IS NULL
+WITH clock AS (SELECT coalesce($3::timestamptz, now()) AS now)
+UPDATE console_sessions s SET last_seen_at = clock.now, expires_at = clock.now + make_interval(secs => $2)
+FROM clock, tokens t
+WHERE s.hash = $1 AND s.expires_at > clock.now AND t.id = s.token_id AND t.revoked_at IS NULL
 RETURNING t.id::text, t.name, t.scope, s.csrf`
 
 // lookup returns the live session with id, and false when there is none
@@ -84,12 +99,12 @@ func (s *sessions) lookup(ctx context.Context, id string) (session, bool, error)
 	}
 	return pgdb.QueryMaybe(ctx, s.db, func(row pgx.Row, x *session) error {
 		return row.Scan(&x.TokenID, &x.TokenName, &x.Scope, &x.CSRF)
-	}, pgdb.Conflict{}, touchSessionSQL, hashID(id), s.idle.Seconds())
+	}, pgdb.Conflict{}, touchSessionSQL, hashID(id), s.idle.Seconds(), s.at())
 }
 
 const (
 	signOutSQL     = `DELETE FROM console_sessions WHERE hash = $1 RETURNING token_id::text`
-	dropExpiredSQL = `DELETE FROM console_sessions WHERE expires_at < now() - interval '1 day'`
+	dropExpiredSQL = `DELETE FROM console_sessions WHERE expires_at < coalesce($1::timestamptz, now()) - interval '1 day'`
 )
 
 // end deletes the session with id (sign-out), audited in the same
@@ -97,7 +112,7 @@ const (
 // more than a day.
 func (s *sessions) end(ctx context.Context, id string) error {
 	return pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, dropExpiredSQL); err != nil {
+		if _, err := tx.Exec(ctx, dropExpiredSQL, s.at()); err != nil {
 			return err
 		}
 		var tokenID string

@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
+	"maps"
 	"net/http"
 	"net/url"
 	"path"
@@ -36,8 +37,11 @@ type views struct {
 	pages map[string]*template.Template
 }
 
-func newViews() (*views, error) {
-	base, err := template.New("base").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts.html")
+// newViews parses the templates; their times are told relative to now.
+func newViews(now func() time.Time) (*views, error) {
+	helpers := maps.Clone(funcs)
+	helpers["ago"] = func(t any) template.HTML { return ago(now(), t) }
+	base, err := template.New("base").Funcs(helpers).ParseFS(templateFS, "templates/layout.html", "templates/parts.html")
 	if err != nil {
 		return nil, err
 	}
@@ -69,9 +73,9 @@ func (v *views) execute(w io.Writer, name string, p *page) error {
 	return v.base.ExecuteTemplate(w, name, p)
 }
 
-// funcs are the templates' helpers.
+// funcs are the templates' helpers, but for "ago", which newViews binds
+// to the console's clock.
 var funcs = template.FuncMap{
-	"ago":     ago,
 	"status":  statusBadge,
 	"short":   func(h string) string { return h[:min(12, len(h))] },
 	"ms":      func(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) + " ms" },
@@ -100,9 +104,9 @@ func diffValue(v any) string {
 	return string(r)
 }
 
-// ago renders t as a relative time, with the exact time on hover and in
-// the datetime attribute. The zero time (and nil) is "never".
-func ago(t any) template.HTML {
+// ago renders t as a relative time from now, with the exact time on hover
+// and in the datetime attribute. The zero time (and nil) is "never".
+func ago(now time.Time, t any) template.HTML {
 	var at time.Time
 	switch x := t.(type) {
 	case time.Time:
@@ -117,7 +121,7 @@ func ago(t any) template.HTML {
 	}
 	exact := at.UTC().Format("2006-01-02 15:04:05 UTC")
 	return template.HTML(fmt.Sprintf(`<time datetime="%s" title="%s">%s</time>`,
-		at.UTC().Format(time.RFC3339), exact, template.HTMLEscapeString(since(time.Now(), at))))
+		at.UTC().Format(time.RFC3339), exact, template.HTMLEscapeString(since(now, at))))
 }
 
 // statusGlyph gives each account status a shape, so that its colour is

@@ -165,13 +165,7 @@ INSERT INTO isolation_audit_failures (environment_id, app_id, surface, error, fi
 VALUES ($1, $2, $3, $4, $5, $5)
 ON CONFLICT (app_id, surface) DO UPDATE SET error = excluded.error, last_failed_at = excluded.last_failed_at`
 	clearFailureSQL = `DELETE FROM isolation_audit_failures WHERE app_id = $1 AND surface = $2`
-	// refsSQL maps an app's refs to the accounts they belong to, with
-	// their roles' policies; a ref of no account is a real user's.
-	refsSQL = `
-SELECT r.ref, r.account_id::text, ro.isolation_policy
-FROM account_refs r JOIN accounts a ON a.id = r.account_id JOIN roles ro ON ro.id = a.role_id
-WHERE r.app_id = $1 AND r.ref = ANY($2)`
-	openSQL = `
+	openSQL         = `
 INSERT INTO isolation_violations (environment_id, app_id, surface, account_id, ref, visibility, evidence, first_seen_at, last_seen_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
 ON CONFLICT (app_id, surface, account_id) WHERE closed_at IS NULL
@@ -190,38 +184,27 @@ func (s *Service) sightings(ctx context.Context, tx pgx.Tx, appID, surface strin
 	if len(refs) == 0 {
 		return nil, nil
 	}
-	rows, err := tx.Query(ctx, refsSQL, appID, refs)
+	list, err := accounts.RefOwners(ctx, tx, appID, refs)
 	if err != nil {
 		return nil, err
 	}
-	type owner struct {
-		account string
-		policy  map[string]accounts.Visibility
-	}
-	owners := map[string]owner{}
-	var ref string
-	var o owner
-	_, err = pgx.ForEachRow(rows, []any{&ref, &o.account, &o.policy}, func() error {
-		owners[ref] = o
-		o = owner{}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	owners := make(map[string]accounts.RefOwner, len(list))
+	for _, o := range list {
+		owners[o.Ref] = o
 	}
 	var out []sighting
 	done := map[string]bool{}
 	for i, ref := range refs {
 		o, ok := owners[ref]
-		if !ok || done[o.account] {
+		if !ok || done[o.AccountID] {
 			continue
 		}
-		v := visibility(o.policy, surface)
-		if visible, _ := Decide(Party{Synthetic: true, AccountID: o.account}, Party{}, v); visible {
+		v := visibility(o.Policy, surface)
+		if visible, _ := Decide(Listing{Synthetic: true, AccountID: o.AccountID}, Listing{}, v); visible {
 			continue
 		}
-		done[o.account] = true
-		out = append(out, sighting{accountID: o.account, ref: ref, visibility: v,
+		done[o.AccountID] = true
+		out = append(out, sighting{accountID: o.AccountID, ref: ref, visibility: v,
 			evidence: Evidence{Position: i, Seen: len(refs), RequestID: access.RequestID(ctx)}})
 	}
 	return out, nil
@@ -280,13 +263,16 @@ func (s *Service) countOpen(ctx context.Context, envID string, rep *Report) erro
 // AuditAll audits every environment, and returns the reports of those it
 // could audit and an error naming each it could not.
 func (s *Service) AuditAll(ctx context.Context) ([]Report, error) {
-	rows, err := s.db.Query(ctx, `SELECT name FROM environments ORDER BY name`)
-	if err != nil {
-		return nil, pgdb.Translate(err, "", "")
+	if s.accounts == nil {
+		return nil, errors.New("isolation: Config.Accounts is required to audit")
 	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	envs, err := s.accounts.ListEnvironments(ctx)
 	if err != nil {
-		return nil, pgdb.Translate(err, "", "")
+		return nil, err
+	}
+	names := make([]string, len(envs))
+	for i, e := range envs {
+		names[i] = e.Name
 	}
 	var reports []Report
 	var errs []error

@@ -11,20 +11,21 @@ import (
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/isolation/client"
+	"github.com/understudy-dev/understudy/tagging"
 )
 
-// Query asks who of Subjects Viewer sees on Surface of Environment.
+// CheckRequest asks who of Subjects Viewer sees on Surface of Environment.
 // Subjects and Viewer are identifiers as the exclusion list holds them
 // (account id, email, username, app ref `chirp:42`, distinct id).
-type Query struct {
+type CheckRequest struct {
 	Environment string
 	Surface     string
 	Viewer      string
 	Subjects    []string
 }
 
-// Result is the decision for one subject.
-type Result struct {
+// CheckResult is the decision for one subject.
+type CheckResult struct {
 	Subject string `json:"subject"`
 	Visible bool   `json:"visible"`
 	Reason  Reason `json:"reason"`
@@ -36,23 +37,11 @@ type listed struct {
 	policy    map[string]accounts.Visibility
 }
 
-// checkSQL reads, in one round trip, every identifier of $2 on the list of
-// environment $1 with its account and its role's policy. The identifiers
-// are joined as rows, so each is one probe of the primary key: a filter
-// "identifier = ANY($2)" made PostgreSQL scan the whole list and compare
-// every row with every subject.
-const checkSQL = `
-SELECT x.identifier, x.account_id::text, r.id::text, r.isolation_policy
-FROM unnest($2::text[]) AS q (identifier)
-JOIN exclusions x ON x.environment_id = $1 AND x.identifier = q.identifier
-JOIN accounts a ON a.id = x.account_id JOIN roles r ON r.id = a.role_id
-WHERE NOT x.forgotten`
-
 // Check decides, for each subject in order, whether the viewer sees it.
 // It reads the database twice however many subjects there are.
 // Errors: ETOOLARGE (over MaxSubjects), ENOTFOUND (environment), EINVALID
 // (a surface the environment does not have).
-func (s *Service) Check(ctx context.Context, q Query) ([]Result, error) {
+func (s *Service) Check(ctx context.Context, q CheckRequest) ([]CheckResult, error) {
 	if len(q.Subjects) > MaxSubjects {
 		return nil, understudy.Errorf(understudy.ETOOLARGE, "%d subjects; one check decides at most %d", len(q.Subjects), MaxSubjects)
 	}
@@ -68,15 +57,15 @@ func (s *Service) Check(ctx context.Context, q Query) ([]Result, error) {
 	if err != nil {
 		return nil, pgdb.Translate(err, "", "")
 	}
-	viewer := party(on, q.Viewer)
-	out := make([]Result, len(q.Subjects))
+	viewer := listingOf(on, q.Viewer)
+	out := make([]CheckResult, len(q.Subjects))
 	for i, subj := range q.Subjects {
 		var v accounts.Visibility
 		if l, ok := find(on, subj); ok {
 			v = visibility(l.policy, q.Surface)
 		}
 		out[i].Subject = subj
-		out[i].Visible, out[i].Reason = Decide(party(on, subj), viewer, v)
+		out[i].Visible, out[i].Reason = Decide(listingOf(on, subj), viewer, v)
 	}
 	return out, nil
 }
@@ -84,7 +73,7 @@ func (s *Service) Check(ctx context.Context, q Query) ([]Result, error) {
 // probes are the identifiers Check looks for: each subject and the
 // viewer as given, and in its canonical form where that differs, as the
 // client looks them up (client.Canonical).
-func probes(q Query) []string {
+func probes(q CheckRequest) []string {
 	out := make([]string, 0, len(q.Subjects)+1)
 	for _, id := range append(slices.Clip(q.Subjects), q.Viewer) {
 		out = append(out, id)
@@ -104,38 +93,31 @@ func find(on map[string]listed, id string) (listed, bool) {
 	return l, ok
 }
 
-func party(on map[string]listed, id string) Party {
+func listingOf(on map[string]listed, id string) Listing {
 	l, ok := find(on, id)
-	return Party{Synthetic: ok, AccountID: l.accountID}
+	return Listing{Synthetic: ok, AccountID: l.accountID}
 }
 
-// lookup returns the identifiers of ids that are on environment envID's list.
+// lookup returns the identifiers of ids that are on environment envID's
+// list, read through package tagging, which owns the list.
 func (s *Service) lookup(ctx context.Context, envID string, ids []string) (map[string]listed, error) {
-	rows, err := s.db.Query(ctx, checkSQL, envID, ids)
+	found, err := tagging.FindListed(ctx, s.db, envID, ids)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	on := map[string]listed{}
+	on := make(map[string]listed, len(found))
 	policies := map[string]map[string]accounts.Visibility{} // by role id: a policy is decoded once, not once per subject
-	for rows.Next() {
-		var id, roleID string
-		var raw []byte
-		var l listed
-		if err := rows.Scan(&id, &l.accountID, &roleID, &raw); err != nil {
-			return nil, err
-		}
-		p, ok := policies[roleID]
+	for _, f := range found {
+		p, ok := policies[f.RoleID]
 		if !ok {
-			if err := json.Unmarshal(raw, &p); err != nil {
-				return nil, fmt.Errorf("decoding the isolation policy of role %s: %w", roleID, err)
+			if err := json.Unmarshal(f.Policy, &p); err != nil {
+				return nil, fmt.Errorf("decoding the isolation policy of role %s: %w", f.RoleID, err)
 			}
-			policies[roleID] = p
+			policies[f.RoleID] = p
 		}
-		l.policy = p
-		on[id] = l
+		on[f.Identifier] = listed{accountID: f.AccountID, policy: p}
 	}
-	return on, rows.Err()
+	return on, nil
 }
 
 // surfaces are the environment's surfaces, built-in ones first.

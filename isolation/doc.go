@@ -8,8 +8,26 @@
 // visible. A synthetic subject is visible to itself; otherwise its role's
 // policy for the surface decides: allowed (visible), testers_only (visible
 // to synthetic viewers only) or hidden (the default for a surface a policy
-// does not set). Decide is the rule; Service.Check applies it to many
-// subjects in one query.
+// does not set). Decide is the rule, on the Listing of the subject and
+// of the viewer; Service.Check applies it to a CheckRequest of many
+// subjects and answers a CheckResult for each, in one query of the list.
+//
+// # Whose tables
+//
+// isolation owns its keys, violations and audit failures (keys.go,
+// audit.go, violation.go hold their SQL). The exclusion list is package
+// tagging's: the head of an environment's list (the environment, its list
+// version) is tagging.ReadHead, the one place it is read, and the
+// identifiers on it are tagging.FindListed (for Check) and
+// tagging.EachListed (for List), all called with this service's database
+// or the List's repeatable-read transaction, so a list is one snapshot.
+// The roles' policies are package accounts' (accounts.RolePolicies). A
+// check is two statements: the head, then FindListed.
+//
+// # Time
+//
+// Config.Now stamps lists (issued_at), audits and violations; statements
+// take it as a parameter.
 //
 // # Spellings of an identifier
 //

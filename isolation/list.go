@@ -8,15 +8,14 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/internal/pgdb"
+	"github.com/understudy-dev/understudy/tagging"
 )
 
 // Format is the format number of the lists this package writes.
@@ -56,18 +55,6 @@ type role struct {
 	Name   string                         `json:"name"`
 	Policy map[string]accounts.Visibility `json:"policy"`
 }
-
-const (
-	// rolesSQL reads every role of the environment, deleted ones too: the
-	// accounts of a deleted role are still listed.
-	rolesSQL = `SELECT id::text, name, isolation_policy FROM roles WHERE environment_id = $1 ORDER BY id`
-	// identitiesSQL reads every identifier on the list, an account's together.
-	identitiesSQL = `
-SELECT x.account_id::text, a.role_id::text, x.identifier
-FROM exclusions x JOIN accounts a ON a.id = x.account_id
-WHERE x.environment_id = $1 AND NOT x.forgotten
-ORDER BY a.created_at, a.id, x.version`
-)
 
 // List returns the signed list of environment env. When unchanged reports
 // that the caller holds its version already, only the version is returned.
@@ -118,24 +105,16 @@ func newHead(e environment, now time.Time) listHead {
 		ControlledDomains: e.EmailDomains, Surfaces: e.surfaces()}
 }
 
-// readRoles returns the environment's roles by id, each policy filled in
-// for every surface (Hidden where the role sets none).
-func readRoles(ctx context.Context, tx pgx.Tx, e environment) (map[string]role, error) {
-	rows, err := tx.Query(ctx, rolesSQL, e.ID)
-	if err != nil {
-		return nil, err
+// readRoles returns the environment's roles by id (deleted ones too: their
+// accounts are still listed), each policy filled in for every surface
+// (Hidden where the role sets none).
+func readRoles(ctx context.Context, db pgdb.DB, e environment) (map[string]role, error) {
+	list, err := accounts.RolePolicies(ctx, db, e.ID)
+	out := make(map[string]role, len(list))
+	for _, r := range list {
+		out[r.ID] = newRole(e, r.Name, r.Policy)
 	}
-	defer rows.Close()
-	out := map[string]role{}
-	for rows.Next() {
-		var id, name string
-		var policy map[string]accounts.Visibility
-		if err := rows.Scan(&id, &name, &policy); err != nil {
-			return nil, err
-		}
-		out[id] = newRole(e, name, policy)
-	}
-	return out, rows.Err()
+	return out, err
 }
 
 func newRole(e environment, name string, policy map[string]accounts.Visibility) role {
@@ -146,37 +125,17 @@ func newRole(e environment, name string, policy map[string]accounts.Visibility) 
 	return r
 }
 
-// headSQL reads, in one statement and so from one snapshot, what a list's
-// version is made of: the environment and its roles (rolesSQL's rows, as
-// JSON). A refresh that holds the current version costs this one round
-// trip instead of a transaction of four.
-const headSQL = `
-SELECT e.id, e.name, e.email_domains, e.custom_surfaces, coalesce(l.version, 0),
-  coalesce((SELECT json_agg(json_build_object('id', r.id::text, 'name', r.name, 'policy', r.isolation_policy) ORDER BY r.id)
-    FROM roles r WHERE r.environment_id = e.id), '[]')
-FROM environments e LEFT JOIN exclusion_lists l ON l.environment_id = e.id WHERE e.name = $1`
-
-// readHead reads environment name and its roles as readRoles returns them.
-// Errors: ENOTFOUND.
+// readHead reads environment name, its list's head and its roles as
+// readRoles returns them: what a list's version is made of, so a refresh
+// that holds the current version costs these two round trips instead of a
+// transaction of four. Errors: ENOTFOUND.
 func readHead(ctx context.Context, db pgdb.DB, name string) (environment, map[string]role, error) {
-	var e environment
-	var rows []struct {
-		ID     string                         `json:"id"`
-		Name   string                         `json:"name"`
-		Policy map[string]accounts.Visibility `json:"policy"`
-	}
-	err := db.QueryRow(ctx, headSQL, name).Scan(&e.ID, &e.Name, &e.EmailDomains, &e.CustomSurfaces, &e.ListVersion, &rows)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return e, nil, understudy.Errorf(understudy.ENOTFOUND, "environment %s does not exist", name)
-	}
+	e, err := getEnvironment(ctx, db, name)
 	if err != nil {
-		return e, nil, pgdb.Translate(err, "", "")
+		return e, nil, err
 	}
-	roles := make(map[string]role, len(rows))
-	for _, r := range rows {
-		roles[r.ID] = newRole(e, r.Name, r.Policy)
-	}
-	return e, roles, nil
+	roles, err := readRoles(ctx, db, e)
+	return e, roles, pgdb.Translate(err, "", "")
 }
 
 // version names the list's content: the exclusion list version, then 12
@@ -209,33 +168,26 @@ func writeList(ctx context.Context, tx pgx.Tx, envID string, head listHead, role
 		}{r.Name, r.Policy})
 		policies[id] = b[1:] // without '{': follows "ids":[…],
 	}
-	rows, err := tx.Query(ctx, identitiesSQL, envID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var account, roleID, ident, lastAccount, lastRole string
+	var lastAccount, lastRole string
 	n := 0
-	for rows.Next() {
-		if err := rows.Scan(&account, &roleID, &ident); err != nil {
-			return nil, err
-		}
-		if account != lastAccount {
+	err = tagging.EachListed(ctx, tx, envID, func(l tagging.Listed) error {
+		if l.AccountID != lastAccount {
 			if n > 0 {
 				buf.WriteString("],")
 				buf.Write(policies[lastRole])
 				buf.WriteByte(',')
 			}
 			buf.WriteString(`{"ids":[`)
-			lastAccount, lastRole = account, roleID
+			lastAccount, lastRole = l.AccountID, l.RoleID
 		} else {
 			buf.WriteByte(',')
 		}
-		b, _ := json.Marshal(ident)
+		b, _ := json.Marshal(l.Identifier)
 		buf.Write(b)
 		n++
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	if n > 0 {

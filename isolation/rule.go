@@ -15,8 +15,9 @@ const (
 	ReasonHidden           Reason = "hidden"                        // the policy hides the subject
 )
 
-// Party is a subject or a viewer as the exclusion list knows it.
-type Party struct {
+// Listing is what the exclusion list says of one identifier, a subject's
+// or a viewer's: whether it is on the list, and whose account it names.
+type Listing struct {
 	// Synthetic is set when the identifier is on the list.
 	Synthetic bool
 	// AccountID is the account the identifier belongs to, when synthetic.
@@ -25,7 +26,7 @@ type Party struct {
 
 // Decide is the visibility rule: whether viewer sees subject on a surface
 // whose visibility, by the subject's role policy, is v.
-func Decide(subject, viewer Party, v accounts.Visibility) (bool, Reason) {
+func Decide(subject, viewer Listing, v accounts.Visibility) (bool, Reason) {
 	switch {
 	case !subject.Synthetic:
 		return true, ReasonNotSynthetic

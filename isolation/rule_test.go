@@ -12,11 +12,11 @@ import (
 
 func TestIsolationRule(t *testing.T) {
 	t.Parallel()
-	real := isolation.Party{}
-	synth := func(id string) isolation.Party { return isolation.Party{Synthetic: true, AccountID: id} }
+	real := isolation.Listing{}
+	synth := func(id string) isolation.Listing { return isolation.Listing{Synthetic: true, AccountID: id} }
 	for _, tc := range []struct {
 		name            string
-		subject, viewer isolation.Party
+		subject, viewer isolation.Listing
 		v               accounts.Visibility
 		visible         bool
 		reason          isolation.Reason

@@ -6,12 +6,10 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
-	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/secret"
+	"github.com/understudy-dev/understudy/tagging"
 )
 
 // MaxSubjects is the most subjects one Check decides.
@@ -89,16 +87,10 @@ type environment struct {
 	ListVersion int64
 }
 
-const environmentSQL = `
-SELECT e.id, e.name, e.email_domains, e.custom_surfaces, coalesce(l.version, 0)
-FROM environments e LEFT JOIN exclusion_lists l ON l.environment_id = e.id WHERE e.name = $1`
-
-// getEnvironment reads environment name. Errors: ENOTFOUND.
+// getEnvironment reads environment name and the head of its exclusion
+// list, through package tagging, which owns the list. Errors: ENOTFOUND.
 func getEnvironment(ctx context.Context, db pgdb.DB, name string) (environment, error) {
-	var e environment
-	err := db.QueryRow(ctx, environmentSQL, name).Scan(&e.ID, &e.Name, &e.EmailDomains, &e.CustomSurfaces, &e.ListVersion)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return e, understudy.Errorf(understudy.ENOTFOUND, "environment %s does not exist", name)
-	}
-	return e, pgdb.Translate(err, "", "")
+	h, err := tagging.ReadHead(ctx, db, name)
+	return environment{ID: h.EnvironmentID, Name: h.Environment, EmailDomains: h.EmailDomains,
+		CustomSurfaces: h.CustomSurfaces, ListVersion: h.Version}, err
 }

@@ -76,7 +76,7 @@ func TestIsolationCheckOfAThousandSubjectsTakesTwoQueries(t *testing.T) {
 	}
 	subjects = append(subjects, accts[0].Identity.Email, accts[1].ID)
 	db := &countingDB{DB: st.DB}
-	res, err := newService(t, db).Check(st.Ctx, isolation.Query{Environment: "production", Surface: "search", Viewer: accts[0].Identity.Username, Subjects: subjects})
+	res, err := newService(t, db).Check(st.Ctx, isolation.CheckRequest{Environment: "production", Surface: "search", Viewer: accts[0].Identity.Username, Subjects: subjects})
 	if err != nil || len(res) != 1000 {
 		t.Fatalf("Check: %v (%d results)", err, len(res))
 	}
@@ -86,11 +86,11 @@ func TestIsolationCheckOfAThousandSubjectsTakesTwoQueries(t *testing.T) {
 	if res[0].Reason != isolation.ReasonNotSynthetic || res[998].Reason != isolation.ReasonSelf || !res[999].Visible || res[999].Reason != isolation.ReasonTestersSynthetic {
 		t.Fatalf("results = %+v %+v %+v", res[0], res[998], res[999])
 	}
-	_, err = newService(t, db).Check(st.Ctx, isolation.Query{Environment: "production", Surface: "nope", Viewer: "v", Subjects: subjects[:1]})
+	_, err = newService(t, db).Check(st.Ctx, isolation.CheckRequest{Environment: "production", Surface: "nope", Viewer: "v", Subjects: subjects[:1]})
 	if e := domaintest.WantCode(t, err, understudy.EINVALID); len(e.Fields) != 1 || e.Fields[0].Field != "surface" {
 		t.Fatalf("unknown surface: %+v", e)
 	}
-	_, err = newService(t, db).Check(st.Ctx, isolation.Query{Environment: "staging", Surface: "search", Viewer: "v", Subjects: subjects[:1]})
+	_, err = newService(t, db).Check(st.Ctx, isolation.CheckRequest{Environment: "staging", Surface: "search", Viewer: "v", Subjects: subjects[:1]})
 	domaintest.WantCode(t, err, understudy.ENOTFOUND)
 }
 

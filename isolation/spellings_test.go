@@ -56,7 +56,7 @@ func TestCheckAndSignedListMatchEverySpelling(t *testing.T) {
 	for i, sp := range table.Spellings {
 		subjects[i] = sp.Subject
 	}
-	res, err := svc.Check(st.Ctx, isolation.Query{Environment: "production", Surface: "leaderboards", Viewer: "real-viewer", Subjects: subjects})
+	res, err := svc.Check(st.Ctx, isolation.CheckRequest{Environment: "production", Surface: "leaderboards", Viewer: "real-viewer", Subjects: subjects})
 	if err != nil || len(res) != len(subjects) {
 		t.Fatalf("Check: %v, %d results", err, len(res))
 	}
@@ -71,7 +71,7 @@ func TestCheckAndSignedListMatchEverySpelling(t *testing.T) {
 		if !sp.Synthetic {
 			continue
 		}
-		self, err := svc.Check(st.Ctx, isolation.Query{Environment: "production", Surface: "leaderboards", Viewer: sp.Subject, Subjects: []string{acct}})
+		self, err := svc.Check(st.Ctx, isolation.CheckRequest{Environment: "production", Surface: "leaderboards", Viewer: sp.Subject, Subjects: []string{acct}})
 		if err != nil || !self[0].Visible || self[0].Reason != isolation.ReasonSelf {
 			t.Errorf("check, %s: viewer %q on its own account = %+v %v, want self", sp.Name, sp.Subject, self, err)
 		}
@@ -125,7 +125,7 @@ func TestCheckOfTextTheDatabaseCannotStoreIsMalformed(t *testing.T) {
 	t.Parallel()
 	for _, subject := range []string{"a\x00b", "a\xffb"} {
 		st := domaintest.New(t, dbtest.Tx(t), 1) // the failed statement ends its transaction
-		_, err := newService(t, st.DB).Check(st.Ctx, isolation.Query{Environment: "production", Surface: "leaderboards", Viewer: "v", Subjects: []string{subject}})
+		_, err := newService(t, st.DB).Check(st.Ctx, isolation.CheckRequest{Environment: "production", Surface: "leaderboards", Viewer: "v", Subjects: []string{subject}})
 		domaintest.WantCode(t, err, understudy.EMALFORMED)
 	}
 }

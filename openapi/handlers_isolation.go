@@ -14,7 +14,7 @@ func (s *Server) CheckIsolation(c echo.Context) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	results, err := s.isolation.Check(c.Request().Context(), isolation.Query{Environment: in.Environment, Surface: in.Surface, Viewer: in.Viewer, Subjects: in.Subjects})
+	results, err := s.isolation.Check(c.Request().Context(), isolation.CheckRequest{Environment: in.Environment, Surface: in.Surface, Viewer: in.Viewer, Subjects: in.Subjects})
 	if err != nil {
 		return err
 	}

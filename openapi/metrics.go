@@ -40,7 +40,7 @@ type series struct {
 	latency  prometheus.Observer
 }
 
-func newMetrics(reg *prometheus.Registry, acc *accounts.Service, dest *tagging.Destinations, excl *tagging.Exclusions, iso *isolation.Service) *metrics {
+func newMetrics(reg *prometheus.Registry, acc *accounts.Service, dest *tagging.Service, excl *tagging.Exclusions, iso *isolation.Service) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "understudy_http_requests_total", Help: "HTTP requests by route, method and status.",
@@ -111,7 +111,7 @@ var (
 // syncCollector reports the sync runs recorded in the database at scrape
 // time, so that every replica reports the same totals. When the database
 // does not answer, the metrics are left out of that scrape.
-type syncCollector struct{ dest *tagging.Destinations }
+type syncCollector struct{ dest *tagging.Service }
 
 func (c *syncCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- syncRunsDesc

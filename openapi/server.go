@@ -52,7 +52,7 @@ type Config struct {
 	// Exclusions reads the exclusion lists. Required.
 	Exclusions *tagging.Exclusions
 	// Destinations attaches, tests and syncs analytics destinations. Required.
-	Destinations *tagging.Destinations
+	Destinations *tagging.Service
 	// Isolation decides visibility and serves the signed isolation lists. Required.
 	Isolation *isolation.Service
 	// Spec plans and applies declarative specs and keeps their workspaces. Required.
@@ -120,7 +120,7 @@ type Server struct {
 	leases     *lease.Service
 	exclusions *tagging.Exclusions
 	// destinations are the analytics destinations and their sync runs.
-	destinations *tagging.Destinations
+	destinations *tagging.Service
 	// isolation decides visibility and serves the signed lists.
 	isolation *isolation.Service
 	spec      *spec.Service

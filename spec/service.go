@@ -25,7 +25,7 @@ type Config struct {
 	Accounts *accounts.Service
 	// Destinations applies destinations. Optional: without it a spec
 	// with a destination block is refused.
-	Destinations *tagging.Destinations
+	Destinations *tagging.Service
 	// Now tells the time, in Go and in SQL: statements take its value as
 	// coalesce($n, now()) (see pgdb.Now), so a plan's times, its
 	// objects' applied_at and a workspace's lock share one clock.

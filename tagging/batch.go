@@ -10,7 +10,7 @@ import (
 // identities it carries (what the vendor acknowledges by accepting it).
 type Batch struct {
 	Body []byte
-	IDs  []Identity
+	IDs  []SyntheticUser
 }
 
 // JSONPacker packs encoded JSON items into the bodies of batch requests,
@@ -32,7 +32,7 @@ func NewJSONPacker(head, tail string, maxItems, maxBytes int) *JSONPacker {
 
 // Add appends item, the encoding of id, starting a new batch when it would
 // not fit in the current one.
-func (p *JSONPacker) Add(item []byte, id Identity) {
+func (p *JSONPacker) Add(item []byte, id SyntheticUser) {
 	if len(p.cur.IDs) > 0 && (len(p.cur.IDs) == p.maxItems || len(p.cur.Body)+1+len(item)+len(p.tail) > p.maxBytes) {
 		p.close()
 	}

@@ -14,7 +14,7 @@ func TestJSONPackerSplitsByCountAndBytes(t *testing.T) {
 	p := tagging.NewJSONPacker(`{"batch":[`, `]}`, 3, 40)
 	var ids []string
 	for i := range 8 {
-		id := tagging.Identity{DistinctID: string(rune('a' + i))}
+		id := tagging.SyntheticUser{DistinctID: string(rune('a' + i))}
 		item, _ := json.Marshal(id.DistinctID + "-----") // 8 bytes each
 		p.Add(item, id)
 		ids = append(ids, id.DistinctID)

@@ -80,8 +80,8 @@ type DestinationChange struct {
 	SyncInterval *string
 }
 
-// DestinationsConfig configures Destinations.
-type DestinationsConfig struct {
+// ServiceConfig configures a Service.
+type ServiceConfig struct {
 	// DB holds destinations, acknowledgements and runs. Required.
 	DB pgdb.DB
 	// Keyring seals secrets at rest. Required.
@@ -97,8 +97,8 @@ type DestinationsConfig struct {
 	Now func() time.Time
 }
 
-// Destinations attaches, tests and syncs the destinations of environments.
-type Destinations struct {
+// Service attaches, tests and syncs the destinations of environments.
+type Service struct {
 	db       pgdb.DB
 	keyring  *secret.Keyring
 	registry *Registry
@@ -107,18 +107,18 @@ type Destinations struct {
 	now      func() time.Time
 }
 
-// NewDestinations returns the destinations service, or an error naming the
+// New returns the destinations service, or an error naming the
 // missing field of cfg.
-func NewDestinations(cfg DestinationsConfig) (*Destinations, error) {
+func New(cfg ServiceConfig) (*Service, error) {
 	switch {
 	case cfg.DB == nil:
-		return nil, errors.New("tagging: DestinationsConfig.DB is required")
+		return nil, errors.New("tagging: ServiceConfig.DB is required")
 	case cfg.Keyring == nil:
-		return nil, errors.New("tagging: DestinationsConfig.Keyring is required")
+		return nil, errors.New("tagging: ServiceConfig.Keyring is required")
 	case cfg.Registry == nil:
-		return nil, errors.New("tagging: DestinationsConfig.Registry is required")
+		return nil, errors.New("tagging: ServiceConfig.Registry is required")
 	}
-	d := &Destinations{db: cfg.DB, keyring: cfg.Keyring, registry: cfg.Registry, client: cfg.HTTPClient,
+	d := &Service{db: cfg.DB, keyring: cfg.Keyring, registry: cfg.Registry, client: cfg.HTTPClient,
 		logger: cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)), now: cfg.Now}
 	if d.client == nil {
 		d.client = &http.Client{Timeout: 30 * time.Second}
@@ -143,10 +143,11 @@ func scanDestination(row pgx.Row, d *Destination) error {
 }
 
 const (
-	envIDSQL             = `SELECT id FROM environments WHERE name = $1`
 	insertDestinationSQL = `
-INSERT INTO destinations (environment_id, name, kind, settings, secret_names, secrets_key_id, secrets_sealed, distinct_id, sync_interval_seconds, secret_digests)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id, created_at, updated_at`
+INSERT INTO destinations (environment_id, name, kind, settings, secret_names, secrets_key_id, secrets_sealed, distinct_id, sync_interval_seconds, secret_digests,
+    created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11::timestamptz, now()), coalesce($11::timestamptz, now()))
+RETURNING id, created_at, updated_at`
 	getDestinationSQL = `SELECT ` + destinationColumns + ` FROM destinations d JOIN environments e ON e.id = d.environment_id
 WHERE e.name = $1 AND d.name = $2`
 	listDestinationsSQL = `SELECT ` + destinationColumns + ` FROM destinations d JOIN environments e ON e.id = d.environment_id
@@ -154,7 +155,7 @@ WHERE e.name = $1 ORDER BY d.name`
 	destinationSecretsSQL = `SELECT secrets_key_id, secrets_sealed FROM destinations WHERE id = $1`
 	updateDestinationSQL  = `
 UPDATE destinations SET kind = $2, settings = $3, secret_names = $4, secrets_key_id = $5, secrets_sealed = $6,
-    distinct_id = $7, sync_interval_seconds = $8, secret_digests = $9, updated_at = now()
+    distinct_id = $7, sync_interval_seconds = $8, secret_digests = $9, updated_at = coalesce($10::timestamptz, now())
 WHERE id = $1 RETURNING updated_at`
 	deleteDestinationSQL = `DELETE FROM destinations WHERE id = $1`
 	setHealthSQL         = `UPDATE destinations SET health = $2, health_detail = $3, health_at = $4 WHERE id = $1`
@@ -167,7 +168,7 @@ var slugRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
 // publisher validated the settings and secrets and the distinct id rule
 // and sync interval were checked. Errors: EINVALID naming every bad field,
 // ENOTFOUND (env), ECONFLICT (the name is taken).
-func (s *Destinations) Attach(ctx context.Context, env, name string, c DestinationChange) (Destination, error) {
+func (s *Service) Attach(ctx context.Context, env, name string, c DestinationChange) (Destination, error) {
 	d := Destination{Environment: env, Name: name, Settings: c.Settings, DistinctID: DistinctEmail,
 		SyncInterval: DefaultSyncInterval.String(), Health: Health{Status: HealthUnknown}, ManualSteps: []string{}}
 	if c.Kind != nil {
@@ -181,12 +182,13 @@ func (s *Destinations) Attach(ctx context.Context, env, name string, c Destinati
 	}
 	sealed, keyID := s.seal(c.Secrets)
 	err = pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		envID, err := pgdb.QueryOne(ctx, tx, pgdb.Scalar[string], "environment "+env+" does not exist", envIDSQL, env)
+		h, err := ReadHead(ctx, tx, env)
 		if err != nil {
 			return err
 		}
+		envID := h.EnvironmentID
 		d.SecretDigests = s.keyring.DigestMap(c.Secrets, DestinationSecretPurpose)
-		row := tx.QueryRow(ctx, insertDestinationSQL, envID, d.Name, d.Kind, d.Settings, d.SecretNames, keyID, sealed, d.DistinctID, int(interval/time.Second), d.SecretDigests)
+		row := tx.QueryRow(ctx, insertDestinationSQL, envID, d.Name, d.Kind, d.Settings, d.SecretNames, keyID, sealed, d.DistinctID, int(interval/time.Second), d.SecretDigests, s.now())
 		if err := row.Scan(&d.ID, &d.CreatedAt, &d.UpdatedAt); err != nil {
 			return pgdb.Translate(err, "", "destination "+name+" is already attached to environment "+env)
 		}
@@ -211,7 +213,7 @@ const DestinationSecretPurpose = "destination-secret"
 // Check validates destination name of env as Attach would (with its
 // defaults for a nil DistinctID or SyncInterval) and stores nothing.
 // Errors: EINVALID naming every bad field.
-func (s *Destinations) Check(env, name string, c DestinationChange) error {
+func (s *Service) Check(env, name string, c DestinationChange) error {
 	d := Destination{Environment: env, Name: name, Settings: c.Settings, Kind: deref(c.Kind),
 		DistinctID: cmp.Or(deref(c.DistinctID), DistinctEmail), SyncInterval: cmp.Or(deref(c.SyncInterval), DefaultSyncInterval.String())}
 	_, err := s.validate(&d, c.Secrets)
@@ -221,7 +223,7 @@ func (s *Destinations) Check(env, name string, c DestinationChange) error {
 // validate normalises d and builds its publisher once, so a bad kind,
 // setting, secret, distinct id or interval is refused before anything is
 // stored. It returns the interval.
-func (s *Destinations) validate(d *Destination, secrets map[string]string) (time.Duration, error) {
+func (s *Service) validate(d *Destination, secrets map[string]string) (time.Duration, error) {
 	var fields []understudy.FieldError
 	if !slugRE.MatchString(d.Name) {
 		fields = append(fields, understudy.FieldError{Field: "name", Detail: "must be 1-63 lower-case letters, digits or '-', starting with a letter"})
@@ -275,12 +277,12 @@ func configErrors(err error) []understudy.FieldError {
 	return out
 }
 
-func (s *Destinations) seal(secrets map[string]string) ([]byte, string) {
+func (s *Service) seal(secrets map[string]string) ([]byte, string) {
 	sealed := s.keyring.SealMap(secrets, "destination-secrets")
 	return sealed.Data, sealed.KeyID
 }
 
-func (s *Destinations) openSecrets(ctx context.Context, id string) (map[string]string, error) {
+func (s *Service) openSecrets(ctx context.Context, id string) (map[string]string, error) {
 	var sealed secret.Sealed
 	if err := s.db.QueryRow(ctx, destinationSecretsSQL, id).Scan(&sealed.KeyID, &sealed.Data); err != nil {
 		return nil, pgdb.Translate(err, "no destination has id "+id, "")
@@ -295,10 +297,10 @@ func (s *Destinations) openSecrets(ctx context.Context, id string) (map[string]s
 }
 
 // Get returns destination name of environment env. Errors: ENOTFOUND.
-func (s *Destinations) Get(ctx context.Context, env, name string) (Destination, error) {
+func (s *Service) Get(ctx context.Context, env, name string) (Destination, error) {
 	d, found, err := pgdb.QueryMaybe(ctx, s.db, scanDestination, pgdb.Conflict{}, getDestinationSQL, env, name)
 	if err == nil && !found {
-		if _, err := pgdb.QueryOne(ctx, s.db, pgdb.Scalar[string], "environment "+env+" does not exist", envIDSQL, env); err != nil {
+		if _, err := ReadHead(ctx, s.db, env); err != nil {
 			return Destination{}, err
 		}
 		return Destination{}, understudy.Errorf(understudy.ENOTFOUND, "destination %s is not attached to environment %s", name, env)
@@ -307,8 +309,8 @@ func (s *Destinations) Get(ctx context.Context, env, name string) (Destination, 
 }
 
 // List returns the destinations of environment env, by name. Errors: ENOTFOUND.
-func (s *Destinations) List(ctx context.Context, env string) ([]Destination, error) {
-	if _, err := pgdb.QueryOne(ctx, s.db, pgdb.Scalar[string], "environment "+env+" does not exist", envIDSQL, env); err != nil {
+func (s *Service) List(ctx context.Context, env string) ([]Destination, error) {
+	if _, err := ReadHead(ctx, s.db, env); err != nil {
 		return nil, err
 	}
 	return pgdb.QueryAll(ctx, s.db, scanDestination, listDestinationsSQL, env)
@@ -316,7 +318,7 @@ func (s *Destinations) List(ctx context.Context, env string) ([]Destination, err
 
 // Update changes a destination's kind, settings, secrets, distinct id rule
 // or interval, validated as on attach. Errors: EINVALID, ENOTFOUND.
-func (s *Destinations) Update(ctx context.Context, env, name string, c DestinationChange) (Destination, error) {
+func (s *Service) Update(ctx context.Context, env, name string, c DestinationChange) (Destination, error) {
 	d, err := s.Get(ctx, env, name)
 	if err != nil {
 		return Destination{}, err
@@ -345,7 +347,7 @@ func (s *Destinations) Update(ctx context.Context, env, name string, c Destinati
 	err = pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		d.SecretDigests = s.keyring.DigestMap(secrets, DestinationSecretPurpose)
 		if err := tx.QueryRow(ctx, updateDestinationSQL, d.ID, d.Kind, d.Settings, d.SecretNames, keyID, sealed,
-			d.DistinctID, int(interval/time.Second), d.SecretDigests).Scan(&d.UpdatedAt); err != nil {
+			d.DistinctID, int(interval/time.Second), d.SecretDigests, s.now()).Scan(&d.UpdatedAt); err != nil {
 			return err
 		}
 		if err := s.listDistinctIDs(ctx, tx, d); err != nil {
@@ -359,7 +361,7 @@ func (s *Destinations) Update(ctx context.Context, env, name string, c Destinati
 
 // Detach detaches a destination; its acknowledgements and runs go with it.
 // What the vendor holds stays there. Errors: ENOTFOUND.
-func (s *Destinations) Detach(ctx context.Context, env, name string) error {
+func (s *Service) Detach(ctx context.Context, env, name string) error {
 	d, err := s.Get(ctx, env, name)
 	if err != nil {
 		return err
@@ -387,7 +389,7 @@ type DestinationCheck struct {
 // the destination. A failed check is a check with OK false, not an error.
 // Errors: ENOTFOUND, ETIMEOUT (vendor-timeout: the vendor did not answer
 // before ctx's deadline; the outcome is stored all the same).
-func (s *Destinations) Test(ctx context.Context, env, name string) (DestinationCheck, error) {
+func (s *Service) Test(ctx context.Context, env, name string) (DestinationCheck, error) {
 	d, err := s.Get(ctx, env, name)
 	if err != nil {
 		return DestinationCheck{}, err
@@ -448,7 +450,7 @@ const recordTimeout = 5 * time.Second
 // and the Scrubber of those secrets: every text a publisher returns passes
 // through it before it is stored, answered or logged, whatever the
 // publisher did itself.
-func (s *Destinations) publisher(ctx context.Context, d Destination, client *http.Client) (Publisher, *Scrubber, error) {
+func (s *Service) publisher(ctx context.Context, d Destination, client *http.Client) (Publisher, *Scrubber, error) {
 	secrets, err := s.openSecrets(ctx, d.ID)
 	if err != nil {
 		return nil, nil, err
@@ -487,7 +489,7 @@ FROM destinations d, unnest($2::uuid[], $3::text[]) AS x (account_id, identifier
 // (app_ref:<app>) or one a template makes. Ids by email or account id are
 // on the list anyway. Attach, update and every sync call it, so the list
 // holds every identifier a synthetic account appears under.
-func (s *Destinations) listDistinctIDs(ctx context.Context, db pgdb.DB, d Destination) error {
+func (s *Service) listDistinctIDs(ctx context.Context, db pgdb.DB, d Destination) error {
 	if !ownDistinctIDs(d) {
 		return nil
 	}
@@ -507,7 +509,7 @@ func ownDistinctIDs(d Destination) bool {
 
 // addDistinctIDs is listDistinctIDs once the destination's identities
 // (ws) have been read: a sync passes those it diffs.
-func (s *Destinations) addDistinctIDs(ctx context.Context, db pgdb.DB, d Destination, ws []wanted) error {
+func (s *Service) addDistinctIDs(ctx context.Context, db pgdb.DB, d Destination, ws []wanted) error {
 	if !ownDistinctIDs(d) || len(ws) == 0 {
 		return nil
 	}

@@ -21,7 +21,7 @@ import (
 
 // destinations returns the destinations service on the stack's database,
 // with PostHog registered, sending through client (nil: the default).
-func destinations(t *testing.T, f domaintest.Stack, client *http.Client) *tagging.Destinations {
+func destinations(t *testing.T, f domaintest.Stack, client *http.Client) *tagging.Service {
 	t.Helper()
 	reg := tagging.NewRegistry()
 	reg.Register(posthog.Kind, posthog.New)
@@ -29,7 +29,7 @@ func destinations(t *testing.T, f domaintest.Stack, client *http.Client) *taggin
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := tagging.NewDestinations(tagging.DestinationsConfig{DB: f.DB, Keyring: kr, Registry: reg, HTTPClient: client})
+	d, err := tagging.New(tagging.ServiceConfig{DB: f.DB, Keyring: kr, Registry: reg, HTTPClient: client})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ type diff struct {
 	// distinct id: read once per run, and used again to verify.
 	want      []wanted
 	add       map[string][]wanted
-	remove    map[string][]Identity
+	remove    map[string][]SyntheticUser
 	unchanged int
 }
 
@@ -52,8 +52,8 @@ func (d diff) empty() bool {
 }
 
 // identities builds the Identities of ws, tags included.
-func (d diff) identities(ws []wanted) []Identity {
-	out := make([]Identity, len(ws))
+func (d diff) identities(ws []wanted) []SyntheticUser {
+	out := make([]SyntheticUser, len(ws))
 	for i, w := range ws {
 		out[i] = w.identity(d.env)
 	}
@@ -61,9 +61,9 @@ func (d diff) identities(ws []wanted) []Identity {
 }
 
 // additions yields the identities of ws, built sendChunk at a time.
-func (d diff) additions(ws []wanted) func() iter.Seq[[]Identity] {
-	return func() iter.Seq[[]Identity] {
-		return func(yield func([]Identity) bool) {
+func (d diff) additions(ws []wanted) func() iter.Seq[[]SyntheticUser] {
+	return func() iter.Seq[[]SyntheticUser] {
+		return func(yield func([]SyntheticUser) bool) {
 			for chunk := range slices.Chunk(ws, sendChunk) {
 				if !yield(d.identities(chunk)) {
 					return
@@ -74,9 +74,9 @@ func (d diff) additions(ws []wanted) func() iter.Seq[[]Identity] {
 }
 
 // removals yields ids whole (none when empty).
-func removals(ids []Identity) func() iter.Seq[[]Identity] {
-	return func() iter.Seq[[]Identity] {
-		return func(yield func([]Identity) bool) {
+func removals(ids []SyntheticUser) func() iter.Seq[[]SyntheticUser] {
+	return func() iter.Seq[[]SyntheticUser] {
+		return func(yield func([]SyntheticUser) bool) {
 			if len(ids) > 0 {
 				yield(ids)
 			}
@@ -84,8 +84,8 @@ func removals(ids []Identity) func() iter.Seq[[]Identity] {
 	}
 }
 
-func (w wanted) identity(env string) Identity {
-	return Identity{DistinctID: w.distinctID, AccountID: w.accountID, Email: w.email, Tags: map[string]string{
+func (w wanted) identity(env string) SyntheticUser {
+	return SyntheticUser{DistinctID: w.distinctID, AccountID: w.accountID, Email: w.email, Tags: map[string]string{
 		TagSynthetic: "true", TagRole: w.role, TagEnvironment: env, TagAccountID: w.accountID}}
 }
 
@@ -96,7 +96,7 @@ const acksOrderedSQL = `SELECT distinct_id, account_id::text FROM destination_ac
 // wants reads the identities the destination should hold: one per account
 // on the list that has a distinct id under the rule (the first account, by
 // id, when two give the same one), sorted by distinct id.
-func (s *Destinations) wants(ctx context.Context, d Destination) ([]wanted, error) {
+func (s *Service) wants(ctx context.Context, d Destination) ([]wanted, error) {
 	rule, err := ParseDistinctID(d.DistinctID)
 	if err != nil {
 		return nil, understudy.Errorf(understudy.EINVALID, "destination %s has an invalid distinct_id: %v", d.Name, err)
@@ -169,12 +169,12 @@ func sortUnique(ws []wanted) []wanted {
 
 // compute returns the difference between what the destination should hold
 // and what it acknowledged, for the actions the publisher does.
-func (s *Destinations) compute(ctx context.Context, d Destination, pub Publisher) (diff, error) {
+func (s *Service) compute(ctx context.Context, d Destination, pub Publisher) (diff, error) {
 	want, err := s.wants(ctx, d)
 	if err != nil {
 		return diff{}, err
 	}
-	out := diff{env: d.Environment, want: want, add: map[string][]wanted{}, remove: map[string][]Identity{}}
+	out := diff{env: d.Environment, want: want, add: map[string][]wanted{}, remove: map[string][]SyntheticUser{}}
 	var adds [][]wanted
 	for _, action := range actionsOf(pub) {
 		if out.add[action], out.remove[action], err = s.compare(ctx, d.ID, action, want); err != nil {
@@ -190,7 +190,7 @@ func (s *Destinations) compute(ctx context.Context, d Destination, pub Publisher
 // distinct id order, against want (sorted the same way): what want holds
 // and the acks lack is to add, what the acks hold and want lacks is to
 // remove. An ack's columns are read in place; only a removal is copied.
-func (s *Destinations) compare(ctx context.Context, destID, action string, want []wanted) (add []wanted, remove []Identity, err error) {
+func (s *Service) compare(ctx context.Context, destID, action string, want []wanted) (add []wanted, remove []SyntheticUser, err error) {
 	rows, err := s.db.Query(ctx, acksOrderedSQL, destID, action)
 	if err != nil {
 		return nil, nil, pgdb.Translate(err, "", "")
@@ -209,7 +209,7 @@ func (s *Destinations) compare(ctx context.Context, destID, action string, want 
 			i++
 			continue
 		}
-		remove = append(remove, Identity{DistinctID: string(raw[0]), AccountID: string(raw[1])})
+		remove = append(remove, SyntheticUser{DistinctID: string(raw[0]), AccountID: string(raw[1])})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, nil, pgdb.Translate(err, "", "")

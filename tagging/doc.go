@@ -16,4 +16,25 @@
 // vendor's limits, retries with jittered backoff on 429 and 5xx honouring
 // Retry-After, every answer read, and an Ack after each accepted batch so a
 // run that stops halfway resumes without sending an accepted item twice.
+//
+// # Services and tables
+//
+// Service (destination.go, sync.go, jobs.go, stats.go) attaches, tests and
+// syncs destinations; Exclusions (exclusions.go) reads and forgets the
+// exclusion lists. tagging owns destinations, destination_acks, sync_runs,
+// exclusions and exclusion_lists; the lists are written by database
+// triggers on package accounts' accounts and refs, in the same
+// transaction. head.go holds the reads other packages make of the lists:
+// ReadHead, the head of an environment's list (the one place it is read,
+// also by package isolation), and FindListed and EachListed, the
+// identifiers on it with their accounts' roles, for isolation's check and
+// signed list. A SyntheticUser is one synthetic account as one destination
+// knows it: what a publisher marks, lists and filters.
+//
+// # Time
+//
+// ServiceConfig.Now is the clock of runs, tests and destinations' changes;
+// statements take its time as a parameter (the database's when nil). A
+// Sender reads Retry-After dates and the time left before its context's
+// deadline on its Now.
 package tagging

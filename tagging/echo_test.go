@@ -173,7 +173,7 @@ func TestVendorEchoingTheRequestNeverLeaksASecret(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				ds, err := tagging.NewDestinations(tagging.DestinationsConfig{DB: f.DB, Keyring: kr, Registry: reg, HTTPClient: vendor.client(),
+				ds, err := tagging.New(tagging.ServiceConfig{DB: f.DB, Keyring: kr, Registry: reg, HTTPClient: vendor.client(),
 					Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 				if err != nil {
 					t.Fatal(err)

@@ -71,19 +71,6 @@ func NewExclusions(db pgdb.DB, logger *slog.Logger) *Exclusions {
 	return &Exclusions{db: db, logger: logger}
 }
 
-const listSQL = `
-SELECT e.name, coalesce(l.version, 0), coalesce(l.hash, repeat('0', 256)::bit(256))::text, coalesce(l.size, 0)
-FROM environments e LEFT JOIN exclusion_lists l ON l.environment_id = e.id WHERE e.name = $1`
-
-func scanList(row pgx.Row, l *List) error {
-	var bits string
-	if err := row.Scan(&l.Environment, &l.Version, &bits, &l.Size); err != nil {
-		return err
-	}
-	l.Hash = bitsToHex(bits)
-	return nil
-}
-
 // bitsToHex renders PostgreSQL's text form of a bit(256) as 64 hex digits.
 func bitsToHex(bits string) string {
 	b := make([]byte, len(bits)/8)
@@ -96,7 +83,8 @@ func bitsToHex(bits string) string {
 
 // Get describes the exclusion list of environment env. Errors: ENOTFOUND.
 func (x *Exclusions) Get(ctx context.Context, env string) (List, error) {
-	return pgdb.QueryOne(ctx, x.db, scanList, "environment "+env+" does not exist", listSQL, env)
+	h, err := ReadHead(ctx, x.db, env)
+	return h.List, err
 }
 
 // entriesSQL lists the identifiers on the list (since = 0), or every
@@ -104,8 +92,8 @@ func (x *Exclusions) Get(ctx context.Context, env string) (List, error) {
 // included as removed.
 const entriesSQL = `
 SELECT x.identifier, x.kind, x.source, x.account_id::text, x.version, x.forgotten
-FROM exclusions x JOIN environments e ON e.id = x.environment_id
-WHERE e.name = $1 AND ((x.version > $2 AND $2 > 0) OR ($2 = 0 AND NOT x.forgotten))
+FROM exclusions x
+WHERE x.environment_id = $1 AND ((x.version > $2 AND $2 > 0) OR ($2 = 0 AND NOT x.forgotten))
 ORDER BY x.version, x.identifier`
 
 // Stream describes the list (head), then calls each for every entry: the
@@ -115,7 +103,8 @@ ORDER BY x.version, x.identifier`
 // head and each.
 func (x *Exclusions) Stream(ctx context.Context, env string, since int64, head func(List) error, each func(Entry) error) error {
 	return pgdb.Translate(snapshotTx(ctx, x.db, func(tx pgx.Tx) error {
-		l, err := pgdb.QueryOne(ctx, tx, scanList, "environment "+env+" does not exist", listSQL, env)
+		h, err := ReadHead(ctx, tx, env)
+		l := h.List
 		if err != nil {
 			return err
 		}
@@ -126,7 +115,7 @@ func (x *Exclusions) Stream(ctx context.Context, env string, since int64, head f
 		if err := head(l); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, entriesSQL, env, since)
+		rows, err := tx.Query(ctx, entriesSQL, h.EnvironmentID, since)
 		if err != nil {
 			return err
 		}
@@ -145,16 +134,16 @@ func (x *Exclusions) Stream(ctx context.Context, env string, since int64, head f
 }
 
 const (
-	accountOfSQL = `
-SELECT x.account_id::text, a.status FROM exclusions x JOIN environments e ON e.id = x.environment_id JOIN accounts a ON a.id = x.account_id
-WHERE e.name = $1 AND (x.identifier = $2 OR x.account_id::text = $2) AND NOT x.forgotten LIMIT 1`
+	listedAccountSQL = `
+SELECT x.account_id::text FROM exclusions x
+WHERE x.environment_id = $1 AND (x.identifier = $2 OR x.account_id::text = $2) AND NOT x.forgotten LIMIT 1`
 	forgetSQL = `
 WITH list AS (
     UPDATE exclusion_lists l SET version = l.version + 1,
         size = l.size - (SELECT count(*) FROM exclusions WHERE environment_id = l.environment_id AND account_id = $2 AND NOT forgotten),
         hash = (SELECT coalesce(bit_xor(exclusion_digest(identifier)), repeat('0', 256)::bit(256)) FROM exclusions
                 WHERE environment_id = l.environment_id AND account_id = $2 AND NOT forgotten) # l.hash
-    FROM environments e WHERE e.id = l.environment_id AND e.name = $1 RETURNING l.environment_id, l.version
+    WHERE l.environment_id = $1 RETURNING l.environment_id, l.version
 )
 UPDATE exclusions x SET forgotten = true, version = list.version FROM list
 WHERE x.environment_id = list.environment_id AND x.account_id = $2 AND NOT x.forgotten
@@ -169,30 +158,32 @@ RETURNING x.identifier, x.kind, x.source, x.account_id::text, x.version, x.forgo
 func (x *Exclusions) Forget(ctx context.Context, env, identifier string) ([]Entry, error) {
 	var out []Entry
 	err := pgdb.InTx(ctx, x.db, func(tx pgx.Tx) error {
-		if _, err := pgdb.QueryOne(ctx, tx, scanList, "environment "+env+" does not exist", listSQL, env); err != nil {
+		h, err := ReadHead(ctx, tx, env)
+		if err != nil {
 			return err
 		}
-		type owner struct {
-			id     string
-			status accounts.Status
+		id, found, err := pgdb.QueryMaybe(ctx, tx, pgdb.Scalar[string], pgdb.Conflict{}, listedAccountSQL, h.EnvironmentID, identifier)
+		if err != nil {
+			return err
 		}
-		o, found, err := pgdb.QueryMaybe(ctx, tx, func(r pgx.Row, o *owner) error { return r.Scan(&o.id, &o.status) }, pgdb.Conflict{}, accountOfSQL, env, identifier)
+		if !found {
+			return understudy.Errorf(understudy.ENOTFOUND, "%q is not on the exclusion list of environment %s", identifier, env)
+		}
+		status, err := accounts.StatusOf(ctx, tx, id)
 		switch {
 		case err != nil:
 			return err
-		case !found:
-			return understudy.Errorf(understudy.ENOTFOUND, "%q is not on the exclusion list of environment %s", identifier, env)
-		case o.status != accounts.StatusRetired:
-			return understudy.Errorf(understudy.ECONFLICT, "%q belongs to account %s, which is %s: only a retired account's identifiers can be forgotten (retire it first)", identifier, o.id, o.status)
+		case status != accounts.StatusRetired:
+			return understudy.Errorf(understudy.ECONFLICT, "%q belongs to account %s, which is %s: only a retired account's identifiers can be forgotten (retire it first)", identifier, id, status)
 		}
-		if out, err = pgdb.QueryAll(ctx, tx, scanEntry, forgetSQL, env, o.id); err != nil {
+		if out, err = pgdb.QueryAll(ctx, tx, scanEntry, forgetSQL, h.EnvironmentID, id); err != nil {
 			return err
 		}
 		ids := make([]string, len(out))
 		for i, e := range out {
 			ids[i] = e.Identifier
 		}
-		return access.Record(ctx, tx, access.Event{Action: "exclusion.forget", TargetType: "account", TargetID: o.id,
+		return access.Record(ctx, tx, access.Event{Action: "exclusion.forget", TargetType: "account", TargetID: id,
 			Details: map[string]any{"environment": env, "identifiers": ids, "version": out[0].Version}})
 	})
 	return out, err

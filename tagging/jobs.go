@@ -41,7 +41,7 @@ func (ScheduleArgs) Kind() string { return "schedule_syncs" }
 
 type syncWorker struct {
 	river.WorkerDefaults[SyncArgs]
-	svc *Destinations
+	svc *Service
 }
 
 // Work runs the sync as actor "sync". A vendor's failure is recorded in
@@ -60,7 +60,7 @@ func (w *syncWorker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 
 type scheduleWorker struct {
 	river.WorkerDefaults[ScheduleArgs]
-	svc *Destinations
+	svc *Service
 }
 
 // Work enqueues a sync of every destination that is due.
@@ -97,12 +97,12 @@ const Debounce = 30 * time.Second
 // that never ran, those whose interval has passed since their last run
 // started, and those whose exclusion list changed since their last run
 // (once Debounce has passed since it).
-func (s *Destinations) Due(ctx context.Context) ([]string, error) {
+func (s *Service) Due(ctx context.Context) ([]string, error) {
 	return pgdb.QueryAll(ctx, s.db, pgdb.Scalar[string], dueSQL, s.now(), Debounce.Seconds())
 }
 
 // AddWorkers adds the workers of this package's jobs to w.
-func AddWorkers(w *river.Workers, svc *Destinations) {
+func AddWorkers(w *river.Workers, svc *Service) {
 	river.AddWorker(w, &syncWorker{svc: svc})
 	river.AddWorker(w, &scheduleWorker{svc: svc})
 }

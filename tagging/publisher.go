@@ -8,8 +8,8 @@ import (
 	"net/http"
 )
 
-// Identity is one synthetic identity as one destination knows it.
-type Identity struct {
+// SyntheticUser is one synthetic identity as one destination knows it.
+type SyntheticUser struct {
 	// DistinctID is the id the destination knows the user by (the email,
 	// the account id, an app's ref or a template, per destination). It is
 	// what a publisher marks, lists and filters.
@@ -28,7 +28,7 @@ type Identity struct {
 // records them at once, so a run that fails later resumes after them and
 // never sends an accepted item twice. An error from Ack stops the publisher,
 // which returns it.
-type Ack func(ctx context.Context, done []Identity) error
+type Ack func(ctx context.Context, done []SyntheticUser) error
 
 // Publisher is one destination's vendor client: what it can do
 // (Capabilities), a read-only check of its credentials (Test), and the
@@ -70,16 +70,16 @@ const (
 // retries), ErrRejected (the vendor refused a batch, said in a 4xx or inside
 // a 200), context errors.
 type Marker interface {
-	Mark(ctx context.Context, ids []Identity, ack Ack) error
-	Unmark(ctx context.Context, ids []Identity, ack Ack) error
+	Mark(ctx context.Context, ids []SyntheticUser, ack Ack) error
+	Unmark(ctx context.Context, ids []SyntheticUser, ack Ack) error
 }
 
 // Lister adds identities to, and removes them from, the destination's list
 // of synthetic identities (creating the list when it has none), in batches
 // within the vendor's limits, calling ack after each. Errors: as Marker.
 type Lister interface {
-	AddToList(ctx context.Context, ids []Identity, ack Ack) error
-	RemoveFromList(ctx context.Context, ids []Identity, ack Ack) error
+	AddToList(ctx context.Context, ids []SyntheticUser, ack Ack) error
+	RemoveFromList(ctx context.Context, ids []SyntheticUser, ack Ack) error
 }
 
 // Filterer makes sure the vendor's project-level filter that excludes the
@@ -92,7 +92,7 @@ type Filterer interface {
 // Verifier asks the vendor whether any of ids still appears in its
 // filtered view. Errors: as Marker.
 type Verifier interface {
-	VerifyExcluded(ctx context.Context, ids []Identity) (Verification, error)
+	VerifyExcluded(ctx context.Context, ids []SyntheticUser) (Verification, error)
 }
 
 // Check is what a Test found.
@@ -164,7 +164,7 @@ func (e *ConfigError) Error() string { return e.Field + ": " + e.Detail }
 // requests of Unmark and RemoveFromList instead of Mark and AddToList. Errors:
 // ErrRejected (an identity the publisher would refuse before sending).
 type Previewer interface {
-	Preview(ids []Identity, remove bool) ([]PreviewRequest, error)
+	Preview(ids []SyntheticUser, remove bool) ([]PreviewRequest, error)
 }
 
 // PreviewRequest is one request a publisher would send.

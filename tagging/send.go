@@ -35,6 +35,9 @@ type Sender struct {
 	// Sleep waits for d or until ctx is done. Defaults to a timer; tests
 	// inject one that records the waits.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Now tells the time a Retry-After date and the context's deadline are
+	// read against. Defaults to time.Now.
+	Now func() time.Time
 	// Secrets are scrubbed, in every form (see Scrubber), from every error.
 	Secrets []string
 	// Classify, when set, reads each answer that is not a 2xx before the
@@ -143,7 +146,7 @@ func (s Sender) send(req *http.Request) (Response, time.Duration, Verdict, error
 	status := resp.StatusCode
 	if s.Classify != nil && (status < 200 || status >= 300) {
 		if v := s.Classify(status, resp.Header, body); v.Err != nil {
-			return Response{}, retryAfter(resp.Header.Get("Retry-After"), time.Now()), v, nil
+			return Response{}, retryAfter(resp.Header.Get("Retry-After"), s.now()), v, nil
 		}
 	}
 	if status < 200 || status >= 300 {
@@ -157,7 +160,7 @@ func (s Sender) send(req *http.Request) (Response, time.Duration, Verdict, error
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		return Response{}, 0, Verdict{}, fmt.Errorf("%w: %s refused the credentials (%d)%s", ErrCredentials, s.Vendor, status, said)
 	case status == http.StatusTooManyRequests || status >= 500:
-		return Response{}, retryAfter(resp.Header.Get("Retry-After"), time.Now()), Verdict{},
+		return Response{}, retryAfter(resp.Header.Get("Retry-After"), s.now()), Verdict{},
 			fmt.Errorf("%w: %s answered %d%s", ErrUnavailable, s.Vendor, status, said)
 	default:
 		return Response{}, 0, Verdict{}, fmt.Errorf("%w: %s answered %d%s", ErrRejected, s.Vendor, status, said)
@@ -210,7 +213,7 @@ func (s Sender) backoff(attempt int, asked time.Duration) time.Duration {
 // after what was acknowledged.
 func (s Sender) sleep(ctx context.Context, d time.Duration) error {
 	if deadline, ok := ctx.Deadline(); ok {
-		if left := time.Until(deadline); left < d {
+		if left := deadline.Sub(s.now()); left < d {
 			return fmt.Errorf("%s asks to pause %s before the next attempt, longer than the %s left before this run's deadline: "+
 				"giving up, the next run resumes", s.Vendor, d, max(left, 0).Round(time.Second))
 		}
@@ -226,6 +229,14 @@ func (s Sender) sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// now is the sender's clock.
+func (s Sender) now() time.Time {
+	if s.Now == nil {
+		return time.Now()
+	}
+	return s.Now()
 }
 
 // Scrubber returns the Scrubber of the sender's secrets: what a vendor

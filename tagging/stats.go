@@ -29,18 +29,19 @@ GROUP BY 1, 2 ORDER BY 1, 2`
 
 // RunStats sums the finished runs of every destination by outcome, read
 // from the database, so every replica reports the same totals.
-func (s *Destinations) RunStats(ctx context.Context) ([]RunStat, error) {
+func (s *Service) RunStats(ctx context.Context) ([]RunStat, error) {
 	return pgdb.QueryAll(ctx, s.db, func(r pgx.Row, x *RunStat) error {
 		return r.Scan(&x.Destination, &x.Outcome, &x.Runs, &x.Added, &x.Removed, &x.LastEnded)
 	}, runStatsSQL)
 }
 
-const listsSQL = `
-SELECT e.name, coalesce(l.version, 0), coalesce(l.hash, repeat('0', 256)::bit(256))::text, coalesce(l.size, 0)
-FROM environments e LEFT JOIN exclusion_lists l ON l.environment_id = e.id ORDER BY e.name`
-
 // Lists describes the exclusion list of every environment, by name; an
 // environment that never had an account has an empty list at version 0.
 func (x *Exclusions) Lists(ctx context.Context) ([]List, error) {
-	return pgdb.QueryAll(ctx, x.db, scanList, listsSQL)
+	heads, err := readHeads(ctx, x.db)
+	out := make([]List, len(heads))
+	for i, h := range heads {
+		out[i] = h.List
+	}
+	return out, err
 }

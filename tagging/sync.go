@@ -121,7 +121,7 @@ func scanRun(row pgx.Row, r *Run) error {
 
 // Runs lists the latest runs (at most limit, newest first), of one
 // environment and destination when named.
-func (s *Destinations) Runs(ctx context.Context, env, destination string, limit int) ([]Run, error) {
+func (s *Service) Runs(ctx context.Context, env, destination string, limit int) ([]Run, error) {
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
@@ -166,7 +166,7 @@ func changes[T any](side map[string][]T, ids func(T) (distinctID, accountID stri
 
 // DryRun computes what a sync of destination name would send, sending
 // nothing. Secrets are never part of it. Errors: ENOTFOUND, EINVALID.
-func (s *Destinations) DryRun(ctx context.Context, env, name string) (Plan, error) {
+func (s *Service) DryRun(ctx context.Context, env, name string) (Plan, error) {
 	d, err := s.Get(ctx, env, name)
 	if err != nil {
 		return Plan{}, err
@@ -180,7 +180,7 @@ func (s *Destinations) DryRun(ctx context.Context, env, name string) (Plan, erro
 		return Plan{}, err
 	}
 	add := changes(df.add, func(w wanted) (string, string) { return w.distinctID, w.accountID })
-	remove := changes(df.remove, func(id Identity) (string, string) { return id.DistinctID, id.AccountID })
+	remove := changes(df.remove, func(id SyntheticUser) (string, string) { return id.DistinctID, id.AccountID })
 	plan := Plan{Environment: env, Destination: name, Add: nonNilChanges(add), Remove: nonNilChanges(remove),
 		Unchanged: df.unchanged, Requests: []PreviewRequest{}}
 	if df.empty() {
@@ -202,7 +202,7 @@ func (s *Destinations) DryRun(ctx context.Context, env, name string) (Plan, erro
 func previewDiff(pv Previewer, df diff) ([]PreviewRequest, error) {
 	out := []PreviewRequest{}
 	steps := []struct {
-		ids     []Identity
+		ids     []SyntheticUser
 		remove  bool
 		preview string
 	}{
@@ -241,7 +241,7 @@ func nonNilChanges(c []Change) []Change {
 // A vendor's failure is a run with outcome failed or partial, not an
 // error. Errors: ENOTFOUND, ECONFLICT (a run of this destination is under
 // way), EINVALID (the destination no longer builds).
-func (s *Destinations) Sync(ctx context.Context, env, name string) (Run, error) {
+func (s *Service) Sync(ctx context.Context, env, name string) (Run, error) {
 	d, err := s.Get(ctx, env, name)
 	if err != nil {
 		return Run{}, err
@@ -250,7 +250,7 @@ func (s *Destinations) Sync(ctx context.Context, env, name string) (Run, error) 
 }
 
 // SyncByID is Sync for the destination with id (the job's form).
-func (s *Destinations) SyncByID(ctx context.Context, id string) (Run, error) {
+func (s *Service) SyncByID(ctx context.Context, id string) (Run, error) {
 	d, err := pgdb.QueryOne(ctx, s.db, scanDestination, "no destination has id "+id,
 		`SELECT `+destinationColumns+` FROM destinations d JOIN environments e ON e.id = d.environment_id WHERE d.id::text = $1`, id)
 	if err != nil {
@@ -259,7 +259,7 @@ func (s *Destinations) SyncByID(ctx context.Context, id string) (Run, error) {
 	return s.syncDestination(ctx, d)
 }
 
-func (s *Destinations) syncDestination(ctx context.Context, d Destination) (Run, error) {
+func (s *Service) syncDestination(ctx context.Context, d Destination) (Run, error) {
 	var count atomic.Int64
 	client := &http.Client{Timeout: s.client.Timeout, Transport: countingTransport{next: s.client.Transport, n: &count}}
 	pub, scrub, err := s.publisher(ctx, d, client)
@@ -296,7 +296,7 @@ const lockRunSQL = `SELECT pg_try_advisory_xact_lock(hashtextextended('understud
 // lockRun takes the destination's run lock, across replicas, or answers
 // ECONFLICT when a run of it is under way. release ends the transaction
 // that holds it.
-func (s *Destinations) lockRun(ctx context.Context, d Destination) (release func(), err error) {
+func (s *Service) lockRun(ctx context.Context, d Destination) (release func(), err error) {
 	pool, ok := s.db.(interface {
 		BeginTx(context.Context, pgx.TxOptions) (pgx.Tx, error)
 	})
@@ -325,7 +325,7 @@ func (s *Destinations) lockRun(ctx context.Context, d Destination) (release func
 // startRun records a running run. The caller holds the run lock, so a run
 // still marked running was left by a server that died: it is recorded as
 // abandoned, and this run resumes after what the destination acknowledged.
-func (s *Destinations) startRun(ctx context.Context, d Destination) (Run, error) {
+func (s *Service) startRun(ctx context.Context, d Destination) (Run, error) {
 	run := Run{Environment: d.Environment, Destination: d.Name, StartedAt: s.now(), Outcome: RunRunning, RequestID: access.RequestID(ctx)}
 	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, abandonSQL, d.ID, run.StartedAt); err != nil {
@@ -340,9 +340,9 @@ func (s *Destinations) startRun(ctx context.Context, d Destination) (Run, error)
 // send sends df through pub, recording each acknowledged batch, then
 // ensures the filter and verifies. Only a sending error is returned; a
 // filter or verification error makes the run partial.
-func (s *Destinations) send(ctx context.Context, d Destination, pub Publisher, df diff, run *Run) error {
+func (s *Service) send(ctx context.Context, d Destination, pub Publisher, df diff, run *Run) error {
 	run.Added = unionCount(func(w wanted) string { return w.distinctID }, df.add[ActionMark], df.add[ActionList])
-	run.Removed = unionCount(func(id Identity) string { return id.DistinctID }, df.remove[ActionMark], df.remove[ActionList])
+	run.Removed = unionCount(func(id SyntheticUser) string { return id.DistinctID }, df.remove[ActionMark], df.remove[ActionList])
 	if df.empty() {
 		run.Outcome, run.Verification = RunOK, "nothing to send"
 		return nil
@@ -350,15 +350,15 @@ func (s *Destinations) send(ctx context.Context, d Destination, pub Publisher, d
 	m, _ := pub.(Marker)
 	l, _ := pub.(Lister)
 	steps := []struct {
-		ids    func() iter.Seq[[]Identity]
+		ids    func() iter.Seq[[]SyntheticUser]
 		action string
 		add    bool
-		fn     func(context.Context, []Identity, Ack) error
+		fn     func(context.Context, []SyntheticUser, Ack) error
 	}{
-		{removals(df.remove[ActionList]), ActionList, false, func(c context.Context, ids []Identity, a Ack) error { return l.RemoveFromList(c, ids, a) }},
-		{removals(df.remove[ActionMark]), ActionMark, false, func(c context.Context, ids []Identity, a Ack) error { return m.Unmark(c, ids, a) }},
-		{df.additions(df.add[ActionMark]), ActionMark, true, func(c context.Context, ids []Identity, a Ack) error { return m.Mark(c, ids, a) }},
-		{df.additions(df.add[ActionList]), ActionList, true, func(c context.Context, ids []Identity, a Ack) error { return l.AddToList(c, ids, a) }},
+		{removals(df.remove[ActionList]), ActionList, false, func(c context.Context, ids []SyntheticUser, a Ack) error { return l.RemoveFromList(c, ids, a) }},
+		{removals(df.remove[ActionMark]), ActionMark, false, func(c context.Context, ids []SyntheticUser, a Ack) error { return m.Unmark(c, ids, a) }},
+		{df.additions(df.add[ActionMark]), ActionMark, true, func(c context.Context, ids []SyntheticUser, a Ack) error { return m.Mark(c, ids, a) }},
+		{df.additions(df.add[ActionList]), ActionList, true, func(c context.Context, ids []SyntheticUser, a Ack) error { return l.AddToList(c, ids, a) }},
 	}
 	for _, st := range steps {
 		for ids := range st.ids() {
@@ -406,8 +406,8 @@ func verb(action string, add bool) string {
 }
 
 // ack records an accepted batch at once, in its own transaction.
-func (s *Destinations) ack(destID, action string, add bool) Ack {
-	return func(ctx context.Context, done []Identity) error {
+func (s *Service) ack(destID, action string, add bool) Ack {
+	return func(ctx context.Context, done []SyntheticUser) error {
 		ids := make([]string, len(done))
 		accts := make([]string, len(done))
 		for i, id := range done {
@@ -429,7 +429,7 @@ func (s *Destinations) ack(destID, action string, add bool) Ack {
 // endRun records the run's end and the destination's health, audited in
 // one transaction. What the run says of the vendor passes through scrub
 // first.
-func (s *Destinations) endRun(ctx context.Context, d Destination, run Run, sendErr error, scrub *Scrubber) (Run, error) {
+func (s *Service) endRun(ctx context.Context, d Destination, run Run, sendErr error, scrub *Scrubber) (Run, error) {
 	end := s.now()
 	run.EndedAt = &end
 	if sendErr != nil {

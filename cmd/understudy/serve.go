@@ -173,7 +173,7 @@ type services struct {
 	snapshots *snapshot.Service
 	leases    *lease.Service
 	// destinations publishes exclusion lists to analytics destinations.
-	destinations *tagging.Destinations
+	destinations *tagging.Service
 	// isolation decides visibility and signs the isolation lists.
 	isolation *isolation.Service
 	// spec plans and applies declarative specs.
@@ -204,7 +204,7 @@ func (m *Main) services(keyring *secret.Keyring) (services, error) {
 	// service, whatever a destination's settings name (private addresses
 	// stay allowed, for self-hosted vendors).
 	destClient := &http.Client{Timeout: 30 * time.Second, Transport: webhook.GuardedTransport(30*time.Second, true)}
-	svc.destinations, err = tagging.NewDestinations(tagging.DestinationsConfig{DB: m.pool, Keyring: keyring, Registry: newDestinationRegistry(),
+	svc.destinations, err = tagging.New(tagging.ServiceConfig{DB: m.pool, Keyring: keyring, Registry: newDestinationRegistry(),
 		Logger: m.Logger, HTTPClient: destClient})
 	if err != nil {
 		return svc, err

@@ -119,7 +119,7 @@ func TestMarkIsFormEncoded(t *testing.T) {
 	c := &capture{next: p.ingest.Client.Transport}
 	p.ingest.Client = &http.Client{Transport: c}
 	ids := publishertest.Identities(2)
-	if err := p.Mark(t.Context(), ids, func(context.Context, []tagging.Identity) error { return nil }); err != nil {
+	if err := p.Mark(t.Context(), ids, func(context.Context, []tagging.SyntheticUser) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(c.bodies) != 1 || c.ctypes[0] != "application/x-www-form-urlencoded" {
@@ -145,7 +145,7 @@ func TestMarkIsFormEncoded(t *testing.T) {
 func TestBadKeyIsCredentialsAndRedacted(t *testing.T) {
 	t.Parallel()
 	p, fake := newTest(t, "", true)
-	err := p.Mark(t.Context(), publishertest.Identities(1), func(context.Context, []tagging.Identity) error { return nil })
+	err := p.Mark(t.Context(), publishertest.Identities(1), func(context.Context, []tagging.SyntheticUser) error { return nil })
 	if !errors.Is(err, tagging.ErrCredentials) {
 		t.Fatalf("error %v, want ErrCredentials", err)
 	}
@@ -203,7 +203,7 @@ func TestRefusedUserIDsAreNotSent(t *testing.T) {
 	ids := publishertest.Identities(2)
 	ids[0].DistinctID = "null"
 	var acked int
-	err := p.Mark(t.Context(), ids, func(_ context.Context, d []tagging.Identity) error { acked += len(d); return nil })
+	err := p.Mark(t.Context(), ids, func(_ context.Context, d []tagging.SyntheticUser) error { acked += len(d); return nil })
 	if !errors.Is(err, tagging.ErrRejected) || acked != 1 {
 		t.Fatalf("error %v, %d acked; want ErrRejected and the valid one acked", err, acked)
 	}
@@ -216,7 +216,7 @@ func TestCohortCreatedOnceThenIncremental(t *testing.T) {
 	t.Parallel()
 	p, fake := newTest(t, `{"app_id": 153957, "owner": "analyst@example.test", "batch_size": 2}`, false)
 	ids := publishertest.Identities(5)
-	ack := func(context.Context, []tagging.Identity) error { return nil }
+	ack := func(context.Context, []tagging.SyntheticUser) error { return nil }
 	if err := p.AddToList(t.Context(), ids[:3], ack); err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +250,7 @@ func TestExistingCohortFoundByName(t *testing.T) {
 	t.Parallel()
 	p, fake := newTest(t, "", false)
 	id := fake.AddCohort(DefaultCohortName, 153957)
-	if err := p.AddToList(t.Context(), publishertest.Identities(2), func(context.Context, []tagging.Identity) error { return nil }); err != nil {
+	if err := p.AddToList(t.Context(), publishertest.Identities(2), func(context.Context, []tagging.SyntheticUser) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if fake.Uploads() != 0 || p.knownCohort() != id || len(fake.Listed()) != 2 {
@@ -265,7 +265,7 @@ func TestSkippedIDsAreNotAcknowledged(t *testing.T) {
 	ids := publishertest.Identities(3)
 	fake.Unknown(ids[1].DistinctID)
 	var acked []string
-	err := p.AddToList(t.Context(), ids, func(_ context.Context, d []tagging.Identity) error {
+	err := p.AddToList(t.Context(), ids, func(_ context.Context, d []tagging.SyntheticUser) error {
 		for _, x := range d {
 			acked = append(acked, x.DistinctID)
 		}
@@ -282,7 +282,7 @@ func TestSkippedIDsAreNotAcknowledged(t *testing.T) {
 func TestEURegionURLs(t *testing.T) {
 	t.Parallel()
 	p, fake := newTest(t, `{"region": "eu", "app_id": 1, "owner": "analyst@example.test"}`, false)
-	ack := func(context.Context, []tagging.Identity) error { return nil }
+	ack := func(context.Context, []tagging.SyntheticUser) error { return nil }
 	if err := p.Mark(t.Context(), publishertest.Identities(1), ack); err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +309,7 @@ func TestThrottledIdentifyWaitsAtLeast15s(t *testing.T) {
 	var waits []time.Duration
 	p.ingest.Sleep = func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
 	fake.Throttle(1, 0)
-	if err := p.Mark(t.Context(), publishertest.Identities(1), func(context.Context, []tagging.Identity) error { return nil }); err != nil {
+	if err := p.Mark(t.Context(), publishertest.Identities(1), func(context.Context, []tagging.SyntheticUser) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(waits) != 1 || waits[0] < 15*time.Second {

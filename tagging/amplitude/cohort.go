@@ -21,7 +21,7 @@ const MaxCohortIDs = 100_000
 // the ids it does not know (no event or identify yet): the others of the
 // batch are acknowledged, and ErrRejected counts the skipped ones at the
 // end, so the next run retries them.
-func (p *Publisher) AddToList(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
+func (p *Publisher) AddToList(ctx context.Context, ids []tagging.SyntheticUser, ack tagging.Ack) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -58,7 +58,7 @@ func (p *Publisher) AddToList(ctx context.Context, ids []tagging.Identity, ack t
 // cohort yet there is nothing to remove from: ids are acknowledged without
 // a request. An id Amplitude skips on removal is one it does not know, so
 // not a member: it is acknowledged, and logged.
-func (p *Publisher) RemoveFromList(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
+func (p *Publisher) RemoveFromList(ctx context.Context, ids []tagging.SyntheticUser, ack tagging.Ack) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -153,7 +153,7 @@ func (e *apiError) err(what string, sc *tagging.Scrubber) error {
 // createCohort uploads batch as a new, published cohort. skip_invalid_ids
 // is false, so the upload is all or nothing and acknowledging the whole
 // batch afterwards is exact.
-func (p *Publisher) createCohort(ctx context.Context, batch []tagging.Identity) (string, error) {
+func (p *Publisher) createCohort(ctx context.Context, batch []tagging.SyntheticUser) (string, error) {
 	body, err := json.Marshal(uploadRequest{Name: p.settings.CohortName, AppID: p.settings.AppID, IDType: "BY_USER_ID",
 		IDs: distinctIDs(batch), Owner: p.settings.Owner, Published: true, SkipInvalidIDs: false})
 	if err != nil {
@@ -201,7 +201,7 @@ type membership struct {
 }
 
 // membershipBody is the body of one ADD or REMOVE of batch.
-func membershipBody(cohortID, op string, batch []tagging.Identity) ([]byte, error) {
+func membershipBody(cohortID, op string, batch []tagging.SyntheticUser) ([]byte, error) {
 	return json.Marshal(membershipRequest{CohortID: cohortID, SkipInvalidIDs: true,
 		Memberships: []membership{{IDs: distinctIDs(batch), IDType: "BY_NAME", Operation: op}}})
 }
@@ -209,7 +209,7 @@ func membershipBody(cohortID, op string, batch []tagging.Identity) ([]byte, erro
 // membership applies one ADD or REMOVE of batch to the cohort and returns
 // the ids Amplitude skipped. With ack (ADD), it acknowledges the batch
 // without the skipped ids.
-func (p *Publisher) membership(ctx context.Context, cohortID, op string, batch []tagging.Identity, ack tagging.Ack) ([]string, error) {
+func (p *Publisher) membership(ctx context.Context, cohortID, op string, batch []tagging.SyntheticUser, ack tagging.Ack) ([]string, error) {
 	body, err := membershipBody(cohortID, op, batch)
 	if err != nil {
 		return nil, err
@@ -245,7 +245,7 @@ func (p *Publisher) membership(ctx context.Context, cohortID, op string, batch [
 	if ack == nil {
 		return list, nil
 	}
-	done := make([]tagging.Identity, 0, len(batch))
+	done := make([]tagging.SyntheticUser, 0, len(batch))
 	for _, id := range batch {
 		if !skipped[id.DistinctID] {
 			done = append(done, id)
@@ -259,7 +259,7 @@ func (p *Publisher) membership(ctx context.Context, cohortID, op string, batch [
 	return list, nil
 }
 
-func distinctIDs(batch []tagging.Identity) []string {
+func distinctIDs(batch []tagging.SyntheticUser) []string {
 	out := make([]string, len(batch))
 	for i, id := range batch {
 		out[i] = id.DistinctID
@@ -267,8 +267,8 @@ func distinctIDs(batch []tagging.Identity) []string {
 	return out
 }
 
-func chunk(ids []tagging.Identity, n int) [][]tagging.Identity {
-	var out [][]tagging.Identity
+func chunk(ids []tagging.SyntheticUser, n int) [][]tagging.SyntheticUser {
+	var out [][]tagging.SyntheticUser
 	for len(ids) > n {
 		out = append(out, ids[:n:n])
 		ids = ids[n:]

@@ -17,12 +17,12 @@ import (
 // after each accepted batch. An identity whose id Amplitude refuses (see
 // invalidUserID) is not sent; the others are, and then ErrRejected names
 // how many were left out.
-func (p *Publisher) Mark(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
+func (p *Publisher) Mark(ctx context.Context, ids []tagging.SyntheticUser, ack tagging.Ack) error {
 	return p.identifyAll(ctx, ids, ack, setOperation)
 }
 
 // Unmark removes the tags of ids ($unset), as Mark sets them.
-func (p *Publisher) Unmark(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
+func (p *Publisher) Unmark(ctx context.Context, ids []tagging.SyntheticUser, ack tagging.Ack) error {
 	return p.identifyAll(ctx, ids, ack, unsetOperation)
 }
 
@@ -35,7 +35,7 @@ type identification struct {
 
 // setOperation is the user_properties of a Mark: $set of every tag, with
 // is_synthetic as a boolean.
-func setOperation(id tagging.Identity) map[string]any {
+func setOperation(id tagging.SyntheticUser) map[string]any {
 	set := make(map[string]any, len(id.Tags)+1)
 	for k, v := range id.Tags {
 		set[k] = v
@@ -46,7 +46,7 @@ func setOperation(id tagging.Identity) map[string]any {
 
 // unsetOperation is the user_properties of an Unmark: $unset of every tag
 // (the value is ignored; the documentation's example sends "-").
-func unsetOperation(id tagging.Identity) map[string]any {
+func unsetOperation(id tagging.SyntheticUser) map[string]any {
 	unset := map[string]any{tagging.TagSynthetic: "-"}
 	for k := range id.Tags {
 		unset[k] = "-"
@@ -54,7 +54,7 @@ func unsetOperation(id tagging.Identity) map[string]any {
 	return map[string]any{"$unset": unset}
 }
 
-func (p *Publisher) identifyAll(ctx context.Context, ids []tagging.Identity, ack tagging.Ack, op func(tagging.Identity) map[string]any) error {
+func (p *Publisher) identifyAll(ctx context.Context, ids []tagging.SyntheticUser, ack tagging.Ack, op func(tagging.SyntheticUser) map[string]any) error {
 	prefix, batches, refused, err := p.identifyBatches(ids, op)
 	if err != nil {
 		return err
@@ -63,7 +63,7 @@ func (p *Publisher) identifyAll(ctx context.Context, ids []tagging.Identity, ack
 		if err := p.identify(ctx, prefix, batch); err != nil {
 			return err
 		}
-		done := make([]tagging.Identity, len(batch))
+		done := make([]tagging.SyntheticUser, len(batch))
 		for i, it := range batch {
 			done[i] = it.id
 		}
@@ -80,7 +80,7 @@ func (p *Publisher) identifyAll(ctx context.Context, ids []tagging.Identity, ack
 // identifyBatches encodes ids and splits them as identifyAll sends them:
 // the form's prefix (with the API key), the batches, and why the ids
 // Amplitude would refuse are left out.
-func (p *Publisher) identifyBatches(ids []tagging.Identity, op func(tagging.Identity) map[string]any) (string, [][]encoded, []string, error) {
+func (p *Publisher) identifyBatches(ids []tagging.SyntheticUser, op func(tagging.SyntheticUser) map[string]any) (string, [][]encoded, []string, error) {
 	var refused []string
 	items := make([]encoded, 0, len(ids))
 	for _, id := range ids {
@@ -109,7 +109,7 @@ func refusedText(refused []string) string {
 
 // encoded is one identification, JSON-encoded then form-escaped.
 type encoded struct {
-	id      tagging.Identity
+	id      tagging.SyntheticUser
 	escaped string
 }
 

@@ -15,7 +15,7 @@ import (
 // (RemoveFromList) when the cohort's id is known, else one request whose
 // Note says the cohort is looked up (and, to add, created) first. An id
 // Amplitude refuses is left out, as Mark leaves it out, and said in a Note.
-func (p *Publisher) Preview(ids []tagging.Identity, remove bool) ([]tagging.PreviewRequest, error) {
+func (p *Publisher) Preview(ids []tagging.SyntheticUser, remove bool) ([]tagging.PreviewRequest, error) {
 	op, action := setOperation, tagging.PreviewMark
 	if remove {
 		op, action = unsetOperation, tagging.PreviewUnmark
@@ -52,7 +52,7 @@ func (p *Publisher) Preview(ids []tagging.Identity, remove bool) ([]tagging.Prev
 
 // previewList previews the membership requests of AddToList or
 // RemoveFromList.
-func (p *Publisher) previewList(ids []tagging.Identity, remove bool) ([]tagging.PreviewRequest, error) {
+func (p *Publisher) previewList(ids []tagging.SyntheticUser, remove bool) ([]tagging.PreviewRequest, error) {
 	op, action := "ADD", tagging.PreviewListAdd
 	if remove {
 		op, action = "REMOVE", tagging.PreviewListRemove

@@ -9,7 +9,7 @@ import (
 	"github.com/understudy-dev/understudy/tagging/publishertest"
 )
 
-func noAck(context.Context, []tagging.Identity) error { return nil }
+func noAck(context.Context, []tagging.SyntheticUser) error { return nil }
 
 // recorded points p's senders at a Recorder in front of the fake.
 func recorded(t *testing.T, settings string) (*Publisher, *publishertest.Recorder, func() int) {
@@ -60,7 +60,7 @@ func TestPreviewIsWhatMarkSends(t *testing.T) {
 func TestPreviewNotesTheCohortLookup(t *testing.T) {
 	t.Parallel()
 	p, _, requests := recorded(t, "")
-	preview, err := p.Preview(append(publishertest.Identities(2), tagging.Identity{DistinctID: "undefined", AccountID: "x"}), false)
+	preview, err := p.Preview(append(publishertest.Identities(2), tagging.SyntheticUser{DistinctID: "undefined", AccountID: "x"}), false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -58,7 +58,7 @@ func (p *pauses) list() []time.Duration {
 
 type acks struct{ ids []string }
 
-func (a *acks) ack(_ context.Context, done []tagging.Identity) error {
+func (a *acks) ack(_ context.Context, done []tagging.SyntheticUser) error {
 	for _, id := range done {
 		a.ids = append(a.ids, id.DistinctID)
 	}

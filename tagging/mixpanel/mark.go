@@ -18,16 +18,16 @@ var knownTags = []string{tagging.TagSynthetic, tagging.TagRole, tagging.TagEnvir
 
 // Mark sets the identities' tags on their profiles ("$set"), is_synthetic
 // as a boolean.
-func (p *Publisher) Mark(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
+func (p *Publisher) Mark(ctx context.Context, ids []tagging.SyntheticUser, ack tagging.Ack) error {
 	return p.send(ctx, "marking", ids, ack, setUpdate)
 }
 
 // Unmark removes the tags from the profiles ("$unset").
-func (p *Publisher) Unmark(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
+func (p *Publisher) Unmark(ctx context.Context, ids []tagging.SyntheticUser, ack tagging.Ack) error {
 	return p.send(ctx, "unmarking", ids, ack, unsetUpdate)
 }
 
-func setUpdate(id tagging.Identity) map[string]any {
+func setUpdate(id tagging.SyntheticUser) map[string]any {
 	set := map[string]any{}
 	for k, v := range id.Tags {
 		set[k] = v
@@ -36,7 +36,7 @@ func setUpdate(id tagging.Identity) map[string]any {
 	return map[string]any{"$set": set}
 }
 
-func unsetUpdate(id tagging.Identity) map[string]any {
+func unsetUpdate(id tagging.SyntheticUser) map[string]any {
 	names := slices.Concat(knownTags, slices.Collect(maps.Keys(id.Tags)))
 	slices.Sort(names)
 	return map[string]any{"$unset": slices.Compact(names)}
@@ -45,8 +45,8 @@ func unsetUpdate(id tagging.Identity) map[string]any {
 // send encodes every update (refusing the batch run before any request if
 // one is invalid or too large), splits them by count and bytes, and sends
 // the batches in order, acknowledging each accepted one.
-func (p *Publisher) send(ctx context.Context, doing string, ids []tagging.Identity, ack tagging.Ack,
-	op func(tagging.Identity) map[string]any) error {
+func (p *Publisher) send(ctx context.Context, doing string, ids []tagging.SyntheticUser, ack tagging.Ack,
+	op func(tagging.SyntheticUser) map[string]any) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -62,7 +62,7 @@ func (p *Publisher) send(ctx context.Context, doing string, ids []tagging.Identi
 
 // split encodes the updates and packs them into batches of at most
 // MaxBatch updates and MaxRequestBytes bytes.
-func (p *Publisher) split(ids []tagging.Identity, op func(tagging.Identity) map[string]any) ([]tagging.Batch, error) {
+func (p *Publisher) split(ids []tagging.SyntheticUser, op func(tagging.SyntheticUser) map[string]any) ([]tagging.Batch, error) {
 	packer := tagging.NewJSONPacker("[", "]", p.cfg.MaxBatch, p.cfg.MaxRequestBytes)
 	for _, id := range ids {
 		if strings.TrimSpace(id.DistinctID) == "" {

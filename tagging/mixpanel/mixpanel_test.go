@@ -71,7 +71,7 @@ func newPublisher(t *testing.T, s setup, sleep func(context.Context, time.Durati
 
 func noSleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 
-func nopAck(context.Context, []tagging.Identity) error { return nil }
+func nopAck(context.Context, []tagging.SyntheticUser) error { return nil }
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
@@ -88,7 +88,7 @@ func TestHundredThousandIdentitiesMakeFiftyRequests(t *testing.T) {
 	p, fake := newPublisher(t, setup{}, noSleep)
 	list := publishertest.Identities(100_000)
 	acks := 0
-	if err := p.Mark(t.Context(), list, func(_ context.Context, done []tagging.Identity) error { acks++; return nil }); err != nil {
+	if err := p.Mark(t.Context(), list, func(_ context.Context, done []tagging.SyntheticUser) error { acks++; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if fake.Requests() != 50 || acks != 50 {
@@ -131,7 +131,7 @@ func TestStatusZeroInA200IsReported(t *testing.T) {
 	p, fake := newPublisher(t, setup{}, noSleep)
 	fake.FailNext("'$set' is not a valid object")
 	acked := 0
-	err := p.Mark(t.Context(), publishertest.Identities(3), func(_ context.Context, d []tagging.Identity) error { acked += len(d); return nil })
+	err := p.Mark(t.Context(), publishertest.Identities(3), func(_ context.Context, d []tagging.SyntheticUser) error { acked += len(d); return nil })
 	if !errors.Is(err, tagging.ErrRejected) || !strings.Contains(err.Error(), "not a valid object") {
 		t.Fatalf("error %v; want ErrRejected with Mixpanel's message", err)
 	}

@@ -10,7 +10,7 @@ import (
 // Preview returns the /engage requests Mark (Unmark when remove) would send
 // for ids, split and encoded by the same code. Mixpanel keeps no list.
 // Errors: as Mark, before anything would be sent.
-func (p *Publisher) Preview(ids []tagging.Identity, remove bool) ([]tagging.PreviewRequest, error) {
+func (p *Publisher) Preview(ids []tagging.SyntheticUser, remove bool) ([]tagging.PreviewRequest, error) {
 	op, action := setUpdate, tagging.PreviewMark
 	if remove {
 		op, action = unsetUpdate, tagging.PreviewUnmark

@@ -89,7 +89,7 @@ func (p *Publisher) findCohort(ctx context.Context) (int64, error) {
 // first and looked up again after settings.person_wait; those still
 // missing are not acknowledged and make the error (ErrUnavailable: a later
 // run finds them). Errors: as Marker.
-func (p *Publisher) AddToList(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
+func (p *Publisher) AddToList(ctx context.Context, ids []tagging.SyntheticUser, ack tagging.Ack) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -126,7 +126,7 @@ func (p *Publisher) AddToList(ctx context.Context, ids []tagging.Identity, ack t
 
 // resolve finds the person uuid of each identity in batch, marking those
 // without a person and looking them up once more after the wait.
-func (p *Publisher) resolve(ctx context.Context, batch []tagging.Identity) (map[string]string, []tagging.Identity, error) {
+func (p *Publisher) resolve(ctx context.Context, batch []tagging.SyntheticUser) (map[string]string, []tagging.SyntheticUser, error) {
 	found, err := p.persons(ctx, distinctIDs(batch))
 	if err != nil {
 		return nil, nil, err
@@ -135,7 +135,7 @@ func (p *Publisher) resolve(ctx context.Context, batch []tagging.Identity) (map[
 	if len(missing) == 0 {
 		return found, nil, nil
 	}
-	noop := func(context.Context, []tagging.Identity) error { return nil }
+	noop := func(context.Context, []tagging.SyntheticUser) error { return nil }
 	if err := p.capture(ctx, missing, noop, setEvent); err != nil {
 		return nil, nil, fmt.Errorf("marking %d identities PostHog has no person for: %w", len(missing), err)
 	}
@@ -156,7 +156,7 @@ func (p *Publisher) resolve(ctx context.Context, batch []tagging.Identity) (map[
 // person per request (PostHog's endpoint takes one), calling ack after
 // each. An identity PostHog has no person for is in no cohort: it is
 // acknowledged at once. Errors: as Marker.
-func (p *Publisher) RemoveFromList(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
+func (p *Publisher) RemoveFromList(ctx context.Context, ids []tagging.SyntheticUser, ack tagging.Ack) error {
 	if len(ids) == 0 {
 		return nil
 	}

@@ -101,7 +101,7 @@ func (p *Publisher) EnsureFilter(ctx context.Context) (bool, error) {
 // when Understudy's filter is not installed every id counts as visible,
 // since nothing keeps it out. An identity with no event in the window is
 // not seen by the query. Errors: as Marker.
-func (p *Publisher) VerifyExcluded(ctx context.Context, ids []tagging.Identity) (tagging.Verification, error) {
+func (p *Publisher) VerifyExcluded(ctx context.Context, ids []tagging.SyntheticUser) (tagging.Verification, error) {
 	v := tagging.Verification{Checked: len(ids), Visible: []string{}}
 	if len(ids) == 0 {
 		v.Detail = "nothing to check"

@@ -8,11 +8,11 @@ import (
 )
 
 // chunks yields ids in slices of at most n.
-func chunks(ids []tagging.Identity, n int) iter.Seq[[]tagging.Identity] {
+func chunks(ids []tagging.SyntheticUser, n int) iter.Seq[[]tagging.SyntheticUser] {
 	return slices.Chunk(ids, n)
 }
 
-func distinctIDs(ids []tagging.Identity) []string {
+func distinctIDs(ids []tagging.SyntheticUser) []string {
 	out := make([]string, len(ids))
 	for i, id := range ids {
 		out[i] = id.DistinctID
@@ -21,8 +21,8 @@ func distinctIDs(ids []tagging.Identity) []string {
 }
 
 // without returns the identities of ids whose distinct id is not in found.
-func without(ids []tagging.Identity, found map[string]string) []tagging.Identity {
-	var out []tagging.Identity
+func without(ids []tagging.SyntheticUser, found map[string]string) []tagging.SyntheticUser {
+	var out []tagging.SyntheticUser
 	for _, id := range ids {
 		if _, ok := found[id.DistinctID]; !ok {
 			out = append(out, id)
@@ -32,8 +32,8 @@ func without(ids []tagging.Identity, found map[string]string) []tagging.Identity
 }
 
 // only returns the identities of ids whose distinct id is in found.
-func only(ids []tagging.Identity, found map[string]string) []tagging.Identity {
-	var out []tagging.Identity
+func only(ids []tagging.SyntheticUser, found map[string]string) []tagging.SyntheticUser {
+	var out []tagging.SyntheticUser
 	for _, id := range ids {
 		if _, ok := found[id.DistinctID]; ok {
 			out = append(out, id)
@@ -43,8 +43,8 @@ func only(ids []tagging.Identity, found map[string]string) []tagging.Identity {
 }
 
 // onlyPerson returns the identities of ids that are person uuid.
-func onlyPerson(ids []tagging.Identity, found map[string]string, uuid string) []tagging.Identity {
-	var out []tagging.Identity
+func onlyPerson(ids []tagging.SyntheticUser, found map[string]string, uuid string) []tagging.SyntheticUser {
+	var out []tagging.SyntheticUser
 	for _, id := range ids {
 		if found[id.DistinctID] == uuid {
 			out = append(out, id)
@@ -55,7 +55,7 @@ func onlyPerson(ids []tagging.Identity, found map[string]string, uuid string) []
 
 // uniqueValues returns the person uuids of ids in found, each once, in
 // the order of ids.
-func uniqueValues(found map[string]string, ids []tagging.Identity) []string {
+func uniqueValues(found map[string]string, ids []tagging.SyntheticUser) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, id := range ids {

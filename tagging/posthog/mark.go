@@ -44,26 +44,26 @@ type batchAnswer struct {
 // Mark sets the tags on each identity with $set events (is_synthetic as a
 // JSON boolean), MaxBatch identities per /batch/ request, calling ack after
 // each. Errors: ErrCredentials, ErrUnavailable, ErrRejected.
-func (p *Publisher) Mark(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
+func (p *Publisher) Mark(ctx context.Context, ids []tagging.SyntheticUser, ack tagging.Ack) error {
 	return p.capture(ctx, ids, ack, setEvent)
 }
 
 // Unmark clears the tags of each identity with $unset. Errors: as Mark.
-func (p *Publisher) Unmark(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
+func (p *Publisher) Unmark(ctx context.Context, ids []tagging.SyntheticUser, ack tagging.Ack) error {
 	return p.capture(ctx, ids, ack, unsetEvent)
 }
 
 // Mark is Publisher.Mark.
-func (m *MarkOnly) Mark(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
+func (m *MarkOnly) Mark(ctx context.Context, ids []tagging.SyntheticUser, ack tagging.Ack) error {
 	return m.p.Mark(ctx, ids, ack)
 }
 
 // Unmark is Publisher.Unmark.
-func (m *MarkOnly) Unmark(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
+func (m *MarkOnly) Unmark(ctx context.Context, ids []tagging.SyntheticUser, ack tagging.Ack) error {
 	return m.p.Unmark(ctx, ids, ack)
 }
 
-func setEvent(id tagging.Identity) event {
+func setEvent(id tagging.SyntheticUser) event {
 	set := map[string]any{tagging.TagSynthetic: true}
 	for k, v := range id.Tags {
 		switch {
@@ -76,14 +76,14 @@ func setEvent(id tagging.Identity) event {
 	return event{Event: "$set", DistinctID: id.DistinctID, Properties: map[string]any{"$set": set}}
 }
 
-func unsetEvent(id tagging.Identity) event {
+func unsetEvent(id tagging.SyntheticUser) event {
 	return event{Event: "$set", DistinctID: id.DistinctID, Properties: map[string]any{"$unset": tagNames}}
 }
 
 // capture sends ids as events in batches within the limits. PostHog drops
 // an event without a distinct_id and still answers 200, so such an
 // identity is refused before anything is sent.
-func (p *Publisher) capture(ctx context.Context, ids []tagging.Identity, ack tagging.Ack, mk func(tagging.Identity) event) error {
+func (p *Publisher) capture(ctx context.Context, ids []tagging.SyntheticUser, ack tagging.Ack, mk func(tagging.SyntheticUser) event) error {
 	if err := checkDistinctIDs(ids); err != nil {
 		return err
 	}
@@ -104,8 +104,8 @@ func (p *Publisher) capture(ctx context.Context, ids []tagging.Identity, ack tag
 }
 
 // checkDistinctIDs refuses an identity without a distinct id.
-func checkDistinctIDs(ids []tagging.Identity) error {
-	if i := slices.IndexFunc(ids, func(id tagging.Identity) bool { return id.DistinctID == "" }); i >= 0 {
+func checkDistinctIDs(ids []tagging.SyntheticUser) error {
+	if i := slices.IndexFunc(ids, func(id tagging.SyntheticUser) bool { return id.DistinctID == "" }); i >= 0 {
 		return fmt.Errorf("%w: identity %d (account %q) has no distinct id, and PostHog silently drops such events", tagging.ErrRejected, i, ids[i].AccountID)
 	}
 	return nil
@@ -113,7 +113,7 @@ func checkDistinctIDs(ids []tagging.Identity) error {
 
 // nextBatch encodes the longest prefix of ids, at most MaxBatch, whose
 // body fits in maxBatchBytes, and returns its length and body.
-func (p *Publisher) nextBatch(ids []tagging.Identity, mk func(tagging.Identity) event) (int, []byte, error) {
+func (p *Publisher) nextBatch(ids []tagging.SyntheticUser, mk func(tagging.SyntheticUser) event) (int, []byte, error) {
 	n := min(len(ids), MaxBatch)
 	for {
 		events := make([]event, n)

@@ -95,7 +95,7 @@ func TestQuotaLimited200IsReported(t *testing.T) {
 	p, fake := full(t, posthogtest.Options{})
 	fake.SetQuotaLimited(true)
 	acks := 0
-	err := p.Mark(t.Context(), publishertest.Identities(3), func(context.Context, []tagging.Identity) error { acks++; return nil })
+	err := p.Mark(t.Context(), publishertest.Identities(3), func(context.Context, []tagging.SyntheticUser) error { acks++; return nil })
 	if !errors.Is(err, tagging.ErrRejected) || !strings.Contains(err.Error(), "quota_limited") {
 		t.Fatalf("error %v, want ErrRejected naming quota_limited", err)
 	}
@@ -119,7 +119,7 @@ func TestEmptyDistinctIDRefusedBeforeSending(t *testing.T) {
 	p, fake := full(t, posthogtest.Options{})
 	ids := publishertest.Identities(2)
 	ids[1].DistinctID = ""
-	err := p.Mark(t.Context(), ids, func(context.Context, []tagging.Identity) error { return nil })
+	err := p.Mark(t.Context(), ids, func(context.Context, []tagging.SyntheticUser) error { return nil })
 	if !errors.Is(err, tagging.ErrRejected) || fake.Requests() != 0 {
 		t.Fatalf("error %v after %d requests, want ErrRejected before any request", err, fake.Requests())
 	}
@@ -160,7 +160,7 @@ func TestCohortFoundByNameNotDuplicated(t *testing.T) {
 	}
 	existing := fake.AddCohort(posthog.DefaultCohortName, true)
 	ids := publishertest.Identities(3)
-	ack := func(context.Context, []tagging.Identity) error { return nil }
+	ack := func(context.Context, []tagging.SyntheticUser) error { return nil }
 	if err := p.AddToList(t.Context(), ids, ack); err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestDynamicCohortOfTheNameIsRefused(t *testing.T) {
 	t.Parallel()
 	p, fake := full(t, posthogtest.Options{})
 	fake.AddCohort(posthog.DefaultCohortName, false)
-	err := p.AddToList(t.Context(), publishertest.Identities(1), func(context.Context, []tagging.Identity) error { return nil })
+	err := p.AddToList(t.Context(), publishertest.Identities(1), func(context.Context, []tagging.SyntheticUser) error { return nil })
 	if !errors.Is(err, tagging.ErrRejected) || !strings.Contains(err.Error(), "dynamic") {
 		t.Fatalf("error %v, want ErrRejected about a dynamic cohort", err)
 	}
@@ -187,7 +187,7 @@ func TestVerify(t *testing.T) {
 	t.Parallel()
 	p, fake := full(t, posthogtest.Options{})
 	ids := publishertest.Identities(3)
-	ack := func(context.Context, []tagging.Identity) error { return nil }
+	ack := func(context.Context, []tagging.SyntheticUser) error { return nil }
 	if err := p.Mark(t.Context(), ids, ack); err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +224,7 @@ func TestWrongProjectTokenIsRefusedCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = p.(tagging.Marker).Mark(t.Context(), publishertest.Identities(1), func(context.Context, []tagging.Identity) error { return nil })
+	err = p.(tagging.Marker).Mark(t.Context(), publishertest.Identities(1), func(context.Context, []tagging.SyntheticUser) error { return nil })
 	if !errors.Is(err, tagging.ErrCredentials) || !strings.Contains(err.Error(), "PostHog refused the credentials (401)") {
 		t.Fatalf("error %v, want PostHog refused the credentials (401)", err)
 	}
@@ -242,7 +242,7 @@ func TestSecretsNeverInErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	full := p.(*posthog.Publisher)
-	ack := func(context.Context, []tagging.Identity) error { return nil }
+	ack := func(context.Context, []tagging.SyntheticUser) error { return nil }
 	var errs []error
 	_, err = full.Test(t.Context())
 	errs = append(errs, err)
@@ -420,7 +420,7 @@ func TestEventCapturedThenMarkedThenFiltered(t *testing.T) {
 	p, fake := full(t, posthogtest.Options{})
 	ids := publishertest.Identities(2)
 	fake.Capture(ids[0].DistinctID, "$pageview") // before anything is marked
-	ack := func(context.Context, []tagging.Identity) error { return nil }
+	ack := func(context.Context, []tagging.SyntheticUser) error { return nil }
 	if err := p.Mark(t.Context(), ids, ack); err != nil {
 		t.Fatal(err)
 	}
@@ -462,7 +462,7 @@ func TestHostWithAPathPrefix(t *testing.T) {
 	}
 	p := pub.(*posthog.Publisher)
 	ids := publishertest.Identities(2)
-	ack := func(context.Context, []tagging.Identity) error { return nil }
+	ack := func(context.Context, []tagging.SyntheticUser) error { return nil }
 	if err := p.Mark(t.Context(), ids, ack); err != nil {
 		t.Fatal(err)
 	}

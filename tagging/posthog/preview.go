@@ -14,7 +14,7 @@ import (
 // (RemoveFromList) would do: its requests carry person ids that only
 // PostHog can look up, so they are described in a Note. Errors: as Mark,
 // before anything would be sent.
-func (p *Publisher) Preview(ids []tagging.Identity, remove bool) ([]tagging.PreviewRequest, error) {
+func (p *Publisher) Preview(ids []tagging.SyntheticUser, remove bool) ([]tagging.PreviewRequest, error) {
 	out, err := p.previewCapture(ids, remove)
 	if err != nil || len(ids) == 0 {
 		return out, err
@@ -39,12 +39,12 @@ func (p *Publisher) Preview(ids []tagging.Identity, remove bool) ([]tagging.Prev
 
 // Preview returns the /batch/ requests Mark (Unmark when remove) would
 // send; a MarkOnly keeps no list.
-func (m *MarkOnly) Preview(ids []tagging.Identity, remove bool) ([]tagging.PreviewRequest, error) {
+func (m *MarkOnly) Preview(ids []tagging.SyntheticUser, remove bool) ([]tagging.PreviewRequest, error) {
 	return m.p.previewCapture(ids, remove)
 }
 
 // previewCapture builds the batches capture would send, as it builds them.
-func (p *Publisher) previewCapture(ids []tagging.Identity, remove bool) ([]tagging.PreviewRequest, error) {
+func (p *Publisher) previewCapture(ids []tagging.SyntheticUser, remove bool) ([]tagging.PreviewRequest, error) {
 	mk, action := setEvent, tagging.PreviewMark
 	if remove {
 		mk, action = unsetEvent, tagging.PreviewUnmark

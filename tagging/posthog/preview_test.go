@@ -11,7 +11,7 @@ import (
 	"github.com/understudy-dev/understudy/tagging/publishertest"
 )
 
-func noAck(context.Context, []tagging.Identity) error { return nil }
+func noAck(context.Context, []tagging.SyntheticUser) error { return nil }
 
 func TestPreviewIsWhatMarkSends(t *testing.T) {
 	t.Parallel()

@@ -61,18 +61,18 @@ func (s *sleeper) sleep(ctx context.Context, d time.Duration) error {
 }
 
 // Identities returns n identities with distinct ids synthetic-<i>@qa.example.test.
-func Identities(n int) []tagging.Identity {
-	out := make([]tagging.Identity, n)
+func Identities(n int) []tagging.SyntheticUser {
+	out := make([]tagging.SyntheticUser, n)
 	for i := range out {
 		email := fmt.Sprintf("synthetic-%06d@qa.example.test", i)
-		out[i] = tagging.Identity{DistinctID: email, AccountID: fmt.Sprintf("acct-%06d", i), Email: email,
+		out[i] = tagging.SyntheticUser{DistinctID: email, AccountID: fmt.Sprintf("acct-%06d", i), Email: email,
 			Tags: map[string]string{tagging.TagSynthetic: "true", tagging.TagRole: "buyer", tagging.TagEnvironment: "production",
 				tagging.TagAccountID: fmt.Sprintf("acct-%06d", i)}}
 	}
 	return out
 }
 
-func ids(list []tagging.Identity) []string {
+func ids(list []tagging.SyntheticUser) []string {
 	out := make([]string, len(list))
 	for i, x := range list {
 		out[i] = x.DistinctID
@@ -90,7 +90,7 @@ type recorder struct {
 	max   int
 }
 
-func (r *recorder) ack(_ context.Context, done []tagging.Identity) error {
+func (r *recorder) ack(_ context.Context, done []tagging.SyntheticUser) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.seen == nil {

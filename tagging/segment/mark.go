@@ -16,7 +16,7 @@ var knownTags = []string{tagging.TagRole, tagging.TagEnvironment, tagging.TagAcc
 
 // Mark sends an identify call per identity with its tags as traits,
 // is_synthetic as a boolean.
-func (p *Publisher) Mark(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
+func (p *Publisher) Mark(ctx context.Context, ids []tagging.SyntheticUser, ack tagging.Ack) error {
 	return p.send(ctx, "marking", ids, ack, markTraits)
 }
 
@@ -24,11 +24,11 @@ func (p *Publisher) Mark(ctx context.Context, ids []tagging.Identity, ack taggin
 // the other tags null. Segment has no way to remove a trait: a trait is
 // overwritten, and destinations treat null as cleared, so false (which
 // the filter's strict "= true" does not match) and null are the closest.
-func (p *Publisher) Unmark(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
+func (p *Publisher) Unmark(ctx context.Context, ids []tagging.SyntheticUser, ack tagging.Ack) error {
 	return p.send(ctx, "unmarking", ids, ack, unmarkTraits)
 }
 
-func markTraits(id tagging.Identity) map[string]any {
+func markTraits(id tagging.SyntheticUser) map[string]any {
 	traits := map[string]any{}
 	for k, v := range id.Tags {
 		traits[k] = v
@@ -37,7 +37,7 @@ func markTraits(id tagging.Identity) map[string]any {
 	return traits
 }
 
-func unmarkTraits(id tagging.Identity) map[string]any {
+func unmarkTraits(id tagging.SyntheticUser) map[string]any {
 	traits := map[string]any{}
 	for k := range id.Tags {
 		traits[k] = nil
@@ -54,8 +54,8 @@ func unmarkTraits(id tagging.Identity) map[string]any {
 // holding it, and would refuse the batch's other calls with it), packs them
 // into batches of at most 500 KB and MaxBatch calls, and sends them in
 // order, acknowledging each.
-func (p *Publisher) send(ctx context.Context, doing string, ids []tagging.Identity, ack tagging.Ack,
-	traits func(tagging.Identity) map[string]any) error {
+func (p *Publisher) send(ctx context.Context, doing string, ids []tagging.SyntheticUser, ack tagging.Ack,
+	traits func(tagging.SyntheticUser) map[string]any) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -74,7 +74,7 @@ const (
 	batchTail = `]}`
 )
 
-func (p *Publisher) split(ids []tagging.Identity, traits func(tagging.Identity) map[string]any) ([]tagging.Batch, error) {
+func (p *Publisher) split(ids []tagging.SyntheticUser, traits func(tagging.SyntheticUser) map[string]any) ([]tagging.Batch, error) {
 	packer := tagging.NewJSONPacker(batchHead, batchTail, p.cfg.MaxBatch, MaxBatchBytes)
 	for _, id := range ids {
 		if strings.TrimSpace(id.DistinctID) == "" {

@@ -11,7 +11,7 @@ import (
 // send for ids, split and encoded by the same code, the write key's Basic
 // auth redacted. Segment keeps no list. Errors: as Mark, before anything
 // would be sent.
-func (p *Publisher) Preview(ids []tagging.Identity, remove bool) ([]tagging.PreviewRequest, error) {
+func (p *Publisher) Preview(ids []tagging.SyntheticUser, remove bool) ([]tagging.PreviewRequest, error) {
 	traits, action := markTraits, tagging.PreviewMark
 	if remove {
 		traits, action = unmarkTraits, tagging.PreviewUnmark

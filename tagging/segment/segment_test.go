@@ -69,7 +69,7 @@ func newPublisher(t *testing.T, s setup, sleep func(context.Context, time.Durati
 
 func noSleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 
-func nopAck(context.Context, []tagging.Identity) error { return nil }
+func nopAck(context.Context, []tagging.SyntheticUser) error { return nil }
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
@@ -233,7 +233,7 @@ func TestCallOfThirtyTwoKilobytesRefusedNamingTheIdentity(t *testing.T) {
 }
 
 // markTraitsOf is what Mark sends as traits for id.
-func markTraitsOf(id tagging.Identity) map[string]any {
+func markTraitsOf(id tagging.SyntheticUser) map[string]any {
 	traits := map[string]any{}
 	for k, v := range id.Tags {
 		traits[k] = v

@@ -15,7 +15,7 @@ const idempotencyPreview = "(random, new for each batch)"
 // Preview returns the requests Mark and AddToList (Unmark and
 // RemoveFromList when remove) would send for ids: the same batches and
 // bodies, the signature redacted. It never fails for valid identities.
-func (p *Publisher) Preview(ids []tagging.Identity, remove bool) ([]tagging.PreviewRequest, error) {
+func (p *Publisher) Preview(ids []tagging.SyntheticUser, remove bool) ([]tagging.PreviewRequest, error) {
 	steps := []struct{ path, action string }{{"/mark", tagging.PreviewMark}, {"/list/add", tagging.PreviewListAdd}}
 	if remove {
 		steps = []struct{ path, action string }{{"/unmark", tagging.PreviewUnmark}, {"/list/remove", tagging.PreviewListRemove}}

@@ -105,22 +105,22 @@ func (p *Publisher) Test(ctx context.Context) (tagging.Check, error) {
 // accepted identities. Errors: ErrCredentials (401), ErrUnavailable,
 // ErrRejected (a 4xx, an answer off the contract, or per-item errors: the
 // others are acknowledged, the refused ones are named at the end).
-func (p *Publisher) Mark(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
+func (p *Publisher) Mark(ctx context.Context, ids []tagging.SyntheticUser, ack tagging.Ack) error {
 	return p.send(ctx, "/mark", ids, ack)
 }
 
 // Unmark sends ids to POST /unmark, as Mark.
-func (p *Publisher) Unmark(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
+func (p *Publisher) Unmark(ctx context.Context, ids []tagging.SyntheticUser, ack tagging.Ack) error {
 	return p.send(ctx, "/unmark", ids, ack)
 }
 
 // AddToList sends ids to POST /list/add, as Mark.
-func (p *Publisher) AddToList(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
+func (p *Publisher) AddToList(ctx context.Context, ids []tagging.SyntheticUser, ack tagging.Ack) error {
 	return p.send(ctx, "/list/add", ids, ack)
 }
 
 // RemoveFromList sends ids to POST /list/remove, as Mark.
-func (p *Publisher) RemoveFromList(ctx context.Context, ids []tagging.Identity, ack tagging.Ack) error {
+func (p *Publisher) RemoveFromList(ctx context.Context, ids []tagging.SyntheticUser, ack tagging.Ack) error {
 	return p.send(ctx, "/list/remove", ids, ack)
 }
 
@@ -131,7 +131,7 @@ type ItemError struct {
 	Detail     string `json:"detail,omitempty"`
 }
 
-func (p *Publisher) send(ctx context.Context, path string, ids []tagging.Identity, ack tagging.Ack) error {
+func (p *Publisher) send(ctx context.Context, path string, ids []tagging.SyntheticUser, ack tagging.Ack) error {
 	var refused []ItemError
 	for _, batch := range p.batches(ids) {
 		r, err := p.sendBatch(ctx, path, batch, ack)
@@ -149,8 +149,8 @@ func (p *Publisher) send(ctx context.Context, path string, ids []tagging.Identit
 }
 
 // batches cuts ids into the batches send sends, of at most the batch size.
-func (p *Publisher) batches(ids []tagging.Identity) [][]tagging.Identity {
-	var out [][]tagging.Identity
+func (p *Publisher) batches(ids []tagging.SyntheticUser) [][]tagging.SyntheticUser {
+	var out [][]tagging.SyntheticUser
 	for start := 0; start < len(ids); start += p.batch {
 		out = append(out, ids[start:min(start+p.batch, len(ids))])
 	}
@@ -158,14 +158,14 @@ func (p *Publisher) batches(ids []tagging.Identity) [][]tagging.Identity {
 }
 
 // batchBody is the body of one batch: {"identities": [...]}.
-func batchBody(batch []tagging.Identity) ([]byte, error) {
+func batchBody(batch []tagging.SyntheticUser) ([]byte, error) {
 	return json.Marshal(struct {
-		Identities []tagging.Identity `json:"identities"`
+		Identities []tagging.SyntheticUser `json:"identities"`
 	}{batch})
 }
 
 // sendBatch sends one batch and acknowledges what the destination applied.
-func (p *Publisher) sendBatch(ctx context.Context, path string, batch []tagging.Identity, ack tagging.Ack) ([]ItemError, error) {
+func (p *Publisher) sendBatch(ctx context.Context, path string, batch []tagging.SyntheticUser, ack tagging.Ack) ([]ItemError, error) {
 	body, err := batchBody(batch)
 	if err != nil {
 		return nil, err
@@ -188,7 +188,7 @@ func (p *Publisher) sendBatch(ctx context.Context, path string, batch []tagging.
 	for _, e := range ans.Errors {
 		refused[e.DistinctID] = true
 	}
-	done := make([]tagging.Identity, 0, len(batch))
+	done := make([]tagging.SyntheticUser, 0, len(batch))
 	for _, id := range batch {
 		if !refused[id.DistinctID] {
 			done = append(done, id)

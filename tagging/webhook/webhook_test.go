@@ -27,7 +27,7 @@ import (
 
 const testSecret = "a-signing-secret-of-32-bytes-xyz"
 
-func noAck(context.Context, []tagging.Identity) error { return nil }
+func noAck(context.Context, []tagging.SyntheticUser) error { return nil }
 
 func newTest(t *testing.T, settings string, secret string) (*Publisher, *webhooktest.Fake) {
 	t.Helper()
@@ -125,7 +125,7 @@ func TestPerItemErrorIsRejected(t *testing.T) {
 	ids := publishertest.Identities(5)
 	fake.Refuse(ids[1].DistinctID, "unknown_user")
 	var acked []string
-	err := p.Mark(t.Context(), ids, func(_ context.Context, d []tagging.Identity) error {
+	err := p.Mark(t.Context(), ids, func(_ context.Context, d []tagging.SyntheticUser) error {
 		for _, x := range d {
 			acked = append(acked, x.DistinctID)
 		}

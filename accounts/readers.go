@@ -1,0 +1,57 @@
+package accounts
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy/internal/pgdb"
+)
+
+// The reads other packages make of this package's tables, each on the
+// caller's db: a pool, or the caller's transaction, so that what it reads
+// here and in its own tables is one snapshot.
+
+// RolePolicy is a role's isolation policy as package isolation lists it.
+type RolePolicy struct {
+	ID, Name string
+	Policy   map[string]Visibility
+}
+
+// rolePoliciesSQL reads every role of the environment, deleted ones too:
+// the accounts of a deleted role are still on the exclusion list.
+const rolePoliciesSQL = `SELECT id::text, name, isolation_policy FROM roles WHERE environment_id = $1 ORDER BY id`
+
+// RolePolicies returns the isolation policy of every role of environment
+// envID, in id order, read on db: a pool, or the caller's transaction, so
+// that the policies and what the caller reads with them are one snapshot.
+func RolePolicies(ctx context.Context, db pgdb.DB, envID string) ([]RolePolicy, error) {
+	return pgdb.QueryAll(ctx, db, func(r pgx.Row, p *RolePolicy) error { return r.Scan(&p.ID, &p.Name, &p.Policy) }, rolePoliciesSQL, envID)
+}
+
+// RefOwner is the account an app's ref belongs to, with its role's
+// isolation policy.
+type RefOwner struct {
+	Ref, AccountID string
+	Policy         map[string]Visibility
+}
+
+// refOwnersSQL maps an app's refs to the accounts they belong to, with
+// their roles' policies; a ref of no account is a real user's.
+const refOwnersSQL = `
+SELECT r.ref, r.account_id::text, ro.isolation_policy
+FROM account_refs r JOIN accounts a ON a.id = r.account_id JOIN roles ro ON ro.id = a.role_id
+WHERE r.app_id = $1 AND r.ref = ANY($2)`
+
+// RefOwners returns the owners of those of refs that are app appID's refs
+// of an account, read on db (a pool, or the caller's transaction).
+func RefOwners(ctx context.Context, db pgdb.DB, appID string, refs []string) ([]RefOwner, error) {
+	return pgdb.QueryAll(ctx, db, func(r pgx.Row, o *RefOwner) error { return r.Scan(&o.Ref, &o.AccountID, &o.Policy) }, refOwnersSQL, appID, refs)
+}
+
+const statusOfSQL = `SELECT status FROM accounts WHERE id = $1`
+
+// StatusOf returns the status of account id, read on db. Errors: ENOTFOUND.
+func StatusOf(ctx context.Context, db pgdb.DB, id string) (Status, error) {
+	return pgdb.QueryOne(ctx, db, pgdb.Scalar[Status], "no account has id "+id, statusOfSQL, id)
+}

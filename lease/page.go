@@ -1,0 +1,42 @@
+package lease
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy/internal/pgdb"
+)
+
+// The read model of a list of many accounts (the console's accounts
+// table): the open lease of each account of a page, asked for by the
+// page's account ids, so the list's own query (accounts.Pages) reads only
+// accounts.
+
+// OpenLease is an account's open lease as a list of accounts shows it.
+type OpenLease struct {
+	ID        string
+	AccountID string
+	Holder    string
+	ExpiresAt time.Time
+}
+
+// openOnSQL reads the open leases of the accounts $1, through the unique
+// index on open leases.
+const openOnSQL = `
+SELECT l.id::text, l.account_id::text, l.holder, l.expires_at FROM leases l
+WHERE l.account_id = ANY($1::uuid[]) AND l.status IN ` + sqlOpen
+
+// OpenOn returns the open lease of each of the accounts ids that has one,
+// by account id.
+func (s *Service) OpenOn(ctx context.Context, ids []string) (map[string]OpenLease, error) {
+	list, err := pgdb.QueryAll(ctx, s.db, func(r pgx.Row, x *OpenLease) error {
+		return r.Scan(&x.ID, &x.AccountID, &x.Holder, &x.ExpiresAt)
+	}, openOnSQL, ids)
+	out := make(map[string]OpenLease, len(list))
+	for _, l := range list {
+		out[l.AccountID] = l
+	}
+	return out, err
+}

@@ -83,25 +83,52 @@ type AccountFilter struct {
 const accountColumns = `a.id, e.name, r.name, a.slot, a.generation, a.status, a.status_reason, a.identity,
 a.password_rotated_at, a.created_at, a.updated_at, a.retired_at`
 
-// AccountJoins joins accounts a to their environment e and role r.
-const AccountJoins = `accounts a JOIN environments e ON e.id = a.environment_id JOIN roles r ON r.id = a.role_id`
+// accountJoins joins accounts a to their environment e and role r.
+const accountJoins = `accounts a JOIN environments e ON e.id = a.environment_id JOIN roles r ON r.id = a.role_id`
 
-const accountFrom = ` FROM ` + AccountJoins
+const accountFrom = ` FROM ` + accountJoins
 
-// CredentialColumns are an account's columns and its sealed password, over
-// AccountJoins: a statement of another package that reads an account with
-// something else in one round trip (a lease's activation) selects them,
-// and ScanWithCredentials reads them.
-const CredentialColumns = accountColumns + `, a.password_key_id, a.password_sealed`
+// credentialsOfSQL reads an account and its sealed password.
+const credentialsOfSQL = `SELECT ` + accountColumns + `, a.password_key_id, a.password_sealed` + accountFrom + ` WHERE a.id = $1`
 
-// ScanWithCredentials scans row's leading columns into leading, then
-// CredentialColumns, and opens the password.
-func (s *Service) ScanWithCredentials(row pgx.Row, leading ...any) (Account, Credentials, error) {
+// WithCredentials returns the account with id and its credentials, for a
+// lease that hands them out (the lease's own event audits that).
+// Errors: ENOTFOUND.
+func (s *Service) WithCredentials(ctx context.Context, id string) (Account, Credentials, error) {
+	b := &pgx.Batch{}
+	result := s.QueueWithCredentials(b, id)
+	if err := pgdb.SendBatch(ctx, s.db, b); err != nil {
+		return Account{}, Credentials{}, err
+	}
+	return result()
+}
+
+// QueueWithCredentials queues in b the read that WithCredentials makes, so
+// that a lease reads its account in the round trip that activates it (a
+// batch sent outside a transaction runs as one); once b has been sent,
+// result returns what WithCredentials would.
+func (s *Service) QueueWithCredentials(b *pgx.Batch, id string) (result func() (Account, Credentials, error)) {
+	var a Account
+	var c Credentials
+	var err error = understudy.Errorf(understudy.ENOTFOUND, "no account has id %s", id)
+	b.Queue(credentialsOfSQL, id).Query(func(rows pgx.Rows) error {
+		defer rows.Close()
+		if rows.Next() {
+			a, c, err = s.scanWithCredentials(rows) // an unopenable password is the read's error, not the batch's
+		}
+		rows.Close()
+		return rows.Err()
+	})
+	return func() (Account, Credentials, error) { return a, c, err }
+}
+
+// scanWithCredentials scans an account and its sealed password, and opens
+// the password.
+func (s *Service) scanWithCredentials(row pgx.Row) (Account, Credentials, error) {
 	var a Account
 	var sealed secret.Sealed
-	dest := append(leading, &a.ID, &a.Environment, &a.Role, &a.Slot, &a.Generation, &a.Status, &a.StatusReason,
-		&a.Identity, &a.PasswordRotatedAt, &a.CreatedAt, &a.UpdatedAt, &a.RetiredAt, &sealed.KeyID, &sealed.Data)
-	if err := row.Scan(dest...); err != nil {
+	if err := row.Scan(&a.ID, &a.Environment, &a.Role, &a.Slot, &a.Generation, &a.Status, &a.StatusReason,
+		&a.Identity, &a.PasswordRotatedAt, &a.CreatedAt, &a.UpdatedAt, &a.RetiredAt, &sealed.KeyID, &sealed.Data); err != nil {
 		return Account{}, Credentials{}, err
 	}
 	a.Tags = tagsOf(&a)

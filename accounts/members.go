@@ -63,8 +63,8 @@ func (s *Service) AppRefs(ctx context.Context, env, name string) ([]AppRef, erro
 
 const historySQL = `SELECT count(*) FROM accounts a JOIN environments e ON e.id = a.environment_id WHERE e.name = $1`
 
-// History counts the accounts environment env ever had, retired ones
+// CountAccountsEver counts the accounts environment env ever had, retired ones
 // included: an environment with history cannot be deleted.
-func (s *Service) History(ctx context.Context, env string) (int, error) {
+func (s *Service) CountAccountsEver(ctx context.Context, env string) (int, error) {
 	return pgdb.QueryOne(ctx, s.db, pgdb.Scalar[int], "", historySQL, env)
 }

@@ -1,7 +1,6 @@
 package accounts
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 
@@ -291,35 +290,20 @@ func (s *Service) setStatus(ctx context.Context, accountID string, to Status, re
 	return moved, err
 }
 
-// readyAfterResetSQL marks a ready or failed account ready after a
-// successful reset and audits the reset, in one statement (so one round
-// trip, and all or nothing).
-const readyAfterResetSQL = `
-WITH upd AS (
-    UPDATE accounts SET status = 'ready', status_reason = '', updated_at = now()
-    WHERE id = $1 AND status IN ('ready', 'failed') RETURNING id, status, status_reason, updated_at
-), audit AS (
-    ` + access.InsertFrom + `
-    SELECT $2, 'account.reset', 'account', upd.id::text, $3, jsonb_build_object('state', $4::text) || $5::jsonb FROM upd
-)
-SELECT status, status_reason, updated_at FROM upd`
-
 // FinishReset marks a ready or failed account ready after a reset of it
-// succeeded, and audits the reset in the same statement; it returns the
+// succeeded, and audits the reset in the same transaction; it returns the
 // account as it now is. Errors: ECONFLICT when it changed meanwhile
 // (leased or retired).
 func (s *Service) FinishReset(ctx context.Context, a Account, state string) (Account, error) {
-	upd, found, err := pgdb.QueryMaybe(ctx, s.db, func(r pgx.Row, x *Account) error {
-		*x = a
-		return r.Scan(&x.Status, &x.StatusReason, &x.UpdatedAt)
-	}, "", readyAfterResetSQL, a.ID, cmp.Or(access.CallerFrom(ctx).Actor, "system"), providers.RequestID(ctx), state, access.ClientDetails(ctx))
+	moved, err := s.setStatus(ctx, a.ID, StatusReady, "", []Status{StatusReady, StatusFailed},
+		access.Event{Action: "account.reset", Details: map[string]any{"state": state}})
 	switch {
 	case err != nil:
 		return Account{}, err
-	case !found:
+	case !moved:
 		return Account{}, understudy.Errorf(understudy.ECONFLICT, "account %s changed during its reset (it is leased or retired now)", a.ID)
 	}
-	return upd, nil
+	return s.GetAccount(ctx, a.ID)
 }
 
 const refNamesSQL = `SELECT p.name, r.ref FROM account_refs r JOIN apps p ON p.id = r.app_id WHERE r.account_id = $1`

@@ -137,7 +137,7 @@ func (s *Service) appEffects(ctx context.Context, e *effects, x *step) error {
 func (s *Service) environmentEffects(ctx context.Context, e *effects, x *step, st *state, goingRoles map[string]bool) error {
 	switch x.Action {
 	case Delete:
-		history, err := s.cfg.Accounts.History(ctx, x.ID)
+		history, err := s.cfg.Accounts.CountAccountsEver(ctx, x.ID)
 		if err != nil {
 			return err
 		}

@@ -40,27 +40,6 @@ func (s *Service) Members(ctx context.Context, env, role string) ([]Member, erro
 	return pgdb.QueryAll(ctx, s.db, scanMember, membersSQL, env, role)
 }
 
-// AppRef is an account's ref in one app.
-type AppRef struct {
-	AccountID string `json:"account_id"`
-	Email     string `json:"email"`
-	App       string `json:"app"`
-	Ref       string `json:"ref"`
-}
-
-const appRefsSQL = `
-SELECT a.id, a.email, p.name, r.ref FROM account_refs r
-JOIN apps p ON p.id = r.app_id JOIN environments e ON e.id = p.environment_id JOIN accounts a ON a.id = r.account_id
-WHERE e.name = $1 AND p.name = $2 ORDER BY a.email`
-
-// AppRefs returns every account's ref in app name of environment env: what
-// detaching the app drops.
-func (s *Service) AppRefs(ctx context.Context, env, name string) ([]AppRef, error) {
-	return pgdb.QueryAll(ctx, s.db, func(row pgx.Row, r *AppRef) error {
-		return row.Scan(&r.AccountID, &r.Email, &r.App, &r.Ref)
-	}, appRefsSQL, env, name)
-}
-
 const historySQL = `SELECT count(*) FROM accounts a JOIN environments e ON e.id = a.environment_id WHERE e.name = $1`
 
 // CountAccountsEver counts the accounts environment env ever had, retired ones

@@ -21,7 +21,6 @@ const (
 	retireAccountSQL = `UPDATE accounts SET status = 'retired', status_reason = $2, retired_at = now(), updated_at = now() WHERE id = $1`
 	nextGenSQL       = `SELECT coalesce(max(generation) + 1, 0) FROM accounts WHERE role_id = $1 AND slot = $2`
 	emailTakenSQL    = `SELECT EXISTS (SELECT 1 FROM accounts WHERE email = $1)`
-	hasAppsSQL       = `SELECT EXISTS (SELECT 1 FROM apps WHERE environment_id = $1)`
 	insertAccountSQL = `
 INSERT INTO accounts (id, environment_id, role_id, slot, generation, status, email, username, identity,
                       password_key_id, password_sealed, password_rotated_at)
@@ -155,9 +154,12 @@ func (s *Service) createAccount(ctx context.Context, tx pgx.Tx, e Environment, r
 	}
 	accountID := uuid.New()
 	sealed := s.keyring.Seal([]byte(identity.NewPassword()), []byte(accountID.String()))
-	var hasApps bool
-	if err := tx.QueryRow(ctx, hasAppsSQL, e.ID).Scan(&hasApps); err != nil {
-		return err
+	hasApps := false
+	if s.provisioning != nil {
+		var err error
+		if hasApps, err = s.provisioning.HasAppsTx(ctx, tx, e.ID); err != nil {
+			return err
+		}
 	}
 	status := StatusReady // nothing to provision into
 	if hasApps {
@@ -169,7 +171,7 @@ func (s *Service) createAccount(ctx context.Context, tx pgx.Tx, e Environment, r
 		return err
 	}
 	if hasApps {
-		if err := s.enqueueProvision(ctx, tx, accountID.String()); err != nil {
+		if err := s.provisioning.ScheduleTx(ctx, tx, accountID.String()); err != nil {
 			return err
 		}
 	}

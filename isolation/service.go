@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/understudy-dev/understudy"
-	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/secret"
 )
@@ -26,9 +26,9 @@ type Config struct {
 	// Now is the clock that stamps lists (issued_at) and audits. Defaults
 	// to time.Now.
 	Now func() time.Time
-	// Accounts opens the apps that Audit asks what their surfaces show.
+	// Apps opens the apps that Audit asks what their surfaces show.
 	// Required by Audit only.
-	Accounts *accounts.Service
+	Apps *apps.Service
 	// AppTimeout bounds each question Audit asks an app. Defaults to 30s.
 	AppTimeout time.Duration
 	// Logger receives what the audit cannot return. Defaults to discarding.
@@ -65,7 +65,7 @@ type Service struct {
 	db         pgdb.DB
 	keyring    *secret.Keyring
 	now        func() time.Time
-	accounts   *accounts.Service
+	apps       *apps.Service
 	appTimeout time.Duration
 	logger     *slog.Logger
 }
@@ -76,7 +76,7 @@ func New(cfg Config) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Service{db: cfg.DB, keyring: cfg.Keyring, now: cfg.Now, accounts: cfg.Accounts, appTimeout: cfg.AppTimeout, logger: cfg.Logger}, nil
+	return &Service{db: cfg.DB, keyring: cfg.Keyring, now: cfg.Now, apps: cfg.Apps, appTimeout: cfg.AppTimeout, logger: cfg.Logger}, nil
 }
 
 // environment is what the isolation API needs of an environment.

@@ -187,7 +187,7 @@ func (s *Service) grantOf(ctx context.Context, leaseID string) (Grant, error) {
 		return Grant{}, err
 	}
 	g := Grant{Lease: l}
-	if g.Refs, err = s.accounts.RefNames(ctx, l.AccountID); err != nil {
+	if g.Refs, err = s.apps.RefNames(ctx, l.AccountID); err != nil {
 		return Grant{}, err
 	}
 	if g.Account, g.Credentials, err = s.accounts.WithCredentials(ctx, l.AccountID); err != nil {

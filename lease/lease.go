@@ -12,6 +12,7 @@ import (
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/snapshot"
 )
@@ -116,6 +117,8 @@ type Config struct {
 	Accounts *accounts.Service
 	// Snapshots resets an account before it is handed out. Required.
 	Snapshots *snapshot.Service
+	// Apps names an account's refs when a lease is replayed. Required.
+	Apps *apps.Service
 	// Now tells the time: waits are measured on it, and SQL statements take
 	// it as their time (a lease's expiry, and how long until it). Defaults
 	// to time.Now in Go and to the database's clock in SQL.
@@ -148,6 +151,8 @@ func (c Config) Validate() error {
 		return errors.New("lease: Config.Accounts is required")
 	case c.Snapshots == nil:
 		return errors.New("lease: Config.Snapshots is required")
+	case c.Apps == nil:
+		return errors.New("lease: Config.Apps is required")
 	}
 	return nil
 }
@@ -157,6 +162,7 @@ type Service struct {
 	db         pgdb.DB
 	accounts   *accounts.Service
 	snapshots  *snapshot.Service
+	apps       *apps.Service
 	now        func() time.Time
 	clock      func() time.Time // the injected clock, nil without one: see dbNow
 	logger     *slog.Logger
@@ -170,7 +176,7 @@ func New(cfg Config) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Service{db: cfg.DB, accounts: cfg.Accounts, snapshots: cfg.Snapshots, now: cfg.Now, clock: clock,
+	return &Service{db: cfg.DB, accounts: cfg.Accounts, snapshots: cfg.Snapshots, apps: cfg.Apps, now: cfg.Now, clock: clock,
 		logger: cfg.Logger, appTimeout: cfg.AppTimeout}, nil
 }
 

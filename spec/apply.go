@@ -12,6 +12,7 @@ import (
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/tagging"
 )
@@ -332,7 +333,7 @@ func (s *Service) create(ctx context.Context, x *step) error {
 	case KindRole:
 		_, err = s.cfg.Accounts.CreateRole(ctx, d.env, d.role.Name, roleChange(*d.role))
 	case KindApp:
-		_, err = s.cfg.Accounts.AttachApp(ctx, d.env, d.app.Name, appChange(*d.app))
+		_, err = s.cfg.Apps.Attach(ctx, d.env, d.app.Name, appChange(*d.app))
 	case KindDestination:
 		_, err = s.cfg.Destinations.Attach(ctx, d.env, d.destination.Name, destinationChange(*d.destination))
 	}
@@ -350,7 +351,7 @@ func (s *Service) update(ctx context.Context, x *step, o ApplyOptions) error {
 	case KindRole:
 		err = s.updateRole(ctx, x, o)
 	case KindApp:
-		_, err = s.cfg.Accounts.UpdateApp(ctx, d.env, d.app.Name, appChange(*d.app))
+		_, err = s.cfg.Apps.Update(ctx, d.env, d.app.Name, appChange(*d.app))
 	case KindDestination:
 		_, err = s.cfg.Destinations.Update(ctx, d.env, d.destination.Name, destinationChange(*d.destination))
 	}
@@ -366,7 +367,7 @@ func (s *Service) remove(ctx context.Context, x *step, o ApplyOptions) error {
 	case KindRole:
 		return s.waitLeases(ctx, x, o, func() error { return s.cfg.Accounts.DeleteRoleUnleased(ctx, env, name) })
 	case KindApp:
-		return s.cfg.Accounts.DetachApp(ctx, env, name)
+		return s.cfg.Apps.Detach(ctx, env, name)
 	default:
 		return s.cfg.Destinations.Detach(ctx, env, name)
 	}
@@ -401,8 +402,8 @@ func roleChange(r Role) accounts.RoleChange {
 	return c
 }
 
-func appChange(a App) accounts.AppChange {
-	return accounts.AppChange{Provider: &a.Provider, Settings: settings(a.Settings), Secrets: orMap(a.Secrets)}
+func appChange(a App) apps.Change {
+	return apps.Change{Provider: &a.Provider, Settings: settings(a.Settings), Secrets: orMap(a.Secrets)}
 }
 
 func destinationChange(d Destination) tagging.DestinationChange {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/tagging"
 )
 
@@ -53,7 +54,7 @@ func (s *Service) checkObject(ctx context.Context, d declared, env accounts.Envi
 	case KindApp:
 		if changing {
 			a := d.app
-			err = s.cfg.Accounts.CheckApp(ctx, accounts.App{Environment: env.Name, Name: a.Name, Provider: a.Provider, Settings: settings(a.Settings)}, a.Secrets)
+			err = s.cfg.Apps.Check(ctx, apps.App{Environment: env.Name, Name: a.Name, Provider: a.Provider, Settings: settings(a.Settings)}, a.Secrets)
 		}
 	case KindDestination:
 		if s.cfg.Destinations == nil {

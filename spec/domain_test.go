@@ -10,9 +10,11 @@ import (
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/domaintest"
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/secret"
+	"github.com/understudy-dev/understudy/snapshot"
 	"github.com/understudy-dev/understudy/spec"
 )
 
@@ -160,12 +162,20 @@ func TestADomainStillInUseCannotBeRemoved(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 2)
 	kr, _ := secret.NewKeyring(make([]byte, secret.KeySize))
-	both, err := accounts.New(accounts.Config{DB: f.DB, Keyring: kr, EmailDomains: []string{"qa.example.test", "other.example.test"}})
+	sched, err := snapshot.NewScheduler(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(both.Close)
-	if f.Spec, err = spec.New(spec.Config{DB: f.DB.(*pgxpool.Pool), Keyring: kr, Accounts: both}); err != nil {
+	both, err := accounts.New(accounts.Config{DB: f.DB, Keyring: kr, EmailDomains: []string{"qa.example.test", "other.example.test"}, Provisioning: sched})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bothApps, err := apps.New(apps.Config{DB: f.DB, Keyring: kr, Accounts: both, Provisioning: sched})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(bothApps.Close)
+	if f.Spec, err = spec.New(spec.Config{DB: f.DB.(*pgxpool.Pool), Keyring: kr, Accounts: both, Apps: bothApps}); err != nil {
 		t.Fatal(err)
 	}
 	f.apply(t, f.plan(t, "", "", prodSpec(2, true)))

@@ -116,7 +116,7 @@ func (s *Service) roleEffects(ctx context.Context, e *effects, x *step) error {
 func (s *Service) appEffects(ctx context.Context, e *effects, x *step) error {
 	if x.Action == Replace || x.Action == Delete {
 		env, app, _ := strings.Cut(x.oldKey.id, "/")
-		refs, err := s.cfg.Accounts.AppRefs(ctx, env, app)
+		refs, err := s.cfg.Apps.Refs(ctx, env, app)
 		if err != nil {
 			return err
 		}

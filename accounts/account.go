@@ -113,7 +113,7 @@ func (s *Service) QueueWithCredentials(b *pgx.Batch, id string) (result func() (
 	b.Queue(credentialsOfSQL, id).Query(func(rows pgx.Rows) error {
 		defer rows.Close()
 		if rows.Next() {
-			a, c, err = s.scanWithCredentials(rows) // an unopenable password is the read's error, not the batch's
+			a, c, err = scanWithCredentials(s.keyring, rows) // an unopenable password is the read's error, not the batch's
 		}
 		rows.Close()
 		return rows.Err()
@@ -123,7 +123,7 @@ func (s *Service) QueueWithCredentials(b *pgx.Batch, id string) (result func() (
 
 // scanWithCredentials scans an account and its sealed password, and opens
 // the password.
-func (s *Service) scanWithCredentials(row pgx.Row) (Account, Credentials, error) {
+func scanWithCredentials(kr *secret.Keyring, row pgx.Row) (Account, Credentials, error) {
 	var a Account
 	var sealed secret.Sealed
 	if err := row.Scan(&a.ID, &a.Environment, &a.Role, &a.Slot, &a.Generation, &a.Status, &a.StatusReason,
@@ -131,9 +131,9 @@ func (s *Service) scanWithCredentials(row pgx.Row) (Account, Credentials, error)
 		return Account{}, Credentials{}, err
 	}
 	a.Tags = tagsOf(&a)
-	plain, err := s.keyring.Open(sealed, []byte(a.ID))
+	plain, err := kr.Open(sealed, []byte(a.ID))
 	if err != nil {
-		return Account{}, Credentials{}, s.openError(err)
+		return Account{}, Credentials{}, openError(kr, err)
 	}
 	return a, Credentials{AccountID: a.ID, Email: a.Identity.Email, Username: a.Identity.Username,
 		Password: string(plain), RotatedAt: a.PasswordRotatedAt}, nil
@@ -238,7 +238,7 @@ func (s *Service) RetireAccount(ctx context.Context, id string) (Account, error)
 			Details: map[string]any{"environment": a.Environment, "role": a.Role, "slot": a.Slot}}); err != nil {
 			return err
 		}
-		r, err := s.roleTx(ctx, tx, a.Environment, a.Role)
+		r, err := roleTx(ctx, tx, a.Environment, a.Role)
 		if err != nil {
 			return err
 		}
@@ -254,7 +254,7 @@ func (s *Service) RetireAccount(ctx context.Context, id string) (Account, error)
 	return a, pgdb.Translate(err, "no account has id "+id, "")
 }
 
-func (s *Service) roleTx(ctx context.Context, tx pgx.Tx, env, name string) (Role, error) {
+func roleTx(ctx context.Context, tx pgx.Tx, env, name string) (Role, error) {
 	var r Role
 	err := scanRole(tx.QueryRow(ctx, getRoleSQL, env, name), &r)
 	return r, err
@@ -302,15 +302,15 @@ func (s *Service) credentials(ctx context.Context, id string) (Credentials, erro
 	}
 	plain, err := s.keyring.Open(sealed, []byte(c.AccountID))
 	if err != nil {
-		return Credentials{}, s.openError(err)
+		return Credentials{}, openError(s.keyring, err)
 	}
 	c.Password = string(plain)
 	return c, nil
 }
 
-func (s *Service) openError(err error) error {
+func openError(kr *secret.Keyring, err error) error {
 	if uk, ok := errors.AsType[*secret.UnknownKeyError](err); ok {
-		return understudy.Errorf(understudy.EINTERNAL, "cannot decrypt the stored credentials: they were sealed with key id %s, but this server's UNDERSTUDY_SECRET_KEY has id %s (set it to the key that sealed them, or list that key in UNDERSTUDY_OLD_SECRET_KEYS); nothing was changed", uk.KeyID, s.keyring.PrimaryKeyID())
+		return understudy.Errorf(understudy.EINTERNAL, "cannot decrypt the stored credentials: they were sealed with key id %s, but this server's UNDERSTUDY_SECRET_KEY has id %s (set it to the key that sealed them, or list that key in UNDERSTUDY_OLD_SECRET_KEYS); nothing was changed", uk.KeyID, kr.PrimaryKeyID())
 	}
 	return understudy.Errorf(understudy.EINTERNAL, "cannot decrypt the stored credentials: the sealed value failed authentication; nothing was changed")
 }

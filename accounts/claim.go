@@ -71,8 +71,8 @@ const anyReadySQL = `SELECT EXISTS (SELECT 1 FROM accounts a WHERE a.role_id = $
 
 // AnyReady reports whether role roleID has a ready account that is not
 // quarantined (false when that cannot be read).
-func (s *Service) AnyReady(ctx context.Context, roleID string) bool {
-	ok, _ := pgdb.QueryOne(ctx, s.db, pgdb.Scalar[bool], "", anyReadySQL, roleID)
+func AnyReady(ctx context.Context, db pgdb.DB, roleID string) bool {
+	ok, _ := pgdb.QueryOne(ctx, db, pgdb.Scalar[bool], "", anyReadySQL, roleID)
 	return ok
 }
 
@@ -96,8 +96,8 @@ type Quarantine struct {
 
 // Quarantined returns the ready accounts of role roleID held back by an
 // isolation violation.
-func (s *Service) Quarantined(ctx context.Context, roleID string) ([]Quarantine, error) {
-	return pgdb.QueryAll(ctx, s.db, func(row pgx.Row, q *Quarantine) error {
+func Quarantined(ctx context.Context, db pgdb.DB, roleID string) ([]Quarantine, error) {
+	return pgdb.QueryAll(ctx, db, func(row pgx.Row, q *Quarantine) error {
 		return row.Scan(&q.AccountID, &q.Violation, &q.Surface, &q.App)
 	}, quarantinedSQL, roleID)
 }

@@ -36,7 +36,8 @@ func scanMember(row pgx.Row, m *Member) error {
 
 // Members returns the active accounts of environment env, of role when it
 // is not empty, by role and slot, each with its open lease.
-func (s *Service) Members(ctx context.Context, env, role string) ([]Member, error) {
+func (rc Reconciler) Members(ctx context.Context, env, role string) ([]Member, error) {
+	s := rc.s
 	return pgdb.QueryAll(ctx, s.db, scanMember, membersSQL, env, role)
 }
 
@@ -44,6 +45,7 @@ const historySQL = `SELECT count(*) FROM accounts a JOIN environments e ON e.id 
 
 // CountAccountsEver counts the accounts environment env ever had, retired ones
 // included: an environment with history cannot be deleted.
-func (s *Service) CountAccountsEver(ctx context.Context, env string) (int, error) {
+func (rc Reconciler) CountAccountsEver(ctx context.Context, env string) (int, error) {
+	s := rc.s
 	return pgdb.QueryOne(ctx, s.db, pgdb.Scalar[int], "", historySQL, env)
 }

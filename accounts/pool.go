@@ -32,7 +32,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
 // new account. It runs inside the caller's transaction, with the role row
 // locked, so concurrent updates of one role queue.
 func (s *Service) ensurePool(ctx context.Context, tx pgx.Tx, e Environment, r Role) error {
-	if _, err := s.retireSlots(ctx, tx, r.ID, r.PoolSize, fmt.Sprintf("pool of role %s reduced to %d", r.Name, r.PoolSize)); err != nil {
+	if _, err := retireSlots(ctx, tx, r.ID, r.PoolSize, fmt.Sprintf("pool of role %s reduced to %d", r.Name, r.PoolSize)); err != nil {
 		return err
 	}
 	rows, err := tx.Query(ctx, activeSlotsSQL, r.ID)
@@ -106,7 +106,7 @@ func refuseLeased(ctx context.Context, tx pgx.Tx, roleID string, keep int) error
 }
 
 // retireSlots retires the active accounts of role roleID in slots past keep.
-func (s *Service) retireSlots(ctx context.Context, tx pgx.Tx, roleID string, keep int, reason string) (int, error) {
+func retireSlots(ctx context.Context, tx pgx.Tx, roleID string, keep int, reason string) (int, error) {
 	rows, err := tx.Query(ctx, retireSlotsSQL, roleID, keep, reason)
 	if err != nil {
 		return 0, err
@@ -133,8 +133,8 @@ func (s *Service) retireSlots(ctx context.Context, tx pgx.Tx, roleID string, kee
 // must still be a controlled domain of this server.
 func (s *Service) createAccount(ctx context.Context, tx pgx.Tx, e Environment, r Role, slot int) error {
 	domain := e.EmailDomains[0]
-	if !s.domainAllowed(domain) {
-		return understudy.Errorf(understudy.ECONFLICT, "environment %s's email domain %s is not a controlled domain of this server (allowed: %s); no account is created outside one", e.Name, domain, s.allowedList())
+	if !s.allowed.has(domain) {
+		return understudy.Errorf(understudy.ECONFLICT, "environment %s's email domain %s is not a controlled domain of this server (allowed: %s); no account is created outside one", e.Name, domain, s.allowed)
 	}
 	var gen int
 	if err := tx.QueryRow(ctx, nextGenSQL, r.ID, slot).Scan(&gen); err != nil {
@@ -184,7 +184,8 @@ func (s *Service) createAccount(ctx context.Context, tx pgx.Tx, e Environment, r
 // the role's current attributes: what a change of attributes needs, since
 // apps learn them at provisioning. It refuses (ECONFLICT, naming them)
 // while an account of the role is leased. Errors: ENOTFOUND, ECONFLICT.
-func (s *Service) RenewPool(ctx context.Context, env, name string) error {
+func (rc Reconciler) RenewPool(ctx context.Context, env, name string) error {
+	s := rc.s
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var r Role
 		if err := s.lockRole(ctx, tx, env, name, &r); err != nil {
@@ -193,7 +194,7 @@ func (s *Service) RenewPool(ctx context.Context, env, name string) error {
 		if err := refuseLeased(ctx, tx, r.ID, 0); err != nil {
 			return err
 		}
-		if _, err := s.retireSlots(ctx, tx, r.ID, 0, "role "+name+" was renewed: its attributes changed"); err != nil {
+		if _, err := retireSlots(ctx, tx, r.ID, 0, "role "+name+" was renewed: its attributes changed"); err != nil {
 			return err
 		}
 		e, err := s.GetEnvironmentTx(ctx, tx, env)

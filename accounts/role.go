@@ -205,7 +205,8 @@ func (s *Service) DeleteRole(ctx context.Context, env, name string) error {
 // DeleteRoleUnleased is DeleteRole refusing (ECONFLICT, naming them) while
 // an account of the role is leased, so no account is retired under its
 // holder. Errors: ENOTFOUND, ECONFLICT.
-func (s *Service) DeleteRoleUnleased(ctx context.Context, env, name string) error {
+func (rc Reconciler) DeleteRoleUnleased(ctx context.Context, env, name string) error {
+	s := rc.s
 	return s.deleteRole(ctx, env, name, true)
 }
 
@@ -220,7 +221,7 @@ func (s *Service) deleteRole(ctx context.Context, env, name string, refuse bool)
 				return err
 			}
 		}
-		if _, err := s.retireSlots(ctx, tx, r.ID, 0, "role "+name+" was deleted"); err != nil {
+		if _, err := retireSlots(ctx, tx, r.ID, 0, "role "+name+" was deleted"); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, deleteRoleSQL, r.ID); err != nil {
@@ -233,7 +234,7 @@ func (s *Service) deleteRole(ctx context.Context, env, name string, refuse bool)
 
 // CheckRole validates r as CreateRole would, against environment e (which
 // need not exist yet), and stores nothing. Errors: EINVALID.
-func (s *Service) CheckRole(e Environment, r Role) error {
+func (Reconciler) CheckRole(e Environment, r Role) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}

@@ -69,9 +69,9 @@ func (c Config) Validate() error {
 type Service struct {
 	db           pgdb.DB
 	keyring      *secret.Keyring
-	allowed      []string
+	allowed      allowlist
 	now          func() time.Time
-	clock        func() time.Time // the injected clock, nil without one: see dbNow
+	clock        clock
 	provisioning Provisioning
 	logger       *slog.Logger
 }
@@ -91,22 +91,22 @@ func New(cfg Config) (*Service, error) {
 		provisioning: cfg.Provisioning, logger: cfg.Logger}, nil
 }
 
-// dbNow is the time a SQL statement takes as its now, as
+// clock is the injected clock, nil without one.
+type clock func() time.Time
+
+// db is the time a SQL statement takes as its now, as
 // coalesce($n::timestamptz, now()): the injected clock's, or nil (SQL
 // NULL: the database's own clock) when Config.Now was not set.
-func (s *Service) dbNow() *time.Time {
-	if s.clock == nil {
+func (c clock) db() *time.Time {
+	if c == nil {
 		return nil
 	}
-	return new(s.clock())
+	return new(c())
 }
 
 // AllowedDomains returns the server's allowlist of controlled email domains.
 func (s *Service) AllowedDomains() []string { return slices.Clone(s.allowed) }
 
-func (s *Service) domainAllowed(d string) bool {
-	return slices.Contains(s.allowed, strings.ToLower(d))
-}
 
 var (
 	slugRE    = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)

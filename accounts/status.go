@@ -55,7 +55,7 @@ func PendActiveTx(ctx context.Context, tx pgx.Tx, envID string, now *time.Time) 
 func (s *Service) SetStatus(ctx context.Context, accountID string, to Status, reason string, from []Status, e access.Event) (bool, error) {
 	moved := false
 	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, setStatusSQL, accountID, to, reason, from, s.dbNow())
+		tag, err := tx.Exec(ctx, setStatusSQL, accountID, to, reason, from, s.clock.db())
 		if err != nil || tag.RowsAffected() == 0 || e.Action == "" {
 			moved = err == nil && tag.RowsAffected() > 0
 			return err

@@ -59,7 +59,7 @@ func (s *Service) claimWaiting(ctx context.Context, req Request) (Lease, error) 
 		}
 		// SKIP LOCKED passes over accounts that concurrent claims hold for
 		// a moment; while some account is still ready, try again at once.
-		if contended < 5 && s.accounts.AnyReady(ctx, role.ID) {
+		if contended < 5 && accounts.AnyReady(ctx, s.db, role.ID) {
 			contended++
 			continue
 		}
@@ -295,7 +295,7 @@ func (s *Service) busyError(ctx context.Context, role accounts.Role) error {
 // ready but quarantined, and why, or nil when there are none (or when they
 // cannot be read: the busy error then says what it can).
 func (s *Service) quarantineError(ctx context.Context, role accounts.Role) error {
-	list, err := s.accounts.Quarantined(ctx, role.ID)
+	list, err := accounts.Quarantined(ctx, s.db, role.ID)
 	if err != nil || len(list) == 0 {
 		return nil
 	}

@@ -365,7 +365,7 @@ func (s *Service) remove(ctx context.Context, x *step, o ApplyOptions) error {
 	case KindEnvironment:
 		return s.cfg.Accounts.DeleteEnvironment(ctx, x.oldKey.id)
 	case KindRole:
-		return s.waitLeases(ctx, x, o, func() error { return s.cfg.Accounts.DeleteRoleUnleased(ctx, env, name) })
+		return s.waitLeases(ctx, x, o, func() error { return s.cfg.Accounts.Reconciler().DeleteRoleUnleased(ctx, env, name) })
 	case KindApp:
 		return s.cfg.Apps.Detach(ctx, env, name)
 	default:
@@ -388,7 +388,7 @@ func (s *Service) updateRole(ctx context.Context, x *step, o ApplyOptions) error
 	if len(x.Effects.Reprovision) == 0 {
 		return nil
 	}
-	return s.waitLeases(ctx, x, o, func() error { return s.cfg.Accounts.RenewPool(ctx, d.env, d.role.Name) })
+	return s.waitLeases(ctx, x, o, func() error { return s.cfg.Accounts.Reconciler().RenewPool(ctx, d.env, d.role.Name) })
 }
 
 func roleChange(r Role) accounts.RoleChange {

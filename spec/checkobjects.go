@@ -21,7 +21,7 @@ func (s *Service) checkObjects(ctx context.Context, decls []declared, steps []*s
 	for _, d := range decls {
 		if d.kind == KindEnvironment {
 			e := d.environment
-			err := s.cfg.Accounts.CheckEnvironment(accounts.Environment{Name: e.Name, EmailDomains: e.EmailDomains, CustomSurfaces: orEmpty(e.CustomSurfaces)})
+			err := s.cfg.Accounts.Reconciler().CheckEnvironment(accounts.Environment{Name: e.Name, EmailDomains: e.EmailDomains, CustomSurfaces: orEmpty(e.CustomSurfaces)})
 			if err = p.addErr(d.address, err); err != nil {
 				return err
 			}
@@ -50,7 +50,7 @@ func (s *Service) checkObject(ctx context.Context, d declared, env accounts.Envi
 		for k, vis := range r.IsolationPolicy {
 			role.IsolationPolicy[k] = accounts.Visibility(vis)
 		}
-		err = s.cfg.Accounts.CheckRole(env, role)
+		err = s.cfg.Accounts.Reconciler().CheckRole(env, role)
 	case KindApp:
 		if changing {
 			a := d.app

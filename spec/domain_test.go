@@ -81,7 +81,7 @@ func TestLoweringAPoolNamesTheAccountsItRetiresAndNeverRetiresALeasedOne(t *test
 	if out.Status != spec.StatusFailed || len(out.Applied) != 0 || !strings.Contains(out.ApplyError, "wait-leases") {
 		t.Fatalf("failed apply: %+v", out)
 	}
-	if members, _ := f.Accounts.Members(f.Ctx, "production", "buyer"); len(members) != 3 {
+	if members, _ := f.Accounts.Reconciler().Members(f.Ctx, "production", "buyer"); len(members) != 3 {
 		t.Fatalf("%d active accounts after a refused apply, want 3", len(members))
 	}
 	// The apply waits for the leases to end.
@@ -95,7 +95,7 @@ func TestLoweringAPoolNamesTheAccountsItRetiresAndNeverRetiresALeasedOne(t *test
 	if out, err = f.Spec.Apply(f.Ctx, p.ID, spec.ApplyOptions{WaitLeases: 10 * time.Second}); err != nil {
 		t.Fatalf("apply waiting for leases: %v", err)
 	}
-	if members, _ := f.Accounts.Members(f.Ctx, "production", "buyer"); len(members) != 1 || members[0].Slot != 1 {
+	if members, _ := f.Accounts.Reconciler().Members(f.Ctx, "production", "buyer"); len(members) != 1 || members[0].Slot != 1 {
 		t.Fatalf("members after the apply: %+v", members)
 	}
 }
@@ -104,7 +104,7 @@ func TestChangingAttributesRenewsTheAccounts(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 1)
 	f.apply(t, f.plan(t, "", "", staging(2)))
-	before, _ := f.Accounts.Members(f.Ctx, "staging", "seller")
+	before, _ := f.Accounts.Reconciler().Members(f.Ctx, "staging", "seller")
 	d := staging(2)
 	d.Roles[0].Attributes = map[string]string{"tier": "platinum"}
 	p := f.plan(t, "", "", d)
@@ -113,7 +113,7 @@ func TestChangingAttributesRenewsTheAccounts(t *testing.T) {
 		t.Fatalf("role.seller: %+v", c)
 	}
 	f.apply(t, p)
-	after, _ := f.Accounts.Members(f.Ctx, "staging", "seller")
+	after, _ := f.Accounts.Reconciler().Members(f.Ctx, "staging", "seller")
 	if len(after) != 2 || after[0].ID == before[0].ID || after[1].ID == before[1].ID {
 		t.Fatalf("accounts before %v after %v: want two new ones", before, after)
 	}

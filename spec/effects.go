@@ -21,7 +21,7 @@ func (e *effects) of(ctx context.Context, env, role string) ([]accounts.Member, 
 	all, ok := e.members[env]
 	if !ok {
 		var err error
-		if all, err = e.s.cfg.Accounts.Members(ctx, env, ""); err != nil {
+		if all, err = e.s.cfg.Accounts.Reconciler().Members(ctx, env, ""); err != nil {
 			return nil, err
 		}
 		e.members[env] = all
@@ -137,7 +137,7 @@ func (s *Service) appEffects(ctx context.Context, e *effects, x *step) error {
 func (s *Service) environmentEffects(ctx context.Context, e *effects, x *step, st *state, goingRoles map[string]bool) error {
 	switch x.Action {
 	case Delete:
-		history, err := s.cfg.Accounts.CountAccountsEver(ctx, x.ID)
+		history, err := s.cfg.Accounts.Reconciler().CountAccountsEver(ctx, x.ID)
 		if err != nil {
 			return err
 		}

@@ -231,7 +231,7 @@ func (s *Service) RetireAccount(ctx context.Context, id string) (Account, error)
 		if a.Status == StatusRetired {
 			return nil
 		}
-		if _, err := tx.Exec(ctx, retireAccountSQL, uid, "retired by "+access.CallerFrom(ctx).Actor); err != nil {
+		if _, err := tx.Exec(ctx, retireAccountSQL, uid, "retired by "+access.CallerFrom(ctx).Actor, s.clock.db()); err != nil {
 			return err
 		}
 		if err := access.Record(ctx, tx, access.Event{Action: "account.retire", TargetType: "account", TargetID: id,
@@ -263,7 +263,7 @@ func roleTx(ctx context.Context, tx pgx.Tx, env, name string) (Role, error) {
 const (
 	credentialsSQL    = `SELECT email, username, password_key_id, password_sealed, password_rotated_at FROM accounts WHERE id = $1`
 	rotatePasswordSQL = `
-UPDATE accounts SET password_key_id = $2, password_sealed = $3, password_rotated_at = $4, updated_at = now()
+UPDATE accounts SET password_key_id = $2, password_sealed = $3, password_rotated_at = $4, updated_at = coalesce($5::timestamptz, now())
 WHERE id = $1 AND status <> 'retired' RETURNING email, username`
 )
 
@@ -334,7 +334,7 @@ func (s *Service) RotatePassword(ctx context.Context, id string) (Credentials, e
 		if a.Status == StatusRetired {
 			return understudy.Errorf(understudy.ECONFLICT, "account %s is retired; its password is not rotated", id)
 		}
-		if err := tx.QueryRow(ctx, rotatePasswordSQL, uid, sealed.KeyID, sealed.Data, c.RotatedAt).Scan(&c.Email, &c.Username); err != nil {
+		if err := tx.QueryRow(ctx, rotatePasswordSQL, uid, sealed.KeyID, sealed.Data, c.RotatedAt, s.clock.db()).Scan(&c.Email, &c.Username); err != nil {
 			return err
 		}
 		return access.Record(ctx, tx, access.Event{Action: "account.rotate_password", TargetType: "account", TargetID: c.AccountID,

@@ -126,7 +126,7 @@ func (s *Service) ListEnvironments(ctx context.Context) ([]Environment, error) {
 
 const (
 	lockEnvironmentSQL   = `SELECT ` + environmentColumns + ` FROM environments WHERE name = $1 FOR UPDATE`
-	updateEnvironmentSQL = `UPDATE environments SET email_domains = $2, custom_surfaces = $3, updated_at = now() WHERE id = $1 RETURNING ` + environmentColumns
+	updateEnvironmentSQL = `UPDATE environments SET email_domains = $2, custom_surfaces = $3, updated_at = coalesce($4::timestamptz, now()) WHERE id = $1 RETURNING ` + environmentColumns
 	// surfaceInUseSQL names the roles whose policy sets one of the surfaces $2.
 	surfaceInUseSQL = `SELECT r.name, k FROM roles r, jsonb_object_keys(r.isolation_policy) k
 WHERE r.environment_id = $1 AND r.deleted_at IS NULL AND k = ANY($2) ORDER BY r.name, k`
@@ -164,7 +164,7 @@ func (s *Service) UpdateEnvironment(ctx context.Context, name string, c Environm
 		if outside > 0 {
 			return understudy.Errorf(understudy.ECONFLICT, "%d active account(s) of environment %s use a domain that the update removes; retire them first", outside, name)
 		}
-		if err := scanEnvironment(tx.QueryRow(ctx, updateEnvironmentSQL, cur.ID, e.EmailDomains, e.CustomSurfaces), &out); err != nil {
+		if err := scanEnvironment(tx.QueryRow(ctx, updateEnvironmentSQL, cur.ID, e.EmailDomains, e.CustomSurfaces, s.clock.db()), &out); err != nil {
 			return err
 		}
 		return access.Record(ctx, tx, access.Event{Action: "environment.update", TargetType: "environment", TargetID: name,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -17,8 +18,8 @@ import (
 
 const (
 	activeSlotsSQL   = `SELECT slot FROM accounts WHERE role_id = $1 AND status <> 'retired'`
-	retireSlotsSQL   = `UPDATE accounts SET status = 'retired', status_reason = $3, retired_at = now(), updated_at = now() WHERE role_id = $1 AND status <> 'retired' AND slot > $2 RETURNING id, slot`
-	retireAccountSQL = `UPDATE accounts SET status = 'retired', status_reason = $2, retired_at = now(), updated_at = now() WHERE id = $1`
+	retireSlotsSQL   = `UPDATE accounts SET status = 'retired', status_reason = $3, retired_at = coalesce($4::timestamptz, now()), updated_at = coalesce($4::timestamptz, now()) WHERE role_id = $1 AND status <> 'retired' AND slot > $2 RETURNING id, slot`
+	retireAccountSQL = `UPDATE accounts SET status = 'retired', status_reason = $2, retired_at = coalesce($3::timestamptz, now()), updated_at = coalesce($3::timestamptz, now()) WHERE id = $1`
 	nextGenSQL       = `SELECT coalesce(max(generation) + 1, 0) FROM accounts WHERE role_id = $1 AND slot = $2`
 	emailTakenSQL    = `SELECT EXISTS (SELECT 1 FROM accounts WHERE email = $1)`
 	insertAccountSQL = `
@@ -32,7 +33,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
 // new account. It runs inside the caller's transaction, with the role row
 // locked, so concurrent updates of one role queue.
 func (s *Service) ensurePool(ctx context.Context, tx pgx.Tx, e Environment, r Role) error {
-	if _, err := retireSlots(ctx, tx, r.ID, r.PoolSize, fmt.Sprintf("pool of role %s reduced to %d", r.Name, r.PoolSize)); err != nil {
+	if _, err := retireSlots(ctx, tx, r.ID, r.PoolSize, fmt.Sprintf("pool of role %s reduced to %d", r.Name, r.PoolSize), s.clock.db()); err != nil {
 		return err
 	}
 	rows, err := tx.Query(ctx, activeSlotsSQL, r.ID)
@@ -106,8 +107,8 @@ func refuseLeased(ctx context.Context, tx pgx.Tx, roleID string, keep int) error
 }
 
 // retireSlots retires the active accounts of role roleID in slots past keep.
-func retireSlots(ctx context.Context, tx pgx.Tx, roleID string, keep int, reason string) (int, error) {
-	rows, err := tx.Query(ctx, retireSlotsSQL, roleID, keep, reason)
+func retireSlots(ctx context.Context, tx pgx.Tx, roleID string, keep int, reason string, now *time.Time) (int, error) {
+	rows, err := tx.Query(ctx, retireSlotsSQL, roleID, keep, reason, now)
 	if err != nil {
 		return 0, err
 	}
@@ -194,7 +195,7 @@ func (rc Reconciler) RenewPool(ctx context.Context, env, name string) error {
 		if err := refuseLeased(ctx, tx, r.ID, 0); err != nil {
 			return err
 		}
-		if _, err := retireSlots(ctx, tx, r.ID, 0, "role "+name+" was renewed: its attributes changed"); err != nil {
+		if _, err := retireSlots(ctx, tx, r.ID, 0, "role "+name+" was renewed: its attributes changed", s.clock.db()); err != nil {
 			return err
 		}
 		e, err := s.GetEnvironmentTx(ctx, tx, env)

@@ -107,7 +107,6 @@ func (c clock) db() *time.Time {
 // AllowedDomains returns the server's allowlist of controlled email domains.
 func (s *Service) AllowedDomains() []string { return slices.Clone(s.allowed) }
 
-
 var (
 	slugRE    = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
 	surfaceRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)

@@ -30,6 +30,15 @@ const (
 	emailsSQL         = `SELECT id::text, email FROM accounts WHERE id = ANY($1::uuid[])`
 )
 
+const lockSQL = `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`
+
+// LockTx locks the account with id until tx ends, so that writes about it
+// (a capture's next version) queue one after the other.
+func LockTx(ctx context.Context, tx pgx.Tx, id string) error {
+	_, err := tx.Exec(ctx, lockSQL, id)
+	return err
+}
+
 // PendActiveTx marks every active account of environment envID that is
 // ready or failed pending, inside tx (an app was attached: each must be
 // provisioned into it), and returns the ids of every active account.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/providers"
@@ -91,7 +92,6 @@ func eachApp(ctx context.Context, op string, refs []apps.LiveRef, timeout time.D
 }
 
 const (
-	lockAccountSQL = `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`
 	nextVersionSQL = `SELECT coalesce(max(version), 0) + 1 FROM snapshots WHERE account_id = $1 AND state = $2`
 	insertSnapSQL  = `
 INSERT INTO snapshots (account_id, app_id, state, version, hash) VALUES ($1, $2, $3, $4, $5)
@@ -110,7 +110,7 @@ func (s *Store) Capture(ctx context.Context, accountID, state string, refs []app
 	var out []Snapshot
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		out = out[:0]
-		if _, err := tx.Exec(ctx, lockAccountSQL, accountID); err != nil {
+		if err := accounts.LockTx(ctx, tx, accountID); err != nil {
 			return err
 		}
 		var version int

@@ -13,7 +13,6 @@ import (
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/identity"
 	"github.com/understudy-dev/understudy/internal/pgdb"
-	"github.com/understudy-dev/understudy/providers"
 	"github.com/understudy-dev/understudy/secret"
 )
 
@@ -83,31 +82,58 @@ type AccountFilter struct {
 const accountColumns = `a.id, e.name, r.name, a.slot, a.generation, a.status, a.status_reason, a.identity,
 a.password_rotated_at, a.created_at, a.updated_at, a.retired_at`
 
-// AccountJoins joins accounts a to their environment e and role r.
-const AccountJoins = `accounts a JOIN environments e ON e.id = a.environment_id JOIN roles r ON r.id = a.role_id`
+// accountJoins joins accounts a to their environment e and role r.
+const accountJoins = `accounts a JOIN environments e ON e.id = a.environment_id JOIN roles r ON r.id = a.role_id`
 
-const accountFrom = ` FROM ` + AccountJoins
+const accountFrom = ` FROM ` + accountJoins
 
-// CredentialColumns are an account's columns and its sealed password, over
-// AccountJoins: a statement of another package that reads an account with
-// something else in one round trip (a lease's activation) selects them,
-// and ScanWithCredentials reads them.
-const CredentialColumns = accountColumns + `, a.password_key_id, a.password_sealed`
+// credentialsOfSQL reads an account and its sealed password.
+const credentialsOfSQL = `SELECT ` + accountColumns + `, a.password_key_id, a.password_sealed` + accountFrom + ` WHERE a.id = $1`
 
-// ScanWithCredentials scans row's leading columns into leading, then
-// CredentialColumns, and opens the password.
-func (s *Service) ScanWithCredentials(row pgx.Row, leading ...any) (Account, Credentials, error) {
+// WithCredentials returns the account with id and its credentials, for a
+// lease that hands them out (the lease's own event audits that).
+// Errors: ENOTFOUND.
+func (s *Service) WithCredentials(ctx context.Context, id string) (Account, Credentials, error) {
+	b := &pgx.Batch{}
+	result := s.QueueWithCredentials(b, id)
+	if err := pgdb.SendBatch(ctx, s.db, b); err != nil {
+		return Account{}, Credentials{}, err
+	}
+	return result()
+}
+
+// QueueWithCredentials queues in b the read that WithCredentials makes, so
+// that a lease reads its account in the round trip that activates it (a
+// batch sent outside a transaction runs as one); once b has been sent,
+// result returns what WithCredentials would.
+func (s *Service) QueueWithCredentials(b *pgx.Batch, id string) (result func() (Account, Credentials, error)) {
+	var a Account
+	var c Credentials
+	var err error = understudy.Errorf(understudy.ENOTFOUND, "no account has id %s", id)
+	b.Queue(credentialsOfSQL, id).Query(func(rows pgx.Rows) error {
+		defer rows.Close()
+		if rows.Next() {
+			a, c, err = scanWithCredentials(s.keyring, rows) // an unopenable password is the read's error, not the batch's
+		}
+		rows.Close()
+		return rows.Err()
+	})
+	return func() (Account, Credentials, error) { return a, c, err }
+}
+
+// scanWithCredentials scans an account and its sealed password, and opens
+// the password.
+func scanWithCredentials(kr *secret.Keyring, row pgx.Row) (Account, Credentials, error) {
 	var a Account
 	var sealed secret.Sealed
-	dest := append(leading, &a.ID, &a.Environment, &a.Role, &a.Slot, &a.Generation, &a.Status, &a.StatusReason,
-		&a.Identity, &a.PasswordRotatedAt, &a.CreatedAt, &a.UpdatedAt, &a.RetiredAt, &sealed.KeyID, &sealed.Data)
-	if err := row.Scan(dest...); err != nil {
+	if err := row.Scan(&a.ID, &a.Environment, &a.Role, &a.Slot, &a.Generation, &a.Status, &a.StatusReason,
+		&a.Identity, &a.PasswordRotatedAt, &a.CreatedAt, &a.UpdatedAt, &a.RetiredAt, &sealed.KeyID, &sealed.Data); err != nil {
 		return Account{}, Credentials{}, err
 	}
 	a.Tags = tagsOf(&a)
-	plain, err := s.keyring.Open(sealed, []byte(a.ID))
+	plain, err := kr.Open(sealed, []byte(a.ID))
 	if err != nil {
-		return Account{}, Credentials{}, s.openError(err)
+		return Account{}, Credentials{}, openError(kr, err)
 	}
 	return a, Credentials{AccountID: a.ID, Email: a.Identity.Email, Username: a.Identity.Username,
 		Password: string(plain), RotatedAt: a.PasswordRotatedAt}, nil
@@ -205,14 +231,14 @@ func (s *Service) RetireAccount(ctx context.Context, id string) (Account, error)
 		if a.Status == StatusRetired {
 			return nil
 		}
-		if _, err := tx.Exec(ctx, retireAccountSQL, uid, "retired by "+access.CallerFrom(ctx).Actor); err != nil {
+		if _, err := tx.Exec(ctx, retireAccountSQL, uid, "retired by "+access.CallerFrom(ctx).Actor, s.clock.db()); err != nil {
 			return err
 		}
 		if err := access.Record(ctx, tx, access.Event{Action: "account.retire", TargetType: "account", TargetID: id,
 			Details: map[string]any{"environment": a.Environment, "role": a.Role, "slot": a.Slot}}); err != nil {
 			return err
 		}
-		r, err := s.roleTx(ctx, tx, a.Environment, a.Role)
+		r, err := roleTx(ctx, tx, a.Environment, a.Role)
 		if err != nil {
 			return err
 		}
@@ -228,7 +254,7 @@ func (s *Service) RetireAccount(ctx context.Context, id string) (Account, error)
 	return a, pgdb.Translate(err, "no account has id "+id, "")
 }
 
-func (s *Service) roleTx(ctx context.Context, tx pgx.Tx, env, name string) (Role, error) {
+func roleTx(ctx context.Context, tx pgx.Tx, env, name string) (Role, error) {
 	var r Role
 	err := scanRole(tx.QueryRow(ctx, getRoleSQL, env, name), &r)
 	return r, err
@@ -237,7 +263,7 @@ func (s *Service) roleTx(ctx context.Context, tx pgx.Tx, env, name string) (Role
 const (
 	credentialsSQL    = `SELECT email, username, password_key_id, password_sealed, password_rotated_at FROM accounts WHERE id = $1`
 	rotatePasswordSQL = `
-UPDATE accounts SET password_key_id = $2, password_sealed = $3, password_rotated_at = $4, updated_at = now()
+UPDATE accounts SET password_key_id = $2, password_sealed = $3, password_rotated_at = $4, updated_at = coalesce($5::timestamptz, now())
 WHERE id = $1 AND status <> 'retired' RETURNING email, username`
 )
 
@@ -276,23 +302,23 @@ func (s *Service) credentials(ctx context.Context, id string) (Credentials, erro
 	}
 	plain, err := s.keyring.Open(sealed, []byte(c.AccountID))
 	if err != nil {
-		return Credentials{}, s.openError(err)
+		return Credentials{}, openError(s.keyring, err)
 	}
 	c.Password = string(plain)
 	return c, nil
 }
 
-func (s *Service) openError(err error) error {
+func openError(kr *secret.Keyring, err error) error {
 	if uk, ok := errors.AsType[*secret.UnknownKeyError](err); ok {
-		return understudy.Errorf(understudy.EINTERNAL, "cannot decrypt the stored credentials: they were sealed with key id %s, but this server's UNDERSTUDY_SECRET_KEY has id %s (set it to the key that sealed them, or list that key in UNDERSTUDY_OLD_SECRET_KEYS); nothing was changed", uk.KeyID, s.keyring.PrimaryKeyID())
+		return understudy.Errorf(understudy.EINTERNAL, "cannot decrypt the stored credentials: they were sealed with key id %s, but this server's UNDERSTUDY_SECRET_KEY has id %s (set it to the key that sealed them, or list that key in UNDERSTUDY_OLD_SECRET_KEYS); nothing was changed", uk.KeyID, kr.PrimaryKeyID())
 	}
 	return understudy.Errorf(understudy.EINTERNAL, "cannot decrypt the stored credentials: the sealed value failed authentication; nothing was changed")
 }
 
 // RotatePassword replaces the password of the account with id with a new
-// random one, tells every app the account is provisioned in (tellApps), and
-// returns the new credentials. Errors: ENOTFOUND, ECONFLICT (retired), and
-// those of tellApps, after which the password is rotated all the same.
+// random one and returns the new credentials. It does not tell the apps:
+// doors call snapshot.Service.RotatePassword, which does.
+// Errors: ENOTFOUND, ECONFLICT (retired).
 func (s *Service) RotatePassword(ctx context.Context, id string) (Credentials, error) {
 	uid, err := uuid.Parse(id)
 	if err != nil {
@@ -308,7 +334,7 @@ func (s *Service) RotatePassword(ctx context.Context, id string) (Credentials, e
 		if a.Status == StatusRetired {
 			return understudy.Errorf(understudy.ECONFLICT, "account %s is retired; its password is not rotated", id)
 		}
-		if err := tx.QueryRow(ctx, rotatePasswordSQL, uid, sealed.KeyID, sealed.Data, c.RotatedAt).Scan(&c.Email, &c.Username); err != nil {
+		if err := tx.QueryRow(ctx, rotatePasswordSQL, uid, sealed.KeyID, sealed.Data, c.RotatedAt, s.clock.db()).Scan(&c.Email, &c.Username); err != nil {
 			return err
 		}
 		return access.Record(ctx, tx, access.Event{Action: "account.rotate_password", TargetType: "account", TargetID: c.AccountID,
@@ -317,57 +343,7 @@ func (s *Service) RotatePassword(ctx context.Context, id string) (Credentials, e
 	if err != nil {
 		return Credentials{}, pgdb.Translate(err, "no account has id "+id, "")
 	}
-	if err := s.tellApps(ctx, c.AccountID); err != nil {
-		return Credentials{}, err
-	}
 	return c, nil
-}
-
-// tellApps provisions the account again in every app it is provisioned in,
-// with its current password: providers provision idempotently by account
-// id, and an app that keeps credentials takes the new password, so the
-// credentials a lease returns are the ones the apps accept. Errors, naming
-// the app and saying that the password was rotated: EUNAVAILABLE
-// (app-unavailable), ECONFLICT (the app refused, app-refused), EBADGATEWAY
-// (any other answer, app-contract).
-func (s *Service) tellApps(ctx context.Context, id string) error {
-	a, err := s.GetAccount(ctx, id)
-	if err != nil {
-		return err
-	}
-	refs, _, err := s.LiveRefs(ctx, id)
-	if err != nil || len(refs) == 0 {
-		return err
-	}
-	pa, err := s.providerAccount(ctx, a)
-	if err != nil {
-		return err
-	}
-	for _, r := range refs {
-		pctx, cancel := context.WithTimeout(ctx, s.appTimeout)
-		_, err := r.App.Provision(pctx, pa)
-		cancel()
-		if err != nil {
-			return tellError(id, r.AppName, err)
-		}
-	}
-	return nil
-}
-
-// tellError is the error of an app that could not be given an account's
-// new password.
-func tellError(id, app string, err error) error {
-	code, kind := understudy.EBADGATEWAY, "app-contract"
-	switch {
-	case errors.Is(err, providers.ErrUnavailable):
-		code, kind = understudy.EUNAVAILABLE, "app-unavailable"
-	case errors.Is(err, providers.ErrRefused):
-		code, kind = understudy.ECONFLICT, "app-refused"
-	}
-	e := understudy.Errorf(code, "the password of account %s was rotated, but app %s could not be given it: %v; "+
-		"the app may still accept the old one: rotate again once the app is back", id, app, err)
-	e.Type = kind
-	return errors.Join(e, err)
 }
 
 const countByStatusSQL = `SELECT status, count(*) FROM accounts GROUP BY status`

@@ -294,17 +294,6 @@ func TestWritesAreAudited(t *testing.T) {
 	}
 }
 
-func TestAttachRefusesABadProviderByField(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, fixtureOptions{})
-	f.env(t, "production")
-	_, err := f.svc.AttachApp(f.ctx, "production", "chirp", accounts.AppChange{Provider: new("carrier-pigeon")})
-	e := wantCode(t, err, understudy.EINVALID)
-	if len(e.Fields) != 1 || e.Fields[0].Field != "provider" {
-		t.Fatalf("fields = %+v", e.Fields)
-	}
-}
-
 // Every account carries its tags, and apps are told them when the account
 // is provisioned.
 func TestAccountsCarryTheirTags(t *testing.T) {

@@ -23,15 +23,41 @@
 // regenerated implicitly. Its password is random, sealed with the server's
 // keyring (package secret) with the account id as associated data.
 //
-// # Apps and provisioning
+// # Layout
 //
-// An App is one application of an environment, reached through a provider
-// (package providers); its secrets are sealed and never returned. Attaching
-// an app, or creating accounts where apps are attached, enqueues a
-// provisioning job (ProvisionArgs) in the same transaction. Provisioning
-// puts the account in every app and records its ref there (ProvisionApps);
-// package snapshot runs the job, since it ends with the account's baseline.
-// LiveRefs returns an account's refs with each app's live provider instance.
+// Package accounts owns the tables environments, roles and accounts; only
+// its files hold SQL that writes them. Apps and their provider instances
+// are package apps; provisioning and resets are package snapshot, which
+// decides an account's status through SetStatus; leases are package lease.
+//
+//   - service.go: Config, Service, the clock (SQL takes Config.Now as
+//     coalesce($n::timestamptz, now()): the database's clock when none is
+//     injected).
+//   - environment.go, role.go, pool.go: environments, roles, and the pool
+//     each role keeps filled (pool.go creates and retires accounts).
+//   - account.go, search.go: reading accounts, their credentials, retiring
+//     one, rotating its password.
+//   - claim.go: the account side of a lease (ClaimTx, QueueFree, AnyReady,
+//     Quarantined), called by package lease inside its own transaction.
+//   - status.go: status changes others decide (SetStatus, PendActiveTx,
+//     LockTx), and the Provisioning interface that package snapshot
+//     implements, so that a new account where apps are attached is
+//     scheduled in the transaction that creates it.
+//   - reconcile.go: Reconciler, the narrower view a declarative spec uses
+//     (checks that store nothing, members, changes that refuse to retire a
+//     leased account).
+//
+// # A lease, from the handler to SQL
+//
+// POST /v1/leases reaches lease.Service.Acquire (openapi/handlers.go). Its
+// claim runs one transaction: ClaimTx here marks a ready, not quarantined
+// account of the role leased (UPDATE accounts … FOR UPDATE SKIP LOCKED),
+// then lease inserts the lease and its audit event in one round trip.
+// snapshot.Service.ResetApps then restores the account's apps; a failure
+// marks the account failed through SetStatus. The activation reads the
+// account and its password here (QueueWithCredentials) in the round trip
+// that activates the lease. Ending a lease frees the account through
+// QueueFree in the lease's transaction.
 //
 // # Errors
 //

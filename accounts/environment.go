@@ -50,10 +50,10 @@ func (s *Service) validateEnvironment(e *Environment) error {
 	}
 	fields = append(fields, surfaceErrors(e.CustomSurfaces)...)
 	for i, d := range e.EmailDomains {
-		if domainRE.MatchString(d) && !s.domainAllowed(d) {
+		if domainRE.MatchString(d) && !s.allowed.has(d) {
 			fields = append(fields, understudy.FieldError{
 				Field:  fmt.Sprintf("email_domains[%d]", i),
-				Detail: fmt.Sprintf("%s is not a controlled domain of this server (allowed: %s; see UNDERSTUDY_EMAIL_DOMAINS)", d, s.allowedList()),
+				Detail: fmt.Sprintf("%s is not a controlled domain of this server (allowed: %s; see UNDERSTUDY_EMAIL_DOMAINS)", d, s.allowed),
 			})
 		}
 	}
@@ -65,16 +65,23 @@ func (s *Service) validateEnvironment(e *Environment) error {
 
 // CheckEnvironment validates e as CreateEnvironment would (fields and the
 // domain allowlist) and stores nothing. Errors: EINVALID.
-func (s *Service) CheckEnvironment(e Environment) error {
+func (rc Reconciler) CheckEnvironment(e Environment) error {
+	s := rc.s
 	e.EmailDomains = slices.Clone(e.EmailDomains)
 	return s.validateEnvironment(&e)
 }
 
-func (s *Service) allowedList() string {
-	if len(s.allowed) == 0 {
+// allowlist is the server's controlled email domains, in lower case.
+type allowlist []string
+
+func (l allowlist) has(d string) bool { return slices.Contains(l, strings.ToLower(d)) }
+
+// String lists the domains for an error message.
+func (l allowlist) String() string {
+	if len(l) == 0 {
 		return "none"
 	}
-	return strings.Join(s.allowed, ", ")
+	return strings.Join(l, ", ")
 }
 
 const environmentColumns = `id, name, email_domains, custom_surfaces, created_at, updated_at`
@@ -119,7 +126,7 @@ func (s *Service) ListEnvironments(ctx context.Context) ([]Environment, error) {
 
 const (
 	lockEnvironmentSQL   = `SELECT ` + environmentColumns + ` FROM environments WHERE name = $1 FOR UPDATE`
-	updateEnvironmentSQL = `UPDATE environments SET email_domains = $2, custom_surfaces = $3, updated_at = now() WHERE id = $1 RETURNING ` + environmentColumns
+	updateEnvironmentSQL = `UPDATE environments SET email_domains = $2, custom_surfaces = $3, updated_at = coalesce($4::timestamptz, now()) WHERE id = $1 RETURNING ` + environmentColumns
 	// surfaceInUseSQL names the roles whose policy sets one of the surfaces $2.
 	surfaceInUseSQL = `SELECT r.name, k FROM roles r, jsonb_object_keys(r.isolation_policy) k
 WHERE r.environment_id = $1 AND r.deleted_at IS NULL AND k = ANY($2) ORDER BY r.name, k`
@@ -147,7 +154,7 @@ func (s *Service) UpdateEnvironment(ctx context.Context, name string, c Environm
 		if err := s.validateEnvironment(&e); err != nil {
 			return err
 		}
-		if err := s.checkSurfacesUnused(ctx, tx, cur, e.CustomSurfaces); err != nil {
+		if err := checkSurfacesUnused(ctx, tx, cur, e.CustomSurfaces); err != nil {
 			return err
 		}
 		var outside int
@@ -157,7 +164,7 @@ func (s *Service) UpdateEnvironment(ctx context.Context, name string, c Environm
 		if outside > 0 {
 			return understudy.Errorf(understudy.ECONFLICT, "%d active account(s) of environment %s use a domain that the update removes; retire them first", outside, name)
 		}
-		if err := scanEnvironment(tx.QueryRow(ctx, updateEnvironmentSQL, cur.ID, e.EmailDomains, e.CustomSurfaces), &out); err != nil {
+		if err := scanEnvironment(tx.QueryRow(ctx, updateEnvironmentSQL, cur.ID, e.EmailDomains, e.CustomSurfaces, s.clock.db()), &out); err != nil {
 			return err
 		}
 		return access.Record(ctx, tx, access.Event{Action: "environment.update", TargetType: "environment", TargetID: name,
@@ -169,7 +176,7 @@ func (s *Service) UpdateEnvironment(ctx context.Context, name string, c Environm
 
 // checkSurfacesUnused refuses to drop a custom surface of cur that a role's
 // isolation policy still sets. Errors: ECONFLICT naming role and surface.
-func (s *Service) checkSurfacesUnused(ctx context.Context, tx pgx.Tx, cur Environment, keep []string) error {
+func checkSurfacesUnused(ctx context.Context, tx pgx.Tx, cur Environment, keep []string) error {
 	var dropped []string
 	for _, sf := range cur.CustomSurfaces {
 		if !slices.Contains(keep, sf) {

@@ -36,53 +36,16 @@ func scanMember(row pgx.Row, m *Member) error {
 
 // Members returns the active accounts of environment env, of role when it
 // is not empty, by role and slot, each with its open lease.
-func (s *Service) Members(ctx context.Context, env, role string) ([]Member, error) {
+func (rc Reconciler) Members(ctx context.Context, env, role string) ([]Member, error) {
+	s := rc.s
 	return pgdb.QueryAll(ctx, s.db, scanMember, membersSQL, env, role)
 }
 
-// AppRef is an account's ref in one app.
-type AppRef struct {
-	AccountID string `json:"account_id"`
-	Email     string `json:"email"`
-	App       string `json:"app"`
-	Ref       string `json:"ref"`
-}
+const historySQL = `SELECT count(*) FROM accounts a JOIN environments e ON e.id = a.environment_id WHERE e.name = $1`
 
-const appRefsSQL = `
-SELECT a.id, a.email, p.name, r.ref FROM account_refs r
-JOIN apps p ON p.id = r.app_id JOIN environments e ON e.id = p.environment_id JOIN accounts a ON a.id = r.account_id
-WHERE e.name = $1 AND p.name = $2 ORDER BY a.email`
-
-// AppRefs returns every account's ref in app name of environment env: what
-// detaching the app drops.
-func (s *Service) AppRefs(ctx context.Context, env, name string) ([]AppRef, error) {
-	return pgdb.QueryAll(ctx, s.db, func(row pgx.Row, r *AppRef) error {
-		return row.Scan(&r.AccountID, &r.Email, &r.App, &r.Ref)
-	}, appRefsSQL, env, name)
-}
-
-const historySQL = `
-SELECT count(DISTINCT a.id), count(l.id)
-FROM accounts a JOIN environments e ON e.id = a.environment_id LEFT JOIN leases l ON l.account_id = a.id
-WHERE e.name = $1`
-
-// History is what an environment has recorded: an environment with
-// history cannot be deleted, so that the accounts and leases keep what
-// they refer to.
-type History struct {
-	// Accounts counts the accounts the environment ever had, retired ones
-	// included.
-	Accounts int `json:"accounts"`
-	// Leases counts the leases ever taken on those accounts, ended ones
-	// included.
-	Leases int `json:"leases"`
-}
-
-// Empty reports whether there is no history: the environment may be
-// deleted.
-func (h History) Empty() bool { return h.Accounts == 0 && h.Leases == 0 }
-
-// History returns the history of environment env.
-func (s *Service) History(ctx context.Context, env string) (History, error) {
-	return pgdb.QueryOne(ctx, s.db, func(row pgx.Row, h *History) error { return row.Scan(&h.Accounts, &h.Leases) }, "", historySQL, env)
+// CountAccountsEver counts the accounts environment env ever had, retired ones
+// included: an environment with history cannot be deleted.
+func (rc Reconciler) CountAccountsEver(ctx context.Context, env string) (int, error) {
+	s := rc.s
+	return pgdb.QueryOne(ctx, s.db, pgdb.Scalar[int], "", historySQL, env)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -17,11 +18,10 @@ import (
 
 const (
 	activeSlotsSQL   = `SELECT slot FROM accounts WHERE role_id = $1 AND status <> 'retired'`
-	retireSlotsSQL   = `UPDATE accounts SET status = 'retired', status_reason = $3, retired_at = now(), updated_at = now() WHERE role_id = $1 AND status <> 'retired' AND slot > $2 RETURNING id, slot`
-	retireAccountSQL = `UPDATE accounts SET status = 'retired', status_reason = $2, retired_at = now(), updated_at = now() WHERE id = $1`
+	retireSlotsSQL   = `UPDATE accounts SET status = 'retired', status_reason = $3, retired_at = coalesce($4::timestamptz, now()), updated_at = coalesce($4::timestamptz, now()) WHERE role_id = $1 AND status <> 'retired' AND slot > $2 RETURNING id, slot`
+	retireAccountSQL = `UPDATE accounts SET status = 'retired', status_reason = $2, retired_at = coalesce($3::timestamptz, now()), updated_at = coalesce($3::timestamptz, now()) WHERE id = $1`
 	nextGenSQL       = `SELECT coalesce(max(generation) + 1, 0) FROM accounts WHERE role_id = $1 AND slot = $2`
 	emailTakenSQL    = `SELECT EXISTS (SELECT 1 FROM accounts WHERE email = $1)`
-	hasAppsSQL       = `SELECT EXISTS (SELECT 1 FROM apps WHERE environment_id = $1)`
 	insertAccountSQL = `
 INSERT INTO accounts (id, environment_id, role_id, slot, generation, status, email, username, identity,
                       password_key_id, password_sealed, password_rotated_at)
@@ -33,7 +33,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
 // new account. It runs inside the caller's transaction, with the role row
 // locked, so concurrent updates of one role queue.
 func (s *Service) ensurePool(ctx context.Context, tx pgx.Tx, e Environment, r Role) error {
-	if _, err := s.retireSlots(ctx, tx, r.ID, r.PoolSize, fmt.Sprintf("pool of role %s reduced to %d", r.Name, r.PoolSize)); err != nil {
+	if _, err := retireSlots(ctx, tx, r.ID, r.PoolSize, fmt.Sprintf("pool of role %s reduced to %d", r.Name, r.PoolSize), s.clock.db()); err != nil {
 		return err
 	}
 	rows, err := tx.Query(ctx, activeSlotsSQL, r.ID)
@@ -107,8 +107,8 @@ func refuseLeased(ctx context.Context, tx pgx.Tx, roleID string, keep int) error
 }
 
 // retireSlots retires the active accounts of role roleID in slots past keep.
-func (s *Service) retireSlots(ctx context.Context, tx pgx.Tx, roleID string, keep int, reason string) (int, error) {
-	rows, err := tx.Query(ctx, retireSlotsSQL, roleID, keep, reason)
+func retireSlots(ctx context.Context, tx pgx.Tx, roleID string, keep int, reason string, now *time.Time) (int, error) {
+	rows, err := tx.Query(ctx, retireSlotsSQL, roleID, keep, reason, now)
 	if err != nil {
 		return 0, err
 	}
@@ -134,8 +134,8 @@ func (s *Service) retireSlots(ctx context.Context, tx pgx.Tx, roleID string, kee
 // must still be a controlled domain of this server.
 func (s *Service) createAccount(ctx context.Context, tx pgx.Tx, e Environment, r Role, slot int) error {
 	domain := e.EmailDomains[0]
-	if !s.domainAllowed(domain) {
-		return understudy.Errorf(understudy.ECONFLICT, "environment %s's email domain %s is not a controlled domain of this server (allowed: %s); no account is created outside one", e.Name, domain, s.allowedList())
+	if !s.allowed.has(domain) {
+		return understudy.Errorf(understudy.ECONFLICT, "environment %s's email domain %s is not a controlled domain of this server (allowed: %s); no account is created outside one", e.Name, domain, s.allowed)
 	}
 	var gen int
 	if err := tx.QueryRow(ctx, nextGenSQL, r.ID, slot).Scan(&gen); err != nil {
@@ -155,9 +155,12 @@ func (s *Service) createAccount(ctx context.Context, tx pgx.Tx, e Environment, r
 	}
 	accountID := uuid.New()
 	sealed := s.keyring.Seal([]byte(identity.NewPassword()), []byte(accountID.String()))
-	var hasApps bool
-	if err := tx.QueryRow(ctx, hasAppsSQL, e.ID).Scan(&hasApps); err != nil {
-		return err
+	hasApps := false
+	if s.provisioning != nil {
+		var err error
+		if hasApps, err = s.provisioning.HasAppsTx(ctx, tx, e.ID); err != nil {
+			return err
+		}
 	}
 	status := StatusReady // nothing to provision into
 	if hasApps {
@@ -169,7 +172,7 @@ func (s *Service) createAccount(ctx context.Context, tx pgx.Tx, e Environment, r
 		return err
 	}
 	if hasApps {
-		if err := s.enqueueProvision(ctx, tx, accountID.String()); err != nil {
+		if err := s.provisioning.ScheduleTx(ctx, tx, accountID.String()); err != nil {
 			return err
 		}
 	}
@@ -182,7 +185,8 @@ func (s *Service) createAccount(ctx context.Context, tx pgx.Tx, e Environment, r
 // the role's current attributes: what a change of attributes needs, since
 // apps learn them at provisioning. It refuses (ECONFLICT, naming them)
 // while an account of the role is leased. Errors: ENOTFOUND, ECONFLICT.
-func (s *Service) RenewPool(ctx context.Context, env, name string) error {
+func (rc Reconciler) RenewPool(ctx context.Context, env, name string) error {
+	s := rc.s
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var r Role
 		if err := s.lockRole(ctx, tx, env, name, &r); err != nil {
@@ -191,7 +195,7 @@ func (s *Service) RenewPool(ctx context.Context, env, name string) error {
 		if err := refuseLeased(ctx, tx, r.ID, 0); err != nil {
 			return err
 		}
-		if _, err := s.retireSlots(ctx, tx, r.ID, 0, "role "+name+" was renewed: its attributes changed"); err != nil {
+		if _, err := retireSlots(ctx, tx, r.ID, 0, "role "+name+" was renewed: its attributes changed", s.clock.db()); err != nil {
 			return err
 		}
 		e, err := s.GetEnvironmentTx(ctx, tx, env)

@@ -100,9 +100,9 @@ WHERE e.name = $1 AND r.name = $2 AND r.deleted_at IS NULL`
 	lockRoleSQL   = getRoleSQL + ` FOR UPDATE OF r`
 	listRolesSQL  = `SELECT ` + roleColumns + ` FROM roles r JOIN environments e ON e.id = r.environment_id WHERE e.name = $1 AND r.deleted_at IS NULL ORDER BY r.name`
 	updateRoleSQL = `
-UPDATE roles SET description = $2, pool_size = $3, attributes = $4, isolation_policy = $5, quarantine_on_violation = $6, updated_at = now()
+UPDATE roles SET description = $2, pool_size = $3, attributes = $4, isolation_policy = $5, quarantine_on_violation = $6, updated_at = coalesce($7::timestamptz, now())
 WHERE id = $1 RETURNING updated_at`
-	deleteRoleSQL = `UPDATE roles SET deleted_at = now() WHERE id = $1`
+	deleteRoleSQL = `UPDATE roles SET deleted_at = coalesce($2::timestamptz, now()) WHERE id = $1`
 )
 
 // CreateRole creates the role name in environment env and fills its pool.
@@ -184,7 +184,7 @@ func (s *Service) UpdateRole(ctx context.Context, env, name string, c RoleChange
 		if err := checkPolicy(e, r); err != nil {
 			return err
 		}
-		if err := tx.QueryRow(ctx, updateRoleSQL, r.ID, r.Description, r.PoolSize, r.Attributes, r.IsolationPolicy, r.QuarantineOnViolation).Scan(&r.UpdatedAt); err != nil {
+		if err := tx.QueryRow(ctx, updateRoleSQL, r.ID, r.Description, r.PoolSize, r.Attributes, r.IsolationPolicy, r.QuarantineOnViolation, s.clock.db()).Scan(&r.UpdatedAt); err != nil {
 			return err
 		}
 		if err := access.Record(ctx, tx, access.Event{Action: "role.update", TargetType: "role", TargetID: r.ID,
@@ -205,7 +205,8 @@ func (s *Service) DeleteRole(ctx context.Context, env, name string) error {
 // DeleteRoleUnleased is DeleteRole refusing (ECONFLICT, naming them) while
 // an account of the role is leased, so no account is retired under its
 // holder. Errors: ENOTFOUND, ECONFLICT.
-func (s *Service) DeleteRoleUnleased(ctx context.Context, env, name string) error {
+func (rc Reconciler) DeleteRoleUnleased(ctx context.Context, env, name string) error {
+	s := rc.s
 	return s.deleteRole(ctx, env, name, true)
 }
 
@@ -220,10 +221,10 @@ func (s *Service) deleteRole(ctx context.Context, env, name string, refuse bool)
 				return err
 			}
 		}
-		if _, err := s.retireSlots(ctx, tx, r.ID, 0, "role "+name+" was deleted"); err != nil {
+		if _, err := retireSlots(ctx, tx, r.ID, 0, "role "+name+" was deleted", s.clock.db()); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, deleteRoleSQL, r.ID); err != nil {
+		if _, err := tx.Exec(ctx, deleteRoleSQL, r.ID, s.clock.db()); err != nil {
 			return err
 		}
 		return access.Record(ctx, tx, access.Event{Action: "role.delete", TargetType: "role", TargetID: r.ID, Details: map[string]any{"environment": env, "name": name}})
@@ -233,7 +234,7 @@ func (s *Service) deleteRole(ctx context.Context, env, name string, refuse bool)
 
 // CheckRole validates r as CreateRole would, against environment e (which
 // need not exist yet), and stores nothing. Errors: EINVALID.
-func (s *Service) CheckRole(e Environment, r Role) error {
+func (Reconciler) CheckRole(e Environment, r Role) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}

@@ -30,7 +30,7 @@ WITH hits AS (
     (SELECT id FROM accounts WHERE lower(username) COLLATE "C" >= $1 AND lower(username) COLLATE "C" < $1 || chr(1114111)
      ORDER BY lower(username) COLLATE "C" LIMIT $2)
 )
-SELECT ` + accountColumns + ` FROM hits h JOIN ` + AccountJoins + ` ON a.id = h.id
+SELECT ` + accountColumns + ` FROM hits h JOIN ` + accountJoins + ` ON a.id = h.id
 ORDER BY a.status = 'retired', e.name, r.name, a.slot, a.generation LIMIT $2`
 
 // Search returns the accounts, retired ones too, whose id is text, or whose

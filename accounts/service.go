@@ -11,13 +11,9 @@ import (
 	"time"
 
 	"github.com/go-playground/validator/v10"
-	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/internal/pgdb"
-	"github.com/understudy-dev/understudy/providers"
 	"github.com/understudy-dev/understudy/secret"
 )
 
@@ -30,16 +26,16 @@ type Config struct {
 	// EmailDomains is the allowlist of controlled email domains. Required:
 	// without it no environment can be created.
 	EmailDomains []string
-	// Now tells the time. Defaults to time.Now.
+	// Now tells the time: identities are generated and passwords rotated
+	// at it, and SQL statements take it as their time. Defaults to
+	// time.Now in Go and to the database's clock in SQL.
 	Now func() time.Time
-	// Registry builds app providers. Defaults to an empty registry (no app
-	// can be attached).
-	Registry *providers.Registry
+	// Provisioning schedules the provisioning of new accounts where their
+	// environment has apps (package snapshot's Scheduler). Defaults to
+	// none: no environment has apps, every new account is ready.
+	Provisioning Provisioning
 	// Logger receives background work's logs. Defaults to discarding.
 	Logger *slog.Logger
-	// AppTimeout bounds each call to an app (provision, snapshot, one
-	// app's part of a reset). Defaults to 30s.
-	AppTimeout time.Duration
 }
 
 // WithDefaults returns c with its unset optional fields filled.
@@ -47,14 +43,8 @@ func (c Config) WithDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	if c.Registry == nil {
-		c.Registry = providers.NewRegistry()
-	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	if c.AppTimeout <= 0 {
-		c.AppTimeout = 30 * time.Second
 	}
 	return c
 }
@@ -77,19 +67,18 @@ func (c Config) Validate() error {
 
 // Service is the accounts domain on one database.
 type Service struct {
-	db         pgdb.DB
-	keyring    *secret.Keyring
-	allowed    []string
-	now        func() time.Time
-	registry   *providers.Registry
-	logger     *slog.Logger
-	appTimeout time.Duration
-	jobs       *river.Client[pgx.Tx]
-	apps       instances
+	db           pgdb.DB
+	keyring      *secret.Keyring
+	allowed      allowlist
+	now          func() time.Time
+	clock        clock
+	provisioning Provisioning
+	logger       *slog.Logger
 }
 
 // New returns a Service, or an error naming the bad field of cfg.
 func New(cfg Config) (*Service, error) {
+	clock := cfg.Now
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -98,23 +87,25 @@ func New(cfg Config) (*Service, error) {
 	for i, d := range cfg.EmailDomains {
 		allowed[i] = strings.ToLower(d)
 	}
-	// An insert-only River client: jobs are enqueued inside the
-	// transactions of the writes that need them; cmd runs the workers.
-	jobs, err := river.NewClient(riverpgxv5.New(nil), &river.Config{})
-	if err != nil {
-		return nil, fmt.Errorf("accounts: preparing the job queue: %w", err)
+	return &Service{db: cfg.DB, keyring: cfg.Keyring, allowed: allowed, now: cfg.Now, clock: clock,
+		provisioning: cfg.Provisioning, logger: cfg.Logger}, nil
+}
+
+// clock is the injected clock, nil without one.
+type clock func() time.Time
+
+// db is the time a SQL statement takes as its now, as
+// coalesce($n::timestamptz, now()): the injected clock's, or nil (SQL
+// NULL: the database's own clock) when Config.Now was not set.
+func (c clock) db() *time.Time {
+	if c == nil {
+		return nil
 	}
-	return &Service{db: cfg.DB, keyring: cfg.Keyring, allowed: allowed, now: cfg.Now, registry: cfg.Registry,
-		logger: cfg.Logger, appTimeout: cfg.AppTimeout, jobs: jobs,
-		apps: instances{byID: map[string]instance{}}}, nil
+	return new(c())
 }
 
 // AllowedDomains returns the server's allowlist of controlled email domains.
 func (s *Service) AllowedDomains() []string { return slices.Clone(s.allowed) }
-
-func (s *Service) domainAllowed(d string) bool {
-	return slices.Contains(s.allowed, strings.ToLower(d))
-}
 
 var (
 	slugRE    = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/lease"
@@ -26,8 +27,10 @@ const Prefix = "/ui/"
 
 // Config configures a Console.
 type Config struct {
-	// Accounts holds environments, roles, accounts and apps. Required.
+	// Accounts holds environments, roles and accounts. Required.
 	Accounts *accounts.Service
+	// Apps holds the apps of each environment. Required.
+	Apps *apps.Service
 	// Snapshots resets accounts and compares their state. Required.
 	Snapshots *snapshot.Service
 	// Leases lists and releases leases. Required.
@@ -72,7 +75,7 @@ func (c Config) Validate() error {
 	for _, f := range []struct {
 		name    string
 		missing bool
-	}{{"Accounts", c.Accounts == nil}, {"Snapshots", c.Snapshots == nil}, {"Leases", c.Leases == nil},
+	}{{"Accounts", c.Accounts == nil}, {"Apps", c.Apps == nil}, {"Snapshots", c.Snapshots == nil}, {"Leases", c.Leases == nil},
 		{"Exclusions", c.Exclusions == nil}, {"Destinations", c.Destinations == nil}, {"Isolation", c.Isolation == nil},
 		{"Tokens", c.Tokens == nil}, {"Audit", c.Audit == nil}, {"DB", c.DB == nil}} {
 		if f.missing {

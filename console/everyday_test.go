@@ -46,7 +46,7 @@ func newStackFixture(t *testing.T, pool int) (fixture, domaintest.Stack) {
 	t.Helper()
 	db := dbtest.NewPool(t)
 	st := domaintest.New(t, db, pool)
-	c := newConsoleOn(t, db, st.Accounts, st.Snapshots, st.Leases)
+	c := newConsoleOn(t, db, st.Accounts, st.Apps, st.Snapshots, st.Leases)
 	tok, _, err := access.NewTokens(db).Create(access.WithCaller(context.Background(), access.Caller{Actor: "test"}), "qa-admin", access.ScopeAdmin)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/dbtest"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/isolation"
@@ -85,25 +86,33 @@ func newConsole(tb testing.TB, db pgdb.DB) *Console {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	acc, err := accounts.New(accounts.Config{DB: db, Keyring: kr, EmailDomains: []string{"qa.example.test"}, Registry: providers.NewRegistry()})
+	sched, err := snapshot.NewScheduler(nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(acc.Close)
-	snaps, err := snapshot.New(snapshot.Config{DB: db, Accounts: acc})
+	acc, err := accounts.New(accounts.Config{DB: db, Keyring: kr, EmailDomains: []string{"qa.example.test"}, Provisioning: sched})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	leases, err := lease.New(lease.Config{DB: db, Accounts: acc, Snapshots: snaps})
+	ap, err := apps.New(apps.Config{DB: db, Keyring: kr, Accounts: acc, Provisioning: sched, Registry: providers.NewRegistry()})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return newConsoleOn(tb, db, acc, snaps, leases)
+	tb.Cleanup(ap.Close)
+	snaps, err := snapshot.New(snapshot.Config{DB: db, Accounts: acc, Apps: ap})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	leases, err := lease.New(lease.Config{DB: db, Accounts: acc, Snapshots: snaps, Apps: ap})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return newConsoleOn(tb, db, acc, ap, snaps, leases)
 }
 
 // newConsoleOn builds a console on db over the given accounts, snapshots
 // and leases (a domaintest.Stack's, whose fake app a test acts as).
-func newConsoleOn(tb testing.TB, db pgdb.DB, acc *accounts.Service, snaps *snapshot.Service, leases *lease.Service) *Console {
+func newConsoleOn(tb testing.TB, db pgdb.DB, acc *accounts.Service, ap *apps.Service, snaps *snapshot.Service, leases *lease.Service) *Console {
 	tb.Helper()
 	kr, err := secret.NewKeyring(make([]byte, secret.KeySize))
 	if err != nil {
@@ -113,11 +122,11 @@ func newConsoleOn(tb testing.TB, db pgdb.DB, acc *accounts.Service, snaps *snaps
 	if err != nil {
 		tb.Fatal(err)
 	}
-	iso, err := isolation.New(isolation.Config{DB: db, Keyring: kr, Accounts: acc})
+	iso, err := isolation.New(isolation.Config{DB: db, Keyring: kr, Apps: ap, Accounts: acc})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c, err := New(Config{Accounts: acc, Snapshots: snaps, Leases: leases, Exclusions: tagging.NewExclusions(db, nil),
+	c, err := New(Config{Accounts: acc, Apps: ap, Snapshots: snaps, Leases: leases, Exclusions: tagging.NewExclusions(db, nil),
 		Destinations: dests, Isolation: iso, Tokens: access.NewTokens(db), Audit: access.NewAudit(db), DB: db})
 	if err != nil {
 		tb.Fatal(err)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/tagging"
 )
 
@@ -25,7 +26,7 @@ type envSummary struct {
 // appHealth is an app with the number of failed accounts whose last reset
 // failed in it.
 type appHealth struct {
-	accounts.App
+	apps.App
 	Failing int
 }
 
@@ -105,7 +106,7 @@ func (c *Console) summaries(ctx context.Context, only string) ([]envSummary, err
 // last isolation audit into sum.
 func (c *Console) fillEnvironment(ctx context.Context, sum *envSummary, failing map[string]int) error {
 	name := sum.Env.Name
-	apps, err := c.cfg.Accounts.ListApps(ctx, name)
+	apps, err := c.cfg.Apps.List(ctx, name)
 	if err != nil {
 		return err
 	}

@@ -161,7 +161,7 @@ func (c *Console) accountView(ctx context.Context, id string, p *page) (accountV
 			return v, err
 		}
 	}
-	refs, err := c.cfg.Accounts.RefNames(ctx, a.ID)
+	refs, err := c.cfg.Apps.RefNames(ctx, a.ID)
 	if err != nil {
 		return v, err
 	}

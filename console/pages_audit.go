@@ -162,7 +162,7 @@ func (c *Console) targetPages(ctx context.Context, events []access.Event) (map[s
 		for _, r := range roles {
 			out["role/"+r.ID] = link(Prefix+"accounts", "environment", env.Name, "role", r.Name)
 		}
-		apps, err := c.cfg.Accounts.ListApps(ctx, env.Name)
+		apps, err := c.cfg.Apps.List(ctx, env.Name)
 		if err != nil {
 			return nil, err
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/providers"
 )
@@ -77,20 +78,20 @@ type sighting struct {
 // cannot be read is recorded as an audit failure and its violations stay as
 // they were. Errors: ENOTFOUND, and the database's.
 func (s *Service) Audit(ctx context.Context, env string) (Report, error) {
-	if s.accounts == nil {
-		return Report{}, errors.New("isolation: Config.Accounts is required to audit")
+	if s.apps == nil {
+		return Report{}, errors.New("isolation: Config.Apps is required to audit")
 	}
 	e, err := getEnvironment(ctx, s.db, env)
 	if err != nil {
 		return Report{}, err
 	}
-	apps, err := s.accounts.ListApps(ctx, env)
+	list, err := s.apps.List(ctx, env)
 	if err != nil {
 		return Report{}, err
 	}
 	rep := Report{Environment: e.Name, At: s.now().UTC()}
-	for _, app := range apps {
-		inst, err := s.accounts.Instance(ctx, app)
+	for _, app := range list {
+		inst, err := s.apps.Instance(ctx, app)
 		var sf providers.Surfaces
 		if err == nil {
 			sf, _ = inst.(providers.Surfaces)
@@ -121,7 +122,7 @@ func (s *Service) Audit(ctx context.Context, env string) (Report, error) {
 
 // auditSurface asks one app for one surface (unless r has failed already)
 // and records what it saw.
-func (s *Service) auditSurface(ctx context.Context, e environment, app accounts.App, sf providers.Surfaces, r *SurfaceResult, rep *Report) error {
+func (s *Service) auditSurface(ctx context.Context, e environment, app apps.App, sf providers.Surfaces, r *SurfaceResult, rep *Report) error {
 	var refs []string
 	if r.Status == "" {
 		actx, cancel := context.WithTimeout(ctx, s.appTimeout)
@@ -212,7 +213,7 @@ func (s *Service) sightings(ctx context.Context, tx pgx.Tx, appID, surface strin
 
 // record opens or updates a violation per sighting and closes the
 // surface's open violations that were not seen, auditing each change.
-func (s *Service) record(ctx context.Context, tx pgx.Tx, e environment, app accounts.App, surface string, seen []sighting, rep *Report) error {
+func (s *Service) record(ctx context.Context, tx pgx.Tx, e environment, app apps.App, surface string, seen []sighting, rep *Report) error {
 	keep := make([]string, 0, len(seen))
 	for _, sg := range seen {
 		keep = append(keep, sg.accountID)

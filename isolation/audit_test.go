@@ -45,7 +45,7 @@ func TestAuditOpensUpdatesAndClosesViolations(t *testing.T) {
 	st.App.SetSurface("social_feed", nil, providers.ErrProtocol)
 
 	clock := time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
-	svc, err := isolation.New(isolation.Config{DB: st.DB, Keyring: testKeyring(t), Accounts: st.Accounts, Now: func() time.Time { return clock }})
+	svc, err := isolation.New(isolation.Config{DB: st.DB, Keyring: testKeyring(t), Apps: st.Apps, Accounts: st.Accounts, Now: func() time.Time { return clock }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestAuditQuarantines(t *testing.T) {
 	}
 	ref, _ := st.App.Ref(accts[0].ID)
 	st.App.SetSurface("leaderboards", []string{ref}, nil)
-	svc, err := isolation.New(isolation.Config{DB: st.DB, Keyring: testKeyring(t), Accounts: st.Accounts})
+	svc, err := isolation.New(isolation.Config{DB: st.DB, Keyring: testKeyring(t), Apps: st.Apps, Accounts: st.Accounts})
 	if err != nil {
 		t.Fatal(err)
 	}

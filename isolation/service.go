@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/understudy-dev/understudy/accounts"
+
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/secret"
 	"github.com/understudy-dev/understudy/tagging"
@@ -24,8 +26,11 @@ type Config struct {
 	// Now is the clock that stamps lists (issued_at) and audits. Defaults
 	// to time.Now.
 	Now func() time.Time
-	// Accounts opens the apps that Audit asks what their surfaces show.
+	// Apps opens the apps that Audit asks what their surfaces show.
 	// Required by Audit only.
+	Apps *apps.Service
+	// Accounts lists the environments AuditAll audits. Required by
+	// AuditAll only.
 	Accounts *accounts.Service
 	// AppTimeout bounds each question Audit asks an app. Defaults to 30s.
 	AppTimeout time.Duration
@@ -63,6 +68,7 @@ type Service struct {
 	db         pgdb.DB
 	keyring    *secret.Keyring
 	now        func() time.Time
+	apps       *apps.Service
 	accounts   *accounts.Service
 	appTimeout time.Duration
 	logger     *slog.Logger
@@ -74,7 +80,7 @@ func New(cfg Config) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Service{db: cfg.DB, keyring: cfg.Keyring, now: cfg.Now, accounts: cfg.Accounts, appTimeout: cfg.AppTimeout, logger: cfg.Logger}, nil
+	return &Service{db: cfg.DB, keyring: cfg.Keyring, now: cfg.Now, apps: cfg.Apps, accounts: cfg.Accounts, appTimeout: cfg.AppTimeout, logger: cfg.Logger}, nil
 }
 
 // environment is what the isolation API needs of an environment.

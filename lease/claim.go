@@ -2,10 +2,8 @@ package lease
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -61,7 +59,7 @@ func (s *Service) claimWaiting(ctx context.Context, req Request) (Lease, error) 
 		}
 		// SKIP LOCKED passes over accounts that concurrent claims hold for
 		// a moment; while some account is still ready, try again at once.
-		if contended < 5 && s.anyReady(ctx, role.ID) {
+		if contended < 5 && accounts.AnyReady(ctx, s.db, role.ID) {
 			contended++
 			continue
 		}
@@ -87,71 +85,65 @@ func (s *Service) claimWaiting(ctx context.Context, req Request) (Lease, error) 
 	}
 }
 
-// sqlQuarantined is true of account a when its role quarantines on
-// violations and a has an open isolation violation on a hidden surface.
-const sqlQuarantined = `(EXISTS (SELECT 1 FROM isolation_violations v JOIN roles q ON q.id = a.role_id
-        WHERE v.account_id = a.id AND v.closed_at IS NULL AND v.visibility = 'hidden' AND q.quarantine_on_violation))`
-
-// claimSQL marks one ready account of a role leased, not quarantined, records an acquiring
-// lease for it and audits that, in one statement (so one round trip, and
-// all or nothing). SKIP LOCKED lets concurrent claims take different
-// accounts; the unique index on open leases makes sharing impossible.
-const claimSQL = `
-WITH picked AS (
-    SELECT a.id, a.role_id FROM accounts a
-    WHERE a.role_id = (SELECT r.id FROM roles r JOIN environments e ON e.id = r.environment_id
-                       WHERE e.name = $1 AND r.name = $2 AND r.deleted_at IS NULL)
-      AND a.status = ` + sqlReady + ` AND NOT ` + sqlQuarantined + `
-    ORDER BY a.slot LIMIT 1 FOR UPDATE SKIP LOCKED
-), claimed AS (
-    UPDATE accounts a SET status = ` + sqlLeased + `, status_reason = '', updated_at = now()
-    FROM picked WHERE a.id = picked.id RETURNING a.id, a.role_id
-), lease AS (
-    INSERT INTO leases (id, account_id, role_id, holder, state, status, token_name, idempotency_key, ttl_seconds, expires_at,
-                        token_id, request_fingerprint)
-    SELECT $3, claimed.id, claimed.role_id, $4, $5, ` + sqlAcquiring + `, $6, $7, $8, now() + make_interval(secs => $9), $12, $13 FROM claimed
-    RETURNING id, account_id, holder, state, status, status_reason, acquired_at, expires_at, ended_at
-), audit AS (
-    ` + access.InsertFrom + `
-    SELECT $10, 'lease.acquire', 'lease', lease.id::text, $11,
-           jsonb_build_object('account_id', lease.account_id, 'holder', lease.holder, 'state', lease.state, 'ttl_seconds', $8::int) || $14::jsonb
-    FROM lease
-)
-SELECT id, account_id, holder, state, status, status_reason, acquired_at, expires_at, ended_at FROM lease`
+// insertLeaseSQL records an acquiring lease of a claimed account. It
+// outlives the reset it waits for (@grace), even if this server dies; the
+// expiry job frees the account after that.
+const insertLeaseSQL = `
+INSERT INTO leases (id, account_id, role_id, holder, state, status, token_name, idempotency_key, ttl_seconds, expires_at,
+                    token_id, request_fingerprint, acquired_at)
+VALUES (@id, @account_id, @role_id, @holder, @state, ` + sqlAcquiring + `, @token_name, @idempotency_key, @ttl_seconds,
+        coalesce(@now::timestamptz, now()) + make_interval(secs => @grace), @token_id, @fingerprint, coalesce(@now::timestamptz, now()))
+RETURNING id, account_id, holder, state, status, status_reason, acquired_at, expires_at, ended_at`
 
 // claim leases one ready account of the role, or reports that none is
-// free (or that the role does not exist: the caller tells which).
+// free (or that the role does not exist: the caller tells which). In one
+// transaction: package accounts marks the account leased (ClaimTx), then
+// the lease and its audit event are written in one round trip.
 func (s *Service) claim(ctx context.Context, req Request) (Lease, bool, error) {
 	var key *string
 	if req.IdempotencyKey != "" {
 		key = &req.IdempotencyKey
 	}
-	// An acquiring lease outlives the reset it waits for, even if this
-	// server dies; the expiry job frees the account after that.
-	grace := req.TTL + 2*s.appTimeout
 	caller := access.CallerFrom(ctx)
-	scan := func(row pgx.Row, l *Lease) error {
-		l.Environment, l.Role = req.Environment, req.Role
-		return row.Scan(&l.ID, &l.AccountID, &l.Holder, &l.State, &l.Status, &l.StatusReason, &l.AcquiredAt, &l.ExpiresAt, &l.EndedAt)
-	}
-	return pgdb.QueryMaybe(ctx, s.db, scan, pgdb.Conflict{Message: "a lease with this Idempotency-Key already exists"}, claimSQL,
-		req.Environment, req.Role, uuid.NewString(), req.Holder, req.State, caller.Actor, key,
-		int(req.TTL.Seconds()), grace.Seconds(), cmp.Or(caller.Actor, "system"), access.RequestID(ctx),
-		optionalTokenID(caller), fingerprint(req), access.ClientDetails(ctx))
+	now := s.dbNow()
+	var l Lease
+	found := false
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		c, ok, err := accounts.ClaimTx(ctx, tx, req.Environment, req.Role, now)
+		if err != nil || !ok {
+			return err
+		}
+		id := uuid.NewString()
+		b := &pgx.Batch{}
+		b.Queue(insertLeaseSQL, pgx.NamedArgs{
+			"id": id, "account_id": c.AccountID, "role_id": c.RoleID, "holder": req.Holder, "state": req.State,
+			"token_name": caller.Actor, "idempotency_key": key, "ttl_seconds": int(req.TTL.Seconds()),
+			"grace": (req.TTL + 2*s.appTimeout).Seconds(), "token_id": optionalTokenID(caller), "fingerprint": fingerprint(req), "now": now,
+		}).QueryRow(func(row pgx.Row) error {
+			l.Environment, l.Role = req.Environment, req.Role
+			return row.Scan(&l.ID, &l.AccountID, &l.Holder, &l.State, &l.Status, &l.StatusReason, &l.AcquiredAt, &l.ExpiresAt, &l.EndedAt)
+		})
+		if err := access.Record(ctx, queued{b}, access.Event{Action: "lease.acquire", TargetType: "lease", TargetID: id,
+			Details: map[string]any{"account_id": c.AccountID, "holder": req.Holder, "state": req.State, "ttl_seconds": int(req.TTL.Seconds())}}); err != nil {
+			return err
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		found = true
+		return nil
+	})
+	return l, found, pgdb.Translate(err, "", "a lease with this Idempotency-Key already exists")
 }
 
-// activateSQL makes an acquiring lease active and reads its account and
-// sealed password, in one statement.
+// activateSQL makes an acquiring lease active.
 const activateSQL = `
-WITH act AS (
-    UPDATE leases SET status = ` + sqlActive + `, expires_at = now() + make_interval(secs => ttl_seconds)
-    WHERE id = $1 AND status = ` + sqlAcquiring + ` RETURNING account_id, status, expires_at
-)
-SELECT act.status, act.expires_at, ` + accounts.CredentialColumns + `
-FROM act JOIN ` + accounts.AccountJoins + ` ON a.id = act.account_id`
+UPDATE leases SET status = ` + sqlActive + `, expires_at = coalesce($2::timestamptz, now()) + make_interval(secs => ttl_seconds)
+WHERE id = $1 AND status = ` + sqlAcquiring + ` RETURNING status, expires_at`
 
 // resetAndActivate resets the claimed account and activates the lease, or
-// fails both with the reason.
+// fails both with the reason. The activation and the read of the account
+// and its credentials (package accounts) are one round trip.
 func (s *Service) resetAndActivate(ctx context.Context, l Lease) (Grant, error) {
 	refs, err := s.snapshots.ResetApps(ctx, l.AccountID, l.State)
 	if err != nil {
@@ -162,21 +154,31 @@ func (s *Service) resetAndActivate(ctx context.Context, l Lease) (Grant, error) 
 	for _, r := range refs {
 		g.Refs[r.AppName] = r.Ref
 	}
-	g, found, err := pgdb.QueryMaybe(ctx, s.db, func(row pgx.Row, x *Grant) (err error) {
-		*x = g
-		x.Account, x.Credentials, err = s.accounts.ScanWithCredentials(row, &x.Lease.Status, &x.Lease.ExpiresAt)
-		return err
-	}, pgdb.Conflict{}, activateSQL, l.ID)
-	switch {
-	case err != nil:
+	b := &pgx.Batch{}
+	found := false
+	b.Queue(activateSQL, l.ID, s.dbNow()).Query(func(rows pgx.Rows) error {
+		defer rows.Close()
+		if rows.Next() {
+			found = true
+			if err := rows.Scan(&g.Lease.Status, &g.Lease.ExpiresAt); err != nil {
+				return err
+			}
+		}
+		rows.Close()
+		return rows.Err()
+	})
+	accountOf := s.accounts.QueueWithCredentials(b, l.AccountID)
+	if err := pgdb.SendBatch(ctx, s.db, b); err != nil {
 		return Grant{}, err
-	case !found:
+	}
+	if !found {
 		return Grant{}, understudy.Errorf(understudy.ECONFLICT, "lease %s expired while its account was being reset; ask again", l.ID)
+	}
+	if g.Account, g.Credentials, err = accountOf(); err != nil {
+		return Grant{}, err
 	}
 	return g, nil
 }
-
-const accountWithCredentialsSQL = `SELECT ` + accounts.CredentialColumns + ` FROM ` + accounts.AccountJoins + ` WHERE a.id = $1`
 
 // grantOf reads what the holder of an active lease was handed.
 func (s *Service) grantOf(ctx context.Context, leaseID string) (Grant, error) {
@@ -185,14 +187,13 @@ func (s *Service) grantOf(ctx context.Context, leaseID string) (Grant, error) {
 		return Grant{}, err
 	}
 	g := Grant{Lease: l}
-	if g.Refs, err = s.accounts.RefNames(ctx, l.AccountID); err != nil {
+	if g.Refs, err = s.apps.RefNames(ctx, l.AccountID); err != nil {
 		return Grant{}, err
 	}
-	return pgdb.QueryOne(ctx, s.db, func(row pgx.Row, x *Grant) (err error) {
-		*x = g
-		x.Account, x.Credentials, err = s.accounts.ScanWithCredentials(row)
-		return err
-	}, "no account has id "+l.AccountID, accountWithCredentialsSQL, l.AccountID)
+	if g.Account, g.Credentials, err = s.accounts.WithCredentials(ctx, l.AccountID); err != nil {
+		return Grant{}, err
+	}
+	return g, nil
 }
 
 // idempotentSQL finds the lease the caller's token made with a key, and
@@ -201,10 +202,10 @@ func (s *Service) grantOf(ctx context.Context, leaseID string) (Grant, error) {
 // must not hand out credentials that no open lease covers any more.
 const idempotentSQL = `
 SELECT l.id,
-       CASE WHEN l.status = ` + sqlActive + ` AND l.expires_at <= now() THEN ` + sqlExpired + ` ELSE l.status END,
-       CASE WHEN l.status = ` + sqlActive + ` AND l.expires_at <= now()
+       CASE WHEN l.status = ` + sqlActive + ` AND l.expires_at <= coalesce($5::timestamptz, now()) THEN ` + sqlExpired + ` ELSE l.status END,
+       CASE WHEN l.status = ` + sqlActive + ` AND l.expires_at <= coalesce($5::timestamptz, now())
             THEN 'expired at ' || to_char(l.expires_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') ELSE l.status_reason END,
-       l.request_fingerprint, l.acquired_at > now() - make_interval(secs => $4)
+       l.request_fingerprint, l.acquired_at > coalesce($5::timestamptz, now()) - make_interval(secs => $4)
 FROM leases l WHERE l.idempotency_key = $2 AND (l.token_id = $1::uuid OR (l.token_id IS NULL AND $1::uuid IS NULL AND l.token_name = $3))`
 
 // forgetKeySQL frees a key past IdempotencyWindow for a new request.
@@ -229,7 +230,7 @@ func (s *Service) idempotentGrant(ctx context.Context, req Request) (Grant, bool
 	for {
 		l, found, err := pgdb.QueryMaybe(ctx, s.db, func(row pgx.Row, k *keyed) error {
 			return row.Scan(&k.ID, &k.Status, &k.StatusReason, &k.fingerprint, &k.fresh)
-		}, pgdb.Conflict{}, idempotentSQL, optionalTokenID(caller), req.IdempotencyKey, caller.Actor, IdempotencyWindow.Seconds())
+		}, pgdb.Conflict{}, idempotentSQL, optionalTokenID(caller), req.IdempotencyKey, caller.Actor, IdempotencyWindow.Seconds(), s.dbNow())
 		if err != nil || !found {
 			return Grant{}, found, err
 		}
@@ -260,26 +261,24 @@ func (s *Service) idempotentGrant(ctx context.Context, req Request) (Grant, bool
 	}
 }
 
-const anyReadySQL = `SELECT EXISTS (SELECT 1 FROM accounts a WHERE a.role_id = $1 AND a.status = ` + sqlReady + ` AND NOT ` + sqlQuarantined + `)`
-
-func (s *Service) anyReady(ctx context.Context, roleID string) bool {
-	ok, _ := pgdb.QueryOne(ctx, s.db, pgdb.Scalar[bool], "", anyReadySQL, roleID)
-	return ok
-}
-
+// nextExpirySQL reads when the role's next open lease expires, and how
+// long that is from now on the clock that set it (so the wait a busy
+// answer tells is measured on the expiry's own clock).
 const nextExpirySQL = `
-SELECT min(expires_at), count(*) FROM leases WHERE role_id = $1 AND status IN ` + sqlOpen
+SELECT min(expires_at), extract(epoch FROM min(expires_at) - coalesce($2::timestamptz, now()))::float8, count(*)
+FROM leases WHERE role_id = $1 AND status IN ` + sqlOpen
 
 // busyError says why no account could be leased, and when to try again.
 func (s *Service) busyError(ctx context.Context, role accounts.Role) error {
 	type expiry struct {
 		next *time.Time
+		in   *float64
 		open int
 	}
 	if err := s.quarantineError(ctx, role); err != nil {
 		return err
 	}
-	x, err := pgdb.QueryOne(ctx, s.db, func(row pgx.Row, x *expiry) error { return row.Scan(&x.next, &x.open) }, "", nextExpirySQL, role.ID)
+	x, err := pgdb.QueryOne(ctx, s.db, func(row pgx.Row, x *expiry) error { return row.Scan(&x.next, &x.in, &x.open) }, "", nextExpirySQL, role.ID, s.dbNow())
 	if err != nil {
 		return err
 	}
@@ -288,37 +287,17 @@ func (s *Service) busyError(ctx context.Context, role accounts.Role) error {
 	}
 	e := understudy.Errorf(understudy.ECONFLICT, "every account of role %s in environment %s is leased (%d of a pool of %d); the next lease expires at %s",
 		role.Name, role.Environment, x.open, role.PoolSize, x.next.UTC().Format(time.RFC3339))
-	e.RetryAfter = max(x.next.Sub(s.now()), time.Second)
+	e.RetryAfter = max(time.Duration(*x.in*float64(time.Second)), time.Second)
 	return e
 }
-
-// quarantinedSQL names the role's ready accounts held back by a
-// violation, each with its oldest open violation on a hidden surface.
-const quarantinedSQL = `
-SELECT DISTINCT ON (a.slot) a.id::text, v.id, v.surface, p.name
-FROM accounts a JOIN isolation_violations v ON v.account_id = a.id JOIN apps p ON p.id = v.app_id
-WHERE a.role_id = $1 AND a.status = ` + sqlReady + ` AND ` + sqlQuarantined + `
-  AND v.closed_at IS NULL AND v.visibility = 'hidden'
-ORDER BY a.slot, v.id`
 
 // quarantineError returns ECONFLICT naming the accounts of role that are
 // ready but quarantined, and why, or nil when there are none (or when they
 // cannot be read: the busy error then says what it can).
 func (s *Service) quarantineError(ctx context.Context, role accounts.Role) error {
-	rows, err := s.db.Query(ctx, quarantinedSQL, role.ID)
-	if err != nil {
+	list, err := accounts.Quarantined(ctx, s.db, role.ID)
+	if err != nil || len(list) == 0 {
 		return nil
 	}
-	var why []string
-	var account, surface, app string
-	var id int64
-	_, err = pgx.ForEachRow(rows, []any{&account, &id, &surface, &app}, func() error {
-		why = append(why, fmt.Sprintf("account %s was seen by real viewers on hidden surface %s of app %s (violation %d)", account, surface, app, id))
-		return nil
-	})
-	if err != nil || len(why) == 0 {
-		return nil
-	}
-	return understudy.Errorf(understudy.ECONFLICT, "no account of role %s in environment %s can be leased: %d quarantined by isolation violations: %s; fix the leak and audit again (`understudy isolation audit --environment %s`), or set quarantine_on_violation to false on the role",
-		role.Name, role.Environment, len(why), strings.Join(why, "; "), role.Environment)
+	return accounts.QuarantineError(role, list)
 }

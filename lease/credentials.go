@@ -22,7 +22,7 @@ const LeaseRequiredType = "lease-required"
 // not give a later token of that name its credentials.
 const heldSQL = `
 SELECT EXISTS (SELECT 1 FROM leases l
-               WHERE l.account_id = $1 AND l.token_id = $2::uuid AND l.status = ` + sqlActive + ` AND l.expires_at > now())`
+               WHERE l.account_id = $1 AND l.token_id = $2::uuid AND l.status = ` + sqlActive + ` AND l.expires_at > coalesce($3::timestamptz, now()))`
 
 // Holds reports whether the caller's token holds an open lease on the
 // account with id: one it acquired, active and not past its expiry. A
@@ -33,7 +33,7 @@ func (s *Service) Holds(ctx context.Context, accountID string) (bool, error) {
 	if err != nil || c.TokenID == "" {
 		return false, nil
 	}
-	return pgdb.QueryOne(ctx, s.db, pgdb.Scalar[bool], "", heldSQL, uid, c.TokenID)
+	return pgdb.QueryOne(ctx, s.db, pgdb.Scalar[bool], "", heldSQL, uid, c.TokenID, s.dbNow())
 }
 
 // Credentials returns the credentials of the account with id (and audits

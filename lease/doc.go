@@ -18,6 +18,37 @@
 // periodic expiry job (and any claim that finds nothing free) ends overdue
 // leases and frees their accounts.
 //
+// # Layout and the path of a request
+//
+// Package lease owns the table leases; it writes no other table.
+//
+//   - lease.go: Lease, Request, Config, Service, the clock, Get and List.
+//   - claim.go: Acquire. POST /v1/leases (openapi/handlers.go) calls it;
+//     it looks for a replayed Idempotency-Key (idempotentGrant), then
+//     claims: in one transaction accounts.ClaimTx marks an account of the
+//     role leased, and the lease (insertLeaseSQL, pgx.NamedArgs) and its
+//     audit event (access.Record, queued in the same batch) are written in
+//     one round trip. Then snapshot.Service.ResetApps restores the
+//     account's apps (snapshot reads the refs through package apps, and
+//     marks the account failed through accounts when the reset fails),
+//     and one batch activates the lease and reads the account with its
+//     credentials (accounts.QueueWithCredentials). The request crosses
+//     lease → accounts, lease → snapshot → (accounts, apps), and back,
+//     never from snapshot or accounts back into lease.
+//   - end.go: Renew, Release and Expire. Ending a lease frees its account
+//     through accounts.QueueFree in the lease's transaction.
+//   - credentials.go: who may read an account's credentials outside a
+//     lease's acquisition.
+//   - history.go: the ended leases, and one lease's detail.
+//
+// # One clock
+//
+// Config.Now is the clock of everything here: the wait's deadline in Go,
+// and every statement's now as coalesce($n::timestamptz, now()), so a
+// lease's expiry and the Retry-After of a busy answer (computed in SQL
+// from that expiry) come from the same clock. Without an injected clock
+// SQL uses the database's.
+//
 // # Statuses
 //
 // A lease is acquiring (its account is being reset), then active, and

@@ -3,29 +3,28 @@ package lease
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 )
 
-// renewSQL extends an active lease of the caller's and audits that, in
-// one statement.
+// renewSQL extends an active lease of the caller's.
 var renewSQL = `
 WITH renewed AS (
-    UPDATE leases l SET expires_at = now() + make_interval(secs => $2), ttl_seconds = $2, renewed_at = now()
+    UPDATE leases l SET expires_at = coalesce($6::timestamptz, now()) + make_interval(secs => $2), ttl_seconds = $2,
+                        renewed_at = coalesce($6::timestamptz, now())
     WHERE l.id = $1 AND l.status = ` + sqlActive + ` AND ` + ownerSQL("$3", "$4", "$5") + `
     RETURNING *
-), audit AS (
-    ` + access.InsertFrom + `
-    SELECT $5, 'lease.renew', 'lease', renewed.id::text, $6,
-           jsonb_build_object('account_id', renewed.account_id, 'ttl_seconds', $2::int, 'expires_at', renewed.expires_at) || $7::jsonb
-    FROM renewed
 )
-SELECT ` + leaseColumns + ` FROM renewed l JOIN roles r ON r.id = l.role_id JOIN environments e ON e.id = r.environment_id`
+SELECT ` + leaseColumns + `, to_jsonb(l.expires_at)::text FROM renewed l JOIN roles r ON r.id = l.role_id JOIN environments e ON e.id = r.environment_id`
 
 // Renew extends an active lease to ttl from now. Only the token that
 // acquired the lease, or an admin, may renew it; a refusal is audited.
@@ -43,8 +42,20 @@ func (s *Service) Renew(ctx context.Context, id string, ttl time.Duration) (Leas
 	if !ownedBy(caller, l) {
 		return Lease{}, s.refuse(ctx, l, "renew")
 	}
-	renewed, found, err := pgdb.QueryMaybe(ctx, s.db, scanLease, pgdb.Conflict{}, renewSQL, l.ID, int(ttl.Seconds()),
-		caller.Scope == access.ScopeAdmin, optionalTokenID(caller), cmp.Or(caller.Actor, "system"), access.RequestID(ctx), access.ClientDetails(ctx))
+	var renewed Lease
+	found := false
+	err = pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		var expires json.RawMessage
+		renewed, found, err = pgdb.QueryMaybe(ctx, tx, func(row pgx.Row, l *Lease) error {
+			return row.Scan(&l.ID, &l.AccountID, &l.Environment, &l.Role, &l.Holder, &l.State, &l.Status, &l.StatusReason,
+				&l.AcquiredAt, &l.ExpiresAt, &l.EndedAt, &l.RenewedAt, &l.tokenID, &l.tokenName, &expires)
+		}, pgdb.Conflict{}, renewSQL, l.ID, int(ttl.Seconds()), caller.Scope == access.ScopeAdmin, optionalTokenID(caller), cmp.Or(caller.Actor, "system"), s.dbNow())
+		if err != nil || !found {
+			return err
+		}
+		return access.Record(ctx, tx, access.Event{Action: "lease.renew", TargetType: "lease", TargetID: renewed.ID,
+			Details: map[string]any{"account_id": renewed.AccountID, "ttl_seconds": int(ttl.Seconds()), "expires_at": expires}})
+	})
 	switch {
 	case err != nil:
 		return Lease{}, err
@@ -99,19 +110,11 @@ func (s *Service) Release(ctx context.Context, id string, reset bool) (Lease, er
 	return ended, nil
 }
 
-// endSQL closes an open lease, frees its account (a failed account stays
-// failed: the failed reset marked it) and audits that, in one statement.
+// endSQL closes an open lease (of the caller's, unless $6).
 var endSQL = `
 WITH ended AS (
-    UPDATE leases l SET status = $2, status_reason = $3, ended_at = now()
-    WHERE id = $1 AND status IN ` + sqlOpen + ` AND ($6 OR ` + ownerSQL("$7", "$8", "$4") + `) RETURNING *
-), freed AS (
-    UPDATE accounts SET status = ` + sqlReady + `, updated_at = now()
-    WHERE id = (SELECT account_id FROM ended) AND status = ` + sqlLeased + `
-), audit AS (
-    ` + access.InsertFrom + `
-    SELECT $4, 'lease.' || $2, 'lease', ended.id::text, $5, jsonb_build_object('account_id', ended.account_id, 'reason', $3::text) || $9::jsonb
-    FROM ended
+    UPDATE leases l SET status = $2, status_reason = $3, ended_at = coalesce($8::timestamptz, now())
+    WHERE id = $1 AND status IN ` + sqlOpen + ` AND ($5 OR ` + ownerSQL("$6", "$7", "$4") + `) RETURNING *
 )
 SELECT ` + leaseColumns + ` FROM ended l JOIN roles r ON r.id = l.role_id JOIN environments e ON e.id = r.environment_id`
 
@@ -119,41 +122,88 @@ SELECT ` + leaseColumns + ` FROM ended l JOIN roles r ON r.id = l.role_id JOIN e
 // returns the ended lease; false when the lease was not open, or is not
 // the caller's (unless anyOwner: the server ends leases it failed), or the
 // database failed (which is logged: the lease then expires on its own).
+// In one transaction: the lease ends, then package accounts frees the
+// account (a failed account stays failed: the failed reset marked it) and
+// the end is audited, in one round trip.
 func (s *Service) end(ctx context.Context, id string, status Status, reason string, anyOwner bool) (Lease, bool) {
 	caller := access.CallerFrom(ctx)
-	l, found, err := pgdb.QueryMaybe(ctx, s.db, scanLease, pgdb.Conflict{}, endSQL, id, status, reason, cmp.Or(caller.Actor, "system"), access.RequestID(ctx),
-		anyOwner, caller.Scope == access.ScopeAdmin, optionalTokenID(caller), access.ClientDetails(ctx))
+	now := s.dbNow()
+	var l Lease
+	found := false
+	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		var err error
+		l, found, err = pgdb.QueryMaybe(ctx, tx, scanLease, pgdb.Conflict{}, endSQL, id, status, reason, cmp.Or(caller.Actor, "system"),
+			anyOwner, caller.Scope == access.ScopeAdmin, optionalTokenID(caller), now)
+		if err != nil || !found {
+			return err
+		}
+		b := &pgx.Batch{}
+		accounts.QueueFree(b, []string{l.AccountID}, now)
+		if err := access.Record(ctx, queued{b}, access.Event{Action: "lease." + string(status), TargetType: "lease", TargetID: l.ID,
+			Details: map[string]any{"account_id": l.AccountID, "reason": reason}}); err != nil {
+			return err
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
 	if err != nil {
 		s.logger.ErrorContext(ctx, "ending a lease", "lease", id, "error", err)
+		return Lease{}, false
 	}
 	return l, found
 }
 
 const expireSQL = `
-WITH ended AS (
-    UPDATE leases SET status = ` + sqlExpired + `, status_reason = 'expired at ' || to_char(expires_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), ended_at = now()
-    WHERE status IN ` + sqlOpen + ` AND expires_at < now()
-    RETURNING id, account_id, expires_at, holder
-), freed AS (
-    UPDATE accounts SET status = ` + sqlReady + `, updated_at = now()
-    WHERE id IN (SELECT account_id FROM ended) AND status = ` + sqlLeased + `
-), audit AS (
-    ` + access.InsertFrom + `
-    SELECT $1, 'lease.expire', 'lease', ended.id::text, $2,
-           jsonb_build_object('account_id', ended.account_id, 'holder', ended.holder, 'expires_at', ended.expires_at) || $3::jsonb
-    FROM ended
-)
-SELECT id::text FROM ended`
+UPDATE leases SET status = ` + sqlExpired + `, status_reason = 'expired at ' || to_char(expires_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                  ended_at = coalesce($1::timestamptz, now())
+WHERE status IN ` + sqlOpen + ` AND expires_at < coalesce($1::timestamptz, now())
+RETURNING id::text, account_id::text, holder, to_jsonb(expires_at)::text`
+
+type expired struct {
+	id, accountID, holder string
+	expiresAt             json.RawMessage
+}
 
 // Expire ends every lease past its expiry, frees its account and audits
-// each expiry, in one statement. An account whose reset was interrupted (its
-// server died) is freed too: every lease resets its account before handing
-// it out.
+// each expiry, in one transaction. An account whose reset was interrupted
+// (its server died) is freed too: every lease resets its account before
+// handing it out.
 func (s *Service) Expire(ctx context.Context) (int, error) {
-	ids, err := pgdb.QueryAll(ctx, s.db, pgdb.Scalar[string], expireSQL,
-		cmp.Or(access.CallerFrom(ctx).Actor, "system"), access.RequestID(ctx), access.ClientDetails(ctx))
-	for _, id := range ids {
-		s.logger.InfoContext(ctx, "lease expired", "lease", id)
+	now := s.dbNow()
+	var ended []expired
+	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		var err error
+		ended, err = pgdb.QueryAll(ctx, tx, func(row pgx.Row, x *expired) error {
+			return row.Scan(&x.id, &x.accountID, &x.holder, &x.expiresAt)
+		}, expireSQL, now)
+		if err != nil || len(ended) == 0 {
+			return err
+		}
+		b := &pgx.Batch{}
+		ids := make([]string, len(ended))
+		for i, x := range ended {
+			ids[i] = x.accountID
+			if err := access.Record(ctx, queued{b}, access.Event{Action: "lease.expire", TargetType: "lease", TargetID: x.id,
+				Details: map[string]any{"account_id": x.accountID, "holder": x.holder, "expires_at": x.expiresAt}}); err != nil {
+				return err
+			}
+		}
+		accounts.QueueFree(b, ids, now)
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		return 0, err
 	}
-	return len(ids), err
+	for _, x := range ended {
+		s.logger.InfoContext(ctx, "lease expired", "lease", x.id)
+	}
+	return len(ended), nil
+}
+
+// queued is an access.Execer that queues its statement in a batch, so that
+// an audit event is written in the round trip of the write it records.
+type queued struct{ b *pgx.Batch }
+
+func (q queued) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	q.b.Queue(sql, args...)
+	return pgconn.CommandTag{}, nil
 }

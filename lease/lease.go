@@ -12,6 +12,7 @@ import (
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/snapshot"
 )
@@ -35,8 +36,6 @@ const (
 	sqlActive    = `'` + string(Active) + `'`
 	sqlExpired   = `'` + string(Expired) + `'`
 	sqlOpen      = `(` + sqlAcquiring + `, ` + sqlActive + `)`
-	sqlReady     = `'` + string(accounts.StatusReady) + `'`
-	sqlLeased    = `'` + string(accounts.StatusLeased) + `'`
 )
 
 // Lease is an exclusive, time-bounded checkout of an account by a test run.
@@ -118,7 +117,11 @@ type Config struct {
 	Accounts *accounts.Service
 	// Snapshots resets an account before it is handed out. Required.
 	Snapshots *snapshot.Service
-	// Now tells the time; waits are measured on it. Defaults to time.Now.
+	// Apps names an account's refs when a lease is replayed. Required.
+	Apps *apps.Service
+	// Now tells the time: waits are measured on it, and SQL statements take
+	// it as their time (a lease's expiry, and how long until it). Defaults
+	// to time.Now in Go and to the database's clock in SQL.
 	Now func() time.Time
 	// Logger receives expiries. Defaults to discarding.
 	Logger *slog.Logger
@@ -148,6 +151,8 @@ func (c Config) Validate() error {
 		return errors.New("lease: Config.Accounts is required")
 	case c.Snapshots == nil:
 		return errors.New("lease: Config.Snapshots is required")
+	case c.Apps == nil:
+		return errors.New("lease: Config.Apps is required")
 	}
 	return nil
 }
@@ -157,19 +162,32 @@ type Service struct {
 	db         pgdb.DB
 	accounts   *accounts.Service
 	snapshots  *snapshot.Service
+	apps       *apps.Service
 	now        func() time.Time
+	clock      func() time.Time // the injected clock, nil without one: see dbNow
 	logger     *slog.Logger
 	appTimeout time.Duration
 }
 
 // New returns a Service, or an error naming the bad field of cfg.
 func New(cfg Config) (*Service, error) {
+	clock := cfg.Now
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Service{db: cfg.DB, accounts: cfg.Accounts, snapshots: cfg.Snapshots, now: cfg.Now,
+	return &Service{db: cfg.DB, accounts: cfg.Accounts, snapshots: cfg.Snapshots, apps: cfg.Apps, now: cfg.Now, clock: clock,
 		logger: cfg.Logger, appTimeout: cfg.AppTimeout}, nil
+}
+
+// dbNow is the time a SQL statement takes as its now, as
+// coalesce($n::timestamptz, now()): the injected clock's, or nil (SQL
+// NULL: the database's own clock) when Config.Now was not set.
+func (s *Service) dbNow() *time.Time {
+	if s.clock == nil {
+		return nil
+	}
+	return new(s.clock())
 }
 
 const leaseColumns = `l.id, l.account_id, e.name, r.name, l.holder, l.state, l.status, l.status_reason, l.acquired_at, l.expires_at, l.ended_at,

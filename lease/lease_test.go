@@ -9,6 +9,7 @@ import (
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/dbtest"
 	"github.com/understudy-dev/understudy/internal/domaintest"
 	"github.com/understudy-dev/understudy/lease"
@@ -193,7 +194,7 @@ func TestWaitingForAFreeAccount(t *testing.T) {
 func TestALeaseProvisionsTheAccountInAppsItIsMissingFrom(t *testing.T) {
 	t.Parallel()
 	f := domaintest.New(t, dbtest.Tx(t), 1)
-	if _, err := f.Accounts.AttachApp(f.Ctx, "production", "second", accounts.AppChange{Provider: new("fake")}); err != nil {
+	if _, err := f.Apps.Attach(f.Ctx, "production", "second", apps.Change{Provider: new("fake")}); err != nil {
 		t.Fatal(err)
 	}
 	// The racing job finished: the account is ready, with no ref in "second".

@@ -220,7 +220,7 @@ func (s *Server) RetireAccount(c echo.Context, id AccountID) error {
 
 // RotatePassword replaces an account's password.
 func (s *Server) RotatePassword(c echo.Context, id AccountID) error {
-	cr, err := s.accounts.RotatePassword(c.Request().Context(), id)
+	cr, err := s.snapshots.RotatePassword(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}

@@ -7,12 +7,12 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 )
 
 // ListApps lists an environment's apps.
 func (s *Server) ListApps(c echo.Context, env EnvironmentName) error {
-	list, err := s.accounts.ListApps(c.Request().Context(), env)
+	list, err := s.apps.List(c.Request().Context(), env)
 	if err != nil {
 		return err
 	}
@@ -30,8 +30,8 @@ func (s *Server) AttachApp(c echo.Context, env EnvironmentName) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	a, err := s.accounts.AttachApp(c.Request().Context(), env, in.Name,
-		accounts.AppChange{Provider: &in.Provider, Settings: in.Settings, Secrets: in.Secrets})
+	a, err := s.apps.Attach(c.Request().Context(), env, in.Name,
+		apps.Change{Provider: &in.Provider, Settings: in.Settings, Secrets: in.Secrets})
 	if err != nil {
 		return err
 	}
@@ -40,7 +40,7 @@ func (s *Server) AttachApp(c echo.Context, env EnvironmentName) error {
 
 // GetApp reads an app.
 func (s *Server) GetApp(c echo.Context, env EnvironmentName, name AppName) error {
-	a, err := s.accounts.GetApp(c.Request().Context(), env, name)
+	a, err := s.apps.Get(c.Request().Context(), env, name)
 	if err != nil {
 		return err
 	}
@@ -57,8 +57,8 @@ func (s *Server) UpdateApp(c echo.Context, env EnvironmentName, name AppName) er
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	a, err := s.accounts.UpdateApp(c.Request().Context(), env, name,
-		accounts.AppChange{Provider: in.Provider, Settings: in.Settings, Secrets: in.Secrets})
+	a, err := s.apps.Update(c.Request().Context(), env, name,
+		apps.Change{Provider: in.Provider, Settings: in.Settings, Secrets: in.Secrets})
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func (s *Server) UpdateApp(c echo.Context, env EnvironmentName, name AppName) er
 
 // DetachApp detaches an app.
 func (s *Server) DetachApp(c echo.Context, env EnvironmentName, name AppName) error {
-	if err := s.accounts.DetachApp(c.Request().Context(), env, name); err != nil {
+	if err := s.apps.Detach(c.Request().Context(), env, name); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
@@ -75,7 +75,7 @@ func (s *Server) DetachApp(c echo.Context, env EnvironmentName, name AppName) er
 
 // TestApp checks an app's connection and contract.
 func (s *Server) TestApp(c echo.Context, env EnvironmentName, name AppName) error {
-	check, err := s.accounts.TestApp(c.Request().Context(), env, name)
+	check, err := s.apps.Test(c.Request().Context(), env, name)
 	if err != nil {
 		return err
 	}

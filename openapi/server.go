@@ -24,6 +24,7 @@ import (
 
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/migrations"
@@ -43,8 +44,10 @@ type Pinger interface {
 
 // Config configures a Server.
 type Config struct {
-	// Accounts holds environments, roles, accounts and apps. Required.
+	// Accounts holds environments, roles and accounts. Required.
 	Accounts *accounts.Service
+	// Apps holds the apps of each environment. Required.
+	Apps *apps.Service
 	// Snapshots captures and resets accounts. Required.
 	Snapshots *snapshot.Service
 	// Leases hands accounts to test runs. Required.
@@ -91,6 +94,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.Accounts == nil:
 		return errors.New("openapi: Config.Accounts is required")
+	case c.Apps == nil:
+		return errors.New("openapi: Config.Apps is required")
 	case c.Snapshots == nil:
 		return errors.New("openapi: Config.Snapshots is required")
 	case c.Leases == nil:
@@ -116,6 +121,7 @@ func (c Config) Validate() error {
 // Server implements ServerInterface.
 type Server struct {
 	accounts   *accounts.Service
+	apps       *apps.Service
 	snapshots  *snapshot.Service
 	leases     *lease.Service
 	exclusions *tagging.Exclusions
@@ -150,7 +156,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{accounts: cfg.Accounts, snapshots: cfg.Snapshots, leases: cfg.Leases, exclusions: cfg.Exclusions, destinations: cfg.Destinations, isolation: cfg.Isolation, spec: cfg.Spec, tokens: cfg.Tokens, audit: cfg.Audit, db: cfg.DB,
+	s := &Server{accounts: cfg.Accounts, apps: cfg.Apps, snapshots: cfg.Snapshots, leases: cfg.Leases, exclusions: cfg.Exclusions, destinations: cfg.Destinations, isolation: cfg.Isolation, spec: cfg.Spec, tokens: cfg.Tokens, audit: cfg.Audit, db: cfg.DB,
 		logger: cfg.Logger, registry: cfg.Registry, gateway: g, requestTimeout: cfg.RequestTimeout, applyTimeout: cfg.ApplyTimeout}
 	s.metrics = newMetrics(cfg.Registry, cfg.Accounts, cfg.Destinations, cfg.Exclusions, cfg.Isolation)
 	e := echo.New()

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/providers"
 )
 
@@ -30,7 +30,7 @@ func (s *Service) Compare(ctx context.Context, accountID, state string) ([]AppDi
 	if err != nil {
 		return nil, err
 	}
-	refs, _, err := s.accounts.LiveRefs(ctx, a.ID)
+	refs, _, err := s.apps.LiveRefs(ctx, a.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +39,7 @@ func (s *Service) Compare(ctx context.Context, accountID, state string) ([]AppDi
 		return nil, err
 	}
 	out := make([]AppDiff, len(refs))
-	err = eachApp(ctx, "comparing with "+StateOrBaseline(state), refs, s.appTimeout, func(ctx context.Context, i int, r accounts.LiveRef) error {
+	err = eachApp(ctx, "comparing with "+StateOrBaseline(state), refs, s.appTimeout, func(ctx context.Context, i int, r apps.LiveRef) error {
 		out[i].App = r.AppName
 		now, err := r.App.Snapshot(ctx, providers.Target{Ref: r.Ref, AccountID: a.ID})
 		if err != nil {

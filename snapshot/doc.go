@@ -16,7 +16,27 @@
 // every app that failed (*AppsError) and answers EUNAVAILABLE when an app was
 // down or slow. Before a reset or a capture, an account missing from an app
 // of its environment is provisioned there and its baseline captured, so no
-// account is ever handed out missing from an app. Service also runs the
-// provisioning jobs that package accounts enqueues: provisioning ends with
-// the baseline.
+// account is ever handed out missing from an app. Provisioning ends
+// with the baseline, so this package owns it.
+//
+// # Layout
+//
+// Package snapshot owns the tables snapshots, snapshot_blobs and
+// account_resets, and provisioning:
+//
+//   - service.go: Config, Service, Reset and ResetApps (what a lease calls
+//     before it hands an account out), CaptureState, List.
+//   - provision.go: provisioning in one place: its job (ProvisionArgs),
+//     Scheduler (which package accounts and package apps call, through
+//     their Provisioning interfaces, to enqueue it inside their
+//     transactions), Provision, and its outcome: the account's status is
+//     set through accounts.Service.SetStatus, from here only.
+//   - jobs.go: the provisioning worker.
+//   - password.go: RotatePassword, which tells the apps a new password.
+//   - store.go, blob.go, reset.go, record.go, compare.go, diff.go: the
+//     snapshot store, restores and their record, comparisons.
+//
+// A lease's reset goes snapshot → apps (the refs and live instances) and
+// snapshot → accounts (a failed reset's status), and never calls back into
+// package lease.
 package snapshot

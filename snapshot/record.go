@@ -8,7 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 )
 
@@ -73,7 +73,7 @@ func (s *Service) LastReset(ctx context.Context, accountID string) (Reset, bool,
 
 // verifiedOf maps each app's name to the hash its state was verified
 // against.
-func verifiedOf(refs []accounts.LiveRef, want map[string]Hash) map[string]string {
+func verifiedOf(refs []apps.LiveRef, want map[string]Hash) map[string]string {
 	out := make(map[string]string, len(refs))
 	for _, r := range refs {
 		if h, ok := want[r.AppID]; ok {

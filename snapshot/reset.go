@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/understudy-dev/understudy"
-	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/providers"
 )
 
@@ -15,7 +15,7 @@ import (
 // each app again and checks that its content hash is the one restored. It
 // returns ENOTFOUND when an app has no snapshot of state, and *AppsError
 // naming every app whose restore or check failed.
-func (s *Store) restoreTo(ctx context.Context, accountID, state string, refs []accounts.LiveRef, want map[string]Hash, timeout time.Duration) error {
+func (s *Store) restoreTo(ctx context.Context, accountID, state string, refs []apps.LiveRef, want map[string]Hash, timeout time.Duration) error {
 	var err error
 	contents := make([][]byte, len(refs))
 	for i, r := range refs {
@@ -27,13 +27,13 @@ func (s *Store) restoreTo(ctx context.Context, accountID, state string, refs []a
 			return err
 		}
 	}
-	return eachApp(ctx, "reset to "+state, refs, timeout, func(ctx context.Context, i int, r accounts.LiveRef) error {
+	return eachApp(ctx, "reset to "+state, refs, timeout, func(ctx context.Context, i int, r apps.LiveRef) error {
 		return restoreVerified(ctx, accountID, r, contents[i], want[r.AppID])
 	})
 }
 
 // restoreVerified restores one app and checks the result by hash.
-func restoreVerified(ctx context.Context, accountID string, r accounts.LiveRef, content []byte, want Hash) error {
+func restoreVerified(ctx context.Context, accountID string, r apps.LiveRef, content []byte, want Hash) error {
 	t := providers.Target{Ref: r.Ref, AccountID: accountID}
 	if err := r.App.Restore(ctx, t, content); err != nil {
 		return err

@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/providers"
 )
@@ -24,6 +24,8 @@ type Config struct {
 	DB pgdb.DB
 	// Accounts is the account pool the snapshots belong to. Required.
 	Accounts *accounts.Service
+	// Apps holds the apps accounts are provisioned into. Required.
+	Apps *apps.Service
 	// Logger receives background work's logs. Defaults to discarding.
 	Logger *slog.Logger
 	// AppTimeout bounds each app's part of a capture or a reset. Defaults to 30s.
@@ -51,6 +53,8 @@ func (c Config) Validate() error {
 		return errors.New("snapshot: Config.DB is required")
 	case c.Accounts == nil:
 		return errors.New("snapshot: Config.Accounts is required")
+	case c.Apps == nil:
+		return errors.New("snapshot: Config.Apps is required")
 	}
 	return nil
 }
@@ -62,6 +66,7 @@ type Service struct {
 	store      *Store
 	db         pgdb.DB
 	accounts   *accounts.Service
+	apps       *apps.Service
 	logger     *slog.Logger
 	appTimeout time.Duration
 	now        func() time.Time
@@ -73,7 +78,7 @@ func New(cfg Config) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Service{store: NewStore(cfg.DB), db: cfg.DB, accounts: cfg.Accounts, logger: cfg.Logger, appTimeout: cfg.AppTimeout, now: cfg.Now}, nil
+	return &Service{store: NewStore(cfg.DB), db: cfg.DB, accounts: cfg.Accounts, apps: cfg.Apps, logger: cfg.Logger, appTimeout: cfg.AppTimeout, now: cfg.Now}, nil
 }
 
 var stateRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
@@ -105,7 +110,23 @@ func (s *Service) Reset(ctx context.Context, accountID, state string) (accounts.
 	if _, err := s.ResetApps(ctx, a.ID, state); err != nil {
 		return accounts.Account{}, err
 	}
-	return s.accounts.FinishReset(ctx, a, StateOrBaseline(state))
+	return s.finishReset(ctx, a, StateOrBaseline(state))
+}
+
+// finishReset marks a ready or failed account ready after a reset of it
+// succeeded, and audits the reset in the same transaction; it returns the
+// account as it now is. Errors: ECONFLICT when it changed meanwhile
+// (leased or retired).
+func (s *Service) finishReset(ctx context.Context, a accounts.Account, state string) (accounts.Account, error) {
+	moved, err := s.accounts.SetStatus(ctx, a.ID, accounts.StatusReady, "", []accounts.Status{accounts.StatusReady, accounts.StatusFailed},
+		access.Event{Action: "account.reset", Details: map[string]any{"state": state}})
+	switch {
+	case err != nil:
+		return accounts.Account{}, err
+	case !moved:
+		return accounts.Account{}, understudy.Errorf(understudy.ECONFLICT, "account %s changed during its reset (it is leased or retired now)", a.ID)
+	}
+	return s.accounts.GetAccount(ctx, a.ID)
 }
 
 // ResetApps restores the account's apps to state, and marks the account
@@ -113,7 +134,7 @@ func (s *Service) Reset(ctx context.Context, accountID, state string) (accounts.
 // before they hand an account out. A reset that reached the apps is
 // recorded as the account's last reset (LastReset), timed, with the hash
 // each app was verified against or the app it failed in.
-func (s *Service) ResetApps(ctx context.Context, accountID, state string) ([]accounts.LiveRef, error) {
+func (s *Service) ResetApps(ctx context.Context, accountID, state string) ([]apps.LiveRef, error) {
 	state = StateOrBaseline(state)
 	start := s.now()
 	refs, want, err := s.restoreApps(ctx, accountID, state)
@@ -131,7 +152,8 @@ func (s *Service) ResetApps(ctx context.Context, accountID, state string) ([]acc
 	reason := resetFailure(state, err)
 	rec.FailedApp, rec.Reason = failedApp(err), reason
 	s.recordReset(ctx, rec)
-	s.accounts.FailReset(ctx, accountID, state, reason)
+	s.markFailed(ctx, accountID, reason, []accounts.Status{accounts.StatusReady, accounts.StatusFailed, accounts.StatusLeased},
+		access.Event{Action: "account.reset_failed", Details: map[string]any{"state": state, "reason": reason}})
 	return nil, appsError("account "+accountID+" is now failed", err)
 }
 
@@ -151,9 +173,9 @@ func resetFailure(state string, err error) string {
 // and the newest hash of state in each app are read in one round trip; an
 // account missing from an app is first provisioned there
 // (refsProvisioningMissing), then restored as usual.
-func (s *Service) restoreApps(ctx context.Context, accountID, state string) ([]accounts.LiveRef, map[string]Hash, error) {
+func (s *Service) restoreApps(ctx context.Context, accountID, state string) ([]apps.LiveRef, map[string]Hash, error) {
 	b := &pgx.Batch{}
-	refsOf := s.accounts.QueueLiveRefs(b, accountID)
+	refsOf := s.apps.QueueLiveRefs(b, accountID)
 	wantOf := s.store.queueLatest(b, accountID, state)
 	if err := pgdb.SendBatch(ctx, s.db, b); err != nil {
 		return nil, nil, err
@@ -260,70 +282,4 @@ func (s *Service) List(ctx context.Context, accountID, state string) ([]Snapshot
 // starts with, the hex h. Errors: ENOTFOUND, EINVALID (ambiguous).
 func (s *Service) Content(ctx context.Context, h string) ([]byte, error) {
 	return s.store.Content(ctx, h)
-}
-
-// Provision provisions the account into every app of its environment
-// that has no ref for it yet, captures the baseline of every app that has
-// none, and marks the account ready. It is what the provisioning job runs;
-// it is safe to run again (providers provision idempotently by account id).
-func (s *Service) Provision(ctx context.Context, accountID string) error {
-	a, ok, err := s.accounts.StartProvisioning(ctx, accountID)
-	if err != nil || !ok {
-		return err
-	}
-	refs, baselines, err := s.provisionWithBaselines(ctx, a)
-	if err != nil {
-		return err
-	}
-	return s.accounts.FinishProvisioning(ctx, a, refs, baselines)
-}
-
-// refsProvisioningMissing returns every ref of the account, after
-// provisioning it (and capturing the baseline) in each app of its
-// environment it is not in yet: an app attached while its provisioning job
-// ran, say. Resets and captures call it, so an account is never handed out
-// missing from an app. The account's status does not change.
-func (s *Service) refsProvisioningMissing(ctx context.Context, accountID string) ([]accounts.LiveRef, error) {
-	refs, missing, err := s.accounts.LiveRefs(ctx, accountID)
-	if err != nil || missing == 0 {
-		return refs, err
-	}
-	a, err := s.accounts.GetAccount(ctx, accountID)
-	if err != nil {
-		return nil, err
-	}
-	all, _, err := s.provisionWithBaselines(ctx, a)
-	return all, err
-}
-
-// provisionWithBaselines provisions the account in every app of its
-// environment it is not in yet and captures the baseline of the apps that
-// have none. It returns every ref and how many baselines it captured.
-func (s *Service) provisionWithBaselines(ctx context.Context, a accounts.Account) ([]accounts.LiveRef, int, error) {
-	refs, err := s.accounts.ProvisionApps(ctx, a)
-	if err != nil {
-		return nil, 0, err
-	}
-	baselined, err := s.store.appsWithState(ctx, a.ID, Baseline)
-	if err != nil {
-		return nil, 0, err
-	}
-	var none []accounts.LiveRef
-	for _, r := range refs {
-		if !slices.Contains(baselined, r.AppID) {
-			none = append(none, r)
-		}
-	}
-	if len(none) > 0 {
-		apps := make([]string, len(none))
-		for i, r := range none {
-			apps[i] = r.AppName
-		}
-		audit := &access.Event{Action: "account.capture_state", TargetType: "account", TargetID: a.ID,
-			Details: map[string]any{"state": Baseline, "apps": apps}}
-		if _, err := s.store.Capture(ctx, a.ID, Baseline, none, s.appTimeout, audit); err != nil {
-			return nil, 0, fmt.Errorf("capturing the baseline: %w", err)
-		}
-	}
-	return refs, len(none), nil
 }

@@ -28,7 +28,7 @@ func TestAttachingAnAppProvisionsAndCapturesTheBaseline(t *testing.T) {
 			t.Fatalf("baseline of %s: %+v %v", ref, snaps, err)
 		}
 	}
-	apps, _ := f.Accounts.ListApps(f.Ctx, "production")
+	apps, _ := f.Apps.List(f.Ctx, "production")
 	if len(apps) != 1 || strings.Join(apps[0].SecretNames, ",") != "token" {
 		t.Fatalf("apps = %+v", apps)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/providers"
 )
@@ -51,15 +52,15 @@ func NewStore(db pgdb.DB) *Store {
 
 // captured is one app's state, canonical and hashed.
 type captured struct {
-	ref       accounts.LiveRef
+	ref       apps.LiveRef
 	canonical []byte
 	hash      Hash
 }
 
 // snapshotAll snapshots every app in parallel, each within timeout.
-func snapshotAll(ctx context.Context, accountID string, refs []accounts.LiveRef, timeout time.Duration) ([]captured, error) {
+func snapshotAll(ctx context.Context, accountID string, refs []apps.LiveRef, timeout time.Duration) ([]captured, error) {
 	out := make([]captured, len(refs))
-	err := eachApp(ctx, "snapshotting", refs, timeout, func(ctx context.Context, i int, r accounts.LiveRef) error {
+	err := eachApp(ctx, "snapshotting", refs, timeout, func(ctx context.Context, i int, r apps.LiveRef) error {
 		state, err := r.App.Snapshot(ctx, providers.Target{Ref: r.Ref, AccountID: accountID})
 		if err != nil {
 			return err
@@ -74,7 +75,7 @@ func snapshotAll(ctx context.Context, accountID string, refs []accounts.LiveRef,
 // eachApp runs fn for every app in parallel, each within timeout, and
 // returns *AppsError naming every app whose fn failed (op says what was
 // being done).
-func eachApp(ctx context.Context, op string, refs []accounts.LiveRef, timeout time.Duration, fn func(ctx context.Context, i int, r accounts.LiveRef) error) error {
+func eachApp(ctx context.Context, op string, refs []apps.LiveRef, timeout time.Duration, fn func(ctx context.Context, i int, r apps.LiveRef) error) error {
 	failures := make([]AppFailure, len(refs))
 	var wg sync.WaitGroup
 	for i, r := range refs {
@@ -91,7 +92,6 @@ func eachApp(ctx context.Context, op string, refs []accounts.LiveRef, timeout ti
 }
 
 const (
-	lockAccountSQL = `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`
 	nextVersionSQL = `SELECT coalesce(max(version), 0) + 1 FROM snapshots WHERE account_id = $1 AND state = $2`
 	insertSnapSQL  = `
 INSERT INTO snapshots (account_id, app_id, state, version, hash) VALUES ($1, $2, $3, $4, $5)
@@ -102,7 +102,7 @@ RETURNING id, created_at`
 // the next version of state, with audit (when not nil) in the same
 // transaction; audit's details gain the version. Errors: *AppsError naming
 // the apps that failed (nothing is recorded then).
-func (s *Store) Capture(ctx context.Context, accountID, state string, refs []accounts.LiveRef, timeout time.Duration, audit *access.Event) ([]Snapshot, error) {
+func (s *Store) Capture(ctx context.Context, accountID, state string, refs []apps.LiveRef, timeout time.Duration, audit *access.Event) ([]Snapshot, error) {
 	caps, err := snapshotAll(ctx, accountID, refs, timeout)
 	if err != nil {
 		return nil, err
@@ -110,7 +110,7 @@ func (s *Store) Capture(ctx context.Context, accountID, state string, refs []acc
 	var out []Snapshot
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		out = out[:0]
-		if _, err := tx.Exec(ctx, lockAccountSQL, accountID); err != nil {
+		if err := accounts.LockTx(ctx, tx, accountID); err != nil {
 			return err
 		}
 		var version int

@@ -12,6 +12,7 @@ import (
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/tagging"
 )
@@ -340,7 +341,7 @@ func (s *Service) create(ctx context.Context, x *step) error {
 	case KindRole:
 		_, err = s.cfg.Accounts.CreateRole(ctx, d.env, d.role.Name, roleChange(*d.role))
 	case KindApp:
-		_, err = s.cfg.Accounts.AttachApp(ctx, d.env, d.app.Name, appChange(*d.app))
+		_, err = s.cfg.Apps.Attach(ctx, d.env, d.app.Name, appChange(*d.app))
 	case KindDestination:
 		_, err = s.cfg.Destinations.Attach(ctx, d.env, d.destination.Name, destinationChange(*d.destination))
 	}
@@ -358,7 +359,7 @@ func (s *Service) update(ctx context.Context, x *step, o ApplyOptions) error {
 	case KindRole:
 		err = s.updateRole(ctx, x, o)
 	case KindApp:
-		_, err = s.cfg.Accounts.UpdateApp(ctx, d.env, d.app.Name, appChange(*d.app))
+		_, err = s.cfg.Apps.Update(ctx, d.env, d.app.Name, appChange(*d.app))
 	case KindDestination:
 		_, err = s.cfg.Destinations.Update(ctx, d.env, d.destination.Name, destinationChange(*d.destination))
 	}
@@ -372,9 +373,9 @@ func (s *Service) remove(ctx context.Context, x *step, o ApplyOptions) error {
 	case KindEnvironment:
 		return s.cfg.Accounts.DeleteEnvironment(ctx, x.oldKey.id)
 	case KindRole:
-		return s.waitLeases(ctx, x, o, func() error { return s.cfg.Accounts.DeleteRoleUnleased(ctx, env, name) })
+		return s.waitLeases(ctx, x, o, func() error { return s.cfg.Accounts.Reconciler().DeleteRoleUnleased(ctx, env, name) })
 	case KindApp:
-		return s.cfg.Accounts.DetachApp(ctx, env, name)
+		return s.cfg.Apps.Detach(ctx, env, name)
 	default:
 		return s.cfg.Destinations.Detach(ctx, env, name)
 	}
@@ -395,7 +396,7 @@ func (s *Service) updateRole(ctx context.Context, x *step, o ApplyOptions) error
 	if len(x.Effects.Reprovision) == 0 {
 		return nil
 	}
-	return s.waitLeases(ctx, x, o, func() error { return s.cfg.Accounts.RenewPool(ctx, d.env, d.role.Name) })
+	return s.waitLeases(ctx, x, o, func() error { return s.cfg.Accounts.Reconciler().RenewPool(ctx, d.env, d.role.Name) })
 }
 
 func roleChange(r Role) accounts.RoleChange {
@@ -409,8 +410,8 @@ func roleChange(r Role) accounts.RoleChange {
 	return c
 }
 
-func appChange(a App) accounts.AppChange {
-	return accounts.AppChange{Provider: &a.Provider, Settings: settings(a.Settings), Secrets: orMap(a.Secrets)}
+func appChange(a App) apps.Change {
+	return apps.Change{Provider: &a.Provider, Settings: settings(a.Settings), Secrets: orMap(a.Secrets)}
 }
 
 func destinationChange(d Destination) tagging.DestinationChange {

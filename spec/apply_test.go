@@ -59,7 +59,7 @@ func TestDestroyRemovesWhatTheWorkspaceManagesOnly(t *testing.T) {
 	if got := actions(p); !mapsEqual(got, want) {
 		t.Fatalf("destroy plan %v, want %v", got, want)
 	}
-	if c := changeOf(t, p, "environment.staging"); c.Reason != "environment staging has history (2 accounts, 0 leases): Understudy keeps it and stops managing it" {
+	if c := changeOf(t, p, "environment.staging"); c.Reason != "environment staging has history (2 accounts ever made): Understudy keeps it and stops managing it" {
 		t.Errorf("why the environment stays: %q", c.Reason)
 	}
 	if c := changeOf(t, p, "role.seller"); len(c.Effects.Retire) != 2 {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/tagging"
 )
 
@@ -20,7 +21,7 @@ func (s *Service) checkObjects(ctx context.Context, decls []declared, steps []*s
 	for _, d := range decls {
 		if d.kind == KindEnvironment {
 			e := d.environment
-			err := s.cfg.Accounts.CheckEnvironment(accounts.Environment{Name: e.Name, EmailDomains: e.EmailDomains, CustomSurfaces: orEmpty(e.CustomSurfaces)})
+			err := s.cfg.Accounts.Reconciler().CheckEnvironment(accounts.Environment{Name: e.Name, EmailDomains: e.EmailDomains, CustomSurfaces: orEmpty(e.CustomSurfaces)})
 			if err = p.addErr(d.address, err); err != nil {
 				return err
 			}
@@ -49,11 +50,11 @@ func (s *Service) checkObject(ctx context.Context, d declared, env accounts.Envi
 		for k, vis := range r.IsolationPolicy {
 			role.IsolationPolicy[k] = accounts.Visibility(vis)
 		}
-		err = s.cfg.Accounts.CheckRole(env, role)
+		err = s.cfg.Accounts.Reconciler().CheckRole(env, role)
 	case KindApp:
 		if changing {
 			a := d.app
-			err = s.cfg.Accounts.CheckApp(ctx, accounts.App{Environment: env.Name, Name: a.Name, Provider: a.Provider, Settings: settings(a.Settings)}, a.Secrets)
+			err = s.cfg.Apps.Check(ctx, apps.App{Environment: env.Name, Name: a.Name, Provider: a.Provider, Settings: settings(a.Settings)}, a.Secrets)
 		}
 	case KindDestination:
 		if s.cfg.Destinations == nil {

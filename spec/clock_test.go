@@ -20,7 +20,7 @@ func TestTheSpecStoresTheTimesOfItsClock(t *testing.T) {
 	ctx := access.WithCaller(st.Ctx, access.Caller{Actor: "admin-1", Scope: access.ScopeAdmin})
 	kr, _ := secret.NewKeyring(make([]byte, secret.KeySize))
 	at := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
-	s, err := spec.New(spec.Config{DB: db, Keyring: kr, Accounts: st.Accounts, LeasePoll: 20_000_000, Now: func() time.Time { return at }})
+	s, err := spec.New(spec.Config{DB: db, Keyring: kr, Accounts: st.Accounts, Apps: st.Apps, LeasePoll: 20_000_000, Now: func() time.Time { return at }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,9 +10,11 @@ import (
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/domaintest"
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/secret"
+	"github.com/understudy-dev/understudy/snapshot"
 	"github.com/understudy-dev/understudy/spec"
 )
 
@@ -79,7 +81,7 @@ func TestLoweringAPoolNamesTheAccountsItRetiresAndNeverRetiresALeasedOne(t *test
 	if out.Status != spec.StatusFailed || len(out.Applied) != 0 || !strings.Contains(out.ApplyError, "wait-leases") {
 		t.Fatalf("failed apply: %+v", out)
 	}
-	if members, _ := f.Accounts.Members(f.Ctx, "production", "buyer"); len(members) != 3 {
+	if members, _ := f.Accounts.Reconciler().Members(f.Ctx, "production", "buyer"); len(members) != 3 {
 		t.Fatalf("%d active accounts after a refused apply, want 3", len(members))
 	}
 	// The apply waits for the leases to end.
@@ -93,7 +95,7 @@ func TestLoweringAPoolNamesTheAccountsItRetiresAndNeverRetiresALeasedOne(t *test
 	if out, err = f.Spec.Apply(f.Ctx, p.ID, spec.ApplyOptions{WaitLeases: 10 * time.Second}); err != nil {
 		t.Fatalf("apply waiting for leases: %v", err)
 	}
-	if members, _ := f.Accounts.Members(f.Ctx, "production", "buyer"); len(members) != 1 || members[0].Slot != 1 {
+	if members, _ := f.Accounts.Reconciler().Members(f.Ctx, "production", "buyer"); len(members) != 1 || members[0].Slot != 1 {
 		t.Fatalf("members after the apply: %+v", members)
 	}
 }
@@ -102,7 +104,7 @@ func TestChangingAttributesRenewsTheAccounts(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 1)
 	f.apply(t, f.plan(t, "", "", staging(2)))
-	before, _ := f.Accounts.Members(f.Ctx, "staging", "seller")
+	before, _ := f.Accounts.Reconciler().Members(f.Ctx, "staging", "seller")
 	d := staging(2)
 	d.Roles[0].Attributes = map[string]string{"tier": "platinum"}
 	p := f.plan(t, "", "", d)
@@ -111,7 +113,7 @@ func TestChangingAttributesRenewsTheAccounts(t *testing.T) {
 		t.Fatalf("role.seller: %+v", c)
 	}
 	f.apply(t, p)
-	after, _ := f.Accounts.Members(f.Ctx, "staging", "seller")
+	after, _ := f.Accounts.Reconciler().Members(f.Ctx, "staging", "seller")
 	if len(after) != 2 || after[0].ID == before[0].ID || after[1].ID == before[1].ID {
 		t.Fatalf("accounts before %v after %v: want two new ones", before, after)
 	}
@@ -160,12 +162,20 @@ func TestADomainStillInUseCannotBeRemoved(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 2)
 	kr, _ := secret.NewKeyring(make([]byte, secret.KeySize))
-	both, err := accounts.New(accounts.Config{DB: f.DB, Keyring: kr, EmailDomains: []string{"qa.example.test", "other.example.test"}})
+	sched, err := snapshot.NewScheduler(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(both.Close)
-	if f.Spec, err = spec.New(spec.Config{DB: f.DB.(*pgxpool.Pool), Keyring: kr, Accounts: both}); err != nil {
+	both, err := accounts.New(accounts.Config{DB: f.DB, Keyring: kr, EmailDomains: []string{"qa.example.test", "other.example.test"}, Provisioning: sched})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bothApps, err := apps.New(apps.Config{DB: f.DB, Keyring: kr, Accounts: both, Provisioning: sched})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(bothApps.Close)
+	if f.Spec, err = spec.New(spec.Config{DB: f.DB.(*pgxpool.Pool), Keyring: kr, Accounts: both, Apps: bothApps}); err != nil {
 		t.Fatal(err)
 	}
 	f.apply(t, f.plan(t, "", "", prodSpec(2, true)))
@@ -193,7 +203,7 @@ func TestDestroyingAnEnvironmentWithHistorySaysWhyItIsForgotten(t *testing.T) {
 	}
 	p := f.plan(t, "", spec.ModeDestroy, spec.Desired{})
 	env := changeOf(t, p, "environment.production")
-	want := "environment production has history (2 accounts, 3 leases): Understudy keeps it and stops managing it"
+	want := "environment production has history (2 accounts ever made): Understudy keeps it and stops managing it"
 	if env.Action != spec.Forget || env.Reason != want {
 		t.Fatalf("environment.production: %s, %q; want a forget saying %q", env.Action, env.Reason, want)
 	}

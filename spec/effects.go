@@ -21,7 +21,7 @@ func (e *effects) of(ctx context.Context, env, role string) ([]accounts.Member, 
 	all, ok := e.members[env]
 	if !ok {
 		var err error
-		if all, err = e.s.cfg.Accounts.Members(ctx, env, ""); err != nil {
+		if all, err = e.s.cfg.Accounts.Reconciler().Members(ctx, env, ""); err != nil {
 			return nil, err
 		}
 		e.members[env] = all
@@ -116,7 +116,7 @@ func (s *Service) roleEffects(ctx context.Context, e *effects, x *step) error {
 func (s *Service) appEffects(ctx context.Context, e *effects, x *step) error {
 	if x.Action == Replace || x.Action == Delete {
 		env, app, _ := strings.Cut(x.oldKey.id, "/")
-		refs, err := s.cfg.Accounts.AppRefs(ctx, env, app)
+		refs, err := s.cfg.Apps.Refs(ctx, env, app)
 		if err != nil {
 			return err
 		}
@@ -137,7 +137,7 @@ func (s *Service) appEffects(ctx context.Context, e *effects, x *step) error {
 func (s *Service) environmentEffects(ctx context.Context, e *effects, x *step, st *state, goingRoles map[string]bool) error {
 	switch x.Action {
 	case Delete:
-		history, err := s.cfg.Accounts.History(ctx, x.ID)
+		history, err := s.cfg.Accounts.Reconciler().CountAccountsEver(ctx, x.ID)
 		if err != nil {
 			return err
 		}
@@ -151,10 +151,12 @@ func (s *Service) environmentEffects(ctx context.Context, e *effects, x *step, s
 		case len(kept) > 0:
 			x.Action, x.After = Forget, x.Before
 			x.Reason = "it keeps role(s) this plan does not delete (" + strings.Join(kept, ", ") + "), so it stays on the server, no longer managed"
-		case !history.Empty():
+		case history > 0:
+			// Its accounts, and the leases and resets that name them, keep
+			// what they refer to.
 			x.Action, x.After = Forget, x.Before
-			x.Reason = fmt.Sprintf("environment %s has history (%s, %s): Understudy keeps it and stops managing it",
-				x.ID, count(history.Accounts, "account"), count(history.Leases, "lease"))
+			x.Reason = fmt.Sprintf("environment %s has history (%s ever made): Understudy keeps it and stops managing it",
+				x.ID, count(history, "account"))
 		}
 	case Update:
 		return s.checkDomainsKept(ctx, e, x, goingRoles)

@@ -17,7 +17,7 @@ func newInternal(t *testing.T) (*Service, context.Context) {
 	db := dbtest.NewPool(t)
 	st := domaintest.New(t, db, 1)
 	kr, _ := secret.NewKeyring(make([]byte, secret.KeySize))
-	s, err := New(Config{DB: db, Keyring: kr, Accounts: st.Accounts})
+	s, err := New(Config{DB: db, Keyring: kr, Accounts: st.Accounts, Apps: st.Apps})
 	if err != nil {
 		t.Fatal(err)
 	}

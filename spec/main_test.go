@@ -27,7 +27,7 @@ func newFixture(t *testing.T, pool int) fixture {
 	st := domaintest.New(t, db, pool)
 	st.Ctx = access.WithCaller(st.Ctx, access.Caller{Actor: "admin-1", Scope: access.ScopeAdmin})
 	kr, _ := secret.NewKeyring(make([]byte, secret.KeySize))
-	s, err := spec.New(spec.Config{DB: db, Keyring: kr, Accounts: st.Accounts, LeasePoll: 20_000_000})
+	s, err := spec.New(spec.Config{DB: db, Keyring: kr, Accounts: st.Accounts, Apps: st.Apps, LeasePoll: 20_000_000})
 	if err != nil {
 		t.Fatal(err)
 	}

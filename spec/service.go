@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/secret"
 	"github.com/understudy-dev/understudy/tagging"
 )
@@ -21,8 +22,10 @@ type Config struct {
 	// Keyring seals the secrets of a stored plan and keys the digests of
 	// secrets. Required.
 	Keyring *secret.Keyring
-	// Accounts applies environments, roles and apps. Required.
+	// Accounts applies environments and roles. Required.
 	Accounts *accounts.Service
+	// Apps applies apps. Required.
+	Apps *apps.Service
 	// Destinations applies destinations. Optional: without it a spec
 	// with a destination block is refused.
 	Destinations *tagging.Service
@@ -117,6 +120,8 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("spec: Config.DB is required")
 	case cfg.Keyring == nil:
 		return nil, errors.New("spec: Config.Keyring is required")
+	case cfg.Apps == nil:
+		return nil, errors.New("spec: Config.Apps is required")
 	case cfg.Accounts == nil:
 		return nil, errors.New("spec: Config.Accounts is required")
 	case cfg.RetainUnapplied < 0, cfg.RetainApplied < 0:

@@ -106,7 +106,7 @@ func (s *Service) loadEnvironment(ctx context.Context, st *state, env string) er
 	for _, r := range roles {
 		st.objects[key{KindRole, objectID(env, r.Name)}] = roleView(r)
 	}
-	apps, err := s.cfg.Accounts.ListApps(ctx, env)
+	apps, err := s.cfg.Apps.List(ctx, env)
 	if err != nil {
 		return err
 	}

@@ -302,7 +302,7 @@ func (s *Service) checkReplaceable(ctx context.Context, steps []*step, st *state
 			continue
 		}
 		env := x.oldKey.id
-		history, err := s.cfg.Accounts.History(ctx, env)
+		history, err := s.cfg.Accounts.Reconciler().CountAccountsEver(ctx, env)
 		if err != nil {
 			return err
 		}
@@ -314,9 +314,9 @@ func (s *Service) checkReplaceable(ctx context.Context, steps []*step, st *state
 		}
 		slices.Sort(holds)
 		switch {
-		case history.Accounts > 0:
+		case history > 0:
 			problems = append(problems, fmt.Sprintf("-replace=%s: environment %s keeps the history of %d account(s), retired ones included, so it is never deleted, and cannot be replaced",
-				Address(x.Address), env, history.Accounts))
+				Address(x.Address), env, history))
 		case len(holds) > 0:
 			problems = append(problems, fmt.Sprintf("-replace=%s: environment %s holds %s, which deleting it would delete too; replace those objects instead",
 				Address(x.Address), env, strings.Join(holds, ", ")))

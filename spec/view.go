@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/tagging"
 )
 
@@ -103,7 +104,7 @@ func orMap[V any](m map[string]V) map[string]V {
 	return m
 }
 
-func appView(a accounts.App) view {
+func appView(a apps.App) view {
 	return newView(map[string]any{"environment": a.Environment, "name": a.Name, "provider": a.Provider,
 		"settings": rawObject(a.Settings)}, orEmpty(a.SecretNames), a.SecretDigests)
 }
@@ -111,7 +112,7 @@ func appView(a accounts.App) view {
 func (s *Service) desiredAppView(a App) view {
 	return newView(map[string]any{"environment": a.Environment, "name": a.Name, "provider": a.Provider,
 		"settings": rawObject(a.Settings)}, slices.Sorted(maps.Keys(a.Secrets)),
-		s.cfg.Keyring.DigestMap(a.Secrets, accounts.AppSecretPurpose))
+		s.cfg.Keyring.DigestMap(a.Secrets, apps.SecretPurpose))
 }
 
 func destinationView(d tagging.Destination) view {

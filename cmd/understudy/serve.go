@@ -17,6 +17,7 @@ import (
 
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/console"
 	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/lease"
@@ -41,7 +42,7 @@ type Main struct {
 	Logger *slog.Logger
 
 	pool     *pgxpool.Pool
-	accounts *accounts.Service
+	apps     *apps.Service
 	jobs     *river.Client[pgx.Tx]
 	listener net.Listener
 	http     *http.Server
@@ -129,9 +130,9 @@ func (m *Main) Close(ctx context.Context) error {
 		}
 		m.jobs = nil
 	}
-	if m.accounts != nil {
-		m.accounts.Close()
-		m.accounts = nil
+	if m.apps != nil {
+		m.apps.Close()
+		m.apps = nil
 	}
 	if m.pool != nil {
 		m.pool.Close()
@@ -145,7 +146,7 @@ func (m *Main) Close(ctx context.Context) error {
 // whose forwarding headers are believed (TrustedProxies).
 func (m *Main) handler(svc services) (http.Handler, error) {
 	tokens, exclusions, audit := access.NewCachedTokens(m.pool, m.Config.TokenCacheTTL), tagging.NewExclusions(m.pool, m.Logger), access.NewAudit(m.pool)
-	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: exclusions, Destinations: svc.destinations, Isolation: svc.isolation, Spec: svc.spec, Tokens: tokens, Audit: audit,
+	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Apps: svc.apps, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: exclusions, Destinations: svc.destinations, Isolation: svc.isolation, Spec: svc.spec, Tokens: tokens, Audit: audit,
 		DB: m.pool, Logger: m.Logger, Registry: prometheus.NewRegistry(), RequestTimeout: m.Config.RequestTimeout})
 	if err != nil {
 		return nil, err
@@ -158,7 +159,7 @@ func (m *Main) handler(svc services) (http.Handler, error) {
 	if !m.Config.ConsoleOn() {
 		return proxies(api), nil
 	}
-	con, err := console.New(console.Config{Accounts: svc.accounts, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: exclusions,
+	con, err := console.New(console.Config{Accounts: svc.accounts, Apps: svc.apps, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: exclusions,
 		Destinations: svc.destinations, Isolation: svc.isolation, Tokens: tokens, Audit: audit, DB: m.pool, Logger: m.Logger,
 		SessionIdle: m.Config.ConsoleSessionIdle, RequestTimeout: m.Config.RequestTimeout})
 	if err != nil {
@@ -170,6 +171,7 @@ func (m *Main) handler(svc services) (http.Handler, error) {
 // services are the domain services the server wires together.
 type services struct {
 	accounts  *accounts.Service
+	apps      *apps.Service
 	snapshots *snapshot.Service
 	leases    *lease.Service
 	// destinations publishes exclusion lists to analytics destinations.
@@ -180,22 +182,30 @@ type services struct {
 	spec *spec.Service
 }
 
-// services builds the domain services on the pool; m.accounts is set so
-// that Close releases the provider instances.
+// services builds the domain services on the pool; m.apps is set so that
+// Close releases the provider instances.
 func (m *Main) services(keyring *secret.Keyring) (services, error) {
 	var svc services
-	var err error
+	sched, err := snapshot.NewScheduler(nil)
+	if err != nil {
+		return svc, err
+	}
 	svc.accounts, err = accounts.New(accounts.Config{DB: m.pool, Keyring: keyring, EmailDomains: m.Config.EmailDomains,
+		Provisioning: sched, Logger: m.Logger})
+	if err != nil {
+		return svc, err
+	}
+	svc.apps, err = apps.New(apps.Config{DB: m.pool, Keyring: keyring, Accounts: svc.accounts, Provisioning: sched,
 		Registry: newRegistry(), Logger: m.Logger, AppTimeout: m.Config.AppTimeout})
 	if err != nil {
 		return svc, err
 	}
-	m.accounts = svc.accounts
-	svc.snapshots, err = snapshot.New(snapshot.Config{DB: m.pool, Accounts: svc.accounts, Logger: m.Logger, AppTimeout: m.Config.AppTimeout})
+	m.apps = svc.apps
+	svc.snapshots, err = snapshot.New(snapshot.Config{DB: m.pool, Accounts: svc.accounts, Apps: svc.apps, Logger: m.Logger, AppTimeout: m.Config.AppTimeout})
 	if err != nil {
 		return svc, err
 	}
-	svc.leases, err = lease.New(lease.Config{DB: m.pool, Accounts: svc.accounts, Snapshots: svc.snapshots, Logger: m.Logger, AppTimeout: m.Config.AppTimeout})
+	svc.leases, err = lease.New(lease.Config{DB: m.pool, Accounts: svc.accounts, Snapshots: svc.snapshots, Apps: svc.apps, Logger: m.Logger, AppTimeout: m.Config.AppTimeout})
 	if err != nil {
 		return svc, err
 	}
@@ -209,11 +219,11 @@ func (m *Main) services(keyring *secret.Keyring) (services, error) {
 	if err != nil {
 		return svc, err
 	}
-	svc.isolation, err = isolation.New(isolation.Config{DB: m.pool, Keyring: keyring, Accounts: svc.accounts, AppTimeout: m.Config.AppTimeout, Logger: m.Logger})
+	svc.isolation, err = isolation.New(isolation.Config{DB: m.pool, Keyring: keyring, Apps: svc.apps, Accounts: svc.accounts, AppTimeout: m.Config.AppTimeout, Logger: m.Logger})
 	if err != nil {
 		return svc, err
 	}
-	svc.spec, err = spec.New(spec.Config{DB: m.pool, Keyring: keyring, Accounts: svc.accounts, Destinations: svc.destinations, Logger: m.Logger,
+	svc.spec, err = spec.New(spec.Config{DB: m.pool, Keyring: keyring, Accounts: svc.accounts, Apps: svc.apps, Destinations: svc.destinations, Logger: m.Logger,
 		RetainUnapplied: m.Config.PlanRetentionUnapplied, RetainApplied: m.Config.PlanRetentionApplied})
 	return svc, err
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/providers"
@@ -32,6 +33,7 @@ const (
 // production, app chirp (the shared fake) and role buyer, provisioned.
 type Stack struct {
 	Accounts  *accounts.Service
+	Apps      *apps.Service
 	Snapshots *snapshot.Service
 	Leases    *lease.Service
 	// App is the fake app behind every app the stack attaches.
@@ -55,21 +57,29 @@ func New(t testing.TB, db pgdb.DB, pool int) Stack {
 	}
 	s := Stack{App: shared, DB: db,
 		Ctx: access.WithRequestID(access.WithCaller(context.Background(), access.Caller{Actor: Actor, Scope: access.ScopeRunner}), RequestID)}
-	s.Accounts, err = accounts.New(accounts.Config{DB: db, Keyring: kr, EmailDomains: []string{"qa.example.test"}, Registry: reg, AppTimeout: 2 * time.Second})
+	sched, err := snapshot.NewScheduler(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.Accounts.Close)
-	if s.Snapshots, err = snapshot.New(snapshot.Config{DB: db, Accounts: s.Accounts, AppTimeout: 2 * time.Second}); err != nil {
+	s.Accounts, err = accounts.New(accounts.Config{DB: db, Keyring: kr, EmailDomains: []string{"qa.example.test"}, Provisioning: sched})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Leases, err = lease.New(lease.Config{DB: db, Accounts: s.Accounts, Snapshots: s.Snapshots, AppTimeout: 2 * time.Second}); err != nil {
+	s.Apps, err = apps.New(apps.Config{DB: db, Keyring: kr, Accounts: s.Accounts, Provisioning: sched, Registry: reg, AppTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Apps.Close)
+	if s.Snapshots, err = snapshot.New(snapshot.Config{DB: db, Accounts: s.Accounts, Apps: s.Apps, AppTimeout: 2 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	if s.Leases, err = lease.New(lease.Config{DB: db, Accounts: s.Accounts, Snapshots: s.Snapshots, Apps: s.Apps, AppTimeout: 2 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Accounts.CreateEnvironment(s.Ctx, accounts.Environment{Name: "production", EmailDomains: []string{"qa.example.test"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Accounts.AttachApp(s.Ctx, "production", "chirp", accounts.AppChange{Provider: new("fake"), Secrets: map[string]string{"token": "hunter2-hunter2"}}); err != nil {
+	if _, err := s.Apps.Attach(s.Ctx, "production", "chirp", apps.Change{Provider: new("fake"), Secrets: map[string]string{"token": "hunter2-hunter2"}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Accounts.CreateRole(s.Ctx, "production", "buyer", accounts.RoleChange{PoolSize: new(pool)}); err != nil {

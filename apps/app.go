@@ -1,11 +1,10 @@
-package accounts
+package apps
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,40 +33,47 @@ type App struct {
 	UpdatedAt     time.Time         `json:"updated_at"`
 }
 
-// AppChange attaches or updates an app. On update, nil fields are kept; a
+// Change attaches or updates an app. On update, nil fields are kept; a
 // non-nil Secrets replaces every secret.
-type AppChange struct {
+type Change struct {
 	Provider *string
 	Settings json.RawMessage
 	Secrets  map[string]string
 }
 
-const appColumns = `p.id, e.name, p.name, p.provider, p.settings, p.secret_names, p.secret_digests, p.created_at, p.updated_at`
+const appColumns = `p.id, p.name, p.provider, p.settings, p.secret_names, p.secret_digests, p.created_at, p.updated_at`
 
 func scanApp(row pgx.Row, a *App) error {
-	return row.Scan(&a.ID, &a.Environment, &a.Name, &a.Provider, &a.Settings, &a.SecretNames, &a.SecretDigests, &a.CreatedAt, &a.UpdatedAt)
+	return row.Scan(&a.ID, &a.Name, &a.Provider, &a.Settings, &a.SecretNames, &a.SecretDigests, &a.CreatedAt, &a.UpdatedAt)
+}
+
+// inEnvironment returns a scan of apps of environment env.
+func inEnvironment(env string) func(pgx.Row, *App) error {
+	return func(row pgx.Row, a *App) error {
+		a.Environment = env
+		return scanApp(row, a)
+	}
 }
 
 const (
 	insertAppSQL = `
 INSERT INTO apps (environment_id, name, provider, settings, secret_names, secrets_key_id, secrets_sealed, secret_digests)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id, created_at, updated_at`
-	getAppSQL = `SELECT ` + appColumns + ` FROM apps p JOIN environments e ON e.id = p.environment_id
-WHERE e.name = $1 AND p.name = $2`
-	listAppsSQL = `SELECT ` + appColumns + ` FROM apps p JOIN environments e ON e.id = p.environment_id
-WHERE e.name = $1 ORDER BY p.name`
+	getAppSQL     = `SELECT ` + appColumns + ` FROM apps p WHERE p.environment_id = $1 AND p.name = $2`
+	listAppsSQL   = `SELECT ` + appColumns + ` FROM apps p WHERE p.environment_id = $1 ORDER BY p.name`
 	appSecretsSQL = `SELECT secrets_key_id, secrets_sealed FROM apps WHERE id = $1`
 	updateAppSQL  = `
-UPDATE apps SET provider = $2, settings = $3, secret_names = $4, secrets_key_id = $5, secrets_sealed = $6, secret_digests = $7, updated_at = now()
+UPDATE apps SET provider = $2, settings = $3, secret_names = $4, secrets_key_id = $5, secrets_sealed = $6, secret_digests = $7,
+                updated_at = coalesce($8::timestamptz, now())
 WHERE id = $1 RETURNING updated_at`
 	deleteAppSQL = `DELETE FROM apps WHERE id = $1`
 )
 
-// AttachApp attaches app name of provider to environment env, after the
+// Attach attaches app name of provider to environment env, after the
 // provider validated its settings and secrets, and schedules the
 // provisioning of every active account of env into it.
 // Errors: EINVALID naming the field, ENOTFOUND, ECONFLICT.
-func (s *Service) AttachApp(ctx context.Context, env, name string, c AppChange) (App, error) {
+func (s *Service) Attach(ctx context.Context, env, name string, c Change) (App, error) {
 	a := App{Environment: env, Name: name, Settings: c.Settings}
 	if c.Provider != nil {
 		a.Provider = *c.Provider
@@ -77,11 +83,11 @@ func (s *Service) AttachApp(ctx context.Context, env, name string, c AppChange) 
 	}
 	sealed, keyID := s.sealSecrets(c.Secrets)
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		e, err := s.GetEnvironmentTx(ctx, tx, env)
+		e, err := s.accounts.GetEnvironmentTx(ctx, tx, env)
 		if err != nil {
 			return err
 		}
-		a.SecretDigests = s.keyring.DigestMap(c.Secrets, AppSecretPurpose)
+		a.SecretDigests = s.keyring.DigestMap(c.Secrets, SecretPurpose)
 		row := tx.QueryRow(ctx, insertAppSQL, e.ID, a.Name, a.Provider, a.Settings, a.SecretNames, keyID, sealed, a.SecretDigests)
 		if err := row.Scan(&a.ID, &a.CreatedAt, &a.UpdatedAt); err != nil {
 			return pgdb.Translate(err, "", "app "+name+" is already attached to environment "+env)
@@ -90,19 +96,19 @@ func (s *Service) AttachApp(ctx context.Context, env, name string, c AppChange) 
 			Details: map[string]any{"environment": env, "name": name, "provider": a.Provider, "settings": a.Settings, "secret_names": a.SecretNames}}); err != nil {
 			return err
 		}
-		return s.scheduleEnvironment(ctx, tx, e.ID)
+		return s.provisioning.ScheduleEnvironmentTx(ctx, tx, e.ID)
 	})
 	return a, pgdb.Translate(err, "", "")
 }
 
-// AppSecretPurpose is the purpose of an app secret's digest
+// SecretPurpose is the purpose of an app secret's digest
 // (secret.Keyring.DigestMap).
-const AppSecretPurpose = "app-secret"
+const SecretPurpose = "app-secret"
 
-// CheckApp validates app a with secrets as AttachApp would, building its
+// Check validates app a with secrets as Attach would, building its
 // provider and checking its settings against the app, and stores nothing.
 // Errors: EINVALID naming the field, EUNAVAILABLE.
-func (s *Service) CheckApp(ctx context.Context, a App, secrets map[string]string) error {
+func (s *Service) Check(ctx context.Context, a App, secrets map[string]string) error {
 	return s.validateApp(ctx, &a, secrets)
 }
 
@@ -178,30 +184,32 @@ func (s *Service) openSecrets(ctx context.Context, appID string) (map[string]str
 	return out, nil
 }
 
-// GetApp returns app name of environment env. Errors: ENOTFOUND.
-func (s *Service) GetApp(ctx context.Context, env, name string) (App, error) {
-	a, found, err := pgdb.QueryMaybe(ctx, s.db, scanApp, pgdb.Conflict{}, getAppSQL, env, name)
+// Get returns app name of environment env. Errors: ENOTFOUND.
+func (s *Service) Get(ctx context.Context, env, name string) (App, error) {
+	e, err := s.accounts.GetEnvironment(ctx, env)
+	if err != nil {
+		return App{}, err
+	}
+	a, found, err := pgdb.QueryMaybe(ctx, s.db, inEnvironment(env), pgdb.Conflict{}, getAppSQL, e.ID, name)
 	if err == nil && !found {
-		if _, err := s.GetEnvironment(ctx, env); err != nil {
-			return App{}, err
-		}
 		return App{}, understudy.Errorf(understudy.ENOTFOUND, "app %s is not attached to environment %s", name, env)
 	}
 	return a, err
 }
 
-// ListApps returns the apps of environment env, by name. Errors: ENOTFOUND.
-func (s *Service) ListApps(ctx context.Context, env string) ([]App, error) {
-	if _, err := s.GetEnvironment(ctx, env); err != nil {
+// List returns the apps of environment env, by name. Errors: ENOTFOUND.
+func (s *Service) List(ctx context.Context, env string) ([]App, error) {
+	e, err := s.accounts.GetEnvironment(ctx, env)
+	if err != nil {
 		return nil, err
 	}
-	return pgdb.QueryAll(ctx, s.db, scanApp, listAppsSQL, env)
+	return pgdb.QueryAll(ctx, s.db, inEnvironment(env), listAppsSQL, e.ID)
 }
 
-// UpdateApp changes an app's provider, settings or secrets, validated as
+// Update changes an app's provider, settings or secrets, validated as
 // on attach. Errors: EINVALID, ENOTFOUND.
-func (s *Service) UpdateApp(ctx context.Context, env, name string, c AppChange) (App, error) {
-	a, err := s.GetApp(ctx, env, name)
+func (s *Service) Update(ctx context.Context, env, name string, c Change) (App, error) {
+	a, err := s.Get(ctx, env, name)
 	if err != nil {
 		return App{}, err
 	}
@@ -222,8 +230,8 @@ func (s *Service) UpdateApp(ctx context.Context, env, name string, c AppChange) 
 	}
 	sealed, keyID := s.sealSecrets(secrets)
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		a.SecretDigests = s.keyring.DigestMap(secrets, AppSecretPurpose)
-		if err := tx.QueryRow(ctx, updateAppSQL, a.ID, a.Provider, a.Settings, a.SecretNames, keyID, sealed, a.SecretDigests).Scan(&a.UpdatedAt); err != nil {
+		a.SecretDigests = s.keyring.DigestMap(secrets, SecretPurpose)
+		if err := tx.QueryRow(ctx, updateAppSQL, a.ID, a.Provider, a.Settings, a.SecretNames, keyID, sealed, a.SecretDigests, s.dbNow()).Scan(&a.UpdatedAt); err != nil {
 			return err
 		}
 		return access.Record(ctx, tx, access.Event{Action: "app.update", TargetType: "app", TargetID: a.ID,
@@ -233,10 +241,10 @@ func (s *Service) UpdateApp(ctx context.Context, env, name string, c AppChange) 
 	return a, pgdb.Translate(err, "", "")
 }
 
-// DetachApp detaches an app: the account refs and snapshots of that app
+// Detach detaches an app: the account refs and snapshots of that app
 // go with it; the users it holds stay in the app. Errors: ENOTFOUND.
-func (s *Service) DetachApp(ctx context.Context, env, name string) error {
-	a, err := s.GetApp(ctx, env, name)
+func (s *Service) Detach(ctx context.Context, env, name string) error {
+	a, err := s.Get(ctx, env, name)
 	if err != nil {
 		return err
 	}
@@ -251,30 +259,30 @@ func (s *Service) DetachApp(ctx context.Context, env, name string) error {
 	return pgdb.Translate(err, "", "")
 }
 
-// AppCheck is the outcome of testing an app's connection and contract.
-type AppCheck struct {
+// TestResult is the outcome of testing an app's connection and contract.
+type TestResult struct {
 	App     string `json:"app"`
 	OK      bool   `json:"ok"`
 	Detail  string `json:"detail"`
 	Elapsed string `json:"elapsed"`
 }
 
-// TestApp checks that an app is reachable and speaks its provider's
+// Test checks that an app is reachable and speaks its provider's
 // contract: the provider's own test when it has one, otherwise a Verify of
 // a ref that cannot exist, which must answer "not found".
-func (s *Service) TestApp(ctx context.Context, env, name string) (AppCheck, error) {
-	a, err := s.GetApp(ctx, env, name)
+func (s *Service) Test(ctx context.Context, env, name string) (TestResult, error) {
+	a, err := s.Get(ctx, env, name)
 	if err != nil {
-		return AppCheck{}, err
+		return TestResult{}, err
 	}
 	inst, err := s.appInstance(ctx, a)
 	if err != nil {
-		return AppCheck{}, err
+		return TestResult{}, err
 	}
 	if err := s.checkAgainstApp(ctx, name, inst); err != nil {
-		return AppCheck{}, err
+		return TestResult{}, err
 	}
-	start := time.Now()
+	start := s.now()
 	ctx, cancel := context.WithTimeout(ctx, s.appTimeout)
 	defer cancel()
 	if t, ok := inst.(providers.Tester); ok {
@@ -282,18 +290,9 @@ func (s *Service) TestApp(ctx context.Context, env, name string) (AppCheck, erro
 	} else if err = inst.Verify(ctx, providers.Target{Ref: "understudy-connectivity-check", AccountID: "none"}); errors.Is(err, providers.ErrNotFound) {
 		err = nil
 	}
-	check := AppCheck{App: name, OK: err == nil, Detail: "the app answered as the contract says", Elapsed: time.Since(start).Round(time.Millisecond).String()}
+	check := TestResult{App: name, OK: err == nil, Detail: "the app answered as the contract says", Elapsed: s.now().Sub(start).Round(time.Millisecond).String()}
 	if err != nil {
 		check.Detail = err.Error()
 	}
 	return check, nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

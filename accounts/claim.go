@@ -1,0 +1,114 @@
+package accounts
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/internal/pgdb"
+)
+
+// The account side of a lease. Package lease owns the leases table; a
+// lease's effect on its account's status (ready → leased → ready) is made
+// here, inside the lease's transaction, so the accounts table has one
+// owner.
+
+// sqlQuarantined is true of account a when its role quarantines on
+// violations and a has an open isolation violation on a hidden surface.
+// The claim must test it in the statement that locks the account, so it
+// reads isolation_violations here.
+const sqlQuarantined = `(EXISTS (SELECT 1 FROM isolation_violations v JOIN roles q ON q.id = a.role_id
+        WHERE v.account_id = a.id AND v.closed_at IS NULL AND v.visibility = 'hidden' AND q.quarantine_on_violation))`
+
+// claimSQL marks one ready, not quarantined account of a role leased.
+// SKIP LOCKED lets concurrent claims take different accounts.
+const claimSQL = `
+WITH picked AS (
+    SELECT a.id FROM accounts a
+    WHERE a.role_id = (SELECT r.id FROM roles r JOIN environments e ON e.id = r.environment_id
+                       WHERE e.name = @env AND r.name = @role AND r.deleted_at IS NULL)
+      AND a.status = 'ready' AND NOT ` + sqlQuarantined + `
+    ORDER BY a.slot LIMIT 1 FOR UPDATE SKIP LOCKED
+)
+UPDATE accounts a SET status = 'leased', status_reason = '', updated_at = coalesce(@now::timestamptz, now())
+FROM picked WHERE a.id = picked.id RETURNING a.id, a.role_id`
+
+// Claimed is the account a lease's claim took.
+type Claimed struct {
+	AccountID string
+	RoleID    string
+}
+
+// ClaimTx marks one ready account of role role of environment env leased,
+// inside tx (the transaction that records the lease), and returns it;
+// false when none is ready (or the role does not exist: the caller tells
+// which). An account quarantined by an isolation violation is passed over.
+// now is the caller's clock (nil: the database's).
+func ClaimTx(ctx context.Context, tx pgx.Tx, env, role string, now *time.Time) (Claimed, bool, error) {
+	return pgdb.QueryMaybe(ctx, tx, func(row pgx.Row, c *Claimed) error { return row.Scan(&c.AccountID, &c.RoleID) }, pgdb.Conflict{},
+		claimSQL, pgx.NamedArgs{"env": env, "role": role, "now": now})
+}
+
+// freeSQL marks leased accounts ready again; a failed account (its reset
+// failed) stays failed.
+const freeSQL = `UPDATE accounts SET status = 'ready', updated_at = coalesce($2::timestamptz, now())
+WHERE id = ANY($1::uuid[]) AND status = 'leased'`
+
+// QueueFree queues in b, a batch the caller sends in the transaction that
+// ends the leases, the statement that marks the leased accounts with ids
+// ready again. now is the caller's clock (nil: the database's).
+func QueueFree(b *pgx.Batch, ids []string, now *time.Time) {
+	if len(ids) > 0 {
+		b.Queue(freeSQL, ids, now)
+	}
+}
+
+const anyReadySQL = `SELECT EXISTS (SELECT 1 FROM accounts a WHERE a.role_id = $1 AND a.status = 'ready' AND NOT ` + sqlQuarantined + `)`
+
+// AnyReady reports whether role roleID has a ready account that is not
+// quarantined (false when that cannot be read).
+func AnyReady(ctx context.Context, db pgdb.DB, roleID string) bool {
+	ok, _ := pgdb.QueryOne(ctx, db, pgdb.Scalar[bool], "", anyReadySQL, roleID)
+	return ok
+}
+
+// quarantinedSQL names the role's ready accounts held back by a
+// violation, each with its oldest open violation on a hidden surface.
+const quarantinedSQL = `
+SELECT DISTINCT ON (a.slot) a.id::text, v.id, v.surface, p.name
+FROM accounts a JOIN isolation_violations v ON v.account_id = a.id JOIN apps p ON p.id = v.app_id
+WHERE a.role_id = $1 AND a.status = 'ready' AND ` + sqlQuarantined + `
+  AND v.closed_at IS NULL AND v.visibility = 'hidden'
+ORDER BY a.slot, v.id`
+
+// Quarantine is why a ready account cannot be leased: its oldest open
+// isolation violation on a hidden surface.
+type Quarantine struct {
+	AccountID string
+	Violation int64
+	Surface   string
+	App       string
+}
+
+// Quarantined returns the ready accounts of role roleID held back by an
+// isolation violation.
+func Quarantined(ctx context.Context, db pgdb.DB, roleID string) ([]Quarantine, error) {
+	return pgdb.QueryAll(ctx, db, func(row pgx.Row, q *Quarantine) error {
+		return row.Scan(&q.AccountID, &q.Violation, &q.Surface, &q.App)
+	}, quarantinedSQL, roleID)
+}
+
+// QuarantineError returns ECONFLICT naming the quarantined accounts of
+// role r and why.
+func QuarantineError(r Role, list []Quarantine) error {
+	why := make([]string, len(list))
+	for i, q := range list {
+		why[i] = fmt.Sprintf("account %s was seen by real viewers on hidden surface %s of app %s (violation %d)", q.AccountID, q.Surface, q.App, q.Violation)
+	}
+	return understudy.Errorf(understudy.ECONFLICT, "no account of role %s in environment %s can be leased: %d quarantined by isolation violations: %s; fix the leak and audit again (`understudy isolation audit --environment %s`), or set quarantine_on_violation to false on the role",
+		r.Name, r.Environment, len(why), strings.Join(why, "; "), r.Environment)
+}

@@ -167,6 +167,14 @@ func (s *Service) run(ctx context.Context, pl *planning, out *Plan, o ApplyOptio
 			}
 		}
 		if err := s.change(ctx, pl.plan.Workspace, x, o); err != nil {
+			if _, half := errors.AsType[*recreateError](err); half {
+				// The replace's delete was made: the plan as applied
+				// says so, as the next plan says it creates the object.
+				out.Applied = append(out.Applied, AppliedChange{Address: x.Address, Action: Delete, At: s.cfg.Now().UTC()})
+				if _, serr := s.cfg.DB.Exec(context.WithoutCancel(ctx), setAppliedSQL, out.ID, out.Applied); serr != nil {
+					s.cfg.Logger.ErrorContext(ctx, "recording a replace's delete", "plan", out.ID, "error", serr)
+				}
+			}
 			return fmt.Errorf("%s: %w", x.Address, err)
 		}
 		if x.Action != NoOp || x.Importing || x.PreviousAddress != "" {
@@ -208,10 +216,10 @@ func (s *Service) change(ctx context.Context, ws string, x *step, o ApplyOptions
 			return err
 		}
 		if err := s.recordObject(ctx, ws, x, nil); err != nil {
-			return err
+			return &recreateError{err}
 		}
 		if err := s.create(ctx, x); err != nil {
-			return err
+			return &recreateError{err}
 		}
 	case Create:
 		if err := s.recordObject(ctx, ws, x, nil); err != nil {
@@ -228,6 +236,15 @@ func (s *Service) change(ctx context.Context, ws string, x *step, o ApplyOptions
 	v := x.view.stored()
 	return s.recordObject(ctx, ws, x, &v)
 }
+
+// recreateError is the error of a replace that deleted its object and
+// then failed to create it again.
+type recreateError struct{ err error }
+
+func (e *recreateError) Error() string {
+	return "it was deleted, and creating it again failed (the next plan creates it): " + e.err.Error()
+}
+func (e *recreateError) Unwrap() error { return e.err }
 
 const (
 	recordObjectSQL = `

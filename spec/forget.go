@@ -145,13 +145,16 @@ func pick(workspace string, list []ManagedObject, addresses []string) ([]Managed
 			}
 		}
 		if !found {
-			unknown = append(unknown, given)
-			fields = append(fields, understudy.FieldError{Field: fmt.Sprintf("addresses[%d]", i),
-				Detail: fmt.Sprintf("workspace %s manages no object at %s (`understudy workspaces show %s` lists them)", workspace, given, workspace)})
+			if unknown = append(unknown, given); len(unknown) <= maxSuggested {
+				fields = append(fields, understudy.FieldError{Field: fmt.Sprintf("addresses[%d]", i),
+					Detail: fmt.Sprintf("workspace %s manages no object at %s (`understudy workspaces show %s` lists them)", workspace, given, workspace)})
+			}
 		}
 	}
-	if len(fields) > 0 {
-		return nil, understudy.Invalid(fmt.Sprintf("workspace %s manages no object at %s; nothing was forgotten", workspace, strings.Join(unknown, ", ")), fields...)
+	// The error names the first maxSuggested unknown addresses only, so
+	// that its size does not grow with the request's.
+	if len(unknown) > 0 {
+		return nil, understudy.Invalid(fmt.Sprintf("workspace %s manages no object at %s; nothing was forgotten", workspace, firstOf(unknown, ", ")), fields...)
 	}
 	slices.SortFunc(out, func(a, b ManagedObject) int { return cmp.Compare(a.Address, b.Address) })
 	return out, nil

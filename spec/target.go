@@ -182,14 +182,25 @@ func resolveTargeting(req PlanRequest, decls []declared, st *state) (targeting, 
 		}
 	}
 	if len(problems) > 0 {
-		return t, understudy.Errorf(understudy.EINVALID, "%s", strings.Join(problems, "; "))
+		return t, understudy.Errorf(understudy.EINVALID, "%s", firstOf(problems, "; "))
 	}
 	return t, nil
 }
 
 // maxSuggested bounds the unknown addresses a plan looks for the closest
-// known one to, so that a long list of wrong ones costs little.
+// known one to, so that a long list of wrong ones costs little; and the
+// problems an error names, so that its message stays short whatever the
+// request held.
 const maxSuggested = 10
+
+// firstOf joins the first maxSuggested of list with sep, and says how
+// many more there are.
+func firstOf(list []string, sep string) string {
+	if len(list) <= maxSuggested {
+		return strings.Join(list, sep)
+	}
+	return fmt.Sprintf("%s%sand %d more", strings.Join(list[:maxSuggested], sep), sep, len(list)-maxSuggested)
+}
 
 // unknownAddress says that addr (canonical c) names no object, and which
 // of known is closest, when one is close.

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"regexp"
 	"strconv"
@@ -449,13 +451,21 @@ func checkResultSize(name string, args []cty.Value) error {
 // readSource reads a spec or variables file, refusing one larger than
 // MaxFileSize or nested deeper than the parser may safely recurse. The
 // diagnostic names the file, and the line where a limit was passed.
+//
+// Only a regular file is read: a spec file that is a FIFO, or a link to
+// a device such as /dev/zero, would otherwise block or be read without
+// end. The read itself stops past MaxFileSize, for a file that grows.
 func readSource(path string) ([]byte, *hcl.Diagnostic) {
 	fi, err := os.Stat(path)
-	if err == nil && fi.Size() > MaxFileSize {
+	switch {
+	case err == nil && !fi.Mode().IsRegular():
+		return nil, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read a file",
+			Detail: fmt.Sprintf("%s is not a regular file (it is a %s); a spec or variables file must be one.", path, fileType(fi.Mode()))}
+	case err == nil && fi.Size() > MaxFileSize:
 		return nil, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "File too large",
 			Detail: fmt.Sprintf("The file %s has %d bytes; a spec or variables file may have at most %d.", path, fi.Size(), MaxFileSize)}
 	}
-	src, err := os.ReadFile(path)
+	src, err := readAtMost(path, MaxFileSize+1)
 	if err != nil {
 		return nil, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read a file", Detail: fmt.Sprintf("%v.", err)}
 	}
@@ -467,4 +477,30 @@ func readSource(path string) ([]byte, *hcl.Diagnostic) {
 		return nil, d
 	}
 	return src, nil
+}
+
+// readAtMost reads up to n bytes of the file at path.
+func readAtMost(path string, n int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, n))
+}
+
+// fileType names the kind of a file that is not a regular one.
+func fileType(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	default:
+		return "special file"
+	}
 }

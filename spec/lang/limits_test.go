@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -359,5 +360,29 @@ func TestWholeKindReferencesCountAsWork(t *testing.T) {
 	_, cfg, diags := loadFiles(t, map[string]string{mainFile: manyBlocks(3, "role \"r%[1]d\" {\n  environment = environment.e0.name\n  description = \"${length([for e in environment : e.name])}\"\n}\n\n")}, Options{})
 	if diags.HasErrors() || len(cfg.Desired.Roles) != 3 || cfg.Desired.Roles[0].Description != "3" {
 		t.Fatalf("diagnostics %s, desired %+v", diagsText(diags), cfg.Desired)
+	}
+}
+
+// A spec file that is not a regular file, such as a link to a device
+// (/dev/zero would be read without end) or a named pipe (which would
+// block), is refused by name, by fmt and by a load alike.
+func TestASpecFileThatIsNotARegularFileIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	dev := filepath.Join(dir, "dev.understudy.hcl")
+	if err := os.Symlink(os.DevNull, dev); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, d := FormatFile(dev); len(d) != 1 || d[0].Summary != "Cannot read a file" || !strings.Contains(d[0].Detail, "dev.understudy.hcl is not a regular file (it is a device)") {
+		t.Errorf("fmt of a link to a device: %v", d)
+	}
+	if _, d := Load(dir, Options{Getenv: func(string) string { return "" }}); !d.HasErrors() || !strings.Contains(d.Error(), "is not a regular file") {
+		t.Errorf("load of a link to a device: %v", d)
+	}
+	pipe := filepath.Join(t.TempDir(), "pipe.understudy.hcl")
+	if err := syscall.Mkfifo(pipe, 0o600); err != nil {
+		t.Skipf("no named pipes here: %v", err)
+	}
+	if _, _, d := FormatFile(pipe); len(d) != 1 || !strings.Contains(d[0].Detail, "is not a regular file (it is a named pipe)") {
+		t.Errorf("fmt of a named pipe: %v", d)
 	}
 }

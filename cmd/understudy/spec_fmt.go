@@ -31,8 +31,9 @@ func (a *app) fmtCommand() *cobra.Command {
 *.understudy.hcl files of each directory PATH (default: the current
 directory), with -recursive those of its subdirectories too (hidden ones
 skipped), and each .hcl file PATH names. A value that is a single
-interpolation, "${x}", becomes x. With PATH "-" it reads standard input
-and writes the result to standard output.
+interpolation, "${x}", becomes x, and a variable's type in Terraform
+0.11's syntax ("string") a type constraint (string). With PATH "-" it
+reads standard input and writes the result to standard output.
 
 It prints the name of each file it changes (-list=false: not), writes
 it back (-write=false: not), and with -diff prints the changes as a

@@ -233,6 +233,10 @@ func TestConflictWithAnotherWorkspaceNamesTheWorkspaceToPass(t *testing.T) {
 	if !strings.Contains(e.Message, `managed by workspace "ops"`) || !strings.HasSuffix(e.Message, hint) || strings.Count(e.Message, "-workspace") != 1 {
 		t.Errorf("conflict in the default workspace: %q; want it to end %q, once", e.Message, hint)
 	}
+	// Each object is named, and the rule they break is said once.
+	if n := strings.Count(e.Message, `managed by workspace "ops"`); n < 2 || strings.Count(e.Message, "from one workspace only") != 1 {
+		t.Errorf("conflict of %d objects: %q; want the rule said once", n, e.Message)
+	}
 	_, err = f.Spec.Plan(f.Ctx, spec.PlanRequest{Workspace: "team-a", Desired: prodSpec(1, false)})
 	if e := domaintest.WantCode(t, err, understudy.ECONFLICT); strings.Contains(e.Message, "-workspace") {
 		t.Errorf("conflict in a named workspace suggests -workspace: %q", e.Message)

@@ -71,7 +71,11 @@ func (s *Service) compute(ctx context.Context, req PlanRequest) (*planning, erro
 		tg.forceReplace(steps, st, &conflicts)
 		pl.steps = append(steps, planUndeclared(tg.untouched(decls, st), req.Desired.Removed, req.Mode, st, &conflicts)...)
 		if len(conflicts) > 0 {
-			if hint := workspaceHint(decls, st); hint != "" {
+			others := otherWorkspaces(decls, st)
+			if len(others) > 0 {
+				conflicts = append(conflicts, "a spec manages an object from one workspace only")
+			}
+			if hint := workspaceHint(others, st); hint != "" {
 				conflicts = append(conflicts, hint)
 			}
 			return nil, understudy.Errorf(understudy.ECONFLICT, "the plan cannot be made: %s", strings.Join(conflicts, "; "))
@@ -170,24 +174,29 @@ func managedElsewhere(k key, address string, other managed, st *state) string {
 		return fmt.Sprintf("%s is managed by this workspace at %s, and declared at %s; to give its block a new address, add: moved { from = %s  to = %s }",
 			k, other.Address, address, other.Address, address)
 	}
-	return fmt.Sprintf("%s is managed by workspace %q at %s; a spec manages an object from one workspace only", k, other.Workspace, other.Address)
+	return fmt.Sprintf("%s is managed by workspace %q at %s", k, other.Workspace, other.Address)
 }
 
-// workspaceHint is the last words of the conflicts of a plan for the
-// default workspace when other workspaces manage objects the spec
-// declares: the spec most likely belongs to one of them, and -workspace
-// was left out. It is empty otherwise.
-func workspaceHint(decls []declared, st *state) string {
-	if st.workspace != DefaultWorkspace {
-		return ""
-	}
+// otherWorkspaces returns the names of the workspaces other than the
+// plan's that manage objects the spec declares, sorted.
+func otherWorkspaces(decls []declared, st *state) []string {
 	others := map[string]bool{}
 	for _, d := range decls {
 		if m, ok := st.managedBy[key{d.kind, d.id}]; ok && m.Workspace != st.workspace {
 			others[m.Workspace] = true
 		}
 	}
-	names := slices.Sorted(maps.Keys(others))
+	return slices.Sorted(maps.Keys(others))
+}
+
+// workspaceHint is the last words of the conflicts of a plan for the
+// default workspace when other workspaces (names) manage objects the
+// spec declares: the spec most likely belongs to one of them, and
+// -workspace was left out. It is empty otherwise.
+func workspaceHint(names []string, st *state) string {
+	if st.workspace != DefaultWorkspace {
+		return ""
+	}
 	switch len(names) {
 	case 0:
 		return ""

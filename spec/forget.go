@@ -147,7 +147,7 @@ func pick(workspace string, list []ManagedObject, addresses []string) ([]Managed
 		if !found {
 			if unknown = append(unknown, given); len(unknown) <= maxSuggested {
 				fields = append(fields, understudy.FieldError{Field: fmt.Sprintf("addresses[%d]", i),
-					Detail: fmt.Sprintf("workspace %s manages no object at %s (`understudy workspaces show %s` lists them)", workspace, given, workspace)})
+					Detail: fmt.Sprintf("%s names no object of the workspace; `understudy workspaces show %s` lists them", given, workspace)})
 			}
 		}
 	}

@@ -75,8 +75,8 @@ func tfName(address, kind string) (typ, label, name string, key any) {
 // its attributes as constant values, secrets masked), planned_values (the
 // objects as they will be), resource_changes (every change, no-ops
 // included, with actions such as ["create"] or ["delete","create"] for a
-// replace, and action_reason "replace_by_request" for a replace -replace
-// asked for), resource_drift (p.Drift), applyable, complete (false for a
+// replace, action_reason "replace_by_request" for a replace -replace
+// asked for, and previous_address for an object a moved block moved), resource_drift (p.Drift), applyable, complete (false for a
 // plan with -target, as Terraform's) and errored.
 // A forgotten object (a removed block) has actions ["forget"], after null,
 // after_sensitive false and action_reason
@@ -363,14 +363,16 @@ type tfResource struct {
 
 // tfResourceChange is one change, as Terraform's resource_changes item.
 type tfResourceChange struct {
-	Address      string   `json:"address"`
-	Mode         string   `json:"mode"`
-	Type         string   `json:"type"`
-	Name         string   `json:"name"`
-	Index        any      `json:"index,omitempty"`
-	ProviderName string   `json:"provider_name"`
-	Change       tfChange `json:"change"`
-	ActionReason string   `json:"action_reason,omitempty"`
+	Address      string `json:"address"`
+	Mode         string `json:"mode"`
+	Type         string `json:"type"`
+	Name         string `json:"name"`
+	Index        any    `json:"index,omitempty"`
+	ProviderName string `json:"provider_name"`
+	// PreviousAddress is the address a moved block moved the object from.
+	PreviousAddress string   `json:"previous_address,omitempty"`
+	Change          tfChange `json:"change"`
+	ActionReason    string   `json:"action_reason,omitempty"`
 }
 
 // tfChange is Terraform's change representation.
@@ -423,6 +425,9 @@ func resourceChange(c Change, mode string) (tfResourceChange, error) {
 	}
 	if c.Importing {
 		rc.Change.Importing = &tfImporting{ID: c.ID}
+	}
+	if c.PreviousAddress != "" {
+		rc.PreviousAddress = Address(c.PreviousAddress)
 	}
 	switch {
 	case c.Action == Replace && c.ReplaceRequested:

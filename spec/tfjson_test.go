@@ -309,3 +309,21 @@ func TestAddressOfAnInstance(t *testing.T) {
 		t.Errorf("instance: address %q name %q index %v", rc.Address, rc.Name, rc.Index)
 	}
 }
+
+// An object a moved block moved carries previous_address, in the
+// JSON plan's words, as terraform-json reads it.
+func TestTerraformJSONPreviousAddress(t *testing.T) {
+	t.Parallel()
+	moved := noOp(`role.team["buyer"]`, "production/buyer", buyer(2))
+	moved.PreviousAddress = "role.buyer"
+	unchanged := noOp("role.seller", "production/seller", buyer(1))
+	out := readTF(t, newPlan(spec.ModeNormal, moved, unchanged))
+	got := map[string]string{}
+	for _, rc := range out.ResourceChanges {
+		got[rc.Address] = rc.PreviousAddress
+	}
+	want := map[string]string{`understudy_role.team["buyer"]`: "understudy_role.buyer", "understudy_role.seller": ""}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("previous_address by address %v, want %v", got, want)
+	}
+}

@@ -96,15 +96,18 @@ type uiResource struct {
 
 // uiChange is a planned change or a drift.
 type uiChange struct {
-	Resource  uiResource   `json:"resource"`
-	Action    string       `json:"action"`
-	Reason    string       `json:"reason,omitempty"`
-	Importing *tfImporting `json:"importing,omitempty"`
+	Resource uiResource `json:"resource"`
+	// PreviousResource is the address a moved block moved the object from.
+	PreviousResource *uiResource  `json:"previous_resource,omitempty"`
+	Action           string       `json:"action"`
+	Reason           string       `json:"reason,omitempty"`
+	Importing        *tfImporting `json:"importing,omitempty"`
 }
 
 // Plan writes p: a resource_drift message for each object changed
 // outside the spec, a planned_change for each change (no-ops left out,
-// unless they import), and the change_summary.
+// unless they import or move: Terraform's actions "import" and "move"),
+// and the change_summary.
 func (s *UIStream) Plan(p Plan) error {
 	for _, c := range p.Drift {
 		if c.Action == NoOp {
@@ -118,7 +121,7 @@ func (s *UIStream) Plan(p Plan) error {
 		}
 	}
 	for _, c := range p.Changes {
-		if c.Action == NoOp && !c.Importing {
+		if c.Action == NoOp && !c.Importing && c.PreviousAddress == "" {
 			continue
 		}
 		uc := s.change(c, p.Mode)
@@ -135,10 +138,7 @@ func (s *UIStream) Plan(p Plan) error {
 
 // change is c in the stream's words.
 func (s *UIStream) change(c Change, mode string) uiChange {
-	typ, label, name, key := tfName(c.Address, c.Kind)
-	addr := typ + "." + label
-	out := uiChange{Resource: uiResource{Addr: addr, Resource: addr, ImpliedProvider: "understudy",
-		ResourceType: typ, ResourceName: name, ResourceKey: key}}
+	out := uiChange{Resource: resourceAddr(c.Address, c.Kind)}
 	switch c.Action {
 	case NoOp:
 		out.Action = "noop"
@@ -157,11 +157,30 @@ func (s *UIStream) change(c Change, mode string) uiChange {
 	default:
 		out.Action = string(c.Action)
 	}
+	// As Terraform's: a move takes precedence over an import as the
+	// action of a change that does nothing else.
+	if c.PreviousAddress != "" {
+		prev := resourceAddr(c.PreviousAddress, c.Kind)
+		out.PreviousResource = &prev
+	}
 	if c.Importing {
 		out.Importing = &tfImporting{ID: c.ID}
-		if c.Action == NoOp {
+	}
+	if c.Action == NoOp {
+		switch {
+		case c.PreviousAddress != "":
+			out.Action = "move"
+		case c.Importing:
 			out.Action = "import"
 		}
 	}
 	return out
+}
+
+// resourceAddr is the stream's resource object for a spec address.
+func resourceAddr(address, kind string) uiResource {
+	typ, label, name, key := tfName(address, kind)
+	addr := typ + "." + label
+	return uiResource{Addr: addr, Resource: addr, ImpliedProvider: "understudy",
+		ResourceType: typ, ResourceName: name, ResourceKey: key}
 }

@@ -211,3 +211,40 @@ func TestUIStreamWritesEachMessageAsItIsMade(t *testing.T) {
 		t.Fatalf("%d writes of %d lines, the largest %d bytes: want one write per message", w.writes, w.lines, w.largest)
 	}
 }
+
+// A change a moved block made names the old address as
+// previous_resource; one that does nothing else is planned as a
+// "move", as Terraform streams it, even when it also imports.
+func TestUIStreamMoves(t *testing.T) {
+	t.Parallel()
+	moved := noOp(`role.team["buyer"]`, "production/buyer", buyer(2))
+	moved.PreviousAddress = "role.buyer"
+	movedAndUpdated := change(spec.Update, "role.shopper", "production/shopper", buyer(2), buyer(3),
+		spec.AttributeChange{Name: "pool_size", Before: 2, After: 3})
+	movedAndUpdated.PreviousAddress = "role.customer"
+	unchanged := noOp("role.seller", "production/seller", buyer(1))
+	msgs := uiStream(t, newPlan(spec.ModeNormal, moved, movedAndUpdated, unchanged))
+	if got := strings.Join(types(msgs), " "); got != "version planned_change planned_change change_summary" {
+		t.Fatalf("types %s: want a planned_change for each moved object and none for the unchanged one", got)
+	}
+	for i, want := range []struct{ addr, prev, action, message string }{
+		{`understudy_role.team["buyer"]`, "understudy_role.buyer", "move", `understudy_role.team["buyer"]: Plan to move`},
+		{"understudy_role.shopper", "understudy_role.customer", "update", "understudy_role.shopper: Plan to update"},
+	} {
+		m := msgs[i+1]
+		c := m["change"].(map[string]any)
+		prev, _ := c["previous_resource"].(map[string]any)
+		if c["resource"].(map[string]any)["addr"] != want.addr || c["action"] != want.action || m["@message"] != want.message ||
+			prev == nil || prev["addr"] != want.prev || prev["resource_type"] != "understudy_role" || prev["implied_provider"] != "understudy" {
+			t.Errorf("planned_change %d: %v, want %s moved from %s, action %s", i, m, want.addr, want.prev, want.action)
+		}
+	}
+	if prev := msgs[1]["change"].(map[string]any)["previous_resource"].(map[string]any); prev["resource_name"] != "buyer" || prev["resource_key"] != nil {
+		t.Errorf("previous_resource %v", prev)
+	}
+	moved.Importing = true
+	msgs = uiStream(t, newPlan(spec.ModeNormal, moved))
+	if c := msgs[1]["change"].(map[string]any); c["action"] != "move" || c["importing"] == nil {
+		t.Errorf("moved and imported: %v, want action move with importing", c)
+	}
+}

@@ -17,7 +17,7 @@ import (
 
 func (a *app) applyCommand() *cobra.Command {
 	var f specFlags
-	var refreshOnly bool
+	var refreshOnly, destroy bool
 	cmd := &cobra.Command{
 		Use:   "apply [DIR | PLANFILE]",
 		Short: "Plan the spec in DIR (default .) and apply it after you confirm, or apply exactly the plan saved in PLANFILE",
@@ -25,11 +25,17 @@ func (a *app) applyCommand() *cobra.Command {
 with a file saved by plan -out it applies exactly that plan, refused as stale when the server's state changed since,
 and refused when the file was changed after it was saved. -input=false never asks: apply DIR then needs -auto-approve.
 -refresh-only records what changed on the server outside the spec as the workspace's state, changing no object.
+-destroy deletes everything the workspace manages, as destroy does.
 Exit codes: 0 success, 1 any error.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			mode := spec.ModeNormal
-			if refreshOnly {
+			switch {
+			case destroy && refreshOnly:
+				return usageErrorf("-destroy and -refresh-only cannot be used together")
+			case destroy:
+				mode = spec.ModeDestroy
+			case refreshOnly:
 				mode = spec.ModeRefreshOnly
 			}
 			return a.apply(cmd, argv, mode, f)
@@ -37,6 +43,7 @@ Exit codes: 0 success, 1 any error.`,
 	}
 	f.register(cmd, true)
 	cmd.Flags().BoolVar(&refreshOnly, "refresh-only", false, "record what changed on the server outside the spec since the last apply as the workspace's state, changing no object")
+	cmd.Flags().BoolVar(&destroy, "destroy", false, "delete everything the workspace manages, as destroy does (objects no spec manages are left alone)")
 	cmd.Flags().StringArrayVar(&f.replaces, "replace", nil, replaceHelp)
 	return cmd
 }
@@ -73,7 +80,7 @@ func (a *app) apply(cmd *cobra.Command, argv []string, mode string, f specFlags)
 	if len(argv) == 1 {
 		if st, err := os.Stat(argv[0]); err == nil && !st.IsDir() {
 			if len(f.targets) > 0 || len(f.replaces) > 0 || mode != spec.ModeNormal {
-				return usageErrorf("-target, -replace and -refresh-only are given when a plan is made (plan -out): apply %s applies the saved plan as it was made, with its own (nothing was changed)", argv[0])
+				return usageErrorf("-target, -replace, -refresh-only and -destroy are given when a plan is made (plan -out): apply %s applies the saved plan as it was made, with its own (nothing was changed)", argv[0])
 			}
 			p, err := readPlanFile(argv[0])
 			if err != nil {

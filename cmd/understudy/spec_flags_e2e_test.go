@@ -214,3 +214,34 @@ func TestLockFalseAndCompactWarnings(t *testing.T) {
 		t.Fatalf("apply with full warnings: code %d\n%s", r.Code, r.Stderr)
 	}
 }
+
+// apply -destroy is destroy, as terraform destroy is terraform apply
+// -destroy: it asks the destroy question, and with -auto-approve leaves
+// the workspace managing nothing. It takes neither -refresh-only nor a
+// saved plan.
+func TestApplyDestroyIsDestroy(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOptions{})
+	if r := s.cli(t, s.Admin, "apply", "-auto-approve", exampleSpec); r.Code != 0 {
+		t.Fatalf("apply: %d %s", r.Code, r.Stderr)
+	}
+	if r := s.cli(t, s.Admin, "apply", "-destroy", "-refresh-only", "-auto-approve", exampleSpec); r.Code != 1 ||
+		!strings.Contains(r.Stderr, "-destroy and -refresh-only cannot be used together") {
+		t.Fatalf("apply -destroy -refresh-only: %d\n%s", r.Code, r.Stderr)
+	}
+	saved := filepath.Join(t.TempDir(), "tfplan")
+	mustOK(t, s.cli(t, s.Admin, "plan", "-out", saved, exampleSpec))
+	if r := s.cli(t, s.Admin, "apply", "-destroy", saved); r.Code != 1 || !strings.Contains(r.Stderr, "-destroy are given when a plan is made") {
+		t.Fatalf("apply -destroy PLANFILE: %d\n%s", r.Code, r.Stderr)
+	}
+	if r := s.cli(t, s.Admin, "apply", "-destroy", exampleSpec); r.Code != 1 || !strings.Contains(r.Stdout, "Do you really want to destroy everything workspace \"default\" manages?") {
+		t.Fatalf("apply -destroy without yes: %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	r := s.cli(t, s.Admin, "apply", "-destroy", "-auto-approve", exampleSpec)
+	if r.Code != 0 || !strings.Contains(r.Stdout, "Destroy complete! Resources:") {
+		t.Fatalf("apply -destroy -auto-approve: %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	if r := s.cli(t, s.Admin, "workspaces", "show", "default"); r.Code != 0 || strings.Contains(r.Stdout, "understudy_") {
+		t.Fatalf("after apply -destroy the workspace still manages:\n%s", r.Stdout)
+	}
+}

@@ -31,12 +31,14 @@ func (a *app) fmtCommand() *cobra.Command {
 *.understudy.hcl files of each directory PATH (default: the current
 directory), with -recursive those of its subdirectories too (hidden ones
 skipped), and each .hcl file PATH names. A value that is a single
-interpolation, "${x}", becomes x. With PATH "-" it reads standard input
-and writes the result to standard output.
+interpolation, "${x}", becomes x, and a variable's type in Terraform
+0.11's syntax ("string") a type constraint (string). With PATH "-" it
+reads standard input and writes the result to standard output.
 
 It prints the name of each file it changes (-list=false: not), writes
 it back (-write=false: not), and with -diff prints the changes as a
-unified diff. With -check it changes nothing, lists the files that are
+unified diff; with -list=false -write=false and no -diff, it prints
+each file formatted. With -check it changes nothing, lists the files that are
 not formatted and exits 3 if there are any. A file that does not parse
 is reported with its line and left as it is; the others are still
 formatted (exit 1).`,
@@ -80,7 +82,7 @@ func (a *app) runFmt(paths []string, o fmtOptions) error {
 		if d.HasErrors() {
 			continue
 		}
-		n, d := a.fmtResult(path, src, out, o, false)
+		n, d := a.fmtResult(path, src, out, o)
 		changed, diags = changed+n, append(diags, d...)
 	}
 	return a.fmtEnd(sourcesOf(diags), diags, o, changed)
@@ -99,7 +101,7 @@ func (a *app) fmtStdin(o fmtOptions) error {
 	out, diags := lang.Format(src, stdinName)
 	changed := 0
 	if !diags.HasErrors() {
-		changed, diags = a.fmtResult(stdinName, src, out, o, true)
+		changed, diags = a.fmtResult(stdinName, src, out, o)
 	}
 	return a.fmtEnd(sources, diags, o, changed)
 }
@@ -118,8 +120,10 @@ func (a *app) fmtEnd(sources map[string]*hcl.File, diags hcl.Diagnostics, o fmtO
 
 // fmtResult prints, writes or diffs the canonical form out of the file
 // path whose source is src, as o asks, and returns 1 if it differs from
-// src. Standard input is written to stdout, unless checked or diffed.
-func (a *app) fmtResult(path string, src, out []byte, o fmtOptions, stdin bool) (int, hcl.Diagnostics) {
+// src. The canonical form itself is written to stdout when nothing else
+// is asked for: for standard input, or a file with -list=false
+// -write=false, unless checked or diffed.
+func (a *app) fmtResult(path string, src, out []byte, o fmtOptions) (int, hcl.Diagnostics) {
 	changed := !bytes.Equal(src, out)
 	if changed && o.list {
 		fmt.Fprintln(a.stdout, path)
@@ -132,7 +136,7 @@ func (a *app) fmtResult(path string, src, out []byte, o fmtOptions, stdin bool) 
 	if changed && o.diff {
 		fmt.Fprint(a.stdout, udiff.Unified("old/"+path, "new/"+path, string(src), string(out)))
 	}
-	if stdin && !o.check && !o.diff {
+	if !o.check && !o.diff && !o.list && !o.write { // as terraform fmt: nothing else is asked for
 		if _, err := a.stdout.Write(out); err != nil {
 			return 0, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot write the result", Detail: err.Error() + "."}}
 		}

@@ -62,6 +62,17 @@ func TestFmtFilesAndDirectories(t *testing.T) {
 	if got := readFile(t, filepath.Join(dir, "other.hcl")); got != "c=1\ndd=2\n" {
 		t.Errorf("an .hcl file fmt was not given changed: %q", got)
 	}
+	// Neither listed nor written: printed, as terraform fmt prints it,
+	// and left as it is.
+	dry := specDir(t, map[string]string{"main.understudy.hcl": interpolatedSpec})
+	dryMain := filepath.Join(dry, "main.understudy.hcl")
+	if res := mustOK(t, localCLI(t, nil, "fmt", "-list=false", "-write=false", dryMain)); res.Stdout != interpolatedCanonical ||
+		readFile(t, dryMain) != interpolatedSpec {
+		t.Errorf("fmt -list=false -write=false printed %q; want %q, and the file unchanged", res.Stdout, interpolatedCanonical)
+	}
+	if res := mustOK(t, localCLI(t, nil, "fmt", "-write=false", dryMain)); res.Stdout != dryMain+"\n" {
+		t.Errorf("fmt -write=false printed %q; want the file's name alone", res.Stdout)
+	}
 	mustFail(t, localCLI(t, nil, "fmt", filepath.Join(dir, "notes.txt")), exitError, "No file or directory at "+filepath.Join(dir, "notes.txt"))
 	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)

@@ -61,7 +61,8 @@ func TestWorkspacesShowListsAndForgetStopsManaging(t *testing.T) {
 
 	// An unknown address is refused by name, and nothing is forgotten.
 	r = s.cli(t, s.Admin, "workspaces", "forget", "default", "understudy_role.buyer", "understudy_role.nobody")
-	if r.Code == 0 || !strings.Contains(r.Stderr, "understudy_role.nobody") || strings.Contains(r.Stderr, "understudy_role.buyer,") {
+	if r.Code == 0 || !strings.Contains(r.Stderr, "understudy_role.nobody") || strings.Contains(r.Stderr, "understudy_role.buyer,") ||
+		strings.Count(r.Stderr, "manages no object") != 1 || !strings.Contains(r.Stderr, "`understudy workspaces show default` lists them") {
 		t.Fatalf("forget of an unknown address: %d\n%s", r.Code, r.Stderr)
 	}
 	// Both spellings of an address, and a resource without its key for

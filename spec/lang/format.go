@@ -20,8 +20,11 @@ import (
 //
 // Besides HCL's layout (indentation, aligned equals signs), it makes the
 // rewrites terraform fmt makes where the construct exists here: a value
-// that is a single interpolation, "${x}", becomes x, and block labels
-// are quoted ("role buyer {" becomes "role \"buyer\" {").
+// that is a single interpolation, "${x}", becomes x, block labels are
+// quoted ("role buyer {" becomes "role \"buyer\" {"), and a variable's
+// type in the syntax of Terraform 0.11 becomes a type constraint
+// ("string" becomes string, list becomes list(any), "map" becomes
+// map(string)).
 func Format(src []byte, filename string) ([]byte, hcl.Diagnostics) {
 	if d := checkNesting(src, filename); d != nil {
 		return nil, hcl.Diagnostics{d}
@@ -33,23 +36,59 @@ func Format(src []byte, filename string) ([]byte, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	canonicalBody(f.Body())
+	canonicalBody(f.Body(), "")
 	return f.Bytes(), nil // Bytes lays the tokens out as hclwrite.Format does
 }
 
 // canonicalBody rewrites the attributes and block labels of body, and of
-// the blocks nested in it.
-func canonicalBody(body *hclwrite.Body) {
+// the blocks nested in it. path is the types of the blocks body is in,
+// joined by dots ("" at the top of the file).
+func canonicalBody(body *hclwrite.Body, path string) {
 	for name, attr := range body.Attributes() {
 		tokens := attr.Expr().BuildTokens(nil)
+		if path == "variable" && name == "type" {
+			if typ, ok := modernType(tokens); ok {
+				body.SetAttributeRaw(name, typ)
+			}
+			continue
+		}
 		if unwrapped, ok := unwrapInterpolation(tokens); ok {
 			body.SetAttributeRaw(name, unwrapped)
 		}
 	}
 	for _, block := range body.Blocks() {
 		block.SetLabels(block.Labels())
-		canonicalBody(block.Body())
+		canonicalBody(block.Body(), strings.TrimPrefix(path+"."+block.Type(), "."))
 	}
+}
+
+// modernType returns the type constraint that a variable's type written
+// as Terraform 0.11 wrote it stands for, and false for anything else: a
+// quoted "string", "list" or "map" (lists and maps of strings then), or a
+// bare list, map or set (of any type).
+func modernType(tokens hclwrite.Tokens) (hclwrite.Tokens, bool) {
+	ident := func(s string) *hclwrite.Token { return &hclwrite.Token{Type: hclsyntax.TokenIdent, Bytes: []byte(s)} }
+	call := func(fn, arg string) hclwrite.Tokens {
+		return hclwrite.Tokens{ident(fn), {Type: hclsyntax.TokenOParen, Bytes: []byte("(")}, ident(arg),
+			{Type: hclsyntax.TokenCParen, Bytes: []byte(")")}}
+	}
+	var kw string
+	switch {
+	case len(tokens) == 1 && tokens[0].Type == hclsyntax.TokenIdent:
+		kw = string(tokens[0].Bytes)
+		if kw == "list" || kw == "map" || kw == "set" {
+			return call(kw, "any"), true
+		}
+	case len(tokens) == 3 && tokens[0].Type == hclsyntax.TokenOQuote && tokens[1].Type == hclsyntax.TokenQuotedLit &&
+		tokens[2].Type == hclsyntax.TokenCQuote:
+		switch kw = string(tokens[1].Bytes); kw {
+		case "string":
+			return hclwrite.Tokens{ident(kw)}, true
+		case "list", "map":
+			return call(kw, "string"), true
+		}
+	}
+	return nil, false
 }
 
 // unwrapInterpolation returns the expression inside tokens when tokens

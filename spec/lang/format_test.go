@@ -40,6 +40,13 @@ func TestLangFormatCanonicalizes(t *testing.T) {
 		{"in a nested block", "role \"b\" {\n  lifecycle {\n    x = \"${var.y}\"\n  }\n}\n", "role \"b\" {\n  lifecycle {\n    x = var.y\n  }\n}\n"},
 		{"a bare label is quoted", "role buyer {\n  pool_size = 1\n}\n", "role \"buyer\" {\n  pool_size = 1\n}\n"},
 		{"a label with an escape", "role \"a\\\"b\" {\n}\n", "role \"a\\\"b\" {\n}\n"},
+		{"a quoted variable type", "variable \"a\" {\n  type = \"string\"\n}\n", "variable \"a\" {\n  type = string\n}\n"},
+		{"a quoted list type", "variable \"a\" {\n  type=\"list\"\n  default = []\n}\n", "variable \"a\" {\n  type    = list(string)\n  default = []\n}\n"},
+		{"a quoted map type", "variable \"a\" {\n  type = \"map\"\n}\n", "variable \"a\" {\n  type = map(string)\n}\n"},
+		{"a bare set type", "variable \"a\" {\n  type = set # of names\n}\n", "variable \"a\" {\n  type = set(any) # of names\n}\n"},
+		{"a modern type stays", "variable \"a\" {\n  type = list(number)\n}\n", "variable \"a\" {\n  type = list(number)\n}\n"},
+		{"a quoted type of another name stays", "variable \"a\" {\n  type = \"number\"\n}\n", "variable \"a\" {\n  type = \"number\"\n}\n"},
+		{"a type outside a variable stays", "role \"a\" {\n  type = \"string\"\n}\n", "role \"a\" {\n  type = \"string\"\n}\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out, diags := Format([]byte(c.in), "x.understudy.hcl")

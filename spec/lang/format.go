@@ -199,7 +199,7 @@ func formatDir(dir string, recursive bool) ([]string, hcl.Diagnostics) {
 // FormatFile reads the file at path, within the limits of a spec file,
 // and returns its source and canonical form (see Format).
 func FormatFile(path string) (src, out []byte, diags hcl.Diagnostics) {
-	src, d := readSource(path)
+	src, d := readSource(path, false)
 	if d != nil {
 		return nil, nil, hcl.Diagnostics{d}
 	}

@@ -452,15 +452,18 @@ func checkResultSize(name string, args []cty.Value) error {
 // MaxFileSize or nested deeper than the parser may safely recurse. The
 // diagnostic names the file, and the line where a limit was passed.
 //
-// Only a regular file is read: a spec file that is a FIFO, or a link to
-// a device such as /dev/zero, would otherwise block or be read without
-// end. The read itself stops past MaxFileSize, for a file that grows.
-func readSource(path string) ([]byte, *hcl.Diagnostic) {
+// A spec file must be a regular file: one that is a FIFO, or a link to a
+// device such as /dev/zero, would otherwise block a plan or be read
+// without end. A variables file, which the user names, may also be a
+// named pipe, as in `-var-file=<(vault kv get …)`, the way Terraform reads
+// one; a device is refused there too. The read itself stops past
+// MaxFileSize, for a file that grows or a pipe that does not end.
+func readSource(path string, pipeOK bool) ([]byte, *hcl.Diagnostic) {
 	fi, err := os.Stat(path)
 	switch {
-	case err == nil && !fi.Mode().IsRegular():
+	case err == nil && !fi.Mode().IsRegular() && !(pipeOK && fi.Mode()&fs.ModeNamedPipe != 0):
 		return nil, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot read a file",
-			Detail: fmt.Sprintf("%s is not a regular file (it is a %s); a spec or variables file must be one.", path, fileType(fi.Mode()))}
+			Detail: fmt.Sprintf("%s is not a regular file (it is a %s); a spec file must be one, and a variables file one or a named pipe.", path, fileType(fi.Mode()))}
 	case err == nil && fi.Size() > MaxFileSize:
 		return nil, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "File too large",
 			Detail: fmt.Sprintf("The file %s has %d bytes; a spec or variables file may have at most %d.", path, fi.Size(), MaxFileSize)}

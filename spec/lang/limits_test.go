@@ -385,4 +385,18 @@ func TestASpecFileThatIsNotARegularFileIsRefused(t *testing.T) {
 	if _, _, d := FormatFile(pipe); len(d) != 1 || !strings.Contains(d[0].Detail, "is not a regular file (it is a named pipe)") {
 		t.Errorf("fmt of a named pipe: %v", d)
 	}
+	// A variables file may be a named pipe (-var-file=<(…)), read up to
+	// the size limit; a device may not.
+	go func() {
+		if f, err := os.OpenFile(pipe, os.O_WRONLY, 0); err == nil {
+			f.WriteString("region = \"eu\"\n")
+			f.Close()
+		}
+	}()
+	if _, d := readSource(pipe, true); d != nil {
+		t.Errorf("a variables file that is a named pipe: %v", d)
+	}
+	if _, d := readSource(dev, true); d == nil || !strings.Contains(d.Detail, "(it is a device)") {
+		t.Errorf("a variables file that is a device: %v", d)
+	}
 }

@@ -67,7 +67,7 @@ type Config struct {
 func Load(dir string, o Options) (*Config, hcl.Diagnostics) {
 	l := newLoader(dir, o)
 	for _, name := range l.listDir() {
-		src, d := readSource(name)
+		src, d := readSource(name, false)
 		if d != nil {
 			l.diags = append(l.diags, d)
 			l.broken = true

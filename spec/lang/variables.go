@@ -205,7 +205,7 @@ func (l *loader) set(v *variable, val cty.Value, subject *hcl.Range, what string
 
 // readVarFile sets the variables of a -var-file.
 func (l *loader) readVarFile(path string) {
-	src, d := readSource(path)
+	src, d := readSource(path, true)
 	if d != nil {
 		l.diags = append(l.diags, d)
 		return

@@ -213,6 +213,22 @@ func TestPlanJSONIsTheMachineReadableUI(t *testing.T) {
 		t.Fatalf("refused plan: code %d\n%s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
 	}
 
+	// A problem the server answers is a diagnostic as Terraform's read: a
+	// short summary, the explanation as the detail, no HTTP status.
+	r = s.cli(t, s.Admin, "plan", "-json", "-target=role.zzz", exampleSpec)
+	msgs = uiMessages(t, r.Stdout)
+	if r.Code != 1 || len(msgs) != 2 || msgs[1].Type != "diagnostic" {
+		t.Fatalf("-target=role.zzz: code %d\n%s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
+	}
+	if d := msgs[1].Diagnostic; d.Summary != "Invalid target address" || !strings.Contains(d.Detail, "role.zzz") ||
+		strings.Contains(d.Summary+d.Detail, "HTTP") {
+		t.Errorf("-target=role.zzz: diagnostic %+v", d)
+	}
+	r = s.cli(t, s.Admin, "plan", "-target=role.zzz", exampleSpec)
+	if r.Code != 1 || !strings.HasPrefix(r.Stderr, "Error: Invalid target address\n\n") || strings.Contains(r.Stderr, "HTTP") {
+		t.Errorf("-target=role.zzz: code %d\nstderr: %q", r.Code, r.Stderr)
+	}
+
 	unreachable := &testServer{URL: "http://127.0.0.1:1"}
 	r = unreachable.cli(t, "", "plan", "-json", exampleSpec)
 	msgs = uiMessages(t, r.Stdout)

@@ -193,7 +193,7 @@ Exit codes: 0 success, 1 error; with -detailed-exitcode: 0 no changes, 1 error, 
 				if f.jsonOut {
 					saved = a.stderr // stdout holds JSON only
 				}
-				fmt.Fprintf(saved, "\nSaved the plan to: %s\nTo perform exactly these actions, run: understudy apply %s\n", out, out)
+				fmt.Fprintf(saved, "\nSaved the plan to: %s\n\nTo perform exactly these actions, run the following command to apply:\n    understudy apply %q\n", out, out)
 			}
 			if detailed && p.HasChanges() {
 				return &specResult{code: 2}

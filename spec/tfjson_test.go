@@ -3,11 +3,13 @@ package spec_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"unicode"
 
 	tfjson "github.com/hashicorp/terraform-json"
 
@@ -87,16 +89,59 @@ func withVariables() spec.Plan {
 	return p
 }
 
-// checkAddresses fails unless each change's address is its type, a dot
-// and its name, with a known type and the provider set.
+// checkAddresses fails unless each change's address is its type, a dot,
+// its name and its instance key as Terraform writes it, with a known type
+// and the provider set.
 func checkAddresses(t *testing.T, what string, rcs []*tfjson.ResourceChange) {
 	t.Helper()
 	types := map[string]bool{"understudy_environment": true, "understudy_role": true, "understudy_app": true, "understudy_destination": true}
 	for _, rc := range rcs {
-		if rc.Address != rc.Type+"."+rc.Name || !types[rc.Type] || rc.ProviderName != spec.ProviderName || rc.Mode != tfjson.ManagedResourceMode {
-			t.Errorf("%s: address %q type %q name %q provider %q mode %q", what, rc.Address, rc.Type, rc.Name, rc.ProviderName, rc.Mode)
+		if rc.Address != rc.Type+"."+rc.Name+instanceKey(t, rc.Index) || !types[rc.Type] || rc.ProviderName != spec.ProviderName || rc.Mode != tfjson.ManagedResourceMode {
+			t.Errorf("%s: address %q type %q name %q index %v provider %q mode %q", what, rc.Address, rc.Type, rc.Name, rc.Index, rc.ProviderName, rc.Mode)
 		}
 	}
+}
+
+// instanceKey is an instance key as Terraform writes it in an address:
+// nothing without one, [0] for a number, and for a string the string in
+// brackets, quoted as an HCL string literal (escaping \, ", newlines,
+// tabs, the template sequences ${ and %{ and other control characters).
+func instanceKey(t *testing.T, index any) string {
+	t.Helper()
+	switch k := index.(type) {
+	case nil:
+		return ""
+	case float64:
+		return fmt.Sprintf("[%d]", int(k))
+	case string:
+		var b strings.Builder
+		b.WriteString(`["`)
+		for i, r := range k {
+			switch {
+			case r == '\\':
+				b.WriteString(`\\`)
+			case r == '"':
+				b.WriteString(`\"`)
+			case r == '\n':
+				b.WriteString(`\n`)
+			case r == '\r':
+				b.WriteString(`\r`)
+			case r == '\t':
+				b.WriteString(`\t`)
+			case (r == '$' || r == '%') && strings.HasPrefix(k[i+1:], "{"):
+				b.WriteRune(r)
+				b.WriteRune(r)
+			case !unicode.IsPrint(r):
+				fmt.Fprintf(&b, `\u%04x`, r)
+			default:
+				b.WriteRune(r)
+			}
+		}
+		b.WriteString(`"]`)
+		return b.String()
+	}
+	t.Fatalf("instance key %v of type %T", index, index)
+	return ""
 }
 
 func TestTerraformJSONFields(t *testing.T) {
@@ -303,8 +348,11 @@ func TestAddressOfAnInstance(t *testing.T) {
 			t.Errorf("Address(%q) = %q, want %q", in, got, want)
 		}
 	}
-	p := newPlan(spec.ModeNormal, change(spec.Create, `role.team["a"]`, "production/team-a", nil, buyer(1)))
-	rc := readTF(t, p).ResourceChanges[0]
+	p := newPlan(spec.ModeNormal, change(spec.Create, `role.team["a"]`, "production/team-a", nil, buyer(1)),
+		change(spec.Create, `role.team["b-2"]`, "production/team-b-2", nil, buyer(1)))
+	rcs := readTF(t, p).ResourceChanges
+	checkAddresses(t, "for_each", rcs)
+	rc := rcs[0]
 	if rc.Address != `understudy_role.team["a"]` || rc.Name != "team" || rc.Index != "a" {
 		t.Errorf("instance: address %q name %q index %v", rc.Address, rc.Name, rc.Index)
 	}
@@ -325,5 +373,21 @@ func TestTerraformJSONPreviousAddress(t *testing.T) {
 	want := map[string]string{`understudy_role.team["buyer"]`: "understudy_role.buyer", "understudy_role.seller": ""}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("previous_address by address %v, want %v", got, want)
+	}
+}
+
+// instanceKey writes keys as Terraform's addresses do.
+func TestInstanceKeyIsTerraformsRendering(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		index any
+		want  string
+	}{
+		{nil, ""}, {float64(2), "[2]"}, {"a", `["a"]`}, {`a"b\c`, `["a\"b\\c"]`},
+		{"x\ny\tz", `["x\ny\tz"]`}, {"${v}%{w}$x", `["$${v}%%{w}$x"]`}, {"\x01", `["\u0001"]`},
+	} {
+		if got := instanceKey(t, tc.index); got != tc.want {
+			t.Errorf("instanceKey(%q) = %s, want %s", tc.index, got, tc.want)
+		}
 	}
 }

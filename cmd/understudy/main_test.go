@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"strconv"
@@ -127,8 +128,16 @@ type cliResult struct {
 // cli runs the understudy command line in-process against s with token.
 func (s *testServer) cli(t *testing.T, token string, argv ...string) cliResult {
 	t.Helper()
+	return s.cliEnv(t, nil, token, argv...)
+}
+
+// cliEnv is cli with the environment variables extra besides the server's
+// URL and the token.
+func (s *testServer) cliEnv(t *testing.T, extra map[string]string, token string, argv ...string) cliResult {
+	t.Helper()
 	var out, errb bytes.Buffer
 	env := map[string]string{"UNDERSTUDY_URL": s.URL, "UNDERSTUDY_TOKEN": token}
+	maps.Copy(env, extra)
 	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, now: time.Now,
 		getenv: func(k string) string { return env[k] }, httpClient: http.DefaultClient}
 	code := a.run(context.Background(), argv)

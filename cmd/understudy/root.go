@@ -231,7 +231,47 @@ func check[T any, R interface {
 			msg += " (" + strings.Join(parts, "; ") + ")"
 		}
 	}
-	return &codedError{code: exitCodeOf(status), err: fmt.Errorf("%s (HTTP %d)", msg, status)}
+	return &codedError{code: exitCodeOf(status), err: &serverError{status: status, msg: msg}}
+}
+
+// serverError is a problem the server answered. The other commands print
+// it with its HTTP status; a spec command prints it as a diagnostic, as
+// Terraform does: a short summary (see summary), the server's words as
+// its detail, and no HTTP status.
+type serverError struct {
+	status int
+	msg    string
+}
+
+func (e *serverError) Error() string { return fmt.Sprintf("%s (HTTP %d)", e.msg, e.status) }
+
+// summary is the diagnostic's one short sentence for e.
+func (e *serverError) summary() string {
+	switch {
+	case strings.HasPrefix(e.msg, "-target="):
+		return "Invalid target address"
+	case strings.HasPrefix(e.msg, "-replace="):
+		return "Invalid replace address"
+	}
+	switch e.status {
+	case http.StatusBadRequest:
+		return "Malformed request"
+	case http.StatusUnauthorized:
+		return "The server refused the token"
+	case http.StatusForbidden:
+		return "The token may not do this"
+	case http.StatusNotFound:
+		return "Not found"
+	case http.StatusConflict:
+		return "Conflict with the server's state"
+	case http.StatusRequestEntityTooLarge:
+		return "Request too large"
+	case http.StatusUnprocessableEntity:
+		return "Invalid request"
+	case http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout:
+		return "Server unavailable"
+	}
+	return "Server error"
 }
 
 func exitCodeOf(status int) int {

@@ -106,8 +106,8 @@ func (a *app) apply(cmd *cobra.Command, argv []string, mode string, f specFlags)
 		return err
 	}
 	if !p.HasChanges() {
-		// As Terraform's: an apply with nothing to do still says so.
-		fmt.Fprintln(a.stdout)
+		// As Terraform's: an apply with nothing to do still says so, one
+		// blank line after the plan's "No changes.".
 		return spec.WriteApplied(a.stdout, p, spec.RenderOptions{Color: a.colorFor(a.stdout, f.noColor)})
 	}
 	if !f.autoApprove {

@@ -65,7 +65,7 @@ func TestSpecCommandsExitCodesInCI(t *testing.T) {
 		f.admin(t, "plan", "-workspace", f.workspace, "-out", f.planFile, f.dir)
 	}
 	down := ciCell{1, "", "cannot reach the Understudy server"}
-	unauth := ciCell{1, "", "(HTTP 401)"}
+	unauth := ciCell{1, "", "Error: The server refused the token"}
 	flag := func(cmd string) ciCell {
 		return ciCell{1, "", "understudy " + cmd + " does not accept the flag -parallelism"}
 	}

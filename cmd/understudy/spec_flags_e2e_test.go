@@ -153,6 +153,13 @@ func TestApplyRefreshOnlyRecordsDriftAndClaimsNoChange(t *testing.T) {
 	if r.Code != 0 || !strings.Contains(r.Stdout, "No changes.") || !strings.Contains(r.Stdout, "Apply complete! Resources: 0 added, 0 changed, 0 destroyed.") {
 		t.Fatalf("apply -refresh-only without drift: code %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
+	// One blank line between the plan and the apply's summary, as Terraform's.
+	if !strings.Contains(r.Stdout, "found no differences.\n\nApply complete!") {
+		t.Errorf("apply -refresh-only without drift has not one blank line before Apply complete!:\n%q", r.Stdout)
+	}
+	if r := mustOK(t, s.cli(t, s.Admin, "apply", "-auto-approve", exampleSpec)); !strings.Contains(r.Stdout, "no changes are needed.\n\nApply complete!") {
+		t.Errorf("apply without changes has not one blank line before Apply complete!:\n%q", r.Stdout)
+	}
 	if r = s.cli(t, s.Admin, "roles", "update", "production", "buyer", "--pool", "3"); r.Code != 0 {
 		t.Fatalf("roles update: %d %s", r.Code, r.Stderr)
 	}

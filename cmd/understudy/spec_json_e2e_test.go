@@ -23,8 +23,8 @@ func TestShowJSONIsAPlanTerraformJSONReads(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, serverOptions{})
 	file := filepath.Join(t.TempDir(), "tfplan")
-	if r := s.cli(t, s.Admin, "plan", "-out", file, "-var", "buyer_pool_size=3", exampleSpec); r.Code != 0 {
-		t.Fatalf("plan -out: %d %s", r.Code, r.Stderr)
+	if r := s.cli(t, s.Admin, "plan", "-out", file, "-var", "buyer_pool_size=3", exampleSpec); r.Code != 0 || !strings.HasSuffix(r.Stdout, savedNote(file)) {
+		t.Fatalf("plan -out: %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
 	r := s.cli(t, s.Admin, "show", "-json", file)
 	if r.Code != 0 {
@@ -171,7 +171,7 @@ func TestPlanJSONIsTheMachineReadableUI(t *testing.T) {
 	s := startServer(t, serverOptions{})
 	file := filepath.Join(t.TempDir(), "tfplan")
 	r := s.cli(t, s.Admin, "plan", "-json", "-out", file, exampleSpec)
-	if r.Code != 0 || !strings.Contains(r.Stderr, "Saved the plan to: "+file) {
+	if r.Code != 0 || r.Stderr != savedNote(file) {
 		t.Fatalf("plan -json -out: %d\n%s\n%s", r.Code, r.Stdout, r.Stderr)
 	}
 	msgs := uiMessages(t, r.Stdout)
@@ -213,12 +213,35 @@ func TestPlanJSONIsTheMachineReadableUI(t *testing.T) {
 		t.Fatalf("refused plan: code %d\n%s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
 	}
 
+	// A problem the server answers is a diagnostic as Terraform's read: a
+	// short summary, the explanation as the detail, no HTTP status.
+	r = s.cli(t, s.Admin, "plan", "-json", "-target=role.zzz", exampleSpec)
+	msgs = uiMessages(t, r.Stdout)
+	if r.Code != 1 || len(msgs) != 2 || msgs[1].Type != "diagnostic" {
+		t.Fatalf("-target=role.zzz: code %d\n%s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
+	}
+	if d := msgs[1].Diagnostic; d.Summary != "Invalid target address" || !strings.Contains(d.Detail, "role.zzz") ||
+		strings.Contains(d.Summary+d.Detail, "HTTP") {
+		t.Errorf("-target=role.zzz: diagnostic %+v", d)
+	}
+	r = s.cli(t, s.Admin, "plan", "-target=role.zzz", exampleSpec)
+	if r.Code != 1 || !strings.HasPrefix(r.Stderr, "Error: Invalid target address\n\n") || strings.Contains(r.Stderr, "HTTP") {
+		t.Errorf("-target=role.zzz: code %d\nstderr: %q", r.Code, r.Stderr)
+	}
+
 	unreachable := &testServer{URL: "http://127.0.0.1:1"}
 	r = unreachable.cli(t, "", "plan", "-json", exampleSpec)
 	msgs = uiMessages(t, r.Stdout)
 	if r.Code != 1 || len(msgs) != 2 || msgs[1].Type != "diagnostic" || msgs[1].Diagnostic.Severity != "error" {
 		t.Fatalf("unreachable server: code %d\n%s\nstderr: %s", r.Code, r.Stdout, r.Stderr)
 	}
+}
+
+// savedNote is what plan -out prints last, as terraform plan -out does:
+// the file, then the command that applies it, the file quoted.
+func savedNote(file string) string {
+	return "\nSaved the plan to: " + file + "\n\nTo perform exactly these actions, run the following command to apply:\n" +
+		"    understudy apply \"" + file + "\"\n"
 }
 
 // instanceAddress is Terraform's address of a resource instance: type.name,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 func (a *app) validateCommand() *cobra.Command {
 	var vars, varFiles []string
+	var jsonOut bool
 	cmd := &cobra.Command{
 		Use:   "validate [DIR] [--var NAME=VALUE]... [--var-file FILE]...",
 		Short: "Check the spec in DIR (*.understudy.hcl files) without a server",
@@ -23,9 +25,15 @@ directory), as plan does, and report every problem with its file, line and
 source. The server is not contacted: what only it can judge (the email
 domain allowlist, the providers it knows, pool size limits) is checked by
 plan. Variables take their default, then UNDERSTUDY_VAR_<name>, then each
---var-file in order, then --var. Exit code 1 when the spec has an error.`,
+--var-file in order, then --var. Exit code 1 when the spec has an error.
+With -json, stdout holds one JSON object, as terraform validate -json
+prints it: format_version, valid, error_count, warning_count and
+diagnostics (severity, summary, detail, range).`,
 		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, argv []string) error {
+			if jsonOut {
+				return a.validateJSON(cmd.Context(), dirArg(argv), vars, varFiles)
+			}
 			if _, err := a.loadSpec(cmd.Context(), dirArg(argv), vars, varFiles); err != nil {
 				return err
 			}
@@ -36,7 +44,69 @@ plan. Variables take their default, then UNDERSTUDY_VAR_<name>, then each
 	cmd.Flags().StringArrayVar(&vars, "var", nil, "set a variable: NAME=VALUE (repeat)")
 	cmd.Flags().StringArrayVar(&varFiles, "var-file", nil, "read variables from a file of NAME = VALUE lines (repeat; a later file wins)")
 	cmd.Flags().Bool("no-color", false, "no colour, even on a terminal")
+	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the outcome as one JSON object, as terraform validate -json does (format_version, valid, error_count, warning_count, diagnostics)")
 	return cmd
+}
+
+// validateOutput is what validate -json prints: terraform validate
+// -json's object, format version 1.0.
+type validateOutput struct {
+	FormatVersion string              `json:"format_version"`
+	Valid         bool                `json:"valid"`
+	ErrorCount    int                 `json:"error_count"`
+	WarningCount  int                 `json:"warning_count"`
+	Diagnostics   []spec.UIDiagnostic `json:"diagnostics"`
+}
+
+// validateJSON is validate -json: every diagnostic, a malformed --var
+// included, goes into the one JSON object on stdout, and the exit code is
+// 1 when the spec is not valid.
+func (a *app) validateJSON(ctx context.Context, dir string, vars, varFiles []string) error {
+	var diags hcl.Diagnostics
+	values, err := varValues(vars)
+	if err != nil {
+		diags = hcl.Diagnostics{diagnosticOf(err)}
+	} else {
+		_, diags = lang.Load(dir, lang.Options{Vars: values, VarFiles: varFiles, Getenv: a.getenv, Context: ctx, MaxWork: specMaxWork})
+	}
+	out := validateOutput{FormatVersion: "1.0", Diagnostics: []spec.UIDiagnostic{}}
+	for _, d := range diags {
+		ud := uiDiagnostic(d)
+		if ud.Severity == "error" {
+			out.ErrorCount++
+		} else {
+			out.WarningCount++
+		}
+		out.Diagnostics = append(out.Diagnostics, ud)
+	}
+	out.Valid = out.ErrorCount == 0
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	if _, err := a.stdout.Write(append(b, '\n')); err != nil {
+		return err
+	}
+	if !out.Valid {
+		return &reportedError{err: fmt.Errorf("the spec has %s", plural(out.ErrorCount, "error"))}
+	}
+	return nil
+}
+
+// varValues reads the --var NAME=VALUE options.
+func varValues(vars []string) (map[string]string, error) {
+	values := map[string]string{}
+	for _, kv := range vars {
+		name, value, ok := strings.Cut(kv, "=")
+		switch {
+		case !ok:
+			return nil, usageErrorf("malformed --var %q: want NAME=VALUE", kv)
+		case name == "":
+			return nil, usageErrorf(`malformed --var: the name before "=" is empty`)
+		}
+		values[name] = value
+	}
+	return values, nil
 }
 
 // specMaxWork is lang.Options.MaxWork: 0, the default, but for a test
@@ -48,16 +118,9 @@ var specMaxWork int
 // stderr. An error in the spec is an error with exit code 1 saying how
 // many there are; a malformed --var is a usage error.
 func (a *app) loadSpec(ctx context.Context, dir string, vars []string, varFiles []string) (*lang.Config, error) {
-	values := map[string]string{}
-	for _, kv := range vars {
-		name, value, ok := strings.Cut(kv, "=")
-		switch {
-		case !ok:
-			return nil, usageErrorf("malformed --var %q: want NAME=VALUE", kv)
-		case name == "":
-			return nil, usageErrorf(`malformed --var: the name before "=" is empty`)
-		}
-		values[name] = value
+	values, err := varValues(vars)
+	if err != nil {
+		return nil, err
 	}
 	cfg, diags := lang.Load(dir, lang.Options{Vars: values, VarFiles: varFiles, Getenv: a.getenv, Context: ctx, MaxWork: specMaxWork})
 	if err := a.printDiagnostics(cfg.Files, diags); err != nil {
@@ -88,20 +151,25 @@ func (a *app) printDiagnostics(files map[string]*hcl.File, diags hcl.Diagnostics
 // uiDiagnostics writes diags to the machine-readable UI.
 func (a *app) uiDiagnostics(diags hcl.Diagnostics) error {
 	for _, d := range diags {
-		ud := spec.UIDiagnostic{Severity: "error", Summary: d.Summary, Detail: d.Detail}
-		if d.Severity == hcl.DiagWarning {
-			ud.Severity = "warning"
-		}
-		if r := d.Subject; r != nil {
-			ud.Range = &spec.UIRange{Filename: r.Filename,
-				Start: spec.UIPos{Line: r.Start.Line, Column: r.Start.Column, Byte: r.Start.Byte},
-				End:   spec.UIPos{Line: r.End.Line, Column: r.End.Column, Byte: r.End.Byte}}
-		}
-		if err := a.ui.Diagnostic(ud); err != nil {
+		if err := a.ui.Diagnostic(uiDiagnostic(d)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// uiDiagnostic is d as Terraform's JSON diagnostic.
+func uiDiagnostic(d *hcl.Diagnostic) spec.UIDiagnostic {
+	ud := spec.UIDiagnostic{Severity: "error", Summary: d.Summary, Detail: d.Detail}
+	if d.Severity == hcl.DiagWarning {
+		ud.Severity = "warning"
+	}
+	if r := d.Subject; r != nil {
+		ud.Range = &spec.UIRange{Filename: r.Filename,
+			Start: spec.UIPos{Line: r.Start.Line, Column: r.Start.Column, Byte: r.Start.Byte},
+			End:   spec.UIPos{Line: r.End.Line, Column: r.End.Column, Byte: r.End.Byte}}
+	}
+	return ud
 }
 
 // specErrors is the error that ends a command whose spec has errors, once

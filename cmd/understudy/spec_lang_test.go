@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -160,5 +162,79 @@ func TestFlagSingleDashLongFlagsAreNormalised(t *testing.T) {
 	dir := specDir(t, map[string]string{"main.understudy.hcl": unformattedSpec})
 	if res := localCLI(t, nil, "fmt", "-check", dir); res.Code != 3 || res.Stdout != filepath.Join(dir, "main.understudy.hcl")+"\n" {
 		t.Errorf("fmt -check: code %d, stdout %q", res.Code, res.Stdout)
+	}
+}
+
+// validate -json prints terraform validate -json's object, and only it:
+// format_version, valid, the counts and the diagnostics, each with its
+// range in the file, and exits 1 when the spec is not valid.
+func TestValidateJSONIsTerraformsOutput(t *testing.T) {
+	t.Parallel()
+	keysOf := func(t *testing.T, raw []byte) (map[string]json.RawMessage, string) {
+		t.Helper()
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatalf("not one JSON object: %v\n%s", err, raw)
+		}
+		keys := slices.Sorted(maps.Keys(m))
+		return m, strings.Join(keys, " ")
+	}
+	res := mustOK(t, localCLI(t, nil, "validate", "-json", "../../examples/spec"))
+	m, keys := keysOf(t, []byte(res.Stdout))
+	if keys != "diagnostics error_count format_version valid warning_count" || res.Stderr != "" {
+		t.Fatalf("validate -json of a valid spec: keys %q, stderr %q\n%s", keys, res.Stderr, res.Stdout)
+	}
+	if string(m["format_version"]) != `"1.0"` || string(m["valid"]) != "true" || string(m["error_count"]) != "0" ||
+		string(m["warning_count"]) != "0" || string(m["diagnostics"]) != "[]" {
+		t.Errorf("validate -json of a valid spec:\n%s", res.Stdout)
+	}
+
+	dir := specDir(t, map[string]string{"main.understudy.hcl": `role "buyer" {
+  environment = "production"
+  pool_size   = "two"
+  pol_size    = 2
+}
+`})
+	res = localCLI(t, nil, "validate", "-json", dir)
+	if res.Code != exitError || res.Stderr != "" {
+		t.Fatalf("validate -json of an invalid spec: code %d, stderr %q", res.Code, res.Stderr)
+	}
+	var out struct {
+		FormatVersion string `json:"format_version"`
+		Valid         bool
+		ErrorCount    int `json:"error_count"`
+		WarningCount  int `json:"warning_count"`
+		Diagnostics   []json.RawMessage
+	}
+	if err := json.Unmarshal([]byte(res.Stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.FormatVersion != "1.0" || out.Valid || out.ErrorCount != 2 || out.WarningCount != 0 || len(out.Diagnostics) != 2 {
+		t.Fatalf("validate -json of an invalid spec:\n%s", res.Stdout)
+	}
+	d, keys := keysOf(t, out.Diagnostics[0])
+	if keys != "detail range severity summary" {
+		t.Fatalf("a diagnostic has the keys %q", keys)
+	}
+	var diag struct {
+		Severity, Summary, Detail string
+		Range                     struct {
+			Filename   string
+			Start, End struct{ Line, Column, Byte int }
+		}
+	}
+	if err := json.Unmarshal(out.Diagnostics[0], &diag); err != nil {
+		t.Fatal(err)
+	}
+	src := "role \"buyer\" {\n  environment = \"production\"\n  pool_size   = "
+	if r := diag.Range; diag.Severity != "error" || diag.Summary != "Incorrect attribute value type" || diag.Detail == "" ||
+		r.Filename != filepath.Join(dir, "main.understudy.hcl") || r.Start.Line != 3 || r.Start.Column != 17 ||
+		r.Start.Byte != len(src) || r.End.Line != 3 || r.End.Byte != len(src)+len(`"two"`) {
+		t.Errorf("the first diagnostic: %s", d["range"])
+	}
+
+	res = localCLI(t, nil, "validate", "-json", dir, "-var", "domain")
+	if res.Code != exitError || !strings.Contains(res.Stdout, `"summary": "malformed --var \"domain\": want NAME=VALUE"`) || res.Stderr != "" {
+		t.Errorf("validate -json with a malformed -var: code %d\n%s\nstderr %q", res.Code, res.Stdout, res.Stderr)
 	}
 }

@@ -112,9 +112,22 @@ func (a *app) specExit(err error) int {
 		return r.code
 	}
 	if _, ok := errors.AsType[*reportedError](err); !ok {
-		_ = a.printDiagnostics(nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: err.Error()}})
+		_ = a.printDiagnostics(nil, hcl.Diagnostics{diagnosticOf(err)})
 	}
 	return exitError
+}
+
+// diagnosticOf is the diagnostic that reports err. A problem the server
+// answered has a short summary and the server's words (with what the
+// command added around them) as its detail, without the HTTP status,
+// which is no part of a Terraform diagnostic.
+func diagnosticOf(err error) *hcl.Diagnostic {
+	se, ok := errors.AsType[*serverError](err)
+	if !ok {
+		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: err.Error()}
+	}
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: se.summary(),
+		Detail: strings.Replace(err.Error(), se.Error(), se.msg, 1)}
 }
 
 // specFlagError names the flag a spec command does not know: pflag reads
@@ -180,7 +193,7 @@ Exit codes: 0 success, 1 error; with -detailed-exitcode: 0 no changes, 1 error, 
 				if f.jsonOut {
 					saved = a.stderr // stdout holds JSON only
 				}
-				fmt.Fprintf(saved, "\nSaved the plan to: %s\nTo perform exactly these actions, run: understudy apply %s\n", out, out)
+				fmt.Fprintf(saved, "\nSaved the plan to: %s\n\nTo perform exactly these actions, run the following command to apply:\n    understudy apply %q\n", out, out)
 			}
 			if detailed && p.HasChanges() {
 				return &specResult{code: 2}

@@ -115,3 +115,30 @@ func TestWorkspacesForgetIsRefusedWhileTheWorkspaceIsLocked(t *testing.T) {
 		t.Fatalf("forget without an address: %d\n%s", r.Code, r.Stderr)
 	}
 }
+
+// Without NAME, workspaces show and forget work on the current workspace,
+// UNDERSTUDY_WORKSPACE or default, as terraform state list and state rm
+// do: an address always has a ".", a workspace name never has one.
+func TestWorkspacesShowAndForgetTakeTheCurrentWorkspace(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOptions{})
+	team := map[string]string{"UNDERSTUDY_WORKSPACE": "team-a"}
+	mustOK(t, s.cliEnv(t, team, s.Admin, "apply", "-auto-approve", exampleSpec))
+	r := mustOK(t, s.cliEnv(t, team, s.Admin, "workspaces", "show"))
+	if got := addressesShown(t, r.Stdout); !slices.Equal(got, exampleAddresses) || !strings.HasPrefix(rows(t, r.Stdout)[0][0], "team-a") {
+		t.Fatalf("workspaces show in team-a:\n%s", r.Stdout)
+	}
+	if r := s.cli(t, s.Admin, "workspaces", "show"); r.Code == 0 || !strings.Contains(r.Stderr, "default") {
+		t.Fatalf("workspaces show without UNDERSTUDY_WORKSPACE is not the default workspace's: %d\n%s%s", r.Code, r.Stdout, r.Stderr)
+	}
+	r = mustOK(t, s.cliEnv(t, team, s.Admin, "workspaces", "forget", "understudy_role.buyer", "role.seller"))
+	if r.Stdout != "Removed understudy_role.buyer\nRemoved understudy_role.seller\nSuccessfully removed 2 resource instance(s).\n" {
+		t.Fatalf("forget in the current workspace printed:\n%s", r.Stdout)
+	}
+	if got := decode[spec.Workspace](t, s, "workspaces", "show", "team-a"); got.Objects != 4 {
+		t.Fatalf("after forget in the current workspace, team-a manages %d objects", got.Objects)
+	}
+	if r := s.cliEnv(t, team, s.Admin, "workspaces", "forget", "team-a"); r.Code != exitUsage || !strings.Contains(r.Stderr, "ADDRESS") {
+		t.Fatalf("forget of a workspace without an address: %d\n%s", r.Code, r.Stderr)
+	}
+}

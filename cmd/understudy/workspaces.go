@@ -48,12 +48,13 @@ func (a *app) workspacesCommand() *cobra.Command {
 func (a *app) showWorkspaceCommand() *cobra.Command {
 	var jsonOut bool
 	cmd := &cobra.Command{
-		Use:   "show NAME",
+		Use:   "show [NAME]",
 		Short: "Show a workspace, who holds its lock, and the addresses of the objects it manages (terraform state list)",
-		Long: `Show a workspace: its serial, when it was last applied and who holds its lock, then, after a
+		Long: `Show workspace NAME (without it, the current one: UNDERSTUDY_WORKSPACE, or "default", as plan
+and apply take it): its serial, when it was last applied and who holds its lock, then, after a
 blank line, the address of each object it manages, one a line, as terraform state list prints them
 (understudy_role.buyer). -json (or -o json) prints the workspace as the server answers it.`,
-		Args: args("NAME"),
+		Args: maxArgs(1),
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			if jsonOut {
 				a.output = "json"
@@ -62,7 +63,7 @@ blank line, the address of each object it manages, one a line, as terraform stat
 			if err != nil {
 				return err
 			}
-			resp, err := c.GetWorkspaceWithResponse(cmd.Context(), argv[0])
+			resp, err := c.GetWorkspaceWithResponse(cmd.Context(), a.workspaceArg(argv))
 			return a.showManaged(resp.Body, check(resp, err))
 		},
 	}
@@ -73,17 +74,19 @@ blank line, the address of each object it manages, one a line, as terraform stat
 func (a *app) forgetCommand() *cobra.Command {
 	var jsonOut bool
 	cmd := &cobra.Command{
-		Use:   "forget NAME ADDRESS...",
+		Use:   "forget [NAME] ADDRESS...",
 		Short: "Stop managing objects and leave them on the server (terraform state rm)",
 		Long: `Stop workspace NAME managing the objects at the addresses given, and leave them on the server,
-as terraform state rm does: a later plan of the spec no longer deletes them. An address is one of
+as terraform state rm does: a later plan of the spec no longer deletes them. Without NAME, the
+workspace is the current one (UNDERSTUDY_WORKSPACE, or "default"); this is never ambiguous, as
+every address has a "." (TYPE.NAME) and a workspace name never has one. An address is one of
 the JSON plan (understudy_role.buyer) or of the spec (role.buyer); one without an instance key names
 every instance of its resource. The workspace is taken as an apply takes it, and its serial moves
 on, so a plan saved before is refused as stale. An address the workspace manages nothing at is an
 error naming it, and nothing is forgotten.`,
 		Args: func(_ *cobra.Command, got []string) error {
-			if len(got) < 2 {
-				return usageErrorf("expected <NAME> and at least one <ADDRESS>, got %d argument(s)", len(got))
+			if len(got) == 0 || len(got) == 1 && !isAddress(got[0]) {
+				return usageErrorf("expected [NAME] and at least one <ADDRESS> (TYPE.NAME), got %d argument(s)", len(got))
 			}
 			return nil
 		},
@@ -95,7 +98,11 @@ error naming it, and nothing is forgotten.`,
 			if err != nil {
 				return err
 			}
-			resp, err := c.ForgetObjectsWithResponse(cmd.Context(), argv[0], openapi.ForgetRequest{Addresses: argv[1:]})
+			workspace, addrs := a.currentWorkspace(), argv
+			if !isAddress(argv[0]) {
+				workspace, addrs = argv[0], argv[1:]
+			}
+			resp, err := c.ForgetObjectsWithResponse(cmd.Context(), workspace, openapi.ForgetRequest{Addresses: addrs})
 			if err := check(resp, err); err != nil {
 				return err
 			}
@@ -114,6 +121,25 @@ error naming it, and nothing is forgotten.`,
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print what was forgotten as JSON (as -o json)")
 	return cmd
 }
+
+// currentWorkspace is the workspace a command without one works on, as
+// plan and apply without -workspace: UNDERSTUDY_WORKSPACE, or "default".
+func (a *app) currentWorkspace() string {
+	return firstNonEmpty(a.getenv("UNDERSTUDY_WORKSPACE"), spec.DefaultWorkspace)
+}
+
+// workspaceArg is the optional NAME argument, the current workspace when
+// it is absent.
+func (a *app) workspaceArg(argv []string) string {
+	if len(argv) == 0 {
+		return a.currentWorkspace()
+	}
+	return argv[0]
+}
+
+// isAddress reports whether arg of forget is an address rather than a
+// workspace name: every address has a ".", no workspace name has one.
+func isAddress(arg string) bool { return strings.Contains(arg, ".") }
 
 func (a *app) lockWorkspaceCommand() *cobra.Command {
 	var reason string

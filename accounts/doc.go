@@ -28,7 +28,9 @@
 // Package accounts owns the tables environments, roles and accounts; only
 // its files hold SQL that writes them. Apps and their provider instances
 // are package apps; provisioning and resets are package snapshot, which
-// decides an account's status through SetStatus; leases are package lease.
+// decides an account's status through SetStatus; leases are package lease,
+// whose open leases this package reads only through Config.OpenLeases
+// (lease.OpenLeases: members, and refusing to retire a leased account).
 //
 //   - service.go: Config, Service, the clock (SQL takes Config.Now as
 //     coalesce($n::timestamptz, now()): the database's clock when none is

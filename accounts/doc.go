@@ -45,6 +45,8 @@
 //     LockTx), and the Provisioning interface that package snapshot
 //     implements, so that a new account where apps are attached is
 //     scheduled in the transaction that creates it.
+//   - names.go: NamesOf and EnvironmentID, the names behind the ids other
+//     packages store (isolation, tagging), read in one statement per list.
 //   - reconcile.go: Reconciler, the narrower view a declarative spec uses
 //     (checks that store nothing, members, changes that refuse to retire a
 //     leased account).

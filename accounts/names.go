@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
 
@@ -66,4 +67,18 @@ const environmentIDSQL = `SELECT id::text FROM environments WHERE name = $1`
 // when there is none.
 func EnvironmentID(ctx context.Context, db pgdb.DB, name string) (string, bool, error) {
 	return pgdb.QueryMaybe(ctx, db, pgdb.Scalar[string], pgdb.Conflict{}, environmentIDSQL, name)
+}
+
+// QueueEnvironmentID queues on b the read of the id of the environment
+// named name, so that a caller sends it with its own statements in one
+// round trip; found tells whether there is one once b is sent.
+func QueueEnvironmentID(b *pgx.Batch, name string, id *string, found *bool) {
+	b.Queue(environmentIDSQL, name).QueryRow(func(row pgx.Row) error {
+		err := row.Scan(id)
+		*found = err == nil
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
 }

@@ -90,45 +90,25 @@ FROM clock
 WHERE s.hash = $1 AND s.expires_at > clock.now
 RETURNING s.token_id::text, s.csrf`
 
-// errTokenRevoked rolls back a session's touch when its token is no longer
-// active.
-var errTokenRevoked = errors.New("the session's token was revoked")
-
 // lookup returns the live session with id, and false when there is none
-// (never was, signed out, expired, or its token was revoked). The session
-// is touched and its token checked through access in one transaction; a
-// revoked token leaves the session untouched.
+// (never was, signed out, expired, or its token was revoked). It touches
+// the session, then checks its token through access: two statements, as
+// a session whose token was revoked never becomes live again.
 func (s *sessions) lookup(ctx context.Context, id string) (session, bool, error) {
 	if id == "" {
 		return session{}, false, nil
 	}
-	var sess session
-	found := false
-	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		var ok bool
-		var err error
-		sess, ok, err = pgdb.QueryMaybe(ctx, tx, func(row pgx.Row, x *session) error {
-			return row.Scan(&x.TokenID, &x.CSRF)
-		}, pgdb.Conflict{}, touchSessionSQL, hashID(id), s.idle.Seconds(), s.at())
-		if err != nil || !ok {
-			return err
-		}
-		tok, active, err := access.ActiveToken(ctx, tx, sess.TokenID)
-		switch {
-		case err != nil:
-			return err
-		case !active:
-			return errTokenRevoked
-		}
-		sess.TokenName, sess.Scope, found = tok.Name, tok.Scope, true
-		return nil
-	})
-	switch {
-	case errors.Is(err, errTokenRevoked):
-		return session{}, false, nil
-	case err != nil || !found:
+	sess, ok, err := pgdb.QueryMaybe(ctx, s.db, func(row pgx.Row, x *session) error {
+		return row.Scan(&x.TokenID, &x.CSRF)
+	}, pgdb.Conflict{}, touchSessionSQL, hashID(id), s.idle.Seconds(), s.at())
+	if err != nil || !ok {
 		return session{}, false, err
 	}
+	tok, active, err := access.ActiveToken(ctx, s.db, sess.TokenID)
+	if err != nil || !active {
+		return session{}, false, err
+	}
+	sess.TokenName, sess.Scope = tok.Name, tok.Scope
 	return sess, true, nil
 }
 

@@ -126,6 +126,18 @@ func (s *Tokens) Authenticate(ctx context.Context, secret string) (Token, error)
 	return t, nil
 }
 
+const activeTokenSQL = `
+SELECT id, name, scope, prefix, created_at, revoked_at FROM tokens
+WHERE id::text = $1 AND revoked_at IS NULL`
+
+// ActiveToken returns the token with id, and false when there is none or
+// it was revoked. It never consults a cache: callers that re-check a token
+// on each request (the console's sessions) see a revocation at once. db may
+// be a transaction.
+func ActiveToken(ctx context.Context, db pgdb.DB, id string) (Token, bool, error) {
+	return pgdb.QueryMaybe(ctx, db, scanToken, pgdb.Conflict{}, activeTokenSQL, id)
+}
+
 const listTokensSQL = `
 SELECT id, name, scope, prefix, created_at, revoked_at FROM tokens
 ORDER BY created_at, id`

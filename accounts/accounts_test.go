@@ -15,6 +15,7 @@ import (
 	"github.com/understudy-dev/understudy/identity"
 	"github.com/understudy-dev/understudy/internal/dbtest"
 	"github.com/understudy-dev/understudy/internal/pgdb"
+	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/secret"
 )
 
@@ -45,7 +46,7 @@ func newFixture(t *testing.T, o fixtureOptions) fixture {
 		t.Fatal(err)
 	}
 	tx := dbtest.Tx(t)
-	svc, err := accounts.New(accounts.Config{DB: tx, Keyring: kr, EmailDomains: o.Domains, Now: func() time.Time { return testNow }})
+	svc, err := accounts.New(accounts.Config{DB: tx, OpenLeases: lease.OpenLeases, Keyring: kr, EmailDomains: o.Domains, Now: func() time.Time { return testNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +244,7 @@ func TestWrongSecretKeyFailsClearlyAndChangesNothing(t *testing.T) {
 	other := make([]byte, secret.KeySize)
 	other[0] = 1
 	kr, _ := secret.NewKeyring(other)
-	wrong, _ := accounts.New(accounts.Config{DB: f.db, Keyring: kr, EmailDomains: []string{"qa.example.test"}})
+	wrong, _ := accounts.New(accounts.Config{DB: f.db, OpenLeases: lease.OpenLeases, Keyring: kr, EmailDomains: []string{"qa.example.test"}})
 	_, err := wrong.Credentials(f.ctx, list[0].ID)
 	e := wantCode(t, err, understudy.EINTERNAL)
 	if !strings.Contains(e.Message, secret.KeyID(make([]byte, secret.KeySize))) || !strings.Contains(e.Message, "nothing was changed") {

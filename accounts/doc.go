@@ -28,7 +28,9 @@
 // Package accounts owns the tables environments, roles and accounts; only
 // its files hold SQL that writes them. Apps and their provider instances
 // are package apps; provisioning and resets are package snapshot, which
-// decides an account's status through SetStatus; leases are package lease.
+// decides an account's status through SetStatus; leases are package lease,
+// whose open leases this package reads only through Config.OpenLeases
+// (lease.OpenLeases: members, and refusing to retire a leased account).
 //
 //   - service.go: Config, Service, the clock (SQL takes Config.Now as
 //     coalesce($n::timestamptz, now()): the database's clock when none is
@@ -43,6 +45,8 @@
 //     LockTx), and the Provisioning interface that package snapshot
 //     implements, so that a new account where apps are attached is
 //     scheduled in the transaction that creates it.
+//   - names.go: NamesOf and EnvironmentID, the names behind the ids other
+//     packages store (isolation, tagging), read in one statement per list.
 //   - reconcile.go: Reconciler, the narrower view a declarative spec uses
 //     (checks that store nothing, members, changes that refuse to retire a
 //     leased account).

@@ -24,21 +24,38 @@ type Member struct {
 }
 
 const membersSQL = `
-SELECT a.id, a.email, r.name, a.slot, a.status, coalesce(l.holder, ''), l.expires_at
+SELECT a.id, a.email, r.name, a.slot, a.status
 FROM accounts a JOIN roles r ON r.id = a.role_id JOIN environments e ON e.id = a.environment_id
-LEFT JOIN leases l ON l.account_id = a.id AND l.status IN ('acquiring', 'active')
 WHERE e.name = $1 AND a.status <> 'retired' AND ($2 = '' OR r.name = $2)
 ORDER BY r.name, a.slot`
 
 func scanMember(row pgx.Row, m *Member) error {
-	return row.Scan(&m.ID, &m.Email, &m.Role, &m.Slot, &m.Status, &m.LeasedBy, &m.LeaseExpiresAt)
+	return row.Scan(&m.ID, &m.Email, &m.Role, &m.Slot, &m.Status)
 }
 
 // Members returns the active accounts of environment env, of role when it
-// is not empty, by role and slot, each with its open lease.
+// is not empty, by role and slot, each with its open lease (read through
+// Config.OpenLeases, in a second statement).
 func (rc Reconciler) Members(ctx context.Context, env, role string) ([]Member, error) {
 	s := rc.s
-	return pgdb.QueryAll(ctx, s.db, scanMember, membersSQL, env, role)
+	list, err := pgdb.QueryAll(ctx, s.db, scanMember, membersSQL, env, role)
+	if err != nil || len(list) == 0 {
+		return list, err
+	}
+	ids := make([]string, len(list))
+	for i, m := range list {
+		ids[i] = m.ID
+	}
+	open, err := s.openLeases(ctx, s.db, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range list {
+		if l, ok := open[list[i].ID]; ok {
+			list[i].LeasedBy, list[i].LeaseExpiresAt = l.Holder, &l.ExpiresAt
+		}
+	}
+	return list, nil
 }
 
 const historySQL = `SELECT count(*) FROM accounts a JOIN environments e ON e.id = a.environment_id WHERE e.name = $1`

@@ -58,11 +58,9 @@ func (s *Service) ensurePool(ctx context.Context, tx pgx.Tx, e Environment, r Ro
 	return nil
 }
 
-// leasedPastSQL locks the active accounts of a role in slots past $2 and
-// returns the leased ones, so a lease cannot start on them until the
-// transaction ends.
-const leasedPastSQL = `SELECT a.email, a.slot, coalesce(l.holder, '') FROM accounts a
-LEFT JOIN leases l ON l.account_id = a.id AND l.status IN ('acquiring', 'active')
+// pastSQL locks the active accounts of a role in slots past $2, so a lease
+// cannot start on them until the transaction ends.
+const pastSQL = `SELECT a.id::text, a.email, a.slot FROM accounts a
 WHERE a.role_id = $1 AND a.slot > $2 AND a.status <> 'retired'
 ORDER BY a.slot FOR UPDATE OF a`
 
@@ -79,25 +77,33 @@ func (e *leasedError) Is(target error) bool { return target == ErrLeased }
 
 // refuseLeased refuses, with ECONFLICT naming them, to retire the leased
 // accounts of role roleID in the slots past keep; it locks those accounts
-// until tx ends.
-func refuseLeased(ctx context.Context, tx pgx.Tx, roleID string, keep int) error {
-	rows, err := tx.Query(ctx, leasedPastSQL, roleID, keep)
+// until tx ends, then reads their open leases (Config.OpenLeases) in tx.
+func (s *Service) refuseLeased(ctx context.Context, tx pgx.Tx, roleID string, keep int) error {
+	rows, err := tx.Query(ctx, pastSQL, roleID, keep)
 	if err != nil {
 		return err
 	}
 	type past struct {
-		Email  string
-		Slot   int
-		Holder string
+		ID    string
+		Email string
+		Slot  int
 	}
 	list, err := pgx.CollectRows(rows, pgx.RowToStructByPos[past])
+	if err != nil || len(list) == 0 {
+		return err
+	}
+	ids := make([]string, len(list))
+	for i, p := range list {
+		ids[i] = p.ID
+	}
+	open, err := s.openLeases(ctx, tx, ids)
 	if err != nil {
 		return err
 	}
 	var leased []string
 	for _, p := range list {
-		if p.Holder != "" {
-			leased = append(leased, fmt.Sprintf("%s (slot %d, leased by %q)", p.Email, p.Slot, p.Holder))
+		if l, ok := open[p.ID]; ok && l.Holder != "" {
+			leased = append(leased, fmt.Sprintf("%s (slot %d, leased by %q)", p.Email, p.Slot, l.Holder))
 		}
 	}
 	if len(leased) > 0 {
@@ -192,7 +198,7 @@ func (rc Reconciler) RenewPool(ctx context.Context, env, name string) error {
 		if err := s.lockRole(ctx, tx, env, name, &r); err != nil {
 			return err
 		}
-		if err := refuseLeased(ctx, tx, r.ID, 0); err != nil {
+		if err := s.refuseLeased(ctx, tx, r.ID, 0); err != nil {
 			return err
 		}
 		if _, err := retireSlots(ctx, tx, r.ID, 0, "role "+name+" was renewed: its attributes changed", s.clock.db()); err != nil {

@@ -168,7 +168,7 @@ func (s *Service) UpdateRole(ctx context.Context, env, name string, c RoleChange
 			return err
 		}
 		if c.RefuseLeased && c.PoolSize != nil {
-			if err := refuseLeased(ctx, tx, r.ID, *c.PoolSize); err != nil {
+			if err := s.refuseLeased(ctx, tx, r.ID, *c.PoolSize); err != nil {
 				return err
 			}
 		}
@@ -217,7 +217,7 @@ func (s *Service) deleteRole(ctx context.Context, env, name string, refuse bool)
 			return err
 		}
 		if refuse {
-			if err := refuseLeased(ctx, tx, r.ID, 0); err != nil {
+			if err := s.refuseLeased(ctx, tx, r.ID, 0); err != nil {
 				return err
 			}
 		}

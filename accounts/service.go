@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,6 +37,22 @@ type Config struct {
 	Provisioning Provisioning
 	// Logger receives background work's logs. Defaults to discarding.
 	Logger *slog.Logger
+	// OpenLeases reads the open leases of accounts (package lease's
+	// OpenLeases: lease owns the leases table and imports this package).
+	// Required: members show their lease, and a change that would retire
+	// a leased account is refused.
+	OpenLeases OpenLeases
+}
+
+// OpenLeases reads, through db (the caller's transaction when it holds
+// locks), the open lease of each of the accounts ids that has one, by
+// account id.
+type OpenLeases func(ctx context.Context, db pgdb.DB, ids []string) (map[string]OpenLease, error)
+
+// OpenLease is an account's open lease as this package shows it.
+type OpenLease struct {
+	Holder    string
+	ExpiresAt time.Time
 }
 
 // WithDefaults returns c with its unset optional fields filled.
@@ -56,6 +73,8 @@ func (c Config) Validate() error {
 		return errors.New("accounts: Config.DB is required")
 	case c.Keyring == nil:
 		return errors.New("accounts: Config.Keyring is required")
+	case c.OpenLeases == nil:
+		return errors.New("accounts: Config.OpenLeases is required")
 	}
 	for _, d := range c.EmailDomains {
 		if !domainRE.MatchString(d) {
@@ -74,6 +93,7 @@ type Service struct {
 	clock        clock
 	provisioning Provisioning
 	logger       *slog.Logger
+	openLeases   OpenLeases
 }
 
 // New returns a Service, or an error naming the bad field of cfg.
@@ -88,7 +108,7 @@ func New(cfg Config) (*Service, error) {
 		allowed[i] = strings.ToLower(d)
 	}
 	return &Service{db: cfg.DB, keyring: cfg.Keyring, allowed: allowed, now: cfg.Now, clock: clock,
-		provisioning: cfg.Provisioning, logger: cfg.Logger}, nil
+		provisioning: cfg.Provisioning, logger: cfg.Logger, openLeases: cfg.OpenLeases}, nil
 }
 
 // clock is the injected clock, nil without one.

@@ -10,6 +10,7 @@ import (
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/dbtest"
+	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/secret"
 	"github.com/understudy-dev/understudy/snapshot"
 )
@@ -25,7 +26,7 @@ func TestAttachRefusesABadProviderByField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acc, err := accounts.New(accounts.Config{DB: tx, Keyring: kr, EmailDomains: []string{"qa.example.test"}, Provisioning: sched})
+	acc, err := accounts.New(accounts.Config{DB: tx, OpenLeases: lease.OpenLeases, Keyring: kr, EmailDomains: []string{"qa.example.test"}, Provisioning: sched})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,8 @@
 //     RefNames, Refs, and LiveRefs, which pairs each ref with its app's
 //     live instance for resets, captures and audits. HasAppsTx tells
 //     account creation whether a new account must wait for provisioning.
+//   - names.go: Names, the names of apps by id, for other packages' lists
+//     (snapshots, isolation violations), which do not join apps.
 //
 // # In a lease
 //

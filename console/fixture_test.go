@@ -90,7 +90,7 @@ func newConsole(tb testing.TB, db pgdb.DB) *Console {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	acc, err := accounts.New(accounts.Config{DB: db, Keyring: kr, EmailDomains: []string{"qa.example.test"}, Provisioning: sched})
+	acc, err := accounts.New(accounts.Config{DB: db, OpenLeases: lease.OpenLeases, Keyring: kr, EmailDomains: []string{"qa.example.test"}, Provisioning: sched})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -81,25 +81,35 @@ func (s *sessions) create(ctx context.Context, tok access.Token) (string, sessio
 	return id, sess, err
 }
 
-// touchSessionSQL finds a live session whose token is still active and
-// moves its expiry forward, in one statement: a revoked token, or a session
-// idle past its expiry, finds nothing.
+// touchSessionSQL finds a live session and moves its expiry forward: a
+// session idle past its expiry finds nothing.
 const touchSessionSQL = `
 WITH clock AS (SELECT coalesce($3::timestamptz, now()) AS now)
 UPDATE console_sessions s SET last_seen_at = clock.now, expires_at = clock.now + make_interval(secs => $2)
-FROM clock, tokens t
-WHERE s.hash = $1 AND s.expires_at > clock.now AND t.id = s.token_id AND t.revoked_at IS NULL
-RETURNING t.id::text, t.name, t.scope, s.csrf`
+FROM clock
+WHERE s.hash = $1 AND s.expires_at > clock.now
+RETURNING s.token_id::text, s.csrf`
 
 // lookup returns the live session with id, and false when there is none
-// (never was, signed out, expired, or its token was revoked).
+// (never was, signed out, expired, or its token was revoked). It touches
+// the session, then checks its token through access: two statements, as
+// a session whose token was revoked never becomes live again.
 func (s *sessions) lookup(ctx context.Context, id string) (session, bool, error) {
 	if id == "" {
 		return session{}, false, nil
 	}
-	return pgdb.QueryMaybe(ctx, s.db, func(row pgx.Row, x *session) error {
-		return row.Scan(&x.TokenID, &x.TokenName, &x.Scope, &x.CSRF)
+	sess, ok, err := pgdb.QueryMaybe(ctx, s.db, func(row pgx.Row, x *session) error {
+		return row.Scan(&x.TokenID, &x.CSRF)
 	}, pgdb.Conflict{}, touchSessionSQL, hashID(id), s.idle.Seconds(), s.at())
+	if err != nil || !ok {
+		return session{}, false, err
+	}
+	tok, active, err := access.ActiveToken(ctx, s.db, sess.TokenID)
+	if err != nil || !active {
+		return session{}, false, err
+	}
+	sess.TokenName, sess.Scope = tok.Name, tok.Scope
+	return sess, true, nil
 }
 
 const (

@@ -15,7 +15,9 @@
 // # Whose tables
 //
 // isolation owns its keys, violations and audit failures (keys.go,
-// audit.go, violation.go hold their SQL). The exclusion list is package
+// audit.go, violation.go hold their SQL). A page of violations reads the
+// names behind its ids through their owners, once per page:
+// accounts.NamesOf (environments, roles) and apps.Names. The exclusion list is package
 // tagging's: the head of an environment's list (the environment, its list
 // version) is tagging.ReadHead, the one place it is read, and the
 // identifiers on it are tagging.FindListed (for Check) and

@@ -2,11 +2,13 @@ package isolation
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 )
 
@@ -55,14 +57,10 @@ type ViolationFilter struct {
 }
 
 const listViolationsSQL = `
-SELECT v.id, e.name, p.name, v.surface, v.account_id::text, r.name, v.ref, v.visibility, v.evidence,
+SELECT v.id, v.environment_id::text, v.app_id::text, v.surface, v.account_id::text, v.ref, v.visibility, v.evidence,
        v.first_seen_at, v.last_seen_at, v.closed_at
 FROM isolation_violations v
-JOIN environments e ON e.id = v.environment_id
-JOIN apps p ON p.id = v.app_id
-JOIN accounts a ON a.id = v.account_id
-JOIN roles r ON r.id = a.role_id
-WHERE ($1 = '' OR e.name = $1) AND ($2::boolean IS NULL OR (v.closed_at IS NULL) = $2)
+WHERE ($1::uuid IS NULL OR v.environment_id = $1) AND ($2::boolean IS NULL OR (v.closed_at IS NULL) = $2)
   AND ($3 = '' OR v.account_id::text = $3)
 ORDER BY v.id DESC LIMIT $4`
 
@@ -71,23 +69,62 @@ func (s *Service) ListViolations(ctx context.Context, f ViolationFilter) ([]Viol
 	return listViolations(ctx, s.db, f)
 }
 
+// listViolations reads a page of violations, then the names behind its
+// ids through their owners: one statement for the environments and roles
+// (accounts), one for the apps (apps).
 func listViolations(ctx context.Context, db pgdb.DB, f ViolationFilter) ([]Violation, error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
 	}
 	limit = min(limit, 1000)
-	rows, err := db.Query(ctx, listViolationsSQL, f.Environment, f.Open, f.AccountID, limit)
+	var envID *string
+	if f.Environment != "" {
+		id, found, err := accounts.EnvironmentID(ctx, db, f.Environment)
+		switch {
+		case err != nil:
+			return nil, err
+		case !found:
+			return []Violation{}, nil
+		}
+		envID = &id
+	}
+	rows, err := db.Query(ctx, listViolationsSQL, envID, f.Open, f.AccountID, limit)
 	if err != nil {
 		return nil, pgdb.Translate(err, "", "")
 	}
+	var envIDs, appIDs []string
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Violation, error) {
 		var v Violation
-		err := r.Scan(&v.ID, &v.Environment, &v.App, &v.Surface, &v.AccountID, &v.Role, &v.Ref, &v.Visibility, &v.Evidence,
+		var env, app string
+		err := r.Scan(&v.ID, &env, &app, &v.Surface, &v.AccountID, &v.Ref, &v.Visibility, &v.Evidence,
 			&v.FirstSeenAt, &v.LastSeenAt, &v.ClosedAt)
+		envIDs, appIDs = append(envIDs, env), append(appIDs, app)
 		return v, err
 	})
-	return out, pgdb.Translate(err, "", "")
+	if err != nil || len(out) == 0 {
+		return out, pgdb.Translate(err, "", "")
+	}
+	accountIDs := make([]string, len(out))
+	for i, v := range out {
+		accountIDs[i] = v.AccountID
+	}
+	names, err := accounts.NamesOf(ctx, db, envIDs, accountIDs)
+	if err != nil {
+		return nil, err
+	}
+	appNames, err := apps.Names(ctx, db, appIDs)
+	if err != nil {
+		return nil, err
+	}
+	appName := make(map[string]string, len(appNames))
+	for _, a := range appNames {
+		appName[a.ID] = a.Name
+	}
+	for i := range out {
+		out[i].Environment, out[i].App, out[i].Role = names.Environments[envIDs[i]], appName[appIDs[i]], names.Roles[out[i].AccountID]
+	}
+	return out, nil
 }
 
 // OpenCount is the number of open violations of one surface.
@@ -97,19 +134,46 @@ type OpenCount struct {
 }
 
 const openCountsSQL = `
-SELECT e.name, v.surface, count(*) FROM isolation_violations v JOIN environments e ON e.id = v.environment_id
+SELECT v.environment_id::text, v.surface, count(*) FROM isolation_violations v
 WHERE v.closed_at IS NULL GROUP BY 1, 2 ORDER BY 1, 2`
 
 // OpenCounts counts the open violations by environment and surface, for
-// the metrics.
+// the metrics, ordered by environment name (read through accounts) and
+// surface.
 func (s *Service) OpenCounts(ctx context.Context) ([]OpenCount, error) {
 	rows, err := s.db.Query(ctx, openCountsSQL)
 	if err != nil {
 		return nil, pgdb.Translate(err, "", "")
 	}
+	var envIDs []string
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (OpenCount, error) {
 		var c OpenCount
-		return c, r.Scan(&c.Environment, &c.Surface, &c.Open)
+		var env string
+		err := r.Scan(&env, &c.Surface, &c.Open)
+		envIDs = append(envIDs, env)
+		return c, err
 	})
-	return out, pgdb.Translate(err, "", "")
+	if err != nil || len(out) == 0 {
+		return out, pgdb.Translate(err, "", "")
+	}
+	names, err := accounts.NamesOf(ctx, s.db, envIDs, nil)
+	if err != nil {
+		return nil, err
+	}
+	type keyed struct {
+		rank int
+		c    OpenCount
+	}
+	ks := make([]keyed, len(out))
+	for i, c := range out {
+		c.Environment = names.Environments[envIDs[i]]
+		ks[i] = keyed{names.EnvironmentRank[envIDs[i]], c}
+	}
+	// SQL ordered the surfaces of each environment; keep that order within
+	// an environment.
+	slices.SortStableFunc(ks, func(a, b keyed) int { return a.rank - b.rank })
+	for i, k := range ks {
+		out[i] = k.c
+	}
+	return out, nil
 }

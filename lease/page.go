@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 )
 
@@ -27,6 +28,24 @@ type OpenLease struct {
 const openOnSQL = `
 SELECT l.id::text, l.account_id::text, l.holder, l.expires_at FROM leases l
 WHERE l.account_id = ANY($1::uuid[]) AND l.status IN ` + sqlOpen
+
+// OpenLeases reads the open lease of each of the accounts ids that has
+// one, by account id, through db: package accounts' Config.OpenLeases,
+// for its members and its refusal to retire a leased account (in the
+// transaction that locks them).
+func OpenLeases(ctx context.Context, db pgdb.DB, ids []string) (map[string]accounts.OpenLease, error) {
+	list, err := pgdb.QueryAll(ctx, db, func(r pgx.Row, x *OpenLease) error {
+		return r.Scan(&x.ID, &x.AccountID, &x.Holder, &x.ExpiresAt)
+	}, openOnSQL, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]accounts.OpenLease, len(list))
+	for _, l := range list {
+		out[l.AccountID] = accounts.OpenLease{Holder: l.Holder, ExpiresAt: l.ExpiresAt}
+	}
+	return out, nil
+}
 
 // OpenOn returns the open lease of each of the accounts ids that has one,
 // by account id.

@@ -13,6 +13,7 @@ import (
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/internal/dbtest"
+	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/secret"
 )
 
@@ -32,7 +33,7 @@ func newBenchServer(b *testing.B, level slog.Level) benchServer {
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc, err := accounts.New(accounts.Config{DB: pool, Keyring: kr, EmailDomains: []string{"qa.example.test"}})
+	svc, err := accounts.New(accounts.Config{DB: pool, OpenLeases: lease.OpenLeases, Keyring: kr, EmailDomains: []string{"qa.example.test"}})
 	if err != nil {
 		b.Fatal(err)
 	}

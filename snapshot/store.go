@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -140,26 +141,55 @@ func (s *Store) Capture(ctx context.Context, accountID, state string, refs []app
 }
 
 const listSQL = `
-SELECT s.id, s.account_id, s.app_id, a.name, s.state, s.version, s.hash, b.size, s.created_at
-FROM snapshots s JOIN apps a ON a.id = s.app_id JOIN snapshot_blobs b ON b.hash = s.hash
+SELECT s.id, s.account_id, s.app_id, s.state, s.version, s.hash, b.size, s.created_at
+FROM snapshots s JOIN snapshot_blobs b ON b.hash = s.hash
 WHERE s.account_id = $1 AND ($2 = '' OR s.state = $2)
-ORDER BY s.state, s.version DESC, a.name`
+ORDER BY s.state, s.version DESC`
 
 // List returns the snapshots of an account (of one state when state is
-// set), newest version first.
+// set), newest version first, then by app name. The app names are read
+// through package apps, in a second statement.
 func (s *Store) List(ctx context.Context, accountID, state string) ([]Snapshot, error) {
 	rows, err := s.db.Query(ctx, listSQL, accountID, state)
 	if err != nil {
 		return nil, pgdb.Translate(err, "", "")
 	}
 	list, err := pgx.CollectRows(rows, scanSnapshot)
-	return list, pgdb.Translate(err, "", "")
+	if err != nil || len(list) == 0 {
+		return list, pgdb.Translate(err, "", "")
+	}
+	ids := make([]string, 0, len(list))
+	for _, sn := range list {
+		ids = append(ids, sn.AppID)
+	}
+	names, err := apps.Names(ctx, s.db, ids)
+	if err != nil {
+		return nil, err
+	}
+	rank := make(map[string]int, len(names))
+	for i, n := range names {
+		rank[n.ID] = i
+	}
+	for i := range list {
+		list[i].App = names[rank[list[i].AppID]].Name
+	}
+	// Within each run of one state and version (as SQL ordered them), order
+	// by app name as the database collates it.
+	for start := 0; start < len(list); {
+		end := start + 1
+		for end < len(list) && list[end].State == list[start].State && list[end].Version == list[start].Version {
+			end++
+		}
+		slices.SortStableFunc(list[start:end], func(a, b Snapshot) int { return rank[a.AppID] - rank[b.AppID] })
+		start = end
+	}
+	return list, nil
 }
 
 func scanSnapshot(r pgx.CollectableRow) (Snapshot, error) {
 	var sn Snapshot
 	var h []byte
-	err := r.Scan(&sn.ID, &sn.AccountID, &sn.AppID, &sn.App, &sn.State, &sn.Version, &h, &sn.Size, &sn.CreatedAt)
+	err := r.Scan(&sn.ID, &sn.AccountID, &sn.AppID, &sn.State, &sn.Version, &h, &sn.Size, &sn.CreatedAt)
 	sn.Hash = hex.EncodeToString(h)
 	return sn, err
 }

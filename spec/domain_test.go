@@ -166,7 +166,7 @@ func TestADomainStillInUseCannotBeRemoved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	both, err := accounts.New(accounts.Config{DB: f.DB, Keyring: kr, EmailDomains: []string{"qa.example.test", "other.example.test"}, Provisioning: sched})
+	both, err := accounts.New(accounts.Config{DB: f.DB, OpenLeases: lease.OpenLeases, Keyring: kr, EmailDomains: []string{"qa.example.test", "other.example.test"}, Provisioning: sched})
 	if err != nil {
 		t.Fatal(err)
 	}

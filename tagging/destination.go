@@ -17,6 +17,7 @@ import (
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/secret"
 )
@@ -129,13 +130,16 @@ func New(cfg ServiceConfig) (*Service, error) {
 	return d, nil
 }
 
-const destinationColumns = `d.id, e.name, d.name, d.kind, d.settings, d.secret_names, d.secret_digests, d.distinct_id, d.sync_interval_seconds,
+// destinationColumns are a destination's columns but its environment's
+// name, which Get and List know and SyncByID reads first.
+const destinationColumns = `d.id, d.name, d.kind, d.settings, d.secret_names, d.secret_digests, d.distinct_id, d.sync_interval_seconds,
 d.health, d.health_detail, d.health_at, d.manual_steps, d.created_at, d.updated_at`
 
-func scanDestination(row pgx.Row, d *Destination) error {
+// scanDestination scans destinationColumns after the columns lead.
+func scanDestination(row pgx.Row, d *Destination, lead ...any) error {
 	var secs int
-	if err := row.Scan(&d.ID, &d.Environment, &d.Name, &d.Kind, &d.Settings, &d.SecretNames, &d.SecretDigests, &d.DistinctID, &secs,
-		&d.Health.Status, &d.Health.Detail, &d.Health.At, &d.ManualSteps, &d.CreatedAt, &d.UpdatedAt); err != nil {
+	if err := row.Scan(append(lead, &d.ID, &d.Name, &d.Kind, &d.Settings, &d.SecretNames, &d.SecretDigests, &d.DistinctID, &secs,
+		&d.Health.Status, &d.Health.Detail, &d.Health.At, &d.ManualSteps, &d.CreatedAt, &d.UpdatedAt)...); err != nil {
 		return err
 	}
 	d.SyncInterval = (time.Duration(secs) * time.Second).String()
@@ -148,10 +152,10 @@ INSERT INTO destinations (environment_id, name, kind, settings, secret_names, se
     created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11::timestamptz, now()), coalesce($11::timestamptz, now()))
 RETURNING id, created_at, updated_at`
-	getDestinationSQL = `SELECT ` + destinationColumns + ` FROM destinations d JOIN environments e ON e.id = d.environment_id
-WHERE e.name = $1 AND d.name = $2`
-	listDestinationsSQL = `SELECT ` + destinationColumns + ` FROM destinations d JOIN environments e ON e.id = d.environment_id
-WHERE e.name = $1 ORDER BY d.name`
+	// namedDestinationsSQL reads the destinations named $1 of every
+	// environment (at most one each), sent with the environment's id.
+	namedDestinationsSQL  = `SELECT d.environment_id::text, ` + destinationColumns + ` FROM destinations d WHERE d.name = $1`
+	listDestinationsSQL   = `SELECT ` + destinationColumns + ` FROM destinations d WHERE d.environment_id = $1 ORDER BY d.name`
 	destinationSecretsSQL = `SELECT secrets_key_id, secrets_sealed FROM destinations WHERE id = $1`
 	updateDestinationSQL  = `
 UPDATE destinations SET kind = $2, settings = $3, secret_names = $4, secrets_key_id = $5, secrets_sealed = $6,
@@ -296,24 +300,55 @@ func (s *Service) openSecrets(ctx context.Context, id string) (map[string]string
 	return out, nil
 }
 
-// Get returns destination name of environment env. Errors: ENOTFOUND.
+// Get returns destination name of environment env. It reads the
+// environment's id (through accounts) and the destinations so named in
+// one round trip. Errors: ENOTFOUND.
 func (s *Service) Get(ctx context.Context, env, name string) (Destination, error) {
-	d, found, err := pgdb.QueryMaybe(ctx, s.db, scanDestination, pgdb.Conflict{}, getDestinationSQL, env, name)
-	if err == nil && !found {
-		if _, err := ReadHead(ctx, s.db, env); err != nil {
-			return Destination{}, err
+	var envID string
+	var envFound bool
+	var named []Destination
+	var namedEnv []string
+	b := &pgx.Batch{}
+	accounts.QueueEnvironmentID(b, env, &envID, &envFound)
+	b.Queue(namedDestinationsSQL, name).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var d Destination
+			var id string
+			if err := scanDestination(rows, &d, &id); err != nil {
+				return err
+			}
+			named, namedEnv = append(named, d), append(namedEnv, id)
 		}
-		return Destination{}, understudy.Errorf(understudy.ENOTFOUND, "destination %s is not attached to environment %s", name, env)
+		return rows.Err()
+	})
+	if err := pgdb.SendBatch(ctx, s.db, b); err != nil {
+		return Destination{}, err
 	}
-	return d, err
+	if envFound {
+		if i := slices.Index(namedEnv, envID); i >= 0 {
+			d := named[i]
+			d.Environment = env
+			return d, nil
+		}
+	}
+	if _, err := ReadHead(ctx, s.db, env); err != nil {
+		return Destination{}, err
+	}
+	return Destination{}, understudy.Errorf(understudy.ENOTFOUND, "destination %s is not attached to environment %s", name, env)
 }
 
 // List returns the destinations of environment env, by name. Errors: ENOTFOUND.
 func (s *Service) List(ctx context.Context, env string) ([]Destination, error) {
-	if _, err := ReadHead(ctx, s.db, env); err != nil {
+	h, err := ReadHead(ctx, s.db, env)
+	if err != nil {
 		return nil, err
 	}
-	return pgdb.QueryAll(ctx, s.db, scanDestination, listDestinationsSQL, env)
+	list, err := pgdb.QueryAll(ctx, s.db, func(row pgx.Row, d *Destination) error { return scanDestination(row, d) },
+		listDestinationsSQL, h.EnvironmentID)
+	for i := range list {
+		list[i].Environment = h.Environment
+	}
+	return list, err
 }
 
 // Update changes a destination's kind, settings, secrets, distinct id rule

@@ -31,6 +31,12 @@
 // signed list. A SyntheticUser is one synthetic account as one destination
 // knows it: what a publisher marks, lists and filters.
 //
+// Destinations store their environment's id; its name comes from package
+// accounts: Get sends accounts.QueueEnvironmentID with its own statement
+// in one round trip, List takes it from ReadHead, RunStats reads the names
+// with accounts.NamesOf. SyncByID, the sync job's read, still joins
+// environments for the name, so a sync costs no extra round trip.
+//
 // # Time
 //
 // ServiceConfig.Now is the clock of runs, tests and destinations' changes;

@@ -251,8 +251,8 @@ func (s *Service) Sync(ctx context.Context, env, name string) (Run, error) {
 
 // SyncByID is Sync for the destination with id (the job's form).
 func (s *Service) SyncByID(ctx context.Context, id string) (Run, error) {
-	d, err := pgdb.QueryOne(ctx, s.db, scanDestination, "no destination has id "+id,
-		`SELECT `+destinationColumns+` FROM destinations d JOIN environments e ON e.id = d.environment_id WHERE d.id::text = $1`, id)
+	d, err := pgdb.QueryOne(ctx, s.db, func(row pgx.Row, d *Destination) error { return scanDestination(row, d, &d.Environment) }, "no destination has id "+id,
+		`SELECT e.name, `+destinationColumns+` FROM destinations d JOIN environments e ON e.id = d.environment_id WHERE d.id::text = $1`, id)
 	if err != nil {
 		return Run{}, err
 	}

@@ -190,7 +190,7 @@ func (m *Main) services(keyring *secret.Keyring) (services, error) {
 	if err != nil {
 		return svc, err
 	}
-	svc.accounts, err = accounts.New(accounts.Config{DB: m.pool, Keyring: keyring, EmailDomains: m.Config.EmailDomains,
+	svc.accounts, err = accounts.New(accounts.Config{DB: m.pool, OpenLeases: lease.OpenLeases, Keyring: keyring, EmailDomains: m.Config.EmailDomains,
 		Provisioning: sched, Logger: m.Logger})
 	if err != nil {
 		return svc, err

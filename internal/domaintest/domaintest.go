@@ -61,7 +61,7 @@ func New(t testing.TB, db pgdb.DB, pool int) Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Accounts, err = accounts.New(accounts.Config{DB: db, Keyring: kr, EmailDomains: []string{"qa.example.test"}, Provisioning: sched})
+	s.Accounts, err = accounts.New(accounts.Config{DB: db, OpenLeases: lease.OpenLeases, Keyring: kr, EmailDomains: []string{"qa.example.test"}, Provisioning: sched})
 	if err != nil {
 		t.Fatal(err)
 	}

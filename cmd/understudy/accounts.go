@@ -13,7 +13,7 @@ import (
 	"github.com/understudy-dev/understudy/openapi"
 )
 
-func (a *app) accountsCommand() *cobra.Command {
+func (a *cli) accountsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "accounts", Aliases: []string{"account"}, Short: "Read accounts and their credentials, retire them, rotate passwords"}
 	rotate := &cobra.Command{
 		Use: "rotate-password ID", Short: "Give an account a new random password and print it once", Args: args("id"),
@@ -41,7 +41,7 @@ func (a *app) accountsCommand() *cobra.Command {
 	return cmd
 }
 
-func (a *app) accountResetCommand() *cobra.Command {
+func (a *cli) accountResetCommand() *cobra.Command {
 	var state string
 	reset := &cobra.Command{
 		Use: "reset ID [--state S]", Short: "Restore an account's apps to a named state and verify them", Args: args("id"),
@@ -64,7 +64,7 @@ func (a *app) accountResetCommand() *cobra.Command {
 	return reset
 }
 
-func (a *app) accountGetCommand() *cobra.Command {
+func (a *cli) accountGetCommand() *cobra.Command {
 	return &cobra.Command{
 		Use: "get ID", Short: "Show an account and its identity", Args: args("id"),
 		RunE: func(cmd *cobra.Command, argv []string) error {
@@ -78,7 +78,7 @@ func (a *app) accountGetCommand() *cobra.Command {
 	}
 }
 
-func (a *app) accountRetireCommand() *cobra.Command {
+func (a *cli) accountRetireCommand() *cobra.Command {
 	return &cobra.Command{
 		Use: "retire ID", Short: "Retire an account; its slot gets a new account", Args: args("id"),
 		RunE: func(cmd *cobra.Command, argv []string) error {
@@ -94,7 +94,7 @@ func (a *app) accountRetireCommand() *cobra.Command {
 	}
 }
 
-func (a *app) accountListCommand() *cobra.Command {
+func (a *cli) accountListCommand() *cobra.Command {
 	var f accountListFlags
 	list := &cobra.Command{
 		Use:   "list [flags]",

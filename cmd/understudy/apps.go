@@ -12,13 +12,13 @@ import (
 	"github.com/understudy-dev/understudy/openapi"
 )
 
-func (a *app) appsCommand() *cobra.Command {
+func (a *cli) appsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "apps", Aliases: []string{"app"}, Short: "Attach the apps an environment's accounts are provisioned into"}
 	cmd.AddCommand(a.appAttachCommand(), a.appUpdateCommand(), a.appListCommand(), a.appGetCommand(), a.appTestCommand(), a.appDetachCommand())
 	return cmd
 }
 
-func (a *app) appAttachCommand() *cobra.Command {
+func (a *cli) appAttachCommand() *cobra.Command {
 	var f appFlags
 	attach := &cobra.Command{
 		Use:   "attach ENV NAME --provider P [flags]",
@@ -45,7 +45,7 @@ func (a *app) appAttachCommand() *cobra.Command {
 	return attach
 }
 
-func (a *app) appUpdateCommand() *cobra.Command {
+func (a *cli) appUpdateCommand() *cobra.Command {
 	var f appFlags
 	update := &cobra.Command{
 		Use:   "update ENV NAME [flags]",
@@ -68,7 +68,7 @@ func (a *app) appUpdateCommand() *cobra.Command {
 	return update
 }
 
-func (a *app) appListCommand() *cobra.Command {
+func (a *cli) appListCommand() *cobra.Command {
 	return &cobra.Command{
 		Use: "list ENV", Short: "List an environment's apps", Args: args("env"),
 		RunE: func(cmd *cobra.Command, argv []string) error {
@@ -82,7 +82,7 @@ func (a *app) appListCommand() *cobra.Command {
 	}
 }
 
-func (a *app) appGetCommand() *cobra.Command {
+func (a *cli) appGetCommand() *cobra.Command {
 	return &cobra.Command{
 		Use: "get ENV NAME", Short: "Show an app with its settings and the names of its secrets", Args: args("env", "name"),
 		RunE: func(cmd *cobra.Command, argv []string) error {
@@ -96,7 +96,7 @@ func (a *app) appGetCommand() *cobra.Command {
 	}
 }
 
-func (a *app) appTestCommand() *cobra.Command {
+func (a *cli) appTestCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "test ENV NAME",
 		Short: "Check that an app is reachable and speaks its provider's contract (exit 1 when it does not)",
@@ -118,7 +118,7 @@ func (a *app) appTestCommand() *cobra.Command {
 	}
 }
 
-func (a *app) appDetachCommand() *cobra.Command {
+func (a *cli) appDetachCommand() *cobra.Command {
 	return &cobra.Command{
 		Use: "detach ENV NAME", Short: "Detach an app; its refs and snapshots go, the users it holds stay", Args: args("env", "name"),
 		RunE: func(cmd *cobra.Command, argv []string) error {

@@ -10,7 +10,7 @@ import (
 	"github.com/understudy-dev/understudy/openapi"
 )
 
-func (a *app) auditCommand() *cobra.Command {
+func (a *cli) auditCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Read the audit trail"}
 	var f auditListFlags
 	list := &cobra.Command{

@@ -413,7 +413,7 @@ func TestCLILeaseRunPassesOnTheSignal(t *testing.T) {
 	out := &notifyWriter{want: "started", seen: started}
 	var errb bytes.Buffer
 	env := map[string]string{"UNDERSTUDY_URL": s.URL, "UNDERSTUDY_TOKEN": s.Runner}
-	a := &app{stdin: strings.NewReader(""), stdout: out, stderr: &errb, now: time.Now,
+	a := &cli{stdin: strings.NewReader(""), stdout: out, stderr: &errb, now: time.Now,
 		getenv: func(k string) string { return env[k] }, httpClient: http.DefaultClient}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	go func() {

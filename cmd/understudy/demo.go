@@ -9,7 +9,7 @@ import (
 	"github.com/understudy-dev/understudy/internal/devcluster"
 )
 
-func (a *app) demoCommand() *cobra.Command {
+func (a *cli) demoCommand() *cobra.Command {
 	var exit bool
 	var addr string
 	cmd := &cobra.Command{
@@ -34,7 +34,7 @@ It keeps serving until Ctrl-C, or exits at once with --exit.`,
 
 // demo runs the demo (internal/demo) on a server booted here, with the
 // development secret key and email domain unless they are configured.
-func (a *app) demo(ctx context.Context, addr string, exit bool) error {
+func (a *cli) demo(ctx context.Context, addr string, exit bool) error {
 	cfg, err := loadConfig(Config{Addr: addr}, "", a.getenv)
 	if err != nil {
 		return err

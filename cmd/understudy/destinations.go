@@ -12,7 +12,7 @@ import (
 	"github.com/understudy-dev/understudy/openapi"
 )
 
-func (a *app) destinationsCommand() *cobra.Command {
+func (a *cli) destinationsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "destinations", Aliases: []string{"destination"}, Short: "Attach the analytics destinations an environment's exclusion list is published to"}
 	cmd.AddCommand(a.destinationAttachCommand(), a.destinationUpdateCommand(), a.destinationListCommand(), a.destinationGetCommand(),
 		a.destinationTestCommand(), a.destinationDetachCommand())
@@ -55,7 +55,7 @@ func (f *destinationFlags) change(cmd *cobra.Command, stdin io.Reader) (openapi.
 	return ch, err
 }
 
-func (a *app) destinationAttachCommand() *cobra.Command {
+func (a *cli) destinationAttachCommand() *cobra.Command {
 	var f destinationFlags
 	attach := &cobra.Command{
 		Use:   "attach ENV NAME --kind K [flags]",
@@ -82,7 +82,7 @@ func (a *app) destinationAttachCommand() *cobra.Command {
 	return attach
 }
 
-func (a *app) destinationUpdateCommand() *cobra.Command {
+func (a *cli) destinationUpdateCommand() *cobra.Command {
 	var f destinationFlags
 	update := &cobra.Command{
 		Use:   "update ENV NAME [flags]",
@@ -105,7 +105,7 @@ func (a *app) destinationUpdateCommand() *cobra.Command {
 	return update
 }
 
-func (a *app) destinationListCommand() *cobra.Command {
+func (a *cli) destinationListCommand() *cobra.Command {
 	return &cobra.Command{
 		Use: "list ENV", Short: "List an environment's destinations with their health", Args: args("env"),
 		RunE: func(cmd *cobra.Command, argv []string) error {
@@ -119,7 +119,7 @@ func (a *app) destinationListCommand() *cobra.Command {
 	}
 }
 
-func (a *app) destinationGetCommand() *cobra.Command {
+func (a *cli) destinationGetCommand() *cobra.Command {
 	return &cobra.Command{
 		Use: "get ENV NAME", Short: "Show a destination with its settings, the names of its secrets and its manual steps", Args: args("env", "name"),
 		RunE: func(cmd *cobra.Command, argv []string) error {
@@ -133,7 +133,7 @@ func (a *app) destinationGetCommand() *cobra.Command {
 	}
 }
 
-func (a *app) destinationTestCommand() *cobra.Command {
+func (a *cli) destinationTestCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "test ENV NAME",
 		Short: "Check a destination's credentials and print the steps only its UI can do (exit 1 when the check fails)",
@@ -158,7 +158,7 @@ func (a *app) destinationTestCommand() *cobra.Command {
 	}
 }
 
-func (a *app) destinationDetachCommand() *cobra.Command {
+func (a *cli) destinationDetachCommand() *cobra.Command {
 	return &cobra.Command{
 		Use: "detach ENV NAME", Short: "Detach a destination; what the vendor holds stays there", Args: args("env", "name"),
 		RunE: func(cmd *cobra.Command, argv []string) error {

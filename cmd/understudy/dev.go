@@ -15,7 +15,7 @@ import (
 
 // devDefaults fills what is not configured with development defaults and
 // returns the function that stops what it started.
-func (a *app) devDefaults(ctx context.Context, m *Main) (func(context.Context) error, error) {
+func (a *cli) devDefaults(ctx context.Context, m *Main) (func(context.Context) error, error) {
 	var stop func(context.Context) error
 	if m.Config.DatabaseURL == "" {
 		url, stopCluster, err := devcluster.Database(ctx, devcluster.Config{Logger: m.Logger}, "understudy")
@@ -45,7 +45,7 @@ func (a *app) devDefaults(ctx context.Context, m *Main) (func(context.Context) e
 
 // printDevWelcome creates an admin token and a runner token and prints
 // them once, with commands to try and the Playwright fixture's settings.
-func (a *app) printDevWelcome(ctx context.Context, m *Main) error {
+func (a *cli) printDevWelcome(ctx context.Context, m *Main) error {
 	stamp := a.now().UTC().Format("20060102-150405")
 	ctx = access.WithCaller(ctx, access.Caller{Actor: "serve --dev"})
 	tokens := access.NewTokens(m.pool)
@@ -89,7 +89,7 @@ shell that runs the tests, with the runner token (it leases accounts, nothing mo
 // devPostgresCommand runs a command with TEST_DATABASE_URL pointing at a
 // private cluster: `make test` and `make bench` use it when no database is
 // given. Hidden: it is plumbing, not part of the product.
-func (a *app) devPostgresCommand() *cobra.Command {
+func (a *cli) devPostgresCommand() *cobra.Command {
 	var dir string
 	cmd := &cobra.Command{
 		Use:    "dev-postgres --dir DIR -- COMMAND [ARGS...]",

@@ -10,7 +10,7 @@ import (
 	"github.com/understudy-dev/understudy/openapi"
 )
 
-func (a *app) environmentsCommand() *cobra.Command {
+func (a *cli) environmentsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "environments", Aliases: []string{"environment", "env"}, Short: "Manage environments and their controlled email domains"}
 	var domains, surfaces []string
 	create := &cobra.Command{

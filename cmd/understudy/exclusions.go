@@ -13,7 +13,7 @@ import (
 
 // exclusionsCommand prints an environment's exclusion list as it streams
 // from the server, and forgets a retired account's identifiers.
-func (a *app) exclusionsCommand() *cobra.Command {
+func (a *cli) exclusionsCommand() *cobra.Command {
 	var env string
 	var since int64
 	cmd := &cobra.Command{

@@ -17,13 +17,13 @@ import (
 
 // isolationCommand checks visibility, prints the signed isolation list
 // and manages its signing keys.
-func (a *app) isolationCommand() *cobra.Command {
+func (a *cli) isolationCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "isolation", Short: "Who sees synthetic accounts on each surface of an app (isolation policies)"}
 	cmd.AddCommand(a.isolationCheckCommand(), a.isolationListCommand(), a.isolationKeysCommand(), a.isolationAuditCommand(), a.isolationViolationsCommand())
 	return cmd
 }
 
-func (a *app) isolationCheckCommand() *cobra.Command {
+func (a *cli) isolationCheckCommand() *cobra.Command {
 	var env, surface, viewer string
 	cmd := &cobra.Command{
 		Use:   "check --environment ENV --surface SURFACE --viewer VIEWER SUBJECT...",
@@ -55,7 +55,7 @@ testers_only_synthetic_viewer, testers_only_real_viewer or hidden.`,
 	return cmd
 }
 
-func (a *app) isolationListCommand() *cobra.Command {
+func (a *cli) isolationListCommand() *cobra.Command {
 	var env string
 	cmd := &cobra.Command{
 		Use:   "list --environment ENV",
@@ -133,7 +133,7 @@ func trustedKeys(in []openapi.IsolationKey) []isolation.Key {
 	return out
 }
 
-func (a *app) isolationKeysCommand() *cobra.Command {
+func (a *cli) isolationKeysCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keys",
 		Short: "List the trusted keys that sign isolation lists, newest (the signing one) first",

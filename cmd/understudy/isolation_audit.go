@@ -10,7 +10,7 @@ import (
 )
 
 // isolationAuditCommand audits an environment's surfaces now.
-func (a *app) isolationAuditCommand() *cobra.Command {
+func (a *cli) isolationAuditCommand() *cobra.Command {
 	var env string
 	cmd := &cobra.Command{
 		Use:   "audit --environment ENV",
@@ -45,7 +45,7 @@ a violation; violations no longer seen close. A surface that could not be read i
 }
 
 // isolationViolationsCommand lists violations.
-func (a *app) isolationViolationsCommand() *cobra.Command {
+func (a *cli) isolationViolationsCommand() *cobra.Command {
 	var env string
 	var all bool
 	cmd := &cobra.Command{

@@ -21,7 +21,7 @@ import (
 
 // leaseRunCommand is `understudy lease -- COMMAND`: the way a CI job uses
 // an account. The lease lives exactly as long as the command.
-func (a *app) leaseRunCommand() *cobra.Command {
+func (a *cli) leaseRunCommand() *cobra.Command {
 	var f leaseFlags
 	cmd := &cobra.Command{
 		Use:   "lease --environment E --role R [flags] -- COMMAND [ARGS...]",
@@ -67,7 +67,7 @@ leased).`,
 // runLeased runs argv with the grant's account, renewing the lease every
 // ttl/3 until the command exits, then releases the lease. ctx is
 // cancelled by SIGINT or SIGTERM (main's signal.NotifyContext).
-func (a *app) runLeased(ctx context.Context, c *openapi.ClientWithResponses, g openapi.LeaseGrant, ttl time.Duration, argv []string) error {
+func (a *cli) runLeased(ctx context.Context, c *openapi.ClientWithResponses, g openapi.LeaseGrant, ttl time.Duration, argv []string) error {
 	// The command's standard error and our reports share a writer; when it
 	// is not a file, writes are serialised.
 	stderr := a.stderr

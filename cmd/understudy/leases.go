@@ -15,7 +15,7 @@ import (
 	"github.com/understudy-dev/understudy/openapi"
 )
 
-func (a *app) leasesCommand() *cobra.Command {
+func (a *cli) leasesCommand() *cobra.Command {
 	// No "lease" alias: that name is the command that runs a command
 	// with a leased account (lease_run.go).
 	cmd := &cobra.Command{Use: "leases", Short: "Lease accounts for test runs, renew and release them"}
@@ -23,7 +23,7 @@ func (a *app) leasesCommand() *cobra.Command {
 	return cmd
 }
 
-func (a *app) leaseAcquireCommand() *cobra.Command {
+func (a *cli) leaseAcquireCommand() *cobra.Command {
 	var f leaseFlags
 	var key string
 	acquire := &cobra.Command{
@@ -52,7 +52,7 @@ func (a *app) leaseAcquireCommand() *cobra.Command {
 	return acquire
 }
 
-func (a *app) leaseListCommand() *cobra.Command {
+func (a *cli) leaseListCommand() *cobra.Command {
 	var env, role string
 	var all bool
 	list := &cobra.Command{
@@ -83,7 +83,7 @@ func (a *app) leaseListCommand() *cobra.Command {
 	return list
 }
 
-func (a *app) leaseGetCommand() *cobra.Command {
+func (a *cli) leaseGetCommand() *cobra.Command {
 	return &cobra.Command{
 		Use: "get ID", Short: "Show a lease", Args: args("id"),
 		RunE: func(cmd *cobra.Command, argv []string) error {
@@ -97,7 +97,7 @@ func (a *app) leaseGetCommand() *cobra.Command {
 	}
 }
 
-func (a *app) leaseRenewCommand() *cobra.Command {
+func (a *cli) leaseRenewCommand() *cobra.Command {
 	var ttl time.Duration
 	renew := &cobra.Command{
 		Use: "renew ID [--ttl 15m]", Short: "Extend a lease to --ttl from now", Args: args("id"),
@@ -114,7 +114,7 @@ func (a *app) leaseRenewCommand() *cobra.Command {
 	return renew
 }
 
-func (a *app) leaseReleaseCommand() *cobra.Command {
+func (a *cli) leaseReleaseCommand() *cobra.Command {
 	var reset bool
 	release := &cobra.Command{
 		Use: "release ID [--reset]", Short: "End a lease and free its account (releasing twice changes nothing)", Args: args("id"),
@@ -190,7 +190,7 @@ func seconds(d time.Duration) int {
 
 // leaseClient is a.client whose HTTP timeout outlasts the server's wait
 // for a free account (the default client gives up after a minute).
-func (a *app) leaseClient(wait time.Duration) (*openapi.ClientWithResponses, error) {
+func (a *cli) leaseClient(wait time.Duration) (*openapi.ClientWithResponses, error) {
 	if a.httpClient == nil {
 		a.httpClient = &http.Client{Timeout: wait + 60*time.Second}
 	}

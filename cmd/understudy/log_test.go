@@ -14,7 +14,7 @@ import (
 func TestTheJobQueueLogsOnlyWarningsUnlessAsked(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	a := &app{stderr: &buf}
+	a := &cli{stderr: &buf}
 	server := a.logger("info")
 	jobs := slog.New(minLevel{Handler: server.Handler(), min: Config{JobLogLevel: "warn"}.jobLogLevel()})
 	jobs.With("queue", "default").Info("producer: job counts", "available", 0)
@@ -38,7 +38,7 @@ func TestTheJobQueueLogsOnlyWarningsUnlessAsked(t *testing.T) {
 func TestServerLogsAreJSONUnlessDevOnATerminal(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	a := &app{stderr: &buf, now: time.Now}
+	a := &cli{stderr: &buf, now: time.Now}
 	a.serverLogger("info", true).Info("hello")
 	if !strings.HasPrefix(buf.String(), "{") {
 		t.Fatalf("not a terminal, yet not JSON: %q", buf.String())

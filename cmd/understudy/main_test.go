@@ -68,7 +68,7 @@ func startServer(t testing.TB, o serverOptions) *testServer {
 	if o.Logs == nil {
 		o.Logs = &bytes.Buffer{}
 	}
-	m := &Main{Config: cfg, Logger: (&app{stderr: &lockedWriter{w: o.Logs}}).logger("debug")}
+	m := &Main{Config: cfg, Logger: (&cli{stderr: &lockedWriter{w: o.Logs}}).logger("debug")}
 	ctx := context.Background()
 	if err := m.Run(ctx); err != nil {
 		t.Fatalf("starting the server: %v", err)
@@ -138,7 +138,7 @@ func (s *testServer) cliEnv(t *testing.T, extra map[string]string, token string,
 	var out, errb bytes.Buffer
 	env := map[string]string{"UNDERSTUDY_URL": s.URL, "UNDERSTUDY_TOKEN": token}
 	maps.Copy(env, extra)
-	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, now: time.Now,
+	a := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, now: time.Now,
 		getenv: func(k string) string { return env[k] }, httpClient: http.DefaultClient}
 	code := a.run(context.Background(), argv)
 	return cliResult{Stdout: out.String(), Stderr: errb.String(), Code: code}

@@ -10,7 +10,7 @@ import (
 	"github.com/understudy-dev/understudy/migrations"
 )
 
-func (a *app) migrateCommand() *cobra.Command {
+func (a *cli) migrateCommand() *cobra.Command {
 	var flags Config
 	var configPath string
 	var lockTimeout time.Duration
@@ -90,7 +90,7 @@ waits longer than --lock-timeout gives up with an error instead of hanging.`,
 	return cmd
 }
 
-func (a *app) printVersion(g *migrations.Migrator) error {
+func (a *cli) printVersion(g *migrations.Migrator) error {
 	v, dirty, err := g.Version()
 	if err != nil {
 		return err

@@ -144,7 +144,7 @@ func TestServerRefusesASchemaThatIsBehind(t *testing.T) {
 	t.Parallel()
 	url := dbtest.NewEmptyDatabase(t)
 	m := &Main{Config: Config{DatabaseURL: url, Addr: "127.0.0.1:0", SecretKey: testKey, EmailDomains: []string{"qa.example.test"}}.WithDefaults(),
-		Logger: (&app{stderr: io.Discard}).logger("error")}
+		Logger: (&cli{stderr: io.Discard}).logger("error")}
 	err := m.Run(context.Background())
 	_ = m.Close(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "understudy migrate up") {

@@ -13,7 +13,7 @@ import (
 	"github.com/understudy-dev/understudy/openapi"
 )
 
-func (a *app) rolesCommand() *cobra.Command {
+func (a *cli) rolesCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "roles", Aliases: []string{"role"}, Short: "Manage roles and the size of their account pools"}
 	var createFlags, updateFlags roleFlags
 	create := &cobra.Command{
@@ -57,7 +57,7 @@ func (a *app) rolesCommand() *cobra.Command {
 	return cmd
 }
 
-func (a *app) roleListCommand() *cobra.Command {
+func (a *cli) roleListCommand() *cobra.Command {
 	return &cobra.Command{
 		Use: "list ENV", Short: "List an environment's roles", Args: args("env"),
 		RunE: func(cmd *cobra.Command, argv []string) error {
@@ -71,7 +71,7 @@ func (a *app) roleListCommand() *cobra.Command {
 	}
 }
 
-func (a *app) roleGetCommand() *cobra.Command {
+func (a *cli) roleGetCommand() *cobra.Command {
 	return &cobra.Command{
 		Use: "get ENV NAME", Short: "Show a role with its attributes and isolation policy", Args: args("env", "name"),
 		RunE: func(cmd *cobra.Command, argv []string) error {
@@ -91,7 +91,7 @@ func (a *app) roleGetCommand() *cobra.Command {
 	}
 }
 
-func (a *app) roleDeleteCommand() *cobra.Command {
+func (a *cli) roleDeleteCommand() *cobra.Command {
 	return &cobra.Command{
 		Use: "delete ENV NAME", Short: "Delete a role and retire its accounts (their history is kept)", Args: args("env", "name"),
 		RunE: func(cmd *cobra.Command, argv []string) error {

@@ -47,8 +47,8 @@ func usageErrorf(format string, args ...any) error {
 	return &codedError{code: exitUsage, err: fmt.Errorf(format, args...)}
 }
 
-// app is what every command shares: where to write and how to reach the server.
-type app struct {
+// cli is what every command shares: where to write and how to reach the server.
+type cli struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
@@ -73,11 +73,11 @@ type app struct {
 
 // run executes the command line args and returns the process exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, now: time.Now}
+	a := &cli{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, now: time.Now}
 	return a.run(ctx, args)
 }
 
-func (a *app) run(ctx context.Context, args []string) int {
+func (a *cli) run(ctx context.Context, args []string) int {
 	root := a.rootCommand()
 	for _, arg := range args {
 		if arg == "--" {
@@ -112,7 +112,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 	return exitError
 }
 
-func (a *app) rootCommand() *cobra.Command {
+func (a *cli) rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "understudy",
 		Short:         "Synthetic role accounts for testing in production",
@@ -178,7 +178,7 @@ func args(names ...string) cobra.PositionalArgs {
 }
 
 // client returns the generated REST client, authenticated with the token.
-func (a *app) client() (*openapi.ClientWithResponses, error) {
+func (a *cli) client() (*openapi.ClientWithResponses, error) {
 	if a.output != "table" && a.output != "json" {
 		return nil, usageErrorf("--output must be table or json, got %q", a.output)
 	}
@@ -187,7 +187,7 @@ func (a *app) client() (*openapi.ClientWithResponses, error) {
 
 // apiClient is client without the check of --output, for the commands
 // that have formats of their own.
-func (a *app) apiClient() (*openapi.ClientWithResponses, error) {
+func (a *cli) apiClient() (*openapi.ClientWithResponses, error) {
 	url := firstNonEmpty(a.url, a.getenv("UNDERSTUDY_URL"), "http://127.0.0.1:8080")
 	token := firstNonEmpty(a.token, a.getenv("UNDERSTUDY_TOKEN"))
 	hc := a.httpClient
@@ -292,7 +292,7 @@ func exitCodeOf(status int) int {
 
 // show prints a response: its JSON body as is with -o json, or the table
 // that table writes.
-func (a *app) show(body []byte, table func(w io.Writer)) error {
+func (a *cli) show(body []byte, table func(w io.Writer)) error {
 	if a.output == "json" {
 		var buf bytes.Buffer
 		if err := json.Indent(&buf, body, "", "  "); err != nil {
@@ -316,7 +316,7 @@ func showReply[V, T any, R interface {
 	*T
 	GetBody() []byte
 	StatusCode() int
-}](a *app, resp R, err error, table func(w io.Writer, v V)) error {
+}](a *cli, resp R, err error, table func(w io.Writer, v V)) error {
 	if err := check(resp, err); err != nil {
 		return err
 	}
@@ -375,7 +375,7 @@ func group(cmd *cobra.Command) *cobra.Command {
 
 // done prints a confirmation for calls without a body: a line for people,
 // {"ok":true,"message":…} with -o json.
-func (a *app) done(msg string) error {
+func (a *cli) done(msg string) error {
 	if a.output == "json" {
 		return json.NewEncoder(a.stdout).Encode(map[string]any{"ok": true, "message": msg})
 	}

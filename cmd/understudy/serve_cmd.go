@@ -12,7 +12,7 @@ import (
 	"github.com/understudy-dev/understudy/access"
 )
 
-func (a *app) serveCommand() *cobra.Command {
+func (a *cli) serveCommand() *cobra.Command {
 	var flags Config
 	var configPath string
 	var migrate, dev bool
@@ -51,7 +51,7 @@ printed once.`,
 
 // serve runs m until ctx ends, then shuts down with a deadline that starts
 // at the signal, not at start-up.
-func (a *app) serve(ctx context.Context, m *Main, dev bool, stopDev func(context.Context) error) (err error) {
+func (a *cli) serve(ctx context.Context, m *Main, dev bool, stopDev func(context.Context) error) (err error) {
 	defer func() {
 		if stopDev != nil {
 			stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -78,7 +78,7 @@ func (a *app) serve(ctx context.Context, m *Main, dev bool, stopDev func(context
 	return m.Close(shutdownCtx)
 }
 
-func (a *app) logger(level string) *slog.Logger {
+func (a *cli) logger(level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
 	return slog.New(access.LogHandler(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: l})))
@@ -86,7 +86,7 @@ func (a *app) logger(level string) *slog.Logger {
 
 // serverLogger is the server's logger: JSON lines, except with --dev on a
 // terminal, where a person reads them and text is easier on the eye.
-func (a *app) serverLogger(level string, dev bool) *slog.Logger {
+func (a *cli) serverLogger(level string, dev bool) *slog.Logger {
 	if !dev || !isTerminal(a.stderr) {
 		return a.logger(level)
 	}

@@ -12,13 +12,13 @@ import (
 	"github.com/understudy-dev/understudy/openapi"
 )
 
-func (a *app) snapshotsCommand() *cobra.Command {
+func (a *cli) snapshotsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "snapshots", Aliases: []string{"snapshot"}, Short: "Capture, read and compare the states of accounts in their apps"}
 	cmd.AddCommand(a.snapshotListCommand(), a.snapshotCaptureCommand(), a.snapshotShowCommand(), a.snapshotDiffCommand())
 	return cmd
 }
 
-func (a *app) snapshotListCommand() *cobra.Command {
+func (a *cli) snapshotListCommand() *cobra.Command {
 	var state string
 	list := &cobra.Command{
 		Use: "list ACCOUNT_ID [--state S]", Short: "List an account's snapshots by state, newest version first", Args: args("account-id"),
@@ -39,7 +39,7 @@ func (a *app) snapshotListCommand() *cobra.Command {
 	return list
 }
 
-func (a *app) snapshotCaptureCommand() *cobra.Command {
+func (a *cli) snapshotCaptureCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "capture ACCOUNT_ID STATE",
 		Short: "Capture an account's current state in every app as the next version of STATE",
@@ -55,7 +55,7 @@ func (a *app) snapshotCaptureCommand() *cobra.Command {
 	}
 }
 
-func (a *app) snapshotShowCommand() *cobra.Command {
+func (a *cli) snapshotShowCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "show HASH",
 		Short: "Print a snapshot's state document as JSON (the full hash, from snapshots list -o json)",
@@ -82,7 +82,7 @@ func (a *app) snapshotShowCommand() *cobra.Command {
 	}
 }
 
-func (a *app) snapshotDiffCommand() *cobra.Command {
+func (a *cli) snapshotDiffCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "diff FROM_HASH TO_HASH",
 		Short: "Show what differs between two snapshots, by JSON path",

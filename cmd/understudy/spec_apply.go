@@ -15,7 +15,7 @@ import (
 	"github.com/understudy-dev/understudy/spec"
 )
 
-func (a *app) applyCommand() *cobra.Command {
+func (a *cli) applyCommand() *cobra.Command {
 	var f specFlags
 	var refreshOnly, destroy bool
 	cmd := &cobra.Command{
@@ -48,7 +48,7 @@ Exit codes: 0 success, 1 any error.`,
 	return cmd
 }
 
-func (a *app) destroyCommand() *cobra.Command {
+func (a *cli) destroyCommand() *cobra.Command {
 	var f specFlags
 	cmd := &cobra.Command{
 		Use:   "destroy",
@@ -63,7 +63,7 @@ func (a *app) destroyCommand() *cobra.Command {
 }
 
 // apply plans (or reads a saved plan), confirms and applies.
-func (a *app) apply(cmd *cobra.Command, argv []string, mode string, f specFlags) error {
+func (a *cli) apply(cmd *cobra.Command, argv []string, mode string, f specFlags) error {
 	if f.waitLeases < 0 || f.waitLeases > time.Hour {
 		return usageErrorf("-wait-leases must be from 0s to 1h, got %s", f.waitLeases)
 	}
@@ -128,7 +128,7 @@ func (a *app) apply(cmd *cobra.Command, argv []string, mode string, f specFlags)
 // matchServerPlan refuses a plan file whose plan is not the one the server
 // holds under its id (a file edited and given a new digest): the server
 // applies its own copy, so the file must show exactly what will run.
-func (a *app) matchServerPlan(cmd *cobra.Command, path string, p spec.Plan) error {
+func (a *cli) matchServerPlan(cmd *cobra.Command, path string, p spec.Plan) error {
 	c, err := a.apiClient()
 	if err != nil {
 		return err
@@ -161,7 +161,7 @@ func planKey(p spec.Plan) []byte {
 
 // applyPlan applies plan p on the server, retrying while another apply
 // holds the workspace for up to -lock-timeout, and prints what was done.
-func (a *app) applyPlan(cmd *cobra.Command, p spec.Plan, f specFlags) error {
+func (a *cli) applyPlan(cmd *cobra.Command, p spec.Plan, f specFlags) error {
 	c, err := a.apiClient()
 	if err != nil {
 		return err
@@ -206,7 +206,7 @@ var (
 // the request stops it on the server after the change in progress, and
 // unlocks the workspace; this waits for that, says what was applied and
 // returns the error that ends the command (exit 1).
-func (a *app) interruptedApply(c *openapi.ClientWithResponses, p spec.Plan, f specFlags) error {
+func (a *cli) interruptedApply(c *openapi.ClientWithResponses, p spec.Plan, f specFlags) error {
 	fmt.Fprintln(a.stderr, "Interrupt received: the apply stops after the change in progress. Waiting for the server...")
 	ctx, cancel := context.WithTimeout(context.Background(), interruptWait)
 	defer cancel()
@@ -246,7 +246,7 @@ func problemType(body []byte) string {
 
 // printPartial prints what a failed apply made, from the plan its problem
 // carries, so nobody has to guess.
-func (a *app) printPartial(body []byte, f specFlags) {
+func (a *cli) printPartial(body []byte, f specFlags) {
 	var problem struct {
 		Plan *spec.Plan `json:"plan"`
 	}
@@ -256,7 +256,7 @@ func (a *app) printPartial(body []byte, f specFlags) {
 	_ = spec.WriteApplied(a.stderr, *problem.Plan, spec.RenderOptions{Color: a.colorFor(a.stderr, f.noColor)})
 }
 
-func (a *app) showCommand() *cobra.Command {
+func (a *cli) showCommand() *cobra.Command {
 	var f specFlags
 	cmd := &cobra.Command{
 		Use:   "show [-json] PLANFILE",

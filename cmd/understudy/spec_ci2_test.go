@@ -14,7 +14,7 @@ import (
 func runOffline(ctx context.Context, terminal bool, argv ...string) cliResult {
 	var out, errb bytes.Buffer
 	env := map[string]string{"UNDERSTUDY_URL": "http://127.0.0.1:1", "UNDERSTUDY_TOKEN": "ust_unused"}
-	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, now: time.Now,
+	a := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, now: time.Now,
 		getenv: func(k string) string { return env[k] }, httpClient: http.DefaultClient}
 	if terminal {
 		a.isTerminal = func(any) bool { return true }

@@ -22,7 +22,7 @@ type fmtOptions struct {
 // stdinName names standard input in fmt's output and diagnostics.
 const stdinName = "<stdin>"
 
-func (a *app) fmtCommand() *cobra.Command {
+func (a *cli) fmtCommand() *cobra.Command {
 	o := fmtOptions{}
 	cmd := &cobra.Command{
 		Use:   "fmt [PATH]... [-recursive] [-diff] [-check] [-list=false] [-write=false]",
@@ -57,7 +57,7 @@ formatted (exit 1).`,
 }
 
 // runFmt formats the files (or standard input) that paths name.
-func (a *app) runFmt(paths []string, o fmtOptions) error {
+func (a *cli) runFmt(paths []string, o fmtOptions) error {
 	if o.check {
 		o.write = false
 	}
@@ -89,7 +89,7 @@ func (a *app) runFmt(paths []string, o fmtOptions) error {
 }
 
 // fmtStdin formats standard input, within the limits of a spec file.
-func (a *app) fmtStdin(o fmtOptions) error {
+func (a *cli) fmtStdin(o fmtOptions) error {
 	src, err := io.ReadAll(io.LimitReader(a.stdin, lang.MaxFileSize+1))
 	if err != nil {
 		return fmt.Errorf("reading standard input: %w", err)
@@ -108,7 +108,7 @@ func (a *app) fmtStdin(o fmtOptions) error {
 
 // fmtEnd ends fmt: exit 1 with the diagnostics printed if there are
 // errors, 3 under -check if a file needs formatting, else 0.
-func (a *app) fmtEnd(sources map[string]*hcl.File, diags hcl.Diagnostics, o fmtOptions, changed int) error {
+func (a *cli) fmtEnd(sources map[string]*hcl.File, diags hcl.Diagnostics, o fmtOptions, changed int) error {
 	if diags.HasErrors() {
 		return a.fmtErrors(sources, diags)
 	}
@@ -123,7 +123,7 @@ func (a *app) fmtEnd(sources map[string]*hcl.File, diags hcl.Diagnostics, o fmtO
 // src. The canonical form itself is written to stdout when nothing else
 // is asked for: for standard input, or a file with -list=false
 // -write=false, unless checked or diffed.
-func (a *app) fmtResult(path string, src, out []byte, o fmtOptions) (int, hcl.Diagnostics) {
+func (a *cli) fmtResult(path string, src, out []byte, o fmtOptions) (int, hcl.Diagnostics) {
 	changed := !bytes.Equal(src, out)
 	if changed && o.list {
 		fmt.Fprintln(a.stdout, path)
@@ -158,7 +158,7 @@ func writeKeepingMode(path string, b []byte) error {
 }
 
 // fmtErrors prints diags and returns the error that ends fmt with them.
-func (a *app) fmtErrors(sources map[string]*hcl.File, diags hcl.Diagnostics) error {
+func (a *cli) fmtErrors(sources map[string]*hcl.File, diags hcl.Diagnostics) error {
 	if err := a.printDiagnostics(sources, diags); err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ import (
 func stdinCLI(t *testing.T, stdin string, argv ...string) cliResult {
 	t.Helper()
 	var out, errb bytes.Buffer
-	a := &app{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, now: time.Now,
+	a := &cli{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, now: time.Now,
 		getenv: func(string) string { return "" }}
 	code := a.run(context.Background(), argv)
 	return cliResult{Stdout: out.String(), Stderr: errb.String(), Code: code}

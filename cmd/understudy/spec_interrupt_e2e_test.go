@@ -42,7 +42,7 @@ func TestAnInterruptedApplyStopsUnlocksAndSaysWhatWasApplied(t *testing.T) {
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	env := map[string]string{"UNDERSTUDY_URL": s.URL, "UNDERSTUDY_TOKEN": s.Admin}
-	a := &app{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, now: time.Now,
+	a := &cli{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, now: time.Now,
 		getenv: func(k string) string { return env[k] }, httpClient: http.DefaultClient}
 	done := make(chan int, 1)
 	go func() {

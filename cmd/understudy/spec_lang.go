@@ -14,7 +14,7 @@ import (
 	"github.com/understudy-dev/understudy/spec/lang"
 )
 
-func (a *app) validateCommand() *cobra.Command {
+func (a *cli) validateCommand() *cobra.Command {
 	var vars, varFiles []string
 	var jsonOut bool
 	cmd := &cobra.Command{
@@ -61,7 +61,7 @@ type validateOutput struct {
 // validateJSON is validate -json: every diagnostic, a malformed --var
 // included, goes into the one JSON object on stdout, and the exit code is
 // 1 when the spec is not valid.
-func (a *app) validateJSON(ctx context.Context, dir string, vars, varFiles []string) error {
+func (a *cli) validateJSON(ctx context.Context, dir string, vars, varFiles []string) error {
 	var diags hcl.Diagnostics
 	values, err := varValues(vars)
 	if err != nil {
@@ -117,7 +117,7 @@ var specMaxWork int
 // and the --var-file paths varFiles, and prints its diagnostics to
 // stderr. An error in the spec is an error with exit code 1 saying how
 // many there are; a malformed --var is a usage error.
-func (a *app) loadSpec(ctx context.Context, dir string, vars []string, varFiles []string) (*lang.Config, error) {
+func (a *cli) loadSpec(ctx context.Context, dir string, vars []string, varFiles []string) (*lang.Config, error) {
 	values, err := varValues(vars)
 	if err != nil {
 		return nil, err
@@ -135,7 +135,7 @@ func (a *app) loadSpec(ctx context.Context, dir string, vars []string, varFiles 
 // printDiagnostics prints diags to stderr with their source lines, in
 // colour when stderr is a terminal, unless -no-color or NO_COLOR says
 // otherwise.
-func (a *app) printDiagnostics(files map[string]*hcl.File, diags hcl.Diagnostics) error {
+func (a *cli) printDiagnostics(files map[string]*hcl.File, diags hcl.Diagnostics) error {
 	if len(diags) == 0 {
 		return nil
 	}
@@ -149,7 +149,7 @@ func (a *app) printDiagnostics(files map[string]*hcl.File, diags hcl.Diagnostics
 }
 
 // uiDiagnostics writes diags to the machine-readable UI.
-func (a *app) uiDiagnostics(diags hcl.Diagnostics) error {
+func (a *cli) uiDiagnostics(diags hcl.Diagnostics) error {
 	for _, d := range diags {
 		if err := a.ui.Diagnostic(uiDiagnostic(d)); err != nil {
 			return err

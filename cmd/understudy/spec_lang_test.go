@@ -18,7 +18,7 @@ import (
 func localCLI(t *testing.T, env map[string]string, argv ...string) cliResult {
 	t.Helper()
 	var out, errb bytes.Buffer
-	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, now: time.Now,
+	a := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, now: time.Now,
 		getenv: func(k string) string { return env[k] }}
 	code := a.run(context.Background(), argv)
 	return cliResult{Stdout: out.String(), Stderr: errb.String(), Code: code}
@@ -144,7 +144,7 @@ role "buyer" {
 
 func TestFlagSingleDashLongFlagsAreNormalised(t *testing.T) {
 	t.Parallel()
-	root := (&app{}).rootCommand()
+	root := (&cli{}).rootCommand()
 	for _, c := range []struct{ in, want []string }{
 		{[]string{"validate", "-var", "a=b", "-var-file=x.hcl", "-o", "json", "-url=http://x", "dir"},
 			[]string{"validate", "--var", "a=b", "--var-file=x.hcl", "-o", "json", "--url=http://x", "dir"}},

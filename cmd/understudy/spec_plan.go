@@ -107,7 +107,7 @@ func (e *reportedError) Error() string { return e.err.Error() }
 
 // specExit prints err as a diagnostic, unless it was printed already, and
 // returns the exit code of a spec command.
-func (a *app) specExit(err error) int {
+func (a *cli) specExit(err error) int {
 	if r, ok := errors.AsType[*specResult](err); ok {
 		return r.code
 	}
@@ -148,7 +148,7 @@ func specFlagError(cmd *cobra.Command, err error) error {
 	return fmt.Errorf("%s does not accept the flag %s (its flags: %s -help)", cmd.CommandPath(), flag, cmd.CommandPath())
 }
 
-func (a *app) planCommand() *cobra.Command {
+func (a *cli) planCommand() *cobra.Command {
 	var f specFlags
 	var out string
 	var detailed, refreshOnly, destroy bool
@@ -214,7 +214,7 @@ Exit codes: 0 success, 1 error; with -detailed-exitcode: 0 no changes, 1 error, 
 // makePlan loads the spec in dir (none for a destroy) and asks the server
 // for its plan. A refusal that names attributes is printed as diagnostics
 // at those attributes.
-func (a *app) makePlan(cmd *cobra.Command, dir, mode string, f specFlags) (spec.Plan, *lang.Config, error) {
+func (a *cli) makePlan(cmd *cobra.Command, dir, mode string, f specFlags) (spec.Plan, *lang.Config, error) {
 	req := spec.PlanRequest{Workspace: firstNonEmpty(f.workspace, a.getenv("UNDERSTUDY_WORKSPACE"), spec.DefaultWorkspace), Mode: mode,
 		Targets: f.targets, Replace: f.replaces}
 	if len(f.replaces) > 0 && mode != spec.ModeNormal {
@@ -255,7 +255,7 @@ func (a *app) makePlan(cmd *cobra.Command, dir, mode string, f specFlags) (spec.
 
 // planProblem prints a refused plan's field errors as diagnostics at the
 // attributes they name, and returns a short error.
-func (a *app) planProblem(cfg *lang.Config, body []byte, err error) error {
+func (a *cli) planProblem(cfg *lang.Config, body []byte, err error) error {
 	var p openapi.Problem
 	if cfg == nil || json.Unmarshal(body, &p) != nil || p.Errors == nil || len(*p.Errors) == 0 {
 		return err
@@ -276,7 +276,7 @@ func (a *app) planProblem(cfg *lang.Config, body []byte, err error) error {
 
 // printPlan prints p: to the machine-readable UI under plan -json, as
 // Terraform's JSON plan under show -json, and for people otherwise.
-func (a *app) printPlan(p spec.Plan, f specFlags) error {
+func (a *cli) printPlan(p spec.Plan, f specFlags) error {
 	if a.ui != nil {
 		return a.ui.Plan(p)
 	}
@@ -297,7 +297,7 @@ func cliVersion() string {
 
 // colorFor reports whether to colour output to w: on a terminal, unless
 // -no-color or NO_COLOR says otherwise.
-func (a *app) colorFor(w any, noColor bool) bool {
+func (a *cli) colorFor(w any, noColor bool) bool {
 	if noColor || a.noColor || a.getenv("NO_COLOR") != "" {
 		return false
 	}
@@ -343,7 +343,7 @@ func planDigest(server string, plan json.RawMessage) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func (a *app) savePlan(path string, p spec.Plan) error {
+func (a *cli) savePlan(path string, p spec.Plan) error {
 	plan, err := json.Marshal(p)
 	if err != nil {
 		return err
@@ -386,13 +386,13 @@ func readPlanFile(path string) (spec.Plan, error) {
 	return p, nil
 }
 
-func (a *app) serverURL() string {
+func (a *cli) serverURL() string {
 	return firstNonEmpty(a.url, a.getenv("UNDERSTUDY_URL"), "http://127.0.0.1:8080")
 }
 
 // confirm asks for "yes" on stdin, as Terraform does. A signal (ctx done)
 // while it waits is a no.
-func (a *app) confirm(ctx context.Context, question string) bool {
+func (a *cli) confirm(ctx context.Context, question string) bool {
 	fmt.Fprintf(a.stdout, "\n%s\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", question)
 	answer := make(chan string, 1)
 	go func() {
@@ -410,7 +410,7 @@ func (a *app) confirm(ctx context.Context, question string) bool {
 
 // longClient gives an apply's requests a timeout that covers its wait for
 // leases.
-func (a *app) longClient(wait time.Duration) {
+func (a *cli) longClient(wait time.Duration) {
 	if a.httpClient == nil {
 		a.httpClient = &http.Client{Timeout: wait + 30*time.Minute}
 	}

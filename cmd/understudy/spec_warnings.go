@@ -13,12 +13,12 @@ import (
 
 // warn prints a warning diagnostic without a source: at once, or at the
 // end under -compact-warnings.
-func (a *app) warn(summary, detail string) error {
+func (a *cli) warn(summary, detail string) error {
 	return a.printDiagnostics(nil, hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: summary, Detail: detail}})
 }
 
 // targetingWarning is Terraform's warning on a plan made with -target.
-func (a *app) targetingWarning(p spec.Plan) error {
+func (a *cli) targetingWarning(p spec.Plan) error {
 	if len(p.Targets) == 0 {
 		return nil
 	}
@@ -29,7 +29,7 @@ func (a *app) targetingWarning(p spec.Plan) error {
 
 // appliedTargetsWarning is Terraform's warning after applying a plan made
 // with -target.
-func (a *app) appliedTargetsWarning(p spec.Plan) error {
+func (a *cli) appliedTargetsWarning(p spec.Plan) error {
 	if len(p.Targets) == 0 {
 		return nil
 	}
@@ -40,7 +40,7 @@ func (a *app) appliedTargetsWarning(p spec.Plan) error {
 }
 
 // lockWarning says that apply -lock=false changes nothing.
-func (a *app) lockWarning() error {
+func (a *cli) lockWarning() error {
 	return a.warn("-lock=false has no effect on an apply",
 		"The server holds the workspace's lock for the whole of every apply, so that two applies never run at once, and a lock taken with "+
 			"`understudy workspaces lock` still refuses the apply until `understudy workspaces force-unlock`. The apply goes ahead under the lock.")
@@ -50,7 +50,7 @@ func (a *app) lockWarning() error {
 // summed up when the command ends (flushWarnings), and returns what to
 // print now. Diagnostics with an error among them are printed whole, as
 // Terraform shows warnings in full beside an error.
-func (a *app) deferWarnings(diags hcl.Diagnostics) hcl.Diagnostics {
+func (a *cli) deferWarnings(diags hcl.Diagnostics) hcl.Diagnostics {
 	if !a.compactWarnings || diags.HasErrors() {
 		return diags
 	}
@@ -60,7 +60,7 @@ func (a *app) deferWarnings(diags hcl.Diagnostics) hcl.Diagnostics {
 
 // flushWarnings prints the warnings -compact-warnings kept back: one
 // summary line each when the command succeeded, in full when it failed.
-func (a *app) flushWarnings(err error) {
+func (a *cli) flushWarnings(err error) {
 	ws := a.warnings
 	a.warnings = nil
 	if len(ws) == 0 {

@@ -12,7 +12,7 @@ import (
 	"github.com/understudy-dev/understudy/openapi"
 )
 
-func (a *app) syncCommand() *cobra.Command {
+func (a *cli) syncCommand() *cobra.Command {
 	var env, dest string
 	var dryRun bool
 	cmd := &cobra.Command{
@@ -53,7 +53,7 @@ func (a *app) syncCommand() *cobra.Command {
 }
 
 // syncRuns syncs each named destination in turn and prints the runs.
-func (a *app) syncRuns(cmd *cobra.Command, c *openapi.ClientWithResponses, env string, names []string) error {
+func (a *cli) syncRuns(cmd *cobra.Command, c *openapi.ClientWithResponses, env string, names []string) error {
 	runs := []openapi.SyncRun{}
 	var failed []string
 	for _, name := range names {
@@ -81,7 +81,7 @@ func (a *app) syncRuns(cmd *cobra.Command, c *openapi.ClientWithResponses, env s
 }
 
 // syncPlans prints what a sync of each named destination would send.
-func (a *app) syncPlans(cmd *cobra.Command, c *openapi.ClientWithResponses, env string, names []string) error {
+func (a *cli) syncPlans(cmd *cobra.Command, c *openapi.ClientWithResponses, env string, names []string) error {
 	plans := []openapi.SyncPlan{}
 	for _, name := range names {
 		resp, err := c.SyncDestinationWithResponse(cmd.Context(), env, name, &openapi.SyncDestinationParams{DryRun: new(true)})
@@ -145,7 +145,7 @@ func actionsText(actions []openapi.SyncChangeActions) string {
 	return strings.Join(out, ",")
 }
 
-func (a *app) syncRunsCommand() *cobra.Command {
+func (a *cli) syncRunsCommand() *cobra.Command {
 	var env, dest string
 	cmd := &cobra.Command{
 		Use: "runs [--environment E] [--destination D]", Short: "List the latest sync runs, newest first", Args: cobra.NoArgs,

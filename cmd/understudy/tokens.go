@@ -13,7 +13,7 @@ import (
 	"github.com/understudy-dev/understudy/openapi"
 )
 
-func (a *app) tokensCommand() *cobra.Command {
+func (a *cli) tokensCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "tokens", Aliases: []string{"token"}, Short: "Manage bearer tokens"}
 	var flags Config
 	var configPath, name, scope string
@@ -102,13 +102,13 @@ needed. Without a token it writes to the database directly (DATABASE_URL or
 }
 
 // tokenGiven reports whether a token was given, by --token or UNDERSTUDY_TOKEN.
-func (a *app) tokenGiven() bool {
+func (a *cli) tokenGiven() bool {
 	return firstNonEmpty(a.token, a.getenv("UNDERSTUDY_TOKEN")) != ""
 }
 
 // createTokenREST makes a token through the server (POST /v1/tokens), which
 // audits it under the calling token's name.
-func (a *app) createTokenREST(ctx context.Context, name string, scope access.Scope) (access.Token, string, error) {
+func (a *cli) createTokenREST(ctx context.Context, name string, scope access.Scope) (access.Token, string, error) {
 	if a.output != "table" && a.output != "json" {
 		return access.Token{}, "", usageErrorf("--output must be table or json, got %q", a.output)
 	}
@@ -128,7 +128,7 @@ func (a *app) createTokenREST(ctx context.Context, name string, scope access.Sco
 }
 
 // createToken makes a token on the database directly, audited as the OS user.
-func (a *app) createToken(ctx context.Context, cfg Config, name string, scope access.Scope) (access.Token, string, error) {
+func (a *cli) createToken(ctx context.Context, cfg Config, name string, scope access.Scope) (access.Token, string, error) {
 	pool, err := openPool(ctx, cfg)
 	if err != nil {
 		return access.Token{}, "", &codedError{code: exitUnavailable, err: err}

@@ -132,7 +132,7 @@ func TestTokensCreateFirstAdminOnTheDatabase(t *testing.T) {
 	s := startServer(t, serverOptions{})
 	var out, errb bytes.Buffer
 	env := map[string]string{"DATABASE_URL": s.DatabaseURL}
-	a := &app{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, now: time.Now,
+	a := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, now: time.Now,
 		getenv: func(k string) string { return env[k] }}
 	if code := a.run(context.Background(), []string{"tokens", "create", "--name", "first-admin", "--scope", "admin"}); code != 0 {
 		t.Fatalf("tokens create on the database: exit %d: %s", code, redactTokens(errb.String()))
@@ -218,7 +218,7 @@ func TestServeDevPrintsARunnerToken(t *testing.T) {
 	t.Parallel()
 	out, errb := &lockedBuffer{}, &lockedBuffer{}
 	env := map[string]string{"DATABASE_URL": dbtest.NewDatabase(t), "UNDERSTUDY_SECRET_KEY": testKey, "UNDERSTUDY_ADDR": "127.0.0.1:0"}
-	a := &app{stdin: strings.NewReader(""), stdout: out, stderr: errb, now: time.Now, getenv: func(k string) string { return env[k] }}
+	a := &cli{stdin: strings.NewReader(""), stdout: out, stderr: errb, now: time.Now, getenv: func(k string) string { return env[k] }}
 	ctx, stop := context.WithCancel(context.Background())
 	exited := make(chan int, 1)
 	go func() { exited <- a.run(ctx, []string{"serve", "--dev"}) }()

@@ -14,7 +14,7 @@ import (
 	"github.com/understudy-dev/understudy/spec"
 )
 
-func (a *app) workspacesCommand() *cobra.Command {
+func (a *cli) workspacesCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "workspaces", Short: "List, show, lock, force-unlock the workspaces of declarative specs, and forget objects"}
 	cmd.AddCommand(&cobra.Command{
 		Use: "list", Short: "List the workspaces", Args: cobra.NoArgs,
@@ -45,7 +45,7 @@ func (a *app) workspacesCommand() *cobra.Command {
 	return cmd
 }
 
-func (a *app) showWorkspaceCommand() *cobra.Command {
+func (a *cli) showWorkspaceCommand() *cobra.Command {
 	var jsonOut bool
 	cmd := &cobra.Command{
 		Use:   "show [NAME]",
@@ -71,7 +71,7 @@ blank line, the address of each object it manages, one a line, as terraform stat
 	return cmd
 }
 
-func (a *app) forgetCommand() *cobra.Command {
+func (a *cli) forgetCommand() *cobra.Command {
 	var jsonOut bool
 	cmd := &cobra.Command{
 		Use:   "forget [NAME] ADDRESS...",
@@ -124,13 +124,13 @@ error naming it, and nothing is forgotten.`,
 
 // currentWorkspace is the workspace a command without one works on, as
 // plan and apply without -workspace: UNDERSTUDY_WORKSPACE, or "default".
-func (a *app) currentWorkspace() string {
+func (a *cli) currentWorkspace() string {
 	return firstNonEmpty(a.getenv("UNDERSTUDY_WORKSPACE"), spec.DefaultWorkspace)
 }
 
 // workspaceArg is the optional NAME argument, the current workspace when
 // it is absent.
-func (a *app) workspaceArg(argv []string) string {
+func (a *cli) workspaceArg(argv []string) string {
 	if len(argv) == 0 {
 		return a.currentWorkspace()
 	}
@@ -141,7 +141,7 @@ func (a *app) workspaceArg(argv []string) string {
 // workspace name: every address has a ".", no workspace name has one.
 func isAddress(arg string) bool { return strings.Contains(arg, ".") }
 
-func (a *app) lockWorkspaceCommand() *cobra.Command {
+func (a *cli) lockWorkspaceCommand() *cobra.Command {
 	var reason string
 	cmd := &cobra.Command{
 		Use: "lock NAME --reason TEXT", Short: "Lock a workspace so that no apply runs until force-unlock", Args: args("NAME"),
@@ -162,7 +162,7 @@ func (a *app) lockWorkspaceCommand() *cobra.Command {
 	return cmd
 }
 
-func (a *app) forceUnlockCommand() *cobra.Command {
+func (a *cli) forceUnlockCommand() *cobra.Command {
 	return &cobra.Command{
 		Use: "force-unlock NAME", Short: "Remove a workspace's lock taken by hand or left by a server that died (an apply in progress cannot be unlocked)", Args: args("NAME"),
 		RunE: func(cmd *cobra.Command, argv []string) error {
@@ -176,7 +176,7 @@ func (a *app) forceUnlockCommand() *cobra.Command {
 	}
 }
 
-func (a *app) showWorkspace(body []byte, err error) error {
+func (a *cli) showWorkspace(body []byte, err error) error {
 	if err != nil {
 		return err
 	}
@@ -192,7 +192,7 @@ func (a *app) showWorkspace(body []byte, err error) error {
 
 // showManaged prints the workspace in body, then the addresses of the
 // objects it manages.
-func (a *app) showManaged(body []byte, err error) error {
+func (a *cli) showManaged(body []byte, err error) error {
 	if err := a.showWorkspace(body, err); err != nil || a.output == "json" {
 		return err
 	}

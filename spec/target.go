@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/agext/levenshtein"
+
 	"github.com/understudy-dev/understudy"
 )
 
@@ -209,7 +211,7 @@ func unknownAddress(flag, addr, c string, known []string, workspace string) stri
 	best, bestD := "", len(c)/3+2
 	slices.Sort(known)
 	for _, k := range known {
-		if d := levenshtein(c, canonical(k)); d < bestD {
+		if d := levenshtein.Distance(c, canonical(k), nil); d < bestD {
 			best, bestD = k, d
 		}
 	}
@@ -217,27 +219,6 @@ func unknownAddress(flag, addr, c string, known []string, workspace string) stri
 		msg += "; did you mean " + Address(best) + "?"
 	}
 	return msg
-}
-
-// levenshtein is the edit distance between a and b, in bytes.
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // declared keeps the declarations a targeted plan plans.

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
@@ -282,7 +283,7 @@ func (l *loader) labels(kind string) []string {
 func suggest(name string, candidates []string) string {
 	best, bestDist := "", 3
 	for _, c := range candidates {
-		if d := distance(name, c); d < bestDist {
+		if d := levenshtein.Distance(name, c, nil); d < bestDist {
 			best, bestDist = c, d
 		}
 	}
@@ -290,27 +291,6 @@ func suggest(name string, candidates []string) string {
 		return ""
 	}
 	return fmt.Sprintf(" Did you mean %q?", best)
-}
-
-// distance is the Levenshtein distance between a and b.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // kindOf returns the kind of an address.

@@ -95,7 +95,8 @@ func (a *cli) fmtStdin(o fmtOptions) error {
 		return fmt.Errorf("reading standard input: %w", err)
 	}
 	if len(src) > lang.MaxFileSize {
-		return &codedError{code: exitError, err: fmt.Errorf("standard input has more than %d bytes, the most a spec file may have", lang.MaxFileSize)}
+		return a.fmtErrors(nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Input too large",
+			Detail: fmt.Sprintf("standard input has more than %d bytes, the most a spec file may have.", lang.MaxFileSize)}})
 	}
 	sources := map[string]*hcl.File{stdinName: {Bytes: src}}
 	out, diags := lang.Format(src, stdinName)
@@ -106,7 +107,7 @@ func (a *cli) fmtStdin(o fmtOptions) error {
 	return a.fmtEnd(sources, diags, o, changed)
 }
 
-// fmtEnd ends fmt: exit 1 with the diagnostics printed if there are
+// fmtEnd ends fmt: exit 2 with the diagnostics printed if there are
 // errors, 3 under -check if a file needs formatting, else 0.
 func (a *cli) fmtEnd(sources map[string]*hcl.File, diags hcl.Diagnostics, o fmtOptions, changed int) error {
 	if diags.HasErrors() {
@@ -157,10 +158,12 @@ func writeKeepingMode(path string, b []byte) error {
 	return os.WriteFile(path, b, fi.Mode().Perm())
 }
 
-// fmtErrors prints diags and returns the error that ends fmt with them.
+// fmtErrors prints diags and returns the error that ends fmt with them:
+// exit 2, as terraform fmt ends on a file it cannot parse or find (1 is
+// its malformed command line).
 func (a *cli) fmtErrors(sources map[string]*hcl.File, diags hcl.Diagnostics) error {
 	if err := a.printDiagnostics(sources, diags); err != nil {
 		return err
 	}
-	return specErrors(diags)
+	return &specResult{code: 2}
 }

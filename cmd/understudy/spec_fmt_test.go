@@ -73,11 +73,11 @@ func TestFmtFilesAndDirectories(t *testing.T) {
 	if res := mustOK(t, localCLI(t, nil, "fmt", "-write=false", dryMain)); res.Stdout != dryMain+"\n" {
 		t.Errorf("fmt -write=false printed %q; want the file's name alone", res.Stdout)
 	}
-	mustFail(t, localCLI(t, nil, "fmt", filepath.Join(dir, "notes.txt")), exitError, "No file or directory at "+filepath.Join(dir, "notes.txt"))
+	mustFail(t, localCLI(t, nil, "fmt", filepath.Join(dir, "notes.txt")), exitUsage, "No file or directory at "+filepath.Join(dir, "notes.txt"))
 	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	mustFail(t, localCLI(t, nil, "fmt", filepath.Join(dir, "notes.txt")), exitError, "Error: Only .hcl files can be formatted")
+	mustFail(t, localCLI(t, nil, "fmt", filepath.Join(dir, "notes.txt")), exitUsage, "Error: Only .hcl files can be formatted")
 }
 
 // A path that does not exist is named, and nothing is formatted.
@@ -86,7 +86,7 @@ func TestFmtMissingPath(t *testing.T) {
 	dir := specDir(t, map[string]string{"main.understudy.hcl": unformattedSpec})
 	missing := filepath.Join(dir, "nosuchdir")
 	res := localCLI(t, nil, "fmt", dir, missing)
-	mustFail(t, res, exitError, "Error: No file or directory at "+missing)
+	mustFail(t, res, exitUsage, "Error: No file or directory at "+missing)
 	if res.Stdout != "" || readFile(t, filepath.Join(dir, "main.understudy.hcl")) != unformattedSpec {
 		t.Errorf("fmt formatted %q despite the missing path", res.Stdout)
 	}
@@ -164,23 +164,23 @@ func TestFmtStdin(t *testing.T) {
 		t.Errorf("fmt -check - of formatted input printed %q", res.Stdout)
 	}
 	res = stdinCLI(t, "role \"buyer\" {\n  environment = [\n}\n", "fmt", "-")
-	mustFail(t, res, exitError, "Error: Invalid expression", "on <stdin> line 3", "   3: }")
+	mustFail(t, res, exitUsage, "Error: Invalid expression", "on <stdin> line 3", "   3: }")
 	if res.Stdout != "" {
 		t.Errorf("fmt - of a broken spec printed %q on stdout", res.Stdout)
 	}
 	mustFail(t, stdinCLI(t, "", "fmt", "-", "."), exitError, `"-" (standard input) must be the only path`)
-	mustFail(t, stdinCLI(t, strings.Repeat("#", lang.MaxFileSize+1), "fmt", "-"), exitError,
+	mustFail(t, stdinCLI(t, strings.Repeat("#", lang.MaxFileSize+1), "fmt", "-"), exitUsage,
 		fmt.Sprintf("standard input has more than %d bytes", lang.MaxFileSize))
 }
 
 // A file that does not parse is named with its line and left as it is;
-// the other files are still formatted, and the exit code is 1.
+// the other files are still formatted, and the exit code is 2, as terraform fmt's.
 func TestFmtSyntaxErrorFormatsTheOthers(t *testing.T) {
 	t.Parallel()
 	broken := "role \"x\" {\n  environment = \"${var.env\"\n}\n"
 	dir := specDir(t, map[string]string{"a.understudy.hcl": broken, "b.understudy.hcl": unformattedSpec})
 	res := localCLI(t, nil, "fmt", dir)
-	mustFail(t, res, exitError, "on "+filepath.Join(dir, "a.understudy.hcl")+" line 2")
+	mustFail(t, res, exitUsage, "on "+filepath.Join(dir, "a.understudy.hcl")+" line 2")
 	if res.Stdout != filepath.Join(dir, "b.understudy.hcl")+"\n" {
 		t.Errorf("fmt printed %q, want b.understudy.hcl, which it formatted", res.Stdout)
 	}

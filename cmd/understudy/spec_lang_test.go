@@ -70,7 +70,7 @@ func TestFmtReportsAFileThatDoesNotParse(t *testing.T) {
 	t.Parallel()
 	dir := specDir(t, map[string]string{"main.understudy.hcl": "role \"buyer\" {\n  environment = [\n}\n"})
 	res := localCLI(t, nil, "fmt", dir)
-	mustFail(t, res, exitError, "main.understudy.hcl line 3", "Error: Invalid expression")
+	mustFail(t, res, exitUsage, "main.understudy.hcl line 3", "Error: Invalid expression")
 	if strings.Contains(res.Stderr, "understudy:") {
 		t.Errorf("stderr has an understudy: line besides the diagnostic:\n%s", res.Stderr)
 	}

@@ -32,7 +32,8 @@ type chirpSite struct {
 func newChirpSite(t *testing.T, roles map[string]int) chirpSite {
 	t.Helper()
 	ctx := context.Background()
-	site := chirpSite{s: startServer(t, serverOptions{}), pool: dbtest.NewPool(t)}
+	logs := &lockedBuffer{}
+	site := chirpSite{s: startServer(t, serverOptions{Logs: logs}), pool: dbtest.NewPool(t)}
 	site.admin = site.s.client(t, site.s.Admin)
 	if err := chirp.Migrate(ctx, site.pool); err != nil {
 		t.Fatal(err)
@@ -55,7 +56,7 @@ func newChirpSite(t *testing.T, roles map[string]int) chirpSite {
 	total := 0
 	for role, size := range roles {
 		if r, err := site.admin.CreateRoleWithResponse(ctx, "production", openapi.RoleCreate{Name: role, PoolSize: new(size)}); err != nil || r.StatusCode() != 201 {
-			t.Fatalf("role %s: %v %s", role, err, r.Body)
+			t.Fatalf("role %s: %v %s\nthe server's log:\n%s", role, err, r.Body, logs.String())
 		}
 		total += size
 	}

@@ -219,8 +219,12 @@ func check[T any, R interface {
 	if status < 400 {
 		return nil
 	}
+	// Only a problem document is the server's own words. Anything else
+	// (a proxy's HTML page, a load balancer's text) is described, never
+	// echoed: it may repeat what was sent, the token included.
 	var p openapi.Problem
-	msg := strings.TrimSpace(string(body))
+	msg := fmt.Sprintf("the answer was HTTP %d %s with no problem document (%d bytes): a proxy or load balancer between here and the Understudy server may have answered; check UNDERSTUDY_URL",
+		status, http.StatusText(status), len(body))
 	if json.Unmarshal(body, &p) == nil && p.Detail != "" {
 		msg = p.Detail
 		if p.Errors != nil {

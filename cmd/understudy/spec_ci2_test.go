@@ -44,7 +44,7 @@ func TestNoColorMeansNoColourOnATerminal(t *testing.T) {
 		{[]string{"plan", "-no-color", "-detailed-exitcode", "-bogus", broken}, 1, "does not accept the flag -bogus"},
 		{[]string{"apply", "-no-color", "-auto-approve", broken}, 1, "Error: "},
 		{[]string{"fmt", "-no-color", "-check", unformatted}, 3, ""},
-		{[]string{"fmt", "-no-color", broken}, 1, "Error: "},
+		{[]string{"fmt", "-no-color", broken}, 2, "Error: "}, // as terraform fmt on a file it cannot parse
 	} {
 		r := runOffline(ctx, true, c.argv...)
 		if r.Code != c.code || !strings.Contains(r.Stderr, c.want) || strings.Contains(r.Stderr+r.Stdout, "\x1b[") {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/understudy-dev/understudy"
 )
@@ -85,6 +86,12 @@ type requestIDKey struct{}
 // X-Request-ID header, the exec request) carry it.
 func WithRequestID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// ForJob returns ctx as a background job acts: as actor, under a request
+// id that names job jobID, so each of its audit events says what did it.
+func ForJob(ctx context.Context, actor string, jobID int64) context.Context {
+	return WithRequestID(WithCaller(ctx, Caller{Actor: actor}), "job-"+strconv.FormatInt(jobID, 10))
 }
 
 // RequestID returns the correlation id carried by ctx, or "".

@@ -2,7 +2,6 @@ package isolation
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -24,7 +23,7 @@ type auditWorker struct {
 // Work audits every environment, as actor "isolation-audit" under a
 // request id that names the job, which reaches the apps asked.
 func (w *auditWorker) Work(ctx context.Context, job *river.Job[AuditArgs]) error {
-	ctx = access.WithRequestID(access.WithCaller(ctx, access.Caller{Actor: "isolation-audit"}), "job-"+strconv.FormatInt(job.ID, 10))
+	ctx = access.ForJob(ctx, "isolation-audit", job.ID)
 	_, err := w.svc.AuditAll(ctx)
 	return err
 }

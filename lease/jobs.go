@@ -2,7 +2,6 @@ package lease
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -23,7 +22,7 @@ type expireWorker struct {
 // Work expires the overdue leases, as actor "expiry" under a request id
 // that names the job, so each expiry's audit event says what ended it.
 func (w *expireWorker) Work(ctx context.Context, job *river.Job[ExpireArgs]) error {
-	ctx = access.WithRequestID(access.WithCaller(ctx, access.Caller{Actor: "expiry"}), "job-"+strconv.FormatInt(job.ID, 10))
+	ctx = access.ForJob(ctx, "expiry", job.ID)
 	_, err := w.svc.Expire(ctx)
 	return err
 }

@@ -2,7 +2,6 @@ package spec
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -85,7 +84,7 @@ type pruneWorker struct {
 
 // Work prunes as actor "prune", under a request id that names the job.
 func (w *pruneWorker) Work(ctx context.Context, job *river.Job[PruneArgs]) error {
-	ctx = access.WithRequestID(access.WithCaller(ctx, access.Caller{Actor: "prune"}), "job-"+strconv.FormatInt(job.ID, 10))
+	ctx = access.ForJob(ctx, "prune", job.ID)
 	n, err := w.svc.Prune(ctx)
 	if n > 0 {
 		w.svc.cfg.Logger.InfoContext(ctx, "pruned stored plans", "deleted", n)

@@ -29,14 +29,9 @@ and refused when the file was changed after it was saved. -input=false never ask
 Exit codes: 0 success, 1 any error.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			mode := spec.ModeNormal
-			switch {
-			case destroy && refreshOnly:
-				return usageErrorf("-destroy and -refresh-only cannot be used together")
-			case destroy:
-				mode = spec.ModeDestroy
-			case refreshOnly:
-				mode = spec.ModeRefreshOnly
+			mode, err := specMode(destroy, refreshOnly)
+			if err != nil {
+				return err
 			}
 			return a.apply(cmd, argv, mode, f)
 		},

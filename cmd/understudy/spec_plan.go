@@ -160,14 +160,9 @@ Exit codes: 0 success, 1 error; with -detailed-exitcode: 0 no changes, 1 error, 
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			a.compactWarnings = f.compactWarnings
-			mode := spec.ModeNormal
-			switch {
-			case destroy && refreshOnly:
-				return usageErrorf("-destroy and -refresh-only cannot be used together")
-			case destroy:
-				mode = spec.ModeDestroy
-			case refreshOnly:
-				mode = spec.ModeRefreshOnly
+			mode, err := specMode(destroy, refreshOnly)
+			if err != nil {
+				return err
 			}
 			if f.jsonOut {
 				a.ui = spec.NewUIStream(a.stdout, a.now)
@@ -209,6 +204,19 @@ Exit codes: 0 success, 1 error; with -detailed-exitcode: 0 no changes, 1 error, 
 	fs.BoolVar(&destroy, "destroy", false, "plan the deletion of everything the workspace manages")
 	fs.StringArrayVar(&f.replaces, "replace", nil, replaceHelp)
 	return cmd
+}
+
+// specMode is the plan mode that -destroy and -refresh-only ask for.
+func specMode(destroy, refreshOnly bool) (string, error) {
+	switch {
+	case destroy && refreshOnly:
+		return "", usageErrorf("-destroy and -refresh-only cannot be used together")
+	case destroy:
+		return spec.ModeDestroy, nil
+	case refreshOnly:
+		return spec.ModeRefreshOnly, nil
+	}
+	return spec.ModeNormal, nil
 }
 
 // makePlan loads the spec in dir (none for a destroy) and asks the server

@@ -57,3 +57,21 @@ func fingerprint(r Request) []byte {
 	h := sha256.Sum256(b)
 	return h[:]
 }
+
+// Owned returns the lease with id when the caller may use what the lease
+// gives (its inbox, its authenticator codes): the token that acquired it,
+// or an admin. use names the refused use in snake case (inbox_read,
+// totp_read): a refusal is audited as lease.<use>_denied and answered
+// EFORBIDDEN. Errors: ENOTFOUND, EFORBIDDEN.
+func (s *Service) Owned(ctx context.Context, id, use string) (Lease, error) {
+	l, err := s.Get(ctx, id)
+	if err != nil {
+		return Lease{}, err
+	}
+	if ownedBy(access.CallerFrom(ctx), l) {
+		return l, nil
+	}
+	access.RecordNow(ctx, s.db, s.logger, access.Event{Action: "lease." + use + "_denied", TargetType: "lease", TargetID: l.ID,
+		Details: map[string]any{"account_id": l.AccountID, "owner": l.tokenName}})
+	return Lease{}, understudy.Errorf(understudy.EFORBIDDEN, "lease %s was acquired by token %s; only that token or an admin token may use it", l.ID, l.tokenName)
+}

@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -18,11 +19,13 @@ import (
 // owner.
 
 // sqlQuarantined is true of account a when its role quarantines on
-// violations and a has an open isolation violation on a hidden surface.
-// The claim must test it in the statement that locks the account, so it
-// reads isolation_violations here.
-const sqlQuarantined = `(EXISTS (SELECT 1 FROM isolation_violations v JOIN roles q ON q.id = a.role_id
-        WHERE v.account_id = a.id AND v.closed_at IS NULL AND v.visibility = 'hidden' AND q.quarantine_on_violation))`
+// violations and a has a quarantining violation: an open one on a hidden
+// surface. The claim must test it in the statement that locks the account,
+// so it reads package isolation's view of those violations
+// (isolation.QuarantineView: isolation owns the violations and says which
+// of them quarantine), and the role's choice here.
+const sqlQuarantined = `(EXISTS (SELECT 1 FROM quarantining_violations v JOIN roles q ON q.id = a.role_id
+        WHERE v.account_id = a.id AND q.quarantine_on_violation))`
 
 // claimSQL marks one ready, not quarantined account of a role leased.
 // SKIP LOCKED lets concurrent claims take different accounts.
@@ -77,12 +80,11 @@ func AnyReady(ctx context.Context, db pgdb.DB, roleID string) bool {
 }
 
 // quarantinedSQL names the role's ready accounts held back by a
-// violation, each with its oldest open violation on a hidden surface.
+// violation, each with its oldest quarantining violation.
 const quarantinedSQL = `
-SELECT DISTINCT ON (a.slot) a.id::text, v.id, v.surface, p.name
-FROM accounts a JOIN isolation_violations v ON v.account_id = a.id JOIN apps p ON p.id = v.app_id
-WHERE a.role_id = $1 AND a.status = 'ready' AND ` + sqlQuarantined + `
-  AND v.closed_at IS NULL AND v.visibility = 'hidden'
+SELECT DISTINCT ON (a.slot) a.id::text, v.id, v.surface, v.app_id::text
+FROM accounts a JOIN quarantining_violations v ON v.account_id = a.id JOIN roles q ON q.id = a.role_id
+WHERE a.role_id = $1 AND a.status = 'ready' AND q.quarantine_on_violation
 ORDER BY a.slot, v.id`
 
 // Quarantine is why a ready account cannot be leased: its oldest open
@@ -91,23 +93,27 @@ type Quarantine struct {
 	AccountID string
 	Violation int64
 	Surface   string
-	App       string
+	// AppID is the app the account was seen in; App is its name, which
+	// Quarantined leaves empty (apps are package apps': the caller reads
+	// the names, as QuarantineError shows them).
+	AppID string
+	App   string
 }
 
 // Quarantined returns the ready accounts of role roleID held back by an
-// isolation violation.
+// isolation violation, by slot. Each names its app by id only (AppID).
 func Quarantined(ctx context.Context, db pgdb.DB, roleID string) ([]Quarantine, error) {
 	return pgdb.QueryAll(ctx, db, func(row pgx.Row, q *Quarantine) error {
-		return row.Scan(&q.AccountID, &q.Violation, &q.Surface, &q.App)
+		return row.Scan(&q.AccountID, &q.Violation, &q.Surface, &q.AppID)
 	}, quarantinedSQL, roleID)
 }
 
 // QuarantineError returns ECONFLICT naming the quarantined accounts of
-// role r and why.
+// role r and why, each app by its name (by its id where App is empty).
 func QuarantineError(r Role, list []Quarantine) error {
 	why := make([]string, len(list))
 	for i, q := range list {
-		why[i] = fmt.Sprintf("account %s was seen by real viewers on hidden surface %s of app %s (violation %d)", q.AccountID, q.Surface, q.App, q.Violation)
+		why[i] = fmt.Sprintf("account %s was seen by real viewers on hidden surface %s of app %s (violation %d)", q.AccountID, q.Surface, cmp.Or(q.App, q.AppID), q.Violation)
 	}
 	return understudy.Errorf(understudy.ECONFLICT, "no account of role %s in environment %s can be leased: %d quarantined by isolation violations: %s; fix the leak and audit again (`understudy isolation audit --environment %s`), or set quarantine_on_violation to false on the role",
 		r.Name, r.Environment, len(why), strings.Join(why, "; "), r.Environment)

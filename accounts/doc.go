@@ -26,7 +26,10 @@
 // # Layout
 //
 // Package accounts owns the tables environments, roles and accounts; only
-// its files hold SQL that writes them. Apps and their provider instances
+// its files hold SQL that names them. Other packages read them through
+// this package's functions, or, where one of their statements must read
+// them in the same round trip, through its views (directory.go). Apps and
+// their provider instances
 // are package apps; provisioning and resets are package snapshot, which
 // decides an account's status through SetStatus; leases are package lease,
 // whose open leases this package reads only through Config.OpenLeases
@@ -39,8 +42,17 @@
 //     each role keeps filled (pool.go creates and retires accounts).
 //   - account.go, search.go: reading accounts, their credentials, retiring
 //     one, rotating its password.
+//   - directory.go: this package's interface to other packages' SQL, the
+//     views EnvironmentDirectory, RoleDirectory and AccountDirectory
+//     (migration 000022), each planned as the tables behind it. Package
+//     lease joins RoleDirectory for a lease's names, package tagging the
+//     environments and accounts its lists and runs name, package apps an
+//     account's environment and its role's policy.
 //   - claim.go: the account side of a lease (ClaimTx, QueueFree, AnyReady,
-//     Quarantined), called by package lease inside its own transaction.
+//     Quarantined), called by package lease inside its own transaction. A
+//     quarantine is read through package isolation's view of the
+//     violations that quarantine (isolation.QuarantineView), in the claim's
+//     statement; Quarantined names each app by id, for package apps to name.
 //   - status.go: status changes others decide (SetStatus, PendActiveTx,
 //     LockTx), and the Provisioning interface that package snapshot
 //     implements, so that a new account where apps are attached is

@@ -29,26 +29,6 @@ func RolePolicies(ctx context.Context, db pgdb.DB, envID string) ([]RolePolicy, 
 	return pgdb.QueryAll(ctx, db, func(r pgx.Row, p *RolePolicy) error { return r.Scan(&p.ID, &p.Name, &p.Policy) }, rolePoliciesSQL, envID)
 }
 
-// RefOwner is the account an app's ref belongs to, with its role's
-// isolation policy.
-type RefOwner struct {
-	Ref, AccountID string
-	Policy         map[string]Visibility
-}
-
-// refOwnersSQL maps an app's refs to the accounts they belong to, with
-// their roles' policies; a ref of no account is a real user's.
-const refOwnersSQL = `
-SELECT r.ref, r.account_id::text, ro.isolation_policy
-FROM account_refs r JOIN accounts a ON a.id = r.account_id JOIN roles ro ON ro.id = a.role_id
-WHERE r.app_id = $1 AND r.ref = ANY($2)`
-
-// RefOwners returns the owners of those of refs that are app appID's refs
-// of an account, read on db (a pool, or the caller's transaction).
-func RefOwners(ctx context.Context, db pgdb.DB, appID string, refs []string) ([]RefOwner, error) {
-	return pgdb.QueryAll(ctx, db, func(r pgx.Row, o *RefOwner) error { return r.Scan(&o.Ref, &o.AccountID, &o.Policy) }, refOwnersSQL, appID, refs)
-}
-
 const statusOfSQL = `SELECT status FROM accounts WHERE id = $1`
 
 // StatusOf returns the status of account id, read on db. Errors: ENOTFOUND.

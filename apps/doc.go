@@ -17,8 +17,13 @@
 //     app changes (Instance, Close).
 //   - refs.go: an account's ref in each app (account_refs): RecordRef,
 //     RefNames, Refs, and LiveRefs, which pairs each ref with its app's
-//     live instance for resets, captures and audits. HasAppsTx tells
-//     account creation whether a new account must wait for provisioning.
+//     live instance for resets, captures and audits; RefOwners, the
+//     accounts behind an app's refs with their roles' policies, for
+//     package isolation's audit. HasAppsTx tells account creation whether
+//     a new account must wait for provisioning. LiveRefs and RefOwners read
+//     the account's environment and role through package accounts' view
+//     (accounts.AccountDirectory) in their one statement; this package
+//     names no table of another's.
 //   - names.go: Names, the names of apps by id, for other packages' lists
 //     (snapshots, isolation violations), which do not join apps.
 //

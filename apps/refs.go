@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 )
 
@@ -24,12 +25,12 @@ const (
 	refsOfAppSQL     = `SELECT r.account_id::text, r.ref FROM account_refs r JOIN apps p ON p.id = r.app_id WHERE p.environment_id = $1 AND p.name = $2`
 	// refsWithAppsSQL lists every app of the account's environment with the
 	// account's ref in it, NULL where it has none yet. It reads the
-	// account's environment from accounts: the one read of another
-	// package's table here, so that a lease's reset reads its refs in the
-	// round trip that reads its snapshots.
+	// account's environment through package accounts' view
+	// (accounts.AccountDirectory) in the same statement, so that a lease's
+	// reset reads its refs in the round trip that reads its snapshots.
 	refsWithAppsSQL = `SELECT ` + appColumns + `, r.ref FROM apps p
 LEFT JOIN account_refs r ON r.app_id = p.id AND r.account_id = $1
-WHERE p.environment_id = (SELECT environment_id FROM accounts WHERE id = $1) ORDER BY p.name`
+WHERE p.environment_id = (SELECT environment_id FROM ` + accounts.AccountDirectory + ` WHERE id = $1) ORDER BY p.name`
 )
 
 // HasAppsTx reports, inside tx, whether environment envID has an app: a
@@ -154,4 +155,25 @@ func (s *Service) QueueLiveRefs(b *pgx.Batch, accountID string) (result func(ctx
 		}
 		return out, missing, nil
 	}
+}
+
+// RefOwner is the account an app's ref belongs to, with its role's
+// isolation policy.
+type RefOwner struct {
+	Ref, AccountID string
+	Policy         map[string]accounts.Visibility
+}
+
+// refOwnersSQL maps an app's refs to the accounts they belong to, with
+// their roles' policies (package accounts', through
+// accounts.AccountDirectory); a ref of no account is a real user's.
+const refOwnersSQL = `
+SELECT r.ref, r.account_id::text, a.isolation_policy
+FROM account_refs r JOIN ` + accounts.AccountDirectory + ` a ON a.id = r.account_id
+WHERE r.app_id = $1 AND r.ref = ANY($2)`
+
+// RefOwners returns the owners of those of refs that are app appID's refs
+// of an account, read on db (a pool, or the caller's transaction).
+func RefOwners(ctx context.Context, db pgdb.DB, appID string, refs []string) ([]RefOwner, error) {
+	return pgdb.QueryAll(ctx, db, func(r pgx.Row, o *RefOwner) error { return r.Scan(&o.Ref, &o.AccountID, &o.Policy) }, refOwnersSQL, appID, refs)
 }

@@ -185,11 +185,11 @@ func (s *Service) sightings(ctx context.Context, tx pgx.Tx, appID, surface strin
 	if len(refs) == 0 {
 		return nil, nil
 	}
-	list, err := accounts.RefOwners(ctx, tx, appID, refs)
+	list, err := apps.RefOwners(ctx, tx, appID, refs)
 	if err != nil {
 		return nil, err
 	}
-	owners := make(map[string]accounts.RefOwner, len(list))
+	owners := make(map[string]apps.RefOwner, len(list))
 	for _, o := range list {
 		owners[o.Ref] = o
 	}

@@ -138,6 +138,16 @@ func TestAuditQuarantines(t *testing.T) {
 	if rep, err := svc.Audit(st.Ctx, "production"); err != nil || rep.Opened != 1 {
 		t.Fatalf("audit: %v %+v", err, rep)
 	}
+	quarantining := func() (n int) {
+		t.Helper()
+		if err := st.DB.QueryRow(st.Ctx, `SELECT count(*) FROM `+isolation.QuarantineView+` WHERE account_id = $1 AND surface = 'leaderboards'`, accts[0].ID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := quarantining(); n != 1 {
+		t.Fatalf("%s holds %d violations of the account, want 1", isolation.QuarantineView, n)
+	}
 	_, err = st.Leases.Acquire(st.Ctx, lease.Request{Environment: "production", Role: "buyer", Holder: "ci", TTL: time.Minute})
 	e := domaintest.WantCode(t, err, understudy.ECONFLICT)
 	if !strings.Contains(e.Message, "quarantined by isolation violations") || !strings.Contains(e.Message, "hidden surface leaderboards of app chirp") {
@@ -157,6 +167,9 @@ func TestAuditQuarantines(t *testing.T) {
 	st.App.SetSurface("leaderboards", []string{}, nil)
 	if rep, err := svc.Audit(st.Ctx, "production"); err != nil || rep.Closed != 1 {
 		t.Fatalf("audit after the fix: %v %+v", err, rep)
+	}
+	if n := quarantining(); n != 0 {
+		t.Fatalf("%s holds %d violations of the account after the fix, want 0", isolation.QuarantineView, n)
 	}
 	st.Lease(t, "ci")
 }

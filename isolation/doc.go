@@ -15,10 +15,13 @@
 // # Whose tables
 //
 // isolation owns its keys, violations and audit failures (keys.go,
-// audit.go, violation.go hold their SQL). A page of violations reads the
+// audit.go, violation.go hold their SQL), and the view of the violations
+// that quarantine their account (QuarantineView, in violation.go), which
+// package accounts' lease claim reads. A page of violations reads the
 // names behind its ids through their owners, once per page:
-// accounts.NamesOf (environments, roles) and apps.Names. The exclusion list is package
-// tagging's: the head of an environment's list (the environment, its list
+// accounts.NamesOf (environments, roles) and apps.Names; the audit maps
+// the refs an app shows to their accounts with apps.RefOwners. The
+// exclusion list is package tagging's: the head of an environment's list (the environment, its list
 // version) is tagging.ReadHead, the one place it is read, and the
 // identifiers on it are tagging.FindListed (for Check) and
 // tagging.EachListed (for List), all called with this service's database

@@ -32,6 +32,16 @@ type Violation struct {
 	ClosedAt *time.Time `json:"closed_at,omitempty"`
 }
 
+// QuarantineView is this package's view of the violations that
+// quarantine their account (migration 000022): the open ones on a hidden
+// surface, with the columns id, environment_id, app_id, surface,
+// account_id and first_seen_at. Which violations quarantine is decided
+// here; whether a role quarantines on them is package accounts' to decide,
+// and its lease claim reads this view by name (in the statement that locks
+// the account, so a claim stays one statement; accounts cannot import this
+// package, which depends on it).
+const QuarantineView = "quarantining_violations"
+
 // Open reports whether v is open.
 func (v Violation) Open() bool { return v.ClosedAt == nil }
 

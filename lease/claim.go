@@ -12,6 +12,7 @@ import (
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 )
 
@@ -293,11 +294,26 @@ func (s *Service) busyError(ctx context.Context, role accounts.Role) error {
 
 // quarantineError returns ECONFLICT naming the accounts of role that are
 // ready but quarantined, and why, or nil when there are none (or when they
-// cannot be read: the busy error then says what it can).
+// cannot be read: the busy error then says what it can). The accounts come
+// from package accounts, their apps' names from package apps: a busy
+// answer is no hot path, so that is two statements.
 func (s *Service) quarantineError(ctx context.Context, role accounts.Role) error {
 	list, err := accounts.Quarantined(ctx, s.db, role.ID)
 	if err != nil || len(list) == 0 {
 		return nil
+	}
+	ids := make([]string, len(list))
+	for i, q := range list {
+		ids[i] = q.AppID
+	}
+	if named, err := apps.Names(ctx, s.db, ids); err == nil { // without them, the error names the apps by id
+		byID := make(map[string]string, len(named))
+		for _, n := range named {
+			byID[n.ID] = n.Name
+		}
+		for i := range list {
+			list[i].App = byID[list[i].AppID]
+		}
 	}
 	return accounts.QuarantineError(role, list)
 }

@@ -20,7 +20,10 @@
 //
 // # Layout and the path of a request
 //
-// Package lease owns the table leases; it writes no other table.
+// Package lease owns the table leases; it names no other table. A lease
+// stores its role's id; its role's and environment's names are read in
+// the same statement through package accounts' view of roles
+// (accounts.RoleDirectory, joined by roleNames in lease.go).
 //
 //   - lease.go: Lease, Request, Config, Service, the clock, Get and List.
 //   - claim.go: Acquire. POST /v1/leases (openapi/handlers.go) calls it;
@@ -34,7 +37,9 @@
 //     and one batch activates the lease and reads the account with its
 //     credentials (accounts.QueueWithCredentials). The request crosses
 //     lease → accounts, lease → snapshot → (accounts, apps), and back,
-//     never from snapshot or accounts back into lease.
+//     never from snapshot or accounts back into lease. When no account
+//     can be claimed, busyError says why: the quarantined accounts come
+//     from accounts.Quarantined, their apps' names from apps.Names.
 //   - end.go: Renew, Release and Expire. Ending a lease frees its account
 //     through accounts.QueueFree in the lease's transaction.
 //   - credentials.go: who may read an account's credentials outside a

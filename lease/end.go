@@ -24,7 +24,7 @@ WITH renewed AS (
     WHERE l.id = $1 AND l.status = ` + sqlActive + ` AND ` + ownerSQL("$3", "$4", "$5") + `
     RETURNING *
 )
-SELECT ` + leaseColumns + `, to_jsonb(l.expires_at)::text FROM renewed l JOIN roles r ON r.id = l.role_id JOIN environments e ON e.id = r.environment_id`
+SELECT ` + leaseColumns + `, to_jsonb(l.expires_at)::text FROM renewed l` + roleNames
 
 // Renew extends an active lease to ttl from now. Only the token that
 // acquired the lease, or an admin, may renew it; a refusal is audited.
@@ -116,7 +116,7 @@ WITH ended AS (
     UPDATE leases l SET status = $2, status_reason = $3, ended_at = coalesce($8::timestamptz, now())
     WHERE id = $1 AND status IN ` + sqlOpen + ` AND ($5 OR ` + ownerSQL("$6", "$7", "$4") + `) RETURNING *
 )
-SELECT ` + leaseColumns + ` FROM ended l JOIN roles r ON r.id = l.role_id JOIN environments e ON e.id = r.environment_id`
+SELECT ` + leaseColumns + ` FROM ended l` + roleNames
 
 // end closes an open lease with status and reason, frees its account and
 // returns the ended lease; false when the lease was not open, or is not

@@ -32,7 +32,7 @@ type HistoryFilter struct {
 // leases_role_history) index: it starts at the cursor instead of counting
 // past an offset.
 const historySQL = `SELECT ` + leaseColumns + leaseFrom + `
-WHERE l.ended_at IS NOT NULL AND ($1 = '' OR e.name = $1) AND ($2 = '' OR r.name = $2)
+WHERE l.ended_at IS NOT NULL AND ($1 = '' OR r.environment = $1) AND ($2 = '' OR r.name = $2)
   AND ($3::timestamptz IS NULL OR (l.ended_at, l.id) < ($3, $4::uuid))
 ORDER BY l.ended_at DESC, l.id DESC LIMIT $5`
 

@@ -190,9 +190,16 @@ func (s *Service) dbNow() *time.Time {
 	return new(s.clock())
 }
 
-const leaseColumns = `l.id, l.account_id, e.name, r.name, l.holder, l.state, l.status, l.status_reason, l.acquired_at, l.expires_at, l.ended_at,
+// leaseColumns are a lease's columns, read from leases l joined with
+// roleNames: a lease stores its role's id, and its role's and
+// environment's names are package accounts' (accounts.RoleDirectory).
+const leaseColumns = `l.id, l.account_id, r.environment, r.name, l.holder, l.state, l.status, l.status_reason, l.acquired_at, l.expires_at, l.ended_at,
 l.renewed_at, coalesce(l.token_id::text, ''), l.token_name`
-const leaseFrom = ` FROM leases l JOIN roles r ON r.id = l.role_id JOIN environments e ON e.id = r.environment_id`
+
+// roleNames joins the role of lease l, as r, for leaseColumns.
+const roleNames = ` JOIN ` + accounts.RoleDirectory + ` r ON r.id = l.role_id`
+
+const leaseFrom = ` FROM leases l` + roleNames
 
 func scanLease(row pgx.Row, l *Lease) error {
 	return row.Scan(&l.ID, &l.AccountID, &l.Environment, &l.Role, &l.Holder, &l.State, &l.Status, &l.StatusReason,
@@ -211,7 +218,7 @@ func (s *Service) Get(ctx context.Context, id string) (Lease, error) {
 }
 
 const listLeasesSQL = `SELECT ` + leaseColumns + leaseFrom + `
-WHERE ($1 = '' OR e.name = $1) AND ($2 = '' OR r.name = $2) AND ($3 OR l.status IN ` + sqlOpen + `)
+WHERE ($1 = '' OR r.environment = $1) AND ($2 = '' OR r.name = $2) AND ($3 OR l.status IN ` + sqlOpen + `)
 ORDER BY l.acquired_at DESC LIMIT 1000`
 
 // List returns the open leases (or all, with all), newest first.

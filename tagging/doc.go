@@ -34,8 +34,13 @@
 // Destinations store their environment's id; its name comes from package
 // accounts: Get sends accounts.QueueEnvironmentID with its own statement
 // in one round trip, List takes it from ReadHead, RunStats reads the names
-// with accounts.NamesOf. SyncByID, the sync job's read, still joins
-// environments for the name, so a sync costs no extra round trip.
+// with accounts.NamesOf. Where one statement must read accounts' tables
+// with this package's, it names package accounts' views instead of its
+// tables: the head, the runs' list and SyncByID (the sync job's read, so
+// a sync costs no extra round trip) join accounts.EnvironmentDirectory;
+// FindListed, EachListed and a sync's identities join
+// accounts.AccountDirectory for an account's role. This package names no
+// table of another's.
 //
 // # Time
 //

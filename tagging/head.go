@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 )
 
@@ -13,9 +14,9 @@ import (
 // list's version, hash and size (exclusion_lists, this package's) with what
 // a reader of the list needs of its environment to name and describe it.
 // Environments are named by name everywhere, and a list is kept by
-// environment id, so the head joins the environment (package accounts
-// owns environments): it reads only the environment's id, name, email
-// domains and custom surfaces, and writes nothing there.
+// environment id, so the head joins the environment through package
+// accounts' view of environments (accounts.EnvironmentDirectory): its id,
+// name, email domains and custom surfaces.
 
 // Head is an environment's exclusion list head.
 type Head struct {
@@ -34,7 +35,7 @@ type Head struct {
 const headSelect = `
 SELECT e.id::text, e.name, e.email_domains, e.custom_surfaces,
        coalesce(l.version, 0), coalesce(l.hash, repeat('0', 256)::bit(256))::text, coalesce(l.size, 0)
-FROM environments e LEFT JOIN exclusion_lists l ON l.environment_id = e.id`
+FROM ` + accounts.EnvironmentDirectory + ` e LEFT JOIN exclusion_lists l ON l.environment_id = e.id`
 
 func scanHead(row pgx.Row, h *Head) error {
 	var bits string
@@ -71,14 +72,15 @@ type Listed struct {
 // list of environment $1 with its account and its role's policy. The
 // identifiers are joined as rows, so each is one probe of the primary key:
 // a filter "identifier = ANY($2)" made PostgreSQL scan the whole list and
-// compare every row with every subject. The role is the account's (package
-// accounts owns accounts and roles): a check decides in two statements,
-// the head and this, so the join stays here.
+// compare every row with every subject. The account's role and its
+// policy are package accounts', read through its view of accounts
+// (accounts.AccountDirectory): a check decides in two statements, the head
+// and this.
 const findListedSQL = `
-SELECT x.identifier, x.account_id::text, r.id::text, r.isolation_policy
+SELECT x.identifier, x.account_id::text, a.role_id::text, a.isolation_policy
 FROM unnest($2::text[]) AS q (identifier)
 JOIN exclusions x ON x.environment_id = $1 AND x.identifier = q.identifier
-JOIN accounts a ON a.id = x.account_id JOIN roles r ON r.id = a.role_id
+JOIN ` + accounts.AccountDirectory + ` a ON a.id = x.account_id
 WHERE NOT x.forgotten`
 
 // FindListed returns those of ids that are on the list of environment
@@ -90,10 +92,11 @@ func FindListed(ctx context.Context, db pgdb.DB, envID string, ids []string) ([]
 }
 
 // everyListedSQL reads every identifier on the list, an account's
-// together, oldest account first, with the account's role.
+// together, oldest account first, with the account's role (through
+// accounts.AccountDirectory, whose join of roles the planner drops here).
 const everyListedSQL = `
 SELECT x.identifier, x.account_id::text, a.role_id::text
-FROM exclusions x JOIN accounts a ON a.id = x.account_id
+FROM exclusions x JOIN ` + accounts.AccountDirectory + ` a ON a.id = x.account_id
 WHERE x.environment_id = $1 AND NOT x.forgotten
 ORDER BY a.created_at, a.id, x.version`
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 )
 
@@ -87,13 +88,16 @@ const (
 	// accounts, the app refs alone for the refs), not joined row by row to
 	// the accounts and grouped: 0.75–1.1 s instead of 1.3–2.2 s for
 	// 1,000,000 identifiers (bench/README.md, "Analytics sync (issue 7)").
+	// The accounts, their roles' names and the environment's id are
+	// package accounts', read through its views.
 	identitiesSQL = `
-SELECT a.id::text, a.email, a.username, r.name, coalesce(refs.refs, '{}')
-FROM accounts a JOIN roles r ON r.id = a.role_id
+SELECT a.id::text, a.email, a.username, a.role, coalesce(refs.refs, '{}')
+FROM ` + accounts.AccountDirectory + ` a
 LEFT JOIN (SELECT x.account_id, jsonb_object_agg(x.source, substr(x.identifier, length(x.source) + 2)) AS refs
-           FROM exclusions x JOIN environments e ON e.id = x.environment_id
+           FROM exclusions x JOIN ` + accounts.EnvironmentDirectory + ` e ON e.id = x.environment_id
            WHERE e.name = $1 AND NOT x.forgotten AND x.kind = 'app_ref' GROUP BY x.account_id) refs ON refs.account_id = a.id
-WHERE a.id IN (SELECT x.account_id FROM exclusions x JOIN environments e ON e.id = x.environment_id WHERE e.name = $1 AND NOT x.forgotten)`
+WHERE a.id IN (SELECT x.account_id FROM exclusions x JOIN ` + accounts.EnvironmentDirectory + ` e ON e.id = x.environment_id
+               WHERE e.name = $1 AND NOT x.forgotten)`
 	insertAcksSQL = `
 INSERT INTO destination_acks (destination_id, action, distinct_id, account_id, acked_at)
 SELECT $1, $2, d, a::uuid, $5 FROM unnest($3::text[], $4::text[]) AS t (d, a)
@@ -110,7 +114,8 @@ WHERE destination_id = $1 AND outcome = 'running'`
 UPDATE sync_runs SET ended_at = $2, added = $3, removed = $4, unchanged = $5, requests = $6, outcome = $7, error = $8, verification = $9
 WHERE id = $1`
 	runColumns  = `r.id, e.name, d.name, r.started_at, r.ended_at, r.added, r.removed, r.unchanged, r.requests, r.outcome, r.error, r.verification, r.request_id`
-	listRunsSQL = `SELECT ` + runColumns + ` FROM sync_runs r JOIN destinations d ON d.id = r.destination_id JOIN environments e ON e.id = d.environment_id
+	listRunsSQL = `SELECT ` + runColumns + ` FROM sync_runs r JOIN destinations d ON d.id = r.destination_id
+JOIN ` + accounts.EnvironmentDirectory + ` e ON e.id = d.environment_id
 WHERE ($1 = '' OR e.name = $1) AND ($2 = '' OR d.name = $2) ORDER BY r.started_at DESC, r.id LIMIT $3`
 )
 
@@ -249,10 +254,15 @@ func (s *Service) Sync(ctx context.Context, env, name string) (Run, error) {
 	return s.syncDestination(ctx, d)
 }
 
+// syncByIDSQL reads a destination by id with its environment's name,
+// through package accounts' view of environments, in one statement.
+const syncByIDSQL = `SELECT e.name, ` + destinationColumns + ` FROM destinations d
+JOIN ` + accounts.EnvironmentDirectory + ` e ON e.id = d.environment_id WHERE d.id::text = $1`
+
 // SyncByID is Sync for the destination with id (the job's form).
 func (s *Service) SyncByID(ctx context.Context, id string) (Run, error) {
 	d, err := pgdb.QueryOne(ctx, s.db, func(row pgx.Row, d *Destination) error { return scanDestination(row, d, &d.Environment) }, "no destination has id "+id,
-		`SELECT e.name, `+destinationColumns+` FROM destinations d JOIN environments e ON e.id = d.environment_id WHERE d.id::text = $1`, id)
+		syncByIDSQL, id)
 	if err != nil {
 		return Run{}, err
 	}

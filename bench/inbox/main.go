@@ -101,8 +101,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
+	// The flags carry the defaults; WithDefaults would turn -warmup 0s
+	// into 2s.
 	c.DatabaseURL = getenv("TEST_DATABASE_URL")
-	c = c.WithDefaults()
 	return c, c.Validate()
 }
 

@@ -112,8 +112,12 @@ func waitSMTP(ctx context.Context, name, addr string, timeout time.Duration) err
 	var last error
 	for {
 		s := newSender(addr)
-		if last = s.connect(ctx); last == nil {
+		err := s.connect(ctx)
+		if err == nil {
 			return s.Close()
+		}
+		if ctx.Err() == nil || last == nil {
+			last = err // not the dial the deadline cut short
 		}
 		select {
 		case <-ctx.Done():

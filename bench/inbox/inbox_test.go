@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net/mail"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -136,6 +137,11 @@ func TestReportChecks(t *testing.T) {
 			t.Errorf("the text report lacks %q:\n%s", want, text.String())
 		}
 	}
+	r.Memory[0].Error = "552 message too big"
+	text.Reset()
+	if err := r.Write(&text, "text"); err != nil || !strings.Contains(text.String(), "memory-understudy: FAILED: 552 message too big\n") {
+		t.Errorf("a memory phase that failed is not reported as such (%v):\n%s", err, text.String())
+	}
 	r.Ingest, r.Delivery = r.Ingest[1:], nil // Mailpit alone: no ratio, no delivery
 	r.check()
 	text.Reset()
@@ -260,5 +266,34 @@ func TestDeliveryPhaseFailsOnAWaiterError(t *testing.T) {
 	_, _, err := deliveryPhase(t.Context(), noWarmup(quick()), smtpAddr, base, "another-token", leases)
 	if err == nil || !strings.Contains(err.Error(), "HTTP 404") {
 		t.Errorf("deliveryPhase with a token the server refuses = %v, want the waiter's 404", err)
+	}
+}
+
+func TestMemoryPhase(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var sizes []int
+	addr := startSMTP(t, func(_ string, raw []byte) {
+		mu.Lock()
+		defer mu.Unlock()
+		sizes = append(sizes, len(raw))
+	})
+	// The receiver is this process: the fake server runs in it.
+	load := memLoad{Messages: 5, Size: 64 << 10, Clients: 2}
+	m, err := memoryPhase(t.Context(), "memory-fake", target{smtp: addr, addrs: syntheticAddresses(2)}, os.Getpid(), load)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sizes) != 5 || m.Messages != 5 || m.MessageBytes < 60<<10 || m.MessageBytes > 64<<10 || m.InFlightBytes != 2*m.MessageBytes {
+		t.Errorf("memory = %+v; the server got %v; want 5 messages of about 64 KiB, 2 in flight", m, sizes)
+	}
+	if m.PeakRSS <= 0 || m.BeforeRSS <= 0 || (m.PeakFrom != "vmhwm" && m.PeakFrom != "sampled") || m.PeakRatio() <= 0 {
+		t.Errorf("memory = %+v; want a peak and the resident set before, from VmHWM or samples", m)
+	}
+	_, err = memoryPhase(t.Context(), "memory-fake", target{smtp: "127.0.0.1:1", addrs: syntheticAddresses(1)}, os.Getpid(), load)
+	if err == nil || !strings.Contains(err.Error(), "memory-fake") {
+		t.Errorf("memoryPhase with no receiver = %v, want an error naming the phase", err)
 	}
 }

@@ -120,9 +120,12 @@ func measurePhases(ctx context.Context, cfg Config, m stack.Machine, us *underst
 	for i, t := range targets {
 		name := "memory" + t.name[len("ingest"):]
 		fmt.Fprintf(progress, "inbox: %s: %d messages of %d MiB, %d at a time\n", name, memMessages, memSize>>20, memClients)
-		mem, err := memoryPhase(ctx, name, t, pids[i])
-		if err != nil {
+		mem, err := memoryPhase(ctx, name, t, pids[i], issueLoad)
+		if ctx.Err() != nil {
 			return rep, err
+		}
+		if err != nil { // a refused 10 MiB message is a finding, not a failed run
+			mem.Error = err.Error()
 		}
 		rep.Memory = append(rep.Memory, mem)
 	}

@@ -10,14 +10,20 @@ import (
 	"github.com/understudy-dev/understudy/bench/internal/stack"
 )
 
-// The memory phase: memMessages messages of memSize bytes, memClients at a
-// time.
+// memLoad is what a memory phase sends: Messages messages of Size bytes,
+// Clients at a time.
+type memLoad struct{ Messages, Size, Clients int }
+
+// The memory phase of the issue: 20 messages of 10 MiB, 4 at a time.
 const (
 	memMessages = 20
 	memSize     = 10 << 20
 	memClients  = 4
 	memSubject  = "Your Example Shop invoice"
 )
+
+// issueLoad is the memory phase's load.
+var issueLoad = memLoad{Messages: memMessages, Size: memSize, Clients: memClients}
 
 // Memory is what the memory phase measured of one receiver.
 type Memory struct {
@@ -40,6 +46,9 @@ type Memory struct {
 	PeakFrom string `json:"peak_from"`
 	// Seconds is how long the sending took.
 	Seconds float64 `json:"seconds"`
+	// Error is why the phase stopped early (a receiver that refuses a
+	// 10 MiB message); the figures are then of the messages sent before.
+	Error string `json:"error,omitempty"`
 }
 
 // PeakRatio is the peak resident set over the bytes in flight.
@@ -59,14 +68,14 @@ func ratio(a, b float64) float64 {
 	return a / b
 }
 
-// memoryPhase sends the big messages to t with memClients clients, each
-// on its own connection, and samples the peak resident set of the
-// receiver's process pid meanwhile.
-func memoryPhase(ctx context.Context, name string, t target, pid int) (Memory, error) {
-	msg := bigMessage(memSize)
-	raw0 := msg.render(t.addrs[0], memSubject, 0)
-	m := Memory{Name: name, Messages: memMessages, MessageBytes: int64(len(raw0)), Clients: memClients,
-		InFlightBytes: memClients * int64(len(raw0)), PeakFrom: "vmhwm"}
+// memoryPhase sends load's big messages to t, each client on its own
+// connection, and samples the peak resident set of the receiver's process
+// pid meanwhile.
+func memoryPhase(ctx context.Context, name string, t target, pid int, load memLoad) (Memory, error) {
+	msg := bigMessage(load.Size)
+	size := int64(len(msg.render(t.addrs[0], memSubject, 0)))
+	m := Memory{Name: name, Messages: load.Messages, MessageBytes: size, Clients: load.Clients,
+		InFlightBytes: int64(load.Clients) * size, PeakFrom: "vmhwm"}
 	before, err := stack.ProcessMemory(pid)
 	if err != nil {
 		return m, err
@@ -77,7 +86,7 @@ func memoryPhase(ctx context.Context, name string, t target, pid int) (Memory, e
 	}
 	stopSampling := sampleRSS(pid)
 	t0 := time.Now()
-	err = sendAll(ctx, t, msg)
+	err = sendAll(ctx, t, msg, load)
 	m.Seconds = time.Since(t0).Seconds()
 	m.PeakRSS = stopSampling()
 	if m.PeakFrom == "vmhwm" {
@@ -93,25 +102,25 @@ func memoryPhase(ctx context.Context, name string, t target, pid int) (Memory, e
 	return m, nil
 }
 
-// sendAll sends memMessages copies of msg to t's addresses in turn, from
-// memClients clients at a time; it stops at the first failure.
-func sendAll(ctx context.Context, t target, msg message) error {
+// sendAll sends load.Messages copies of msg to t's addresses in turn, from
+// load.Clients clients at a time; it stops at the first failure.
+func sendAll(ctx context.Context, t target, msg message, load memLoad) error {
 	var next atomic.Int64
-	errs := make([]error, memClients)
+	errs := make([]error, load.Clients)
 	var wg sync.WaitGroup
-	for c := range memClients {
+	for c := range load.Clients {
 		wg.Go(func() {
 			s := newSender(t.smtp)
 			defer s.Close()
 			for {
 				n := int(next.Add(1)) - 1
-				if n >= memMessages || ctx.Err() != nil {
+				if n >= load.Messages || ctx.Err() != nil {
 					return
 				}
 				rcpt := t.addrs[n%len(t.addrs)]
 				if _, err := s.send(ctx, rcpt, msg.render(rcpt, memSubject, seq.Add(1))); err != nil {
 					errs[c] = err
-					next.Store(memMessages) // the others stop after their message
+					next.Store(int64(load.Messages)) // the others stop after their message
 					return
 				}
 			}

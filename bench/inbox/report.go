@@ -113,6 +113,9 @@ func (r Report) Write(w io.Writer, format string) error {
 			st.Polls, st.EmptyPolls, st.Early, st.Lost)
 	}
 	for _, m := range r.Memory {
+		if m.Error != "" {
+			fmt.Fprintf(w, "%s: FAILED: %s\n", m.Name, m.Error)
+		}
 		fmt.Fprintf(w, "%s: %d × %.1f MiB, %d at a time (%.1f MiB in flight) in %.1fs: peak RSS %.1f MiB (%s), %.2f × in flight; %.1f MiB before, growth %.2f × in flight\n",
 			m.Name, m.Messages, mib(m.MessageBytes), m.Clients, mib(m.InFlightBytes), m.Seconds,
 			mib(m.PeakRSS), m.PeakFrom, m.PeakRatio(), mib(m.BeforeRSS), m.GrowthRatio())

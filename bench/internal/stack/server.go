@@ -118,7 +118,7 @@ func StartServer(ctx context.Context, bin, dbURL string, env ...string) (*Server
 // Start starts c on a free loopback port and waits until its /readyz
 // answers 200. Stop it with Stop.
 func Start(ctx context.Context, c Command) (*Server, error) {
-	addr, err := freeAddr()
+	addr, err := FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -188,8 +188,9 @@ func (s *Server) Stop() error {
 // Pid is the server's process id, for a profiler.
 func (s *Server) Pid() int { return s.cmd.Process.Pid }
 
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr() (string, error) {
+// FreeAddr returns a loopback address with a port that was free a moment
+// ago, for a program's second listener (an SMTP port beside the HTTP one).
+func FreeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", fmt.Errorf("finding a free port: %w", err)

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"os"
 	"testing"
 	"time"
 )
@@ -28,5 +29,31 @@ func TestParseStat(t *testing.T) {
 	}
 	if _, err := ParseStat("4242 (x) S 1 2"); err == nil {
 		t.Error("ParseStat of a short line = nil error, want one")
+	}
+}
+
+func TestParseStatus(t *testing.T) {
+	t.Parallel()
+	status := "Name:\tunderstudy\nVmPeak:\t  900000 kB\nVmHWM:\t   51200 kB\nVmRSS:\t   40960 kB\nThreads:\t9\n"
+	m, err := ParseStatus([]byte(status))
+	if err != nil || m.RSS != 40<<20 || m.Peak != 50<<20 {
+		t.Fatalf("ParseStatus = %+v, %v; want RSS 40 MiB, peak 50 MiB", m, err)
+	}
+	if _, err := ParseStatus([]byte("Name:\tkthreadd\nThreads:\t1\n")); err == nil {
+		t.Error("ParseStatus of a kernel thread's status = nil error, want one")
+	}
+	if _, err := ParseStatus([]byte("VmHWM:\t12 MB\nVmRSS:\t1 kB\n")); err == nil {
+		t.Error("ParseStatus of a size in MB = nil error, want one")
+	}
+}
+
+func TestProcessMemory(t *testing.T) {
+	t.Parallel()
+	m, err := ProcessMemory(os.Getpid())
+	if err != nil {
+		t.Skipf("no /proc here: %v", err)
+	}
+	if m.RSS <= 0 || m.Peak < m.RSS {
+		t.Errorf("ProcessMemory(self) = %+v, want a resident set under its peak", m)
 	}
 }

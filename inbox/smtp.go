@@ -39,7 +39,7 @@ type SMTPConfig struct {
 	// MaxConcurrentMessages bounds the messages read and delivered at once
 	// across all connections, so the memory they take stays under about
 	// 1.5 × MaxConcurrentMessages × MaxBytes; a message that finds no room
-	// within 10s is answered 451 4.3.2. Defaults to 16.
+	// within half of ReadTimeout is answered 451 4.3.2. Defaults to 16.
 	MaxConcurrentMessages int
 	// ReadTimeout bounds the wait for each command line (so it is the idle
 	// timeout too) and for a whole message after DATA: a client that sends
@@ -287,8 +287,11 @@ func (s *SMTPServer) openConns() []*trackedConn {
 // error, a broken connection as debug (the internet sends many).
 type smtpLog struct{ l *slog.Logger }
 
+// Printf implements smtp.Logger.
 func (s smtpLog) Printf(format string, v ...any) { s.log(fmt.Sprintf(format, v...)) }
-func (s smtpLog) Println(v ...any)               { s.log(strings.TrimSuffix(fmt.Sprintln(v...), "\n")) }
+
+// Println implements smtp.Logger.
+func (s smtpLog) Println(v ...any) { s.log(strings.TrimSuffix(fmt.Sprintln(v...), "\n")) }
 
 func (s smtpLog) log(msg string) {
 	if strings.HasPrefix(msg, "panic") {

@@ -35,22 +35,33 @@ func (l *limitListener) Accept() (net.Conn, error) {
 // admit tracks c, or refuses it and returns nil.
 func (s *SMTPServer) admit(c net.Conn) *trackedConn {
 	client := remoteAddr(c)
-	key := clientKey(client)
+	tc, why := s.take(c, client)
+	if tc == nil {
+		s.logger.Debug("smtp: connection refused", "client", client.String(), "reason", why)
+		refuse(c, why+", try again later")
+	}
+	return tc
+}
+
+// take tracks c within the client's limits, or says why not (an SMTP
+// answer). It holds the lock Shutdown takes, so no connection slips past
+// Shutdown's look at the open ones.
+func (s *SMTPServer) take(c net.Conn, client netip.Addr) (*trackedConn, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.shutdown {
-		refuse(c, "421 4.3.2 "+s.cfg.Hostname+" Shutting down, try again later")
-		return nil
+		return nil, "421 4.3.2 " + s.cfg.Hostname + " Shutting down"
 	}
+	key := clientKey(client)
 	if why := s.limits.acquire(key, s.cfg.Now()); why != "" {
-		s.logger.Debug("smtp: connection refused", "client", client.String(), "reason", why)
-		refuse(c, "421 4.7.0 "+s.cfg.Hostname+" "+why+", try again later")
-		return nil
+		return nil, "421 4.7.0 " + s.cfg.Hostname + " " + why
 	}
 	tc := &trackedConn{Conn: c, s: s, client: client, key: key}
+	tc.mu.Lock() // the timer may fire before it is stored
 	tc.timer = time.AfterFunc(s.cfg.SessionTimeout, func() { tc.Close() })
+	tc.mu.Unlock()
 	s.conns[tc] = struct{}{}
-	return tc
+	return tc, ""
 }
 
 // refuse writes one answer to a connection that is not served, and closes
@@ -92,15 +103,15 @@ type trackedConn struct {
 	s      *SMTPServer
 	client netip.Addr
 	key    netip.Prefix
-	timer  *time.Timer
 
 	// messages counts the MAIL commands of the connection, across the
 	// sessions go-smtp starts for it (one more after STARTTLS).
 	messages atomic.Int64
 
 	mu      sync.Mutex
-	inData  bool // a message is being received: its answer is not written yet
-	closing bool // close after the next answer
+	timer   *time.Timer // SessionTimeout
+	inData  bool        // a message is being received: its answer is not written yet
+	closing bool        // close after the next answer
 	closed  sync.Once
 }
 
@@ -123,7 +134,9 @@ func (c *trackedConn) Close() error {
 	err := net.ErrClosed
 	c.closed.Do(func() {
 		err = c.Conn.Close()
+		c.mu.Lock()
 		c.timer.Stop()
+		c.mu.Unlock()
 		c.s.limits.release(c.key)
 		c.s.mu.Lock()
 		delete(c.s.conns, c)

@@ -18,9 +18,6 @@ import (
 // a path of 256 octets, brackets included).
 const maxAddress = 254
 
-// slotWait is how long a message waits for one of MaxConcurrentMessages.
-const slotWait = 10 * time.Second
-
 // SMTP answers. None carries an internal detail.
 var (
 	errTempFailure    = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary failure, try again later"}
@@ -159,9 +156,10 @@ func (ss *session) Reset() {
 // Logout ends the session; nothing is held.
 func (ss *session) Logout() error { return nil }
 
-// takeSlot waits for one of the MaxConcurrentMessages slots.
+// takeSlot waits for one of the MaxConcurrentMessages slots, at most half
+// of ReadTimeout: the message must still be read within it.
 func (s *SMTPServer) takeSlot() error {
-	t := time.NewTimer(slotWait)
+	t := time.NewTimer(s.cfg.ReadTimeout / 2)
 	defer t.Stop()
 	select {
 	case s.slots <- struct{}{}:

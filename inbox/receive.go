@@ -35,6 +35,8 @@ type Delivery struct {
 	// Client is the sending host's address, when known.
 	Client netip.Addr
 	Auth   AuthResults
+	// Helo is the name the sending host gave in EHLO or HELO (smtp only).
+	Helo string
 }
 
 // Receiver is what both doors deliver to. Accept is asked for each

@@ -87,7 +87,30 @@ type Config struct {
 	// client address through X-Forwarded-Proto and X-Forwarded-For.
 	// Defaults to none: forwarding headers are ignored.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// SMTPAddr is where the SMTP receiver listens, the MX of the controlled
+	// domains (UNDERSTUDY_SMTP_ADDR, --smtp-addr), such as :25. Defaults to
+	// empty: no SMTP receiver.
+	SMTPAddr string `yaml:"smtp_addr"`
+	// SMTPHostname is the receiver's name in its greeting and EHLO answer
+	// (UNDERSTUDY_SMTP_HOSTNAME). Defaults to the machine's host name.
+	SMTPHostname string `yaml:"smtp_hostname"`
+	// SMTPMaxBytes bounds one received message, from 1 KiB to 100 MiB
+	// (UNDERSTUDY_SMTP_MAX_BYTES). Defaults to 10485760 (10 MiB).
+	SMTPMaxBytes int64 `yaml:"smtp_max_bytes"`
+	// SMTPTLSCert and SMTPTLSKey are the PEM files of the certificate the
+	// receiver offers with STARTTLS (UNDERSTUDY_SMTP_TLS_CERT,
+	// UNDERSTUDY_SMTP_TLS_KEY): both or neither, loaded at start-up.
+	// Defaults to none: no STARTTLS.
+	SMTPTLSCert string `yaml:"smtp_tls_cert"`
+	SMTPTLSKey  string `yaml:"smtp_tls_key"`
+	// SMTPCheckSenders records SPF, DKIM and DMARC results of each received
+	// message, rejecting nothing (UNDERSTUDY_SMTP_CHECK_SENDERS). Defaults
+	// to true.
+	SMTPCheckSenders *bool `yaml:"smtp_check_senders"`
 }
+
+// SMTPCheckSendersOn reports whether received mail's senders are checked.
+func (c Config) SMTPCheckSendersOn() bool { return c.SMTPCheckSenders == nil || *c.SMTPCheckSenders }
 
 // trustedProxies parses TrustedProxies; a single IP is a range of one.
 func (c Config) trustedProxies() ([]netip.Prefix, error) {
@@ -130,6 +153,10 @@ func (c Config) WithDefaults() Config {
 		c.Console = new(true)
 	}
 	c.ConsoleSessionIdle = cmp.Or(c.ConsoleSessionIdle, 12*time.Hour)
+	c.SMTPMaxBytes = cmp.Or(c.SMTPMaxBytes, 10<<20)
+	if c.SMTPCheckSenders == nil {
+		c.SMTPCheckSenders = new(true)
+	}
 	return c
 }
 
@@ -158,6 +185,12 @@ func (c Config) Validate() error {
 		if r.d < time.Hour || r.d > maxPlanRetention {
 			errs = append(errs, fmt.Errorf("%s (UNDERSTUDY_%s) must be from 1h to %v (10 years), got %v", r.name, strings.ToUpper(r.name), maxPlanRetention, r.d))
 		}
+	}
+	if c.SMTPMaxBytes < 1<<10 || c.SMTPMaxBytes > 100<<20 {
+		errs = append(errs, fmt.Errorf("smtp_max_bytes (UNDERSTUDY_SMTP_MAX_BYTES) must be from 1024 (1 KiB) to 104857600 (100 MiB), got %d", c.SMTPMaxBytes))
+	}
+	if (c.SMTPTLSCert == "") != (c.SMTPTLSKey == "") {
+		errs = append(errs, errors.New("smtp_tls_cert and smtp_tls_key (UNDERSTUDY_SMTP_TLS_CERT, UNDERSTUDY_SMTP_TLS_KEY) go together: set both files, or neither"))
 	}
 	if c.DBMaxConns < 1 {
 		errs = append(errs, fmt.Errorf("db_max_conns must be at least 1, got %d", c.DBMaxConns))
@@ -197,7 +230,25 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 	c.TrustedProxies = splitList(getenv("UNDERSTUDY_TRUSTED_PROXIES"))
 	c.LogLevel = getenv("UNDERSTUDY_LOG_LEVEL")
 	c.JobLogLevel = getenv("UNDERSTUDY_JOB_LOG_LEVEL")
+	c.SMTPAddr = getenv("UNDERSTUDY_SMTP_ADDR")
+	c.SMTPHostname = getenv("UNDERSTUDY_SMTP_HOSTNAME")
+	c.SMTPTLSCert = getenv("UNDERSTUDY_SMTP_TLS_CERT")
+	c.SMTPTLSKey = getenv("UNDERSTUDY_SMTP_TLS_KEY")
 	var errs []error
+	if v := getenv("UNDERSTUDY_SMTP_MAX_BYTES"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("UNDERSTUDY_SMTP_MAX_BYTES must be a whole number of bytes such as 10485760, got %q", v))
+		}
+		c.SMTPMaxBytes = n
+	}
+	if v := getenv("UNDERSTUDY_SMTP_CHECK_SENDERS"); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("UNDERSTUDY_SMTP_CHECK_SENDERS must be true or false, got %q", v))
+		}
+		c.SMTPCheckSenders = &on
+	}
 	if v := getenv("UNDERSTUDY_DB_MAX_CONNS"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -283,6 +334,14 @@ func merge(layers ...Config) Config {
 		if out.Console == nil {
 			out.Console = l.Console
 		}
+		out.SMTPAddr = cmp.Or(out.SMTPAddr, l.SMTPAddr)
+		out.SMTPHostname = cmp.Or(out.SMTPHostname, l.SMTPHostname)
+		out.SMTPMaxBytes = cmp.Or(out.SMTPMaxBytes, l.SMTPMaxBytes)
+		out.SMTPTLSCert = cmp.Or(out.SMTPTLSCert, l.SMTPTLSCert)
+		out.SMTPTLSKey = cmp.Or(out.SMTPTLSKey, l.SMTPTLSKey)
+		if out.SMTPCheckSenders == nil {
+			out.SMTPCheckSenders = l.SMTPCheckSenders
+		}
 		if out.OldSecretKeys == nil {
 			out.OldSecretKeys = l.OldSecretKeys
 		}
@@ -308,6 +367,13 @@ func serverFlags(fs *pflag.FlagSet, c *Config, configPath *string) {
 	fs.StringSliceVar(&c.TrustedProxies, "trusted-proxies", nil, "CIDRs of the proxies whose X-Forwarded-Proto and X-Forwarded-For are believed (or UNDERSTUDY_TRUSTED_PROXIES; default none)")
 	fs.Var(optionalBool{&c.Console}, "console", "serve the web console at /ui/ (or UNDERSTUDY_CONSOLE; default true)")
 	fs.Lookup("console").NoOptDefVal = "true"
+	fs.StringVar(&c.SMTPAddr, "smtp-addr", "", "where the SMTP receiver listens, such as :25 (or UNDERSTUDY_SMTP_ADDR; default off)")
+	fs.StringVar(&c.SMTPHostname, "smtp-hostname", "", "the SMTP receiver's name in its greeting (or UNDERSTUDY_SMTP_HOSTNAME; default the host name)")
+	fs.Int64Var(&c.SMTPMaxBytes, "smtp-max-bytes", 0, "largest message received, 1024 to 104857600 (or UNDERSTUDY_SMTP_MAX_BYTES; default 10485760)")
+	fs.StringVar(&c.SMTPTLSCert, "smtp-tls-cert", "", "PEM certificate file offered with STARTTLS (or UNDERSTUDY_SMTP_TLS_CERT; with --smtp-tls-key)")
+	fs.StringVar(&c.SMTPTLSKey, "smtp-tls-key", "", "PEM key file of --smtp-tls-cert (or UNDERSTUDY_SMTP_TLS_KEY)")
+	fs.Var(optionalBool{&c.SMTPCheckSenders}, "smtp-check-senders", "record SPF, DKIM and DMARC of received mail, rejecting nothing (or UNDERSTUDY_SMTP_CHECK_SENDERS; default true)")
+	fs.Lookup("smtp-check-senders").NoOptDefVal = "true"
 }
 
 // optionalBool is a boolean flag that stays nil unless it is given, so

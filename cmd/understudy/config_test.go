@@ -37,6 +37,12 @@ func TestConfigFromEnvAndFromFileAreTheSame(t *testing.T) {
 		"UNDERSTUDY_TRUSTED_PROXIES":          "10.0.0.0/8, 192.0.2.7,2001:db8::/32",
 		"UNDERSTUDY_PLAN_RETENTION_UNAPPLIED": "72h",
 		"UNDERSTUDY_PLAN_RETENTION_APPLIED":   "2160h",
+		"UNDERSTUDY_SMTP_ADDR":                "0.0.0.0:2525",
+		"UNDERSTUDY_SMTP_HOSTNAME":            "mx.qa.example.test",
+		"UNDERSTUDY_SMTP_MAX_BYTES":           "2097152",
+		"UNDERSTUDY_SMTP_TLS_CERT":            "/etc/understudy/mx.crt",
+		"UNDERSTUDY_SMTP_TLS_KEY":             "/etc/understudy/mx.key",
+		"UNDERSTUDY_SMTP_CHECK_SENDERS":       "false",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +52,9 @@ func TestConfigFromEnvAndFromFileAreTheSame(t *testing.T) {
 	}
 	if fromFile.DBMaxConns != 7 || fromFile.RequestTimeout != 3*time.Second || len(fromFile.EmailDomains) != 2 ||
 		fromFile.ConsoleOn() || fromFile.ConsoleSessionIdle != 2*time.Hour ||
-		fromFile.PlanRetentionUnapplied != 72*time.Hour || fromFile.PlanRetentionApplied != 90*24*time.Hour {
+		fromFile.PlanRetentionUnapplied != 72*time.Hour || fromFile.PlanRetentionApplied != 90*24*time.Hour ||
+		fromFile.SMTPAddr != "0.0.0.0:2525" || fromFile.SMTPMaxBytes != 2<<20 || fromFile.SMTPCheckSendersOn() ||
+		fromFile.SMTPTLSKey != "/etc/understudy/mx.key" {
 		t.Fatalf("config = %+v", fromFile)
 	}
 	proxies, err := fromFile.trustedProxies()
@@ -71,7 +79,8 @@ func TestConfigPrecedenceIsFlagsThenEnvThenFile(t *testing.T) {
 	d, _ := loadConfig(Config{}, "", envOf(nil))
 	if d.Addr != "127.0.0.1:8080" || d.DBMaxConns != 20 || d.RequestTimeout != 10*time.Second || d.LogLevel != "info" ||
 		d.ReadTimeout != 30*time.Second || d.JobLogLevel != "warn" || !d.ConsoleOn() || d.ConsoleSessionIdle != 12*time.Hour ||
-		d.PlanRetentionUnapplied != 7*24*time.Hour || d.PlanRetentionApplied != 30*24*time.Hour {
+		d.PlanRetentionUnapplied != 7*24*time.Hour || d.PlanRetentionApplied != 30*24*time.Hour ||
+		d.SMTPAddr != "" || d.SMTPMaxBytes != 10485760 || !d.SMTPCheckSendersOn() || d.SMTPTLSCert != "" {
 		t.Fatalf("defaults = %+v", d)
 	}
 }
@@ -190,5 +199,43 @@ func TestABadTrustedProxyIsAStartUpError(t *testing.T) {
 		if err := (&Main{Config: cfg}).Run(t.Context()); err == nil || !strings.Contains(err.Error(), "trusted_proxies") {
 			t.Errorf("%s: the server started: %v", name, err)
 		}
+	}
+}
+
+// The SMTP settings are checked by name: the size within 1 KiB..100 MiB,
+// the certificate and its key together, the switch a boolean.
+func TestSMTPSettingsNameWhatIsWrong(t *testing.T) {
+	t.Parallel()
+	base := Config{DatabaseURL: "postgres://x", SecretKey: "k", EmailDomains: []string{"qa.example.test"}}
+	for _, tc := range []struct {
+		mutate func(*Config)
+		want   string
+	}{
+		{func(c *Config) { c.SMTPMaxBytes = 1023 }, "smtp_max_bytes (UNDERSTUDY_SMTP_MAX_BYTES) must be from 1024"},
+		{func(c *Config) { c.SMTPMaxBytes = 100<<20 + 1 }, "smtp_max_bytes"},
+		{func(c *Config) { c.SMTPTLSCert = "mx.crt" }, "smtp_tls_cert and smtp_tls_key"},
+		{func(c *Config) { c.SMTPTLSKey = "mx.key" }, "smtp_tls_cert and smtp_tls_key"},
+	} {
+		c := base
+		tc.mutate(&c)
+		if err := c.WithDefaults().Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate() = %v, want %q", err, tc.want)
+		}
+	}
+	for name, v := range map[string]string{"UNDERSTUDY_SMTP_MAX_BYTES": "10MB", "UNDERSTUDY_SMTP_CHECK_SENDERS": "maybe"} {
+		if _, err := loadConfig(Config{}, "", envOf(map[string]string{name: v})); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%s: %v", name, v, err)
+		}
+	}
+	var flags Config
+	var path string
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	serverFlags(fs, &flags, &path)
+	if err := fs.Parse([]string{"--smtp-addr", ":2525", "--smtp-check-senders=false", "--smtp-max-bytes", "4096"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := loadConfig(flags, "", envOf(map[string]string{"UNDERSTUDY_SMTP_CHECK_SENDERS": "true", "UNDERSTUDY_SMTP_ADDR": ":25"}))
+	if err != nil || got.SMTPAddr != ":2525" || got.SMTPCheckSendersOn() || got.SMTPMaxBytes != 4096 {
+		t.Fatalf("flags over env: %+v (%v)", got, err)
 	}
 }

@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode"
@@ -57,6 +58,7 @@ func newHTMLPolicy() *bluemonday.Policy {
 // sanitizeHTML applies htmlPolicy and bounds the result to maxHTML bytes,
 // cut before a tag so that no tag is left half written.
 func sanitizeHTML(raw string) (string, bool) {
+	raw = strings.ReplaceAll(strings.ToValidUTF8(raw, "\uFFFD"), "\x00", "")
 	out := htmlPolicy.Sanitize(raw)
 	if len(out) <= maxHTML {
 		return strings.ToValidUTF8(out, "\uFFFD"), false
@@ -87,15 +89,8 @@ type anchor struct {
 // emphasized reports whether the range [start, end) of d.text lies in an
 // emphasized run (bold, a heading, a large font).
 func (d htmlDoc) emphasized(start, end int) bool {
-	for _, s := range d.emphasis {
-		if s.start <= start && end <= s.end {
-			return true
-		}
-		if s.start >= end {
-			break
-		}
-	}
-	return false
+	i := sort.Search(len(d.emphasis), func(i int) bool { return d.emphasis[i].end >= end })
+	return i < len(d.emphasis) && d.emphasis[i].start <= start
 }
 
 // Bounds of the rendering: open elements tracked, emphasized runs and
@@ -118,12 +113,15 @@ type frame struct {
 // renderer turns HTML into text: block elements become line breaks, table
 // cells spaces, runs of white space one space, entities characters.
 type renderer struct {
-	b     strings.Builder
-	doc   htmlDoc
-	open  []frame
-	emph  int
-	pre   int
-	space bool
+	b    strings.Builder
+	doc  htmlDoc
+	open []frame
+	// opened counts the open elements of each name, so that an end tag
+	// with none open costs nothing.
+	opened map[string]int
+	emph   int
+	pre    int
+	space  bool
 	// inAnchor says whether the last of doc.anchors is open, its text
 	// being written to anchorText.
 	inAnchor   bool
@@ -206,6 +204,10 @@ func (r *renderer) start(z *html.Tokenizer, open bool) {
 }
 
 func (r *renderer) push(f frame) {
+	if r.opened == nil {
+		r.opened = make(map[string]int)
+	}
+	r.opened[f.tag]++
 	if f.emph {
 		r.emph++
 	}
@@ -218,12 +220,16 @@ func (r *renderer) push(f frame) {
 // end closes the innermost open element of that name and those inside it;
 // an end tag with no open element is ignored.
 func (r *renderer) end(tag string) {
+	if r.opened[tag] == 0 {
+		return
+	}
 	for i := len(r.open) - 1; i >= 0; i-- {
 		if r.open[i].tag != tag {
 			continue
 		}
 		for j := len(r.open) - 1; j >= i; j-- {
 			f := r.open[j]
+			r.opened[f.tag]--
 			if f.emph {
 				r.emph--
 			}
@@ -247,7 +253,10 @@ func (r *renderer) newline(n int) {
 	}
 	r.space = false
 	s := r.b.String()
-	have := len(s) - len(strings.TrimRight(s, "\n"))
+	have := 0
+	for have < n && have < len(s) && s[len(s)-1-have] == '\n' {
+		have++
+	}
 	for ; have < n; have++ {
 		r.b.WriteByte('\n')
 	}

@@ -1,15 +1,28 @@
 package inbox
 
 import (
-	"regexp"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 )
 
 // codeKeywords are the words a one-time code stands near, in several
-// languages; keywordWeight weighs each match.
-var codeKeywords = regexp.MustCompile(`(?i)(code[sn]?\b|c[oó]digos?|codice|kod\b|\botp\b|one[- ]?time|\bpins?\b|verif|v[ée]rif|sign[- ]?in|sign[- ]?on|log[- ]?in|confirm|authenticat|bestätig|einmal|anmeld|\b2fa\b|\bmfa\b|two[- ]factor|connexion|password|passwort|token|コード|認証|確認|验证码|驗證碼|인증)`)
+// languages, lower case; keywordWeight weighs each occurrence. A keyword
+// marked whole must not be glued to letters on either side.
+var codeKeywords = []struct {
+	word  string
+	whole bool
+}{
+	{"code", false}, {"codigo", false}, {"código", false}, {"codice", false}, {"kod", true},
+	{"otp", true}, {"one-time", false}, {"one time", false}, {"onetime", false}, {"pin", true},
+	{"verif", false}, {"vérif", false}, {"sign-in", false}, {"sign in", false}, {"signin", false},
+	{"sign-on", false}, {"sign on", false}, {"log-in", false}, {"log in", false}, {"login", false},
+	{"confirm", false}, {"authenticat", false}, {"bestätig", false}, {"einmal", false},
+	{"anmeld", false}, {"2fa", true}, {"mfa", true}, {"two-factor", false}, {"two factor", false},
+	{"connexion", false}, {"password", false}, {"passwort", false}, {"token", false},
+	{"コード", false}, {"認証", false}, {"確認", false}, {"验证码", false}, {"驗證碼", false}, {"인증", false},
+}
 
 // keyword is one occurrence of a code keyword in a text.
 type keyword struct {
@@ -33,18 +46,61 @@ var (
 var negativeWords = []string{"order", "invoice", "ref", "reference", "phone", "call", "tel", "fax",
 	"price", "total", "promo", "coupon", "discount", "zip", "suite", "street", "tracking", "customer",
 	"member", "ticket", "©", "copyright", "unit", "floor", "box", "usd", "eur", "number",
-	"booking", "reservation", "item", "sku", "model", "version"}
+	"booking", "reservation", "item", "sku", "model", "version", "st", "ave", "rd", "road", "blvd",
+	"lane", "dr", "straße", "strasse", "rue", "calle", "via"}
 
 // findKeywords returns the code keywords of text in order, the words of
-// other kinds of code left out.
+// other kinds of code left out. It looks for each word with strings.Index
+// in a copy of text lower-cased in ASCII (so that offsets are kept).
 func findKeywords(text string) []keyword {
+	lower := asciiLower(text)
 	var out []keyword
-	for _, m := range codeKeywords.FindAllStringIndex(text, maxKeywords) {
-		if w := keywordWeight(text, m[0], m[1]); w > 0 {
-			out = append(out, keyword{m[0], m[1], w})
+	for _, k := range codeKeywords {
+		for off := 0; off < len(lower) && len(out) < maxKeywords; {
+			i := strings.Index(lower[off:], k.word)
+			if i < 0 {
+				break
+			}
+			start, end := off+i, off+i+len(k.word)
+			off = end
+			if k.word == "code" && end < len(lower) && (lower[end] == 's' || lower[end] == 'n') {
+				end++
+			}
+			if (k.whole || k.word == "code") && letterAt(lower, end) {
+				continue
+			}
+			if k.whole && letterBefore(lower, start) {
+				continue
+			}
+			if w := keywordWeight(text, start, end); w > 0 {
+				out = append(out, keyword{start, end, w})
+			}
 		}
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].start < out[j].start })
 	return out
+}
+
+// asciiLower lower-cases the ASCII letters of s, leaving every other byte,
+// so that offsets into the result are offsets into s.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+func letterAt(s string, i int) bool {
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	return unicode.IsLetter(r)
+}
+
+func letterBefore(s string, i int) bool {
+	r, _ := utf8.DecodeLastRuneInString(s[:i])
+	return unicode.IsLetter(r)
 }
 
 // keywordWeight is how strongly a keyword match announces a code: 1 for

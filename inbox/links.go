@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // Bounds and weights of the link search.
@@ -30,7 +31,7 @@ const (
 var kindScore = map[string]float64{kindVerification: 3, kindMagic: 3, kindOther: 1, kindUnsubscribe: 0.2}
 
 // textURL finds the http and https links written out in a text.
-var textURL = regexp.MustCompile(`(?i)\bhttps?://[^\s<>"'\x60{}|\\^\[\]]+`)
+var textURL = regexp.MustCompile(`https?://[^\s<>"'\x60{}|\\^\[\]]+`)
 
 // findLinks finds the links of a message, best first: the <a href> of the
 // HTML, the links written in the text and the HTML's text, and the https
@@ -69,25 +70,28 @@ type found struct {
 // linkSet gathers the links found, each once, in the order found.
 type linkSet struct {
 	links []found
+	index map[string]int // where each raw link is in links
 }
 
 func (s *linkSet) add(raw, text string, unsubscribe bool) {
 	if raw == "" || len(raw) > maxLinkLen {
 		return
 	}
-	for i := range s.links {
-		if s.links[i].raw == raw {
-			s.links[i].unsubscribe = s.links[i].unsubscribe || unsubscribe
-			if s.links[i].text == "" {
-				s.links[i].text = text
-			}
-			return
+	if i, ok := s.index[raw]; ok {
+		s.links[i].unsubscribe = s.links[i].unsubscribe || unsubscribe
+		if s.links[i].text == "" {
+			s.links[i].text = text
 		}
+		return
 	}
 	if len(s.links) >= maxLinkScan {
 		return
 	}
 	if u := webURL(raw); u != nil {
+		if s.index == nil {
+			s.index = make(map[string]int)
+		}
+		s.index[raw] = len(s.links)
 		s.links = append(s.links, found{raw: cleanLine(raw, maxLinkLen), text: text, u: u, unsubscribe: unsubscribe})
 	}
 }
@@ -190,10 +194,11 @@ func trimURL(u string) string {
 // Words of a link's address (its host and path) and of its text that say
 // what the link is for.
 var (
-	unsubscribeURL  = []string{"unsubscribe", "unsub", "opt-out", "optout", "opt_out", "preferences", "email-settings", "list-manage"}
-	verificationURL = []string{"verify", "verif", "confirm", "activat", "validat"}
-	magicURL        = []string{"magic", "login", "log-in", "log_in", "signin", "sign-in", "sign_in", "passwordless", "/auth", "auth/", "oauth", "sso", "otp", "callback"}
-	magicQuery      = []string{"token", "code", "otp", "magic", "login_token", "auth", "access_token", "key"}
+	unsubscribeURL  = []string{"unsub", "opt-out", "optout", "opt_out", "preferences", "email-settings"}
+	verificationURL = []string{"verif", "confirm", "activat", "validat"}
+	magicURL        = []string{"magic", "login", "log-in", "log_in", "signin", "sign-in", "sign_in", "passwordless"}
+	magicURLWords   = []string{"auth", "oauth", "sso", "otp", "callback", "session", "authenticate"}
+	magicQuery      = []string{"token", "code", "otp", "magic", "login_token", "auth", "access_token"}
 
 	unsubscribeText  = []string{"unsubscribe", "abmelden", "désabonner", "desabonner", "darse de baja", "desuscribir", "cancelar suscripción", "opt out", "opt-out", "preferences", "manage subscription", "afmelden", "disiscriviti"}
 	verificationText = []string{"verify", "verif", "confirm", "activate", "validate", "bestätig", "vérifie", "aktivier", "bevestig", "conferma", "確認", "認証"}
@@ -210,6 +215,11 @@ func urlKind(u *url.URL) string {
 		return kindVerification
 	case containsAny(where, magicURL):
 		return kindMagic
+	}
+	for _, word := range strings.FieldsFunc(where, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		if oneOf(word, magicURLWords) {
+			return kindMagic
+		}
 	}
 	for key := range u.Query() {
 		if oneOf(strings.ToLower(key), magicQuery) {

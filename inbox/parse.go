@@ -327,7 +327,7 @@ func headerFields(h textproto.Header, r *partReader) Parsed {
 		out.From = from[0]
 	}
 	out.To = addresses(mh, "To")
-	if d, err := mh.Date(); err == nil {
+	if d, err := mh.Date(); err == nil && d.Year() >= 1970 && d.Year() <= 9999 {
 		out.Date = d
 	}
 	return out

@@ -2,11 +2,14 @@ package inbox
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
+	"mime/quotedprintable"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -285,5 +288,135 @@ func checkBounds(t *testing.T, p Parsed) {
 	}
 	if lower := strings.ToLower(p.HTML); strings.Contains(lower, "<script") || strings.Contains(lower, "<iframe") {
 		t.Fatalf("sanitized HTML holds a script or frame")
+	}
+	if _, err := json.Marshal(p); err != nil {
+		t.Fatalf("Parsed does not marshal: %v", err)
+	}
+}
+
+// typicalMessage is a 20 KB multipart/alternative sign-in mail: a code, a
+// few links, a footer, quoted-printable HTML with inline styles.
+func typicalMessage() []byte {
+	var text, html strings.Builder
+	text.WriteString("Hi Dana,\n\nYour Chirp verification code is 482913.\n\n")
+	html.WriteString(`<html><body style="font-family:Helvetica"><table width="600"><tr><td>` +
+		`<p>Your Chirp verification code is <b style="font-size:28px">482913</b>.</p>`)
+	for i := 0; text.Len()+html.Len() < 18<<10; i++ {
+		n := strconv.Itoa(i)
+		text.WriteString("Tip " + n + ": follow people you know to fill your feed. https://chirp.example/tips/" + n + "\n")
+		html.WriteString(`<tr><td style="padding:8px;color:#555555">Tip ` + n +
+			`: follow people you know to fill your feed. <a href="https://u1.ct.sendgrid.net/ls/click?upn=` + n + `">Read more</a></td></tr>`)
+	}
+	html.WriteString(`</table><p style="font-size:11px">© 2024 Chirp, 548 Market St, San Francisco, CA 94104</p></body></html>`)
+	return mimeMessage(text.String(), html.String(), 0)
+}
+
+// largeMessage is a 10 MiB message: 3 MiB of text, 3 MiB of HTML and a
+// 4 MiB attachment, each over what Parse keeps.
+func largeMessage() []byte {
+	para := "Lorem ipsum dolor sit amet, code 482913, consectetur adipiscing elit. https://chirp.example/a?b=c\n"
+	text := strings.Repeat(para, 3<<20/len(para))
+	html := strings.Repeat("<p style=\"color:#333333\">"+para+"<a href=\"https://chirp.example/x\">x</a></p>\n", 3<<20/(len(para)+70))
+	return mimeMessage(text, html, 4<<20)
+}
+
+// mimeMessage builds a multipart message of a text, an HTML body and an
+// attachment of attach bytes.
+func mimeMessage(text, html string, attach int) []byte {
+	var b bytes.Buffer
+	b.WriteString("From: Chirp <no-reply@chirp.example>\r\nTo: buyer@synthetic.understudy.test\r\n" +
+		"Subject: Your code\r\nMessage-ID: <bench@chirp.example>\r\nDate: Tue, 14 May 2024 11:12:43 +0200\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=outer\r\n\r\n" +
+		"--outer\r\nContent-Type: multipart/alternative; boundary=alt\r\n\r\n" +
+		"--alt\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + text + "\r\n" +
+		"--alt\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n")
+	w := quotedprintable.NewWriter(&b)
+	w.Write([]byte(html))
+	w.Close()
+	b.WriteString("\r\n--alt--\r\n")
+	if attach > 0 {
+		b.WriteString("--outer\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n" +
+			"Content-Disposition: attachment; filename=\"a.pdf\"\r\n\r\n")
+		enc := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x25, 0x50, 0x44, 0x46}, attach/4*3/4))
+		for len(enc) > 76 {
+			b.WriteString(enc[:76] + "\r\n")
+			enc = enc[76:]
+		}
+		b.WriteString(enc + "\r\n")
+	}
+	b.WriteString("--outer--\r\n")
+	return b.Bytes()
+}
+
+// BenchmarkParse parses a typical 20 KB message and a 10 MiB one.
+func BenchmarkParse(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		raw  []byte
+	}{{"20KB", typicalMessage()}, {"10MiB", largeMessage()}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(c.raw)))
+			for b.Loop() {
+				Parse(c.raw, Patterns{})
+			}
+		})
+	}
+}
+
+// TestParseMemory checks that a 10 MiB message costs a small multiple of
+// its size in allocations: the mixed message of BenchmarkParse, and HTML
+// made only of styled tags, the costliest to sanitize. It is not parallel,
+// so that no other test's allocations are counted.
+func TestParseMemory(t *testing.T) {
+	tags := `<p style="color:red;font-size:20px" title="x"><a href="https://a.example/x?y=1">z</a></p>`
+	for _, c := range []struct {
+		name     string
+		raw      []byte
+		multiple float64
+	}{
+		{"mixed", largeMessage(), 10},
+		{"styled tags", []byte("Content-Type: text/html\r\n\r\n" + strings.Repeat(tags, 10<<20/len(tags))), 16},
+	} {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		Parse(c.raw, Patterns{})
+		runtime.ReadMemStats(&after)
+		if got := float64(after.TotalAlloc-before.TotalAlloc) / float64(len(c.raw)); got > c.multiple {
+			t.Errorf("%s: parsing %d bytes allocated %.1f times as much, want at most %.0f", c.name, len(c.raw), got, c.multiple)
+		}
+	}
+}
+
+// TestParseHostileShapes parses messages shaped to make a parser work
+// hard (deep or unbalanced HTML, endless keywords, parts, headers, a
+// boundary never found) and checks each stays within its bounds.
+func TestParseHostileShapes(t *testing.T) {
+	t.Parallel()
+	html := "Content-Type: text/html\r\n\r\n"
+	text := "Content-Type: text/plain\r\n\r\n"
+	shapes := map[string]string{
+		"pre then blocks": html + "<pre>" + strings.Repeat("\n", 1<<20) + "</pre>" + strings.Repeat("<p>", 100000),
+		"unmatched ends":  html + strings.Repeat("<div>", 600) + strings.Repeat("</x></b>", 100000),
+		"deep elements":   html + strings.Repeat("<div><b>", 100000),
+		"keywords":        text + strings.Repeat("code ", 1<<20),
+		"spaced digits":   text + strings.Repeat("1 ", 1<<20),
+		"codes":           text + strings.Repeat("code 482913 ", 1<<18),
+		"redirects":       text + strings.Repeat("https://a.example/?url=https://b.example/x ", 50000),
+		"addresses":       "To: " + strings.Repeat("a@b.example, ", 18000) + "\r\n\r\nx",
+		"encoded words":   "Subject: " + strings.Repeat("=?utf-8?q?abc?= ", 15000) + "\r\n\r\nx",
+		"parts":           "Content-Type: multipart/mixed; boundary=b\r\n\r\n" + strings.Repeat("--b\r\n\r\nx\r\n", 100000),
+		"no boundary":     "Content-Type: multipart/mixed; boundary=b\r\n\r\n" + strings.Repeat("-", 4<<20),
+	}
+	for name, raw := range shapes {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			p := Parse([]byte(raw), Patterns{})
+			if p.ParseError == panicked {
+				t.Fatal("Parse panicked")
+			}
+			checkBounds(t, p)
+		})
 	}
 }

@@ -369,6 +369,9 @@ func BenchmarkParse(b *testing.B) {
 // made only of styled tags, the costliest to sanitize. It is not parallel,
 // so that no other test's allocations are counted.
 func TestParseMemory(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector multiplies allocations")
+	}
 	tags := `<p style="color:red;font-size:20px" title="x"><a href="https://a.example/x?y=1">z</a></p>`
 	for _, c := range []struct {
 		name     string

@@ -62,7 +62,7 @@ func signedMessage(t testing.TB, domain, from, body string) ([]byte, string) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	msg := message(from, "buyer-1@qa.example.test", "Your code", body)
+	msg := rfc822Message(from, "buyer-1@qa.example.test", "Your code", body)
 	if err := dkim.Sign(&out, strings.NewReader(msg), &dkim.SignOptions{Domain: domain, Selector: "s1", Signer: priv}); err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestSenderChecks(t *testing.T) {
 	t.Parallel()
 	raw, key := signedMessage(t, "app.sender.test", "App <noreply@app.sender.test>", "Your code is 123456.")
 	tampered := bytes.Replace(raw, []byte("123456"), []byte("654321"), 1)
-	plain := []byte(message("App <noreply@app.sender.test>", "buyer-1@qa.example.test", "Your code", "Your code is 123456."))
+	plain := []byte(rfc822Message("App <noreply@app.sender.test>", "buyer-1@qa.example.test", "Your code", "Your code is 123456."))
 	otherFrom, otherKey := signedMessage(t, "mailer.example.net", "App <noreply@app.sender.test>", "hi")
 	dns := fakeDNS{txt: map[string][]string{
 		"s1._domainkey.app.sender.test":    {key},
@@ -101,7 +101,7 @@ func TestSenderChecks(t *testing.T) {
 			AuthResults{SPF: "fail", DKIM: "pass", DMARC: "fail"}, "no SPF or DKIM pass aligned"},
 		{"SPF pass for a relaxed-aligned bounce domain", plain, envelope{netip.MustParseAddr("198.51.100.7"), "out.sender.test", "b@bounces.sender.test"},
 			AuthResults{SPF: "pass", DKIM: "none", DMARC: "pass"}, ""}, // aspf is relaxed: both are under sender.test
-		{"a domain with no records", []byte(message("x@nowhere.test", "b@qa.example.test", "s", "b")), envelope{pass, "h.nowhere.test", "x@nowhere.test"},
+		{"a domain with no records", []byte(rfc822Message("x@nowhere.test", "b@qa.example.test", "s", "b")), envelope{pass, "h.nowhere.test", "x@nowhere.test"},
 			AuthResults{SPF: "none", DKIM: "none", DMARC: "none"}, ""},
 		{"a bounce checks the EHLO name", plain, envelope{pass, "app.sender.test", ""},
 			AuthResults{SPF: "pass", DKIM: "none", DMARC: "pass"}, ""},

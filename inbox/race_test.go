@@ -2,5 +2,6 @@
 
 package inbox
 
-// raceEnabled is true in a test binary built with -race.
+// raceEnabled says the race detector is on: it multiplies allocations,
+// so the memory bounds are not measured under it.
 const raceEnabled = true

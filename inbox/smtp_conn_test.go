@@ -162,7 +162,7 @@ func TestSMTPStartTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.Write([]byte(message("a@b.test", "buyer-1@qa.example.test", "tls", "Code 424242"))); err != nil {
+	if _, err := w.Write([]byte(rfc822Message("a@b.test", "buyer-1@qa.example.test", "tls", "Code 424242"))); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
@@ -192,7 +192,7 @@ func TestSMTPShutdownLetsDeliveriesFinish(t *testing.T) {
 	busy.expect("250", "RCPT TO:<buyer-1@qa.example.test>")
 	answer := make(chan string, 1)
 	go func() {
-		code, msg := busy.data(message("a@b.test", "buyer-1@qa.example.test", "hi", "hello"))
+		code, msg := busy.data(rfc822Message("a@b.test", "buyer-1@qa.example.test", "hi", "hello"))
 		answer <- strings.TrimSpace(strconv.Itoa(code) + " " + msg)
 	}()
 	<-r.received
@@ -239,7 +239,7 @@ func TestSMTPShutdownDeadline(t *testing.T) {
 	ended := make(chan int, 1)
 	go func() {
 		w := c.tp.DotWriter()
-		_, _ = w.Write([]byte(message("a@b.test", "buyer-1@qa.example.test", "hi", "hello")))
+		_, _ = w.Write([]byte(rfc822Message("a@b.test", "buyer-1@qa.example.test", "hi", "hello")))
 		_ = w.Close()
 		code, _ := c.read()
 		ended <- code

@@ -211,8 +211,8 @@ func (c *smtpConn) waitClosed(d time.Duration) []string {
 	}
 }
 
-// message is a small RFC 5322 message.
-func message(from, to, subject, body string) string {
+// rfc822Message is a small RFC 5322 message.
+func rfc822Message(from, to, subject, body string) string {
 	return "From: " + from + "\r\nTo: " + to + "\r\nSubject: " + subject +
 		"\r\nMessage-ID: <m1@sender.test>\r\nDate: Mon, 02 Jan 2006 15:04:05 +0000\r\n\r\n" + body + "\r\n"
 }

@@ -35,7 +35,7 @@ func sendLarge(tb testing.TB, clients, slots int, size int, announce bool) (peak
 	r.keepRaw = false
 	r.received = make(chan struct{}, clients)
 	_, addr := startSMTP(tb, SMTPConfig{MaxConcurrentMessages: slots, ReadTimeout: 2 * time.Minute}, r)
-	head := message("a@b.test", "buyer-1@qa.example.test", "large", "")
+	head := rfc822Message("a@b.test", "buyer-1@qa.example.test", "large", "")
 	line := strings.Repeat("x", 998) + "\r\n"
 	body := []byte(head + strings.Repeat(line, (size-len(head))/len(line)))
 

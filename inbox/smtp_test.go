@@ -29,7 +29,7 @@ func TestSMTPDeliversOnlyToSyntheticAccounts(t *testing.T) {
 	c.expect("550 5.1.1 <Real.User@qa.example.test>: no such synthetic account", "RCPT TO:<Real.User@qa.example.test>")
 	c.expect("250", "RCPT TO:<buyer-1+signup@qa.example.test>")
 	c.expect("250", "RCPT TO:<BUYER-1+signup@qa.example.test>") // the same address twice is stored once
-	body := message("App <noreply@app.sender.test>", "buyer-1+signup@qa.example.test", "Your code", "Your code is 123456.\r\n.a dot-stuffed line")
+	body := rfc822Message("App <noreply@app.sender.test>", "buyer-1+signup@qa.example.test", "Your code", "Your code is 123456.\r\n.a dot-stuffed line")
 	code, msg := c.data(body)
 	if code != 250 || !strings.Contains(msg, "queued as ") || strings.Contains(msg, "stored-message") {
 		t.Fatalf("end of DATA: %d %q", code, msg)
@@ -89,7 +89,7 @@ func TestSMTPReceiverFailuresAreTemporaryAndSilent(t *testing.T) {
 	c.expect("250", "EHLO app.sender.test")
 	c.expect("250", "MAIL FROM:<>")
 	c.expect("250", "RCPT TO:<buyer-1@qa.example.test>")
-	code, msg := c.data(message("a@b.test", "buyer-1@qa.example.test", "hi", "hello"))
+	code, msg := c.data(rfc822Message("a@b.test", "buyer-1@qa.example.test", "hi", "hello"))
 	if code != 451 || !strings.HasPrefix(msg, "4.3.0") || strings.Contains(msg, "10.0.0.5") || strings.Contains(msg, "hunter2") {
 		t.Fatalf("Receive failure: %d %q", code, msg)
 	}
@@ -139,7 +139,7 @@ func TestSMTPRecipientsAreBounded(t *testing.T) {
 	if accepts, _ := r.snapshot(); accepts != 100 {
 		t.Fatalf("Accept called %d times, want 100", accepts)
 	}
-	code, msg := c.data(message("a@b.test", "buyer-1@qa.example.test", "hi", "hello"))
+	code, msg := c.data(rfc822Message("a@b.test", "buyer-1@qa.example.test", "hi", "hello"))
 	if code != 250 {
 		t.Fatalf("DATA after the limit: %d %s", code, msg)
 	}
@@ -161,7 +161,7 @@ func TestSMTPMessageSizeIsBounded(t *testing.T) {
 	c.expect("250", "EHLO app.sender.test")
 	c.expect("552 5.3.4", "MAIL FROM:<a@b.test> SIZE=1025")
 
-	head := message("a@b.test", "buyer-1@qa.example.test", "big", "")
+	head := rfc822Message("a@b.test", "buyer-1@qa.example.test", "big", "")
 	exact := head + strings.Repeat("x", 1024-len(head)-2) + "\r\n"
 	for _, tc := range []struct {
 		body string

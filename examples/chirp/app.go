@@ -70,7 +70,7 @@ type Config struct {
 	SignInCode *bool
 	// BaseURL is where people reach chirp, such as "https://chirp.example"
 	// (no path): the magic links chirp mails start with it, https or http
-	// as given. Required when SignInCode is on.
+	// as given. Required when SignInCode is on; defaults to none.
 	BaseURL string
 }
 

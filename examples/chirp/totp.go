@@ -106,7 +106,7 @@ func (a *App) hasTOTP(ctx context.Context, userID int64) (bool, error) {
 func (a *App) validTOTP(ctx context.Context, q rowQuerier, userID int64, code string) (bool, error) {
 	secret, _, err := userTOTP(ctx, q, userID)
 	if err != nil || secret == "" {
-		return false, err
+		return false, storeError(err, "reading an authenticator", nil)
 	}
 	ok, err := totp.ValidateCustom(code, secret, a.now(), totpOpts)
 	return ok && err == nil, nil

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/mail"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -49,6 +52,26 @@ type Config struct {
 	PasswordCost int
 	// SessionTTL is how long a sign-in lasts. Defaults to 12 hours.
 	SessionTTL time.Duration
+	// SMTPAddr is the host:port of the SMTP server chirp sends its mail
+	// through (in Understudy's tests and demo, Understudy's own receiver),
+	// without TLS or authentication. Defaults to none: chirp sends no mail.
+	SMTPAddr string
+	// MailFrom is the sender of chirp's mail. Defaults to
+	// "no-reply@chirp.test".
+	MailFrom string
+	// MailTimeout bounds the sending of one message, from dialling to the
+	// server's last answer. Defaults to 10 seconds.
+	MailTimeout time.Duration
+	// SignInCode makes sign-in two steps: after the password, chirp mails
+	// a 6-digit code (and a magic link) to the user, and asks for the code.
+	// It needs SMTPAddr and BaseURL. A pointer, so that it can be switched
+	// off while SMTPAddr is set. Defaults to on when SMTPAddr is set, off
+	// otherwise.
+	SignInCode *bool
+	// BaseURL is where people reach chirp, such as "https://chirp.example"
+	// (no path): the magic links chirp mails start with it, https or http
+	// as given. Required when SignInCode is on; defaults to none.
+	BaseURL string
 }
 
 // WithDefaults returns c with its defaults filled in.
@@ -57,6 +80,12 @@ func (c Config) WithDefaults() Config {
 	c.RefPrefix = cmp.Or(c.RefPrefix, "chirp:")
 	c.PasswordCost = cmp.Or(c.PasswordCost, bcrypt.DefaultCost)
 	c.SessionTTL = cmp.Or(c.SessionTTL, 12*time.Hour)
+	c.MailFrom = cmp.Or(c.MailFrom, "no-reply@chirp.test")
+	c.MailTimeout = cmp.Or(c.MailTimeout, 10*time.Second)
+	if c.SignInCode == nil {
+		c.SignInCode = new(c.SMTPAddr != "")
+	}
+	c.BaseURL = strings.TrimSuffix(c.BaseURL, "/")
 	return c
 }
 
@@ -69,6 +98,33 @@ func (c Config) Validate() error {
 		return fmt.Errorf("chirp: Config.PasswordCost must be between %d and %d", bcrypt.MinCost, bcrypt.MaxCost)
 	case c.SessionTTL < 0:
 		return errors.New("chirp: Config.SessionTTL must not be negative")
+	case c.MailTimeout < 0:
+		return errors.New("chirp: Config.MailTimeout must not be negative")
+	}
+	return c.validateMail()
+}
+
+// validateMail names the first mail setting of c that is not acceptable.
+func (c Config) validateMail() error {
+	if c.SMTPAddr != "" {
+		if host, port, err := net.SplitHostPort(c.SMTPAddr); err != nil || host == "" || port == "" {
+			return fmt.Errorf("chirp: Config.SMTPAddr %q must be host:port", c.SMTPAddr)
+		}
+	}
+	if from, err := mail.ParseAddress(c.MailFrom); err != nil || from.Address != c.MailFrom {
+		return fmt.Errorf("chirp: Config.MailFrom %q must be a plain email address", c.MailFrom)
+	}
+	if c.SignInCode == nil || !*c.SignInCode {
+		return nil
+	}
+	if c.SMTPAddr == "" {
+		return errors.New("chirp: Config.SignInCode needs Config.SMTPAddr, to send the codes through")
+	}
+	u, err := url.Parse(c.BaseURL)
+	if c.BaseURL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("chirp: Config.BaseURL %q must be an http or https URL without a path, such as https://chirp.example; "+
+			"Config.SignInCode needs it for the links it mails", c.BaseURL)
 	}
 	return nil
 }
@@ -88,6 +144,9 @@ type App struct {
 	cost         int           // Config.PasswordCost
 	dummyHash    func() []byte // a hash to compare against when no user has the email
 	sessionTTL   time.Duration // Config.SessionTTL
+	mail         mailer        // Config.SMTPAddr, MailFrom, MailTimeout
+	signInCode   bool          // *Config.SignInCode
+	baseURL      string        // Config.BaseURL, without a trailing slash
 	now          func() time.Time
 }
 
@@ -98,7 +157,9 @@ func New(cfg Config) (*App, error) {
 		return nil, err
 	}
 	a := &App{db: cfg.DB, secret: cfg.WebhookSecret, log: cfg.Logger, iso: cfg.Isolation, prefix: cfg.RefPrefix,
-		cost: cfg.PasswordCost, sessionTTL: cfg.SessionTTL, now: time.Now}
+		cost: cfg.PasswordCost, sessionTTL: cfg.SessionTTL, now: time.Now,
+		mail:       mailer{addr: cfg.SMTPAddr, from: cfg.MailFrom, timeout: cfg.MailTimeout},
+		signInCode: *cfg.SignInCode, baseURL: cfg.BaseURL}
 	a.dummyHash = sync.OnceValue(func() []byte {
 		h, _ := bcrypt.GenerateFromPassword([]byte(rand.Text()), a.cost) // cannot fail: the cost was validated
 		return h

@@ -28,6 +28,18 @@
 // synthetic user signs in with its Understudy account's password, set when
 // it is provisioned and replaced when it is provisioned again.
 //
+// # Sign-in walls
+//
+// Password alone is the default. With Config.SignInCode (on when
+// Config.SMTPAddr is set), the password opens a pending sign-in (a cookie
+// token, stored hashed) and chirp mails the user a 6-digit code and a
+// magic link (Config.BaseURL + /login/link?token=…) over SMTP; the code is
+// entered at /login/code (10 minutes, 5 tries), the link works once within
+// 10 minutes. A user with a TOTP secret (every account provisioned in the
+// role "admin", whose provision answer carries the otpauth:// URI) then
+// enters the authenticator code at /login/totp. A mail that cannot be
+// sent is said on the sign-in page (503), never a 500.
+//
 // # Isolation
 //
 // Synthetic users (Understudy's accounts) are kept apart from real ones:

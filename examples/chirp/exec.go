@@ -31,11 +31,14 @@ type ExecRequest struct {
 }
 
 // ExecResponse is the one response the adapter writes to stdout: {"ref"}
-// for provision, {"state"} for snapshot, {} for the other operations, or
+// (and "totp_uri" for a user with an authenticator) for provision, {"state"} for snapshot, {} for the other operations, or
 // {"error"}.
 type ExecResponse struct {
-	Ref   string          `json:"ref,omitempty"`
-	State json.RawMessage `json:"state,omitempty"`
+	Ref string `json:"ref,omitempty"`
+	// TOTPURI is provision's otpauth:// URI of the user's TOTP secret, as
+	// in the webhook contract; absent for a user without one.
+	TOTPURI string          `json:"totp_uri,omitempty"`
+	State   json.RawMessage `json:"state,omitempty"`
 	// Refs is surface's answer (present, possibly empty, for that op only).
 	Refs  *[]string  `json:"refs,omitempty"`
 	Error *ExecError `json:"error,omitempty"`
@@ -92,7 +95,9 @@ func (a *App) runExec(ctx context.Context, req ExecRequest) (ExecResponse, error
 	var err error
 	switch req.Op {
 	case "provision":
-		resp.Ref, err = a.ProvisionUser(ctx, *req.Account)
+		var p Provisioned
+		p, err = a.Provision(ctx, *req.Account)
+		resp.Ref, resp.TOTPURI = p.Ref, p.TOTPURI
 	case "verify":
 		err = a.VerifyUser(ctx, *req.Target)
 	case "snapshot":

@@ -31,17 +31,31 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvWith(t, nil)
+}
+
+// newEnvWith is newEnv with configure applied to chirp's Config, whose
+// BaseURL is already the test server's.
+func newEnvWith(t *testing.T, configure func(*chirp.Config)) *env {
+	t.Helper()
 	pool := dbtest.NewPool(t)
 	if err := chirp.Migrate(t.Context(), pool); err != nil {
 		t.Fatalf("Migrate: %v", err)
 	}
+	srv := httptest.NewUnstartedServer(nil)
 	// The cheapest bcrypt cost: hashing at the default cost takes a second
 	// under the race detector.
-	app, err := chirp.New(chirp.Config{DB: pool, WebhookSecret: testSecret, PasswordCost: bcrypt.MinCost})
+	cfg := chirp.Config{DB: pool, WebhookSecret: testSecret, PasswordCost: bcrypt.MinCost,
+		BaseURL: "http://" + srv.Listener.Addr().String()}
+	if configure != nil {
+		configure(&cfg)
+	}
+	app, err := chirp.New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	srv := httptest.NewServer(app.Handler())
+	srv.Config.Handler = app.Handler()
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return &env{t: t, app: app, pool: pool, srv: srv}
 }

@@ -41,6 +41,11 @@ func (a *App) pageRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", a.page(a.getHome))
 	mux.Handle("GET /login", a.page(a.getLogin))
 	mux.Handle("POST /login", forms.Handler(a.page(a.postLogin)))
+	mux.Handle("GET /login/code", a.page(a.getStep(stepCode)))
+	mux.Handle("POST /login/code", forms.Handler(a.page(a.postStep(stepCode))))
+	mux.Handle("GET /login/totp", a.page(a.getStep(stepTOTP)))
+	mux.Handle("POST /login/totp", forms.Handler(a.page(a.postStep(stepTOTP))))
+	mux.Handle("GET /login/link", a.page(a.getLink))
 	mux.Handle("POST /logout", forms.Handler(a.page(a.postLogout)))
 	mux.Handle("POST /posts", forms.Handler(a.page(a.postForm)))
 }
@@ -133,13 +138,23 @@ func (a *App) postLogin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	token, err := a.StartSession(r.Context(), u.ID)
+	return a.afterPassword(w, r, u)
+}
+
+// signedIn opens the user's session and sends the browser home.
+func (a *App) signedIn(w http.ResponseWriter, r *http.Request, userID int64) error {
+	token, err := a.StartSession(r.Context(), userID)
 	if err != nil {
 		return err
 	}
+	a.setSession(w, r, token)
+	return nil
+}
+
+// setSession gives the browser the session token and sends it home.
+func (a *App) setSession(w http.ResponseWriter, r *http.Request, token string) {
 	http.SetCookie(w, a.sessionCookie(r, token, int(a.sessionTTL.Seconds())))
 	http.Redirect(w, r, "/", http.StatusSeeOther)
-	return nil
 }
 
 func (a *App) postLogout(w http.ResponseWriter, r *http.Request) error {

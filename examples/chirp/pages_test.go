@@ -17,6 +17,7 @@ import (
 type browser struct {
 	e       *env
 	session string
+	pending string // the pending sign-in cookie, kept as the answers set it
 }
 
 // page is one answer of the pages.
@@ -25,6 +26,7 @@ type page struct {
 	location string
 	body     string
 	cookie   *http.Cookie // the session cookie the answer set, if any
+	signIn   *http.Cookie // the pending sign-in cookie the answer set, if any
 }
 
 func (b *browser) do(method, path string, form url.Values, headers ...string) page {
@@ -46,6 +48,9 @@ func (b *browser) do(method, path string, form url.Values, headers ...string) pa
 	if b.session != "" {
 		req.AddCookie(&http.Cookie{Name: chirp.SessionCookie, Value: b.session})
 	}
+	if b.pending != "" {
+		req.AddCookie(&http.Cookie{Name: chirp.SignInCookie, Value: b.pending})
+	}
 	client := *b.e.srv.Client()
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := client.Do(req)
@@ -59,8 +64,11 @@ func (b *browser) do(method, path string, form url.Values, headers ...string) pa
 	}
 	p := page{status: resp.StatusCode, location: resp.Header.Get("Location"), body: string(out)}
 	for _, c := range resp.Cookies() {
-		if c.Name == chirp.SessionCookie {
+		switch c.Name {
+		case chirp.SessionCookie:
 			p.cookie = c
+		case chirp.SignInCookie:
+			p.signIn, b.pending = c, c.Value
 		}
 	}
 	return p

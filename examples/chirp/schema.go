@@ -106,6 +106,30 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 CREATE INDEX IF NOT EXISTS sessions_user_id_idx ON sessions (user_id);
 
+-- totp_secret is the user's authenticator secret (base32, as otpauth://
+-- URIs carry it), NULL for a user without one. chirp is an example app and
+-- keeps it plain, as many apps do; a real app would seal it. It is on the
+-- users row, so it is identity: a reset keeps it.
+ALTER TABLE users ADD COLUMN IF NOT EXISTS totp_secret text;
+
+-- A sign-in is pending between the password and the last step (the mailed
+-- code, the authenticator code): the SHA-256 of its cookie's token, whose
+-- it is, the SHA-256 of the mailed code salted with that token (NULL once
+-- entered, or when none was sent), the wrong tries so far, the SHA-256 of
+-- the magic link's token (NULL once used), whether the authenticator code
+-- is still due, and until when it may finish. Neither the code nor a token
+-- is ever stored. Identity, not state, like sessions.
+CREATE TABLE IF NOT EXISTS sign_ins (
+	token_hash bytea PRIMARY KEY,
+	user_id    bigint NOT NULL REFERENCES users ON DELETE CASCADE,
+	code_hash  bytea,
+	attempts   integer NOT NULL DEFAULT 0,
+	link_hash  bytea UNIQUE,
+	needs_totp boolean NOT NULL,
+	expires_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sign_ins_user_id_idx ON sign_ins (user_id);
+
 -- visible_users is THE isolation rule of chirp, and the only place it is
 -- written: every query that shows users to a viewer (leaderboard, feed,
 -- notifications about someone's actions) selects them through it.

@@ -48,39 +48,79 @@ const (
 	provisionLockClass = "1667788918"
 )
 
-// ProvisionUser creates the synthetic user of acct, with an empty profile
-// and a score of 0, or finds the one created before for acct.ID, and
-// returns its ref (users.id in decimal). When acct carries a password, the
-// user signs in with it from now on: provisioning again with another
-// password (as Understudy does after rotating it) replaces the old one.
-// Errors: providers.ErrRefused (an invalid account, or a username or email
-// taken by another user), providers.ErrUnavailable.
+// Provisioned is what provisioning an account gives: the user's ref and,
+// when the user has an authenticator, its otpauth:// URI.
+type Provisioned struct {
+	Ref     string `json:"ref"`
+	TOTPURI string `json:"totp_uri,omitempty"`
+}
+
+// AdminRole is the role whose accounts get an authenticator (a TOTP
+// secret) when they are provisioned.
+const AdminRole = "admin"
+
+// ProvisionUser is Provision, for callers that need the ref alone.
 func (a *App) ProvisionUser(ctx context.Context, acct providers.Account) (string, error) {
+	p, err := a.Provision(ctx, acct)
+	return p.Ref, err
+}
+
+// Provision creates the synthetic user of acct, with an empty profile and
+// a score of 0, or finds the one created before for acct.ID, and returns
+// its ref (users.id in decimal). When acct carries a password, the user
+// signs in with it from now on: provisioning again with another password
+// (as Understudy does after rotating it) replaces the old one. An account
+// of the role "admin" gets a TOTP secret the first time (EnrollTOTP), and
+// keeps it when provisioned again; the answer carries the URI of the
+// user's secret whenever they have one. Errors: providers.ErrRefused (an
+// invalid account, or a username or email taken by another user),
+// providers.ErrUnavailable.
+func (a *App) Provision(ctx context.Context, acct providers.Account) (Provisioned, error) {
 	err := validAccount(acct)
 	var hash string
 	if err == nil {
 		hash, err = a.hashPassword(acct.Password)
 	}
 	if err != nil {
-		return "", fmt.Errorf("provisioning account %q: %w: %v", acct.ID, providers.ErrRefused, err)
+		return Provisioned{}, fmt.Errorf("provisioning account %q: %w: %v", acct.ID, providers.ErrRefused, err)
 	}
-	var id int64
+	var out Provisioned
 	err = pgx.BeginFunc(ctx, a.db, func(tx pgx.Tx) error {
-		var inserted bool
-		err := tx.QueryRow(ctx, provisionSQL, acct.Username, acct.Email, acct.DisplayName, acct.ID).Scan(&id, &inserted)
-		if err == nil && inserted {
-			err = createUserRows(ctx, tx, id)
-		}
-		if err != nil || hash == "" {
+		id, err := provisionRows(ctx, tx, acct, hash)
+		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, upsertPasswordSQL, id, hash)
+		out.Ref = strconv.FormatInt(id, 10)
+		if acct.Role == AdminRole {
+			out.TOTPURI, err = enrollTOTP(ctx, tx, id)
+			return err
+		}
+		secret, email, err := userTOTP(ctx, tx, id)
+		if err == nil && secret != "" {
+			out.TOTPURI, err = totpURI(secret, email)
+		}
 		return err
 	})
 	if err != nil {
-		return "", contractError(err, fmt.Sprintf("provisioning account %q", acct.ID))
+		return Provisioned{}, contractError(err, fmt.Sprintf("provisioning account %q", acct.ID))
 	}
-	return strconv.FormatInt(id, 10), nil
+	return out, nil
+}
+
+// provisionRows inserts or finds the user of acct and sets its password
+// (unless hash is empty), and returns the user id.
+func provisionRows(ctx context.Context, tx pgx.Tx, acct providers.Account, hash string) (int64, error) {
+	var id int64
+	var inserted bool
+	err := tx.QueryRow(ctx, provisionSQL, acct.Username, acct.Email, acct.DisplayName, acct.ID).Scan(&id, &inserted)
+	if err == nil && inserted {
+		err = createUserRows(ctx, tx, id)
+	}
+	if err != nil || hash == "" {
+		return id, err
+	}
+	_, err = tx.Exec(ctx, upsertPasswordSQL, id, hash)
+	return id, err
 }
 
 // validAccount applies to an account the rules of a sign-up.

@@ -116,8 +116,7 @@ func (a *App) provision(r *http.Request) (any, error) {
 	if in.Account == nil {
 		return nil, refused("account is required")
 	}
-	ref, err := a.ProvisionUser(r.Context(), *in.Account)
-	return map[string]string{"ref": ref}, err
+	return a.Provision(r.Context(), *in.Account)
 }
 
 func (a *App) verify(r *http.Request) (any, error) {

@@ -6,11 +6,18 @@
 //
 // Flags override the environment: -database-url (CHIRP_DATABASE_URL,
 // required), -addr (CHIRP_ADDR, default 127.0.0.1:8090), -webhook-secret
-// (CHIRP_WEBHOOK_SECRET, required). Exit codes: 0 after a clean stop, 1 on
-// a failure, 2 on bad usage.
+// (CHIRP_WEBHOOK_SECRET, required), -smtp-addr (CHIRP_SMTP_ADDR: the SMTP
+// server chirp mails sign-in codes through; none by default),
+// -mail-from (CHIRP_MAIL_FROM, default no-reply@chirp.test), -base-url
+// (CHIRP_BASE_URL: where people reach chirp, for the links it mails;
+// default http://<the address it listens on>) and -sign-in-code
+// (CHIRP_SIGN_IN_CODE, true or false: ask for a mailed code after the
+// password; default true when an SMTP server is set). Exit codes: 0 after a
+// clean stop, 1 on a failure, 2 on bad usage.
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -21,6 +28,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -44,6 +52,10 @@ type config struct {
 	DatabaseURL   string
 	Addr          string
 	WebhookSecret string
+	SMTPAddr      string
+	MailFrom      string
+	BaseURL       string // "": http:// and the address chirp listens on
+	SignInCode    *bool  // nil: on when SMTPAddr is set
 }
 
 // parseConfig reads flags, falling back to CHIRP_* environment variables.
@@ -54,8 +66,20 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	fs.StringVar(&c.DatabaseURL, "database-url", getenv("CHIRP_DATABASE_URL"), "PostgreSQL URL of chirp's database (CHIRP_DATABASE_URL)")
 	fs.StringVar(&c.Addr, "addr", getenv("CHIRP_ADDR"), "address to listen on (CHIRP_ADDR); defaults to 127.0.0.1:8090")
 	fs.StringVar(&c.WebhookSecret, "webhook-secret", getenv("CHIRP_WEBHOOK_SECRET"), "HMAC secret of the webhook contract (CHIRP_WEBHOOK_SECRET)")
+	fs.StringVar(&c.SMTPAddr, "smtp-addr", getenv("CHIRP_SMTP_ADDR"), "host:port of the SMTP server chirp mails sign-in codes through (CHIRP_SMTP_ADDR); defaults to none")
+	fs.StringVar(&c.MailFrom, "mail-from", getenv("CHIRP_MAIL_FROM"), "sender of chirp's mail (CHIRP_MAIL_FROM); defaults to no-reply@chirp.test")
+	fs.StringVar(&c.BaseURL, "base-url", getenv("CHIRP_BASE_URL"), "where people reach chirp, for the links it mails (CHIRP_BASE_URL); defaults to http://<addr>")
+	signInCode := getenv("CHIRP_SIGN_IN_CODE")
+	fs.StringVar(&signInCode, "sign-in-code", signInCode, "true or false: ask for a mailed code after the password (CHIRP_SIGN_IN_CODE); defaults to true with -smtp-addr")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if signInCode != "" {
+		on, err := strconv.ParseBool(signInCode)
+		if err != nil {
+			return c, fmt.Errorf("CHIRP_SIGN_IN_CODE (or -sign-in-code) must be true or false, not %q", signInCode)
+		}
+		c.SignInCode = &on
 	}
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8090"
@@ -102,7 +126,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ln net.Listener) e
 	if err := chirp.Migrate(ctx, pool); err != nil {
 		return err
 	}
-	app, err := chirp.New(chirp.Config{DB: pool, WebhookSecret: []byte(cfg.WebhookSecret), Logger: log})
+	app, err := chirp.New(chirp.Config{DB: pool, WebhookSecret: []byte(cfg.WebhookSecret), Logger: log,
+		SMTPAddr: cfg.SMTPAddr, MailFrom: cfg.MailFrom, SignInCode: cfg.SignInCode,
+		BaseURL: cmp.Or(cfg.BaseURL, "http://"+ln.Addr().String())})
 	if err != nil {
 		return err
 	}

@@ -92,3 +92,27 @@ func TestServeUntilCanceled(t *testing.T) {
 		t.Fatal("serve did not stop after its context was canceled")
 	}
 }
+
+func TestParseMailConfig(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{"CHIRP_DATABASE_URL": "postgres://db", "CHIRP_WEBHOOK_SECRET": "s",
+		"CHIRP_SMTP_ADDR": "127.0.0.1:2525", "CHIRP_MAIL_FROM": "hello@chirp.test", "CHIRP_BASE_URL": "https://chirp.example",
+		"CHIRP_SIGN_IN_CODE": "false"}
+	c, err := parseConfig(nil, env(vars))
+	if err != nil || c.SMTPAddr != "127.0.0.1:2525" || c.MailFrom != "hello@chirp.test" || c.BaseURL != "https://chirp.example" ||
+		c.SignInCode == nil || *c.SignInCode {
+		t.Fatalf("from env: %+v, %v", c, err)
+	}
+	c, err = parseConfig([]string{"-smtp-addr", "mx:25", "-sign-in-code", "true", "-base-url", "http://127.0.0.1:1"}, env(vars))
+	if err != nil || c.SMTPAddr != "mx:25" || c.BaseURL != "http://127.0.0.1:1" || c.SignInCode == nil || !*c.SignInCode {
+		t.Fatalf("flags over env: %+v, %v", c, err)
+	}
+	vars["CHIRP_SIGN_IN_CODE"] = "sometimes"
+	if _, err := parseConfig(nil, env(vars)); err == nil || !strings.Contains(err.Error(), "CHIRP_SIGN_IN_CODE") {
+		t.Fatalf("a sign-in-code that is no bool: %v", err)
+	}
+	delete(vars, "CHIRP_SIGN_IN_CODE")
+	if c, err := parseConfig(nil, env(vars)); err != nil || c.SignInCode != nil {
+		t.Fatalf("without CHIRP_SIGN_IN_CODE: %+v, %v (want it left to chirp's default)", c, err)
+	}
+}

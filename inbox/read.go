@@ -31,14 +31,16 @@ type Message struct {
 	EnvelopeFrom string `json:"envelope_from"`
 	To           string `json:"to"`
 	// From is the address of the From header.
-	From       string      `json:"from"`
-	Subject    string      `json:"subject"`
-	Size       int         `json:"size"`
-	CodeCount  int         `json:"code_count"`
-	LinkCount  int         `json:"link_count"`
-	ParseError string      `json:"parse_error,omitempty"`
-	Auth       AuthResults `json:"auth"`
-	Body       *Body       `json:"body,omitempty"`
+	From       string `json:"from"`
+	Subject    string `json:"subject"`
+	Size       int    `json:"size"`
+	CodeCount  int    `json:"code_count"`
+	LinkCount  int    `json:"link_count"`
+	ParseError string `json:"parse_error,omitempty"`
+	// Client is the sending host's address, when the door knew it.
+	Client string      `json:"client,omitempty"`
+	Auth   AuthResults `json:"auth"`
+	Body   *Body       `json:"body,omitempty"`
 }
 
 // Body is what a message says, opened: only admin and runner callers get
@@ -107,8 +109,8 @@ func canOpen(ctx context.Context) bool {
 }
 
 const messageColumns = `m.id::text, m.account_id::text, coalesce(m.lease_id::text, ''), m.received_at, m.via,
-m.envelope_from, m.envelope_to, m.header_from, m.subject_redacted, m.size, m.auth, m.parse_error, m.code_count, m.link_count,
-m.body_key_id, m.body_sealed`
+m.envelope_from, m.envelope_to, m.header_from, m.subject_redacted, m.size, m.client, m.auth, m.parse_error, m.code_count,
+m.link_count, m.body_key_id, m.body_sealed`
 
 const listFrom = ` FROM messages m
 WHERE ($1::uuid IS NULL OR m.account_id = $1)
@@ -226,7 +228,7 @@ func (s *Service) scan(row pgx.Row, q query) (m Message, keep bool, err error) {
 	var keyID string
 	var sealed []byte
 	if err := row.Scan(&m.ID, &m.AccountID, &m.LeaseID, &m.ReceivedAt, &m.Via, &m.EnvelopeFrom, &m.To, &m.From,
-		&m.Subject, &m.Size, &m.Auth, &m.ParseError, &m.CodeCount, &m.LinkCount, &keyID, &sealed); err != nil {
+		&m.Subject, &m.Size, &m.Client, &m.Auth, &m.ParseError, &m.CodeCount, &m.LinkCount, &keyID, &sealed); err != nil {
 		return Message{}, false, err
 	}
 	if !q.fullMatch && !q.bodies {

@@ -3,6 +3,7 @@ package inbox_test
 import (
 	"bytes"
 	"context"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -180,5 +181,59 @@ func TestReceiveKeepsTheCap(t *testing.T) {
 	}
 	if n := count(t, db, `SELECT count(*) FROM audit_events WHERE action = 'message.prune' AND target_id = $1`, f.buyers[0].ID); n != 2 {
 		t.Errorf("%d message.prune events, want 2", n)
+	}
+}
+
+// A message is stored against the lease open on its account when it
+// arrives, and its audit event names the lease; the sending host is kept.
+func TestReceiveNamesTheOpenLease(t *testing.T) {
+	t.Parallel()
+	db := dbtest.Tx(t)
+	f := newFixture(t, db, fixtureOptions{})
+	const leaseID = "0a0b0c0d-0000-4000-8000-000000000001"
+	var asked []string
+	svc := f.newService(t, fixtureOptions{OpenLeases: func(_ context.Context, ids []string) (map[string]string, error) {
+		asked = ids
+		return map[string]string{f.buyers[0].ID: leaseID}, nil
+	}})
+	d := inbox.Delivery{Via: "smtp", Raw: mail(f.email(0), "Leased"), Client: netip.MustParseAddr("192.0.2.7"),
+		Auth: inbox.AuthResults{SPF: "pass", DKIM: "none", DMARC: "fail"},
+		Recipients: []inbox.Recipient{{Address: f.email(0), AccountID: f.buyers[0].ID}, {Address: f.email(1), AccountID: f.buyers[1].ID}}}
+	ids, err := svc.Receive(caller(access.ScopeInbound), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(asked) != 2 {
+		t.Errorf("OpenLeases asked for %v, want both accounts", asked)
+	}
+	m0, err0 := svc.Get(f.reader, ids[0], false)
+	m1, err1 := svc.Get(f.reader, ids[1], false)
+	if err0 != nil || err1 != nil || m0.LeaseID != leaseID || m1.LeaseID != "" || m0.Client != "192.0.2.7" || m0.Auth != d.Auth {
+		t.Errorf("messages %+v, %+v (%v, %v)", m0, m1, err0, err1)
+	}
+	if n := count(t, db, `SELECT count(*) FROM audit_events WHERE action = 'message.receive' AND target_id = $1 AND details->>'lease_id' = $2`, ids[0], leaseID); n != 1 {
+		t.Errorf("%d audit events name the lease, want 1", n)
+	}
+}
+
+// A delivery whose second message cannot be stored stores none: the
+// batch that stores them is one transaction.
+func TestReceiveStoresAllOrNothing(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.NewPool(t)
+	f := newFixture(t, pool, fixtureOptions{})
+	svc := f.newService(t, fixtureOptions{OpenLeases: func(context.Context, []string) (map[string]string, error) {
+		return map[string]string{f.buyers[1].ID: "not-a-lease-id"}, nil // its insert fails
+	}})
+	d := inbox.Delivery{Via: "smtp", Raw: mail(f.email(0), "Both"),
+		Recipients: []inbox.Recipient{{Address: f.email(0), AccountID: f.buyers[0].ID}, {Address: f.email(1), AccountID: f.buyers[1].ID}}}
+	if _, err := svc.Receive(caller(access.ScopeInbound), d); err == nil {
+		t.Fatal("Receive stored a message with a bad lease id")
+	}
+	if n := count(t, pool, `SELECT count(*) FROM messages`); n != 0 {
+		t.Errorf("%d messages stored by a failed delivery, want 0", n)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM audit_events WHERE action = 'message.receive'`); n != 0 {
+		t.Errorf("%d message.receive events of a failed delivery, want 0", n)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/internal/pgdb"
 )
 
 // Waiting. Receive notifies Channel with each account id when its
@@ -25,7 +26,8 @@ import (
 // ListenerName is the application_name of the listener's connection.
 const ListenerName = "understudy-inbox-listener"
 
-// MaxWait is the longest Wait.
+// MaxWait is the longest Wait. A door that serves Wait must give its
+// request that long, beyond its usual deadline.
 const MaxWait = 60 * time.Second
 
 // Listener timing.
@@ -47,8 +49,8 @@ const (
 // this server or any other on the database, or until wait passes (then
 // it returns an empty list). Errors: EINVALID (the filter, wait beyond
 // MaxWait), EUNAVAILABLE (the listener is not connected, or its
-// connection was lost or stopped during the wait: retry), and ctx's
-// error when ctx ends first.
+// connection was lost or stopped during the wait: retry; or ctx's
+// deadline passed first), and context.Canceled when ctx is canceled.
 func (s *Service) Wait(ctx context.Context, f Filter, wait time.Duration) ([]Message, error) {
 	if wait < 0 || wait > MaxWait {
 		return nil, understudy.Invalid("invalid wait", understudy.FieldError{Field: "wait",
@@ -80,7 +82,7 @@ func (s *Service) Wait(ctx context.Context, f Filter, wait time.Duration) ([]Mes
 		case <-timer.C:
 			return []Message{}, nil
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, pgdb.Translate(ctx.Err(), "", "")
 		}
 	}
 }

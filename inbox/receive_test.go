@@ -197,7 +197,7 @@ func TestReceiveNamesTheOpenLease(t *testing.T) {
 		return map[string]string{f.buyers[0].ID: leaseID}, nil
 	}})
 	d := inbox.Delivery{Via: "smtp", Raw: mail(f.email(0), "Leased"), Client: netip.MustParseAddr("192.0.2.7"),
-		Auth: inbox.AuthResults{SPF: "pass", DKIM: "none", DMARC: "fail"},
+		Auth:       inbox.AuthResults{SPF: "pass", DKIM: "none", DMARC: "fail"},
 		Recipients: []inbox.Recipient{{Address: f.email(0), AccountID: f.buyers[0].ID}, {Address: f.email(1), AccountID: f.buyers[1].ID}}}
 	ids, err := svc.Receive(caller(access.ScopeInbound), d)
 	if err != nil {

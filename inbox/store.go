@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -145,9 +146,15 @@ func lockKeys(accountIDs []string) []int32 {
 	return slices.Compact(keys)
 }
 
+// gzipWriters keeps gzip writers for reuse: each holds some 800 KB of
+// compressor state, which would otherwise be made for every message.
+var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(io.Discard) }}
+
 func compress(raw []byte) ([]byte, error) {
 	var b bytes.Buffer
-	w := gzip.NewWriter(&b)
+	w := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(w)
+	w.Reset(&b)
 	if _, err := w.Write(raw); err != nil {
 		return nil, fmt.Errorf("compressing the raw message: %w", err)
 	}

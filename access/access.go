@@ -10,9 +10,9 @@ import (
 )
 
 // Scope is what a token may do. Scopes are ordered: admin allows all that
-// runner allows, and runner all that reader allows. The analytics scope
-// stands apart: it allows only the calls that name it (reading exclusion
-// lists), for pipelines that pull the list themselves.
+// runner allows, and runner all that reader allows. The analytics, app and
+// inbound scopes stand apart: each allows only the calls that name it
+// (reading exclusion lists; the isolation API; delivering mail over HTTPS).
 type Scope string
 
 // Scopes, from the most to the least powerful.
@@ -24,20 +24,25 @@ const (
 	ScopeAnalytics Scope = "analytics"
 	// ScopeApp calls the isolation API (check, list, keys), and nothing else.
 	ScopeApp Scope = "app"
+	// ScopeInbound delivers mail to synthetic accounts' inboxes over HTTPS
+	// (a forwarder's token), and nothing else: it reads no message.
+	ScopeInbound Scope = "inbound"
 )
 
-// scopeRank orders the scopes; analytics and app have no rank: each is
-// allowed only where it is named.
-var scopeRank = map[Scope]int{ScopeAnalytics: 0, ScopeApp: 0, ScopeReader: 1, ScopeRunner: 2, ScopeAdmin: 3}
+// scopeRank orders the scopes; analytics, app and inbound have no rank:
+// each is allowed only where it is named.
+var scopeRank = map[Scope]int{ScopeAnalytics: 0, ScopeApp: 0, ScopeInbound: 0, ScopeReader: 1, ScopeRunner: 2, ScopeAdmin: 3}
 
 // Scopes lists the valid scopes.
-func Scopes() []Scope { return []Scope{ScopeAdmin, ScopeRunner, ScopeReader, ScopeAnalytics, ScopeApp} }
+func Scopes() []Scope {
+	return []Scope{ScopeAdmin, ScopeRunner, ScopeReader, ScopeAnalytics, ScopeApp, ScopeInbound}
+}
 
 // ParseScope returns the scope named s, or an EINVALID error naming field.
 func ParseScope(field, s string) (Scope, error) {
 	sc := Scope(s)
 	if _, ok := scopeRank[sc]; !ok {
-		return "", understudy.Invalid("invalid token", understudy.FieldError{Field: field, Detail: fmt.Sprintf("must be one of admin, runner, reader, analytics, app; got %q", s)})
+		return "", understudy.Invalid("invalid token", understudy.FieldError{Field: field, Detail: fmt.Sprintf("must be one of admin, runner, reader, analytics, app, inbound; got %q", s)})
 	}
 	return sc, nil
 }

@@ -159,6 +159,21 @@ func (s *Service) GetAccount(ctx context.Context, id string) (Account, error) {
 	return a, pgdb.Translate(err, "no account has id "+id, "")
 }
 
+// byEmailSQL finds the active account of an address, case-insensitively,
+// through the index on lower(email).
+const byEmailSQL = `SELECT ` + accountColumns + accountFrom + `
+WHERE lower(a.email) COLLATE "C" = lower($1) COLLATE "C" AND a.status <> 'retired'`
+
+// ByEmail returns the account that is not retired whose email is email,
+// compared case-insensitively (a plus-tag is part of the address here: the
+// caller strips it). Errors: ENOTFOUND.
+func (s *Service) ByEmail(ctx context.Context, email string) (Account, error) {
+	if len(email) > 254 {
+		return Account{}, understudy.Errorf(understudy.ENOTFOUND, "no account has that address: it is longer than 254 characters")
+	}
+	return pgdb.QueryOne(ctx, s.db, scanAccount, fmt.Sprintf("no account has the address %q", email), byEmailSQL, email)
+}
+
 const listAccountsSQL = `SELECT ` + accountColumns + accountFrom + `
 WHERE ($1 = '' OR e.name = $1) AND ($2 = '' OR r.name = $2)
   AND (CASE WHEN $3 <> '' THEN a.status = $3 ELSE ($4 OR a.status <> 'retired') END)

@@ -23,9 +23,17 @@ type Environment struct {
 	EmailDomains []string `json:"email_domains" validate:"required,min=1,max=20,unique,dive,domain"`
 	// CustomSurfaces are the surfaces the environment's apps have beyond
 	// BuiltinSurfaces; isolation policies may name them.
-	CustomSurfaces []string  `json:"custom_surfaces" validate:"max=50,unique,dive,slugsurface"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	CustomSurfaces []string `json:"custom_surfaces" validate:"max=50,unique,dive,slugsurface"`
+	// InboxRetentionSeconds is how long the environment's accounts keep
+	// the mail they receive (an hour to 365 days; a week by default).
+	// Read only: it is set by a later change.
+	InboxRetentionSeconds int `json:"inbox_retention_seconds"`
+	// InboxMaxMessages is how many messages each of the environment's
+	// accounts keeps at most, the oldest going first (1 to 10000; 200 by
+	// default). Read only: it is set by a later change.
+	InboxMaxMessages int       `json:"inbox_max_messages"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
 }
 
 // EnvironmentChange is an update of an environment: a nil field is left
@@ -84,10 +92,10 @@ func (l allowlist) String() string {
 	return strings.Join(l, ", ")
 }
 
-const environmentColumns = `id, name, email_domains, custom_surfaces, created_at, updated_at`
+const environmentColumns = `id, name, email_domains, custom_surfaces, inbox_retention_seconds, inbox_max_messages, created_at, updated_at`
 
 func scanEnvironment(row pgx.Row, e *Environment) error {
-	return row.Scan(&e.ID, &e.Name, &e.EmailDomains, &e.CustomSurfaces, &e.CreatedAt, &e.UpdatedAt)
+	return row.Scan(&e.ID, &e.Name, &e.EmailDomains, &e.CustomSurfaces, &e.InboxRetentionSeconds, &e.InboxMaxMessages, &e.CreatedAt, &e.UpdatedAt)
 }
 
 const createEnvironmentSQL = `INSERT INTO environments (name, email_domains, custom_surfaces) VALUES ($1, $2, $3) RETURNING ` + environmentColumns

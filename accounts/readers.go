@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -34,4 +35,53 @@ const statusOfSQL = `SELECT status FROM accounts WHERE id = $1`
 // StatusOf returns the status of account id, read on db. Errors: ENOTFOUND.
 func StatusOf(ctx context.Context, db pgdb.DB, id string) (Status, error) {
 	return pgdb.QueryOne(ctx, db, pgdb.Scalar[Status], "no account has id "+id, statusOfSQL, id)
+}
+
+// Mailbox is what package inbox needs of an account to store its mail.
+type Mailbox struct {
+	AccountID     string
+	EnvironmentID string
+	Status        Status
+	// MaxMessages is the environment's inbox_max_messages.
+	MaxMessages int
+}
+
+const mailboxesSQL = `
+SELECT a.id::text, a.environment_id::text, a.status, e.inbox_max_messages
+FROM accounts a JOIN environments e ON e.id = a.environment_id
+WHERE a.id = ANY($1::uuid[])`
+
+// Mailboxes returns the mailbox of each of the accounts ids that exists,
+// by account id, read on db (the caller's transaction).
+func Mailboxes(ctx context.Context, db pgdb.DB, ids []string) (map[string]Mailbox, error) {
+	list, err := pgdb.QueryAll(ctx, db, func(r pgx.Row, m *Mailbox) error {
+		return r.Scan(&m.AccountID, &m.EnvironmentID, &m.Status, &m.MaxMessages)
+	}, mailboxesSQL, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Mailbox, len(list))
+	for _, m := range list {
+		out[m.AccountID] = m
+	}
+	return out, nil
+}
+
+// InboxRetention is how long an environment's accounts keep their mail.
+type InboxRetention struct {
+	EnvironmentID string
+	Retention     time.Duration
+}
+
+const inboxRetentionsSQL = `SELECT id::text, inbox_retention_seconds FROM environments ORDER BY id`
+
+// InboxRetentions returns the inbox retention of every environment, read
+// on db.
+func InboxRetentions(ctx context.Context, db pgdb.DB) ([]InboxRetention, error) {
+	return pgdb.QueryAll(ctx, db, func(r pgx.Row, x *InboxRetention) error {
+		var secs int
+		err := r.Scan(&x.EnvironmentID, &secs)
+		x.Retention = time.Duration(secs) * time.Second
+		return err
+	}, inboxRetentionsSQL)
 }

@@ -18,7 +18,7 @@ func (a *cli) tokensCommand() *cobra.Command {
 	var flags Config
 	var configPath, name, scope string
 	create := &cobra.Command{
-		Use:   "create --name NAME --scope admin|runner|reader|analytics|app",
+		Use:   "create --name NAME --scope admin|runner|reader|analytics|app|inbound",
 		Short: "Create a token and print it once: through the server with an admin token, or on the database for the first admin token",
 		Long: `Creates a token and prints its secret once.
 

@@ -1,0 +1,176 @@
+package inbox
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/internal/pgdb"
+)
+
+// Limits of a delivery.
+const (
+	// MaxAddress is the longest address accepted (RFC 5321's path limit).
+	MaxAddress = 254
+	// MaxRecipients is the most recipients one delivery may have.
+	MaxRecipients = 100
+	// MaxRawSize is the largest raw message stored, in bytes. The doors
+	// refuse a larger one before it is read in full.
+	MaxRawSize = 32 << 20
+	// maxEnvelopeFrom bounds the envelope sender kept with a message.
+	maxEnvelopeFrom = 512
+)
+
+// addressRE is an addr-spec in its dot-atom form, the only form a
+// synthetic account's address takes; a quoted local part is refused.
+var addressRE = regexp.MustCompile(`^[A-Za-z0-9!#$%&'*+/=?^_{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$`)
+
+// Accept answers whether address is a synthetic account's: its local part
+// without a plus-tag, in lower case, at a controlled domain of this
+// server, is the address of an account that is not retired. Errors:
+// EINVALID (not an address), ENOTFOUND (anything else: another domain, an
+// unknown or retired account alike, so the answer tells nothing more).
+func (s *Service) Accept(ctx context.Context, address string) (Recipient, error) {
+	if len(address) > MaxAddress || !addressRE.MatchString(address) {
+		return Recipient{}, understudy.Invalid("invalid recipient", understudy.FieldError{Field: "address",
+			Detail: fmt.Sprintf("must be an address local@domain of at most %d characters", MaxAddress)})
+	}
+	notFound := understudy.Errorf(understudy.ENOTFOUND, "no synthetic account has the address %s", address)
+	lower := strings.ToLower(address)
+	at := strings.LastIndexByte(lower, '@')
+	local, domain := lower[:at], lower[at+1:]
+	local, _, _ = strings.Cut(local, "+")
+	if local == "" || !slices.Contains(s.cfg.Accounts.AllowedDomains(), domain) {
+		return Recipient{}, notFound
+	}
+	a, err := s.cfg.Accounts.ByEmail(ctx, local+"@"+domain)
+	if understudy.ErrorCode(err) == understudy.ENOTFOUND {
+		return Recipient{}, notFound
+	}
+	if err != nil {
+		return Recipient{}, err
+	}
+	return Recipient{Address: address, AccountID: a.ID}, nil
+}
+
+// Receive stores d once per recipient, in one transaction: each message
+// sealed, audited (message.receive), against the lease open on its
+// account, and each account's inbox cut to its environment's
+// inbox_max_messages, the oldest going first (audited as message.prune).
+// Waiters on any replica are woken when it commits. It returns the ids of
+// the stored messages in the order of d.Recipients. The transaction is one
+// batch, one round trip, after a read of the recipients' accounts.
+// Errors: EINVALID (the delivery), ENOTFOUND (a recipient's account is
+// gone or retired since it was accepted).
+func (s *Service) Receive(ctx context.Context, d Delivery) ([]string, error) {
+	if err := validateDelivery(d); err != nil {
+		return nil, err
+	}
+	p := Parse(d.Raw, Patterns{})
+	body, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the parsed message: %w", err)
+	}
+	raw, err := compress(d.Raw)
+	if err != nil {
+		return nil, err
+	}
+	var accountIDs []string
+	for _, r := range d.Recipients {
+		if !slices.Contains(accountIDs, r.AccountID) {
+			accountIDs = append(accountIDs, r.AccountID)
+		}
+	}
+	boxes, err := s.mailboxes(ctx, accountIDs)
+	if err != nil {
+		return nil, err
+	}
+	leases := map[string]string{}
+	if s.cfg.OpenLeases != nil {
+		if leases, err = s.cfg.OpenLeases(ctx, accountIDs); err != nil {
+			return nil, fmt.Errorf("reading the open leases of the recipients: %w", err)
+		}
+	}
+	b := &pgx.Batch{}
+	b.Queue(lockInboxesSQL, lockKeys(accountIDs))
+	ids := make([]string, len(d.Recipients))
+	for i, r := range d.Recipients {
+		m := newRow(d, r, p, boxes[r.AccountID].EnvironmentID, leases[r.AccountID])
+		if err := s.queueInsert(ctx, b, m, body, raw); err != nil {
+			return nil, err
+		}
+		ids[i] = m.id
+	}
+	actor, details := cmp.Or(access.CallerFrom(ctx).Actor, "system"), access.ClientDetails(ctx)
+	for _, id := range accountIDs {
+		b.Queue(capSQL, id, boxes[id].MaxMessages, actor, access.RequestID(ctx), details)
+	}
+	b.Queue(notifySQL, Channel, accountIDs)
+	if err := pgdb.SendBatch(ctx, s.db, b); err != nil {
+		return nil, err
+	}
+	return ids, nil
+}
+
+// validateDelivery names every bad field of d at once.
+func validateDelivery(d Delivery) error {
+	var fields []understudy.FieldError
+	if d.Via != "smtp" && d.Via != "https" {
+		fields = append(fields, understudy.FieldError{Field: "via", Detail: fmt.Sprintf("must be smtp or https; got %q", boundText(d.Via, 20))})
+	}
+	switch n := len(d.Recipients); {
+	case n == 0:
+		fields = append(fields, understudy.FieldError{Field: "recipients", Detail: "must name at least one accepted recipient"})
+	case n > MaxRecipients:
+		fields = append(fields, understudy.FieldError{Field: "recipients", Detail: fmt.Sprintf("must be at most %d; got %d", MaxRecipients, n)})
+	}
+	for i, r := range d.Recipients {
+		if i == MaxRecipients {
+			break
+		}
+		if _, err := uuid.Parse(r.AccountID); err != nil {
+			fields = append(fields, understudy.FieldError{Field: fmt.Sprintf("recipients[%d].account_id", i), Detail: "must be an account id, as Accept returns it"})
+		}
+		if r.Address == "" || len(r.Address) > MaxAddress {
+			fields = append(fields, understudy.FieldError{Field: fmt.Sprintf("recipients[%d].address", i), Detail: fmt.Sprintf("must be 1 to %d characters", MaxAddress)})
+		}
+	}
+	if len(d.EnvelopeFrom) > maxEnvelopeFrom {
+		fields = append(fields, understudy.FieldError{Field: "envelope_from", Detail: fmt.Sprintf("must be at most %d bytes; got %d", maxEnvelopeFrom, len(d.EnvelopeFrom))})
+	}
+	switch {
+	case len(d.Raw) == 0:
+		fields = append(fields, understudy.FieldError{Field: "raw", Detail: "must hold the message; it is empty"})
+	case len(d.Raw) > MaxRawSize:
+		fields = append(fields, understudy.FieldError{Field: "raw", Detail: fmt.Sprintf("must be at most %d bytes; got %d", MaxRawSize, len(d.Raw))})
+	}
+	if len(fields) > 0 {
+		return understudy.Invalid("invalid delivery", fields...)
+	}
+	return nil
+}
+
+// mailboxes reads the recipients' accounts, and refuses a delivery to an
+// account that is gone or retired since Accept.
+func (s *Service) mailboxes(ctx context.Context, accountIDs []string) (map[string]accounts.Mailbox, error) {
+	boxes, err := accounts.Mailboxes(ctx, s.db, accountIDs)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range accountIDs {
+		if b, ok := boxes[id]; !ok || b.Status == accounts.StatusRetired {
+			return nil, understudy.Errorf(understudy.ENOTFOUND, "no synthetic account has id %s (it was retired since the recipient was accepted)", id)
+		}
+	}
+	return boxes, nil
+}

@@ -1,0 +1,60 @@
+package inbox
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/internal/dbtest"
+	"github.com/understudy-dev/understudy/internal/pgdb"
+	"github.com/understudy-dev/understudy/secret"
+)
+
+// The prune job's worker prunes as actor "prune", under a request id that
+// names the job.
+func TestPruneWorkerPrunesAsTheJob(t *testing.T) {
+	t.Parallel()
+	tx := dbtest.Tx(t)
+	ctx := access.WithCaller(context.Background(), access.Caller{Actor: "admin-1", Scope: access.ScopeAdmin})
+	kr, _ := secret.NewKeyring(make([]byte, secret.KeySize))
+	acc, err := accounts.New(accounts.Config{DB: tx, Keyring: kr, EmailDomains: []string{"qa.example.test"},
+		OpenLeases: func(context.Context, pgdb.DB, []string) (map[string]accounts.OpenLease, error) { return nil, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acc.CreateEnvironment(ctx, accounts.Environment{Name: "production", EmailDomains: []string{"qa.example.test"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acc.CreateRole(ctx, "production", "buyer", accounts.RoleChange{}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := acc.ListAccounts(ctx, accounts.AccountFilter{})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("accounts: %v, %v", list, err)
+	}
+	old, err := New(Config{DB: tx, Keyring: kr, Accounts: acc, Now: func() time.Time { return time.Now().Add(-8 * 24 * time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Receive(ctx, Delivery{Via: "https", Raw: []byte("Subject: old\r\n\r\nold\r\n"),
+		Recipients: []Recipient{{Address: list[0].Identity.Email, AccountID: list[0].ID}}}); err != nil {
+		t.Fatal(err)
+	}
+	svc, _ := New(Config{DB: tx, Keyring: kr, Accounts: acc})
+	w := &pruneWorker{svc: svc}
+	if err := w.Work(context.Background(), &river.Job[PruneArgs]{JobRow: &rivertype.JobRow{ID: 9}}); err != nil {
+		t.Fatal(err)
+	}
+	events, err := access.NewAudit(tx).List(ctx, access.AuditFilter{Action: "message.prune"})
+	if err != nil || len(events) != 1 || events[0].Actor != "prune" || events[0].RequestID != "job-9" || events[0].Details["deleted"] != float64(1) {
+		t.Errorf("audit %+v, %v; want one event of job 9 by prune", events, err)
+	}
+	if jobs := PeriodicJobs(time.Hour); len(jobs) != 1 {
+		t.Errorf("%d periodic jobs, want 1", len(jobs))
+	}
+}

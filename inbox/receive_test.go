@@ -1,0 +1,239 @@
+package inbox_test
+
+import (
+	"bytes"
+	"context"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/understudy-dev/understudy"
+	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/inbox"
+	"github.com/understudy-dev/understudy/internal/dbtest"
+)
+
+// Accept takes a buyer's address in any case and with a plus-tag, and
+// refuses, alike, a retired account, another domain and an unknown
+// address.
+func TestAcceptOnlySyntheticAccountsAddresses(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, dbtest.Tx(t), fixtureOptions{})
+	ctx := caller(access.ScopeInbound)
+	local, _, _ := strings.Cut(f.email(0), "@")
+	for _, addr := range []string{f.email(0), strings.ToUpper(f.email(0)), local + "+signup-42@qa.example.test", local + "+@QA.example.test"} {
+		r, err := f.svc.Accept(ctx, addr)
+		if err != nil || r.AccountID != f.buyers[0].ID || r.Address != addr {
+			t.Errorf("Accept(%s) = %+v, %v; want buyer 0 (%s)", addr, r, err, f.buyers[0].ID)
+		}
+	}
+	if _, err := f.accounts.RetireAccount(f.admin, f.buyers[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	for name, addr := range map[string]string{
+		"retired":         f.email(1),
+		"other domain":    local + "@gmail.com",
+		"allowed, unused": local + "@qa2.example.test",
+		"unknown":         "nobody@qa.example.test",
+		"only a tag":      "+" + local + "@qa.example.test",
+	} {
+		_, err := f.svc.Accept(ctx, addr)
+		e := wantCode(t, err, understudy.ENOTFOUND)
+		if e.Message != "no synthetic account has the address "+addr {
+			t.Errorf("%s: message %q", name, e.Message)
+		}
+	}
+	for _, addr := range []string{"", "no-at-sign", "a@b", `"quoted"@qa.example.test`, strings.Repeat("a", 250) + "@qa.example.test"} {
+		e := wantCode(t, func() error { _, err := f.svc.Accept(ctx, addr); return err }(), understudy.EINVALID)
+		if len(e.Fields) != 1 || e.Fields[0].Field != "address" {
+			t.Errorf("Accept(%.20q): fields %+v", addr, e.Fields)
+		}
+	}
+}
+
+// A stored message holds its code, body and subject sealed: the row, the
+// audit trail and the raw MIME hold none of them readable, and the
+// subject shown without the body has its code replaced.
+func TestReceiveStoresSealed(t *testing.T) {
+	t.Parallel()
+	db := dbtest.Tx(t)
+	f := newFixture(t, db, fixtureOptions{})
+	ids := f.deliver(t, f.svc, testCode+" is your Chirp code", 0)
+	if len(ids) != 1 {
+		t.Fatalf("ids = %v", ids)
+	}
+	var row []byte
+	if err := db.QueryRow(context.Background(), `SELECT convert_to(m::text, 'UTF8') FROM messages m WHERE id = $1`, ids[0]).Scan(&row); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{testCode, bodySecret, "Your code is"} {
+		if bytes.Contains(row, []byte(s)) {
+			t.Errorf("the stored row holds %q readable", s)
+		}
+	}
+	var subject string
+	var audit []byte
+	if err := db.QueryRow(context.Background(), `SELECT subject_redacted FROM messages WHERE id = $1`, ids[0]).Scan(&subject); err != nil {
+		t.Fatal(err)
+	}
+	if subject != inbox.Redacted+" is your Chirp code" {
+		t.Errorf("subject_redacted = %q", subject)
+	}
+	if err := db.QueryRow(context.Background(), `SELECT convert_to(string_agg(a::text, ''), 'UTF8') FROM audit_events a WHERE action = 'message.receive' AND target_id = $1`, ids[0]).Scan(&audit); err != nil {
+		t.Fatal(err)
+	}
+	if len(audit) == 0 || bytes.Contains(audit, []byte(testCode)) || bytes.Contains(audit, []byte("Chirp code")) {
+		t.Errorf("the audit event is missing or holds the subject or code: %s", audit)
+	}
+	m, err := f.svc.Get(f.runner, ids[0], true)
+	if err != nil || m.Body == nil || m.Subject != testCode+" is your Chirp code" || len(m.Body.Codes) != 1 || m.Body.Codes[0].Value != testCode {
+		t.Fatalf("Get as runner: %+v, %v", m, err)
+	}
+	if !strings.Contains(m.Body.Text, bodySecret) || m.AccountID != f.buyers[0].ID || m.Via != "smtp" || m.From != "no-reply@chirp.example" ||
+		m.To != f.email(0) || m.EnvelopeFrom != "bounces@chirp.example" || m.CodeCount != 1 || m.Size != len(mail(f.email(0), testCode+" is your Chirp code")) {
+		t.Errorf("Get as runner: %+v", m)
+	}
+}
+
+// One delivery to several recipients stores one message each, in one
+// transaction: one recipient retired since it was accepted stores none.
+func TestReceiveManyRecipientsInOneTransaction(t *testing.T) {
+	t.Parallel()
+	db := dbtest.Tx(t)
+	f := newFixture(t, db, fixtureOptions{})
+	ids := f.deliver(t, f.svc, "Welcome", 0, 1)
+	if len(ids) != 2 || ids[0] == ids[1] {
+		t.Fatalf("ids = %v", ids)
+	}
+	for i, id := range ids {
+		m, err := f.svc.Get(f.reader, id, false)
+		if err != nil || m.AccountID != f.buyers[i].ID {
+			t.Errorf("message %d: %+v, %v", i, m, err)
+		}
+	}
+	if n := count(t, db, `SELECT count(*) FROM audit_events WHERE action = 'message.receive' AND target_id = ANY($1)`, ids); n != 2 {
+		t.Errorf("%d message.receive events, want 2", n)
+	}
+	if _, err := f.accounts.RetireAccount(f.admin, f.buyers[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	d := inbox.Delivery{Via: "https", Raw: mail(f.email(0), "Again"), Recipients: []inbox.Recipient{
+		{Address: f.email(0), AccountID: f.buyers[0].ID}, {Address: f.email(1), AccountID: f.buyers[1].ID}}}
+	_, err := f.svc.Receive(caller(access.ScopeInbound), d)
+	wantCode(t, err, understudy.ENOTFOUND)
+	if n := count(t, db, `SELECT count(*) FROM messages`); n != 2 {
+		t.Errorf("%d messages after a refused delivery, want the 2 of before", n)
+	}
+}
+
+// A delivery is refused, naming each bad field, when it is empty, has too
+// many recipients, or comes through no known door.
+func TestReceiveRefusesBadDeliveries(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, dbtest.Tx(t), fixtureOptions{})
+	many := make([]inbox.Recipient, inbox.MaxRecipients+1)
+	for i := range many {
+		many[i] = inbox.Recipient{Address: f.email(0), AccountID: f.buyers[0].ID}
+	}
+	for name, c := range map[string]struct {
+		d      inbox.Delivery
+		fields []string
+	}{
+		"101 recipients": {inbox.Delivery{Via: "smtp", Raw: []byte("x"), Recipients: many}, []string{"recipients"}},
+		"nothing":        {inbox.Delivery{}, []string{"raw", "recipients", "via"}},
+		"bad account":    {inbox.Delivery{Via: "pigeon", Raw: []byte("x"), Recipients: []inbox.Recipient{{Address: "a@qa.example.test", AccountID: "x"}}}, []string{"recipients[0].account_id", "via"}},
+	} {
+		_, err := f.svc.Receive(caller(access.ScopeInbound), c.d)
+		e := wantCode(t, err, understudy.EINVALID)
+		var got []string
+		for _, fe := range e.Fields {
+			got = append(got, fe.Field)
+		}
+		if strings.Join(got, ",") != strings.Join(c.fields, ",") {
+			t.Errorf("%s: fields %v, want %v", name, got, c.fields)
+		}
+	}
+}
+
+// An account keeps its environment's inbox_max_messages newest messages;
+// the oldest beyond go, audited.
+func TestReceiveKeepsTheCap(t *testing.T) {
+	t.Parallel()
+	db := dbtest.Tx(t)
+	f := newFixture(t, db, fixtureOptions{})
+	if _, err := db.Exec(context.Background(), `UPDATE environments SET inbox_max_messages = 3`); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, f.deliver(t, f.svc, "Message "+string(rune('a'+i)), 0)...)
+	}
+	list, err := f.svc.List(f.reader, inbox.Filter{AccountID: f.buyers[0].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range list {
+		got = append(got, m.ID)
+	}
+	if want := []string{ids[4], ids[3], ids[2]}; strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("kept %v, want the newest three %v", got, want)
+	}
+	if n := count(t, db, `SELECT count(*) FROM audit_events WHERE action = 'message.prune' AND target_id = $1`, f.buyers[0].ID); n != 2 {
+		t.Errorf("%d message.prune events, want 2", n)
+	}
+}
+
+// A message is stored against the lease open on its account when it
+// arrives, and its audit event names the lease; the sending host is kept.
+func TestReceiveNamesTheOpenLease(t *testing.T) {
+	t.Parallel()
+	db := dbtest.Tx(t)
+	f := newFixture(t, db, fixtureOptions{})
+	const leaseID = "0a0b0c0d-0000-4000-8000-000000000001"
+	var asked []string
+	svc := f.newService(t, fixtureOptions{OpenLeases: func(_ context.Context, ids []string) (map[string]string, error) {
+		asked = ids
+		return map[string]string{f.buyers[0].ID: leaseID}, nil
+	}})
+	d := inbox.Delivery{Via: "smtp", Raw: mail(f.email(0), "Leased"), Client: netip.MustParseAddr("192.0.2.7"),
+		Auth:       inbox.AuthResults{SPF: "pass", DKIM: "none", DMARC: "fail"},
+		Recipients: []inbox.Recipient{{Address: f.email(0), AccountID: f.buyers[0].ID}, {Address: f.email(1), AccountID: f.buyers[1].ID}}}
+	ids, err := svc.Receive(caller(access.ScopeInbound), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(asked) != 2 {
+		t.Errorf("OpenLeases asked for %v, want both accounts", asked)
+	}
+	m0, err0 := svc.Get(f.reader, ids[0], false)
+	m1, err1 := svc.Get(f.reader, ids[1], false)
+	if err0 != nil || err1 != nil || m0.LeaseID != leaseID || m1.LeaseID != "" || m0.Client != "192.0.2.7" || m0.Auth != d.Auth {
+		t.Errorf("messages %+v, %+v (%v, %v)", m0, m1, err0, err1)
+	}
+	if n := count(t, db, `SELECT count(*) FROM audit_events WHERE action = 'message.receive' AND target_id = $1 AND details->>'lease_id' = $2`, ids[0], leaseID); n != 1 {
+		t.Errorf("%d audit events name the lease, want 1", n)
+	}
+}
+
+// A delivery whose second message cannot be stored stores none: the
+// batch that stores them is one transaction.
+func TestReceiveStoresAllOrNothing(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.NewPool(t)
+	f := newFixture(t, pool, fixtureOptions{})
+	svc := f.newService(t, fixtureOptions{OpenLeases: func(context.Context, []string) (map[string]string, error) {
+		return map[string]string{f.buyers[1].ID: "not-a-lease-id"}, nil // its insert fails
+	}})
+	d := inbox.Delivery{Via: "smtp", Raw: mail(f.email(0), "Both"),
+		Recipients: []inbox.Recipient{{Address: f.email(0), AccountID: f.buyers[0].ID}, {Address: f.email(1), AccountID: f.buyers[1].ID}}}
+	if _, err := svc.Receive(caller(access.ScopeInbound), d); err == nil {
+		t.Fatal("Receive stored a message with a bad lease id")
+	}
+	if n := count(t, pool, `SELECT count(*) FROM messages`); n != 0 {
+		t.Errorf("%d messages stored by a failed delivery, want 0", n)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM audit_events WHERE action = 'message.receive'`); n != 0 {
+		t.Errorf("%d message.receive events of a failed delivery, want 0", n)
+	}
+}

@@ -1,0 +1,190 @@
+package inbox
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/secret"
+)
+
+// The messages table is this file's: every statement that names it is here.
+
+// Channel is the PostgreSQL notification channel on which a committed
+// message names its account, so that waiters on every replica wake.
+const Channel = "understudy_inbox"
+
+// Redacted replaces each extracted code in a subject that is shown without
+// its body.
+const Redacted = "••••"
+
+// Bounds of what a message keeps readable (the columns' CHECKs).
+const (
+	maxHeaderFrom = 1024
+	maxSubject    = 4096
+	maxParseError = 1024
+)
+
+const (
+	// lockInboxesSQL takes the advisory locks that serialise the deliveries
+	// to each account (so its cap is kept exactly), in the order of their
+	// keys, sorted, so that two deliveries never deadlock. 7301 is the
+	// inbox's key space.
+	lockInboxesSQL = `SELECT count(pg_advisory_xact_lock(7301, k)) FROM unnest($1::int4[]) k`
+	insertSQL      = `
+INSERT INTO messages (id, account_id, environment_id, lease_id, received_at, via, envelope_from, envelope_to,
+    header_from, subject_redacted, size, client, auth, parse_error, code_count, link_count,
+    body_key_id, body_sealed, raw_key_id, raw_sealed)
+VALUES ($1, $2, $3, $4::uuid, coalesce($5::timestamptz, now()), $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`
+	// capSQL deletes account $1's messages beyond the newest $2, and
+	// audits what it deleted, if anything, in the same statement (actor
+	// $3, request id $4, client details $5).
+	capSQL = `
+WITH gone AS (
+    DELETE FROM messages WHERE id IN (
+        SELECT id FROM messages WHERE account_id = $1 ORDER BY received_at DESC, id DESC OFFSET $2)
+    RETURNING 1)
+` + access.InsertFrom + `
+SELECT $3, 'message.prune', 'account', $1::text, $4,
+       jsonb_build_object('deleted', count(*), 'reason', 'inbox_max_messages', 'inbox_max_messages', $2::int) || $5::jsonb
+FROM gone HAVING count(*) > 0`
+	notifySQL = `SELECT count(pg_notify($1, a)) FROM unnest($2::text[]) a`
+)
+
+// row is one message about to be stored.
+type row struct {
+	id, accountID, environmentID string
+	leaseID                      *string
+	d                            Delivery
+	to                           string
+	p                            Parsed
+}
+
+func newRow(d Delivery, r Recipient, p Parsed, environmentID, leaseID string) row {
+	m := row{id: uuid.Must(uuid.NewV7()).String(), accountID: r.AccountID, environmentID: environmentID, d: d, to: r.Address, p: p}
+	if leaseID != "" {
+		m.leaseID = &leaseID
+	}
+	return m
+}
+
+// queueInsert queues in b the statements that store m, its body and raw
+// MIME (compressed) sealed for m alone, and audit it.
+func (s *Service) queueInsert(ctx context.Context, b *pgx.Batch, m row, body, raw []byte) error {
+	sb := s.cfg.Keyring.Seal(body, aad(m.id, "body"))
+	sr := s.cfg.Keyring.Seal(raw, aad(m.id, "raw"))
+	client := ""
+	if m.d.Client.IsValid() {
+		client = m.d.Client.String()
+	}
+	b.Queue(insertSQL, m.id, m.accountID, m.environmentID, m.leaseID, s.now(), m.d.Via,
+		m.d.EnvelopeFrom, m.to, boundText(m.p.From, maxHeaderFrom), boundText(redact(m.p.Subject, m.p.Codes), maxSubject),
+		len(m.d.Raw), client, m.d.Auth, boundText(m.p.ParseError, maxParseError), len(m.p.Codes), len(m.p.Links),
+		sb.KeyID, sb.Data, sr.KeyID, sr.Data)
+	details := map[string]any{"account_id": m.accountID, "via": m.d.Via, "size": len(m.d.Raw),
+		"code_count": len(m.p.Codes), "link_count": len(m.p.Links)}
+	if m.leaseID != nil {
+		details["lease_id"] = *m.leaseID
+	}
+	return access.Record(ctx, queue{b}, access.Event{Action: "message.receive", TargetType: "message", TargetID: m.id, Details: details})
+}
+
+// queue is an access.Execer that queues its statements in a batch, so
+// that an audit event travels with the write it records, in its
+// transaction.
+type queue struct{ b *pgx.Batch }
+
+// Exec queues sql; its result comes when the batch is sent.
+func (q queue) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	q.b.Queue(sql, args...)
+	return pgconn.CommandTag{}, nil
+}
+
+// aad binds a sealed value to its message and its purpose, so a body
+// cannot be opened as another message's, nor as a raw MIME.
+func aad(id, purpose string) []byte { return []byte(id + "/" + purpose) }
+
+func openSealed(kr *secret.Keyring, keyID string, data []byte, id, purpose string) ([]byte, error) {
+	plain, err := kr.Open(secret.Sealed{KeyID: keyID, Data: data}, aad(id, purpose))
+	if err != nil {
+		return nil, fmt.Errorf("opening the %s of message %s: %w", purpose, id, err)
+	}
+	return plain, nil
+}
+
+// redact replaces each code found in subject by Redacted.
+func redact(subject string, codes []Code) string {
+	for _, c := range codes {
+		if c.Value != "" {
+			subject = strings.ReplaceAll(subject, c.Value, Redacted)
+		}
+	}
+	return subject
+}
+
+// lockKeys returns the delivery lock keys of accountIDs, sorted and
+// without duplicates.
+func lockKeys(accountIDs []string) []int32 {
+	keys := make([]int32, 0, len(accountIDs))
+	for _, id := range accountIDs {
+		h := fnv.New32a()
+		h.Write([]byte(id))
+		keys = append(keys, int32(h.Sum32()))
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys)
+}
+
+// gzipWriters keeps gzip writers for reuse: each holds some 800 KB of
+// compressor state, which would otherwise be made for every message.
+var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(io.Discard) }}
+
+func compress(raw []byte) ([]byte, error) {
+	var b bytes.Buffer
+	w := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(w)
+	w.Reset(&b)
+	if _, err := w.Write(raw); err != nil {
+		return nil, fmt.Errorf("compressing the raw message: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("compressing the raw message: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// decompress inflates a raw message stored compressed, refusing more than
+// size bytes (its size when received).
+func decompress(z []byte, size int) ([]byte, error) {
+	r, err := gzip.NewReader(bytes.NewReader(z))
+	if err != nil {
+		return nil, err
+	}
+	out, err := io.ReadAll(io.LimitReader(r, int64(size)+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(out) != size {
+		return nil, fmt.Errorf("the raw message inflates to %d bytes or more, not its stored size %d", len(out), size)
+	}
+	return out, nil
+}
+
+// boundText cuts s to at most n bytes, on a rune boundary.
+func boundText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}

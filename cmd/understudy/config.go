@@ -212,6 +212,10 @@ const maxPlanRetention = 10 * 365 * 24 * time.Hour
 // deleted.
 const planPruneInterval = time.Hour
 
+// inboxPruneInterval is how often messages past their environment's
+// retention are deleted.
+const inboxPruneInterval = time.Hour
+
 // jobLogLevel is JobLogLevel as a slog level (warn when it cannot be read).
 func (c Config) jobLogLevel() slog.Level {
 	l := slog.LevelWarn

@@ -40,8 +40,21 @@ func (a *cli) devDefaults(ctx context.Context, m *Main) (func(context.Context) e
 		m.Config.EmailDomains = []string{"qa.example.test"}
 		m.Logger.Warn("no UNDERSTUDY_EMAIL_DOMAINS: allowing only the reserved test domain qa.example.test")
 	}
+	if m.Config.SMTPAddr == "" {
+		// The inbox receives on loopback, where the apps under test on this
+		// machine send their sign-in mail; there is no sender's DNS to ask.
+		m.Config.SMTPAddr = devSMTPAddr
+		if m.Config.SMTPCheckSenders == nil {
+			m.Config.SMTPCheckSenders = new(false)
+		}
+	}
 	return stop, nil
 }
+
+// devSMTPAddr is where serve --dev receives mail when UNDERSTUDY_SMTP_ADDR
+// is not set.
+const devSMTPAddr = "127.0.0.1:2525"
+
 
 // printDevWelcome creates an admin token and a runner token and prints
 // them once, with commands to try and the Playwright fixture's settings.
@@ -82,6 +95,10 @@ shell that runs the tests, with the runner token (it leases accounts, nothing mo
 `, url, stamp, stamp, url, admin, url, runner)
 	if m.Config.ConsoleOn() {
 		fmt.Fprintf(a.stdout, "The web console is at %s/ui/ : sign in there with the admin token.\n\n", url)
+	}
+	if addr := m.SMTPAddr(); addr != "" {
+		fmt.Fprintf(a.stdout, "Mail to the accounts' addresses is received over SMTP at %s: point the app's\n"+
+			"mail relay there, then read a leased account's inbox with: ./bin/understudy inbox LEASE_ID --wait 30s --code\n\n", addr)
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/console"
+	"github.com/understudy-dev/understudy/inbox"
 	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/migrations"
@@ -47,6 +48,13 @@ type Main struct {
 	listener net.Listener
 	http     *http.Server
 	served   chan error
+	// smtp is the SMTP receiver, nil when UNDERSTUDY_SMTP_ADDR is unset.
+	smtp     *inbox.SMTPServer
+	smtpAddr string
+	// stopListening ends the inbox's LISTEN connection; listened is
+	// closed once it has ended.
+	stopListening context.CancelFunc
+	listened      chan struct{}
 }
 
 // Run connects to the database, checks (or migrates) its schema, and starts
@@ -77,6 +85,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.startJobs(ctx, svc); err != nil {
 		return err
 	}
+	m.listen(svc.inbox)
+	if m.smtp, m.smtpAddr, err = startSMTP(m.Config, svc.inbox, m.Logger); err != nil {
+		return err
+	}
 	handler, err := m.handler(svc)
 	if err != nil {
 		return err
@@ -104,11 +116,42 @@ func (m *Main) Addr() string {
 	return m.listener.Addr().String()
 }
 
-// Close stops accepting requests, waits for those in flight and for
-// running jobs until ctx ends, cancels the jobs still running then, and
-// closes the pool. It is safe without Run and safe twice.
+// SMTPAddr returns the address the SMTP receiver listens on, or "" when
+// it is off.
+func (m *Main) SMTPAddr() string {
+	return m.smtpAddr
+}
+
+// listen runs the inbox's notification listener, which wakes the requests
+// waiting for mail, until Close.
+func (m *Main) listen(in *inbox.Service) {
+	ctx, cancel := context.WithCancel(context.Background())
+	m.stopListening, m.listened = cancel, make(chan struct{})
+	go func() {
+		defer close(m.listened)
+		if err := in.Listen(ctx); err != nil && ctx.Err() == nil {
+			m.Logger.Error("the inbox's notification listener stopped", slog.String("err", err.Error()))
+		}
+	}()
+}
+
+// Close stops receiving mail, stops accepting requests, waits for those in
+// flight and for running jobs until ctx ends, cancels the jobs still
+// running then, and closes the pool. It is safe without Run and safe twice.
 func (m *Main) Close(ctx context.Context) error {
 	var errs []error
+	if m.smtp != nil {
+		if err := m.smtp.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stopping the SMTP receiver: %w", err))
+		}
+		m.smtp, m.smtpAddr = nil, ""
+	}
+	if m.stopListening != nil {
+		// Waiting requests end with a clean 503 they can retry.
+		m.stopListening()
+		<-m.listened
+		m.stopListening = nil
+	}
 	if m.http != nil {
 		if err := m.http.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stopping the HTTP server: %w", err))
@@ -180,6 +223,8 @@ type services struct {
 	isolation *isolation.Service
 	// spec plans and applies declarative specs.
 	spec *spec.Service
+	// inbox receives and keeps the synthetic accounts' mail.
+	inbox *inbox.Service
 }
 
 // services builds the domain services on the pool; m.apps is set so that
@@ -225,6 +270,19 @@ func (m *Main) services(keyring *secret.Keyring) (services, error) {
 	}
 	svc.spec, err = spec.New(spec.Config{DB: m.pool, Keyring: keyring, Accounts: svc.accounts, Apps: svc.apps, Destinations: svc.destinations, Logger: m.Logger,
 		RetainUnapplied: m.Config.PlanRetentionUnapplied, RetainApplied: m.Config.PlanRetentionApplied})
+	if err != nil {
+		return svc, err
+	}
+	leases := svc.leases
+	svc.inbox, err = inbox.New(inbox.Config{DB: m.pool, Keyring: keyring, Accounts: svc.accounts, Logger: m.Logger,
+		OpenLeases: func(ctx context.Context, ids []string) (map[string]string, error) {
+			open, err := leases.OpenOn(ctx, ids)
+			out := make(map[string]string, len(open))
+			for id, l := range open {
+				out[id] = l.ID
+			}
+			return out, err
+		}})
 	return svc, err
 }
 
@@ -237,9 +295,11 @@ func (m *Main) startJobs(ctx context.Context, svc services) error {
 	tagging.AddWorkers(workers, svc.destinations)
 	isolation.AddWorkers(workers, svc.isolation)
 	spec.AddWorkers(workers, svc.spec)
+	inbox.AddWorkers(workers, svc.inbox)
 	periodic := append(lease.PeriodicJobs(m.Config.LeaseExpiryInterval), tagging.PeriodicJobs(m.Config.SyncScheduleInterval)...)
 	periodic = append(periodic, isolation.PeriodicJobs(m.Config.IsolationAuditInterval)...)
 	periodic = append(periodic, spec.PeriodicJobs(planPruneInterval)...)
+	periodic = append(periodic, inbox.PeriodicJobs(inboxPruneInterval)...)
 	client, err := river.NewClient(riverpgxv5.New(m.pool), &river.Config{
 		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
 		Workers:      workers,

@@ -12,15 +12,16 @@ import (
 
 // startSMTP starts the SMTP receiver when cfg.SMTPAddr is set, delivering
 // to r: it loads the STARTTLS certificate, listens (so a taken port fails
-// the start-up) and serves in the background. It returns nil, nil when
-// SMTP is off. The caller stops it with Shutdown.
-func startSMTP(cfg Config, r inbox.Receiver, logger *slog.Logger) (*inbox.SMTPServer, error) {
+// the start-up) and serves in the background, and returns the address it
+// listens on. It returns nil, "", nil when SMTP is off. The caller stops
+// it with Shutdown.
+func startSMTP(cfg Config, r inbox.Receiver, logger *slog.Logger) (*inbox.SMTPServer, string, error) {
 	if cfg.SMTPAddr == "" {
-		return nil, nil
+		return nil, "", nil
 	}
 	tlsConfig, err := smtpTLS(cfg)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	s, err := inbox.NewSMTPServer(inbox.SMTPConfig{
 		Addr:         cfg.SMTPAddr,
@@ -31,11 +32,11 @@ func startSMTP(cfg Config, r inbox.Receiver, logger *slog.Logger) (*inbox.SMTPSe
 		Logger:       logger,
 	}, r)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	l, err := net.Listen("tcp", cfg.SMTPAddr)
 	if err != nil {
-		return nil, fmt.Errorf("smtp_addr (UNDERSTUDY_SMTP_ADDR): listening on %s: %w", cfg.SMTPAddr, err)
+		return nil, "", fmt.Errorf("smtp_addr (UNDERSTUDY_SMTP_ADDR): listening on %s: %w", cfg.SMTPAddr, err)
 	}
 	go func() {
 		if err := s.Serve(l); err != nil {
@@ -44,7 +45,7 @@ func startSMTP(cfg Config, r inbox.Receiver, logger *slog.Logger) (*inbox.SMTPSe
 	}()
 	logger.Info("receiving mail", slog.String("smtp_addr", l.Addr().String()), slog.Bool("starttls", tlsConfig != nil),
 		slog.Bool("check_senders", cfg.SMTPCheckSendersOn()))
-	return s, nil
+	return s, l.Addr().String(), nil
 }
 
 // smtpTLS loads the STARTTLS certificate, nil when none is configured.

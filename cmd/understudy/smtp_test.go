@@ -64,12 +64,12 @@ func writeCertificate(t *testing.T) (string, string) {
 func TestStartSMTP(t *testing.T) {
 	t.Parallel()
 	logger := slog.New(slog.DiscardHandler)
-	if s, err := startSMTP(Config{}.WithDefaults(), noAccounts{}, logger); s != nil || err != nil {
+	if s, addr, err := startSMTP(Config{}.WithDefaults(), noAccounts{}, logger); s != nil || addr != "" || err != nil {
 		t.Fatalf("with no smtp_addr: %v, %v", s, err)
 	}
 	certFile, keyFile := writeCertificate(t)
 	cfg := Config{SMTPAddr: "127.0.0.1:0", SMTPHostname: "mx.test", SMTPTLSCert: certFile, SMTPTLSKey: keyFile}.WithDefaults()
-	s, err := startSMTP(cfg, noAccounts{}, logger)
+	s, _, err := startSMTP(cfg, noAccounts{}, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestStartSMTP(t *testing.T) {
 	}
 	defer l.Close()
 	cfg.SMTPAddr = l.Addr().String()
-	if _, err := startSMTP(cfg, noAccounts{}, logger); err == nil || !strings.Contains(err.Error(), "UNDERSTUDY_SMTP_ADDR") {
+	if _, _, err := startSMTP(cfg, noAccounts{}, logger); err == nil || !strings.Contains(err.Error(), "UNDERSTUDY_SMTP_ADDR") {
 		t.Fatalf("a taken port: %v", err)
 	}
 }
@@ -135,7 +135,7 @@ func TestStartSMTPBadCertificate(t *testing.T) {
 		{"a cert without its key", certFile, "", "go together"},
 	} {
 		cfg := Config{SMTPAddr: "127.0.0.1:0", SMTPTLSCert: tc.cert, SMTPTLSKey: tc.key}.WithDefaults()
-		_, err := startSMTP(cfg, noAccounts{}, slog.New(slog.DiscardHandler))
+		_, _, err := startSMTP(cfg, noAccounts{}, slog.New(slog.DiscardHandler))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want it to say %s", tc.name, err, tc.want)
 			continue

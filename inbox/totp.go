@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -178,12 +179,19 @@ func (t *TOTP) checkTarget(ctx context.Context, accountID, app string) error {
 
 // Code returns the current code of the account's secret for app, on the
 // injected clock, and audits the read (totp.read_code, without the code).
-// Errors: ENOTFOUND (no secret for the app), EINTERNAL (the server's key
-// cannot open the secret).
+// An empty app means the account's one secret.
+// Errors: ENOTFOUND (no secret for the app, or none at all), EINVALID
+// naming the apps (no app given, and the account has secrets for
+// several), EINTERNAL (the server's key cannot open the secret).
 func (t *TOTP) Code(ctx context.Context, accountID, app string) (TOTPCode, error) {
 	uid, err := uuid.Parse(accountID)
 	if err != nil {
 		return TOTPCode{}, notFound(accountID, app)
+	}
+	if app == "" {
+		if app, err = t.onlyApp(ctx, uid.String()); err != nil {
+			return TOTPCode{}, err
+		}
 	}
 	k, err := t.open(ctx, uid.String(), app)
 	if err != nil {
@@ -228,6 +236,25 @@ func algorithmOf(name string) otp.Algorithm {
 		return otp.AlgorithmSHA512
 	}
 	return otp.AlgorithmSHA1
+}
+
+// onlyApp names the app of the account's one secret.
+func (t *TOTP) onlyApp(ctx context.Context, accountID string) (string, error) {
+	list, err := t.List(ctx, accountID)
+	switch {
+	case err != nil:
+		return "", err
+	case len(list) == 0:
+		return "", understudy.Errorf(understudy.ENOTFOUND, "account %s has no TOTP secret", accountID)
+	case len(list) > 1:
+		names := make([]string, len(list))
+		for i, x := range list {
+			names[i] = x.App
+		}
+		return "", understudy.Invalid("the account has several TOTP secrets", understudy.FieldError{Field: "app",
+			Detail: "name one of the account's apps: " + strings.Join(names, ", ")})
+	}
+	return list[0].App, nil
 }
 
 func notFound(accountID, app string) error {

@@ -49,13 +49,18 @@ func (s *Service) InEnvironment(ctx context.Context, envID string) ([]App, error
 // RecordRef records the account's ref in app and audits that
 // (account.provision_app), in one transaction.
 func (s *Service) RecordRef(ctx context.Context, accountID string, app App, ref string) error {
-	return pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, insertRefSQL, accountID, app.ID, ref); err != nil {
-			return err
-		}
-		return access.Record(ctx, tx, access.Event{Action: "account.provision_app", TargetType: "account", TargetID: accountID,
-			Details: map[string]any{"app": app.Name, "ref": ref}})
-	})
+	return pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error { return RecordRefTx(ctx, tx, accountID, app, ref) })
+}
+
+// RecordRefTx is RecordRef inside the caller's transaction, for a caller
+// that records more of the provisioning with it (the app's authenticator
+// secret).
+func RecordRefTx(ctx context.Context, tx pgx.Tx, accountID string, app App, ref string) error {
+	if _, err := tx.Exec(ctx, insertRefSQL, accountID, app.ID, ref); err != nil {
+		return err
+	}
+	return access.Record(ctx, tx, access.Event{Action: "account.provision_app", TargetType: "account", TargetID: accountID,
+		Details: map[string]any{"app": app.Name, "ref": ref}})
 }
 
 // RefNames returns the account's ref in each app, by app name.

@@ -26,7 +26,7 @@ type fakeDNS struct {
 
 var _ Resolver = fakeDNS{}
 
-func notFound(name string) error {
+func dnsNotFound(name string) error {
 	return &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
 }
 
@@ -38,19 +38,19 @@ func (f fakeDNS) LookupTXT(ctx context.Context, name string) ([]string, error) {
 	if v, ok := f.txt[strings.TrimSuffix(strings.ToLower(name), ".")]; ok {
 		return v, nil
 	}
-	return nil, notFound(name)
+	return nil, dnsNotFound(name)
 }
 
 func (f fakeDNS) LookupMX(_ context.Context, name string) ([]*net.MX, error) {
-	return nil, notFound(name)
+	return nil, dnsNotFound(name)
 }
 
 func (f fakeDNS) LookupIPAddr(_ context.Context, host string) ([]net.IPAddr, error) {
-	return nil, notFound(host)
+	return nil, dnsNotFound(host)
 }
 
 func (f fakeDNS) LookupAddr(_ context.Context, addr string) ([]string, error) {
-	return nil, notFound(addr)
+	return nil, dnsNotFound(addr)
 }
 
 // signedMessage signs a message from From's domain with a fresh ed25519

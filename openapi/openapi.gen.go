@@ -448,6 +448,99 @@ func (e SyncRunOutcome) Valid() bool {
 	}
 }
 
+// Defines values for TOTPCodeDigits.
+const (
+	TOTPCodeDigitsN6 TOTPCodeDigits = 6
+	TOTPCodeDigitsN8 TOTPCodeDigits = 8
+)
+
+// Valid indicates whether the value is a known member of the TOTPCodeDigits enum.
+func (e TOTPCodeDigits) Valid() bool {
+	switch e {
+	case TOTPCodeDigitsN6:
+		return true
+	case TOTPCodeDigitsN8:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TOTPCodePeriod.
+const (
+	TOTPCodePeriodN30 TOTPCodePeriod = 30
+	TOTPCodePeriodN60 TOTPCodePeriod = 60
+)
+
+// Valid indicates whether the value is a known member of the TOTPCodePeriod enum.
+func (e TOTPCodePeriod) Valid() bool {
+	switch e {
+	case TOTPCodePeriodN30:
+		return true
+	case TOTPCodePeriodN60:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TOTPInfoAlgorithm.
+const (
+	SHA1   TOTPInfoAlgorithm = "SHA1"
+	SHA256 TOTPInfoAlgorithm = "SHA256"
+	SHA512 TOTPInfoAlgorithm = "SHA512"
+)
+
+// Valid indicates whether the value is a known member of the TOTPInfoAlgorithm enum.
+func (e TOTPInfoAlgorithm) Valid() bool {
+	switch e {
+	case SHA1:
+		return true
+	case SHA256:
+		return true
+	case SHA512:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TOTPInfoDigits.
+const (
+	TOTPInfoDigitsN6 TOTPInfoDigits = 6
+	TOTPInfoDigitsN8 TOTPInfoDigits = 8
+)
+
+// Valid indicates whether the value is a known member of the TOTPInfoDigits enum.
+func (e TOTPInfoDigits) Valid() bool {
+	switch e {
+	case TOTPInfoDigitsN6:
+		return true
+	case TOTPInfoDigitsN8:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TOTPInfoPeriod.
+const (
+	TOTPInfoPeriodN30 TOTPInfoPeriod = 30
+	TOTPInfoPeriodN60 TOTPInfoPeriod = 60
+)
+
+// Valid indicates whether the value is a known member of the TOTPInfoPeriod enum.
+func (e TOTPInfoPeriod) Valid() bool {
+	switch e {
+	case TOTPInfoPeriodN30:
+		return true
+	case TOTPInfoPeriodN60:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Visibility.
 const (
 	Allowed     Visibility = "allowed"
@@ -1523,6 +1616,65 @@ type SyncRunList struct {
 	Items []SyncRun `json:"items"`
 }
 
+// TOTPCode defines model for TOTPCode.
+type TOTPCode struct {
+	Code   string         `json:"code"`
+	Digits TOTPCodeDigits `json:"digits"`
+
+	// Next The next period's code, given only when fewer than 5 seconds are left.
+	Next   *string        `json:"next,omitempty"`
+	Period TOTPCodePeriod `json:"period"`
+
+	// ValidFor Seconds the code has left.
+	ValidFor int `json:"valid_for"`
+}
+
+// TOTPCodeDigits defines model for TOTPCode.Digits.
+type TOTPCodeDigits int
+
+// TOTPCodePeriod defines model for TOTPCode.Period.
+type TOTPCodePeriod int
+
+// TOTPInfo defines model for TOTPInfo.
+type TOTPInfo struct {
+	AccountName string            `json:"account_name"`
+	Algorithm   TOTPInfoAlgorithm `json:"algorithm"`
+	App         string            `json:"app"`
+	CreatedAt   time.Time         `json:"created_at"`
+	Digits      TOTPInfoDigits    `json:"digits"`
+	Issuer      string            `json:"issuer"`
+
+	// Period Seconds each code lasts.
+	Period    TOTPInfoPeriod `json:"period"`
+	RotatedAt time.Time      `json:"rotated_at"`
+}
+
+// TOTPInfoAlgorithm defines model for TOTPInfo.Algorithm.
+type TOTPInfoAlgorithm string
+
+// TOTPInfoDigits defines model for TOTPInfo.Digits.
+type TOTPInfoDigits int
+
+// TOTPInfoPeriod Seconds each code lasts.
+type TOTPInfoPeriod int
+
+// TOTPList defines model for TOTPList.
+type TOTPList struct {
+	Items []TOTPInfo `json:"items"`
+}
+
+// TOTPSet defines model for TOTPSet.
+type TOTPSet struct {
+	// App 1-63 lower-case letters, digits or '-', starting with a letter.
+	App Slug `json:"app"`
+
+	// Secret A bare base32 secret (SHA1, 6 digits, 30 s); give this or uri.
+	Secret *string `json:"secret,omitempty"`
+
+	// Uri An otpauth://totp/ URI; give this or secret.
+	Uri *string `json:"uri,omitempty"`
+}
+
 // Token defines model for Token.
 type Token struct {
 	CreatedAt time.Time `json:"created_at"`
@@ -1742,6 +1894,12 @@ type AcquireLeaseParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// GetLeaseTOTPParams defines parameters for GetLeaseTOTP.
+type GetLeaseTOTPParams struct {
+	// App The app whose code to compute.
+	App *Slug `form:"app,omitempty" json:"app,omitempty"`
+}
+
 // DiffSnapshotsParams defines parameters for DiffSnapshots.
 type DiffSnapshotsParams struct {
 	From string `form:"from" json:"from"`
@@ -1757,6 +1915,9 @@ type ListSyncRunsParams struct {
 
 // ResetAccountJSONRequestBody defines body for ResetAccount for application/json ContentType.
 type ResetAccountJSONRequestBody = ResetRequest
+
+// SetTOTPJSONRequestBody defines body for SetTOTP for application/json ContentType.
+type SetTOTPJSONRequestBody = TOTPSet
 
 // CreateEnvironmentJSONRequestBody defines body for CreateEnvironment for application/json ContentType.
 type CreateEnvironmentJSONRequestBody = EnvironmentCreate
@@ -2040,6 +2201,46 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/accounts/{account_id}/states/{state} (the `CaptureState` operationId).
 	CaptureState(ctx context.Context, accountId AccountID, state string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListTOTP List an account's TOTP secrets.
+	//
+	// What each of the account's authenticator secrets is (app, issuer, digits, period, algorithm), never the secret.
+	//
+	// Corresponds with GET /v1/accounts/{account_id}/totp (the `ListTOTP` operationId).
+	ListTOTP(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetTOTPWithBody Set an account's TOTP secret for an app.
+	//
+	// Stores the account's authenticator secret for an app attached to its environment, sealed, replacing the one it
+	// had (`totp.rotate`) or creating it (`totp.set`). Give either `uri`, an `otpauth://totp/` URI (digits 6 or 8,
+	// period 30 or 60, algorithm SHA1, SHA256 or SHA512), or `secret`, a bare base32 secret (then SHA1, 6 digits,
+	// 30 seconds); the secret decodes to 10 to 128 bytes. `otpauth://hotp/` secrets are refused. The answer, the
+	// audit trail and the logs never hold the secret.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/accounts/{account_id}/totp (the `SetTOTP` operationId).
+	SetTOTPWithBody(ctx context.Context, accountId AccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetTOTP Set an account's TOTP secret for an app.
+	//
+	// Stores the account's authenticator secret for an app attached to its environment, sealed, replacing the one it
+	// had (`totp.rotate`) or creating it (`totp.set`). Give either `uri`, an `otpauth://totp/` URI (digits 6 or 8,
+	// period 30 or 60, algorithm SHA1, SHA256 or SHA512), or `secret`, a bare base32 secret (then SHA1, 6 digits,
+	// 30 seconds); the secret decodes to 10 to 128 bytes. `otpauth://hotp/` secrets are refused. The answer, the
+	// audit trail and the logs never hold the secret.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/accounts/{account_id}/totp (the `SetTOTP` operationId).
+	SetTOTP(ctx context.Context, accountId AccountID, body SetTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RemoveTOTP Remove an account's TOTP secret for an app.
+	//
+	// Deletes the secret (audited `totp.remove`).
+	//
+	// Corresponds with DELETE /v1/accounts/{account_id}/totp/{app} (the `RemoveTOTP` operationId).
+	RemoveTOTP(ctx context.Context, accountId AccountID, app AppName, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAuditEvents List audit events.
 	//
@@ -2505,6 +2706,17 @@ type ClientInterface interface {
 	// Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
 	RenewLease(ctx context.Context, leaseId LeaseID, body RenewLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetLeaseTOTP Get the current TOTP code of a lease's account.
+	//
+	// The current authenticator code of the leased account for an app, computed now, with the seconds it has left
+	// and, when fewer than 5 remain, the next code. Only the token that acquired the lease, or an admin token, may
+	// read it: any other token is answered 403 and the attempt is audited (`lease.totp_read_denied`). The lease must
+	// be active (409 otherwise). Without `app`, the account's one secret is used; an account with several is
+	// answered 422 naming its apps. Every read is audited (`totp.read_code`, without the code).
+	//
+	// Corresponds with GET /v1/leases/{lease_id}/totp (the `GetLeaseTOTP` operationId).
+	GetLeaseTOTP(ctx context.Context, leaseId LeaseID, params *GetLeaseTOTPParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreatePlanWithBody Plan a spec against the server.
 	//
 	// Computes the difference between a spec (the evaluated blocks of a directory of `*.understudy.hcl` files, as
@@ -2913,6 +3125,86 @@ func (c *Client) ListSnapshots(ctx context.Context, accountId AccountID, params 
 // Corresponds with POST /v1/accounts/{account_id}/states/{state} (the `CaptureState` operationId).
 func (c *Client) CaptureState(ctx context.Context, accountId AccountID, state string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewCaptureStateRequest(c.Server, accountId, state)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListTOTP List an account's TOTP secrets.
+//
+// What each of the account's authenticator secrets is (app, issuer, digits, period, algorithm), never the secret.
+//
+// Corresponds with GET /v1/accounts/{account_id}/totp (the `ListTOTP` operationId).
+func (c *Client) ListTOTP(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListTOTPRequest(c.Server, accountId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetTOTPWithBody Set an account's TOTP secret for an app.
+//
+// Stores the account's authenticator secret for an app attached to its environment, sealed, replacing the one it
+// had (`totp.rotate`) or creating it (`totp.set`). Give either `uri`, an `otpauth://totp/` URI (digits 6 or 8,
+// period 30 or 60, algorithm SHA1, SHA256 or SHA512), or `secret`, a bare base32 secret (then SHA1, 6 digits,
+// 30 seconds); the secret decodes to 10 to 128 bytes. `otpauth://hotp/` secrets are refused. The answer, the
+// audit trail and the logs never hold the secret.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/accounts/{account_id}/totp (the `SetTOTP` operationId).
+func (c *Client) SetTOTPWithBody(ctx context.Context, accountId AccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetTOTPRequestWithBody(c.Server, accountId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetTOTP Set an account's TOTP secret for an app.
+//
+// Stores the account's authenticator secret for an app attached to its environment, sealed, replacing the one it
+// had (`totp.rotate`) or creating it (`totp.set`). Give either `uri`, an `otpauth://totp/` URI (digits 6 or 8,
+// period 30 or 60, algorithm SHA1, SHA256 or SHA512), or `secret`, a bare base32 secret (then SHA1, 6 digits,
+// 30 seconds); the secret decodes to 10 to 128 bytes. `otpauth://hotp/` secrets are refused. The answer, the
+// audit trail and the logs never hold the secret.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/accounts/{account_id}/totp (the `SetTOTP` operationId).
+func (c *Client) SetTOTP(ctx context.Context, accountId AccountID, body SetTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetTOTPRequest(c.Server, accountId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RemoveTOTP Remove an account's TOTP secret for an app.
+//
+// Deletes the secret (audited `totp.remove`).
+//
+// Corresponds with DELETE /v1/accounts/{account_id}/totp/{app} (the `RemoveTOTP` operationId).
+func (c *Client) RemoveTOTP(ctx context.Context, accountId AccountID, app AppName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveTOTPRequest(c.Server, accountId, app)
 	if err != nil {
 		return nil, err
 	}
@@ -3897,6 +4189,27 @@ func (c *Client) RenewLease(ctx context.Context, leaseId LeaseID, body RenewLeas
 	return c.Client.Do(req)
 }
 
+// GetLeaseTOTP Get the current TOTP code of a lease's account.
+//
+// The current authenticator code of the leased account for an app, computed now, with the seconds it has left
+// and, when fewer than 5 remain, the next code. Only the token that acquired the lease, or an admin token, may
+// read it: any other token is answered 403 and the attempt is audited (`lease.totp_read_denied`). The lease must
+// be active (409 otherwise). Without `app`, the account's one secret is used; an account with several is
+// answered 422 naming its apps. Every read is audited (`totp.read_code`, without the code).
+//
+// Corresponds with GET /v1/leases/{lease_id}/totp (the `GetLeaseTOTP` operationId).
+func (c *Client) GetLeaseTOTP(ctx context.Context, leaseId LeaseID, params *GetLeaseTOTPParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLeaseTOTPRequest(c.Server, leaseId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CreatePlanWithBody Plan a spec against the server.
 //
 // Computes the difference between a spec (the evaluated blocks of a directory of `*.understudy.hcl` files, as
@@ -4781,6 +5094,128 @@ func NewCaptureStateRequest(server string, accountId AccountID, state string) (*
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListTOTPRequest constructs an http.Request for the ListTOTP method
+func NewListTOTPRequest(server string, accountId AccountID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/accounts/%s/totp", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetTOTPRequest calls the generic SetTOTP builder with application/json body
+func NewSetTOTPRequest(server string, accountId AccountID, body SetTOTPJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetTOTPRequestWithBody(server, accountId, "application/json", bodyReader)
+}
+
+// NewSetTOTPRequestWithBody constructs an http.Request for the SetTOTP method, with any body, and a specified content type
+func NewSetTOTPRequestWithBody(server string, accountId AccountID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/accounts/%s/totp", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRemoveTOTPRequest constructs an http.Request for the RemoveTOTP method
+func NewRemoveTOTPRequest(server string, accountId AccountID, app AppName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "app", app, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/accounts/%s/totp/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -6570,6 +7005,67 @@ func NewRenewLeaseRequestWithBody(server string, leaseId LeaseID, contentType st
 	return req, nil
 }
 
+// NewGetLeaseTOTPRequest constructs an http.Request for the GetLeaseTOTP method
+func NewGetLeaseTOTPRequest(server string, leaseId LeaseID, params *GetLeaseTOTPParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lease_id", leaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leases/%s/totp", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.App != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "app", *params.App, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewCreatePlanRequest calls the generic CreatePlan builder with application/json body
 func NewCreatePlanRequest(server string, body CreatePlanJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -7310,6 +7806,50 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /v1/accounts/{account_id}/states/{state} (the `CaptureState` operationId).
 	CaptureStateWithResponse(ctx context.Context, accountId AccountID, state string, reqEditors ...RequestEditorFn) (*CaptureStateResponse, error)
 
+	// ListTOTPWithResponse List an account's TOTP secrets.
+	//
+	// What each of the account's authenticator secrets is (app, issuer, digits, period, algorithm), never the secret.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/accounts/{account_id}/totp (the `ListTOTP` operationId).
+	ListTOTPWithResponse(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*ListTOTPResponse, error)
+
+	// SetTOTPWithBodyWithResponse Set an account's TOTP secret for an app.
+	//
+	// Stores the account's authenticator secret for an app attached to its environment, sealed, replacing the one it
+	// had (`totp.rotate`) or creating it (`totp.set`). Give either `uri`, an `otpauth://totp/` URI (digits 6 or 8,
+	// period 30 or 60, algorithm SHA1, SHA256 or SHA512), or `secret`, a bare base32 secret (then SHA1, 6 digits,
+	// 30 seconds); the secret decodes to 10 to 128 bytes. `otpauth://hotp/` secrets are refused. The answer, the
+	// audit trail and the logs never hold the secret.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/accounts/{account_id}/totp (the `SetTOTP` operationId).
+	SetTOTPWithBodyWithResponse(ctx context.Context, accountId AccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetTOTPResponse, error)
+
+	// SetTOTPWithResponse Set an account's TOTP secret for an app.
+	//
+	// Stores the account's authenticator secret for an app attached to its environment, sealed, replacing the one it
+	// had (`totp.rotate`) or creating it (`totp.set`). Give either `uri`, an `otpauth://totp/` URI (digits 6 or 8,
+	// period 30 or 60, algorithm SHA1, SHA256 or SHA512), or `secret`, a bare base32 secret (then SHA1, 6 digits,
+	// 30 seconds); the secret decodes to 10 to 128 bytes. `otpauth://hotp/` secrets are refused. The answer, the
+	// audit trail and the logs never hold the secret.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/accounts/{account_id}/totp (the `SetTOTP` operationId).
+	SetTOTPWithResponse(ctx context.Context, accountId AccountID, body SetTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*SetTOTPResponse, error)
+
+	// RemoveTOTPWithResponse Remove an account's TOTP secret for an app.
+	//
+	// Deletes the secret (audited `totp.remove`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/accounts/{account_id}/totp/{app} (the `RemoveTOTP` operationId).
+	RemoveTOTPWithResponse(ctx context.Context, accountId AccountID, app AppName, reqEditors ...RequestEditorFn) (*RemoveTOTPResponse, error)
+
 	// ListAuditEventsWithResponse List audit events.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -7823,6 +8363,19 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
 	RenewLeaseWithResponse(ctx context.Context, leaseId LeaseID, body RenewLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*RenewLeaseResponse, error)
+
+	// GetLeaseTOTPWithResponse Get the current TOTP code of a lease's account.
+	//
+	// The current authenticator code of the leased account for an app, computed now, with the seconds it has left
+	// and, when fewer than 5 remain, the next code. Only the token that acquired the lease, or an admin token, may
+	// read it: any other token is answered 403 and the attempt is audited (`lease.totp_read_denied`). The lease must
+	// be active (409 otherwise). Without `app`, the account's one secret is used; an account with several is
+	// answered 422 naming its apps. Every read is audited (`totp.read_code`, without the code).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/leases/{lease_id}/totp (the `GetLeaseTOTP` operationId).
+	GetLeaseTOTPWithResponse(ctx context.Context, leaseId LeaseID, params *GetLeaseTOTPParams, reqEditors ...RequestEditorFn) (*GetLeaseTOTPResponse, error)
 
 	// CreatePlanWithBodyWithResponse Plan a spec against the server.
 	//
@@ -8950,6 +9503,290 @@ func (r CaptureStateResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CaptureStateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListTOTPResponse401Headers the declared response headers of an HTTP 401 response for ListTOTP
+type ListTOTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListTOTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TOTPList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListTOTPResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListTOTPResponse) GetJSON200() *TOTPList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListTOTPResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListTOTPResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListTOTPResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListTOTPResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListTOTPResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListTOTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListTOTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListTOTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListTOTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetTOTPResponse401Headers the declared response headers of an HTTP 401 response for SetTOTP
+type SetTOTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// SetTOTPResponse409Headers the declared response headers of an HTTP 409 response for SetTOTP
+type SetTOTPResponse409Headers struct {
+	RetryAfter *int
+}
+
+type SetTOTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TOTPInfo
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *TOTPInfo
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *SetTOTPResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *SetTOTPResponse409Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetTOTPResponse) GetJSON200() *TOTPInfo {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r SetTOTPResponse) GetJSON201() *TOTPInfo {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r SetTOTPResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r SetTOTPResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r SetTOTPResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r SetTOTPResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r SetTOTPResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r SetTOTPResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r SetTOTPResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r SetTOTPResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r SetTOTPResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetTOTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetTOTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetTOTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetTOTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RemoveTOTPResponse401Headers the declared response headers of an HTTP 401 response for RemoveTOTP
+type RemoveTOTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type RemoveTOTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RemoveTOTPResponse401Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RemoveTOTPResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RemoveTOTPResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RemoveTOTPResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RemoveTOTPResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RemoveTOTPResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RemoveTOTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RemoveTOTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RemoveTOTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RemoveTOTPResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12511,6 +13348,124 @@ func (r RenewLeaseResponse) ContentType() string {
 	return ""
 }
 
+// GetLeaseTOTPResponse200Headers the declared response headers of an HTTP 200 response for GetLeaseTOTP
+type GetLeaseTOTPResponse200Headers struct {
+	CacheControl *string
+}
+
+// GetLeaseTOTPResponse401Headers the declared response headers of an HTTP 401 response for GetLeaseTOTP
+type GetLeaseTOTPResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetLeaseTOTPResponse409Headers the declared response headers of an HTTP 409 response for GetLeaseTOTP
+type GetLeaseTOTPResponse409Headers struct {
+	RetryAfter *int
+}
+
+type GetLeaseTOTPResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TOTPCode
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetLeaseTOTPResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetLeaseTOTPResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *GetLeaseTOTPResponse409Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetLeaseTOTPResponse) GetJSON200() *TOTPCode {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetLeaseTOTPResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetLeaseTOTPResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetLeaseTOTPResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetLeaseTOTPResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r GetLeaseTOTPResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetLeaseTOTPResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetLeaseTOTPResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetLeaseTOTPResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLeaseTOTPResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLeaseTOTPResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLeaseTOTPResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLeaseTOTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CreatePlanResponse401Headers the declared response headers of an HTTP 401 response for CreatePlan
 type CreatePlanResponse401Headers struct {
 	WWWAuthenticate *string
@@ -14076,6 +15031,74 @@ func (c *ClientWithResponses) CaptureStateWithResponse(ctx context.Context, acco
 	return ParseCaptureStateResponse(rsp)
 }
 
+// ListTOTPWithResponse List an account's TOTP secrets.
+//
+// What each of the account's authenticator secrets is (app, issuer, digits, period, algorithm), never the secret.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/accounts/{account_id}/totp (the `ListTOTP` operationId).
+func (c *ClientWithResponses) ListTOTPWithResponse(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*ListTOTPResponse, error) {
+	rsp, err := c.ListTOTP(ctx, accountId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListTOTPResponse(rsp)
+}
+
+// SetTOTPWithBodyWithResponse Set an account's TOTP secret for an app.
+//
+// Stores the account's authenticator secret for an app attached to its environment, sealed, replacing the one it
+// had (`totp.rotate`) or creating it (`totp.set`). Give either `uri`, an `otpauth://totp/` URI (digits 6 or 8,
+// period 30 or 60, algorithm SHA1, SHA256 or SHA512), or `secret`, a bare base32 secret (then SHA1, 6 digits,
+// 30 seconds); the secret decodes to 10 to 128 bytes. `otpauth://hotp/` secrets are refused. The answer, the
+// audit trail and the logs never hold the secret.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/accounts/{account_id}/totp (the `SetTOTP` operationId).
+func (c *ClientWithResponses) SetTOTPWithBodyWithResponse(ctx context.Context, accountId AccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetTOTPResponse, error) {
+	rsp, err := c.SetTOTPWithBody(ctx, accountId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetTOTPResponse(rsp)
+}
+
+// SetTOTPWithResponse Set an account's TOTP secret for an app.
+//
+// Stores the account's authenticator secret for an app attached to its environment, sealed, replacing the one it
+// had (`totp.rotate`) or creating it (`totp.set`). Give either `uri`, an `otpauth://totp/` URI (digits 6 or 8,
+// period 30 or 60, algorithm SHA1, SHA256 or SHA512), or `secret`, a bare base32 secret (then SHA1, 6 digits,
+// 30 seconds); the secret decodes to 10 to 128 bytes. `otpauth://hotp/` secrets are refused. The answer, the
+// audit trail and the logs never hold the secret.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/accounts/{account_id}/totp (the `SetTOTP` operationId).
+func (c *ClientWithResponses) SetTOTPWithResponse(ctx context.Context, accountId AccountID, body SetTOTPJSONRequestBody, reqEditors ...RequestEditorFn) (*SetTOTPResponse, error) {
+	rsp, err := c.SetTOTP(ctx, accountId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetTOTPResponse(rsp)
+}
+
+// RemoveTOTPWithResponse Remove an account's TOTP secret for an app.
+//
+// Deletes the secret (audited `totp.remove`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/accounts/{account_id}/totp/{app} (the `RemoveTOTP` operationId).
+func (c *ClientWithResponses) RemoveTOTPWithResponse(ctx context.Context, accountId AccountID, app AppName, reqEditors ...RequestEditorFn) (*RemoveTOTPResponse, error) {
+	rsp, err := c.RemoveTOTP(ctx, accountId, app, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRemoveTOTPResponse(rsp)
+}
+
 // ListAuditEventsWithResponse List audit events.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -14894,6 +15917,25 @@ func (c *ClientWithResponses) RenewLeaseWithResponse(ctx context.Context, leaseI
 		return nil, err
 	}
 	return ParseRenewLeaseResponse(rsp)
+}
+
+// GetLeaseTOTPWithResponse Get the current TOTP code of a lease's account.
+//
+// The current authenticator code of the leased account for an app, computed now, with the seconds it has left
+// and, when fewer than 5 remain, the next code. Only the token that acquired the lease, or an admin token, may
+// read it: any other token is answered 403 and the attempt is audited (`lease.totp_read_denied`). The lease must
+// be active (409 otherwise). Without `app`, the account's one secret is used; an account with several is
+// answered 422 naming its apps. Every read is audited (`totp.read_code`, without the code).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/leases/{lease_id}/totp (the `GetLeaseTOTP` operationId).
+func (c *ClientWithResponses) GetLeaseTOTPWithResponse(ctx context.Context, leaseId LeaseID, params *GetLeaseTOTPParams, reqEditors ...RequestEditorFn) (*GetLeaseTOTPResponse, error) {
+	rsp, err := c.GetLeaseTOTP(ctx, leaseId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLeaseTOTPResponse(rsp)
 }
 
 // CreatePlanWithBodyWithResponse Plan a spec against the server.
@@ -16016,6 +17058,269 @@ func ParseCaptureStateResponse(rsp *http.Response) (*CaptureStateResponse, error
 			headers.RetryAfter = &value
 		}
 		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListTOTPResponse parses an HTTP response from a ListTOTPWithResponse call
+func ParseListTOTPResponse(rsp *http.Response) (*ListTOTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListTOTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TOTPList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListTOTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetTOTPResponse parses an HTTP response from a SetTOTPWithResponse call
+func ParseSetTOTPResponse(rsp *http.Response) (*SetTOTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetTOTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TOTPInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest TOTPInfo
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers SetTOTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers SetTOTPResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRemoveTOTPResponse parses an HTTP response from a RemoveTOTPWithResponse call
+func ParseRemoveTOTPResponse(rsp *http.Response) (*RemoveTOTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RemoveTOTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RemoveTOTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -19318,6 +20623,121 @@ func ParseRenewLeaseResponse(rsp *http.Response) (*RenewLeaseResponse, error) {
 	return response, nil
 }
 
+// ParseGetLeaseTOTPResponse parses an HTTP response from a GetLeaseTOTPWithResponse call
+func ParseGetLeaseTOTPResponse(rsp *http.Response) (*GetLeaseTOTPResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLeaseTOTPResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TOTPCode
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetLeaseTOTPResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetLeaseTOTPResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers GetLeaseTOTPResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseCreatePlanResponse parses an HTTP response from a CreatePlanWithResponse call
 func ParseCreatePlanResponse(rsp *http.Response) (*CreatePlanResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -20620,6 +22040,15 @@ type ServerInterface interface {
 	// CaptureState Capture a named state of an account.
 	// (POST /v1/accounts/{account_id}/states/{state})
 	CaptureState(ctx echo.Context, accountId AccountID, state string) error
+	// ListTOTP List an account's TOTP secrets.
+	// (GET /v1/accounts/{account_id}/totp)
+	ListTOTP(ctx echo.Context, accountId AccountID) error
+	// SetTOTP Set an account's TOTP secret for an app.
+	// (POST /v1/accounts/{account_id}/totp)
+	SetTOTP(ctx echo.Context, accountId AccountID) error
+	// RemoveTOTP Remove an account's TOTP secret for an app.
+	// (DELETE /v1/accounts/{account_id}/totp/{app})
+	RemoveTOTP(ctx echo.Context, accountId AccountID, app AppName) error
 	// ListAuditEvents List audit events.
 	// (GET /v1/audit-events)
 	ListAuditEvents(ctx echo.Context, params ListAuditEventsParams) error
@@ -20734,6 +22163,9 @@ type ServerInterface interface {
 	// RenewLease Renew a lease.
 	// (POST /v1/leases/{lease_id}/renew)
 	RenewLease(ctx echo.Context, leaseId LeaseID) error
+	// GetLeaseTOTP Get the current TOTP code of a lease's account.
+	// (GET /v1/leases/{lease_id}/totp)
+	GetLeaseTOTP(ctx echo.Context, leaseId LeaseID, params GetLeaseTOTPParams) error
 	// CreatePlan Plan a spec against the server.
 	// (POST /v1/plans)
 	CreatePlan(ctx echo.Context) error
@@ -20998,6 +22430,62 @@ func (w *ServerInterfaceWrapper) CaptureState(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CaptureState(ctx, accountId, state)
+	return err
+}
+
+// ListTOTP converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTOTP(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTOTP(ctx, accountId)
+	return err
+}
+
+// SetTOTP converts echo context to params.
+func (w *ServerInterfaceWrapper) SetTOTP(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetTOTP(ctx, accountId)
+	return err
+}
+
+// RemoveTOTP converts echo context to params.
+func (w *ServerInterfaceWrapper) RemoveTOTP(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// ------------- Path parameter "app" -------------
+	var app AppName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "app", ctx.Param("app"), &app, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter app: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RemoveTOTP(ctx, accountId, app)
 	return err
 }
 
@@ -21815,6 +23303,31 @@ func (w *ServerInterfaceWrapper) RenewLease(ctx echo.Context) error {
 	return err
 }
 
+// GetLeaseTOTP converts echo context to params.
+func (w *ServerInterfaceWrapper) GetLeaseTOTP(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lease_id" -------------
+	var leaseId LeaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lease_id", ctx.Param("lease_id"), &leaseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lease_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetLeaseTOTPParams
+	// ------------- Optional query parameter "app" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "app", ctx.QueryParams(), &params.App, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter app: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetLeaseTOTP(ctx, leaseId, params)
+	return err
+}
+
 // CreatePlan converts echo context to params.
 func (w *ServerInterfaceWrapper) CreatePlan(ctx echo.Context) error {
 	var err error
@@ -22102,6 +23615,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/accounts/:account_id/retire", wrapper.RetireAccount, options.OperationMiddlewares["retireAccount"]...)
 	router.POST(options.BaseURL+"/v1/accounts/:account_id/rotate-password", wrapper.RotatePassword, options.OperationMiddlewares["rotatePassword"]...)
 	router.GET(options.BaseURL+"/v1/accounts/:account_id/credentials", wrapper.GetCredentials, options.OperationMiddlewares["getCredentials"]...)
+	router.GET(options.BaseURL+"/v1/accounts/:account_id/totp", wrapper.ListTOTP, options.OperationMiddlewares["listTOTP"]...)
+	router.POST(options.BaseURL+"/v1/accounts/:account_id/totp", wrapper.SetTOTP, options.OperationMiddlewares["setTOTP"]...)
+	router.DELETE(options.BaseURL+"/v1/accounts/:account_id/totp/:app", wrapper.RemoveTOTP, options.OperationMiddlewares["removeTOTP"]...)
 	router.GET(options.BaseURL+"/v1/environments/:environment/apps", wrapper.ListApps, options.OperationMiddlewares["listApps"]...)
 	router.POST(options.BaseURL+"/v1/environments/:environment/apps", wrapper.AttachApp, options.OperationMiddlewares["attachApp"]...)
 	router.DELETE(options.BaseURL+"/v1/environments/:environment/apps/:app", wrapper.DetachApp, options.OperationMiddlewares["detachApp"]...)
@@ -22135,6 +23651,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/leases/:lease_id", wrapper.GetLease, options.OperationMiddlewares["getLease"]...)
 	router.POST(options.BaseURL+"/v1/leases/:lease_id/renew", wrapper.RenewLease, options.OperationMiddlewares["renewLease"]...)
 	router.POST(options.BaseURL+"/v1/leases/:lease_id/release", wrapper.ReleaseLease, options.OperationMiddlewares["releaseLease"]...)
+	router.GET(options.BaseURL+"/v1/leases/:lease_id/totp", wrapper.GetLeaseTOTP, options.OperationMiddlewares["getLeaseTOTP"]...)
 	router.GET(options.BaseURL+"/v1/tokens", wrapper.ListTokens, options.OperationMiddlewares["listTokens"]...)
 	router.POST(options.BaseURL+"/v1/tokens", wrapper.CreateToken, options.OperationMiddlewares["createToken"]...)
 	router.DELETE(options.BaseURL+"/v1/tokens/:token_id", wrapper.RevokeToken, options.OperationMiddlewares["revokeToken"]...)
@@ -22155,338 +23672,355 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37cts4ti/8Kih9uyrSt2n5kqTPbrl21edJZ7qzp2+VpKd3fa0cEyIhC2MK4ACgFU0qVedpzoOdJzmF",
-	"tQAQpEhdHNvpTvufRJZIXBfWDWv91odBJpelFEwYPZh8GCwYzZmCj6+ZUeuLuWHK/pUznSleGi7FYDJ4",
-	"wzIpck2o/ZmsFjxbEKPWXFwRekW5IEu6JiuprseDZKCzBVtS28iSC76sloPJaTIw65INJgMuDLtiavDx",
-	"48dkUFJFl8y4AVxkmayEefWN/YPbbktqFoNkIOjSvkrx90ueD5KBYv+suGL5YGJUxeJOXUfaKC6uBrab",
-	"i7L8EZrobrYsD2zvG6YNF9SuzZZ28/qpA9t/KW64kmLJhNnSPqufOrD97xnVrHeZC/vr4Yv8c0FFb5tl",
-	"QcXhTb6WBduyAEoW7MAWf5XqWpc029bsyj+zte1/U2w+mAz+n+P6PB3jr/r4TVFdIYErpkspNAP6/gvN",
-	"v6WGreja/pVJYezWTT5YCix4BpRyXCo5K9jy3/+h7cH7sGePP+Nb2Gnz6F4IQsuSUKFXTLGcyMponjPC",
-	"jSalkjc8Z+qJJnY4imYmIVLBb9pQw9yBp0QxbaRiZEU1EdIQs2DuCfdLToaZzBlJZzS/vMJppgmxW0DS",
-	"SolJJSyjMVW+nrg5TmhZHvl+09E5NOoOOeGazCkvWE5W3CzgJ8WolmI8+JjYpXzN/lkxbR5yKd/CIKBb",
-	"klFh12EGw8oJ1cQseL2MRNO1nsBS/debn35MCBWkEtdCrgSZc1bkCaFkpaS4wiWSdpFnNCeBJfr1XNJi",
-	"LtWS5WlC2A1Ta3gM2iBckJQpJZVOR7AuL6SYFzx78FXJaFGQrKB6wXS9YVmlFBMGCSXxYmPBSM4M5QWx",
-	"B077eWZu6HYmyYZcOgqCqWuU7unjSITBQP8q1YznORMPvR5GXjPxRBOdyZJZWl4xes0UMQsqYAWkYI5g",
-	"7MoJxvKwEHM/aLenP0rzV1mJ/KHnYHcnt4MUVySXDM89e8+18SMV0lzO7dDcSH+m60LS/K2U31N1xT7X",
-	"0ZzJfG3XvLCDcGt+Sn7gf/HjNlJewo9+3K7dB+XKayLNgikC5zch2YKzebEmz09O/DCtqqQELdLRBDgy",
-	"nhpNqGKkkFdXLCfAVB1zxMnzPCHC8gmiF3KF3PINUzc8Y78IekN5QWfFg27NBclZyUTORLYmQzj+1NAZ",
-	"1QxkDUX5lFcKtEkrT5ixP2S0NJViI7uVueWbUhFdyNW51Tyd2ulWqqpn5rb0F0Ers5CK/4s96MH5UZIZ",
-	"o8puimUBMEM86xRkmpcBUhHFbuR1LTeraMQbPPDXX389uqjMggljh842NfSLYkXXmqR/wd4Vo8XyP6eD",
-	"WupOB2lTOW9rRx9h2UolM6a1XcqXwnCz/lynGJhmURyh8COzyhBKbmhRAT+1vIhmGSuNHWl9Ym5owfeS",
-	"lH9nIpfqLV8yWT24uKSCFmvDM01uYBgk5zlOCbQ0kKBcxOf6iSaGLxkp+JIH/uvUrEuDs3Dq1lT06VvY",
-	"2ZF/fDQmP0rk73axQRkB2f1LeNUrg/7ETlB4VSaTS7sPU+GUPymcYA82j1WJKrFgtDCLdXxmC2qYGk8F",
-	"KORuwSLzz34slSyZMhz15kwxalh+SeE3Sw/20yCnhsFcBkmblpOGcbRJ68ngigmm0Darfw62aTLgeedr",
-	"PGfhUGzb/1f+OTBytV5JlV8qaQ6eh2LG2h+HvSORwW/8oAtpuqdrNbRK75qV26E3+HB47RIV884uDb3S",
-	"m8zqV8sNl1Rd64bOTzXRa2EWzPCMrBZMgRzjxgoIRpUmw3BwEvudBjbZJBauL0Mb9m8mquVg8tvA2m+D",
-	"dx2rFZ6+3EUz9ZO9K1wfusvIW9Fpitam5W/NQW901DfGvu7qWcrZP1hmYGBlfiDttYdojfeWy8ENzlJV",
-	"40QFempTSHSAus9FEh/2xqgdKXXNzZHly/mcZR3sgy0pL3pOc+fX6ABh70uumHYr1qZfJlCkw7OEgW8M",
-	"rWLL3rSxhLnfaYUW8svZerMbKyoWsrAqnpzHJ8Xa6862gtfHn5MNdBIKrHmbRFzzW/bwe647dpAbtmx+",
-	"2GN4wH2wG6oUBVYs2HtzKedzzTo29WereQpjGY8gS6nCamsyl0UhV9Eq117M1uRhgFsm+CassGdMVjW2",
-	"GwOM7IZrLgX+qRjN7TlBArH0BP6QQRAKnezsIs8V07pDijqxtfEGjEt1kN+rNz+Rp6dffXV0SmhRLujR",
-	"WSedlVIbWlxalaSzfcWueI900EYxZnbzR/dcgpMITTb7rmfSuf5l+TCaRQ9TEc7huLl8zgfXvUAsU8xc",
-	"gqOkcQA2BW2L1DUzhgsUvjTPud1TWvwcTR89mg8iKWDy0VSj4bXm2C8Aejb1whiaLfpnOaeFZm0lwW/G",
-	"biduc3+a52PFZgsprxNiqfBKMZ0Q9p5lVmee0+tupoyT3bIrHVu7cRWjmEFLyGpERPMryzEINp0QSr55",
-	"8+NoQjSjBcutWFJMG+8VUMxUSrA8Gl29nvsSzaaYijzJvhEy1IyB1Hr98uKbH16OOrpskU6bTnr2/MWC",
-	"Zdebp5niEe9YP9OnAbCClpp1n1h5HX09k7JgVGyMGC+P5PUgdFM32jP6O5FxZbl56PeXRWX5CxysA4/N",
-	"HqzqMMq+NQFuklHXJAvO8hcLKtAV2SKWzBt/W+34gooLfPJjYkfkZevGVG7NLn2jiR8StNWzbcU6uvY4",
-	"YOdWlJtLUCScNTanVWHHeaIH7eP8nVyRAi4mJLHvkTlcTqCma+16EQw2IwnqIvYTE3liTThKvpUkr9AW",
-	"IMP0+TIdkaq0j5wuxuQb7Fvbv0/0hCg2rzSzbEqKjCVE0KXlZqBKw4At21jS998zcWUWg8nTs64V3Vws",
-	"YxSfVYb1EkD3TfeFWMONDTLYcyKqokCVEPRv36r3QWlmCBVr0BfB2QePcnBfaSY0N/wGJIFtBz2vloI/",
-	"JoMZm0vFbj8AfxOnmTms47lUGbMmWVnQjLX0mMDntmgsofmOwTsphA5rJ6OoYk2XdLKLqzo54JYocXv1",
-	"bts2f4pI/atiDPyMBJ/QxNqmLLckSstS49oGa8DOJ+jqPZL0osq5eXnDuvxZNevZ5CKZkeoT+YuXRAdK",
-	"8V+dh1rTORxnu1fe7Fwpbti5PfnMTgm89P4atLILRQstwVTVJM0KzoS5tHwtTfAeEL4hjtNZncWoShuW",
-	"22V8v35iDSy1oioHRyKeI/AmcsUyQ0pm9YpR5zqjth2WhQvz1bMOMw3Ji+ked0wyMFRdsV2/4vcf9tF/",
-	"QXvF3YwYe9xO3GdjePX+vdtKWHeiR9Rkent1Ajksul/6nH1ABvAc3iXak+XO06YPD02ADu4STiBRsmBP",
-	"NCmlLMiKFwW5YmbcufE5C2d1s8XXbK5JrmRZ+kADdx3l72sUW8obPON7LehrNnd+qA6bTG0bSphcxFqc",
-	"x5wLK17hRoOW5d5jafrFOsdjZfeWoThHgz2xsNKFhBiSxG0AyVnB7DGG2ywQJ/no3OsKcJZBTnrDA9pa",
-	"LXjhRHt+V1PpUgBeKAa+RlroLha8xTmbbHEZeqdlt6fjFg7+SjPVI2nbimIc/uYdbOH1aGiNgXQd2G+Y",
-	"xkZ36JAd55gSXbKM5CwrKFi8do8Lri2XVuSai9zKjFkhs+sxeQkki/2ShVUNBUmdFEgTkk6rk5OnmX0J",
-	"PrExflHQGSvwm9QqlO4mzHY8FcPUUt54Vq2ZSkcgKvZo57fp4Jqtp4N3KWqz9kxpQ0XG7HApDhgZQDqX",
-	"6pLRbJGSuK/fpgNW2QZGyVRUgv+zYvE1nR0cBjBppiy5Y2wLxvTgreVsTbgBDdkN2K1EY8xBv3PzH0/F",
-	"32stKrOGL8ttU3VXCaiB8BWP47i0RC6GjAMuP92o/ICf6FqfHE/FBh+2us/eosQRVadlmsTBkAc3GYVb",
-	"djUduZoObjqKtOxqmi9Lqbpk2sv33I7pyhG3JjSXpeWEwKpBZfJRhGSIrSCNoRpzyBBfwdtdowPJtDm2",
-	"H9nKq1pMW/L2Y2wOa0kFvWKaDKEZP7qabBRzlpg/HdeMlRr0emzw0In8AMPtFEM9M/mpc+DayFLj8Lm4",
-	"SkjB5sbfP7vDN3RN3nbNX7sRdQ1WFuxgMnstC7af1IpO0WEWfuSbaC6i1Rg2+OFtHNsFn7NsnRU7Paff",
-	"hwf39Xv/HvyqEJdRluDAjDysiRU/WcGoantUCRV5y6kKilJBBRhPQLfc81wpinWHCZMMwLb6SRTrYKDf",
-	"qRd2t9PVU84WTSHmwHdElpFA2I88c+C4Wb/OtoN8rXqwOQxLYgt5lRC6LAtuqpwlZMnfl1SwIiGaXdn2",
-	"wL2CRNlJfHd8Mj6dli9+fkWu2VoDiUIg2h+MjqtZwfViFyFDYER2CXGSN7TYQ4XeTeovm2R0F6QeUeZ+",
-	"pJ5V2sjlpa7UnGaHXvyBZXCZyyXl4sBX75SOD196p+kctuo8746bwNafaCKoqRQtCM8n4MCqNwN+XLKE",
-	"sEIzr5RHv+MGHeP39kmvk3ftmZHd4/BOLxPGRAy9Zg2rZrzzksBIiJ3Ztno/eB3qgMWbK7ncPexNnTGa",
-	"DDXnhF8JiaY9uqD9YwIjX5liBy1ZvXW1JhtnDzQsUDIEew5jqSOlDz5bdjXavbqwDDCeLev7utZS73SF",
-	"nYvV04YE/Taot3sOftu4XRjQXXAyMIf3YmH0dn75jUk0+r+F1OdaFqBkXJay4Nn6Uy7ekR3bLbrhms94",
-	"wc16QhaQq5EQw7RhSl9aAQlx7UUhVz23A3etSktZXGr+rw5XXnzbdtrtIP1nRRUVhgt2KcXlDXcLtr0t",
-	"K7n3uMjZwfVjpfLTI3M+VUPEWOU9TDo/7O/whf6gH69zbvywpKKixaU2rDxQRu/QGh80VGiX9nWvwUSw",
-	"ttsCiWJyaI81bHZrKw4LP4pI4VZhSC2CbWmNVo8jQ3dVP0pI7f9NiHf7Qhj0pWLziXMfliXyZEwoNGxZ",
-	"FtSwzfDRkIeoia6yBQTra6aOPnwYhzTsjx8xhIfC3KLJjjrF+T0aWIfEa92L9fTQ0VS3tn/a1/FxKIbV",
-	"FMjp0rLvs2etSIzT58vdqkZ88nach54QrbzJ8+8qVOv27HSvIK9mJn8z2KvFPrbFfm1Kjs17qYNv+Xvi",
-	"attRxi7vLDC+NWQP+M/vkp0BuL2R29Gs7uJGequzf+8r6aiVW0W67VIlegX754yC28sdsvFOy+Hx6WrY",
-	"5/JeHBp4fTe6ieOJzXFvLsJhikW0Jy9CLMQB5NuxBZ22TLA+m14RiHmasbW08m/ByKzihTnigkhhDe4C",
-	"8lJnkqpcJ0TLjNPics5YbuU5VdkiIYplcrlkIscbP7ii5HOXU6kTFHDZZanknBdWI2Bau+scxW44W+nR",
-	"OQm2GwHbjTMNMDN2xe2wlo1bnZIaw5Sd2//8jR7965395+To68t3H06Sr84+/lsXpS7p+1f4/vOTFj1Z",
-	"7sj/WTH3u/NoblBnc1VfSGGULKyegNqbe/KcMJotyLLSABjB47squ9zWUiy4NmMSIi8qjaHTc65086Zt",
-	"yyzOTpLBkgv312m/8bAHeEmn5G/Ofwfl3oU02Ho/u7c0iFq5lTTYeZxeY/CL7jhL+C7x76KP7IrfMHFO",
-	"qP86DmgqeLa2Sp9uQIygZ2v47OTr0Zg8nt67Ob13cKZaNLjHAXmfFZXmUrwURtVx9bc/IXF76085JM2G",
-	"Dg2ZwsTOOe/JDug2DiM1CzPLeU5oI4ncaq3NJOHZOoljncHH7H2oZsGUJkMtK5WxKNglb9muXiveFVLl",
-	"jOuWM+FdZ552TwzDK0EoBEhBig4XcNhvmLIrPSFzqa6kMUw4oCVuupxqyQBn1ONILksIYhLeF5BspOJD",
-	"jFM0hU4j2w2quxMI8XJPYHwIzXOWu03zW+8id6lxE3Pz2Rmeu6FYBVoKfp7GVvmhbqXjbvmz0wlI9aJ7",
-	"Cf77p9ee0N58d3F09vwr+ydGV9Uj9pEodsHgznXB3ncu990e82QAtLVnMLT3Fe/xaEQVh25j023nG3JL",
-	"7AaRbOFIf+WsyF8qhRHxbUdCr/ELbq3dF5L4WDCjOwcg1RUzt8u4CRFYW29/WOv+R3deAAUKidNgTlAw",
-	"+b9Pt0rI05OTg+RYPfpt66Ihh6i9NYGnbbvda98sCgk5R0z5y8OEzNZ+lfYO3wrwfj+FsbaPSY3ut29b",
-	"m5QTJhg317VQfW4e7OMyOlvbcvFv7Zp5FaGV9N7wbQ27do99TAYzrszi0ivPDWu55y6mLOj6stf67g+x",
-	"ntMlL7a8Ccpz/8+FzGgP8EG5kKJDiL4cn371DHg1JQpSFBQD4yyHYOE5zzCT7fnz50cnpycn/+d//W/8",
-	"+PXX3Z5ww5fs8l+ur0+I+I5m2lyW1vo2dBavxuBkkyi/MNrCsEzxYDtJyGvxkCnymvkIjdu7LbNCNt24",
-	"Ec3vEs4OAaHfnQG6RyarAuGUHDpj972nLLtY1N/9/WeXdUXsO05VA53ULkp/633TVMA59xf+YRPcPB3n",
-	"3aXrN+UvRZRY7DmML+yHW4+wxvsQw23k4vYt3jKDrQMK1w23H8kOWaorlFtd+U0SLNsZI5oxQYbUkKXU",
-	"hpyeJCcnJ6M+Cf785CTZ43IWt7z17ldPdwp/a4d3Rdfa4RZSXmsIh4oUV6q97sq8sum0WIiwsUouGhKK",
-	"0QJuC1uZuc93qiRbCdTPNAw9WvStm98v5nh+oA+5DhLZ6zz+jI/3g+1sGDa6BsVxfW2d2t9Yl/AurqTi",
-	"ZrGML3hYfvb8+enXncbpbbz412zdZ+o7988164EsUnRFnp4dzdaGkZc4LOcyItdsnZAZ1eyrZ2SoDRU5",
-	"VTlhIpM5F1fd0nQPCLRmjvMusnNTa0wkiVa15auP+t+1Vx3enGv37WGM3u77LvYOLW8dUbcFnAUv9e3u",
-	"WXYKabdD3bB6cFQ5u8WaxJh6G3c/WlcHEvjt7qc2VfY+8xIHkfRawfWQk64tiQbYWLatG/7zzhi3bSv9",
-	"9xDV1h/89jDu4wCb2ungbrnjR82IvNit7hEauCYpxumlSfRzW7sLKMcLesMw+3cO6e3DZ2dnAZkibccU",
-	"uohI16oLEu5OVw871Wc811CKbam9niDgcsACTBOSalbM7f8u2NB+jOMQ64cvUaZuPGBluf8NcindMnUn",
-	"2aA47jwosAENGdgXTeFbqd9J/LTf7V4y3bVmt1Sn99SjfftbR9dUzffGJmLevbWx3XhH6CgVlfKezCfW",
-	"l9hunHfYY/93Wyq1o6HZBFLbQq5EOglNhSMC8BDREM9JWgldldZAZHk6adQX8FdZmq7JyqURu5lBhkns",
-	"k8+AaCxxeEMshr4LY4I7ntBfN7JnrTp3kGtofdOaDBikNeTHUiImzdI5v1EJxoODF7vIa9geIIGIGVWr",
-	"uzVYJmOtmW8lub/HobrbLmuCQKwq0Hs2o7V7qBNtw34ITCrQBPZ82m9qQbXx5RuMtMtCuAlQNrxgYEj3",
-	"YmTuUOd2qyDMUp1zh7cgrKTmpveWQ7H5E4137gRudMkQguZORv7SHjME8UCN9wAa6fD82gWDghtKMXdD",
-	"ykF6IqCS6+VTzzq4rqI92YMuw9q4jrqID9bm0v58kLK1N0yLpZzDmwdm37nYIeBVsXm0hwkW7GgtWcOX",
-	"sw+Q6lYGE5SpA9Su3dHPbebRLIrkK+LMB40RRCeivYWtJY/P/H7M55NvsDv42e1vsaG00cGX1zTDtg8E",
-	"As3vGDq0CTm8X5uID3wIEmk/ORvn3d8ST7o1WcWu/f7g4J2wSY0L+S60aTdfP9otUNPxpjbWtpduvlW0",
-	"G68rANPviTucNbFntr0Vw9R4NOi9FtrxvU9OeQ8cstJMEQ6lEiBcrSmEepLHcbxh4wbNubsR9i74XYSI",
-	"hcX4FI7xmoWFP8CDDKVKGniKncA5r6GiSRzD4sQ89PnEl9pCtDsyV4xBSQbTk1/VNwPBVgeO35jiUmNl",
-	"v8YsvgZHLn2Ptfv+46tnzrHbX8uvf1R3f0cQ87xN1zaC0IXVnRBKXrwi/5AzKLgl1bUlcpFjUEbkvD7r",
-	"9Mbv5pWbJwp3s1XLDKvaGNnMuuCC24PSfYl4V5uTIPpnV1txS1812jk5MLqjyZ17z9km/DlyaUQ8pxmg",
-	"Stp+Aug58u2862KqXqvv43zKgwBtAc/wMmfaKLnuVK0BnFSsEQ8BjL8V3C8i9lkEfRaFcex9cmV2fbsj",
-	"ssVP1Iqs4JoUMrtm+TnCbwKs60JC+tKci1wTbtwTn3qfs8WL8wNEdeQ/BQdSVxZ/b9TgNv6PTf7NPomZ",
-	"QLaf3nIK9boYrEHSTmg/J3RWlwGA6MJcMr07OcrFqfUk6UejjC9tOlR7d5LinKMukv+5oKLTzVRw1mN5",
-	"Iv6idpGCxZosac4g7kGqHM3ZfcGnI2TlDic5tH7Z69qiBkKcShc+CE+7mE5Y7p74RDf8jviNGGbOtohH",
-	"VVbZgmmoJLZg2bUmQyGPZKkJF1lR5SwfJd4ihPnX66IqoTdjlHfhRPevx62yaNw7s+6iDbnic9OzuLhQ",
-	"eQsTy9f9DAgKGIzaYBZPNLpucBmGTiPhGp12KwrB5Xbvk1AJ2GF7uk5A+o7uaNl6mMLSFZrY1fAP9jlE",
-	"3SxoX/BsXV4rdc+l4BuAFQpRcNsTMDbzqRXvysZ821pqVBTw6Zpu7SrbGVXG439qcx7RJkgkXT8v7S5y",
-	"xFfELAEp9gq63dess2sZWXXVcknVeq+X3KMBQFfv3AP3XNcenBOHSYTlRfFBS5tc2P6tMD5smyrhhEU/",
-	"8FzzBAmJQwJnpz0UbVyUMERMDvb89iBO0hSUuwIY9zCp43LGS6yTEkzmxj13xHECDddc17OceN1qakiC",
-	"5OkSfhGK/uYtgz92TqGC5RIEB6PPAY7zipm0BfvXgKARuVX2bxioMo09iy8WgPuHeYYkvEHNIazUtWPA",
-	"03PFTK/kfbCqAh6k/rD88YCgU8OwOIY9BB88IvrjZEdj4lHbHdwX1WQ6GAaUdwTCG00H437XfL3XTeCX",
-	"Dn9DPSLQwHI+nx+ie7Rg/TsOSA2s/+mL5iRgvGpIPne8aqwGz97qLGogbQcR+fnRrxDi1P6xRfNEkFTQ",
-	"P1kTP7U76eVw7d/ac1xW+rIXwagHkssKXcfVCDV+22kDUOoKggJMjWDcE6203TBzHYJLABGzrYbqgLR7",
-	"WoTnLp2Y7NPuvRUKWpq+djdACGkceOzwLVOKWtUg0nguZ2vfeCNsYReoTxLZPBHIfatqQ4Ml1JTeJyd+",
-	"cNpdXaJEWEWm2ChTkuL3KUjcGtPYq0yREDgnqTPwU5cZVTCfFgXpO1gDtRPq7Nyu0lwxvTiSolindpml",
-	"MpqANAQ0xAQEEGhn6LeDABjlvFAhy9fV09dtjbspouqpgkMCHKih915xdDsfQl7DgO+BYXu3qndMhkee",
-	"PCeBiId4IJJYGRi5zQPct7xGXoat1nFKDbthwtvvsLdTgRfUS28bjclPolhDVWBPRnZuY3LR4JEooqxm",
-	"DQrdguZR9Zs62Q19jm5ACZTFdZFDiKrdFf17enL2bI+UnbZw61ekGyuKj6UTbyIU60aS0eaaJcgpvD23",
-	"hpL0ZEjb6/1ET0W0QOceTr25aM40cRpd0uibY+amqfU9KUew8J4vczwj//Xmpx+nwjb0RJNhGtU6jRDg",
-	"E7Lxg2F0+dt0QAGs3ZcScXDnTfT4c/A32InLyqqRUxFQ4a/Z2uWPugS/Blx8hBHvoO4vRCjtHU3DUUGj",
-	"qBHcr2rLOtidU0fDNqBF8dN8MPltn3T/d0nEcP2nLiUJarM3IcWB6zp22XRvp66ldNwFqdMqYdkUA2/6",
-	"gpLQC1xHJBXr4EzC2lTgdjonqTNIUqLpOnJg5HbdI5Zr6QsTITwHj4yZrU7n2MTtlMiOdL0ZCEyD5ecQ",
-	"PIRszkcXaSBEmucgSsAJhgJgszYKzXuSSrJgknTVQAn+7c0fnanTHa8bIFl3xTTleTAWG/LLtdBhUUUb",
-	"7qqld4Qqo7zxm+Xqu4ObusDC8C4mbC4rUEUyKeYFz9BOrQvqY/8ziG0EpE95WVgW6d6uK8njezeUF+6v",
-	"Gc0vXZ31QTJoVVy38xOGKUGLThLZBmcFxej7nJluogjRlmDpCI1lwSxX2ttcilJouxxsjql1R/k7B/N+",
-	"bATc0chGGo4UK3lWPlSs77ROapFBNZlTyEXhLYdjfaB9Nr2JfNpLmjM4PGnkfE7x2PseuRnvUQlqI+8y",
-	"Og6Gm577QF8aqsWt6ExWZjIrqLhOsVZJT2n+DTOrLvkGJbawfAqWJS4Vy7hmHkqDCpLag5JigPBRI0DY",
-	"fiFXAkODaVkeAcrfkmvNxZX/zokp/+eSa3uM+FWl7HID6Ih/uz4bKRk+P3nqf/BlR+DbM/vtDRO5VEfu",
-	"pMD3z+z3cLN35HkHNP90D4xeXzMLdiByYW1J365rMR0cD9QXrdubtOoi0G5Rwcfd+rB5zxz0bTPQt1xR",
-	"W8rJ/UW1BERDqVhTeAN0DNWs4AIuifpuqrvuNT3mcDtLNHYN7eXl0be9Pvlk3OB8bzjhAzPF9kPxPQim",
-	"d9N1co+4q/HKxoNu2fkbK9U/g8Ow0Sxt3QoU7bbk1yKlhpbeGTRyh0SyV4HqJvqz0+JPo9CO090hInuD",
-	"QL8xsgRgdizO6pFnXKSLL6EHedI1AlRoD6S+g8wOkcnkFsDSsEB95HEXYWW9JXv2iyqzr98Ka+yPRKUN",
-	"yvvSqG1jS99ksmxYIzRfcsu9VCUEODoV5MZZTihosTY8006+d9kGcHw3Jnx69NVTLLN4lFHNSMGMYUon",
-	"JOdXUHpLkSdHTxIru8Hf7tbAPQfmYjeU2tE2KLU3gpZ6Ie9OUaJl2ffKbaR5NyhThMJkfNzdE4DNk4Jn",
-	"tAB7afxJ6Qj94rg/WHoLqsvOkGe3biHM38U492EnRWvZxYT8tu4qgR1fmgF0RZPKc4YVahHhzFv53U6R",
-	"kiLezXbtAp6CjrYN+xs+n3f4BOowoL0YeWsROsxgX6Ojp0DJvrVD6rvybZO6C9kUjuvt5dObtcj6L7F3",
-	"JEtsVnH0xLKk6nqQDKyF3kkeG2Uht+Ist32GDUD/5rnJ+vPl7FR7ouXQl7bfmtcLtr285a3MDSG7TLVf",
-	"F2sfHAPuZLYszZrQwixkdbXAyjpQslsumbvDkkQz0XePaA/wHU3YD2trRI/zD69F5mJm7djqgEN354AO",
-	"dneXHi5FZ2syHfymWE4zw/J308GYvITpe7+I8jX444nXlfBNDKMf8k9d0uoSCxvYVd8/WM0uiLfEO8OJ",
-	"PF/czfibhlUTXh49qW6z4majRe8j88hR0PbDhU0hdHNHACLWO93gewCzEYbMKp/ZKkyHMzqEu7QYQCUi",
-	"TnCEU4KPbl5dvGEm8x5Huv0FAsLsiIZQqF8qkO6jxBGOJp5UzgnFF+QNU+QZ+dtfLJ1klUGiSbzGNB38",
-	"n//1v8nwRzJbG6ZH0wHR1XzOu8EaF6jZfVqqTR3nhs3phNDKLPxfYQY9he5j5Ixm49/JFVkiQo9/COi/",
-	"LtKvFG/EMEeKjGUdMj+IK7mYz7r5+nCtmUlCRRFKMrmQCsp7lExpyHSFV9E5iInThZTXpCprqOtNxDS1",
-	"T20/H3/gJoSv7cTOgGNTdQuHPvyu3dz+zjMDfSz1vo4qWZlMLhvmijVT8HoLKliElPrSWhI9FxgRrO2u",
-	"TOeOd/tERKDX796+/bkpLGqWbQ97QhQDlOQQs90LYaAOLry+jV+Dyh0wS/aMtNzG1aMRJh0qdczl/dZt",
-	"odY7USId4d9eh3wrr9kdle46tHZDqdicv++WFpi+ny2ostxUBRw/FBQJOrwzeSW4Zr0p3+xGXh8KKOT9",
-	"A1tXHR7aVkkCmwlT3GnkwS7cyiHqVzf2GFwc/f/oL3hXfxxfbnUefMK8G1PeMbm8A0YVdrRHZ2BUMYXl",
-	"m8bkDWQ+SZGxc4yG4UYTa0uD+myk6om9M57Et80Nz8Fmyc5rJkJVsv7Z3cVZdiO49Un+ewOswAuMRbgu",
-	"jxCDACkNwIY6BcavcQTKp/MFwCZwF7+HvSgRD3IvhN/v7cN18tghuMUdaMWQu5AaH4/lrtms9otX15gQ",
-	"cE5KxepEMwhEinP2FKN54nPRuAeRt7wsPIYFyrqKrt4lYHIvD5Z9gJg7V6tHiPekzbzAIBkf78MDzKtL",
-	"czJdaTW3gZ333MinPvgJ7mTBNSHdwVmOcKdvfZ6blL0lT5rWK5e4hDAXrWEJa91MhvQFF+J00eZMt4BR",
-	"lAUVvZg4EPoxg7T3EO/hAgshnOMJ5rDuCLjelEwbkPj7X4DWOBMcYVO2JLe2T9E2uO1teQc+cFCE+Edc",
-	"mb7gx268zCa77EFtglAcyPXDYGUIj4m2mxcs5DpAHA7EOamqNCz34fEuQsc30Avn1KPtdYUl1MkKm7B/",
-	"mK0g1afmKhyeVqBLlvWnFLwyG1sHIZHNWNPdES51WH2jv2RrZjGWnKsUN+s3duxIb6j8XFToi4dJwfUW",
-	"fF0PZGFMOfj4ESLB5h3FuH8JVEeuGSsxSlExCgFYGdFtnDRr5COMiJ05AImAby8ODl6B545OhWF0CUWT",
-	"YdVKJfMKLPgxebvgIQj49cs3b4kPLppEEfUJqHB2Iq5O54KRbyXJCm7pQVDFyBUTTFm+jZUvuRlPxVRg",
-	"gF1GiwKcW/Y9LIPo04SxNa5JLrMKA5qhYHt64cIJwaabkL+gholEB9qep7qpuEDFE6K27KKBhjshKVwZ",
-	"pmRYpx2MEpLiBWIK4Jo6wEZoTCywigDGgdXAKkTOpyK6CJUYZmcPLYhG1zmyeHc/im1Ly8ahT3A6pWSI",
-	"iobLWKy7gMAuf43pHmsBQyOyJ7hfWaGZCwVLydAs2FTU97EXP7+a4OImqMTYaV2zdev9cwcNCNypSRM+",
-	"r5hACLJdy6nAGCYu3ASxxinUS8XjQNzZgh3kNSQIRF777H9HCMD6iDYKS1C4HuzPRkoyhF0jrrAublb4",
-	"C5ZxlBAtGwPBDgRjucbdCQuOaGOaPDt56gLzJYSex6ttmRwspTNf4t98kGNaD7+O7/fdOxWpLrYFlA8h",
-	"p8Qejdd/fUG+fvb8f7ioSnRzHLtgxH//h5YiDeSvwX+49hGX3uvH8zG5IO4VslpIzaZij1hFe2wxXhEj",
-	"s7WENAx7kjHtd+8QyakYWiUhhOa3oh/juNOA5EodEsuM4VC58cBHqNksqbpmec3aRrByF2HW4FnmmrD3",
-	"NDPFGmgJBDWk+01ITg0NtZyaELInJyM80XbGmqSiKorUqTnrqYBQXzIUEoN+YUAubXCC6a0EshTcz2tZ",
-	"kVzCmFcUIYU0M6MxQf5WUgO2LRw7lk9FnRZlv3UMNSS6iXV9DieE4uvujBiAURAyIm6ua9C8ZyfPxp6r",
-	"KqZLKTTzHmeS/veRu5M4evUNcgYgWaaeIMgvjbi0FGyEKREuzjYSQNEl+GRwMj4dn/giC7Tkg8ng6fhk",
-	"/BSjHxYgAo+Rqf/Lfnbh7WH8r/LBZPAtM9/5GuB+3PDm2cmJh8l27tj4jPzDKZuoKezSI3yF+I8bFwK/",
-	"lOOG9B5MfnsXZdejWqxk5jJJKsTiolfaqgr1OR+8s40cL5lRPNPbJvuDe2TnbA17b47LgvLWPNvay8aU",
-	"XA9eCfpZwbUkqzSxTRLUDbfPOnrHTWnrtN3+j9d0WWyb+08lExc/vzpsp32jGysQdK/OWx7XV2Cfu7Y5",
-	"UjS2ztXKj/VWcn5tn/g81AxdQ3T985Onfc2EcR2/YeqGZ+yXKNNi11mwjHVmNRj0jWQL+xawU8vCcYR4",
-	"0afUrqW8OT32OlbvelpT3ldjxUsSumSGKQ2pEB1ZDgEr2MNDRFov+GPsk/+sGKAloFOlXQCj96gl+/UI",
-	"WvcQL9Xrlkd9vTukoa3ddr1XIy7uRTVuFT2EyOZkfvUJeARbJnNeGKvhu8oLEQyzsjrc3IAkrESBWdzO",
-	"WnChfF0jdrdHl67BxtDb2H2boYDdqyDnc81Md1M7kdS6myz4kve0eNpAfQvl3PoR+d7dIx9wOwrerg5m",
-	"EIoYzxqmXwL0mRBdSEzEeYZD2s4q/kLzKOji2cnp7ld+iRO/4KVnu1/6UZq/Qg7Zp/CwKIty1+s+563F",
-	"95q2+28+pPTdxwZD/B6sKLfMMasLbG2D0R1/qAOmPm6TIhcByfO+6adPgrqBjh83PGz4t8xEgc89O74h",
-	"pboGVD/it+HVN4OP77ZRy3ELzvaq684N8retmYy+BzsNDbiJNcBs1Iw1HZ0hHT8PoVlgzXrvb3BwkNWC",
-	"Z2iTTIUGa7LXyTFEIElwL5DSmvxWRwAkyfVoAtHS1Fp5L165Rtj7UkJ4OfpRKL6AA5wK6GJMLsQaKwz7",
-	"kQdLuLbyQPaCZT8H31SvMdvKgku8D8shB9ACbKwq59YwGqZ+4+0yXUbreJkzweF9RMVauGVJGvij3j9W",
-	"m+6jMbmwXVlac2tg7U1wAiFKZGOzvHVH8/2GlTo7boO5vGiBA98Tg2mAKn/cgXscz3TgQ71gSC9otmBH",
-	"rqp/B8kXK7q2hrw8gitkcDdvsZduz86eblmZ2Gmz/wrV3KhzdYAknmj0hPnrSKuSBUcUGO9lSYaZzBkA",
-	"ImB2dToCux6dH7R5yCOwDHQniKkIbknQ4zzFbrSaHHSczj2NAh3+0SUCppdslQibZPyQ8iHgYN++/WRQ",
-	"yq7A1deYmuphOFyt8xaWNm0ktA7jzFWSuszV1GqjbmsQ+NOOpChYkSDcuWWgXEwFJS5l2YPP4K2Ah0Sv",
-	"4brXEEBiJdmc8qJSDJyHzWL1Hq6iZs9YcMLzY6qlmIrh85OnDW8l+ARWwh4kXchVJzeFzOBYWQPe/hcX",
-	"RHsnbLSRfIwM7DPrhIlz3/qLkfUDGxJ7MIW/BpyJ2/CdZydf737hhQe5sC+c7jGmn+m6kDR/K+X3gHoB",
-	"DO5srzX71mFffA6eGJjda7fpvYf+FjbQMToD7ott2bb1hhY250Wh0WNVSJ/ACAmOQdNF7ibYe+Nd43Ap",
-	"Ci3CHcyKZz71ISBojDvYgx3B5zfmWj6c8Rd1+D7nibDLutsm3H4CpD07RyXVeiVVfl9HATJ6GmfhiSa+",
-	"0/gMKCpyuUQsJGDwplLCHhdvgVjZ2CqsACXmNJeC5VPBhbvpFfH3CAlYi2Dble8eLm5NdO8MnzHaIb5w",
-	"R4QghxkpmCbUq65ulGMSxdb4lIiZ1aSLHK2xMGPw1Bq48qIFIj+DQevVArxac/BjTmeYTMWzk6/JENAF",
-	"HahYA7tllBCrRQxR8bbaQwdkC8ChPT85s6ZbDNoyOncjwqWaCumhwZ02MqPZdacSAm/97Ano85p0dl8b",
-	"WvCXxWr+SPLaEZPoOPC3YVTaJbxuv655E57asHT6rjG233/cpw+9kQ+800cRFgACjWHkiaV3pg1x9+I+",
-	"f+rRadr0kouuZYyJsCauezSRYcv08Qf4/+MnSVp/eeSS6FvUXEcUItT0VurultgvaGkqtSGx3c2qM39D",
-	"cB8YtLpWWj05ekW2qaQ3T63r6U0Ye+OwnT7oYQtkAOF+IgE1pGQK66B9USbj2dk+E3HRJ/bMvgyF1/9Q",
-	"YsiRV8s/1MCQ6WME/jBXOTdHUCRqR6iAffAlPreX9AnpqgdfvyO276UDxLvt6zy/zctRyufh8Qq4jAQC",
-	"6zEWEO/uczIsoahDb6RCgBSvu9xI7then+4PfuEeqKv3zh3KMOMKB80g1ggexkP2B9EJosVqqKP2+/rw",
-	"R7EL2w//y/jBeySDqJ8+OnjZDrgHhRExY7/sTY13K97Uxi6ChueUnpYqAqkuL5tFDe/Bpx714JJ2PzYT",
-	"Qaza9vEedaF4ih0E5JJtf/d+9Qdyk3+arvTZFB/M22ri8m85FB0M7/hD9NdHFI1QG2nDXPjG4fjTntIJ",
-	"oq6d4APDhmbBuCILro1UEE9/zUozOsf4ihXXjDw7+XrTXsCu2oe0cVCe9Q0wf3Q93w1x4XLuT1xJb6jZ",
-	"1o08eSiO97aZafjoQdkIMth3nw9zaUTb8qNVx8EhQU222HGH0MwKBRhtkssl5QLCyvAj0YYXBYGgrNka",
-	"DT4oy+WvDmoPvUNhQZzzTZ6DKK4Pqhg44Ni9FIMHOyY4qPzxwv1PpUm4k7dZO6557j5BtTimZbnDt2If",
-	"uE/ruiy3OQab87ajrW0q8sahz1HFnKKD94EsT0JaJnd3eY+SZdM3v7m4DYPc7vwdSZZOV/eFMRTSG8Pt",
-	"rwJoTYr3xzlTZJiu2Gwh5XWakNS2cqWYtp/ZewYlNub0mqUuNzm8BeVbqGEu2IMZw8WVngrI/3Q0g0BV",
-	"w2dnZ3F9KEjvDHmcLanlnOqxnt114c2FkYSbqbCiDy5vr5QlDfIPOUtC0lSIkcvQT5p33fDiCl24IhV3",
-	"L/YuyhK7eGg72E6py5GGFPEo5/5ccg633bGBDha0nxg7/kDLcoex7BiOC644x0wDNkfcifoS6kpiwAo3",
-	"yFkqzRTgs2L8tDZ07RNt3YjbpnJ8bnebyA2q/32S8Oc0ebdTR7+J27kBJ/fNxN56qnhUONrx8j3794kK",
-	"RrL7Ar8sd1m5L+p68UGRSILuAMHgTnMYUnLFb5ggqfsm9cDZLoeKFsUoCUpIjhUGCQUm12fi3quM/zwm",
-	"bc/x+FJN2T+Xj9vVFL8LiX1sHGr6w7KB7ugbzDcxHmXbRWA2MQ90yeg12haeUzypYV0cMA9aIoiVSF0i",
-	"S9sciYplQ0dGs2KOKTTe1ol4UetxKLZiaCGvRiSXDLB8wKiZEOo7Cf0LaaZiJdV1Ez2mNn4An2uDN71l",
-	"+gGEKCx6nyR1gMxkKK8JgATUocSYwVNXHLBriCk/rjoly65Hv++Lhz/o4be0jGcfCV8wRAqzpyOcg9tw",
-	"hQi3e7tb6pv4wXskz6if/d1U8Sw+g7vqy7MF7sbBFW9LTJ0Nonswh1fI5Y26xwLn11zkZAjuroXEOrHL",
-	"suCmypn9Y8nfl1Swwn7W7Mr2az96R9loTF4ZPRU1mD/XrsYIIDEiiqNTazc8YoilR2YUK2E3MNQ6XGWh",
-	"3MRUpL7RcankPxhUCkIwPdfBmJb88pqt7QjTqJxQKBLOs4UrojHnDCvHx2tzLeRKO1N8tp5MRQpucAds",
-	"VmeXpnXoL1So10zZI+UK7F4qNndodrQsHZidQ0MzbFkWUJbVis1/SC7aYbhyJXDieipADs35eytu2HtD",
-	"htDV0YcP4xAv/PGj7fXDh/EvbhAfP04+fOAiZ+/J+DWbazIdZAuuyung48d0NAEFwZVTAoRBYAszNhVp",
-	"Z7Mv7QJ0dOKACttdtaYNnboEXGrIUgI8Y4ZKDjUI2DgVUjB0lMAs/YNPz2KUfy4gm0bO2zXzEpJe2uFN",
-	"7D9jN66jFKD20v8vHZ0TIcm8EjDnZCpKXrqitzdUccs1EitREFbf7pKyiueYvAHER55j8jprgWMSiugA",
-	"6K7Z2MKpqMnsvIm/t4knUVN9g2jH5CLKiLT0UlAAMHUQgaCgVAX4jvRUQCyGtAN2fqOIssck1WuRXQLK",
-	"7w0tUsze/1aSvHKYf3By09NlCpX9z54tUjJ0FE/S0+fLbswH5DffNGph3IeJGfXwedzJ8RQf3cqPbuWm",
-	"W7lx1vrl/mHa6fGH6K/9vc7RS+ce7IbQzMq2guVXLA8XRKoSTUd0KP3k6jfVvmiN1bX6/NBtBvDoj74T",
-	"f/SeZNXvnt66LycPxRzfNqky8QSnPTI3qFfeDJdz+AnA6w3TUF0MKtqpSoweCeaTneR7E9W9O8sisjnE",
-	"d26Nl9pvnhzqNfcqltWUQH0CjGnUiw71qT+o4vN5fOw7zvajr/0L8rU/gBpzbFn5g7jiO7lLp9PkDRPO",
-	"hsv5fM4UsxbqjJkVc27fVmhcyxCEWjpOcYq9CQ2da7ik6to+OxX2rYTQPHcoGEt5w0YOjYoJDam53HiY",
-	"XHgIqxWyUDIik8qNWFViTH5sVsklS0YFGIOOI00FtQZrMSYXTrV7ogOqlcdxQ6nspXBAthraFm3j+IVT",
-	"KVdUN+cHSmJSpwmrSkyFDgurmDaATpG6cpTOp+LmKJVTO+uijK6/0ZhAcdtKQLJuY32tMDN8ySbk2cnX",
-	"WB8DfAkAqC5ypsiKrsfkVzuvNFfrS1WJ/7T8EvAYsUwDzqZRE3eInlPqBMvIubBEHsoRd1nCb9Yia4qD",
-	"PbJE3aAOAyz+1ExEKdhP895Dt1k/cvdzUH7747s+iKBKkKFUruQTydXafuVAUwoalLo/sdH8h5Qadueb",
-	"MoMIubovufFgV7j7y40foG5Qo6ztE4TSPJKiWGP5ZyaMPYosdxe0TeSj+qpRG6zA5Eq9BDb9yyu43c3l",
-	"+VTMpFnA3Q6WtPSeyYajz3N49BjCtS0iiQHoEKIgxmixTzTwUAK50igMnp88m4phHxYnNn/kUBTTUcC2",
-	"bVBCqLtp9ehKoKG39tOlxl2t9l0JP7zhepsr4lXLXxKuvcOFMe65F2WPF8UbPOj5PuP8OyzvW6S4u7te",
-	"jgm2H2H1YCYW9MN+NG0M/o5uomhHtbWOYPAlBUAWRhUqOP46x8Gl5QnmbSTEX0mhxuliUAHUxeGckmEK",
-	"10KTZ2c+uB20Wa5JzhS/8VXV6iIUwNG0RLWSFqGsEihLUHfsHApdRbNCz6Evl6RjXDeHG5iQShheODzh",
-	"uVRX0hgmmgNykDMsnzhMGiwNSmbVstRTkbrfHcp2uqB6kTp4Ndur4xReEYSCj2kSgYH7SqM4UOBOHuWG",
-	"axgFy5OpCKOLNk77ilKpSzNLyRDKXbH3JgUln+Wk4IKBG1U5fp/+exrp/jkizuEvRymWpIJK14CBAcWk",
-	"8GOa4A2SJYv0AiDrUoKA1hOSYlmvYZsbjhKSirzjx/dH+PVkKqhLVoB0ASTVmb+FRXPF+Cq2TBi1hnK1",
-	"AkrCZfrG6vLsvTnO9E3i8f5wVETJFar9sCBTMayrDyECT+MMQJvR3mujGF3quC7gE02WbCnVuhZtV0qu",
-	"GsHUU5G+fEuv0ghiz++nDx9hwpyT9NX86Ecp2NEP1GSL1LfRCGB6evJsTNL/PnrpD/XR3z21TUXj+++A",
-	"7IAC46/f8H+x1K8pCytaAyy5ukndgOova16yl0HhYFNie8KXewbJmAxwzwfJINM3UPv5vemo9LwJ8QIB",
-	"D/1npj6mfSAvvtDqPhgv24qqIGXV7TY28bPhvYWNcjE8yaDrqG2vuIW7YY/RXs/dpobX23CgpWpuJFYH",
-	"pvEuRlD59jztGlTHIel8pd5S+9bTrvuhmPtjpq8D5oT/7WAaMUy/0zozz06+emhgfxQKnvsi/xPSSxIs",
-	"DkiLAkwKZxJwMf7D2aB7XHwk7V9COFT7VuQ1o3lHAmzDy9fIgK158l2Ech2iUB5/qOXl1hvht2Casraa",
-	"CcFfLchmIufzWiwNEUoNcurXTgVdAreYrZvYvPkocV42OhWCrTznCMUZNuNXHKq1H4DVZvF0g9cSAZtQ",
-	"pY01rJDKH6tgmM3fITT/KtVVJDcHD8HzXwqjOOsFro0nE2YQlSVoaCjOOEbFkD8Cat+RswrJYpP6nzRo",
-	"7f6OebJZUKl9Mk1cB0Eqdw6COtXEA61f3QoKuqTvv2fiynLA5w7izv99uqn07cGLQtnnY8su9jdwu4Po",
-	"oKxw4BHsPddGk6HfIjCLjJSjxOr4Ven4kl8iH0UwFUoW7IkmN1zzGS+4WdvukPnpSs1pxjqMabQzfMFf",
-	"za/AwEz/+6iuSnv0hl9B0XqWEm4tzWu25vl/YpDjNbMTxDjHhLD87Pnz06/dbzOq2VfPoFF4PXT/Hqry",
-	"2j5na8O0Cw49x5uPdXAIUmJbl/OpSO1+1It+zdY69WV9S6o0F1djEixgp81pcECBYQ5OKGR2YDGdo/GI",
-	"9hG3BnJC/llJtHDBeNnTKOq2V175kYIa3G2y/D4V+ObI+0BkgUqCRnCwgtxFWjs0+DtSkR8jZm6vOJbl",
-	"fiqjo466Mn5bcwy/PJDiaPni9iSX1/DEPR4r28H+aS0w4DuAtPyz5JvAesUUhjt+nxkmiD0IMQPSZSvW",
-	"VW9KKQsnwZzfGEpxAVdSVGhMPOgACodGX2PB4nspdSUL9nnwOGFSf2AgzseA8ftA7mwennB2uo7ynmz+",
-	"+IP9by8kT7j99f0rV8oqup9BAM813DRfs9LU1UdrUM9RH3pnOMRfAmzn50fhhI3q5vB9Qd/dO3By7xzt",
-	"rSOrR7Hdjrju38N7j2axm7VvcDUO9JzQGcTBYRZi4AIOAc1KeK5doGLINcOKzbWIhyrMllWrqYBXrpjR",
-	"cSE8nRBK9JIWBTgHWOBDkRdEh9YLabSv9NxleWIU8j3rD58n/rrvtD3idf4p9Qcfqd3HUpy2UHuMwBkP",
-	"VNmTMa6vO6rvNioMzKVqetMSslpI8KXSgtxwtmKKaMZckhgRcpW4m/ZlSZWPbcDy51bvKGXBM870pDPu",
-	"RTMGkBuKOb2o4Nna1ezjLsU86lmTYbrwVaRTw7Tle5dSFOt0NBWyZMJythvuFgRcq1WJ4I3gMikxsuE8",
-	"VJkPz+J9iXch1uV9fZQXNwtZQX5dVkjN9HgqLqLHqSEZRBYHJGKaY9izbQZr+NX3cLIymucseOwUzcwI",
-	"gz8wFBvr3VOSFYwKqLfmXHZ2lcKYHXYclmxaEztS5NxYgxBKY0DiX8kUlznPaFGsx+TC3dl0FQGsRHCO",
-	"wWP3xGObnUR1iR+S3bYHUUrVX7/NPgIRn/apL40T/450K5ovuWirVlgSZ9MJh8dPt2ORY9/bBpOEMM1+",
-	"HvlXywBptiC6mv2DZYYMqWhELunu+43JttC8BLiAYnNSR+IlUxGlp40sn2WWp5IUeV2KbJYb21/qppoC",
-	"G3UjsyzCjSWEz3HNZwUjw1RIcxn4bTo6n4qY//omolcAZhYxKULp/lSzYp42ijlAfCHewThuPXcZHW6I",
-	"U5GzjOeW46e0KOQK2FmTWZOh7xWDoGVDOOD8J8136slcuvXBALmpaD5mpYV/AsPRnMBoAHu4/ISY3bvZ",
-	"hFAzzcxoTF4zXRUOZQc11KmQKsdbvNQto07H5MIhWZyeJCcnJ36BNRk+O31KZmwtRT46b3UZh3uGfhf0",
-	"BrJanp2ddXFoiGcNnOu+2XMUKf0Z+LJb/C6eDIlC8DPkCrnlRg+k3Z4vNEnxoeKLfpCKYV23Fj07bBu4",
-	"1kSjzz1GfuB/IcNM5oykRspL+DEd/UnijTavjb4BJuiU51hvlqLmAnsLrWu23hVhfs18hI1RFYQx+9px",
-	"w/q2kBq4udIjDAI+d9hLSht4n2uypLl92H1ZaTYmf4Pbb+CBU1G/cPoVWbD3DpnHGxNvvrs4Onv+lf9T",
-	"0RV5enY0WxuXOJPZfrr42vdc1zfKf7PTfQgOAx31qHxuGe2AH/Rm9Y9K8XBtBUn7bK1rWmvdkeqDaN7V",
-	"td9i0oKjCWjf0jVajEKuiBRI3FiiEoYExpLf1SHG+o9cUoKLQ6mNo5766DHl3GeZ20Y/W4qk29P056TN",
-	"TkPhB3oNNWLZCuiBiytcoUNI7sM1W1/yfHvMJZI5KRi9cb4FT1gQCED8AzXLbZQpwqAnCGwM9fqxxOcW",
-	"AoS3thPgs/6h1ok4f3o/4u+dit8YWSI9WQKm+5Byd/hVM44Q6XprDGFJjWHKvvo/fzs5+poezd99OP3q",
-	"478N+gMI69NT+6W2xqEECv57/fxeCS+sUbjrgJLFdpaTlr8Ps9zOMcVzgk49F4Zof+jLbLGNdHVep+z/",
-	"wesTd+1Oj/yp1/J3zlH+GBE/tZ5UL2y7/vNWOVYwqnfEgH2Pj9z1ceusL443dAcc01ciK6qcESYgkxKG",
-	"isaLWwR7NHoLi9OieFhsjW2nCNa5LxYON+GxtPeO84AEENO8I/C48nPXyuJtVb5uZ1dbikyIYpoZ8Ksa",
-	"6dAYrPYFdBbKaM3WAQK4E8UBQtGjJPIaZ7GZej0mP0piVtJTM9bPlQXiIbvxjcmvgAfkqoSFvOlZpTFM",
-	"nEJ3VQlwrfavS80yKXKdumRdj3AD2DiQW/yaGbU+upgbplIHW+RgCgCyB4ZD2PuSKwalNp0XkShWQqya",
-	"AyQO9/3pq5wtS2mYyNZHf2PrlAxdkhCGA8hrJkZhmcL32A8X2jCawz7Qa6fTwAzCEkzFBWipmMaGQQIw",
-	"oglRrNJYVMAHzHvoJhNC+tsgu+C0QK+tYku2nMEl3lyqqTh7RhayUvo8zgEPA0YvClVGOzMCZtAJh5uB",
-	"EgUkt2/0e3MNBz3ZG2cnJ0l3PPzde3ph+Afdv53ebd/fKtpfyxcWH9GD5orpRbHG4xtOiT92LTyHKFj/",
-	"Bc0W7OiFFEbJYnf8/WN4xUOHV5zttd7fUsNW9HfnEa6E6JBewPRoN8l2yrOGAnf8Af73Loi+0D/PeO5X",
-	"h9l6Mh+j/9rRf25ZulWWg+L/YPVffVPnfmwQx7Fi8PlwpKy67T5F6qXItZ8Ohi4r1gwcJkNUNIC408QJ",
-	"U/jLoLQGOD8HcQX6AYpainITYaSQwU8FACoRcIbgswlkDLsZEm4mmKMMF+TYWKP00MnTGpqKGsOWJWax",
-	"oS9tKoYp7oxr8DJngrO8G+f+NT5Tn697k7qFP2EfP9cxduvhrC0yxL8BDmbFMxbrvZVw8BGPGH63FZRf",
-	"orBzVLyV923hYIKt7oV/vTcA4mmZCpZdxlFaA8qYIthP4b5ob15FNlnVVCCvsubCJ3IqUjMqwVY72JRg",
-	"qwdgUnaHHjgAZAfLEmzlOdYjK/ozhEQfzpMg+2A3RyoLKrbES7+Qy7LyscMdeNGU6JJl6DpiN7SoAPtz",
-	"VsjsWmM8cc4Vy4xUAK+S/r/jGmNzvMiKlMw5JMFCxav6N4DKTUmAVF6OmsjTK6mudUkzRpZU0CsWQhIR",
-	"Nw0ZDEByguSmVpWzTVr2p9gNZysMJrYndD0m6VLmgHpAUiHVMgA2w+TiOpHY/Cghac60UXIdguoK5mOo",
-	"wYvlIKoXDMtENsaKQXmKgXV05MIBG/BUjck0YqVhRIheBRyZaoOTqIH0vEcIwjxZHo2f11U1Q73+k5O4",
-	"CNl/vfnpx1C0/63r74kmdmsZepPMgomp8I17F1i07OjFiyqeBdZPXT2s4bOzs5GDhEEEntSV0spzxbQD",
-	"ihi774xRfFYZ5uAj7GZygWE4SHwppAfMqjVT41LK4lLzf7F05EqvGSkRAaqUXEC9LQfFjWp9wQWDEqNA",
-	"HTU+tpEVFsmWEPZlyQUl2sZ2Jrj7rH7YeSBLBSA/l55UQHLmSpb2WMgl5cKFK3FBqkaprKlAxJ9Q4tCn",
-	"BgE9KrvetMAFVcyhsjcrIE48weuFXOm4EiJe7nXFVUK2JqBbHypO2Xu6LAsfJYAi8gNWqbQcy23rYGK/",
-	"GkP87yBp3K5MBqWSeZW5iE7nLfRP+pqtg8nAVeUbAE+0SwMyFW+HL/GrwWSgn8IH4JxYOMM+VqliMBks",
-	"jCn15PgYGh+7kY8N0+a45j/oboyzUFsTiaFVGkOHuOdL3F7guP+kjU4G78L0ovfAuYn4BY1uasrevmDh",
-	"LuwSg3jtdAuw0meSqtw2tQgyueBzlq0z3K8WkQbVxo3R9x3O1WByBga55ZiDyQDZ5SAZhGMxmAQZ9zHZ",
-	"Nw6zoOIzuWARzb1b0bIHKPHIznCmtaGm0iS1vwiWp4/a159b++oMXrEk5TWjTeUh1sZQ+2oqY8cf7H8t",
-	"32c75M/RJBJojc4N3imrDZCcuwsv7spX2AMC1pX75Mp3FutLppRUaUeK+7fMBGlwT3bOrtP3mC//CXSI",
-	"Dllcxk2aO9Qda7cq9sa2iPUYiOlwT0ZotrfIL9Cru1GNyd7jYgeEbC4wf0dBeXdEa7RfBNH0RBNrmaDK",
-	"nkE29hPtXBSAH8416pX2qSdY7pSpUVAPeX2OQl1XSN9pnHK4THfHLkP7CeHFg05GC7idnwrXWuJ/QIS4",
-	"WsNcUE1mYGe5blHzH2pDCzZxjdm+R7YJO2orqMLrYOGEZKapAOPHcMUCQKXzfeItsa9LDJonwofDVTva",
-	"jKlPCS3WeB9P8Doea7VKcQUZRVC+GF+A/pjI/eU3GCgXwjWBYaFGlpgPIAiwIVJSZY5WdN2wG8JFPDzz",
-	"BIr421NBcplVmLWL1Y4zqpSnFbs4U0HRZZ+iPYn34BMSmCAGZLviBYgLsKQ5q7NoHMp6zCl9eWU3/hKR",
-	"KxGKG27QPa1AYEKX9uBSXBEyFFbDYYVmlbEKuzLersoKzoQhVxJCBlZ0jYChrkLDVCDmvKUmy1mc3fHt",
-	"y7ek44SmnXf4tvtP1fkjKhlMBs+X+yt+0H2k+X38jLImqYWk36iWrAwUA9WNY3B+SzRf6q3AQyI6+6MD",
-	"DA4czYULZPKcssHQgYUh13NuGEN5ESHhOw4efNaeE3JDlpX24Lw1qqDnh3CV1+R+3R3gr6NzgnlfmVON",
-	"7dmeCv8XWTJTc7Y2kyKReqYlmVPLdDzLwjMbRXNEYU19a+2ePoZH8UmM7HiMbriTVGzg2E5iA8ZpAQgE",
-	"zibcot9rQUu9kEYf53w+7w1t+IbP52/8o3tWQlByuTWsfc+QVSMPauU+A0j9CtjV6GIXUL4ZXdK6rl+4",
-	"kiSsMkArgkezpGbxxXHnL9iCfoFQKs3tjA9W+LLrcH1YUL3ot57fBiXdq48O+cQ1AGQD9ZqpXmCybyX4",
-	"PytGSsXm/D3WbCbD/2gkfyqylIqNxuQVFi6CENeSKS0FLUhODfVBuBsYMOiohutUn3ixYYj70/DCHa1P",
-	"PHg0z7n9iRY/K9uX4bYdPO7ukKMru09QZ1RIwTNa4AGD9Xys+PVZDX1Pv090i7z7Ds4+GVP2DBwmEvxx",
-	"XIvsSFVbyoJBEB2Foue+4nkrJSCxRwbLMNUwEdYei2vvgZcLbpHGnSnVrrTnw6R85I1Kfge//kdJkXJr",
-	"ug3q2O7mY1LUHSSBhLOxu0wfeLK2pz+9xUfukTaghz7KQKAGF9+o2I289imHHFOf8vrO0yoAeKmJiepf",
-	"dJZ3C0MAdinecLe1ceJP1+0tLP49RUNB258HVjrqOt8GL40hC0A/YNMv5Epg3IMU2e8/VOrx7m0fMGk4",
-	"Cp1no8EGjz/A/7twDF4DE9J13OOYwFd1BDD3NYXR/dwFS2CbqI/efTLW/phA5KVucR5vzTooCPdpKwXt",
-	"oxJ7srqVWhxcl9vF9K/1Y/dIUaGX7eI6jPlOalV8aYArILDrbY3JKtrswJzq744/hM9b05zCLj0IKfQx",
-	"mIgIfP4vXqb6KIPgin+EBv0c1n/Yn14CPPTCP5BEswJPNwEfz6Hk3OH3/+1e+sIAGjToLo4hANOHrkoH",
-	"N0kNSV0AHdOY+V1jFC034oQ1SQ1Tis6lWjq/iVqmU5FLRGwuqGEKff1Cwj03Uy7gU7tykXjNvhkduiZ8",
-	"WUoFYQHLMXkJGfE4MsIxxRtdglOBXmrbyTCKgr6sw/8QydN7ENthrwBQKljAaKYCLt2pyFiUUw43llMR",
-	"fgE/piaKaVmpjHV0bRhd+sLSnT/+Nh3Q6eCdL6reuJgz9JrhDTwNl/5QqJNDSrtLV19gIK57ALCaweUK",
-	"vGW2Jgu7ugtZ5BDIPXx28nUcrxwiNF4ZPRWaKU4LspQ3EObqAoBhWQHUz1WSi7LlqbtqxKt4tzfdAeZ2",
-	"g+EW3kCYSB0ucXbmR8QdVoJ/tFnk3cFaYSVwCLoE4E6k2/7inj8hXX/K/Xw4DpYndJIXsIf9JAWO6jMB",
-	"VvvONYSXdksqzwii4qM+3SgKjZmbLxAi9dGCvCPosSBZpAd9tTLEcZ2WECHDTQEyup0aeGy53nZrFZmb",
-	"44/AYj2XhDoFAV5F+6AkfFLOaybLBSmVvAJeF0PyYRVeiP+aEG6mArJvQvAV5sp01SMRtovfnZpaiS9T",
-	"H/3iwP6QqGMdNgRqzqXK2BHu5OjeNNteMCVIY2sKjnDYtAt9FBI1DLwVjkJEEVYVvwu0SN4eEno6Jhex",
-	"zHKxUNhUErQjLFfedbyTWNdp6U5T4ZWnLizijQN9S9VDMQpfDuaKsX8xklfK624evGFvzcMO6jPpHYfw",
-	"nUeu86hb9PmKLFPbx1Y/oHHQQZDt1Qluk+Pj07P/MT4Zn4xPJ/9x8h8nwOVcVx82IqmYArcoo0timMZ8",
-	"wzq/LIkCsJeUFy55sVVFscJE4817dN1RD/4XzRTWc3WaSaMEEySGOqQzqKcm55tRM3rcRFrs6uZtV7iN",
-	"Tlw6ZASZFUDx6iKRPnLCgyu6lzt6+Qvsjbu087YGV0RnsmTxMJ2buXuctCw7FsOjMLhFpooRyIbUXEL1",
-	"ZWGknY6S1RWslsuUjAdelr1dClqsDc8goN4V6/hZavOdvErIxbIsuKlylpAf+PuSClYk5A27wi2ixGVi",
-	"jjaL0rTK3nONwPd6AfcTSbxC8d32ZghF17h/hHxh0LP9cgXAQOEToHRCMloaqNkXlebKo27qQJjNPl7i",
-	"BG4YpOVCcFg3+NpsjVUFADewElHzLhq+e91bC+RzxhtFdjpKhS0pxEEzqjC5BWuVhU2MT5/voGsEvy4k",
-	"1mHo6kMKX/sHi7QEu4EMo7o3NVArppuOEoIlb3ICvMRpJJaiAV6EtmvJu3HWEK49BApVj4yyTCesEobc",
-	"xxQOZbo2W/i5oAJoJGdZQa12c4O+M02GLagBjP1fJ8SlwY6SOnXH4wTwdrp7NAQM9O1hQAyLQ3i/BGa+",
-	"wDDQt5QEsEynN/rEJbkSoE1EHUVSYrO37xgtzCKBfBAuQP9bMqPsAcczx3UICju3iqvTPxnLG2cj6IJ6",
-	"8PHdx/8bAAD//w==",
+	"7P37cts41i8M3wpK366K9D20bOe0p+V6ql5POtOdZ/qQStLTT72tbBMiIQtjCuAAoBVNKlX7avaF7St5",
+	"C2sBIEiROji20532P4klkTgurBPW+q2Pg0wuSymYMHow+ThYMJozBX++YUatz+eGKfspZzpTvDRcisFk",
+	"8JZlUuSaUPszWS14tiBGrbm4JPSSckGWdE1WUl2NB8lAZwu2pLaRJRd8WS0Hk9NkYNYlG0wGXBh2ydTg",
+	"06dPyaCkii6ZcQM4zzJZCfPqW/uB225LahaDZCDo0r5K8fcLng+SgWL/qrhi+WBiVMXiTl1H2iguLge2",
+	"m/Oy/Ama6G62LA9s71umDRfUrs2WdvP6qQPbfymuuZJiyYTZ0j6rnzqw/R8Y1ax3mQv76+GL/LqgorfN",
+	"sqDi8CbfyIJtWQAlC3Zgi79KdaVLmm1rduWf2dr2/1BsPpgM/n/H9Xk6xl/18duiukQCV0yXUmgG9P1X",
+	"mn9HDVvRtf2USWHs1k0+WgoseAaUclwqOSvY8j/+qe3B+7hnj6/xLey0eXTPBaFlSajQK6ZYTmRlNM8Z",
+	"4UaTUslrnjP1SBM7HEUzkxCp4DdtqGHuwFOimDZSMbKimghpiFkw94T7JSfDTOaMpDOaX1ziNNOE2C0g",
+	"aaXEpBKW0ZgqX0/cHCe0LI98v+noDBp1h5xwTeaUFywnK24W8JNiVEsxHnxK7FK+Yf+qmDb3uZTvYBDQ",
+	"LcmosOswg2HlhGpiFrxeRqLpWk9gqf7r7c8/JYQKUokrIVeCzDkr8oRQslJSXOISSbvIM5qTwBL9ei5p",
+	"MZdqyfI0IeyaqTU8Bm0QLkjKlJJKpyNYlxdSzAue3fuqZLQoSFZQvWC63rCsUooJg4SSeLGxYCRnhvKC",
+	"2AOn/TwzN3Q7k2RDLh0FwdQ1Svf0cSTCYKB/k2rG85yJ+14PI6+YeKSJzmTJLC2vGL1iipgFFbACUjBH",
+	"MHblBGN5WIi5H7Tb05+k+ZusRH7fc7C7k9tBikuSS4bnnn3g2viRCmku5nZobqSv6bqQNH8n5Q9UXbIv",
+	"dTRnMl/bNS/sINyan5If+V/9uI2UF/CjH7dr91658ppIs2CKwPlNSLbgbF6sybOTEz9MqyopQYt0NAGO",
+	"jKdGE6oYKeTlJcsJMFXHHHHyPE+IsHyC6IVcIbd8y9Q1z9gvgl5TXtBZca9bc05yVjKRM5GtyRCOPzV0",
+	"RjUDWUNRPuWVAm3SyhNm7A8ZLU2l2MhuZW75plREF3J1ZjVPp3a6larqmbkt/UXQyiyk4v9m93pwfpJk",
+	"xqiym2JZAMwQzzoFmeZlgFREsWt5VcvNKhrxBg/89ddfj84rs2DC2KGzTQ39vFjRtSbpX7F3xWix/M/p",
+	"oJa600HaVM7b2tEnWLZSyYxpbZfypTDcrL/UKQamWRRHKPzIrDKEkmtaVMBPLS+iWcZKY0dan5hrWvC9",
+	"JOU/mMileseXTFb3Li6poMXa8EyTaxgGyXmOUwItDSQoF/G5fqSJ4UtGCr7kgf86NevC4CycujUVffoW",
+	"dnbkHx+NyU8S+btdbFBGQHb/El71yqA/sRMUXpXJ5NLuw1Q45U8KJ9iDzWNVokosGC3MYh2f2YIapsZT",
+	"AQq5W7DI/LN/lkqWTBmOenOmGDUsv6Dwm6UH+9cgp4bBXAZJm5aThnG0SevJ4JIJptA2q38Otmky4Hnn",
+	"azxn4VBs2/9X/jkwcrVeSZVfKGkOnodixtofh70jkcFv/KALabqnazW0Su+alduht/hweO0CFfPOLg29",
+	"1JvM6lfLDZdUXemGzk810WthFszwjKwWTIEc48YKCEaVJsNwcBL7nQY22SQWri9CG/YzE9VyMPltYO23",
+	"wfuO1QpPX+yimfrJ3hWuD91F5K3oNEVr0/K35qA3OuobY1939Szl7J8sMzCwMj+Q9tpDtMZ7y+XgBmep",
+	"qnGiAj21KSQ6QN3nIokPe2PUjpS65ubI8uV8zrIO9sGWlBc9p7nza3SAsA8lV0y7FWvTLxMo0uFZwsA3",
+	"hlaxZW/aWMLc77RCC/nFbL3ZjRUVC1lYFU/O45Ni7XVnW8Hr4y/JBjoJBda8TSKu+S17+APXHTvIDVs2",
+	"/9hjeMB9sBuqFAVWLNgHcyHnc806NvW11TyFsYxHkKVUYbU1mcuikKtolWsvZmvyMMAtE3wbVtgzJqsa",
+	"240BRnbNNZcCPypGc3tOkEAsPYE/ZBCEQic7O89zxbTukKJObG28AeNSHeT36u3P5Mnp8+dHp4QW5YIe",
+	"Pe6ks1JqQ4sLq5J0tq/YJe+RDtooxsxu/uieS3ASoclm3/VMOte/LO9Hs+hhKsI5HDeXz/nguheIZYqZ",
+	"C3CUNA7ApqBtkbpmxnCBwpfmObd7SovX0fTRo3kvkgImH001Gl5rjv0CoGdTz42h2aJ/lnNaaNZWEvxm",
+	"7HbiNveneT5WbLaQ8iohlgovFdMJYR9YZnXmOb3qZso42S270rG1G1cxihm0hKxGRDS/tByDYNMJoeTb",
+	"tz+NJkQzWrDciiXFtPFeAcVMpQTLo9HV67kv0WyKqciT7BshQ80YSK03L8+//fHlqKPLFum06aRnz18s",
+	"WHa1eZopHvGO9TN9GgAraKlZ94mVV9HXMykLRsXGiPHySF4NQjd1oz2jvxUZV5abh35/WVSWv8DBOvDY",
+	"7MGqDqPsGxPgJhl1TbLgLH+xoAJdkS1iybzxt9WOL6g4xyc/JXZEXrZuTOXG7NI3mvghQVs921aso2uP",
+	"A3ZuRbm5AEXCWWNzWhV2nCd60D7O38sVKeBiQhL7HpnD5QRqutauF8FgM5KgLmL/YiJPrAlHyXeS5BXa",
+	"AmSYPlumI1KV9pHTxZh8i31r+/lET4hi80ozy6akyFhCBF1abgaqNAzYso0l/fADE5dmMZg8edy1opuL",
+	"ZYzis8qwXgLovuk+F2u4sUEGe0ZEVRSoEoL+7Vv1PijNDKFiDfoiOPvgUQ7uK82E5oZfgySw7aDn1VLw",
+	"p2QwY3Op2M0H4G/iNDOHdTyXKmPWJCsLmrGWHhP43BaNJTTfMXgnhdBh7WQUVazpkk52cVUnB9wSJW6v",
+	"3m/b5s8RqX9TjIGfkeATmljblOWWRGlZalzbYA3Y+QRdvUeSnlc5Ny+vWZc/q2Y9m1wkM1J9Jn/xkuhA",
+	"Kf6r81BrOofjbPfKm50rxQ07syef2SmBl95fg1Z2oWihJZiqmqRZwZkwF5avpQneA8I3xHE6q7MYVWnD",
+	"cruMH9aPrIGlVlTl4EjEcwTeRK5YZkjJrF4x6lxn1LbDsnBhnj/tMNOQvJjuccckA0PVJdv1K37/cR/9",
+	"F7RX3M2IscftxH02hlfv3/uthHUrekRNpjdXJ5DDovulz9kHZADP4V2iPVnuPG368NAE6OAu4QQSJQv2",
+	"SJNSyoKseFGQS2bGnRufs3BWN1t8w+aa5EqWpQ80cNdR/r5GsaW8xjO+14K+YXPnh+qwydS2oYTJRazF",
+	"ecy5sOIVbjRoWe49lqZfrHM8VnZvGYpzNNgTCytdSIghSdwGkJwVzB5juM0CcZKPzryuAGcZ5KQ3PKCt",
+	"1YIXTrTntzWVLgXghWLga6SF7mLBW5yzyRaXoXdadns6buDgrzRTPZK2rSjG4W/ewRZej4bWGEjXgf2W",
+	"aWx0hw7ZcY4p0SXLSM6ygoLFa/e44NpyaUWuuMitzJgVMrsak5dAstgvWVjVUJDUSYE0Iem0Ojl5ktmX",
+	"4C82xi8KOmMFfpNahdLdhNmOp2KYWsobz6o1U+kIRMUe7fw2HVyx9XTwPkVt1p4pbajImB0uxQEjA0jn",
+	"Ul0wmi1SEvf123TAKtvAKJmKSvB/VSy+prODwwAmzZQld4xtwZgevLWcrQk3oCG7AbuVaIw56Hdu/uOp",
+	"+EetRWXW8GW5baruKgE1EL7icRyXlsjFkHHA5acblR/wI13rk+Op2ODDVvfZW5Q4ouq0TJM4GPLgJqNw",
+	"y66mI1fTwU1HkZZdTfNlKVWXTHv5gdsxXTri1oTmsrScEFg1qEw+ipAMsRWkMVRjDhniK3i7a3QgmTbH",
+	"9hNbeVWLaUvefozNYS2poJdMkyE040dXk41izhLzp+OKsVKDXo8NHjqRH2G4nWKoZyY/dw5cG1lqHD4X",
+	"lwkp2Nz4+2d3+IauyZuu+Rs3oq7ByoIdTGZvZMH2k1rRKTrMwo98E81FtBrDBj+8iWO74HOWrbNip+f0",
+	"h/Dgvn7v34NfFeIyyhIcmJGHNbHiJysYVW2PKqEibzlVQVEqqADjCeiWe54rRbHuMGGSAdhWP4tiHQz0",
+	"W/XC7na6esrZoinEHPiWyDISCPuRZw4cN+vX2XaQr1UPNodhSWwhLxNCl2XBTZWzhCz5h5IKViREs0vb",
+	"HrhXkCg7ie+WT8bn0/L561fkiq01kCgEov3B6LiaFVwvdhEyBEZkFxAneU2LPVTo3aT+sklGt0HqEWXu",
+	"R+pZpY1cXuhKzWl26MUfWAYXuVxSLg589Vbp+PCld5rOYavO8+64CWz9kSaCmkrRgvB8Ag6sejPgxyVL",
+	"CCs080p59Dtu0DF+b5/0OnnXnhnZPQ7v9DJhTMTQK9awasY7LwmMhNiZbav3o9ehDli8uZLL3cPe1Bmj",
+	"yVBzRvilkGjaowvaPyYw8pUpdtCS1VtXa7Jx9kDDAiVDsOcwljpS+uBvy65Gu1cXlgHGs2V939Ra6q2u",
+	"sHOxetqQoN8G9XbPwW8btwsDug1OBubwXiyM3swvvzGJRv83kPpcywKUjItSFjxbf87FO7Jju0XXXPMZ",
+	"L7hZT8gCcjUSYpg2TOkLKyAhrr0o5KrnduC2VWkpiwvN/93hyotv2067HaT/qqiiwnDBLqS4uOZuwba3",
+	"ZSX3Hhc5O7h+rFR+fmTO52qIGKu8h0nnh/09vtAf9ON1zo0fllRUtLjQhpUHyugdWuO9hgrt0r7uNJgI",
+	"1nZbIFFMDu2xhs1ubcVh4UcRKdwoDKlFsC2t0epxZOiu6kcJqf2/CfFuXwiDvlBsPnHuw7JEnowJhYYt",
+	"y4Iathk+GvIQNdFVtoBgfc3U0ceP45CG/ekThvBQmFs02VGnOL9DA+uQeK07sZ7uO5rqxvZP+zo+DsWw",
+	"mgI5XVr2/fhpKxLj9Nlyt6oRn7wd56EnRCtv8vzbCtW6OTvdK8irmcnfDPZqsY9tsV+bkmPzXurgW/6e",
+	"uNp2lLHLOwuMbw3ZA/7v98nOANzeyO1oVrdxI73V2b/3lXTUyo0i3XapEr2C/UtGwe3lDtl4p+Xw+Hw1",
+	"7Et5Lw4NvL4d3cTxxOa4NxfhMMUi2pMXIRbiAPLt2IJOWyZYn02vCMQ8zdhaWvm3YGRW8cIccUGksAZ3",
+	"AXmpM0lVrhOiZcZpcTFnLLfynKpskRDFMrlcMpHjjR9cUfK5y6nUCQq47KJUcs4LqxEwrd11jmLXnK30",
+	"6IwE242A7caZBpgZu+J2WMvGrU5JjWHKzu1//UaP/v3e/nNy9M3F+48nyfPHn/5HF6Uu6YdX+P6zkxY9",
+	"We7I/1Ux97vzaG5QZ3NVX0hhlCysnoDam3vyjDCaLciy0gAYweO7Krvc1lIsuDZjEiIvKo2h03OudPOm",
+	"bcssHp8kgyUX7tNpv/GwB3hJp+Rvzn8H5d6GNNh6P7u3NIhauZE02Hmc3mDwi+44S/gu8e+ij+ySXzNx",
+	"Rqj/Og5oKni2tkqfbkCMoGdr+PTkm9GYPJze2zm9t3CmWjS4xwH5kBWV5lK8FEbVcfU3PyFxe+vPOSTN",
+	"hg4NmcLEzjnvyQ7oNg4jNQszy3lOaCOJ3GqtzSTh2TqJY53Bx+x9qGbBlCZDLSuVsSjYJW/Zrl4r3hVS",
+	"5YzrljPhfWeedk8MwytBKARIQYoOF3DYr5myKz0hc6kupTFMOKAlbrqcaskAZ9TjSC5LCGIS3heQbKTi",
+	"Q4xTNIVOI9sNqrsTCPFyT2B8CM1zlrtN81vvInepcRNz89kZnruhWAVaCn6exlb5oW6l4275s9MJSPWi",
+	"ewn+++c3ntDefn9+9PjZc/sRo6vqEftIFLtgcOe6YB86l/t2j3kyANraMxja+4r3eDSiikO3sem28w25",
+	"JXaDSLZwpL9xVuQvlcKI+LYjodf4BbfW7gtJfCyY0Z0DkOqSmZtl3IQIrK23P6x1/6M7L4AChcRpMCco",
+	"mPzn060S8vTk5CA5Vo9+27poyCFqb03gadtu99o3i0JCzhFT/vIwIbO1X6W9w7cCvN/PYaztY1Kj++3b",
+	"1iblhAnGzXUtVJ+bB/u4iM7Wtlz8G7tmXkVoJb03fFvDrt1jn5LBjCuzuPDKc8Na7rmLKQu6vui1vvtD",
+	"rOd0yYstb4Ly3P9zITPaA3xQLqToEKIvx6fPnwKvpkRBioJiYJzlECw85xlmsj179uzo5PTk5P/+7/+D",
+	"f37zTbcn3PAlu/i36+szIr6jmTaXpbW+DZ3FqzE42STKL4y2MCxTPNhOEvJaPGSKvGE+QuPmbsuskE03",
+	"bkTzu4SzQ0Dod2eA7pHJqkA4JYfO2H3vKcsuFvUPf//ZZV0R+45T1UAntYvS33rfNBVwzv2Ff9gEN0/H",
+	"eXfp+k35SxElFnsO4wv74dYjrPE+xHATubh9i7fMYOuAwnXDzUeyQ5bqCuVWV36TBMt2xohmTJAhNWQp",
+	"tSGnJ8nJycmoT4I/OzlJ9ricxS1vvfv8yU7hb+3wruhaO9xCyisN4VCR4kq1112ZVzadFgsRNlbJRUNC",
+	"MVrAbWErM/fZTpVkK4H6mYahR4u+dfP7xRzPD/Qh10Eie53H1/h4P9jOhmGja1Ac19fWqf2ddQnv4lIq",
+	"bhbL+IKH5Y+fPTv9ptM4vYkX/4qt+0x95/65Yj2QRYquyJPHR7O1YeQlDsu5jMgVWydkRjV7/pQMtaEi",
+	"pyonTGQy5+KyW5ruAYHWzHHeRXZuao2JJNGqtnz1Uf+79qrDm3Plvj2M0dt938XeoeWtI+q2gLPgpb7Z",
+	"PctOIe12qBtWD44qZzdYkxhTb+PuR+vqQAK/2f3UpsreZ17iIJJeK7gectK1JdEAG8u2dcNf74xx27bS",
+	"/whRbf3Bb/fjPg6wqZ0O7pY7ftSMyIvd6h6hgWuSYpxemkQ/t7W7gHK8oNcMs3/nkN4+fPr4cUCmSNsx",
+	"hS4i0rXqgoS709XDTvUZzzWUYltqrycIuBywANOEpJoVc/u/Cza0f8ZxiPXDFyhTNx6wstz/BrmUbpm6",
+	"k2xQHHceFNiAhgzsi6bwrdTvJH7a73cvme5asxuq03vq0b79raNrquZ7YxMx797a2G68I3SUikp5T+YT",
+	"60tsN8477LH/uy2V2tHQbAKpbSFXIp2EpsIRAXiIaIhnJK2ErkprILI8nTTqC/irLE3XZOXSiN3MIMMk",
+	"9slnQDSWOLwhFkPfhTHBHU/orxvZs1adO8g1tL5pTQYM0hryYykRk2bpnN+oBOPBwYtd5DVsD5BAxIyq",
+	"1d0aLJOx1sy3ktw/4lDdbZc1QSBWFeg9m9HaPdSJtmE/BCYVaAJ7Pu03taDa+PINRtplIdwEKBteMDCk",
+	"ezEyd6hzu1UQZqnOucNbEFZSc9N7y6HY/JHGO3cCN7pkCEFzJyN/aY8ZgnigxnsAjXR4fu2CQcENpZi7",
+	"IeUgPRFQyfXyuWcdXFfRnuxBl2FtXEddxAdrc2F/PkjZ2humxVLO4c0Ds+9c7BDwqtg82sMEC3a0lqzh",
+	"y9kHSHUrgwnK1AFq1+7o5zbzaBZF8hVx5oPGCKIT0d7C1pLHZ34/5vPZN9gd/Ozmt9hQ2ujgy2uaYdsH",
+	"AoHmtwwd2oQc3q9NxAc+BIm0n5yN8+5viSfdmqxi135/cPBO2KTGhXwX2rSbrx/tFqjpeFMba9tLN98p",
+	"2o3XFYDp98QdzprYM9veimFqPBr0Xgvt+N5np7wHDllppgiHUgkQrtYUQj3J4zjesHGD5tzdCHsX/DZC",
+	"xMJifA7HeMPCwh/gQYZSJQ08xU7gnDdQ0SSOYXFiHvp85EttIdodmSvGoCSD6cmv6puBYKsDx29McaGx",
+	"sl9jFt+AI5d+wNp9f3n+1Dl2+2v59Y/q9u8IYp636dpGELqwuhNCyYtX5J9yBgW3pLqyRC5yDMqInNeP",
+	"O73xu3nl5onC3WzVMsOqNkY2sy644PagdF8i3tbmJIj+2dVW3NLzRjsnB0Z3NLlz7znbhD9HLo2I5zQD",
+	"VEnbTwA9R76dd11M1Wv1Q5xPeRCgLeAZXuRMGyXXnao1gJOKNeIhgPG3gvtFxD6LoM+iMI69T67Mrm52",
+	"RLb4iVqRFVyTQmZXLD9D+E2AdV1ISF+ac5Frwo174nPvc7Z4cX6EqI785+BA6sri740a3Mb/scm/2ycx",
+	"E8j201tOoV4XgzVI2gntZ4TO6jIAEF2YS6Z3J0e5OLWeJP1olPGlTYdq705SnHPURfKvCyo63UwFZz2W",
+	"J+IvahcpWKzJkuYM4h6kytGc3Rd8OkJW7nCSQ+sXva4taiDEqXThg/C0i+mE5e6JT3TD74jfiGHmbIt4",
+	"VGWVLZiGSmILll1pMhTySJaacJEVVc7yUeItQph/vS6qEnozRnkXTnT/etwoi8a9M+su2pArPjc9i4sL",
+	"lbcwsXzdz4CggMGoDWbxSKPrBpdh6DQSrtFpt6IQXG73PgmVgB22p+sEpO/olpathyksXaGJXQ3/aJ9D",
+	"1M2C9gXP1uW1UvdcCr4BWKEQBbc9AWMzn1rxrmzMd62lRkUBn67p1q6ynVFlPP6nNmcRbYJE0vXz0u4i",
+	"R3xFzBKQYq+g233NOruWkVVXLZdUrfd6yT0aAHT1zj1wz3XtwRlxmERYXhQftLTJhe3fCuPDtqkSTlj0",
+	"A881T5CQOCRwdtpD0cZFCUPE5GDPbw/iJE1BuSuAcQ+TOi5nvMQ6KcFkbtxzRxwn0HDNdT3LidetpoYk",
+	"SJ4u4Reh6G/eMvhj5xQqWC5BcDD6DOA4L5lJW7B/DQgakVtl/5qBKtPYs/hiAbh/mGdIwhvUHMJKXTsG",
+	"PD2XzPRK3nurKuBB6g/LHw8IOjUMi2PYQ/DBI6I/TnY0Jh613cF9UU2mg2FAeUcgvNF0MO53zdd73QR+",
+	"6fA31CMCDSzn8/khukcL1r/jgNTA+p+/aE4CxquG5HPLq8Zq8OytzqIG0nYQkV8e/QohTu2HLZongqSC",
+	"/sma+KndSS+Ha//WnuOy0he9CEY9kFxW6DquRqjx204bgFKXEBRgagTjnmil7YaZ6xBcAoiYbTVUB6Td",
+	"0yI8d+HEZJ92761Q0NL0lbsBQkjjwGOH75hS1KoGkcZzMVv7xhthC7tAfZLI5olA7ltVGxosoab0Pjnx",
+	"o9Pu6hIlwioyxUaZkhS/T0Hi1pjGXmWKhMAZSZ2Bn7rMqIL5tChI38EaqJ1QZ2d2leaK6cWRFMU6tcss",
+	"ldEEpCGgISYggEA7Q78dBMAo54UKWb6unr5ua9xNEVVPFRwS4EANvfeKo5v5EPIaBnwPDNvbVb1jMjzy",
+	"5DkJRDzEA5HEysDIbR7gvuU18jJstY5Tatg1E95+h72dCrygXnrbaEx+FsUaqgJ7MrJzG5PzBo9EEWU1",
+	"a1DoFjSPqt/UyW7oc3QDSqAsroscQlTtrujf05PHT/dI2WkLt35FurGi+Fg68SZCsW4kGW2uWYKcwttz",
+	"ayhJT4a0vd6P9FREC3Tm4dSbi+ZME6fRJY2+OWZumlrfk3IEC+/5Mscz8l9vf/5pKmxDjzQZplGt0wgB",
+	"PiEbPxhGl79NBxTA2n0pEQd33kSPPwN/g524rKwaORUBFf6KrV3+qEvwa8DFRxjxDur+XITS3tE0HBU0",
+	"ihrB/aq2rIPdOnU0bANaFD/PB5Pf9kn3f59EDNf/1aUkQW32JqQ4cF3HLpvu7dS1lI67IHVaJSybYuBt",
+	"X1ASeoHriKRiHZxJWJsK3E5nJHUGSUo0XUcOjNyue8RyLX1hIoTn4JExs9XpHJu4nRLZka43A4FpsPwM",
+	"goeQzfnoIg2ESPMcRAk4wVAAbNZGoXlPUkkWTJKuGijBv735ozN1uuN1AyTrrpimPA/GYkN+uRY6LKpo",
+	"w1219I5QZZQ3frNcfXdwUxdYGN7FhM1lBapIJsW84BnaqXVBfex/BrGNgPQpLwrLIt3bdSV5fO+a8sJ9",
+	"mtH8wtVZHySDVsV1Oz9hmBK06CSRbXBWUIy+z5npJooQbQmWjtBYFsxypb3NpSiFtsvB5phad5S/czDv",
+	"x0bAHY1spOFIsZJn5UPF+k7rpBYZVJM5hVwU3nI41gfaZ9ObyKe9pDmDw5NGzucUj73vkZvxHpWgNvIu",
+	"o+NguOm5D/SloVrcis5kZSazgoqrFGuV9JTm3zCz6pJvUGILy6dgWeJSsYxr5qE0qCCpPSgpBggfNQKE",
+	"7RdyJTA0mJblEaD8LbnWXFz675yY8h+XXNtjxC8rZZcbQEf82/XZSMnw2ckT/4MvOwLfPrbfXjORS3Xk",
+	"Tgp8/9R+Dzd7R553QPNP9sDo9TWzYAciF9aW9O26FtPB8UB90bq9SasuAu0GFXzcrQ+b98xB3zQDfcsV",
+	"taWc3F9US0A0lIo1hTdAx1DNCi7gkqjvprrrXtNjDrezRGPX0F5eHn3T65PPxg3O94YTPjBTbD8U34Ng",
+	"ejddJ3eIuxqvbDzolp2/sVL9MzgMG83S1o1A0W5Kfi1SamjpnUEjt0gkexWobqI/Oy3+NArtON0dIrI3",
+	"CPRbI0sAZsfirB55xkW6+BJ6kCddI0CF9kDqO8jsEJlMbgAsDQvURx63EVbWW7Jnv6gy+/qNsMb+SFTa",
+	"oLyvjdo2tvRtJsuGNULzJbfcS1VCgKNTQW6c5YSCFmvDM+3ke5dtAMd3Y8KnR8+fYJnFo4xqRgpmDFM6",
+	"ITm/hNJbijw6epRY2Q3+drcG7jkwF7uh1I62Qam9FbTUC3l7ihIty75XbiLNu0GZIhQm4+PuHgFsnhQ8",
+	"owXYS+PPSkfoF8f9wdJbUF12hjy7dQth/i7GuQ87KVrLLibkt3VXCez40gygK5pUnjOsUIsIZ97K73aK",
+	"lBTxbrZrF/AUdLRt2N/y+bzDJ1CHAe3FyFuL0GEG+xodPQVK9q0dUt+Vb5vUbcimcFxvLp/erkXWf4m9",
+	"I1lis4qjJ5YlVVeDZGAt9E7y2CgLuRVnue0zbAD6N89N1p8vZ6faEy2HvrT91rxesO3lLW9kbgjZZar9",
+	"ulj74BhwJ7NladaEFmYhq8sFVtaBkt1yydwdliSaib57RHuAb2nCflhbI3qcf3gtMhcza8dWBxy6Owd0",
+	"sLu79HApOluT6eA3xXKaGZa/nw7G5CVM3/tFlK/BH0+8roRvYhj9kH/qklaXWNjArvr+wWp2Qbwl3hlO",
+	"5PnibsbfNKya8PLoSXWbFTcbLXofmUeOgrYfLmwKoZs7AhCx3ukG3wOYjTBkVvnMVmE6nNEh3KXFACoR",
+	"cYIjnBL86ebVxRtmMu9xpNtfICDMjmgIhfqlAuk+ShzhaOJJ5YxQfEFeM0Wekr//1dJJVhkkmsRrTNPB",
+	"//3f/4cMfyKztWF6NB0QXc3nvBuscYGa3eel2tRxbticTgitzMJ/CjPoKXQfI2c0G/9ersgSEXr8Q0D/",
+	"dZF+pXgjhjlSZCzrkPlBXMnFfNbN14drzUwSKopQksmFVFDeo2RKQ6YrvIrOQUycLqS8IlVZQ11vIqap",
+	"fWr7+fgDNyF8bSd2Bhybqls49OF37eb2t54Z6GOp93VUycpkctkwV6yZgtdbUMEipNSX1pLoucCIYG13",
+	"ZTp3vNsnIgK9fv/u3eumsKhZtj3sCVEMUJJDzHYvhIE6uPD6Nn4NKnfALNkz0nIbV49GmHSo1DGX91u3",
+	"hVpvRYl0hH9zHfLdz+9ev3A3dN33dh2wkNaKjajyefKX9107KtgH0+O7Zh+g2DyXOWTR5yxBPHUMcwDh",
+	"PwdYBrgaeUZc4hMUUC/YvJvFYIPRwJ6cJM9POocGN3MX867chreuK7i2kTne2vg+dyTQxWueYZxu3VMY",
+	"YFjCvg15JeayX6XvdT53Yoq9/f78dJDY/x4/e45/PDt93MkoehEkblTHbU8iAQilbrZY72f3DkGGK2xR",
+	"QbWJg7D6N15J83lOdTTq3aiT5qaEaUdb3Q9JVo+kjw5ug0UEevo8HvGWHQyejNS0f7mvrtJXM3vgZ1Sz",
+	"J4+9dTG0FJ2Q586blpAnJ0SPzoB/YEy/VKRSfCM39OlfOtUS3tGvINKUVq+bHB8bacpj8subV60ucDj7",
+	"9NJBQZ3LLK/YLVVRPLSMTqnYnH/o5tWIpJItqLKKrQqQqjj/BO8eM3kpuGa96BvsWl4diu3mXbVbKQge",
+	"2lbUB5sJU9zpb4NduNHdlF/d2Hl7fvT/ouv2ff3n+GKrH/cz5t2Y8o7J5R2I1j3HEMw3RpUVx7aBMXkL",
+	"SahSZOwMJTY32srJBXgyjFQ9YdDGk/hWjgUPbVZPvmIiFIjsn92t8EwcwY0Z5j8auDFeEi9C5FIE3gYS",
+	"AnDfOkXyr3Ew4OfzBYCJcTE4h70oEZp3L7D1H+zDdR7vIRDyHcDxkEaWGh8a6yIeCq4NRhFhbtYZKRWr",
+	"c34hJjROn1aM5olPC+a+noflZeExrBXZVf/6NrHre3mw7MMm3rlaPfZUTwbjC4xX9KGXPCBuu4xT05Xh",
+	"eJMKIJ4b+Sw0P8GdLLgmpFs4y1EJgBuf5yZlb4GsoPXKJS431wXOWcJaN/PSfe2bOHO/OdMtuEBlQUUv",
+	"PBlE4c0AgSSE3rkYb4ise4RwAjtyXzYl00Z1kv3V5hryhyOC1RacgfYp2lb5YFsKmI/hFiEUHVemLw69",
+	"G7q4yS57APQgKhLSrjFvBCIVo+3mBQtpZxASCSGnqioNy32mkguW9A30Iuv1aHtdEWJ13tgmAismjkn1",
+	"uWljh2d46ZJl/dldr8zG1kF0ejPsf3ewYZ3h1Ogv2QrygMZIpbhZv7VjR3pD5ee8wmtRmBREGsDX9UAW",
+	"xpSDT58gKBcN+ObMfglUR64YKzFgXDEKsbAZ0W3ISlIyhYhOduaA6QTXLHGexgouUehUGEaXUL8eVq1U",
+	"Mq/AmTom76zB4vIx3rx8+474OM9JlNyUgApnJ+JKJi8Y+U6SrOCWHoQ1wy6ZYMrybSxCzM14KqYCY50z",
+	"WhRwz2Dfw4q0HrEBW+Oa5DKrMLeEXjFN0nMX2Q3utQn5K2qYSHSg7Xmqm4pzVDzBFWMXDTTcCUkheiMl",
+	"wzoDbJSQFGM5UsA51gHBR2OOl1UE0LdTY1wROZ+KKCbFOaHsoQXR6DpHFu9CVbBtadk49An+/5QMUdFw",
+	"yeN1FxBj6yNK3GMtjH4EWYabMFZo5qJyUzI0CzYVdWjM+etXE1zcBJUYO60rtm69f+ZQWoE7NWnCQzwQ",
+	"yAaxazkVGE7KhZsglpuG0tV4HIg7W7CDvEZngiQYD8TiCAFYH9FGYTUg14P92UhJhrBrxNU4x80Kn2AZ",
+	"RwnRsjEQ7EAwlmvcnbDgCPyoydOTJy5HSkIWULzalsnBUjrzJf7Nx5un9fDrVCvfvVOR6rqHQPkQ/Q8u",
+	"yTd/e0G+efrsf7oAd/Q4H7u48P/4p5YiDeSv4Spn7YPf/QUMz8fknLhXyGohNZuKPcLG7bHF0HFMktES",
+	"MuLsSUYEhr2j1adiaJWEkCXVCkSPUwACqDZ1oFgzhkPlxmPQoWazpOqK5TVrG8HKnYdZwyUf14R9oJkp",
+	"1kBLIKgh83pCcmpoKKvXRPM+ORnhibYz1iQVVVGkTs1ZTwVkXZChkJh/AQNyGdwTRBogkDDmfl7LiuQS",
+	"xryiiO6mmRmNCfK3khqwbeHYsXwq6gxV+61jqCHnWKzrczghFF93Z8QAoo2QEXFzXeOXPj15OvZcVTFd",
+	"SqGZv/wj6X8fuevho1ffImcAkmXqEeKt04hLS8FGmJ3mUh4iARTFI00GJ+PT8Ymvd0NLPpgMnoxPxk8w",
+	"EG0BIvAYmfq/7d8u0yiM/1U+mAy+Y8ZVyoIKNTBuePPxyYmvWOBuxuIz8k+nbKKmsEuPcD2AjG3J1nLc",
+	"kN6DyW/vI6ATVIuVzFxSX4WwiPRSW1WhPueD97aR4yUzimd622R/dI/snK1hH8xxWVDemmdbe9mYkuvB",
+	"K0GvFUSIsEoT2yRB3XD7rKN33JS2Ttvt/3hNl8W2uf9cMnH++tVhO+0b3ViBoHt1Xri7vgL73LXNkaKx",
+	"da5Wfqy3kvMb+8SXoWboGhKdnp086WsmjOv4LVPXPGO/RElvu86CZawzq8GgbyRb2LeAnVoWjiPEmAul",
+	"di3l9emx17F619Oa8r4wNt5X0yUzTGnISutIOAuw7R6pJ9J6wR9jn/xXxQC4Bp0q7VpEvUct2a9H0LqH",
+	"GN9Utzzq692Bvm3ttuu9Gvx2L6pxq+jRnDYn86vPhSbYMpnzwlgN3xXBiRDx3W0qSMJKFAio4awFF1Xd",
+	"NWJ3kX/hGmwMvQ2juhmV3b0Kcj7XzHQ3tRPUsrvJgi95T4unDQDOUFmz/273/R3yAbej4O3qYAahnvys",
+	"YfolQJ8J0YXEnMinOKTtrOKvNI/i356enO5+5Zc4Bxdeerr7pZ+k+Ruk834OD4sS2ne97tOPW3yvabv/",
+	"5qP7339qMMQfwIpyyxyzusDWNhjd8cc6dvXTNilyHkCV75p++iSoG+j4YcPDhn/HTJSD0rPjG1Kqa0D1",
+	"I34bXn07+PR+G7Uct5DFLzuvvgVBMxl9D3YaGiBsa6zvqBlrOjpDOn4eomTBmvXe3+DgIKsFz9AmmQoN",
+	"1mSvk2OImL7gXiClNfmtjgCgvuvRBBJXqLXyXrxyjbAPpYRMH/SjUHwBBzgV0MWYnIs1Fnv3Iw+WcG3l",
+	"gewFy34OvqleY7aVkJx4H5YDcaEF2FhVzq1hNEz9xttluojW8SJngsP7CFC4cMuSNKCgvX+sNt1HY3Ju",
+	"u7K05tbA2pvgBELA3sZmeeuO5vsNK3V23AZzedHCab8jBtPAt/+0A4I+nunAR93CkF7QbMGOXmCdtA6S",
+	"L1Z0bQ15eQRXyOBu3mIv3ZydPdmyMrHTZv8VqrlR5+oASTzS6Anz15FWJQuOKDDey5IMIZ4pDUAX6Qjs",
+	"enR+0OYhj3CL0J0gpiK4JUGP8xS70Wpy0HE68zQKdPhHlwiY6bdVImyS8X3Kh1CS4ObtJ4NSduUQvEGU",
+	"AI+IZCnOhfNEZQ1oA1tgGIMIkNSBCKRWG3VbgxjMdiRFwYoE4/IsA+ViKihx6BEeBwxvBXx1irpywhoC",
+	"SKwkm1NeVIqB81A3BueRg2r2jLV/PD+mWoqpGD47edLwVoJPYCUgaquQq05uCiANsbIGvP2vLp/hVtho",
+	"AwcCGdgX1gkT5771FyPrezYk9mAKfwuQPzfhO09Pvtn9wguPN2RfON1jTK/pupA0fyflDwBABAzu8V5r",
+	"9p2DIfoSPDEwuzdu03sP/Q1soGN0BtwV27Jt6w0tbM6LQqPHqpA+lxxyzYOmi9wNAs6daxwuRaFFuINZ",
+	"8cxnoQUwo3EHe7Aj+PLGXMuHM/6qDt+XPBF2WXfbhNtPAER0H5VU65VU+V0dBUiubJyFR5r4TuMzoKjI",
+	"5RJh6YDBm0oJe1y8BWJlY6vGDVT71FwKlk8FF+6mV8TfIzprLYJtV757uLg10b0z/I3RDvGFO4K1Ofhe",
+	"wTShXnV1oxyTKLbGZ6fNrCZd5GiNhRmDpxZi6QktEIQfDFqvFuDVmkOCdDrDZCqennxDhgD06vAdGzBa",
+	"o4RYLWKIirfVHjrQswCZ8tnJY2u6xfhZozM3IlyqqZC+SoPTRmY0u+pUQuCt156AvqxJZ/e1oQV/Xazm",
+	"jySvHTGJjgN/E0alHfbA9uuat+GpDUun7xpj+/3HXfrQG9AMO30UYQEg0BhGnlh6Z9oQdy/uU1kfnKZN",
+	"L7noWsaYCGviukMTGbZMH3+E/z99lqT1l0cOz6RFzXVEIaL+b6Xubon9gpamUhsS292sOvM3BPeBQatr",
+	"pdWTo1dkm0p689S6nt6GsTcO2+m9HrZABhDuJxJQQ0qmsCTlV2UyPn68z0Rc9Ik9sy+FgUrBfzAx5Mir",
+	"5R9qwHn1MYKth9lIU/ZehABSAXiLmo6qRxqAF6xyklET8vHg7noI1aExRzMJeYKYkpmQkJE58nGadTrb",
+	"5pmyNP7u53ev71IZC7meOwWXfdLPFJNkfuen6Q8o1eI1jukZyPTzZFqfiHiLTtnd5B2lcRBqDM0WWJ0f",
+	"LuTi2ADNaGGNGsTiCcWWBCPcTMWC5mSY2gmN0VBBUwbyE1z9C/ezZiYdjcl3/JoRxuG6Lq0Uhxs2kray",
+	"ZFPyy5tXZOhg7p7bJv+STAUePPLkxH7x/CQ6gQRzeTE53f6K2el455HilG1XnXnAYJe2koGn4smJBwsY",
+	"nUUHm+QskzlUKiCnJ/Dv478gbMw4nscC5+GZie3Wl4GAaGk0JhO8W4RbEWIU5UWwNgt56W/+FrLIY97S",
+	"YfC9ZTVzuX2Hs0/c/tTMjbCazKc7ZmeYct6jGrRgoppkHxG6s5iBwd2m/rLnAFfUJ7OeNdwk9vRAUdH2",
+	"GB8c54c7zj9Pe/pSqtBb1i80Ih7dIT52akLHH2lZfkIZAYXsNqTFt3WRvcAMfRCBY+oASoNZUm0/tv2l",
+	"W6F52uVtBHSbBxWjx2tsV+eGhJB8lsm66+Gy/MkasrUZbenjCCpl7wjStQ++xOf28vsEzK6DA1+xwNGF",
+	"qwpw09d5fpOXI9yrwyOFcRkJpLRiFg5GzeZkWEJly94Y4VBXre5yI616O8bQHzzUNVBXb7Qr6FS4wsEn",
+	"F/vi7kfE/kHslmixGo5g+30tbCLLYPvhfxk/eIdkEPXTRwcv26muYO5i4Zyve1Pj3Yo3tbGLID+cLdly",
+	"AkKS+ctGKsRdGBdRDw4uZy8z4/QuBtBFQA7m5nevmD/o2dtcjoiY0CxOuOVQdDC844/Rp730atpTP1LU",
+	"BSR9SsbQLBhXZMGtnQiZrFesNKMzjGxecc3I05NvNtVw7Kp9SHdp49/6CrMPQR+3QVy4nPsTV9Kb5LF1",
+	"I0/ui+O9a2J8PNxdboT37rvPh1lm0bY4owsSp7PFjuidJh4L1BIjuVxSLiChA/8k2vCiIJAOMVujrQm1",
+	"yb03qo6NcVC0WOxtk+dgKZt7VQxc9Zx79j/uOCY4qPzBY/en0iTcyWtxgY1z9xmqxTEtyx2+FfvAXVrX",
+	"ZbntGrE5bzva2qYib6MbD1R0MBKP5UkAROEuiu5BsmzeH24ubsMgtzt/S5Kl8wbxHC8DdR13qaC+CMXI",
+	"zZwpMkxXbLaQ8ipNSGpbuVRM27/ZBwZ1Ruf0iqUOFSi8BfjV1KrFEGbNjOHiUk8FIK84mkGI2OHTx4/j",
+	"ItkArBIQVFpSy13mx3p2V6gpF3C5ORVW9EHY5KWypEH+KWdJgCsI2SkZRijkXVdtuELnrlLn7Yu987LE",
+	"Lu7bDrZT6nKkuevhBzn3p5JzuO0d1w6OBe0nxva5hHIMx12AnmGOL5sj4lsd/nUpMVScG+QslWYKitRg",
+	"5qI2dO0hbtyI26ZyfG53m8gNqn+4sWqbvNupo9/E7dyAk7tmYu8at+sPCkeUqdqzf5+pYBxytdhr5b5w",
+	"Bd1NpEgkQXcgUbDekLq6Hy7YR6c+LMShF9CiGCVBCckJAEC60Kc+E/dOZfyXMWl7jsfXasr+uXzccFpu",
+	"R2IfG1c67n7ZQHfcO2Z6G19qzOU+NdHGdMnoFdoWnlM8qgEVHSQmWiKIUk5dCnnbHAl4jK4jo1kxx+R1",
+	"b+tEvKj1OFScNbSQlyOSSwYommDUTAj1nYT+hTRTsZLqqonbWBs/vDPU7x3T9yBEYdH7JKmrSkWG8ooA",
+	"PFedxIe583XZRbuGmGyPYLm22dHv++LhD3r4LS3j2UfCFwwxeu3pCOfgJlwhKl623S31bfzgHZJn1M/+",
+	"bqp4Fl/AXfUQIN/t4Iq3JabOBtHdm8MroOhE3UNiCrniIidDcHct5GWakJQuy4KbKmf2w5J/KKlghf1b",
+	"s0vbr/3TO8pGY/LK6KmoKxpy7QqtAgY6RmA6tXbDI4Yo1mRGcwy8j9GLO1xloebmVKS+0XGp5D8ZlEtO",
+	"o5h4PaYlv7hiazvCNKqp7ECgEdwLq2bOuctwidfmSsiVdqb4bD2ZihTc4A5SuMZ1SevoVLsu9gV7pFJM",
+	"hr5QbO5wpGlZOhhph0Ns2LIsqHHQ4P+UXLTzG+RK4MT1VIAcmvMPVtywD4YMoaujjx/HIezx0yfb68eP",
+	"41/cID59mnz8yEXOPpDxGzbXZDrIFlyV08GnT+loAgqCqykN2N7AFmZsKtLOZl/aBejoxEGEt7tqTRs6",
+	"ddA31JClBGD0DJUcahAqfSqkYOgogVn6B588jutrcQF57HJOCmYMlJj1KUzphR3exP4zduM6SgHkOv1/",
+	"0tEZEZLMKwFzTqai5CW4Ra39pLjlGomVKFjQyu6SsornmLwFrHWeI2wUa8HSE4q4XOiu2djCqajJ7KyJ",
+	"fL2J5FZTfYNox+Q8wiKx9FJQKB3gwLlBQakK8B3pqYBYDGkH7PxGEWWPSarXIruA+hrXtEgRN+s7SfLK",
+	"oW3DyU1PlykxkqSPny5SMnQUT9LTZ8tutDXkN982CoLehYkZ9fBl3MnxFB/cyg9u5aZbuXHW+uX+Ydrp",
+	"8cfo0/5e5+ilMw8zSWhmZVvB8kuWhwsiVYmmIzrUv3ZFrGtftMYS431+6DYDePBH34o/ek+y6ndPb92X",
+	"k/tiju+aVJl4gtO+Jg6oV94Ml3P4CcpGGaahxDqU9VeVGD0QzGc7yfcmqjt3lkVkc4jv3Bovtd88OdRr",
+	"7lUsqymB+gTVXVAvOtSnfq+Kz5fxse842w++9q/I134PasyxZeX34orv5C7dOAPMV7bP+XzOFLMW6oyZ",
+	"FXNu31ZoXMsQhCqWTnGKvQkNnWu4pOrKPjsV9q2E0Dx3+HNLec1GDgeWCQ2gONz4AhXw0DVT1pQMxdoy",
+	"qdyIVSXG5CdX4AzKM4mcLBkVYAw6jjQV1BqsxZicO9XukQ54sh5BGaWyl8IBU3ZoW7SN4xdOpVxR3Zwf",
+	"KIlJDdCjKjEVOiysYtoAmEJaUoVIuUN08cAcXcY4TjNzBin0NxqTnwVME2ByGutrhZnhSzYhT0++wcp0",
+	"4EuAUkYiZ4qs6HpMfrXzSnO1vlCV+E/LLwGnAQuk4WxkVeRkxgjUpRyi55Q6wTJyLiwBgNKw0J2YBWuR",
+	"NcXBHlmiblCHlQr53ExEKdjP895DF9CM1iJ7U4nekxY/97qwA3vfB85ZCTKUyhVbJbla268cXGFBg1L3",
+	"Jzaa/5jZ/lYpb8gMIuTqruTGvV3h7i83foSKnUDG3hP+CEHsj6Qo1kmMVcNyd0HbxBytrxq1wdqnrshi",
+	"YNO/vILb3VyeTcVMmgXc7SD+hvdMNhx9nsOjxxCubRHDF+A+EX88rtPwSAMPJZArjcLg2cnTqRj2oeBj",
+	"80cOvzwdhaoSDUoIFe+tHl0JNPTWfrrUuKvVvivh+zdcb3JFvGr5S8K1d7gwxj33ouzhoniDBz3bZ5z/",
+	"gOV9hxR3e9fLMcH21zY4mIkF/bC/jg0Gf0c3UbSjznFHMPiSArYZowoVHH+d44CK8wTzNhLir6RQ43Qx",
+	"qACn6CoMkGEK10KTp499cDtos1yTnCl+7esZ1+XfgKNpiWolLUJBU1CWoOLvGZSYjWaFnkNfqFTHiMoO",
+	"sTshlTC8cJU85lJdSmOYaA7IgT2yfOLQILEoP5lVy1JPRep+d/Vt0gXVi9QBG9teHafwiiCUWk+TqAyP",
+	"r/GPAwXu5PEluYZRsDyZijC6aOO0r+WaujSzlAyh0Cz7ABBdec5yUnDBwI2qHL9P/yONdP8csZ7xl6MU",
+	"i8Ha+SMGBpRxxT/TBG+QLFmk5wAWnRIsJTMhKRbUHba54Sghqcg7fvxwhF9PpoK6ZAVIF0BSnflbWDRX",
+	"wDqxujUTRq0JhUdt05m+tro8+2COM32deKRtHBVRcoVqPyzIVAzrup+Ifdk4A9BmtPfaKEaXOq7I/UiT",
+	"JVtKta5F26WSq0Yw9VSkL9/RyzQCt/b76cNHmDBnJH01P/pJCnb0IzXZIvVtNAKYnpw8HZP0v49e+kN9",
+	"9A9PbVPR+P57IDugwPjrt/zfLPVrysKK1tCmrmJpdymjlzUv2cugcLApsT3BRLW0fAwkYzLAPR8kg0xf",
+	"Wy7HPpio4ns/xAsEPPSfmfqY9oG8wLnbE+NlWzlDpKy63cYmfjGk5bBRLoYnGXQdte21bnE37DHa67mb",
+	"VM99Fw60VM2NhO0hNN7FqEiVPU+7BtVxSDpfqbfUvvWk634o5v6Y6etxGu3/djCNGKbfaYXHpyfP77uk",
+	"FgoFz32R/wnpJQmW5aZFASaFMwm4GP/hbNA9Lj6S9i8hHKp9K/KG0bwjAbbh5WtkwNY8+TZCuQ5RKI8/",
+	"1vJy643wOzBNWVvNhOCvVrEUIufzWiwNEcQYcurXTgVdAreYrZtVMfJR4rxsdCoEW3nOEcqibcavuHoy",
+	"fgBWm8XTDV5LBGxClTbWsEIqf6yCYTZ/h9D8m1SXkdwc3AfPfymM4qy3ZEQ8mTCDqCBYQ0NxxjEqhvyh",
+	"lM0tOauQLDap/1GD1u7umCebpUzbJ9PEFcikcucgqFNNJP761a1w/Ev64QcmLi0HfOYg7vzn002lbw9e",
+	"xLUs8KxYdrG/gdsdRLdaSF2zFPaBa6PJ0G8RmEVGylFidfyqdHzJL5GPIpgKJQv2SJNrrvmMF9ysbXfI",
+	"/HSl5jRjHcY02hkzmQNAkeaXYGCm/330S/B5Hb3ll4KaSrGUcGtpXrE1z/8TgxyvmJ0gxjkmhOWPnz07",
+	"/cb9NqOaPX8KjcLrofsPNDPYJ4Asu+DQM7z5WAeHICW2dTmfitTuR73oV2ytU4J4iaSkSnNxOSbBAnba",
+	"nAYHVABxd8wOLCbE7HX2EbcGckL+VUm0cMF42dMo6rZXXvmRghrcbbL8PhX45sj7IJCBSoJGcLCC3EVa",
+	"OzT4W1KRHyJmbq44luV+KqOjjnBaNzTH8Ms9KY6WL25PcnkDT9zhsbId7J/WAgO+BUjLP0u+CaxXTGG4",
+	"43eZYYLYgxAzIF22Yl1vspSycBLM+Y2hCC5wJUWFxsSDjhI90KillbsqMisL9mXwOGFSf2AgzoeA8btA",
+	"7mwennB2uo7ynmz++KP9b2+E/NC/ckVko/sZBPBcw03zFStNXfe/BvUc9aF3hkP8NcB2fnkUTtiobg7f",
+	"F/TdvQMnd87R3jmyehDb7Yjr/j2882gWu1n7BlfjQM8InUEcHGYhBi7gENCshOfaBSqGXDMoLRuJ+Amh",
+	"pLCsWk0FvHLJjI5LUOuEUKKXtCjAOcACH4q8IDq0XkgDtT1ND4oARiHfsf7wZeKv+07bA17nn1J/8JHa",
+	"fSzFaQu1xwic8UCVPRnj+kpHRTY3/WQYt9nwpiVktZDgS6UFueZsxRTRjLkkMSLkKnE37cuSKh/bAMXB",
+	"QO8oZcEzzvSkM+5FMwaQG4o5vajg2dpVy+YuxTzqWZNhugCCSxOSGqYt37uQolino6mQJROWs11ztyDg",
+	"Wq1KBG8El0mJkQ1n1ryCD+FZvC/xLkQPAFJHeXGzkBXk12WF1EyPp+I8epwakkFkcUAipjmGPdtmsHp2",
+	"fQ8nK6N5zoLHTtHMjDD4A0OxEwzkI1nBqIBKx85lZ1cpjNlhx2Gx1DWxI0XOjdW/oTQGJP5h/Tme0aJY",
+	"j8m5u7PpKr9dieAcg8fuiMc2Owm86n7ZbXsQpVT9BSjtIxDxaZ/62jjx70i3ovmSi7ZqhSVxNp1wePx0",
+	"OxY59r1tMEkI0+znkX+zDJBmC6Kr2T9ZZsiQikbkku6+35hsC81LgAsoNid1JF4yFVF62sjyWYbVJZHX",
+	"pchmubH9pW6qKbBRNzLLItxYQvgc13xWMDJMhTQXgd+mo7OpiPmvbyJ6xdXQlKv6IneYalbM00YxB4gv",
+	"xDsYx619DUA3xKnIWcZzy/FTWhRyBeysyazJ0PeKQdCyIRxw/pPmO/VkLtz6YIDcVDQfs9LCP4HhaE5g",
+	"NIA9XH5CzO7dbEKomWZmNCZvmK4Kh7KDGupUSJXjLV7qllGnY3LukCxOT5KTkxO/wJoMn54+ITO2liIf",
+	"nbW6jMM9Q78Leg1ZLU8fP+7i0BDPGjjXXbPnKFL6C/Blt/hdPBkSheBnyBVyy40eSLs9X2mS4n3FF/0o",
+	"FcO6bi16dtg2cK2JRp97jPzI/0qGmcwZSY2UF/BjOvqTxBttXht9C0zQKc+x3ixFzQX2FlpXbL0rwvyK",
+	"+QgboyoIY/a144b1bSE1cHOlRxgEfOawl5Q28D7XZElz+7D7stJsTP4Ot9/AA6eifuH0OVmwDw6ZxxsT",
+	"b78/P4JKxvhR0RV58vhotjYucSaz/XTxtR+4rm+U/26nex8cBjrqUfncMtoB3+vN6h+V4uHaCpL22VrX",
+	"tNa6I9UH0fwxFufeYtKCowlo39I1WoxCrogUSNxYohKGBMaS39UhxvqPXFKCi0OpjaNN0whGElPO4A6v",
+	"khr99BCom/mflDY7DYUf6RUjFFbG0gMXl7hCh5Dcxyu2vuD59phLJHNSMHrtfAuesCAQgPgHapbbKFOE",
+	"QU8Q2HhGkMZdic8tBAhvbSfAp/1DrRNx/vR+xN87Fb81skR6sgRM9yHl7vCrZhwh0vXWGMKSGsOUffV/",
+	"/XZy9A09mr//ePr80/8Y9AcQ1qen9kttjUMJFPyP+vm9El5Yo3DXASWL7SwnLX8fZrmdYYrnBJ16LgzR",
+	"/tCX2WIb6eq8Ttn/g9cn7tqdHvlTr+XvnKP8MSJ+aj2pXth2/eetcqxgVO+IAfsBH7nt49ZZXxxv6A44",
+	"pq9EVlQ5I0xAJiUMFY0Xtwj2aPQWFqdFcb/YGttOEaxzXywcbsJDae8d5wEJIKZ5R+Bx5eeulcXbqnzd",
+	"zq62FJkQxTQz4Fc10qExWO0L6CyU0ZqtAwRwJ4oDhKJHSeQ1zmIz9XpMfpLErKSnZqyfKwvEQ3bjG5Nf",
+	"AQ/IVQkLedOzSmOYOIXuqhLgWu2nC80yKXKdumRdj3AD2DiQW/yGGbU+Op8bplIHW+RgCgCyB4ZD2IeS",
+	"KwalNp0XkShWQqyaAyQO9/3pq5wtS2mYyNZHf2frlAxdkhCGA8grJkZhmcL32A8X2jCawz7QK6fTwAzC",
+	"EkzFOWipmMaGQQIwoglRrNJYVMAHzHvoJhNC+tsgu+C0QK+tYku2nMEl3lyqqXj8lCxkpfRZnAMeBoxe",
+	"FKqMdmYEzKATDjcDJQpIbt/o9+YaDnqyNx6fnCTd8fC37+mF4R90/3Z6u31/p2h/LV9YfEQPmiumF8Ua",
+	"j284Jf7YtfAcomD9FzRbsKMXUhgli93x9w/hFfcdXvF4r/X+jhq2or87j3AlRIf0AqZHu0m2U541FLjj",
+	"j/C/d0H0hf55xnO3OszWk/kQ/deO/nPL0q2yHBT/B6v/6ts692ODOI4Vg78PR8qq2+5TpF6KXPvpYOiy",
+	"Ys3AYTJERQOIO02cMIVPBqU1wPk5iCvQD1DUUpSbCCOFDH4qAFCJgDMEn00gY9jNkHAzwRxluCDHxhql",
+	"h06e1NBU1Bi2LDGLDX1pUzFMcWdcgxc5E5zl3Tj3b/CZ+nzdmdQt/An79KWOsVsPZ22RIX4GOJgVz1is",
+	"91bCwUc8YPjdVFB+jcLOUfFW3reFgwm2uhP+9cEAiKdlKlh2GUdpDShjimA/hfuivXkV2WRVU4G8ypoL",
+	"n8mpSM2oBFvtYFOCre6BSdkduucAkB0sS7CV51gPrOjPEBJ9OE+C7IObcCQjTdkbaGHJL6sUeB4ivE+p",
+	"CMS9ODeTk6heT5o7hlGWCQRJV/aYQ9h07WFBbgQloakmBZsbiPZN0Gszh+ARCLN5RhRbAqBacOXYrj+H",
+	"e1lFayogXnkP5rUP77JreGEbrPkXCTYDWVbaTMWMecY8fHryTR1fOELoPlkZqK+FDq643pJgDqsZkJ81",
+	"y8+QyeNiw5Jqds0ULQDGobs6pbbboX1hfpx7PA87gzHMwK5umoTwbwzYztmoBxMBONe7n9+93vQIdZZ1",
+	"dqgYQD5GevrodXFD8cz9eOjborprGAU7zxcy7+XU/qgAhe7wyrSiOrDgVirkESDLpuOtNwmfHjClv15m",
+	"bg1rE1GTpbrAbx2Pf6S73CvAy2/B8i4LKrZk1bzAQ9tbVYASXbIMLxjYNS0qQIieFTK70jiHnCuWGakA",
+	"hCv9/49rJObxIitSMucAlQB1EevfAFA9JQF4fzlq1idYSXWlS5oxsqSCXrIQuI7omqiGwvECyUOtwW+b",
+	"tIxIsWvOVphyYhnEekzSpWWFkKQipFoGWH+YXFxNGJsfJSTNmTZKrkPodcF8pg3cdbhCBguGxYQbY8XQ",
+	"bcXAh3bkgsYbIIaNyTQyamBEiHEIko9qg5Oo4Vb9vQEkA1hhHcbP69rLLs5x+PTkJC5V+V9vf/4JEyad",
+	"XLP9PdLEbi3DOwerGkyFb9xflETLjnc9UV3MIKeoq5o4fPr48cgBhyFOW+oKLua5YtrBCY3dd8YoPqsM",
+	"cyBDdjO5wGBNJL4Ukshm1ZqpcSllcaH5v1k6cgU6jZSIE1hKLqAqoyvYgM6fggsGhaiBOuoqCkZCuU5B",
+	"JAQHW3JB1WFjOxPcfVY/7O6pSgVQcBeeVEBDyZUs7bGQVtVxQa1cWGkf3fVMBeLChUK4PoEU6FHZ9aYF",
+	"LqhirnZHs07uxBO8XsiVjuvlYghIV/Q95PRDDYRDjS72gS7LwseSoSH1EWsZW6bkthWl/BiyRAZJ4w5+",
+	"MiiVzKvMxf07ncA/6St7DyYDV7t1AMzWLg2IdIwhusCvrPR8An8AS8bySvaxShWDyWBhTKknx8fQ+NiN",
+	"fGyYNsc1/0HtIsYqaE0kBuBqDB2yYy5we4FT/4s2Ohm8D9OL3gNdBlFuGt3UlL19wULExAWmetjpFqCS",
+	"zCRVuW1qEYR2wecsW2e4Xy0iDQawG6PvO5yrweQxCA/LMQeTAbLLQTIIx2IwCcLz074KnSW6L3RRhzU/",
+	"upU8e4ASj/+P6rehptIktb8IlqcPNvqf20bvDHG0JOU1o03lIdbiUPsKJjt8PP5o/2vdkLUDwx1NIoHW",
+	"NRyc9VesSc5dWAR3RY7sAQH7z/3lijwX6wumlFRpBxDKd8wEaXBHZtau0/eAqvIZdIjXdriMmzR3qOlg",
+	"t2rDcqiJ9RiI6XB/d2i2txQ80KuLu4nJ3ldPCHUUuMAsT5VbVRQxfe0XQTQ90sRaJqiyZ4DZ8Ug7XxBU",
+	"meAa9Ur71CMsis3UKKiHvD5Hofo3JHk2TjmEXLljF5xicyWXQSejBcRwTYVrLfE/oMek1jAXVJMZ2Fmu",
+	"W9T8h9rQgk1cY7bvkW3CjtoKqvA6WDjBgTQVYPwYrliAMfb+PIgl8tXrQfPEIhMQkIWexNQDBxRrjNoi",
+	"GLSFFb2luARvIBS5xxegPyZyHyIFBsq5cE1g8oCRJWaNCQJsiJRUmaMVXTfshuBMhGceaeJyAkkuswqx",
+	"HbAmfkaV8rRiF2cqKF7spmhPYrTUhAQmiGk7rsQNoscsac7qXEtXiyPmlL4Ivxt/ifjGWLAB4qw8rUD4",
+	"Wpf24IAQEFgaVsMhSmeVsQq7Mt6uygrOhCGXEgLLVnSNsNKujs9UYGUSS02Wszi747uX70jHCU07I71s",
+	"95+r80dUMpgMni33V/yg+0jz+/QFZU1SC0m/US1ZGSgGauDHJVws0Xytd8f3ifvvjw4wOHDoFy7c1XPK",
+	"BkMHFoZcz7lhDOVFVC/FcfBwN+A5ITfgq/fsMGDPen4IAR9N7tfdAf46OkOvXZo51die7anwn8iSmZqz",
+	"tZkUidQzLcmcWqbjWRae2ci7HAW/9q21e/oYHsUn0Y38EAN3K4AdwLGdxAYk7AJwapxNuEW/14KWeiGN",
+	"Ps75fN4bAPctn8/f+kf3rJej5HJr8tOeiQ1GHtTKXd7A+BWwq9HFLqDIP7qkdV3ldiVJWGUA4AWPZknN",
+	"4qvjzl+xBf0CAbea2xkfrPBl1+H6uKB68WnrTTcq6V59dPhYrgEgG6jqT/UCISEqwf9VMVIqNucfsLI/",
+	"Gf6lARGgyFIqNhqTV1jeDhIhSqa0FLQgOTXU36FvIIWhoxqurX163oYh7k/DC3e0PvPg0Tzn9idavFa2",
+	"L8NtO3jc3SFHV3bv/ScVUvCMFnjAYD0f6kJ+UUPf0+8j3SLvvoOzT16tPQOHiQR/HNciO1LVluKREDZB",
+	"DdPGHokM0NyaiWOJPTJYrK8GE7L2WFyhFbxccIs07gTecAWg7ycxMG/Uez349T9KIq1b022A+HY3H1Jn",
+	"byFVMJyN3cVcwZO1PUn2HT5yl5Eztoc+ysCgJBecpdi1vPKJ6RwTZPP6ztMqAHipiXAmXzUWSAtpBnap",
+	"Ge8B+xanh3bd3sLi31HMLLT9ZYoPRF3n24oQYMhCCKHTC7kSGPcgRfb7D6h9uHvbp+QAHIXOs9Fgg8cf",
+	"4f9daDdvgAnpOr50TOCrOk+E+8rz6H7uAq+xTdRH7y4Za3/kOPJStzgPt2YdFIT7tJWC9lGJPVndSC0O",
+	"rsvtYvrX+rE7pKjQy3ZxHcZ8KxWNvjZYLhDY9bbGZBVtdmBO9XfHH8PfW5Nhwy7dCyn0MZiICDxKBF6m",
+	"+iiD4Ip/AJD+EtZ/2J9eAjz0wj+QRLNOWzcBH8+hMOnh9//tXvrCABo06C6OIQDTh65KB0pMDUldAB3T",
+	"iA9SI9ktN+KENUkNU4rOpVo6v4laplORS8T1L6hhCn39QsI9N1Mu4FO7osJ4zb4ZHbomfFlKBWEByzF5",
+	"CbgpODLCMd0DXYJTgV5q28kwioK+qMP/EO/ZexDbYa8AYy1YSOWgAi7dqchYhDwCN5ZTEX4BP6YmimlZ",
+	"qYx1dG0YXabu7c4ff5sO6HTw3mfBNC7mDL1ieANPw6U/lHPmAHziQE0WGIjrHgBEf3C5Am+ZrcnCru5C",
+	"FphCBAk1UbxyiNB4ZfRUaKY4LchSXkOYqwsAhmUF6FdXbzTCVKHuqhGv4t3edAeY2w2GW3gDYSJ1uESc",
+	"fINh6v5RHtVJDuCHCXq0rplAeGek2/4S0D8jXX/O/Xw4DpYndJIXsIf9JAWO6guVNfCdawgv7ZZUnhFE",
+	"Jap9YlcUGjM3XyGQ9oMFeUsAlUGySA8NbmWI4zotIUKGmwJkdDM18Nhyve3WKjI3xx+BxXouCdVsAgiX",
+	"9kFJ+KSc10yWC1IqeQm8LgZuxVrtEP81IdxMBWTfhOArzJXpqlolbBe/OzW1El+nPvrVQcIiUcc6bAjU",
+	"nEuVsSPcydGdaba9kHuQxtYUHOGwaRf6KCRqGHgrHIWIIvg2fhdokbw7JPR0TM5jmeViobCpJGhHUkE9",
+	"+Y7jncS6Tkt3mgqvPHUh1m8c6BuqHopR+HIwV4z9m5G8Ul538xA/e2sedlBfSO84hO88cJ0H3aLPV2SZ",
+	"2j62+gGNgw6CbK9OcJscH58+/p/jk/HJ+HTyl5O/nACXc1193IikYgrcoowuiWEa8w3r/LIIzQGy21zy",
+	"YqvWboVwFJv36HqwCYf7i2YKq347zaRRqA8SQx0eJlTdlPPNqBk9buLxdnXzrivcRicuHTICVgzQqXUp",
+	"YR854fEJ3Ms9vfifH7XAM4bvfn73euTupKBYHaJlYAJnsEzsaCJEAe2yFyKYj+B8NmXHEP4K5OHuDaNG",
+	"dSZLpsct53XvJMqyYz884IbbZ6oYgYRMzaWAyqlG2hVVsrqEDXPJmuMGtkNvl4IWa8MziOl3VaVeS22+",
+	"l5cJOV+WBTdVzhLyI/9QUsGKhLxll0gllLhk0NFm9bRm/TIrBaFCi17AFUm87I3r9c0ojq5x/wQpy6Dq",
+	"++UKyLYiIHAkJKOlgeKyUQ3JPOqmjsXZ7OMlTuCaQWYwxKd1o4TO1lj+BgBuKxE17wLyu9e9tUA+bb1R",
+	"Da6jpuWSQig2owopNHEQMG4TYwbgO+gawa8LiQWDuvqQwhepw2piwXQhw6hAW40ojhmvo4RgbbacADtz",
+	"SpGlaMDBwkoDvoZFPc4aa7yHQKE8n1GW74VVwqj/mMKhnuRmC68LKoBGcpYV1CpY1+i+02TYQjvA9IN1",
+	"Qlwm7iiC1PFQBbydcR8NAWONe3ggwypG3jWCyTcwDHRvJQHV2amuPndKrgQoNFFHkaDa7O17RguzSCAl",
+	"hQtQQZfMKHvA8cxxHeLSzqzu7FRgxvLG2QjqqB58ev/p/wsAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -25,6 +25,7 @@ import (
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/apps"
+	"github.com/understudy-dev/understudy/inbox"
 	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/migrations"
@@ -60,6 +61,9 @@ type Config struct {
 	Isolation *isolation.Service
 	// Spec plans and applies declarative specs and keeps their workspaces. Required.
 	Spec *spec.Service
+	// TOTP keeps the accounts' authenticator secrets and computes their
+	// codes. Required.
+	TOTP *inbox.TOTP
 	// Tokens checks bearer tokens. Required.
 	Tokens *access.Tokens
 	// Audit reads the audit trail. Required.
@@ -108,6 +112,8 @@ func (c Config) Validate() error {
 		return errors.New("openapi: Config.Isolation is required")
 	case c.Spec == nil:
 		return errors.New("openapi: Config.Spec is required")
+	case c.TOTP == nil:
+		return errors.New("openapi: Config.TOTP is required")
 	case c.Tokens == nil:
 		return errors.New("openapi: Config.Tokens is required")
 	case c.Audit == nil:
@@ -130,14 +136,16 @@ type Server struct {
 	// isolation decides visibility and serves the signed lists.
 	isolation *isolation.Service
 	spec      *spec.Service
-	tokens    *access.Tokens
-	audit     *access.Audit
-	db        Pinger
-	logger    *slog.Logger
-	metrics   *metrics
-	registry  *prometheus.Registry
-	gateway   *gate
-	echo      *echo.Echo
+	// totp keeps the authenticator secrets and computes their codes.
+	totp     *inbox.TOTP
+	tokens   *access.Tokens
+	audit    *access.Audit
+	db       Pinger
+	logger   *slog.Logger
+	metrics  *metrics
+	registry *prometheus.Registry
+	gateway  *gate
+	echo     *echo.Echo
 	// requestTimeout bounds each request (and each lease's reset).
 	requestTimeout time.Duration
 	// applyTimeout bounds an apply beyond its wait for leases.
@@ -156,7 +164,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{accounts: cfg.Accounts, apps: cfg.Apps, snapshots: cfg.Snapshots, leases: cfg.Leases, exclusions: cfg.Exclusions, destinations: cfg.Destinations, isolation: cfg.Isolation, spec: cfg.Spec, tokens: cfg.Tokens, audit: cfg.Audit, db: cfg.DB,
+	s := &Server{accounts: cfg.Accounts, apps: cfg.Apps, snapshots: cfg.Snapshots, leases: cfg.Leases, exclusions: cfg.Exclusions, destinations: cfg.Destinations, isolation: cfg.Isolation, spec: cfg.Spec, totp: cfg.TOTP, tokens: cfg.Tokens, audit: cfg.Audit, db: cfg.DB,
 		logger: cfg.Logger, registry: cfg.Registry, gateway: g, requestTimeout: cfg.RequestTimeout, applyTimeout: cfg.ApplyTimeout}
 	s.metrics = newMetrics(cfg.Registry, cfg.Accounts, cfg.Destinations, cfg.Exclusions, cfg.Isolation)
 	e := echo.New()

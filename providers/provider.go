@@ -33,6 +33,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
+	"unicode"
 )
 
 // Account is what an app is told about the synthetic account it provisions.
@@ -68,6 +71,75 @@ type Target struct {
 	AccountID string `json:"account_id"`
 }
 
+// Provisioned is what an app tells of the user it provisioned.
+type Provisioned struct {
+	// Ref is the app's own id of the user; never empty.
+	Ref string
+	// TOTPURI is the otpauth://totp/ URI of the authenticator (TOTP)
+	// secret the app enrolled for the user at sign-up, if it did, and ""
+	// otherwise. It is a secret: providers check it with CheckTOTPURI and
+	// never log it, echo it or put it in an error.
+	TOTPURI string
+}
+
+// MaxTOTPURI is the longest TOTPURI an app may hand back, in bytes.
+const MaxTOTPURI = 2048
+
+// TOTPURIPrefix starts every TOTPURI.
+const TOTPURIPrefix = "otpauth://totp/"
+
+// CheckTOTPURI returns nil for "" and for an otpauth://totp/ URI of at
+// most MaxTOTPURI bytes, and otherwise an ErrProtocol error that says what
+// is wrong without repeating any of the URI.
+func CheckTOTPURI(uri string) error {
+	switch {
+	case uri == "":
+		return nil
+	case len(uri) > MaxTOTPURI:
+		return fmt.Errorf("%w: the totp_uri is %d bytes, over the contract's %d", ErrProtocol, len(uri), MaxTOTPURI)
+	case !strings.HasPrefix(uri, TOTPURIPrefix):
+		return fmt.Errorf("%w: the totp_uri does not start with %s", ErrProtocol, TOTPURIPrefix)
+	}
+	return nil
+}
+
+// indexFold is strings.Index for an ASCII needle, ignoring case.
+func indexFold(s, needle string) int {
+	for i := 0; i+len(needle) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(needle)], needle) {
+			return i
+		}
+	}
+	return -1
+}
+
+// RedactTOTPURIs replaces every otpauth: URI in s (up to a quote, a space or
+// the end) by "[totp_uri]". Providers pass what they quote of an app's
+// answer through it: a provision answer may carry the user's authenticator
+// secret, which no message may repeat.
+func RedactTOTPURIs(s string) string {
+	const scheme = "otpauth:"
+	var b strings.Builder
+	for {
+		i := indexFold(s, scheme)
+		if i < 0 {
+			if b.Len() == 0 {
+				return s
+			}
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i])
+		b.WriteString("[totp_uri]")
+		s = s[i:]
+		end := strings.IndexFunc(s, func(r rune) bool { return r == '"' || r == '\'' || r == '\\' || unicode.IsSpace(r) })
+		if end < 0 {
+			end = len(s)
+		}
+		s = s[end:]
+	}
+}
+
 // State is an account's state in one app: a JSON document that the
 // provider produces (Snapshot) and consumes (Restore). Understudy stores it
 // canonicalised and content-addressed, and compares states by hash, so a
@@ -78,9 +150,10 @@ type State = json.RawMessage
 // App is one application in one environment, reached through a provider.
 type App interface {
 	// Provision creates the account in the app, or finds the user it
-	// created before for the same Account.ID, and returns its ref.
+	// created before for the same Account.ID, and returns its ref (and
+	// the authenticator secret the app enrolled, if it did).
 	// Errors: ErrUnavailable, ErrProtocol, ErrRefused.
-	Provision(ctx context.Context, a Account) (ref string, err error)
+	Provision(ctx context.Context, a Account) (Provisioned, error)
 	// Verify returns nil when the target exists, is marked synthetic, and
 	// was provisioned for the target's account.
 	// Errors: ErrNotFound, ErrNotSynthetic, ErrNotOwned, ErrUnavailable, ErrProtocol.

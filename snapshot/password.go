@@ -47,6 +47,8 @@ func (s *Service) tellApps(ctx context.Context, id string) error {
 	}
 	for _, r := range refs {
 		pctx, cancel := context.WithTimeout(ctx, s.appTimeout)
+		// The account's authenticator secret was kept when it was first
+		// provisioned; what the app hands back now is not stored again.
 		_, err := r.App.Provision(pctx, pa)
 		cancel()
 		if err != nil {

@@ -11,9 +11,12 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/apps"
+	"github.com/understudy-dev/understudy/internal/pgdb"
+	"github.com/understudy-dev/understudy/providers"
 )
 
 // Provisioning puts an account into every app of its environment, records
@@ -242,12 +245,42 @@ func (s *Service) provisionIn(ctx context.Context, a accounts.Account, app apps.
 	}
 	pctx, cancel := context.WithTimeout(ctx, s.appTimeout)
 	defer cancel()
-	ref, err := inst.Provision(pctx, pa)
+	p, err := inst.Provision(pctx, pa)
 	if err != nil {
 		return apps.LiveRef{}, fmt.Errorf("provisioning in app %s: %w", app.Name, err)
 	}
-	if err := s.apps.RecordRef(ctx, a.ID, app, ref); err != nil {
+	if err := s.recordProvisioned(ctx, a.ID, app, p); err != nil {
 		return apps.LiveRef{}, err
 	}
-	return apps.LiveRef{AppID: app.ID, AppName: app.Name, App: inst, Ref: ref}, nil
+	return apps.LiveRef{AppID: app.ID, AppName: app.Name, App: inst, Ref: p.Ref}, nil
+}
+
+// recordProvisioned records the account's ref in app and, when the app
+// enrolled an authenticator secret for the user, keeps that secret sealed
+// as the account's TOTP secret for the app (inbox.TOTP.EnrolTx), in one
+// transaction: a ref is never recorded without the secret that signs its
+// user in. A secret that cannot be kept fails the provisioning of the app
+// (ErrProtocol: the app broke the contract), naming what is wrong with it
+// and never the secret.
+func (s *Service) recordProvisioned(ctx context.Context, accountID string, app apps.App, p providers.Provisioned) error {
+	if p.TOTPURI == "" {
+		return s.apps.RecordRef(ctx, accountID, app, p.Ref)
+	}
+	if s.totp == nil {
+		s.logger.WarnContext(ctx, "an app enrolled an authenticator secret, but this server keeps none: it is dropped",
+			"app", app.Name, "account", accountID)
+		return s.apps.RecordRef(ctx, accountID, app, p.Ref)
+	}
+	var enrolErr error
+	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if err := apps.RecordRefTx(ctx, tx, accountID, app, p.Ref); err != nil {
+			return err
+		}
+		enrolErr = s.totp.EnrolTx(ctx, tx, accountID, app.Name, p.TOTPURI)
+		return enrolErr
+	})
+	if enrolErr != nil && understudy.ErrorCode(enrolErr) == understudy.EINVALID {
+		return fmt.Errorf("provisioning in app %s: %w: the totp_uri it returned cannot be kept: %s", app.Name, providers.ErrProtocol, enrolErr.Error())
+	}
+	return err
 }

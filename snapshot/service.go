@@ -14,6 +14,7 @@ import (
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/apps"
+	"github.com/understudy-dev/understudy/inbox"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/providers"
 )
@@ -32,6 +33,10 @@ type Config struct {
 	AppTimeout time.Duration
 	// Now tells the time; resets are timed on it. Defaults to time.Now.
 	Now func() time.Time
+	// TOTP keeps the authenticator secret an app hands back when it
+	// provisions an account. Defaults to nil: such a secret is dropped,
+	// with a warning in the log.
+	TOTP *inbox.TOTP
 }
 
 // WithDefaults returns c with its unset optional fields filled.
@@ -70,6 +75,7 @@ type Service struct {
 	logger     *slog.Logger
 	appTimeout time.Duration
 	now        func() time.Time
+	totp       *inbox.TOTP
 }
 
 // New returns a Service, or an error naming the bad field of cfg.
@@ -78,7 +84,7 @@ func New(cfg Config) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Service{store: NewStore(cfg.DB), db: cfg.DB, accounts: cfg.Accounts, apps: cfg.Apps, logger: cfg.Logger, appTimeout: cfg.AppTimeout, now: cfg.Now}, nil
+	return &Service{store: NewStore(cfg.DB), db: cfg.DB, accounts: cfg.Accounts, apps: cfg.Apps, logger: cfg.Logger, appTimeout: cfg.AppTimeout, now: cfg.Now, totp: cfg.TOTP}, nil
 }
 
 var stateRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)

@@ -189,7 +189,7 @@ func (m *Main) Close(ctx context.Context) error {
 // whose forwarding headers are believed (TrustedProxies).
 func (m *Main) handler(svc services) (http.Handler, error) {
 	tokens, exclusions, audit := access.NewCachedTokens(m.pool, m.Config.TokenCacheTTL), tagging.NewExclusions(m.pool, m.Logger), access.NewAudit(m.pool)
-	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Apps: svc.apps, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: exclusions, Destinations: svc.destinations, Isolation: svc.isolation, Spec: svc.spec, Tokens: tokens, Audit: audit,
+	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Apps: svc.apps, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: exclusions, Destinations: svc.destinations, Isolation: svc.isolation, Spec: svc.spec, TOTP: svc.totp, Tokens: tokens, Audit: audit,
 		DB: m.pool, Logger: m.Logger, Registry: prometheus.NewRegistry(), RequestTimeout: m.Config.RequestTimeout})
 	if err != nil {
 		return nil, err
@@ -225,6 +225,8 @@ type services struct {
 	spec *spec.Service
 	// inbox receives and keeps the synthetic accounts' mail.
 	inbox *inbox.Service
+	// totp keeps the accounts' authenticator secrets.
+	totp *inbox.TOTP
 }
 
 // services builds the domain services on the pool; m.apps is set so that
@@ -246,7 +248,12 @@ func (m *Main) services(keyring *secret.Keyring) (services, error) {
 		return svc, err
 	}
 	m.apps = svc.apps
-	svc.snapshots, err = snapshot.New(snapshot.Config{DB: m.pool, Accounts: svc.accounts, Apps: svc.apps, Logger: m.Logger, AppTimeout: m.Config.AppTimeout})
+	svc.totp, err = inbox.NewTOTP(inbox.TOTPConfig{DB: m.pool, Keyring: keyring, Accounts: svc.accounts, Apps: svc.apps})
+	if err != nil {
+		return svc, err
+	}
+	svc.snapshots, err = snapshot.New(snapshot.Config{DB: m.pool, Accounts: svc.accounts, Apps: svc.apps, Logger: m.Logger, AppTimeout: m.Config.AppTimeout,
+		TOTP: svc.totp})
 	if err != nil {
 		return svc, err
 	}

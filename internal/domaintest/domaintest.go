@@ -15,6 +15,7 @@ import (
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/apps"
+	"github.com/understudy-dev/understudy/inbox"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/providers"
@@ -36,6 +37,11 @@ type Stack struct {
 	Apps      *apps.Service
 	Snapshots *snapshot.Service
 	Leases    *lease.Service
+	// TOTP keeps the accounts' authenticator secrets; provisioning stores
+	// the ones the app hands back (App.SetTOTPURI).
+	TOTP *inbox.TOTP
+	// Keyring seals the stack's secrets.
+	Keyring *secret.Keyring
 	// App is the fake app behind every app the stack attaches.
 	App *fake.App
 	DB  pgdb.DB
@@ -55,7 +61,7 @@ func New(t testing.TB, db pgdb.DB, pool int) Stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := Stack{App: shared, DB: db,
+	s := Stack{App: shared, DB: db, Keyring: kr,
 		Ctx: access.WithRequestID(access.WithCaller(context.Background(), access.Caller{Actor: Actor, Scope: access.ScopeRunner}), RequestID)}
 	sched, err := snapshot.NewScheduler(nil)
 	if err != nil {
@@ -70,7 +76,10 @@ func New(t testing.TB, db pgdb.DB, pool int) Stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Apps.Close)
-	if s.Snapshots, err = snapshot.New(snapshot.Config{DB: db, Accounts: s.Accounts, Apps: s.Apps, AppTimeout: 2 * time.Second}); err != nil {
+	if s.TOTP, err = inbox.NewTOTP(inbox.TOTPConfig{DB: db, Keyring: kr, Accounts: s.Accounts, Apps: s.Apps}); err != nil {
+		t.Fatal(err)
+	}
+	if s.Snapshots, err = snapshot.New(snapshot.Config{DB: db, Accounts: s.Accounts, Apps: s.Apps, AppTimeout: 2 * time.Second, TOTP: s.TOTP}); err != nil {
 		t.Fatal(err)
 	}
 	if s.Leases, err = lease.New(lease.Config{DB: db, Accounts: s.Accounts, Snapshots: s.Snapshots, Apps: s.Apps, AppTimeout: 2 * time.Second}); err != nil {

@@ -28,7 +28,9 @@
 //	 "target": {"ref": "…", "account_id": "…"} (verify, snapshot, restore, deprovision),
 //	 "state": {…} (restore), "surface": "leaderboards" (surface)}
 //
-// The response, on stdout: {"ref": "…"} for provision, {"state": {…}} for
+// The response, on stdout: {"ref": "…"} for provision (with "totp_uri":
+// "otpauth://totp/…" when the app enrolled an authenticator secret for the
+// user: at most 2048 bytes, kept sealed, never quoted), {"state": {…}} for
 // snapshot, {"refs": ["…"]} for surface (the refs a real viewer sees on the
 // surface now, for the isolation audit), {} for the others; or, on a
 // contract error,

@@ -251,7 +251,8 @@ func TestRequestAndEnvironment(t *testing.T) {
 		c.Dir = dir
 	})
 	acct := providers.Account{ID: "acct-1", Email: "buyer@qa.example.test", Password: "pw"}
-	ref, err := p.Provision(access.WithRequestID(t.Context(), "req-42"), acct)
+	provisioned, err := p.Provision(access.WithRequestID(t.Context(), "req-42"), acct)
+	ref := provisioned.Ref
 	if err != nil || ref != "7" {
 		t.Fatalf("Provision = %q, %v; want \"7\"", ref, err)
 	}

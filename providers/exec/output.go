@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/understudy-dev/understudy/providers"
 )
 
 // capped keeps the first max bytes written to it and notes the overflow.
@@ -105,10 +107,10 @@ func newRedactor(secrets map[string]string) redactor {
 }
 
 func (r redactor) apply(s string) string {
-	if r.r == nil {
-		return s
+	if r.r != nil {
+		s = r.r.Replace(s)
 	}
-	return r.r.Replace(s)
+	return providers.RedactTOTPURIs(s)
 }
 
 // trimPartial drops the start of s when it is the end of a secret value,

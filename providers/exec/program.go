@@ -49,15 +49,18 @@ func New(cfg Config) (*Program, error) {
 }
 
 // Provision implements providers.App.
-func (p *Program) Provision(ctx context.Context, a providers.Account) (string, error) {
+func (p *Program) Provision(ctx context.Context, a providers.Account) (providers.Provisioned, error) {
 	resp, err := p.run(ctx, request{Op: "provision", Account: &a})
 	if err == nil && resp.Ref == "" {
 		err = fmt.Errorf("%w: the program's response has no ref", providers.ErrProtocol)
 	}
-	if err != nil {
-		return "", fmt.Errorf("provisioning account %s in %s: %w", a.ID, p.cfg.App, err)
+	if err == nil {
+		err = providers.CheckTOTPURI(resp.TOTPURI)
 	}
-	return resp.Ref, nil
+	if err != nil {
+		return providers.Provisioned{}, fmt.Errorf("provisioning account %s in %s: %w", a.ID, p.cfg.App, err)
+	}
+	return providers.Provisioned{Ref: resp.Ref, TOTPURI: resp.TOTPURI}, nil
 }
 
 // Verify implements providers.App.

@@ -33,10 +33,13 @@ type request struct {
 
 // response is what the program writes on stdout.
 type response struct {
-	Ref   string          `json:"ref"`
-	State json.RawMessage `json:"state"`
-	Refs  *[]string       `json:"refs"`
-	Error *struct {
+	Ref string `json:"ref"`
+	// TOTPURI is the secret an app enrolled at provisioning: never
+	// logged, never quoted (see redactTOTP).
+	TOTPURI string          `json:"totp_uri"`
+	State   json.RawMessage `json:"state"`
+	Refs    *[]string       `json:"refs"`
+	Error   *struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
 	} `json:"error"`

@@ -3,8 +3,11 @@ package fake
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base32"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/understudy-dev/understudy/providers"
@@ -99,6 +102,9 @@ func (a *App) Calls() Calls {
 type Settings struct {
 	// Delay is Config.Delay as a Go duration ("10ms"). Defaults to "0s".
 	Delay string `json:"delay"`
+	// TOTP, when true, hands every provisioned account a TOTP secret
+	// (Config.TOTPURI is TOTPURIOf). Defaults to false.
+	TOTP bool `json:"totp"`
 }
 
 // Factory builds a fake app from its settings, for a providers.Registry:
@@ -117,5 +123,26 @@ func Factory(_ context.Context, cfg providers.Config) (providers.App, error) {
 		}
 		c.Delay = d
 	}
+	if s.TOTP {
+		c.TOTPURI = TOTPURIOf
+	}
 	return New(c), nil
+}
+
+// SetTOTPURI replaces Config.TOTPURI: the otpauth:// URI that Provision
+// hands back for an account (nil: none).
+func (a *App) SetTOTPURI(f func(providers.Account) string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.totpURI = f
+}
+
+// TOTPURIOf is the otpauth:// URI of a TOTP secret made from the
+// account's id: the same account always gets the same secret, as from an
+// app that provisions idempotently. It is a fake's secret, for tests: it
+// protects nothing.
+func TOTPURIOf(a providers.Account) string {
+	sum := sha256.Sum256([]byte("fake totp\x00" + a.ID))
+	secret := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:20])
+	return providers.TOTPURIPrefix + url.PathEscape("fake:"+a.Email) + "?secret=" + secret + "&issuer=fake"
 }

@@ -49,6 +49,10 @@ type Config struct {
 	// InitialState is the state a user gets when it is provisioned. It
 	// must be a JSON document. Defaults to DefaultState.
 	InitialState providers.State
+	// TOTPURI, when not nil, gives the otpauth:// URI that Provision hands
+	// back for an account, as an app that enrols an authenticator at
+	// sign-up does (TOTPURIOf is one). Defaults to nil: none.
+	TOTPURI func(providers.Account) string
 }
 
 // Calls counts the calls an App received, failed ones included.
@@ -73,6 +77,7 @@ type App struct {
 	users       map[string]*user  // by ref
 	byAccount   map[string]string // Understudy account id → ref
 	surfaces    map[string]surface
+	totpURI     func(providers.Account) string
 }
 
 type user struct {
@@ -93,25 +98,30 @@ func New(cfg Config) *App {
 		initial:     initial,
 		users:       map[string]*user{},
 		byAccount:   map[string]string{},
+		totpURI:     cfg.TOTPURI,
 	}
 }
 
 // Provision creates a synthetic user for a.ID, or returns the one created
 // before. An account without an id is ErrRefused.
-func (a *App) Provision(ctx context.Context, acct providers.Account) (string, error) {
+func (a *App) Provision(ctx context.Context, acct providers.Account) (providers.Provisioned, error) {
 	if err := a.begin(ctx, func(c *Calls) { c.Provision++ }); err != nil {
-		return "", fmt.Errorf("provisioning %s: %w", acct.ID, err)
+		return providers.Provisioned{}, fmt.Errorf("provisioning %s: %w", acct.ID, err)
 	}
 	defer a.mu.Unlock()
 	if acct.ID == "" {
-		return "", fmt.Errorf("provisioning: %w: the account has no id", providers.ErrRefused)
+		return providers.Provisioned{}, fmt.Errorf("provisioning: %w: the account has no id", providers.ErrRefused)
 	}
-	if ref, ok := a.byAccount[acct.ID]; ok {
-		return ref, nil
+	ref, ok := a.byAccount[acct.ID]
+	if !ok {
+		ref = a.addLocked(&user{synthetic: true, owner: acct.ID, state: bytes.Clone(a.initial)})
+		a.byAccount[acct.ID] = ref
 	}
-	ref := a.addLocked(&user{synthetic: true, owner: acct.ID, state: bytes.Clone(a.initial)})
-	a.byAccount[acct.ID] = ref
-	return ref, nil
+	var uri string
+	if a.totpURI != nil {
+		uri = a.totpURI(acct)
+	}
+	return providers.Provisioned{Ref: ref, TOTPURI: uri}, nil
 }
 
 // Verify reports whether t exists, is synthetic and belongs to t.AccountID.

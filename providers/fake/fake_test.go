@@ -16,8 +16,17 @@ import (
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
+	for name, cfg := range map[string]fake.Config{"plain": {}, "enrolling TOTP": {TOTPURI: fake.TOTPURIOf}} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			conformance(t, cfg)
+		})
+	}
+}
+
+func conformance(t *testing.T, cfg fake.Config) {
 	providertest.Run(t, func(t *testing.T) providertest.Harness {
-		app := fake.New(fake.Config{})
+		app := fake.New(cfg)
 		var n atomic.Int64
 		return providertest.Harness{
 			App: app,
@@ -51,10 +60,11 @@ func TestDown(t *testing.T) {
 	ctx := t.Context()
 	app := fake.New(fake.Config{})
 	acct := providertest.NewAccount(t)
-	ref, err := app.Provision(ctx, acct)
+	provisioned, err := app.Provision(ctx, acct)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ref := provisioned.Ref
 	app.SetDown(true)
 	target := providers.Target{Ref: ref, AccountID: acct.ID}
 	if _, err := app.Provision(ctx, acct); !errors.Is(err, providers.ErrUnavailable) {
@@ -81,10 +91,11 @@ func TestFailRestore(t *testing.T) {
 	boom := errors.New("boom")
 	app := fake.New(fake.Config{FailRestore: boom, InitialState: json.RawMessage(`{"n":0}`)})
 	acct := providertest.NewAccount(t)
-	ref, err := app.Provision(ctx, acct)
+	provisioned, err := app.Provision(ctx, acct)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ref := provisioned.Ref
 	target := providers.Target{Ref: ref, AccountID: acct.ID}
 	if err := app.Restore(ctx, target, json.RawMessage(`{"n":1}`)); !errors.Is(err, boom) {
 		t.Errorf("Restore: %v, want the injected error", err)
@@ -150,5 +161,27 @@ func TestFactory(t *testing.T) {
 		if !ok || ce.Field != tc.field {
 			t.Errorf("settings %s: error %v, want a ConfigError on %s", tc.settings, err, tc.field)
 		}
+	}
+}
+
+func TestTOTPURIOf(t *testing.T) {
+	t.Parallel()
+	reg := providers.NewRegistry()
+	reg.Register("fake", fake.Factory)
+	inst, err := reg.New(t.Context(), "fake", providers.Config{App: "mem", Settings: json.RawMessage(`{"totp":true}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := providertest.NewAccount(t), providertest.NewAccount(t)
+	pa, err := inst.Provision(t.Context(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := inst.Provision(t.Context(), b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pa.TOTPURI != fake.TOTPURIOf(a) || pb.TOTPURI == pa.TOTPURI || providers.CheckTOTPURI(pa.TOTPURI) != nil {
+		t.Errorf("settings {\"totp\":true}: want each account its own otpauth://totp/ URI, the one TOTPURIOf gives")
 	}
 }

@@ -158,10 +158,11 @@ func TestRestoreRefusesAnUncheckedUserColumn(t *testing.T) {
 	e := newEnv(t)
 	p := e.newProvider(t, strings.Replace(chirpSettings, `{"table": "likes", "user_column": "user_id"}`, `{"table": "likes", "user_column": "post_id"}`, 1))
 	acct := providertest.NewAccount(t)
-	ref, err := p.Provision(t.Context(), acct)
+	provisioned, err := p.Provision(t.Context(), acct)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ref := provisioned.Ref
 	target := providers.Target{Ref: ref, AccountID: acct.ID}
 	real := e.createUser(t, false)
 	// A real user's post whose id is the synthetic user's, liked by its
@@ -197,10 +198,11 @@ func TestRestoreWithUncheckedUserColumn(t *testing.T) {
 	}
 	p := e.newProvider(t, withTable(t, 6, map[string]any{"table": "drafts", "user_column": "author_id", "unchecked_user_column": true}))
 	acct := providertest.NewAccount(t)
-	ref, err := p.Provision(t.Context(), acct)
+	provisioned, err := p.Provision(t.Context(), acct)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ref := provisioned.Ref
 	target := providers.Target{Ref: ref, AccountID: acct.ID}
 	if _, err := e.pool.Exec(t.Context(), `INSERT INTO drafts (author_id, body) VALUES ($1, 'kept')`, refID(t, ref)); err != nil {
 		t.Fatal(err)

@@ -19,10 +19,11 @@ func TestConcurrentRestoresOfUsersWhoFollowEachOtherDoNotDeadlock(t *testing.T) 
 	var states [2]providers.State
 	for i := range targets {
 		acct := providertest.NewAccount(t)
-		ref, err := e.provider.Provision(ctx, acct)
+		provisioned, err := e.provider.Provision(ctx, acct)
 		if err != nil {
 			t.Fatal(err)
 		}
+		ref := provisioned.Ref
 		targets[i] = providers.Target{Ref: ref, AccountID: acct.ID}
 	}
 	a, b := refID(t, targets[0].Ref), refID(t, targets[1].Ref)

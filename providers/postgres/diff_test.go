@@ -171,10 +171,11 @@ func TestRestoreComparesValuesExactly(t *testing.T) {
 	}
 	p := e.newProvider(t, withTable(t, 6, map[string]any{"table": "wallets", "user_column": "user_id"}))
 	acct := providertest.NewAccount(t)
-	ref, err := p.Provision(ctx, acct)
+	provisioned, err := p.Provision(ctx, acct)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ref := provisioned.Ref
 	target := providers.Target{Ref: ref, AccountID: acct.ID}
 	if _, err := e.pool.Exec(ctx, `INSERT INTO wallets VALUES ($1, 1.50, '{"a": 1}')`, refID(t, ref)); err != nil {
 		t.Fatal(err)

@@ -199,8 +199,14 @@ func (a *App) Close() error {
 }
 
 // Provision inserts a synthetic user, or finds the one provisioned for the
-// same account when an owner column is set.
-func (a *App) Provision(ctx context.Context, acct providers.Account) (string, error) {
+// same account when an owner column is set. The app's tables hold no
+// authenticator secret that this provider hands back.
+func (a *App) Provision(ctx context.Context, acct providers.Account) (providers.Provisioned, error) {
+	ref, err := a.provision(ctx, acct)
+	return providers.Provisioned{Ref: ref}, err
+}
+
+func (a *App) provision(ctx context.Context, acct providers.Account) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, a.s.statementTimeout)
 	defer cancel()
 	args := make([]any, 0, len(a.s.fields)+1)

@@ -28,10 +28,11 @@ func TestProvisionWritesTheMappedColumns(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	acct := providertest.NewAccount(t)
-	ref, err := e.provider.Provision(t.Context(), acct)
+	provisioned, err := e.provider.Provision(t.Context(), acct)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ref := provisioned.Ref
 	u, err := e.chirp.GetUser(t.Context(), refID(t, ref))
 	if err != nil {
 		t.Fatal(err)
@@ -164,10 +165,11 @@ func TestQuotesIdentifiers(t *testing.T) {
 		t.Fatalf("Test: %v", err)
 	}
 	acct := providertest.NewAccount(t)
-	ref, err := p.Provision(t.Context(), acct)
+	provisioned, err := p.Provision(t.Context(), acct)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ref := provisioned.Ref
 	target := providers.Target{Ref: ref, AccountID: acct.ID}
 	if _, err := e.pool.Exec(t.Context(), `INSERT INTO `+pgx.Identifier{evil}.Sanitize()+` VALUES ($1, 'kept')`, refID(t, ref)); err != nil {
 		t.Fatal(err)
@@ -354,10 +356,11 @@ func TestUnavailable(t *testing.T) {
 
 func provision(t *testing.T, e *env, acct providers.Account) string {
 	t.Helper()
-	ref, err := e.provider.Provision(t.Context(), acct)
+	provisioned, err := e.provider.Provision(t.Context(), acct)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ref := provisioned.Ref
 	return ref
 }
 

@@ -98,7 +98,11 @@ func (h Harness) check(t *testing.T) {
 func testProvisionIsIdempotent(t *testing.T, h Harness) {
 	ctx := t.Context()
 	a, b := NewAccount(t), NewAccount(t)
-	ref := provision(t, h, a)
+	first, err := h.App.Provision(ctx, a)
+	if err != nil {
+		t.Fatalf("provisioning account %s (%s): %v", a.ID, a.Email, err)
+	}
+	ref := first.Ref
 	if ref == "" {
 		t.Fatal("Provision returned an empty ref")
 	}
@@ -106,8 +110,19 @@ func testProvisionIsIdempotent(t *testing.T, h Harness) {
 	if err != nil {
 		t.Fatalf("provisioning account %s a second time: %v", a.ID, err)
 	}
-	if again != ref {
-		t.Errorf("provisioning account %s twice gave refs %q and %q, want the same ref", a.ID, ref, again)
+	if again.Ref != ref {
+		t.Errorf("provisioning account %s twice gave refs %q and %q, want the same ref", a.ID, ref, again.Ref)
+	}
+	// An authenticator secret, when the app enrols one, is an
+	// otpauth://totp/ URI within the contract's bound, and provisioning
+	// again gives the same one (never printed: it is a secret).
+	for i, p := range []providers.Provisioned{first, again} {
+		if err := providers.CheckTOTPURI(p.TOTPURI); err != nil {
+			t.Errorf("provision %d of account %s: %v", i+1, a.ID, err)
+		}
+	}
+	if first.TOTPURI != again.TOTPURI {
+		t.Errorf("provisioning account %s twice gave two different totp_uri values, want the same secret", a.ID)
 	}
 	if other := provision(t, h, b); other == ref {
 		t.Errorf("accounts %s and %s were both given ref %q", a.ID, b.ID, ref)
@@ -246,11 +261,11 @@ func testDeprovision(t *testing.T, h Harness) {
 
 func provision(t *testing.T, h Harness, a providers.Account) string {
 	t.Helper()
-	ref, err := h.App.Provision(t.Context(), a)
+	p, err := h.App.Provision(t.Context(), a)
 	if err != nil {
 		t.Fatalf("provisioning account %s (%s): %v", a.ID, a.Email, err)
 	}
-	return ref
+	return p.Ref
 }
 
 // snapshot returns the target's state, canonicalised.

@@ -79,9 +79,11 @@ func (r reply) failure(after string) error {
 	return fmt.Errorf("%w: %s is not an answer of the contract", providers.ErrProtocol, status)
 }
 
-// clip makes s safe to put in a message: control characters become spaces
-// and it is cut to at most n bytes, on a rune boundary.
+// clip makes s safe to put in a message: an otpauth: URI (an
+// authenticator secret) becomes "[totp_uri]", control characters become
+// spaces, and it is cut to at most n bytes, on a rune boundary.
 func clip(s string, n int) string {
+	s = providers.RedactTOTPURIs(s)
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
 			return ' '

@@ -82,7 +82,8 @@ func TestProvisionWithoutRef(t *testing.T) {
 	t.Parallel()
 	a := newApp(t, func(w http.ResponseWriter, r *http.Request, n int) { writeJSON(w, 200, `{"id":"7"}`) })
 	c, _ := newClient(t, a.URL, nil)
-	ref, err := c.Provision(t.Context(), providers.Account{ID: "acct-1"})
+	provisioned, err := c.Provision(t.Context(), providers.Account{ID: "acct-1"})
+	ref := provisioned.Ref
 	if !errors.Is(err, providers.ErrProtocol) || !strings.Contains(err.Error(), "no ref") {
 		t.Fatalf("Provision answered without ref = %q, %v; want ErrProtocol", ref, err)
 	}

@@ -59,9 +59,12 @@ func New(cfg Config) (*Client, error) {
 }
 
 // Provision implements providers.App.
-func (c *Client) Provision(ctx context.Context, a providers.Account) (string, error) {
+// The answer's totp_uri (the user's authenticator secret) is checked
+// against the contract (CheckTOTPURI) and never logged or quoted.
+func (c *Client) Provision(ctx context.Context, a providers.Account) (providers.Provisioned, error) {
 	var out struct {
-		Ref *string `json:"ref"`
+		Ref     *string `json:"ref"`
+		TOTPURI *string `json:"totp_uri"`
 	}
 	err := c.call(ctx, opProvision, struct {
 		Account providers.Account `json:"account"`
@@ -69,10 +72,19 @@ func (c *Client) Provision(ctx context.Context, a providers.Account) (string, er
 	if err == nil && (out.Ref == nil || *out.Ref == "") {
 		err = fmt.Errorf("%w: the answer has no ref", providers.ErrProtocol)
 	}
-	if err != nil {
-		return "", fmt.Errorf("provisioning account %s in %s: %w", a.ID, c.cfg.App, err)
+	var uri string
+	if err == nil && out.TOTPURI != nil {
+		uri = *out.TOTPURI
+		if uri == "" {
+			err = fmt.Errorf("%w: the answer's totp_uri is empty (leave it out when the app enrolled no secret)", providers.ErrProtocol)
+		} else {
+			err = providers.CheckTOTPURI(uri)
+		}
 	}
-	return *out.Ref, nil
+	if err != nil {
+		return providers.Provisioned{}, fmt.Errorf("provisioning account %s in %s: %w", a.ID, c.cfg.App, err)
+	}
+	return providers.Provisioned{Ref: *out.Ref, TOTPURI: uri}, nil
 }
 
 // Verify implements providers.App.

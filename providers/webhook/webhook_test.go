@@ -146,7 +146,8 @@ func TestRetriesThenSucceeds(t *testing.T) {
 	})
 	c, clk := newClient(t, a.URL+"/understudy/", nil)
 	ctx := access.WithRequestID(t.Context(), "req-42")
-	ref, err := c.Provision(ctx, providers.Account{ID: "acct-1", Email: "a@qa.example.test", Password: "pw-not-logged"})
+	provisioned, err := c.Provision(ctx, providers.Account{ID: "acct-1", Email: "a@qa.example.test", Password: "pw-not-logged"})
+	ref := provisioned.Ref
 	if err != nil || ref != "7" {
 		t.Fatalf("Provision = %q, %v; want \"7\" after two retries", ref, err)
 	}

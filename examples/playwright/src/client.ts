@@ -1,6 +1,6 @@
 // A small client of Understudy's REST API: the lease calls a test run
-// makes (openapi/openapi.yaml, tag "leases"). It never puts the token or a
-// password in an error message.
+// makes (openapi/openapi.yaml, tags "leases" and "totp"). It never puts the
+// token, a password or an authenticator code in an error message.
 
 /** An RFC 9457 problem, as Understudy answers every error. */
 export interface Problem {
@@ -63,6 +63,17 @@ export interface Role {
   description: string;
   pool_size: number;
   [key: string]: unknown;
+}
+
+/** The current authenticator code of a leased account for one app (TOTPCode). It is never logged. */
+export interface TOTPCode {
+  code: string;
+  /** Seconds the code has left, 1 to period. */
+  valid_for: number;
+  /** The next period's code, given only when fewer than 5 seconds are left. */
+  next?: string;
+  period: number;
+  digits: number;
 }
 
 /** An error answer of Understudy, or a failure to reach it. */
@@ -132,6 +143,16 @@ export class UnderstudyClient {
       'GET',
       `/v1/environments/${encodeURIComponent(environment)}/roles/${encodeURIComponent(role)}`,
     );
+  }
+
+  /**
+   * The current authenticator (TOTP) code of a leased account for app (its
+   * one secret when app is left out), to the token that holds the lease.
+   */
+  totp(leaseId: string, app?: string): Promise<TOTPCode> {
+    const q = app ? `?${new URLSearchParams({ app })}` : '';
+    const what = `reading the authenticator code of lease ${leaseId}${app ? ` for app ${app}` : ''}`;
+    return this.call<TOTPCode>(what, 'GET', `/v1/leases/${encodeURIComponent(leaseId)}/totp${q}`);
   }
 
   /** The active leases (or, with all, the newest leases of any status), newest first. */

@@ -37,7 +37,7 @@ function runningPlaywright(): typeof import('@playwright/test') {
 const { test: base, expect } = runningPlaywright();
 export { expect };
 export { UnderstudyClient, UnderstudyError } from './client';
-export type { Lease, LeaseGrant, LeaseRequest, Problem, Role } from './client';
+export type { Lease, LeaseGrant, LeaseRequest, Problem, Role, TOTPCode } from './client';
 
 /** The account a worker holds, freshly reset when the worker started. */
 export interface UnderstudyAccount {
@@ -53,6 +53,14 @@ export interface UnderstudyAccount {
   role: string;
   /** Who holds the lease: "<run id> worker <parallel index>". */
   holder: string;
+  /**
+   * The account's current authenticator (TOTP) code for app, the app's name
+   * in Understudy (the account's one secret when app is left out). A code
+   * with fewer than totpMinSecondsLeft seconds left is never returned: it
+   * waits for the next one, so a test never types a code that expires as
+   * it types.
+   */
+  totp(app?: string): Promise<string>;
 }
 
 /** The options of the fixture; set them in playwright.config.ts or per file with test.use(). */
@@ -126,6 +134,7 @@ export const test = base.extend<{}, WorkerFixtures>({
           environment,
           role,
           holder,
+          totp: (app?: string) => currentTOTP(client, grant.lease.id, app),
         });
       } finally {
         await renewal.stop();
@@ -138,6 +147,27 @@ export const test = base.extend<{}, WorkerFixtures>({
     { scope: 'worker', timeout: 10 * 60_000 },
   ],
 });
+
+/** The fewest seconds a code that totp() returns has left: closer to its end, it waits for the next one. */
+export const totpMinSecondsLeft = 2;
+
+/**
+ * The current authenticator code of the lease's account for app, with at
+ * least totpMinSecondsLeft seconds left: when the current one has fewer, it
+ * waits until the period ends and returns the next code (which Understudy
+ * gives with a code that has fewer than 5 seconds left).
+ */
+export async function currentTOTP(
+  client: Pick<UnderstudyClient, 'totp'>,
+  leaseId: string,
+  app?: string,
+  wait: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+): Promise<string> {
+  const c = await client.totp(leaseId, app);
+  if (c.valid_for >= totpMinSecondsLeft) return c.code;
+  await wait(c.valid_for * 1000);
+  return c.next ?? (await client.totp(leaseId, app)).code;
+}
 
 /**
  * The warning for a run of `workers` workers that lease accounts of a role

@@ -739,9 +739,15 @@ type DesiredDestination struct {
 // DesiredEnvironment defines model for DesiredEnvironment.
 type DesiredEnvironment struct {
 	// Address environment.<label>
-	Address        string     `json:"address"`
-	CustomSurfaces *[]string  `json:"custom_surfaces,omitempty"`
-	EmailDomains   *[]string  `json:"email_domains,omitempty"`
+	Address        string    `json:"address"`
+	CustomSurfaces *[]string `json:"custom_surfaces,omitempty"`
+	EmailDomains   *[]string `json:"email_domains,omitempty"`
+
+	// InboxMaxMessages Messages kept per account, 1 to 10000. Defaults to 200.
+	InboxMaxMessages *int `json:"inbox_max_messages,omitempty"`
+
+	// InboxRetention How long accounts keep their mail: whole days (7d) or a Go duration (36h), 1h to 365d. Defaults to 7d.
+	InboxRetention *string    `json:"inbox_retention,omitempty"`
 	Lifecycle      *Lifecycle `json:"lifecycle,omitempty"`
 	Name           *string    `json:"name,omitempty"`
 }
@@ -773,15 +779,21 @@ type DesiredRemoved struct {
 // DesiredRole defines model for DesiredRole.
 type DesiredRole struct {
 	// Address role.<label>
-	Address     string             `json:"address"`
-	Attributes  *map[string]string `json:"attributes,omitempty"`
-	Description *string            `json:"description,omitempty"`
-	Environment *string            `json:"environment,omitempty"`
+	Address    string             `json:"address"`
+	Attributes *map[string]string `json:"attributes,omitempty"`
+
+	// CodePattern RE2 pattern of the role's one-time codes; none when absent.
+	CodePattern *string `json:"code_pattern,omitempty"`
+	Description *string `json:"description,omitempty"`
+	Environment *string `json:"environment,omitempty"`
 
 	// IsolationPolicy Surface to visibility: hidden, testers_only or allowed.
 	IsolationPolicy *map[string]string `json:"isolation_policy,omitempty"`
 	Lifecycle       *Lifecycle         `json:"lifecycle,omitempty"`
-	Name            *string            `json:"name,omitempty"`
+
+	// LinkPattern RE2 pattern of the role's links to rank first; none when absent.
+	LinkPattern *string `json:"link_pattern,omitempty"`
+	Name        *string `json:"name,omitempty"`
 
 	// PoolSize Defaults to 1.
 	PoolSize *int `json:"pool_size,omitempty"`
@@ -866,8 +878,14 @@ type Environment struct {
 	CustomSurfaces []string  `json:"custom_surfaces"`
 	EmailDomains   []string  `json:"email_domains"`
 	Id             string    `json:"id"`
-	Name           string    `json:"name"`
-	UpdatedAt      time.Time `json:"updated_at"`
+
+	// InboxMaxMessages How many messages each of the environment's accounts keeps at most.
+	InboxMaxMessages int `json:"inbox_max_messages"`
+
+	// InboxRetentionSeconds How long the environment's accounts keep their mail, in seconds.
+	InboxRetentionSeconds int       `json:"inbox_retention_seconds"`
+	Name                  string    `json:"name"`
+	UpdatedAt             time.Time `json:"updated_at"`
 }
 
 // EnvironmentCreate defines model for EnvironmentCreate.
@@ -878,6 +896,12 @@ type EnvironmentCreate struct {
 	// EmailDomains Controlled email domains; each must be in the server's allowlist. Accounts use the first.
 	EmailDomains []string `json:"email_domains"`
 
+	// InboxMaxMessages How many messages each of the environment's accounts keeps at most, the oldest going first. Defaults to 200.
+	InboxMaxMessages *int `json:"inbox_max_messages,omitempty"`
+
+	// InboxRetentionSeconds How long the environment's accounts keep the mail they receive, in seconds (an hour to 365 days). Defaults to 604800 (a week).
+	InboxRetentionSeconds *int `json:"inbox_retention_seconds,omitempty"`
+
 	// Name 1-63 lower-case letters, digits or '-', starting with a letter.
 	Name Slug `json:"name"`
 }
@@ -887,11 +911,17 @@ type EnvironmentList struct {
 	Items []Environment `json:"items"`
 }
 
-// EnvironmentUpdate defines model for EnvironmentUpdate.
+// EnvironmentUpdate Absent fields are kept.
 type EnvironmentUpdate struct {
 	// CustomSurfaces Replaces the environment's custom surfaces when given; a surface a role's policy sets cannot be removed (409). Surfaces of the environment's apps beyond the built-in ones (leaderboards, social_feed, search, recommendations, notifications, public_profile, messaging, reviews); isolation policies may name them.
 	CustomSurfaces *[]string `json:"custom_surfaces,omitempty"`
-	EmailDomains   []string  `json:"email_domains"`
+	EmailDomains   *[]string `json:"email_domains,omitempty"`
+
+	// InboxMaxMessages How many messages each of the environment's accounts keeps at most, the oldest going first.
+	InboxMaxMessages *int `json:"inbox_max_messages,omitempty"`
+
+	// InboxRetentionSeconds How long the environment's accounts keep the mail they receive, in seconds (an hour to 365 days).
+	InboxRetentionSeconds *int `json:"inbox_retention_seconds,omitempty"`
 }
 
 // ExclusionEntries defines model for ExclusionEntries.
@@ -1355,28 +1385,40 @@ type ResetRequest struct {
 // Role defines model for Role.
 type Role struct {
 	// Attributes Free-form strings passed to apps when accounts are provisioned.
-	Attributes  Attributes `json:"attributes"`
-	CreatedAt   time.Time  `json:"created_at"`
-	Description string     `json:"description"`
-	Environment string     `json:"environment"`
-	Id          string     `json:"id"`
+	Attributes Attributes `json:"attributes"`
+
+	// CodePattern The role's code pattern; absent when it has none.
+	CodePattern *string   `json:"code_pattern,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	Description string    `json:"description"`
+	Environment string    `json:"environment"`
+	Id          string    `json:"id"`
 
 	// IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, messaging, reviews, or one of the environment's custom_surfaces) to visibility; a surface not set is `hidden`, a surface the environment does not have is refused (422, naming `isolation_policy.<surface>`).
-	IsolationPolicy       IsolationPolicy `json:"isolation_policy"`
-	Name                  string          `json:"name"`
-	PoolSize              int             `json:"pool_size"`
-	QuarantineOnViolation bool            `json:"quarantine_on_violation"`
-	UpdatedAt             time.Time       `json:"updated_at"`
+	IsolationPolicy IsolationPolicy `json:"isolation_policy"`
+
+	// LinkPattern The role's link pattern; absent when it has none.
+	LinkPattern           *string   `json:"link_pattern,omitempty"`
+	Name                  string    `json:"name"`
+	PoolSize              int       `json:"pool_size"`
+	QuarantineOnViolation bool      `json:"quarantine_on_violation"`
+	UpdatedAt             time.Time `json:"updated_at"`
 }
 
 // RoleCreate defines model for RoleCreate.
 type RoleCreate struct {
 	// Attributes Free-form strings passed to apps when accounts are provisioned.
-	Attributes  *Attributes `json:"attributes,omitempty"`
-	Description *string     `json:"description,omitempty"`
+	Attributes *Attributes `json:"attributes,omitempty"`
+
+	// CodePattern An RE2 pattern that finds the role's one-time codes in its accounts' mail, ranked before the default rules: its one capture group (or its whole match) is the code. It must not match the empty string. "" removes it.
+	CodePattern *string `json:"code_pattern,omitempty"`
+	Description *string `json:"description,omitempty"`
 
 	// IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, messaging, reviews, or one of the environment's custom_surfaces) to visibility; a surface not set is `hidden`, a surface the environment does not have is refused (422, naming `isolation_policy.<surface>`).
 	IsolationPolicy *IsolationPolicy `json:"isolation_policy,omitempty"`
+
+	// LinkPattern An RE2 pattern that ranks first the links of the role's mail it matches (a magic link's address). It must not match the empty string. "" removes it.
+	LinkPattern *string `json:"link_pattern,omitempty"`
 
 	// Name 1-63 lower-case letters, digits or '-', starting with a letter.
 	Name     Slug `json:"name"`
@@ -1394,12 +1436,18 @@ type RoleList struct {
 // RoleUpdate defines model for RoleUpdate.
 type RoleUpdate struct {
 	// Attributes Free-form strings passed to apps when accounts are provisioned.
-	Attributes  *Attributes `json:"attributes,omitempty"`
-	Description *string     `json:"description,omitempty"`
+	Attributes *Attributes `json:"attributes,omitempty"`
+
+	// CodePattern An RE2 pattern that finds the role's one-time codes in its accounts' mail, ranked before the default rules: its one capture group (or its whole match) is the code. It must not match the empty string. "" removes it.
+	CodePattern *string `json:"code_pattern,omitempty"`
+	Description *string `json:"description,omitempty"`
 
 	// IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, messaging, reviews, or one of the environment's custom_surfaces) to visibility; a surface not set is `hidden`, a surface the environment does not have is refused (422, naming `isolation_policy.<surface>`).
 	IsolationPolicy *IsolationPolicy `json:"isolation_policy,omitempty"`
-	PoolSize        *int             `json:"pool_size,omitempty"`
+
+	// LinkPattern An RE2 pattern that ranks first the links of the role's mail it matches (a magic link's address). It must not match the empty string. "" removes it.
+	LinkPattern *string `json:"link_pattern,omitempty"`
+	PoolSize    *int    `json:"pool_size,omitempty"`
 
 	// QuarantineOnViolation Stop new leases of an account with an open isolation violation on a hidden surface. Defaults to true.
 	QuarantineOnViolation *bool `json:"quarantine_on_violation,omitempty"`
@@ -2077,18 +2125,18 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/environments/{environment} (the `GetEnvironment` operationId).
 	GetEnvironment(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateEnvironmentWithBody Replace an environment's email domains.
+	// UpdateEnvironmentWithBody Change an environment's email domains, custom surfaces or inbox settings.
 	//
-	// Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
+	// Changes the fields given and keeps the others. A domain still used by an active account cannot be removed (409).
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /v1/environments/{environment} (the `UpdateEnvironment` operationId).
 	UpdateEnvironmentWithBody(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateEnvironment Replace an environment's email domains.
+	// UpdateEnvironment Change an environment's email domains, custom surfaces or inbox settings.
 	//
-	// Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
+	// Changes the fields given and keeps the others. A domain still used by an active account cannot be removed (409).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3019,9 +3067,9 @@ func (c *Client) GetEnvironment(ctx context.Context, environment EnvironmentName
 	return c.Client.Do(req)
 }
 
-// UpdateEnvironmentWithBody Replace an environment's email domains.
+// UpdateEnvironmentWithBody Change an environment's email domains, custom surfaces or inbox settings.
 //
-// Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
+// Changes the fields given and keeps the others. A domain still used by an active account cannot be removed (409).
 //
 // Takes any type of body and a specified content type.
 //
@@ -3038,9 +3086,9 @@ func (c *Client) UpdateEnvironmentWithBody(ctx context.Context, environment Envi
 	return c.Client.Do(req)
 }
 
-// UpdateEnvironment Replace an environment's email domains.
+// UpdateEnvironment Change an environment's email domains, custom surfaces or inbox settings.
 //
-// Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
+// Changes the fields given and keeps the others. A domain still used by an active account cannot be removed (409).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -7354,18 +7402,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/environments/{environment} (the `GetEnvironment` operationId).
 	GetEnvironmentWithResponse(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*GetEnvironmentResponse, error)
 
-	// UpdateEnvironmentWithBodyWithResponse Replace an environment's email domains.
+	// UpdateEnvironmentWithBodyWithResponse Change an environment's email domains, custom surfaces or inbox settings.
 	//
-	// Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
+	// Changes the fields given and keeps the others. A domain still used by an active account cannot be removed (409).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/environments/{environment} (the `UpdateEnvironment` operationId).
 	UpdateEnvironmentWithBodyWithResponse(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateEnvironmentResponse, error)
 
-	// UpdateEnvironmentWithResponse Replace an environment's email domains.
+	// UpdateEnvironmentWithResponse Change an environment's email domains, custom surfaces or inbox settings.
 	//
-	// Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
+	// Changes the fields given and keeps the others. A domain still used by an active account cannot be removed (409).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -14156,9 +14204,9 @@ func (c *ClientWithResponses) GetEnvironmentWithResponse(ctx context.Context, en
 	return ParseGetEnvironmentResponse(rsp)
 }
 
-// UpdateEnvironmentWithBodyWithResponse Replace an environment's email domains.
+// UpdateEnvironmentWithBodyWithResponse Change an environment's email domains, custom surfaces or inbox settings.
 //
-// Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
+// Changes the fields given and keeps the others. A domain still used by an active account cannot be removed (409).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -14171,9 +14219,9 @@ func (c *ClientWithResponses) UpdateEnvironmentWithBodyWithResponse(ctx context.
 	return ParseUpdateEnvironmentResponse(rsp)
 }
 
-// UpdateEnvironmentWithResponse Replace an environment's email domains.
+// UpdateEnvironmentWithResponse Change an environment's email domains, custom surfaces or inbox settings.
 //
-// Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
+// Changes the fields given and keeps the others. A domain still used by an active account cannot be removed (409).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -20635,7 +20683,7 @@ type ServerInterface interface {
 	// GetEnvironment Get an environment.
 	// (GET /v1/environments/{environment})
 	GetEnvironment(ctx echo.Context, environment EnvironmentName) error
-	// UpdateEnvironment Replace an environment's email domains.
+	// UpdateEnvironment Change an environment's email domains, custom surfaces or inbox settings.
 	// (PATCH /v1/environments/{environment})
 	UpdateEnvironment(ctx echo.Context, environment EnvironmentName) error
 	// ListApps List an environment's apps.
@@ -22155,338 +22203,346 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37cts4ti/8Kih9uyrSt2n5kqTPbrl21edJZ7qzp2+VpKd3fa0cEyIhC2MK4ACgFU0qVedpzoOdJzmF",
-	"tQAQpEhdHNvpTvufRJZIXBfWDWv91odBJpelFEwYPZh8GCwYzZmCj6+ZUeuLuWHK/pUznSleGi7FYDJ4",
-	"wzIpck2o/ZmsFjxbEKPWXFwRekW5IEu6JiuprseDZKCzBVtS28iSC76sloPJaTIw65INJgMuDLtiavDx",
-	"48dkUFJFl8y4AVxkmayEefWN/YPbbktqFoNkIOjSvkrx90ueD5KBYv+suGL5YGJUxeJOXUfaKC6uBrab",
-	"i7L8EZrobrYsD2zvG6YNF9SuzZZ28/qpA9t/KW64kmLJhNnSPqufOrD97xnVrHeZC/vr4Yv8c0FFb5tl",
-	"QcXhTb6WBduyAEoW7MAWf5XqWpc029bsyj+zte1/U2w+mAz+n+P6PB3jr/r4TVFdIYErpkspNAP6/gvN",
-	"v6WGreja/pVJYezWTT5YCix4BpRyXCo5K9jy3/+h7cH7sGePP+Nb2Gnz6F4IQsuSUKFXTLGcyMponjPC",
-	"jSalkjc8Z+qJJnY4imYmIVLBb9pQw9yBp0QxbaRiZEU1EdIQs2DuCfdLToaZzBlJZzS/vMJppgmxW0DS",
-	"SolJJSyjMVW+nrg5TmhZHvl+09E5NOoOOeGazCkvWE5W3CzgJ8WolmI8+JjYpXzN/lkxbR5yKd/CIKBb",
-	"klFh12EGw8oJ1cQseL2MRNO1nsBS/debn35MCBWkEtdCrgSZc1bkCaFkpaS4wiWSdpFnNCeBJfr1XNJi",
-	"LtWS5WlC2A1Ta3gM2iBckJQpJZVOR7AuL6SYFzx78FXJaFGQrKB6wXS9YVmlFBMGCSXxYmPBSM4M5QWx",
-	"B077eWZu6HYmyYZcOgqCqWuU7unjSITBQP8q1YznORMPvR5GXjPxRBOdyZJZWl4xes0UMQsqYAWkYI5g",
-	"7MoJxvKwEHM/aLenP0rzV1mJ/KHnYHcnt4MUVySXDM89e8+18SMV0lzO7dDcSH+m60LS/K2U31N1xT7X",
-	"0ZzJfG3XvLCDcGt+Sn7gf/HjNlJewo9+3K7dB+XKayLNgikC5zch2YKzebEmz09O/DCtqqQELdLRBDgy",
-	"nhpNqGKkkFdXLCfAVB1zxMnzPCHC8gmiF3KF3PINUzc8Y78IekN5QWfFg27NBclZyUTORLYmQzj+1NAZ",
-	"1QxkDUX5lFcKtEkrT5ixP2S0NJViI7uVueWbUhFdyNW51Tyd2ulWqqpn5rb0F0Ers5CK/4s96MH5UZIZ",
-	"o8puimUBMEM86xRkmpcBUhHFbuR1LTeraMQbPPDXX389uqjMggljh842NfSLYkXXmqR/wd4Vo8XyP6eD",
-	"WupOB2lTOW9rRx9h2UolM6a1XcqXwnCz/lynGJhmURyh8COzyhBKbmhRAT+1vIhmGSuNHWl9Ym5owfeS",
-	"lH9nIpfqLV8yWT24uKSCFmvDM01uYBgk5zlOCbQ0kKBcxOf6iSaGLxkp+JIH/uvUrEuDs3Dq1lT06VvY",
-	"2ZF/fDQmP0rk73axQRkB2f1LeNUrg/7ETlB4VSaTS7sPU+GUPymcYA82j1WJKrFgtDCLdXxmC2qYGk8F",
-	"KORuwSLzz34slSyZMhz15kwxalh+SeE3Sw/20yCnhsFcBkmblpOGcbRJ68ngigmm0Darfw62aTLgeedr",
-	"PGfhUGzb/1f+OTBytV5JlV8qaQ6eh2LG2h+HvSORwW/8oAtpuqdrNbRK75qV26E3+HB47RIV884uDb3S",
-	"m8zqV8sNl1Rd64bOTzXRa2EWzPCMrBZMgRzjxgoIRpUmw3BwEvudBjbZJBauL0Mb9m8mquVg8tvA2m+D",
-	"dx2rFZ6+3EUz9ZO9K1wfusvIW9Fpitam5W/NQW901DfGvu7qWcrZP1hmYGBlfiDttYdojfeWy8ENzlJV",
-	"40QFempTSHSAus9FEh/2xqgdKXXNzZHly/mcZR3sgy0pL3pOc+fX6ABh70uumHYr1qZfJlCkw7OEgW8M",
-	"rWLL3rSxhLnfaYUW8svZerMbKyoWsrAqnpzHJ8Xa6862gtfHn5MNdBIKrHmbRFzzW/bwe647dpAbtmx+",
-	"2GN4wH2wG6oUBVYs2HtzKedzzTo29WereQpjGY8gS6nCamsyl0UhV9Eq117M1uRhgFsm+CassGdMVjW2",
-	"GwOM7IZrLgX+qRjN7TlBArH0BP6QQRAKnezsIs8V07pDijqxtfEGjEt1kN+rNz+Rp6dffXV0SmhRLujR",
-	"WSedlVIbWlxalaSzfcWueI900EYxZnbzR/dcgpMITTb7rmfSuf5l+TCaRQ9TEc7huLl8zgfXvUAsU8xc",
-	"gqOkcQA2BW2L1DUzhgsUvjTPud1TWvwcTR89mg8iKWDy0VSj4bXm2C8Aejb1whiaLfpnOaeFZm0lwW/G",
-	"biduc3+a52PFZgsprxNiqfBKMZ0Q9p5lVmee0+tupoyT3bIrHVu7cRWjmEFLyGpERPMryzEINp0QSr55",
-	"8+NoQjSjBcutWFJMG+8VUMxUSrA8Gl29nvsSzaaYijzJvhEy1IyB1Hr98uKbH16OOrpskU6bTnr2/MWC",
-	"Zdebp5niEe9YP9OnAbCClpp1n1h5HX09k7JgVGyMGC+P5PUgdFM32jP6O5FxZbl56PeXRWX5CxysA4/N",
-	"HqzqMMq+NQFuklHXJAvO8hcLKtAV2SKWzBt/W+34gooLfPJjYkfkZevGVG7NLn2jiR8StNWzbcU6uvY4",
-	"YOdWlJtLUCScNTanVWHHeaIH7eP8nVyRAi4mJLHvkTlcTqCma+16EQw2IwnqIvYTE3liTThKvpUkr9AW",
-	"IMP0+TIdkaq0j5wuxuQb7Fvbv0/0hCg2rzSzbEqKjCVE0KXlZqBKw4At21jS998zcWUWg8nTs64V3Vws",
-	"YxSfVYb1EkD3TfeFWMONDTLYcyKqokCVEPRv36r3QWlmCBVr0BfB2QePcnBfaSY0N/wGJIFtBz2vloI/",
-	"JoMZm0vFbj8AfxOnmTms47lUGbMmWVnQjLX0mMDntmgsofmOwTsphA5rJ6OoYk2XdLKLqzo54JYocXv1",
-	"bts2f4pI/atiDPyMBJ/QxNqmLLckSstS49oGa8DOJ+jqPZL0osq5eXnDuvxZNevZ5CKZkeoT+YuXRAdK",
-	"8V+dh1rTORxnu1fe7Fwpbti5PfnMTgm89P4atLILRQstwVTVJM0KzoS5tHwtTfAeEL4hjtNZncWoShuW",
-	"22V8v35iDSy1oioHRyKeI/AmcsUyQ0pm9YpR5zqjth2WhQvz1bMOMw3Ji+ked0wyMFRdsV2/4vcf9tF/",
-	"QXvF3YwYe9xO3GdjePX+vdtKWHeiR9Rkent1Ajksul/6nH1ABvAc3iXak+XO06YPD02ADu4STiBRsmBP",
-	"NCmlLMiKFwW5YmbcufE5C2d1s8XXbK5JrmRZ+kADdx3l72sUW8obPON7LehrNnd+qA6bTG0bSphcxFqc",
-	"x5wLK17hRoOW5d5jafrFOsdjZfeWoThHgz2xsNKFhBiSxG0AyVnB7DGG2ywQJ/no3OsKcJZBTnrDA9pa",
-	"LXjhRHt+V1PpUgBeKAa+RlroLha8xTmbbHEZeqdlt6fjFg7+SjPVI2nbimIc/uYdbOH1aGiNgXQd2G+Y",
-	"xkZ36JAd55gSXbKM5CwrKFi8do8Lri2XVuSai9zKjFkhs+sxeQkki/2ShVUNBUmdFEgTkk6rk5OnmX0J",
-	"PrExflHQGSvwm9QqlO4mzHY8FcPUUt54Vq2ZSkcgKvZo57fp4Jqtp4N3KWqz9kxpQ0XG7HApDhgZQDqX",
-	"6pLRbJGSuK/fpgNW2QZGyVRUgv+zYvE1nR0cBjBppiy5Y2wLxvTgreVsTbgBDdkN2K1EY8xBv3PzH0/F",
-	"32stKrOGL8ttU3VXCaiB8BWP47i0RC6GjAMuP92o/ICf6FqfHE/FBh+2us/eosQRVadlmsTBkAc3GYVb",
-	"djUduZoObjqKtOxqmi9Lqbpk2sv33I7pyhG3JjSXpeWEwKpBZfJRhGSIrSCNoRpzyBBfwdtdowPJtDm2",
-	"H9nKq1pMW/L2Y2wOa0kFvWKaDKEZP7qabBRzlpg/HdeMlRr0emzw0In8AMPtFEM9M/mpc+DayFLj8Lm4",
-	"SkjB5sbfP7vDN3RN3nbNX7sRdQ1WFuxgMnstC7af1IpO0WEWfuSbaC6i1Rg2+OFtHNsFn7NsnRU7Paff",
-	"hwf39Xv/HvyqEJdRluDAjDysiRU/WcGoantUCRV5y6kKilJBBRhPQLfc81wpinWHCZMMwLb6SRTrYKDf",
-	"qRd2t9PVU84WTSHmwHdElpFA2I88c+C4Wb/OtoN8rXqwOQxLYgt5lRC6LAtuqpwlZMnfl1SwIiGaXdn2",
-	"wL2CRNlJfHd8Mj6dli9+fkWu2VoDiUIg2h+MjqtZwfViFyFDYER2CXGSN7TYQ4XeTeovm2R0F6QeUeZ+",
-	"pJ5V2sjlpa7UnGaHXvyBZXCZyyXl4sBX75SOD196p+kctuo8746bwNafaCKoqRQtCM8n4MCqNwN+XLKE",
-	"sEIzr5RHv+MGHeP39kmvk3ftmZHd4/BOLxPGRAy9Zg2rZrzzksBIiJ3Ztno/eB3qgMWbK7ncPexNnTGa",
-	"DDXnhF8JiaY9uqD9YwIjX5liBy1ZvXW1JhtnDzQsUDIEew5jqSOlDz5bdjXavbqwDDCeLev7utZS73SF",
-	"nYvV04YE/Taot3sOftu4XRjQXXAyMIf3YmH0dn75jUk0+r+F1OdaFqBkXJay4Nn6Uy7ekR3bLbrhms94",
-	"wc16QhaQq5EQw7RhSl9aAQlx7UUhVz23A3etSktZXGr+rw5XXnzbdtrtIP1nRRUVhgt2KcXlDXcLtr0t",
-	"K7n3uMjZwfVjpfLTI3M+VUPEWOU9TDo/7O/whf6gH69zbvywpKKixaU2rDxQRu/QGh80VGiX9nWvwUSw",
-	"ttsCiWJyaI81bHZrKw4LP4pI4VZhSC2CbWmNVo8jQ3dVP0pI7f9NiHf7Qhj0pWLziXMfliXyZEwoNGxZ",
-	"FtSwzfDRkIeoia6yBQTra6aOPnwYhzTsjx8xhIfC3KLJjjrF+T0aWIfEa92L9fTQ0VS3tn/a1/FxKIbV",
-	"FMjp0rLvs2etSIzT58vdqkZ88nach54QrbzJ8+8qVOv27HSvIK9mJn8z2KvFPrbFfm1Kjs17qYNv+Xvi",
-	"attRxi7vLDC+NWQP+M/vkp0BuL2R29Gs7uJGequzf+8r6aiVW0W67VIlegX754yC28sdsvFOy+Hx6WrY",
-	"5/JeHBp4fTe6ieOJzXFvLsJhikW0Jy9CLMQB5NuxBZ22TLA+m14RiHmasbW08m/ByKzihTnigkhhDe4C",
-	"8lJnkqpcJ0TLjNPics5YbuU5VdkiIYplcrlkIscbP7ii5HOXU6kTFHDZZanknBdWI2Bau+scxW44W+nR",
-	"OQm2GwHbjTMNMDN2xe2wlo1bnZIaw5Sd2//8jR7965395+To68t3H06Sr84+/lsXpS7p+1f4/vOTFj1Z",
-	"7sj/WTH3u/NoblBnc1VfSGGULKyegNqbe/KcMJotyLLSABjB47squ9zWUiy4NmMSIi8qjaHTc65086Zt",
-	"yyzOTpLBkgv312m/8bAHeEmn5G/Ofwfl3oU02Ho/u7c0iFq5lTTYeZxeY/CL7jhL+C7x76KP7IrfMHFO",
-	"qP86DmgqeLa2Sp9uQIygZ2v47OTr0Zg8nt67Ob13cKZaNLjHAXmfFZXmUrwURtVx9bc/IXF76085JM2G",
-	"Dg2ZwsTOOe/JDug2DiM1CzPLeU5oI4ncaq3NJOHZOoljncHH7H2oZsGUJkMtK5WxKNglb9muXiveFVLl",
-	"jOuWM+FdZ552TwzDK0EoBEhBig4XcNhvmLIrPSFzqa6kMUw4oCVuupxqyQBn1ONILksIYhLeF5BspOJD",
-	"jFM0hU4j2w2quxMI8XJPYHwIzXOWu03zW+8id6lxE3Pz2Rmeu6FYBVoKfp7GVvmhbqXjbvmz0wlI9aJ7",
-	"Cf77p9ee0N58d3F09vwr+ydGV9Uj9pEodsHgznXB3ncu990e82QAtLVnMLT3Fe/xaEQVh25j023nG3JL",
-	"7AaRbOFIf+WsyF8qhRHxbUdCr/ELbq3dF5L4WDCjOwcg1RUzt8u4CRFYW29/WOv+R3deAAUKidNgTlAw",
-	"+b9Pt0rI05OTg+RYPfpt66Ihh6i9NYGnbbvda98sCgk5R0z5y8OEzNZ+lfYO3wrwfj+FsbaPSY3ut29b",
-	"m5QTJhg317VQfW4e7OMyOlvbcvFv7Zp5FaGV9N7wbQ27do99TAYzrszi0ivPDWu55y6mLOj6stf67g+x",
-	"ntMlL7a8Ccpz/8+FzGgP8EG5kKJDiL4cn371DHg1JQpSFBQD4yyHYOE5zzCT7fnz50cnpycn/+d//W/8",
-	"+PXX3Z5ww5fs8l+ur0+I+I5m2lyW1vo2dBavxuBkkyi/MNrCsEzxYDtJyGvxkCnymvkIjdu7LbNCNt24",
-	"Ec3vEs4OAaHfnQG6RyarAuGUHDpj972nLLtY1N/9/WeXdUXsO05VA53ULkp/633TVMA59xf+YRPcPB3n",
-	"3aXrN+UvRZRY7DmML+yHW4+wxvsQw23k4vYt3jKDrQMK1w23H8kOWaorlFtd+U0SLNsZI5oxQYbUkKXU",
-	"hpyeJCcnJ6M+Cf785CTZ43IWt7z17ldPdwp/a4d3Rdfa4RZSXmsIh4oUV6q97sq8sum0WIiwsUouGhKK",
-	"0QJuC1uZuc93qiRbCdTPNAw9WvStm98v5nh+oA+5DhLZ6zz+jI/3g+1sGDa6BsVxfW2d2t9Yl/AurqTi",
-	"ZrGML3hYfvb8+enXncbpbbz412zdZ+o7988164EsUnRFnp4dzdaGkZc4LOcyItdsnZAZ1eyrZ2SoDRU5",
-	"VTlhIpM5F1fd0nQPCLRmjvMusnNTa0wkiVa15auP+t+1Vx3enGv37WGM3u77LvYOLW8dUbcFnAUv9e3u",
-	"WXYKabdD3bB6cFQ5u8WaxJh6G3c/WlcHEvjt7qc2VfY+8xIHkfRawfWQk64tiQbYWLatG/7zzhi3bSv9",
-	"9xDV1h/89jDu4wCb2ungbrnjR82IvNit7hEauCYpxumlSfRzW7sLKMcLesMw+3cO6e3DZ2dnAZkibccU",
-	"uohI16oLEu5OVw871Wc811CKbam9niDgcsACTBOSalbM7f8u2NB+jOMQ64cvUaZuPGBluf8NcindMnUn",
-	"2aA47jwosAENGdgXTeFbqd9J/LTf7V4y3bVmt1Sn99SjfftbR9dUzffGJmLevbWx3XhH6CgVlfKezCfW",
-	"l9hunHfYY/93Wyq1o6HZBFLbQq5EOglNhSMC8BDREM9JWgldldZAZHk6adQX8FdZmq7JyqURu5lBhkns",
-	"k8+AaCxxeEMshr4LY4I7ntBfN7JnrTp3kGtofdOaDBikNeTHUiImzdI5v1EJxoODF7vIa9geIIGIGVWr",
-	"uzVYJmOtmW8lub/HobrbLmuCQKwq0Hs2o7V7qBNtw34ITCrQBPZ82m9qQbXx5RuMtMtCuAlQNrxgYEj3",
-	"YmTuUOd2qyDMUp1zh7cgrKTmpveWQ7H5E4137gRudMkQguZORv7SHjME8UCN9wAa6fD82gWDghtKMXdD",
-	"ykF6IqCS6+VTzzq4rqI92YMuw9q4jrqID9bm0v58kLK1N0yLpZzDmwdm37nYIeBVsXm0hwkW7GgtWcOX",
-	"sw+Q6lYGE5SpA9Su3dHPbebRLIrkK+LMB40RRCeivYWtJY/P/H7M55NvsDv42e1vsaG00cGX1zTDtg8E",
-	"As3vGDq0CTm8X5uID3wIEmk/ORvn3d8ST7o1WcWu/f7g4J2wSY0L+S60aTdfP9otUNPxpjbWtpduvlW0",
-	"G68rANPviTucNbFntr0Vw9R4NOi9FtrxvU9OeQ8cstJMEQ6lEiBcrSmEepLHcbxh4wbNubsR9i74XYSI",
-	"hcX4FI7xmoWFP8CDDKVKGniKncA5r6GiSRzD4sQ89PnEl9pCtDsyV4xBSQbTk1/VNwPBVgeO35jiUmNl",
-	"v8YsvgZHLn2Ptfv+46tnzrHbX8uvf1R3f0cQ87xN1zaC0IXVnRBKXrwi/5AzKLgl1bUlcpFjUEbkvD7r",
-	"9Mbv5pWbJwp3s1XLDKvaGNnMuuCC24PSfYl4V5uTIPpnV1txS1812jk5MLqjyZ17z9km/DlyaUQ8pxmg",
-	"Stp+Aug58u2862KqXqvv43zKgwBtAc/wMmfaKLnuVK0BnFSsEQ8BjL8V3C8i9lkEfRaFcex9cmV2fbsj",
-	"ssVP1Iqs4JoUMrtm+TnCbwKs60JC+tKci1wTbtwTn3qfs8WL8wNEdeQ/BQdSVxZ/b9TgNv6PTf7NPomZ",
-	"QLaf3nIK9boYrEHSTmg/J3RWlwGA6MJcMr07OcrFqfUk6UejjC9tOlR7d5LinKMukv+5oKLTzVRw1mN5",
-	"Iv6idpGCxZosac4g7kGqHM3ZfcGnI2TlDic5tH7Z69qiBkKcShc+CE+7mE5Y7p74RDf8jviNGGbOtohH",
-	"VVbZgmmoJLZg2bUmQyGPZKkJF1lR5SwfJd4ihPnX66IqoTdjlHfhRPevx62yaNw7s+6iDbnic9OzuLhQ",
-	"eQsTy9f9DAgKGIzaYBZPNLpucBmGTiPhGp12KwrB5Xbvk1AJ2GF7uk5A+o7uaNl6mMLSFZrY1fAP9jlE",
-	"3SxoX/BsXV4rdc+l4BuAFQpRcNsTMDbzqRXvysZ821pqVBTw6Zpu7SrbGVXG439qcx7RJkgkXT8v7S5y",
-	"xFfELAEp9gq63dess2sZWXXVcknVeq+X3KMBQFfv3AP3XNcenBOHSYTlRfFBS5tc2P6tMD5smyrhhEU/",
-	"8FzzBAmJQwJnpz0UbVyUMERMDvb89iBO0hSUuwIY9zCp43LGS6yTEkzmxj13xHECDddc17OceN1qakiC",
-	"5OkSfhGK/uYtgz92TqGC5RIEB6PPAY7zipm0BfvXgKARuVX2bxioMo09iy8WgPuHeYYkvEHNIazUtWPA",
-	"03PFTK/kfbCqAh6k/rD88YCgU8OwOIY9BB88IvrjZEdj4lHbHdwX1WQ6GAaUdwTCG00H437XfL3XTeCX",
-	"Dn9DPSLQwHI+nx+ie7Rg/TsOSA2s/+mL5iRgvGpIPne8aqwGz97qLGogbQcR+fnRrxDi1P6xRfNEkFTQ",
-	"P1kTP7U76eVw7d/ac1xW+rIXwagHkssKXcfVCDV+22kDUOoKggJMjWDcE6203TBzHYJLABGzrYbqgLR7",
-	"WoTnLp2Y7NPuvRUKWpq+djdACGkceOzwLVOKWtUg0nguZ2vfeCNsYReoTxLZPBHIfatqQ4Ml1JTeJyd+",
-	"cNpdXaJEWEWm2ChTkuL3KUjcGtPYq0yREDgnqTPwU5cZVTCfFgXpO1gDtRPq7Nyu0lwxvTiSolindpml",
-	"MpqANAQ0xAQEEGhn6LeDABjlvFAhy9fV09dtjbspouqpgkMCHKih915xdDsfQl7DgO+BYXu3qndMhkee",
-	"PCeBiId4IJJYGRi5zQPct7xGXoat1nFKDbthwtvvsLdTgRfUS28bjclPolhDVWBPRnZuY3LR4JEooqxm",
-	"DQrdguZR9Zs62Q19jm5ACZTFdZFDiKrdFf17enL2bI+UnbZw61ekGyuKj6UTbyIU60aS0eaaJcgpvD23",
-	"hpL0ZEjb6/1ET0W0QOceTr25aM40cRpd0uibY+amqfU9KUew8J4vczwj//Xmpx+nwjb0RJNhGtU6jRDg",
-	"E7Lxg2F0+dt0QAGs3ZcScXDnTfT4c/A32InLyqqRUxFQ4a/Z2uWPugS/Blx8hBHvoO4vRCjtHU3DUUGj",
-	"qBHcr2rLOtidU0fDNqBF8dN8MPltn3T/d0nEcP2nLiUJarM3IcWB6zp22XRvp66ldNwFqdMqYdkUA2/6",
-	"gpLQC1xHJBXr4EzC2lTgdjonqTNIUqLpOnJg5HbdI5Zr6QsTITwHj4yZrU7n2MTtlMiOdL0ZCEyD5ecQ",
-	"PIRszkcXaSBEmucgSsAJhgJgszYKzXuSSrJgknTVQAn+7c0fnanTHa8bIFl3xTTleTAWG/LLtdBhUUUb",
-	"7qqld4Qqo7zxm+Xqu4ObusDC8C4mbC4rUEUyKeYFz9BOrQvqY/8ziG0EpE95WVgW6d6uK8njezeUF+6v",
-	"Gc0vXZ31QTJoVVy38xOGKUGLThLZBmcFxej7nJluogjRlmDpCI1lwSxX2ttcilJouxxsjql1R/k7B/N+",
-	"bATc0chGGo4UK3lWPlSs77ROapFBNZlTyEXhLYdjfaB9Nr2JfNpLmjM4PGnkfE7x2PseuRnvUQlqI+8y",
-	"Og6Gm577QF8aqsWt6ExWZjIrqLhOsVZJT2n+DTOrLvkGJbawfAqWJS4Vy7hmHkqDCpLag5JigPBRI0DY",
-	"fiFXAkODaVkeAcrfkmvNxZX/zokp/+eSa3uM+FWl7HID6Ih/uz4bKRk+P3nqf/BlR+DbM/vtDRO5VEfu",
-	"pMD3z+z3cLN35HkHNP90D4xeXzMLdiByYW1J365rMR0cD9QXrdubtOoi0G5Rwcfd+rB5zxz0bTPQt1xR",
-	"W8rJ/UW1BERDqVhTeAN0DNWs4AIuifpuqrvuNT3mcDtLNHYN7eXl0be9Pvlk3OB8bzjhAzPF9kPxPQim",
-	"d9N1co+4q/HKxoNu2fkbK9U/g8Ow0Sxt3QoU7bbk1yKlhpbeGTRyh0SyV4HqJvqz0+JPo9CO090hInuD",
-	"QL8xsgRgdizO6pFnXKSLL6EHedI1AlRoD6S+g8wOkcnkFsDSsEB95HEXYWW9JXv2iyqzr98Ka+yPRKUN",
-	"yvvSqG1jS99ksmxYIzRfcsu9VCUEODoV5MZZTihosTY8006+d9kGcHw3Jnx69NVTLLN4lFHNSMGMYUon",
-	"JOdXUHpLkSdHTxIru8Hf7tbAPQfmYjeU2tE2KLU3gpZ6Ie9OUaJl2ffKbaR5NyhThMJkfNzdE4DNk4Jn",
-	"tAB7afxJ6Qj94rg/WHoLqsvOkGe3biHM38U492EnRWvZxYT8tu4qgR1fmgF0RZPKc4YVahHhzFv53U6R",
-	"kiLezXbtAp6CjrYN+xs+n3f4BOowoL0YeWsROsxgX6Ojp0DJvrVD6rvybZO6C9kUjuvt5dObtcj6L7F3",
-	"JEtsVnH0xLKk6nqQDKyF3kkeG2Uht+Ist32GDUD/5rnJ+vPl7FR7ouXQl7bfmtcLtr285a3MDSG7TLVf",
-	"F2sfHAPuZLYszZrQwixkdbXAyjpQslsumbvDkkQz0XePaA/wHU3YD2trRI/zD69F5mJm7djqgEN354AO",
-	"dneXHi5FZ2syHfymWE4zw/J308GYvITpe7+I8jX444nXlfBNDKMf8k9d0uoSCxvYVd8/WM0uiLfEO8OJ",
-	"PF/czfibhlUTXh49qW6z4majRe8j88hR0PbDhU0hdHNHACLWO93gewCzEYbMKp/ZKkyHMzqEu7QYQCUi",
-	"TnCEU4KPbl5dvGEm8x5Huv0FAsLsiIZQqF8qkO6jxBGOJp5UzgnFF+QNU+QZ+dtfLJ1klUGiSbzGNB38",
-	"n//1v8nwRzJbG6ZH0wHR1XzOu8EaF6jZfVqqTR3nhs3phNDKLPxfYQY9he5j5Ixm49/JFVkiQo9/COi/",
-	"LtKvFG/EMEeKjGUdMj+IK7mYz7r5+nCtmUlCRRFKMrmQCsp7lExpyHSFV9E5iInThZTXpCprqOtNxDS1",
-	"T20/H3/gJoSv7cTOgGNTdQuHPvyu3dz+zjMDfSz1vo4qWZlMLhvmijVT8HoLKliElPrSWhI9FxgRrO2u",
-	"TOeOd/tERKDX796+/bkpLGqWbQ97QhQDlOQQs90LYaAOLry+jV+Dyh0wS/aMtNzG1aMRJh0qdczl/dZt",
-	"odY7USId4d9eh3wrr9kdle46tHZDqdicv++WFpi+ny2ostxUBRw/FBQJOrwzeSW4Zr0p3+xGXh8KKOT9",
-	"A1tXHR7aVkkCmwlT3GnkwS7cyiHqVzf2GFwc/f/oL3hXfxxfbnUefMK8G1PeMbm8A0YVdrRHZ2BUMYXl",
-	"m8bkDWQ+SZGxc4yG4UYTa0uD+myk6om9M57Et80Nz8Fmyc5rJkJVsv7Z3cVZdiO49Un+ewOswAuMRbgu",
-	"jxCDACkNwIY6BcavcQTKp/MFwCZwF7+HvSgRD3IvhN/v7cN18tghuMUdaMWQu5AaH4/lrtms9otX15gQ",
-	"cE5KxepEMwhEinP2FKN54nPRuAeRt7wsPIYFyrqKrt4lYHIvD5Z9gJg7V6tHiPekzbzAIBkf78MDzKtL",
-	"czJdaTW3gZ333MinPvgJ7mTBNSHdwVmOcKdvfZ6blL0lT5rWK5e4hDAXrWEJa91MhvQFF+J00eZMt4BR",
-	"lAUVvZg4EPoxg7T3EO/hAgshnOMJ5rDuCLjelEwbkPj7X4DWOBMcYVO2JLe2T9E2uO1teQc+cFCE+Edc",
-	"mb7gx268zCa77EFtglAcyPXDYGUIj4m2mxcs5DpAHA7EOamqNCz34fEuQsc30Avn1KPtdYUl1MkKm7B/",
-	"mK0g1afmKhyeVqBLlvWnFLwyG1sHIZHNWNPdES51WH2jv2RrZjGWnKsUN+s3duxIb6j8XFToi4dJwfUW",
-	"fF0PZGFMOfj4ESLB5h3FuH8JVEeuGSsxSlExCgFYGdFtnDRr5COMiJ05AImAby8ODl6B545OhWF0CUWT",
-	"YdVKJfMKLPgxebvgIQj49cs3b4kPLppEEfUJqHB2Iq5O54KRbyXJCm7pQVDFyBUTTFm+jZUvuRlPxVRg",
-	"gF1GiwKcW/Y9LIPo04SxNa5JLrMKA5qhYHt64cIJwaabkL+gholEB9qep7qpuEDFE6K27KKBhjshKVwZ",
-	"pmRYpx2MEpLiBWIK4Jo6wEZoTCywigDGgdXAKkTOpyK6CJUYZmcPLYhG1zmyeHc/im1Ly8ahT3A6pWSI",
-	"iobLWKy7gMAuf43pHmsBQyOyJ7hfWaGZCwVLydAs2FTU97EXP7+a4OImqMTYaV2zdev9cwcNCNypSRM+",
-	"r5hACLJdy6nAGCYu3ASxxinUS8XjQNzZgh3kNSQIRF777H9HCMD6iDYKS1C4HuzPRkoyhF0jrrAublb4",
-	"C5ZxlBAtGwPBDgRjucbdCQuOaGOaPDt56gLzJYSex6ttmRwspTNf4t98kGNaD7+O7/fdOxWpLrYFlA8h",
-	"p8Qejdd/fUG+fvb8f7ioSnRzHLtgxH//h5YiDeSvwX+49hGX3uvH8zG5IO4VslpIzaZij1hFe2wxXhEj",
-	"s7WENAx7kjHtd+8QyakYWiUhhOa3oh/juNOA5EodEsuM4VC58cBHqNksqbpmec3aRrByF2HW4FnmmrD3",
-	"NDPFGmgJBDWk+01ITg0NtZyaELInJyM80XbGmqSiKorUqTnrqYBQXzIUEoN+YUAubXCC6a0EshTcz2tZ",
-	"kVzCmFcUIYU0M6MxQf5WUgO2LRw7lk9FnRZlv3UMNSS6iXV9DieE4uvujBiAURAyIm6ua9C8ZyfPxp6r",
-	"KqZLKTTzHmeS/veRu5M4evUNcgYgWaaeIMgvjbi0FGyEKREuzjYSQNEl+GRwMj4dn/giC7Tkg8ng6fhk",
-	"/BSjHxYgAo+Rqf/Lfnbh7WH8r/LBZPAtM9/5GuB+3PDm2cmJh8l27tj4jPzDKZuoKezSI3yF+I8bFwK/",
-	"lOOG9B5MfnsXZdejWqxk5jJJKsTiolfaqgr1OR+8s40cL5lRPNPbJvuDe2TnbA17b47LgvLWPNvay8aU",
-	"XA9eCfpZwbUkqzSxTRLUDbfPOnrHTWnrtN3+j9d0WWyb+08lExc/vzpsp32jGysQdK/OWx7XV2Cfu7Y5",
-	"UjS2ztXKj/VWcn5tn/g81AxdQ3T985Onfc2EcR2/YeqGZ+yXKNNi11mwjHVmNRj0jWQL+xawU8vCcYR4",
-	"0afUrqW8OT32OlbvelpT3ldjxUsSumSGKQ2pEB1ZDgEr2MNDRFov+GPsk/+sGKAloFOlXQCj96gl+/UI",
-	"WvcQL9Xrlkd9vTukoa3ddr1XIy7uRTVuFT2EyOZkfvUJeARbJnNeGKvhu8oLEQyzsjrc3IAkrESBWdzO",
-	"WnChfF0jdrdHl67BxtDb2H2boYDdqyDnc81Md1M7kdS6myz4kve0eNpAfQvl3PoR+d7dIx9wOwrerg5m",
-	"EIoYzxqmXwL0mRBdSEzEeYZD2s4q/kLzKOji2cnp7ld+iRO/4KVnu1/6UZq/Qg7Zp/CwKIty1+s+563F",
-	"95q2+28+pPTdxwZD/B6sKLfMMasLbG2D0R1/qAOmPm6TIhcByfO+6adPgrqBjh83PGz4t8xEgc89O74h",
-	"pboGVD/it+HVN4OP77ZRy3ELzvaq684N8retmYy+BzsNDbiJNcBs1Iw1HZ0hHT8PoVlgzXrvb3BwkNWC",
-	"Z2iTTIUGa7LXyTFEIElwL5DSmvxWRwAkyfVoAtHS1Fp5L165Rtj7UkJ4OfpRKL6AA5wK6GJMLsQaKwz7",
-	"kQdLuLbyQPaCZT8H31SvMdvKgku8D8shB9ACbKwq59YwGqZ+4+0yXUbreJkzweF9RMVauGVJGvij3j9W",
-	"m+6jMbmwXVlac2tg7U1wAiFKZGOzvHVH8/2GlTo7boO5vGiBA98Tg2mAKn/cgXscz3TgQ71gSC9otmBH",
-	"rqp/B8kXK7q2hrw8gitkcDdvsZduz86eblmZ2Gmz/wrV3KhzdYAknmj0hPnrSKuSBUcUGO9lSYaZzBkA",
-	"ImB2dToCux6dH7R5yCOwDHQniKkIbknQ4zzFbrSaHHSczj2NAh3+0SUCppdslQibZPyQ8iHgYN++/WRQ",
-	"yq7A1deYmuphOFyt8xaWNm0ktA7jzFWSuszV1GqjbmsQ+NOOpChYkSDcuWWgXEwFJS5l2YPP4K2Ah0Sv",
-	"4brXEEBiJdmc8qJSDJyHzWL1Hq6iZs9YcMLzY6qlmIrh85OnDW8l+ARWwh4kXchVJzeFzOBYWQPe/hcX",
-	"RHsnbLSRfIwM7DPrhIlz3/qLkfUDGxJ7MIW/BpyJ2/CdZydf737hhQe5sC+c7jGmn+m6kDR/K+X3gHoB",
-	"DO5srzX71mFffA6eGJjda7fpvYf+FjbQMToD7ott2bb1hhY250Wh0WNVSJ/ACAmOQdNF7ibYe+Nd43Ap",
-	"Ci3CHcyKZz71ISBojDvYgx3B5zfmWj6c8Rd1+D7nibDLutsm3H4CpD07RyXVeiVVfl9HATJ6GmfhiSa+",
-	"0/gMKCpyuUQsJGDwplLCHhdvgVjZ2CqsACXmNJeC5VPBhbvpFfH3CAlYi2Dble8eLm5NdO8MnzHaIb5w",
-	"R4QghxkpmCbUq65ulGMSxdb4lIiZ1aSLHK2xMGPw1Bq48qIFIj+DQevVArxac/BjTmeYTMWzk6/JENAF",
-	"HahYA7tllBCrRQxR8bbaQwdkC8ChPT85s6ZbDNoyOncjwqWaCumhwZ02MqPZdacSAm/97Ano85p0dl8b",
-	"WvCXxWr+SPLaEZPoOPC3YVTaJbxuv655E57asHT6rjG233/cpw+9kQ+800cRFgACjWHkiaV3pg1x9+I+",
-	"f+rRadr0kouuZYyJsCauezSRYcv08Qf4/+MnSVp/eeSS6FvUXEcUItT0VurultgvaGkqtSGx3c2qM39D",
-	"cB8YtLpWWj05ekW2qaQ3T63r6U0Ye+OwnT7oYQtkAOF+IgE1pGQK66B9USbj2dk+E3HRJ/bMvgyF1/9Q",
-	"YsiRV8s/1MCQ6WME/jBXOTdHUCRqR6iAffAlPreX9AnpqgdfvyO276UDxLvt6zy/zctRyufh8Qq4jAQC",
-	"6zEWEO/uczIsoahDb6RCgBSvu9xI7then+4PfuEeqKv3zh3KMOMKB80g1ggexkP2B9EJosVqqKP2+/rw",
-	"R7EL2w//y/jBeySDqJ8+OnjZDrgHhRExY7/sTY13K97Uxi6ChueUnpYqAqkuL5tFDe/Bpx714JJ2PzYT",
-	"Qaza9vEedaF4ih0E5JJtf/d+9Qdyk3+arvTZFB/M22ri8m85FB0M7/hD9NdHFI1QG2nDXPjG4fjTntIJ",
-	"oq6d4APDhmbBuCILro1UEE9/zUozOsf4ihXXjDw7+XrTXsCu2oe0cVCe9Q0wf3Q93w1x4XLuT1xJb6jZ",
-	"1o08eSiO97aZafjoQdkIMth3nw9zaUTb8qNVx8EhQU222HGH0MwKBRhtkssl5QLCyvAj0YYXBYGgrNka",
-	"DT4oy+WvDmoPvUNhQZzzTZ6DKK4Pqhg44Ni9FIMHOyY4qPzxwv1PpUm4k7dZO6557j5BtTimZbnDt2If",
-	"uE/ruiy3OQab87ajrW0q8sahz1HFnKKD94EsT0JaJnd3eY+SZdM3v7m4DYPc7vwdSZZOV/eFMRTSG8Pt",
-	"rwJoTYr3xzlTZJiu2Gwh5XWakNS2cqWYtp/ZewYlNub0mqUuNzm8BeVbqGEu2IMZw8WVngrI/3Q0g0BV",
-	"w2dnZ3F9KEjvDHmcLanlnOqxnt114c2FkYSbqbCiDy5vr5QlDfIPOUtC0lSIkcvQT5p33fDiCl24IhV3",
-	"L/YuyhK7eGg72E6py5GGFPEo5/5ccg633bGBDha0nxg7/kDLcoex7BiOC644x0wDNkfcifoS6kpiwAo3",
-	"yFkqzRTgs2L8tDZ07RNt3YjbpnJ8bnebyA2q/32S8Oc0ebdTR7+J27kBJ/fNxN56qnhUONrx8j3794kK",
-	"RrL7Ar8sd1m5L+p68UGRSILuAMHgTnMYUnLFb5ggqfsm9cDZLoeKFsUoCUpIjhUGCQUm12fi3quM/zwm",
-	"bc/x+FJN2T+Xj9vVFL8LiX1sHGr6w7KB7ugbzDcxHmXbRWA2MQ90yeg12haeUzypYV0cMA9aIoiVSF0i",
-	"S9sciYplQ0dGs2KOKTTe1ol4UetxKLZiaCGvRiSXDLB8wKiZEOo7Cf0LaaZiJdV1Ez2mNn4An2uDN71l",
-	"+gGEKCx6nyR1gMxkKK8JgATUocSYwVNXHLBriCk/rjoly65Hv++Lhz/o4be0jGcfCV8wRAqzpyOcg9tw",
-	"hQi3e7tb6pv4wXskz6if/d1U8Sw+g7vqy7MF7sbBFW9LTJ0Nonswh1fI5Y26xwLn11zkZAjuroXEOrHL",
-	"suCmypn9Y8nfl1Swwn7W7Mr2az96R9loTF4ZPRU1mD/XrsYIIDEiiqNTazc8YoilR2YUK2E3MNQ6XGWh",
-	"3MRUpL7RcankPxhUCkIwPdfBmJb88pqt7QjTqJxQKBLOs4UrojHnDCvHx2tzLeRKO1N8tp5MRQpucAds",
-	"VmeXpnXoL1So10zZI+UK7F4qNndodrQsHZidQ0MzbFkWUJbVis1/SC7aYbhyJXDieipADs35eytu2HtD",
-	"htDV0YcP4xAv/PGj7fXDh/EvbhAfP04+fOAiZ+/J+DWbazIdZAuuyung48d0NAEFwZVTAoRBYAszNhVp",
-	"Z7Mv7QJ0dOKACttdtaYNnboEXGrIUgI8Y4ZKDjUI2DgVUjB0lMAs/YNPz2KUfy4gm0bO2zXzEpJe2uFN",
-	"7D9jN66jFKD20v8vHZ0TIcm8EjDnZCpKXrqitzdUccs1EitREFbf7pKyiueYvAHER55j8jprgWMSiugA",
-	"6K7Z2MKpqMnsvIm/t4knUVN9g2jH5CLKiLT0UlAAMHUQgaCgVAX4jvRUQCyGtAN2fqOIssck1WuRXQLK",
-	"7w0tUsze/1aSvHKYf3By09NlCpX9z54tUjJ0FE/S0+fLbswH5DffNGph3IeJGfXwedzJ8RQf3cqPbuWm",
-	"W7lx1vrl/mHa6fGH6K/9vc7RS+ce7IbQzMq2guVXLA8XRKoSTUd0KP3k6jfVvmiN1bX6/NBtBvDoj74T",
-	"f/SeZNXvnt66LycPxRzfNqky8QSnPTI3qFfeDJdz+AnA6w3TUF0MKtqpSoweCeaTneR7E9W9O8sisjnE",
-	"d26Nl9pvnhzqNfcqltWUQH0CjGnUiw71qT+o4vN5fOw7zvajr/0L8rU/gBpzbFn5g7jiO7lLp9PkDRPO",
-	"hsv5fM4UsxbqjJkVc27fVmhcyxCEWjpOcYq9CQ2da7ik6to+OxX2rYTQPHcoGEt5w0YOjYoJDam53HiY",
-	"XHgIqxWyUDIik8qNWFViTH5sVsklS0YFGIOOI00FtQZrMSYXTrV7ogOqlcdxQ6nspXBAthraFm3j+IVT",
-	"KVdUN+cHSmJSpwmrSkyFDgurmDaATpG6cpTOp+LmKJVTO+uijK6/0ZhAcdtKQLJuY32tMDN8ySbk2cnX",
-	"WB8DfAkAqC5ypsiKrsfkVzuvNFfrS1WJ/7T8EvAYsUwDzqZRE3eInlPqBMvIubBEHsoRd1nCb9Yia4qD",
-	"PbJE3aAOAyz+1ExEKdhP895Dt1k/cvdzUH7747s+iKBKkKFUruQTydXafuVAUwoalLo/sdH8h5Qadueb",
-	"MoMIubovufFgV7j7y40foG5Qo6ztE4TSPJKiWGP5ZyaMPYosdxe0TeSj+qpRG6zA5Eq9BDb9yyu43c3l",
-	"+VTMpFnA3Q6WtPSeyYajz3N49BjCtS0iiQHoEKIgxmixTzTwUAK50igMnp88m4phHxYnNn/kUBTTUcC2",
-	"bVBCqLtp9ehKoKG39tOlxl2t9l0JP7zhepsr4lXLXxKuvcOFMe65F2WPF8UbPOj5PuP8OyzvW6S4u7te",
-	"jgm2H2H1YCYW9MN+NG0M/o5uomhHtbWOYPAlBUAWRhUqOP46x8Gl5QnmbSTEX0mhxuliUAHUxeGckmEK",
-	"10KTZ2c+uB20Wa5JzhS/8VXV6iIUwNG0RLWSFqGsEihLUHfsHApdRbNCz6Evl6RjXDeHG5iQShheODzh",
-	"uVRX0hgmmgNykDMsnzhMGiwNSmbVstRTkbrfHcp2uqB6kTp4Ndur4xReEYSCj2kSgYH7SqM4UOBOHuWG",
-	"axgFy5OpCKOLNk77ilKpSzNLyRDKXbH3JgUln+Wk4IKBG1U5fp/+exrp/jkizuEvRymWpIJK14CBAcWk",
-	"8GOa4A2SJYv0AiDrUoKA1hOSYlmvYZsbjhKSirzjx/dH+PVkKqhLVoB0ASTVmb+FRXPF+Cq2TBi1hnK1",
-	"AkrCZfrG6vLsvTnO9E3i8f5wVETJFar9sCBTMayrDyECT+MMQJvR3mujGF3quC7gE02WbCnVuhZtV0qu",
-	"GsHUU5G+fEuv0ghiz++nDx9hwpyT9NX86Ecp2NEP1GSL1LfRCGB6evJsTNL/PnrpD/XR3z21TUXj+++A",
-	"7IAC46/f8H+x1K8pCytaAyy5ukndgOova16yl0HhYFNie8KXewbJmAxwzwfJINM3UPv5vemo9LwJ8QIB",
-	"D/1npj6mfSAvvtDqPhgv24qqIGXV7TY28bPhvYWNcjE8yaDrqG2vuIW7YY/RXs/dpobX23CgpWpuJFYH",
-	"pvEuRlD59jztGlTHIel8pd5S+9bTrvuhmPtjpq8D5oT/7WAaMUy/0zozz06+emhgfxQKnvsi/xPSSxIs",
-	"DkiLAkwKZxJwMf7D2aB7XHwk7V9COFT7VuQ1o3lHAmzDy9fIgK158l2Ech2iUB5/qOXl1hvht2Casraa",
-	"CcFfLchmIufzWiwNEUoNcurXTgVdAreYrZvYvPkocV42OhWCrTznCMUZNuNXHKq1H4DVZvF0g9cSAZtQ",
-	"pY01rJDKH6tgmM3fITT/KtVVJDcHD8HzXwqjOOsFro0nE2YQlSVoaCjOOEbFkD8Cat+RswrJYpP6nzRo",
-	"7f6OebJZUKl9Mk1cB0Eqdw6COtXEA61f3QoKuqTvv2fiynLA5w7izv99uqn07cGLQtnnY8su9jdwu4Po",
-	"oKxw4BHsPddGk6HfIjCLjJSjxOr4Ven4kl8iH0UwFUoW7IkmN1zzGS+4WdvukPnpSs1pxjqMabQzfMFf",
-	"za/AwEz/+6iuSnv0hl9B0XqWEm4tzWu25vl/YpDjNbMTxDjHhLD87Pnz06/dbzOq2VfPoFF4PXT/Hqry",
-	"2j5na8O0Cw49x5uPdXAIUmJbl/OpSO1+1It+zdY69WV9S6o0F1djEixgp81pcECBYQ5OKGR2YDGdo/GI",
-	"9hG3BnJC/llJtHDBeNnTKOq2V175kYIa3G2y/D4V+ObI+0BkgUqCRnCwgtxFWjs0+DtSkR8jZm6vOJbl",
-	"fiqjo466Mn5bcwy/PJDiaPni9iSX1/DEPR4r28H+aS0w4DuAtPyz5JvAesUUhjt+nxkmiD0IMQPSZSvW",
-	"VW9KKQsnwZzfGEpxAVdSVGhMPOgACodGX2PB4nspdSUL9nnwOGFSf2AgzseA8ftA7mwennB2uo7ynmz+",
-	"+IP9by8kT7j99f0rV8oqup9BAM813DRfs9LU1UdrUM9RH3pnOMRfAmzn50fhhI3q5vB9Qd/dO3By7xzt",
-	"rSOrR7Hdjrju38N7j2axm7VvcDUO9JzQGcTBYRZi4AIOAc1KeK5doGLINcOKzbWIhyrMllWrqYBXrpjR",
-	"cSE8nRBK9JIWBTgHWOBDkRdEh9YLabSv9NxleWIU8j3rD58n/rrvtD3idf4p9Qcfqd3HUpy2UHuMwBkP",
-	"VNmTMa6vO6rvNioMzKVqetMSslpI8KXSgtxwtmKKaMZckhgRcpW4m/ZlSZWPbcDy51bvKGXBM870pDPu",
-	"RTMGkBuKOb2o4Nna1ezjLsU86lmTYbrwVaRTw7Tle5dSFOt0NBWyZMJythvuFgRcq1WJ4I3gMikxsuE8",
-	"VJkPz+J9iXch1uV9fZQXNwtZQX5dVkjN9HgqLqLHqSEZRBYHJGKaY9izbQZr+NX3cLIymucseOwUzcwI",
-	"gz8wFBvr3VOSFYwKqLfmXHZ2lcKYHXYclmxaEztS5NxYgxBKY0DiX8kUlznPaFGsx+TC3dl0FQGsRHCO",
-	"wWP3xGObnUR1iR+S3bYHUUrVX7/NPgIRn/apL40T/450K5ovuWirVlgSZ9MJh8dPt2ORY9/bBpOEMM1+",
-	"HvlXywBptiC6mv2DZYYMqWhELunu+43JttC8BLiAYnNSR+IlUxGlp40sn2WWp5IUeV2KbJYb21/qppoC",
-	"G3UjsyzCjSWEz3HNZwUjw1RIcxn4bTo6n4qY//omolcAZhYxKULp/lSzYp42ijlAfCHewThuPXcZHW6I",
-	"U5GzjOeW46e0KOQK2FmTWZOh7xWDoGVDOOD8J8136slcuvXBALmpaD5mpYV/AsPRnMBoAHu4/ISY3bvZ",
-	"hFAzzcxoTF4zXRUOZQc11KmQKsdbvNQto07H5MIhWZyeJCcnJ36BNRk+O31KZmwtRT46b3UZh3uGfhf0",
-	"BrJanp2ddXFoiGcNnOu+2XMUKf0Z+LJb/C6eDIlC8DPkCrnlRg+k3Z4vNEnxoeKLfpCKYV23Fj07bBu4",
-	"1kSjzz1GfuB/IcNM5oykRspL+DEd/UnijTavjb4BJuiU51hvlqLmAnsLrWu23hVhfs18hI1RFYQx+9px",
-	"w/q2kBq4udIjDAI+d9hLSht4n2uypLl92H1ZaTYmf4Pbb+CBU1G/cPoVWbD3DpnHGxNvvrs4Onv+lf9T",
-	"0RV5enY0WxuXOJPZfrr42vdc1zfKf7PTfQgOAx31qHxuGe2AH/Rm9Y9K8XBtBUn7bK1rWmvdkeqDaN7V",
-	"td9i0oKjCWjf0jVajEKuiBRI3FiiEoYExpLf1SHG+o9cUoKLQ6mNo5766DHl3GeZ20Y/W4qk29P056TN",
-	"TkPhB3oNNWLZCuiBiytcoUNI7sM1W1/yfHvMJZI5KRi9cb4FT1gQCED8AzXLbZQpwqAnCGwM9fqxxOcW",
-	"AoS3thPgs/6h1ok4f3o/4u+dit8YWSI9WQKm+5Byd/hVM44Q6XprDGFJjWHKvvo/fzs5+poezd99OP3q",
-	"478N+gMI69NT+6W2xqEECv57/fxeCS+sUbjrgJLFdpaTlr8Ps9zOMcVzgk49F4Zof+jLbLGNdHVep+z/",
-	"wesTd+1Oj/yp1/J3zlH+GBE/tZ5UL2y7/vNWOVYwqnfEgH2Pj9z1ceusL443dAcc01ciK6qcESYgkxKG",
-	"isaLWwR7NHoLi9OieFhsjW2nCNa5LxYON+GxtPeO84AEENO8I/C48nPXyuJtVb5uZ1dbikyIYpoZ8Ksa",
-	"6dAYrPYFdBbKaM3WAQK4E8UBQtGjJPIaZ7GZej0mP0piVtJTM9bPlQXiIbvxjcmvgAfkqoSFvOlZpTFM",
-	"nEJ3VQlwrfavS80yKXKdumRdj3AD2DiQW/yaGbU+upgbplIHW+RgCgCyB4ZD2PuSKwalNp0XkShWQqya",
-	"AyQO9/3pq5wtS2mYyNZHf2PrlAxdkhCGA8hrJkZhmcL32A8X2jCawz7Qa6fTwAzCEkzFBWipmMaGQQIw",
-	"oglRrNJYVMAHzHvoJhNC+tsgu+C0QK+tYku2nMEl3lyqqTh7RhayUvo8zgEPA0YvClVGOzMCZtAJh5uB",
-	"EgUkt2/0e3MNBz3ZG2cnJ0l3PPzde3ph+Afdv53ebd/fKtpfyxcWH9GD5orpRbHG4xtOiT92LTyHKFj/",
-	"Bc0W7OiFFEbJYnf8/WN4xUOHV5zttd7fUsNW9HfnEa6E6JBewPRoN8l2yrOGAnf8Af73Loi+0D/PeO5X",
-	"h9l6Mh+j/9rRf25ZulWWg+L/YPVffVPnfmwQx7Fi8PlwpKy67T5F6qXItZ8Ohi4r1gwcJkNUNIC408QJ",
-	"U/jLoLQGOD8HcQX6AYpainITYaSQwU8FACoRcIbgswlkDLsZEm4mmKMMF+TYWKP00MnTGpqKGsOWJWax",
-	"oS9tKoYp7oxr8DJngrO8G+f+NT5Tn697k7qFP2EfP9cxduvhrC0yxL8BDmbFMxbrvZVw8BGPGH63FZRf",
-	"orBzVLyV923hYIKt7oV/vTcA4mmZCpZdxlFaA8qYIthP4b5ob15FNlnVVCCvsubCJ3IqUjMqwVY72JRg",
-	"qwdgUnaHHjgAZAfLEmzlOdYjK/ozhEQfzpMg+2A3RyoLKrbES7+Qy7LyscMdeNGU6JJl6DpiN7SoAPtz",
-	"VsjsWmM8cc4Vy4xUAK+S/r/jGmNzvMiKlMw5JMFCxav6N4DKTUmAVF6OmsjTK6mudUkzRpZU0CsWQhIR",
-	"Nw0ZDEByguSmVpWzTVr2p9gNZysMJrYndD0m6VLmgHpAUiHVMgA2w+TiOpHY/Cghac60UXIdguoK5mOo",
-	"wYvlIKoXDMtENsaKQXmKgXV05MIBG/BUjck0YqVhRIheBRyZaoOTqIH0vEcIwjxZHo2f11U1Q73+k5O4",
-	"CNl/vfnpx1C0/63r74kmdmsZepPMgomp8I17F1i07OjFiyqeBdZPXT2s4bOzs5GDhEEEntSV0spzxbQD",
-	"ihi774xRfFYZ5uAj7GZygWE4SHwppAfMqjVT41LK4lLzf7F05EqvGSkRAaqUXEC9LQfFjWp9wQWDEqNA",
-	"HTU+tpEVFsmWEPZlyQUl2sZ2Jrj7rH7YeSBLBSA/l55UQHLmSpb2WMgl5cKFK3FBqkaprKlAxJ9Q4tCn",
-	"BgE9KrvetMAFVcyhsjcrIE48weuFXOm4EiJe7nXFVUK2JqBbHypO2Xu6LAsfJYAi8gNWqbQcy23rYGK/",
-	"GkP87yBp3K5MBqWSeZW5iE7nLfRP+pqtg8nAVeUbAE+0SwMyFW+HL/GrwWSgn8IH4JxYOMM+VqliMBks",
-	"jCn15PgYGh+7kY8N0+a45j/oboyzUFsTiaFVGkOHuOdL3F7guP+kjU4G78L0ovfAuYn4BY1uasrevmDh",
-	"LuwSg3jtdAuw0meSqtw2tQgyueBzlq0z3K8WkQbVxo3R9x3O1WByBga55ZiDyQDZ5SAZhGMxmAQZ9zHZ",
-	"Nw6zoOIzuWARzb1b0bIHKPHIznCmtaGm0iS1vwiWp4/a159b++oMXrEk5TWjTeUh1sZQ+2oqY8cf7H8t",
-	"32c75M/RJBJojc4N3imrDZCcuwsv7spX2AMC1pX75Mp3FutLppRUaUeK+7fMBGlwT3bOrtP3mC//CXSI",
-	"Dllcxk2aO9Qda7cq9sa2iPUYiOlwT0ZotrfIL9Cru1GNyd7jYgeEbC4wf0dBeXdEa7RfBNH0RBNrmaDK",
-	"nkE29hPtXBSAH8416pX2qSdY7pSpUVAPeX2OQl1XSN9pnHK4THfHLkP7CeHFg05GC7idnwrXWuJ/QIS4",
-	"WsNcUE1mYGe5blHzH2pDCzZxjdm+R7YJO2orqMLrYOGEZKapAOPHcMUCQKXzfeItsa9LDJonwofDVTva",
-	"jKlPCS3WeB9P8Doea7VKcQUZRVC+GF+A/pjI/eU3GCgXwjWBYaFGlpgPIAiwIVJSZY5WdN2wG8JFPDzz",
-	"BIr421NBcplVmLWL1Y4zqpSnFbs4U0HRZZ+iPYn34BMSmCAGZLviBYgLsKQ5q7NoHMp6zCl9eWU3/hKR",
-	"KxGKG27QPa1AYEKX9uBSXBEyFFbDYYVmlbEKuzLersoKzoQhVxJCBlZ0jYChrkLDVCDmvKUmy1mc3fHt",
-	"y7ek44SmnXf4tvtP1fkjKhlMBs+X+yt+0H2k+X38jLImqYWk36iWrAwUA9WNY3B+SzRf6q3AQyI6+6MD",
-	"DA4czYULZPKcssHQgYUh13NuGEN5ESHhOw4efNaeE3JDlpX24Lw1qqDnh3CV1+R+3R3gr6NzgnlfmVON",
-	"7dmeCv8XWTJTc7Y2kyKReqYlmVPLdDzLwjMbRXNEYU19a+2ePoZH8UmM7HiMbriTVGzg2E5iA8ZpAQgE",
-	"zibcot9rQUu9kEYf53w+7w1t+IbP52/8o3tWQlByuTWsfc+QVSMPauU+A0j9CtjV6GIXUL4ZXdK6rl+4",
-	"kiSsMkArgkezpGbxxXHnL9iCfoFQKs3tjA9W+LLrcH1YUL3ot57fBiXdq48O+cQ1AGQD9ZqpXmCybyX4",
-	"PytGSsXm/D3WbCbD/2gkfyqylIqNxuQVFi6CENeSKS0FLUhODfVBuBsYMOiohutUn3ixYYj70/DCHa1P",
-	"PHg0z7n9iRY/K9uX4bYdPO7ukKMru09QZ1RIwTNa4AGD9Xys+PVZDX1Pv090i7z7Ds4+GVP2DBwmEvxx",
-	"XIvsSFVbyoJBEB2Foue+4nkrJSCxRwbLMNUwEdYei2vvgZcLbpHGnSnVrrTnw6R85I1Kfge//kdJkXJr",
-	"ug3q2O7mY1LUHSSBhLOxu0wfeLK2pz+9xUfukTaghz7KQKAGF9+o2I289imHHFOf8vrO0yoAeKmJiepf",
-	"dJZ3C0MAdinecLe1ceJP1+0tLP49RUNB258HVjrqOt8GL40hC0A/YNMv5Epg3IMU2e8/VOrx7m0fMGk4",
-	"Cp1no8EGjz/A/7twDF4DE9J13OOYwFd1BDD3NYXR/dwFS2CbqI/efTLW/phA5KVucR5vzTooCPdpKwXt",
-	"oxJ7srqVWhxcl9vF9K/1Y/dIUaGX7eI6jPlOalV8aYArILDrbY3JKtrswJzq744/hM9b05zCLj0IKfQx",
-	"mIgIfP4vXqb6KIPgin+EBv0c1n/Yn14CPPTCP5BEswJPNwEfz6Hk3OH3/+1e+sIAGjToLo4hANOHrkoH",
-	"N0kNSV0AHdOY+V1jFC034oQ1SQ1Tis6lWjq/iVqmU5FLRGwuqGEKff1Cwj03Uy7gU7tykXjNvhkduiZ8",
-	"WUoFYQHLMXkJGfE4MsIxxRtdglOBXmrbyTCKgr6sw/8QydN7ENthrwBQKljAaKYCLt2pyFiUUw43llMR",
-	"fgE/piaKaVmpjHV0bRhd+sLSnT/+Nh3Q6eCdL6reuJgz9JrhDTwNl/5QqJNDSrtLV19gIK57ALCaweUK",
-	"vGW2Jgu7ugtZ5BDIPXx28nUcrxwiNF4ZPRWaKU4LspQ3EObqAoBhWQHUz1WSi7LlqbtqxKt4tzfdAeZ2",
-	"g+EW3kCYSB0ucXbmR8QdVoJ/tFnk3cFaYSVwCLoE4E6k2/7inj8hXX/K/Xw4DpYndJIXsIf9JAWO6jMB",
-	"VvvONYSXdksqzwii4qM+3SgKjZmbLxAi9dGCvCPosSBZpAd9tTLEcZ2WECHDTQEyup0aeGy53nZrFZmb",
-	"44/AYj2XhDoFAV5F+6AkfFLOaybLBSmVvAJeF0PyYRVeiP+aEG6mArJvQvAV5sp01SMRtovfnZpaiS9T",
-	"H/3iwP6QqGMdNgRqzqXK2BHu5OjeNNteMCVIY2sKjnDYtAt9FBI1DLwVjkJEEVYVvwu0SN4eEno6Jhex",
-	"zHKxUNhUErQjLFfedbyTWNdp6U5T4ZWnLizijQN9S9VDMQpfDuaKsX8xklfK624evGFvzcMO6jPpHYfw",
-	"nUeu86hb9PmKLFPbx1Y/oHHQQZDt1Qluk+Pj07P/MT4Zn4xPJ/9x8h8nwOVcVx82IqmYArcoo0timMZ8",
-	"wzq/LIkCsJeUFy55sVVFscJE4817dN1RD/4XzRTWc3WaSaMEEySGOqQzqKcm55tRM3rcRFrs6uZtV7iN",
-	"Tlw6ZASZFUDx6iKRPnLCgyu6lzt6+Qvsjbu087YGV0RnsmTxMJ2buXuctCw7FsOjMLhFpooRyIbUXEL1",
-	"ZWGknY6S1RWslsuUjAdelr1dClqsDc8goN4V6/hZavOdvErIxbIsuKlylpAf+PuSClYk5A27wi2ixGVi",
-	"jjaL0rTK3nONwPd6AfcTSbxC8d32ZghF17h/hHxh0LP9cgXAQOEToHRCMloaqNkXlebKo27qQJjNPl7i",
-	"BG4YpOVCcFg3+NpsjVUFADewElHzLhq+e91bC+RzxhtFdjpKhS0pxEEzqjC5BWuVhU2MT5/voGsEvy4k",
-	"1mHo6kMKX/sHi7QEu4EMo7o3NVArppuOEoIlb3ICvMRpJJaiAV6EtmvJu3HWEK49BApVj4yyTCesEobc",
-	"xxQOZbo2W/i5oAJoJGdZQa12c4O+M02GLagBjP1fJ8SlwY6SOnXH4wTwdrp7NAQM9O1hQAyLQ3i/BGa+",
-	"wDDQt5QEsEynN/rEJbkSoE1EHUVSYrO37xgtzCKBfBAuQP9bMqPsAcczx3UICju3iqvTPxnLG2cj6IJ6",
-	"8PHdx/8bAAD//w==",
+	"7P37cts4tjcM3wpK366K9G1atnPau+XaVa8nnenJnj5Vkpne9bbymBAJWRhTAAcALWtSqXqu5rmw50re",
+	"wloACFKkDo7tdKf9T2JJJI4LC+v4Wx8HmVyWUjBh9GDycbBgNGcK/nzLjFqfzw1T9lPOdKZ4abgUg8ng",
+	"HcukyDWh9meyWvBsQYxac3FJ6CXlgizpmqykuhoPkoHOFmxJbSNLLviyWg4mp8nArEs2mAy4MOySqcGn",
+	"T5+SQUkVXTLjBnCeZbIS5s239gO33ZbULAbJQNClfZXi7xc8HyQDxf5ZccXywcSoisWduo60UVxcDmw3",
+	"52X5IzTR3WxZHtjet0wbLqhdmy3t5vVTB7b/WlxzJcWSCbOlfVY/dWD73zOqWe8yF/bXwxf554KK3jbL",
+	"gorDm3wrC7ZlAZQs2IEt/iLVlS5ptq3ZlX9ma9v/pth8MBn8/47r83SMv+rjd0V1iQSumC6l0Azo+080",
+	"/44atqJr+ymTwtitm3y0FFjwDCjluFRyVrDlv/9D24P3cc8ef8a3sNPm0T0XhJYloUKvmGI5kZXRPGeE",
+	"G01KJa95ztQTTexwFM1MQqSC37ShhrkDT4li2kjFyIpqIqQhZsHcE+6XnAwzmTOSzmh+cYnTTBNit4Ck",
+	"lRKTSlhGY6p8PXFznNCyPPL9pqMzaNQdcsI1mVNesJysuFnAT4pRLcV48CmxS/mW/bNi2jzkUr6HQUC3",
+	"JKPCrsMMhpUTqolZ8HoZiaZrPYGl+u93P/2YECpIJa6EXAky56zIE0LJSklxiUsk7SLPaE4CS/TruaTF",
+	"XKoly9OEsGum1vAYtEG4IClTSiqdjmBdXkkxL3j24KuS0aIgWUH1gul6w7JKKSYMEkrir40FIzkzlBfE",
+	"Hjjt55m5oduZJBv30lG4mLpG6Z4+jq4wGOifpZrxPGfiodfDyCsmnmiiM1kyS8srRq+YImZBBayAFMwR",
+	"jF05wVgeFmLuB+329Edp/iwrkT/0HOzu5HaQ4pLkkuG5ZzdcGz9SIc3F3A7NjfRnui4kzd9L+T1Vl+xL",
+	"Hc2ZzNd2zQs7CLfmp+QH/ic/biPlBfzox+3afVCuvCbSLJgicH4Tki04mxdr8uLkxA/TikpK0CIdTYAj",
+	"46nRhCpGCnl5yXICTNUxR5w8zxMiLJ8geiFXyC3fMXXNM/Y3Qa8pL+iseNCtOSc5K5nImcjWZAjHnxo6",
+	"o5rBXUPxfsorBdKkvU+YsT9ktDSVYiO7lbnlm1IRXcjVmZU8ndjpVqqqZ+a29G+CVmYhFf8Xe9CD86Mk",
+	"M0aV3RTLAmCGeNYp3Gn+DpCKKHYtr+p7s4pGvMEDf/nll6PzyiyYMHbobFNCPy9WdK1J+ifsXTFaLP9r",
+	"Oqhv3ekgbQrnbenoEyxbqWTGtLZL+VoYbtZf6hQD0yyKI7z8yKwyhJJrWlTATy0volnGSmNHWp+Ya1rw",
+	"vW7KvzORS/WeL5msHvy6pIIWa8MzTa5hGCTnOU4JpDS4QbmIz/UTTQxfMlLwJQ/814lZFwZn4cStqeiT",
+	"t7CzI//4aEx+lMjf7WKDMAJ399/Cq14Y9Cd2gpdXZTK5tPswFU74k8Jd7EHnsSJRJRaMFmaxjs9sQQ1T",
+	"46kAgdwtWKT+2T9LJUumDEe5OVOMGpZfUPjN0oP9a5BTw2Aug6RNy0lDOdqk9WRwyQRTqJvVPwfdNBnw",
+	"vPM1nrNwKLbt/xv/HCi5Wq+kyi+UNAfPQzFj9Y/D3pHI4Dd+0IU03dO1Elqld83K7dA7fDi8doGCeWeX",
+	"hl7qTWb1i+WGS6qudEPmp5rotTALZnhGVgum4B7jxl4QjCpNhuHgJPY7DWyySSxcX4Q27GcmquVg8uvA",
+	"6m+DDx2rFZ6+2EUz9ZO9K1wfuovIWtGpitaq5a/NQW901DfGvu7qWcrZP1hmYGBlfiDttYdolfeWycEN",
+	"zlJV40QFempTSHSAus9FEh/2xqgdKXXNzZHl6/mcZR3sgy0pL3pOc+fXaABhNyVXTLsVa9MvE3ilw7OE",
+	"gW0MtWLL3rSxhLnfaYUW8ovZerMbe1UsZGFFPDmPT4rV151uBa+PvyQb6CQUWPM2ibjmt+zh91x37CA3",
+	"bNn8Y4/hAffBbqhSFFixYDfmQs7nmnVs6s9W8hTGMh5BllKF1dZkLotCrqJVrq2YrcnDALdM8F1YYc+Y",
+	"rGhsNwYY2TXXXAr8qBjN7TlBArH0BPaQQbgUOtnZeZ4rpnXHLequrY03YFyqg/zevPuJPDt9+fLolNCi",
+	"XNCjp510VkptaHFhRZLO9hW75D23gzaKMbObP7rnEpxEaLLZdz2TzvUvy4eRLHqYinAGx83lcza47gVi",
+	"mWLmAgwljQOwedG2SF0zY7jAy5fmObd7Soufo+mjRfNBbgqYfDTVaHitOfZfAD2bem4MzRb9s5zTQrO2",
+	"kOA3Y7cRt7k/zfOxYrOFlFcJsVR4qZhOCLthmZWZ5/SqmynjZLfsSsfWbrhiFDOoCVmJiGh+aTkGwaYT",
+	"Qsm3734cTYhmtGC5vZYU08ZbBRQzlRIsj0ZXr+e+RLN5TUWWZN8IGWrG4NZ6+/r82x9ejzq6bJFOm056",
+	"9vzVgmVXm6eZ4hHvWD/TJwGwgpaadZ9YeRV9PZOyYFRsjBidR/JqELqpG+0Z/Z3ccWW5eej3v4vK8m9w",
+	"sA48NnuwqsMo+9YEuElGXZMsOMtfLahAU2SLWDKv/G3V4wsqzvHJT4kdkb9bN6Zya3bpG038kKCtnm0r",
+	"1pHb44CdW1FuLkCQcNrYnFaFHeeJHrSP81/kihTgmJDEvkfm4JxASdfq9SIobEYSlEXsX0zkiVXhKPlO",
+	"krxCXYAM0xfLdESq0j5yuhiTb7FvbT+f6AlRbF5pZtmUFBlLiKBLy81AlIYBW7axpDffM3FpFoPJs6dd",
+	"K7q5WMYoPqsM6yWAbk/3uViDxwYZ7BkRVVGgSAjyt2/V26A0M4SKNciLYOyDRzmYrzQTmht+DTeBbQct",
+	"r5aCPyWDGZtLxW4/AO+J08wc1vFcqoxZlawsaMZackzgc1skltB8x+DdLYQGa3dHUcWaJulkF1d194Bb",
+	"osTt1Ydt2/w5V+qfFWNgZyT4hCZWN2W5JVFalhrXNmgDdj5BVu+5Sc+rnJvX16zLnlWznk0ukhmpPpO/",
+	"+JvowFv8F2eh1nQOx9nulVc7V4obdmZPPrNTAiu9d4NWdqFooSWoqpqkWcGZMBeWr6UJ+gHhG+I4nZVZ",
+	"jKq0Ybldxpv1E6tgqRVVORgS8RyBNZErlhlSMitXjDrXGaXtsCxcmJfPO9Q0JC+me8wxycBQdcl2/Yrf",
+	"f9xH/gXpFXczYuxxO3GfjeHV+/dhK2HdiRxRk+ntxQnksGh+6TP2ARnAc+hLtCfLnadNGx6qAB3cJZxA",
+	"omTBnmhSSlmQFS8KcsnMuHPjcxbO6maLb9lck1zJsvSBBs4d5f01ii3lNZ7xvRb0LZs7O1SHTqa2DSVM",
+	"LmItzmLOhb1ewaNBy3LvsTTtYp3jsXf3lqE4Q4M9sbDShYQYksRtAMlZwewxBm8WXCf56MzLCnCW4Z70",
+	"ige0tVrwwl3t+V1NpUsAeKUY2BppobtY8BbjbLLFZOiNlt2WjlsY+CvNVM9N2xYU4/A3b2ALr0dDawyk",
+	"68B+yzQ2ukOG7DjHlOiSZSRnWUFB47V7XHBtubQiV1zk9s6YFTK7GpPXQLLYL1lY0VCQ1N0CaULSaXVy",
+	"8iyzL8FfbIxfFHTGCvwmtQKl84TZjqdimFrKG8+qNVPpCK6KPdr5dTq4Yuvp4EOK0qw9U9pQkTE7XIoD",
+	"RgaQzqW6YDRbpCTu69fpgFW2gVEyFZXg/6xY7Kazg8MAJs2UJXeMbcGYHvRaztaEG5CQ3YDdSjTGHOQ7",
+	"N//xVPy9lqIyq/iy3DZVd5WAGAhf8TiOS0vkYsg4wPnpRuUH/ETX8uR4Kjb4sJV99r5KHFF1aqZJHAx5",
+	"cJNRuGVX05Gp6eCmo0jLrqb5spSq6057fcPtmC4dcWtCc1laTgisGkQmH0VIhtgK0hiKMYcM8Q283TU6",
+	"uJk2x/YjW3lRi2lL3n6MzWEtqaCXTJMhNONHV5ONYk4T86fjirFSg1yPDR46kR9guJ3XUM9MfuocuDay",
+	"1Dh8Li4TUrC58f5nd/iGrsnbrvlbN6KuwcqCHUxmb2XB9ru1olN0mIYf2Saai2glhg1+eBvDdsHnLFtn",
+	"xU7L6ffhwX3t3r8FuyrEZZQlGDAjC2tir5+sYFS1LaqEirxlVAVBqaAClCegW+55rhTFukOFSQagW/0k",
+	"inVQ0O/UCrvb6OopZ4ukEHPgOyLL6ELYjzxz4LhZv8y2g3yteLA5DEtiC3mZELosC26qnCVkyW9KKliR",
+	"EM0ubXtgXkGi7CS+Oz4Zn0/L5z+/IVdsrYFEIRDtd0bH1azgerGLkCEwIruAOMlrWuwhQu8m9ddNMroL",
+	"Uo8ocz9Szypt5PJCV2pOs0Mdf6AZXORySbk48FUuZvLmYklvLpZMaysdbE7mB/cLuWIlCv1OL0nIKZh4",
+	"T05OTppW3qcnJ92qOfanmLF6WpdOHEzRwfZmhRBHj3aeE7JagCJK15oM/yMfYSB9wwD97OVilJDThR3K",
+	"s5cv8ubg/iO//yN9OBU6oe8wAuR5dwgJtv5EE0FNpWhBeD4BW15Nl/DjkiWEFZp5/ST6HWn1GL+3T3r1",
+	"pGvtjOweh7f/mTAmYugVayh4453+EiMhjGjb6v3gxckDFm+u5HL3sDfF52gy1JwRfikkWjnQGu8fExgE",
+	"zBQ7aMnqrauF+jiRoqGMkyGothhWHsm/8Lfl3KPdqwvLAOPZsr5va4H9TlfYWZs9bUgQ9YOkv+fgt43b",
+	"RUTdBVMHy8Be3JzezkWxMYlM5uyipMYw1WXJfP2UuB/9OjobqRRofSK2AX2GpIgejZm2d1K3CyFq/BbS",
+	"FteyAP57UcqCZ+vPCXjAa9DSwzXXfMYLbtYTsoAcmYQYpg1T+sIKJsD9i0Kuerwyt+PqBRdXt1l4+x7c",
+	"MYqKKzLnSps9V79faZKyuND8Xx1G2/hSO+2+b/9ZUUWF4YJdSHFxzd0WbW/Lymh7uOx2XGqx+vD5MVif",
+	"qwtgVPoeyrsf9l/whf7wLq9dbPywpKKixYU2rDxQGtuhHzxoUNguOftew8ZgbbeFjMXk0B5r2OzWVhwW",
+	"aBaRwq0CzloE29IPrCRLhi4oY5SQ2tKfEG/gh4D3C8XmE2coLku8clDiNWxZFtSwzUDhkHGqia6yBaRl",
+	"aKaOPn4ch4T7T58wWIvC3KLJjjrZ0z2q0odE5t2LnvzQcXO31nTbgRexzmMFIXK6BOXreSvm5vTFcrck",
+	"FZ+8HeehJxgvb/L8uwrKuz073Sucr4nZ0Azra7GPbVF+mzfHpgfy4HiOngjqdjy5yzAMjG8NeSL+7w/J",
+	"zlDr3hj9aFZ3EXuw1a2zd/BB1MqtYhp3iRK9F/uXjHfcy/C18U7LtPX5YtgXs1P1JOftYb76i1xZhXJN",
+	"/COE0Wzhb82mRaRhdIL8nqXUZi9T1oVGwJwtJq0d/UVGLjDduga7e+8VFe9GKnO3QXPHNre/fxU69+Yw",
+	"CSwi3lchPOiAc95Bq51qpu6hhbLUZMbW0goKC0ZmFS/MERdWu9ZkWECq9kxSleuEaJlxWlzMGcut4ENV",
+	"tkiIYplcLpnI0QkOXns+d2nGOkFJILsolZzzwopOsE7g4VTsmrOVHp2RoFYTUKs504C8ZDfIDmvZcHQG",
+	"lXXwv36lR//6YP85Ofrm4sPHk+Tl00//1nWkl/TmDb7/4qR18Ow1wv9ZMfe7M/JvHOPmqr6SwihZWIEK",
+	"xVz35Bmeu2WlAUOFx+5bu9xWiS+4NmMSgpEqjdkEoEg3JrplFk9PksGSC/fp9HY2789nGhgHKQsrX5BL",
+	"ycWlm0aXoXxJbxxq1snJCY6/F0XrnjgP8B37x9rSLePXLGZCZEgFWchKOZM6mN9Hzbm8PHn+nycnZEjJ",
+	"irGrUWNez05fPHvZnJr9vI2z7QG31CnBNslzB2O5C6lma0TJ3lJN1MqeUk1LHQDbktf7qGLgrumItNzF",
+	"Fd9iWJ/uIBp8l/h30ah1ya+ZOCPUfx2HahY8W1slRzfAk9BQPXx+8s1oTB6Z8N0w4a+BNf6OOeGtmF2n",
+	"yH6TFZXmUrwWRtVZWLfnTnF7689hUM2GDg2wRRiAOe/JJes2MEWqGuKQ8JzQBuSI1XybkBKzdRJnxoD1",
+	"3buZzIIpTYZaVipjUWhk3rJ/ec16VwCuM9C1DJIfOlE9eiLe3ghCIZwWEjq5AAZ6zZRd6QmZS3UpjWHC",
+	"wfJx02WYTwY4ox5fW1lCyKvw9sRkA7gFImKjKXQa6tygujuBgGD3BEYT0jxnuds0v/Uuz4MaNzE3n53J",
+	"HBsqSqClYCtubJUf6lY67r77dzoSqF50L8H//PTWE9q7v5wfPX3x0n7EWNx6xD5u0S4Y8JUFu+lc7rs9",
+	"5skAaGvP1Bnvb9rj0YgqDt3GpunfN+SW2A0i2cKR/mxlnddKYf5U2xjZa0ADEWl3zAY+FkxxnQOQ6pKZ",
+	"2+VnhnjdrQ5y1nKR604feaCQOGnS3T/+8+lWqePUX1d9skG374/preuiIeO0vTWBp20LgGgHXwgJ9zdT",
+	"Pr4iIbO1X6W9g30DGOxPYaztY1Jjwe7b1iblhAnGzXUtVJ+pGPu4iM7WNuSWW5t330TYVr1BEFuTdNxj",
+	"n5LBjCuzuPCKS8Pu1OPPLQu6vui1Y/Un5Mzpkhdb3gSFpP/nQma0ByanXEjRcYm+Hp++fA68mhIFCW2K",
+	"gd0ih9SSOc8w7OzFixdHJ6cnJ//3f/8f/PObb7q9aYYv2cW/XF+fkR8UzbS5LK31bcgsXozBySZRNnq0",
+	"hWGZ4sF2kpDXjCCv8C3zQWy3d31khWy6giKa33U5O7ycfksfyB6ZrAoE33NYvt0mVll2sai/+xiKLo2V",
+	"2HecqAYyqV2U/tb7pqmAc+5/+YdNcPN0nHeXrN+8fyliimPPYXxhP9x6hDXehxhucy9u3+ItM9g6oOCy",
+	"vP1IdtylusJ7qysbVoK1YMaIZkyQoVODyelJcnJyMuq7wV9EKuOWAA/c8ta7L5/tvPyvOVt15WLY4RZS",
+	"XmmIGI0EV6q97Mq8sOmkWAhCtEIuKhKK0QIiDlo4Di92iiRbCdTPNAw9WvStm99/zfH8QD9UHdq213n8",
+	"GR/vh2bbUGx0DaHm+to6tb+yrsu7uJSKm8UydhKz/OmLF6ffdCqnt/EEXrF1n6rvTGpXrAfgTtEVefb0",
+	"aLY2jLzGYTkzHLli64TMqGYvn5OhNlTkVOWEiUzmXFx236Z7AGY2ETF2kZ2bWmMiSbSqLTdW1P+uveqw",
+	"5ly5bw9j9Hbfd7F3aHnriLo14Cw4cG7nq915Sbsd6gZhhaPK2S3WJEZg3TBsal0dSOC383Fviux96iUO",
+	"IunVgushJ11bEg2wsWxbN/znnZG521b67yEWtz9k92FM8gFku9Pq3HJxjJpxxLGrwuP5cE1SjC5Ok+jn",
+	"tnQXMPEX9JohVsQcwFCGz58+DThGaTsS2gWNu1ZdHkU3uEnYqT7luQbebd/a6wnC8wfk2DQhqWbF3P7v",
+	"QqTtn3H0dP3wBd6pGw/Yu9z/Bpn3bpm6UzLxOu48KLABjTuwLyLLt1K/k/hpf9i9ZLprzW4pTu8pR/v2",
+	"t46uKZrvjWTHvHlrY7vRfe4oFYXynjxZ1geDYpx12FeK6dZUakNDswmktoVciXQSmgpHBMCEoiGekbQS",
+	"uiqtgsjydNKoRuPdg5quycqBTriZQT5ibJPPgGgscXhFLAZKDWMCv1norxsHuhadO8g1tL6pTQbE6hog",
+	"aumcS0tn/EYhGA8Oxjwgr2F7QMoiwmAt7tbQyoy1Zr6V5P4eh/tvc9aEC7GqQO7ZTGjpoU7UDfsBk6lA",
+	"Fdjzab+pBdXGF/sx0i4L4SYAn/GCgSLdi6i8Q5zbLYIwS3XOHN4CPJSam14vh2LzJxqdlQS85GQIgbcn",
+	"Ix/PgvnkeKDGe8BSdVh+7YJBeSalmPM6c7g9EX7P9fK5Zx1MV9Ge7EGXYW1cR13EB2tzYX8+SNjaG9TL",
+	"Us7hzQOz71zsEDSv2DzawwTLO7WWjJsDYbe3MpggTB0gdu3OoGgzj2YJPV8/bT5ojCA6Ee0tbC15fOb3",
+	"Yz6f7cHu4Ge392JDIbyDndc0w7YPhI3O7xhouglQv1+biCZ/CG51PzkbZ93fEpO+NcXOrv3+pSQ6QfYa",
+	"Dvmu2gRuvn60WwoTxJvaWNteuvlO0W50x1DGZE+U+qyJVLbtrRjUzNcO2GuhHd/7bICUwCErzRThUFgH",
+	"In6al1AP1AiON2zcoDl3N8LeBb+L8LywGJ/DMd6ysPAHWJChsFUDfbczdO8t1L+KY1jcNQ99PvGFGREb",
+	"lcwVY1DAx/TkaPbNQLDVgeM3pmiGVLlZfAOGXB/u9J8vn++K1Noyqrv3EcQ8b9O0jZClYXUnhJJXb8g/",
+	"5AzKM0p1ZYlc5BiUERmvn3Za43fzys0ThbvZqnyJNdCMbIbUcsHtQel2It7V5iSIFd3VVtzSy0Y7JwdG",
+	"dzS5c+852yyWgVwa62PQDDCIbT+hRAby7bzLMVWv1fdxFvhB8OeAfnuRM22UXHeK1gBlLdaIngPK3wr8",
+	"i4iUGQFlRmEce59cmV3d7ohssRO1Iiu4JoXMrlh+hmDNAAK+kJACOeci14Qb98Tn+nO2WHF+gKiO/Kdg",
+	"QOoCOumNGtzG/7HJv9onMZvQ9tNbfKdeF4MVq9qYH2cuix9jDCG6MJdM706wdHFqPTgm0Shjp02HaO9O",
+	"Upy32EXyPxdUdJqZCs56NE9E69UuUrBYkyXNMfZVqhzV2X1LFUQ4/B1Gcmj9ote0RQ2EOJUufBCedjGd",
+	"sNw98Ylu+B3xGzEoqW0Rj6qssgXTUHdywbIrTYZCHslSEy6yospZPkq8Rgjzr9dFVUJvxn3vqirQvx63",
+	"ysRz78y6S/zkis9Nz+LiQuUtBEVfJTqAzGAwaoNZPNFousFlGDqJhGs02q0oBOzbvU9C3XiHBO06gdt3",
+	"dEfL1sMUlq4s0a6Gf7DPIUZzQfuCZ+tijKl7LgXbAKxQiILbnpu0icmgeFdG9/vWUqOggE/XdGtX2c6o",
+	"Mh4tWpuziDbhRtL189LuIkc0Xsy8kGKvoNt91Tq7lpFWVy2XVK33esk9GuDW9c49cM917cEZcQh2WIwa",
+	"H7S0yYXt317Gh21TJdxl0Q9T2jxBQuKQwNhpD0UbOioMEQEGPL89iJM0L8pdAYx7qNRx8fslVtUKKnPD",
+	"zx1xnEDDNdf1LCdet5oaknDzdF1+Uc2VTS+DP3ZOoILlEgQHo88AvPmSmbQFEttA6RK5FfavGYgyjT2L",
+	"HQvA/cM8Q37qoOYQ9ta1Y8DTc8lM7837YDVofEmTwzAoAshYjVTlGPYQbPBY/wUnOxoTX+PDgUNSTaaD",
+	"YagJgrCpo+lg3G+ar/e6iY3VYW+oRwQSWM7n80Nkj1YRmI4DUpdh+fxFczdgvGpIPne8aqwutbDVWNSo",
+	"yxCuyC8PEIiA2PbDFskTIbVB/mRNtO3upJfDpX+rz3FZ6YtekLce1EJ76TquRqjx204bmHuXEBRgarz7",
+	"nmil7YqZ6xBMAlhfwUqoruxCT4vw3IW7Jvuke6+FgpSmr5wHCAHwA48dvmdKUSsaRBLPxWztG2+ELewC",
+	"BksinScqidKq8dNgCTWl990TPzjpri5oJawgU2wUtUrx+xRu3BoB34tM0SVwRlKn4KcuM6pgPi0K0new",
+	"YnYnGuSZXaW5YnpxJEWxTu0yS2U0gdsQsHMTuIBAOkO7HQTAKGeFCgnwKO1R3Za4m1dUPVUwSIABNfTe",
+	"ex3dzoaQ10Uj9kA8v1vROybDI0+ek0DEQzwQSSwMjNzmATRmXuP0w1brOKWGXTPh9XfY26lAB/XS60Zj",
+	"8pMo1lBD3pORnduYnDd4JF5RVrIGgW5B86hWWp3shjZHN6AEiqi7yCGswdAV/Xt68vT5Hik77cutX5Bu",
+	"rCg+lk68ilCsG0lGm2uWIKfw+tyaCIag0a31fqKnIlqgM198o7loTjVxEl3S6Jtj5qap5T0pR7Dwni9z",
+	"PCP//e6nH6fCNvREk2EaVcaO6oUkZOMHw+jy1+mAQmkPX3jKFcdo1ho5A3uDnbisrBg5FaGGyBVbu/xR",
+	"l+DXKC4SVRRxhVHOBXEwTfE0HBU0SuCBf1Vb1sHunDoaugEtip/mg8mv+0AtfEgihuv/6hKSNDPtAhTA",
+	"dR27bJq3U9dSOu6C5WoVPG5eA+/6gpLQClxHJBXrYEzCSoZgdjojqVNIUqLpOjJg5HbdI5Zr6QsTITwH",
+	"j5SZrUbnWMXtvJEd6Xo1EJgGy88geAjZnI8uAkhXSzhwlYARDC+ATXwHmvcklWRBJemqmBXs25s/OlWn",
+	"O143oFbvimnK86AsNu4v10KHRhVtuJKzgi27QpXxvvGbxcU1LUDaWNLCMrsQEzaXFYgimRTzgmeop9LK",
+	"LKTi/8KdlGoGsY0AhiwvCssi3ds0y1hpKMYiVoJeU164TzOaX1xSw1YA1eD+ujB8yWRlAAbJMCVo0Uki",
+	"2yDxLJn2GjPdRBHuI8FCQxqLSFqutLe6FKXQdqLDI1PrjvJ3Bub92AiYo5GNNAwp9uZZ+VCxvtM6qa8M",
+	"qsmcQi4Kbxkc6wPts+lNZNNe0pzB4Ukj43OKx973yM14j7qBG3mX0XEw3PT4A30hwRa3ojNZmcmsoOIq",
+	"xcpWlRKT+saalEj6kw01qy4QCgUZsdgWFrEvFcu4Zh6ehAqS2oOSYoDwUSNA2H4hVwJDg2lZHgFS6JJr",
+	"zcWl/85dU/7jkmt7jPhlpexyA5CLf7s+GykZvjh55n/wRarg26f222smcqmO3EmB75/b78Gzd+R5BzT/",
+	"bA8Yc19hEXYgMmFtSd+uK/cdHA/UF63bm7TqItBuUe/NeX3YvGcO+rYZ6Ftc1JZycu+oloCKKhVrXt4A",
+	"x0M1K7gAJ1Gfp7rLr+lh2dtZorFpaC8rj94Nk/6+hue2D3rk7qYfz9nHhbv87yRD6rMB1fO9cdYPTEbb",
+	"Dm/+volnfrsF2w/P/CDA8k0D0D0iUMdLEg+6Za3Y2Iz+GRwGfmhPyK1QD+/nEJ0LEqPeI4QLBAf0lh1A",
+	"Ra7GV3rikC0VFVDQEE1oqLIDVyGqKpjGxAAr4ma0NJVi5FLJqoRKF/YXrP6ypCZbjLwmmIFq/sbUgfbw",
+	"O+bvLEuzdlWex2Q6mA4cApl2EVQ7Y3xa57ihhXW+cO8ntGs37LL60HTEl7Gfm+UJANiKu9VhUJZ5SS95",
+	"Bg8/0V4zHd3fWh4C9t2qfOC0z9MmRtiu0Ka9CyC8M7KEmitYgt4jJrkILV8oGPL7azS40B5Iq65ARYio",
+	"J7coqgAL1McQ7iIcsrcw4X7RkPb1W6EuP/KlR7702+VLDV7ztfGXjUP8LpNlw25C8yW3EoqqhACXjIIs",
+	"XivtCFqsDc+000S6rBjAsDcmfHr08hmWDz/KqGakYJYqdEJyfglHSZEnR08Sq2WAZ9CtgXsODFvdQJpH",
+	"24A03wla6oW8O5WOlmXfK7dRCrrh4yK8OOMjhJ8AaKoUPKMFWHbGn5U41S9y96d1bMGf2pmc4dYtJCS5",
+	"bIw+lLdoLbuuHb+tvXEVLg4idu8DyE6TynOw9HksRm+P7DbflhSRubZrEPAUdLRt2N/y+bzDelkHLO51",
+	"dbcWocNg5wuu9VSb27cQXB3Vs21SdyGNhON6e4nk3Vpk/eE2O9K6NquTe2JZUnU1sBee7o7y2Sh3vrWq",
+	"RNu70Shf1Dw3WX9mr51qT1wvWv33W/N6wbaXbb+V1ULILqPSL4u1D+MDxxfe2LQwC1ldLrBMov1eyyVz",
+	"3nZJNBN9EQ/2AN/RhP2wtsYeOk/WWmQuut+OrQ6Ndt5RdAW6qJ8QvjFbk+ngV8VymhmWf5gOxuQ1TN9b",
+	"cHHqzhXtJw7W4GDjDUWDQqa8S69fYhknu+r7h9XaBfE2w87AR88XdzP+pvGkWUwHfT5us+Jmo0XvI/PI",
+	"pNn2GIRNIXRzRwAg3LsH4HuA3RKGzCqfgy86YNHrwLwWA6hExAmOcErwp5tXF2+YybzH5Wd/gdBVO6Kh",
+	"vbbtNtvbfZQ4wtHEk8oZofiCvGaKPCd//ZOlk6wySDSJl5img//7v/8PGf5IZmvD9Gg6ILqaz3k3rOwC",
+	"JbvPSwqsI3KxOZ0QWpmF/xRm0Ilx0sT46QEXrx9CRcHteEaV4qynJoplHTI/iCu56PS6+fpwrZlJQv00",
+	"SjK5kAqKmZVMacjJh1fRjYFaSSHlFanKGs18E9tR7VOz2kdKuQnhaztRfuDYVN2XQx/S4G5uf+c5zD7r",
+	"Y197t6xMJpcNdcWqKeiIh3pdAfyjtJpEj6s1AuDehcnQ8W7fFRHo9S/v3//cvCxqlm0Pe0IUAzz3kF3S",
+	"C7aiDtUptvJrELkDutKeMeHbuHo0wqRDpI65vN+6LdR6J0KkI/zby5Dv5RW7o0KlPSTU7w9RbM5vum8L",
+	"tJpkC6osN1XBbIIXRYKuuUxeCq5ZLzgFu5ZXh0KfefvA1lWHh7ZVj8JmwhR3KnmwC7dyevjVjS0G50f/",
+	"L9oLPtR/ji+2Gg8+Y96NKe+YXN4B+Aw72iMzMKqYwmKVY/IOcjSlyNgZxu1xo4nVpUF8NlL1RAkbT+Lb",
+	"5obnYLP++hUToQZr/+zu4iy7Edz6JP+9AaviL4xFCOyJsM0A0xFg0TovjF/iWLnP5wuAouJCVA57USJy",
+	"7V5Y5N/bh+s010MQ1jtw1SHLKjU+ctQFBFjpF4NsMHXpjJSK1Z5hCJmMs4sVo3nincfcl7uwvCw8huVY",
+	"uyro3yW0ey8Pln3QvTtXq+cS70nwe4XhfD4ykQdAapeQaboSAG9TIMNzI5+k5Se4kwXXhHQHZzlCyL/1",
+	"eW5S9hZEB1qvXOJSV11cmSWs9Ub0AmrcUWJ7c6ZbYHPKgope9C4IUpsBQEeITHMh0BB49gSz7Xekhmze",
+	"TBvFO/YPcqgRcTgCPG1Jw2+fom2FAbZlSPkQZxEitXFl+sK0u5F9m+yyB18OggYhKxnTKiCQL9puXrCQ",
+	"lQURgxCRqarS1N4+F0voG+gFnuuR9roCqOq0qk2AUsyrkupzs6oOT4DSJcv6k5/emI2tg+DtZlT87li8",
+	"OgGo0V+yFQMBC+xWipv1Ozt2pDcUfs4rtMXDpMC9BV/XA1kYUw4+fYKY1bncnNnfAtW5UmQSzEgUQkUz",
+	"otuIjlbJR8AjO3OAPALbXpzGsALLHZ0Kw+iSGDRtClIqmVegwY/J+wUP6QpvX797T3wY5CTK/UlAhLMT",
+	"cVXJF4x8J0lWcEsPgipGLplgyvJtrPPNzXgqpgJDgTNaFGDcsu9h0WcPaICtcU1ymVWYekGvmCbpuQt8",
+	"Bp1uQv6EEiYSHUh7nuqm4hwFT4j2sosGEu6EpOAyTMmwTpAaJSRFB2IKMMA6ANxoTIGyggD6xWsIKCLn",
+	"UxE5QiUGBNtDC1ej6xxZvPOPYtvSsnHoE4xOKRmioOFyq+suIATVuzHdYy0Ie8QgBvMrKzRzQaspGZoF",
+	"m4raH3v+85sJLm6CQoyd1hVbt94/cyCmwJ2aNOEREAgkS9i1nAqMtuTCTRArukN1eDwOxJ0t2EFegxdB",
+	"jojHKXGEAKyPaKOwWI7rwf5spCRD2DXcaEZws8InWMZRQrRsDAQ7EIzlGncnLDjiImry/OSZSyGSkCQT",
+	"r7ZlcrCUTn2Jf/Ph2Gk9/DoTyXfvRKS61CJQPgTHQ5XLt39+Rb55/uI/XPw3mjmOXdj0v/9DS5EG8tdg",
+	"P1z72HBv9eP5mJwT9wpZLaRmU7FHVLU9thhZjTkkWkLCmD3JCFCwdzD3VAytkBCSiFpx2nGEfMCcpg4z",
+	"asZwqNx4iDbtwiPUFctr1jaClTsPswbLMteE3dDMFGugJbioITF5QnJqaKg61wS7PjkZ4Ym2M9YkFVVR",
+	"pE7MWU8FJCWQoZCYngADcgnOE0zEJ5BP5X5ey4rkEsa8ogh+ppkZjQnyt5Ia0G3h2LF8KuoETvutY6gh",
+	"JVes63M4IRRfd2cEo0uEjIib6xre8/nJ87HnqorpUgrNvMWZpP9z5HwSR2++Rc4AJMvUE4QjpxGXloKN",
+	"MHnLZQREF1DkBJ8MTsan4xNfDoaWfDAZPBufjJ9h9MMCrsBjZOr/sn+7RJww/jf5YDL4jhlXSAoKuMC4",
+	"4c2nJyce0N+ZY+Mz8g8nbKKksEuOcD3AHdu6W8tx4/YeTH79EOGAoFisZOZy3ipEDaSX2ooK9TkffLCN",
+	"HC+ZUTzT2yb7g3tk52wNuzHHZUF5a55t6WVjSq4HLwT9rMAtySpNbJMEZcPts47ecVPaOm23/+M1XRbb",
+	"5v5TycT5z28O22nf6MYKBNmr08vj+grsc9c2R4LG1rna+2O9lZzf2ie+DDVD15AH9OLkWV8zYVzH75i6",
+	"5hn7W5QTtussWMY6sxIM2kayhX0L2Kll4ThCdPQptWspr0+PvYzVu55Wlfcl1dFJQpfMMKUhaasjHyug",
+	"mnsgm0jqBXuMffKfFQNcFzSqtEv19B61ZL8eQeoeolO9bnnU17vDRNvabdd7NTbsXlTjVtGDHW1O5hef",
+	"KkywZTLnhbESvqsREwHGKyvDzQ3chJUoEG/CaQsulK9rxM57dOEabAy9jTK6GQrYvQpyPtfMdDe1E/Ox",
+	"u8mCL3lPi6cNfMrTnVWeP324Rz7gdhSsXR3MwB8bMmuofgnQZ0J0ITFl8DkOaTur+BPNo6CL5yenu1/5",
+	"W5yiCi893/3Sj9L8GbJdP4eHRfneu1732bktvtfU3X/1IaUfPjUY4vegRblljlldYGsbjO74Yx0w9Wnb",
+	"LXIeMIfvm376blA30PHjhocN/46ZKPC5Z8c3bqmuAdWP+G148+3g04dt1HLcAt6+7PK5AdKEVZPR9mCn",
+	"oQHhtYbCjpqxqqNTpOPnITQLtFlv/Q0GDrJa8Ax1kqnQoE32GjmGCHkL5gVSWpXfygiAebseTSBamlot",
+	"79Ub1wi7KSWEl6MdheILOMCpgC7G5FyssRa6H3nQhGstD+5e0OznYJvqVWZb+bqJt2E5jBNagI5V5dwq",
+	"RsPUb7xdpotoHS9yJji8j/h9C7csSQMp2dvHatV9NCbntitLa24NrL4JRiDEs21sltfuaL7fsFKnx20w",
+	"l1ctGPN7YjAN+PdPOxDa45kOfKgXDOkVzRbs6BWWEesg+WJF11aRl0fgQgZz8xZ96fbs7NmWlYmNNvuv",
+	"UM2NOlcHSOKJRkuYd0dakSwYokB5L0syhPTgNOBApCPQ69H4QZuHPIL1QXOCmIpglgQ5zlPsRqvJQcfp",
+	"zNMo0OHv/UbA9JKtN8ImGT/k/RAQ+2/ffjIoZVfg6ltMoveAQZbiXDhPhPpPG6n3wzjHnqQuxz610qjb",
+	"GoQotiMpClYkWJjBMlAupoISB67gYbLQK+CLN9SFBdYQQGJvsjnlRaUYGA91Y3AeWKdmz1gax/NjqqWY",
+	"iuGLk2cNayXYBFbCHiRdyFUnNwUMg1hYA97+JxdEeydstAGTgAzsC8uEiTPfesfI+oEViT2Ywp8DIs5t",
+	"+M7zk292v/DKw/HYF073GNPPdF1Imr+X8nvA5wEG93SvNfvOofR8CZ4YmN1bt+m9h/4WOtAxGgPui23Z",
+	"tvWGFDbnRaHRYlVIn8AICY5B0kXuJtiN8aZxcIpCi+CDWfHMpz4ErJ9xB3uwI/jyylzLhjP+qg7flzwR",
+	"dll364TbT4C0Z+eopFqvpMrv6yhARk/jLDzRxHcanwFFRS6XiNoGDN5USkA2stNA7N3YKgEDxTA1l4Ll",
+	"U8GF8/SK+HsEL62vYNuV7x4ctybyO8PfGO0QO9wRy8yh2wqmCfWiqxvlmESxNT4lYmYl6SJHbSzMGCy1",
+	"BlxetECMelBovViArjUHlOhkhslUPD/5hgwBB9XBHzZQpkYJsVLEEAVvKz10gEsBcOOLk6dWdYvhpUZn",
+	"bkS4VFMhfREDJ43MaHbVKYTAWz97AvqyKp3d14YU/HWxmt/Tfe2ISXQc+NswKu0SXre7a96FpzY0nT43",
+	"xnb/x33a0Bv5wDttFGEBINAYRp5YemfaEOcX9/lTj0bTppVcdC1jTIQ1cd2jigxbpo8/wv+fPuum9c4j",
+	"l0TfouY6ohBB8bdSd/eN/QqhWto3tvOsOvU3BPeBQqtrodWToxdkm0J689S6nt6FsTcO2+mDHrZABhDu",
+	"JxIQQ0qmsGLjV6UyPn26z0Rc9Ik9s6+FgUK6v7NryJFXyz7UwJDpYwT+MFc5N0dQzm5HqIB98DU+t9ft",
+	"E9JVD3a/Iwr5hYPuvO3rPL/Ny1HK5+HxCriMBALrMRYQffc5GZZQfqY3UiEUP6i73Eju2F5J83fucA/U",
+	"1etzh4LxuMJBMoglgoexkP1OZIJosRriqP2+PvxR7ML2w/86fvAeySDqp48OXrcD7kFgRHTrr3tT492K",
+	"N7WxiyDhOaGnJYpAqsvrZvnVe7CpRz24pN1PzUQQK7Z9ukdZKJ5iBwG5ZNvfvF39gczknycrfTHBB/O2",
+	"mhVEthyKDoZ3/DH69AmvRqjitqEufOsqjtCeIi+irvLiA8OGZsG4IguujVQQT3/FSjM6w/iKFdeMPD/5",
+	"ZlNfwK7ah7RxUJ73DTB/ND3fDXHhcu5PXElvqNnWjTx5KI73vplp+GhB2Qgy2HefDzNpRNvyoxXHwSBB",
+	"TdaB9PiqrvmJ6S+aXPJrl6eMxnowzFvuAbFluVxSLog2vCgIRGbN1qj1QRVB7z+ozfQOigXLMmwyHgTv",
+	"fVDpwOEF7yUdPNhZwUHlj173P5Y44QpNtitdQrENd9Z0QrJKG7n0QLsQIcbFTN4QzYzh4lJ/jgRyTMty",
+	"hwnGPnCfSnhZbrMfNpfGjrZWvcg7B1JHFXPyELoNWZ6E7E3uXH6PF9CmCX9zcRt6u935O7qAOi3i58ZQ",
+	"yIIMTmIFCJwU3cw5U2SYrthsIeVVmpDUtnKpmLZ/sxsGNYPm9IqlLoU5vAX1qKhhLibEnZOpgDRRRzOI",
+	"ZzV8/vRpXPAOrsGQ7tm615ztPRbHu/ziXBhJuJkKezmCj/dSWdIg/5CzJORWhVA6B+GedzmCcYXOXdWd",
+	"u78Yz8sSu3hoddlOqcvehhTxeBP+sW5C3HbHBjpY0H7X2PFHWpY7dGrHcFwMxhkmJLA5wlPUvqpLiXEt",
+	"3CBnqTRTAOOKYdba0LXPx3UjbmvU8bndrUk3qP63ScJfUjPeTh39mnDnBpzcNxN776niUeBoh9X37N9n",
+	"ChjJbj9/WR6iDHtBIgmyA8SMO8lhSJ2anLpvUo+v7VKtaFGMkiCE5FgylVBgcn1K8L3e8V9G6e05Hl+r",
+	"svsH1V0//8Y+Ng5c/WHZQHeQDqalGA/G7QI1m9AIumT0CnULzyme1OgvDr8HNRGEVKQu36WtjkTV/6Ej",
+	"o1kxx0wbr+tEvKj1ONRkMbSQlyOSSwaQP6DUTAj1nYT+hTRTsZLqqgkyUys/AOO1wZveM/0Alygset9N",
+	"6nCbyVBeEcASqCOOMdGnLkxg1xAzg1y5XZZdjX7b/onf6eG3tIxnHwlfMAQUs6cjnIPbcIUI3nu7Werb",
+	"+MF7JM+on/3NVPEsvoC56uvTBe7GwBVvS0ydDaJ7MINXSPmNuocoOnLFRU6GYO5aSCx8vSwLbqqc2Q9L",
+	"flNSwQr7t2aXtl/7pzeUQWU6PRU15j/XrhQJADYi2KMTazcsYgi5R2YUS/s3oNY6TGWhKsVUpMEeXSr5",
+	"DwYFhRBzz3UwpiW/uGJrO8I0qjrkEOsQiQDrSsw53J2ssTZXQq60U8Vn68lUpGApd/hndRJqWkcI23Wx",
+	"L9gj5SqGXyg2d6B3tCwd5p0DTTNsWRZQZ9pem/+QXLSjdeVKOFfZVMA9NOc39rphN4YMoaujjx/HIaz4",
+	"0yfb68eP47+5QXz6NPn4kYuc3ZDxWzbXZDrIFlyV08GnT+lo4opBItbgkq6RLczYVKSdzb62C9DRicMz",
+	"bHfVmjZ06vJ0qSFLCSiOGQo51CCu41RIwdBQArP0Dz57GhcD4AKSbuS8XVovIemFHd7E/jN24zpKAZEv",
+	"/X/S0RkRkswrAXNOpqLkpavifU0Vt1wjsTcKou/bXVJW8ByTdwAMyXPMcWctDE1CEUQAzTUbWzgVNZmd",
+	"NWH6NmEnaqpvEO2YnEeJk5ZeCgo4pw5JEASUqgDbkZ4KLFBtB+zsRhFlj0mq1yK7ADDga1qkmOT/nSR5",
+	"5aAB4eSmp8uUGEnSp88XKRn6kqDp6YtlNzQE8ptvGyUz7kPFjHr4MubkeIqPZuVHs3LTrNw4a/33/mHS",
+	"6fHH6NP+VufopTOPiUNoZu+2guWXLA8OIlWJpiE6VIhyZZ5qW7TGIlx9dug2A3i0R9+JPXpPsuo3T2/d",
+	"l5OHYo7vm1SZeILTHsAbxCuvhss5/AQY94ZpKEIGhe9UJUaPBPPZRvK9ierejWUR2RxiO7fKS203Tw61",
+	"mnsRy0pKID5BuAvKRYfa1B9U8PkyNvYdZ/vR1v4V2dofQIw5tqz8QUzxndyl02jyjgmnw+V8PmeKWQ11",
+	"xsyKObNvK3qupQhCyR0nOMXWhIbMNVxSdWWfnQr7VkJonjuwjKW8ZiMHWsWEhgxebjyaLjyERQ1ZqCyR",
+	"SeVGrCoxJj82i+mSJaMClEHHkaaCWoW1GJNzJ9o90QH8ysO94a3sb+EAgDW0LdrG8QsnUq6obs4PhMSk",
+	"ziZWlZgKHRZWMW0AxCJ1VSudTcXNUSondta1G11/ozGBGriVgJzexvray8zwJZuQ5yffYBkNsCUA7rrI",
+	"mSIruh6TX+y80lytL1Ql/svyS4BtxGoOOJtG6dwhWk6pu1hGzoQl8lC1uEsTfrcWWfM62COZ1A3qMFzj",
+	"z01YlIL9NO89dJtlJnc/B1W6P33oQxKqBBlK5SpDkVyt7VcOW6WgQaj7AyvNv8tbw+58884gQq7u6954",
+	"MBfu/vfGD1BeqFH99gkibh5JUayxSjQTxh5FljsHbRMgqXY1aoOFmlxFmMCm//YGvLu5PJuKmTQL8O1g",
+	"5UtvmWwY+jyHR4shuG0RcAywiRAsMQaVfaKBhxJIqcbL4MXJ86kY9kF2YvNHDmwxHQUI3AYlhPKcVo6u",
+	"BCp6az9dapxrtc8l/PCK621cxKuWvSS4vYPDGPfcX2WPjuINHvRin3H+HZb3PVLc3bmXY4LtB2I9mIkF",
+	"+bAfdBuDvyNPFO0oytYRDL6kgNvCqEIBx7tzHKpanmBqR0K8SwolTheDCtgvDg6VDFNwC02eP/XB7SDN",
+	"ck1ypvi1L75W16oAjqYlipW0CNWXQFiC8mRnUA8rmhVaDn1VJR3Dvzl4wYRUwvDCwQ7PpbqUxjDRHJBD",
+	"pmH5xEHXYAVRMquWpZ6K1P3uwLjTBdWL1KGw2V4dp/CCINSFTJMIM9wXJMWBAnfyYDhcwyhYnkxFGF20",
+	"cdoXnkpdIlpKhlAVi92YFIR8lpOCCwZmVOX4ffrvaST75whMh78cpVi5CgpiA1QG1JzCP9MEPUiWLNJz",
+	"QLZLCeJeT0iK1b+GbW44Skgq8o4fb47w68lUUJesAOkCSKoz74VFdcX4YrdMGLWGqrYCKsdl+trK8uzG",
+	"HGf6OvGwgDgqouQKxX5YkKkY1kWKEKincQagzWjvtVGMLnVcPvCJJku2lGpdX22XSq4awdRTkb5+Ty/T",
+	"CInP76cPH2HCnJH0zfzoRynY0Q/UZIvUt9EIYHp28nxM0v85eu0P9dHfPbVNReP7vwDZAQXGX7/j/2Kp",
+	"X1MWVrTGYXLllbpx11/XvGQvhcKhq8T6hK8KDTdjMsA9HySDTF9Diegb01EQehMJBgIe+s9MfUz7sGB8",
+	"PdZ9oGC21V5ByqrbbWziF4OFCxvlYniSQddR216YC3fDHqO9nrtNqa/34UBL1dxILCJM412MEPXtedo1",
+	"qI5D0vlKvaX2rWdd/qGY+2MusMPvhP/tYBoxTL/RcjTPT14+NP4/Xgqe+yL/E9LfJFhDkBYFqBROJeBi",
+	"/LvTQfdwfCTtX0I4VNsr8pbRvCNHtmHla2TA1jz5LkK5DhEojz/W9+VWj/B7UE1ZW8yE4K8WsjOR83l9",
+	"LQ0RcQ2y7tdOBF0Ct5itmxC++ShxVjY6FYKtPOcINRw241cc+LUfgJVm8XSD1RJxnVCkjSWskOwfi2CY",
+	"799xaf5Zqsvo3hw8BM9/LYzirBffNp5MmEFUvaAhoTjlGAVD/oi7fUfGKiSLTep/0qC1+zvmyWbdpfbJ",
+	"NHG5BKncOQjiVBM2tH51K3bokt58z8Sl5YAvHBKe/3y6KfTtwYtCdehjyy72V3C7g+ig+nDgEeyGa6PJ",
+	"0G8RqEVGylFiZfyqdHzJL5GPIpgKJQv2RJNrrvmMF9ysbXfI/ByoQYcyjXqGrwus+SUomOn/HNXFa4/e",
+	"8Uuobc9Swq2mecXWPP8vDHK8YnaCGOeYEJY/ffHi9Bv324xq9vI5NAqvh+5voHiv7XO2Nky74NAz9Hys",
+	"g0GQEtu6nE9FavejXvQrttapr/5bUqW5uByToAE7aU6DAQoUczBCIbMDjekMlUfUj7hVkBPyz0qihgvK",
+	"y55KUbe+8saPFMTgbpXltynAN0fehzULVBIkgoMF5C7S2iHB35GI/Bgxc3vBsSz3ExkdddQF9NuSY/jl",
+	"gQRHyxe3J7m8hSfu8VjZDvZPa4EB3wHy5R8l3wTWK6Yw3PH7zDBBiEKIGZAuW7EujlNKWbgbzNmNoWIX",
+	"cCVFhcbEgw48cWj0LdY1vpeKWLJgXwa2Eyb1O8brfAwYvw+Az+bhCWen6yjvyeaPP9r/9gL8BO+v71+5",
+	"ileRfwZxPtfgab5ipamLlNbYn6M+kM9wiL8GdM8vD9YJG9XN4fuCvrt34OTeOdp7R1aP13Y74rp/D+89",
+	"msVu1r7B1TjQM0JnEAfnADs9F3AIaPaG59oFKoZcMyzsXF/xUKzZsmo1FfDKJTM6rpenE0KJXtKiAOMA",
+	"C3wosoLo0HohjfYFobs0T4xCvmf54cvEX/edtkdEzz8yomcvS3HSQm0xAmM8UGVPxri+6ijS2yhEMJeq",
+	"aU1LyGohwZZKC3LN2YopohlzSWJEyFXiPO3Lkiof24BV0q3cUcqCZ5zpSWfci2YMIDcUc3JRwbO1Qwvm",
+	"LsU86lmTYbrwxaZTw7TlexdSFOt0NBWyZMJytmvuFgRMq1WJ4I1gMikxsuEsFKMPz6K/xJsQ6yrAPsqL",
+	"m4WsIL8uK6RmejwV59Hj1JAMIosDVjHNMezZNoOl/mo/nKyM5jkLFjtFMzPC4A8Mxcay+JRkBaMCyrI5",
+	"k51dpTBmhx2HlZ3WxI4UOTeWKoQKGpD4VzLFZc4zWhTrMTl3PpuuWoGVCMYxeOyeeGyzk6h88UOy2/Yg",
+	"Sqn6y7zZRyDi0z71tXHi35BsRfMlF23RCivnbBrhPIpxKxY5tr1tMEkI0+znkX+2DJBmC6Kr2T9YZsiQ",
+	"ikbkku72b0y2heYlwAUUm5M6Ei+Ziig9bWT5LLM8laTI61Jks9zY/lI31RTYqBuZZRFuLCF8jms+KxgZ",
+	"pkKai8Bv09HZVMT81zcRvQIws4hJESr8p5oV87RR8wHiC9EH47j13GV0uCFORc4ynluOn9KikCtgZ01m",
+	"TYa+VwyClo3LAec/ab5TT+bCrQ8GyE1F8zF7W/gnMBzNXRgNYA+XnxCzezebEGqmmRmNyVumq8Kh7KCE",
+	"OhVS5ejFS90y6nRMzh2SxelJcnJy4hdYk+Hz02dkxtZS5KOzVpdxuGfod0GvIavl+dOnXRwa4lkD57pv",
+	"9hxFSn8BvuwWv4snQ6IQ/Ay5Qm650QJpt+crTVJ8qPiiH6RiWP6tRc8O2wbcmqj0ucfID/xPZJjJnJHU",
+	"SHkBP6ajP0i80abb6Ftggk54juVmKWousPeldcXWuyLMr5iPsDGqgjBmX2JuWHsLqQHPlR5hEPCZw15S",
+	"2sD7XJMlze3D7stKszH5K3i/gQdORf3C6UuyYDcOmccrE+/+cn709MVL/1HRFXn29Gi2Ni5xJrP9dPG1",
+	"77muPcp/tdN9CA4DHfWIfG4Z7YAf1LP6e6V4cFtB0j5b65rWWj5SfRDNu/L3W1RaMDQB7Vu6Ro1RyBWR",
+	"AokbK1nCkEBZ8rs6xFj/kUtKcHEotXLUU0Y9ppz7rIbb6GdLLXV7mv6YtNmpKPxAr6CULFsBPXBxiSt0",
+	"CMl9vGLrC55vj7lEMicFo9fOtuAJCwIBiH+gZrmNQkYY9ASBjaGsP1YC3UKA8NZ2AnzeP9Q6EecPb0f8",
+	"rVPxOyNLpCdLwHQfUu4Ov2rGESJdb40hLKkxTNlX/9evJ0ff0KP5h4+nLz/926A/gLA+PbVdamscSqDg",
+	"v9fP75XwwhqlvQ6obGxnOWnZ+zDL7QxTPCdo1HNhiPaHvswW20hX53XK/u+8jHHX7vTcP/Va/sY5yu8j",
+	"4qeWk+qFbZeJ3nqPFYzqHTFg3+Mjd33cOsuQo4fugGP6RmRFlTPCBGRSwlBReXGLYI9Gb/1xWhQPi62x",
+	"7RTBOvfFwuEmPFYA33EekABimncEHheI7lpZ9Fbl63Z2taXIhCimmQG7qpEOjcFKX0BnoYzWbB0ggDtR",
+	"HCAUPUoir3EWm6nXY/KjJGYlPTVjmV1ZIB6yG9+Y/AJ4QK5KWMibnlUaw8QpdFeVANdqP11olkmR69Ql",
+	"63qEG8DGgdzit8yo9dH53DCVOtgiB1MAkD0wHMJuSq4YFON0VkSiWAmxag6QOPj70zc5W5bSMJGtj/7K",
+	"1ikZuiQhDAeQV0yMwjKF77EfLrRhNId9oFdOpoEZhCWYinOQUjGNDYMEYEQTolilsaiAD5j30E0mhPS3",
+	"QXbBaIFWW8WWbDkDJ95cqql4+pwsZKX0WZwDHgaMVhSqjHZqBMygEw43AyEKSG7f6PfmGg56sjeenpwk",
+	"3fHwd2/pheEf5H87vdu+v1O0v+QvLD6iB80V04tijcc3nBJ/7Fp4DlGw/iuaLdjRKymMksXu+PvH8IqH",
+	"Dq94utd6f0cNW9HfnEW4EqLj9gKmR7tJtvM+awhwxx/hf2+C6Av984znfmWYrSfzMfqvHf3nlqVbZDko",
+	"/g9W/823de7HBnEcKwZ/H46UVbfdJ0i9Frn208HQZcWagcNkiIIGEHeauMsUPhm8rQHOz0FcgXyAVy3F",
+	"exNhpJDBTwUAKhEwhuCzCWQMuxkSbiaYowwOcmysUXro5FkNTUWNYcsSs9jQljYVwxR3xjV4kTPBWd6N",
+	"c/8Wn6nP173duoU/YZ++1DF26+G0LTLEzwAHs+IZi+XeSjj4iEcMv9telF/jZeeoeCvv28LBBFvdC/+6",
+	"MQDiaZkKll3GUVoFypgi6E/BX7Q3ryKbrGoqkFdZdeEzORWpGZVgqx1sSrDVAzApu0MPHACyg2UJtvIc",
+	"65EV/RFCog/nSZB9sJsjlQUVW+KlX8llWfnY4Q68aEp0yTI0HbFrWlSA/TkrZHalMZ4454plRiqAV0n/",
+	"/+MaY3O8yIqUzDkkwULFq/o3gMpNSYBUXo6ayNMrqa50STNGllTQSxZCEhE3DRkMQHLCzU2tKGebtOxP",
+	"sWvOVhhMbE/oekzSpcwB9YCkQqplAGyGycV1IrH5UULSnGmj5DoE1RXMx1CDFctBVC8YlolsjBWD8hQD",
+	"7ejIhQM24Kkak2nESsOIEL0KODLVBidRA+l5ixCEebI8Gj+vq2qGev0nJ3ERsv9+99OPoWj/e9ffE03s",
+	"1jK0JpkFE1PhG/cmsGjZ0YoXVTwLrJ+6eljD50+fjhwkDCLwpK6UVp4rph1QxNh9Z4zis8owBx9hN5ML",
+	"DMNB4kshPWBWrZkal1IWF5r/i6UjV3rNSIkIUKXkAuptOShuFOsLLhiUGAXqqPGxjaywSLaEsC9LLnij",
+	"bWxngrvP6oedBbJUAPJz4UkFbs5cydIeC7mkXLhwJS5I1SiVNRWI+BNKHPrUIKBHZdebFrigijlU9mYF",
+	"xIkneL2QKx1XQkTnXldcJWRrArr1odcpu6HLsvBRAnhFfsQqlZZjuW0dTOxXY4j/HSQN78pkUCqZV5mL",
+	"6HTWQv+kr9k6mAxcVb4B8ES7NHCnonf4Ar8aTAb6GfwBnBMLZ9jHKlUMJoOFMaWeHB9D42M38rFh2hzX",
+	"/AfNjXEWamsiMbRKY+gQ93yB2wsc95+00cngQ5he9B4YNxG/oNFNTdnbFyz4wi4wiNdOtwAtfSapym1T",
+	"i3AnF3zOsnWG+9Ui0iDauDH6vsO5GkyegkJuOeZgMkB2OUgG4VgMJuGO+5TsG4dZUPGFTLCI5t4taNkD",
+	"lHhkZzjT2lBTaZLaXwTL00fp648tfXUGr1iS8pLRpvAQS2MofTWFseOP9r+W7bMd8udoEgm0RucG65SV",
+	"BkjOncOLu/IV9oCAduX+cuU7i/UFU0qqtCPF/Ttmwm1wT3rOrtP3mC//GXSIBllcxk2aO9Qca7cqtsa2",
+	"iPUYiOlwS0ZotrfIL9Cr86jGZO9xsQNCNheYv6OgvDuiNdovwtX0RBOrmaDInkE29hPtTBSAH841ypX2",
+	"qSdY7pSpURAPeX2OQl1XSN9pnHJwprtjl6H+hPDiQSajBXjnp8K1lvgfECGuljAXVJMZ6FmuW5T8h9rQ",
+	"gk1cY7bvkW3CjtpeVOF10HBCMtNUgPJjuGIBoNLZPtFL7OsSg+SJ8OHgakedMfUpocUa/fEE3fFYq1WK",
+	"S8gogvLF+AL0x0Tund+goJwL1wSGhRpZYj6AIMCGSEmVOVrRdUNvCI54eOYJFPG3p4LkMqswaxerHWdU",
+	"KU8rdnGmgqLJPkV9Ev3gExKYIAZku+IFiAuwpDmrs2gcynrMKX15ZTf+EpErEYobPOieViAwoUt6cCmu",
+	"CBkKq+GwQrPKWIFdGa9XZQVnwpBLCSEDK7pGwFBXoWEqEHPeUpPlLE7v+O71e9JxQtNOH77t/nNl/ohK",
+	"BpPBi+X+gh90H0l+n77gXZPUl6TfqNZdGSgGqhvH4PyWaL5Wr8BDIjr7owMMDgzNhQtk8pyywdCBhSHX",
+	"c2YYQ3kRIeE7Dh5s1p4TckOWlfbgvDWqoOeH4Mprcr/uDvDX0RnBvK/Micb2bE+F/0SWzNScrc2kSCSe",
+	"aUnm1DIdz7LwzEbRHFFYU99au6eP4VF8EiM7HqMb7iQVGzi2u7EB47QABAKnE26R77WgpV5Io49zPp/3",
+	"hjZ8y+fzd/7RPSshKLncGta+Z8iqkQe1cp8BpH4F7Gp0sQso34wmaV3XL1xJElYZoBXBollSs/jquPNX",
+	"rEG/QiiV5nbGByt82XW4Pi6oXvRrz++DkO7FR4d84hoAsoF6zVQvMNm3EvyfFSOlYnN+gzWbyfA/G8mf",
+	"iiylYqMxeYOFiyDEtWRKS0ELklNDfRDuBgYMGqrBneoTLzYUcX8aXrmj9ZkHj+Y5tz/R4mdl+zLctoPH",
+	"3R1yNGX3XdQZFVLwjBZ4wGA9Hyt+fVFF39PvE90i776Ds0/GlD0Dh10J/jiuRXakqi1lwSCIjkLRc1/x",
+	"vJUSkNgjg2WYapgIq4/FtffAygVepHFnSrUr7fkwKR95o5Lfwa//XlKk3Jpugzq2u/mYFHUHSSDhbOwu",
+	"0weWrO3pT+/xkXukDeihjzIQqMHFNyp2La98yiHH1Ke89nlaAQCdmpio/lVnebcwBGCX4g13Wxsn/nR5",
+	"b2Hx7ykaCtr+MrDSUdf5NnhpDFkA+gGdfiFXAuMepMh++6FSj763fcCk4Sh0no0GGzz+CP/vwjF4C0xI",
+	"13GPYwJf1RHA3NcURvNzFyyBbaI+evfJWPtjApGXusV59Jp1UBDu01YK2kck9mR1K7E4mC63X9O/1I/d",
+	"I0WFXrZf12HMd1Kr4msDXIELu97WmKyizQ7Mqf7u+GP4e2uaU9ilByGFPgYTEYHP/0Vnqo8yCKb4R2jQ",
+	"L6H9h/3pJcBDHf6BJJoVeLoJ+HgOJecO9/+3e+kLA2jQoHMcQwCmD12VDm6SGpK6ADqmMfO7xihabsQJ",
+	"a5IaphSdS7V0dhO1TKcil4jYXFDDFNr6hQQ/N1Mu4FO7cpHoZt+MDl0TviylgrCA5Zi8hox4HBnhmOKN",
+	"JsGpQCu17WQYRUFf1OF/iOTpLYjtsFcAKBUsYDRTAU53KjIW5ZSDx3Iqwi9gx9REMS0rlbGOrg2jS19Y",
+	"uvPHX6cDOh188EXVG445Q68YeuBpcPpDoU4OKe0uXX2BgbjuAcBqBpMr8JbZmizs6i5kkUMg9/D5yTdx",
+	"vHKI0Hhj9FRopjgtyFJeQ5irCwCGZQVQP1dJLsqWp87ViK54tzfdAeZ2g8ELbyBMpA6XePrUj4g7rAT/",
+	"aLPIu4O1wkrgEHQJwJ1It/3FPX9Cuv4c/3w4DpYndJIXsIf9bgoc1RcCrPadawgv7b6pPCOIio/6dKMo",
+	"NGZuvkKI1EcN8o6gx8LNIj3oq71DHNdpXSJkuHmBjG4nBh5brrddW0Xm5vgjsFjPJaFOQYBX0T4oCZ+U",
+	"85rJckFKJS+B18WQfFiFF+K/JoSbqYDsmxB8hbkyXfVIhO3iNyemVuLrlEe/OrA/JOpYhg2BmnOpMnaE",
+	"Ozm6N8m2F0wJ0tiaF0c4bNqFPgqJEgZ6haMQUYRVxe8CLZL3h4Sejsl5fGe5WChsKgnSEZYr7zreSSzr",
+	"tGSnqfDCUxcW8caBvqXooRiFLwdzxdi/GMkr5WU3D96wt+RhB/WF5I5D+M4j13mULfpsRZap7aOrH9A4",
+	"yCDI9uoEt8nx8enT/xifjE/Gp5P/PPnPE+ByrquPG5FUTIFZlNElMUxjvmGdX5ZEAdhLyguXvNiqolhh",
+	"ovGmH1131IP/m2YK67k6yaRRggkSQx3SGdRTk/PNqBk9biItdnXzvivcRicuHTKCzAqgeHWRSB854cEV",
+	"3csdvfwJ9sY57byuwRXRmSxZPExnZu4eJy3LjsXwKAxukaliBLIhNZdQfVkYaaejZHUJq+UyJeOBl2Vv",
+	"l4IWa8MzCKh3xTp+ltr8RV4m5HxZFtxUOUvID/ympIIVCXnHLnGLKHGZmKPNojStsvdcI/C9XoB/IolX",
+	"KPZtb4ZQdI37R8gXBjnbL1cADBQ+AUonJKOlgZp9UWmuPOqmDoTZ7OM1TuCaQVouBId1g6/N1lhVAHAD",
+	"KxE176Lhu9e9tUA+Z7xRZKejVNiSQhw0owqTW7BWWdjE+PT5DrpG8MtCYh2Grj6k8LV/sEhL0BvIMKp7",
+	"UwO1YrrpKCFY8iYnwEucRGIpGuBFaLuWvBtnDeHaQ6BQ9cgoy3TCKmHIfUzhUKZrs4WfCyqARnKWFdRK",
+	"N9doO9Nk2IIawNj/dUJcGuwoqVN3PE4Ab6e7R0PAQN8eBsSwOIS3S2DmCwwDbUtJAMt0cqNPXJIrAdJE",
+	"1FF0S2z29hdGC7NIIB+EC5D/lswoe8DxzHEdgsLOrODq5E/G8sbZCLKgHnz68On/CwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -79,8 +79,8 @@ func (s *Server) GetEnvironment(c echo.Context, name EnvironmentName) error {
 	return c.JSON(http.StatusOK, e)
 }
 
-// UpdateEnvironment replaces an environment's domains and, when given,
-// its custom surfaces.
+// UpdateEnvironment changes the environment's fields that the body gives
+// (domains, custom surfaces, inbox settings) and keeps the others.
 func (s *Server) UpdateEnvironment(c echo.Context, name EnvironmentName) error {
 	var in EnvironmentUpdate
 	if err := decode(c, &in); err != nil {

@@ -25,12 +25,12 @@ type Environment struct {
 	// BuiltinSurfaces; isolation policies may name them.
 	CustomSurfaces []string `json:"custom_surfaces" validate:"max=50,unique,dive,slugsurface"`
 	// InboxRetentionSeconds is how long the environment's accounts keep
-	// the mail they receive (an hour to 365 days; a week by default).
-	// Read only: it is set by a later change.
+	// the mail they receive (an hour to 365 days). Zero on create takes
+	// the default, a week.
 	InboxRetentionSeconds int `json:"inbox_retention_seconds"`
 	// InboxMaxMessages is how many messages each of the environment's
-	// accounts keeps at most, the oldest going first (1 to 10000; 200 by
-	// default). Read only: it is set by a later change.
+	// accounts keeps at most, the oldest going first (1 to 10000). Zero
+	// on create takes the default, 200.
 	InboxMaxMessages int       `json:"inbox_max_messages"`
 	CreatedAt        time.Time `json:"created_at"`
 	UpdatedAt        time.Time `json:"updated_at"`
@@ -39,8 +39,10 @@ type Environment struct {
 // EnvironmentChange is an update of an environment: a nil field is left
 // as it is.
 type EnvironmentChange struct {
-	EmailDomains   []string
-	CustomSurfaces []string
+	EmailDomains          []string
+	CustomSurfaces        []string
+	InboxRetentionSeconds *int
+	InboxMaxMessages      *int
 }
 
 // Validate checks e's fields and that each domain is in the allowlist,
@@ -57,6 +59,7 @@ func (s *Service) validateEnvironment(e *Environment) error {
 		fields = fieldErrors(err)
 	}
 	fields = append(fields, surfaceErrors(e.CustomSurfaces)...)
+	fields = append(fields, e.inboxErrors()...)
 	for i, d := range e.EmailDomains {
 		if domainRE.MatchString(d) && !s.allowed.has(d) {
 			fields = append(fields, understudy.FieldError{
@@ -76,6 +79,7 @@ func (s *Service) validateEnvironment(e *Environment) error {
 func (rc Reconciler) CheckEnvironment(e Environment) error {
 	s := rc.s
 	e.EmailDomains = slices.Clone(e.EmailDomains)
+	e.withInboxDefaults()
 	return s.validateEnvironment(&e)
 }
 
@@ -98,20 +102,24 @@ func scanEnvironment(row pgx.Row, e *Environment) error {
 	return row.Scan(&e.ID, &e.Name, &e.EmailDomains, &e.CustomSurfaces, &e.InboxRetentionSeconds, &e.InboxMaxMessages, &e.CreatedAt, &e.UpdatedAt)
 }
 
-const createEnvironmentSQL = `INSERT INTO environments (name, email_domains, custom_surfaces) VALUES ($1, $2, $3) RETURNING ` + environmentColumns
+const createEnvironmentSQL = `INSERT INTO environments (name, email_domains, custom_surfaces, inbox_retention_seconds, inbox_max_messages)
+VALUES ($1, $2, $3, $4, $5) RETURNING ` + environmentColumns
 
-// CreateEnvironment creates e. Errors: EINVALID, ECONFLICT.
+// CreateEnvironment creates e; inbox settings left at zero take their
+// defaults. Errors: EINVALID, ECONFLICT.
 func (s *Service) CreateEnvironment(ctx context.Context, e Environment) (Environment, error) {
+	e.withInboxDefaults()
 	if err := s.validateEnvironment(&e); err != nil {
 		return Environment{}, err
 	}
 	var out Environment
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		if err := scanEnvironment(tx.QueryRow(ctx, createEnvironmentSQL, e.Name, e.EmailDomains, e.CustomSurfaces), &out); err != nil {
+		if err := scanEnvironment(tx.QueryRow(ctx, createEnvironmentSQL, e.Name, e.EmailDomains, e.CustomSurfaces, e.InboxRetentionSeconds, e.InboxMaxMessages), &out); err != nil {
 			return err
 		}
 		return access.Record(ctx, tx, access.Event{Action: "environment.create", TargetType: "environment", TargetID: out.Name,
-			Details: map[string]any{"email_domains": out.EmailDomains, "custom_surfaces": out.CustomSurfaces}})
+			Details: map[string]any{"email_domains": out.EmailDomains, "custom_surfaces": out.CustomSurfaces,
+				"inbox_retention_seconds": out.InboxRetentionSeconds, "inbox_max_messages": out.InboxMaxMessages}})
 	})
 	return out, pgdb.Translate(err, "", "environment "+e.Name+" already exists")
 }
@@ -134,15 +142,16 @@ func (s *Service) ListEnvironments(ctx context.Context) ([]Environment, error) {
 
 const (
 	lockEnvironmentSQL   = `SELECT ` + environmentColumns + ` FROM environments WHERE name = $1 FOR UPDATE`
-	updateEnvironmentSQL = `UPDATE environments SET email_domains = $2, custom_surfaces = $3, updated_at = coalesce($4::timestamptz, now()) WHERE id = $1 RETURNING ` + environmentColumns
+	updateEnvironmentSQL = `UPDATE environments SET email_domains = $2, custom_surfaces = $3, inbox_retention_seconds = $4, inbox_max_messages = $5,
+    updated_at = coalesce($6::timestamptz, now()) WHERE id = $1 RETURNING ` + environmentColumns
 	// surfaceInUseSQL names the roles whose policy sets one of the surfaces $2.
 	surfaceInUseSQL = `SELECT r.name, k FROM roles r, jsonb_object_keys(r.isolation_policy) k
 WHERE r.environment_id = $1 AND r.deleted_at IS NULL AND k = ANY($2) ORDER BY r.name, k`
 	countOutsideSQL = `SELECT count(*) FROM accounts WHERE environment_id = $1 AND status <> 'retired' AND NOT (split_part(email, '@', 2) = ANY($2))`
 )
 
-// UpdateEnvironment changes the email domains and custom surfaces of the
-// environment named name. A domain still used by an active account, or a
+// UpdateEnvironment changes the email domains, custom surfaces and inbox
+// settings of the environment named name. A domain still used by an active account, or a
 // surface a role's isolation policy sets, cannot be removed.
 // Errors: EINVALID, ENOTFOUND, ECONFLICT.
 func (s *Service) UpdateEnvironment(ctx context.Context, name string, c EnvironmentChange) (Environment, error) {
@@ -152,13 +161,7 @@ func (s *Service) UpdateEnvironment(ctx context.Context, name string, c Environm
 		if err := scanEnvironment(tx.QueryRow(ctx, lockEnvironmentSQL, name), &cur); err != nil {
 			return err
 		}
-		e := Environment{Name: name, EmailDomains: c.EmailDomains, CustomSurfaces: c.CustomSurfaces}
-		if e.EmailDomains == nil {
-			e.EmailDomains = cur.EmailDomains
-		}
-		if e.CustomSurfaces == nil {
-			e.CustomSurfaces = cur.CustomSurfaces
-		}
+		e := c.applyTo(cur)
 		if err := s.validateEnvironment(&e); err != nil {
 			return err
 		}
@@ -172,14 +175,35 @@ func (s *Service) UpdateEnvironment(ctx context.Context, name string, c Environm
 		if outside > 0 {
 			return understudy.Errorf(understudy.ECONFLICT, "%d active account(s) of environment %s use a domain that the update removes; retire them first", outside, name)
 		}
-		if err := scanEnvironment(tx.QueryRow(ctx, updateEnvironmentSQL, cur.ID, e.EmailDomains, e.CustomSurfaces, s.clock.db()), &out); err != nil {
+		if err := scanEnvironment(tx.QueryRow(ctx, updateEnvironmentSQL, cur.ID, e.EmailDomains, e.CustomSurfaces,
+			e.InboxRetentionSeconds, e.InboxMaxMessages, s.clock.db()), &out); err != nil {
 			return err
 		}
 		return access.Record(ctx, tx, access.Event{Action: "environment.update", TargetType: "environment", TargetID: name,
 			Details: map[string]any{"email_domains": out.EmailDomains, "previous_email_domains": cur.EmailDomains,
-				"custom_surfaces": out.CustomSurfaces, "previous_custom_surfaces": cur.CustomSurfaces}})
+				"custom_surfaces": out.CustomSurfaces, "previous_custom_surfaces": cur.CustomSurfaces,
+				"inbox_retention_seconds": out.InboxRetentionSeconds, "previous_inbox_retention_seconds": cur.InboxRetentionSeconds,
+				"inbox_max_messages": out.InboxMaxMessages, "previous_inbox_max_messages": cur.InboxMaxMessages}})
 	})
 	return out, pgdb.Translate(err, "environment "+name+" does not exist", "")
+}
+
+// applyTo returns cur changed by c: a nil field keeps cur's value.
+func (c EnvironmentChange) applyTo(cur Environment) Environment {
+	e := cur
+	if c.EmailDomains != nil {
+		e.EmailDomains = c.EmailDomains
+	}
+	if c.CustomSurfaces != nil {
+		e.CustomSurfaces = c.CustomSurfaces
+	}
+	if c.InboxRetentionSeconds != nil {
+		e.InboxRetentionSeconds = *c.InboxRetentionSeconds
+	}
+	if c.InboxMaxMessages != nil {
+		e.InboxMaxMessages = *c.InboxMaxMessages
+	}
+	return e
 }
 
 // checkSurfacesUnused refuses to drop a custom surface of cur that a role's

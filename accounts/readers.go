@@ -44,18 +44,24 @@ type Mailbox struct {
 	Status        Status
 	// MaxMessages is the environment's inbox_max_messages.
 	MaxMessages int
+	// CodePattern and LinkPattern are the account's role's patterns (see
+	// Role), "" for none. They were checked when written; a reader that
+	// cannot compile one uses the default rules.
+	CodePattern, LinkPattern string
 }
 
 const mailboxesSQL = `
-SELECT a.id::text, a.environment_id::text, a.status, e.inbox_max_messages
-FROM accounts a JOIN environments e ON e.id = a.environment_id
+SELECT a.id::text, a.environment_id::text, a.status, e.inbox_max_messages,
+       coalesce(r.code_pattern, ''), coalesce(r.link_pattern, '')
+FROM accounts a JOIN environments e ON e.id = a.environment_id LEFT JOIN roles r ON r.id = a.role_id
 WHERE a.id = ANY($1::uuid[])`
 
 // Mailboxes returns the mailbox of each of the accounts ids that exists,
-// by account id, read on db (the caller's transaction).
+// by account id, in one query, read on db (a pool or the caller's
+// transaction).
 func Mailboxes(ctx context.Context, db pgdb.DB, ids []string) (map[string]Mailbox, error) {
 	list, err := pgdb.QueryAll(ctx, db, func(r pgx.Row, m *Mailbox) error {
-		return r.Scan(&m.AccountID, &m.EnvironmentID, &m.Status, &m.MaxMessages)
+		return r.Scan(&m.AccountID, &m.EnvironmentID, &m.Status, &m.MaxMessages, &m.CodePattern, &m.LinkPattern)
 	}, mailboxesSQL, ids)
 	if err != nil {
 		return nil, err

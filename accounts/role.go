@@ -40,9 +40,16 @@ type Role struct {
 	IsolationPolicy map[string]Visibility `json:"isolation_policy" validate:"max=50,dive,keys,slugsurface,endkeys,oneof=hidden testers_only allowed"`
 	// QuarantineOnViolation stops new leases of an account that has an
 	// open isolation violation on a hidden surface. Defaults to true.
-	QuarantineOnViolation bool      `json:"quarantine_on_violation"`
-	CreatedAt             time.Time `json:"created_at"`
-	UpdatedAt             time.Time `json:"updated_at"`
+	QuarantineOnViolation bool `json:"quarantine_on_violation"`
+	// CodePattern is an RE2 pattern that finds the role's one-time codes
+	// in its accounts' mail, ranked before the default rules: its capture
+	// group (at most one) or its whole match is the code. Empty for none.
+	CodePattern string `json:"code_pattern,omitempty"`
+	// LinkPattern is an RE2 pattern that marks the links of the role's
+	// mail to rank first (a magic link's address). Empty for none.
+	LinkPattern string    `json:"link_pattern,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // RoleChange is a create or an update of a role: nil fields are left as
@@ -53,6 +60,10 @@ type RoleChange struct {
 	Attributes            map[string]string
 	IsolationPolicy       map[string]Visibility
 	QuarantineOnViolation *bool
+	// CodePattern and LinkPattern replace the role's patterns; "" removes
+	// one.
+	CodePattern *string
+	LinkPattern *string
 	// RefuseLeased refuses (ECONFLICT, naming them) an update that would
 	// retire a leased account, instead of retiring it under its holder.
 	RefuseLeased bool
@@ -74,33 +85,46 @@ func (c RoleChange) apply(r *Role) {
 	if c.QuarantineOnViolation != nil {
 		r.QuarantineOnViolation = *c.QuarantineOnViolation
 	}
+	if c.CodePattern != nil {
+		r.CodePattern = *c.CodePattern
+	}
+	if c.LinkPattern != nil {
+		r.LinkPattern = *c.LinkPattern
+	}
 }
 
 // Validate names every bad field of r at once.
 func (r *Role) Validate() error {
+	var fields []understudy.FieldError
 	if err := validate.Struct(r); err != nil {
-		return understudy.Invalid("invalid role", fieldErrors(err)...)
+		fields = fieldErrors(err)
+	}
+	if fields = append(fields, r.patternErrors()...); len(fields) > 0 {
+		return understudy.Invalid("invalid role", fields...)
 	}
 	return nil
 }
 
-const roleColumns = `r.id, e.name, r.name, r.description, r.pool_size, r.attributes, r.isolation_policy, r.quarantine_on_violation, r.created_at, r.updated_at`
+const roleColumns = `r.id, e.name, r.name, r.description, r.pool_size, r.attributes, r.isolation_policy, r.quarantine_on_violation,
+    coalesce(r.code_pattern, ''), coalesce(r.link_pattern, ''), r.created_at, r.updated_at`
 
 func scanRole(row pgx.Row, r *Role) error {
-	return row.Scan(&r.ID, &r.Environment, &r.Name, &r.Description, &r.PoolSize, &r.Attributes, &r.IsolationPolicy, &r.QuarantineOnViolation, &r.CreatedAt, &r.UpdatedAt)
+	return row.Scan(&r.ID, &r.Environment, &r.Name, &r.Description, &r.PoolSize, &r.Attributes, &r.IsolationPolicy, &r.QuarantineOnViolation,
+		&r.CodePattern, &r.LinkPattern, &r.CreatedAt, &r.UpdatedAt)
 }
 
 const (
 	insertRoleSQL = `
-INSERT INTO roles (environment_id, name, description, pool_size, attributes, isolation_policy, quarantine_on_violation)
-VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, created_at, updated_at`
+INSERT INTO roles (environment_id, name, description, pool_size, attributes, isolation_policy, quarantine_on_violation, code_pattern, link_pattern)
+VALUES ($1, $2, $3, $4, $5, $6, $7, nullif($8, ''), nullif($9, '')) RETURNING id, created_at, updated_at`
 	getRoleSQL = `
 SELECT ` + roleColumns + ` FROM roles r JOIN environments e ON e.id = r.environment_id
 WHERE e.name = $1 AND r.name = $2 AND r.deleted_at IS NULL`
 	lockRoleSQL   = getRoleSQL + ` FOR UPDATE OF r`
 	listRolesSQL  = `SELECT ` + roleColumns + ` FROM roles r JOIN environments e ON e.id = r.environment_id WHERE e.name = $1 AND r.deleted_at IS NULL ORDER BY r.name`
 	updateRoleSQL = `
-UPDATE roles SET description = $2, pool_size = $3, attributes = $4, isolation_policy = $5, quarantine_on_violation = $6, updated_at = coalesce($7::timestamptz, now())
+UPDATE roles SET description = $2, pool_size = $3, attributes = $4, isolation_policy = $5, quarantine_on_violation = $6,
+    code_pattern = nullif($8, ''), link_pattern = nullif($9, ''), updated_at = coalesce($7::timestamptz, now())
 WHERE id = $1 RETURNING updated_at`
 	deleteRoleSQL = `UPDATE roles SET deleted_at = coalesce($2::timestamptz, now()) WHERE id = $1`
 )
@@ -121,7 +145,7 @@ func (s *Service) CreateRole(ctx context.Context, env, name string, c RoleChange
 		if err := checkPolicy(e, r); err != nil {
 			return err
 		}
-		row := tx.QueryRow(ctx, insertRoleSQL, e.ID, r.Name, r.Description, r.PoolSize, r.Attributes, r.IsolationPolicy, r.QuarantineOnViolation)
+		row := tx.QueryRow(ctx, insertRoleSQL, e.ID, r.Name, r.Description, r.PoolSize, r.Attributes, r.IsolationPolicy, r.QuarantineOnViolation, r.CodePattern, r.LinkPattern)
 		if err := row.Scan(&r.ID, &r.CreatedAt, &r.UpdatedAt); err != nil {
 			return pgdb.Translate(err, "", "role "+name+" already exists in environment "+env)
 		}
@@ -184,7 +208,8 @@ func (s *Service) UpdateRole(ctx context.Context, env, name string, c RoleChange
 		if err := checkPolicy(e, r); err != nil {
 			return err
 		}
-		if err := tx.QueryRow(ctx, updateRoleSQL, r.ID, r.Description, r.PoolSize, r.Attributes, r.IsolationPolicy, r.QuarantineOnViolation, s.clock.db()).Scan(&r.UpdatedAt); err != nil {
+		if err := tx.QueryRow(ctx, updateRoleSQL, r.ID, r.Description, r.PoolSize, r.Attributes, r.IsolationPolicy, r.QuarantineOnViolation, s.clock.db(),
+			r.CodePattern, r.LinkPattern).Scan(&r.UpdatedAt); err != nil {
 			return err
 		}
 		if err := access.Record(ctx, tx, access.Event{Action: "role.update", TargetType: "role", TargetID: r.ID,
@@ -257,7 +282,9 @@ func roleDetails(r Role) map[string]any {
 		Attributes      map[string]string     `json:"attributes"`
 		IsolationPolicy map[string]Visibility `json:"isolation_policy"`
 		Quarantine      bool                  `json:"quarantine_on_violation"`
-	}{r.Environment, r.Name, r.PoolSize, r.Attributes, r.IsolationPolicy, r.QuarantineOnViolation})
+		CodePattern     string                `json:"code_pattern,omitempty"`
+		LinkPattern     string                `json:"link_pattern,omitempty"`
+	}{r.Environment, r.Name, r.PoolSize, r.Attributes, r.IsolationPolicy, r.QuarantineOnViolation, r.CodePattern, r.LinkPattern})
 	_ = json.Unmarshal(b, &m)
 	return m
 }

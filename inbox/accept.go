@@ -64,7 +64,8 @@ func (s *Service) Accept(ctx context.Context, address string) (Recipient, error)
 }
 
 // Receive stores d once per recipient, in one transaction: each message
-// sealed, audited (message.receive), against the lease open on its
+// read with the patterns of its account's role (Parse, once per distinct
+// pair of patterns), sealed, audited (message.receive), against the lease open on its
 // account, and each account's inbox cut to its environment's
 // inbox_max_messages, the oldest going first (audited as message.prune).
 // Waiters on any replica are woken when it commits. It returns the ids of
@@ -75,11 +76,6 @@ func (s *Service) Accept(ctx context.Context, address string) (Recipient, error)
 func (s *Service) Receive(ctx context.Context, d Delivery) ([]string, error) {
 	if err := validateDelivery(d); err != nil {
 		return nil, err
-	}
-	p := Parse(d.Raw, Patterns{})
-	body, err := json.Marshal(p)
-	if err != nil {
-		return nil, fmt.Errorf("encoding the parsed message: %w", err)
 	}
 	raw, err := compress(d.Raw)
 	if err != nil {
@@ -95,6 +91,10 @@ func (s *Service) Receive(ctx context.Context, d Delivery) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	reads, err := readFor(d.Raw, boxes)
+	if err != nil {
+		return nil, err
+	}
 	leases := map[string]string{}
 	if s.cfg.OpenLeases != nil {
 		if leases, err = s.cfg.OpenLeases(ctx, accountIDs); err != nil {
@@ -105,8 +105,10 @@ func (s *Service) Receive(ctx context.Context, d Delivery) ([]string, error) {
 	b.Queue(lockInboxesSQL, lockKeys(accountIDs))
 	ids := make([]string, len(d.Recipients))
 	for i, r := range d.Recipients {
-		m := newRow(d, r, p, boxes[r.AccountID].EnvironmentID, leases[r.AccountID])
-		if err := s.queueInsert(ctx, b, m, body, raw); err != nil {
+		box := boxes[r.AccountID]
+		rd := reads[rulesOf(box)]
+		m := newRow(d, r, rd.p, box.EnvironmentID, leases[r.AccountID])
+		if err := s.queueInsert(ctx, b, m, rd.body, raw); err != nil {
 			return nil, err
 		}
 		ids[i] = m.id
@@ -173,4 +175,50 @@ func (s *Service) mailboxes(ctx context.Context, accountIDs []string) (map[strin
 		}
 	}
 	return boxes, nil
+}
+
+// rules are a role's patterns, as a map key.
+type rules struct{ code, link string }
+
+func rulesOf(b accounts.Mailbox) rules { return rules{b.CodePattern, b.LinkPattern} }
+
+// reading is a message as Parse read it with one pair of patterns, and
+// its encoded form.
+type reading struct {
+	p    Parsed
+	body []byte
+}
+
+// readFor reads raw once, finding its codes and links with each pair of
+// patterns among boxes. A pattern that does not compile (it was checked
+// when its role was written) leaves the default rules.
+func readFor(raw []byte, boxes map[string]accounts.Mailbox) (map[rules]reading, error) {
+	var keys []rules
+	var ps []Patterns
+	for _, b := range boxes {
+		if k := rulesOf(b); !slices.Contains(keys, k) {
+			keys = append(keys, k)
+			ps = append(ps, Patterns{Code: compilePattern(k.code), Link: compilePattern(k.link)})
+		}
+	}
+	out := make(map[rules]reading, len(keys))
+	for i, p := range parseEach(raw, ps) {
+		body, err := json.Marshal(p)
+		if err != nil {
+			return nil, fmt.Errorf("encoding the parsed message: %w", err)
+		}
+		out[keys[i]] = reading{p: p, body: body}
+	}
+	return out, nil
+}
+
+func compilePattern(s string) *regexp.Regexp {
+	if s == "" {
+		return nil
+	}
+	re, err := regexp.Compile(s)
+	if err != nil {
+		return nil
+	}
+	return re
 }

@@ -43,10 +43,21 @@ const panicked = "the message could not be read"
 // attachments. Every string it returns is valid UTF-8 without NUL bytes.
 // Codes and Links are found in the subject, the text and the HTML; p's
 // patterns, when set, rank their matches first.
-func Parse(raw []byte, p Patterns) (out Parsed) {
+func Parse(raw []byte, p Patterns) Parsed {
+	return parseEach(raw, []Patterns{p})[0]
+}
+
+// parseEach is Parse with each of ps, reading the message once: the codes
+// and links are found once per Patterns, so that a message to accounts of
+// several roles costs one reading, not one per role.
+func parseEach(raw []byte, ps []Patterns) (each []Parsed) {
+	var out Parsed
 	defer func() {
 		if recover() != nil {
-			out = Parsed{Subject: out.Subject, MessageID: out.MessageID, ParseError: panicked}
+			each = make([]Parsed, len(ps))
+			for i := range each {
+				each[i] = Parsed{Subject: out.Subject, MessageID: out.MessageID, ParseError: panicked}
+			}
 		}
 	}()
 	var r partReader
@@ -83,10 +94,14 @@ func Parse(raw []byte, p Patterns) (out Parsed) {
 	if r.textCut {
 		r.note("the text body was cut at 1 MiB")
 	}
-	out.Codes = findCodes(out.Subject, plain, doc, p.Code)
-	out.Links = findLinks(plain, doc, headerValue(out.Headers, "List-Unsubscribe"), p.Link)
 	out.ParseError = strings.Join(r.problems, "; ")
-	return out
+	each = make([]Parsed, len(ps))
+	for i, p := range ps {
+		each[i] = out
+		each[i].Codes = findCodes(out.Subject, plain, doc, p.Code)
+		each[i].Links = findLinks(plain, doc, headerValue(out.Headers, "List-Unsubscribe"), p.Link)
+	}
+	return each
 }
 
 // partReader gathers the bodies of a message as its tree is walked.

@@ -60,7 +60,10 @@ func (s *Server) CreateEnvironment(c echo.Context) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	e, err := s.accounts.CreateEnvironment(c.Request().Context(), accounts.Environment{Name: in.Name, EmailDomains: in.EmailDomains, CustomSurfaces: deref(in.CustomSurfaces)})
+	// An absent inbox setting is zero, which takes its default; the
+	// contract refuses an explicit zero before it gets here.
+	e, err := s.accounts.CreateEnvironment(c.Request().Context(), accounts.Environment{Name: in.Name, EmailDomains: in.EmailDomains,
+		CustomSurfaces: deref(in.CustomSurfaces), InboxRetentionSeconds: deref(in.InboxRetentionSeconds), InboxMaxMessages: deref(in.InboxMaxMessages)})
 	if err != nil {
 		return err
 	}
@@ -76,14 +79,15 @@ func (s *Server) GetEnvironment(c echo.Context, name EnvironmentName) error {
 	return c.JSON(http.StatusOK, e)
 }
 
-// UpdateEnvironment replaces an environment's domains and, when given,
-// its custom surfaces.
+// UpdateEnvironment changes the environment's fields that the body gives
+// (domains, custom surfaces, inbox settings) and keeps the others.
 func (s *Server) UpdateEnvironment(c echo.Context, name EnvironmentName) error {
 	var in EnvironmentUpdate
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	e, err := s.accounts.UpdateEnvironment(c.Request().Context(), name, accounts.EnvironmentChange{EmailDomains: in.EmailDomains, CustomSurfaces: deref(in.CustomSurfaces)})
+	e, err := s.accounts.UpdateEnvironment(c.Request().Context(), name, accounts.EnvironmentChange{EmailDomains: deref(in.EmailDomains),
+		CustomSurfaces: deref(in.CustomSurfaces), InboxRetentionSeconds: in.InboxRetentionSeconds, InboxMaxMessages: in.InboxMaxMessages})
 	if err != nil {
 		return err
 	}
@@ -114,7 +118,7 @@ func (s *Server) CreateRole(c echo.Context, env EnvironmentName) error {
 		return err
 	}
 	r, err := s.accounts.CreateRole(c.Request().Context(), env, in.Name,
-		roleChange(in.Description, in.PoolSize, in.Attributes, in.IsolationPolicy, in.QuarantineOnViolation))
+		roleChange(in.Description, in.PoolSize, in.Attributes, in.IsolationPolicy, in.QuarantineOnViolation, in.CodePattern, in.LinkPattern))
 	if err != nil {
 		return err
 	}
@@ -137,7 +141,7 @@ func (s *Server) UpdateRole(c echo.Context, env EnvironmentName, name RoleName) 
 		return err
 	}
 	r, err := s.accounts.UpdateRole(c.Request().Context(), env, name,
-		roleChange(in.Description, in.PoolSize, in.Attributes, in.IsolationPolicy, in.QuarantineOnViolation))
+		roleChange(in.Description, in.PoolSize, in.Attributes, in.IsolationPolicy, in.QuarantineOnViolation, in.CodePattern, in.LinkPattern))
 	if err != nil {
 		return err
 	}
@@ -152,8 +156,8 @@ func (s *Server) DeleteRole(c echo.Context, env EnvironmentName, name RoleName) 
 	return c.NoContent(http.StatusNoContent)
 }
 
-func roleChange(desc *string, pool *int, attrs *Attributes, policy *IsolationPolicy, quarantine *bool) accounts.RoleChange {
-	ch := accounts.RoleChange{Description: desc, PoolSize: pool, QuarantineOnViolation: quarantine}
+func roleChange(desc *string, pool *int, attrs *Attributes, policy *IsolationPolicy, quarantine *bool, code, link *string) accounts.RoleChange {
+	ch := accounts.RoleChange{Description: desc, PoolSize: pool, QuarantineOnViolation: quarantine, CodePattern: code, LinkPattern: link}
 	if attrs != nil {
 		ch.Attributes = *attrs
 	}

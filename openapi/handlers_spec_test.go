@@ -130,11 +130,12 @@ func TestSpecJSONMirrorsTheContract(t *testing.T) {
 	forgotten := spec.Forgotten{Forgotten: full.Managed, Workspace: full}
 	req := spec.PlanRequest{Workspace: "default", Mode: spec.ModeDestroy, Desired: spec.Desired{
 		Environments: []spec.Environment{{Address: "environment.production", Name: "production", EmailDomains: []string{"qa.example.test"},
-			CustomSurfaces: []string{"stories"}, Lifecycle: spec.Lifecycle{PreventDestroy: true}}},
+			CustomSurfaces: []string{"stories"}, InboxRetention: new("7d"), InboxMaxMessages: new(200), Lifecycle: spec.Lifecycle{PreventDestroy: true}}},
 		Apps: []spec.App{{Address: "app.chirp", Environment: "production", Name: "chirp", Provider: "webhook",
 			Settings: json.RawMessage(`{"url":"https://chirp.example.test"}`), Secrets: map[string]string{"signing_secret": "s"}}},
 		Roles: []spec.Role{{Address: "role.buyer", Environment: "production", Name: "buyer", Description: "buys", PoolSize: new(2),
-			Attributes: map[string]string{"plan": "pro"}, IsolationPolicy: map[string]string{"leaderboards": "hidden"}, QuarantineOnViolation: new(false)}},
+			Attributes: map[string]string{"plan": "pro"}, IsolationPolicy: map[string]string{"leaderboards": "hidden"}, QuarantineOnViolation: new(false),
+			CodePattern: `code: (\d{6})`, LinkPattern: `/magic/`}},
 		Destinations: []spec.Destination{{Address: "destination.posthog", Environment: "production", Name: "posthog", Kind: "posthog",
 			Settings: json.RawMessage(`{"project":1}`), Secrets: map[string]string{"api_key": "k"}, DistinctID: new("email"), SyncInterval: new("15m")}},
 		Imports: []spec.Import{{To: "environment.production", ID: "production"}},

@@ -832,9 +832,15 @@ type DesiredDestination struct {
 // DesiredEnvironment defines model for DesiredEnvironment.
 type DesiredEnvironment struct {
 	// Address environment.<label>
-	Address        string     `json:"address"`
-	CustomSurfaces *[]string  `json:"custom_surfaces,omitempty"`
-	EmailDomains   *[]string  `json:"email_domains,omitempty"`
+	Address        string    `json:"address"`
+	CustomSurfaces *[]string `json:"custom_surfaces,omitempty"`
+	EmailDomains   *[]string `json:"email_domains,omitempty"`
+
+	// InboxMaxMessages Messages kept per account, 1 to 10000. Defaults to 200.
+	InboxMaxMessages *int `json:"inbox_max_messages,omitempty"`
+
+	// InboxRetention How long accounts keep their mail: whole days (7d) or a Go duration (36h), 1h to 365d. Defaults to 7d.
+	InboxRetention *string    `json:"inbox_retention,omitempty"`
 	Lifecycle      *Lifecycle `json:"lifecycle,omitempty"`
 	Name           *string    `json:"name,omitempty"`
 }
@@ -866,15 +872,21 @@ type DesiredRemoved struct {
 // DesiredRole defines model for DesiredRole.
 type DesiredRole struct {
 	// Address role.<label>
-	Address     string             `json:"address"`
-	Attributes  *map[string]string `json:"attributes,omitempty"`
-	Description *string            `json:"description,omitempty"`
-	Environment *string            `json:"environment,omitempty"`
+	Address    string             `json:"address"`
+	Attributes *map[string]string `json:"attributes,omitempty"`
+
+	// CodePattern RE2 pattern of the role's one-time codes; none when absent.
+	CodePattern *string `json:"code_pattern,omitempty"`
+	Description *string `json:"description,omitempty"`
+	Environment *string `json:"environment,omitempty"`
 
 	// IsolationPolicy Surface to visibility: hidden, testers_only or allowed.
 	IsolationPolicy *map[string]string `json:"isolation_policy,omitempty"`
 	Lifecycle       *Lifecycle         `json:"lifecycle,omitempty"`
-	Name            *string            `json:"name,omitempty"`
+
+	// LinkPattern RE2 pattern of the role's links to rank first; none when absent.
+	LinkPattern *string `json:"link_pattern,omitempty"`
+	Name        *string `json:"name,omitempty"`
 
 	// PoolSize Defaults to 1.
 	PoolSize *int `json:"pool_size,omitempty"`
@@ -959,8 +971,14 @@ type Environment struct {
 	CustomSurfaces []string  `json:"custom_surfaces"`
 	EmailDomains   []string  `json:"email_domains"`
 	Id             string    `json:"id"`
-	Name           string    `json:"name"`
-	UpdatedAt      time.Time `json:"updated_at"`
+
+	// InboxMaxMessages How many messages each of the environment's accounts keeps at most.
+	InboxMaxMessages int `json:"inbox_max_messages"`
+
+	// InboxRetentionSeconds How long the environment's accounts keep their mail, in seconds.
+	InboxRetentionSeconds int       `json:"inbox_retention_seconds"`
+	Name                  string    `json:"name"`
+	UpdatedAt             time.Time `json:"updated_at"`
 }
 
 // EnvironmentCreate defines model for EnvironmentCreate.
@@ -971,6 +989,12 @@ type EnvironmentCreate struct {
 	// EmailDomains Controlled email domains; each must be in the server's allowlist. Accounts use the first.
 	EmailDomains []string `json:"email_domains"`
 
+	// InboxMaxMessages How many messages each of the environment's accounts keeps at most, the oldest going first. Defaults to 200.
+	InboxMaxMessages *int `json:"inbox_max_messages,omitempty"`
+
+	// InboxRetentionSeconds How long the environment's accounts keep the mail they receive, in seconds (an hour to 365 days). Defaults to 604800 (a week).
+	InboxRetentionSeconds *int `json:"inbox_retention_seconds,omitempty"`
+
 	// Name 1-63 lower-case letters, digits or '-', starting with a letter.
 	Name Slug `json:"name"`
 }
@@ -980,11 +1004,17 @@ type EnvironmentList struct {
 	Items []Environment `json:"items"`
 }
 
-// EnvironmentUpdate defines model for EnvironmentUpdate.
+// EnvironmentUpdate Absent fields are kept.
 type EnvironmentUpdate struct {
 	// CustomSurfaces Replaces the environment's custom surfaces when given; a surface a role's policy sets cannot be removed (409). Surfaces of the environment's apps beyond the built-in ones (leaderboards, social_feed, search, recommendations, notifications, public_profile, messaging, reviews); isolation policies may name them.
 	CustomSurfaces *[]string `json:"custom_surfaces,omitempty"`
-	EmailDomains   []string  `json:"email_domains"`
+	EmailDomains   *[]string `json:"email_domains,omitempty"`
+
+	// InboxMaxMessages How many messages each of the environment's accounts keeps at most, the oldest going first.
+	InboxMaxMessages *int `json:"inbox_max_messages,omitempty"`
+
+	// InboxRetentionSeconds How long the environment's accounts keep the mail they receive, in seconds (an hour to 365 days).
+	InboxRetentionSeconds *int `json:"inbox_retention_seconds,omitempty"`
 }
 
 // ExclusionEntries defines model for ExclusionEntries.
@@ -1448,28 +1478,40 @@ type ResetRequest struct {
 // Role defines model for Role.
 type Role struct {
 	// Attributes Free-form strings passed to apps when accounts are provisioned.
-	Attributes  Attributes `json:"attributes"`
-	CreatedAt   time.Time  `json:"created_at"`
-	Description string     `json:"description"`
-	Environment string     `json:"environment"`
-	Id          string     `json:"id"`
+	Attributes Attributes `json:"attributes"`
+
+	// CodePattern The role's code pattern; absent when it has none.
+	CodePattern *string   `json:"code_pattern,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	Description string    `json:"description"`
+	Environment string    `json:"environment"`
+	Id          string    `json:"id"`
 
 	// IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, messaging, reviews, or one of the environment's custom_surfaces) to visibility; a surface not set is `hidden`, a surface the environment does not have is refused (422, naming `isolation_policy.<surface>`).
-	IsolationPolicy       IsolationPolicy `json:"isolation_policy"`
-	Name                  string          `json:"name"`
-	PoolSize              int             `json:"pool_size"`
-	QuarantineOnViolation bool            `json:"quarantine_on_violation"`
-	UpdatedAt             time.Time       `json:"updated_at"`
+	IsolationPolicy IsolationPolicy `json:"isolation_policy"`
+
+	// LinkPattern The role's link pattern; absent when it has none.
+	LinkPattern           *string   `json:"link_pattern,omitempty"`
+	Name                  string    `json:"name"`
+	PoolSize              int       `json:"pool_size"`
+	QuarantineOnViolation bool      `json:"quarantine_on_violation"`
+	UpdatedAt             time.Time `json:"updated_at"`
 }
 
 // RoleCreate defines model for RoleCreate.
 type RoleCreate struct {
 	// Attributes Free-form strings passed to apps when accounts are provisioned.
-	Attributes  *Attributes `json:"attributes,omitempty"`
-	Description *string     `json:"description,omitempty"`
+	Attributes *Attributes `json:"attributes,omitempty"`
+
+	// CodePattern An RE2 pattern that finds the role's one-time codes in its accounts' mail, ranked before the default rules: its one capture group (or its whole match) is the code. It must not match the empty string. "" removes it.
+	CodePattern *string `json:"code_pattern,omitempty"`
+	Description *string `json:"description,omitempty"`
 
 	// IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, messaging, reviews, or one of the environment's custom_surfaces) to visibility; a surface not set is `hidden`, a surface the environment does not have is refused (422, naming `isolation_policy.<surface>`).
 	IsolationPolicy *IsolationPolicy `json:"isolation_policy,omitempty"`
+
+	// LinkPattern An RE2 pattern that ranks first the links of the role's mail it matches (a magic link's address). It must not match the empty string. "" removes it.
+	LinkPattern *string `json:"link_pattern,omitempty"`
 
 	// Name 1-63 lower-case letters, digits or '-', starting with a letter.
 	Name     Slug `json:"name"`
@@ -1487,12 +1529,18 @@ type RoleList struct {
 // RoleUpdate defines model for RoleUpdate.
 type RoleUpdate struct {
 	// Attributes Free-form strings passed to apps when accounts are provisioned.
-	Attributes  *Attributes `json:"attributes,omitempty"`
-	Description *string     `json:"description,omitempty"`
+	Attributes *Attributes `json:"attributes,omitempty"`
+
+	// CodePattern An RE2 pattern that finds the role's one-time codes in its accounts' mail, ranked before the default rules: its one capture group (or its whole match) is the code. It must not match the empty string. "" removes it.
+	CodePattern *string `json:"code_pattern,omitempty"`
+	Description *string `json:"description,omitempty"`
 
 	// IsolationPolicy Surface (leaderboards, social_feed, search, recommendations, notifications, public_profile, messaging, reviews, or one of the environment's custom_surfaces) to visibility; a surface not set is `hidden`, a surface the environment does not have is refused (422, naming `isolation_policy.<surface>`).
 	IsolationPolicy *IsolationPolicy `json:"isolation_policy,omitempty"`
-	PoolSize        *int             `json:"pool_size,omitempty"`
+
+	// LinkPattern An RE2 pattern that ranks first the links of the role's mail it matches (a magic link's address). It must not match the empty string. "" removes it.
+	LinkPattern *string `json:"link_pattern,omitempty"`
+	PoolSize    *int    `json:"pool_size,omitempty"`
 
 	// QuarantineOnViolation Stop new leases of an account with an open isolation violation on a hidden surface. Defaults to true.
 	QuarantineOnViolation *bool `json:"quarantine_on_violation,omitempty"`
@@ -2278,18 +2326,18 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/environments/{environment} (the `GetEnvironment` operationId).
 	GetEnvironment(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateEnvironmentWithBody Replace an environment's email domains.
+	// UpdateEnvironmentWithBody Change an environment's email domains, custom surfaces or inbox settings.
 	//
-	// Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
+	// Changes the fields given and keeps the others. A domain still used by an active account cannot be removed (409).
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /v1/environments/{environment} (the `UpdateEnvironment` operationId).
 	UpdateEnvironmentWithBody(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// UpdateEnvironment Replace an environment's email domains.
+	// UpdateEnvironment Change an environment's email domains, custom surfaces or inbox settings.
 	//
-	// Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
+	// Changes the fields given and keeps the others. A domain still used by an active account cannot be removed (409).
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3311,9 +3359,9 @@ func (c *Client) GetEnvironment(ctx context.Context, environment EnvironmentName
 	return c.Client.Do(req)
 }
 
-// UpdateEnvironmentWithBody Replace an environment's email domains.
+// UpdateEnvironmentWithBody Change an environment's email domains, custom surfaces or inbox settings.
 //
-// Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
+// Changes the fields given and keeps the others. A domain still used by an active account cannot be removed (409).
 //
 // Takes any type of body and a specified content type.
 //
@@ -3330,9 +3378,9 @@ func (c *Client) UpdateEnvironmentWithBody(ctx context.Context, environment Envi
 	return c.Client.Do(req)
 }
 
-// UpdateEnvironment Replace an environment's email domains.
+// UpdateEnvironment Change an environment's email domains, custom surfaces or inbox settings.
 //
-// Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
+// Changes the fields given and keeps the others. A domain still used by an active account cannot be removed (409).
 //
 // Takes a body of the `application/json` content type.
 //
@@ -7894,18 +7942,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/environments/{environment} (the `GetEnvironment` operationId).
 	GetEnvironmentWithResponse(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*GetEnvironmentResponse, error)
 
-	// UpdateEnvironmentWithBodyWithResponse Replace an environment's email domains.
+	// UpdateEnvironmentWithBodyWithResponse Change an environment's email domains, custom surfaces or inbox settings.
 	//
-	// Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
+	// Changes the fields given and keeps the others. A domain still used by an active account cannot be removed (409).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /v1/environments/{environment} (the `UpdateEnvironment` operationId).
 	UpdateEnvironmentWithBodyWithResponse(ctx context.Context, environment EnvironmentName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateEnvironmentResponse, error)
 
-	// UpdateEnvironmentWithResponse Replace an environment's email domains.
+	// UpdateEnvironmentWithResponse Change an environment's email domains, custom surfaces or inbox settings.
 	//
-	// Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
+	// Changes the fields given and keeps the others. A domain still used by an active account cannot be removed (409).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -15179,9 +15227,9 @@ func (c *ClientWithResponses) GetEnvironmentWithResponse(ctx context.Context, en
 	return ParseGetEnvironmentResponse(rsp)
 }
 
-// UpdateEnvironmentWithBodyWithResponse Replace an environment's email domains.
+// UpdateEnvironmentWithBodyWithResponse Change an environment's email domains, custom surfaces or inbox settings.
 //
-// Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
+// Changes the fields given and keeps the others. A domain still used by an active account cannot be removed (409).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -15194,9 +15242,9 @@ func (c *ClientWithResponses) UpdateEnvironmentWithBodyWithResponse(ctx context.
 	return ParseUpdateEnvironmentResponse(rsp)
 }
 
-// UpdateEnvironmentWithResponse Replace an environment's email domains.
+// UpdateEnvironmentWithResponse Change an environment's email domains, custom surfaces or inbox settings.
 //
-// Replaces the environment's email domains. A domain still used by an active account cannot be removed (409).
+// Changes the fields given and keeps the others. A domain still used by an active account cannot be removed (409).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22064,7 +22112,7 @@ type ServerInterface interface {
 	// GetEnvironment Get an environment.
 	// (GET /v1/environments/{environment})
 	GetEnvironment(ctx echo.Context, environment EnvironmentName) error
-	// UpdateEnvironment Replace an environment's email domains.
+	// UpdateEnvironment Change an environment's email domains, custom surfaces or inbox settings.
 	// (PATCH /v1/environments/{environment})
 	UpdateEnvironment(ctx echo.Context, environment EnvironmentName) error
 	// ListApps List an environment's apps.
@@ -23672,355 +23720,364 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P37cts41i8M3wpK366K9D20bOe0p+V6ql5POtOdZ/qQStLTT72tbBMiIQtjCuAAoBVNKlX7avaF7St5",
-	"C2sBIEiROji20532P4klkTgurBPW+q2Pg0wuSymYMHow+ThYMJozBX++YUatz+eGKfspZzpTvDRcisFk",
-	"8JZlUuSaUPszWS14tiBGrbm4JPSSckGWdE1WUl2NB8lAZwu2pLaRJRd8WS0Hk9NkYNYlG0wGXBh2ydTg",
-	"06dPyaCkii6ZcQM4zzJZCfPqW/uB225LahaDZCDo0r5K8fcLng+SgWL/qrhi+WBiVMXiTl1H2iguLge2",
-	"m/Oy/Ama6G62LA9s71umDRfUrs2WdvP6qQPbfymuuZJiyYTZ0j6rnzqw/R8Y1ax3mQv76+GL/LqgorfN",
-	"sqDi8CbfyIJtWQAlC3Zgi79KdaVLmm1rduWf2dr2/1BsPpgM/n/H9Xk6xl/18duiukQCV0yXUmgG9P1X",
-	"mn9HDVvRtf2USWHs1k0+WgoseAaUclwqOSvY8j/+qe3B+7hnj6/xLey0eXTPBaFlSajQK6ZYTmRlNM8Z",
-	"4UaTUslrnjP1SBM7HEUzkxCp4DdtqGHuwFOimDZSMbKimghpiFkw94T7JSfDTOaMpDOaX1ziNNOE2C0g",
-	"aaXEpBKW0ZgqX0/cHCe0LI98v+noDBp1h5xwTeaUFywnK24W8JNiVEsxHnxK7FK+Yf+qmDb3uZTvYBDQ",
-	"LcmosOswg2HlhGpiFrxeRqLpWk9gqf7r7c8/JYQKUokrIVeCzDkr8oRQslJSXOISSbvIM5qTwBL9ei5p",
-	"MZdqyfI0IeyaqTU8Bm0QLkjKlJJKpyNYlxdSzAue3fuqZLQoSFZQvWC63rCsUooJg4SSeLGxYCRnhvKC",
-	"2AOn/TwzN3Q7k2RDLh0FwdQ1Svf0cSTCYKB/k2rG85yJ+14PI6+YeKSJzmTJLC2vGL1iipgFFbACUjBH",
-	"MHblBGN5WIi5H7Tb05+k+ZusRH7fc7C7k9tBikuSS4bnnn3g2viRCmku5nZobqSv6bqQNH8n5Q9UXbIv",
-	"dTRnMl/bNS/sINyan5If+V/9uI2UF/CjH7dr91658ppIs2CKwPlNSLbgbF6sybOTEz9MqyopQYt0NAGO",
-	"jKdGE6oYKeTlJcsJMFXHHHHyPE+IsHyC6IVcIbd8y9Q1z9gvgl5TXtBZca9bc05yVjKRM5GtyRCOPzV0",
-	"RjUDWUNRPuWVAm3SyhNm7A8ZLU2l2MhuZW75plREF3J1ZjVPp3a6larqmbkt/UXQyiyk4v9m93pwfpJk",
-	"xqiym2JZAMwQzzoFmeZlgFREsWt5VcvNKhrxBg/89ddfj84rs2DC2KGzTQ39vFjRtSbpX7F3xWix/M/p",
-	"oJa600HaVM7b2tEnWLZSyYxpbZfypTDcrL/UKQamWRRHKPzIrDKEkmtaVMBPLS+iWcZKY0dan5hrWvC9",
-	"JOU/mMileseXTFb3Li6poMXa8EyTaxgGyXmOUwItDSQoF/G5fqSJ4UtGCr7kgf86NevC4CycujUVffoW",
-	"dnbkHx+NyU8S+btdbFBGQHb/El71yqA/sRMUXpXJ5NLuw1Q45U8KJ9iDzWNVokosGC3MYh2f2YIapsZT",
-	"AQq5W7DI/LN/lkqWTBmOenOmGDUsv6Dwm6UH+9cgp4bBXAZJm5aThnG0SevJ4JIJptA2q38Otmky4Hnn",
-	"azxn4VBs2/9X/jkwcrVeSZVfKGkOnodixtofh70jkcFv/KALabqnazW0Su+alduht/hweO0CFfPOLg29",
-	"1JvM6lfLDZdUXemGzk810WthFszwjKwWTIEc48YKCEaVJsNwcBL7nQY22SQWri9CG/YzE9VyMPltYO23",
-	"wfuO1QpPX+yimfrJ3hWuD91F5K3oNEVr0/K35qA3OuobY1939Szl7J8sMzCwMj+Q9tpDtMZ7y+XgBmep",
-	"qnGiAj21KSQ6QN3nIokPe2PUjpS65ubI8uV8zrIO9sGWlBc9p7nza3SAsA8lV0y7FWvTLxMo0uFZwsA3",
-	"hlaxZW/aWMLc77RCC/nFbL3ZjRUVC1lYFU/O45Ni7XVnW8Hr4y/JBjoJBda8TSKu+S17+APXHTvIDVs2",
-	"/9hjeMB9sBuqFAVWLNgHcyHnc806NvW11TyFsYxHkKVUYbU1mcuikKtolWsvZmvyMMAtE3wbVtgzJqsa",
-	"240BRnbNNZcCPypGc3tOkEAsPYE/ZBCEQic7O89zxbTukKJObG28AeNSHeT36u3P5Mnp8+dHp4QW5YIe",
-	"Pe6ks1JqQ4sLq5J0tq/YJe+RDtooxsxu/uieS3ASoclm3/VMOte/LO9Hs+hhKsI5HDeXz/nguheIZYqZ",
-	"C3CUNA7ApqBtkbpmxnCBwpfmObd7SovX0fTRo3kvkgImH001Gl5rjv0CoGdTz42h2aJ/lnNaaNZWEvxm",
-	"7HbiNveneT5WbLaQ8iohlgovFdMJYR9YZnXmOb3qZso42S270rG1G1cxihm0hKxGRDS/tByDYNMJoeTb",
-	"tz+NJkQzWrDciiXFtPFeAcVMpQTLo9HV67kv0WyKqciT7BshQ80YSK03L8+//fHlqKPLFum06aRnz18s",
-	"WHa1eZopHvGO9TN9GgAraKlZ94mVV9HXMykLRsXGiPHySF4NQjd1oz2jvxUZV5abh35/WVSWv8DBOvDY",
-	"7MGqDqPsGxPgJhl1TbLgLH+xoAJdkS1iybzxt9WOL6g4xyc/JXZEXrZuTOXG7NI3mvghQVs921aso2uP",
-	"A3ZuRbm5AEXCWWNzWhV2nCd60D7O38sVKeBiQhL7HpnD5QRqutauF8FgM5KgLmL/YiJPrAlHyXeS5BXa",
-	"AmSYPlumI1KV9pHTxZh8i31r+/lET4hi80ozy6akyFhCBF1abgaqNAzYso0l/fADE5dmMZg8edy1opuL",
-	"ZYzis8qwXgLovuk+F2u4sUEGe0ZEVRSoEoL+7Vv1PijNDKFiDfoiOPvgUQ7uK82E5oZfgySw7aDn1VLw",
-	"p2QwY3Op2M0H4G/iNDOHdTyXKmPWJCsLmrGWHhP43BaNJTTfMXgnhdBh7WQUVazpkk52cVUnB9wSJW6v",
-	"3m/b5s8RqX9TjIGfkeATmljblOWWRGlZalzbYA3Y+QRdvUeSnlc5Ny+vWZc/q2Y9m1wkM1J9Jn/xkuhA",
-	"Kf6r81BrOofjbPfKm50rxQ07syef2SmBl95fg1Z2oWihJZiqmqRZwZkwF5avpQneA8I3xHE6q7MYVWnD",
-	"cruMH9aPrIGlVlTl4EjEcwTeRK5YZkjJrF4x6lxn1LbDsnBhnj/tMNOQvJjuccckA0PVJdv1K37/cR/9",
-	"F7RX3M2IscftxH02hlfv3/uthHUrekRNpjdXJ5DDovulz9kHZADP4V2iPVnuPG368NAE6OAu4QQSJQv2",
-	"SJNSyoKseFGQS2bGnRufs3BWN1t8w+aa5EqWpQ80cNdR/r5GsaW8xjO+14K+YXPnh+qwydS2oYTJRazF",
-	"ecy5sOIVbjRoWe49lqZfrHM8VnZvGYpzNNgTCytdSIghSdwGkJwVzB5juM0CcZKPzryuAGcZ5KQ3PKCt",
-	"1YIXTrTntzWVLgXghWLga6SF7mLBW5yzyRaXoXdadns6buDgrzRTPZK2rSjG4W/ewRZej4bWGEjXgf2W",
-	"aWx0hw7ZcY4p0SXLSM6ygoLFa/e44NpyaUWuuMitzJgVMrsak5dAstgvWVjVUJDUSYE0Iem0Ojl5ktmX",
-	"4C82xi8KOmMFfpNahdLdhNmOp2KYWsobz6o1U+kIRMUe7fw2HVyx9XTwPkVt1p4pbajImB0uxQEjA0jn",
-	"Ul0wmi1SEvf123TAKtvAKJmKSvB/VSy+prODwwAmzZQld4xtwZgevLWcrQk3oCG7AbuVaIw56Hdu/uOp",
-	"+EetRWXW8GW5baruKgE1EL7icRyXlsjFkHHA5acblR/wI13rk+Op2ODDVvfZW5Q4ouq0TJM4GPLgJqNw",
-	"y66mI1fTwU1HkZZdTfNlKVWXTHv5gdsxXTri1oTmsrScEFg1qEw+ipAMsRWkMVRjDhniK3i7a3QgmTbH",
-	"9hNbeVWLaUvefozNYS2poJdMkyE040dXk41izhLzp+OKsVKDXo8NHjqRH2G4nWKoZyY/dw5cG1lqHD4X",
-	"lwkp2Nz4+2d3+IauyZuu+Rs3oq7ByoIdTGZvZMH2k1rRKTrMwo98E81FtBrDBj+8iWO74HOWrbNip+f0",
-	"h/Dgvn7v34NfFeIyyhIcmJGHNbHiJysYVW2PKqEibzlVQVEqqADjCeiWe54rRbHuMGGSAdhWP4tiHQz0",
-	"W/XC7na6esrZoinEHPiWyDISCPuRZw4cN+vX2XaQr1UPNodhSWwhLxNCl2XBTZWzhCz5h5IKViREs0vb",
-	"HrhXkCg7ie+WT8bn0/L561fkiq01kCgEov3B6LiaFVwvdhEyBEZkFxAneU2LPVTo3aT+sklGt0HqEWXu",
-	"R+pZpY1cXuhKzWl26MUfWAYXuVxSLg589Vbp+PCld5rOYavO8+64CWz9kSaCmkrRgvB8Ag6sejPgxyVL",
-	"CCs080p59Dtu0DF+b5/0OnnXnhnZPQ7v9DJhTMTQK9awasY7LwmMhNiZbav3o9ehDli8uZLL3cPe1Bmj",
-	"yVBzRvilkGjaowvaPyYw8pUpdtCS1VtXa7Jx9kDDAiVDsOcwljpS+uBvy65Gu1cXlgHGs2V939Ra6q2u",
-	"sHOxetqQoN8G9XbPwW8btwsDug1OBubwXiyM3swvvzGJRv83kPpcywKUjItSFjxbf87FO7Jju0XXXPMZ",
-	"L7hZT8gCcjUSYpg2TOkLKyAhrr0o5KrnduC2VWkpiwvN/93hyotv2067HaT/qqiiwnDBLqS4uOZuwba3",
-	"ZSX3Hhc5O7h+rFR+fmTO52qIGKu8h0nnh/09vtAf9ON1zo0fllRUtLjQhpUHyugdWuO9hgrt0r7uNJgI",
-	"1nZbIFFMDu2xhs1ubcVh4UcRKdwoDKlFsC2t0epxZOiu6kcJqf2/CfFuXwiDvlBsPnHuw7JEnowJhYYt",
-	"y4Iathk+GvIQNdFVtoBgfc3U0ceP45CG/ekThvBQmFs02VGnOL9DA+uQeK07sZ7uO5rqxvZP+zo+DsWw",
-	"mgI5XVr2/fhpKxLj9Nlyt6oRn7wd56EnRCtv8vzbCtW6OTvdK8irmcnfDPZqsY9tsV+bkmPzXurgW/6e",
-	"uNp2lLHLOwuMbw3ZA/7v98nOANzeyO1oVrdxI73V2b/3lXTUyo0i3XapEr2C/UtGwe3lDtl4p+Xw+Hw1",
-	"7Et5Lw4NvL4d3cTxxOa4NxfhMMUi2pMXIRbiAPLt2IJOWyZYn02vCMQ8zdhaWvm3YGRW8cIccUGksAZ3",
-	"AXmpM0lVrhOiZcZpcTFnLLfynKpskRDFMrlcMpHjjR9cUfK5y6nUCQq47KJUcs4LqxEwrd11jmLXnK30",
-	"6IwE242A7caZBpgZu+J2WMvGrU5JjWHKzu1//UaP/v3e/nNy9M3F+48nyfPHn/5HF6Uu6YdX+P6zkxY9",
-	"We7I/1Ux97vzaG5QZ3NVX0hhlCysnoDam3vyjDCaLciy0gAYweO7Krvc1lIsuDZjEiIvKo2h03OudPOm",
-	"bcssHp8kgyUX7tNpv/GwB3hJp+Rvzn8H5d6GNNh6P7u3NIhauZE02Hmc3mDwi+44S/gu8e+ij+ySXzNx",
-	"Rqj/Og5oKni2tkqfbkCMoGdr+PTkm9GYPJze2zm9t3CmWjS4xwH5kBWV5lK8FEbVcfU3PyFxe+vPOSTN",
-	"hg4NmcLEzjnvyQ7oNg4jNQszy3lOaCOJ3GqtzSTh2TqJY53Bx+x9qGbBlCZDLSuVsSjYJW/Zrl4r3hVS",
-	"5YzrljPhfWeedk8MwytBKARIQYoOF3DYr5myKz0hc6kupTFMOKAlbrqcaskAZ9TjSC5LCGIS3heQbKTi",
-	"Q4xTNIVOI9sNqrsTCPFyT2B8CM1zlrtN81vvInepcRNz89kZnruhWAVaCn6exlb5oW6l4275s9MJSPWi",
-	"ewn+++c3ntDefn9+9PjZc/sRo6vqEftIFLtgcOe6YB86l/t2j3kyANraMxja+4r3eDSiikO3sem28w25",
-	"JXaDSLZwpL9xVuQvlcKI+LYjodf4BbfW7gtJfCyY0Z0DkOqSmZtl3IQIrK23P6x1/6M7L4AChcRpMCco",
-	"mPzn060S8vTk5CA5Vo9+27poyCFqb03gadtu99o3i0JCzhFT/vIwIbO1X6W9w7cCvN/PYaztY1Kj++3b",
-	"1iblhAnGzXUtVJ+bB/u4iM7Wtlz8G7tmXkVoJb03fFvDrt1jn5LBjCuzuPDKc8Na7rmLKQu6vui1vvtD",
-	"rOd0yYstb4Ly3P9zITPaA3xQLqToEKIvx6fPnwKvpkRBioJiYJzlECw85xlmsj179uzo5PTk5P/+7/+D",
-	"f37zTbcn3PAlu/i36+szIr6jmTaXpbW+DZ3FqzE42STKL4y2MCxTPNhOEvJaPGSKvGE+QuPmbsuskE03",
-	"bkTzu4SzQ0Dod2eA7pHJqkA4JYfO2H3vKcsuFvUPf//ZZV0R+45T1UAntYvS33rfNBVwzv2Ff9gEN0/H",
-	"eXfp+k35SxElFnsO4wv74dYjrPE+xHATubh9i7fMYOuAwnXDzUeyQ5bqCuVWV36TBMt2xohmTJAhNWQp",
-	"tSGnJ8nJycmoT4I/OzlJ9ricxS1vvfv8yU7hb+3wruhaO9xCyisN4VCR4kq1112ZVzadFgsRNlbJRUNC",
-	"MVrAbWErM/fZTpVkK4H6mYahR4u+dfP7xRzPD/Qh10Eie53H1/h4P9jOhmGja1Ac19fWqf2ddQnv4lIq",
-	"bhbL+IKH5Y+fPTv9ptM4vYkX/4qt+0x95/65Yj2QRYquyJPHR7O1YeQlDsu5jMgVWydkRjV7/pQMtaEi",
-	"pyonTGQy5+KyW5ruAYHWzHHeRXZuao2JJNGqtnz1Uf+79qrDm3Plvj2M0dt938XeoeWtI+q2gLPgpb7Z",
-	"PctOIe12qBtWD44qZzdYkxhTb+PuR+vqQAK/2f3UpsreZ17iIJJeK7gectK1JdEAG8u2dcNf74xx27bS",
-	"/whRbf3Bb/fjPg6wqZ0O7pY7ftSMyIvd6h6hgWuSYpxemkQ/t7W7gHK8oNcMs3/nkN4+fPr4cUCmSNsx",
-	"hS4i0rXqgoS709XDTvUZzzWUYltqrycIuBywANOEpJoVc/u/Cza0f8ZxiPXDFyhTNx6wstz/BrmUbpm6",
-	"k2xQHHceFNiAhgzsi6bwrdTvJH7a73cvme5asxuq03vq0b79raNrquZ7YxMx797a2G68I3SUikp5T+YT",
-	"60tsN8477LH/uy2V2tHQbAKpbSFXIp2EpsIRAXiIaIhnJK2ErkprILI8nTTqC/irLE3XZOXSiN3MIMMk",
-	"9slnQDSWOLwhFkPfhTHBHU/orxvZs1adO8g1tL5pTQYM0hryYykRk2bpnN+oBOPBwYtd5DVsD5BAxIyq",
-	"1d0aLJOx1sy3ktw/4lDdbZc1QSBWFeg9m9HaPdSJtmE/BCYVaAJ7Pu03taDa+PINRtplIdwEKBteMDCk",
-	"ezEyd6hzu1UQZqnOucNbEFZSc9N7y6HY/JHGO3cCN7pkCEFzJyN/aY8ZgnigxnsAjXR4fu2CQcENpZi7",
-	"IeUgPRFQyfXyuWcdXFfRnuxBl2FtXEddxAdrc2F/PkjZ2humxVLO4c0Ds+9c7BDwqtg82sMEC3a0lqzh",
-	"y9kHSHUrgwnK1AFq1+7o5zbzaBZF8hVx5oPGCKIT0d7C1pLHZ34/5vPZN9gd/Ozmt9hQ2ujgy2uaYdsH",
-	"AoHmtwwd2oQc3q9NxAc+BIm0n5yN8+5viSfdmqxi135/cPBO2KTGhXwX2rSbrx/tFqjpeFMba9tLN98p",
-	"2o3XFYDp98QdzprYM9veimFqPBr0Xgvt+N5np7wHDllppgiHUgkQrtYUQj3J4zjesHGD5tzdCHsX/DZC",
-	"xMJifA7HeMPCwh/gQYZSJQ08xU7gnDdQ0SSOYXFiHvp85EttIdodmSvGoCSD6cmv6puBYKsDx29McaGx",
-	"sl9jFt+AI5d+wNp9f3n+1Dl2+2v59Y/q9u8IYp636dpGELqwuhNCyYtX5J9yBgW3pLqyRC5yDMqInNeP",
-	"O73xu3nl5onC3WzVMsOqNkY2sy644PagdF8i3tbmJIj+2dVW3NLzRjsnB0Z3NLlz7znbhD9HLo2I5zQD",
-	"VEnbTwA9R76dd11M1Wv1Q5xPeRCgLeAZXuRMGyXXnao1gJOKNeIhgPG3gvtFxD6LoM+iMI69T67Mrm52",
-	"RLb4iVqRFVyTQmZXLD9D+E2AdV1ISF+ac5Frwo174nPvc7Z4cX6EqI785+BA6sri740a3Mb/scm/2ycx",
-	"E8j201tOoV4XgzVI2gntZ4TO6jIAEF2YS6Z3J0e5OLWeJP1olPGlTYdq705SnHPURfKvCyo63UwFZz2W",
-	"J+IvahcpWKzJkuYM4h6kytGc3Rd8OkJW7nCSQ+sXva4taiDEqXThg/C0i+mE5e6JT3TD74jfiGHmbIt4",
-	"VGWVLZiGSmILll1pMhTySJaacJEVVc7yUeItQph/vS6qEnozRnkXTnT/etwoi8a9M+su2pArPjc9i4sL",
-	"lbcwsXzdz4CggMGoDWbxSKPrBpdh6DQSrtFpt6IQXG73PgmVgB22p+sEpO/olpathyksXaGJXQ3/aJ9D",
-	"1M2C9gXP1uW1UvdcCr4BWKEQBbc9AWMzn1rxrmzMd62lRkUBn67p1q6ynVFlPP6nNmcRbYJE0vXz0u4i",
-	"R3xFzBKQYq+g233NOruWkVVXLZdUrfd6yT0aAHT1zj1wz3XtwRlxmERYXhQftLTJhe3fCuPDtqkSTlj0",
-	"A881T5CQOCRwdtpD0cZFCUPE5GDPbw/iJE1BuSuAcQ+TOi5nvMQ6KcFkbtxzRxwn0HDNdT3LidetpoYk",
-	"SJ4u4Reh6G/eMvhj5xQqWC5BcDD6DOA4L5lJW7B/DQgakVtl/5qBKtPYs/hiAbh/mGdIwhvUHMJKXTsG",
-	"PD2XzPRK3nurKuBB6g/LHw8IOjUMi2PYQ/DBI6I/TnY0Jh613cF9UU2mg2FAeUcgvNF0MO53zdd73QR+",
-	"6fA31CMCDSzn8/khukcL1r/jgNTA+p+/aE4CxquG5HPLq8Zq8OytzqIG0nYQkV8e/QohTu2HLZongqSC",
-	"/sma+KndSS+Ha//WnuOy0he9CEY9kFxW6DquRqjx204bgFKXEBRgagTjnmil7YaZ6xBcAoiYbTVUB6Td",
-	"0yI8d+HEZJ92761Q0NL0lbsBQkjjwGOH75hS1KoGkcZzMVv7xhthC7tAfZLI5olA7ltVGxosoab0Pjnx",
-	"o9Pu6hIlwioyxUaZkhS/T0Hi1pjGXmWKhMAZSZ2Bn7rMqIL5tChI38EaqJ1QZ2d2leaK6cWRFMU6tcss",
-	"ldEEpCGgISYggEA7Q78dBMAo54UKWb6unr5ua9xNEVVPFRwS4EANvfeKo5v5EPIaBnwPDNvbVb1jMjzy",
-	"5DkJRDzEA5HEysDIbR7gvuU18jJstY5Tatg1E95+h72dCrygXnrbaEx+FsUaqgJ7MrJzG5PzBo9EEWU1",
-	"a1DoFjSPqt/UyW7oc3QDSqAsroscQlTtrujf05PHT/dI2WkLt35FurGi+Fg68SZCsW4kGW2uWYKcwttz",
-	"ayhJT4a0vd6P9FREC3Tm4dSbi+ZME6fRJY2+OWZumlrfk3IEC+/5Mscz8l9vf/5pKmxDjzQZplGt0wgB",
-	"PiEbPxhGl79NBxTA2n0pEQd33kSPPwN/g524rKwaORUBFf6KrV3+qEvwa8DFRxjxDur+XITS3tE0HBU0",
-	"ihrB/aq2rIPdOnU0bANaFD/PB5Pf9kn3f59EDNf/1aUkQW32JqQ4cF3HLpvu7dS1lI67IHVaJSybYuBt",
-	"X1ASeoHriKRiHZxJWJsK3E5nJHUGSUo0XUcOjNyue8RyLX1hIoTn4JExs9XpHJu4nRLZka43A4FpsPwM",
-	"goeQzfnoIg2ESPMcRAk4wVAAbNZGoXlPUkkWTJKuGijBv735ozN1uuN1AyTrrpimPA/GYkN+uRY6LKpo",
-	"w1219I5QZZQ3frNcfXdwUxdYGN7FhM1lBapIJsW84BnaqXVBfex/BrGNgPQpLwrLIt3bdSV5fO+a8sJ9",
-	"mtH8wtVZHySDVsV1Oz9hmBK06CSRbXBWUIy+z5npJooQbQmWjtBYFsxypb3NpSiFtsvB5phad5S/czDv",
-	"x0bAHY1spOFIsZJn5UPF+k7rpBYZVJM5hVwU3nI41gfaZ9ObyKe9pDmDw5NGzucUj73vkZvxHpWgNvIu",
-	"o+NguOm5D/SloVrcis5kZSazgoqrFGuV9JTm3zCz6pJvUGILy6dgWeJSsYxr5qE0qCCpPSgpBggfNQKE",
-	"7RdyJTA0mJblEaD8LbnWXFz675yY8h+XXNtjxC8rZZcbQEf82/XZSMnw2ckT/4MvOwLfPrbfXjORS3Xk",
-	"Tgp8/9R+Dzd7R553QPNP9sDo9TWzYAciF9aW9O26FtPB8UB90bq9SasuAu0GFXzcrQ+b98xB3zQDfcsV",
-	"taWc3F9US0A0lIo1hTdAx1DNCi7gkqjvprrrXtNjDrezRGPX0F5eHn3T65PPxg3O94YTPjBTbD8U34Ng",
-	"ejddJ3eIuxqvbDzolp2/sVL9MzgMG83S1o1A0W5Kfi1SamjpnUEjt0gkexWobqI/Oy3+NArtON0dIrI3",
-	"CPRbI0sAZsfirB55xkW6+BJ6kCddI0CF9kDqO8jsEJlMbgAsDQvURx63EVbWW7Jnv6gy+/qNsMb+SFTa",
-	"oLyvjdo2tvRtJsuGNULzJbfcS1VCgKNTQW6c5YSCFmvDM+3ke5dtAMd3Y8KnR8+fYJnFo4xqRgpmDFM6",
-	"ITm/hNJbijw6epRY2Q3+drcG7jkwF7uh1I62Qam9FbTUC3l7ihIty75XbiLNu0GZIhQm4+PuHgFsnhQ8",
-	"owXYS+PPSkfoF8f9wdJbUF12hjy7dQth/i7GuQ87KVrLLibkt3VXCez40gygK5pUnjOsUIsIZ97K73aK",
-	"lBTxbrZrF/AUdLRt2N/y+bzDJ1CHAe3FyFuL0GEG+xodPQVK9q0dUt+Vb5vUbcimcFxvLp/erkXWf4m9",
-	"I1lis4qjJ5YlVVeDZGAt9E7y2CgLuRVnue0zbAD6N89N1p8vZ6faEy2HvrT91rxesO3lLW9kbgjZZar9",
-	"ulj74BhwJ7NladaEFmYhq8sFVtaBkt1yydwdliSaib57RHuAb2nCflhbI3qcf3gtMhcza8dWBxy6Owd0",
-	"sLu79HApOluT6eA3xXKaGZa/nw7G5CVM3/tFlK/BH0+8roRvYhj9kH/qklaXWNjArvr+wWp2Qbwl3hlO",
-	"5PnibsbfNKya8PLoSXWbFTcbLXofmUeOgrYfLmwKoZs7AhCx3ukG3wOYjTBkVvnMVmE6nNEh3KXFACoR",
-	"cYIjnBL86ebVxRtmMu9xpNtfICDMjmgIhfqlAuk+ShzhaOJJ5YxQfEFeM0Wekr//1dJJVhkkmsRrTNPB",
-	"//3f/4cMfyKztWF6NB0QXc3nvBuscYGa3eel2tRxbticTgitzMJ/CjPoKXQfI2c0G/9ersgSEXr8Q0D/",
-	"dZF+pXgjhjlSZCzrkPlBXMnFfNbN14drzUwSKopQksmFVFDeo2RKQ6YrvIrOQUycLqS8IlVZQ11vIqap",
-	"fWr7+fgDNyF8bSd2Bhybqls49OF37eb2t54Z6GOp93VUycpkctkwV6yZgtdbUMEipNSX1pLoucCIYG13",
-	"ZTp3vNsnIgK9fv/u3eumsKhZtj3sCVEMUJJDzHYvhIE6uPD6Nn4NKnfALNkz0nIbV49GmHSo1DGX91u3",
-	"hVpvRYl0hH9zHfLdz+9ev3A3dN33dh2wkNaKjajyefKX9107KtgH0+O7Zh+g2DyXOWTR5yxBPHUMcwDh",
-	"PwdYBrgaeUZc4hMUUC/YvJvFYIPRwJ6cJM9POocGN3MX867chreuK7i2kTne2vg+dyTQxWueYZxu3VMY",
-	"YFjCvg15JeayX6XvdT53Yoq9/f78dJDY/x4/e45/PDt93MkoehEkblTHbU8iAQilbrZY72f3DkGGK2xR",
-	"QbWJg7D6N15J83lOdTTq3aiT5qaEaUdb3Q9JVo+kjw5ug0UEevo8HvGWHQyejNS0f7mvrtJXM3vgZ1Sz",
-	"J4+9dTG0FJ2Q586blpAnJ0SPzoB/YEy/VKRSfCM39OlfOtUS3tGvINKUVq+bHB8bacpj8subV60ucDj7",
-	"9NJBQZ3LLK/YLVVRPLSMTqnYnH/o5tWIpJItqLKKrQqQqjj/BO8eM3kpuGa96BvsWl4diu3mXbVbKQge",
-	"2lbUB5sJU9zpb4NduNHdlF/d2Hl7fvT/ouv2ff3n+GKrH/cz5t2Y8o7J5R2I1j3HEMw3RpUVx7aBMXkL",
-	"SahSZOwMJTY32srJBXgyjFQ9YdDGk/hWjgUPbVZPvmIiFIjsn92t8EwcwY0Z5j8auDFeEi9C5FIE3gYS",
-	"AnDfOkXyr3Ew4OfzBYCJcTE4h70oEZp3L7D1H+zDdR7vIRDyHcDxkEaWGh8a6yIeCq4NRhFhbtYZKRWr",
-	"c34hJjROn1aM5olPC+a+noflZeExrBXZVf/6NrHre3mw7MMm3rlaPfZUTwbjC4xX9KGXPCBuu4xT05Xh",
-	"eJMKIJ4b+Sw0P8GdLLgmpFs4y1EJgBuf5yZlb4GsoPXKJS431wXOWcJaN/PSfe2bOHO/OdMtuEBlQUUv",
-	"PBlE4c0AgSSE3rkYb4ise4RwAjtyXzYl00Z1kv3V5hryhyOC1RacgfYp2lb5YFsKmI/hFiEUHVemLw69",
-	"G7q4yS57APQgKhLSrjFvBCIVo+3mBQtpZxASCSGnqioNy32mkguW9A30Iuv1aHtdEWJ13tgmAismjkn1",
-	"uWljh2d46ZJl/dldr8zG1kF0ejPsf3ewYZ3h1Ogv2QrygMZIpbhZv7VjR3pD5ee8wmtRmBREGsDX9UAW",
-	"xpSDT58gKBcN+ObMfglUR64YKzFgXDEKsbAZ0W3ISlIyhYhOduaA6QTXLHGexgouUehUGEaXUL8eVq1U",
-	"Mq/AmTom76zB4vIx3rx8+474OM9JlNyUgApnJ+JKJi8Y+U6SrOCWHoQ1wy6ZYMrybSxCzM14KqYCY50z",
-	"WhRwz2Dfw4q0HrEBW+Oa5DKrMLeEXjFN0nMX2Q3utQn5K2qYSHSg7Xmqm4pzVDzBFWMXDTTcCUkheiMl",
-	"wzoDbJSQFGM5UsA51gHBR2OOl1UE0LdTY1wROZ+KKCbFOaHsoQXR6DpHFu9CVbBtadk49An+/5QMUdFw",
-	"yeN1FxBj6yNK3GMtjH4EWYabMFZo5qJyUzI0CzYVdWjM+etXE1zcBJUYO60rtm69f+ZQWoE7NWnCQzwQ",
-	"yAaxazkVGE7KhZsglpuG0tV4HIg7W7CDvEZngiQYD8TiCAFYH9FGYTUg14P92UhJhrBrxNU4x80Kn2AZ",
-	"RwnRsjEQ7EAwlmvcnbDgCPyoydOTJy5HSkIWULzalsnBUjrzJf7Nx5un9fDrVCvfvVOR6rqHQPkQ/Q8u",
-	"yTd/e0G+efrsf7oAd/Q4H7u48P/4p5YiDeSv4Spn7YPf/QUMz8fknLhXyGohNZuKPcLG7bHF0HFMktES",
-	"MuLsSUYEhr2j1adiaJWEkCXVCkSPUwACqDZ1oFgzhkPlxmPQoWazpOqK5TVrG8HKnYdZwyUf14R9oJkp",
-	"1kBLIKgh83pCcmpoKKvXRPM+ORnhibYz1iQVVVGkTs1ZTwVkXZChkJh/AQNyGdwTRBogkDDmfl7LiuQS",
-	"xryiiO6mmRmNCfK3khqwbeHYsXwq6gxV+61jqCHnWKzrczghFF93Z8QAoo2QEXFzXeOXPj15OvZcVTFd",
-	"SqGZv/wj6X8fuevho1ffImcAkmXqEeKt04hLS8FGmJ3mUh4iARTFI00GJ+PT8Ymvd0NLPpgMnoxPxk8w",
-	"EG0BIvAYmfq/7d8u0yiM/1U+mAy+Y8ZVyoIKNTBuePPxyYmvWOBuxuIz8k+nbKKmsEuPcD2AjG3J1nLc",
-	"kN6DyW/vI6ATVIuVzFxSX4WwiPRSW1WhPueD97aR4yUzimd622R/dI/snK1hH8xxWVDemmdbe9mYkuvB",
-	"K0GvFUSIsEoT2yRB3XD7rKN33JS2Ttvt/3hNl8W2uf9cMnH++tVhO+0b3ViBoHt1Xri7vgL73LXNkaKx",
-	"da5Wfqy3kvMb+8SXoWboGhKdnp086WsmjOv4LVPXPGO/RElvu86CZawzq8GgbyRb2LeAnVoWjiPEmAul",
-	"di3l9emx17F619Oa8r4wNt5X0yUzTGnISutIOAuw7R6pJ9J6wR9jn/xXxQC4Bp0q7VpEvUct2a9H0LqH",
-	"GN9Utzzq692Bvm3ttuu9Gvx2L6pxq+jRnDYn86vPhSbYMpnzwlgN3xXBiRDx3W0qSMJKFAio4awFF1Xd",
-	"NWJ3kX/hGmwMvQ2juhmV3b0Kcj7XzHQ3tRPUsrvJgi95T4unDQDOUFmz/273/R3yAbej4O3qYAahnvys",
-	"YfolQJ8J0YXEnMinOKTtrOKvNI/i356enO5+5Zc4Bxdeerr7pZ+k+Ruk834OD4sS2ne97tOPW3yvabv/",
-	"5qP7339qMMQfwIpyyxyzusDWNhjd8cc6dvXTNilyHkCV75p++iSoG+j4YcPDhn/HTJSD0rPjG1Kqa0D1",
-	"I34bXn07+PR+G7Uct5DFLzuvvgVBMxl9D3YaGiBsa6zvqBlrOjpDOn4eomTBmvXe3+DgIKsFz9AmmQoN",
-	"1mSvk2OImL7gXiClNfmtjgCgvuvRBBJXqLXyXrxyjbAPpYRMH/SjUHwBBzgV0MWYnIs1Fnv3Iw+WcG3l",
-	"gewFy34OvqleY7aVkJx4H5YDcaEF2FhVzq1hNEz9xttluojW8SJngsP7CFC4cMuSNKCgvX+sNt1HY3Ju",
-	"u7K05tbA2pvgBELA3sZmeeuO5vsNK3V23AZzedHCab8jBtPAt/+0A4I+nunAR93CkF7QbMGOXmCdtA6S",
-	"L1Z0bQ15eQRXyOBu3mIv3ZydPdmyMrHTZv8VqrlR5+oASTzS6Anz15FWJQuOKDDey5IMIZ4pDUAX6Qjs",
-	"enR+0OYhj3CL0J0gpiK4JUGP8xS70Wpy0HE68zQKdPhHlwiY6bdVImyS8X3Kh1CS4ObtJ4NSduUQvEGU",
-	"AI+IZCnOhfNEZQ1oA1tgGIMIkNSBCKRWG3VbgxjMdiRFwYoE4/IsA+ViKihx6BEeBwxvBXx1irpywhoC",
-	"SKwkm1NeVIqB81A3BueRg2r2jLV/PD+mWoqpGD47edLwVoJPYCUgaquQq05uCiANsbIGvP2vLp/hVtho",
-	"AwcCGdgX1gkT5771FyPrezYk9mAKfwuQPzfhO09Pvtn9wguPN2RfON1jTK/pupA0fyflDwBABAzu8V5r",
-	"9p2DIfoSPDEwuzdu03sP/Q1soGN0BtwV27Jt6w0tbM6LQqPHqpA+lxxyzYOmi9wNAs6daxwuRaFFuINZ",
-	"8cxnoQUwo3EHe7Aj+PLGXMuHM/6qDt+XPBF2WXfbhNtPAER0H5VU65VU+V0dBUiubJyFR5r4TuMzoKjI",
-	"5RJh6YDBm0oJe1y8BWJlY6vGDVT71FwKlk8FF+6mV8TfIzprLYJtV757uLg10b0z/I3RDvGFO4K1Ofhe",
-	"wTShXnV1oxyTKLbGZ6fNrCZd5GiNhRmDpxZi6QktEIQfDFqvFuDVmkOCdDrDZCqennxDhgD06vAdGzBa",
-	"o4RYLWKIirfVHjrQswCZ8tnJY2u6xfhZozM3IlyqqZC+SoPTRmY0u+pUQuCt156AvqxJZ/e1oQV/Xazm",
-	"jySvHTGJjgN/E0alHfbA9uuat+GpDUun7xpj+/3HXfrQG9AMO30UYQEg0BhGnlh6Z9oQdy/uU1kfnKZN",
-	"L7noWsaYCGviukMTGbZMH3+E/z99lqT1l0cOz6RFzXVEIaL+b6Xubon9gpamUhsS292sOvM3BPeBQatr",
-	"pdWTo1dkm0p689S6nt6GsTcO2+m9HrZABhDuJxJQQ0qmsCTlV2UyPn68z0Rc9Ik9sy+FgUrBfzAx5Mir",
-	"5R9qwHn1MYKth9lIU/ZehABSAXiLmo6qRxqAF6xyklET8vHg7noI1aExRzMJeYKYkpmQkJE58nGadTrb",
-	"5pmyNP7u53ev71IZC7meOwWXfdLPFJNkfuen6Q8o1eI1jukZyPTzZFqfiHiLTtnd5B2lcRBqDM0WWJ0f",
-	"LuTi2ADNaGGNGsTiCcWWBCPcTMWC5mSY2gmN0VBBUwbyE1z9C/ezZiYdjcl3/JoRxuG6Lq0Uhxs2kray",
-	"ZFPyy5tXZOhg7p7bJv+STAUePPLkxH7x/CQ6gQRzeTE53f6K2el455HilG1XnXnAYJe2koGn4smJBwsY",
-	"nUUHm+QskzlUKiCnJ/Dv478gbMw4nscC5+GZie3Wl4GAaGk0JhO8W4RbEWIU5UWwNgt56W/+FrLIY97S",
-	"YfC9ZTVzuX2Hs0/c/tTMjbCazKc7ZmeYct6jGrRgoppkHxG6s5iBwd2m/rLnAFfUJ7OeNdwk9vRAUdH2",
-	"GB8c54c7zj9Pe/pSqtBb1i80Ih7dIT52akLHH2lZfkIZAYXsNqTFt3WRvcAMfRCBY+oASoNZUm0/tv2l",
-	"W6F52uVtBHSbBxWjx2tsV+eGhJB8lsm66+Gy/MkasrUZbenjCCpl7wjStQ++xOf28vsEzK6DA1+xwNGF",
-	"qwpw09d5fpOXI9yrwyOFcRkJpLRiFg5GzeZkWEJly94Y4VBXre5yI616O8bQHzzUNVBXb7Qr6FS4wsEn",
-	"F/vi7kfE/kHslmixGo5g+30tbCLLYPvhfxk/eIdkEPXTRwcv26muYO5i4Zyve1Pj3Yo3tbGLID+cLdly",
-	"AkKS+ctGKsRdGBdRDw4uZy8z4/QuBtBFQA7m5nevmD/o2dtcjoiY0CxOuOVQdDC844/Rp730atpTP1LU",
-	"BSR9SsbQLBhXZMGtnQiZrFesNKMzjGxecc3I05NvNtVw7Kp9SHdp49/6CrMPQR+3QVy4nPsTV9Kb5LF1",
-	"I0/ui+O9a2J8PNxdboT37rvPh1lm0bY4owsSp7PFjuidJh4L1BIjuVxSLiChA/8k2vCiIJAOMVujrQm1",
-	"yb03qo6NcVC0WOxtk+dgKZt7VQxc9Zx79j/uOCY4qPzBY/en0iTcyWtxgY1z9xmqxTEtyx2+FfvAXVrX",
-	"ZbntGrE5bzva2qYib6MbD1R0MBKP5UkAROEuiu5BsmzeH24ubsMgtzt/S5Kl8wbxHC8DdR13qaC+CMXI",
-	"zZwpMkxXbLaQ8ipNSGpbuVRM27/ZBwZ1Ruf0iqUOFSi8BfjV1KrFEGbNjOHiUk8FIK84mkGI2OHTx4/j",
-	"ItkArBIQVFpSy13mx3p2V6gpF3C5ORVW9EHY5KWypEH+KWdJgCsI2SkZRijkXVdtuELnrlLn7Yu987LE",
-	"Lu7bDrZT6nKkuevhBzn3p5JzuO0d1w6OBe0nxva5hHIMx12AnmGOL5sj4lsd/nUpMVScG+QslWYKitRg",
-	"5qI2dO0hbtyI26ZyfG53m8gNqn+4sWqbvNupo9/E7dyAk7tmYu8at+sPCkeUqdqzf5+pYBxytdhr5b5w",
-	"Bd1NpEgkQXcgUbDekLq6Hy7YR6c+LMShF9CiGCVBCckJAEC60Kc+E/dOZfyXMWl7jsfXasr+uXzccFpu",
-	"R2IfG1c67n7ZQHfcO2Z6G19qzOU+NdHGdMnoFdoWnlM8qgEVHSQmWiKIUk5dCnnbHAl4jK4jo1kxx+R1",
-	"b+tEvKj1OFScNbSQlyOSSwYommDUTAj1nYT+hTRTsZLqqonbWBs/vDPU7x3T9yBEYdH7JKmrSkWG8ooA",
-	"PFedxIe583XZRbuGmGyPYLm22dHv++LhD3r4LS3j2UfCFwwxeu3pCOfgJlwhKl623S31bfzgHZJn1M/+",
-	"bqp4Fl/AXfUQIN/t4Iq3JabOBtHdm8MroOhE3UNiCrniIidDcHct5GWakJQuy4KbKmf2w5J/KKlghf1b",
-	"s0vbr/3TO8pGY/LK6KmoKxpy7QqtAgY6RmA6tXbDI4Yo1mRGcwy8j9GLO1xloebmVKS+0XGp5D8ZlEtO",
-	"o5h4PaYlv7hiazvCNKqp7ECgEdwLq2bOuctwidfmSsiVdqb4bD2ZihTc4A5SuMZ1SevoVLsu9gV7pFJM",
-	"hr5QbO5wpGlZOhhph0Ns2LIsqHHQ4P+UXLTzG+RK4MT1VIAcmvMPVtywD4YMoaujjx/HIezx0yfb68eP",
-	"41/cID59mnz8yEXOPpDxGzbXZDrIFlyV08GnT+loAgqCqykN2N7AFmZsKtLOZl/aBejoxEGEt7tqTRs6",
-	"ddA31JClBGD0DJUcahAqfSqkYOgogVn6B588jutrcQF57HJOCmYMlJj1KUzphR3exP4zduM6SgHkOv1/",
-	"0tEZEZLMKwFzTqai5CW4Ra39pLjlGomVKFjQyu6SsornmLwFrHWeI2wUa8HSE4q4XOiu2djCqajJ7KyJ",
-	"fL2J5FZTfYNox+Q8wiKx9FJQKB3gwLlBQakK8B3pqYBYDGkH7PxGEWWPSarXIruA+hrXtEgRN+s7SfLK",
-	"oW3DyU1PlykxkqSPny5SMnQUT9LTZ8tutDXkN982CoLehYkZ9fBl3MnxFB/cyg9u5aZbuXHW+uX+Ydrp",
-	"8cfo0/5e5+ilMw8zSWhmZVvB8kuWhwsiVYmmIzrUv3ZFrGtftMYS431+6DYDePBH34o/ek+y6ndPb92X",
-	"k/tiju+aVJl4gtO+Jg6oV94Ml3P4CcpGGaahxDqU9VeVGD0QzGc7yfcmqjt3lkVkc4jv3Bovtd88OdRr",
-	"7lUsqymB+gTVXVAvOtSnfq+Kz5fxse842w++9q/I134PasyxZeX34orv5C7dOAPMV7bP+XzOFLMW6oyZ",
-	"FXNu31ZoXMsQhCqWTnGKvQkNnWu4pOrKPjsV9q2E0Dx3+HNLec1GDgeWCQ2gONz4AhXw0DVT1pQMxdoy",
-	"qdyIVSXG5CdX4AzKM4mcLBkVYAw6jjQV1BqsxZicO9XukQ54sh5BGaWyl8IBU3ZoW7SN4xdOpVxR3Zwf",
-	"KIlJDdCjKjEVOiysYtoAmEJaUoVIuUN08cAcXcY4TjNzBin0NxqTnwVME2ByGutrhZnhSzYhT0++wcp0",
-	"4EuAUkYiZ4qs6HpMfrXzSnO1vlCV+E/LLwGnAQuk4WxkVeRkxgjUpRyi55Q6wTJyLiwBgNKw0J2YBWuR",
-	"NcXBHlmiblCHlQr53ExEKdjP895DF9CM1iJ7U4nekxY/97qwA3vfB85ZCTKUyhVbJbla268cXGFBg1L3",
-	"Jzaa/5jZ/lYpb8gMIuTqruTGvV3h7i83foSKnUDG3hP+CEHsj6Qo1kmMVcNyd0HbxBytrxq1wdqnrshi",
-	"YNO/vILb3VyeTcVMmgXc7SD+hvdMNhx9nsOjxxCubRHDF+A+EX88rtPwSAMPJZArjcLg2cnTqRj2oeBj",
-	"80cOvzwdhaoSDUoIFe+tHl0JNPTWfrrUuKvVvivh+zdcb3JFvGr5S8K1d7gwxj33ouzhoniDBz3bZ5z/",
-	"gOV9hxR3e9fLMcH21zY4mIkF/bC/jg0Gf0c3UbSjznFHMPiSArYZowoVHH+d44CK8wTzNhLir6RQ43Qx",
-	"qACn6CoMkGEK10KTp499cDtos1yTnCl+7esZ1+XfgKNpiWolLUJBU1CWoOLvGZSYjWaFnkNfqFTHiMoO",
-	"sTshlTC8cJU85lJdSmOYaA7IgT2yfOLQILEoP5lVy1JPRep+d/Vt0gXVi9QBG9teHafwiiCUWk+TqAyP",
-	"r/GPAwXu5PEluYZRsDyZijC6aOO0r+WaujSzlAyh0Cz7ABBdec5yUnDBwI2qHL9P/yONdP8csZ7xl6MU",
-	"i8Ha+SMGBpRxxT/TBG+QLFmk5wAWnRIsJTMhKRbUHba54Sghqcg7fvxwhF9PpoK6ZAVIF0BSnflbWDRX",
-	"wDqxujUTRq0JhUdt05m+tro8+2COM32deKRtHBVRcoVqPyzIVAzrup+Ifdk4A9BmtPfaKEaXOq7I/UiT",
-	"JVtKta5F26WSq0Yw9VSkL9/RyzQCt/b76cNHmDBnJH01P/pJCnb0IzXZIvVtNAKYnpw8HZP0v49e+kN9",
-	"9A9PbVPR+P57IDugwPjrt/zfLPVrysKK1tCmrmJpdymjlzUv2cugcLApsT3BRLW0fAwkYzLAPR8kg0xf",
-	"Wy7HPpio4ns/xAsEPPSfmfqY9oG8wLnbE+NlWzlDpKy63cYmfjGk5bBRLoYnGXQdte21bnE37DHa67mb",
-	"VM99Fw60VM2NhO0hNN7FqEiVPU+7BtVxSDpfqbfUvvWk634o5v6Y6etxGu3/djCNGKbfaYXHpyfP77uk",
-	"FgoFz32R/wnpJQmW5aZFASaFMwm4GP/hbNA9Lj6S9i8hHKp9K/KG0bwjAbbh5WtkwNY8+TZCuQ5RKI8/",
-	"1vJy643wOzBNWVvNhOCvVrEUIufzWiwNEcQYcurXTgVdAreYrZtVMfJR4rxsdCoEW3nOEcqibcavuHoy",
-	"fgBWm8XTDV5LBGxClTbWsEIqf6yCYTZ/h9D8m1SXkdwc3AfPfymM4qy3ZEQ8mTCDqCBYQ0NxxjEqhvyh",
-	"lM0tOauQLDap/1GD1u7umCebpUzbJ9PEFcikcucgqFNNJP761a1w/Ev64QcmLi0HfOYg7vzn002lbw9e",
-	"xLUs8KxYdrG/gdsdRLdaSF2zFPaBa6PJ0G8RmEVGylFidfyqdHzJL5GPIpgKJQv2SJNrrvmMF9ysbXfI",
-	"/HSl5jRjHcY02hkzmQNAkeaXYGCm/330S/B5Hb3ll4KaSrGUcGtpXrE1z/8TgxyvmJ0gxjkmhOWPnz07",
-	"/cb9NqOaPX8KjcLrofsPNDPYJ4Asu+DQM7z5WAeHICW2dTmfitTuR73oV2ytU4J4iaSkSnNxOSbBAnba",
-	"nAYHVABxd8wOLCbE7HX2EbcGckL+VUm0cMF42dMo6rZXXvmRghrcbbL8PhX45sj7IJCBSoJGcLCC3EVa",
-	"OzT4W1KRHyJmbq44luV+KqOjjnBaNzTH8Ms9KY6WL25PcnkDT9zhsbId7J/WAgO+BUjLP0u+CaxXTGG4",
-	"43eZYYLYgxAzIF22Yl1vspSycBLM+Y2hCC5wJUWFxsSDjhI90KillbsqMisL9mXwOGFSf2AgzoeA8btA",
-	"7mwennB2uo7ynmz++KP9b2+E/NC/ckVko/sZBPBcw03zFStNXfe/BvUc9aF3hkP8NcB2fnkUTtiobg7f",
-	"F/TdvQMnd87R3jmyehDb7Yjr/j2882gWu1n7BlfjQM8InUEcHGYhBi7gENCshOfaBSqGXDMoLRuJ+Amh",
-	"pLCsWk0FvHLJjI5LUOuEUKKXtCjAOcACH4q8IDq0XkgDtT1ND4oARiHfsf7wZeKv+07bA17nn1J/8JHa",
-	"fSzFaQu1xwic8UCVPRnj+kpHRTY3/WQYt9nwpiVktZDgS6UFueZsxRTRjLkkMSLkKnE37cuSKh/bAMXB",
-	"QO8oZcEzzvSkM+5FMwaQG4o5vajg2dpVy+YuxTzqWZNhugCCSxOSGqYt37uQolino6mQJROWs11ztyDg",
-	"Wq1KBG8El0mJkQ1n1ryCD+FZvC/xLkQPAFJHeXGzkBXk12WF1EyPp+I8epwakkFkcUAipjmGPdtmsHp2",
-	"fQ8nK6N5zoLHTtHMjDD4A0OxEwzkI1nBqIBKx85lZ1cpjNlhx2Gx1DWxI0XOjdW/oTQGJP5h/Tme0aJY",
-	"j8m5u7PpKr9dieAcg8fuiMc2Owm86n7ZbXsQpVT9BSjtIxDxaZ/62jjx70i3ovmSi7ZqhSVxNp1wePx0",
-	"OxY59r1tMEkI0+znkX+zDJBmC6Kr2T9ZZsiQikbkku6+35hsC81LgAsoNid1JF4yFVF62sjyWYbVJZHX",
-	"pchmubH9pW6qKbBRNzLLItxYQvgc13xWMDJMhTQXgd+mo7OpiPmvbyJ6xdXQlKv6IneYalbM00YxB4gv",
-	"xDsYx619DUA3xKnIWcZzy/FTWhRyBeysyazJ0PeKQdCyIRxw/pPmO/VkLtz6YIDcVDQfs9LCP4HhaE5g",
-	"NIA9XH5CzO7dbEKomWZmNCZvmK4Kh7KDGupUSJXjLV7qllGnY3LukCxOT5KTkxO/wJoMn54+ITO2liIf",
-	"nbW6jMM9Q78Leg1ZLU8fP+7i0BDPGjjXXbPnKFL6C/Blt/hdPBkSheBnyBVyy40eSLs9X2mS4n3FF/0o",
-	"FcO6bi16dtg2cK2JRp97jPzI/0qGmcwZSY2UF/BjOvqTxBttXht9C0zQKc+x3ixFzQX2FlpXbL0rwvyK",
-	"+QgboyoIY/a144b1bSE1cHOlRxgEfOawl5Q28D7XZElz+7D7stJsTP4Ot9/AA6eifuH0OVmwDw6ZxxsT",
-	"b78/P4JKxvhR0RV58vhotjYucSaz/XTxtR+4rm+U/26nex8cBjrqUfncMtoB3+vN6h+V4uHaCpL22VrX",
-	"tNa6I9UH0fwxFufeYtKCowlo39I1WoxCrogUSNxYohKGBMaS39UhxvqPXFKCi0OpjaNN0whGElPO4A6v",
-	"khr99BCom/mflDY7DYUf6RUjFFbG0gMXl7hCh5Dcxyu2vuD59phLJHNSMHrtfAuesCAQgPgHapbbKFOE",
-	"QU8Q2HhGkMZdic8tBAhvbSfAp/1DrRNx/vR+xN87Fb81skR6sgRM9yHl7vCrZhwh0vXWGMKSGsOUffV/",
-	"/XZy9A09mr//ePr80/8Y9AcQ1qen9kttjUMJFPyP+vm9El5Yo3DXASWL7SwnLX8fZrmdYYrnBJ16LgzR",
-	"/tCX2WIb6eq8Ttn/g9cn7tqdHvlTr+XvnKP8MSJ+aj2pXth2/eetcqxgVO+IAfsBH7nt49ZZXxxv6A44",
-	"pq9EVlQ5I0xAJiUMFY0Xtwj2aPQWFqdFcb/YGttOEaxzXywcbsJDae8d5wEJIKZ5R+Bx5eeulcXbqnzd",
-	"zq62FJkQxTQz4Fc10qExWO0L6CyU0ZqtAwRwJ4oDhKJHSeQ1zmIz9XpMfpLErKSnZqyfKwvEQ3bjG5Nf",
-	"AQ/IVQkLedOzSmOYOIXuqhLgWu2nC80yKXKdumRdj3AD2DiQW/yGGbU+Op8bplIHW+RgCgCyB4ZD2IeS",
-	"KwalNp0XkShWQqyaAyQO9/3pq5wtS2mYyNZHf2frlAxdkhCGA8grJkZhmcL32A8X2jCawz7QK6fTwAzC",
-	"EkzFOWipmMaGQQIwoglRrNJYVMAHzHvoJhNC+tsgu+C0QK+tYku2nMEl3lyqqXj8lCxkpfRZnAMeBoxe",
-	"FKqMdmYEzKATDjcDJQpIbt/o9+YaDnqyNx6fnCTd8fC37+mF4R90/3Z6u31/p2h/LV9YfEQPmiumF8Ua",
-	"j284Jf7YtfAcomD9FzRbsKMXUhgli93x9w/hFfcdXvF4r/X+jhq2or87j3AlRIf0AqZHu0m2U541FLjj",
-	"j/C/d0H0hf55xnO3OszWk/kQ/deO/nPL0q2yHBT/B6v/6ts692ODOI4Vg78PR8qq2+5TpF6KXPvpYOiy",
-	"Ys3AYTJERQOIO02cMIVPBqU1wPk5iCvQD1DUUpSbCCOFDH4qAFCJgDMEn00gY9jNkHAzwRxluCDHxhql",
-	"h06e1NBU1Bi2LDGLDX1pUzFMcWdcgxc5E5zl3Tj3b/CZ+nzdmdQt/An79KWOsVsPZ22RIX4GOJgVz1is",
-	"91bCwUc8YPjdVFB+jcLOUfFW3reFgwm2uhP+9cEAiKdlKlh2GUdpDShjimA/hfuivXkV2WRVU4G8ypoL",
-	"n8mpSM2oBFvtYFOCre6BSdkduucAkB0sS7CV51gPrOjPEBJ9OE+C7IObcCQjTdkbaGHJL6sUeB4ivE+p",
-	"CMS9ODeTk6heT5o7hlGWCQRJV/aYQ9h07WFBbgQloakmBZsbiPZN0Gszh+ARCLN5RhRbAqBacOXYrj+H",
-	"e1lFayogXnkP5rUP77JreGEbrPkXCTYDWVbaTMWMecY8fHryTR1fOELoPlkZqK+FDq643pJgDqsZkJ81",
-	"y8+QyeNiw5Jqds0ULQDGobs6pbbboX1hfpx7PA87gzHMwK5umoTwbwzYztmoBxMBONe7n9+93vQIdZZ1",
-	"dqgYQD5GevrodXFD8cz9eOjborprGAU7zxcy7+XU/qgAhe7wyrSiOrDgVirkESDLpuOtNwmfHjClv15m",
-	"bg1rE1GTpbrAbx2Pf6S73CvAy2/B8i4LKrZk1bzAQ9tbVYASXbIMLxjYNS0qQIieFTK70jiHnCuWGakA",
-	"hCv9/49rJObxIitSMucAlQB1EevfAFA9JQF4fzlq1idYSXWlS5oxsqSCXrIQuI7omqiGwvECyUOtwW+b",
-	"tIxIsWvOVphyYhnEekzSpWWFkKQipFoGWH+YXFxNGJsfJSTNmTZKrkPodcF8pg3cdbhCBguGxYQbY8XQ",
-	"bcXAh3bkgsYbIIaNyTQyamBEiHEIko9qg5Oo4Vb9vQEkA1hhHcbP69rLLs5x+PTkJC5V+V9vf/4JEyad",
-	"XLP9PdLEbi3DOwerGkyFb9xflETLjnc9UV3MIKeoq5o4fPr48cgBhyFOW+oKLua5YtrBCY3dd8YoPqsM",
-	"cyBDdjO5wGBNJL4Ukshm1ZqpcSllcaH5v1k6cgU6jZSIE1hKLqAqoyvYgM6fggsGhaiBOuoqCkZCuU5B",
-	"JAQHW3JB1WFjOxPcfVY/7O6pSgVQcBeeVEBDyZUs7bGQVtVxQa1cWGkf3fVMBeLChUK4PoEU6FHZ9aYF",
-	"LqhirnZHs07uxBO8XsiVjuvlYghIV/Q95PRDDYRDjS72gS7LwseSoSH1EWsZW6bkthWl/BiyRAZJ4w5+",
-	"MiiVzKvMxf07ncA/6St7DyYDV7t1AMzWLg2IdIwhusCvrPR8An8AS8bySvaxShWDyWBhTKknx8fQ+NiN",
-	"fGyYNsc1/0HtIsYqaE0kBuBqDB2yYy5we4FT/4s2Ohm8D9OL3gNdBlFuGt3UlL19wULExAWmetjpFqCS",
-	"zCRVuW1qEYR2wecsW2e4Xy0iDQawG6PvO5yrweQxCA/LMQeTAbLLQTIIx2IwCcLz074KnSW6L3RRhzU/",
-	"upU8e4ASj/+P6rehptIktb8IlqcPNvqf20bvDHG0JOU1o03lIdbiUPsKJjt8PP5o/2vdkLUDwx1NIoHW",
-	"NRyc9VesSc5dWAR3RY7sAQH7z/3lijwX6wumlFRpBxDKd8wEaXBHZtau0/eAqvIZdIjXdriMmzR3qOlg",
-	"t2rDcqiJ9RiI6XB/d2i2txQ80KuLu4nJ3ldPCHUUuMAsT5VbVRQxfe0XQTQ90sRaJqiyZ4DZ8Ug7XxBU",
-	"meAa9Ur71CMsis3UKKiHvD5Hofo3JHk2TjmEXLljF5xicyWXQSejBcRwTYVrLfE/oMek1jAXVJMZ2Fmu",
-	"W9T8h9rQgk1cY7bvkW3CjtoKqvA6WDjBgTQVYPwYrliAMfb+PIgl8tXrQfPEIhMQkIWexNQDBxRrjNoi",
-	"GLSFFb2luARvIBS5xxegPyZyHyIFBsq5cE1g8oCRJWaNCQJsiJRUmaMVXTfshuBMhGceaeJyAkkuswqx",
-	"HbAmfkaV8rRiF2cqKF7spmhPYrTUhAQmiGk7rsQNoscsac7qXEtXiyPmlL4Ivxt/ifjGWLAB4qw8rUD4",
-	"Wpf24IAQEFgaVsMhSmeVsQq7Mt6uygrOhCGXEgLLVnSNsNKujs9UYGUSS02Wszi747uX70jHCU07I71s",
-	"95+r80dUMpgMni33V/yg+0jz+/QFZU1SC0m/US1ZGSgGauDHJVws0Xytd8f3ifvvjw4wOHDoFy7c1XPK",
-	"BkMHFoZcz7lhDOVFVC/FcfBwN+A5ITfgq/fsMGDPen4IAR9N7tfdAf46OkOvXZo51die7anwn8iSmZqz",
-	"tZkUidQzLcmcWqbjWRae2ci7HAW/9q21e/oYHsUn0Y38EAN3K4AdwLGdxAYk7AJwapxNuEW/14KWeiGN",
-	"Ps75fN4bAPctn8/f+kf3rJej5HJr8tOeiQ1GHtTKXd7A+BWwq9HFLqDIP7qkdV3ldiVJWGUA4AWPZknN",
-	"4qvjzl+xBf0CAbea2xkfrPBl1+H6uKB68WnrTTcq6V59dPhYrgEgG6jqT/UCISEqwf9VMVIqNucfsLI/",
-	"Gf6lARGgyFIqNhqTV1jeDhIhSqa0FLQgOTXU36FvIIWhoxqurX163oYh7k/DC3e0PvPg0Tzn9idavFa2",
-	"L8NtO3jc3SFHV3bv/ScVUvCMFnjAYD0f6kJ+UUPf0+8j3SLvvoOzT16tPQOHiQR/HNciO1LVluKREDZB",
-	"DdPGHokM0NyaiWOJPTJYrK8GE7L2WFyhFbxccIs07gTecAWg7ycxMG/Uez349T9KIq1b022A+HY3H1Jn",
-	"byFVMJyN3cVcwZO1PUn2HT5yl5Eztoc+ysCgJBecpdi1vPKJ6RwTZPP6ztMqAHipiXAmXzUWSAtpBnap",
-	"Ge8B+xanh3bd3sLi31HMLLT9ZYoPRF3n24oQYMhCCKHTC7kSGPcgRfb7D6h9uHvbp+QAHIXOs9Fgg8cf",
-	"4f9daDdvgAnpOr50TOCrOk+E+8rz6H7uAq+xTdRH7y4Za3/kOPJStzgPt2YdFIT7tJWC9lGJPVndSC0O",
-	"rsvtYvrX+rE7pKjQy3ZxHcZ8KxWNvjZYLhDY9bbGZBVtdmBO9XfHH8PfW5Nhwy7dCyn0MZiICDxKBF6m",
-	"+iiD4Ip/AJD+EtZ/2J9eAjz0wj+QRLNOWzcBH8+hMOnh9//tXvrCABo06C6OIQDTh65KB0pMDUldAB3T",
-	"iA9SI9ktN+KENUkNU4rOpVo6v4laplORS8T1L6hhCn39QsI9N1Mu4FO7osJ4zb4ZHbomfFlKBWEByzF5",
-	"CbgpODLCMd0DXYJTgV5q28kwioK+qMP/EO/ZexDbYa8AYy1YSOWgAi7dqchYhDwCN5ZTEX4BP6YmimlZ",
-	"qYx1dG0YXabu7c4ff5sO6HTw3mfBNC7mDL1ieANPw6U/lHPmAHziQE0WGIjrHgBEf3C5Am+ZrcnCru5C",
-	"FphCBAk1UbxyiNB4ZfRUaKY4LchSXkOYqwsAhmUF6FdXbzTCVKHuqhGv4t3edAeY2w2GW3gDYSJ1uESc",
-	"fINh6v5RHtVJDuCHCXq0rplAeGek2/4S0D8jXX/O/Xw4DpYndJIXsIf9JAWO6guVNfCdawgv7ZZUnhFE",
-	"Jap9YlcUGjM3XyGQ9oMFeUsAlUGySA8NbmWI4zotIUKGmwJkdDM18Nhyve3WKjI3xx+BxXouCdVsAgiX",
-	"9kFJ+KSc10yWC1IqeQm8LgZuxVrtEP81IdxMBWTfhOArzJXpqlolbBe/OzW1El+nPvrVQcIiUcc6bAjU",
-	"nEuVsSPcydGdaba9kHuQxtYUHOGwaRf6KCRqGHgrHIWIIvg2fhdokbw7JPR0TM5jmeViobCpJGhHUkE9",
-	"+Y7jncS6Tkt3mgqvPHUh1m8c6BuqHopR+HIwV4z9m5G8Ul538xA/e2sedlBfSO84hO88cJ0H3aLPV2SZ",
-	"2j62+gGNgw6CbK9OcJscH58+/p/jk/HJ+HTyl5O/nACXc1193IikYgrcoowuiWEa8w3r/LIIzQGy21zy",
-	"YqvWboVwFJv36HqwCYf7i2YKq347zaRRqA8SQx0eJlTdlPPNqBk9buLxdnXzrivcRicuHTICVgzQqXUp",
-	"YR854fEJ3Ms9vfifH7XAM4bvfn73euTupKBYHaJlYAJnsEzsaCJEAe2yFyKYj+B8NmXHEP4K5OHuDaNG",
-	"dSZLpsct53XvJMqyYz884IbbZ6oYgYRMzaWAyqlG2hVVsrqEDXPJmuMGtkNvl4IWa8MziOl3VaVeS22+",
-	"l5cJOV+WBTdVzhLyI/9QUsGKhLxll0gllLhk0NFm9bRm/TIrBaFCi17AFUm87I3r9c0ojq5x/wQpy6Dq",
-	"++UKyLYiIHAkJKOlgeKyUQ3JPOqmjsXZ7OMlTuCaQWYwxKd1o4TO1lj+BgBuKxE17wLyu9e9tUA+bb1R",
-	"Da6jpuWSQig2owopNHEQMG4TYwbgO+gawa8LiQWDuvqQwhepw2piwXQhw6hAW40ojhmvo4RgbbacADtz",
-	"SpGlaMDBwkoDvoZFPc4aa7yHQKE8n1GW74VVwqj/mMKhnuRmC68LKoBGcpYV1CpY1+i+02TYQjvA9IN1",
-	"Qlwm7iiC1PFQBbydcR8NAWONe3ggwypG3jWCyTcwDHRvJQHV2amuPndKrgQoNFFHkaDa7O17RguzSCAl",
-	"hQtQQZfMKHvA8cxxHeLSzqzu7FRgxvLG2QjqqB58ev/p/wsAAP//",
+	"7L37cts4tjf6KiidXRXpbFqWc9vTcu2q40lnerKnL6kkPb3rtPKZEAlZGFMABwAta1Kp+p7me7D9JF9h",
+	"LQAEJVIX39Kd9j+JJZG4Liys62996mVyUUrBhNG98afenNGcKfjzHTNqdTYzTNlPOdOZ4qXhUvTGvfcs",
+	"kyLXhNqfyXLOszkxasXFBaEXlAuyoCuylOpy2Et6OpuzBbWNLLjgi2rRG58kPbMqWW/c48KwC6Z6nz9/",
+	"TnolVXTBjBvAWZbJSpg339oP3HZbUjPvJT1BF/ZVir+f87yX9BT7Z8UVy3tjoyoWd+o60kZxcdGz3ZyV",
+	"5Y/QRHuzZXlge98ybbigdm22tJvXTx3Y/mtxxZUUCybMlvZZ/dSB7X/PqGady1zYXw9f5LcFFZ1tlgUV",
+	"hzf5ThZsywIoWbADW/xFqktd0mxbs0v/zNa2/02xWW/c+3+O6/N0jL/q4/dFdYEErpgupdAM6PvPNP+O",
+	"GrakK/spk8LYrRt/shRY8Awo5bhUclqwxb//Q9uD92nPHt/iW9hp8+ieCULLklChl0yxnMjKaJ4zwo0m",
+	"pZJXPGfqiSZ2OIpmJiFSwW/aUMPcgadEMW2kYmRJNRHSEDNn7gn3S076mcwZSac0P7/AaaYJsVtA0kqJ",
+	"cSUsozFVvhq7OY5pWR75ftPBKTTqDjnhmswoL1hOltzM4SfFqJZi2Puc2KV8x/5ZMW0ecik/wCCgW5JR",
+	"YddhCsPKCdXEzHm9jETTlR7DUv3X+59+TAgVpBKXQi4FmXFW5AmhZKmkuMAlknaRpzQngSX69VzQYibV",
+	"guVpQtgVUyt4DNogXJCUKSWVTgewLq+kmBU8e/BVyWhRkKyges50vWFZpRQTBgkl8dfGnJGcGcoLYg+c",
+	"9vPM3NDtTJKNe+koXExto3RPH0dXGAz0L1JNeZ4z8dDrYeQlE0800ZksmaXlJaOXTBEzpwJWQArmCMau",
+	"nGAsDwsx84N2e/qjNH+Rlcgfeg52d3I7SHFBcsnw3LNrro0fqZDmfGaH5kb6lq4KSfMPUn5P1QX7Ukdz",
+	"KvOVXfPCDsKt+Qn5gf/Zj9tIeQ4/+nG7dh+UK6+INHOmCJzfhGRzzmbFirwYjfwwraikBC3SwRg4Mp4a",
+	"TahipJAXFywnwFQdc8TJ8zwhwvIJoudyidzyPVNXPGM/C3pFeUGnxYNuzRnJWclEzkS2In04/tTQKdUM",
+	"7hqK91NeKZAm7X3CjP0ho6WpFBvYrcwt35SK6EIuT63k6cROt1JVPTO3pT8LWpm5VPxf7EEPzo+STBlV",
+	"dlMsC4AZ4lmncKf5O0AqotiVvKzvzSoa8QYP/OWXX47OKjNnwtihs00J/axY0pUm6Z+xd8VosfjPSa++",
+	"dSe9tCmcr0tHn2HZSiUzprVdytfCcLP6UqcYmGZRHOHlR6aVIZRc0aICfmp5Ec0yVho70vrEXNGC73VT",
+	"/p2JXKoPfMFk9eDXJRW0WBmeaXIFwyA5z3FKIKXBDcpFfK6faGL4gpGCL3jgv07MOjc4CyduTUSXvIWd",
+	"HfnHB0Pyo0T+bhcbhBG4u38Or3ph0J/YMV5elcnkwu7DRDjhTwp3sQedx4pElZgzWpj5Kj6zBTVMDScC",
+	"BHK3YJH6Z/8slSyZMhzl5kwxalh+TuE3Sw/2r15ODYO59JJ1Wk4aytEmrSe9CyaYQt2s/jnopkmP562v",
+	"8ZyFQ7Ft/9/450DJ1XopVX6upDl4HooZq38c9o5EBr/xgy6kaZ+uldAqvWtWbofe48PhtXMUzFu7NPRC",
+	"bzKrXyw3XFB1qRsyP9VEr4SZM8MzspwzBfcYN/aCYFRp0g8HJ7HfaWCTTWLh+jy0YT8zUS164197Vn/r",
+	"fWxZrfD0+S6aqZ/sXOH60J1H1opWVbRWLX9tDnqjo64xdnVXz1JO/8EyAwMr8wNpb32IVnlfMzm4wVmq",
+	"apyoQE/rFBIdoPZzkcSHvTFqR0ptc3Nk+Xo2Y1kL+2ALyouO09z6NRpA2HXJFdNuxdbplwm80uFZwsA2",
+	"hlqxZW/aWMLc77RCC/n5dLXZjb0q5rKwIp6cxSfF6utOt4LXh1+SDbQSCqz5Oom45rfs4fdct+wgN2zR",
+	"/GOP4QH3wW6oUhRYsWDX5lzOZpq1bOpbK3kKYxmPIAupwmprMpNFIZfRKtdWzLXJwwC3TPB9WGHPmKxo",
+	"bDcGGNkV11wK/KgYze05QQKx9AT2kF64FFrZ2VmeK6Z1yy3qrq2NN2BcqoX83rz/iTw7efny6ITQopzT",
+	"o6etdFZKbWhxbkWS1vYVu+Adt4M2ijGzmz+65xKcRGiy2Xc9k9b1L8uHkSw6mIpwBsfN5XM2uPYFYpli",
+	"5hwMJY0DsHnRrpG6ZsZwgZcvzXNu95QWb6Ppo0XzQW4KmHw01Wh4a3PsvgA6NvXMGJrNu2c5o4Vm60KC",
+	"34zdRtzm/jTPx5JN51JeJsRS4YViOiHsmmVWZp7Ry3amjJPdsistW7vhilHMoCZkJSKi+YXlGASbTggl",
+	"377/cTAmmtGC5fZaUkwbbxVQzFRKsDwaXb2e+xLN5jUVWZJ9I6SvGYNb693rs29/eD1o6XKNdNbppGPP",
+	"X81Zdrl5mike8Zb1M10SACtoqVn7iZWX0ddTKQtGxcaI0XkkL3uhm7rRjtHfyR1XlpuHfv+7qCx/hoN1",
+	"4LHZg1UdRtk3JsBNMmqbZMFZ/mpOBZoi14gl88rfVj2+oOIMn/yc2BH5u3VjKjdml77RxA8J2urYtmIV",
+	"uT0O2Lkl5eYcBAmnjc1oVdhxjnRv/Tj/VS5JAY4JSex7ZAbOCZR0rV4vgsJmJEFZxP7FRJ5YFY6S7yTJ",
+	"K9QFSD99sUgHpCrtIyfzIfkW+9b280iPiWKzSjPLpqTIWEIEXVhuBqI0DNiyjQW9/p6JCzPvjZ89bVvR",
+	"zcUyRvFpZVgnAbR7us/ECjw2yGBPiaiKAkVCkL99q94GpZkhVKxAXgRjHzzKwXylmdDc8Cu4CWw7aHm1",
+	"FPw56U3ZTCp28wF4T5xm5rCOZ1JlzKpkZUEztibHBD63RWIJzbcM3t1CaLB2dxRVrGmSTnZxVXcPuCVK",
+	"3F593LbNt7lS/6IYAzsjwSc0sbopyy2J0rLUuLZBG7DzCbJ6x016VuXcvL5ibfasmvVscpHMSHVL/uJv",
+	"ogNv8V+chVrTGRxnu1de7VwqbtipPfnMTgms9N4NWtmFooWWoKpqkmYFZ8KcW76WJugHhG+I43RWZjGq",
+	"0obldhmvV0+sgqWWVOVgSMRzBNZErlhmSMmsXDFoXWeUtsOycGFePm9R05C8mO4wxyQ9Q9UF2/Urfv9p",
+	"H/kXpFfczYixx+3EfTaGV+/fx62EdSdyRE2mNxcnkMOi+aXL2AdkAM+hL9GeLHeeNm14qAK0cJdwAomS",
+	"BXuiSSllQZa8KMgFM8PWjc9ZOKubLb5jM01yJcvSBxo4d5T31yi2kFd4xvda0Hds5uxQLTqZ2jaUMLmI",
+	"tTiLORf2egWPBi3LvcfStIu1jsfe3VuG4gwN9sTCShcSYkgStwEkZwWzxxi8WXCd5INTLyvAWYZ70ise",
+	"0NZyzgt3ted3NZU2AeCVYmBrpIVuY8FbjLPJFpOhN1q2WzpuYOCvNFMdN+26oBiHv3kDW3g9GlpjIG0H",
+	"9lumsdEdMmTLOaZElywjOcsKChqv3eOCa8ulFbnkIrd3xrSQ2eWQvAaSxX7J3IqGgqTuFkgTkk6q0ehZ",
+	"Zl+Cv9gQvyjolBX4TWoFSucJsx1PRD+1lDecVium0gFcFXu08+ukd8lWk97HFKVZe6a0oSJjdrgUB4wM",
+	"IJ1Jdc5oNk9J3Nevkx6rbAODZCIqwf9ZsdhNZweHAUyaKUvuGNuCMT3otZyuCDcgIbsBu5VojDnId27+",
+	"w4n4ey1FZVbxZbltqu4qATEQvuJxHJeWyMWQcYDz043KD/iJruXJ4URs8GEr++x9lTiiatVMkzgY8uAm",
+	"o3DLtqYjU9PBTUeRlm1N80UpVdud9vqa2zFdOOLWhOaytJwQWDWITD6KkPSxFaQxFGMOGeIbeLttdHAz",
+	"bY7tR7b0ohbTlrz9GJvDWlBBL5gmfWjGj64mG8WcJuZPxyVjpQa5Hhs8dCI/wHBbr6GOmfzUOnBtZKlx",
+	"+FxcJKRgM+P9z+7w9V2TN13zd25EbYOVBTuYzN7Jgu13a0Wn6DANP7JNNBfRSgwb/PAmhu2Cz1i2yoqd",
+	"ltPvw4P72r1/C3ZViMsoSzBgRhbWxF4/WcGoWreoEiryNaMqCEoFFaA8Ad1yz3OlKFYtKkzSA93qJ1Gs",
+	"goJ+p1bY3UZXTzlbJIWYA98RWUYXwn7kmQPHzbplth3ka8WDzWFYEpvLi4TQRVlwU+UsIQt+XVLBioRo",
+	"dmHbA/MKEmUr8d3xybg9LZ+9fUMu2UoDiUIg2u+MjqtpwfV8FyFDYER2DnGSV7TYQ4TeTeqvm2R0F6Qe",
+	"UeZ+pJ5V2sjFua7UjGaHOv5AMzjP5YJyceCrXEzl9fmCXp8vmNZWOticzA/uF3LJShT6nV6SkBMw8Y5G",
+	"o1HTyvt0NGpXzbE/xYzV09p04mCKDrY3K4Q4erTzHJPlHBRRutKk/x/5AAPpGwboZy/ng4SczO1Qnr18",
+	"kTcH9x/5/R/pw6nQCX2HESDP20NIsPUnmghqKkULwvMx2PJquoQfFywhrNDM6yfR70irx/i9fdKrJ21r",
+	"Z2T7OLz9z4QxEUMvWUPBG+70lxgJYUTbVu8HL04esHgzJRe7h70pPkeToeaU8Ash0cqB1nj/mMAgYKbY",
+	"QUtWb10t1MeJFA1lnPRBtcWw8kj+hb8t5x7sXl1YBhjPlvV9Vwvsd7rCztrsaUOCqB8k/T0Hv23cLiLq",
+	"Lpg6WAb24ub0Zi6KjUlkMmfnJTWGqTZL5uunxP3o19HZSKVA6xOxDehTJEX0aEy1vZPaXQhR4zeQtriW",
+	"BfDf81IWPFvdJuABr0FLD1dc8ykvuFmNyRxyZBJimDZM6XMrmAD3Lwq57PDK3IyrF1xc3mTh7Xtwxygq",
+	"LsmMK232XP1upUnK4lzzf7UYbeNL7aT9vv1nRRUVhgt2LsX5FXdbtL0tK6Pt4bLbcanF6sPtY7Buqwtg",
+	"VPoeyrsf9l/xhe7wLq9dbPywoKKixbk2rDxQGtuhHzxoUNguOftew8ZgbbeFjMXksD7WsNlrW3FYoFlE",
+	"CjcKOFsj2DX9wEqypO+CMgYJqS39CfEGfgh4P1dsNnaG4rLEKwclXsMWZUEN2wwUDhmnmugqm0Nahmbq",
+	"6NOnYUi4//wZg7UozC2a7KCVPd2jKn1IZN696MkPHTd3Y013PfAi1nmsIEROFqB8PV+LuTl5sdgtScUn",
+	"b8d56AjGy5s8/66C8m7OTvcK52tiNjTD+tbYx7Yov82bY9MDeXA8R0cE9Xo8ucswDIxvBXki/u+Pyc5Q",
+	"684Y/WhWdxF7sNWts3fwQdTKjWIad4kSnRf7l4x33MvwtfHOmmnr9mLYF7NTdSTn7WG++qtcWoVyRfwj",
+	"hNFs7m/NpkWkYXSC/J6F1GYvU9a5RsCcLSatHf1FRi4w3boG23vvFBXvRipzt0Fzxza3v3sVWvfmMAks",
+	"It5XITzogHPeQqutaqbuoIWy1GTKVtIKCnNGphUvzBEXVrvWpF9AqvZUUpXrhGiZcVqczxjLreBDVTZP",
+	"iGKZXCyYyNEJDl57PnNpxjpBSSA7L5Wc8cKKTrBO4OFU7IqzpR6ckqBWE1CrOdOAvGQ3yA5r0XB0BpW1",
+	"979+pUf/+mj/GR19c/7x0yh5+fTzv7Ud6QW9foPvvxitHTx7jfB/Vsz97oz8G8e4uaqvpDBKFlagQjHX",
+	"PXmK525RacBQ4bH71i63VeILrs2QhGCkSmM2ASjSjYlumcXTUdJbcOE+ndzM5n17poFxkLKw8gW5kFxc",
+	"uGm0GcoX9NqhZo1GIxx/J4rWPXEe4Dv2j5WlW8avWMyESJ8KMpeVciZ1ML8PmnN5OXr+p9GI9ClZMnY5",
+	"aMzr2cmLZy+bU7Oft3G2PeCWWiXYJnnuYCx3IdVsjSjZW6qJWtlTqllTB8C25PU+qhi4a1oiLXdxxXcY",
+	"1qdbiAbfJf5dNGpd8CsmTgn1X8ehmgXPVlbJ0Q3wJDRU95+PvhkMySMTvhsm/DWwxt8xJ7wRs2sV2a+z",
+	"otJcitfCqDoL6+bcKW5vdRsG1Wzo0ABbhAGY8Y5csnYDU6SqIQ4JzwltQI5YzbcJKTFdJXFmDFjfvZvJ",
+	"zJnSpK9lpTIWhUbma/Yvr1nvCsB1Bro1g+THVlSPjoi3N4JQCKeFhE4ugIFeMWVXekxmUl1IY5hwsHzc",
+	"tBnmkx7OqMPXVpYQ8iq8PTHZAG6BiNhoCq2GOjeo9k4gINg9gdGENM9Z7jbNb73L86DGTczNZ2cyx4aK",
+	"Emgp2IobW+WHupWO2+/+nY4EquftS/DfP73zhPb+r2dHT1+8tB8xFrcesY9btAsGfGXOrluX+26PedID",
+	"2tozdcb7m/Z4NKKKQ7exafr3DbkldoNItnCkv1hZ57VSmD+1bozsNKCBiLQ7ZgMfC6a41gFIdcHMzfIz",
+	"Q7zuVgc5W3OR61YfeaCQOGnS3T/+88lWqePEX1ddskG774/preuiIeN0fWsCT9sWALEefCEk3N9M+fiK",
+	"hExXfpX2DvYNYLA/hbGuH5MaC3bftjYpJ0wwbq5tobpMxdjHeXS2tiG33Ni8+ybCtuoMgtiapOMe+5z0",
+	"plyZ+blXXBp2pw5/blnQ1XmnHas7IWdGF7zY8iYoJN0/FzKjHTA55VyKlkv09fDk5XPg1ZQoSGhTDOwW",
+	"OaSWzHiGYWcvXrw4Gp2MRv/zv/8P/vnNN+3eNMMX7Pxfrq9b5AdFM20uy9r6NmQWL8bgZJMoGz3awrBM",
+	"8WBbSchrRpBX+I75ILabuz6yQjZdQRHN77qcHV5Ot6UPZI9MVgWC7zks33YTqyzbWNTffQxFm8ZK7DtO",
+	"VAOZ1C5Kd+td01TAOfe//MMmuHk6zrtL1m/evxQxxbHnML6wH249whrvQww3uRe3b/GWGWwdUHBZ3nwk",
+	"O+5SXeG91ZYNK8FaMGVEMyZI36nB5GSUjEajQdcN/iJSGbcEeOCWr7378tnOy/+Ks2VbLoYdbiHlpYaI",
+	"0UhwpdrLrswLm06KhSBEK+SiIqEYLSDiYA3H4cVOkWQrgfqZhqFHi75187uvOZ4f6IeqQ9v2Oo9v8fFu",
+	"aLYNxUbXEGqur61T+xtru7yLC6m4mS9iJzHLn754cfJNq3J6E0/gJVt1qfrOpHbJOgDuFF2SZ0+PpivD",
+	"yGscljPDkUu2SsiUavbyOelrQ0VOVU6YyGTOxUX7bboHYGYTEWMX2bmpNSaSRKu65saK+t+1Vy3WnEv3",
+	"7WGM3u77LvYOLW8dUbsGnAUHzs18tTsvabdD7SCscFQ5u8GaxAisG4ZNrasDCfxmPu5Nkb1LvcRBJJ1a",
+	"cD3kpG1LogE2lm3rhr/dGZm7baX/HmJxu0N2H8YkH0C2W63Oay6OQTOOOHZVeDwfrkmK0cVpEv28Lt0F",
+	"TPw5vWKIFTEDMJT+86dPA45Ruh4J7YLGXasuj6Id3CTsVJfyXAPvrt/aqzHC8wfk2DQhqWbFzP7vQqTt",
+	"n3H0dP3wOd6pGw/Yu9z/Bpn3bpnaUzLxOm49KLABjTuwKyLLt1K/k/hpf9y9ZLptzW4oTu8pR/v2t46u",
+	"KZrvjWTHvHlrY7vRfe4oFYXyjjxZ1gWDYpx12FeKaddUakNDswmktrlcinQcmgpHBMCEoiGekrQSuiqt",
+	"gsjydNyoRuPdg5quyNKBTriZQT5ibJPPgGgscXhFLAZKDWMCv1norx0HuhadW8g1tL6pTQbE6hogauGc",
+	"Swtn/EYhGA8Oxjwgr2F7QMoiwmAt7tbQyoytzXwryf09Dvff5qwJF2JVgdyzmdDSQZ2oG3YDJlOBKrDn",
+	"035TC6qNL/ZjpF0Wwk0APuMFA0W6E1F5hzi3WwRhluqcOXwN8FBqbjq9HIrNnmh0VhLwkpM+BN6OBj6e",
+	"BfPJ8UAN94ClarH82gWD8kxKMed15nB7Ivye6+W2Zx1MV9Ge7EGXYW1cR23EB2tzbn8+SNjaG9TLUs7h",
+	"zQOzb13sEDSv2CzawwTLO60tGTcHwm5vZTBBmDpA7NqdQbHOPJol9Hz9tFmvMYLoRKxv4dqSx2d+P+Zz",
+	"aw92Cz+7uRcbCuEd7LymGbZ9IGx0fsdA002A+v3aRDT5Q3Cru8nZOOv+lpj0rSl2du33LyXRCrLXcMi3",
+	"1SZw8/Wj3VKYIN7Uxtp20s13irajO4YyJnui1GdNpLJtb8WgZr52wF4L7fjerQFSAoesNFOEQ2EdiPhp",
+	"XkIdUCM43rBxvebc3Qg7F/wuwvPCYtyGY7xjYeEPsCBDYasG+m5r6N47qH8Vx7C4ax76fOILMyI2Kpkp",
+	"xqCAj+nI0eyagWDLA8dvTNEMqXKz+AYMuT7c6U8vn++K1Noyqrv3EcQ8b9O0jZClYXXHhJJXb8g/5BTK",
+	"M0p1aYlc5BiUERmvn7Za43fzys0Thbu5VvkSa6AZ2Qyp5YLbg9LuRLyrzUkQK7qtrbill412RgdGdzS5",
+	"c+c52yyWgVwa62PQDDCIbT+hRAby7bzNMVWv1fdxFvhB8OeAfnueM22UXLWK1gBlLVaIngPK3xL8i4iU",
+	"GQFlRmEce59cmV3e7IhssROtRVZwTQqZXbL8FMGaAQR8LiEFcsZFrgk37onb+nO2WHF+gKiO/KdgQGoD",
+	"OumMGtzG/7HJv9knMZvQ9tNZfKdeF4MVq9YxP05dFj/GGEJ0YS6Z3p1g6eLUOnBMolHGTpsW0d6dpDhv",
+	"sY3k3xZUtJqZCs46NE9E69UuUrBYkQXNMfZVqhzV2X1LFUQ4/C1Gcmj9vNO0RQ2EOJUufBCedjGdsNwd",
+	"8Ylu+C3xGzEoqW0Rj6qssjnTUHdyzrJLTfpCHslSEy6yospZPki8Rgjzr9dFVUJvxn3vqirQvR43ysRz",
+	"70zbS/zkis9Mx+LiQuVrCIq+SnQAmcFg1AazeKLRdIPL0HcSCddotFtSCNi3e5+EuvEOCdp1Arfv4I6W",
+	"rYMpLFxZol0N/2CfQ4zmgnYFz9bFGFP3XAq2AVihEAW3PTdpE5NB8baM7g9rS42CAj5d061dZTujyni0",
+	"aG1OI9qEG0nXz0u7ixzReDHzQoq9gm73VevsWkZaXbVYULXa6yX3aIBb1zv3wD3XtgenxCHYYTFqfNDS",
+	"Jhe2f3sZH7ZNlXCXRTdMafMECYlDAmOnPRTr0FFhiAgw4PntQZykeVHuCmDcQ6WOi98vsKpWUJkbfu6I",
+	"4wQarrmuZznxutXUkISbp+3yi2qubHoZ/LFzAhUslyA4GH0K4M0XzKRrILENlC6RW2H/ioEo09iz2LEA",
+	"3D/MM+Sn9moOYW9dOwY8PRfMdN68D1aDxpc0OQyDIoCM1UhVjmH3wQaP9V9wsoMh8TU+HDgk1WTS64ea",
+	"IAibOpj0ht2m+Xqvm9hYLfaGekQggeV8NjtE9lgrAtNyQOoyLLdfNHcDxquG5HPHq8bqUgtbjUWNugzh",
+	"ivzyAIEIiG0/bJE8EVIb5E/WRNtuT3o5XPq3+hyXlT7vBHnrQC20l67jaoQav+20gbl3AUEBpsa774hW",
+	"2q6YuQ7BJID1FayE6soudLQIz527a7JLuvdaKEhp+tJ5gBAAP/DY/gemFLWiQSTxnE9XvvFG2MIuYLAk",
+	"0nmikihrNX4aLKGm9K574gcn3dUFrYQVZIqNolYpfp/CjVsj4HuRKboETknqFPzUZUYVzKdFQfoOVsxu",
+	"RYM8tas0U0zPj6QoVqldZqmMJnAbAnZuAhcQSGdot4MAGOWsUCEBHqU9qtcl7uYVVU8VDBJgQA29d15H",
+	"N7Mh5HXRiD0Qz+9W9I7J8MiT5zgQcR8PRBILAwO3eQCNmdc4/bDVOk6pYVdMeP0d9nYi0EG98LrRkPwk",
+	"ihXUkPdkZOc2JGcNHolXlJWsQaCb0zyqlVYnu6HN0Q0ogSLqLnIIazC0Rf+ejJ4+3yNlZ/1y6xakGyuK",
+	"j6VjryIUq0aS0eaaJcgpvD63IoIhaPTaej/RExEt0KkvvtFcNKeaOIkuafTNMXPT1PKelANYeM+XOZ6R",
+	"/3r/048TYRt6okk/jSpjR/VCErLxg2F08eukR6G0hy885YpjNGuNnIK9wU5cVlaMnIhQQ+SSrVz+qEvw",
+	"axQXiSqKuMIoZ4I4mKZ4Go4KGiXwwL+qLetgd04dDd2AFsVPs974132gFj4mEcP1f7UJSZqZ9QIUwHUd",
+	"u2yat1PXUjpsg+VaK3jcvAbedwUloRW4jkgqVsGYhJUMwex0SlKnkKRE01VkwMjtukcs19IXJkJ4Dh4p",
+	"M1uNzrGK23ojO9L1aiAwDZafQvAQsjkfXQSQrpZw4CoBIxheAJv4DjTvSCrJgkrSVjEr2Lc3f3SqTnu8",
+	"bkCt3hXTlOdBWWzcX66FFo0q2nAlpwVbtIUq433jN4uLK1qAtLGghWV2ISZsJisQRTIpZgXPUE+llZlL",
+	"xf+FOynVFGIbAQxZnheWRbq3aZax0lCMRawEvaK8cJ+mND+/oIYtAarB/XVu+ILJygAMkmFK0KKVRLZB",
+	"4lky7TRmuoki3EeChYY0FpG0XGlvdSlKoW1Fh0em1h7l7wzM+7ERMEcjG2kYUuzNs/ShYl2ndVxfGVST",
+	"GYVcFL5mcKwPtM+mN5FNe0FzBocnjYzPKR573yM3wz3qBm7kXUbHwXDT4Q/0hQTXuBWdysqMpwUVlylW",
+	"tqqUGNc31rhE0h9vqFl1gVAoyIjFtrCIfalYxjXz8CRUkNQelBQDhI8aAcL2C7kUGBpMy/IIkEIXXGsu",
+	"Lvx37pryHxdc22PELypllxuAXPzb9dlISf/F6Jn/wRepgm+f2m+vmMilOnInBb5/br8Hz96R5x3Q/LM9",
+	"YMx9hUXYgciEtSV9u67cd3A8UFe0bmfSqotAu0G9N+f1YbOOOeibZqBvcVFbysm9o1oCKqpUrHl5AxwP",
+	"1azgApxEXZ7qNr+mh2VfzxKNTUN7WXn0bpj0DzU8t33QI3c3/XjOPi7c5X8nGVK3BlTP98ZZPzAZbTu8",
+	"+YcmnvnNFmw/PPODAMs3DUD3iEAdL0k86DVrxcZmdM/gMPBDe0JuhHp4P4foTJAY9R4hXCA4oLPsACpy",
+	"Nb7SE4dsqaiAgoZoQkOVHbgKUVXBNCYGWBE3o6WpFCMXSlYlVLqwv2D1lwU12XzgNcEMVPM3pg60h98x",
+	"f2dRmpWr8jwkk96k5xDItIug2hnjs3aOG1pY6wv3fkLbdsMuqw9NR3wZ+7lZngCArbhbHQZlmRf0gmfw",
+	"8BPtNdPB/a3lIWDfa5UPnPZ50sQI2xXatHcBhPdGllBzBUvQe8QkF6HlCwVDfn+NBhfaA2nVFagIEfXk",
+	"BkUVYIG6GMJdhEN2FibcLxrSvn4j1OVHvvTIl367fKnBa742/rJxiN9nsmzYTWi+4FZCUZUQ4JJRkMVr",
+	"pR1Bi5XhmXaaSJsVAxj2xoRPjl4+w/LhRxnVjBTMUoVOSM4v4Cgp8uToSWK1DPAMujVwz4Fhqx1I82gb",
+	"kOZ7QUs9l3en0tGy7HrlJkpBO3xchBdnfITwEwBNlYJntADLzvBWiVPdInd3WscW/KmdyRlu3UJCksvG",
+	"6EJ5i9ay7drx29oZV+HiIGL3PoDsNKk8B0ufx2L09sh2821JEZlruwYBT0FH24b9LZ/NWqyXdcDiXlf3",
+	"2iK0GOx8wbWOanP7FoKro3q2TeoupJFwXG8ukbxfiaw73GZHWtdmdXJPLAuqLnv2wtPtUT4b5c63VpVY",
+	"9240yhc1z03Wndlrp9oR14tW//3WvF6w7WXbb2S1ELLNqPTLfOXD+MDxhTc2LcxcVhdzLJNov9dywZy3",
+	"XRLNRFfEgz3AdzRhP6ytsYfOk7USmYvut2OrQ6OddxRdgS7qJ4RvTFdk0vtVsZxmhuUfJ70heQ3T9xZc",
+	"nLpzRfuJgzU42HhD0aCQKe/S6xdYxsmu+v5htXZBvM2wNfDR88XdjL9pPGkW00Gfj9usuNlo0bvIPDJp",
+	"rnsMwqYQurkjABDu3QPwPcBuCUOmlc/BFy2w6HVg3hoDqETECY5wSvCnm1cbb5jKvMPlZ3+B0FU7or69",
+	"tu0229t9kDjC0cSTyimh+IK8Yoo8J3/7s6WTrDJINImXmCa9//nf/4f0fyTTlWF6MOkRXc1mvB1Wdo6S",
+	"3e2SAuuIXGxOJ4RWZu4/hRm0Ypw0MX46wMXrh1BRcDueUaU466iJYlmHzA/iSi46vW6+PlwrZpJQP42S",
+	"TM6lgmJmJVMacvLhVXRjoFZSSHlJqrJGM9/EdlT71Kz2kVJuQvjaTpQfODZV++XQhTS4m9vfeQ6zz/rY",
+	"194tK5PJRUNdsWoKOuKhXlcA/yitJtHhao0AuHdhMrS823VFBHr964cPb5uXRc2y7WFPiGKA5x6ySzrB",
+	"VtShOsVWfg0id0BX2jMmfBtXj0aYtIjUMZf3W7eFWu9EiHSEf3MZ8sNPH96+crEE7REGLQC2VouNqPJl",
+	"8qePrfVM2LXp8LKxa6inzmXunFMJVtPAgCy4/GcAIANO3BehBAFVVp2etbMYbDAa2LNR8nLUOjSIITif",
+	"tWVhvXddeTMWeHt8nztSfeM1zzCjoO4pDDAsYdeGvBEz2S3SdzqYWtEP3//17KSX2P+evniJf7w4edrK",
+	"KDqxbm5UtXZPIgGwt3a2WO9n+w5BLj5sUUG1icNFuzdeSXM7xxkq9W7USXNTwrSjre4GT6xH0kUHd8Ei",
+	"Aj3djke8ZwfDvCM17V/ctK3Q59Qe+CnV7NlTr130LUUn5KWzpiXk2YjowSnwD8w+kopUim9YP5//qVUs",
+	"4a3WXGlKK9eNj4+NNOUx+fndm7UucDj79NJCQa3LLC/ZHdWM7rjNu13Tis34dTuvRgN2NqfKCrYqWLBx",
+	"/glGSWTyQnDNOnGC2JW8PBSF0ptqt1IQPLStkB82E6a4094Gu3Aj/7Nf3dh4e3b0/6Pp9mP95/B8qx33",
+	"FvNuTHnH5PIW7P2OYwjqG6PKXse2gSF5D+nyUmTsFG9sbrS9J+dgyTBSdSRsGE/iWzkWPLQR5QTfBl7R",
+	"Obs74Zk4ghszzL83EK78TTwPMZYRzCTcEIBQ2Xol/xKHLd+eLwCglYsWPOxFiSDie5WF+N4+XCMOHFLs",
+	"oqXEBSS8psYH8bvYrIJrg/GOmEV6SkrF6iAdiF6PgR4Uo3ni43i4rzxkeVl4DCtj+xgfj3/g43zuqspG",
+	"Jw+WXSjqO1erQ5/qyLV+hZHVPkich9oALjfetOVi36RWkedGPl/WT3AnC64J6Q7OclSs5MbnuUnZW8B1",
+	"aL1yiUMRcCG+lrBWG4FkaPyMMEaaM92CYFYWVHQCKUK88BSwkkKQsMtGgRjgJwh8siNLb/Nm2qijtL/Y",
+	"XIOTccTa24KIsn6KttVo2Zas6rNNREiawZXpyphpB1lvsssOqE+I3waACMxwg5jqaLt5wUKCLARvQ3C8",
+	"qkpTB164sG7fQCcGaIe01xbLWme4bmJFY4qrVLdNcD08F1WXLOvOQ31jNrYO8miaCUq7w6LrXMxGf8lW",
+	"OBpURirFzeq9HTvSGwo/ZxW6RWFSEGkAX9cDmRtT9j5/hvQBVOCbM/s5UJ2rCinBok8haj8jeh1cl5RM",
+	"IfacnTmgz4GbJc4oW4IThU6EYXRBDHqZBCmVzCswpg7JB6uwuLicd6/ffyA+In0cpWEmIMLZieA1aH/5",
+	"TpKs4JYehFXDLphgyvJtAsiv3AwnYiIwKyOjRQF+Bvse1t/32DLYGtckl1mFWXD0kmmSnrkcFDCvjcmf",
+	"UcJEogNpz1PdRJyh4AmmGLtoIOGOSQrRGynp17mqg4SkGMuRAiK7DlhjGrNRrSCAtp0ajY/I2UREMSnO",
+	"CGUPLVyNrnNk8S5UBduWlo1Dn2D/T0kfBQ0Hc1F3AdkAPqLEPbZWTQTh4METxgrNXP5ASvpmziaiDo05",
+	"e/tmjIuboBBjp3XJVmvvnzo8aeBOTZrwYDQE8tbsWk4EBr5z4SaooC97/bvjQNzZgh3kNY4cpOt5yChH",
+	"CMD6iDYK65a5HuzPRkrSh13DjWYENyt8gmUcJETLxkCwA8FYrnF3woIjRK0mz0fPXDanhHzFeLUtk4Ol",
+	"dOpL/JvPjEnr4ddJob57JyLVVW+B8iFPCUyS7/7yinzz/MV/uFQctDgfuwyWf/+HliIN5K/BlbPyaTre",
+	"AcPzITkj7hWynEvNJmKPBBd7bDHJBdP5tITcXXuSEStm77yaiehbISHkc66lzMTJSgH+nzr4vinDoXLj",
+	"0TK1i1RTlyyvWdsAVu4szBqcfFwTdk0zU6yAluCiBoyIMcmpoaEAaLPuwGg0wBNtZ6xJKqqiSJ2Ys5oI",
+	"yA8jfSExUwwG5LAmxoiJQiC11f28khXJJYx5SRGHUjMzGBLkbyU1oNvCsWP5RNS59PZbx1ADOoJY1edw",
+	"TCi+7s4IBvoJGRE31zXS8vPR86HnqorpUgrNvPOPpP995NzDR2++Rc4AJMvUE6wMQSMuLQUbYB6tS86K",
+	"LqAoHmncGw1PhiNfmYuWvDfuPRuOhs8wEG0OV+AxMvV/2b9dTmQY/5u8N+59x4yr6Qe1tGDc8ObT0cjX",
+	"VnGesfiM/MMJmygp7JIjXA9wx67dreWwcXv3xr9+jCCZUCxWMnPpxxUCuNILbUWF+pz3PtpGjhfMKJ7p",
+	"bZP9wT2yc7aGXZvjsqB8bZ7r0svGlFwPXgh6qyBChFWa2CYJyobbZx2946a0ddpu/4cruii2zf2nkomz",
+	"t28O22nf6MYKBNmr1eHu+grsc9c2R4LG1rna+2O1lZzf2Se+DDVD15CS+WL0rKuZMK7j90xd8Yz9HKXn",
+	"7joLlrFOrQSDtpFsbt8CdmpZOI4QYy6U2rWUVyfHXsbqXE+ryp/5h8BfTRfMMKUhf7YlNTYUmPCYYpHU",
+	"C/YY++Q/KwYQW2hUWa+a1nnUkv16BKm7j/FNdcuDrt4dPOXWbtveq2G696Iat4oed25zMr941AaCLZMZ",
+	"L4yV8F25rqh2h/Omwk1YiQKhf5y24KKq20bsHPnnrsHG0NcBnzejsttXQc5mmpn2pnbC77Y3WfAF72jx",
+	"pAEVfLKz4P7nj/fIB9yOgrWrhRn4Y0OmDdUvAfpMiC4kZm8/xyFtZxV/pnkU//Z8dLL7lZ9jtAB46fnu",
+	"l36U5i8APHAbHhZBb+x63QMlrPG9pu7+q4/u//i5wRC/By3KLXPM6gJb22B0x5/q2NXP226RswD/ft/0",
+	"03WDuoEOHzc8bPh3zEQ5KB07vnFLtQ2ofsRvw5tve58/bqOW47UaCBetrm9BUE1G24Odhgaw7boqQdSM",
+	"VR2dIh0/D1GyoM16628wcJDlnGeok0yEBm2y08jRR/RxMC+Q0qr8VkYA+PHVYAyJK9Rqea/euEbYdSkh",
+	"0wftKBRfwAFOBHQxJGdiRaSZM+VHHjThWsuDuxc0+xnYpjqV2TXohMTbsBzcFC1Ax6pybhWjfuo33i7T",
+	"ebSO5zkTHN5HKNW5W5akAVrv7WO16j4YkjPblaU1twZW3wQjEEKLNzbLa3c0329YqdPjNpjLq7WKEvfE",
+	"YBqVOD7vKJYRz7Tno25hSK9oNmdHr7CiYwvJF0u6soq8PAIXMpibt+hLN2dnz7asTGy02X+Fam7UujpA",
+	"Ek80WsK8O9KKZMEQBcp7WZI+xDOlAZInHYBej8YP2jzkEcIamhPERASzJMhxnmI3Wk0OOk6nnkaBDn/v",
+	"NwJm+m29ETbJ+CHvh1A85ebtJ71StuUQvEM8E4/dZinOhfNEBVhoAwWlH8OdkNTBnaRWGnVbg2jxdiRF",
+	"wYoE4/IsA+ViIihxODcesRC9Ar6OTl3jZQUBJPYmm1FeVIqB8VA3Bucxzmr2jFXKPD+mWoqJ6L8YPWtY",
+	"K8EmsBQQtVXIZSs3BTiZWFgD3v5nl89wJ2y0gViDDOwLy4SJM996x8jqgRWJPZjCXwI42U34zvPRN7tf",
+	"eOWR0ewLJ3uM6S1dFZLmH6T8HqDSgME93WvNvnOAaV+CJwZm985teuehv4EOdIzGgPtiW7ZtvSGFzXhR",
+	"aLRYFdLnkkOueZB0kbtBwLkzjYNTFFoEH8ySZz4LLcCuDVvYgx3Bl1fm1mw4w6/q8H3JE2GXdbdOuP0E",
+	"QET3UUm1XkqV39dRgOTKxll4oonvND4DiopcLhBAExi8qZQAYAingdi7ca0aF9Ql1lwKlk8EF87TK+Lv",
+	"EUe6voJtV757cNyayO8Mf2O0Q+xwR1hJBzQumCbUi65ulEMSxdb47LSplaSLHLWxMGOw1EIsPaEFlgsB",
+	"hdaLBehac5i1TmYYT8Tz0TekD5DUDom2Afg3SIiVIvooeFvpoQXnDzB0X4yeWtUtRvobnLoR4VJNhPT1",
+	"ZJw0MqXZZasQAm+99QT0ZVU6u68NKfjrYjW/p/vaEZNoOfA3YVTaYQ9sd9e8D09taDpdbozt/o/7tKE3",
+	"oBl22ijCAkCgMYw8sfTOtCHOL+5TWR+Npk0ruWhbxpgIa+K6RxUZtkwff4L/P9/qpvXOI4dnskbNdUQh",
+	"1ifZSt3tN/YrRM1av7GdZ9WpvyG4DxRaXQutnhy9INsU0pun1vX0Poy9cdhOHvSwBTKAcD+RgBhSMoXF",
+	"c78qlfHp030m4qJP7Jl9LQzUNP+dXUOOvNbsQw04ry5GsPUwG2nKTkcIIBWAtahpqHqiAXjBCicZNSEf",
+	"D3zXfahjjzmaScgTxJTMhISMzIGP06zT2TbPlKXxDz99eHufwljI9dx5cdkn/UwxSeY3fpp+h7davMYx",
+	"PQOZ3u5O67oi3qNRdjd5R2kchBpDsznLoVyy0c3YAM1oYZUaxOIJZeEEI9xMxJzmpJ/aCQ1RUUFVBvIT",
+	"XKUe97NmJh0MyXf8ihHGwV2XVoqDh42ka1myKfn53RvSdzB3L22Tf0omAg8eeTayX7wcRSeQYC4vJqfb",
+	"XzE7HX0eKU7ZdtWaBwx66Voy8EQ8G3mwgMFpdLBJzhAD00hyMoJ/n/4JYWOG8TzmOA/PTGy3vmANREuj",
+	"MpmgbxG8IsQoyougbRbywnv+5rLIY97SovC9ZzVzuXuDs0/c/tzMjbCSzOd7ZmeYct4hGqzBRDXJPiJ0",
+	"pzEDg7tL+WXPAS6pT2Y9bZhJ7OmB8sfrY3w0nB9uOL+d9PSlRKH3rPvSiHh0y/WxUxI6/kTL8jPeEVBy",
+	"c+O2+LYuBxqYoQ8icEwdQGkwS2rdjm1/aRdonrdZGwHd5lHE6LAa29W5ISEkt1JZdz1clj9aRbZWoy19",
+	"HEFN/x1BuvbB1/jcXnafgNl1cOArlmI7d/VLbvo6z2/ycoR7dXikMC4jgZRWzMLBqNmc9EuowdsZIxwq",
+	"QNZdbqRVb8cY+p2Hugbq6ox2BZkKVzjY5GJb3MNcsb8TvSVarIYh2H5fXzaRZrD98L+OH7xHMoj66aKD",
+	"1+uprqDuYomvr3tT492KN7Wxi3B/OF1yzQgISeavG6kQ96FcRD04uJy91IyT+xhAGwE5mJvfvGD+KGdv",
+	"MzkiYkKzjOqWQ9HC8I4/RZ/2kqtpR6VbUZe69SkZfTNnXJE5t3oiZLJestIMTjGyeck1I89H32yK4djV",
+	"+iHdJY1/62thPwZ93AVx4XLuT1xJZ5LH1o0cPRTH+9DE+Hj0XW6E9+67z4dpZtG2OKULEqezlnIXr1xR",
+	"TgPAeqzItcM9RQwHVrqQGMs9IKsjlwvKBdGGFwWBnIjpChVOw69qk1QdIOPwaLE25SbjwQpGDyoduKJJ",
+	"D2yE3HFWcFD5o9nujyVOwPFb4wRPNIGKo+6s6YRklTZy4asNQW4GF1N5TTQzhosLfRsJ5JiW5Q4TjH3g",
+	"PpXwstzmbWwujR1trXqR95FjBOUhDNhjeRJwU7gLtnu8gDbdjJuL29Db7c7f0QXU6mg8Q5+hrsMzFZQh",
+	"oRjgmTNF+umSTedSXqYJSW0rF4pp+ze7ZlA4eUYvWerAg8JbAHNNDXPR2O6cTAQAtDiaQSTZ/vOnT+Oq",
+	"/3ANBqCVtXvN+fxjcbwtIpUL8IFOhL0cIbryQlnSIP+Q0ySgGoQkFlfHLm/zyOEKnbnSw3d/MZ6VJXbx",
+	"0OqynVKbvc15kR9vwj/UTYjb3uKdcCxov2tsH1+VYzjOT3qKqcBshsBwdZTYhcSIcm6Qs1SaKahlgwmO",
+	"2tCVR8JxI17XqONzu1uTblD9o2NrXTPeTh3dmnDrBozum4l9aDjhHwWOKKG1Y/9uKWAc4oHcSxn2gkQS",
+	"ZAcSxfT1qVOTXUyQTn30iAM5oEUxSIIQkhPAiXQRUl1K8L3e8V9G6e04Hl+rsvsH1V1vf2MfG1dh7mHZ",
+	"QHt4PCaEG1+RzKVINUHJdMnoJeoWnlM8qXEXHXImaiIIZk5dpvm6OhJgG11HRrNihjnuXteJeNHa41CY",
+	"1tBCXgxILhmAbYJSMybUdxL6F9JMxFKqyya8Y6388NaIwA9MP8AlCovedZO64lWkLy8JoHjVuX6YYl9X",
+	"Z7RriDn5iKlrmx38tv0Tv9PDb2kZzz4SvmAI5WtPRzgHN+EKUY2z7Wapb+MH75E8o372N1PFs/gC5qrH",
+	"OPp2A1e8LTF1NojuwQxeAWwn6h7yV8glFznpg7lrLi/ShKR0URbcVDmzHxb8uqSCFfZvzS5sv/ZPbyiD",
+	"8vx6IurCh1y7eqwAlY6Bmk6s3bCIIdg1mdIc4/NjkOMWU1kozTkRabBHl0r+g0FV5TQKnddDWvLzS7ay",
+	"I0yj0ssOKxoxwLC45oy7RJh4bS6FXGqnik9X44lIwVLukIdr+Je0DmK162JfsEcqxZzpc8VmDm6alqVD",
+	"m3ZwxYYtyoIahyD+D8nFehqEXArnKpsIuIdm/NpeN+zakD50dfTp0zBER37+bHv99Gn4sxvE58/jT5+4",
+	"yNk1Gb5jM00mvWzOVTnpff6cDsYgILjS0wABDmxhyiYibW32tV2Alk4ckvh6V2vThk4dQg41ZCEBPz1D",
+	"IYcaRFSfCCkYGkpglv7BZ0/jMlxcQLq7nJGCGQOVaH2mU3puhze2/wzduI5SwMJO/790cEqEJLNKwJyT",
+	"iSh5CWZRqz8pbrlGYm8UrHtld0lZwXNI3gMkO88RXYqtodcTivBdaK7Z2MKJqMnstAmQvQn4VlN9g2iH",
+	"5CyCLLH0UlCoMOAwvEFAqQqwHemJgJANaQfs7EYRZQ9JqlciO4cyHFe0SBFe6ztJ8sqBcsPJTU8WKTGS",
+	"pE+fz1PSdxRP0pMXi3ZQNuQ33zbqht6Hihn18GXMyfEUH83Kj2blplm5cda67/3DpNPjT9Gn/a3O0Uun",
+	"Ho2S0MzebQXLL1geHESqEk1DdCiT7Wpd17ZojZXIu+zQ6wzg0R59J/boPcmq2zy9dV9GD8UcPzSpMvEE",
+	"p33pHBCvvBouZ/ATVJcyTEMldqj+ryoxeCSYWxvJ9yaqezeWRWRziO3cKi+13Tw51GruRSwrKYH4BOEu",
+	"KBcdalN/UMHny9jYd5ztR1v7V2RrfwAx5tiy8gcxxbdyl3Y4AuYL4Od8NmOKWQ11ysySObPvWvTcmiII",
+	"xS6d4BRbExoyV39B1aV9diLsWwmhee5g6hbyig0cXCwTGrBzuPF1LOChK6asKhlqumVSuRGrSgzJj64O",
+	"GlRxEjlZMCpAGXQcaSKoVViLITlzot0THWBnPdAy3sr+Fg7Qs33bom0cv3Ai5ZLq5vxASExqHB9ViYnQ",
+	"YWEV0wYwF9KSKgTU7aOJB+boEstxmplTSKG/wZD8JGCagKbTWF97mRm+YGPyfPQNFrADWwJUPBI5U2RJ",
+	"V0Pyi51XmqvVuarEf1p+CXAOWEcNZyOrIidTRqB8ZR8tp9RdLANnwhKAOw0L3QptsBJZ8zrYI5nUDeqw",
+	"iiK3TViUgv006zx0AfRoJbJ3leg8afFzbws7sI9dGJ6VIH2pXE1WkquV/cqhGhY0CHV/YKX59wkKYIXy",
+	"xp1BhFze173xYC7c/e+NH6CwJ5Cxt4Q/Qaz7IymKVRJD2rDcOWib0KS1q1EbLJHqajEGNv3zG/Du5vJ0",
+	"IqbSzMG3gzAd3jLZMPR5Do8WQ3DbItQvoIIiTHlczuGJBh5KIKUaL4MXo+cT0e8Cy8fmjxzMeToIxSca",
+	"lBAK41s5uhKo6K38dKlxrtUul/DDK643cREv1+wlwe0dHMa45/4qe3QUb/CgF/uM8++wvB+Q4u7OvRwT",
+	"bHcJhIOZWJAPu8vdYPB35ImiLeWQW4LBFxQg0BhVKOB4d47DM84TTO1IiHdJocTpYlABddEVIiD9FNxC",
+	"4+dPfXA7SLNck5wpfuXLHtdV4oCjaYliJS1C3VMQlqAw8ClUoo1mhZZDX89Ux8DLDtg7IZUwvHAFP2ZS",
+	"XUhjmGgOyGFCsnzsQCOxdj+ZVotST0TqfndlcNI51fPU4R/bXh2n8IIgVGRPk6haDzaXu4ECd/IwlFzD",
+	"KFieTEQYXbRx2pd8TV0iWkr6UI+WXQOSV56znBRcMDCjKsfv039PI9k/R0ho/OUoxZqxdv4IlQHVXvHP",
+	"NEEPkiWL9AwwpVOCFWfGJMW6u/11bjhISCrylh+vj/Dr8URQl6wA6QJIqlPvhUV1BbQTK1szYdSKUHjU",
+	"Np3pKyvLs2tznOmrxANy46iIkksU+2FBJqJflwdFiMzGGYA2o73XRjG60HHh7ieaLNhCqlV9tV0ouWwE",
+	"U09E+voDvUgjDGy/nz58hAlzStI3s6MfpWBHP1CTzVPfRiOA6dno+ZCk/3302h/qo797apuIxvd/BbID",
+	"Coy/fs//xVK/piysaI2A6gqbtlc8el3zkr0UCoeuEusTTFQLy8fgZkx6uOe9pJfpK8vl2LWJCsN3I8FA",
+	"wEP3mamPaRcWDJy7PaFgtlU9RMqq221s4hcDZA4b5WJ4kl7bUdteEhd3wx6jvZ67SZHdD+FAS9XcSNge",
+	"QuNdjGpZ2fO0a1Ath6T1lXpL7VvP2vxDMffHXGAP52j/t4NpxDD9RgtBPh+9fOjKW3gpeO6L/E9If5Ng",
+	"9W5aFKBSOJWAi+HvTgfdw/GRrP8SwqHWvSLvGM1bcmQbVr5GBmzNk+8ilOsQgfL4U31fbvUIfwDVlK2L",
+	"mRD8tVZThcjZrL6W+oh1DFn3KyeCLoBbTFfN4hn5IHFWNjoRgi095wjV0zbjV1zZGT8AK83i6QarJeI6",
+	"oUgbS1gh2T8WwTDfv+XS/ItUF9G92XsInv9aGMVZZ2WJeDJhBlHdsIaE4pRjFAz5Y8WbOzJWIVlsUv+T",
+	"Bq3d3zFPNiuerp9MExcqk8qdgyBONQH761e3ovYv6PX3TFxYDvjCIeH5zyebQt8evIhrWeBZsexifwW3",
+	"PYhuOZe6ZinsmmujSd9vEahFRspBYmX8qnR8yS+RjyKYCCUL9kSTK675lBfcrGx3yPwcqEGLMo16xlTm",
+	"gGOk+QUomOl/H/0cbF5H7/mFoKZSLCXcapqXbMXz/8Qgx0tmJ4hxjglh+dMXL06+cb9NqWYvn0Oj8Hro",
+	"/ppmBvsELGYXHHqKno9VMAhSYluXs4lI7X7Ui37JVjolCKtISqo0FxdDEjRgJ81pMEAFrHfH7EBjQmhf",
+	"px9xqyAn5J+VRA0XlJc9laJ2feWNHymIwe0qy29TgG+OvAspGagkSAQHC8htpLVDgr8jEfkxYubmgmNZ",
+	"7icyOuoIp3VDcgy/PJDgaPni9iSXd/DEPR4r28H+aS0w4DtAvvyj5JvAesUUhjt+nxkmCFEIMQPSZSvW",
+	"ZSlLKQt3gzm7MdTKBa6kqNCYeNBSyQcatbRyX7VoZcG+DGwnTOp3jNf5GDB+HwCfzcMTzk7bUd6TzR9/",
+	"sv/tDaQf+leu1mzkn0GczxV4mi9Z6UXtBvbnoAvkMxzirwHd88uDdcJGtXP4rqDv9h0Y3TtH++DI6vHa",
+	"Xo+47t7De49msZu1b3A1DvSU0CnEwTnATs8FHAKaveG5doGKIdcMKtBGV/yYUFJYVq0mAl65YEbHlap1",
+	"QijRC1oUYBxggQ9FVhAdWi+kgRKgpgNFAKOQ71l++DLx112n7RHR84+M6NnJUpy0UFuMwBgPVNmRMa4v",
+	"dVSLc9NOhnGbDWtaQpZzCbZUWpArzpZMEc2YSxIjQi4T52lflFT52AaoIQZyRykLnnGmx61xL5oxgNxQ",
+	"zMlFBc9WDi2YuxTzqGdN+ukcCC5NSGqYtnzvXIpilQ4mQpZMWM52xd2CgGm1KhG8EUwmJUY2nFr1Cj6E",
+	"Z9Ff4k2IHgCkjvLiZi4ryK/LCqmZHk7EWfQ4NSSDyOKAVUxzDHu2zWCR7doPJyujec6CxU7RzAww+AND",
+	"sRMM5CNZwaiAgsjOZGdXKYzZYcdhTdUVsSNFzo1FwqGCBiT+YZk6ntGiWA3JmfPZtFXprkQwjsFj98Rj",
+	"m50EXvWw7HZ9EKVU3XUq7SMQ8Wmf+to48W9ItqL5got10Qor52wa4TyK8Voscmx722CSEKbZzSP/Yhkg",
+	"zeZEV9N/sMyQPhWNyCXd7t8YbwvNS4ALKDYjdSReMhFRetrA8lmGRSiR16XIZrmx/aVuqimwUTcyyyLc",
+	"WEL4HNd8WjDST4U054HfpoPTiYj5r28iesWV2pTL2pHbTzUrZmmj5gPEF6IPxnFrXyrQDXEicpbx3HL8",
+	"lBaFXAI7azJr0ve9YhC0bFwOOP9x8516MudufTBAbiKaj9nbwj+B4WjuwmgAe7j8hJjdu9mEUDPNzGBI",
+	"3jFdFQ5lByXUiZAqRy9e6pZRp0Ny5pAsTkbJaDTyC6xJ//nJMzJlKynywelal3G4Z+h3Tq8gq+X506dt",
+	"HBriWQPnum/2HEVKfwG+7Ba/jSdDohD8DLlCbrnRAmm35ytNUnyo+KIfpGJY/m2Nnh22Dbg1Uelzj5Ef",
+	"+J9JP5M5I6mR8hx+TAd/kHijTbfRt8AEnfAcy81S1Fxg70vrkq12RZhfMh9hY1QFYcy+xFy/9hZSA54r",
+	"PcAg4FOHvaS0gfe5Jgua24fdl5VmQ/I38H4DD5yI+oWTl2TOrh0yj1cm3v/17AgKHuNHRZfk2dOj6cq4",
+	"xJnM9tPG177nuvYo/81O9yE4DHTUIfK5ZbQDflDP6u+V4sFtBUn7bKVrWlvzkeqDaP4Ya3hvUWnB0AS0",
+	"b+kaNUYhl0QKJG6sZAlDAmXJ72ofY/0HLinBxaHUytGmagQjiSmnd4+upEY/HQTqZv4Hpc1WReEHeskI",
+	"hZWx9MDFBa7QIST36ZKtznm+PeYSyZwUjF4524InLAgEIP6BmuU2Chlh0BMENp4SpHFXCXQLAcJb2wnw",
+	"efdQ60ScP7wd8bdOxe+NLJGeLAHTfUi5PfyqGUeIdL01hrCkxjBlX/1fv46OvqFHs4+fTl5+/rdedwBh",
+	"fXpqu9TWOJRAwX+vn98r4YU1SnsdUNnYznK8Zu/DLLdTTPEco1HPhSHaH7oyW2wjbZ3XKfu/8zLGbbvT",
+	"cf/Ua/kb5yi/j4ifWk6qF3a9TPTWe6xgVO+IAfseH7nr49Zahhw9dAcc0zciK6qcESYgkxKGisqLWwR7",
+	"NDrrj9OieFhsjW2nCNa5KxYON+GxAviO84AEENO8I/C4QHTbyqK3Kl+tZ1dbikyIYpoZsKsa6dAYrPQF",
+	"dBbKaE1XAQK4FcUBQtGjJPIaZ7GZej0kP0piltJTM5bZlQXiIbvxDckvgAfkqoSFvOlppTFMnEJ3VQlw",
+	"rfbTuWaZFLlOXbKuR7gBbBzILX7HjFodnc0MU6mDLXIwBQDZA8Mh7LrkikExTmdFJIqVEKvmAImDvz99",
+	"k7NFKQ0T2erob2yVkr5LEsJwAHnJxCAsU/ge++FCG0Zz2Ad66WQamEFYgok4AykV09gwSABGNCaKVRqL",
+	"CviAeQ/dZEJI/zrILhgt0Gqr2IItpuDEm0k1EU+fk7mslD6Nc8DDgNGKQpXRTo2AGbTC4WYgRAHJ7Rv9",
+	"3lzDXkf2xtPRKGmPh797Sy8M/yD/28nd9v2dot0lf2HxET1oppieFys8vuGU+GO3hucQBeu/otmcHb2S",
+	"wihZ7I6/fwyveOjwiqd7rfd31LAl/c1ZhCshWm4vYHq0nWRb77OGAHf8Cf73Joiu0D/PeO5Xhtl6Mh+j",
+	"/9aj/9yytIssB8X/weq/+bbO/dggjmPF4O/DkbLqtrsEqdci1346GLqsWDNwmPRR0ADiThN3mcIng7c1",
+	"wPk5iCuQD/CqpXhvIowUMviJAEAlAsYQfDaBjGE3Q8LNGHOUwUGOjTVKD42e1dBU1Bi2KDGLDW1pE9FP",
+	"cWdcg+c5E5zl7Tj37/CZ+nzd261b+BP2+UsdY7ceTtsiffwMcDBLnrFY7q2Eg494xPC76UX5NV52joq3",
+	"8r4tHEyw5b3wr2sDIJ6WqWDZZRylVaCMKYL+FPxFe/MqssmqJgJ5lVUXbsmpSM2oBFvuYFOCLR+ASdkd",
+	"euAAkB0sS7Cl51iPrOiPEBJ9OE+C7IObcCQjTdkZaGHJL6sUWB4ivE+pCMS9ODOTu1G9nDRzDKMsEwiS",
+	"ruwxh7Dp2sKC3AhKQlNNCjYzEO2boNVmBsEjEGbzgii2AEC1YMqxXd+Ge1lBayIgXnkP5rUP77JreG4b",
+	"rPkXCToDWVTaTMSUecbcfz76po4vHCB0n6wM1NdCA1dcb0kwh9UMyM+a5afI5HGxYUk1u2KKFgDj0F6d",
+	"Utvt0L4wP849noedwRBmYFc3TUL4NwZs52zQgYkAnOvDTx/eblqEWss6O1QMIB8jPX10mriheOZ+PPR9",
+	"Ud03jIKd5yuZd3Jqf1SAQndYZdaiOrDgVirkESDLpsOtnoTPj5jSXy8zt4q1iajJUl3gt47HP9Ft5hXg",
+	"5XegeZcFFVuyal7hoe2sKkCJLlmGDgZ2RYsKEKKnhcwuNc4h54plRioA4Ur/32GNxDycZ0VKZhygEqAu",
+	"Yv0bAKqnJADvLwbN+gRLqS51STNGFlTQCxYC1xFdE8VQOF5w81Cr8NsmLSNS7IqzJaacWAaxGpJ0YVkh",
+	"JKkIqRYB1h8mF1cTxuYHCUlzpo2SqxB6XTCfaQO+DlfIYM6wmHBjrBi6rRjY0I5c0HgDxLAxmUZGDYwI",
+	"MQ7h5qPa4CRquFXvN4BkAHtZh/Hzuvayi3PsPx+N4lKV//X+px8xYdLda7a/J5rYrWXoc7CiwUT4xr2j",
+	"JFp29PVEdTHDPUVd1cT+86dPBw44DHHaUldwMc8V0w5OaOi+M0bxaWWYAxmym8kFBmsi8aWQRDatVkwN",
+	"SymLc83/xdKBK9BppEScwFJyAVUZXcEGNP4UXDAoRA3UUVdRMBLKdQoiITjYkguKDhvbmeDus/ph56cq",
+	"FUDBnXtSAQklV7K0x0JaUccFtXJhb/vI1zMRiAsXCuH6BFKgR2XXmxa4oIq52h3NOrljT/B6Lpc6rpeL",
+	"ISBt0feQ0w81EA5Vutg1XZSFjyVDReoT1jK2TMltK97yQ8gS6SUNH/y4VyqZV5mL+3cygX/SV/bujXuu",
+	"dmsPmK1dGrjSMYboHL+yt+cz+ANYMpZXso9VquiNe3NjSj0+PobGh27kQ8O0Oa75D0oXMVbB2kRiAK7G",
+	"0CE75hy3Fzj1P2mjk97HML3oPZBlEOWm0U1N2dsXLERMnGOqh51uASLJVFKV26bm4dIu+Ixlqwz3a41I",
+	"gwLsxuj7DueqN34Kl4flmL1xD9llL+mFY9Ebh8vz874CnSW6L+Sow5of7UKePUCJx/9H8dtQU2mS2l8E",
+	"y9NHHf2PraO3hjhakvKS0abwEEtxKH0FlR0+Hn+y/615yNYDwx1NIoHWNRyc9lesSM5dWAR3RY7sAQH9",
+	"z/3lijwXq3OmlFRpCxDKd8yE2+Ce1Kxdp+8RVeUWdIhuO1zGTZo7VHWwW7WhOdTEegzEdLi9OzTbWQoe",
+	"6NXF3cRk76snhDoKXGCWp8qtKIqYvvaLcDU90cRqJiiyZ4DZ8UQ7WxBUmeAa5Ur71BMsis3UIIiHvD5H",
+	"ofo3JHk2TjmEXLljF4xiMyUXQSajBcRwTYRrLfE/oMWkljDnVJMp6FmuW5T8+9rQgo1dY7bvgW3Cjtpe",
+	"VOF10HCCAWkiQPkxXLEAY+zteRBL5KvXg+SJRSYgIAstiakHDihWGLVFMGgLK3pLcQHWQChyjy9Af0zk",
+	"PkQKFJQz4ZrA5AEjS8waEwTYECmpMkdLumroDcGYCM880cTlBJJcZhViO2BN/Iwq5WnFLs5EUHTspqhP",
+	"YrTUmAQmiGk7rsQNoscsaM7qXEtXiyPmlL4Ivxt/ifjGWLAB4qw8rUD4Wpv04IAQEFgaVsMhSmeVsQK7",
+	"Ml6vygrOhCEXEgLLlnSFsNKujs9EYGUSS02Wszi947vXH0jLCU1bI71s97eV+SMq6Y17Lxb7C37QfST5",
+	"ff6Cd01SX5J+o9buykAxUAM/LuFiieZr9R0/JO6/PzrA4MCgX7hwV88pGwwdWBhyPWeGMZQXUb0Ux8GD",
+	"b8BzQm7AVu/ZYcCe9fwQAj6a3K+9A/x1cIpWuzRzorE92xPhP5EFMzVnW2dSJBLPtCQzapmOZ1l4ZiPr",
+	"chT82rXW7uljeBSfRDPyYwzcnQB2AMd2NzYgYReAU+N0wi3yvRa01HNp9HHOZ7POALhv+Wz23j+6Z70c",
+	"JRdbk5/2TGww8qBW7tMD41fArkYbu4Ai/2iS1nWV26UkYZUBgBcsmiU186+OO3/FGvQrBNxqbmd8sMKX",
+	"bYfr05zq+eetnm4U0r346PCxXANANlDVn+o5QkJUgv+zYqRUbMavsbI/6f+pARGgyEIqNhiSN1jeDhIh",
+	"Sqa0FLQgOTXU+9A3kMLQUA1ua5+et6GI+9Pwyh2tWx48mufc/kSLt8r2ZbhtB4+7O+Royu70f1IhBc9o",
+	"gQcM1vOxLuQXVfQ9/T7Ra+TddXD2yau1Z+CwK8Efx5XIjlS1pXgkhE1Qw7SxRyIDNLdm4lhijwwW66vB",
+	"hKw+FldoBSsXeJGGrcAbrgD0wyQG5o16rwe//ntJpHVrug0Q3+7mY+rsHaQKhrOxu5grWLK2J8l+wEfu",
+	"M3LG9tBFGRiU5IKzFLuSlz4xnWOCbF77PK0AgE5NhDP5qrFA1pBmYJea8R6wb3F6aJv3Fhb/nmJmoe0v",
+	"U3wg6jrfVoQAQxZCCJ2ey6XAuAcpst9+QO2j722fkgNwFFrPRoMNHn+C/3eh3bwDJqTr+NIhga/qPBHu",
+	"K8+j+bkNvMY2UR+9+2Ss3ZHjyEvd4jx6zVooCPdpKwXtIxJ7srqRWBxMl9uv6V/qx+6RokIv26/rMOY7",
+	"qWj0tcFywYVdb2tMVtFmB+ZUf3f8Kfy9NRk27NKDkEIXg4mIwKNEoDPVRxkEU/wjgPSX0P7D/nQS4KEO",
+	"/0ASzTpt7QR8PIPCpIf7/9d76QoDaNCgcxxDAKYPXZUOlJgakroAOqYRH6RGsltsxAlrkhqmFJ1JtXB2",
+	"E7VIJyKXiOtfUMMU2vqFBD83Uy7gU7uiwuhm34wOXRG+KKWCsIDFkLwG3BQcGeGY7oEmwYlAK7XtpB9F",
+	"QZ/X4X+I9+wtiOthrwBjLVhI5aACnO5UZCxCHgGP5USEX8COqYliWlYqYy1dG0YXqXu79cdfJz066X30",
+	"WTANx5yhlww98DQ4/aGcMwfgEwdqMsdAXPcAIPqDyRV4y3RF5nZ157LAFCJIqInilUOExhujJ0IzxWlB",
+	"FvIKwlxdADAsK0C/unqjEaYKda5GdMW7vWkPMLcbDF54A2EidbhEnHyDYer+UR7VSQ7ghwlatK6YQHhn",
+	"pNvuEtA/IV3fxj8fjoPlCa3kBexhv5sCR/WFyhr4zjWEl7bfVJ4RRCWqfWJXFBozM18hkPajBnlHAJXh",
+	"ZpEeGtzeIY7rrF0ipL95gQxuJgYeW663XVtF5ub4I7BYzyWhmk0A4dI+KAmflLOayXJBSiUvgNfFwK1Y",
+	"qx3iv8aEm4mA7JsQfIW5Mm1Vq4Tt4jcnplbi65RHvzpIWCTqWIYNgZozqTJ2hDs5uDfJthNyD9LYmhdH",
+	"OGzahT4KiRIGeoWjEFEE38bvAi2SD4eEng7JWXxnuVgobCoJ0pFUUE++5XgnsayzJjtNhBee2hDrNw70",
+	"DUUPxSh82Zspxv7FSF4pL7t5iJ+9JQ87qC8kdxzCdx65zqNs0WUrskxtH139gMZBBkG2Vye4jY+PT57+",
+	"x3A0HA1Pxn8a/WkEXM519WkjkoopMIsyuiCGacw3rPPLIjQHyG5zyYtrtXYrhKPY9KPr3iYc7s+aKaz6",
+	"7SSTRqE+SAx1eJhQdVPONqNm9LCJx9vWzYe2cBuduHTICFgxQKfWpYR95ITHJ3Avd/Tif36yBp7R//DT",
+	"h7cD55OCYnWIloEJnEEzsaOJEAW0y16IYD6C8dmULUP4M5CH8xtGjepMlkwP14zXnZMoy5b98IAbbp+p",
+	"YgQSMjWXAiqnGmlXVMnqAjbMJWsOG9gOnV0KWqwMzyCm31WVeiu1+au8SMjZoiy4qXKWkB/4dUkFKxLy",
+	"nl0glVDikkEHm9XTmvXL7C0IFVr0HFwk8bI33OubURxt4/4RUpZB1PfLFZBtRUDgSEhGSwPFZaMaknnU",
+	"TR2Ls9nHa5zAFYPMYIhPa0cJna6w/A0A3FYiat4F5Lev+9oC+bT1RjW4lpqWCwqh2IwqpNDEQcC4TYwZ",
+	"gO+gbQS/zCUWDGrrQwpfpA6riQXVhfSjAm01ojhmvA4SgrXZcgLszAlFlqIBBwsrDfgaFvU4a6zxDgKF",
+	"8nxGWb4XVgmj/mMKh3qSmy28LagAGslZVlArYF2h+U6T/hraAaYfrBLiMnEHEaSOhyrg6xn30RAw1riD",
+	"BzKsYuRNI5h8A8NA81YSUJ2d6Opzp+RSgEATdRRdVJu9/ZXRwswTSEnhAkTQBTPKHnA8c1yHuLRTKzs7",
+	"EZixvHE2gjiqe58/fv6/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -353,8 +353,8 @@ func (s *Service) create(ctx context.Context, x *step) error {
 	var err error
 	switch d.kind {
 	case KindEnvironment:
-		e := d.environment
-		_, err = s.cfg.Accounts.CreateEnvironment(ctx, accounts.Environment{Name: e.Name, EmailDomains: e.EmailDomains, CustomSurfaces: orEmpty(e.CustomSurfaces)})
+		e, _ := accountsEnvironment(*d.environment) // the plan refused a bad one
+		_, err = s.cfg.Accounts.CreateEnvironment(ctx, e)
 	case KindRole:
 		_, err = s.cfg.Accounts.CreateRole(ctx, d.env, d.role.Name, roleChange(*d.role))
 	case KindApp:
@@ -371,8 +371,9 @@ func (s *Service) update(ctx context.Context, x *step, o ApplyOptions) error {
 	var err error
 	switch d.kind {
 	case KindEnvironment:
-		e := d.environment
-		_, err = s.cfg.Accounts.UpdateEnvironment(ctx, e.Name, accounts.EnvironmentChange{EmailDomains: e.EmailDomains, CustomSurfaces: orEmpty(e.CustomSurfaces)})
+		e, _ := accountsEnvironment(*d.environment) // the plan refused a bad one
+		_, err = s.cfg.Accounts.UpdateEnvironment(ctx, e.Name, accounts.EnvironmentChange{EmailDomains: e.EmailDomains, CustomSurfaces: e.CustomSurfaces,
+			InboxRetentionSeconds: &e.InboxRetentionSeconds, InboxMaxMessages: &e.InboxMaxMessages})
 	case KindRole:
 		err = s.updateRole(ctx, x, o)
 	case KindApp:
@@ -420,7 +421,8 @@ func roleChange(r Role) accounts.RoleChange {
 	v := desiredRoleView(r).attrs
 	pool, quarantine := pool(v), v["quarantine_on_violation"] == true
 	c := accounts.RoleChange{Description: &r.Description, PoolSize: &pool, Attributes: orMap(r.Attributes),
-		IsolationPolicy: map[string]accounts.Visibility{}, QuarantineOnViolation: &quarantine}
+		IsolationPolicy: map[string]accounts.Visibility{}, QuarantineOnViolation: &quarantine,
+		CodePattern: &r.CodePattern, LinkPattern: &r.LinkPattern}
 	for k, vis := range r.IsolationPolicy {
 		c.IsolationPolicy[k] = accounts.Visibility(vis)
 	}

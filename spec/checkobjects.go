@@ -20,8 +20,9 @@ func (s *Service) checkObjects(ctx context.Context, decls []declared, steps []*s
 	}
 	for _, d := range decls {
 		if d.kind == KindEnvironment {
-			e := d.environment
-			err := s.cfg.Accounts.Reconciler().CheckEnvironment(accounts.Environment{Name: e.Name, EmailDomains: e.EmailDomains, CustomSurfaces: orEmpty(e.CustomSurfaces)})
+			e, bad := accountsEnvironment(*d.environment)
+			p.fields = append(p.fields, bad...)
+			err := s.cfg.Accounts.Reconciler().CheckEnvironment(e)
 			if err = p.addErr(d.address, err); err != nil {
 				return err
 			}
@@ -46,7 +47,8 @@ func (s *Service) checkObject(ctx context.Context, d declared, env accounts.Envi
 		r := d.role
 		v := desiredRoleView(*r).attrs
 		role := accounts.Role{Environment: env.Name, Name: r.Name, Description: r.Description, PoolSize: pool(v),
-			Attributes: orMap(r.Attributes), IsolationPolicy: map[string]accounts.Visibility{}, QuarantineOnViolation: v["quarantine_on_violation"] == true}
+			Attributes: orMap(r.Attributes), IsolationPolicy: map[string]accounts.Visibility{}, QuarantineOnViolation: v["quarantine_on_violation"] == true,
+			CodePattern: r.CodePattern, LinkPattern: r.LinkPattern}
 		for k, vis := range r.IsolationPolicy {
 			role.IsolationPolicy[k] = accounts.Visibility(vis)
 		}

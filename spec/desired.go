@@ -49,11 +49,17 @@ type Lifecycle struct {
 
 // Environment is an environment block.
 type Environment struct {
-	Address        string    `json:"address"`
-	Name           string    `json:"name"`
-	EmailDomains   []string  `json:"email_domains,omitempty"`
-	CustomSurfaces []string  `json:"custom_surfaces,omitempty"`
-	Lifecycle      Lifecycle `json:"lifecycle"`
+	Address        string   `json:"address"`
+	Name           string   `json:"name"`
+	EmailDomains   []string `json:"email_domains,omitempty"`
+	CustomSurfaces []string `json:"custom_surfaces,omitempty"`
+	// InboxRetention is how long the accounts keep their mail: whole days
+	// ("7d") or a Go duration ("36h"). Nil takes the default, 7d.
+	InboxRetention *string `json:"inbox_retention,omitempty"`
+	// InboxMaxMessages is how many messages each account keeps. Nil takes
+	// the default, 200.
+	InboxMaxMessages *int      `json:"inbox_max_messages,omitempty"`
+	Lifecycle        Lifecycle `json:"lifecycle"`
 }
 
 // Role is a role block. Optional attributes that the spec leaves out are
@@ -67,7 +73,11 @@ type Role struct {
 	Attributes            map[string]string `json:"attributes,omitempty"`
 	IsolationPolicy       map[string]string `json:"isolation_policy,omitempty"`
 	QuarantineOnViolation *bool             `json:"quarantine_on_violation,omitempty"`
-	Lifecycle             Lifecycle         `json:"lifecycle"`
+	// CodePattern and LinkPattern are the role's RE2 patterns for its
+	// mail's codes and links; empty for none.
+	CodePattern string    `json:"code_pattern,omitempty"`
+	LinkPattern string    `json:"link_pattern,omitempty"`
+	Lifecycle   Lifecycle `json:"lifecycle"`
 }
 
 // App is an app block.

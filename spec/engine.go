@@ -308,9 +308,25 @@ func drift(st *state) []Change {
 			out = append(out, c)
 			continue
 		}
-		if c.Attributes = diff(*applied, cur); len(c.Attributes) > 0 {
+		if c.Attributes = diff(*applied, since(cur, *applied)); len(c.Attributes) > 0 {
 			c.Action, c.After = Update, cur.attrs
 			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// addedLater are the attributes that views stored by an older server
+// lack; every object has them.
+var addedLater = []string{"inbox_retention", "inbox_max_messages"}
+
+// since is cur without the attributes of addedLater that applied lacks
+// (a view stored before they existed), so that they are no drift.
+func since(cur, applied view) view {
+	out := view{attrs: maps.Clone(cur.attrs), digests: cur.digests}
+	for _, k := range addedLater {
+		if _, ok := applied.attrs[k]; !ok {
+			delete(out.attrs, k)
 		}
 	}
 	return out

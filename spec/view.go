@@ -67,21 +67,46 @@ func orEmpty[T any](s []T) []T {
 }
 
 func environmentView(e accounts.Environment) view {
-	return newView(map[string]any{"name": e.Name, "email_domains": orEmpty(e.EmailDomains), "custom_surfaces": orEmpty(e.CustomSurfaces)}, nil, nil)
+	return newView(map[string]any{"name": e.Name, "email_domains": orEmpty(e.EmailDomains), "custom_surfaces": orEmpty(e.CustomSurfaces),
+		"inbox_retention": accounts.FormatRetention(e.InboxRetentionSeconds), "inbox_max_messages": e.InboxMaxMessages}, nil, nil)
 }
 
+// desiredEnvironmentView shows the retention as the server's view does
+// ("168h" as "7d"), so that writing it another way changes nothing; a
+// retention that is no duration is shown as written (the plan refuses it).
 func desiredEnvironmentView(e Environment) view {
 	domains := make([]string, len(e.EmailDomains))
 	for i, d := range e.EmailDomains {
 		domains[i] = strings.ToLower(strings.TrimSpace(d))
 	}
-	return newView(map[string]any{"name": e.Name, "email_domains": domains, "custom_surfaces": orEmpty(e.CustomSurfaces)}, nil, nil)
+	secs, max, bad := inboxSettings(e)
+	retention := accounts.FormatRetention(secs)
+	if len(bad) > 0 && e.InboxRetention != nil {
+		retention = *e.InboxRetention
+	}
+	if len(bad) > 0 && e.InboxMaxMessages != nil {
+		max = *e.InboxMaxMessages
+	}
+	return newView(map[string]any{"name": e.Name, "email_domains": domains, "custom_surfaces": orEmpty(e.CustomSurfaces),
+		"inbox_retention": retention, "inbox_max_messages": max}, nil, nil)
 }
 
 func roleView(r accounts.Role) view {
-	return newView(map[string]any{"environment": r.Environment, "name": r.Name, "description": r.Description,
+	return newView(withPatterns(map[string]any{"environment": r.Environment, "name": r.Name, "description": r.Description,
 		"pool_size": r.PoolSize, "attributes": r.Attributes, "isolation_policy": r.IsolationPolicy,
-		"quarantine_on_violation": r.QuarantineOnViolation}, nil, nil)
+		"quarantine_on_violation": r.QuarantineOnViolation}, r.CodePattern, r.LinkPattern), nil, nil)
+}
+
+// withPatterns adds a role's patterns to its attributes, each only when
+// set, so that a role without them shows as it did before they existed.
+func withPatterns(attrs map[string]any, code, link string) map[string]any {
+	if code != "" {
+		attrs["code_pattern"] = code
+	}
+	if link != "" {
+		attrs["link_pattern"] = link
+	}
+	return attrs
 }
 
 func desiredRoleView(r Role) view {
@@ -92,9 +117,9 @@ func desiredRoleView(r Role) view {
 	if r.QuarantineOnViolation != nil {
 		quarantine = *r.QuarantineOnViolation
 	}
-	return newView(map[string]any{"environment": r.Environment, "name": r.Name, "description": r.Description,
+	return newView(withPatterns(map[string]any{"environment": r.Environment, "name": r.Name, "description": r.Description,
 		"pool_size": pool, "attributes": orMap(r.Attributes), "isolation_policy": orMap(r.IsolationPolicy),
-		"quarantine_on_violation": quarantine}, nil, nil)
+		"quarantine_on_violation": quarantine}, r.CodePattern, r.LinkPattern), nil, nil)
 }
 
 func orMap[V any](m map[string]V) map[string]V {

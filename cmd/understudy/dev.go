@@ -55,7 +55,6 @@ func (a *cli) devDefaults(ctx context.Context, m *Main) (func(context.Context) e
 // is not set.
 const devSMTPAddr = "127.0.0.1:2525"
 
-
 // printDevWelcome creates an admin token and a runner token and prints
 // them once, with commands to try and the Playwright fixture's settings.
 func (a *cli) printDevWelcome(ctx context.Context, m *Main) error {

@@ -112,7 +112,7 @@ func TestIsolationPolicyNamesOnlyKnownSurfaces(t *testing.T) {
 		t.Fatalf("unknown visibility: %s", c.Body)
 	}
 	// A custom surface may be named once declared, and then not dropped.
-	e, _ := admin.UpdateEnvironmentWithResponse(ctx, "production", openapi.EnvironmentUpdate{EmailDomains: []string{"qa.example.test"}, CustomSurfaces: &[]string{"stories", "wall"}})
+	e, _ := admin.UpdateEnvironmentWithResponse(ctx, "production", openapi.EnvironmentUpdate{EmailDomains: &[]string{"qa.example.test"}, CustomSurfaces: &[]string{"stories", "wall"}})
 	if e.JSON200 == nil || len(e.JSON200.CustomSurfaces) != 2 {
 		t.Fatalf("declaring wall: %s", e.Body)
 	}
@@ -120,14 +120,14 @@ func TestIsolationPolicyNamesOnlyKnownSurfaces(t *testing.T) {
 	if r.JSON200 == nil || r.JSON200.IsolationPolicy["wall"] != openapi.Allowed {
 		t.Fatalf("policy on wall: %s", r.Body)
 	}
-	e, _ = admin.UpdateEnvironmentWithResponse(ctx, "production", openapi.EnvironmentUpdate{EmailDomains: []string{"qa.example.test"}, CustomSurfaces: &[]string{}})
+	e, _ = admin.UpdateEnvironmentWithResponse(ctx, "production", openapi.EnvironmentUpdate{EmailDomains: &[]string{"qa.example.test"}, CustomSurfaces: &[]string{}})
 	problemOf(t, e.StatusCode(), e.Body, http.StatusConflict, "conflict")
 	// Custom surfaces: no built-in names, no duplicates, the surface pattern.
-	e, _ = admin.UpdateEnvironmentWithResponse(ctx, "production", openapi.EnvironmentUpdate{EmailDomains: []string{"qa.example.test"}, CustomSurfaces: &[]string{"wall", "search"}})
+	e, _ = admin.UpdateEnvironmentWithResponse(ctx, "production", openapi.EnvironmentUpdate{EmailDomains: &[]string{"qa.example.test"}, CustomSurfaces: &[]string{"wall", "search"}})
 	if p := problemOf(t, e.StatusCode(), e.Body, http.StatusUnprocessableEntity, "invalid"); fieldsOf(p)["custom_surfaces[1]"] == "" {
 		t.Fatalf("built-in surface: %s", e.Body)
 	}
-	e, _ = admin.UpdateEnvironmentWithResponse(ctx, "production", openapi.EnvironmentUpdate{EmailDomains: []string{"qa.example.test"}, CustomSurfaces: &[]string{"wall", "Bad-Name"}})
+	e, _ = admin.UpdateEnvironmentWithResponse(ctx, "production", openapi.EnvironmentUpdate{EmailDomains: &[]string{"qa.example.test"}, CustomSurfaces: &[]string{"wall", "Bad-Name"}})
 	problemOf(t, e.StatusCode(), e.Body, http.StatusUnprocessableEntity, "invalid")
 }
 

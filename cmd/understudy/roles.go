@@ -28,7 +28,8 @@ func (a *cli) rolesCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.CreateRoleWithResponse(cmd.Context(), argv[0], openapi.RoleCreate{Name: argv[1],
-				Description: ch.Description, PoolSize: ch.PoolSize, Attributes: ch.Attributes, IsolationPolicy: ch.IsolationPolicy, QuarantineOnViolation: ch.QuarantineOnViolation})
+				Description: ch.Description, PoolSize: ch.PoolSize, Attributes: ch.Attributes, IsolationPolicy: ch.IsolationPolicy, QuarantineOnViolation: ch.QuarantineOnViolation,
+				CodePattern: ch.CodePattern, LinkPattern: ch.LinkPattern})
 			return showReply(a, resp, err, func(w io.Writer, x openapi.Role) { roleTable(w, x) })
 		},
 	}
@@ -86,6 +87,8 @@ func (a *cli) roleGetCommand() *cobra.Command {
 				row(w, "ATTRIBUTES", joinPairs(r.Attributes))
 				row(w, "ISOLATION", joinPairs(r.IsolationPolicy))
 				row(w, "QUARANTINE ON VIOLATION", r.QuarantineOnViolation)
+				row(w, "CODE PATTERN", orDash(deref(r.CodePattern)))
+				row(w, "LINK PATTERN", orDash(deref(r.LinkPattern)))
 			})
 		},
 	}
@@ -116,6 +119,7 @@ type roleFlags struct {
 	attributes  []string
 	isolation   []string
 	quarantine  bool
+	code, link  string
 }
 
 func (f *roleFlags) register(cmd *cobra.Command, poolUsage string) {
@@ -127,6 +131,8 @@ func (f *roleFlags) register(cmd *cobra.Command, poolUsage string) {
 		"attribute key=value passed to apps (repeat; replaces all attributes; --attribute= clears them)")
 	cmd.Flags().StringSliceVar(&f.isolation, "isolation", nil,
 		"surface=hidden|testers_only|allowed (repeat or comma-separate; replaces the policy; --isolation= clears it)")
+	cmd.Flags().StringVar(&f.code, "code-pattern", "", "RE2 pattern of the role's one-time codes in its mail, its one capture group the code (--code-pattern= removes it)")
+	cmd.Flags().StringVar(&f.link, "link-pattern", "", "RE2 pattern of the links of the role's mail to rank first (--link-pattern= removes it)")
 }
 
 // change returns the body for the flags that were set. A malformed
@@ -142,6 +148,12 @@ func (f *roleFlags) change(cmd *cobra.Command) (openapi.RoleUpdate, error) {
 	}
 	if flags.Changed("quarantine-on-violation") {
 		ch.QuarantineOnViolation = new(f.quarantine)
+	}
+	if flags.Changed("code-pattern") {
+		ch.CodePattern = new(f.code)
+	}
+	if flags.Changed("link-pattern") {
+		ch.LinkPattern = new(f.link)
 	}
 	if flags.Changed("attribute") {
 		m, err := parsePairs("attribute", f.attributes)
@@ -198,4 +210,12 @@ func joinPairs[V ~string, M ~map[string]V](m M) string {
 		parts = append(parts, k+"="+string(m[k]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// deref is *p, or "" when p is nil.
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
 }

@@ -16,14 +16,16 @@ func (l *loader) add(r *resource) {
 	switch r.kind {
 	case spec.KindEnvironment:
 		d.Environments = append(d.Environments, spec.Environment{Address: r.addr, Name: r.name(),
-			EmailDomains: r.strings("email_domains"), CustomSurfaces: r.strings("custom_surfaces"), Lifecycle: lc})
+			EmailDomains: r.strings("email_domains"), CustomSurfaces: r.strings("custom_surfaces"),
+			InboxRetention: r.strPtr("inbox_retention"), InboxMaxMessages: r.intPtr("inbox_max_messages"), Lifecycle: lc})
 	case spec.KindApp:
 		d.Apps = append(d.Apps, spec.App{Address: r.addr, Environment: r.str("environment"), Name: r.name(),
 			Provider: r.str("provider"), Settings: r.settings(), Secrets: r.stringMap("secrets"), Lifecycle: lc})
 	case spec.KindRole:
 		d.Roles = append(d.Roles, spec.Role{Address: r.addr, Environment: r.str("environment"), Name: r.name(),
 			Description: r.str("description"), PoolSize: r.intPtr("pool_size"), Attributes: r.stringMap("attributes"),
-			IsolationPolicy: r.isolation, QuarantineOnViolation: r.boolPtr("quarantine_on_violation"), Lifecycle: lc})
+			IsolationPolicy: r.isolation, QuarantineOnViolation: r.boolPtr("quarantine_on_violation"),
+			CodePattern: r.str("code_pattern"), LinkPattern: r.str("link_pattern"), Lifecycle: lc})
 	case spec.KindDestination:
 		d.Destinations = append(d.Destinations, spec.Destination{Address: r.addr, Environment: r.str("environment"),
 			Name: r.name(), Kind: r.str("kind"), Settings: r.settings(), Secrets: r.stringMap("secrets"),

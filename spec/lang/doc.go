@@ -11,7 +11,10 @@
 //   - environment, app, role and destination "label" declare the objects
 //     a workspace manages, at the address "<kind>.<label>" (role.buyer);
 //     each may hold a lifecycle block (prevent_destroy), and a role an
-//     isolation_policy block of surface = visibility;
+//     isolation_policy block of surface = visibility. Durations are
+//     strings: an environment's inbox_retention takes whole days ("7d")
+//     or a Go duration ("36h"), a destination's sync_interval a Go
+//     duration;
 //   - import { to = role.buyer, id = "production/buyer" } adopts an
 //     existing object into a declared block;
 //   - removed { from = role.old } stops managing an object that is no

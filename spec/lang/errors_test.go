@@ -99,7 +99,7 @@ func TestLangUnknownAttribute(t *testing.T) {
 `}, Options{})
 	checkDiags(t, diags,
 		wantDiag{file: mainFile, line: 3, column: 3, summary: "Unsupported argument",
-			detailHas: `A role block takes the arguments environment, name, description, pool_size, attributes, quarantine_on_violation, for_each.`},
+			detailHas: `A role block takes the arguments environment, name, description, pool_size, attributes, quarantine_on_violation, code_pattern, link_pattern, for_each.`},
 		wantDiag{file: mainFile, line: 5, column: 5, summary: "Unsupported argument", detailHas: `Did you mean "prevent_destroy"?`},
 		wantDiag{file: mainFile, line: 7, column: 3, summary: "Unsupported block type",
 			detailHas: "A role block takes the blocks isolation_policy, lifecycle."})

@@ -48,6 +48,8 @@ var kinds = map[string]kindSpec{
 		{name: "name", typ: cty.String},
 		{name: "email_domains", typ: stringList, required: true},
 		{name: "custom_surfaces", typ: stringList},
+		{name: "inbox_retention", typ: cty.String},
+		{name: "inbox_max_messages", typ: cty.Number},
 	}, blocks: []string{blockLifecycle}},
 	spec.KindApp: {attrs: []attrSpec{
 		{name: "environment", typ: cty.String, required: true},
@@ -63,6 +65,8 @@ var kinds = map[string]kindSpec{
 		{name: "pool_size", typ: cty.Number},
 		{name: "attributes", typ: stringMap},
 		{name: "quarantine_on_violation", typ: cty.Bool},
+		{name: "code_pattern", typ: cty.String},
+		{name: "link_pattern", typ: cty.String},
 	}, blocks: []string{blockIsolationPolicy, blockLifecycle}},
 	spec.KindDestination: {attrs: []attrSpec{
 		{name: "environment", typ: cty.String, required: true},

@@ -1,6 +1,8 @@
 environment "production" {
-  email_domains   = ["qa.example.test", "qa2.example.test"]
-  custom_surfaces = ["trending"]
+  email_domains      = ["qa.example.test", "qa2.example.test"]
+  custom_surfaces    = ["trending"]
+  inbox_retention    = "14d"
+  inbox_max_messages = 500
 
   lifecycle {
     prevent_destroy = true
@@ -39,6 +41,8 @@ role "buyer" {
   pool_size               = var.pool
   attributes              = { plan = "pro", seats = 3 }
   quarantine_on_violation = false
+  code_pattern            = "code: ([0-9]{6})"
+  link_pattern            = "/magic/"
 
   isolation_policy {
     leaderboards = "hidden"

@@ -1,0 +1,3 @@
+ALTER TABLE roles
+    DROP COLUMN code_pattern,
+    DROP COLUMN link_pattern;

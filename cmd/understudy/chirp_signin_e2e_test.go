@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -30,21 +31,43 @@ type chirpSite struct {
 // newChirpSite starts the server and chirp, attaches chirp and creates the
 // roles, each with its pool size, then waits until every account is ready.
 func newChirpSite(t *testing.T, roles map[string]int) chirpSite {
+	return newChirpSiteWith(t, roles, false)
+}
+
+// newChirpSiteWith is newChirpSite; with walls, the server receives mail
+// over SMTP on a loopback port and chirp signs in through its walls: a code
+// it mails there after the password, and an authenticator code for the
+// users it enrolled (its admins).
+func newChirpSiteWith(t *testing.T, roles map[string]int, walls bool) chirpSite {
 	t.Helper()
 	ctx := context.Background()
 	logs := &lockedBuffer{}
-	site := chirpSite{s: startServer(t, serverOptions{Logs: logs}), pool: dbtest.NewPool(t)}
+	opts := serverOptions{Logs: logs}
+	if walls {
+		opts.Mutate = func(c *Config) { c.SMTPAddr, c.SMTPCheckSenders = "127.0.0.1:0", new(false) }
+	}
+	site := chirpSite{s: startServer(t, opts), pool: dbtest.NewPool(t)}
 	site.admin = site.s.client(t, site.s.Admin)
 	if err := chirp.Migrate(ctx, site.pool); err != nil {
 		t.Fatal(err)
 	}
-	var err error
-	if site.app, err = chirp.New(chirp.Config{DB: site.pool, WebhookSecret: []byte(chirpSecret), PasswordCost: chirpPasswordCost}); err != nil {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(site.app.Handler())
+	site.url = "http://" + ln.Addr().String()
+	cfg := chirp.Config{DB: site.pool, WebhookSecret: []byte(chirpSecret), PasswordCost: chirpPasswordCost}
+	if walls {
+		cfg.SMTPAddr, cfg.BaseURL = site.s.main.SMTPAddr(), site.url
+	}
+	if site.app, err = chirp.New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(site.app.Handler())
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
 	t.Cleanup(srv.Close)
-	site.url = srv.URL
 	if r, err := site.admin.CreateEnvironmentWithResponse(ctx, openapi.EnvironmentCreate{Name: "production", EmailDomains: []string{"qa.example.test"}}); err != nil || r.StatusCode() != 201 {
 		t.Fatalf("environment: %v", err)
 	}

@@ -187,6 +187,24 @@ func (e LeaseStatus) Valid() bool {
 	}
 }
 
+// Defines values for MessageVia.
+const (
+	Https MessageVia = "https"
+	Smtp  MessageVia = "smtp"
+)
+
+// Valid indicates whether the value is a known member of the MessageVia enum.
+func (e MessageVia) Valid() bool {
+	switch e {
+	case Https:
+		return true
+	case Smtp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ObjectKind.
 const (
 	ObjectKindApp         ObjectKind = "app"
@@ -339,6 +357,7 @@ const (
 	ScopeAdmin     Scope = "admin"
 	ScopeAnalytics Scope = "analytics"
 	ScopeApp       Scope = "app"
+	ScopeInbound   Scope = "inbound"
 	ScopeReader    Scope = "reader"
 	ScopeRunner    Scope = "runner"
 )
@@ -351,6 +370,8 @@ func (e Scope) Valid() bool {
 	case ScopeAnalytics:
 		return true
 	case ScopeApp:
+		return true
+	case ScopeInbound:
 		return true
 	case ScopeReader:
 		return true
@@ -487,6 +508,24 @@ func (e GetExclusionsParamsFormat) Valid() bool {
 	case Ndjson:
 		return true
 	case Text:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetLeaseCodeParamsKind.
+const (
+	Code GetLeaseCodeParamsKind = "code"
+	Link GetLeaseCodeParamsKind = "link"
+)
+
+// Valid indicates whether the value is a known member of the GetLeaseCodeParamsKind enum.
+func (e GetLeaseCodeParamsKind) Valid() bool {
+	switch e {
+	case Code:
+		return true
+	case Link:
 		return true
 	default:
 		return false
@@ -973,6 +1012,16 @@ type Identity struct {
 	Username string `json:"username"`
 }
 
+// InboundReceipt defines model for InboundReceipt.
+type InboundReceipt struct {
+	Messages []struct {
+		Id string `json:"id"`
+
+		// Recipient The recipient as it was given, plus-tag included.
+		Recipient string `json:"recipient"`
+	} `json:"messages"`
+}
+
 // IsolationAuditReport defines model for IsolationAuditReport.
 type IsolationAuditReport struct {
 	At          time.Time `json:"at"`
@@ -1192,6 +1241,113 @@ type ManagedObject struct {
 
 	// ManagedBy The workspace that manages the object; absent when none does.
 	ManagedBy *string `json:"managed_by,omitempty"`
+}
+
+// Message defines model for Message.
+type Message struct {
+	AccountId string `json:"account_id"`
+
+	// Auth The sender checks of the message (RFC 8601 result words), kept for diagnosis.
+	Auth MessageAuth  `json:"auth"`
+	Body *MessageBody `json:"body,omitempty"`
+
+	// Client The sending host's address.
+	Client       *string `json:"client,omitempty"`
+	CodeCount    int     `json:"code_count"`
+	EnvelopeFrom string  `json:"envelope_from"`
+
+	// From The address of the From header.
+	From string `json:"from"`
+	Id   string `json:"id"`
+
+	// LeaseId The lease open on the account when the message arrived.
+	LeaseId   *string `json:"lease_id,omitempty"`
+	LinkCount int     `json:"link_count"`
+
+	// ParseError Why the message could not be read in full; it is kept raw.
+	ParseError *string   `json:"parse_error,omitempty"`
+	ReceivedAt time.Time `json:"received_at"`
+	Size       int       `json:"size"`
+
+	// Subject The subject, its codes redacted unless the body is included.
+	Subject string `json:"subject"`
+
+	// To The envelope recipient as it was given, plus-tag included.
+	To  string     `json:"to"`
+	Via MessageVia `json:"via"`
+}
+
+// MessageVia defines model for Message.Via.
+type MessageVia string
+
+// MessageAuth The sender checks of the message (RFC 8601 result words), kept for diagnosis.
+type MessageAuth struct {
+	Dkim        string  `json:"dkim"`
+	Dmarc       string  `json:"dmarc"`
+	Explanation *string `json:"explanation,omitempty"`
+	Spf         string  `json:"spf"`
+}
+
+// MessageBody defines model for MessageBody.
+type MessageBody struct {
+	// Codes Most likely first.
+	Codes   []MessageCodeCandidate `json:"codes"`
+	Headers []MessageHeader        `json:"headers"`
+
+	// Html The HTML sanitized: no scripts, frames, forms, event handlers or remote loads.
+	Html string `json:"html"`
+
+	// Links Most likely first.
+	Links   []MessageLink `json:"links"`
+	Subject string        `json:"subject"`
+	Text    string        `json:"text"`
+}
+
+// MessageCode defines model for MessageCode.
+type MessageCode struct {
+	// Code The most likely code; absent when the message has none.
+	Code  *string                `json:"code,omitempty"`
+	Codes []MessageCodeCandidate `json:"codes"`
+
+	// Link The most likely link (a tracking redirect's target when it names one); absent when the message has none.
+	Link       *string       `json:"link,omitempty"`
+	Links      []MessageLink `json:"links"`
+	MessageId  string        `json:"message_id"`
+	ReceivedAt time.Time     `json:"received_at"`
+}
+
+// MessageCodeCandidate defines model for MessageCodeCandidate.
+type MessageCodeCandidate struct {
+	Score float64 `json:"score"`
+
+	// Source Where it was found: subject, text or html.
+	Source string `json:"source"`
+	Value  string `json:"value"`
+}
+
+// MessageHeader defines model for MessageHeader.
+type MessageHeader struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// MessageLink defines model for MessageLink.
+type MessageLink struct {
+	// Kind verification, magic, unsubscribe or other.
+	Kind  string  `json:"kind"`
+	Score float64 `json:"score"`
+
+	// Target The address a tracking redirect leads to, when it says so.
+	Target *string `json:"target,omitempty"`
+
+	// Tracking A known click-tracking redirect.
+	Tracking *bool  `json:"tracking,omitempty"`
+	Url      string `json:"url"`
+}
+
+// MessageList defines model for MessageList.
+type MessageList struct {
+	Items []Message `json:"items"`
 }
 
 // ObjectKind defines model for ObjectKind.
@@ -1621,6 +1777,24 @@ type EnvironmentName = string
 // LeaseID defines model for LeaseID.
 type LeaseID = string
 
+// MessageAfter defines model for MessageAfter.
+type MessageAfter = string
+
+// MessageFrom defines model for MessageFrom.
+type MessageFrom = string
+
+// MessageID defines model for MessageID.
+type MessageID = string
+
+// MessageLimit defines model for MessageLimit.
+type MessageLimit = int
+
+// MessageSubject defines model for MessageSubject.
+type MessageSubject = string
+
+// MessageWait defines model for MessageWait.
+type MessageWait = string
+
 // PlanID defines model for PlanID.
 type PlanID = string
 
@@ -1660,6 +1834,9 @@ type UnprocessableEntity = Problem
 // VendorTimeout defines model for VendorTimeout.
 type VendorTimeout = Problem
 
+// WaitUnavailable defines model for WaitUnavailable.
+type WaitUnavailable = Problem
+
 // ListAccountsParams defines parameters for ListAccounts.
 type ListAccountsParams struct {
 	// Environment Only accounts of this environment.
@@ -1673,6 +1850,16 @@ type ListAccountsParams struct {
 	IncludeRetired *bool `form:"include_retired,omitempty" json:"include_retired,omitempty"`
 	Offset         *int  `form:"offset,omitempty" json:"offset,omitempty"`
 	Limit          *int  `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListAccountMessagesParams defines parameters for ListAccountMessages.
+type ListAccountMessagesParams struct {
+	// After A message id; only messages received after it are listed.
+	After *MessageAfter `form:"after,omitempty" json:"after,omitempty"`
+	Limit *MessageLimit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Bodies Include each message's body, codes and links (admin only; ignored for others).
+	Bodies *bool `form:"bodies,omitempty" json:"bodies,omitempty"`
 }
 
 // ListSnapshotsParams defines parameters for ListSnapshots.
@@ -1719,6 +1906,15 @@ type GetIsolationListParams struct {
 	IfNoneMatch *string `json:"If-None-Match,omitempty"`
 }
 
+// ReceiveInboundMimeParams defines parameters for ReceiveInboundMime.
+type ReceiveInboundMimeParams struct {
+	// Recipient An envelope recipient (RCPT TO); repeat the parameter for each, at most 100.
+	Recipient []string `form:"recipient" json:"recipient"`
+
+	// Sender The envelope sender (MAIL FROM); empty or absent for a bounce.
+	Sender *string `form:"sender,omitempty" json:"sender,omitempty"`
+}
+
 // ListIsolationViolationsParams defines parameters for ListIsolationViolations.
 type ListIsolationViolationsParams struct {
 	Environment *string `form:"environment,omitempty" json:"environment,omitempty"`
@@ -1740,6 +1936,40 @@ type ListLeasesParams struct {
 // AcquireLeaseParams defines parameters for AcquireLease.
 type AcquireLeaseParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// GetLeaseCodeParams defines parameters for GetLeaseCode.
+type GetLeaseCodeParams struct {
+	// Wait How long to wait for a matching message when none is there yet: seconds (`30`) or a duration (`30s`, `1m`), 0 to 60 s. Defaults to 0: answer at once.
+	Wait *MessageWait `form:"wait,omitempty" json:"wait,omitempty"`
+
+	// From Only messages whose From address contains this, case-insensitively.
+	From *MessageFrom `form:"from,omitempty" json:"from,omitempty"`
+
+	// Subject Only messages whose subject contains this, case-insensitively.
+	Subject *MessageSubject `form:"subject,omitempty" json:"subject,omitempty"`
+
+	// Kind What the message must hold: a code or a link.
+	Kind *GetLeaseCodeParamsKind `form:"kind,omitempty" json:"kind,omitempty"`
+}
+
+// GetLeaseCodeParamsKind defines parameters for GetLeaseCode.
+type GetLeaseCodeParamsKind string
+
+// ListLeaseMessagesParams defines parameters for ListLeaseMessages.
+type ListLeaseMessagesParams struct {
+	// Wait How long to wait for a matching message when none is there yet: seconds (`30`) or a duration (`30s`, `1m`), 0 to 60 s. Defaults to 0: answer at once.
+	Wait *MessageWait `form:"wait,omitempty" json:"wait,omitempty"`
+
+	// After A message id; only messages received after it are listed.
+	After *MessageAfter `form:"after,omitempty" json:"after,omitempty"`
+
+	// From Only messages whose From address contains this, case-insensitively.
+	From *MessageFrom `form:"from,omitempty" json:"from,omitempty"`
+
+	// Subject Only messages whose subject contains this, case-insensitively.
+	Subject *MessageSubject `form:"subject,omitempty" json:"subject,omitempty"`
+	Limit   *MessageLimit   `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // DiffSnapshotsParams defines parameters for DiffSnapshots.
@@ -1988,6 +2218,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/accounts/{account_id}/credentials (the `GetCredentials` operationId).
 	GetCredentials(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListAccountMessages List an account's mail.
+	//
+	// An account's messages, newest first (with `after`, the nearest ones after that message, still newest first).
+	// A reader or runner token sees summaries: sender, time, size, and the subject with its codes redacted. An admin
+	// token gets each message's body, codes and links as well with `bodies=true`.
+	//
+	// Corresponds with GET /v1/accounts/{account_id}/messages (the `ListAccountMessages` operationId).
+	ListAccountMessages(ctx context.Context, accountId AccountID, params *ListAccountMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ResetAccountWithBody Reset an account to a named state.
 	//
@@ -2344,6 +2583,35 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId).
 	UpdateRole(ctx context.Context, environment EnvironmentName, role RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ReceiveInboundMimeWithBody Deliver one raw message to synthetic accounts' inboxes.
+	//
+	// The HTTPS door for mail, beside the SMTP receiver: a forwarder (a Cloudflare Email Worker, a Lambda behind an
+	// SES receipt rule, a Mailgun route's adapter) posts the message as it was received, RFC 5322 bytes, with
+	// `Content-Type: message/rfc822` (or `application/octet-stream`), and names the envelope recipients in `recipient`
+	// (repeated, at most 100) and the envelope sender in `sender`. The body is at most `UNDERSTUDY_SMTP_MAX_BYTES`
+	// (10 MiB by default, the SMTP receiver's limit, not the 1 MiB of other calls): a larger one is answered 413 and
+	// nothing is kept. An `inbound` token may call this operation and nothing else.
+	//
+	// Every recipient must be the address of a synthetic account (plus-tags allowed), exactly as over SMTP. When any
+	// is not, nothing is stored for any of them and the answer is 422 naming each refused recipient. That refusal is
+	// final: a forwarder must not retry it, and must refuse the message upstream. Forwarders differ in what stops
+	// their retries: a Cloudflare Email Worker decides for itself and should call `message.setReject(reason)`, which
+	// refuses the SMTP transaction permanently
+	// (https://developers.cloudflare.com/email-routing/email-workers/runtime-api/); Amazon SNS, which carries SES
+	// receipts to an HTTPS endpoint, retries only 5xx answers and no answer at all, never a 4xx
+	// (https://docs.aws.amazon.com/sns/latest/dg/SendMessageToHttp.prepare.html); a Mailgun route retries every answer
+	// but 200 and 406 for 8 hours
+	// (https://documentation.mailgun.com/docs/mailgun/user-manual/receive-forward-store/receive-http), so its adapter
+	// must answer Mailgun 406 when this call answers 422. A 503 (the database is down) is worth retrying.
+	//
+	// A message that cannot be parsed as MIME is still stored, raw, with its parse error. Each stored message is
+	// audited (`message.receive`) and wakes the tests waiting for it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/inbound/mime (the `ReceiveInboundMime` operationId).
+	ReceiveInboundMimeWithBody(ctx context.Context, params *ReceiveInboundMimeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RunIsolationAuditWithBody Audit an environment's surfaces now.
 	//
 	// Asks every app of the environment, for every surface, who a real viewer sees there now, and compares with the
@@ -2463,6 +2731,34 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/leases/{lease_id} (the `GetLease` operationId).
 	GetLease(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetLeaseCode Wait for the sign-in code or link mailed to a lease's account.
+	//
+	// The most likely code and link of the newest message (of those the lease's account received while the lease was
+	// open, matching `from` and `subject`) that has a code (`kind=code`, the default) or a link (`kind=link`). When
+	// none has, it waits up to `wait` for one to arrive. `codes` and `links` are all of that message's, most likely
+	// first. When none arrives within the wait the answer is 404 with type `urn:understudy:problem:no-message`
+	// (not 408, which says the client was slow to send its request, and which clients and proxies may repeat on
+	// their own): call again to keep waiting. The same checks as for the lease's messages apply (403, audited; 503
+	// with `Retry-After` when the wait cannot be finished).
+	//
+	// Corresponds with GET /v1/leases/{lease_id}/code (the `GetLeaseCode` operationId).
+	GetLeaseCode(ctx context.Context, leaseId LeaseID, params *GetLeaseCodeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListLeaseMessages Read, or wait for, the mail of a lease's account.
+	//
+	// The messages the lease's account received while the lease was open (from `acquired_at`, until `ended_at` once
+	// it ended), with their bodies, codes and links: newest first. With `after` (a message id) only messages received
+	// after it are listed (the nearest ones when more than `limit` arrived), still newest first: a test reads only
+	// what is new. With `wait`, when nothing matches yet, the call waits up to that long for a matching message to
+	// arrive (through SMTP or HTTPS, on any replica) and answers as soon as one does, or with an empty list.
+	//
+	// Only the token that acquired the lease, or an admin token, may read it: any other is answered 403 and the
+	// attempt is audited (`lease.inbox_read_denied`). A wait that the server cannot finish (it is shutting down, or
+	// it lost its notification connection to the database) is answered 503 with `Retry-After`: call again.
+	//
+	// Corresponds with GET /v1/leases/{lease_id}/messages (the `ListLeaseMessages` operationId).
+	ListLeaseMessages(ctx context.Context, leaseId LeaseID, params *ListLeaseMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ReleaseLeaseWithBody Release a lease.
 	//
 	// Ends a lease and frees its account (with `reset`, after resetting it). Only the token that acquired the lease,
@@ -2504,6 +2800,18 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
 	RenewLease(ctx context.Context, leaseId LeaseID, body RenewLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMessage Get a message with its body.
+	//
+	// Corresponds with GET /v1/messages/{message_id} (the `GetMessage` operationId).
+	GetMessage(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMessageRaw Download a message as it was received.
+	//
+	// The message's raw MIME as an `.eml` attachment named `<id>.eml`. Every download is audited (`message.read_raw`).
+	//
+	// Corresponds with GET /v1/messages/{message_id}/raw (the `GetMessageRaw` operationId).
+	GetMessageRaw(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreatePlanWithBody Plan a spec against the server.
 	//
@@ -2801,6 +3109,25 @@ func (c *Client) GetAccount(ctx context.Context, accountId AccountID, reqEditors
 // Corresponds with GET /v1/accounts/{account_id}/credentials (the `GetCredentials` operationId).
 func (c *Client) GetCredentials(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCredentialsRequest(c.Server, accountId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListAccountMessages List an account's mail.
+//
+// An account's messages, newest first (with `after`, the nearest ones after that message, still newest first).
+// A reader or runner token sees summaries: sender, time, size, and the subject with its codes redacted. An admin
+// token gets each message's body, codes and links as well with `bodies=true`.
+//
+// Corresponds with GET /v1/accounts/{account_id}/messages (the `ListAccountMessages` operationId).
+func (c *Client) ListAccountMessages(ctx context.Context, accountId AccountID, params *ListAccountMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAccountMessagesRequest(c.Server, accountId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3576,6 +3903,45 @@ func (c *Client) UpdateRole(ctx context.Context, environment EnvironmentName, ro
 	return c.Client.Do(req)
 }
 
+// ReceiveInboundMimeWithBody Deliver one raw message to synthetic accounts' inboxes.
+//
+// The HTTPS door for mail, beside the SMTP receiver: a forwarder (a Cloudflare Email Worker, a Lambda behind an
+// SES receipt rule, a Mailgun route's adapter) posts the message as it was received, RFC 5322 bytes, with
+// `Content-Type: message/rfc822` (or `application/octet-stream`), and names the envelope recipients in `recipient`
+// (repeated, at most 100) and the envelope sender in `sender`. The body is at most `UNDERSTUDY_SMTP_MAX_BYTES`
+// (10 MiB by default, the SMTP receiver's limit, not the 1 MiB of other calls): a larger one is answered 413 and
+// nothing is kept. An `inbound` token may call this operation and nothing else.
+//
+// Every recipient must be the address of a synthetic account (plus-tags allowed), exactly as over SMTP. When any
+// is not, nothing is stored for any of them and the answer is 422 naming each refused recipient. That refusal is
+// final: a forwarder must not retry it, and must refuse the message upstream. Forwarders differ in what stops
+// their retries: a Cloudflare Email Worker decides for itself and should call `message.setReject(reason)`, which
+// refuses the SMTP transaction permanently
+// (https://developers.cloudflare.com/email-routing/email-workers/runtime-api/); Amazon SNS, which carries SES
+// receipts to an HTTPS endpoint, retries only 5xx answers and no answer at all, never a 4xx
+// (https://docs.aws.amazon.com/sns/latest/dg/SendMessageToHttp.prepare.html); a Mailgun route retries every answer
+// but 200 and 406 for 8 hours
+// (https://documentation.mailgun.com/docs/mailgun/user-manual/receive-forward-store/receive-http), so its adapter
+// must answer Mailgun 406 when this call answers 422. A 503 (the database is down) is worth retrying.
+//
+// A message that cannot be parsed as MIME is still stored, raw, with its parse error. Each stored message is
+// audited (`message.receive`) and wakes the tests waiting for it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/inbound/mime (the `ReceiveInboundMime` operationId).
+func (c *Client) ReceiveInboundMimeWithBody(ctx context.Context, params *ReceiveInboundMimeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReceiveInboundMimeRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RunIsolationAuditWithBody Audit an environment's surfaces now.
 //
 // Asks every app of the environment, for every surface, who a real viewer sees there now, and compares with the
@@ -3815,6 +4181,54 @@ func (c *Client) GetLease(ctx context.Context, leaseId LeaseID, reqEditors ...Re
 	return c.Client.Do(req)
 }
 
+// GetLeaseCode Wait for the sign-in code or link mailed to a lease's account.
+//
+// The most likely code and link of the newest message (of those the lease's account received while the lease was
+// open, matching `from` and `subject`) that has a code (`kind=code`, the default) or a link (`kind=link`). When
+// none has, it waits up to `wait` for one to arrive. `codes` and `links` are all of that message's, most likely
+// first. When none arrives within the wait the answer is 404 with type `urn:understudy:problem:no-message`
+// (not 408, which says the client was slow to send its request, and which clients and proxies may repeat on
+// their own): call again to keep waiting. The same checks as for the lease's messages apply (403, audited; 503
+// with `Retry-After` when the wait cannot be finished).
+//
+// Corresponds with GET /v1/leases/{lease_id}/code (the `GetLeaseCode` operationId).
+func (c *Client) GetLeaseCode(ctx context.Context, leaseId LeaseID, params *GetLeaseCodeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLeaseCodeRequest(c.Server, leaseId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListLeaseMessages Read, or wait for, the mail of a lease's account.
+//
+// The messages the lease's account received while the lease was open (from `acquired_at`, until `ended_at` once
+// it ended), with their bodies, codes and links: newest first. With `after` (a message id) only messages received
+// after it are listed (the nearest ones when more than `limit` arrived), still newest first: a test reads only
+// what is new. With `wait`, when nothing matches yet, the call waits up to that long for a matching message to
+// arrive (through SMTP or HTTPS, on any replica) and answers as soon as one does, or with an empty list.
+//
+// Only the token that acquired the lease, or an admin token, may read it: any other is answered 403 and the
+// attempt is audited (`lease.inbox_read_denied`). A wait that the server cannot finish (it is shutting down, or
+// it lost its notification connection to the database) is answered 503 with `Retry-After`: call again.
+//
+// Corresponds with GET /v1/leases/{lease_id}/messages (the `ListLeaseMessages` operationId).
+func (c *Client) ListLeaseMessages(ctx context.Context, leaseId LeaseID, params *ListLeaseMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListLeaseMessagesRequest(c.Server, leaseId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ReleaseLeaseWithBody Release a lease.
 //
 // Ends a lease and frees its account (with `reset`, after resetting it). Only the token that acquired the lease,
@@ -3887,6 +4301,38 @@ func (c *Client) RenewLeaseWithBody(ctx context.Context, leaseId LeaseID, conten
 // Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
 func (c *Client) RenewLease(ctx context.Context, leaseId LeaseID, body RenewLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRenewLeaseRequest(c.Server, leaseId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMessage Get a message with its body.
+//
+// Corresponds with GET /v1/messages/{message_id} (the `GetMessage` operationId).
+func (c *Client) GetMessage(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMessageRequest(c.Server, messageId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMessageRaw Download a message as it was received.
+//
+// The message's raw MIME as an `.eml` attachment named `<id>.eml`. Every download is audited (`message.read_raw`).
+//
+// Corresponds with GET /v1/messages/{message_id}/raw (the `GetMessageRaw` operationId).
+func (c *Client) GetMessageRaw(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMessageRawRequest(c.Server, messageId)
 	if err != nil {
 		return nil, err
 	}
@@ -4561,6 +5007,91 @@ func NewGetCredentialsRequest(server string, accountId AccountID) (*http.Request
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListAccountMessagesRequest constructs an http.Request for the ListAccountMessages method
+func NewListAccountMessagesRequest(server string, accountId AccountID, params *ListAccountMessagesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/accounts/%s/messages", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Bodies != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "bodies", *params.Bodies, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -6063,6 +6594,74 @@ func NewUpdateRoleRequestWithBody(server string, environment EnvironmentName, ro
 	return req, nil
 }
 
+// NewReceiveInboundMimeRequestWithBody constructs an http.Request for the ReceiveInboundMime method, with any body, and a specified content type
+func NewReceiveInboundMimeRequestWithBody(server string, params *ReceiveInboundMimeParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/inbound/mime")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Recipient != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "recipient", params.Recipient, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Sender != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sender", *params.Sender, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewRunIsolationAuditRequest calls the generic RunIsolationAudit builder with application/json body
 func NewRunIsolationAuditRequest(server string, body RunIsolationAuditJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -6476,6 +7075,212 @@ func NewGetLeaseRequest(server string, leaseId LeaseID) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetLeaseCodeRequest constructs an http.Request for the GetLeaseCode method
+func NewGetLeaseCodeRequest(server string, leaseId LeaseID, params *GetLeaseCodeParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lease_id", leaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leases/%s/code", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Wait != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "wait", *params.Wait, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Subject != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "subject", *params.Subject, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Kind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", *params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListLeaseMessagesRequest constructs an http.Request for the ListLeaseMessages method
+func NewListLeaseMessagesRequest(server string, leaseId LeaseID, params *ListLeaseMessagesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lease_id", leaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leases/%s/messages", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Wait != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "wait", *params.Wait, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Subject != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "subject", *params.Subject, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewReleaseLeaseRequest calls the generic ReleaseLease builder with application/json body
 func NewReleaseLeaseRequest(server string, leaseId LeaseID, body ReleaseLeaseJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -6566,6 +7371,74 @@ func NewRenewLeaseRequestWithBody(server string, leaseId LeaseID, contentType st
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetMessageRequest constructs an http.Request for the GetMessage method
+func NewGetMessageRequest(server string, messageId MessageID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "message_id", messageId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/messages/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetMessageRawRequest constructs an http.Request for the GetMessageRaw method
+func NewGetMessageRawRequest(server string, messageId MessageID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "message_id", messageId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/messages/%s/raw", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -7250,6 +8123,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/accounts/{account_id}/credentials (the `GetCredentials` operationId).
 	GetCredentialsWithResponse(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*GetCredentialsResponse, error)
 
+	// ListAccountMessagesWithResponse List an account's mail.
+	//
+	// An account's messages, newest first (with `after`, the nearest ones after that message, still newest first).
+	// A reader or runner token sees summaries: sender, time, size, and the subject with its codes redacted. An admin
+	// token gets each message's body, codes and links as well with `bodies=true`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/accounts/{account_id}/messages (the `ListAccountMessages` operationId).
+	ListAccountMessagesWithResponse(ctx context.Context, accountId AccountID, params *ListAccountMessagesParams, reqEditors ...RequestEditorFn) (*ListAccountMessagesResponse, error)
+
 	// ResetAccountWithBodyWithResponse Reset an account to a named state.
 	//
 	// Restores every app of the account to a named state (the baseline `initial` by default), in parallel, each within
@@ -7651,6 +8535,35 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId).
 	UpdateRoleWithResponse(ctx context.Context, environment EnvironmentName, role RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRoleResponse, error)
 
+	// ReceiveInboundMimeWithBodyWithResponse Deliver one raw message to synthetic accounts' inboxes.
+	//
+	// The HTTPS door for mail, beside the SMTP receiver: a forwarder (a Cloudflare Email Worker, a Lambda behind an
+	// SES receipt rule, a Mailgun route's adapter) posts the message as it was received, RFC 5322 bytes, with
+	// `Content-Type: message/rfc822` (or `application/octet-stream`), and names the envelope recipients in `recipient`
+	// (repeated, at most 100) and the envelope sender in `sender`. The body is at most `UNDERSTUDY_SMTP_MAX_BYTES`
+	// (10 MiB by default, the SMTP receiver's limit, not the 1 MiB of other calls): a larger one is answered 413 and
+	// nothing is kept. An `inbound` token may call this operation and nothing else.
+	//
+	// Every recipient must be the address of a synthetic account (plus-tags allowed), exactly as over SMTP. When any
+	// is not, nothing is stored for any of them and the answer is 422 naming each refused recipient. That refusal is
+	// final: a forwarder must not retry it, and must refuse the message upstream. Forwarders differ in what stops
+	// their retries: a Cloudflare Email Worker decides for itself and should call `message.setReject(reason)`, which
+	// refuses the SMTP transaction permanently
+	// (https://developers.cloudflare.com/email-routing/email-workers/runtime-api/); Amazon SNS, which carries SES
+	// receipts to an HTTPS endpoint, retries only 5xx answers and no answer at all, never a 4xx
+	// (https://docs.aws.amazon.com/sns/latest/dg/SendMessageToHttp.prepare.html); a Mailgun route retries every answer
+	// but 200 and 406 for 8 hours
+	// (https://documentation.mailgun.com/docs/mailgun/user-manual/receive-forward-store/receive-http), so its adapter
+	// must answer Mailgun 406 when this call answers 422. A 503 (the database is down) is worth retrying.
+	//
+	// A message that cannot be parsed as MIME is still stored, raw, with its parse error. Each stored message is
+	// audited (`message.receive`) and wakes the tests waiting for it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/inbound/mime (the `ReceiveInboundMime` operationId).
+	ReceiveInboundMimeWithBodyWithResponse(ctx context.Context, params *ReceiveInboundMimeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReceiveInboundMimeResponse, error)
+
 	// RunIsolationAuditWithBodyWithResponse Audit an environment's surfaces now.
 	//
 	// Asks every app of the environment, for every surface, who a real viewer sees there now, and compares with the
@@ -7782,6 +8695,38 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/leases/{lease_id} (the `GetLease` operationId).
 	GetLeaseWithResponse(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*GetLeaseResponse, error)
 
+	// GetLeaseCodeWithResponse Wait for the sign-in code or link mailed to a lease's account.
+	//
+	// The most likely code and link of the newest message (of those the lease's account received while the lease was
+	// open, matching `from` and `subject`) that has a code (`kind=code`, the default) or a link (`kind=link`). When
+	// none has, it waits up to `wait` for one to arrive. `codes` and `links` are all of that message's, most likely
+	// first. When none arrives within the wait the answer is 404 with type `urn:understudy:problem:no-message`
+	// (not 408, which says the client was slow to send its request, and which clients and proxies may repeat on
+	// their own): call again to keep waiting. The same checks as for the lease's messages apply (403, audited; 503
+	// with `Retry-After` when the wait cannot be finished).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/leases/{lease_id}/code (the `GetLeaseCode` operationId).
+	GetLeaseCodeWithResponse(ctx context.Context, leaseId LeaseID, params *GetLeaseCodeParams, reqEditors ...RequestEditorFn) (*GetLeaseCodeResponse, error)
+
+	// ListLeaseMessagesWithResponse Read, or wait for, the mail of a lease's account.
+	//
+	// The messages the lease's account received while the lease was open (from `acquired_at`, until `ended_at` once
+	// it ended), with their bodies, codes and links: newest first. With `after` (a message id) only messages received
+	// after it are listed (the nearest ones when more than `limit` arrived), still newest first: a test reads only
+	// what is new. With `wait`, when nothing matches yet, the call waits up to that long for a matching message to
+	// arrive (through SMTP or HTTPS, on any replica) and answers as soon as one does, or with an empty list.
+	//
+	// Only the token that acquired the lease, or an admin token, may read it: any other is answered 403 and the
+	// attempt is audited (`lease.inbox_read_denied`). A wait that the server cannot finish (it is shutting down, or
+	// it lost its notification connection to the database) is answered 503 with `Retry-After`: call again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/leases/{lease_id}/messages (the `ListLeaseMessages` operationId).
+	ListLeaseMessagesWithResponse(ctx context.Context, leaseId LeaseID, params *ListLeaseMessagesParams, reqEditors ...RequestEditorFn) (*ListLeaseMessagesResponse, error)
+
 	// ReleaseLeaseWithBodyWithResponse Release a lease.
 	//
 	// Ends a lease and frees its account (with `reset`, after resetting it). Only the token that acquired the lease,
@@ -7823,6 +8768,22 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
 	RenewLeaseWithResponse(ctx context.Context, leaseId LeaseID, body RenewLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*RenewLeaseResponse, error)
+
+	// GetMessageWithResponse Get a message with its body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/messages/{message_id} (the `GetMessage` operationId).
+	GetMessageWithResponse(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*GetMessageResponse, error)
+
+	// GetMessageRawWithResponse Download a message as it was received.
+	//
+	// The message's raw MIME as an `.eml` attachment named `<id>.eml`. Every download is audited (`message.read_raw`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/messages/{message_id}/raw (the `GetMessageRaw` operationId).
+	GetMessageRawWithResponse(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*GetMessageRawResponse, error)
 
 	// CreatePlanWithBodyWithResponse Plan a spec against the server.
 	//
@@ -8444,6 +9405,110 @@ func (r GetCredentialsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetCredentialsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListAccountMessagesResponse200Headers the declared response headers of an HTTP 200 response for ListAccountMessages
+type ListAccountMessagesResponse200Headers struct {
+	CacheControl *string
+}
+
+// ListAccountMessagesResponse401Headers the declared response headers of an HTTP 401 response for ListAccountMessages
+type ListAccountMessagesResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListAccountMessagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MessageList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListAccountMessagesResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListAccountMessagesResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAccountMessagesResponse) GetJSON200() *MessageList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListAccountMessagesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListAccountMessagesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListAccountMessagesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListAccountMessagesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListAccountMessagesResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListAccountMessagesResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListAccountMessagesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAccountMessagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAccountMessagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAccountMessagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAccountMessagesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -11465,6 +12530,103 @@ func (r UpdateRoleResponse) ContentType() string {
 	return ""
 }
 
+// ReceiveInboundMimeResponse401Headers the declared response headers of an HTTP 401 response for ReceiveInboundMime
+type ReceiveInboundMimeResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ReceiveInboundMimeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *InboundReceipt
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReceiveInboundMimeResponse401Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r ReceiveInboundMimeResponse) GetJSON202() *InboundReceipt {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReceiveInboundMimeResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReceiveInboundMimeResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReceiveInboundMimeResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ReceiveInboundMimeResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReceiveInboundMimeResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ReceiveInboundMimeResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ReceiveInboundMimeResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ReceiveInboundMimeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReceiveInboundMimeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReceiveInboundMimeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReceiveInboundMimeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RunIsolationAuditResponse401Headers the declared response headers of an HTTP 401 response for RunIsolationAudit
 type RunIsolationAuditResponse401Headers struct {
 	WWWAuthenticate *string
@@ -12275,6 +13437,228 @@ func (r GetLeaseResponse) ContentType() string {
 	return ""
 }
 
+// GetLeaseCodeResponse200Headers the declared response headers of an HTTP 200 response for GetLeaseCode
+type GetLeaseCodeResponse200Headers struct {
+	CacheControl *string
+}
+
+// GetLeaseCodeResponse401Headers the declared response headers of an HTTP 401 response for GetLeaseCode
+type GetLeaseCodeResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetLeaseCodeResponse503Headers the declared response headers of an HTTP 503 response for GetLeaseCode
+type GetLeaseCodeResponse503Headers struct {
+	RetryAfter *int
+}
+
+type GetLeaseCodeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MessageCode
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *WaitUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetLeaseCodeResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetLeaseCodeResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetLeaseCodeResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetLeaseCodeResponse) GetJSON200() *MessageCode {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetLeaseCodeResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetLeaseCodeResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetLeaseCodeResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetLeaseCodeResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetLeaseCodeResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetLeaseCodeResponse) GetApplicationproblemJSON503() *WaitUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetLeaseCodeResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLeaseCodeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLeaseCodeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLeaseCodeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLeaseCodeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListLeaseMessagesResponse200Headers the declared response headers of an HTTP 200 response for ListLeaseMessages
+type ListLeaseMessagesResponse200Headers struct {
+	CacheControl *string
+}
+
+// ListLeaseMessagesResponse401Headers the declared response headers of an HTTP 401 response for ListLeaseMessages
+type ListLeaseMessagesResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListLeaseMessagesResponse503Headers the declared response headers of an HTTP 503 response for ListLeaseMessages
+type ListLeaseMessagesResponse503Headers struct {
+	RetryAfter *int
+}
+
+type ListLeaseMessagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MessageList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *WaitUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListLeaseMessagesResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListLeaseMessagesResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListLeaseMessagesResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListLeaseMessagesResponse) GetJSON200() *MessageList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListLeaseMessagesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListLeaseMessagesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListLeaseMessagesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListLeaseMessagesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListLeaseMessagesResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListLeaseMessagesResponse) GetApplicationproblemJSON503() *WaitUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListLeaseMessagesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListLeaseMessagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListLeaseMessagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListLeaseMessagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListLeaseMessagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ReleaseLeaseResponse401Headers the declared response headers of an HTTP 401 response for ReleaseLease
 type ReleaseLeaseResponse401Headers struct {
 	WWWAuthenticate *string
@@ -12505,6 +13889,180 @@ func (r RenewLeaseResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RenewLeaseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetMessageResponse200Headers the declared response headers of an HTTP 200 response for GetMessage
+type GetMessageResponse200Headers struct {
+	CacheControl *string
+}
+
+// GetMessageResponse401Headers the declared response headers of an HTTP 401 response for GetMessage
+type GetMessageResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetMessageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Message
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetMessageResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetMessageResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetMessageResponse) GetJSON200() *Message {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetMessageResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetMessageResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetMessageResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetMessageResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetMessageResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMessageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMessageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMessageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMessageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetMessageRawResponse200Headers the declared response headers of an HTTP 200 response for GetMessageRaw
+type GetMessageRawResponse200Headers struct {
+	CacheControl       *string
+	ContentDisposition *string
+}
+
+// GetMessageRawResponse401Headers the declared response headers of an HTTP 401 response for GetMessageRaw
+type GetMessageRawResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetMessageRawResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetMessageRawResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetMessageRawResponse401Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetMessageRawResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetMessageRawResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetMessageRawResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetMessageRawResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetMessageRawResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMessageRawResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMessageRawResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMessageRawResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMessageRawResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -13980,6 +15538,23 @@ func (c *ClientWithResponses) GetCredentialsWithResponse(ctx context.Context, ac
 	return ParseGetCredentialsResponse(rsp)
 }
 
+// ListAccountMessagesWithResponse List an account's mail.
+//
+// An account's messages, newest first (with `after`, the nearest ones after that message, still newest first).
+// A reader or runner token sees summaries: sender, time, size, and the subject with its codes redacted. An admin
+// token gets each message's body, codes and links as well with `bodies=true`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/accounts/{account_id}/messages (the `ListAccountMessages` operationId).
+func (c *ClientWithResponses) ListAccountMessagesWithResponse(ctx context.Context, accountId AccountID, params *ListAccountMessagesParams, reqEditors ...RequestEditorFn) (*ListAccountMessagesResponse, error) {
+	rsp, err := c.ListAccountMessages(ctx, accountId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAccountMessagesResponse(rsp)
+}
+
 // ResetAccountWithBodyWithResponse Reset an account to a named state.
 //
 // Restores every app of the account to a named state (the baseline `initial` by default), in parallel, each within
@@ -14627,6 +16202,41 @@ func (c *ClientWithResponses) UpdateRoleWithResponse(ctx context.Context, enviro
 	return ParseUpdateRoleResponse(rsp)
 }
 
+// ReceiveInboundMimeWithBodyWithResponse Deliver one raw message to synthetic accounts' inboxes.
+//
+// The HTTPS door for mail, beside the SMTP receiver: a forwarder (a Cloudflare Email Worker, a Lambda behind an
+// SES receipt rule, a Mailgun route's adapter) posts the message as it was received, RFC 5322 bytes, with
+// `Content-Type: message/rfc822` (or `application/octet-stream`), and names the envelope recipients in `recipient`
+// (repeated, at most 100) and the envelope sender in `sender`. The body is at most `UNDERSTUDY_SMTP_MAX_BYTES`
+// (10 MiB by default, the SMTP receiver's limit, not the 1 MiB of other calls): a larger one is answered 413 and
+// nothing is kept. An `inbound` token may call this operation and nothing else.
+//
+// Every recipient must be the address of a synthetic account (plus-tags allowed), exactly as over SMTP. When any
+// is not, nothing is stored for any of them and the answer is 422 naming each refused recipient. That refusal is
+// final: a forwarder must not retry it, and must refuse the message upstream. Forwarders differ in what stops
+// their retries: a Cloudflare Email Worker decides for itself and should call `message.setReject(reason)`, which
+// refuses the SMTP transaction permanently
+// (https://developers.cloudflare.com/email-routing/email-workers/runtime-api/); Amazon SNS, which carries SES
+// receipts to an HTTPS endpoint, retries only 5xx answers and no answer at all, never a 4xx
+// (https://docs.aws.amazon.com/sns/latest/dg/SendMessageToHttp.prepare.html); a Mailgun route retries every answer
+// but 200 and 406 for 8 hours
+// (https://documentation.mailgun.com/docs/mailgun/user-manual/receive-forward-store/receive-http), so its adapter
+// must answer Mailgun 406 when this call answers 422. A 503 (the database is down) is worth retrying.
+//
+// A message that cannot be parsed as MIME is still stored, raw, with its parse error. Each stored message is
+// audited (`message.receive`) and wakes the tests waiting for it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/inbound/mime (the `ReceiveInboundMime` operationId).
+func (c *ClientWithResponses) ReceiveInboundMimeWithBodyWithResponse(ctx context.Context, params *ReceiveInboundMimeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReceiveInboundMimeResponse, error) {
+	rsp, err := c.ReceiveInboundMimeWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReceiveInboundMimeResponse(rsp)
+}
+
 // RunIsolationAuditWithBodyWithResponse Audit an environment's surfaces now.
 //
 // Asks every app of the environment, for every surface, who a real viewer sees there now, and compares with the
@@ -14830,6 +16440,50 @@ func (c *ClientWithResponses) GetLeaseWithResponse(ctx context.Context, leaseId 
 	return ParseGetLeaseResponse(rsp)
 }
 
+// GetLeaseCodeWithResponse Wait for the sign-in code or link mailed to a lease's account.
+//
+// The most likely code and link of the newest message (of those the lease's account received while the lease was
+// open, matching `from` and `subject`) that has a code (`kind=code`, the default) or a link (`kind=link`). When
+// none has, it waits up to `wait` for one to arrive. `codes` and `links` are all of that message's, most likely
+// first. When none arrives within the wait the answer is 404 with type `urn:understudy:problem:no-message`
+// (not 408, which says the client was slow to send its request, and which clients and proxies may repeat on
+// their own): call again to keep waiting. The same checks as for the lease's messages apply (403, audited; 503
+// with `Retry-After` when the wait cannot be finished).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/leases/{lease_id}/code (the `GetLeaseCode` operationId).
+func (c *ClientWithResponses) GetLeaseCodeWithResponse(ctx context.Context, leaseId LeaseID, params *GetLeaseCodeParams, reqEditors ...RequestEditorFn) (*GetLeaseCodeResponse, error) {
+	rsp, err := c.GetLeaseCode(ctx, leaseId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLeaseCodeResponse(rsp)
+}
+
+// ListLeaseMessagesWithResponse Read, or wait for, the mail of a lease's account.
+//
+// The messages the lease's account received while the lease was open (from `acquired_at`, until `ended_at` once
+// it ended), with their bodies, codes and links: newest first. With `after` (a message id) only messages received
+// after it are listed (the nearest ones when more than `limit` arrived), still newest first: a test reads only
+// what is new. With `wait`, when nothing matches yet, the call waits up to that long for a matching message to
+// arrive (through SMTP or HTTPS, on any replica) and answers as soon as one does, or with an empty list.
+//
+// Only the token that acquired the lease, or an admin token, may read it: any other is answered 403 and the
+// attempt is audited (`lease.inbox_read_denied`). A wait that the server cannot finish (it is shutting down, or
+// it lost its notification connection to the database) is answered 503 with `Retry-After`: call again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/leases/{lease_id}/messages (the `ListLeaseMessages` operationId).
+func (c *ClientWithResponses) ListLeaseMessagesWithResponse(ctx context.Context, leaseId LeaseID, params *ListLeaseMessagesParams, reqEditors ...RequestEditorFn) (*ListLeaseMessagesResponse, error) {
+	rsp, err := c.ListLeaseMessages(ctx, leaseId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListLeaseMessagesResponse(rsp)
+}
+
 // ReleaseLeaseWithBodyWithResponse Release a lease.
 //
 // Ends a lease and frees its account (with `reset`, after resetting it). Only the token that acquired the lease,
@@ -14894,6 +16548,34 @@ func (c *ClientWithResponses) RenewLeaseWithResponse(ctx context.Context, leaseI
 		return nil, err
 	}
 	return ParseRenewLeaseResponse(rsp)
+}
+
+// GetMessageWithResponse Get a message with its body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/messages/{message_id} (the `GetMessage` operationId).
+func (c *ClientWithResponses) GetMessageWithResponse(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*GetMessageResponse, error) {
+	rsp, err := c.GetMessage(ctx, messageId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMessageResponse(rsp)
+}
+
+// GetMessageRawWithResponse Download a message as it was received.
+//
+// The message's raw MIME as an `.eml` attachment named `<id>.eml`. Every download is audited (`message.read_raw`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/messages/{message_id}/raw (the `GetMessageRaw` operationId).
+func (c *ClientWithResponses) GetMessageRawWithResponse(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*GetMessageRawResponse, error) {
+	rsp, err := c.GetMessageRaw(ctx, messageId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMessageRawResponse(rsp)
 }
 
 // CreatePlanWithBodyWithResponse Plan a spec against the server.
@@ -15535,6 +17217,104 @@ func ParseGetCredentialsResponse(rsp *http.Response) (*GetCredentialsResponse, e
 		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetCredentialsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListAccountMessagesResponse parses an HTTP response from a ListAccountMessagesWithResponse call
+func ParseListAccountMessagesResponse(rsp *http.Response) (*ListAccountMessagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAccountMessagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MessageList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListAccountMessagesResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListAccountMessagesResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -18353,6 +20133,94 @@ func ParseUpdateRoleResponse(rsp *http.Response) (*UpdateRoleResponse, error) {
 	return response, nil
 }
 
+// ParseReceiveInboundMimeResponse parses an HTTP response from a ReceiveInboundMimeWithResponse call
+func ParseReceiveInboundMimeResponse(rsp *http.Response) (*ReceiveInboundMimeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReceiveInboundMimeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest InboundReceipt
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ReceiveInboundMimeResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseRunIsolationAuditResponse parses an HTTP response from a RunIsolationAuditWithResponse call
 func ParseRunIsolationAuditResponse(rsp *http.Response) (*RunIsolationAuditResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -19094,6 +20962,222 @@ func ParseGetLeaseResponse(rsp *http.Response) (*GetLeaseResponse, error) {
 	return response, nil
 }
 
+// ParseGetLeaseCodeResponse parses an HTTP response from a GetLeaseCodeWithResponse call
+func ParseGetLeaseCodeResponse(rsp *http.Response) (*GetLeaseCodeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLeaseCodeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MessageCode
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest WaitUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetLeaseCodeResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetLeaseCodeResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetLeaseCodeResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListLeaseMessagesResponse parses an HTTP response from a ListLeaseMessagesWithResponse call
+func ParseListLeaseMessagesResponse(rsp *http.Response) (*ListLeaseMessagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListLeaseMessagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MessageList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest WaitUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListLeaseMessagesResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListLeaseMessagesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListLeaseMessagesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseReleaseLeaseResponse parses an HTTP response from a ReleaseLeaseWithResponse call
 func ParseReleaseLeaseResponse(rsp *http.Response) (*ReleaseLeaseResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -19313,6 +21397,174 @@ func ParseRenewLeaseResponse(rsp *http.Response) (*RenewLeaseResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetMessageResponse parses an HTTP response from a GetMessageWithResponse call
+func ParseGetMessageResponse(rsp *http.Response) (*GetMessageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMessageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Message
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetMessageResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetMessageResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetMessageRawResponse parses an HTTP response from a GetMessageRawWithResponse call
+func ParseGetMessageRawResponse(rsp *http.Response) (*GetMessageRawResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMessageRawResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetMessageRawResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetMessageRawResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -20605,6 +22857,9 @@ type ServerInterface interface {
 	// GetCredentials Get an account's credentials.
 	// (GET /v1/accounts/{account_id}/credentials)
 	GetCredentials(ctx echo.Context, accountId AccountID) error
+	// ListAccountMessages List an account's mail.
+	// (GET /v1/accounts/{account_id}/messages)
+	ListAccountMessages(ctx echo.Context, accountId AccountID, params ListAccountMessagesParams) error
 	// ResetAccount Reset an account to a named state.
 	// (POST /v1/accounts/{account_id}/reset)
 	ResetAccount(ctx echo.Context, accountId AccountID) error
@@ -20701,6 +22956,9 @@ type ServerInterface interface {
 	// UpdateRole Change a role.
 	// (PATCH /v1/environments/{environment}/roles/{role})
 	UpdateRole(ctx echo.Context, environment EnvironmentName, role RoleName) error
+	// ReceiveInboundMime Deliver one raw message to synthetic accounts' inboxes.
+	// (POST /v1/inbound/mime)
+	ReceiveInboundMime(ctx echo.Context, params ReceiveInboundMimeParams) error
 	// RunIsolationAudit Audit an environment's surfaces now.
 	// (POST /v1/isolation/audits)
 	RunIsolationAudit(ctx echo.Context) error
@@ -20728,12 +22986,24 @@ type ServerInterface interface {
 	// GetLease Get a lease.
 	// (GET /v1/leases/{lease_id})
 	GetLease(ctx echo.Context, leaseId LeaseID) error
+	// GetLeaseCode Wait for the sign-in code or link mailed to a lease's account.
+	// (GET /v1/leases/{lease_id}/code)
+	GetLeaseCode(ctx echo.Context, leaseId LeaseID, params GetLeaseCodeParams) error
+	// ListLeaseMessages Read, or wait for, the mail of a lease's account.
+	// (GET /v1/leases/{lease_id}/messages)
+	ListLeaseMessages(ctx echo.Context, leaseId LeaseID, params ListLeaseMessagesParams) error
 	// ReleaseLease Release a lease.
 	// (POST /v1/leases/{lease_id}/release)
 	ReleaseLease(ctx echo.Context, leaseId LeaseID) error
 	// RenewLease Renew a lease.
 	// (POST /v1/leases/{lease_id}/renew)
 	RenewLease(ctx echo.Context, leaseId LeaseID) error
+	// GetMessage Get a message with its body.
+	// (GET /v1/messages/{message_id})
+	GetMessage(ctx echo.Context, messageId MessageID) error
+	// GetMessageRaw Download a message as it was received.
+	// (GET /v1/messages/{message_id}/raw)
+	GetMessageRaw(ctx echo.Context, messageId MessageID) error
 	// CreatePlan Plan a spec against the server.
 	// (POST /v1/plans)
 	CreatePlan(ctx echo.Context) error
@@ -20901,6 +23171,45 @@ func (w *ServerInterfaceWrapper) GetCredentials(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetCredentials(ctx, accountId)
+	return err
+}
+
+// ListAccountMessages converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAccountMessages(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAccountMessagesParams
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "bodies" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "bodies", ctx.QueryParams(), &params.Bodies, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter bodies: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAccountMessages(ctx, accountId, params)
 	return err
 }
 
@@ -21622,6 +23931,31 @@ func (w *ServerInterfaceWrapper) UpdateRole(ctx echo.Context) error {
 	return err
 }
 
+// ReceiveInboundMime converts echo context to params.
+func (w *ServerInterfaceWrapper) ReceiveInboundMime(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReceiveInboundMimeParams
+	// ------------- Required query parameter "recipient" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "recipient", ctx.QueryParams(), &params.Recipient, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter recipient: %s", err))
+	}
+
+	// ------------- Optional query parameter "sender" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sender", ctx.QueryParams(), &params.Sender, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sender: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReceiveInboundMime(ctx, params)
+	return err
+}
+
 // RunIsolationAudit converts echo context to params.
 func (w *ServerInterfaceWrapper) RunIsolationAudit(ctx echo.Context) error {
 	var err error
@@ -21783,6 +24117,105 @@ func (w *ServerInterfaceWrapper) GetLease(ctx echo.Context) error {
 	return err
 }
 
+// GetLeaseCode converts echo context to params.
+func (w *ServerInterfaceWrapper) GetLeaseCode(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lease_id" -------------
+	var leaseId LeaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lease_id", ctx.Param("lease_id"), &leaseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lease_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetLeaseCodeParams
+	// ------------- Optional query parameter "wait" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "wait", ctx.QueryParams(), &params.Wait, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter wait: %s", err))
+	}
+
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "subject" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "subject", ctx.QueryParams(), &params.Subject, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subject: %s", err))
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetLeaseCode(ctx, leaseId, params)
+	return err
+}
+
+// ListLeaseMessages converts echo context to params.
+func (w *ServerInterfaceWrapper) ListLeaseMessages(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lease_id" -------------
+	var leaseId LeaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lease_id", ctx.Param("lease_id"), &leaseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lease_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLeaseMessagesParams
+	// ------------- Optional query parameter "wait" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "wait", ctx.QueryParams(), &params.Wait, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter wait: %s", err))
+	}
+
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "subject" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "subject", ctx.QueryParams(), &params.Subject, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subject: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListLeaseMessages(ctx, leaseId, params)
+	return err
+}
+
 // ReleaseLease converts echo context to params.
 func (w *ServerInterfaceWrapper) ReleaseLease(ctx echo.Context) error {
 	var err error
@@ -21812,6 +24245,38 @@ func (w *ServerInterfaceWrapper) RenewLease(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.RenewLease(ctx, leaseId)
+	return err
+}
+
+// GetMessage converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMessage(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "message_id" -------------
+	var messageId MessageID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "message_id", ctx.Param("message_id"), &messageId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter message_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMessage(ctx, messageId)
+	return err
+}
+
+// GetMessageRaw converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMessageRaw(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "message_id" -------------
+	var messageId MessageID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "message_id", ctx.Param("message_id"), &messageId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter message_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMessageRaw(ctx, messageId)
 	return err
 }
 
@@ -22139,6 +24604,12 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/tokens", wrapper.CreateToken, options.OperationMiddlewares["createToken"]...)
 	router.DELETE(options.BaseURL+"/v1/tokens/:token_id", wrapper.RevokeToken, options.OperationMiddlewares["revokeToken"]...)
 	router.GET(options.BaseURL+"/v1/audit-events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
+	router.POST(options.BaseURL+"/v1/inbound/mime", wrapper.ReceiveInboundMime, options.OperationMiddlewares["receiveInboundMime"]...)
+	router.GET(options.BaseURL+"/v1/leases/:lease_id/messages", wrapper.ListLeaseMessages, options.OperationMiddlewares["listLeaseMessages"]...)
+	router.GET(options.BaseURL+"/v1/leases/:lease_id/code", wrapper.GetLeaseCode, options.OperationMiddlewares["getLeaseCode"]...)
+	router.GET(options.BaseURL+"/v1/accounts/:account_id/messages", wrapper.ListAccountMessages, options.OperationMiddlewares["listAccountMessages"]...)
+	router.GET(options.BaseURL+"/v1/messages/:message_id", wrapper.GetMessage, options.OperationMiddlewares["getMessage"]...)
+	router.GET(options.BaseURL+"/v1/messages/:message_id/raw", wrapper.GetMessageRaw, options.OperationMiddlewares["getMessageRaw"]...)
 	router.POST(options.BaseURL+"/v1/plans", wrapper.CreatePlan, options.OperationMiddlewares["createPlan"]...)
 	router.GET(options.BaseURL+"/v1/plans/:plan_id", wrapper.GetPlan, options.OperationMiddlewares["getPlan"]...)
 	router.POST(options.BaseURL+"/v1/plans/:plan_id/apply", wrapper.ApplyPlan, options.OperationMiddlewares["applyPlan"]...)
@@ -22155,338 +24626,398 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37cts4ti/8Kih9uyrSt2n5kqTPbrl21edJZ7qzp2+VpKd3fa0cEyIhC2MK4ACgFU0qVedpzoOdJzmF",
-	"tQAQpEhdHNvpTvufRJZIXBfWDWv91odBJpelFEwYPZh8GCwYzZmCj6+ZUeuLuWHK/pUznSleGi7FYDJ4",
-	"wzIpck2o/ZmsFjxbEKPWXFwRekW5IEu6JiuprseDZKCzBVtS28iSC76sloPJaTIw65INJgMuDLtiavDx",
-	"48dkUFJFl8y4AVxkmayEefWN/YPbbktqFoNkIOjSvkrx90ueD5KBYv+suGL5YGJUxeJOXUfaKC6uBrab",
-	"i7L8EZrobrYsD2zvG6YNF9SuzZZ28/qpA9t/KW64kmLJhNnSPqufOrD97xnVrHeZC/vr4Yv8c0FFb5tl",
-	"QcXhTb6WBduyAEoW7MAWf5XqWpc029bsyj+zte1/U2w+mAz+n+P6PB3jr/r4TVFdIYErpkspNAP6/gvN",
-	"v6WGreja/pVJYezWTT5YCix4BpRyXCo5K9jy3/+h7cH7sGePP+Nb2Gnz6F4IQsuSUKFXTLGcyMponjPC",
-	"jSalkjc8Z+qJJnY4imYmIVLBb9pQw9yBp0QxbaRiZEU1EdIQs2DuCfdLToaZzBlJZzS/vMJppgmxW0DS",
-	"SolJJSyjMVW+nrg5TmhZHvl+09E5NOoOOeGazCkvWE5W3CzgJ8WolmI8+JjYpXzN/lkxbR5yKd/CIKBb",
-	"klFh12EGw8oJ1cQseL2MRNO1nsBS/debn35MCBWkEtdCrgSZc1bkCaFkpaS4wiWSdpFnNCeBJfr1XNJi",
-	"LtWS5WlC2A1Ta3gM2iBckJQpJZVOR7AuL6SYFzx78FXJaFGQrKB6wXS9YVmlFBMGCSXxYmPBSM4M5QWx",
-	"B077eWZu6HYmyYZcOgqCqWuU7unjSITBQP8q1YznORMPvR5GXjPxRBOdyZJZWl4xes0UMQsqYAWkYI5g",
-	"7MoJxvKwEHM/aLenP0rzV1mJ/KHnYHcnt4MUVySXDM89e8+18SMV0lzO7dDcSH+m60LS/K2U31N1xT7X",
-	"0ZzJfG3XvLCDcGt+Sn7gf/HjNlJewo9+3K7dB+XKayLNgikC5zch2YKzebEmz09O/DCtqqQELdLRBDgy",
-	"nhpNqGKkkFdXLCfAVB1zxMnzPCHC8gmiF3KF3PINUzc8Y78IekN5QWfFg27NBclZyUTORLYmQzj+1NAZ",
-	"1QxkDUX5lFcKtEkrT5ixP2S0NJViI7uVueWbUhFdyNW51Tyd2ulWqqpn5rb0F0Ers5CK/4s96MH5UZIZ",
-	"o8puimUBMEM86xRkmpcBUhHFbuR1LTeraMQbPPDXX389uqjMggljh842NfSLYkXXmqR/wd4Vo8XyP6eD",
-	"WupOB2lTOW9rRx9h2UolM6a1XcqXwnCz/lynGJhmURyh8COzyhBKbmhRAT+1vIhmGSuNHWl9Ym5owfeS",
-	"lH9nIpfqLV8yWT24uKSCFmvDM01uYBgk5zlOCbQ0kKBcxOf6iSaGLxkp+JIH/uvUrEuDs3Dq1lT06VvY",
-	"2ZF/fDQmP0rk73axQRkB2f1LeNUrg/7ETlB4VSaTS7sPU+GUPymcYA82j1WJKrFgtDCLdXxmC2qYGk8F",
-	"KORuwSLzz34slSyZMhz15kwxalh+SeE3Sw/20yCnhsFcBkmblpOGcbRJ68ngigmm0Darfw62aTLgeedr",
-	"PGfhUGzb/1f+OTBytV5JlV8qaQ6eh2LG2h+HvSORwW/8oAtpuqdrNbRK75qV26E3+HB47RIV884uDb3S",
-	"m8zqV8sNl1Rd64bOTzXRa2EWzPCMrBZMgRzjxgoIRpUmw3BwEvudBjbZJBauL0Mb9m8mquVg8tvA2m+D",
-	"dx2rFZ6+3EUz9ZO9K1wfusvIW9Fpitam5W/NQW901DfGvu7qWcrZP1hmYGBlfiDttYdojfeWy8ENzlJV",
-	"40QFempTSHSAus9FEh/2xqgdKXXNzZHly/mcZR3sgy0pL3pOc+fX6ABh70uumHYr1qZfJlCkw7OEgW8M",
-	"rWLL3rSxhLnfaYUW8svZerMbKyoWsrAqnpzHJ8Xa6862gtfHn5MNdBIKrHmbRFzzW/bwe647dpAbtmx+",
-	"2GN4wH2wG6oUBVYs2HtzKedzzTo29WereQpjGY8gS6nCamsyl0UhV9Eq117M1uRhgFsm+CassGdMVjW2",
-	"GwOM7IZrLgX+qRjN7TlBArH0BP6QQRAKnezsIs8V07pDijqxtfEGjEt1kN+rNz+Rp6dffXV0SmhRLujR",
-	"WSedlVIbWlxalaSzfcWueI900EYxZnbzR/dcgpMITTb7rmfSuf5l+TCaRQ9TEc7huLl8zgfXvUAsU8xc",
-	"gqOkcQA2BW2L1DUzhgsUvjTPud1TWvwcTR89mg8iKWDy0VSj4bXm2C8Aejb1whiaLfpnOaeFZm0lwW/G",
-	"biduc3+a52PFZgsprxNiqfBKMZ0Q9p5lVmee0+tupoyT3bIrHVu7cRWjmEFLyGpERPMryzEINp0QSr55",
-	"8+NoQjSjBcutWFJMG+8VUMxUSrA8Gl29nvsSzaaYijzJvhEy1IyB1Hr98uKbH16OOrpskU6bTnr2/MWC",
-	"Zdebp5niEe9YP9OnAbCClpp1n1h5HX09k7JgVGyMGC+P5PUgdFM32jP6O5FxZbl56PeXRWX5CxysA4/N",
-	"HqzqMMq+NQFuklHXJAvO8hcLKtAV2SKWzBt/W+34gooLfPJjYkfkZevGVG7NLn2jiR8StNWzbcU6uvY4",
-	"YOdWlJtLUCScNTanVWHHeaIH7eP8nVyRAi4mJLHvkTlcTqCma+16EQw2IwnqIvYTE3liTThKvpUkr9AW",
-	"IMP0+TIdkaq0j5wuxuQb7Fvbv0/0hCg2rzSzbEqKjCVE0KXlZqBKw4At21jS998zcWUWg8nTs64V3Vws",
-	"YxSfVYb1EkD3TfeFWMONDTLYcyKqokCVEPRv36r3QWlmCBVr0BfB2QePcnBfaSY0N/wGJIFtBz2vloI/",
-	"JoMZm0vFbj8AfxOnmTms47lUGbMmWVnQjLX0mMDntmgsofmOwTsphA5rJ6OoYk2XdLKLqzo54JYocXv1",
-	"bts2f4pI/atiDPyMBJ/QxNqmLLckSstS49oGa8DOJ+jqPZL0osq5eXnDuvxZNevZ5CKZkeoT+YuXRAdK",
-	"8V+dh1rTORxnu1fe7Fwpbti5PfnMTgm89P4atLILRQstwVTVJM0KzoS5tHwtTfAeEL4hjtNZncWoShuW",
-	"22V8v35iDSy1oioHRyKeI/AmcsUyQ0pm9YpR5zqjth2WhQvz1bMOMw3Ji+ked0wyMFRdsV2/4vcf9tF/",
-	"QXvF3YwYe9xO3GdjePX+vdtKWHeiR9Rkent1Ajksul/6nH1ABvAc3iXak+XO06YPD02ADu4STiBRsmBP",
-	"NCmlLMiKFwW5YmbcufE5C2d1s8XXbK5JrmRZ+kADdx3l72sUW8obPON7LehrNnd+qA6bTG0bSphcxFqc",
-	"x5wLK17hRoOW5d5jafrFOsdjZfeWoThHgz2xsNKFhBiSxG0AyVnB7DGG2ywQJ/no3OsKcJZBTnrDA9pa",
-	"LXjhRHt+V1PpUgBeKAa+RlroLha8xTmbbHEZeqdlt6fjFg7+SjPVI2nbimIc/uYdbOH1aGiNgXQd2G+Y",
-	"xkZ36JAd55gSXbKM5CwrKFi8do8Lri2XVuSai9zKjFkhs+sxeQkki/2ShVUNBUmdFEgTkk6rk5OnmX0J",
-	"PrExflHQGSvwm9QqlO4mzHY8FcPUUt54Vq2ZSkcgKvZo57fp4Jqtp4N3KWqz9kxpQ0XG7HApDhgZQDqX",
-	"6pLRbJGSuK/fpgNW2QZGyVRUgv+zYvE1nR0cBjBppiy5Y2wLxvTgreVsTbgBDdkN2K1EY8xBv3PzH0/F",
-	"32stKrOGL8ttU3VXCaiB8BWP47i0RC6GjAMuP92o/ICf6FqfHE/FBh+2us/eosQRVadlmsTBkAc3GYVb",
-	"djUduZoObjqKtOxqmi9Lqbpk2sv33I7pyhG3JjSXpeWEwKpBZfJRhGSIrSCNoRpzyBBfwdtdowPJtDm2",
-	"H9nKq1pMW/L2Y2wOa0kFvWKaDKEZP7qabBRzlpg/HdeMlRr0emzw0In8AMPtFEM9M/mpc+DayFLj8Lm4",
-	"SkjB5sbfP7vDN3RN3nbNX7sRdQ1WFuxgMnstC7af1IpO0WEWfuSbaC6i1Rg2+OFtHNsFn7NsnRU7Paff",
-	"hwf39Xv/HvyqEJdRluDAjDysiRU/WcGoantUCRV5y6kKilJBBRhPQLfc81wpinWHCZMMwLb6SRTrYKDf",
-	"qRd2t9PVU84WTSHmwHdElpFA2I88c+C4Wb/OtoN8rXqwOQxLYgt5lRC6LAtuqpwlZMnfl1SwIiGaXdn2",
-	"wL2CRNlJfHd8Mj6dli9+fkWu2VoDiUIg2h+MjqtZwfViFyFDYER2CXGSN7TYQ4XeTeovm2R0F6QeUeZ+",
-	"pJ5V2sjlpa7UnGaHXvyBZXCZyyXl4sBX75SOD196p+kctuo8746bwNafaCKoqRQtCM8n4MCqNwN+XLKE",
-	"sEIzr5RHv+MGHeP39kmvk3ftmZHd4/BOLxPGRAy9Zg2rZrzzksBIiJ3Ztno/eB3qgMWbK7ncPexNnTGa",
-	"DDXnhF8JiaY9uqD9YwIjX5liBy1ZvXW1JhtnDzQsUDIEew5jqSOlDz5bdjXavbqwDDCeLev7utZS73SF",
-	"nYvV04YE/Taot3sOftu4XRjQXXAyMIf3YmH0dn75jUk0+r+F1OdaFqBkXJay4Nn6Uy7ekR3bLbrhms94",
-	"wc16QhaQq5EQw7RhSl9aAQlx7UUhVz23A3etSktZXGr+rw5XXnzbdtrtIP1nRRUVhgt2KcXlDXcLtr0t",
-	"K7n3uMjZwfVjpfLTI3M+VUPEWOU9TDo/7O/whf6gH69zbvywpKKixaU2rDxQRu/QGh80VGiX9nWvwUSw",
-	"ttsCiWJyaI81bHZrKw4LP4pI4VZhSC2CbWmNVo8jQ3dVP0pI7f9NiHf7Qhj0pWLziXMfliXyZEwoNGxZ",
-	"FtSwzfDRkIeoia6yBQTra6aOPnwYhzTsjx8xhIfC3KLJjjrF+T0aWIfEa92L9fTQ0VS3tn/a1/FxKIbV",
-	"FMjp0rLvs2etSIzT58vdqkZ88nach54QrbzJ8+8qVOv27HSvIK9mJn8z2KvFPrbFfm1Kjs17qYNv+Xvi",
-	"attRxi7vLDC+NWQP+M/vkp0BuL2R29Gs7uJGequzf+8r6aiVW0W67VIlegX754yC28sdsvFOy+Hx6WrY",
-	"5/JeHBp4fTe6ieOJzXFvLsJhikW0Jy9CLMQB5NuxBZ22TLA+m14RiHmasbW08m/ByKzihTnigkhhDe4C",
-	"8lJnkqpcJ0TLjNPics5YbuU5VdkiIYplcrlkIscbP7ii5HOXU6kTFHDZZanknBdWI2Bau+scxW44W+nR",
-	"OQm2GwHbjTMNMDN2xe2wlo1bnZIaw5Sd2//8jR7965395+To68t3H06Sr84+/lsXpS7p+1f4/vOTFj1Z",
-	"7sj/WTH3u/NoblBnc1VfSGGULKyegNqbe/KcMJotyLLSABjB47squ9zWUiy4NmMSIi8qjaHTc65086Zt",
-	"yyzOTpLBkgv312m/8bAHeEmn5G/Ofwfl3oU02Ho/u7c0iFq5lTTYeZxeY/CL7jhL+C7x76KP7IrfMHFO",
-	"qP86DmgqeLa2Sp9uQIygZ2v47OTr0Zg8nt67Ob13cKZaNLjHAXmfFZXmUrwURtVx9bc/IXF76085JM2G",
-	"Dg2ZwsTOOe/JDug2DiM1CzPLeU5oI4ncaq3NJOHZOoljncHH7H2oZsGUJkMtK5WxKNglb9muXiveFVLl",
-	"jOuWM+FdZ552TwzDK0EoBEhBig4XcNhvmLIrPSFzqa6kMUw4oCVuupxqyQBn1ONILksIYhLeF5BspOJD",
-	"jFM0hU4j2w2quxMI8XJPYHwIzXOWu03zW+8id6lxE3Pz2Rmeu6FYBVoKfp7GVvmhbqXjbvmz0wlI9aJ7",
-	"Cf77p9ee0N58d3F09vwr+ydGV9Uj9pEodsHgznXB3ncu990e82QAtLVnMLT3Fe/xaEQVh25j023nG3JL",
-	"7AaRbOFIf+WsyF8qhRHxbUdCr/ELbq3dF5L4WDCjOwcg1RUzt8u4CRFYW29/WOv+R3deAAUKidNgTlAw",
-	"+b9Pt0rI05OTg+RYPfpt66Ihh6i9NYGnbbvda98sCgk5R0z5y8OEzNZ+lfYO3wrwfj+FsbaPSY3ut29b",
-	"m5QTJhg317VQfW4e7OMyOlvbcvFv7Zp5FaGV9N7wbQ27do99TAYzrszi0ivPDWu55y6mLOj6stf67g+x",
-	"ntMlL7a8Ccpz/8+FzGgP8EG5kKJDiL4cn371DHg1JQpSFBQD4yyHYOE5zzCT7fnz50cnpycn/+d//W/8",
-	"+PXX3Z5ww5fs8l+ur0+I+I5m2lyW1vo2dBavxuBkkyi/MNrCsEzxYDtJyGvxkCnymvkIjdu7LbNCNt24",
-	"Ec3vEs4OAaHfnQG6RyarAuGUHDpj972nLLtY1N/9/WeXdUXsO05VA53ULkp/633TVMA59xf+YRPcPB3n",
-	"3aXrN+UvRZRY7DmML+yHW4+wxvsQw23k4vYt3jKDrQMK1w23H8kOWaorlFtd+U0SLNsZI5oxQYbUkKXU",
-	"hpyeJCcnJ6M+Cf785CTZ43IWt7z17ldPdwp/a4d3Rdfa4RZSXmsIh4oUV6q97sq8sum0WIiwsUouGhKK",
-	"0QJuC1uZuc93qiRbCdTPNAw9WvStm98v5nh+oA+5DhLZ6zz+jI/3g+1sGDa6BsVxfW2d2t9Yl/AurqTi",
-	"ZrGML3hYfvb8+enXncbpbbz412zdZ+o7988164EsUnRFnp4dzdaGkZc4LOcyItdsnZAZ1eyrZ2SoDRU5",
-	"VTlhIpM5F1fd0nQPCLRmjvMusnNTa0wkiVa15auP+t+1Vx3enGv37WGM3u77LvYOLW8dUbcFnAUv9e3u",
-	"WXYKabdD3bB6cFQ5u8WaxJh6G3c/WlcHEvjt7qc2VfY+8xIHkfRawfWQk64tiQbYWLatG/7zzhi3bSv9",
-	"9xDV1h/89jDu4wCb2ungbrnjR82IvNit7hEauCYpxumlSfRzW7sLKMcLesMw+3cO6e3DZ2dnAZkibccU",
-	"uohI16oLEu5OVw871Wc811CKbam9niDgcsACTBOSalbM7f8u2NB+jOMQ64cvUaZuPGBluf8NcindMnUn",
-	"2aA47jwosAENGdgXTeFbqd9J/LTf7V4y3bVmt1Sn99SjfftbR9dUzffGJmLevbWx3XhH6CgVlfKezCfW",
-	"l9hunHfYY/93Wyq1o6HZBFLbQq5EOglNhSMC8BDREM9JWgldldZAZHk6adQX8FdZmq7JyqURu5lBhkns",
-	"k8+AaCxxeEMshr4LY4I7ntBfN7JnrTp3kGtofdOaDBikNeTHUiImzdI5v1EJxoODF7vIa9geIIGIGVWr",
-	"uzVYJmOtmW8lub/HobrbLmuCQKwq0Hs2o7V7qBNtw34ITCrQBPZ82m9qQbXx5RuMtMtCuAlQNrxgYEj3",
-	"YmTuUOd2qyDMUp1zh7cgrKTmpveWQ7H5E4137gRudMkQguZORv7SHjME8UCN9wAa6fD82gWDghtKMXdD",
-	"ykF6IqCS6+VTzzq4rqI92YMuw9q4jrqID9bm0v58kLK1N0yLpZzDmwdm37nYIeBVsXm0hwkW7GgtWcOX",
-	"sw+Q6lYGE5SpA9Su3dHPbebRLIrkK+LMB40RRCeivYWtJY/P/H7M55NvsDv42e1vsaG00cGX1zTDtg8E",
-	"As3vGDq0CTm8X5uID3wIEmk/ORvn3d8ST7o1WcWu/f7g4J2wSY0L+S60aTdfP9otUNPxpjbWtpduvlW0",
-	"G68rANPviTucNbFntr0Vw9R4NOi9FtrxvU9OeQ8cstJMEQ6lEiBcrSmEepLHcbxh4wbNubsR9i74XYSI",
-	"hcX4FI7xmoWFP8CDDKVKGniKncA5r6GiSRzD4sQ89PnEl9pCtDsyV4xBSQbTk1/VNwPBVgeO35jiUmNl",
-	"v8YsvgZHLn2Ptfv+46tnzrHbX8uvf1R3f0cQ87xN1zaC0IXVnRBKXrwi/5AzKLgl1bUlcpFjUEbkvD7r",
-	"9Mbv5pWbJwp3s1XLDKvaGNnMuuCC24PSfYl4V5uTIPpnV1txS1812jk5MLqjyZ17z9km/DlyaUQ8pxmg",
-	"Stp+Aug58u2862KqXqvv43zKgwBtAc/wMmfaKLnuVK0BnFSsEQ8BjL8V3C8i9lkEfRaFcex9cmV2fbsj",
-	"ssVP1Iqs4JoUMrtm+TnCbwKs60JC+tKci1wTbtwTn3qfs8WL8wNEdeQ/BQdSVxZ/b9TgNv6PTf7NPomZ",
-	"QLaf3nIK9boYrEHSTmg/J3RWlwGA6MJcMr07OcrFqfUk6UejjC9tOlR7d5LinKMukv+5oKLTzVRw1mN5",
-	"Iv6idpGCxZosac4g7kGqHM3ZfcGnI2TlDic5tH7Z69qiBkKcShc+CE+7mE5Y7p74RDf8jviNGGbOtohH",
-	"VVbZgmmoJLZg2bUmQyGPZKkJF1lR5SwfJd4ihPnX66IqoTdjlHfhRPevx62yaNw7s+6iDbnic9OzuLhQ",
-	"eQsTy9f9DAgKGIzaYBZPNLpucBmGTiPhGp12KwrB5Xbvk1AJ2GF7uk5A+o7uaNl6mMLSFZrY1fAP9jlE",
-	"3SxoX/BsXV4rdc+l4BuAFQpRcNsTMDbzqRXvysZ821pqVBTw6Zpu7SrbGVXG439qcx7RJkgkXT8v7S5y",
-	"xFfELAEp9gq63dess2sZWXXVcknVeq+X3KMBQFfv3AP3XNcenBOHSYTlRfFBS5tc2P6tMD5smyrhhEU/",
-	"8FzzBAmJQwJnpz0UbVyUMERMDvb89iBO0hSUuwIY9zCp43LGS6yTEkzmxj13xHECDddc17OceN1qakiC",
-	"5OkSfhGK/uYtgz92TqGC5RIEB6PPAY7zipm0BfvXgKARuVX2bxioMo09iy8WgPuHeYYkvEHNIazUtWPA",
-	"03PFTK/kfbCqAh6k/rD88YCgU8OwOIY9BB88IvrjZEdj4lHbHdwX1WQ6GAaUdwTCG00H437XfL3XTeCX",
-	"Dn9DPSLQwHI+nx+ie7Rg/TsOSA2s/+mL5iRgvGpIPne8aqwGz97qLGogbQcR+fnRrxDi1P6xRfNEkFTQ",
-	"P1kTP7U76eVw7d/ac1xW+rIXwagHkssKXcfVCDV+22kDUOoKggJMjWDcE6203TBzHYJLABGzrYbqgLR7",
-	"WoTnLp2Y7NPuvRUKWpq+djdACGkceOzwLVOKWtUg0nguZ2vfeCNsYReoTxLZPBHIfatqQ4Ml1JTeJyd+",
-	"cNpdXaJEWEWm2ChTkuL3KUjcGtPYq0yREDgnqTPwU5cZVTCfFgXpO1gDtRPq7Nyu0lwxvTiSolindpml",
-	"MpqANAQ0xAQEEGhn6LeDABjlvFAhy9fV09dtjbspouqpgkMCHKih915xdDsfQl7DgO+BYXu3qndMhkee",
-	"PCeBiId4IJJYGRi5zQPct7xGXoat1nFKDbthwtvvsLdTgRfUS28bjclPolhDVWBPRnZuY3LR4JEooqxm",
-	"DQrdguZR9Zs62Q19jm5ACZTFdZFDiKrdFf17enL2bI+UnbZw61ekGyuKj6UTbyIU60aS0eaaJcgpvD23",
-	"hpL0ZEjb6/1ET0W0QOceTr25aM40cRpd0uibY+amqfU9KUew8J4vczwj//Xmpx+nwjb0RJNhGtU6jRDg",
-	"E7Lxg2F0+dt0QAGs3ZcScXDnTfT4c/A32InLyqqRUxFQ4a/Z2uWPugS/Blx8hBHvoO4vRCjtHU3DUUGj",
-	"qBHcr2rLOtidU0fDNqBF8dN8MPltn3T/d0nEcP2nLiUJarM3IcWB6zp22XRvp66ldNwFqdMqYdkUA2/6",
-	"gpLQC1xHJBXr4EzC2lTgdjonqTNIUqLpOnJg5HbdI5Zr6QsTITwHj4yZrU7n2MTtlMiOdL0ZCEyD5ecQ",
-	"PIRszkcXaSBEmucgSsAJhgJgszYKzXuSSrJgknTVQAn+7c0fnanTHa8bIFl3xTTleTAWG/LLtdBhUUUb",
-	"7qqld4Qqo7zxm+Xqu4ObusDC8C4mbC4rUEUyKeYFz9BOrQvqY/8ziG0EpE95WVgW6d6uK8njezeUF+6v",
-	"Gc0vXZ31QTJoVVy38xOGKUGLThLZBmcFxej7nJluogjRlmDpCI1lwSxX2ttcilJouxxsjql1R/k7B/N+",
-	"bATc0chGGo4UK3lWPlSs77ROapFBNZlTyEXhLYdjfaB9Nr2JfNpLmjM4PGnkfE7x2PseuRnvUQlqI+8y",
-	"Og6Gm577QF8aqsWt6ExWZjIrqLhOsVZJT2n+DTOrLvkGJbawfAqWJS4Vy7hmHkqDCpLag5JigPBRI0DY",
-	"fiFXAkODaVkeAcrfkmvNxZX/zokp/+eSa3uM+FWl7HID6Ih/uz4bKRk+P3nqf/BlR+DbM/vtDRO5VEfu",
-	"pMD3z+z3cLN35HkHNP90D4xeXzMLdiByYW1J365rMR0cD9QXrdubtOoi0G5Rwcfd+rB5zxz0bTPQt1xR",
-	"W8rJ/UW1BERDqVhTeAN0DNWs4AIuifpuqrvuNT3mcDtLNHYN7eXl0be9Pvlk3OB8bzjhAzPF9kPxPQim",
-	"d9N1co+4q/HKxoNu2fkbK9U/g8Ow0Sxt3QoU7bbk1yKlhpbeGTRyh0SyV4HqJvqz0+JPo9CO090hInuD",
-	"QL8xsgRgdizO6pFnXKSLL6EHedI1AlRoD6S+g8wOkcnkFsDSsEB95HEXYWW9JXv2iyqzr98Ka+yPRKUN",
-	"yvvSqG1jS99ksmxYIzRfcsu9VCUEODoV5MZZTihosTY8006+d9kGcHw3Jnx69NVTLLN4lFHNSMGMYUon",
-	"JOdXUHpLkSdHTxIru8Hf7tbAPQfmYjeU2tE2KLU3gpZ6Ie9OUaJl2ffKbaR5NyhThMJkfNzdE4DNk4Jn",
-	"tAB7afxJ6Qj94rg/WHoLqsvOkGe3biHM38U492EnRWvZxYT8tu4qgR1fmgF0RZPKc4YVahHhzFv53U6R",
-	"kiLezXbtAp6CjrYN+xs+n3f4BOowoL0YeWsROsxgX6Ojp0DJvrVD6rvybZO6C9kUjuvt5dObtcj6L7F3",
-	"JEtsVnH0xLKk6nqQDKyF3kkeG2Uht+Ist32GDUD/5rnJ+vPl7FR7ouXQl7bfmtcLtr285a3MDSG7TLVf",
-	"F2sfHAPuZLYszZrQwixkdbXAyjpQslsumbvDkkQz0XePaA/wHU3YD2trRI/zD69F5mJm7djqgEN354AO",
-	"dneXHi5FZ2syHfymWE4zw/J308GYvITpe7+I8jX444nXlfBNDKMf8k9d0uoSCxvYVd8/WM0uiLfEO8OJ",
-	"PF/czfibhlUTXh49qW6z4majRe8j88hR0PbDhU0hdHNHACLWO93gewCzEYbMKp/ZKkyHMzqEu7QYQCUi",
-	"TnCEU4KPbl5dvGEm8x5Huv0FAsLsiIZQqF8qkO6jxBGOJp5UzgnFF+QNU+QZ+dtfLJ1klUGiSbzGNB38",
-	"n//1v8nwRzJbG6ZH0wHR1XzOu8EaF6jZfVqqTR3nhs3phNDKLPxfYQY9he5j5Ixm49/JFVkiQo9/COi/",
-	"LtKvFG/EMEeKjGUdMj+IK7mYz7r5+nCtmUlCRRFKMrmQCsp7lExpyHSFV9E5iInThZTXpCprqOtNxDS1",
-	"T20/H3/gJoSv7cTOgGNTdQuHPvyu3dz+zjMDfSz1vo4qWZlMLhvmijVT8HoLKliElPrSWhI9FxgRrO2u",
-	"TOeOd/tERKDX796+/bkpLGqWbQ97QhQDlOQQs90LYaAOLry+jV+Dyh0wS/aMtNzG1aMRJh0qdczl/dZt",
-	"odY7USId4d9eh3wrr9kdle46tHZDqdicv++WFpi+ny2ostxUBRw/FBQJOrwzeSW4Zr0p3+xGXh8KKOT9",
-	"A1tXHR7aVkkCmwlT3GnkwS7cyiHqVzf2GFwc/f/oL3hXfxxfbnUefMK8G1PeMbm8A0YVdrRHZ2BUMYXl",
-	"m8bkDWQ+SZGxc4yG4UYTa0uD+myk6om9M57Et80Nz8Fmyc5rJkJVsv7Z3cVZdiO49Un+ewOswAuMRbgu",
-	"jxCDACkNwIY6BcavcQTKp/MFwCZwF7+HvSgRD3IvhN/v7cN18tghuMUdaMWQu5AaH4/lrtms9otX15gQ",
-	"cE5KxepEMwhEinP2FKN54nPRuAeRt7wsPIYFyrqKrt4lYHIvD5Z9gJg7V6tHiPekzbzAIBkf78MDzKtL",
-	"czJdaTW3gZ333MinPvgJ7mTBNSHdwVmOcKdvfZ6blL0lT5rWK5e4hDAXrWEJa91MhvQFF+J00eZMt4BR",
-	"lAUVvZg4EPoxg7T3EO/hAgshnOMJ5rDuCLjelEwbkPj7X4DWOBMcYVO2JLe2T9E2uO1teQc+cFCE+Edc",
-	"mb7gx268zCa77EFtglAcyPXDYGUIj4m2mxcs5DpAHA7EOamqNCz34fEuQsc30Avn1KPtdYUl1MkKm7B/",
-	"mK0g1afmKhyeVqBLlvWnFLwyG1sHIZHNWNPdES51WH2jv2RrZjGWnKsUN+s3duxIb6j8XFToi4dJwfUW",
-	"fF0PZGFMOfj4ESLB5h3FuH8JVEeuGSsxSlExCgFYGdFtnDRr5COMiJ05AImAby8ODl6B545OhWF0CUWT",
-	"YdVKJfMKLPgxebvgIQj49cs3b4kPLppEEfUJqHB2Iq5O54KRbyXJCm7pQVDFyBUTTFm+jZUvuRlPxVRg",
-	"gF1GiwKcW/Y9LIPo04SxNa5JLrMKA5qhYHt64cIJwaabkL+gholEB9qep7qpuEDFE6K27KKBhjshKVwZ",
-	"pmRYpx2MEpLiBWIK4Jo6wEZoTCywigDGgdXAKkTOpyK6CJUYZmcPLYhG1zmyeHc/im1Ly8ahT3A6pWSI",
-	"iobLWKy7gMAuf43pHmsBQyOyJ7hfWaGZCwVLydAs2FTU97EXP7+a4OImqMTYaV2zdev9cwcNCNypSRM+",
-	"r5hACLJdy6nAGCYu3ASxxinUS8XjQNzZgh3kNSQIRF777H9HCMD6iDYKS1C4HuzPRkoyhF0jrrAublb4",
-	"C5ZxlBAtGwPBDgRjucbdCQuOaGOaPDt56gLzJYSex6ttmRwspTNf4t98kGNaD7+O7/fdOxWpLrYFlA8h",
-	"p8Qejdd/fUG+fvb8f7ioSnRzHLtgxH//h5YiDeSvwX+49hGX3uvH8zG5IO4VslpIzaZij1hFe2wxXhEj",
-	"s7WENAx7kjHtd+8QyakYWiUhhOa3oh/juNOA5EodEsuM4VC58cBHqNksqbpmec3aRrByF2HW4FnmmrD3",
-	"NDPFGmgJBDWk+01ITg0NtZyaELInJyM80XbGmqSiKorUqTnrqYBQXzIUEoN+YUAubXCC6a0EshTcz2tZ",
-	"kVzCmFcUIYU0M6MxQf5WUgO2LRw7lk9FnRZlv3UMNSS6iXV9DieE4uvujBiAURAyIm6ua9C8ZyfPxp6r",
-	"KqZLKTTzHmeS/veRu5M4evUNcgYgWaaeIMgvjbi0FGyEKREuzjYSQNEl+GRwMj4dn/giC7Tkg8ng6fhk",
-	"/BSjHxYgAo+Rqf/Lfnbh7WH8r/LBZPAtM9/5GuB+3PDm2cmJh8l27tj4jPzDKZuoKezSI3yF+I8bFwK/",
-	"lOOG9B5MfnsXZdejWqxk5jJJKsTiolfaqgr1OR+8s40cL5lRPNPbJvuDe2TnbA17b47LgvLWPNvay8aU",
-	"XA9eCfpZwbUkqzSxTRLUDbfPOnrHTWnrtN3+j9d0WWyb+08lExc/vzpsp32jGysQdK/OWx7XV2Cfu7Y5",
-	"UjS2ztXKj/VWcn5tn/g81AxdQ3T985Onfc2EcR2/YeqGZ+yXKNNi11mwjHVmNRj0jWQL+xawU8vCcYR4",
-	"0afUrqW8OT32OlbvelpT3ldjxUsSumSGKQ2pEB1ZDgEr2MNDRFov+GPsk/+sGKAloFOlXQCj96gl+/UI",
-	"WvcQL9Xrlkd9vTukoa3ddr1XIy7uRTVuFT2EyOZkfvUJeARbJnNeGKvhu8oLEQyzsjrc3IAkrESBWdzO",
-	"WnChfF0jdrdHl67BxtDb2H2boYDdqyDnc81Md1M7kdS6myz4kve0eNpAfQvl3PoR+d7dIx9wOwrerg5m",
-	"EIoYzxqmXwL0mRBdSEzEeYZD2s4q/kLzKOji2cnp7ld+iRO/4KVnu1/6UZq/Qg7Zp/CwKIty1+s+563F",
-	"95q2+28+pPTdxwZD/B6sKLfMMasLbG2D0R1/qAOmPm6TIhcByfO+6adPgrqBjh83PGz4t8xEgc89O74h",
-	"pboGVD/it+HVN4OP77ZRy3ELzvaq684N8retmYy+BzsNDbiJNcBs1Iw1HZ0hHT8PoVlgzXrvb3BwkNWC",
-	"Z2iTTIUGa7LXyTFEIElwL5DSmvxWRwAkyfVoAtHS1Fp5L165Rtj7UkJ4OfpRKL6AA5wK6GJMLsQaKwz7",
-	"kQdLuLbyQPaCZT8H31SvMdvKgku8D8shB9ACbKwq59YwGqZ+4+0yXUbreJkzweF9RMVauGVJGvij3j9W",
-	"m+6jMbmwXVlac2tg7U1wAiFKZGOzvHVH8/2GlTo7boO5vGiBA98Tg2mAKn/cgXscz3TgQ71gSC9otmBH",
-	"rqp/B8kXK7q2hrw8gitkcDdvsZduz86eblmZ2Gmz/wrV3KhzdYAknmj0hPnrSKuSBUcUGO9lSYaZzBkA",
-	"ImB2dToCux6dH7R5yCOwDHQniKkIbknQ4zzFbrSaHHSczj2NAh3+0SUCppdslQibZPyQ8iHgYN++/WRQ",
-	"yq7A1deYmuphOFyt8xaWNm0ktA7jzFWSuszV1GqjbmsQ+NOOpChYkSDcuWWgXEwFJS5l2YPP4K2Ah0Sv",
-	"4brXEEBiJdmc8qJSDJyHzWL1Hq6iZs9YcMLzY6qlmIrh85OnDW8l+ARWwh4kXchVJzeFzOBYWQPe/hcX",
-	"RHsnbLSRfIwM7DPrhIlz3/qLkfUDGxJ7MIW/BpyJ2/CdZydf737hhQe5sC+c7jGmn+m6kDR/K+X3gHoB",
-	"DO5srzX71mFffA6eGJjda7fpvYf+FjbQMToD7ott2bb1hhY250Wh0WNVSJ/ACAmOQdNF7ibYe+Nd43Ap",
-	"Ci3CHcyKZz71ISBojDvYgx3B5zfmWj6c8Rd1+D7nibDLutsm3H4CpD07RyXVeiVVfl9HATJ6GmfhiSa+",
-	"0/gMKCpyuUQsJGDwplLCHhdvgVjZ2CqsACXmNJeC5VPBhbvpFfH3CAlYi2Dble8eLm5NdO8MnzHaIb5w",
-	"R4QghxkpmCbUq65ulGMSxdb4lIiZ1aSLHK2xMGPw1Bq48qIFIj+DQevVArxac/BjTmeYTMWzk6/JENAF",
-	"HahYA7tllBCrRQxR8bbaQwdkC8ChPT85s6ZbDNoyOncjwqWaCumhwZ02MqPZdacSAm/97Ano85p0dl8b",
-	"WvCXxWr+SPLaEZPoOPC3YVTaJbxuv655E57asHT6rjG233/cpw+9kQ+800cRFgACjWHkiaV3pg1x9+I+",
-	"f+rRadr0kouuZYyJsCauezSRYcv08Qf4/+MnSVp/eeSS6FvUXEcUItT0VurultgvaGkqtSGx3c2qM39D",
-	"cB8YtLpWWj05ekW2qaQ3T63r6U0Ye+OwnT7oYQtkAOF+IgE1pGQK66B9USbj2dk+E3HRJ/bMvgyF1/9Q",
-	"YsiRV8s/1MCQ6WME/jBXOTdHUCRqR6iAffAlPreX9AnpqgdfvyO276UDxLvt6zy/zctRyufh8Qq4jAQC",
-	"6zEWEO/uczIsoahDb6RCgBSvu9xI7then+4PfuEeqKv3zh3KMOMKB80g1ggexkP2B9EJosVqqKP2+/rw",
-	"R7EL2w//y/jBeySDqJ8+OnjZDrgHhRExY7/sTY13K97Uxi6ChueUnpYqAqkuL5tFDe/Bpx714JJ2PzYT",
-	"Qaza9vEedaF4ih0E5JJtf/d+9Qdyk3+arvTZFB/M22ri8m85FB0M7/hD9NdHFI1QG2nDXPjG4fjTntIJ",
-	"oq6d4APDhmbBuCILro1UEE9/zUozOsf4ihXXjDw7+XrTXsCu2oe0cVCe9Q0wf3Q93w1x4XLuT1xJb6jZ",
-	"1o08eSiO97aZafjoQdkIMth3nw9zaUTb8qNVx8EhQU222HGH0MwKBRhtkssl5QLCyvAj0YYXBYGgrNka",
-	"DT4oy+WvDmoPvUNhQZzzTZ6DKK4Pqhg44Ni9FIMHOyY4qPzxwv1PpUm4k7dZO6557j5BtTimZbnDt2If",
-	"uE/ruiy3OQab87ajrW0q8sahz1HFnKKD94EsT0JaJnd3eY+SZdM3v7m4DYPc7vwdSZZOV/eFMRTSG8Pt",
-	"rwJoTYr3xzlTZJiu2Gwh5XWakNS2cqWYtp/ZewYlNub0mqUuNzm8BeVbqGEu2IMZw8WVngrI/3Q0g0BV",
-	"w2dnZ3F9KEjvDHmcLanlnOqxnt114c2FkYSbqbCiDy5vr5QlDfIPOUtC0lSIkcvQT5p33fDiCl24IhV3",
-	"L/YuyhK7eGg72E6py5GGFPEo5/5ccg633bGBDha0nxg7/kDLcoex7BiOC644x0wDNkfcifoS6kpiwAo3",
-	"yFkqzRTgs2L8tDZ07RNt3YjbpnJ8bnebyA2q/32S8Oc0ebdTR7+J27kBJ/fNxN56qnhUONrx8j3794kK",
-	"RrL7Ar8sd1m5L+p68UGRSILuAMHgTnMYUnLFb5ggqfsm9cDZLoeKFsUoCUpIjhUGCQUm12fi3quM/zwm",
-	"bc/x+FJN2T+Xj9vVFL8LiX1sHGr6w7KB7ugbzDcxHmXbRWA2MQ90yeg12haeUzypYV0cMA9aIoiVSF0i",
-	"S9sciYplQ0dGs2KOKTTe1ol4UetxKLZiaCGvRiSXDLB8wKiZEOo7Cf0LaaZiJdV1Ez2mNn4An2uDN71l",
-	"+gGEKCx6nyR1gMxkKK8JgATUocSYwVNXHLBriCk/rjoly65Hv++Lhz/o4be0jGcfCV8wRAqzpyOcg9tw",
-	"hQi3e7tb6pv4wXskz6if/d1U8Sw+g7vqy7MF7sbBFW9LTJ0Nonswh1fI5Y26xwLn11zkZAjuroXEOrHL",
-	"suCmypn9Y8nfl1Swwn7W7Mr2az96R9loTF4ZPRU1mD/XrsYIIDEiiqNTazc8YoilR2YUK2E3MNQ6XGWh",
-	"3MRUpL7RcankPxhUCkIwPdfBmJb88pqt7QjTqJxQKBLOs4UrojHnDCvHx2tzLeRKO1N8tp5MRQpucAds",
-	"VmeXpnXoL1So10zZI+UK7F4qNndodrQsHZidQ0MzbFkWUJbVis1/SC7aYbhyJXDieipADs35eytu2HtD",
-	"htDV0YcP4xAv/PGj7fXDh/EvbhAfP04+fOAiZ+/J+DWbazIdZAuuyung48d0NAEFwZVTAoRBYAszNhVp",
-	"Z7Mv7QJ0dOKACttdtaYNnboEXGrIUgI8Y4ZKDjUI2DgVUjB0lMAs/YNPz2KUfy4gm0bO2zXzEpJe2uFN",
-	"7D9jN66jFKD20v8vHZ0TIcm8EjDnZCpKXrqitzdUccs1EitREFbf7pKyiueYvAHER55j8jprgWMSiugA",
-	"6K7Z2MKpqMnsvIm/t4knUVN9g2jH5CLKiLT0UlAAMHUQgaCgVAX4jvRUQCyGtAN2fqOIssck1WuRXQLK",
-	"7w0tUsze/1aSvHKYf3By09NlCpX9z54tUjJ0FE/S0+fLbswH5DffNGph3IeJGfXwedzJ8RQf3cqPbuWm",
-	"W7lx1vrl/mHa6fGH6K/9vc7RS+ce7IbQzMq2guVXLA8XRKoSTUd0KP3k6jfVvmiN1bX6/NBtBvDoj74T",
-	"f/SeZNXvnt66LycPxRzfNqky8QSnPTI3qFfeDJdz+AnA6w3TUF0MKtqpSoweCeaTneR7E9W9O8sisjnE",
-	"d26Nl9pvnhzqNfcqltWUQH0CjGnUiw71qT+o4vN5fOw7zvajr/0L8rU/gBpzbFn5g7jiO7lLp9PkDRPO",
-	"hsv5fM4UsxbqjJkVc27fVmhcyxCEWjpOcYq9CQ2da7ik6to+OxX2rYTQPHcoGEt5w0YOjYoJDam53HiY",
-	"XHgIqxWyUDIik8qNWFViTH5sVsklS0YFGIOOI00FtQZrMSYXTrV7ogOqlcdxQ6nspXBAthraFm3j+IVT",
-	"KVdUN+cHSmJSpwmrSkyFDgurmDaATpG6cpTOp+LmKJVTO+uijK6/0ZhAcdtKQLJuY32tMDN8ySbk2cnX",
-	"WB8DfAkAqC5ypsiKrsfkVzuvNFfrS1WJ/7T8EvAYsUwDzqZRE3eInlPqBMvIubBEHsoRd1nCb9Yia4qD",
-	"PbJE3aAOAyz+1ExEKdhP895Dt1k/cvdzUH7747s+iKBKkKFUruQTydXafuVAUwoalLo/sdH8h5Qadueb",
-	"MoMIubovufFgV7j7y40foG5Qo6ztE4TSPJKiWGP5ZyaMPYosdxe0TeSj+qpRG6zA5Eq9BDb9yyu43c3l",
-	"+VTMpFnA3Q6WtPSeyYajz3N49BjCtS0iiQHoEKIgxmixTzTwUAK50igMnp88m4phHxYnNn/kUBTTUcC2",
-	"bVBCqLtp9ehKoKG39tOlxl2t9l0JP7zhepsr4lXLXxKuvcOFMe65F2WPF8UbPOj5PuP8OyzvW6S4u7te",
-	"jgm2H2H1YCYW9MN+NG0M/o5uomhHtbWOYPAlBUAWRhUqOP46x8Gl5QnmbSTEX0mhxuliUAHUxeGckmEK",
-	"10KTZ2c+uB20Wa5JzhS/8VXV6iIUwNG0RLWSFqGsEihLUHfsHApdRbNCz6Evl6RjXDeHG5iQShheODzh",
-	"uVRX0hgmmgNykDMsnzhMGiwNSmbVstRTkbrfHcp2uqB6kTp4Ndur4xReEYSCj2kSgYH7SqM4UOBOHuWG",
-	"axgFy5OpCKOLNk77ilKpSzNLyRDKXbH3JgUln+Wk4IKBG1U5fp/+exrp/jkizuEvRymWpIJK14CBAcWk",
-	"8GOa4A2SJYv0AiDrUoKA1hOSYlmvYZsbjhKSirzjx/dH+PVkKqhLVoB0ASTVmb+FRXPF+Cq2TBi1hnK1",
-	"AkrCZfrG6vLsvTnO9E3i8f5wVETJFar9sCBTMayrDyECT+MMQJvR3mujGF3quC7gE02WbCnVuhZtV0qu",
-	"GsHUU5G+fEuv0ghiz++nDx9hwpyT9NX86Ecp2NEP1GSL1LfRCGB6evJsTNL/PnrpD/XR3z21TUXj+++A",
-	"7IAC46/f8H+x1K8pCytaAyy5ukndgOova16yl0HhYFNie8KXewbJmAxwzwfJINM3UPv5vemo9LwJ8QIB",
-	"D/1npj6mfSAvvtDqPhgv24qqIGXV7TY28bPhvYWNcjE8yaDrqG2vuIW7YY/RXs/dpobX23CgpWpuJFYH",
-	"pvEuRlD59jztGlTHIel8pd5S+9bTrvuhmPtjpq8D5oT/7WAaMUy/0zozz06+emhgfxQKnvsi/xPSSxIs",
-	"DkiLAkwKZxJwMf7D2aB7XHwk7V9COFT7VuQ1o3lHAmzDy9fIgK158l2Ech2iUB5/qOXl1hvht2Casraa",
-	"CcFfLchmIufzWiwNEUoNcurXTgVdAreYrZvYvPkocV42OhWCrTznCMUZNuNXHKq1H4DVZvF0g9cSAZtQ",
-	"pY01rJDKH6tgmM3fITT/KtVVJDcHD8HzXwqjOOsFro0nE2YQlSVoaCjOOEbFkD8Cat+RswrJYpP6nzRo",
-	"7f6OebJZUKl9Mk1cB0Eqdw6COtXEA61f3QoKuqTvv2fiynLA5w7izv99uqn07cGLQtnnY8su9jdwu4Po",
-	"oKxw4BHsPddGk6HfIjCLjJSjxOr4Ven4kl8iH0UwFUoW7IkmN1zzGS+4WdvukPnpSs1pxjqMabQzfMFf",
-	"za/AwEz/+6iuSnv0hl9B0XqWEm4tzWu25vl/YpDjNbMTxDjHhLD87Pnz06/dbzOq2VfPoFF4PXT/Hqry",
-	"2j5na8O0Cw49x5uPdXAIUmJbl/OpSO1+1It+zdY69WV9S6o0F1djEixgp81pcECBYQ5OKGR2YDGdo/GI",
-	"9hG3BnJC/llJtHDBeNnTKOq2V175kYIa3G2y/D4V+ObI+0BkgUqCRnCwgtxFWjs0+DtSkR8jZm6vOJbl",
-	"fiqjo466Mn5bcwy/PJDiaPni9iSX1/DEPR4r28H+aS0w4DuAtPyz5JvAesUUhjt+nxkmiD0IMQPSZSvW",
-	"VW9KKQsnwZzfGEpxAVdSVGhMPOgACodGX2PB4nspdSUL9nnwOGFSf2AgzseA8ftA7mwennB2uo7ynmz+",
-	"+IP9by8kT7j99f0rV8oqup9BAM813DRfs9LU1UdrUM9RH3pnOMRfAmzn50fhhI3q5vB9Qd/dO3By7xzt",
-	"rSOrR7Hdjrju38N7j2axm7VvcDUO9JzQGcTBYRZi4AIOAc1KeK5doGLINcOKzbWIhyrMllWrqYBXrpjR",
-	"cSE8nRBK9JIWBTgHWOBDkRdEh9YLabSv9NxleWIU8j3rD58n/rrvtD3idf4p9Qcfqd3HUpy2UHuMwBkP",
-	"VNmTMa6vO6rvNioMzKVqetMSslpI8KXSgtxwtmKKaMZckhgRcpW4m/ZlSZWPbcDy51bvKGXBM870pDPu",
-	"RTMGkBuKOb2o4Nna1ezjLsU86lmTYbrwVaRTw7Tle5dSFOt0NBWyZMJythvuFgRcq1WJ4I3gMikxsuE8",
-	"VJkPz+J9iXch1uV9fZQXNwtZQX5dVkjN9HgqLqLHqSEZRBYHJGKaY9izbQZr+NX3cLIymucseOwUzcwI",
-	"gz8wFBvr3VOSFYwKqLfmXHZ2lcKYHXYclmxaEztS5NxYgxBKY0DiX8kUlznPaFGsx+TC3dl0FQGsRHCO",
-	"wWP3xGObnUR1iR+S3bYHUUrVX7/NPgIRn/apL40T/450K5ovuWirVlgSZ9MJh8dPt2ORY9/bBpOEMM1+",
-	"HvlXywBptiC6mv2DZYYMqWhELunu+43JttC8BLiAYnNSR+IlUxGlp40sn2WWp5IUeV2KbJYb21/qppoC",
-	"G3UjsyzCjSWEz3HNZwUjw1RIcxn4bTo6n4qY//omolcAZhYxKULp/lSzYp42ijlAfCHewThuPXcZHW6I",
-	"U5GzjOeW46e0KOQK2FmTWZOh7xWDoGVDOOD8J8136slcuvXBALmpaD5mpYV/AsPRnMBoAHu4/ISY3bvZ",
-	"hFAzzcxoTF4zXRUOZQc11KmQKsdbvNQto07H5MIhWZyeJCcnJ36BNRk+O31KZmwtRT46b3UZh3uGfhf0",
-	"BrJanp2ddXFoiGcNnOu+2XMUKf0Z+LJb/C6eDIlC8DPkCrnlRg+k3Z4vNEnxoeKLfpCKYV23Fj07bBu4",
-	"1kSjzz1GfuB/IcNM5oykRspL+DEd/UnijTavjb4BJuiU51hvlqLmAnsLrWu23hVhfs18hI1RFYQx+9px",
-	"w/q2kBq4udIjDAI+d9hLSht4n2uypLl92H1ZaTYmf4Pbb+CBU1G/cPoVWbD3DpnHGxNvvrs4Onv+lf9T",
-	"0RV5enY0WxuXOJPZfrr42vdc1zfKf7PTfQgOAx31qHxuGe2AH/Rm9Y9K8XBtBUn7bK1rWmvdkeqDaN7V",
-	"td9i0oKjCWjf0jVajEKuiBRI3FiiEoYExpLf1SHG+o9cUoKLQ6mNo5766DHl3GeZ20Y/W4qk29P056TN",
-	"TkPhB3oNNWLZCuiBiytcoUNI7sM1W1/yfHvMJZI5KRi9cb4FT1gQCED8AzXLbZQpwqAnCGwM9fqxxOcW",
-	"AoS3thPgs/6h1ok4f3o/4u+dit8YWSI9WQKm+5Byd/hVM44Q6XprDGFJjWHKvvo/fzs5+poezd99OP3q",
-	"478N+gMI69NT+6W2xqEECv57/fxeCS+sUbjrgJLFdpaTlr8Ps9zOMcVzgk49F4Zof+jLbLGNdHVep+z/",
-	"wesTd+1Oj/yp1/J3zlH+GBE/tZ5UL2y7/vNWOVYwqnfEgH2Pj9z1ceusL443dAcc01ciK6qcESYgkxKG",
-	"isaLWwR7NHoLi9OieFhsjW2nCNa5LxYON+GxtPeO84AEENO8I/C48nPXyuJtVb5uZ1dbikyIYpoZ8Ksa",
-	"6dAYrPYFdBbKaM3WAQK4E8UBQtGjJPIaZ7GZej0mP0piVtJTM9bPlQXiIbvxjcmvgAfkqoSFvOlZpTFM",
-	"nEJ3VQlwrfavS80yKXKdumRdj3AD2DiQW/yaGbU+upgbplIHW+RgCgCyB4ZD2PuSKwalNp0XkShWQqya",
-	"AyQO9/3pq5wtS2mYyNZHf2PrlAxdkhCGA8hrJkZhmcL32A8X2jCawz7Qa6fTwAzCEkzFBWipmMaGQQIw",
-	"oglRrNJYVMAHzHvoJhNC+tsgu+C0QK+tYku2nMEl3lyqqTh7RhayUvo8zgEPA0YvClVGOzMCZtAJh5uB",
-	"EgUkt2/0e3MNBz3ZG2cnJ0l3PPzde3ph+Afdv53ebd/fKtpfyxcWH9GD5orpRbHG4xtOiT92LTyHKFj/",
-	"Bc0W7OiFFEbJYnf8/WN4xUOHV5zttd7fUsNW9HfnEa6E6JBewPRoN8l2yrOGAnf8Af73Loi+0D/PeO5X",
-	"h9l6Mh+j/9rRf25ZulWWg+L/YPVffVPnfmwQx7Fi8PlwpKy67T5F6qXItZ8Ohi4r1gwcJkNUNIC408QJ",
-	"U/jLoLQGOD8HcQX6AYpainITYaSQwU8FACoRcIbgswlkDLsZEm4mmKMMF+TYWKP00MnTGpqKGsOWJWax",
-	"oS9tKoYp7oxr8DJngrO8G+f+NT5Tn697k7qFP2EfP9cxduvhrC0yxL8BDmbFMxbrvZVw8BGPGH63FZRf",
-	"orBzVLyV923hYIKt7oV/vTcA4mmZCpZdxlFaA8qYIthP4b5ob15FNlnVVCCvsubCJ3IqUjMqwVY72JRg",
-	"qwdgUnaHHjgAZAfLEmzlOdYjK/ozhEQfzpMg+2A3RyoLKrbES7+Qy7LyscMdeNGU6JJl6DpiN7SoAPtz",
-	"VsjsWmM8cc4Vy4xUAK+S/r/jGmNzvMiKlMw5JMFCxav6N4DKTUmAVF6OmsjTK6mudUkzRpZU0CsWQhIR",
-	"Nw0ZDEByguSmVpWzTVr2p9gNZysMJrYndD0m6VLmgHpAUiHVMgA2w+TiOpHY/Cghac60UXIdguoK5mOo",
-	"wYvlIKoXDMtENsaKQXmKgXV05MIBG/BUjck0YqVhRIheBRyZaoOTqIH0vEcIwjxZHo2f11U1Q73+k5O4",
-	"CNl/vfnpx1C0/63r74kmdmsZepPMgomp8I17F1i07OjFiyqeBdZPXT2s4bOzs5GDhEEEntSV0spzxbQD",
-	"ihi774xRfFYZ5uAj7GZygWE4SHwppAfMqjVT41LK4lLzf7F05EqvGSkRAaqUXEC9LQfFjWp9wQWDEqNA",
-	"HTU+tpEVFsmWEPZlyQUl2sZ2Jrj7rH7YeSBLBSA/l55UQHLmSpb2WMgl5cKFK3FBqkaprKlAxJ9Q4tCn",
-	"BgE9KrvetMAFVcyhsjcrIE48weuFXOm4EiJe7nXFVUK2JqBbHypO2Xu6LAsfJYAi8gNWqbQcy23rYGK/",
-	"GkP87yBp3K5MBqWSeZW5iE7nLfRP+pqtg8nAVeUbAE+0SwMyFW+HL/GrwWSgn8IH4JxYOMM+VqliMBks",
-	"jCn15PgYGh+7kY8N0+a45j/oboyzUFsTiaFVGkOHuOdL3F7guP+kjU4G78L0ovfAuYn4BY1uasrevmDh",
-	"LuwSg3jtdAuw0meSqtw2tQgyueBzlq0z3K8WkQbVxo3R9x3O1WByBga55ZiDyQDZ5SAZhGMxmAQZ9zHZ",
-	"Nw6zoOIzuWARzb1b0bIHKPHIznCmtaGm0iS1vwiWp4/a159b++oMXrEk5TWjTeUh1sZQ+2oqY8cf7H8t",
-	"32c75M/RJBJojc4N3imrDZCcuwsv7spX2AMC1pX75Mp3FutLppRUaUeK+7fMBGlwT3bOrtP3mC//CXSI",
-	"Dllcxk2aO9Qda7cq9sa2iPUYiOlwT0ZotrfIL9Cru1GNyd7jYgeEbC4wf0dBeXdEa7RfBNH0RBNrmaDK",
-	"nkE29hPtXBSAH8416pX2qSdY7pSpUVAPeX2OQl1XSN9pnHK4THfHLkP7CeHFg05GC7idnwrXWuJ/QIS4",
-	"WsNcUE1mYGe5blHzH2pDCzZxjdm+R7YJO2orqMLrYOGEZKapAOPHcMUCQKXzfeItsa9LDJonwofDVTva",
-	"jKlPCS3WeB9P8Doea7VKcQUZRVC+GF+A/pjI/eU3GCgXwjWBYaFGlpgPIAiwIVJSZY5WdN2wG8JFPDzz",
-	"BIr421NBcplVmLWL1Y4zqpSnFbs4U0HRZZ+iPYn34BMSmCAGZLviBYgLsKQ5q7NoHMp6zCl9eWU3/hKR",
-	"KxGKG27QPa1AYEKX9uBSXBEyFFbDYYVmlbEKuzLersoKzoQhVxJCBlZ0jYChrkLDVCDmvKUmy1mc3fHt",
-	"y7ek44SmnXf4tvtP1fkjKhlMBs+X+yt+0H2k+X38jLImqYWk36iWrAwUA9WNY3B+SzRf6q3AQyI6+6MD",
-	"DA4czYULZPKcssHQgYUh13NuGEN5ESHhOw4efNaeE3JDlpX24Lw1qqDnh3CV1+R+3R3gr6NzgnlfmVON",
-	"7dmeCv8XWTJTc7Y2kyKReqYlmVPLdDzLwjMbRXNEYU19a+2ePoZH8UmM7HiMbriTVGzg2E5iA8ZpAQgE",
-	"zibcot9rQUu9kEYf53w+7w1t+IbP52/8o3tWQlByuTWsfc+QVSMPauU+A0j9CtjV6GIXUL4ZXdK6rl+4",
-	"kiSsMkArgkezpGbxxXHnL9iCfoFQKs3tjA9W+LLrcH1YUL3ot57fBiXdq48O+cQ1AGQD9ZqpXmCybyX4",
-	"PytGSsXm/D3WbCbD/2gkfyqylIqNxuQVFi6CENeSKS0FLUhODfVBuBsYMOiohutUn3ixYYj70/DCHa1P",
-	"PHg0z7n9iRY/K9uX4bYdPO7ukKMru09QZ1RIwTNa4AGD9Xys+PVZDX1Pv090i7z7Ds4+GVP2DBwmEvxx",
-	"XIvsSFVbyoJBEB2Foue+4nkrJSCxRwbLMNUwEdYei2vvgZcLbpHGnSnVrrTnw6R85I1Kfge//kdJkXJr",
-	"ug3q2O7mY1LUHSSBhLOxu0wfeLK2pz+9xUfukTaghz7KQKAGF9+o2I289imHHFOf8vrO0yoAeKmJiepf",
-	"dJZ3C0MAdinecLe1ceJP1+0tLP49RUNB258HVjrqOt8GL40hC0A/YNMv5Epg3IMU2e8/VOrx7m0fMGk4",
-	"Cp1no8EGjz/A/7twDF4DE9J13OOYwFd1BDD3NYXR/dwFS2CbqI/efTLW/phA5KVucR5vzTooCPdpKwXt",
-	"oxJ7srqVWhxcl9vF9K/1Y/dIUaGX7eI6jPlOalV8aYArILDrbY3JKtrswJzq744/hM9b05zCLj0IKfQx",
-	"mIgIfP4vXqb6KIPgin+EBv0c1n/Yn14CPPTCP5BEswJPNwEfz6Hk3OH3/+1e+sIAGjToLo4hANOHrkoH",
-	"N0kNSV0AHdOY+V1jFC034oQ1SQ1Tis6lWjq/iVqmU5FLRGwuqGEKff1Cwj03Uy7gU7tykXjNvhkduiZ8",
-	"WUoFYQHLMXkJGfE4MsIxxRtdglOBXmrbyTCKgr6sw/8QydN7ENthrwBQKljAaKYCLt2pyFiUUw43llMR",
-	"fgE/piaKaVmpjHV0bRhd+sLSnT/+Nh3Q6eCdL6reuJgz9JrhDTwNl/5QqJNDSrtLV19gIK57ALCaweUK",
-	"vGW2Jgu7ugtZ5BDIPXx28nUcrxwiNF4ZPRWaKU4LspQ3EObqAoBhWQHUz1WSi7LlqbtqxKt4tzfdAeZ2",
-	"g+EW3kCYSB0ucXbmR8QdVoJ/tFnk3cFaYSVwCLoE4E6k2/7inj8hXX/K/Xw4DpYndJIXsIf9JAWO6jMB",
-	"VvvONYSXdksqzwii4qM+3SgKjZmbLxAi9dGCvCPosSBZpAd9tTLEcZ2WECHDTQEyup0aeGy53nZrFZmb",
-	"44/AYj2XhDoFAV5F+6AkfFLOaybLBSmVvAJeF0PyYRVeiP+aEG6mArJvQvAV5sp01SMRtovfnZpaiS9T",
-	"H/3iwP6QqGMdNgRqzqXK2BHu5OjeNNteMCVIY2sKjnDYtAt9FBI1DLwVjkJEEVYVvwu0SN4eEno6Jhex",
-	"zHKxUNhUErQjLFfedbyTWNdp6U5T4ZWnLizijQN9S9VDMQpfDuaKsX8xklfK624evGFvzcMO6jPpHYfw",
-	"nUeu86hb9PmKLFPbx1Y/oHHQQZDt1Qluk+Pj07P/MT4Zn4xPJ/9x8h8nwOVcVx82IqmYArcoo0timMZ8",
-	"wzq/LIkCsJeUFy55sVVFscJE4817dN1RD/4XzRTWc3WaSaMEEySGOqQzqKcm55tRM3rcRFrs6uZtV7iN",
-	"Tlw6ZASZFUDx6iKRPnLCgyu6lzt6+Qvsjbu087YGV0RnsmTxMJ2buXuctCw7FsOjMLhFpooRyIbUXEL1",
-	"ZWGknY6S1RWslsuUjAdelr1dClqsDc8goN4V6/hZavOdvErIxbIsuKlylpAf+PuSClYk5A27wi2ixGVi",
-	"jjaL0rTK3nONwPd6AfcTSbxC8d32ZghF17h/hHxh0LP9cgXAQOEToHRCMloaqNkXlebKo27qQJjNPl7i",
-	"BG4YpOVCcFg3+NpsjVUFADewElHzLhq+e91bC+RzxhtFdjpKhS0pxEEzqjC5BWuVhU2MT5/voGsEvy4k",
-	"1mHo6kMKX/sHi7QEu4EMo7o3NVArppuOEoIlb3ICvMRpJJaiAV6EtmvJu3HWEK49BApVj4yyTCesEobc",
-	"xxQOZbo2W/i5oAJoJGdZQa12c4O+M02GLagBjP1fJ8SlwY6SOnXH4wTwdrp7NAQM9O1hQAyLQ3i/BGa+",
-	"wDDQt5QEsEynN/rEJbkSoE1EHUVSYrO37xgtzCKBfBAuQP9bMqPsAcczx3UICju3iqvTPxnLG2cj6IJ6",
-	"8PHdx/8bAAD//w==",
+	"7P37chu31icM3wqK31SZ/KZFHSxndqh6ql7FcRI/205clrPzzBt61GA3KGKrCfQG0KIYl6vmaubC5kre",
+	"wloAGk128yBLcuLtf2yK7MZxYWEdf+tDL5PzUgomjO6NPvRmjOZMwce3zKjl+dQwZf/Kmc4ULw2Xojfq",
+	"XbBMilwTan8mixnPZsSoJRdXhF5RLsicLslCquthL+npbMbm1DYy54LPq3lvdJz0zLJkvVGPC8OumOp9",
+	"/Pgx6ZVU0TkzbgDnWSYrYV5+b//gttuSmlkv6Qk6t69S/P2S572kp9i/Kq5Y3hsZVbG4U9eRNoqLq57t",
+	"5rwsf4Ym2pstyz3b+55pwwW1a7Oh3bx+as/2X4gbrqSYM2E2tM/qp/Zs/xWjmnUuc2F/3X+RXzOt6RXr",
+	"IKBzMsffCc/PiBTF0n+hiWIZ4zcsd9TFDaGKkYJrw3JLTzDGf1VMLaNNg24atEZvXzFxZWa90TenSfcA",
+	"f1Byvj6+XxojWsykZsQ+SWieK6Y1yaQwlAtNzIzrhGRUswMuNBOaG37DimXXSKe2v46BnhwdbRhp5w65",
+	"cd55j17xOTeh7ZXxFvBj3E7OprQqjB1uYkfvjrQd+8YDHvq7qCb/ZJnZbdU1Pnz3BXcN3G3Nf6O8ZZw/",
+	"yQUppLgiRpIF5YZMpSKUzKnJZpYHetpezJggQgpGuB03U4wsmRkR7dhnP316lA4IvJxXCngDfKnThKTH",
+	"83SQkCPbyTdHRA/J97jw2n5zNCJU6AVThBoiRca6pm/H1z33tqm/KajopLWyoGJ/QnsrC7aBdSlZsD1b",
+	"/E2qa13SbFOzC//Mxrb/m2LT3qj3/zusb8JD/FUfXhTVFV5NiulSCs3gZvqO5j9SwxZ0af+ylGmZ7uiD",
+	"vTsKnsE+HpZKTgo2/+//1JZmPuzY4xt8Cztd4ZmC0LJ0285yIiujec4IN5qUSt7wnKknyJkUzUxi6cr+",
+	"pg01zDFTShTTRipGFlQTIY0lS/eE+yUn/UzmjKQTml9e4TTThNgtIGmlxKgSVkQwVb4cuTmOaFke+H7T",
+	"wRk06q5nS/pTyguWkwU3M/hJMaqlGPY+JnYp37J/VUybx1zKdzAI6JZkVNh1mMCwckKRw4RlJJou9QiW",
+	"6j8vfvk5IVSQSlwLuRBkylmRJ4SShQJuYJcIDvOE5iQIM34957SYSjVneZoQdsPUEh6DNggXJGVKSaXT",
+	"AazLcymmBc8efVUyWhQkK6ieWQ7sNyyrlGLCIKEkXuCbMZIzQ3lB7IHTfp6ZG7qdSbImUR4EiaBtlO7p",
+	"w0j4hIH+INWE5zkTj70eRl4z8UQTnckS2PiC0WumiJlRAStguTsSjF05wVgeFmLqB+329GdpfpCVyB97",
+	"DnZ3cjtIcUVyyfDcs1uujR+pkOZyaofmRvqGLgtJ83dSvqLqin2uozmR+dKueWEH4db8mLzm3/lxGykv",
+	"4Uc/btfuo3LlJZH2bidwfhOSzTibFkvy7OjID9PKQErQIh2MgCPjqdEo18qrK5YTYKqOOeLkeZ4QYfkE",
+	"0TO5QG55wdQNz9ivgt5QXtBJ8ahbc05yVjKRM5EtSR+OPzV0QjWDu4bi/ZRXCvRAe58wY3/IaGkqxQZ2",
+	"K3PLN6UiupCLM6szOoXRrVRVz8xt6a+CVmYmFf+DPerB+VmSCaPKboplATBDPOsU7jR/B0hFFLuR1/W9",
+	"WUUjXuOBv/3228F5ZWZMGDt01qIaFQu61CT9DntXjBbz/xj36lt33EubavWqdPQRlq1UMrNy6KRgL4Th",
+	"Zvm5TjEwzaI4wMuPTCpDKLmhRQX81PIimmWsNHak9Ym5oQXf6ab8BxO5VO/4nMnq0a9LKmixNDzT5AaG",
+	"QXKe45RQOLc3KBfxuX6iieFzq8/OeeC/Tsy6NDgLJ26NRZe8hZ0d+McHQ/KzRP5uFxuEEbi7fw2vemHQ",
+	"n9gRXl6VyeTc7sNYOOFPCnexB2uFFYkqMWO0MLNlfGYLapgajoXdBasofSa29C5iRJ7FIENC5SyTVYGb",
+	"MmFkygXXM5bj/DVTlsFyTfSsMgYvSDzUhbSka4BA+dQNfiwyKQTLUFFrY1nkuRUDcH1Q5E4jsSe1q3U/",
+	"MtFHzwFiW5n9WCpZMmU4qiqZYtSw/JLCb/YI2k+9nBoG5NNb0wCThiVpnb0kvSsmGCqr0c9Bz096PG99",
+	"jecs8KFNW/3SPwcWQa0XUuWXSpq956GYsSrffu9IJN61H3QhTft0rVBc6W2zcjt0gQ+H1y5RF2rt0tAr",
+	"vX4//GYvoDlV17qhZlFN9FKYGTM8I4sZUyA6cGPvZEaVJv3AqxL7nYabqUksXF+GNuzfTFTz3uj3nlWZ",
+	"e+9bVis8fbmNZuonO1e45nOXkWm3Vfuvtfnfm4Ne66hrjF3d1bOUaDayAyvzPWlvdYh5L1m1z7rBWapq",
+	"nKhAT6sUEh2g9nORxIe9MWpHSm1zc2T5Yjp1FrkmRbA55UXHaW79Gq3F7Lbkimm3Yqv0ywRKUfAsYeBI",
+	"QEOEvVG0sYS522mFFvLLyXK9G3srzGRhpWo5jU/KEx3UWXh9+DnZQCuhwJqvkohrfsMevuK6ZQe5YfPm",
+	"hx2GB9wHu6FKUWDFgt2aSzmdatayqW+ssC8MWjznUoXV1mQqi0IuolWOLcKNycMAN0zwIqywZ0xWG7Eb",
+	"A4zshmsuBf6pGM3tOUECsfQEJqheuBRa2dk5GvdbblF3ba29AeNSLeT38uIX8vT4m28Ojgktyhk9OGml",
+	"s1JqQ4tLK0m0tq/YFe+4HbRRjJnt/NE9l+AkQpPNvuuZtK5/WT6OZNHBVISz8a4vnzN7ti8QyxQzl2Cb",
+	"ahyA9Yt2hdQ1A1kQHqZ5zu2e0uJNNH00Ij/KTQGTj6YaDW9ljt0XQMemnhtDs1n3LKe00GxVSPCbsd1u",
+	"3tyf5vlYsMlMyuuEWCq8UkwnhN2yzEreU3rdzpRxsht2pWVr1/zWihlUPq1ERDS/shyDYNMJoeT7i58H",
+	"I6IZLVhuryXFtPGGGMVMpQR6IdfWc1eiWb+mIuO9b4T0NWNwa719cf796xeDli5XSGeVTjr2/PmMZdfr",
+	"p5niEW9ZP9MlAbCClpq1n1h5HX09kbJgVKyNGD3t8roXuqkb7Rj9vdxxZbl+6He/i8ryVzhYex6bHVjV",
+	"fpR9ZwJcJ6O2SRac5c9nVKD1d4VYMq/8bVTZCyrO8cmPSY/Wd+vaVO7MLn2jiR8StNWxbcUy8jTtsXML",
+	"ys0lCBK64f7uHelesptnGCVdKcBG6hQ2IwnKIvYTE3liVThKfpSxK/jZPB2QqrSPHM9WPMB6RBSbVpp5",
+	"F3BCBJ1bbgaiNAzYso3I4fv0pG1F1xfLGMUnlWGdBNAR1SGW4CRDBntGRFUUKBKC/O1b9WY/zQyhYgny",
+	"Ihhs4FEOFsPg2LczsO2gVclS8MekN2FTqdjdB+Cdn5qZ/TqeSpUxq5KVBc3YihwT+NwGiSU03xYTg2wA",
+	"fQTujqKKNb0AyTau6u4Bt0SJ26v3m7b5U67UHxRjYNol+IQmVjdluSVRWpYa1zZoA3Y+QVbvuEnPq5yb",
+	"FzeszZ5Vs551LpIZqT6Rv/ibaM9b/DfnFNB0CsfZ7pVXOxeKG3ZmTz6zUwLHiPc8V3ahaKElqKqapFnB",
+	"mTCXlq+lCbpe4ZsQd9SnxKhKG5bbZbxdPrEKllpQlYPtFs8RGHC5YpkhJbNyxaB1nVHaDsvChfnmtEVN",
+	"Q/JiusMck/QMVVds26/4/Ydd5F+QXnE3I8YetxP32RhevX/vNxLWvcgRNZneXZxADovmly5jH5ABPIfu",
+	"W3uy3Hlat+GhCtDCXcIJJEoW7IkmpZQFWfCiIFfMDFs3PmfhrK63+JZNNcmVLEsf2+E8gN5Fpthc3riY",
+	"vV0W9C2bOjtUi06mNg0lTC5iLc4Iz4W9XsGJRMty57E07WKt47F394ahOEODPbGw0oWEsJ3EbQDJWcHs",
+	"MQYHIlwn+eDMywpwluGe9IoHtLWY8cJd7fl9TaVNAHiuGNgaaaHbWPAG42yywWTojZbtlo47GPgrzVTH",
+	"TbsqKMaxwt7AFl6PhtYYSNuB/Z5pbHSLDNlyjinRJctIzrKCgsZr97jg2nJpRa65yO2dMSlkdj0kL4Bk",
+	"sV8ys6KhIKm7BdKEpOPq6OhpZl+CT2yIXxR0wgr8JrUCpXM+2o7Hop9ayhtOqiVT6QCuih3a+X3cu2bL",
+	"ce99itKsPVPaUJExO1yKA0YGkE6lumQ0m6Uk7uv3cY9VtoFBMhaV4P+qWOwZtYM7i/1xGE6EYVToKJ4s",
+	"CTcgIbsBu5VojDnId27+w7H4Ry1FZVbxZbltqu4qQb/gshnzlRAtkYsh4wB/sxuVH/ATXcuT6NVbU6h3",
+	"v0ocUbVqpkkcOb53k1FselvTkalp76ajsPS2pvm8lKrtTntxyzW4WpG4NaG5LC0nBFYNIpMP3CR9bAVp",
+	"DMWYfYb4Et5uGx3cTOtj+5ktvKjFtCVvP8bmsOZUQIhyH5rxo6vJRjGnifnTcc1YqUGuxwb3nchrGG7r",
+	"NdQxk19aB66NLDUOn4urhBRsarzL3x2+vmvyrmv+1o2obbCyYHuT2VtZsN1uregU7afhR7aJ5iJaiWGN",
+	"H97FsF3wKcuWWbHVcvoqPLir3fvPYFeFUJiyBANmZGFN7PWTFYyqVYsqoSJfMaqCoFRQAcoT0C33PFeK",
+	"YtmiwiQ90K1+EcUyKOj3aoXdbnT1lLNBUog58D2RZXQh7EaeOXDcrFtm20K+VjxYH4YlsZm8SgidlwU3",
+	"Vc4SMue3JRWsSIhmV7Y9MK8gUbYS3z2fjE+n5fM3L8k1W2ogUYj9+4vRcTUpuJ5tI2QIjMguITT1hhY7",
+	"iNDbSf1Fk4zug9QjytyN1LNKGzm/1JWa0mxfxx9oBpe5nFMu9nz1Xul4/6V3ks5+q87z9rgJbP2JJoKa",
+	"StGC8HwEBqx6M+DHOUsIKzTzQnn0O27QIX5vn/QyedueGdk+Dm/0MmFMxNBr1tBqhludBEZC7Mym1Xvt",
+	"Zag9Fm/amji4Oux1mTGaDDVnhF8Jiao9mqD9YwKDjZliey1ZvXW1JBsnbDQ0UNIHfQ7D1yOhDz5bdjXY",
+	"vroun9HITev7tpZS73WFnYnV04YE+TaItzsOftO4XRjQfXAyUId3YmH0bnb5tUk0+r/Drc+1LEDIuCxl",
+	"wbPlpzjekR3bLbrhmk94wc1yRGaQHpMQw7RhSl9CIrClyaKQiw7vwH2L0lIWl5r/0WLKi71tx+0G0n9V",
+	"VFFhuGCXUlzecLdgm9uyN/cOjpwtXD8WKj89MudTJUQMD99BpfPD/glf6A768TLn2g9zKipaXGrDyj3v",
+	"6C1S46OGCm2Tvh40mAjWdlMgUUwOq2MNm72yFfuFH0WkcKcwpBWCXZEarRxH+s5VP0hIbf9NiDf7Qhj0",
+	"pWLTkTMfliXyZMwdMGxeFtSw9fDRkPqpia6yGeRHaKYOPnwYBsyKjx8xhIfC3KLJDlqv8wdUsPaJ13oQ",
+	"7emxo6nurP+suuPjUAwrKZDjuWXfJ6crkRjHz+bbRY345G05Dx0hWnmT599XqNbd2elOQV5N2JNmsNcK",
+	"+9gU+7V+c6z7pfb28nfE1a5GGbtUv8D4lpA94D+/T7YG4HZGbkezug+P9EZj/84u6aiVO0W6bRMlOi/2",
+	"zxkFt5M5ZO2dFYPHp4thn8t6sW/g9f3IJo4nNse9vgj7CRbRnjwPsRB7kG/LFrTqMkH7bFpFIOZpwpbS",
+	"3n8zRiYVL8wBF0QKq3AXkMw3kVTlOiFaZpwWl1PGcnufU5XNEqJYJudzJnL0+CWNDESd4AWXXZZKTnlh",
+	"JQJAmwF3jmI3nC304IwE3Y2A7saZBkwuu+J2WPOGV6ekxjBl5/a/fqcHf7y3/xwdfHv5/sNR8s3Jx//W",
+	"RqlzevsS3392tEJPljvyf1XM/e4smmvU2VzV51IYJQsrJ6D05p48I4xmMzKvNORv8thXZZfbaooF12ZI",
+	"QuRFpTF0esqVbnraNsziBOGL3F/H3crDDngxrTd/c/5bKPc+boON/tmdb4OolTvdBluP01sMftEtZwnf",
+	"Jf5dtJFd8Rsmzgj1X8cBTQXPllbo0w1UF7Rs9U+Pvh0MydfTez+n9x7O1AoN7nBAbrOi0lyKF8KoOq7+",
+	"7ickbm/5KYek2dC+IVOY2DnlHdkB7cphJGZhMjvPCW3k7VuptZkkPFkmcawz2Ji9DdXMmNKkr2WlMhYF",
+	"u+QruquXireFVDnlesWY8L41T7sjhuGlIBQCpCBFhws47DdM2ZUekalUV9IYJgJQYJtRLenhjDoMyWUJ",
+	"QUzC2wKSNfQDiHGKptCqZLtBtXcCIV7uCYwPoXnOcrdpfutd5C41bmJuPlvDc9cEq0BLwc7T2Co/1I10",
+	"3H7/bDUCUj1rX4L/+uWtJ7SLn84PTp59Y//E6Kp6xD4SxS4Y+Fxn7LZ1ue/3mCc9oK0dg6G9rXiHRyOq",
+	"2Hcbm2Y735BbYjeIZANH+oGzIn+hFEbErxoSOpVfMGttd0jiY0GNbh2AVFfM3C3jJkRgbfT+sBX/j251",
+	"AAUKidNgHFal//t44w15fHS01z1Wj37TumjIIVrdmsDTNnn3Vj2LQkLOEVPeeZiQydKv0s7hWwFR8Zcw",
+	"1tVjUgMq7trWOuWECcbNtS1Ul5kH+7iMztamXPw7m2ZeRmglnR6+jWHX7rGPSW/ClZldeuG5oS13+GLK",
+	"gi4vO7Xv7hDrKZ3zYsObIDx3/1zIjHYAH5QzKVou0RfD429OgVdToiBFQTFQznIIFp5yh5Xz7Nmzg6Pj",
+	"o6P/+7//D3789tt2S7jhc3b5h+vrEyK+o5k2l2VlfRsyixdjcLJJlF8YbWFYpniwrSQkJrIS+VuWMV62",
+	"HHaPdNu4yNoiNFokpoyX3F3Dbchb7meIADeQ7gbrkZCyqPSBoVeEi6yocpYPdzPV1D22zXQjPwzTbF0j",
+	"r+lANs1b5qNY7m7azQrZNHVHfGGbAONQIrpNPiCfNQClFKN5u29Ylm1s/B/eR9ymgRL7jhNnQW63i9Ld",
+	"etc0FdwuuwtIYRPcPN3ttG1jmzIKRdhx7DmML+yHW4+wxrsQw11kh81bvGEGGwcUXDJ3H8kWecPBVLfm",
+	"gEnQ/ieMaMYE6VND5lIbcnyUHB0dDbqknGctyNYtoi9u+Spk+tOtAtINZ4u2CGQ73ELKaw0hY5FwT7WX",
+	"75kXyJ2kD1FIVhFAZUsxWoBHdSV7+dlWsW0jgfqZhqFHi75x87tFAZ7vaWevA2l2Oo9v8PFuQKI1Vq1r",
+	"4CDX18ap/Z21CTjFlVTczOaxE4zlJ8+eHX/bqsDfxdNxzZZd5hBnIrtmHbBOii7I05ODydIw8gKH5cxq",
+	"5JotEzKhmn1zSvraUJFTlRMmMplzcdUucewAE9fMA99Gdm5qjYkk0aqu+DOi/rftVYuEcO2+3Y/R233f",
+	"xt6h5Y0jarcSZMGSfzdf1NZL2u1QO/QgHFXO7rAmMe7gmn9M62pPAr+bD29drelSwXEQSaeloB5y0rYl",
+	"0QAby7Zxw99sjQPctNL/CJF/3QGCj2NiD2i+rU6AFZfFoBm1GLsePIoF1yTFWMY0iX5ele4C+PaM3jDM",
+	"kJ4CBED/9OQkoHekq3GXLmrUteoCqdtT+sNOdRkYarjJ1Vt7OUIc8ICXmCYk1ayY2v9dQKb9GMdq1g9f",
+	"4p269oC9y/1vkG/qlqk9EakuDNIibmg+adyBXREndcEP/07ip/1++5LptjW7ozi9oxzt2984uqZovjN+",
+	"E/MmwLXtRj+qo1QUyjuyw1hX8r9xFnRfkqJdU6mNMc0mkNpmciHSUWgqHBGA0IiGeEbSSuiqtAoiy9NR",
+	"o+yFd/dpuiQLl2rtZgZZOLHfIgOiscThFbEYHjCMCfxgob929NNadG4h19D6ujYZcFprWJS5RNyeuXMQ",
+	"oBCMBwed38hr2A5AioirVYu7NaAoYysz30hy/4jDmTc5tMKFWFUg96xHtHdQJ+qG3TChVKAK7Pm039SC",
+	"auOrihhpl4VwE+B+eMFAke7EEd0izm0XQZilOucyWIH5kpqbTk+QYtMnGuMSCHi9SR8CC48GPrABsyjx",
+	"QA13AGNpsY7bBYM6MEox50XmcHsi6JTr5VPPOpj3oj3ZgS7D2riO2ogP1ubS/ryXsLUzlI2lnP2bB2bf",
+	"utghKFixabSHCdaRWVmyhi1nF7DZjQwmCFN7iF3bI8RXmUezyp4v1DTtNUYQnYjVLVxZ8vjM78Z8PtnL",
+	"38LP7u7ph1p5ezv4aYZt7wmWmt8zvGoTlnm3NhFDeR+01m5yNs4DsiHmdmNCj1373QHUW6GlGkELbYjc",
+	"br5+tBvguONNbaxtJ938qGg7plkA798Rmzlr4vNseiuG8vGI2TsttON7nwwLEDhkpZkiHCp4QEhf8xLq",
+	"SLDH8YaN6zXn7kbYueD3EUYXFuNTOMZbFhZ+DwsyVNBpYE62ggu9hUI7cZyPu+ahzye+AhwiApKpYgwq",
+	"hZiOHLSuGQi22HP8xhSXrtZhYxbfHsWVI//2zekOtSO7RnX/PoKY562bthGoL6zuiFDy/CX5p5xAHTip",
+	"ri2RixwDV7bUmdyFV66fKNzNlRJ7WGzJyGZmChfcHpR2R+t9bU6CCKltbcUtfdNo52jPCJgmd+48Z+sQ",
+	"8cilERWeZoC8afsJwPDIt/M2x1S9Vq/inNO9QH8B8/EyZ9oouWwVrQHAVSwRMwKUvwX4FxEfLoKHi0Jd",
+	"dj65Mru+2xHZYCdaiT7hmhQyu2b5GUKUAvTtTEKK15SLHDzQ+MSn+nM2WHFeQ+RL/kswIO3kR/eRlZv4",
+	"Pzb5d/skZkvZfjpLTtTrYrBOy2rS/xmhk7pUAkRg5pLp7W54F8vXAWTg6tXuL5lW27N2fSnnCvN1JzJf",
+	"7vjKd/ZR0PO7gxU01nAgMwnFsaKwpZZqCzm7DLJSq3ufFbJklx45YN13sCukABR7xspLw26Fs6P8SZdq",
+	"7mCgSya8J9Rz8IBR7EsHU6X4TYdFruDietMylFRpdrnF8uc7WgtmsPLZtCqKMxckfM1KQxRddPjOsFb3",
+	"fp4RF0HZYirsqgwNhII/JmD5s6Rgb72cZgbKJxYeccMXjdwQ4NINn+Ep6FNDaKx2TONrSM+N1atnxpR6",
+	"e8rguq4SLzQ2vkruCQKd+PriddVrDBWNzk6DghwL2MBTzh2LaD+6TCGyYjg5nrD6b394Tv72zdExQfu2",
+	"ZY25HiRIUFOolUevhNS8BcU2v+btBzifU5V1KbcF3ZAeq8vpDgGBJQSs2959XxtW5jvHCVf9n3lb5Opr",
+	"qQ0p+DUrli2ZSTsw0+cyZ8+pyDlEobX4DqOycvu0+xO81tqgmRftO//Tu9eviKZWvPyD5SMiJMFHdEKm",
+	"is6Z/V+quU4c6vWMirxgSqM8M5eGkULSXHcyuIdYwVdcXLfHwHT7nQy73aXITjhufhPcm24RE0cVfm4b",
+	"iOq5qwW0TlTtWzGPVsU+1RQw4hM5o5jy0Xm37k06W0nSznb7sO1TiGxOs2srCyiG8OVPNEGg75C14oHU",
+	"2OCO8wy0dR+E43q87A7T3Pd2bI+dbLsD9iKoepNa4qldKYV6eLJCr6lrUVTzibufO1Jpfpsxxfw1CYWk",
+	"R/V1bc+BPfb2ILRflbSodghuwsfCIBI38g0zd5xtbcqd8c87jsRFC+PTG/p/5ah/JWKnNZ3rhqkQw5CQ",
+	"Ob3iWUIqoauJfWoCiiDkaLU7bvbYRDxRm6XglrNopddcEyPrFDJNl5po2S5huffbgDWwcnJW8Oz6YK2f",
+	"9iSuSu0AUWgfqsFttlHHfRgHvdp1d/NgpF7G0XYtPhlnAokBNdpsFW8KKlrjAwrOOvQSLC6gXRpcsSRz",
+	"mjMI6pfKKUC7VlaKyga18EtovVszoQbyd0qXGwdPO2oDPbkj+c4NvyU5IcZQty2ijUVW2YyBJOIk176Q",
+	"B7KsVYZB4l15MP96XVQl9HoC7rYiSN3rcSeICPfOpL0iYa741HQsLi5UvgL4LCujec5qeEDMtGxYeZ5o",
+	"9LnjMvSdKZlrjLawXN8RWOKi1xe+cIXrBMymg3tato7rdu5kpG0Nv7bPYUmJgnZlhtblulP3XApOXVih",
+	"kOK1GV1gHSxMcVpsMRwFez0+XdOtXWU7o8r44hbanEW0CaZEXT8v7S5yLB6AKfBS7JRRuqs/zq5l5I6r",
+	"5nOqlju95B4Nl5HeugfuubY9OCMOcBdKELgHnQVAzsuCGbbfNlXCWfm6UdWbJ8hqP3ZIoAHbQ7EK+hmG",
+	"iMhXnt/uxUmaFs5t2Xk72Bfq593RiXydjQDliOMEGq65rmc58brV1JCEm6ft8otKxK2Hh/lj5yzhsFyC",
+	"4GD0GdSauGImXcG0b+CritxKLTcMTDiNPYsjwoD7h3kGhJlezSHsrWvHgKfHSk9dN++jlczzFdj2A0cL",
+	"8LA1xqhj2H0InsJydTjZwZD4kmQOy5pqMu71QwkzRHkfjHvD7piqeq+bqKYtomc9IjCd53w63Uf2WKlZ",
+	"13JA6qpxn75o7gaMVw3J555XjdWVoTZ6+RtlpMIV+fmhnbF+R6seUEueWAEE5E/WLA7Srgzs77YpFbvh",
+	"stKXnfC8HXjT9tJ1XI1Q47edNtCSryCa29TleTpM5Zs9aq5D8OViOSgroboqUR0twnOX7prsku69+xCk",
+	"NH3tQvewXk/gsf13TClqRYNI4rmcLH3jjXjzbYi1SeSsiiq4rZQkbLCEmtK77onXwQLm628KK8gUazU4",
+	"U/w+hRu3LtjjRaboEjgjqfPMpg72o2Ae8wOwKczM3ygtV3qq2FQxPTuQolimdpmlMprAbQhQ/wlcQCCd",
+	"YcAFZC4oFz4QIKxQ2qN6VeJuXlH1VMGTDJEvoffO6+huzt+8rnG1Q4GW+xW9YzI88OQ5CkTcxwORxMLA",
+	"wG0egJrndVkh2God40WwGya84xX2dizQazH3utGQ/CKKpVX/AhnZuQ3JeYNH4hVlJWsQ6GY0j0q71kgu",
+	"GCziBpQQrsfCpXxgyai2tM3jo5PTHfAoVi+3bkG6saL4WDryKkKxbCBorK9ZgpzC63NLIhjWuFhZ7yd6",
+	"LKIFOvO1wpqL5lQTJ9Eljb45whKZWt6TcgAL7/kyxzPynxe//DwWtqEnmvTTSuRMaVPly8uovFlC1n4w",
+	"jM5/H/coVCLzdTJdLa9mabQzsDfYicvKipFjEUqeXbOlM0I79JpGLbSoAJqr43YuiMMPjafhqKBRsRcC",
+	"Y7VlHezeqaOhG9Ci+GXaG/2+C5bd+yRiuP5T0uoLNKv1soDrOnbZjEtKXUvpsA0vFj52XQMXXdkkGL5T",
+	"p5IUy2BMwsLLYHY6I6lTSFI0XwYDRu48Bp7lWvrCDHbPwSNlZmO0UKzitt7IjnS9GghMg+VnkPWBbM6n",
+	"hYCrwxIOXCVgBMMLYN1lSvMONIAsqCRtBT5DYNL6j07VaU+0DPVGtiWj5HlQFhv3l2uhRaOKNlzJScHm",
+	"3e4wv1lc3NACpI05LSyzC8k84I3AFMhpwTPUU2llZlLxP3AnpZpAUhq40OVlYVmke5tmGSsNRUt6JegN",
+	"5YX7a0Lzyytq2AIw89ynS8PnTFa2F4CSFbRoJZFNWM2WTDuNmW6iiD+eYF1EjTWvLVfaWV2K8KHaDGyO",
+	"qbWnZzsD825sBMzRyEYahhR78yx8jk/XaR3VVwbVZEpVFI0RDI71gfZQcSayac9pzuDwpJHxOcVj73vk",
+	"ZrhDmeM1UKHoOBhuOgI5fd3jFW5FJ7Iyo0lBxXWKhTgrJUb1jTUqkfRHa2pW7e+E+tFYGxRqqJNSsYxr",
+	"5nEiqSCpPSgpZnYeNDI77RdyITCnk5blAUDYz7nWXFz579w15f+cc22PEb+qlF1uQNT0b9dnIyX9Z0dP",
+	"/Q++piZ8e2K/vWEil+rAnRT4/tR+D9FRB553QPNPdyhA4wtCww5EJqwN2GR1oeG9w+W60iw7EZlc6tAd",
+	"ytM6rw+bdsxB3xVebUNssaWc3EcYS4Drl4o1L28IsqKaFVyAk6grxLgtINUX1FmF94lNQztZefRd3Sef",
+	"XBQn37lWzp4QH7uVqNmrBk2LH/XhiorEKxsPekXPX1up7hnsB/xtaetOiN93Jb8VUmpI6a3R/vdIJLtU",
+	"81gpbeSk+OMoJv94e2z/zhWOLowsoeoY8HHtYVV9gKurDw/BrzW8cWgPbn1XDyqklJI7VE2CBeoij/tw",
+	"+XfWo93N329fvxOQ9l+JShuU96VR29qWXmSybGgjNJ9zy71UJQQYOhUGIiU9KmixNDzT4X7nCBLYqiXA",
+	"QV6b+vHBN09JIRdMHWRUM1IwY5jSCcn5FVSYVuTJwZPE3uJgeXer4Z4DxbEdMfxgE2L4haClnsn7E5lo",
+	"WXa9cpd7vR17OAIbNj516gmgw0vBM1qA5jT8pIzyDdHsnfmuG8BLt0aCu3ULmdouTbULIjhayzZ25Le1",
+	"02/p/Iyx+wzQB5v0njMMUEQgb6/vt1N1STGefLOcAU9BR5uG/T2fTlusA3VA0E4sfWURWhTizoQSTCTY",
+	"tURm7TXfNKn7uKXCcb37TXWxFFm3O3tLvnvI3A+j9cQyp+oawlZ1uxd9dek3lxNatR426tY1z03WDXli",
+	"p9oRN4dWtd3WvF6wtnlsKd+1TfEQ0rB276GzW4Bhmc1LsyS0MDNZXc2wgKz9Xss5c94sCXkbHR5Fe4Dv",
+	"acJ+WBtje5yleCkyl/Zox1aHHjrvA5ranVc9uEcnSzLu/e5zgN6Pe0PyAqbvLSQ4defq8RMHa0uwoYRq",
+	"cQFCyOEOzbF+n1313cPW7IJ4nbw1sMjzxe2Mv6liNauooU3VbVbcbLToXWQemQxWLXJhUwhd3xGohOLN",
+	"b/A94JEKQyaVBycSpsUsHQJfVhhAJSJOcIBTgo9uXm28wacerpMTZH1RjSPq22vbbrO93QeJI5w6XeyM",
+	"UHxB3jBFTsnfv7N0klUGiSbxEtO493//9/8h/Z/JZGmYHox7RFfTKW+vSTALweafgJZQR7y5PJKE0MrM",
+	"/F9hBq3gb03ww2bjP8kFmSPIqn8I6N/veEaV4o001EiQsaxD5ntxJRf9WTdfH64lM0konElJJmdSQYJA",
+	"yZQGsCJ4Fc2EiH1VSHlNqrLO+lkHBt8lPjxEIrgJJS5ifAv8IRybqv1y6IJg3s7t7x3cxUdV72qykpXJ",
+	"5LyhuFiFBR1dUKgxoKKVVpPocGVE1Vu2gVW1vNt1RQR6/enduzfNy6Jm2fawJ0QxKAbUlo7ZFMbVvjrF",
+	"Rn6dNFI2doy53MTVoxEmLSJ1zOX91m2g1nsRIh3h312GfCev2T1VqN63RGGp2JTftt8WiMCWzaiy3FSF",
+	"3FW8KBI0fWfySnDNOlG72I283jfz2VsKNq46PLSpYCI2E6a4VcmDXbiTadSvbmwxOD/4f9Fe8L7+OLzc",
+	"aDz4hHk3prxlcnlLdhvsaIfMwKhiCqsUD8kFgFdIkbEzjIvhRhOrS4P4bKTqTCV3JL5pbngO1lxX8K0v",
+	"fNo9u/s4y24Edz7J/2jgzfkLYxYc5xHoK4BdA15s64XxWxyL8ul8AeDlnAt4vxclQvrvVMjmlX24xv/Y",
+	"pzxPS1EeyGJIjY/Mcg43K/2iExtTA85IqVid4gohSTHsimI0T3wWLPe10iwvC49hHW6fr+fRSHxy7H3V",
+	"BerkwbKrpsHW1eq4xDsSaJ5juIyP/OGhUodLeDJtCTZ3qa7muZFPgvAT3MqCa0K6h7MclVe683luUvYG",
+	"qCtar1ziUsNc3IYlrGUzDdvXFYwRf5oz3YAnWBZUdGKnQBDIBJDLQuSHCzGEwI4nCEO0JfS6BYtktfLb",
+	"7q7QGiqQI/LlBnyi1VO0qarUpgwEH0IoQiQkrkxXGGR7yYMmu+wA3oWgHMj6w7BlCJSJtpsXLGQ9QEQO",
+	"RDypqjQs94HyLlbHN9CJyNsh7bUFKNRpC+vI7Zi3INWnZi3sn2CgS5Z1Jxe8NGtbB8GRzajT7bEudYB9",
+	"o79kIzgUVlavFDfLCzt2pDcUfjy2C0wKHF3wdT2QmTFl7+NHiAmbtoDm/BqojlwzVmK8omIUQrEyoleh",
+	"rq2Sj0iQduaABQm2vThMeAGWOzoWhtE5MWjaFKRUMq9Agx+SdzMewoHfvrh4R3yY0SiKrUekIDsRvAbt",
+	"Lz9KgmBUY0EVI1dMMGX5NgEcZm6GYzEWGGqX0aIA45Z9D6v9+4RhbI1rksuswtBmes00Sc9dYCHodCPy",
+	"HUqYSHQg7XmqG4tzFDwhfssuGki4I5KC8zAl/ToBYZCQFF2JKdRH0AE3SmOKAcA2QURYjY1J5HQsIpeo",
+	"xIA7e2jhanSdI4t3nlKHT2XZOPQJRqeU9FHQcLmLdRcQ4uUdmu6xldo+WJwBzK+s0MwFhaWkb2ZsLGrP",
+	"7PmblyNc3ASFGDuta7Zcef/MobsDd2rShM8wJhCMbNdyLDCaiQs3QQV92evfHQfizhbsIK9RHSEG2wO4",
+	"OUIA1ke0UVhp0fVgfzZSkj7sGm40I7hZ4S9YxkFCtGwMBDsQjOUadycsOAJGa3J69NSF6EsIQo9X2zI5",
+	"WEqnvsS/+XDHtB5+Henvu3ciUl1TGigfgk+JPRpvf3hOvj199j9cfCWaOQ5dWOJ//6eWIg3kr8F+uPSx",
+	"l97qx/MhOSfuFbKYSc3GYoeoRXtsMXLRQ0xAQoY9yZgAvHOw5Fj0rZAQgvRX4iDjCNRQjIM6MM0Jw6Fy",
+	"47FrUbKZU3XN8pq1DWDlzsOsPQAZu6WZKZZAS3BRQ+LfiOTU0FCyuFkF5OhogCfazliTVFRFkToxZzkW",
+	"EPRL+kJi+C8MyCUQjjDRlUC+gvt5KSuSSxjzgiIqrGZmMCTI30pqQLeFY8fysagTpOy3jqGGlDexrM/h",
+	"iFB83Z0RA4AKQkbEzXWNe356dDr0XFUxXUqhmbc4k/S/DpxP4uDl98gZgGSZeoJ1WmjEpaVgA0yOcBG3",
+	"0QUUOcFHvaPh8fDI18mjJe+Nek+HR8OnGP0wgyvwEJn6H/azC3QP43+Z90a9H5lxVUihsh2MG948OTry",
+	"lY6cOTY+I/90wiZKCtvkCNcD3LErd2s5bNzevdHv76M8exSLlcxcTkmFcMr0SltRoT7nvfe2kcM5M4pn",
+	"etNkX7tHts7WsFtzWBaUr8xzVXpZm5LrwQtBbxS4JVmlESUIZcPNs47ecVPaOG23/8MlRSyzrrn/UjJx",
+	"/ublfjvtG11bgSB7tXp5XF+BfW7b5kjQ2DhXe38sN5LzW/vE56Fm6Bri7J8dPe1qJozr8IKpG56xX6Oc",
+	"i21nwTLWiZVg0DaSzexbwE4tC8cRoqNPqW1LeXN86GWszvW0qvy5fwicJHTODCDw/f6hLd8hlHvxQBGR",
+	"1Av2GPvkvyoGuAloVFmtYdh51JLdegSpu49O9brlQVfvDnNoY7dt79Wg+TtRjVtFDyayPpnffCoewZbJ",
+	"lBfGSviueF5USUdZGW5q4CYMsKBOW3BBfW0jdt6jS9dgY+ir8OvrQYHtqyCnU81Me1NbwbDbmyz4nHe0",
+	"eNwA7g5Vy7tB1d8/IB9wOwrWrhZm4I8NmTRUvwToMyG6kJiSc4pD2swqvqN5FHRxenS8/ZVf4xQweOl0",
+	"+0s/S/MDxGp+Cg+L8im3ve6z31b4XlN3/90Hl77/2GCIr0CLcsscs7rA1tYY3eGHOmDq46Zb5DwUY3ho",
+	"+um6Qd1Ah183PGz4j8xEIdAdO752S7UNqH7Eb8PL73sf32+ilsOViiStAIOQyW3VZLQ9KMATpGIZ1QiJ",
+	"mrGqo1Ok4+chNAu0WW/9DQYOspjxDHWSsdCgTXYaOfpYCwDMC6S0Kr+VEaAYwHIwgmhparW85y9dI+y2",
+	"lBBojnYUii/gAMcCuhiSc7FEkEY/8qAJ11oe3L2g2U/BNtWpzK7kwyXehuUwBGgBOlaVc6sY9VO/8XaZ",
+	"LqN1vMyZ4PA+4mPN3LIkDQBybx+rVffBkJzbriytuTWw+iYYgRDov7FZXruj+W7DSp0et8Zcnq/Ud3kg",
+	"BtOoi/NxS+maeKa9BtDyc5rN2MFzrK/aQvLFgi6tIi8PwIUM5uYN+tLd2dnTDSsTG212X6GaG7WuDpDE",
+	"E42WMO+OtCJZMESB8l6WpJ/JnAE0AuZZpwPQ69H4QZuHPILNQHOCGItglgQ5zlPsWqvJXsfpzNMo0OFf",
+	"/UbARJONN8I6GT/m/eCAjDdfDmGg/umECLaw7AgDdlBvScF2liL/EnYd0GDrkczQJoUtJEQbXhSNZgZD",
+	"tNYBY5OqSX+aMU1wCTnTIwdxnxDD5+D+/IMFPuwRjpGvrhclcNAlcy7GAhsHYEKofeWG90SDtTBxbwJe",
+	"HRfXAPywYEXhUJomMudM/4dVX9I2rhkpoq/9Ou+7kx7sH/I9rPax2/OvQB9ZV9heojq122yd9dxerWeE",
+	"Xwnp60vCXao7tVNcl/1UtYdUemJg4a13SjuNP8L18lga1Q7c8YcAvXEXBnx6crLLuJyJ1PLeF6HA+19E",
+	"f2swRcqLmG1zMZG3D8mzQ/m5u7ef9ErZlmzwFoEFPIiSlRJcCGZUwo424Aj6Me4ASR3uQEomS+J2BGGb",
+	"7UiKghUJ8h7LQS0HpsQBTnjoMPTk+kqEdZW8JQT9We1jSnlRKQYOH90YnAcbqkVqrPPqZWiqpRiL/rOj",
+	"pw0PE9hxF8JeOrqQi1YJGHAdYgUbjqGvNHIvbKoBHYFc4TPr8YlzuXln9vKRjT8Pz6qOvt3+wnMPUWRf",
+	"ON5hTG/ospA0fyflK8AsAr52stOa/eiQiz4HKww87q3b9M5Dfwe71SEacB+Kbdm29ZrmPOVFodHLUEif",
+	"fg7p6cE6MXXi6q3x7kwIZIEWwW++4JlPVwv4R8MW9mBH8PkNcCt29+EXdfg+54mwy7rdjrf5BEh7dg5K",
+	"qvVCqvyhjgJkYTbOwhNNfKfxGVBU5HKOSHbA4E2lhD0u3mpk78aVeqalkjdccylYPhZcuOgcEX+PgK71",
+	"FWy78t1DsI2JYoXgM0aoxUFSiO/mEH9BhfTmBjfKIYniIX0a24QRI4scNdAwY/CuGQhToAXi9oMR0osF",
+	"GA7hwCOdzDAai9Ojb0kfsGEdJGQDeWuQECtF9NFYYqWHFsAtALN8dnRC+k3IrcGZGxEu1VhIX9jBSSMT",
+	"ml23CiHw1htPQJ/XDGf3tWG5+LJYzV/pvnbEJFoO/F0YlXYgBZtd7BfhqTVNp8v1vNln/ZAmgAaGw1Yb",
+	"QFgASA6BkQdzgItl8maBr46ubs04LGNMhDVxPaCKDFumDz/A/x8/6ab1Dn8HfLJCzXUUOBYK2Ejd7Tf2",
+	"c1qaSq3d2C4axqm/ISAbFFpdC62eHL0g2xTSm6fW9XQRxt44bMePetgCGUCItkhADCkZeCa+rKvk08xh",
+	"f6FryJHXin2ogQDWxQj8Ya5ybg6gMumW8C774At8bqfbJ0AM7B0yhcjslw7O9K6v8/wuL0dp+vvHmOEy",
+	"EkiGwvhtjLfKSb+Ekjzd9ntfEKLuci0hb2ME0189SCpQV2eclH3CrfCqo+ARLWR/EZkgWqyGOGq/rw9/",
+	"FG+2+fC/iB98QDKI+umigxerSVIgMCLi95e9qfFuxZva2EWQ8JzQsyKKQHrii0YQ7UPY1KMeHNDCx2by",
+	"nhXbPj6gLBRPsYWAHEDCn96u/khm8r+U67AWfDDXtllVZcOhaGF4hx+ivz7i1QiV7dbUhe9dFRbaUfhG",
+	"1JVvfDBv38wYV2TGtZEKcqCuWWkGZ+jHX3DNyOnRt+v6Ana1ekgbB+W0a4D5V9Pz/RAXLufuxJV0hgdv",
+	"3Mijx+J475rZ4V8tKGuBYbvu834mjWhbfrbiOBgkqMlmW3wIzUx+KIJAcjmnXEAoMH504VwQSDtZosIH",
+	"RRW966C20DvkLKxSsc5zEIP7UQUDB/u9k2DwaMcEB5V/dbj/W0kS7uStV/5snrtPEC0OaVlusa3YBx5S",
+	"uy7LTYbB5rztaGudilw4xFCqmBN00B/I8iSk0nPny/t6s6zb5tcXt6GQ252/p5ul1dR9bgyFlPTg/VUA",
+	"h0zRf5wzRfrpgk1mUl6nCUltK1eKafuZ3TIokDSl1yx1eBLhLSi+RQ1zwR7MGC6u9FhAzr6jGRerfHpy",
+	"Elf3g5T8kHu/cms5o3osZ7c5vLkwknAzFvbqA+ftlbKkQf4pJ0lIdA0xchnaSfM2Dy+u0LkrMXT/1955",
+	"WWIXj60H2ym1GdKQIr7ec/9e9xxuu2MDLSxot2vs8AMtyy3KsmM4LrjiDLPD2BTD3Gsn1JX06QLIWSrN",
+	"FGBqY86LNnTpwRHciFdV5fjcbleRG1T/5yThz6nybqaObhW3dQOOHpqJvfNU8VXgWM1x6ti/TxQwtqfB",
+	"nJflNi33uatEaSJBIgmyAwSDO8mhT8kVv2GCpO6b1Bc7cHmvtCgGSRBCcqwPSygwuS4V90Hv+M+j0nYc",
+	"jy9Vlf33snHDabmfG/vQuEoXj8sG2qNvMN/E+MoILgKziVOjS0avUbfwnOJJDcXlwNRQE0F8W+oSWVbV",
+	"kYDk5ToymhVTTKHxuk7Ei1YehwJZhhbyakByyQB/DZSaEaG+k9C/kGYsFlJdNxG/auUHMBXXeNM7ph/h",
+	"EoVF77pJHYg+6ctrAtmCdSgxZvDUVWLsGmLKj6stzLLrwfBrbtz9H35Ly3j2kfAFQ3RHezrCObgLV4hq",
+	"LWw2S30fP/iA5Bn1s7uZKp7FZzBXfXm6wP0YuOJtiamzQXSPZvAK+AtR9xAeR665yEkfzF0ziVW+52XB",
+	"TZUz+8ec35ZUsMJ+1uzK9ms/ekPZYEheGj0WdQEWrl1dKEDPReRdJ9auWcQQ/5RMKKA4NnEvW0xloUTQ",
+	"WKS+0WGp5D8ZVHdDAFTXwZCW/PKaLe0I06gEnIMPRVgYLPIz5XB3ssbaXAu50E4VnyxHY5GCGdyBUdbZ",
+	"pWkd+mvXxb5gj5Qrj36p2NQhkNKydACkDsHSsHlZQFFte23+U3KxGoYrFwInrscC7qEpv7XXDbs1pA9d",
+	"HXz4MAzxwh8/2l4/fBj+6gbx8ePowwcucnZLhm/ZVJNxL5txVY57Hz+mgxEICK4EHqDCAluYsLFIW5t9",
+	"YRegpRMHLrva1cq0oVOXgEsNmUtAaMhQyKEGQXbHQgqGhhKYpX/w6UlcmYULyKaR09U6pwlJL+3wRvaf",
+	"oRvXQQrwqOn/kw7OiJBkWgmYczIWJS9dyfIbqrjlGom9UbAUCuBAWMFzSC4ApZfnCDjCVgCNCcWUezTX",
+	"rG3hWNRkdtbETF3HAKqpvkG0iBvhMyItvRQUQKcdrCsIKFUBtiM9FhCLIe2And0oouwhSfVSZJeAzH5D",
+	"ixQRV36UJK8cTiuc3PR4nhIjSXpyOktJ31E8SY+fzdtxepDffN+oX/QQKmbUw+cxJ8dT/GpW/mpWbpqV",
+	"G2et+97fTzo9/BD9tbvVOXrpzAOUEZrZu61g+RXLg4NIVaJpiA7l+lzNvdoWrbEiYpcdepUBfLVH34s9",
+	"ekey6jZPb9yXo8diju+aVJnUQEmumgKIV14Nl1P4CQqOGIB0UliFVFVi8JVgPtlIvjNRPbixLCKbfWzn",
+	"Vnmp7ebJvlZzL2JZSQnEJ6gLgHLRvjb1RxV8Po+NfcvZ/mpr/4Js7Y8gxhxaVv4opvhW7tJqNLlgwulw",
+	"OZ9OmWJWQ50ws2DO7LsSGreiCEL9Myc4xdaEhszVn1N1bZ8dC/tWQmieOxSMubxhA4dGxYSG1FxuPLQ5",
+	"PIQVZlko85NJ5UasKjEkPzcrm5M5owKUQceRxoJahbUYknMn2j3RAdXKY2/irexv4YBs1bct2sbxCydS",
+	"Lqhuzg+ExKROE1aVGAsdFlYxbQCdInUlhJ1Nxc1RKid21oV0XX+DIYGC5JWAZN3G+trLzPA5G5HTo2+x",
+	"phHYEqAIhsiZIgu6HJLfADsxV8tLVQkET0xCaR2cTaOOeR8tp9RdLANnwhJ5KCHfpglfLEXWvA52yBJ1",
+	"g3pc5EIp2C/TzkO3XvN3+3NvCjuw910QQZUgfalcmT6Sq6X9yoGmFDQIdf/GSvNf8tawO9+8M4iQi4e6",
+	"Nx7Nhbv7vfEaar01SpE/QfjjAymKJZbsZ8LYo8hy56BtIh/VrkZtsGqeK88V2PSvL8G7m8uzsZhIMwPf",
+	"DpYh9pbJhqHPc3i0GILbFpHEAHQIURBjhO8nGngogVxpvAyeHZ2ORb8LPxmbP3AoiumgxsGNKSHUSrZy",
+	"dCVQ0Vv66VLjXKtdLuHHV1zv4iJerNhLgts7OIxxz/1V9tVRvMaDnu0yzn/A8r5Dirs/93JMsN2o2Hsz",
+	"sSAfdoNcY/B35ImiLRUyW4LB5xQAWRhVKOB4d46DS8sTzNtIiHdJocTpYlAB1MXhnJJ+Cm6h0emJD24H",
+	"aZZrkjPFb3wlzLpwEHA0LVGspEUohQfCEtSKPIPihNGs0HLoS9zpGNfN4QYmpBKGFw4DfirVlTSGieaA",
+	"HOQMy0cOkwbLOZNJNS/1WKTud1cZIZ1RPUsdvBqicQOn8IIgFOlNk6iAg68OHcGGe5QbrmEULE/GIowu",
+	"2jjtqwCmLs0sJX0oUchuTQpCPgNwawZmVOX4ffrf00j2zxFxDn85SLGMoJ0/YmBAAUD8mCboQbJkkZ4D",
+	"ZF1KECV6RFIsxdhf5YaDhKQib/nx9gC/Ho0FdckKkC6ApDrxXlhUV4yvPM6EUUsoMS6gjGemb6wsz27N",
+	"YaZvEo/3h6MiSi5Q7IcFGYt+XTEOEXgaZwDajPZeG8XoXMe1XAEwey7Vsr7arpRcNIKpxyJ98Y5epRHE",
+	"nt9PHz7ChDkj6cvpwc9SsIPX1GSz1LfRCGB6enQ6JOl/Hbzwh/rgH57axqLx/U9AdkCB8dcX/A+W+jVl",
+	"YUVrgCVX6669CMaLmpfspFA42JRYn/Al+uFmTHq4572kl+kbqNd/a1qq869DvEDAQ/eZqY9pF8iLL469",
+	"C8bLpkJYSFl1u41N/Gx4b2GjXAxP0ms7apurJOJu2GO003N3qbv4LhxoqZobiRXdabyLEf68PU/bBtVy",
+	"SFpfqbfUvvW0zT8Uc3/M9HXAnPC/HUwjhulPWhvs9Oibxy7GgpeC577I/4T0NwkWdKVFASqFUwm4GH6J",
+	"IPrJ6i8hHGrVK/KW0bwlAbZh5WtkwNY8+T5CufYRKA8/1PflRo/wO1BN2aqYCcFfK5DNRE6n9bXURyg1",
+	"yKlfOhF0Dtxismxi8+aDxFnZ6FgItvCcIxTUWY9fcajWfgBWmsXTDVZLBGxCkTaWsEIqfyyCYTZ/y6X5",
+	"g1RX0b3Zewye/0IYxVkncG08mTCDqCxBQ0JxyjEKhvwroPY9GauQLNap/0mD1h7umCfrdY5WT6aJ6yBI",
+	"5c5BEKeaeKD1qxtBQef09hUTV5YDPnMQd/7v43WhbwdeFEr1H1p2sbuC2x5EB6XgA49gt1wbTfp+i0At",
+	"MlIOEivjV6XjS36JfBTBWChZsCea3HDNJ7zgZmm7Q+anKzWlGWtRplHP8EXaNb8CBTP9r4O6kvjBBb8S",
+	"1FSKpYRbTfOaLXn+HxjkeM3sBDHOMSEsP3n27Phb99uEavbNKTQKr4fub6GSuu1zsjRMu+DQM/R8LINB",
+	"kBLbupyORWr3o170a7bUqS/FXlKlubgakqABO2lOgwEKFHMwQiGzA43pDJVH1I+4VZAT8q9KooYLysuO",
+	"SlG7vvLSjxTE4HaV5c8pwDdH3gUiC1QSJIK9BeQ20toiwd+TiPw1YubugmNZ7iYyOuoIp3VNcgy/PJLg",
+	"aPni5iSXt/DEAx4r28HuaS0w4HuAtPx3yTeB9YopDHf8ITNMEHsQYgaky1asq96UUrpahd5uDKW4gCsp",
+	"KjQmHrQAhUOjb7HI/IOUupIF+zx4nDCpvzAQ59eA8YdA7mwennB22o7yjmz+8IP9byckT/D++v6VK2UV",
+	"+WcQwHMJnuZrVpq6YnQN6jnoQu8Mh/hLgO38/CicsFHtHL4r6Lt9B44enKO9c2T19dpejbju3sMHj2ax",
+	"m7VrcDUO9IzQCcTBYRZi4AIOAc3e8Fy7QMWQa4ZV9usrHirnW1atxgJegZLHUSE8nRBK9JwWBRgHWOBD",
+	"kRVEh9YLabSvzt+meWIU8gPLD58n/rrrtH3F6/y3lB98pHYXS3HSAhcTu6KHcz7HEpitsrw90D+9e/fm",
+	"guRSKojPxPCRCdM8R0vCxet3b4hiGeM3TNljPZVqQRVAJ1LyvJBVPi0sj4BMYfKbVNcAJUJe0fkkp2TC",
+	"ZlzkEBly8eICWyoNZF7Yp15TXlxVgihZGfZEE5rT0jA1AHgS5AauQDahGDBHtR9OnpC3Pzwnz56enKA5",
+	"DQWVsUif48k7eLcs2cg3cKim2d9OTlLSlwoStcOJlJlh5gCjDXxAWx07wMQNK2RpWVTGS84cY0rDn+lY",
+	"9BUrQZ5PQvry8dHRIITGhTawjjy8jx/Tph3Sv53++vP3L95evPv1+/95abfg8vX5f11+9z/fvbiwvR0f",
+	"kdf8u6jkcbK+V080xvQl4HOxPx/DS3KKMOzgCNSDmlP7dPwavOX4KcYPubBnD+QOjp3UkVjqCubP6RJd",
+	"i+BkDOwZ11LW6c8Q3YLm4bCAZF5prKZomX+eK6Y1+qrWo6L6ZVHpA0v2hBaFXLB8kKBdtVhCzs4NU7AQ",
+	"oWLjcizQ8ZSQaCIuOhFikmtP12qRRq7j9Gzw2Pjc7TB6u4HU1W2kBRiKp1zQonlYYIrO+6WWYHe1fcHX",
+	"2GSD2KsSyXFIfvBNaJeeYIkHXPfayFKPBcrltlnOtO2041CSnGU8Z+CD8khAENo+g/B32LzU9T+EytD/",
+	"ZJnpY6DmIE0QP2EscLS6prjo3iclU3NqeVmxHIv+zJhSjw4Pc4bkr/QwC4MbZnJ+CPFqB/b0c3Hl/lrA",
+	"cPWhqoThc3ZAS344OCPnc/qHFOTi5ws3FJJRZedMLl5c2GEBZ9FQPFg4vsZEXkqOhaVhfTCE5dntbcgA",
+	"QAL1G46JEgnxOQCnt7fxPGSmh3ShhxTGAjPQQh8W1DBtDvOrwwsmclf+/538yZhyWCpW2tnOzLwYnK2y",
+	"vDAuV20NRjEWk8qQk6MjGNzp0TewZX8jM1kp3RxOZYVBDP2dY7swKDvQQ/fFIYBGzKmoaHHouMOBI8wD",
+	"OAbhW9vwAKL8QB1EXjwWQKRugfzo7ahcmKsPKvArenpyMiTnWK8U4oKpoROKyAe5XIiB/bCQyszwMGBG",
+	"xVicB+qPQKUsWyip0hhJ/Prl6xe1xRvPcEIUXURJpfC0q5tMXtgj6866b92eUOejJv1A8W4NUmTaixDb",
+	"bXdWkwXlAHeFZ6e9YDu8/xLZ4mt78a7J96suwJa7hfTfPn/zjrz7ZXBG8FJx1WVdQzACy4gaN01X0FVo",
+	"dqOXkBs21yvuwpNnp2sOQqiY9RIfPnbuRP9neJgqRZdtEWTvWu7B/uvzl6/ID29/eT04I2xemiXgpDgF",
+	"BPJF7HJmrDOqDNrpdfk8j0+Sdi/SLipCLBY0BfYQuTbhgsJw1r09Talj3/d30DFO7s/3hTT7Fjlol27v",
+	"j4+VwEICQoZFFAOdJV5nk3DryWksJ/3ZlRVUJR4zXqtmSV4Ig8J5G6Q/0s9kzkhqpLyEVxDhpimgRQrO",
+	"Y83mPGJhLs5nuzQHcQ6u0L1/Em9gP00uICPbgwg54Qtue9+ZICkwe53aG6Imt9/5+3RQJ0fWZHtGclmL",
+	"YpaX/7lMSU6ybvVF5nMuVo1M37OC33gzCl3Ut6hcX3H9hNjmb5tuI/gq0h5DvAFck7pbgzzX1zoqFLse",
+	"ZYFZf41YDCu9SYjEoQW54cxKFZoxBzFChFwkLk57bgUnHazPGOhBSlnwzIm66/qBZgwAGxVzVvWCZ0tX",
+	"8Z07gLKoZ0366Qw4QJqQ1N71TOlLKySmg7GQJROaUHLD3YIAwVYlQv8DmysxLv7MkjD8EZ51NO8CUDx8",
+	"ZJ0jxM1MVoDOkhVSMz20ElD9uJWAQDAPdWxojvKUbQYrwNdRnLIyQWX3+IgDTB3ARF5UAynJCkYFVOt2",
+	"AR92lcKYHfI4FvxdEjtS1E+xgj0UVgTYmJIpLnNu5b7lkJy7iL82sagSIbQCHnsgC12zk3B5PK6xbnUQ",
+	"pVTd1b/tI5AvaJ/60ux4fyJ22sozsaDqeggHHj+9mskaR26sMUlI8uvmkT84gZ3oamI1atKnopH3otuj",
+	"40abErsS4AKKTUmdx5WMRQRuMrB8loGlJ0VelyKb5cb2l7qppsBG3cgsi3BjCclXXPNJwUg/FdJcBn6b",
+	"Ds7GIua/vonoFYNqpFzUYcD9VLNimjZKAUJ2GkbwOW49dXgAbohj4SwXI5I6m88asyZ93yum0MrG5YDz",
+	"HzXfqSdz6dYH06vGovmYvS38E5jM5C6MBiyk01Zidu9mExKVNDODIXnLdFU4jFaUlceiFpbdMup0SM6D",
+	"epccHR35Bdakf3r8lEzYUooc7Alxl3GyYOh3Rm+Ys2S1cWjIhgyc66HZc5Rn+xn4slv8Np4MMBPwM2g0",
+	"brkxfsVuzxcKcfNY+sFrqRgqNyv07JBRwQAe60BorV7Xdv5NslXWgw6/BybohOdYbpai5gI7X1rXbLkt",
+	"P/ma+fwMoypIgvWVx/t1rCk1EPeoB5hCeuaQe5U28D7XZE5z+7D7stJsSP4OsdPAA8F+7X47/obM2K3D",
+	"dfXKxMVP5wcnz77xf1oF5+nJwWRpHOxCZvtp42uvuK7jkf9up/sYHAY66hD53DLaAT9qXO5fleIh6BEg",
+	"39hS17S2EmGr96L5QyUNNRucoucQpgC0b+kaNUYhF0QKJG5Z2MsahgTKkt/VPmaKD1xKu8tiqJWjddUI",
+	"RhJTTu8BAxEb/XQQqJv5vylttioKr+k1IxRWxtIDF1e4QvuQ3Idrtrzk+eaMPSRzUjB64z0PjrAgjJz4",
+	"B2qW2yhyiykzkBZ3RpDGkatuIkB4azMBnnYPtYZx+LePQvmzU/GFkSXSkyVgugsptyfvNLPQkK43+pZK",
+	"agxT9tX/9fvRwbf0YPr+w/E3H/9brzv9rD49tV1qYxZDoOB/1M/vBJfAGmWfN+TurB4BO8vRir0Pfctn",
+	"CBA0QqOeS2KzP3R5sGwjbZ3XgG9J++AhuqMdOg6dc/QW0RSOj5yvzv3ZAq7wKJlV0e503D/1Wv7JOcpf",
+	"I1+klpPqhQ0yPF4Om++xglG9JYPoFT5y38et1ZmN8Z17HNOXIiuqnBEmAIcHhorKi1sEezQGXSeTFsXj",
+	"IjNuOkWwzl2ZVLgJq1v7iCfor3EekABimncEDrddqzaAK4veqny5is1lKTIhimlmwK5qpMPys9IX0Fko",
+	"wlzH6g1aMQAhkTmCIKtR+pvAXUPysyRmIT01Q5zSTBZYTceNz8W+Ocdcjbo1qTQmGVPoriqh2If961Kz",
+	"TIpcpw7qKcTyHH3rkKneMqOWB+dTw1TqQG8dyB0AvsJwCLstuWJ6SM49viDxkZGunE2IFk9f5mxeSsNE",
+	"tjz4O1umpO8gJjCYXF4zMQjLFL7HfrjQhtEc9oFeO5kGZhCWYCzOQUrFQE4MMYcRjYhilcaSdD7d2gP/",
+	"mhCIuVqiBYwWaLVVbM7mE+bCB8fi5BQjs85iBLEwYLSiUGW0UyNgBq3FVDIQooDkds2dbq5hVxzMydHR",
+	"J8TB3IFR7eV/O77fvn9UVHR63WDxMVp2qpieFUs8vuGU+GO3ggYYpXo/p9mMHTyXwihZbM/e/hqc/9jB",
+	"+Sc7rfeP1LAF/dNZhCshWm4vYHq0nWRb77OGAHf4Af73JoiuxDHPeB5Whtl4Mr/mjq3mjrllaRdZ9soe",
+	"g9V/+X2NHLBGHIeZzFmnUwDi1SSgRF6zYknAM2PZZcHFtZeInATqQ5D68LV0we3Q0ZMaB9TncSB2e/0I",
+	"WVCNwTcJmVOTQfxWOlVy7gAWne8oHeBdO6P2boXx9NNrLvL/sJ9RlKmlLukgJq/9Q/ZzOkBZaSwAOX5G",
+	"dRIEJBLJRyn4d8HlIQlVit+wIUltN9qNybZmPyvmC9XB2NxKPNFJvHhj4WxzIKdB19iojiGabcer2QhH",
+	"py4ealky0oXRLOSB6zcdi76Qhpwe/c1HzWtXzolkBQTQQWBcIRehfABKnXAbJU7Sg2j7AnNf7Delkrec",
+	"YQVBF6UshU9FkAsxGLmQ8Ctq5yIhAMsHUUcRRRlWQ6Y6+Pw9jbjxayvzFkvSPz16mnhksTPy7Oipkyeb",
+	"cmmQSWHpavvolAuuZywfdODWwNl4bql/31Plgv1/o9zsko/pHv9Byfkej18gvbfASIWSXf7EQay+1QdG",
+	"/kgEuu/Sc+1haFd0exkuiccQdX/axtpAQx9S/3UrAXvU7b0A3uM5Rjh6TVa1TZxbcQdhncdUSMyVSIcb",
+	"TRB/CYnvsXz+P0ss3opM3bnyhTSXU8gcG7jw3zqyHJUxZORSwW4NHGPM1xgjtDcWUYPJzlxx4KJ+HzyO",
+	"wPKFzyIy2o7rQCp+JQ64CPwAbsG5K2QuvZRR38xtscEPIG54Hr9Z5PAXwb4SBJrn+1jYlKJunV8CijZ6",
+	"aFMwC9pvIJFhLLhBS+GggXgxkTmU3oHLPnARPWpa2xy6OMV7qE/r0P58gDFpYSJ+0GPhodFBakD3sTdP",
+	"UgW174QDcyPzED+TguE/9edikLggjXg4I6g1DNYXmqP/YSwWHoOTLfxwQbRJsAefRAD8k2myZC6tFG7y",
+	"WCLCYrTSpUPRNY5LjBwLHJ6djpLV1QxTBaXCxLwEglYECA+W/6BNLKTkaaKlfQDtNrlkGCWE/EG4RCFw",
+	"i47FWPzii2ZgJiqMzu93TRIYZyQI+Mfw0cTJL9TKPCPMAzWunnWdBXv01GeFjgU1xnYOD4QMMhTR4Zxc",
+	"2sYucyY4y61oee5lOG8RAhBzL5igVEL6CK+nZxWUtHOx3VIBQRYSUA8gkq8ujhRVxHc2R59kN2gM/tnR",
+	"0xbzXSycdUXOwPF97Q/o40hFMLrHkaJ2e+MVuNgeQ67ZhJG2erxWDP0tzOqriPMnKnzy2USAt4zmyDed",
+	"LIDsHFLCITfl89z6isHn/Ys51W13eWteiFz7eSG6lmJNbCvSR3YIFrQ0cRZ7+MugSwAqzu10oYxF543i",
+	"vBSNSwUbW7la6upJ61fLWPi7xTVYXyyt+cfwTG3EezDTfuHNeB8/l63QrUfuNQv8GyqWLHjGYudaJVyF",
+	"g69l5u5qjf8SLeqOijcaWDdwMMEWD8K/bg3UmbRMJTNWfMZRGklSY4rgpA1BqTvzqhbhdyyQVwm2+FRO",
+	"RWpGJdhiC5sSbPEITMru0CNnmWxhWVZmyxtujq+s6ItG7dqfJwFA3naO5PWAww/u0zbPnlMyeg+vx2wB",
+	"OohgWiYyX64ZVR5BcfmaL3uXAGJ0RjYMtX4T70NtcNQTKw6tRH6o6GIXa+ETDYlCABdE4T5Nh2xepK6e",
+	"P+RHYqWbFCs2+EoO8NSQYAJULhfCcqDmTVcDBtH8UtFF2oKFW5+5t3Sx/dh9MlZMy31TA0E86KFKeh5s",
+	"73uuS6m5cXW/mq2m9cKfkSkvmF39/xj31ld/3Pt6jB/sGH/vKZpugFV8oANdFlRsgBJ5Ludl5WE1Wgrx",
+	"U6JLlqF5nN3QooKiypNCZtcOXibnimVGKkDzS///w9oFNJxlRQpkpxNC9Vik9W9QgzwloVb9fNAs6b+Q",
+	"6lqXNGNkTgXY712GPNpyUSyGkwILCaEItkkrtCt2w9kCcTbAjz0k6VzmUE7GnjA1D5XwYXJgkdWxqXiQ",
+	"kDRn2ii5DPnmBfPwIhDg6Wr/z9hYrI0V89UVg8ChA5cp36j715hMA0YERoRlAUGPoNrgJOoKpT5YEtz4",
+	"LI/Gz3WAIXHJnf3ToyMPpGjb+8+LX35GjGFX8tP290QTu7UMAy0NBGb4xn10aLTsGOA6ofkadiUEJGSM",
+	"9E9PTgYOPKjB8B3ckOM77jtjFJ9Uhrm6PHA2MKzBEV8KuKuTasnUsJSyuNT8D5YiZB4lRkosrQeYg8QR",
+	"kCU7L+GwITl31GE3YQEAL0ZWGfg1JNinLbmgHra2nQnuPqsfdtb9UkH1tEtPKqDv5UqW9ljIOeXCOYm4",
+	"IBUi8QUoJSylRi5YpliEuQz0qOx60wIXFDxSAJcIQcdoZGEQaABT0jO50M4O7aNui9bUXITBf1PQ/eEG",
+	"2C2dl4VPoEPFDp5EtuS2tTeyXw0BGgPiF+rEg1GvVDKvMgd24GIg/JOlkjc8Z6o36i3YZCbldQ+4rF0a",
+	"uJcxceoSv7LX0lP4ALwYTIjwWKWK3qjncRqh8aEb+RCgImv+g3ETMbz/ykTimlWNoQMkyCVuLzDrf9FG",
+	"J733YXrRe+DNwMIwjW5qyt68YCFN5BLxLex0C5AuJpKq3DY1CxdowacsW2a4XytEGhRyN0bfdzhXvdEJ",
+	"XB5ziErrIbvsJb1wLHqjcGt+THYNVyio+EzRyUDvHeKaPUCJh9WDM60NNZUmqf1FsDz9ajP497YZtMpz",
+	"lqS8ZLQuPMSCHEpfwYQAfx5+sP+tGA9Ws+EdTSKBAmViHIHxoXk5d7kgToyEAwKakvuUJgi3vbwEnL4O",
+	"fSncBg9koNh2+r4WIvlk8wAu4zrN7as82K1a0xxqYj0EYtrf/h6a7TK/nwO9umSjmOxRWLYSqPvEBUJb",
+	"qdyKolgG134RrqYnmljNBEX2DMpcPNHOsG7vOwAhBrFaZtdPNERsMjUI4iGvzxHIsVbsgiiiximHPDN3",
+	"7DLUn3LwDQSZjBaQuDYWrrXE/4ClN2sJc0Y1mYCe5bpFyb+vDS3YyDVm+x7YJuyo7UUVXsfwHe9lHQtQ",
+	"fgxXLFT+dR47TKDC3ConedahSJdo6Uw9WmKx3BB3VIcWaugPQpcxLwzhpIVrwgSwdIw6QmxoUlJlDhZ0",
+	"2dAbQo4aPPNEExc8SDzW9ir2uHHsYywoOppT1CcxRWxEAhNErBIMqHIFV+Y0ZzXAFKo0DU6JsdoB7L3E",
+	"ksBWWxoLiJ/2tAI5e23Sg0N/xFrMsBoOnDWrjBXYlfF6lYsGv5KQTbegS6zELCuTybntz9ixWGqynMXp",
+	"HT++eEdaTmjamt5mu/9UmT+ikt6o92y+u+AH3UeS38fPeNck9SXpN2rlrgwUA3UHQM11rMcSzZfqy35M",
+	"6GV/dIDBgXu0cDm+nlM2GDqwMOR6zgxjKC+iMiGOgwdPq+eE3PgiD8AOA3i954cQgNLkfu0d4K+DM4zi",
+	"TTMnGtuzPRb+LzJnpuZsq0yKROKZlmRKLdPxLAvPbGQojkIGu9baPX0Ij7rwvY9fE//uDaUUOLa7saMi",
+	"J04n3CDfa0FLPZNGH+Z8Ou30DX7Pp9ML/+huIA5WvNiI+LIjmoORe7XykDGYfgXsarSxC0iyQZO0DvZo",
+	"s5AkrDLUrAWLZknN7Ivjzl+wBv0cUcab2xkfrPBl2+H6MKN69nGjRxKFdC8+OlBw1wCQjb1mbDOYqFUJ",
+	"/q+KkVKxKb+1T3ND+n9r4CIqSAYYDMlLA+GGgP5QMqWloAUEgvtszBbAfS1dEJDHJFpTxP1pcH69T9XJ",
+	"aZ6DT5AWb5Tty3DbDh53d8ili8tuv6gzKqTgGS3wgMF6Dr8el8+p6Hv6faJXyLvr4OwCJmbPwH5Xgj+O",
+	"S5EdqEpsziPCGk32SGQAYb8aRC+n4ESKEZStPpYzK4Nj1gWmydB5G5beK67NxVJkbyvxOGhI0cDu8vpf",
+	"BT3Mremm/Ai7m1/xwu4BHymcjfgYR3QWXYFgydqMDPYOH3lA2oAeuigDQ3hcVL5iN/Lao/FxRAXLa5+n",
+	"FQDQqYlJeF80AOoKvC7sUrzhbmtjTKw27y0s/gPF8ELbn6def9R1vqluP4YsAP1g8p5cuFp4EsqV/ck1",
+	"gK++t12q9MNRaD0bDTZ4+AH+3wbx+xaYkK6j9YcEvqrzVpxt1puo2xB7bRP10XtIxtodyY681C3OV69Z",
+	"CwXhPm2koF1EYk9WdxKLg+ly8zX9W/3YA1JU6GXzdR3GDJqxXYWvWOQrF3a9rTFZRZsdmFP93eGH8Hlj",
+	"nkDYpUchhS4GExFBCDQHZ6qPMgim+K9Vsz6H9h/2p5MA93X4B5L42fK9Fg4WE/DhVCpHwJ/WS7KhLH7t",
+	"90HHMQRg+tBV6SoxUUNSF0DnYcBq+P75WpywJqlhStGpVHNnN1HzdCxyicUMC2qYQlu/kODnhqLdVpjA",
+	"FhPnZl+PDl0SPi+lgrCAuat67AtqckTRQJPgWKCV2nbSj6KgL+vwPyxy5S2Iq2GvULtLsFC+kApwulOR",
+	"sQhuFTyWYxF+ATumJoppWamMtXRtGJ2n7u3WH38f9+i4ByU9mxvENTH0mqEHnganPxRw5oD26pBcZxiI",
+	"6x6AMoaIjWV5y2RJZnZ1Z7LIIZC7f3r0bRyvHCI0Xho9FpopTgsylzcQ5uoCgGFZod7NhE2liuNsAdTE",
+	"0IKhK97tTXuAuUdigcAJX3A9h1hmPyLuYISjyq/2WEhjrFjpKj4kaNG6YQJrWiHdtvnmf4Aj9QvS9af4",
+	"58NxsDyhlbyAPex2U+CoPlMtR9+5hvDS9pvKM4Kw9HWSbBQaMzVfYPWwrxrkPVXlCDeL9PXQ7B3iuM7K",
+	"JUL66xfI4G5i4KHlepu1VWRujj8Ci/VcEkr4BuRx7YOS8Ek5rZksF6RU8gp4XVytxjbt4r9GhJuxgOyb",
+	"EHyFuTItfOpXYbv404mplfgy5dEvrg4OEnUsw4ZAzalUGTvAnRw8mGTbWWcA0tiaF0c4bNqFPgqJEgZ6",
+	"haMQUcSzw+8CLZJ3+4SeAlZZfWe5WChsKgnSkVT2Y9vxTmJZZ0V2GgsvPLWBja0d6DuKHopR+LI3VYz9",
+	"wUheKS+7ecihnSUPO6jPJHfsw3e+cp2vskWXrcgytV109T0aBxkE2V6d4DY6PDw++R/Do+HR8Hj0t6O/",
+	"HQGXc12twxUzBWZRRucAUKkdD3H5ZUkUgA04ZS67LYbw0lBDtNWPrlsQkn/VTEGhFu0kk+h5lxjqcGdL",
+	"KQEYbS1qRg+bRYjaunnXFm6jE5cOGVWTCPViXBUYrpiPnPB1h9zLLb18B3vjnHZe1+CK6EyWLB6mMzO3",
+	"j5OWZctieOwgt8hUMQLZkJpLwXLChZF2OojmSYnPlIwHXpadXQpaLA3PIKDe1bF+I7X5SV4l5HxeFtxU",
+	"OUvIa35bUsGKhFywK9wiSlwm5mC9XnuzYrq9gqAmrJ6BfyKJVyj2ba+HULSN+2fIFwY52y9XqKUjfAKU",
+	"TkhGS1NB0rHIIQ2DKowQcd3UgTDrfbzACdwwSMuF4LD2uiSTJaLPA6hrJaLmXTR8+7qvLJDPGW/Un1+n",
+	"W7Ao0bJkVGFyS4JIr34T49PnO9Ct6OQSSxS39SGFL4uP9cuD3kD6UUn4uoYZppsOEoLV4HMCvMRJJJai",
+	"ARQLaxv6qpn1OOvqZh0EWuXcEKMcOGIcch9TuH2qpYU3BRVAIznLCmqlmxu0nWnSX4EawNj/ZUJcGuwg",
+	"qVN3PE4AX013j4aAgb4dDIhh3WRvl8DMFxgG2paSUEfKyY0+cUkuBEgTUUfRLbEru3sC4JJJDcssrY4I",
+	"iL8A6H3x+t0bX/6KwhQR38xtYg1D6TcN0CfWe/+J0cLMEmiFC5A+58woy17wxHMdQtLOrNjspF/G8sbJ",
+	"DJKo7n18//H/CwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -25,6 +25,7 @@ import (
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/apps"
+	"github.com/understudy-dev/understudy/inbox"
 	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/migrations"
@@ -64,6 +65,11 @@ type Config struct {
 	Tokens *access.Tokens
 	// Audit reads the audit trail. Required.
 	Audit *access.Audit
+	// Inbox receives mail over HTTPS and reads the accounts' inboxes. Required.
+	Inbox *inbox.Service
+	// InboundMaxBytes bounds a message posted to /v1/inbound/mime, the
+	// SMTP receiver's limit. Defaults to 10 MiB.
+	InboundMaxBytes int64
 	// DB is pinged by /readyz. Required.
 	DB Pinger
 	// Logger receives one line per request and every internal error.
@@ -86,6 +92,7 @@ func (c Config) WithDefaults() Config {
 	}
 	c.RequestTimeout = cmp.Or(c.RequestTimeout, 10*time.Second)
 	c.ApplyTimeout = cmp.Or(c.ApplyTimeout, 5*time.Minute)
+	c.InboundMaxBytes = cmp.Or(c.InboundMaxBytes, 10<<20)
 	return c
 }
 
@@ -112,6 +119,8 @@ func (c Config) Validate() error {
 		return errors.New("openapi: Config.Tokens is required")
 	case c.Audit == nil:
 		return errors.New("openapi: Config.Audit is required")
+	case c.Inbox == nil:
+		return errors.New("openapi: Config.Inbox is required")
 	case c.DB == nil:
 		return errors.New("openapi: Config.DB is required")
 	}
@@ -132,12 +141,15 @@ type Server struct {
 	spec      *spec.Service
 	tokens    *access.Tokens
 	audit     *access.Audit
-	db        Pinger
-	logger    *slog.Logger
-	metrics   *metrics
-	registry  *prometheus.Registry
-	gateway   *gate
-	echo      *echo.Echo
+	// inbox is the accounts' mail; inboundMax bounds a posted message.
+	inbox      *inbox.Service
+	inboundMax int64
+	db         Pinger
+	logger     *slog.Logger
+	metrics    *metrics
+	registry   *prometheus.Registry
+	gateway    *gate
+	echo       *echo.Echo
 	// requestTimeout bounds each request (and each lease's reset).
 	requestTimeout time.Duration
 	// applyTimeout bounds an apply beyond its wait for leases.
@@ -156,14 +168,14 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{accounts: cfg.Accounts, apps: cfg.Apps, snapshots: cfg.Snapshots, leases: cfg.Leases, exclusions: cfg.Exclusions, destinations: cfg.Destinations, isolation: cfg.Isolation, spec: cfg.Spec, tokens: cfg.Tokens, audit: cfg.Audit, db: cfg.DB,
+	s := &Server{accounts: cfg.Accounts, apps: cfg.Apps, snapshots: cfg.Snapshots, leases: cfg.Leases, exclusions: cfg.Exclusions, destinations: cfg.Destinations, isolation: cfg.Isolation, spec: cfg.Spec, tokens: cfg.Tokens, audit: cfg.Audit, inbox: cfg.Inbox, inboundMax: cfg.InboundMaxBytes, db: cfg.DB,
 		logger: cfg.Logger, registry: cfg.Registry, gateway: g, requestTimeout: cfg.RequestTimeout, applyTimeout: cfg.ApplyTimeout}
 	s.metrics = newMetrics(cfg.Registry, cfg.Accounts, cfg.Destinations, cfg.Exclusions, cfg.Isolation)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Pre(requestID)
-	e.Use(s.observe, recoverPanic, deadline(cfg.RequestTimeout), limitBody(maxBody), s.gate)
+	e.Use(s.observe, recoverPanic, deadline(cfg.RequestTimeout), limitBody(maxBody, map[[2]string]int64{inboundRoute: cfg.InboundMaxBytes}), s.gate)
 	RegisterHandlers(e, s)
 	s.echo = e
 	return s, nil

@@ -277,11 +277,3 @@ func TestInboxInboundRefusals(t *testing.T) {
 		}
 	}
 }
-
-func deref[T any](p *T) T {
-	if p == nil {
-		var zero T
-		return zero
-	}
-	return *p
-}

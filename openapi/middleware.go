@@ -64,10 +64,13 @@ func requestID(next echo.HandlerFunc) echo.HandlerFunc {
 
 // selfBounded are the routes (method and echo path) whose handlers set
 // their own bound, because the caller may ask them to wait: acquiring a
-// lease waits for a free account, and an apply for leases to end.
+// lease waits for a free account, an apply for leases to end, and a read
+// of a lease's inbox for its mail.
 var selfBounded = map[[2]string]bool{
-	{http.MethodPost, "/v1/leases"}:               true,
-	{http.MethodPost, "/v1/plans/:plan_id/apply"}: true,
+	{http.MethodPost, "/v1/leases"}:                   true,
+	{http.MethodPost, "/v1/plans/:plan_id/apply"}:     true,
+	{http.MethodGet, "/v1/leases/:lease_id/messages"}: true,
+	{http.MethodGet, "/v1/leases/:lease_id/code"}:     true,
 }
 
 // deadline bounds the time a request may spend, so a database that does not
@@ -122,11 +125,16 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // limitBody refuses bodies over max bytes with 413, whether the client
-// declared the length or not.
-func limitBody(max int64) echo.MiddlewareFunc {
+// declared the length or not; the routes (method and echo path) of own
+// have a limit of their own instead.
+func limitBody(max int64, own map[[2]string]int64) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
+			max := max
+			if n, ok := own[[2]string{r.Method, c.Path()}]; ok {
+				max = n
+			}
 			if r.ContentLength > max {
 				return tooLarge(max)
 			}

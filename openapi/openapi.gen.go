@@ -187,6 +187,24 @@ func (e LeaseStatus) Valid() bool {
 	}
 }
 
+// Defines values for MessageVia.
+const (
+	Https MessageVia = "https"
+	Smtp  MessageVia = "smtp"
+)
+
+// Valid indicates whether the value is a known member of the MessageVia enum.
+func (e MessageVia) Valid() bool {
+	switch e {
+	case Https:
+		return true
+	case Smtp:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ObjectKind.
 const (
 	ObjectKindApp         ObjectKind = "app"
@@ -339,6 +357,7 @@ const (
 	ScopeAdmin     Scope = "admin"
 	ScopeAnalytics Scope = "analytics"
 	ScopeApp       Scope = "app"
+	ScopeInbound   Scope = "inbound"
 	ScopeReader    Scope = "reader"
 	ScopeRunner    Scope = "runner"
 )
@@ -351,6 +370,8 @@ func (e Scope) Valid() bool {
 	case ScopeAnalytics:
 		return true
 	case ScopeApp:
+		return true
+	case ScopeInbound:
 		return true
 	case ScopeReader:
 		return true
@@ -580,6 +601,24 @@ func (e GetExclusionsParamsFormat) Valid() bool {
 	case Ndjson:
 		return true
 	case Text:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetLeaseCodeParamsKind.
+const (
+	Code GetLeaseCodeParamsKind = "code"
+	Link GetLeaseCodeParamsKind = "link"
+)
+
+// Valid indicates whether the value is a known member of the GetLeaseCodeParamsKind enum.
+func (e GetLeaseCodeParamsKind) Valid() bool {
+	switch e {
+	case Code:
+		return true
+	case Link:
 		return true
 	default:
 		return false
@@ -1096,6 +1135,16 @@ type Identity struct {
 	Username string `json:"username"`
 }
 
+// InboundReceipt defines model for InboundReceipt.
+type InboundReceipt struct {
+	Messages []struct {
+		Id string `json:"id"`
+
+		// Recipient The recipient as it was given, plus-tag included.
+		Recipient string `json:"recipient"`
+	} `json:"messages"`
+}
+
 // IsolationAuditReport defines model for IsolationAuditReport.
 type IsolationAuditReport struct {
 	At          time.Time `json:"at"`
@@ -1315,6 +1364,113 @@ type ManagedObject struct {
 
 	// ManagedBy The workspace that manages the object; absent when none does.
 	ManagedBy *string `json:"managed_by,omitempty"`
+}
+
+// Message defines model for Message.
+type Message struct {
+	AccountId string `json:"account_id"`
+
+	// Auth The sender checks of the message (RFC 8601 result words), kept for diagnosis.
+	Auth MessageAuth  `json:"auth"`
+	Body *MessageBody `json:"body,omitempty"`
+
+	// Client The sending host's address.
+	Client       *string `json:"client,omitempty"`
+	CodeCount    int     `json:"code_count"`
+	EnvelopeFrom string  `json:"envelope_from"`
+
+	// From The address of the From header.
+	From string `json:"from"`
+	Id   string `json:"id"`
+
+	// LeaseId The lease open on the account when the message arrived.
+	LeaseId   *string `json:"lease_id,omitempty"`
+	LinkCount int     `json:"link_count"`
+
+	// ParseError Why the message could not be read in full; it is kept raw.
+	ParseError *string   `json:"parse_error,omitempty"`
+	ReceivedAt time.Time `json:"received_at"`
+	Size       int       `json:"size"`
+
+	// Subject The subject, its codes redacted unless the body is included.
+	Subject string `json:"subject"`
+
+	// To The envelope recipient as it was given, plus-tag included.
+	To  string     `json:"to"`
+	Via MessageVia `json:"via"`
+}
+
+// MessageVia defines model for Message.Via.
+type MessageVia string
+
+// MessageAuth The sender checks of the message (RFC 8601 result words), kept for diagnosis.
+type MessageAuth struct {
+	Dkim        string  `json:"dkim"`
+	Dmarc       string  `json:"dmarc"`
+	Explanation *string `json:"explanation,omitempty"`
+	Spf         string  `json:"spf"`
+}
+
+// MessageBody defines model for MessageBody.
+type MessageBody struct {
+	// Codes Most likely first.
+	Codes   []MessageCodeCandidate `json:"codes"`
+	Headers []MessageHeader        `json:"headers"`
+
+	// Html The HTML sanitized: no scripts, frames, forms, event handlers or remote loads.
+	Html string `json:"html"`
+
+	// Links Most likely first.
+	Links   []MessageLink `json:"links"`
+	Subject string        `json:"subject"`
+	Text    string        `json:"text"`
+}
+
+// MessageCode defines model for MessageCode.
+type MessageCode struct {
+	// Code The most likely code; absent when the message has none.
+	Code  *string                `json:"code,omitempty"`
+	Codes []MessageCodeCandidate `json:"codes"`
+
+	// Link The most likely link (a tracking redirect's target when it names one); absent when the message has none.
+	Link       *string       `json:"link,omitempty"`
+	Links      []MessageLink `json:"links"`
+	MessageId  string        `json:"message_id"`
+	ReceivedAt time.Time     `json:"received_at"`
+}
+
+// MessageCodeCandidate defines model for MessageCodeCandidate.
+type MessageCodeCandidate struct {
+	Score float64 `json:"score"`
+
+	// Source Where it was found: subject, text or html.
+	Source string `json:"source"`
+	Value  string `json:"value"`
+}
+
+// MessageHeader defines model for MessageHeader.
+type MessageHeader struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// MessageLink defines model for MessageLink.
+type MessageLink struct {
+	// Kind verification, magic, unsubscribe or other.
+	Kind  string  `json:"kind"`
+	Score float64 `json:"score"`
+
+	// Target The address a tracking redirect leads to, when it says so.
+	Target *string `json:"target,omitempty"`
+
+	// Tracking A known click-tracking redirect.
+	Tracking *bool  `json:"tracking,omitempty"`
+	Url      string `json:"url"`
+}
+
+// MessageList defines model for MessageList.
+type MessageList struct {
+	Items []Message `json:"items"`
 }
 
 // ObjectKind defines model for ObjectKind.
@@ -1821,6 +1977,24 @@ type EnvironmentName = string
 // LeaseID defines model for LeaseID.
 type LeaseID = string
 
+// MessageAfter defines model for MessageAfter.
+type MessageAfter = string
+
+// MessageFrom defines model for MessageFrom.
+type MessageFrom = string
+
+// MessageID defines model for MessageID.
+type MessageID = string
+
+// MessageLimit defines model for MessageLimit.
+type MessageLimit = int
+
+// MessageSubject defines model for MessageSubject.
+type MessageSubject = string
+
+// MessageWait defines model for MessageWait.
+type MessageWait = string
+
 // PlanID defines model for PlanID.
 type PlanID = string
 
@@ -1860,6 +2034,9 @@ type UnprocessableEntity = Problem
 // VendorTimeout defines model for VendorTimeout.
 type VendorTimeout = Problem
 
+// WaitUnavailable defines model for WaitUnavailable.
+type WaitUnavailable = Problem
+
 // ListAccountsParams defines parameters for ListAccounts.
 type ListAccountsParams struct {
 	// Environment Only accounts of this environment.
@@ -1873,6 +2050,16 @@ type ListAccountsParams struct {
 	IncludeRetired *bool `form:"include_retired,omitempty" json:"include_retired,omitempty"`
 	Offset         *int  `form:"offset,omitempty" json:"offset,omitempty"`
 	Limit          *int  `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListAccountMessagesParams defines parameters for ListAccountMessages.
+type ListAccountMessagesParams struct {
+	// After A message id; only messages received after it are listed.
+	After *MessageAfter `form:"after,omitempty" json:"after,omitempty"`
+	Limit *MessageLimit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Bodies Include each message's body, codes and links (admin only; ignored for others).
+	Bodies *bool `form:"bodies,omitempty" json:"bodies,omitempty"`
 }
 
 // ListSnapshotsParams defines parameters for ListSnapshots.
@@ -1919,6 +2106,15 @@ type GetIsolationListParams struct {
 	IfNoneMatch *string `json:"If-None-Match,omitempty"`
 }
 
+// ReceiveInboundMimeParams defines parameters for ReceiveInboundMime.
+type ReceiveInboundMimeParams struct {
+	// Recipient An envelope recipient (RCPT TO); repeat the parameter for each, at most 100.
+	Recipient []string `form:"recipient" json:"recipient"`
+
+	// Sender The envelope sender (MAIL FROM); empty or absent for a bounce.
+	Sender *string `form:"sender,omitempty" json:"sender,omitempty"`
+}
+
 // ListIsolationViolationsParams defines parameters for ListIsolationViolations.
 type ListIsolationViolationsParams struct {
 	Environment *string `form:"environment,omitempty" json:"environment,omitempty"`
@@ -1940,6 +2136,43 @@ type ListLeasesParams struct {
 // AcquireLeaseParams defines parameters for AcquireLease.
 type AcquireLeaseParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+}
+
+// GetLeaseCodeParams defines parameters for GetLeaseCode.
+type GetLeaseCodeParams struct {
+	// Wait How long to wait for a matching message when none is there yet: seconds (`30`) or a duration (`30s`, `1m`), 0 to 60 s. Defaults to 0: answer at once.
+	Wait *MessageWait `form:"wait,omitempty" json:"wait,omitempty"`
+
+	// From Only messages whose From address contains this, case-insensitively.
+	From *MessageFrom `form:"from,omitempty" json:"from,omitempty"`
+
+	// After A message id; only messages received after it are listed.
+	After *MessageAfter `form:"after,omitempty" json:"after,omitempty"`
+
+	// Subject Only messages whose subject contains this, case-insensitively.
+	Subject *MessageSubject `form:"subject,omitempty" json:"subject,omitempty"`
+
+	// Kind What the message must hold: a code or a link.
+	Kind *GetLeaseCodeParamsKind `form:"kind,omitempty" json:"kind,omitempty"`
+}
+
+// GetLeaseCodeParamsKind defines parameters for GetLeaseCode.
+type GetLeaseCodeParamsKind string
+
+// ListLeaseMessagesParams defines parameters for ListLeaseMessages.
+type ListLeaseMessagesParams struct {
+	// Wait How long to wait for a matching message when none is there yet: seconds (`30`) or a duration (`30s`, `1m`), 0 to 60 s. Defaults to 0: answer at once.
+	Wait *MessageWait `form:"wait,omitempty" json:"wait,omitempty"`
+
+	// After A message id; only messages received after it are listed.
+	After *MessageAfter `form:"after,omitempty" json:"after,omitempty"`
+
+	// From Only messages whose From address contains this, case-insensitively.
+	From *MessageFrom `form:"from,omitempty" json:"from,omitempty"`
+
+	// Subject Only messages whose subject contains this, case-insensitively.
+	Subject *MessageSubject `form:"subject,omitempty" json:"subject,omitempty"`
+	Limit   *MessageLimit   `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // GetLeaseTOTPParams defines parameters for GetLeaseTOTP.
@@ -2197,6 +2430,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/accounts/{account_id}/credentials (the `GetCredentials` operationId).
 	GetCredentials(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListAccountMessages List an account's mail.
+	//
+	// An account's messages, newest first (with `after`, the nearest ones after that message, still newest first).
+	// A reader or runner token sees summaries: sender, time, size, and the subject with its codes redacted. An admin
+	// token gets each message's body, codes and links as well with `bodies=true`.
+	//
+	// Corresponds with GET /v1/accounts/{account_id}/messages (the `ListAccountMessages` operationId).
+	ListAccountMessages(ctx context.Context, accountId AccountID, params *ListAccountMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ResetAccountWithBody Reset an account to a named state.
 	//
@@ -2593,6 +2835,35 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId).
 	UpdateRole(ctx context.Context, environment EnvironmentName, role RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ReceiveInboundMimeWithBody Deliver one raw message to synthetic accounts' inboxes.
+	//
+	// The HTTPS door for mail, beside the SMTP receiver: a forwarder (a Cloudflare Email Worker, a Lambda behind an
+	// SES receipt rule, a Mailgun route's adapter) posts the message as it was received, RFC 5322 bytes, with
+	// `Content-Type: message/rfc822` (or `application/octet-stream`), and names the envelope recipients in `recipient`
+	// (repeated, at most 100) and the envelope sender in `sender`. The body is at most `UNDERSTUDY_SMTP_MAX_BYTES`
+	// (10 MiB by default, the SMTP receiver's limit, not the 1 MiB of other calls): a larger one is answered 413 and
+	// nothing is kept. An `inbound` token may call this operation and nothing else.
+	//
+	// Every recipient must be the address of a synthetic account (plus-tags allowed), exactly as over SMTP. When any
+	// is not, nothing is stored for any of them and the answer is 422 naming each refused recipient. That refusal is
+	// final: a forwarder must not retry it, and must refuse the message upstream. Forwarders differ in what stops
+	// their retries: a Cloudflare Email Worker decides for itself and should call `message.setReject(reason)`, which
+	// refuses the SMTP transaction permanently
+	// (https://developers.cloudflare.com/email-routing/email-workers/runtime-api/); Amazon SNS, which carries SES
+	// receipts to an HTTPS endpoint, retries only 5xx answers and no answer at all, never a 4xx
+	// (https://docs.aws.amazon.com/sns/latest/dg/SendMessageToHttp.prepare.html); a Mailgun route retries every answer
+	// but 200 and 406 for 8 hours
+	// (https://documentation.mailgun.com/docs/mailgun/user-manual/receive-forward-store/receive-http), so its adapter
+	// must answer Mailgun 406 when this call answers 422. A 503 (the database is down) is worth retrying.
+	//
+	// A message that cannot be parsed as MIME is still stored, raw, with its parse error. Each stored message is
+	// audited (`message.receive`) and wakes the tests waiting for it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/inbound/mime (the `ReceiveInboundMime` operationId).
+	ReceiveInboundMimeWithBody(ctx context.Context, params *ReceiveInboundMimeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RunIsolationAuditWithBody Audit an environment's surfaces now.
 	//
 	// Asks every app of the environment, for every surface, who a real viewer sees there now, and compares with the
@@ -2712,6 +2983,36 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/leases/{lease_id} (the `GetLease` operationId).
 	GetLease(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetLeaseCode Wait for the sign-in code or link mailed to a lease's account.
+	//
+	// The most likely code and link of the newest message (of those the lease's account received while the lease was
+	// open, matching `from` and `subject`, and newer than `after` when given) that has a code (`kind=code`, the
+	// default) or a link (`kind=link`). A test that signs in more than once under one lease passes the id of the
+	// last message it used as `after`, so an earlier mail's code is never taken for the new one. When
+	// none has, it waits up to `wait` for one to arrive. `codes` and `links` are all of that message's, most likely
+	// first. When none arrives within the wait the answer is 404 with type `urn:understudy:problem:no-message`
+	// (not 408, which says the client was slow to send its request, and which clients and proxies may repeat on
+	// their own): call again to keep waiting. The same checks as for the lease's messages apply (403, audited; 503
+	// with `Retry-After` when the wait cannot be finished).
+	//
+	// Corresponds with GET /v1/leases/{lease_id}/code (the `GetLeaseCode` operationId).
+	GetLeaseCode(ctx context.Context, leaseId LeaseID, params *GetLeaseCodeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListLeaseMessages Read, or wait for, the mail of a lease's account.
+	//
+	// The messages the lease's account received while the lease was open (from `acquired_at`, until `ended_at` once
+	// it ended), with their bodies, codes and links: newest first. With `after` (a message id) only messages received
+	// after it are listed (the nearest ones when more than `limit` arrived), still newest first: a test reads only
+	// what is new. With `wait`, when nothing matches yet, the call waits up to that long for a matching message to
+	// arrive (through SMTP or HTTPS, on any replica) and answers as soon as one does, or with an empty list.
+	//
+	// Only the token that acquired the lease, or an admin token, may read it: any other is answered 403 and the
+	// attempt is audited (`lease.inbox_read_denied`). A wait that the server cannot finish (it is shutting down, or
+	// it lost its notification connection to the database) is answered 503 with `Retry-After`: call again.
+	//
+	// Corresponds with GET /v1/leases/{lease_id}/messages (the `ListLeaseMessages` operationId).
+	ListLeaseMessages(ctx context.Context, leaseId LeaseID, params *ListLeaseMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ReleaseLeaseWithBody Release a lease.
 	//
 	// Ends a lease and frees its account (with `reset`, after resetting it). Only the token that acquired the lease,
@@ -2764,6 +3065,18 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/leases/{lease_id}/totp (the `GetLeaseTOTP` operationId).
 	GetLeaseTOTP(ctx context.Context, leaseId LeaseID, params *GetLeaseTOTPParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMessage Get a message with its body.
+	//
+	// Corresponds with GET /v1/messages/{message_id} (the `GetMessage` operationId).
+	GetMessage(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetMessageRaw Download a message as it was received.
+	//
+	// The message's raw MIME as an `.eml` attachment named `<id>.eml`. Every download is audited (`message.read_raw`).
+	//
+	// Corresponds with GET /v1/messages/{message_id}/raw (the `GetMessageRaw` operationId).
+	GetMessageRaw(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreatePlanWithBody Plan a spec against the server.
 	//
@@ -3061,6 +3374,25 @@ func (c *Client) GetAccount(ctx context.Context, accountId AccountID, reqEditors
 // Corresponds with GET /v1/accounts/{account_id}/credentials (the `GetCredentials` operationId).
 func (c *Client) GetCredentials(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetCredentialsRequest(c.Server, accountId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListAccountMessages List an account's mail.
+//
+// An account's messages, newest first (with `after`, the nearest ones after that message, still newest first).
+// A reader or runner token sees summaries: sender, time, size, and the subject with its codes redacted. An admin
+// token gets each message's body, codes and links as well with `bodies=true`.
+//
+// Corresponds with GET /v1/accounts/{account_id}/messages (the `ListAccountMessages` operationId).
+func (c *Client) ListAccountMessages(ctx context.Context, accountId AccountID, params *ListAccountMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAccountMessagesRequest(c.Server, accountId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3916,6 +4248,45 @@ func (c *Client) UpdateRole(ctx context.Context, environment EnvironmentName, ro
 	return c.Client.Do(req)
 }
 
+// ReceiveInboundMimeWithBody Deliver one raw message to synthetic accounts' inboxes.
+//
+// The HTTPS door for mail, beside the SMTP receiver: a forwarder (a Cloudflare Email Worker, a Lambda behind an
+// SES receipt rule, a Mailgun route's adapter) posts the message as it was received, RFC 5322 bytes, with
+// `Content-Type: message/rfc822` (or `application/octet-stream`), and names the envelope recipients in `recipient`
+// (repeated, at most 100) and the envelope sender in `sender`. The body is at most `UNDERSTUDY_SMTP_MAX_BYTES`
+// (10 MiB by default, the SMTP receiver's limit, not the 1 MiB of other calls): a larger one is answered 413 and
+// nothing is kept. An `inbound` token may call this operation and nothing else.
+//
+// Every recipient must be the address of a synthetic account (plus-tags allowed), exactly as over SMTP. When any
+// is not, nothing is stored for any of them and the answer is 422 naming each refused recipient. That refusal is
+// final: a forwarder must not retry it, and must refuse the message upstream. Forwarders differ in what stops
+// their retries: a Cloudflare Email Worker decides for itself and should call `message.setReject(reason)`, which
+// refuses the SMTP transaction permanently
+// (https://developers.cloudflare.com/email-routing/email-workers/runtime-api/); Amazon SNS, which carries SES
+// receipts to an HTTPS endpoint, retries only 5xx answers and no answer at all, never a 4xx
+// (https://docs.aws.amazon.com/sns/latest/dg/SendMessageToHttp.prepare.html); a Mailgun route retries every answer
+// but 200 and 406 for 8 hours
+// (https://documentation.mailgun.com/docs/mailgun/user-manual/receive-forward-store/receive-http), so its adapter
+// must answer Mailgun 406 when this call answers 422. A 503 (the database is down) is worth retrying.
+//
+// A message that cannot be parsed as MIME is still stored, raw, with its parse error. Each stored message is
+// audited (`message.receive`) and wakes the tests waiting for it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/inbound/mime (the `ReceiveInboundMime` operationId).
+func (c *Client) ReceiveInboundMimeWithBody(ctx context.Context, params *ReceiveInboundMimeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReceiveInboundMimeRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // RunIsolationAuditWithBody Audit an environment's surfaces now.
 //
 // Asks every app of the environment, for every surface, who a real viewer sees there now, and compares with the
@@ -4155,6 +4526,56 @@ func (c *Client) GetLease(ctx context.Context, leaseId LeaseID, reqEditors ...Re
 	return c.Client.Do(req)
 }
 
+// GetLeaseCode Wait for the sign-in code or link mailed to a lease's account.
+//
+// The most likely code and link of the newest message (of those the lease's account received while the lease was
+// open, matching `from` and `subject`, and newer than `after` when given) that has a code (`kind=code`, the
+// default) or a link (`kind=link`). A test that signs in more than once under one lease passes the id of the
+// last message it used as `after`, so an earlier mail's code is never taken for the new one. When
+// none has, it waits up to `wait` for one to arrive. `codes` and `links` are all of that message's, most likely
+// first. When none arrives within the wait the answer is 404 with type `urn:understudy:problem:no-message`
+// (not 408, which says the client was slow to send its request, and which clients and proxies may repeat on
+// their own): call again to keep waiting. The same checks as for the lease's messages apply (403, audited; 503
+// with `Retry-After` when the wait cannot be finished).
+//
+// Corresponds with GET /v1/leases/{lease_id}/code (the `GetLeaseCode` operationId).
+func (c *Client) GetLeaseCode(ctx context.Context, leaseId LeaseID, params *GetLeaseCodeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLeaseCodeRequest(c.Server, leaseId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListLeaseMessages Read, or wait for, the mail of a lease's account.
+//
+// The messages the lease's account received while the lease was open (from `acquired_at`, until `ended_at` once
+// it ended), with their bodies, codes and links: newest first. With `after` (a message id) only messages received
+// after it are listed (the nearest ones when more than `limit` arrived), still newest first: a test reads only
+// what is new. With `wait`, when nothing matches yet, the call waits up to that long for a matching message to
+// arrive (through SMTP or HTTPS, on any replica) and answers as soon as one does, or with an empty list.
+//
+// Only the token that acquired the lease, or an admin token, may read it: any other is answered 403 and the
+// attempt is audited (`lease.inbox_read_denied`). A wait that the server cannot finish (it is shutting down, or
+// it lost its notification connection to the database) is answered 503 with `Retry-After`: call again.
+//
+// Corresponds with GET /v1/leases/{lease_id}/messages (the `ListLeaseMessages` operationId).
+func (c *Client) ListLeaseMessages(ctx context.Context, leaseId LeaseID, params *ListLeaseMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListLeaseMessagesRequest(c.Server, leaseId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ReleaseLeaseWithBody Release a lease.
 //
 // Ends a lease and frees its account (with `reset`, after resetting it). Only the token that acquired the lease,
@@ -4248,6 +4669,38 @@ func (c *Client) RenewLease(ctx context.Context, leaseId LeaseID, body RenewLeas
 // Corresponds with GET /v1/leases/{lease_id}/totp (the `GetLeaseTOTP` operationId).
 func (c *Client) GetLeaseTOTP(ctx context.Context, leaseId LeaseID, params *GetLeaseTOTPParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetLeaseTOTPRequest(c.Server, leaseId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMessage Get a message with its body.
+//
+// Corresponds with GET /v1/messages/{message_id} (the `GetMessage` operationId).
+func (c *Client) GetMessage(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMessageRequest(c.Server, messageId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetMessageRaw Download a message as it was received.
+//
+// The message's raw MIME as an `.eml` attachment named `<id>.eml`. Every download is audited (`message.read_raw`).
+//
+// Corresponds with GET /v1/messages/{message_id}/raw (the `GetMessageRaw` operationId).
+func (c *Client) GetMessageRaw(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMessageRawRequest(c.Server, messageId)
 	if err != nil {
 		return nil, err
 	}
@@ -4922,6 +5375,91 @@ func NewGetCredentialsRequest(server string, accountId AccountID) (*http.Request
 	queryURL, err := serverURL.Parse(operationPath)
 	if err != nil {
 		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListAccountMessagesRequest constructs an http.Request for the ListAccountMessages method
+func NewListAccountMessagesRequest(server string, accountId AccountID, params *ListAccountMessagesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/accounts/%s/messages", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Bodies != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "bodies", *params.Bodies, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -6546,6 +7084,74 @@ func NewUpdateRoleRequestWithBody(server string, environment EnvironmentName, ro
 	return req, nil
 }
 
+// NewReceiveInboundMimeRequestWithBody constructs an http.Request for the ReceiveInboundMime method, with any body, and a specified content type
+func NewReceiveInboundMimeRequestWithBody(server string, params *ReceiveInboundMimeParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/inbound/mime")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Recipient != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "recipient", params.Recipient, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "array", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Sender != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "sender", *params.Sender, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewRunIsolationAuditRequest calls the generic RunIsolationAudit builder with application/json body
 func NewRunIsolationAuditRequest(server string, body RunIsolationAuditJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -6959,6 +7565,224 @@ func NewGetLeaseRequest(server string, leaseId LeaseID) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetLeaseCodeRequest constructs an http.Request for the GetLeaseCode method
+func NewGetLeaseCodeRequest(server string, leaseId LeaseID, params *GetLeaseCodeParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lease_id", leaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leases/%s/code", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Wait != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "wait", *params.Wait, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Subject != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "subject", *params.Subject, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Kind != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "kind", *params.Kind, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListLeaseMessagesRequest constructs an http.Request for the ListLeaseMessages method
+func NewListLeaseMessagesRequest(server string, leaseId LeaseID, params *ListLeaseMessagesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lease_id", leaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leases/%s/messages", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Wait != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "wait", *params.Wait, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Subject != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "subject", *params.Subject, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewReleaseLeaseRequest calls the generic ReleaseLease builder with application/json body
 func NewReleaseLeaseRequest(server string, leaseId LeaseID, body ReleaseLeaseJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -7104,6 +7928,74 @@ func NewGetLeaseTOTPRequest(server string, leaseId LeaseID, params *GetLeaseTOTP
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetMessageRequest constructs an http.Request for the GetMessage method
+func NewGetMessageRequest(server string, messageId MessageID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "message_id", messageId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/messages/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetMessageRawRequest constructs an http.Request for the GetMessageRaw method
+func NewGetMessageRawRequest(server string, messageId MessageID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "message_id", messageId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/messages/%s/raw", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -7794,6 +8686,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/accounts/{account_id}/credentials (the `GetCredentials` operationId).
 	GetCredentialsWithResponse(ctx context.Context, accountId AccountID, reqEditors ...RequestEditorFn) (*GetCredentialsResponse, error)
 
+	// ListAccountMessagesWithResponse List an account's mail.
+	//
+	// An account's messages, newest first (with `after`, the nearest ones after that message, still newest first).
+	// A reader or runner token sees summaries: sender, time, size, and the subject with its codes redacted. An admin
+	// token gets each message's body, codes and links as well with `bodies=true`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/accounts/{account_id}/messages (the `ListAccountMessages` operationId).
+	ListAccountMessagesWithResponse(ctx context.Context, accountId AccountID, params *ListAccountMessagesParams, reqEditors ...RequestEditorFn) (*ListAccountMessagesResponse, error)
+
 	// ResetAccountWithBodyWithResponse Reset an account to a named state.
 	//
 	// Restores every app of the account to a named state (the baseline `initial` by default), in parallel, each within
@@ -8239,6 +9142,35 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/environments/{environment}/roles/{role} (the `UpdateRole` operationId).
 	UpdateRoleWithResponse(ctx context.Context, environment EnvironmentName, role RoleName, body UpdateRoleJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateRoleResponse, error)
 
+	// ReceiveInboundMimeWithBodyWithResponse Deliver one raw message to synthetic accounts' inboxes.
+	//
+	// The HTTPS door for mail, beside the SMTP receiver: a forwarder (a Cloudflare Email Worker, a Lambda behind an
+	// SES receipt rule, a Mailgun route's adapter) posts the message as it was received, RFC 5322 bytes, with
+	// `Content-Type: message/rfc822` (or `application/octet-stream`), and names the envelope recipients in `recipient`
+	// (repeated, at most 100) and the envelope sender in `sender`. The body is at most `UNDERSTUDY_SMTP_MAX_BYTES`
+	// (10 MiB by default, the SMTP receiver's limit, not the 1 MiB of other calls): a larger one is answered 413 and
+	// nothing is kept. An `inbound` token may call this operation and nothing else.
+	//
+	// Every recipient must be the address of a synthetic account (plus-tags allowed), exactly as over SMTP. When any
+	// is not, nothing is stored for any of them and the answer is 422 naming each refused recipient. That refusal is
+	// final: a forwarder must not retry it, and must refuse the message upstream. Forwarders differ in what stops
+	// their retries: a Cloudflare Email Worker decides for itself and should call `message.setReject(reason)`, which
+	// refuses the SMTP transaction permanently
+	// (https://developers.cloudflare.com/email-routing/email-workers/runtime-api/); Amazon SNS, which carries SES
+	// receipts to an HTTPS endpoint, retries only 5xx answers and no answer at all, never a 4xx
+	// (https://docs.aws.amazon.com/sns/latest/dg/SendMessageToHttp.prepare.html); a Mailgun route retries every answer
+	// but 200 and 406 for 8 hours
+	// (https://documentation.mailgun.com/docs/mailgun/user-manual/receive-forward-store/receive-http), so its adapter
+	// must answer Mailgun 406 when this call answers 422. A 503 (the database is down) is worth retrying.
+	//
+	// A message that cannot be parsed as MIME is still stored, raw, with its parse error. Each stored message is
+	// audited (`message.receive`) and wakes the tests waiting for it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/inbound/mime (the `ReceiveInboundMime` operationId).
+	ReceiveInboundMimeWithBodyWithResponse(ctx context.Context, params *ReceiveInboundMimeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReceiveInboundMimeResponse, error)
+
 	// RunIsolationAuditWithBodyWithResponse Audit an environment's surfaces now.
 	//
 	// Asks every app of the environment, for every surface, who a real viewer sees there now, and compares with the
@@ -8370,6 +9302,40 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/leases/{lease_id} (the `GetLease` operationId).
 	GetLeaseWithResponse(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*GetLeaseResponse, error)
 
+	// GetLeaseCodeWithResponse Wait for the sign-in code or link mailed to a lease's account.
+	//
+	// The most likely code and link of the newest message (of those the lease's account received while the lease was
+	// open, matching `from` and `subject`, and newer than `after` when given) that has a code (`kind=code`, the
+	// default) or a link (`kind=link`). A test that signs in more than once under one lease passes the id of the
+	// last message it used as `after`, so an earlier mail's code is never taken for the new one. When
+	// none has, it waits up to `wait` for one to arrive. `codes` and `links` are all of that message's, most likely
+	// first. When none arrives within the wait the answer is 404 with type `urn:understudy:problem:no-message`
+	// (not 408, which says the client was slow to send its request, and which clients and proxies may repeat on
+	// their own): call again to keep waiting. The same checks as for the lease's messages apply (403, audited; 503
+	// with `Retry-After` when the wait cannot be finished).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/leases/{lease_id}/code (the `GetLeaseCode` operationId).
+	GetLeaseCodeWithResponse(ctx context.Context, leaseId LeaseID, params *GetLeaseCodeParams, reqEditors ...RequestEditorFn) (*GetLeaseCodeResponse, error)
+
+	// ListLeaseMessagesWithResponse Read, or wait for, the mail of a lease's account.
+	//
+	// The messages the lease's account received while the lease was open (from `acquired_at`, until `ended_at` once
+	// it ended), with their bodies, codes and links: newest first. With `after` (a message id) only messages received
+	// after it are listed (the nearest ones when more than `limit` arrived), still newest first: a test reads only
+	// what is new. With `wait`, when nothing matches yet, the call waits up to that long for a matching message to
+	// arrive (through SMTP or HTTPS, on any replica) and answers as soon as one does, or with an empty list.
+	//
+	// Only the token that acquired the lease, or an admin token, may read it: any other is answered 403 and the
+	// attempt is audited (`lease.inbox_read_denied`). A wait that the server cannot finish (it is shutting down, or
+	// it lost its notification connection to the database) is answered 503 with `Retry-After`: call again.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/leases/{lease_id}/messages (the `ListLeaseMessages` operationId).
+	ListLeaseMessagesWithResponse(ctx context.Context, leaseId LeaseID, params *ListLeaseMessagesParams, reqEditors ...RequestEditorFn) (*ListLeaseMessagesResponse, error)
+
 	// ReleaseLeaseWithBodyWithResponse Release a lease.
 	//
 	// Ends a lease and frees its account (with `reset`, after resetting it). Only the token that acquired the lease,
@@ -8424,6 +9390,22 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/leases/{lease_id}/totp (the `GetLeaseTOTP` operationId).
 	GetLeaseTOTPWithResponse(ctx context.Context, leaseId LeaseID, params *GetLeaseTOTPParams, reqEditors ...RequestEditorFn) (*GetLeaseTOTPResponse, error)
+
+	// GetMessageWithResponse Get a message with its body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/messages/{message_id} (the `GetMessage` operationId).
+	GetMessageWithResponse(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*GetMessageResponse, error)
+
+	// GetMessageRawWithResponse Download a message as it was received.
+	//
+	// The message's raw MIME as an `.eml` attachment named `<id>.eml`. Every download is audited (`message.read_raw`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/messages/{message_id}/raw (the `GetMessageRaw` operationId).
+	GetMessageRawWithResponse(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*GetMessageRawResponse, error)
 
 	// CreatePlanWithBodyWithResponse Plan a spec against the server.
 	//
@@ -9045,6 +10027,110 @@ func (r GetCredentialsResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetCredentialsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListAccountMessagesResponse200Headers the declared response headers of an HTTP 200 response for ListAccountMessages
+type ListAccountMessagesResponse200Headers struct {
+	CacheControl *string
+}
+
+// ListAccountMessagesResponse401Headers the declared response headers of an HTTP 401 response for ListAccountMessages
+type ListAccountMessagesResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListAccountMessagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MessageList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListAccountMessagesResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListAccountMessagesResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAccountMessagesResponse) GetJSON200() *MessageList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListAccountMessagesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListAccountMessagesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListAccountMessagesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListAccountMessagesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListAccountMessagesResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListAccountMessagesResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListAccountMessagesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAccountMessagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAccountMessagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAccountMessagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAccountMessagesResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12350,6 +13436,103 @@ func (r UpdateRoleResponse) ContentType() string {
 	return ""
 }
 
+// ReceiveInboundMimeResponse401Headers the declared response headers of an HTTP 401 response for ReceiveInboundMime
+type ReceiveInboundMimeResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ReceiveInboundMimeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *InboundReceipt
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReceiveInboundMimeResponse401Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r ReceiveInboundMimeResponse) GetJSON202() *InboundReceipt {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReceiveInboundMimeResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReceiveInboundMimeResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ReceiveInboundMimeResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ReceiveInboundMimeResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReceiveInboundMimeResponse) GetApplicationproblemJSON422() *Problem {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ReceiveInboundMimeResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ReceiveInboundMimeResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ReceiveInboundMimeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReceiveInboundMimeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReceiveInboundMimeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReceiveInboundMimeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RunIsolationAuditResponse401Headers the declared response headers of an HTTP 401 response for RunIsolationAudit
 type RunIsolationAuditResponse401Headers struct {
 	WWWAuthenticate *string
@@ -13160,6 +14343,228 @@ func (r GetLeaseResponse) ContentType() string {
 	return ""
 }
 
+// GetLeaseCodeResponse200Headers the declared response headers of an HTTP 200 response for GetLeaseCode
+type GetLeaseCodeResponse200Headers struct {
+	CacheControl *string
+}
+
+// GetLeaseCodeResponse401Headers the declared response headers of an HTTP 401 response for GetLeaseCode
+type GetLeaseCodeResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// GetLeaseCodeResponse503Headers the declared response headers of an HTTP 503 response for GetLeaseCode
+type GetLeaseCodeResponse503Headers struct {
+	RetryAfter *int
+}
+
+type GetLeaseCodeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MessageCode
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *Problem
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *WaitUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetLeaseCodeResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetLeaseCodeResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *GetLeaseCodeResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetLeaseCodeResponse) GetJSON200() *MessageCode {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetLeaseCodeResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetLeaseCodeResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetLeaseCodeResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetLeaseCodeResponse) GetApplicationproblemJSON404() *Problem {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r GetLeaseCodeResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetLeaseCodeResponse) GetApplicationproblemJSON503() *WaitUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetLeaseCodeResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLeaseCodeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLeaseCodeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLeaseCodeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLeaseCodeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListLeaseMessagesResponse200Headers the declared response headers of an HTTP 200 response for ListLeaseMessages
+type ListLeaseMessagesResponse200Headers struct {
+	CacheControl *string
+}
+
+// ListLeaseMessagesResponse401Headers the declared response headers of an HTTP 401 response for ListLeaseMessages
+type ListLeaseMessagesResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ListLeaseMessagesResponse503Headers the declared response headers of an HTTP 503 response for ListLeaseMessages
+type ListLeaseMessagesResponse503Headers struct {
+	RetryAfter *int
+}
+
+type ListLeaseMessagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MessageList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *WaitUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListLeaseMessagesResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListLeaseMessagesResponse401Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ListLeaseMessagesResponse503Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListLeaseMessagesResponse) GetJSON200() *MessageList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListLeaseMessagesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListLeaseMessagesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListLeaseMessagesResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListLeaseMessagesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListLeaseMessagesResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListLeaseMessagesResponse) GetApplicationproblemJSON503() *WaitUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListLeaseMessagesResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListLeaseMessagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListLeaseMessagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListLeaseMessagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListLeaseMessagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ReleaseLeaseResponse401Headers the declared response headers of an HTTP 401 response for ReleaseLease
 type ReleaseLeaseResponse401Headers struct {
 	WWWAuthenticate *string
@@ -13508,6 +14913,180 @@ func (r GetLeaseTOTPResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetLeaseTOTPResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetMessageResponse200Headers the declared response headers of an HTTP 200 response for GetMessage
+type GetMessageResponse200Headers struct {
+	CacheControl *string
+}
+
+// GetMessageResponse401Headers the declared response headers of an HTTP 401 response for GetMessage
+type GetMessageResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetMessageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Message
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetMessageResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetMessageResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetMessageResponse) GetJSON200() *Message {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetMessageResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetMessageResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetMessageResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetMessageResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetMessageResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMessageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMessageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMessageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMessageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetMessageRawResponse200Headers the declared response headers of an HTTP 200 response for GetMessageRaw
+type GetMessageRawResponse200Headers struct {
+	CacheControl       *string
+	ContentDisposition *string
+}
+
+// GetMessageRawResponse401Headers the declared response headers of an HTTP 401 response for GetMessageRaw
+type GetMessageRawResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetMessageRawResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetMessageRawResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetMessageRawResponse401Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetMessageRawResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetMessageRawResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetMessageRawResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetMessageRawResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetMessageRawResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetMessageRawResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetMessageRawResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetMessageRawResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetMessageRawResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -14983,6 +16562,23 @@ func (c *ClientWithResponses) GetCredentialsWithResponse(ctx context.Context, ac
 	return ParseGetCredentialsResponse(rsp)
 }
 
+// ListAccountMessagesWithResponse List an account's mail.
+//
+// An account's messages, newest first (with `after`, the nearest ones after that message, still newest first).
+// A reader or runner token sees summaries: sender, time, size, and the subject with its codes redacted. An admin
+// token gets each message's body, codes and links as well with `bodies=true`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/accounts/{account_id}/messages (the `ListAccountMessages` operationId).
+func (c *ClientWithResponses) ListAccountMessagesWithResponse(ctx context.Context, accountId AccountID, params *ListAccountMessagesParams, reqEditors ...RequestEditorFn) (*ListAccountMessagesResponse, error) {
+	rsp, err := c.ListAccountMessages(ctx, accountId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAccountMessagesResponse(rsp)
+}
+
 // ResetAccountWithBodyWithResponse Reset an account to a named state.
 //
 // Restores every app of the account to a named state (the baseline `initial` by default), in parallel, each within
@@ -15698,6 +17294,41 @@ func (c *ClientWithResponses) UpdateRoleWithResponse(ctx context.Context, enviro
 	return ParseUpdateRoleResponse(rsp)
 }
 
+// ReceiveInboundMimeWithBodyWithResponse Deliver one raw message to synthetic accounts' inboxes.
+//
+// The HTTPS door for mail, beside the SMTP receiver: a forwarder (a Cloudflare Email Worker, a Lambda behind an
+// SES receipt rule, a Mailgun route's adapter) posts the message as it was received, RFC 5322 bytes, with
+// `Content-Type: message/rfc822` (or `application/octet-stream`), and names the envelope recipients in `recipient`
+// (repeated, at most 100) and the envelope sender in `sender`. The body is at most `UNDERSTUDY_SMTP_MAX_BYTES`
+// (10 MiB by default, the SMTP receiver's limit, not the 1 MiB of other calls): a larger one is answered 413 and
+// nothing is kept. An `inbound` token may call this operation and nothing else.
+//
+// Every recipient must be the address of a synthetic account (plus-tags allowed), exactly as over SMTP. When any
+// is not, nothing is stored for any of them and the answer is 422 naming each refused recipient. That refusal is
+// final: a forwarder must not retry it, and must refuse the message upstream. Forwarders differ in what stops
+// their retries: a Cloudflare Email Worker decides for itself and should call `message.setReject(reason)`, which
+// refuses the SMTP transaction permanently
+// (https://developers.cloudflare.com/email-routing/email-workers/runtime-api/); Amazon SNS, which carries SES
+// receipts to an HTTPS endpoint, retries only 5xx answers and no answer at all, never a 4xx
+// (https://docs.aws.amazon.com/sns/latest/dg/SendMessageToHttp.prepare.html); a Mailgun route retries every answer
+// but 200 and 406 for 8 hours
+// (https://documentation.mailgun.com/docs/mailgun/user-manual/receive-forward-store/receive-http), so its adapter
+// must answer Mailgun 406 when this call answers 422. A 503 (the database is down) is worth retrying.
+//
+// A message that cannot be parsed as MIME is still stored, raw, with its parse error. Each stored message is
+// audited (`message.receive`) and wakes the tests waiting for it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/inbound/mime (the `ReceiveInboundMime` operationId).
+func (c *ClientWithResponses) ReceiveInboundMimeWithBodyWithResponse(ctx context.Context, params *ReceiveInboundMimeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReceiveInboundMimeResponse, error) {
+	rsp, err := c.ReceiveInboundMimeWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReceiveInboundMimeResponse(rsp)
+}
+
 // RunIsolationAuditWithBodyWithResponse Audit an environment's surfaces now.
 //
 // Asks every app of the environment, for every surface, who a real viewer sees there now, and compares with the
@@ -15901,6 +17532,52 @@ func (c *ClientWithResponses) GetLeaseWithResponse(ctx context.Context, leaseId 
 	return ParseGetLeaseResponse(rsp)
 }
 
+// GetLeaseCodeWithResponse Wait for the sign-in code or link mailed to a lease's account.
+//
+// The most likely code and link of the newest message (of those the lease's account received while the lease was
+// open, matching `from` and `subject`, and newer than `after` when given) that has a code (`kind=code`, the
+// default) or a link (`kind=link`). A test that signs in more than once under one lease passes the id of the
+// last message it used as `after`, so an earlier mail's code is never taken for the new one. When
+// none has, it waits up to `wait` for one to arrive. `codes` and `links` are all of that message's, most likely
+// first. When none arrives within the wait the answer is 404 with type `urn:understudy:problem:no-message`
+// (not 408, which says the client was slow to send its request, and which clients and proxies may repeat on
+// their own): call again to keep waiting. The same checks as for the lease's messages apply (403, audited; 503
+// with `Retry-After` when the wait cannot be finished).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/leases/{lease_id}/code (the `GetLeaseCode` operationId).
+func (c *ClientWithResponses) GetLeaseCodeWithResponse(ctx context.Context, leaseId LeaseID, params *GetLeaseCodeParams, reqEditors ...RequestEditorFn) (*GetLeaseCodeResponse, error) {
+	rsp, err := c.GetLeaseCode(ctx, leaseId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLeaseCodeResponse(rsp)
+}
+
+// ListLeaseMessagesWithResponse Read, or wait for, the mail of a lease's account.
+//
+// The messages the lease's account received while the lease was open (from `acquired_at`, until `ended_at` once
+// it ended), with their bodies, codes and links: newest first. With `after` (a message id) only messages received
+// after it are listed (the nearest ones when more than `limit` arrived), still newest first: a test reads only
+// what is new. With `wait`, when nothing matches yet, the call waits up to that long for a matching message to
+// arrive (through SMTP or HTTPS, on any replica) and answers as soon as one does, or with an empty list.
+//
+// Only the token that acquired the lease, or an admin token, may read it: any other is answered 403 and the
+// attempt is audited (`lease.inbox_read_denied`). A wait that the server cannot finish (it is shutting down, or
+// it lost its notification connection to the database) is answered 503 with `Retry-After`: call again.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/leases/{lease_id}/messages (the `ListLeaseMessages` operationId).
+func (c *ClientWithResponses) ListLeaseMessagesWithResponse(ctx context.Context, leaseId LeaseID, params *ListLeaseMessagesParams, reqEditors ...RequestEditorFn) (*ListLeaseMessagesResponse, error) {
+	rsp, err := c.ListLeaseMessages(ctx, leaseId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListLeaseMessagesResponse(rsp)
+}
+
 // ReleaseLeaseWithBodyWithResponse Release a lease.
 //
 // Ends a lease and frees its account (with `reset`, after resetting it). Only the token that acquired the lease,
@@ -15984,6 +17661,34 @@ func (c *ClientWithResponses) GetLeaseTOTPWithResponse(ctx context.Context, leas
 		return nil, err
 	}
 	return ParseGetLeaseTOTPResponse(rsp)
+}
+
+// GetMessageWithResponse Get a message with its body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/messages/{message_id} (the `GetMessage` operationId).
+func (c *ClientWithResponses) GetMessageWithResponse(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*GetMessageResponse, error) {
+	rsp, err := c.GetMessage(ctx, messageId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMessageResponse(rsp)
+}
+
+// GetMessageRawWithResponse Download a message as it was received.
+//
+// The message's raw MIME as an `.eml` attachment named `<id>.eml`. Every download is audited (`message.read_raw`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/messages/{message_id}/raw (the `GetMessageRaw` operationId).
+func (c *ClientWithResponses) GetMessageRawWithResponse(ctx context.Context, messageId MessageID, reqEditors ...RequestEditorFn) (*GetMessageRawResponse, error) {
+	rsp, err := c.GetMessageRaw(ctx, messageId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetMessageRawResponse(rsp)
 }
 
 // CreatePlanWithBodyWithResponse Plan a spec against the server.
@@ -16625,6 +18330,104 @@ func ParseGetCredentialsResponse(rsp *http.Response) (*GetCredentialsResponse, e
 		response.Headers200 = &headers
 	case rsp.StatusCode == 401:
 		var headers GetCredentialsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListAccountMessagesResponse parses an HTTP response from a ListAccountMessagesWithResponse call
+func ParseListAccountMessagesResponse(rsp *http.Response) (*ListAccountMessagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAccountMessagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MessageList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListAccountMessagesResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListAccountMessagesResponse401Headers
 		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -19706,6 +21509,94 @@ func ParseUpdateRoleResponse(rsp *http.Response) (*UpdateRoleResponse, error) {
 	return response, nil
 }
 
+// ParseReceiveInboundMimeResponse parses an HTTP response from a ReceiveInboundMimeWithResponse call
+func ParseReceiveInboundMimeResponse(rsp *http.Response) (*ReceiveInboundMimeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReceiveInboundMimeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest InboundReceipt
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ReceiveInboundMimeResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseRunIsolationAuditResponse parses an HTTP response from a RunIsolationAuditWithResponse call
 func ParseRunIsolationAuditResponse(rsp *http.Response) (*RunIsolationAuditResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -20447,6 +22338,222 @@ func ParseGetLeaseResponse(rsp *http.Response) (*GetLeaseResponse, error) {
 	return response, nil
 }
 
+// ParseGetLeaseCodeResponse parses an HTTP response from a GetLeaseCodeWithResponse call
+func ParseGetLeaseCodeResponse(rsp *http.Response) (*GetLeaseCodeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLeaseCodeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MessageCode
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest WaitUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetLeaseCodeResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetLeaseCodeResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers GetLeaseCodeResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListLeaseMessagesResponse parses an HTTP response from a ListLeaseMessagesWithResponse call
+func ParseListLeaseMessagesResponse(rsp *http.Response) (*ListLeaseMessagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListLeaseMessagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MessageList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest WaitUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListLeaseMessagesResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListLeaseMessagesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 503:
+		var headers ListLeaseMessagesResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseReleaseLeaseResponse parses an HTTP response from a ReleaseLeaseWithResponse call
 func ParseReleaseLeaseResponse(rsp *http.Response) (*ReleaseLeaseResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -20781,6 +22888,174 @@ func ParseGetLeaseTOTPResponse(rsp *http.Response) (*GetLeaseTOTPResponse, error
 			headers.RetryAfter = &value
 		}
 		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetMessageResponse parses an HTTP response from a GetMessageWithResponse call
+func ParseGetMessageResponse(rsp *http.Response) (*GetMessageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMessageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Message
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetMessageResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetMessageResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetMessageRawResponse parses an HTTP response from a GetMessageRawWithResponse call
+func ParseGetMessageRawResponse(rsp *http.Response) (*GetMessageRawResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetMessageRawResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetMessageRawResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetMessageRawResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -22073,6 +24348,9 @@ type ServerInterface interface {
 	// GetCredentials Get an account's credentials.
 	// (GET /v1/accounts/{account_id}/credentials)
 	GetCredentials(ctx echo.Context, accountId AccountID) error
+	// ListAccountMessages List an account's mail.
+	// (GET /v1/accounts/{account_id}/messages)
+	ListAccountMessages(ctx echo.Context, accountId AccountID, params ListAccountMessagesParams) error
 	// ResetAccount Reset an account to a named state.
 	// (POST /v1/accounts/{account_id}/reset)
 	ResetAccount(ctx echo.Context, accountId AccountID) error
@@ -22178,6 +24456,9 @@ type ServerInterface interface {
 	// UpdateRole Change a role.
 	// (PATCH /v1/environments/{environment}/roles/{role})
 	UpdateRole(ctx echo.Context, environment EnvironmentName, role RoleName) error
+	// ReceiveInboundMime Deliver one raw message to synthetic accounts' inboxes.
+	// (POST /v1/inbound/mime)
+	ReceiveInboundMime(ctx echo.Context, params ReceiveInboundMimeParams) error
 	// RunIsolationAudit Audit an environment's surfaces now.
 	// (POST /v1/isolation/audits)
 	RunIsolationAudit(ctx echo.Context) error
@@ -22205,6 +24486,12 @@ type ServerInterface interface {
 	// GetLease Get a lease.
 	// (GET /v1/leases/{lease_id})
 	GetLease(ctx echo.Context, leaseId LeaseID) error
+	// GetLeaseCode Wait for the sign-in code or link mailed to a lease's account.
+	// (GET /v1/leases/{lease_id}/code)
+	GetLeaseCode(ctx echo.Context, leaseId LeaseID, params GetLeaseCodeParams) error
+	// ListLeaseMessages Read, or wait for, the mail of a lease's account.
+	// (GET /v1/leases/{lease_id}/messages)
+	ListLeaseMessages(ctx echo.Context, leaseId LeaseID, params ListLeaseMessagesParams) error
 	// ReleaseLease Release a lease.
 	// (POST /v1/leases/{lease_id}/release)
 	ReleaseLease(ctx echo.Context, leaseId LeaseID) error
@@ -22214,6 +24501,12 @@ type ServerInterface interface {
 	// GetLeaseTOTP Get the current TOTP code of a lease's account.
 	// (GET /v1/leases/{lease_id}/totp)
 	GetLeaseTOTP(ctx echo.Context, leaseId LeaseID, params GetLeaseTOTPParams) error
+	// GetMessage Get a message with its body.
+	// (GET /v1/messages/{message_id})
+	GetMessage(ctx echo.Context, messageId MessageID) error
+	// GetMessageRaw Download a message as it was received.
+	// (GET /v1/messages/{message_id}/raw)
+	GetMessageRaw(ctx echo.Context, messageId MessageID) error
 	// CreatePlan Plan a spec against the server.
 	// (POST /v1/plans)
 	CreatePlan(ctx echo.Context) error
@@ -22381,6 +24674,45 @@ func (w *ServerInterfaceWrapper) GetCredentials(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetCredentials(ctx, accountId)
+	return err
+}
+
+// ListAccountMessages converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAccountMessages(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "account_id" -------------
+	var accountId AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", ctx.Param("account_id"), &accountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter account_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAccountMessagesParams
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "bodies" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "bodies", ctx.QueryParams(), &params.Bodies, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter bodies: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAccountMessages(ctx, accountId, params)
 	return err
 }
 
@@ -23158,6 +25490,31 @@ func (w *ServerInterfaceWrapper) UpdateRole(ctx echo.Context) error {
 	return err
 }
 
+// ReceiveInboundMime converts echo context to params.
+func (w *ServerInterfaceWrapper) ReceiveInboundMime(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReceiveInboundMimeParams
+	// ------------- Required query parameter "recipient" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, true, "recipient", ctx.QueryParams(), &params.Recipient, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter recipient: %s", err))
+	}
+
+	// ------------- Optional query parameter "sender" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "sender", ctx.QueryParams(), &params.Sender, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter sender: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReceiveInboundMime(ctx, params)
+	return err
+}
+
 // RunIsolationAudit converts echo context to params.
 func (w *ServerInterfaceWrapper) RunIsolationAudit(ctx echo.Context) error {
 	var err error
@@ -23319,6 +25676,112 @@ func (w *ServerInterfaceWrapper) GetLease(ctx echo.Context) error {
 	return err
 }
 
+// GetLeaseCode converts echo context to params.
+func (w *ServerInterfaceWrapper) GetLeaseCode(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lease_id" -------------
+	var leaseId LeaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lease_id", ctx.Param("lease_id"), &leaseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lease_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetLeaseCodeParams
+	// ------------- Optional query parameter "wait" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "wait", ctx.QueryParams(), &params.Wait, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter wait: %s", err))
+	}
+
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	// ------------- Optional query parameter "subject" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "subject", ctx.QueryParams(), &params.Subject, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subject: %s", err))
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetLeaseCode(ctx, leaseId, params)
+	return err
+}
+
+// ListLeaseMessages converts echo context to params.
+func (w *ServerInterfaceWrapper) ListLeaseMessages(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lease_id" -------------
+	var leaseId LeaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lease_id", ctx.Param("lease_id"), &leaseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lease_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLeaseMessagesParams
+	// ------------- Optional query parameter "wait" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "wait", ctx.QueryParams(), &params.Wait, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter wait: %s", err))
+	}
+
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "subject" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "subject", ctx.QueryParams(), &params.Subject, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter subject: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListLeaseMessages(ctx, leaseId, params)
+	return err
+}
+
 // ReleaseLease converts echo context to params.
 func (w *ServerInterfaceWrapper) ReleaseLease(ctx echo.Context) error {
 	var err error
@@ -23373,6 +25836,38 @@ func (w *ServerInterfaceWrapper) GetLeaseTOTP(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetLeaseTOTP(ctx, leaseId, params)
+	return err
+}
+
+// GetMessage converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMessage(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "message_id" -------------
+	var messageId MessageID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "message_id", ctx.Param("message_id"), &messageId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter message_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMessage(ctx, messageId)
+	return err
+}
+
+// GetMessageRaw converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMessageRaw(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "message_id" -------------
+	var messageId MessageID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "message_id", ctx.Param("message_id"), &messageId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter message_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMessageRaw(ctx, messageId)
 	return err
 }
 
@@ -23704,6 +26199,12 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/tokens", wrapper.CreateToken, options.OperationMiddlewares["createToken"]...)
 	router.DELETE(options.BaseURL+"/v1/tokens/:token_id", wrapper.RevokeToken, options.OperationMiddlewares["revokeToken"]...)
 	router.GET(options.BaseURL+"/v1/audit-events", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
+	router.POST(options.BaseURL+"/v1/inbound/mime", wrapper.ReceiveInboundMime, options.OperationMiddlewares["receiveInboundMime"]...)
+	router.GET(options.BaseURL+"/v1/leases/:lease_id/messages", wrapper.ListLeaseMessages, options.OperationMiddlewares["listLeaseMessages"]...)
+	router.GET(options.BaseURL+"/v1/leases/:lease_id/code", wrapper.GetLeaseCode, options.OperationMiddlewares["getLeaseCode"]...)
+	router.GET(options.BaseURL+"/v1/accounts/:account_id/messages", wrapper.ListAccountMessages, options.OperationMiddlewares["listAccountMessages"]...)
+	router.GET(options.BaseURL+"/v1/messages/:message_id", wrapper.GetMessage, options.OperationMiddlewares["getMessage"]...)
+	router.GET(options.BaseURL+"/v1/messages/:message_id/raw", wrapper.GetMessageRaw, options.OperationMiddlewares["getMessageRaw"]...)
 	router.POST(options.BaseURL+"/v1/plans", wrapper.CreatePlan, options.OperationMiddlewares["createPlan"]...)
 	router.GET(options.BaseURL+"/v1/plans/:plan_id", wrapper.GetPlan, options.OperationMiddlewares["getPlan"]...)
 	router.POST(options.BaseURL+"/v1/plans/:plan_id/apply", wrapper.ApplyPlan, options.OperationMiddlewares["applyPlan"]...)
@@ -23720,364 +26221,426 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37cts4tjf6KiidXRXpbFqWc9vTcu2q40lnerKnL6kkPb3rtPKZEAlZGFMABwAta1Kp+p7me7D9JF9h",
-	"LQAEJVIX39Kd9j+JJZG4Liys62996mVyUUrBhNG98afenNGcKfjzHTNqdTYzTNlPOdOZ4qXhUvTGvfcs",
-	"kyLXhNqfyXLOszkxasXFBaEXlAuyoCuylOpy2Et6OpuzBbWNLLjgi2rRG58kPbMqWW/c48KwC6Z6nz9/",
-	"TnolVXTBjBvAWZbJSpg339oP3HZbUjPvJT1BF/ZVir+f87yX9BT7Z8UVy3tjoyoWd+o60kZxcdGz3ZyV",
-	"5Y/QRHuzZXlge98ybbigdm22tJvXTx3Y/mtxxZUUCybMlvZZ/dSB7X/PqGady1zYXw9f5LcFFZ1tlgUV",
-	"hzf5ThZsywIoWbADW/xFqktd0mxbs0v/zNa2/02xWW/c+3+O6/N0jL/q4/dFdYEErpgupdAM6PvPNP+O",
-	"GrakK/spk8LYrRt/shRY8Awo5bhUclqwxb//Q9uD92nPHt/iW9hp8+ieCULLklChl0yxnMjKaJ4zwo0m",
-	"pZJXPGfqiSZ2OIpmJiFSwW/aUMPcgadEMW2kYmRJNRHSEDNn7gn3S076mcwZSac0P7/AaaYJsVtA0kqJ",
-	"cSUsozFVvhq7OY5pWR75ftPBKTTqDjnhmswoL1hOltzM4SfFqJZi2Puc2KV8x/5ZMW0ecik/wCCgW5JR",
-	"YddhCsPKCdXEzHm9jETTlR7DUv3X+59+TAgVpBKXQi4FmXFW5AmhZKmkuMAlknaRpzQngSX69VzQYibV",
-	"guVpQtgVUyt4DNogXJCUKSWVTgewLq+kmBU8e/BVyWhRkKyges50vWFZpRQTBgkl8dfGnJGcGcoLYg+c",
-	"9vPM3NDtTJKNe+koXExto3RPH0dXGAz0L1JNeZ4z8dDrYeQlE0800ZksmaXlJaOXTBEzpwJWQArmCMau",
-	"nGAsDwsx84N2e/qjNH+Rlcgfeg52d3I7SHFBcsnw3LNrro0fqZDmfGaH5kb6lq4KSfMPUn5P1QX7Ukdz",
-	"KvOVXfPCDsKt+Qn5gf/Zj9tIeQ4/+nG7dh+UK6+INHOmCJzfhGRzzmbFirwYjfwwraikBC3SwRg4Mp4a",
-	"TahipJAXFywnwFQdc8TJ8zwhwvIJoudyidzyPVNXPGM/C3pFeUGnxYNuzRnJWclEzkS2In04/tTQKdUM",
-	"7hqK91NeKZAm7X3CjP0ho6WpFBvYrcwt35SK6EIuT63k6cROt1JVPTO3pT8LWpm5VPxf7EEPzo+STBlV",
-	"dlMsC4AZ4lmncKf5O0AqotiVvKzvzSoa8QYP/OWXX47OKjNnwtihs00J/axY0pUm6Z+xd8VosfjPSa++",
-	"dSe9tCmcr0tHn2HZSiUzprVdytfCcLP6UqcYmGZRHOHlR6aVIZRc0aICfmp5Ec0yVho70vrEXNGC73VT",
-	"/p2JXKoPfMFk9eDXJRW0WBmeaXIFwyA5z3FKIKXBDcpFfK6faGL4gpGCL3jgv07MOjc4CyduTUSXvIWd",
-	"HfnHB0Pyo0T+bhcbhBG4u38Or3ph0J/YMV5elcnkwu7DRDjhTwp3sQedx4pElZgzWpj5Kj6zBTVMDScC",
-	"BHK3YJH6Z/8slSyZMhzl5kwxalh+TuE3Sw/2r15ODYO59JJ1Wk4aytEmrSe9CyaYQt2s/jnopkmP562v",
-	"8ZyFQ7Ft/9/450DJ1XopVX6upDl4HooZq38c9o5EBr/xgy6kaZ+uldAqvWtWbofe48PhtXMUzFu7NPRC",
-	"bzKrXyw3XFB1qRsyP9VEr4SZM8MzspwzBfcYN/aCYFRp0g8HJ7HfaWCTTWLh+jy0YT8zUS164197Vn/r",
-	"fWxZrfD0+S6aqZ/sXOH60J1H1opWVbRWLX9tDnqjo64xdnVXz1JO/8EyAwMr8wNpb32IVnlfMzm4wVmq",
-	"apyoQE/rFBIdoPZzkcSHvTFqR0ptc3Nk+Xo2Y1kL+2ALyouO09z6NRpA2HXJFdNuxdbplwm80uFZwsA2",
-	"hlqxZW/aWMLc77RCC/n5dLXZjb0q5rKwIp6cxSfF6utOt4LXh1+SDbQSCqz5Oom45rfs4fdct+wgN2zR",
-	"/GOP4QH3wW6oUhRYsWDX5lzOZpq1bOpbK3kKYxmPIAupwmprMpNFIZfRKtdWzLXJwwC3TPB9WGHPmKxo",
-	"bDcGGNkV11wK/KgYze05QQKx9AT2kF64FFrZ2VmeK6Z1yy3qrq2NN2BcqoX83rz/iTw7efny6ITQopzT",
-	"o6etdFZKbWhxbkWS1vYVu+Adt4M2ijGzmz+65xKcRGiy2Xc9k9b1L8uHkSw6mIpwBsfN5XM2uPYFYpli",
-	"5hwMJY0DsHnRrpG6ZsZwgZcvzXNu95QWb6Ppo0XzQW4KmHw01Wh4a3PsvgA6NvXMGJrNu2c5o4Vm60KC",
-	"34zdRtzm/jTPx5JN51JeJsRS4YViOiHsmmVWZp7Ry3amjJPdsistW7vhilHMoCZkJSKi+YXlGASbTggl",
-	"377/cTAmmtGC5fZaUkwbbxVQzFRKsDwaXb2e+xLN5jUVWZJ9I6SvGYNb693rs29/eD1o6XKNdNbppGPP",
-	"X81Zdrl5mike8Zb1M10SACtoqVn7iZWX0ddTKQtGxcaI0XkkL3uhm7rRjtHfyR1XlpuHfv+7qCx/hoN1",
-	"4LHZg1UdRtk3JsBNMmqbZMFZ/mpOBZoi14gl88rfVj2+oOIMn/yc2BH5u3VjKjdml77RxA8J2urYtmIV",
-	"uT0O2Lkl5eYcBAmnjc1oVdhxjnRv/Tj/VS5JAY4JSex7ZAbOCZR0rV4vgsJmJEFZxP7FRJ5YFY6S7yTJ",
-	"K9QFSD99sUgHpCrtIyfzIfkW+9b280iPiWKzSjPLpqTIWEIEXVhuBqI0DNiyjQW9/p6JCzPvjZ89bVvR",
-	"zcUyRvFpZVgnAbR7us/ECjw2yGBPiaiKAkVCkL99q94GpZkhVKxAXgRjHzzKwXylmdDc8Cu4CWw7aHm1",
-	"FPw56U3ZTCp28wF4T5xm5rCOZ1JlzKpkZUEztibHBD63RWIJzbcM3t1CaLB2dxRVrGmSTnZxVXcPuCVK",
-	"3F593LbNt7lS/6IYAzsjwSc0sbopyy2J0rLUuLZBG7DzCbJ6x016VuXcvL5ibfasmvVscpHMSHVL/uJv",
-	"ogNv8V+chVrTGRxnu1de7VwqbtipPfnMTgms9N4NWtmFooWWoKpqkmYFZ8KcW76WJugHhG+I43RWZjGq",
-	"0obldhmvV0+sgqWWVOVgSMRzBNZErlhmSMmsXDFoXWeUtsOycGFePm9R05C8mO4wxyQ9Q9UF2/Urfv9p",
-	"H/kXpFfczYixx+3EfTaGV+/fx62EdSdyRE2mNxcnkMOi+aXL2AdkAM+hL9GeLHeeNm14qAK0cJdwAomS",
-	"BXuiSSllQZa8KMgFM8PWjc9ZOKubLb5jM01yJcvSBxo4d5T31yi2kFd4xvda0Hds5uxQLTqZ2jaUMLmI",
-	"tTiLORf2egWPBi3LvcfStIu1jsfe3VuG4gwN9sTCShcSYkgStwEkZwWzxxi8WXCd5INTLyvAWYZ70ise",
-	"0NZyzgt3ted3NZU2AeCVYmBrpIVuY8FbjLPJFpOhN1q2WzpuYOCvNFMdN+26oBiHv3kDW3g9GlpjIG0H",
-	"9lumsdEdMmTLOaZElywjOcsKChqv3eOCa8ulFbnkIrd3xrSQ2eWQvAaSxX7J3IqGgqTuFkgTkk6q0ehZ",
-	"Zl+Cv9gQvyjolBX4TWoFSucJsx1PRD+1lDecVium0gFcFXu08+ukd8lWk97HFKVZe6a0oSJjdrgUB4wM",
-	"IJ1Jdc5oNk9J3Nevkx6rbAODZCIqwf9ZsdhNZweHAUyaKUvuGNuCMT3otZyuCDcgIbsBu5VojDnId27+",
-	"w4n4ey1FZVbxZbltqu4qATEQvuJxHJeWyMWQcYDz043KD/iJruXJ4URs8GEr++x9lTiiatVMkzgY8uAm",
-	"o3DLtqYjU9PBTUeRlm1N80UpVdud9vqa2zFdOOLWhOaytJwQWDWITD6KkPSxFaQxFGMOGeIbeLttdHAz",
-	"bY7tR7b0ohbTlrz9GJvDWlBBL5gmfWjGj64mG8WcJuZPxyVjpQa5Hhs8dCI/wHBbr6GOmfzUOnBtZKlx",
-	"+FxcJKRgM+P9z+7w9V2TN13zd25EbYOVBTuYzN7Jgu13a0Wn6DANP7JNNBfRSgwb/PAmhu2Cz1i2yoqd",
-	"ltPvw4P72r1/C3ZViMsoSzBgRhbWxF4/WcGoWreoEiryNaMqCEoFFaA8Ad1yz3OlKFYtKkzSA93qJ1Gs",
-	"goJ+p1bY3UZXTzlbJIWYA98RWUYXwn7kmQPHzbplth3ka8WDzWFYEpvLi4TQRVlwU+UsIQt+XVLBioRo",
-	"dmHbA/MKEmUr8d3xybg9LZ+9fUMu2UoDiUIg2u+MjqtpwfV8FyFDYER2DnGSV7TYQ4TeTeqvm2R0F6Qe",
-	"UeZ+pJ5V2sjFua7UjGaHOv5AMzjP5YJyceCrXEzl9fmCXp8vmNZWOticzA/uF3LJShT6nV6SkBMw8Y5G",
-	"o1HTyvt0NGpXzbE/xYzV09p04mCKDrY3K4Q4erTzHJPlHBRRutKk/x/5AAPpGwboZy/ng4SczO1Qnr18",
-	"kTcH9x/5/R/pw6nQCX2HESDP20NIsPUnmghqKkULwvMx2PJquoQfFywhrNDM6yfR70irx/i9fdKrJ21r",
-	"Z2T7OLz9z4QxEUMvWUPBG+70lxgJYUTbVu8HL04esHgzJRe7h70pPkeToeaU8Ash0cqB1nj/mMAgYKbY",
-	"QUtWb10t1MeJFA1lnPRBtcWw8kj+hb8t5x7sXl1YBhjPlvV9Vwvsd7rCztrsaUOCqB8k/T0Hv23cLiLq",
-	"Lpg6WAb24ub0Zi6KjUlkMmfnJTWGqTZL5uunxP3o19HZSKVA6xOxDehTJEX0aEy1vZPaXQhR4zeQtriW",
-	"BfDf81IWPFvdJuABr0FLD1dc8ykvuFmNyRxyZBJimDZM6XMrmAD3Lwq57PDK3IyrF1xc3mTh7Xtwxygq",
-	"LsmMK232XP1upUnK4lzzf7UYbeNL7aT9vv1nRRUVhgt2LsX5FXdbtL0tK6Pt4bLbcanF6sPtY7Buqwtg",
-	"VPoeyrsf9l/xhe7wLq9dbPywoKKixbk2rDxQGtuhHzxoUNguOftew8ZgbbeFjMXksD7WsNlrW3FYoFlE",
-	"CjcKOFsj2DX9wEqypO+CMgYJqS39CfEGfgh4P1dsNnaG4rLEKwclXsMWZUEN2wwUDhmnmugqm0Nahmbq",
-	"6NOnYUi4//wZg7UozC2a7KCVPd2jKn1IZN696MkPHTd3Y013PfAi1nmsIEROFqB8PV+LuTl5sdgtScUn",
-	"b8d56AjGy5s8/66C8m7OTvcK52tiNjTD+tbYx7Yov82bY9MDeXA8R0cE9Xo8ucswDIxvBXki/u+Pyc5Q",
-	"684Y/WhWdxF7sNWts3fwQdTKjWIad4kSnRf7l4x33MvwtfHOmmnr9mLYF7NTdSTn7WG++qtcWoVyRfwj",
-	"hNFs7m/NpkWkYXSC/J6F1GYvU9a5RsCcLSatHf1FRi4w3boG23vvFBXvRipzt0Fzxza3v3sVWvfmMAks",
-	"It5XITzogHPeQqutaqbuoIWy1GTKVtIKCnNGphUvzBEXVrvWpF9AqvZUUpXrhGiZcVqczxjLreBDVTZP",
-	"iGKZXCyYyNEJDl57PnNpxjpBSSA7L5Wc8cKKTrBO4OFU7IqzpR6ckqBWE1CrOdOAvGQ3yA5r0XB0BpW1",
-	"979+pUf/+mj/GR19c/7x0yh5+fTzv7Ud6QW9foPvvxitHTx7jfB/Vsz97oz8G8e4uaqvpDBKFlagQjHX",
-	"PXmK525RacBQ4bH71i63VeILrs2QhGCkSmM2ASjSjYlumcXTUdJbcOE+ndzM5n17poFxkLKw8gW5kFxc",
-	"uGm0GcoX9NqhZo1GIxx/J4rWPXEe4Dv2j5WlW8avWMyESJ8KMpeVciZ1ML8PmnN5OXr+p9GI9ClZMnY5",
-	"aMzr2cmLZy+bU7Oft3G2PeCWWiXYJnnuYCx3IdVsjSjZW6qJWtlTqllTB8C25PU+qhi4a1oiLXdxxXcY",
-	"1qdbiAbfJf5dNGpd8CsmTgn1X8ehmgXPVlbJ0Q3wJDRU95+PvhkMySMTvhsm/DWwxt8xJ7wRs2sV2a+z",
-	"otJcitfCqDoL6+bcKW5vdRsG1Wzo0ABbhAGY8Y5csnYDU6SqIQ4JzwltQI5YzbcJKTFdJXFmDFjfvZvJ",
-	"zJnSpK9lpTIWhUbma/Yvr1nvCsB1Bro1g+THVlSPjoi3N4JQCKeFhE4ugIFeMWVXekxmUl1IY5hwsHzc",
-	"tBnmkx7OqMPXVpYQ8iq8PTHZAG6BiNhoCq2GOjeo9k4gINg9gdGENM9Z7jbNb73L86DGTczNZ2cyx4aK",
-	"Emgp2IobW+WHupWO2+/+nY4EquftS/DfP73zhPb+r2dHT1+8tB8xFrcesY9btAsGfGXOrluX+26PedID",
-	"2tozdcb7m/Z4NKKKQ7exafr3DbkldoNItnCkv1hZ57VSmD+1bozsNKCBiLQ7ZgMfC6a41gFIdcHMzfIz",
-	"Q7zuVgc5W3OR61YfeaCQOGnS3T/+88lWqePEX1ddskG774/preuiIeN0fWsCT9sWALEefCEk3N9M+fiK",
-	"hExXfpX2DvYNYLA/hbGuH5MaC3bftjYpJ0wwbq5tobpMxdjHeXS2tiG33Ni8+ybCtuoMgtiapOMe+5z0",
-	"plyZ+blXXBp2pw5/blnQ1XmnHas7IWdGF7zY8iYoJN0/FzKjHTA55VyKlkv09fDk5XPg1ZQoSGhTDOwW",
-	"OaSWzHiGYWcvXrw4Gp2MRv/zv/8P/vnNN+3eNMMX7Pxfrq9b5AdFM20uy9r6NmQWL8bgZJMoGz3awrBM",
-	"8WBbSchrRpBX+I75ILabuz6yQjZdQRHN77qcHV5Ot6UPZI9MVgWC7zks33YTqyzbWNTffQxFm8ZK7DtO",
-	"VAOZ1C5Kd+td01TAOfe//MMmuHk6zrtL1m/evxQxxbHnML6wH249whrvQww3uRe3b/GWGWwdUHBZ3nwk",
-	"O+5SXeG91ZYNK8FaMGVEMyZI36nB5GSUjEajQdcN/iJSGbcEeOCWr7378tnOy/+Ks2VbLoYdbiHlpYaI",
-	"0UhwpdrLrswLm06KhSBEK+SiIqEYLSDiYA3H4cVOkWQrgfqZhqFHi75187uvOZ4f6IeqQ9v2Oo9v8fFu",
-	"aLYNxUbXEGqur61T+xtru7yLC6m4mS9iJzHLn754cfJNq3J6E0/gJVt1qfrOpHbJOgDuFF2SZ0+PpivD",
-	"yGscljPDkUu2SsiUavbyOelrQ0VOVU6YyGTOxUX7bboHYGYTEWMX2bmpNSaSRKu65saK+t+1Vy3WnEv3",
-	"7WGM3u77LvYOLW8dUbsGnAUHzs18tTsvabdD7SCscFQ5u8GaxAisG4ZNrasDCfxmPu5Nkb1LvcRBJJ1a",
-	"cD3kpG1LogE2lm3rhr/dGZm7baX/HmJxu0N2H8YkH0C2W63Oay6OQTOOOHZVeDwfrkmK0cVpEv28Lt0F",
-	"TPw5vWKIFTEDMJT+86dPA45Ruh4J7YLGXasuj6Id3CTsVJfyXAPvrt/aqzHC8wfk2DQhqWbFzP7vQqTt",
-	"n3H0dP3wOd6pGw/Yu9z/Bpn3bpnaUzLxOm49KLABjTuwKyLLt1K/k/hpf9y9ZLptzW4oTu8pR/v2t46u",
-	"KZrvjWTHvHlrY7vRfe4oFYXyjjxZ1gWDYpx12FeKaddUakNDswmktrlcinQcmgpHBMCEoiGekrQSuiqt",
-	"gsjydNyoRuPdg5quyNKBTriZQT5ibJPPgGgscXhFLAZKDWMCv1norx0HuhadW8g1tL6pTQbE6hogauGc",
-	"Swtn/EYhGA8Oxjwgr2F7QMoiwmAt7tbQyoytzXwryf09Dvff5qwJF2JVgdyzmdDSQZ2oG3YDJlOBKrDn",
-	"035TC6qNL/ZjpF0Wwk0APuMFA0W6E1F5hzi3WwRhluqcOXwN8FBqbjq9HIrNnmh0VhLwkpM+BN6OBj6e",
-	"BfPJ8UAN94ClarH82gWD8kxKMed15nB7Ivye6+W2Zx1MV9Ge7EGXYW1cR23EB2tzbn8+SNjaG9TLUs7h",
-	"zQOzb13sEDSv2CzawwTLO60tGTcHwm5vZTBBmDpA7NqdQbHOPJol9Hz9tFmvMYLoRKxv4dqSx2d+P+Zz",
-	"aw92Cz+7uRcbCuEd7LymGbZ9IGx0fsdA002A+v3aRDT5Q3Cru8nZOOv+lpj0rSl2du33LyXRCrLXcMi3",
-	"1SZw8/Wj3VKYIN7Uxtp20s13irajO4YyJnui1GdNpLJtb8WgZr52wF4L7fjerQFSAoesNFOEQ2EdiPhp",
-	"XkIdUCM43rBxvebc3Qg7F/wuwvPCYtyGY7xjYeEPsCBDYasG+m5r6N47qH8Vx7C4ax76fOILMyI2Kpkp",
-	"xqCAj+nI0eyagWDLA8dvTNEMqXKz+AYMuT7c6U8vn++K1Noyqrv3EcQ8b9O0jZClYXXHhJJXb8g/5BTK",
-	"M0p1aYlc5BiUERmvn7Za43fzys0Thbu5VvkSa6AZ2Qyp5YLbg9LuRLyrzUkQK7qtrbill412RgdGdzS5",
-	"c+c52yyWgVwa62PQDDCIbT+hRAby7bzNMVWv1fdxFvhB8OeAfnueM22UXLWK1gBlLVaIngPK3xL8i4iU",
-	"GQFlRmEce59cmV3e7IhssROtRVZwTQqZXbL8FMGaAQR8LiEFcsZFrgk37onb+nO2WHF+gKiO/KdgQGoD",
-	"OumMGtzG/7HJv9knMZvQ9tNZfKdeF4MVq9YxP05dFj/GGEJ0YS6Z3p1g6eLUOnBMolHGTpsW0d6dpDhv",
-	"sY3k3xZUtJqZCs46NE9E69UuUrBYkQXNMfZVqhzV2X1LFUQ4/C1Gcmj9vNO0RQ2EOJUufBCedjGdsNwd",
-	"8Ylu+C3xGzEoqW0Rj6qssjnTUHdyzrJLTfpCHslSEy6yospZPki8Rgjzr9dFVUJvxn3vqirQvR43ysRz",
-	"70zbS/zkis9Mx+LiQuVrCIq+SnQAmcFg1AazeKLRdIPL0HcSCddotFtSCNi3e5+EuvEOCdp1Arfv4I6W",
-	"rYMpLFxZol0N/2CfQ4zmgnYFz9bFGFP3XAq2AVihEAW3PTdpE5NB8baM7g9rS42CAj5d061dZTujyni0",
-	"aG1OI9qEG0nXz0u7ixzReDHzQoq9gm73VevsWkZaXbVYULXa6yX3aIBb1zv3wD3XtgenxCHYYTFqfNDS",
-	"Jhe2f3sZH7ZNlXCXRTdMafMECYlDAmOnPRTr0FFhiAgw4PntQZykeVHuCmDcQ6WOi98vsKpWUJkbfu6I",
-	"4wQarrmuZznxutXUkISbp+3yi2qubHoZ/LFzAhUslyA4GH0K4M0XzKRrILENlC6RW2H/ioEo09iz2LEA",
-	"3D/MM+Sn9moOYW9dOwY8PRfMdN68D1aDxpc0OQyDIoCM1UhVjmH3wQaP9V9wsoMh8TU+HDgk1WTS64ea",
-	"IAibOpj0ht2m+Xqvm9hYLfaGekQggeV8NjtE9lgrAtNyQOoyLLdfNHcDxquG5HPHq8bqUgtbjUWNugzh",
-	"ivzyAIEIiG0/bJE8EVIb5E/WRNtuT3o5XPq3+hyXlT7vBHnrQC20l67jaoQav+20gbl3AUEBpsa774hW",
-	"2q6YuQ7BJID1FayE6soudLQIz527a7JLuvdaKEhp+tJ5gBAAP/DY/gemFLWiQSTxnE9XvvFG2MIuYLAk",
-	"0nmikihrNX4aLKGm9K574gcn3dUFrYQVZIqNolYpfp/CjVsj4HuRKboETknqFPzUZUYVzKdFQfoOVsxu",
-	"RYM8tas0U0zPj6QoVqldZqmMJnAbAnZuAhcQSGdot4MAGOWsUCEBHqU9qtcl7uYVVU8VDBJgQA29d15H",
-	"N7Mh5HXRiD0Qz+9W9I7J8MiT5zgQcR8PRBILAwO3eQCNmdc4/bDVOk6pYVdMeP0d9nYi0EG98LrRkPwk",
-	"ihXUkPdkZOc2JGcNHolXlJWsQaCb0zyqlVYnu6HN0Q0ogSLqLnIIazC0Rf+ejJ4+3yNlZ/1y6xakGyuK",
-	"j6VjryIUq0aS0eaaJcgpvD63IoIhaPTaej/RExEt0KkvvtFcNKeaOIkuafTNMXPT1PKelANYeM+XOZ6R",
-	"/3r/048TYRt6okk/jSpjR/VCErLxg2F08eukR6G0hy885YpjNGuNnIK9wU5cVlaMnIhQQ+SSrVz+qEvw",
-	"axQXiSqKuMIoZ4I4mKZ4Go4KGiXwwL+qLetgd04dDd2AFsVPs974132gFj4mEcP1f7UJSZqZ9QIUwHUd",
-	"u2yat1PXUjpsg+VaK3jcvAbedwUloRW4jkgqVsGYhJUMwex0SlKnkKRE01VkwMjtukcs19IXJkJ4Dh4p",
-	"M1uNzrGK23ojO9L1aiAwDZafQvAQsjkfXQSQrpZw4CoBIxheAJv4DjTvSCrJgkrSVjEr2Lc3f3SqTnu8",
-	"bkCt3hXTlOdBWWzcX66FFo0q2nAlpwVbtIUq433jN4uLK1qAtLGghWV2ISZsJisQRTIpZgXPUE+llZlL",
-	"xf+FOynVFGIbAQxZnheWRbq3aZax0lCMRawEvaK8cJ+mND+/oIYtAarB/XVu+ILJygAMkmFK0KKVRLZB",
-	"4lky7TRmuoki3EeChYY0FpG0XGlvdSlKoW1Fh0em1h7l7wzM+7ERMEcjG2kYUuzNs/ShYl2ndVxfGVST",
-	"GYVcFL5mcKwPtM+mN5FNe0FzBocnjYzPKR573yM3wz3qBm7kXUbHwXDT4Q/0hQTXuBWdysqMpwUVlylW",
-	"tqqUGNc31rhE0h9vqFl1gVAoyIjFtrCIfalYxjXz8CRUkNQelBQDhI8aAcL2C7kUGBpMy/IIkEIXXGsu",
-	"Lvx37pryHxdc22PELypllxuAXPzb9dlISf/F6Jn/wRepgm+f2m+vmMilOnInBb5/br8Hz96R5x3Q/LM9",
-	"YMx9hUXYgciEtSV9u67cd3A8UFe0bmfSqotAu0G9N+f1YbOOOeibZqBvcVFbysm9o1oCKqpUrHl5AxwP",
-	"1azgApxEXZ7qNr+mh2VfzxKNTUN7WXn0bpj0DzU8t33QI3c3/XjOPi7c5X8nGVK3BlTP98ZZPzAZbTu8",
-	"+YcmnvnNFmw/PPODAMs3DUD3iEAdL0k86DVrxcZmdM/gMPBDe0JuhHp4P4foTJAY9R4hXCA4oLPsACpy",
-	"Nb7SE4dsqaiAgoZoQkOVHbgKUVXBNCYGWBE3o6WpFCMXSlYlVLqwv2D1lwU12XzgNcEMVPM3pg60h98x",
-	"f2dRmpWr8jwkk96k5xDItIug2hnjs3aOG1pY6wv3fkLbdsMuqw9NR3wZ+7lZngCArbhbHQZlmRf0gmfw",
-	"8BPtNdPB/a3lIWDfa5UPnPZ50sQI2xXatHcBhPdGllBzBUvQe8QkF6HlCwVDfn+NBhfaA2nVFagIEfXk",
-	"BkUVYIG6GMJdhEN2FibcLxrSvn4j1OVHvvTIl367fKnBa742/rJxiN9nsmzYTWi+4FZCUZUQ4JJRkMVr",
-	"pR1Bi5XhmXaaSJsVAxj2xoRPjl4+w/LhRxnVjBTMUoVOSM4v4Cgp8uToSWK1DPAMujVwz4Fhqx1I82gb",
-	"kOZ7QUs9l3en0tGy7HrlJkpBO3xchBdnfITwEwBNlYJntADLzvBWiVPdInd3WscW/KmdyRlu3UJCksvG",
-	"6EJ5i9ay7drx29oZV+HiIGL3PoDsNKk8B0ufx2L09sh2821JEZlruwYBT0FH24b9LZ/NWqyXdcDiXlf3",
-	"2iK0GOx8wbWOanP7FoKro3q2TeoupJFwXG8ukbxfiaw73GZHWtdmdXJPLAuqLnv2wtPtUT4b5c63VpVY",
-	"9240yhc1z03Wndlrp9oR14tW//3WvF6w7WXbb2S1ELLNqPTLfOXD+MDxhTc2LcxcVhdzLJNov9dywZy3",
-	"XRLNRFfEgz3AdzRhP6ytsYfOk7USmYvut2OrQ6OddxRdgS7qJ4RvTFdk0vtVsZxmhuUfJ70heQ3T9xZc",
-	"nLpzRfuJgzU42HhD0aCQKe/S6xdYxsmu+v5htXZBvM2wNfDR88XdjL9pPGkW00Gfj9usuNlo0bvIPDJp",
-	"rnsMwqYQurkjABDu3QPwPcBuCUOmlc/BFy2w6HVg3hoDqETECY5wSvCnm1cbb5jKvMPlZ3+B0FU7or69",
-	"tu0229t9kDjC0cSTyimh+IK8Yoo8J3/7s6WTrDJINImXmCa9//nf/4f0fyTTlWF6MOkRXc1mvB1Wdo6S",
-	"3e2SAuuIXGxOJ4RWZu4/hRm0Ypw0MX46wMXrh1BRcDueUaU466iJYlmHzA/iSi46vW6+PlwrZpJQP42S",
-	"TM6lgmJmJVMacvLhVXRjoFZSSHlJqrJGM9/EdlT71Kz2kVJuQvjaTpQfODZV++XQhTS4m9vfeQ6zz/rY",
-	"194tK5PJRUNdsWoKOuKhXlcA/yitJtHhao0AuHdhMrS823VFBHr964cPb5uXRc2y7WFPiGKA5x6ySzrB",
-	"VtShOsVWfg0id0BX2jMmfBtXj0aYtIjUMZf3W7eFWu9EiHSEf3MZ8sNPH96+crEE7REGLQC2VouNqPJl",
-	"8qePrfVM2LXp8LKxa6inzmXunFMJVtPAgCy4/GcAIANO3BehBAFVVp2etbMYbDAa2LNR8nLUOjSIITif",
-	"tWVhvXddeTMWeHt8nztSfeM1zzCjoO4pDDAsYdeGvBEz2S3SdzqYWtEP3//17KSX2P+evniJf7w4edrK",
-	"KDqxbm5UtXZPIgGwt3a2WO9n+w5BLj5sUUG1icNFuzdeSXM7xxkq9W7USXNTwrSjre4GT6xH0kUHd8Ei",
-	"Aj3djke8ZwfDvCM17V/ctK3Q59Qe+CnV7NlTr130LUUn5KWzpiXk2YjowSnwD8w+kopUim9YP5//qVUs",
-	"4a3WXGlKK9eNj4+NNOUx+fndm7UucDj79NJCQa3LLC/ZHdWM7rjNu13Tis34dTuvRgN2NqfKCrYqWLBx",
-	"/glGSWTyQnDNOnGC2JW8PBSF0ptqt1IQPLStkB82E6a4094Gu3Aj/7Nf3dh4e3b0/6Pp9mP95/B8qx33",
-	"FvNuTHnH5PIW7P2OYwjqG6PKXse2gSF5D+nyUmTsFG9sbrS9J+dgyTBSdSRsGE/iWzkWPLQR5QTfBl7R",
-	"Obs74Zk4ghszzL83EK78TTwPMZYRzCTcEIBQ2Xol/xKHLd+eLwCglYsWPOxFiSDie5WF+N4+XCMOHFLs",
-	"oqXEBSS8psYH8bvYrIJrg/GOmEV6SkrF6iAdiF6PgR4Uo3ni43i4rzxkeVl4DCtj+xgfj3/g43zuqspG",
-	"Jw+WXSjqO1erQ5/qyLV+hZHVPkich9oALjfetOVi36RWkedGPl/WT3AnC64J6Q7OclSs5MbnuUnZW8B1",
-	"aL1yiUMRcCG+lrBWG4FkaPyMMEaaM92CYFYWVHQCKUK88BSwkkKQsMtGgRjgJwh8siNLb/Nm2qijtL/Y",
-	"XIOTccTa24KIsn6KttVo2Zas6rNNREiawZXpyphpB1lvsssOqE+I3waACMxwg5jqaLt5wUKCLARvQ3C8",
-	"qkpTB164sG7fQCcGaIe01xbLWme4bmJFY4qrVLdNcD08F1WXLOvOQ31jNrYO8miaCUq7w6LrXMxGf8lW",
-	"OBpURirFzeq9HTvSGwo/ZxW6RWFSEGkAX9cDmRtT9j5/hvQBVOCbM/s5UJ2rCinBok8haj8jeh1cl5RM",
-	"IfacnTmgz4GbJc4oW4IThU6EYXRBDHqZBCmVzCswpg7JB6uwuLicd6/ffyA+In0cpWEmIMLZieA1aH/5",
-	"TpKs4JYehFXDLphgyvJtAsiv3AwnYiIwKyOjRQF+Bvse1t/32DLYGtckl1mFWXD0kmmSnrkcFDCvjcmf",
-	"UcJEogNpz1PdRJyh4AmmGLtoIOGOSQrRGynp17mqg4SkGMuRAiK7DlhjGrNRrSCAtp0ajY/I2UREMSnO",
-	"CGUPLVyNrnNk8S5UBduWlo1Dn2D/T0kfBQ0Hc1F3AdkAPqLEPbZWTQTh4METxgrNXP5ASvpmziaiDo05",
-	"e/tmjIuboBBjp3XJVmvvnzo8aeBOTZrwYDQE8tbsWk4EBr5z4SaooC97/bvjQNzZgh3kNY4cpOt5yChH",
-	"CMD6iDYK65a5HuzPRkrSh13DjWYENyt8gmUcJETLxkCwA8FYrnF3woIjRK0mz0fPXDanhHzFeLUtk4Ol",
-	"dOpL/JvPjEnr4ddJob57JyLVVW+B8iFPCUyS7/7yinzz/MV/uFQctDgfuwyWf/+HliIN5K/BlbPyaTre",
-	"AcPzITkj7hWynEvNJmKPBBd7bDHJBdP5tITcXXuSEStm77yaiehbISHkc66lzMTJSgH+nzr4vinDoXLj",
-	"0TK1i1RTlyyvWdsAVu4szBqcfFwTdk0zU6yAluCiBoyIMcmpoaEAaLPuwGg0wBNtZ6xJKqqiSJ2Ys5oI",
-	"yA8jfSExUwwG5LAmxoiJQiC11f28khXJJYx5SRGHUjMzGBLkbyU1oNvCsWP5RNS59PZbx1ADOoJY1edw",
-	"TCi+7s4IBvoJGRE31zXS8vPR86HnqorpUgrNvPOPpP995NzDR2++Rc4AJMvUE6wMQSMuLQUbYB6tS86K",
-	"LqAoHmncGw1PhiNfmYuWvDfuPRuOhs8wEG0OV+AxMvV/2b9dTmQY/5u8N+59x4yr6Qe1tGDc8ObT0cjX",
-	"VnGesfiM/MMJmygp7JIjXA9wx67dreWwcXv3xr9+jCCZUCxWMnPpxxUCuNILbUWF+pz3PtpGjhfMKJ7p",
-	"bZP9wT2yc7aGXZvjsqB8bZ7r0svGlFwPXgh6qyBChFWa2CYJyobbZx2946a0ddpu/4cruii2zf2nkomz",
-	"t28O22nf6MYKBNmr1eHu+grsc9c2R4LG1rna+2O1lZzf2Se+DDVD15CS+WL0rKuZMK7j90xd8Yz9HKXn",
-	"7joLlrFOrQSDtpFsbt8CdmpZOI4QYy6U2rWUVyfHXsbqXE+ryp/5h8BfTRfMMKUhf7YlNTYUmPCYYpHU",
-	"C/YY++Q/KwYQW2hUWa+a1nnUkv16BKm7j/FNdcuDrt4dPOXWbtveq2G696Iat4oed25zMr941AaCLZMZ",
-	"L4yV8F25rqh2h/Omwk1YiQKhf5y24KKq20bsHPnnrsHG0NcBnzejsttXQc5mmpn2pnbC77Y3WfAF72jx",
-	"pAEVfLKz4P7nj/fIB9yOgrWrhRn4Y0OmDdUvAfpMiC4kZm8/xyFtZxV/pnkU//Z8dLL7lZ9jtAB46fnu",
-	"l36U5i8APHAbHhZBb+x63QMlrPG9pu7+q4/u//i5wRC/By3KLXPM6gJb22B0x5/q2NXP226RswD/ft/0",
-	"03WDuoEOHzc8bPh3zEQ5KB07vnFLtQ2ofsRvw5tve58/bqOW47UaCBetrm9BUE1G24Odhgaw7boqQdSM",
-	"VR2dIh0/D1GyoM16628wcJDlnGeok0yEBm2y08jRR/RxMC+Q0qr8VkYA+PHVYAyJK9Rqea/euEbYdSkh",
-	"0wftKBRfwAFOBHQxJGdiRaSZM+VHHjThWsuDuxc0+xnYpjqV2TXohMTbsBzcFC1Ax6pybhWjfuo33i7T",
-	"ebSO5zkTHN5HKNW5W5akAVrv7WO16j4YkjPblaU1twZW3wQjEEKLNzbLa3c0329YqdPjNpjLq7WKEvfE",
-	"YBqVOD7vKJYRz7Tno25hSK9oNmdHr7CiYwvJF0u6soq8PAIXMpibt+hLN2dnz7asTGy02X+Fam7UujpA",
-	"Ek80WsK8O9KKZMEQBcp7WZI+xDOlAZInHYBej8YP2jzkEcIamhPERASzJMhxnmI3Wk0OOk6nnkaBDn/v",
-	"NwJm+m29ETbJ+CHvh1A85ebtJ71StuUQvEM8E4/dZinOhfNEBVhoAwWlH8OdkNTBnaRWGnVbg2jxdiRF",
-	"wYoE4/IsA+ViIihxODcesRC9Ar6OTl3jZQUBJPYmm1FeVIqB8VA3Bucxzmr2jFXKPD+mWoqJ6L8YPWtY",
-	"K8EmsBQQtVXIZSs3BTiZWFgD3v5nl89wJ2y0gViDDOwLy4SJM996x8jqgRWJPZjCXwI42U34zvPRN7tf",
-	"eOWR0ewLJ3uM6S1dFZLmH6T8HqDSgME93WvNvnOAaV+CJwZm985teuehv4EOdIzGgPtiW7ZtvSGFzXhR",
-	"aLRYFdLnkkOueZB0kbtBwLkzjYNTFFoEH8ySZz4LLcCuDVvYgx3Bl1fm1mw4w6/q8H3JE2GXdbdOuP0E",
-	"QET3UUm1XkqV39dRgOTKxll4oonvND4DiopcLhBAExi8qZQAYAingdi7ca0aF9Ql1lwKlk8EF87TK+Lv",
-	"EUe6voJtV757cNyayO8Mf2O0Q+xwR1hJBzQumCbUi65ulEMSxdb47LSplaSLHLWxMGOw1EIsPaEFlgsB",
-	"hdaLBehac5i1TmYYT8Tz0TekD5DUDom2Afg3SIiVIvooeFvpoQXnDzB0X4yeWtUtRvobnLoR4VJNhPT1",
-	"ZJw0MqXZZasQAm+99QT0ZVU6u68NKfjrYjW/p/vaEZNoOfA3YVTaYQ9sd9e8D09taDpdbozt/o/7tKE3",
-	"oBl22ijCAkCgMYw8sfTOtCHOL+5TWR+Npk0ruWhbxpgIa+K6RxUZtkwff4L/P9/qpvXOI4dnskbNdUQh",
-	"1ifZSt3tN/YrRM1av7GdZ9WpvyG4DxRaXQutnhy9INsU0pun1vX0Poy9cdhOHvSwBTKAcD+RgBhSMoXF",
-	"c78qlfHp030m4qJP7Jl9LQzUNP+dXUOOvNbsQw04ry5GsPUwG2nKTkcIIBWAtahpqHqiAXjBCicZNSEf",
-	"D3zXfahjjzmaScgTxJTMhISMzIGP06zT2TbPlKXxDz99eHufwljI9dx5cdkn/UwxSeY3fpp+h7davMYx",
-	"PQOZ3u5O67oi3qNRdjd5R2kchBpDsznLoVyy0c3YAM1oYZUaxOIJZeEEI9xMxJzmpJ/aCQ1RUUFVBvIT",
-	"XKUe97NmJh0MyXf8ihHGwV2XVoqDh42ka1myKfn53RvSdzB3L22Tf0omAg8eeTayX7wcRSeQYC4vJqfb",
-	"XzE7HX0eKU7ZdtWaBwx66Voy8EQ8G3mwgMFpdLBJzhAD00hyMoJ/n/4JYWOG8TzmOA/PTGy3vmANREuj",
-	"MpmgbxG8IsQoyougbRbywnv+5rLIY97SovC9ZzVzuXuDs0/c/tzMjbCSzOd7ZmeYct4hGqzBRDXJPiJ0",
-	"pzEDg7tL+WXPAS6pT2Y9bZhJ7OmB8sfrY3w0nB9uOL+d9PSlRKH3rPvSiHh0y/WxUxI6/kTL8jPeEVBy",
-	"c+O2+LYuBxqYoQ8icEwdQGkwS2rdjm1/aRdonrdZGwHd5lHE6LAa29W5ISEkt1JZdz1clj9aRbZWoy19",
-	"HEFN/x1BuvbB1/jcXnafgNl1cOArlmI7d/VLbvo6z2/ycoR7dXikMC4jgZRWzMLBqNmc9EuowdsZIxwq",
-	"QNZdbqRVb8cY+p2Hugbq6ox2BZkKVzjY5GJb3MNcsb8TvSVarIYh2H5fXzaRZrD98L+OH7xHMoj66aKD",
-	"1+uprqDuYomvr3tT492KN7Wxi3B/OF1yzQgISeavG6kQ96FcRD04uJy91IyT+xhAGwE5mJvfvGD+KGdv",
-	"MzkiYkKzjOqWQ9HC8I4/RZ/2kqtpR6VbUZe69SkZfTNnXJE5t3oiZLJestIMTjGyeck1I89H32yK4djV",
-	"+iHdJY1/62thPwZ93AVx4XLuT1xJZ5LH1o0cPRTH+9DE+Hj0XW6E9+67z4dpZtG2OKULEqezlnIXr1xR",
-	"TgPAeqzItcM9RQwHVrqQGMs9IKsjlwvKBdGGFwWBnIjpChVOw69qk1QdIOPwaLE25SbjwQpGDyoduKJJ",
-	"D2yE3HFWcFD5o9nujyVOwPFb4wRPNIGKo+6s6YRklTZy4asNQW4GF1N5TTQzhosLfRsJ5JiW5Q4TjH3g",
-	"PpXwstzmbWwujR1trXqR95FjBOUhDNhjeRJwU7gLtnu8gDbdjJuL29Db7c7f0QXU6mg8Q5+hrsMzFZQh",
-	"oRjgmTNF+umSTedSXqYJSW0rF4pp+ze7ZlA4eUYvWerAg8JbAHNNDXPR2O6cTAQAtDiaQSTZ/vOnT+Oq",
-	"/3ANBqCVtXvN+fxjcbwtIpUL8IFOhL0cIbryQlnSIP+Q0ySgGoQkFlfHLm/zyOEKnbnSw3d/MZ6VJXbx",
-	"0OqynVKbvc15kR9vwj/UTYjb3uKdcCxov2tsH1+VYzjOT3qKqcBshsBwdZTYhcSIcm6Qs1SaKahlgwmO",
-	"2tCVR8JxI17XqONzu1uTblD9o2NrXTPeTh3dmnDrBozum4l9aDjhHwWOKKG1Y/9uKWAc4oHcSxn2gkQS",
-	"ZAcSxfT1qVOTXUyQTn30iAM5oEUxSIIQkhPAiXQRUl1K8L3e8V9G6e04Hl+rsvsH1V1vf2MfG1dh7mHZ",
-	"QHt4PCaEG1+RzKVINUHJdMnoJeoWnlM8qXEXHXImaiIIZk5dpvm6OhJgG11HRrNihjnuXteJeNHa41CY",
-	"1tBCXgxILhmAbYJSMybUdxL6F9JMxFKqyya8Y6388NaIwA9MP8AlCovedZO64lWkLy8JoHjVuX6YYl9X",
-	"Z7RriDn5iKlrmx38tv0Tv9PDb2kZzz4SvmAI5WtPRzgHN+EKUY2z7Wapb+MH75E8o372N1PFs/gC5qrH",
-	"OPp2A1e8LTF1NojuwQxeAWwn6h7yV8glFznpg7lrLi/ShKR0URbcVDmzHxb8uqSCFfZvzS5sv/ZPbyiD",
-	"8vx6IurCh1y7eqwAlY6Bmk6s3bCIIdg1mdIc4/NjkOMWU1kozTkRabBHl0r+g0FV5TQKnddDWvLzS7ay",
-	"I0yj0ssOKxoxwLC45oy7RJh4bS6FXGqnik9X44lIwVLukIdr+Je0DmK162JfsEcqxZzpc8VmDm6alqVD",
-	"m3ZwxYYtyoIahyD+D8nFehqEXArnKpsIuIdm/NpeN+zakD50dfTp0zBER37+bHv99Gn4sxvE58/jT5+4",
-	"yNk1Gb5jM00mvWzOVTnpff6cDsYgILjS0wABDmxhyiYibW32tV2Alk4ckvh6V2vThk4dQg41ZCEBPz1D",
-	"IYcaRFSfCCkYGkpglv7BZ0/jMlxcQLq7nJGCGQOVaH2mU3puhze2/wzduI5SwMJO/790cEqEJLNKwJyT",
-	"iSh5CWZRqz8pbrlGYm8UrHtld0lZwXNI3gMkO88RXYqtodcTivBdaK7Z2MKJqMnstAmQvQn4VlN9g2iH",
-	"5CyCLLH0UlCoMOAwvEFAqQqwHemJgJANaQfs7EYRZQ9JqlciO4cyHFe0SBFe6ztJ8sqBcsPJTU8WKTGS",
-	"pE+fz1PSdxRP0pMXi3ZQNuQ33zbqht6Hihn18GXMyfEUH83Kj2blplm5cda67/3DpNPjT9Gn/a3O0Uun",
-	"Ho2S0MzebQXLL1geHESqEk1DdCiT7Wpd17ZojZXIu+zQ6wzg0R59J/boPcmq2zy9dV9GD8UcPzSpMvEE",
-	"p33pHBCvvBouZ/ATVJcyTEMldqj+ryoxeCSYWxvJ9yaqezeWRWRziO3cKi+13Tw51GruRSwrKYH4BOEu",
-	"KBcdalN/UMHny9jYd5ztR1v7V2RrfwAx5tiy8gcxxbdyl3Y4AuYL4Od8NmOKWQ11ysySObPvWvTcmiII",
-	"xS6d4BRbExoyV39B1aV9diLsWwmhee5g6hbyig0cXCwTGrBzuPF1LOChK6asKhlqumVSuRGrSgzJj64O",
-	"GlRxEjlZMCpAGXQcaSKoVViLITlzot0THWBnPdAy3sr+Fg7Qs33bom0cv3Ai5ZLq5vxASExqHB9ViYnQ",
-	"YWEV0wYwF9KSKgTU7aOJB+boEstxmplTSKG/wZD8JGCagKbTWF97mRm+YGPyfPQNFrADWwJUPBI5U2RJ",
-	"V0Pyi51XmqvVuarEf1p+CXAOWEcNZyOrIidTRqB8ZR8tp9RdLANnwhKAOw0L3QptsBJZ8zrYI5nUDeqw",
-	"iiK3TViUgv006zx0AfRoJbJ3leg8afFzbws7sI9dGJ6VIH2pXE1WkquV/cqhGhY0CHV/YKX59wkKYIXy",
-	"xp1BhFze173xYC7c/e+NH6CwJ5Cxt4Q/Qaz7IymKVRJD2rDcOWib0KS1q1EbLJHqajEGNv3zG/Du5vJ0",
-	"IqbSzMG3gzAd3jLZMPR5Do8WQ3DbItQvoIIiTHlczuGJBh5KIKUaL4MXo+cT0e8Cy8fmjxzMeToIxSca",
-	"lBAK41s5uhKo6K38dKlxrtUul/DDK643cREv1+wlwe0dHMa45/4qe3QUb/CgF/uM8++wvB+Q4u7OvRwT",
-	"bHcJhIOZWJAPu8vdYPB35ImiLeWQW4LBFxQg0BhVKOB4d47DM84TTO1IiHdJocTpYlABddEVIiD9FNxC",
-	"4+dPfXA7SLNck5wpfuXLHtdV4oCjaYliJS1C3VMQlqAw8ClUoo1mhZZDX89Ux8DLDtg7IZUwvHAFP2ZS",
-	"XUhjmGgOyGFCsnzsQCOxdj+ZVotST0TqfndlcNI51fPU4R/bXh2n8IIgVGRPk6haDzaXu4ECd/IwlFzD",
-	"KFieTEQYXbRx2pd8TV0iWkr6UI+WXQOSV56znBRcMDCjKsfv039PI9k/R0ho/OUoxZqxdv4IlQHVXvHP",
-	"NEEPkiWL9AwwpVOCFWfGJMW6u/11bjhISCrylh+vj/Dr8URQl6wA6QJIqlPvhUV1BbQTK1szYdSKUHjU",
-	"Np3pKyvLs2tznOmrxANy46iIkksU+2FBJqJflwdFiMzGGYA2o73XRjG60HHh7ieaLNhCqlV9tV0ouWwE",
-	"U09E+voDvUgjDGy/nz58hAlzStI3s6MfpWBHP1CTzVPfRiOA6dno+ZCk/3302h/qo797apuIxvd/BbID",
-	"Coy/fs//xVK/piysaI2A6gqbtlc8el3zkr0UCoeuEusTTFQLy8fgZkx6uOe9pJfpK8vl2LWJCsN3I8FA",
-	"wEP3mamPaRcWDJy7PaFgtlU9RMqq221s4hcDZA4b5WJ4kl7bUdteEhd3wx6jvZ67SZHdD+FAS9XcSNge",
-	"QuNdjGpZ2fO0a1Ath6T1lXpL7VvP2vxDMffHXGAP52j/t4NpxDD9RgtBPh+9fOjKW3gpeO6L/E9If5Ng",
-	"9W5aFKBSOJWAi+HvTgfdw/GRrP8SwqHWvSLvGM1bcmQbVr5GBmzNk+8ilOsQgfL4U31fbvUIfwDVlK2L",
-	"mRD8tVZThcjZrL6W+oh1DFn3KyeCLoBbTFfN4hn5IHFWNjoRgi095wjV0zbjV1zZGT8AK83i6QarJeI6",
-	"oUgbS1gh2T8WwTDfv+XS/ItUF9G92XsInv9aGMVZZ2WJeDJhBlHdsIaE4pRjFAz5Y8WbOzJWIVlsUv+T",
-	"Bq3d3zFPNiuerp9MExcqk8qdgyBONQH761e3ovYv6PX3TFxYDvjCIeH5zyebQt8evIhrWeBZsexifwW3",
-	"PYhuOZe6ZinsmmujSd9vEahFRspBYmX8qnR8yS+RjyKYCCUL9kSTK675lBfcrGx3yPwcqEGLMo16xlTm",
-	"gGOk+QUomOl/H/0cbF5H7/mFoKZSLCXcapqXbMXz/8Qgx0tmJ4hxjglh+dMXL06+cb9NqWYvn0Oj8Hro",
-	"/ppmBvsELGYXHHqKno9VMAhSYluXs4lI7X7Ui37JVjolCKtISqo0FxdDEjRgJ81pMEAFrHfH7EBjQmhf",
-	"px9xqyAn5J+VRA0XlJc9laJ2feWNHymIwe0qy29TgG+OvAspGagkSAQHC8htpLVDgr8jEfkxYubmgmNZ",
-	"7icyOuoIp3VDcgy/PJDgaPni9iSXd/DEPR4r28H+aS0w4DtAvvyj5JvAesUUhjt+nxkmCFEIMQPSZSvW",
-	"ZSlLKQt3gzm7MdTKBa6kqNCYeNBSyQcatbRyX7VoZcG+DGwnTOp3jNf5GDB+HwCfzcMTzk7bUd6TzR9/",
-	"sv/tDaQf+leu1mzkn0GczxV4mi9Z6UXtBvbnoAvkMxzirwHd88uDdcJGtXP4rqDv9h0Y3TtH++DI6vHa",
-	"Xo+47t7De49msZu1b3A1DvSU0CnEwTnATs8FHAKaveG5doGKIdcMKtBGV/yYUFJYVq0mAl65YEbHlap1",
-	"QijRC1oUYBxggQ9FVhAdWi+kgRKgpgNFAKOQ71l++DLx112n7RHR84+M6NnJUpy0UFuMwBgPVNmRMa4v",
-	"dVSLc9NOhnGbDWtaQpZzCbZUWpArzpZMEc2YSxIjQi4T52lflFT52AaoIQZyRykLnnGmx61xL5oxgNxQ",
-	"zMlFBc9WDi2YuxTzqGdN+ukcCC5NSGqYtnzvXIpilQ4mQpZMWM52xd2CgGm1KhG8EUwmJUY2nFr1Cj6E",
-	"Z9Ff4k2IHgCkjvLiZi4ryK/LCqmZHk7EWfQ4NSSDyOKAVUxzDHu2zWCR7doPJyujec6CxU7RzAww+AND",
-	"sRMM5CNZwaiAgsjOZGdXKYzZYcdhTdUVsSNFzo1FwqGCBiT+YZk6ntGiWA3JmfPZtFXprkQwjsFj98Rj",
-	"m50EXvWw7HZ9EKVU3XUq7SMQ8Wmf+to48W9ItqL5got10Qor52wa4TyK8Voscmx722CSEKbZzSP/Yhkg",
-	"zeZEV9N/sMyQPhWNyCXd7t8YbwvNS4ALKDYjdSReMhFRetrA8lmGRSiR16XIZrmx/aVuqimwUTcyyyLc",
-	"WEL4HNd8WjDST4U054HfpoPTiYj5r28iesWV2pTL2pHbTzUrZmmj5gPEF6IPxnFrXyrQDXEicpbx3HL8",
-	"lBaFXAI7azJr0ve9YhC0bFwOOP9x8516MudufTBAbiKaj9nbwj+B4WjuwmgAe7j8hJjdu9mEUDPNzGBI",
-	"3jFdFQ5lByXUiZAqRy9e6pZRp0Ny5pAsTkbJaDTyC6xJ//nJMzJlKynywelal3G4Z+h3Tq8gq+X506dt",
-	"HBriWQPnum/2HEVKfwG+7Ba/jSdDohD8DLlCbrnRAmm35ytNUnyo+KIfpGJY/m2Nnh22Dbg1Uelzj5Ef",
-	"+J9JP5M5I6mR8hx+TAd/kHijTbfRt8AEnfAcy81S1Fxg70vrkq12RZhfMh9hY1QFYcy+xFy/9hZSA54r",
-	"PcAg4FOHvaS0gfe5Jgua24fdl5VmQ/I38H4DD5yI+oWTl2TOrh0yj1cm3v/17AgKHuNHRZfk2dOj6cq4",
-	"xJnM9tPG177nuvYo/81O9yE4DHTUIfK5ZbQDflDP6u+V4sFtBUn7bKVrWlvzkeqDaP4Ya3hvUWnB0AS0",
-	"b+kaNUYhl0QKJG6sZAlDAmXJ72ofY/0HLinBxaHUytGmagQjiSmnd4+upEY/HQTqZv4Hpc1WReEHeskI",
-	"hZWx9MDFBa7QIST36ZKtznm+PeYSyZwUjF4524InLAgEIP6BmuU2Chlh0BMENp4SpHFXCXQLAcJb2wnw",
-	"efdQ60ScP7wd8bdOxe+NLJGeLAHTfUi5PfyqGUeIdL01hrCkxjBlX/1fv46OvqFHs4+fTl5+/rdedwBh",
-	"fXpqu9TWOJRAwX+vn98r4YU1SnsdUNnYznK8Zu/DLLdTTPEco1HPhSHaH7oyW2wjbZ3XKfu/8zLGbbvT",
-	"cf/Ua/kb5yi/j4ifWk6qF3a9TPTWe6xgVO+IAfseH7nr49Zahhw9dAcc0zciK6qcESYgkxKGisqLWwR7",
-	"NDrrj9OieFhsjW2nCNa5KxYON+GxAviO84AEENO8I/C4QHTbyqK3Kl+tZ1dbikyIYpoZsKsa6dAYrPQF",
-	"dBbKaE1XAQK4FcUBQtGjJPIaZ7GZej0kP0piltJTM5bZlQXiIbvxDckvgAfkqoSFvOlppTFMnEJ3VQlw",
-	"rfbTuWaZFLlOXbKuR7gBbBzILX7HjFodnc0MU6mDLXIwBQDZA8Mh7LrkikExTmdFJIqVEKvmAImDvz99",
-	"k7NFKQ0T2erob2yVkr5LEsJwAHnJxCAsU/ge++FCG0Zz2Ad66WQamEFYgok4AykV09gwSABGNCaKVRqL",
-	"CviAeQ/dZEJI/zrILhgt0Gqr2IItpuDEm0k1EU+fk7mslD6Nc8DDgNGKQpXRTo2AGbTC4WYgRAHJ7Rv9",
-	"3lzDXkf2xtPRKGmPh797Sy8M/yD/28nd9v2dot0lf2HxET1oppieFys8vuGU+GO3hucQBeu/otmcHb2S",
-	"wihZ7I6/fwyveOjwiqd7rfd31LAl/c1ZhCshWm4vYHq0nWRb77OGAHf8Cf73Joiu0D/PeO5Xhtl6Mh+j",
-	"/9aj/9yytIssB8X/weq/+bbO/dggjmPF4O/DkbLqtrsEqdci1346GLqsWDNwmPRR0ADiThN3mcIng7c1",
-	"wPk5iCuQD/CqpXhvIowUMviJAEAlAsYQfDaBjGE3Q8LNGHOUwUGOjTVKD42e1dBU1Bi2KDGLDW1pE9FP",
-	"cWdcg+c5E5zl7Tj37/CZ+nzd261b+BP2+UsdY7ceTtsiffwMcDBLnrFY7q2Eg494xPC76UX5NV52joq3",
-	"8r4tHEyw5b3wr2sDIJ6WqWDZZRylVaCMKYL+FPxFe/MqssmqJgJ5lVUXbsmpSM2oBFvuYFOCLR+ASdkd",
-	"euAAkB0sS7Cl51iPrOiPEBJ9OE+C7IObcCQjTdkZaGHJL6sUWB4ivE+pCMS9ODOTu1G9nDRzDKMsEwiS",
-	"ruwxh7Dp2sKC3AhKQlNNCjYzEO2boNVmBsEjEGbzgii2AEC1YMqxXd+Ge1lBayIgXnkP5rUP77JreG4b",
-	"rPkXCToDWVTaTMSUecbcfz76po4vHCB0n6wM1NdCA1dcb0kwh9UMyM+a5afI5HGxYUk1u2KKFgDj0F6d",
-	"Utvt0L4wP849noedwRBmYFc3TUL4NwZs52zQgYkAnOvDTx/eblqEWss6O1QMIB8jPX10mriheOZ+PPR9",
-	"Ud03jIKd5yuZd3Jqf1SAQndYZdaiOrDgVirkESDLpsOtnoTPj5jSXy8zt4q1iajJUl3gt47HP9Ft5hXg",
-	"5XegeZcFFVuyal7hoe2sKkCJLlmGDgZ2RYsKEKKnhcwuNc4h54plRioA4Ur/32GNxDycZ0VKZhygEqAu",
-	"Yv0bAKqnJADvLwbN+gRLqS51STNGFlTQCxYC1xFdE8VQOF5w81Cr8NsmLSNS7IqzJaacWAaxGpJ0YVkh",
-	"JKkIqRYB1h8mF1cTxuYHCUlzpo2SqxB6XTCfaQO+DlfIYM6wmHBjrBi6rRjY0I5c0HgDxLAxmUZGDYwI",
-	"MQ7h5qPa4CRquFXvN4BkAHtZh/Hzuvayi3PsPx+N4lKV//X+px8xYdLda7a/J5rYrWXoc7CiwUT4xr2j",
-	"JFp29PVEdTHDPUVd1cT+86dPBw44DHHaUldwMc8V0w5OaOi+M0bxaWWYAxmym8kFBmsi8aWQRDatVkwN",
-	"SymLc83/xdKBK9BppEScwFJyAVUZXcEGNP4UXDAoRA3UUVdRMBLKdQoiITjYkguKDhvbmeDus/ph56cq",
-	"FUDBnXtSAQklV7K0x0JaUccFtXJhb/vI1zMRiAsXCuH6BFKgR2XXmxa4oIq52h3NOrljT/B6Lpc6rpeL",
-	"ISBt0feQ0w81EA5Vutg1XZSFjyVDReoT1jK2TMltK97yQ8gS6SUNH/y4VyqZV5mL+3cygX/SV/bujXuu",
-	"dmsPmK1dGrjSMYboHL+yt+cz+ANYMpZXso9VquiNe3NjSj0+PobGh27kQ8O0Oa75D0oXMVbB2kRiAK7G",
-	"0CE75hy3Fzj1P2mjk97HML3oPZBlEOWm0U1N2dsXLERMnGOqh51uASLJVFKV26bm4dIu+Ixlqwz3a41I",
-	"gwLsxuj7DueqN34Kl4flmL1xD9llL+mFY9Ebh8vz874CnSW6L+Sow5of7UKePUCJx/9H8dtQU2mS2l8E",
-	"y9NHHf2PraO3hjhakvKS0abwEEtxKH0FlR0+Hn+y/615yNYDwx1NIoHWNRyc9lesSM5dWAR3RY7sAQH9",
-	"z/3lijwXq3OmlFRpCxDKd8yE2+Ce1Kxdp+8RVeUWdIhuO1zGTZo7VHWwW7WhOdTEegzEdLi9OzTbWQoe",
-	"6NXF3cRk76snhDoKXGCWp8qtKIqYvvaLcDU90cRqJiiyZ4DZ8UQ7WxBUmeAa5Ur71BMsis3UIIiHvD5H",
-	"ofo3JHk2TjmEXLljF4xiMyUXQSajBcRwTYRrLfE/oMWkljDnVJMp6FmuW5T8+9rQgo1dY7bvgW3Cjtpe",
-	"VOF10HCCAWkiQPkxXLEAY+zteRBL5KvXg+SJRSYgIAstiakHDihWGLVFMGgLK3pLcQHWQChyjy9Af0zk",
-	"PkQKFJQz4ZrA5AEjS8waEwTYECmpMkdLumroDcGYCM880cTlBJJcZhViO2BN/Iwq5WnFLs5EUHTspqhP",
-	"YrTUmAQmiGk7rsQNoscsaM7qXEtXiyPmlL4Ivxt/ifjGWLAB4qw8rUD4Wpv04IAQEFgaVsMhSmeVsQK7",
-	"Ml6vygrOhCEXEgLLlnSFsNKujs9EYGUSS02Wszi947vXH0jLCU1bI71s97eV+SMq6Y17Lxb7C37QfST5",
-	"ff6Cd01SX5J+o9buykAxUAM/LuFiieZr9R0/JO6/PzrA4MCgX7hwV88pGwwdWBhyPWeGMZQXUb0Ux8GD",
-	"b8BzQm7AVu/ZYcCe9fwQAj6a3K+9A/x1cIpWuzRzorE92xPhP5EFMzVnW2dSJBLPtCQzapmOZ1l4ZiPr",
-	"chT82rXW7uljeBSfRDPyYwzcnQB2AMd2NzYgYReAU+N0wi3yvRa01HNp9HHOZ7POALhv+Wz23j+6Z70c",
-	"JRdbk5/2TGww8qBW7tMD41fArkYbu4Ai/2iS1nWV26UkYZUBgBcsmiU186+OO3/FGvQrBNxqbmd8sMKX",
-	"bYfr05zq+eetnm4U0r346PCxXANANlDVn+o5QkJUgv+zYqRUbMavsbI/6f+pARGgyEIqNhiSN1jeDhIh",
-	"Sqa0FLQgOTXU+9A3kMLQUA1ua5+et6GI+9Pwyh2tWx48mufc/kSLt8r2ZbhtB4+7O+Royu70f1IhBc9o",
-	"gQcM1vOxLuQXVfQ9/T7Ra+TddXD2yau1Z+CwK8Efx5XIjlS1pXgkhE1Qw7SxRyIDNLdm4lhijwwW66vB",
-	"hKw+FldoBSsXeJGGrcAbrgD0wyQG5o16rwe//ntJpHVrug0Q3+7mY+rsHaQKhrOxu5grWLK2J8l+wEfu",
-	"M3LG9tBFGRiU5IKzFLuSlz4xnWOCbF77PK0AgE5NhDP5qrFA1pBmYJea8R6wb3F6aJv3Fhb/nmJmoe0v",
-	"U3wg6jrfVoQAQxZCCJ2ey6XAuAcpst9+QO2j722fkgNwFFrPRoMNHn+C/3eh3bwDJqTr+NIhga/qPBHu",
-	"K8+j+bkNvMY2UR+9+2Ss3ZHjyEvd4jx6zVooCPdpKwXtIxJ7srqRWBxMl9uv6V/qx+6RokIv26/rMOY7",
-	"qWj0tcFywYVdb2tMVtFmB+ZUf3f8Kfy9NRk27NKDkEIXg4mIwKNEoDPVRxkEU/wjgPSX0P7D/nQS4KEO",
-	"/0ASzTpt7QR8PIPCpIf7/9d76QoDaNCgcxxDAKYPXZUOlJgakroAOqYRH6RGsltsxAlrkhqmFJ1JtXB2",
-	"E7VIJyKXiOtfUMMU2vqFBD83Uy7gU7uiwuhm34wOXRG+KKWCsIDFkLwG3BQcGeGY7oEmwYlAK7XtpB9F",
-	"QZ/X4X+I9+wtiOthrwBjLVhI5aACnO5UZCxCHgGP5USEX8COqYliWlYqYy1dG0YXqXu79cdfJz066X30",
-	"WTANx5yhlww98DQ4/aGcMwfgEwdqMsdAXPcAIPqDyRV4y3RF5nZ157LAFCJIqInilUOExhujJ0IzxWlB",
-	"FvIKwlxdADAsK0C/unqjEaYKda5GdMW7vWkPMLcbDF54A2EidbhEnHyDYer+UR7VSQ7ghwlatK6YQHhn",
-	"pNvuEtA/IV3fxj8fjoPlCa3kBexhv5sCR/WFyhr4zjWEl7bfVJ4RRCWqfWJXFBozM18hkPajBnlHAJXh",
-	"ZpEeGtzeIY7rrF0ipL95gQxuJgYeW663XVtF5ub4I7BYzyWhmk0A4dI+KAmflLOayXJBSiUvgNfFwK1Y",
-	"qx3iv8aEm4mA7JsQfIW5Mm1Vq4Tt4jcnplbi65RHvzpIWCTqWIYNgZozqTJ2hDs5uDfJthNyD9LYmhdH",
-	"OGzahT4KiRIGeoWjEFEE38bvAi2SD4eEng7JWXxnuVgobCoJ0pFUUE++5XgnsayzJjtNhBee2hDrNw70",
-	"DUUPxSh82Zspxv7FSF4pL7t5iJ+9JQ87qC8kdxzCdx65zqNs0WUrskxtH139gMZBBkG2Vye4jY+PT57+",
-	"x3A0HA1Pxn8a/WkEXM519WkjkoopMIsyuiCGacw3rPPLIjQHyG5zyYtrtXYrhKPY9KPr3iYc7s+aKaz6",
-	"7SSTRqE+SAx1eJhQdVPONqNm9LCJx9vWzYe2cBuduHTICFgxQKfWpYR95ITHJ3Avd/Tif36yBp7R//DT",
-	"h7cD55OCYnWIloEJnEEzsaOJEAW0y16IYD6C8dmULUP4M5CH8xtGjepMlkwP14zXnZMoy5b98IAbbp+p",
-	"YgQSMjWXAiqnGmlXVMnqAjbMJWsOG9gOnV0KWqwMzyCm31WVeiu1+au8SMjZoiy4qXKWkB/4dUkFKxLy",
-	"nl0glVDikkEHm9XTmvXL7C0IFVr0HFwk8bI33OubURxt4/4RUpZB1PfLFZBtRUDgSEhGSwPFZaMaknnU",
-	"TR2Ls9nHa5zAFYPMYIhPa0cJna6w/A0A3FYiat4F5Lev+9oC+bT1RjW4lpqWCwqh2IwqpNDEQcC4TYwZ",
-	"gO+gbQS/zCUWDGrrQwpfpA6riQXVhfSjAm01ojhmvA4SgrXZcgLszAlFlqIBBwsrDfgaFvU4a6zxDgKF",
-	"8nxGWb4XVgmj/mMKh3qSmy28LagAGslZVlArYF2h+U6T/hraAaYfrBLiMnEHEaSOhyrg6xn30RAw1riD",
-	"BzKsYuRNI5h8A8NA81YSUJ2d6Opzp+RSgEATdRRdVJu9/ZXRwswTSEnhAkTQBTPKHnA8c1yHuLRTKzs7",
-	"EZixvHE2gjiqe58/fv6/AQAA//8=",
+	"7P37chu31icM3wqK31SZ/KZFUfLhSaR6ql5tx0k8O45dlrPzzBt61GA3KGKrCfQG0KIYl6vmaubC5kre",
+	"wloAGk128yBLcpKtf2yK7MZxYWEdf+tTL5PzUgomjO6dfOrNGM2Zgo/vmVHLs6lhyv6VM50pXhouRe+k",
+	"d84yKXJNqP2ZLGY8mxGjllxcEnpJuSBzuiQLqa6GvaSnsxmbU9vInAs+r+a9k6OkZ5Yl6530uDDskqne",
+	"58+fk15JFZ0z4wZwlmWyEub1d/YPbrstqZn1kp6gc/sqxd8veN5Leor9q+KK5b0ToyoWd+o60kZxcdmz",
+	"3ZyV5c/QRHuzZblne98xbbigdm02tJvXT+3Z/itxzZUUcybMhvZZ/dSe7f/EqGady1zYX/df5DdMa3rJ",
+	"OgjojMzxd8LzUyJFsfRfaKJYxvg1yx11cUOoYqTg2rDc0hOM8V8VU8to06CbBq3Rm5+YuDSz3smLZ0n3",
+	"AL9Xcr4+vreNES1mUjNinyQ0zxXTmmRSGMqFJmbGdUIyqtkBF5oJzQ2/ZsWya6RT21/HQI9How0j7dwh",
+	"N85b79FPfM5NaHtlvAX8GLeTsymtCmOHm9jRuyNtx77xgIf+zqvJP1lmdlt1jQ/ffsFdA7db818pbxnn",
+	"j3JBCikuiZFkQbkhU6kIJXNqspnlgZ62FzMmiJCCEW7HzRQjS2ZOiHbss58+HaUDAi/nlQLeAF/qNCHp",
+	"0TwdJGRkO3kxInpIvsOF1/ab0QmhQi+YItQQKTLWNX07vu65t039XUFFJ62VBRX7E9p7WbANrEvJgu3Z",
+	"4q9SXemSZpuaXfhnNrb93xSb9k56/7/D+iY8xF/14XlRXeLVpJgupdAMbqa/0fwHatiCLu1fljIt0z35",
+	"ZO+Ogmewj4elkpOCzf/7P7WlmU879vgO38JOV3imILQs3baznMjKaJ4zwo0mpZLXPGfqCXImRTOTWLqy",
+	"v2lDDXPMlBLFtJGKkQXVREhjydI94X7JST+TOSPphOYXlzjNNCF2C0haKXFSCSsimCpfnrg5ntCyPPD9",
+	"poNTaNRdz5b0p5QXLCcLbmbwk2JUSzHsfU7sUr5n/6qYNg+5lB9gENAtyaiw6zCBYeWEIocJy0g0XeoT",
+	"WKr/cf7254RQQSpxJeRCkClnRZ4QShYKuIFdIjjME5qTIMz49ZzTYirVnOVpQtg1U0t4DNogXJCUKSWV",
+	"TgewLi+lmBY8e/BVyWhRkKygemY5sN+wrFKKCYOEkniBb8ZIzgzlBbEHTvt5Zm7odibJmkR5ECSCtlG6",
+	"pw8j4RMG+r1UE57nTDz0ehh5xcQTTXQmS2DjC0avmCJmRgWsgOXuSDB25QRjeViIqR+029OfpfleViJ/",
+	"6DnY3cntIMUlySXDc89uuDZ+pEKai6kdmhvpO7osJM0/SPkTVZfsax3NicyXds0LOwi35kfkDf+bH7eR",
+	"8gJ+9ON27T4oV14Sae92Auc3IdmMs2mxJM9HIz9MKwMpQYt0cAIcGU+NRrlWXl6ynABTdcwRJ8/zhAjL",
+	"J4ieyQVyy3OmrnnGfhH0mvKCTooH3ZozkrOSiZyJbEn6cPypoROqGdw1FO+nvFKgB9r7hBn7Q0ZLUyk2",
+	"sFuZW74pFdGFXJxandEpjG6lqnpmbkt/EbQyM6n47+xBD87PkkwYVXZTLAuAGeJZp3Cn+TtAKqLYtbyq",
+	"780qGvEaD/z1118PziozY8LYobMW1ahY0KUm6d+wd8VoMf/Pca++dce9tKlWr0pHn2HZSiUzK4dOCvZK",
+	"GG6WX+sUA9MsigO8/MikMoSSa1pUwE8tL6JZxkpjR1qfmGta8J1uyn8wkUv1gc+ZrB78uqSCFkvDM02u",
+	"YRgk5zlOCYVze4NyEZ/rJ5oYPrf67JwH/uvErAuDs3Di1lh0yVvY2YF/fDAkP0vk73axQRiBu/uX8KoX",
+	"Bv2JPcHLqzKZnNt9GAsn/EnhLvZgrbAiUSVmjBZmtozPbEENU8OxsLtgFaWvxJY+RIzIsxhkSKicZbIq",
+	"cFMmjEy54HrGcpy/ZsoyWK6JnlXG4AWJh7qQlnQNECifusGPRSaFYBkqam0si7y0YgCuD4rcaST2pHa1",
+	"7kYm+uw5QGwrsx9LJUumDEdVJVOMGpZfUPjNHkH7qZdTw4B8emsaYNKwJK2zl6R3yQRDZTX6Oej5SY/n",
+	"ra/xnAU+tGmrX/vnwCKo9UKq/EJJs/c8FDNW5dvvHYnEu/aDLqRpn64Viiu9bVZuh87x4fDaBepCrV0a",
+	"eqnX74df7QU0p+pKN9QsqoleCjNjhmdkMWMKRAdu7J3MqNKkH3hVYr/TcDM1iYXri9CG/ZuJat47+a1n",
+	"Vebex5bVCk9fbKOZ+snOFa753EVk2m3V/mtt/rfmoNc66hpjV3f1LCWajezAynxP2lsdYt5LVu2zbnCW",
+	"qhonKtDTKoVEB6j9XCTxYW+M2pFS29wcWb6aTp1FrkkRbE550XGaW79GazG7Kbli2q3YKv0ygVIUPEsY",
+	"OBLQEGFvFG0sYe52WqGF/GKyXO/G3gozWVipWk7jk/JEB3UWXh9+TTbQSiiw5qsk4prfsIc/cd2yg9yw",
+	"efPDDsMD7oPdUKUosGLBbsyFnE41a9nUd1bYFwYtnnOpwmprMpVFIRfRKscW4cbkYYAbJngeVtgzJquN",
+	"2I0BRnbNNZcC/1SM5vacIIFYegITVC9cCq3s7AyN+y23qLu21t6AcakW8nt9/pY8PXrx4uCI0KKc0YPj",
+	"VjorpTa0uLCSRGv7il3yjttBG8WY2c4f3XMJTiI02ey7nknr+pflw0gWHUxFOBvv+vI5s2f7ArFMMXMB",
+	"tqnGAVi/aFdIXTOQBeFhmufc7ikt3kXTRyPyg9wUMPloqtHwVubYfQF0bOqZMTSbdc9ySgvNVoUEvxnb",
+	"7ebN/WmejwWbzKS8SoilwkvFdELYDcus5D2lV+1MGSe7YVdatnbNb62YQeXTSkRE80vLMQg2nRBKvjv/",
+	"eXBCNKMFy+21pJg23hCjmKmUQC/k2nruSjTr11RkvPeNkL5mDG6t96/OvnvzatDS5QrprNJJx56/nLHs",
+	"av00UzziLetnuiQAVtBSs/YTK6+irydSFoyKtRGjp11e9UI3daMdo7+TO64s1w/97ndRWf4CB2vPY7MD",
+	"q9qPsm9NgOtk1DbJgrP85YwKtP6uEEvmlb+NKntBxRk++Tnp0fpuXZvKrdmlbzTxQ4K2OratWEaepj12",
+	"bkG5uQBBQjfc372R7iW7eYZR0pUCbKROYTOSoCxiPzGRJ1aFo+QHGbuCn8/TAalK+8jRbMUDrE+IYtNK",
+	"M+8CToigc8vNQJSGAVu2ETl8nx63rej6Yhmj+KQyrJMAOqI6xBKcZMhgT4moigJFQpC/fave7KeZIVQs",
+	"QV4Egw08ysFiGBz7dga2HbQqWQr+nPQmbCoVu/0AvPNTM7Nfx1OpMmZVsrKgGVuRYwKf2yCxhObbYmKQ",
+	"DaCPwN1RVLGmFyDZxlXdPeCWKHF79XHTNn/Jlfq9YgxMuwSf0MTqpiy3JErLUuPaBm3AzifI6h036VmV",
+	"c/PqmrXZs2rWs85FMiPVF/IXfxPteYv/6pwCmk7hONu98mrnQnHDTu3JZ3ZK4BjxnufKLhQttARVVZM0",
+	"KzgT5sLytTRB1yt8E+KO+pQYVWnDcruMN8snVsFSC6pysN3iOQIDLlcsM6RkVq4YtK4zStthWbgwL561",
+	"qGlIXkx3mGOSnqHqkm37Fb//tIv8C9Ir7mbE2ON24j4bw6v37+NGwroTOaIm09uLE8hh0fzSZewDMoDn",
+	"0H1rT5Y7T+s2PFQBWrhLOIFEyYI90aSUsiALXhTkkplh68bnLJzV9Rbfs6kmuZJl6WM7nAfQu8gUm8tr",
+	"F7O3y4K+Z1Nnh2rRydSmoYTJRazFGeG5sNcrOJFoWe48lqZdrHU89u7eMBRnaLAnFla6kBC2k7gNIDkr",
+	"mD3G4ECE6yQfnHpZAc4y3JNe8YC2FjNeuKs9v6uptAkALxUDWyMtdBsL3mCcTTaYDL3Rst3ScQsDf6WZ",
+	"6rhpVwXFOFbYG9jC69HQGgNpO7DfMY2NbpEhW84xJbpkGclZVlDQeO0eF1xbLq3IFRe5vTMmhcyuhuQV",
+	"kCz2S2ZWNBQkdbdAmpB0XI1GTzP7EnxiQ/yioBNW4DepFSid89F2PBb91FLecFItmUoHcFXs0M5v494V",
+	"W457H1OUZu2Z0oaKjNnhUhwwMoB0KtUFo9ksJXFfv417rLINDJKxqAT/V8Viz6gd3Gnsj8NwIgyjQkfx",
+	"ZEm4AQnZDditRGPMQb5z8x+OxT9qKSqzii/LbVN1Vwn6BZfNmK+EaIlcDBkH+JvdqPyAn+hankSv3ppC",
+	"vftV4oiqVTNN4sjxvZuMYtPbmo5MTXs3HYWltzXN56VUbXfaqxuuwdWKxK0JzWVpOSGwahCZfOAm6WMr",
+	"SGMoxuwzxNfwdtvo4GZaH9vPbOFFLaYtefsxNoc1pwJClPvQjB9dTTaKOU3Mn44rxkoNcj02uO9E3sBw",
+	"W6+hjpm8bR24NrLUOHwuLhNSsKnxLn93+Pquyduu+Xs3orbByoLtTWbvZcF2u7WiU7Sfhh/ZJpqLaCWG",
+	"NX54G8N2wacsW2bFVsvpT+HBXe3efwS7KoTClCUYMCMLa2Kvn6xgVK1aVAkV+YpRFQSlggpQnoBuuee5",
+	"UhTLFhUm6YFu9VYUy6Cg36kVdrvR1VPOBkkh5sB3RJbRhbAbeebAcbNumW0L+VrxYH0YlsRm8jIhdF4W",
+	"3FQ5S8ic35RUsCIhml3a9sC8gkTZSnx3fDK+nJbP3r0mV2ypgUQh9u9PRsfVpOB6to2QITAiu4DQ1Gta",
+	"7CBCbyf1V00yugtSjyhzN1LPKm3k/EJXakqzfR1/oBlc5HJOudjzVS4m8uZiTm8ufALT+mTe+NSmK1ai",
+	"0O/0koQcgYl3NBqNmlbe49GoXTXH/hQzVk9r04mDKTrY3qwQ4ujRzvOELGagiNKlJv3/yF0iUsMA/fTF",
+	"bJCQo5kdytMXz/Pm4P4jv/8jvT8VOqFvPwLkeXsICbb+RBNBTaVoQXh+Ara8mi7hxzlLCCs08/pJ9DvS",
+	"6iF+b5/06knb2hnZPg5v/zNhTMTQK9ZQ8IZb/SVGQhjRptV748XJPRZv2ppDuTrsdfE5mgw1p4RfColW",
+	"DrTG+8cExl0zxfZasnrraqE+zl1pKOOkD6otRvJH8i98tpx7sH11XWqnkZvW930tsN/pCjtrs6cNCaJ+",
+	"kPR3HPymcbuIqLtg6mAZ2Imb09u5KNYmkcmcXZTUGKbaLJmvjon70a+js5FKgdYnYhvQp0iK6NGYaHsn",
+	"tbsQosZvIW1xLQvgvxelLHi2/JKAB7wGLT1cc80nvOBmeUJmkJaUEMO0YUpfQAK2PQBFIRcdXpnbcfWC",
+	"i6vbLLx9D+4YRcUVmXKlzY6r3600SVlcaP57i9E2vtSO2u/bf1VUUWG4YBdSXFxzt0Wb27Iy2g4uuy2X",
+	"Wqw+fHkM1pfqApgIsIPy7of9I77QHd7ltYu1H+ZUVLS40IaVe0pjW/SDBw0K2yZn32vYGKztppCxmBxW",
+	"xxo2e2Ur9gs0i0jhVgFnKwS7oh9YSZb0XVDGICG1pT8h3sAPAe8Xik1PnKG4LPHKQYnXsHlZUMPWA4VD",
+	"kq8muspmkAmjmTr49GkY0Ek+f8ZgLQpziyY7aGVP96hK7xOZdy968kPHzd1a010NvIh1HisIkaM5KF/P",
+	"VmJujp7Pt0tS8cnbch46gvHyJs+/q6C827PTncL5mgA3zbC+FfaxKcpv/eZY90DuHc/REUG9Gk/ukjoD",
+	"41tCnoj//DHZGmrdGaMfzeouYg82unV2Dj6IWrlVTOM2UaLzYv+a8Y47Gb7W3lkxbX25GPbV7FQdyXk7",
+	"mK9+lAurUEYQPYxmM39rNi0iDaMT5PfMpTY7mbIuHDzOJtydzf1FRi4w3boG23vvFBXvRipzt0Fzx9a3",
+	"v3sVWvdmPwksIt6XITxoj3PeQqutaqbuoIWy1GTCltIKCjNGJhUvzAEXVrvWpF9AfutEUpXrhGiZcVpc",
+	"TBnLreBDVTZLiGKZnM+ZyNEJnjSScnWCkkB2USo55YUVnWCdwMOp2DVnCz04JUGtJqBWc6YBps5ukB3W",
+	"vOHoDCpr73/9Rg9+/2j/GR18e/Hx0yh5cfz5v7Ud6Tm9eY3vPx+tHDx7jfB/Vcz97oz8a8e4uaovpTBK",
+	"FlagQjHXPXmK525eaUhp5rH71i63VeILrs2QhGCkSmM2ASjSjYlumMUxInq5v45uZ/P+cqaBcZCysPIF",
+	"uZRcXLpptBnKYzyybYhk98R5gO/YD0sPZRczIdKngsxkpZxJHczvg+ZcXoyefTMakT4lC8auBo15PT16",
+	"/vRFc2r2702cbQeEq1YJtkmeWxjLXUg1GyNKdpZqolZ2lGpW1AGwLXm9jyoG7pqWSMttXPE9hvXpFqLB",
+	"d4l/F41al/yaiVNC/ddxqGbBs6VVcnQDrwoN1f1no28HQ/LIhO+GCf8VWOOfmBPeitm1iuw3WVFpLsUr",
+	"YVSdhXV77hS3t/wSBtVsaN8AW4QBmPKOXLJ2A1OkqiH0Cc8JbaC8WM23CSkxWSZxZgxY372bycyY0qSv",
+	"ZaUyFoVG5iv2L69ZbwvAdQa6FYPkx1ZUj46It9eCUAinhYROLoCBXjNlV/qETKW6lMYwEWBl2wzzSQ9n",
+	"1OFrK0sIeRXenpisYeVARGw0hVZDnRtUeycQEOyewGhCmucsd5vmt97leVDjJubmszWZY01FCbQUbMWN",
+	"rfJD3UjH7Xf/VkcC1bP2Jfivt+89oZ3/eHZw/PyF/RNjcesR+7hFu2DAV2bspnW57/aYJz2grR1TZ7y/",
+	"aYdHI6rYdxubpn/fkFtiN4hkA0f63so6r5TC/KlVY2SnAQ1EpO0xG/hYMMW1DkCqS2Zul58Z4nU3OsjZ",
+	"iotct/rIA4XESZPu/vF/H22UOo78ddUlG7T7/pjeuC4aMk5XtybwtE0BEKvBF0LC/c2Uj69IyGTpV2nn",
+	"YN+Av/s2jHX1mNTwu7u2tU45YYJxc20L1WUqxj4uorO1Cbnl1ubd1xG2VWcQxMYkHffY56Q34crMLrzi",
+	"0rA7dfhzy4IuLzrtWN0JOVM658WGN0Eh6f65kBntgMkpZ1K0XKKvhkcvngGvpkRBQptiYLfIIbVkyh2y",
+	"2vPnzw9GR6PR//3f/wc/fvttuzfN8Dm7+N319QX5QdFMm8uysr4NmcWLMTjZJMpGj7YwLFM82FYSEhNZ",
+	"ify9FZTLlsMe6xG1htQSxNYiMWW85O4absNpdD9DvpCB5GhYj4SURaUPDL0kXGRFlbN8uJvRs+6xbaYb",
+	"+WGYZusaee0Rci/fMx/od3v3UFbIprss4gvbBBiHKdRtDQX5rAE/qBjN283Qsmxj4//wcSZtWj2x7zhx",
+	"FuR2uyjdrXdNU8HtsruAFDbBzdPdTts2timjUCxSgT2H8YX9cOsR1ngXYriN7LB5izfMYOOAglv39iPZ",
+	"Im+4ogatGcMSLCoTRjRjgvSdqYAcjZLRaDToknKet9RBaBF9cctXC2w83SogXXO2aMtXscMtpLzSEFUb",
+	"CfdUe/meeYHcSfoQqGkVAVS2FKMFRGWsYF083yq2bSRQP9Mw9GjRN25+tyjA8z19dXX4307n8R0+3g1f",
+	"t8aqdQ0z5/raOLW/szYBp7iUipvZPHaks/z4+fOjb1sV+Nt4S6/Ysssc4syOV6wDBFDRBXl6fDBZGkZe",
+	"4bCcqZJcsWVCJlSzF89IXxsqcqpywkQmcy4u2yWOHUBFm6gh28jOTa0xkSRa1RVXX9T/tr1qkRCu3Lf7",
+	"MXq779vYO7S8cUTtVoIsOLlu58/eekm7HWoHqoWjytkt1iRGqV0z/mpd7Ungt4sDWFdrulRwHETSaSmo",
+	"h5y0bUk0wMaybdzwd1ujlzet9D9CvHJ3WPPDuC0C9nurZX7FDTRoxlrH7hyPecQ1STECO02in1elu1Cq",
+	"YUavGeJpTAEwpv/s+DhgPaWr0eIusN616nJN2gFgwk51GRhqcOLVW3t5glUjArpumpBUs2Jq/3dh5PZj",
+	"HGFeP3yBd+raA/Yu978BOoFbpva01bqMVIu4ofmkcQd2Ra3V5aH8O4mf9sftS6bb1uyW4vSOcrRvf+Po",
+	"mqL5zmh/zJsA17YbQwwcpaJQ3pFLzLqgYoyzoPsCRu2aSm2MaTaB1DaTC5GehKbCEQHApWiIpySthK5K",
+	"qyCyPD1pFEnyLlRNl2ThgDnczCBnM/ZbZEA0lji8IhaDyYYxgW8x9NeOlV2Lzi3kGlpf1yYDqncNojV3",
+	"Dri5cxCgEIwHB+NCkNewHWB3EYWxFndr+GnGVma+keT+EadEbHJohQuxqkDuWU/66aBO1A27QaWpQBXY",
+	"82m/qQXVxtegMtIuC+EmgMPxgoEi3Yk6vUWc2y6CMEt1zmWwAgopNTedniDFpk80OnQJRBKQPgQnjwY+",
+	"5gdz7vFADXeA7mqxjtsFg6phSjHnmedweyJEoevlS886mPeiPdmBLsPauI7aiA/W5sL+vJewtTPwmaWc",
+	"/ZsHZt+62CGxQLFptIcJVh1bWTJu9oQm38hggjC1h9i1PctklXk0a7L6sn7TXmME0YlY3cKVJY/P/G7M",
+	"54u9/C387PaefqisureDn2bY9p7Q2vkdg3E3Qfx3axMR9/fB9u4mZ+M8IBvi9jemIdq1373cRisQYSNo",
+	"oa1+g5uvH+2G4g3xpjbWtpNuflC0HQEzlHrZEck/a6K5bXorBn7z9RV2WmjH974YRCZwyEozRTjUe4Ko",
+	"qOYl1AHHguMNG9drzt2NsHPB7yKEMSzGl3CM9yws/B4WZKi31kAobg1vfA9l2eI4H3fNQ59PfL1QxI8l",
+	"U8UY1JUyHXmsXTMQbLHn+I0pmmFnbhbfjuI6w9+8eLZDpeGuUd29jyDmeeumbYR1Dat7Qih5+Zr8U06g",
+	"aqhUV5bIRY6BK1uqEu/CK9dPFO7mSkFWLM1nZDPsmAtuD0q7o/WuNidBPO22tuKWXjTaGe0ZAdPkzp3n",
+	"bL2gCHJprCFCM8Bptv2EMiLIt/M2x1S9Vj/FmfJ7QcQDQvBFzrRRctkqWgPct1giwhAofwvwLyKaaAQm",
+	"GoW67HxyZXZ1uyOywU60En3CNSlkdsXyUwS0BqD0mYQ00SkXOXig8Ykv9edssOK8gciX/G0wIO3kR/eR",
+	"lZv4Pzb5d/skZlzafjoLFNXrYrCq1youyqlDOohKieeS6e1ueBfL14H14oCI9pdMq+2Z/77wf4U5/xOZ",
+	"L3d85W/2UdDzu4MVNFb8ITMJpRSjsKWW2jw5uwiyUqt7nxWyZBceXGXdd7Ar6sr3Vi3HOn3DboWzo1hW",
+	"l2ruigaUTHhPqOfgAdHeF5qnSvFr1oXGJK42LUNJlWYXWyx/vqO1YAYrn02rojh1QcKAbKXoosN3BkHg",
+	"e3pGXARli6mwNgC3EAr+mIDlD9BbiGI5zQwU2y08KJEvMbwhwKUbYchT0JeG0FjtmMbXkJ4bq1fPjCn1",
+	"9rTjdV0lXmhsfJXcE8SCcp9rI7gLFY3OToOCHAvYwFPOHItoP7pMIQ5vODmesPrvv39JvnkxOiJo37as",
+	"MdeDBAlqCpVV6aWQmrdgnudXvP0A53Oqsi7ltqAbUux1Od0hILCEgHXbu+9rw8r8zXHCVf9n3goVJ7Uh",
+	"Bb9ixbIlaW8HZvpS5uwlFTmHKLQW32FUhHSfdn+E11obNPOifed//PDmJ6KpFS9/Z/kJEZLgIzohU0Xn",
+	"zP4v1VwnrkbCjIq8YEqjPDOXhpFC0lx3Mrj7WMGfuLhqj4Hp9jsZdrNLSbZw3PwmuDfdIiaOKvzcNhDV",
+	"S1c5bp2o2rdiHq2KfaopYMQnckYx5aPzbt2bdLaSpJ3t9mHbp7AOBs2urCygGBa7eKIJloUIWSsedpMN",
+	"bjnPQFt3QTiux4vuMM19b8f22Mm2O2Avgqo3qSWe2hXeqYcnK/SauhZFNZ+4+7kjlebXGVPMX5NTWYn8",
+	"pL6u7Tmwx94ehParkhbVDsFN+FgYROJGvmHmjrOtTbkz/nnHkbhoYXx6Q/8/OepfidhpTee6ZirEMCRk",
+	"Ti95lpBK6Gpin5qAIgg5Wu2Omz02EU/UZim45Sxa6TXXxMg6hUzTpSZatktY7v02cB6ss58VPLs6WOun",
+	"PYmrUjsA2tqHaoCsbdRxF8ZBr3bd3jwYqZdxtF2LT8aZQGJQnjZbxbuCitb4gIKzDr0ES9FolwZXLMmc",
+	"5pjYKZVTgHatwxcVmWvhl9B6t2ZCDeTvlC43Dp521AZ6ckfynRt+S3JCXHHDtog2FlllMwaSiJNc+0Ie",
+	"yLJWGQaJd+XB/Ot1UZXQ60nN20rmda/HrWBm3DuT9vq1ueJT07G4uFD5SnkAWRnNc1YjqGKmZcPK80Sj",
+	"zx2Xoe9MyVxjtIXl+o7AEhe9vvBljlwnYDYd3NGydVy3cycjbWv4jX0OCxAVtCsz1LnZn2iSuudScOrC",
+	"CoUUr83AG+uAg4rTYovhKNjr8emabu0q2xlVxpdC0uY0ok0wJer6eWl3kWOpGYQVkGKnjNJd/XF2LSN3",
+	"XDWfU7Xc6SX3aLiM9NY9cM+17cEpcfDsULDGPegsAHJeFsyw/bapEs7K112Do3mCrPZjhwQasD0Uq7jI",
+	"YYiInuf57V6cpGnh3Jadt4N9oX7eHZ3I19kIUI44TqDhmut6lhOvW00NSbh52i6/qKDoeniYP3bOEg7L",
+	"JQgORp9CZaJLZtKVCigNCGqRW6nlmoEJp7FncUQYcP8wzwC+1Ks5hL117Rjw9FjpqevmfbACq75e534A",
+	"iwFBu4Zhdgy7D8FTWNwUJzsYEl/A0lU+oJqMe/1Q8BJrggzGvWF3TFW9103g5xbRsx4RmM5zPp3uI3us",
+	"VDhtOSB1jdEvXzR3A8arhuRzx6vG6jqCG738jaKD4Yr8+uj3WO2pVQ+oJU+sFwXyJ2uWkmpXBvZ325SK",
+	"XXNZ6YtOBPMOSH576TquRqjx204bgPKXEM1t6mJuHabyzR411yH4crF4oJVQXU3BjhbhuQt3TXZJ9959",
+	"CFKavnKhe1jdLfDY/gemFLWiQSTxXEyWvvFGvPk21OskclZF9T5XCtg2WEJN6V33xJtgAfPVmoUVZIq1",
+	"is0pfp/CjVuXd/MiU3QJnJLUeWZTB/tRMI/5AdgUZuZvlJYrPVVsqpieHUhRLFO7zFIZTeA2hMIwCVxA",
+	"IJ1hwAVkLigXPhDQ3VDao3pV4m5eUfVUwZMMkS+h987r6HbO37yuiLhDOa+7Fb1jMjzw5HkSiLiPByKJ",
+	"hYGB2zyo+5DXRehgq3WMF8GumfCOV9jbsUCvxdzrRkPyVhRLq/4FMrJzG5KzBo/EK8pK1iDQzWgeFQKv",
+	"kVwwWMQNKCFcj4VL+cACg21pm0ej42c74FGsXm7dgnRjRfGx9MSrCMWygaCxvmYJcgqvzy2JYFgRaWW9",
+	"n+ixiBbo1FeWbC6aU02cRJc0+uYIS2RqeU/KASy858scz8j/OH/781jYhp5o0k8rkTOlTZUvL6JimAlZ",
+	"+8EwOv9t3KNQt9JXVXaVH5uFNE/B3mAnLisrRo5FKJB5xZbOCO3QaxqVM6Nyma7q55kgDoM4noajgkZ9",
+	"dwiM1ZZ1sDunjoZuQIvi7bR38tsuOIIfk4jh+k9Jqy/QrFZXBK7r2GUzLil1LaXDNsxp+Nh1DZx3ZZNg",
+	"+E6dSlIsgzEJy/SD2emUpE4hSdF8GQwYufMYeJZr6Qsz2D0Hj5SZjdFCsYrbeiM70vVqIDANlp9C1gey",
+	"OZ8WAq4OSzhwlYARDC+AdZcpzTvQALKgkrSVgw6BSes/OlWnPdEylGTaloyS50FZbNxfroUWjSracCUn",
+	"BZt3u8P8ZnFxTQuQNua0sMwuJPOANwJTIKcFz1BPpZWZScV/x52UagJJaeBClxeFZZHubZplrDQULemV",
+	"oNeUF+6vCc0vLqlhC8AhdJ8uDJ8zWRnA+DVMCVq0ksgmvHdLpp3GTDdRxLJMsIquBo4IXGlndSnCh2ot",
+	"fYZMrT092xmYd2MjYI5GNtIwpNibZ+FzfLpO60l9ZVBNplRF0RjB4FgfaA8VZyKb9pzmDA5PGhmfUzz2",
+	"vkduhjsUxV8DFYqOg+GmI5DTV8lf4VZ0IitzMimouEqxbHOlxEl9Y52USPona2pW7e/MaKXR22n1EcVI",
+	"qVjGNfPYm1SQ1B6UFDM7DxqZnfYLuRCY00nL8gDKYMy51lxc+u/cNeX/nHNtjxG/rJRdbkAp9W/XZyMl",
+	"/eejp/4HX4EZvj22314zkUt14E4KfP/Mfg/RUQeed0DzT3eo0QW/+h2ITFgbsMnqsvR7h8t1pVl2IjK5",
+	"1KFbFDN3Xh827ZiDvi282obYYks5uY8wllDyQyrWvLwhyIpqVnABTqKuEOO2gFRfc2wV3ic2De1k5dHb",
+	"a4B9qGtP2Qd9Wapm3ICzj3eHRdymHtOXVgvLdy4itieKyObaXR+axbput2C7FevaqxpXizf4/sorxUsS",
+	"D3rFWrG2Gd0z2A/Z356QW0H6388hOhMkLumG+KQQ1d1ZUw8VuRo8+Ikr26CogGr9aEJDlR24ClFVwTRm",
+	"dFsRN6OlqRQjl0pWJZRxtL9gadM5Ndls4DXBDFTz16bOkIbfEXhhXhorVNj9H5Jxb9xz8Nrapb5sTc5Y",
+	"OccNLaz1hXs/oW27YZfV5xQjeKqogzHdBgFqM3erw7RV3yHCBB6ug64H97eW+1SyWinr57TPoyYA9rac",
+	"lJ2r+50bWUJBUZA/tIcD9oHZ3Mzs3xC0XUOdh/ZAWnXVF0MqNLlFxUBYoC6GcBehKp1V93eLU7Gv36qk",
+	"0CNfeuRLf1y+1OA1fzX+snaIzzNZNuwmNJ9zK6GoSghwySgMmUx6VNBiaXimgybCEc601Z4BrHtt6kcH",
+	"L56SQi6YOsioZqRglj50QnJ+CYdKkScHTxKrb4CP0K2Gew5MXO31Ig421Ys4F7TUM3l3yh0ty65XbqMe",
+	"tKOkR7Doxid5PoHaIFLwjBZg4xl+EfbFhrybzsz8DTDLW3NW3LoFTAmXUN8FZh6tZdsF5Le1M8LCRUTE",
+	"jn7ASW3Se84wlBpLDnjLZDtVlxQzXzbrEvAUdLRp2N/x6bTFjlmHLu50ia8sQovprjP1DVOedq13Xsf3",
+	"bJrUXcgl4bjeXjY5X4qsO/BmCzJHwBgJo/XEMqfqCgLsdXu8z+rSby6euOrnaFTpbZ6brBucyU61I8IX",
+	"7f+7rXm9YG3z2FKsdJv9QkjD2uMcnIUVXGB4d9PCzGR1Cdc5RpRqOWfO7y4hw6wj9sEe4DuasB/WxihE",
+	"59NaiswlaNux1UHSzk+KTkEX/xMCOSZLMu795rMVP457Q/IKpu9tuTh155T2Ewe7cLD2htq4AezMIaTN",
+	"sVqxXfXdA2ztgnjrYWsIpOeL2xl/04zSrBmL3h+3WXGz0aJ3kXlk3Fz1HYRNIXR9R6AOlncUwPeAnCwM",
+	"mVQeRk20VP+qQ/RWGEAlIk5wgFOCj25ebbzBJ0mvkxPkp1KNI+rba9tus73dB4kjnDqx9ZRQfEFeM0We",
+	"kb//zdJJVhkkmsRLTOPe//3f/4f0fyaTpWF6MO4RXU2nvL16yiykxXwBrksdm+sy3hJCKzPzf4UZtMJU",
+	"NmFaO2po1Q+hyuB2PKNKcdZR+tOyDpnvxZVcnHrdfH24lswkoUw4JZmcSQWpTCVTGmDV4FV0aKB+Ukh5",
+	"Raqyzk9cL2GwSyZLiJlyE0pcbssWoFY4NlX75dAFFr+d2985DJXP/9jV8i0rk8l5Q3GxCgu65KEsdcBv",
+	"LK0m0eF0jepMbYPVa3m364oI9Prjhw/vmpdFzbLtYU+IYlC2rC1xvCmMq311io38Omkkl+0YHb6Jq0cj",
+	"TFpE6pjL+63bQK13IkQ6wr+9DPnh7Yd3m1NvW+q0WC02osoXyTcfW8t2uhziFn8buzGWm3CZOzdVgjAD",
+	"GJoFl/8UMEDBnfs8VNqjyqrT03YWgw1GA3s6Sl6MWocG0QQX07Z8rHPXlTdogd/H97kFrSle8wxzC+qe",
+	"wgDDEnZtyGsxld0ifaerqRXA/vzHs6NeYv87fv4CPzw/Om5lFJ1wpbdxBu5KJIDX3c4W6/1s3yGAU4Mt",
+	"Kqg2ceBo98Yrab7MheaMQjjqpLkpYdrRVnfj39cj6aKDu2ARgZ6+jEecs72rmSE17eL5QPGvLWV2Yg/8",
+	"hGr29NhrF31L0Ql54axpCXk6InpwCvwD85CkIpXia3bQZ9+0iiW81a4rTWnlupPDQyNNeUh+ef96pQsc",
+	"zi69tFBQ6zLLKybupiZ/x23e7aRWbMpv2nk1mrKzGVVWsFXBlo3zTzBeIpOXgmvWCfXKruXVvnA53mi7",
+	"kYLgoU316rGZMMWt9jbYhVt5ov3qxsbbs4P/F023H+uPw4uNdtwvmHdjylsml7dAInQcQ1DfGFX2OrYN",
+	"DMk5IJ5JkbFTvLG50faenIElw0jViT/kSHwjx4KH1uKd4NvAKzpndyc8E0dwa4b5jwZIsb+JZyHaMqoU",
+	"ADcEFBlovZJ/jQOYv5wvACaxixvc70WJdaB2qn74k324Bo3bp6ZjSyVHSH1NjQ/nd1FaBdcGIx8xn/SU",
+	"lIrV4ToQxx5j9SlG88RH9HBfYNfysvCYhnhJH+3jIex8xM9dFZPs5MGyqxDW1tXq0Kc6sq5fYoy1Dxfn",
+	"obyby5I3bVnZtynJ67mRz5z1E9zKgmtCuoOzHNXkvPV5blL2BnxUWq9c4vAEXLCvJazlWkgZGj8jmMjm",
+	"TDeAUJcFFZ2AexA5PAG42xAu7PJSIBr4CWJXbsnXawGwWy0XvLvYXONLc4RL3wBquXqKNpUi3ZS26vNO",
+	"REifwZXpyp1pr5PVZJcd1RogkhugIjDXDaKro+3mBQupshDGDWHyqipNHYLhArx9A51lHDqkvbao1jrX",
+	"db3cDya7SvWlqa77Z6XqkmXdGamvzdrWQUZNM1Vpe4B0nZXZ6C/ZiCiKykiluFme27EjvaHw4wEBYVIQ",
+	"cwBf1wOZGVP2Pn+GRIJpC9LiL4HqyBVjJUbXKEYhfj8jerU+CimZQvhwO3MAEAc3S5xbtgAnCh0Lw+ic",
+	"GPQyCVIqmVdgTB2SD1ZhcRE671+dfyA+Nv0kSshEeEk7EbwG7S8/SIIIpmNh1bBLJpiyfJtA8Q5uhmMx",
+	"FpifkdGiAD+DfW8GJYw9ygy2xjXJZVZhPhy9YpqkZy4bBcxrJ+RvKGEi0YG056luLM5Q8ARTjF00kHBP",
+	"SApxHCnp11mrg4SkGNWRQlEtHcBGNealAtYn2HZqQHUip2MRRac4I5Q9tHA1us6RxbugFQdqatk49An2",
+	"/5T0UdBwgBd1F5AX4GNL3GMrBSGxohd4wlihmcskSEnfzNhY1EEyZ+9en+DiJijE2GldseXK+6euJBBw",
+	"pyZNOFiahKQuuCUdi37OCn4NxbR54dKk3709/0AOr48O3WOHcz5naXs3+N5UqgUF8CCHfEMgSc5u11hg",
+	"lD0Xbg0VTMdKGO7EEXd8gUh4jTYOuYEeWNjRGnBXoo3CCuCuB/uzkZL0gTCQlhhBegh/wU4NEqJlYyDY",
+	"gWAs10gAYU+xkIkmz0ZPXeqohOTIaEP9Xll26tfUK0stj0FiTnguTKrOS/WDcrKZy2xhczxykCoFttD3",
+	"378k3z57/h8uGwhN3Ycuiea//1NLkYZzp8GHtPSZQt7zw/MhOSPuFbKYSc3GYoccG8svMM/GA6JB+rBl",
+	"IQhXs3Nqz1j0rXQSUkpXsnbifKlQOo466PcJw6Ha0WClBe2C5dQVy2ueOoCVOwuz9nC57IZmplgChYGE",
+	"ADAVJySnhjqIEG6aNetGowGyEjtjTVJRFUXq5KvlWECKGukLiclqMCAHd3GCsCwEsmvdz0tZkVzCmBcU",
+	"axhoZgZDgoy1pAaUajjvLB+LOp3ffus4eQBoEMv6ZJ4Qiq+7k4OxhkJGJM91XaXn2ejZ0LNzxXQphWbe",
+	"60jS/zpwfumD198hSwKSZeoJVhWk0fUgBRtgKq/LD4tuvigQ6qQ3Gh4NR76qMy1576T3dDgaPsUIuBnc",
+	"vYd4m/xuP7u0zDD+13nvpPcDM65mPtRhhnHDm8ejka/L6Vxy8Rn5p5NyUUTZJsC4HuByX7nUy2FDbOid",
+	"/PYxQoVCeVzJzGVAV1j8g15qK6PU57z30TZyOGdG8Uxvmuwb98jW2Rp2Yw7LgvKVea6KTWtTcj146eud",
+	"gtAUVmnEtEShdPOso3fclDZO2+3/cEkRebdr7m9LJs7evd5vp32jaysQhL5WT7/rK7DPbdscSTgb52pv",
+	"leVGcn5vn/g61AxdQ1bo89HTrmbCuA7PmbrmGfslyhDedhYsY51Y0QmNMtnMvgXs1LJwHCEGeyi1bSmv",
+	"jw69cNe5nj9xbc78Q+Aop3NmAC/6t09t2bmhOKGHNYvEbTAE2Sf/VTFA+UJrzmrF7c6jluzWI4j7fQys",
+	"qlsedPXuEDI3dtv2Xl3iaSeqcavooe/WJ/OrB44g2DKZ8sJY1cKVeo7qPjo3LtyEAcTeqSkusLttxC6C",
+	"4MI12Bj6arGg9cDw9lWQ06lmpr2praVb2pss+Jx3tHjUKDODiQsbncof75EPuB0FM1sLM/DHhkwaOmcC",
+	"9JkQXUhMIH+GQ9rMKv5G8yjw7tnoaPsrv8SABfDSs+0v/SzN9xCv/yU8LEL/2Pa6x2pY4XtNo8FvPsHg",
+	"4+cGQ/wJ1De3zDGrC2xtjdEdfqqDZj9vukXOQumw+6afrhvUDXT4uOFhw39gJkqD6djxtVuqbUD1I34b",
+	"Xn/X+/xxE7UcrtTPa4XDBtwhqzyj0UMB+jUVy6iiXdSMVR2deh0/D+G5oM16s3OwrJDFjGeok4yFBm2y",
+	"07rSx8pVYHAgJbXKqrEqW8nVcnACGTPUankvX7tG2E0pIdkIDTgUX8ABjgV0MSRnYomQ4n7kQROutTy4",
+	"e0Hfn4JRrFOZXUFvSLzxzCFe0QJ0rCrnVjHqp37j7TJdROt4kTPB4X1Ec525ZUka5XK8Ya5W3QdDcma7",
+	"srTm1sDqm2B9wrJUjc3y2h3NdxtW6vS4NebycqUa4T0xmEYVx89bCi3GM+01yoK8pNmMHby0yrJs8Yid",
+	"FQu6tIq8PADfNdi5N+hLt2dnTzesTGy02X2Fam7UujpAEk802se8H9SKZMEmBcp7WZI+BFKlARUoHYBe",
+	"j8YP2jzkEcgbmhPEWAR7KMhxnmLXWk32Ok6nnkaBDv/sNwImG268EdbJ+CHvB1d2Y/PlEAbqn06IYAvL",
+	"jjBSCPWWFGxnKfIvYdcBzbgedxdtUthCQrThRdFoZjBEax0wNqma9KcZ0wSXkDN94goyJcTwOfhdf2eB",
+	"D/t6HMhX10toOaC9ORdjgY0DjDaEFrrhPdFgLUzcm4CuDEm9VJMFK7yxfCJzzvR/WvUlbeOakSL6xq/z",
+	"vjvpS1NBzp/VPnZ7/ifQR9YVtteoTu02W2dTt1frKeGXQvpq6HCX6k7tFNdlP1XtPpWeuAzG1julncYf",
+	"4Hp5KI1qB+74fQCKuw0DfnZ8vMu4nInU8t5XwkDR9j+N/tZgipQXMdvmYiJv7pNnh2LJt28/6ZWyLeHs",
+	"PcJgechPKyW42M+o4DJtgGf1Y5QskjqUrJRMlh5dAouM2JEUBSsS5D2Wg1oOTImDR/NAt+hC9nWz65rO",
+	"S4g2tNrHlPKiUgwcProxOA+NWYvUdga1DE21FGPRfz562vAwgR13ISDEt5CLVgkYUMhiBRuOoa+Ldyds",
+	"qgF0hlzhK+vxiXO5eS/68oGNP/fPqkbfbn/hpQfUtC8c7TCmd3RZSJp/kPInQNgEvna805r94HA2vwYr",
+	"DDzuvdv0zkN/C7vVIRpw74tt2bb1muY85UWh0ctQSA9BAhAlwToxdeLqjfHuTIiggRbBb77gmU9ZDmid",
+	"wxb2YEfw9Q1wK3b34V/q8H3NE2GXdbsdb/MJgPSfg5JqvZAqv6+jAJn4jbPwRBPfaXwGFBW5nCPuMjB4",
+	"UykBeELOamTvxpXq+6WS11xzKVg+Fly4mB0Rf4/lB+or2Hblu4cQHBMFKcFnDI2Lo7MQjdjVpwAV0psb",
+	"3CiHJArE9KnME0aMLHLUQMOMwbsGiVeEFlhlCoyQXizAcAgHde5khpOxeDb6lvShkoEDMG/gxA4SYqWI",
+	"PhpLrPTQAg8L0OvPR8ek3wSIHZy6EeFSjYX0ZcicNDKh2VWrEAJvvfME9HXNcHZfG5aLvxar+TPd146Y",
+	"RMuBvw2j0g6oZrOL/Tw8tabpdLmeN/us79ME0MDx2WoDCAsAWSkw8mAOcLFM3izw6Ojq1ozDMsZEWBPX",
+	"ParIsGX68BP8//mLblrv8HfgVyvUXIefY1mrjdTdfmO/RLDF1RvbRcM49TdEgoNCq2uh1ZOjF2SbQnrz",
+	"1LqezsPYG4ft6EEPWyADiA0XCYghJQPPxF/rKvkyc9if6Bpy5LViH2qgQHYxgo2H2UhTdvonANYGrEVN",
+	"Q9UTDSg9VjjJqAnJ2xBv1KdlmRBM6E9CUjnm7yckpO8PfFB/nfs8bLXxf3j74d19CmMBGGDrxWWf9DPF",
+	"jMo/+Gn6E95q8RrH9Axk+mV3WtcVcY5G2e3kHeX8EWoMzWYsJ0ZiEEUcz6UZLaxSg8BtoZqoYISbsZjR",
+	"nPRTO6EhKiqoykAymyvw5n7WzKSDIfmBXzPCOIRYpJXiEBVB0hVIhZT88v416TtM1Be2yW+SscCDR56O",
+	"7BcvRtEJJAj8gEgm9leEMkE/dYpTtl21gkaAXrqCHDEWT0ceWWZwGh1skjP0fhlJjkbw7/E3iDE2jOcx",
+	"w3l4ZmK79XXOIO8FlckE40HAk02MorwI2mYhL320xkwWecxbWhS+c1Yzl7s3OHuUj8/NRDoryXy+Z3aG",
+	"+CQdosEKpmCT7CNCdxozMLi7lF92HOCCeuSD04aZxJ4eYY/S6hgfDef7G87/VM7EcGucs+5LI+LRLdfH",
+	"Vkno8BMty894R0Cl5rXb4ru6inRghj7wyzF1QDDDlNpVO7b9pV2gedZmbQQotEcRo8NqbFfnloSQfJHK",
+	"uu3hsvzZKrK1Gm3p44Bds62JFfbBV/jcTnafAPC4d7ICVvC8cGWvbvs6z2/zcgSSuH92By4jAfwDzJzE",
+	"TIec9Eso3d4dOeMLB9ddrmFwbAak+5OnJwTq6sxQAJkKV3g1ROcBr9g/id4SLVbDEGy/ry+bSDPYfPhf",
+	"xQ/eIxlE/XTRwatVXARQd7Ey5F97U+Pdije1sYtwfzhdcsUICIgkrxrpa/ehXEQ9OGy1ndSMo/sYQBsB",
+	"OUy0P7xg/ihnbzI5IrxOs/r2hkPRwvAOP0V/7SRX044C6aKukO7T6PpmxrgiM271REAfuGKlGZxiBO2C",
+	"a0aejb5dF8Oxq9VDuk0ax7fyx6CPuyEuXM7diSvpTMzbuJGjh+J4H5qAUI++y7WUjF33eT/NLNoWp3QB",
+	"2EXWUhvppavlbACFlRW5diDZCPjDShcSA/H3Q3JGcjmnXLhsCshjmyxR4TT8ujZJ1QEyDrwcSxqvMx4s",
+	"fPeg0oGrtffARsgtZwUHlT+a7f69xAk4fiuc4IkmUKjanTWdkKzSRs59kTrIp4Ogf6KZMVxc6i+RQA5p",
+	"WW4xwdgH7lMJL8tN3sbm0tjR1qoXOY8cIygPYcAey5OAdcVdsN3jBbTuZlxf3Ibebnf+ji6gVkfjGfoM",
+	"dR2eqaBmFcUAz5wp0k8XbDKT8ipNSGpbuVQMYM7YDYN6+1N6xVIHAxfegpoI1DAXje3OyVgAqJajGZdM",
+	"+Oz42NKH90nCNRjAsVbuNefzj8XxtohULsAHOhb2coToyktlSYP8U06SgEQTklhc+dO8zSOHK3TmKtbf",
+	"/cV4VpbYxUOry3ZKbfY250V+vAn/rW5C3PYW74RjQbtdY7v4qhzDcX7SU4RvYFPMQ62jxC6lz+dFzlJp",
+	"pqDwGSala0OXHr3MjXhVo47P7XZNukH1j46tVc14M3V0a8KtGzC6byb2oeGEfxQ4IhCCjv37QgFjHw/k",
+	"TsqwFySSIDuQKKavT52a7GKCdOqjRxwwDS2KQRKEkJwAqLCLkOpSgu/1jv86Sm/H8firKrv/prrrl9/Y",
+	"h8aVI31YNtAeHo8J4caXr3QpUk0gSV0yeoW6hecUT2qsXId2jJoIVr6gLtN8VR0JULuuI6NZMcUcd6/r",
+	"RLxo5XGoYm5oIS8HJJcMAJJBqTkh1HcS+hfSjMVCqqsmJG+t/PDWiMAPTD/AJQqL3nWTukqHpC+vCMB5",
+	"1Ll+mGJfl/K1a4g5+QjAbpsdDB/BK+7+8FtaxrOPhC8Y4r7b0xHOwW24QlQQc7NZ6rv4wXskz6if3c1U",
+	"8Sy+grnqMY6+3cAVb0tMnQ2iezCDVwBIi7qH/BVyxUVO+mDumslLAPWflwU3Vc7sH3N+U1LBCvtZs0vb",
+	"r/3oDWWDIXlt9FjUVXK5dsW7oa4GBmo6sXbNIoZlC8iE5hifHwPTt5jKQh3nsUiDPbpU8p8MSvCnUei8",
+	"HtKSX1yxpR1hGtXpd/j+iNuIlZin3CXCxGtzJeRCO1V8sjwZixQs5Q4tvoZ/SesgVrsu9gV7pFxxhAvF",
+	"pq5EAC1LVyHAQcwbNi8LalwtiH9KLlbTIORCOFfZWMA9NOU39rphN4b0oauDT5+GITry82fb66dPw1/c",
+	"ID5/Pvn0iYuc3ZDhezbVZNzLZlyV497nz+ngBAQEjGHUULYB2MKEjUXa2uwruwAtnbgKEKtdrUwbOnUI",
+	"OdSQuQQItQyFHGqwNsZYSMHQUAKz9A8+PY5rNnIB6e5ySgpmDJQt95lO6YUd3on9Z+jGdZBC/YL0/0kH",
+	"p0RIMq0EzDkZi5KXYBa1+pPilmsk9kbBIokA1GYFzyE5h+IaPEdEQLZS6oRQxMRCc83aFo5FTWanzaIG",
+	"6yCdNdU3iBaB3TxkiaWXgkI5Gld3AQSUqgDbkR4LCNmQdsDObhRR9pCkeimyC6jZdE2LFCERf5Akr1wh",
+	"BTi56dE8JUaS9PjZLCV9R/EkPXo+bwfSRH7zXaPI9H2omFEPX8ecHE/x0az8aFZumpUbZ6373t9POj38",
+	"FP21u9U5eunUIwgTmtm7rWD5JcuDg0hVommI/tUrpddM5FJFtmhoWrEuO/QqA3i0R9+JPXpHsuo2T2/c",
+	"l9FDMccPTapMaiRTV2cNxCuvhssp/ASlCA1gripiLy9LroNHgvliI/nORHXvxrKIbPaxnVvlpbabJ/ta",
+	"zb2IZSUlEJ8g3AXlon1t6g8q+HwdG/uWs/1oa/8L2dofQIw5tKz8QUzxrdylHY6ACafD5Xw6ZYpZDXXC",
+	"zII5s+9K9NyKIgiVkZ3gFFsTGjJXf07VlX12LOxbCaF57mDq5vKaDRxcLBMasHO48bWH4KFrpqwqGQqA",
+	"ZlK5EatKDMnPrpolVN4TOZkzKkAZdBxpLKhVWIshOXOi3RMdYGc9OD7eyv4WDtCzfduibRy/cCLlgurm",
+	"/EBITGocH1WJsdBhYRXTBjAX0pIqBNTto4kH5ugSy3GamVNIob/BkLwVME1A02msr73MDJ+zE/Js9C1W",
+	"OwVbAlSpEzlTZEGXQ/IrgJvnanmhKoHo5kmoiImzkVWRkwkjUOu4j5ZT6i6WgTNhCagVAAvdCm2wFFnz",
+	"OtghmdQN6mGhxaVgb6edhy6AHi1F9r4SnSctfu5dYQf2sQvDsxKkL5Ur4E1ytbRfOVTDggah7t9Yaf5z",
+	"ggJYobxxZxAhF/d1bzyYC3f3e+MNVIEGMvaW8CdYn+RAimKZxJA2LHcO2iY0ae1q1Abrabv6uYFN//Ia",
+	"vLu5PB2LiTQz8O0gTIe3TDYMfZ7Do8UQ3LYI9QuooAhTHpfgeaKBhxJIqcbL4Pno2Vj0uwqcYPMHDuY8",
+	"HdSFKmJK4B5LxMrRlUBFb+mnS41zrXa5hB9ecb2Ni3ixYi8Jbu/gMMY991fZo6N4jQc932Wc/4Dl/YAU",
+	"d3fu5Zhgu8vW7M3EgnzYXYUGg78jTxRtqZ3fEgw+pwCBxqhCAce7cxyecZ5gakdCvEsKJU4Xgwqoi64Q",
+	"Aemn4BY6eXbsg9tBmuWa5Ezxa18jv67sCRxNSxQraRFqVYOwBFXkT6GmeDQrtBz6GtQ6Bl52wN4JqYTh",
+	"hSvSNJXqUhrDRHNADhOS5ScONDJDfWVSzUs9Fqn73ZUuS2dUz1KHf4zlcoBTeEFQc5GBPy5UWMPm8riu",
+	"j4eh5BpGwfJkLMLooo3Tvkx36hLRUtKHGuLsBpC88pxB9RkGZlTl+H3639NI9s8REhp/OUixzredP0Jl",
+	"QIVu/Jgm6EGyZJGeAaZ0SrCMywlJsVZ6f5UbDhKSirzlx5sD/PpkLKhLVoB0ASTViffCoroC2omVrZkw",
+	"akkoPGqbzvS1leXZjTnM9HXiAblxVETJBYr9sCBj0a9LOiNEZuMMQJvR3mujGJ3rE+dRVtdwwc7ZXKpl",
+	"fbVdKrloBFOPRfrqA71MIwxsv58+fIQJc0rS19ODn6VgB2+oyWapb6MRwPR09GxI0v86eOUP9cE/PLWN",
+	"ReP7H4HsgALjr8/57yz1a8rCitYIqK4YdXuVulc1L9lJoXDoKrE+wUQ1t3wMbsakh3veS3qZvrZcjt2Y",
+	"3sdkOxIMBDx0n5n6mHZhwcC52xEKZlOlWqSsut3GJn41QOawUS6GJ+m1HbXNZcxxN+wx2um52xRG/xAO",
+	"tFTNjYTtITTexahAlD1P2wbVckhaX6m31L71tM0/FHN/zAX2cI72fzuYRgzTH7R477PRi4euloiXgue+",
+	"yP+E9DcJHNOMFgWoFE4l4GL4V6xylaz+EsKhVr0i7xnNW3JkG1a+RgZszZPvIpRrH4Hy8FN9X270CH8A",
+	"1ZStipkQ/LVSU4XI6bS+lvqIdQxZ90sngs6BW0yWzeIZ+SBxVjY6FoItPOcIFS/X41dc2Rk/ACvN4ukG",
+	"qyXiOqFIG0tYIdk/FsEw37/l0vxeqsvo3uw9BM9/JYzirLOyRDyZMIOoblhDQnHKMQqG/LHizR0Zq5As",
+	"1qn/SYPW7u+YJ+uFSFdPpokLlUnlzkEQp5qA/fWrG1H75/TmJyYuLQd87pDw/N9H60LfDryIa1ngWbHs",
+	"YncFtz2IbjGTumYp7IZro0nfbxGoRUbKQWJl/Kp0fMkvkY8iGAslC/ZEk2uu+YQX3Cxtd8j8HKhBizKN",
+	"esZE5oBjpPklKJjpfx38EmxeB+f8UlBTKZYSbjXNK7bk+X9ikOMVsxPEOMeEsPz4+fOjb91vE6rZi2fQ",
+	"KLweur+hmcE+AYvZBYeeoudjGQyClNjW5XQsUrsf9aJfsaVOCcIqkpIqzcXlkAQN2ElzGgxQAevdMTvQ",
+	"mBDa1+lH3CrICflXJVHDBeVlR6WoXV957UcKYnC7yvLHFOCbI+9CSgYqCRLB3gJyG2ltkeDvSER+jJi5",
+	"veBYlruJjI46wmldkxzDLw8kOFq+uDnJ5T08cY/Hynawe1oLDPgOkC//XfJNYL1iCsMdv88ME4QohJgB",
+	"6bIV67KUpZSumLi3G0OtXOBKigqNiQctlXygUUsr91WLVhbs68B2wqT+xHidjwHj9wHw2Tw84ey0HeUd",
+	"2fzhJ/vfzkD6oX/las1G/hnE+VyCp/mKlV7UbmB/DrpAPsMh/iuge359sE7YqHYO3xX03b4Do3vnaB8c",
+	"WT1e26sR1917eO/RLHazdg2uxoGeEjqBODgH2Om5gENAszc81y5QMeSaQQXa6Io/IZQUllWrsYBXLpnR",
+	"caVqnRBK9JwWBRgHWOBDkRVEh9YLaaAEqOlAEcAo5HuWH75O/HXXaXtE9Px3RvTsZClOWuBiYlf0cM7n",
+	"WKO+VZa3B/rHDx/enZNcSgXxmRg+MmGa52hJOH/z4R1RLGP8mil7rKdSLagC6ERKXhayyqeF5RGQKUx+",
+	"leoKoETIT3Q+ySmZsBkXOUSGnL86x5ZKA5kX9qk3lBeXlSBKVoY90YTmtDRMDQCeBLnB3K6/nTQGzFHt",
+	"h5Mn5P33L8nzp8fHaE5DQWUs0pd48g4+LEt24hs4VNPsm+PjlPSlgkTtcCJlZpg5wGgDH9BWxw4wcc0K",
+	"WVoWlfGSM8eY0vBnOhZ9xUqQ55OQvnw0Gg1CaFxoQzNwmXDIUrEf06Yd0r+d/vLzd6/en3/45bv/eWG3",
+	"4OLN2X9d/O1/fnh1bns7GpE3/G9WT3b0lKzv1RONMX0J+Fzsz0fwkpwi3jI4AvWg5tQ+Hb8Gbzl6ivFD",
+	"LuzZ472DYyd1JJYSI6+YAGdOhgXJuSaBPeNayjr9GaJb0DwcFpDMK43lzi3zz3PFtEZf1XpUVL8sKn1g",
+	"yZ7QopALlg8StKsWS8jZuWYKFiKUVF+OBTqeEhJNxEUnYs2i4OlaraLOdZyeDR4bn7sdRm83kLrC6rQA",
+	"Q/GUC1o0DwtM0Xm/1BLsrrYv+BqbbBB7VSI5Dsn3vgnt0hMs8YDrXhtZ6rFAudw2y5m2nXYcSpKzjOcM",
+	"fFAeCQhC22cQ/g6bl7r+h5qZ9+yfLDN9DNQcpAniJ4wFjlbXFBfd+6Rkak4tLyuWY9GfGVPqk8PDnCH5",
+	"Kz3MwuCGmZwfQrzagT39XFy6vxYwXH2oKmH4nB3Qkh8OTsnZnP4uBTn/+dwNhWRU2TmT81fndljAWaDk",
+	"IRWOrzGRl5ILk/j1wRCW5zc3IQMACdRvOCZK+EqplDy7uYnnITM9pAs9pDAWmIEW+rCghmlzmF8enjOR",
+	"v8E1/CB/NKYcloqVdrYzMy8Gp6ssL4zLlUOGUYzFpDLkeDSCwT0bvYAt+4bMZKV0cziVFQYx9HeO7cKg",
+	"7EAP3ReHABoxp6KixaHjDgeOMA/gGIRvbcMDiPIDdRB58VgAkboF8qO3o3Jhrj6owK/os+PjITkjz0dP",
+	"HXAGNXRCEfkglwsxsB8WUpkZHgbMqBiLs0D9EaiUZQslVRojid+8fvOqtnjjGU6IoosoqRSeJkwpqYbk",
+	"lT2y7qz71u0J9QXk+oHi3RqkyLQXIbbb7qwmC8oB7grPTpsM+h7ff41s8Y29eNfk+1UXYMvdQvrvX777",
+	"QD68HZwSvFQwwtw3BCOwjKhx03QFXYVmN3oJuWFzveIuPH7+bM1BCIW1XuPDR86d6P8MD1Ol6LItguxD",
+	"yz3Yf3P2+ify/fu3bwanhM1LswScFKeAQL6IXc6MdUaVQTu9Lp/n0XHS7kXaRUWIxYKmwB4i1yZcUBjO",
+	"urenKXXs+/4OOsbx3fm+kGbfIwft0u398anrhCKWSwkwU47OEq+zSbj15DSWk/7oygqqEg8Zr1WzJC+E",
+	"QX29DdIf6WcyZyQ1Ul7AK4hw0xTQIgXnoWZzFrEwF+ezXZqDOAdMTwlP4g3sp8kFZGR7ECEnfMFt7zsT",
+	"JAVmr1N7Q9Tk9hv/mA7q5Mi4vG0ua1HM8vI/linJSdatvsh8zsWqkek7VvBrb0ahi/oWlesrrp9gbYem",
+	"2wi+irTHEG8A16Tu1iDP9FUQXcqyJcoCs/4asRhWepMQiUMLcs2ZlSo0Yw5ihAi5SFyc9twKTjpYnzHQ",
+	"g5Sy4JkTddf1A80YADYq5qzqBc+WrtYMdwBlUc+a9NMZcIA0Iam965nSF1ZITAdjIUsmNKHkmrsFAYKt",
+	"SoT+BzZXYlz8qSVh+CM862jeBaB4+Mg6R4ibmawAnSUrpGZ6aCWg+nErAYFgHird0BzlKduMlaMSUkdx",
+	"ysoEld3jIw4wdQATeVENpCQrGBWkpFq7gA+7SmHMDnmcwuSWxI4U9VMw8GH9RYCNwSLn3Mp9yyE5cxF/",
+	"bWJRJUJoBTx2Txa6Zifh8nhYY93qIEqpOq9TWEzIF7RP/dXseH8gdtrKM7Hu6noIh6+Bs5LJGkdurDFJ",
+	"SPLr5pHfO4Gd6GpiNWrSp6KR96Lbo+NONiV2JcAFFJuSOo8rGYsI3GRg+SwDS0+KvC5FNsuN7S91U02B",
+	"jbqRWRbhxhKSr7jmk4KRfiqkuQj8Nh2cjkXMf30T0SsG1Ui5qMOA+6lmxTRtVAyE7DSM4HPc2head0Mc",
+	"C2e5OCGps/msMWvS971iCq1sXA44/5PmO/VkLtz6YHrVWDQfs7eFfwKTmdyF0YCFdNpKzO7dbEKikmZm",
+	"MCTvma4Kh9GKsvJY1MKyW0adDslZUO+S0WjkF1iT/rOjp2TCllLkYE+Iu4yTBUO/M3rNnCWrjUNDNmTg",
+	"XPfNnqM826/Al93it/FkgJmAn0GjccuN8St2e/6iEDcPpR+8kYqhcrNCzw4ZFQzgsQ6E1up1beffJFtl",
+	"PejwO2CCTniO5WYpai6w86V1xZbb8pOvmM/PMKqCJFhfoLxfx5pSA3GPeoAppKcOuVdpA+9zTeY0tw+7",
+	"LyvNhuTvEDsNPBDs1+63oxdkxm4crqtXJs5/PDs4fv7C/2kVnKfHB5OlcbALme2nja/9xHUdj/x3O92H",
+	"4DDQUYfI55bRDvhB43L/rBQPQY8A+caWuqa1lQhbvRfNHyppqNngFD2DMAWgfUvXqDEKuSBSIHHLwl7W",
+	"MCRQlvyu9jFTfOBS2l0WQ60cratGMJKYcnr3GIjY6KeDQN3M/01ps1VReEOvGKGwMpYeuLjEFdqH5D5d",
+	"seUFzzdn7CGZk4LRa+95cIQFYeTEP1Cz3EYZXEyZgbS4U4I0jlx1EwHCW5sJ8Fn3UGsYh3/7KJQ/OhWf",
+	"G1kiPVkCpruQcnvyTjMLDel6o2+ppMYwZV/9X7+NDr6lB9OPn45efP5vve70s/r01HapjVkMgYL/UT+/",
+	"E1wCaxSG3pC7s3oE7CxPVux96Fs+RYCgEzTquSQ2+0OXB8s20tZ5DfiWtA8eojvaoePQOUdvEE3haOR8",
+	"de7PFnCFB8msinan4/6p1/IPzlH+HPkitZxUL2yQ4fFy2HyPFYzqLRlEP+Ejd33cWp3ZGN+5xzF9LbKi",
+	"yhlhAnB4YKiovLhFsEdj0HUyaVE8LDLjplME69yVSYWbsLq1D3iC/hznAQkgpnlH4HDbtWoDuLLorcqX",
+	"q9hcliITophmBuyqRjosPyt9AZ2FIsx1rN6gFQMQEpkjCLIapb8J3DUkP0tiFtJTM8QpzWSB1XTc+Fzs",
+	"m3PM1ahbk0pjkjGF7qoSin3Yvy40y6TIdeqgnkIsz+hbh0z1nhm1PDibGqZSB3rrQO4A8BWGQ9hNyRXT",
+	"Q3Lm8QWJj4x05WxCtHj6OmfzUhomsuXB39kyJX0HMYHB5PKKiUFYpvA99sOFNozmsA/0ysk0MIOwBGNx",
+	"BlIqBnJiiDmM6IQoVmksSefTrT3wrwmBmKslWsBogVZbxeZsPmEufHAsjp9hZNZpjCAWBoxWFKqMdmoE",
+	"zKC1mEoGQhSQ3K6508017IqDOR6NviAO5haMai//29Hd9v2DoqLT6waLj9GyU8X0rFji8Q2nxB+7FTTA",
+	"KNX7Jc1m7OClFEbJYnv29mNw/kMH5x/vtN4/UMMW9A9nEa6EaLm9gOnRdpJtvc8aAtzhJ/jfmyC6Esc8",
+	"47lfGWbjyXzMHVvNHXPL0i6y7JU9Bqv/+rsaOWCNOA4zmbNOpwDEq0lAibxixZKAZ8ayy4KLKy8ROQnU",
+	"hyD14Wvpgtuhoyc1DqjP40Ds9voRsqAag28SMqcmg/itdKrk3AEsOt+RQ/wU4ArBwDmK8gnIJlANZIDX",
+	"8Yza6xeG3E+vuMj/035GaWcsgmQmHQzllX/Kfk4HVp6BWjSR8Y0LMg8+LQiERDQsK2ngLEqqfZw8z90C",
+	"jQUUtglxf+AQgdBmN3Qsj2jlPVVwhgk5UAI1Bx+uQ3WhV0wEN7kVKqRgKPSNBUDgz6hOgqRHIkEvhdfA",
+	"dyMJVYpfsyFJbfPaLa6dsv2smK+4B7N2Q36ik5gKxsIZGUHghK6xUR1jTduOV9MqRs9cYNeyZKQLbFrI",
+	"A9dvOhZ9IQ15NvrGh/9rV5eKZAVEAkKEXyEXoQ4Cis9wrSZOZIW0gQKTeOw3pZI3nGEpRBduLYXPqZAL",
+	"MThxse2X1M5FQiSZjwaPQqMyLOtMddgVT+xu/NoK78WS9J+NniYeIu2UPB89dYJxU8AOwjUsXW3onXLB",
+	"9Yzlgw4AHjjkL+0x3pc9uKyFXyk3uySWuse/V3K+x+Mwuz2eP8eD3oKfFWqV+aMESQpWETrxBz0c5i4F",
+	"357wdg2/l+ESevBU96dtrA0t9T4Vf7cSsKfdbhtgup5VhqPa5NHb5NgVPxgWuEyFxCSRdLjR9vKnEHUf",
+	"KtjhZ4lVa/EecDEMQpqLKaTMDVzccx1Sj1ooXk9SwW4NHCPN1xgptDcWUYPJzlx04MKd7z2AwvKRryIr",
+	"247rCDJ+KQ64CPwArva5q+AuvXhViyRtQdH3IGf5O2GzrOUvjn1FJ/RL9LGiK0WjQn4B8OHomk7BHmq/",
+	"AcFlLLhBE+mgAfUxkTnUHALhIHARfdI0MzpYdSd49Wkt2+QDDMYLE/GDHguPCQ9SBvrNvV2WKij6JxyK",
+	"XSRkpeDxSP25GCQuOiUezgkUWQazE83R8TIWCw8+yhZ+uCAKJdiDz54A/sk0WTKXTws3fyxBYRVe6fLA",
+	"6BrHJUaOBQ7PTkfJ6nKGOZJSYUZiAtE6AoQNy3/QGBhyETXR0j6ABqtcMgyPQv4gXIYU+IPHYize+moh",
+	"mIILo/P7XZMEBlgJAo5BfDRx8g61MtIJJsAaV8i7Tv8dPfXpsGNBjbGdwwMhdQ51EzgnF7axi5wJznKU",
+	"l53M501hgN7uBRmUYkgfcQX1rIJafi6oXSogyEIC3AOEMNZVoTIpBMNUU2ds9dmFg8bgn4+ettgtY2Gu",
+	"K2QIju8bf0AfRoraVyzaU+qKpajd3vgJfIsPIddsAodbPV4rHo4WZvUo4vyBKr58NRHgPaM58k0nCyA7",
+	"h1x4SMr5Ore+YvB5/ypWddtdbqpXItd+XggrplgT1Iv0kR2C6TBNnKsC/jLoC4FSeztdKGPReaM490zj",
+	"UsHGVq6WumzU+tUyFv5ucQ3WF0tr4jU8U1sv782nUXj75eevZSR165F7zQL/hlItC56x2KtYCVfa4bG+",
+	"3m3dEH9FV4Kj4o2W5Q0cTLDFvfCvGwMFNi1TyYwVn3GURpLUmCJ4p0M07s68qkX4HQvkVYItvpRTkZpR",
+	"CbbYwqYEWzwAk7I79MDpNVtYlpXZ8oZ/55EV/aXhyvbnSYAMeBuOZKQpN1pRskpBXEdUi1MqZw+a1nyi",
+	"LocydQyjLBNIQa/sMYek9Dp+BbmRvWVnVJOCTQ3kUjt7wrT2Rz0nis2h2FkIlLFdfwn3soLWWLTo7q3M",
+	"axfeZddwVX8PHlmwq4/FhHnG3H82+rbO3hygQUVWBiDV0KEWFdeQgrk6ylCVWbP8FJk8LjYsqWbXTDnk",
+	"rHrsNewWSLFlqYfE44bZucfzsDMYwgycV88n12M6fM42uks+vP3wbhtWzweXd48VK4B8jPT00RlAWJYN",
+	"hXJjHeWium9Pgp3nJjeCPypAoY+K9GO951sx8x+YO3aOmizVBX67UfUGXn4Hmre3Fh1+cp+2Bb44U1Tv",
+	"/q1dW3CAIhSzicyXa6b3BziVj3ASt8mvwVidhjvPb+JdGJcc9Wwl8kNFF7v4lJ5oyKMFND0KWlc6ZPMi",
+	"tVICzWYAH4CF4FIsaOQLHcFT/h7O5UJYObV5F9d4ejS/UHSRtkDF12fuPV1sP3ZfDKXWopXUOEn3eqiS",
+	"nsei/Y7rUmpuXFnMZqtpvfCnZMoLZlf/P8e99dUf9x6P8b0d4+88RdMNqMP3dKDLgooNSFsvUdREb7AP",
+	"V88YmTCzYAwQAEqWoROVXdOiovY4TgqZXTn0tZwrlhmpAOw2/f8P60CB4SwrUiA7nRCqxyKtfyN2XCnE",
+	"U0Hfc4eP6R17C6mudEkzRuZUgJfXAcigxw+NJ3BSYCEhDM82acVnxa45WyAMFURHDUk6twI8AFcJe7IL",
+	"h7ICkwO/nY4dioOEpDnTRsllgGMpmEffgvwH9O2CE3NtrAjnohjE1R44IJlGWdzGZBooWzAirJoL+hrV",
+	"BidRF/D2uQQQHGZVzDB+rgNKl8M+6D8bjbzCY9v7H+dvf0YIfqeN2f6eaGK3lmEegoFwP9+4T56Ilh3z",
+	"PyY0X4N2hjC3zCpzx8cDh63XYPgOjc/xHfedMYpPKsNc2To4Gxgs54gvBVjySbVkalhKWVxo/jtLEVGW",
+	"EiMlVp4FSF7iCMiSnZdw2JCcOeqwm7AA/DMjqwy83xK8mJZcUOFd284Ed5/VDzsfcKmguOiFJxXQq3Ml",
+	"S3sspFXQXSgBF1ZHjfI/xgIrjZJzUGLrkgRAj8quNy1wQSFuAeNRr8G1YioFNQUdweuZXGjnrfRJKUUr",
+	"cgVWiXlX0P3ReNgNnZeFzy9H8x88iWzJbSvqpkNAjoIotzov76RXKplXmcMCcpqsf7JU8prnTPVOegs2",
+	"mUl51QMua5cG7mXMK77Ar+y19BQ+AC8GRxM8Vqmid9LzMMbQ+NCNfAhIyjX/QZ04rn6zMpG4pGNj6ICY",
+	"dYHbC8z6X7TRSe9jmF70HmjgWDet0U1N2ZsXLGRRXiD8k51uAdLFRFKV26Zm4QIt+JRlywz3a4VIg9nW",
+	"jdH3Hc5V7+QYLo85BG33kF32kl44Fr2TcGt+3tUMYYnuKyXvAL13iGv2ACUedRaNRoaaSpPU/iJYnj5a",
+	"lv+9Lcut8pwlKS8ZrQsPsSCH0lcwNMOfh5/sfyvGg1WwGEeTSKBAmRhtZnzAd85dqqQTI+GAgKbkPqUJ",
+	"VqNYXgCMbYe+FG6DezJQbDt9j3W6vtg8gMu4TnP7Kg92q9Y0h5pYD4GY9vfShma7nLRnQK8uFzcmexSW",
+	"rQTqPnGByI8qt6Io5sXYL8LV9EQTq5mgyJ5BFagn2nkw7H0HvgAQq2V29URDXD9TgyAe8vocgRxrxS6I",
+	"NW2cckjDdscuuHKmSs6DTEYLyOseC9da4n9AO38tYc6oJhPQs1y3KPn3taEFO3GN2b4Htgk7antRhdcx",
+	"yNMbPccClB/DFQuF8b0XCvKLMfXYSZ51wOoF+r9SDyZcLDdEp9YB6Br6g4QYTJvGagvCNWFCLRGMTcXS",
+	"CaSkyhws6LKhNwQXGDzzRBMXYk58KYrV0hzGsY+xoBiOlKI+iRnUJyQwQYTyQsuxq0c2pzmr8RdRpWlw",
+	"SswACrVQSqyYb7WlsYCsHE8rkNLeJj04cGSoaIOr4bDLs8pYgV0Zr1e5HKNLCcnmC7o8QRKvTCbntj9j",
+	"x2KpyXIWp3f88OoDaTmhaWv2t+3+S2X+iEp6J73n890FP+g+kvw+f8W7JqkvSb9RK3dloBgoywNqrmM9",
+	"lmj+qhFPD1mZwB8dYHDghi4cBIbnlA2GDiwMuZ4zwxjKi6iKluPgwaPtOSE3vgYSsMNQ28XzQwhTbHK/",
+	"9g7w18Ep+prSzInG9myPhf+LzJmpOdsqkyKReKYlmVLLdDzLwjMbGYqjwPKutXZPH8KjLsj782Ne/J2B",
+	"eAPHdjd2VAPM6YQb5HstaKln0ujDnE+nnb7B7/h0eu4f3Q3jyIoXGwHRdgQ7MnKvVu4zbsCvgF2NNnYB",
+	"qZhoktbBHm0WkoRVhpLuYNEsqZn95bjzX1iDfolFOJrbGR+s8GXb4fo0o3r2eaNHEoV0Lz66mhmuASAb",
+	"e83YZjCdtxL8XxUjpWJTfmOf5ob0v2nABitIGRsMyWsDQekAjlQypaWgBaQL+civlno0WrpgKw/Zt6aI",
+	"+9Pg/HpfqpPTPAefIC3eKduX4bYdPO7ukEuXvdMRtUOFFDyjBR4wWM/h43H5moq+p98neoW8uw7OLlib",
+	"9gzsdyX447gU2YGqxOZsUyxhaI9EBhVeVlOt5BScSHGBAauP5czK4Jibh8mUdN4GNfsT1+Z8KbL3lXgY",
+	"sMBoYLd5/c8CrunWdFMWnd3NRzjNO4APDGcjPsYRnUVXIFiyNgNnfsBH7jPe0/bQRRkYwuNCihW7llce",
+	"rJYjaGZe+zytAIBOTUzV/kvjg6+gz8MuNaMUYd9iyMg27y0s/j1lekDb2M1DO+mirvM2snI/uZCFEPit",
+	"Z3LhSsVKqOb5B9cAHn1vm4rQwx5DQMcVE61no8EGDz/B/9sQ8N8DE9J1VsSQwFd1dqOzzXoTdRugvW2i",
+	"Pnr3yVi7852Ql7rFefSatVAQ7tNGCtpFJPZkdSuxOJguN1/Tv9aP3SNFhV42X9dhzKAZ21V4LNWxcmHX",
+	"2xqTVbTZgTnV3x1+Cp835gmEXXoQUuhiMBERhEBzcKb6KINgin8sKvk1tP+wP50EuK/DP5DEz5bvtXCw",
+	"mIAPp1I5Av6yXrrCABo06BzHEIDpQ1elK1RIDUldAJ0Hl6yr28zX4oQ1SQ1Tik6lmju7iZqnY5FLrPVb",
+	"UMMU2vqFBD83Uy7gE1tMnJt9PTp0Sfi8lArCAuZD8gqw1F29aY5Jih6eE63UtpN+FAV9UYf/YQ1Ib0Fc",
+	"DXuF0paChQREKsDpTkXGIjRy8FiORfgF7JiaKKZlpTLW0rVhdJ66t1t//G3co+PeR5+72XDMAVwoeOBp",
+	"cPrTKwjIPqmBzmcYiOsegCq/iKBoectkSWZ2dWeywMRXSAON4pVDhMZro8dCM8VpQebyGsJcXQAwLCuU",
+	"g5uwqVRxnC1AXxlaMHTFu71pDzD3eF0QODEWdbhEnDKKYepRYXR7LKQxVqx0BZEStGhdM4ElH5Fu23zz",
+	"38OReot0/SX++XAcLE9oJS9gD7vdFDiqr1Tq2HeuIby0/abyjCAsfQ2lEIXGTM1fsLjmowZ5R0Wrws0i",
+	"fblQe4c4rrNyiZD++gUyuJ0YeGi53mZtFZmb44+IyOy4JFS4D4U5tA9KwifltGayXJBSyUvgdXExN9u0",
+	"i/86IdyMBWTfhOArzJVp4VO/CNvFH05MrcRfUx79y5WJQ6KOZdgQqDmVKmMHuJODe5NsO8vwQBpb8+II",
+	"h0270EchUcJAr3AUIoqop/hdoEXyYZ/QU0C0rO8sFwuFTSVBOpLKfmw73kks66zITmPhhac2SMq1A31L",
+	"0UMxCl/2poqx3xnJK+VlNw9Mt7PkYQf1leSOffjOI9d5lC26bEWWqe2iq+/ROMggyPbqBLeTw8Oj4/8Y",
+	"joaj4dHJN6NvRsDlXFfroPZMgVmU0TnAGGvHQ1x+WYRBBNltLnmxAfQIKDvDVj+6bsHR/0UzBXXMtJNM",
+	"ouddYqhDJy+lBPjMtagZPWzW6Gvr5kNbuI1OXDpkVGwplFNzRdK4Yj5ywqPquJc7evE/P1mBfOp/ePvh",
+	"3cD5pDQofIDxhAmcQTOxo4lwcLTLXojAqYLx2ZQtQ/gbkIfzG0aN6kyWTA9XjNedkyjLlv3wMFFun6li",
+	"BBIyNZeC5YQLI+2KIuw0JT5Zc9hAJOrsUtBiaXgGMf2ot/XfSW1+lJcJOZuXBTdVzhLyht+UVLAiIefs",
+	"EqmEEpcMOlgZ8BNN2E1WVNrX6ra3IFRt1zNwkcTL3nCvr0dxtI37Z0hZBlHfL1eodicCblRCsv+Psatp",
+	"jRgEon9Feuku+A96LvRSKPTcg10nVEg1qNmyh/3vxTdjtPmA3hfHxHH2ZZj3npnyDN6zt2CCmMhDKhKm",
+	"zeJsYzzzA1wJzGDMp+07h33e2FYF6uOz75aXgfz99756QZW2rhxuxOCQfJurg6aWmSYykTNUi3CZHGJf",
+	"AGqAtGujEVQifMdsYwSxHUxzHAy3qRjbqBPaVWEs+LC5jDLj9ayVpYuzZBXKmYCiktFQb2T34epr3fbZ",
+	"/EcPEnS2LqscRcW3n/rvM7z8ameFt9F45Iily2gKwLpy+y6p00rtgOkHN62EiXvuhOCqVIFbM+67LfCs",
+	"8UENLLUnDEtrhMk32Aa3t/Ti9CjQtXKnwo8HoOkCdX9U/624j1BB1s0/IJTPVEjTw3ni/bUUSa69Bo/I",
+	"KnByiE20qR4aBDC20V/IjPlLYxXnAYC/KcdSXvjGu7RMxT0V5C4AnMj+uZkLGE4P94/7bwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

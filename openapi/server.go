@@ -68,6 +68,11 @@ type Config struct {
 	Tokens *access.Tokens
 	// Audit reads the audit trail. Required.
 	Audit *access.Audit
+	// Inbox receives mail over HTTPS and reads the accounts' inboxes. Required.
+	Inbox *inbox.Service
+	// InboundMaxBytes bounds a message posted to /v1/inbound/mime, the
+	// SMTP receiver's limit. Defaults to 10 MiB.
+	InboundMaxBytes int64
 	// DB is pinged by /readyz. Required.
 	DB Pinger
 	// Logger receives one line per request and every internal error.
@@ -90,6 +95,7 @@ func (c Config) WithDefaults() Config {
 	}
 	c.RequestTimeout = cmp.Or(c.RequestTimeout, 10*time.Second)
 	c.ApplyTimeout = cmp.Or(c.ApplyTimeout, 5*time.Minute)
+	c.InboundMaxBytes = cmp.Or(c.InboundMaxBytes, 10<<20)
 	return c
 }
 
@@ -118,6 +124,8 @@ func (c Config) Validate() error {
 		return errors.New("openapi: Config.Tokens is required")
 	case c.Audit == nil:
 		return errors.New("openapi: Config.Audit is required")
+	case c.Inbox == nil:
+		return errors.New("openapi: Config.Inbox is required")
 	case c.DB == nil:
 		return errors.New("openapi: Config.DB is required")
 	}
@@ -138,14 +146,17 @@ type Server struct {
 	spec      *spec.Service
 	// totp keeps the authenticator secrets and computes their codes.
 	totp     *inbox.TOTP
-	tokens   *access.Tokens
-	audit    *access.Audit
-	db       Pinger
-	logger   *slog.Logger
-	metrics  *metrics
-	registry *prometheus.Registry
-	gateway  *gate
-	echo     *echo.Echo
+	tokens    *access.Tokens
+	audit     *access.Audit
+	// inbox is the accounts' mail; inboundMax bounds a posted message.
+	inbox      *inbox.Service
+	inboundMax int64
+	db         Pinger
+	logger     *slog.Logger
+	metrics    *metrics
+	registry   *prometheus.Registry
+	gateway    *gate
+	echo       *echo.Echo
 	// requestTimeout bounds each request (and each lease's reset).
 	requestTimeout time.Duration
 	// applyTimeout bounds an apply beyond its wait for leases.
@@ -164,14 +175,14 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{accounts: cfg.Accounts, apps: cfg.Apps, snapshots: cfg.Snapshots, leases: cfg.Leases, exclusions: cfg.Exclusions, destinations: cfg.Destinations, isolation: cfg.Isolation, spec: cfg.Spec, totp: cfg.TOTP, tokens: cfg.Tokens, audit: cfg.Audit, db: cfg.DB,
+	s := &Server{accounts: cfg.Accounts, apps: cfg.Apps, snapshots: cfg.Snapshots, leases: cfg.Leases, exclusions: cfg.Exclusions, destinations: cfg.Destinations, isolation: cfg.Isolation, spec: cfg.Spec, totp: cfg.TOTP, tokens: cfg.Tokens, audit: cfg.Audit, inbox: cfg.Inbox, inboundMax: cfg.InboundMaxBytes, db: cfg.DB,
 		logger: cfg.Logger, registry: cfg.Registry, gateway: g, requestTimeout: cfg.RequestTimeout, applyTimeout: cfg.ApplyTimeout}
 	s.metrics = newMetrics(cfg.Registry, cfg.Accounts, cfg.Destinations, cfg.Exclusions, cfg.Isolation)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Pre(requestID)
-	e.Use(s.observe, recoverPanic, deadline(cfg.RequestTimeout), limitBody(maxBody), s.gate)
+	e.Use(s.observe, recoverPanic, deadline(cfg.RequestTimeout), limitBody(maxBody, map[[2]string]int64{inboundRoute: cfg.InboundMaxBytes}), s.gate)
 	RegisterHandlers(e, s)
 	s.echo = e
 	return s, nil

@@ -16,7 +16,7 @@ import (
 func (a *cli) environmentsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "environments", Aliases: []string{"environment", "env"}, Short: "Manage environments and their controlled email domains"}
 	var domains, surfaces []string
-	var createInbox, updateInbox inboxFlags
+	var createInbox, updateInbox inboxSettingFlags
 	create := &cobra.Command{
 		Use: "create NAME --email-domain DOMAIN... [--surface SURFACE...] [--inbox-retention 7d] [--inbox-max-messages 200]", Short: "Create an environment", Args: args("name"),
 		RunE: func(cmd *cobra.Command, argv []string) error {
@@ -118,13 +118,13 @@ func environmentTable(w io.Writer, list ...openapi.Environment) {
 	}
 }
 
-// inboxFlags are the inbox settings environments create and update share.
-type inboxFlags struct {
+// inboxSettingFlags are the inbox settings environments create and update share.
+type inboxSettingFlags struct {
 	retention string
 	max       int
 }
 
-func (f *inboxFlags) register(cmd *cobra.Command) {
+func (f *inboxSettingFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.retention, "inbox-retention", "", "how long accounts keep their mail: whole days (7d) or a duration (36h), 1h to 365d (default 7d)")
 	cmd.Flags().IntVar(&f.max, "inbox-max-messages", 0, "messages each account keeps at most, the oldest going first, 1-10000 (default 200)")
 }
@@ -132,7 +132,7 @@ func (f *inboxFlags) register(cmd *cobra.Command) {
 // values returns the settings given on the command line, in the API's
 // units; a retention that is not a duration is a usage error (the server
 // checks the bounds).
-func (f *inboxFlags) values(cmd *cobra.Command) (retention, max *int, err error) {
+func (f *inboxSettingFlags) values(cmd *cobra.Command) (retention, max *int, err error) {
 	if cmd.Flags().Changed("inbox-retention") {
 		d, err := accounts.ParseRetention(f.retention)
 		if err != nil {

@@ -61,18 +61,24 @@ type checkIn struct {
 
 // TestPlaywrightExamples runs examples/playwright against chirp and a real
 // server: two workers lease buyer accounts (a pool of two) and a seller
-// file leases a seller account, sign in to chirp's pages, post and read the
-// leaderboard. Every account was dirtied after its baseline was captured,
-// so the examples' baseline checks pass only because each lease reset it.
+// file leases a seller account, sign in to chirp's pages through its walls
+// (a code chirp mails over SMTP, read from the lease's inbox), post and read
+// the leaderboard; an admin file signs in with the mailed code and its
+// authenticator code, and by the mailed magic link. Every account was
+// dirtied after its baseline was captured, so the examples' baseline checks
+// pass only because each lease reset it.
 func TestPlaywrightExamples(t *testing.T) {
 	t.Parallel()
 	cli, chromium := playwrightTools(t)
 	ctx := context.Background()
-	site := newChirpSite(t, map[string]int{"buyer": 2, "seller": 1})
+	// chirp's sign-in walls are up: every example signs in with the code
+	// chirp mails to the server's SMTP receiver, and the admin's with its
+	// authenticator code too.
+	site := newChirpSiteWith(t, map[string]int{"buyer": 2, "seller": 1, "admin": 1}, true)
 	s, admin, app := site.s, site.admin, site.app
 	// Dirty every account after its baseline was captured: a post and its
 	// points, which the examples expect a lease to have reset.
-	for _, id := range provisionedChirpUsers(t, site.pool, 3) {
+	for _, id := range provisionedChirpUsers(t, site.pool, 4) {
 		if _, err := app.Post(ctx, id, "left over from an earlier run"); err != nil {
 			t.Fatal(err)
 		}

@@ -211,11 +211,3 @@ func joinPairs[V ~string, M ~map[string]V](m M) string {
 	}
 	return strings.Join(parts, ", ")
 }
-
-// deref is *p, or "" when p is nil.
-func deref(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}

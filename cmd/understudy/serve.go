@@ -98,7 +98,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	// ReadTimeout bounds headers and body together, so a client that sends
 	// its body slowly cannot hold a connection; the body limit is the API's
-	// middleware (1 MiB on every route).
+	// middleware (1 MiB on every route but POST /v1/inbound/mime, whose
+	// message may be UNDERSTUDY_SMTP_MAX_BYTES). There is no WriteTimeout:
+	// a read of a lease's inbox may wait 60s for mail, and each handler
+	// bounds its own time (the request timeout, plus the wait it was asked).
 	m.http = &http.Server{Handler: handler, ReadHeaderTimeout: min(10*time.Second, m.Config.ReadTimeout), ReadTimeout: m.Config.ReadTimeout,
 		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn)}
 	m.served = make(chan error, 1)
@@ -190,6 +193,7 @@ func (m *Main) Close(ctx context.Context) error {
 func (m *Main) handler(svc services) (http.Handler, error) {
 	tokens, exclusions, audit := access.NewCachedTokens(m.pool, m.Config.TokenCacheTTL), tagging.NewExclusions(m.pool, m.Logger), access.NewAudit(m.pool)
 	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Apps: svc.apps, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: exclusions, Destinations: svc.destinations, Isolation: svc.isolation, Spec: svc.spec, TOTP: svc.totp, Tokens: tokens, Audit: audit,
+		Inbox: svc.inbox, InboundMaxBytes: m.Config.SMTPMaxBytes,
 		DB: m.pool, Logger: m.Logger, Registry: prometheus.NewRegistry(), RequestTimeout: m.Config.RequestTimeout})
 	if err != nil {
 		return nil, err

@@ -19,6 +19,12 @@ export default defineConfig({
   timeout: 30_000,
   expect: { timeout: 5_000 },
   reporter: [['list']],
+  // workers.spec.ts needs two workers free at once (each holds an account
+  // and meets the other): it runs first, then everything else.
+  projects: [
+    { name: 'workers', testMatch: /workers\.spec\.ts/ },
+    { name: 'examples', testIgnore: /workers\.spec\.ts/, dependencies: ['workers'] },
+  ],
   use: {
     ...devices['Desktop Chrome'],
     baseURL: process.env.CHIRP_URL || 'http://127.0.0.1:8090',

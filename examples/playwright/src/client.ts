@@ -165,6 +165,15 @@ export class UnderstudyClient {
     return list.items;
   }
 
+  /**
+   * A GET of any path of the API, as the calls above make it (retried when
+   * Understudy is unreachable or answers 502/503); what names the call in
+   * errors.
+   */
+  get<T>(what: string, path: string, timeoutMs = 30_000): Promise<T> {
+    return this.call<T>(what, 'GET', path, undefined, timeoutMs);
+  }
+
   private async call<T>(
     what: string,
     method: string,

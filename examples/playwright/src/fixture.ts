@@ -14,6 +14,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { UnderstudyClient, UnderstudyError } from './client';
+import { UnderstudyInbox } from './inbox';
 
 /**
  * The @playwright/test of the Playwright that runs the tests. Playwright
@@ -38,6 +39,8 @@ const { test: base, expect } = runningPlaywright();
 export { expect };
 export { UnderstudyClient, UnderstudyError } from './client';
 export type { Lease, LeaseGrant, LeaseRequest, Problem, Role, TOTPCode } from './client';
+export { UnderstudyInbox } from './inbox';
+export type { InboxListOptions, InboxWaitOptions, Message, MessageCode, MessageCodeCandidate, MessageLink } from './inbox';
 
 /** The account a worker holds, freshly reset when the worker started. */
 export interface UnderstudyAccount {
@@ -61,6 +64,11 @@ export interface UnderstudyAccount {
    * it types.
    */
   totp(app?: string): Promise<string>;
+  /**
+   * The account's mail since the lease began: inbox.waitForCode(),
+   * inbox.waitForLink() and inbox.messages(), newest first.
+   */
+  inbox: UnderstudyInbox;
 }
 
 /** The options of the fixture; set them in playwright.config.ts or per file with test.use(). */
@@ -135,6 +143,7 @@ export const test = base.extend<{}, WorkerFixtures>({
           role,
           holder,
           totp: (app?: string) => currentTOTP(client, grant.lease.id, app),
+          inbox: new UnderstudyInbox(client, grant.lease.id),
         });
       } finally {
         await renewal.stop();

@@ -145,9 +145,9 @@ type Server struct {
 	isolation *isolation.Service
 	spec      *spec.Service
 	// totp keeps the authenticator secrets and computes their codes.
-	totp     *inbox.TOTP
-	tokens    *access.Tokens
-	audit     *access.Audit
+	totp   *inbox.TOTP
+	tokens *access.Tokens
+	audit  *access.Audit
 	// inbox is the accounts' mail; inboundMax bounds a posted message.
 	inbox      *inbox.Service
 	inboundMax int64

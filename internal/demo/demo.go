@@ -77,6 +77,9 @@ type Server struct {
 	EmailDomains []string
 	// Console reports whether it serves the web console.
 	Console bool
+	// SMTPAddr is where it receives mail, host:port: chirp sends its
+	// sign-in codes there. Empty leaves chirp's sign-in at the password.
+	SMTPAddr string
 	// Stop stops it; the demo calls it when it ends.
 	Stop func(context.Context) error
 }
@@ -133,7 +136,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	chirpApp, chirpAddr, err := startChirp(ctx, run, chirpURL, iso)
+	chirpApp, chirpAddr, err := startChirp(ctx, run, chirpURL, srv.SMTPAddr, iso)
 	if err != nil {
 		return err
 	}
@@ -176,7 +179,10 @@ func (d *session) tell(ctx context.Context, run *cleanup, chirpApp *chirp.App, c
 	if err := d.auditIsolation(ctx); err != nil {
 		return err
 	}
-	return d.syncToPostHog(ctx, run)
+	if err := d.syncToPostHog(ctx, run); err != nil {
+		return err
+	}
+	return d.signInThroughWalls(ctx, chirpAddr)
 }
 
 // databases gives the demo two fresh databases on the server of
@@ -247,7 +253,7 @@ var webhookSecret = rand.Text()
 
 // startChirp serves chirp on a free local port, filtering what it shows
 // through iso.
-func startChirp(ctx context.Context, run *cleanup, url string, iso chirp.Isolation) (*chirp.App, string, error) {
+func startChirp(ctx context.Context, run *cleanup, url, smtpAddr string, iso chirp.Isolation) (*chirp.App, string, error) {
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		return nil, "", err
@@ -256,12 +262,19 @@ func startChirp(ctx context.Context, run *cleanup, url string, iso chirp.Isolati
 	if err := chirp.Migrate(ctx, pool); err != nil {
 		return nil, "", err
 	}
-	app, err := chirp.New(chirp.Config{DB: pool, WebhookSecret: []byte(webhookSecret), Isolation: iso})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, "", err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// With the server's SMTP receiver, chirp mails its sign-in codes there:
+	// its walls are up.
+	cfg := chirp.Config{DB: pool, WebhookSecret: []byte(webhookSecret), Isolation: iso}
+	if smtpAddr != "" {
+		cfg.SMTPAddr, cfg.BaseURL = smtpAddr, "http://"+ln.Addr().String()
+	}
+	app, err := chirp.New(cfg)
 	if err != nil {
+		ln.Close()
 		return nil, "", err
 	}
 	srv := &http.Server{Handler: app.Handler(), ReadHeaderTimeout: 10 * time.Second}

@@ -48,10 +48,12 @@ func (d *session) setUp(ctx context.Context, chirpAddr, chirpURL string) error {
 		}
 		fmt.Fprintf(d.out, "%s: chirp attached through the %s provider; roles %s\n", e.name, e.provider, strings.Join(roles, ", "))
 	}
-	return d.waitProvisioned(ctx)
+	return d.waitProvisioned(ctx, len(environments)*len(roles), true)
 }
 
-func (d *session) waitProvisioned(ctx context.Context) error {
+// waitProvisioned waits until want accounts are ready, and with show lists
+// them.
+func (d *session) waitProvisioned(ctx context.Context, want int, show bool) error {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		list, err := d.c.ListAccountsWithResponse(ctx, &openapi.ListAccountsParams{})
@@ -68,7 +70,10 @@ func (d *session) waitProvisioned(ctx context.Context) error {
 				d.ids[a.Environment+"/"+a.Role] = a.Id
 			}
 		}
-		if ready == len(environments)*len(roles) {
+		if ready >= want {
+			if !show {
+				return nil
+			}
 			fmt.Fprintf(d.out, "\nProvisioned %d accounts in chirp, each with its baseline captured:\n", ready)
 			for _, a := range list.JSON200.Items {
 				fmt.Fprintf(d.out, "  %-10s %-7s %-40s %s\n", a.Environment, a.Role, a.Identity.Email, a.Identity.DisplayName)

@@ -19,6 +19,7 @@ import (
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/console"
+	"github.com/understudy-dev/understudy/inbox"
 	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/migrations"
@@ -160,7 +161,7 @@ func (m *Main) handler(svc services) (http.Handler, error) {
 		return proxies(api), nil
 	}
 	con, err := console.New(console.Config{Accounts: svc.accounts, Apps: svc.apps, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: exclusions,
-		Destinations: svc.destinations, Isolation: svc.isolation, Tokens: tokens, Audit: audit, DB: m.pool, Logger: m.Logger,
+		Destinations: svc.destinations, Isolation: svc.isolation, Inbox: svc.inbox, Tokens: tokens, Audit: audit, DB: m.pool, Logger: m.Logger,
 		SessionIdle: m.Config.ConsoleSessionIdle, RequestTimeout: m.Config.RequestTimeout})
 	if err != nil {
 		return nil, err
@@ -180,6 +181,8 @@ type services struct {
 	isolation *isolation.Service
 	// spec plans and applies declarative specs.
 	spec *spec.Service
+	// inbox stores and reads the synthetic accounts' mail.
+	inbox *inbox.Service
 }
 
 // services builds the domain services on the pool; m.apps is set so that
@@ -225,7 +228,28 @@ func (m *Main) services(keyring *secret.Keyring) (services, error) {
 	}
 	svc.spec, err = spec.New(spec.Config{DB: m.pool, Keyring: keyring, Accounts: svc.accounts, Apps: svc.apps, Destinations: svc.destinations, Logger: m.Logger,
 		RetainUnapplied: m.Config.PlanRetentionUnapplied, RetainApplied: m.Config.PlanRetentionApplied})
+	if err != nil {
+		return svc, err
+	}
+	svc.inbox, err = inbox.New(inbox.Config{DB: m.pool, Keyring: keyring, Accounts: svc.accounts, Logger: m.Logger, OpenLeases: openLeaseIDs(svc.leases)})
 	return svc, err
+}
+
+// openLeaseIDs is the inbox's Config.OpenLeases: the id of the open lease
+// of each account that has one, read through the leases' owner, so that a
+// message is kept against the lease open when it arrives.
+func openLeaseIDs(leases *lease.Service) func(ctx context.Context, accountIDs []string) (map[string]string, error) {
+	return func(ctx context.Context, accountIDs []string) (map[string]string, error) {
+		open, err := leases.OpenOn(ctx, accountIDs)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]string, len(open))
+		for id, l := range open {
+			out[id] = l.ID
+		}
+		return out, nil
+	}
 }
 
 // startJobs runs the background work (provisioning, lease expiry) as River

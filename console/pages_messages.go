@@ -65,11 +65,13 @@ func (c *Console) message(w http.ResponseWriter, r *http.Request, s session) {
 	if m.Body != nil {
 		v.Summary = summaryOf(m.Body.Headers)
 	}
-	subject := m.Subject
-	if subject == "" {
-		subject = "(no subject)"
+	// The title names the sender, not the subject: a title stays in the
+	// browser's history, and a subject may carry a code.
+	from := m.From
+	if from == "" {
+		from = "no sender"
 	}
-	p := pageFor(s, "Message "+subject, "accounts")
+	p := pageFor(s, "Message from "+from, "accounts")
 	p.Data = v
 	c.render(w, r, http.StatusOK, "message", p)
 }

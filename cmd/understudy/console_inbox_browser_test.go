@@ -145,7 +145,7 @@ func TestConsoleMessageHTMLRunsNothingInABrowser(t *testing.T) {
 	if n := dialogs.Load(); n != 0 {
 		t.Errorf("%d dialog(s) opened", n)
 	}
-	if title := get(t, ctx, "reading the title", chromedp.Evaluate[string](`document.title`)); title != "Message Your code is 482913 · Understudy" {
+	if title := get(t, ctx, "reading the title", chromedp.Evaluate[string](`document.title`)); title != "Message from no-reply@chirp.example · Understudy" {
 		t.Errorf("the page's title is %q", title)
 	}
 	frame := get(t, ctx, "inspecting the frame", chromedp.Evaluate[map[string]any](`(() => {

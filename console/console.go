@@ -15,6 +15,7 @@ import (
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/apps"
+	"github.com/understudy-dev/understudy/inbox"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/lease"
@@ -41,6 +42,9 @@ type Config struct {
 	Destinations *tagging.Service
 	// Isolation lists violations and runs audits. Required.
 	Isolation *isolation.Service
+	// Inbox lists an account's messages and opens one (its body only to
+	// an admin session), and hands out its raw MIME. Required.
+	Inbox *inbox.Service
 	// Tokens checks the token pasted at sign-in. Required.
 	Tokens *access.Tokens
 	// Audit reads the audit trail. Required.
@@ -77,7 +81,7 @@ func (c Config) Validate() error {
 		missing bool
 	}{{"Accounts", c.Accounts == nil}, {"Apps", c.Apps == nil}, {"Snapshots", c.Snapshots == nil}, {"Leases", c.Leases == nil},
 		{"Exclusions", c.Exclusions == nil}, {"Destinations", c.Destinations == nil}, {"Isolation", c.Isolation == nil},
-		{"Tokens", c.Tokens == nil}, {"Audit", c.Audit == nil}, {"DB", c.DB == nil}} {
+		{"Inbox", c.Inbox == nil}, {"Tokens", c.Tokens == nil}, {"Audit", c.Audit == nil}, {"DB", c.DB == nil}} {
 		if f.missing {
 			return errors.New("console: Config." + f.name + " is required")
 		}
@@ -147,6 +151,9 @@ func (c *Console) guarded() []route {
 		{"GET /ui/accounts", c.accountList, true},
 		{"GET /ui/accounts/{id}", c.account, true},
 		{"GET /ui/accounts/{id}/diff", c.accountDiff, false},
+		{"GET /ui/accounts/{id}/messages/{mid}", c.message, true},
+		{"GET /ui/accounts/{id}/messages/{mid}/html", c.messageHTML, false},
+		{"GET /ui/accounts/{id}/messages/{mid}/raw", c.messageRaw, false},
 		{"GET /ui/leases", c.leasesPage, true},
 		{"GET /ui/leases/table", c.leasesTable, false},
 		{"GET /ui/leases/{id}", c.leasePage, true},

@@ -12,7 +12,10 @@
 // with its lease and last reset; or found by email, username or id through
 // accounts.Service.Search), an account (identity without password, refs
 // per app, snapshots and named states, its state compared with the
-// baseline path by path, its audit events, a retired one's replacement),
+// baseline path by path, its audit events, a retired one's replacement,
+// and its inbox: the newest 20 messages), a message (an admin's alone:
+// its headers, sender checks, codes, links, text, and its HTML body in a
+// sandboxed frame, with its .eml to download),
 // the leases (refreshed every 5 s, keeping focus, pausable), the sync runs
 // and exclusion lists, the isolation violations and audits, and the audit
 // trail (details as fields, targets linked, paged both ways).
@@ -69,6 +72,11 @@
 // with the session's token as the caller, so ownership checks and the
 // audit trail are the same. No page shows a password: reading one is its
 // own action, audited as a credential read.
+//
+// Mail is read the same way: every session lists an account's messages
+// (sender, time, the subject with its codes redacted), and only an admin
+// sees their codes and links and opens one; its .eml download goes through
+// inbox.Service.Raw, which audits it (message.read_raw).
 //
 // # Errors
 //

@@ -9,6 +9,7 @@ import (
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/apps"
+	"github.com/understudy-dev/understudy/inbox"
 	"github.com/understudy-dev/understudy/internal/dbtest"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/isolation"
@@ -126,8 +127,12 @@ func newConsoleOn(tb testing.TB, db pgdb.DB, acc *accounts.Service, ap *apps.Ser
 	if err != nil {
 		tb.Fatal(err)
 	}
+	mail, err := inbox.New(inbox.Config{DB: db, Keyring: kr, Accounts: acc})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	c, err := New(Config{Accounts: acc, Apps: ap, Snapshots: snaps, Leases: leases, Exclusions: tagging.NewExclusions(db, nil),
-		Destinations: dests, Isolation: iso, Tokens: access.NewTokens(db), Audit: access.NewAudit(db), DB: db})
+		Destinations: dests, Isolation: iso, Inbox: mail, Tokens: access.NewTokens(db), Audit: access.NewAudit(db), DB: db})
 	if err != nil {
 		tb.Fatal(err)
 	}

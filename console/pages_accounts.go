@@ -11,6 +11,7 @@ import (
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/inbox"
 	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/snapshot"
@@ -116,6 +117,12 @@ type accountView struct {
 	CanReset, CanRetire, CanCopy bool
 	// Replacement is the active account of a retired account's slot.
 	Replacement *accounts.Account
+	// Messages are the newest messages of the account's inbox; Bodies
+	// says they carry their codes and links, and link to their pages
+	// (an admin's session). Any other session gets the sender, the
+	// subject with its codes redacted, and the time.
+	Messages []inbox.Message
+	Bodies   bool
 }
 
 // appRef is the account's ref in one app.
@@ -180,6 +187,10 @@ func (c *Console) accountView(ctx context.Context, id string, p *page) (accountV
 		return v, err
 	}
 	if v.Lease, err = c.openLease(ctx, a); err != nil {
+		return v, err
+	}
+	v.Bodies = p.Can("message")
+	if v.Messages, err = c.inboxOf(ctx, a.ID, v.Bodies); err != nil {
 		return v, err
 	}
 	open := true

@@ -41,6 +41,12 @@ var needs = map[string]access.Scope{
 	// values beside the baseline's: an app's rows may hold what a reader
 	// must not see, so it is admin-only, as GET /v1/snapshots/diff is.
 	"compare": access.ScopeAdmin,
+	// message opens a message: its codes, links and bodies are what a
+	// test signs in with, so the console shows them to an admin alone
+	// (package inbox would open them to a runner too; a runner's test
+	// reads them over REST). Any session sees the list of an account's
+	// messages: time, sender and the subject with its codes redacted.
+	"message": access.ScopeAdmin,
 }
 
 // Can reports whether the signed-in token may take action (a key of needs).

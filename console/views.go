@@ -84,6 +84,28 @@ var funcs = template.FuncMap{
 	"link":    link,
 	"add":     func(a, b int) int { return a + b },
 	"diffval": diffValue,
+	"auth":    authBadge,
+}
+
+// authGlyph gives each sender check result a shape and a colour class:
+// pass is good, fail and permerror bad, the rest a warning.
+var authGlyph = map[string][2]string{
+	"pass": {"✓", "ok"}, "fail": {"✕", "failed"}, "permerror": {"✕", "failed"},
+	"softfail": {"!", "unknown"}, "neutral": {"!", "unknown"}, "temperror": {"!", "unknown"},
+}
+
+// authBadge renders the result of a sender check (SPF, DKIM, DMARC) as
+// text, colour and a shape; none, or no result, is muted.
+func authBadge(result string) template.HTML {
+	g, ok := authGlyph[result]
+	if !ok {
+		g = [2]string{"–", "retired"}
+	}
+	if result == "" {
+		result = "none"
+	}
+	return template.HTML(fmt.Sprintf(`<span class="badge badge-%s"><span aria-hidden="true">%s</span> %s</span>`,
+		g[1], g[0], template.HTMLEscapeString(result)))
 }
 
 // diffValueWidth is how many characters of a value the comparison with the

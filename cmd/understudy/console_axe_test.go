@@ -92,12 +92,21 @@ func TestConsoleBrowserAccessibility(t *testing.T) {
 	st := seedConsole(t, s)
 	mustOK(t, s.cli(t, s.Admin, "snapshots", "capture", st.Free, "with-cart"))
 	ended := endedLease(t, s)
+	var email string
+	for _, a := range st.Accounts {
+		if a.Id == st.Free {
+			email = a.Identity.Email
+		}
+	}
+	message := "/ui/accounts/" + st.Free + "/messages/" + deliverMail(t, s, st.Free, email, hostileMail(email, "http://127.0.0.1:9"))
 
 	// The runner holds the lease of st.Leased, so it may read its password.
 	examples := map[string]map[access.Scope][]axeExample{
 		"GET /ui/environments/{env}": {"": {{url: "/ui/environments/production"}}},
 		"GET /ui/accounts/{id}":      {"": {{url: "/ui/accounts/" + st.Free}, {url: "/ui/accounts/" + st.Leased}}},
 		"GET /ui/leases/{id}":        {"": {{url: "/ui/leases/" + st.Lease.Id}, {url: "/ui/leases/" + ended}}},
+		// An admin's message page; a runner's and a reader's refusal.
+		"GET /ui/accounts/{id}/messages/{mid}": {"": {{url: message}}},
 		"GET /ui/confirm/{action}": {"": {{url: "/ui/confirm/reset?account=" + st.Free}, {url: "/ui/confirm/reset?account=" + st.Free + "&state=with-cart"},
 			{url: "/ui/confirm/retire?account=" + st.Free}, {url: "/ui/confirm/release?lease=" + st.Lease.Id},
 			{url: "/ui/confirm/sync?environment=production&destination=posthog"}, {url: "/ui/confirm/audit?environment=production"}},
@@ -157,7 +166,7 @@ func axeVisit(t *testing.T, ctx context.Context, s *testServer, src, who, url, s
 			chromedp.WaitNotPresent(chromedp.CSS(submit)), chromedp.WaitVisible(chromedp.CSS("main h1")))
 		page = "the page of " + submit + " on " + url
 	}
-	if strings.HasPrefix(url, "/ui/accounts/") && submit == "" && who == string(access.ScopeAdmin) {
+	if strings.HasPrefix(url, "/ui/accounts/") && !strings.Contains(url, "/messages/") && submit == "" && who == string(access.ScopeAdmin) {
 		do(t, ctx, "waiting for the comparison on "+url, chromedp.WaitVisible(chromedp.CSS(".diff")))
 	}
 	start := time.Now()

@@ -207,7 +207,7 @@ func (m *Main) handler(svc services) (http.Handler, error) {
 		return proxies(api), nil
 	}
 	con, err := console.New(console.Config{Accounts: svc.accounts, Apps: svc.apps, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: exclusions,
-		Destinations: svc.destinations, Isolation: svc.isolation, Tokens: tokens, Audit: audit, DB: m.pool, Logger: m.Logger,
+		Destinations: svc.destinations, Isolation: svc.isolation, Inbox: svc.inbox, Tokens: tokens, Audit: audit, DB: m.pool, Logger: m.Logger,
 		SessionIdle: m.Config.ConsoleSessionIdle, RequestTimeout: m.Config.RequestTimeout})
 	if err != nil {
 		return nil, err
@@ -284,17 +284,25 @@ func (m *Main) services(keyring *secret.Keyring) (services, error) {
 	if err != nil {
 		return svc, err
 	}
-	leases := svc.leases
-	svc.inbox, err = inbox.New(inbox.Config{DB: m.pool, Keyring: keyring, Accounts: svc.accounts, Logger: m.Logger,
-		OpenLeases: func(ctx context.Context, ids []string) (map[string]string, error) {
-			open, err := leases.OpenOn(ctx, ids)
-			out := make(map[string]string, len(open))
-			for id, l := range open {
-				out[id] = l.ID
-			}
-			return out, err
-		}})
+	svc.inbox, err = inbox.New(inbox.Config{DB: m.pool, Keyring: keyring, Accounts: svc.accounts, Logger: m.Logger, OpenLeases: openLeaseIDs(svc.leases)})
 	return svc, err
+}
+
+// openLeaseIDs is the inbox's Config.OpenLeases: the id of the open lease
+// of each account that has one, read through the leases' owner, so that a
+// message is kept against the lease open when it arrives.
+func openLeaseIDs(leases *lease.Service) func(ctx context.Context, accountIDs []string) (map[string]string, error) {
+	return func(ctx context.Context, accountIDs []string) (map[string]string, error) {
+		open, err := leases.OpenOn(ctx, accountIDs)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]string, len(open))
+		for id, l := range open {
+			out[id] = l.ID
+		}
+		return out, nil
+	}
 }
 
 // startJobs runs the background work (provisioning, lease expiry) as River

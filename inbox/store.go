@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -123,15 +124,40 @@ func openSealed(kr *secret.Keyring, keyID string, data []byte, id, purpose strin
 	return plain, nil
 }
 
-// redact replaces each code found in subject by Redacted.
+// redact replaces each code found in subject by Redacted, as it is written
+// there: Parse joins a code written in groups ("482 913", "A7K-9Q2") into
+// one value, so each code is looked for with any run of the separators Parse
+// joins across between its characters, case-insensitively. As a last guard,
+// when any code was found, every remaining run of 4 or more digits is
+// redacted too: a reader never sees a code.
 func redact(subject string, codes []Code) string {
-	for _, c := range codes {
-		if c.Value != "" {
-			subject = strings.ReplaceAll(subject, c.Value, Redacted)
-		}
+	if len(codes) == 0 {
+		return subject
 	}
-	return subject
+	for _, c := range codes {
+		if c.Value == "" || len(c.Value) > 64 {
+			continue
+		}
+		parts := make([]string, 0, len(c.Value))
+		for _, r := range c.Value {
+			parts = append(parts, regexp.QuoteMeta(string(r)))
+		}
+		re, err := regexp.Compile(`(?i)` + strings.Join(parts, codeSeparators))
+		if err != nil {
+			continue
+		}
+		subject = re.ReplaceAllLiteralString(subject, Redacted)
+	}
+	return digitRuns.ReplaceAllLiteralString(subject, Redacted)
 }
+
+// codeSeparators is what may stand between the characters of a code as a
+// message writes it: spaces (any kind), dashes, dots and underscores.
+const codeSeparators = `[\s\p{Zs}\-\x{2010}-\x{2015}._]*`
+
+// digitRuns are runs of 4 or more digits, possibly grouped by spaces or
+// dashes.
+var digitRuns = regexp.MustCompile(`\d(?:[\s\-.]*\d){3,}`)
 
 // lockKeys returns the delivery lock keys of accountIDs, sorted and
 // without duplicates.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/mail"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -40,12 +41,20 @@ func (s *Server) ReceiveInboundMime(c echo.Context, p ReceiveInboundMimeParams) 
 	if len(raw) == 0 {
 		return understudy.Invalid("invalid message", understudy.FieldError{Field: "body", Detail: "must hold the RFC 5322 message; it is empty"})
 	}
+	sender := deref(p.Sender)
+	if sender != "" {
+		// The envelope sender is shown and may be used as an address: it
+		// must be one, as SMTP's MAIL FROM is, with no control characters.
+		if a, err := mail.ParseAddress(sender); err != nil || a.Name != "" || a.Address != sender || len(sender) > 254 {
+			return understudy.Invalid("invalid message", understudy.FieldError{Field: "sender", Detail: "must be a bare email address such as noreply@app.example.com, at most 254 characters"})
+		}
+	}
 	recipients, err := s.acceptAll(ctx, p.Recipient)
 	if err != nil {
 		return err
 	}
 	client, _ := netip.ParseAddr(clientAddr(req))
-	ids, err := s.inbox.Receive(ctx, inbox.Delivery{Via: "https", EnvelopeFrom: deref(p.Sender), Recipients: recipients,
+	ids, err := s.inbox.Receive(ctx, inbox.Delivery{Via: "https", EnvelopeFrom: sender, Recipients: recipients,
 		Raw: raw, Client: client.Unmap()})
 	if err != nil {
 		return err

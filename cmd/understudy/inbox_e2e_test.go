@@ -269,6 +269,17 @@ func TestInboxInboundRefusals(t *testing.T) {
 	if resp.StatusCode/100 != 4 {
 		t.Fatalf("an empty message: %d %s", resp.StatusCode, b)
 	}
+	// A sender that is no bare address (control characters, a header
+	// smuggled after CRLF, a display name) is refused, and nothing is kept.
+	for _, sender := range []string{"a\r\nBcc: x@y.example", "\x1b[2Jx@y.example", "App <noreply@app.example.com>", "not an address"} {
+		resp, b := s.raw(t, x.inbound, http.MethodPost, q+"&sender="+url.QueryEscape(sender), "message/rfc822", strings.NewReader(signInMail(acct, "246810")))
+		if _, ok := fieldsOf(problemOf(t, resp.StatusCode, b, http.StatusUnprocessableEntity, "invalid"))["sender"]; !ok {
+			t.Fatalf("sender %q: %s", sender, b)
+		}
+	}
+	if n := len(x.messages(t, s.Admin, "/v1/accounts/"+x.lease1.Lease.AccountId+"/messages")); n != 2 {
+		t.Fatalf("the account has %d messages after the refused senders, want 2", n)
+	}
 	// wait beyond 60 s, or not a duration.
 	for _, w := range []string{"61", "2m", "soon", "-1s"} {
 		resp, b := s.raw(t, s.Runner, http.MethodGet, "/v1/leases/"+x.lease1.Lease.Id+"/messages?wait="+url.QueryEscape(w), "", nil)

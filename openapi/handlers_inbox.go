@@ -258,10 +258,14 @@ func codeAnswer(m inbox.Message, kind string) (MessageCode, bool) {
 
 // noMessage is the 404 of a code that did not arrive.
 func noMessage(id, kind string, wait time.Duration, ended bool) error {
-	e := understudy.Errorf(understudy.ENOTFOUND, "no message with a %s arrived for lease %s within the wait of %s; call again to keep waiting", kind, id, wait)
 	if ended {
-		e = understudy.Errorf(understudy.ENOTFOUND, "no message with a %s arrived for lease %s while it was open; it has ended", kind, id)
+		// Waiting longer cannot help: a type of its own tells a client to
+		// stop rather than call again.
+		e := understudy.Errorf(understudy.ENOTFOUND, "no message with a %s arrived for lease %s while it was open; it has ended", kind, id)
+		e.Type = "lease-ended"
+		return e
 	}
+	e := understudy.Errorf(understudy.ENOTFOUND, "no message with a %s arrived for lease %s within the wait of %s; call again to keep waiting", kind, id, wait)
 	e.Type = "no-message"
 	return e
 }

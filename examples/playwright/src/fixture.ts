@@ -173,7 +173,8 @@ export async function currentTOTP(
   wait: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 ): Promise<string> {
   const c = await client.totp(leaseId, app);
-  if (c.valid_for >= totpMinSecondsLeft) return c.code;
+  // valid_for is rounded up: 2 may mean 1.01 s, so it must be more.
+  if (c.valid_for > totpMinSecondsLeft) return c.code;
   await wait(c.valid_for * 1000);
   return c.next ?? (await client.totp(leaseId, app)).code;
 }

@@ -66,7 +66,7 @@ export interface MessageCode {
 
 /** What a wait for a code or link accepts. */
 export interface InboxWaitOptions {
-  /** How long to wait in all, in milliseconds. Defaults to 30 000. */
+  /** How long to wait in all, in milliseconds. Defaults to 20 000 (defaultTimeoutMs). */
   timeout?: number;
   /** Only messages whose From address contains this (case-insensitive). */
   from?: string;
@@ -91,11 +91,21 @@ export interface InboxListOptions {
   limit?: number;
 }
 
+/**
+ * How long a wait lasts unless told: less than Playwright's own test
+ * timeout (30 s), so a mail that never comes fails with this fixture's
+ * message, which names the lease and the filter, not Playwright's.
+ */
+export const defaultTimeoutMs = 20_000;
+
 /** The longest slice of one long poll: the server waits at most 60 s per call. */
 const maxSliceMs = 60_000;
 
 /** The problem type of a wait that ended without a message. */
 const noMessage = 'urn:understudy:problem:no-message';
+
+/** The problem type of a wait on a lease that has ended: waiting longer cannot help. */
+const leaseEnded = 'urn:understudy:problem:lease-ended';
 
 /** The inbox of one lease. Every call reads only mail received since the lease began. */
 export class UnderstudyInbox {
@@ -141,7 +151,7 @@ export class UnderstudyInbox {
    * lost its database notifications) is tried again.
    */
   async waitFor(kind: 'code' | 'link', opts: InboxWaitOptions = {}): Promise<MessageCode> {
-    const timeout = opts.timeout ?? 30_000;
+    const timeout = opts.timeout ?? defaultTimeoutMs;
     const deadline = Date.now() + timeout;
     const what = `waiting for a ${kind} in the inbox of lease ${this.leaseId}`;
     for (;;) {
@@ -154,6 +164,9 @@ export class UnderstudyInbox {
         this.lastReturned = found.message_id;
         return found;
       } catch (err) {
+        if (err instanceof UnderstudyError && err.problem?.type === leaseEnded) {
+          throw new Error(`Understudy: ${err.problem.detail ?? `lease ${this.leaseId} has ended`}`);
+        }
         const again =
           err instanceof UnderstudyError &&
           ((err.status === 404 && err.problem?.type === noMessage) || err.status === 503 || err.status === 0);

@@ -30,7 +30,7 @@
 //     it looks for a replayed Idempotency-Key (idempotentGrant), then
 //     claims: in one transaction accounts.ClaimTx marks an account of the
 //     role leased, and the lease (insertLeaseSQL, pgx.NamedArgs) and its
-//     audit event (access.Record, queued in the same batch) are written in
+//     audit event (access.Queue, in the same batch) are written in
 //     one round trip. Then snapshot.Service.ResetApps restores the
 //     account's apps (snapshot reads the refs through package apps, and
 //     marks the account failed through accounts when the reset fails),

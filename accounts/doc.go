@@ -51,7 +51,8 @@
 //   - claim.go: the account side of a lease (ClaimTx, QueueFree, AnyReady,
 //     Quarantined), called by package lease inside its own transaction. A
 //     quarantine is read through package isolation's view of the
-//     violations that quarantine (isolation.QuarantineView), in the claim's
+//     violations that quarantine (QuarantineView, the name isolation
+//     exports as isolation.QuarantineView), in the claim's
 //     statement; Quarantined names each app by id, for package apps to name.
 //   - status.go: status changes others decide (SetStatus, PendActiveTx,
 //     LockTx), and the Provisioning interface that package snapshot

@@ -18,7 +18,9 @@ import (
 	"github.com/understudy-dev/understudy/secret"
 )
 
-// The messages table is this file's: every statement that names it is here.
+// The messages table is this package's: this file writes it (a delivery
+// and the cap), read.go reads it and prune.go prunes it; no other file or
+// package names it.
 
 // Channel is the PostgreSQL notification channel on which a committed
 // message names its account, so that waiters on every replica wake.

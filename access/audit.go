@@ -30,15 +30,8 @@ type Event struct {
 	Details    map[string]any `json:"details"`
 }
 
-// InsertFrom is the head of the one statement that adds audit events. A
-// write that must be one statement (a lease's claim, its end) audits itself
-// with InsertFrom followed by a SELECT of the event's columns (actor,
-// action, target type, target id, request id, details), so its event is
-// written in the same statement as the write; its details merge
-// ClientDetails. Everything else calls Record.
-const InsertFrom = `INSERT INTO audit_events (actor, action, target_type, target_id, request_id, details)`
-
-const recordSQL = InsertFrom + ` VALUES ($1, $2, $3, $4, $5, $6)`
+// recordSQL is the one statement that adds an audit event.
+const recordSQL = `INSERT INTO audit_events (actor, action, target_type, target_id, request_id, details) VALUES ($1, $2, $3, $4, $5, $6)`
 
 // Execer is what Record writes through: the transaction of the write it
 // records, or, for work that has none (calls to apps, background jobs), the
@@ -72,6 +65,24 @@ func Record(ctx context.Context, tx Execer, e Event) error {
 	}
 	_, err = tx.Exec(ctx, recordSQL, actor, e.Action, e.TargetType, e.TargetID, RequestID(ctx), details)
 	return err
+}
+
+// Queue queues e's statement in b, the batch of the write it records, with
+// the actor and request id of ctx's caller as Record takes them, so that the
+// event is written in the write's round trip and transaction. A write that
+// learns what to audit from a statement's result (how many rows it deleted)
+// reads that result, then records the event in the same transaction.
+func Queue(ctx context.Context, b *pgx.Batch, e Event) error {
+	return Record(ctx, batchExecer{b}, e)
+}
+
+// batchExecer is an Execer that queues its statement in a batch; its
+// result comes when the batch is sent.
+type batchExecer struct{ b *pgx.Batch }
+
+func (q batchExecer) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	q.b.Queue(sql, args...)
+	return pgconn.CommandTag{}, nil
 }
 
 // RecordNow adds e to the audit trail on its own, for work that has no

@@ -1,9 +1,6 @@
 package access
 
-import (
-	"context"
-	"encoding/json"
-)
+import "context"
 
 // Client is where a request came from, as far as the server can trust it:
 // the direct peer, or what a trusted proxy forwarded (openapi.TrustProxies
@@ -34,15 +31,3 @@ func ClientFrom(ctx context.Context) Client {
 // clientAddrDetail is the key of an audit event's details that holds the
 // client address of the request that caused it.
 const clientAddrDetail = "client_addr"
-
-// ClientDetails is the JSON object that an audit statement written with
-// InsertFrom merges into its event's details (`jsonb_build_object(…) ||
-// $n::jsonb`): {"client_addr": …} for a request's work, {} otherwise.
-func ClientDetails(ctx context.Context) []byte {
-	addr := ClientFrom(ctx).Addr
-	if addr == "" {
-		return []byte("{}")
-	}
-	b, _ := json.Marshal(map[string]string{clientAddrDetail: addr})
-	return b
-}

@@ -18,13 +18,20 @@ import (
 // here, inside the lease's transaction, so the accounts table has one
 // owner.
 
+// QuarantineView is the name of package isolation's view of the
+// violations that quarantine their account (migration 000022), which
+// isolation owns and exports as isolation.QuarantineView: isolation decides
+// which violations quarantine, and this package only reads the view by
+// name, since it cannot import isolation (isolation depends on it). A test
+// in isolation fails if the two names ever differ.
+const QuarantineView = "quarantining_violations"
+
 // sqlQuarantined is true of account a when its role quarantines on
 // violations and a has a quarantining violation: an open one on a hidden
 // surface. The claim must test it in the statement that locks the account,
 // so it reads package isolation's view of those violations
-// (isolation.QuarantineView: isolation owns the violations and says which
-// of them quarantine), and the role's choice here.
-const sqlQuarantined = `(EXISTS (SELECT 1 FROM quarantining_violations v JOIN roles q ON q.id = a.role_id
+// (QuarantineView), and the role's choice here.
+const sqlQuarantined = `(EXISTS (SELECT 1 FROM ` + QuarantineView + ` v JOIN roles q ON q.id = a.role_id
         WHERE v.account_id = a.id AND q.quarantine_on_violation))`
 
 // claimSQL marks one ready, not quarantined account of a role leased.
@@ -83,7 +90,7 @@ func AnyReady(ctx context.Context, db pgdb.DB, roleID string) bool {
 // violation, each with its oldest quarantining violation.
 const quarantinedSQL = `
 SELECT DISTINCT ON (a.slot) a.id::text, v.id, v.surface, v.app_id::text
-FROM accounts a JOIN quarantining_violations v ON v.account_id = a.id JOIN roles q ON q.id = a.role_id
+FROM accounts a JOIN ` + QuarantineView + ` v ON v.account_id = a.id JOIN roles q ON q.id = a.role_id
 WHERE a.role_id = $1 AND a.status = 'ready' AND q.quarantine_on_violation
 ORDER BY a.slot, v.id`
 

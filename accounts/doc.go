@@ -28,12 +28,12 @@
 // Package accounts owns the tables environments, roles and accounts; only
 // its files hold SQL that names them. Other packages read them through
 // this package's functions, or, where one of their statements must read
-// them in the same round trip, through its views (directory.go). Apps and
-// their provider instances
-// are package apps; provisioning and resets are package snapshot, which
-// decides an account's status through SetStatus; leases are package lease,
-// whose open leases this package reads only through Config.OpenLeases
-// (lease.OpenLeases: members, and refusing to retire a leased account).
+// them in the same round trip, through its views (see "The owners'
+// interface" below). Apps and their provider instances are package apps;
+// provisioning and resets are package snapshot, which decides an account's
+// status through SetStatus; leases are package lease, whose open leases
+// this package reads only through Config.OpenLeases (lease.OpenLeases:
+// members, and refusing to retire a leased account).
 //
 //   - service.go: Config, Service, the clock (SQL takes Config.Now as
 //     coalesce($n::timestamptz, now()): the database's clock when none is
@@ -51,8 +51,9 @@
 //   - claim.go: the account side of a lease (ClaimTx, QueueFree, AnyReady,
 //     Quarantined), called by package lease inside its own transaction. A
 //     quarantine is read through package isolation's view of the
-//     violations that quarantine (isolation.QuarantineView), in the claim's
-//     statement; Quarantined names each app by id, for package apps to name.
+//     violations that quarantine (QuarantineView, the name isolation
+//     exports as isolation.QuarantineView), in the claim's statement;
+//     Quarantined names each app by id, for package apps to name.
 //   - status.go: status changes others decide (SetStatus, PendActiveTx,
 //     LockTx), and the Provisioning interface that package snapshot
 //     implements, so that a new account where apps are attached is
@@ -62,6 +63,29 @@
 //   - reconcile.go: Reconciler, the narrower view a declarative spec uses
 //     (checks that store nothing, members, changes that refuse to retire a
 //     leased account).
+//
+// # The owners' interface
+//
+// A table has one owning package, and another package reads it through
+// the owner's functions. Where a statement of another package must read
+// the owner's tables itself (to stay one statement, or one round trip),
+// it names one of the owner's views instead (migration 000022): the
+// owners' interface to other packages' SQL. A view belongs to the package
+// that owns its tables and is named there, as a Go constant beside its
+// store; its reader depends on its columns only, so the owner may change
+// its tables behind it, recreating the view in the same migration.
+// PostgreSQL expands a view into the statement that names it, so that
+// statement is planned as if it named the tables: no extra round trip and
+// no other plan, and a LEFT JOIN whose columns a reader does not use is
+// dropped.
+//
+// This package's views are EnvironmentDirectory (every environment: id,
+// name, email domains, custom surfaces), RoleDirectory (every role,
+// deleted ones too, with its environment's name) and AccountDirectory
+// (every account, retired ones too, with its role's name and isolation
+// policy), in directory.go. It reads one view of another's the same way:
+// package isolation's view of the violations that quarantine
+// (QuarantineView), in the claim's statement.
 //
 // # A lease, from the handler to SQL
 //

@@ -102,8 +102,8 @@ func scanEnvironment(row pgx.Row, e *Environment) error {
 	return row.Scan(&e.ID, &e.Name, &e.EmailDomains, &e.CustomSurfaces, &e.InboxRetentionSeconds, &e.InboxMaxMessages, &e.CreatedAt, &e.UpdatedAt)
 }
 
-const createEnvironmentSQL = `INSERT INTO environments (name, email_domains, custom_surfaces, inbox_retention_seconds, inbox_max_messages)
-VALUES ($1, $2, $3, $4, $5) RETURNING ` + environmentColumns
+const createEnvironmentSQL = `INSERT INTO environments (name, email_domains, custom_surfaces, inbox_retention_seconds, inbox_max_messages, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, coalesce($6::timestamptz, now()), coalesce($6::timestamptz, now())) RETURNING ` + environmentColumns
 
 // CreateEnvironment creates e; inbox settings left at zero take their
 // defaults. Errors: EINVALID, ECONFLICT.
@@ -114,7 +114,7 @@ func (s *Service) CreateEnvironment(ctx context.Context, e Environment) (Environ
 	}
 	var out Environment
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		if err := scanEnvironment(tx.QueryRow(ctx, createEnvironmentSQL, e.Name, e.EmailDomains, e.CustomSurfaces, e.InboxRetentionSeconds, e.InboxMaxMessages), &out); err != nil {
+		if err := scanEnvironment(tx.QueryRow(ctx, createEnvironmentSQL, e.Name, e.EmailDomains, e.CustomSurfaces, e.InboxRetentionSeconds, e.InboxMaxMessages, s.clock.db()), &out); err != nil {
 			return err
 		}
 		return access.Record(ctx, tx, access.Event{Action: "environment.create", TargetType: "environment", TargetID: out.Name,

@@ -24,8 +24,8 @@ const (
 	emailTakenSQL    = `SELECT EXISTS (SELECT 1 FROM accounts WHERE email = $1)`
 	insertAccountSQL = `
 INSERT INTO accounts (id, environment_id, role_id, slot, generation, status, email, username, identity,
-                      password_key_id, password_sealed, password_rotated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+                      password_key_id, password_sealed, password_rotated_at, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, coalesce($13::timestamptz, now()), coalesce($13::timestamptz, now()))`
 )
 
 // ensurePool makes the active accounts of role r fill exactly the slots
@@ -173,7 +173,7 @@ func (s *Service) createAccount(ctx context.Context, tx pgx.Tx, e Environment, r
 		status = StatusPending
 	}
 	_, err := tx.Exec(ctx, insertAccountSQL, accountID, e.ID, r.ID, slot, gen, status, id.Email, id.Username, id,
-		sealed.KeyID, sealed.Data, s.now().UTC())
+		sealed.KeyID, sealed.Data, s.now().UTC(), s.clock.db())
 	if err != nil {
 		return err
 	}

@@ -115,8 +115,10 @@ func scanRole(row pgx.Row, r *Role) error {
 
 const (
 	insertRoleSQL = `
-INSERT INTO roles (environment_id, name, description, pool_size, attributes, isolation_policy, quarantine_on_violation, code_pattern, link_pattern)
-VALUES ($1, $2, $3, $4, $5, $6, $7, nullif($8, ''), nullif($9, '')) RETURNING id, created_at, updated_at`
+INSERT INTO roles (environment_id, name, description, pool_size, attributes, isolation_policy, quarantine_on_violation, code_pattern, link_pattern,
+                   created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, nullif($8, ''), nullif($9, ''), coalesce($10::timestamptz, now()), coalesce($10::timestamptz, now()))
+RETURNING id, created_at, updated_at`
 	getRoleSQL = `
 SELECT ` + roleColumns + ` FROM roles r JOIN environments e ON e.id = r.environment_id
 WHERE e.name = $1 AND r.name = $2 AND r.deleted_at IS NULL`
@@ -145,7 +147,8 @@ func (s *Service) CreateRole(ctx context.Context, env, name string, c RoleChange
 		if err := checkPolicy(e, r); err != nil {
 			return err
 		}
-		row := tx.QueryRow(ctx, insertRoleSQL, e.ID, r.Name, r.Description, r.PoolSize, r.Attributes, r.IsolationPolicy, r.QuarantineOnViolation, r.CodePattern, r.LinkPattern)
+		row := tx.QueryRow(ctx, insertRoleSQL, e.ID, r.Name, r.Description, r.PoolSize, r.Attributes, r.IsolationPolicy, r.QuarantineOnViolation, r.CodePattern, r.LinkPattern,
+			s.clock.db())
 		if err := row.Scan(&r.ID, &r.CreatedAt, &r.UpdatedAt); err != nil {
 			return pgdb.Translate(err, "", "role "+name+" already exists in environment "+env)
 		}

@@ -57,8 +57,8 @@ func inEnvironment(env string) func(pgx.Row, *App) error {
 
 const (
 	insertAppSQL = `
-INSERT INTO apps (environment_id, name, provider, settings, secret_names, secrets_key_id, secrets_sealed, secret_digests)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id, created_at, updated_at`
+INSERT INTO apps (environment_id, name, provider, settings, secret_names, secrets_key_id, secrets_sealed, secret_digests, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9::timestamptz, now()), coalesce($9::timestamptz, now())) RETURNING id, created_at, updated_at`
 	getAppSQL     = `SELECT ` + appColumns + ` FROM apps p WHERE p.environment_id = $1 AND p.name = $2`
 	listAppsSQL   = `SELECT ` + appColumns + ` FROM apps p WHERE p.environment_id = $1 ORDER BY p.name`
 	appSecretsSQL = `SELECT secrets_key_id, secrets_sealed FROM apps WHERE id = $1`
@@ -88,7 +88,7 @@ func (s *Service) Attach(ctx context.Context, env, name string, c Change) (App, 
 			return err
 		}
 		a.SecretDigests = s.keyring.DigestMap(c.Secrets, SecretPurpose)
-		row := tx.QueryRow(ctx, insertAppSQL, e.ID, a.Name, a.Provider, a.Settings, a.SecretNames, keyID, sealed, a.SecretDigests)
+		row := tx.QueryRow(ctx, insertAppSQL, e.ID, a.Name, a.Provider, a.Settings, a.SecretNames, keyID, sealed, a.SecretDigests, s.dbNow())
 		if err := row.Scan(&a.ID, &a.CreatedAt, &a.UpdatedAt); err != nil {
 			return pgdb.Translate(err, "", "app "+name+" is already attached to environment "+env)
 		}

@@ -20,9 +20,10 @@ import (
 const (
 	hasAppsSQL       = `SELECT EXISTS (SELECT 1 FROM apps WHERE environment_id = $1)`
 	inEnvironmentSQL = `SELECT ` + appColumns + ` FROM apps p WHERE p.environment_id = $1 ORDER BY p.name`
-	insertRefSQL     = `INSERT INTO account_refs (account_id, app_id, ref) VALUES ($1, $2, $3) ON CONFLICT (account_id, app_id) DO UPDATE SET ref = EXCLUDED.ref`
-	refNamesSQL      = `SELECT p.name, r.ref FROM account_refs r JOIN apps p ON p.id = r.app_id WHERE r.account_id = $1`
-	refsOfAppSQL     = `SELECT r.account_id::text, r.ref FROM account_refs r JOIN apps p ON p.id = r.app_id WHERE p.environment_id = $1 AND p.name = $2`
+	insertRefSQL     = `INSERT INTO account_refs (account_id, app_id, ref, provisioned_at) VALUES ($1, $2, $3, coalesce($4::timestamptz, now()))
+ON CONFLICT (account_id, app_id) DO UPDATE SET ref = EXCLUDED.ref`
+	refNamesSQL  = `SELECT p.name, r.ref FROM account_refs r JOIN apps p ON p.id = r.app_id WHERE r.account_id = $1`
+	refsOfAppSQL = `SELECT r.account_id::text, r.ref FROM account_refs r JOIN apps p ON p.id = r.app_id WHERE p.environment_id = $1 AND p.name = $2`
 	// refsWithAppsSQL lists every app of the account's environment with the
 	// account's ref in it, NULL where it has none yet. It reads the
 	// account's environment through package accounts' view
@@ -49,14 +50,14 @@ func (s *Service) InEnvironment(ctx context.Context, envID string) ([]App, error
 // RecordRef records the account's ref in app and audits that
 // (account.provision_app), in one transaction.
 func (s *Service) RecordRef(ctx context.Context, accountID string, app App, ref string) error {
-	return pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error { return RecordRefTx(ctx, tx, accountID, app, ref) })
+	return pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error { return s.RecordRefTx(ctx, tx, accountID, app, ref) })
 }
 
 // RecordRefTx is RecordRef inside the caller's transaction, for a caller
 // that records more of the provisioning with it (the app's authenticator
 // secret).
-func RecordRefTx(ctx context.Context, tx pgx.Tx, accountID string, app App, ref string) error {
-	if _, err := tx.Exec(ctx, insertRefSQL, accountID, app.ID, ref); err != nil {
+func (s *Service) RecordRefTx(ctx context.Context, tx pgx.Tx, accountID string, app App, ref string) error {
+	if _, err := tx.Exec(ctx, insertRefSQL, accountID, app.ID, ref, s.dbNow()); err != nil {
 		return err
 	}
 	return access.Record(ctx, tx, access.Event{Action: "account.provision_app", TargetType: "account", TargetID: accountID,

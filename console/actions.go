@@ -35,7 +35,7 @@ func (c *Console) confirm(w http.ResponseWriter, r *http.Request, s session) {
 	}
 	cf, err := c.confirmation(r, action)
 	if errors.Is(err, errRetired) {
-		c.showAccount(w, r, s, r.URL.Query().Get("account"), http.StatusConflict, retiredFlash)
+		c.showAccount(w, r, s, r.URL.Query().Get("account"), understudy.ErrorStatusCode(understudy.ECONFLICT), retiredFlash)
 		return
 	}
 	if err != nil {
@@ -177,7 +177,7 @@ func (c *Console) actOnAccount(w http.ResponseWriter, r *http.Request, s session
 		return
 	}
 	if a.UpdatedAt.UTC().Format(time.RFC3339Nano) != r.PostFormValue("version") || a.Status == accounts.StatusRetired {
-		c.showAccount(w, r, s, a.ID, http.StatusConflict, &flash{Kind: "warn", Text: "Nothing was done: this account changed " +
+		c.showAccount(w, r, s, a.ID, understudy.ErrorStatusCode(understudy.ECONFLICT), &flash{Kind: "warn", Text: "Nothing was done: this account changed " +
 			"since you asked (it is " + string(a.Status) + " now, changed " + since(c.cfg.Now(), a.UpdatedAt) + "). Check it below and try again if you still want to."})
 		return
 	}
@@ -214,7 +214,7 @@ func (c *Console) release(w http.ResponseWriter, r *http.Request, s session) {
 		return
 	}
 	if l.Status != lease.Active && l.Status != lease.Acquiring {
-		c.showLeases(w, r, s, "leases", http.StatusConflict, &flash{Kind: "warn",
+		c.showLeases(w, r, s, "leases", understudy.ErrorStatusCode(understudy.ECONFLICT), &flash{Kind: "warn",
 			Text: "Nothing was done: the lease of " + l.Environment + "/" + l.Role + " held by " + l.Holder + " is " + string(l.Status) + " already (" + l.StatusReason + ")."})
 		return
 	}

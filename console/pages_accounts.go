@@ -258,7 +258,7 @@ func (c *Console) copyPassword(w http.ResponseWriter, r *http.Request, s session
 		return
 	}
 	if a.Status == accounts.StatusRetired {
-		c.showAccount(w, r, s, a.ID, http.StatusConflict, retiredFlash)
+		c.showAccount(w, r, s, a.ID, understudy.ErrorStatusCode(understudy.ECONFLICT), retiredFlash)
 		return
 	}
 	cr, err := c.cfg.Leases.Credentials(r.Context(), a.ID)

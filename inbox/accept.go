@@ -1,7 +1,6 @@
 package inbox
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -69,8 +68,9 @@ func (s *Service) Accept(ctx context.Context, address string) (Recipient, error)
 // account, and each account's inbox cut to its environment's
 // inbox_max_messages, the oldest going first (audited as message.prune).
 // Waiters on any replica are woken when it commits. It returns the ids of
-// the stored messages in the order of d.Recipients. The transaction is one
-// batch, one round trip, after a read of the recipients' accounts.
+// the stored messages in the order of d.Recipients. After a read of the
+// recipients' accounts, the transaction sends one batch, and a second only
+// when the cap deleted messages: their audit event needs the count.
 // Errors: EINVALID (the delivery), ENOTFOUND (a recipient's account is
 // gone or retired since it was accepted).
 func (s *Service) Receive(ctx context.Context, d Delivery) ([]string, error) {
@@ -113,15 +113,42 @@ func (s *Service) Receive(ctx context.Context, d Delivery) ([]string, error) {
 		}
 		ids[i] = m.id
 	}
-	actor, details := cmp.Or(access.CallerFrom(ctx).Actor, "system"), access.ClientDetails(ctx)
-	for _, id := range accountIDs {
-		b.Queue(capSQL, id, boxes[id].MaxMessages, actor, access.RequestID(ctx), details)
+	cut := make([]int64, len(accountIDs))
+	for i, id := range accountIDs {
+		b.Queue(capSQL, id, boxes[id].MaxMessages).QueryRow(func(row pgx.Row) error { return row.Scan(&cut[i]) })
 	}
 	b.Queue(notifySQL, Channel, accountIDs)
-	if err := pgdb.SendBatch(ctx, s.db, b); err != nil {
+	err = pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		return auditCuts(ctx, tx, accountIDs, cut, boxes)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return ids, nil
+}
+
+// auditCuts audits, in tx, each account's messages that Receive deleted
+// beyond its environment's inbox_max_messages (cut[i] for accountIDs[i]),
+// in one round trip, if any were.
+func auditCuts(ctx context.Context, tx pgx.Tx, accountIDs []string, cut []int64, boxes map[string]accounts.Mailbox) error {
+	b := &pgx.Batch{}
+	for i, id := range accountIDs {
+		if cut[i] == 0 {
+			continue
+		}
+		limit := boxes[id].MaxMessages
+		if err := access.Queue(ctx, b, access.Event{Action: "message.prune", TargetType: "account", TargetID: id,
+			Details: map[string]any{"deleted": cut[i], "reason": "inbox_max_messages", "inbox_max_messages": limit}}); err != nil {
+			return err
+		}
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	return tx.SendBatch(ctx, b).Close()
 }
 
 // validateDelivery names every bad field of d at once.

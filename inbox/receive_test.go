@@ -179,8 +179,15 @@ func TestReceiveKeepsTheCap(t *testing.T) {
 	if want := []string{ids[4], ids[3], ids[2]}; strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("kept %v, want the newest three %v", got, want)
 	}
-	if n := count(t, db, `SELECT count(*) FROM audit_events WHERE action = 'message.prune' AND target_id = $1`, f.buyers[0].ID); n != 2 {
-		t.Errorf("%d message.prune events, want 2", n)
+	events, err := access.NewAudit(db).List(context.Background(), access.AuditFilter{Action: "message.prune", TargetID: f.buyers[0].ID})
+	if err != nil || len(events) != 2 {
+		t.Fatalf("message.prune events %+v, %v; want 2", events, err)
+	}
+	for _, e := range events {
+		if e.TargetType != "account" || e.Actor != "inbound-1" || e.RequestID != "req-inbound" || e.Details["deleted"] != float64(1) ||
+			e.Details["reason"] != "inbox_max_messages" || e.Details["inbox_max_messages"] != float64(3) {
+			t.Errorf("message.prune event %+v; want one deleted by inbound-1 under a cap of 3", e)
+		}
 	}
 }
 

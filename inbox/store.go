@@ -14,13 +14,14 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/secret"
 )
 
-// The messages table is this file's: every statement that names it is here.
+// The messages table is this package's: this file writes it (a delivery
+// and the cap), read.go reads it and prune.go prunes it; no other file or
+// package names it.
 
 // Channel is the PostgreSQL notification channel on which a committed
 // message names its account, so that waiters on every replica wake.
@@ -49,17 +50,13 @@ INSERT INTO messages (id, account_id, environment_id, lease_id, received_at, via
     body_key_id, body_sealed, raw_key_id, raw_sealed)
 VALUES ($1, $2, $3, $4::uuid, coalesce($5::timestamptz, now()), $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`
 	// capSQL deletes account $1's messages beyond the newest $2, and
-	// audits what it deleted, if anything, in the same statement (actor
-	// $3, request id $4, client details $5).
+	// answers how many it deleted (Receive audits them).
 	capSQL = `
 WITH gone AS (
     DELETE FROM messages WHERE id IN (
         SELECT id FROM messages WHERE account_id = $1 ORDER BY received_at DESC, id DESC OFFSET $2)
     RETURNING 1)
-` + access.InsertFrom + `
-SELECT $3, 'message.prune', 'account', $1::text, $4,
-       jsonb_build_object('deleted', count(*), 'reason', 'inbox_max_messages', 'inbox_max_messages', $2::int) || $5::jsonb
-FROM gone HAVING count(*) > 0`
+SELECT count(*) FROM gone`
 	notifySQL = `SELECT count(pg_notify($1, a)) FROM unnest($2::text[]) a`
 )
 
@@ -98,18 +95,7 @@ func (s *Service) queueInsert(ctx context.Context, b *pgx.Batch, m row, body, ra
 	if m.leaseID != nil {
 		details["lease_id"] = *m.leaseID
 	}
-	return access.Record(ctx, queue{b}, access.Event{Action: "message.receive", TargetType: "message", TargetID: m.id, Details: details})
-}
-
-// queue is an access.Execer that queues its statements in a batch, so
-// that an audit event travels with the write it records, in its
-// transaction.
-type queue struct{ b *pgx.Batch }
-
-// Exec queues sql; its result comes when the batch is sent.
-func (q queue) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	q.b.Queue(sql, args...)
-	return pgconn.CommandTag{}, nil
+	return access.Queue(ctx, b, access.Event{Action: "message.receive", TargetType: "message", TargetID: m.id, Details: details})
 }
 
 // aad binds a sealed value to its message and its purpose, so a body

@@ -37,9 +37,10 @@ type Violation struct {
 // surface, with the columns id, environment_id, app_id, surface,
 // account_id and first_seen_at. Which violations quarantine is decided
 // here; whether a role quarantines on them is package accounts' to decide,
-// and its lease claim reads this view by name (in the statement that locks
-// the account, so a claim stays one statement; accounts cannot import this
-// package, which depends on it).
+// and its lease claim reads this view by name, accounts.QuarantineView (in
+// the statement that locks the account, so a claim stays one statement;
+// accounts cannot import this package, which depends on it). A test holds
+// the two names equal.
 const QuarantineView = "quarantining_violations"
 
 // Open reports whether v is open.

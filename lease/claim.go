@@ -124,7 +124,7 @@ func (s *Service) claim(ctx context.Context, req Request) (Lease, bool, error) {
 			l.Environment, l.Role = req.Environment, req.Role
 			return row.Scan(&l.ID, &l.AccountID, &l.Holder, &l.State, &l.Status, &l.StatusReason, &l.AcquiredAt, &l.ExpiresAt, &l.EndedAt)
 		})
-		if err := access.Record(ctx, queued{b}, access.Event{Action: "lease.acquire", TargetType: "lease", TargetID: id,
+		if err := access.Queue(ctx, b, access.Event{Action: "lease.acquire", TargetType: "lease", TargetID: id,
 			Details: map[string]any{"account_id": c.AccountID, "holder": req.Holder, "state": req.State, "ttl_seconds": int(req.TTL.Seconds())}}); err != nil {
 			return err
 		}

@@ -30,7 +30,7 @@
 //     it looks for a replayed Idempotency-Key (idempotentGrant), then
 //     claims: in one transaction accounts.ClaimTx marks an account of the
 //     role leased, and the lease (insertLeaseSQL, pgx.NamedArgs) and its
-//     audit event (access.Record, queued in the same batch) are written in
+//     audit event (access.Queue, in the same batch) are written in
 //     one round trip. Then snapshot.Service.ResetApps restores the
 //     account's apps (snapshot reads the refs through package apps, and
 //     marks the account failed through accounts when the reset fails),
@@ -44,14 +44,18 @@
 //     through accounts.QueueFree in the lease's transaction.
 //   - credentials.go: who may read an account's credentials outside a
 //     lease's acquisition.
+//   - owner.go: who may use what a lease gives (its account's mail, its
+//     authenticator codes): Owned, the token that holds it or an admin,
+//     and Active, which also refuses a lease that has ended or is past its
+//     expiry on the service's clock.
 //   - history.go: the ended leases, and one lease's detail.
 //
 // # One clock
 //
 // Config.Now is the clock of everything here: the wait's deadline in Go,
 // and every statement's now as coalesce($n::timestamptz, now()), so a
-// lease's expiry and the Retry-After of a busy answer (computed in SQL
-// from that expiry) come from the same clock. Without an injected clock
+// lease's expiry, the Retry-After of a busy answer (computed in SQL from
+// that expiry) and Active's test of that expiry come from the same clock. Without an injected clock
 // SQL uses the database's.
 //
 // # Statuses

@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
@@ -139,7 +138,7 @@ func (s *Service) end(ctx context.Context, id string, status Status, reason stri
 		}
 		b := &pgx.Batch{}
 		accounts.QueueFree(b, []string{l.AccountID}, now)
-		if err := access.Record(ctx, queued{b}, access.Event{Action: "lease." + string(status), TargetType: "lease", TargetID: l.ID,
+		if err := access.Queue(ctx, b, access.Event{Action: "lease." + string(status), TargetType: "lease", TargetID: l.ID,
 			Details: map[string]any{"account_id": l.AccountID, "reason": reason}}); err != nil {
 			return err
 		}
@@ -182,7 +181,7 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 		ids := make([]string, len(ended))
 		for i, x := range ended {
 			ids[i] = x.accountID
-			if err := access.Record(ctx, queued{b}, access.Event{Action: "lease.expire", TargetType: "lease", TargetID: x.id,
+			if err := access.Queue(ctx, b, access.Event{Action: "lease.expire", TargetType: "lease", TargetID: x.id,
 				Details: map[string]any{"account_id": x.accountID, "holder": x.holder, "expires_at": x.expiresAt}}); err != nil {
 				return err
 			}
@@ -197,13 +196,4 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 		s.logger.InfoContext(ctx, "lease expired", "lease", x.id)
 	}
 	return len(ended), nil
-}
-
-// queued is an access.Execer that queues its statement in a batch, so that
-// an audit event is written in the round trip of the write it records.
-type queued struct{ b *pgx.Batch }
-
-func (q queued) Exec(_ context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	q.b.Queue(sql, args...)
-	return pgconn.CommandTag{}, nil
 }

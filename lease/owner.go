@@ -75,3 +75,22 @@ func (s *Service) Owned(ctx context.Context, id, use string) (Lease, error) {
 		Details: map[string]any{"account_id": l.AccountID, "owner": l.tokenName}})
 	return Lease{}, understudy.Errorf(understudy.EFORBIDDEN, "lease %s was acquired by token %s; only that token or an admin token may use it", l.ID, l.tokenName)
 }
+
+// Active returns the lease with id, as Owned does, when it is also active
+// and not past its expiry on the service's clock: what the lease gives (its
+// inbox, its authenticator codes) is given only while it is held. Errors:
+// ENOTFOUND, EFORBIDDEN (as Owned), ECONFLICT (the lease is not active, or
+// has expired and the expiry job has not yet ended it).
+func (s *Service) Active(ctx context.Context, id, use string) (Lease, error) {
+	l, err := s.Owned(ctx, id, use)
+	if err != nil {
+		return Lease{}, err
+	}
+	switch {
+	case l.Status != Active:
+		return Lease{}, understudy.Errorf(understudy.ECONFLICT, "lease %s is %s; only an active lease gives its account's mail and authenticator codes", l.ID, l.Status)
+	case !l.ExpiresAt.After(s.now()):
+		return Lease{}, understudy.Errorf(understudy.ECONFLICT, "lease %s expired at %s; only an active lease gives its account's mail and authenticator codes", l.ID, l.ExpiresAt.Format(time.RFC3339))
+	}
+	return l, nil
+}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/understudy-dev/understudy/internal/pgdb"
 )
@@ -40,11 +41,12 @@ func Canonical(state []byte) ([]byte, error) {
 func HashOf(canonical []byte) Hash { return sha256.Sum256(canonical) }
 
 const putBlobSQL = `
-INSERT INTO snapshot_blobs (hash, content, size) VALUES ($1, $2, $3)
+INSERT INTO snapshot_blobs (hash, content, size, created_at) VALUES ($1, $2, $3, coalesce($4::timestamptz, now()))
 ON CONFLICT (hash) DO NOTHING`
 
 // putBlob stores canonical content once, compressed, and returns its hash.
-func putBlob(ctx context.Context, db pgdb.DB, canonical []byte) (Hash, error) {
+// now is the statement's now (nil: the database's).
+func putBlob(ctx context.Context, db pgdb.DB, canonical []byte, now *time.Time) (Hash, error) {
 	h := HashOf(canonical)
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
@@ -52,7 +54,7 @@ func putBlob(ctx context.Context, db pgdb.DB, canonical []byte) (Hash, error) {
 	if err := zw.Close(); err != nil {
 		return h, err
 	}
-	if _, err := db.Exec(ctx, putBlobSQL, h[:], buf.Bytes(), len(canonical)); err != nil {
+	if _, err := db.Exec(ctx, putBlobSQL, h[:], buf.Bytes(), len(canonical), now); err != nil {
 		return h, pgdb.Translate(err, "", "")
 	}
 	return h, nil

@@ -273,7 +273,7 @@ func (s *Service) recordProvisioned(ctx context.Context, accountID string, app a
 	}
 	var enrolErr error
 	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		if err := apps.RecordRefTx(ctx, tx, accountID, app, p.Ref); err != nil {
+		if err := s.apps.RecordRefTx(ctx, tx, accountID, app, p.Ref); err != nil {
 			return err
 		}
 		enrolErr = s.totp.EnrolTx(ctx, tx, accountID, app.Name, p.TOTPURI)

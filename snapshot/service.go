@@ -31,7 +31,9 @@ type Config struct {
 	Logger *slog.Logger
 	// AppTimeout bounds each app's part of a capture or a reset. Defaults to 30s.
 	AppTimeout time.Duration
-	// Now tells the time; resets are timed on it. Defaults to time.Now.
+	// Now tells the time: resets are timed on it, and statements take it
+	// as their now (a snapshot's created_at), as coalesce($n, now()).
+	// Defaults to time.Now, and SQL then to the database's clock.
 	Now func() time.Time
 	// TOTP keeps the authenticator secret an app hands back when it
 	// provisions an account. Defaults to nil: such a secret is dropped,
@@ -80,11 +82,12 @@ type Service struct {
 
 // New returns a Service, or an error naming the bad field of cfg.
 func New(cfg Config) (*Service, error) {
+	clock := cfg.Now // nil without one: SQL then takes the database's clock
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Service{store: NewStore(cfg.DB), db: cfg.DB, accounts: cfg.Accounts, apps: cfg.Apps, logger: cfg.Logger, appTimeout: cfg.AppTimeout, now: cfg.Now, totp: cfg.TOTP}, nil
+	return &Service{store: NewStore(cfg.DB, clock), db: cfg.DB, accounts: cfg.Accounts, apps: cfg.Apps, logger: cfg.Logger, appTimeout: cfg.AppTimeout, now: cfg.Now, totp: cfg.TOTP}, nil
 }
 
 var stateRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)

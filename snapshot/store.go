@@ -44,11 +44,14 @@ type Snapshot struct {
 type Store struct {
 	db    pgdb.DB
 	cache *blobCache
+	now   func() time.Time
 }
 
-// NewStore returns a Store on db.
-func NewStore(db pgdb.DB) *Store {
-	return &Store{db: db, cache: &blobCache{m: map[Hash][]byte{}, max: DefaultCacheBytes}}
+// NewStore returns a Store on db. now is the clock its statements take as
+// their now (nil: the database's), so that a snapshot's and a blob's
+// created_at come from the same clock as the rest of the service's rows.
+func NewStore(db pgdb.DB, now func() time.Time) *Store {
+	return &Store{db: db, cache: &blobCache{m: map[Hash][]byte{}, max: DefaultCacheBytes}, now: now}
 }
 
 // captured is one app's state, canonical and hashed.
@@ -95,7 +98,7 @@ func eachApp(ctx context.Context, op string, refs []apps.LiveRef, timeout time.D
 const (
 	nextVersionSQL = `SELECT coalesce(max(version), 0) + 1 FROM snapshots WHERE account_id = $1 AND state = $2`
 	insertSnapSQL  = `
-INSERT INTO snapshots (account_id, app_id, state, version, hash) VALUES ($1, $2, $3, $4, $5)
+INSERT INTO snapshots (account_id, app_id, state, version, hash, created_at) VALUES ($1, $2, $3, $4, $5, coalesce($6::timestamptz, now()))
 RETURNING id, created_at`
 )
 
@@ -109,6 +112,7 @@ func (s *Store) Capture(ctx context.Context, accountID, state string, refs []app
 		return nil, err
 	}
 	var out []Snapshot
+	now := pgdb.Now(s.now)
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		out = out[:0]
 		if err := accounts.LockTx(ctx, tx, accountID); err != nil {
@@ -119,12 +123,12 @@ func (s *Store) Capture(ctx context.Context, accountID, state string, refs []app
 			return err
 		}
 		for _, c := range caps {
-			if _, err := putBlob(ctx, tx, c.canonical); err != nil {
+			if _, err := putBlob(ctx, tx, c.canonical, now); err != nil {
 				return err
 			}
 			sn := Snapshot{AccountID: accountID, AppID: c.ref.AppID, App: c.ref.AppName, State: state, Version: version,
 				Hash: c.hash.String(), Size: len(c.canonical)}
-			if err := tx.QueryRow(ctx, insertSnapSQL, accountID, c.ref.AppID, state, version, c.hash[:]).Scan(&sn.ID, &sn.CreatedAt); err != nil {
+			if err := tx.QueryRow(ctx, insertSnapSQL, accountID, c.ref.AppID, state, version, c.hash[:], now).Scan(&sn.ID, &sn.CreatedAt); err != nil {
 				return err
 			}
 			out = append(out, sn)

@@ -13,7 +13,7 @@ import (
 
 // Every time an apply and a lock store is the injected clock's, not the
 // database's: the plan's creation and end, the object's applied_at, the
-// workspace's last apply and a lock taken by hand.
+// workspace's creation and last apply, and a lock taken by hand.
 func TestTheSpecStoresTheTimesOfItsClock(t *testing.T) {
 	db := dbtest.NewPool(t)
 	st := domaintest.New(t, db, 1)
@@ -44,7 +44,7 @@ func TestTheSpecStoresTheTimesOfItsClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, got := range map[string]*time.Time{"plan created_at": &created, "plan finished_at": &finished,
-		"object applied_at": &applied, "workspace last_applied_at": w.LastAppliedAt} {
+		"object applied_at": &applied, "workspace last_applied_at": w.LastAppliedAt, "workspace created_at": &w.CreatedAt} {
 		if got == nil || !got.Equal(at) {
 			t.Errorf("%s is %v, want the clock's %v", name, got, at)
 		}

@@ -44,7 +44,7 @@ func TestAnApplyKilledMidwayLeavesExactlyTheRestToPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.cfg.DB.Exec(ctx, ensureWorkspaceSQL, "default"); err != nil {
+	if _, err := s.cfg.DB.Exec(ctx, ensureWorkspaceSQL, "default", nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.change(ctx, "default", pl.steps[0], ApplyOptions{}); err != nil {

@@ -62,7 +62,7 @@ func TestPruneDeletesPlansPastTheirRetentionOnly(t *testing.T) {
 		"failed 31 days ago":  oldPlan(t, ctx, s, StatusFailed, 31*day),
 	}
 	// An apply has taken the workspace for one old plan; another ended now.
-	if _, err := s.cfg.DB.Exec(ctx, ensureWorkspaceSQL, "default"); err != nil {
+	if _, err := s.cfg.DB.Exec(ctx, ensureWorkspaceSQL, "default", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.cfg.DB.Exec(ctx, takeApplyLockSQL, "default", "admin-1", keep["planned 8 days ago, locked"], pgdb.Now(s.cfg.Now)); err != nil {

@@ -24,7 +24,7 @@ const (
 	// succeeds only when no apply holds the workspace.
 	applyIdleSQL = `SELECT pg_try_advisory_xact_lock(hashtextextended('understudy/spec/' || $1, 0))`
 
-	ensureWorkspaceSQL = `INSERT INTO spec_workspaces (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`
+	ensureWorkspaceSQL = `INSERT INTO spec_workspaces (name, created_at) VALUES ($1, coalesce($2::timestamptz, now())) ON CONFLICT (name) DO NOTHING`
 	workspaceColumns   = `w.name, w.serial, (SELECT count(*) FROM spec_objects o WHERE o.workspace = w.name),
 w.lock_holder, w.lock_reason, w.lock_plan_id::text, w.locked_at, w.last_applied_at, w.created_at`
 	getWorkspaceSQL   = `SELECT ` + workspaceColumns + ` FROM spec_workspaces w WHERE w.name = $1`
@@ -120,7 +120,7 @@ func (s *Service) LockWorkspace(ctx context.Context, name, holder, reason string
 	if !workspaceRE.MatchString(name) {
 		return Workspace{}, understudy.Invalid("invalid workspace", understudy.FieldError{Field: "name", Detail: "must be 1-63 lower-case letters, digits or '-', starting with a letter"})
 	}
-	if _, err := s.cfg.DB.Exec(ctx, ensureWorkspaceSQL, name); err != nil {
+	if _, err := s.cfg.DB.Exec(ctx, ensureWorkspaceSQL, name, pgdb.Now(s.cfg.Now)); err != nil {
 		return Workspace{}, pgdb.Translate(err, "", "")
 	}
 	idle, err := s.applyIdle(ctx, name)
@@ -182,7 +182,7 @@ type applyLock struct {
 // lockForApply takes the workspace for the apply of plan planID.
 // Errors: ECONFLICT naming who holds it.
 func (s *Service) lockForApply(ctx context.Context, name, holder, planID string) (*applyLock, error) {
-	if _, err := s.cfg.DB.Exec(ctx, ensureWorkspaceSQL, name); err != nil {
+	if _, err := s.cfg.DB.Exec(ctx, ensureWorkspaceSQL, name, pgdb.Now(s.cfg.Now)); err != nil {
 		return nil, pgdb.Translate(err, "", "")
 	}
 	conn, err := s.cfg.DB.Acquire(ctx)

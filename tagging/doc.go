@@ -23,13 +23,15 @@
 // syncs destinations; Exclusions (exclusions.go) reads and forgets the
 // exclusion lists. tagging owns destinations, destination_acks, sync_runs,
 // exclusions and exclusion_lists; the lists are written by database
-// triggers on package accounts' accounts and refs, in the same
-// transaction. head.go holds the reads other packages make of the lists:
-// ReadHead, the head of an environment's list (the one place it is read,
-// also by package isolation), and FindListed and EachListed, the
-// identifiers on it with their accounts' roles, for isolation's check and
-// signed list. A SyntheticUser is one synthetic account as one destination
-// knows it: what a publisher marks, lists and filters.
+// triggers on package accounts' accounts table and package apps'
+// account_refs table (migration 000012), in the transaction that writes
+// them. head.go holds the reads of the lists: ReadHead (and readHeads, for
+// every environment), the head of an environment's list, the one place it
+// is read (by the readers here, a sync's start, the scheduler's Due and
+// package isolation), and FindListed and EachListed, the identifiers on it
+// with their accounts' roles, for isolation's check and signed list. A
+// SyntheticUser is one synthetic account as one destination knows it: what
+// a publisher marks, lists and filters.
 //
 // Destinations store their environment's id; its name comes from package
 // accounts: Get sends accounts.QueueEnvironmentID with its own statement

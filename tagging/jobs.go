@@ -77,14 +77,18 @@ func (w *scheduleWorker) Work(ctx context.Context, job *river.Job[ScheduleArgs])
 	return err
 }
 
+// dueSQL reads the destinations due at $1: never run, past their
+// interval, or behind their environment's list version (the environment
+// ids $3 with the versions $4 of their heads, as ReadHead reads them)
+// once $2 seconds have passed since their last run.
 const dueSQL = `
 SELECT d.id::text FROM destinations d
-LEFT JOIN exclusion_lists l ON l.environment_id = d.environment_id
+LEFT JOIN unnest($3::text[], $4::bigint[]) AS l (environment_id, version) ON l.environment_id = d.environment_id::text
 LEFT JOIN LATERAL (SELECT r.started_at, r.list_version FROM sync_runs r WHERE r.destination_id = d.id
                    ORDER BY r.started_at DESC LIMIT 1) last ON true
 WHERE last.started_at IS NULL
-   OR last.started_at <= $1::timestamptz - make_interval(secs => d.sync_interval_seconds)
-   OR (coalesce(l.version, 0) > last.list_version AND last.started_at <= $1::timestamptz - make_interval(secs => $2))
+   OR last.started_at <= coalesce($1::timestamptz, now()) - make_interval(secs => d.sync_interval_seconds)
+   OR (coalesce(l.version, 0) > last.list_version AND last.started_at <= coalesce($1::timestamptz, now()) - make_interval(secs => $2))
 ORDER BY d.id`
 
 // Debounce is how long after its last run a destination waits before a
@@ -98,7 +102,15 @@ const Debounce = 30 * time.Second
 // started, and those whose exclusion list changed since their last run
 // (once Debounce has passed since it).
 func (s *Service) Due(ctx context.Context) ([]string, error) {
-	return pgdb.QueryAll(ctx, s.db, pgdb.Scalar[string], dueSQL, s.now(), Debounce.Seconds())
+	heads, err := readHeads(ctx, s.db)
+	if err != nil {
+		return nil, pgdb.Translate(err, "", "")
+	}
+	envIDs, versions := make([]string, len(heads)), make([]int64, len(heads))
+	for i, h := range heads {
+		envIDs[i], versions[i] = h.EnvironmentID, h.Version
+	}
+	return pgdb.QueryAll(ctx, s.db, pgdb.Scalar[string], dueSQL, s.now(), Debounce.Seconds(), envIDs, versions)
 }
 
 // AddWorkers adds the workers of this package's jobs to w.

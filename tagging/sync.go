@@ -104,8 +104,7 @@ SELECT $1, $2, d, a::uuid, $5 FROM unnest($3::text[], $4::text[]) AS t (d, a)
 ON CONFLICT (destination_id, action, distinct_id) DO UPDATE SET account_id = EXCLUDED.account_id, acked_at = EXCLUDED.acked_at`
 	deleteAcksSQL = `DELETE FROM destination_acks WHERE destination_id = $1 AND action = $2 AND distinct_id = ANY($3)`
 	startRunSQL   = `
-INSERT INTO sync_runs (destination_id, started_at, request_id, list_version)
-SELECT $1, $2, $3, coalesce((SELECT l.version FROM exclusion_lists l JOIN destinations d ON d.environment_id = l.environment_id WHERE d.id = $1), 0)
+INSERT INTO sync_runs (destination_id, started_at, request_id, list_version) VALUES ($1, $2, $3, $4)
 RETURNING id`
 	abandonSQL = `
 UPDATE sync_runs SET outcome = 'failed', ended_at = $2, error = 'abandoned: the run did not finish (its server stopped)'
@@ -332,16 +331,21 @@ func (s *Service) lockRun(ctx context.Context, d Destination) (release func(), e
 	return release, nil
 }
 
-// startRun records a running run. The caller holds the run lock, so a run
+// startRun records a running run, with the version of its environment's
+// list it starts from (ReadHead). The caller holds the run lock, so a run
 // still marked running was left by a server that died: it is recorded as
 // abandoned, and this run resumes after what the destination acknowledged.
 func (s *Service) startRun(ctx context.Context, d Destination) (Run, error) {
 	run := Run{Environment: d.Environment, Destination: d.Name, StartedAt: s.now(), Outcome: RunRunning, RequestID: access.RequestID(ctx)}
 	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		h, err := ReadHead(ctx, tx, d.Environment)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, abandonSQL, d.ID, run.StartedAt); err != nil {
 			return err
 		}
-		return pgdb.Translate(tx.QueryRow(ctx, startRunSQL, d.ID, run.StartedAt, run.RequestID).Scan(&run.ID), "",
+		return pgdb.Translate(tx.QueryRow(ctx, startRunSQL, d.ID, run.StartedAt, run.RequestID, h.Version).Scan(&run.ID), "",
 			"a sync of destination "+d.Name+" is already running; try again when it ends")
 	})
 	return run, err

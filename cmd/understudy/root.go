@@ -312,23 +312,38 @@ func (a *cli) show(body []byte, table func(w io.Writer)) error {
 }
 
 // showReply is what a command that reads and prints does after its REST
-// call: it checks the outcome (see check), decodes the answer's body into
-// a V, and prints the body as is with -o json, or else the table that
-// table writes of the V. A V other than the generated client's type of the
-// answer reads the body its own way (raw values, a domain type).
+// call: it checks the outcome and decodes the answer's body into a V (see
+// decodeReply), and prints the body as is with -o json, or else the table
+// that table writes of the V. A V other than the generated client's type
+// of the answer reads the body its own way (raw values, a domain type).
 func showReply[V, T any, R interface {
 	*T
 	GetBody() []byte
 	StatusCode() int
 }](a *cli, resp R, err error, table func(w io.Writer, v V)) error {
-	if err := check(resp, err); err != nil {
+	v, err := decodeReply[V](resp, err)
+	if err != nil {
 		return err
 	}
-	var v V
-	if err := json.Unmarshal(resp.GetBody(), &v); err != nil {
-		return fmt.Errorf("reading the server's answer: %w", err)
-	}
 	return a.show(resp.GetBody(), func(w io.Writer) { table(w, v) })
+}
+
+// decodeReply checks the outcome of a REST call (see check) and decodes
+// the answer's body into a V: showReply's first half, for a command that
+// prints several answers as one (sync, one call per destination).
+func decodeReply[V, T any, R interface {
+	*T
+	GetBody() []byte
+	StatusCode() int
+}](resp R, err error) (V, error) {
+	var v V
+	if err := check(resp, err); err != nil {
+		return v, err
+	}
+	if err := json.Unmarshal(resp.GetBody(), &v); err != nil {
+		return v, fmt.Errorf("reading the server's answer: %w", err)
+	}
+	return v, nil
 }
 
 func firstNonEmpty(vals ...string) string {

@@ -58,12 +58,9 @@ func (a *cli) syncRuns(cmd *cobra.Command, c *openapi.ClientWithResponses, env s
 	var failed []string
 	for _, name := range names {
 		resp, err := c.SyncDestinationWithResponse(cmd.Context(), env, name, &openapi.SyncDestinationParams{})
-		if err := check(resp, err); err != nil {
+		run, err := decodeReply[openapi.SyncRun](resp, err)
+		if err != nil {
 			return err
-		}
-		var run openapi.SyncRun
-		if err := json.Unmarshal(resp.Body, &run); err != nil {
-			return fmt.Errorf("reading the run of %s: %w", name, err)
 		}
 		runs = append(runs, run)
 		if run.Outcome != openapi.SyncRunOutcomeOk {
@@ -85,12 +82,9 @@ func (a *cli) syncPlans(cmd *cobra.Command, c *openapi.ClientWithResponses, env 
 	plans := []openapi.SyncPlan{}
 	for _, name := range names {
 		resp, err := c.SyncDestinationWithResponse(cmd.Context(), env, name, &openapi.SyncDestinationParams{DryRun: new(true)})
-		if err := check(resp, err); err != nil {
+		plan, err := decodeReply[openapi.SyncPlan](resp, err)
+		if err != nil {
 			return err
-		}
-		var plan openapi.SyncPlan
-		if err := json.Unmarshal(resp.Body, &plan); err != nil {
-			return fmt.Errorf("reading the plan of %s: %w", name, err)
 		}
 		plans = append(plans, plan)
 	}

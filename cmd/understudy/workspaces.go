@@ -24,21 +24,7 @@ func (a *cli) workspacesCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.ListWorkspacesWithResponse(cmd.Context())
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			var list struct {
-				Items []spec.Workspace `json:"items"`
-			}
-			if err := json.Unmarshal(resp.Body, &list); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) {
-				row(w, "NAME", "SERIAL", "OBJECTS", "LAST APPLIED", "LOCK")
-				for _, ws := range list.Items {
-					workspaceRow(w, ws)
-				}
-			})
+			return showReply(a, resp, err, func(w io.Writer, list workspaceList) { workspaceTable(w, list.Items...) })
 		},
 	})
 	cmd.AddCommand(a.showWorkspaceCommand(), a.forgetCommand(), a.lockWorkspaceCommand(), a.forceUnlockCommand())
@@ -64,7 +50,7 @@ blank line, the address of each object it manages, one a line, as terraform stat
 				return err
 			}
 			resp, err := c.GetWorkspaceWithResponse(cmd.Context(), a.workspaceArg(argv))
-			return a.showManaged(resp.Body, check(resp, err))
+			return a.showManaged(resp, err)
 		},
 	}
 	cmd.Flags().BoolVar(&jsonOut, "json", false, "print the workspace as JSON (as -o json)")
@@ -103,14 +89,7 @@ error naming it, and nothing is forgotten.`,
 				workspace, addrs = argv[0], argv[1:]
 			}
 			resp, err := c.ForgetObjectsWithResponse(cmd.Context(), workspace, openapi.ForgetRequest{Addresses: addrs})
-			if err := check(resp, err); err != nil {
-				return err
-			}
-			var out spec.Forgotten
-			if err := json.Unmarshal(resp.Body, &out); err != nil {
-				return err
-			}
-			return a.show(resp.Body, func(w io.Writer) {
+			return showReply(a, resp, err, func(w io.Writer, out spec.Forgotten) {
 				for _, m := range out.Forgotten {
 					fmt.Fprintf(w, "Removed %s\n", m.Address)
 				}
@@ -155,7 +134,7 @@ func (a *cli) lockWorkspaceCommand() *cobra.Command {
 			}
 			body, _ := json.Marshal(map[string]string{"reason": reason})
 			resp, err := c.LockWorkspaceWithBodyWithResponse(cmd.Context(), argv[0], "application/json", bytes.NewReader(body))
-			return a.showWorkspace(resp.Body, check(resp, err))
+			return showReply(a, resp, err, func(w io.Writer, ws spec.Workspace) { workspaceTable(w, ws) })
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why the workspace is locked (required)")
@@ -171,44 +150,45 @@ func (a *cli) forceUnlockCommand() *cobra.Command {
 				return err
 			}
 			resp, err := c.UnlockWorkspaceWithResponse(cmd.Context(), argv[0])
-			return a.showWorkspace(resp.Body, check(resp, err))
+			return showReply(a, resp, err, func(w io.Writer, ws spec.Workspace) { workspaceTable(w, ws) })
 		},
 	}
 }
 
-func (a *cli) showWorkspace(body []byte, err error) error {
-	if err != nil {
-		return err
-	}
-	var ws spec.Workspace
-	if err := json.Unmarshal(body, &ws); err != nil {
-		return err
-	}
-	return a.show(body, func(w io.Writer) {
-		row(w, "NAME", "SERIAL", "OBJECTS", "LAST APPLIED", "LOCK")
-		workspaceRow(w, ws)
-	})
+// workspaceList is the answer of GET /v1/workspaces, read as the domain's
+// workspaces.
+type workspaceList struct {
+	Items []spec.Workspace `json:"items"`
 }
 
-// showManaged prints the workspace in body, then the addresses of the
+// showManaged prints the workspace resp answers, then the addresses of the
 // objects it manages.
-func (a *cli) showManaged(body []byte, err error) error {
-	if err := a.showWorkspace(body, err); err != nil || a.output == "json" {
-		return err
-	}
-	var ws spec.Workspace
-	if err := json.Unmarshal(body, &ws); err != nil || len(ws.Managed) == 0 {
-		return err
+func (a *cli) showManaged(resp *openapi.GetWorkspaceResponse, err error) error {
+	var managed []spec.ManagedObject
+	err = showReply(a, resp, err, func(w io.Writer, ws spec.Workspace) {
+		workspaceTable(w, ws)
+		managed = ws.Managed
+	})
+	if err != nil || len(managed) == 0 {
+		return err // with -o json the table, and so the addresses, are not printed
 	}
 	// The addresses follow the table, one a line, as terraform state list
 	// prints them, so that a script may take what follows the blank line.
 	var b strings.Builder
 	b.WriteString("\n")
-	for _, m := range ws.Managed {
+	for _, m := range managed {
 		b.WriteString(m.Address + "\n")
 	}
 	_, err = io.WriteString(a.stdout, b.String())
 	return err
+}
+
+// workspaceTable writes the table of workspaces list.
+func workspaceTable(w io.Writer, list ...spec.Workspace) {
+	row(w, "NAME", "SERIAL", "OBJECTS", "LAST APPLIED", "LOCK")
+	for _, ws := range list {
+		workspaceRow(w, ws)
+	}
 }
 
 func workspaceRow(w io.Writer, ws spec.Workspace) {

@@ -54,6 +54,14 @@ type Stack struct {
 // after 2s.
 func New(t testing.TB, db pgdb.DB, pool int) Stack {
 	t.Helper()
+	return NewAt(t, db, pool, nil)
+}
+
+// NewAt is New with now as every service's clock, as the server wires one
+// clock into all of them (nil: each service's default, and the database's
+// in SQL).
+func NewAt(t testing.TB, db pgdb.DB, pool int, now func() time.Time) Stack {
+	t.Helper()
 	shared := fake.New(fake.Config{})
 	reg := providers.NewRegistry()
 	reg.Register("fake", func(context.Context, providers.Config) (providers.App, error) { return shared, nil })
@@ -63,26 +71,26 @@ func New(t testing.TB, db pgdb.DB, pool int) Stack {
 	}
 	s := Stack{App: shared, DB: db, Keyring: kr,
 		Ctx: access.WithRequestID(access.WithCaller(context.Background(), access.Caller{Actor: Actor, Scope: access.ScopeRunner}), RequestID)}
-	sched, err := snapshot.NewScheduler(nil)
+	sched, err := snapshot.NewScheduler(now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Accounts, err = accounts.New(accounts.Config{DB: db, OpenLeases: lease.OpenLeases, Keyring: kr, EmailDomains: []string{"qa.example.test"}, Provisioning: sched})
+	s.Accounts, err = accounts.New(accounts.Config{DB: db, OpenLeases: lease.OpenLeases, Keyring: kr, EmailDomains: []string{"qa.example.test"}, Provisioning: sched, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Apps, err = apps.New(apps.Config{DB: db, Keyring: kr, Accounts: s.Accounts, Provisioning: sched, Registry: reg, AppTimeout: 2 * time.Second})
+	s.Apps, err = apps.New(apps.Config{DB: db, Keyring: kr, Accounts: s.Accounts, Provisioning: sched, Registry: reg, AppTimeout: 2 * time.Second, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Apps.Close)
-	if s.TOTP, err = inbox.NewTOTP(inbox.TOTPConfig{DB: db, Keyring: kr, Accounts: s.Accounts, Apps: s.Apps}); err != nil {
+	if s.TOTP, err = inbox.NewTOTP(inbox.TOTPConfig{DB: db, Keyring: kr, Accounts: s.Accounts, Apps: s.Apps, Now: now}); err != nil {
 		t.Fatal(err)
 	}
-	if s.Snapshots, err = snapshot.New(snapshot.Config{DB: db, Accounts: s.Accounts, Apps: s.Apps, AppTimeout: 2 * time.Second, TOTP: s.TOTP}); err != nil {
+	if s.Snapshots, err = snapshot.New(snapshot.Config{DB: db, Accounts: s.Accounts, Apps: s.Apps, AppTimeout: 2 * time.Second, TOTP: s.TOTP, Now: now}); err != nil {
 		t.Fatal(err)
 	}
-	if s.Leases, err = lease.New(lease.Config{DB: db, Accounts: s.Accounts, Snapshots: s.Snapshots, Apps: s.Apps, AppTimeout: 2 * time.Second}); err != nil {
+	if s.Leases, err = lease.New(lease.Config{DB: db, Accounts: s.Accounts, Snapshots: s.Snapshots, Apps: s.Apps, AppTimeout: 2 * time.Second, Now: now}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Accounts.CreateEnvironment(s.Ctx, accounts.Environment{Name: "production", EmailDomains: []string{"qa.example.test"}}); err != nil {

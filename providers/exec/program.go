@@ -30,12 +30,6 @@ type Program struct {
 	redact redactor
 }
 
-var (
-	_ providers.App      = (*Program)(nil)
-	_ providers.Tester   = (*Program)(nil)
-	_ providers.Surfaces = (*Program)(nil)
-)
-
 // New returns a Program for cfg, or a *providers.ConfigError naming the
 // bad field. It runs nothing.
 func New(cfg Config) (*Program, error) {

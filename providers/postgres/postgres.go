@@ -97,13 +97,6 @@ var (
 	_ providers.Factory       = Factory
 )
 
-var (
-	_ providers.App           = (*App)(nil)
-	_ providers.Tester        = (*App)(nil)
-	_ providers.Closer        = (*App)(nil)
-	_ providers.ConfigChecker = (*App)(nil)
-)
-
 // Config configures New.
 type Config struct {
 	// Name names the app in messages and logs. Defaults to "postgres".

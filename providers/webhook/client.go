@@ -31,13 +31,6 @@ type Client struct {
 	http *http.Client
 }
 
-var (
-	_ providers.App      = (*Client)(nil)
-	_ providers.Tester   = (*Client)(nil)
-	_ providers.Closer   = (*Client)(nil)
-	_ providers.Surfaces = (*Client)(nil)
-)
-
 // New returns a Client for cfg, or a *providers.ConfigError naming the bad
 // field. It sends nothing.
 func New(cfg Config) (*Client, error) {

@@ -122,9 +122,9 @@ vet:
 ## under .understudy/test-pg.
 test: vet check-generated lint-openapi check-alerts check-policy playwright-deps axe build
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-	  $(GO) test -race -count=1 ./... ; \
+	  $(GO) test -race -count=1 -timeout 25m ./... ; \
 	else \
-	  $(BIN) dev-postgres --dir $(TESTPG) -- $(GO) test -race -count=1 ./... ; \
+	  $(BIN) dev-postgres --dir $(TESTPG) -- $(GO) test -race -count=1 -timeout 25m ./... ; \
 	fi
 
 ## bench: Go benchmarks and the load drivers (figures in bench/README.md).

@@ -139,7 +139,7 @@ func (s *Service) CreateRole(ctx context.Context, env, name string, c RoleChange
 	if err := r.Validate(); err != nil {
 		return Role{}, err
 	}
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err := pgdb.BeginRetry(ctx, s.db, func(tx pgx.Tx) error {
 		var e Environment
 		if err := scanEnvironment(tx.QueryRow(ctx, lockEnvironmentSQL, env), &e); err != nil {
 			return pgdb.Translate(err, "environment "+env+" does not exist", "")
@@ -190,7 +190,7 @@ func (s *Service) ListRoles(ctx context.Context, env string) ([]Role, error) {
 // the slots past it. Errors: EINVALID, ENOTFOUND.
 func (s *Service) UpdateRole(ctx context.Context, env, name string, c RoleChange) (Role, error) {
 	var r Role
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err := pgdb.BeginRetry(ctx, s.db, func(tx pgx.Tx) error {
 		if err := s.lockRole(ctx, tx, env, name, &r); err != nil {
 			return err
 		}
@@ -239,7 +239,7 @@ func (rc Reconciler) DeleteRoleUnleased(ctx context.Context, env, name string) e
 }
 
 func (s *Service) deleteRole(ctx context.Context, env, name string, refuse bool) error {
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err := pgdb.BeginRetry(ctx, s.db, func(tx pgx.Tx) error {
 		var r Role
 		if err := s.lockRole(ctx, tx, env, name, &r); err != nil {
 			return err

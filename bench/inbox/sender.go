@@ -24,7 +24,13 @@ type sender struct {
 	addr string // host:port of the SMTP server
 	conn net.Conn
 	c    *smtp.Client
+	n    int // messages sent on the open connection
 }
+
+// perConnection is how many messages a sender sends on one connection
+// before it opens another, as a mail queue does: Understudy's receiver
+// accepts 100 on one connection (inbox.SMTPConfig.MaxMessagesPerConn).
+const perConnection = 50
 
 // newSender returns a sender to addr; it connects on its first message.
 func newSender(addr string) *sender { return &sender{addr: addr} }
@@ -33,6 +39,9 @@ func newSender(addr string) *sender { return &sender{addr: addr} }
 // the server has answered the data with 250, and when that was. After a
 // failure the connection is dropped; the next send makes a new one.
 func (s *sender) send(ctx context.Context, rcpt string, raw []byte) (time.Time, error) {
+	if s.n >= perConnection {
+		s.Close()
+	}
 	if err := s.connect(ctx); err != nil {
 		return time.Time{}, err
 	}
@@ -42,6 +51,7 @@ func (s *sender) send(ctx context.Context, rcpt string, raw []byte) (time.Time, 
 		s.Close()
 		return time.Time{}, fmt.Errorf("sending to %s over SMTP at %s: %w", rcpt, s.addr, err)
 	}
+	s.n++
 	return at, nil
 }
 
@@ -86,7 +96,7 @@ func (s *sender) connect(ctx context.Context) error {
 		conn.Close()
 		return fmt.Errorf("greeting SMTP at %s: %w", s.addr, err)
 	}
-	s.conn, s.c = conn, c
+	s.conn, s.c, s.n = conn, c, 0
 	return nil
 }
 

@@ -173,6 +173,22 @@ func Now(clock func() time.Time) *time.Time {
 	return &t
 }
 
+// BeginRetry runs fn in a transaction as pgx.BeginFunc does, and runs it
+// again (at most three times in all) when PostgreSQL chose the transaction
+// as a deadlock's victim (40P01) or failed it for serialization (40001):
+// PostgreSQL rolled it back whole, so running it again is what its manual
+// prescribes. fn must set its results afresh on each run.
+func BeginRetry(ctx context.Context, db DB, fn func(pgx.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := pgx.BeginFunc(ctx, db, fn)
+		var pgErr *pgconn.PgError
+		if attempt < 3 && ctx.Err() == nil && errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001") {
+			continue
+		}
+		return err
+	}
+}
+
 // InTx runs fn in a transaction of db, committed when fn returns nil, and
 // translates the error.
 func InTx(ctx context.Context, db DB, fn func(pgx.Tx) error) error {

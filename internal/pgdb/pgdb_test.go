@@ -1,8 +1,11 @@
 package pgdb_test
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/internal/dbtest"
@@ -59,5 +62,33 @@ func TestQueryMaybeNamesTheConflict(t *testing.T) {
 	_, _, err = pgdb.QueryMaybe(ctx, tx, pgdb.Scalar[string], conflict, insertStrictSQL, "ada")
 	if understudy.ErrorCode(err) != understudy.ECONFLICT || understudy.ErrorMessage(err) != conflict.Message {
 		t.Fatalf("duplicate: %v (%s), want ECONFLICT %q", err, understudy.ErrorCode(err), conflict.Message)
+	}
+}
+
+// A transaction PostgreSQL picks as a deadlock's victim is run again, and
+// one that fails otherwise is not.
+func TestBeginRetryRunsADeadlockVictimAgain(t *testing.T) {
+	pool := dbtest.NewPool(t)
+	ctx := context.Background()
+	runs := 0
+	err := pgdb.BeginRetry(ctx, pool, func(tx pgx.Tx) error {
+		runs++
+		if runs == 1 {
+			_, err := tx.Exec(ctx, `DO $$ BEGIN RAISE EXCEPTION 'deadlock' USING ERRCODE = '40P01'; END $$`)
+			return err
+		}
+		return nil
+	})
+	if err != nil || runs != 2 {
+		t.Fatalf("BeginRetry = %v after %d runs, want nil after 2", err, runs)
+	}
+	runs = 0
+	err = pgdb.BeginRetry(ctx, pool, func(tx pgx.Tx) error {
+		runs++
+		_, err := tx.Exec(ctx, `DO $$ BEGIN RAISE EXCEPTION 'no' USING ERRCODE = '22023'; END $$`)
+		return err
+	})
+	if err == nil || runs != 1 {
+		t.Fatalf("BeginRetry = %v after %d runs, want the error after 1", err, runs)
 	}
 }

@@ -124,16 +124,7 @@ func (r Report) Write(w io.Writer, format string) error {
 	if err := phase.WriteChecks(w, r.Checks, 66); err != nil {
 		return err
 	}
-	for _, c := range r.Checks {
-		verdict := "MISS"
-		if c.Pass {
-			verdict = "PASS"
-		}
-		if _, err := fmt.Fprintf(w, "RATIO %s %g %g %s\n", c.Name, c.Measured, c.Target, verdict); err != nil {
-			return err
-		}
-	}
-	return nil
+	return phase.WriteRatios(w, r.Checks)
 }
 
 // writePhases prints the ingest phases and the delivery phase as a table.

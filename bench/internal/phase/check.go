@@ -33,3 +33,22 @@ func WriteChecks(w io.Writer, checks []Check, width int) error {
 	}
 	return nil
 }
+
+// WriteRatios prints one machine-readable line per check, in the format
+// every driver shares and `go run ./bench/all` collects:
+//
+//	RATIO <name> <measured> <target> PASS|MISS
+//
+// name has no spaces; measured and target are printed with %g.
+func WriteRatios(w io.Writer, checks []Check) error {
+	for _, c := range checks {
+		verdict := "MISS"
+		if c.Pass {
+			verdict = "PASS"
+		}
+		if _, err := fmt.Fprintf(w, "RATIO %s %g %g %s\n", c.Name, c.Measured, c.Target, verdict); err != nil {
+			return err
+		}
+	}
+	return nil
+}

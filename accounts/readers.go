@@ -2,10 +2,12 @@ package accounts
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 )
 
@@ -50,19 +52,40 @@ type Mailbox struct {
 	CodePattern, LinkPattern string
 }
 
-const mailboxesSQL = `
+const mailboxSelect = `
 SELECT a.id::text, a.environment_id::text, a.status, e.inbox_max_messages,
        coalesce(r.code_pattern, ''), coalesce(r.link_pattern, '')
-FROM accounts a JOIN environments e ON e.id = a.environment_id LEFT JOIN roles r ON r.id = a.role_id
+FROM accounts a JOIN environments e ON e.id = a.environment_id LEFT JOIN roles r ON r.id = a.role_id`
+
+const (
+	mailboxesSQL = mailboxSelect + `
 WHERE a.id = ANY($1::uuid[])`
+	// mailboxByEmailSQL finds the address through the index on
+	// lower(email) (migration 000018), as ByEmail does.
+	mailboxByEmailSQL = mailboxSelect + `
+WHERE lower(a.email) COLLATE "C" = lower($1) COLLATE "C" AND a.status <> 'retired'`
+)
+
+func scanMailbox(r pgx.Row, m *Mailbox) error {
+	return r.Scan(&m.AccountID, &m.EnvironmentID, &m.Status, &m.MaxMessages, &m.CodePattern, &m.LinkPattern)
+}
+
+// MailboxByEmail returns the mailbox of the account that is not retired
+// whose email is email, compared case-insensitively (a plus-tag is part of
+// the address here: the caller strips it), in one query read on db.
+// Errors: ENOTFOUND.
+func MailboxByEmail(ctx context.Context, db pgdb.DB, email string) (Mailbox, error) {
+	if len(email) > 254 {
+		return Mailbox{}, understudy.Errorf(understudy.ENOTFOUND, "no account has that address: it is longer than 254 characters")
+	}
+	return pgdb.QueryOne(ctx, db, scanMailbox, fmt.Sprintf("no account has the address %q", email), mailboxByEmailSQL, email)
+}
 
 // Mailboxes returns the mailbox of each of the accounts ids that exists,
 // by account id, in one query, read on db (a pool or the caller's
 // transaction).
 func Mailboxes(ctx context.Context, db pgdb.DB, ids []string) (map[string]Mailbox, error) {
-	list, err := pgdb.QueryAll(ctx, db, func(r pgx.Row, m *Mailbox) error {
-		return r.Scan(&m.AccountID, &m.EnvironmentID, &m.Status, &m.MaxMessages, &m.CodePattern, &m.LinkPattern)
-	}, mailboxesSQL, ids)
+	list, err := pgdb.QueryAll(ctx, db, scanMailbox, mailboxesSQL, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -73,20 +96,22 @@ func Mailboxes(ctx context.Context, db pgdb.DB, ids []string) (map[string]Mailbo
 	return out, nil
 }
 
-// InboxRetention is how long an environment's accounts keep their mail.
+// InboxRetention is how long an environment's accounts keep their mail,
+// and how many messages each keeps at most.
 type InboxRetention struct {
 	EnvironmentID string
 	Retention     time.Duration
+	MaxMessages   int
 }
 
-const inboxRetentionsSQL = `SELECT id::text, inbox_retention_seconds FROM environments ORDER BY id`
+const inboxRetentionsSQL = `SELECT id::text, inbox_retention_seconds, inbox_max_messages FROM environments ORDER BY id`
 
-// InboxRetentions returns the inbox retention of every environment, read
-// on db.
+// InboxRetentions returns the inbox retention and cap of every
+// environment, read on db.
 func InboxRetentions(ctx context.Context, db pgdb.DB) ([]InboxRetention, error) {
 	return pgdb.QueryAll(ctx, db, func(r pgx.Row, x *InboxRetention) error {
 		var secs int
-		err := r.Scan(&x.EnvironmentID, &secs)
+		err := r.Scan(&x.EnvironmentID, &secs, &x.MaxMessages)
 		x.Retention = time.Duration(secs) * time.Second
 		return err
 	}, inboxRetentionsSQL)

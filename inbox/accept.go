@@ -12,9 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/understudy-dev/understudy"
-	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
-	"github.com/understudy-dev/understudy/internal/pgdb"
 )
 
 // Limits of a delivery.
@@ -52,27 +50,33 @@ func (s *Service) Accept(ctx context.Context, address string) (Recipient, error)
 	if local == "" || !slices.Contains(s.cfg.Accounts.AllowedDomains(), domain) {
 		return Recipient{}, notFound
 	}
-	a, err := s.cfg.Accounts.ByEmail(ctx, local+"@"+domain)
+	box, err := accounts.MailboxByEmail(ctx, s.db, local+"@"+domain)
 	if understudy.ErrorCode(err) == understudy.ENOTFOUND {
 		return Recipient{}, notFound
 	}
 	if err != nil {
 		return Recipient{}, err
 	}
-	return Recipient{Address: address, AccountID: a.ID}, nil
+	return Recipient{Address: address, AccountID: box.AccountID, box: box}, nil
 }
 
-// Receive stores d once per recipient, in one transaction: each message
-// read with the patterns of its account's role (Parse, once per distinct
-// pair of patterns), sealed, audited (message.receive), against the lease open on its
-// account, and each account's inbox cut to its environment's
-// inbox_max_messages, the oldest going first (audited as message.prune).
-// Waiters on any replica are woken when it commits. It returns the ids of
-// the stored messages in the order of d.Recipients. After a read of the
-// recipients' accounts, the transaction sends one batch, and a second only
-// when the cap deleted messages: their audit event needs the count.
-// Errors: EINVALID (the delivery), ENOTFOUND (a recipient's account is
-// gone or retired since it was accepted).
+// Receive stores d once per recipient: each message read with the
+// patterns of its account's role (Parse, once per distinct pair of
+// patterns), sealed, audited (message.receive), and kept against the lease
+// open on its account. Waiters on any replica are woken when it commits.
+// It returns the ids of the stored messages in the order of d.Recipients.
+//
+// A delivery costs one round trip to read the open leases and one to
+// write: the inserts, their audit events and the notification are one
+// pipelined batch, which PostgreSQL runs as one implicit transaction (a
+// batch ends with a single Sync), so all of them commit or none. The
+// recipients' accounts are as Accept found them (an account retired since
+// still gets this one message; it is kept, like the rest of its mail, for
+// its retention); a Recipient not made by Accept has its account read, and
+// refused when it is gone or retired. Each account's inbox is cut to its
+// environment's inbox_max_messages by the prune job (Prune), not here.
+// Errors: EINVALID (the delivery), ENOTFOUND (a recipient's account, read
+// here, is gone or retired).
 func (s *Service) Receive(ctx context.Context, d Delivery) ([]string, error) {
 	if err := validateDelivery(d); err != nil {
 		return nil, err
@@ -87,7 +91,7 @@ func (s *Service) Receive(ctx context.Context, d Delivery) ([]string, error) {
 			accountIDs = append(accountIDs, r.AccountID)
 		}
 	}
-	boxes, err := s.mailboxes(ctx, accountIDs)
+	boxes, err := s.mailboxes(ctx, d.Recipients)
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +106,6 @@ func (s *Service) Receive(ctx context.Context, d Delivery) ([]string, error) {
 		}
 	}
 	b := &pgx.Batch{}
-	b.Queue(lockInboxesSQL, lockKeys(accountIDs))
 	ids := make([]string, len(d.Recipients))
 	for i, r := range d.Recipients {
 		box := boxes[r.AccountID]
@@ -113,42 +116,11 @@ func (s *Service) Receive(ctx context.Context, d Delivery) ([]string, error) {
 		}
 		ids[i] = m.id
 	}
-	cut := make([]int64, len(accountIDs))
-	for i, id := range accountIDs {
-		b.Queue(capSQL, id, boxes[id].MaxMessages).QueryRow(func(row pgx.Row) error { return row.Scan(&cut[i]) })
-	}
 	b.Queue(notifySQL, Channel, accountIDs)
-	err = pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		return auditCuts(ctx, tx, accountIDs, cut, boxes)
-	})
-	if err != nil {
+	if err := s.db.SendBatch(ctx, b).Close(); err != nil {
 		return nil, err
 	}
 	return ids, nil
-}
-
-// auditCuts audits, in tx, each account's messages that Receive deleted
-// beyond its environment's inbox_max_messages (cut[i] for accountIDs[i]),
-// in one round trip, if any were.
-func auditCuts(ctx context.Context, tx pgx.Tx, accountIDs []string, cut []int64, boxes map[string]accounts.Mailbox) error {
-	b := &pgx.Batch{}
-	for i, id := range accountIDs {
-		if cut[i] == 0 {
-			continue
-		}
-		limit := boxes[id].MaxMessages
-		if err := access.Queue(ctx, b, access.Event{Action: "message.prune", TargetType: "account", TargetID: id,
-			Details: map[string]any{"deleted": cut[i], "reason": "inbox_max_messages", "inbox_max_messages": limit}}); err != nil {
-			return err
-		}
-	}
-	if b.Len() == 0 {
-		return nil
-	}
-	return tx.SendBatch(ctx, b).Close()
 }
 
 // validateDelivery names every bad field of d at once.
@@ -189,17 +161,33 @@ func validateDelivery(d Delivery) error {
 	return nil
 }
 
-// mailboxes reads the recipients' accounts, and refuses a delivery to an
-// account that is gone or retired since Accept.
-func (s *Service) mailboxes(ctx context.Context, accountIDs []string) (map[string]accounts.Mailbox, error) {
-	boxes, err := accounts.Mailboxes(ctx, s.db, accountIDs)
+// mailboxes returns the mailbox of each recipient's account, by account
+// id: as Accept found it, or read in one query for the recipients made
+// without one, refusing an account that is gone or retired.
+func (s *Service) mailboxes(ctx context.Context, rs []Recipient) (map[string]accounts.Mailbox, error) {
+	boxes := make(map[string]accounts.Mailbox, len(rs))
+	var missing []string
+	for _, r := range rs {
+		switch {
+		case r.box.AccountID == r.AccountID && r.box.EnvironmentID != "":
+			boxes[r.AccountID] = r.box
+		case !slices.Contains(missing, r.AccountID):
+			missing = append(missing, r.AccountID)
+		}
+	}
+	if len(missing) == 0 {
+		return boxes, nil
+	}
+	read, err := accounts.Mailboxes(ctx, s.db, missing)
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range accountIDs {
-		if b, ok := boxes[id]; !ok || b.Status == accounts.StatusRetired {
+	for _, id := range missing {
+		b, ok := read[id]
+		if !ok || b.Status == accounts.StatusRetired {
 			return nil, understudy.Errorf(understudy.ENOTFOUND, "no synthetic account has id %s (it was retired since the recipient was accepted)", id)
 		}
+		boxes[id] = b
 	}
 	return boxes, nil
 }

@@ -30,7 +30,7 @@
 // (migration 000020; store.go writes it, read.go reads it, prune.go prunes
 // it) and totp_secrets (migration 000021; totp_store.go). Accounts,
 // environments and roles are package accounts', read through it
-// (accounts.Mailboxes, ByEmail, InboxRetentions); every write is audited
+// (accounts.MailboxByEmail, Mailboxes, InboxRetentions); every write is audited
 // through package access in its own transaction.
 //
 // # Layout
@@ -39,11 +39,12 @@
 //     Delivery and the Receiver interface.
 //   - inbox.go: Config and Service.
 //   - accept.go: Accept and Receive, a delivery's rules and its one
-//     transaction (each account's inbox cut to its cap, audited).
+//     batch, one implicit transaction.
 //   - store.go: the messages table's writes, sealing and compression.
 //   - read.go, wait.go: List, Get (with the opened Body) and Raw; Wait,
 //     woken by a PostgreSQL notification (Channel) on any replica.
-//   - prune.go: the periodic job that deletes mail past its retention.
+//   - prune.go: the periodic job that deletes mail past its retention and
+//     beyond each account's cap.
 //   - message.go, parse.go, header.go, html.go, sanitize.go, extract.go,
 //     candidate.go, keyword.go, links.go, tracking.go: Parse, which reads a
 //     raw message into its headers, text and sanitized HTML, and finds its

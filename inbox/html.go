@@ -68,13 +68,38 @@ type renderer struct {
 	anchorText strings.Builder
 }
 
-// renderHTML renders an HTML body (sanitized, so scripts and styles are
-// gone) as text of at most maxText bytes.
+// unshown are the elements whose content a reader never sees: the
+// sanitizer (bluemonday's default) drops them with their content, so the
+// rendering skips them too.
+var unshown = map[string]bool{"frame": true, "frameset": true, "iframe": true, "noembed": true, "noframes": true,
+	"noscript": true, "nostyle": true, "object": true, "script": true, "style": true, "title": true}
+
+// renderHTML renders an HTML body, as sent, as text of at most maxText
+// bytes, leaving out the unshown elements and their content.
 func renderHTML(s string) htmlDoc {
 	var r renderer
 	z := html.NewTokenizer(strings.NewReader(s))
+	skip, depth := "", 0 // the unshown element being skipped, and how deep
 	for {
-		switch z.Next() {
+		tt := z.Next()
+		var name []byte
+		if tt == html.StartTagToken || tt == html.EndTagToken || tt == html.SelfClosingTagToken {
+			name, _ = z.TagName() // once: the tokenizer hands a token's name out once
+		}
+		if skip != "" && tt != html.ErrorToken {
+			if string(name) == skip {
+				switch tt {
+				case html.StartTagToken:
+					depth++
+				case html.EndTagToken:
+					if depth--; depth == 0 {
+						skip = ""
+					}
+				}
+			}
+			continue
+		}
+		switch tt {
 		case html.ErrorToken:
 			r.closeAnchor()
 			r.doc.text = strings.TrimRight(r.b.String(), " \n")
@@ -82,11 +107,14 @@ func renderHTML(s string) htmlDoc {
 		case html.TextToken:
 			r.write(string(z.Text()))
 		case html.StartTagToken:
-			r.start(z, true)
+			if unshown[string(name)] {
+				skip, depth = string(name), 1
+				continue
+			}
+			r.start(z, string(name), true)
 		case html.SelfClosingTagToken:
-			r.start(z, false)
+			r.start(z, string(name), false)
 		case html.EndTagToken:
-			name, _ := z.TagName()
 			r.end(string(name))
 		}
 		if r.b.Len() >= maxText {
@@ -109,11 +137,10 @@ func breaks(tag string) int {
 	return 0
 }
 
-func (r *renderer) start(z *html.Tokenizer, open bool) {
-	name, more := z.TagName()
-	tag := string(name)
+// start opens element tag, its attributes read from z.
+func (r *renderer) start(z *html.Tokenizer, tag string, open bool) {
 	var href, style string
-	for more {
+	for more := true; more; {
 		var k, v []byte
 		k, v, more = z.TagAttr()
 		switch string(k) {

@@ -54,7 +54,8 @@ type Parsed struct {
 	// message has none.
 	Text string `json:"text"`
 	// HTML is the HTML body sanitized: no scripts, no frames, no forms, no
-	// event handlers, no remote loads.
+	// event handlers, no remote loads. (A stored message keeps it as sent,
+	// sealed, and it is sanitized when read: see parseEach.)
 	HTML       string `json:"html"`
 	Codes      []Code `json:"codes"`
 	Links      []Link `json:"links"`

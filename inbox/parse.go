@@ -44,12 +44,21 @@ const panicked = "the message could not be read"
 // Codes and Links are found in the subject, the text and the HTML; p's
 // patterns, when set, rank their matches first.
 func Parse(raw []byte, p Patterns) Parsed {
-	return parseEach(raw, []Patterns{p})[0]
+	out := parseEach(raw, []Patterns{p})[0]
+	out.HTML = shownHTML(out.HTML)
+	return out
 }
 
-// parseEach is Parse with each of ps, reading the message once: the codes
+// parseEach is Parse with each of ps, reading the message once (the codes
 // and links are found once per Patterns, so that a message to accounts of
-// several roles costs one reading, not one per role.
+// several roles costs one reading, not one per role), except that the HTML
+// is left as the message wrote it: a delivery stores it so, sealed, and the
+// one door that shows a stored body (Service.scan) sanitizes it with
+// shownHTML. Sanitizing is most of the cost of reading a message (a mail
+// template's inline styles are parsed one by one), and most stored mail is
+// never shown; the codes and links are found in the HTML's rendering,
+// which skips what sanitizing drops (scripts, styles, frames, titles), so
+// both doors find the same ones.
 func parseEach(raw []byte, ps []Patterns) (each []Parsed) {
 	var out Parsed
 	defer func() {
@@ -81,10 +90,7 @@ func parseEach(raw []byte, ps []Patterns) (each []Parsed) {
 	out.Text = plain
 	var doc htmlDoc
 	if r.html.Len() > 0 {
-		html, cut := sanitizeHTML(r.html.String())
-		if cut {
-			r.note("the html body was cut at 2 MiB")
-		}
+		html := strings.ReplaceAll(strings.ToValidUTF8(r.html.String(), "\uFFFD"), "\x00", "")
 		out.HTML = strings.TrimSpace(html)
 		doc = renderHTML(html)
 		if out.Text == "" {

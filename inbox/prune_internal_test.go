@@ -57,4 +57,10 @@ func TestPruneWorkerPrunesAsTheJob(t *testing.T) {
 	if jobs := PeriodicJobs(time.Hour); len(jobs) != 1 {
 		t.Errorf("%d periodic jobs, want 1", len(jobs))
 	}
+	next := pruneArgs()
+	for i, want := range []bool{true, false, false} {
+		if a, _ := next(); a.(PruneArgs).All != want {
+			t.Errorf("run %d: All = %v, want %v (every account on a process's first run only)", i, a.(PruneArgs).All, want)
+		}
+	}
 }

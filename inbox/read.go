@@ -247,7 +247,7 @@ func (s *Service) scan(row pgx.Row, q query) (m Message, keep bool, err error) {
 	}
 	if q.bodies {
 		m.Subject = p.Subject
-		m.Body = &Body{Subject: p.Subject, Headers: p.Headers, Text: p.Text, HTML: p.HTML, Codes: p.Codes, Links: p.Links}
+		m.Body = &Body{Subject: p.Subject, Headers: p.Headers, Text: p.Text, HTML: shownHTML(p.HTML), Codes: p.Codes, Links: p.Links}
 	}
 	return m, true, nil
 }

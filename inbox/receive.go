@@ -3,6 +3,8 @@ package inbox
 import (
 	"context"
 	"net/netip"
+
+	"github.com/understudy-dev/understudy/accounts"
 )
 
 // Recipient is an accepted envelope recipient: the address as it was given
@@ -10,6 +12,10 @@ import (
 type Recipient struct {
 	Address   string
 	AccountID string
+	// box is the account's mailbox as Accept found it, so that Receive
+	// need not read it again; a Recipient made elsewhere has none, and
+	// Receive reads it.
+	box accounts.Mailbox
 }
 
 // AuthResults are the sender authentication checks of one message, kept for

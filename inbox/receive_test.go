@@ -155,42 +155,6 @@ func TestReceiveRefusesBadDeliveries(t *testing.T) {
 	}
 }
 
-// An account keeps its environment's inbox_max_messages newest messages;
-// the oldest beyond go, audited.
-func TestReceiveKeepsTheCap(t *testing.T) {
-	t.Parallel()
-	db := dbtest.Tx(t)
-	f := newFixture(t, db, fixtureOptions{})
-	if _, err := db.Exec(context.Background(), `UPDATE environments SET inbox_max_messages = 3`); err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for i := range 5 {
-		ids = append(ids, f.deliver(t, f.svc, "Message "+string(rune('a'+i)), 0)...)
-	}
-	list, err := f.svc.List(f.reader, inbox.Filter{AccountID: f.buyers[0].ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, m := range list {
-		got = append(got, m.ID)
-	}
-	if want := []string{ids[4], ids[3], ids[2]}; strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Errorf("kept %v, want the newest three %v", got, want)
-	}
-	events, err := access.NewAudit(db).List(context.Background(), access.AuditFilter{Action: "message.prune", TargetID: f.buyers[0].ID})
-	if err != nil || len(events) != 2 {
-		t.Fatalf("message.prune events %+v, %v; want 2", events, err)
-	}
-	for _, e := range events {
-		if e.TargetType != "account" || e.Actor != "inbound-1" || e.RequestID != "req-inbound" || e.Details["deleted"] != float64(1) ||
-			e.Details["reason"] != "inbox_max_messages" || e.Details["inbox_max_messages"] != float64(3) {
-			t.Errorf("message.prune event %+v; want one deleted by inbound-1 under a cap of 3", e)
-		}
-	}
-}
-
 // A message is stored against the lease open on its account when it
 // arrives, and its audit event names the lease; the sending host is kept.
 func TestReceiveNamesTheOpenLease(t *testing.T) {
@@ -242,5 +206,42 @@ func TestReceiveStoresAllOrNothing(t *testing.T) {
 	}
 	if n := count(t, pool, `SELECT count(*) FROM audit_events WHERE action = 'message.receive'`); n != 0 {
 		t.Errorf("%d message.receive events of a failed delivery, want 0", n)
+	}
+}
+
+// A delivery's messages, audit events and notification are one batch that
+// commits whole or not at all: when the second recipient's account is
+// deleted between Accept and Receive, its insert fails and the first
+// recipient's message is not stored either, nor audited.
+func TestReceiveIsAllOrNothing(t *testing.T) {
+	t.Parallel()
+	db := dbtest.NewPool(t)
+	f := newFixture(t, db, fixtureOptions{})
+	ctx := caller(access.ScopeInbound)
+	var rs []inbox.Recipient
+	for i := range 2 {
+		r, err := f.svc.Accept(ctx, f.email(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, r)
+	}
+	if _, err := db.Exec(context.Background(), `DELETE FROM accounts WHERE id = $1`, f.buyers[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Receive(ctx, inbox.Delivery{Via: "https", Raw: mail(f.email(0), "Welcome"), Recipients: rs}); err == nil {
+		t.Fatal("Receive stored a message for a deleted account")
+	}
+	if n := count(t, db, `SELECT count(*) FROM messages`); n != 0 {
+		t.Errorf("%d messages stored by a failed delivery, want 0", n)
+	}
+	if n := count(t, db, `SELECT count(*) FROM audit_events WHERE action = 'message.receive'`); n != 0 {
+		t.Errorf("%d message.receive events of a failed delivery, want 0", n)
+	}
+	if _, err := f.svc.Receive(ctx, inbox.Delivery{Via: "https", Raw: mail(f.email(0), "Welcome"), Recipients: rs[:1]}); err != nil {
+		t.Fatalf("Receive to the account that is left: %v", err)
+	}
+	if n := count(t, db, `SELECT count(*) FROM messages`); n != 1 {
+		t.Errorf("%d messages, want 1", n)
 	}
 }

@@ -54,6 +54,17 @@ func newHTMLPolicy() *bluemonday.Policy {
 	return p
 }
 
+// shownHTML is a stored HTML body as a reader may see it: sanitized by
+// htmlPolicy, at most maxHTML bytes. It is idempotent, so a body stored
+// sanitized (as the first deliveries were) reads the same.
+func shownHTML(stored string) string {
+	if stored == "" {
+		return ""
+	}
+	out, _ := sanitizeHTML(stored)
+	return strings.TrimSpace(out)
+}
+
 // sanitizeHTML applies htmlPolicy and bounds the result to maxHTML bytes,
 // cut before a tag so that no tag is left half written.
 func sanitizeHTML(raw string) (string, bool) {

@@ -87,14 +87,14 @@ func TestPruneHonoursAChangedRetention(t *testing.T) {
 	kept := f.deliver(t, young, "Young", 0)
 	svc := f.newService(t, fixtureOptions{Now: func() time.Time { return testNow }})
 	ctx := access.ForJob(context.Background(), "prune", 9)
-	if n, err := svc.Prune(ctx); err != nil || n != 0 {
+	if n, err := svc.Prune(ctx, 0); err != nil || n != 0 {
 		t.Fatalf("Prune under the default week: %d, %v; want none", n, err)
 	}
 	e, err := f.accounts.UpdateEnvironment(f.admin, "production", accounts.EnvironmentChange{InboxRetentionSeconds: new(2 * 3600)})
 	if err != nil || e.InboxRetentionSeconds != 7200 {
 		t.Fatalf("UpdateEnvironment: %+v, %v", e, err)
 	}
-	if n, err := svc.Prune(ctx); err != nil || n != 1 {
+	if n, err := svc.Prune(ctx, 0); err != nil || n != 1 {
 		t.Fatalf("Prune under two hours: %d, %v; want 1", n, err)
 	}
 	list, err := svc.List(f.admin, inbox.Filter{})

@@ -107,6 +107,16 @@ type Config struct {
 	// message, rejecting nothing (UNDERSTUDY_SMTP_CHECK_SENDERS). Defaults
 	// to true.
 	SMTPCheckSenders *bool `yaml:"smtp_check_senders"`
+	// SMTPClientMaxConns bounds the open connections of one client address
+	// (an IPv6 client's /64), from 1 to 10000
+	// (UNDERSTUDY_SMTP_CLIENT_MAX_CONNS). Defaults to 10.
+	SMTPClientMaxConns int `yaml:"smtp_client_max_conns"`
+	// SMTPClientConnsPerMinute bounds the connections one client address
+	// opens a minute, from 1 to 100000
+	// (UNDERSTUDY_SMTP_CLIENT_CONNS_PER_MINUTE): raise it when one relay
+	// (a mail provider's outbound host, a load test) sends all the mail.
+	// Defaults to 120.
+	SMTPClientConnsPerMinute int `yaml:"smtp_client_conns_per_minute"`
 }
 
 // SMTPCheckSendersOn reports whether received mail's senders are checked.
@@ -154,6 +164,8 @@ func (c Config) WithDefaults() Config {
 	}
 	c.ConsoleSessionIdle = cmp.Or(c.ConsoleSessionIdle, 12*time.Hour)
 	c.SMTPMaxBytes = cmp.Or(c.SMTPMaxBytes, 10<<20)
+	c.SMTPClientMaxConns = cmp.Or(c.SMTPClientMaxConns, 10)
+	c.SMTPClientConnsPerMinute = cmp.Or(c.SMTPClientConnsPerMinute, 120)
 	if c.SMTPCheckSenders == nil {
 		c.SMTPCheckSenders = new(true)
 	}
@@ -189,6 +201,12 @@ func (c Config) Validate() error {
 	if c.SMTPMaxBytes < 1<<10 || c.SMTPMaxBytes > 100<<20 {
 		errs = append(errs, fmt.Errorf("smtp_max_bytes (UNDERSTUDY_SMTP_MAX_BYTES) must be from 1024 (1 KiB) to 104857600 (100 MiB), got %d", c.SMTPMaxBytes))
 	}
+	if c.SMTPClientMaxConns < 1 || c.SMTPClientMaxConns > 10000 {
+		errs = append(errs, fmt.Errorf("smtp_client_max_conns (UNDERSTUDY_SMTP_CLIENT_MAX_CONNS) must be from 1 to 10000, got %d", c.SMTPClientMaxConns))
+	}
+	if c.SMTPClientConnsPerMinute < 1 || c.SMTPClientConnsPerMinute > 100000 {
+		errs = append(errs, fmt.Errorf("smtp_client_conns_per_minute (UNDERSTUDY_SMTP_CLIENT_CONNS_PER_MINUTE) must be from 1 to 100000, got %d", c.SMTPClientConnsPerMinute))
+	}
 	if (c.SMTPTLSCert == "") != (c.SMTPTLSKey == "") {
 		errs = append(errs, errors.New("smtp_tls_cert and smtp_tls_key (UNDERSTUDY_SMTP_TLS_CERT, UNDERSTUDY_SMTP_TLS_KEY) go together: set both files, or neither"))
 	}
@@ -213,8 +231,8 @@ const maxPlanRetention = 10 * 365 * 24 * time.Hour
 const planPruneInterval = time.Hour
 
 // inboxPruneInterval is how often messages past their environment's
-// retention are deleted.
-const inboxPruneInterval = time.Hour
+// retention are deleted, and inboxes cut to its inbox_max_messages.
+const inboxPruneInterval = time.Minute
 
 // jobLogLevel is JobLogLevel as a slog level (warn when it cannot be read).
 func (c Config) jobLogLevel() slog.Level {
@@ -245,6 +263,18 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("UNDERSTUDY_SMTP_MAX_BYTES must be a whole number of bytes such as 10485760, got %q", v))
 		}
 		c.SMTPMaxBytes = n
+	}
+	for _, n := range []struct {
+		env string
+		to  *int
+	}{{"UNDERSTUDY_SMTP_CLIENT_MAX_CONNS", &c.SMTPClientMaxConns}, {"UNDERSTUDY_SMTP_CLIENT_CONNS_PER_MINUTE", &c.SMTPClientConnsPerMinute}} {
+		if v := getenv(n.env); v != "" {
+			i, err := strconv.Atoi(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s must be a whole number, got %q", n.env, v))
+			}
+			*n.to = i
+		}
 	}
 	if v := getenv("UNDERSTUDY_SMTP_CHECK_SENDERS"); v != "" {
 		on, err := strconv.ParseBool(v)
@@ -341,6 +371,8 @@ func merge(layers ...Config) Config {
 		out.SMTPAddr = cmp.Or(out.SMTPAddr, l.SMTPAddr)
 		out.SMTPHostname = cmp.Or(out.SMTPHostname, l.SMTPHostname)
 		out.SMTPMaxBytes = cmp.Or(out.SMTPMaxBytes, l.SMTPMaxBytes)
+		out.SMTPClientMaxConns = cmp.Or(out.SMTPClientMaxConns, l.SMTPClientMaxConns)
+		out.SMTPClientConnsPerMinute = cmp.Or(out.SMTPClientConnsPerMinute, l.SMTPClientConnsPerMinute)
 		out.SMTPTLSCert = cmp.Or(out.SMTPTLSCert, l.SMTPTLSCert)
 		out.SMTPTLSKey = cmp.Or(out.SMTPTLSKey, l.SMTPTLSKey)
 		if out.SMTPCheckSenders == nil {

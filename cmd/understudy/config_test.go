@@ -21,28 +21,30 @@ func TestConfigFromEnvAndFromFileAreTheSame(t *testing.T) {
 		t.Fatal(err)
 	}
 	fromEnv, err := loadConfig(Config{}, "", envOf(map[string]string{
-		"DATABASE_URL":                        "postgres://understudy@db.internal/understudy",
-		"UNDERSTUDY_ADDR":                     "0.0.0.0:9090",
-		"UNDERSTUDY_SECRET_KEY":               "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
-		"UNDERSTUDY_OLD_SECRET_KEYS":          "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=",
-		"UNDERSTUDY_EMAIL_DOMAINS":            "qa.example.test, qa2.example.test",
-		"UNDERSTUDY_DB_MAX_CONNS":             "7",
-		"UNDERSTUDY_REQUEST_TIMEOUT":          "3s",
-		"UNDERSTUDY_LOG_LEVEL":                "debug",
-		"UNDERSTUDY_TOKEN_CACHE_TTL":          "2s",
-		"UNDERSTUDY_READ_TIMEOUT":             "20s",
-		"UNDERSTUDY_JOB_LOG_LEVEL":            "info",
-		"UNDERSTUDY_CONSOLE":                  "false",
-		"UNDERSTUDY_CONSOLE_SESSION_IDLE":     "2h",
-		"UNDERSTUDY_TRUSTED_PROXIES":          "10.0.0.0/8, 192.0.2.7,2001:db8::/32",
-		"UNDERSTUDY_PLAN_RETENTION_UNAPPLIED": "72h",
-		"UNDERSTUDY_PLAN_RETENTION_APPLIED":   "2160h",
-		"UNDERSTUDY_SMTP_ADDR":                "0.0.0.0:2525",
-		"UNDERSTUDY_SMTP_HOSTNAME":            "mx.qa.example.test",
-		"UNDERSTUDY_SMTP_MAX_BYTES":           "2097152",
-		"UNDERSTUDY_SMTP_TLS_CERT":            "/etc/understudy/mx.crt",
-		"UNDERSTUDY_SMTP_TLS_KEY":             "/etc/understudy/mx.key",
-		"UNDERSTUDY_SMTP_CHECK_SENDERS":       "false",
+		"DATABASE_URL":                            "postgres://understudy@db.internal/understudy",
+		"UNDERSTUDY_ADDR":                         "0.0.0.0:9090",
+		"UNDERSTUDY_SECRET_KEY":                   "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
+		"UNDERSTUDY_OLD_SECRET_KEYS":              "CQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQk=",
+		"UNDERSTUDY_EMAIL_DOMAINS":                "qa.example.test, qa2.example.test",
+		"UNDERSTUDY_DB_MAX_CONNS":                 "7",
+		"UNDERSTUDY_REQUEST_TIMEOUT":              "3s",
+		"UNDERSTUDY_LOG_LEVEL":                    "debug",
+		"UNDERSTUDY_TOKEN_CACHE_TTL":              "2s",
+		"UNDERSTUDY_READ_TIMEOUT":                 "20s",
+		"UNDERSTUDY_JOB_LOG_LEVEL":                "info",
+		"UNDERSTUDY_CONSOLE":                      "false",
+		"UNDERSTUDY_CONSOLE_SESSION_IDLE":         "2h",
+		"UNDERSTUDY_TRUSTED_PROXIES":              "10.0.0.0/8, 192.0.2.7,2001:db8::/32",
+		"UNDERSTUDY_PLAN_RETENTION_UNAPPLIED":     "72h",
+		"UNDERSTUDY_PLAN_RETENTION_APPLIED":       "2160h",
+		"UNDERSTUDY_SMTP_ADDR":                    "0.0.0.0:2525",
+		"UNDERSTUDY_SMTP_HOSTNAME":                "mx.qa.example.test",
+		"UNDERSTUDY_SMTP_MAX_BYTES":               "2097152",
+		"UNDERSTUDY_SMTP_TLS_CERT":                "/etc/understudy/mx.crt",
+		"UNDERSTUDY_SMTP_TLS_KEY":                 "/etc/understudy/mx.key",
+		"UNDERSTUDY_SMTP_CHECK_SENDERS":           "false",
+		"UNDERSTUDY_SMTP_CLIENT_MAX_CONNS":        "40",
+		"UNDERSTUDY_SMTP_CLIENT_CONNS_PER_MINUTE": "6000",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +56,7 @@ func TestConfigFromEnvAndFromFileAreTheSame(t *testing.T) {
 		fromFile.ConsoleOn() || fromFile.ConsoleSessionIdle != 2*time.Hour ||
 		fromFile.PlanRetentionUnapplied != 72*time.Hour || fromFile.PlanRetentionApplied != 90*24*time.Hour ||
 		fromFile.SMTPAddr != "0.0.0.0:2525" || fromFile.SMTPMaxBytes != 2<<20 || fromFile.SMTPCheckSendersOn() ||
-		fromFile.SMTPTLSKey != "/etc/understudy/mx.key" {
+		fromFile.SMTPTLSKey != "/etc/understudy/mx.key" || fromFile.SMTPClientMaxConns != 40 || fromFile.SMTPClientConnsPerMinute != 6000 {
 		t.Fatalf("config = %+v", fromFile)
 	}
 	proxies, err := fromFile.trustedProxies()
@@ -80,7 +82,8 @@ func TestConfigPrecedenceIsFlagsThenEnvThenFile(t *testing.T) {
 	if d.Addr != "127.0.0.1:8080" || d.DBMaxConns != 20 || d.RequestTimeout != 10*time.Second || d.LogLevel != "info" ||
 		d.ReadTimeout != 30*time.Second || d.JobLogLevel != "warn" || !d.ConsoleOn() || d.ConsoleSessionIdle != 12*time.Hour ||
 		d.PlanRetentionUnapplied != 7*24*time.Hour || d.PlanRetentionApplied != 30*24*time.Hour ||
-		d.SMTPAddr != "" || d.SMTPMaxBytes != 10485760 || !d.SMTPCheckSendersOn() || d.SMTPTLSCert != "" {
+		d.SMTPAddr != "" || d.SMTPMaxBytes != 10485760 || !d.SMTPCheckSendersOn() || d.SMTPTLSCert != "" ||
+		d.SMTPClientMaxConns != 10 || d.SMTPClientConnsPerMinute != 120 {
 		t.Fatalf("defaults = %+v", d)
 	}
 }
@@ -222,7 +225,8 @@ func TestSMTPSettingsNameWhatIsWrong(t *testing.T) {
 			t.Errorf("Validate() = %v, want %q", err, tc.want)
 		}
 	}
-	for name, v := range map[string]string{"UNDERSTUDY_SMTP_MAX_BYTES": "10MB", "UNDERSTUDY_SMTP_CHECK_SENDERS": "maybe"} {
+	for name, v := range map[string]string{"UNDERSTUDY_SMTP_MAX_BYTES": "10MB", "UNDERSTUDY_SMTP_CHECK_SENDERS": "maybe",
+		"UNDERSTUDY_SMTP_CLIENT_MAX_CONNS": "0", "UNDERSTUDY_SMTP_CLIENT_CONNS_PER_MINUTE": "lots"} {
 		if _, err := loadConfig(Config{}, "", envOf(map[string]string{name: v})); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%s: %v", name, v, err)
 		}

@@ -24,12 +24,14 @@ func startSMTP(cfg Config, r inbox.Receiver, logger *slog.Logger) (*inbox.SMTPSe
 		return nil, "", err
 	}
 	s, err := inbox.NewSMTPServer(inbox.SMTPConfig{
-		Addr:         cfg.SMTPAddr,
-		Hostname:     cfg.SMTPHostname,
-		MaxBytes:     cfg.SMTPMaxBytes,
-		TLS:          tlsConfig,
-		CheckSenders: new(cfg.SMTPCheckSendersOn()),
-		Logger:       logger,
+		Addr:              cfg.SMTPAddr,
+		Hostname:          cfg.SMTPHostname,
+		MaxBytes:          cfg.SMTPMaxBytes,
+		TLS:               tlsConfig,
+		CheckSenders:      new(cfg.SMTPCheckSendersOn()),
+		MaxConnsPerClient: cfg.SMTPClientMaxConns,
+		MaxConnsPerMinute: cfg.SMTPClientConnsPerMinute,
+		Logger:            logger,
 	}, r)
 	if err != nil {
 		return nil, "", err

@@ -83,9 +83,11 @@
 // name, email domains, custom surfaces), RoleDirectory (every role,
 // deleted ones too, with its environment's name) and AccountDirectory
 // (every account, retired ones too, with its role's name and isolation
-// policy), in directory.go. It reads one view of another's the same way:
+// policy), in directory.go. It reads two views of others' the same way:
 // package isolation's view of the violations that quarantine
-// (QuarantineView), in the claim's statement.
+// (QuarantineView), in the claim's statement, and package lease's view of
+// the open leases (OpenLeaseView, migration 000024), in a mailbox's
+// (MailboxByEmail, for package inbox).
 //
 // # A lease, from the handler to SQL
 //

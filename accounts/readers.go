@@ -50,12 +50,22 @@ type Mailbox struct {
 	// Role), "" for none. They were checked when written; a reader that
 	// cannot compile one uses the default rules.
 	CodePattern, LinkPattern string
+	// LeaseID is the account's open lease when it was read, "" for none.
+	LeaseID string
 }
+
+// OpenLeaseView is the name of package lease's view of the open lease of
+// each account (migration 000024): account_id, lease_id. Lease owns it
+// and exports it as lease.OpenLeaseView; this package, which lease
+// imports, reads it by a name of its own, and a test in lease fails if the
+// two names ever differ.
+const OpenLeaseView = "open_leases"
 
 const mailboxSelect = `
 SELECT a.id::text, a.environment_id::text, a.status, e.inbox_max_messages,
-       coalesce(r.code_pattern, ''), coalesce(r.link_pattern, '')
-FROM accounts a JOIN environments e ON e.id = a.environment_id LEFT JOIN roles r ON r.id = a.role_id`
+       coalesce(r.code_pattern, ''), coalesce(r.link_pattern, ''), coalesce(ol.lease_id::text, '')
+FROM accounts a JOIN environments e ON e.id = a.environment_id LEFT JOIN roles r ON r.id = a.role_id
+LEFT JOIN ` + OpenLeaseView + ` ol ON ol.account_id = a.id`
 
 const (
 	mailboxesSQL = mailboxSelect + `
@@ -67,7 +77,7 @@ WHERE lower(a.email) COLLATE "C" = lower($1) COLLATE "C" AND a.status <> 'retire
 )
 
 func scanMailbox(r pgx.Row, m *Mailbox) error {
-	return r.Scan(&m.AccountID, &m.EnvironmentID, &m.Status, &m.MaxMessages, &m.CodePattern, &m.LinkPattern)
+	return r.Scan(&m.AccountID, &m.EnvironmentID, &m.Status, &m.MaxMessages, &m.CodePattern, &m.LinkPattern, &m.LeaseID)
 }
 
 // MailboxByEmail returns the mailbox of the account that is not retired

@@ -34,7 +34,9 @@ var addressRE = regexp.MustCompile(`^[A-Za-z0-9!#$%&'*+/=?^_{|}~-]+(\.[A-Za-z0-9
 
 // Accept answers whether address is a synthetic account's: its local part
 // without a plus-tag, in lower case, at a controlled domain of this
-// server, is the address of an account that is not retired. Errors:
+// server, is the address of an account that is not retired. It reads, in
+// the same query, what Receive needs of the account: its environment, its
+// role's patterns and its open lease. Errors:
 // EINVALID (not an address), ENOTFOUND (anything else: another domain, an
 // unknown or retired account alike, so the answer tells nothing more).
 func (s *Service) Accept(ctx context.Context, address string) (Recipient, error) {
@@ -63,17 +65,18 @@ func (s *Service) Accept(ctx context.Context, address string) (Recipient, error)
 // Receive stores d once per recipient: each message read with the
 // patterns of its account's role (Parse, once per distinct pair of
 // patterns), sealed, audited (message.receive), and kept against the lease
-// open on its account. Waiters on any replica are woken when it commits.
-// It returns the ids of the stored messages in the order of d.Recipients.
+// open on its account when the recipient was accepted (the mail a test
+// causes is sent, so accepted, after its lease began). Waiters on any
+// replica are woken when it commits. It returns the ids of the stored
+// messages in the order of d.Recipients.
 //
-// A delivery costs one round trip to read the open leases and one to
-// write: the inserts, their audit events and the notification are one
-// pipelined batch, which PostgreSQL runs as one implicit transaction (a
-// batch ends with a single Sync), so all of them commit or none. The
-// recipients' accounts are as Accept found them (an account retired since
-// still gets this one message; it is kept, like the rest of its mail, for
-// its retention); a Recipient not made by Accept has its account read, and
-// refused when it is gone or retired. Each account's inbox is cut to its
+// A delivery costs one round trip: the inserts, their audit events and
+// the notification are one pipelined batch, which PostgreSQL runs as one
+// implicit transaction (a batch ends with a single Sync), so all of them
+// commit or none. The recipients' accounts are as Accept found them (an
+// account retired since still gets this one message; it is kept, like the
+// rest of its mail, for its retention); a Recipient not made by Accept has
+// its account read, and refused when it is gone or retired. Each account's inbox is cut to its
 // environment's inbox_max_messages by the prune job (Prune), not here.
 // Errors: EINVALID (the delivery), ENOTFOUND (a recipient's account, read
 // here, is gone or retired).
@@ -99,18 +102,12 @@ func (s *Service) Receive(ctx context.Context, d Delivery) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	leases := map[string]string{}
-	if s.cfg.OpenLeases != nil {
-		if leases, err = s.cfg.OpenLeases(ctx, accountIDs); err != nil {
-			return nil, fmt.Errorf("reading the open leases of the recipients: %w", err)
-		}
-	}
 	b := &pgx.Batch{}
 	ids := make([]string, len(d.Recipients))
 	for i, r := range d.Recipients {
 		box := boxes[r.AccountID]
 		rd := reads[rulesOf(box)]
-		m := newRow(d, r, rd.p, box.EnvironmentID, leases[r.AccountID])
+		m := newRow(d, r, rd.p, box.EnvironmentID, box.LeaseID)
 		if err := s.queueInsert(ctx, b, m, rd.body, raw); err != nil {
 			return nil, err
 		}
@@ -198,7 +195,8 @@ type rules struct{ code, link string }
 func rulesOf(b accounts.Mailbox) rules { return rules{b.CodePattern, b.LinkPattern} }
 
 // reading is a message as Parse read it with one pair of patterns, and
-// its encoded form.
+// its encoded form: JSON, compressed (a body is mostly its text and HTML,
+// which shrink five-fold, and sealed it could not shrink at all).
 type reading struct {
 	p    Parsed
 	body []byte
@@ -221,6 +219,9 @@ func readFor(raw []byte, boxes map[string]accounts.Mailbox) (map[rules]reading, 
 		body, err := json.Marshal(p)
 		if err != nil {
 			return nil, fmt.Errorf("encoding the parsed message: %w", err)
+		}
+		if body, err = compress(body); err != nil {
+			return nil, err
 		}
 		out[keys[i]] = reading{p: p, body: body}
 	}

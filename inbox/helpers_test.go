@@ -38,8 +38,6 @@ type fixture struct {
 type fixtureOptions struct {
 	// Now is the inbox's clock; nil leaves the database's.
 	Now func() time.Time
-	// OpenLeases is the inbox's Config.OpenLeases.
-	OpenLeases func(ctx context.Context, accountIDs []string) (map[string]string, error)
 }
 
 func newKeyring(t testing.TB) *secret.Keyring {
@@ -91,7 +89,7 @@ func newFixture(t testing.TB, db pgdb.DB, o fixtureOptions) fixture {
 // replica of the server.
 func (f fixture) newService(t testing.TB, o fixtureOptions) *inbox.Service {
 	t.Helper()
-	svc, err := inbox.New(inbox.Config{DB: f.db, Keyring: newKeyring(t), Accounts: f.accounts, Now: o.Now, OpenLeases: o.OpenLeases})
+	svc, err := inbox.New(inbox.Config{DB: f.db, Keyring: newKeyring(t), Accounts: f.accounts, Now: o.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,11 +30,6 @@ type Config struct {
 	// Now tells the time a message is received at. Defaults to the
 	// database's clock.
 	Now func() time.Time
-	// OpenLeases returns the open lease of each of accountIDs that has one
-	// (account id → lease id), so a message is stored against the lease
-	// open at its arrival (package lease, which may come to import this
-	// package, provides it). Defaults to none: no message names a lease.
-	OpenLeases func(ctx context.Context, accountIDs []string) (map[string]string, error)
 	// Connect opens the dedicated connection Listen holds. Defaults to
 	// taking one out of DB, which must then be a *pgxpool.Pool.
 	Connect func(ctx context.Context) (*pgx.Conn, error)

@@ -238,6 +238,9 @@ func (s *Service) scan(row pgx.Row, q query) (m Message, keep bool, err error) {
 	if err != nil {
 		return Message{}, false, err
 	}
+	if plain, err = inflateBody(plain); err != nil {
+		return Message{}, false, fmt.Errorf("inflating the body of message %s: %w", m.ID, err)
+	}
 	var p Parsed
 	if err := json.Unmarshal(plain, &p); err != nil {
 		return Message{}, false, fmt.Errorf("decoding the body of message %s: %w", m.ID, err)

@@ -23,6 +23,13 @@ type OpenLease struct {
 	ExpiresAt time.Time
 }
 
+// OpenLeaseView is this package's view of the open lease of each account
+// (migration 000024): account_id, lease_id, through the unique index on
+// open leases. Package accounts reads it, in the same statement as an
+// account, by a name of its own (accounts.OpenLeaseView), since it cannot
+// import this package.
+const OpenLeaseView = "open_leases"
+
 // openOnSQL reads the open leases of the accounts $1, through the unique
 // index on open leases.
 const openOnSQL = `

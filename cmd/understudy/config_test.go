@@ -226,7 +226,7 @@ func TestSMTPSettingsNameWhatIsWrong(t *testing.T) {
 		}
 	}
 	for name, v := range map[string]string{"UNDERSTUDY_SMTP_MAX_BYTES": "10MB", "UNDERSTUDY_SMTP_CHECK_SENDERS": "maybe",
-		"UNDERSTUDY_SMTP_CLIENT_MAX_CONNS": "0", "UNDERSTUDY_SMTP_CLIENT_CONNS_PER_MINUTE": "lots"} {
+		"UNDERSTUDY_SMTP_CLIENT_MAX_CONNS": "-3", "UNDERSTUDY_SMTP_CLIENT_CONNS_PER_MINUTE": "lots"} {
 		if _, err := loadConfig(Config{}, "", envOf(map[string]string{name: v})); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%s: %v", name, v, err)
 		}

@@ -284,25 +284,8 @@ func (m *Main) services(keyring *secret.Keyring) (services, error) {
 	if err != nil {
 		return svc, err
 	}
-	svc.inbox, err = inbox.New(inbox.Config{DB: m.pool, Keyring: keyring, Accounts: svc.accounts, Logger: m.Logger, OpenLeases: openLeaseIDs(svc.leases)})
+	svc.inbox, err = inbox.New(inbox.Config{DB: m.pool, Keyring: keyring, Accounts: svc.accounts, Logger: m.Logger})
 	return svc, err
-}
-
-// openLeaseIDs is the inbox's Config.OpenLeases: the id of the open lease
-// of each account that has one, read through the leases' owner, so that a
-// message is kept against the lease open when it arrives.
-func openLeaseIDs(leases *lease.Service) func(ctx context.Context, accountIDs []string) (map[string]string, error) {
-	return func(ctx context.Context, accountIDs []string) (map[string]string, error) {
-		open, err := leases.OpenOn(ctx, accountIDs)
-		if err != nil {
-			return nil, err
-		}
-		out := make(map[string]string, len(open))
-		for id, l := range open {
-			out[id] = l.ID
-		}
-		return out, nil
-	}
 }
 
 // startJobs runs the background work (provisioning, lease expiry) as River

@@ -216,6 +216,8 @@ func TestSMTPSettingsNameWhatIsWrong(t *testing.T) {
 	}{
 		{func(c *Config) { c.SMTPMaxBytes = 1023 }, "smtp_max_bytes (UNDERSTUDY_SMTP_MAX_BYTES) must be from 1024"},
 		{func(c *Config) { c.SMTPMaxBytes = 100<<20 + 1 }, "smtp_max_bytes"},
+		{func(c *Config) { c.SMTPClientMaxConns = 10001 }, "smtp_client_max_conns (UNDERSTUDY_SMTP_CLIENT_MAX_CONNS) must be from 1 to 10000"},
+		{func(c *Config) { c.SMTPClientConnsPerMinute = -1 }, "smtp_client_conns_per_minute (UNDERSTUDY_SMTP_CLIENT_CONNS_PER_MINUTE) must be from 1 to 100000"},
 		{func(c *Config) { c.SMTPTLSCert = "mx.crt" }, "smtp_tls_cert and smtp_tls_key"},
 		{func(c *Config) { c.SMTPTLSKey = "mx.key" }, "smtp_tls_cert and smtp_tls_key"},
 	} {
@@ -226,7 +228,7 @@ func TestSMTPSettingsNameWhatIsWrong(t *testing.T) {
 		}
 	}
 	for name, v := range map[string]string{"UNDERSTUDY_SMTP_MAX_BYTES": "10MB", "UNDERSTUDY_SMTP_CHECK_SENDERS": "maybe",
-		"UNDERSTUDY_SMTP_CLIENT_MAX_CONNS": "-3", "UNDERSTUDY_SMTP_CLIENT_CONNS_PER_MINUTE": "lots"} {
+		"UNDERSTUDY_SMTP_CLIENT_MAX_CONNS": "ten", "UNDERSTUDY_SMTP_CLIENT_CONNS_PER_MINUTE": "lots"} {
 		if _, err := loadConfig(Config{}, "", envOf(map[string]string{name: v})); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%s: %v", name, v, err)
 		}

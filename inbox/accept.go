@@ -195,8 +195,10 @@ type rules struct{ code, link string }
 func rulesOf(b accounts.Mailbox) rules { return rules{b.CodePattern, b.LinkPattern} }
 
 // reading is a message as Parse read it with one pair of patterns, and
-// its encoded form: JSON, compressed (a body is mostly its text and HTML,
-// which shrink five-fold, and sealed it could not shrink at all).
+// the body kept of it: its JSON without the text and the HTML, which are
+// read again from the raw MIME when the body is shown (Service.scan), as
+// they would double what a message stores (and sealed, they could not be
+// compressed).
 type reading struct {
 	p    Parsed
 	body []byte
@@ -216,12 +218,11 @@ func readFor(raw []byte, boxes map[string]accounts.Mailbox) (map[rules]reading, 
 	}
 	out := make(map[rules]reading, len(keys))
 	for i, p := range parseEach(raw, ps) {
-		body, err := json.Marshal(p)
+		kept := p
+		kept.Text, kept.HTML = "", ""
+		body, err := json.Marshal(kept)
 		if err != nil {
 			return nil, fmt.Errorf("encoding the parsed message: %w", err)
-		}
-		if body, err = compress(body); err != nil {
-			return nil, err
 		}
 		out[keys[i]] = reading{p: p, body: body}
 	}

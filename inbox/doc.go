@@ -14,10 +14,13 @@
 // # Messages
 //
 // A Message is stored against its account and, when one was open, the
-// lease. Its headers, text, sanitized HTML, extracted codes and links, and
-// its raw MIME (compressed) are sealed at rest like passwords: they carry
-// codes. Parse turns raw MIME into a Parsed message; it never fails, and a
-// message it cannot read is kept raw with its parse error.
+// lease. Its headers, extracted codes and links, and its raw MIME
+// (compressed) are sealed at rest like passwords: they carry codes. Its
+// text and HTML are read again from the raw MIME when it is shown, the
+// HTML sanitized then (Parse's HTML is sanitized; what a delivery stores
+// is not read by anyone but this package). Parse turns raw MIME into a
+// Parsed message; it never fails, and a message it cannot read is kept
+// raw with its parse error.
 //
 // # TOTP
 //

@@ -52,13 +52,12 @@ func Parse(raw []byte, p Patterns) Parsed {
 // parseEach is Parse with each of ps, reading the message once (the codes
 // and links are found once per Patterns, so that a message to accounts of
 // several roles costs one reading, not one per role), except that the HTML
-// is left as the message wrote it: a delivery stores it so, sealed, and the
-// one door that shows a stored body (Service.scan) sanitizes it with
-// shownHTML. Sanitizing is most of the cost of reading a message (a mail
-// template's inline styles are parsed one by one), and most stored mail is
-// never shown; the codes and links are found in the HTML's rendering,
+// is left as the message wrote it. Sanitizing is most of the cost of
+// reading a message (a mail template's inline styles are parsed one by
+// one) and most mail is never shown, so it is done when a body is shown
+// (shownHTML); the codes and links are found in the HTML's rendering,
 // which skips what sanitizing drops (scripts, styles, frames, titles), so
-// both doors find the same ones.
+// both find the same ones.
 func parseEach(raw []byte, ps []Patterns) (each []Parsed) {
 	var out Parsed
 	defer func() {
@@ -69,9 +68,38 @@ func parseEach(raw []byte, ps []Patterns) (each []Parsed) {
 			}
 		}
 	}()
+	out, plain, doc := readMessage(raw, &out)
+	each = make([]Parsed, len(ps))
+	for i, p := range ps {
+		each[i] = out
+		each[i].Codes = findCodes(out.Subject, plain, doc, p.Code)
+		each[i].Links = findLinks(plain, doc, headerValue(out.Headers, "List-Unsubscribe"), p.Link)
+	}
+	return each
+}
+
+// bodyTexts reads a raw message's text and HTML (as sent), as Parse does,
+// without looking for codes and links: a stored message keeps its codes
+// and links, and its text and HTML are read again from its raw MIME when
+// it is shown (see Service.scan). A message Parse cannot read has none.
+func bodyTexts(raw []byte) (text, html string) {
+	defer func() {
+		if recover() != nil {
+			text, html = "", ""
+		}
+	}()
+	var out Parsed
+	out, _, _ = readMessage(raw, &out)
+	return out.Text, out.HTML
+}
+
+// readMessage reads raw's headers and bodies into out (which a caller that
+// recovers from a panic may read, half filled), and returns it with the
+// plain text and the HTML's rendering that codes and links are found in.
+func readMessage(raw []byte, out *Parsed) (Parsed, string, htmlDoc) {
 	var r partReader
 	h, body := r.readHeader(skipEnvelopeLine(raw))
-	out = headerFields(h, &r)
+	*out = headerFields(h, &r)
 	entity, err := message.New(message.Header{Header: h}, body)
 	if err != nil {
 		r.note(entityProblem(err))
@@ -101,13 +129,7 @@ func parseEach(raw []byte, ps []Patterns) (each []Parsed) {
 		r.note("the text body was cut at 1 MiB")
 	}
 	out.ParseError = strings.Join(r.problems, "; ")
-	each = make([]Parsed, len(ps))
-	for i, p := range ps {
-		each[i] = out
-		each[i].Codes = findCodes(out.Subject, plain, doc, p.Code)
-		each[i].Links = findLinks(plain, doc, headerValue(out.Headers, "List-Unsubscribe"), p.Link)
-	}
-	return each
+	return *out, plain, doc
 }
 
 // partReader gathers the bodies of a message as its tree is walked.

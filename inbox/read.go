@@ -108,9 +108,14 @@ func canOpen(ctx context.Context) bool {
 	return sc == access.ScopeAdmin || sc == access.ScopeRunner
 }
 
-const messageColumns = `m.id::text, m.account_id::text, coalesce(m.lease_id::text, ''), m.received_at, m.via,
+// messageColumns are a listing's; withRaw adds the raw MIME, read when
+// bodies are shown (their text and HTML are read from it).
+const (
+	messageColumns = `m.id::text, m.account_id::text, coalesce(m.lease_id::text, ''), m.received_at, m.via,
 m.envelope_from, m.envelope_to, m.header_from, m.subject_redacted, m.size, m.client, m.auth, m.parse_error, m.code_count,
 m.link_count, m.body_key_id, m.body_sealed`
+	withRaw = `, m.raw_key_id, m.raw_sealed`
+)
 
 const listFrom = ` FROM messages m
 WHERE ($1::uuid IS NULL OR m.account_id = $1)
@@ -121,11 +126,17 @@ WHERE ($1::uuid IS NULL OR m.account_id = $1)
   AND ($6::timestamptz IS NULL OR (m.received_at, m.id) > ($6, $7::uuid))`
 
 const (
-	listNewestSQL  = `SELECT ` + messageColumns + listFrom + ` ORDER BY m.received_at DESC, m.id DESC LIMIT $8`
-	listNearestSQL = `SELECT ` + messageColumns + listFrom + ` ORDER BY m.received_at, m.id LIMIT $8`
-	cursorSQL      = `SELECT received_at FROM messages WHERE id = $1`
-	getSQL         = `SELECT ` + messageColumns + ` FROM messages m WHERE m.id = $1`
-	rawSQL         = `SELECT account_id::text, size, raw_key_id, raw_sealed FROM messages WHERE id = $1`
+	newest  = ` ORDER BY m.received_at DESC, m.id DESC LIMIT $8`
+	nearest = ` ORDER BY m.received_at, m.id LIMIT $8`
+
+	listNewestSQL         = `SELECT ` + messageColumns + listFrom + newest
+	listNearestSQL        = `SELECT ` + messageColumns + listFrom + nearest
+	listNewestWithRawSQL  = `SELECT ` + messageColumns + withRaw + listFrom + newest
+	listNearestWithRawSQL = `SELECT ` + messageColumns + withRaw + listFrom + nearest
+	cursorSQL             = `SELECT received_at FROM messages WHERE id = $1`
+	getSQL                = `SELECT ` + messageColumns + ` FROM messages m WHERE m.id = $1`
+	getWithRawSQL         = `SELECT ` + messageColumns + withRaw + ` FROM messages m WHERE m.id = $1`
+	rawSQL                = `SELECT account_id::text, size, raw_key_id, raw_sealed FROM messages WHERE id = $1`
 )
 
 // List returns the messages matching f, newest first. Errors: EINVALID
@@ -189,10 +200,8 @@ func (s *Service) prepare(ctx context.Context, f Filter) (query, error) {
 // list runs q: the rows in SQL, then, for a full-subject match, the
 // subjects of the opened bodies.
 func (s *Service) list(ctx context.Context, q query) ([]Message, error) {
-	sql := listNewestSQL
-	if q.afterAt != nil {
-		sql = listNearestSQL
-	}
+	sql := map[[2]bool]string{{false, false}: listNewestSQL, {true, false}: listNearestSQL,
+		{false, true}: listNewestWithRawSQL, {true, true}: listNearestWithRawSQL}[[2]bool{q.afterAt != nil, q.bodies}]
 	subject, limit := q.f.Subject, q.f.Limit
 	if q.fullMatch {
 		subject, limit = "", MaxScan
@@ -222,13 +231,18 @@ func (s *Service) list(ctx context.Context, q query) ([]Message, error) {
 	return out, nil
 }
 
-// scan reads one message, opening its body when q matches on it or
+// scan reads one message (with its raw MIME when q.bodies: the row has
+// withRaw's columns then), opening its body when q matches on it or
 // returns it; keep is false when the full subject does not match.
 func (s *Service) scan(row pgx.Row, q query) (m Message, keep bool, err error) {
-	var keyID string
-	var sealed []byte
-	if err := row.Scan(&m.ID, &m.AccountID, &m.LeaseID, &m.ReceivedAt, &m.Via, &m.EnvelopeFrom, &m.To, &m.From,
-		&m.Subject, &m.Size, &m.Client, &m.Auth, &m.ParseError, &m.CodeCount, &m.LinkCount, &keyID, &sealed); err != nil {
+	var keyID, rawKeyID string
+	var sealed, rawSealed []byte
+	dest := []any{&m.ID, &m.AccountID, &m.LeaseID, &m.ReceivedAt, &m.Via, &m.EnvelopeFrom, &m.To, &m.From,
+		&m.Subject, &m.Size, &m.Client, &m.Auth, &m.ParseError, &m.CodeCount, &m.LinkCount, &keyID, &sealed}
+	if q.bodies {
+		dest = append(dest, &rawKeyID, &rawSealed)
+	}
+	if err := row.Scan(dest...); err != nil {
 		return Message{}, false, err
 	}
 	if !q.fullMatch && !q.bodies {
@@ -238,9 +252,6 @@ func (s *Service) scan(row pgx.Row, q query) (m Message, keep bool, err error) {
 	if err != nil {
 		return Message{}, false, err
 	}
-	if plain, err = inflateBody(plain); err != nil {
-		return Message{}, false, fmt.Errorf("inflating the body of message %s: %w", m.ID, err)
-	}
 	var p Parsed
 	if err := json.Unmarshal(plain, &p); err != nil {
 		return Message{}, false, fmt.Errorf("decoding the body of message %s: %w", m.ID, err)
@@ -249,6 +260,19 @@ func (s *Service) scan(row pgx.Row, q query) (m Message, keep bool, err error) {
 		return Message{}, false, nil
 	}
 	if q.bodies {
+		if p.Text == "" && p.HTML == "" {
+			// Stored without them (all but the first deliveries): read
+			// again from the raw MIME.
+			z, err := openSealed(s.cfg.Keyring, rawKeyID, rawSealed, m.ID, "raw")
+			if err != nil {
+				return Message{}, false, err
+			}
+			raw, err := decompress(z, m.Size)
+			if err != nil {
+				return Message{}, false, fmt.Errorf("inflating message %s: %w", m.ID, err)
+			}
+			p.Text, p.HTML = bodyTexts(raw)
+		}
 		m.Subject = p.Subject
 		m.Body = &Body{Subject: p.Subject, Headers: p.Headers, Text: p.Text, HTML: shownHTML(p.HTML), Codes: p.Codes, Links: p.Links}
 	}
@@ -264,7 +288,11 @@ func (s *Service) Get(ctx context.Context, id string, bodies bool) (Message, err
 		return Message{}, notFound
 	}
 	q := query{bodies: bodies && canOpen(ctx)}
-	m, _, err := s.scan(s.db.QueryRow(ctx, getSQL, uid), q)
+	sql := getSQL
+	if q.bodies {
+		sql = getWithRawSQL
+	}
+	m, _, err := s.scan(s.db.QueryRow(ctx, sql, uid), q)
 	if err = pgdb.Translate(err, "", ""); understudy.ErrorCode(err) == understudy.ENOTFOUND {
 		return Message{}, notFound
 	}

@@ -154,31 +154,6 @@ func compress(raw []byte) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// maxBody bounds a stored body, inflated: its text and HTML at their
-// bounds, with room for the headers, codes and links and JSON's escapes.
-const maxBody = 4 * (maxText + maxHTML)
-
-// inflateBody returns a stored body's JSON: inflated when it was stored
-// compressed (gzip's magic bytes; a JSON body starts with "{"), refusing
-// more than maxBody bytes.
-func inflateBody(b []byte) ([]byte, error) {
-	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
-		return b, nil
-	}
-	r, err := gzip.NewReader(bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
-	out, err := io.ReadAll(io.LimitReader(r, maxBody+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(out) > maxBody {
-		return nil, fmt.Errorf("the body inflates to more than %d bytes", maxBody)
-	}
-	return out, nil
-}
-
 // decompress inflates a raw message stored compressed, refusing more than
 // size bytes (its size when received).
 func decompress(z []byte, size int) ([]byte, error) {

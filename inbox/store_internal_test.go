@@ -1,0 +1,106 @@
+package inbox
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/internal/dbtest"
+	"github.com/understudy-dev/understudy/internal/pgdb"
+	"github.com/understudy-dev/understudy/secret"
+)
+
+const htmlMail = "From: Shop <no-reply@shop.example>\r\nSubject: Sign in\r\nMIME-Version: 1.0\r\n" +
+	"Content-Type: text/html; charset=utf-8\r\n\r\n" +
+	"<html><head><title>Hidden title</title><style>p{color:red}</style></head><body>" +
+	"<p style=\"color:#333;background:url(https://track.example/p.gif)\">Your sign-in code is <b>482913</b></p>" +
+	"<script>alert(1)</script><img src=\"https://track.example/open.gif\"></body></html>\r\n"
+
+// A stored body keeps the codes and links but not the text and the HTML,
+// which are read again from the raw MIME when shown, the HTML sanitized;
+// a body stored with them (the first deliveries') is shown as stored,
+// sanitized too.
+func TestStoredBodiesAreShownFromTheRawMIME(t *testing.T) {
+	t.Parallel()
+	tx := dbtest.Tx(t)
+	ctx := access.WithCaller(context.Background(), access.Caller{Actor: "admin-1", Scope: access.ScopeAdmin})
+	kr, _ := secret.NewKeyring(make([]byte, secret.KeySize))
+	acc, err := accounts.New(accounts.Config{DB: tx, Keyring: kr, EmailDomains: []string{"qa.example.test"},
+		OpenLeases: func(context.Context, pgdb.DB, []string) (map[string]accounts.OpenLease, error) { return nil, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acc.CreateEnvironment(ctx, accounts.Environment{Name: "production", EmailDomains: []string{"qa.example.test"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acc.CreateRole(ctx, "production", "buyer", accounts.RoleChange{}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := acc.ListAccounts(ctx, accounts.AccountFilter{})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("accounts: %v, %v", list, err)
+	}
+	svc, err := New(Config{DB: tx, Keyring: kr, Accounts: acc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := svc.Accept(ctx, list[0].Identity.Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := svc.Receive(ctx, Delivery{Via: "https", Raw: []byte(htmlMail), Recipients: []Recipient{r}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keyID string
+	var sealed []byte
+	if err := tx.QueryRow(ctx, `SELECT body_key_id, body_sealed FROM messages WHERE id = $1`, ids[0]).Scan(&keyID, &sealed); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := openSealed(kr, keyID, sealed, ids[0], "body")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored Parsed
+	if err := json.Unmarshal(plain, &stored); err != nil || stored.Text != "" || stored.HTML != "" || len(stored.Codes) == 0 || stored.Codes[0].Value != "482913" {
+		t.Fatalf("stored body %+v, %v; want its codes without its text and HTML", stored, err)
+	}
+	shown := func(id string) Body {
+		t.Helper()
+		m, err := svc.Get(ctx, id, true)
+		if err != nil || m.Body == nil {
+			t.Fatalf("Get(%s): %+v, %v", id, m, err)
+		}
+		return *m.Body
+	}
+	b := shown(ids[0])
+	if b.Text != "Your sign-in code is 482913" || !strings.Contains(b.HTML, "<b>482913</b>") {
+		t.Errorf("shown body: text %q, html %q", b.Text, b.HTML)
+	}
+	for _, unsafe := range []string{"<script", "alert", "track.example", "<style", "Hidden title", "url("} {
+		if strings.Contains(b.HTML, unsafe) {
+			t.Errorf("shown HTML holds %q: %s", unsafe, b.HTML)
+		}
+	}
+	// A body stored whole, as the first deliveries stored theirs.
+	old := Parse([]byte(htmlMail), Patterns{})
+	old.HTML = "<p onclick=\"x()\">Stored whole</p><script>alert(2)</script>"
+	body, _ := json.Marshal(old)
+	z, _ := compress([]byte(htmlMail))
+	m := newRow(Delivery{Via: "https", Raw: []byte(htmlMail)}, r, old, r.box.EnvironmentID, "")
+	b2 := &pgx.Batch{}
+	if err := svc.queueInsert(ctx, b2, m, body, z); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.SendBatch(ctx, b2).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if b := shown(m.id); b.HTML != "<p>Stored whole</p>" || b.Text != old.Text {
+		t.Errorf("a body stored whole is shown as html %q, text %q", b.HTML, b.Text)
+	}
+}

@@ -176,11 +176,13 @@ func (s *SMTPServer) freeSlot() { <-s.slots }
 // readBounded reads r to its end, keeping at most max bytes: with more it
 // returns errTooLarge, having read max+1. The buffer starts at the size
 // the sender announced (MAIL SIZE=, plus room for the trace lines a relay
-// adds) or 64 KiB, and doubles, never past max+1: a small message takes
-// little, and an announced one is read without copies.
+// adds) or 16 KiB, and doubles, never past max+1: a small message takes
+// little (a sign-in mail is 5 to 30 KiB; a buffer of 64 KiB for each was
+// a third of the receiver's allocation and so of its collection), and an
+// announced one is read without copies.
 func readBounded(r io.Reader, max, hint int64) ([]byte, error) {
 	limit := max + 1
-	initial := int64(64 << 10)
+	initial := int64(16 << 10)
 	if hint > 0 {
 		initial = hint + 4<<10
 	}

@@ -3,6 +3,7 @@ package inbox
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // A reader sees a subject with its codes redacted however the mail wrote
@@ -30,4 +31,45 @@ func TestRedactHidesCodesAsWritten(t *testing.T) {
 	if got := redact("Welcome to chirp, 2026 edition", nil); got != "Welcome to chirp, 2026 edition" {
 		t.Errorf("a subject without codes changed: %q", got)
 	}
+}
+
+// redactCode finds a code however it is spaced or cased, every time it is
+// written, and leaves what only resembles it.
+func TestRedactCodeSpellings(t *testing.T) {
+	for _, c := range []struct{ subject, code, want string }{
+		{"Code a7k-9q2 for you", "A7K9Q2", "Code •••• for you"},
+		{"482913 or 482 913?", "482913", "•••• or ••••?"},
+		{"48291 is not it", "482913", "48291 is not it"},
+		{"4482913", "482913", "4••••"},
+		{"Ünï 4 8 2", "482", "Ünï ••••"},
+		{"-482913-", "482913", "-••••-"},
+		{"", "482913", ""},
+	} {
+		if got := redactCode(c.subject, c.code); got != c.want {
+			t.Errorf("redactCode(%q, %q) = %q, want %q", c.subject, c.code, got, c.want)
+		}
+	}
+}
+
+// redactCode never panics, and what it leaves never spells the code.
+func FuzzRedactCode(f *testing.F) {
+	f.Add("Your code is 482 913", "482913")
+	f.Add("A7K-9Q2", "a7k9q2")
+	f.Add("\xff\xfe 12", "12")
+	f.Fuzz(func(t *testing.T, subject, code string) {
+		if code == "" || len(code) > 64 || len(subject) > 1024 || strings.ContainsRune(code, utf8.RuneError) {
+			return
+		}
+		for _, r := range code {
+			if isCodeSeparator(r) || strings.ContainsRune(Redacted, r) {
+				return
+			}
+		}
+		got := redactCode(subject, code)
+		for i := range got {
+			if spells(got, i, code) > i {
+				t.Fatalf("redactCode(%q, %q) = %q, which still spells it at %d", subject, code, got, i)
+			}
+		}
+	})
 }

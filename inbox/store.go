@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -106,25 +108,69 @@ func redact(subject string, codes []Code) string {
 		return subject
 	}
 	for _, c := range codes {
-		if c.Value == "" || len(c.Value) > 64 {
-			continue
+		if c.Value != "" && len(c.Value) <= 64 {
+			subject = redactCode(subject, c.Value)
 		}
-		parts := make([]string, 0, len(c.Value))
-		for _, r := range c.Value {
-			parts = append(parts, regexp.QuoteMeta(string(r)))
-		}
-		re, err := regexp.Compile(`(?i)` + strings.Join(parts, codeSeparators))
-		if err != nil {
-			continue
-		}
-		subject = re.ReplaceAllLiteralString(subject, Redacted)
 	}
 	return digitRuns.ReplaceAllLiteralString(subject, Redacted)
 }
 
-// codeSeparators is what may stand between the characters of a code as a
-// message writes it: spaces (any kind), dashes, dots and underscores.
-const codeSeparators = `[\s\p{Zs}\-\x{2010}-\x{2015}._]*`
+// redactCode replaces each place where subject spells code, its
+// characters compared case-insensitively and separated by any run of
+// separators, by Redacted. It scans subject once per starting place, with
+// no regular expression to compile for each code of each message.
+func redactCode(subject, code string) string {
+	var b strings.Builder
+	done := 0 // subject[:done] is written to b
+	for i := 0; i < len(subject); {
+		if end := spells(subject, i, code); end > i {
+			b.WriteString(subject[done:i])
+			b.WriteString(Redacted)
+			i, done = end, end
+			continue
+		}
+		_, size := utf8.DecodeRuneInString(subject[i:])
+		i += size
+	}
+	if done == 0 {
+		return subject
+	}
+	b.WriteString(subject[done:])
+	return b.String()
+}
+
+// spells returns where the spelling of code that starts at subject[i]
+// ends, or i when none starts there.
+func spells(subject string, i int, code string) int {
+	j := i
+	for k, want := range code {
+		if k > 0 {
+			for j < len(subject) {
+				r, size := utf8.DecodeRuneInString(subject[j:])
+				if !isCodeSeparator(r) {
+					break
+				}
+				j += size
+			}
+		}
+		if j >= len(subject) {
+			return i
+		}
+		r, size := utf8.DecodeRuneInString(subject[j:])
+		if r != want && unicode.SimpleFold(r) != want && unicode.ToUpper(r) != unicode.ToUpper(want) {
+			return i
+		}
+		j += size
+	}
+	return j
+}
+
+// isCodeSeparator reports whether r may stand between the characters of a
+// code as a message writes it: a space (any kind), a dash, a dot or an
+// underscore.
+func isCodeSeparator(r rune) bool {
+	return unicode.IsSpace(r) || unicode.Is(unicode.Zs, r) || r == '-' || (r >= 0x2010 && r <= 0x2015) || r == '.' || r == '_'
+}
 
 // digitRuns are runs of 4 or more digits, possibly grouped by spaces or
 // dashes.

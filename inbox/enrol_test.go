@@ -9,9 +9,11 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
+	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/apps"
+	"github.com/understudy-dev/understudy/internal/domaintest"
 	"github.com/understudy-dev/understudy/providers"
 	"github.com/understudy-dev/understudy/providers/fake"
 )
@@ -87,4 +89,66 @@ func TestEnrolRefused(t *testing.T) {
 	if err != nil || len(refs) != 0 {
 		t.Errorf("refs %v, %v: want none recorded without the secret", refs, err)
 	}
+}
+
+// TestEnrolAgain: an app provisioned again to take a new password hands
+// back its secret; the same one writes nothing, a new one replaces it
+// (audited totp.rotate), so the codes handed out are the ones the app
+// accepts.
+func TestEnrolAgainOnPasswordRotation(t *testing.T) {
+	t.Parallel()
+	f := newTOTPFixture(t)
+	seed := "first-seed-of-twenty"
+	f.App.SetTOTPURI(func(providers.Account) string { return "otpauth://totp/chirp:u?secret=" + b32(seed) + "&issuer=chirp" })
+	id, err := f.reprovision(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotations := func() int {
+		events, err := access.NewAudit(f.DB).List(f.Ctx, access.AuditFilter{TargetID: id, Action: "totp.rotate"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(events)
+	}
+	if _, err := f.Snapshots.RotatePassword(f.Ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if n := rotations(); n != 0 {
+		t.Errorf("%d totp.rotate events after the app handed back the same secret, want 0", n)
+	}
+	seed = "second-seed-of-twent"
+	if _, err := f.Snapshots.RotatePassword(f.Ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if n := rotations(); n != 1 {
+		t.Errorf("%d totp.rotate events after the app enrolled a new secret, want 1", n)
+	}
+	c, err := f.TOTP.Code(f.Ctx, id, "chirp")
+	if want, _ := totp.GenerateCode(b32(seed), f.now); err != nil || c.Code != want {
+		t.Errorf("code %+v, %v; want the new secret's %s", c, err, want)
+	}
+}
+
+// TestDetachRemovesSecrets: detaching an app removes the accounts'
+// secrets for it, with its refs; attached again, it has none.
+func TestDetachRemovesSecrets(t *testing.T) {
+	t.Parallel()
+	f := newTOTPFixture(t)
+	f.attach(t, "shop")
+	for _, app := range []string{"chirp", "shop"} {
+		if _, err := f.TOTP.Set(f.Ctx, f.Account, app, secretOf(20)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Apps.Detach(f.Ctx, "production", "shop"); err != nil {
+		t.Fatal(err)
+	}
+	list, err := f.TOTP.List(f.Ctx, f.Account)
+	if err != nil || len(list) != 1 || list[0].App != "chirp" {
+		t.Fatalf("List = %+v, %v; want chirp's secret alone", list, err)
+	}
+	f.attach(t, "shop")
+	_, err = f.TOTP.Code(f.Ctx, f.Account, "shop")
+	domaintest.WantCode(t, err, understudy.ENOTFOUND)
 }

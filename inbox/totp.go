@@ -135,23 +135,27 @@ func (t *TOTP) Set(ctx context.Context, accountID, app, input string) (TOTPInfo,
 	if err != nil {
 		return TOTPInfo{}, err
 	}
-	if err := t.checkTarget(ctx, accountID, app); err != nil {
+	appID, err := t.checkTarget(ctx, accountID, app)
+	if err != nil {
 		return TOTPInfo{}, err
 	}
 	var info TOTPInfo
 	err = pgdb.InTx(ctx, t.db, func(tx pgx.Tx) error {
-		info, err = t.store(ctx, tx, accountID, app, k, "api")
+		info, err = t.store(ctx, tx, accountID, app, appID, k, "api")
 		return err
 	})
 	return info, err
 }
 
 // EnrolTx stores, in the caller's transaction, the secret an app handed
-// back when it provisioned the account (its totp_uri), as Set does
-// (audited totp.set or totp.rotate, with source provision). The app is the
-// caller's to vouch for: provisioning has just reached it.
-// Errors: EINVALID naming the bad part of totp_uri.
-func (t *TOTP) EnrolTx(ctx context.Context, tx pgx.Tx, accountID, app, uri string) error {
+// back when it provisioned the account (its totp_uri) as its secret for
+// app (appID, the app's id), as Set does
+// (audited totp.set or totp.rotate, with source provision), unless the
+// account already holds that very secret for the app (an app provisioned
+// again, to take a new password, hands back the secret it enrolled): then
+// nothing is written. The app is the caller's to vouch for: provisioning
+// has just reached it. Errors: EINVALID naming the bad part of totp_uri.
+func (t *TOTP) EnrolTx(ctx context.Context, tx pgx.Tx, accountID, appID, app string, uri string) error {
 	if !looksLikeURI(uri) {
 		return understudy.Invalid("invalid TOTP secret", understudy.FieldError{Field: "totp_uri", Detail: "must be an otpauth://totp/ URI"})
 	}
@@ -159,22 +163,25 @@ func (t *TOTP) EnrolTx(ctx context.Context, tx pgx.Tx, accountID, app, uri strin
 	if err != nil {
 		return err
 	}
-	_, err = t.store(ctx, tx, accountID, app, k, "provision")
+	if held, err := t.openOn(ctx, tx, accountID, app); err == nil && held == k {
+		return nil
+	}
+	_, err = t.store(ctx, tx, accountID, app, appID, k, "provision")
 	return pgdb.Translate(err, "", "")
 }
 
 // checkTarget checks that the account exists, is not retired, and that
-// app is attached to its environment.
-func (t *TOTP) checkTarget(ctx context.Context, accountID, app string) error {
+// app is attached to its environment, and returns the app's id.
+func (t *TOTP) checkTarget(ctx context.Context, accountID, app string) (string, error) {
 	a, err := t.accounts.GetAccount(ctx, accountID)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if a.Status == accounts.StatusRetired {
-		return understudy.Errorf(understudy.ECONFLICT, "account %s is retired; it takes no TOTP secret", a.ID)
+		return "", understudy.Errorf(understudy.ECONFLICT, "account %s is retired; it takes no TOTP secret", a.ID)
 	}
-	_, err = t.apps.Get(ctx, a.Environment, app)
-	return err
+	p, err := t.apps.Get(ctx, a.Environment, app)
+	return p.ID, err
 }
 
 // Code returns the current code of the account's secret for app, on the

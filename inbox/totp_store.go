@@ -18,9 +18,9 @@ const (
 	// (a row just inserted has no xmax), and created_at survives a
 	// replacement.
 	upsertTOTPSQL = `
-INSERT INTO totp_secrets (account_id, app, issuer, account_name, digits, period, algorithm, secret_key_id, secret_sealed, created_at, rotated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10::timestamptz, now()), coalesce($10::timestamptz, now()))
-ON CONFLICT (account_id, app) DO UPDATE SET issuer = EXCLUDED.issuer, account_name = EXCLUDED.account_name, digits = EXCLUDED.digits,
+INSERT INTO totp_secrets (account_id, app, issuer, account_name, digits, period, algorithm, secret_key_id, secret_sealed, created_at, rotated_at, app_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10::timestamptz, now()), coalesce($10::timestamptz, now()), $11)
+ON CONFLICT (account_id, app) DO UPDATE SET app_id = EXCLUDED.app_id, issuer = EXCLUDED.issuer, account_name = EXCLUDED.account_name, digits = EXCLUDED.digits,
   period = EXCLUDED.period, algorithm = EXCLUDED.algorithm, secret_key_id = EXCLUDED.secret_key_id, secret_sealed = EXCLUDED.secret_sealed,
   rotated_at = EXCLUDED.rotated_at
 RETURNING created_at, rotated_at, (xmax = 0) AS inserted`
@@ -37,9 +37,11 @@ func totpAAD(accountID, app string) []byte {
 	return []byte("totp\x00" + accountID + "\x00" + app)
 }
 
-// store seals k as the account's secret for app, inside tx, and audits it
-// (totp.set or totp.rotate, with source saying who gave it).
-func (t *TOTP) store(ctx context.Context, tx pgx.Tx, accountID, app string, k totpKey, source string) (TOTPInfo, error) {
+// store seals k as the account's secret for app (appID, its attachment to
+// the account's environment, whose detaching deletes the secret), inside
+// tx, and audits it (totp.set or totp.rotate, with source saying who gave
+// it).
+func (t *TOTP) store(ctx context.Context, tx pgx.Tx, accountID, app, appID string, k totpKey, source string) (TOTPInfo, error) {
 	uid, err := uuid.Parse(accountID)
 	if err != nil {
 		return TOTPInfo{}, notFound(accountID, app)
@@ -49,7 +51,7 @@ func (t *TOTP) store(ctx context.Context, tx pgx.Tx, accountID, app string, k to
 	info := TOTPInfo{App: app, Issuer: k.issuer, AccountName: k.accountName, Digits: k.digits, Period: k.period, Algorithm: k.algorithm}
 	var inserted bool
 	err = tx.QueryRow(ctx, upsertTOTPSQL, id, app, k.issuer, k.accountName, k.digits, k.period, k.algorithm,
-		sealed.KeyID, sealed.Data, pgdb.Now(t.now)).Scan(&info.CreatedAt, &info.RotatedAt, &inserted)
+		sealed.KeyID, sealed.Data, pgdb.Now(t.now), appID).Scan(&info.CreatedAt, &info.RotatedAt, &inserted)
 	if err != nil {
 		return TOTPInfo{}, pgdb.Translate(err, "", "")
 	}
@@ -98,9 +100,14 @@ func (t *TOTP) List(ctx context.Context, accountID string) ([]TOTPInfo, error) {
 
 // open reads and opens the account's secret for app.
 func (t *TOTP) open(ctx context.Context, accountID, app string) (totpKey, error) {
+	return t.openOn(ctx, t.db, accountID, app)
+}
+
+// openOn is open, read on db (the pool, or the caller's transaction).
+func (t *TOTP) openOn(ctx context.Context, db pgdb.DB, accountID, app string) (totpKey, error) {
 	var k totpKey
 	var sealed secret.Sealed
-	err := t.db.QueryRow(ctx, openTOTPSQL, accountID, app).Scan(&k.issuer, &k.accountName, &k.digits, &k.period, &k.algorithm, &sealed.KeyID, &sealed.Data)
+	err := db.QueryRow(ctx, openTOTPSQL, accountID, app).Scan(&k.issuer, &k.accountName, &k.digits, &k.period, &k.algorithm, &sealed.KeyID, &sealed.Data)
 	if err != nil {
 		return totpKey{}, pgdb.Translate(err, notFound(accountID, app).Error(), "")
 	}

@@ -270,8 +270,9 @@ func TestTOTPSealed(t *testing.T) {
 	if strings.Contains(string(sealed), secret[:12]) {
 		t.Fatal("the secret is stored in the clear")
 	}
-	if _, err := f.DB.Exec(f.Ctx, `INSERT INTO totp_secrets (account_id, app, digits, period, algorithm, secret_key_id, secret_sealed)
-SELECT account_id, 'shop', digits, period, algorithm, secret_key_id, secret_sealed FROM totp_secrets WHERE account_id = $1`, f.Account); err != nil {
+	if _, err := f.DB.Exec(f.Ctx, `INSERT INTO totp_secrets (account_id, app, app_id, digits, period, algorithm, secret_key_id, secret_sealed)
+SELECT t.account_id, 'shop', p.id, digits, period, algorithm, secret_key_id, secret_sealed FROM totp_secrets t, apps p
+WHERE t.account_id = $1 AND p.name = 'shop'`, f.Account); err != nil {
 		t.Fatal(err)
 	}
 	_, err := f.TOTP.Code(f.Ctx, f.Account, "shop")

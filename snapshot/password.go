@@ -3,9 +3,14 @@ package snapshot
 import (
 	"context"
 	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
+	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/providers"
 )
 
@@ -47,15 +52,37 @@ func (s *Service) tellApps(ctx context.Context, id string) error {
 	}
 	for _, r := range refs {
 		pctx, cancel := context.WithTimeout(ctx, s.appTimeout)
-		// The account's authenticator secret was kept when it was first
-		// provisioned; what the app hands back now is not stored again.
-		_, err := r.App.Provision(pctx, pa)
+		p, err := r.App.Provision(pctx, pa)
 		cancel()
 		if err != nil {
 			return tellError(id, r.AppName, err)
 		}
+		if err := s.keepTOTP(ctx, id, r, p.TOTPURI); err != nil {
+			return tellError(id, r.AppName, err)
+		}
 	}
 	return nil
+}
+
+// keepTOTP keeps the authenticator secret an app handed back when it was
+// told the new password (inbox.TOTP.EnrolTx: nothing is written when it is
+// the one the account holds; a new one replaces it, audited totp.rotate),
+// so that the codes a lease hands out are the ones the app accepts. A
+// secret that cannot be kept is the app's breach of the contract
+// (providers.ErrProtocol), named without the secret.
+func (s *Service) keepTOTP(ctx context.Context, accountID string, r apps.LiveRef, uri string) error {
+	if uri == "" || s.totp == nil {
+		return nil
+	}
+	var enrolErr error
+	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		enrolErr = s.totp.EnrolTx(ctx, tx, accountID, r.AppID, r.AppName, uri)
+		return enrolErr
+	})
+	if enrolErr != nil && understudy.ErrorCode(enrolErr) == understudy.EINVALID {
+		return fmt.Errorf("%w: the totp_uri it returned cannot be kept: %s", providers.ErrProtocol, enrolErr.Error())
+	}
+	return err
 }
 
 // tellError is the error of an app that could not be given an account's

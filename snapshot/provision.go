@@ -276,7 +276,7 @@ func (s *Service) recordProvisioned(ctx context.Context, accountID string, app a
 		if err := s.apps.RecordRefTx(ctx, tx, accountID, app, p.Ref); err != nil {
 			return err
 		}
-		enrolErr = s.totp.EnrolTx(ctx, tx, accountID, app.Name, p.TOTPURI)
+		enrolErr = s.totp.EnrolTx(ctx, tx, accountID, app.ID, app.Name, p.TOTPURI)
 		return enrolErr
 	})
 	if enrolErr != nil && understudy.ErrorCode(enrolErr) == understudy.EINVALID {

@@ -1,0 +1,2 @@
+DROP INDEX totp_secrets_app;
+ALTER TABLE totp_secrets DROP COLUMN app_id;

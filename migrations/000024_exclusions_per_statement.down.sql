@@ -9,3 +9,6 @@ BEGIN
     RETURN NEW;
 END $$;
 CREATE TRIGGER accounts_exclusions AFTER INSERT ON accounts FOR EACH ROW EXECUTE FUNCTION exclusions_of_account();
+
+CREATE OR REPLACE FUNCTION exclusion_digest(identifier text) RETURNS bit(256) LANGUAGE sql IMMUTABLE AS
+$$ SELECT ('x' || encode(sha256(convert_to(identifier, 'UTF8')), 'hex'))::bit(256) $$;

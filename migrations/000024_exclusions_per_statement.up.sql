@@ -10,41 +10,56 @@
 -- added by one statement share its version; versions still grow in
 -- commit order, which is all that readers of exclusions_since rely on
 -- (a forget already gives one version to several identifiers).
+-- exclusion_digest is the same function, declared STABLE as its body is
+-- (convert_to is stable): PostgreSQL inlines a SQL function only when its
+-- body is no more volatile than it claims, and the call it made instead
+-- cost two to three times the digest itself in a statement that hashes a
+-- whole pool's identifiers.
+CREATE OR REPLACE FUNCTION exclusion_digest(identifier text) RETURNS bit(256) LANGUAGE sql STABLE AS
+$$ SELECT ('x' || encode(sha256(convert_to(identifier, 'UTF8')), 'hex'))::bit(256) $$;
+
 CREATE FUNCTION exclusions_of_accounts() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    env uuid;
 BEGIN
-    INSERT INTO exclusion_lists (environment_id)
-    SELECT DISTINCT environment_id FROM new_accounts ORDER BY 1
-    ON CONFLICT DO NOTHING;
-    -- Lock the lists (in one order, so two statements never deadlock)
-    -- before reading what is on them: the next statement's snapshot then
-    -- sees every identifier a concurrent statement committed.
-    PERFORM 1 FROM exclusion_lists
-    WHERE environment_id IN (SELECT environment_id FROM new_accounts)
-    ORDER BY environment_id FOR UPDATE;
-    WITH idents AS (
-        -- An identifier shared by two new accounts (a username) is added
-        -- once, for one of them, as row by row the first would have
-        -- added it and the second found it there.
-        SELECT DISTINCT ON (n.environment_id, x.ident) n.environment_id, n.id AS account_id, x.ident, x.kind
-        FROM new_accounts n,
-             LATERAL (VALUES (n.id::text, 'account_id'), (n.email, 'email'), (n.username, 'username')) AS x (ident, kind)
-        ORDER BY n.environment_id, x.ident, n.id
-    ), fresh AS (
-        SELECT i.* FROM idents i
-        WHERE NOT EXISTS (SELECT 1 FROM exclusions x
-                          WHERE x.environment_id = i.environment_id AND x.identifier = i.ident AND NOT x.forgotten)
-    ), bumped AS (
-        UPDATE exclusion_lists l SET version = l.version + 1, size = l.size + f.n, hash = l.hash # f.h
-        FROM (SELECT environment_id, count(*) AS n, bit_xor(exclusion_digest(ident)) AS h FROM fresh GROUP BY environment_id) f
-        WHERE l.environment_id = f.environment_id
-        RETURNING l.environment_id, l.version
-    )
-    INSERT INTO exclusions (environment_id, identifier, kind, source, account_id, version)
-    SELECT f.environment_id, f.ident, f.kind, '', f.account_id, b.version
-    FROM fresh f JOIN bumped b ON b.environment_id = f.environment_id
-    ON CONFLICT (environment_id, identifier) DO UPDATE
-        SET kind = EXCLUDED.kind, source = EXCLUDED.source, account_id = EXCLUDED.account_id,
-            version = EXCLUDED.version, forgotten = false;
+    -- One environment at a time, in one order, so two statements never
+    -- deadlock on their lists.
+    FOR env IN SELECT DISTINCT environment_id FROM new_accounts ORDER BY 1 LOOP
+        INSERT INTO exclusion_lists (environment_id) VALUES (env) ON CONFLICT DO NOTHING;
+        -- Lock the list before reading what is on it: the next
+        -- statement's snapshot then sees every identifier a concurrent
+        -- statement committed.
+        PERFORM 1 FROM exclusion_lists WHERE environment_id = env FOR UPDATE;
+        WITH idents AS (
+            -- An identifier shared by two new accounts (a username) is
+            -- added once, for one of them, as row by row the first would
+            -- have added it and the second found it there. (COLLATE "C":
+            -- the same groups, sorted bytewise, several times faster.)
+            SELECT DISTINCT ON (x.ident COLLATE "C") n.id AS account_id, x.ident, x.kind
+            FROM new_accounts n,
+                 LATERAL (VALUES (n.id::text, 'account_id'), (n.email, 'email'), (n.username, 'username')) AS x (ident, kind)
+            WHERE n.environment_id = env
+            ORDER BY x.ident COLLATE "C", n.id
+        ), listed AS (
+            -- Probed through the primary key with the statement's
+            -- identifiers: the transition table has no statistics, and a
+            -- join would be planned as a scan of the whole list.
+            SELECT x.identifier FROM exclusions x
+            WHERE x.environment_id = env AND x.identifier = ANY (ARRAY(SELECT ident FROM idents)) AND NOT x.forgotten
+        ), fresh AS (
+            SELECT i.* FROM idents i WHERE i.ident NOT IN (SELECT identifier FROM listed)
+        ), bumped AS (
+            UPDATE exclusion_lists l SET version = l.version + 1, size = l.size + f.n, hash = l.hash # f.h
+            FROM (SELECT count(*) AS n, bit_xor(exclusion_digest(ident)) AS h FROM fresh HAVING count(*) > 0) f
+            WHERE l.environment_id = env
+            RETURNING l.version
+        )
+        INSERT INTO exclusions (environment_id, identifier, kind, source, account_id, version)
+        SELECT env, f.ident, f.kind, '', f.account_id, b.version FROM fresh f, bumped b
+        ON CONFLICT (environment_id, identifier) DO UPDATE
+            SET kind = EXCLUDED.kind, source = EXCLUDED.source, account_id = EXCLUDED.account_id,
+                version = EXCLUDED.version, forgotten = false;
+    END LOOP;
     RETURN NULL;
 END $$;
 

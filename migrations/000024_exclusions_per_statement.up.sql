@@ -21,15 +21,20 @@ $$ SELECT ('x' || encode(sha256(convert_to(identifier, 'UTF8')), 'hex'))::bit(25
 CREATE FUNCTION exclusions_of_accounts() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     env uuid;
+    v bigint;
 BEGIN
     -- One environment at a time, in one order, so two statements never
     -- deadlock on their lists.
     FOR env IN SELECT DISTINCT environment_id FROM new_accounts ORDER BY 1 LOOP
         INSERT INTO exclusion_lists (environment_id) VALUES (env) ON CONFLICT DO NOTHING;
-        -- Lock the list before reading what is on it: the next
-        -- statement's snapshot then sees every identifier a concurrent
-        -- statement committed.
-        PERFORM 1 FROM exclusion_lists WHERE environment_id = env FOR UPDATE;
+        -- The list is locked until the transaction ends: v is the version
+        -- this statement adds, and no other statement can add it.
+        SELECT version + 1 INTO v FROM exclusion_lists WHERE environment_id = env FOR UPDATE;
+        -- Each identifier goes in through the primary key (ON CONFLICT
+        -- probes it row by row, whatever the plan): a new one is
+        -- inserted, a forgotten one comes back, one on the list is left
+        -- as it is and not returned. The list's size and hash then count
+        -- what was returned.
         WITH idents AS (
             -- An identifier shared by two new accounts (a username) is
             -- added once, for one of them, as row by row the first would
@@ -40,25 +45,18 @@ BEGIN
                  LATERAL (VALUES (n.id::text, 'account_id'), (n.email, 'email'), (n.username, 'username')) AS x (ident, kind)
             WHERE n.environment_id = env
             ORDER BY x.ident COLLATE "C", n.id
-        ), listed AS (
-            -- Probed through the primary key with the statement's
-            -- identifiers: the transition table has no statistics, and a
-            -- join would be planned as a scan of the whole list.
-            SELECT x.identifier FROM exclusions x
-            WHERE x.environment_id = env AND x.identifier = ANY (ARRAY(SELECT ident FROM idents)) AND NOT x.forgotten
-        ), fresh AS (
-            SELECT i.* FROM idents i WHERE i.ident NOT IN (SELECT identifier FROM listed)
-        ), bumped AS (
-            UPDATE exclusion_lists l SET version = l.version + 1, size = l.size + f.n, hash = l.hash # f.h
-            FROM (SELECT count(*) AS n, bit_xor(exclusion_digest(ident)) AS h FROM fresh HAVING count(*) > 0) f
-            WHERE l.environment_id = env
-            RETURNING l.version
+        ), added AS (
+            INSERT INTO exclusions AS x (environment_id, identifier, kind, source, account_id, version)
+            SELECT env, i.ident, i.kind, '', i.account_id, v FROM idents i
+            ON CONFLICT (environment_id, identifier) DO UPDATE
+                SET kind = EXCLUDED.kind, source = EXCLUDED.source, account_id = EXCLUDED.account_id,
+                    version = EXCLUDED.version, forgotten = false
+                WHERE x.forgotten
+            RETURNING x.identifier
         )
-        INSERT INTO exclusions (environment_id, identifier, kind, source, account_id, version)
-        SELECT env, f.ident, f.kind, '', f.account_id, b.version FROM fresh f, bumped b
-        ON CONFLICT (environment_id, identifier) DO UPDATE
-            SET kind = EXCLUDED.kind, source = EXCLUDED.source, account_id = EXCLUDED.account_id,
-                version = EXCLUDED.version, forgotten = false;
+        UPDATE exclusion_lists l SET version = v, size = l.size + a.n, hash = l.hash # a.h
+        FROM (SELECT count(*) AS n, bit_xor(exclusion_digest(identifier)) AS h FROM added HAVING count(*) > 0) a
+        WHERE l.environment_id = env;
     END LOOP;
     RETURN NULL;
 END $$;

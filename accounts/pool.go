@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
@@ -294,12 +295,13 @@ var accountColumnsCopied = []string{"id", "environment_id", "role_id", "slot", "
 
 // copyAccounts writes batch with one COPY.
 func (s *Service) copyAccounts(ctx context.Context, tx pgx.Tx, e Environment, r Role, status Status, batch []newAccount) error {
-	envID, err := uuid.Parse(e.ID)
-	if err != nil {
+	// pgtype.UUID: pgx encodes it directly, where a uuid.UUID goes
+	// through a failed plan and its driver.Valuer, for each row.
+	var envID, roleID pgtype.UUID
+	if err := envID.Scan(e.ID); err != nil {
 		return fmt.Errorf("environment %s's id %q: %w", e.Name, e.ID, err)
 	}
-	roleID, err := uuid.Parse(r.ID)
-	if err != nil {
+	if err := roleID.Scan(r.ID); err != nil {
 		return fmt.Errorf("role %s's id %q: %w", r.Name, r.ID, err)
 	}
 	cols := accountColumnsCopied
@@ -310,7 +312,7 @@ func (s *Service) copyAccounts(ctx context.Context, tx pgx.Tx, e Environment, r 
 	rotated := s.now().UTC()
 	n, err := tx.CopyFrom(ctx, pgx.Identifier{"accounts"}, cols, pgx.CopyFromSlice(len(batch), func(i int) ([]any, error) {
 		a := &batch[i]
-		row := []any{a.id, envID, roleID, a.slot, a.gen, string(status), a.identity.Email, a.identity.Username, a.identity,
+		row := []any{pgtype.UUID{Bytes: a.id, Valid: true}, envID, roleID, a.slot, a.gen, string(status), a.identity.Email, a.identity.Username, a.identity,
 			a.sealed.KeyID, a.sealed.Data, rotated}
 		if at != nil {
 			row = append(row, *at, *at)

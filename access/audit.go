@@ -1,6 +1,7 @@
 package access
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -64,6 +65,47 @@ func Record(ctx context.Context, tx Execer, e Event) error {
 		details = []byte("{}")
 	}
 	_, err = tx.Exec(ctx, recordSQL, actor, e.Action, e.TargetType, e.TargetID, RequestID(ctx), details)
+	return err
+}
+
+// recordManySQL adds several events of one caller in one statement, in
+// the order given ($3, $4, $5, $6 are their actions, target types,
+// target ids and details, index by index).
+const recordManySQL = `INSERT INTO audit_events (actor, action, target_type, target_id, request_id, details)
+SELECT $1, u.action, u.target_type, u.target_id, $2, u.details::jsonb
+FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS u (action, target_type, target_id, details, n)
+ORDER BY u.n`
+
+// RecordMany adds events to the audit trail through tx, the transaction
+// of the writes they record, in one statement, as Record would one by
+// one: what a write of many rows (a pool's new accounts) records.
+func RecordMany(ctx context.Context, tx Execer, events []Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	c := CallerFrom(ctx)
+	actor := cmp.Or(c.Actor, "system")
+	addr := ClientFrom(ctx).Addr
+	actions, types, targets, details := make([]string, len(events)), make([]string, len(events)), make([]string, len(events)), make([]string, len(events))
+	for i, e := range events {
+		d := e.Details
+		if addr != "" {
+			d = maps.Clone(d)
+			if d == nil {
+				d = map[string]any{}
+			}
+			d[clientAddrDetail] = addr
+		}
+		b := []byte("{}")
+		if d != nil {
+			var err error
+			if b, err = json.Marshal(d); err != nil {
+				return err
+			}
+		}
+		actions[i], types[i], targets[i], details[i] = e.Action, e.TargetType, e.TargetID, string(b)
+	}
+	_, err := tx.Exec(ctx, recordManySQL, actor, RequestID(ctx), actions, types, targets, details)
 	return err
 }
 

@@ -4,28 +4,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/identity"
 	"github.com/understudy-dev/understudy/internal/pgdb"
+	"github.com/understudy-dev/understudy/secret"
 )
 
 const (
 	activeSlotsSQL   = `SELECT slot FROM accounts WHERE role_id = $1 AND status <> 'retired'`
 	retireSlotsSQL   = `UPDATE accounts SET status = 'retired', status_reason = $3, retired_at = coalesce($4::timestamptz, now()), updated_at = coalesce($4::timestamptz, now()) WHERE role_id = $1 AND status <> 'retired' AND slot > $2 RETURNING id, slot`
 	retireAccountSQL = `UPDATE accounts SET status = 'retired', status_reason = $2, retired_at = coalesce($3::timestamptz, now()), updated_at = coalesce($3::timestamptz, now()) WHERE id = $1`
-	nextGenSQL       = `SELECT coalesce(max(generation) + 1, 0) FROM accounts WHERE role_id = $1 AND slot = $2`
-	emailTakenSQL    = `SELECT EXISTS (SELECT 1 FROM accounts WHERE email = $1)`
-	insertAccountSQL = `
-INSERT INTO accounts (id, environment_id, role_id, slot, generation, status, email, username, identity,
-                      password_key_id, password_sealed, password_rotated_at, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, coalesce($13::timestamptz, now()), coalesce($13::timestamptz, now()))`
 )
 
 // ensurePool makes the active accounts of role r fill exactly the slots
@@ -48,14 +46,37 @@ func (s *Service) ensurePool(ctx context.Context, tx pgx.Tx, e Environment, r Ro
 	for _, sl := range slots {
 		have[sl] = true
 	}
+	var missing []int
 	for slot := 1; slot <= r.PoolSize; slot++ {
 		if !have[slot] {
-			if err := s.createAccount(ctx, tx, e, r, slot); err != nil {
-				return fmt.Errorf("creating the account in slot %d of role %s: %w", slot, r.Name, err)
-			}
+			missing = append(missing, slot)
 		}
 	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if err := s.fillSlots(ctx, tx, e, r, missing); err != nil {
+		return fmt.Errorf("creating the %d account(s) of slots %s of role %s (none was created): %w", len(missing), slotList(missing), r.Name, err)
+	}
 	return nil
+}
+
+// slotList names slots compactly: "1-100", "3, 7-9".
+func slotList(slots []int) string {
+	var parts []string
+	for i := 0; i < len(slots); {
+		j := i
+		for j+1 < len(slots) && slots[j+1] == slots[j]+1 {
+			j++
+		}
+		if j == i {
+			parts = append(parts, strconv.Itoa(slots[i]))
+		} else {
+			parts = append(parts, strconv.Itoa(slots[i])+"-"+strconv.Itoa(slots[j]))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ", ")
 }
 
 // pastSQL locks the active accounts of a role in slots past $2, so a lease
@@ -126,44 +147,50 @@ func retireSlots(ctx context.Context, tx pgx.Tx, roleID string, keep int, reason
 	if err != nil {
 		return 0, err
 	}
-	for _, x := range list {
-		if err := access.Record(ctx, tx, access.Event{Action: "account.retire", TargetType: "account", TargetID: x.ID,
-			Details: map[string]any{"slot": x.Slot, "reason": reason}}); err != nil {
-			return 0, err
-		}
+	events := make([]access.Event, len(list))
+	for i, x := range list {
+		events[i] = access.Event{Action: "account.retire", TargetType: "account", TargetID: x.ID,
+			Details: map[string]any{"slot": x.Slot, "reason": reason}}
 	}
-	return len(list), nil
+	return len(list), access.RecordMany(ctx, tx, events)
 }
 
-// createAccount creates the account of slot in role r with the next
-// generation whose email is free, at the environment's first domain, which
-// must still be a controlled domain of this server.
-func (s *Service) createAccount(ctx context.Context, tx pgx.Tx, e Environment, r Role, slot int) error {
+// newAccount is one account of a pool's fill, before its insert.
+type newAccount struct {
+	id       uuid.UUID
+	slot     int
+	gen      int
+	identity identity.Identity
+	sealed   secret.Sealed
+}
+
+const (
+	// nextGensSQL gives each slot of $2 the next generation of role $1.
+	nextGensSQL = `SELECT s.slot, coalesce(max(a.generation) + 1, 0)
+FROM unnest($2::int[]) AS s (slot) LEFT JOIN accounts a ON a.role_id = $1 AND a.slot = s.slot
+GROUP BY s.slot`
+	// takenEmailsSQL lists which of the emails $1 an account has.
+	takenEmailsSQL = `SELECT email FROM accounts WHERE email = ANY($1::text[])`
+)
+
+// fillSlots creates the accounts of slots in role r, each with the next
+// generation whose email is free, at the environment's first domain,
+// which must still be a controlled domain of this server. It writes them
+// with one COPY (the exclusions trigger runs once for all of them), and
+// schedules and audits them with one statement each: a handful of round
+// trips whatever the number of slots. It runs in the caller's
+// transaction, so a failure leaves no account of the fill behind.
+func (s *Service) fillSlots(ctx context.Context, tx pgx.Tx, e Environment, r Role, slots []int) error {
 	domain := e.EmailDomains[0]
 	if !s.allowed.has(domain) {
 		return understudy.Errorf(understudy.ECONFLICT, "environment %s's email domain %s is not a controlled domain of this server (allowed: %s); no account is created outside one", e.Name, domain, s.allowed)
 	}
-	var gen int
-	if err := tx.QueryRow(ctx, nextGenSQL, r.ID, slot).Scan(&gen); err != nil {
+	batch, err := s.freeIdentities(ctx, tx, e, r, domain, slots)
+	if err != nil {
 		return err
 	}
-	var id identity.Identity
-	for {
-		id = identity.Generate(identity.Seed{Environment: e.Name, Role: r.Name, Slot: slot, Generation: gen}, domain, s.now())
-		var taken bool
-		if err := tx.QueryRow(ctx, emailTakenSQL, id.Email).Scan(&taken); err != nil {
-			return err
-		}
-		if !taken {
-			break
-		}
-		gen++ // a suffix collision: the next generation has another suffix
-	}
-	accountID := uuid.New()
-	sealed := s.keyring.Seal([]byte(identity.NewPassword()), []byte(accountID.String()))
 	hasApps := false
 	if s.provisioning != nil {
-		var err error
 		if hasApps, err = s.provisioning.HasAppsTx(ctx, tx, e.ID); err != nil {
 			return err
 		}
@@ -172,18 +199,133 @@ func (s *Service) createAccount(ctx context.Context, tx pgx.Tx, e Environment, r
 	if hasApps {
 		status = StatusPending
 	}
-	_, err := tx.Exec(ctx, insertAccountSQL, accountID, e.ID, r.ID, slot, gen, status, id.Email, id.Username, id,
-		sealed.KeyID, sealed.Data, s.now().UTC(), s.clock.db())
-	if err != nil {
+	for i := range batch {
+		a := &batch[i]
+		a.id = uuid.New()
+		a.sealed = s.keyring.Seal([]byte(identity.NewPassword()), []byte(a.id.String()))
+	}
+	if err := s.copyAccounts(ctx, tx, e, r, status, batch); err != nil {
 		return err
 	}
+	ids := make([]string, len(batch))
+	events := make([]access.Event, len(batch))
+	for i, a := range batch {
+		ids[i] = a.id.String()
+		events[i] = access.Event{Action: "account.create", TargetType: "account", TargetID: ids[i],
+			Details: map[string]any{"environment": e.Name, "role": r.Name, "slot": a.slot, "generation": a.gen, "email": a.identity.Email}}
+	}
 	if hasApps {
-		if err := s.provisioning.ScheduleTx(ctx, tx, accountID.String()); err != nil {
+		if err := s.provisioning.ScheduleTx(ctx, tx, ids...); err != nil {
 			return err
 		}
 	}
-	return access.Record(ctx, tx, access.Event{Action: "account.create", TargetType: "account", TargetID: accountID.String(),
-		Details: map[string]any{"environment": e.Name, "role": r.Name, "slot": slot, "generation": gen, "email": id.Email}})
+	return access.RecordMany(ctx, tx, events)
+}
+
+// freeIdentities generates the identity of each slot at its next
+// generation; where the email is taken (by any account, retired ones
+// too, or by another slot of the fill: a suffix collision), the slot
+// takes the generation after, which has another suffix.
+func (s *Service) freeIdentities(ctx context.Context, tx pgx.Tx, e Environment, r Role, domain string, slots []int) ([]newAccount, error) {
+	rows, err := tx.Query(ctx, nextGensSQL, r.ID, slots)
+	if err != nil {
+		return nil, err
+	}
+	type slotGen struct{ Slot, Gen int }
+	gens, err := pgx.CollectRows(rows, pgx.RowToStructByPos[slotGen])
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	batch := make([]newAccount, len(gens))
+	for i, g := range gens {
+		batch[i] = newAccount{slot: g.Slot, gen: g.Gen}
+	}
+	slices.SortFunc(batch, func(a, b newAccount) int { return a.slot - b.slot })
+	redo := make([]int, len(batch)) // indexes of batch whose identity is (re)generated
+	for i := range batch {
+		redo[i] = i
+	}
+	for len(redo) > 0 {
+		emails := make([]string, len(redo))
+		for k, i := range redo {
+			a := &batch[i]
+			a.identity = identity.Generate(identity.Seed{Environment: e.Name, Role: r.Name, Slot: a.slot, Generation: a.gen}, domain, now)
+			emails[k] = a.identity.Email
+		}
+		rows, err := tx.Query(ctx, takenEmailsSQL, emails)
+		if err != nil {
+			return nil, err
+		}
+		taken, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return nil, err
+		}
+		redo = collisions(batch, taken)
+		for _, i := range redo {
+			batch[i].gen++
+		}
+	}
+	return batch, nil
+}
+
+// collisions returns the indexes of batch whose email is taken, or is
+// the email of an earlier account of batch.
+func collisions(batch []newAccount, taken []string) []int {
+	used := make(map[string]bool, len(batch)+len(taken))
+	for _, t := range taken {
+		used[t] = true
+	}
+	var out []int
+	for i, a := range batch {
+		if used[a.identity.Email] {
+			out = append(out, i)
+			continue
+		}
+		used[a.identity.Email] = true
+	}
+	return out
+}
+
+// accountColumnsCopied are the columns fillSlots writes; created_at and
+// updated_at follow when the clock is injected (else they take the
+// database's now(), their default).
+var accountColumnsCopied = []string{"id", "environment_id", "role_id", "slot", "generation", "status", "email", "username", "identity",
+	"password_key_id", "password_sealed", "password_rotated_at"}
+
+// copyAccounts writes batch with one COPY.
+func (s *Service) copyAccounts(ctx context.Context, tx pgx.Tx, e Environment, r Role, status Status, batch []newAccount) error {
+	// pgtype.UUID: pgx encodes it directly, where a uuid.UUID goes
+	// through a failed plan and its driver.Valuer, for each row.
+	var envID, roleID pgtype.UUID
+	if err := envID.Scan(e.ID); err != nil {
+		return fmt.Errorf("environment %s's id %q: %w", e.Name, e.ID, err)
+	}
+	if err := roleID.Scan(r.ID); err != nil {
+		return fmt.Errorf("role %s's id %q: %w", r.Name, r.ID, err)
+	}
+	cols := accountColumnsCopied
+	at := s.clock.db()
+	if at != nil {
+		cols = append(slices.Clip(cols), "created_at", "updated_at")
+	}
+	rotated := s.now().UTC()
+	n, err := tx.CopyFrom(ctx, pgx.Identifier{"accounts"}, cols, pgx.CopyFromSlice(len(batch), func(i int) ([]any, error) {
+		a := &batch[i]
+		row := []any{pgtype.UUID{Bytes: a.id, Valid: true}, envID, roleID, a.slot, a.gen, string(status), a.identity.Email, a.identity.Username, a.identity,
+			a.sealed.KeyID, a.sealed.Data, rotated}
+		if at != nil {
+			row = append(row, *at, *at)
+		}
+		return row, nil
+	}))
+	if err != nil {
+		return err
+	}
+	if int(n) != len(batch) {
+		return fmt.Errorf("copying %d accounts of role %s wrote %d", len(batch), r.Name, n)
+	}
+	return nil
 }
 
 // RenewPool retires every active account of role name of environment env

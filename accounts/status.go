@@ -19,8 +19,9 @@ type Provisioning interface {
 	// HasAppsTx reports, inside tx, whether environment envID has apps:
 	// a new account there is pending until it is provisioned.
 	HasAppsTx(ctx context.Context, tx pgx.Tx, envID string) (bool, error)
-	// ScheduleTx enqueues, inside tx, the provisioning of accountID.
-	ScheduleTx(ctx context.Context, tx pgx.Tx, accountID string) error
+	// ScheduleTx enqueues, inside tx, the provisioning of each of
+	// accountIDs, in one statement.
+	ScheduleTx(ctx context.Context, tx pgx.Tx, accountIDs ...string) error
 }
 
 const (

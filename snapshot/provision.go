@@ -75,11 +75,21 @@ func (*Scheduler) HasAppsTx(ctx context.Context, tx pgx.Tx, envID string) (bool,
 	return apps.HasAppsTx(ctx, tx, envID)
 }
 
-// ScheduleTx enqueues, inside tx, the provisioning of accountID.
-func (s *Scheduler) ScheduleTx(ctx context.Context, tx pgx.Tx, accountID string) error {
-	args := ProvisionArgs{AccountID: accountID, RequestID: access.RequestID(ctx)}
-	if _, err := s.jobs.InsertTx(ctx, tx, args, nil); err != nil {
-		return fmt.Errorf("enqueueing the provisioning of account %s: %w", accountID, err)
+// ScheduleTx enqueues, inside tx, the provisioning of each of accountIDs,
+// in one insert.
+func (s *Scheduler) ScheduleTx(ctx context.Context, tx pgx.Tx, accountIDs ...string) error {
+	if len(accountIDs) == 0 {
+		return nil
+	}
+	params := make([]river.InsertManyParams, len(accountIDs))
+	for i, id := range accountIDs {
+		params[i] = river.InsertManyParams{Args: ProvisionArgs{AccountID: id, RequestID: access.RequestID(ctx)}}
+	}
+	if _, err := s.jobs.InsertManyTx(ctx, tx, params); err != nil {
+		if len(accountIDs) == 1 {
+			return fmt.Errorf("enqueueing the provisioning of account %s: %w", accountIDs[0], err)
+		}
+		return fmt.Errorf("enqueueing the provisioning of %d accounts: %w", len(accountIDs), err)
 	}
 	return nil
 }
@@ -95,12 +105,7 @@ func (s *Scheduler) ScheduleEnvironmentTx(ctx context.Context, tx pgx.Tx, envID 
 	if err != nil {
 		return err
 	}
-	for _, id := range ids {
-		if err := s.ScheduleTx(ctx, tx, id); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.ScheduleTx(ctx, tx, ids...)
 }
 
 // Provision provisions the account into every app of its environment

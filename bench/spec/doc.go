@@ -40,8 +40,15 @@
 //	TEST_DATABASE_URL='postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable' go run ./bench/spec
 //
 // Flags: -roles 100, -pool 100 (the server refuses more), -plans 7,
-// -for-each 500,
+// -for-each 500, -copy-rounds 3, -short (25 roles, 3 plans, -for-each
+// 100 unless given),
 // -bin bin/understudy (the server and the CLI), -o text|json.
+//
+// Issue 20's target: the first apply takes at most 5× a COPY of the rows
+// it wrote for its accounts (accounts, their exclusions and their
+// account.create audit events) into a second scratch database migrated
+// by the same binary, the median of -copy-rounds rounds (copy.go). The
+// report ends with one RATIO line per target (phase.WriteRatios).
 //
 // # What a run does
 //

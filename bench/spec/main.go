@@ -31,6 +31,14 @@ type Config struct {
 	// each, from one role block, applied in workspace foreach. Defaults to
 	// 500.
 	ForEach int `json:"for_each_objects"`
+	// CopyRounds is how many times the COPY baseline copies the first
+	// apply's rows; its median is the baseline. Defaults to 3.
+	CopyRounds int `json:"copy_rounds"`
+	// Short is the short run (-short): unless set by their own flag,
+	// 25 roles (2,500 accounts, each role's pool still 100), 3 plans and
+	// a for_each spec of 100 objects. What go run ./bench/all runs by
+	// default.
+	Short bool `json:"short"`
 	// Bin is the understudy binary, built by make build: the server and
 	// the CLI under measurement. Defaults to bin/understudy.
 	Bin string `json:"bin"`
@@ -43,9 +51,14 @@ const (
 	maxRoles = 999 // the names r001…r999
 	maxPool  = 100 // the server's bound of pool_size
 	maxPlans = 100
+	// maxCopyRounds bounds the COPY baseline's rounds.
+	maxCopyRounds = 20
 	// maxForEach keeps the names f001…f999.
 	maxForEach = 1000
 )
+
+// shortDefaults are the flags' values in a short run (-short).
+var shortDefaults = map[string]int{"roles": 25, "plans": 3, "for-each": 100}
 
 // WithDefaults returns c with its zero fields filled.
 func (c Config) WithDefaults() Config {
@@ -53,6 +66,7 @@ func (c Config) WithDefaults() Config {
 	c.Pool = cmp.Or(c.Pool, 100)
 	c.Plans = cmp.Or(c.Plans, 7)
 	c.ForEach = cmp.Or(c.ForEach, 500)
+	c.CopyRounds = cmp.Or(c.CopyRounds, 3)
 	c.Bin = cmp.Or(c.Bin, "bin/understudy")
 	c.Output = cmp.Or(c.Output, "text")
 	return c
@@ -76,6 +90,9 @@ func (c Config) Validate() error {
 	if c.ForEach < 2 || c.ForEach > maxForEach {
 		errs = append(errs, fmt.Errorf("-for-each must be from 2 to %d (the environment and at least one role), got %d", maxForEach, c.ForEach))
 	}
+	if c.CopyRounds < 1 || c.CopyRounds > maxCopyRounds {
+		errs = append(errs, fmt.Errorf("-copy-rounds must be from 1 to %d, got %d", maxCopyRounds, c.CopyRounds))
+	}
 	if c.Output != "text" && c.Output != "json" {
 		errs = append(errs, fmt.Errorf("-o must be text or json, got %q", c.Output))
 	}
@@ -91,6 +108,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.IntVar(&c.Pool, "pool", 100, "pool_size of each role (at most 100)")
 	fs.IntVar(&c.Plans, "plans", 7, "no-change plans to time, each beside one roles list")
 	fs.IntVar(&c.ForEach, "for-each", 500, "objects of the for_each spec: environment fe and its roles, from one role block with for_each")
+	fs.IntVar(&c.CopyRounds, "copy-rounds", 3, "rounds of the COPY baseline (its median is the baseline)")
+	fs.BoolVar(&c.Short, "short", false, "short run: 25 roles, 3 plans, a for_each spec of 100 objects, unless set by their flags")
 	fs.StringVar(&c.Bin, "bin", "bin/understudy", "understudy binary, server and CLI (make build)")
 	fs.StringVar(&c.Output, "o", "text", "output format: text or json")
 	if err := fs.Parse(args); err != nil {
@@ -98,6 +117,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if c.Short {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for name, v := range map[string]*int{"roles": &c.Roles, "plans": &c.Plans, "for-each": &c.ForEach} {
+			if !set[name] {
+				*v = shortDefaults[name]
+			}
+		}
 	}
 	c.DatabaseURL = getenv("TEST_DATABASE_URL")
 	c = c.WithDefaults()

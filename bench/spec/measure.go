@@ -23,6 +23,9 @@ type run struct {
 	dir   string // the spec
 	// forEachDir is the for_each spec.
 	forEachDir string
+	// copier and dbURL make the COPY baseline of the apply's rows.
+	copier *copier
+	dbURL  string
 }
 
 // measure sets up the scratch database, the tokens, the server and the
@@ -48,6 +51,11 @@ func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, e
 	if err != nil {
 		return rep, err
 	}
+	cp, err := newCopier(ctx, cfg.DatabaseURL, cfg.Bin)
+	if err != nil {
+		return rep, err
+	}
+	defer func() { err = errors.Join(err, cp.close()) }()
 	srv, err := stack.StartServer(ctx, cfg.Bin, db.URL)
 	if err != nil {
 		return rep, err
@@ -75,7 +83,7 @@ func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, e
 	defer conn.Close(context.WithoutCancel(ctx))
 	logf("database %s, server pid %d at %s, spec of %d roles × %d accounts in %s", db.Name, srv.Pid(), srv.BaseURL, cfg.Roles, cfg.Pool, dir)
 	m := meter{serverPid: srv.Pid(), conn: conn, db: db.Name}
-	r := &run{cfg: cfg, logf: logf, dir: dir, forEachDir: forEachDir, meter: m,
+	r := &run{cfg: cfg, logf: logf, dir: dir, forEachDir: forEachDir, meter: m, copier: cp, dbURL: db.URL,
 		admin: stack.NewAPI(srv.BaseURL, tokens.Admin.Secret),
 		cli:   cli{bin: cfg.Bin, url: srv.BaseURL, token: tokens.Admin.Secret, meter: m}}
 	rep.Config = cfg
@@ -98,6 +106,10 @@ func (r *run) steps(ctx context.Context, rep Report) (Report, error) {
 		return rep, fmt.Errorf("after the first apply: %w", err)
 	}
 	r.logf("first apply: %d accounts in %.2f s", want, rep.Apply.Wall.Millis()/1000)
+	if rep.Copy, err = r.copier.measure(ctx, r.dbURL, specEnvironment, r.cfg.CopyRounds); err != nil {
+		return rep, fmt.Errorf("COPY baseline: %w", err)
+	}
+	r.logf("COPY baseline: %v rows, rounds %v", rep.Copy.Rows, rep.Copy.Rounds)
 	if rep.Direct, err = r.direct(ctx); err != nil {
 		return rep, fmt.Errorf("REST baseline: %w", err)
 	}

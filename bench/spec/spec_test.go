@@ -103,16 +103,30 @@ func TestChecks(t *testing.T) {
 	r.Config.ForEach = 500
 	r.Apply.ServerCPU, r.Apply.PostgresCPU = phase.Latency(4*time.Second), phase.Latency(8*time.Second)
 	r.Direct.ServerCPU, r.Direct.PostgresCPU = phase.Latency(5*time.Second), phase.Latency(5*time.Second)
+	r.Copy = CopyBaseline{Rows: map[string]int64{"accounts": 10_000, "exclusions": 30_000, "audit_events": 10_000},
+		Rounds: []phase.Latency{phase.Latency(7 * time.Second), phase.Latency(5 * time.Second), phase.Latency(9 * time.Second)}}
 	r.Checks = r.check()
-	if len(r.Checks) != 3 {
-		t.Fatalf("checks = %+v, want three", r.Checks)
+	if len(r.Checks) != 4 {
+		t.Fatalf("checks = %+v, want four", r.Checks)
 	}
-	apply, plan, forEach := r.Checks[0], r.Checks[1], r.Checks[2]
+	vsCopy, apply, plan, forEach := r.Checks[0], r.Checks[1], r.Checks[2], r.Checks[3]
+	if !vsCopy.Pass || vsCopy.Measured != 4.43 || vsCopy.Name != "spec_first_apply_vs_copy" || !strings.Contains(vsCopy.Summary, "COPY of its rows (median of 3) 7.000 s") {
+		t.Errorf("COPY check = %+v; want a PASS at 31 / 7 (the median round) = 4.43×", vsCopy)
+	}
+	r.Copy.Rounds = r.Copy.Rounds[1:2]
+	if c := r.check()[0]; c.Pass || c.Measured != 6.2 {
+		t.Errorf("COPY check at 31 / 5 = %+v; want a MISS at 6.2×", c)
+	}
+	r.Copy.Rounds = nil
+	if c := r.check()[0]; c.Pass {
+		t.Errorf("COPY check without a COPY = %+v; want a MISS", c)
+	}
+	r.Copy.Rounds = []phase.Latency{phase.Latency(7 * time.Second), phase.Latency(5 * time.Second), phase.Latency(9 * time.Second)}
 	if !forEach.Pass || forEach.Measured != 2.67 || !strings.Contains(forEach.Summary, "500 objects") {
 		t.Errorf("for_each check = %+v; want a PASS at 0.4 / 0.15 = 2.67×", forEach)
 	}
 	r.ForEachLists = secondsOf(0.1, 0.1, 0.1)
-	if c := r.check()[2]; c.Pass || c.Measured != 4 {
+	if c := r.check()[3]; c.Pass || c.Measured != 4 {
 		t.Errorf("for_each check at 0.4 / 0.1 = %+v; want a MISS at 4×", c)
 	}
 	if apply.Pass || apply.Measured != 31 || !strings.Contains(apply.Summary, "ratio 1.55×") {
@@ -125,7 +139,9 @@ func TestChecks(t *testing.T) {
 	if err := r.Write(&out, "text"); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"0.500 / 0.900 / 1.500 s", "(target < 30 s)", "MISS\n", "PASS\n", "wall 1.55×, server + PostgreSQL CPU 1.20×"} {
+	for _, want := range []string{"0.500 / 0.900 / 1.500 s", "(target < 30 s)", "MISS\n", "PASS\n", "wall 1.55×, server + PostgreSQL CPU 1.20×",
+		"COPY accounts 10000, audit_events 10000, exclusions 30000", "5.000 / 7.000 / 9.000 s",
+		"\nRATIO spec_first_apply_vs_copy 4.43 5 PASS\n", "\nRATIO first_apply_seconds 31 30 MISS\n"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("text report lacks %q:\n%s", want, out.String())
 		}
@@ -153,8 +169,15 @@ func TestParseConfig(t *testing.T) {
 	if err != nil || c.Roles != 100 || c.Pool != 100 || c.Plans != 7 || c.ForEach != 500 || c.Bin != "bin/understudy" || c.Output != "text" {
 		t.Fatalf("defaults = %+v, %v", c, err)
 	}
-	_, err = parseConfig([]string{"-pool", "101", "-roles", "1000", "-for-each", "1"}, func(string) string { return "" }, &stderr)
-	for _, field := range []string{"TEST_DATABASE_URL", "-pool", "-roles", "-for-each"} {
+	if c.Short || c.CopyRounds != 3 {
+		t.Errorf("defaults = %+v; want a long run with 3 COPY rounds", c)
+	}
+	c, err = parseConfig([]string{"-short", "-plans", "5"}, func(string) string { return "postgres://x/y" }, &stderr)
+	if err != nil || !c.Short || c.Roles != 25 || c.Pool != 100 || c.Plans != 5 || c.ForEach != 100 {
+		t.Errorf("-short -plans 5 = %+v, %v; want 25 roles of 100, the 5 plans asked for, 100 for_each objects", c, err)
+	}
+	_, err = parseConfig([]string{"-copy-rounds", "21", "-pool", "101", "-roles", "1000", "-for-each", "1"}, func(string) string { return "" }, &stderr)
+	for _, field := range []string{"TEST_DATABASE_URL", "-pool", "-roles", "-for-each", "-copy-rounds"} {
 		if err == nil || !strings.Contains(err.Error(), field) {
 			t.Errorf("bad config error = %v, want %s named", err, field)
 		}

@@ -212,3 +212,19 @@ func TestParseConfig(t *testing.T) {
 		t.Errorf("bad config error %v", err)
 	}
 }
+
+// A benchmark binary prints to stdout: without a RATIO line, the report
+// shows the end of its output.
+func TestABenchmarkWithoutTargetsShowsItsOutput(t *testing.T) {
+	t.Parallel()
+	runs := map[string]fakeRun{"isolation": {stdout: "goos: linux\nBenchmarkIsolationCheck1000-2 \t20\t 4730000 ns/op\nPASS\n"}}
+	var order []string
+	rep := Report{Results: runAll(context.Background(), Config{Timeout: time.Minute}, fakeDrivers[5:], fakeBuilt(), fakeExec(t, runs, &order), &bytes.Buffer{})}
+	var out bytes.Buffer
+	if err := rep.Write(&out, "text"); err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Failed() || !strings.Contains(out.String(), "FAILED isolation: printed no RATIO line\n  its stderr is empty; its output ends:\n    goos: linux\n    BenchmarkIsolationCheck1000-2") {
+		t.Errorf("report:\n%s", out.String())
+	}
+}

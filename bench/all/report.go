@@ -68,6 +68,8 @@ func (r Report) Write(w io.Writer, format string) error {
 		fmt.Fprintf(w, "\nFAILED %s: %s\n", res.Driver, res.Failure)
 		if res.StderrTail != "" {
 			fmt.Fprintf(w, "  its stderr ends:\n    %s\n", strings.ReplaceAll(res.StderrTail, "\n", "\n    "))
+		} else if res.StdoutTail != "" {
+			fmt.Fprintf(w, "  its stderr is empty; its output ends:\n    %s\n", strings.ReplaceAll(res.StdoutTail, "\n", "\n    "))
 		}
 	}
 	mode := "short"

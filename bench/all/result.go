@@ -29,9 +29,12 @@ type result struct {
 	Ratios  []ratio       `json:"ratios"`
 	Elapsed time.Duration `json:"elapsed_ns"`
 	// Failure says why the driver failed ("" when it ran and printed its
-	// targets); StderrTail is the end of its stderr then.
+	// targets); StderrTail is the end of its stderr then, StdoutTail the
+	// end of its stdout when its stderr was empty (a test binary's
+	// benchmarks print there).
 	Failure    string `json:"failure,omitempty"`
 	StderrTail string `json:"stderr_tail,omitempty"`
+	StdoutTail string `json:"stdout_tail,omitempty"`
 }
 
 // stderrTailLines is how much of a failed driver's stderr the report shows.
@@ -89,6 +92,9 @@ func collect(name string, stdout, stderr []byte, runErr error, elapsed time.Dura
 	if len(problems) > 0 {
 		res.Failure = strings.Join(problems, "; ")
 		res.StderrTail = tail(stderr, stderrTailLines)
+		if res.StderrTail == "" {
+			res.StdoutTail = tail(stdout, stderrTailLines)
+		}
 	}
 	return res
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/snapshot"
+	"github.com/understudy-dev/understudy/tagging"
 )
 
 // confirmation is what the confirmation page of an action asks.
@@ -151,7 +152,7 @@ func (c *Console) act(w http.ResponseWriter, r *http.Request, s session) {
 		c.release(w, r, s)
 	case "sync":
 		env, dest := r.PostFormValue("environment"), r.PostFormValue("destination")
-		if _, err := c.cfg.Destinations.Sync(r.Context(), env, dest); err != nil {
+		if _, err := c.cfg.Destinations.Sync(r.Context(), env, dest, tagging.SyncOptions{}); err != nil {
 			c.showSync(w, r, s, understudy.ErrorStatusCode(understudy.ErrorCode(err)), outcome(err))
 			return
 		}

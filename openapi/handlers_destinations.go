@@ -94,7 +94,7 @@ func (s *Server) SyncDestination(c echo.Context, env EnvironmentName, name Desti
 		}
 		return c.JSON(http.StatusOK, plan)
 	}
-	run, err := s.destinations.Sync(ctx, env, name)
+	run, err := s.destinations.Sync(ctx, env, name, tagging.SyncOptions{Full: params.Full != nil && *params.Full})
 	if err != nil {
 		return err
 	}

@@ -61,6 +61,9 @@ type Destination struct {
 	ManualSteps []string  `json:"manual_steps"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+	// revision counts the destination's changes: a run records what it
+	// reached only while the revision is still the one it read.
+	revision int64
 }
 
 // Health is the outcome of a destination's last test or sync run.
@@ -133,13 +136,13 @@ func New(cfg ServiceConfig) (*Service, error) {
 // destinationColumns are a destination's columns but its environment's
 // name, which Get and List know and SyncByID reads first.
 const destinationColumns = `d.id, d.name, d.kind, d.settings, d.secret_names, d.secret_digests, d.distinct_id, d.sync_interval_seconds,
-d.health, d.health_detail, d.health_at, d.manual_steps, d.created_at, d.updated_at`
+d.health, d.health_detail, d.health_at, d.manual_steps, d.created_at, d.updated_at, d.revision`
 
 // scanDestination scans destinationColumns after the columns lead.
 func scanDestination(row pgx.Row, d *Destination, lead ...any) error {
 	var secs int
 	if err := row.Scan(append(lead, &d.ID, &d.Name, &d.Kind, &d.Settings, &d.SecretNames, &d.SecretDigests, &d.DistinctID, &secs,
-		&d.Health.Status, &d.Health.Detail, &d.Health.At, &d.ManualSteps, &d.CreatedAt, &d.UpdatedAt)...); err != nil {
+		&d.Health.Status, &d.Health.Detail, &d.Health.At, &d.ManualSteps, &d.CreatedAt, &d.UpdatedAt, &d.revision)...); err != nil {
 		return err
 	}
 	d.SyncInterval = (time.Duration(secs) * time.Second).String()
@@ -157,10 +160,13 @@ RETURNING id, created_at, updated_at`
 	namedDestinationsSQL  = `SELECT d.environment_id::text, ` + destinationColumns + ` FROM destinations d WHERE d.name = $1`
 	listDestinationsSQL   = `SELECT ` + destinationColumns + ` FROM destinations d WHERE d.environment_id = $1 ORDER BY d.name`
 	destinationSecretsSQL = `SELECT secrets_key_id, secrets_sealed FROM destinations WHERE id = $1`
-	updateDestinationSQL  = `
+	// updateDestinationSQL moves the destination's revision and forgets
+	// what it was known to hold: its next run compares the whole list.
+	updateDestinationSQL = `
 UPDATE destinations SET kind = $2, settings = $3, secret_names = $4, secrets_key_id = $5, secrets_sealed = $6,
-    distinct_id = $7, sync_interval_seconds = $8, secret_digests = $9, updated_at = coalesce($10::timestamptz, now())
-WHERE id = $1 RETURNING updated_at`
+    distinct_id = $7, sync_interval_seconds = $8, secret_digests = $9, updated_at = coalesce($10::timestamptz, now()),
+    revision = revision + 1, synced_list_version = NULL
+WHERE id = $1 RETURNING updated_at, revision`
 	deleteDestinationSQL = `DELETE FROM destinations WHERE id = $1`
 	setHealthSQL         = `UPDATE destinations SET health = $2, health_detail = $3, health_at = $4 WHERE id = $1`
 	setTestedSQL         = `UPDATE destinations SET health = $2, health_detail = $3, health_at = $4, manual_steps = $5 WHERE id = $1`
@@ -352,7 +358,9 @@ func (s *Service) List(ctx context.Context, env string) ([]Destination, error) {
 }
 
 // Update changes a destination's kind, settings, secrets, distinct id rule
-// or interval, validated as on attach. Errors: EINVALID, ENOTFOUND.
+// or interval, validated as on attach. Whatever it changes, the next run
+// compares the whole list with what the destination acknowledged, and
+// ensures its filter again. Errors: EINVALID, ENOTFOUND.
 func (s *Service) Update(ctx context.Context, env, name string, c DestinationChange) (Destination, error) {
 	d, err := s.Get(ctx, env, name)
 	if err != nil {
@@ -382,7 +390,7 @@ func (s *Service) Update(ctx context.Context, env, name string, c DestinationCha
 	err = pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		d.SecretDigests = s.keyring.DigestMap(secrets, DestinationSecretPurpose)
 		if err := tx.QueryRow(ctx, updateDestinationSQL, d.ID, d.Kind, d.Settings, d.SecretNames, keyID, sealed,
-			d.DistinctID, int(interval/time.Second), d.SecretDigests, s.now()).Scan(&d.UpdatedAt); err != nil {
+			d.DistinctID, int(interval/time.Second), d.SecretDigests, s.now()).Scan(&d.UpdatedAt, &d.revision); err != nil {
 			return err
 		}
 		if err := s.listDistinctIDs(ctx, tx, d); err != nil {

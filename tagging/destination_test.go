@@ -207,7 +207,7 @@ func TestADestinationsOwnDistinctIDsJoinTheExclusionList(t *testing.T) {
 	}
 	// A sync adds none twice.
 	before, _ := x.Get(f.Ctx, "production")
-	if _, err := ds.Sync(f.Ctx, "production", "ph"); err != nil {
+	if _, err := ds.Sync(f.Ctx, "production", "ph", tagging.SyncOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if after, _ := x.Get(f.Ctx, "production"); after.Version != before.Version {

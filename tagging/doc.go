@@ -44,6 +44,20 @@
 // accounts.AccountDirectory for an account's role. This package names no
 // table of another's.
 //
+// # Runs with nothing to send
+//
+// A destination records the list version its last ok run started from
+// (destinations.synced_list_version, with the actions it did and the ids
+// it then held). A run that finds the list still at that version sends
+// nothing and reads neither the list nor the acknowledgements: every input
+// of what a destination should hold is an identifier on the list, whose
+// addition or forgetting moves the version, and only runs write the
+// acknowledgements. A run that compares forgets the recorded version when
+// it starts and records its own only if it ends ok while the destination's
+// revision (bumped by every Update) is the one it read; so a failed,
+// partial or abandoned run, and an update, make the next run compare.
+// SyncOptions.Full compares in any case.
+//
 // # Time
 //
 // ServiceConfig.Now is the clock of runs, tests and destinations' changes;

@@ -186,7 +186,7 @@ func TestVendorEchoingTheRequestNeverLeaksASecret(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				run, err := ds.Sync(f.Ctx, "production", "echo")
+				run, err := ds.Sync(f.Ctx, "production", "echo", tagging.SyncOptions{})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -239,18 +239,30 @@ func nonNilChanges(c []Change) []Change {
 	return c
 }
 
+// SyncOptions says how a run compares.
+type SyncOptions struct {
+	// Full compares the whole list with what the destination acknowledged
+	// even when the list has not moved since the last run that ended ok
+	// (a run without it then sends nothing and reads neither). Defaults to
+	// false.
+	Full bool
+}
+
 // Sync runs a sync of destination name of environment env: it sends the
 // difference between the exclusion list and what the destination
 // acknowledged, then ensures the filter and verifies, and records the run.
-// A vendor's failure is a run with outcome failed or partial, not an
-// error. Errors: ENOTFOUND, ECONFLICT (a run of this destination is under
-// way), EINVALID (the destination no longer builds).
-func (s *Service) Sync(ctx context.Context, env, name string) (Run, error) {
+// When the list is at the version the destination's last ok run started
+// from, and neither the destination nor its publisher's actions changed
+// since, the run sends nothing without reading the list (unless
+// opts.Full). A vendor's failure is a run with outcome failed or partial,
+// not an error. Errors: ENOTFOUND, ECONFLICT (a run of this destination is
+// under way), EINVALID (the destination no longer builds).
+func (s *Service) Sync(ctx context.Context, env, name string, opts SyncOptions) (Run, error) {
 	d, err := s.Get(ctx, env, name)
 	if err != nil {
 		return Run{}, err
 	}
-	return s.syncDestination(ctx, d)
+	return s.syncDestination(ctx, d, opts)
 }
 
 // syncByIDSQL reads a destination by id with its environment's name,
@@ -258,17 +270,18 @@ func (s *Service) Sync(ctx context.Context, env, name string) (Run, error) {
 const syncByIDSQL = `SELECT e.name, ` + destinationColumns + ` FROM destinations d
 JOIN ` + accounts.EnvironmentDirectory + ` e ON e.id = d.environment_id WHERE d.id::text = $1`
 
-// SyncByID is Sync for the destination with id (the job's form).
+// SyncByID is Sync for the destination with id (the job's form), without
+// SyncOptions.Full.
 func (s *Service) SyncByID(ctx context.Context, id string) (Run, error) {
 	d, err := pgdb.QueryOne(ctx, s.db, func(row pgx.Row, d *Destination) error { return scanDestination(row, d, &d.Environment) }, "no destination has id "+id,
 		syncByIDSQL, id)
 	if err != nil {
 		return Run{}, err
 	}
-	return s.syncDestination(ctx, d)
+	return s.syncDestination(ctx, d, SyncOptions{})
 }
 
-func (s *Service) syncDestination(ctx context.Context, d Destination) (Run, error) {
+func (s *Service) syncDestination(ctx context.Context, d Destination, opts SyncOptions) (Run, error) {
 	var count atomic.Int64
 	client := &http.Client{Timeout: s.client.Timeout, Transport: countingTransport{next: s.client.Transport, n: &count}}
 	pub, scrub, err := s.publisher(ctx, d, client)
@@ -280,9 +293,15 @@ func (s *Service) syncDestination(ctx context.Context, d Destination) (Run, erro
 		return Run{}, err
 	}
 	defer release()
-	run, err := s.startRun(ctx, d)
+	actions := actionsOf(pub)
+	run, st, err := s.startRun(ctx, d, actions, opts.Full)
 	if err != nil {
 		return Run{}, err
+	}
+	if st.unmoved {
+		run.Unchanged, run.Outcome, run.Verification = st.identities, RunOK, "nothing to send: the list has not changed since the last run"
+		run.Requests = new(0)
+		return s.endRun(ctx, d, run, nil, scrub, nil)
 	}
 	df, err := s.compute(ctx, d, pub)
 	if err == nil {
@@ -290,11 +309,12 @@ func (s *Service) syncDestination(ctx context.Context, d Destination) (Run, erro
 	}
 	if err == nil {
 		run.Unchanged = df.unchanged
-		err = s.send(ctx, d, pub, df, &run)
+		err = s.send(ctx, d, pub, df, &run, st.inSync)
 	}
 	n := int(count.Load())
 	run.Requests = &n
-	return s.endRun(ctx, d, run, err, scrub)
+	reached := &synced{version: st.version, actions: append([]string{}, actions...), identities: len(df.want)}
+	return s.endRun(ctx, d, run, err, scrub, reached)
 }
 
 // lockRunSQL takes the destination's run lock for as long as the
@@ -331,16 +351,68 @@ func (s *Service) lockRun(ctx context.Context, d Destination) (release func(), e
 	return release, nil
 }
 
+// runStart is what a run knows once recorded: the list's version it
+// starts from, and what the destination was known to hold.
+type runStart struct {
+	version int64
+	// inSync: the last run that ended ok left the destination holding the
+	// list of its version, at the destination's current revision.
+	inSync bool
+	// unmoved: inSync, at the list's current version, with the same
+	// actions, and the run is not full: there is nothing to send.
+	unmoved    bool
+	identities int
+}
+
+// synced is what an ok run leaves the destination holding: the list at
+// version, through actions, identities distinct ids in all.
+type synced struct {
+	version    int64
+	actions    []string
+	identities int
+}
+
+const (
+	syncedStateSQL = `SELECT synced_list_version, synced_actions, synced_identities FROM destinations WHERE id = $1`
+	// forgetSyncedSQL: a run that compares may change what the destination
+	// holds; until it ends ok, nothing is known of it.
+	forgetSyncedSQL = `UPDATE destinations SET synced_list_version = NULL WHERE id = $1`
+	// setSyncedSQL records what an ok run reached, unless the destination
+	// changed while it ran.
+	setSyncedSQL = `UPDATE destinations SET synced_list_version = $2, synced_actions = $3, synced_identities = $4 WHERE id = $1 AND revision = $5`
+)
+
 // startRun records a running run, with the version of its environment's
-// list it starts from (ReadHead). The caller holds the run lock, so a run
-// still marked running was left by a server that died: it is recorded as
-// abandoned, and this run resumes after what the destination acknowledged.
-func (s *Service) startRun(ctx context.Context, d Destination) (Run, error) {
+// list it starts from (ReadHead), and tells whether the destination holds
+// that list already (runStart.unmoved): every input of what a destination
+// should hold is an identifier on the list, whose addition or forgetting
+// moves its version (accounts' emails and usernames are never updated, and
+// the list's trigger adds an app ref's new value), and only runs write
+// what it acknowledged. Otherwise the destination's recorded state is
+// forgotten in the same transaction. The caller holds the run lock, so a
+// run still marked running was left by a server that died: it is recorded
+// as abandoned, and this run resumes after what the destination
+// acknowledged.
+func (s *Service) startRun(ctx context.Context, d Destination, actions []string, full bool) (Run, runStart, error) {
 	run := Run{Environment: d.Environment, Destination: d.Name, StartedAt: s.now(), Outcome: RunRunning, RequestID: access.RequestID(ctx)}
+	var st runStart
 	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		h, err := ReadHead(ctx, tx, d.Environment)
 		if err != nil {
 			return err
+		}
+		st = runStart{version: h.Version}
+		var version *int64
+		var was []string
+		if err := tx.QueryRow(ctx, syncedStateSQL, d.ID).Scan(&version, &was, &st.identities); err != nil {
+			return pgdb.Translate(err, "no destination has id "+d.ID, "")
+		}
+		st.inSync = version != nil
+		st.unmoved = st.inSync && !full && *version == h.Version && slices.Equal(was, actions)
+		if !st.unmoved && st.inSync {
+			if _, err := tx.Exec(ctx, forgetSyncedSQL, d.ID); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Exec(ctx, abandonSQL, d.ID, run.StartedAt); err != nil {
 			return err
@@ -348,16 +420,19 @@ func (s *Service) startRun(ctx context.Context, d Destination) (Run, error) {
 		return pgdb.Translate(tx.QueryRow(ctx, startRunSQL, d.ID, run.StartedAt, run.RequestID, h.Version).Scan(&run.ID), "",
 			"a sync of destination "+d.Name+" is already running; try again when it ends")
 	})
-	return run, err
+	return run, st, err
 }
 
 // send sends df through pub, recording each acknowledged batch, then
-// ensures the filter and verifies. Only a sending error is returned; a
-// filter or verification error makes the run partial.
-func (s *Service) send(ctx context.Context, d Destination, pub Publisher, df diff, run *Run) error {
+// ensures the filter and verifies. With nothing to send it does neither
+// while the destination was in sync (runStart.inSync): after a run that
+// failed or was partial, or a change of the destination, it does. Only a
+// sending error is returned; a filter or verification error makes the run
+// partial.
+func (s *Service) send(ctx context.Context, d Destination, pub Publisher, df diff, run *Run, inSync bool) error {
 	run.Added = unionCount(func(w wanted) string { return w.distinctID }, df.add[ActionMark], df.add[ActionList])
 	run.Removed = unionCount(func(id SyntheticUser) string { return id.DistinctID }, df.remove[ActionMark], df.remove[ActionList])
-	if df.empty() {
+	if df.empty() && inSync {
 		run.Outcome, run.Verification = RunOK, "nothing to send"
 		return nil
 	}
@@ -441,9 +516,9 @@ func (s *Service) ack(destID, action string, add bool) Ack {
 }
 
 // endRun records the run's end and the destination's health, audited in
-// one transaction. What the run says of the vendor passes through scrub
-// first.
-func (s *Service) endRun(ctx context.Context, d Destination, run Run, sendErr error, scrub *Scrubber) (Run, error) {
+// one transaction, and, for a run that compared and ended ok, what it
+// reached. What the run says of the vendor passes through scrub first.
+func (s *Service) endRun(ctx context.Context, d Destination, run Run, sendErr error, scrub *Scrubber, reached *synced) (Run, error) {
 	end := s.now()
 	run.EndedAt = &end
 	if sendErr != nil {
@@ -463,9 +538,14 @@ func (s *Service) endRun(ctx context.Context, d Destination, run Run, sendErr er
 		if _, err := tx.Exec(ctx, setHealthSQL, d.ID, health, detail, end); err != nil {
 			return err
 		}
+		if reached != nil && run.Outcome == RunOK {
+			if _, err := tx.Exec(ctx, setSyncedSQL, d.ID, reached.version, reached.actions, reached.identities, d.revision); err != nil {
+				return err
+			}
+		}
 		return access.Record(ctx, tx, access.Event{Action: "destination.sync", TargetType: "destination", TargetID: d.ID,
 			Details: map[string]any{"environment": d.Environment, "name": d.Name, "run": run.ID, "outcome": run.Outcome,
-				"added": run.Added, "removed": run.Removed, "unchanged": run.Unchanged}})
+				"added": run.Added, "removed": run.Removed, "unchanged": run.Unchanged, "compared": reached != nil}})
 	})
 	if err != nil {
 		return run, err

@@ -54,7 +54,7 @@ func TestSyncSendsOnlyTheDifference(t *testing.T) {
 	}
 
 	// The first run marks and lists everyone, and verifies.
-	r, err := ds.Sync(f.Ctx, "production", "ph")
+	r, err := ds.Sync(f.Ctx, "production", "ph", tagging.SyncOptions{})
 	wantRun(t, r, err, tagging.RunOK, 2, 0)
 	if !slices.Equal(ph.Marked(), all) || !slices.Equal(ph.Listed(), all) || !strings.HasPrefix(r.Verification, "verified: 0 visible") {
 		t.Fatalf("marked %v listed %v (want %v), verification %q", ph.Marked(), ph.Listed(), all, r.Verification)
@@ -65,7 +65,7 @@ func TestSyncSendsOnlyTheDifference(t *testing.T) {
 
 	// The second has nothing to send, and sends nothing.
 	before := ph.Requests()
-	r, err = ds.Sync(f.Ctx, "production", "ph")
+	r, err = ds.Sync(f.Ctx, "production", "ph", tagging.SyncOptions{})
 	wantRun(t, r, err, tagging.RunOK, 0, 0)
 	if *r.Requests != 0 || ph.Requests() != before || r.Unchanged != 2 {
 		t.Fatalf("second run %+v, %d requests to the fake", r, ph.Requests()-before)
@@ -92,7 +92,7 @@ func TestSyncSendsOnlyTheDifference(t *testing.T) {
 	if want := []string{"list-remove", "unmark", "mark", "list-add"}; !slices.Equal(actions, want) || !strings.Contains(plan.Requests[1].Body, gone.Identity.Email) {
 		t.Fatalf("requests after forgetting: %v (want %v): %+v", actions, want, plan.Requests)
 	}
-	r, err = ds.Sync(f.Ctx, "production", "ph")
+	r, err = ds.Sync(f.Ctx, "production", "ph", tagging.SyncOptions{})
 	wantRun(t, r, err, tagging.RunOK, 1, 1)
 	if slices.Contains(ph.Marked(), gone.Identity.Email) || slices.Contains(ph.Listed(), gone.Identity.Email) || len(ph.Marked()) != 2 {
 		t.Fatalf("after forgetting %s: marked %v listed %v", gone.Identity.Email, ph.Marked(), ph.Listed())
@@ -116,7 +116,7 @@ func TestRefusedCredentialsFailTheRunAndAckNothing(t *testing.T) {
 	if _, err := ds.Attach(f.Ctx, "production", "ph", posthogChange(ph, "phc_not_the_project_token")); err != nil {
 		t.Fatal(err)
 	}
-	r, err := ds.Sync(f.Ctx, "production", "ph")
+	r, err := ds.Sync(f.Ctx, "production", "ph", tagging.SyncOptions{})
 	wantRun(t, r, err, tagging.RunFailed, 1, 0)
 	if !strings.Contains(r.Error, "PostHog refused the credentials (401)") || strings.Contains(r.Error, "phc_not_the_project_token") {
 		t.Fatalf("error %q", r.Error)
@@ -155,7 +155,7 @@ func TestARunThatFailsMidwayResumesWithTheRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The marks are accepted, then PostHog goes down while listing.
-	r, err := ds.Sync(f.Ctx, "production", "ph")
+	r, err := ds.Sync(f.Ctx, "production", "ph", tagging.SyncOptions{})
 	wantRun(t, r, err, tagging.RunFailed, 2, 0)
 	if !strings.Contains(r.Error, "PostHog answered 503") || len(ph.Marked()) != 2 || len(ph.Listed()) != 0 {
 		t.Fatalf("run %+v; marked %v listed %v", r, ph.Marked(), ph.Listed())
@@ -168,7 +168,7 @@ func TestARunThatFailsMidwayResumesWithTheRest(t *testing.T) {
 			t.Fatalf("the next run would send %v again for %s", c.Actions, c.DistinctID)
 		}
 	}
-	r, err = ds.Sync(f.Ctx, "production", "ph")
+	r, err = ds.Sync(f.Ctx, "production", "ph", tagging.SyncOptions{})
 	wantRun(t, r, err, tagging.RunOK, 2, 0)
 	if all := emails(t, f); !slices.Equal(ph.Listed(), all) || !slices.Equal(ph.Marked(), all) {
 		t.Fatalf("listed %v marked %v", ph.Listed(), ph.Marked())
@@ -198,7 +198,7 @@ func TestOneRunPerDestinationAtATime(t *testing.T) {
 	if _, err := f.DB.Exec(f.Ctx, `INSERT INTO sync_runs (destination_id) VALUES ($1)`, d.ID); err != nil {
 		t.Fatal(err)
 	}
-	_, err = ds.Sync(f.Ctx, "production", "ph")
+	_, err = ds.Sync(f.Ctx, "production", "ph", tagging.SyncOptions{})
 	if e := domaintest.WantCode(t, err, understudy.ECONFLICT); !strings.Contains(e.Message, "already running") {
 		t.Fatalf("a second run: %v", err)
 	}
@@ -208,7 +208,7 @@ func TestOneRunPerDestinationAtATime(t *testing.T) {
 	// That replica dies (its connection goes, and the lock with it): the
 	// next run takes over at once, and the run it left is abandoned.
 	_ = other.Rollback(f.Ctx)
-	r, err := ds.Sync(f.Ctx, "production", "ph")
+	r, err := ds.Sync(f.Ctx, "production", "ph", tagging.SyncOptions{})
 	wantRun(t, r, err, tagging.RunOK, 1, 0)
 	var abandoned int
 	if err := pool.QueryRow(f.Ctx, `SELECT count(*) FROM sync_runs WHERE destination_id = $1 AND error LIKE 'abandoned%'`, d.ID).Scan(&abandoned); err != nil || abandoned != 1 {
@@ -228,7 +228,7 @@ func TestADestinationIsDueOnceItsIntervalHasPassed(t *testing.T) {
 	if due, err := ds.Due(f.Ctx); err != nil || !slices.Equal(due, []string{d.ID}) {
 		t.Fatalf("never synced: due %v %v", due, err)
 	}
-	if _, err := ds.Sync(f.Ctx, "production", "ph"); err != nil {
+	if _, err := ds.Sync(f.Ctx, "production", "ph", tagging.SyncOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if due, err := ds.Due(f.Ctx); err != nil || len(due) != 0 {
@@ -253,7 +253,7 @@ func TestAChangedListMakesTheDestinationDueAfterTheDebounce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ds.Sync(f.Ctx, "production", "ph"); err != nil {
+	if _, err := ds.Sync(f.Ctx, "production", "ph", tagging.SyncOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	// An account is added (its identifiers join the list).
@@ -270,7 +270,7 @@ func TestAChangedListMakesTheDestinationDueAfterTheDebounce(t *testing.T) {
 		t.Fatalf("after the debounce: due %v %v", due, err)
 	}
 	// Synced again, it is not due until the list changes again.
-	if _, err := ds.Sync(f.Ctx, "production", "ph"); err != nil {
+	if _, err := ds.Sync(f.Ctx, "production", "ph", tagging.SyncOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.DB.Exec(f.Ctx, `UPDATE sync_runs SET started_at = started_at - interval '31 seconds'`); err != nil {
@@ -299,10 +299,11 @@ func TestDistinctIDsInAnyCaseCompareInByteOrder(t *testing.T) {
 	if _, err := ds.Attach(f.Ctx, "production", "ph", change); err != nil {
 		t.Fatal(err)
 	}
-	r, err := ds.Sync(f.Ctx, "production", "ph")
+	r, err := ds.Sync(f.Ctx, "production", "ph", tagging.SyncOptions{})
 	wantRun(t, r, err, tagging.RunOK, 8, 0)
 	before := ph.Requests()
-	r, err = ds.Sync(f.Ctx, "production", "ph")
+	// A full run, so that the list is compared, not skipped as unmoved.
+	r, err = ds.Sync(f.Ctx, "production", "ph", tagging.SyncOptions{Full: true})
 	wantRun(t, r, err, tagging.RunOK, 0, 0)
 	if *r.Requests != 0 || ph.Requests() != before || r.Unchanged != 8 {
 		t.Fatalf("second run %+v, %d requests to the fake", r, ph.Requests()-before)

@@ -77,7 +77,7 @@ func TestASyncPastTheDeadlineNamesTheVendor(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(f.Ctx, 300*time.Millisecond)
 	defer cancel()
-	run, err := ds.Sync(ctx, "production", "ph")
+	run, err := ds.Sync(ctx, "production", "ph", tagging.SyncOptions{})
 	if err != nil || run.Outcome != tagging.RunFailed || !strings.Contains(run.Error, "PostHog did not answer in time") {
 		t.Fatalf("run %+v, %v", run, err)
 	}

@@ -96,16 +96,20 @@ func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, e
 	sc := syncer{base: srv.BaseURL, secret: tokens.Admin.Secret, pid: srv.Pid(), fake: fake, count: count,
 		hc: &http.Client{Timeout: cfg.SyncTimeout + time.Minute}}
 	logf("first sync (full)...")
-	if rep.First, err = sc.run(ctx); err != nil {
+	if rep.First, err = sc.run(ctx, false); err != nil {
 		return rep, err
 	}
 	logf("first sync: %d added, %d requests in %s", rep.First.Added, rep.First.Requests, rep.First.Duration.Round(time.Millisecond))
-	if rep.Second, err = sc.run(ctx); err != nil {
+	if rep.Full, err = sc.run(ctx, true); err != nil {
+		return rep, err
+	}
+	logf("full run with no difference: %d requests in %s", rep.Full.Requests, rep.Full.Duration.Round(time.Millisecond))
+	if rep.Second, err = sc.run(ctx, false); err != nil {
 		return rep, err
 	}
 	logf("second sync: %d requests in %s", rep.Second.Requests, rep.Second.Duration.Round(time.Millisecond))
 	for range cfg.Again {
-		s, err := sc.run(ctx)
+		s, err := sc.run(ctx, false)
 		if err != nil {
 			return rep, err
 		}
@@ -125,9 +129,9 @@ type syncer struct {
 	hc           *http.Client
 }
 
-// run resets the server's peak RSS, syncs the destination and reads the
-// server's memory and CPU.
-func (s syncer) run(ctx context.Context) (Sync, error) {
+// run resets the server's peak RSS, syncs the destination (comparing the
+// whole list when full) and reads the server's memory and CPU.
+func (s syncer) run(ctx context.Context, full bool) (Sync, error) {
 	if err := resetPeak(s.pid); err != nil {
 		return Sync{}, fmt.Errorf("resetting the server's peak RSS: %w", err)
 	}
@@ -143,7 +147,7 @@ func (s syncer) run(ctx context.Context) (Sync, error) {
 	s.count.Take()
 	smp := sample(s.pid, 10*time.Millisecond)
 	start := time.Now()
-	r, err := s.post(ctx)
+	r, err := s.post(ctx, full)
 	out := Sync{Duration: time.Since(start), SampledPeak: smp.Stop()}
 	if err != nil {
 		return out, err
@@ -172,9 +176,12 @@ func (s syncer) run(ctx context.Context) (Sync, error) {
 	return out, nil
 }
 
-// post sends POST …/sync and decodes the run.
-func (s syncer) post(ctx context.Context) (syncRun, error) {
+// post sends POST …/sync (with full=true when full) and decodes the run.
+func (s syncer) post(ctx context.Context, full bool) (syncRun, error) {
 	path := "/v1/environments/" + benchEnvironment + "/destinations/" + benchDestination + "/sync"
+	if full {
+		path += "?full=true"
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.base+path, nil)
 	if err != nil {
 		return syncRun{}, err

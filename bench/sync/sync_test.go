@@ -21,25 +21,39 @@ func TestParseStatus(t *testing.T) {
 
 func TestChecks(t *testing.T) {
 	t.Parallel()
-	r := Report{Second: Sync{Duration: 2500 * time.Millisecond, Peak: 300 << 10, After: Memory{RSS: 100 << 10}}}
+	r := Report{Full: Sync{Duration: 2 * time.Second},
+		Second: Sync{Duration: 500 * time.Millisecond, Peak: 300 << 10, After: Memory{RSS: 100 << 10}}}
 	got := map[string]bool{}
 	for _, c := range r.Checks() {
-		got[c.What] = c.Pass
+		got[c.Name] = c.Pass
 	}
-	want := map[string]bool{"requests of a sync with no difference": true, "duration of a sync with no difference": false,
-		"server peak RSS (VmHWM) during it": false, "server RSS once it answered": true}
+	want := map[string]bool{"sync_nochange_requests": true, "sync_nochange_seconds": false,
+		"sync_nochange_peak_mib": false, "sync_nochange_rss_mib": true}
+	if len(got) != len(want) {
+		t.Errorf("checks %v, want %v", got, want)
+	}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("check %q pass = %v, want %v", k, got[k], v)
 		}
 	}
 	r.Second.FakeRequests = 1
-	if r.Checks()[0].Pass {
-		t.Error("a request the fake saw passes the 0-requests check")
+	if c := r.Checks()[1]; c.Name != "sync_nochange_requests" || c.Pass {
+		t.Errorf("a request the fake saw: %+v, want a MISS", c)
+	}
+	r.Second.Duration = 300 * time.Millisecond
+	if c := r.Checks()[0]; !c.Pass || c.Measured != 0.3 {
+		t.Errorf("0.3 s: %+v, want a PASS (the target is ≤)", c)
 	}
 	var out bytes.Buffer
-	if err := r.Write(&out, "text"); err != nil || !strings.Contains(out.String(), "MISS: duration of a sync with no difference = 2.500 s (target < 2 s)") {
-		t.Errorf("text report = %q, %v", out.String(), err)
+	if err := r.Write(&out, "text"); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{"RATIO sync_nochange_seconds 0.3 0.3 PASS\n", "RATIO sync_nochange_requests 1 0 MISS\n",
+		"RATIO sync_nochange_peak_mib 300 256 MISS\n", "(0.150 × the full run's)"} {
+		if !strings.Contains(out.String(), line) {
+			t.Errorf("text report lacks %q:\n%s", line, out.String())
+		}
 	}
 }
 

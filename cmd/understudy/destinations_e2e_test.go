@@ -143,8 +143,16 @@ func TestCLIDestinationsAndSync(t *testing.T) {
 	if err := json.Unmarshal([]byte(again.Stdout), &runs); err != nil || len(runs.Items) != 1 || runs.Items[0].Added != 0 || *runs.Items[0].Requests != 0 {
 		t.Fatalf("second sync: %v %s", err, again.Stdout)
 	}
+	// The list has not moved: the second run compared nothing; --full does.
+	full := mustOK(t, s.cli(t, s.Admin, "sync", "-e", "production", "--full", "-o", "json"))
+	var fullRuns openapi.SyncRunList
+	if err := json.Unmarshal([]byte(full.Stdout), &fullRuns); err != nil || len(fullRuns.Items) != 1 || *fullRuns.Items[0].Requests != 0 ||
+		valueOf(fullRuns.Items[0].Verification) != "nothing to send" || !strings.Contains(valueOf(runs.Items[0].Verification), "has not changed") {
+		t.Fatalf("a full sync: %v %s (the second: %s)", err, full.Stdout, again.Stdout)
+	}
+	mustFail(t, s.cli(t, s.Admin, "sync", "-e", "production", "--full", "--dry-run"), exitUsage, "--full")
 	history := mustOK(t, s.cli(t, s.Reader, "sync", "runs", "--destination", "ph"))
-	if lines := strings.Split(strings.TrimSpace(history.Stdout), "\n"); len(lines) != 3 || !strings.Contains(lines[2], "verified: 0 visible of 2") {
+	if lines := strings.Split(strings.TrimSpace(history.Stdout), "\n"); len(lines) != 4 || !strings.Contains(lines[3], "verified: 0 visible of 2") {
 		t.Fatalf("runs printed %s", history.Stdout)
 	}
 	if len(ph.Marked()) != 2 {

@@ -14,14 +14,17 @@ import (
 
 func (a *cli) syncCommand() *cobra.Command {
 	var env, dest string
-	var dryRun bool
+	var dryRun, full bool
 	cmd := &cobra.Command{
-		Use:   "sync --environment E [--destination D] [--dry-run]",
+		Use:   "sync --environment E [--destination D] [--dry-run | --full]",
 		Short: "Publish the exclusion list to a destination (every destination of the environment without --destination); exit 1 when a run is not ok",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if env == "" {
 				return usageErrorf("--environment is required")
+			}
+			if dryRun && full {
+				return usageErrorf("--dry-run and --full cannot be used together: a dry run always compares the whole list")
 			}
 			c, err := a.client()
 			if err != nil {
@@ -41,23 +44,29 @@ func (a *cli) syncCommand() *cobra.Command {
 			if dryRun {
 				return a.syncPlans(cmd, c, env, names)
 			}
-			return a.syncRuns(cmd, c, env, names)
+			return a.syncRuns(cmd, c, env, names, full)
 		},
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&env, "environment", "e", "", "the environment (required)")
 	fs.StringVarP(&dest, "destination", "d", "", "the destination (default: every destination of the environment)")
 	fs.BoolVar(&dryRun, "dry-run", false, "print what would be sent, and send nothing")
+	fs.BoolVar(&full, "full", false, "compare the whole list with what each destination acknowledged, even when the list has not changed since its last ok run")
 	cmd.AddCommand(a.syncRunsCommand())
 	return cmd
 }
 
 // syncRuns syncs each named destination in turn and prints the runs.
-func (a *cli) syncRuns(cmd *cobra.Command, c *openapi.ClientWithResponses, env string, names []string) error {
+// With full, each run compares the whole list (see SyncDestinationParams.Full).
+func (a *cli) syncRuns(cmd *cobra.Command, c *openapi.ClientWithResponses, env string, names []string, full bool) error {
 	runs := []openapi.SyncRun{}
 	var failed []string
 	for _, name := range names {
-		resp, err := c.SyncDestinationWithResponse(cmd.Context(), env, name, &openapi.SyncDestinationParams{})
+		params := &openapi.SyncDestinationParams{}
+		if full {
+			params.Full = new(true)
+		}
+		resp, err := c.SyncDestinationWithResponse(cmd.Context(), env, name, params)
 		run, err := decodeReply[openapi.SyncRun](resp, err)
 		if err != nil {
 			return err

@@ -86,7 +86,7 @@
 // policy), in directory.go. It reads two views of others' the same way:
 // package isolation's view of the violations that quarantine
 // (QuarantineView), in the claim's statement, and package lease's view of
-// the open leases (OpenLeaseView, migration 000025), in a mailbox's
+// the open leases (OpenLeaseView, migration 000026), in a mailbox's
 // (MailboxByEmail, for package inbox).
 //
 // # A lease, from the handler to SQL

@@ -55,7 +55,7 @@ type Mailbox struct {
 }
 
 // OpenLeaseView is the name of package lease's view of the open lease of
-// each account (migration 000025): account_id, lease_id. Lease owns it
+// each account (migration 000026): account_id, lease_id. Lease owns it
 // and exports it as lease.OpenLeaseView; this package, which lease
 // imports, reads it by a name of its own, and a test in lease fails if the
 // two names ever differ.

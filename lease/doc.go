@@ -24,7 +24,7 @@
 // stores its role's id; its role's and environment's names are read in
 // the same statement through package accounts' view of roles
 // (accounts.RoleDirectory, joined by roleNames in lease.go). Its own view,
-// OpenLeaseView (page.go, migration 000025), gives other packages' SQL the
+// OpenLeaseView (page.go, migration 000026), gives other packages' SQL the
 // open lease of each account.
 //
 //   - lease.go: Lease, Request, Config, Service, the clock, Get and List.

@@ -24,7 +24,7 @@ type OpenLease struct {
 }
 
 // OpenLeaseView is this package's view of the open lease of each account
-// (migration 000025): account_id, lease_id, through the unique index on
+// (migration 000026): account_id, lease_id, through the unique index on
 // open leases. Package accounts reads it, in the same statement as an
 // account, by a name of its own (accounts.OpenLeaseView), since it cannot
 // import this package.

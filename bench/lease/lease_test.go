@@ -73,7 +73,7 @@ func TestReportChecks(t *testing.T) {
 	want := []struct {
 		measured float64
 		pass     bool
-	}{{25, true}, {20, false}, {2, true}, {2.05, false}} // each bound is inclusive as the issue states it
+	}{{0.25, false}, {2.05, false}, {2, true}, {20, false}} // each ratio's bound is inclusive as the issue states it
 	for i, w := range want {
 		if c := r.Checks[i]; c.Measured != w.measured || c.Pass != w.pass {
 			t.Errorf("check %s = %g (pass %v), want %g (pass %v)", c.Name, c.Measured, c.Pass, w.measured, w.pass)
@@ -83,10 +83,14 @@ func TestReportChecks(t *testing.T) {
 	if err := r.Write(&text, "text"); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"(b) fake lease cycle p99 = 20.000 ms (target < 20 ms)", "8.000 ms / 4.000 ms = 2.00×", "4000.0 tps", "load average before the run n/a"} {
+	for _, s := range []string{"(b) fake lease cycle p99 = 20.000 ms (target < 20 ms)", "8.000 ms / 4.000 ms = 2.00×", "4000.0 tps", "load average before the run n/a",
+		"\nRATIO lease_cycles_vs_pgbench 0.25 0.33 MISS\nRATIO chirp_reset_p50_vs_raw 2.05 1.6 MISS\nRATIO chirp_acquire_p50_vs_raw 2 2 PASS\n"} {
 		if !strings.Contains(text.String(), s) {
 			t.Errorf("the text report lacks %q:\n%s", s, text.String())
 		}
+	}
+	if !strings.HasSuffix(text.String(), "RATIO chirp_acquire_p50_vs_raw 2 2 PASS\n") || strings.Count(text.String(), "RATIO ") != 3 {
+		t.Errorf("the text report should end with the three RATIO lines, and have no other:\n%s", text.String())
 	}
 	var js bytes.Buffer
 	if err := r.Write(&js, "json"); err != nil {

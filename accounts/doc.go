@@ -92,8 +92,8 @@
 // POST /v1/leases reaches lease.Service.Acquire (openapi/handlers.go). Its
 // claim runs one transaction: QueueClaim here marks a ready, not quarantined
 // account of the role leased (UPDATE accounts … FOR UPDATE SKIP LOCKED),
-// then lease inserts the lease and its audit event in one round trip.
-// snapshot.Service.ResetApps then restores the account's apps; a failure
+// then lease inserts the lease and its audit event, and commits, in the
+// next round trip. snapshot then restores the account's apps; a failure
 // marks the account failed through SetStatus. The activation reads the
 // account and its password here (QueueWithCredentials) in the round trip
 // that activates the lease. Ending a lease frees the account through

@@ -38,7 +38,10 @@
 //
 //	TEST_DATABASE_URL='postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable' go run ./bench/lease
 //
-// Flags: -workers 8, -duration 10s, -warmup 2s, -bin bin/understudy,
+// Flags: -workers 8, -duration 10s, -warmup 2s, -rounds 1 (with N, the
+// phases take turns in N slices of -duration/N each: (a), (b), (c), (c),
+// (d), then again, so that other work on a shared machine weighs on both
+// sides of each ratio alike), -bin bin/understudy,
 // -pgbench (default: on PATH, else /usr/lib/postgresql/*/bin/pgbench),
 // -peer-follows (chirp users follow one another instead of fixture users:
 // reproduces a deadlock of concurrent resets), -o text|json.
@@ -77,7 +80,11 @@
 //     runs the raw restore transaction with user i's baseline (read from
 //     the server), on a pgxpool of one connection per worker.
 //
-// Each phase runs its warm-up (not recorded), then the duration. A
+// Before each phase (each slice, with -rounds), the tables of Understudy's
+// database that every cycle rewrites (accounts, leases, account_resets)
+// are vacuumed, as pgbench vacuums its own before each run, and so are
+// chirp's before each chirp phase. Each phase runs its warm-up (not
+// recorded), then the duration. A
 // request's steps (acquire, use, release; use, reset; use, restore) are
 // timed one by one; the whole request's latency and rate come beside them.
 // The report also gives the machine's CPU use over each measured duration

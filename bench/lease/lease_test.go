@@ -127,9 +127,27 @@ func TestConfig(t *testing.T) {
 	if err != nil || cfg.Workers != 8 || cfg.Duration != 10*time.Second || cfg.Warmup != 2*time.Second || !cfg.PeerFollows || cfg.Output != "json" {
 		t.Errorf("parseConfig = %+v, %v; want 8 workers, 10s, 2s warm-up, peer follows, json", cfg, err)
 	}
+	if cfg.Rounds != 1 {
+		t.Errorf("parseConfig: %d rounds, want 1 by default", cfg.Rounds)
+	}
+	if _, err := parseConfig([]string{"-rounds", "11"}, env, &stderr); err == nil || !strings.Contains(err.Error(), "-rounds") {
+		t.Errorf("parseConfig -rounds 11 (slices under 1s) = %v, want an error naming -rounds", err)
+	}
 	if _, err := parseConfig([]string{"-duration", "500ms", "-workers", "100"}, env, &stderr); err == nil ||
 		!strings.Contains(err.Error(), "-duration") || !strings.Contains(err.Error(), "-workers") {
 		t.Errorf("parseConfig with a short duration and too many workers = %v, want both named", err)
+	}
+}
+
+func TestMergePgbench(t *testing.T) {
+	t.Parallel()
+	m := mergePgbench([]Pgbench{
+		{Command: "pgbench -N -c 8 -j 2 -T 2", TPS: 1000, Transactions: 2000, Seconds: 2, LatencyAverage: phase.Latency(time.Millisecond), CPUBusy: 90},
+		{Command: "pgbench -N -c 8 -j 2 -T 2", TPS: 3000, Transactions: 6000, Seconds: 2, LatencyAverage: phase.Latency(3 * time.Millisecond), CPUBusy: 100},
+	})
+	if m.TPS != 2000 || m.Transactions != 8000 || m.Seconds != 4 || time.Duration(m.LatencyAverage) != 2*time.Millisecond || m.CPUBusy != 95 ||
+		m.Command != "pgbench -N -c 8 -j 2 -T 2, in 2 slices" {
+		t.Errorf("mergePgbench = %+v; want 2000 tps over 8000 transactions in 4s, 2 ms, 95%% cpu", m)
 	}
 }
 

@@ -52,9 +52,11 @@ type Report struct {
 	// Workers is the number of concurrent test runners in each phase.
 	Workers int `json:"workers"`
 	// WarmupSeconds and DurationSeconds are each phase's unrecorded warm-up
-	// and measured duration.
+	// and measured duration; Rounds is how many slices the phases ran in,
+	// in turn.
 	WarmupSeconds   float64 `json:"warmup_seconds"`
 	DurationSeconds float64 `json:"duration_seconds"`
+	Rounds          int     `json:"rounds"`
 	// Baseline is the rows of each chirp user's baseline, per table.
 	Baseline string `json:"chirp_baseline"`
 	// Pgbench is phase (a).
@@ -128,7 +130,11 @@ func (r Report) Write(w io.Writer, format string) error {
 	fmt.Fprintf(w, "Leases and resets (issue 3): %d concurrent test runners on loopback\n", r.Workers)
 	fmt.Fprintf(w, "machine: %d CPUs shared by driver, server and PostgreSQL; %s %s; PostgreSQL %s; load average before the run %s\n",
 		r.Machine.CPUs, r.Machine.Go, r.Machine.Platform, r.Machine.PostgreSQL, orNA(r.LoadAverage, 2))
-	fmt.Fprintf(w, "each phase: %gs warm-up, then %gs measured; cpu = the machine's CPU use meanwhile\n", r.WarmupSeconds, r.DurationSeconds)
+	fmt.Fprintf(w, "each phase: %gs warm-up, then %gs measured", r.WarmupSeconds, r.DurationSeconds)
+	if r.Rounds > 1 {
+		fmt.Fprintf(w, " in %d slices, the phases taking turns", r.Rounds)
+	}
+	fmt.Fprint(w, "; cpu = the machine's CPU use meanwhile\n")
 	fmt.Fprintf(w, "chirp baseline per user: %s\n\n", r.Baseline)
 	p := r.Pgbench
 	fmt.Fprintf(w, "(a) %s: %.1f tps, latency average %s, %d transactions, %d failed, cpu %s%%\n\n",

@@ -55,12 +55,12 @@ type Claimed struct {
 
 // QueueClaim queues in b, a batch the caller sends in the transaction
 // that records the lease, the statement that marks one ready account of
-// role role of environment env leased; once b has been sent, result
-// returns it, or false when none is ready (or the role does not exist:
-// the caller tells which). An account quarantined by an isolation
+// role role of environment env leased; once b has been sent (without an
+// error: a failed read is the batch's error), result returns it, or false
+// when none is ready (or the role does not exist: the caller tells which). An account quarantined by an isolation
 // violation is passed over. now is the caller's clock (nil: the
 // database's).
-func QueueClaim(b *pgx.Batch, env, role string, now *time.Time) (result func() (Claimed, bool, error)) {
+func QueueClaim(b *pgx.Batch, env, role string, now *time.Time) (result func() (Claimed, bool)) {
 	var c Claimed
 	found := false
 	b.Queue(claimSQL, pgx.NamedArgs{"env": env, "role": role, "now": now}).Query(func(rows pgx.Rows) error {
@@ -74,7 +74,7 @@ func QueueClaim(b *pgx.Batch, env, role string, now *time.Time) (result func() (
 		rows.Close()
 		return rows.Err()
 	})
-	return func() (Claimed, bool, error) { return c, found, nil }
+	return func() (Claimed, bool) { return c, found }
 }
 
 // freeSQL marks leased accounts ready again; a failed account (its reset

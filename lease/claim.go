@@ -127,7 +127,7 @@ func (s *Service) claim(ctx context.Context, req Request) (claimed, bool, error)
 	if err := p.Send(ctx, b); err != nil {
 		return claimed{}, false, pgdb.Translate(err, "", "")
 	}
-	c, ok, _ := claimOf()
+	c, ok := claimOf()
 	if !ok {
 		return claimed{}, false, nil
 	}

@@ -159,6 +159,27 @@ func (s *Service) GetAccount(ctx context.Context, id string) (Account, error) {
 	return a, pgdb.Translate(err, "no account has id "+id, "")
 }
 
+// QueueGetAccount queues in b the read that GetAccount makes, so that a
+// caller reads the account in a round trip with reads of its own; once b
+// has been sent, result returns what GetAccount would.
+func (s *Service) QueueGetAccount(b *pgx.Batch, id string) (result func() (Account, error)) {
+	var a Account
+	var err error = understudy.Errorf(understudy.ENOTFOUND, "no account has id %s", id)
+	uid, perr := uuid.Parse(id)
+	if perr != nil {
+		return func() (Account, error) { return Account{}, err }
+	}
+	b.Queue(getAccountSQL, uid).Query(func(rows pgx.Rows) error {
+		defer rows.Close()
+		if rows.Next() {
+			err = scanAccount(rows, &a)
+		}
+		rows.Close()
+		return rows.Err()
+	})
+	return func() (Account, error) { return a, pgdb.Translate(err, "", "") }
+}
+
 // byEmailSQL finds the active account of an address, case-insensitively,
 // through the index on lower(email).
 const byEmailSQL = `SELECT ` + accountColumns + accountFrom + `

@@ -53,14 +53,28 @@ type Claimed struct {
 	RoleID    string
 }
 
-// ClaimTx marks one ready account of role role of environment env leased,
-// inside tx (the transaction that records the lease), and returns it;
-// false when none is ready (or the role does not exist: the caller tells
-// which). An account quarantined by an isolation violation is passed over.
-// now is the caller's clock (nil: the database's).
-func ClaimTx(ctx context.Context, tx pgx.Tx, env, role string, now *time.Time) (Claimed, bool, error) {
-	return pgdb.QueryMaybe(ctx, tx, func(row pgx.Row, c *Claimed) error { return row.Scan(&c.AccountID, &c.RoleID) }, pgdb.Conflict{},
-		claimSQL, pgx.NamedArgs{"env": env, "role": role, "now": now})
+// QueueClaim queues in b, a batch the caller sends in the transaction
+// that records the lease, the statement that marks one ready account of
+// role role of environment env leased; once b has been sent (without an
+// error: a failed read is the batch's error), result returns it, or false
+// when none is ready (or the role does not exist: the caller tells which). An account quarantined by an isolation
+// violation is passed over. now is the caller's clock (nil: the
+// database's).
+func QueueClaim(b *pgx.Batch, env, role string, now *time.Time) (result func() (Claimed, bool)) {
+	var c Claimed
+	found := false
+	b.Queue(claimSQL, pgx.NamedArgs{"env": env, "role": role, "now": now}).Query(func(rows pgx.Rows) error {
+		defer rows.Close()
+		if rows.Next() {
+			if err := rows.Scan(&c.AccountID, &c.RoleID); err != nil {
+				return err
+			}
+			found = true
+		}
+		rows.Close()
+		return rows.Err()
+	})
+	return func() (Claimed, bool) { return c, found }
 }
 
 // freeSQL marks leased accounts ready again; a failed account (its reset

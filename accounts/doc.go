@@ -48,7 +48,7 @@
 //     lease joins RoleDirectory for a lease's names, package tagging the
 //     environments and accounts its lists and runs name, package apps an
 //     account's environment and its role's policy.
-//   - claim.go: the account side of a lease (ClaimTx, QueueFree, AnyReady,
+//   - claim.go: the account side of a lease (QueueClaim, QueueFree, AnyReady,
 //     Quarantined), called by package lease inside its own transaction. A
 //     quarantine is read through package isolation's view of the
 //     violations that quarantine (QuarantineView, the name isolation
@@ -92,10 +92,10 @@
 // # A lease, from the handler to SQL
 //
 // POST /v1/leases reaches lease.Service.Acquire (openapi/handlers.go). Its
-// claim runs one transaction: ClaimTx here marks a ready, not quarantined
+// claim runs one transaction: QueueClaim here marks a ready, not quarantined
 // account of the role leased (UPDATE accounts … FOR UPDATE SKIP LOCKED),
-// then lease inserts the lease and its audit event in one round trip.
-// snapshot.Service.ResetApps then restores the account's apps; a failure
+// then lease inserts the lease and its audit event, and commits, in the
+// next round trip. snapshot then restores the account's apps; a failure
 // marks the account failed through SetStatus. The activation reads the
 // account and its password here (QueueWithCredentials) in the round trip
 // that activates the lease. Ending a lease frees the account through

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/internal/pgdb"
@@ -75,6 +76,25 @@ func (s *Service) SetStatus(ctx context.Context, accountID string, to Status, re
 		return access.Record(ctx, tx, e)
 	})
 	return moved, err
+}
+
+// QueueSetStatus queues in b what SetStatus sends: the move of the account
+// to status to (with reason) when it is in one of from, and e about it,
+// for a caller that sends b in a transaction of its own (pgdb.Pipe) along
+// with other statements. Once b has been sent, moved reports whether the
+// account moved; the caller must then roll the transaction back unless it
+// did, since e is queued whether or not the account moves.
+func (s *Service) QueueSetStatus(ctx context.Context, b *pgx.Batch, accountID string, to Status, reason string, from []Status, e access.Event) (moved func() bool, err error) {
+	var n int64
+	b.Queue(setStatusSQL, accountID, to, reason, from, s.clock.db()).Exec(func(tag pgconn.CommandTag) error {
+		n = tag.RowsAffected()
+		return nil
+	})
+	e.TargetType, e.TargetID = "account", accountID
+	if err := access.Queue(ctx, b, e); err != nil {
+		return nil, err
+	}
+	return func() bool { return n > 0 }, nil
 }
 
 // Emails returns the email of each account of ids that exists, by id.

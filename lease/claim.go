@@ -14,6 +14,7 @@ import (
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/pgdb"
+	"github.com/understudy-dev/understudy/snapshot"
 )
 
 // Acquire leases a ready account of the role, resets it to the requested
@@ -27,7 +28,7 @@ func (s *Service) Acquire(ctx context.Context, req Request) (Grant, error) {
 	if g, found, err := s.idempotentGrant(ctx, req); found || err != nil {
 		return g, err
 	}
-	l, err := s.claimWaiting(ctx, req)
+	c, err := s.claimWaiting(ctx, req)
 	if err != nil {
 		if understudy.ErrorCode(err) == understudy.ECONFLICT && req.IdempotencyKey != "" {
 			if g, found, ierr := s.idempotentGrant(ctx, req); found || ierr != nil {
@@ -36,13 +37,20 @@ func (s *Service) Acquire(ctx context.Context, req Request) (Grant, error) {
 		}
 		return Grant{}, err
 	}
-	return s.resetAndActivate(ctx, l)
+	return s.resetAndActivate(ctx, c)
+}
+
+// claimed is a lease just claimed, and its account's reset, whose reads
+// rode in the claim's last round trip.
+type claimed struct {
+	Lease
+	reset *snapshot.PendingReset
 }
 
 // claimWaiting claims an account, polling until req.Wait has passed on the
 // injected clock. The role is read only when no account could be claimed
 // at once.
-func (s *Service) claimWaiting(ctx context.Context, req Request) (Lease, error) {
+func (s *Service) claimWaiting(ctx context.Context, req Request) (claimed, error) {
 	deadline := s.now().Add(req.Wait)
 	pause := 20 * time.Millisecond
 	var role *accounts.Role
@@ -54,7 +62,7 @@ func (s *Service) claimWaiting(ctx context.Context, req Request) (Lease, error) 
 		if role == nil { // nothing free: now the role matters (does it exist? its id, its pool)
 			r, err := s.accounts.GetRole(ctx, req.Environment, req.Role)
 			if err != nil {
-				return Lease{}, err
+				return claimed{}, err
 			}
 			role = &r
 		}
@@ -73,13 +81,13 @@ func (s *Service) claimWaiting(ctx context.Context, req Request) (Lease, error) 
 		}
 		left := deadline.Sub(s.now())
 		if left <= 0 {
-			return Lease{}, s.busyError(ctx, *role)
+			return claimed{}, s.busyError(ctx, *role)
 		}
 		t := time.NewTimer(min(pause, left+time.Millisecond))
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return Lease{}, understudy.Errorf(understudy.EUNAVAILABLE, "gave up waiting for an account of role %s: %v", role.Name, ctx.Err())
+			return claimed{}, understudy.Errorf(understudy.EUNAVAILABLE, "gave up waiting for an account of role %s: %v", role.Name, ctx.Err())
 		case <-t.C:
 		}
 		pause = min(pause*2, 250*time.Millisecond)
@@ -98,43 +106,52 @@ RETURNING id, account_id, holder, state, status, status_reason, acquired_at, exp
 
 // claim leases one ready account of the role, or reports that none is
 // free (or that the role does not exist: the caller tells which). In one
-// transaction: package accounts marks the account leased (ClaimTx), then
-// the lease and its audit event are written in one round trip.
-func (s *Service) claim(ctx context.Context, req Request) (Lease, bool, error) {
+// transaction of two round trips: the BEGIN and package accounts' claim of
+// the account (QueueClaim); then the lease, its audit event and the
+// COMMIT, followed (after the commit, in the same round trip) by the reads
+// the account's reset needs (snapshot.QueueReset).
+func (s *Service) claim(ctx context.Context, req Request) (claimed, bool, error) {
 	var key *string
 	if req.IdempotencyKey != "" {
 		key = &req.IdempotencyKey
 	}
 	caller := access.CallerFrom(ctx)
 	now := s.dbNow()
-	var l Lease
-	found := false
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		c, ok, err := accounts.ClaimTx(ctx, tx, req.Environment, req.Role, now)
-		if err != nil || !ok {
-			return err
-		}
-		id := uuid.NewString()
-		b := &pgx.Batch{}
-		b.Queue(insertLeaseSQL, pgx.NamedArgs{
-			"id": id, "account_id": c.AccountID, "role_id": c.RoleID, "holder": req.Holder, "state": req.State,
-			"token_name": caller.Actor, "idempotency_key": key, "ttl_seconds": int(req.TTL.Seconds()),
-			"grace": (req.TTL + 2*s.appTimeout).Seconds(), "token_id": optionalTokenID(caller), "fingerprint": fingerprint(req), "now": now,
-		}).QueryRow(func(row pgx.Row) error {
-			l.Environment, l.Role = req.Environment, req.Role
-			return row.Scan(&l.ID, &l.AccountID, &l.Holder, &l.State, &l.Status, &l.StatusReason, &l.AcquiredAt, &l.ExpiresAt, &l.EndedAt)
-		})
-		if err := access.Queue(ctx, b, access.Event{Action: "lease.acquire", TargetType: "lease", TargetID: id,
-			Details: map[string]any{"account_id": c.AccountID, "holder": req.Holder, "state": req.State, "ttl_seconds": int(req.TTL.Seconds())}}); err != nil {
-			return err
-		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		found = true
-		return nil
+	p, err := pgdb.BeginPipe(ctx, s.db)
+	if err != nil {
+		return claimed{}, false, err
+	}
+	defer p.End(ctx)
+	b := &pgx.Batch{}
+	claimOf := accounts.QueueClaim(b, req.Environment, req.Role, now)
+	if err := p.Send(ctx, b); err != nil {
+		return claimed{}, false, pgdb.Translate(err, "", "")
+	}
+	c, ok := claimOf()
+	if !ok {
+		return claimed{}, false, nil
+	}
+	var l claimed
+	id := uuid.NewString()
+	b = &pgx.Batch{}
+	b.Queue(insertLeaseSQL, pgx.NamedArgs{
+		"id": id, "account_id": c.AccountID, "role_id": c.RoleID, "holder": req.Holder, "state": req.State,
+		"token_name": caller.Actor, "idempotency_key": key, "ttl_seconds": int(req.TTL.Seconds()),
+		"grace": (req.TTL + 2*s.appTimeout).Seconds(), "token_id": optionalTokenID(caller), "fingerprint": fingerprint(req), "now": now,
+	}).QueryRow(func(row pgx.Row) error {
+		l.Environment, l.Role = req.Environment, req.Role
+		return row.Scan(&l.ID, &l.AccountID, &l.Holder, &l.State, &l.Status, &l.StatusReason, &l.AcquiredAt, &l.ExpiresAt, &l.EndedAt)
 	})
-	return l, found, pgdb.Translate(err, "", "a lease with this Idempotency-Key already exists")
+	if err := access.Queue(ctx, b, access.Event{Action: "lease.acquire", TargetType: "lease", TargetID: id,
+		Details: map[string]any{"account_id": c.AccountID, "holder": req.Holder, "state": req.State, "ttl_seconds": int(req.TTL.Seconds())}}); err != nil {
+		return claimed{}, false, err
+	}
+	reads := &pgx.Batch{}
+	l.reset = s.snapshots.QueueReset(reads, c.AccountID, req.State)
+	if err := p.Commit(ctx, b, reads); err != nil {
+		return claimed{}, false, pgdb.Translate(err, "", "a lease with this Idempotency-Key already exists")
+	}
+	return l, true, nil
 }
 
 // activateSQL makes an acquiring lease active.
@@ -143,10 +160,12 @@ UPDATE leases SET status = ` + sqlActive + `, expires_at = coalesce($2::timestam
 WHERE id = $1 AND status = ` + sqlAcquiring + ` RETURNING status, expires_at`
 
 // resetAndActivate resets the claimed account and activates the lease, or
-// fails both with the reason. The activation and the read of the account
-// and its credentials (package accounts) are one round trip.
-func (s *Service) resetAndActivate(ctx context.Context, l Lease) (Grant, error) {
-	refs, err := s.snapshots.ResetApps(ctx, l.AccountID, l.State)
+// fails both with the reason. The activation, the read of the account and
+// its credentials (package accounts) and the record of the reset (package
+// snapshot) are one round trip.
+func (s *Service) resetAndActivate(ctx context.Context, c claimed) (Grant, error) {
+	l := c.Lease
+	refs, err := c.reset.Apply(ctx)
 	if err != nil {
 		s.end(ctx, l.ID, Failed, understudy.ErrorMessage(err), true)
 		return Grant{}, err
@@ -169,6 +188,7 @@ func (s *Service) resetAndActivate(ctx context.Context, l Lease) (Grant, error) 
 		return rows.Err()
 	})
 	accountOf := s.accounts.QueueWithCredentials(b, l.AccountID)
+	c.reset.QueueRecord(b)
 	if err := pgdb.SendBatch(ctx, s.db, b); err != nil {
 		return Grant{}, err
 	}

@@ -30,20 +30,26 @@
 //   - lease.go: Lease, Request, Config, Service, the clock, Get and List.
 //   - claim.go: Acquire. POST /v1/leases (openapi/handlers.go) calls it;
 //     it looks for a replayed Idempotency-Key (idempotentGrant), then
-//     claims: in one transaction accounts.ClaimTx marks an account of the
-//     role leased, and the lease (insertLeaseSQL, pgx.NamedArgs) and its
-//     audit event (access.Queue, in the same batch) are written in
-//     one round trip. Then snapshot.Service.ResetApps restores the
-//     account's apps (snapshot reads the refs through package apps, and
-//     marks the account failed through accounts when the reset fails),
-//     and one batch activates the lease and reads the account with its
-//     credentials (accounts.QueueWithCredentials). The request crosses
+//     claims, in one transaction of two round trips (pgdb.Pipe: the BEGIN
+//     and the COMMIT ride with the statements): accounts.QueueClaim marks
+//     an account of the role leased; then the lease (insertLeaseSQL,
+//     pgx.NamedArgs), its audit event (access.Queue) and the COMMIT, after
+//     which, in the same round trip, the reads of the account's reset
+//     (snapshot.Service.QueueReset: its refs through package apps, the
+//     newest hashes of the state). PendingReset.Apply then restores the
+//     account's apps (and marks the account failed through accounts when
+//     the reset fails), and one batch activates the lease, reads the
+//     account with its credentials (accounts.QueueWithCredentials) and
+//     records the reset (PendingReset.QueueRecord). A cycle of acquire and
+//     release is five round trips to Understudy's database. The request crosses
 //     lease → accounts, lease → snapshot → (accounts, apps), and back,
 //     never from snapshot or accounts back into lease. When no account
 //     can be claimed, busyError says why: the quarantined accounts come
 //     from accounts.Quarantined, their apps' names from apps.Names.
 //   - end.go: Renew, Release and Expire. Ending a lease frees its account
-//     through accounts.QueueFree in the lease's transaction.
+//     through accounts.QueueFree in the lease's transaction, which is two
+//     round trips: the BEGIN and the end of the lease; then the free, the
+//     audit event and the COMMIT.
 //   - credentials.go: who may read an account's credentials outside a
 //     lease's acquisition.
 //   - owner.go: who may use what a lease gives (its account's mail, its

@@ -121,34 +121,54 @@ SELECT ` + leaseColumns + ` FROM ended l` + roleNames
 // returns the ended lease; false when the lease was not open, or is not
 // the caller's (unless anyOwner: the server ends leases it failed), or the
 // database failed (which is logged: the lease then expires on its own).
-// In one transaction: the lease ends, then package accounts frees the
-// account (a failed account stays failed: the failed reset marked it) and
-// the end is audited, in one round trip.
+// In one transaction of two round trips: the BEGIN and the lease's end;
+// then package accounts' free of the account (a failed account stays
+// failed: the failed reset marked it), the audit event and the COMMIT.
 func (s *Service) end(ctx context.Context, id string, status Status, reason string, anyOwner bool) (Lease, bool) {
-	caller := access.CallerFrom(ctx)
-	now := s.dbNow()
-	var l Lease
-	found := false
-	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		var err error
-		l, found, err = pgdb.QueryMaybe(ctx, tx, scanLease, pgdb.Conflict{}, endSQL, id, status, reason, cmp.Or(caller.Actor, "system"),
-			anyOwner, caller.Scope == access.ScopeAdmin, optionalTokenID(caller), now)
-		if err != nil || !found {
-			return err
-		}
-		b := &pgx.Batch{}
-		accounts.QueueFree(b, []string{l.AccountID}, now)
-		if err := access.Queue(ctx, b, access.Event{Action: "lease." + string(status), TargetType: "lease", TargetID: l.ID,
-			Details: map[string]any{"account_id": l.AccountID, "reason": reason}}); err != nil {
-			return err
-		}
-		return tx.SendBatch(ctx, b).Close()
-	})
+	l, found, err := s.endPiped(ctx, id, status, reason, anyOwner)
 	if err != nil {
 		s.logger.ErrorContext(ctx, "ending a lease", "lease", id, "error", err)
 		return Lease{}, false
 	}
 	return l, found
+}
+
+func (s *Service) endPiped(ctx context.Context, id string, status Status, reason string, anyOwner bool) (Lease, bool, error) {
+	caller := access.CallerFrom(ctx)
+	now := s.dbNow()
+	p, err := pgdb.BeginPipe(ctx, s.db)
+	if err != nil {
+		return Lease{}, false, err
+	}
+	defer p.End(ctx)
+	var l Lease
+	found := false
+	b := &pgx.Batch{}
+	b.Queue(endSQL, id, status, reason, cmp.Or(caller.Actor, "system"), anyOwner, caller.Scope == access.ScopeAdmin,
+		optionalTokenID(caller), now).Query(func(rows pgx.Rows) error {
+		defer rows.Close()
+		if rows.Next() {
+			found = true
+			if err := scanLease(rows, &l); err != nil {
+				return err
+			}
+		}
+		rows.Close()
+		return rows.Err()
+	})
+	if err := p.Send(ctx, b); err != nil || !found {
+		return Lease{}, false, pgdb.Translate(err, "", "")
+	}
+	b = &pgx.Batch{}
+	accounts.QueueFree(b, []string{l.AccountID}, now)
+	if err := access.Queue(ctx, b, access.Event{Action: "lease." + string(status), TargetType: "lease", TargetID: l.ID,
+		Details: map[string]any{"account_id": l.AccountID, "reason": reason}}); err != nil {
+		return Lease{}, false, err
+	}
+	if err := p.Commit(ctx, b, nil); err != nil {
+		return Lease{}, false, pgdb.Translate(err, "", "")
+	}
+	return l, true, nil
 }
 
 const expireSQL = `

@@ -171,6 +171,15 @@ type App interface {
 	Deprovision(ctx context.Context, t Target) error
 }
 
+// RestoreSnapshotter is an optional capability: Restore, then Snapshot of
+// the state the restore left, taken inside the restore's own transaction
+// (so no write of the app's slips in between, and the app is asked once
+// instead of twice). Resets verify a restore by the hash of that state.
+// Errors: those of Restore.
+type RestoreSnapshotter interface {
+	RestoreSnapshot(ctx context.Context, t Target, s State) (State, error)
+}
+
 // Tester is an optional capability: a cheap check that the app is
 // reachable and speaks the contract, used by `apps test`.
 type Tester interface {

@@ -40,14 +40,21 @@ ON CONFLICT (account_id) DO UPDATE SET state = EXCLUDED.state, started_at = EXCL
 // recordReset keeps r as the account's last reset. A failure to record is
 // logged, not returned: the reset itself has happened (or failed) already.
 func (s *Service) recordReset(ctx context.Context, r Reset) {
+	b := &pgx.Batch{}
+	queueRecord(b, r)
+	if err := s.db.SendBatch(ctx, b).Close(); err != nil {
+		s.logger.ErrorContext(ctx, "recording a reset", "account", r.AccountID, "error", err)
+	}
+}
+
+// queueRecord queues in b the statement that keeps r as the account's
+// last reset.
+func queueRecord(b *pgx.Batch, r Reset) {
 	if r.Verified == nil {
 		r.Verified = map[string]string{}
 	}
-	_, err := s.db.Exec(ctx, recordResetSQL, r.AccountID, r.State, r.StartedAt, r.Duration.Milliseconds(), r.OK,
+	b.Queue(recordResetSQL, r.AccountID, r.State, r.StartedAt, r.Duration.Milliseconds(), r.OK,
 		r.Verified, r.FailedApp, r.Reason)
-	if err != nil {
-		s.logger.ErrorContext(ctx, "recording a reset", "account", r.AccountID, "error", err)
-	}
 }
 
 const lastResetSQL = `

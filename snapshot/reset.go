@@ -32,15 +32,14 @@ func (s *Store) restoreTo(ctx context.Context, accountID, state string, refs []a
 	})
 }
 
-// restoreVerified restores one app and checks the result by hash.
+// restoreVerified restores one app and checks the result by hash: the hash
+// of a snapshot taken after the restore, in the restore's own transaction
+// when the app can (providers.RestoreSnapshotter).
 func restoreVerified(ctx context.Context, accountID string, r apps.LiveRef, content []byte, want Hash) error {
 	t := providers.Target{Ref: r.Ref, AccountID: accountID}
-	if err := r.App.Restore(ctx, t, content); err != nil {
-		return err
-	}
-	after, err := r.App.Snapshot(ctx, t)
+	after, err := restoreSnapshot(ctx, r.App, t, content)
 	if err != nil {
-		return fmt.Errorf("snapshotting after the restore: %w", err)
+		return err
 	}
 	c, err := Canonical(after)
 	if err != nil {
@@ -50,4 +49,20 @@ func restoreVerified(ctx context.Context, accountID string, r apps.LiveRef, cont
 		return fmt.Errorf("the state after the restore (%s) is not the state restored (%s)", got.String()[:12], want.String()[:12])
 	}
 	return nil
+}
+
+// restoreSnapshot restores t to content, then snapshots it: in one call
+// when app can, else with Restore then Snapshot.
+func restoreSnapshot(ctx context.Context, app providers.App, t providers.Target, content []byte) (providers.State, error) {
+	if rs, ok := app.(providers.RestoreSnapshotter); ok {
+		return rs.RestoreSnapshot(ctx, t, content)
+	}
+	if err := app.Restore(ctx, t, content); err != nil {
+		return nil, err
+	}
+	after, err := app.Snapshot(ctx, t)
+	if err != nil {
+		return nil, fmt.Errorf("snapshotting after the restore: %w", err)
+	}
+	return after, nil
 }

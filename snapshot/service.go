@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
@@ -106,7 +107,17 @@ func StateOrBaseline(state string) string { return cmp.Or(state, Baseline) }
 // state), EUNAVAILABLE (an app is down or slow), EINTERNAL (the app broke
 // its contract); each names the app.
 func (s *Service) Reset(ctx context.Context, accountID, state string) (accounts.Account, error) {
-	a, err := s.accounts.GetAccount(ctx, accountID)
+	if _, err := uuid.Parse(accountID); err != nil {
+		return accounts.Account{}, understudy.Errorf(understudy.ENOTFOUND, "no account has id %s", accountID)
+	}
+	// The account and what its reset reads (refs, newest hashes): one round trip.
+	b := &pgx.Batch{}
+	accountOf := s.accounts.QueueGetAccount(b, accountID)
+	p := s.QueueReset(b, accountID, state)
+	if err := pgdb.SendBatch(ctx, s.db, b); err != nil {
+		return accounts.Account{}, err
+	}
+	a, err := accountOf()
 	if err != nil {
 		return accounts.Account{}, err
 	}
@@ -116,26 +127,43 @@ func (s *Service) Reset(ctx context.Context, accountID, state string) (accounts.
 	case accounts.StatusLeased:
 		return accounts.Account{}, understudy.Errorf(understudy.ECONFLICT, "account %s is leased; release the lease (optionally with reset) instead", a.ID)
 	}
-	if _, err := s.ResetApps(ctx, a.ID, state); err != nil {
+	if _, err := p.Apply(ctx); err != nil {
 		return accounts.Account{}, err
 	}
-	return s.finishReset(ctx, a, StateOrBaseline(state))
+	return s.finishReset(ctx, a, p)
 }
 
 // finishReset marks a ready or failed account ready after a reset of it
-// succeeded, and audits the reset in the same transaction; it returns the
-// account as it now is. Errors: ECONFLICT when it changed meanwhile
-// (leased or retired).
-func (s *Service) finishReset(ctx context.Context, a accounts.Account, state string) (accounts.Account, error) {
-	moved, err := s.accounts.SetStatus(ctx, a.ID, accounts.StatusReady, "", []accounts.Status{accounts.StatusReady, accounts.StatusFailed},
-		access.Event{Action: "account.reset", Details: map[string]any{"state": state}})
-	switch {
-	case err != nil:
+// succeeded, audits the reset and records it, in one transaction of two
+// round trips, and returns the account as it now is. Errors: ECONFLICT
+// when it changed meanwhile (leased or retired): then only the record of
+// the reset is kept.
+func (s *Service) finishReset(ctx context.Context, a accounts.Account, p *PendingReset) (accounts.Account, error) {
+	tx, err := pgdb.BeginPipe(ctx, s.db)
+	if err != nil {
 		return accounts.Account{}, err
-	case !moved:
+	}
+	defer tx.End(ctx)
+	b := &pgx.Batch{}
+	moved, err := s.accounts.QueueSetStatus(ctx, b, a.ID, accounts.StatusReady, "", []accounts.Status{accounts.StatusReady, accounts.StatusFailed},
+		access.Event{Action: "account.reset", Details: map[string]any{"state": p.state}})
+	if err != nil {
+		return accounts.Account{}, err
+	}
+	p.QueueRecord(b)
+	accountOf := s.accounts.QueueGetAccount(b, a.ID)
+	if err := tx.Send(ctx, b); err != nil {
+		return accounts.Account{}, pgdb.Translate(err, "", "")
+	}
+	if !moved() {
+		tx.End(ctx) // rolls back the audit event: nothing moved
+		s.recordReset(ctx, p.rec)
 		return accounts.Account{}, understudy.Errorf(understudy.ECONFLICT, "account %s changed during its reset (it is leased or retired now)", a.ID)
 	}
-	return s.accounts.GetAccount(ctx, a.ID)
+	if err := tx.Commit(ctx, nil, nil); err != nil {
+		return accounts.Account{}, pgdb.Translate(err, "", "")
+	}
+	return accountOf()
 }
 
 // ResetApps restores the account's apps to state, and marks the account
@@ -144,26 +172,69 @@ func (s *Service) finishReset(ctx context.Context, a accounts.Account, state str
 // recorded as the account's last reset (LastReset), timed, with the hash
 // each app was verified against or the app it failed in.
 func (s *Service) ResetApps(ctx context.Context, accountID, state string) ([]apps.LiveRef, error) {
+	b := &pgx.Batch{}
+	p := s.QueueReset(b, accountID, state)
+	if err := pgdb.SendBatch(ctx, s.db, b); err != nil {
+		return nil, err
+	}
+	refs, err := p.Apply(ctx)
+	if err == nil {
+		s.recordReset(ctx, p.rec)
+	}
+	return refs, err
+}
+
+// PendingReset is ResetApps in steps, so that a caller sends the reads a
+// reset needs in a round trip of its own (QueueReset), and the record of
+// the reset in another (QueueRecord).
+type PendingReset struct {
+	s                *Service
+	accountID, state string
+	start            time.Time
+	refsOf           func(context.Context) ([]apps.LiveRef, int, error)
+	wantOf           func() (map[string]Hash, error)
+	rec              Reset
+}
+
+// QueueReset queues in b the reads a reset of the account to state needs:
+// its refs and the newest hash of state in each app. Once b has been sent,
+// Apply restores the apps.
+func (s *Service) QueueReset(b *pgx.Batch, accountID, state string) *PendingReset {
 	state = StateOrBaseline(state)
-	start := s.now()
-	refs, want, err := s.restoreApps(ctx, accountID, state)
-	rec := Reset{AccountID: accountID, State: state, StartedAt: start.UTC(), Duration: s.now().Sub(start)}
+	return &PendingReset{s: s, accountID: accountID, state: state, start: s.now(),
+		refsOf: s.apps.QueueLiveRefs(b, accountID), wantOf: s.store.queueLatest(b, accountID, state)}
+}
+
+// Apply restores the account's apps, as ResetApps does, and returns the
+// account's refs; a failed reset is recorded and marks the account failed
+// before Apply returns. A successful one is recorded by the caller, with
+// QueueRecord, in a batch it sends.
+func (p *PendingReset) Apply(ctx context.Context) ([]apps.LiveRef, error) {
+	s := p.s
+	refs, want, err := s.restoreApps(ctx, p)
+	rec := Reset{AccountID: p.accountID, State: p.state, StartedAt: p.start.UTC(), Duration: s.now().Sub(p.start)}
 	switch {
 	case err == nil:
 		rec.OK, rec.Verified = true, verifiedOf(refs, want)
-		s.recordReset(ctx, rec)
+		p.rec = rec
 		return refs, nil // (no refs: no app holds state for this account)
 	case understudy.ErrorCode(err) == understudy.ENOTFOUND:
 		return nil, understudy.Errorf(understudy.ECONFLICT, "%s", understudy.ErrorMessage(err))
 	case understudy.ErrorCode(err) != understudy.EINTERNAL:
 		return nil, err // the database's answer (unavailable), said as it is
 	}
-	reason := resetFailure(state, err)
+	reason := resetFailure(p.state, err)
 	rec.FailedApp, rec.Reason = failedApp(err), reason
 	s.recordReset(ctx, rec)
-	s.markFailed(ctx, accountID, reason, []accounts.Status{accounts.StatusReady, accounts.StatusFailed, accounts.StatusLeased},
-		access.Event{Action: "account.reset_failed", Details: map[string]any{"state": state, "reason": reason}})
-	return nil, appsError("account "+accountID+" is now failed", err)
+	s.markFailed(ctx, p.accountID, reason, []accounts.Status{accounts.StatusReady, accounts.StatusFailed, accounts.StatusLeased},
+		access.Event{Action: "account.reset_failed", Details: map[string]any{"state": p.state, "reason": reason}})
+	return nil, appsError("account "+p.accountID+" is now failed", err)
+}
+
+// QueueRecord queues in b the record of the successful reset Apply made,
+// as the account's last reset.
+func (p *PendingReset) QueueRecord(b *pgx.Batch) {
+	queueRecord(b, p.rec)
 }
 
 // resetFailure is the reason a failed reset gives the account: the apps'
@@ -177,23 +248,18 @@ func resetFailure(state string, err error) string {
 	return fmt.Sprintf("reset to %s failed: %v", state, err)
 }
 
-// restoreApps restores the account's apps to state and returns its refs
-// and the hash each app's state was checked against. The account's refs
-// and the newest hash of state in each app are read in one round trip; an
-// account missing from an app is first provisioned there
-// (refsProvisioningMissing), then restored as usual.
-func (s *Service) restoreApps(ctx context.Context, accountID, state string) ([]apps.LiveRef, map[string]Hash, error) {
-	b := &pgx.Batch{}
-	refsOf := s.apps.QueueLiveRefs(b, accountID)
-	wantOf := s.store.queueLatest(b, accountID, state)
-	if err := pgdb.SendBatch(ctx, s.db, b); err != nil {
-		return nil, nil, err
-	}
-	refs, missing, err := refsOf(ctx)
+// restoreApps restores the account's apps to the state of p and returns
+// its refs and the hash each app's state was checked against, from the
+// reads p queued (refs and the newest hashes, one round trip); an account
+// missing from an app is first provisioned there (refsProvisioningMissing),
+// then restored as usual.
+func (s *Service) restoreApps(ctx context.Context, p *PendingReset) ([]apps.LiveRef, map[string]Hash, error) {
+	accountID, state := p.accountID, p.state
+	refs, missing, err := p.refsOf(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	want, err := wantOf()
+	want, err := p.wantOf()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -156,3 +156,41 @@ func TestARefusedResetIsAConflictNamingTheRefusal(t *testing.T) {
 		})
 	}
 }
+
+// An account leased while its reset was running is not marked ready: the
+// reset answers ECONFLICT, the reset is recorded as the account's last,
+// and no account.reset event is audited (its transaction rolled back).
+func TestAResetOfAnAccountLeasedMeanwhileIsAConflict(t *testing.T) {
+	t.Parallel()
+	pool := dbtest.NewPool(t)
+	f := domaintest.New(t, pool, 1)
+	list, _ := f.Accounts.ListAccounts(f.Ctx, accounts.AccountFilter{})
+	a := list[0]
+	restores := f.App.Calls().Restore
+	f.App.SetDelay(400 * time.Millisecond) // twice (restore, snapshot) within the stack's 2s app timeout
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.Snapshots.Reset(f.Ctx, a.ID, "")
+		done <- err
+	}()
+	for f.App.Calls().Restore == restores { // the reset has read the account and reached the app
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := pool.Exec(f.Ctx, `UPDATE accounts SET status = 'leased' WHERE id = $1`, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	e := domaintest.WantCode(t, <-done, understudy.ECONFLICT)
+	if !strings.Contains(e.Message, "changed during its reset") {
+		t.Errorf("error %q does not say the account changed", e.Message)
+	}
+	got, _ := f.Accounts.GetAccount(f.Ctx, a.ID)
+	if got.Status != accounts.StatusLeased {
+		t.Errorf("account is %s, want it left leased", got.Status)
+	}
+	if events, err := access.NewAudit(pool).List(f.Ctx, access.AuditFilter{Action: "account.reset", TargetID: a.ID}); err != nil || len(events) != 0 {
+		t.Errorf("account.reset events: %+v %v; want none", events, err)
+	}
+	if last, ok, err := f.Snapshots.LastReset(f.Ctx, a.ID); err != nil || !ok || !last.OK {
+		t.Errorf("last reset = %+v %v %v; want the successful reset recorded", last, ok, err)
+	}
+}

@@ -73,7 +73,7 @@ func TestReportChecks(t *testing.T) {
 	want := []struct {
 		measured float64
 		pass     bool
-	}{{25, true}, {20, false}, {2, true}, {2.05, false}} // each bound is inclusive as the issue states it
+	}{{0.25, false}, {2.05, false}, {2, true}, {20, false}} // each ratio's bound is inclusive as the issue states it
 	for i, w := range want {
 		if c := r.Checks[i]; c.Measured != w.measured || c.Pass != w.pass {
 			t.Errorf("check %s = %g (pass %v), want %g (pass %v)", c.Name, c.Measured, c.Pass, w.measured, w.pass)
@@ -83,10 +83,14 @@ func TestReportChecks(t *testing.T) {
 	if err := r.Write(&text, "text"); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"(b) fake lease cycle p99 = 20.000 ms (target < 20 ms)", "8.000 ms / 4.000 ms = 2.00×", "4000.0 tps", "load average before the run n/a"} {
+	for _, s := range []string{"(b) fake lease cycle p99 = 20.000 ms (target < 20 ms)", "8.000 ms / 4.000 ms = 2.00×", "4000.0 tps", "load average before the run n/a",
+		"\nRATIO lease_cycles_vs_pgbench 0.25 0.33 MISS\nRATIO chirp_reset_p50_vs_raw 2.05 1.6 MISS\nRATIO chirp_acquire_p50_vs_raw 2 2 PASS\n"} {
 		if !strings.Contains(text.String(), s) {
 			t.Errorf("the text report lacks %q:\n%s", s, text.String())
 		}
+	}
+	if !strings.HasSuffix(text.String(), "RATIO chirp_acquire_p50_vs_raw 2 2 PASS\n") || strings.Count(text.String(), "RATIO ") != 3 {
+		t.Errorf("the text report should end with the three RATIO lines, and have no other:\n%s", text.String())
 	}
 	var js bytes.Buffer
 	if err := r.Write(&js, "json"); err != nil {
@@ -123,9 +127,27 @@ func TestConfig(t *testing.T) {
 	if err != nil || cfg.Workers != 8 || cfg.Duration != 10*time.Second || cfg.Warmup != 2*time.Second || !cfg.PeerFollows || cfg.Output != "json" {
 		t.Errorf("parseConfig = %+v, %v; want 8 workers, 10s, 2s warm-up, peer follows, json", cfg, err)
 	}
+	if cfg.Rounds != 1 {
+		t.Errorf("parseConfig: %d rounds, want 1 by default", cfg.Rounds)
+	}
+	if _, err := parseConfig([]string{"-rounds", "11"}, env, &stderr); err == nil || !strings.Contains(err.Error(), "-rounds") {
+		t.Errorf("parseConfig -rounds 11 (slices under 1s) = %v, want an error naming -rounds", err)
+	}
 	if _, err := parseConfig([]string{"-duration", "500ms", "-workers", "100"}, env, &stderr); err == nil ||
 		!strings.Contains(err.Error(), "-duration") || !strings.Contains(err.Error(), "-workers") {
 		t.Errorf("parseConfig with a short duration and too many workers = %v, want both named", err)
+	}
+}
+
+func TestMergePgbench(t *testing.T) {
+	t.Parallel()
+	m := mergePgbench([]Pgbench{
+		{Command: "pgbench -N -c 8 -j 2 -T 2", TPS: 1000, Transactions: 2000, Seconds: 2, LatencyAverage: phase.Latency(time.Millisecond), CPUBusy: 90},
+		{Command: "pgbench -N -c 8 -j 2 -T 2", TPS: 3000, Transactions: 6000, Seconds: 2, LatencyAverage: phase.Latency(3 * time.Millisecond), CPUBusy: 100},
+	})
+	if m.TPS != 2000 || m.Transactions != 8000 || m.Seconds != 4 || time.Duration(m.LatencyAverage) != 2*time.Millisecond || m.CPUBusy != 95 ||
+		m.Command != "pgbench -N -c 8 -j 2 -T 2, in 2 slices" {
+		t.Errorf("mergePgbench = %+v; want 2000 tps over 8000 transactions in 4s, 2 ms, 95%% cpu", m)
 	}
 }
 

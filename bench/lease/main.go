@@ -26,6 +26,11 @@ type Config struct {
 	// Warmup runs before each phase's measurement and is not recorded.
 	// Zero means none (the -warmup flag defaults to 2s).
 	Warmup time.Duration
+	// Rounds splits each phase into that many slices of Duration/Rounds,
+	// run in turn ((a), (b), (c), (c), (d), then again), so that other work
+	// on a shared machine weighs on each ratio's two sides alike; each
+	// phase's first slice has the warm-up. Defaults to 1.
+	Rounds int
 	// Bin is the server binary, built by make build. Defaults to bin/understudy.
 	Bin string
 	// Pgbench is PostgreSQL's pgbench. Defaults to pgbench on PATH, else
@@ -42,6 +47,7 @@ type Config struct {
 func (c Config) WithDefaults() Config {
 	c.Workers = cmp.Or(c.Workers, 8)
 	c.Duration = cmp.Or(c.Duration, 10*time.Second)
+	c.Rounds = cmp.Or(c.Rounds, 1)
 	c.Bin = cmp.Or(c.Bin, "bin/understudy")
 	c.Output = cmp.Or(c.Output, "text")
 	return c
@@ -59,6 +65,9 @@ func (c Config) Validate() error {
 	if c.Duration < time.Second || c.Warmup < 0 {
 		errs = append(errs, fmt.Errorf("-duration must be at least 1s and -warmup not negative, got %s and %s", c.Duration, c.Warmup))
 	}
+	if c.Rounds < 1 || (c.Duration > 0 && c.Duration/time.Duration(max(c.Rounds, 1)) < time.Second) {
+		errs = append(errs, fmt.Errorf("-rounds must be at least 1, with slices of -duration/-rounds of at least 1s (pgbench measures whole seconds), got %d rounds of %s", c.Rounds, c.Duration))
+	}
 	if c.Output != "text" && c.Output != "json" {
 		errs = append(errs, fmt.Errorf("-o must be text or json, got %q", c.Output))
 	}
@@ -69,9 +78,14 @@ func (c Config) Validate() error {
 // top of the server's, and a role's pool is at most that large here.
 const maxWorkers = 32
 
-// phase returns how long each phase runs.
-func (c Config) phase() phase.Config {
-	return phase.Config{Warmup: c.Warmup, Duration: c.Duration}
+// slice returns how long each phase runs in round i (from 0): its share
+// of the duration, with the warm-up first.
+func (c Config) slice(i int) phase.Config {
+	s := phase.Config{Duration: c.Duration / time.Duration(c.Rounds)}
+	if i == 0 {
+		s.Warmup = c.Warmup
+	}
+	return s
 }
 
 // parseConfig reads the flags and TEST_DATABASE_URL.
@@ -82,6 +96,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.IntVar(&c.Workers, "workers", 8, "concurrent test runners in each phase (and accounts per role)")
 	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "measured duration of each phase")
 	fs.DurationVar(&c.Warmup, "warmup", 2*time.Second, "unrecorded warm-up before each phase")
+	fs.IntVar(&c.Rounds, "rounds", 1, "run the phases in turn in this many slices of -duration/-rounds each")
 	fs.StringVar(&c.Bin, "bin", "bin/understudy", "server binary (make build)")
 	fs.StringVar(&c.Pgbench, "pgbench", "", "pgbench binary (default: pgbench on PATH, else /usr/lib/postgresql/*/bin/pgbench)")
 	fs.StringVar(&c.Output, "o", "text", "output format: text or json")

@@ -22,6 +22,7 @@ type stackRun struct {
 	progress io.Writer
 	pgbench  string // the binary
 	benchURL string // pgbench's database
+	ownURL   string // Understudy's database
 	server   *stack.Server
 	tokens   stack.Tokens
 	chirp    *chirp.App
@@ -61,7 +62,7 @@ func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, e
 		}
 		fmt.Fprintf(progress, "lease: created database %s (%s)\n", dbs[i].Name, what)
 	}
-	r.benchURL = dbs[1].URL
+	r.benchURL, r.ownURL = dbs[1].URL, dbs[0].URL
 	if r.pool, r.chirp, err = openChirp(ctx, dbs[2].URL, cfg.Workers); err != nil {
 		return Report{}, err
 	}
@@ -86,7 +87,7 @@ func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, e
 // the other.
 func (r *stackRun) measure(ctx context.Context, chirpURL string) (Report, error) {
 	cfg := r.cfg
-	rep := Report{Workers: cfg.Workers, WarmupSeconds: cfg.Warmup.Seconds(), DurationSeconds: cfg.Duration.Seconds()}
+	rep := Report{Workers: cfg.Workers, WarmupSeconds: cfg.Warmup.Seconds(), DurationSeconds: cfg.Duration.Seconds(), Rounds: cfg.Rounds}
 	accounts, baselines, err := r.fixture(ctx, chirpURL)
 	if err != nil {
 		return rep, err
@@ -94,8 +95,8 @@ func (r *stackRun) measure(ctx context.Context, chirpURL string) (Report, error)
 	rep.Baseline = baselines[0].describe()
 	fmt.Fprintf(r.progress, "lease: chirp baseline per user: %s\n", rep.Baseline)
 
-	fmt.Fprintf(r.progress, "lease: (a) pgbench -N, %d clients\n", cfg.Workers)
-	if rep.Pgbench, err = runPgbench(ctx, r.pgbench, r.benchURL, cfg.Workers, cfg.Warmup, cfg.Duration); err != nil {
+	fmt.Fprintf(r.progress, "lease: (a) pgbench -N, %d clients: initializing\n", cfg.Workers)
+	if err := initPgbench(ctx, r.pgbench, r.benchURL, cfg.Workers, cfg.Warmup); err != nil {
 		return rep, err
 	}
 	use := func(ctx context.Context, ref int64) error { return mutate(ctx, r.chirp, ref) }
@@ -117,27 +118,49 @@ func (r *stackRun) measure(ctx context.Context, chirpURL string) (Report, error)
 			return &rawRestore{pool: r.pool, sql: buildRawStatements(), b: baselines[i], use: use}
 		}},
 	}
-	for _, p := range phases {
-		if p.chirp {
-			if err := vacuumChirp(ctx, r.pool); err != nil {
-				return rep, err
-			}
+	clients := make([][]phase.Client, len(phases)) // each phase keeps its clients (and connections) from round to round
+	for k, p := range phases {
+		clients[k] = make([]phase.Client, cfg.Workers)
+		for i := range clients[k] {
+			clients[k][i] = p.clients(i)
 		}
-		fmt.Fprintf(r.progress, "lease: %s, %d workers, %s warm-up, %s measured\n", p.name, cfg.Workers, cfg.Warmup, cfg.Duration)
-		clients := make([]phase.Client, cfg.Workers)
-		for i := range clients {
-			clients[i] = p.clients(i)
-		}
-		cpu := startCPUAfter(cfg.Warmup)
-		res, err := phase.Run(ctx, cfg.phase(), p.name, clients)
-		closeIdle(clients)
+		defer closeIdle(clients[k])
+	}
+	var pgbenchParts []Pgbench
+	parts := make([][]Measured, len(phases))
+	for round := range cfg.Rounds {
+		slice := cfg.slice(round)
+		fmt.Fprintf(r.progress, "lease: round %d of %d: (a) pgbench -N, %d clients, %s\n", round+1, cfg.Rounds, cfg.Workers, slice.Duration)
+		pg, err := runPgbench(ctx, r.pgbench, r.benchURL, cfg.Workers, slice.Duration)
 		if err != nil {
 			return rep, err
 		}
-		if res.FirstError != nil {
-			fmt.Fprintf(r.progress, "lease: %s: %d of %d measured requests failed; first error: %v\n", p.name, res.Errors, res.Errors+res.Requests, res.FirstError)
+		pgbenchParts = append(pgbenchParts, pg)
+		for k, p := range phases {
+			if err := vacuumUnderstudy(ctx, r.ownURL); err != nil {
+				return rep, err
+			}
+			if p.chirp {
+				if err := vacuumChirp(ctx, r.pool); err != nil {
+					return rep, err
+				}
+			}
+			fmt.Fprintf(r.progress, "lease: %s, %d workers, %s warm-up, %s measured\n", p.name, cfg.Workers, slice.Warmup, slice.Duration)
+			cpu := startCPUAfter(slice.Warmup)
+			res, err := phase.Run(ctx, slice, p.name, clients[k])
+			if err != nil {
+				return rep, err
+			}
+			parts[k] = append(parts[k], Measured{Result: res, CPUBusy: cpu.busy()})
 		}
-		rep.Phases = append(rep.Phases, Measured{Result: res, CPUBusy: cpu.busy()})
+	}
+	rep.Pgbench = mergePgbench(pgbenchParts)
+	for k, p := range phases {
+		m := mergeMeasured(p.name, parts[k])
+		if m.FirstError != nil {
+			fmt.Fprintf(r.progress, "lease: %s: %d of %d measured requests failed; first error: %v\n", p.name, m.Errors, m.Errors+m.Requests, m.FirstError)
+		}
+		rep.Phases = append(rep.Phases, m)
 	}
 	rep.Checks = rep.check()
 	return rep, nil
@@ -186,6 +209,44 @@ func vacuumChirp(ctx context.Context, pool *pgxpool.Pool) error {
 	}
 	if _, err := pool.Exec(ctx, "VACUUM (ANALYZE) "+strings.Join(tables, ", ")); err != nil {
 		return fmt.Errorf("vacuuming chirp's tables: %w", err)
+	}
+	return nil
+}
+
+// mergeMeasured merges the slices of one phase, with the CPU use averaged
+// over them (unknown if any slice's is).
+func mergeMeasured(name string, parts []Measured) Measured {
+	results := make([]phase.Result, len(parts))
+	cpu := 0.0
+	for i, p := range parts {
+		results[i] = p.Result
+		if cpu >= 0 && p.CPUBusy >= 0 {
+			cpu += p.CPUBusy / float64(len(parts))
+		} else {
+			cpu = -1
+		}
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return Measured{Result: phase.Merge(name, results...), CPUBusy: cpu}
+}
+
+// vacuumUnderstudy vacuums the tables of Understudy's database that every
+// lease and reset rewrites (a cycle updates its account's row twice and
+// its lease's row twice; the status is indexed, so none of these updates
+// is HOT), as pgbench vacuums its own tables before each of its runs: the
+// server's PostgreSQL may run without autovacuum (the test server does),
+// and each phase then starts, as (a) does, from tables without the dead
+// rows of the phases before it.
+func vacuumUnderstudy(ctx context.Context, dbURL string) error {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return fmt.Errorf("connecting to Understudy's database: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "VACUUM (ANALYZE) accounts, leases, account_resets"); err != nil {
+		return fmt.Errorf("vacuuming Understudy's tables: %w", err)
 	}
 	return nil
 }

@@ -35,6 +35,9 @@ type Pgbench struct {
 	LatencyAverage phase.Latency `json:"latency_average_ms"`
 	// CPUBusy is the machine's CPU use over the measured run, in percent.
 	CPUBusy float64 `json:"cpu_busy_percent"`
+	// Seconds is the measured duration (the sum of the slices' with
+	// -rounds).
+	Seconds float64 `json:"seconds"`
 }
 
 // pgbenchArgs are the arguments of a run of secs seconds with clients.
@@ -42,18 +45,23 @@ func pgbenchArgs(clients int, secs int) []string {
 	return []string{"-N", "-c", strconv.Itoa(clients), "-j", strconv.Itoa(min(pgbenchThreads, clients)), "-T", strconv.Itoa(secs)}
 }
 
-// runPgbench initializes a pgbench database at dbURL (scale 1), runs it
-// for the warm-up (not recorded) then the duration, each rounded up to
-// whole seconds, and parses the measured run's output.
-func runPgbench(ctx context.Context, bin, dbURL string, clients int, warmup, duration time.Duration) (Pgbench, error) {
+// initPgbench initializes a pgbench database at dbURL (scale 1) and runs
+// it for the warm-up (not recorded), rounded up to whole seconds.
+func initPgbench(ctx context.Context, bin, dbURL string, clients int, warmup time.Duration) error {
 	if _, err := pgbench(ctx, bin, "-i", "-q", dbURL); err != nil {
-		return Pgbench{}, err
+		return err
 	}
 	if warmup > 0 {
 		if _, err := pgbench(ctx, bin, append(pgbenchArgs(clients, seconds(warmup)), dbURL)...); err != nil {
-			return Pgbench{}, err
+			return err
 		}
 	}
+	return nil
+}
+
+// runPgbench runs pgbench on an initialized database for duration, rounded
+// up to whole seconds, and parses its output.
+func runPgbench(ctx context.Context, bin, dbURL string, clients int, duration time.Duration) (Pgbench, error) {
 	args := pgbenchArgs(clients, seconds(duration))
 	cpu := startCPU()
 	out, err := pgbench(ctx, bin, append(args, dbURL)...)
@@ -63,7 +71,33 @@ func runPgbench(ctx context.Context, bin, dbURL string, clients int, warmup, dur
 	res, err := parsePgbench(out)
 	res.Command = "pgbench " + strings.Join(args, " ")
 	res.CPUBusy = cpu.busy()
+	res.Seconds = float64(seconds(duration))
 	return res, err
+}
+
+// mergePgbench adds up runs of one command in slices: the transactions and
+// the seconds, the rate as their ratio, the latency and CPU use averaged
+// over the seconds.
+func mergePgbench(parts []Pgbench) Pgbench {
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	var m Pgbench
+	var latency, cpu float64
+	for _, p := range parts {
+		m.Transactions += p.Transactions
+		m.Failed += p.Failed
+		m.Seconds += p.Seconds
+		latency += float64(p.LatencyAverage) * p.Seconds
+		cpu += p.CPUBusy * p.Seconds
+	}
+	if m.Seconds > 0 {
+		m.TPS = float64(m.Transactions) / m.Seconds
+		m.LatencyAverage = phase.Latency(latency / m.Seconds)
+		m.CPUBusy = cpu / m.Seconds
+	}
+	m.Command = fmt.Sprintf("%s, in %d slices", parts[0].Command, len(parts))
+	return m
 }
 
 // seconds rounds d up to whole seconds, at least 1.

@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"errors"
 	"maps"
 	"slices"
 	"testing"
@@ -260,5 +261,43 @@ func TestRestoreFollowsSchemaChanges(t *testing.T) {
 	var quantity int
 	if err := e.pool.QueryRow(ctx, `SELECT quantity FROM cart_items WHERE user_id = $1`, id).Scan(&quantity); err != nil || quantity != 1 {
 		t.Errorf("after the restore the quantity is %d (%v), want 1", quantity, err)
+	}
+}
+
+// TestRestoreSnapshot: the state RestoreSnapshot returns is the one
+// Snapshot reads after it (the state restored), and a refused restore
+// returns no state and changes nothing.
+func TestRestoreSnapshot(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := t.Context()
+	acct := providertest.NewAccount(t)
+	target := providers.Target{Ref: provision(t, e, acct), AccountID: acct.ID}
+	e.mutate(t, target.Ref)
+	baseline := snapshot(t, e, target)
+	e.mutate(t, target.Ref)
+	after, err := e.provider.RestoreSnapshot(ctx, target, baseline)
+	if err != nil {
+		t.Fatalf("RestoreSnapshot: %v", err)
+	}
+	got, err := providertest.Canonical(after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(baseline) {
+		t.Errorf("RestoreSnapshot returned a state that is not the one restored:\nwant: %s\ngot:  %s", baseline, got)
+	}
+	if now := snapshot(t, e, target); string(now) != string(baseline) {
+		t.Errorf("Snapshot after RestoreSnapshot is not the state restored:\nwant: %s\ngot:  %s", baseline, now)
+	}
+
+	e.mutate(t, target.Ref)
+	changed := snapshot(t, e, target)
+	other := providers.Target{Ref: target.Ref, AccountID: providertest.NewAccount(t).ID}
+	if s, err := e.provider.RestoreSnapshot(ctx, other, baseline); !errors.Is(err, providers.ErrNotOwned) || s != nil {
+		t.Errorf("RestoreSnapshot of another account's user = %d bytes, %v; want nothing and ErrNotOwned", len(s), err)
+	}
+	if now := snapshot(t, e, target); string(now) != string(changed) {
+		t.Errorf("a refused RestoreSnapshot changed the user")
 	}
 }

@@ -86,15 +86,16 @@ import (
 )
 
 // Compile-time guards: a postgres app answers the contract, and the
-// optional capabilities Tester, ConfigChecker, Surfaces and Closer; Factory
-// is a providers.Factory.
+// optional capabilities Tester, ConfigChecker, Surfaces, Closer and
+// RestoreSnapshotter; Factory is a providers.Factory.
 var (
-	_ providers.App           = (*App)(nil)
-	_ providers.Tester        = (*App)(nil)
-	_ providers.ConfigChecker = (*App)(nil)
-	_ providers.Surfaces      = (*App)(nil)
-	_ providers.Closer        = (*App)(nil)
-	_ providers.Factory       = Factory
+	_ providers.App                = (*App)(nil)
+	_ providers.RestoreSnapshotter = (*App)(nil)
+	_ providers.Tester             = (*App)(nil)
+	_ providers.ConfigChecker      = (*App)(nil)
+	_ providers.Surfaces           = (*App)(nil)
+	_ providers.Closer             = (*App)(nil)
+	_ providers.Factory            = Factory
 )
 
 // Config configures New.

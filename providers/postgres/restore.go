@@ -22,17 +22,36 @@ import (
 // those the app lacks, matching rows by their table's primary key, and
 // leaves the others alone. On any error nothing is changed.
 func (a *App) Restore(ctx context.Context, t providers.Target, s providers.State) error {
+	_, err := a.restoreCapturing(ctx, t, s, false)
+	return err
+}
+
+// RestoreSnapshot is Restore, then Snapshot in the restore's transaction:
+// the capture rides in the batch of the writes, before their COMMIT, so it
+// costs no round trip of its own.
+func (a *App) RestoreSnapshot(ctx context.Context, t providers.Target, s providers.State) (providers.State, error) {
+	return a.restoreCapturing(ctx, t, s, true)
+}
+
+func (a *App) restoreCapturing(ctx context.Context, t providers.Target, s providers.State, capture bool) (providers.State, error) {
 	ctx, cancel := context.WithTimeout(ctx, a.s.lockTimeout+2*a.s.statementTimeout)
 	defer cancel()
-	if err := a.restore(ctx, t, s); err != nil {
-		return a.fail("restoring "+t.Ref, err)
+	var after []byte
+	var into *[]byte
+	if capture {
+		into = &after
+	}
+	if err := a.restore(ctx, t, s, into); err != nil {
+		return nil, a.fail("restoring "+t.Ref, err)
 	}
 	a.log.DebugContext(ctx, "restored a user", slog.String("app", a.name), slog.String("ref", t.Ref),
 		slog.String("request_id", access.RequestID(ctx)))
-	return nil
+	return after, nil
 }
 
-func (a *App) restore(ctx context.Context, t providers.Target, s providers.State) error {
+// restore writes the state; with capture set, it also captures the user
+// as the writes left it, in the same transaction, into *capture.
+func (a *App) restore(ctx context.Context, t providers.Target, s providers.State, capture *[]byte) error {
 	// The state is read now and its errors reported after the target is
 	// checked, so that a real user is reported as such whatever the state.
 	st, stateErr := a.decodeState(s, t.Ref)
@@ -59,6 +78,9 @@ func (a *App) restore(ctx context.Context, t providers.Target, s providers.State
 				return stateErr
 			}
 			b := a.diff(l, t.Ref, st, same)
+			if capture != nil {
+				b.snapshot(a, t, a.sql.snapshot, capture)
+			}
 			b.commit()
 			return a.run(ctx, c, b)
 		})
@@ -229,6 +251,18 @@ func (b *batch) scan(what, sql string, check func(upserted) error, args ...any) 
 			return err
 		}
 		return check(u)
+	}})
+}
+
+// snapshot queues snapshotSQL (statements.snapshot) for target t, whose
+// checked document goes to *into.
+func (b *batch) snapshot(a *App, t providers.Target, snapshotSQL string, into *[]byte) {
+	b.Queue(snapshotSQL, append([]any{t.Ref}, a.sql.tableNames...)...)
+	b.steps = append(b.steps, step{"snapshotting after the restore", func(br pgx.BatchResults) error {
+		var synthetic bool
+		var owner *string
+		err := br.QueryRow().Scan(&synthetic, &owner, into)
+		return a.checked(t, synthetic, owner, err)
 	}})
 }
 

@@ -116,10 +116,21 @@ func redact(subject string, codes []Code) string {
 }
 
 // redactCode replaces each place where subject spells code, its
-// characters compared case-insensitively and separated by any run of
-// separators, by Redacted. It scans subject once per starting place, with
-// no regular expression to compile for each code of each message.
+// characters other than separators compared case-insensitively and
+// separated by any run of separators (so a code a role's pattern found
+// with its dashes, "AB-CD-EF", is found however it is grouped), by
+// Redacted. It scans subject once per starting place, with no regular
+// expression to compile for each code of each message.
 func redactCode(subject, code string) string {
+	code = strings.Map(func(r rune) rune {
+		if isCodeSeparator(r) {
+			return -1
+		}
+		return r
+	}, code)
+	if code == "" {
+		return subject
+	}
 	var b strings.Builder
 	done := 0 // subject[:done] is written to b
 	for i := 0; i < len(subject); {

@@ -29,8 +29,8 @@ const inboxLength = 20
 //     iframe's sandbox="" says the same again, so either alone holds;
 //   - every console page but this one keeps frame-ancestors 'none'.
 //
-// The HTML is sanitized by inbox.Parse before it is stored: no scripts,
-// frames, forms, event handlers or remote loads. The policy and the
+// The HTML is sanitized by package inbox when it is read (inbox.Body's
+// HTML): no scripts, frames, forms, event handlers or remote loads. The policy and the
 // sandbox are defence in depth.
 const htmlFramePolicy = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; " +
 	"frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
@@ -99,7 +99,7 @@ func (c *Console) messageHTML(w http.ResponseWriter, r *http.Request, s session)
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
-	// The body is sanitized HTML (inbox.Parsed.HTML), written as it is:
+	// The body is sanitized HTML (inbox.Body.HTML), written as it is:
 	// escaping it would show its markup instead of the mail.
 	_, _ = w.Write([]byte(`<!doctype html><html><head><meta charset="utf-8"><title>` + template.HTMLEscapeString(m.Subject) +
 		"</title></head><body>" + body + "</body></html>"))

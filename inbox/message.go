@@ -54,8 +54,9 @@ type Parsed struct {
 	// message has none.
 	Text string `json:"text"`
 	// HTML is the HTML body sanitized: no scripts, no frames, no forms, no
-	// event handlers, no remote loads. (A stored message keeps it as sent,
-	// sealed, and it is sanitized when read: see parseEach.)
+	// event handlers, no remote loads. (A stored message keeps neither its
+	// HTML nor its text: both are read again from its raw MIME when shown,
+	// the HTML sanitized then; see parseEach and Service.scan.)
 	HTML       string `json:"html"`
 	Codes      []Code `json:"codes"`
 	Links      []Link `json:"links"`

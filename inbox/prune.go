@@ -3,11 +3,13 @@ package inbox
 import (
 	"context"
 	"maps"
-	"sync/atomic"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
@@ -36,25 +38,40 @@ DELETE FROM messages WHERE id IN (
     LIMIT $3
     FOR UPDATE SKIP LOCKED)`
 
-// capSQL deletes up to $4 messages of environment $1 beyond the newest $2
-// of each account that received mail in the last $3 seconds before now
-// (every account when $3 is 0), through the index on (account_id,
-// received_at).
-const capSQL = `
+const (
+	// recentSQL lists the accounts of environment $1 that received mail
+	// in the last $2 seconds before now, through the index on
+	// (environment_id, received_at).
+	recentSQL = `
+SELECT DISTINCT account_id FROM messages
+WHERE environment_id = $1 AND received_at >= coalesce($3::timestamptz, now()) - make_interval(secs => $2)`
+	// overCapSQL lists the accounts of environment $1 that hold more than
+	// $2 messages: every one of its messages is counted.
+	overCapSQL = `SELECT account_id FROM messages WHERE environment_id = $1 GROUP BY account_id HAVING count(*) > $2`
+	// capSQL deletes, of each account of $1, up to $3 of its messages
+	// beyond its newest $2, each account's read through the index on
+	// (account_id, received_at) in order, no further than it must; rows
+	// another transaction holds are skipped.
+	capSQL = `
 DELETE FROM messages WHERE id IN (
-    SELECT old.id
-    FROM (SELECT DISTINCT account_id FROM messages
-          WHERE environment_id = $1
-            AND ($3 = 0 OR received_at >= coalesce($5::timestamptz, now()) - make_interval(secs => $3))) recent
+    SELECT old.id FROM unnest($1::uuid[]) a(id)
     CROSS JOIN LATERAL (
-        SELECT id FROM messages WHERE account_id = recent.account_id
-        ORDER BY received_at DESC, id DESC OFFSET $2) old
-    LIMIT $4)`
+        SELECT id FROM messages WHERE account_id = a.id
+        ORDER BY received_at DESC, id DESC OFFSET $2 LIMIT $3
+        FOR UPDATE SKIP LOCKED) old)`
+)
 
-// capWindow is how far back the job looks for accounts that received
-// mail: the accounts that did not are as the previous runs left them. A
-// process's first run looks at every account, so an inbox filled while no
-// job ran is cut too.
+// Bounds of the cap's statements: accounts per statement, and messages
+// per account.
+const (
+	capAccounts = 50
+	capEach     = 100
+)
+
+// capWindow is how far back the job that runs every minute looks for
+// accounts that received mail: the others are as the runs before left
+// them, and the hourly run (Window 0) counts every account, such as those
+// over a cap just lowered.
 const capWindow = 15 * time.Minute
 
 // Prune deletes, in each environment, the messages older than its
@@ -77,11 +94,43 @@ func (s *Service) Prune(ctx context.Context, window time.Duration) (int64, error
 		if err != nil {
 			return total, err
 		}
-		n, err = s.pruneBatches(ctx, e.EnvironmentID, map[string]any{"reason": "inbox_max_messages", "inbox_max_messages": e.MaxMessages},
-			capSQL, e.EnvironmentID, e.MaxMessages, max(window, 0).Seconds(), pruneBatch, s.now())
+		n, err = s.cutToCap(ctx, e, window)
 		total += n
 		if err != nil {
 			return total, err
+		}
+	}
+	return total, nil
+}
+
+// cutToCap deletes the messages of environment e's accounts beyond its
+// inbox_max_messages: of the accounts that received mail in the last
+// window, or of every account over it when window is 0. Each statement
+// (capAccounts accounts, capEach messages each) is its own transaction,
+// audited when it deleted any.
+func (s *Service) cutToCap(ctx context.Context, e accounts.InboxRetention, window time.Duration) (int64, error) {
+	var ids []pgtype.UUID
+	var err error
+	if window > 0 {
+		ids, err = pgdb.QueryAll(ctx, s.db, pgdb.Scalar[pgtype.UUID], recentSQL, e.EnvironmentID, window.Seconds(), s.now())
+	} else {
+		ids, err = pgdb.QueryAll(ctx, s.db, pgdb.Scalar[pgtype.UUID], overCapSQL, e.EnvironmentID, e.MaxMessages)
+	}
+	if err != nil {
+		return 0, err
+	}
+	details := map[string]any{"reason": "inbox_max_messages", "inbox_max_messages": e.MaxMessages}
+	var total int64
+	for chunk := range slices.Chunk(ids, capAccounts) {
+		for {
+			n, err := s.pruneOnce(ctx, e.EnvironmentID, details, capSQL, chunk, e.MaxMessages, capEach)
+			total += n
+			if err != nil || n == 0 {
+				if err != nil {
+					return total, err
+				}
+				break
+			}
 		}
 	}
 	return total, nil
@@ -94,16 +143,7 @@ func (s *Service) Prune(ctx context.Context, window time.Duration) (int64, error
 func (s *Service) pruneBatches(ctx context.Context, envID string, details map[string]any, sql string, args ...any) (int64, error) {
 	var total int64
 	for {
-		var n int64
-		err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, sql, args...)
-			if n = tag.RowsAffected(); err != nil || n == 0 {
-				return err
-			}
-			d := map[string]any{"deleted": n}
-			maps.Copy(d, details)
-			return access.Record(ctx, tx, access.Event{Action: "message.prune", TargetType: "environment", TargetID: envID, Details: d})
-		})
+		n, err := s.pruneOnce(ctx, envID, details, sql, args...)
 		total += n
 		if err != nil || n < pruneBatch {
 			return total, err
@@ -111,9 +151,29 @@ func (s *Service) pruneBatches(ctx context.Context, envID string, details map[st
 	}
 }
 
+// pruneOnce runs the delete sql with args in a transaction of its own,
+// with a message.prune event on environment envID (details, and the count
+// deleted) when it deleted any, and returns the count.
+func (s *Service) pruneOnce(ctx context.Context, envID string, details map[string]any, sql string, args ...any) (int64, error) {
+	var n int64
+	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, sql, args...)
+		if n = tag.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		d := map[string]any{"deleted": n}
+		maps.Copy(d, details)
+		return access.Record(ctx, tx, access.Event{Action: "message.prune", TargetType: "environment", TargetID: envID, Details: d})
+	})
+	if err != nil {
+		n = 0
+	}
+	return n, err
+}
+
 // PruneArgs is the periodic job that prunes the inboxes. All says to cut
-// every account's inbox to its cap, not only those that received mail in
-// the last capWindow.
+// every account's inbox to its cap, not only those of the accounts that
+// received mail in the last capWindow.
 type PruneArgs struct {
 	All bool `json:"all,omitempty"`
 }
@@ -146,14 +206,20 @@ func AddWorkers(w *river.Workers, svc *Service) {
 }
 
 // PeriodicJobs returns the jobs River runs on a schedule: pruning the
-// inboxes every interval, the first run (at start) over every account.
+// inboxes every interval (the cap on the accounts that received mail in
+// the last capWindow), and every hour, and at start, over every account.
+// Each kind of run is unique while one is queued or running, so that a
+// slow run is never doubled.
 func PeriodicJobs(interval time.Duration) []*river.PeriodicJob {
-	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(interval), pruneArgs(),
-		&river.PeriodicJobOpts{RunOnStart: true})}
-}
-
-// pruneArgs makes the periodic job's arguments: All the first time.
-func pruneArgs() func() (river.JobArgs, *river.InsertOpts) {
-	var started atomic.Bool
-	return func() (river.JobArgs, *river.InsertOpts) { return PruneArgs{All: !started.Swap(true)}, nil }
+	job := func(all bool) river.PeriodicJobConstructor {
+		return func() (river.JobArgs, *river.InsertOpts) {
+			return PruneArgs{All: all}, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true,
+				ByState: []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+					rivertype.JobStateRetryable, rivertype.JobStateScheduled}}}
+		}
+	}
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(interval), job(false), nil),
+		river.NewPeriodicJob(river.PeriodicInterval(time.Hour), job(true), &river.PeriodicJobOpts{RunOnStart: true}),
+	}
 }

@@ -54,13 +54,8 @@ func TestPruneWorkerPrunesAsTheJob(t *testing.T) {
 	if err != nil || len(events) != 1 || events[0].Actor != "prune" || events[0].RequestID != "job-9" || events[0].Details["deleted"] != float64(1) {
 		t.Errorf("audit %+v, %v; want one event of job 9 by prune", events, err)
 	}
-	if jobs := PeriodicJobs(time.Hour); len(jobs) != 1 {
-		t.Errorf("%d periodic jobs, want 1", len(jobs))
+	if jobs := PeriodicJobs(time.Hour); len(jobs) != 2 {
+		t.Errorf("%d periodic jobs, want 2 (every interval, and every hour over every account)", len(jobs))
 	}
-	next := pruneArgs()
-	for i, want := range []bool{true, false, false} {
-		if a, _ := next(); a.(PruneArgs).All != want {
-			t.Errorf("run %d: All = %v, want %v (every account on a process's first run only)", i, a.(PruneArgs).All, want)
-		}
-	}
+
 }

@@ -52,6 +52,10 @@ type Body struct {
 	HTML    string   `json:"html"`
 	Codes   []Code   `json:"codes"`
 	Links   []Link   `json:"links"`
+	// TextsOmitted says that Text and HTML were not read for this listing:
+	// its budget of raw MIME read again (MaxTextBytes) was spent on the
+	// messages before it. Get reads them.
+	TextsOmitted bool `json:"texts_omitted,omitempty"`
 }
 
 // Bounds of a listing.
@@ -65,6 +69,12 @@ const (
 	MaxScan = 1000
 	// maxFilterText bounds the From and Subject filters.
 	maxFilterText = 200
+	// MaxTextBytes bounds the raw MIME one listing reads again for its
+	// bodies' text and HTML (the reading and the sanitizing cost about
+	// 150 ms a MiB of styled HTML): a message beyond it has its Body
+	// without them (TextsOmitted). One message is always read, whatever
+	// its size.
+	MaxTextBytes = 8 << 20
 )
 
 // Filter narrows a listing. Zero fields match everything.
@@ -88,6 +98,10 @@ type Filter struct {
 	// Bodies asks for each message's Body and full subject; only an admin
 	// or runner caller gets them, and any other caller gets neither.
 	Bodies bool
+	// SkipTexts leaves the bodies' Text and HTML out: their codes, links,
+	// headers and subject are what is stored, and the text and HTML would
+	// be read again from the raw MIME (see MaxTextBytes).
+	SkipTexts bool
 }
 
 // query is a validated Filter, its cursor resolved.
@@ -100,6 +114,10 @@ type query struct {
 	afterID   *uuid.UUID
 	fullMatch bool // match Subject on opened bodies
 	bodies    bool // return bodies and full subjects
+	texts     bool // with their text and HTML
+	// textBytes is the raw MIME read for texts so far, against
+	// MaxTextBytes.
+	textBytes int
 }
 
 // canOpen reports whether the caller of ctx may read bodies and codes.
@@ -152,6 +170,7 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Message, error) {
 // prepare validates f and resolves its cursor, naming every bad field.
 func (s *Service) prepare(ctx context.Context, f Filter) (query, error) {
 	q := query{f: f, fullMatch: f.Subject != "" && canOpen(ctx), bodies: f.Bodies && canOpen(ctx)}
+	q.texts = q.bodies && !f.SkipTexts
 	var fields []understudy.FieldError
 	if f.AccountID != "" {
 		id, err := uuid.Parse(f.AccountID)
@@ -201,7 +220,7 @@ func (s *Service) prepare(ctx context.Context, f Filter) (query, error) {
 // subjects of the opened bodies.
 func (s *Service) list(ctx context.Context, q query) ([]Message, error) {
 	sql := map[[2]bool]string{{false, false}: listNewestSQL, {true, false}: listNearestSQL,
-		{false, true}: listNewestWithRawSQL, {true, true}: listNearestWithRawSQL}[[2]bool{q.afterAt != nil, q.bodies}]
+		{false, true}: listNewestWithRawSQL, {true, true}: listNearestWithRawSQL}[[2]bool{q.afterAt != nil, q.texts}]
 	subject, limit := q.f.Subject, q.f.Limit
 	if q.fullMatch {
 		subject, limit = "", MaxScan
@@ -213,7 +232,7 @@ func (s *Service) list(ctx context.Context, q query) ([]Message, error) {
 	defer rows.Close()
 	out := []Message{}
 	for rows.Next() && len(out) < q.f.Limit {
-		m, keep, err := s.scan(rows, q)
+		m, keep, err := s.scan(rows, &q)
 		if err != nil {
 			return nil, pgdb.Translate(err, "", "")
 		}
@@ -231,15 +250,16 @@ func (s *Service) list(ctx context.Context, q query) ([]Message, error) {
 	return out, nil
 }
 
-// scan reads one message (with its raw MIME when q.bodies: the row has
+// scan reads one message (with its raw MIME when q.texts: the row has
 // withRaw's columns then), opening its body when q matches on it or
-// returns it; keep is false when the full subject does not match.
-func (s *Service) scan(row pgx.Row, q query) (m Message, keep bool, err error) {
+// returns it; keep is false when the full subject does not match. It
+// counts the raw MIME it reads again in q.textBytes.
+func (s *Service) scan(row pgx.Row, q *query) (m Message, keep bool, err error) {
 	var keyID, rawKeyID string
 	var sealed, rawSealed []byte
 	dest := []any{&m.ID, &m.AccountID, &m.LeaseID, &m.ReceivedAt, &m.Via, &m.EnvelopeFrom, &m.To, &m.From,
 		&m.Subject, &m.Size, &m.Client, &m.Auth, &m.ParseError, &m.CodeCount, &m.LinkCount, &keyID, &sealed}
-	if q.bodies {
+	if q.texts {
 		dest = append(dest, &rawKeyID, &rawSealed)
 	}
 	if err := row.Scan(dest...); err != nil {
@@ -259,22 +279,32 @@ func (s *Service) scan(row pgx.Row, q query) (m Message, keep bool, err error) {
 	if q.fullMatch && !strings.Contains(strings.ToLower(p.Subject), strings.ToLower(q.f.Subject)) {
 		return Message{}, false, nil
 	}
-	if q.bodies {
-		if p.Text == "" && p.HTML == "" {
-			// Stored without them (all but the first deliveries): read
-			// again from the raw MIME.
-			z, err := openSealed(s.cfg.Keyring, rawKeyID, rawSealed, m.ID, "raw")
-			if err != nil {
-				return Message{}, false, err
-			}
-			raw, err := decompress(z, m.Size)
-			if err != nil {
-				return Message{}, false, fmt.Errorf("inflating message %s: %w", m.ID, err)
-			}
-			p.Text, p.HTML = bodyTexts(raw)
+	if !q.bodies {
+		return m, true, nil
+	}
+	m.Subject = p.Subject
+	b := &Body{Subject: p.Subject, Headers: p.Headers, Codes: p.Codes, Links: p.Links}
+	m.Body = b
+	switch {
+	case !q.texts:
+	case p.Text != "" || p.HTML != "":
+		// A body stored whole, as the first deliveries stored theirs.
+		b.Text, b.HTML = p.Text, shownHTML(p.HTML)
+	case q.textBytes > 0 && q.textBytes+m.Size > MaxTextBytes:
+		b.TextsOmitted = true
+	default:
+		// Read again from the raw MIME, as stored bodies hold neither.
+		q.textBytes += m.Size
+		z, err := openSealed(s.cfg.Keyring, rawKeyID, rawSealed, m.ID, "raw")
+		if err != nil {
+			return Message{}, false, err
 		}
-		m.Subject = p.Subject
-		m.Body = &Body{Subject: p.Subject, Headers: p.Headers, Text: p.Text, HTML: shownHTML(p.HTML), Codes: p.Codes, Links: p.Links}
+		raw, err := decompress(z, m.Size)
+		if err != nil {
+			return Message{}, false, fmt.Errorf("inflating message %s: %w", m.ID, err)
+		}
+		text, html := bodyTexts(raw)
+		b.Text, b.HTML = text, shownHTML(html)
 	}
 	return m, true, nil
 }
@@ -288,11 +318,12 @@ func (s *Service) Get(ctx context.Context, id string, bodies bool) (Message, err
 		return Message{}, notFound
 	}
 	q := query{bodies: bodies && canOpen(ctx)}
+	q.texts = q.bodies
 	sql := getSQL
-	if q.bodies {
+	if q.texts {
 		sql = getWithRawSQL
 	}
-	m, _, err := s.scan(s.db.QueryRow(ctx, sql, uid), q)
+	m, _, err := s.scan(s.db.QueryRow(ctx, sql, uid), &q)
 	if err = pgdb.Translate(err, "", ""); understudy.ErrorCode(err) == understudy.ENOTFOUND {
 		return Message{}, notFound
 	}

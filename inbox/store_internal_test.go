@@ -104,3 +104,69 @@ func TestStoredBodiesAreShownFromTheRawMIME(t *testing.T) {
 		t.Errorf("a body stored whole is shown as html %q, text %q", b.HTML, b.Text)
 	}
 }
+
+// A listing reads at most MaxTextBytes of raw MIME again for its bodies'
+// text and HTML (one message always): the older messages' bodies come
+// without them, which Get reads; SkipTexts reads none, and keeps the codes.
+func TestListingBoundsTheTextsItReads(t *testing.T) {
+	t.Parallel()
+	tx := dbtest.Tx(t)
+	ctx := access.WithCaller(context.Background(), access.Caller{Actor: "admin-1", Scope: access.ScopeAdmin})
+	kr, _ := secret.NewKeyring(make([]byte, secret.KeySize))
+	acc, err := accounts.New(accounts.Config{DB: tx, Keyring: kr, EmailDomains: []string{"qa.example.test"},
+		OpenLeases: func(context.Context, pgdb.DB, []string) (map[string]accounts.OpenLease, error) { return nil, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acc.CreateEnvironment(ctx, accounts.Environment{Name: "production", EmailDomains: []string{"qa.example.test"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acc.CreateRole(ctx, "production", "buyer", accounts.RoleChange{}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := acc.ListAccounts(ctx, accounts.AccountFilter{})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("accounts: %v, %v", list, err)
+	}
+	svc, err := New(Config{DB: tx, Keyring: kr, Accounts: acc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := svc.Accept(ctx, list[0].Identity.Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filler := strings.Repeat("All work and no play makes a dull mail.\r\n", 3<<20/42)
+	var ids []string
+	for i := range 3 {
+		raw := "Subject: Mail " + string(rune('a'+i)) + "\r\n\r\nYour code is 48291" + string(rune('0'+i)) + "\r\n" + filler
+		got, err := svc.Receive(ctx, Delivery{Via: "https", Raw: []byte(raw), Recipients: []Recipient{r}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, got[0])
+	}
+	msgs, err := svc.List(ctx, Filter{AccountID: r.AccountID, Bodies: true})
+	if err != nil || len(msgs) != 3 {
+		t.Fatalf("List: %d, %v", len(msgs), err)
+	}
+	for i, m := range msgs { // newest first
+		read := i < 2
+		if m.Body == nil || (m.Body.Text != "") != read || m.Body.TextsOmitted == read || len(m.Body.Codes) == 0 {
+			t.Errorf("message %d of the listing: texts read %v (omitted %v, codes %d), want read %v",
+				i, m.Body != nil && m.Body.Text != "", m.Body != nil && m.Body.TextsOmitted, len(m.Body.Codes), read)
+		}
+	}
+	if m, err := svc.Get(ctx, ids[0], true); err != nil || !strings.HasPrefix(m.Body.Text, "Your code is 482910") || m.Body.TextsOmitted {
+		t.Errorf("Get of the oldest: %v, text %.20q", err, m.Body.Text)
+	}
+	msgs, err = svc.List(ctx, Filter{AccountID: r.AccountID, Bodies: true, SkipTexts: true})
+	if err != nil || len(msgs) != 3 {
+		t.Fatalf("List without texts: %d, %v", len(msgs), err)
+	}
+	for i, m := range msgs {
+		if m.Body == nil || m.Body.Text != "" || m.Body.TextsOmitted || len(m.Body.Codes) == 0 || m.Subject != "Mail "+string(rune('c'-i)) {
+			t.Errorf("message %d without texts: %+v", i, m.Body)
+		}
+	}
+}

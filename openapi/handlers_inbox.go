@@ -195,6 +195,7 @@ func (s *Server) GetLeaseCode(c echo.Context, id LeaseID, p GetLeaseCodeParams) 
 	}
 	f.Limit = inbox.MaxLimit
 	f.After = deref(p.After)
+	f.SkipTexts = true // the answer is a code or a link, stored as found
 	// The wall clock bounds the caller's wait, as Wait's own timer does.
 	deadline := time.Now().Add(wait)
 	for {

@@ -9,34 +9,14 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/understudy-dev/understudy/access"
-	"github.com/understudy-dev/understudy/accounts"
-	"github.com/understudy-dev/understudy/internal/dbtest"
-	"github.com/understudy-dev/understudy/internal/pgdb"
-	"github.com/understudy-dev/understudy/secret"
 )
 
 // The prune job's worker prunes as actor "prune", under a request id that
 // names the job.
 func TestPruneWorkerPrunesAsTheJob(t *testing.T) {
 	t.Parallel()
-	tx := dbtest.Tx(t)
-	ctx := access.WithCaller(context.Background(), access.Caller{Actor: "admin-1", Scope: access.ScopeAdmin})
-	kr, _ := secret.NewKeyring(make([]byte, secret.KeySize))
-	acc, err := accounts.New(accounts.Config{DB: tx, Keyring: kr, EmailDomains: []string{"qa.example.test"},
-		OpenLeases: func(context.Context, pgdb.DB, []string) (map[string]accounts.OpenLease, error) { return nil, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := acc.CreateEnvironment(ctx, accounts.Environment{Name: "production", EmailDomains: []string{"qa.example.test"}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := acc.CreateRole(ctx, "production", "buyer", accounts.RoleChange{}); err != nil {
-		t.Fatal(err)
-	}
-	list, err := acc.ListAccounts(ctx, accounts.AccountFilter{})
-	if err != nil || len(list) != 1 {
-		t.Fatalf("accounts: %v, %v", list, err)
-	}
+	f := newInternalFixture(t)
+	ctx, tx, kr, acc, list := f.ctx, f.tx, f.kr, f.acc, f.list
 	old, err := New(Config{DB: tx, Keyring: kr, Accounts: acc, Now: func() time.Time { return time.Now().Add(-8 * 24 * time.Hour) }})
 	if err != nil {
 		t.Fatal(err)

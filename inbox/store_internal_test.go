@@ -15,6 +15,46 @@ import (
 	"github.com/understudy-dev/understudy/secret"
 )
 
+// internalFixture is an inbox on a test transaction, with one buyer in
+// production (its address accepted as r), called as an admin.
+type internalFixture struct {
+	ctx  context.Context
+	tx   pgx.Tx
+	kr   *secret.Keyring
+	acc  *accounts.Service
+	svc  *Service
+	list []accounts.Account
+	r    Recipient
+}
+
+func newInternalFixture(t *testing.T) internalFixture {
+	t.Helper()
+	f := internalFixture{tx: dbtest.Tx(t), ctx: access.WithCaller(context.Background(), access.Caller{Actor: "admin-1", Scope: access.ScopeAdmin})}
+	f.kr, _ = secret.NewKeyring(make([]byte, secret.KeySize))
+	var err error
+	f.acc, err = accounts.New(accounts.Config{DB: f.tx, Keyring: f.kr, EmailDomains: []string{"qa.example.test"},
+		OpenLeases: func(context.Context, pgdb.DB, []string) (map[string]accounts.OpenLease, error) { return nil, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.acc.CreateEnvironment(f.ctx, accounts.Environment{Name: "production", EmailDomains: []string{"qa.example.test"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.acc.CreateRole(f.ctx, "production", "buyer", accounts.RoleChange{}); err != nil {
+		t.Fatal(err)
+	}
+	if f.list, err = f.acc.ListAccounts(f.ctx, accounts.AccountFilter{}); err != nil || len(f.list) != 1 {
+		t.Fatalf("accounts: %v, %v", f.list, err)
+	}
+	if f.svc, err = New(Config{DB: f.tx, Keyring: f.kr, Accounts: f.acc}); err != nil {
+		t.Fatal(err)
+	}
+	if f.r, err = f.svc.Accept(f.ctx, f.list[0].Identity.Email); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 const htmlMail = "From: Shop <no-reply@shop.example>\r\nSubject: Sign in\r\nMIME-Version: 1.0\r\n" +
 	"Content-Type: text/html; charset=utf-8\r\n\r\n" +
 	"<html><head><title>Hidden title</title><style>p{color:red}</style></head><body>" +
@@ -27,32 +67,8 @@ const htmlMail = "From: Shop <no-reply@shop.example>\r\nSubject: Sign in\r\nMIME
 // sanitized too.
 func TestStoredBodiesAreShownFromTheRawMIME(t *testing.T) {
 	t.Parallel()
-	tx := dbtest.Tx(t)
-	ctx := access.WithCaller(context.Background(), access.Caller{Actor: "admin-1", Scope: access.ScopeAdmin})
-	kr, _ := secret.NewKeyring(make([]byte, secret.KeySize))
-	acc, err := accounts.New(accounts.Config{DB: tx, Keyring: kr, EmailDomains: []string{"qa.example.test"},
-		OpenLeases: func(context.Context, pgdb.DB, []string) (map[string]accounts.OpenLease, error) { return nil, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := acc.CreateEnvironment(ctx, accounts.Environment{Name: "production", EmailDomains: []string{"qa.example.test"}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := acc.CreateRole(ctx, "production", "buyer", accounts.RoleChange{}); err != nil {
-		t.Fatal(err)
-	}
-	list, err := acc.ListAccounts(ctx, accounts.AccountFilter{})
-	if err != nil || len(list) != 1 {
-		t.Fatalf("accounts: %v, %v", list, err)
-	}
-	svc, err := New(Config{DB: tx, Keyring: kr, Accounts: acc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := svc.Accept(ctx, list[0].Identity.Email)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newInternalFixture(t)
+	ctx, tx, kr, svc, r := f.ctx, f.tx, f.kr, f.svc, f.r
 	ids, err := svc.Receive(ctx, Delivery{Via: "https", Raw: []byte(htmlMail), Recipients: []Recipient{r}})
 	if err != nil {
 		t.Fatal(err)
@@ -110,32 +126,8 @@ func TestStoredBodiesAreShownFromTheRawMIME(t *testing.T) {
 // without them, which Get reads; SkipTexts reads none, and keeps the codes.
 func TestListingBoundsTheTextsItReads(t *testing.T) {
 	t.Parallel()
-	tx := dbtest.Tx(t)
-	ctx := access.WithCaller(context.Background(), access.Caller{Actor: "admin-1", Scope: access.ScopeAdmin})
-	kr, _ := secret.NewKeyring(make([]byte, secret.KeySize))
-	acc, err := accounts.New(accounts.Config{DB: tx, Keyring: kr, EmailDomains: []string{"qa.example.test"},
-		OpenLeases: func(context.Context, pgdb.DB, []string) (map[string]accounts.OpenLease, error) { return nil, nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := acc.CreateEnvironment(ctx, accounts.Environment{Name: "production", EmailDomains: []string{"qa.example.test"}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := acc.CreateRole(ctx, "production", "buyer", accounts.RoleChange{}); err != nil {
-		t.Fatal(err)
-	}
-	list, err := acc.ListAccounts(ctx, accounts.AccountFilter{})
-	if err != nil || len(list) != 1 {
-		t.Fatalf("accounts: %v, %v", list, err)
-	}
-	svc, err := New(Config{DB: tx, Keyring: kr, Accounts: acc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := svc.Accept(ctx, list[0].Identity.Email)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newInternalFixture(t)
+	ctx, svc, r := f.ctx, f.svc, f.r
 	filler := strings.Repeat("All work and no play makes a dull mail.\r\n", 3<<20/42)
 	var ids []string
 	for i := range 3 {

@@ -86,7 +86,8 @@ type sqlClient struct {
 	want  int
 }
 
-// Do runs the join, scans every row as the check does, and wants as many
+// Do runs the join, scans every row as the check does (the policy as the
+// bytes jsonb sends), and wants as many
 // rows as there are listed subjects.
 func (c *sqlClient) Do(ctx context.Context, _ *phase.Steps) error {
 	rows, err := c.pool.Query(ctx, joinSQL, c.envID, c.ids)
@@ -96,7 +97,7 @@ func (c *sqlClient) Do(ctx context.Context, _ *phase.Steps) error {
 	defer rows.Close()
 	n := 0
 	var ident, account, role string
-	var policy json.RawMessage
+	var policy []byte
 	for rows.Next() {
 		if err := rows.Scan(&ident, &account, &role, &policy); err != nil {
 			return err

@@ -15,7 +15,7 @@ import (
 const (
 	targetSharePercent = 30.0 // HTTP requests/s as a share of the bare SELECT's, at least
 	targetP50Millis    = 1.0  // HTTP p50 in ms, under
-	targetPeerRatio    = 0.8  // HTTP requests/s as a ratio of the hand-written peer's, at least (issue 6)
+	targetPeerRatio    = 1.0  // HTTP requests/s as a ratio of the hand-written peer's, at least (issue 20; 0.8 in issue 6)
 )
 
 // Report is a run's outcome, printed as text or JSON.
@@ -58,13 +58,14 @@ func newReport(cfg Config, m stack.Machine, web, bare, peer phase.Result) Report
 				Summary: fmt.Sprintf("HTTP throughput = %.1f%% of bare SELECT (target ≥ %.0f%%)", share, targetSharePercent)},
 			{Name: "http_p50_ms", Measured: p50, Target: targetP50Millis, Pass: p50 < targetP50Millis,
 				Summary: fmt.Sprintf("HTTP p50 = %s (target < %.0f ms)", web.P50, targetP50Millis)},
-			{Name: "http_throughput_ratio_of_peer", Measured: ratio, Target: targetPeerRatio, Pass: ratio >= targetPeerRatio,
+			{Name: "get_account_vs_peer", Measured: ratio, Target: targetPeerRatio, Pass: ratio >= targetPeerRatio,
 				Summary: fmt.Sprintf("HTTP throughput = %.2f × the peer's (target ≥ %.2f)", ratio, targetPeerRatio)},
 		},
 	}
 }
 
-// Write prints r as text (a table, then the checks) or as indented JSON.
+// Write prints r as text (a table, the checks, then their RATIO lines) or
+// as indented JSON.
 func (r Report) Write(w io.Writer, format string) error {
 	if format == "json" {
 		enc := json.NewEncoder(w)
@@ -89,5 +90,8 @@ func (r Report) Write(w io.Writer, format string) error {
 		return err
 	}
 	fmt.Fprintln(w)
-	return phase.WriteChecks(w, r.Checks, 58)
+	if err := phase.WriteChecks(w, r.Checks, 58); err != nil {
+		return err
+	}
+	return phase.WriteRatios(w, r.Checks)
 }

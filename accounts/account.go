@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
@@ -155,7 +156,10 @@ func (s *Service) GetAccount(ctx context.Context, id string) (Account, error) {
 		return Account{}, understudy.Errorf(understudy.ENOTFOUND, "no account has id %s", id)
 	}
 	var a Account
-	err = scanAccount(s.db.QueryRow(ctx, getAccountSQL, uid), &a)
+	// A pgtype.UUID is sent in binary as it is; a uuid.UUID goes through
+	// its driver.Valuer (a string, and an encode error built and dropped
+	// on the way): 4-5% of a GET /v1/accounts/{id} in the server's profile.
+	err = scanAccount(s.db.QueryRow(ctx, getAccountSQL, pgtype.UUID{Bytes: uid, Valid: true}), &a)
 	return a, pgdb.Translate(err, "no account has id "+id, "")
 }
 

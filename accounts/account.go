@@ -141,7 +141,9 @@ func scanWithCredentials(kr *secret.Keyring, row pgx.Row) (Account, Credentials,
 }
 
 func scanAccount(row pgx.Row, a *Account) error {
-	err := row.Scan(&a.ID, &a.Environment, &a.Role, &a.Slot, &a.Generation, &a.Status, &a.StatusReason, &a.Identity,
+	// The status is scanned as the string it is: for a *Status, pgx plans
+	// the scan through reflection on every row.
+	err := row.Scan(&a.ID, &a.Environment, &a.Role, &a.Slot, &a.Generation, (*string)(&a.Status), &a.StatusReason, &a.Identity,
 		&a.PasswordRotatedAt, &a.CreatedAt, &a.UpdatedAt, &a.RetiredAt)
 	a.Tags = tagsOf(a)
 	return err

@@ -71,3 +71,12 @@ func TestConfigNeedsDatabaseURL(t *testing.T) {
 		t.Errorf("parseConfig -short -rounds 2 = %+v, %v; want the short duration and warm-up, 2 rounds", cfg, err)
 	}
 }
+
+func TestReportCPUPerRequest(t *testing.T) {
+	t.Parallel()
+	var r Report
+	r.setCPU([2]time.Duration{2 * time.Second, 3 * time.Second}, phase.Result{Requests: 40000}, phase.Result{Requests: 0})
+	if r.ServerCPUMicros != 50 || r.PeerCPUMicros != 0 {
+		t.Errorf("setCPU = %v, %v µs; want 50 (2s over 40,000 requests) and 0 (no requests)", r.ServerCPUMicros, r.PeerCPUMicros)
+	}
+}

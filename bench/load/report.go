@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"text/tabwriter"
+	"time"
 
 	"github.com/understudy-dev/understudy/bench/internal/phase"
 	"github.com/understudy-dev/understudy/bench/internal/stack"
@@ -32,8 +33,25 @@ type Report struct {
 	Rounds int `json:"rounds"`
 	// Phases are http, select, then peer (run between http and select).
 	Phases []phase.Result `json:"phases"`
+	// ServerCPUMicros and PeerCPUMicros are the CPU time (user and system)
+	// the server and the peer used per request of their measured phases,
+	// in µs; 0 where /proc cannot tell.
+	ServerCPUMicros float64 `json:"server_cpu_us_per_request"`
+	PeerCPUMicros   float64 `json:"peer_cpu_us_per_request"`
 	// Checks compare the figures with the targets.
 	Checks []phase.Check `json:"checks"`
+}
+
+// setCPU records the CPU time the server and the peer used over their
+// measured phases web and peer, per request.
+func (r *Report) setCPU(cpu [2]time.Duration, web, peer phase.Result) {
+	per := func(d time.Duration, n int) float64 {
+		if n == 0 {
+			return 0
+		}
+		return math.Round(10*float64(d)/float64(time.Microsecond)/float64(n)) / 10
+	}
+	r.ServerCPUMicros, r.PeerCPUMicros = per(cpu[0], web.Requests), per(cpu[1], peer.Requests)
 }
 
 // newReport compares the HTTP phase web with the bare SELECT phase bare and
@@ -90,6 +108,10 @@ func (r Report) Write(w io.Writer, format string) error {
 		return err
 	}
 	fmt.Fprintln(w)
+	if r.ServerCPUMicros > 0 && r.PeerCPUMicros > 0 {
+		fmt.Fprintf(w, "CPU per request: server %.1f µs, peer %.1f µs (%.2f × the peer's)\n\n",
+			r.ServerCPUMicros, r.PeerCPUMicros, r.ServerCPUMicros/r.PeerCPUMicros)
+	}
 	if err := phase.WriteChecks(w, r.Checks, 58); err != nil {
 		return err
 	}

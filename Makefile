@@ -130,9 +130,9 @@ test: vet check-generated lint-openapi check-alerts check-policy playwright-deps
 ## bench: Go benchmarks and the load drivers (figures in bench/README.md).
 bench: build
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-	  $(GO) test -run '^$$' -bench . -benchmem ./... && $(GO) run ./bench/load && $(GO) run ./bench/lease && $(GO) run ./bench/sync && $(GO) run ./bench/spec && $(GO) run ./bench/inbox ; \
+	  $(GO) test -run '^$$' -bench . -benchmem ./... && $(GO) run ./bench/load && $(GO) run ./bench/lease && $(GO) run ./bench/sync && $(GO) run ./bench/spec && $(GO) run ./bench/inbox && $(GO) run ./bench/isolation ; \
 	else \
-	  $(BIN) dev-postgres --dir $(TESTPG) -- sh -c '$(GO) test -run "^$$" -bench . -benchmem ./... && $(GO) run ./bench/load && $(GO) run ./bench/lease && $(GO) run ./bench/sync && $(GO) run ./bench/spec && $(GO) run ./bench/inbox' ; \
+	  $(BIN) dev-postgres --dir $(TESTPG) -- sh -c '$(GO) test -run "^$$" -bench . -benchmem ./... && $(GO) run ./bench/load && $(GO) run ./bench/lease && $(GO) run ./bench/sync && $(GO) run ./bench/spec && $(GO) run ./bench/inbox && $(GO) run ./bench/isolation' ; \
 	fi
 
 clean:

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
@@ -140,7 +141,9 @@ func scanWithCredentials(kr *secret.Keyring, row pgx.Row) (Account, Credentials,
 }
 
 func scanAccount(row pgx.Row, a *Account) error {
-	err := row.Scan(&a.ID, &a.Environment, &a.Role, &a.Slot, &a.Generation, &a.Status, &a.StatusReason, &a.Identity,
+	// The status is scanned as the string it is: for a *Status, pgx plans
+	// the scan through reflection on every row.
+	err := row.Scan(&a.ID, &a.Environment, &a.Role, &a.Slot, &a.Generation, (*string)(&a.Status), &a.StatusReason, &a.Identity,
 		&a.PasswordRotatedAt, &a.CreatedAt, &a.UpdatedAt, &a.RetiredAt)
 	a.Tags = tagsOf(a)
 	return err
@@ -155,7 +158,10 @@ func (s *Service) GetAccount(ctx context.Context, id string) (Account, error) {
 		return Account{}, understudy.Errorf(understudy.ENOTFOUND, "no account has id %s", id)
 	}
 	var a Account
-	err = scanAccount(s.db.QueryRow(ctx, getAccountSQL, uid), &a)
+	// A pgtype.UUID is sent in binary as it is; a uuid.UUID goes through
+	// its driver.Valuer (a string, and an encode error built and dropped
+	// on the way): 4-5% of a GET /v1/accounts/{id} in the server's profile.
+	err = scanAccount(s.db.QueryRow(ctx, getAccountSQL, pgtype.UUID{Bytes: uid, Valid: true}), &a)
 	return a, pgdb.Translate(err, "no account has id "+id, "")
 }
 

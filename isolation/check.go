@@ -61,11 +61,12 @@ func (s *Service) Check(ctx context.Context, q CheckRequest) ([]CheckResult, err
 	out := make([]CheckResult, len(q.Subjects))
 	for i, subj := range q.Subjects {
 		var v accounts.Visibility
-		if l, ok := find(on, subj); ok {
+		l, ok := find(on, subj) // once: an unlisted subject is looked up in its canonical form too
+		if ok {
 			v = visibility(l.policy, q.Surface)
 		}
 		out[i].Subject = subj
-		out[i].Visible, out[i].Reason = Decide(listingOf(on, subj), viewer, v)
+		out[i].Visible, out[i].Reason = Decide(Listing{Synthetic: ok, AccountID: l.accountID}, viewer, v)
 	}
 	return out, nil
 }

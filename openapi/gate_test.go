@@ -163,3 +163,53 @@ func TestGateFindsOperationsAndParameters(t *testing.T) {
 		}
 	}
 }
+
+// TestPathOnlyRoutesValidateAnything holds the gate's skip of kin-openapi's
+// validation for path-only routes to what that validation would answer:
+// nothing to refuse, whatever the segments and the query string hold.
+func TestPathOnlyRoutesValidateAnything(t *testing.T) {
+	t.Parallel()
+	g, err := newGate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := []string{"x", "7c9e6679-7425-40de-944b-e07fc1f90ae7", "%2F", "a%20b", "Zo%C3%AB", "%FF", "%00", strings.Repeat("z", 600), "-1", "null", "%7B%7D"}
+	skipped := map[string]bool{}
+	for _, r := range g.routes {
+		if !r.pathOnly {
+			continue
+		}
+		skipped[r.route.Method+" "+r.route.Path] = true
+		for i := range values {
+			segs := make([]string, len(r.segments))
+			for j, seg := range r.segments {
+				segs[j] = seg
+				if strings.HasPrefix(seg, "{") {
+					segs[j] = values[(i+j)%len(values)]
+				}
+			}
+			target := "/" + strings.Join(segs, "/")
+			if i%2 == 1 {
+				target += "?limit=-3&x=%FF"
+			}
+			req := httptest.NewRequest(r.route.Method, target, nil)
+			route, params, ok := g.find(req)
+			if !ok || route != r.route {
+				continue // a literal segment of another route matched first
+			}
+			if err := validateRequest(req, route, params); err != nil {
+				t.Errorf("%s %s: validation refused it (%v); the gate skips it as path-only", r.route.Method, target, err)
+			}
+		}
+	}
+	for _, want := range []string{"GET /v1/accounts/{account_id}", "GET /v1/environments/{environment}"} {
+		if !skipped[want] {
+			t.Errorf("%s is not path-only: the gate validates it with kin-openapi", want)
+		}
+	}
+	for _, not := range []string{"GET /v1/accounts", "POST /v1/environments", "GET /v1/environments/{environment}/isolation/list"} {
+		if skipped[not] {
+			t.Errorf("%s is path-only, but it takes a query, a body or a header", not)
+		}
+	}
+}

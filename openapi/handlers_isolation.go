@@ -9,16 +9,20 @@ import (
 )
 
 // CheckIsolation decides, for each subject, whether the viewer sees it.
+// The gate has read and checked a plain body already (readCheckBody).
 func (s *Server) CheckIsolation(c echo.Context) error {
-	var in IsolationCheck
-	if err := decode(c, &in); err != nil {
-		return err
+	in, ok := c.Get(checkBodyKey).(*IsolationCheck)
+	if !ok {
+		in = new(IsolationCheck)
+		if err := decode(c, in); err != nil {
+			return err
+		}
 	}
 	results, err := s.isolation.Check(c.Request().Context(), isolation.CheckRequest{Environment: in.Environment, Surface: in.Surface, Viewer: in.Viewer, Subjects: in.Subjects})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"results": nonNil(results)})
+	return writeCheckResults(c, results)
 }
 
 // GetIsolationList serves an environment's signed isolation list, with

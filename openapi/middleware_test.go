@@ -105,3 +105,16 @@ func TestDeadlineLeavesSelfBoundedRoutesToTheirHandlers(t *testing.T) {
 		t.Fatalf("bounded by the request deadline: %v, want %v", bounded, want)
 	}
 }
+
+func TestNewRequestIDIsARandomUUID(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for range 1000 {
+		id := newRequestID()
+		u, err := uuid.Parse(id)
+		if err != nil || u.Version() != 4 || u.Variant() != uuid.RFC4122 || u.String() != id || seen[id] {
+			t.Fatalf("newRequestID() = %q (%v): want a new version 4 UUID in canonical form", id, err)
+		}
+		seen[id] = true
+	}
+}

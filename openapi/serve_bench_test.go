@@ -10,11 +10,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/apps"
+	"github.com/understudy-dev/understudy/inbox"
 	"github.com/understudy-dev/understudy/internal/dbtest"
+	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/lease"
+	"github.com/understudy-dev/understudy/providers"
 	"github.com/understudy-dev/understudy/secret"
+	"github.com/understudy-dev/understudy/snapshot"
+	"github.com/understudy-dev/understudy/spec"
+	"github.com/understudy-dev/understudy/tagging"
 )
 
 // benchServer is a Server on a fresh database holding one role of four
@@ -55,7 +64,9 @@ func newBenchServer(b *testing.B, level slog.Level) benchServer {
 	}
 	// The server's own logger, as `serve` builds it, writing nowhere.
 	logger := slog.New(access.LogHandler(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: level})))
-	srv, err := New(Config{Accounts: svc, Tokens: tokens, Audit: access.NewAudit(pool), DB: pool, Logger: logger})
+	cfg := benchServices(b, pool, kr, svc)
+	cfg.Tokens, cfg.Audit, cfg.DB, cfg.Logger = tokens, access.NewAudit(pool), pool, logger
+	srv, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -118,4 +129,37 @@ func BenchmarkGetAccount(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchServices returns a Config holding every domain service the server
+// requires, built on pool around acc as serve builds them (no providers,
+// no destinations: GET /v1/accounts/{id} uses none of them).
+func benchServices(b *testing.B, pool *pgxpool.Pool, kr *secret.Keyring, acc *accounts.Service) Config {
+	b.Helper()
+	must := func(err error) {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	sched, err := snapshot.NewScheduler(nil)
+	must(err)
+	ap, err := apps.New(apps.Config{DB: pool, Keyring: kr, Accounts: acc, Provisioning: sched, Registry: providers.NewRegistry()})
+	must(err)
+	b.Cleanup(ap.Close)
+	totp, err := inbox.NewTOTP(inbox.TOTPConfig{DB: pool, Keyring: kr, Accounts: acc, Apps: ap})
+	must(err)
+	snaps, err := snapshot.New(snapshot.Config{DB: pool, Accounts: acc, Apps: ap, TOTP: totp})
+	must(err)
+	leases, err := lease.New(lease.Config{DB: pool, Accounts: acc, Snapshots: snaps, Apps: ap})
+	must(err)
+	dests, err := tagging.New(tagging.ServiceConfig{DB: pool, Keyring: kr, Registry: tagging.NewRegistry()})
+	must(err)
+	iso, err := isolation.New(isolation.Config{DB: pool, Keyring: kr, Apps: ap, Accounts: acc})
+	must(err)
+	sp, err := spec.New(spec.Config{DB: pool, Keyring: kr, Accounts: acc, Apps: ap, Destinations: dests})
+	must(err)
+	mail, err := inbox.New(inbox.Config{DB: pool, Keyring: kr, Accounts: acc})
+	must(err)
+	return Config{Accounts: acc, Apps: ap, Snapshots: snaps, Leases: leases, Exclusions: tagging.NewExclusions(pool, nil),
+		Destinations: dests, Isolation: iso, Spec: sp, TOTP: totp, Inbox: mail}
 }

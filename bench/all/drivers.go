@@ -21,19 +21,17 @@ type driver struct {
 // one place that knows them and their flags.
 var drivers = []driver{
 	{Name: "load", Package: "./bench/load", Bin: true,
-		Short: []string{"-duration", "3s", "-warmup", "1s"}},
+		Short: []string{"-short"}, Full: []string{"-rounds", "6", "-duration", "12s"}},
 	{Name: "lease", Package: "./bench/lease", Bin: true,
-		Short: []string{"-duration", "3s", "-warmup", "1s"}},
+		Short: []string{"-duration", "3s", "-warmup", "1s"}, Full: []string{"-rounds", "5"}},
 	{Name: "spec", Package: "./bench/spec", Bin: true,
-		Short: []string{"-roles", "20", "-plans", "3", "-for-each", "100"}},
+		Short: []string{"-short"}},
 	{Name: "sync", Package: "./bench/sync", Bin: true,
 		Short: []string{"-accounts", "33334", "-again", "1"}},
 	{Name: "inbox", Package: "./bench/inbox", Bin: true,
-		Short: []string{"-duration", "3s", "-warmup", "1s"}},
-	{Name: "isolation", Package: "./cmd/understudy", Test: true,
-		Args:  []string{"-test.run", "^$", "-test.bench", "Isolation"},
-		Short: []string{"-test.benchtime", "200x"},
-		Full:  []string{"-test.benchtime", "2000x"}},
+		Short: []string{"-duration", "3s", "-warmup", "1s"}, Full: []string{"-rounds", "3"}},
+	{Name: "isolation", Package: "./bench/isolation", Bin: true,
+		Short: []string{"-short"}},
 }
 
 // args are the driver's arguments in the mode, with the server binary bin.

@@ -23,8 +23,8 @@ func TestReportChecks(t *testing.T) {
 	if c := r.Checks[1]; c.Measured != 1.5 || c.Pass {
 		t.Errorf("p50 check = %+v, want 1.5 ms and a miss", c)
 	}
-	if c := r.Checks[2]; c.Measured != 0.8 || !c.Pass {
-		t.Errorf("peer ratio check = %+v, want 0.8 and a pass (the bound is inclusive)", c)
+	if c := r.Checks[2]; c.Name != "get_account_vs_peer" || c.Measured != 0.8 || c.Pass {
+		t.Errorf("peer ratio check = %+v, want get_account_vs_peer 0.8 and a miss (target 1.0)", c)
 	}
 	if r.Phases[2].Name != "peer" {
 		t.Errorf("phases = %+v, want the peer's third", r.Phases)
@@ -34,7 +34,8 @@ func TestReportChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(text.String(), "HTTP p50 = 1.500 ms (target < 1 ms)") || !strings.Contains(text.String(), "MISS") ||
-		!strings.Contains(text.String(), "HTTP throughput = 0.80 × the peer's (target ≥ 0.80)") {
+		!strings.Contains(text.String(), "HTTP throughput = 0.80 × the peer's (target ≥ 1.00)") ||
+		!strings.HasSuffix(text.String(), "\nRATIO get_account_vs_peer 0.8 1 MISS\n") {
 		t.Errorf("text report lacks the p50 miss:\n%s", text.String())
 	}
 	var js bytes.Buffer
@@ -64,5 +65,18 @@ func TestConfigNeedsDatabaseURL(t *testing.T) {
 	}
 	if _, err := parseConfig([]string{"-rounds", "200"}, func(string) string { return "postgres://h/db" }, &stderr); err == nil || !strings.Contains(err.Error(), "-rounds") {
 		t.Errorf("parseConfig -rounds 200 (50ms slices) = %v, want an error naming -rounds", err)
+	}
+	cfg, err = parseConfig([]string{"-short", "-rounds", "2"}, func(string) string { return "postgres://h/db" }, &stderr)
+	if err != nil || cfg.Duration != shortDuration || cfg.Warmup != shortWarmup || cfg.Rounds != 2 {
+		t.Errorf("parseConfig -short -rounds 2 = %+v, %v; want the short duration and warm-up, 2 rounds", cfg, err)
+	}
+}
+
+func TestReportCPUPerRequest(t *testing.T) {
+	t.Parallel()
+	var r Report
+	r.setCPU([2]time.Duration{2 * time.Second, 3 * time.Second}, phase.Result{Requests: 40000}, phase.Result{Requests: 0})
+	if r.ServerCPUMicros != 50 || r.PeerCPUMicros != 0 {
+		t.Errorf("setCPU = %v, %v µs; want 50 (2s over 40,000 requests) and 0 (no requests)", r.ServerCPUMicros, r.PeerCPUMicros)
 	}
 }

@@ -75,6 +75,13 @@ func (c Config) phase() phase.Config {
 	return phase.Config{Warmup: c.Warmup, Duration: c.Duration}
 }
 
+// Short run: what -short sets, unless the flag is given too.
+const (
+	shortDuration = 4 * time.Second
+	shortWarmup   = time.Second
+	shortRounds   = 4
+)
+
 // parseConfig reads the flags and TEST_DATABASE_URL.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	var c Config
@@ -87,11 +94,25 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.IntVar(&c.Rounds, "rounds", 1, "alternate the http and peer phases in this many slices of -duration/-rounds")
 	fs.StringVar(&c.PeerBin, "peer-bin", "", "hand-written peer binary (default: go build ./bench/peer)")
 	fs.StringVar(&c.Output, "o", "text", "output format: text or json")
+	short := fs.Bool("short", false, fmt.Sprintf("a short run: -duration %s -warmup %s -rounds %d unless given", shortDuration, shortWarmup, shortRounds))
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if *short {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["duration"] {
+			c.Duration = shortDuration
+		}
+		if !set["warmup"] {
+			c.Warmup = shortWarmup
+		}
+		if !set["rounds"] {
+			c.Rounds = shortRounds
+		}
 	}
 	c.DatabaseURL = getenv("TEST_DATABASE_URL")
 	c = c.WithDefaults()

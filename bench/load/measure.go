@@ -46,19 +46,19 @@ func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, e
 		return Report{}, err
 	}
 	defer func() { err = errors.Join(err, peer.Stop()) }()
-	return measureStack(ctx, cfg, db.URL, srv.BaseURL, peer.BaseURL, toks, progress)
+	return measureStack(ctx, cfg, db.URL, side{srv.BaseURL, srv.Pid()}, side{peer.BaseURL, peer.Pid()}, toks, progress)
 }
 
 // measureStack creates the accounts, checks that the server and the peer
 // answer the same document, then runs the HTTP phase and the peer phase
 // (next to each other, as they are compared; see comparedPhases), then the
 // bare SELECT phase.
-func measureStack(ctx context.Context, cfg Config, dbURL, baseURL, peerURL string, toks stack.Tokens, progress io.Writer) (Report, error) {
-	ids, err := seedAccounts(ctx, baseURL, toks.Admin.Secret)
+func measureStack(ctx context.Context, cfg Config, dbURL string, server, peer side, toks stack.Tokens, progress io.Writer) (Report, error) {
+	ids, err := seedAccounts(ctx, server.url, toks.Admin.Secret)
 	if err != nil {
 		return Report{}, err
 	}
-	if err := sameAnswer(ctx, baseURL, peerURL, toks.Runner.Secret, ids[0]); err != nil {
+	if err := sameAnswer(ctx, server.url, peer.url, toks.Runner.Secret, ids[0]); err != nil {
 		return Report{}, err
 	}
 	machine, err := stack.MachineFacts(ctx, dbURL)
@@ -67,7 +67,7 @@ func measureStack(ctx context.Context, cfg Config, dbURL, baseURL, peerURL strin
 	}
 	fmt.Fprintf(progress, "load: %d accounts; phases http and peer: %d clients, %s warm-up, %s measured, in %d round(s)\n",
 		len(ids), cfg.Clients, cfg.Warmup, cfg.Duration, cfg.Rounds)
-	web, hand, err := comparedPhases(ctx, cfg, baseURL, peerURL, toks.Runner.Secret, ids)
+	web, hand, cpu, err := comparedPhases(ctx, cfg, server, peer, toks.Runner.Secret, ids)
 	if err != nil {
 		return Report{}, err
 	}
@@ -76,5 +76,7 @@ func measureStack(ctx context.Context, cfg Config, dbURL, baseURL, peerURL strin
 	if err != nil {
 		return Report{}, err
 	}
-	return newReport(cfg, machine, web, bare, hand), nil
+	rep := newReport(cfg, machine, web, bare, hand)
+	rep.setCPU(cpu, web, hand)
+	return rep, nil
 }

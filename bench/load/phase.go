@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/understudy-dev/understudy/bench/internal/phase"
+	"github.com/understudy-dev/understudy/bench/internal/stack"
 )
 
 // httpClient reads accounts over HTTP on its own keep-alive connection.
@@ -66,30 +67,60 @@ func httpClients(cfg Config, baseURL, runnerSecret string, ids []string) ([]phas
 // of cfg.Duration/cfg.Rounds each, so that whatever else loads the machine
 // weighs on both alike. With one round (the default) that is the http
 // phase, then the peer phase. Each side keeps its clients, and so its
-// connections, from round to round; each side's first slice has the
-// warm-up.
-func comparedPhases(ctx context.Context, cfg Config, serverURL, peerURL, runnerSecret string, ids []string) (web, peer phase.Result, err error) {
-	webClients, closeWeb := httpClients(cfg, serverURL, runnerSecret, ids)
+// connections, from round to round; each side warms up once, before the
+// first round.
+//
+// Each side's process CPU time (user and system, from /proc) is summed
+// over its measured slices into cpu: what a request costs the
+// server and the peer, a figure that moves less than req/s when other
+// work shares the machine.
+func comparedPhases(ctx context.Context, cfg Config, server, peerSide side, runnerSecret string, ids []string) (web, peer phase.Result, cpu [2]time.Duration, err error) {
+	webClients, closeWeb := httpClients(cfg, server.url, runnerSecret, ids)
 	defer closeWeb()
-	peerClients, closePeer := httpClients(cfg, peerURL, runnerSecret, ids)
+	peerClients, closePeer := httpClients(cfg, peerSide.url, runnerSecret, ids)
 	defer closePeer()
+	for _, warm := range []struct {
+		name    string
+		clients []phase.Client
+	}{{"http", webClients}, {"peer", peerClients}} { // warm-ups, apart so that cpu counts the measured requests only
+		if _, err := phase.Run(ctx, phase.Config{Warmup: cfg.Warmup}, warm.name, warm.clients); err != nil {
+			return web, peer, cpu, err
+		}
+	}
 	var webParts, peerParts []phase.Result
-	for i := range cfg.Rounds {
+	for range cfg.Rounds {
 		slice := phase.Config{Duration: cfg.Duration / time.Duration(cfg.Rounds)}
-		if i == 0 {
-			slice.Warmup = cfg.Warmup
-		}
-		w, err := phase.Run(ctx, slice, "http", webClients)
+		w, used, err := runMetered(ctx, slice, "http", webClients, server.pid)
 		if err != nil {
-			return web, peer, err
+			return web, peer, cpu, err
 		}
-		p, err := phase.Run(ctx, slice, "peer", peerClients)
+		cpu[0] += used
+		p, used, err := runMetered(ctx, slice, "peer", peerClients, peerSide.pid)
 		if err != nil {
-			return web, peer, err
+			return web, peer, cpu, err
 		}
+		cpu[1] += used
 		webParts, peerParts = append(webParts, w), append(peerParts, p)
 	}
-	return phase.Merge("http", webParts...), phase.Merge("peer", peerParts...), nil
+	return phase.Merge("http", webParts...), phase.Merge("peer", peerParts...), cpu, nil
+}
+
+// side is one server the compared phases measure: its base URL and pid.
+type side struct {
+	url string
+	pid int
+}
+
+// runMetered runs a phase and returns the CPU time process pid used
+// meanwhile (0 where /proc cannot tell).
+func runMetered(ctx context.Context, cfg phase.Config, name string, clients []phase.Client, pid int) (phase.Result, time.Duration, error) {
+	before, berr := stack.ProcessCPU(pid)
+	res, err := phase.Run(ctx, cfg, name, clients)
+	after, aerr := stack.ProcessCPU(pid)
+	if berr != nil || aerr != nil {
+		return res, 0, err
+	}
+	return res, after - before, err
 }
 
 // selectSQL is the bare primary-key read the HTTP phase is compared with.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"text/tabwriter"
+	"time"
 
 	"github.com/understudy-dev/understudy/bench/internal/phase"
 	"github.com/understudy-dev/understudy/bench/internal/stack"
@@ -15,7 +16,7 @@ import (
 const (
 	targetSharePercent = 30.0 // HTTP requests/s as a share of the bare SELECT's, at least
 	targetP50Millis    = 1.0  // HTTP p50 in ms, under
-	targetPeerRatio    = 0.8  // HTTP requests/s as a ratio of the hand-written peer's, at least (issue 6)
+	targetPeerRatio    = 1.0  // HTTP requests/s as a ratio of the hand-written peer's, at least (issue 20; 0.8 in issue 6)
 )
 
 // Report is a run's outcome, printed as text or JSON.
@@ -32,8 +33,25 @@ type Report struct {
 	Rounds int `json:"rounds"`
 	// Phases are http, select, then peer (run between http and select).
 	Phases []phase.Result `json:"phases"`
+	// ServerCPUMicros and PeerCPUMicros are the CPU time (user and system)
+	// the server and the peer used per request of their measured phases,
+	// in µs; 0 where /proc cannot tell.
+	ServerCPUMicros float64 `json:"server_cpu_us_per_request"`
+	PeerCPUMicros   float64 `json:"peer_cpu_us_per_request"`
 	// Checks compare the figures with the targets.
 	Checks []phase.Check `json:"checks"`
+}
+
+// setCPU records the CPU time the server and the peer used over their
+// measured phases web and peer, per request.
+func (r *Report) setCPU(cpu [2]time.Duration, web, peer phase.Result) {
+	per := func(d time.Duration, n int) float64 {
+		if n == 0 {
+			return 0
+		}
+		return math.Round(10*float64(d)/float64(time.Microsecond)/float64(n)) / 10
+	}
+	r.ServerCPUMicros, r.PeerCPUMicros = per(cpu[0], web.Requests), per(cpu[1], peer.Requests)
 }
 
 // newReport compares the HTTP phase web with the bare SELECT phase bare and
@@ -58,13 +76,14 @@ func newReport(cfg Config, m stack.Machine, web, bare, peer phase.Result) Report
 				Summary: fmt.Sprintf("HTTP throughput = %.1f%% of bare SELECT (target ≥ %.0f%%)", share, targetSharePercent)},
 			{Name: "http_p50_ms", Measured: p50, Target: targetP50Millis, Pass: p50 < targetP50Millis,
 				Summary: fmt.Sprintf("HTTP p50 = %s (target < %.0f ms)", web.P50, targetP50Millis)},
-			{Name: "http_throughput_ratio_of_peer", Measured: ratio, Target: targetPeerRatio, Pass: ratio >= targetPeerRatio,
+			{Name: "get_account_vs_peer", Measured: ratio, Target: targetPeerRatio, Pass: ratio >= targetPeerRatio,
 				Summary: fmt.Sprintf("HTTP throughput = %.2f × the peer's (target ≥ %.2f)", ratio, targetPeerRatio)},
 		},
 	}
 }
 
-// Write prints r as text (a table, then the checks) or as indented JSON.
+// Write prints r as text (a table, the checks, then their RATIO lines) or
+// as indented JSON.
 func (r Report) Write(w io.Writer, format string) error {
 	if format == "json" {
 		enc := json.NewEncoder(w)
@@ -89,5 +108,12 @@ func (r Report) Write(w io.Writer, format string) error {
 		return err
 	}
 	fmt.Fprintln(w)
-	return phase.WriteChecks(w, r.Checks, 58)
+	if r.ServerCPUMicros > 0 && r.PeerCPUMicros > 0 {
+		fmt.Fprintf(w, "CPU per request: server %.1f µs, peer %.1f µs (%.2f × the peer's)\n\n",
+			r.ServerCPUMicros, r.PeerCPUMicros, r.ServerCPUMicros/r.PeerCPUMicros)
+	}
+	if err := phase.WriteChecks(w, r.Checks, 58); err != nil {
+		return err
+	}
+	return phase.WriteRatios(w, r.Checks)
 }

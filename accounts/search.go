@@ -57,7 +57,7 @@ func (s *Service) Search(ctx context.Context, text string) ([]Account, error) {
 }
 
 // replacementSQL reads the active account of a retired account's slot:
-// the same role and slot, not retired (the accounts_active_slot index).
+// the same role and slot, not retired (the accounts_active_slot index, on retired_at).
 const replacementSQL = `SELECT ` + accountColumns + accountFrom + `
 WHERE (a.role_id, a.slot) = (SELECT role_id, slot FROM accounts WHERE id = $1) AND a.status <> 'retired' AND a.id <> $1`
 

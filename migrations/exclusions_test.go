@@ -32,7 +32,7 @@ func TestNewAccountsAreExcludedAsRowByRow(t *testing.T) {
 	// On the list before the statement: one identifier kept, one forgotten.
 	kept := insert(1, "kept@qa.example.test", "shared-before")
 	gone := insert(2, "gone@qa.example.test", "forgotten-name")
-	mustExec(t, tx, `UPDATE accounts SET status = 'retired' WHERE id = $1`, gone)
+	mustExec(t, tx, `UPDATE accounts SET status = 'retired', retired_at = now() WHERE id = $1`, gone)
 	mustExec(t, tx, `UPDATE exclusion_lists SET version = version + 1, size = size - 1, hash = hash # exclusion_digest('forgotten-name') WHERE environment_id = $1`, env)
 	mustExec(t, tx, `UPDATE exclusions SET forgotten = true, version = (SELECT version FROM exclusion_lists WHERE environment_id = $1)
 		WHERE environment_id = $1 AND identifier = 'forgotten-name'`, env)

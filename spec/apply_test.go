@@ -171,9 +171,24 @@ func TestAnApplyStopsWithItsCallersContext(t *testing.T) {
 		d.Roles = append(d.Roles, spec.Role{Address: "role." + name, Environment: "staging", Name: name, PoolSize: new(100)})
 	}
 	p := f.plan(t, "", "", d)
-	ctx, cancel := context.WithTimeout(f.Ctx, 150*time.Millisecond)
+	// Another transaction holds the roles table against inserts, so the
+	// apply makes its first change (the environment) and then waits on the
+	// first role until its caller's context ends: part-way, however fast
+	// the machine.
+	blocker, err := f.DB.Begin(f.Ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = blocker.Rollback(f.Ctx) }()
+	if _, err := blocker.Exec(f.Ctx, `LOCK TABLE roles IN SHARE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(f.Ctx, time.Second)
 	defer cancel()
 	out, err := f.Spec.Apply(ctx, p.ID, spec.ApplyOptions{})
+	if err := blocker.Rollback(f.Ctx); err != nil {
+		t.Fatal(err)
+	}
 	if err == nil || len(out.Applied) == len(p.Changes) {
 		t.Fatalf("a cancelled apply made all %d changes (err %v)", len(out.Applied), err)
 	}

@@ -20,18 +20,21 @@ type inboxFlags struct {
 	wait          time.Duration
 	code, link    bool
 	from, subject string
+	after         string
 }
 
 func (a *cli) inboxCommand() *cobra.Command {
 	var f inboxFlags
 	cmd := &cobra.Command{
-		Use:   "inbox LEASE|ACCOUNT [--wait 30s] [--code|--link] [--from S] [--subject S]",
+		Use:   "inbox LEASE|ACCOUNT [--wait 30s] [--code|--link] [--from S] [--subject S] [--after MESSAGE]",
 		Short: "Read the mail of a lease's account (or an account's), or wait for its code or link",
 		Long: `Reads the mail of a lease's account since the lease began (a runner's own lease, or any
 for an admin), newest first, waiting up to --wait for a first matching message. With --code it
 prints only the most likely code of the newest message that has one, with --link only its most
-likely link; when none arrives within the wait it exits 1. Given an account id instead, it lists
-the account's messages: with their bodies for an admin token, as summaries for any other.`,
+likely link; when none arrives within the wait it exits 1. --after MESSAGE keeps the messages
+received after that one (with -o json, each answer names its message_id): a test that asked for a
+second code waits for it with --after the first one's message. Given an account id instead, it
+lists the account's messages: with their bodies for an admin token, as summaries for any other.`,
 		Args: args("lease-or-account"),
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			if f.code && f.link {
@@ -60,21 +63,22 @@ the account's messages: with their bodies for an admin token, as summaries for a
 	fs.BoolVar(&f.link, "link", false, "print only the most likely link of the newest message with one")
 	fs.StringVar(&f.from, "from", "", "only messages whose From address contains this")
 	fs.StringVar(&f.subject, "subject", "", "only messages whose subject contains this")
+	fs.StringVar(&f.after, "after", "", "only messages received after this message id")
 	return cmd
 }
 
 // leaseInbox reads the inbox of lease id.
 func (a *cli) leaseInbox(cmd *cobra.Command, c *openapi.ClientWithResponses, id string, f inboxFlags) error {
-	wait, from, subject := new(f.wait.String()), optional(f.from), optional(f.subject)
+	wait, from, subject, after := new(f.wait.String()), optional(f.from), optional(f.subject), optional(f.after)
 	if !f.code && !f.link {
-		resp, err := c.ListLeaseMessagesWithResponse(cmd.Context(), id, &openapi.ListLeaseMessagesParams{Wait: wait, From: from, Subject: subject})
+		resp, err := c.ListLeaseMessagesWithResponse(cmd.Context(), id, &openapi.ListLeaseMessagesParams{Wait: wait, From: from, Subject: subject, After: after})
 		return showReply(a, resp, err, func(w io.Writer, l openapi.MessageList) { messageTable(w, l.Items) })
 	}
 	kind := openapi.Code
 	if f.link {
 		kind = openapi.Link
 	}
-	resp, err := c.GetLeaseCodeWithResponse(cmd.Context(), id, &openapi.GetLeaseCodeParams{Wait: wait, From: from, Subject: subject, Kind: &kind})
+	resp, err := c.GetLeaseCodeWithResponse(cmd.Context(), id, &openapi.GetLeaseCodeParams{Wait: wait, From: from, Subject: subject, Kind: &kind, After: after})
 	if err == nil && resp.StatusCode() == http.StatusNotFound {
 		var p openapi.Problem
 		if json.Unmarshal(resp.Body, &p) == nil && p.Type == "urn:understudy:problem:no-message" {
@@ -93,7 +97,7 @@ func (a *cli) accountInbox(cmd *cobra.Command, c *openapi.ClientWithResponses, i
 	if f.wait > 0 {
 		return usageErrorf("--wait waits on a lease's inbox: %s is not a lease id (an account's inbox is read as it is)", id)
 	}
-	resp, err := c.ListAccountMessagesWithResponse(cmd.Context(), id, &openapi.ListAccountMessagesParams{Bodies: new(true), Limit: new(100)})
+	resp, err := c.ListAccountMessagesWithResponse(cmd.Context(), id, &openapi.ListAccountMessagesParams{Bodies: new(true), Limit: new(100), After: optional(f.after)})
 	if err := check(resp, err); err != nil {
 		return err
 	}

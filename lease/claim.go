@@ -149,6 +149,13 @@ func (s *Service) claim(ctx context.Context, req Request) (claimed, bool, error)
 	reads := &pgx.Batch{}
 	l.reset = s.snapshots.QueueReset(reads, c.AccountID, req.State)
 	if err := p.Commit(ctx, b, reads); err != nil {
+		if p.Committed() {
+			// The lease and its claim committed; what rode after them (the
+			// reset's reads) failed, or the caller went away. End the
+			// lease, so that its account is not held until it expires
+			// under a lease whose id nobody was told.
+			s.end(context.WithoutCancel(ctx), id, Failed, "the lease could not be handed out: "+understudy.ErrorMessage(err), true)
+		}
 		return claimed{}, false, pgdb.Translate(err, "", "a lease with this Idempotency-Key already exists")
 	}
 	return l, true, nil

@@ -64,11 +64,13 @@ func readCheckBody(req *http.Request) (*IsolationCheck, bool) {
 // readSized is io.ReadAll with room for size bytes from the start (the
 // declared length, when the body has one within the limit), so a body of
 // 1,000 subjects is read into one buffer rather than seven growing ones.
+// The room is at most sizedRoom: a declared length is the client's word,
+// and one that declares a MiB and sends nothing must not hold a MiB.
 func readSized(r io.Reader, size int64) ([]byte, error) {
 	if size <= 0 || size > maxBody {
 		return io.ReadAll(r)
 	}
-	b := make([]byte, 0, size+1) // the +1 holds the read that sees EOF
+	b := make([]byte, 0, min(size, sizedRoom)+1) // the +1 holds the read that sees EOF
 	for {
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
@@ -83,6 +85,10 @@ func readSized(r io.Reader, size int64) ([]byte, error) {
 		}
 	}
 }
+
+// sizedRoom bounds what readSized takes before the body arrives: the
+// body of a check of 1,000 email addresses is some 30 KB.
+const sizedRoom = 128 << 10
 
 // errReader fails every read with err.
 type errReader struct{ err error }

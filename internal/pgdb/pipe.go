@@ -1,6 +1,7 @@
 package pgdb
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"time"
@@ -15,7 +16,9 @@ import (
 // on a pool, a transaction of two batches costs two round trips, where
 // pgx.BeginFunc spends four (BEGIN, the batches, COMMIT). On any other DB
 // (a test's pgx.Tx) it is a nested transaction, begun and committed with
-// round trips of their own, with the same outcome.
+// round trips of their own, with the same outcome: in both, an error of a
+// callback of the commit's batch (a scan) does not stop the COMMIT, and
+// Committed tells whether it committed whatever Commit returns.
 //
 // A Pipe is used by one goroutine: BeginPipe, Send (any number of times),
 // Commit, and End, deferred, which rolls back whatever was not committed
@@ -58,24 +61,32 @@ func (p *Pipe) Send(ctx context.Context, b *pgx.Batch) error {
 
 // Commit sends b, the COMMIT, then after's statements (nil for none: they
 // run once the transaction has committed, as a batch sent on its own
-// would), in one round trip. A transaction that failed does not commit:
-// the error says so. Errors are as Send returns them.
+// would), in one round trip, and returns the first error. A statement of
+// b that fails in the database fails the transaction, which does not
+// commit; an error of b's callbacks does not stop the COMMIT, nor does one
+// of after's statements, which run after it: an error does not say that
+// nothing committed, Committed does. Errors are as Send returns them.
 func (p *Pipe) Commit(ctx context.Context, b, after *pgx.Batch) error {
 	if b == nil {
 		b = &pgx.Batch{}
 	}
+	first := deferErrors(b)
 	if p.tx != nil {
-		if err := p.tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
+		err := p.tx.SendBatch(ctx, b).Close()
+		if p.tx.Conn().PgConn().TxStatus() == 'E' {
+			// A statement failed: the transaction is lost, and End rolls
+			// it back.
+			return cmp.Or(*first, err, errRolledBack)
 		}
-		if err := p.tx.Commit(ctx); err != nil {
-			return err
+		if cerr := p.tx.Commit(ctx); cerr == nil {
+			p.committed = true
+		} else {
+			err = errors.Join(err, cerr)
 		}
-		p.committed = true
-		if after == nil || after.Len() == 0 {
-			return nil
+		if p.committed && after != nil && after.Len() > 0 {
+			err = errors.Join(err, sendAlone(ctx, p.db, after))
 		}
-		return p.db.SendBatch(ctx, after).Close()
+		return cmp.Or(*first, err)
 	}
 	p.begin(b)
 	b.Queue("COMMIT").Exec(func(tag pgconn.CommandTag) error {
@@ -88,7 +99,45 @@ func (p *Pipe) Commit(ctx context.Context, b, after *pgx.Batch) error {
 	if after != nil {
 		b.QueuedQueries = append(b.QueuedQueries, after.QueuedQueries...)
 	}
-	return p.conn.SendBatch(ctx, b).Close()
+	err := p.conn.SendBatch(ctx, b).Close()
+	return cmp.Or(*first, err)
+}
+
+// sendAlone sends b in a transaction of its own on db (nested, on a
+// test's transaction), so that a failed statement of b fails b alone, as
+// the statements after a pipe's COMMIT do on a pool.
+func sendAlone(ctx context.Context, db DB, b *pgx.Batch) error {
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return errors.Join(err, tx.Rollback(context.WithoutCancel(ctx)))
+	}
+	return tx.Commit(ctx)
+}
+
+// Committed reports whether the transaction committed: after Commit, also
+// when it returned an error of a callback or of the statements after the
+// COMMIT.
+func (p *Pipe) Committed() bool { return p.committed }
+
+// deferErrors makes each callback of b record its error instead of
+// returning it, so that pgx runs the ones after it (the COMMIT's among
+// them), and returns where the first is kept.
+func deferErrors(b *pgx.Batch) *error {
+	first := new(error)
+	for _, q := range b.QueuedQueries {
+		if fn := q.Fn; fn != nil {
+			q.Fn = func(br pgx.BatchResults) error {
+				if err := fn(br); err != nil && *first == nil {
+					*first = err
+				}
+				return nil
+			}
+		}
+	}
+	return first
 }
 
 // End rolls back what was not committed and gives the connection back.

@@ -1,6 +1,7 @@
 package pgdb_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -70,9 +71,42 @@ func TestPipeCommitsAllOrNothing(t *testing.T) {
 		if err := p.Commit(ctx, b, nil); err == nil {
 			t.Errorf("%s: a commit after a duplicate key succeeded", name)
 		}
+		if p.Committed() {
+			t.Errorf("%s: a transaction with a duplicate key says it committed", name)
+		}
 		p.End(ctx)
 		if count("c") != 0 {
 			t.Errorf("%s: a failed transaction left its first row", name)
+		}
+
+		// A callback's error, or a failed read after the COMMIT: the
+		// transaction commits all the same, and Committed says so.
+		for _, c := range []struct {
+			what string
+			k    string
+			fail func(b, after *pgx.Batch)
+		}{
+			{"a callback's error", "e", func(b, _ *pgx.Batch) {
+				b.Queue(`SELECT 1`).QueryRow(func(pgx.Row) error { return errScan })
+			}},
+			{"a read after the commit", "f", func(_, after *pgx.Batch) {
+				after.Queue(`SELECT 1 / 0`)
+			}},
+		} {
+			p, err = pgdb.BeginPipe(ctx, db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, after = &pgx.Batch{}, &pgx.Batch{}
+			b.Queue(`INSERT INTO pipe_test VALUES ($1, 6)`, c.k)
+			c.fail(b, after)
+			if err := p.Commit(ctx, b, after); err == nil || !p.Committed() {
+				t.Errorf("%s, %s: Commit = %v, Committed = %v; want the error, and committed", name, c.what, err, p.Committed())
+			}
+			p.End(ctx)
+			if count(c.k) != 1 {
+				t.Errorf("%s, %s: the committed row is not there", name, c.what)
+			}
 		}
 
 		// No commit: End rolls back.
@@ -95,3 +129,5 @@ func TestPipeCommitsAllOrNothing(t *testing.T) {
 		t.Errorf("%d connections still acquired", s.AcquiredConns())
 	}
 }
+
+var errScan = errors.New("a callback failed")

@@ -127,12 +127,13 @@ test: vet check-generated lint-openapi check-alerts check-policy playwright-deps
 	  $(BIN) dev-postgres --dir $(TESTPG) -- $(GO) test -race -count=1 -timeout 25m ./... ; \
 	fi
 
-## bench: Go benchmarks and the load drivers (figures in bench/README.md).
+## bench: Go benchmarks, then every driver through bench/all -full, which ends with
+## one RATIO line per target and their table (figures in bench/README.md).
 bench: build
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-	  $(GO) test -run '^$$' -bench . -benchmem ./... && $(GO) run ./bench/load && $(GO) run ./bench/lease && $(GO) run ./bench/sync && $(GO) run ./bench/spec && $(GO) run ./bench/inbox && $(GO) run ./bench/isolation ; \
+	  $(GO) test -run '^$$' -bench . -benchmem ./... && $(GO) run ./bench/all -full ; \
 	else \
-	  $(BIN) dev-postgres --dir $(TESTPG) -- sh -c '$(GO) test -run "^$$" -bench . -benchmem ./... && $(GO) run ./bench/load && $(GO) run ./bench/lease && $(GO) run ./bench/sync && $(GO) run ./bench/spec && $(GO) run ./bench/inbox && $(GO) run ./bench/isolation' ; \
+	  $(BIN) dev-postgres --dir $(TESTPG) -- sh -c '$(GO) test -run "^$$" -bench . -benchmem ./... && $(GO) run ./bench/all -full' ; \
 	fi
 
 clean:

@@ -18,8 +18,8 @@ import (
 // statement, as the trigger would have left it.
 var exclusionFixtureSQL = []string{
 	`ALTER TABLE accounts DISABLE TRIGGER accounts_exclusions`,
-	`INSERT INTO accounts (environment_id, role_id, slot, generation, status, email, username, identity, password_key_id, password_sealed, password_rotated_at)
-SELECT r.environment_id, r.id, 1000 + g, 0, 'retired', 'bench-' || g || '@qa.example.test', 'bench_' || g, '{}', 'k', '\x00', now()
+	`INSERT INTO accounts (environment_id, role_id, slot, generation, status, email, username, identity, password_key_id, password_sealed, password_rotated_at, retired_at)
+SELECT r.environment_id, r.id, 1000 + g, 0, 'retired', 'bench-' || g || '@qa.example.test', 'bench_' || g, '{}', 'k', '\x00', now(), now()
 FROM roles r, generate_series(1, $1::int) g WHERE r.name = 'buyer'`,
 	`ALTER TABLE accounts ENABLE TRIGGER accounts_exclusions`,
 	`INSERT INTO exclusions (environment_id, identifier, kind, account_id, version)

@@ -19,28 +19,6 @@ const (
 	benchDestination = "posthog"
 )
 
-// fixtureSQL puts $1 retired accounts (3 identifiers each) in role buyer
-// of production at once: the trigger that keeps the list is off while it
-// inserts, and the list is then written in one statement, as the trigger
-// would have left it (the approach of cmd/understudy's
-// BenchmarkExclusionListCSV).
-var fixtureSQL = []string{
-	`ALTER TABLE accounts DISABLE TRIGGER accounts_exclusions`,
-	`INSERT INTO accounts (environment_id, role_id, slot, generation, status, email, username, identity, password_key_id, password_sealed, password_rotated_at)
-SELECT r.environment_id, r.id, 1000 + g, 0, 'retired', 'bench-' || g || '@qa.example.test', 'bench_' || g, '{}', 'k', '\x00', now()
-FROM roles r, generate_series(1, $1::int) g WHERE r.name = 'buyer'`,
-	`ALTER TABLE accounts ENABLE TRIGGER accounts_exclusions`,
-	`INSERT INTO exclusions (environment_id, identifier, kind, account_id, version)
-SELECT a.environment_id, x.ident, x.kind, a.id, 1 FROM accounts a,
-  LATERAL (VALUES (a.id::text, 'account_id'), (a.email, 'email'), (a.username, 'username')) AS x (ident, kind)
-WHERE a.slot >= 1000 ON CONFLICT DO NOTHING`,
-	`UPDATE exclusion_lists l SET version = l.version + 1,
-  size = (SELECT count(*) FROM exclusions x WHERE x.environment_id = l.environment_id AND NOT x.forgotten),
-  hash = (SELECT bit_xor(exclusion_digest(identifier)) FROM exclusions x WHERE x.environment_id = l.environment_id AND NOT x.forgotten)`,
-	`ANALYZE accounts`,
-	`ANALYZE exclusions`,
-}
-
 // createFixture creates the environment and role through the API, then
 // the accounts and the list in SQL, and returns the list's size.
 func createFixture(ctx context.Context, admin stack.API, dbURL string, accounts int) (int, error) {
@@ -57,14 +35,8 @@ func createFixture(ctx context.Context, admin stack.API, dbURL string, accounts 
 		return 0, fmt.Errorf("connecting to the scratch database: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	for i, stmt := range fixtureSQL {
-		var args []any
-		if i == 1 {
-			args = []any{accounts}
-		}
-		if _, err := conn.Exec(ctx, stmt, args...); err != nil {
-			return 0, fmt.Errorf("fixture statement %d: %w", i+1, err)
-		}
+	if err := stack.FillListed(ctx, conn, accounts); err != nil {
+		return 0, err
 	}
 	var size int
 	err = conn.QueryRow(ctx, `SELECT l.size FROM exclusion_lists l JOIN environments e ON e.id = l.environment_id WHERE e.name = $1`,

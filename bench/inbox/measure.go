@@ -35,21 +35,11 @@ func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, e
 		m := stack.Machine{CPUs: runtime.NumCPU(), Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
 		return measurePhases(ctx, cfg, m, nil, progress)
 	}
-	if _, err := os.Stat(cfg.Bin); err != nil {
-		return Report{}, fmt.Errorf("server binary %s: %w (run make build first, or pass -bin)", cfg.Bin, err)
-	}
-	db, err := stack.CreateScratch(ctx, cfg.DatabaseURL)
+	db, drop, err := stack.OpenScratch(ctx, "inbox", cfg.Bin, cfg.DatabaseURL, progress)
 	if err != nil {
 		return Report{}, err
 	}
-	fmt.Fprintf(progress, "inbox: created database %s\n", db.Name)
-	defer func() {
-		if derr := db.Drop(); derr != nil {
-			err = errors.Join(err, derr)
-			return
-		}
-		fmt.Fprintf(progress, "inbox: dropped database %s\n", db.Name)
-	}()
+	defer drop(&err)
 	toks, err := stack.Prepare(ctx, cfg.Bin, db.URL)
 	if err != nil {
 		return Report{}, err

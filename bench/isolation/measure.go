@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 
 	"github.com/understudy-dev/understudy/bench/internal/stack"
 	"github.com/understudy-dev/understudy/isolation/client"
@@ -17,21 +16,11 @@ import (
 // runs the check and sql phases and returns the report. Whatever it set up
 // is torn down before it returns, also when it fails or ctx is canceled.
 func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, err error) {
-	if _, err := os.Stat(cfg.Bin); err != nil {
-		return Report{}, fmt.Errorf("server binary %s: %w (run make build first, or pass -bin)", cfg.Bin, err)
-	}
-	db, err := stack.CreateScratch(ctx, cfg.DatabaseURL)
+	db, drop, err := stack.OpenScratch(ctx, "isolation", cfg.Bin, cfg.DatabaseURL, progress)
 	if err != nil {
 		return Report{}, err
 	}
-	fmt.Fprintf(progress, "isolation: created database %s\n", db.Name)
-	defer func() {
-		if derr := db.Drop(); derr != nil {
-			err = errors.Join(err, derr)
-			return
-		}
-		fmt.Fprintf(progress, "isolation: dropped database %s\n", db.Name)
-	}()
+	defer drop(&err)
 	toks, err := stack.Prepare(ctx, cfg.Bin, db.URL)
 	if err != nil {
 		return Report{}, err

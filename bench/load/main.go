@@ -102,17 +102,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		return Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	if *short {
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		if !set["duration"] {
-			c.Duration = shortDuration
-		}
-		if !set["warmup"] {
-			c.Warmup = shortWarmup
-		}
-		if !set["rounds"] {
-			c.Rounds = shortRounds
-		}
+		stack.Unset(fs, map[string]func(){"duration": func() { c.Duration = shortDuration },
+			"warmup": func() { c.Warmup = shortWarmup }, "rounds": func() { c.Rounds = shortRounds }})
 	}
 	c.DatabaseURL = getenv("TEST_DATABASE_URL")
 	c = c.WithDefaults()

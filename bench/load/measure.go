@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/understudy-dev/understudy/bench/internal/stack"
 )
@@ -15,21 +14,11 @@ import (
 // up is torn down before it returns, also when it fails or ctx is
 // canceled: the peer and the server are stopped, then the database dropped.
 func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, err error) {
-	if _, err := os.Stat(cfg.Bin); err != nil {
-		return Report{}, fmt.Errorf("server binary %s: %w (run make build first, or pass -bin)", cfg.Bin, err)
-	}
-	db, err := stack.CreateScratch(ctx, cfg.DatabaseURL)
+	db, drop, err := stack.OpenScratch(ctx, "load", cfg.Bin, cfg.DatabaseURL, progress)
 	if err != nil {
 		return Report{}, err
 	}
-	fmt.Fprintf(progress, "load: created database %s\n", db.Name)
-	defer func() {
-		if derr := db.Drop(); derr != nil {
-			err = errors.Join(err, derr)
-			return
-		}
-		fmt.Fprintf(progress, "load: dropped database %s\n", db.Name)
-	}()
+	defer drop(&err)
 	toks, err := stack.Prepare(ctx, cfg.Bin, db.URL)
 	if err != nil {
 		return Report{}, err

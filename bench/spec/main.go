@@ -119,13 +119,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		return Config{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	if c.Short {
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		for name, v := range map[string]*int{"roles": &c.Roles, "plans": &c.Plans, "for-each": &c.ForEach} {
-			if !set[name] {
-				*v = shortDefaults[name]
-			}
-		}
+		stack.Unset(fs, map[string]func(){"roles": func() { c.Roles = shortDefaults["roles"] },
+			"plans": func() { c.Plans = shortDefaults["plans"] }, "for-each": func() { c.ForEach = shortDefaults["for-each"] }})
 	}
 	c.DatabaseURL = getenv("TEST_DATABASE_URL")
 	c = c.WithDefaults()

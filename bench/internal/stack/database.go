@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -101,4 +104,25 @@ func MachineFacts(ctx context.Context, dbURL string) (Machine, error) {
 		return m, fmt.Errorf("reading the PostgreSQL version: %w", err)
 	}
 	return m, nil
+}
+
+// OpenScratch is what a driver does first: it checks that the server
+// binary bin exists, creates a scratch database (CreateScratch) and says so
+// on progress as driver. The returned drop drops the database and says so,
+// joining its error to *err; a driver defers it.
+func OpenScratch(ctx context.Context, driver, bin, adminURL string, progress io.Writer) (db *Scratch, drop func(err *error), err error) {
+	if _, err := os.Stat(bin); err != nil {
+		return nil, nil, fmt.Errorf("server binary %s: %w (run make build first, or pass -bin)", bin, err)
+	}
+	if db, err = CreateScratch(ctx, adminURL); err != nil {
+		return nil, nil, err
+	}
+	fmt.Fprintf(progress, "%s: created database %s\n", driver, db.Name)
+	return db, func(err *error) {
+		if derr := db.Drop(); derr != nil {
+			*err = errors.Join(*err, derr)
+			return
+		}
+		fmt.Fprintf(progress, "%s: dropped database %s\n", driver, db.Name)
+	}, nil
 }

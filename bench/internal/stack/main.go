@@ -63,3 +63,16 @@ func (d Driver[C, R]) Main() {
 	stop()
 	os.Exit(code)
 }
+
+// Unset calls defaults[name] for each flag of fs that the command line did
+// not give: a driver's -short mode sets its shorter durations this way,
+// leaving alone those given explicitly. Call it after fs.Parse.
+func Unset(fs *flag.FlagSet, defaults map[string]func()) {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for name, set := range defaults {
+		if !given[name] {
+			set()
+		}
+	}
+}

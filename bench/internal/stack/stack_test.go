@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"flag"
 	"os"
 	"testing"
 	"time"
@@ -55,5 +56,20 @@ func TestProcessMemory(t *testing.T) {
 	}
 	if m.RSS <= 0 || m.Peak < m.RSS {
 		t.Errorf("ProcessMemory(self) = %+v, want a resident set under its peak", m)
+	}
+}
+
+// Unset sets the defaults of the flags the command line did not give, and
+// leaves the given ones as given.
+func TestUnsetLeavesGivenFlags(t *testing.T) {
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	a := fs.Int("a", 1, "")
+	b := fs.Int("b", 1, "")
+	if err := fs.Parse([]string{"-a", "5"}); err != nil {
+		t.Fatal(err)
+	}
+	Unset(fs, map[string]func(){"a": func() { *a = 9 }, "b": func() { *b = 9 }})
+	if *a != 5 || *b != 9 {
+		t.Errorf("a = %d, b = %d; want 5 (given) and 9 (defaulted)", *a, *b)
 	}
 }

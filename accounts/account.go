@@ -245,7 +245,7 @@ func validStatus(st Status) bool {
 const (
 	lockAccountSQL  = `SELECT ` + accountColumns + accountFrom + ` WHERE a.id = $1 FOR UPDATE OF a`
 	roleOfSQL       = `SELECT role_id FROM accounts WHERE id = $1`
-	lockRoleByIDSQL = `SELECT 1 FROM roles WHERE id = $1 FOR UPDATE`
+	lockRoleByIDSQL = `SELECT 1 FROM roles WHERE id = $1 FOR NO KEY UPDATE`
 )
 
 // RetireAccount retires the account with id and, in the same transaction,

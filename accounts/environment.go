@@ -141,7 +141,12 @@ func (s *Service) ListEnvironments(ctx context.Context) ([]Environment, error) {
 }
 
 const (
-	lockEnvironmentSQL   = `SELECT ` + environmentColumns + ` FROM environments WHERE name = $1 FOR UPDATE`
+	// lockEnvironmentSQL serializes the writers of an environment and of
+	// its roles. FOR NO KEY UPDATE, not FOR UPDATE: it must not block the
+	// key-share locks of foreign key checks, which another transaction
+	// takes on the environment while it holds the exclusion list (a
+	// provisioning's writes), or the two deadlock.
+	lockEnvironmentSQL   = `SELECT ` + environmentColumns + ` FROM environments WHERE name = $1 FOR NO KEY UPDATE`
 	updateEnvironmentSQL = `UPDATE environments SET email_domains = $2, custom_surfaces = $3, inbox_retention_seconds = $4, inbox_max_messages = $5,
     updated_at = coalesce($6::timestamptz, now()) WHERE id = $1 RETURNING ` + environmentColumns
 	// surfaceInUseSQL names the roles whose policy sets one of the surfaces $2.

@@ -122,7 +122,10 @@ RETURNING id, created_at, updated_at`
 	getRoleSQL = `
 SELECT ` + roleColumns + ` FROM roles r JOIN environments e ON e.id = r.environment_id
 WHERE e.name = $1 AND r.name = $2 AND r.deleted_at IS NULL`
-	lockRoleSQL   = getRoleSQL + ` FOR UPDATE OF r`
+	// lockRoleSQL and lockRoleByIDSQL take FOR NO KEY UPDATE, as
+	// lockEnvironmentSQL does, so that the foreign key checks of the
+	// role's accounts and leases are not blocked.
+	lockRoleSQL   = getRoleSQL + ` FOR NO KEY UPDATE OF r`
 	listRolesSQL  = `SELECT ` + roleColumns + ` FROM roles r JOIN environments e ON e.id = r.environment_id WHERE e.name = $1 AND r.deleted_at IS NULL ORDER BY r.name`
 	updateRoleSQL = `
 UPDATE roles SET description = $2, pool_size = $3, attributes = $4, isolation_policy = $5, quarantine_on_violation = $6,

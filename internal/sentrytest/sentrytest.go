@@ -44,6 +44,7 @@ package sentrytest
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -203,19 +204,33 @@ func (f *Fake) Bodies() [][]byte {
 // (a bound against a hung test, not a measure of speed).
 func (f *Fake) WaitEvents(tb testing.TB, n int) []Event {
 	tb.Helper()
+	return f.waitFor(tb, func(events []Event) bool { return len(events) >= n }, fmt.Sprintf("%d events", n))
+}
+
+// WaitEvent waits until the fake has accepted an event that match
+// accepts and returns the first; it fails the test as WaitEvents does.
+func (f *Fake) WaitEvent(tb testing.TB, match func(Event) bool) Event {
+	tb.Helper()
+	events := f.waitFor(tb, func(events []Event) bool { return slices.ContainsFunc(events, match) }, "the event")
+	return events[slices.IndexFunc(events, match)]
+}
+
+// waitFor waits until done holds of the events accepted so far.
+func (f *Fake) waitFor(tb testing.TB, done func([]Event) bool, want string) []Event {
+	tb.Helper()
 	deadline := time.NewTimer(time.Minute)
 	defer deadline.Stop()
 	for {
 		f.mu.Lock()
 		changed := f.changed
 		f.mu.Unlock()
-		if events := f.Events(); len(events) >= n {
+		if events := f.Events(); done(events) {
 			return events
 		}
 		select {
 		case <-changed:
 		case <-deadline.C:
-			tb.Fatalf("sentrytest: %d events received, want %d", len(f.Events()), n)
+			tb.Fatalf("sentrytest: %d events received, not %s", len(f.Events()), want)
 		}
 	}
 }

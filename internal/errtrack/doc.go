@@ -19,11 +19,12 @@
 // # Tags
 //
 // Each event carries source (api, console or job), route (the route's
-// pattern, or the job's kind), request_id (the request's X-Request-ID, or
-// "job-<id>" as the job's audit events have it), lease_id when the request
-// or the job concerns a lease (the lease_id path parameter, or a lease_id
-// in the job's arguments), and job_id and attempt for a job; and the
-// environment and release of the server.
+// pattern, or the job's kind), request_id (the request's X-Request-ID; for
+// a job, the request_id of its arguments, else "job-<id>", as the job's
+// logs and audit events have it), lease_id when the request or the job
+// concerns a lease (the lease_id path parameter, or a lease_id in the
+// job's arguments), and job_id and attempt for a job; and the environment
+// and release of the server.
 //
 // # Secrets
 //

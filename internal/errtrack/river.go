@@ -42,25 +42,50 @@ func (j jobErrors) HandlePanic(ctx context.Context, job *rivertype.JobRow, v any
 	return nil
 }
 
-// jobScope is what a job's failure is about.
+// jobScope is what a job's failure is about. Its request id is the one
+// the job works under, as its logs and audit events carry it: the
+// request_id of its arguments (the request that enqueued it, as a
+// provisioning or a sync has), else "job-<id>".
 func jobScope(job *rivertype.JobRow) Scope {
-	return Scope{Source: "job", Route: job.Kind, RequestID: access.JobRequestID(job.ID), LeaseID: leaseIDOf(job.EncodedArgs),
-		JobID: job.ID, Attempt: job.Attempt}
+	a := argsOf(job.EncodedArgs)
+	requestID := a.RequestID
+	if !isRequestID(requestID) {
+		requestID = access.JobRequestID(job.ID)
+	}
+	return Scope{Source: "job", Route: job.Kind, RequestID: requestID, LeaseID: a.LeaseID, JobID: job.ID, Attempt: job.Attempt}
 }
 
-// maxArgs bounds the arguments read for a lease id.
+// maxArgs bounds the arguments read for ids.
 const maxArgs = 64 << 10
 
-// leaseIDOf is the lease_id of a job's arguments, "" when they have none.
-func leaseIDOf(args []byte) string {
-	if len(args) > maxArgs {
-		return ""
+// jobArgs are the ids a job's arguments may carry.
+type jobArgs struct {
+	LeaseID   string `json:"lease_id"`
+	RequestID string `json:"request_id"`
+}
+
+// argsOf reads the ids of a job's arguments; none when they are not a
+// JSON object or are too large to read.
+func argsOf(args []byte) jobArgs {
+	var a jobArgs
+	if len(args) > maxArgs || json.Unmarshal(args, &a) != nil {
+		return jobArgs{}
 	}
-	var a struct {
-		LeaseID string `json:"lease_id"`
+	return a
+}
+
+// isRequestID reports whether s is a request id as the REST API accepts
+// one: 1 to 128 of A-Z a-z 0-9 . _ : -
+func isRequestID(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
 	}
-	if json.Unmarshal(args, &a) != nil || !isLeaseID(a.LeaseID) {
-		return ""
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '.', c == '_', c == ':', c == '-':
+		default:
+			return false
+		}
 	}
-	return a.LeaseID
+	return true
 }

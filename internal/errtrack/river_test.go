@@ -18,10 +18,12 @@ import (
 
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
-// failArgs is a job that fails, on a lease, with a secret in its error.
+// failArgs is a job that fails, on a lease, with a secret in its error,
+// for the request that enqueued it.
 type failArgs struct {
-	LeaseID  string `json:"lease_id"`
-	Password string `json:"password"`
+	LeaseID   string `json:"lease_id"`
+	RequestID string `json:"request_id"`
+	Password  string `json:"password"`
 }
 
 func (failArgs) Kind() string { return "errtrack_test_fail" }
@@ -32,8 +34,9 @@ type panicArgs struct{}
 func (panicArgs) Kind() string { return "errtrack_test_panic" }
 
 // A job's failed attempt, an error or a panic, reaches Sentry through
-// River's ErrorHandler, tagged with the job's kind, id, attempt, request
-// id and the lease of its arguments, and scrubbed.
+// River's ErrorHandler, tagged with the job's kind, id, attempt, the
+// lease of its arguments and the request id it works under (its
+// arguments', else job-<id>), and scrubbed.
 func TestFailedJobsAreReported(t *testing.T) {
 	t.Parallel()
 	f := sentrytest.New(t)
@@ -64,7 +67,7 @@ func TestFailedJobsAreReported(t *testing.T) {
 		defer cancel()
 		_ = client.Stop(ctx)
 	})
-	failed, err := client.Insert(ctx, failArgs{LeaseID: "0b6e4c1e-6f0a-4d7e-9b8e-3f1d2c3b4a59", Password: s.password}, &river.InsertOpts{MaxAttempts: 1})
+	failed, err := client.Insert(ctx, failArgs{LeaseID: "0b6e4c1e-6f0a-4d7e-9b8e-3f1d2c3b4a59", RequestID: "req-enqueued", Password: s.password}, &river.InsertOpts{MaxAttempts: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +80,7 @@ func TestFailedJobsAreReported(t *testing.T) {
 		byKind[ev.Tags["route"]] = ev
 	}
 	fe, pe := byKind["errtrack_test_fail"], byKind["errtrack_test_panic"]
-	wantFail := map[string]string{"source": "job", "request_id": "job-" + strconv.FormatInt(failed.Job.ID, 10),
+	wantFail := map[string]string{"source": "job", "request_id": "req-enqueued",
 		"lease_id": "0b6e4c1e-6f0a-4d7e-9b8e-3f1d2c3b4a59", "job_id": strconv.FormatInt(failed.Job.ID, 10), "attempt": "1"}
 	for k, v := range wantFail {
 		if fe.Tags[k] != v {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -135,6 +136,28 @@ func TestAHangingSentryDoesNotHoldTheServer(t *testing.T) {
 	}
 	if len(f.Events()) != 0 {
 		t.Errorf("%d events accepted by a Sentry that hangs", len(f.Events()))
+	}
+}
+
+// The server's shutdown sends what is queued before it returns: a report
+// made just before Close has reached Sentry once Close is done, with no
+// waiting for it.
+func TestShutdownFlushesReports(t *testing.T) {
+	t.Parallel()
+	f := sentrytest.New(t)
+	s := startTracked(t, f, nil)
+	breakLeases(t, s)
+	status, id := s.get(t, s.Admin, "/v1/leases/"+uuid.NewString())
+	if status != http.StatusInternalServerError {
+		t.Fatalf("%d, want 500", status)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := s.main.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(f.Events(), func(e sentrytest.Event) bool { return e.Tags["request_id"] == id }) {
+		t.Errorf("the report of request %s was not sent by the shutdown", id)
 	}
 }
 

@@ -96,8 +96,12 @@ func WithRequestID(ctx context.Context, id string) context.Context {
 // ForJob returns ctx as a background job acts: as actor, under a request
 // id that names job jobID, so each of its audit events says what did it.
 func ForJob(ctx context.Context, actor string, jobID int64) context.Context {
-	return WithRequestID(WithCaller(ctx, Caller{Actor: actor}), "job-"+strconv.FormatInt(jobID, 10))
+	return WithRequestID(WithCaller(ctx, Caller{Actor: actor}), JobRequestID(jobID))
 }
+
+// JobRequestID is the request id ForJob gives job jobID's work, so what
+// reports a job's failure names it as its audit events do.
+func JobRequestID(jobID int64) string { return "job-" + strconv.FormatInt(jobID, 10) }
 
 // RequestID returns the correlation id carried by ctx, or "".
 func RequestID(ctx context.Context) string {

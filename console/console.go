@@ -16,6 +16,7 @@ import (
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/inbox"
+	"github.com/understudy-dev/understudy/internal/errtrack"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/lease"
@@ -61,6 +62,9 @@ type Config struct {
 	// "since", and sessions' expiry (passed to SQL, the database's clock
 	// when it is nil). Defaults to time.Now.
 	Now func() time.Time
+	// Errors receives every request answered 500, a recovered panic
+	// among them. Defaults to nil: nothing is reported.
+	Errors *errtrack.Reporter
 }
 
 // WithDefaults returns c with its optional fields filled.
@@ -182,8 +186,10 @@ func Pages() []string {
 }
 
 // ServeHTTP serves the console's paths, with its security headers, a
-// request id and the request's time bound.
-func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// request id and the request's time bound; a handler's panic is answered
+// as an internal error.
+func (c *Console) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
+	w := &answering{ResponseWriter: rw}
 	h := w.Header()
 	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
 		"form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -194,7 +200,9 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Request-ID", id)
 	ctx, cancel := context.WithTimeout(access.WithRequestID(r.Context(), id), c.cfg.RequestTimeout)
 	defer cancel()
-	c.mux.ServeHTTP(w, r.WithContext(ctx))
+	r = r.WithContext(ctx)
+	defer c.recoverPanic(w, r)
+	c.mux.ServeHTTP(w, r)
 }
 
 // Wrap returns a handler that serves the console under Prefix (and

@@ -3,6 +3,7 @@ package console
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -69,6 +70,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	var buf bytes.Buffer
 	if err := c.views.execute(&buf, name, p); err != nil {
 		c.cfg.Logger.ErrorContext(r.Context(), "rendering a console page", slog.String("template", name), slog.Any("error", err))
+		c.report(r, fmt.Errorf("rendering the console's %s template: %w", name, err))
 		http.Error(w, "internal error (request id "+access.RequestID(r.Context())+")", http.StatusInternalServerError)
 		return
 	}
@@ -81,8 +83,9 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 // fail is the one place where an error becomes a console response: the
 // error page with the error's safe message and status; for an unreachable
 // database, the banner that polls until it answers again; for anything
-// internal, a generic message with the request id (the error is logged).
-// An htmx request gets the fragment alone.
+// internal, a generic message with the request id (the error is logged,
+// and every 500 reported to error tracking). An htmx request gets the
+// fragment alone.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err error) {
 	code := understudy.ErrorCode(err)
 	status := understudy.ErrorStatusCode(code)
@@ -100,6 +103,9 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, s *session, err e
 	case understudy.EINTERNAL:
 		c.cfg.Logger.ErrorContext(r.Context(), "console request failed", slog.String("path", r.URL.Path), slog.Any("error", err))
 		msg = "Something went wrong on the server (request id " + access.RequestID(r.Context()) + "); it was logged."
+	}
+	if status == http.StatusInternalServerError {
+		c.report(r, err)
 	}
 	p.Flash = &flash{Kind: "error", Text: msg}
 	if r.Header.Get("HX-Request") != "" {

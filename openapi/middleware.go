@@ -5,11 +5,9 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/textproto"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/internal/errtrack"
 )
 
 // HeaderRequestID carries the correlation id of a request.
@@ -188,13 +187,14 @@ func isMaxBytes(err error) bool {
 }
 
 // recoverPanic turns a panic in a handler into an internal error (logged
-// with its stack by handleError), so one bad request cannot drop the
-// connection or the process.
+// with its stack, and reported with the frames that panicked, by
+// handleError), so one bad request cannot drop the connection or the
+// process.
 func recoverPanic(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) (err error) {
 		defer func() {
 			if r := recover(); r != nil {
-				err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+				err = errtrack.Recovered(r)
 			}
 		}()
 		return next(c)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/internal/errtrack"
 )
 
 // codeOfStatus maps the statuses echo itself produces (unknown route, wrong
@@ -33,6 +34,9 @@ const ProblemContentType = "application/problem+json"
 // becomes an HTTP response. Only *understudy.Error messages reach the client;
 // anything else is logged with the request id and answered with a generic 500.
 func (s *Server) handleError(err error, c echo.Context) {
+	if s.errors != nil && isInternal(err) {
+		s.report(c, err)
+	}
 	if c.Response().Committed {
 		return
 	}
@@ -92,6 +96,24 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	c.Response().WriteHeader(p.Status)
 	_ = jsonEncode(c.Response(), body)
+}
+
+// isInternal reports whether err is answered 500: an unexpected error,
+// which is reported (Config.Errors), unlike every error with a status of
+// its own.
+func isInternal(err error) bool {
+	if he, ok := errors.AsType[*echo.HTTPError](err); ok {
+		return he.Code == http.StatusInternalServerError
+	}
+	return understudy.ErrorStatusCode(understudy.ErrorCode(err)) == http.StatusInternalServerError
+}
+
+// report sends err, a request's unexpected error, to error tracking with
+// the request, its id, its route and the lease it concerns.
+func (s *Server) report(c echo.Context, err error) {
+	req := c.Request()
+	s.errors.Report(req.Context(), err, errtrack.Scope{Source: "api", Route: req.Method + " " + c.Path(),
+		RequestID: access.RequestID(req.Context()), LeaseID: c.Param("lease_id"), Request: req})
 }
 
 // extendedError is an error answered with extension members (RFC 9457

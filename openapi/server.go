@@ -26,6 +26,7 @@ import (
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/inbox"
+	"github.com/understudy-dev/understudy/internal/errtrack"
 	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/migrations"
@@ -85,6 +86,9 @@ type Config struct {
 	// ApplyTimeout bounds an apply's own work, on top of the time it is
 	// asked to wait for leases. Defaults to 5m.
 	ApplyTimeout time.Duration
+	// Errors receives every request answered 500, a recovered panic
+	// among them. Defaults to nil: nothing is reported.
+	Errors *errtrack.Reporter
 }
 
 // WithDefaults returns c with its optional fields filled.
@@ -161,6 +165,8 @@ type Server struct {
 	requestTimeout time.Duration
 	// applyTimeout bounds an apply beyond its wait for leases.
 	applyTimeout time.Duration
+	// errors receives the requests answered 500.
+	errors *errtrack.Reporter
 }
 
 var _ ServerInterface = (*Server)(nil)
@@ -176,7 +182,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{accounts: cfg.Accounts, apps: cfg.Apps, snapshots: cfg.Snapshots, leases: cfg.Leases, exclusions: cfg.Exclusions, destinations: cfg.Destinations, isolation: cfg.Isolation, spec: cfg.Spec, totp: cfg.TOTP, tokens: cfg.Tokens, audit: cfg.Audit, inbox: cfg.Inbox, inboundMax: cfg.InboundMaxBytes, db: cfg.DB,
-		logger: cfg.Logger, registry: cfg.Registry, gateway: g, requestTimeout: cfg.RequestTimeout, applyTimeout: cfg.ApplyTimeout}
+		logger: cfg.Logger, registry: cfg.Registry, gateway: g, requestTimeout: cfg.RequestTimeout, applyTimeout: cfg.ApplyTimeout, errors: cfg.Errors}
 	s.metrics = newMetrics(cfg.Registry, cfg.Accounts, cfg.Destinations, cfg.Exclusions, cfg.Isolation)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -30,12 +30,18 @@ import (
 //   - base64 wrapped across lines or spaces (as MIME wraps it): the
 //     wrapped run that holds a secret is removed whole.
 //
+// A Scrubber made WithShapes also removes what matches a shape: a secret
+// whose value is not known in advance but whose form is (a token's
+// prefix, the value of a password field), plainly or in a word that,
+// decoded as above, holds a match.
+//
 // Secrets shorter than MinScrubbedSecret are not looked for: replacing
 // them would take words apart, and no vendor issues keys that short.
 type Scrubber struct {
 	plain  []string // replaced where found
 	lower  []string // plain, lower-cased: a word holding one in any case is replaced
 	inWord []string // the whole base64 word around them is replaced
+	shapes []*regexp.Regexp
 }
 
 // MinScrubbedSecret is the length under which a secret is not looked for.
@@ -100,8 +106,19 @@ func isBase64Word(c byte) bool {
 		c == '+' || c == '/' || c == '=' || c == '-' || c == '_' || c == '%'
 }
 
-// Scrub returns text with every form of every secret, and every Basic or
-// Bearer credential, replaced by Redacted.
+// WithShapes returns a copy of s that also removes what each shape
+// matches. A shape with a group named "secret" loses that group alone,
+// the rest of its match naming what was removed ("password=[redacted]");
+// a shape without one loses its whole match. A match whose secret is
+// already Redacted is left as it is, so scrubbing twice changes nothing.
+func (s *Scrubber) WithShapes(shapes ...*regexp.Regexp) *Scrubber {
+	c := *s
+	c.shapes = append(slices.Clip(s.shapes), shapes...)
+	return &c
+}
+
+// Scrub returns text with every form of every secret, every Basic or
+// Bearer credential and every match of a shape replaced by Redacted.
 func (s *Scrubber) Scrub(text string) string {
 	if s != nil {
 		for _, form := range s.plain {
@@ -113,7 +130,36 @@ func (s *Scrubber) Scrub(text string) string {
 		text = s.scrubEncodedWords(text)
 		text = s.scrubWrapped(text)
 	}
-	return credentialRE.ReplaceAllString(text, "$1 "+Redacted)
+	text = credentialRE.ReplaceAllString(text, "$1 "+Redacted)
+	if s != nil {
+		for _, sh := range s.shapes {
+			text = replaceShape(sh, text)
+		}
+	}
+	return text
+}
+
+// replaceShape replaces in text the secret of each match of sh: its
+// "secret" group, or the whole match when it has none.
+func replaceShape(sh *regexp.Regexp, text string) string {
+	group := max(sh.SubexpIndex("secret"), 0)
+	matches := sh.FindAllStringSubmatchIndex(text, -1)
+	if matches == nil {
+		return text
+	}
+	var b strings.Builder
+	last := 0
+	for _, m := range matches {
+		from, to := m[2*group], m[2*group+1]
+		if from < 0 || strings.HasPrefix(text[from:], Redacted) {
+			continue
+		}
+		b.WriteString(text[last:from])
+		b.WriteString(Redacted)
+		last = to
+	}
+	b.WriteString(text[last:])
+	return b.String()
 }
 
 // replaceWords replaces each base64 word of text that holds core.

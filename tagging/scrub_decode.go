@@ -48,10 +48,18 @@ func (s *Scrubber) scrubEncodedWords(text string) string {
 }
 
 // holds reports whether text holds a secret in any case, a base64 core of
-// one, or, decoded up to maxDecodes-depth more times, either.
+// one, or, decoded up to maxDecodes-depth more times, either or a match of
+// a shape (Scrub replaces the matches in the text as it is).
 func (s *Scrubber) holds(text string, depth int) bool {
 	if len(text) < MinScrubbedSecret {
 		return false
+	}
+	if depth > 0 {
+		for _, sh := range s.shapes {
+			if sh.MatchString(text) {
+				return true
+			}
+		}
 	}
 	lower := strings.ToLower(text)
 	for _, p := range s.lower {

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/understudy-dev/understudy/internal/errtrack"
 	"github.com/understudy-dev/understudy/spec"
 )
 
@@ -117,6 +118,17 @@ type Config struct {
 	// (a mail provider's outbound host, a load test) sends all the mail.
 	// Defaults to 120.
 	SMTPClientConnsPerMinute int `yaml:"smtp_client_conns_per_minute"`
+	// SentryDSN turns on error tracking: unexpected errors (500s,
+	// recovered panics, failed jobs) go to this Sentry project
+	// (SENTRY_DSN). It has no flag, as a flag shows in the process list.
+	// Defaults to empty: no error tracking.
+	SentryDSN string `yaml:"sentry_dsn"`
+	// SentryEnvironment names this deployment in Sentry
+	// (SENTRY_ENVIRONMENT). Defaults to production.
+	SentryEnvironment string `yaml:"sentry_environment"`
+	// SentryRelease names the running version in Sentry (SENTRY_RELEASE).
+	// Defaults to the binary's version.
+	SentryRelease string `yaml:"sentry_release"`
 }
 
 // SMTPCheckSendersOn reports whether received mail's senders are checked.
@@ -213,6 +225,9 @@ func (c Config) Validate() error {
 	if c.DBMaxConns < 1 {
 		errs = append(errs, fmt.Errorf("db_max_conns must be at least 1, got %d", c.DBMaxConns))
 	}
+	if c.SentryDSN != "" && (errtrack.Config{DSN: c.SentryDSN}).WithDefaults().Validate() != nil {
+		errs = append(errs, errors.New("sentry_dsn (SENTRY_DSN) is not a Sentry DSN such as https://PUBLIC_KEY@o0.ingest.sentry.io/PROJECT_ID"))
+	}
 	for name, level := range map[string]string{"log_level": c.LogLevel, "job_log_level": c.JobLogLevel} {
 		switch level {
 		case "debug", "info", "warn", "error":
@@ -256,6 +271,7 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 	c.SMTPHostname = getenv("UNDERSTUDY_SMTP_HOSTNAME")
 	c.SMTPTLSCert = getenv("UNDERSTUDY_SMTP_TLS_CERT")
 	c.SMTPTLSKey = getenv("UNDERSTUDY_SMTP_TLS_KEY")
+	c.SentryDSN, c.SentryEnvironment, c.SentryRelease = getenv("SENTRY_DSN"), getenv("SENTRY_ENVIRONMENT"), getenv("SENTRY_RELEASE")
 	var errs []error
 	if v := getenv("UNDERSTUDY_SMTP_MAX_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -375,6 +391,9 @@ func merge(layers ...Config) Config {
 		out.SMTPClientConnsPerMinute = cmp.Or(out.SMTPClientConnsPerMinute, l.SMTPClientConnsPerMinute)
 		out.SMTPTLSCert = cmp.Or(out.SMTPTLSCert, l.SMTPTLSCert)
 		out.SMTPTLSKey = cmp.Or(out.SMTPTLSKey, l.SMTPTLSKey)
+		out.SentryDSN = cmp.Or(out.SentryDSN, l.SentryDSN)
+		out.SentryEnvironment = cmp.Or(out.SentryEnvironment, l.SentryEnvironment)
+		out.SentryRelease = cmp.Or(out.SentryRelease, l.SentryRelease)
 		if out.SMTPCheckSenders == nil {
 			out.SMTPCheckSenders = l.SMTPCheckSenders
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/console"
 	"github.com/understudy-dev/understudy/inbox"
+	"github.com/understudy-dev/understudy/internal/errtrack"
 	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/migrations"
@@ -55,6 +56,8 @@ type Main struct {
 	// closed once it has ended.
 	stopListening context.CancelFunc
 	listened      chan struct{}
+	// errors reports unexpected errors to Sentry, nil without SENTRY_DSN.
+	errors *errtrack.Reporter
 }
 
 // Run connects to the database, checks (or migrates) its schema, and starts
@@ -80,6 +83,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	svc, err := m.services(keyring)
 	if err != nil {
+		return err
+	}
+	if m.errors, err = m.errorReporter(); err != nil {
 		return err
 	}
 	if err := m.startJobs(ctx, svc); err != nil {
@@ -176,6 +182,15 @@ func (m *Main) Close(ctx context.Context) error {
 		}
 		m.jobs = nil
 	}
+	if m.errors != nil {
+		// The last reports (a job cut short above) get what is left of
+		// ctx, the deadline made at the signal, bounded by FlushTimeout.
+		if !m.errors.Flush(ctx) {
+			m.Logger.Warn("error reports still queued at shutdown were not sent to Sentry")
+		}
+		m.errors.Close()
+		m.errors = nil
+	}
 	if m.apps != nil {
 		m.apps.Close()
 		m.apps = nil
@@ -194,7 +209,7 @@ func (m *Main) handler(svc services) (http.Handler, error) {
 	tokens, exclusions, audit := access.NewCachedTokens(m.pool, m.Config.TokenCacheTTL), tagging.NewExclusions(m.pool, m.Logger), access.NewAudit(m.pool)
 	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Apps: svc.apps, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: exclusions, Destinations: svc.destinations, Isolation: svc.isolation, Spec: svc.spec, TOTP: svc.totp, Tokens: tokens, Audit: audit,
 		Inbox: svc.inbox, InboundMaxBytes: m.Config.SMTPMaxBytes,
-		DB: m.pool, Logger: m.Logger, Registry: prometheus.NewRegistry(), RequestTimeout: m.Config.RequestTimeout})
+		DB: m.pool, Logger: m.Logger, Registry: prometheus.NewRegistry(), RequestTimeout: m.Config.RequestTimeout, Errors: m.errors})
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +223,7 @@ func (m *Main) handler(svc services) (http.Handler, error) {
 	}
 	con, err := console.New(console.Config{Accounts: svc.accounts, Apps: svc.apps, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: exclusions,
 		Destinations: svc.destinations, Isolation: svc.isolation, Inbox: svc.inbox, Tokens: tokens, Audit: audit, DB: m.pool, Logger: m.Logger,
-		SessionIdle: m.Config.ConsoleSessionIdle, RequestTimeout: m.Config.RequestTimeout})
+		SessionIdle: m.Config.ConsoleSessionIdle, RequestTimeout: m.Config.RequestTimeout, Errors: m.errors})
 	if err != nil {
 		return nil, err
 	}
@@ -307,6 +322,7 @@ func (m *Main) startJobs(ctx context.Context, svc services) error {
 		Workers:      workers,
 		PeriodicJobs: periodic,
 		Logger:       slog.New(minLevel{Handler: m.Logger.Handler(), min: m.Config.jobLogLevel()}),
+		ErrorHandler: m.errors.JobErrors(),
 	})
 	if err != nil {
 		return fmt.Errorf("preparing background jobs: %w", err)

@@ -1,0 +1,2 @@
+DROP TABLE flows;
+DROP TABLE deployments;

@@ -34,3 +34,7 @@ CREATE TABLE flows (
     updated_at     timestamptz NOT NULL DEFAULT now(),
     UNIQUE (environment_id, name)
 );
+
+-- A spec's workspace manages flows too (package spec's table).
+ALTER TABLE spec_objects DROP CONSTRAINT spec_objects_kind_check,
+    ADD CONSTRAINT spec_objects_kind_check CHECK (kind IN ('environment', 'app', 'role', 'destination', 'flow'));

@@ -99,15 +99,16 @@ $(AXE_DONE): $(AXE_DIR)/package.json $(AXE_DIR)/package-lock.json
 check-policy:
 	cd examples/spec/policy && $(GO) vet ./... && $(GO) test -count=1 ./...
 
-## check-alerts: the example alerting rules (examples/prometheus) checked and
+## check-alerts: the example alerting rules (examples/prometheus: the sync
+## rules and the flow rules) checked and
 ## unit-tested by promtool when it is on the PATH. Without it the target says
 ## so and passes: the Go tests in cmd/understudy check the rules' structure
 ## and metric names in any case.
 ALERTS := examples/prometheus
 check-alerts:
 	@if command -v promtool >/dev/null 2>&1; then \
-	  promtool check rules $(ALERTS)/understudy-alerts.yml && \
-	  promtool test rules $(ALERTS)/understudy-alerts.test.yml; \
+	  promtool check rules $(ALERTS)/understudy-alerts.yml $(ALERTS)/understudy-flow-alerts.yml && \
+	  promtool test rules $(ALERTS)/understudy-alerts.test.yml $(ALERTS)/understudy-flow-alerts.test.yml; \
 	else \
 	  echo "check-alerts: promtool is not on the PATH, skipped (the Go tests still check the rules; Debian: apt-get install prometheus)"; \
 	fi

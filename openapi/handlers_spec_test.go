@@ -138,6 +138,8 @@ func TestSpecJSONMirrorsTheContract(t *testing.T) {
 			CodePattern: `code: (\d{6})`, LinkPattern: `/magic/`}},
 		Destinations: []spec.Destination{{Address: "destination.posthog", Environment: "production", Name: "posthog", Kind: "posthog",
 			Settings: json.RawMessage(`{"project":1}`), Secrets: map[string]string{"api_key": "k"}, DistinctID: new("email"), SyncInterval: new("15m")}},
+		Flows: []spec.Flow{{Address: "flow.checkout", Environment: "production", Name: "checkout", Role: "buyer", Every: "15m",
+			Lifecycle: spec.Lifecycle{PreventDestroy: true}}},
 		Imports: []spec.Import{{To: "environment.production", ID: "production"}},
 		Removed: []spec.Removed{{From: "role.seller"}},
 		Moved:   []spec.Moved{{From: "role.shopper", To: `role.buyer["eu"]`}},

@@ -210,6 +210,7 @@ const (
 	ObjectKindApp         ObjectKind = "app"
 	ObjectKindDestination ObjectKind = "destination"
 	ObjectKindEnvironment ObjectKind = "environment"
+	ObjectKindFlow        ObjectKind = "flow"
 	ObjectKindRole        ObjectKind = "role"
 )
 
@@ -221,6 +222,8 @@ func (e ObjectKind) Valid() bool {
 	case ObjectKindDestination:
 		return true
 	case ObjectKindEnvironment:
+		return true
+	case ObjectKindFlow:
 		return true
 	case ObjectKindRole:
 		return true
@@ -810,6 +813,44 @@ type Credentials struct {
 	Username  string    `json:"username"`
 }
 
+// Deployment defines model for Deployment.
+type Deployment struct {
+	DeployedAt  time.Time `json:"deployed_at"`
+	Environment string    `json:"environment"`
+	Id          string    `json:"id"`
+	RecordedAt  time.Time `json:"recorded_at"`
+
+	// RecordedBy The name of the token that recorded it.
+	RecordedBy string `json:"recorded_by"`
+
+	// Url Absent when none was given.
+	Url     *string `json:"url,omitempty"`
+	Version string  `json:"version"`
+}
+
+// DeploymentList defines model for DeploymentList.
+type DeploymentList struct {
+	Items []Deployment `json:"items"`
+
+	// NextBefore Present when more deployments follow: the `before` of the next page.
+	NextBefore *string `json:"next_before,omitempty"`
+}
+
+// DeploymentRecord defines model for DeploymentRecord.
+type DeploymentRecord struct {
+	// DeployedAt When it went live. Defaults to now; at most 5 minutes ahead of the server's clock, at most 366 days behind.
+	DeployedAt *time.Time `json:"deployed_at,omitempty"`
+
+	// Environment 1-63 lower-case letters, digits or '-', starting with a letter.
+	Environment Slug `json:"environment"`
+
+	// Url An http or https URL of the pipeline or release, without credentials.
+	Url *string `json:"url,omitempty"`
+
+	// Version What was deployed: a tag, a commit, an image digest. 1 to 200 characters, no control characters.
+	Version string `json:"version"`
+}
+
 // Desired What a spec declares, one list per kind of block. Every object has an `address`, `<kind>.<label>` as in the spec
 // (`role.buyer`), or `<kind>.<label>["key"]` for an instance of a block with `for_each` (`role.buyer["eu"]`),
 // unique within the spec; the server names a bad value by it, as `<address>.<attribute>`.
@@ -818,6 +859,7 @@ type Desired struct {
 	Apps         *[]DesiredApp         `json:"apps,omitempty"`
 	Destinations *[]DesiredDestination `json:"destinations,omitempty"`
 	Environments *[]DesiredEnvironment `json:"environments,omitempty"`
+	Flows        *[]DesiredFlow        `json:"flows,omitempty"`
 
 	// Imports Existing objects adopted into the workspace (import blocks).
 	Imports *[]DesiredImport `json:"imports,omitempty"`
@@ -882,6 +924,21 @@ type DesiredEnvironment struct {
 	InboxRetention *string    `json:"inbox_retention,omitempty"`
 	Lifecycle      *Lifecycle `json:"lifecycle,omitempty"`
 	Name           *string    `json:"name,omitempty"`
+}
+
+// DesiredFlow defines model for DesiredFlow.
+type DesiredFlow struct {
+	// Address flow.<label>
+	Address     string  `json:"address"`
+	Environment *string `json:"environment,omitempty"`
+
+	// Every The cadence the flow should pass at: a Go duration (15m) or whole days (1d), from 1m to 7d.
+	Every     *string    `json:"every,omitempty"`
+	Lifecycle *Lifecycle `json:"lifecycle,omitempty"`
+	Name      *string    `json:"name,omitempty"`
+
+	// Role The name of a role of the environment, declared in the spec or on the server.
+	Role *string `json:"role,omitempty"`
 }
 
 // DesiredImport defines model for DesiredImport.
@@ -1098,6 +1155,34 @@ type ExclusionList struct {
 type FieldError struct {
 	Detail string `json:"detail"`
 	Field  string `json:"field"`
+}
+
+// Flow defines model for Flow.
+type Flow struct {
+	CreatedAt   time.Time `json:"created_at"`
+	Environment string    `json:"environment"`
+
+	// Every The cadence, as short as it goes: 15m, 1h30m, 1d.
+	Every        string    `json:"every"`
+	EverySeconds int       `json:"every_seconds"`
+	Id           string    `json:"id"`
+	Name         string    `json:"name"`
+	Role         string    `json:"role"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// FlowList defines model for FlowList.
+type FlowList struct {
+	Items []Flow `json:"items"`
+}
+
+// FlowPut defines model for FlowPut.
+type FlowPut struct {
+	// Every The cadence the flow should pass at: a Go duration (15m, 1h30m) or whole days (1d), from 1m to 7d.
+	Every string `json:"every"`
+
+	// Role The name of the environment's role whose accounts the flow runs with.
+	Role string `json:"role"`
 }
 
 // ForgetRequest defines model for ForgetRequest.
@@ -1977,6 +2062,9 @@ type DestinationName = string
 // EnvironmentName defines model for EnvironmentName.
 type EnvironmentName = string
 
+// FlowName defines model for FlowName.
+type FlowName = string
+
 // LeaseID defines model for LeaseID.
 type LeaseID = string
 
@@ -2080,6 +2168,22 @@ type ListAuditEventsParams struct {
 	// Before Only events older than this id (paging).
 	Before *int64 `form:"before,omitempty" json:"before,omitempty"`
 	Limit  *int   `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListDeploymentsParams defines parameters for ListDeployments.
+type ListDeploymentsParams struct {
+	// Environment Only the deployments of this environment.
+	Environment *string `form:"environment,omitempty" json:"environment,omitempty"`
+
+	// Since Only the deployments at or after this time.
+	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until Only the deployments before this time.
+	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
+
+	// Before A deployment's id: only the deployments after it in this order (paging).
+	Before *string `form:"before,omitempty" json:"before,omitempty"`
+	Limit  *int    `form:"limit,omitempty" json:"limit,omitempty"`
 }
 
 // SyncDestinationParams defines parameters for SyncDestination.
@@ -2206,6 +2310,9 @@ type ResetAccountJSONRequestBody = ResetRequest
 // SetTOTPJSONRequestBody defines body for SetTOTP for application/json ContentType.
 type SetTOTPJSONRequestBody = TOTPSet
 
+// RecordDeploymentJSONRequestBody defines body for RecordDeployment for application/json ContentType.
+type RecordDeploymentJSONRequestBody = DeploymentRecord
+
 // CreateEnvironmentJSONRequestBody defines body for CreateEnvironment for application/json ContentType.
 type CreateEnvironmentJSONRequestBody = EnvironmentCreate
 
@@ -2223,6 +2330,9 @@ type AttachDestinationJSONRequestBody = DestinationAttach
 
 // UpdateDestinationJSONRequestBody defines body for UpdateDestination for application/json ContentType.
 type UpdateDestinationJSONRequestBody = DestinationUpdate
+
+// PutFlowJSONRequestBody defines body for PutFlow for application/json ContentType.
+type PutFlowJSONRequestBody = FlowPut
 
 // CreateRoleJSONRequestBody defines body for CreateRole for application/json ContentType.
 type CreateRoleJSONRequestBody = RoleCreate
@@ -2543,6 +2653,40 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/audit-events (the `ListAuditEvents` operationId).
 	ListAuditEvents(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListDeployments List deployments.
+	//
+	// The deployments of one environment, or of every one, newest first (by time, then id), a page at a time: pass
+	// the last id of a page (`next_before`) as `before` to read the next.
+	//
+	// Corresponds with GET /v1/deployments (the `ListDeployments` operationId).
+	ListDeployments(ctx context.Context, params *ListDeploymentsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecordDeploymentWithBody Record a deployment.
+	//
+	// Records that a version went live in an environment, as a CI pipeline does when it deploys: a `runner` token (the
+	// one its tests lease accounts with) may, so that no pipeline needs an `admin` token. `deployed_at` defaults to
+	// now; it may be at most 5 minutes ahead of the server's clock and at most 366 days behind it. The same
+	// environment, version and time recorded again is the same deployment: it is answered 200 and nothing is
+	// recorded, so that a retried step is harmless (with another `url`, 409). Audited (`deployment.record`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/deployments (the `RecordDeployment` operationId).
+	RecordDeploymentWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RecordDeployment Record a deployment.
+	//
+	// Records that a version went live in an environment, as a CI pipeline does when it deploys: a `runner` token (the
+	// one its tests lease accounts with) may, so that no pipeline needs an `admin` token. `deployed_at` defaults to
+	// now; it may be at most 5 minutes ahead of the server's clock and at most 366 days behind it. The same
+	// environment, version and time recorded again is the same deployment: it is answered 200 and nothing is
+	// recorded, so that a retried step is harmless (with another `url`, 409). Audited (`deployment.record`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/deployments (the `RecordDeployment` operationId).
+	RecordDeployment(ctx context.Context, body RecordDeploymentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListEnvironments List environments.
 	//
 	// Corresponds with GET /v1/environments (the `ListEnvironments` operationId).
@@ -2781,6 +2925,43 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /v1/environments/{environment}/exclusions/{identifier} (the `ForgetExclusion` operationId).
 	ForgetExclusion(ctx context.Context, environment EnvironmentName, identifier string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListFlows List an environment's flows.
+	//
+	// Corresponds with GET /v1/environments/{environment}/flows (the `ListFlows` operationId).
+	ListFlows(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteFlow Delete a flow.
+	//
+	// Deletes the flow. Audited (`flow.delete`).
+	//
+	// Corresponds with DELETE /v1/environments/{environment}/flows/{flow} (the `DeleteFlow` operationId).
+	DeleteFlow(ctx context.Context, environment EnvironmentName, flow FlowName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetFlow Get a flow.
+	//
+	// Corresponds with GET /v1/environments/{environment}/flows/{flow} (the `GetFlow` operationId).
+	GetFlow(ctx context.Context, environment EnvironmentName, flow FlowName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutFlowWithBody Declare a flow.
+	//
+	// Creates the flow, or changes it to this role and cadence; a flow that already is this is left as it is. The
+	// role must be one of the environment's. Audited (`flow.create`, `flow.update`).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/environments/{environment}/flows/{flow} (the `PutFlow` operationId).
+	PutFlowWithBody(ctx context.Context, environment EnvironmentName, flow FlowName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutFlow Declare a flow.
+	//
+	// Creates the flow, or changes it to this role and cadence; a flow that already is this is left as it is. The
+	// role must be one of the environment's. Audited (`flow.create`, `flow.update`).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/environments/{environment}/flows/{flow} (the `PutFlow` operationId).
+	PutFlow(ctx context.Context, environment EnvironmentName, flow FlowName, body PutFlowJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetIsolationList Read an environment's signed isolation list.
 	//
@@ -3624,6 +3805,70 @@ func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsPar
 	return c.Client.Do(req)
 }
 
+// ListDeployments List deployments.
+//
+// The deployments of one environment, or of every one, newest first (by time, then id), a page at a time: pass
+// the last id of a page (`next_before`) as `before` to read the next.
+//
+// Corresponds with GET /v1/deployments (the `ListDeployments` operationId).
+func (c *Client) ListDeployments(ctx context.Context, params *ListDeploymentsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListDeploymentsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecordDeploymentWithBody Record a deployment.
+//
+// Records that a version went live in an environment, as a CI pipeline does when it deploys: a `runner` token (the
+// one its tests lease accounts with) may, so that no pipeline needs an `admin` token. `deployed_at` defaults to
+// now; it may be at most 5 minutes ahead of the server's clock and at most 366 days behind it. The same
+// environment, version and time recorded again is the same deployment: it is answered 200 and nothing is
+// recorded, so that a retried step is harmless (with another `url`, 409). Audited (`deployment.record`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/deployments (the `RecordDeployment` operationId).
+func (c *Client) RecordDeploymentWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordDeploymentRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RecordDeployment Record a deployment.
+//
+// Records that a version went live in an environment, as a CI pipeline does when it deploys: a `runner` token (the
+// one its tests lease accounts with) may, so that no pipeline needs an `admin` token. `deployed_at` defaults to
+// now; it may be at most 5 minutes ahead of the server's clock and at most 366 days behind it. The same
+// environment, version and time recorded again is the same deployment: it is answered 200 and nothing is
+// recorded, so that a retried step is harmless (with another `url`, 409). Audited (`deployment.record`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/deployments (the `RecordDeployment` operationId).
+func (c *Client) RecordDeployment(ctx context.Context, body RecordDeploymentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRecordDeploymentRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListEnvironments List environments.
 //
 // Corresponds with GET /v1/environments (the `ListEnvironments` operationId).
@@ -4113,6 +4358,93 @@ func (c *Client) GetExclusions(ctx context.Context, environment EnvironmentName,
 // Corresponds with DELETE /v1/environments/{environment}/exclusions/{identifier} (the `ForgetExclusion` operationId).
 func (c *Client) ForgetExclusion(ctx context.Context, environment EnvironmentName, identifier string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewForgetExclusionRequest(c.Server, environment, identifier)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListFlows List an environment's flows.
+//
+// Corresponds with GET /v1/environments/{environment}/flows (the `ListFlows` operationId).
+func (c *Client) ListFlows(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListFlowsRequest(c.Server, environment)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteFlow Delete a flow.
+//
+// Deletes the flow. Audited (`flow.delete`).
+//
+// Corresponds with DELETE /v1/environments/{environment}/flows/{flow} (the `DeleteFlow` operationId).
+func (c *Client) DeleteFlow(ctx context.Context, environment EnvironmentName, flow FlowName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteFlowRequest(c.Server, environment, flow)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetFlow Get a flow.
+//
+// Corresponds with GET /v1/environments/{environment}/flows/{flow} (the `GetFlow` operationId).
+func (c *Client) GetFlow(ctx context.Context, environment EnvironmentName, flow FlowName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetFlowRequest(c.Server, environment, flow)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutFlowWithBody Declare a flow.
+//
+// Creates the flow, or changes it to this role and cadence; a flow that already is this is left as it is. The
+// role must be one of the environment's. Audited (`flow.create`, `flow.update`).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/environments/{environment}/flows/{flow} (the `PutFlow` operationId).
+func (c *Client) PutFlowWithBody(ctx context.Context, environment EnvironmentName, flow FlowName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutFlowRequestWithBody(c.Server, environment, flow, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutFlow Declare a flow.
+//
+// Creates the flow, or changes it to this role and cadence; a flow that already is this is left as it is. The
+// role must be one of the environment's. Audited (`flow.create`, `flow.update`).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/environments/{environment}/flows/{flow} (the `PutFlow` operationId).
+func (c *Client) PutFlow(ctx context.Context, environment EnvironmentName, flow FlowName, body PutFlowJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutFlowRequest(c.Server, environment, flow, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5945,6 +6277,148 @@ func NewListAuditEventsRequest(server string, params *ListAuditEventsParams) (*h
 	return req, nil
 }
 
+// NewListDeploymentsRequest constructs an http.Request for the ListDeployments method
+func NewListDeploymentsRequest(server string, params *ListDeploymentsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/deployments")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Environment != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "environment", *params.Environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Before != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "before", *params.Before, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewRecordDeploymentRequest calls the generic RecordDeployment builder with application/json body
+func NewRecordDeploymentRequest(server string, body RecordDeploymentJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRecordDeploymentRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRecordDeploymentRequestWithBody constructs an http.Request for the RecordDeployment method, with any body, and a specified content type
+func NewRecordDeploymentRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/deployments")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListEnvironmentsRequest constructs an http.Request for the ListEnvironments method
 func NewListEnvironmentsRequest(server string) (*http.Request, error) {
 	var err error
@@ -6848,6 +7322,176 @@ func NewForgetExclusionRequest(server string, environment EnvironmentName, ident
 	if err != nil {
 		return nil, err
 	}
+
+	return req, nil
+}
+
+// NewListFlowsRequest constructs an http.Request for the ListFlows method
+func NewListFlowsRequest(server string, environment EnvironmentName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/flows", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteFlowRequest constructs an http.Request for the DeleteFlow method
+func NewDeleteFlowRequest(server string, environment EnvironmentName, flow FlowName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "flow", flow, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/flows/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetFlowRequest constructs an http.Request for the GetFlow method
+func NewGetFlowRequest(server string, environment EnvironmentName, flow FlowName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "flow", flow, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/flows/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutFlowRequest calls the generic PutFlow builder with application/json body
+func NewPutFlowRequest(server string, environment EnvironmentName, flow FlowName, body PutFlowJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutFlowRequestWithBody(server, environment, flow, "application/json", bodyReader)
+}
+
+// NewPutFlowRequestWithBody constructs an http.Request for the PutFlow method, with any body, and a specified content type
+func NewPutFlowRequestWithBody(server string, environment EnvironmentName, flow FlowName, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "environment", environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "flow", flow, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/environments/%s/flows/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -8842,6 +9486,42 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/audit-events (the `ListAuditEvents` operationId).
 	ListAuditEventsWithResponse(ctx context.Context, params *ListAuditEventsParams, reqEditors ...RequestEditorFn) (*ListAuditEventsResponse, error)
 
+	// ListDeploymentsWithResponse List deployments.
+	//
+	// The deployments of one environment, or of every one, newest first (by time, then id), a page at a time: pass
+	// the last id of a page (`next_before`) as `before` to read the next.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/deployments (the `ListDeployments` operationId).
+	ListDeploymentsWithResponse(ctx context.Context, params *ListDeploymentsParams, reqEditors ...RequestEditorFn) (*ListDeploymentsResponse, error)
+
+	// RecordDeploymentWithBodyWithResponse Record a deployment.
+	//
+	// Records that a version went live in an environment, as a CI pipeline does when it deploys: a `runner` token (the
+	// one its tests lease accounts with) may, so that no pipeline needs an `admin` token. `deployed_at` defaults to
+	// now; it may be at most 5 minutes ahead of the server's clock and at most 366 days behind it. The same
+	// environment, version and time recorded again is the same deployment: it is answered 200 and nothing is
+	// recorded, so that a retried step is harmless (with another `url`, 409). Audited (`deployment.record`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/deployments (the `RecordDeployment` operationId).
+	RecordDeploymentWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordDeploymentResponse, error)
+
+	// RecordDeploymentWithResponse Record a deployment.
+	//
+	// Records that a version went live in an environment, as a CI pipeline does when it deploys: a `runner` token (the
+	// one its tests lease accounts with) may, so that no pipeline needs an `admin` token. `deployed_at` defaults to
+	// now; it may be at most 5 minutes ahead of the server's clock and at most 366 days behind it. The same
+	// environment, version and time recorded again is the same deployment: it is answered 200 and nothing is
+	// recorded, so that a retried step is harmless (with another `url`, 409). Audited (`deployment.record`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/deployments (the `RecordDeployment` operationId).
+	RecordDeploymentWithResponse(ctx context.Context, body RecordDeploymentJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordDeploymentResponse, error)
+
 	// ListEnvironmentsWithResponse List environments.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -9108,6 +9788,49 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /v1/environments/{environment}/exclusions/{identifier} (the `ForgetExclusion` operationId).
 	ForgetExclusionWithResponse(ctx context.Context, environment EnvironmentName, identifier string, reqEditors ...RequestEditorFn) (*ForgetExclusionResponse, error)
+
+	// ListFlowsWithResponse List an environment's flows.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/environments/{environment}/flows (the `ListFlows` operationId).
+	ListFlowsWithResponse(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*ListFlowsResponse, error)
+
+	// DeleteFlowWithResponse Delete a flow.
+	//
+	// Deletes the flow. Audited (`flow.delete`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/environments/{environment}/flows/{flow} (the `DeleteFlow` operationId).
+	DeleteFlowWithResponse(ctx context.Context, environment EnvironmentName, flow FlowName, reqEditors ...RequestEditorFn) (*DeleteFlowResponse, error)
+
+	// GetFlowWithResponse Get a flow.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/environments/{environment}/flows/{flow} (the `GetFlow` operationId).
+	GetFlowWithResponse(ctx context.Context, environment EnvironmentName, flow FlowName, reqEditors ...RequestEditorFn) (*GetFlowResponse, error)
+
+	// PutFlowWithBodyWithResponse Declare a flow.
+	//
+	// Creates the flow, or changes it to this role and cadence; a flow that already is this is left as it is. The
+	// role must be one of the environment's. Audited (`flow.create`, `flow.update`).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/environments/{environment}/flows/{flow} (the `PutFlow` operationId).
+	PutFlowWithBodyWithResponse(ctx context.Context, environment EnvironmentName, flow FlowName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutFlowResponse, error)
+
+	// PutFlowWithResponse Declare a flow.
+	//
+	// Creates the flow, or changes it to this role and cadence; a flow that already is this is left as it is. The
+	// role must be one of the environment's. Audited (`flow.create`, `flow.update`).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/environments/{environment}/flows/{flow} (the `PutFlow` operationId).
+	PutFlowWithResponse(ctx context.Context, environment EnvironmentName, flow FlowName, body PutFlowJSONRequestBody, reqEditors ...RequestEditorFn) (*PutFlowResponse, error)
 
 	// GetIsolationListWithResponse Read an environment's signed isolation list.
 	//
@@ -11045,6 +11768,228 @@ func (r ListAuditEventsResponse) ContentType() string {
 	return ""
 }
 
+// ListDeploymentsResponse401Headers the declared response headers of an HTTP 401 response for ListDeployments
+type ListDeploymentsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListDeploymentsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DeploymentList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListDeploymentsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListDeploymentsResponse) GetJSON200() *DeploymentList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListDeploymentsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListDeploymentsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListDeploymentsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListDeploymentsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListDeploymentsResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListDeploymentsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListDeploymentsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListDeploymentsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListDeploymentsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListDeploymentsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListDeploymentsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RecordDeploymentResponse401Headers the declared response headers of an HTTP 401 response for RecordDeployment
+type RecordDeploymentResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// RecordDeploymentResponse409Headers the declared response headers of an HTTP 409 response for RecordDeployment
+type RecordDeploymentResponse409Headers struct {
+	RetryAfter *int
+}
+
+type RecordDeploymentResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Deployment
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Deployment
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RecordDeploymentResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RecordDeploymentResponse409Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RecordDeploymentResponse) GetJSON200() *Deployment {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r RecordDeploymentResponse) GetJSON201() *Deployment {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RecordDeploymentResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RecordDeploymentResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r RecordDeploymentResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RecordDeploymentResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RecordDeploymentResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RecordDeploymentResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r RecordDeploymentResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r RecordDeploymentResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r RecordDeploymentResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r RecordDeploymentResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RecordDeploymentResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RecordDeploymentResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RecordDeploymentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListEnvironmentsResponse401Headers the declared response headers of an HTTP 401 response for ListEnvironments
 type ListEnvironmentsResponse401Headers struct {
 	WWWAuthenticate *string
@@ -12917,6 +13862,359 @@ func (r ForgetExclusionResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ForgetExclusionResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListFlowsResponse401Headers the declared response headers of an HTTP 401 response for ListFlows
+type ListFlowsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListFlowsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *FlowList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListFlowsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListFlowsResponse) GetJSON200() *FlowList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListFlowsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListFlowsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListFlowsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListFlowsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListFlowsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListFlowsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListFlowsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListFlowsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListFlowsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteFlowResponse401Headers the declared response headers of an HTTP 401 response for DeleteFlow
+type DeleteFlowResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type DeleteFlowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteFlowResponse401Headers
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteFlowResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteFlowResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteFlowResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteFlowResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteFlowResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteFlowResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteFlowResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteFlowResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteFlowResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetFlowResponse401Headers the declared response headers of an HTTP 401 response for GetFlow
+type GetFlowResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetFlowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Flow
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetFlowResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetFlowResponse) GetJSON200() *Flow {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetFlowResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetFlowResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetFlowResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetFlowResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetFlowResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetFlowResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetFlowResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetFlowResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetFlowResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PutFlowResponse401Headers the declared response headers of an HTTP 401 response for PutFlow
+type PutFlowResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type PutFlowResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Flow
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Flow
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PutFlowResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutFlowResponse) GetJSON200() *Flow {
+	return r.JSON200
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PutFlowResponse) GetJSON201() *Flow {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PutFlowResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutFlowResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutFlowResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PutFlowResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PutFlowResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PutFlowResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PutFlowResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PutFlowResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PutFlowResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutFlowResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutFlowResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutFlowResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -16798,6 +18096,60 @@ func (c *ClientWithResponses) ListAuditEventsWithResponse(ctx context.Context, p
 	return ParseListAuditEventsResponse(rsp)
 }
 
+// ListDeploymentsWithResponse List deployments.
+//
+// The deployments of one environment, or of every one, newest first (by time, then id), a page at a time: pass
+// the last id of a page (`next_before`) as `before` to read the next.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/deployments (the `ListDeployments` operationId).
+func (c *ClientWithResponses) ListDeploymentsWithResponse(ctx context.Context, params *ListDeploymentsParams, reqEditors ...RequestEditorFn) (*ListDeploymentsResponse, error) {
+	rsp, err := c.ListDeployments(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListDeploymentsResponse(rsp)
+}
+
+// RecordDeploymentWithBodyWithResponse Record a deployment.
+//
+// Records that a version went live in an environment, as a CI pipeline does when it deploys: a `runner` token (the
+// one its tests lease accounts with) may, so that no pipeline needs an `admin` token. `deployed_at` defaults to
+// now; it may be at most 5 minutes ahead of the server's clock and at most 366 days behind it. The same
+// environment, version and time recorded again is the same deployment: it is answered 200 and nothing is
+// recorded, so that a retried step is harmless (with another `url`, 409). Audited (`deployment.record`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/deployments (the `RecordDeployment` operationId).
+func (c *ClientWithResponses) RecordDeploymentWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RecordDeploymentResponse, error) {
+	rsp, err := c.RecordDeploymentWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecordDeploymentResponse(rsp)
+}
+
+// RecordDeploymentWithResponse Record a deployment.
+//
+// Records that a version went live in an environment, as a CI pipeline does when it deploys: a `runner` token (the
+// one its tests lease accounts with) may, so that no pipeline needs an `admin` token. `deployed_at` defaults to
+// now; it may be at most 5 minutes ahead of the server's clock and at most 366 days behind it. The same
+// environment, version and time recorded again is the same deployment: it is answered 200 and nothing is
+// recorded, so that a retried step is harmless (with another `url`, 409). Audited (`deployment.record`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/deployments (the `RecordDeployment` operationId).
+func (c *ClientWithResponses) RecordDeploymentWithResponse(ctx context.Context, body RecordDeploymentJSONRequestBody, reqEditors ...RequestEditorFn) (*RecordDeploymentResponse, error) {
+	rsp, err := c.RecordDeployment(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRecordDeploymentResponse(rsp)
+}
+
 // ListEnvironmentsWithResponse List environments.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -17219,6 +18571,79 @@ func (c *ClientWithResponses) ForgetExclusionWithResponse(ctx context.Context, e
 		return nil, err
 	}
 	return ParseForgetExclusionResponse(rsp)
+}
+
+// ListFlowsWithResponse List an environment's flows.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/environments/{environment}/flows (the `ListFlows` operationId).
+func (c *ClientWithResponses) ListFlowsWithResponse(ctx context.Context, environment EnvironmentName, reqEditors ...RequestEditorFn) (*ListFlowsResponse, error) {
+	rsp, err := c.ListFlows(ctx, environment, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListFlowsResponse(rsp)
+}
+
+// DeleteFlowWithResponse Delete a flow.
+//
+// Deletes the flow. Audited (`flow.delete`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/environments/{environment}/flows/{flow} (the `DeleteFlow` operationId).
+func (c *ClientWithResponses) DeleteFlowWithResponse(ctx context.Context, environment EnvironmentName, flow FlowName, reqEditors ...RequestEditorFn) (*DeleteFlowResponse, error) {
+	rsp, err := c.DeleteFlow(ctx, environment, flow, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteFlowResponse(rsp)
+}
+
+// GetFlowWithResponse Get a flow.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/environments/{environment}/flows/{flow} (the `GetFlow` operationId).
+func (c *ClientWithResponses) GetFlowWithResponse(ctx context.Context, environment EnvironmentName, flow FlowName, reqEditors ...RequestEditorFn) (*GetFlowResponse, error) {
+	rsp, err := c.GetFlow(ctx, environment, flow, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetFlowResponse(rsp)
+}
+
+// PutFlowWithBodyWithResponse Declare a flow.
+//
+// Creates the flow, or changes it to this role and cadence; a flow that already is this is left as it is. The
+// role must be one of the environment's. Audited (`flow.create`, `flow.update`).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/environments/{environment}/flows/{flow} (the `PutFlow` operationId).
+func (c *ClientWithResponses) PutFlowWithBodyWithResponse(ctx context.Context, environment EnvironmentName, flow FlowName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutFlowResponse, error) {
+	rsp, err := c.PutFlowWithBody(ctx, environment, flow, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutFlowResponse(rsp)
+}
+
+// PutFlowWithResponse Declare a flow.
+//
+// Creates the flow, or changes it to this role and cadence; a flow that already is this is left as it is. The
+// role must be one of the environment's. Audited (`flow.create`, `flow.update`).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/environments/{environment}/flows/{flow} (the `PutFlow` operationId).
+func (c *ClientWithResponses) PutFlowWithResponse(ctx context.Context, environment EnvironmentName, flow FlowName, body PutFlowJSONRequestBody, reqEditors ...RequestEditorFn) (*PutFlowResponse, error) {
+	rsp, err := c.PutFlow(ctx, environment, flow, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutFlowResponse(rsp)
 }
 
 // GetIsolationListWithResponse Read an environment's signed isolation list.
@@ -19294,6 +20719,213 @@ func ParseListAuditEventsResponse(rsp *http.Response) (*ListAuditEventsResponse,
 	return response, nil
 }
 
+// ParseListDeploymentsResponse parses an HTTP response from a ListDeploymentsWithResponse call
+func ParseListDeploymentsResponse(rsp *http.Response) (*ListDeploymentsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListDeploymentsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DeploymentList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListDeploymentsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRecordDeploymentResponse parses an HTTP response from a RecordDeploymentWithResponse call
+func ParseRecordDeploymentResponse(rsp *http.Response) (*RecordDeploymentResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RecordDeploymentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Deployment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Deployment
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers RecordDeploymentResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers RecordDeploymentResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListEnvironmentsResponse parses an HTTP response from a ListEnvironmentsWithResponse call
 func ParseListEnvironmentsResponse(rsp *http.Response) (*ListEnvironmentsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -21032,6 +22664,326 @@ func ParseForgetExclusionResponse(rsp *http.Response) (*ForgetExclusionResponse,
 			headers.RetryAfter = &value
 		}
 		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListFlowsResponse parses an HTTP response from a ListFlowsWithResponse call
+func ParseListFlowsResponse(rsp *http.Response) (*ListFlowsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListFlowsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest FlowList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListFlowsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteFlowResponse parses an HTTP response from a DeleteFlowWithResponse call
+func ParseDeleteFlowResponse(rsp *http.Response) (*DeleteFlowResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteFlowResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DeleteFlowResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetFlowResponse parses an HTTP response from a GetFlowWithResponse call
+func ParseGetFlowResponse(rsp *http.Response) (*GetFlowResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetFlowResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Flow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetFlowResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePutFlowResponse parses an HTTP response from a PutFlowWithResponse call
+func ParsePutFlowResponse(rsp *http.Response) (*PutFlowResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutFlowResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Flow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Flow
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers PutFlowResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -24428,6 +26380,12 @@ type ServerInterface interface {
 	// ListAuditEvents List audit events.
 	// (GET /v1/audit-events)
 	ListAuditEvents(ctx echo.Context, params ListAuditEventsParams) error
+	// ListDeployments List deployments.
+	// (GET /v1/deployments)
+	ListDeployments(ctx echo.Context, params ListDeploymentsParams) error
+	// RecordDeployment Record a deployment.
+	// (POST /v1/deployments)
+	RecordDeployment(ctx echo.Context) error
 	// ListEnvironments List environments.
 	// (GET /v1/environments)
 	ListEnvironments(ctx echo.Context) error
@@ -24488,6 +26446,18 @@ type ServerInterface interface {
 	// ForgetExclusion Forget a retired account's identifiers.
 	// (DELETE /v1/environments/{environment}/exclusions/{identifier})
 	ForgetExclusion(ctx echo.Context, environment EnvironmentName, identifier string) error
+	// ListFlows List an environment's flows.
+	// (GET /v1/environments/{environment}/flows)
+	ListFlows(ctx echo.Context, environment EnvironmentName) error
+	// DeleteFlow Delete a flow.
+	// (DELETE /v1/environments/{environment}/flows/{flow})
+	DeleteFlow(ctx echo.Context, environment EnvironmentName, flow FlowName) error
+	// GetFlow Get a flow.
+	// (GET /v1/environments/{environment}/flows/{flow})
+	GetFlow(ctx echo.Context, environment EnvironmentName, flow FlowName) error
+	// PutFlow Declare a flow.
+	// (PUT /v1/environments/{environment}/flows/{flow})
+	PutFlow(ctx echo.Context, environment EnvironmentName, flow FlowName) error
 	// GetIsolationList Read an environment's signed isolation list.
 	// (GET /v1/environments/{environment}/isolation/list)
 	GetIsolationList(ctx echo.Context, environment EnvironmentName, params GetIsolationListParams) error
@@ -24972,6 +26942,61 @@ func (w *ServerInterfaceWrapper) ListAuditEvents(ctx echo.Context) error {
 	return err
 }
 
+// ListDeployments converts echo context to params.
+func (w *ServerInterfaceWrapper) ListDeployments(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListDeploymentsParams
+	// ------------- Optional query parameter "environment" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "environment", ctx.QueryParams(), &params.Environment, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// ------------- Optional query parameter "until" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "until", ctx.QueryParams(), &params.Until, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter until: %s", err))
+	}
+
+	// ------------- Optional query parameter "before" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "before", ctx.QueryParams(), &params.Before, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter before: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListDeployments(ctx, params)
+	return err
+}
+
+// RecordDeployment converts echo context to params.
+func (w *ServerInterfaceWrapper) RecordDeployment(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RecordDeployment(ctx)
+	return err
+}
+
 // ListEnvironments converts echo context to params.
 func (w *ServerInterfaceWrapper) ListEnvironments(ctx echo.Context) error {
 	var err error
@@ -25404,6 +27429,94 @@ func (w *ServerInterfaceWrapper) ForgetExclusion(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ForgetExclusion(ctx, environment, identifier)
+	return err
+}
+
+// ListFlows converts echo context to params.
+func (w *ServerInterfaceWrapper) ListFlows(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListFlows(ctx, environment)
+	return err
+}
+
+// DeleteFlow converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteFlow(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Path parameter "flow" -------------
+	var flow FlowName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "flow", ctx.Param("flow"), &flow, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter flow: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteFlow(ctx, environment, flow)
+	return err
+}
+
+// GetFlow converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFlow(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Path parameter "flow" -------------
+	var flow FlowName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "flow", ctx.Param("flow"), &flow, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter flow: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFlow(ctx, environment, flow)
+	return err
+}
+
+// PutFlow converts echo context to params.
+func (w *ServerInterfaceWrapper) PutFlow(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "environment" -------------
+	var environment EnvironmentName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "environment", ctx.Param("environment"), &environment, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Path parameter "flow" -------------
+	var flow FlowName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "flow", ctx.Param("flow"), &flow, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter flow: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PutFlow(ctx, environment, flow)
 	return err
 }
 
@@ -26232,6 +28345,12 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/environments/:environment/destinations/:destination/test", wrapper.TestDestination, options.OperationMiddlewares["testDestination"]...)
 	router.POST(options.BaseURL+"/v1/environments/:environment/destinations/:destination/sync", wrapper.SyncDestination, options.OperationMiddlewares["syncDestination"]...)
 	router.GET(options.BaseURL+"/v1/sync-runs", wrapper.ListSyncRuns, options.OperationMiddlewares["listSyncRuns"]...)
+	router.GET(options.BaseURL+"/v1/deployments", wrapper.ListDeployments, options.OperationMiddlewares["listDeployments"]...)
+	router.POST(options.BaseURL+"/v1/deployments", wrapper.RecordDeployment, options.OperationMiddlewares["recordDeployment"]...)
+	router.GET(options.BaseURL+"/v1/environments/:environment/flows", wrapper.ListFlows, options.OperationMiddlewares["listFlows"]...)
+	router.DELETE(options.BaseURL+"/v1/environments/:environment/flows/:flow", wrapper.DeleteFlow, options.OperationMiddlewares["deleteFlow"]...)
+	router.GET(options.BaseURL+"/v1/environments/:environment/flows/:flow", wrapper.GetFlow, options.OperationMiddlewares["getFlow"]...)
+	router.PUT(options.BaseURL+"/v1/environments/:environment/flows/:flow", wrapper.PutFlow, options.OperationMiddlewares["putFlow"]...)
 	router.GET(options.BaseURL+"/v1/environments/:environment/exclusions", wrapper.GetExclusions, options.OperationMiddlewares["getExclusions"]...)
 	router.DELETE(options.BaseURL+"/v1/environments/:environment/exclusions/:identifier", wrapper.ForgetExclusion, options.OperationMiddlewares["forgetExclusion"]...)
 	router.POST(options.BaseURL+"/v1/isolation/check", wrapper.CheckIsolation, options.OperationMiddlewares["checkIsolation"]...)
@@ -26278,434 +28397,457 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37chs3ti/8Kih+u0rkt1sUJV92ItWu+jSOk3hPHLssZ7LPF/qowW5QxKgJ9ABo0RyXq87TnAc7T3IK",
-	"awFoNNnNiyzJSUb/2BTZjevCwrr+1qdeJuelFEwY3Tv91JsxmjMFH98xo5bnU8OU/StnOlO8NFyK3mnv",
-	"gmVS5JpQ+zNZzHg2I0Ytubgi9IpyQeZ0SRZSXQ97SU9nMzantpE5F3xezXunx0nPLEvWO+1xYdgVU73P",
-	"nz8nvZIqOmfGDeA8y2QlzKvv7B/cdltSM+slPUHn9lWKv1/yvJf0FPtHxRXLe6dGVSzu1HWkjeLiqme7",
-	"OS/Ln6GJ9mbLcs/2vmPacEHt2mxoN6+f2rP9l+KGKynmTJgN7bP6qT3b/4lRzTqXubC/7r/Ir5nW9Ip1",
-	"ENA5mePvhOdnRIpi6b/QRLGM8RuWO+rihlDFSMG1YbmlJxjjPyqmltGmQTcNWqMff2Liysx6p8+fJt0D",
-	"/F7J+fr43jRGtJhJzYh9ktA8V0xrkklhKBeamBnXCcmoZodcaCY0N/yGFcuukU5tfx0DPRmNNoy0c4fc",
-	"OG+9Rz/xOTeh7ZXxFvBj3E7OprQqjB1uYkfvjrQd+8YDHvq7qCZ/Z5nZbdU1Pnz7BXcN3G7Nf6W8ZZw/",
-	"ygUppLgiRpIF5YZMpSKUzKnJZpYHetpezJggQgpGuB03U4wsmTkl2rHPfvpklA4IvJxXCngDfKnThKTH",
-	"83SQkJHt5PmI6CH5Dhde229Gp4QKvWCKUEOkyFjX9O34uufeNvW3BRWdtFYWVOxPaO9kwTawLiULtmeL",
-	"v0p1rUuabWp24Z/Z2Pa/KTbtnfb+n6P6JjzCX/XRRVFd4dWkmC6l0Axupr/Q/Adq2IIu7V+WMi3TPf1k",
-	"746CZ7CPR6WSk4LN//3v2tLMpx17fItvYacrPFMQWpZu21lOZGU0zxnhRpNSyRueM3WAnEnRzCSWruxv",
-	"2lDDHDOlRDFtpGJkQTUR0liydE+4X3LSz2TOSDqh+eUVTjNNiN0CklZKnFbCigimypenbo6ntCwPfb/p",
-	"4AwaddezJf0p5QXLyYKbGfykGNVSDHufE7uU79g/KqbNQy7lexgEdEsyKuw6TGBYOaHIYcIyEk2X+hSW",
-	"6r8u3vycECpIJa6FXAgy5azIE0LJQgE3sEsEh3lCcxKEGb+ec1pMpZqzPE0Iu2FqCY9BG4QLkjKlpNLp",
-	"ANblhRTTgmcPvioZLQqSFVTPLAf2G5ZVSjFhkFASL/DNGMmZobwg9sBpP8/MDd3OJFmTKA+DRNA2Svf0",
-	"USR8wkC/l2rC85yJh14PI6+ZONBEZ7IENr5g9JopYmZUwApY7o4EY1dOMJaHhZj6Qbs9/Vma72Ul8oee",
-	"g92d3A5SXJFcMjz37CPXxo9USHM5tUNzI31Ll4Wk+Xspf6Lqin2tozmR+dKueWEH4db8mLzmf/HjNlJe",
-	"wo9+3K7dB+XKSyLt3U7g/CYkm3E2LZbk2Wjkh2llICVokQ5OgSPjqdEo18qrK5YTYKqOOeLkeZ4QYfkE",
-	"0TO5QG55wdQNz9gvgt5QXtBJ8aBbc05yVjKRM5EtSR+OPzV0QjWDu4bi/ZRXCvRAe58wY3/IaGkqxQZ2",
-	"K3PLN6UiupCLM6szOoXRrVRVz8xt6S+CVmYmFf8ne9CD87MkE0aV3RTLAmCGeNYp3Gn+DpCKKHYjr+t7",
-	"s4pGvMYDf/3118PzysyYMHborEU1KhZ0qUn6F+xdMVrM/3Pcq2/dcS9tqtWr0tFnWLZSyczKoZOCvRSG",
-	"m+XXOsXANIviEC8/MqkMoeSGFhXwU8uLaJax0tiR1ifmhhZ8p5vyb0zkUr3ncyarB78uqaDF0vBMkxsY",
-	"Bsl5jlNC4dzeoFzE5/pAE8PnVp+d88B/nZh1aXAWTtwaiy55Czs79I8PhuRnifzdLjYII3B3/xJe9cKg",
-	"P7GneHlVJpNzuw9j4YQ/KdzFHqwVViSqxIzRwsyW8ZktqGFqOBZ2F6yi9JXY0vuIEXkWgwwJlbNMVgVu",
-	"yoSRKRdcz1iO89dMWQbLNdGzyhi8IPFQF9KSrgEC5VM3+LHIpBAsQ0WtjWWRF1YMwPVBkTuNxJ7Urtbd",
-	"yESfPQeIbWX2Y6lkyZThqKpkilHD8ksKv9kjaD/1cmoYkE9vTQNMGpakdfaS9K6YYKisRj8HPT/p8bz1",
-	"NZ6zwIc2bfUr/xxYBLVeSJVfKmn2nodixqp8+70jkXjXftCFNO3TtUJxpbfNyu3QBT4cXrtEXai1S0Ov",
-	"9Pr98Ku9gOZUXeuGmkU10UthZszwjCxmTIHowI29kxlVmvQDr0rsdxpupiaxcH0Z2rB/M1HNe6e/9azK",
-	"3PvQslrh6cttNFM/2bnCNZ+7jEy7rdp/rc3/1hz0WkddY+zqrp6lRLORHViZ70l7q0PMe8mqfdYNzlJV",
-	"40QFelqlkOgAtZ+LJD7sjVE7UmqbmyPLl9Ops8g1KYLNKS86TnPr12gtZh9Lrph2K7ZKv0ygFAXPEgaO",
-	"BDRE2BtFG0uYu51WaCG/nCzXu7G3wkwWVqqW0/ikHOigzsLrw6/JBloJBdZ8lURc8xv28CeuW3aQGzZv",
-	"fthheMB9sBuqFAVWLNhHcymnU81aNvWtFfaFQYvnXKqw2ppMZVHIRbTKsUW4MXkY4IYJXoQV9ozJaiN2",
-	"Y4CR3XDNpcA/FaO5PSdIIJaewATVC5dCKzs7R+N+yy3qrq21N2BcqoX8Xl28IU+Onz8/PCa0KGf08KSV",
-	"zkqpDS0urSTR2r5iV7zjdtBGMWa280f3XIKTCE02+65n0rr+ZfkwkkUHUxHOxru+fM7s2b5ALFPMXIJt",
-	"qnEA1i/aFVLXDGRBeJjmObd7Sou30fTRiPwgNwVMPppqNLyVOXZfAB2bem4MzWbds5zSQrNVIcFvxna7",
-	"eXN/mudjwSYzKa8TYqnwSjGdEPaRZVbyntLrdqaMk92wKy1bu+a3Vsyg8mklIqL5leUYBJtOCCXfXfw8",
-	"OCWa0YLl9lpSTBtviFHMVEqgF3JtPXclmvVrKjLe+0ZIXzMGt9a7l+ffvX45aOlyhXRW6aRjz1/MWHa9",
-	"fpopHvGW9TNdEgAraKlZ+4mV19HXEykLRsXaiNHTLq97oZu60Y7R38kdV5brh373u6gsf4GDteex2YFV",
-	"7UfZtybAdTJqm2TBWf5iRgVaf1eIJfPK30aVvaDiHJ/8nPRofbeuTeXW7NI3mvghQVsd21YsI0/THju3",
-	"oNxcgiChG+7v3kj3kt08wyjpSgE2UqewGUlQFrGfmMgTq8JR8oOMXcHP5umAVKV95Hi24gHWp0SxaaWZ",
-	"dwEnRNC55WYgSsOALduIHL5PTtpWdH2xjFF8UhnWSQAdUR1iCU4yZLBnRFRFgSIhyN++VW/208wQKpYg",
-	"L4LBBh7lYDEMjn07A9sOWpUsBX9OehM2lYrdfgDe+amZ2a/jqVQZsypZWdCMrcgxgc9tkFhC820xMcgG",
-	"0Efg7iiqWNMLkGzjqu4ecEuUuL36sGmbv+RK/V4xBqZdgk9oYnVTllsSpWWpcW2DNmDnE2T1jpv0vMq5",
-	"eXnD2uxZNetZ5yKZkeoL+Yu/ifa8xX91TgFNp3Cc7V55tXOhuGFn9uQzOyVwjHjPc2UXihZagqqqSZoV",
-	"nAlzaflamqDrFb4JcUd9SoyqtGG5XcaPywOrYKkFVTnYbvEcgQGXK5YZUjIrVwxa1xml7bAsXJjnT1vU",
-	"NCQvpjvMMUnPUHXFtv2K33/aRf4F6RV3M2LscTtxn43h1fv3YSNh3YkcUZPp7cUJ5LBofuky9gEZwHPo",
-	"vrUny52ndRseqgAt3CWcQKJkwQ40KaUsyIIXBbliZti68TkLZ3W9xXdsqkmuZFn62A7nAfQuMsXm8sbF",
-	"7O2yoO/Y1NmhWnQytWkoYXIRa3FGeC7s9QpOJFqWO4+laRdrHY+9uzcMxRka7ImFlS4khO0kbgNIzgpm",
-	"jzE4EOE6yQdnXlaAswz3pFc8oK3FjBfuas/vaiptAsALxcDWSAvdxoI3GGeTDSZDb7Rst3TcwsBfaaY6",
-	"btpVQTGOFfYGtvB6NLTGQNoO7HdMY6NbZMiWc0yJLllGcpYVFDReu8cF15ZLK3LNRW7vjEkhs+sheQkk",
-	"i/2SmRUNBUndLZAmJB1Xo9GTzL4En9gQvyjohBX4TWoFSud8tB2PRT+1lDecVEum0gFcFTu089u4d82W",
-	"496HFKVZe6a0oSJjdrgUB4wMIJ1KdcloNktJ3Ndv4x6rbAODZCwqwf9Rsdgzagd3FvvjMJwIw6jQUTxZ",
-	"Em5AQnYDdivRGHOQ79z8h2Pxt1qKyqziy3LbVN1Vgn7BZTPmKyFaIhdDxgH+ZjcqP+ADXcuT6NVbU6h3",
-	"v0ocUbVqpkkcOb53k1FselvTkalp76ajsPS2pvm8lKrtTnv5kWtwtSJxa0JzWVpOCKwaRCYfuEn62ArS",
-	"GIox+wzxFbzdNjq4mdbH9jNbeFGLaUvefozNYc2pgBDlPjTjR1eTjWJOE/On45qxUoNcjw3uO5HXMNzW",
-	"a6hjJm9aB66NLDUOn4urhBRsarzL3x2+vmvytmv+zo2obbCyYHuT2TtZsN1uregU7afhR7aJ5iJaiWGN",
-	"H97GsF3wKcuWWbHVcvpTeHBXu/fvwa4KoTBlCQbMyMKa2OsnKxhVqxZVQkW+YlQFQamgApQnoFvuea4U",
-	"xbJFhUl6oFu9EcUyKOh3aoXdbnT1lLNBUog58B2RZXQh7EaeOXDcrFtm20K+VjxYH4YlsZm8SgidlwU3",
-	"Vc4SMucfSypYkRDNrmx7YF5Bomwlvjs+GV9Oy+dvX5FrttRAohD79wej42pScD3bRsgQGJFdQmjqDS12",
-	"EKG3k/rLJhndBalHlLkbqWeVNnJ+qSs1pdm+jj/QDC5zOadc7PkqFxP58XJOP176BKb1ybz2qU3XrESh",
-	"3+klCTkGE+9oNBo1rbwno1G7ao79KWasntamEwdTdLC9WSHE0aOd5ylZzEARpUtN+v+Ru0SkhgH6yfPZ",
-	"ICHHMzuUJ8+f5c3B/Ud+/0d6fyp0Qt9+BMjz9hASbP1AE0FNpWhBeH4KtryaLuHHOUsIKzTz+kn0O9Lq",
-	"EX5vn/TqSdvaGdk+Dm//M2FMxNBr1lDwhlv9JUZCGNGm1Xvtxck9Fm/amkO5Oux18TmaDDVnhF8JiVYO",
-	"tMb7xwTGXTPF9lqyeutqoT7OXWko46QPqi1G8kfyL3y2nHuwfXVdaqeRm9b3XS2w3+kKO2uzpw0Jon6Q",
-	"9Hcc/KZxu4iou2DqYBnYiZvT27ko1iaRyZxdltQYptosmS9PiPvRr6OzkUqB1idiG9BnSIro0Zhoeye1",
-	"uxCixm8hbXEtC+C/l6UseLb8koAHvAYtPdxwzSe84GZ5SmaQlpQQw7RhSl9CArY9AEUhFx1emdtx9YKL",
-	"69ssvH0P7hhFxTWZcqXNjqvfrTRJWVxq/s8Wo218qR2337f/qKiiwnDBLqW4vOFuiza3ZWW0HVx2Wy61",
-	"WH348hisL9UFMBFgB+XdD/tHfKE7vMtrF2s/zKmoaHGpDSv3lMa26AcPGhS2Tc6+17AxWNtNIWMxOayO",
-	"NWz2ylbsF2gWkcKtAs5WCHZFP7CSLOm7oIxBQmpLf0K8gR8C3i8Vm546Q3FZ4pWDEq9h87Kghq0HCock",
-	"X010lc0gE0Yzdfjp0zCgk3z+jMFaFOYWTXbQyp7uUZXeJzLvXvTkh46bu7Wmuxp4Ees8VhAix3NQvp6u",
-	"xNwcP5tvl6Tik7flPHQE4+VNnn9XQXm3Z6c7hfM1AW6aYX0r7GNTlN/6zbHugdw7nqMjgno1ntwldQbG",
-	"t4Q8Ef/5Q7I11LozRj+a1V3EHmx06+wcfBC1cquYxm2iROfF/jXjHXcyfK29s2La+nIx7KvZqTqS83Yw",
-	"X/0oF1ahjCB6GM1m/tZsWkQaRifI75lLbXYyZV06eJxNuDub+4uMXGC6dQ22994pKt6NVOZug+aOrW9/",
-	"9yq07s1+ElhEvC9CeNAe57yFVlvVTN1BC2WpyYQtpRUUZoxMKl6YQy6sdq1Jv4D81omkKtcJ0TLjtLic",
-	"MpZbwYeqbJYQxTI5nzORoxM8aSTl6gQlgeyyVHLKCys6wTqBh1OxG84WenBGglpNQK3mTANMnd0gO6x5",
-	"w9EZVNbe//yNHv7zg/1ndPjt5YdPo+T5yed/azvSc/rxFb7/bLRy8Ow1wv9RMfe7M/KvHePmqr6QwihZ",
-	"WIEKxVz35Bmeu3mlIaWZx+5bu9xWiS+4NkMSgpEqjdkEoEg3JrphFieI6OX+Or6dzfvLmQbGQcrCyhfk",
-	"SnJx5abRZiiP8ci2IZLdE+cBvmM/LD2UXcyESJ8KMpOVciZ1ML8PmnN5Pnr6zWhE+pQsGLseNOb15PjZ",
-	"k+fNqdm/N3G2HRCuWiXYJnluYSx3IdVsjCjZWaqJWtlRqllRB8C25PU+qhi4a1oiLbdxxXcY1qdbiAbf",
-	"Jf5dNGpd8Rsmzgj1X8ehmgXPllbJ0Q28KjRU95+Ovh0MySMTvhsm/GdgjX9gTngrZtcqsn/MikpzKV4K",
-	"o+osrNtzp7i95ZcwqGZD+wbYIgzAlHfkkrUbmCJVDaFPeE5oA+XFar5NSInJMokzY8D67t1MZsaUJn0t",
-	"K5WxKDQyX7F/ec16WwCuM9CtGCQ/tKJ6dES8vRKEQjgtJHRyAQz0him70qdkKtWVNIaJACvbZphPejij",
-	"Dl9bWULIq/D2xGQNKwciYqMptBrq3KDaO4GAYPcERhPSPGe52zS/9S7Pgxo3MTefrckcaypKoKVgK25s",
-	"lR/qRjpuv/u3OhKonrUvwX+/eecJ7eLH88OTZ8/tnxiLW4/Yxy3aBQO+MmMfW5f7bo950gPa2jF1xvub",
-	"dng0oop9t7Fp+vcNuSV2g0g2cKTvrazzUinMn1o1RnYa0EBE2h6zgY8FU1zrAKS6YuZ2+ZkhXnejg5yt",
-	"uMh1q488UEicNOnuH//38Uap49hfV12yQbvvj+mN66Ih43R1awJP2xQAsRp8ISTc30z5+IqETJZ+lXYO",
-	"9g34u2/CWFePSQ2/u2tb65QTJhg317ZQXaZi7OMyOlubkFtubd59FWFbdQZBbEzScY99TnoTrszs0isu",
-	"DbtThz+3LOjystOO1Z2QM6VzXmx4ExSS7p8LmdEOmJxyJkXLJfpyePz8KfBqShQktCkGdoscUkum3CGr",
-	"PXv27HB0PBr9n//1v/Hjt9+2e9MMn7PLf7q+viA/KJppc1lW1rchs3gxBiebRNno0RaGZYoH20pCYiIr",
-	"kb+zgnLZcthjPaLWkFqC2FokpoyX3F3DbTiN7mfIFzKQHA3rkZCyqPShoVeEi6yocpYPdzN61j22zXQj",
-	"PwzTbF0jrz1C7uU75gP9bu8eygrZdJdFfGGbAOMwhbqtoSCfNeAHFaN5uxlalm1s/G8+zqRNqyf2HSfO",
-	"gtxuF6W79a5pKrhddheQwia4ebrbadvGNmUUikUqsOcwvrAfbj3CGu9CDLeRHTZv8YYZbBxQcOvefiRb",
-	"5A1X1KA1Y1iCRWXCiGZMkL4zFZDjUTIajQZdUs6zljoILaIvbvlqgY0nWwWkG84WbfkqdriFlNcaomoj",
-	"4Z5qL98zL5A7SR8CNa0igMqWYrSAqIwVrItnW8W2jQTqZxqGHi36xs3vFgV4vqevrg7/2+k8vsXHu+Hr",
-	"1li1rmHmXF8bp/ZX1ibgFFdScTObx450lp88e3b8basCfxtv6TVbdplDnNnxmnWAACq6IE9ODidLw8hL",
-	"HJYzVZJrtkzIhGr2/Cnpa0NFTlVOmMhkzsVVu8SxA6hoEzVkG9m5qTUmkkSruuLqi/rftlctEsK1+3Y/",
-	"Rm/3fRt7h5Y3jqjdSpAFJ9ft/NlbL2m3Q+1AtXBUObvFmsQotWvGX62rPQn8dnEA62pNlwqOg0g6LQX1",
-	"kJO2LYkG2Fi2jRv+dmv08qaV/luIV+4Oa34Yt0XAfm+1zK+4gQbNWOvYneMxj7gmKUZgp0n086p0F0o1",
-	"zOgNQzyNKQDG9J+enASsp3Q1WtwF1rtWXa5JOwBM2KkuA0MNTrx6ay9PsWpEQNdNE5JqVkzt/y6M3H6M",
-	"I8zrhy/xTl17wN7l/jdAJ3DL1J62WpeRahE3NJ807sCuqLW6PJR/J/HT/rB9yXTbmt1SnN5Rjvbtbxxd",
-	"UzTfGe2PeRPg2nZjiIGjVBTKO3KJWRdUjHEWdF/AqF1TqY0xzSaQ2mZyIdLT0FQ4IgC4FA3xjKSV0FVp",
-	"FUSWp6eNIkneharpkiwcMIebGeRsxn6LDIjGEodXxGIw2TAm8C2G/tqxsmvRuYVcQ+vr2mRA9a5BtObO",
-	"ATd3DgIUgvHgYFwI8hq2A+wuojDW4m4NP83Yysw3ktzf4pSITQ6tcCFWFcg960k/HdSJumE3qDQVqAJ7",
-	"Pu03taDa+BpURtplIdwEcDheMFCkO1Gnt4hz20UQZqnOuQxWQCGl5qbTE6TY9ECjQ5dAJAHpQ3DyaOBj",
-	"fjDnHg/UcAforhbruF0wqBqmFHOeeQ63J0IUul6+9KyDeS/akx3oMqyN66iN+GBtLu3PewlbOwOfWcrZ",
-	"v3lg9q2LHRILFJtGe5hg1bGVJeNmT2jyjQwmCFN7iF3bs0xWmUezJqsv6zftNUYQnYjVLVxZ8vjM78Z8",
-	"vtjL38LPbu/ph8qqezv4aYZt7wmtnd8xGHcTxH+3NhFxfx9s725yNs4DsiFuf2Maol373ctttAIRNoIW",
-	"2uo3uPn60W4o3hBvamNtO+nmB0XbETBDqZcdkfyzJprbprdi4DdfX2GnhXZ874tBZAKHrDRThEO9J4iK",
-	"al5CHXAsON6wcb3m3N0IOxf8LkIYw2J8Ccd4x8LC72FBhnprDYTi1vDGd1CWLY7zcdc89Hng64UifiyZ",
-	"KsagrpTpyGPtmoFgiz3Hb0zRDDtzs/h2FNcZ/ub50x0qDXeN6u59BDHPWzdtI6xrWN1TQsmLV+TvcgJV",
-	"Q6W6tkQucgxc2VKVeBdeuX6icDdXCrJiaT4jm2HHXHB7UNodrXe1OQniabe1Fbf0vNHOaM8ImCZ37jxn",
-	"6wVFkEtjDRGaAU6z7SeUEUG+nbc5puq1+inOlN8LIh4Qgi9zpo2Sy1bRGuC+xRIRhkD5W4B/EdFEIzDR",
-	"KNRl55Mrs+vbHZENdqKV6BOuSSGza5afIaA1AKXPJKSJTrnIwQONT3ypP2eDFec1RL7kb4IBaSc/uo+s",
-	"3MT/scm/2icx49L201mgqF4Xg1W9VnFRzhzSQVRKPJdMb3fDu1i+DqwXB0S0v2Rabc/894X/K8z5n8h8",
-	"ueMrf7GPgp7fHaygseIPmUkopRiFLbXU5snZZZCVWt37rJAlu/TgKuu+g11RV763ajnW6Rt2K5wdxbK6",
-	"VHNXNKBkwntCPQcPiPa+0DxVit+wLjQmcb1pGUqqNLvcYvnzHa0FM1j5bFoVxZkLEgZkK0UXHb4zCALf",
-	"0zPiIihbTIW1AbiFUPDHBCx/gN5CFMtpZqDYbuFBiXyJ4Q0BLt0IQ56CvjSExmrHNL6G9NxYvXpmTKm3",
-	"px2v6yrxQmPjq+SeIBaU+1wbwV2oaHR2GhTkWMAGnnLuWET70WUKcXjDyfGE1X/3/QvyzfPRMUH7tmWN",
-	"uR4kSFBTqKxKr4TUvAXzPL/m7Qc4n1OVdSm3Bd2QYq/L6Q4BgSUErNvefV8bVuYvjhOu+j/zVqg4qQ0p",
-	"+DUrli1Jezsw0xcyZy+oyDlEobX4DqMipPu0+yO81tqgmRftO//j+9c/EU2tePlPlp8SIQk+ohMyVXTO",
-	"7P9SzXXiaiTMqMgLpjTKM3NpGCkkzXUng7uPFfyJi+v2GJhuv5NhH7t/0Jdyzo1pCxl7zz4ilqRdRLJg",
-	"Cr2FwGHRdGoFJ8xtOLUcxv4S0oDIN1AUXU7rTCIEv3dW1zlW6xZswbTBxUDwcQq1pgdD8sPL9+To5vjI",
-	"v3/0ieefXSc+LWtnR5qnLLccjjISR+p+wzaclBeuHN76SWmnr3m01fapptQUs5kZxTyWToFh7/Ow9ZzZ",
-	"2W4ftn0Ki3vQ7NoKOIphBY8DTbDWRUjF8ViibHDLeYYDcxenwfV42R17uu+V3x4Q2nax7UVQ9Sa1BIm7",
-	"akL18GSFrmDXoqjmEyd0dOQH/Tqzh9bd/VNZify0lkHsObC8zB6E9vufFtUOEVv4WBhE4ka+YeaOXa9N",
-	"uTOoe8eRuBBofHpD/z856l8JQ2rNUbthKgRmJGROr3iWkEroamKfmoB2C4ln7d6oPTYRT9Rm0b7lLFqR",
-	"3DJEWefFabrURMt2sdG934Y4BDgzJCt4dn241k97ZlqldkDptQ/VqF/bqOMuLJ5el7y9zTPSmeMQwhZH",
-	"k7PrxEhDbQaYtwUVrUEPBWcdyhbW19Eut69YkjnNMVtVKqfV7VpcMKqc18IvofVudYsaSEoqXcIfPO2o",
-	"DZT/joxCN/yWjIu4jIhtEQ1HsspmDMQrJ473hTyUZa0HDRLvn4T51+uiKqHXM7W31QHsXo9bYee4dybt",
-	"RXlzxaemY3FxofKVmgeyMprnrIaFxfTRhunqQGMgAS5D39nHucYQEsv1HYElLiR/4Ws3uU7AFjy4o2Xr",
-	"uG7nTkba1vBr+xxWVSpoV7qrix040CR1z6XgqYYVCnlrm9FE1lEUFafFFmtYcELg0zXd2lW2M6qMr++k",
-	"zVlEm2Af1fXz0u4ix/o5iJUgxU5psrs6Ge1aRj7Gaj6narnTS+7RcBnprXvgnmvbgzPiMOehCo970Jk1",
-	"5LwsmGH7bVMlnOmyu7BI8wRZlc4OCdR6eyhWwZ7DEBES0PPbvThJ02y7LeVwB6NJ/bw7OpEDtxF1HXGc",
-	"QMM11/UsJ163mhqScPO0XX5RldT1mDd/7Jx5H5ZLEByMPoNyS1fMpCtlXRq42iK3UssNA7tUY8/iMDfg",
-	"/mGeAVGqV3MIe+vaMeDpsdJT1837YFVjfRHS/VAjAyx4jS3tGHYfIsKwYitOdjAkviqnK+dANRn3+qGK",
-	"JxY6GYx7w+5AsXqvm2jWLaJnPSLwB+R8Ot1H9lgp29pyQOrCqV++aO4GjFcNyeeOV43VxRE3hi40KimG",
-	"K/LrQ/pjCatWPaCWPLEIFsifrFkfq10Z2N8XVSp2w2WlLzth2TvqDNhL13E1Qo3fdtpAyb+CEHVTV6jr",
-	"sP9vdhO6DsFBjRURrYTqCiV2tAjPXbprsku69z5RkNL0tYtHxJJ1gcf23zOlqBUNIonncrL0jTeC6LdB",
-	"eSeRBy4qYrpSlbfBEmpK77onXgcLmC9BLawgU6yVoU7x+xRu3LpmnReZokvgjKTO3Zw6LJOCeSATANww",
-	"M3+jtFzpqWJTxfTsUIpimdpllspoArchVLtJ4AIC6QyjSCAdQ7mYiABZh9Ie1asSd/OKqqcK7nEI5wm9",
-	"d15Ht/No53WZxx1qlN2t6B2T4aEnz9NAxH08EEksDAzc5kExi7yurAdbrWMQDHbDhPcmw96OBbpi5l43",
-	"GpI3olha9S+QkZ3bkJw3eCReUVayBoFuRvOounkNT4MRMG5ACeF6LFweC1ZNbMtFPR6dPN0BZGP1cusW",
-	"pBsrio+lp15FKJYNWJD1NUuQU3h9bkkEwzJPK+t9oMciWqAzXy6zuWhONXESXdLomyPWkqnlPSkHsPCe",
-	"L3M8I/918ebnsbANHWjSTyuRM6VNlS8vowqfCVn7wTA6/23co1CM05eKduUsm9VBz8DeYCcuKytGjkWo",
-	"+nnNls4I7SB5GuVAoxqgrpTpuSAOWDmehqOCRtF6iPbVlnWwO6eOhm5Ai+LNtHf62y7giB+SiOH6T0mr",
-	"g9OslowEruvYZTPYKnUtpcM2IG342HUNXHSlyGBMUp0fUyyDMUlCegSYnc5I6hSSFM2XwYCRO4+BZ7mW",
-	"vjAt33PwSJnZGAIVq7itN7IjXa8GAtNg+RmksiCb87kuGj1VeQ5XCRjB8AJY9wPTvAPiIAsqSVuN6xBt",
-	"tf6jU3Xas0dDnaltGTZ5HpTFxv3lWmjRqKINV3JSsHm3O8xvFhc3tABpY04Ly+xChhJ4IzCvc1rwDPVU",
-	"WpmZVPyfuJNSTSDTDuIC5GVhWaR7m2YZKw1FS3ol6A3lhftrQvPLK2rYAsAV3adLw+dMVgaAiw1Tghat",
-	"JLIJxN6Saacx000UAToTLA2sgSMCV9pZXYpAr1rruSFTa885dwbm3dgImKORjTQMKfbmWfjEpa7Telpf",
-	"GVSTKVVRiEkwONYH2uPfmcimPac5g8OTRsbnFI+975Gb4Q6V/teQkqLjYLjpiE71pf9XuBWdyMqcTgoq",
-	"rlOsRV0pcVrfWKclkv7pmppV+zszWmn0dlp9RDFSKpZxzTygKBUktQclxXTVw0a6qv1CLgQmqtKyPITa",
-	"HnOuNRdX/jt3Tfk/51zbY8SvKmWXG6BX/dv12UhJ/9noif/Bl5WGb0/stzdM5FIdupMC3z+130PI16Hn",
-	"HdD8kx0Kj8GvfgciE9YGwLW61v7eMYBduaOdMFMuH+oWFdqd14dNO+agb4sZtyFg2lJO7sOmJdQxkYo1",
-	"L2+IHKOaFVyAk6grbrotytYXUlvFLIpNQztZefT2wmbv64Ja9kFfa6sZN+Ds491hEbcpMvWlJdDynSuj",
-	"7QmNsrkg2ftmBbLbLdhuFcj2KjHW4g2+v5pR8ZLEg16xVqxtRvcM9itXYE/IreoU3M8hOhckrlOHoKsQ",
-	"qt5ZKBAVuRoR+cDVolBUXLPcm9BQZQeuQlRVMI1p6lbEzWhpKsXIlZJVCbUp7S9Yr3VOTTYbeE0wA9X8",
-	"lanTvuF3RJOYl8YKFXb/h2TcG/ccZrh2+TxbM05WznFDC2t94d5PaNtu2GX1idKICCvqCFO3QQBFzd3q",
-	"MG3Vd4gwgYfrSPLB/a3lPuW5VmoVOu3zuInqvS3RZueShRdGllAlFeQP7TGOfbQ5NzP7N0Si1/jtoT2Q",
-	"Vl1JyZDfTW5RBhEWqIsh3EWoCly9t49Tsa/fqk7SI1965Eu/X77U4DV/Nv6ydogvMlk27CY0n3MroahK",
-	"CHDJKAyZTHpU0GJpeKaDJsIRo7XVngGse23qx4fPn5BCLpg6zKhmpGCWPnRCcn4Fh0qRg8ODxOob4CN0",
-	"q+GeAxNXexGMw01FMC4ELfVM3p1yR8uy65XbqAft0O8R1rvxmasHUPBECp7RAmw8wy8C9NiQTNQJN7AB",
-	"O3prIo5btwCU4VACuhDao7Vsu4D8tnZGWLiIiNjRD+CvTXrPGYZSYx0Fb5lsp+qSYjrPZl0CnoKONg37",
-	"Oz6dttgx69DFnS7xlUVoMd115vNhHteuRdzr+J5Nk7oLuSQc19vLJhdLkXUH3myBGwnAKWG0nljmVF1D",
-	"gL1uj/dZXfrNFSFX/RyN0sPNc5N1I07ZqXZE+KL9f7c1rxesbR5bKrBus18IaVh7nIOzsIILDO9uWpiZ",
-	"rK7gOseIUi3nzPndJaTNdcQ+2AN8RxP2w9oYheh8WkuRuaxzO7Y6SNr5SdEp6OJ/QiDHZEnGvd98CuaH",
-	"cW9IXsL0vS0Xp+6c0n7iYBcO1t5Q8DcguDnYtzmWYLarvnuArV0Qbz1sDYH0fHE742+aUZqFcNH74zYr",
-	"bjZa9C4yj4ybq76DsCmEru8IFPfyjgL4HuCghSGTymPDiZaSZnWI3goDqETECQ5xSvDRzauNN/jM73Vy",
-	"gqRbqnFEfXtt2222t/sgcYRTZ+ueEYovyBumyFPy179YOskqg0STeIlp3Ps//+t/k/7PZLI0TA/GPaKr",
-	"6ZS3l4SZhbSYLwCrqWNzXcZbQmhlZv6vMINW7M0m9mxHYbD6IVQZ3I5nVCnOOuqZWtYh8724kotTr5uv",
-	"D9eSmSTUPqckkzOpIJWpZEoDVhy8ig4N1E8KKa9JVdZJl+t1GXbJZAkxU25Cictt2YI+C8emar8cuhDw",
-	"t3P7O8fW8vkfu1q+ZWUyOW8oLlZhQZc81NoOoJSl1SQ6nK5R8axtWIEt73ZdEYFef3z//m3zsqhZtj3s",
-	"CVEMarG1ZcM3hXG1r06xkV8njeSyHaPDN3H1aIRJi0gdc3m/dRuo9U6ESEf4t5ch3795/3Zz6m1L8Rmr",
-	"xUZU+Tz55kNrLVKXGN3ib2MfjeUmXObOTZUgdgKGZsHlPwVgU3DnPgvlA6my6vS0ncVgg9HAnoyS56PW",
-	"oUE0weW0LR/rwnXlDVrg9/F9boGgitc8w9yCuqcwwLCEXRvySkxlt0jf6WpqReW/+PH8uJfY/06ePccP",
-	"z45PWhlFJwbrbZyBuxIJgJC3s8V6P9t3CDDiYIsKqk0cONq98UqaL3OhOaMQjjppbkqYdrTV3aD+9Ui6",
-	"6OAuWESgpy/jERds7xJtSE27eD5Q/GtLmZ3YAz+hmj058dpF31J0Qp47a1pCnoyIHpwB/8A8JKlIpfia",
-	"HfTpN61iCW+160pTWrnu9OjISFMekV/evVrpAoezSy8tFNS6zPKatcgwtzl9Hbd5t5NasSn/2M6r0ZSd",
-	"zaiygq0Ktmycf4LxEpm8ElyzTvxadiOv98UA8kbbjRQED20qwo/NhClutbfBLtzKE+1XNzbenh/+/2i6",
-	"/VB/HF5utON+wbwbU94yubwFEqHjGIL6xqiy17FtYEguAMZNioyd4Y3Njbb35AwsGUaqTlAlR+IbORY8",
-	"tBbvBN8GXtE5uzvhmTiCWzPMvzWQl/1NPAvRllH5A7ghoHJC65X8axzA/OV8AYCWXdzgfi9KLG61U0nH",
-	"n+zDNRLePoUqW8pTQupranw4v4vSKrg2GPmI+aRnpFSsDteBOPYYgFAxmic+oof7qsGWl4XHNMRL+mgf",
-	"j8vnI37uqkJmJw+WXdW9tq5Whz7VkXX9AmOsfbg4DzXrXJa8acvKvk2dYc+NfOasn+BWFlwT0h2c5ajQ",
-	"6K3Pc5OyN4C+0nrlEocn4IJ9LWEt10LK0PgZYV82Z7oBWbssqOhEEYTI4Qlg+IZwYZeXAtHABwjIuSVf",
-	"rwWVb7UG8u5icw2azREDfgNS5+op2lRfdVPaqs87ESF9BlemK3emvfhXk112lKCASG6AisBcN4iujrab",
-	"FyykykIYN4TJq6o0dQiGC/D2DXTWpuiQ9tqiWutc1/UaRpjsKtWXprrun5WqS5Z1Z6S+MmtbBxk1zVSl",
-	"7QHSdVZmo79kI0wqKiOV4mZ5YceO9IbCj0c5hElBzAF8XQ9kZkzZ+/wZEgmmLfCRvwSqI9eMlRhdoxiF",
-	"+P2M6NWiL6RkCjHR7cwBFR3cLHFu2QKcKHQsDKNzYtDLJEipZF6BMXVI3luFxUXovHt58Z742PTTKCET",
-	"MTPtRPAatL/8IAnCso6FVcOumGDK8m0CFUm4GY7FWGB+RkaLAvwM9r0Z1GX2KDPYGtckl1mF+XD0mmmS",
-	"nrtsFDCvnZK/oISJRAfSnqe6sThHwRNMMXbRQMI9JSnEcaSkX2etDhKSYlRHCpXCdEBQ1ZiXCvB6YNup",
-	"UeKJnI5FFJ3ijFD20MLV6DpHFu+CVhxSq2Xj0CfY/1PSR0HDAV7UXUBegI8tcY+tVLnEMmXgCWOFZi6T",
-	"IAUcv7Gog2TO3746xcVNUIix07pmy5X3z1ydI+BOTZpwsDQJSV1wSzoW/ZwV/AYqhPPCpUm/fXOBEIHu",
-	"saM5n7O0vRt8byrVggJ4kEO+IZAkZ7drLDDKngu3hgqmYyUMd+KIO75AJLyGUIfcQI+W7GgNuCvRRmFZ",
-	"c9eD/dlISfpAGEhLjCA9hL9gpwYJ0bIxEOxAMJZrJICwp1idRZOnoycudVRCcmS0oX6vLDv1a+qVpZbH",
-	"IDEnPBcmVeel+kE52cxltrA5HjlIlQJb6LvvX5Bvnz77D5cNhKbuI5dE8+9/11Kk4dxp8CEtfaaQ9/zw",
-	"fEjOiXuFLGZSs7HYIcfG8gvMs/GAaJA+bFkIwtXsnNozFn0rnYSU0pWsnThfKtTDow7PfsJwqHY0WD5C",
-	"u2A5dc3ymqcOYOXOw6w9BjD7SDNTLIHCQEIAmIpTklNDHUQIN81CfKPRAFmJnbEmqaiKInXy1XIsIEWN",
-	"9IXEZDUYkIO7OEVYFgLZte7npaxILmHMC4qFGTQzgyFBxlpSA0o1nHeWj0Wdzm+/dZw8ADSIZX0yTwnF",
-	"193JwVhDISOS57ouPfR09HTo2bliupRCM+91JOl/Hzq/9OGr75AlAckydYClEml0PUjBBpjK6/LDopsv",
-	"CoQ67Y2Gx8ORL1VNS9477T0ZjoZPMAJuBnfvEd4m/7SfXVpmGP+rvHfa+4GZH+ERLC4N44Y3T0YjX2zU",
-	"ueTiM/J3J+WiiLJNgHE9wOW+cqmXw4bY0Dv97UOECoXyuJKZy4CusKIJvdJWRqnPee+DbeRozozimd40",
-	"2dfuka2zNeyjOSoLylfmuSo2rU3J9eClr7cKQlNYpRHTEoXSzbOO3nFT2jhtt//DJUU44a65vymZOH/7",
-	"ar+d9o2urUAQ+lo9/a6vwD63bXMk4Wycq71VlhvJ+Z194utQM3QNWaHPRk+6mgnjOrpg6oZn7JcoQ3jb",
-	"WbCMdWJFJzTKZDP7FrBTy8JxhBjsodS2pbw5PvLCXed6/sS1OfcPgaOczpkBEOzfPrVl54aKix7WLBK3",
-	"wRBkn/xHxQDlC605q2XEO49asluPIO73MbCqbnnQ1btDyNzYbdt7dd2qnajGraKHvlufzK8eOIJgy2TK",
-	"C2NVC1e/Oipm6dy4cBMGZH6nprjA7rYRuwiCS9dgY+irFZDWA8PbV0FOp5qZ9qa21qNpb7Lgc97R4nGj",
-	"dg4mLmx0Kn+4Rz7gdhTMbC3MwB8bMmnonAnQZ0J0ITGB/CkOaTOr+AvNo8C7p6Pj7a/8EgMWwEtPt7/0",
-	"szTfQ7z+l/CwCP1j2+seq2GF7zWNBr/5BIMPnxsM8SdQ39wyx6wusLU1Rnf0qQ6a/bzpFjkP9dDum366",
-	"blA30OHjhocN/4GZKA2mY8fXbqm2AdWP+G149V3v84dN1HK0UhSwFQ4bcIes8oxGD1dzQCyjMn1RM1Z1",
-	"dOp1/DyE54I2683OwbJCFjOeoU4yFhq0yU7rSh/LcYHBgZTUKqvGqmwlV8vBKWTMUKvlvXjlGmEfSwnJ",
-	"RmjAofgCDnAsoIshORdLhBT3Iw+acK3lwd0L+v4UjGKdyuwKekPijWcO8YoWoGNVObeKUT/1G2+X6TJa",
-	"x8ucCQ7vI5rrzC1L0qgB5A1zteo+GJJz25WlNbcGVt8E6xPW2mpsltfuaL7bsFKnx60xlxcrJRbvicE0",
-	"SlN+3lI9Mp5pr1Hr5AXNZuzwhVWWZYtH7BwqYpBUyEPwXYOde4O+dHt29mTDysRGm91XqOZGrasDJHGg",
-	"0T7m/aBWJAs2KVDey5L0IZAqDahA6QD0ejR+0OYhj0De0JwgxiLYQ0GO8xS71mqy13E68zQKdPhHvxEw",
-	"2XDjjbBOxg95P/hKMBsvhzBQ/3TSKDLj9JYUbGcp8i9h1wHNuB53F21S2EJCtOFF0WhmMERrHTA2qZr0",
-	"pxnTBJeQM33qqkwlxPA5+F3/yQIf9vU4kK+u1wVzQHtzLsYCGwcYbQgtdMM70GAtTNybgK4MSb1UkwUr",
-	"vLF8InPO9H9a9SVt45qRIvrar/O+O+nrbUHOn9U+dnv+J9BH1hW2V6hO7TZbZ1O3V+sZ4VdC+hLvcJfq",
-	"Tu0U12U/Ve0+lZ64DMbWO6Wdxh/genkojWoH7vh9AIq7DQN+enKyy7icidTy3pfCQCX6P4z+1mCKlBcx",
-	"2+ZiIj/eJ88OFaBv337SK2Vbwtk7hMHykJ9WSnCxn1EVadoAz+rHKFkkdShZKZksPboEFhmxIykKViTI",
-	"eywHtRyYEgeP5oFu0YXsi4HXhaqXEG1otY8p5UWlGDh8dGNwHhqzFqntDGoZmmopxqL/bPSk4WECO+5C",
-	"QIhvIRetEjCgkMUKNhxDX+zvTthUA+gMucJX1uMT53LzXvTlAxt/7p9Vjb7d/sILD6hpXzjeYUxv6bKQ",
-	"NH8v5U+AsAl87WSnNfvB4Wx+DVYYeNw7t+mdh/4WdqsjNODeF9uybes1zXnKi0Kjl6GQHoIEIEqCdWLq",
-	"xNWPxrszIYIGWgS/+YJnPmU5oHUOW9iDHcHXN8Ct2N2Hf6rD9zVPhF3W7Xa8zScA0n8OS6r1Qqr8vo4C",
-	"ZOI3zsKBJr7T+AwoKnI5R9xlYPCmUgLwhJzVyN6N8ZHimpRK3nDNpWD5WHDhYnZE/L0rShquYNuV7x5C",
-	"cEwUpASfMTQujs5CNGJXnwJUSG9ucKMckigQ06cyTxgxsshRAw0zBu8aJF4RWmCVKTBCerEAwyEc1LmT",
-	"GU7H4unoW9KHSgYOwLyBEztIiJUi+mgssdJDCzwsQK8/G52QfhMgdnDmRoRLNRbSlyFz0siEZtetQgi8",
-	"9dYT0Nc1w9l9bVgu/lys5o90XztiEi0H/jaMSjugms0u9ovw1Jqm0+V63uyzvk8TQAPHZ6sNICwAZKXA",
-	"yIM5wMUyebPAo6OrWzMOyxgTYU1c96giw5bpo0/w/+cvumm9w9+BX61Qcx1+jmWtNlJ3+439AsEWV29s",
-	"Fw3j1N8QCQ4Kra6FVk+OXpBtCunNU+t6ughjbxy24wc9bIEMIDZcYKHykoFn4s91lXyZOewPdA058lqx",
-	"DzVQILsYwcbDbKQpO/0TAGsD1qKmoepAA0qPFU4yakLyNsQb9WlZJgQT+pOQVI75+wkJ6fsDH9Rf5z4P",
-	"W23879+8f3ufwlgABth6cdkn/Uwxo/J3fpr+gLdavMYxPQOZftmd1nVFXKBRdjt5Rzl/hBpDsxnLiZEY",
-	"RBHHc2lGC6vUIHBbqCYqGOFmLGY0J/3UTmiIigqqMpDM5gq8uZ81M+lgSH7gN4wwDiEWaaU4REWQdAVS",
-	"ISW/vHtF+g4T9blt8ptkLPDgkScj+8XzUXQCCQI/IJKJ/RWhTNBPneKUbVetoBGgl64gR4zFk5FHlhmc",
-	"RQeb5Ay9X0aS4xH8e/INYowN43nMcB6emdhufZ0zyHtBZTLBeBDwZBOjKC+CtlnIKx+tMZNFHvOWFoXv",
-	"gtXM5e4Nzh7l43Mzkc5KMp/vmZ0hPkmHaLCCKdgk+4jQncYMDO4u5ZcdB7igHvngrGEmsadH2KO0OsZH",
-	"w/n+hvM/lDMx3BoXrPvSiHh0y/WxVRI6+kTL8jPeEVCpee22+K6uIh2YoQ/8ckwdEMwwpXbVjm1/aRdo",
-	"nrZZGwEK7VHE6LAa29W5JSEkX6Sybnu4LH+2imytRlv6OGQ3bGtihX3wJT63k90nADzunayAFTwvXdmr",
-	"277O89u8HIEk7p/dgctIAP8AMycx0yEn/RJKt3dHzvjCwXWXaxgcmwHp/uDpCYG6OjMUQKbCFV4N0XnA",
-	"K/YPordEi9UwBNvv68sm0gw2H/6X8YP3SAZRP1108HIVFwHUXawM+efe1Hi34k1t7CLcH06XXDECAiLJ",
-	"y0b62n0oF1EPDlttJzXj+D4G0EZADhPtdy+YP8rZm0yOCK/TrL694VC0MLyjT9FfO8nVtKNAuqgrpPs0",
-	"ur6ZMa7IjFs9EdAHrllpBmcYQbvgmpGno2/XxXDsavWQbpPG8a38MejjbogLl3N34ko6E/M2buTooTje",
-	"+yYg1KPvci0lY9d93k8zi7bFKV0AdpG11EZ64Wo5G0BhZUWuHUg2Av6w0oXEQPz9kJyTXM4pFy6bAvLY",
-	"JktUOA2/qU1SdYCMAy/HksbrjAcL3z2odOBq7T2wEXLLWcFB5Y9mu38tcQKO3wonONAEClW7s6YTklXa",
-	"yLkvUgf5dBD0TzQzhosr/SUSyBEtyy0mGPvAfSrhZbnJ29hcGjvaWvUiF5FjBOUhDNhjeRKwrrgLtnu8",
-	"gNbdjOuL29Db7c7f0QXU6mg8R5+hrsMzFdSsohjgmTNF+umCTWZSXqcJSW0rV4oBzBn7yKDe/pRes9TB",
-	"wIW3oCYCNcxFY7tzMhYAquVoxiUTPj05sfThfZJwDQZwrJV7zfn8Y3G8LSKVC/CBjoW9HCG68kpZ0iB/",
-	"l5MkINGEJBZX/jRv88jhCp27ivV3fzGelyV28dDqsp1Sm73NeZEfb8J/qZsQt73FO+FY0G7X2C6+Ksdw",
-	"nJ/0DOEb2BTzUOsosSvp83mRs1SaKSh8hknp2tClRy9zI17VqONzu12TblD9o2NrVTPeTB3dmnDrBozu",
-	"m4m9bzjhHwWOCISgY/++UMDYxwO5kzLsBYkkyA4kiunrU6cmu5ggnfroEQdMQ4tikAQhJCcAKuwipLqU",
-	"4Hu947+O0ttxPP6syu6/qO765Tf2kXHlSB+WDbSHx2NCuPHlK12KVBNIUpeMXqNu4TnFQY2V69COURPB",
-	"yhfUZZqvqiMBatd1ZDQrppjj7nWdiBetPA5VzA0t5NWA5JIBQDIoNaeE+k5C/0KasVhIdd2E5K2VH94a",
-	"Efie6Qe4RGHRu25SV+mQ9OU1ATiPOtcPU+zrUr52DTEnHwHYbbOD4SN4xd0ffkvLePaR8AVD3Hd7OsI5",
-	"uA1XiApibjZLfRc/eI/kGfWzu5kqnsVXMFc9xtG3G7jibYmps0F0D2bwCgBpUfeQv0KuuchJH8xdM3kF",
-	"oP7zsuCmypn9Y84/llSwwn7W7Mr2az96Q9lgSF4ZPRZ1lVyuXfFuqKuBgZpOrF2ziGHZAjKhOcbnx8D0",
-	"LaayUMd5LNJgjy6V/DuDEvxpFDqvh7Tkl9dsaUeYRnX6Hb4/4jZiJeYpd4kw8dpcC7nQThWfLE/HIgVL",
-	"uUOLr+Ff0jqI1a6LfcEeKVcc4VKxqSsRQMvSVQhwEPOGzcuCGlcL4u+Si9U0CLkQzlU2FnAPTflHe92w",
-	"j4b0oavDT5+GITry82fb66dPw1/cID5/Pv30iYucfSTDd2yqybiXzbgqx73Pn9PBKQgIGMOooWwDsIUJ",
-	"G4u0tdmXdgFaOnEVIFa7Wpk2dOoQcqghcwkQahkKOdRgbYyxkIKhoQRm6R98chLXbOQC0t3llBTMGChb",
-	"7jOd0ks7vFP7z9CN6zCF+gXp/5cOzoiQZFoJmHMyFiUvwSxq9SfFLddI7I2CRRIBqM0KnkNyAcU1eI6I",
-	"gGyl1AmhiImF5pq1LRyLmszOmkUN1kE6a6pvEC0Cu3nIEksvBYVyNK7uAggoVQG2Iz0WELIh7YCd3Sii",
-	"7CFJ9VJkl1Cz6YYWKUIi/iBJXrlCCnBy0+N5Sowk6cnTWUr6juJJevxs3g6kifzmu0aR6ftQMaMevo45",
-	"OZ7io1n50azcNCs3zlr3vb+fdHr0Kfprd6tz9NKZRxAmNLN3W8HyK5YHB5GqRNMQ/atXSm+YyKWKbNHQ",
-	"tGJdduhVBvBoj74Te/SOZNVtnt64L6OHYo7vm1SZ1Eimrs4aiFdeDZdT+AlKERrAXFXEXl6WXAePBPPF",
-	"RvKdierejWUR2exjO7fKS203T/a1mnsRy0pKID5BuAvKRfva1B9U8Pk6NvYtZ/vR1v4nsrU/gBhzZFn5",
-	"g5jiW7lLOxwBE06Hy/l0yhSzGuqEmQVzZt+V6LkVRRAqIzvBKbYmNGSu/pyqa/vsWNi3EkLz3MHUzeUN",
-	"Gzi4WCY0YOdw42sPwUM3TFlVMhQAzaRyI1aVGJKfXTVLqLwncjJnVIAy6DjSWFCrsBZDcu5EuwMdYGc9",
-	"OD7eyv4WDtCzfduibRy/cCLlgurm/EBITGocH1WJsdBhYRXTBjAX0pIqBNTto4kH5ugSy3GamVNIob/B",
-	"kLwRME1A02msr73MDJ+zU/J09C1WOwVbAlSpEzlTZEGXQ/IrgJvnanmpKoHo5kmoiImzkVWRkwkjUOu4",
-	"j5ZT6i6WgTNhCagVAAsNlRh/ddVV1ywDdkG9GI1gRiuUceCkm1RepzAzbajyVWlr3Pd4rjOqxy7kmQlS",
-	"IdPF+tyJ277GCAPErSbC4VgAWoMdn/Bp/PX+YXHNvqW6eA/GwtXFxNq6aSVcifU0FDeFgtGVONADLEuC",
-	"DxBL0zp0eaD9UpzGMKw0z1meoJXFG0vGYirVlTSGiSSqmFnXlMZyLWgPQRJJgBodXVlSynkO8KZTLrie",
-	"4YJSv2o+xi4WSMdiTq9Zg3iJZSpU4ZeLmSxYfdrxkJKIfsFxNiTptCoKpDD/vl5twJ6ysdjOMKDI7JJk",
-	"UEVG02USannq9Z1bMMUIw5R4QJYW+eDM8nO1hMk4Y1UumW6F5ViKrCnK7JAI7Q7U3hXMVmv5ty4z8KLt",
-	"i8SsuBe8c/AmmsGMI0R3RmpaldfAMjvyle3+PSzOvxTszbTzBgwIZEuRvatE57UXP/e2sAP70AWoWwnS",
-	"l8pV0/cE4iBGCxo0rH9hC9YfE6HDasgNAY4IubgvIe7B4il2F+JeQ0l2IGPvljrAYkGHUhSWfdb4Uix3",
-	"0RJNnODa768NFrd3xayDzPTLKwi1yOXZWEykmYGjFTFziGyxuntxC68riKFA3G2A6MWaAXE9rAMNAg0B",
-	"fAOUzJ6Nno5Fv6vaEDZ/6GoOpIN26YF7YB+r1FYCrS5LP11qXJxDV3zGw1uRbhOvsVgxXoYYlHA/4J57",
-	"ufIxamONBz3bZZx/g+V9jxR3d7EeKwJyRw2pvZlYkM27S0JhJkbkFqZ10fVNmRlzCniEjCrUNrxv1YGL",
-	"5wnmWSXE+4dR/XMB4QCB6qqCkH4KPtrTpyc+08RrEjlT/MapBlGZXeBoWqKOR4tQOB40F3vizRkU+I9m",
-	"hWb8WIgMKOgOZT8hlTC8cBXTghzeHJAT5Fl+6hBcncQ/qealHovU/e7qCKYzqmepAyPH2lXAKbxWBtJZ",
-	"mkTlDr3cFhXZ8moU1zAKlieRlhBtnPY181OXFZqSPhT0Zx8BVs+qG6TggmnUuFzZq39PI0U8R3x2/OUw",
-	"xaL7dv6IWwPl8vFjmqA715JFeg4A7ynBmkqnJLWsLwVkzgY3HCQkFXnLjx8P8evTsaAucwhyd5BUJz4k",
-	"Am0HYCqwii4TRi0JhUdt05m+sYo1+2iOMn2TeHR8HBVRcoE6OCzIWPTr+uqIV9s4A9BmtPfaKEbn+tSF",
-	"d6gbuGDnbC7Vsr7arpRcNDIbxiJ9+Z5epREgvd9PH8vFhDkj6avp4c9SsMPX1GSz1LfRiCZ8Mno6JOl/",
-	"H770h/rwb57axqLx/Y9AdkCB8dcX/J8s9WvKaqUhwBG7yvDtJSNf1rxkJw3JQR3F+gQT1dzyMbgZkx7u",
-	"eS/pZfrGcjn20fQ+JNthmSD6qPvM1Me0S9GBc7cjLtOmstFIWXW7jU38aujoYaNcQF3SaztqrRX16zXv",
-	"+WO003NwijY/2SrM4IGWqrmRqLTSeBejam32PG0bVMshaX2l3lL71pM2Z23M/TEx32Or2v/tYBoBhb/T",
-	"StpPR88funQpXgqe+yL/E9LfJHBMM1oUoFI4lYCL4Z+x5Fyy+kuITVx1Ub5jNG9JWG9YWBvp6DVPvou4",
-	"yn0EyqNP9X25MTzjPaimbFXMhEjMlQJHRE6n9bXUR+BxgMBYOhF0DtxismxWsskHiTN507EQbOE5Ryg/",
-	"ux5M5mpA+QFYaRZPN7gQEGQNRdpYwgrIG7EIhuAbLZfm91JdRfdm7yF4/kthFGedZV7iyUSm5lDEb8Vw",
-	"D8oxCob8sfzUHRmrkCzWqf+gQWv3d8yT9arAqyfTxFUDpXLnIIhTzeoZ9asbS2jM6cefmLiyHPCZg6X0",
-	"fx+vC3078CKuZYFnxbKL3RXc9ojWxUzqmqWwj1wbTfp+i0AtMlIOEivjV6XjS36JfEjPWChZsANNbrjm",
-	"E15ws7TdIfNzCCMtyjTqGROZA6iY5legYKb/ffhLsHkdXvArQU2lWEq41TSv2ZLn/4kRx9fMThCDjhPC",
-	"8pNnz46/db9NqGbPn0Kj8Hro/iPNDPYJwOguUvsMXWDLYBCkxLYup2OR2v2oF/2aLXVKEOOUlFRpLq6G",
-	"JGjATprTYIAKhRccswONCXG2nX7ErYKckH9UEjVcUF52VIra9ZVXfqQgBrerLL9PAb458i7YcqCSIBHs",
-	"LSC3kdYWCf6OROTH8LXbC45luZvI6KgjnNY1yTH88kCCo+WLmzPO3sET93isbAe755jBgO8AhvZfJfkL",
-	"1iumMNzx+0z3QrxQCOCRLnW4rhFbSukq+3u7MRSuBq6kqNCYBdRSVgsatbRyX4WhZcG+DoYuTOoPDJ77",
-	"mL1xH2i7zcMTzk7bUd6RzR99sv/tXNUi9K9c4efIP4Ogu0vwNF+z0ovaDSDeQRfibjjEfwao3a+PnAsb",
-	"1c7huzIw2ndgdO8c7b0jq8drezX9oXsP7z2axW7WrpkOONAzQicQlOrQcz0XcHCE9obn2gUkhsRPKAcd",
-	"XfGnhJLCsmo1FvDKFTM6LhuvE0KJntOiAOMAC3wosoLo0HohDdTjNR2QHpgScM/yw9dJhug6bY/wuv/K",
-	"8LqdLMVJC1xM7IoezfkcBIF2Wd4e6B/fv397QXIpFcRnYvjIhGmeoyXh4vX7t0SxjPEbpuyxnkq1oApw",
-	"TCl5UcgqnxaWR0DaPvlVqmvA9SE/0fkkp2TCZhyCocfi4uUFtlQaSIOyT72mvLiqBFGyMuxAE5rT0jA1",
-	"AKwg5AZzu/520hgwR7UfTp6Qd9+/IM+enJygOS1xoc7pCzx5h++XJTv1DRypafbNyUlK+lIBakI4kTIz",
-	"zBxitIEPaKtjB5i4YYUsLYvKeMmZY0xp+DMdi75iJcjzScASOB6NBiE0LrShGbhMOKSM2Y9p0w7p305/",
-	"+fm7l+8u3v/y3f+4tFtw+fr8vy//8j/ev7ywvR2PyGv+F6snO3pK1vfqQGNMXwI+F/vzMbwkpwh+Do5A",
-	"Pag5tcfGqJGUjp9g/JCP8HfFF8CxkzoSS4mR10yAMwdci+BkDOwZ11LWWAQQ3YLm4bCAZF5pgFYH5p/n",
-	"immNvqr1qKh+WVT60JI9oUUhFywfJGhXLZaQQHfDFCzEkPw6A9j35Vig4ykh0URcdCIWEAuerrBh3jmq",
-	"Y6wE8Nh4IIUweruB4LOZVpoWYCieckGL5mGBKTrvl1qC3dX2BV9jkw1ir0okxyH53jehXa6QJR5w3Wsj",
-	"Sz0WKJfbZjnTttOOQ0lylvGcgQ/Kw3JBnskMclFg81LX/1Az8479nWWmj4GagzRBMJOxwNHqmuKie5+U",
-	"TM2p5WXFciz6M2NKfXp0lDMkf6WHWRjcMJPzI4hXO7Snn4sr99cChquPVCUMn7NDWvKjwRk5n9N/SkEu",
-	"fr5wQyEZVXbO5OLlhR0WcBaoP0qF42tM5KXkwiR+fTCE5dnHjyEdBwnUbzhmLfmyxZQ8/fgxnofM9JAu",
-	"9JDCWGAGWuijghqmzVF+dXTBRP4a1/C9/NGYclgqVtrZzsy8gAyJBssL43K1yWEUYzGpDDkZjWBwT0fP",
-	"Ycu+ITNZKd0cTmWFQQz9nWO7MCg70CP3xREguMypqGhx5LjDoSPMQzgG4Vvb8ACi/EAdRF48FkCkboH8",
-	"6O2oXJirDyrwK/r05GRIzsmz0ROHYkMNnVCEIcnlQgzsh4VUZoaHwac3nQfqjxDeLFsoqdIYSfz61euX",
-	"tcUbz3BCFF1EGd7wNGFKSTUkL+2RdWfdt25PqK/m2A8U79YgRaa9CLHddmc1WVAO2HN4dtpk0Hf4/itk",
-	"i6/txbsm36+6AFvuFtJ/9+Lte/L+zeCM4KWCEea+IRiBZUSNm6Yr6Co0u9FLyA2b6xV34cmzp2sOQqhy",
-	"9wofPnbuRP9neJgqRZdtEWTvW+7B/uvzVz+R79+9eT04I2xemiWAFjkFBPJF7HJmrDOqDNrpdfk8j0+S",
-	"di/SLipCLBY0BfYQuTbhgsJw1r09Talj3/d30DFO7s73hTT7Djlol27vj09dtBeBlUrAfHN0lnidTcKt",
-	"J6exnPR7V1ZQlXjIeK2aJXkhDIpdbpD+SD+TOSOpkfISXkG4qaaAFik4DzWb84iFuTif7dIcxDlgekp4",
-	"Em9gP00uAB7BI3o54Qtue9+ZICkwe53aG6Imt9/4h3RQZyrHtaZzWYtilpf/vkxJTrJu9UXmcy5WjUzf",
-	"sYLfeDMKXdS3qFxfcX2AhVaabiP4KtIeQ7wBXJO6W4M819dBdCnLligLzPprxGJY6U1CJA4tyA1nVqrQ",
-	"jDm8HyLkInFx2i6d1VufMdCDlLLgmRN11/UDzTA/UzFnVS94tnSFn7hDC4x61qSfzoADpAlJ7V3PlL60",
-	"QmI6GAtZMqEJJTfcLQgQLGb1ujpSJcbFn1kShj/Cs47mXQCKx3Ktc4S4mckKoJKyQmpIkz2PHrcSEAjm",
-	"oewUzVGess1YOQqzlVEsk5UJKrsHKx1g6gBm1aMaSElWMCpISbV2AR+Qge3H7MoAUJjcEpJ8UT8FAx8W",
-	"QwUMp5IpLnNu5b7lkJy7iL82sagSIbQCHrsnC12zk3B5PKyxbnUQpVSd1yksJuQL2qf+bHa83xE7beWZ",
-	"WAR5PYTDF6RayWSNIzfWmCQk+XXzyO+dwE50NbEaNek34Acc6s96dNzppsSuJMAU1HlcyVhESEMDy2cZ",
-	"WHpS5HUpsllubH+pm2oKbNSNzLIIGWW2cxdUVzDST4U0l4HfpoOzsYj5r28iesWgGikXdRhwP9WsmKaN",
-	"8p2QnYYRfI5bTx1chBviWDjLxSlJnc1njVmTvu8VU2hl43LA+Z8236knc+nWB9OrxqL5mL0t/BOYzOQu",
-	"jAZGq9NWYnbvZhMSlTQzgyF5x3RVOMBklJXHohaW3TLqdEjOg3qXjEYjv8Ca9J8ePyETtpQOcSHuMk4W",
-	"DP3O6A1zlqw2Dg3ZkIFz3Td7jvJsvwJfdovfxpMB8wV+Bo3GLTfGr9jt+ZPiTT2UfvBaAuQGFav07GCK",
-	"wQAe60BorV7Xdv5FslXWgw6/AybohOdYbpai5gI7X1rXbLktP/ma+fwMoypIgiWCLZg2Dj1RODFV8yuh",
-	"B5hCeuYwapQ28D7XZE5z+7D7stJsSP4KsdPAA8F+7X47fk5m7KMDWfbKxMWP54cnz577P62C8+TkcLI0",
-	"DnYhs/208bWfuK7jkf9qp/sQHAY66hD53DLaAT9oXO4fleIh6BHwF9lS17S2EmGr96L5IyUNNRucoucQ",
-	"pgC0b+kaNUYhF0QKJG5Z2MsahgTKkt/VPmaKD1xKu8tiqJWjddUIRhJTTu8eAxEb/XQQqJv5vyhttioK",
-	"r+k1IxRWxtIDF1e4QvuQ3Kdrtrzk+eaMPSRzUjDqccw8YUEYOfEP1Cy3UZMaU2YgLe6MII0jV91EgPDW",
-	"ZgJ82j3UGsbhXz4K5fdOxRdGlkhPgNS3Cym3J+80s9CQrjf6lkpqDFP21f/52+jwW3o4/fDp+Pnnf+t1",
-	"p5/Vp6e2S23MYggU/Lf6+Z3gElijSvuG3J3VI2Bnebpi70Pf8hkCBJ2iUc8lsdkfujxYtpG2zhsIdm0v",
-	"QnRHO3QcOufoR0RTOB45X537swVc4UEyq6Ld6bh/6rX8nXOUP0a+SC0n1QsbZHi8HDbfYwWjeksG0U/4",
-	"yF0ft1ZnNsZ37nFMX4msqHJGmAAcHhgqKi9uEezRGHSdTPrQyIybThGsc1cmFW7C6tY+4An6Y5wHJICY",
-	"5h2Bw23Xqg3gyqK3Kl+uYnNZikyIYpoZsKsa6bD8rPQFdBYqotexeoNWDEBIZI4gyOqSGU3griH5WRKz",
-	"kJ6aIU5pJgssbeXG52LfnGOuRt2aVBqTjCl0V5VQecf+dalZJkWuUwf1FGJ5Rt86ZKp3zKjl4fnUMJU6",
-	"BGoHcgcAtjAcwj6WXDENkLlIUsRHRrraUiFaPH2Vs3kpDRPZ8vCvbJmSvoOYwGByec3EICxT+B774UIb",
-	"RnPYB3rtZBqYQViCsTgHKRUDOTHEHEZ0ShSrNNaH9OnWHoXbhEDM1XpJYLRAq61iczafMBc+OBYnTzEy",
-	"6yxGEAsDRisKVUY7NQJm0FrZKAMhCkhu19zp5hp2xcGcjEZfEAdzC0a1l//t+G77/kFR0el1g8XHaNmp",
-	"YnpWLPH41gjR7titoAFGqd4vaDZjhy+kMEoW27O3H4PzHzo4/2Sn9f6BGragvzuLcCVEy+0FTI+2k2zr",
-	"fdYQ4I4+wf/eBNGVOOYZz/3KMBtP5mPu2GrumFuWdpFlr+wxWP1X39XIAWvEcZTJnHU6BSBeTQJK5DUr",
-	"lgQ8M5ZdFlxce4nISaA+BKkPX0sX3A4dHdQ4oD6PAwsp1I+QBdUYfJOQOTUZxG+lUyXnDmDR+Y4c4qcA",
-	"VwgGzlGUT0A2gdI8A7yOZ9RevzDkfnrNRf6f9jNKO2MRJDPpYCiv/VP2czqw8gwUhoqMb1yQefBpQSAk",
-	"omFZSQNnUVLt4+R57hZoLAATPsT9gUMEQpvd0LFWqZX3VMEZJuRAPeIcfLgO1YVeMxHc5FaokIKh0DcW",
-	"UI9iRnUSJD0SCXopvAa+G0moUvyGDUlqm9duce2U7WfFfPlLmLUb8oFOYioYC2dkBIETusZGdYw1bTte",
-	"TasYPXWBXcuSkS6waSEPXb/pWPSFNOTp6Bsf/q9dkTiSFRAJCBF+hVyEoiQoPsO1mjiRFdIGCkzisd+U",
-	"Sn7kDOuSunBrKXxOhVyIwamLbb+idi4SIsl8NLibdU23lspQ18SsAsFIZmVApG+XvYR0bV96OnqKRTQ3",
-	"rgE0fQjNpl7wPQ0B6YUUV5DMA6bgGSvKKGArw8rvVAda8UfQraq2KkWxJP2noyeJB247I89GT5y43hT7",
-	"g8gPG1qbn7HsBcsHHbBAwHpeWOayL9NyuRS/Um52SXd1j3+v5HyPx2F2ezx/geynBdUrlDP0BxxSJ6x6",
-	"durZT2AxXWYHy3fa7Q69DJfQQ7q6P21jbRiu92mOcCsBe9rtTIKrwDPwwECaN8c26XrFO4dlRVIhMXUl",
-	"HW60CP0hBPCHCsH4WWJha+RVLrJCSHM5hUS+gYvGrgP9UTfGS1Mq2K2BY+/5GnuH9sYiajDZmbcPXBD2",
-	"vYd1WD7yVSR423Ed18avxCEXgR+AwDGHOF2MXFsRlNpCte9B+vN3wmYJ0F8c+wp06C3pY9FniqaO/BJA",
-	"zdFhnsIVZ78BcWosuMHLdNAAIJnIHMqSgcgSuIg+bRo/Hdi7Ewf7tJa48gGGCIaJ+EGPhUeqB9kHvfne",
-	"WkwV1AUVDlsvEv1S8MOk/lwMEhczEw/nFOqwgzGM5ugOcgWZQKRb+OGCgJZgDz6nA/gn02TJXJYvyCOx",
-	"XIeFuqXLTqNrHJcYORY4PDsdJaurGWZuSoV5kgnEEAkQgSz/GbgCVi5DUhMt7QNoRsslw6At5A/C5W2B",
-	"l3osxuKNr2GCicEwOr/fNUlg2Jcg4K7ERxMnhVEruZ1iWq5xtf7rpOTRE5+kOxbUGNs5PBAS+lBjgnNy",
-	"aRu7zJngLEcp3kmi3kAHmPJekEEphvQR7VDPKij36ULtpQKCLCSAUEBgZV04LpNCMEyAdSZgn/M4aAz+",
-	"2ehJizU1FjG7Apng+L72B/RhpKh9xaI9pa5YitrtjZ/A4/kQcs0myLrV47Xid2lhVo8izu+oDs1XEwHe",
-	"MZoj33SyALJzyNCHVKGvc+srBp/3r61Vt93lPHspcu3nhWBnijWhxkgf2SEYNFNfcBD+MuihgWqcO10o",
-	"Y9F5ozinUeNSwcZWrpa6mNX61TIW/m5xDdYXS2s6ODxT21TvzdNSeKvq569lunXrkXvNAv+GAjILnrHY",
-	"1xnqeT5W/butc+TP6OBwVLzR3r2Bgwm2uBf+9dFAhVsoIGus+IyjNJKkxhTBZx5ihHfmVS3C71ggrxJs",
-	"8aWcitSMSrDFFjYl2OIBmJTdoQdO+tnCsqzMlje8To+s6E8NorY/TwK8wttwJCNNudGKklUKok2iCqFS",
-	"OXvQtOYTdZGWqWMYZZlAYnxljzmkytdRNciN7C07o5oUbGogw9vZE6a1l+wZUWwOJdhC+I7t+ku4lxW0",
-	"xqJFd29lXrvwLruGq/p78BODXX0sJswz5v7T0bd1TukADSqyMgD0hm6+qOSHFMyVWofC7ZrlZ3GVcFhS",
-	"zW6Ycnhe9dhrMDCQYstSD4lHM7Nzj+dhZzCEGThfo0/5xyT9nG10l7x/8/7tNgSh9w4NAOtoAPkY6emj",
-	"M6yxLBsK5cbqzkV1354EO89NbgR/VIBCHxXpxyrUt2LmPzB37Bw1WaoL/Haj6g28/A40b28tOvrkPm0L",
-	"x3GmqN79W7u2oBNF2GoTmS/XTO8PcCofQS5uk/WDEUQNd57fxLswLjnq2UrkR4oudvEpHWjI7gWMPwpa",
-	"Vzpk8yK1UgLNZgBqgOXpUiyz5MsvwVP+Hs7lQlg5tXkX1yh/NL9UdJG2ANjXZ+4dXWw/dl8M8NaildTo",
-	"Tfd6qJKeR8j9jutSam5csc5mq2m98GdkygtmV/8/x7311R/3Ho/xvR3j7zxF0w1YyPd0oMuCig34Xy9Q",
-	"1ERvsA+izxiZMLNgDHAJSpahE5Xd0KKi9jhOCpldO0y4nCuWGakAgjf9f4d1oMBwlhUpkJ1OCNVjkda/",
-	"ETuuFKK8oO+5Q+30jr2FVNe6pBkjcyrAy+tgbdDjh8YTOCmwkBAcaJu04rNiN5wtEBwLoqOGJJ1bAR7g",
-	"tIQ92YXDfoHJgd9Oxw7FQULSnGmj5DKAxBTMY4JBVgb6dsGJuTZWBJlRDKJ9Dx28TaNYb2MyDewvGBHW",
-	"8gV9jWqDk6jLivsMBwgOsypmGD/XATvMITL0n45GXuGx7f3XxZufsTCA08Zsfwea2K1lmB1hIAjRN+5T",
-	"OqJlx6yUCc3XAKch+C6zytzJycAh/jUYvsMIdHzHfWeM4pPKMFdMD84GhvA54ksBLH1SLZkallIWl5r/",
-	"k6WIc0uJkRLr4QJQMHEEZMnOSzhsSM4dddhNWAAqm5FVBt5vCV5MSy6o8K5tZ4K7z+qHnQ+4VFDy9NKT",
-	"CujVuZKlPRbSKugulIALq6NGWSljgfVPyQUosXWhBKBHZdebFrigELeAUbI34FoxlYJKh47g9UwutPNW",
-	"+lSZohVPA2vXvC3o/hhB7COdl4XPekfzHzyJbMltK+qmQ8Czgii3OlvwtFcqmVeZQyhymqx/slTyhudM",
-	"9U57CzaZSXndAy5rlwbuZcx2vsSv7LX0BD4ALwZHEzxWqaJ32vPgytD40I18CPjONf9BnTiuybMykbjQ",
-	"ZGPogON1idsLzPoftNFJ70OYXvQeaOBYza3RTU3Zmxcs5HZeIiiVnW4B0sVEUpXbpmbhAi34lGXLDPdr",
-	"hUiD2daN0fcdzlXv9AQujzmEkveQXfaSXjgWvdNwa37e1Qxhie4rpRQBvXeIa/YAJR4LF41GhppKk9T+",
-	"IliePlqW/7Uty63ynCUpLxmtCw+xIIfSVzA0w59Hn+x/K8aDVQgbR5NIoECZGG1mfMB3zl0CpxMj4YCA",
-	"puQ+pQnWyFheArhuh74UboN7MlBsO32P1cO+2DyAy7hOc/sqD3ar1jSHmliPgJj299KGZructOdAry5D",
-	"OCZ7FJatBOo+cYF4lCq3oihm69gvwtV0oInVTFBkz6A21YF2Hgx734EvAMRqmV0faIjrZ2oQxENenyOQ",
-	"Y63YBbGmjVMOyeHu2AVXzlTJeZDJaAHZ5mPhWkv8D2jnryXMGdVkAnqW6xYl/742tGCnrjHb98A2YUdt",
-	"L6rwOgZ5eqPnWIDyY7hioVy/90JB1jMmRDvJsw5YvUT/V+ohjovlhujUOgBdQ3+QpoM5LVgDQrgmTKhw",
-	"grGpWNCBlFSZwwVdNvSG4AKDZw40cSHmxBfIWC0YYhz7GAuK4Ugp6pOY131KAhNEgDG0HLsqaXOasxoV",
-	"ElWaBqfEvKRQoaXEOv5WWxoLyMrxtAKJ9m3Sg4Nshjo7uBoOUT2rjBXYlfF6lct8upKQAr+gy1Mk8cpk",
-	"cm77M3YslposZ3F6xw8v35OWE5q25qTb7r9U5o+opHfaezbfXfCD7iPJ7/NXvGuS+pL0G7VyVwaKgWJB",
-	"oOY61mOJ5s8a8fSQ9RL80QEGB27owgFzeE7ZYOjAwpDrOTOMobyIans5Dh482p4TcuMrMwE7DBVnPD+E",
-	"MMUm92vvAH8dnKGvKc2caGzP9lj4v8icmZqzrTIpEolnWpIptUzHsyw8s5GhOAos71pr9/QRPOqCvD8/",
-	"ZuvfGbQ4cGx3Y0eVyZxOuEG+14KWeiaNPsr5dNrpG/yOT6cX/tHdkJeseLERpm1HCCYj92rlPuMG/ArY",
-	"1WhjF5CKiSZpHezRZiFJWGUoNA8WzZKa2Z+OO/+JNegXWBqkuZ3xwQpfth2uTzOqZ583eiRRSPfio6vk",
-	"4RoAsrHXjG0G03krwf9RMVIqNuUf7dPckP43DTBjBSljgyF5ZSAoHSCbSqa0FLSAdCEf+dVSJUdLF2zl",
-	"gQTXFHF/Gpxf70t1cprn4BOkxVtl+zLctoPH3R1y6bJ3OqJ2qJCCZ7TAAwbrOXw8Ll9T0ff0e6BXyLvr",
-	"4OyCAGrPwH5Xgj+OS5EdqkpszjbFwor2SGRQd2Y11UpOwYkUlz2w+ljOrAyOuXmYTEnnbQC4P3FtLpYi",
-	"e1eJh4EwjAZ2m9f/KJCfbk03ZdHZ3XwE+bwDUMNwNuJjHNFZdAWCJWsznOd7fOQ+4z1tD12UgSE8LqRY",
-	"sRt57SF0OUJ55rXP0woA6NTEVO0/NWr5CiY+7FIzShH2LQaybPPewuLfU6YHtI3dPLSTLuo6byMr95ML",
-	"WQiB33omF66ArYQao79zDeDR97apND7sMQR0XDPRejYabPDoE/y/DZf/HTAhXWdFDAl8VWc3OtusN1G3",
-	"wezbJuqjd5+MtTvfCXmpW5xHr1kLBeE+baSgXURiT1a3EouD6XLzNf1r/dg9UlToZfN1HcYMmrFdhccC",
-	"IisXdr2tMVlFmx2YU/3d0afweWOeQNilByGFLgYTEUEINAdnqo8yCKb4x1KXX0P7D/vTSYD7OvwDSfxs",
-	"+V4LB4sJ+GgqlSPgL+ulKwygQYPOcQwBmD50VbryidSQ1AXQecjLuubOfC1OWJPUMKXoVKq5s5uoeToW",
-	"ucQKxAU1TKGtX0iPxojCBLaYODf7enTokvB5KRWEBcyH5CUgvLsq2ByTFD1oKFqpbSf9KAr6sg7/w8qU",
-	"3oK4GvYKBTcFCwmIVIDTnYqMRRjp4LEci/AL2DE1UUzLSmWspWvD6Dx1b7f++Nu4R8e9Dz53s+GYAxBT",
-	"8MDT4PSn1xCQfVrDr88wENc9ALWHEUHR8pbJkszs6s5kgYmvkAYaxSuHCI1XRo+FZorTgszlDYS5ugBg",
-	"WFYoUjdhU6niOFuAvjK0YOiKd3vTHmDu8bogcGIs6nCJOGV04IBBQ7l2eyykMVasdGWaErRo3TCBhSiR",
-	"btt889/DkXqDdP0l/vlwHCxPaCUvYA+73RQ4qq9UgNl3riG8tP2m8owgLH0NpRCFxkzNn7Dk56MGeUel",
-	"tMLNIn0RU3uHOK6zcomQ/voFMridGHhkud5mbRWZm+OPiBPtuCTU3Q/lQrQPSsIn5bRmslyQUskr4HVx",
-	"iTnbtIv/OiXcjAVk34TgK8yVaeFTvwjbxe9OTK3En1Me/dMVr0OijmXYEKg5lSpjh7iTg3uTbDuLA0Ea",
-	"W/PiCIdNu9BHIVHCQK9wFCKKqKf4XaBF8n6f0FNAtKzvLBcLhU0lQTqSyn5sO95JLOusyE5j8X/Zu2Ld",
-	"tmEg+itEltgAoThdGqRTCxTIktZA3LEDK50TArIo8KQ0LpB/L3h3lGiJApwuXbImto6SyPPj8d57ETzl",
-	"JClnC/ofoYcHQ3+82HuAP6Cq3kfsFoXpzkYeYVD/CXe8Je+8Z513bLFUKwpJ7Zy9+hsuThiE095IcLu9",
-	"urr+8LHYFJvi+vZmc7OhLCeh5qL24KksCuZAMsYoOUT4ZYkGEbHbhLx4IvRIKjtF9hwdMzr6PxA8uauh",
-	"IJPk80IMFXXy1jmSz5x1zWBx6hyYC7PLtdugFjpkYgE1mLyJdZv1EDsnoqqOfHkhSvz35UTyabX7vtuu",
-	"5UwKacNHGk9M4Bx2JmE0iQ4OCnshEacais9dmxnCF5oecm6YXBRL1wIWk+L14k20beZ9RJkoec/GgyJC",
-	"JlrXQKVs07nwRFl22qhI1ixOFIkWQzamPna2pJ5+3rettg67O/eo1edDW9uur0Cre/vSmgZqrR7gkWeJ",
-	"UUIGXU8GfIkKXsq6x+ggHn4FyUsen+iIJH3sJ8fr8y6O3Li/EWWZoH58XIMHXzPoRmlVmrbrvZiFlNzS",
-	"ViVhxl6ceYyvfAPPQMxg6k/L+5n9OrLZC6mP901yeWnIzz/3yQOKtHVlaUXsLU2+2dKhopZpWzCeZ6gW",
-	"4TJ5iWkCiAEwa6PhFALtY+YxnJghYu/3hstUjG3UispVrg74cPQ+ZcbrWqsKSltBpSidCSgKM5rUG9kT",
-	"Obptj+McXVEXJmhf2U51XlR8067/dIaHT2WusK1NQ3OkgrI2AWA9c/kO1WqidsD0g6NWwsRdJ0JwUarA",
-	"Thn3yRC413ghB4bc4/ZDaYTJNzQMLm/pwX9SoGvkTrnfDQGaJFDyQ3Vuxr0kFWQ9+ge4sE0laXpynni4",
-	"D0mSc6+hW2QVOHmJo2hTfGkkgDGPfgem7p40XcU2BIAP0PmQXnjFWxy64j4F5C4AHKA6WZkDGMaL15+v",
-	"fwMAAP//",
+	"7L37chs3ti/8Kih+u0rkt1sUJV92QtWu+jSOk3hPnLgsZ7LPF+aowW5QxKgJ9ABo0RyXq87TnAc7T3IK",
+	"awFoNNnNiyzJScb/2BTZjevCwrr+1odeJhelFEwY3Rt/6M0ZzZmCj2+ZUauLmWHK/pUznSleGi5Fb9y7",
+	"ZJkUuSbU/kyWc57NiVErLq4JvaZckAVdkaVUN8Ne0tPZnC2obWTBBV9Ui974NOmZVcl64x4Xhl0z1fv4",
+	"8WPSK6miC2bcAC6yTFbCvPrG/sFttyU1817SE3RhX6X4+xXPe0lPsX9UXLG8NzaqYnGnriNtFBfXPdvN",
+	"RVn+CE20N1uWB7b3DdOGC2rXZku7ef3Uge2/FLdcSbFgwmxpn9VPHdj+t4Vcbml4VsjlgS3+wKhmnRtX",
+	"2F8P37bXTGt6zTpI8oIs8HfC83MiRbHyX2iiWMb4LcsdvXJDqGKk4Nqw3FIojPEfFVOriAygmwb10vc/",
+	"MHFt5r3x86dJ9wC/VXKxOb6fGiNazqVmxD5JaJ4rpjXJpDCUC03MnOuEZFSzYy40E5obfsuKVddIZ7a/",
+	"joGejUZbRtq5Q26cd96jH/iCm9D22ngL+DFuJ2czWhXGDjexo3dMwo59K8sI/V1W07+zzOy36hofvvuC",
+	"uwbutua/UN4yzu/lkhRSXBMjyZJyQ2ZSEUoW1GRzy1U9bS/nTBAhBSPcjpspRlbMjIl2DLmfPhmlAwIv",
+	"55UCbgNf6jQh6ekiHSRkZDt5PiJ6SL7Bhdf2m9GYUKGXTBFqiBQZ65q+HV/33Num/qagopPWyoKKwwnt",
+	"rSzYFp6lZMEObPEXqW50SbNtzS79M1vb/jfFZr1x7/85qe/WE/xVn1wW1TVedorpUgrN4K77C82/o4Yt",
+	"6cr+ZSnTsvHxB3sbFTyDfTwplZwWbPHvf9eWZj7s2eMbfAs7XeOZgtCydNvOciIro3nOCDealEre8pyp",
+	"I+RMimYmsXRlf9OGGuaYKSWKaSMVI0uqiZDGkqV7wv2Sk34mc0bSKc2vrnGaaULsFpC0UmJcCSt0mCpf",
+	"jd0cx7Qsj32/6eAcGnUXviX9GeUFy8mSmzn8pBjVUgx7HxO7lG/ZPyqmzWMu5TsYBHRLMirsOkxhWDmh",
+	"yGHCMhJNV3oMS/Vflz/9mBAqSCVuhFwKMuOsyBNCyVIBN7BLBId5SnMSxCO/ngtazKRasDxNCLtlagWP",
+	"QRuEC5IypaTS6QDW5YUUs4Jnj74qGS0KkhVUzy0H9huWVUoxYZBQEi9CzhnJmaG8IPbAaT/PzA3dziTZ",
+	"kFGPg0TQNkr39EkkzsJAv5VqyvOcicdeDyNvmDjSRGeyBDa+ZPSGKWLmVMAKWO6OBGNXTjCWh4WY+UG7",
+	"Pf1Rmm9lJfLHnoPdndwOUlyTXDI89+w918aPVEhzNbNDcyN9Q1eFpPk7KX+g6pp9rqM5lfnKrnlhB+HW",
+	"/JS85n/x4zZSXsGPftyu3Uflyisi7d1O4PwmJJtzNitW5Nlo5IdpZSAlaJEOxsCR8dRolGvl9TXLCTBV",
+	"xxxx8jxPiLB8gui5XCK3vGTqlmfsZ0FvKS/otHjUrbkgOSuZyJnIVqQPx58aOqWawV1D8X7KKwWapb1P",
+	"mLE/ZLQ0lWIDu5W55ZtSEV3I5bnVQp0K6laqqmfmtvRnQSszl4r/kz3qwflRkimjym6KZQEwQzzrFO40",
+	"fwdIRRS7lTf1vVlFI97ggb/88svxRWXmTBg7dNaiGhVLutIk/Qv2rhgtFv856dW37qSXNhX1denoIyxb",
+	"qWRm5dBpwV4Kw83qc51iYJpFcYyXH5lWhlByS4sK+KnlRTTLWGnsSOsTc0sLvtdN+Tcmcqne8QWT1aNf",
+	"l1TQYmV4psktDIPkPMcpoXBub1Au4nN9pInhC6vPLnjgv07MujI4CyduTUSXvIWdHfvHB0Pyo0T+bhcb",
+	"hBG4u38Or3ph0J/YMV5elcnkwu7DRDjhTwp3sQf7hxWJKjFntDDzVXxmC2qYGk6E3QWrKH0mtvQuYkSe",
+	"xSBDQuUsk1WBmzJlZMYF13OW4/w1U5bBck30vDIGL0g81IW0pGuAQPnMDX4iMikEy1BRa2NZ5IUVA3B9",
+	"UOROI7Entat1PzLRR88BYuub/VgqWTJlOKoqmWLUsPyKwm/2CNpPvZwaBuTT29AAk4ZtapO9JL1rJhgq",
+	"q9HPQc9PejxvfY3nLPChbVv9yj8HNkatl1LlV0qag+ehmLEq32HvSCTejR90IU37dK1QXOlds3I7dIkP",
+	"h9euUBdq7dLQa715P/xiL6AFVTe6oWZRTfRKmDkzPCPLOVMgOnBj72RGlSb9wKsS+52Gm6lJLFxfhTbs",
+	"30xUi974155VmXu/taxWePpqF83UT3aucM3nriJjcav2X2vzvzYHvdFR1xi7uqtnKdFsZAdW5gfS3voQ",
+	"816ybvF1g7NU1ThRgZ7WKSQ6QO3nIokPe2PUjpTa5ubI8uVs5ixyTYpgC8qLjtPc+jVai9n7kium3Yqt",
+	"0y8TKEXBs4SBawINEfZG0cYS5n6nFVrIr6arzW7srTCXhZWq5Sw+KUc6qLPw+vBzsoFWQoE1XycR1/yW",
+	"PfyB65Yd5IYtmh/2GB5wH+yGKkWBFQv23lzJ2Uyzlk19Y4V9YdDiuZAqrLYmM1kUchmtcmwRbkweBrhl",
+	"gpdhhT1jstqI3RhgZLdccynwT8Vobs8JEoilJzBB9cKl0MrOLtC433KLumtr4w0Yl2ohv1eXP5Enp8+f",
+	"H58SWpRzenzWSmel1IYWV1aSaG1fsWvecTtooxgzu/mjey7BSYQmm33XM2ld/7J8HMmig6kIZ+PdXD5n",
+	"9mxfIJYpZq7ANtU4AJsX7RqpawayIDxM85zbPaXFm2j6aER+lJsCJh9NNRre2hy7L4COTb0whmbz7lnO",
+	"aKHZupDgN2O33by5P83zsWTTuZQ3CbFUeK2YTgh7zzIrec/oTTtTxslu2ZWWrd3whCtmUPm0EhHR/Npy",
+	"DIJNJ4SSby5/HIyJZrRgub2WFNPGG2IUM5US6IXcWM99iWbzmoqM974R0teMwa319uXFN69fDlq6XCOd",
+	"dTrp2PMXc5bdbJ5mike8Zf1MlwTAClpq1n5i5U309VTKglGxMWL03cubXuimbrRj9Pdyx5Xl5qHf/y4q",
+	"y5/hYB14bPZgVYdR9p0JcJOM2iZZcJa/mFOB1t81Ysm88rdVZS+ouMAnPyY9Wt+tG1O5M7v0jSZ+SNBW",
+	"x7YVq8jTdMDOLSk3VyBI6Ib7uzfSvWQ/zzBKulKAjdQpbEYSlEXsJybyxKpwlHwnY1fws0U6IFVpHzmd",
+	"r3mA9ZgoNqs08y7ghAi6sNwMRGkYsGUbkcP3yVnbim4uljGKTyvDOgmgI6pDrMBJhgz2nIiqKFAkBPnb",
+	"t+rNfpoZQsUK5EUw2MCjHCyGwbFvZ2DbQauSpeCPSW/KZlKxuw/AOz81M4d1PJMqY1YlKwuasTU5JvC5",
+	"LRJLaL4tJgbZAPoI3B1FFWt6AZJdXNXdA26JErdXv23b5k+5Ur9VjIFpl+ATmljdlOWWRGlZalzboA3Y",
+	"+QRZveMmvahybl7esjZ7Vs16NrlIZqT6RP7ib6IDb/FfnFNA0xkcZ7tXXu1cKm7YuT35zE4JHCPe81zZ",
+	"haKFlqCqapJmBWfCXFm+liboeoVvQtxRnxKjKm1Ybpfx/erIKlhqSVUOtls8R2DA5YplhpTMyhWD1nVG",
+	"aTssCxfm+dMWNQ3Ji+kOc0zSM1Rds12/4vcf9pF/QXrF3YwYe9xO3GdjePX+/baVsO5FjqjJ9O7iBHJY",
+	"NL90GfuADOA5dN/ak+XO06YND1WAFu4STiBRsmBHmpRSFmTJi4JcMzNs3fichbO62eJbNtMkV7IsfWyH",
+	"8wB6F5liC3nrYvb2WdC3bObsUC06mdo2lDC5iLU4IzwX9noFJxIty73H0rSLtY7H3t1bhuIMDfbEwkoX",
+	"EsJ2ErcBJGcFs8cYHIhwneSDcy8rwFmGe9IrHtDWcs4Ld7Xn9zWVNgHghWJga6SFbmPBW4yzyRaToTda",
+	"tls67mDgrzRTHTftuqAYRx97A1t4PRpaYyBtB/YbVhZytWi9nHL47XFsIopl0jL9Az0i7qUui6ldDn9x",
+	"gd8bD7N/j3DTqplXqmg5CdPaJAhBkFbquua3TLS2ccuUbr/ad9tI/LtJYwua820u2fatvY/rISKULmtq",
+	"lxi7aU3NQ2PeoIoOzBSbSP2e2WZJSa/bDCh730n1yN/Cih2oL62dghbrPzdkCfZ3K2Y3lBohl+dWnVlI",
+	"bcgzsuDCiqeEzhnN/RzRaXukSVbI7CYJjz95/pzkdKXJlM25yPf3IqydwH0MW+0EL8jcmNJydPu/Jj+/",
+	"/cEPuuQlK7hgyO6BgydwacrKkKxmt2sK29no6Vfbz0qLvGDPmd+EMaHE0Gt762RyseAGAhj5glphgl8z",
+	"bYbk1K782WhkhQxFM8OUToiQGAIpi+jrjdFhzLf/+3QXzbWf2nYa1PjSDtJrmT4lumQZyVlWUDAsWt5T",
+	"cG2FYUVuuABKmlriGZKXIBlgv2RuNXBBUidspwlJJ9Vo9CSzL8EnNsQvCjplBX6TWr3dxXjYjiein9oL",
+	"fjitVkylA5DI92jn10nvhq0mvd9SNBpY0UUbKjJgyBQHjHJWOpPqitFsnpK4r18nPVbZBgbJRFSC/6Ni",
+	"cQCKHdx5HPaAUZsYrYrxONMVAQrRfsBuJRpjDmq0m/9wIv5WK6vZnGU3LLdN1V0lGH6xaobWJkRLvF9Q",
+	"PoOwHjcqP+AjXavtGDyxYbc8hCUDUbUaAJM45efgJqOkoramI7o/uOkon6it6Vkhlwe3+W0hl22N8UUp",
+	"VZse8vI91xAegydFE5rL0kqvIF6DmuuD7UkfW0GCRdXzkLG9grfbRgfaxObYfmRLrx4zbc+KH2NzWAsq",
+	"IK2kD8340dU0qJiznvmjdsNYqcEWgw0eOpHXMNxW1aFjJj+1DlwbWWocPhfXCSnYzPgwLXeS+67Ju675",
+	"WzeitsHKgh1MX29lwfbTNKIjeZiUEdmTm4totbwN5noXwbvgM5atsmKnt+uH8OC+vsrfgy8MwhfLEpxO",
+	"kVcssXdZVjCq1r1ghIp8zREGym1BBRi8gG65Z+BSFKsWs1PSA3vYT6JYBaPqvXrOdjvKPOVsETtidn5P",
+	"ZBndLvuRZw4cN+vWs3eQr5U1NodhSWwurTy4KAtuqpwlZMHfl1SwIiGaXdv2wCSORNlKfPd8Mj6dli/e",
+	"vCI3bKWBREFv/YPRcTUtuJ7vImQIZsuuIJ3glhZ7mD12k/rLJhndB6lHlLkfqWeVNnJxpSs1o9mhwRpg",
+	"zbnK5YJyceCrXEzl+6sFfX/lk043J/Pap6PesBI1CGdLSlBvOh2NRqOmEns2GrWbU7E/xYxV9trUt+A+",
+	"DP4SK4Q4erTzHJPlHIyHVs/t/0fukkcbTsMnz+eDhJzO7VCePH+WNwf3H/nDH+nDqRAE0nsiPysR348E",
+	"AGpJu6EsozmzqpkVwmyHlnNURQ7OL0LNeH1TTp8tBuhprLfvNB8kZKbkgpwuHmtr6tDGbuOfM1A7y0W0",
+	"SIlXqvNY4cXMmEgcHe7tt99CEU4NOIwmeN4+M2z9SBNBTaVoQXg+Bo9cPTf4ccESwgrNvPob/Y5UdILf",
+	"2ye99tu2ZUa2j8N78UwYEzH0hjXsB7tXz0gIBt62eq+9gnHA4s1akRDWh72pUEWToeac8Gsh0VeBlj7/",
+	"mMDsKabYQUtWb12t5sUZqA1bD+mD5QTz8SKNCD7bu3ywe3UdQIOR29b3ba3C3esKuzPnaUOC8hd0vz0H",
+	"v23c7vDfB58Fw9NefJbeLdBgYxKZzNlVSY1hqs0f+fKMuB/9OjpPpxRo/CW2AX3uvBEQlwA+imF7IEDU",
+	"+B3kb65lAcz/qpQFz1afEraIgpGlh1uu+ZQX3KzGZA7JxQkxTBum9BXAqNgDUBRy2RFbcbfLpODi5i4L",
+	"b98DqUNRcUNmXGmz5+p3q9FSFlea/7PlDovFnNN2CewfFVVUGC7YlRRXt9xt0fa2rNS+R+DNjkstVig/",
+	"PZL6U7VDTOfbw5zjh/09vtDtkPT65sYPCyoqWlxpw8oD5fMdGuOjhnbv0rweNPgb1nZb4HdMDutjDZu9",
+	"thWHhYtHpHCnsPE1gl3TGK1uQ/outHKQkNpfnxDvpoe0tSvFZmPnhyhLvHJQBzJsURbUsM10nwDVoYmu",
+	"sjnks2qmjj98GAbUso8fMeSawtyiyQ5a2dMDGlcOia9/EMvJY0e/39n2sR4+GStckVp19nQtcvb02WK3",
+	"JBWfvB3noSOkPm/y/PsKrb87O90rKL8JfNcMzl9jH9ti9Tdvjs04ooOjMjvyoNazwhw0Q2B8K8j29J9/",
+	"S3YmTHVm2kWzup8QkS1ewwPCNUIrd8pM2CVKdF7snzNrYS9T6MY7a8bOTxfDPpvlsiPFfg+D5vdyaRXK",
+	"CGiP0WzeYu050k0zpPaRNnsZN68cyN029Lzt/UVmTzDmuwbbe+8UFe9HKnO3QXPHNre/exVa9+YwCSwi",
+	"3hchyPeAc95Cq61qpu6ghbLUZMpW0goKc0amFS/MMRdWu9akXwBKxVRSleuEaJlxWlzNGMut4ENVNk8g",
+	"inCxYCLHGIukAa2hE5QEsqtSyRkvrOgE6wQ+b8VuOVvqwTkJajUBtZozDfC1YLs0c7ZouL6Dytr7n7/S",
+	"43/+Zv8ZHX999duHUfL87OO/tR3pBX3/Ct9/Nlo7ePYa4f+omPvduX02jnFzVV9gFJUVqFDMdU+e47lb",
+	"VBqASbhoBreBEl9wbYYkhBRX2hmcrSLdmOiWWZxhjJb76/RuXpBPZxqYzSALK1+Qa8nFtZtGm+skRhXd",
+	"hSv6QJwH+I79sPKAtDETIn0qyFxWyjlZwKI/aM7l+ejpV6MR6VOyZOxm0JjXk9NnT543p2b/3sbZ9sCp",
+	"bJVgm+S5g7Hch1SzNWBpb6kmamVPqaY1+tjpfVQxcOC15Evs4opvMThftxANvkv8u2jUggjnc0L913HC",
+	"RcGzlVVydAN1Eg3V/aejrwdD8oUJ3w8T/jOwxj8wJ7wTs2sV2d9nRaW5FC+FUXUu9d25U9ze6lMYVLOh",
+	"Q9NkEMxnxjsywtsNTJGqhvH/PCe0gdVmNd8mMNR0lcT5rWB9924mM2dKk76WlcpYFHmbr9m/vGa9K43G",
+	"GejWDJK/tWaidMRAvhKEQrQ2wDJwAQzURYqPyUyqa2kMEwEcvs0wn/RwRh2+trIEL7fw9sRkA/EOnODR",
+	"FHYlrGx2AvHm7gmML6V5znK3aX7rXbYmNW5ibj47UzI3VJRAS8FW3NiqbZH2gY7b7/6djgSq5+1L8N8/",
+	"vfWEdvn9xfHZs+f2Twz1rkfsQwfsggFfmbP3rct9v8c86QFt7ZkA6/1NezwaUcWh29iV0wRL7AaRbOFI",
+	"31pZ56VSmAW9bozsNKCBiLQ7igcfC6a41gG4KJ6HBwraHZkDWQx6LhVA43F7sTI9JqfPFgk5nT8Z2f/a",
+	"zzW0HV+deyMc7oy5eUyfkYMPw5Van9Vhlge7r/ehGbSnHex949rX31SHxgTdbxCXI549Y7m2Q2/sE4u1",
+	"KZ9BbBbWxgiiWpiAqgTCtq/1/vzJLkJqkEvr6kt1zczdIFRCesbW6Be2Fv+iWwNgAqXFi7szES0W+0+9",
+	"LNol+Lc79pneui4aQGHWD0gQWLZFN61HVgkJwjlTPngqIdOVX6W9cztCiYyfwljX78C6Qsa+bW1eC2GC",
+	"cXNtC9XlB8I+rjbzf1vBFe/su3kVwc92RjhtzaN3j31MelOuzPzKWyUabLsjWKMs6Oqq837ozpmf0QUv",
+	"trwJ1obunwuZ0Y6rp5xL0cJ8Xg5Pnz8FQYwSBZgTioFRMoe0xBl34MfPnj07Hp2ORv/nf/1v/Pj11+2u",
+	"cnuNXf3T9fUJKfzRTJvLsra+DYXE6yg42SQCjIq2MCxTPNhWEhJTWYn8rdWCy5bDHhsJavNHS4RqW2I+",
+	"L7mTdtqg1N3PTpYJmfQJKYtKHxt6TbjIiipn+XA/maHusW2mW/lhmGbrGnnTEMCjvGU+ivfuvt+skE1f",
+	"eMQXdsmJDvaz29UBylcDIVwxmrf7mGTZxsb/5oPI2kx2xL7jdFVQyu2idLfeNU0Ft8v+glbYBDdPdzvt",
+	"2timHOkQFLDnML6wH249whrvQwx3kR22b/GWGWwdUIjZuPtIdsgbru5YK6iPBHPplBHNmCB9j2BwOkpG",
+	"o9GgS8p51lKqrEWvxS1fr4H3ZKeAdMvZsi090Q63kPJGQ8h8pLlT7ZV35rVtp8ZDFLbV8l06AaMFhFyt",
+	"SaXPPg0/wM80DD1a9K2b3y0K8PxAR3wd27vXeXyDj3erhBusWteqnOtr69T+ytoEnOJaKm7mizhKhuVn",
+	"z56dft1qnbuLyn7DVl22TudTuGEdepiiS/Lk7Hi6Moy8xGE5PwS5YauETKlmz5+SvjZU5FTlhIlM5lxc",
+	"t0sce+D+N4H9dpGdm1pjIkm0qmvadNT/rr1qkRBu3LeHMXq777vYO7S8dUTtSn4WPNh3C1bZeUm7HWq3",
+	"tMBR5ewOaxIXktjw7GhdHUjgdwvy2RvWyA2iG9qoHnLStiXRABvLtnXD3+xMTdi20n8LyQjdOQuP45MM",
+	"5ZlaTSZrPt5BM5Ei9tV6WFKuSYrpFWkS/bwu3YVqanN6yxDybgaYjv2nZ2cBjjVdTwVxWTOuVZdI1o7R",
+	"GHaqy8BQ1w9Zv7VXYyzsFgpgpAlJNStm9n+XI2I/xukj9cNXeKduPGDvcv8bINu4ZWpHKagrvbaIG5pP",
+	"G3dgV0hqXcHVv5P4af+2e8l025rdUZzeU4727W8dXVM03xuQm3n7/sZ2Y/yQo1QUyjugI1gXmqNx7jFf",
+	"Y7RdU6mNMc0mkNrmcinScWgqHBHARI2GeE7SSuiqtAoiy9Nxo46pj4/QdEWWDtTJzQxS9GOnZAZEY4nD",
+	"K2JxvYcwJggcCP21l7OpRecWcg2tb2qTofBOjXO7cN71hfP+oRCMBweDvpDXsD0qYyBQei3u1hViGFub",
+	"+VaS+1uc77TNWx0uxKoCuWczo6+DOlE37EZ+owJV4IDl5ja1oNr4MrFG2mUh3AT8Zl4wUKQ7Id12iHP7",
+	"+JM4uAI2F6aUmptON69isyON0RoEwoRIH5wAo4EP6EOIFTxQwz3QdVus43bBoLCvUsyF3XC4PRFF3PXy",
+	"qWcdzHvRnuxBl2FtXEdtxAdrc2V/PkjY2hub2FLO4c0Ds29d7JA1pNgs2sMECwOvLVkHHGZ39aCtDCYI",
+	"UweIXbvdgevMoxEYECpvz3qNEUQnYn0L15Y8PvP7MZ9PDuFp4Wd3dyr+wKhmB0fv0AzbPtCpnd+3G7xR",
+	"Z2u/NrEo1kFQs53kbJwHZEtSztYcY7v2+1fEa8UKb0QktZVYc/P1o91SXy3e1MbadtLNd4q2g9SHaox7",
+	"FtvKmoDL296KsZl9CbS9FtrxvU/GDAscstJMEQ5YIBDy2LyEOtC3cLxh43rNubsRdi74fUQhhMX4FI7x",
+	"loWFP8CCDCWRG0VEWmOX30Ll5DiIz13z0OeRL+mP2L9kphiD0q+mI0m9awaCHYq5Y0zRjCl1s/gaDLk+",
+	"3vOr5093hapuGdX9+whinrdp2sbKC2F1x4SSF6/I3+UUCvtLdWOJXOQYlbYOfnsHXrl5onA34+0GSwLQ",
+	"gGzmFHDB7UFpd7Te1+YkWPKmra24peeNdkYHhrc1uXPnOdus+YdcGsv80QxKqdh+QqU/5Nt5m2OqXqsf",
+	"YhiMg6o4QRGPq5xpo+SqVbSGijxihYByoPwtwb+IgP8R3n8U6rL3yZXZzd2OyBY70Vr0CdekkNkNy8+x",
+	"5gzUMppLyAGfcZGDBxqf+FR/zhYrzmuIfMl/CgakvfzoPmx6G//HJv9qn8R0attPJyJ+vS4GC++ugx6d",
+	"OxiTCOg+l0zvdsO7QN0OICeHO3e4ZFrthvVwbV9UCOgxlflqz1f+Yh8FPb87WEFjUU4yl1DtPApbaimf",
+	"mbOrICu1uvdZIUt25ZGTNn0H+0IqfWvVciylPexWODvq2Xap5q6uV8mE94R6Dh6KTrlgCUKV4resC+FN",
+	"3GxbhpIqza52WP58RxvBDFY+m1VFce4yAADIUNFlh+8MMjwO9Iy48OgWU2FtAG4hFPwxAcsfQDMRxXKa",
+	"GZaTShQeccySpx33lgCXbvgwT0GfGkJjtWMaX0N6YaxeDUD/uzEFNnWVeKGx8XVyTxDozX2ujeAuDjw6",
+	"Ow0KcixgC0+5cCyi/egyhRju4eR4wuq//fYF+er56JSgfduyxlwPEiSomVQk5/RaSM1byhLlN7z9AOcL",
+	"qrIu5bagW/AzdDnbIyCwhGwU27vva8vK/MVxwnX/Z96KDCq1IQW/YcWqJSN3D2b6QubsBRU5hyi0Ft+h",
+	"q/y/t2bj2v0eXmtt0CyK9p3//t3rH4imVrz8J8vHREiCj+iEzBRdMPu/VAuduDJmcyrygimN8sxCGkYK",
+	"SXPdyeAeYgV/4OKmPQam2+9k2PvuH/SVXHBj2kLG3rH3CB1sF5EsmUJvIXBYNJ1awQkTl8aWw9hfQo4f",
+	"+Yq85n+xRyqkCWJ9Kmd1XZA+1m9ZMm1wMbBwBS2WmFr83ct35OT29MS/f/KB5x9dJz7ncm9HmqcstxyO",
+	"MhJH6n7DtpyUF65i9eZJaaevRbTV9qmm1BSzmTnFJLVOgeHg87DznNnZ7h62fQrr79Hsxgo4imGRvSNN",
+	"sBxdyLPz0NFscMd5hgNzH6fB9XjVHXt66JXfHhDadrEdRFD1JrUEibtKSfXwZIWuYNeiqBZTJ3R0JP/9",
+	"MreH1t39M1mJfFzLIPYcYOWeRbt6DfD4uy8cfCwMInEj3zJzx643ptwZ1L3nSFwIND69pf8fHPWvhSG1",
+	"JqDeMhUCMxKyoNc8S0gldDW1T01Bu4Ws0nZv1AGbiCdqu2jfchatSG4ZoqyTXjVdaaJlu9jo3m+DEwMQ",
+	"KZIVPLs53uinPe3UlYXavi/2oRrSbxd13IfF0+uSd7d5RjpzHELY4mhydp0mjNiskMtWO8ybgorW2IeC",
+	"sw6dCythape/W6zIguaYkS6VU+72LQMe1bhuYZvQerfWRQ3kJpUuqReedkQHNoCOrGE3/JbEi7gSFZQM",
+	"A/uRrLI5AynLSeV9IY9lWatDg8S7KWH+9bpALtgGGsOuit3d63EnfCz3DlpXNoV/xWemY3FxofK1Sjey",
+	"MprnrIZ+xhTxhgXrSGM8AS5D35nJucZIEsv8HYElLjJ/6ausuk7AJDy4p2XruHUXTlTa1fBr+xzWPy1o",
+	"V0q7CyE40iR1z6WY/2pXKKSvbUcM2kRKVZwWO4xiwReBT9d0a1fZzqgyvhKrNucRbYKZVNfPS7uLHEuw",
+	"IR6KFHulwu/ra7RrGbkaq8WCqtVeL7lHw52kd+6Be65tD86JqzQChdzcg866IRdlwQw7bJsq4SyY3eWk",
+	"mifIanaA2j9DlWUD0D0MEWE/Pb89iJM0rbe7Mg/3sJ3Uz7ujE/lxG8HXEccJNFxzXc9y4nWrqSEJN0/b",
+	"HWiJ4SJrjwUKx85Z+WG5BMHB6HOo2HfNTLpWzKuBnS9yK7zcMjBPbRRU8HcucP8wz5C73as5hL187Rjw",
+	"9Fghquvm7SzvH2a563C49fiYxEmUmzZpKEF/MDJsgP6v8eMdw+5DYBiUSXQLPhgSXz/fFfGhmkx6/VBv",
+	"H8tbDSa9YXe8WL3XTcT6Fgm0HhG4BXI+mx0ie/jXu6+Nujbspy+auwHjVUPyuedVY3UZ860RDI2a5+GK",
+	"/PxlO7BwYas6UEueWPoQ5E/WrIrYrhMc7pIqFbvlstJXnaUXOmqJ2EvXcTVCjd922qiEcQ2R6qYuctrh",
+	"BtjuLXQdgp8aa5dbCdWVNO9oEZ67ctdkl3TvXaMgpekbF5aIVU8Dj+2/Y0pRKxpEEs/VdOUbb8TS74Lr",
+	"TyJHXOJZXzh/nnk1WEJN6V33xOtgCHOO856wgkzRSzZjpu33Kdy4ddlTLzJFl8A5SZ3XOXV4RQXzYEWA",
+	"2mDm/kZpudJTxWaK6fmxFMUqtcssldEEbkOocZbABQTSGQaTuKLfuglLidIe1esSd/OKqqcKXnKI6gm9",
+	"d15Hd3Ns53Wl4D0qU96v6B2T4bEnz3Eg4j4eiCQWBgZu81wdpVBPFbZax1gY7JYJ71SGvZ0I9MgsvG40",
+	"JD+JYmXVv0BGdm5DctHgkXhFWckaBLo5zUEQ92XMPAQVBsK4ASWE64lw6SxYeLctJfV0dPZ0D6yN9cut",
+	"W5BurCg+lo69ilCsGuggm2uGJbWDPrcigmFxv7X1PtITES3Qua+43Fw0p5o4iS5p9M0RT83U8p6UA1h4",
+	"z5c5npH/uvzpx4mwDR1p0k8rkTOlTZWvrqIi0QnZ+MEwuvh10qNQz5n40GysiNwsMH0O9gZfS5yKiQiF",
+	"o2/YytmiHexWo6J0VEbaVcO+EMSBp8fTcFQQ8pnsSCDoV1vWwe6dOhq6AS2Kn2a98a/7AKD+lkQM139K",
+	"Wv2cZr1QMHBdxy6bMVepaykdtoHlw8eua+CyK1MGQ5PqNJliFYxJErIkwOx0TlKnkKRoxQwGjNw5DjzL",
+	"tfSF2fmeg0fKzNZIqFjFbb2RHel6NRCYBsvPIaMF2ZxPedHosMpzuErACIYXwKY7mOYdSAdZUEk2f4uC",
+	"rjZ/dKpOexJpqCW3K9Emz4Oy2Li/XAstGlW04UpOC7bo9or5zeLilhYgbSxoYZldSFQCpwSmd84KnqGe",
+	"Siszl4r/E3dSqikk3EF4gLwqLIt0b9MsY6WhaFCvBL2lvHB/TWl+dU0NWwKAqvt0ZfiCycoAOLlhStCi",
+	"lUS2FaqwZNppzHQTRRDeBKvLa+CIwJX2VpciYLvWKp7I1NpTz52BeT82AuZoZCMNQ4q9eZY+f6nrtI7r",
+	"K4NqMqMqijQJBsf6QHuMSxPZtBc0Z3B40sj4nOKx9z1yM9zMGtoSgL95HAw3HUGq+MUGt6JTWZnxtKDi",
+	"JgV5Ia2UGNc31rhE0h9vqFm12zOjlUanp9VHFCOlYhnXzIMGU0FSe1BSzFo9bmSt2i/kUmC+Ki3LY6jf",
+	"s+Bac3Htv3PXlP9zwbU9Rvy6Una5AV7Zv12fjZT0n42e+B8grZpmBr49s9/eMpFLdexOCnz/1H4PkV/H",
+	"nndA80/2KC4Iv/odiExYW0AV37IZqsqHhwJ2pZB2ok25tKgdxTvbQGCd84fNOuag7wodtyVu2lJO7qOn",
+	"JdQqkoo1L28IIKOaFVyAk6grfLot2NYXS1yHLopNQ3tZefTu4oXv6qJ59kFfT68ZPuDs493REXcpJPep",
+	"ZQ7zvasfHoiQsr3o4LtmlcG7Ldh+VQYPKiPY4hR+OIzPeEniQa9ZKzY2o3sGhwGD2hNyp1okD3OILgSJ",
+	"a1EisDJErHcWA0VFrkY9P3L1ZhQVNyz3JjRU2YGrEFUVTGO2uhVxM1qaSjFyrWRVQv1Z+wtCgy6oyeYD",
+	"rwlmoJq/MnX2N/yOoBKL0lihwu7/kEx6k56rC6BdWs/OxJO1c9zQwlpfePAT2rYbdll9vjSiPos60NRt",
+	"EMDNc7c6TFv1HQJN4OE6oHzwcGt5SAm+tXqkTvs8bSL378q32bss6aWRJVRCBvlDexxzH3TOzdz+DQHp",
+	"dY2G0B5Iq65sbEjzJncodQoL1MUQ7iNiBa7eu4er2NfvVAvtC1/6wpd+v3ypwWv+bPxl4xBfZrJs2E1o",
+	"vuBWQlGVEOCSURg5mfSooMXK8EwHTYQjVGurPQNY98bUT4+fPyGFXDJ1nFHNSMEsfeiE5PwaDpUiR8dH",
+	"idU3wEfoVsM9Byau9kI3x9sK3VwKWuq5vD/ljpZl1yt3UQ/ayztE9RyMT2A9gqJGUvCMFmDjGX4SrseW",
+	"nKJO1IEtENI783HcugW8DAcW0FWFIVrLtgvIb2tnhIWLiIgd/YAB26T3nGFENdZK8ZbJdqouKWb1bNcl",
+	"4CnoaNuwv+GzWYsdsw5d3OsSX1uEFtNdZ1ofpnPtAMyLkqT80LZN6j7kknBc7y6bXK5E1h14swN1JOCn",
+	"hNF6YllQdQNx9ro93md96bdXfV33czTKizfPTdYNPGWn2hHhi/b//da8XrC2eeyosrzLfiGkYe1xDs7C",
+	"Ci4wvLtpYeayuobrHCNKtVww53eXkD3XEftgD/A9TdgPa2sUovNprUTmks/t2OogaecnRaegi/8JgRzT",
+	"FZn0fvWZmL9NekPyEqbvbbk4deeU9hNPsCKGs/aGot4ByM2hvy2wzLpd9f0DbO2CeOthawik54u7GX/T",
+	"jNKMUkfvj9usuNlo0bvIPDJurvsOwqYQurkjUMDPOwrge0CFFoZMKw8RJ1rKFtYhemsMoBIRJzjGKcFH",
+	"N6823uATwDfJCXJvqcYR9e21bbfZ3u6DxBFOnbR7Tii+IG+ZIk/JX/9i6SSrDBJN4iWmSe///K//Tfo/",
+	"kunKMD2Y9IiuZjPeXvZpHrJjPgGzpo7NdYlvCaGVmfu/wgxaITibELQdxf/qh1BlcDueUaU466hZbFmH",
+	"zA/iSi5OvW6+PlwrZhKiq2xOwMeSSah9JBUpmdIAGQevokMD9ZNCyhtSlXXu5WZ5hn0SWkLMlJtQ4lJc",
+	"doDQwrGp2i+HLiD83dz+3iG2fP7HvpZvWZlMLhqKi1VY0CUP9fQDNmVpNYkOp2tUIG8XZGDLu11XRKDX",
+	"79+9e9O8LGqWbQ97QhSDeottSfFNYVwdqlNs5ddJI8dsz+jwbVw9GmHSIlLHXN5v3RZqvRch0hH+3WXI",
+	"dz+9e7M9A7elBo3VYiOqfJ589VtrvWGXH93ib2PvjeUmXObOTZUghAKGZsHlPwN8U3DnPgslQqmy6vSs",
+	"ncVgg9HAnoyS56PWoUE0wdWsLR/r0nXlDVrg9/F97kCiitc8w9yCuqcwwLCEXRvySsxkt0jf6WpqBee/",
+	"/P7itJfY/86ePccPz07PWhlFJxTrXZyB+xIJYJG3s8V6P9t3CKDiYIsKqk0cONq98UqaT3OhOaMQjjpp",
+	"bkqYdrTV3dj+9Ui66OA+WESgp0/jEZfs4EptSE37eD5Q/GvLnJ3aAz+lmj0589pF31J0Qp47a1pCnoyI",
+	"HpwD/8A8JKlIpfiGHfTpV61iCW+160pTWrlufHJipClPyM9vX611gcPZp5cWCmpdZnnDxP0UvTy0qmSp",
+	"2Iy/b+fVaMrO5lRZwVYFWzbOP8F4iUxeC65ZJ4wtu5U3h0IBeaPtVgqCh1pvcncisZkwxZ32NtiFO3mi",
+	"/erGxtuL4/8fTbe/1R+HV1vtuJ8w78aUd0wub0FG6DiGoL4xqux1bBsYkktAc5MiY+d4Y3Oj7T05B0uG",
+	"kaoTW8mR+FaOBQ9txDvBt4FXdM7uXngmjuDODPNvDQBmfxPPQ7RlVAUBbggooNB6Jf8SBzB/Ol8AvGUX",
+	"N3jYixJrXO1V2fEH+3ANiHdIvcqWKpWQ+poaH87vorQKrg1GPmI+6TkpFavDdSCOPcYhVIzmiY/o4b4y",
+	"uOVl4TEN8ZI+2sfD8/mIn/sqlNnJg2VXka+dq9WhT3VkXb+oC70iJfjSdS5L3rRlZd+llrjnRj5z1k9w",
+	"JwuuCekeznJUb/TO57lJ2VuwX2m9conDE3DBvpawVhshZWj8jCAwmzPdArBdFlR0gglC5PAUoHxDuLDL",
+	"S4Fo4CPE5dyRr9cCzrde53x/sbnGzuYIBb8FsHP9FG0rs7otbdXnnYiQPoMr05U7014DrMkuOypRQCQ3",
+	"QEVgrhtEV0fbzQsWUmUhjBvC5FVVmjoEwwV4+wY6S1R0SHttUa11rutmKSNMdpXqU1NdD89K1SXLujNS",
+	"X5mNrYOMmmaq0u4A6Tors9FfshUtFZWRSnGzurRjR3pD4ceDHcKkIOYAvq4HMjem7H38CIkEsxYUyZ8D",
+	"1ZEbxkqMrlGMQvx+RvR67RdSMoXQ6FCpmwvnZolzy5bgRKETYRhdEINeJkFKJfMKjKlD8s4qLC5C5+3L",
+	"y3fEx6aPo4RMhM60E8Fr0P7ynSSIzjoRVg27ZoIpy7exOjk3w4mYCMzPyGhRgJ/BvjeH8sweZQZb45rk",
+	"MqswH47eME3SC5eNAua1MfkLSphIdCDteaqbiAsUPMEUYxcNJNwxSSGOIyX9Omt1kJAUozpSKBgW1TbH",
+	"vFRA2QPbTg0WT+RsIqLoFGeEsocWrkbXObJ4F7TiAFstG4c+wf6fkj4KGg7wou4C8gJ8bIl7bK3YJVYr",
+	"A08YKzRzmQQpwPlNRB0kc/Hm1RgXN0Ehxk7rhq3W3j935Y6AOzVpwsHSJCR1wS3pRPRzVvBbKBTOC5cm",
+	"/eanS0QKdI+dLPiCpe3d4HszqZYUwIMc8g2BJDm7XROBUfZcuDXEWvhWwnAnjrjjC0TCayR1yA30oMmO",
+	"1oC7Em0UVjd3PdifjZSkD4SBtMQI0kP4C3ZqkBAtGwPBDgRjuUYCCHuKRVo0eTp64lJHJSRHRhvq98qy",
+	"U7+mXllqeQwSc8JzYVJ1XqoflJPNXGYLW+CRg1QpsIW+/fYF+frps/9w2UBo6j5xSTT//nctRRrOnQYf",
+	"0spnCnnPD8+H5IK4V8hyLjWbiD1ybCy/wDwbj4sG6cOWhSBczd6pPRPRt9JJSCldy9qJ86VCWTzqYO2n",
+	"DIdqR4NVJLQLllM3LK956gBW7iLM2kMBs/c0M8UKKAwkBICpGJOcGuogQrhp1uMbjQbISuyMNUlFVRSp",
+	"k69WEwEpaqQvJCarwYAc3MUYYVkIZNe6n1eyIrmEMS8p1mfQzAyGBBlrSQ0o1XDeWT4RdTq//dZx8gDQ",
+	"IFb1yRwTiq+7k4OxhkJGJM91XYHo6ejp0LNzxXQphWbe60jS/z52funjV98gSwKSZeoIKybS6HqQgg0w",
+	"ldflh0U3XxQINe6NhqfDka9YTUveG/eeDEfDJxgBN4e79wRvk3/azy4tM4z/Vd4b975j5nt4BGtMw7jh",
+	"zbPRyNccdS65+Iz83Um5KKLsEmBcD3C5r13q5bAhNvTGv/4WoUKhPK5k5jKgKyxsQq+1lVHqc977zTZy",
+	"smBG8Uxvm+xr98jO2Rr23pyUBeVr81wXmzam5Hrw0tcbBaEprNIIbYlC6fZZR++4KW2dttv/4YoiqnDX",
+	"3H8qmbh48+qwnfaNbqxAEPpaPf2ur8A+d21zJOFsnau9VVZbyfmtfeLzUDN0DVmhz0ZPupoJ4zq5ZOqW",
+	"Z+znKEN411mwjHVqRSc0ymRz+xawU8vCcYQY7KHUrqW8PT3xwl3nev7AtbnwD4GjnC6YASzsXz+0ZeeG",
+	"wose1iwSt8EQZJ/8R8UA5QutOevVxDuPWrJfjyDu9zGwqm550NW7A8rc2m3be3X5qr2oxq2ih77bnMwv",
+	"HjiCYMtkxgtjVQtXxjqqaencuHATBoB+p6a4wO62EbsIgivXYGPo64WQNgPD21dBzmaamfamdpalaW+y",
+	"4Ave0eJpo4QOJi5sdSr/9oB8wO0omNlamIE/NmTa0DkToM+E6EJiAvlTHNJ2VvEXmkeBd09Hp7tf+TkG",
+	"LICXnu5+6UdpvoV4/U/hYRH6x67XPVbDGt9rGg1+9QkGv31sMMQfQH1zyxyzusDWNhjdyYc6aPbjtlvk",
+	"IpRFe2j66bpB3UCHXzY8bPh3zERpMB07vnFLtQ2ofsRvw6tveh9/20YtJ2u1AVtRsQF3yCrPaPRwpQfE",
+	"KqrWFzVjVUenXsfPQ3guaLPe7BwsK2Q55xnqJBOhQZvstK70sSoXGBxISa2yaqzKVnK1GowhY4ZaLe/F",
+	"K9cIe19KSDZCAw7FF3CAEwFdDMmFWCGyuB950IRrLQ/uXtD3Z2AU61Rm19AbEm88c4hXtAAdq8q5VYz6",
+	"qd94u0xX0Tpe5UxweB/RXOduWZJGKSBvmKtV98GQXNiuLK25NbD6JlifsORWY7O8dkfz/YaVOj1ug7m8",
+	"WKu0+EAMplGh8uOOIpLxTHuNkicvaDZnxy+ssixbPGIXUBiDpEIeg+8a7Nxb9KW7s7MnW1YmNtrsv0I1",
+	"N2pdHSCJI432Me8HtSJZsEmB8l6WpA+BVGlABUoHoNej8YM2D3kE8obmBDERwR4Kcpyn2I1Wk4OO07mn",
+	"UaDDP/qNgMmGW2+ETTJ+zPvBF4TZejmEgfqnk0atGae3pGA7S5F/CbsOaMb1uLtok8IWEqINL4pGM4Mh",
+	"WuuAsUnVpD/NmCa4hJzpsSs2lRDDF+B3/ScLfNiX5UC+ulkezAHtLbiYCGwcYLQhtNAN70iDtTBxbwK6",
+	"MiT1Uk2WrPDG8qnMOdP/adWXtI1rRoroa7/Oh+6kL7sFOX9W+9jv+R9AH9lU2F6hOrXfbJ1N3V6t54Rf",
+	"C+krvcNdqju1U1yXw1S1h1R64moYO++Udhp/hOvlsTSqPbjjtwEo7i4M+OnZ2T7jciZSy3tfCgMF6f8w",
+	"+luDKVJexGybi6l8/5A8OxSCvnv7Sa+UbQlnbxEGy0N+WinBxX5GxaRpAzyrH6NkkdShZKVkuvLoElhk",
+	"xI6kKFiRIO+xHNRyYEocPJoHukUXsq8JXterXkG0odU+ZpQXlWLg8NGNwXlozFqktjOoZWiqpZiI/rPR",
+	"k4aHCey4SwEhvoVctkrAgEIWK9hwDH3Nv3thUw2gM+QKn1mPT5zLzXvRV49s/Hl4VjX6evcLLzygpn3h",
+	"dI8xvaGrQtL8nZQ/AMIm8LWzvdbsO4ez+TlYYeBxb92mdx76O9itTtCA+1Bsy7atNzTnGS8KjV6GQnoI",
+	"EoAoCdaJmRNX3xvvzoQIGmgR/OZLnvmU5YDWOWxhD3YEn98At2Z3H/6pDt/nPBF2WXfb8bafAEj/OS6p",
+	"1kup8oc6CpCJ3zgLR5r4TuMzoKjI5QJxl4HBm0oJwBNyViN7N8ZHimtSKnnLNZeC5RPBhYvZEfH3rjZp",
+	"uIJtV757CMExUZASfMbQuDg6C9GIXX0KUCG9ucGNckiiQEyfyjxlxMgiRw00zBi8a5B4RWiBVabACOnF",
+	"AgyHcFDnTmYYT8TT0dekD5UMHIB5Ayd2kBArRfTRWGKlhxZ4WIBefzY6I/0mQOzg3I0Il2oipC9D5qSR",
+	"Kc1uWoUQeOuNJ6DPa4az+9qwXPy5WM0f6b52xCRaDvxdGJV2QDXbXeyX4akNTafL9bzdZ/2QJoAGjs9O",
+	"G0BYAMhKgZEHc4CLZfJmgS+Orm7NOCxjTIQ1cT2gigxbpk8+wP8fP+mm9Q5/B361Rs11+DmWtdpK3e03",
+	"9gsEW1y/sV00jFN/QyQ4KLS6Flo9OXpBtimkN0+t6+kyjL1x2E4f9bAFMoDYcIH1yksGnok/11Xyaeaw",
+	"P9A15MhrzT7UQIHsYgRbD7ORpuz0TwCsDViLmoaqIw0oPVY4yagJydsQb9SnZZkQTOhPQlI55u8nJKTv",
+	"D3xQf537PGy18b/76d2bhxTGAjDAzovLPulnihmVv/PT9Ae81eI1jukZyPTT7rSuK+ISjbK7yTvK+SPU",
+	"GJrNWU6MxCCKOJ5LM1pYpQaB20I1UcEINxMxpznpp3ZCQ1RUUJWBZDZX4M39rJlJB0PyHb9lhHEIsUgr",
+	"xSEqgqRrkAop+fntK9J3mKjPbZNfJROBB488Gdkvno+iE0gQ+AGRTOyvCGWCfuoUp2y7agWNAL10DTli",
+	"Ip6MPLLM4Dw62CRn6P0ykpyO4N+zrxBjbBjPY47z8MzEduvrnEHeCyqTCcaDgCebGEV5EbTNQl77aI25",
+	"LPKYt7QofJesZi73b3D2KB8fm4l0VpL5+MDsDPFJOkSDNUzBJtlHhO40ZmBw9ym/7DnAJfXIB+cNM4k9",
+	"PcIepfUxfjGcH244/0M5E8Otccm6L42IR7dcHzsloZMPtCw/4h0BlZo3botv6irSgRn6wC/H1AHBDFNq",
+	"1+3Y9pd2geZpm7URoNC+iBgdVmO7OnckhOSTVNZdD5flj1aRrdVoSx/H7JbtTKywD77E5/ay+wSAx4OT",
+	"FbCC55Ure3XX13l+l5cjkMTDsztwGQngH2DmJGY65KRfQun27sgZXzi47nIDg2M7IN0fPD0hUFdnhgLI",
+	"VLjC6yE6j3jF/kH0lmixGoZg+3192eSsLORqsXb2N+We6DmogCpYU6mQKtSTtj+uRwlOVy5cDyRzng8S",
+	"SFe9ZgSyye1vY7BbTwRIyhD9nWO5WXisnwr23lzhIUkHkHHs/kBMMpfnb5/qisf7JprrPrlhZnPen5oi",
+	"FoHHPX+S7MlT1sdBAZ7XR1ZyDcvXNRKPwNLCVbbiuew1klBOZscgKmGg2t+nDuIi6v1IA9SJbF2hkMot",
+	"PIKf5cd3YMHRhj15nux7hfxReG59Irp4bnRmPiPL/RK5eA83QnRA4gshvgFA9OyILfBF/YFhe9fDkglD",
+	"Cn7LHNBH404APIkXr0jJS4wQzCXTAQ0L+9VjQmsMF4zJRggUNEhph3LTBHeBCIMBWdBVHVUgZN0R4npQ",
+	"ETBjPDgHdgr4TqmPUdTEyIkQcnmOSHArMoVraSG1Ic/IgovKqlR0bu+YAIepbpk60iQrZHYDFh7/xpPn",
+	"z0lOV5Y5zjkkOjtYFLpgjerxSVhFMBDxBavhpDCOwqGiQMhCvU1jn6bhsRzORiNowgO1YAV+bCmKunDI",
+	"3DnRhkGowZyqBSTj9l2BJumNeEWakKejrwdDchGyhuoBDLHxtCNY0v5Ws40Hsl/VHWCHj23IiibYaini",
+	"OtoxLOVcQBhlhPh1z6ar7UN6G3f7xRr1J7dGHZqXhNRBaES03XeEUx0iVrbdbvAyfvABz2TUT5c483Id",
+	"Ug08ZVhU/s+tD8a7FW9tYxfj+38tfgDADF821JqH4OtRDw6WeS/GfvoQA2gjIAen/Lvnol+Y4rZoBUTm",
+	"bMqrWw5FC8M7+RD9tZdJvtmby6qlwSFII8AUKwBzReZcG6kAuOyGlWZwjsl3S66Zlc42LfjY1foh3WXI",
+	"x7fyL/Hi90NcuJz7E1fSiemxdSNHj8Xx3jWxZL+EPW5kc++7z4c5daJtcf4awMnLWsqqYtE/VBYBZ1C7",
+	"+jqIFcpKF00PqbtDckFyubD6JSZiAwTGdIW+KmN1ee/NrmPrXd0j0getcIPxYM3sR5UOXJnuR1b7dpwV",
+	"HNQXHetfTJyA47fGCY40YQCSi2dNJySrtJELX98aoDggX5hoZgwX1/pTJJATWpY7vLf2gYf035XltkDF",
+	"5tLY0daqF7mMYqpQHsJcH5YnwcDPXZ7OlwtoM0Jxc3EbLj+78/d0AbUahy8w3FDXmV0Kyt1SzA0D10u6",
+	"ZNO5lDdpQlLbyrVigJDM3rPM/j+jNyx1CNLhLSinRg1ziZzunEwE4PE6mnEexqdnZ5Y+fDgjXIMBV3ft",
+	"XnNG3Fgcb0tm4wLCJyfCXo6QmHWtLGmQv8tpEkAsQ/57hjHQeZtVFFfoAqqJPcTFeFGW2MVjq8t2Sm2u",
+	"eheA+uUm/Je6CXHbWwKbHAva7xrbJ8zNMRwXYnmOyG9shhA2dYLJtfRQQMhZKs0U1ExGPCtt6MoDH7sR",
+	"r2vU8bndrUk3qP5LTNy6ZrydOro14dYNGD00E3vXiN/9InBE+GUd+/eJAsYhwYt7KcNekEiC7ECidKA+",
+	"dWqySyfQqQ88d5iWtCgGSRBCcgL1SFxyRZcS/KB3/OdRejuOx59V2f0X1V0//cY+MUzfAZzqU9lAe2Yt",
+	"YkkZX/neoSs0Meh1yegN6haeUxzVZTZcoRTURLBoHnUgVevqSKjS4ToymhUzhMfyuk7Ei9Yet11SQwt5",
+	"PcAIGS1RqRkT6jsJ/QtpJmIp1U2zmket/PDW8Md3TD/CJQqL3nWTuiLppC9vCCAB1jAhiM6FkUF+DRHO",
+	"C2s32WYHwy/RY/d/+BkEL3kqlEIwLBllT0c4B3fhClEt/e1mqW/iBx80YCf0s7+ZKp7FZzBXfUnBbTdw",
+	"xdvSDFOJaOnRDF4BWznqHiPXb7jISR/MXXN5DfXAFmXBTZUz+8eCvy+pYIX9rNm17dd+9IaywZC8Mnoi",
+	"ympacD3HalfTihcGS/JhHKITazcsYljxjExpjqm9cU2rFlNZQnRldTM9EWmwR5dK/p1l5ornaZR1q4e0",
+	"5Fc3bGVHmObcTto9BKXBEPKdAzjQjLsc+nhtboRcaqeKT1fjiUjBUu4KTdXIkWmd/2bXxb5gj5Srq3al",
+	"2MxVF6Nl6YqLuepUhi3KghpXRu7vkov1DGq5FM5VNhFwD834e3vdsPeG9KGr4w8fhiGx6uNH2+uHD8Of",
+	"3SA+fhx/+MBFzt6T4Vs202TSy+ZclZPex4/pYAwCAqY/aQgpBbYwZRORtjb70i5ASyeueNx6V2vThk4d",
+	"uKYPQwVcKReXCmX1IKL23IXUvjd1vOpZXO6dC0DKkjNSMGO/qUES0is7vLH9Z+jGdZxC6bP0/0sH50RI",
+	"MqsEzDmZCB+La/UnxS3XSOyNgvXVAePZCp5Dcgl1+XiOYOJsrUoioQini+aajS2ciJrMzpv10Dbx/Wuq",
+	"bxAtYkJ7tENLLwWFSpauZBsIKFUBtiM9ERCyIe2And0oouwhSfVKZFdQ7vWWFimiqX8nSV65GmxwctPT",
+	"BWStpGdP5ynpO4on6emzRXtQLfKb6Ap7sKja0MPnMSfHU/xiVv5iVm6alRtnrfveP0w6PfkQ/bW/1Tl6",
+	"6dwXHyE0s3dbwfJrlgcHkapE0xD9i1dKb5nIpYps0dC0Yl126HUG8MUefS/26D3Jqts8vXVfRo/FHN81",
+	"qTKpiyC4Es0gXnk1XM7gJ8i0NFCuQRF7eVlyHXwhmE82ku9NVA9uLIvI5hDbuVVeart5cqjV3ItYVlIC",
+	"8QnCXVAuOtSm/qiCz+exse84219s7X8iW/sjiDEnlpU/iim+lbu0I5kx4XS4nM9mTDGroU6ZWTJn9l2L",
+	"nltTBEWOYta6NaEhc/UXVEE65kTYtxJC89whXC/kLRs4AAImNMBucuPLlsJDt0xZVVIn7hWf8gpF5Yfk",
+	"R5dfCUW7RU4WjApQBh1HmghqFdZiSC6caHekQ8UKX1cLb2V/C4eqFX3bom0cv3AiJeQNxvMDITGpIUBV",
+	"JSZCh4VVTBuAa0tLqrAWRx9NPDBHh0mF08ycQgr9DYbkJwHTBCDOxvrWAA1PR1+T5ZwXPjtXEyjqRZZ0",
+	"NSS/QF2kXK2uVCWwMFISiunjbGRV5GTK7OoZ0kfLKXUXy8CZsASUGYOFhiLuv9j+2iwDHIAQ3Hw0lxva",
+	"+JGTblJ5k8LMtKHKXjlWB69LRsVznVM9cSHPTJAKmS4BCIXEbV9jhKE6hibCQeABfIUdn/AIYPX+IThB",
+	"31JdvAcT4UrqJ1hmvxIZcIo89RnAMA9ViSM9wIqG+ACxNK1Dl0faL8U4ruBAc8gDBiuLN5ZMxEyqa2kM",
+	"E0lUbL9OTsVKj2gPQRJJgBodXVlSyjmkHJMZF1zPcUGpXzUfYxcLpBOxoDesQbzEMhWq8MvlXBasPu14",
+	"SElEv+A4G5J0VhUFUph/X683YE/ZROxmGJC2viIZFKDUdJUE7Ai9uXNLphhhmBANRWlEPji3/FytYDLO",
+	"WJVLplsR/VYia4oye2AouQN1cPHjNcGufZmBF+1eJGbFveCdgzfRDGYcIbozUtOqvAGW2YGzYffvcUuE",
+	"ScF+mnXegAG8eCWyt5XovPbi594UdmC/ddXiqATpS5UgzpcnEFedoKBBw/oXtmD9McH9rIbcEOCIkMuH",
+	"EuIeLZ5ifyHuNb3xsVXeLXWEdUaPpSgs+6yhaVnuoiWaJUZqv782rNQ1gk+QmX5+BaEWuTyfiKk0c3C0",
+	"ItwmkS1Wdy9u4XUFMRRYsgeqe2C5sbiU7hGiFRGA6UHJ7Nno6UT0uwqVYvPHrlxZOmiXHrjHBLVKbSXQ",
+	"6rLy06XGxTl0xWc8vhXpLvEayzXjZYhBCfcD7rmXK79EbWzwoGf7jPNvsLzvkOLuL9ZjTUDuKD97MBML",
+	"snk3ihxmYkRuYUr0Spg5MzzblpmxoABlzqhCbcP7Vl1dojzBPKuEeP8wqn8uIByqJ7iCgqSfgo92/PTM",
+	"Z5p4TSJnit861aDOw0aOpiXqeBRSJcELD5qLPfHmnNCGF9KZ8WMhMhRQcgW6EgJwaA7FJ8jhzQE5QZ7l",
+	"Yweq5yT+abUo9USk7ndXgjydUz1PXR0jLHsLnMJrZSCdpUlUKd3LbVF9Xq9GcQ2jYHkSaQnRxmmovshy",
+	"krqs0JT0uSCpYe8BkduqG6TggmnUuFzF3H9PI0U8x9JO+MsxOD0nws4fceHsGFL8mCbozrVkkV5AbaiU",
+	"YDnWMUkt60sB1L/BDQcJSUXe8uP7Y/x6PBHUZQ4hMhWQ6tSHRKDtAEwFiHRo1IpQeNQ2nelbq1iz9+Yk",
+	"07eJL6yFoyJKLlEHhwWZCHywLCh3pS4aZwDajPZeG8XoQo+bMFMLtpBqVV9t10ouG5kNE5G+fEev06iW",
+	"VYwu5ejhnKSvZsc/SsGOX1OTzVPfRiOa8Mno6ZCk/3380h/q4795apuIxvffA9kBBcZfX/J/stSvKauV",
+	"hlDJBLe2o9r8y5qX7KUhOSjBWJ9golpYPgY3Y9LDPe8lvUzfWi7H3pveb3vADUL0UfeZqY/pHcAXNyBd",
+	"R1sgXZGy6nYbm/jZCiuFjXIBdUmv7ag129tY854/Rns9B6do+5OtwgweaKmaG4lKK413MSr0bM/TrkG1",
+	"HJLWV+ottW89aXPWxtwfE/N9WQb7vx1MI6DwsTTHg/XA51voy8nT/34YndUCTeve4qXguS/yPyH9TQLH",
+	"NKNFASqFUwm4GP4ZMR+T9V9CbOIm3hfNWxLWGxbWRjp6zZPvI67yEIHy5EN9X24Nz3gHqilbFzMhEnOt",
+	"NiqRs1l9LfWxZhFAYKycCLoAbjFdNYtg5oPEmbzpRAi29JzjnDiQ/c1gMlc+1g/ASrN4usGFgPjMKNLG",
+	"ElZA3ohFMATfaLk0v5XqOro3e4/B818KozjrrBAZTyYyNYf632uGe1COUTDkXyrX3pOxCslik/qPGrT2",
+	"cMd8E75ZrJ9MExccl8qdgyBONQvv1a9urb4XQTY/c+jK/u/TTaFvD140K+RyexLDt/DEAx4728H+aQsw",
+	"4HtANvwSzNOVgQArHJ8cpJHHuRuhr5MP9r+9i8HYh2M0X/gbX2yrBYOvWqr700DIfX5EONyEVqLpiixs",
+	"34H75StdPAVH+2VHPzUQsHvXH9yvY7e3duhUbXmyAIVZ8wi4hTMXBsgNMRI1KCVdzmxGcyYydu4m5rDF",
+	"HbY1hCtwKLRZsJkhVKNtyZmooJFFpQFSzmq2m+beI73BpaD0IGT9wJ8YX9CeJ/Gmqk/M/QcJ2qbfVI9e",
+	"M6/rjGI4WY4pT24D7OrfO7B45wD+IFi4X4ISt15OWUHVtttpt0DCtSyQsKw+vb8HqD3lazmXdakHwt5z",
+	"bTTpex0G/AZGykFCrpWsSqe4ex3Cx7wjsznS5JZrPuUFNyvbHVoHHARfC/tBQ/xUIi/T/Bo8MOl/H/8c",
+	"nMLHl/xaUFMplkKlhfSGrXj+n5iSd8PsBDErLyEsP3v27PRr99uUavb8KTQKr4fu39PMYJ9QdNSlMp5j",
+	"jNgqeMwpsa3L2USkdj/qRb9hK536WjwlVZqL6yEJLqLAzpdzVhc1dpwBXApYw9I5ECz7Ngn5RyXRBQTW",
+	"/T29Bu0G/Vd+pKDBtNv0f58W7ubIu0qCApUEk9nBFuQ20tph4r4nG/IXse7ultWy3M+m6qgjnNYN02r4",
+	"5ZG0R8sXt1sz3sITD3isbAf7WzNgwPdizfjXsE3AesUUhjv+kHgIXougtZ4w40XhoHWkLNwN5gIrEsLR",
+	"sW4UFRrT5DdtENiopZUHkudt05+nyARM6l9Iov6S3rxPOYrm4Qlnp+0o78nmTz7Y//Y2Eob+UdjWcQAT",
+	"VqVYQSjmDSu9qN2oVNFpSAyH+Ish8V4MiXaj2jl8lyGxfQdGD87R3jmy+nJtr5sFu/fwwc2CdrP2TQXG",
+	"gZ4TOoWsLVdewnMBh9dtb3gojKsrxQIyCtQtjK74MaGksKxaTQS8cs2MJoItI8GAEr2gRQHGARb4UOQm",
+	"1KH1QloGCZWCW0PJMGf2geWHz5Mt3HXavtSf+FeuP9HJUpy0wMXUrujJgi9AEGiX5e2B/v7duzeXJJdS",
+	"QQITxldPmeY5WhIuX797QxTLGL9lyh7rmVRLijWWKXlRyCqfgVURcK3IL1LdAPAl+YEupjn1pVGpmIjL",
+	"l5fYUmkAJ8A+9Zry4roSRMnKsCNNaE5Lw9QAwDSRGyzs+ttJY0YJ1X44eULefvuCPHtydobmtMTlAqYv",
+	"8OQdv1uVbOwbOFGz7Kuzs5T0pQJYsXAiZWaYOcZwXJ/xUQfXMnHLCllCyVZecuYYUxr+TCeir1gJ8nwS",
+	"wLZOR6NByB0JbWgGMUUcMBXsx7Rph/Rvpz//+M3Lt5fvfv7mf1zZLbh6ffHfV3/5H+9eXtreTkfkNf+L",
+	"1ZMdPSWbe3WkMeklgaAk+/MpvCRnWB0IIuX0oObUHjyuhho9fYIB9nW1WXcTXAiSOhLzlXwXdIWxd1iE",
+	"27PnRrVaVmgG4d9oHg4LGBxFwPzzXDGtMZhrM22gXxaVPrZkT2hRyCXLBwnaVYsVIEzcMgULMSS/zKEu",
+	"0moiMDIricrm+vQdSNqrQ8HChvnoQR2DiUFIk0caC6O3GwhBTbNK0wIMxTMuaNE8LDBFFx6mVmB3tX3B",
+	"19hkg9irEslxSL71TWiXTG+JB2JbtZElVtHnylX8hRrLHYeS5CzjOYMgLY9bC4nYc0jWhs1LXf9Dzcxb",
+	"9neWmT5mMg3SBNH+JgJHq2uKi+59UjK1oJaXFauJ6M+NKfX45CRnSP5KD7MwuGEmFyeQ0HFsTz8X1+6v",
+	"JQxXn6hKGL5gx7TkJ4NzcrGg/5SCXP546YZCMqrsnMnly0sog2w5iyYGYOaQrzGRl5ILk/j1wRjvZ+/f",
+	"h3x1JFC/4ZjWnxCfsf70/ft4HjLTQ7rUQwpjgRlooU8Kapg2J/n1ySUT+Wtcw3fye2PKYalYaWc7N4sC",
+	"UogbLC+MC90VOIqJmFYm1Hp+OnoOW/YVmctK6eZwKisMYm7cAtuFQdmBnrgvTgDicEFFRYsTxx2OHWEe",
+	"wzEI39qGB5AGA+og8uKJACJ1C+RHb0fl8sB81K1f0adnZ0NyQZ6NnjiYR2rolCJOXy6XYmA/LKUyczwM",
+	"Pv//IlB/BIFs2UJJlcZUu9evXr+sLd54hhOi6DKCQIKnCVNKqiF5aY+sO+u+dXtCaXA8e4p3a5Ai016G",
+	"5EcsSr6kHMCZ8ex0VMO2779CtvjaXrwb8v16jFzL3UL6b1+8eUfe/TQ4J3ipYAqmbwhGYBlR46bpykoI",
+	"zW4No+OGLfRaPN3Zs6cbEXSJfeAVPnzq4u38n+FhqhRdtaVYvGu5B/uvL179QL59+9PrwTlhi9KswMXt",
+	"FBBIqLbLmbHOtAtop9cVFHh6lrR7kfZREWKxoCmwh9SOKRcUhrPp7WlKHYe+v4eOcXZ/vi+k2bfIQbt0",
+	"e398rAQWMnQzBigigc4Sr7NJuPXkLJaTfu/KCqoSj5nQULMkL4SZORXbpD/Sz2TOSGqkvIJXEI+1KaBF",
+	"Cs5jzeYiYmEuEH63NAcBLZi/HZ7EG9hPkwvAD/OQt074gtvedyZICsxep/aGqMntV/5bOqihfGqyPSe5",
+	"rEUxy8t/X6YkJ1m3+iLzBRfrRqZvWMFvvRmFLutbVG6uuD7CSoRNtxF8FWmPId4ArkndrUFe6JsgupRl",
+	"S5QFwmI0YjGs9CYhVJ0W5JYzK1VoxhwgJhFymbhERof34q3PLqqslAXPnKi7qR9ohgAmijmresGzlauM",
+	"yh2cdtSzJv10DhwgTUhq73qm9JUVEtPBRMiSCU0oueVuQYBgMSzNFVotMXH03JIw/BGedTTvAlB8sYM6",
+	"iZ6buawASzQrpAYcmYvocSsBgWAe6rLSHOUp24yVoxDOB8UyWZmgsns0/wHm1iLsFKqBlGQFo4KUVGsX",
+	"8AEQRX7Mrk4WhcmtAAUH9VMw8AE1IMhpyRSXObdy3yqE8bWKRZUIoRXw2ANZ6JqdhMvjcY1164Mopeq8",
+	"TmExAVDDPvVns+P9jthpK8+EDWoJ4fAVW9egXuLIjQ0mCSgY3TzyWyewE11NrUZN+g18LgeLuRkdN96G",
+	"fJAEHK8a6CCZiAiKc2D5LANLT4q8LkU2y43tL3VTTYGNupFZFiEj6CfuguoKRvqpkOYq8Nt0cD4RMf/1",
+	"TUSvGFQj5bLOk+unmhWztFHfHuAbMILPceuZw1NzQ5wIZ7kYk9TZfDaYNen7XhFjRjYuB5z/uPlOPZkr",
+	"tz6IPzARzcfsbeGfwGx/d2E0ihg4bSVm9242IZNfMzMYkrdMV4WrKIKy8kTUwrJbRp0OyUVQ75LRaOQX",
+	"WJP+09MnZMpW0kGSxV3GaBqh3zm9Zc6S1cahAS4kcK6HZs8REM1n4Mtu8dt4MoAiws+g0bjlxvgVuz1/",
+	"0tjnx9IPXkvApKNinZ5dHQ8wgMc6EFqrN7Wdf5F07s2gw2+ACTrhOZabpai5wN6X1g1b7QLwuWE+gdmo",
+	"ClBiiGBLpo2DFxdOTNX8WugBYqycOxBHpQ28zzVZ0Nw+7L6sNBuSv0LsNPBAsF+7306fkzl776qQeGXi",
+	"8vuL47Nnz/2fVsF5cnY8XRmHS5bZftr42g9c1/HIf7XTfQwOAx11iHxuGe2AHzUu949K8RD0CADlbKVr",
+	"WluLsNUH0fyJkoaaLU7RCwhTANq3dI0ao5BLIgUStyzsZQ1DAmXJ72ofoZQGDvPJZTHUytGmagQjiSmn",
+	"94CBiI1+OgjUzfxflDZbFYXX9IYRCitj6YGLa1yhQ0juww1bXfF8O6QFkjkpGPVAv56wIIyc+Adqlht5",
+	"SHzKDOBGnBOkceSq2wgQ3tpOgE+7h1rjnP3LR6H83qn40sgS6QmgrPch5fbknSZMA9L1Vt9SSY1hyr76",
+	"P38dHX9Nj2e/fTh9/vHfet34DPXpqe1SW7MYAgX/rX5+LzyxSF3amni04cuysxyv2fvQt3yOCJpjNOq5",
+	"JDb7Q5cHyzbS1nkD4rntRYjuaMdWRuccfY9wY6cj56tzf7agjz1KZlW0Ox33T72Wv3OO8sfIF6nlpHph",
+	"gwyPl8P2e6xgVO/IIPoBH7nv49bqzMb4zgOO6SuRFVXOCBMAVAlDReXFLYI9GoOuk0kfG7p82ymCde7K",
+	"pMJNWN/aRzxBf4zzgAQQ07wjcLjtWrUBXFn0VuWrdfBaS5EJUUwzU0MoMKsWGIZ0NqUaamNGsXqDVpBs",
+	"SGSOMHrrmnJNZNsh+VESs5SemiFOaS4LrP3qxudi35xjroalnVYak4wpdFeVUJrS/nWlWSZFrlOHhRpi",
+	"eUZfO+jWt8yo1fHFzDCVuhItDgUaKjzAcAh7X3LFNNSUQJIiPjLSFV8N0eLpq5wtSmmYyFbHf2WrlPQd",
+	"BhsGk8sbJgZhmcL32A8X2jCawz7QGyfTwAzCEkzEBUipGMiJIeYwojFRrNJYQN2nW/syNSYEYq4XFAWj",
+	"BVptFVuwxZS58MGJOHuKkVnnMcRuGDBaUagy2qkRMIPW0p8ZCFFAcvvmTjfXsCsO5mw0+oQ4mDswqoP8",
+	"b6f32/d3iopOrxssPkbLzhTT82KFx7cuoeKO3RpcdpTq/YJmc3b8QgqjZLE7e/tLcP5jB+ef7bXe31HD",
+	"lvR3ZxGuhGi5vYDp0XaSbb3PGgLcyQf435sguhLHPON5WBlm68n8kju2njvmlqVdZDkoewxW/9U3NXLA",
+	"BnGcZDJnnU4BiFeTAKN+w4oVAc+MZZcFFzdeInISqA9B6sPX0gW3Q0dHNVC+z+PASmP1I2RJNQbfJGRB",
+	"TQbxW+lMyYVDIHe+IweJL8AVgoFzFOUTkE2gduUAr+M5tdcvDLmf3nCR/6f9jNLORATJTDqc9hv/lP2c",
+	"Dqw8A5VTI+MbF2QRfFoQCIlwsVbSwFmUVPs4eZ67BZoIKJoU4v7AIQKhzW7oWMzfynuq4AwTco40jpxr",
+	"F5du6A0TwU1uhQopGAp9EwEF2+ZUJ0HSI5Ggl8Jr4LuRhCrFb9mQpLZ57RbXTtl+VszXh4dZuyEf6SSm",
+	"golwRkYQOKFrbFTHxVhsx+tpFaOnLrBrVTLSVY1FyGPXbzoRfSENeTr6yof/a1dFmWQFRAJChB8Albmq",
+	"fSg+w7WaOJEV0gYKTOKx35RKvucMC/e7cGspfE6FXIrB2MW2X1M7FwmRZD4a3M26pltLZahrYlaBYCSz",
+	"MiDSt8teQrq2Lz0dPcUq81vXAJo+hmZTL/iOQ0B6IcU1JPOAKXjOijIK2ILIFG2py9OKP4JuVbVVKYoV",
+	"6T8dPUk8svE5eTZ64sT1ptgfRH7Y0Nr8jHXhWD7ogAUC1vPCMpdDmZbLpfiFcrNPuqt7/FslFwc8DrM7",
+	"4PlLZD8tsLeh3rc/4JA6YdWzsWc/gcV0mR0s32m3O/QyXEJf88D9aRtrK3LwkOYItxKwp93OJLgKPAMP",
+	"DKR5c+ySrte8c1h3LxUSU1fS4VaL0B9CAH+sEIwfJdFVNne8ykVWCGmuZpDIN3DR2HWgP+rGeGlKBbs1",
+	"cOw932Dv0N5ERA0me/P2gQvCfvCwDstHPosEbzuu49r4tTjmIvADEDgWEKeLkWtrglJbqPYDSH/+Ttgu",
+	"AfqL41CBDr0lfXCnpxRNHfkVVP1Bh3kKV5z9BsSpieAGL9NBA4BkKnOo2wsiS+Aietw0frpqSE4c7NNa",
+	"4soHGCIYJuIHPRG+lBPIPujN99ZiqqBwvnDYepHol4IfJvXnYpC4mJl4OJb5GzSG0RzdQa5iKYh0Sz9c",
+	"ENAS7MHndAD/ZJqsmMvyBXkklutAPLNygItBXOe4xMiJwOHZ6ShZXc8xc1MqzJNMIIZIgAhk+c/AVXh1",
+	"GZKaaGkfQDNaLhkGbSF/EC5vC7zUEzERP/kif5gYjKixbr9rksCwL0HAXYmPJk4Ko1ZyG2NaLsSvNpKS",
+	"R098ku5EUGNs5/BASOhDjQnOyZVt7CpngrMcpXgniXoDHRRd8oIMSjGkj2iHel5BPXwXai8VEGQhAYQC",
+	"AivrysqZFIJhAqwzAfucx0Fj8M9GT1qsqbGI2RXIBMf3tT+gjyNFHSoWHSh1xVLUfm/8AB7Px5BrtkHW",
+	"rR+vNb9LC7P6IuL8jgo1fjYR4C2jiOC8dLIAsnPI0IdUoc9z6ysGnw8vPlu33eU8eyly7eeFYGeKNaHG",
+	"SB/ZIRg0U1+RG/4y6KGBcvV7XSgT0XmjOKdR41LBxtaulrra6+bVMhH+bnEN1hdLazo4PFPbVB/M01J4",
+	"q+rHz2W6deuRe80C/4YKi0uesdjXGQrefymLfVfnyJ/RweGoeKu9ewsHE2z5IPzrvWHAwgShmbHiM47S",
+	"SJIaUwSfeYgR3ptXtQi/E4G8SrDlp3IqUjMqwZY72JRgy0dgUnaHHjnpZwfLsjJb3vA6fWFFf2oQtcN5",
+	"EuAV3oUjGWnKrVaUrFIQbRKV0JfK2YNmNZ+oqxjOHMMoywQS4yt7zCFVvo6qQW5kb9k5xaoskOHt7Amz",
+	"2kv2jCi2gBrFIXzHdv0p3MsKWhPRoru3Mq99eJddw3X9PfiJwa4+EVPmGXP/6ejrOqd0gAYVWRkAekM3",
+	"X1QTTwpYLsWg50qz/ByZPC42LKlmt0w5PK967DUYGEixZamHxKOZ2bnH87AzGMIMnK/Rp/xjkn7OtrpL",
+	"3v307s0uBKF3Dg0A62gA+Rjp6aMzrLEsGwrlNh56WVQP7Umw89zmRvBHBSj0iyL9gJfAn5mZf8fcsXPU",
+	"ZKku8Nutqjfw8nvQvL216OSD+7QrHMeZonoPb+3agU4UYatNZb7aML0/wqn8AnJxl6wfjCBquPP8Jt6H",
+	"cclRz04iP1F0uY9P6UhDdi9g/FHQutIhWxSplRJoNgdQA6zfnGKZJV9+CZ7y93Aul8LKqc27uEb5o/mV",
+	"osu2Spj1mXtL9yjF+MkAby1aSY3e9KCHKul5hNxvuC6l5sZVs2+2mtYLf05mvGB29f9z0ttc/UnvyzF+",
+	"sGP8jadougUL+YEOdFlQsQX/6wWKmugN9kH0GSNTZpaMAS5ByTJ0orJbWlTUHsdpIbMbhwmXc8UyIxVA",
+	"8Kb/77AOFBjOsyIFstMJoXoi0vo3YseVQpQX9L1wqJ3esbeU6kaXNGNkQQV4eR2sDXr80HgCJwUWEoID",
+	"bZNWfFbslrMlgmNBdNSQpAsrwAOclrAnu3DYLzA58Nvp2KE4SEiaM22UXAWQmIJ5TDDIykDfLjgxN8aK",
+	"IDOKQbTvsYO3gak522lzMg3sLxiR5sLhwUCwIUxiAL7ZGGoagsOsihnGb7902GEOkaH/dDTyCo9t778u",
+	"f/oRCwM4bcz2d6SJ3VqG2REGghB94z6lI1p2zEqZ0nwDcBqC7zKrzJ2dDRziX4PhO4xAx3fcd8YoPq0M",
+	"c8X04GxgCJ8jvhTA0qfViqlhKWVxpfk/WYo4t5QYKQuSUUEAKJg4ArJk5yUcNiQXjjrsJiwBlc3IKgPv",
+	"twQvpiUXVHg3tjPB3Wf1w84HXCp2y4S58qQCenWuZGmPhbQKugsl4MLqqFFWykRAoveQXIISWxdKAHpU",
+	"dr1pgQsKcQsYJXsLrhVTKah06Ahez+VSO2+lT5UpWvE0sHbNm4IejhHE3tNFWfisdzT/wZPIlty2om46",
+	"BDwriHKrswXHvVLJvMocQpHTZP2TpZK3PGeqN+4t2XQu5U0PuKxdGriXMdv5Cr+y19IT+AC8GBxN8Fil",
+	"it6458GVofGhG/kQ8J1r/oM6cVyTZ20icaHJxtABx+sKtxeY9T9oo5Peb2F60XuggWM1t0Y3NWVvX7CQ",
+	"23mFoFR2ugVIF1NJVW6bmocLtOAzlq0y3K81Ig1mWzdG33c4V73xGVweCwgl7yG77CW9cCx643BrftzX",
+	"DGGJ7jOlFAG9d4hr9gAlHgsXjUaGmkqT1P4iWJ5+sSz/a1uWW+U5S1JeMtoUHmJBDqWvYGiGP08+2P/W",
+	"jAfrEDaOJpFAgTIx2sz4gO+cuwROJ0bCAQFNyX1KE6yRsboCcN0OfSncBg9koNh1+r5UD/tk8wAu4ybN",
+	"Hao82K3a0BxqYj0BYjrcSxua7XLSXgC9ugzhmOxRWLYSqPvEBeJRqtyKopitY78IV9ORJlYzQZE9g9pU",
+	"R9p5MOx9B74AEKtldnOkIa6fqUEQD3l9jkCOtWIXxJo2Tjkkh7tjF1w5MyUXQSZzJd4nwrWW+B/Qzl9L",
+	"mHOqyRT0LNctSv59bWjBxq4x2/fANmFHbS+q8DoGeXqj50SA8mO4crhuUNofvVCQ9YwJ0U7yrANWr9D/",
+	"lXqI42K1JTq1DkDX0B+k6WBOC9aAEK4JEyqcYGwqFnQgJVXmeElXDb0huMDgmSNNXIg58QUy1guGGMc+",
+	"JoJiOFKK+iTmdY9JYIIIMIaWY1clbUFzVqNCokrT4JSYlxQqtJQsJxzxmyYCsnL+L3tX1NvGjYT/CuEX",
+	"W8BGcg44XOA83eXSJkCTGLGDPlRBTe9yLSIrcktSdtTA/73gzJDLlbiqbMd2augpjrRe0uTMcEh+833B",
+	"VqDQPpc9EGUz6OzgaBCjerlwPmE3LuyrqPLpQkMJ/BVfHqGJL1yp57495/virclHFtp3/Pz6lGU89Cxb",
+	"k+6bv2vOn1jJ3tHev+fbJ37QfJL5XT/iWlN0i2SYqJW1MloMiAXBNpdCjzeap4p4eki9hOA6EODgGroh",
+	"Yo4QKXsBHUIYRj06hnFcNom2F0XweKMdIqF0QZkJwmFUnAnxEGCK/eiXbwC/Hb3Eu6azklJj79tTFf7H",
+	"5sJ1kW01SLEkPbOa1dwHnRCy0GeTg+IEWD401vT0BB4lkPf1rlr/u1GLQ8SmFTtRJqM94Yb83ire2pl2",
+	"dlLJuh68G/y/rOuT8Oh2zEs+vdhI07YlBZPTN3rLfeIGwgj40ciFCyjFxCNpG8+j3ZVmcZRBaB5ONFvu",
+	"Zk8uOj/hHfQrlAbpT2fqWPHDnHN9m3E7u954I4lJekgfScmDXgBm45cZ/xos510o+cdCsNaIWn71T0vH",
+	"Dl70yIwNlIyNxuytA1A6UDa1wliteAPlQgH5lVHJsZrAVoFIcG0jHryB7vXuuifnVQV3grw5Nr4tJ/17",
+	"0N3JyTVV7wygdrjSSpa8QQeD8Rzv3OUxN/rBfvftinkPOc42DKDeB262JAR3XKrymVmozdWmKKzoXaIE",
+	"3ZnVUitdwyVSKnvg92OV8Dk41uZhMSWf5whwf5HWnSxV+XGhHobCMOnYbX79n0L5SWO6qYrOz+aO5PM7",
+	"kBpG30jdOLGzZAmEk6zNdJ6n+Mh94j19C0OWgRAeghQbcam/BApdiVSeVXfn6RMAvNTEUu0nzVq+wokP",
+	"s9RHKcK8pUSWudtbGPx7qvSAd2MzD31JlzRd5cyKviLIQgR+25m+IgFbDRqjP/gOYHf3tkkaH+YYAB1f",
+	"hMr6Ri8MTr7Bv3/Hy/8RgpDtqiLGDD7qqhvpbDYcUedo9v0rOte7z8A6XO+EsZQGZ3drlrEgnKeNFrRN",
+	"ShzM6lZpcTy63LxM/9o9do8WFVvZvFzHPsPO2I/CTkBkZcHupjU1q2SyY3DqPpt8iz9vrBOIs/QgpjAU",
+	"YBIjiEBzuEwNKIN4FL+TunyM3X+cn0EDvOmFfzSJ9z7uZSJYasCTWhsy4Lu1MgQD6NkgXRwDADNAVzXJ",
+	"J3LHzghAFygvO82d+RpO2LIzJ4zhtTZzOjcx87OpqjQqEDfcCYNn/UoHNkZMJvCNBV2zr6NDl0zOW20A",
+	"FjAfs9fA8E4q2BKLFANpKJ5S+0YOEhT07x38D5UpwwniKuwVBDeViAWIXMGlO1elSDjS4cZyquI3cI5p",
+	"mRFWL0wpMk07wedn9NvZL3+b7vHp3udQu9m7mAMSU7iB5/HSn38BQPZRR78+QyAuPQDaw8ig6GPL+ZLN",
+	"/OjOdIOFr1AGmuCVI0LjrbNTZYWRvGFzfQkwVwIAw7CCSN25qLVJcbZAfeV4I/AqnuYmDzAPfF0AnJiq",
+	"Di6RloyOiBg0yrV7t9DO+bSSZJoKPNG6FAqFKNFuc3fzP4FLfUC7vsv9fHQHHxOy5gXhYbuVAnv1SALM",
+	"oXEL8NL8ShUCQRz6jkohgcbU7glKfu52kN9JSiuuLDqImPo1hKLOyiLCDtYXkNHt0sCJj3qbd6sY3Cg+",
+	"Ik80RUnQ3Y9yITaAkvBJXXdBVirWGn0BsS6VmPOvJvzXEZNuqqD6JoKvsFYmE6c+Kd/ED5emLtTTzEef",
+	"nHgdGnWaw0agZq1NKZ7hTI7uLbMdFAeCMrb+whGdzRL0UWnMMPBWOIGIIuspfhZtkZ3eBHoKjJbdmkVY",
+	"KHxVEbMjbfyPOfcu0lxnJXeaqpA85Sgp1xz6lqmHERw+3KuNEH8KVi1MyN0CMd3WmYfv1CPlHTeJO7uo",
+	"s8sths6KfFDbZq9+g5dDDoJhrytwO5pMnv/rP+PD8eH4+dGLwxeHEOWoqXVSe2HgWFTwOdAYW4ohVF+W",
+	"cBBBdRsVL/aIHoFlZ5y9R7cZHv1PVhhQV7OUmSTPU2EosZO3WgN95hpqxo77yoG5Zk5zcBtbUDlkIgEV",
+	"Rd5Iuk0aEZATgVWHfnmglfD1/grl08Hph9PjEd1JWdjwAccTFnDGnYnvTcKDY6l6ISGniofPrs104X9g",
+	"HnRvmLzUlroVdrxyeD34R7RtZj4CTRTNMzeCQUGmlVqJiknltB9RpJ3mLBRrjnuMRINNKt4snSwB04/7",
+	"toNjbd0bfVGw/87bRrpFJQr2Tn5tuRJNwU7EBVoJZ1QMOlrp8L5l4mvZLGxQEPerIGjJ2xlckaTD3rte",
+	"X0dxDPXb+xxowlaibfQSid3BbnuWbESpTYV10q/edkkDZ1gD4FuG4uRzwZzEtyDO2L8VRl86ZkKZh3W9",
+	"XoZnhjqJtdWAsGm5m2V9Lbq29yH/wxJqkcOOueSVoGLzJbMzKI1uubWMp12pG32V68R76ABsikLjUa1Q",
+	"RYatgpW8dQtDsiolgv+q5P0damm9jdc41ZcC+g1Ivrzy2/kSZXGAp32hktdT6UJ+EFdMKRT4Mwmxo5bg",
+	"pmtBBo7/eNsKbtCXC6J4I3NPQ2VowGYFRzSzAnZ8621oko20C1NzPNDDLJAdwMGebnwm3anEYm3wqGCV",
+	"KKW3Sgj8lD563weeS1SPDrrkXT87/dgBV15U0jFniO84rY9IY4F/KvOG44YrsJFKlA33qeglHnRadrDC",
+	"C4GFGsuCUc3yKKHMC6QOcpWbIOkCorIHVgsfpXUdD5GwTAm6gQeBRVTqpCQ/VJnpKwWpX9JQsqRvuzbt",
+	"A1900SktaL+hBxJ/0Og4eeeXE1ylOPyJyJdHk9jRW4VJA6qQ9dbfCN64WQFvkQq2CnPhjA/E6PrSRvzg",
+	"S7/Hoa2KEFXPM+O2we5df77+KwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -20,6 +20,7 @@ import (
 	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/providers"
+	"github.com/understudy-dev/understudy/run"
 	"github.com/understudy-dev/understudy/secret"
 	"github.com/understudy-dev/understudy/snapshot"
 	"github.com/understudy-dev/understudy/spec"
@@ -160,6 +161,10 @@ func benchServices(b *testing.B, pool *pgxpool.Pool, kr *secret.Keyring, acc *ac
 	must(err)
 	mail, err := inbox.New(inbox.Config{DB: pool, Keyring: kr, Accounts: acc})
 	must(err)
+	deployments, err := run.NewDeployments(run.DeploymentsConfig{DB: pool})
+	must(err)
+	flows, err := run.NewFlows(run.FlowsConfig{DB: pool})
+	must(err)
 	return Config{Accounts: acc, Apps: ap, Snapshots: snaps, Leases: leases, Exclusions: tagging.NewExclusions(pool, nil),
-		Destinations: dests, Isolation: iso, Spec: sp, TOTP: totp, Inbox: mail}
+		Destinations: dests, Isolation: iso, Spec: sp, TOTP: totp, Inbox: mail, Deployments: deployments, Flows: flows}
 }

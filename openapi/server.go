@@ -30,6 +30,7 @@ import (
 	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/migrations"
+	"github.com/understudy-dev/understudy/run"
 	"github.com/understudy-dev/understudy/snapshot"
 	"github.com/understudy-dev/understudy/spec"
 	"github.com/understudy-dev/understudy/tagging"
@@ -74,6 +75,10 @@ type Config struct {
 	// InboundMaxBytes bounds a message posted to /v1/inbound/mime, the
 	// SMTP receiver's limit. Defaults to 10 MiB.
 	InboundMaxBytes int64
+	// Deployments records and lists the environments' deployments. Required.
+	Deployments *run.Deployments
+	// Flows declares the environments' flows. Required.
+	Flows *run.Flows
 	// DB is pinged by /readyz. Required.
 	DB Pinger
 	// Logger receives one line per request and every internal error.
@@ -130,6 +135,10 @@ func (c Config) Validate() error {
 		return errors.New("openapi: Config.Audit is required")
 	case c.Inbox == nil:
 		return errors.New("openapi: Config.Inbox is required")
+	case c.Deployments == nil:
+		return errors.New("openapi: Config.Deployments is required")
+	case c.Flows == nil:
+		return errors.New("openapi: Config.Flows is required")
 	case c.DB == nil:
 		return errors.New("openapi: Config.DB is required")
 	}
@@ -167,6 +176,10 @@ type Server struct {
 	applyTimeout time.Duration
 	// errors receives the requests answered 500.
 	errors *errtrack.Reporter
+
+	// deployments and flows are the environments' deployments and flows.
+	deployments *run.Deployments
+	flows       *run.Flows
 }
 
 var _ ServerInterface = (*Server)(nil)
@@ -184,6 +197,8 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{accounts: cfg.Accounts, apps: cfg.Apps, snapshots: cfg.Snapshots, leases: cfg.Leases, exclusions: cfg.Exclusions, destinations: cfg.Destinations, isolation: cfg.Isolation, spec: cfg.Spec, totp: cfg.TOTP, tokens: cfg.Tokens, audit: cfg.Audit, inbox: cfg.Inbox, inboundMax: cfg.InboundMaxBytes, db: cfg.DB,
 		logger: cfg.Logger, registry: cfg.Registry, gateway: g, requestTimeout: cfg.RequestTimeout, applyTimeout: cfg.ApplyTimeout, errors: cfg.Errors}
 	s.metrics = newMetrics(cfg.Registry, cfg.Accounts, cfg.Destinations, cfg.Exclusions, cfg.Isolation)
+	s.deployments, s.flows = cfg.Deployments, cfg.Flows
+	cfg.Registry.MustRegister(&deploymentsCollector{deployments: cfg.Deployments}, &flowsCollector{flows: cfg.Flows})
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError

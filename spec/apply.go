@@ -14,6 +14,7 @@ import (
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/pgdb"
+	"github.com/understudy-dev/understudy/run"
 	"github.com/understudy-dev/understudy/tagging"
 )
 
@@ -361,6 +362,8 @@ func (s *Service) create(ctx context.Context, x *step) error {
 		_, err = s.cfg.Apps.Attach(ctx, d.env, d.app.Name, appChange(*d.app))
 	case KindDestination:
 		_, err = s.cfg.Destinations.Attach(ctx, d.env, d.destination.Name, destinationChange(*d.destination))
+	case KindFlow:
+		_, err = s.cfg.Flows.Create(ctx, d.env, d.flow.Name, flowChange(*d.flow))
 	}
 	return err
 }
@@ -380,6 +383,8 @@ func (s *Service) update(ctx context.Context, x *step, o ApplyOptions) error {
 		_, err = s.cfg.Apps.Update(ctx, d.env, d.app.Name, appChange(*d.app))
 	case KindDestination:
 		_, err = s.cfg.Destinations.Update(ctx, d.env, d.destination.Name, destinationChange(*d.destination))
+	case KindFlow:
+		_, err = s.cfg.Flows.Update(ctx, d.env, d.flow.Name, flowChange(*d.flow))
 	}
 	return err
 }
@@ -394,6 +399,8 @@ func (s *Service) remove(ctx context.Context, x *step, o ApplyOptions) error {
 		return s.waitLeases(ctx, x, o, func() error { return s.cfg.Accounts.Reconciler().DeleteRoleUnleased(ctx, env, name) })
 	case KindApp:
 		return s.cfg.Apps.Detach(ctx, env, name)
+	case KindFlow:
+		return s.cfg.Flows.Delete(ctx, env, name)
 	default:
 		return s.cfg.Destinations.Detach(ctx, env, name)
 	}
@@ -431,6 +438,10 @@ func roleChange(r Role) accounts.RoleChange {
 
 func appChange(a App) apps.Change {
 	return apps.Change{Provider: &a.Provider, Settings: settings(a.Settings), Secrets: orMap(a.Secrets)}
+}
+
+func flowChange(f Flow) run.FlowChange {
+	return run.FlowChange{Role: f.Role, Every: f.Every}
 }
 
 func destinationChange(d Destination) tagging.DestinationChange {

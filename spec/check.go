@@ -25,6 +25,7 @@ type declared struct {
 	role                   *Role
 	app                    *App
 	destination            *Destination
+	flow                   *Flow
 }
 
 // problems gathers what is wrong with a spec, as field errors named
@@ -116,6 +117,10 @@ func declare(d Desired, p *problems) []declared {
 		x := &d.Destinations[i]
 		add(declared{kind: KindDestination, address: x.Address, id: objectID(x.Environment, x.Name), env: x.Environment, preventDestroy: x.Lifecycle.PreventDestroy, destination: x}, x.Name)
 	}
+	for i := range d.Flows {
+		x := &d.Flows[i]
+		add(declared{kind: KindFlow, address: x.Address, id: objectID(x.Environment, x.Name), env: x.Environment, preventDestroy: x.Lifecycle.PreventDestroy, flow: x}, x.Name)
+	}
 	for _, x := range out {
 		if x.kind != KindEnvironment && x.env == "" {
 			p.add(x.address+".environment", "is required")
@@ -174,7 +179,7 @@ func checkAddress(kind, address string, p *problems) {
 	case kind != "" && k != kind:
 		p.add(address, "the address of a %s must start with %q", kind, kind+".")
 	case kind == "" && !isKind(k):
-		p.add(address, "%q is not a kind of object (environment, app, role, destination)", k)
+		p.add(address, "%q is not a kind of object (environment, app, role, destination, flow)", k)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/apps"
+	"github.com/understudy-dev/understudy/run"
 	"github.com/understudy-dev/understudy/tagging"
 )
 
@@ -31,6 +32,10 @@ func (s *Service) checkObjects(ctx context.Context, decls []declared, steps []*s
 		env, ok := environmentOf(d.env, decls, st)
 		if !ok {
 			p.add(d.address+".environment", "environment %q is neither declared in the spec nor on the server", d.env)
+			continue
+		}
+		if d.kind == KindFlow {
+			s.checkFlow(d, decls, st, p)
 			continue
 		}
 		if err := s.checkObject(ctx, d, env, changing[d.address], p); err != nil {
@@ -70,6 +75,39 @@ func (s *Service) checkObject(ctx context.Context, d declared, env accounts.Envi
 		}
 	}
 	return p.addErr(d.address, err)
+}
+
+// checkFlow checks a flow as package run would, and that its role is one
+// the environment will have once the plan is applied: declared in the
+// spec, and planned, or on the server and not deleted by the plan.
+func (s *Service) checkFlow(d declared, planned []declared, st *state, p *problems) {
+	if s.cfg.Flows == nil {
+		p.add(d.address, "this server declares no flows")
+		return
+	}
+	x := d.flow
+	if _, err := run.CheckFlow(x.Name, run.FlowChange{Role: x.Role, Every: x.Every}); err != nil {
+		_ = p.addErr(d.address, err) // EINVALID only
+		return
+	}
+	role := key{KindRole, objectID(x.Environment, x.Role)}
+	for _, r := range planned {
+		if r.kind == KindRole && r.id == role.id {
+			return
+		}
+	}
+	_, onServer := st.objects[role]
+	m, managed := st.managedBy[role]
+	at, declared := st.declaredAt[role]
+	switch {
+	case declared && !onServer:
+		p.add(d.address+".role", "role %s is declared in the spec at %s, but outside this plan's -target, and not on the server yet: add -target=%s", x.Role, at, Address(at))
+	case declared:
+	case onServer && managed && m.Workspace == st.workspace:
+		p.add(d.address+".role", "this plan deletes role %s of environment %s (the spec no longer declares it at %s), which the flow runs with", x.Role, x.Environment, m.Address)
+	case !onServer:
+		p.add(d.address+".role", "role %q is neither declared in the spec nor on the server in environment %s", x.Role, x.Environment)
+	}
 }
 
 func settings(r json.RawMessage) json.RawMessage {

@@ -3,17 +3,19 @@ package spec
 import "encoding/json"
 
 // Kinds of object a spec declares, in dependency order: an environment
-// comes before the apps, roles and destinations that live in it.
+// comes before the apps, roles and destinations that live in it, and a
+// role before the flows that run with it.
 const (
 	KindEnvironment = "environment"
 	KindApp         = "app"
 	KindRole        = "role"
 	KindDestination = "destination"
+	KindFlow        = "flow"
 )
 
 // Kinds lists every kind in dependency order (creates run in this order,
 // deletes in the reverse).
-var Kinds = []string{KindEnvironment, KindApp, KindRole, KindDestination}
+var Kinds = []string{KindEnvironment, KindApp, KindRole, KindDestination, KindFlow}
 
 // DefaultWorkspace is the workspace of a plan that names none.
 const DefaultWorkspace = "default"
@@ -32,6 +34,7 @@ type Desired struct {
 	Apps         []App         `json:"apps,omitempty"`
 	Roles        []Role        `json:"roles,omitempty"`
 	Destinations []Destination `json:"destinations,omitempty"`
+	Flows        []Flow        `json:"flows,omitempty"`
 	// Imports adopt existing objects into the workspace (import blocks).
 	Imports []Import `json:"imports,omitempty"`
 	// Removed stop managing objects without deleting them (removed blocks).
@@ -105,6 +108,21 @@ type Destination struct {
 	DistinctID   *string           `json:"distinct_id,omitempty"`
 	SyncInterval *string           `json:"sync_interval,omitempty"`
 	Lifecycle    Lifecycle         `json:"lifecycle"`
+}
+
+// Flow is a flow block: a test path of an environment, the role it runs
+// with and the cadence it should pass at.
+type Flow struct {
+	Address     string `json:"address"`
+	Environment string `json:"environment"`
+	Name        string `json:"name"`
+	// Role names a role of the environment, declared in the spec or on
+	// the server.
+	Role string `json:"role"`
+	// Every is the cadence: a Go duration ("15m") or whole days ("1d"),
+	// from 1m to 7d.
+	Every     string    `json:"every"`
+	Lifecycle Lifecycle `json:"lifecycle"`
 }
 
 // Import adopts the existing object ID into the workspace at address To.

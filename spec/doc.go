@@ -1,5 +1,5 @@
 // Package spec plans and applies declarative specs: the environments,
-// apps, roles and destinations a team declares in *.understudy.hcl files
+// apps, roles, destinations and flows a team declares in *.understudy.hcl files
 // (read by package spec/lang, in the CLI), compared with what the server
 // holds, as a plan the team reviews and then applies, as Terraform does.
 //
@@ -24,9 +24,9 @@
 //     sealed, and their status (store.go, apply.go, prune.go).
 //
 // The objects themselves are other packages': an apply calls
-// accounts.Service (environments, roles), apps.Service (apps) and
-// tagging.Service (destinations), each writing and auditing its own
-// tables.
+// accounts.Service (environments, roles), apps.Service (apps),
+// tagging.Service (destinations) and run.Flows (flows), each writing and
+// auditing its own tables.
 //
 // # Layout
 //

@@ -47,6 +47,7 @@ func (s *Service) compute(ctx context.Context, req PlanRequest) (*planning, erro
 	if err != nil {
 		return nil, err
 	}
+	st.declare(decls)
 	var conflicts []string
 	st.move(req.Desired.Moved, &conflicts)
 	pl := &planning{state: st, plan: Plan{Workspace: req.Workspace, Mode: req.Mode, Serial: st.serial,
@@ -282,6 +283,8 @@ func (s *Service) desiredView(d *declared, cur view, exists bool) view {
 		return desiredRoleView(*d.role)
 	case KindApp:
 		return s.desiredAppView(*d.app)
+	case KindFlow:
+		return desiredFlowView(*d.flow)
 	default:
 		var c *view
 		if exists {

@@ -31,6 +31,7 @@ func planFixtures() []planFixture {
 		{"drift_and_changes", driftAndChangesPlan()},
 		{"no_changes", newPlan(spec.ModeNormal, noOp("environment.production", "production", production()))},
 		{"destroy_nothing", newPlan(spec.ModeDestroy)},
+		{"flows", flowsPlan()},
 	}
 }
 

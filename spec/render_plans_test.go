@@ -188,3 +188,21 @@ func failedPlan() spec.Plan {
 	p.ApplyError = `role.buyer: provisioning buyer-2 into chirp: chirp answered 503`
 	return p
 }
+
+// flow is the attributes of a flow of production.
+func flow(name, role, every string) map[string]any {
+	return map[string]any{"environment": "production", "name": name, "role": role, "every": every}
+}
+
+// flowsPlan declares a flow, runs another more often and deletes a third.
+func flowsPlan() spec.Plan {
+	old := change(spec.Delete, "flow.old_search", "production/old-search", flow("old-search", "buyer", "1h"), nil)
+	old.Reason = "the spec no longer declares it"
+	return newPlan(spec.ModeNormal,
+		old,
+		noOp("role.buyer", "production/buyer", buyer(3)),
+		change(spec.Create, "flow.checkout", "production/checkout", nil, flow("checkout", "buyer", "15m")),
+		change(spec.Update, "flow.sign_up", "production/sign-up", flow("sign-up", "buyer", "1h"), flow("sign-up", "buyer", "5m"),
+			spec.AttributeChange{Name: "every", Before: "1h", After: "5m"}),
+	)
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/apps"
+	"github.com/understudy-dev/understudy/run"
 	"github.com/understudy-dev/understudy/secret"
 	"github.com/understudy-dev/understudy/tagging"
 )
@@ -29,6 +30,9 @@ type Config struct {
 	// Destinations applies destinations. Optional: without it a spec
 	// with a destination block is refused.
 	Destinations *tagging.Service
+	// Flows applies flows. Optional: without it a spec with a flow block
+	// is refused.
+	Flows *run.Flows
 	// Now tells the time, in Go and in SQL: statements take its value as
 	// coalesce($n, now()) (see pgdb.Now), so a plan's times, its
 	// objects' applied_at and a workspace's lock share one clock.

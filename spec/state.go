@@ -43,6 +43,9 @@ type state struct {
 	// movedFrom maps each address a moved block gave an object to its
 	// previous one.
 	movedFrom map[string]string
+	// declaredAt holds the address of every object the spec declares,
+	// planned or not (-target), by key.
+	declaredAt map[key]string
 }
 
 const (
@@ -66,7 +69,7 @@ func scanManaged(row pgx.Row, m *managed) error {
 // what each workspace manages.
 func (s *Service) load(ctx context.Context, workspace string) (*state, error) {
 	st := &state{envs: map[string]accounts.Environment{}, objects: map[key]view{}, managedBy: map[key]managed{}, mine: map[string]managed{},
-		workspace: workspace, movedFrom: map[string]string{}}
+		workspace: workspace, movedFrom: map[string]string{}, declaredAt: map[key]string{}}
 	envs, err := s.cfg.Accounts.ListEnvironments(ctx)
 	if err != nil {
 		return nil, err
@@ -114,7 +117,7 @@ func (s *Service) loadEnvironment(ctx context.Context, st *state, env string) er
 		st.objects[key{KindApp, objectID(env, a.Name)}] = appView(a)
 	}
 	if s.cfg.Destinations == nil {
-		return nil
+		return s.loadFlows(ctx, st, env)
 	}
 	dests, err := s.cfg.Destinations.List(ctx, env)
 	if err != nil {
@@ -123,7 +126,29 @@ func (s *Service) loadEnvironment(ctx context.Context, st *state, env string) er
 	for _, d := range dests {
 		st.objects[key{KindDestination, objectID(env, d.Name)}] = destinationView(d)
 	}
+	return s.loadFlows(ctx, st, env)
+}
+
+// loadFlows reads the flows of env, when this server declares flows.
+func (s *Service) loadFlows(ctx context.Context, st *state, env string) error {
+	if s.cfg.Flows == nil {
+		return nil
+	}
+	flows, err := s.cfg.Flows.List(ctx, env)
+	if err != nil {
+		return err
+	}
+	for _, f := range flows {
+		st.objects[key{KindFlow, objectID(env, f.Name)}] = flowView(f)
+	}
 	return nil
+}
+
+// declare records the objects decls declare, planned or not.
+func (st *state) declare(decls []declared) {
+	for _, d := range decls {
+		st.declaredAt[key{d.kind, d.id}] = d.address
+	}
 }
 
 // move gives the objects the workspace manages the addresses moved

@@ -40,7 +40,7 @@ func parseAddress(addr string) (string, error) {
 		return "", fmt.Errorf("an address is TYPE.NAME, such as understudy_role.buyer or understudy_role.team[\"a\"]")
 	}
 	if !slices.Contains(Kinds, kind) {
-		return "", fmt.Errorf("there is no object type %s: the types are understudy_environment, understudy_app, understudy_role and understudy_destination", typ)
+		return "", fmt.Errorf("there is no object type %s: the types are understudy_environment, understudy_app, understudy_role, understudy_destination and understudy_flow", typ)
 	}
 	name, key, keyed := strings.Cut(rest, "[")
 	if name == "" || strings.ContainsAny(name, ".]\"") {

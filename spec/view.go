@@ -9,6 +9,7 @@ import (
 
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/apps"
+	"github.com/understudy-dev/understudy/run"
 	"github.com/understudy-dev/understudy/tagging"
 )
 
@@ -167,6 +168,21 @@ func (s *Service) desiredDestinationView(d Destination, cur *view) view {
 	return newView(map[string]any{"environment": d.Environment, "name": d.Name, "kind": d.Kind,
 		"settings": rawObject(d.Settings), "distinct_id": distinct, "sync_interval": interval},
 		slices.Sorted(maps.Keys(d.Secrets)), s.cfg.Keyring.DigestMap(d.Secrets, tagging.DestinationSecretPurpose))
+}
+
+func flowView(f run.Flow) view {
+	return newView(map[string]any{"environment": f.Environment, "name": f.Name, "role": f.Role, "every": f.Every}, nil, nil)
+}
+
+// desiredFlowView shows the cadence as the server's view does ("900s" as
+// "15m"), so that writing it another way changes nothing; a cadence that
+// is not one is shown as written (the plan refuses it).
+func desiredFlowView(f Flow) view {
+	every := f.Every
+	if d, err := run.ParseEvery(every); err == nil {
+		every = run.FormatEvery(int(d / time.Second))
+	}
+	return newView(map[string]any{"environment": f.Environment, "name": f.Name, "role": f.Role, "every": every}, nil, nil)
 }
 
 // storedView is the form of a view kept in spec_objects.applied.

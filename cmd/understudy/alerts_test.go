@@ -14,8 +14,12 @@ import (
 	"github.com/understudy-dev/understudy/tagging/posthog/posthogtest"
 )
 
-// alertsFile is the example rule file shipped for operators.
-const alertsFile = "../../examples/prometheus/understudy-alerts.yml"
+// The example rule files shipped for operators: the analytics
+// destinations' sync, and the flows and deployments.
+const (
+	alertsFile     = "../../examples/prometheus/understudy-alerts.yml"
+	flowAlertsFile = "../../examples/prometheus/understudy-flow-alerts.yml"
+)
 
 // ruleFile is the part of Prometheus's rule file format the checks read.
 type ruleFile struct {
@@ -32,9 +36,11 @@ type ruleFile struct {
 	} `yaml:"groups"`
 }
 
-func readAlerts(t *testing.T) ruleFile {
+func readAlerts(t *testing.T) ruleFile { return readRuleFile(t, alertsFile) }
+
+func readRuleFile(t *testing.T, name string) ruleFile {
 	t.Helper()
-	b, err := os.ReadFile(alertsFile)
+	b, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +48,7 @@ func readAlerts(t *testing.T) ruleFile {
 	dec := yaml.NewDecoder(strings.NewReader(string(b)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
-		t.Fatalf("%s: %v", alertsFile, err)
+		t.Fatalf("%s: %v", name, err)
 	}
 	return f
 }
@@ -52,7 +58,16 @@ var metricName = regexp.MustCompile(`\bunderstudy_[a-z0-9_]+`)
 
 func TestExampleAlertsAreComplete(t *testing.T) {
 	t.Parallel()
-	f := readAlerts(t)
+	checkRuleFile(t, readAlerts(t), "$labels.destination",
+		"UnderstudyExclusionListNotSynced", "UnderstudyExclusionListNeverSynced", "UnderstudySyncRunsFailing")
+	checkRuleFile(t, readRuleFile(t, flowAlertsFile), "$labels.environment",
+		"UnderstudyFlowFailingSinceDeployment", "UnderstudyFlowLate", "UnderstudyLeasesAbandoned")
+}
+
+// checkRuleFile checks that every rule of f is a complete alert whose
+// description names the label what, and that f has the alerts want.
+func checkRuleFile(t *testing.T, f ruleFile, what string, want ...string) {
+	t.Helper()
 	if len(f.Groups) == 0 {
 		t.Fatal("no groups")
 	}
@@ -70,16 +85,16 @@ func TestExampleAlertsAreComplete(t *testing.T) {
 			switch {
 			case strings.TrimSpace(r.Expr) == "", r.For == "", r.Labels["severity"] == "", r.Annotations["summary"] == "":
 				t.Errorf("%s lacks one of expr, for, labels.severity, annotations.summary: %+v", r.Alert, r)
-			case !strings.Contains(r.Annotations["description"], "$labels.destination"):
-				t.Errorf("%s: its description does not name the destination", r.Alert)
+			case !strings.Contains(r.Annotations["description"], what):
+				t.Errorf("%s: its description does not name %s", r.Alert, what)
 			case !metricName.MatchString(r.Expr):
 				t.Errorf("%s reads none of the server's metrics: %s", r.Alert, r.Expr)
 			}
 		}
 	}
-	for _, want := range []string{"UnderstudyExclusionListNotSynced", "UnderstudyExclusionListNeverSynced", "UnderstudySyncRunsFailing"} {
-		if !alerts[want] {
-			t.Errorf("no alert %s", want)
+	for _, w := range want {
+		if !alerts[w] {
+			t.Errorf("no alert %s", w)
 		}
 	}
 }
@@ -134,6 +149,38 @@ func TestExampleAlertsReadOnlyExportedMetrics(t *testing.T) {
 					t.Errorf("%s reads %s, which the server does not export", r.Alert, m)
 				}
 			}
+		}
+	}
+}
+
+// runMetrics are the series of ended runs, which the flow rules read
+// beside the deployments' and flows': a server exports them once a run has
+// ended, and this test's server has run nothing.
+var runMetrics = map[string]bool{"understudy_runs_total": true, "understudy_flow_last_success_timestamp_seconds": true}
+
+func TestFlowAlertsReadExportedMetrics(t *testing.T) {
+	t.Parallel()
+	s := withRole(t, "1")
+	mustOK(t, s.cli(t, s.Runner, "deployments", "record", "--environment", "production", "--version", "v1"))
+	if resp, b := s.raw(t, s.Admin, http.MethodPut, "/v1/environments/production/flows/checkout", "application/json",
+		strings.NewReader(`{"role":"buyer","every":"15m"}`)); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("declaring a flow: %d %s", resp.StatusCode, b)
+	}
+	names := exportedNames(t, s)
+	read := map[string]bool{}
+	for _, g := range readRuleFile(t, flowAlertsFile).Groups {
+		for _, r := range g.Rules {
+			for _, m := range metricName.FindAllString(r.Expr, -1) {
+				read[m] = true
+				if !names[m] && !runMetrics[m] {
+					t.Errorf("%s reads %s, which the server does not export", r.Alert, m)
+				}
+			}
+		}
+	}
+	for _, m := range []string{"understudy_deployment_last_timestamp_seconds", "understudy_flow_cadence_seconds", "understudy_flow_declared_timestamp_seconds"} {
+		if !read[m] || !names[m] {
+			t.Errorf("%s: read by the rules %v, exported %v; want both", m, read[m], names[m])
 		}
 	}
 }

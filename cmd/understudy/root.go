@@ -133,6 +133,7 @@ func (a *cli) rootCommand() *cobra.Command {
 		a.appsCommand(), a.destinationsCommand(), a.syncCommand(), a.snapshotsCommand(), a.leasesCommand(), a.leaseRunCommand(), a.totpCommand(), a.inboxCommand(), a.exclusionsCommand(),
 		a.isolationCommand(), specCommand(a.fmtCommand()), specCommand(a.validateCommand()), specCommand(a.planCommand()),
 		specCommand(a.applyCommand()), specCommand(a.destroyCommand()), specCommand(a.showCommand()), a.workspacesCommand())
+	root.AddCommand(a.deploymentsCommand())
 	for _, c := range root.Commands() {
 		if c.HasSubCommands() && c.RunE == nil {
 			group(c)

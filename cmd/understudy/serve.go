@@ -26,6 +26,7 @@ import (
 	"github.com/understudy-dev/understudy/migrations"
 	"github.com/understudy-dev/understudy/openapi"
 	"github.com/understudy-dev/understudy/providers/webhook"
+	runpkg "github.com/understudy-dev/understudy/run"
 	"github.com/understudy-dev/understudy/secret"
 	"github.com/understudy-dev/understudy/snapshot"
 	"github.com/understudy-dev/understudy/spec"
@@ -209,6 +210,7 @@ func (m *Main) handler(svc services) (http.Handler, error) {
 	tokens, exclusions, audit := access.NewCachedTokens(m.pool, m.Config.TokenCacheTTL), tagging.NewExclusions(m.pool, m.Logger), access.NewAudit(m.pool)
 	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Apps: svc.apps, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: exclusions, Destinations: svc.destinations, Isolation: svc.isolation, Spec: svc.spec, TOTP: svc.totp, Tokens: tokens, Audit: audit,
 		Inbox: svc.inbox, InboundMaxBytes: m.Config.SMTPMaxBytes,
+		Deployments: svc.deployments, Flows: svc.flows,
 		DB: m.pool, Logger: m.Logger, Registry: prometheus.NewRegistry(), RequestTimeout: m.Config.RequestTimeout, Errors: m.errors})
 	if err != nil {
 		return nil, err
@@ -246,6 +248,9 @@ type services struct {
 	inbox *inbox.Service
 	// totp keeps the accounts' authenticator secrets.
 	totp *inbox.TOTP
+	// deployments and flows are the environments' deployments and flows.
+	deployments *runpkg.Deployments
+	flows       *runpkg.Flows
 }
 
 // services builds the domain services on the pool; m.apps is set so that
@@ -294,7 +299,13 @@ func (m *Main) services(keyring *secret.Keyring) (services, error) {
 	if err != nil {
 		return svc, err
 	}
-	svc.spec, err = spec.New(spec.Config{DB: m.pool, Keyring: keyring, Accounts: svc.accounts, Apps: svc.apps, Destinations: svc.destinations, Logger: m.Logger,
+	if svc.deployments, err = runpkg.NewDeployments(runpkg.DeploymentsConfig{DB: m.pool}); err != nil {
+		return svc, err
+	}
+	if svc.flows, err = runpkg.NewFlows(runpkg.FlowsConfig{DB: m.pool}); err != nil {
+		return svc, err
+	}
+	svc.spec, err = spec.New(spec.Config{DB: m.pool, Keyring: keyring, Accounts: svc.accounts, Apps: svc.apps, Destinations: svc.destinations, Flows: svc.flows, Logger: m.Logger,
 		RetainUnapplied: m.Config.PlanRetentionUnapplied, RetainApplied: m.Config.PlanRetentionApplied})
 	if err != nil {
 		return svc, err

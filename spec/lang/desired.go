@@ -30,6 +30,9 @@ func (l *loader) add(r *resource) {
 		d.Destinations = append(d.Destinations, spec.Destination{Address: r.addr, Environment: r.str("environment"),
 			Name: r.name(), Kind: r.str("kind"), Settings: r.settings(), Secrets: r.stringMap("secrets"),
 			DistinctID: r.strPtr("distinct_id"), SyncInterval: r.strPtr("sync_interval"), Lifecycle: lc})
+	case spec.KindFlow:
+		d.Flows = append(d.Flows, spec.Flow{Address: r.addr, Environment: r.str("environment"), Name: r.name(),
+			Role: r.str("role"), Every: r.str("every"), Lifecycle: lc})
 	}
 }
 

@@ -81,6 +81,9 @@ func TestLangExampleWithChirpLoads(t *testing.T) {
 	if w := []string{"destination.posthog"}; !slices.Equal(got[spec.KindDestination], w) {
 		t.Errorf("destinations %v, want %v", got[spec.KindDestination], w)
 	}
+	if f := cfg.Desired.Flows; len(f) != 1 || f[0].Address != "flow.checkout" || f[0].Environment != "production" || f[0].Role != "buyer" || f[0].Every != "15m" {
+		t.Errorf("flows %+v, want checkout of production's buyer every 15m", f)
+	}
 	chirp, db := cfg.Desired.Apps[0], cfg.Desired.Apps[1]
 	if chirp.Secrets["signing_secret"] != "webhook-secret" || db.Secrets["dsn"] != "postgres://chirp" || db.Name != "chirp-db" {
 		t.Errorf("apps %+v / %+v: want the secrets from the environment, and chirp-db's name", chirp, db)

@@ -121,7 +121,7 @@ func (l *loader) address(a *hcl.Attribute) (string, bool) {
 		}
 	}
 	l.errorf(a.Expr.Range().Ptr(), "Invalid address",
-		`%s must be the address of a block, <kind>.<label> (role.buyer), or of an instance of a block with for_each, <kind>.<label>["key"], where kind is environment, app, role or destination; not a string or an expression.`,
+		`%s must be the address of a block, <kind>.<label> (role.buyer), or of an instance of a block with for_each, <kind>.<label>["key"], where kind is environment, app, role, destination or flow; not a string or an expression.`,
 		a.Name)
 	return "", false
 }

@@ -121,7 +121,7 @@ func newLoader(dir string, o Options) *loader {
 	l := &loader{dir: dir, opts: o, getenv: o.Getenv, parser: hclparse.NewParser(),
 		cfg: &Config{Sources: map[string]hcl.Range{}, Files: map[string]*hcl.File{}, Desired: spec.Desired{
 			Environments: []spec.Environment{}, Apps: []spec.App{}, Roles: []spec.Role{},
-			Destinations: []spec.Destination{}, Imports: []spec.Import{}, Removed: []spec.Removed{}, Moved: []spec.Moved{}}},
+			Destinations: []spec.Destination{}, Flows: []spec.Flow{}, Imports: []spec.Import{}, Removed: []spec.Removed{}, Moved: []spec.Moved{}}},
 		blocks: map[string][]*hcl.Block{}, vars: map[string]*variable{}, resources: map[string]*resource{},
 		refs: map[string]map[string]bool{}}
 	if l.getenv == nil {
@@ -167,6 +167,7 @@ var fileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: spec.KindApp, LabelNames: []string{"name"}},
 	{Type: spec.KindRole, LabelNames: []string{"name"}},
 	{Type: spec.KindDestination, LabelNames: []string{"name"}},
+	{Type: spec.KindFlow, LabelNames: []string{"name"}},
 	{Type: "import"},
 	{Type: "removed"},
 	{Type: "moved"},
@@ -222,6 +223,7 @@ func (l *loader) evaluate() {
 	slices.SortFunc(d.Apps, func(a, b spec.App) int { return strings.Compare(a.Address, b.Address) })
 	slices.SortFunc(d.Roles, func(a, b spec.Role) int { return strings.Compare(a.Address, b.Address) })
 	slices.SortFunc(d.Destinations, func(a, b spec.Destination) int { return strings.Compare(a.Address, b.Address) })
+	slices.SortFunc(d.Flows, func(a, b spec.Flow) int { return strings.Compare(a.Address, b.Address) })
 	slices.SortFunc(d.Imports, func(a, b spec.Import) int { return strings.Compare(a.To, b.To) })
 	slices.SortFunc(d.Removed, func(a, b spec.Removed) int { return strings.Compare(a.From, b.From) })
 	slices.SortFunc(d.Moved, func(a, b spec.Moved) int { return strings.Compare(a.From, b.From) })

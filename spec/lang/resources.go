@@ -13,7 +13,7 @@ import (
 	"github.com/understudy-dev/understudy/spec"
 )
 
-// resource is an environment, app, role or destination block.
+// resource is an environment, app, role, destination or flow block.
 type resource struct {
 	kind, label, addr string
 	block             *hcl.Block

@@ -77,6 +77,12 @@ var kinds = map[string]kindSpec{
 		{name: "distinct_id", typ: cty.String},
 		{name: "sync_interval", typ: cty.String},
 	}, blocks: []string{blockLifecycle}},
+	spec.KindFlow: {attrs: []attrSpec{
+		{name: "environment", typ: cty.String, required: true},
+		{name: "name", typ: cty.String},
+		{name: "role", typ: cty.String, required: true},
+		{name: "every", typ: cty.String, required: true},
+	}, blocks: []string{blockLifecycle}},
 }
 
 // schema returns the HCL schema of a kind.

@@ -74,6 +74,15 @@ role "staging_seller" {
   name        = "seller"
 }
 
+# The test path CI runs against production every 15 minutes with the
+# buyer's accounts: the alerts of examples/prometheus compare its last
+# success with this cadence.
+flow "checkout" {
+  environment = environment.production.name
+  role        = role.buyer.name
+  every       = "15m"
+}
+
 destination "posthog" {
   environment = environment.production.name
   kind        = "posthog"

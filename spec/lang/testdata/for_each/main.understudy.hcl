@@ -91,6 +91,14 @@ destination "audit" {
   kind        = each.value
 }
 
+flow "browse" {
+  for_each    = { fast = "5m", slow = "1h" }
+  name        = "browse-${each.key}"
+  environment = environment.region["eu"].name
+  role        = role.shopper["shopper-02"].name
+  every       = each.value
+}
+
 import {
   to = role.shopper["shopper-01"]
   id = "shop-eu/shopper-01"

@@ -79,6 +79,23 @@ destination "audit" {
   kind        = "webhook"
 }
 
+flow "checkout" {
+  environment = role.buyer.environment
+  role        = role.buyer.name
+  every       = "15m"
+}
+
+flow "sign_up" {
+  environment = environment.stage.name
+  name        = "sign-up"
+  role        = role.stage_buyer.name
+  every       = "1d"
+
+  lifecycle {
+    prevent_destroy = true
+  }
+}
+
 import {
   to = role.buyer
   id = "${environment.production.name}/buyer"

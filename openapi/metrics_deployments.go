@@ -1,0 +1,65 @@
+package openapi
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/understudy-dev/understudy/run"
+)
+
+var deploymentLastDesc = prometheus.NewDesc("understudy_deployment_last_timestamp_seconds",
+	"When the newest deployment of an environment went live.", []string{"environment"}, nil)
+
+// deploymentsCollector reports each environment's last deployment, read
+// from the database at scrape time, so that every replica reports the
+// same. An environment without deployments has no series. When the
+// database does not answer, the metric is left out of that scrape.
+type deploymentsCollector struct{ deployments *run.Deployments }
+
+func (c *deploymentsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- deploymentLastDesc }
+
+func (c *deploymentsCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	last, err := c.deployments.Last(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(deploymentLastDesc, err)
+		return
+	}
+	for _, d := range last {
+		ch <- prometheus.MustNewConstMetric(deploymentLastDesc, prometheus.GaugeValue, float64(d.DeployedAt.UnixNano())/1e9, d.Environment)
+	}
+}
+
+var (
+	flowCadenceDesc = prometheus.NewDesc("understudy_flow_cadence_seconds",
+		"The cadence a flow should pass at: alerts compare its last success with it.", []string{"environment", "flow"}, nil)
+	flowDeclaredDesc = prometheus.NewDesc("understudy_flow_declared_timestamp_seconds",
+		"When a flow was declared (created): a flow that has never passed is late once its cadence has gone by since.", []string{"environment", "flow"}, nil)
+)
+
+// flowsCollector reports every flow's cadence and when it was declared,
+// read from the database at scrape time. When the database does not
+// answer, the metrics are left out of that scrape.
+type flowsCollector struct{ flows *run.Flows }
+
+func (c *flowsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- flowCadenceDesc
+	ch <- flowDeclaredDesc
+}
+
+func (c *flowsCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	flows, err := c.flows.All(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(flowCadenceDesc, err)
+		return
+	}
+	for _, f := range flows {
+		ch <- prometheus.MustNewConstMetric(flowCadenceDesc, prometheus.GaugeValue, float64(f.EverySeconds), f.Environment, f.Name)
+		ch <- prometheus.MustNewConstMetric(flowDeclaredDesc, prometheus.GaugeValue, float64(f.CreatedAt.UnixNano())/1e9, f.Environment, f.Name)
+	}
+}

@@ -750,6 +750,29 @@ type ApplyRequest struct {
 	WaitLeases *string `json:"wait_leases,omitempty"`
 }
 
+// Artifact defines model for Artifact.
+type Artifact struct {
+	// ContentType The media type it was uploaded with; it is downloaded as that type only when the type is inert.
+	ContentType string `json:"content_type"`
+	LeaseId     string `json:"lease_id"`
+	Name        string `json:"name"`
+
+	// Sha256 The SHA-256 of its bytes
+	Sha256 string `json:"sha256"`
+
+	// Size Its length in bytes.
+	Size       int64     `json:"size"`
+	UploadedAt time.Time `json:"uploaded_at"`
+
+	// UploadedBy The name of the token that uploaded it.
+	UploadedBy string `json:"uploaded_by"`
+}
+
+// ArtifactList defines model for ArtifactList.
+type ArtifactList struct {
+	Items []Artifact `json:"items"`
+}
+
 // AttributeChange defines model for AttributeChange.
 type AttributeChange struct {
 	// After Any JSON value; null when the attribute is not set any more, or when it is sensitive.
@@ -1971,6 +1994,9 @@ type AccountID = string
 // AppName defines model for AppName.
 type AppName = string
 
+// ArtifactName defines model for ArtifactName.
+type ArtifactName = string
+
 // DestinationName defines model for DestinationName.
 type DestinationName = string
 
@@ -2995,6 +3021,52 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/leases/{lease_id} (the `GetLease` operationId).
 	GetLease(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListArtifacts List the artifacts of a lease.
+	//
+	// The files a test run uploaded as the evidence of its lease, by name.
+	//
+	// Corresponds with GET /v1/leases/{lease_id}/artifacts (the `ListArtifacts` operationId).
+	ListArtifacts(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteArtifact Delete an artifact of a lease.
+	//
+	// Deletes the artifact, its bytes included. Only the token that acquired the lease, or an admin token, may delete
+	// it: any other token is answered 403 and the attempt is audited (`lease.artifact_delete_denied`); each delete is
+	// audited (`artifact.delete`).
+	//
+	// Corresponds with DELETE /v1/leases/{lease_id}/artifacts/{name} (the `DeleteArtifact` operationId).
+	DeleteArtifact(ctx context.Context, leaseId LeaseID, name ArtifactName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetArtifact Download an artifact of a lease.
+	//
+	// The artifact's bytes, always as an attachment (`Content-Disposition: attachment` with its name), with
+	// `X-Content-Type-Options: nosniff` and `Content-Security-Policy: sandbox`, and with its uploaded type only when
+	// that type is inert (`image/png`, `image/jpeg`, `image/gif`, `image/webp`, `video/webm`, `video/mp4`, `text/plain`,
+	// `application/json`, `application/zip`, `application/gzip`); any other, HTML and SVG included, is served as
+	// `application/octet-stream`. An uploaded page can never run in the console's origin.
+	//
+	// Corresponds with GET /v1/leases/{lease_id}/artifacts/{name} (the `GetArtifact` operationId).
+	GetArtifact(ctx context.Context, leaseId LeaseID, name ArtifactName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutArtifactWithBody Upload an artifact of a lease.
+	//
+	// Stores the body, as it is, as the artifact `name` of the lease: a screenshot, a Playwright trace, a log. Uploading
+	// a name again replaces it. Only the token that acquired the lease, or an admin token, may upload: any other token is
+	// answered 403, and the attempt is audited (`lease.artifact_upload_denied`); each upload is audited
+	// (`artifact.upload`).
+	//
+	// The body is at most 10 MiB (10485760 bytes; one byte more is 413, whatever `Content-Length` says, and nothing is
+	// kept). A lease keeps at most 100 artifacts and 100 MiB in all (409 beyond; replacing a name counts its new size
+	// only). Uploads are accepted while the lease is open and for one hour after it ended (released, expired or failed),
+	// so that a test runner can upload its evidence after releasing the account (409 later). `Content-Type` is recorded
+	// as the artifact's type; without one it is `application/octet-stream`. Artifacts are deleted
+	// `UNDERSTUDY_ARTIFACT_RETENTION` (30 days by default) after their upload.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/leases/{lease_id}/artifacts/{name} (the `PutArtifact` operationId).
+	PutArtifactWithBody(ctx context.Context, leaseId LeaseID, name ArtifactName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetLeaseCode Wait for the sign-in code or link mailed to a lease's account.
 	//
@@ -4537,6 +4609,92 @@ func (c *Client) AcquireLease(ctx context.Context, params *AcquireLeaseParams, b
 // Corresponds with GET /v1/leases/{lease_id} (the `GetLease` operationId).
 func (c *Client) GetLease(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetLeaseRequest(c.Server, leaseId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListArtifacts List the artifacts of a lease.
+//
+// The files a test run uploaded as the evidence of its lease, by name.
+//
+// Corresponds with GET /v1/leases/{lease_id}/artifacts (the `ListArtifacts` operationId).
+func (c *Client) ListArtifacts(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListArtifactsRequest(c.Server, leaseId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteArtifact Delete an artifact of a lease.
+//
+// Deletes the artifact, its bytes included. Only the token that acquired the lease, or an admin token, may delete
+// it: any other token is answered 403 and the attempt is audited (`lease.artifact_delete_denied`); each delete is
+// audited (`artifact.delete`).
+//
+// Corresponds with DELETE /v1/leases/{lease_id}/artifacts/{name} (the `DeleteArtifact` operationId).
+func (c *Client) DeleteArtifact(ctx context.Context, leaseId LeaseID, name ArtifactName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteArtifactRequest(c.Server, leaseId, name)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetArtifact Download an artifact of a lease.
+//
+// The artifact's bytes, always as an attachment (`Content-Disposition: attachment` with its name), with
+// `X-Content-Type-Options: nosniff` and `Content-Security-Policy: sandbox`, and with its uploaded type only when
+// that type is inert (`image/png`, `image/jpeg`, `image/gif`, `image/webp`, `video/webm`, `video/mp4`, `text/plain`,
+// `application/json`, `application/zip`, `application/gzip`); any other, HTML and SVG included, is served as
+// `application/octet-stream`. An uploaded page can never run in the console's origin.
+//
+// Corresponds with GET /v1/leases/{lease_id}/artifacts/{name} (the `GetArtifact` operationId).
+func (c *Client) GetArtifact(ctx context.Context, leaseId LeaseID, name ArtifactName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetArtifactRequest(c.Server, leaseId, name)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutArtifactWithBody Upload an artifact of a lease.
+//
+// Stores the body, as it is, as the artifact `name` of the lease: a screenshot, a Playwright trace, a log. Uploading
+// a name again replaces it. Only the token that acquired the lease, or an admin token, may upload: any other token is
+// answered 403, and the attempt is audited (`lease.artifact_upload_denied`); each upload is audited
+// (`artifact.upload`).
+//
+// The body is at most 10 MiB (10485760 bytes; one byte more is 413, whatever `Content-Length` says, and nothing is
+// kept). A lease keeps at most 100 artifacts and 100 MiB in all (409 beyond; replacing a name counts its new size
+// only). Uploads are accepted while the lease is open and for one hour after it ended (released, expired or failed),
+// so that a test runner can upload its evidence after releasing the account (409 later). `Content-Type` is recorded
+// as the artifact's type; without one it is `application/octet-stream`. Artifacts are deleted
+// `UNDERSTUDY_ARTIFACT_RETENTION` (30 days by default) after their upload.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/leases/{lease_id}/artifacts/{name} (the `PutArtifact` operationId).
+func (c *Client) PutArtifactWithBody(ctx context.Context, leaseId LeaseID, name ArtifactName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutArtifactRequestWithBody(c.Server, leaseId, name, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -7599,6 +7757,165 @@ func NewGetLeaseRequest(server string, leaseId LeaseID) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListArtifactsRequest constructs an http.Request for the ListArtifacts method
+func NewListArtifactsRequest(server string, leaseId LeaseID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lease_id", leaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leases/%s/artifacts", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteArtifactRequest constructs an http.Request for the DeleteArtifact method
+func NewDeleteArtifactRequest(server string, leaseId LeaseID, name ArtifactName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lease_id", leaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leases/%s/artifacts/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetArtifactRequest constructs an http.Request for the GetArtifact method
+func NewGetArtifactRequest(server string, leaseId LeaseID, name ArtifactName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lease_id", leaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leases/%s/artifacts/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutArtifactRequestWithBody constructs an http.Request for the PutArtifact method, with any body, and a specified content type
+func NewPutArtifactRequestWithBody(server string, leaseId LeaseID, name ArtifactName, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lease_id", leaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leases/%s/artifacts/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetLeaseCodeRequest constructs an http.Request for the GetLeaseCode method
 func NewGetLeaseCodeRequest(server string, leaseId LeaseID, params *GetLeaseCodeParams) (*http.Request, error) {
 	var err error
@@ -9342,6 +9659,58 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/leases/{lease_id} (the `GetLease` operationId).
 	GetLeaseWithResponse(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*GetLeaseResponse, error)
+
+	// ListArtifactsWithResponse List the artifacts of a lease.
+	//
+	// The files a test run uploaded as the evidence of its lease, by name.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/leases/{lease_id}/artifacts (the `ListArtifacts` operationId).
+	ListArtifactsWithResponse(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*ListArtifactsResponse, error)
+
+	// DeleteArtifactWithResponse Delete an artifact of a lease.
+	//
+	// Deletes the artifact, its bytes included. Only the token that acquired the lease, or an admin token, may delete
+	// it: any other token is answered 403 and the attempt is audited (`lease.artifact_delete_denied`); each delete is
+	// audited (`artifact.delete`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/leases/{lease_id}/artifacts/{name} (the `DeleteArtifact` operationId).
+	DeleteArtifactWithResponse(ctx context.Context, leaseId LeaseID, name ArtifactName, reqEditors ...RequestEditorFn) (*DeleteArtifactResponse, error)
+
+	// GetArtifactWithResponse Download an artifact of a lease.
+	//
+	// The artifact's bytes, always as an attachment (`Content-Disposition: attachment` with its name), with
+	// `X-Content-Type-Options: nosniff` and `Content-Security-Policy: sandbox`, and with its uploaded type only when
+	// that type is inert (`image/png`, `image/jpeg`, `image/gif`, `image/webp`, `video/webm`, `video/mp4`, `text/plain`,
+	// `application/json`, `application/zip`, `application/gzip`); any other, HTML and SVG included, is served as
+	// `application/octet-stream`. An uploaded page can never run in the console's origin.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/leases/{lease_id}/artifacts/{name} (the `GetArtifact` operationId).
+	GetArtifactWithResponse(ctx context.Context, leaseId LeaseID, name ArtifactName, reqEditors ...RequestEditorFn) (*GetArtifactResponse, error)
+
+	// PutArtifactWithBodyWithResponse Upload an artifact of a lease.
+	//
+	// Stores the body, as it is, as the artifact `name` of the lease: a screenshot, a Playwright trace, a log. Uploading
+	// a name again replaces it. Only the token that acquired the lease, or an admin token, may upload: any other token is
+	// answered 403, and the attempt is audited (`lease.artifact_upload_denied`); each upload is audited
+	// (`artifact.upload`).
+	//
+	// The body is at most 10 MiB (10485760 bytes; one byte more is 413, whatever `Content-Length` says, and nothing is
+	// kept). A lease keeps at most 100 artifacts and 100 MiB in all (409 beyond; replacing a name counts its new size
+	// only). Uploads are accepted while the lease is open and for one hour after it ended (released, expired or failed),
+	// so that a test runner can upload its evidence after releasing the account (409 later). `Content-Type` is recorded
+	// as the artifact's type; without one it is `application/octet-stream`. Artifacts are deleted
+	// `UNDERSTUDY_ARTIFACT_RETENTION` (30 days by default) after their upload.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/leases/{lease_id}/artifacts/{name} (the `PutArtifact` operationId).
+	PutArtifactWithBodyWithResponse(ctx context.Context, leaseId LeaseID, name ArtifactName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutArtifactResponse, error)
 
 	// GetLeaseCodeWithResponse Wait for the sign-in code or link mailed to a lease's account.
 	//
@@ -14385,6 +14754,376 @@ func (r GetLeaseResponse) ContentType() string {
 	return ""
 }
 
+// ListArtifactsResponse401Headers the declared response headers of an HTTP 401 response for ListArtifacts
+type ListArtifactsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListArtifactsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ArtifactList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListArtifactsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListArtifactsResponse) GetJSON200() *ArtifactList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListArtifactsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListArtifactsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListArtifactsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListArtifactsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListArtifactsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListArtifactsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListArtifactsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListArtifactsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListArtifactsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteArtifactResponse401Headers the declared response headers of an HTTP 401 response for DeleteArtifact
+type DeleteArtifactResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type DeleteArtifactResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteArtifactResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteArtifactResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteArtifactResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteArtifactResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteArtifactResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteArtifactResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteArtifactResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteArtifactResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteArtifactResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteArtifactResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteArtifactResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetArtifactResponse200Headers the declared response headers of an HTTP 200 response for GetArtifact
+type GetArtifactResponse200Headers struct {
+	ContentDisposition    *string
+	ContentSecurityPolicy *string
+	ETag                  *string
+	XContentTypeOptions   *string
+}
+
+// GetArtifactResponse401Headers the declared response headers of an HTTP 401 response for GetArtifact
+type GetArtifactResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetArtifactResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetArtifactResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetArtifactResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetArtifactResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetArtifactResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetArtifactResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetArtifactResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetArtifactResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetArtifactResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetArtifactResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetArtifactResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetArtifactResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetArtifactResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PutArtifactResponse401Headers the declared response headers of an HTTP 401 response for PutArtifact
+type PutArtifactResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// PutArtifactResponse409Headers the declared response headers of an HTTP 409 response for PutArtifact
+type PutArtifactResponse409Headers struct {
+	RetryAfter *int
+}
+
+type PutArtifactResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Artifact
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PutArtifactResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *PutArtifactResponse409Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PutArtifactResponse) GetJSON201() *Artifact {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PutArtifactResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutArtifactResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutArtifactResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PutArtifactResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PutArtifactResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PutArtifactResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PutArtifactResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PutArtifactResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PutArtifactResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutArtifactResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutArtifactResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutArtifactResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetLeaseCodeResponse200Headers the declared response headers of an HTTP 200 response for GetLeaseCode
 type GetLeaseCodeResponse200Headers struct {
 	CacheControl *string
@@ -17579,6 +18318,82 @@ func (c *ClientWithResponses) GetLeaseWithResponse(ctx context.Context, leaseId 
 		return nil, err
 	}
 	return ParseGetLeaseResponse(rsp)
+}
+
+// ListArtifactsWithResponse List the artifacts of a lease.
+//
+// The files a test run uploaded as the evidence of its lease, by name.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/leases/{lease_id}/artifacts (the `ListArtifacts` operationId).
+func (c *ClientWithResponses) ListArtifactsWithResponse(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*ListArtifactsResponse, error) {
+	rsp, err := c.ListArtifacts(ctx, leaseId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListArtifactsResponse(rsp)
+}
+
+// DeleteArtifactWithResponse Delete an artifact of a lease.
+//
+// Deletes the artifact, its bytes included. Only the token that acquired the lease, or an admin token, may delete
+// it: any other token is answered 403 and the attempt is audited (`lease.artifact_delete_denied`); each delete is
+// audited (`artifact.delete`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/leases/{lease_id}/artifacts/{name} (the `DeleteArtifact` operationId).
+func (c *ClientWithResponses) DeleteArtifactWithResponse(ctx context.Context, leaseId LeaseID, name ArtifactName, reqEditors ...RequestEditorFn) (*DeleteArtifactResponse, error) {
+	rsp, err := c.DeleteArtifact(ctx, leaseId, name, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteArtifactResponse(rsp)
+}
+
+// GetArtifactWithResponse Download an artifact of a lease.
+//
+// The artifact's bytes, always as an attachment (`Content-Disposition: attachment` with its name), with
+// `X-Content-Type-Options: nosniff` and `Content-Security-Policy: sandbox`, and with its uploaded type only when
+// that type is inert (`image/png`, `image/jpeg`, `image/gif`, `image/webp`, `video/webm`, `video/mp4`, `text/plain`,
+// `application/json`, `application/zip`, `application/gzip`); any other, HTML and SVG included, is served as
+// `application/octet-stream`. An uploaded page can never run in the console's origin.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/leases/{lease_id}/artifacts/{name} (the `GetArtifact` operationId).
+func (c *ClientWithResponses) GetArtifactWithResponse(ctx context.Context, leaseId LeaseID, name ArtifactName, reqEditors ...RequestEditorFn) (*GetArtifactResponse, error) {
+	rsp, err := c.GetArtifact(ctx, leaseId, name, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetArtifactResponse(rsp)
+}
+
+// PutArtifactWithBodyWithResponse Upload an artifact of a lease.
+//
+// Stores the body, as it is, as the artifact `name` of the lease: a screenshot, a Playwright trace, a log. Uploading
+// a name again replaces it. Only the token that acquired the lease, or an admin token, may upload: any other token is
+// answered 403, and the attempt is audited (`lease.artifact_upload_denied`); each upload is audited
+// (`artifact.upload`).
+//
+// The body is at most 10 MiB (10485760 bytes; one byte more is 413, whatever `Content-Length` says, and nothing is
+// kept). A lease keeps at most 100 artifacts and 100 MiB in all (409 beyond; replacing a name counts its new size
+// only). Uploads are accepted while the lease is open and for one hour after it ended (released, expired or failed),
+// so that a test runner can upload its evidence after releasing the account (409 later). `Content-Type` is recorded
+// as the artifact's type; without one it is `application/octet-stream`. Artifacts are deleted
+// `UNDERSTUDY_ARTIFACT_RETENTION` (30 days by default) after their upload.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/leases/{lease_id}/artifacts/{name} (the `PutArtifact` operationId).
+func (c *ClientWithResponses) PutArtifactWithBodyWithResponse(ctx context.Context, leaseId LeaseID, name ArtifactName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutArtifactResponse, error) {
+	rsp, err := c.PutArtifactWithBody(ctx, leaseId, name, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutArtifactResponse(rsp)
 }
 
 // GetLeaseCodeWithResponse Wait for the sign-in code or link mailed to a lease's account.
@@ -22388,6 +23203,367 @@ func ParseGetLeaseResponse(rsp *http.Response) (*GetLeaseResponse, error) {
 	return response, nil
 }
 
+// ParseListArtifactsResponse parses an HTTP response from a ListArtifactsWithResponse call
+func ParseListArtifactsResponse(rsp *http.Response) (*ListArtifactsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListArtifactsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ArtifactList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListArtifactsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteArtifactResponse parses an HTTP response from a DeleteArtifactWithResponse call
+func ParseDeleteArtifactResponse(rsp *http.Response) (*DeleteArtifactResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteArtifactResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DeleteArtifactResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetArtifactResponse parses an HTTP response from a GetArtifactWithResponse call
+func ParseGetArtifactResponse(rsp *http.Response) (*GetArtifactResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetArtifactResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetArtifactResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetArtifactResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePutArtifactResponse parses an HTTP response from a PutArtifactWithResponse call
+func ParsePutArtifactResponse(rsp *http.Response) (*PutArtifactResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutArtifactResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Artifact
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers PutArtifactResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers PutArtifactResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetLeaseCodeResponse parses an HTTP response from a GetLeaseCodeWithResponse call
 func ParseGetLeaseCodeResponse(rsp *http.Response) (*GetLeaseCodeResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -24536,6 +25712,18 @@ type ServerInterface interface {
 	// GetLease Get a lease.
 	// (GET /v1/leases/{lease_id})
 	GetLease(ctx echo.Context, leaseId LeaseID) error
+	// ListArtifacts List the artifacts of a lease.
+	// (GET /v1/leases/{lease_id}/artifacts)
+	ListArtifacts(ctx echo.Context, leaseId LeaseID) error
+	// DeleteArtifact Delete an artifact of a lease.
+	// (DELETE /v1/leases/{lease_id}/artifacts/{name})
+	DeleteArtifact(ctx echo.Context, leaseId LeaseID, name ArtifactName) error
+	// GetArtifact Download an artifact of a lease.
+	// (GET /v1/leases/{lease_id}/artifacts/{name})
+	GetArtifact(ctx echo.Context, leaseId LeaseID, name ArtifactName) error
+	// PutArtifact Upload an artifact of a lease.
+	// (PUT /v1/leases/{lease_id}/artifacts/{name})
+	PutArtifact(ctx echo.Context, leaseId LeaseID, name ArtifactName) error
 	// GetLeaseCode Wait for the sign-in code or link mailed to a lease's account.
 	// (GET /v1/leases/{lease_id}/code)
 	GetLeaseCode(ctx echo.Context, leaseId LeaseID, params GetLeaseCodeParams) error
@@ -25733,6 +26921,94 @@ func (w *ServerInterfaceWrapper) GetLease(ctx echo.Context) error {
 	return err
 }
 
+// ListArtifacts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListArtifacts(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lease_id" -------------
+	var leaseId LeaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lease_id", ctx.Param("lease_id"), &leaseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lease_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListArtifacts(ctx, leaseId)
+	return err
+}
+
+// DeleteArtifact converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteArtifact(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lease_id" -------------
+	var leaseId LeaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lease_id", ctx.Param("lease_id"), &leaseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lease_id: %s", err))
+	}
+
+	// ------------- Path parameter "name" -------------
+	var name ArtifactName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", ctx.Param("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteArtifact(ctx, leaseId, name)
+	return err
+}
+
+// GetArtifact converts echo context to params.
+func (w *ServerInterfaceWrapper) GetArtifact(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lease_id" -------------
+	var leaseId LeaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lease_id", ctx.Param("lease_id"), &leaseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lease_id: %s", err))
+	}
+
+	// ------------- Path parameter "name" -------------
+	var name ArtifactName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", ctx.Param("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetArtifact(ctx, leaseId, name)
+	return err
+}
+
+// PutArtifact converts echo context to params.
+func (w *ServerInterfaceWrapper) PutArtifact(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lease_id" -------------
+	var leaseId LeaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lease_id", ctx.Param("lease_id"), &leaseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lease_id: %s", err))
+	}
+
+	// ------------- Path parameter "name" -------------
+	var name ArtifactName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", ctx.Param("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PutArtifact(ctx, leaseId, name)
+	return err
+}
+
 // GetLeaseCode converts echo context to params.
 func (w *ServerInterfaceWrapper) GetLeaseCode(ctx echo.Context) error {
 	var err error
@@ -26252,6 +27528,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/leases/:lease_id/renew", wrapper.RenewLease, options.OperationMiddlewares["renewLease"]...)
 	router.POST(options.BaseURL+"/v1/leases/:lease_id/release", wrapper.ReleaseLease, options.OperationMiddlewares["releaseLease"]...)
 	router.GET(options.BaseURL+"/v1/leases/:lease_id/totp", wrapper.GetLeaseTOTP, options.OperationMiddlewares["getLeaseTOTP"]...)
+	router.GET(options.BaseURL+"/v1/leases/:lease_id/artifacts", wrapper.ListArtifacts, options.OperationMiddlewares["listArtifacts"]...)
+	router.DELETE(options.BaseURL+"/v1/leases/:lease_id/artifacts/:name", wrapper.DeleteArtifact, options.OperationMiddlewares["deleteArtifact"]...)
+	router.GET(options.BaseURL+"/v1/leases/:lease_id/artifacts/:name", wrapper.GetArtifact, options.OperationMiddlewares["getArtifact"]...)
+	router.PUT(options.BaseURL+"/v1/leases/:lease_id/artifacts/:name", wrapper.PutArtifact, options.OperationMiddlewares["putArtifact"]...)
 	router.GET(options.BaseURL+"/v1/tokens", wrapper.ListTokens, options.OperationMiddlewares["listTokens"]...)
 	router.POST(options.BaseURL+"/v1/tokens", wrapper.CreateToken, options.OperationMiddlewares["createToken"]...)
 	router.DELETE(options.BaseURL+"/v1/tokens/:token_id", wrapper.RevokeToken, options.OperationMiddlewares["revokeToken"]...)
@@ -26278,434 +27558,455 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37chs3ti/8Kih+u0rkt1sUJV92ItWu+jSOk3hPHLssZ7LPF/qowW5QxKgJ9ABo0RyXq87TnAc7T3IK",
-	"awFoNNnNiyzJSUb/2BTZjevCwrr+1qdeJuelFEwY3Tv91JsxmjMFH98xo5bnU8OU/StnOlO8NFyK3mnv",
-	"gmVS5JpQ+zNZzHg2I0Ytubgi9IpyQeZ0SRZSXQ97SU9nMzantpE5F3xezXunx0nPLEvWO+1xYdgVU73P",
-	"nz8nvZIqOmfGDeA8y2QlzKvv7B/cdltSM+slPUHn9lWKv1/yvJf0FPtHxRXLe6dGVSzu1HWkjeLiqme7",
-	"OS/Ln6GJ9mbLcs/2vmPacEHt2mxoN6+f2rP9l+KGKynmTJgN7bP6qT3b/4lRzTqXubC/7r/Ir5nW9Ip1",
-	"ENA5mePvhOdnRIpi6b/QRLGM8RuWO+rihlDFSMG1YbmlJxjjPyqmltGmQTcNWqMff2Liysx6p8+fJt0D",
-	"/F7J+fr43jRGtJhJzYh9ktA8V0xrkklhKBeamBnXCcmoZodcaCY0N/yGFcuukU5tfx0DPRmNNoy0c4fc",
-	"OG+9Rz/xOTeh7ZXxFvBj3E7OprQqjB1uYkfvjrQd+8YDHvq7qCZ/Z5nZbdU1Pnz7BXcN3G7Nf6W8ZZw/",
-	"ygUppLgiRpIF5YZMpSKUzKnJZpYHetpezJggQgpGuB03U4wsmTkl2rHPfvpklA4IvJxXCngDfKnThKTH",
-	"83SQkJHt5PmI6CH5Dhde229Gp4QKvWCKUEOkyFjX9O34uufeNvW3BRWdtFYWVOxPaO9kwTawLiULtmeL",
-	"v0p1rUuabWp24Z/Z2Pa/KTbtnfb+n6P6JjzCX/XRRVFd4dWkmC6l0Axupr/Q/Adq2IIu7V+WMi3TPf1k",
-	"746CZ7CPR6WSk4LN//3v2tLMpx17fItvYacrPFMQWpZu21lOZGU0zxnhRpNSyRueM3WAnEnRzCSWruxv",
-	"2lDDHDOlRDFtpGJkQTUR0liydE+4X3LSz2TOSDqh+eUVTjNNiN0CklZKnFbCigimypenbo6ntCwPfb/p",
-	"4AwaddezJf0p5QXLyYKbGfykGNVSDHufE7uU79g/KqbNQy7lexgEdEsyKuw6TGBYOaHIYcIyEk2X+hSW",
-	"6r8u3vycECpIJa6FXAgy5azIE0LJQgE3sEsEh3lCcxKEGb+ec1pMpZqzPE0Iu2FqCY9BG4QLkjKlpNLp",
-	"ANblhRTTgmcPvioZLQqSFVTPLAf2G5ZVSjFhkFASL/DNGMmZobwg9sBpP8/MDd3OJFmTKA+DRNA2Svf0",
-	"USR8wkC/l2rC85yJh14PI6+ZONBEZ7IENr5g9JopYmZUwApY7o4EY1dOMJaHhZj6Qbs9/Vma72Ul8oee",
-	"g92d3A5SXJFcMjz37CPXxo9USHM5tUNzI31Ll4Wk+Xspf6Lqin2tozmR+dKueWEH4db8mLzmf/HjNlJe",
-	"wo9+3K7dB+XKSyLt3U7g/CYkm3E2LZbk2Wjkh2llICVokQ5OgSPjqdEo18qrK5YTYKqOOeLkeZ4QYfkE",
-	"0TO5QG55wdQNz9gvgt5QXtBJ8aBbc05yVjKRM5EtSR+OPzV0QjWDu4bi/ZRXCvRAe58wY3/IaGkqxQZ2",
-	"K3PLN6UiupCLM6szOoXRrVRVz8xt6S+CVmYmFf8ne9CD87MkE0aV3RTLAmCGeNYp3Gn+DpCKKHYjr+t7",
-	"s4pGvMYDf/3118PzysyYMHborEU1KhZ0qUn6F+xdMVrM/3Pcq2/dcS9tqtWr0tFnWLZSyczKoZOCvRSG",
-	"m+XXOsXANIviEC8/MqkMoeSGFhXwU8uLaJax0tiR1ifmhhZ8p5vyb0zkUr3ncyarB78uqaDF0vBMkxsY",
-	"Bsl5jlNC4dzeoFzE5/pAE8PnVp+d88B/nZh1aXAWTtwaiy55Czs79I8PhuRnifzdLjYII3B3/xJe9cKg",
-	"P7GneHlVJpNzuw9j4YQ/KdzFHqwVViSqxIzRwsyW8ZktqGFqOBZ2F6yi9JXY0vuIEXkWgwwJlbNMVgVu",
-	"yoSRKRdcz1iO89dMWQbLNdGzyhi8IPFQF9KSrgEC5VM3+LHIpBAsQ0WtjWWRF1YMwPVBkTuNxJ7Urtbd",
-	"yESfPQeIbWX2Y6lkyZThqKpkilHD8ksKv9kjaD/1cmoYkE9vTQNMGpakdfaS9K6YYKisRj8HPT/p8bz1",
-	"NZ6zwIc2bfUr/xxYBLVeSJVfKmn2nodixqp8+70jkXjXftCFNO3TtUJxpbfNyu3QBT4cXrtEXai1S0Ov",
-	"9Pr98Ku9gOZUXeuGmkU10UthZszwjCxmTIHowI29kxlVmvQDr0rsdxpupiaxcH0Z2rB/M1HNe6e/9azK",
-	"3PvQslrh6cttNFM/2bnCNZ+7jEy7rdp/rc3/1hz0WkddY+zqrp6lRLORHViZ70l7q0PMe8mqfdYNzlJV",
-	"40QFelqlkOgAtZ+LJD7sjVE7UmqbmyPLl9Ops8g1KYLNKS86TnPr12gtZh9Lrph2K7ZKv0ygFAXPEgaO",
-	"BDRE2BtFG0uYu51WaCG/nCzXu7G3wkwWVqqW0/ikHOigzsLrw6/JBloJBdZ8lURc8xv28CeuW3aQGzZv",
-	"fthheMB9sBuqFAVWLNhHcymnU81aNvWtFfaFQYvnXKqw2ppMZVHIRbTKsUW4MXkY4IYJXoQV9ozJaiN2",
-	"Y4CR3XDNpcA/FaO5PSdIIJaewATVC5dCKzs7R+N+yy3qrq21N2BcqoX8Xl28IU+Onz8/PCa0KGf08KSV",
-	"zkqpDS0urSTR2r5iV7zjdtBGMWa280f3XIKTCE02+65n0rr+ZfkwkkUHUxHOxru+fM7s2b5ALFPMXIJt",
-	"qnEA1i/aFVLXDGRBeJjmObd7Sou30fTRiPwgNwVMPppqNLyVOXZfAB2bem4MzWbds5zSQrNVIcFvxna7",
-	"eXN/mudjwSYzKa8TYqnwSjGdEPaRZVbyntLrdqaMk92wKy1bu+a3Vsyg8mklIqL5leUYBJtOCCXfXfw8",
-	"OCWa0YLl9lpSTBtviFHMVEqgF3JtPXclmvVrKjLe+0ZIXzMGt9a7l+ffvX45aOlyhXRW6aRjz1/MWHa9",
-	"fpopHvGW9TNdEgAraKlZ+4mV19HXEykLRsXaiNHTLq97oZu60Y7R38kdV5brh373u6gsf4GDteex2YFV",
-	"7UfZtybAdTJqm2TBWf5iRgVaf1eIJfPK30aVvaDiHJ/8nPRofbeuTeXW7NI3mvghQVsd21YsI0/THju3",
-	"oNxcgiChG+7v3kj3kt08wyjpSgE2UqewGUlQFrGfmMgTq8JR8oOMXcHP5umAVKV95Hi24gHWp0SxaaWZ",
-	"dwEnRNC55WYgSsOALduIHL5PTtpWdH2xjFF8UhnWSQAdUR1iCU4yZLBnRFRFgSIhyN++VW/208wQKpYg",
-	"L4LBBh7lYDEMjn07A9sOWpUsBX9OehM2lYrdfgDe+amZ2a/jqVQZsypZWdCMrcgxgc9tkFhC820xMcgG",
-	"0Efg7iiqWNMLkGzjqu4ecEuUuL36sGmbv+RK/V4xBqZdgk9oYnVTllsSpWWpcW2DNmDnE2T1jpv0vMq5",
-	"eXnD2uxZNetZ5yKZkeoL+Yu/ifa8xX91TgFNp3Cc7V55tXOhuGFn9uQzOyVwjHjPc2UXihZagqqqSZoV",
-	"nAlzaflamqDrFb4JcUd9SoyqtGG5XcaPywOrYKkFVTnYbvEcgQGXK5YZUjIrVwxa1xml7bAsXJjnT1vU",
-	"NCQvpjvMMUnPUHXFtv2K33/aRf4F6RV3M2LscTtxn43h1fv3YSNh3YkcUZPp7cUJ5LBofuky9gEZwHPo",
-	"vrUny52ndRseqgAt3CWcQKJkwQ40KaUsyIIXBbliZti68TkLZ3W9xXdsqkmuZFn62A7nAfQuMsXm8sbF",
-	"7O2yoO/Y1NmhWnQytWkoYXIRa3FGeC7s9QpOJFqWO4+laRdrHY+9uzcMxRka7ImFlS4khO0kbgNIzgpm",
-	"jzE4EOE6yQdnXlaAswz3pFc8oK3FjBfuas/vaiptAsALxcDWSAvdxoI3GGeTDSZDb7Rst3TcwsBfaaY6",
-	"btpVQTGOFfYGtvB6NLTGQNoO7HdMY6NbZMiWc0yJLllGcpYVFDReu8cF15ZLK3LNRW7vjEkhs+sheQkk",
-	"i/2SmRUNBUndLZAmJB1Xo9GTzL4En9gQvyjohBX4TWoFSud8tB2PRT+1lDecVEum0gFcFTu089u4d82W",
-	"496HFKVZe6a0oSJjdrgUB4wMIJ1KdcloNktJ3Ndv4x6rbAODZCwqwf9Rsdgzagd3FvvjMJwIw6jQUTxZ",
-	"Em5AQnYDdivRGHOQ79z8h2Pxt1qKyqziy3LbVN1Vgn7BZTPmKyFaIhdDxgH+ZjcqP+ADXcuT6NVbU6h3",
-	"v0ocUbVqpkkcOb53k1FselvTkalp76ajsPS2pvm8lKrtTnv5kWtwtSJxa0JzWVpOCKwaRCYfuEn62ArS",
-	"GIox+wzxFbzdNjq4mdbH9jNbeFGLaUvefozNYc2pgBDlPjTjR1eTjWJOE/On45qxUoNcjw3uO5HXMNzW",
-	"a6hjJm9aB66NLDUOn4urhBRsarzL3x2+vmvytmv+zo2obbCyYHuT2TtZsN1uregU7afhR7aJ5iJaiWGN",
-	"H97GsF3wKcuWWbHVcvpTeHBXu/fvwa4KoTBlCQbMyMKa2OsnKxhVqxZVQkW+YlQFQamgApQnoFvuea4U",
-	"xbJFhUl6oFu9EcUyKOh3aoXdbnT1lLNBUog58B2RZXQh7EaeOXDcrFtm20K+VjxYH4YlsZm8SgidlwU3",
-	"Vc4SMucfSypYkRDNrmx7YF5Bomwlvjs+GV9Oy+dvX5FrttRAohD79wej42pScD3bRsgQGJFdQmjqDS12",
-	"EKG3k/rLJhndBalHlLkbqWeVNnJ+qSs1pdm+jj/QDC5zOadc7PkqFxP58XJOP176BKb1ybz2qU3XrESh",
-	"3+klCTkGE+9oNBo1rbwno1G7ao79KWasntamEwdTdLC9WSHE0aOd5ylZzEARpUtN+v+Ru0SkhgH6yfPZ",
-	"ICHHMzuUJ8+f5c3B/Ud+/0d6fyp0Qt9+BMjz9hASbP1AE0FNpWhBeH4KtryaLuHHOUsIKzTz+kn0O9Lq",
-	"EX5vn/TqSdvaGdk+Dm//M2FMxNBr1lDwhlv9JUZCGNGm1Xvtxck9Fm/amkO5Oux18TmaDDVnhF8JiVYO",
-	"tMb7xwTGXTPF9lqyeutqoT7OXWko46QPqi1G8kfyL3y2nHuwfXVdaqeRm9b3XS2w3+kKO2uzpw0Jon6Q",
-	"9Hcc/KZxu4iou2DqYBnYiZvT27ko1iaRyZxdltQYptosmS9PiPvRr6OzkUqB1idiG9BnSIro0Zhoeye1",
-	"uxCixm8hbXEtC+C/l6UseLb8koAHvAYtPdxwzSe84GZ5SmaQlpQQw7RhSl9CArY9AEUhFx1emdtx9YKL",
-	"69ssvH0P7hhFxTWZcqXNjqvfrTRJWVxq/s8Wo218qR2337f/qKiiwnDBLqW4vOFuiza3ZWW0HVx2Wy61",
-	"WH348hisL9UFMBFgB+XdD/tHfKE7vMtrF2s/zKmoaHGpDSv3lMa26AcPGhS2Tc6+17AxWNtNIWMxOayO",
-	"NWz2ylbsF2gWkcKtAs5WCHZFP7CSLOm7oIxBQmpLf0K8gR8C3i8Vm546Q3FZ4pWDEq9h87Kghq0HCock",
-	"X010lc0gE0Yzdfjp0zCgk3z+jMFaFOYWTXbQyp7uUZXeJzLvXvTkh46bu7Wmuxp4Ees8VhAix3NQvp6u",
-	"xNwcP5tvl6Tik7flPHQE4+VNnn9XQXm3Z6c7hfM1AW6aYX0r7GNTlN/6zbHugdw7nqMjgno1ntwldQbG",
-	"t4Q8Ef/5Q7I11LozRj+a1V3EHmx06+wcfBC1cquYxm2iROfF/jXjHXcyfK29s2La+nIx7KvZqTqS83Yw",
-	"X/0oF1ahjCB6GM1m/tZsWkQaRifI75lLbXYyZV06eJxNuDub+4uMXGC6dQ22994pKt6NVOZug+aOrW9/",
-	"9yq07s1+ElhEvC9CeNAe57yFVlvVTN1BC2WpyYQtpRUUZoxMKl6YQy6sdq1Jv4D81omkKtcJ0TLjtLic",
-	"MpZbwYeqbJYQxTI5nzORoxM8aSTl6gQlgeyyVHLKCys6wTqBh1OxG84WenBGglpNQK3mTANMnd0gO6x5",
-	"w9EZVNbe//yNHv7zg/1ndPjt5YdPo+T5yed/azvSc/rxFb7/bLRy8Ow1wv9RMfe7M/KvHePmqr6QwihZ",
-	"WIEKxVz35Bmeu3mlIaWZx+5bu9xWiS+4NkMSgpEqjdkEoEg3JrphFieI6OX+Or6dzfvLmQbGQcrCyhfk",
-	"SnJx5abRZiiP8ci2IZLdE+cBvmM/LD2UXcyESJ8KMpOVciZ1ML8PmnN5Pnr6zWhE+pQsGLseNOb15PjZ",
-	"k+fNqdm/N3G2HRCuWiXYJnluYSx3IdVsjCjZWaqJWtlRqllRB8C25PU+qhi4a1oiLbdxxXcY1qdbiAbf",
-	"Jf5dNGpd8Rsmzgj1X8ehmgXPllbJ0Q28KjRU95+Ovh0MySMTvhsm/GdgjX9gTngrZtcqsn/MikpzKV4K",
-	"o+osrNtzp7i95ZcwqGZD+wbYIgzAlHfkkrUbmCJVDaFPeE5oA+XFar5NSInJMokzY8D67t1MZsaUJn0t",
-	"K5WxKDQyX7F/ec16WwCuM9CtGCQ/tKJ6dES8vRKEQjgtJHRyAQz0him70qdkKtWVNIaJACvbZphPejij",
-	"Dl9bWULIq/D2xGQNKwciYqMptBrq3KDaO4GAYPcERhPSPGe52zS/9S7Pgxo3MTefrckcaypKoKVgK25s",
-	"lR/qRjpuv/u3OhKonrUvwX+/eecJ7eLH88OTZ8/tnxiLW4/Yxy3aBQO+MmMfW5f7bo950gPa2jF1xvub",
-	"dng0oop9t7Fp+vcNuSV2g0g2cKTvrazzUinMn1o1RnYa0EBE2h6zgY8FU1zrAKS6YuZ2+ZkhXnejg5yt",
-	"uMh1q488UEicNOnuH//38Uap49hfV12yQbvvj+mN66Ih43R1awJP2xQAsRp8ISTc30z5+IqETJZ+lXYO",
-	"9g34u2/CWFePSQ2/u2tb65QTJhg317ZQXaZi7OMyOlubkFtubd59FWFbdQZBbEzScY99TnoTrszs0isu",
-	"DbtThz+3LOjystOO1Z2QM6VzXmx4ExSS7p8LmdEOmJxyJkXLJfpyePz8KfBqShQktCkGdoscUkum3CGr",
-	"PXv27HB0PBr9n//1v/Hjt9+2e9MMn7PLf7q+viA/KJppc1lW1rchs3gxBiebRNno0RaGZYoH20pCYiIr",
-	"kb+zgnLZcthjPaLWkFqC2FokpoyX3F3DbTiN7mfIFzKQHA3rkZCyqPShoVeEi6yocpYPdzN61j22zXQj",
-	"PwzTbF0jrz1C7uU75gP9bu8eygrZdJdFfGGbAOMwhbqtoSCfNeAHFaN5uxlalm1s/G8+zqRNqyf2HSfO",
-	"gtxuF6W79a5pKrhddheQwia4ebrbadvGNmUUikUqsOcwvrAfbj3CGu9CDLeRHTZv8YYZbBxQcOvefiRb",
-	"5A1X1KA1Y1iCRWXCiGZMkL4zFZDjUTIajQZdUs6zljoILaIvbvlqgY0nWwWkG84WbfkqdriFlNcaomoj",
-	"4Z5qL98zL5A7SR8CNa0igMqWYrSAqIwVrItnW8W2jQTqZxqGHi36xs3vFgV4vqevrg7/2+k8vsXHu+Hr",
-	"1li1rmHmXF8bp/ZX1ibgFFdScTObx450lp88e3b8basCfxtv6TVbdplDnNnxmnWAACq6IE9ODidLw8hL",
-	"HJYzVZJrtkzIhGr2/Cnpa0NFTlVOmMhkzsVVu8SxA6hoEzVkG9m5qTUmkkSruuLqi/rftlctEsK1+3Y/",
-	"Rm/3fRt7h5Y3jqjdSpAFJ9ft/NlbL2m3Q+1AtXBUObvFmsQotWvGX62rPQn8dnEA62pNlwqOg0g6LQX1",
-	"kJO2LYkG2Fi2jRv+dmv08qaV/luIV+4Oa34Yt0XAfm+1zK+4gQbNWOvYneMxj7gmKUZgp0n086p0F0o1",
-	"zOgNQzyNKQDG9J+enASsp3Q1WtwF1rtWXa5JOwBM2KkuA0MNTrx6ay9PsWpEQNdNE5JqVkzt/y6M3H6M",
-	"I8zrhy/xTl17wN7l/jdAJ3DL1J62WpeRahE3NJ807sCuqLW6PJR/J/HT/rB9yXTbmt1SnN5Rjvbtbxxd",
-	"UzTfGe2PeRPg2nZjiIGjVBTKO3KJWRdUjHEWdF/AqF1TqY0xzSaQ2mZyIdLT0FQ4IgC4FA3xjKSV0FVp",
-	"FUSWp6eNIkneharpkiwcMIebGeRsxn6LDIjGEodXxGIw2TAm8C2G/tqxsmvRuYVcQ+vr2mRA9a5BtObO",
-	"ATd3DgIUgvHgYFwI8hq2A+wuojDW4m4NP83Yysw3ktzf4pSITQ6tcCFWFcg960k/HdSJumE3qDQVqAJ7",
-	"Pu03taDa+BpURtplIdwEcDheMFCkO1Gnt4hz20UQZqnOuQxWQCGl5qbTE6TY9ECjQ5dAJAHpQ3DyaOBj",
-	"fjDnHg/UcAforhbruF0wqBqmFHOeeQ63J0IUul6+9KyDeS/akx3oMqyN66iN+GBtLu3PewlbOwOfWcrZ",
-	"v3lg9q2LHRILFJtGe5hg1bGVJeNmT2jyjQwmCFN7iF3bs0xWmUezJqsv6zftNUYQnYjVLVxZ8vjM78Z8",
-	"vtjL38LPbu/ph8qqezv4aYZt7wmtnd8xGHcTxH+3NhFxfx9s725yNs4DsiFuf2Maol373ctttAIRNoIW",
-	"2uo3uPn60W4o3hBvamNtO+nmB0XbETBDqZcdkfyzJprbprdi4DdfX2GnhXZ874tBZAKHrDRThEO9J4iK",
-	"al5CHXAsON6wcb3m3N0IOxf8LkIYw2J8Ccd4x8LC72FBhnprDYTi1vDGd1CWLY7zcdc89Hng64UifiyZ",
-	"KsagrpTpyGPtmoFgiz3Hb0zRDDtzs/h2FNcZ/ub50x0qDXeN6u59BDHPWzdtI6xrWN1TQsmLV+TvcgJV",
-	"Q6W6tkQucgxc2VKVeBdeuX6icDdXCrJiaT4jm2HHXHB7UNodrXe1OQniabe1Fbf0vNHOaM8ImCZ37jxn",
-	"6wVFkEtjDRGaAU6z7SeUEUG+nbc5puq1+inOlN8LIh4Qgi9zpo2Sy1bRGuC+xRIRhkD5W4B/EdFEIzDR",
-	"KNRl55Mrs+vbHZENdqKV6BOuSSGza5afIaA1AKXPJKSJTrnIwQONT3ypP2eDFec1RL7kb4IBaSc/uo+s",
-	"3MT/scm/2icx49L201mgqF4Xg1W9VnFRzhzSQVRKPJdMb3fDu1i+DqwXB0S0v2Rabc/894X/K8z5n8h8",
-	"ueMrf7GPgp7fHaygseIPmUkopRiFLbXU5snZZZCVWt37rJAlu/TgKuu+g11RV763ajnW6Rt2K5wdxbK6",
-	"VHNXNKBkwntCPQcPiPa+0DxVit+wLjQmcb1pGUqqNLvcYvnzHa0FM1j5bFoVxZkLEgZkK0UXHb4zCALf",
-	"0zPiIihbTIW1AbiFUPDHBCx/gN5CFMtpZqDYbuFBiXyJ4Q0BLt0IQ56CvjSExmrHNL6G9NxYvXpmTKm3",
-	"px2v6yrxQmPjq+SeIBaU+1wbwV2oaHR2GhTkWMAGnnLuWET70WUKcXjDyfGE1X/3/QvyzfPRMUH7tmWN",
-	"uR4kSFBTqKxKr4TUvAXzPL/m7Qc4n1OVdSm3Bd2QYq/L6Q4BgSUErNvefV8bVuYvjhOu+j/zVqg4qQ0p",
-	"+DUrli1Jezsw0xcyZy+oyDlEobX4DqMipPu0+yO81tqgmRftO//j+9c/EU2tePlPlp8SIQk+ohMyVXTO",
-	"7P9SzXXiaiTMqMgLpjTKM3NpGCkkzXUng7uPFfyJi+v2GJhuv5NhH7t/0Jdyzo1pCxl7zz4ilqRdRLJg",
-	"Cr2FwGHRdGoFJ8xtOLUcxv4S0oDIN1AUXU7rTCIEv3dW1zlW6xZswbTBxUDwcQq1pgdD8sPL9+To5vjI",
-	"v3/0ieefXSc+LWtnR5qnLLccjjISR+p+wzaclBeuHN76SWmnr3m01fapptQUs5kZxTyWToFh7/Ow9ZzZ",
-	"2W4ftn0Ki3vQ7NoKOIphBY8DTbDWRUjF8ViibHDLeYYDcxenwfV42R17uu+V3x4Q2nax7UVQ9Sa1BIm7",
-	"akL18GSFrmDXoqjmEyd0dOQH/Tqzh9bd/VNZify0lkHsObC8zB6E9vufFtUOEVv4WBhE4ka+YeaOXa9N",
-	"uTOoe8eRuBBofHpD/z856l8JQ2rNUbthKgRmJGROr3iWkEroamKfmoB2C4ln7d6oPTYRT9Rm0b7lLFqR",
-	"3DJEWefFabrURMt2sdG934Y4BDgzJCt4dn241k97ZlqldkDptQ/VqF/bqOMuLJ5el7y9zTPSmeMQwhZH",
-	"k7PrxEhDbQaYtwUVrUEPBWcdyhbW19Eut69YkjnNMVtVKqfV7VpcMKqc18IvofVudYsaSEoqXcIfPO2o",
-	"DZT/joxCN/yWjIu4jIhtEQ1HsspmDMQrJ473hTyUZa0HDRLvn4T51+uiKqHXM7W31QHsXo9bYee4dybt",
-	"RXlzxaemY3FxofKVmgeyMprnrIaFxfTRhunqQGMgAS5D39nHucYQEsv1HYElLiR/4Ws3uU7AFjy4o2Xr",
-	"uG7nTkba1vBr+xxWVSpoV7qrix040CR1z6XgqYYVCnlrm9FE1lEUFafFFmtYcELg0zXd2lW2M6qMr++k",
-	"zVlEm2Af1fXz0u4ix/o5iJUgxU5psrs6Ge1aRj7Gaj6narnTS+7RcBnprXvgnmvbgzPiMOehCo970Jk1",
-	"5LwsmGH7bVMlnOmyu7BI8wRZlc4OCdR6eyhWwZ7DEBES0PPbvThJ02y7LeVwB6NJ/bw7OpEDtxF1HXGc",
-	"QMM11/UsJ163mhqScPO0XX5RldT1mDd/7Jx5H5ZLEByMPoNyS1fMpCtlXRq42iK3UssNA7tUY8/iMDfg",
-	"/mGeAVGqV3MIe+vaMeDpsdJT1837YFVjfRHS/VAjAyx4jS3tGHYfIsKwYitOdjAkviqnK+dANRn3+qGK",
-	"JxY6GYx7w+5AsXqvm2jWLaJnPSLwB+R8Ot1H9lgp29pyQOrCqV++aO4GjFcNyeeOV43VxRE3hi40KimG",
-	"K/LrQ/pjCatWPaCWPLEIFsifrFkfq10Z2N8XVSp2w2WlLzth2TvqDNhL13E1Qo3fdtpAyb+CEHVTV6jr",
-	"sP9vdhO6DsFBjRURrYTqCiV2tAjPXbprsku69z5RkNL0tYtHxJJ1gcf23zOlqBUNIonncrL0jTeC6LdB",
-	"eSeRBy4qYrpSlbfBEmpK77onXgcLmC9BLawgU6yVoU7x+xRu3LpmnReZokvgjKTO3Zw6LJOCeSATANww",
-	"M3+jtFzpqWJTxfTsUIpimdpllspoArchVLtJ4AIC6QyjSCAdQ7mYiABZh9Ie1asSd/OKqqcK7nEI5wm9",
-	"d15Ht/No53WZxx1qlN2t6B2T4aEnz9NAxH08EEksDAzc5kExi7yurAdbrWMQDHbDhPcmw96OBbpi5l43",
-	"GpI3olha9S+QkZ3bkJw3eCReUVayBoFuRvOounkNT4MRMG5ACeF6LFweC1ZNbMtFPR6dPN0BZGP1cusW",
-	"pBsrio+lp15FKJYNWJD1NUuQU3h9bkkEwzJPK+t9oMciWqAzXy6zuWhONXESXdLomyPWkqnlPSkHsPCe",
-	"L3M8I/918ebnsbANHWjSTyuRM6VNlS8vowqfCVn7wTA6/23co1CM05eKduUsm9VBz8DeYCcuKytGjkWo",
-	"+nnNls4I7SB5GuVAoxqgrpTpuSAOWDmehqOCRtF6iPbVlnWwO6eOhm5Ai+LNtHf62y7giB+SiOH6T0mr",
-	"g9OslowEruvYZTPYKnUtpcM2IG342HUNXHSlyGBMUp0fUyyDMUlCegSYnc5I6hSSFM2XwYCRO4+BZ7mW",
-	"vjAt33PwSJnZGAIVq7itN7IjXa8GAtNg+RmksiCb87kuGj1VeQ5XCRjB8AJY9wPTvAPiIAsqSVuN6xBt",
-	"tf6jU3Xas0dDnaltGTZ5HpTFxv3lWmjRqKINV3JSsHm3O8xvFhc3tABpY04Ly+xChhJ4IzCvc1rwDPVU",
-	"WpmZVPyfuJNSTSDTDuIC5GVhWaR7m2YZKw1FS3ol6A3lhftrQvPLK2rYAsAV3adLw+dMVgaAiw1Tghat",
-	"JLIJxN6Saacx000UAToTLA2sgSMCV9pZXYpAr1rruSFTa885dwbm3dgImKORjTQMKfbmWfjEpa7Telpf",
-	"GVSTKVVRiEkwONYH2uPfmcimPac5g8OTRsbnFI+975Gb4Q6V/teQkqLjYLjpiE71pf9XuBWdyMqcTgoq",
-	"rlOsRV0pcVrfWKclkv7pmppV+zszWmn0dlp9RDFSKpZxzTygKBUktQclxXTVw0a6qv1CLgQmqtKyPITa",
-	"HnOuNRdX/jt3Tfk/51zbY8SvKmWXG6BX/dv12UhJ/9noif/Bl5WGb0/stzdM5FIdupMC3z+130PI16Hn",
-	"HdD8kx0Kj8GvfgciE9YGwLW61v7eMYBduaOdMFMuH+oWFdqd14dNO+agb4sZtyFg2lJO7sOmJdQxkYo1",
-	"L2+IHKOaFVyAk6grbrotytYXUlvFLIpNQztZefT2wmbv64Ja9kFfa6sZN+Ds491hEbcpMvWlJdDynSuj",
-	"7QmNsrkg2ftmBbLbLdhuFcj2KjHW4g2+v5pR8ZLEg16xVqxtRvcM9itXYE/IreoU3M8hOhckrlOHoKsQ",
-	"qt5ZKBAVuRoR+cDVolBUXLPcm9BQZQeuQlRVMI1p6lbEzWhpKsXIlZJVCbUp7S9Yr3VOTTYbeE0wA9X8",
-	"lanTvuF3RJOYl8YKFXb/h2TcG/ccZrh2+TxbM05WznFDC2t94d5PaNtu2GX1idKICCvqCFO3QQBFzd3q",
-	"MG3Vd4gwgYfrSPLB/a3lPuW5VmoVOu3zuInqvS3RZueShRdGllAlFeQP7TGOfbQ5NzP7N0Si1/jtoT2Q",
-	"Vl1JyZDfTW5RBhEWqIsh3EWoCly9t49Tsa/fqk7SI1965Eu/X77U4DV/Nv6ydogvMlk27CY0n3MroahK",
-	"CHDJKAyZTHpU0GJpeKaDJsIRo7XVngGse23qx4fPn5BCLpg6zKhmpGCWPnRCcn4Fh0qRg8ODxOob4CN0",
-	"q+GeAxNXexGMw01FMC4ELfVM3p1yR8uy65XbqAft0O8R1rvxmasHUPBECp7RAmw8wy8C9NiQTNQJN7AB",
-	"O3prIo5btwCU4VACuhDao7Vsu4D8tnZGWLiIiNjRD+CvTXrPGYZSYx0Fb5lsp+qSYjrPZl0CnoKONg37",
-	"Oz6dttgx69DFnS7xlUVoMd115vNhHteuRdzr+J5Nk7oLuSQc19vLJhdLkXUH3myBGwnAKWG0nljmVF1D",
-	"gL1uj/dZXfrNFSFX/RyN0sPNc5N1I07ZqXZE+KL9f7c1rxesbR5bKrBus18IaVh7nIOzsIILDO9uWpiZ",
-	"rK7gOseIUi3nzPndJaTNdcQ+2AN8RxP2w9oYheh8WkuRuaxzO7Y6SNr5SdEp6OJ/QiDHZEnGvd98CuaH",
-	"cW9IXsL0vS0Xp+6c0n7iYBcO1t5Q8DcguDnYtzmWYLarvnuArV0Qbz1sDYH0fHE742+aUZqFcNH74zYr",
-	"bjZa9C4yj4ybq76DsCmEru8IFPfyjgL4HuCghSGTymPDiZaSZnWI3goDqETECQ5xSvDRzauNN/jM73Vy",
-	"gqRbqnFEfXtt2222t/sgcYRTZ+ueEYovyBumyFPy179YOskqg0STeIlp3Ps//+t/k/7PZLI0TA/GPaKr",
-	"6ZS3l4SZhbSYLwCrqWNzXcZbQmhlZv6vMINW7M0m9mxHYbD6IVQZ3I5nVCnOOuqZWtYh8724kotTr5uv",
-	"D9eSmSTUPqckkzOpIJWpZEoDVhy8ig4N1E8KKa9JVdZJl+t1GXbJZAkxU25Cictt2YI+C8emar8cuhDw",
-	"t3P7O8fW8vkfu1q+ZWUyOW8oLlZhQZc81NoOoJSl1SQ6nK5R8axtWIEt73ZdEYFef3z//m3zsqhZtj3s",
-	"CVEMarG1ZcM3hXG1r06xkV8njeSyHaPDN3H1aIRJi0gdc3m/dRuo9U6ESEf4t5ch3795/3Zz6m1L8Rmr",
-	"xUZU+Tz55kNrLVKXGN3ib2MfjeUmXObOTZUgdgKGZsHlPwVgU3DnPgvlA6my6vS0ncVgg9HAnoyS56PW",
-	"oUE0weW0LR/rwnXlDVrg9/F9boGgitc8w9yCuqcwwLCEXRvySkxlt0jf6WpqReW/+PH8uJfY/06ePccP",
-	"z45PWhlFJwbrbZyBuxIJgJC3s8V6P9t3CDDiYIsKqk0cONq98UqaL3OhOaMQjjppbkqYdrTV3aD+9Ui6",
-	"6OAuWESgpy/jERds7xJtSE27eD5Q/GtLmZ3YAz+hmj058dpF31J0Qp47a1pCnoyIHpwB/8A8JKlIpfia",
-	"HfTpN61iCW+160pTWrnu9OjISFMekV/evVrpAoezSy8tFNS6zPKatcgwtzl9Hbd5t5NasSn/2M6r0ZSd",
-	"zaiygq0Ktmycf4LxEpm8ElyzTvxadiOv98UA8kbbjRQED20qwo/NhClutbfBLtzKE+1XNzbenh/+/2i6",
-	"/VB/HF5utON+wbwbU94yubwFEqHjGIL6xqiy17FtYEguAMZNioyd4Y3Njbb35AwsGUaqTlAlR+IbORY8",
-	"tBbvBN8GXtE5uzvhmTiCWzPMvzWQl/1NPAvRllH5A7ghoHJC65X8axzA/OV8AYCWXdzgfi9KLG61U0nH",
-	"n+zDNRLePoUqW8pTQupranw4v4vSKrg2GPmI+aRnpFSsDteBOPYYgFAxmic+oof7qsGWl4XHNMRL+mgf",
-	"j8vnI37uqkJmJw+WXdW9tq5Whz7VkXX9AmOsfbg4DzXrXJa8acvKvk2dYc+NfOasn+BWFlwT0h2c5ajQ",
-	"6K3Pc5OyN4C+0nrlEocn4IJ9LWEt10LK0PgZYV82Z7oBWbssqOhEEYTI4Qlg+IZwYZeXAtHABwjIuSVf",
-	"rwWVb7UG8u5icw2azREDfgNS5+op2lRfdVPaqs87ESF9BlemK3emvfhXk112lKCASG6AisBcN4iujrab",
-	"FyykykIYN4TJq6o0dQiGC/D2DXTWpuiQ9tqiWutc1/UaRpjsKtWXprrun5WqS5Z1Z6S+MmtbBxk1zVSl",
-	"7QHSdVZmo79kI0wqKiOV4mZ5YceO9IbCj0c5hElBzAF8XQ9kZkzZ+/wZEgmmLfCRvwSqI9eMlRhdoxiF",
-	"+P2M6NWiL6RkCjHR7cwBFR3cLHFu2QKcKHQsDKNzYtDLJEipZF6BMXVI3luFxUXovHt58Z742PTTKCET",
-	"MTPtRPAatL/8IAnCso6FVcOumGDK8m0CFUm4GY7FWGB+RkaLAvwM9r0Z1GX2KDPYGtckl1mF+XD0mmmS",
-	"nrtsFDCvnZK/oISJRAfSnqe6sThHwRNMMXbRQMI9JSnEcaSkX2etDhKSYlRHCpXCdEBQ1ZiXCvB6YNup",
-	"UeKJnI5FFJ3ijFD20MLV6DpHFu+CVhxSq2Xj0CfY/1PSR0HDAV7UXUBegI8tcY+tVLnEMmXgCWOFZi6T",
-	"IAUcv7Gog2TO3746xcVNUIix07pmy5X3z1ydI+BOTZpwsDQJSV1wSzoW/ZwV/AYqhPPCpUm/fXOBEIHu",
-	"saM5n7O0vRt8byrVggJ4kEO+IZAkZ7drLDDKngu3hgqmYyUMd+KIO75AJLyGUIfcQI+W7GgNuCvRRmFZ",
-	"c9eD/dlISfpAGEhLjCA9hL9gpwYJ0bIxEOxAMJZrJICwp1idRZOnoycudVRCcmS0oX6vLDv1a+qVpZbH",
-	"IDEnPBcmVeel+kE52cxltrA5HjlIlQJb6LvvX5Bvnz77D5cNhKbuI5dE8+9/11Kk4dxp8CEtfaaQ9/zw",
-	"fEjOiXuFLGZSs7HYIcfG8gvMs/GAaJA+bFkIwtXsnNozFn0rnYSU0pWsnThfKtTDow7PfsJwqHY0WD5C",
-	"u2A5dc3ymqcOYOXOw6w9BjD7SDNTLIHCQEIAmIpTklNDHUQIN81CfKPRAFmJnbEmqaiKInXy1XIsIEWN",
-	"9IXEZDUYkIO7OEVYFgLZte7npaxILmHMC4qFGTQzgyFBxlpSA0o1nHeWj0Wdzm+/dZw8ADSIZX0yTwnF",
-	"193JwVhDISOS57ouPfR09HTo2bliupRCM+91JOl/Hzq/9OGr75AlAckydYClEml0PUjBBpjK6/LDopsv",
-	"CoQ67Y2Gx8ORL1VNS9477T0ZjoZPMAJuBnfvEd4m/7SfXVpmGP+rvHfa+4GZH+ERLC4N44Y3T0YjX2zU",
-	"ueTiM/J3J+WiiLJNgHE9wOW+cqmXw4bY0Dv97UOECoXyuJKZy4CusKIJvdJWRqnPee+DbeRozozimd40",
-	"2dfuka2zNeyjOSoLylfmuSo2rU3J9eClr7cKQlNYpRHTEoXSzbOO3nFT2jhtt//DJUU44a65vymZOH/7",
-	"ar+d9o2urUAQ+lo9/a6vwD63bXMk4Wycq71VlhvJ+Z194utQM3QNWaHPRk+6mgnjOrpg6oZn7JcoQ3jb",
-	"WbCMdWJFJzTKZDP7FrBTy8JxhBjsodS2pbw5PvLCXed6/sS1OfcPgaOczpkBEOzfPrVl54aKix7WLBK3",
-	"wRBkn/xHxQDlC605q2XEO49asluPIO73MbCqbnnQ1btDyNzYbdt7dd2qnajGraKHvlufzK8eOIJgy2TK",
-	"C2NVC1e/Oipm6dy4cBMGZH6nprjA7rYRuwiCS9dgY+irFZDWA8PbV0FOp5qZ9qa21qNpb7Lgc97R4nGj",
-	"dg4mLmx0Kn+4Rz7gdhTMbC3MwB8bMmnonAnQZ0J0ITGB/CkOaTOr+AvNo8C7p6Pj7a/8EgMWwEtPt7/0",
-	"szTfQ7z+l/CwCP1j2+seq2GF7zWNBr/5BIMPnxsM8SdQ39wyx6wusLU1Rnf0qQ6a/bzpFjkP9dDum366",
-	"blA30OHjhocN/4GZKA2mY8fXbqm2AdWP+G149V3v84dN1HK0UhSwFQ4bcIes8oxGD1dzQCyjMn1RM1Z1",
-	"dOp1/DyE54I2683OwbJCFjOeoU4yFhq0yU7rSh/LcYHBgZTUKqvGqmwlV8vBKWTMUKvlvXjlGmEfSwnJ",
-	"RmjAofgCDnAsoIshORdLhBT3Iw+acK3lwd0L+v4UjGKdyuwKekPijWcO8YoWoGNVObeKUT/1G2+X6TJa",
-	"x8ucCQ7vI5rrzC1L0qgB5A1zteo+GJJz25WlNbcGVt8E6xPW2mpsltfuaL7bsFKnx60xlxcrJRbvicE0",
-	"SlN+3lI9Mp5pr1Hr5AXNZuzwhVWWZYtH7BwqYpBUyEPwXYOde4O+dHt29mTDysRGm91XqOZGrasDJHGg",
-	"0T7m/aBWJAs2KVDey5L0IZAqDahA6QD0ejR+0OYhj0De0JwgxiLYQ0GO8xS71mqy13E68zQKdPhHvxEw",
-	"2XDjjbBOxg95P/hKMBsvhzBQ/3TSKDLj9JYUbGcp8i9h1wHNuB53F21S2EJCtOFF0WhmMERrHTA2qZr0",
-	"pxnTBJeQM33qqkwlxPA5+F3/yQIf9vU4kK+u1wVzQHtzLsYCGwcYbQgtdMM70GAtTNybgK4MSb1UkwUr",
-	"vLF8InPO9H9a9SVt45qRIvrar/O+O+nrbUHOn9U+dnv+J9BH1hW2V6hO7TZbZ1O3V+sZ4VdC+hLvcJfq",
-	"Tu0U12U/Ve0+lZ64DMbWO6Wdxh/genkojWoH7vh9AIq7DQN+enKyy7icidTy3pfCQCX6P4z+1mCKlBcx",
-	"2+ZiIj/eJ88OFaBv337SK2Vbwtk7hMHykJ9WSnCxn1EVadoAz+rHKFkkdShZKZksPboEFhmxIykKViTI",
-	"eywHtRyYEgeP5oFu0YXsi4HXhaqXEG1otY8p5UWlGDh8dGNwHhqzFqntDGoZmmopxqL/bPSk4WECO+5C",
-	"QIhvIRetEjCgkMUKNhxDX+zvTthUA+gMucJX1uMT53LzXvTlAxt/7p9Vjb7d/sILD6hpXzjeYUxv6bKQ",
-	"NH8v5U+AsAl87WSnNfvB4Wx+DVYYeNw7t+mdh/4WdqsjNODeF9uybes1zXnKi0Kjl6GQHoIEIEqCdWLq",
-	"xNWPxrszIYIGWgS/+YJnPmU5oHUOW9iDHcHXN8Ct2N2Hf6rD9zVPhF3W7Xa8zScA0n8OS6r1Qqr8vo4C",
-	"ZOI3zsKBJr7T+AwoKnI5R9xlYPCmUgLwhJzVyN6N8ZHimpRK3nDNpWD5WHDhYnZE/L0rShquYNuV7x5C",
-	"cEwUpASfMTQujs5CNGJXnwJUSG9ucKMckigQ06cyTxgxsshRAw0zBu8aJF4RWmCVKTBCerEAwyEc1LmT",
-	"GU7H4unoW9KHSgYOwLyBEztIiJUi+mgssdJDCzwsQK8/G52QfhMgdnDmRoRLNRbSlyFz0siEZtetQgi8",
-	"9dYT0Nc1w9l9bVgu/lys5o90XztiEi0H/jaMSjugms0u9ovw1Jqm0+V63uyzvk8TQAPHZ6sNICwAZKXA",
-	"yIM5wMUyebPAo6OrWzMOyxgTYU1c96giw5bpo0/w/+cvumm9w9+BX61Qcx1+jmWtNlJ3+439AsEWV29s",
-	"Fw3j1N8QCQ4Kra6FVk+OXpBtCunNU+t6ughjbxy24wc9bIEMIDZcYKHykoFn4s91lXyZOewPdA058lqx",
-	"DzVQILsYwcbDbKQpO/0TAGsD1qKmoepAA0qPFU4yakLyNsQb9WlZJgQT+pOQVI75+wkJ6fsDH9Rf5z4P",
-	"W23879+8f3ufwlgABth6cdkn/Uwxo/J3fpr+gLdavMYxPQOZftmd1nVFXKBRdjt5Rzl/hBpDsxnLiZEY",
-	"RBHHc2lGC6vUIHBbqCYqGOFmLGY0J/3UTmiIigqqMpDM5gq8uZ81M+lgSH7gN4wwDiEWaaU4REWQdAVS",
-	"ISW/vHtF+g4T9blt8ptkLPDgkScj+8XzUXQCCQI/IJKJ/RWhTNBPneKUbVetoBGgl64gR4zFk5FHlhmc",
-	"RQeb5Ay9X0aS4xH8e/INYowN43nMcB6emdhufZ0zyHtBZTLBeBDwZBOjKC+CtlnIKx+tMZNFHvOWFoXv",
-	"gtXM5e4Nzh7l43Mzkc5KMp/vmZ0hPkmHaLCCKdgk+4jQncYMDO4u5ZcdB7igHvngrGEmsadH2KO0OsZH",
-	"w/n+hvM/lDMx3BoXrPvSiHh0y/WxVRI6+kTL8jPeEVCpee22+K6uIh2YoQ/8ckwdEMwwpXbVjm1/aRdo",
-	"nrZZGwEK7VHE6LAa29W5JSEkX6Sybnu4LH+2imytRlv6OGQ3bGtihX3wJT63k90nADzunayAFTwvXdmr",
-	"277O89u8HIEk7p/dgctIAP8AMycx0yEn/RJKt3dHzvjCwXWXaxgcmwHp/uDpCYG6OjMUQKbCFV4N0XnA",
-	"K/YPordEi9UwBNvv68sm0gw2H/6X8YP3SAZRP1108HIVFwHUXawM+efe1Hi34k1t7CLcH06XXDECAiLJ",
-	"y0b62n0oF1EPDlttJzXj+D4G0EZADhPtdy+YP8rZm0yOCK/TrL694VC0MLyjT9FfO8nVtKNAuqgrpPs0",
-	"ur6ZMa7IjFs9EdAHrllpBmcYQbvgmpGno2/XxXDsavWQbpPG8a38MejjbogLl3N34ko6E/M2buTooTje",
-	"+yYg1KPvci0lY9d93k8zi7bFKV0AdpG11EZ64Wo5G0BhZUWuHUg2Av6w0oXEQPz9kJyTXM4pFy6bAvLY",
-	"JktUOA2/qU1SdYCMAy/HksbrjAcL3z2odOBq7T2wEXLLWcFB5Y9mu38tcQKO3wonONAEClW7s6YTklXa",
-	"yLkvUgf5dBD0TzQzhosr/SUSyBEtyy0mGPvAfSrhZbnJ29hcGjvaWvUiF5FjBOUhDNhjeRKwrrgLtnu8",
-	"gNbdjOuL29Db7c7f0QXU6mg8R5+hrsMzFdSsohjgmTNF+umCTWZSXqcJSW0rV4oBzBn7yKDe/pRes9TB",
-	"wIW3oCYCNcxFY7tzMhYAquVoxiUTPj05sfThfZJwDQZwrJV7zfn8Y3G8LSKVC/CBjoW9HCG68kpZ0iB/",
-	"l5MkINGEJBZX/jRv88jhCp27ivV3fzGelyV28dDqsp1Sm73NeZEfb8J/qZsQt73FO+FY0G7X2C6+Ksdw",
-	"nJ/0DOEb2BTzUOsosSvp83mRs1SaKSh8hknp2tClRy9zI17VqONzu12TblD9o2NrVTPeTB3dmnDrBozu",
-	"m4m9bzjhHwWOCISgY/++UMDYxwO5kzLsBYkkyA4kiunrU6cmu5ggnfroEQdMQ4tikAQhJCcAKuwipLqU",
-	"4Hu947+O0ttxPP6syu6/qO765Tf2kXHlSB+WDbSHx2NCuPHlK12KVBNIUpeMXqNu4TnFQY2V69COURPB",
-	"yhfUZZqvqiMBatd1ZDQrppjj7nWdiBetPA5VzA0t5NWA5JIBQDIoNaeE+k5C/0KasVhIdd2E5K2VH94a",
-	"Efie6Qe4RGHRu25SV+mQ9OU1ATiPOtcPU+zrUr52DTEnHwHYbbOD4SN4xd0ffkvLePaR8AVD3Hd7OsI5",
-	"uA1XiApibjZLfRc/eI/kGfWzu5kqnsVXMFc9xtG3G7jibYmps0F0D2bwCgBpUfeQv0KuuchJH8xdM3kF",
-	"oP7zsuCmypn9Y84/llSwwn7W7Mr2az96Q9lgSF4ZPRZ1lVyuXfFuqKuBgZpOrF2ziGHZAjKhOcbnx8D0",
-	"LaayUMd5LNJgjy6V/DuDEvxpFDqvh7Tkl9dsaUeYRnX6Hb4/4jZiJeYpd4kw8dpcC7nQThWfLE/HIgVL",
-	"uUOLr+Ff0jqI1a6LfcEeKVcc4VKxqSsRQMvSVQhwEPOGzcuCGlcL4u+Si9U0CLkQzlU2FnAPTflHe92w",
-	"j4b0oavDT5+GITry82fb66dPw1/cID5/Pv30iYucfSTDd2yqybiXzbgqx73Pn9PBKQgIGMOooWwDsIUJ",
-	"G4u0tdmXdgFaOnEVIFa7Wpk2dOoQcqghcwkQahkKOdRgbYyxkIKhoQRm6R98chLXbOQC0t3llBTMGChb",
-	"7jOd0ks7vFP7z9CN6zCF+gXp/5cOzoiQZFoJmHMyFiUvwSxq9SfFLddI7I2CRRIBqM0KnkNyAcU1eI6I",
-	"gGyl1AmhiImF5pq1LRyLmszOmkUN1kE6a6pvEC0Cu3nIEksvBYVyNK7uAggoVQG2Iz0WELIh7YCd3Sii",
-	"7CFJ9VJkl1Cz6YYWKUIi/iBJXrlCCnBy0+N5Sowk6cnTWUr6juJJevxs3g6kifzmu0aR6ftQMaMevo45",
-	"OZ7io1n50azcNCs3zlr3vb+fdHr0Kfprd6tz9NKZRxAmNLN3W8HyK5YHB5GqRNMQ/atXSm+YyKWKbNHQ",
-	"tGJdduhVBvBoj74Te/SOZNVtnt64L6OHYo7vm1SZ1Eimrs4aiFdeDZdT+AlKERrAXFXEXl6WXAePBPPF",
-	"RvKdierejWUR2exjO7fKS203T/a1mnsRy0pKID5BuAvKRfva1B9U8Pk6NvYtZ/vR1v4nsrU/gBhzZFn5",
-	"g5jiW7lLOxwBE06Hy/l0yhSzGuqEmQVzZt+V6LkVRRAqIzvBKbYmNGSu/pyqa/vsWNi3EkLz3MHUzeUN",
-	"Gzi4WCY0YOdw42sPwUM3TFlVMhQAzaRyI1aVGJKfXTVLqLwncjJnVIAy6DjSWFCrsBZDcu5EuwMdYGc9",
-	"OD7eyv4WDtCzfduibRy/cCLlgurm/EBITGocH1WJsdBhYRXTBjAX0pIqBNTto4kH5ugSy3GamVNIob/B",
-	"kLwRME1A02msr73MDJ+zU/J09C1WOwVbAlSpEzlTZEGXQ/IrgJvnanmpKoHo5kmoiImzkVWRkwkjUOu4",
-	"j5ZT6i6WgTNhCagVAAsNlRh/ddVV1ywDdkG9GI1gRiuUceCkm1RepzAzbajyVWlr3Pd4rjOqxy7kmQlS",
-	"IdPF+tyJ277GCAPErSbC4VgAWoMdn/Bp/PX+YXHNvqW6eA/GwtXFxNq6aSVcifU0FDeFgtGVONADLEuC",
-	"DxBL0zp0eaD9UpzGMKw0z1meoJXFG0vGYirVlTSGiSSqmFnXlMZyLWgPQRJJgBodXVlSynkO8KZTLrie",
-	"4YJSv2o+xi4WSMdiTq9Zg3iJZSpU4ZeLmSxYfdrxkJKIfsFxNiTptCoKpDD/vl5twJ6ysdjOMKDI7JJk",
-	"UEVG02USannq9Z1bMMUIw5R4QJYW+eDM8nO1hMk4Y1UumW6F5ViKrCnK7JAI7Q7U3hXMVmv5ty4z8KLt",
-	"i8SsuBe8c/AmmsGMI0R3RmpaldfAMjvyle3+PSzOvxTszbTzBgwIZEuRvatE57UXP/e2sAP70AWoWwnS",
-	"l8pV0/cE4iBGCxo0rH9hC9YfE6HDasgNAY4IubgvIe7B4il2F+JeQ0l2IGPvljrAYkGHUhSWfdb4Uix3",
-	"0RJNnODa768NFrd3xayDzPTLKwi1yOXZWEykmYGjFTFziGyxuntxC68riKFA3G2A6MWaAXE9rAMNAg0B",
-	"fAOUzJ6Nno5Fv6vaEDZ/6GoOpIN26YF7YB+r1FYCrS5LP11qXJxDV3zGw1uRbhOvsVgxXoYYlHA/4J57",
-	"ufIxamONBz3bZZx/g+V9jxR3d7EeKwJyRw2pvZlYkM27S0JhJkbkFqZ10fVNmRlzCniEjCrUNrxv1YGL",
-	"5wnmWSXE+4dR/XMB4QCB6qqCkH4KPtrTpyc+08RrEjlT/MapBlGZXeBoWqKOR4tQOB40F3vizRkU+I9m",
-	"hWb8WIgMKOgOZT8hlTC8cBXTghzeHJAT5Fl+6hBcncQ/qealHovU/e7qCKYzqmepAyPH2lXAKbxWBtJZ",
-	"mkTlDr3cFhXZ8moU1zAKlieRlhBtnPY181OXFZqSPhT0Zx8BVs+qG6TggmnUuFzZq39PI0U8R3x2/OUw",
-	"xaL7dv6IWwPl8vFjmqA715JFeg4A7ynBmkqnJLWsLwVkzgY3HCQkFXnLjx8P8evTsaAucwhyd5BUJz4k",
-	"Am0HYCqwii4TRi0JhUdt05m+sYo1+2iOMn2TeHR8HBVRcoE6OCzIWPTr+uqIV9s4A9BmtPfaKEbn+tSF",
-	"d6gbuGDnbC7Vsr7arpRcNDIbxiJ9+Z5epREgvd9PH8vFhDkj6avp4c9SsMPX1GSz1LfRiCZ8Mno6JOl/",
-	"H770h/rwb57axqLx/Y9AdkCB8dcX/J8s9WvKaqUhwBG7yvDtJSNf1rxkJw3JQR3F+gQT1dzyMbgZkx7u",
-	"eS/pZfrGcjn20fQ+JNthmSD6qPvM1Me0S9GBc7cjLtOmstFIWXW7jU38aujoYaNcQF3SaztqrRX16zXv",
-	"+WO003NwijY/2SrM4IGWqrmRqLTSeBejam32PG0bVMshaX2l3lL71pM2Z23M/TEx32Or2v/tYBoBhb/T",
-	"StpPR88funQpXgqe+yL/E9LfJHBMM1oUoFI4lYCL4Z+x5Fyy+kuITVx1Ub5jNG9JWG9YWBvp6DVPvou4",
-	"yn0EyqNP9X25MTzjPaimbFXMhEjMlQJHRE6n9bXUR+BxgMBYOhF0DtxismxWsskHiTN507EQbOE5Ryg/",
-	"ux5M5mpA+QFYaRZPN7gQEGQNRdpYwgrIG7EIhuAbLZfm91JdRfdm7yF4/kthFGedZV7iyUSm5lDEb8Vw",
-	"D8oxCob8sfzUHRmrkCzWqf+gQWv3d8yT9arAqyfTxFUDpXLnIIhTzeoZ9asbS2jM6cefmLiyHPCZg6X0",
-	"fx+vC3078CKuZYFnxbKL3RXc9ojWxUzqmqWwj1wbTfp+i0AtMlIOEivjV6XjS36JfEjPWChZsANNbrjm",
-	"E15ws7TdIfNzCCMtyjTqGROZA6iY5legYKb/ffhLsHkdXvArQU2lWEq41TSv2ZLn/4kRx9fMThCDjhPC",
-	"8pNnz46/db9NqGbPn0Kj8Hro/iPNDPYJwOguUvsMXWDLYBCkxLYup2OR2v2oF/2aLXVKEOOUlFRpLq6G",
-	"JGjATprTYIAKhRccswONCXG2nX7ErYKckH9UEjVcUF52VIra9ZVXfqQgBrerLL9PAb458i7YcqCSIBHs",
-	"LSC3kdYWCf6OROTH8LXbC45luZvI6KgjnNY1yTH88kCCo+WLmzPO3sET93isbAe755jBgO8AhvZfJfkL",
-	"1iumMNzx+0z3QrxQCOCRLnW4rhFbSukq+3u7MRSuBq6kqNCYBdRSVgsatbRyX4WhZcG+DoYuTOoPDJ77",
-	"mL1xH2i7zcMTzk7bUd6RzR99sv/tXNUi9K9c4efIP4Ogu0vwNF+z0ovaDSDeQRfibjjEfwao3a+PnAsb",
-	"1c7huzIw2ndgdO8c7b0jq8drezX9oXsP7z2axW7WrpkOONAzQicQlOrQcz0XcHCE9obn2gUkhsRPKAcd",
-	"XfGnhJLCsmo1FvDKFTM6LhuvE0KJntOiAOMAC3wosoLo0HohDdTjNR2QHpgScM/yw9dJhug6bY/wuv/K",
-	"8LqdLMVJC1xM7IoezfkcBIF2Wd4e6B/fv397QXIpFcRnYvjIhGmeoyXh4vX7t0SxjPEbpuyxnkq1oApw",
-	"TCl5UcgqnxaWR0DaPvlVqmvA9SE/0fkkp2TCZhyCocfi4uUFtlQaSIOyT72mvLiqBFGyMuxAE5rT0jA1",
-	"AKwg5AZzu/520hgwR7UfTp6Qd9+/IM+enJygOS1xoc7pCzx5h++XJTv1DRypafbNyUlK+lIBakI4kTIz",
-	"zBxitIEPaKtjB5i4YYUsLYvKeMmZY0xp+DMdi75iJcjzScASOB6NBiE0LrShGbhMOKSM2Y9p0w7p305/",
-	"+fm7l+8u3v/y3f+4tFtw+fr8vy//8j/ev7ywvR2PyGv+F6snO3pK1vfqQGNMXwI+F/vzMbwkpwh+Do5A",
-	"Pag5tcfGqJGUjp9g/JCP8HfFF8CxkzoSS4mR10yAMwdci+BkDOwZ11LWWAQQ3YLm4bCAZF5pgFYH5p/n",
-	"immNvqr1qKh+WVT60JI9oUUhFywfJGhXLZaQQHfDFCzEkPw6A9j35Vig4ykh0URcdCIWEAuerrBh3jmq",
-	"Y6wE8Nh4IIUweruB4LOZVpoWYCieckGL5mGBKTrvl1qC3dX2BV9jkw1ir0okxyH53jehXa6QJR5w3Wsj",
-	"Sz0WKJfbZjnTttOOQ0lylvGcgQ/Kw3JBnskMclFg81LX/1Az8479nWWmj4GagzRBMJOxwNHqmuKie5+U",
-	"TM2p5WXFciz6M2NKfXp0lDMkf6WHWRjcMJPzI4hXO7Snn4sr99cChquPVCUMn7NDWvKjwRk5n9N/SkEu",
-	"fr5wQyEZVXbO5OLlhR0WcBaoP0qF42tM5KXkwiR+fTCE5dnHjyEdBwnUbzhmLfmyxZQ8/fgxnofM9JAu",
-	"9JDCWGAGWuijghqmzVF+dXTBRP4a1/C9/NGYclgqVtrZzsy8gAyJBssL43K1yWEUYzGpDDkZjWBwT0fP",
-	"Ycu+ITNZKd0cTmWFQQz9nWO7MCg70CP3xREguMypqGhx5LjDoSPMQzgG4Vvb8ACi/EAdRF48FkCkboH8",
-	"6O2oXJirDyrwK/r05GRIzsmz0ROHYkMNnVCEIcnlQgzsh4VUZoaHwac3nQfqjxDeLFsoqdIYSfz61euX",
-	"tcUbz3BCFF1EGd7wNGFKSTUkL+2RdWfdt25PqK/m2A8U79YgRaa9CLHddmc1WVAO2HN4dtpk0Hf4/itk",
-	"i6/txbsm36+6AFvuFtJ/9+Lte/L+zeCM4KWCEea+IRiBZUSNm6Yr6Co0u9FLyA2b6xV34cmzp2sOQqhy",
-	"9wofPnbuRP9neJgqRZdtEWTvW+7B/uvzVz+R79+9eT04I2xemiWAFjkFBPJF7HJmrDOqDNrpdfk8j0+S",
-	"di/SLipCLBY0BfYQuTbhgsJw1r09Talj3/d30DFO7s73hTT7Djlol27vj09dtBeBlUrAfHN0lnidTcKt",
-	"J6exnPR7V1ZQlXjIeK2aJXkhDIpdbpD+SD+TOSOpkfISXkG4qaaAFik4DzWb84iFuTif7dIcxDlgekp4",
-	"Em9gP00uAB7BI3o54Qtue9+ZICkwe53aG6Imt9/4h3RQZyrHtaZzWYtilpf/vkxJTrJu9UXmcy5WjUzf",
-	"sYLfeDMKXdS3qFxfcX2AhVaabiP4KtIeQ7wBXJO6W4M819dBdCnLligLzPprxGJY6U1CJA4tyA1nVqrQ",
-	"jDm8HyLkInFx2i6d1VufMdCDlLLgmRN11/UDzTA/UzFnVS94tnSFn7hDC4x61qSfzoADpAlJ7V3PlL60",
-	"QmI6GAtZMqEJJTfcLQgQLGb1ujpSJcbFn1kShj/Cs47mXQCKx3Ktc4S4mckKoJKyQmpIkz2PHrcSEAjm",
-	"oewUzVGess1YOQqzlVEsk5UJKrsHKx1g6gBm1aMaSElWMCpISbV2AR+Qge3H7MoAUJjcEpJ8UT8FAx8W",
-	"QwUMp5IpLnNu5b7lkJy7iL82sagSIbQCHrsnC12zk3B5PKyxbnUQpVSd1yksJuQL2qf+bHa83xE7beWZ",
-	"WAR5PYTDF6RayWSNIzfWmCQk+XXzyO+dwE50NbEaNek34Acc6s96dNzppsSuJMAU1HlcyVhESEMDy2cZ",
-	"WHpS5HUpsllubH+pm2oKbNSNzLIIGWW2cxdUVzDST4U0l4HfpoOzsYj5r28iesWgGikXdRhwP9WsmKaN",
-	"8p2QnYYRfI5bTx1chBviWDjLxSlJnc1njVmTvu8VU2hl43LA+Z8236knc+nWB9OrxqL5mL0t/BOYzOQu",
-	"jAZGq9NWYnbvZhMSlTQzgyF5x3RVOMBklJXHohaW3TLqdEjOg3qXjEYjv8Ca9J8ePyETtpQOcSHuMk4W",
-	"DP3O6A1zlqw2Dg3ZkIFz3Td7jvJsvwJfdovfxpMB8wV+Bo3GLTfGr9jt+ZPiTT2UfvBaAuQGFav07GCK",
-	"wQAe60BorV7Xdv5FslXWgw6/AybohOdYbpai5gI7X1rXbLktP/ma+fwMoypIgiWCLZg2Dj1RODFV8yuh",
-	"B5hCeuYwapQ28D7XZE5z+7D7stJsSP4KsdPAA8F+7X47fk5m7KMDWfbKxMWP54cnz577P62C8+TkcLI0",
-	"DnYhs/208bWfuK7jkf9qp/sQHAY66hD53DLaAT9oXO4fleIh6BHwF9lS17S2EmGr96L5IyUNNRucoucQ",
-	"pgC0b+kaNUYhF0QKJG5Z2MsahgTKkt/VPmaKD1xKu8tiqJWjddUIRhJTTu8eAxEb/XQQqJv5vyhttioK",
-	"r+k1IxRWxtIDF1e4QvuQ3Kdrtrzk+eaMPSRzUjDqccw8YUEYOfEP1Cy3UZMaU2YgLe6MII0jV91EgPDW",
-	"ZgJ82j3UGsbhXz4K5fdOxRdGlkhPgNS3Cym3J+80s9CQrjf6lkpqDFP21f/52+jwW3o4/fDp+Pnnf+t1",
-	"p5/Vp6e2S23MYggU/Lf6+Z3gElijSvuG3J3VI2Bnebpi70Pf8hkCBJ2iUc8lsdkfujxYtpG2zhsIdm0v",
-	"QnRHO3QcOufoR0RTOB45X537swVc4UEyq6Ld6bh/6rX8nXOUP0a+SC0n1QsbZHi8HDbfYwWjeksG0U/4",
-	"yF0ft1ZnNsZ37nFMX4msqHJGmAAcHhgqKi9uEezRGHSdTPrQyIybThGsc1cmFW7C6tY+4An6Y5wHJICY",
-	"5h2Bw23Xqg3gyqK3Kl+uYnNZikyIYpoZsKsa6bD8rPQFdBYqotexeoNWDEBIZI4gyOqSGU3griH5WRKz",
-	"kJ6aIU5pJgssbeXG52LfnGOuRt2aVBqTjCl0V5VQecf+dalZJkWuUwf1FGJ5Rt86ZKp3zKjl4fnUMJU6",
-	"BGoHcgcAtjAcwj6WXDENkLlIUsRHRrraUiFaPH2Vs3kpDRPZ8vCvbJmSvoOYwGByec3EICxT+B774UIb",
-	"RnPYB3rtZBqYQViCsTgHKRUDOTHEHEZ0ShSrNNaH9OnWHoXbhEDM1XpJYLRAq61iczafMBc+OBYnTzEy",
-	"6yxGEAsDRisKVUY7NQJm0FrZKAMhCkhu19zp5hp2xcGcjEZfEAdzC0a1l//t+G77/kFR0el1g8XHaNmp",
-	"YnpWLPH41gjR7titoAFGqd4vaDZjhy+kMEoW27O3H4PzHzo4/2Sn9f6BGragvzuLcCVEy+0FTI+2k2zr",
-	"fdYQ4I4+wf/eBNGVOOYZz/3KMBtP5mPu2GrumFuWdpFlr+wxWP1X39XIAWvEcZTJnHU6BSBeTQJK5DUr",
-	"lgQ8M5ZdFlxce4nISaA+BKkPX0sX3A4dHdQ4oD6PAwsp1I+QBdUYfJOQOTUZxG+lUyXnDmDR+Y4c4qcA",
-	"VwgGzlGUT0A2gdI8A7yOZ9RevzDkfnrNRf6f9jNKO2MRJDPpYCiv/VP2czqw8gwUhoqMb1yQefBpQSAk",
-	"omFZSQNnUVLt4+R57hZoLAATPsT9gUMEQpvd0LFWqZX3VMEZJuRAPeIcfLgO1YVeMxHc5FaokIKh0DcW",
-	"UI9iRnUSJD0SCXopvAa+G0moUvyGDUlqm9duce2U7WfFfPlLmLUb8oFOYioYC2dkBIETusZGdYw1bTte",
-	"TasYPXWBXcuSkS6waSEPXb/pWPSFNOTp6Bsf/q9dkTiSFRAJCBF+hVyEoiQoPsO1mjiRFdIGCkzisd+U",
-	"Sn7kDOuSunBrKXxOhVyIwamLbb+idi4SIsl8NLibdU23lspQ18SsAsFIZmVApG+XvYR0bV96OnqKRTQ3",
-	"rgE0fQjNpl7wPQ0B6YUUV5DMA6bgGSvKKGArw8rvVAda8UfQraq2KkWxJP2noyeJB247I89GT5y43hT7",
-	"g8gPG1qbn7HsBcsHHbBAwHpeWOayL9NyuRS/Um52SXd1j3+v5HyPx2F2ezx/geynBdUrlDP0BxxSJ6x6",
-	"durZT2AxXWYHy3fa7Q69DJfQQ7q6P21jbRiu92mOcCsBe9rtTIKrwDPwwECaN8c26XrFO4dlRVIhMXUl",
-	"HW60CP0hBPCHCsH4WWJha+RVLrJCSHM5hUS+gYvGrgP9UTfGS1Mq2K2BY+/5GnuH9sYiajDZmbcPXBD2",
-	"vYd1WD7yVSR423Ed18avxCEXgR+AwDGHOF2MXFsRlNpCte9B+vN3wmYJ0F8c+wp06C3pY9FniqaO/BJA",
-	"zdFhnsIVZ78BcWosuMHLdNAAIJnIHMqSgcgSuIg+bRo/Hdi7Ewf7tJa48gGGCIaJ+EGPhUeqB9kHvfne",
-	"WkwV1AUVDlsvEv1S8MOk/lwMEhczEw/nFOqwgzGM5ugOcgWZQKRb+OGCgJZgDz6nA/gn02TJXJYvyCOx",
-	"XIeFuqXLTqNrHJcYORY4PDsdJaurGWZuSoV5kgnEEAkQgSz/GbgCVi5DUhMt7QNoRsslw6At5A/C5W2B",
-	"l3osxuKNr2GCicEwOr/fNUlg2Jcg4K7ERxMnhVEruZ1iWq5xtf7rpOTRE5+kOxbUGNs5PBAS+lBjgnNy",
-	"aRu7zJngLEcp3kmi3kAHmPJekEEphvQR7VDPKij36ULtpQKCLCSAUEBgZV04LpNCMEyAdSZgn/M4aAz+",
-	"2ehJizU1FjG7Apng+L72B/RhpKh9xaI9pa5YitrtjZ/A4/kQcs0myLrV47Xid2lhVo8izu+oDs1XEwHe",
-	"MZoj33SyALJzyNCHVKGvc+srBp/3r61Vt93lPHspcu3nhWBnijWhxkgf2SEYNFNfcBD+MuihgWqcO10o",
-	"Y9F5ozinUeNSwcZWrpa6mNX61TIW/m5xDdYXS2s6ODxT21TvzdNSeKvq569lunXrkXvNAv+GAjILnrHY",
-	"1xnqeT5W/butc+TP6OBwVLzR3r2Bgwm2uBf+9dFAhVsoIGus+IyjNJKkxhTBZx5ihHfmVS3C71ggrxJs",
-	"8aWcitSMSrDFFjYl2OIBmJTdoQdO+tnCsqzMlje8To+s6E8NorY/TwK8wttwJCNNudGKklUKok2iCqFS",
-	"OXvQtOYTdZGWqWMYZZlAYnxljzmkytdRNciN7C07o5oUbGogw9vZE6a1l+wZUWwOJdhC+I7t+ku4lxW0",
-	"xqJFd29lXrvwLruGq/p78BODXX0sJswz5v7T0bd1TukADSqyMgD0hm6+qOSHFMyVWofC7ZrlZ3GVcFhS",
-	"zW6Ycnhe9dhrMDCQYstSD4lHM7Nzj+dhZzCEGThfo0/5xyT9nG10l7x/8/7tNgSh9w4NAOtoAPkY6emj",
-	"M6yxLBsK5cbqzkV1354EO89NbgR/VIBCHxXpxyrUt2LmPzB37Bw1WaoL/Haj6g28/A40b28tOvrkPm0L",
-	"x3GmqN79W7u2oBNF2GoTmS/XTO8PcCofQS5uk/WDEUQNd57fxLswLjnq2UrkR4oudvEpHWjI7gWMPwpa",
-	"Vzpk8yK1UgLNZgBqgOXpUiyz5MsvwVP+Hs7lQlg5tXkX1yh/NL9UdJG2ANjXZ+4dXWw/dl8M8NaildTo",
-	"Tfd6qJKeR8j9jutSam5csc5mq2m98GdkygtmV/8/x7311R/3Ho/xvR3j7zxF0w1YyPd0oMuCig34Xy9Q",
-	"1ERvsA+izxiZMLNgDHAJSpahE5Xd0KKi9jhOCpldO0y4nCuWGakAgjf9f4d1oMBwlhUpkJ1OCNVjkda/",
-	"ETuuFKK8oO+5Q+30jr2FVNe6pBkjcyrAy+tgbdDjh8YTOCmwkBAcaJu04rNiN5wtEBwLoqOGJJ1bAR7g",
-	"tIQ92YXDfoHJgd9Oxw7FQULSnGmj5DKAxBTMY4JBVgb6dsGJuTZWBJlRDKJ9Dx28TaNYb2MyDewvGBHW",
-	"8gV9jWqDk6jLivsMBwgOsypmGD/XATvMITL0n45GXuGx7f3XxZufsTCA08Zsfwea2K1lmB1hIAjRN+5T",
-	"OqJlx6yUCc3XAKch+C6zytzJycAh/jUYvsMIdHzHfWeM4pPKMFdMD84GhvA54ksBLH1SLZkallIWl5r/",
-	"k6WIc0uJkRLr4QJQMHEEZMnOSzhsSM4dddhNWAAqm5FVBt5vCV5MSy6o8K5tZ4K7z+qHnQ+4VFDy9NKT",
-	"CujVuZKlPRbSKugulIALq6NGWSljgfVPyQUosXWhBKBHZdebFrigELeAUbI34FoxlYJKh47g9UwutPNW",
-	"+lSZohVPA2vXvC3o/hhB7COdl4XPekfzHzyJbMltK+qmQ8Czgii3OlvwtFcqmVeZQyhymqx/slTyhudM",
-	"9U57CzaZSXndAy5rlwbuZcx2vsSv7LX0BD4ALwZHEzxWqaJ32vPgytD40I18CPjONf9BnTiuybMykbjQ",
-	"ZGPogON1idsLzPoftNFJ70OYXvQeaOBYza3RTU3Zmxcs5HZeIiiVnW4B0sVEUpXbpmbhAi34lGXLDPdr",
-	"hUiD2daN0fcdzlXv9AQujzmEkveQXfaSXjgWvdNwa37e1Qxhie4rpRQBvXeIa/YAJR4LF41GhppKk9T+",
-	"IliePlqW/7Uty63ynCUpLxmtCw+xIIfSVzA0w59Hn+x/K8aDVQgbR5NIoECZGG1mfMB3zl0CpxMj4YCA",
-	"puQ+pQnWyFheArhuh74UboN7MlBsO32P1cO+2DyAy7hOc/sqD3ar1jSHmliPgJj299KGZructOdAry5D",
-	"OCZ7FJatBOo+cYF4lCq3oihm69gvwtV0oInVTFBkz6A21YF2Hgx734EvAMRqmV0faIjrZ2oQxENenyOQ",
-	"Y63YBbGmjVMOyeHu2AVXzlTJeZDJaAHZ5mPhWkv8D2jnryXMGdVkAnqW6xYl/742tGCnrjHb98A2YUdt",
-	"L6rwOgZ5eqPnWIDyY7hioVy/90JB1jMmRDvJsw5YvUT/V+ohjovlhujUOgBdQ3+QpoM5LVgDQrgmTKhw",
-	"grGpWNCBlFSZwwVdNvSG4AKDZw40cSHmxBfIWC0YYhz7GAuK4Ugp6pOY131KAhNEgDG0HLsqaXOasxoV",
-	"ElWaBqfEvKRQoaXEOv5WWxoLyMrxtAKJ9m3Sg4Nshjo7uBoOUT2rjBXYlfF6lct8upKQAr+gy1Mk8cpk",
-	"cm77M3YslposZ3F6xw8v35OWE5q25qTb7r9U5o+opHfaezbfXfCD7iPJ7/NXvGuS+pL0G7VyVwaKgWJB",
-	"oOY61mOJ5s8a8fSQ9RL80QEGB27owgFzeE7ZYOjAwpDrOTOMobyIans5Dh482p4TcuMrMwE7DBVnPD+E",
-	"MMUm92vvAH8dnKGvKc2caGzP9lj4v8icmZqzrTIpEolnWpIptUzHsyw8s5GhOAos71pr9/QRPOqCvD8/",
-	"ZuvfGbQ4cGx3Y0eVyZxOuEG+14KWeiaNPsr5dNrpG/yOT6cX/tHdkJeseLERpm1HCCYj92rlPuMG/ArY",
-	"1WhjF5CKiSZpHezRZiFJWGUoNA8WzZKa2Z+OO/+JNegXWBqkuZ3xwQpfth2uTzOqZ583eiRRSPfio6vk",
-	"4RoAsrHXjG0G03krwf9RMVIqNuUf7dPckP43DTBjBSljgyF5ZSAoHSCbSqa0FLSAdCEf+dVSJUdLF2zl",
-	"gQTXFHF/Gpxf70t1cprn4BOkxVtl+zLctoPH3R1y6bJ3OqJ2qJCCZ7TAAwbrOXw8Ll9T0ff0e6BXyLvr",
-	"4OyCAGrPwH5Xgj+OS5EdqkpszjbFwor2SGRQd2Y11UpOwYkUlz2w+ljOrAyOuXmYTEnnbQC4P3FtLpYi",
-	"e1eJh4EwjAZ2m9f/KJCfbk03ZdHZ3XwE+bwDUMNwNuJjHNFZdAWCJWsznOd7fOQ+4z1tD12UgSE8LqRY",
-	"sRt57SF0OUJ55rXP0woA6NTEVO0/NWr5CiY+7FIzShH2LQaybPPewuLfU6YHtI3dPLSTLuo6byMr95ML",
-	"WQiB33omF66ArYQao79zDeDR97apND7sMQR0XDPRejYabPDoE/y/DZf/HTAhXWdFDAl8VWc3OtusN1G3",
-	"wezbJuqjd5+MtTvfCXmpW5xHr1kLBeE+baSgXURiT1a3EouD6XLzNf1r/dg9UlToZfN1HcYMmrFdhccC",
-	"IisXdr2tMVlFmx2YU/3d0afweWOeQNilByGFLgYTEUEINAdnqo8yCKb4x1KXX0P7D/vTSYD7OvwDSfxs",
-	"+V4LB4sJ+GgqlSPgL+ulKwygQYPOcQwBmD50VbryidSQ1AXQecjLuubOfC1OWJPUMKXoVKq5s5uoeToW",
-	"ucQKxAU1TKGtX0iPxojCBLaYODf7enTokvB5KRWEBcyH5CUgvLsq2ByTFD1oKFqpbSf9KAr6sg7/w8qU",
-	"3oK4GvYKBTcFCwmIVIDTnYqMRRjp4LEci/AL2DE1UUzLSmWspWvD6Dx1b7f++Nu4R8e9Dz53s+GYAxBT",
-	"8MDT4PSn1xCQfVrDr88wENc9ALWHEUHR8pbJkszs6s5kgYmvkAYaxSuHCI1XRo+FZorTgszlDYS5ugBg",
-	"WFYoUjdhU6niOFuAvjK0YOiKd3vTHmDu8bogcGIs6nCJOGV04IBBQ7l2eyykMVasdGWaErRo3TCBhSiR",
-	"btt889/DkXqDdP0l/vlwHCxPaCUvYA+73RQ4qq9UgNl3riG8tP2m8owgLH0NpRCFxkzNn7Dk56MGeUel",
-	"tMLNIn0RU3uHOK6zcomQ/voFMridGHhkud5mbRWZm+OPiBPtuCTU3Q/lQrQPSsIn5bRmslyQUskr4HVx",
-	"iTnbtIv/OiXcjAVk34TgK8yVaeFTvwjbxe9OTK3En1Me/dMVr0OijmXYEKg5lSpjh7iTg3uTbDuLA0Ea",
-	"W/PiCIdNu9BHIVHCQK9wFCKKqKf4XaBF8n6f0FNAtKzvLBcLhU0lQTqSyn5sO95JLOusyE5j8X/Zu2Ld",
-	"tmEg+itEltgAoThdGqRTCxTIktZA3LEDK50TArIo8KQ0LpB/L3h3lGiJApwuXbImto6SyPPj8d57ETzl",
-	"JClnC/ofoYcHQ3+82HuAP6Cq3kfsFoXpzkYeYVD/CXe8Je+8Z513bLFUKwpJ7Zy9+hsuThiE095IcLu9",
-	"urr+8LHYFJvi+vZmc7OhLCeh5qL24KksCuZAMsYoOUT4ZYkGEbHbhLx4IvRIKjtF9hwdMzr6PxA8uauh",
-	"IJPk80IMFXXy1jmSz5x1zWBx6hyYC7PLtdugFjpkYgE1mLyJdZv1EDsnoqqOfHkhSvz35UTyabX7vtuu",
-	"5UwKacNHGk9M4Bx2JmE0iQ4OCnshEacais9dmxnCF5oecm6YXBRL1wIWk+L14k20beZ9RJkoec/GgyJC",
-	"JlrXQKVs07nwRFl22qhI1ixOFIkWQzamPna2pJ5+3rettg67O/eo1edDW9uur0Cre/vSmgZqrR7gkWeJ",
-	"UUIGXU8GfIkKXsq6x+ggHn4FyUsen+iIJH3sJ8fr8y6O3Li/EWWZoH58XIMHXzPoRmlVmrbrvZiFlNzS",
-	"ViVhxl6ceYyvfAPPQMxg6k/L+5n9OrLZC6mP901yeWnIzz/3yQOKtHVlaUXsLU2+2dKhopZpWzCeZ6gW",
-	"4TJ5iWkCiAEwa6PhFALtY+YxnJghYu/3hstUjG3UispVrg74cPQ+ZcbrWqsKSltBpSidCSgKM5rUG9kT",
-	"Obptj+McXVEXJmhf2U51XlR8067/dIaHT2WusK1NQ3OkgrI2AWA9c/kO1WqidsD0g6NWwsRdJ0JwUarA",
-	"Thn3yRC413ghB4bc4/ZDaYTJNzQMLm/pwX9SoGvkTrnfDQGaJFDyQ3Vuxr0kFWQ9+ge4sE0laXpynni4",
-	"D0mSc6+hW2QVOHmJo2hTfGkkgDGPfgem7p40XcU2BIAP0PmQXnjFWxy64j4F5C4AHKA6WZkDGMaL15+v",
-	"fwMAAP//",
+	"7P39chu3ticM3wqK77wl8kyLomTZJ5HqVD3ajpN4Tpy4LGXnzBNm1GA3KGKrCfQG0KIZl6vmaubC5kqe",
+	"wloAGk1280OW5CTb/9gi2Y3PhYX1+Vsfepmcl1IwYXTv7ENvxmjOFPz5jhm1vJgapuynnOlM8dJwKXpn",
+	"vUuWSZFrQu3PZDHj2YwYteTihtAbygWZ0yVZSHU77CU9nc3YnNpG5lzweTXvnR0nPbMsWe+sx4VhN0z1",
+	"Pn78mPRKquicGTeAiyyTlTCvv7EfuO22pGbWS3qCzu2rFH+/5nkv6Sn2z4orlvfOjKpY3KnrSBvFxU3P",
+	"dnNRlj9CE+3NluW+7SnDpzQzvtHmWl3NGKHuiQNNprxgxHZ1Ro6JkeRkNCKTpWGayCn5+erbw68SIqQh",
+	"6TAlUpF0OEwTsuBmJitD0iP8cjxOE5JJYZQsSDajimZ21YhUYzHhOVcss73Twj+kSf90NLL92j1azKgh",
+	"XJOFkuJmMCSvdEZLRrghXBAzY8SuCOlTokuaMftk+v8/GaWD4Vj0krY1g//2W7RvmDZcUDvMDZuR10/t",
+	"2f4rcceVFHMmzIb2Wf3Unu3/wKhmnbRZ2F/3p8w3TGt6wzpO3QWZ4++E5+dEimLpv9BEsYzxO5a7I8kN",
+	"oYqRgmvD8qHftH9WTC0jSoduGgeUvv+BiRsz6529OE26B/itkvP18f3UGNFiJjUj9klC81wxrYEYKRea",
+	"mBnXCcmoZodcaCY0N/yOFcuukU5tfx0DPRmNNoy0c4fcOO+9Rz/wOTeh7ZXxFvBj3E7OprQqjB1uYkfv",
+	"+KAd+0auGPq7rCb/YJnZbdU1Pnz/BXcN3G/Nf6G8ZZzfywUppLixTG9BuSFTqQglc2qymWVKnrYXMyaI",
+	"kAL4jpkxxciSmTOi3Z3TT5+N0gGBl/NKAW+AL3WakPR4ng4SMrKdvBgRPSTf4MJr+83ojFChF0wRaogU",
+	"Geuavh1f99zbpv62oKKT1sqCiv0J7Z0s2AbWpWSxL8/9RapbYOkbml34Zza2/d8Um/bOev+/o1p8OMJf",
+	"9dFlUd3gfa6YLqXQDK7zv9H8O2rYgi7tJ0uZlumefbAXbsEz2MejUslJweb//R/a0syHHXt8i29hpys8",
+	"UxBalm7bWU5kZTTP7V2nSankHc+ZOkDOZC/RxNKV/U0baphjppQopo1UjCyohsvZ3pH4hPslJ/1M5oyk",
+	"E5pf3+A004TYLSBppcRZJaxcZap8eebmeEbL8tD3mw7OoVEn01jSn1JesByufvhJMaqlGPY+JnYp37F/",
+	"Vkybp1zKKxgEdEsyKuw6TGBYOaHIYcIyEk2X+gyW6n9c/vRjQqgglbgVciHIlLMiTwhF6QOXCA7zhOYk",
+	"SIB+Pee0mEo1Z3maEHbH1BIegzassJIypaTS6QDW5aUU04JnT74qGS0KkhVUzywH9huWVUoxYZBQEi8l",
+	"zxjJmaG8ACFQ+3lmbuh2JsmaGH4YJIK2UbqnjyKJHQb6rVQTnudMPPV6GHnLxIEmOpMlsPEFo7dMETOj",
+	"KF9a7o4EY1dOMJaHhZj6Qbs9/VGab2Ul8qeeg92d3A5S3JBcMjz37D3Xxo9USHM9tUNzI31Ll4Wk+ZWU",
+	"P1B1wz7X0ZzIfGnXvLCDcGt+TN7wv/lxGymv4Uc/btfuk3LlJZH2bidwfhOSzTibFkvyfDTyw7QykBK0",
+	"SAdnwJHx1GiUa+XNDcsJMFXHHHHyPE+IsHyC6JlcILe8ZOqOZ+xnQe8oL+ikeNKtuSA5K5nImciWpA/H",
+	"nxo6oZrBXUPxfsorBcqzvU+YsT9ktDSVYgO7lbnlm1IRXcjFuVW0nZbtVqqqZ+a29GdBKzOTiv/OnvTg",
+	"/CjJhFFlN8WyAJghnnVUOP0dIBVR7E7e1vdmFY14jQf+8ssvhxeVmTFh7NBblOyLYkGXmqR/w94Vo8X8",
+	"P8a9+tYd99KmLWJVOvoIy1YqmVk5dFKwV8Jws/xcpxiYZlEc4uVHJpUhlNzRogJ+ankRzTJWGjvS+sTc",
+	"0YLvdFP+nYlcqis+Z7J68uuSClosDc80uYNhkJznOCUUzu0N6gwRbjkONDF8bvXZOQ/814lZ1wZn4cSt",
+	"seiSt7CzQ//4YEh+lMjfvSkE7+6fw6teGPQn9gwvr8pkcm73YSyc8CeFu9iDtcKKRJWYMVqY2TI+swU1",
+	"TA3Hwu6CVZQ+E1u6ihiRZzHIkFA5y2RV4KZMGJlywfWM5Th/zZRlsFwTPauMwQsSD3UhLekaIFA+dYMf",
+	"i0wKgRapdpZFXloxANcHRe40EntSNDs9hEz00XOA2MBo/yyVLJkyHFWVTDFqWH5N4Td7BO1fvZwaBuTT",
+	"W9MAk4YlaZ29JL0bJhgqq9HPQc9PejxvfY3nLPChTVv92j8HZlStF1Ll10qaveehmLEq337vSCTetR90",
+	"IU37dK1QXOlts3I7dIkPh9euURdq7dLQG71+P/xiL6A5Vbe6oWZRTfRSmBkzPCOLGVMgOnBj72RGlSb9",
+	"wKsS+52Gm6lJLFxfhzbsZyaqee/s155VmXu/taxWePp6G83UT3aucM3nriN7eKv2X2vzvzYHvdZR1xi7",
+	"uqtnKdFsZAdW5nvS3uoQ816yap91g7NU1ThRgZ5WKSQ6QO3nIokPe2PUjpTa5ubI8tV06ixyTYpgc8qL",
+	"jtPc+jVai9n7kium3Yqt0i8TKEXBs4SB9wUNEfZG0cYS5m6nFVrIryfLdl/FTBZWqpbT+KQc6KDOwuvD",
+	"z8kGWgkF1nyVRFzzG/bwB65bdpAbNm/+scPwgPtgN1QpCqxYsPfmWk6nmrVs6lsr7AuDFs+5VGG1NZnK",
+	"opCLaJVji3Bj8jDADRO8DCvsGZPVRuzGACO745pLgR8Vo7k9J0gglp7ABNULl0IrO7tA437LLequrbU3",
+	"YFyqhfxeX/5Enh2/eHF4TGhRzujhSSudlVIbWlxbSaK1fcVueMftoI1izGznj+65BCcRmmz2Xc+kdf3L",
+	"8mkkiw6mIpyNd335nNmzfYFYppi5BttU4wCsX7QrpK4ZyILwMM1zjg7It9H00Yj8JDeFc0iGqUbDW5lj",
+	"9wXQsakXxtBs1j3LKS00WxUS/GZst5s396d5PhZsMpPyNiGWCm8U0wlh71lmJe8pvW1nyjjZDbvSsrVr",
+	"zn7FDCqfGrzC/MZyDIJNJ4SSby5/HJwRzWjBcnstKaaNN8QoZiol0Au5tp67Es36NRUZ730jpK8Zg1vr",
+	"3auLb968GrR0uUI6q3TSsecvZyy7XT/NFI94y/qZLgmAFbTUrP3Eytvo64mUBaNibcQYniBve6GbutGO",
+	"0T/IHVeW64d+97uoLH+Gg7XnsdmBVe1H2fcmwHUyaptkwVn+ckYFWn9XiCXzyt9Glb2g4gKf/Jj0aH23",
+	"rk3l3uzSN5r4IUFbHdtWLCNP0x47t6DcXIMgoRvu795I95LdPMMo6UoBNlKnsBlJUBaxfzGRJ1aFo+Q7",
+	"GbuCn8/TAalK+8jxbMUDrM+IYtNKM+8CTnxQDIjSMGDLNiKH77OTthVdXywX49Ny6aNN5xpfaZO55yzn",
+	"FF1h3ICXsSoLSXPn/zuH0Bw00rivweNmFQBwn4liiVKknQQ2owkXTJlhpwZwva/coGf05PmL9glcfn9x",
+	"ePL8hdUauNEY0AQ2m/fD3pmoiqLtZuK/tyzHa6NJAStPuMCGGqoNF+bFaYtcbK9uXJu9hKvwUpc6ZJfD",
+	"K0Ng1MZ1D/vD25Z45cRF0UDuwoG5hyVNmiTSnEpzjL9toLwH4fOeij+B2Ruj+KQyrJMTdoQ3iSV4i1HS",
+	"OCeWbGqqpr5Vb//WzBAqlqA4geUSHsWDEiJc7N7YdtC8aln5x6Q3YVOp2P0H4KMANDP7dTyVKmP6WrGy",
+	"oBlbEejDhb/pCPrm24LD8D5EZ5kT1qhiTXdYsk28cPTplihxe7Vxmz9FtvxWMQY+DoJPaFJSrVlueTUt",
+	"S41rG9RiO5+gtHaIlBdVzs2rO9Zm2K3v4PXrNDNSfeJF60WyPcXZX5x3TNMp3Gt2rzzLWShu2Lm9Apmd",
+	"EngIfQhGZReKFlqCzUaTNCu4ZSL2gk8TjEGAb0IAXp8SoyptWG6X8f3yQNu7dkFVDk4MPEfgyYAQUlIy",
+	"K2APWtcZr48d+LIbcNd9Y6i6Ydt+9VfnDoogsEzczUjCiduJ+2wMr96/3zYS1oMw2ppM789qkcOiHbLL",
+	"6g1kAM9hHIM9We48rRuzURdu4S7hBBIlC3agSSllQRa8KMgNM8PWjc9ZOKvrLb5jU01yJcvSBzk5V7j3",
+	"FSs2l3cueHWXBX3Hps4g22KcUJuGEiYXsRbnjeLCypngTaVlufNYmgbi1vFYIXbDUJzFzZ5YWOlCQvxa",
+	"4jaA5Kxg9hiDJx2uk3xw7oVmOMtwT3oNHNpazHjhZNz8oabSJgm/VAyM7rTQbSx4g5ci2WA799b7dpPf",
+	"PTxdlWaq46Zd1ZjiTANvaQ6vR0NrDKTtwH7DNDa6RZlqOceU6JJlJGdZQcH0Y/e44NpyaUVuucjtnTEp",
+	"ZHY7JK+AZLFfMrM6kiCpuwXShKTjajR6ltmX4C82xC8KOmEFfpNaFcN54W3HY9FPLeUNJ9WSqXSQYCLC",
+	"1nZ+Hfdu2XLc+y1Ftc6eKW2oyECqpjhgZADpVKprRrNZSuK+fh33WGUbGCRjUQn+z4rFIQJ2cOexYxrj",
+	"6jCeECMmJkvCDaiKbsBuJRpjDvKdm/9wLP5eS1HZjGW3LLdN1V1hpgZ8xeMYUi2RiyHjgMALNyo/4ANd",
+	"y5Po3l6zLO1+lTiiajXRJHEKxd5NRkkabU1HNte9m47yM9qa5vNSqrY77dV7riHmAIlbE5rL0nJCYNUg",
+	"MvkIZtLHVpDGUIzZZ4iv4e220cHNtD62H9nCi1qYz+PH2BzWnAqI1e9DM350Ndko5kwS/nTcMlZqkOux",
+	"wX0n8gaG23oNdczkp9aBayNLjcPn4iYhBZsaH/viDl/fNXnfNX/nRtQ2WFmwvcnsnSzYbrdWdIr2M3VF",
+	"RrrmIlqJYY0f3sfDU/Apy5ZZsdWF8EN4cFcH0B/BwQAxYWUJlvzI1ZDY6ycrGFWrrgVCRb7iXQBBqaAC",
+	"lCegW+55rhTFskWFSXqgW/0kimVQ0B/UHbHd++ApZ4OkEHPgByLL6ELYjTxz4LhZt8y2hXyteLA+DEti",
+	"M3mTEDovC26qnCVkzt+XVLAiIZrd2PbAvIJE2W7JfNiT8em0fPH2NbllSw0kCvbCPxkdV5OC69k2QoYI",
+	"oewaYrTvaLGDCL2d1F81yeghSD2izN1IPau0kfNrXakpzfb1gINmcJ3LOeViz1e5mMj313P6/tpn8q1P",
+	"5o3P8btlJQr9Ti9JMJP4eDQajZrujpPRqF01x/4UM1ZPa9OJg08m2N6sEOLo0c7zjCxmoIjSpSb9f89d",
+	"Rl7DE/PsxWyQkOOZHcqzF8/z5uD+PX/8I70/FTqhbz8C5Hm78wBbP9BEUFMpWhCen4Etr6ZL+HHOEsIK",
+	"zbx+Ev2OtHqE39snvXrStnZGduSfO/ufCWMiht6yhoK33Y1hJMTTbVq9N16c3GPxpq3JxKvDXhefo8lQ",
+	"c074jZBo5UBrvH9MYAICU2yvJau3rhbq4ySuhjJO+qDaYkpLJP/C35ZzD7avrstxNnLT+r6rBfYHXWFn",
+	"bfa0IUHUD5L+joPfNG4XGvgQTB0sAztxc3o/F8XaJDKZs+uSGsNUmyXz1QlxP/p1dDZSKdD6RGwD+hxJ",
+	"ET0aE23vpHYXQtT4PaQtrmUB/Pe6lAXPlp8S+YPXoKWHO675hBfcLM/IDPLzEmKYNkzpa3A/2wNQFHLR",
+	"4ZW5H1cvuLi9z8Lb9+COUVTckilX2uy4+t1Kk5TFdbvLOr7Ujtvv239WVFFhuGDXUlzfcbdFm9uyMtoO",
+	"Lrstl1qsPnx6MOKn6gKYEbOD8u6H/T2+0B3n6LWLtR/mVFS0uNaGlXtKY1v0gyeNjtwmZz9q/CSs7abY",
+	"yZgcVscaNntlK/aLuIxI4V6RlysEu6IfWEmW9F100iAhtaU/Id7AD5kf14pNz5yhuCzxykGJ17B5WVDD",
+	"1iPmQ7a7JrrKZpASppk6/PBhGLCNPn7EqEUKc4smO2hlT4+oSu8TovooevJTB5DeW9NdDbyIdR4rCJHj",
+	"OShfpyvBZ8fP59slqfjkbTkPHVGpeZPnP1R06v3Z6U5xrU2kp2Z86wr72BTuun5zrHsg947n6EglWE2s",
+	"cNnNgfEtIWHK//1bsjXnoDNZJZrVQ8QebHTr7Bx8ELVyr+DebaJE58X+OQN/dzJ8rb2zYtr6dDHss9mp",
+	"OrJUdzBffS8XVqGMsKoYzWb+1mxaRBpGJ0h0m0ttdjJlXTucqE0AVJv7i4xcYLp1Dbb33ikqPoxU5m6D",
+	"5o6tb3/3KrTuzX4SWES8L0N40B7nvIVWW9VM3UELZanJhC2lFRRmjEwqXphDLqx2rUm/gETviaQq1wnR",
+	"MuO0uJ4yllvBh6pslhDFMjmfM5GjEzxpZKfrBCWB7LpUcsoLKzrBOoGHU7E7zhZ6cE6CWk1AreZMA8gl",
+	"hAebGZs3HJ1BZe39r1/p4e+/2X9Gh19f//ZhlLw4+fjf2o70nL5/je8/H60cPHuN8H9WzP3ujPxrx7i5",
+	"qi8R+dEKVCjmuifP8dzNKw25/Tx239rltkp8wbUZkhCMVGlMqwFFujHRDbM4QWg79+n4fjbvT2caGAcp",
+	"CytfkBvJxY2bRpuhPAbm2wbN90icB/iO/WPpMR1jJkT6VJCZrJQzqYP5fdCcy4vR6VejEelTsmDsdtCY",
+	"17Pj589eNKdmP2/ibDtAvbVKsE3y3MJYHkKq2RhRsrNUE7Wyo1Szog6AbcnrfVQxcNe0RFpu44rvMKxP",
+	"txANvkv8u2jUuuF3TJwT6r+OQzULni2tkqMbwG1oqO6fjr4eDMkXJvwwTPivwBr/xJzwXsyuVWR/nxWV",
+	"5lK8EkbV6Yj3505xe8tPYVDNhvYNsEU8jCnvSKpsNzBFqhpiAPGc0AbckdV8m9gqk2USZ8aA9d27mcyM",
+	"KU36WlYqY1FoZL5i//Ka9bYAXGegWzFI/tYKb9MR8fZaEArhtJDZzAUw0Dum7EqfkalUN9IYJgK+cpth",
+	"PunhjDp8bWUJIa/C2xOTNdAoiIiNptBqqHODau8EAoLdExhNSPOc5W7T/Na7PA9q3MTcfLYmc6ypKIGW",
+	"gq24sVV+qBvpuP3u3+pIoHrWvgT/9dM7T2hRWiLG4tYj9nGLdsGAr0CuYstyP+wxT3pAWzumznh/0w6P",
+	"RlSx7zY2Tf++IbfEIVexmyN9a2WdV0ph/tSqMbLTgAYi0vaYDXwsmOJaByDVDTP3S1QO8bobHeRsxUWu",
+	"W33kgULi7GF3//jPxxuljmN/XXXJBu2+P6Y3rouG1OvVrQk8bVMAxGrwhZBwfzPl4ysSMln6Vdo52DcA",
+	"Uf8Uxrp6TGoc6l3bWqecMMG4ubaF6jIVYx/X0dnaBGF0b/Pu6wjkrTMIYmOSjnvsY9KbcGVm115xadid",
+	"Ovy5ZUGX1512rO6EnCmd82LDm6CQdP9cyIx24EWVMylaLtFXw+MXp8CrKVGQ0KYY2C1ySC2Zcgcx+Pz5",
+	"88PR8Wj0f//3/8E/v/663Ztm+Jxd/+76+oT8oGimzWVZWd+GzOLFGJxsEsEyRFsYlikebCsJiYmsRP7O",
+	"Csply2GP9YhaQ2oJYmuRmDJecncNtwGWup8hXwjBC2A9ElIWlT409IZwkRVVzvLhbkbPuse2mW7kh2Ga",
+	"rWvktUfIvXzHfKDf/d1DWSGb7rKIL2wTYBy4Vrc1FOSzBg6nYjRvN0PLso2N/93HmbRp9cS+48RZkNvt",
+	"onS33jVNBbfL7gJS2AQ3T3c7bdvYpoxCsVoL9hzGF/bDrUdY412I4T6yw+Yt3jCDjQMKbt37j2SLvOGq",
+	"e7RmDEuwqEwY0YwJ0nemAnI8Skaj0aBLynneUhCkRfTFLV+tNPNsq4B0x9miLV/FDreQ8lZDVG0k3FPt",
+	"5XvmBXIn6UOgplUEUNlSjBYQlbEC+vJ8q9i2kUD9TMPQo0XfuPndogDP9/TV1eF/O53Ht/h4N47jGqvW",
+	"Nd6i62vj1P6TtQk4xY1U3MzmsSOd5SfPnx9/3arA38dbesuWXeYQZ3a8ZR3wL4ouyLOTw8nSMPIKh+VM",
+	"leSWLRMyoZq9OCV9bajIqcoJE5nMubhplzh2QNdtooZsIzs3tcZEkmhVV1x9Uf/b9qpFQrh13+7H6O2+",
+	"b2Pv0PLGEbVbCbLg5LqfP3vrJe12qB2xGY4qZ/dYkxiuec34q3W1J4HfLw5gXa3pUsFxEEmnpaAectK2",
+	"JdEAG8u2ccPfbo1e3rTSfw/xyt1hzU/jtghFEFot8ytuoEEz1jp253jMI65JihHYaRL9vCrdhZolM3rH",
+	"EE9jCoAx/dOTkwB6lq5Gi7vAeteqyzVpB4AJO9VlYKhRuldv7eUZlk8JMNNpQlLNiqn934WR2z/jCPP6",
+	"4Wu8U9cesHe5/w3QCdwytaet1vXUWsQNzSeNO7Araq2uk+bfSfy0f9u+ZLptze4pTu8oR/v2N46uKZrv",
+	"DHvJvAlwbbsxxMBRKgrlHbnErAsqxjgLuq/k1a6p1MaYZhNIbTO5EOlZaCocEQBcioZ4TtJK6Kq0CiLL",
+	"07NGtTDvQtV0iYU06zMIOZux3yIDorHE4RWxGFU5jAl8i6G/dtD4WnRuIdfQ+ro2GeDtaxCtuXPAzZ2D",
+	"AIVgPDgYF4K8hu2AP41wpLW4W+OwM7Yy840k9/c4JWKTQytciFUFcs960k8HdaJu2I2uTgWqwJ5P+00t",
+	"qDa+GJuRdlkINwEcjhcMFOlO+PUt4tx2EYRZqnMugxV0VKm56fQEKTaFcrNKGwKRBKQPwcmjgY/5wZx7",
+	"PFDDHaC7WqzjdsGgfJ5SzHnmOdyeiNXpevnUsw7mvWhPdqDLsDauozbig7W5tj/vJWztDHxmKWf/5oHZ",
+	"ty52SCxQbBrtYYJgoCtLxs2eGP0bGUwQpvYQu7Znmawyj2ZFZ1/fctprjCA6EatbuLLk8Znfjfl8spe/",
+	"hZ/d39MPJYb3dvDTDNveE2M+f2BU+mY1i93axNIT+4Dcd5OzcR6QDXH7G9MQ7drvXnemFYiwEbTQVsjE",
+	"zdePdkMVk3hTG2vbSTffKdqOgBlqHu1Y0iJrorlteisGfvMwwzsttON7nwwiEzhkpZkiHAqfQVRU8xLq",
+	"gGPB8YaN6zXn7kbYueAPEcIYFuNTOMY7FhZ+DwsyFB5sQHW3hje+g/qEcZyPu+ahzwNfOBfxY8lUMQYF",
+	"1kxHHmvXDARb7Dl+Y4pm2JmbxdejuOD2Vy9Odyi53TWqh/cRxDxv3bSNsK5hdc8IJS9fk3/ICZTPlerW",
+	"ErnIMXBlS3nuXXjl+onC3VypTIw1Ko1shh1zwe1BaXe0PtTmJAgs39ZW3NKLRjujPSNgmty585ytV9ZB",
+	"Lo3FdGgGOM22n1BPB/l23uaYqtfqhzhTfq9aCYAQfJ0zbZRctorWgHsvlogwBMrfAvyLiCYagYlGoS47",
+	"n1yZ3d7viGywE61En3BNCpndsvwcAa2hYsBMQprolIscPND4xKf6czZYcd5A5Ev+UzAg7eRH95GVm/g/",
+	"Nvmf9knMuLT9dELT1+tisLzdKi7KuUM6iGrq55Lp7W54F8vXgfXigIj2l0yr7Zn/ru2LCnP+JzJf7vjK",
+	"3+yjoOd3BytoLH1FZhJqikZhSy1FqnJ2HWSlVvc+K2TJrj24yrrvYFfUlW+tWo4FK4fdCufGKg4tgaBY",
+	"PaNkwntCPQcPiPYuWIJQpfgd60JjEreblqGkSrPrLZY/39FaMIOVz6ZVUfgCF4Bspeiiw3cGQeB7ekZc",
+	"BGWLqbA2ALcQCv6YgOUP0FuIYjnNDFSdLjwoka+1vSHApRthyFPQp4bQWO2YxteQnhurV8+MKfX2tON1",
+	"XSVeaGx8ldwTxIJyf9dGcBcqGp2dBgU5FrCBp1w4FtF+dJlCHN5wcjxh9d99+5J89WJ0TNC+bVljrgcJ",
+	"EtQUSgzTGyE1b8E8z295+wHO51RlXcptQTek2OtyukNAYAkB67Z339eGlfmb44Sr/s+8FSpOakMKfsuK",
+	"ZUvS3g7M9KXM2Usqcg5RaC2+w6ga7z7tfg+vtTZo5kX7zn9/9eYHoqkVL39n+RkRkuAjOiFTRefM/i/V",
+	"XCeuRsKMirxgSqM8M5eGkULSXHcyuMdYwR+4uG2Pgen2Oxn2vvsHfS3n3Ji2kLEr9h6xJO0ikgVT6C0E",
+	"DoumUys4YW7DmeUw9peQBkS+Im/43+yRCplECH7vrK5zLFsv2IJpg4uB4OMUiq4PhuS7V1fk6O74yL9/",
+	"9IHnH10nPi1rZ0eapyy3HI4yEkfqfsM2nJSXri7k+knpKL4UbbV9qik1xWxmRjGPpVNg2Ps8bD1ndrbb",
+	"h22fwuIeNLu1Ao5iWMHjQBOsdRFScTyWKBvcc57hwDzEaXA9XnfHnu575bcHhLZdbHsRVL1JLUHirppQ",
+	"PTxZoSvYtSiq+cQJHR35Qb/M7KF1d/9UViI/q2UQew4sL7MHof3+p0W1Q8QWPhYGkbiRb5i5Y9drU+4M",
+	"6t5xJC4EGp/e0P8PjvpXwpBac9TumAqBGQmZ0xueJaQSuprYpyag3ULiWbs3ao9NxBO1WbRvOYtWJLcM",
+	"UdZ5cZouNdGyXWx077chDgHODMkKnt0ervXTnplWqR1Qeu1DNerXNup4CIun1yXvb/OMdOY4hLDF0eTs",
+	"OjHSUJsB5m1BRWvQQ8FZh7KF9XW0y+0rlmROc8xWlcppdbtW2YxKSLbwS2i9W92iBpKSSpfwB087agPl",
+	"vyOj0A2/JeMiLiNiW0TDkayyGQPxyonjfSEPZVnrQYPE+ydh/vW6qEro9UztbQUxu9fjXtg57p1Je3Xq",
+	"XPGp6VhcXKh8peaBrIzmOathYTF9tGG6OtAYSIDL0Hf2ca4xhMRyfUdgiQvJX/jaTa4TsAUPHmjZOq7b",
+	"uZORtjX8xj6HVZUK2pXu6mIHDjRJ3XMpeKphhULe2mY0kXUURcVpscUaFpwQ+HRNt3aV7Ywq4+s7aXMe",
+	"0SbYR3X9vLS7yLF+DmIlSLFjLcrdnIx2LSMfYzWfU7Xc6SX3aLiM9NY9cM+17cE5cZjzUIXHPejMGnJe",
+	"Fsyw/bapEs502V1YpHmCrEpnhwRqvT0Uq2DPYYgICej57V6cpGm23ZZyuIPRpH7eHZ3IgduIuo44TqDh",
+	"mut6lhOvW00NSbh52i6/qFzwesybP3bOvA/LJQgORp9DuaUbZtKVsi4NXG2RW6nljoFdqrFncZgbcP8w",
+	"z4Ao1as5hL117Rjw9FjpqevmfbLyyb4I6X6okQEWvMaWdgy7DxFhWLoYJzsYEl+V05VzoJqMe/1QxRML",
+	"nQzGvWF3oFi910006xbRsx4R+ANyPp3uI3uslG1tOSB14dRPXzR3A8arhuTzwKvG6uKIG0MXGpUUwxX5",
+	"+SH9sYRVqx5QS55YBAvkT9asj9WuDOzviyoVu+Oy0tedsOwddQbspeu4GqHGbzttoOTfQIi6qSvUddj/",
+	"N7sJXYfgoMaKiFZCdYUSO1qE567dNdkl3XufKEhp+tbFI2LJusBj+1dMKWpFg0jiuZ4sfeONIPptUN5J",
+	"5IGLipiuVOVtsISa0rvuiTfBAuZrsQsryBRr9dhT/D6FG7euWedFpugSOCepczenDsukYB7IBAA3zMzf",
+	"KC1XeqrYVDE9O5SiWKZ2maUymsBtCNVuEriAQDrDKBJIx1AuJiJA1qG0R/WqxN28ouqpgnscwnlC753X",
+	"0f082nld5nGHGmUPK3rHZHjoyfMsEHEfD0QSCwMDt3lQzCKvK+vBVusYBIPdMeG9ybC3Y4GumLnXjYbk",
+	"J1EsrfoXyMjObUguGjwSrygrWYNAN6N5VOa/hqfBCBg3oIRwPRYujwWrJrbloh6PTk53ANlYvdy6BenG",
+	"iuJj6ZlXEYplAxZkfc0S5BRen1sSwbDM08p6H+ixiBbo3JfLbC6aU02cRJc0+uaItWRqeU/KASy858sc",
+	"z8j/uPzpx7GwDR1o0k8rkTOlTZUvr6MKnwlZ+8EwOv913KNQjNOXinblLJvVQc/B3mAnLisrRo5FqPp5",
+	"y5bOCO0geRrlQKMaoK6U6YUgDlg5noajgpDIhMWupWbasg724NTR0A1oUfw07Z39ugs44m9JxHD9X0mr",
+	"g9OslowEruvYZTPYKnUtpcM2IG34s+sauOxKkcGYpDo/plgGY5KE9AgwO52T1CkkKZovgwEjdx4Dz3It",
+	"fWFavufgkTKzMQQqVnFbb2RHul4NBKbB8nNIZUE253NdNHqq8hyuEjCC4QWw7gemeQfEQRZUkrYa1yHa",
+	"av1Hp+q0Z4+GOlPbMmzyPCiLjfvLtdCiUUUbruSkYPNud5jfLC7uaAHSxpwWltmFDCXwRmBe57TgGeqp",
+	"tDIzqfjvuJNSTSDTDuIC5HVhWaR7m2YZKw1FS3ol6B3lhfs0ofn1DTVsAeCK7q9rw+dMVgaAiw1Tghat",
+	"JLIJxN6Saacx000UAToTLA2sgSMCV9pZXYpAr1rruSFTa885dwbm3dgImKORjTQMKfbmWfjEpa7TelZf",
+	"GVSTKVVRiEkwONYH2uPfmcimPac5g8OTRsbnFI+975Gb4Q6V/teQkqLjYLjpiE71pf9XuBWdyMqcTQoq",
+	"blOsRV0pcVbfWGclkv7ZmppV+zszWmn0dlp9RDFSKpZxzTygKBUktQclxXTVw0a6qv1CLgQmqtKyPITa",
+	"HnOuNRc3/jt3TfmPc67tMeI3lbLLDdCr/u36bKSk/3z0zP/gy0rDtyf22zsmcqkO3UmB70/t9xDydeh5",
+	"BzT/bIfCY/Cr34HIhLUBcK2utb93DGBX7mgnzJTLh7pHhXbn9WHTjjno+2LGbQiYtpST+7BpCXVMpGLN",
+	"yxsix6hmBRfgJOqKm26LsvWF1FYxi2LT0E5WHr29sNlVXVDLPuhrbTXjBpx9vDss4j5Fpj61BFq+c2W0",
+	"PaFRNhcku2pWILvfgu1WgWyvEmMt3uDHqxkVL0k86BVrxdpmdM9gv3IF9oTcq07B4xyiC0HiOnUIugqh",
+	"6p2FAlGRqxGRD1wtCkXFLcu9CQ1VduAqRFUF05imbkXcjJamUozcKFmVUJvS/oL1WufUZLOB1wQzUM1f",
+	"mzrtG35HNIl5aaxQYfd/SMa9cc9hhmuXz7M142TlHDe0sNYXHv2Etu2GXVafKI2IsKKOMHUbBFDU3K0O",
+	"01Z9hwgTeLiOJB883lruU55rpVah0z6Pm6je2xJtdi5ZeGlkCVVSQf7QHuPYR5tzM7OfIRK9xm8P7YG0",
+	"6kpKhvxuco8yiLBAXQzhIUJV4Oq9f5yKff1edZK+8KUvfOmPy5cavOavxl/WDvFlJsuG3YTmc24lFFUJ",
+	"AS4ZhSGTSY8KWiwNz3TQRDhitLbaM4B1r039+PDFM1LIBVOHGdWMFMzSh05Izm/gUClycHiQWH0DfIRu",
+	"NdxzYOJqL4JxuKkIxqWgpZ7Jh1PuaFl2vXIf9aAd+j3Cejc+c/UACp5IwTNagI1n+EmAHhuSiTrhBjZg",
+	"R29NxHHrFoAyHEpAF0J7tJZtF5Df1s4ICxcRETv6Afy1Se85w1BqrKPgLZPtVF1STOfZrEvAU9DRpmF/",
+	"w6fTFjtmHbq40yW+sggtprvOfD7M49q1iHsd37NpUg8hl4Tjen/Z5HIpsu7Amy1wIwE4JYzWE8ucqlsI",
+	"sNft8T6rS7+5IuSqn6NRerh5brJuxCk71Y4IX7T/77bm9YK1zWNLBdZt9gshDWuPc3AWVnCB4d1NCzOT",
+	"1Q1c5xhRquWcOb+7hLS5jtgHe4AfaMJ+WBujEJ1Paykyl3Vux1YHSTs/KToFXfxPCOSYLMm496tPwfxt",
+	"3BuSVzB9b8vFqTuntJ842IWDtTcU/A0Ibg72bY4lmO2q7x5gaxfEWw9bQyA9X9zO+JtmlGYhXPT+uM2K",
+	"m40WvYvMI+Pmqu8gbAqh6zsCxb28owC+BzhoYcik8thwoqWkWR2it8IAKhFxgkOcEvzp5tXGG3zm9zo5",
+	"QdIt1Tiivr227Tbb232QOMKps3XPCcUX5B1T5JT8598snWSVQaJJvMQ07v3f//1/SP9HMlkapgfjHtHV",
+	"dMrbS8LMQlrMJ4DV1LG5LuMtIbQyM/8pzKAVe7OJPdtRGKx+CFUGt+MZVYqzjnqmlnXIfC+u5OLU6+br",
+	"w7VkJgm1zynJ5EwqSGUqmdKAFQevokMD9ZNCyltSlXXS5Xpdhl0yWULMlJtQ4nJbtqDPwrGp2i+HLgT8",
+	"7dz+wbG1fP7HrpZvWZlMzhuKi1VY0CUPtbYDKGVpNYkOp2tUPGsbVmDLu11XRKDX76+u3jYvi5pl28Oe",
+	"EMWgFltbNnxTGFf76hQb+XXSSC7bMTp8E1ePRpi0iNQxl/dbt4FaH0SIdIR/fxny6qert5tTb1uKz1gt",
+	"NqLKF8lXv7XWInWJ0S3+NvbeWG7CZe7cVAliJ2BoFlz+UwA2BXfu81A+kCqrTk/bWQw2GA3s2Sh5MWod",
+	"GkQTXE/b8rEuXVfeoAV+H9/nFgiqeM0zzC2oewoDDEvYtSGvxVR2i/SdrqZWVP7L7y+Oe4n97+T5C/zj",
+	"+fFJK6PoxGC9jzNwVyIBEPJ2tljvZ/sOAUYcbFFBtYkDR7s3XknzaS40ZxTCUSfNTQnTjra6G9S/HkkX",
+	"HTwEiwj09Gk84pLtXaINqWkXzweKf20psxN74CdUs2cnXrvoW4pOyAtnTUvIsxHRg3PgH5iHJBWpFF+z",
+	"g55+1SqW8Fa7rjSllevOjo6MNOUR+fnd65UucDi79NJCQa3LLG9Ziwxzn9PXcZt3O6kVm/L37bwaTdnZ",
+	"jCor2Kpgy8b5JxgvkckbwTXrxK9ld/J2Xwwgb7TdSEHw0KYi/NhMmOJWexvswr080X51Y+PtxeH/i6bb",
+	"3+o/h9cb7bifMO/GlLdMLm+BROg4hqC+MarsdWwbGJJLgHGTImPneGNzo+09OQNLhpGqE1TJkfhGjgUP",
+	"rcU7wbeBV3TO7kF4Jo7g3gzz7w3kZX8Tz0K0ZVT+AG4IqJzQeiX/EgcwfzpfAKBlFze434sSi1vtVNLx",
+	"B/twjYS3T6HKlvKUkPqaGh/O76K0Cq4NRj5iPuk5KRWrw3Ugjj0GIFSM5omP6OG+arDlZeExDfGSPtrH",
+	"4/L5iJ+HqpDZyYNlV3WvravVoU91ZF2/xBhrHy7OQ806lyVv2rKy71Nn2HMjnznrJ7iVBdeE9ABnOSo0",
+	"eu/z3KTsDaCvtF65xOEJuGBfS1jLtZAyNH5G2JfNmW5A1i4LKjpRBCFyeAIYviFc2OWlQDTwAQJybsnX",
+	"a0HlW62BvLvYXINmc8SA34DUuXqKNtVX3ZS26vNOREifwZXpyp1pL/7VZJcdJSggkhugIjDXDaKro+3m",
+	"BQupshDGDWHyqipNHYLhArx9A521KTqkvbao1jrXdb2GESa7SvWpqa77Z6XqkmXdGamvzdrWQUZNM1Vp",
+	"e4B0nZXZ6C/ZCJOKykiluFle2rEjvaHw41EOYVIQcwBf1wOZGVP2Pn6ERIJpC3zkz4HqyC1jJUbXKEYh",
+	"fj8jerXoCymZQkx0O3NARQc3S5xbtgAnCh0Lw+icGPQyCVIqmVdgTB2SK6uwuAidd68ur4iPTT+LEjIR",
+	"M9NOBK9B+8t3kiAs61hYNeyGCaYs3yZQkYSb4ViMBeZnZLQowM9g35tBXWaPMoOtcU1ymVWYD0dvmSbp",
+	"hctGAfPaGfkbSphIdCDteaobiwsUPMEUYxcNJNwzkkIcR0r6ddbqICEpRnWkUClMBwRVjXmpAK8Htp0a",
+	"JZ7I6VhE0SnOCGUPLVyNrnNk8S5oxSG1WjYOfYL9PyV9FDQc4EXdBeQF+NgS99hKlUssUwaeMFZo5jIJ",
+	"UsDxG4s6SObi7eszXNwEhRg7rVu2XHn/3NU5Au7UpAkHS5OQ1AW3pGPRz1nB76BCOC9cmvTbny4RItA9",
+	"djTnc5a2d4PvTaVaUAAPcsg3BJLk7HaNBUbZc+HWUMF0rIThThxxxxeIhNcQ6pAb6NGSHa0BdyXaKCxr",
+	"7nqwPxspSR8IA2mJEaSH8Al2apAQLRsDwQ4EY7lGAgh7itVZNDkdPXOpoxKSI6MN9Xtl2alfU68stTwG",
+	"iTnhuTCpOi/VD8rJZi6zhc3xyEGqFNhC3337knx9+vzfXTYQmrqPXBLNf/+HliIN506DD2npM4W854fn",
+	"Q3JB3CtkMZOajcUOOTaWX2CejQdEg/Rhy0IQrmbn1J6x6FvpJKSUrmTtxPlSoR4edXj2E4ZDtaPB8hHa",
+	"BcupW5bXPHUAK3cRZu0xgNl7mpliCRQGEgLAVJyRnBrqIEK4aRbiG40GyErsjDVJRVUUqZOvlmMBKWqk",
+	"LyQmq8GAHNzFGcKyEMiudT8vZUVyCWNeUCzMoJkZDAky1pIaUKrhvLN8LOp0fvut4+QBoEEs65N5Rii+",
+	"7k4OxhoKGZE813XpodPR6dCzc8V0KYVm3utI0v86dH7pw9ffIEsCkmXqAEsl0uh6kIINMJXX5YdFN18U",
+	"CHXWGw2PhyNfqpqWvHfWezYcDZ9hBNwM7t4jvE1+t3+7tMww/td576z3HTPfwyNYXBrGDW+ejEa+2Khz",
+	"ycVn5B9OykURZZsA43qAy33lUi+HDbGhd/brbxEqFMrjSmYuA7rCiib0RlsZpT7nvd9sI0dzZhTP9KbJ",
+	"vnGPbJ2tYe/NUVlQvjLPVbFpbUquBy99vVUQmsIqjZiWKJRunnX0jpvSxmm7/R8uKcIJd839p5KJi7ev",
+	"99tp3+jaCgShr9XT7/oK7HPbNkcSzsa52ltluZGc39knPg81Q9eQFfp89KyrmTCuo0um7njGfo4yhLed",
+	"BctYJ1Z0QqNMNrNvATu1LBxHiMEeSm1byrvjIy/cda7nD1ybC/8QOMrpnBkAwf71Q1t2bqi46GHNInEb",
+	"DEH2yX9WDFC+0JqzWka886glu/UI4n4fA6vqlgddvTuEzI3dtr1X163aiWrcKnrou/XJ/OKBIwi2TKa8",
+	"MFa1cPWro2KWzo0LN2FA5ndqigvsbhuxiyC4dg02hr5aAWk9MLx9FeR0qplpb2prPZr2Jgs+5x0tHjdq",
+	"52Diwkan8m+PyAfcjoKZrYUZ+GNDJg2dMwH6TIguJCaQn+KQNrOKv9E8Crw7HR1vf+XnGLAAXjrd/tKP",
+	"0nwL8fqfwsMi9I9tr3ushhW+1zQa/OoTDH772GCIP4D65pY5ZnWBra0xuqMPddDsx023yEWoh/bY9NN1",
+	"g7qBDr9seNjw75iJ0mA6dnztlmobUP2I34bX3/Q+/raJWo5WigK2wmED7pBVntHo4WoOiGVUpi9qxqqO",
+	"Tr2On4fwXNBmvdk5WFbIYsYz1EnGQoM22Wld6WM5LjA4kJJaZdVYla3kajk4g4wZarW8l69dI+x9KSHZ",
+	"CA04FF/AAY4FdDEkF2KJkOJ+5EETrrU8uHtB35+CUaxTmV1Bb0i88cwhXtECdKwq51Yx6qd+4+0yXUfr",
+	"eJ0zweF9RHOduWVJGjWAvGGuVt0HQ3Jhu7K05tbA6ptgfcJaW43N8todzXcbVur0uDXm8nKlxOIjMZhG",
+	"acqPW6pHxjPtNWqdvKTZjB2+tMqybPGIXUBFDJIKeQi+a7Bzb9CX7s/Onm1Ymdhos/sK1dyodXWAJA40",
+	"2se8H9SKZMEmBcp7WZI+BFKlARUoHYBej8YP2jzkEcgbmhPEWAR7KMhxnmLXWk32Ok7nnkaBDv/sNwIm",
+	"G268EdbJ+CnvB18JZuPlEAbqn04aRWac3pKC7SxF/iXsOqAZ1+Puok0KW0iINrwoGs0MhmitA8YmVZP+",
+	"NGOa4BJyps9clamEGD4Hv+vvLPBhX48D+ep6XTAHtDfnYiywcYDRhtBCN7wDDdbCxL0J6MqQ1Es1WbDC",
+	"G8snMudM/4dVX9I2rhkpom/8Ou+7k77eFuT8We1jt+d/AH1kXWF7jerUbrN1NnV7tZ4TfiOkL/EOd6nu",
+	"1E5xXfZT1R5T6YnLYGy9U9pp/Amul6fSqHbgjt8GoLj7MODTk5NdxuVMpJb3vhIGKtH/afS3BlOkvIjZ",
+	"NhcT+f4xeXaoAH3/9pNeKdsSzt4hDJaH/LRSgov9jKpI0wZ4Vj9GySKpQ8lKyWTp0SWwyIgdSVGwIkHe",
+	"Yzmo5cCUOHg0D3SLLmRfDLwuVL2EaEOrfUwpLyrFwOGjG4Pz0Ji1SG1nUMvQVEsxFv3no2cNDxPYcRcC",
+	"QnwLuWiVgAGFLFaw4Rj6Yn8PwqYaQGfIFT6zHp84l5v3oi+f2Pjz+Kxq9PX2F156QE37wvEOY3pLl4Wk",
+	"+ZWUPwDCJvC1k53W7DuHs/k5WGHgce/cpnce+nvYrY7QgPtYbMu2rdc05ykvCo1ehkJ6CBKAKAnWiakT",
+	"V98b786ECBpoEfzmC575lOWA1jlsYQ92BJ/fALdidx/+pQ7f5zwRdlm32/E2nwBI/zksqdYLqfLHOgqQ",
+	"id84Cwea+E7jM6CoyOUccZeBwZtKCcATclYjezfGR4prUip5xzWXguVjwYWL2RHx964oabiCbVe+ewjB",
+	"MVGQEvyNoXFxdBaiEbv6FKBCenODG+WQRIGYPpV5woiRRY4aaJgxeNcg8YrQAqtMgRHSiwUYDuGgzp3M",
+	"cDYWp6OvSR8qGTgA8wZO7CAhVoroo7HESg8t8LAAvf58dEL6TYDYwbkbES7VWEhfhsxJIxOa3bYKIfDW",
+	"W09An9cMZ/e1Ybn4a7GaP9N97YhJtBz4+zAq7YBqNrvYL8NTa5pOl+t5s8/6MU0ADRyfrTaAsACQlQIj",
+	"D+YAF8vkzQJfHF3dmnFYxpgIa+J6RBUZtkwffYD/P37STesd/g78aoWa6/BzLGu1kbrbb+yXCLa4emO7",
+	"aBin/oZIcFBodS20enL0gmxTSG+eWtfTZRh747AdP+lhC2QAseECC5WXDDwTf62r5NPMYX+ia8iR14p9",
+	"qIEC2cUINh5mI03Z6Z8AWBuwFjUNVQcaUHqscJJRE5K3Id6oT8syIZjQn4SkcszfT0hI3x/4oP4693nY",
+	"auO/+unq7WMKYwEYYOvFZZ/0M8WMyj/4afoT3mrxGsf0DGT6aXda1xVxiUbZ7eQd5fwRagzNZiwnRmIQ",
+	"RRzPpRktrFKDwG2hmqhghJuxmNGc9FM7oSEqKqjKQDKbK/DmftbMpIMh+Y7fMcI4hFikleIQFUHSFUiF",
+	"lPz87jXpO0zUF7bJr5KxwINHno3sFy9G0QkkCPyASCb2V4QyQT91ilO2XbWCRoBeuoIcMRbPRh5ZZnAe",
+	"HWySM/R+GUmOR/DvyVeIMTaM5zHDeXhmYrv1dc4g7wWVyQTjQcCTTYyivAjaZiFvfLTGTBZ5zFtaFL5L",
+	"VjOXhzc4e5SPj81EOivJfHxkdob4JB2iwQqmYJPsI0J3GjMwuIeUX3Yc4IJ65IPzhpnEnh5hj9LqGL8Y",
+	"zvc3nP+pnInh1rhk3ZdGxKNbro+tktDRB1qWH/GOgErNa7fFN3UV6cAMfeCXY+qAYIYptat2bPtLu0Bz",
+	"2mZtBCi0LyJGh9XYrs49CSH5JJV128Nl+aNVZGs12tLHIbtjWxMr7IOv8Lmd7D4B4HHvZAWs4Hntyl7d",
+	"93We3+flCCRx/+wOXEYC+AeYOYmZDjnpl1C6vTtyxhcOrrtcw+DYDEj3J09PCNTVmaEAMhWu8GqIzhNe",
+	"sX8SvSVarIYh2H5fXzaRZrD58L+KH3xEMoj66aKDV6u4CKDuYmXIv/amxrsVb2pjF+H+cLrkihEQEEle",
+	"NdLXHkO5iHpw2Go7qRnHjzGANgJymGh/eMH8i5y9yeSI8DrN6tsbDkULwzv6EH3aSa6mHQXSRV0h3afR",
+	"9c2McUVm3OqJgD5wy0ozOMcI2gXXjJyOvl4Xw7Gr1UO6TRrHt/IvQR8PQ1y4nLsTV9KZmLdxI0dPxfGu",
+	"moBQX3yXaykZu+7zfppZtC1O6QKwi6ylNtJLV8vZAAorK3LtQLIR8IeVLiQG4u+H5ILkck65cNkUkMc2",
+	"WaLCafhdbZKqA2QceDmWNF5nPFj47kmlA1dr74mNkFvOCg4q/2K2+9cSJ+D4rXCCA02gULU7azohWaWN",
+	"nPsidZBPB0H/RDNjuLjRnyKBHNGy3GKCsQ88phJelpu8jc2lsaOtVS9yGTlGUB7CgD2WJwHrirtguy8X",
+	"0LqbcX1xG3q73fkHuoBaHY0X6DPUdXimgppVFAM8c6ZIP12wyUzK2zQhqW3lRjGAOWPvGdTbn9JbljoY",
+	"uPAW1ESghrlobHdOxgJAtRzNuGTC05MTSx/eJwnXYADHWrnXnM8/FsfbIlK5AB/oWNjLEaIrb5QlDfIP",
+	"OUkCEk1IYnHlT/M2jxyu0IWrWP/wF+NFWWIXT60u2ym12ducF/nLTfgvdRPitrd4JxwL2u0a28VX5RiO",
+	"85OeI3wDm2Ieah0ldiN9Pi9ylkozBYXPMCldG7r06GVuxKsadXxut2vSDar/4tha1Yw3U0e3Jty6AaPH",
+	"ZmJXDSf8F4EjAiHo2L9PFDD28UDupAx7QSIJsgOJYvr61KnJLiZIpz56xAHT0KIYJEEIyQmACrsIqS4l",
+	"+FHv+M+j9HYcj7+qsvsvqrt++o19ZFw50qdlA+3h8ZgQbnz5Spci1QSS1CWjt6hbeE5xUGPlOrRj1ESw",
+	"8gV1mear6kiA2nUdGc2KKea4e10n4kUrj0MVc0MLeTMguWQAkAxKzRmhvpPQv5BmLBZS3TYheWvlh7dG",
+	"BF4x/QSXKCx6103qKh2SvrwlAOdR5/phin1dyteuIebkIwC7bXYw/AJe8fCH39Iynn0kfMEQ992ejnAO",
+	"7sMVooKYm81S38QPPiJ5Rv3sbqaKZ/EZzFVf4ujbDVzxtsTU2SC6JzN4BYC0qHvIXyG3XOSkD+aumbwB",
+	"UP95WXBT5cx+mPP3JRWssH9rdmP7tX96Q9lgSF4bPRZ1lVyuXfFuqKuBgZpOrF2ziGHZAjKhOcbnx8D0",
+	"LaayUMd5LNJgjy6V/AeDEvxpFDqvh7Tk17dsaUeYRnX6Hb4/4jZiJeYpd4kw8drcCrnQThWfLM/GIgVL",
+	"uUOLr+Ff0jqI1a6LfcEeKVcc4VqxqSsRQMvSVQhwEPOGzcuCGlcL4h+Si9U0CLkQzlU2FnAPTfl7e92w",
+	"94b0oavDDx+GITry40fb64cPw5/dID5+PPvwgYucvSfDd2yqybiXzbgqx72PH9PBGQgIGMOooWwDsIUJ",
+	"G4u0tdlXdgFaOnEVIFa7Wpk2dOoQcqghcwkQahkKOdRgbYyxkIKhoQRm6R98dhLXbOQC0t3llBTMGChb",
+	"7jOd0ms7vDP7z9CN6zCF+gXp/5MOzomQZFoJmHMyFiUvwSxq9SfFLddI7I2CRRIBqM0KnkNyCcU1eI6I",
+	"gGyl1AmhiImF5pq1LRyLmszOm0UN1kE6a6pvEC0Cu3nIEksvBYVyNK7uAggoVQG2Iz0WELIh7YCd3Sii",
+	"7CFJ9VJk11Cz6Y4WKUIifidJXrlCCnBy0+N5Sowk6cnpLCV9R/EkPX4+bwfSRH7zTaPI9GOomFEPn8ec",
+	"HE/xi1n5i1m5aVZunLXue38/6fToQ/Rpd6tz9NK5RxAmNLN3W8HyG5YHB5GqRNMQ/YtXSu+YyKWKbNHQ",
+	"tGJdduhVBvDFHv0g9ugdyarbPL1xX0ZPxRyvmlSZ1Eimrs4aiFdeDZdT+AlKERrAXFXEXl6WXAdfCOaT",
+	"jeQ7E9WjG8sistnHdm6Vl9punuxrNfcilpWUQHyCcBeUi/a1qT+p4PN5bOxbzvYXW/tfyNb+BGLMkWXl",
+	"T2KKb+Uu7XAETDgdLufTKVPMaqgTZhbMmX1XoudWFEGojOwEp9ia0JC5+nOqbu2zY2HfSgjNcwdTN5d3",
+	"bODgYpnQgJ3Dja89BA/dMWVVyVAANJPKjVhVYkh+dNUsofKeyMmcUQHKoONIY0GtwloMyYUT7Q50gJ31",
+	"4Ph4K/tbOEDP9m2LtnH8womUC6qb8wMhMalxfFQlxkKHhVVMG8BcSEuqEFC3jyYemKNLLMdpZk4hhf4G",
+	"Q/KTgGkCmk5jfe1lZvicnZHT0ddY7RRsCVClTuRMkQVdDskvAG6eq+W1qgSimyehIibORlZFTiaMQK3j",
+	"PlpOqbtYBs6EJaBWACw0VGL8xVVXXbMM2AX1YjSCGa1QxoGTblJ5m8LMtKHKV6Wtcd/juc6oHruQZyZI",
+	"hUwX63MnbvsaIwwQt5oIh2MBaA12fMKn8df7h8U1+5bq4j0YC1cXE2vrppVwJdbTUNwUCkZX4kAPsCwJ",
+	"PkAsTevQ5YH2S3EWw7DSPGd5glYWbywZi6lUN9IYJpKoYmZdUxrLtaA9BEkkAWp0dGVJKec5wJtOueB6",
+	"hgtK/ar5GLtYIB2LOb1lDeIllqlQhV8uZrJg9WnHQ0oi+gXH2ZCk06ookML8+3q1AXvKxmI7w4Ais0uS",
+	"QRUZTZdJqOWp13duwRQjDFPiAVla5INzy8/VEibjjFW5ZLoVlmMpsqYos0MitDtQe1cwW63l37rMwIu2",
+	"LxKz4l7wzsGbaAYzjhDdGalpVd4Cy+zIV7b797Q4/1Kwn6adN2BAIFuK7F0lOq+9+Lm3hR3Yb12AupUg",
+	"falcNX1PIA5itKBBw/oXtmD9ORE6rIbcEOCIkIvHEuKeLJ5idyHuDZRkBzL2bqkDLBZ0KEVh2WeNL8Vy",
+	"Fy3RxAmu/f7aYHF7V8w6yEw/v4ZQi1yej8VEmhk4WhEzh8gWq7sXt/C6ghgKxN0GiF6sGRDXwzrQINAQ",
+	"wDdAyez56HQs+l3VhrD5Q1dzIB20Sw/cA/tYpbYSaHVZ+ulS4+IcuuIznt6KdJ94jcWK8TLEoIT7Affc",
+	"y5VfojbWeNDzXcb5d1jeK6S4h4v1WBGQO2pI7c3EgmzeXRIKMzEitzCti65vysyYU8AjZFShtuF9qw5c",
+	"PE8wzyoh3j+M6p8LCAcIVFcVhPRT8NGenZ74TBOvSeRM8TunGkRldoGjaYk6Hi1C4XjQXOyJN+dQ4D+a",
+	"FZrxYyEyoKA7lP2EVMLwwlVMC3J4c0BOkGf5mUNwdRL/pJqXeixS97urI5jOqJ6lDowca1cBp/BaGUhn",
+	"aRKVO/RyW1Rky6tRXMMoWJ5EWkK0cdrXzE9dVmhK+lDQn70HWD2rbpCCC6ZR43Jlr/57GiniOeKz4y+H",
+	"KRbdt/NH3Bool49/pgm6cy1ZpBcA8J4SrKl0RlLL+lJA5mxww0FCUpG3/Pj+EL8+GwvqMocgdwdJdeJD",
+	"ItB2AKYCq+gyYdSSUHjUNp3pO6tYs/fmKNN3iUfHx1ERJReog8OCjEW/rq+OeLWNMwBtRnuvjWJ0rs9c",
+	"eIe6gwt2zuZSLeur7UbJRSOzYSzSV1f0Jo0A6f1++lguJsw5SV9PD3+Ugh2+oSabpb6NRjThs9HpkKT/",
+	"dfjKH+rDv3tqG4vG998D2QEFxl9f8t9Z6teU1UpDgCN2leHbS0a+qnnJThqSgzqK9QkmqrnlY3AzJj3c",
+	"817Sy/Sd5XLsven9lmyHZYLoo+4zUx/TLkUHzt2OuEybykYjZdXtNjbxs6Gjh41yAXVJr+2otVbUr9e8",
+	"54/RTs/BKdr8ZKswgwdaquZGotJK412MqrXZ87RtUC2HpPWVekvtW8/anLUx98fEfI+tav+3g2kEFP5B",
+	"K2mfjl48delSvBQ890X+J6S/SeCYZrQoQKVwKgEXw79iyblk9ZcQm7jqonzHaN6SsN6wsDbS0Wue/BBx",
+	"lfsIlEcf6vtyY3jGFaimbFXMhEjMlQJHRE6n9bXUR+BxgMBYOhF0DtxismxWsskHiTN507EQbOE5Ryg/",
+	"ux5M5mpA+QFYaRZPN7gQEGQNRdpYwgrIG7EIhuAbLZfmt1LdRPdm7yl4/ithFGedZV7iyUSm5lDEb8Vw",
+	"D8oxCob8S/mpBzJWIVmsU/9Bg9Ye75gn61WBV0+miasGSuXOQRCnmtUz6lc3ltCY0/c/MHFjOeBzB0vp",
+	"Px+vC3078CKuZYFnxbKL3RXc9ojWxUzqmqWw91wbTfp+i0AtMlIOEivjV6XjS36JfEjPWChZsANN7rjm",
+	"E15ws7TdIfNzCCMtyjTqGROZA6iY5jegYKb/dfhzsHkdXvIbQU2lWEq41TRv2ZLn/4ERx7fMThCDjhPC",
+	"8pPnz4+/dr9NqGYvTqFReD10/55mBvsEYHQXqX2OLrBlMAhSYluX07FI7X7Ui37LljoliHFKSqo0FzdD",
+	"EjRgJ81pMECFwguO2YHGhDjbTj/iVkFOyD8riRouKC87KkXt+sprP1IQg9tVlj+mAN8ceRdsOVBJkAj2",
+	"FpDbSGuLBP9AIvKX8LX7C45luZvI6KgjnNY1yTH88kSCo+WLmzPO3sETj3isbAe755jBgB8AhvZfJfkL",
+	"1iumMNzxx0z3QrxQCOCRLnW4rhFbSukq+3u7MRSuBq6kqNCYBdRSVgsatbTyWIWhZcE+D4YuTOpPDJ77",
+	"JXvjMdB2m4cnnJ22o7wjmz/6YP/buapF6F+5ws+RfwZBd5fgab5lpRe1G0C8gy7E3XCI/wpQu58fORc2",
+	"qp3Dd2VgtO/A6NE52pUjqy/X9mr6Q/cePno0i92sXTMdcKDnhE4gKNWh53ou4OAI7Q3PtQtIDImfUA46",
+	"uuLPCCWFZdVqLOCVG2Z0XDZeJ4QSPadFAcYBFvhQZAXRofVCGqjHazogPTAl4JHlh8+TDNF12r7A6/4r",
+	"w+t2shQnLXAxsSt6NOdzEATaZXl7oL+/unp7SXIpFcRnYvjIhGmeoyXh8s3VW6JYxvgdU/ZYT6VaUAU4",
+	"ppS8LGSVTwvLIyBtn/wi1S3g+pAf6HySUzJhMw7B0GNx+eoSWyoNpEHZp95QXtxUgihZGXagCc1paZga",
+	"AFYQcoO5XX87aQyYo9oPJ0/Iu29fkufPTk7QnJa4UOf0JZ68w6tlyc58A0dqmn11cpKSvlSAmhBOpMwM",
+	"M4cYbeAD2urYASbuWCFLy6IyXnLmGFMaPqZj0VesBHk+CVgCx6PRIITGhTY0A5cJh5Qx+2fatEP6t9Of",
+	"f/zm1bvLq5+/+Z/Xdguu31z81/Xf/ufVq0vb2/GIvOF/s3qyo6dkfa8ONMb0JeBzsT8fw0tyiuDn4AjU",
+	"g5pTe2yMGknp+BnGD/kIf1d8ARw7qSOxlBh5ywQ4c8C1CE7GwJ5xLWWNRQDRLWgeDgtI5pUGaHVg/nmu",
+	"mNboq1qPiuqXRaUPLdkTWhRywfJBgnbVYgkJdHdMwUIMyS8zgH1fjgU6nhISTcRFJ2IBseDpChvmnaM6",
+	"xkoAj40HUgijtxsIPptppWkBhuIpF7RoHhaYovN+qSXYXW1f8DU22SD2qkRyHJJvfRPa5QpZ4gHXvTay",
+	"1GOBcrltljNtO+04lCRnGc8Z+KA8LBfkmcwgFwU2L3X9DzUz79g/WGb6GKg5SBMEMxkLHK2uKS6690nJ",
+	"1JxaXlYsx6I/M6bUZ0dHOUPyV3qYhcENMzk/gni1Q3v6ubhxnxYwXH2kKmH4nB3Skh8NzsnFnP4uBbn8",
+	"8dINhWRU2TmTy1eXdljAWaD+KBWOrzGRl5ILk/j1wRCW5+/fh3QcJFC/4Zi15MsWU3L6/n08D5npIV3o",
+	"IYWxwAy00EcFNUybo/zm6JKJ/A2u4ZX83phyWCpW2tnOzLyADIkGywvjcrXJYRRjMakMORmNYHCnoxew",
+	"ZV+RmayUbg6nssIghv7OsV0YlB3okfviCBBc5lRUtDhy3OHQEeYhHIPwrW14AFF+oA4iLx4LIFK3QH70",
+	"dlQuzNUHFfgVPT05GZIL8nz0zKHYUEMnFGFIcrkQA/vHQiozw8Pg05suAvVHCG+WLZRUaYwkfvP6zava",
+	"4o1nOCGKLqIMb3iaMKWkGpJX9si6s+5btyfUV3PsB4p3a5Ai016E2G67s5osKAfsOTw7bTLoO3z/NbLF",
+	"N/biXZPvV12ALXcL6b97+faKXP00OCd4qWCEuW8IRmAZUeOm6Qq6Cs1u9BJyw+Z6xV148vx0zUEIVe5e",
+	"48PHzp3oP4aHqVJ02RZBdtVyD/bfXLz+gXz77qc3g3PC5qVZAmiRU0AgX8QuZ8Y6o8qgnV6Xz/P4JGn3",
+	"Iu2iIsRiQVNgD5FrEy4oDGfd29OUOvZ9fwcd4+ThfF9Is++Qg3bp9v741EV7EVipBMw3R2eJ19kk3Hpy",
+	"GstJf3RlBVWJp4zXqlmSF8Kg2OUG6Y/0M5kzkhopr+EVhJtqCmiRgvNUs7mIWJiL89kuzUGcA6anhCfx",
+	"BvbT5ALgETyilxO+4Lb3nQmSArPXqb0hanL7lf+WDupM5bjWdC5rUczy8j+WKclJ1q2+yHzOxaqR6RtW",
+	"8DtvRqGL+haV6yuuD7DQStNtBF9F2mOIN4BrUndrkBf6NoguZdkSZYFZf41YDCu9SYjEoQW548xKFZox",
+	"h/dDhFwkLk7bpbN66zMGepBSFjxzou66fqAZ5mcq5qzqBc+WrvATd2iBUc+a9NMZcIA0Iam965nS11ZI",
+	"TAdjIUsmNKHkjrsFAYLFrF5XR6rEuPhzS8LwITzraN4FoHgs1zpHiJuZrAAqKSukhjTZi+hxKwGBYB7K",
+	"TtEc5SnbjJWjMFsZxTJZmaCye7DSAaYOYFY9qoGUZAWjgpRUaxfwARnYfsyuDACFyS0hyRf1UzDwYTFU",
+	"wHAqmeIy51buWw7JhYv4axOLKhFCK+CxR7LQNTsJl8fTGutWB1FK1XmdwmJCvqB96q9mx/sDsdNWnolF",
+	"kNdDOHxBqpVM1jhyY41JQpJfN4/81gnsRFcTq1GTfgN+wKH+rEfHnW1K7EoCTEGdx5WMRYQ0NLB8loGl",
+	"J0VelyKb5cb2l7qppsBG3cgsi5BRZjt3QXUFI/1USHMd+G06OB+LmP/6JqJXDKqRclGHAfdTzYpp2ijf",
+	"CdlpGMHnuPXUwUW4IY6Fs1yckdTZfNaYNen7XjGFVjYuB5z/WfOdejLXbn0wvWosmo/Z28I/gclM7sJo",
+	"YLQ6bSVm9242IVFJMzMYkndMV4UDTEZZeSxqYdkto06H5CKod8loNPILrEn/9PgZmbCldIgLcZdxsmDo",
+	"d0bvmLNktXFoyIYMnOux2XOUZ/sZ+LJb/DaeDJgv8DNoNG65MX7Fbs9fFG/qqfSDNxIgN6hYpWcHUwwG",
+	"8FgHQmv1urbzL5Ktsh50+A0wQSc8x3KzFDUX2PnSumXLbfnJt8znZxhVQRIsEWzBtHHoicKJqZrfCD3A",
+	"FNJzh1GjtIH3uSZzmtuH3ZeVZkPynxA7DTwQ7Nfut+MXZMbeO5Blr0xcfn9xePL8hf9oFZxnJ4eTpXGw",
+	"C5ntp42v/cB1HY/8n3a6T8FhoKMOkc8tox3wk8bl/lkpHoIeAX+RLXVNaysRtnovmj9S0lCzwSl6AWEK",
+	"QPuWrlFjFHJBpEDiloW9rGFIoCz5Xe1jpvjApbS7LIZaOVpXjWAkMeX0HjEQsdFPB4G6mf+L0marovCG",
+	"3jJCYWUsPXBxgyu0D8l9uGXLa55vzthDMicFox7HzBMWhJET/0DNchs1qTFlBtLizgnSOHLVTQQIb20m",
+	"wNPuodYwDv/yUSh/dCq+NLJEegKkvl1IuT15p5mFhnS90bdUUmOYsq/+r19Hh1/Tw+lvH45ffPxvve70",
+	"s/r01HapjVkMgYL/Xj+/E1wCa1Rp35C7s3oE7CzPVux96Fs+R4CgMzTquSQ2+0OXB8s20tZ5A8Gu7UWI",
+	"7miHjkPnHH2PaArHI+ercx9bwBWeJLMq2p2O+6deyz84R/lz5IvUclK9sEGGx8th8z1WMKq3ZBD9gI88",
+	"9HFrdWZjfOcex/S1yIoqZ4QJwOGBoaLy4hbBHo1B18mkT43MuOkUwTp3ZVLhJqxu7ROeoD/HeUACiGne",
+	"ETjcdq3aAK4seqvy5So2l6XIhCimmQG7qpEOy89KX0BnoSJ6Has3aMUAhETmCIKsLpnRBO4akh8lMQvp",
+	"qRnilGaywNJWbnwu9s055mrUrUmlMcmYQndVCZV37KdrzTIpcp06qKcQyzP62iFTvWNGLQ8vpoap1CFQ",
+	"O5A7ALCF4RD2vuSKaYDMRZIiPjLS1ZYK0eLp65zNS2mYyJaH/8mWKek7iAkMJpe3TAzCMoXvsR8utGE0",
+	"h32gt06mgRmEJRiLC5BSMZATQ8xhRGdEsUpjfUifbu1RuE0IxFytlwRGC7TaKjZn8wlz4YNjcXKKkVnn",
+	"MYJYGDBaUagy2qkRMIPWykYZCFFAcrvmTjfXsCsO5mQ0+oQ4mHswqr38b8cP2/d3iopOrxssPkbLThXT",
+	"s2KJx7dGiHbHbgUNMEr1fkmzGTt8KYVRstievf0lOP+pg/NPdlrv76hhC/qHswhXQrTcXsD0aDvJtt5n",
+	"DQHu6AP8700QXYljnvE8rgyz8WR+yR1bzR1zy9IusuyVPQar//qbGjlgjTiOqDJ8SjPT7Rm4QgR6EImg",
+	"VJKqBKlKe4AxQhe8kHc8h4oWvrASMt2Q1t9mqb8IXT9mXWbXySZEAhjsgb3p3YAeBI/gSyWoYMwPC4sB",
+	"UmsEXhPh49L40QeoK7prxrR/DwtTQL4R4ahf5kPykwfuxmwYEAEpynOYUOLOAKSbELDR4aMJZM7gAMaC",
+	"mzNMR8H6GdBWIyVn9KxOUTGGzUtE5gnR7LiafqzX2O51zgRneTo4RzUCv12Jg/fvDPHX9uKbuCD+GO1s",
+	"LfZtQxBm3kj8/hLx9FRChE8pF/V27HIAO68B/9iB9tl3ruYHxVrQUMYMIlH6ISHvG65LqblLEQ5PpHX2",
+	"hj2Tg5DI91+HcSrf4U/Qvz4jQmrBp1OHt+ufuXRLcvgWIm/OiKYin8j3Dhk69BHuKyuve1BbJsYCNTf7",
+	"JbeHmyk7dj6nN+yoFFC0Gj/8o2TRpxs+rT8s2KS0n+wVKO2nef1pXp5i4JJHbwUQ4dXrzNV0Dt/9zsvV",
+	"r27sd4PzmlUk5PurNz/ALC///l3gSwnkyjB1B3fzSl+NrEfI6QvrUtIbBhihrqJ7JXxYfyaFxlgtqfgN",
+	"Fx04YN0cYvRICRftMZYrJLqqya1T5TqppzWZnoPoYyn0P3zd6YvLl69fA9H68tP1Q//2Hz9ffXv41cEB",
+	"PopheyVTme2TiUzmzOHHpaT/7tuX5MXJixeY0/rV8Vf/DnbJTXhiHWTf4tLGc5n647CtYQ9mtnFBXVxG",
+	"QmbsvceQ29Zw+3HuHrA/5pvb/fjlInlSSe4buRCWUex9ldxTltuOcuHZTY10UbUV3TPSI0xMZL5MXEY5",
+	"14lXXMJsUiiu7828MC2Ik80UY0LPpEkIJW8LulwofjMzxCiKZdEKeTMkPwMf5eJmLCjBMgw3lIu6Nig3",
+	"nywxIq9ukxbHIhYXk73kRWx1VV7Eb6MXxyKSF/HXqG7Bai67y1bvH49Ov3r+7y9GyIvPwSYLcVxziUUB",
+	"T4+fJZDaDLdOuNbRipkSDfX+4oRyO9lbVprBkFw4yzBmekSpkZG+YV+139jRuOL+/dPR1y6Y9tztD1qT",
+	"Yds8DInDLtH8dyj3VywHfpPRIkwBdhsKv/gKfc5OrdFJDEhPElN0ZrJSoSiGc031FYMX8sSZ0HO7765u",
+	"TDIWWjoCCUq3gAx+EfbG6FrtxsaxSV/GIURg2wkX1DA1GJIGUEKKZm8sejcWK0fiQINgdB7yVgAtAKtT",
+	"bJIq6sVXzIv+YxEnuF28u3r97cXLq+t3r65e/Xj1+qcfU9J/NiK5vQIabhNnXWdcuWm3SR9vq6b00WXh",
+	"/rejf3uEpMzjB7dVbJNtAhdz2W1fEGGePo3Tc7xG/PKoI4C5PV3zD68+Ir/b887vtMLYVdloZAT2XfBb",
+	"ViwJLKFloQUXt/5Sdr5un+zYh6+ljrjvQV1xyCPGrDHohVWLLIu2t6rJYFvSqZJzp1q6KHWnQQoIusYU",
+	"XYqeUPCCQhHwAbLomVV/ccj99JaL/D/s3+hXHYvAzKQreHPrn7J/p3CRAYuPwvy4wBsS+oWUa8TdtxwY",
+	"Z1FS7RE5eO4WaCyg+mTIMIbQazDRuqEDzgMVhFFVcIbQPwcaR861U/0MtUKFT8ixl6AUDN3LYwGVb2dU",
+	"J8GnTCKXchpuPCMJVYrfsSFJbfPaLa6dsv3b3qBFgeOmYcgHOompYCxcOCO4tqFrbFTHVe1sx6sALqNT",
+	"l0JqFfuusnZCHrp+07HoC2nI6egrDzQCNWlB/S0g5xhyiQu5COWP0VEPvNTZGhCgpEC4IPtNqeR7zjQI",
+	"bw7YQQqP3iIXYnDmUDRAVDQSJBmPO+FmXdOtpTIUHVAeElZfnzNH3w4nCenavnQ6Oh0L+87GNYCmD6HZ",
+	"1LvYzwL0RSHFDQodkFTEijJKDYUcODD9eFrxR9CtqiaWCy+t/GFlUpQjz8nz0TMXGNAMMAjBBbChdaAr",
+	"Fthl+aDD8ABKw0vLXPZVNxxqyy+Um11UDvf4t0rO93gcZrfH85fIflrqB/zigwz8AQeQlpksrE6Ahziw",
+	"mK4AJ8t32iOcehkuoS8e5T7axtqqRT1m4JNbCdjT7rB1uAo8Aw8MpHlzbPPjd9kgECTnr2CEeCqZ6EdJ",
+	"dJXNHK9yIpCQ5noKkGEDh/tQQ4pgFA5emlLBbg0ce8/X2Du0NxZRg8nOvH3g4B4ePYHM8pHPIqfZjusM",
+	"Wn4jDrkI/AAEjjmolZgjuyIotYFCPIIPzt8JmyVAf3HsK9Chyt2HxJ3Um1SuoXwipuakcMXZb0CcGguv",
+	"hw8aUMcTmXOmE1g8HbiIPmuGWbqykk4c7NNa4soH6FsIE/GDHoug/lvZB/OGfFwqVQwq7bkqHpHol0LE",
+	"d+rPxSBx2XnxcM6CiQAq8dv+Xel3EOkWfrggoCXYg1dHgH8yTZbM4QmCPBLLdSCeWTnAZTuvclxi5Fjg",
+	"8Ox0lKxuZogRJxUisiWQrShABLL8Z+BK5TssNk20tA9gwF4uGaaHIn8QDiEK8mHGYiw+0YQGiBpNj2uH",
+	"r3UsNhjP4Jxc28aC3cxK8U4S9aGAUL3SCzIoxZC+09tnlQEJC0E9pAKCLCTA3UIKN586Vk0yKQRDqD0X",
+	"bOrR1QaNwT8fPWuJ24xFzK6USTi+b/wBfRopal+xaE+pK5aidnvjB8iteAq5ZlMoyurxWonwbmFWX0Sc",
+	"P1DF688mArxjNEe+6WQBZOeABVrbbJ781nc27v2r+Ndtd4XpvxK59vNCY7tizaIGpI/sEEIn0yTYyDVD",
+	"3svNYGefzFh03ijO7L89jGeTX2Ys/N3iGqwvllbgSXimjt58tJjuwsdvfvxcQaLeTeI1i8jHseAZi7Mq",
+	"KuFK2w6+WMTvGYb9VwyldlS8MbJ2AwcTbPEo/Ou9YcDCBKGZseIzjtJIkhpThOycgEbwKf7jsUBeJdji",
+	"UzkVqRmVYIstbEqwxRMwKbtDTwwvtIVlWZktb8S3f2FFf+lyDfvzJKiMch+OZKQpN1pRskpBXpslDSaM",
+	"JXCpnD0oim6py0FPHcMoywQgOCt7zAGUs87fQ25kb9kZ1aRgUwNYks6eMK29ZM+JYnPKnRcCEgVt158a",
+	"/TIWLbr7vaOl7Rqu6u8hEwDs6mMxYZ4xQwBFQK8boEFFVgbCINDNFxUXlgKWSzHoudIsP0cmj4sNS6rZ",
+	"HVOuckA99rrsAEixZamHxNdNaATjkH5qZzCEGThfow/SwJDNnG10l1z9dPV2G1b5lcMdxYq9QD5Gevro",
+	"TKAuy4ZCuYmHXhbVY3sS7Dw3uRH8UQEK/aJIP+Il8Fdm5t8xd+wcNVmqC/x2o+oNvPwBNG9vLTr64P7a",
+	"lvjnTFG9x7d2bcFBj6o4YITmiun9CU7ll5jg++ALYa5iw53nN/EhjEuOerYS+ZGii118SgcacAShmghm",
+	"q6RDNi/SOGnF3mE5STF23xd6h6f8PZz7OOjGXVzXE6H5taKLtKVUZn3m3tHF9mP3yaUkWrSSGif+UQ9V",
+	"8hBJFvHqj3tfjvGjHeM6sn9D1bVHOtBlQcWGSgMvUdREb7CH68gYmTCzYAwQUEuWoROV3dGiovY4TgqZ",
+	"3bpE05wrlhmpoNhX+m/DOlBgOMuKFNOaE8yTqn8jdlwpRHlB33NXH8g79hZS3eqSZozMqQAvrwPQRo8f",
+	"Gk80Zh5wCNal0KQVnxW742yBMPwQHTUk6dwK8BBVLezJLhzKNEwO/HY6digOEpLmTBsllwGOumC++gDg",
+	"v6BvF5yYa2NFOGvFAFfg0AFpw9Sc7bQ5mUaVARiR5sIhT0OwIUxiPREAgsOsihnGb790VQoc9mv/dDTy",
+	"Co9t739c/vQjliB12pjt70ATu7UMo8kNBCH6xj14TLTsiH8zoflaaTsIvsusMndyMnC1RRoM31UjcXzH",
+	"fWeM4pPKMJ+0Zc8GhvA54kuhLOOkWjI1LKUsrjX/naVYUYsSI2UBMftQkow4ArJk5yUcNiQXjjrsJiyg",
+	"/oORVQbebwleTEsuqPCubWfiM3vDw84HXCp2x4S59qQCenWuZGmPhbQKugsl4MLqqBH+zVgApOSQXIIS",
+	"W5dkBXpUdr1pgQsKcQsYJQtJg2CKZxCOBlPSM7nQzlvpQXmKVuRerJL9tqD7o5Gz93ReFj6VG81/8CSy",
+	"JbetqJsOATkfotxqXLKzXqlkXmUOC91psv7JUsk7njPVO+st2GQm5W0PuKxdGriXEVfxGr+y19Iz+AN4",
+	"MTia4LFKFb2zni/jBo0P3ciHUEmu5j+oE8fVv1cmEv00bAwdKgZc4/YCs/4nbXTS+y1ML3oPNHAoJtrs",
+	"pqbszQsWUOSuy5CNWIB0MZFU5bapWbhACz5l2TLD/Voh0mC2dWP0fYdz1Ts7gctjDqHkPWSXvaQXjkXv",
+	"LNyaH3c1Q1ii+0zgRUDvHeKaPUCJr7qFRiNDTaVJan8RLE+/WJb/tS3LrfKcJSkvGa0LD7Egh9JXMDTD",
+	"x6MP9r8V48EqWLajSSRQoEyMNjM+4DvnDirOiZFwQBBxAv/yye3Layjj1aEvhdvgkQwU207fF/CXTzYP",
+	"4DKu09y+yoPdqjXNoSbWIyCm/b20odkuJ+0F0KvDIozJHoVlK4G6v7jAyjcqt6IoZuvYL8LVdKCJ1UxQ",
+	"ZM+gCv6Bdh4MyDzlWNgXnjrQENcPGZtOPOT1OQI51opdEGvaOOUAQ+mOXXDlTJWcB5mMFoBrORautcT/",
+	"gHb+WsKcUU0moGe5blHy72tDC3bmGrN9DzALGkTy+nUM8vRGz7EA5cdw5SpIcB28UICviNCLTvKsA1av",
+	"0f+V+mJqxXJDdGodgK6hP0jTwZwWrDYrXBMm1FLG2FQsHUtKqszhgi4bekNwgcEzB5q4EHPiS/GuliY2",
+	"jn1APq0daor6JCJInpHABLGUAVqO/z/2rq63jVuJ/hXCL5aAjeRc4OIGztO9t2kToGmM2EEfqqBidrnW",
+	"IrvklqT80cD/veDMkEutuKpkxx819BRHWi9pcjgccs6cA0aEwhmd/gweaVY8JdYlBS3oVhRQWX7mznpQ",
+	"leNtBSg9U9EDicMB+weOBmk35kvrAnZt/bmKKp/OFZRHX/LrYzTxpc1V49qzri/OmpxnoXPHT2/OWGKF",
+	"zpPsl675u8b8kZUcHB/8u9k+8IPmo8jv5hH3mqzbJP1E9fbKYDEgSw7HXHI9zmieK+LpIUt6/dIBBwdp",
+	"6JoogL2nXHHo4MLQ69E1jOVVTedc9wF58JDR9p6wsl4DHtxh0Lb2/hBgiqveL90Afjt+jbmmeU6hsVvb",
+	"M+n/xxphO8/Wd1IsCs+MYiXXwIyBLgvXbHRRHAHLh8aanp7CowTyvtnzgn43EUPw2LRjiyue2xq0O+lM",
+	"uCG+N5K3ZqGsmRZVWQ7mBn+oyvLUP7odx7sLLzYKQmxJ9m7VTm+5T9yAHwE3Gil3AaWYeCVtwn20vVQs",
+	"jDJQSMKNZsvt4tl552d8gv4/ihCvTme8sMKHqcX1bcHN4mZjRhKDdB8+kmYwvQDMxm0z7jVYzruU1R9L",
+	"wVotyuoK+VXZ6NWKbJqGkrHxhL2zAEoHcvhWaKMkr6FcyCO/EnrcRhHYykuWrB3E/WqgvN5dz+S8KCAn",
+	"yOsT7dqylXsPLnda5IqqdwZQO1wqWeW8xgUG4znZL5fHPOh7+z00PfMeWjjbaA25NbDbluCX47XMX+il",
+	"3FxtWnMom3QPg8J1v9RKlZBEigVW3XmsEC4Gx9o8LKbkTUpq6+fK2NNrmX9cyocRS4k6dptf/6eIC9GY",
+	"bqqic7O5lxP6DuTNYW3Eyziys2gLhJuszcJBZ/jIfeI9XQtDloEQHoIUa3Ghvnqxro7U2ec8XQCASU0s",
+	"1X7W+og9wm6YpVWUIsxbLJmTyt7C4N9TpQe8G5t56CRd1HSRMiv6iiALAfhtFupSIu5Byfzpl4Hsc28b",
+	"FgbOMQA6vgqZXBsrbnD6Df79OwXQj+CETFcVMWHwUVfdSHez/oo6JejpXtEtvft0rMP1TuhLaXD2WbOE",
+	"BeE8bbSgbUJib1a3CovD1eXmbfrX7rF7tKjQyubtOvT5UTQ5nvrhCzbsblpjs4omOzin7rPpt/DzxjqB",
+	"MEsPYgpDDiYyggA0h2SqRxmEq/i9xMRjnP7D/Awa4K4J/2ASxO+90YCnpdJkwHdrZQgGsGKDlDgGAKaH",
+	"ruJ9FZBQzwlA5ykvO3XvZg0nbNjcCq15qXRD9ya6mc9koYQ5ZhxJm/GuXyrPxlh0CjVNRmn2dXToNaua",
+	"VmmABTQT9ga0JLFnQFEtRSANxVtq18goQkH/3sH/5gAa9jeIfdjrfIy83r4AkUtIunOZi0iNETKWMxm+",
+	"IZ0oLYxa6lwkmraCN3P67eSXv80O+Ozgs6/dXEnMAYkpZOB5SPrzrwDIPu6EHhcIxKUH3DmXGBSdb/ly",
+	"zRZudBeqxsJXKAON8MoBofHOmpk0Qle8Zo26AJgrAYBhWBteCPZFlMR57pvnlGrEVDzNTRpg7vm6ADgx",
+	"kx1cIi4ZHfeI0plbFspaF1aSIHyGN1oXQlrWCk12m8rN/whL6gPa9V3y82E5OJ+QNC9wD9vtFNirndCa",
+	"32+b8o0bgJemdyrvCMLQd1QKETSmtELv0Zt79GZatD/sLGRMGewh5HV6mwgbrW8g49uFgVPn9TafVtG5",
+	"kX9Enmjykhm7XKggTGw8KAmfVGXnZCvJWq3Owdd1HL8aXk34r2NW2ZmE6psAvsJamYSf+iRdE08uTF3K",
+	"5xmP7rzKn/qKQ6OOY9gA1CyVzsULnMnxvUW2gzLkUMa2unGExebFQaTCCAOzwhFEFFlP8bNgi+xsF+gp",
+	"MFp2exZhofBVWYiOlHY/ppZ3Fsc6vdhpJn3wlKKkXFvQtww9tODw4UGphfhTsGKpfezmiem2jjxcpx4p",
+	"7tjF7+y9zj62GLorck5tm7P6Di+HGATdXlfgdjydvvzXfyZHk6PJy+NXR6+OwMtRU+uk9kLDtajgDdAY",
+	"G/IhVF8WcRBBdRsVL64QPQLLziSZRzcJHv1PRmgGBW8UmUTPU2EosZO3SgF95hpqxkStYencejNnKbiN",
+	"yagcMhKbz5CTEkkvEBTqkROeVYd+eaAV//Vhj/JpdPbh7GRMOSkDBz7geMICznAycb2JeHAMVS9E5FTh",
+	"8tm2iS78D8yD8obRS02uWmEmvcvrwT+ibRPz4WmiaJ65FgwKMk2lpChYJa1yI4q005z5Ys3JCiPRYJOS",
+	"19e2ygHTj+e20Yky9q06z9h/m7au7LIQGXtfXbVcijpjp+IcrYQzKgYd9zp8aJi4yuul6yDkjt0u2C6/",
+	"1KBhwVx3oxGK0+vrKI5Uv3+BkmUI9f1weWYpKkFxf3DGct7apSaxkBwhbUXUTIfFWW/jDf4BFwIqgwGf",
+	"lpShdzs/iL2QQFn0egLkp8e9N0C+bJ1VsCLKCoxvbenApRZvW8E1WmhGxGU0ibED8A2YpIyGYkbAOWa9",
+	"DSXRAZilLjleU2Fsw0ZwXYVCqKHilWHF6zhjhcirQhQM3BkFRc6igb2RAyu/KJDHvOtneM+QgS6LCpQG",
+	"kcU3Rv3HFu6eSrzhpOYSbKQQec1dgHWB13eGjXpsB1h+cJ0xqsQdR0Rwnqqg6lfcR11ArPGADxSo++2v",
+	"RrD4BrqB11vkc7vQ1ddOqUsJAU3UULRRpVsbUKo3G4Xq2aiTeXQeWrsGXDB1bsZZp6YbccXE1tapX227",
+	"CRwCMXPWSRood3IGtnwQwzh97/w2bgccRh27SXbV8Uh5OwJOjvXW3wpe20UGb6kkxOSNsNp5PHRClQlA",
+	"vdfuMEFnAiGKFWcR4nNzcPP55q8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -29,6 +29,7 @@ import (
 	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/migrations"
+	"github.com/understudy-dev/understudy/run"
 	"github.com/understudy-dev/understudy/snapshot"
 	"github.com/understudy-dev/understudy/spec"
 	"github.com/understudy-dev/understudy/tagging"
@@ -70,6 +71,9 @@ type Config struct {
 	Audit *access.Audit
 	// Inbox receives mail over HTTPS and reads the accounts' inboxes. Required.
 	Inbox *inbox.Service
+	// Artifacts keeps the files test runs upload as evidence of their
+	// leases. Required.
+	Artifacts *run.Artifacts
 	// InboundMaxBytes bounds a message posted to /v1/inbound/mime, the
 	// SMTP receiver's limit. Defaults to 10 MiB.
 	InboundMaxBytes int64
@@ -126,6 +130,8 @@ func (c Config) Validate() error {
 		return errors.New("openapi: Config.Audit is required")
 	case c.Inbox == nil:
 		return errors.New("openapi: Config.Inbox is required")
+	case c.Artifacts == nil:
+		return errors.New("openapi: Config.Artifacts is required")
 	case c.DB == nil:
 		return errors.New("openapi: Config.DB is required")
 	}
@@ -161,6 +167,8 @@ type Server struct {
 	requestTimeout time.Duration
 	// applyTimeout bounds an apply beyond its wait for leases.
 	applyTimeout time.Duration
+	// artifacts are the files test runs upload as their leases' evidence.
+	artifacts *run.Artifacts
 }
 
 var _ ServerInterface = (*Server)(nil)
@@ -175,14 +183,14 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{accounts: cfg.Accounts, apps: cfg.Apps, snapshots: cfg.Snapshots, leases: cfg.Leases, exclusions: cfg.Exclusions, destinations: cfg.Destinations, isolation: cfg.Isolation, spec: cfg.Spec, totp: cfg.TOTP, tokens: cfg.Tokens, audit: cfg.Audit, inbox: cfg.Inbox, inboundMax: cfg.InboundMaxBytes, db: cfg.DB,
+	s := &Server{accounts: cfg.Accounts, apps: cfg.Apps, snapshots: cfg.Snapshots, leases: cfg.Leases, exclusions: cfg.Exclusions, destinations: cfg.Destinations, isolation: cfg.Isolation, spec: cfg.Spec, totp: cfg.TOTP, tokens: cfg.Tokens, audit: cfg.Audit, inbox: cfg.Inbox, inboundMax: cfg.InboundMaxBytes, artifacts: cfg.Artifacts, db: cfg.DB,
 		logger: cfg.Logger, registry: cfg.Registry, gateway: g, requestTimeout: cfg.RequestTimeout, applyTimeout: cfg.ApplyTimeout}
 	s.metrics = newMetrics(cfg.Registry, cfg.Accounts, cfg.Destinations, cfg.Exclusions, cfg.Isolation)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Pre(requestID)
-	e.Use(s.observe, recoverPanic, deadline(cfg.RequestTimeout), limitBody(maxBody, map[[2]string]int64{inboundRoute: cfg.InboundMaxBytes}), s.gate)
+	e.Use(s.observe, recoverPanic, deadline(cfg.RequestTimeout), limitBody(maxBody, map[[2]string]int64{inboundRoute: cfg.InboundMaxBytes, artifactRoute: run.MaxArtifactBytes}), s.gate)
 	RegisterHandlers(e, s)
 	s.echo = e
 	return s, nil

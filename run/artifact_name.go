@@ -2,7 +2,9 @@ package run
 
 import (
 	"fmt"
+	"maps"
 	"mime"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -72,6 +74,12 @@ var inertTypes = map[string]string{
 	"application/json": "application/json",
 	"application/zip":  "application/zip",
 	"application/gzip": "application/gzip",
+}
+
+// InertContentTypes lists, sorted, the media types an artifact may be
+// downloaded as besides DefaultContentType.
+func InertContentTypes() []string {
+	return slices.Sorted(maps.Keys(inertTypes))
 }
 
 // NormalizeContentType returns the media type of a Content-Type header,

@@ -34,9 +34,11 @@ func NewBlobMux() *blob.URLMux {
 	return mux
 }
 
-// OpenBucket opens the bucket rawURL names through NewBlobMux. Errors name
-// the URL's scheme and host, never its query (which may name credentials'
-// files).
+// OpenBucket opens the bucket rawURL names through NewBlobMux: a URL of
+// another scheme, or with a parameter its driver does not know, is an
+// error that says so. Opening a file:// or s3:// bucket reaches no service
+// (the first read or write does); a gs:// one looks up Google's default
+// credentials.
 func OpenBucket(ctx context.Context, rawURL string) (*blob.Bucket, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Scheme == "" {

@@ -20,7 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/understudy-dev/understudy/openapi"
-	runs "github.com/understudy-dev/understudy/run"
+	runpkg "github.com/understudy-dev/understudy/run"
 )
 
 func (a *cli) artifactsCommand() *cobra.Command {
@@ -117,7 +117,7 @@ SHA-256; a download that does not match is not kept.`,
 // checkArtifactName refuses, before any request, a name the server would
 // refuse (and one that a URL would not carry as it is, such as ..).
 func checkArtifactName(name string) error {
-	if err := runs.ValidateArtifactName(name); err != nil {
+	if err := runpkg.ValidateArtifactName(name); err != nil {
 		return &codedError{code: exitInvalid, err: err}
 	}
 	return nil
@@ -141,8 +141,8 @@ func uploadArtifact(ctx context.Context, c *openapi.ClientWithResponses, leaseID
 		return openapi.Artifact{}, fmt.Errorf("reading %s: %w", path, err)
 	case !st.Mode().IsRegular():
 		return openapi.Artifact{}, &codedError{code: exitUsage, err: fmt.Errorf("%s is not a regular file", path)}
-	case st.Size() > runs.MaxArtifactBytes:
-		return openapi.Artifact{}, &codedError{code: exitInvalid, err: fmt.Errorf("%s is %d bytes, more than the 10 MiB (%d bytes) an artifact may have", path, st.Size(), runs.MaxArtifactBytes)}
+	case st.Size() > runpkg.MaxArtifactBytes:
+		return openapi.Artifact{}, &codedError{code: exitInvalid, err: fmt.Errorf("%s is %d bytes, more than the 10 MiB (%d bytes) an artifact may have", path, st.Size(), runpkg.MaxArtifactBytes)}
 	}
 	ct, err := artifactContentType(f, path)
 	if err != nil {
@@ -327,7 +327,7 @@ func uploadArtifactDir(ctx context.Context, c *openapi.ClientWithResponses, leas
 			return nil
 		}
 		name := strings.ReplaceAll(rel, "/", ArtifactDirSeparator)
-		if err := runs.ValidateArtifactName(name); err != nil {
+		if err := runpkg.ValidateArtifactName(name); err != nil {
 			skip(rel, "its name "+strconv.Quote(name)+" is refused: "+err.Error())
 			return nil
 		}

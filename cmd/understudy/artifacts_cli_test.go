@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/understudy-dev/understudy/openapi"
-	runs "github.com/understudy-dev/understudy/run"
+	runpkg "github.com/understudy-dev/understudy/run"
 )
 
 func TestCLIArtifacts(t *testing.T) {
@@ -66,7 +66,7 @@ func TestCLIArtifacts(t *testing.T) {
 
 	// What is refused, with exit codes that say why.
 	big := filepath.Join(dir, "big.bin")
-	if err := os.WriteFile(big, nil, 0o600); err != nil || os.Truncate(big, runs.MaxArtifactBytes+1) != nil {
+	if err := os.WriteFile(big, nil, 0o600); err != nil || os.Truncate(big, runpkg.MaxArtifactBytes+1) != nil {
 		t.Fatal("making a file of 10 MiB and a byte")
 	}
 	mustFail(t, s.cli(t, s.Runner, "artifacts", "put", id, big), exitInvalid, "more than the 10 MiB")
@@ -130,7 +130,7 @@ func TestUploadArtifactDir(t *testing.T) {
 	write("screenshots__login.png", []byte("collides with screenshots/login.png"))
 	write("logs/"+strings.Repeat("l", 199)+".txt", []byte("a name over 200 bytes"))
 	write("big.bin", nil)
-	if err := os.Truncate(filepath.Join(dir, "big.bin"), runs.MaxArtifactBytes+1); err != nil {
+	if err := os.Truncate(filepath.Join(dir, "big.bin"), runpkg.MaxArtifactBytes+1); err != nil {
 		t.Fatal(err)
 	}
 	outside := t.TempDir()

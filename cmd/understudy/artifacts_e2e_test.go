@@ -15,7 +15,7 @@ import (
 
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/openapi"
-	runs "github.com/understudy-dev/understudy/run"
+	runpkg "github.com/understudy-dev/understudy/run"
 )
 
 // artifactSite is a server with two leases of the buyer role, one held by
@@ -221,7 +221,7 @@ func TestAnArtifactIsAtMostTenMiB(t *testing.T) {
 	t.Parallel()
 	x := newArtifactSite(t)
 	s := x.s
-	exact := bytes.Repeat([]byte("z"), runs.MaxArtifactBytes)
+	exact := bytes.Repeat([]byte("z"), runpkg.MaxArtifactBytes)
 	if resp, b := x.put(t, s.Runner, x.lease1, "exact.bin", "", exact); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("exactly 10 MiB: %d %s", resp.StatusCode, b)
 	}
@@ -243,7 +243,7 @@ func TestAnArtifactIsAtMostTenMiB(t *testing.T) {
 	r2.Body.Close()
 	problemOf(t, r2.StatusCode, b, http.StatusRequestEntityTooLarge, "too_large")
 	list, _ := s.client(t, s.Reader).ListArtifactsWithResponse(context.Background(), x.lease1)
-	if list.JSON200 == nil || len(list.JSON200.Items) != 1 || list.JSON200.Items[0].Size != runs.MaxArtifactBytes {
+	if list.JSON200 == nil || len(list.JSON200.Items) != 1 || list.JSON200.Items[0].Size != runpkg.MaxArtifactBytes {
 		t.Fatalf("listed %s", list.Body)
 	}
 	// Every other route keeps its own limit: 1 MiB for a JSON body.

@@ -17,7 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/understudy-dev/understudy/internal/devcluster"
-	runs "github.com/understudy-dev/understudy/run"
+	runpkg "github.com/understudy-dev/understudy/run"
 	"github.com/understudy-dev/understudy/spec"
 )
 
@@ -204,7 +204,7 @@ func (c Config) WithDefaults() Config {
 		c.SMTPCheckSenders = new(true)
 	}
 	c.DataDir = cmp.Or(c.DataDir, devcluster.Dir)
-	c.ArtifactRetention = cmp.Or(c.ArtifactRetention, runs.DefaultArtifactRetention)
+	c.ArtifactRetention = cmp.Or(c.ArtifactRetention, runpkg.DefaultArtifactRetention)
 	return c
 }
 
@@ -243,8 +243,8 @@ func (c Config) Validate() error {
 	if c.SMTPClientConnsPerMinute < 1 || c.SMTPClientConnsPerMinute > 100000 {
 		errs = append(errs, fmt.Errorf("smtp_client_conns_per_minute (UNDERSTUDY_SMTP_CLIENT_CONNS_PER_MINUTE) must be from 1 to 100000, got %d", c.SMTPClientConnsPerMinute))
 	}
-	if c.ArtifactRetention < time.Hour || c.ArtifactRetention > runs.MaxArtifactRetention {
-		errs = append(errs, fmt.Errorf("artifact_retention (UNDERSTUDY_ARTIFACT_RETENTION) must be from 1h to %v (10 years), got %v", runs.MaxArtifactRetention, c.ArtifactRetention))
+	if c.ArtifactRetention < time.Hour || c.ArtifactRetention > runpkg.MaxArtifactRetention {
+		errs = append(errs, fmt.Errorf("artifact_retention (UNDERSTUDY_ARTIFACT_RETENTION) must be from 1h to %v (10 years), got %v", runpkg.MaxArtifactRetention, c.ArtifactRetention))
 	}
 	if (c.SMTPTLSCert == "") != (c.SMTPTLSKey == "") {
 		errs = append(errs, errors.New("smtp_tls_cert and smtp_tls_key (UNDERSTUDY_SMTP_TLS_CERT, UNDERSTUDY_SMTP_TLS_KEY) go together: set both files, or neither"))

@@ -26,7 +26,7 @@ import (
 	"github.com/understudy-dev/understudy/migrations"
 	"github.com/understudy-dev/understudy/openapi"
 	"github.com/understudy-dev/understudy/providers/webhook"
-	runs "github.com/understudy-dev/understudy/run"
+	runpkg "github.com/understudy-dev/understudy/run"
 	"github.com/understudy-dev/understudy/secret"
 	"github.com/understudy-dev/understudy/snapshot"
 	"github.com/understudy-dev/understudy/spec"
@@ -246,7 +246,7 @@ type services struct {
 	// totp keeps the accounts' authenticator secrets.
 	totp *inbox.TOTP
 	// artifacts are the files test runs upload as their leases' evidence.
-	artifacts *runs.Artifacts
+	artifacts *runpkg.Artifacts
 }
 
 // services builds the domain services on the pool; m.apps is set so that
@@ -304,7 +304,7 @@ func (m *Main) services(keyring *secret.Keyring) (services, error) {
 	if err != nil {
 		return svc, err
 	}
-	svc.artifacts, err = runs.NewArtifacts(runs.ArtifactConfig{DB: m.pool, Bucket: m.bucket, Logger: m.Logger, Retention: m.Config.ArtifactRetention})
+	svc.artifacts, err = runpkg.NewArtifacts(runpkg.ArtifactConfig{DB: m.pool, Bucket: m.bucket, Logger: m.Logger, Retention: m.Config.ArtifactRetention})
 	return svc, err
 }
 
@@ -318,12 +318,12 @@ func (m *Main) startJobs(ctx context.Context, svc services) error {
 	isolation.AddWorkers(workers, svc.isolation)
 	spec.AddWorkers(workers, svc.spec)
 	inbox.AddWorkers(workers, svc.inbox)
-	runs.AddArtifactWorkers(workers, svc.artifacts)
+	runpkg.AddArtifactWorkers(workers, svc.artifacts)
 	periodic := append(lease.PeriodicJobs(m.Config.LeaseExpiryInterval), tagging.PeriodicJobs(m.Config.SyncScheduleInterval)...)
 	periodic = append(periodic, isolation.PeriodicJobs(m.Config.IsolationAuditInterval)...)
 	periodic = append(periodic, spec.PeriodicJobs(planPruneInterval)...)
 	periodic = append(periodic, inbox.PeriodicJobs(inboxPruneInterval)...)
-	periodic = append(periodic, runs.ArtifactPeriodicJobs(artifactPruneInterval)...)
+	periodic = append(periodic, runpkg.ArtifactPeriodicJobs(artifactPruneInterval)...)
 	client, err := river.NewClient(riverpgxv5.New(m.pool), &river.Config{
 		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
 		Workers:      workers,
@@ -350,7 +350,7 @@ func openArtifactBucket(ctx context.Context, c Config, logger *slog.Logger) (*bl
 	if err != nil {
 		return nil, err
 	}
-	b, err := runs.OpenBucket(ctx, u)
+	b, err := runpkg.OpenBucket(ctx, u)
 	if err != nil {
 		return nil, fmt.Errorf("artifacts_url (UNDERSTUDY_ARTIFACTS_URL): %w", err)
 	}

@@ -229,10 +229,17 @@ func (s *Server) gate(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // rawBody reports whether route's operation takes a body that is not
-// JSON (POST /v1/inbound/mime's message): its handler reads and checks it.
+// JSON (POST /v1/inbound/mime's message, PUT of an artifact's file): its
+// handler reads and checks it. The content map is read by its keys, not
+// with Content.Get, which would match application/json to the artifact's
+// "*/*".
 func rawBody(route *routers.Route) bool {
 	rb := route.Operation.RequestBody
-	return rb != nil && rb.Value != nil && rb.Value.Content.Get("application/json") == nil
+	if rb == nil || rb.Value == nil {
+		return false
+	}
+	_, json := rb.Value.Content["application/json"]
+	return !json
 }
 
 // validateRequest checks req's parameters and body against its operation

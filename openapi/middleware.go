@@ -83,12 +83,15 @@ func newRequestID() string {
 // selfBounded are the routes (method and echo path) whose handlers set
 // their own bound, because the caller may ask them to wait: acquiring a
 // lease waits for a free account, an apply for leases to end, and a read
-// of a lease's inbox for its mail.
+// of a lease's inbox for its mail; an artifact's upload and download move
+// up to 10 MiB.
 var selfBounded = map[[2]string]bool{
 	{http.MethodPost, "/v1/leases"}:                   true,
 	{http.MethodPost, "/v1/plans/:plan_id/apply"}:     true,
 	{http.MethodGet, "/v1/leases/:lease_id/messages"}: true,
 	{http.MethodGet, "/v1/leases/:lease_id/code"}:     true,
+	artifactRoute:    true,
+	artifactGetRoute: true,
 }
 
 // deadline bounds the time a request may spend, so a database that does not

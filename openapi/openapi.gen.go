@@ -753,6 +753,29 @@ type ApplyRequest struct {
 	WaitLeases *string `json:"wait_leases,omitempty"`
 }
 
+// Artifact defines model for Artifact.
+type Artifact struct {
+	// ContentType The media type it was uploaded with; it is downloaded as that type only when the type is inert.
+	ContentType string `json:"content_type"`
+	LeaseId     string `json:"lease_id"`
+	Name        string `json:"name"`
+
+	// Sha256 The SHA-256 of its bytes, in hex.
+	Sha256 string `json:"sha256"`
+
+	// Size Its length in bytes.
+	Size       int64     `json:"size"`
+	UploadedAt time.Time `json:"uploaded_at"`
+
+	// UploadedBy The name of the token that uploaded it.
+	UploadedBy string `json:"uploaded_by"`
+}
+
+// ArtifactList defines model for ArtifactList.
+type ArtifactList struct {
+	Items []Artifact `json:"items"`
+}
+
 // AttributeChange defines model for AttributeChange.
 type AttributeChange struct {
 	// After Any JSON value; null when the attribute is not set any more, or when it is sensitive.
@@ -2056,6 +2079,9 @@ type AccountID = string
 // AppName defines model for AppName.
 type AppName = string
 
+// ArtifactName defines model for ArtifactName.
+type ArtifactName = string
+
 // DestinationName defines model for DestinationName.
 type DestinationName = string
 
@@ -3176,6 +3202,52 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/leases/{lease_id} (the `GetLease` operationId).
 	GetLease(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListArtifacts List the artifacts of a lease.
+	//
+	// The files a test run uploaded as the evidence of its lease, by name.
+	//
+	// Corresponds with GET /v1/leases/{lease_id}/artifacts (the `ListArtifacts` operationId).
+	ListArtifacts(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteArtifact Delete an artifact of a lease.
+	//
+	// Deletes the artifact, its bytes included. Only the token that acquired the lease, or an admin token, may delete
+	// it: any other token is answered 403 and the attempt is audited (`lease.artifact_delete_denied`); each delete is
+	// audited (`artifact.delete`).
+	//
+	// Corresponds with DELETE /v1/leases/{lease_id}/artifacts/{name} (the `DeleteArtifact` operationId).
+	DeleteArtifact(ctx context.Context, leaseId LeaseID, name ArtifactName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetArtifact Download an artifact of a lease.
+	//
+	// The artifact's bytes, always as an attachment (`Content-Disposition: attachment` with its name), with
+	// `X-Content-Type-Options: nosniff` and `Content-Security-Policy: sandbox`, and with its uploaded type only when
+	// that type is inert (`image/png`, `image/jpeg`, `image/gif`, `image/webp`, `video/webm`, `video/mp4`, `text/plain`,
+	// `application/json`, `application/zip`, `application/gzip`); any other, HTML and SVG included, is served as
+	// `application/octet-stream`. An uploaded page can never run in the console's origin.
+	//
+	// Corresponds with GET /v1/leases/{lease_id}/artifacts/{name} (the `GetArtifact` operationId).
+	GetArtifact(ctx context.Context, leaseId LeaseID, name ArtifactName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutArtifactWithBody Upload an artifact of a lease.
+	//
+	// Stores the body, as it is, as the artifact `name` of the lease: a screenshot, a Playwright trace, a log. Uploading
+	// a name again replaces it. Only the token that acquired the lease, or an admin token, may upload: any other token is
+	// answered 403, and the attempt is audited (`lease.artifact_upload_denied`); each upload is audited
+	// (`artifact.upload`).
+	//
+	// The body is at most 10 MiB (10485760 bytes; one byte more is 413, whatever `Content-Length` says, and nothing is
+	// kept). A lease keeps at most 100 artifacts and 100 MiB in all (409 beyond; replacing a name counts its new size
+	// only). Uploads are accepted while the lease is open and for one hour after it ended (released, expired or failed),
+	// so that a test runner can upload its evidence after releasing the account (409 later). `Content-Type` is recorded
+	// as the artifact's type; without one it is `application/octet-stream`. Artifacts are deleted
+	// `UNDERSTUDY_ARTIFACT_RETENTION` (30 days by default) after their upload.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/leases/{lease_id}/artifacts/{name} (the `PutArtifact` operationId).
+	PutArtifactWithBody(ctx context.Context, leaseId LeaseID, name ArtifactName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetLeaseCode Wait for the sign-in code or link mailed to a lease's account.
 	//
@@ -4869,6 +4941,92 @@ func (c *Client) AcquireLease(ctx context.Context, params *AcquireLeaseParams, b
 // Corresponds with GET /v1/leases/{lease_id} (the `GetLease` operationId).
 func (c *Client) GetLease(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetLeaseRequest(c.Server, leaseId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListArtifacts List the artifacts of a lease.
+//
+// The files a test run uploaded as the evidence of its lease, by name.
+//
+// Corresponds with GET /v1/leases/{lease_id}/artifacts (the `ListArtifacts` operationId).
+func (c *Client) ListArtifacts(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListArtifactsRequest(c.Server, leaseId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteArtifact Delete an artifact of a lease.
+//
+// Deletes the artifact, its bytes included. Only the token that acquired the lease, or an admin token, may delete
+// it: any other token is answered 403 and the attempt is audited (`lease.artifact_delete_denied`); each delete is
+// audited (`artifact.delete`).
+//
+// Corresponds with DELETE /v1/leases/{lease_id}/artifacts/{name} (the `DeleteArtifact` operationId).
+func (c *Client) DeleteArtifact(ctx context.Context, leaseId LeaseID, name ArtifactName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteArtifactRequest(c.Server, leaseId, name)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetArtifact Download an artifact of a lease.
+//
+// The artifact's bytes, always as an attachment (`Content-Disposition: attachment` with its name), with
+// `X-Content-Type-Options: nosniff` and `Content-Security-Policy: sandbox`, and with its uploaded type only when
+// that type is inert (`image/png`, `image/jpeg`, `image/gif`, `image/webp`, `video/webm`, `video/mp4`, `text/plain`,
+// `application/json`, `application/zip`, `application/gzip`); any other, HTML and SVG included, is served as
+// `application/octet-stream`. An uploaded page can never run in the console's origin.
+//
+// Corresponds with GET /v1/leases/{lease_id}/artifacts/{name} (the `GetArtifact` operationId).
+func (c *Client) GetArtifact(ctx context.Context, leaseId LeaseID, name ArtifactName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetArtifactRequest(c.Server, leaseId, name)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutArtifactWithBody Upload an artifact of a lease.
+//
+// Stores the body, as it is, as the artifact `name` of the lease: a screenshot, a Playwright trace, a log. Uploading
+// a name again replaces it. Only the token that acquired the lease, or an admin token, may upload: any other token is
+// answered 403, and the attempt is audited (`lease.artifact_upload_denied`); each upload is audited
+// (`artifact.upload`).
+//
+// The body is at most 10 MiB (10485760 bytes; one byte more is 413, whatever `Content-Length` says, and nothing is
+// kept). A lease keeps at most 100 artifacts and 100 MiB in all (409 beyond; replacing a name counts its new size
+// only). Uploads are accepted while the lease is open and for one hour after it ended (released, expired or failed),
+// so that a test runner can upload its evidence after releasing the account (409 later). `Content-Type` is recorded
+// as the artifact's type; without one it is `application/octet-stream`. Artifacts are deleted
+// `UNDERSTUDY_ARTIFACT_RETENTION` (30 days by default) after their upload.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/leases/{lease_id}/artifacts/{name} (the `PutArtifact` operationId).
+func (c *Client) PutArtifactWithBody(ctx context.Context, leaseId LeaseID, name ArtifactName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutArtifactRequestWithBody(c.Server, leaseId, name, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -8243,6 +8401,165 @@ func NewGetLeaseRequest(server string, leaseId LeaseID) (*http.Request, error) {
 	return req, nil
 }
 
+// NewListArtifactsRequest constructs an http.Request for the ListArtifacts method
+func NewListArtifactsRequest(server string, leaseId LeaseID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lease_id", leaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leases/%s/artifacts", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDeleteArtifactRequest constructs an http.Request for the DeleteArtifact method
+func NewDeleteArtifactRequest(server string, leaseId LeaseID, name ArtifactName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lease_id", leaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leases/%s/artifacts/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetArtifactRequest constructs an http.Request for the GetArtifact method
+func NewGetArtifactRequest(server string, leaseId LeaseID, name ArtifactName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lease_id", leaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leases/%s/artifacts/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewPutArtifactRequestWithBody constructs an http.Request for the PutArtifact method, with any body, and a specified content type
+func NewPutArtifactRequestWithBody(server string, leaseId LeaseID, name ArtifactName, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lease_id", leaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leases/%s/artifacts/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetLeaseCodeRequest constructs an http.Request for the GetLeaseCode method
 func NewGetLeaseCodeRequest(server string, leaseId LeaseID, params *GetLeaseCodeParams) (*http.Request, error) {
 	var err error
@@ -10065,6 +10382,58 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/leases/{lease_id} (the `GetLease` operationId).
 	GetLeaseWithResponse(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*GetLeaseResponse, error)
+
+	// ListArtifactsWithResponse List the artifacts of a lease.
+	//
+	// The files a test run uploaded as the evidence of its lease, by name.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/leases/{lease_id}/artifacts (the `ListArtifacts` operationId).
+	ListArtifactsWithResponse(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*ListArtifactsResponse, error)
+
+	// DeleteArtifactWithResponse Delete an artifact of a lease.
+	//
+	// Deletes the artifact, its bytes included. Only the token that acquired the lease, or an admin token, may delete
+	// it: any other token is answered 403 and the attempt is audited (`lease.artifact_delete_denied`); each delete is
+	// audited (`artifact.delete`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /v1/leases/{lease_id}/artifacts/{name} (the `DeleteArtifact` operationId).
+	DeleteArtifactWithResponse(ctx context.Context, leaseId LeaseID, name ArtifactName, reqEditors ...RequestEditorFn) (*DeleteArtifactResponse, error)
+
+	// GetArtifactWithResponse Download an artifact of a lease.
+	//
+	// The artifact's bytes, always as an attachment (`Content-Disposition: attachment` with its name), with
+	// `X-Content-Type-Options: nosniff` and `Content-Security-Policy: sandbox`, and with its uploaded type only when
+	// that type is inert (`image/png`, `image/jpeg`, `image/gif`, `image/webp`, `video/webm`, `video/mp4`, `text/plain`,
+	// `application/json`, `application/zip`, `application/gzip`); any other, HTML and SVG included, is served as
+	// `application/octet-stream`. An uploaded page can never run in the console's origin.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/leases/{lease_id}/artifacts/{name} (the `GetArtifact` operationId).
+	GetArtifactWithResponse(ctx context.Context, leaseId LeaseID, name ArtifactName, reqEditors ...RequestEditorFn) (*GetArtifactResponse, error)
+
+	// PutArtifactWithBodyWithResponse Upload an artifact of a lease.
+	//
+	// Stores the body, as it is, as the artifact `name` of the lease: a screenshot, a Playwright trace, a log. Uploading
+	// a name again replaces it. Only the token that acquired the lease, or an admin token, may upload: any other token is
+	// answered 403, and the attempt is audited (`lease.artifact_upload_denied`); each upload is audited
+	// (`artifact.upload`).
+	//
+	// The body is at most 10 MiB (10485760 bytes; one byte more is 413, whatever `Content-Length` says, and nothing is
+	// kept). A lease keeps at most 100 artifacts and 100 MiB in all (409 beyond; replacing a name counts its new size
+	// only). Uploads are accepted while the lease is open and for one hour after it ended (released, expired or failed),
+	// so that a test runner can upload its evidence after releasing the account (409 later). `Content-Type` is recorded
+	// as the artifact's type; without one it is `application/octet-stream`. Artifacts are deleted
+	// `UNDERSTUDY_ARTIFACT_RETENTION` (30 days by default) after their upload.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/leases/{lease_id}/artifacts/{name} (the `PutArtifact` operationId).
+	PutArtifactWithBodyWithResponse(ctx context.Context, leaseId LeaseID, name ArtifactName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutArtifactResponse, error)
 
 	// GetLeaseCodeWithResponse Wait for the sign-in code or link mailed to a lease's account.
 	//
@@ -15683,6 +16052,383 @@ func (r GetLeaseResponse) ContentType() string {
 	return ""
 }
 
+// ListArtifactsResponse401Headers the declared response headers of an HTTP 401 response for ListArtifacts
+type ListArtifactsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListArtifactsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ArtifactList
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListArtifactsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListArtifactsResponse) GetJSON200() *ArtifactList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListArtifactsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListArtifactsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListArtifactsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListArtifactsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListArtifactsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListArtifactsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListArtifactsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListArtifactsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListArtifactsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteArtifactResponse401Headers the declared response headers of an HTTP 401 response for DeleteArtifact
+type DeleteArtifactResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type DeleteArtifactResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteArtifactResponse401Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteArtifactResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteArtifactResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r DeleteArtifactResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteArtifactResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r DeleteArtifactResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r DeleteArtifactResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteArtifactResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteArtifactResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteArtifactResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteArtifactResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetArtifactResponse200Headers the declared response headers of an HTTP 200 response for GetArtifact
+type GetArtifactResponse200Headers struct {
+	ContentDisposition    *string
+	ContentSecurityPolicy *string
+	ETag                  *string
+	XContentTypeOptions   *string
+}
+
+// GetArtifactResponse401Headers the declared response headers of an HTTP 401 response for GetArtifact
+type GetArtifactResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetArtifactResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *openapi_types.File
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetArtifactResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetArtifactResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetArtifactResponse) GetJSON200() *openapi_types.File {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetArtifactResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetArtifactResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetArtifactResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetArtifactResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetArtifactResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetArtifactResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetArtifactResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetArtifactResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetArtifactResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetArtifactResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PutArtifactResponse401Headers the declared response headers of an HTTP 401 response for PutArtifact
+type PutArtifactResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// PutArtifactResponse409Headers the declared response headers of an HTTP 409 response for PutArtifact
+type PutArtifactResponse409Headers struct {
+	RetryAfter *int
+}
+
+type PutArtifactResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Artifact
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *Problem
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PutArtifactResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *PutArtifactResponse409Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r PutArtifactResponse) GetJSON201() *Artifact {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PutArtifactResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutArtifactResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutArtifactResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PutArtifactResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PutArtifactResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PutArtifactResponse) GetApplicationproblemJSON413() *Problem {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PutArtifactResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PutArtifactResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PutArtifactResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutArtifactResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutArtifactResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutArtifactResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetLeaseCodeResponse200Headers the declared response headers of an HTTP 200 response for GetLeaseCode
 type GetLeaseCodeResponse200Headers struct {
 	CacheControl *string
@@ -19004,6 +19750,82 @@ func (c *ClientWithResponses) GetLeaseWithResponse(ctx context.Context, leaseId 
 		return nil, err
 	}
 	return ParseGetLeaseResponse(rsp)
+}
+
+// ListArtifactsWithResponse List the artifacts of a lease.
+//
+// The files a test run uploaded as the evidence of its lease, by name.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/leases/{lease_id}/artifacts (the `ListArtifacts` operationId).
+func (c *ClientWithResponses) ListArtifactsWithResponse(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*ListArtifactsResponse, error) {
+	rsp, err := c.ListArtifacts(ctx, leaseId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListArtifactsResponse(rsp)
+}
+
+// DeleteArtifactWithResponse Delete an artifact of a lease.
+//
+// Deletes the artifact, its bytes included. Only the token that acquired the lease, or an admin token, may delete
+// it: any other token is answered 403 and the attempt is audited (`lease.artifact_delete_denied`); each delete is
+// audited (`artifact.delete`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /v1/leases/{lease_id}/artifacts/{name} (the `DeleteArtifact` operationId).
+func (c *ClientWithResponses) DeleteArtifactWithResponse(ctx context.Context, leaseId LeaseID, name ArtifactName, reqEditors ...RequestEditorFn) (*DeleteArtifactResponse, error) {
+	rsp, err := c.DeleteArtifact(ctx, leaseId, name, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteArtifactResponse(rsp)
+}
+
+// GetArtifactWithResponse Download an artifact of a lease.
+//
+// The artifact's bytes, always as an attachment (`Content-Disposition: attachment` with its name), with
+// `X-Content-Type-Options: nosniff` and `Content-Security-Policy: sandbox`, and with its uploaded type only when
+// that type is inert (`image/png`, `image/jpeg`, `image/gif`, `image/webp`, `video/webm`, `video/mp4`, `text/plain`,
+// `application/json`, `application/zip`, `application/gzip`); any other, HTML and SVG included, is served as
+// `application/octet-stream`. An uploaded page can never run in the console's origin.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/leases/{lease_id}/artifacts/{name} (the `GetArtifact` operationId).
+func (c *ClientWithResponses) GetArtifactWithResponse(ctx context.Context, leaseId LeaseID, name ArtifactName, reqEditors ...RequestEditorFn) (*GetArtifactResponse, error) {
+	rsp, err := c.GetArtifact(ctx, leaseId, name, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetArtifactResponse(rsp)
+}
+
+// PutArtifactWithBodyWithResponse Upload an artifact of a lease.
+//
+// Stores the body, as it is, as the artifact `name` of the lease: a screenshot, a Playwright trace, a log. Uploading
+// a name again replaces it. Only the token that acquired the lease, or an admin token, may upload: any other token is
+// answered 403, and the attempt is audited (`lease.artifact_upload_denied`); each upload is audited
+// (`artifact.upload`).
+//
+// The body is at most 10 MiB (10485760 bytes; one byte more is 413, whatever `Content-Length` says, and nothing is
+// kept). A lease keeps at most 100 artifacts and 100 MiB in all (409 beyond; replacing a name counts its new size
+// only). Uploads are accepted while the lease is open and for one hour after it ended (released, expired or failed),
+// so that a test runner can upload its evidence after releasing the account (409 later). `Content-Type` is recorded
+// as the artifact's type; without one it is `application/octet-stream`. Artifacts are deleted
+// `UNDERSTUDY_ARTIFACT_RETENTION` (30 days by default) after their upload.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/leases/{lease_id}/artifacts/{name} (the `PutArtifact` operationId).
+func (c *ClientWithResponses) PutArtifactWithBodyWithResponse(ctx context.Context, leaseId LeaseID, name ArtifactName, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutArtifactResponse, error) {
+	rsp, err := c.PutArtifactWithBody(ctx, leaseId, name, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutArtifactResponse(rsp)
 }
 
 // GetLeaseCodeWithResponse Wait for the sign-in code or link mailed to a lease's account.
@@ -24340,6 +25162,377 @@ func ParseGetLeaseResponse(rsp *http.Response) (*GetLeaseResponse, error) {
 	return response, nil
 }
 
+// ParseListArtifactsResponse parses an HTTP response from a ListArtifactsWithResponse call
+func ParseListArtifactsResponse(rsp *http.Response) (*ListArtifactsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListArtifactsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ArtifactList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListArtifactsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteArtifactResponse parses an HTTP response from a DeleteArtifactWithResponse call
+func ParseDeleteArtifactResponse(rsp *http.Response) (*DeleteArtifactResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteArtifactResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DeleteArtifactResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetArtifactResponse parses an HTTP response from a GetArtifactWithResponse call
+func ParseGetArtifactResponse(rsp *http.Response) (*GetArtifactResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetArtifactResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest openapi_types.File
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	case rsp.StatusCode == 200:
+		// Content-type (video/webm) unsupported
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetArtifactResponse200Headers
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetArtifactResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePutArtifactResponse parses an HTTP response from a PutArtifactWithResponse call
+func ParsePutArtifactResponse(rsp *http.Response) (*PutArtifactResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutArtifactResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Artifact
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers PutArtifactResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers PutArtifactResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetLeaseCodeResponse parses an HTTP response from a GetLeaseCodeWithResponse call
 func ParseGetLeaseCodeResponse(rsp *http.Response) (*GetLeaseCodeResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -26506,6 +27699,18 @@ type ServerInterface interface {
 	// GetLease Get a lease.
 	// (GET /v1/leases/{lease_id})
 	GetLease(ctx echo.Context, leaseId LeaseID) error
+	// ListArtifacts List the artifacts of a lease.
+	// (GET /v1/leases/{lease_id}/artifacts)
+	ListArtifacts(ctx echo.Context, leaseId LeaseID) error
+	// DeleteArtifact Delete an artifact of a lease.
+	// (DELETE /v1/leases/{lease_id}/artifacts/{name})
+	DeleteArtifact(ctx echo.Context, leaseId LeaseID, name ArtifactName) error
+	// GetArtifact Download an artifact of a lease.
+	// (GET /v1/leases/{lease_id}/artifacts/{name})
+	GetArtifact(ctx echo.Context, leaseId LeaseID, name ArtifactName) error
+	// PutArtifact Upload an artifact of a lease.
+	// (PUT /v1/leases/{lease_id}/artifacts/{name})
+	PutArtifact(ctx echo.Context, leaseId LeaseID, name ArtifactName) error
 	// GetLeaseCode Wait for the sign-in code or link mailed to a lease's account.
 	// (GET /v1/leases/{lease_id}/code)
 	GetLeaseCode(ctx echo.Context, leaseId LeaseID, params GetLeaseCodeParams) error
@@ -27846,6 +29051,94 @@ func (w *ServerInterfaceWrapper) GetLease(ctx echo.Context) error {
 	return err
 }
 
+// ListArtifacts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListArtifacts(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lease_id" -------------
+	var leaseId LeaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lease_id", ctx.Param("lease_id"), &leaseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lease_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListArtifacts(ctx, leaseId)
+	return err
+}
+
+// DeleteArtifact converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteArtifact(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lease_id" -------------
+	var leaseId LeaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lease_id", ctx.Param("lease_id"), &leaseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lease_id: %s", err))
+	}
+
+	// ------------- Path parameter "name" -------------
+	var name ArtifactName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", ctx.Param("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteArtifact(ctx, leaseId, name)
+	return err
+}
+
+// GetArtifact converts echo context to params.
+func (w *ServerInterfaceWrapper) GetArtifact(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lease_id" -------------
+	var leaseId LeaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lease_id", ctx.Param("lease_id"), &leaseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lease_id: %s", err))
+	}
+
+	// ------------- Path parameter "name" -------------
+	var name ArtifactName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", ctx.Param("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetArtifact(ctx, leaseId, name)
+	return err
+}
+
+// PutArtifact converts echo context to params.
+func (w *ServerInterfaceWrapper) PutArtifact(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lease_id" -------------
+	var leaseId LeaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lease_id", ctx.Param("lease_id"), &leaseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lease_id: %s", err))
+	}
+
+	// ------------- Path parameter "name" -------------
+	var name ArtifactName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", ctx.Param("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PutArtifact(ctx, leaseId, name)
+	return err
+}
+
 // GetLeaseCode converts echo context to params.
 func (w *ServerInterfaceWrapper) GetLeaseCode(ctx echo.Context) error {
 	var err error
@@ -28371,6 +29664,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/leases/:lease_id/renew", wrapper.RenewLease, options.OperationMiddlewares["renewLease"]...)
 	router.POST(options.BaseURL+"/v1/leases/:lease_id/release", wrapper.ReleaseLease, options.OperationMiddlewares["releaseLease"]...)
 	router.GET(options.BaseURL+"/v1/leases/:lease_id/totp", wrapper.GetLeaseTOTP, options.OperationMiddlewares["getLeaseTOTP"]...)
+	router.GET(options.BaseURL+"/v1/leases/:lease_id/artifacts", wrapper.ListArtifacts, options.OperationMiddlewares["listArtifacts"]...)
+	router.DELETE(options.BaseURL+"/v1/leases/:lease_id/artifacts/:name", wrapper.DeleteArtifact, options.OperationMiddlewares["deleteArtifact"]...)
+	router.GET(options.BaseURL+"/v1/leases/:lease_id/artifacts/:name", wrapper.GetArtifact, options.OperationMiddlewares["getArtifact"]...)
+	router.PUT(options.BaseURL+"/v1/leases/:lease_id/artifacts/:name", wrapper.PutArtifact, options.OperationMiddlewares["putArtifact"]...)
 	router.GET(options.BaseURL+"/v1/tokens", wrapper.ListTokens, options.OperationMiddlewares["listTokens"]...)
 	router.POST(options.BaseURL+"/v1/tokens", wrapper.CreateToken, options.OperationMiddlewares["createToken"]...)
 	router.DELETE(options.BaseURL+"/v1/tokens/:token_id", wrapper.RevokeToken, options.OperationMiddlewares["revokeToken"]...)
@@ -28397,457 +29694,479 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37chs3ti/8Kih+u0rkt1sUJV92QtWu+jSOk3hPnLgsZ7LPF+aowW5QxKgJ9ABo0RyXq87TnAc7T3IK",
-	"awFoNNnNiyzJScb/2BTZjevCwrr+1odeJhelFEwY3Rt/6M0ZzZmCj2+ZUauLmWHK/pUznSleGi5Fb9y7",
-	"ZJkUuSbU/kyWc57NiVErLq4JvaZckAVdkaVUN8Ne0tPZnC2obWTBBV9Ui974NOmZVcl64x4Xhl0z1fv4",
-	"8WPSK6miC2bcAC6yTFbCvPrG/sFttyU1817SE3RhX6X4+xXPe0lPsX9UXLG8NzaqYnGnriNtFBfXPdvN",
-	"RVn+CE20N1uWB7b3DdOGC2rXZku7ef3Uge2/FLdcSbFgwmxpn9VPHdj+t4Vcbml4VsjlgS3+wKhmnRtX",
-	"2F8P37bXTGt6zTpI8oIs8HfC83MiRbHyX2iiWMb4LcsdvXJDqGKk4Nqw3FIojPEfFVOriAygmwb10vc/",
-	"MHFt5r3x86dJ9wC/VXKxOb6fGiNazqVmxD5JaJ4rpjXJpDCUC03MnOuEZFSzYy40E5obfsuKVddIZ7a/",
-	"joGejUZbRtq5Q26cd96jH/iCm9D22ngL+DFuJ2czWhXGDjexo3dMwo59K8sI/V1W07+zzOy36hofvvuC",
-	"uwbutua/UN4yzu/lkhRSXBMjyZJyQ2ZSEUoW1GRzy1U9bS/nTBAhBSPcjpspRlbMjIl2DLmfPhmlAwIv",
-	"55UCbgNf6jQh6ekiHSRkZDt5PiJ6SL7Bhdf2m9GYUKGXTBFqiBQZ65q+HV/33Num/qagopPWyoKKwwnt",
-	"rSzYFp6lZMEObPEXqW50SbNtzS79M1vb/jfFZr1x7/85qe/WE/xVn1wW1TVedorpUgrN4K77C82/o4Yt",
-	"6cr+ZSnTsvHxB3sbFTyDfTwplZwWbPHvf9eWZj7s2eMbfAs7XeOZgtCydNvOciIro3nOCDealEre8pyp",
-	"I+RMimYmsXRlf9OGGuaYKSWKaSMVI0uqiZDGkqV7wv2Sk34mc0bSKc2vrnGaaULsFpC0UmJcCSt0mCpf",
-	"jd0cx7Qsj32/6eAcGnUXviX9GeUFy8mSmzn8pBjVUgx7HxO7lG/ZPyqmzWMu5TsYBHRLMirsOkxhWDmh",
-	"yGHCMhJNV3oMS/Vflz/9mBAqSCVuhFwKMuOsyBNCyVIBN7BLBId5SnMSxCO/ngtazKRasDxNCLtlagWP",
-	"QRuEC5IypaTS6QDW5YUUs4Jnj74qGS0KkhVUzy0H9huWVUoxYZBQEi9CzhnJmaG8IPbAaT/PzA3dziTZ",
-	"kFGPg0TQNkr39EkkzsJAv5VqyvOcicdeDyNvmDjSRGeyBDa+ZPSGKWLmVMAKWO6OBGNXTjCWh4WY+UG7",
-	"Pf1Rmm9lJfLHnoPdndwOUlyTXDI89+w918aPVEhzNbNDcyN9Q1eFpPk7KX+g6pp9rqM5lfnKrnlhB+HW",
-	"/JS85n/x4zZSXsGPftyu3Uflyisi7d1O4PwmJJtzNitW5Nlo5IdpZSAlaJEOxsCR8dRolGvl9TXLCTBV",
-	"xxxx8jxPiLB8gui5XCK3vGTqlmfsZ0FvKS/otHjUrbkgOSuZyJnIVqQPx58aOqWawV1D8X7KKwWapb1P",
-	"mLE/ZLQ0lWIDu5W55ZtSEV3I5bnVQp0K6laqqmfmtvRnQSszl4r/kz3qwflRkimjym6KZQEwQzzrFO40",
-	"fwdIRRS7lTf1vVlFI97ggb/88svxRWXmTBg7dNaiGhVLutIk/Qv2rhgtFv856dW37qSXNhX1denoIyxb",
-	"qWRm5dBpwV4Kw83qc51iYJpFcYyXH5lWhlByS4sK+KnlRTTLWGnsSOsTc0sLvtdN+Tcmcqne8QWT1aNf",
-	"l1TQYmV4psktDIPkPMcpoXBub1Au4nN9pInhC6vPLnjgv07MujI4CyduTUSXvIWdHfvHB0Pyo0T+bhcb",
-	"hBG4u38Or3ph0J/YMV5elcnkwu7DRDjhTwp3sQf7hxWJKjFntDDzVXxmC2qYGk6E3QWrKH0mtvQuYkSe",
-	"xSBDQuUsk1WBmzJlZMYF13OW4/w1U5bBck30vDIGL0g81IW0pGuAQPnMDX4iMikEy1BRa2NZ5IUVA3B9",
-	"UOROI7Entat1PzLRR88BYuub/VgqWTJlOKoqmWLUsPyKwm/2CNpPvZwaBuTT29AAk4ZtapO9JL1rJhgq",
-	"q9HPQc9PejxvfY3nLPChbVv9yj8HNkatl1LlV0qag+ehmLEq32HvSCTejR90IU37dK1QXOlds3I7dIkP",
-	"h9euUBdq7dLQa715P/xiL6AFVTe6oWZRTfRKmDkzPCPLOVMgOnBj72RGlSb9wKsS+52Gm6lJLFxfhTbs",
-	"30xUi974155VmXu/taxWePpqF83UT3aucM3nriJjcav2X2vzvzYHvdFR1xi7uqtnKdFsZAdW5gfS3voQ",
-	"816ybvF1g7NU1ThRgZ7WKSQ6QO3nIokPe2PUjpTa5ubI8uVs5ixyTYpgC8qLjtPc+jVai9n7kium3Yqt",
-	"0y8TKEXBs4SBawINEfZG0cYS5n6nFVrIr6arzW7srTCXhZWq5Sw+KUc6qLPw+vBzsoFWQoE1XycR1/yW",
-	"PfyB65Yd5IYtmh/2GB5wH+yGKkWBFQv23lzJ2Uyzlk19Y4V9YdDiuZAqrLYmM1kUchmtcmwRbkweBrhl",
-	"gpdhhT1jstqI3RhgZLdccynwT8Vobs8JEoilJzBB9cKl0MrOLtC433KLumtr4w0Yl2ohv1eXP5Enp8+f",
-	"H58SWpRzenzWSmel1IYWV1aSaG1fsWvecTtooxgzu/mjey7BSYQmm33XM2ld/7J8HMmig6kIZ+PdXD5n",
-	"9mxfIJYpZq7ANtU4AJsX7RqpawayIDxM85zbPaXFm2j6aER+lJsCJh9NNRre2hy7L4COTb0whmbz7lnO",
-	"aKHZupDgN2O33by5P83zsWTTuZQ3CbFUeK2YTgh7zzIrec/oTTtTxslu2ZWWrd3whCtmUPm0EhHR/Npy",
-	"DIJNJ4SSby5/HIyJZrRgub2WFNPGG2IUM5US6IXcWM99iWbzmoqM974R0teMwa319uXFN69fDlq6XCOd",
-	"dTrp2PMXc5bdbJ5mike8Zf1MlwTAClpq1n5i5U309VTKglGxMWL03cubXuimbrRj9Pdyx5Xl5qHf/y4q",
-	"y5/hYB14bPZgVYdR9p0JcJOM2iZZcJa/mFOB1t81Ysm88rdVZS+ouMAnPyY9Wt+tG1O5M7v0jSZ+SNBW",
-	"x7YVq8jTdMDOLSk3VyBI6Ib7uzfSvWQ/zzBKulKAjdQpbEYSlEXsJybyxKpwlHwnY1fws0U6IFVpHzmd",
-	"r3mA9ZgoNqs08y7ghAi6sNwMRGkYsGUbkcP3yVnbim4uljGKTyvDOgmgI6pDrMBJhgz2nIiqKFAkBPnb",
-	"t+rNfpoZQsUK5EUw2MCjHCyGwbFvZ2DbQauSpeCPSW/KZlKxuw/AOz81M4d1PJMqY1YlKwuasTU5JvC5",
-	"LRJLaL4tJgbZAPoI3B1FFWt6AZJdXNXdA26JErdXv23b5k+5Ur9VjIFpl+ATmljdlOWWRGlZalzboA3Y",
-	"+QRZveMmvahybl7esjZ7Vs16NrlIZqT6RP7ib6IDb/FfnFNA0xkcZ7tXXu1cKm7YuT35zE4JHCPe81zZ",
-	"haKFlqCqapJmBWfCXFm+liboeoVvQtxRnxKjKm1Ybpfx/erIKlhqSVUOtls8R2DA5YplhpTMyhWD1nVG",
-	"aTssCxfm+dMWNQ3Ji+kOc0zSM1Rds12/4vcf9pF/QXrF3YwYe9xO3GdjePX+/baVsO5FjqjJ9O7iBHJY",
-	"NL90GfuADOA5dN/ak+XO06YND1WAFu4STiBRsmBHmpRSFmTJi4JcMzNs3fichbO62eJbNtMkV7IsfWyH",
-	"8wB6F5liC3nrYvb2WdC3bObsUC06mdo2lDC5iLU4IzwX9noFJxIty73H0rSLtY7H3t1bhuIMDfbEwkoX",
-	"EsJ2ErcBJGcFs8cYHIhwneSDcy8rwFmGe9IrHtDWcs4Ld7Xn9zWVNgHghWJga6SFbmPBW4yzyRaToTda",
-	"tls67mDgrzRTHTftuqAYRx97A1t4PRpaYyBtB/YbVhZytWi9nHL47XFsIopl0jL9Az0i7qUui6ldDn9x",
-	"gd8bD7N/j3DTqplXqmg5CdPaJAhBkFbquua3TLS2ccuUbr/ad9tI/LtJYwua820u2fatvY/rISKULmtq",
-	"lxi7aU3NQ2PeoIoOzBSbSP2e2WZJSa/bDCh730n1yN/Cih2oL62dghbrPzdkCfZ3K2Y3lBohl+dWnVlI",
-	"bcgzsuDCiqeEzhnN/RzRaXukSVbI7CYJjz95/pzkdKXJlM25yPf3IqydwH0MW+0EL8jcmNJydPu/Jj+/",
-	"/cEPuuQlK7hgyO6BgydwacrKkKxmt2sK29no6Vfbz0qLvGDPmd+EMaHE0Gt762RyseAGAhj5glphgl8z",
-	"bYbk1K782WhkhQxFM8OUToiQGAIpi+jrjdFhzLf/+3QXzbWf2nYa1PjSDtJrmT4lumQZyVlWUDAsWt5T",
-	"cG2FYUVuuABKmlriGZKXIBlgv2RuNXBBUidspwlJJ9Vo9CSzL8EnNsQvCjplBX6TWr3dxXjYjiein9oL",
-	"fjitVkylA5DI92jn10nvhq0mvd9SNBpY0UUbKjJgyBQHjHJWOpPqitFsnpK4r18nPVbZBgbJRFSC/6Ni",
-	"cQCKHdx5HPaAUZsYrYrxONMVAQrRfsBuJRpjDmq0m/9wIv5WK6vZnGU3LLdN1V0lGH6xaobWJkRLvF9Q",
-	"PoOwHjcqP+AjXavtGDyxYbc8hCUDUbUaAJM45efgJqOkoramI7o/uOkon6it6Vkhlwe3+W0hl22N8UUp",
-	"VZse8vI91xAegydFE5rL0kqvIF6DmuuD7UkfW0GCRdXzkLG9grfbRgfaxObYfmRLrx4zbc+KH2NzWAsq",
-	"IK2kD8340dU0qJiznvmjdsNYqcEWgw0eOpHXMNxW1aFjJj+1DlwbWWocPhfXCSnYzPgwLXeS+67Ju675",
-	"WzeitsHKgh1MX29lwfbTNKIjeZiUEdmTm4totbwN5noXwbvgM5atsmKnt+uH8OC+vsrfgy8MwhfLEpxO",
-	"kVcssXdZVjCq1r1ghIp8zREGym1BBRi8gG65Z+BSFKsWs1PSA3vYT6JYBaPqvXrOdjvKPOVsETtidn5P",
-	"ZBndLvuRZw4cN+vWs3eQr5U1NodhSWwurTy4KAtuqpwlZMHfl1SwIiGaXdv2wCSORNlKfPd8Mj6dli/e",
-	"vCI3bKWBREFv/YPRcTUtuJ7vImQIZsuuIJ3glhZ7mD12k/rLJhndB6lHlLkfqWeVNnJxpSs1o9mhwRpg",
-	"zbnK5YJyceCrXEzl+6sFfX/lk043J/Pap6PesBI1CGdLSlBvOh2NRqOmEns2GrWbU7E/xYxV9trUt+A+",
-	"DP4SK4Q4erTzHJPlHIyHVs/t/0fukkcbTsMnz+eDhJzO7VCePH+WNwf3H/nDH+nDqRAE0nsiPysR348E",
-	"AGpJu6EsozmzqpkVwmyHlnNURQ7OL0LNeH1TTp8tBuhprLfvNB8kZKbkgpwuHmtr6tDGbuOfM1A7y0W0",
-	"SIlXqvNY4cXMmEgcHe7tt99CEU4NOIwmeN4+M2z9SBNBTaVoQXg+Bo9cPTf4ccESwgrNvPob/Y5UdILf",
-	"2ye99tu2ZUa2j8N78UwYEzH0hjXsB7tXz0gIBt62eq+9gnHA4s1akRDWh72pUEWToeac8Gsh0VeBlj7/",
-	"mMDsKabYQUtWb12t5sUZqA1bD+mD5QTz8SKNCD7bu3ywe3UdQIOR29b3ba3C3esKuzPnaUOC8hd0vz0H",
-	"v23c7vDfB58Fw9NefJbeLdBgYxKZzNlVSY1hqs0f+fKMuB/9OjpPpxRo/CW2AX3uvBEQlwA+imF7IEDU",
-	"+B3kb65lAcz/qpQFz1afEraIgpGlh1uu+ZQX3KzGZA7JxQkxTBum9BXAqNgDUBRy2RFbcbfLpODi5i4L",
-	"b98DqUNRcUNmXGmz5+p3q9FSFlea/7PlDovFnNN2CewfFVVUGC7YlRRXt9xt0fa2rNS+R+DNjkstVig/",
-	"PZL6U7VDTOfbw5zjh/09vtDtkPT65sYPCyoqWlxpw8oD5fMdGuOjhnbv0rweNPgb1nZb4HdMDutjDZu9",
-	"thWHhYtHpHCnsPE1gl3TGK1uQ/outHKQkNpfnxDvpoe0tSvFZmPnhyhLvHJQBzJsURbUsM10nwDVoYmu",
-	"sjnks2qmjj98GAbUso8fMeSawtyiyQ5a2dMDGlcOia9/EMvJY0e/39n2sR4+GStckVp19nQtcvb02WK3",
-	"JBWfvB3noSOkPm/y/PsKrb87O90rKL8JfNcMzl9jH9ti9Tdvjs04ooOjMjvyoNazwhw0Q2B8K8j29J9/",
-	"S3YmTHVm2kWzup8QkS1ewwPCNUIrd8pM2CVKdF7snzNrYS9T6MY7a8bOTxfDPpvlsiPFfg+D5vdyaRXK",
-	"CGiP0WzeYu050k0zpPaRNnsZN68cyN029Lzt/UVmTzDmuwbbe+8UFe9HKnO3QXPHNre/exVa9+YwCSwi",
-	"3hchyPeAc95Cq61qpu6ghbLUZMpW0goKc0amFS/MMRdWu9akXwBKxVRSleuEaJlxWlzNGMut4ENVNk8g",
-	"inCxYCLHGIukAa2hE5QEsqtSyRkvrOgE6wQ+b8VuOVvqwTkJajUBtZozDfC1YLs0c7ZouL6Dytr7n7/S",
-	"43/+Zv8ZHX999duHUfL87OO/tR3pBX3/Ct9/Nlo7ePYa4f+omPvduX02jnFzVV9gFJUVqFDMdU+e47lb",
-	"VBqASbhoBreBEl9wbYYkhBRX2hmcrSLdmOiWWZxhjJb76/RuXpBPZxqYzSALK1+Qa8nFtZtGm+skRhXd",
-	"hSv6QJwH+I79sPKAtDETIn0qyFxWyjlZwKI/aM7l+ejpV6MR6VOyZOxm0JjXk9NnT543p2b/3sbZ9sCp",
-	"bJVgm+S5g7Hch1SzNWBpb6kmamVPqaY1+tjpfVQxcOC15Evs4opvMThftxANvkv8u2jUggjnc0L913HC",
-	"RcGzlVVydAN1Eg3V/aejrwdD8oUJ3w8T/jOwxj8wJ7wTs2sV2d9nRaW5FC+FUXUu9d25U9ze6lMYVLOh",
-	"Q9NkEMxnxjsywtsNTJGqhvH/PCe0gdVmNd8mMNR0lcT5rWB9924mM2dKk76WlcpYFHmbr9m/vGa9K43G",
-	"GejWDJK/tWaidMRAvhKEQrQ2wDJwAQzURYqPyUyqa2kMEwEcvs0wn/RwRh2+trIEL7fw9sRkA/EOnODR",
-	"FHYlrGx2AvHm7gmML6V5znK3aX7rXbYmNW5ibj47UzI3VJRAS8FW3NiqbZH2gY7b7/6djgSq5+1L8N8/",
-	"vfWEdvn9xfHZs+f2Twz1rkfsQwfsggFfmbP3rct9v8c86QFt7ZkA6/1NezwaUcWh29iV0wRL7AaRbOFI",
-	"31pZ56VSmAW9bozsNKCBiLQ7igcfC6a41gG4KJ6HBwraHZkDWQx6LhVA43F7sTI9JqfPFgk5nT8Z2f/a",
-	"zzW0HV+deyMc7oy5eUyfkYMPw5Van9Vhlge7r/ehGbSnHex949rX31SHxgTdbxCXI549Y7m2Q2/sE4u1",
-	"KZ9BbBbWxgiiWpiAqgTCtq/1/vzJLkJqkEvr6kt1zczdIFRCesbW6Be2Fv+iWwNgAqXFi7szES0W+0+9",
-	"LNol+Lc79pneui4aQGHWD0gQWLZFN61HVgkJwjlTPngqIdOVX6W9cztCiYyfwljX78C6Qsa+bW1eC2GC",
-	"cXNtC9XlB8I+rjbzf1vBFe/su3kVwc92RjhtzaN3j31MelOuzPzKWyUabLsjWKMs6Oqq837ozpmf0QUv",
-	"trwJ1obunwuZ0Y6rp5xL0cJ8Xg5Pnz8FQYwSBZgTioFRMoe0xBl34MfPnj07Hp2ORv/nf/1v/Pj11+2u",
-	"cnuNXf3T9fUJKfzRTJvLsra+DYXE6yg42SQCjIq2MCxTPNhWEhJTWYn8rdWCy5bDHhsJavNHS4RqW2I+",
-	"L7mTdtqg1N3PTpYJmfQJKYtKHxt6TbjIiipn+XA/maHusW2mW/lhmGbrGnnTEMCjvGU+ivfuvt+skE1f",
-	"eMQXdsmJDvaz29UBylcDIVwxmrf7mGTZxsb/5oPI2kx2xL7jdFVQyu2idLfeNU0Ft8v+glbYBDdPdzvt",
-	"2timHOkQFLDnML6wH249whrvQwx3kR22b/GWGWwdUIjZuPtIdsgbru5YK6iPBHPplBHNmCB9j2BwOkpG",
-	"o9GgS8p51lKqrEWvxS1fr4H3ZKeAdMvZsi090Q63kPJGQ8h8pLlT7ZV35rVtp8ZDFLbV8l06AaMFhFyt",
-	"SaXPPg0/wM80DD1a9K2b3y0K8PxAR3wd27vXeXyDj3erhBusWteqnOtr69T+ytoEnOJaKm7mizhKhuVn",
-	"z56dft1qnbuLyn7DVl22TudTuGEdepiiS/Lk7Hi6Moy8xGE5PwS5YauETKlmz5+SvjZU5FTlhIlM5lxc",
-	"t0sce+D+N4H9dpGdm1pjIkm0qmvadNT/rr1qkRBu3LeHMXq777vYO7S8dUTtSn4WPNh3C1bZeUm7HWq3",
-	"tMBR5ewOaxIXktjw7GhdHUjgdwvy2RvWyA2iG9qoHnLStiXRABvLtnXD3+xMTdi20n8LyQjdOQuP45MM",
-	"5ZlaTSZrPt5BM5Ei9tV6WFKuSYrpFWkS/bwu3YVqanN6yxDybgaYjv2nZ2cBjjVdTwVxWTOuVZdI1o7R",
-	"GHaqy8BQ1w9Zv7VXYyzsFgpgpAlJNStm9n+XI2I/xukj9cNXeKduPGDvcv8bINu4ZWpHKagrvbaIG5pP",
-	"G3dgV0hqXcHVv5P4af+2e8l025rdUZzeU4727W8dXVM03xuQm3n7/sZ2Y/yQo1QUyjugI1gXmqNx7jFf",
-	"Y7RdU6mNMc0mkNrmcinScWgqHBHARI2GeE7SSuiqtAoiy9Nxo46pj4/QdEWWDtTJzQxS9GOnZAZEY4nD",
-	"K2JxvYcwJggcCP21l7OpRecWcg2tb2qTofBOjXO7cN71hfP+oRCMBweDvpDXsD0qYyBQei3u1hViGFub",
-	"+VaS+1uc77TNWx0uxKoCuWczo6+DOlE37EZ+owJV4IDl5ja1oNr4MrFG2mUh3AT8Zl4wUKQ7Id12iHP7",
-	"+JM4uAI2F6aUmptON69isyON0RoEwoRIH5wAo4EP6EOIFTxQwz3QdVus43bBoLCvUsyF3XC4PRFF3PXy",
-	"qWcdzHvRnuxBl2FtXEdtxAdrc2V/PkjY2hub2FLO4c0Ds29d7JA1pNgs2sMECwOvLVkHHGZ39aCtDCYI",
-	"UweIXbvdgevMoxEYECpvz3qNEUQnYn0L15Y8PvP7MZ9PDuFp4Wd3dyr+wKhmB0fv0AzbPtCpnd+3G7xR",
-	"Z2u/NrEo1kFQs53kbJwHZEtSztYcY7v2+1fEa8UKb0QktZVYc/P1o91SXy3e1MbadtLNd4q2g9SHaox7",
-	"FtvKmoDL296KsZl9CbS9FtrxvU/GDAscstJMEQ5YIBDy2LyEOtC3cLxh43rNubsRdi74fUQhhMX4FI7x",
-	"loWFP8CCDCWRG0VEWmOX30Ll5DiIz13z0OeRL+mP2L9kphiD0q+mI0m9awaCHYq5Y0zRjCl1s/gaDLk+",
-	"3vOr5093hapuGdX9+whinrdp2sbKC2F1x4SSF6/I3+UUCvtLdWOJXOQYlbYOfnsHXrl5onA34+0GSwLQ",
-	"gGzmFHDB7UFpd7Te1+YkWPKmra24peeNdkYHhrc1uXPnOdus+YdcGsv80QxKqdh+QqU/5Nt5m2OqXqsf",
-	"YhiMg6o4QRGPq5xpo+SqVbSGijxihYByoPwtwb+IgP8R3n8U6rL3yZXZzd2OyBY70Vr0CdekkNkNy8+x",
-	"5gzUMppLyAGfcZGDBxqf+FR/zhYrzmuIfMl/CgakvfzoPmx6G//HJv9qn8R0attPJyJ+vS4GC++ugx6d",
-	"OxiTCOg+l0zvdsO7QN0OICeHO3e4ZFrthvVwbV9UCOgxlflqz1f+Yh8FPb87WEFjUU4yl1DtPApbaimf",
-	"mbOrICu1uvdZIUt25ZGTNn0H+0IqfWvVciylPexWODvq2Xap5q6uV8mE94R6Dh6KTrlgCUKV4resC+FN",
-	"3GxbhpIqza52WP58RxvBDFY+m1VFce4yAADIUNFlh+8MMjwO9Iy48OgWU2FtAG4hFPwxAcsfQDMRxXKa",
-	"GZaTShQeccySpx33lgCXbvgwT0GfGkJjtWMaX0N6YaxeDUD/uzEFNnWVeKGx8XVyTxDozX2ujeAuDjw6",
-	"Ow0KcixgC0+5cCyi/egyhRju4eR4wuq//fYF+er56JSgfduyxlwPEiSomVQk5/RaSM1byhLlN7z9AOcL",
-	"qrIu5bagW/AzdDnbIyCwhGwU27vva8vK/MVxwnX/Z96KDCq1IQW/YcWqJSN3D2b6QubsBRU5hyi0Ft+h",
-	"q/y/t2bj2v0eXmtt0CyK9p3//t3rH4imVrz8J8vHREiCj+iEzBRdMPu/VAuduDJmcyrygimN8sxCGkYK",
-	"SXPdyeAeYgV/4OKmPQam2+9k2PvuH/SVXHBj2kLG3rH3CB1sF5EsmUJvIXBYNJ1awQkTl8aWw9hfQo4f",
-	"+Yq85n+xRyqkCWJ9Kmd1XZA+1m9ZMm1wMbBwBS2WmFr83ct35OT29MS/f/KB5x9dJz7ncm9HmqcstxyO",
-	"MhJH6n7DtpyUF65i9eZJaaevRbTV9qmm1BSzmTnFJLVOgeHg87DznNnZ7h62fQrr79Hsxgo4imGRvSNN",
-	"sBxdyLPz0NFscMd5hgNzH6fB9XjVHXt66JXfHhDadrEdRFD1JrUEibtKSfXwZIWuYNeiqBZTJ3R0JP/9",
-	"MreH1t39M1mJfFzLIPYcYOWeRbt6DfD4uy8cfCwMInEj3zJzx643ptwZ1L3nSFwIND69pf8fHPWvhSG1",
-	"JqDeMhUCMxKyoNc8S0gldDW1T01Bu4Ws0nZv1AGbiCdqu2jfchatSG4ZoqyTXjVdaaJlu9jo3m+DEwMQ",
-	"KZIVPLs53uinPe3UlYXavi/2oRrSbxd13IfF0+uSd7d5RjpzHELY4mhydp0mjNiskMtWO8ybgorW2IeC",
-	"sw6dCythape/W6zIguaYkS6VU+72LQMe1bhuYZvQerfWRQ3kJpUuqReedkQHNoCOrGE3/JbEi7gSFZQM",
-	"A/uRrLI5AynLSeV9IY9lWatDg8S7KWH+9bpALtgGGsOuit3d63EnfCz3DlpXNoV/xWemY3FxofK1Sjey",
-	"MprnrIZ+xhTxhgXrSGM8AS5D35nJucZIEsv8HYElLjJ/6ausuk7AJDy4p2XruHUXTlTa1fBr+xzWPy1o",
-	"V0q7CyE40iR1z6WY/2pXKKSvbUcM2kRKVZwWO4xiwReBT9d0a1fZzqgyvhKrNucRbYKZVNfPS7uLHEuw",
-	"IR6KFHulwu/ra7RrGbkaq8WCqtVeL7lHw52kd+6Be65tD86JqzQChdzcg866IRdlwQw7bJsq4SyY3eWk",
-	"mifIanaA2j9DlWUD0D0MEWE/Pb89iJM0rbe7Mg/3sJ3Uz7ujE/lxG8HXEccJNFxzXc9y4nWrqSEJN0/b",
-	"HWiJ4SJrjwUKx85Z+WG5BMHB6HOo2HfNTLpWzKuBnS9yK7zcMjBPbRRU8HcucP8wz5C73as5hL187Rjw",
-	"9Fghquvm7SzvH2a563C49fiYxEmUmzZpKEF/MDJsgP6v8eMdw+5DYBiUSXQLPhgSXz/fFfGhmkx6/VBv",
-	"H8tbDSa9YXe8WL3XTcT6Fgm0HhG4BXI+mx0ie/jXu6+Nujbspy+auwHjVUPyuedVY3UZ860RDI2a5+GK",
-	"/PxlO7BwYas6UEueWPoQ5E/WrIrYrhMc7pIqFbvlstJXnaUXOmqJ2EvXcTVCjd922qiEcQ2R6qYuctrh",
-	"BtjuLXQdgp8aa5dbCdWVNO9oEZ67ctdkl3TvXaMgpekbF5aIVU8Dj+2/Y0pRKxpEEs/VdOUbb8TS74Lr",
-	"TyJHXOJZXzh/nnk1WEJN6V33xOtgCHOO856wgkzRSzZjpu33Kdy4ddlTLzJFl8A5SZ3XOXV4RQXzYEWA",
-	"2mDm/kZpudJTxWaK6fmxFMUqtcssldEEbkOocZbABQTSGQaTuKLfuglLidIe1esSd/OKqqcKXnKI6gm9",
-	"d15Hd3Ns53Wl4D0qU96v6B2T4bEnz3Eg4j4eiCQWBgZu81wdpVBPFbZax1gY7JYJ71SGvZ0I9MgsvG40",
-	"JD+JYmXVv0BGdm5DctHgkXhFWckaBLo5zUEQ92XMPAQVBsK4ASWE64lw6SxYeLctJfV0dPZ0D6yN9cut",
-	"W5BurCg+lo69ilCsGuggm2uGJbWDPrcigmFxv7X1PtITES3Qua+43Fw0p5o4iS5p9M0RT83U8p6UA1h4",
-	"z5c5npH/uvzpx4mwDR1p0k8rkTOlTZWvrqIi0QnZ+MEwuvh10qNQz5n40GysiNwsMH0O9gZfS5yKiQiF",
-	"o2/YytmiHexWo6J0VEbaVcO+EMSBp8fTcFQQ8pnsSCDoV1vWwe6dOhq6AS2Kn2a98a/7AKD+lkQM139K",
-	"Wv2cZr1QMHBdxy6bMVepaykdtoHlw8eua+CyK1MGQ5PqNJliFYxJErIkwOx0TlKnkKRoxQwGjNw5DjzL",
-	"tfSF2fmeg0fKzNZIqFjFbb2RHel6NRCYBsvPIaMF2ZxPedHosMpzuErACIYXwKY7mOYdSAdZUEk2f4uC",
-	"rjZ/dKpOexJpqCW3K9Emz4Oy2Li/XAstGlW04UpOC7bo9or5zeLilhYgbSxoYZldSFQCpwSmd84KnqGe",
-	"Siszl4r/E3dSqikk3EF4gLwqLIt0b9MsY6WhaFCvBL2lvHB/TWl+dU0NWwKAqvt0ZfiCycoAOLlhStCi",
-	"lUS2FaqwZNppzHQTRRDeBKvLa+CIwJX2VpciYLvWKp7I1NpTz52BeT82AuZoZCMNQ4q9eZY+f6nrtI7r",
-	"K4NqMqMqijQJBsf6QHuMSxPZtBc0Z3B40sj4nOKx9z1yM9zMGtoSgL95HAw3HUGq+MUGt6JTWZnxtKDi",
-	"JgV5Ia2UGNc31rhE0h9vqFm12zOjlUanp9VHFCOlYhnXzIMGU0FSe1BSzFo9bmSt2i/kUmC+Ki3LY6jf",
-	"s+Bac3Htv3PXlP9zwbU9Rvy6Una5AV7Zv12fjZT0n42e+B8grZpmBr49s9/eMpFLdexOCnz/1H4PkV/H",
-	"nndA80/2KC4Iv/odiExYW0AV37IZqsqHhwJ2pZB2ok25tKgdxTvbQGCd84fNOuag7wodtyVu2lJO7qOn",
-	"JdQqkoo1L28IIKOaFVyAk6grfLot2NYXS1yHLopNQ3tZefTu4oXv6qJ59kFfT68ZPuDs493REXcpJPep",
-	"ZQ7zvasfHoiQsr3o4LtmlcG7Ldh+VQYPKiPY4hR+OIzPeEniQa9ZKzY2o3sGhwGD2hNyp1okD3OILgSJ",
-	"a1EisDJErHcWA0VFrkY9P3L1ZhQVNyz3JjRU2YGrEFUVTGO2uhVxM1qaSjFyrWRVQv1Z+wtCgy6oyeYD",
-	"rwlmoJq/MnX2N/yOoBKL0lihwu7/kEx6k56rC6BdWs/OxJO1c9zQwlpfePAT2rYbdll9vjSiPos60NRt",
-	"EMDNc7c6TFv1HQJN4OE6oHzwcGt5SAm+tXqkTvs8bSL378q32bss6aWRJVRCBvlDexxzH3TOzdz+DQHp",
-	"dY2G0B5Iq65sbEjzJncodQoL1MUQ7iNiBa7eu4er2NfvVAvtC1/6wpd+v3ypwWv+bPxl4xBfZrJs2E1o",
-	"vuBWQlGVEOCSURg5mfSooMXK8EwHTYQjVGurPQNY98bUT4+fPyGFXDJ1nFHNSMEsfeiE5PwaDpUiR8dH",
-	"idU3wEfoVsM9Byau9kI3x9sK3VwKWuq5vD/ljpZl1yt3UQ/ayztE9RyMT2A9gqJGUvCMFmDjGX4SrseW",
-	"nKJO1IEtENI783HcugW8DAcW0FWFIVrLtgvIb2tnhIWLiIgd/YAB26T3nGFENdZK8ZbJdqouKWb1bNcl",
-	"4CnoaNuwv+GzWYsdsw5d3OsSX1uEFtNdZ1ofpnPtAMyLkqT80LZN6j7kknBc7y6bXK5E1h14swN1JOCn",
-	"hNF6YllQdQNx9ro93md96bdXfV33czTKizfPTdYNPGWn2hHhi/b//da8XrC2eeyosrzLfiGkYe1xDs7C",
-	"Ci4wvLtpYeayuobrHCNKtVww53eXkD3XEftgD/A9TdgPa2sUovNprUTmks/t2OogaecnRaegi/8JgRzT",
-	"FZn0fvWZmL9NekPyEqbvbbk4deeU9hNPsCKGs/aGot4ByM2hvy2wzLpd9f0DbO2CeOthawik54u7GX/T",
-	"jNKMUkfvj9usuNlo0bvIPDJurvsOwqYQurkjUMDPOwrge0CFFoZMKw8RJ1rKFtYhemsMoBIRJzjGKcFH",
-	"N6823uATwDfJCXJvqcYR9e21bbfZ3u6DxBFOnbR7Tii+IG+ZIk/JX/9i6SSrDBJN4iWmSe///K//Tfo/",
-	"kunKMD2Y9IiuZjPeXvZpHrJjPgGzpo7NdYlvCaGVmfu/wgxaITibELQdxf/qh1BlcDueUaU466hZbFmH",
-	"zA/iSi5OvW6+PlwrZhKiq2xOwMeSSah9JBUpmdIAGQevokMD9ZNCyhtSlXXu5WZ5hn0SWkLMlJtQ4lJc",
-	"doDQwrGp2i+HLiD83dz+3iG2fP7HvpZvWZlMLhqKi1VY0CUP9fQDNmVpNYkOp2tUIG8XZGDLu11XRKDX",
-	"79+9e9O8LGqWbQ97QhSDeottSfFNYVwdqlNs5ddJI8dsz+jwbVw9GmHSIlLHXN5v3RZqvRch0hH+3WXI",
-	"dz+9e7M9A7elBo3VYiOqfJ589VtrvWGXH93ib2PvjeUmXObOTZUghAKGZsHlPwN8U3DnPgslQqmy6vSs",
-	"ncVgg9HAnoyS56PWoUE0wdWsLR/r0nXlDVrg9/F97kCiitc8w9yCuqcwwLCEXRvySsxkt0jf6WpqBee/",
-	"/P7itJfY/86ePccPz07PWhlFJxTrXZyB+xIJYJG3s8V6P9t3CKDiYIsKqk0cONq98UqaT3OhOaMQjjpp",
-	"bkqYdrTV3dj+9Ui66OA+WESgp0/jEZfs4EptSE37eD5Q/GvLnJ3aAz+lmj0589pF31J0Qp47a1pCnoyI",
-	"HpwD/8A8JKlIpfiGHfTpV61iCW+160pTWrlufHJipClPyM9vX611gcPZp5cWCmpdZnnDxP0UvTy0qmSp",
-	"2Iy/b+fVaMrO5lRZwVYFWzbOP8F4iUxeC65ZJ4wtu5U3h0IBeaPtVgqCh1pvcncisZkwxZ32NtiFO3mi",
-	"/erGxtuL4/8fTbe/1R+HV1vtuJ8w78aUd0wub0FG6DiGoL4xqux1bBsYkktAc5MiY+d4Y3Oj7T05B0uG",
-	"kaoTW8mR+FaOBQ9txDvBt4FXdM7uXngmjuDODPNvDQBmfxPPQ7RlVAUBbggooNB6Jf8SBzB/Ol8AvGUX",
-	"N3jYixJrXO1V2fEH+3ANiHdIvcqWKpWQ+poaH87vorQKrg1GPmI+6TkpFavDdSCOPcYhVIzmiY/o4b4y",
-	"uOVl4TEN8ZI+2sfD8/mIn/sqlNnJg2VXka+dq9WhT3VkXb+oC70iJfjSdS5L3rRlZd+llrjnRj5z1k9w",
-	"JwuuCekeznJUb/TO57lJ2VuwX2m9conDE3DBvpawVhshZWj8jCAwmzPdArBdFlR0gglC5PAUoHxDuLDL",
-	"S4Fo4CPE5dyRr9cCzrde53x/sbnGzuYIBb8FsHP9FG0rs7otbdXnnYiQPoMr05U7014DrMkuOypRQCQ3",
-	"QEVgrhtEV0fbzQsWUmUhjBvC5FVVmjoEwwV4+wY6S1R0SHttUa11rutmKSNMdpXqU1NdD89K1SXLujNS",
-	"X5mNrYOMmmaq0u4A6Tors9FfshUtFZWRSnGzurRjR3pD4ceDHcKkIOYAvq4HMjem7H38CIkEsxYUyZ8D",
-	"1ZEbxkqMrlGMQvx+RvR67RdSMoXQ6FCpmwvnZolzy5bgRKETYRhdEINeJkFKJfMKjKlD8s4qLC5C5+3L",
-	"y3fEx6aPo4RMhM60E8Fr0P7ynSSIzjoRVg27ZoIpy7exOjk3w4mYCMzPyGhRgJ/BvjeH8sweZQZb45rk",
-	"MqswH47eME3SC5eNAua1MfkLSphIdCDteaqbiAsUPMEUYxcNJNwxSSGOIyX9Omt1kJAUozpSKBgW1TbH",
-	"vFRA2QPbTg0WT+RsIqLoFGeEsocWrkbXObJ4F7TiAFstG4c+wf6fkj4KGg7wou4C8gJ8bIl7bK3YJVYr",
-	"A08YKzRzmQQpwPlNRB0kc/Hm1RgXN0Ehxk7rhq3W3j935Y6AOzVpwsHSJCR1wS3pRPRzVvBbKBTOC5cm",
-	"/eanS0QKdI+dLPiCpe3d4HszqZYUwIMc8g2BJDm7XROBUfZcuDXEWvhWwnAnjrjjC0TCayR1yA30oMmO",
-	"1oC7Em0UVjd3PdifjZSkD4SBtMQI0kP4C3ZqkBAtGwPBDgRjuUYCCHuKRVo0eTp64lJHJSRHRhvq98qy",
-	"U7+mXllqeQwSc8JzYVJ1XqoflJPNXGYLW+CRg1QpsIW+/fYF+frps/9w2UBo6j5xSTT//nctRRrOnQYf",
-	"0spnCnnPD8+H5IK4V8hyLjWbiD1ybCy/wDwbj4sG6cOWhSBczd6pPRPRt9JJSCldy9qJ86VCWTzqYO2n",
-	"DIdqR4NVJLQLllM3LK956gBW7iLM2kMBs/c0M8UKKAwkBICpGJOcGuogQrhp1uMbjQbISuyMNUlFVRSp",
-	"k69WEwEpaqQvJCarwYAc3MUYYVkIZNe6n1eyIrmEMS8p1mfQzAyGBBlrSQ0o1XDeWT4RdTq//dZx8gDQ",
-	"IFb1yRwTiq+7k4OxhkJGJM91XYHo6ejp0LNzxXQphWbe60jS/z52funjV98gSwKSZeoIKybS6HqQgg0w",
-	"ldflh0U3XxQINe6NhqfDka9YTUveG/eeDEfDJxgBN4e79wRvk3/azy4tM4z/Vd4b975j5nt4BGtMw7jh",
-	"zbPRyNccdS65+Iz83Um5KKLsEmBcD3C5r13q5bAhNvTGv/4WoUKhPK5k5jKgKyxsQq+1lVHqc977zTZy",
-	"smBG8Uxvm+xr98jO2Rr23pyUBeVr81wXmzam5Hrw0tcbBaEprNIIbYlC6fZZR++4KW2dttv/4YoiqnDX",
-	"3H8qmbh48+qwnfaNbqxAEPpaPf2ur8A+d21zJOFsnau9VVZbyfmtfeLzUDN0DVmhz0ZPupoJ4zq5ZOqW",
-	"Z+znKEN411mwjHVqRSc0ymRz+xawU8vCcYQY7KHUrqW8PT3xwl3nev7AtbnwD4GjnC6YASzsXz+0ZeeG",
-	"wose1iwSt8EQZJ/8R8UA5QutOevVxDuPWrJfjyDu9zGwqm550NW7A8rc2m3be3X5qr2oxq2ih77bnMwv",
-	"HjiCYMtkxgtjVQtXxjqqaencuHATBoB+p6a4wO62EbsIgivXYGPo64WQNgPD21dBzmaamfamdpalaW+y",
-	"4Ave0eJpo4QOJi5sdSr/9oB8wO0omNlamIE/NmTa0DkToM+E6EJiAvlTHNJ2VvEXmkeBd09Hp7tf+TkG",
-	"LICXnu5+6UdpvoV4/U/hYRH6x67XPVbDGt9rGg1+9QkGv31sMMQfQH1zyxyzusDWNhjdyYc6aPbjtlvk",
-	"IpRFe2j66bpB3UCHXzY8bPh3zERpMB07vnFLtQ2ofsRvw6tveh9/20YtJ2u1AVtRsQF3yCrPaPRwpQfE",
-	"KqrWFzVjVUenXsfPQ3guaLPe7BwsK2Q55xnqJBOhQZvstK70sSoXGBxISa2yaqzKVnK1GowhY4ZaLe/F",
-	"K9cIe19KSDZCAw7FF3CAEwFdDMmFWCGyuB950IRrLQ/uXtD3Z2AU61Rm19AbEm88c4hXtAAdq8q5VYz6",
-	"qd94u0xX0Tpe5UxweB/RXOduWZJGKSBvmKtV98GQXNiuLK25NbD6JlifsORWY7O8dkfz/YaVOj1ug7m8",
-	"WKu0+EAMplGh8uOOIpLxTHuNkicvaDZnxy+ssixbPGIXUBiDpEIeg+8a7Nxb9KW7s7MnW1YmNtrsv0I1",
-	"N2pdHSCJI432Me8HtSJZsEmB8l6WpA+BVGlABUoHoNej8YM2D3kE8obmBDERwR4Kcpyn2I1Wk4OO07mn",
-	"UaDDP/qNgMmGW2+ETTJ+zPvBF4TZejmEgfqnk0atGae3pGA7S5F/CbsOaMb1uLtok8IWEqINL4pGM4Mh",
-	"WuuAsUnVpD/NmCa4hJzpsSs2lRDDF+B3/ScLfNiX5UC+ulkezAHtLbiYCGwcYLQhtNAN70iDtTBxbwK6",
-	"MiT1Uk2WrPDG8qnMOdP/adWXtI1rRoroa7/Oh+6kL7sFOX9W+9jv+R9AH9lU2F6hOrXfbJ1N3V6t54Rf",
-	"C+krvcNdqju1U1yXw1S1h1R64moYO++Udhp/hOvlsTSqPbjjtwEo7i4M+OnZ2T7jciZSy3tfCgMF6f8w",
-	"+luDKVJexGybi6l8/5A8OxSCvnv7Sa+UbQlnbxEGy0N+WinBxX5GxaRpAzyrH6NkkdShZKVkuvLoElhk",
-	"xI6kKFiRIO+xHNRyYEocPJoHukUXsq8JXterXkG0odU+ZpQXlWLg8NGNwXlozFqktjOoZWiqpZiI/rPR",
-	"k4aHCey4SwEhvoVctkrAgEIWK9hwDH3Nv3thUw2gM+QKn1mPT5zLzXvRV49s/Hl4VjX6evcLLzygpn3h",
-	"dI8xvaGrQtL8nZQ/AMIm8LWzvdbsO4ez+TlYYeBxb92mdx76O9itTtCA+1Bsy7atNzTnGS8KjV6GQnoI",
-	"EoAoCdaJmRNX3xvvzoQIGmgR/OZLnvmU5YDWOWxhD3YEn98At2Z3H/6pDt/nPBF2WXfb8bafAEj/OS6p",
-	"1kup8oc6CpCJ3zgLR5r4TuMzoKjI5QJxl4HBm0oJwBNyViN7N8ZHimtSKnnLNZeC5RPBhYvZEfH3rjZp",
-	"uIJtV757CMExUZASfMbQuDg6C9GIXX0KUCG9ucGNckiiQEyfyjxlxMgiRw00zBi8a5B4RWiBVabACOnF",
-	"AgyHcFDnTmYYT8TT0dekD5UMHIB5Ayd2kBArRfTRWGKlhxZ4WIBefzY6I/0mQOzg3I0Il2oipC9D5qSR",
-	"Kc1uWoUQeOuNJ6DPa4az+9qwXPy5WM0f6b52xCRaDvxdGJV2QDXbXeyX4akNTafL9bzdZ/2QJoAGjs9O",
-	"G0BYAMhKgZEHc4CLZfJmgS+Orm7NOCxjTIQ1cT2gigxbpk8+wP8fP+mm9Q5/B361Rs11+DmWtdpK3e03",
-	"9gsEW1y/sV00jFN/QyQ4KLS6Flo9OXpBtimkN0+t6+kyjL1x2E4f9bAFMoDYcIH1yksGnok/11Xyaeaw",
-	"P9A15MhrzT7UQIHsYgRbD7ORpuz0TwCsDViLmoaqIw0oPVY4yagJydsQb9SnZZkQTOhPQlI55u8nJKTv",
-	"D3xQf537PGy18b/76d2bhxTGAjDAzovLPulnihmVv/PT9Ae81eI1jukZyPTT7rSuK+ISjbK7yTvK+SPU",
-	"GJrNWU6MxCCKOJ5LM1pYpQaB20I1UcEINxMxpznpp3ZCQ1RUUJWBZDZX4M39rJlJB0PyHb9lhHEIsUgr",
-	"xSEqgqRrkAop+fntK9J3mKjPbZNfJROBB488Gdkvno+iE0gQ+AGRTOyvCGWCfuoUp2y7agWNAL10DTli",
-	"Ip6MPLLM4Dw62CRn6P0ykpyO4N+zrxBjbBjPY47z8MzEduvrnEHeCyqTCcaDgCebGEV5EbTNQl77aI25",
-	"LPKYt7QofJesZi73b3D2KB8fm4l0VpL5+MDsDPFJOkSDNUzBJtlHhO40ZmBw9ym/7DnAJfXIB+cNM4k9",
-	"PcIepfUxfjGcH244/0M5E8Otccm6L42IR7dcHzsloZMPtCw/4h0BlZo3botv6irSgRn6wC/H1AHBDFNq",
-	"1+3Y9pd2geZpm7URoNC+iBgdVmO7OnckhOSTVNZdD5flj1aRrdVoSx/H7JbtTKywD77E5/ay+wSAx4OT",
-	"FbCC55Ure3XX13l+l5cjkMTDsztwGQngH2DmJGY65KRfQun27sgZXzi47nIDg2M7IN0fPD0hUFdnhgLI",
-	"VLjC6yE6j3jF/kH0lmixGoZg+3192eSsLORqsXb2N+We6DmogCpYU6mQKtSTtj+uRwlOVy5cDyRzng8S",
-	"SFe9ZgSyye1vY7BbTwRIyhD9nWO5WXisnwr23lzhIUkHkHHs/kBMMpfnb5/qisf7JprrPrlhZnPen5oi",
-	"FoHHPX+S7MlT1sdBAZ7XR1ZyDcvXNRKPwNLCVbbiuew1klBOZscgKmGg2t+nDuIi6v1IA9SJbF2hkMot",
-	"PIKf5cd3YMHRhj15nux7hfxReG59Irp4bnRmPiPL/RK5eA83QnRA4gshvgFA9OyILfBF/YFhe9fDkglD",
-	"Cn7LHNBH404APIkXr0jJS4wQzCXTAQ0L+9VjQmsMF4zJRggUNEhph3LTBHeBCIMBWdBVHVUgZN0R4npQ",
-	"ETBjPDgHdgr4TqmPUdTEyIkQcnmOSHArMoVraSG1Ic/IgovKqlR0bu+YAIepbpk60iQrZHYDFh7/xpPn",
-	"z0lOV5Y5zjkkOjtYFLpgjerxSVhFMBDxBavhpDCOwqGiQMhCvU1jn6bhsRzORiNowgO1YAV+bCmKunDI",
-	"3DnRhkGowZyqBSTj9l2BJumNeEWakKejrwdDchGyhuoBDLHxtCNY0v5Ws40Hsl/VHWCHj23IiibYaini",
-	"OtoxLOVcQBhlhPh1z6ar7UN6G3f7xRr1J7dGHZqXhNRBaES03XeEUx0iVrbdbvAyfvABz2TUT5c483Id",
-	"Ug08ZVhU/s+tD8a7FW9tYxfj+38tfgDADF821JqH4OtRDw6WeS/GfvoQA2gjIAen/Lvnol+Y4rZoBUTm",
-	"bMqrWw5FC8M7+RD9tZdJvtmby6qlwSFII8AUKwBzReZcG6kAuOyGlWZwjsl3S66Zlc42LfjY1foh3WXI",
-	"x7fyL/Hi90NcuJz7E1fSiemxdSNHj8Xx3jWxZL+EPW5kc++7z4c5daJtcf4awMnLWsqqYtE/VBYBZ1C7",
-	"+jqIFcpKF00PqbtDckFyubD6JSZiAwTGdIW+KmN1ee/NrmPrXd0j0getcIPxYM3sR5UOXJnuR1b7dpwV",
-	"HNQXHetfTJyA47fGCY40YQCSi2dNJySrtJELX98aoDggX5hoZgwX1/pTJJATWpY7vLf2gYf035XltkDF",
-	"5tLY0daqF7mMYqpQHsJcH5YnwcDPXZ7OlwtoM0Jxc3EbLj+78/d0AbUahy8w3FDXmV0Kyt1SzA0D10u6",
-	"ZNO5lDdpQlLbyrVigJDM3rPM/j+jNyx1CNLhLSinRg1ziZzunEwE4PE6mnEexqdnZ5Y+fDgjXIMBV3ft",
-	"XnNG3Fgcb0tm4wLCJyfCXo6QmHWtLGmQv8tpEkAsQ/57hjHQeZtVFFfoAqqJPcTFeFGW2MVjq8t2Sm2u",
-	"eheA+uUm/Je6CXHbWwKbHAva7xrbJ8zNMRwXYnmOyG9shhA2dYLJtfRQQMhZKs0U1ExGPCtt6MoDH7sR",
-	"r2vU8bndrUk3qP5LTNy6ZrydOro14dYNGD00E3vXiN/9InBE+GUd+/eJAsYhwYt7KcNekEiC7ECidKA+",
-	"dWqySyfQqQ88d5iWtCgGSRBCcgL1SFxyRZcS/KB3/OdRejuOx59V2f0X1V0//cY+MUzfAZzqU9lAe2Yt",
-	"YkkZX/neoSs0Meh1yegN6haeUxzVZTZcoRTURLBoHnUgVevqSKjS4ToymhUzhMfyuk7Ei9Yet11SQwt5",
-	"PcAIGS1RqRkT6jsJ/QtpJmIp1U2zmket/PDW8Md3TD/CJQqL3nWTuiLppC9vCCAB1jAhiM6FkUF+DRHO",
-	"C2s32WYHwy/RY/d/+BkEL3kqlEIwLBllT0c4B3fhClEt/e1mqW/iBx80YCf0s7+ZKp7FZzBXfUnBbTdw",
-	"xdvSDFOJaOnRDF4BWznqHiPXb7jISR/MXXN5DfXAFmXBTZUz+8eCvy+pYIX9rNm17dd+9IaywZC8Mnoi",
-	"ympacD3HalfTihcGS/JhHKITazcsYljxjExpjqm9cU2rFlNZQnRldTM9EWmwR5dK/p1l5ornaZR1q4e0",
-	"5Fc3bGVHmObcTto9BKXBEPKdAzjQjLsc+nhtboRcaqeKT1fjiUjBUu4KTdXIkWmd/2bXxb5gj5Srq3al",
-	"2MxVF6Nl6YqLuepUhi3KghpXRu7vkov1DGq5FM5VNhFwD834e3vdsPeG9KGr4w8fhiGx6uNH2+uHD8Of",
-	"3SA+fhx/+MBFzt6T4Vs202TSy+ZclZPex4/pYAwCAqY/aQgpBbYwZRORtjb70i5ASyeueNx6V2vThk4d",
-	"uKYPQwVcKReXCmX1IKL23IXUvjd1vOpZXO6dC0DKkjNSMGO/qUES0is7vLH9Z+jGdZxC6bP0/0sH50RI",
-	"MqsEzDmZCB+La/UnxS3XSOyNgvXVAePZCp5Dcgl1+XiOYOJsrUoioQini+aajS2ciJrMzpv10Dbx/Wuq",
-	"bxAtYkJ7tENLLwWFSpauZBsIKFUBtiM9ERCyIe2And0oouwhSfVKZFdQ7vWWFimiqX8nSV65GmxwctPT",
-	"BWStpGdP5ynpO4on6emzRXtQLfKb6Ap7sKja0MPnMSfHU/xiVv5iVm6alRtnrfveP0w6PfkQ/bW/1Tl6",
-	"6dwXHyE0s3dbwfJrlgcHkapE0xD9i1dKb5nIpYps0dC0Yl126HUG8MUefS/26D3Jqts8vXVfRo/FHN81",
-	"qTKpiyC4Es0gXnk1XM7gJ8i0NFCuQRF7eVlyHXwhmE82ku9NVA9uLIvI5hDbuVVeart5cqjV3ItYVlIC",
-	"8QnCXVAuOtSm/qiCz+exse84219s7X8iW/sjiDEnlpU/iim+lbu0I5kx4XS4nM9mTDGroU6ZWTJn9l2L",
-	"nltTBEWOYta6NaEhc/UXVEE65kTYtxJC89whXC/kLRs4AAImNMBucuPLlsJDt0xZVVIn7hWf8gpF5Yfk",
-	"R5dfCUW7RU4WjApQBh1HmghqFdZiSC6caHekQ8UKX1cLb2V/C4eqFX3bom0cv3AiJeQNxvMDITGpIUBV",
-	"JSZCh4VVTBuAa0tLqrAWRx9NPDBHh0mF08ycQgr9DYbkJwHTBCDOxvrWAA1PR1+T5ZwXPjtXEyjqRZZ0",
-	"NSS/QF2kXK2uVCWwMFISiunjbGRV5GTK7OoZ0kfLKXUXy8CZsASUGYOFhiLuv9j+2iwDHIAQ3Hw0lxva",
-	"+JGTblJ5k8LMtKHKXjlWB69LRsVznVM9cSHPTJAKmS4BCIXEbV9jhKE6hibCQeABfIUdn/AIYPX+IThB",
-	"31JdvAcT4UrqJ1hmvxIZcIo89RnAMA9ViSM9wIqG+ACxNK1Dl0faL8U4ruBAc8gDBiuLN5ZMxEyqa2kM",
-	"E0lUbL9OTsVKj2gPQRJJgBodXVlSyjmkHJMZF1zPcUGpXzUfYxcLpBOxoDesQbzEMhWq8MvlXBasPu14",
-	"SElEv+A4G5J0VhUFUph/X683YE/ZROxmGJC2viIZFKDUdJUE7Ai9uXNLphhhmBANRWlEPji3/FytYDLO",
-	"WJVLplsR/VYia4oye2AouQN1cPHjNcGufZmBF+1eJGbFveCdgzfRDGYcIbozUtOqvAGW2YGzYffvcUuE",
-	"ScF+mnXegAG8eCWyt5XovPbi594UdmC/ddXiqATpS5UgzpcnEFedoKBBw/oXtmD9McH9rIbcEOCIkMuH",
-	"EuIeLZ5ifyHuNb3xsVXeLXWEdUaPpSgs+6yhaVnuoiWaJUZqv782rNQ1gk+QmX5+BaEWuTyfiKk0c3C0",
-	"ItwmkS1Wdy9u4XUFMRRYsgeqe2C5sbiU7hGiFRGA6UHJ7Nno6UT0uwqVYvPHrlxZOmiXHrjHBLVKbSXQ",
-	"6rLy06XGxTl0xWc8vhXpLvEayzXjZYhBCfcD7rmXK79EbWzwoGf7jPNvsLzvkOLuL9ZjTUDuKD97MBML",
-	"snk3ihxmYkRuYUr0Spg5MzzblpmxoABlzqhCbcP7Vl1dojzBPKuEeP8wqn8uIByqJ7iCgqSfgo92/PTM",
-	"Z5p4TSJnit861aDOw0aOpiXqeBRSJcELD5qLPfHmnNCGF9KZ8WMhMhRQcgW6EgJwaA7FJ8jhzQE5QZ7l",
-	"Yweq5yT+abUo9USk7ndXgjydUz1PXR0jLHsLnMJrZSCdpUlUKd3LbVF9Xq9GcQ2jYHkSaQnRxmmovshy",
-	"krqs0JT0uSCpYe8BkduqG6TggmnUuFzF3H9PI0U8x9JO+MsxOD0nws4fceHsGFL8mCbozrVkkV5AbaiU",
-	"YDnWMUkt60sB1L/BDQcJSUXe8uP7Y/x6PBHUZQ4hMhWQ6tSHRKDtAEwFiHRo1IpQeNQ2nelbq1iz9+Yk",
-	"07eJL6yFoyJKLlEHhwWZCHywLCh3pS4aZwDajPZeG8XoQo+bMFMLtpBqVV9t10ouG5kNE5G+fEev06iW",
-	"VYwu5ejhnKSvZsc/SsGOX1OTzVPfRiOa8Mno6ZCk/3380h/q4795apuIxvffA9kBBcZfX/J/stSvKauV",
-	"hlDJBLe2o9r8y5qX7KUhOSjBWJ9golpYPgY3Y9LDPe8lvUzfWi7H3pveb3vADUL0UfeZqY/pHcAXNyBd",
-	"R1sgXZGy6nYbm/jZCiuFjXIBdUmv7ag129tY854/Rns9B6do+5OtwgweaKmaG4lKK413MSr0bM/TrkG1",
-	"HJLWV+ottW89aXPWxtwfE/N9WQb7vx1MI6DwsTTHg/XA51voy8nT/34YndUCTeve4qXguS/yPyH9TQLH",
-	"NKNFASqFUwm4GP4ZMR+T9V9CbOIm3hfNWxLWGxbWRjp6zZPvI67yEIHy5EN9X24Nz3gHqilbFzMhEnOt",
-	"NiqRs1l9LfWxZhFAYKycCLoAbjFdNYtg5oPEmbzpRAi29JzjnDiQ/c1gMlc+1g/ASrN4usGFgPjMKNLG",
-	"ElZA3ohFMATfaLk0v5XqOro3e4/B818KozjrrBAZTyYyNYf632uGe1COUTDkXyrX3pOxCslik/qPGrT2",
-	"cMd8E75ZrJ9MExccl8qdgyBONQvv1a9urb4XQTY/c+jK/u/TTaFvD140K+RyexLDt/DEAx4728H+aQsw",
-	"4HtANvwSzNOVgQArHJ8cpJHHuRuhr5MP9r+9i8HYh2M0X/gbX2yrBYOvWqr700DIfX5EONyEVqLpiixs",
-	"34H75StdPAVH+2VHPzUQsHvXH9yvY7e3duhUbXmyAIVZ8wi4hTMXBsgNMRI1KCVdzmxGcyYydu4m5rDF",
-	"HbY1hCtwKLRZsJkhVKNtyZmooJFFpQFSzmq2m+beI73BpaD0IGT9wJ8YX9CeJ/Gmqk/M/QcJ2qbfVI9e",
-	"M6/rjGI4WY4pT24D7OrfO7B45wD+IFi4X4ISt15OWUHVtttpt0DCtSyQsKw+vb8HqD3lazmXdakHwt5z",
-	"bTTpex0G/AZGykFCrpWsSqe4ex3Cx7wjsznS5JZrPuUFNyvbHVoHHARfC/tBQ/xUIi/T/Bo8MOl/H/8c",
-	"nMLHl/xaUFMplkKlhfSGrXj+n5iSd8PsBDErLyEsP3v27PRr99uUavb8KTQKr4fu39PMYJ9QdNSlMp5j",
-	"jNgqeMwpsa3L2USkdj/qRb9hK536WjwlVZqL6yEJLqLAzpdzVhc1dpwBXApYw9I5ECz7Ngn5RyXRBQTW",
-	"/T29Bu0G/Vd+pKDBtNv0f58W7ubIu0qCApUEk9nBFuQ20tph4r4nG/IXse7ultWy3M+m6qgjnNYN02r4",
-	"5ZG0R8sXt1sz3sITD3isbAf7WzNgwPdizfjXsE3AesUUhjv+kHgIXougtZ4w40XhoHWkLNwN5gIrEsLR",
-	"sW4UFRrT5DdtENiopZUHkudt05+nyARM6l9Iov6S3rxPOYrm4Qlnp+0o78nmTz7Y//Y2Eob+UdjWcQAT",
-	"VqVYQSjmDSu9qN2oVNFpSAyH+Ish8V4MiXaj2jl8lyGxfQdGD87R3jmy+nJtr5sFu/fwwc2CdrP2TQXG",
-	"gZ4TOoWsLVdewnMBh9dtb3gojKsrxQIyCtQtjK74MaGksKxaTQS8cs2MJoItI8GAEr2gRQHGARb4UOQm",
-	"1KH1QloGCZWCW0PJMGf2geWHz5Mt3HXavtSf+FeuP9HJUpy0wMXUrujJgi9AEGiX5e2B/v7duzeXJJdS",
-	"QQITxldPmeY5WhIuX797QxTLGL9lyh7rmVRLijWWKXlRyCqfgVURcK3IL1LdAPAl+YEupjn1pVGpmIjL",
-	"l5fYUmkAJ8A+9Zry4roSRMnKsCNNaE5Lw9QAwDSRGyzs+ttJY0YJ1X44eULefvuCPHtydobmtMTlAqYv",
-	"8OQdv1uVbOwbOFGz7Kuzs5T0pQJYsXAiZWaYOcZwXJ/xUQfXMnHLCllCyVZecuYYUxr+TCeir1gJ8nwS",
-	"wLZOR6NByB0JbWgGMUUcMBXsx7Rph/Rvpz//+M3Lt5fvfv7mf1zZLbh6ffHfV3/5H+9eXtreTkfkNf+L",
-	"1ZMdPSWbe3WkMeklgaAk+/MpvCRnWB0IIuX0oObUHjyuhho9fYIB9nW1WXcTXAiSOhLzlXwXdIWxd1iE",
-	"27PnRrVaVmgG4d9oHg4LGBxFwPzzXDGtMZhrM22gXxaVPrZkT2hRyCXLBwnaVYsVIEzcMgULMSS/zKEu",
-	"0moiMDIricrm+vQdSNqrQ8HChvnoQR2DiUFIk0caC6O3GwhBTbNK0wIMxTMuaNE8LDBFFx6mVmB3tX3B",
-	"19hkg9irEslxSL71TWiXTG+JB2JbtZElVtHnylX8hRrLHYeS5CzjOYMgLY9bC4nYc0jWhs1LXf9Dzcxb",
-	"9neWmT5mMg3SBNH+JgJHq2uKi+59UjK1oJaXFauJ6M+NKfX45CRnSP5KD7MwuGEmFyeQ0HFsTz8X1+6v",
-	"JQxXn6hKGL5gx7TkJ4NzcrGg/5SCXP546YZCMqrsnMnly0sog2w5iyYGYOaQrzGRl5ILk/j1wRjvZ+/f",
-	"h3x1JFC/4ZjWnxCfsf70/ft4HjLTQ7rUQwpjgRlooU8Kapg2J/n1ySUT+Wtcw3fye2PKYalYaWc7N4sC",
-	"UogbLC+MC90VOIqJmFYm1Hp+OnoOW/YVmctK6eZwKisMYm7cAtuFQdmBnrgvTgDicEFFRYsTxx2OHWEe",
-	"wzEI39qGB5AGA+og8uKJACJ1C+RHb0fl8sB81K1f0adnZ0NyQZ6NnjiYR2rolCJOXy6XYmA/LKUyczwM",
-	"Pv//IlB/BIFs2UJJlcZUu9evXr+sLd54hhOi6DKCQIKnCVNKqiF5aY+sO+u+dXtCaXA8e4p3a5Ai016G",
-	"5EcsSr6kHMCZ8ex0VMO2779CtvjaXrwb8v16jFzL3UL6b1+8eUfe/TQ4J3ipYAqmbwhGYBlR46bpykoI",
-	"zW4No+OGLfRaPN3Zs6cbEXSJfeAVPnzq4u38n+FhqhRdtaVYvGu5B/uvL179QL59+9PrwTlhi9KswMXt",
-	"FBBIqLbLmbHOtAtop9cVFHh6lrR7kfZREWKxoCmwh9SOKRcUhrPp7WlKHYe+v4eOcXZ/vi+k2bfIQbt0",
-	"e398rAQWMnQzBigigc4Sr7NJuPXkLJaTfu/KCqoSj5nQULMkL4SZORXbpD/Sz2TOSGqkvIJXEI+1KaBF",
-	"Cs5jzeYiYmEuEH63NAcBLZi/HZ7EG9hPkwvAD/OQt074gtvedyZICsxep/aGqMntV/5bOqihfGqyPSe5",
-	"rEUxy8t/X6YkJ1m3+iLzBRfrRqZvWMFvvRmFLutbVG6uuD7CSoRNtxF8FWmPId4ArkndrUFe6JsgupRl",
-	"S5QFwmI0YjGs9CYhVJ0W5JYzK1VoxhwgJhFymbhERof34q3PLqqslAXPnKi7qR9ohgAmijmresGzlauM",
-	"yh2cdtSzJv10DhwgTUhq73qm9JUVEtPBRMiSCU0oueVuQYBgMSzNFVotMXH03JIw/BGedTTvAlB8sYM6",
-	"iZ6buawASzQrpAYcmYvocSsBgWAe6rLSHOUp24yVoxDOB8UyWZmgsns0/wHm1iLsFKqBlGQFo4KUVGsX",
-	"8AEQRX7Mrk4WhcmtAAUH9VMw8AE1IMhpyRSXObdy3yqE8bWKRZUIoRXw2ANZ6JqdhMvjcY1164Mopeq8",
-	"TmExAVDDPvVns+P9jthpK8+EDWoJ4fAVW9egXuLIjQ0mCSgY3TzyWyewE11NrUZN+g18LgeLuRkdN96G",
-	"fJAEHK8a6CCZiAiKc2D5LANLT4q8LkU2y43tL3VTTYGNupFZFiEj6CfuguoKRvqpkOYq8Nt0cD4RMf/1",
-	"TUSvGFQj5bLOk+unmhWztFHfHuAbMILPceuZw1NzQ5wIZ7kYk9TZfDaYNen7XhFjRjYuB5z/uPlOPZkr",
-	"tz6IPzARzcfsbeGfwGx/d2E0ihg4bSVm9242IZNfMzMYkrdMV4WrKIKy8kTUwrJbRp0OyUVQ75LRaOQX",
-	"WJP+09MnZMpW0kGSxV3GaBqh3zm9Zc6S1cahAS4kcK6HZs8REM1n4Mtu8dt4MoAiws+g0bjlxvgVuz1/",
-	"0tjnx9IPXkvApKNinZ5dHQ8wgMc6EFqrN7Wdf5F07s2gw2+ACTrhOZabpai5wN6X1g1b7QLwuWE+gdmo",
-	"ClBiiGBLpo2DFxdOTNX8WugBYqycOxBHpQ28zzVZ0Nw+7L6sNBuSv0LsNPBAsF+7306fkzl776qQeGXi",
-	"8vuL47Nnz/2fVsF5cnY8XRmHS5bZftr42g9c1/HIf7XTfQwOAx11iHxuGe2AHzUu949K8RD0CADlbKVr",
-	"WluLsNUH0fyJkoaaLU7RCwhTANq3dI0ao5BLIgUStyzsZQ1DAmXJ72ofoZQGDvPJZTHUytGmagQjiSmn",
-	"94CBiI1+OgjUzfxflDZbFYXX9IYRCitj6YGLa1yhQ0juww1bXfF8O6QFkjkpGPVAv56wIIyc+Adqlht5",
-	"SHzKDOBGnBOkceSq2wgQ3tpOgE+7h1rjnP3LR6H83qn40sgS6QmgrPch5fbknSZMA9L1Vt9SSY1hyr76",
-	"P38dHX9Nj2e/fTh9/vHfet34DPXpqe1SW7MYAgX/rX5+LzyxSF3amni04cuysxyv2fvQt3yOCJpjNOq5",
-	"JDb7Q5cHyzbS1nkD4rntRYjuaMdWRuccfY9wY6cj56tzf7agjz1KZlW0Ox33T72Wv3OO8sfIF6nlpHph",
-	"gwyPl8P2e6xgVO/IIPoBH7nv49bqzMb4zgOO6SuRFVXOCBMAVAlDReXFLYI9GoOuk0kfG7p82ymCde7K",
-	"pMJNWN/aRzxBf4zzgAQQ07wjcLjtWrUBXFn0VuWrdfBaS5EJUUwzU0MoMKsWGIZ0NqUaamNGsXqDVpBs",
-	"SGSOMHrrmnJNZNsh+VESs5SemiFOaS4LrP3qxudi35xjroalnVYak4wpdFeVUJrS/nWlWSZFrlOHhRpi",
-	"eUZfO+jWt8yo1fHFzDCVuhItDgUaKjzAcAh7X3LFNNSUQJIiPjLSFV8N0eLpq5wtSmmYyFbHf2WrlPQd",
-	"BhsGk8sbJgZhmcL32A8X2jCawz7QGyfTwAzCEkzEBUipGMiJIeYwojFRrNJYQN2nW/syNSYEYq4XFAWj",
-	"BVptFVuwxZS58MGJOHuKkVnnMcRuGDBaUagy2qkRMIPW0p8ZCFFAcvvmTjfXsCsO5mw0+oQ4mDswqoP8",
-	"b6f32/d3iopOrxssPkbLzhTT82KFx7cuoeKO3RpcdpTq/YJmc3b8QgqjZLE7e/tLcP5jB+ef7bXe31HD",
-	"lvR3ZxGuhGi5vYDp0XaSbb3PGgLcyQf435sguhLHPON5WBlm68n8kju2njvmlqVdZDkoewxW/9U3NXLA",
-	"BnGcZDJnnU4BiFeTAKN+w4oVAc+MZZcFFzdeInISqA9B6sPX0gW3Q0dHNVC+z+PASmP1I2RJNQbfJGRB",
-	"TQbxW+lMyYVDIHe+IweJL8AVgoFzFOUTkE2gduUAr+M5tdcvDLmf3nCR/6f9jNLORATJTDqc9hv/lP2c",
-	"Dqw8A5VTI+MbF2QRfFoQCIlwsVbSwFmUVPs4eZ67BZoIKJoU4v7AIQKhzW7oWMzfynuq4AwTco40jpxr",
-	"F5du6A0TwU1uhQopGAp9EwEF2+ZUJ0HSI5Ggl8Jr4LuRhCrFb9mQpLZ57RbXTtl+VszXh4dZuyEf6SSm",
-	"golwRkYQOKFrbFTHxVhsx+tpFaOnLrBrVTLSVY1FyGPXbzoRfSENeTr6yof/a1dFmWQFRAJChB8Albmq",
-	"fSg+w7WaOJEV0gYKTOKx35RKvucMC/e7cGspfE6FXIrB2MW2X1M7FwmRZD4a3M26pltLZahrYlaBYCSz",
-	"MiDSt8teQrq2Lz0dPcUq81vXAJo+hmZTL/iOQ0B6IcU1JPOAKXjOijIK2ILIFG2py9OKP4JuVbVVKYoV",
-	"6T8dPUk8svE5eTZ64sT1ptgfRH7Y0Nr8jHXhWD7ogAUC1vPCMpdDmZbLpfiFcrNPuqt7/FslFwc8DrM7",
-	"4PlLZD8tsLeh3rc/4JA6YdWzsWc/gcV0mR0s32m3O/QyXEJf88D9aRtrK3LwkOYItxKwp93OJLgKPAMP",
-	"DKR5c+ySrte8c1h3LxUSU1fS4VaL0B9CAH+sEIwfJdFVNne8ykVWCGmuZpDIN3DR2HWgP+rGeGlKBbs1",
-	"cOw932Dv0N5ERA0me/P2gQvCfvCwDstHPosEbzuu49r4tTjmIvADEDgWEKeLkWtrglJbqPYDSH/+Ttgu",
-	"AfqL41CBDr0lfXCnpxRNHfkVVP1Bh3kKV5z9BsSpieAGL9NBA4BkKnOo2wsiS+Aietw0frpqSE4c7NNa",
-	"4soHGCIYJuIHPRG+lBPIPujN99ZiqqBwvnDYepHol4IfJvXnYpC4mJl4OJb5GzSG0RzdQa5iKYh0Sz9c",
-	"ENAS7MHndAD/ZJqsmMvyBXkklutAPLNygItBXOe4xMiJwOHZ6ShZXc8xc1MqzJNMIIZIgAhk+c/AVXh1",
-	"GZKaaGkfQDNaLhkGbSF/EC5vC7zUEzERP/kif5gYjKixbr9rksCwL0HAXYmPJk4Ko1ZyG2NaLsSvNpKS",
-	"R098ku5EUGNs5/BASOhDjQnOyZVt7CpngrMcpXgniXoDHRRd8oIMSjGkj2iHel5BPXwXai8VEGQhAYQC",
-	"AivrysqZFIJhAqwzAfucx0Fj8M9GT1qsqbGI2RXIBMf3tT+gjyNFHSoWHSh1xVLUfm/8AB7Px5BrtkHW",
-	"rR+vNb9LC7P6IuL8jgo1fjYR4C2jiOC8dLIAsnPI0IdUoc9z6ysGnw8vPlu33eU8eyly7eeFYGeKNaHG",
-	"SB/ZIRg0U1+RG/4y6KGBcvV7XSgT0XmjOKdR41LBxtaulrra6+bVMhH+bnEN1hdLazo4PFPbVB/M01J4",
-	"q+rHz2W6deuRe80C/4YKi0uesdjXGQrefymLfVfnyJ/RweGoeKu9ewsHE2z5IPzrvWHAwgShmbHiM47S",
-	"SJIaUwSfeYgR3ptXtQi/E4G8SrDlp3IqUjMqwZY72JRgy0dgUnaHHjnpZwfLsjJb3vA6fWFFf2oQtcN5",
-	"EuAV3oUjGWnKrVaUrFIQbRKV0JfK2YNmNZ+oqxjOHMMoywQS4yt7zCFVvo6qQW5kb9k5xaoskOHt7Amz",
-	"2kv2jCi2gBrFIXzHdv0p3MsKWhPRoru3Mq99eJddw3X9PfiJwa4+EVPmGXP/6ejrOqd0gAYVWRkAekM3",
-	"X1QTTwpYLsWg50qz/ByZPC42LKlmt0w5PK967DUYGEixZamHxKOZ2bnH87AzGMIMnK/Rp/xjkn7OtrpL",
-	"3v307s0uBKF3Dg0A62gA+Rjp6aMzrLEsGwrlNh56WVQP7Umw89zmRvBHBSj0iyL9gJfAn5mZf8fcsXPU",
-	"ZKku8Nutqjfw8nvQvL216OSD+7QrHMeZonoPb+3agU4UYatNZb7aML0/wqn8AnJxl6wfjCBquPP8Jt6H",
-	"cclRz04iP1F0uY9P6UhDdi9g/FHQutIhWxSplRJoNgdQA6zfnGKZJV9+CZ7y93Aul8LKqc27uEb5o/mV",
-	"osu2Spj1mXtL9yjF+MkAby1aSY3e9KCHKul5hNxvuC6l5sZVs2+2mtYLf05mvGB29f9z0ttc/UnvyzF+",
-	"sGP8jadougUL+YEOdFlQsQX/6wWKmugN9kH0GSNTZpaMAS5ByTJ0orJbWlTUHsdpIbMbhwmXc8UyIxVA",
-	"8Kb/77AOFBjOsyIFstMJoXoi0vo3YseVQpQX9L1wqJ3esbeU6kaXNGNkQQV4eR2sDXr80HgCJwUWEoID",
-	"bZNWfFbslrMlgmNBdNSQpAsrwAOclrAnu3DYLzA58Nvp2KE4SEiaM22UXAWQmIJ5TDDIykDfLjgxN8aK",
-	"IDOKQbTvsYO3gak522lzMg3sLxiR5sLhwUCwIUxiAL7ZGGoagsOsihnGb7902GEOkaH/dDTyCo9t778u",
-	"f/oRCwM4bcz2d6SJ3VqG2REGghB94z6lI1p2zEqZ0nwDcBqC7zKrzJ2dDRziX4PhO4xAx3fcd8YoPq0M",
-	"c8X04GxgCJ8jvhTA0qfViqlhKWVxpfk/WYo4t5QYKQuSUUEAKJg4ArJk5yUcNiQXjjrsJiwBlc3IKgPv",
-	"twQvpiUXVHg3tjPB3Wf1w84HXCp2y4S58qQCenWuZGmPhbQKugsl4MLqqFFWykRAoveQXIISWxdKAHpU",
-	"dr1pgQsKcQsYJXsLrhVTKah06Ahez+VSO2+lT5UpWvE0sHbNm4IejhHE3tNFWfisdzT/wZPIlty2om46",
-	"BDwriHKrswXHvVLJvMocQpHTZP2TpZK3PGeqN+4t2XQu5U0PuKxdGriXMdv5Cr+y19IT+AC8GBxN8Fil",
-	"it6458GVofGhG/kQ8J1r/oM6cVyTZ20icaHJxtABx+sKtxeY9T9oo5Peb2F60XuggWM1t0Y3NWVvX7CQ",
-	"23mFoFR2ugVIF1NJVW6bmocLtOAzlq0y3K81Ig1mWzdG33c4V73xGVweCwgl7yG77CW9cCx643BrftzX",
-	"DGGJ7jOlFAG9d4hr9gAlHgsXjUaGmkqT1P4iWJ5+sSz/a1uWW+U5S1JeMtoUHmJBDqWvYGiGP08+2P/W",
-	"jAfrEDaOJpFAgTIx2sz4gO+cuwROJ0bCAQFNyX1KE6yRsboCcN0OfSncBg9koNh1+r5UD/tk8wAu4ybN",
-	"Hao82K3a0BxqYj0BYjrcSxua7XLSXgC9ugzhmOxRWLYSqPvEBeJRqtyKopitY78IV9ORJlYzQZE9g9pU",
-	"R9p5MOx9B74AEKtldnOkIa6fqUEQD3l9jkCOtWIXxJo2Tjkkh7tjF1w5MyUXQSZzJd4nwrWW+B/Qzl9L",
-	"mHOqyRT0LNctSv59bWjBxq4x2/fANmFHbS+q8DoGeXqj50SA8mO4crhuUNofvVCQ9YwJ0U7yrANWr9D/",
-	"lXqI42K1JTq1DkDX0B+k6WBOC9aAEK4JEyqcYGwqFnQgJVXmeElXDb0huMDgmSNNXIg58QUy1guGGMc+",
-	"JoJiOFKK+iTmdY9JYIIIMIaWY1clbUFzVqNCokrT4JSYlxQqtJQsJxzxmyYCsnL+L3tX1NvGjYT/CuEX",
-	"W8BGcg44XOA83eXSJkCTGLGDPlRBTe9yLSIrcktSdtTA/73gzJDLlbiqbMd2augpjrRe0uTMcEh+833B",
-	"VqDQPpc9EGUz6OzgaBCjerlwPmE3LuyrqPLpQkMJ/BVfHqGJL1yp57495/virclHFtp3/Pz6lGU89Cxb",
-	"k+6bv2vOn1jJ3tHev+fbJ37QfJL5XT/iWlN0i2SYqJW1MloMiAXBNpdCjzeap4p4eki9hOA6EODgGroh",
-	"Yo4QKXsBHUIYRj06hnFcNom2F0XweKMdIqF0QZkJwmFUnAnxEGCK/eiXbwC/Hb3Eu6azklJj79tTFf7H",
-	"5sJ1kW01SLEkPbOa1dwHnRCy0GeTg+IEWD401vT0BB4lkPf1rlr/u1GLQ8SmFTtRJqM94Yb83ire2pl2",
-	"dlLJuh68G/y/rOuT8Oh2zEs+vdhI07YlBZPTN3rLfeIGwgj40ciFCyjFxCNpG8+j3ZVmcZRBaB5ONFvu",
-	"Zk8uOj/hHfQrlAbpT2fqWPHDnHN9m3E7u954I4lJekgfScmDXgBm45cZ/xos510o+cdCsNaIWn71T0vH",
-	"Dl70yIwNlIyNxuytA1A6UDa1wliteAPlQgH5lVHJsZrAVoFIcG0jHryB7vXuuifnVQV3grw5Nr4tJ/17",
-	"0N3JyTVV7wygdrjSSpa8QQeD8Rzv3OUxN/rBfvftinkPOc42DKDeB262JAR3XKrymVmozdWmKKzoXaIE",
-	"3ZnVUitdwyVSKnvg92OV8Dk41uZhMSWf5whwf5HWnSxV+XGhHobCMOnYbX79n0L5SWO6qYrOz+aO5PM7",
-	"kBpG30jdOLGzZAmEk6zNdJ6n+Mh94j19C0OWgRAeghQbcam/BApdiVSeVXfn6RMAvNTEUu0nzVq+wokP",
-	"s9RHKcK8pUSWudtbGPx7qvSAd2MzD31JlzRd5cyKviLIQgR+25m+IgFbDRqjP/gOYHf3tkkaH+YYAB1f",
-	"hMr6Ri8MTr7Bv3/Hy/8RgpDtqiLGDD7qqhvpbDYcUedo9v0rOte7z8A6XO+EsZQGZ3drlrEgnKeNFrRN",
-	"ShzM6lZpcTy63LxM/9o9do8WFVvZvFzHPsPO2I/CTkBkZcHupjU1q2SyY3DqPpt8iz9vrBOIs/QgpjAU",
-	"YBIjiEBzuEwNKIN4FL+TunyM3X+cn0EDvOmFfzSJ9z7uZSJYasCTWhsy4Lu1MgQD6NkgXRwDADNAVzXJ",
-	"J3LHzghAFygvO82d+RpO2LIzJ4zhtTZzOjcx87OpqjQqEDfcCYNn/UoHNkZMJvCNBV2zr6NDl0zOW20A",
-	"FjAfs9fA8E4q2BKLFANpKJ5S+0YOEhT07x38D5UpwwniKuwVBDeViAWIXMGlO1elSDjS4cZyquI3cI5p",
-	"mRFWL0wpMk07wedn9NvZL3+b7vHp3udQu9m7mAMSU7iB5/HSn38BQPZRR78+QyAuPQDaw8ig6GPL+ZLN",
-	"/OjOdIOFr1AGmuCVI0LjrbNTZYWRvGFzfQkwVwIAw7CCSN25qLVJcbZAfeV4I/AqnuYmDzAPfF0AnJiq",
-	"Di6RloyOiBg0yrV7t9DO+bSSZJoKPNG6FAqFKNFuc3fzP4FLfUC7vsv9fHQHHxOy5gXhYbuVAnv1SALM",
-	"oXEL8NL8ShUCQRz6jkohgcbU7glKfu52kN9JSiuuLDqImPo1hKLOyiLCDtYXkNHt0sCJj3qbd6sY3Cg+",
-	"Ik80RUnQ3Y9yITaAkvBJXXdBVirWGn0BsS6VmPOvJvzXEZNuqqD6JoKvsFYmE6c+Kd/ED5emLtTTzEef",
-	"nHgdGnWaw0agZq1NKZ7hTI7uLbMdFAeCMrb+whGdzRL0UWnMMPBWOIGIIuspfhZtkZ3eBHoKjJbdmkVY",
-	"KHxVEbMjbfyPOfcu0lxnJXeaqpA85Sgp1xz6lqmHERw+3KuNEH8KVi1MyN0CMd3WmYfv1CPlHTeJO7uo",
-	"s8sths6KfFDbZq9+g5dDDoJhrytwO5pMnv/rP+PD8eH4+dGLwxeHEOWoqXVSe2HgWFTwOdAYW4ohVF+W",
-	"cBBBdRsVL/aIHoFlZ5y9R7cZHv1PVhhQV7OUmSTPU2EosZO3WgN95hpqxo77yoG5Zk5zcBtbUDlkIgEV",
-	"Rd5Iuk0aEZATgVWHfnmglfD1/grl08Hph9PjEd1JWdjwAccTFnDGnYnvTcKDY6l6ISGniofPrs104X9g",
-	"HnRvmLzUlroVdrxyeD34R7RtZj4CTRTNMzeCQUGmlVqJiknltB9RpJ3mLBRrjnuMRINNKt4snSwB04/7",
-	"toNjbd0bfVGw/87bRrpFJQr2Tn5tuRJNwU7EBVoJZ1QMOlrp8L5l4mvZLGxQEPerIGjJ2xlckaTD3rte",
-	"X0dxDPXb+xxowlaibfQSid3BbnuWbESpTYV10q/edkkDZ1gD4FuG4uRzwZzEtyDO2L8VRl86ZkKZh3W9",
-	"XoZnhjqJtdWAsGm5m2V9Lbq29yH/wxJqkcOOueSVoGLzJbMzKI1uubWMp12pG32V68R76ABsikLjUa1Q",
-	"RYatgpW8dQtDsiolgv+q5P0damm9jdc41ZcC+g1Ivrzy2/kSZXGAp32hktdT6UJ+EFdMKRT4Mwmxo5bg",
-	"pmtBBo7/eNsKbtCXC6J4I3NPQ2VowGYFRzSzAnZ8621oko20C1NzPNDDLJAdwMGebnwm3anEYm3wqGCV",
-	"KKW3Sgj8lD563weeS1SPDrrkXT87/dgBV15U0jFniO84rY9IY4F/KvOG44YrsJFKlA33qeglHnRadrDC",
-	"C4GFGsuCUc3yKKHMC6QOcpWbIOkCorIHVgsfpXUdD5GwTAm6gQeBRVTqpCQ/VJnpKwWpX9JQsqRvuzbt",
-	"A1900SktaL+hBxJ/0Og4eeeXE1ylOPyJyJdHk9jRW4VJA6qQ9dbfCN64WQFvkQq2CnPhjA/E6PrSRvzg",
-	"S7/Hoa2KEFXPM+O2we5df77+KwAA//8=",
+	"7P37chs31i8M3wpK3/OVyOdpUZQs+0mkmqpX4ziJ99iJy3Ims98wWw12gyJGTaAHQItiXK7aV7MvbF/J",
+	"W1gLQKPJbh50cpLxP7ZIduO4sLCOv/VxL5OzUgomjN47/bg3ZTRnCv58z4xanE8MU/ZTznSmeGm4FHun",
+	"excskyLXhNqfyXzKsykxasHFFaFXlAsyowsyl+p6sJfs6WzKZtQ2MuOCz6rZ3ulRsmcWJds73ePCsCum",
+	"9j59+pTslVTRGTNuAOdZJithXn9jP3DbbUnNdC/ZE3RmX6X4+yXP95I9xf5VccXyvVOjKhZ36jrSRnFx",
+	"tWe7OS/LH6CJ9mbLctf2lOETmhnfaHOtPkwZoe6JfU0mvGDEdnVKjoiR5Hg4JOOFYZrICfnpw7cHXyVE",
+	"SEPSQUqkIulgkCZkzs1UVoakh/jlaJQmJJPCKFmQbEoVzeyqEalGYsxzrlhme6eFf0iT3slwaPu1ezSf",
+	"UkO4JnMlxVV/QF7pjJaMcEO4IGbKiF0R0qNElzRj9sn0/388TPuDkdhL2tYM/ttt0b5h2nBB7TDXbEZe",
+	"P7Vj+6/EDVdSzJgwa9pn9VM7tv9tIedrGp4Ucr5ji28Y1ayT2gv76+60/pZpTa9Yxzk+JzP8nfD8jEhR",
+	"LPwXmiiWMX7DcnfIuSFUMVJwbVg+8GTwr4qpRXR2oJvGkae3b5i4MtO90xcnSfcAv1Vytjq+Hxsjmk+l",
+	"ZsQ+SWieK6Y1kDflQhMz5TohGdXsgAvNhOaG37Bi0TXSie2vY6DHw+GakXbukBvnnffoDZ9xE9peGm8B",
+	"P8bt5GxCq8LY4SZ29I6z2rGv5bOhv4tq/E+Wme1WXePDd19w18Dd1vxnylvG+b2ck0KKK8tG55QbMpGK",
+	"UDKjJptaNudpez5lgggpgJOZKVOMLJg5JdrdYr302TDtE3g5rxRwG/hSpwlJj2ZpPyFD28mLIdED8g0u",
+	"vLbfDE8JFXrOFKGGSJGxrunb8XXPvW3q7woqOmmtLKjYndDey4Kt4VlKFrty8Z+luoZLYk2zc//M2rb/",
+	"Q7HJ3une/++wFkgO8Vd9eFFUVyghKKZLKTQDAeGvNP+OGjanC/vJUqZl46cf7RVe8Az28bBUclyw2X/9",
+	"U1ua+bhlj+/wLex0iWcKQsvSbTvLiayM5rm9PTUplbzhOVP7yJnstZxYurK/aUMNc8yUEsW0kYqROdVw",
+	"3dtbF59wv+Skl8mckXRM88srnGaaELsFJK2UOK2EldRMlS9O3RxPaVke+H7T/hk06qQkS/oTyguWgzAB",
+	"PylGtRSDvU+JXcr37F8V0+Ypl/IDDAK6JRkVdh3GMKycUOQwYRmJpgt9Ckv1Py5+/CEhVJBKXAs5F2TC",
+	"WZEnhKI8g0sEh3lMcxJkSr+eM1pMpJqxPE0Iu2FqAY9BG1b8SZlSUum0D+vyUopJwbMnX5WMFgXJCqqn",
+	"lgP7DcsqpZgwSCiJl7unjOTMUF6AWKn9PDM3dDuTZEWwPwgSQdso3dOHkQ4AA/1WqjHPcyaeej2MvGZi",
+	"XxOdyRLY+JzRa6aImVKUWC13R4KxKycYy8NCTPyg3Z7+IM23shL5U8/B7k5uBymuSC4Znnt2y7XxIxXS",
+	"XE7s0NxI39FFIWn+Qco3VF2xz3U0xzJf2DUv7CDcmh+Rt/yvftxGykv40Y/btfukXHlBpL3bCZzfhGRT",
+	"zibFgjwfDv0wrQykBC3S/ilwZDw1GuVaeXXFcgJM1TFHnDzPEyIsnyB6KufILS+YuuEZ+0nQG8oLOi6e",
+	"dGvOSc5KJnImsgXpwfGnho6pZnDXULyf8kqBOm7vE2bsDxktTaVY325lbvmmVEQXcn5mVXent7uVquqZ",
+	"uS39SdDKTKXiv7EnPTg/SDJmVNlNsSwAZohnHVVYfwdIRRS7kdf1vVlFI17hgT///PPBeWWmTBg79Ba1",
+	"/byY04Um6V+xd8VoMfvLaK++dUd7adO6sSwdfYJlK5XMrBw6LtgrYbhZfK5TDEyzKA7w8iPjyhBKbmhR",
+	"AT+1vIhmGSuNHWl9Ym5owbe6Kf/ORC7VBz5jsnry65IKWiwMzzS5gWGQnOc4JRTO7Q3qTBtuOfY1MXxm",
+	"9dkZD/zXiVmXBmfhxK2R6JK3sLMD/3h/QH6QyN+9cQXv7p/Cq14Y9Cf2FC+vymRyZvdhJJzwJ4W72IP9",
+	"w4pElZgyWpjpIj6zBTVMDUbC7oJVlD4TW/oQMSLPYpAhoXKWyarATRkzMuGC6ynLcf6aKctguSZ6WhmD",
+	"FyQe6kJa0jVAoHziBj8SmRQCbVztLIu8tGIArg+K3Gkk9qRoyHoImeiT5wCxydL+WSpZMmU4qiqZYtSw",
+	"/JLCb/YI2r/2cmoYkM/eigaYNGxTq+wl2btigqGyGv0c9Pxkj+etr/GcBT60bqtf++fAMKv1XKr8Ukmz",
+	"8zwUM1bl2+0dicS78oMupGmfrhWKK71pVm6HLvDh8Nol6kKtXRp6pVfvh5/tBTSj6lo31CyqiV4IM2WG",
+	"Z2Q+ZQpEB27sncyo0qQXeFViv9NwMzWJhevL0Ib9zEQ12zv9Zc+qzHu/tqxWePpyE83UT3aucM3nLiML",
+	"e6v2X2vzvzQHvdJR1xi7uqtnKdFsZAdW5jvS3vIQ871k2eLrBmepqnGiAj0tU0h0gNrPRRIf9saoHSm1",
+	"zc2R5avJxFnkmhTBZpQXHae59Wu0FrPbkium3Yot0y8TKEXBs4SBPwcNEfZG0cYS5nanFVrIL8eLdu/H",
+	"VBZWqpaT+KTs66DOwuuDz8kGWgkF1nyZRFzza/bwDdctO8gNmzX/2GJ4wH2wG6oUBVYs2K25lJOJZi2b",
+	"+s4K+8KgxXMmVVhtTSayKOQ8WuXYItyYPAxwzQQvwgp7xmS1EbsxwMhuuOZS4EfFaG7PCRKIpScwQe2F",
+	"S6GVnZ2jcb/lFnXX1sobMC7VQn6vL34kz45evDg4IrQop/TguJXOSqkNLS6tJNHavmJXvON20EYxZjbz",
+	"R/dcgpMITTb7rmfSuv5l+TSSRQdTEc7Gu7p8zuzZvkAsU8xcgm2qcQBWL9olUtcMZEF4mOY5R5fmu2j6",
+	"aER+kpvCuTjDVKPhLc2x+wLo2NRzY2g27Z7lhBaaLQsJfjM2282b+9M8H3M2nkp5nRBLhVeK6YSwW5ZZ",
+	"yXtCr9uZMk52za60bO1K+IBiBpVPDX5mfmU5BsGmE0LJNxc/9E+JZrRgub2WFNPGG2IUM5US6IVcWc9t",
+	"iWb1moqM974R0tOMwa31/tX5N29f9Vu6XCKdZTrp2POXU5Zdr55mike8Zf1MlwTAClpq1n5i5XX09VjK",
+	"glGxMmIMeJDXe6GbutGO0T/IHVeWq4d++7uoLH+Cg7XjsdmCVe1G2XcmwFUyaptkwVn+ckoFWn+XiCXz",
+	"yt9alb2g4hyf/JTs0fpuXZnKndmlbzTxQ4K2OratWESeph12bk65uQRBQjfc33tDvZds5xlGSVcKsJE6",
+	"hc1IgrKI/YuJPLEqHCXfydgV/HyW9klV2keOpkseYH1KFJtUmnkXcOLDbECUhgFbthE5fJ8dt63o6mK5",
+	"qKGWSx9tOpf4SpvMPWM5p+gK4wa8jFVZSJo7/98ZBPugkcZ9DR43qwCA+0wUC5Qi7SSwGU24YMoMOjWA",
+	"y13lBj2lx89ftE/g4vvzg+PnL6zWwI3GEKmEcEGm7Lb9WuK/tazFa6NJActu34VWGnoNF+bFSYtQbO9t",
+	"XJidJKvwUpcuZNfCa0Jg0cZFD5vD29Z36bhFoUDutoG5h/VMmvTRnEpzjL+uIbsHYfKehO/B6Y1RfFwZ",
+	"1skGO2KbxAJcxShmnBFRFUVN0tS36o3fmhlCxQK0JjBbwqN4SkJ4i90b2w7aVi0f/5TsjdlEKnb3AfgQ",
+	"AM3Mbh1PpMqYvlSsLGjGlqT5cNuvO3+++bbIMLwM0VPmJDWqWNMXlmySLRx9uiVK3F6t3eb7CJbfKsbA",
+	"wUHwCU1KqjXLLaOmZalxbYNObOcTNNYOefK8yrl5dcParLr1Bbx6l2ZGqnvesl4e21GW/dm5xjSdwKVm",
+	"98qznLnihp3Z+4/ZKYF70MdfVHahaKElGGw0SbOCWyZib/c0wQAE+CZE3/UoMarShuV2GW8X+9petHOq",
+	"cvBg4DkCNwZEpJKSWem637rOeHdswZfdgLsuG0PVFdv0q783t9ACgWXibkbiTdxO3GdjePX+/bqWsB6E",
+	"0dZkendWixwWjZBdJm8gA3gOgxjsyXLnadWSjYpwC3cJJ5AoWbB9TUopCzLnRUGumBm0bnzOwlldbfE9",
+	"m2iSK1mWPsLJ+cG9o1ixmbxxkavbLOh7NnHW2BbLhFo3lDC5iLU4VxQXVsgEVyoty63H0rQOt47HSrBr",
+	"huLMbfbEwkoXEoLXErcBJGcFs8cY3OhwneT9My8xw1mGe9Kr39DWfMoLJ+DmDzWVNjH4pWJgcaeFbmPB",
+	"a1wUyRrDuTfdt9v77uDmqjRTHTftsroUJy54M3N4PRpaYyBtB/YbVhZyMWu9nHL47Wksg4plUuU7+wXd",
+	"SzvKyv69dlk52atU0XISxrVhHEKBrdR1xW+YaG3jhindfrVvthT6d5PGFjTn21yy9Vv7ENdDRChdPoUu",
+	"MXbVp5CHxrxbAd34KTaR+j2zzZKSXrHNKk33nVSP/D2s2I5Wg6VT0OIDs+oxeKGsmN1Q7YWcn1mlfia1",
+	"Ic/JjAsrnhI6ZTT3c8TQhX1NskJm10l4/NmLFySnC03GbMpFvr0vbekEbmPebSd4QabGlJaj2/81+en9",
+	"Gz/okpes4IIhuwcOXucYZTW7XTJbHA9Pvlp/VlrkBXvO/CacEkoMvbK3TiZnM24gjJfPqBUm+BXTZlAn",
+	"RdVpTQkRsiXbaWV0mPngPx9torn2U9tOgxpf2kB6LdOnRJcsIznLCgrmdct7Cq6tMKzINRdASWNLPAPy",
+	"CiQD7JdMqbarkzphO01IOqqGw2eZfQn+YgP8oqBjVuA3KaHaJ3HZjkeil9oLfjCuFkyl/QTTxza288to",
+	"75otRnu/pmg6s6KLNlRkwJApDhjlrHQi1SWj2TQlcV+/jPZYZRvoJyNRCf6visVhWHZwZ3HwD8YuY8w2",
+	"RqWNFwQoRPsBu5VojDmo0W7+g5H4e62sZlOWXbPcNlV3hfl18BWP4/S1xPsF5TMIbnOj8gPe17XajiFE",
+	"K9b7XVgyEFWrGTyJE992bjJKrWtrOqL7nZuOsuramp4Ucr5zm98Wct7WGJ+VUrXpIa9uuYYgMTwpmtBc",
+	"llZ6BfEa1FyfckJ62AoSLKqeu4ztNbzdNjrQJlbH9gObe/UYUzr9GJvDmlEByVU9aMaPrqZBxZwN2R+1",
+	"a8ZKDbYYbHDXibyF4baqDh0z+bF14NrIUuPwubhKSMEmxgcrupPcc03edc3fuxG1DVYWbGf6ei8Ltp2m",
+	"ER3J3aSMyKvSXESr5a0w17sI3gWfsGyRFRt9vm/Cg9t67H8PHmEI4i1LcL1GvmEw+GcFo2rZF0yoyJfc",
+	"waDcFlSAwQvolnsGLkWxaDE7JXtgD/tRFItgVH1Q//Fmd7GnnDViR8zOH4gso9tlO/LMgeNm3Xr2BvK1",
+	"ssbqMCyJTaWVB2dlwU2Vs4TM+G1JBSsSotmVbQ9M4kiU7a6nhz0Z96fl83evyTVbaCBR0Fv/YHRcjQuu",
+	"p5sIGUI6s0tIqrmhxRZmj82k/qpJRg9B6hFlbkfqWaWNnF3qSk1otmvIElhzLnM5o1zs+CoXY3l7OaO3",
+	"lz71enUyb31S9jUrUYNwtqQE9aaj4XA4bCqxx8NhuzkV+1PMWGWvTX0LTvTgL7FCiKNHO89TMp+C8dDq",
+	"ub3/zl0KdcN1/uzFtJ+Qo6kdyrMXz/Pm4P47f/wjvTsVgkD6QORnJeKHkQBALWk3lGU0Z1Y1s0KY7dBy",
+	"jqrIwflFqDld3pSj57M+ehrr7TvK+wmZKDkjR7On2po6wLfb+OcM1M5yES1S4pXqPFZ4MT8sEkcHW0ev",
+	"rKEIpwbsRhM8b58Ztr6viaCmUrQgPD8Fj1w9N/hxxhLCCs28+hv9jlR0iN/bJ73227ZlRnaA0jgvnglj",
+	"IoZes4b9YPPqGQkh8etW761XMHZYvEkrHsjysFcVqmgy1JwRfiUk+irQ0ucfE5hDyBTbacnqravVvDgP",
+	"u2HrIT2wnGBWaqQRwd/2Lu9vXl0HU2LkuvV9X6twD7rC7sx52pCg/AXdb8vBrxu3O/wPwWfB8LQVn6V3",
+	"CzRYmUQmc3ZZUmOYavNHvjom7ke/js7TKQUaf4ltQJ85bwTEJYCPYtAeCBA1fgf5m2tZAPO/LGXBs8V9",
+	"gndRMLL0cMM1H/OCm8UpmUKKfUIM04YpfQkRZPYAFIWcd8RW3O0yKbi4vsvC2/dA6lBUXJMJV9psufrd",
+	"arSUxWV74Fks5hy1S2D/qqiiwnDBLqW4vOFui9a3ZaX2LQJvNlxqsUJ5/3yC+2qHmNS6hTnHD/t7fKHb",
+	"Ien1zZUfZlRUtLjUhpU7yucbNMYnTXDYpHk9agoErO269IeYHJbHGjZ7aSt2S5qISOFOyRNLBLukMVrd",
+	"hvRcgHE/IbW/PiHeTQ/Jm5eKTU6dH6Is8cpBHciwWVlQw1aT3gJgjSa6yqaQ1a2ZOvj4cRAADz99wsQD",
+	"CnOLJttvZU+PaFzZJcvkUSwnT50Dcmfbx3L4ZKxwRWrV8clS/PjR89lmSSo+eRvOQ0diSd7k+Q+VYHJ3",
+	"drpVakoT/rGZorLEPtZlrKzeHKtxRDtHZXZkAy7nRjqAksD4FpDz7P/+NdmYNtiZbxrN6mFCRNZ4DXcI",
+	"1wit3Ck/Z5Mo0Xmxf87cna1MoSvvLBk77y+GfTbLZQfQxBYGze/l3CqUEdwko9m0xdqzr5tmSO0jbbYy",
+	"bl46qMd1GJLr+4vMnmDMdw22994pKj6MVOZug+aOrW5/9yq07s1uElhEvC9DkO8O57yFVlvVTN1BC2Wp",
+	"yZgtpBUUpoyMK16YAy6sdq1JrwCslrGkKtcJ0TLjtLicMJZbwYeqbJpAFOFsxkSOMRZJA2BGJygJZJel",
+	"khNeWNEJ1gl83ordcDbX/TMS1GoCajVnGpCvwXZppmzWcH0HlXXvf/1CD3771f4zPPj68tePw+TF8af/",
+	"aDvSM3r7Gt9/Plw6ePYa4f+qmPvduX1WjnFzVV9iFJUVqFDMdU+e4bmbVRrgebhoBreBEl9wbQYkhBRX",
+	"2hmcrSLdmOiaWRxjjJb7dHQ3L8j9mQZmM8jCyhfkSnJx5abR5jqJsXU3oes+EucBvmP/WHhY5pgJkR4V",
+	"ZCor5ZwsYNHvN+fyYnjy1XBIepTMGbvuN+b17Oj5sxfNqdnP6zjbFmitrRJskzw3MJaHkGrWBixtLdVE",
+	"rWwp1bRGHzu9jyoGDryWfIlNXPE9BufrFqLBd4l/F41aEOF8Rqj/Ok64KHi2sEqObmCvoqG6dzL8uj8g",
+	"X5jwwzDhPwNr/ANzwjsxu1aR/TYrKs2leCWMqhEF7s6d4vYW92FQzYZ2TZNBSKsJ78BFaDcwRaoaxv/z",
+	"nNAGYqHVfJvwaONFEue3gvXdu5nMlClNelpWKmNR5G2+ZP/ymvWmNBpnoFsySP7amonSEQP5WhAK0doA",
+	"TsIFMFAXKX5KJlJdSWOYCCUS2gzzyR7OqMPXVpbg5Rbenpis4D6CEzyawqaEldVOIN7cPYHxpTTPWe42",
+	"zW+9y9akxk3MzWdjSuaKihJoKdiKG1u1LtI+0HH73b/RkUD1tH0J/vHje09oEbIAhnrXI/ahA3bB1oIN",
+	"POwxT/aAtrZMgPX+pi0ejahi123symmCJQ6IA90c6Vsr67xSCrOgl42RnQY0EJE2R/HgY8EU1zoAF8Xz",
+	"+HBZmyNzIItBT6UCgEhuL1amT8nR81lCjqbPhva/9nMNbcdX59Y4nxtjbp7SZ+RA9HCllme1m+XB7utD",
+	"aAbtaQdb37j29XfVrjFBDxvE5Yhny1iu9QA028RircpnEJuFFWKCqBYmoCqBxQuWen/xbBMhNcildfWl",
+	"umLmbkBCIT1jbfQLW4p/0a0BMIHS4sXdmIgWi/1HXhbtEvzbHftMr10XDdBIywckCCzropuWI6uEBOGc",
+	"KR88lZDxwq/S1rkdoVDMj2Gsy3dgXSdm27ZWr4Uwwbi5toXq8gNhH5er+b+tEKN39t28jkCYOyOc1ubR",
+	"u8c+JXtjrsz00lslGmy7I1ijLOjisvN+6M6Zn9AZL9a8CdaG7p8LmdGOq6ecStHCfF4Njl6cgCBGiQLM",
+	"CcXAKJlDWuKEOwjw58+fHwyPhsP/+7//D/759dftrnJ7jV3+5vq6Rwp/NNPmsiytb0Mh8ToKTjaJYNOi",
+	"LQzLFA+2lYTEWFYif2+14LLlsMdGgtr80RKh2paYz0vupJ22ggLuZyfLhEz6hJRFpQ8MvSJcZEWVs3yw",
+	"ncxQ99g207X8MEyzdY28aQjgUd4zH8V7d99vVsimLzziC5vkRAd+2+3qAOWrgZOvGM3bfUyybGPjf/dB",
+	"ZG0mO2LfcboqKOV2Ubpb75qmgttle0ErbIKbp7udNm1sU450CArYcxhf2A+3HmGNtyGGu8gO67d4zQzW",
+	"DijEbNx9JBvkDVd9rxXUR4K5dMyIZkyQnkcwOBomw+Gw3yXlPG8p2Nei1+KWL1eCfLZRQLrhbN6WnmiH",
+	"W0h5rSFkPtLcqfbKO/PatlPjIQrbavkunYDRAkKulqTS5/fDD/AzDUOPFn3t5neLAjzf0RFfx/ZudR7f",
+	"4ePdKuEKq9a1Kuf6Wju1v7E2Aae4koqb6SyOkmH58fPnR1+3WufuorJfs0WXrdP5FK5Zhx6m6Jw8Oz4Y",
+	"Lwwjr3BYzg9BrtkiIWOq2YsT0tOGipyqnDCRyZyLq3aJY4vqF01gv01k56bWmEgSreqSNh31v2mvWiSE",
+	"a/ftboze7vsm9g4trx1Ru5KfBQ/23YJVNl7SbofaLS1wVDm7w5rE5VRWPDtaVzsS+N2CfLaGNXKD6IY2",
+	"qoectG1JNMDGsq3d8HcbUxPWrfTfQzJCd87C0/gkQ5GyVpPJko+330ykiH21HpaUa5JiekWaRD8vS3eh",
+	"puCU3jCEvJsApmPv5Pg4gBKny6kgLmvGteoSydoxGsNOdRkY6io6y7f24hTLG4YyMGlCUs2Kif3f5YjY",
+	"P+P0kfrhS7xTVx6wd7n/DZBt3DK1oxTU9Y5bxA3Nx407sCskta5j7N9J/LR/3bxkum3N7ihObylH+/bX",
+	"jq4pmm8NS8+8fX9luzF+yFEqCuUd0BGsC83ROPeYr7TbrqnUxphmE0htUzkX6WloKhwRwESNhnhG0kro",
+	"qrQKIsvT00Y1Xx8foekCS+fXZxBS9GOnZAZEY4nDK2Jx1ZMwJggcCP21F3WqRecWcg2tr2qTofxUjXM7",
+	"c971mfP+oRCMBweDvpDXsC3qw2C5gFrcreskMbY087Uk9/c432mdtzpciFUFcs9qRl8HdaJu2I38RgWq",
+	"wAHLzW1qQbXxxZKNtMtCuAn4zbxgoEh3QrptEOe28SdxcAWsLkwpNTedbl7FJvsaozUIhAmRHjgBhn0f",
+	"0IcQK3igBlug67ZYx+2CQXlrpZgLu+FweyKWvuvlvmcdzHvRnmxBl2FtXEdtxAdrc2l/3knY2hqb2FLO",
+	"7s0Ds29d7JA1pNgk2sMEwfqXlqwDDrO7htZaBhOEqR3Ers3uwGXm0QgMCPXnJ3uNEUQnYnkLl5Y8PvPb",
+	"MZ97h/C08LO7OxXfMKrZztE7NMO2d3Rq5w/tBm9Um9uuTSwNtxPUbCc5G+cBWZOUszbH2K799nUhW7HC",
+	"GxFJbYUG3Xz9aNdUGYw3tbG2nXTznaLtIPWhJumWJeeyJuDyurdibGZfBmSrhXZ8796YYYFDVpopwgEL",
+	"BEIem5dQB/oWjjds3F5z7m6EnQv+EFEIYTHuwzHes7DwO1iQoTB4o5ROa+zye6gfHgfxuWse+tzXBEiZ",
+	"IPYvmSjGoACy6UhS75qBYLti7hhTNGNK3Sy+BkOuj/f86sXJplDVNaN6eB9BzPNWTdtYeSGs7imh5OVr",
+	"8k85tor/XKprS+Qix6i0ZfDbO/DK1ROFuxlvN1gSgAZkM6eAC24PSruj9aE2J8HCT21txS29aLQz3DG8",
+	"rcmdO8/ZauVL5NJY7JJmUErF9hPqXSLfztscU/VavYlhMHaqZQZFPC5zpo2Si1bRGupSiQUCyoHyNwf/",
+	"IgL+R3j/UajL1idXZtd3OyJr7ERL0Sdck0Jm1yw/w5ozUNFrKiEHfMJFDh5ofOK+/pw1Vpy3EPmS/xgM",
+	"SFv50X3Y9Dr+j03+zT6J6dS2n05E/HpdDJafXgY9OnMwJhHQfS6Z3uyGd4G6HUBODndud8m02gzr4do+",
+	"rxDQYyzzxZav/NU+Cnp+d7CCxtK0ZCqh5n8UttRSRDZnl0FWanXvs0KW7NIjJ636DraFVPrWquVYUH7Q",
+	"rXCurbLWEuWN1e1KJrwn1HPwUHTKBUsQqhS/YV0Ib+J63TKUVGl2ucHy5ztaCWaw8tmkKgpfgA6ADBWd",
+	"d/jOIMNjR8+IC49uMRXWBuAWQsEfE7D8ATQTUSynmWE5qUThEccseWIpvM4Al274ME9B9w2hsdoxja8h",
+	"PTNWrwag/82YAqu6SrzQ2PgyuScI9Ob+ro3gLg48OjsNCnIsYA1POXcsov3oMoUY7uHkeMLqvf/2Jfnq",
+	"xfCIoH3bssZc9xMkqIlUJOf0SkjNW8oS5de8/QDnM6qyLuW2oGvwM3Q52SIgsIRsFNu772vNyvzVccJl",
+	"/2feigwqtSEFv2bFoiUjdwtm+lLm7CUVOYcotBbfIbKr7TUb1+738Fprg2ZWtO/89x/eviGaWvHyN5af",
+	"EiEJPqITMlF0xuz/Us104sqYTanIC6Y0yjMzaRgpJM11J4N7jBV8w8V1ewxMt9/JsNvuH/SlnHFj2kLG",
+	"PrBbhA62i0jmTKG3EDgsmk6t4ISJS6eWw9hfQo4f+Yq85X+1RyqkCWJ9Kmd1nZEe1m+ZM21wMbBwBS3m",
+	"mFr83asP5PDm6NC/f/iR559cJz7ncmtHmqcstxyOMhJH6n7D1pyUl65u++pJ6SiOGm21faopNcVsZkox",
+	"Sa1TYNj5PGw8Z3a2m4dtn8L6ezS7tgKOYlhkb18TLEcX8uw8dDTr33Ge4cA8xGlwPV52x57ueuW3B4S2",
+	"XWw7EVS9SS1B4q5SUj08WaEr2LUoqtnYCR0dyX8/T+2hdXf/RFYiP61lEHsOsHLPrF29Bnj8zRcOPhYG",
+	"kbiRr5m5Y9crU+4M6t5yJC4EGp9e0/8bR/1LYUitCag3TIXAjITM6BXPElIJXY3tU2PQbiGrtN0btcMm",
+	"4olaL9q3nEUrkluGKOukV00XmmjZLja699vgxABEimQFz64PVvppTzt1ZaHW74t9qIb020QdD2Hx9Lrk",
+	"3W2ekc4chxC2OJqcXacJIzYp5LzVDvOuoKI19qHgrEPnwkqY2uXvFgsyozlmpEvllLtti+FHld5b2Ca0",
+	"3q11UQO5SaVL6oWnHdGBDaAja9gNvyXxIq5EBSXDwH4kq2zKQMpyUnlPyANZ1upQP/FuSph/vS6QC7aC",
+	"xrCpbn33etwJH8u9g9aVVeFf8YnpWFxcqHyp0o2sjOY5q6GfMUW8YcHa1xhPgMvQc2ZyrjGSxDJ/R2CJ",
+	"i8yf+yqrrhMwCfcfaNk6bt2ZE5U2NfzWPof1TwvaldLuQgj2NUndcynmv9oVCulr6xGDVpFSFafFBqNY",
+	"8EXg0zXd2lW2M6qMr8SqzVlEm2Am1fXz0u4ixxJsiIcixZZV47fzNdq1jFyN1WxG1WKrl9yj4U7SG/fA",
+	"Pde2B2fEVRqBQm7uQWfdkLOyYIbttk2VcBbM7nJSzRNkNTtA7Z+gyrIC6B6GiLCfnt/uxEma1ttNmYdb",
+	"2E7q593Rify4jeDriOMEGq65rmc58brV1JCEm6ftDrTEcJ61xwKFY+es/LBcguBg9BlU7LtiJl0q5tXA",
+	"zhe5FV5uGJinVgoq+DsXuH+YZ8jd3qs5hL187Rjw9Fghquvm7SzvH2a56XC49fiUxEmUqzZpKEG/MzJs",
+	"gP6v8eMdw+5BYBiUSXQL3h8QXz/fFfGhmoz2eqHePpa36o/2Bt3xYvVeNxHrWyTQekTgFsj5ZLKL7OFf",
+	"77426tqw9180dwPGq4bk88Crxuoy5msjGBo1z8MV+fnLdmDhwlZ1oJY8sfQhyJ+sWRWxXSfY3SVVKnbD",
+	"ZaUvO0svdNQSsZeu42qEGr/ttFEJ4woi1U1d5LTDDbDeW+g6BD811i63Eqorad7RIjx36a7JLuneu0ZB",
+	"StPXLiwRq54GHtv7wJSiVjSIJJ7L8cI33oil3wTXn0SOuMSzvnD+PPNqsISa0rvuibfBEOYc53vCCjLF",
+	"XrIaM22/T+HGrcueepEpugTOSOq8zqnDKyqYBysC1AYz9TdKy5WeKjZRTE8PpCgWqV1mqYwmcBtCjbME",
+	"LiCQzjCYxBX91k1YSpT2qF6WuJtXVD1V8JJDVE/ovfM6uptjO68rBW9RmfJhRe+YDA88eZ4GIu7hgUhi",
+	"YaDvNs/VUQr1VGGrdYyFwW6Y8E5l2NuRQI/MzOtGA/KjKBZW/QtkZOc2IOcNHolXlJWsQaCb0hwEcV/G",
+	"zENQYSCMG1BCuB4Jl86ChXfbUlKPhscnW2BtLF9u3YJ0Y0XxsfTUqwjFooEOsrpmWFI76HMLIhgW91ta",
+	"7309EtECnfmKy81Fc6qJk+iSRt8c8dRMLe9J2YeF93yZ4xn5Hxc//jAStqF9TXppJXKmtKnyxWVUJDoh",
+	"Kz8YRme/jPYo1HMmPjQbKyI3C0yfgb3B1xKnYiRC4ehrtnC2aAe71agoHZWRdtWwzwVx4OnxNBwVhHwm",
+	"OxII+tWWdbAHp46GbkCL4sfJ3ukv2wCg/ppEDNf/lbT6Oc1yoWDguo5dNmOuUtdSOmgDy4c/u66Bi65M",
+	"GQxNqtNkikUwJknIkgCz0xlJnUKSohUzGDBy5zjwLNfSF2bnew4eKTNrI6FiFbf1Rnak69VAYBosP4OM",
+	"FmRzPuVFo8Mqz+EqASMYXgCr7mCadyAdZEElWf0tCrpa/dGpOu1JpKGW3KZEmzwPymLj/nIttGhU0YYr",
+	"OS7YrNsr5jeLixtagLQxo4VldiFRCZwSmN45KXiGeiqtzFQq/hvupFRjSLiD8AB5WVgW6d6mWcZKQ9Gg",
+	"Xgl6Q3nhPo1pfnlFDZsDgKr769LwGZOVAXByw5SgRSuJrCtUYcm005jpJoogvAlWl9fAEYErba0uRcB2",
+	"rVU8kam1p547A/N2bATM0chGGoYUe/PMff5S12k9ra8MqsmEqijSJBgc6wPtMS5NZNOe0ZzB4Ukj43OK",
+	"x973yM1gNWtoTQD+6nEw3HQEqeIXK9yKjmVlTscFFdcpyAtppcRpfWOdlkj6pytqVu32zGil0elp9RHF",
+	"SKlYxjXzoMFUkNQelBSzVg8aWav2CzkXmK9Ky/IA6vfMuNZcXPnv3DXlP864tseIX1XKLjfAK/u367OR",
+	"kt7z4TP/A6RV08zAt8f22xsmcqkO3EmB70/s9xD5deB5BzT/bIvigvCr34HIhLUGVPE9m6CqvHsoYFcK",
+	"aSfalEuL2lC8sw0E1jl/2KRjDvqu0HFr4qYt5eQ+elpCrSKpWPPyhgAyqlnBBTiJusKn24JtfbHEZeii",
+	"2DS0lZVHby5e+KEummcf9PX0muEDzj7eHR1xl0Jy9y1zmG9d/XBHhJT1RQc/NKsM3m3BtqsyuFMZwRan",
+	"8ONhfMZLEg96yVqxshndM9gNGNSekDvVInmcQ3QuSFyLEoGVIWK9sxgoKnI16vm+qzejqLhmuTehocoO",
+	"XIWoqmAas9WtiJvR0lSKkSslqxLqz9pfEBp0Rk027XtNMAPV/LWps7/hdwSVmJXGChV2/wdktDfac3UB",
+	"tEvr2Zh4snSOG1pY6wuPfkLbdsMuq8+XRtRnUQeaug0CuHnuVodpq75DoAk8XAeU9x9vLXcpwbdUj9Rp",
+	"n0dN5P5N+TZblyW9MLKESsggf2iPY+6DzrmZ2s8QkF7XaAjtgbTqysaGNG9yh1KnsEBdDOEhIlbg6r17",
+	"uIp9/U610L7wpS986ffLlxq85s/GX1YO8UUmy4bdhOYzbiUUVQkBLhmFkZPJHhW0WBie6aCJcIRqbbVn",
+	"AOtemfrRwYtnpJBzpg4yqhkpmKUPnZCcX8GhUmT/YD+x+gb4CN1quOfAxNVe6OZgXaGbC0FLPZUPp9zR",
+	"sux65S7qQXt5h6ieg/EJrPtQ1EgKntECbDyDe+F6rMkp6kQdWAMhvTEfx61bwMtwYAFdVRiitWy7gPy2",
+	"dkZYuIiI2NEPGLBNes8ZRlRjrRRvmWyn6pJiVs96XQKego7WDfsbPpm02DHr0MWtLvGlRWgx3XWm9WE6",
+	"1wbAvChJyg9t3aQeQi4Jx/XussnFQmTdgTcbUEcCfkoYrSeWGVXXEGev2+N9lpd+fdXXZT9Ho7x489xk",
+	"3cBTdqodEb5o/99uzesFa5vHhirLm+wXQhrWHufgLKzgAsO7mxZmKqsruM4xolTLGXN+dwnZcx2xD/YA",
+	"P9CE/bDWRiE6n9ZCZC753I6tDpJ2flJ0Crr4nxDIMV6Q0d4vPhPz19HegLyC6XtbLk7dOaX9xBOsiOGs",
+	"vaGodwByc+hvMyyzbld9+wBbuyDeetgaAun54mbG3zSjNKPU0fvjNituNlr0LjKPjJvLvoOwKYSu7ggU",
+	"8POOAvgeUKGFIePKQ8SJlrKFdYjeEgOoRMQJDnBK8KebVxtv8Angq+QEubdU44h69tq222xv937iCKdO",
+	"2j0jFF+QN0yRE/K3v1o6ySqDRJN4iWm093//9/8hvR/IeGGY7o/2iK4mE95e9mkasmPugVlTx+a6xLeE",
+	"0MpM/acwg1YIziYEbUfxv/ohVBncjmdUKc46ahZb1iHznbiSi1Ovm68P14KZhOgqmxLwsWQSah9JRUqm",
+	"NEDGwavo0ED9pJDymlRlnXu5Wp5hm4SWEDPlJpS4FJcNILRwbKr2y6ELCH8zt39wiC2f/7Gt5VtWJpOz",
+	"huJiFRZ0yUM9/YBNWVpNosPpGhXI2wQZ2PJu1xUR6PX7Dx/eNS+LmmXbw54QxaDeYltSfFMYV7vqFGv5",
+	"ddLIMdsyOnwdV49GmLSI1DGX91u3hlofRIh0hH93GfLDjx/erc/AbalBY7XYiCpfJF/92lpv2OVHt/jb",
+	"2K2x3ITL3LmpEoRQwNAsuPwngG8K7tznoUQoVVadnrSzGGwwGtizYfJi2Do0iCa4nLTlY124rrxBC/w+",
+	"vs8NSFTxmmeYW1D3FAYYlrBrQ16LiewW6TtdTa3g/Bffnx/tJfa/4+cv8I/nR8etjKITivUuzsBtiQSw",
+	"yNvZYr2f7TsEUHGwRQXVJg4c7d54Jc39XGjOKISjTpqbEqYdbXU3tn89ki46eAgWEejpfjzigu1cqQ2p",
+	"aRvPB4p/bZmzY3vgx1SzZ8deu+hZik7IC2dNS8izIdH9M+AfmIckFakUX7GDnnzVKpbwVruuNKWV604P",
+	"D4005SH56f3rpS5wONv00kJBrcssr5l4mKKXu1aVLBWb8Nt2Xo2m7GxKlRVsVbBl4/wTjJfI5JXgmnXC",
+	"2LIbeb0rFJA32q6lIHio9SZ3JxKbCVPcaG+DXbiTJ9qvbmy8PT/4f9F0+2v95+ByrR33HvNuTHnD5PIW",
+	"ZISOYwjqG6PKXse2gQG5ADQ3KTJ2hjc2N9rek1OwZBipOrGVHImv5Vjw0Eq8E3wbeEXn7B6EZ+II7sww",
+	"/94AYPY38TREW0ZVEOCGgAIKrVfyz3EA8/35AuAtu7jB3V6UWONqq8qOb+zDNSDeLvUqW6pUQupranw4",
+	"v4vSKrg2GPmI+aRnpFSsDteBOPYYh1Axmic+oof7yuCWl4XHNMRL+mgfD8/nI34eqlBmJw+WXUW+Nq5W",
+	"hz7VkXX9si70ipTgS9e5LHnTlpV9l1rinhv5zFk/wY0suCakBzjLUb3RO5/nJmWvwX6l9colDk/ABfta",
+	"wlqshJSh8TOCwGzOdA3AdllQ0QkmCJHDY4DyDeHCLi8FooH3EZdzQ75eCzjfcp3z7cXmGjubIxT8GsDO",
+	"5VO0rszqurRVn3ciQvoMrkxX7kx7DbAmu+yoRAGR3AAVgbluEF0dbTcvWEiVhTBuCJNXVWnqEAwX4O0b",
+	"6CxR0SHttUW11rmuq6WMMNlVqvumuu6elapLlnVnpL42K1sHGTXNVKXNAdJ1Vmajv2QtWioqI5XiZnFh",
+	"x470hsKPBzuESUHMAXxdD2RqTLn36RMkEkxaUCR/ClRHrhkrMbpGMQrx+xnRy7VfSMkUQqNDpW4unJsl",
+	"zi2bgxOFjoRhdEYMepkEKZXMKzCmDsgHq7C4CJ33ry4+EB+bfholZCJ0pp0IXoP2l+8kQXTWkbBq2BUT",
+	"TFm+jdXJuRmMxEhgfkZGiwL8DPa9KZRn9igz2BrXJJdZhflw9Jppkp67bBQwr52Sv6KEiUQH0p6nupE4",
+	"R8ETTDF20UDCPSUpxHGkpFdnrfYTkmJURwoFw6La5piXCih7YNupweKJnIxEFJ3ijFD20MLV6DpHFu+C",
+	"Vhxgq2Xj0CfY/1PSQ0HDAV7UXUBegI8tcY8tFbvEamXgCWOFZi6TIAU4v5Gog2TO370+xcVNUIix07pm",
+	"i6X3z1y5I+BOTZpwsDQJSV1wSzoSvZwV/AYKhfPCpUm/+/ECkQLdY4czPmNpezf43kSqOQXwIId8QyBJ",
+	"zm7XSGCUPRduDbEWvpUw3Ikj7vgCkfAaSR1yAz1osqM14K5EG4XVzV0P9mcjJekBYSAtMYL0ED7BTvUT",
+	"omVjINiBYCzXSABhT7FIiyYnw2cudVRCcmS0oX6vLDv1a+qVpZbHIDEnPBcmVeel+kE52cxltrAZHjlI",
+	"lQJb6PtvX5KvT57/t8sGQlP3oUui+a9/ainScO40+JAWPlPIe354PiDnxL1C5lOp2UhskWNj+QXm2Xhc",
+	"NEgftiwE4Wq2Tu0ZiZ6VTkJK6VLWTpwvFcriUQdrP2Y4VDsarCKhXbCcumZ5zVP7sHLnYdYeCpjd0swU",
+	"C6AwkBAApuKU5NRQBxHCTbMe33DYR1ZiZ6xJKqqiSJ18tRgJSFEjPSExWQ0G5OAuThGWhUB2rft5ISuS",
+	"SxjznGJ9Bs1Mf0CQsZbUgFIN553lI1Gn89tvHScPAA1iUZ/MU0LxdXdyMNZQyIjkua4rEJ0MTwaenSum",
+	"Syk0815Hkv7jwPmlD15/gywJSJapfayYSKPrQQrWx1Relx8W3XxRINTp3nBwNBj6itW05Hune88Gw8Ez",
+	"jICbwt17iLfJb/Zvl5YZxv863zvd+46Z7+ERrDEN44Y3j4dDX3PUueTiM/JPJ+WiiLJJgHE9wOW+dKmX",
+	"g4bYsHf6y68RKhTK40pmLgO6wsIm9EpbGaU+53u/2kYOZ8wonul1k33rHtk4W8NuzWFZUL40z2WxaWVK",
+	"rgcvfb1TEJrCKo3QliiUrp919I6b0tppu/0fLCiiCnfN/ceSifN3r3fbad/oygoEoa/V0+/6Cuxz0zZH",
+	"Es7audpbZbGWnN/bJz4PNUPXkBX6fPisq5kwrsMLpm54xn6KMoQ3nQXLWMdWdEKjTDa1bwE7tSwcR4jB",
+	"HkptWsqbo0Mv3HWu5xuuzbl/CBzldMYMYGH/8rEtOzcUXvSwZpG4DYYg++S/KgYoX2jNWa4m3nnUku16",
+	"BHG/h4FVdcv9rt4dUObabtveq8tXbUU1bhU99N3qZH72wBEEWyYTXhirWrgy1lFNS+fGhZswAPQ7NcUF",
+	"dreN2EUQXLoGG0NfLoS0GhjevgpyMtHMtDe1sSxNe5MFn/GOFo8aJXQwcWGtU/nXR+QDbkfBzNbCDPyx",
+	"IeOGzpkAfSZEFxITyE9wSOtZxV9pHgXenQyPNr/yUwxYAC+dbH7pB2m+hXj9+/CwCP1j0+seq2GJ7zWN",
+	"Br/4BINfPzUY4htQ39wyx6wusLUVRnf4sQ6a/bTuFjkPZdEem366blA30MGXDQ8b/h0zURpMx46v3FJt",
+	"A6of8dvw+pu9T7+uo5bDpdqArajYgDtklWc0erjSA2IRVeuLmrGqo1Ov4+chPBe0WW92DpYVMp/yDHWS",
+	"kdCgTXZaV3pYlQsMDqSkVlk1VmUruVr0TyFjhlot7+Vr1wi7LSUkG6EBh+ILOMCRgC4G5FwsEFncjzxo",
+	"wrWWB3cv6PsTMIp1KrNL6A2JN545xCtagI5V5dwqRr3Ub7xdpstoHS9zJji8j2iuU7csSaMUkDfM1ap7",
+	"f0DObVeW1twaWH0TrE9YcquxWV67o/l2w0qdHrfCXF4uVVp8JAbTqFD5aUMRyXime42SJy9pNmUHL62y",
+	"LFs8YudQGIOkQh6A7xrs3Gv0pbuzs2drViY22my/QjU3al0dIIl9jfYx7we1IlmwSYHyXpakB4FUaUAF",
+	"Svug16PxgzYPeQTyhuYEMRLBHgpynKfYlVaTnY7TmadRoMM/+o2AyYZrb4RVMn7K+8EXhFl7OYSB+qeT",
+	"Rq0Zp7ekYDtLkX8Juw5oxvW4u2iTwhYSog0vikYz/QFa64CxSdWkP82YJriEnOlTV2wqIYbPwO/6Gwt8",
+	"2JflQL66Wh7MAe3NuBgJbBxgtCG00A1vX4O1MHFvAroyJPVSTeas8Mbyscw503+x6kvaxjUjRfStX+dd",
+	"d9KX3YKcP6t9bPf8G9BHVhW216hObTdbZ1O3V+sZ4VdC+krvcJfqTu0U12U3Ve0xlZ64GsbGO6Wdxp/g",
+	"enkqjWoL7vhtAIq7CwM+OT7eZlzORGp57ythoCD9H0Z/azBFyouYbXMxlrePybNDIei7t5/slbIt4ew9",
+	"wmB5yE8rJbjYz6iYNG2AZ/VilCySOpSslIwXHl0Ci4zYkRQFKxLkPZaDWg5MiYNH80C36EL2NcHretUL",
+	"iDa02seE8qJSDBw+ujE4D41Zi9R2BrUMTbUUI9F7PnzW8DCBHXcuIMS3kPNWCRhQyGIFG46hr/n3IGyq",
+	"AXSGXOEz6/GJc7l5L/riiY0/j8+qhl9vfuGlB9S0LxxtMaZ3dFFImn+Q8g0gbAJfO95qzb5zOJufgxUG",
+	"HvfebXrnob+D3eoQDbiPxbZs23pFc57wotDoZSikhyABiJJgnZg4cfXWeHcmRNBAi+A3n/PMpywHtM5B",
+	"C3uwI/j8Brglu/vgT3X4PueJsMu62Y63/gRA+s9BSbWeS5U/1lGATPzGWdjXxHcanwFFRS5niLsMDN5U",
+	"SgCekLMa2bsxPlJck1LJG665FCwfCS5czI6Iv3e1ScMVbLvy3UMIjomClOBvDI2Lo7MQjdjVpwAV0psb",
+	"3CgHJArE9KnMY0aMLHLUQMOMwbsGiVeEFlhlCoyQXizAcAgHde5khtOROBl+TXpQycABmDdwYvsJsVJE",
+	"D40lVnpogYcF6PXnw2PSawLE9s/ciHCpRkL6MmROGhnT7LpVCIG33nkC+rxmOLuvDcvFn4vV/JHua0dM",
+	"ouXA34VRaQdUs97FfhGeWtF0ulzP633Wj2kCaOD4bLQBhAWArBQYeTAHuFgmbxb44ujq1ozDMsZEWBPX",
+	"I6rIsGX68CP8/+leN613+DvwqyVqrsPPsazVWupuv7FfItji8o3tomGc+hsiwUGh1bXQ6snRC7JNIb15",
+	"al1PF2HsjcN29KSHLZABxIYLrFdeMvBM/LmukvuZw/5A15AjryX7UAMFsosRrD3MRpqy0z8BsDZgLWoa",
+	"qvY1oPRY4SSjJiRvQ7xRj5ZlQjChPwlJ5Zi/n5CQvt/3Qf117vOg1cb/4ccP7x5TGAvAABsvLvuknylm",
+	"VP7OT9Mf8FaL1zimZyDT+91pXVfEBRplN5N3lPNHqDE0m7KcGIlBFHE8l2a0sEoNAreFaqKCEW5GYkpz",
+	"0kvthAaoqKAqA8lsrsCb+1kzk/YH5Dt+wwjjEGKRVopDVARJlyAVUvLT+9ek5zBRX9gmv0pGAg8eeTa0",
+	"X7wYRieQIPADIpnYXxHKBP3UKU7ZdtUKGgF66RJyxEg8G3pkmf5ZdLBJztD7ZSQ5GsK/x18hxtggnscU",
+	"5+GZie3W1zmDvBdUJhOMBwFPNjGK8iJom4W88tEaU1nkMW9pUfguWM1cHt7g7FE+PjUT6awk8+mR2Rni",
+	"k3SIBkuYgk2yjwjdaczA4B5SftlygHPqkQ/OGmYSe3qEPUrLY/xiON/dcP6HciaGW+OCdV8aEY9uuT42",
+	"SkKHH2lZfsI7Aio1r9wW39RVpAMz9IFfjqkDghmm1C7bse0v7QLNSZu1EaDQvogYHVZjuzp3JITkXirr",
+	"pofL8geryNZqtKWPA3bDNiZW2Adf4XNb2X0CwOPOyQpYwfPSlb266+s8v8vLEUji7tkduIwE8A8wcxIz",
+	"HXLSK6F0e3fkjC8cXHe5gsGxHpDuD56eEKirM0MBZCpc4eUQnSe8Yv8geku0WA1DsP2+vmxyVhZyMVs6",
+	"+6tyT/QcVEAVrKlUSBXqSdsfl6MExwsXrgeSOc/7CaSrXjEC2eT2t1OwW48ESMoQ/Z1juVl4rJcKdmsu",
+	"8ZCkfcg4dh8Qk8zl+dunuuLxvonmuk1umFmd931TxCLwuBfPki15yvI4KMDz+shKrmH5ukbiEVhauMpa",
+	"PJetRhLKyWwYRCUMVPu77yDOo973NUCdyNYVCqncwiP4WX58BxYcbdizF8m2V8gfhefWJ6KL50Zn5jOy",
+	"3C+Riw9wI0QHJL4Q4hsARM+O2AJf1B8Ytnc9zJkwpOA3zAF9NO4EwJN4+ZqUvMQIwVwyHdCwsF99SmiN",
+	"4YIx2QiBggYp7VBumuAuEGHQJzO6qKMKhKw7QlwPKgJmjAfnwE4B3yn1MYqaGDkSQs7PEAluQcZwLc2k",
+	"NuQ5mXFRWZWKTu0dE+Aw1Q1T+5pkhcyuwcLj33j24gXJ6cIyxymHRGcHi0JnrFE9PgmrCAYiPmM1nBTG",
+	"UThUFAhZqLfp1KdpeCyH4+EQmvBALViBH1uKoi4cMndOtGEQajClagbJuD1XoEl6I16RJuRk+HV/QM5D",
+	"1lA9gAE2nnYES9rfarbxSParugPs8KkNWdEEWy1FXEc7hqWcCwijjBC/Hth0tX5I7+Nuv1ij/uTWqF3z",
+	"kpA6CI2ItvuOcKpDxMrW2w1exQ8+4pmM+ukSZ14tQ6qBpwyLyv+59cF4t+KtbexifP8vxQ8AmOGrhlrz",
+	"GHw96sHBMm/F2I8eYwBtBOTglH/3XPQLU1wXrYDInE15dc2haGF4hx+jT1uZ5Ju9uaxaGhyCNAJMsQIw",
+	"V2TKtZEKgMuuWWn6Z5h8N+eaWels1YKPXS0f0k2GfHwr/xIv/jDEhcu5PXElnZgeazdy+FQc70MTS/ZL",
+	"2ONKNve2+7ybUyfaFuevAZy8rKWsKhb9Q2URcAa1q6+DWKGsdNH0kLo7IOcklzOrX2IiNkBgjBfoqzJW",
+	"l/fe7Dq23tU9Ij3QClcYD9bMflLpwJXpfmK1b8NZwUF90bH+zcQJOH5LnGBfEwYguXjWdEKyShs58/Wt",
+	"AYoD8oWJZsZwcaXvI4Ec0rLc4L21Dzym/64s1wUqNpfGjrZWvchFFFOF8hDm+rA8CQZ+7vJ0vlxAqxGK",
+	"q4vbcPnZnX+gC6jVOHyO4Ya6zuxSUO6WYm4YuF7SORtPpbxOE5LaVq4UA4Rkdssy+/+EXrPUIUiHt6Cc",
+	"GjXMJXK6czISgMfraMZ5GE+Ojy19+HBGuAYDru7SveaMuLE43pbMxgWET46EvRwhMetKWdIg/5TjJIBY",
+	"hvz3DGOg8zarKK7QOVQTe4yL8bwssYunVpftlNpc9S4A9ctN+G91E+K2twQ2ORa03TW2TZibYzguxPIM",
+	"kd/YBCFs6gSTK+mhgJCzVJopqJmMeFba0IUHPnYjXtao43O7WZNuUP2XmLhlzXg9dXRrwq0bMHxsJvah",
+	"Eb/7ReCI8Ms69u+eAsYuwYtbKcNekEiC7ECidKAedWqySyfQqQ88d5iWtCj6SRBCcgL1SFxyRZcS/Kh3",
+	"/OdRejuOx59V2f031V3vf2MfGqbvAE51XzbQnlmLWFLGV7536ApNDHpdMnqNuoXnFPt1mQ1XKAU1ESya",
+	"Rx1I1bI6Eqp0uI6MZsUE4bG8rhPxoqXHbZfU0EJe9TFCRktUak4J9Z2E/oU0IzGX6rpZzaNWfnhr+OMH",
+	"pp/gEoVF77pJXZF00pPXBJAAa5gQROfCyCC/hgjnhbWbbLP9wZfosYc//AyClzwVSiEYloyypyOcg7tw",
+	"haiW/nqz1Dfxg48asBP62d5MFc/iM5irvqTgthu44m1phqlEtPRkBq+ArRx1j5Hr11zkpAfmrqm8gnpg",
+	"s7LgpsqZ/TDjtyUVrLB/a3Zl+7V/ekNZf0BeGz0SZTUuuJ5itatxxQuDJfkwDtGJtSsWMax4RsY0x9Te",
+	"uKZVi6ksIbqyupkeiTTYo0sl/8kyc8nzNMq61QNa8strtrAjTHNuJ+0egtJgCPnOARxowl0Ofbw210LO",
+	"tVPFx4vTkUjBUu4KTdXIkWmd/2bXxb5gj5Srq3ap2MRVF6Nl6YqLuepUhs3KghpXRu6fkovlDGo5F85V",
+	"NhJwD034rb1u2K0hPejq4OPHQUis+vTJ9vrx4+AnN4hPn04/fuQiZ7dk8J5NNBntZVOuytHep09p/xQE",
+	"BEx/0hBSCmxhzEYibW32lV2Alk5c8bjlrpamDZ06cE0fhgq4Ui4uFcrqQUTtmQupvTV1vOpxXO6dC0DK",
+	"khNSMGO/qUES0ks7vFP7z8CN6yCF0mfp/5P2z4iQZFIJmHMyEj4W1+pPiluukdgbBeurA8azFTwH5ALq",
+	"8vEcwcTZUpVEQhFOF801K1s4EjWZnTXroa3i+9dU3yBaxIT2aIeWXgoKlSxdyTYQUKoCbEd6JCBkQ9oB",
+	"O7tRRNkDkuqFyC6h3OsNLVJEU/9OkrxyNdjg5KZHM8haSY9PpinpOYon6dHzWXtQLfKb6Ap7tKja0MPn",
+	"MSfHU/xiVv5iVm6alRtnrfve3006PfwYfdre6hy9dOaLjxCa2butYPkVy4ODSFWiaYj+2SulN0zkUkW2",
+	"aGhasS479DID+GKPfhB79JZk1W2eXrsvw6dijh+aVJnURRBciWYQr7waLifwE2RaGijXoIi9vCy59r8Q",
+	"zL2N5FsT1aMbyyKy2cV2bpWX2m6e7Go19yKWlZRAfIJwF5SLdrWpP6ng83ls7BvO9hdb+5/I1v4EYsyh",
+	"ZeVPYopv5S7tSGZMOB0u55MJU8xqqGNm5syZfZei55YUQZGjmLVsTWjIXL0ZVZCOORL2rYTQPHcI1zN5",
+	"w/oOgIAJDbCb3PiypfDQDVNWldSJe8WnvEJR+QH5weVXQtFukZMZowKUQceRRoJahbUYkHMn2u3rULHC",
+	"19XCW9nfwqFqRc+2aBvHL5xICXmD8fxASExqCFBViZHQYWEV0wbg2tKSKqzF0UMTD8zRYVLhNDOnkEJ/",
+	"/QH5UcA0AYizsb41QMPJ8Gsyn/LCZ+dqAkW9yJwuBuRnqIuUq8WlqgQWRkpCMX2cjayKnIyZXT1Demg5",
+	"pe5i6TsTloAyY7DQUMT9Z9tfm2WAAxCCm4/mckUb33fSTSqvU5iZNlTZK8fq4HXJqHiuU6pHLuSZCVIh",
+	"0yUAoZC47WuMMFTH0EQ4CDyAr7DjEx4BrN4/BCfoWaqL92AkXEn9BMvsVyIDTpGnPgMY5qEqsa/7WNEQ",
+	"HyCWpnXocl/7pTiNKzjQHPKAwcrijSUjMZHqShrDRBIV26+TU7HSI9pDkEQSoEZHV5aUcg4px2TCBddT",
+	"XFDqV83H2MUC6UjM6DVrEC+xTIUq/HI+lQWrTzseUhLRLzjOBiSdVEWBFObf18sN2FM2EpsZBqStL0gG",
+	"BSg1XSQBO0Kv7tycKUYYJkRDURqR988sP1cLmIwzVuWS6VZEv4XImqLMFhhK7kDtXPx4SbBrX2bgRZsX",
+	"iVlxL3jn4E00gxlHiO6M1LQqr4FlduBs2P172hJhUrAfJ503YAAvXojsfSU6r734uXeFHdivXbU4KkF6",
+	"UiWI8+UJxFUnKGjQsP6NLVh/THA/qyE3BDgi5PyxhLgni6fYXoh7S699bJV3S+1jndEDKQrLPmtoWpa7",
+	"aIlmiZHa768NK3WN4BNkpp9eQ6hFLs9GYizNFBytCLdJZIvV3YtbeF1BDAWW7IHqHlhuLC6lu49oRQRg",
+	"elAyez48GYleV6FSbP7AlStL++3SA/eYoFaprQRaXRZ+utS4OIeu+IyntyLdJV5jvmS8DDEo4X7APfdy",
+	"5ZeojRUe9Hybcf4dlvcDUtzDxXosCcgd5Wd3ZmJBNu9GkcNMjMgtTIleCDNlhmfrMjNmFKDMGVWobXjf",
+	"qqtLlCeYZ5UQ7x9G9c8FhEP1BFdQkPRS8NGenhz7TBOvSeRM8RunGtR52MjRtEQdj0KqJHjhQXOxJ96c",
+	"EdrwQjozfixEhgJKrkBXQgAOzaH4BDm8OSAnyLP81IHqOYl/XM1KPRKp+92VIE+nVE9TV8cIy94Cp/Ba",
+	"GUhnaRJVSvdyW1Sf16tRXMMoWJ5EWkK0cRqqL7KcpC4rNCU9Lkhq2C0gclt1gxRcMI0al6uY+19ppIjn",
+	"WNoJfzkAp+dI2PkjLpwdQ4p/pgm6cy1ZpOdQGyolWI71lKSW9aUA6t/ghv2EpCJv+fH2AL8+HQnqMocQ",
+	"mQpIdexDItB2AKYCRDo0akEoPGqbzvSNVazZrTnM9E3iC2vhqIiSc9TBYUFGAh8sC8pdqYvGGYA2o73X",
+	"RjE606dNmKkZm0m1qK+2KyXnjcyGkUhffaBXaVTLKkaXcvRwRtLXk4MfpGAHb6nJpqlvoxFN+Gx4MiDp",
+	"Pw5e+UN98HdPbSPR+P57IDugwPjrC/4bS/2aslppCJVMcGs7qs2/qnnJVhqSgxKM9QkmqpnlY3AzJnu4",
+	"53vJXqZvLJdjt2bv1y3gBiH6qPvM1Mf0DuCLK5CuwzWQrkhZdbuNTfxshZXCRrmAumSv7ag121tZ8z1/",
+	"jLZ6Dk7R+idbhRk80FI1NxKVVhrvYlTo2Z6nTYNqOSStr9Rbat961uasjbk/Jub7sgz2fzuYRkDhU2mO",
+	"O+uBL9bQl5On/2s3OqsFmta9xUvBc1/kf0L6mwSOaUaLAlQKpxJwMfgzYj4my7+E2MRVvC+atySsNyys",
+	"jXT0mic/RFzlLgLl4cf6vlwbnvEBVFO2LGZCJOZSbVQiJ5P6WuphzSKAwFg4EXQG3GK8aBbBzPuJM3nT",
+	"kRBs7jnHGXEg+6vBZK58rB+AlWbxdIMLAfGZUaSNJayAvBGLYAi+0XJpfivVVXRv7j0Fz38ljOKss0Jk",
+	"PJnI1Bzqfy8Z7kE5RsGQf6lc+0DGKiSLVerfb9Da4x3zVfhmsXwyTVxwXCp3DoI41Sy8V7+6tvpeBNn8",
+	"3KEr+89Hq0LfFrxoUsj5+iSGb+GJRzx2toPt0xZgwA+AbPglmKcrAwFWOD45SCNPczdCX4cf7X9bF4Ox",
+	"D8dovvAZX2yrBYOvWqr700DIfX5EONyEVqLpiixs34GH5StdPAVH+2VH7xsI2L3rj+7XsdtbO3SqtjxZ",
+	"gMKseQTcwpkLA+SGGIkalJIuZzajORMZO3MTc9jiDtsawhU4FNos2MQQqtG25ExU0Mis0gApZzXbVXPv",
+	"vl7hUlB6ELJ+4CPGF7TnSbyr6hPz8EGCtul31ZPXzOs6oxhOlmPKk9sAu/oPDizeOYA/CBbul6DEtZdT",
+	"VlC17nbaLJBwLQskLKtPb+8Bak/5mk9lXeqBsFuujSY9r8OA38BI2U/IlZJV6RR3r0P4mHdkNvua3HDN",
+	"x7zgZmG7Q+uAg+BrYT9oiB9L5GWaX4EHJv3HwU/BKXxwwa8ENZViKVRaSK/Zgud/wZS8a2YniFl5CWH5",
+	"8fPnR1+738ZUsxcn0Ci8Hrq/pZnBPqHoqEtlPMMYsUXwmFNiW5eTkUjtftSLfs0WOvW1eEqqNBdXAxJc",
+	"RIGdz6esLmrsOAO4FLCGpXMgWPZtEvKvSqILCKz7W3oN2g36r/1IQYNpt+n/Pi3czZF3lQQFKgkms50t",
+	"yG2ktcHE/UA25C9i3d0tq2W5nU3VUUc4rSum1fDLE2mPli+ut2a8hyce8VjZDra3ZsCAH8Sa8e9hm4D1",
+	"iikMd/wx8RC8FkFrPWHCi8JB60hZuBvMBVYkhKNj3SgqNKbJr9ogsFFLK48kz9umP0+RCZjUv5FE/SW9",
+	"eZtyFM3DE85O21Heks0ffrT/bW0kDP2jsK3jACasSrGAUMxrVnpRu1GpotOQGA7xF0PigxgS7Ua1c/gu",
+	"Q2L7DgwfnaN9cGT15dpeNgt27+GjmwXtZm2bCowDPSN0DFlbrryE5wIOr9ve8FAYV1eKBWQUqFsYXfGn",
+	"hJLCsmo1EvDKFTOaCDaPBANK9IwWBRgHWOBDkZtQh9YLaRkkVApuDSXDnNlHlh8+T7Zw12n7Un/i37n+",
+	"RCdLcdICF2O7ooczPgNBoF2Wtwf6+w8f3l2QXEoFCUwYXz1mmudoSbh4++EdUSxj/IYpe6wnUs0p1lim",
+	"5GUhq3wCVkXAtSI/S3UNwJfkDZ2Nc+pLo1IxEhevLrCl0gBOgH3qLeXFVSWIkpVh+5rQnJaGqT6AaSI3",
+	"mNn1t5PGjBKq/XDyhLz/9iV5/uz4GM1picsFTF/iyTv4sCjZqW/gUE2yr46PU9KTCmDFwomUmWHmAMNx",
+	"fcZHHVzLxA0rZAklW3nJmWNMafiYjkRPsRLk+SSAbR0Nh/2QOxLa0AxiijhgKtg/06Yd0r+d/vTDN6/e",
+	"X3z46Zv/eWm34PLt+T8u//o/P7y6sL0dDclb/lerJzt6Slb3al9j0ksCQUn25yN4SU6wOhBEyul+zak9",
+	"eFwNNXr0DAPs62qz7iY4FyR1JOYr+c7oAmPvsAi3Z8+NarWs0AzCv9E8HBYwOIqA+ee5YlpjMNdq2kCv",
+	"LCp9YMme0KKQc5b3E7SrFgtAmLhhChZiQH6eQl2kxUhgZFYSlc316TuQtFeHgoUN89GDOgYTg5AmjzQW",
+	"Rm83EIKaJpWmBRiKJ1zQonlYYIouPEwtwO5q+4KvsckGsVclkuOAfOub0C6Z3hIPxLZqI0usos+Vq/gL",
+	"NZY7DiXJWcZzBkFaHrcWErGnkKwNm5e6/geamffsnywzPcxk6qcJov2NBI5W1xQX3fukZGpGLS8rFiPR",
+	"mxpT6tPDw5wh+Ss9yMLgBpmcHUJCx4E9/VxcuU9zGK4+VJUwfMYOaMkP+2fkfEZ/k4Jc/HDhhkIyquyc",
+	"ycWrCyiDbDmLJgZg5pCvMZGXkguT+PXBGO/nt7chXx0J1G84pvUnxGesn9zexvOQmR7QuR5QGAvMQAt9",
+	"WFDDtDnMrw4vmMjf4hp+kN8bUw5KxUo726mZFZBC3GB5YVzorsBRjMS4MqHW88nwBWzZV2QqK6Wbw6ms",
+	"MIi5cTNsFwZlB3rovjgEiMMZFRUtDh13OHCEeQDHIHxrG+5DGgyog8iLRwKI1C2QH70dlcsD81G3fkVP",
+	"jo8H5Jw8Hz5zMI/U0DFFnL5czkXf/jGXykzxMPj8//NA/REEsmULJVUaU+3evn77qrZ44xlOiKLzCAIJ",
+	"niZMKakG5JU9su6s+9btCaXB8ewp3q1Bikx7HpIfsSj5nHIAZ8az01EN277/GtniW3vxrsj3yzFyLXcL",
+	"6b1/+e4D+fBj/4zgpYIpmL4hGIFlRI2bpisrITS7NoyOGzbTS/F0x89PViLoEvvAa3z4yMXb+Y/hYaoU",
+	"XbSlWHxouQd7b89fvyHfvv/xbf+MsFlpFuDidgoIJFTb5cxYZ9oFtLPXFRR4dJy0e5G2URFisaApsIfU",
+	"jjEXFIaz6u1pSh27vr+FjnH8cL4vpNn3yEG7dHt/fKwEFjJ0MwYoIoHOEq+zSbj15CSWk37vygqqEk+Z",
+	"0FCzJC+EmSkV66Q/0stkzkhqpLyEVxCPtSmgRQrOU83mPGJhLhB+szQHAS2Yvx2exBvYT5MLwA/zkLdO",
+	"+ILb3ncmSArMXqf2hqjJ7Rf+a9qvoXxqsj0juaxFMcvLf1+mJCdZt/oi8xkXy0amb1jBb7wZhc7rW1Su",
+	"rrjex0qETbcRfBVpjyHeAK5J3a1BnuvrILqUZUuUBcJiNGIxrPQmIVSdFuSGMytVaMYcICYRcp64REaH",
+	"9+Ktzy6qrJQFz5you6ofaIYAJoo5q3rBs4WrjModnHbUsya9dAocIE1Iau96pvSlFRLT/kjIkglNKLnh",
+	"bkGAYDEszRVaLTFx9MySMHwIzzqadwEovthBnUTPzVRWgCWaFVIDjsx59LiVgEAwD3VZaY7ylG3GylEI",
+	"54NimaxMUNk9mn8fc2sRdgrVQEqyglFBSqq1C/gAiCI/Zlcni8LkFoCCg/opGPiAGhDktGSKy5xbuW8R",
+	"wvhaxaJKhNAKeOyRLHTNTsLl8bTGuuVBlFJ1XqewmACoYZ/6s9nxfkfstJVnwga1hHD4iq1LUC9x5MYK",
+	"kwQUjG4e+a0T2ImuxlajJr0GPpeDxVyNjjtdh3yQBByvGuggGYkIirNv+SwDS0+KvC5FNsuN7S91U02B",
+	"jbqRWRYhI+gn7oLqCkZ6qZDmMvDbtH82EjH/9U1ErxhUI+W8zpPrpZoVk7RR3x7gGzCCz3HricNTc0Mc",
+	"CWe5OCWps/msMGvS870ixoxsXA44/9PmO/VkLt36IP7ASDQfs7eFfwKz/d2F0Shi4LSVmN272YRMfs1M",
+	"f0DeM10VrqIIysojUQvLbhl1OiDnQb1LhsOhX2BNeidHz8iYLaSDJIu7jNE0Qr9TesOcJauNQwNcSOBc",
+	"j82eIyCaz8CX3eK38WQARYSfQaNxy43xK3Z7/qSxz0+lH7yVgElHxTI9uzoeYACPdSC0Vq9qO/8m6dyr",
+	"QYffABN0wnMsN0tRc4GtL61rttgE4HPNfAKzURWgxBDB5kwbBy8unJiq+ZXQfcRYOXMgjkobeJ9rMqO5",
+	"fdh9WWk2IH+D2GnggWC/dr8dvSBTduuqkHhl4uL784Pj5y/8R6vgPDs+GC+MwyXLbD9tfO0N13U88t/s",
+	"dJ+Cw0BHHSKfW0Y74CeNy/2jUjwEPQJAOVvomtaWImz1TjR/qKShZo1T9BzCFID2LV2jxijknEiBxC0L",
+	"e1nDkEBZ8rvaQyilvsN8clkMtXK0qhrBSGLK2XvEQMRGPx0E6mb+b0qbrYrCW3rNCIWVsfTAxRWu0C4k",
+	"9/GaLS55vh7SAsmcFIx6oF9PWBBGTvwDNcuNPCQ+ZQZwI84I0jhy1XUECG+tJ8CT7qHWOGf/9lEov3cq",
+	"vjCyRHoCKOttSLk9eacJ04B0vda3VFJjmLKv/q9fhgdf04PJrx+PXnz6j71ufIb69NR2qbVZDIGC/14/",
+	"vxWeWKQurU08WvFl2VmeLtn70Ld8hgiap2jUc0ls9ocuD5ZtpK3zBsRz24sQ3dGOrYzOOXqLcGNHQ+er",
+	"cx9b0MeeJLMq2p2O+6dey985R/lj5IvUclK9sEGGx8th/T1WMKo3ZBC9wUce+ri1OrMxvnOHY/paZEWV",
+	"M8IEAFXCUFF5cYtgj0a/62TSp4YuX3eKYJ27MqlwE5a39glP0B/jPCABxDTvCBxuu1ZtAFcWvVX5Yhm8",
+	"1lJkQhTTzNQQCsyqBYYhnY2phtqYUaxevxUkGxKZI4zeuqZcE9l2QH6QxMylp2aIU5rKAmu/uvG52Dfn",
+	"mKthaceVxiRjCt1VJZSmtJ8uNcukyHXqsFBDLM/wawfd+p4ZtTg4nximUleixaFAQ4UHGA5htyVXTENN",
+	"CSQp4iMjXfHVEC2evs7ZrJSGiWxx8De2SEnPYbBhMLm8ZqIflil8j/1woQ2jOewDvXYyDcwgLMFInIOU",
+	"ioGcGGIOIzolilUaC6j7dGtfpsaEQMzlgqJgtECrrWIzNhszFz44EscnGJl1FkPshgGjFYUqo50aATNo",
+	"Lf2ZgRAFJLdt7nRzDbviYI6Hw3vEwdyBUe3kfzt62L6/U1R0et1g8TFadqKYnhYLPL51CRV37JbgsqNU",
+	"75c0m7KDl1IYJYvN2dtfgvOfOjj/eKv1/o4aNqe/O4twJUTL7QVMj7aTbOt91hDgDj/C/94E0ZU45hnP",
+	"48owa0/ml9yx5dwxtyztIstO2WOw+q+/qZEDVojjkCrDJzQz3Z6BD1iiCUQiqCWqKkGq0h5gjNAFL+QN",
+	"B+SoUHkUmW5I62+z1J+Hrh+RAH0n6xAJYLD79qZ3A/qCrvhwEjiEL/mFxQCpFQKvifBxafzwIxTe3zZj",
+	"2r+Hldsg34hw1C/zAfnRV7bBbBiESkN5DhNK3BmAdBMCNjp8NIHMGRzASHBziukoWGAO2mqk5Ayf1Skq",
+	"xrBZicg8IZodV9OP9RLbvcyZ4CxP+2eoRuC3S3Hw/p0aKrJFRMUF8cdoa2uxbxuCMPNG4veXiKenEiJ8",
+	"Srmot2ObA9h5DfjH9rXPvnNF8aiGTqDOL0Si9EJC3jdcl1JzlyIcnkjr7A17Jvshke8fB3Eq38GP0L8+",
+	"JUJqwScTV5DCP3PhluTgHUTenBJNRT6Wt650Sugj3FdWXvdVH5gYCdTc7JfcHm6m7Nj5jF6xw1JcpQlx",
+	"H/5ZsujTFZ/UH+ZsXNpP9gqU9tOs/jQrTzBwyZc3gCoby9eZfST+7jdeLn91Zb/rn9WsIiHff3j7BmZ5",
+	"8ffvAl9KIFeGqRu4m5f6amQ9Qk5fWJeSXjEA0cc0KHvHu7D+TAqNsVpS8SsuOnDAujnEusvcTmv3RIv1",
+	"4sCuLdwv6WNp33ZvIFDUXV+1pHnXd0tx51ct2e/+blehj23eDUfqrq/as3mHtJzNjHDZXrDK+1YZaloz",
+	"wzMQsC0f/MtoD/EEzy9evn4NrBERA0d79UP/+ZefPnx78NX+Pj6KwaElU5ntk4lM5syhFKak9/7bl+TF",
+	"8YsXmDn91dFX/w3W73WodR3MtSVwArl/6pnupoY9ZN7aBXXRPwmZsluPVLip4fZLo3vA/jJZ3+6nL+LK",
+	"k+oL38i5sNfRzgLLHTWGzVgq/lJbD7N8YaTHMRnLfJEEZOTEq8dhNqk9rKl3JsC0IBo7U4wJPZUmIZS8",
+	"K+hirvjV1BCjKFanLuTVgPwEtzUXVyNBCVbDu6JcEMXKAmLYubm3XoISQZtOMhKxUpLspJVgq8taCX4b",
+	"vTgSkVaCv0bl45YRExwmQu9oePLV8/9+MURefAaWf4gWnEmszX5y9CyBBHqQbYLwiLbylGgoux7DFtjJ",
+	"XrPS9Afk3PkfMJ8oSsCNtFr7qv3GjoYLTGY7GX7tQrbP3P6gzwK2zYPdOIQczX+DquvFou83Gf0OFKof",
+	"Qf1NXyjdeUM0hiIAnpjERLCprFSoTegcoD3F4IU8cY6a3O67K9+ZjISWjkCCaUcAToQIe2N0bdzBxrFJ",
+	"X00vxPnbCRfUMNUfkAYcR4rOFaw9PhJLR2Jfg/h9FrKjAJMCiwSuk13rxVfMK5gjEadRnr//8Prb85cf",
+	"Lt+/+vDqhw+vf/whJb1nQ5LbK6DhnHM+HMaVm3YH/HhDxu3yo/zn4X8+Qurv0YNbxDbJNoGLuRzKL7hD",
+	"T58s7DleI0p+2BEm354U/Ls3UiC/2/HO77T12VVZa8oG9l3wa1YsCCyhZaEFF9f+UnYRFT6ltgdfSx1x",
+	"3/268KvHJVph0HOrfFsWbW9Vk8G2pBMlZ86A4XIhnJ1CQGg/JoJT9LeDr/2K3zDRRxY9pZpQHHIvveYi",
+	"/4v9G733IxGYmXR1R6/9U/bvFC4yYPFRMCkXeENCv5DYj+XPLAfGWZRUe9wXnrsFGomCRuvDIcAfHAFu",
+	"6IAmQgVhVBWcIcDUvsaRc+0MDIZaocKnfdlLUAqGQQwjIeA6ozoJkQskClxIw41nJKFK8Rs2IKltXrvF",
+	"tVO2f9sbtChw3DQMeV8nMRWMhAuahQAK6Bob1XFxcdvxMkzQ8MQlKi9KRrqqiwt54PpNR6InpCEnw688",
+	"nI2VPNDIUkBmO2SsQ+ENiSXkMBwEeKmzaCEMToGgVPabUslbzjQIbw4+RAqPESTnon/qsFpAVDQSJBmP",
+	"buJmXdOtpTIUHVAeEoxkVmJB+nZoXEjX9qWT4clI2HfWrgE0fQDNpj6Q4zQArBRSXKHQAalrrCijBGTI",
+	"tAQDo6cVfwTdqmpiufDCyh9WJkU58ow8Hz5z4SfNMJYQwgIbWodTT7jgesryfod5C5SGl5a57KpuOGyg",
+	"nyk326gc7vFvlZzt8DjMbofnL5D9tJRx+9mHsvgDDlBAU1lYnQAPcWAxXWF0lu+0x9HtZbiEvoav+2gb",
+	"ayva+5jhdW4lYE+7kyPgKvAMPDCQ5s2xKVqkywaBUEx/BiPEU8lEP0iiq2zqeJUTgYQ0lxMApus7dJEa",
+	"uAZjvfDSlAp2q+/Ye77C3qG9kYgaTLbm7X0HKvLoaYqWj3wWOc12XOdp8ytxwEXgByBwzECtxEzsJUGp",
+	"DXrkETy9/k5YLwH6i2NXgQ5V7h6kh6XepHIJVewxASyFK85+A+LUSHg9vN8A1B7LnDOdwOLpwEX0aTOY",
+	"11X3d+Jgj9YSV95HD1aYiB/0SAT138o+mJ3mo5+pYlDw3NWKiUS/FPIKUn8u+onLAY2HcxpMBIzmmN4w",
+	"EnNfA5fN/XBBQEuwB6+OAP9kmiyYQ60EeSSW60A8s3KAy6lf5rjEyJHA4dnpKFldTRGJUCrE/UsgJ1aA",
+	"CGT5D4bcBsQ/TbS0D2BYaC4ZJiEjfxAOhwyyrkZiJO5pQgPclqZfv8OjPxJrjGdwTi5tY8FuZqV4J4n6",
+	"gFOmbmrhCaUY0nN6+7QyIGEhdIxUQJCFBFBlAArgE8eqSSaFYAjo6EKaPYZfvzH458NnLdHBsYjZlZgL",
+	"x/etP6BPI0XtKhbtKHXFUtR2b7yBDJ6nkGvWBTwtH6+lPIIWZvVFxNnBsPSnFQHeM4oVCedOFkB2Doiz",
+	"tc3myW99Z+PG3MO7td2VDPJK5NrPC43tijVLZ5AeskMI0E2TYCPXDHkvN/2tfTIj0XmjOLP/5mCxdX6Z",
+	"kfB3i2uwvlha4U3hmTpG+NEyBwofJfzpc4UiezeJ1ywiH8ecZyzO3akEltzL+18s4ncM9v8zBuw7Kl4b",
+	"v72Ggwk2fxT+dWsYsDBBaGas+IyjNJKkxhQhByxgXtzHfzwSyKsEm9+XU5GaUQk238CmBJs/AZOyO/TE",
+	"IFYbWJaV2fJGFsUXVvSnLgqyO0+C+jt34UhGmnKtFSWrFGRPWtJgwlgCl8rZg6LolpCd6eouEFqWCQC9",
+	"VvaYA/RrnSWK3MjeslOKVcYBsdTZEya1l+w5UWxGufNCQDqq7fq+0S8j0aK73zkm367hsv4e8k3Arj4S",
+	"Y+YZMwRQBIzEPhpUZGUgDALdfH4t99GMoVmmGPRcaZafIZPHxYYl1eyGKVefoh77/8feFT25bRvvfwWj",
+	"lzv9htY5/rXTjPLkpmmSThN7cpfpQy9zwpGQxTEFMAB0suLx/97BtwsQlCj5zrZs19WTZYkHgOTuYhe7",
+	"+30duQW82LZ1ExHZOXrFOOJ8Fu5ggjvgXGMs0qDC4EodTJdcPbt6/jZE/CtGtyVeaIiPN1E+9rbpt20v",
+	"oDxkQy+b1bEzCeE+D6URoqpAQk+B9BE3gS/ZmH+vWO1YmoLUJXt7MPSGLf8AkXc8Lbp4zZ/e1l7KR1Gj",
+	"4592vQVtP+MKoQrNraP3j6CVp5rgd0Gxoo7YXjovvsQPcbjE0vNWIb+wcn2fnNKZA1olOGuoJ2o2Uctm",
+	"lrdGhT2sEjOq3a+5UB9XxX24inXQvb24Y62R1Y2V69kAIWunc7/I9dvV7r0JSwaiko6N4KhKVXyIJov8",
+	"6V+PTmp8NDXuKvsPcPsdSaHbRuoDfBbfkqtJ2eAIClMqcav8Wing7LaqpCSqupPNSgZ1vG1M+ZLbmava",
+	"qtIbC0q52f9NukKByaJsZtQ8X1A3XvebCOuaocoLcy+ZhSom9tbGvnStLJVYSo0sL8O0U8aPDk8cdR7U",
+	"KNaVGDK4z1bd1WpNZA+ojpqI2TI48Kiq1kGzG8Yyx80hb+fyhOK4ELNKOW/NJoGeNypyXABliHK7SGLu",
+	"rJVA060CesUjhmvHrfHZaf9melwWWJGrNeObo9gQN7HbCIDisBBipvWHL5kLgxGGz//0+HEMeMJ4/7h8",
+	"9jMR3XI0FuY7cyK8WkXV5B5FiHHwCFGUPXZCWbqV1Q6BIorvyhDMPXkyZgabnsFnzhu2O/yd97a+XXkV",
+	"m7aCblAJHwvfDOSft6uNspPWmObG1X+oGfG2SeGNaVCzD+I7wQIUxC56OGoinrJ0hJewBsuIN6sS2W+D",
+	"LGYQFwp4d15nEfvH08WcA26tulPa30RRQVxdWdMGtTAhQOdSglqHGDVDWbrWAC6diEsEsR3xL+TRhuct",
+	"G3qgqFugKlm0puIoXqEcDbfkFmbtOFsZoZ+aQXxo4mJ/3siHY96rV3LZNhEwgI7/cCWZJX6tFJtOwM+A",
+	"KrcO/W46aq2pViUj7nMkG69srbmrK2VH09Fa3S6MeTmClQ2PBvsyoXfe0FdhW/p/fIAtRqIJl61sM5qO",
+	"IlkgBp/wyifgK+zsD8XEOcf81o1kP016SwcvxQ29Xhjr32VvktFv6fayv0MEDsra/jSdZB9+YAmr8KZN",
+	"3YgNvItbI20VhlqkDbSp56rclPS+toQ0HdvyGuPcSa9G0yfYPJYoJR+RuRwVo6QWo2naNd/c9xgiCN0n",
+	"gsiCvO9x14ICFZHbjQ6NvPQrJ2bhF62q2elk+X/7ZHnQnwsiFT2jXechd+TI+0oHzfjvxevwz9bhwTYk",
+	"O8skCSgkk6rNfCz4rmoGJGQ3EgpCuCb0KUIobG5AFrcnXkq7wZEOKN6mfSeIofc+HqDHuCtzDw0ewqva",
+	"iRw6Yb2AMD08S5uG3ZekfQp5ZcTLXOzJWQ4eKH+qNfEr2Sq4otStE75IW9OZEyEyIZe9lE0DVnDKYKDz",
+	"tCb6aFx15lDXj45Ndg/rTo/gxwa3C7WmPS0H2CmrXUrlzK1ZJp9MNkBPvdY8WhF/oHP+zsNcSCduEWfx",
+	"tOT5nzsvGzXlwcLcY+qChkve/TkVecZDz2uN4MfXlnlKapeyUEDxJIBP9jy7gtUbyn/NImVfszlQndoV",
+	"oDvMhzYd6mkhTmPNQ/jE2E21qURQLFpp/aO13PTihpQCwzVnTnCJuYiEz9sE2J7NB/ppw1JnFE8STulU",
+	"JCNIhBl0cgwhInqWjuWIQpqepaS+pMQ43qoKneVXIdZDV06UFQDHDnkPTEEIjBl6GswQWq58cNitj3EV",
+	"dz69MGiPXsvNlER85UuzDPP5sJYgTcGycNzx/XdXYkBDZ4MYq2H69/X5MykZTUd/Xt7f8cP0mef35hPu",
+	"NUW3ScYXtbVXJokB+T3CXDY9QWi+1Iqnj9nSG1UHBg5p6IaBpqOl7Bl0mDCyenwM42XdcJwbvmALnjLa",
+	"0RLWnjq32BwmBvVoD1Gm2Ld+wxPQr+NvKNc0K9k1Drp9reP/xFL5zrJtGymRuWfOiLm0QMYgk0U6mx0U",
+	"Z4Xl+541X32BS7nI+80JffaDUWXCYvOOrV7J0jdgiOWY8IB/77Rs3cJ4d1HV8/ne3ODf6vn8Ml56PyaB",
+	"4F4cpB25J6WANw8a5Zh1A/EJhKcxZC7QiklH0i6dR/u1EekpA6gUJ5qt9Isvzjp/wRH0t0R13X+duWKl",
+	"L4eU6/VCusWbgxlJctKj+8jM1DwAxCZsM2EYaudd6fr3lRKtVfP6FaH4ivOve+R8Fi1j44n40aMoHRQE",
+	"rbLOaNmgXShWfg2wvjvDxVaRGGcnEI/awHm9943JZVUhJyib5zbM5eswDqk7K7nh7p09VTtSG12XsiEF",
+	"w/OcnNTlUwb6UX7P3JZ471Oc+zBaBR142JYQ1XGjy0d2pQ93mzYSbZPhYvCob7damTmSSDmNb4jHKhV8",
+	"cOrNo2ZKuRwidPtn7fzlRpe/rPTHoeTJFvYuf/7fQmHFz/RQF114myfSqg8AEZ50I1fjTM6yLRAnWYfp",
+	"qa7okmPWe4YZ9kkGlfBwSbFVd+ZlpITroMNjzjM4AJTUpFbtL5qFcwsWHm+pX6WI95YTMw1lb/Hwj9Tp",
+	"gbFpmo+dpMumrobEin/ikoVU+O0WZq2p7sHo8vNvAznl3g4oBr1jFHS8VHpQN3pm8OI1/n0bz+wvMEKu",
+	"64qYCHzVdTfy2Ww8oh6ijQ1DdKp3TMO6v9+JbCk/nFPWbECC6D0dlKD7uMRRrN7JLU5Hl4e36X91lx1R",
+	"otIsh7frtOZPwvzyuQdf2LC715qLVfayk3Hqvrt4nT4f7BNIb+mjiMI+A5MJQSo0RzI1Vhmko/gTkcmn",
+	"iP7T+9krgA9N+CeRYHzvgwJ8MTeWBfj9ZtlXBtCTQU4cowAzlq7SeRVAqGdcQBchLzsO+eVOnbATM6+s",
+	"lXNjl3xuYpeza10Z5aZCEmgznfVrE9EYq44HaVlwmn23OnQj6mVrLMoClhPxHRhLaWWAqNYqgYbSKXWY",
+	"5Dyrgr7pyv9mKBqOJ4jbZa+zMeF6xwZEqZF0l7pUGecnMpbXOv3CbGRWObOypRqY2iu5nPFfD/747+uR",
+	"vB79Fns3e4k5gJgiAy9T0l++REH2tKMTXVAhLl8Q4lxGUAy25XYjFuHpLkxDja9oA83qlVOFxo/eXWun",
+	"bC0bsTR3KHPlAmA81qWslLhVc8Y8j9NLTjVSKp7fzXCBecTrQuHEte7KJfKW0fEWULoIamG8D27lU2pW",
+	"KehE605pL1plWW6HcvN/h0o9I7l+n/x8UodgEwbFC+bhfjsFrepB1ZofbpuKkzuUlw7vVNEQpEffQSlk",
+	"pTFzr+ypevNUvbmznV5603Y7CwtTgT2Erc7WJiLOdzeQ8bu5gRfB6h2OVsm4sX0knGi2koVYL0yiv3ax",
+	"KImuNPPOyNZatNa8gK3rMH4thub6r6mo/bVG900qvqJemQE79asOU3x2bupKf5n+6IO1/HPXOBLq3IdN",
+	"hZpzY0v1iN7k+Gie7V6ye7Sx9TeOpGyRHEQb8jAoK5yViBLqKX2XZFFcPaT0FIiW3Z7FtVA0VJG8I2PD",
+	"xyH1LnJfZ8t3utbReRqCpNxR6Hd0PayS+HI0t0r9oUS1stF3i8B09/Y8wqI+kd/xELtzsjon32LfWVEw",
+	"aveJ1R8wOHwQMntdg9v04uKrJ3+ZPJ48nnw1/frx149h5XiqXVB7ZXEsquQSMMaObQj3l2UYROhu4+bF",
+	"HtAjUHYmg3l0N4Cj/6tTVqDhjT2T7HpuDGV08tYYwGfuVM24bDZqndud5mqo3MYV3A5ZWlUp7WvZuIIw",
+	"KQn0gopCY+VERNXhP94zS/z5bAvy6fzq2dXzMeekHAI+YDxRA2eKTMJqMhwcx90LGThVOnz27cAS/grx",
+	"4LxhNqgrTavcZOvweu9NtO3A+4gwUfyepVUCDZmuNlpVotbehCdKsNNSxGbNSQ+RaO+UWjYbX5eo6ae4",
+	"7fy5cf4H86IQT5dtU/tVpQrxU/2qlVo1hbhUL0hKpOBm0PHWgs+cUK/KZhUWiNxx2AXb1W0DDgsRlps9",
+	"oTy9vlvFsW/dQefCz6JSbWM2BOwOue1JciT2Chv0tz92ToNkljFQyZZSBwfc1zQK1RmHUfH0ay9sbPNw",
+	"vrfKeM2+RVJvNSpsWukXg7qWVDvoUPiwQS9yjJhLSeRm+MEt0BrdSueEzJcyb8x6aBE/YwEIiuLkEYOL",
+	"m3WCaBSilK1fWaZVKan4r8rG76qWduf4jl71ncK6UcmHxvpmQzqdZrzdEC0OU7llw3PrwvBD3BKl2OAv",
+	"atiOeQ013TEyOP6TbaukJV0uGOKNxT03lXECN0g4YoRTiPh25zCaRM6t7FzSgR55geIcB3tETJx6gwX1",
+	"Bo8LUamyDlIJw8/uY9B94FxK8BeoihDfu3Wmcfap8qqqwclIeMd5f0RuC8JVAyM8b6SGjFSqbGRwRe/o",
+	"oNOJ8y1cCGrU2BSCe5bHGWReBHWot7EJsiVQVfae3UIRD388RKI2JSyDDgJ5d+qc/NhlZtYarl82Ubal",
+	"D88G8IuMXpAJ9lxkxkzcgnxUy/i7HSFm2MtsmCC4nS/cuOjYrTNUnVzaOp6w+26XZ4CwLjryB3OnmFcA",
+	"tCGXP4UdjjZOiadOy2S56hC3ohwBvWR39h+UbPyiwCi1RvSyVN6GvYGsUe1SSeM3Iezi6EmpqmcsUiTj",
+	"Rm9+e/OfAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

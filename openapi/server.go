@@ -72,6 +72,9 @@ type Config struct {
 	Audit *access.Audit
 	// Inbox receives mail over HTTPS and reads the accounts' inboxes. Required.
 	Inbox *inbox.Service
+	// Artifacts keeps the files test runs upload as evidence of their
+	// leases. Required.
+	Artifacts *run.Artifacts
 	// InboundMaxBytes bounds a message posted to /v1/inbound/mime, the
 	// SMTP receiver's limit. Defaults to 10 MiB.
 	InboundMaxBytes int64
@@ -139,6 +142,8 @@ func (c Config) Validate() error {
 		return errors.New("openapi: Config.Deployments is required")
 	case c.Flows == nil:
 		return errors.New("openapi: Config.Flows is required")
+	case c.Artifacts == nil:
+		return errors.New("openapi: Config.Artifacts is required")
 	case c.DB == nil:
 		return errors.New("openapi: Config.DB is required")
 	}
@@ -180,6 +185,8 @@ type Server struct {
 	// deployments and flows are the environments' deployments and flows.
 	deployments *run.Deployments
 	flows       *run.Flows
+	// artifacts are the files test runs upload as their leases' evidence.
+	artifacts *run.Artifacts
 }
 
 var _ ServerInterface = (*Server)(nil)
@@ -194,7 +201,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{accounts: cfg.Accounts, apps: cfg.Apps, snapshots: cfg.Snapshots, leases: cfg.Leases, exclusions: cfg.Exclusions, destinations: cfg.Destinations, isolation: cfg.Isolation, spec: cfg.Spec, totp: cfg.TOTP, tokens: cfg.Tokens, audit: cfg.Audit, inbox: cfg.Inbox, inboundMax: cfg.InboundMaxBytes, db: cfg.DB,
+	s := &Server{accounts: cfg.Accounts, apps: cfg.Apps, snapshots: cfg.Snapshots, leases: cfg.Leases, exclusions: cfg.Exclusions, destinations: cfg.Destinations, isolation: cfg.Isolation, spec: cfg.Spec, totp: cfg.TOTP, tokens: cfg.Tokens, audit: cfg.Audit, inbox: cfg.Inbox, inboundMax: cfg.InboundMaxBytes, artifacts: cfg.Artifacts, db: cfg.DB,
 		logger: cfg.Logger, registry: cfg.Registry, gateway: g, requestTimeout: cfg.RequestTimeout, applyTimeout: cfg.ApplyTimeout, errors: cfg.Errors}
 	s.metrics = newMetrics(cfg.Registry, cfg.Accounts, cfg.Destinations, cfg.Exclusions, cfg.Isolation)
 	s.deployments, s.flows = cfg.Deployments, cfg.Flows
@@ -203,7 +210,7 @@ func New(cfg Config) (*Server, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Pre(requestID)
-	e.Use(s.observe, recoverPanic, deadline(cfg.RequestTimeout), limitBody(maxBody, map[[2]string]int64{inboundRoute: cfg.InboundMaxBytes}), s.gate)
+	e.Use(s.observe, recoverPanic, deadline(cfg.RequestTimeout), limitBody(maxBody, map[[2]string]int64{inboundRoute: cfg.InboundMaxBytes, artifactRoute: run.MaxArtifactBytes}), s.gate)
 	RegisterHandlers(e, s)
 	s.echo = e
 	return s, nil

@@ -159,7 +159,9 @@ func badRequests(path string, op *openapi3.Operation) []badRequest {
 	body := ""
 	props := map[string]badRequest{} // by property: the field the problem names, the body
 	if op.RequestBody != nil && op.RequestBody.Value != nil {
-		if mt := op.RequestBody.Value.Content.Get("application/json"); mt != nil && mt.Schema != nil && mt.Schema.Value != nil {
+		// By key: Content.Get would match an artifact's raw "*/*" body,
+		// bytes that are not text.
+		if mt := op.RequestBody.Value.Content["application/json"]; mt != nil && mt.Schema != nil && mt.Schema.Value != nil {
 			for name, p := range mt.Schema.Value.Properties {
 				if p.Value == nil {
 					continue

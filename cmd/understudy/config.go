@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -14,7 +16,9 @@ import (
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/understudy-dev/understudy/internal/devcluster"
 	"github.com/understudy-dev/understudy/internal/errtrack"
+	runpkg "github.com/understudy-dev/understudy/run"
 	"github.com/understudy-dev/understudy/spec"
 )
 
@@ -129,6 +133,36 @@ type Config struct {
 	// SentryRelease names the running version in Sentry (SENTRY_RELEASE).
 	// Defaults to the binary's version.
 	SentryRelease string `yaml:"sentry_release"`
+	// DataDir is the folder where the server keeps files on its own disk:
+	// the uploaded artifacts, under artifacts/, unless ArtifactsURL names
+	// another store (UNDERSTUDY_DATA_DIR, --data-dir). Relative to the
+	// working directory unless absolute. Defaults to .understudy, where
+	// --dev keeps its cluster and key too.
+	DataDir string `yaml:"data_dir"`
+	// ArtifactsURL is the blob store of the artifacts that test runs
+	// upload (UNDERSTUDY_ARTIFACTS_URL, --artifacts-url): file:///path,
+	// s3://bucket?region=… (an S3-compatible store with endpoint=… and
+	// use_path_style=true) or gs://bucket. Defaults to the folder
+	// artifacts/ of DataDir.
+	ArtifactsURL string `yaml:"artifacts_url"`
+	// ArtifactRetention is how long an uploaded artifact is kept, from 1h
+	// to 10 years (UNDERSTUDY_ARTIFACT_RETENTION). Defaults to 720h (30
+	// days).
+	ArtifactRetention time.Duration `yaml:"artifact_retention"`
+}
+
+// artifactsURL is ArtifactsURL, or the file:// URL of DataDir's folder
+// artifacts/, made absolute, created at start-up if it is missing (its
+// temporary files beside it, so they are renamed on one file system).
+func (c Config) artifactsURL() (string, error) {
+	if c.ArtifactsURL != "" {
+		return c.ArtifactsURL, nil
+	}
+	dir, err := filepath.Abs(filepath.Join(c.DataDir, "artifacts"))
+	if err != nil {
+		return "", fmt.Errorf("data_dir (UNDERSTUDY_DATA_DIR): %w", err)
+	}
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir), RawQuery: "create_dir=1&no_tmp_dir=1"}).String(), nil
 }
 
 // SMTPCheckSendersOn reports whether received mail's senders are checked.
@@ -181,6 +215,8 @@ func (c Config) WithDefaults() Config {
 	if c.SMTPCheckSenders == nil {
 		c.SMTPCheckSenders = new(true)
 	}
+	c.DataDir = cmp.Or(c.DataDir, devcluster.Dir)
+	c.ArtifactRetention = cmp.Or(c.ArtifactRetention, runpkg.DefaultArtifactRetention)
 	return c
 }
 
@@ -219,6 +255,9 @@ func (c Config) Validate() error {
 	if c.SMTPClientConnsPerMinute < 1 || c.SMTPClientConnsPerMinute > 100000 {
 		errs = append(errs, fmt.Errorf("smtp_client_conns_per_minute (UNDERSTUDY_SMTP_CLIENT_CONNS_PER_MINUTE) must be from 1 to 100000, got %d", c.SMTPClientConnsPerMinute))
 	}
+	if c.ArtifactRetention < time.Hour || c.ArtifactRetention > runpkg.MaxArtifactRetention {
+		errs = append(errs, fmt.Errorf("artifact_retention (UNDERSTUDY_ARTIFACT_RETENTION) must be from 1h to %v (10 years), got %v", runpkg.MaxArtifactRetention, c.ArtifactRetention))
+	}
 	if (c.SMTPTLSCert == "") != (c.SMTPTLSKey == "") {
 		errs = append(errs, errors.New("smtp_tls_cert and smtp_tls_key (UNDERSTUDY_SMTP_TLS_CERT, UNDERSTUDY_SMTP_TLS_KEY) go together: set both files, or neither"))
 	}
@@ -244,6 +283,10 @@ const maxPlanRetention = 10 * 365 * 24 * time.Hour
 // planPruneInterval is how often stored plans past their retention are
 // deleted.
 const planPruneInterval = time.Hour
+
+// artifactPruneInterval is how often the artifacts past their retention
+// are deleted.
+const artifactPruneInterval = time.Hour
 
 // inboxPruneInterval is how often messages past their environment's
 // retention are deleted, and inboxes cut to its inbox_max_messages.
@@ -272,6 +315,8 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 	c.SMTPTLSCert = getenv("UNDERSTUDY_SMTP_TLS_CERT")
 	c.SMTPTLSKey = getenv("UNDERSTUDY_SMTP_TLS_KEY")
 	c.SentryDSN, c.SentryEnvironment, c.SentryRelease = getenv("SENTRY_DSN"), getenv("SENTRY_ENVIRONMENT"), getenv("SENTRY_RELEASE")
+	c.DataDir = getenv("UNDERSTUDY_DATA_DIR")
+	c.ArtifactsURL = getenv("UNDERSTUDY_ARTIFACTS_URL")
 	var errs []error
 	if v := getenv("UNDERSTUDY_SMTP_MAX_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -319,7 +364,8 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 		"UNDERSTUDY_CONSOLE_SESSION_IDLE":     &c.ConsoleSessionIdle,
 		"UNDERSTUDY_PLAN_RETENTION_UNAPPLIED": &c.PlanRetentionUnapplied,
 		"UNDERSTUDY_PLAN_RETENTION_APPLIED":   &c.PlanRetentionApplied,
-		"UNDERSTUDY_READ_TIMEOUT":             &c.ReadTimeout} {
+		"UNDERSTUDY_READ_TIMEOUT":             &c.ReadTimeout,
+		"UNDERSTUDY_ARTIFACT_RETENTION":       &c.ArtifactRetention} {
 		if v := getenv(name); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil {
@@ -397,6 +443,9 @@ func merge(layers ...Config) Config {
 		if out.SMTPCheckSenders == nil {
 			out.SMTPCheckSenders = l.SMTPCheckSenders
 		}
+		out.DataDir = cmp.Or(out.DataDir, l.DataDir)
+		out.ArtifactsURL = cmp.Or(out.ArtifactsURL, l.ArtifactsURL)
+		out.ArtifactRetention = cmp.Or(out.ArtifactRetention, l.ArtifactRetention)
 		if out.OldSecretKeys == nil {
 			out.OldSecretKeys = l.OldSecretKeys
 		}
@@ -429,6 +478,8 @@ func serverFlags(fs *pflag.FlagSet, c *Config, configPath *string) {
 	fs.StringVar(&c.SMTPTLSKey, "smtp-tls-key", "", "PEM key file of --smtp-tls-cert (or UNDERSTUDY_SMTP_TLS_KEY)")
 	fs.Var(optionalBool{&c.SMTPCheckSenders}, "smtp-check-senders", "record SPF, DKIM and DMARC of received mail, rejecting nothing (or UNDERSTUDY_SMTP_CHECK_SENDERS; default true)")
 	fs.Lookup("smtp-check-senders").NoOptDefVal = "true"
+	fs.StringVar(&c.DataDir, "data-dir", "", "folder of the files the server keeps on its disk (or UNDERSTUDY_DATA_DIR; default .understudy)")
+	fs.StringVar(&c.ArtifactsURL, "artifacts-url", "", "blob store of uploaded artifacts: file:///path, s3://bucket?region=R or gs://bucket (or UNDERSTUDY_ARTIFACTS_URL; default <data-dir>/artifacts)")
 }
 
 // optionalBool is a boolean flag that stays nil unless it is given, so

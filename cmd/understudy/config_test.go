@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -45,6 +47,9 @@ func TestConfigFromEnvAndFromFileAreTheSame(t *testing.T) {
 		"UNDERSTUDY_SMTP_CHECK_SENDERS":           "false",
 		"UNDERSTUDY_SMTP_CLIENT_MAX_CONNS":        "40",
 		"UNDERSTUDY_SMTP_CLIENT_CONNS_PER_MINUTE": "6000",
+		"UNDERSTUDY_DATA_DIR":                     "/var/lib/understudy",
+		"UNDERSTUDY_ARTIFACTS_URL":                "s3://understudy-artifacts?region=eu-west-1",
+		"UNDERSTUDY_ARTIFACT_RETENTION":           "168h",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +61,8 @@ func TestConfigFromEnvAndFromFileAreTheSame(t *testing.T) {
 		fromFile.ConsoleOn() || fromFile.ConsoleSessionIdle != 2*time.Hour ||
 		fromFile.PlanRetentionUnapplied != 72*time.Hour || fromFile.PlanRetentionApplied != 90*24*time.Hour ||
 		fromFile.SMTPAddr != "0.0.0.0:2525" || fromFile.SMTPMaxBytes != 2<<20 || fromFile.SMTPCheckSendersOn() ||
-		fromFile.SMTPTLSKey != "/etc/understudy/mx.key" || fromFile.SMTPClientMaxConns != 40 || fromFile.SMTPClientConnsPerMinute != 6000 {
+		fromFile.SMTPTLSKey != "/etc/understudy/mx.key" || fromFile.SMTPClientMaxConns != 40 || fromFile.SMTPClientConnsPerMinute != 6000 ||
+		fromFile.DataDir != "/var/lib/understudy" || fromFile.ArtifactsURL != "s3://understudy-artifacts?region=eu-west-1" || fromFile.ArtifactRetention != 7*24*time.Hour {
 		t.Fatalf("config = %+v", fromFile)
 	}
 	proxies, err := fromFile.trustedProxies()
@@ -243,5 +249,60 @@ func TestSMTPSettingsNameWhatIsWrong(t *testing.T) {
 	got, err := loadConfig(flags, "", envOf(map[string]string{"UNDERSTUDY_SMTP_CHECK_SENDERS": "true", "UNDERSTUDY_SMTP_ADDR": ":25"}))
 	if err != nil || got.SMTPAddr != ":2525" || got.SMTPCheckSendersOn() || got.SMTPMaxBytes != 4096 {
 		t.Fatalf("flags over env: %+v (%v)", got, err)
+	}
+}
+
+// The artifacts are kept under the data directory unless a URL names
+// another store; their retention is bounded and named when it is not.
+func TestArtifactSettings(t *testing.T) {
+	t.Parallel()
+	base := Config{DatabaseURL: "postgres://x", SecretKey: "k", EmailDomains: []string{"qa.example.test"}}.WithDefaults()
+	if base.DataDir != ".understudy" || base.ArtifactRetention != 30*24*time.Hour {
+		t.Fatalf("defaults: data_dir %q, artifact_retention %v", base.DataDir, base.ArtifactRetention)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, err := base.artifactsURL(); err != nil || u != "file://"+filepath.ToSlash(filepath.Join(wd, ".understudy", "artifacts"))+"?create_dir=1&no_tmp_dir=1" {
+		t.Fatalf("the default artifacts URL: %q, %v", u, err)
+	}
+	c := base
+	c.ArtifactsURL = "gs://evidence"
+	if u, _ := c.artifactsURL(); u != "gs://evidence" {
+		t.Fatalf("artifacts_url given: %q", u)
+	}
+	for _, d := range []time.Duration{time.Minute, 11 * 365 * 24 * time.Hour} {
+		c := base
+		c.ArtifactRetention = d
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "artifact_retention (UNDERSTUDY_ARTIFACT_RETENTION) must be from 1h") {
+			t.Errorf("retention %v: Validate() = %v", d, err)
+		}
+	}
+	if _, err := loadConfig(Config{}, "", envOf(map[string]string{"UNDERSTUDY_ARTIFACT_RETENTION": "a month"})); err == nil ||
+		!strings.Contains(err.Error(), "UNDERSTUDY_ARTIFACT_RETENTION") {
+		t.Fatalf("a retention that is not a duration: %v", err)
+	}
+	var flags Config
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	var path string
+	serverFlags(fs, &flags, &path)
+	if err := fs.Parse([]string{"--data-dir", "/srv/us", "--artifacts-url", "s3://b?region=eu-west-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if flags.DataDir != "/srv/us" || flags.ArtifactsURL != "s3://b?region=eu-west-1" {
+		t.Fatalf("flags: %+v", flags)
+	}
+}
+
+// An artifacts URL that cannot be opened stops the server at start-up,
+// naming the setting.
+func TestABadArtifactsURLIsAStartUpError(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{"ftp://files.example.test/a", "s3://bucket?no_such_parameter=1", "file:///tmp/x?no_such_parameter=1"} {
+		_, err := openArtifactBucket(context.Background(), Config{ArtifactsURL: u}, slog.New(slog.DiscardHandler))
+		if err == nil || !strings.Contains(err.Error(), "artifacts_url (UNDERSTUDY_ARTIFACTS_URL)") {
+			t.Errorf("%s: %v, want an error naming the setting", u, err)
+		}
 	}
 }

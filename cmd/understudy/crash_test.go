@@ -45,7 +45,7 @@ func startProcess(t *testing.T, dbURL, addr string) *process {
 	t.Helper()
 	cmd := exec.Command(binary(t), "serve", "--database-url", dbURL, "--addr", addr)
 	cmd.Env = append(os.Environ(), asBinary+"=1", "UNDERSTUDY_SECRET_KEY="+testKey, "UNDERSTUDY_EMAIL_DOMAINS=qa.example.test",
-		"UNDERSTUDY_APP_TIMEOUT=2s", "UNDERSTUDY_LEASE_EXPIRY_INTERVAL=500ms", "UNDERSTUDY_LOG_LEVEL=error")
+		"UNDERSTUDY_APP_TIMEOUT=2s", "UNDERSTUDY_LEASE_EXPIRY_INTERVAL=500ms", "UNDERSTUDY_LOG_LEVEL=error", "UNDERSTUDY_DATA_DIR="+t.TempDir())
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func TestDemoResetsChirp(t *testing.T) {
 		}
 	})
 	out, errb := &lockedBuffer{}, &lockedBuffer{}
-	env := map[string]string{"DATABASE_URL": server, "UNDERSTUDY_SECRET_KEY": testKey}
+	env := map[string]string{"DATABASE_URL": server, "UNDERSTUDY_SECRET_KEY": testKey, "UNDERSTUDY_DATA_DIR": t.TempDir()}
 	a := &cli{stdin: strings.NewReader(""), stdout: out, stderr: errb, getenv: func(k string) string { return env[k] }}
 	ctx, stop := context.WithCancel(context.Background())
 	exited := make(chan int, 1)

@@ -58,7 +58,7 @@ func startServer(t testing.TB, o serverOptions) *testServer {
 		o.DatabaseURL = dbtest.NewDatabase(t)
 	}
 	cfg := Config{DatabaseURL: o.DatabaseURL, Addr: "127.0.0.1:0", SecretKey: testKey,
-		EmailDomains: []string{"qa.example.test", "qa2.example.test"},
+		EmailDomains: []string{"qa.example.test", "qa2.example.test"}, DataDir: t.TempDir(),
 		// Syncs and audits run when a test asks: a scheduled run would
 		// change the counts the tests assert.
 		SyncScheduleInterval: time.Hour, IsolationAuditInterval: time.Hour}.WithDefaults()

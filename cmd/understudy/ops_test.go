@@ -143,7 +143,7 @@ func TestWrongSecretKeyFailsClearlyAndOverwritesNothing(t *testing.T) {
 func TestServerRefusesASchemaThatIsBehind(t *testing.T) {
 	t.Parallel()
 	url := dbtest.NewEmptyDatabase(t)
-	m := &Main{Config: Config{DatabaseURL: url, Addr: "127.0.0.1:0", SecretKey: testKey, EmailDomains: []string{"qa.example.test"}}.WithDefaults(),
+	m := &Main{Config: Config{DatabaseURL: url, Addr: "127.0.0.1:0", SecretKey: testKey, EmailDomains: []string{"qa.example.test"}, DataDir: t.TempDir()}.WithDefaults(),
 		Logger: (&cli{stderr: io.Discard}).logger("error")}
 	err := m.Run(context.Background())
 	_ = m.Close(context.Background())

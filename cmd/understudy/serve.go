@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"gocloud.dev/blob"
 
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
@@ -53,6 +54,8 @@ type Main struct {
 	// smtp is the SMTP receiver, nil when UNDERSTUDY_SMTP_ADDR is unset.
 	smtp     *inbox.SMTPServer
 	smtpAddr string
+	// bucket keeps the uploaded artifacts (UNDERSTUDY_ARTIFACTS_URL).
+	bucket *blob.Bucket
 	// stopListening ends the inbox's LISTEN connection; listened is
 	// closed once it has ended.
 	stopListening context.CancelFunc
@@ -82,6 +85,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := migrations.Check(ctx, m.pool); err != nil {
 		return err
 	}
+	if m.bucket, err = openArtifactBucket(ctx, m.Config, m.Logger); err != nil {
+		return err
+	}
 	svc, err := m.services(keyring)
 	if err != nil {
 		return err
@@ -106,7 +112,8 @@ func (m *Main) Run(ctx context.Context) error {
 	// ReadTimeout bounds headers and body together, so a client that sends
 	// its body slowly cannot hold a connection; the body limit is the API's
 	// middleware (1 MiB on every route but POST /v1/inbound/mime, whose
-	// message may be UNDERSTUDY_SMTP_MAX_BYTES). There is no WriteTimeout:
+	// message may be UNDERSTUDY_SMTP_MAX_BYTES, and PUT
+	// /v1/leases/{id}/artifacts/{name}, whose file may be 10 MiB). There is no WriteTimeout:
 	// a read of a lease's inbox may wait 60s for mail, and each handler
 	// bounds its own time (the request timeout, plus the wait it was asked).
 	m.http = &http.Server{Handler: handler, ReadHeaderTimeout: min(10*time.Second, m.Config.ReadTimeout), ReadTimeout: m.Config.ReadTimeout,
@@ -196,6 +203,12 @@ func (m *Main) Close(ctx context.Context) error {
 		m.apps.Close()
 		m.apps = nil
 	}
+	if m.bucket != nil {
+		if err := m.bucket.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing the artifacts bucket: %w", err))
+		}
+		m.bucket = nil
+	}
 	if m.pool != nil {
 		m.pool.Close()
 		m.pool = nil
@@ -209,7 +222,7 @@ func (m *Main) Close(ctx context.Context) error {
 func (m *Main) handler(svc services) (http.Handler, error) {
 	tokens, exclusions, audit := access.NewCachedTokens(m.pool, m.Config.TokenCacheTTL), tagging.NewExclusions(m.pool, m.Logger), access.NewAudit(m.pool)
 	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Apps: svc.apps, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: exclusions, Destinations: svc.destinations, Isolation: svc.isolation, Spec: svc.spec, TOTP: svc.totp, Tokens: tokens, Audit: audit,
-		Inbox: svc.inbox, InboundMaxBytes: m.Config.SMTPMaxBytes,
+		Inbox: svc.inbox, InboundMaxBytes: m.Config.SMTPMaxBytes, Artifacts: svc.artifacts,
 		Deployments: svc.deployments, Flows: svc.flows,
 		DB: m.pool, Logger: m.Logger, Registry: prometheus.NewRegistry(), RequestTimeout: m.Config.RequestTimeout, Errors: m.errors})
 	if err != nil {
@@ -251,6 +264,8 @@ type services struct {
 	// deployments and flows are the environments' deployments and flows.
 	deployments *runpkg.Deployments
 	flows       *runpkg.Flows
+	// artifacts are the files test runs upload as their leases' evidence.
+	artifacts *runpkg.Artifacts
 }
 
 // services builds the domain services on the pool; m.apps is set so that
@@ -311,6 +326,10 @@ func (m *Main) services(keyring *secret.Keyring) (services, error) {
 		return svc, err
 	}
 	svc.inbox, err = inbox.New(inbox.Config{DB: m.pool, Keyring: keyring, Accounts: svc.accounts, Logger: m.Logger})
+	if err != nil {
+		return svc, err
+	}
+	svc.artifacts, err = runpkg.NewArtifacts(runpkg.ArtifactConfig{DB: m.pool, Bucket: m.bucket, Logger: m.Logger, Retention: m.Config.ArtifactRetention})
 	return svc, err
 }
 
@@ -324,10 +343,12 @@ func (m *Main) startJobs(ctx context.Context, svc services) error {
 	isolation.AddWorkers(workers, svc.isolation)
 	spec.AddWorkers(workers, svc.spec)
 	inbox.AddWorkers(workers, svc.inbox)
+	runpkg.AddArtifactWorkers(workers, svc.artifacts)
 	periodic := append(lease.PeriodicJobs(m.Config.LeaseExpiryInterval), tagging.PeriodicJobs(m.Config.SyncScheduleInterval)...)
 	periodic = append(periodic, isolation.PeriodicJobs(m.Config.IsolationAuditInterval)...)
 	periodic = append(periodic, spec.PeriodicJobs(planPruneInterval)...)
 	periodic = append(periodic, inbox.PeriodicJobs(inboxPruneInterval)...)
+	periodic = append(periodic, runpkg.ArtifactPeriodicJobs(artifactPruneInterval)...)
 	client, err := river.NewClient(riverpgxv5.New(m.pool), &river.Config{
 		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
 		Workers:      workers,
@@ -344,6 +365,31 @@ func (m *Main) startJobs(ctx context.Context, svc services) error {
 	}
 	m.jobs = client
 	return nil
+}
+
+// openArtifactBucket opens the blob store of the uploaded artifacts. A
+// URL that cannot be opened (an unknown scheme, bad parameters, no
+// credentials) stops the start-up; a store that does not answer only
+// warns, since leases do not need it.
+func openArtifactBucket(ctx context.Context, c Config, logger *slog.Logger) (*blob.Bucket, error) {
+	u, err := c.artifactsURL()
+	if err != nil {
+		return nil, err
+	}
+	b, err := runpkg.OpenBucket(ctx, u)
+	if err != nil {
+		return nil, fmt.Errorf("artifacts_url (UNDERSTUDY_ARTIFACTS_URL): %w", err)
+	}
+	checkCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if ok, err := b.IsAccessible(checkCtx); !ok {
+		msg := "the artifacts bucket cannot be reached: uploads fail until it can"
+		if err != nil {
+			msg += ": " + err.Error()
+		}
+		logger.WarnContext(ctx, msg)
+	}
+	return b, nil
 }
 
 func keyringOf(c Config) (*secret.Keyring, error) {

@@ -217,7 +217,8 @@ func checkPrintedTokens(t *testing.T, text string) (runner map[string]string) {
 func TestServeDevPrintsARunnerToken(t *testing.T) {
 	t.Parallel()
 	out, errb := &lockedBuffer{}, &lockedBuffer{}
-	env := map[string]string{"DATABASE_URL": dbtest.NewDatabase(t), "UNDERSTUDY_SECRET_KEY": testKey, "UNDERSTUDY_ADDR": "127.0.0.1:0"}
+	env := map[string]string{"DATABASE_URL": dbtest.NewDatabase(t), "UNDERSTUDY_SECRET_KEY": testKey, "UNDERSTUDY_ADDR": "127.0.0.1:0",
+		"UNDERSTUDY_DATA_DIR": t.TempDir()}
 	a := &cli{stdin: strings.NewReader(""), stdout: out, stderr: errb, now: time.Now, getenv: func(k string) string { return env[k] }}
 	ctx, stop := context.WithCancel(context.Background())
 	exited := make(chan int, 1)

@@ -1300,6 +1300,11 @@ type Lease struct {
 	State        string      `json:"state"`
 	Status       LeaseStatus `json:"status"`
 	StatusReason string      `json:"status_reason"`
+
+	// Traceparent The lease's W3C trace context: the span of its acquisition, whose trace its later work and its apps' calls
+	// join. Send it as the `traceparent` header of the requests a test makes to the app under test, so the app's
+	// logs, spans and error reports name the run. Absent on leases acquired before leases kept one.
+	Traceparent *string `json:"traceparent,omitempty"`
 }
 
 // LeaseGrant defines model for LeaseGrant.
@@ -2142,6 +2147,12 @@ type ListLeasesParams struct {
 // AcquireLeaseParams defines parameters for AcquireLease.
 type AcquireLeaseParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+
+	// Traceparent A W3C trace context for the lease to continue; one that is not valid is ignored (a new trace starts).
+	Traceparent *string `json:"traceparent,omitempty"`
+
+	// Tracestate The W3C tracestate that goes with `traceparent`; ignored without a valid one, or when over 512 bytes.
+	Tracestate *string `json:"tracestate,omitempty"`
 }
 
 // GetLeaseCodeParams defines parameters for GetLeaseCode.
@@ -2972,6 +2983,13 @@ type ClientInterface interface {
 	// A key names one request: reusing it with a different body is refused with 422. Keys are remembered for
 	// 24 hours; after that the same key starts a new lease.
 	//
+	// The lease carries a W3C trace context (https://www.w3.org/TR/trace-context/): its acquisition is a span that
+	// continues the request's `traceparent` (and `tracestate`) when it is valid, and starts a new trace otherwise.
+	// The lease's `traceparent` is that span's context, answered in the body and as the `traceparent` header; its
+	// renewal, its release (and the reset on release), the reads of its inbox and its authenticator codes, and
+	// every call made to its apps (the webhook provider's `traceparent` header, the exec provider's `TRACEPARENT`,
+	// the postgres provider's `application_name`) join the same trace.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/leases (the `AcquireLease` operationId).
@@ -2985,6 +3003,13 @@ type ClientInterface interface {
 	// with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
 	// A key names one request: reusing it with a different body is refused with 422. Keys are remembered for
 	// 24 hours; after that the same key starts a new lease.
+	//
+	// The lease carries a W3C trace context (https://www.w3.org/TR/trace-context/): its acquisition is a span that
+	// continues the request's `traceparent` (and `tracestate`) when it is valid, and starts a new trace otherwise.
+	// The lease's `traceparent` is that span's context, answered in the body and as the `traceparent` header; its
+	// renewal, its release (and the reset on release), the reads of its inbox and its authenticator codes, and
+	// every call made to its apps (the webhook provider's `traceparent` header, the exec provider's `TRACEPARENT`,
+	// the postgres provider's `application_name`) join the same trace.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4493,6 +4518,13 @@ func (c *Client) ListLeases(ctx context.Context, params *ListLeasesParams, reqEd
 // A key names one request: reusing it with a different body is refused with 422. Keys are remembered for
 // 24 hours; after that the same key starts a new lease.
 //
+// The lease carries a W3C trace context (https://www.w3.org/TR/trace-context/): its acquisition is a span that
+// continues the request's `traceparent` (and `tracestate`) when it is valid, and starts a new trace otherwise.
+// The lease's `traceparent` is that span's context, answered in the body and as the `traceparent` header; its
+// renewal, its release (and the reset on release), the reads of its inbox and its authenticator codes, and
+// every call made to its apps (the webhook provider's `traceparent` header, the exec provider's `TRACEPARENT`,
+// the postgres provider's `application_name`) join the same trace.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/leases (the `AcquireLease` operationId).
@@ -4516,6 +4548,13 @@ func (c *Client) AcquireLeaseWithBody(ctx context.Context, params *AcquireLeaseP
 // with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
 // A key names one request: reusing it with a different body is refused with 422. Keys are remembered for
 // 24 hours; after that the same key starts a new lease.
+//
+// The lease carries a W3C trace context (https://www.w3.org/TR/trace-context/): its acquisition is a span that
+// continues the request's `traceparent` (and `tracestate`) when it is valid, and starts a new trace otherwise.
+// The lease's `traceparent` is that span's context, answered in the body and as the `traceparent` header; its
+// renewal, its release (and the reset on release), the reads of its inbox and its authenticator codes, and
+// every call made to its apps (the webhook provider's `traceparent` header, the exec provider's `TRACEPARENT`,
+// the postgres provider's `application_name`) join the same trace.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -7560,6 +7599,28 @@ func NewAcquireLeaseRequestWithBody(server string, params *AcquireLeaseParams, c
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
 
+		if params.Traceparent != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "traceparent", *params.Traceparent, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("traceparent", headerParam1)
+		}
+
+		if params.Tracestate != nil {
+			var headerParam2 string
+
+			headerParam2, err = runtime.StyleParamWithOptions("simple", false, "tracestate", *params.Tracestate, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("tracestate", headerParam2)
+		}
+
 	}
 
 	return req, nil
@@ -9317,6 +9378,13 @@ type ClientWithResponsesInterface interface {
 	// A key names one request: reusing it with a different body is refused with 422. Keys are remembered for
 	// 24 hours; after that the same key starts a new lease.
 	//
+	// The lease carries a W3C trace context (https://www.w3.org/TR/trace-context/): its acquisition is a span that
+	// continues the request's `traceparent` (and `tracestate`) when it is valid, and starts a new trace otherwise.
+	// The lease's `traceparent` is that span's context, answered in the body and as the `traceparent` header; its
+	// renewal, its release (and the reset on release), the reads of its inbox and its authenticator codes, and
+	// every call made to its apps (the webhook provider's `traceparent` header, the exec provider's `TRACEPARENT`,
+	// the postgres provider's `application_name`) join the same trace.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/leases (the `AcquireLease` operationId).
@@ -9330,6 +9398,13 @@ type ClientWithResponsesInterface interface {
 	// with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
 	// A key names one request: reusing it with a different body is refused with 422. Keys are remembered for
 	// 24 hours; after that the same key starts a new lease.
+	//
+	// The lease carries a W3C trace context (https://www.w3.org/TR/trace-context/): its acquisition is a span that
+	// continues the request's `traceparent` (and `tracestate`) when it is valid, and starts a new trace otherwise.
+	// The lease's `traceparent` is that span's context, answered in the body and as the `traceparent` header; its
+	// renewal, its release (and the reset on release), the reads of its inbox and its authenticator codes, and
+	// every call made to its apps (the webhook provider's `traceparent` header, the exec provider's `TRACEPARENT`,
+	// the postgres provider's `application_name`) join the same trace.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -14180,6 +14255,7 @@ func (r ListLeasesResponse) ContentType() string {
 // AcquireLeaseResponse201Headers the declared response headers of an HTTP 201 response for AcquireLease
 type AcquireLeaseResponse201Headers struct {
 	CacheControl *string
+	Traceparent  *string
 }
 
 // AcquireLeaseResponse401Headers the declared response headers of an HTTP 401 response for AcquireLease
@@ -17537,6 +17613,13 @@ func (c *ClientWithResponses) ListLeasesWithResponse(ctx context.Context, params
 // A key names one request: reusing it with a different body is refused with 422. Keys are remembered for
 // 24 hours; after that the same key starts a new lease.
 //
+// The lease carries a W3C trace context (https://www.w3.org/TR/trace-context/): its acquisition is a span that
+// continues the request's `traceparent` (and `tracestate`) when it is valid, and starts a new trace otherwise.
+// The lease's `traceparent` is that span's context, answered in the body and as the `traceparent` header; its
+// renewal, its release (and the reset on release), the reads of its inbox and its authenticator codes, and
+// every call made to its apps (the webhook provider's `traceparent` header, the exec provider's `TRACEPARENT`,
+// the postgres provider's `application_name`) join the same trace.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/leases (the `AcquireLease` operationId).
@@ -17556,6 +17639,13 @@ func (c *ClientWithResponses) AcquireLeaseWithBodyWithResponse(ctx context.Conte
 // with the same `Idempotency-Key` (by the same token) returns the same lease instead of taking a second account.
 // A key names one request: reusing it with a different body is refused with 422. Keys are remembered for
 // 24 hours; after that the same key starts a new lease.
+//
+// The lease carries a W3C trace context (https://www.w3.org/TR/trace-context/): its acquisition is a span that
+// continues the request's `traceparent` (and `tracestate`) when it is valid, and starts a new trace otherwise.
+// The lease's `traceparent` is that span's context, answered in the body and as the `traceparent` header; its
+// renewal, its release (and the reset on release), the reads of its inbox and its authenticator codes, and
+// every call made to its apps (the webhook provider's `traceparent` header, the exec provider's `TRACEPARENT`,
+// the postgres provider's `application_name`) join the same trace.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -22295,6 +22385,13 @@ func ParseAcquireLeaseResponse(rsp *http.Response) (*AcquireLeaseResponse, error
 			}
 			headers.CacheControl = &value
 		}
+		if values := rsp.Header.Values("traceparent"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "traceparent", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Traceparent = &value
+		}
 		response.Headers201 = &headers
 	case rsp.StatusCode == 401:
 		var headers AcquireLeaseResponse401Headers
@@ -25711,6 +25808,36 @@ func (w *ServerInterfaceWrapper) AcquireLease(ctx echo.Context) error {
 
 		params.IdempotencyKey = &IdempotencyKey
 	}
+	// ------------- Optional header parameter "traceparent" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("traceparent")]; found {
+		var Traceparent string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for traceparent, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "traceparent", valueList[0], &Traceparent, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter traceparent: %s", err))
+		}
+
+		params.Traceparent = &Traceparent
+	}
+	// ------------- Optional header parameter "tracestate" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("tracestate")]; found {
+		var Tracestate string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for tracestate, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "tracestate", valueList[0], &Tracestate, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tracestate: %s", err))
+		}
+
+		params.Tracestate = &Tracestate
+	}
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.AcquireLease(ctx, params)
@@ -26278,434 +26405,442 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37chs3ti/8Kih+u0rkt1sUJV92ItWu+jSOk3hPHLssZ7LPF/qowW5QxKgJ9ABo0RyXq87TnAc7T3IK",
-	"awFoNNnNiyzJSUb/2BTZjevCwrr+1qdeJuelFEwY3Tv91JsxmjMFH98xo5bnU8OU/StnOlO8NFyK3mnv",
-	"gmVS5JpQ+zNZzHg2I0Ytubgi9IpyQeZ0SRZSXQ97SU9nMzantpE5F3xezXunx0nPLEvWO+1xYdgVU73P",
-	"nz8nvZIqOmfGDeA8y2QlzKvv7B/cdltSM+slPUHn9lWKv1/yvJf0FPtHxRXLe6dGVSzu1HWkjeLiqme7",
-	"OS/Ln6GJ9mbLcs/2vmPacEHt2mxoN6+f2rP9l+KGKynmTJgN7bP6qT3b/4lRzTqXubC/7r/Ir5nW9Ip1",
-	"ENA5mePvhOdnRIpi6b/QRLGM8RuWO+rihlDFSMG1YbmlJxjjPyqmltGmQTcNWqMff2Liysx6p8+fJt0D",
-	"/F7J+fr43jRGtJhJzYh9ktA8V0xrkklhKBeamBnXCcmoZodcaCY0N/yGFcuukU5tfx0DPRmNNoy0c4fc",
-	"OG+9Rz/xOTeh7ZXxFvBj3E7OprQqjB1uYkfvjrQd+8YDHvq7qCZ/Z5nZbdU1Pnz7BXcN3G7Nf6W8ZZw/",
-	"ygUppLgiRpIF5YZMpSKUzKnJZpYHetpezJggQgpGuB03U4wsmTkl2rHPfvpklA4IvJxXCngDfKnThKTH",
-	"83SQkJHt5PmI6CH5Dhde229Gp4QKvWCKUEOkyFjX9O34uufeNvW3BRWdtFYWVOxPaO9kwTawLiULtmeL",
-	"v0p1rUuabWp24Z/Z2Pa/KTbtnfb+n6P6JjzCX/XRRVFd4dWkmC6l0Axupr/Q/Adq2IIu7V+WMi3TPf1k",
-	"746CZ7CPR6WSk4LN//3v2tLMpx17fItvYacrPFMQWpZu21lOZGU0zxnhRpNSyRueM3WAnEnRzCSWruxv",
-	"2lDDHDOlRDFtpGJkQTUR0liydE+4X3LSz2TOSDqh+eUVTjNNiN0CklZKnFbCigimypenbo6ntCwPfb/p",
-	"4AwaddezJf0p5QXLyYKbGfykGNVSDHufE7uU79g/KqbNQy7lexgEdEsyKuw6TGBYOaHIYcIyEk2X+hSW",
-	"6r8u3vycECpIJa6FXAgy5azIE0LJQgE3sEsEh3lCcxKEGb+ec1pMpZqzPE0Iu2FqCY9BG4QLkjKlpNLp",
-	"ANblhRTTgmcPvioZLQqSFVTPLAf2G5ZVSjFhkFASL/DNGMmZobwg9sBpP8/MDd3OJFmTKA+DRNA2Svf0",
-	"USR8wkC/l2rC85yJh14PI6+ZONBEZ7IENr5g9JopYmZUwApY7o4EY1dOMJaHhZj6Qbs9/Vma72Ul8oee",
-	"g92d3A5SXJFcMjz37CPXxo9USHM5tUNzI31Ll4Wk+Xspf6Lqin2tozmR+dKueWEH4db8mLzmf/HjNlJe",
-	"wo9+3K7dB+XKSyLt3U7g/CYkm3E2LZbk2Wjkh2llICVokQ5OgSPjqdEo18qrK5YTYKqOOeLkeZ4QYfkE",
-	"0TO5QG55wdQNz9gvgt5QXtBJ8aBbc05yVjKRM5EtSR+OPzV0QjWDu4bi/ZRXCvRAe58wY3/IaGkqxQZ2",
-	"K3PLN6UiupCLM6szOoXRrVRVz8xt6S+CVmYmFf8ne9CD87MkE0aV3RTLAmCGeNYp3Gn+DpCKKHYjr+t7",
-	"s4pGvMYDf/3118PzysyYMHborEU1KhZ0qUn6F+xdMVrM/3Pcq2/dcS9tqtWr0tFnWLZSyczKoZOCvRSG",
-	"m+XXOsXANIviEC8/MqkMoeSGFhXwU8uLaJax0tiR1ifmhhZ8p5vyb0zkUr3ncyarB78uqaDF0vBMkxsY",
-	"Bsl5jlNC4dzeoFzE5/pAE8PnVp+d88B/nZh1aXAWTtwaiy55Czs79I8PhuRnifzdLjYII3B3/xJe9cKg",
-	"P7GneHlVJpNzuw9j4YQ/KdzFHqwVViSqxIzRwsyW8ZktqGFqOBZ2F6yi9JXY0vuIEXkWgwwJlbNMVgVu",
-	"yoSRKRdcz1iO89dMWQbLNdGzyhi8IPFQF9KSrgEC5VM3+LHIpBAsQ0WtjWWRF1YMwPVBkTuNxJ7Urtbd",
-	"yESfPQeIbWX2Y6lkyZThqKpkilHD8ksKv9kjaD/1cmoYkE9vTQNMGpakdfaS9K6YYKisRj8HPT/p8bz1",
-	"NZ6zwIc2bfUr/xxYBLVeSJVfKmn2nodixqp8+70jkXjXftCFNO3TtUJxpbfNyu3QBT4cXrtEXai1S0Ov",
-	"9Pr98Ku9gOZUXeuGmkU10UthZszwjCxmTIHowI29kxlVmvQDr0rsdxpupiaxcH0Z2rB/M1HNe6e/9azK",
-	"3PvQslrh6cttNFM/2bnCNZ+7jEy7rdp/rc3/1hz0WkddY+zqrp6lRLORHViZ70l7q0PMe8mqfdYNzlJV",
-	"40QFelqlkOgAtZ+LJD7sjVE7UmqbmyPLl9Ops8g1KYLNKS86TnPr12gtZh9Lrph2K7ZKv0ygFAXPEgaO",
-	"BDRE2BtFG0uYu51WaCG/nCzXu7G3wkwWVqqW0/ikHOigzsLrw6/JBloJBdZ8lURc8xv28CeuW3aQGzZv",
-	"fthheMB9sBuqFAVWLNhHcymnU81aNvWtFfaFQYvnXKqw2ppMZVHIRbTKsUW4MXkY4IYJXoQV9ozJaiN2",
-	"Y4CR3XDNpcA/FaO5PSdIIJaewATVC5dCKzs7R+N+yy3qrq21N2BcqoX8Xl28IU+Onz8/PCa0KGf08KSV",
-	"zkqpDS0urSTR2r5iV7zjdtBGMWa280f3XIKTCE02+65n0rr+ZfkwkkUHUxHOxru+fM7s2b5ALFPMXIJt",
-	"qnEA1i/aFVLXDGRBeJjmObd7Sou30fTRiPwgNwVMPppqNLyVOXZfAB2bem4MzWbds5zSQrNVIcFvxna7",
-	"eXN/mudjwSYzKa8TYqnwSjGdEPaRZVbyntLrdqaMk92wKy1bu+a3Vsyg8mklIqL5leUYBJtOCCXfXfw8",
-	"OCWa0YLl9lpSTBtviFHMVEqgF3JtPXclmvVrKjLe+0ZIXzMGt9a7l+ffvX45aOlyhXRW6aRjz1/MWHa9",
-	"fpopHvGW9TNdEgAraKlZ+4mV19HXEykLRsXaiNHTLq97oZu60Y7R38kdV5brh373u6gsf4GDteex2YFV",
-	"7UfZtybAdTJqm2TBWf5iRgVaf1eIJfPK30aVvaDiHJ/8nPRofbeuTeXW7NI3mvghQVsd21YsI0/THju3",
-	"oNxcgiChG+7v3kj3kt08wyjpSgE2UqewGUlQFrGfmMgTq8JR8oOMXcHP5umAVKV95Hi24gHWp0SxaaWZ",
-	"dwEnRNC55WYgSsOALduIHL5PTtpWdH2xjFF8UhnWSQAdUR1iCU4yZLBnRFRFgSIhyN++VW/208wQKpYg",
-	"L4LBBh7lYDEMjn07A9sOWpUsBX9OehM2lYrdfgDe+amZ2a/jqVQZsypZWdCMrcgxgc9tkFhC820xMcgG",
-	"0Efg7iiqWNMLkGzjqu4ecEuUuL36sGmbv+RK/V4xBqZdgk9oYnVTllsSpWWpcW2DNmDnE2T1jpv0vMq5",
-	"eXnD2uxZNetZ5yKZkeoL+Yu/ifa8xX91TgFNp3Cc7V55tXOhuGFn9uQzOyVwjHjPc2UXihZagqqqSZoV",
-	"nAlzaflamqDrFb4JcUd9SoyqtGG5XcaPywOrYKkFVTnYbvEcgQGXK5YZUjIrVwxa1xml7bAsXJjnT1vU",
-	"NCQvpjvMMUnPUHXFtv2K33/aRf4F6RV3M2LscTtxn43h1fv3YSNh3YkcUZPp7cUJ5LBofuky9gEZwHPo",
-	"vrUny52ndRseqgAt3CWcQKJkwQ40KaUsyIIXBbliZti68TkLZ3W9xXdsqkmuZFn62A7nAfQuMsXm8sbF",
-	"7O2yoO/Y1NmhWnQytWkoYXIRa3FGeC7s9QpOJFqWO4+laRdrHY+9uzcMxRka7ImFlS4khO0kbgNIzgpm",
-	"jzE4EOE6yQdnXlaAswz3pFc8oK3FjBfuas/vaiptAsALxcDWSAvdxoI3GGeTDSZDb7Rst3TcwsBfaaY6",
-	"btpVQTGOFfYGtvB6NLTGQNoO7HdMY6NbZMiWc0yJLllGcpYVFDReu8cF15ZLK3LNRW7vjEkhs+sheQkk",
-	"i/2SmRUNBUndLZAmJB1Xo9GTzL4En9gQvyjohBX4TWoFSud8tB2PRT+1lDecVEum0gFcFTu089u4d82W",
-	"496HFKVZe6a0oSJjdrgUB4wMIJ1KdcloNktJ3Ndv4x6rbAODZCwqwf9Rsdgzagd3FvvjMJwIw6jQUTxZ",
-	"Em5AQnYDdivRGHOQ79z8h2Pxt1qKyqziy3LbVN1Vgn7BZTPmKyFaIhdDxgH+ZjcqP+ADXcuT6NVbU6h3",
-	"v0ocUbVqpkkcOb53k1FselvTkalp76ajsPS2pvm8lKrtTnv5kWtwtSJxa0JzWVpOCKwaRCYfuEn62ArS",
-	"GIox+wzxFbzdNjq4mdbH9jNbeFGLaUvefozNYc2pgBDlPjTjR1eTjWJOE/On45qxUoNcjw3uO5HXMNzW",
-	"a6hjJm9aB66NLDUOn4urhBRsarzL3x2+vmvytmv+zo2obbCyYHuT2TtZsN1uregU7afhR7aJ5iJaiWGN",
-	"H97GsF3wKcuWWbHVcvpTeHBXu/fvwa4KoTBlCQbMyMKa2OsnKxhVqxZVQkW+YlQFQamgApQnoFvuea4U",
-	"xbJFhUl6oFu9EcUyKOh3aoXdbnT1lLNBUog58B2RZXQh7EaeOXDcrFtm20K+VjxYH4YlsZm8SgidlwU3",
-	"Vc4SMucfSypYkRDNrmx7YF5Bomwlvjs+GV9Oy+dvX5FrttRAohD79wej42pScD3bRsgQGJFdQmjqDS12",
-	"EKG3k/rLJhndBalHlLkbqWeVNnJ+qSs1pdm+jj/QDC5zOadc7PkqFxP58XJOP176BKb1ybz2qU3XrESh",
-	"3+klCTkGE+9oNBo1rbwno1G7ao79KWasntamEwdTdLC9WSHE0aOd5ylZzEARpUtN+v+Ru0SkhgH6yfPZ",
-	"ICHHMzuUJ8+f5c3B/Ud+/0d6fyp0Qt9+BMjz9hASbP1AE0FNpWhBeH4KtryaLuHHOUsIKzTz+kn0O9Lq",
-	"EX5vn/TqSdvaGdk+Dm//M2FMxNBr1lDwhlv9JUZCGNGm1Xvtxck9Fm/amkO5Oux18TmaDDVnhF8JiVYO",
-	"tMb7xwTGXTPF9lqyeutqoT7OXWko46QPqi1G8kfyL3y2nHuwfXVdaqeRm9b3XS2w3+kKO2uzpw0Jon6Q",
-	"9Hcc/KZxu4iou2DqYBnYiZvT27ko1iaRyZxdltQYptosmS9PiPvRr6OzkUqB1idiG9BnSIro0Zhoeye1",
-	"uxCixm8hbXEtC+C/l6UseLb8koAHvAYtPdxwzSe84GZ5SmaQlpQQw7RhSl9CArY9AEUhFx1emdtx9YKL",
-	"69ssvH0P7hhFxTWZcqXNjqvfrTRJWVxq/s8Wo218qR2337f/qKiiwnDBLqW4vOFuiza3ZWW0HVx2Wy61",
-	"WH348hisL9UFMBFgB+XdD/tHfKE7vMtrF2s/zKmoaHGpDSv3lMa26AcPGhS2Tc6+17AxWNtNIWMxOayO",
-	"NWz2ylbsF2gWkcKtAs5WCHZFP7CSLOm7oIxBQmpLf0K8gR8C3i8Vm546Q3FZ4pWDEq9h87Kghq0HCock",
-	"X010lc0gE0Yzdfjp0zCgk3z+jMFaFOYWTXbQyp7uUZXeJzLvXvTkh46bu7Wmuxp4Ees8VhAix3NQvp6u",
-	"xNwcP5tvl6Tik7flPHQE4+VNnn9XQXm3Z6c7hfM1AW6aYX0r7GNTlN/6zbHugdw7nqMjgno1ntwldQbG",
-	"t4Q8Ef/5Q7I11LozRj+a1V3EHmx06+wcfBC1cquYxm2iROfF/jXjHXcyfK29s2La+nIx7KvZqTqS83Yw",
-	"X/0oF1ahjCB6GM1m/tZsWkQaRifI75lLbXYyZV06eJxNuDub+4uMXGC6dQ22994pKt6NVOZug+aOrW9/",
-	"9yq07s1+ElhEvC9CeNAe57yFVlvVTN1BC2WpyYQtpRUUZoxMKl6YQy6sdq1Jv4D81omkKtcJ0TLjtLic",
-	"MpZbwYeqbJYQxTI5nzORoxM8aSTl6gQlgeyyVHLKCys6wTqBh1OxG84WenBGglpNQK3mTANMnd0gO6x5",
-	"w9EZVNbe//yNHv7zg/1ndPjt5YdPo+T5yed/azvSc/rxFb7/bLRy8Ow1wv9RMfe7M/KvHePmqr6QwihZ",
-	"WIEKxVz35Bmeu3mlIaWZx+5bu9xWiS+4NkMSgpEqjdkEoEg3JrphFieI6OX+Or6dzfvLmQbGQcrCyhfk",
-	"SnJx5abRZiiP8ci2IZLdE+cBvmM/LD2UXcyESJ8KMpOVciZ1ML8PmnN5Pnr6zWhE+pQsGLseNOb15PjZ",
-	"k+fNqdm/N3G2HRCuWiXYJnluYSx3IdVsjCjZWaqJWtlRqllRB8C25PU+qhi4a1oiLbdxxXcY1qdbiAbf",
-	"Jf5dNGpd8Rsmzgj1X8ehmgXPllbJ0Q28KjRU95+Ovh0MySMTvhsm/GdgjX9gTngrZtcqsn/MikpzKV4K",
-	"o+osrNtzp7i95ZcwqGZD+wbYIgzAlHfkkrUbmCJVDaFPeE5oA+XFar5NSInJMokzY8D67t1MZsaUJn0t",
-	"K5WxKDQyX7F/ec16WwCuM9CtGCQ/tKJ6dES8vRKEQjgtJHRyAQz0him70qdkKtWVNIaJACvbZphPejij",
-	"Dl9bWULIq/D2xGQNKwciYqMptBrq3KDaO4GAYPcERhPSPGe52zS/9S7Pgxo3MTefrckcaypKoKVgK25s",
-	"lR/qRjpuv/u3OhKonrUvwX+/eecJ7eLH88OTZ8/tnxiLW4/Yxy3aBQO+MmMfW5f7bo950gPa2jF1xvub",
-	"dng0oop9t7Fp+vcNuSV2g0g2cKTvrazzUinMn1o1RnYa0EBE2h6zgY8FU1zrAKS6YuZ2+ZkhXnejg5yt",
-	"uMh1q488UEicNOnuH//38Uap49hfV12yQbvvj+mN66Ih43R1awJP2xQAsRp8ISTc30z5+IqETJZ+lXYO",
-	"9g34u2/CWFePSQ2/u2tb65QTJhg317ZQXaZi7OMyOlubkFtubd59FWFbdQZBbEzScY99TnoTrszs0isu",
-	"DbtThz+3LOjystOO1Z2QM6VzXmx4ExSS7p8LmdEOmJxyJkXLJfpyePz8KfBqShQktCkGdoscUkum3CGr",
-	"PXv27HB0PBr9n//1v/Hjt9+2e9MMn7PLf7q+viA/KJppc1lW1rchs3gxBiebRNno0RaGZYoH20pCYiIr",
-	"kb+zgnLZcthjPaLWkFqC2FokpoyX3F3DbTiN7mfIFzKQHA3rkZCyqPShoVeEi6yocpYPdzN61j22zXQj",
-	"PwzTbF0jrz1C7uU75gP9bu8eygrZdJdFfGGbAOMwhbqtoSCfNeAHFaN5uxlalm1s/G8+zqRNqyf2HSfO",
-	"gtxuF6W79a5pKrhddheQwia4ebrbadvGNmUUikUqsOcwvrAfbj3CGu9CDLeRHTZv8YYZbBxQcOvefiRb",
-	"5A1X1KA1Y1iCRWXCiGZMkL4zFZDjUTIajQZdUs6zljoILaIvbvlqgY0nWwWkG84WbfkqdriFlNcaomoj",
-	"4Z5qL98zL5A7SR8CNa0igMqWYrSAqIwVrItnW8W2jQTqZxqGHi36xs3vFgV4vqevrg7/2+k8vsXHu+Hr",
-	"1li1rmHmXF8bp/ZX1ibgFFdScTObx450lp88e3b8basCfxtv6TVbdplDnNnxmnWAACq6IE9ODidLw8hL",
-	"HJYzVZJrtkzIhGr2/Cnpa0NFTlVOmMhkzsVVu8SxA6hoEzVkG9m5qTUmkkSruuLqi/rftlctEsK1+3Y/",
-	"Rm/3fRt7h5Y3jqjdSpAFJ9ft/NlbL2m3Q+1AtXBUObvFmsQotWvGX62rPQn8dnEA62pNlwqOg0g6LQX1",
-	"kJO2LYkG2Fi2jRv+dmv08qaV/luIV+4Oa34Yt0XAfm+1zK+4gQbNWOvYneMxj7gmKUZgp0n086p0F0o1",
-	"zOgNQzyNKQDG9J+enASsp3Q1WtwF1rtWXa5JOwBM2KkuA0MNTrx6ay9PsWpEQNdNE5JqVkzt/y6M3H6M",
-	"I8zrhy/xTl17wN7l/jdAJ3DL1J62WpeRahE3NJ807sCuqLW6PJR/J/HT/rB9yXTbmt1SnN5Rjvbtbxxd",
-	"UzTfGe2PeRPg2nZjiIGjVBTKO3KJWRdUjHEWdF/AqF1TqY0xzSaQ2mZyIdLT0FQ4IgC4FA3xjKSV0FVp",
-	"FUSWp6eNIkneharpkiwcMIebGeRsxn6LDIjGEodXxGIw2TAm8C2G/tqxsmvRuYVcQ+vr2mRA9a5BtObO",
-	"ATd3DgIUgvHgYFwI8hq2A+wuojDW4m4NP83Yysw3ktzf4pSITQ6tcCFWFcg960k/HdSJumE3qDQVqAJ7",
-	"Pu03taDa+BpURtplIdwEcDheMFCkO1Gnt4hz20UQZqnOuQxWQCGl5qbTE6TY9ECjQ5dAJAHpQ3DyaOBj",
-	"fjDnHg/UcAforhbruF0wqBqmFHOeeQ63J0IUul6+9KyDeS/akx3oMqyN66iN+GBtLu3PewlbOwOfWcrZ",
-	"v3lg9q2LHRILFJtGe5hg1bGVJeNmT2jyjQwmCFN7iF3bs0xWmUezJqsv6zftNUYQnYjVLVxZ8vjM78Z8",
-	"vtjL38LPbu/ph8qqezv4aYZt7wmtnd8xGHcTxH+3NhFxfx9s725yNs4DsiFuf2Maol373ctttAIRNoIW",
-	"2uo3uPn60W4o3hBvamNtO+nmB0XbETBDqZcdkfyzJprbprdi4DdfX2GnhXZ874tBZAKHrDRThEO9J4iK",
-	"al5CHXAsON6wcb3m3N0IOxf8LkIYw2J8Ccd4x8LC72FBhnprDYTi1vDGd1CWLY7zcdc89Hng64UifiyZ",
-	"KsagrpTpyGPtmoFgiz3Hb0zRDDtzs/h2FNcZ/ub50x0qDXeN6u59BDHPWzdtI6xrWN1TQsmLV+TvcgJV",
-	"Q6W6tkQucgxc2VKVeBdeuX6icDdXCrJiaT4jm2HHXHB7UNodrXe1OQniabe1Fbf0vNHOaM8ImCZ37jxn",
-	"6wVFkEtjDRGaAU6z7SeUEUG+nbc5puq1+inOlN8LIh4Qgi9zpo2Sy1bRGuC+xRIRhkD5W4B/EdFEIzDR",
-	"KNRl55Mrs+vbHZENdqKV6BOuSSGza5afIaA1AKXPJKSJTrnIwQONT3ypP2eDFec1RL7kb4IBaSc/uo+s",
-	"3MT/scm/2icx49L201mgqF4Xg1W9VnFRzhzSQVRKPJdMb3fDu1i+DqwXB0S0v2Rabc/894X/K8z5n8h8",
-	"ueMrf7GPgp7fHaygseIPmUkopRiFLbXU5snZZZCVWt37rJAlu/TgKuu+g11RV763ajnW6Rt2K5wdxbK6",
-	"VHNXNKBkwntCPQcPiPa+0DxVit+wLjQmcb1pGUqqNLvcYvnzHa0FM1j5bFoVxZkLEgZkK0UXHb4zCALf",
-	"0zPiIihbTIW1AbiFUPDHBCx/gN5CFMtpZqDYbuFBiXyJ4Q0BLt0IQ56CvjSExmrHNL6G9NxYvXpmTKm3",
-	"px2v6yrxQmPjq+SeIBaU+1wbwV2oaHR2GhTkWMAGnnLuWET70WUKcXjDyfGE1X/3/QvyzfPRMUH7tmWN",
-	"uR4kSFBTqKxKr4TUvAXzPL/m7Qc4n1OVdSm3Bd2QYq/L6Q4BgSUErNvefV8bVuYvjhOu+j/zVqg4qQ0p",
-	"+DUrli1Jezsw0xcyZy+oyDlEobX4DqMipPu0+yO81tqgmRftO//j+9c/EU2tePlPlp8SIQk+ohMyVXTO",
-	"7P9SzXXiaiTMqMgLpjTKM3NpGCkkzXUng7uPFfyJi+v2GJhuv5NhH7t/0Jdyzo1pCxl7zz4ilqRdRLJg",
-	"Cr2FwGHRdGoFJ8xtOLUcxv4S0oDIN1AUXU7rTCIEv3dW1zlW6xZswbTBxUDwcQq1pgdD8sPL9+To5vjI",
-	"v3/0ieefXSc+LWtnR5qnLLccjjISR+p+wzaclBeuHN76SWmnr3m01fapptQUs5kZxTyWToFh7/Ow9ZzZ",
-	"2W4ftn0Ki3vQ7NoKOIphBY8DTbDWRUjF8ViibHDLeYYDcxenwfV42R17uu+V3x4Q2nax7UVQ9Sa1BIm7",
-	"akL18GSFrmDXoqjmEyd0dOQH/Tqzh9bd/VNZify0lkHsObC8zB6E9vufFtUOEVv4WBhE4ka+YeaOXa9N",
-	"uTOoe8eRuBBofHpD/z856l8JQ2rNUbthKgRmJGROr3iWkEroamKfmoB2C4ln7d6oPTYRT9Rm0b7lLFqR",
-	"3DJEWefFabrURMt2sdG934Y4BDgzJCt4dn241k97ZlqldkDptQ/VqF/bqOMuLJ5el7y9zTPSmeMQwhZH",
-	"k7PrxEhDbQaYtwUVrUEPBWcdyhbW19Eut69YkjnNMVtVKqfV7VpcMKqc18IvofVudYsaSEoqXcIfPO2o",
-	"DZT/joxCN/yWjIu4jIhtEQ1HsspmDMQrJ473hTyUZa0HDRLvn4T51+uiKqHXM7W31QHsXo9bYee4dybt",
-	"RXlzxaemY3FxofKVmgeyMprnrIaFxfTRhunqQGMgAS5D39nHucYQEsv1HYElLiR/4Ws3uU7AFjy4o2Xr",
-	"uG7nTkba1vBr+xxWVSpoV7qrix040CR1z6XgqYYVCnlrm9FE1lEUFafFFmtYcELg0zXd2lW2M6qMr++k",
-	"zVlEm2Af1fXz0u4ix/o5iJUgxU5psrs6Ge1aRj7Gaj6narnTS+7RcBnprXvgnmvbgzPiMOehCo970Jk1",
-	"5LwsmGH7bVMlnOmyu7BI8wRZlc4OCdR6eyhWwZ7DEBES0PPbvThJ02y7LeVwB6NJ/bw7OpEDtxF1HXGc",
-	"QMM11/UsJ163mhqScPO0XX5RldT1mDd/7Jx5H5ZLEByMPoNyS1fMpCtlXRq42iK3UssNA7tUY8/iMDfg",
-	"/mGeAVGqV3MIe+vaMeDpsdJT1837YFVjfRHS/VAjAyx4jS3tGHYfIsKwYitOdjAkviqnK+dANRn3+qGK",
-	"JxY6GYx7w+5AsXqvm2jWLaJnPSLwB+R8Ot1H9lgp29pyQOrCqV++aO4GjFcNyeeOV43VxRE3hi40KimG",
-	"K/LrQ/pjCatWPaCWPLEIFsifrFkfq10Z2N8XVSp2w2WlLzth2TvqDNhL13E1Qo3fdtpAyb+CEHVTV6jr",
-	"sP9vdhO6DsFBjRURrYTqCiV2tAjPXbprsku69z5RkNL0tYtHxJJ1gcf23zOlqBUNIonncrL0jTeC6LdB",
-	"eSeRBy4qYrpSlbfBEmpK77onXgcLmC9BLawgU6yVoU7x+xRu3LpmnReZokvgjKTO3Zw6LJOCeSATANww",
-	"M3+jtFzpqWJTxfTsUIpimdpllspoArchVLtJ4AIC6QyjSCAdQ7mYiABZh9Ie1asSd/OKqqcK7nEI5wm9",
-	"d15Ht/No53WZxx1qlN2t6B2T4aEnz9NAxH08EEksDAzc5kExi7yurAdbrWMQDHbDhPcmw96OBbpi5l43",
-	"GpI3olha9S+QkZ3bkJw3eCReUVayBoFuRvOounkNT4MRMG5ACeF6LFweC1ZNbMtFPR6dPN0BZGP1cusW",
-	"pBsrio+lp15FKJYNWJD1NUuQU3h9bkkEwzJPK+t9oMciWqAzXy6zuWhONXESXdLomyPWkqnlPSkHsPCe",
-	"L3M8I/918ebnsbANHWjSTyuRM6VNlS8vowqfCVn7wTA6/23co1CM05eKduUsm9VBz8DeYCcuKytGjkWo",
-	"+nnNls4I7SB5GuVAoxqgrpTpuSAOWDmehqOCRtF6iPbVlnWwO6eOhm5Ai+LNtHf62y7giB+SiOH6T0mr",
-	"g9OslowEruvYZTPYKnUtpcM2IG342HUNXHSlyGBMUp0fUyyDMUlCegSYnc5I6hSSFM2XwYCRO4+BZ7mW",
-	"vjAt33PwSJnZGAIVq7itN7IjXa8GAtNg+RmksiCb87kuGj1VeQ5XCRjB8AJY9wPTvAPiIAsqSVuN6xBt",
-	"tf6jU3Xas0dDnaltGTZ5HpTFxv3lWmjRqKINV3JSsHm3O8xvFhc3tABpY04Ly+xChhJ4IzCvc1rwDPVU",
-	"WpmZVPyfuJNSTSDTDuIC5GVhWaR7m2YZKw1FS3ol6A3lhftrQvPLK2rYAsAV3adLw+dMVgaAiw1Tghat",
-	"JLIJxN6Saacx000UAToTLA2sgSMCV9pZXYpAr1rruSFTa885dwbm3dgImKORjTQMKfbmWfjEpa7Telpf",
-	"GVSTKVVRiEkwONYH2uPfmcimPac5g8OTRsbnFI+975Gb4Q6V/teQkqLjYLjpiE71pf9XuBWdyMqcTgoq",
-	"rlOsRV0pcVrfWKclkv7pmppV+zszWmn0dlp9RDFSKpZxzTygKBUktQclxXTVw0a6qv1CLgQmqtKyPITa",
-	"HnOuNRdX/jt3Tfk/51zbY8SvKmWXG6BX/dv12UhJ/9noif/Bl5WGb0/stzdM5FIdupMC3z+130PI16Hn",
-	"HdD8kx0Kj8GvfgciE9YGwLW61v7eMYBduaOdMFMuH+oWFdqd14dNO+agb4sZtyFg2lJO7sOmJdQxkYo1",
-	"L2+IHKOaFVyAk6grbrotytYXUlvFLIpNQztZefT2wmbv64Ja9kFfa6sZN+Ds491hEbcpMvWlJdDynSuj",
-	"7QmNsrkg2ftmBbLbLdhuFcj2KjHW4g2+v5pR8ZLEg16xVqxtRvcM9itXYE/IreoU3M8hOhckrlOHoKsQ",
-	"qt5ZKBAVuRoR+cDVolBUXLPcm9BQZQeuQlRVMI1p6lbEzWhpKsXIlZJVCbUp7S9Yr3VOTTYbeE0wA9X8",
-	"lanTvuF3RJOYl8YKFXb/h2TcG/ccZrh2+TxbM05WznFDC2t94d5PaNtu2GX1idKICCvqCFO3QQBFzd3q",
-	"MG3Vd4gwgYfrSPLB/a3lPuW5VmoVOu3zuInqvS3RZueShRdGllAlFeQP7TGOfbQ5NzP7N0Si1/jtoT2Q",
-	"Vl1JyZDfTW5RBhEWqIsh3EWoCly9t49Tsa/fqk7SI1965Eu/X77U4DV/Nv6ydogvMlk27CY0n3MroahK",
-	"CHDJKAyZTHpU0GJpeKaDJsIRo7XVngGse23qx4fPn5BCLpg6zKhmpGCWPnRCcn4Fh0qRg8ODxOob4CN0",
-	"q+GeAxNXexGMw01FMC4ELfVM3p1yR8uy65XbqAft0O8R1rvxmasHUPBECp7RAmw8wy8C9NiQTNQJN7AB",
-	"O3prIo5btwCU4VACuhDao7Vsu4D8tnZGWLiIiNjRD+CvTXrPGYZSYx0Fb5lsp+qSYjrPZl0CnoKONg37",
-	"Oz6dttgx69DFnS7xlUVoMd115vNhHteuRdzr+J5Nk7oLuSQc19vLJhdLkXUH3myBGwnAKWG0nljmVF1D",
-	"gL1uj/dZXfrNFSFX/RyN0sPNc5N1I07ZqXZE+KL9f7c1rxesbR5bKrBus18IaVh7nIOzsIILDO9uWpiZ",
-	"rK7gOseIUi3nzPndJaTNdcQ+2AN8RxP2w9oYheh8WkuRuaxzO7Y6SNr5SdEp6OJ/QiDHZEnGvd98CuaH",
-	"cW9IXsL0vS0Xp+6c0n7iYBcO1t5Q8DcguDnYtzmWYLarvnuArV0Qbz1sDYH0fHE742+aUZqFcNH74zYr",
-	"bjZa9C4yj4ybq76DsCmEru8IFPfyjgL4HuCghSGTymPDiZaSZnWI3goDqETECQ5xSvDRzauNN/jM73Vy",
-	"gqRbqnFEfXtt2222t/sgcYRTZ+ueEYovyBumyFPy179YOskqg0STeIlp3Ps//+t/k/7PZLI0TA/GPaKr",
-	"6ZS3l4SZhbSYLwCrqWNzXcZbQmhlZv6vMINW7M0m9mxHYbD6IVQZ3I5nVCnOOuqZWtYh8724kotTr5uv",
-	"D9eSmSTUPqckkzOpIJWpZEoDVhy8ig4N1E8KKa9JVdZJl+t1GXbJZAkxU25Cictt2YI+C8emar8cuhDw",
-	"t3P7O8fW8vkfu1q+ZWUyOW8oLlZhQZc81NoOoJSl1SQ6nK5R8axtWIEt73ZdEYFef3z//m3zsqhZtj3s",
-	"CVEMarG1ZcM3hXG1r06xkV8njeSyHaPDN3H1aIRJi0gdc3m/dRuo9U6ESEf4t5ch3795/3Zz6m1L8Rmr",
-	"xUZU+Tz55kNrLVKXGN3ib2MfjeUmXObOTZUgdgKGZsHlPwVgU3DnPgvlA6my6vS0ncVgg9HAnoyS56PW",
-	"oUE0weW0LR/rwnXlDVrg9/F9boGgitc8w9yCuqcwwLCEXRvySkxlt0jf6WpqReW/+PH8uJfY/06ePccP",
-	"z45PWhlFJwbrbZyBuxIJgJC3s8V6P9t3CDDiYIsKqk0cONq98UqaL3OhOaMQjjppbkqYdrTV3aD+9Ui6",
-	"6OAuWESgpy/jERds7xJtSE27eD5Q/GtLmZ3YAz+hmj058dpF31J0Qp47a1pCnoyIHpwB/8A8JKlIpfia",
-	"HfTpN61iCW+160pTWrnu9OjISFMekV/evVrpAoezSy8tFNS6zPKatcgwtzl9Hbd5t5NasSn/2M6r0ZSd",
-	"zaiygq0Ktmycf4LxEpm8ElyzTvxadiOv98UA8kbbjRQED20qwo/NhClutbfBLtzKE+1XNzbenh/+/2i6",
-	"/VB/HF5utON+wbwbU94yubwFEqHjGIL6xqiy17FtYEguAMZNioyd4Y3Njbb35AwsGUaqTlAlR+IbORY8",
-	"tBbvBN8GXtE5uzvhmTiCWzPMvzWQl/1NPAvRllH5A7ghoHJC65X8axzA/OV8AYCWXdzgfi9KLG61U0nH",
-	"n+zDNRLePoUqW8pTQupranw4v4vSKrg2GPmI+aRnpFSsDteBOPYYgFAxmic+oof7qsGWl4XHNMRL+mgf",
-	"j8vnI37uqkJmJw+WXdW9tq5Whz7VkXX9AmOsfbg4DzXrXJa8acvKvk2dYc+NfOasn+BWFlwT0h2c5ajQ",
-	"6K3Pc5OyN4C+0nrlEocn4IJ9LWEt10LK0PgZYV82Z7oBWbssqOhEEYTI4Qlg+IZwYZeXAtHABwjIuSVf",
-	"rwWVb7UG8u5icw2azREDfgNS5+op2lRfdVPaqs87ESF9BlemK3emvfhXk112lKCASG6AisBcN4iujrab",
-	"FyykykIYN4TJq6o0dQiGC/D2DXTWpuiQ9tqiWutc1/UaRpjsKtWXprrun5WqS5Z1Z6S+MmtbBxk1zVSl",
-	"7QHSdVZmo79kI0wqKiOV4mZ5YceO9IbCj0c5hElBzAF8XQ9kZkzZ+/wZEgmmLfCRvwSqI9eMlRhdoxiF",
-	"+P2M6NWiL6RkCjHR7cwBFR3cLHFu2QKcKHQsDKNzYtDLJEipZF6BMXVI3luFxUXovHt58Z742PTTKCET",
-	"MTPtRPAatL/8IAnCso6FVcOumGDK8m0CFUm4GY7FWGB+RkaLAvwM9r0Z1GX2KDPYGtckl1mF+XD0mmmS",
-	"nrtsFDCvnZK/oISJRAfSnqe6sThHwRNMMXbRQMI9JSnEcaSkX2etDhKSYlRHCpXCdEBQ1ZiXCvB6YNup",
-	"UeKJnI5FFJ3ijFD20MLV6DpHFu+CVhxSq2Xj0CfY/1PSR0HDAV7UXUBegI8tcY+tVLnEMmXgCWOFZi6T",
-	"IAUcv7Gog2TO3746xcVNUIix07pmy5X3z1ydI+BOTZpwsDQJSV1wSzoW/ZwV/AYqhPPCpUm/fXOBEIHu",
-	"saM5n7O0vRt8byrVggJ4kEO+IZAkZ7drLDDKngu3hgqmYyUMd+KIO75AJLyGUIfcQI+W7GgNuCvRRmFZ",
-	"c9eD/dlISfpAGEhLjCA9hL9gpwYJ0bIxEOxAMJZrJICwp1idRZOnoycudVRCcmS0oX6vLDv1a+qVpZbH",
-	"IDEnPBcmVeel+kE52cxltrA5HjlIlQJb6LvvX5Bvnz77D5cNhKbuI5dE8+9/11Kk4dxp8CEtfaaQ9/zw",
-	"fEjOiXuFLGZSs7HYIcfG8gvMs/GAaJA+bFkIwtXsnNozFn0rnYSU0pWsnThfKtTDow7PfsJwqHY0WD5C",
-	"u2A5dc3ymqcOYOXOw6w9BjD7SDNTLIHCQEIAmIpTklNDHUQIN81CfKPRAFmJnbEmqaiKInXy1XIsIEWN",
-	"9IXEZDUYkIO7OEVYFgLZte7npaxILmHMC4qFGTQzgyFBxlpSA0o1nHeWj0Wdzm+/dZw8ADSIZX0yTwnF",
-	"193JwVhDISOS57ouPfR09HTo2bliupRCM+91JOl/Hzq/9OGr75AlAckydYClEml0PUjBBpjK6/LDopsv",
-	"CoQ67Y2Gx8ORL1VNS9477T0ZjoZPMAJuBnfvEd4m/7SfXVpmGP+rvHfa+4GZH+ERLC4N44Y3T0YjX2zU",
-	"ueTiM/J3J+WiiLJNgHE9wOW+cqmXw4bY0Dv97UOECoXyuJKZy4CusKIJvdJWRqnPee+DbeRozozimd40",
-	"2dfuka2zNeyjOSoLylfmuSo2rU3J9eClr7cKQlNYpRHTEoXSzbOO3nFT2jhtt//DJUU44a65vymZOH/7",
-	"ar+d9o2urUAQ+lo9/a6vwD63bXMk4Wycq71VlhvJ+Z194utQM3QNWaHPRk+6mgnjOrpg6oZn7JcoQ3jb",
-	"WbCMdWJFJzTKZDP7FrBTy8JxhBjsodS2pbw5PvLCXed6/sS1OfcPgaOczpkBEOzfPrVl54aKix7WLBK3",
-	"wRBkn/xHxQDlC605q2XEO49asluPIO73MbCqbnnQ1btDyNzYbdt7dd2qnajGraKHvlufzK8eOIJgy2TK",
-	"C2NVC1e/Oipm6dy4cBMGZH6nprjA7rYRuwiCS9dgY+irFZDWA8PbV0FOp5qZ9qa21qNpb7Lgc97R4nGj",
-	"dg4mLmx0Kn+4Rz7gdhTMbC3MwB8bMmnonAnQZ0J0ITGB/CkOaTOr+AvNo8C7p6Pj7a/8EgMWwEtPt7/0",
-	"szTfQ7z+l/CwCP1j2+seq2GF7zWNBr/5BIMPnxsM8SdQ39wyx6wusLU1Rnf0qQ6a/bzpFjkP9dDum366",
-	"blA30OHjhocN/4GZKA2mY8fXbqm2AdWP+G149V3v84dN1HK0UhSwFQ4bcIes8oxGD1dzQCyjMn1RM1Z1",
-	"dOp1/DyE54I2683OwbJCFjOeoU4yFhq0yU7rSh/LcYHBgZTUKqvGqmwlV8vBKWTMUKvlvXjlGmEfSwnJ",
-	"RmjAofgCDnAsoIshORdLhBT3Iw+acK3lwd0L+v4UjGKdyuwKekPijWcO8YoWoGNVObeKUT/1G2+X6TJa",
-	"x8ucCQ7vI5rrzC1L0qgB5A1zteo+GJJz25WlNbcGVt8E6xPW2mpsltfuaL7bsFKnx60xlxcrJRbvicE0",
-	"SlN+3lI9Mp5pr1Hr5AXNZuzwhVWWZYtH7BwqYpBUyEPwXYOde4O+dHt29mTDysRGm91XqOZGrasDJHGg",
-	"0T7m/aBWJAs2KVDey5L0IZAqDahA6QD0ejR+0OYhj0De0JwgxiLYQ0GO8xS71mqy13E68zQKdPhHvxEw",
-	"2XDjjbBOxg95P/hKMBsvhzBQ/3TSKDLj9JYUbGcp8i9h1wHNuB53F21S2EJCtOFF0WhmMERrHTA2qZr0",
-	"pxnTBJeQM33qqkwlxPA5+F3/yQIf9vU4kK+u1wVzQHtzLsYCGwcYbQgtdMM70GAtTNybgK4MSb1UkwUr",
-	"vLF8InPO9H9a9SVt45qRIvrar/O+O+nrbUHOn9U+dnv+J9BH1hW2V6hO7TZbZ1O3V+sZ4VdC+hLvcJfq",
-	"Tu0U12U/Ve0+lZ64DMbWO6Wdxh/genkojWoH7vh9AIq7DQN+enKyy7icidTy3pfCQCX6P4z+1mCKlBcx",
-	"2+ZiIj/eJ88OFaBv337SK2Vbwtk7hMHykJ9WSnCxn1EVadoAz+rHKFkkdShZKZksPboEFhmxIykKViTI",
-	"eywHtRyYEgeP5oFu0YXsi4HXhaqXEG1otY8p5UWlGDh8dGNwHhqzFqntDGoZmmopxqL/bPSk4WECO+5C",
-	"QIhvIRetEjCgkMUKNhxDX+zvTthUA+gMucJX1uMT53LzXvTlAxt/7p9Vjb7d/sILD6hpXzjeYUxv6bKQ",
-	"NH8v5U+AsAl87WSnNfvB4Wx+DVYYeNw7t+mdh/4WdqsjNODeF9uybes1zXnKi0Kjl6GQHoIEIEqCdWLq",
-	"xNWPxrszIYIGWgS/+YJnPmU5oHUOW9iDHcHXN8Ct2N2Hf6rD9zVPhF3W7Xa8zScA0n8OS6r1Qqr8vo4C",
-	"ZOI3zsKBJr7T+AwoKnI5R9xlYPCmUgLwhJzVyN6N8ZHimpRK3nDNpWD5WHDhYnZE/L0rShquYNuV7x5C",
-	"cEwUpASfMTQujs5CNGJXnwJUSG9ucKMckigQ06cyTxgxsshRAw0zBu8aJF4RWmCVKTBCerEAwyEc1LmT",
-	"GU7H4unoW9KHSgYOwLyBEztIiJUi+mgssdJDCzwsQK8/G52QfhMgdnDmRoRLNRbSlyFz0siEZtetQgi8",
-	"9dYT0Nc1w9l9bVgu/lys5o90XztiEi0H/jaMSjugms0u9ovw1Jqm0+V63uyzvk8TQAPHZ6sNICwAZKXA",
-	"yIM5wMUyebPAo6OrWzMOyxgTYU1c96giw5bpo0/w/+cvumm9w9+BX61Qcx1+jmWtNlJ3+439AsEWV29s",
-	"Fw3j1N8QCQ4Kra6FVk+OXpBtCunNU+t6ughjbxy24wc9bIEMIDZcYKHykoFn4s91lXyZOewPdA058lqx",
-	"DzVQILsYwcbDbKQpO/0TAGsD1qKmoepAA0qPFU4yakLyNsQb9WlZJgQT+pOQVI75+wkJ6fsDH9Rf5z4P",
-	"W23879+8f3ufwlgABth6cdkn/Uwxo/J3fpr+gLdavMYxPQOZftmd1nVFXKBRdjt5Rzl/hBpDsxnLiZEY",
-	"RBHHc2lGC6vUIHBbqCYqGOFmLGY0J/3UTmiIigqqMpDM5gq8uZ81M+lgSH7gN4wwDiEWaaU4REWQdAVS",
-	"ISW/vHtF+g4T9blt8ptkLPDgkScj+8XzUXQCCQI/IJKJ/RWhTNBPneKUbVetoBGgl64gR4zFk5FHlhmc",
-	"RQeb5Ay9X0aS4xH8e/INYowN43nMcB6emdhufZ0zyHtBZTLBeBDwZBOjKC+CtlnIKx+tMZNFHvOWFoXv",
-	"gtXM5e4Nzh7l43Mzkc5KMp/vmZ0hPkmHaLCCKdgk+4jQncYMDO4u5ZcdB7igHvngrGEmsadH2KO0OsZH",
-	"w/n+hvM/lDMx3BoXrPvSiHh0y/WxVRI6+kTL8jPeEVCpee22+K6uIh2YoQ/8ckwdEMwwpXbVjm1/aRdo",
-	"nrZZGwEK7VHE6LAa29W5JSEkX6Sybnu4LH+2imytRlv6OGQ3bGtihX3wJT63k90nADzunayAFTwvXdmr",
-	"277O89u8HIEk7p/dgctIAP8AMycx0yEn/RJKt3dHzvjCwXWXaxgcmwHp/uDpCYG6OjMUQKbCFV4N0XnA",
-	"K/YPordEi9UwBNvv68sm0gw2H/6X8YP3SAZRP1108HIVFwHUXawM+efe1Hi34k1t7CLcH06XXDECAiLJ",
-	"y0b62n0oF1EPDlttJzXj+D4G0EZADhPtdy+YP8rZm0yOCK/TrL694VC0MLyjT9FfO8nVtKNAuqgrpPs0",
-	"ur6ZMa7IjFs9EdAHrllpBmcYQbvgmpGno2/XxXDsavWQbpPG8a38MejjbogLl3N34ko6E/M2buTooTje",
-	"+yYg1KPvci0lY9d93k8zi7bFKV0AdpG11EZ64Wo5G0BhZUWuHUg2Av6w0oXEQPz9kJyTXM4pFy6bAvLY",
-	"JktUOA2/qU1SdYCMAy/HksbrjAcL3z2odOBq7T2wEXLLWcFB5Y9mu38tcQKO3wonONAEClW7s6YTklXa",
-	"yLkvUgf5dBD0TzQzhosr/SUSyBEtyy0mGPvAfSrhZbnJ29hcGjvaWvUiF5FjBOUhDNhjeRKwrrgLtnu8",
-	"gNbdjOuL29Db7c7f0QXU6mg8R5+hrsMzFdSsohjgmTNF+umCTWZSXqcJSW0rV4oBzBn7yKDe/pRes9TB",
-	"wIW3oCYCNcxFY7tzMhYAquVoxiUTPj05sfThfZJwDQZwrJV7zfn8Y3G8LSKVC/CBjoW9HCG68kpZ0iB/",
-	"l5MkINGEJBZX/jRv88jhCp27ivV3fzGelyV28dDqsp1Sm73NeZEfb8J/qZsQt73FO+FY0G7X2C6+Ksdw",
-	"nJ/0DOEb2BTzUOsosSvp83mRs1SaKSh8hknp2tClRy9zI17VqONzu12TblD9o2NrVTPeTB3dmnDrBozu",
-	"m4m9bzjhHwWOCISgY/++UMDYxwO5kzLsBYkkyA4kiunrU6cmu5ggnfroEQdMQ4tikAQhJCcAKuwipLqU",
-	"4Hu947+O0ttxPP6syu6/qO765Tf2kXHlSB+WDbSHx2NCuPHlK12KVBNIUpeMXqNu4TnFQY2V69COURPB",
-	"yhfUZZqvqiMBatd1ZDQrppjj7nWdiBetPA5VzA0t5NWA5JIBQDIoNaeE+k5C/0KasVhIdd2E5K2VH94a",
-	"Efie6Qe4RGHRu25SV+mQ9OU1ATiPOtcPU+zrUr52DTEnHwHYbbOD4SN4xd0ffkvLePaR8AVD3Hd7OsI5",
-	"uA1XiApibjZLfRc/eI/kGfWzu5kqnsVXMFc9xtG3G7jibYmps0F0D2bwCgBpUfeQv0KuuchJH8xdM3kF",
-	"oP7zsuCmypn9Y84/llSwwn7W7Mr2az96Q9lgSF4ZPRZ1lVyuXfFuqKuBgZpOrF2ziGHZAjKhOcbnx8D0",
-	"LaayUMd5LNJgjy6V/DuDEvxpFDqvh7Tkl9dsaUeYRnX6Hb4/4jZiJeYpd4kw8dpcC7nQThWfLE/HIgVL",
-	"uUOLr+Ff0jqI1a6LfcEeKVcc4VKxqSsRQMvSVQhwEPOGzcuCGlcL4u+Si9U0CLkQzlU2FnAPTflHe92w",
-	"j4b0oavDT5+GITry82fb66dPw1/cID5/Pv30iYucfSTDd2yqybiXzbgqx73Pn9PBKQgIGMOooWwDsIUJ",
-	"G4u0tdmXdgFaOnEVIFa7Wpk2dOoQcqghcwkQahkKOdRgbYyxkIKhoQRm6R98chLXbOQC0t3llBTMGChb",
-	"7jOd0ks7vFP7z9CN6zCF+gXp/5cOzoiQZFoJmHMyFiUvwSxq9SfFLddI7I2CRRIBqM0KnkNyAcU1eI6I",
-	"gGyl1AmhiImF5pq1LRyLmszOmkUN1kE6a6pvEC0Cu3nIEksvBYVyNK7uAggoVQG2Iz0WELIh7YCd3Sii",
-	"7CFJ9VJkl1Cz6YYWKUIi/iBJXrlCCnBy0+N5Sowk6cnTWUr6juJJevxs3g6kifzmu0aR6ftQMaMevo45",
-	"OZ7io1n50azcNCs3zlr3vb+fdHr0Kfprd6tz9NKZRxAmNLN3W8HyK5YHB5GqRNMQ/atXSm+YyKWKbNHQ",
-	"tGJdduhVBvBoj74Te/SOZNVtnt64L6OHYo7vm1SZ1Eimrs4aiFdeDZdT+AlKERrAXFXEXl6WXAePBPPF",
-	"RvKdierejWUR2exjO7fKS203T/a1mnsRy0pKID5BuAvKRfva1B9U8Pk6NvYtZ/vR1v4nsrU/gBhzZFn5",
-	"g5jiW7lLOxwBE06Hy/l0yhSzGuqEmQVzZt+V6LkVRRAqIzvBKbYmNGSu/pyqa/vsWNi3EkLz3MHUzeUN",
-	"Gzi4WCY0YOdw42sPwUM3TFlVMhQAzaRyI1aVGJKfXTVLqLwncjJnVIAy6DjSWFCrsBZDcu5EuwMdYGc9",
-	"OD7eyv4WDtCzfduibRy/cCLlgurm/EBITGocH1WJsdBhYRXTBjAX0pIqBNTto4kH5ugSy3GamVNIob/B",
-	"kLwRME1A02msr73MDJ+zU/J09C1WOwVbAlSpEzlTZEGXQ/IrgJvnanmpKoHo5kmoiImzkVWRkwkjUOu4",
-	"j5ZT6i6WgTNhCagVAAsNlRh/ddVV1ywDdkG9GI1gRiuUceCkm1RepzAzbajyVWlr3Pd4rjOqxy7kmQlS",
-	"IdPF+tyJ277GCAPErSbC4VgAWoMdn/Bp/PX+YXHNvqW6eA/GwtXFxNq6aSVcifU0FDeFgtGVONADLEuC",
-	"DxBL0zp0eaD9UpzGMKw0z1meoJXFG0vGYirVlTSGiSSqmFnXlMZyLWgPQRJJgBodXVlSynkO8KZTLrie",
-	"4YJSv2o+xi4WSMdiTq9Zg3iJZSpU4ZeLmSxYfdrxkJKIfsFxNiTptCoKpDD/vl5twJ6ysdjOMKDI7JJk",
-	"UEVG02USannq9Z1bMMUIw5R4QJYW+eDM8nO1hMk4Y1UumW6F5ViKrCnK7JAI7Q7U3hXMVmv5ty4z8KLt",
-	"i8SsuBe8c/AmmsGMI0R3RmpaldfAMjvyle3+PSzOvxTszbTzBgwIZEuRvatE57UXP/e2sAP70AWoWwnS",
-	"l8pV0/cE4iBGCxo0rH9hC9YfE6HDasgNAY4IubgvIe7B4il2F+JeQ0l2IGPvljrAYkGHUhSWfdb4Uix3",
-	"0RJNnODa768NFrd3xayDzPTLKwi1yOXZWEykmYGjFTFziGyxuntxC68riKFA3G2A6MWaAXE9rAMNAg0B",
-	"fAOUzJ6Nno5Fv6vaEDZ/6GoOpIN26YF7YB+r1FYCrS5LP11qXJxDV3zGw1uRbhOvsVgxXoYYlHA/4J57",
-	"ufIxamONBz3bZZx/g+V9jxR3d7EeKwJyRw2pvZlYkM27S0JhJkbkFqZ10fVNmRlzCniEjCrUNrxv1YGL",
-	"5wnmWSXE+4dR/XMB4QCB6qqCkH4KPtrTpyc+08RrEjlT/MapBlGZXeBoWqKOR4tQOB40F3vizRkU+I9m",
-	"hWb8WIgMKOgOZT8hlTC8cBXTghzeHJAT5Fl+6hBcncQ/qealHovU/e7qCKYzqmepAyPH2lXAKbxWBtJZ",
-	"mkTlDr3cFhXZ8moU1zAKlieRlhBtnPY181OXFZqSPhT0Zx8BVs+qG6TggmnUuFzZq39PI0U8R3x2/OUw",
-	"xaL7dv6IWwPl8vFjmqA715JFeg4A7ynBmkqnJLWsLwVkzgY3HCQkFXnLjx8P8evTsaAucwhyd5BUJz4k",
-	"Am0HYCqwii4TRi0JhUdt05m+sYo1+2iOMn2TeHR8HBVRcoE6OCzIWPTr+uqIV9s4A9BmtPfaKEbn+tSF",
-	"d6gbuGDnbC7Vsr7arpRcNDIbxiJ9+Z5epREgvd9PH8vFhDkj6avp4c9SsMPX1GSz1LfRiCZ8Mno6JOl/",
-	"H770h/rwb57axqLx/Y9AdkCB8dcX/J8s9WvKaqUhwBG7yvDtJSNf1rxkJw3JQR3F+gQT1dzyMbgZkx7u",
-	"eS/pZfrGcjn20fQ+JNthmSD6qPvM1Me0S9GBc7cjLtOmstFIWXW7jU38aujoYaNcQF3SaztqrRX16zXv",
-	"+WO003NwijY/2SrM4IGWqrmRqLTSeBejam32PG0bVMshaX2l3lL71pM2Z23M/TEx32Or2v/tYBoBhb/T",
-	"StpPR88funQpXgqe+yL/E9LfJHBMM1oUoFI4lYCL4Z+x5Fyy+kuITVx1Ub5jNG9JWG9YWBvp6DVPvou4",
-	"yn0EyqNP9X25MTzjPaimbFXMhEjMlQJHRE6n9bXUR+BxgMBYOhF0DtxismxWsskHiTN507EQbOE5Ryg/",
-	"ux5M5mpA+QFYaRZPN7gQEGQNRdpYwgrIG7EIhuAbLZfm91JdRfdm7yF4/kthFGedZV7iyUSm5lDEb8Vw",
-	"D8oxCob8sfzUHRmrkCzWqf+gQWv3d8yT9arAqyfTxFUDpXLnIIhTzeoZ9asbS2jM6cefmLiyHPCZg6X0",
-	"fx+vC3078CKuZYFnxbKL3RXc9ojWxUzqmqWwj1wbTfp+i0AtMlIOEivjV6XjS36JfEjPWChZsANNbrjm",
-	"E15ws7TdIfNzCCMtyjTqGROZA6iY5legYKb/ffhLsHkdXvArQU2lWEq41TSv2ZLn/4kRx9fMThCDjhPC",
-	"8pNnz46/db9NqGbPn0Kj8Hro/iPNDPYJwOguUvsMXWDLYBCkxLYup2OR2v2oF/2aLXVKEOOUlFRpLq6G",
-	"JGjATprTYIAKhRccswONCXG2nX7ErYKckH9UEjVcUF52VIra9ZVXfqQgBrerLL9PAb458i7YcqCSIBHs",
-	"LSC3kdYWCf6OROTH8LXbC45luZvI6KgjnNY1yTH88kCCo+WLmzPO3sET93isbAe755jBgO8AhvZfJfkL",
-	"1iumMNzx+0z3QrxQCOCRLnW4rhFbSukq+3u7MRSuBq6kqNCYBdRSVgsatbRyX4WhZcG+DoYuTOoPDJ77",
-	"mL1xH2i7zcMTzk7bUd6RzR99sv/tXNUi9K9c4efIP4Ogu0vwNF+z0ovaDSDeQRfibjjEfwao3a+PnAsb",
-	"1c7huzIw2ndgdO8c7b0jq8drezX9oXsP7z2axW7WrpkOONAzQicQlOrQcz0XcHCE9obn2gUkhsRPKAcd",
-	"XfGnhJLCsmo1FvDKFTM6LhuvE0KJntOiAOMAC3wosoLo0HohDdTjNR2QHpgScM/yw9dJhug6bY/wuv/K",
-	"8LqdLMVJC1xM7IoezfkcBIF2Wd4e6B/fv397QXIpFcRnYvjIhGmeoyXh4vX7t0SxjPEbpuyxnkq1oApw",
-	"TCl5UcgqnxaWR0DaPvlVqmvA9SE/0fkkp2TCZhyCocfi4uUFtlQaSIOyT72mvLiqBFGyMuxAE5rT0jA1",
-	"AKwg5AZzu/520hgwR7UfTp6Qd9+/IM+enJygOS1xoc7pCzx5h++XJTv1DRypafbNyUlK+lIBakI4kTIz",
-	"zBxitIEPaKtjB5i4YYUsLYvKeMmZY0xp+DMdi75iJcjzScASOB6NBiE0LrShGbhMOKSM2Y9p0w7p305/",
-	"+fm7l+8u3v/y3f+4tFtw+fr8vy//8j/ev7ywvR2PyGv+F6snO3pK1vfqQGNMXwI+F/vzMbwkpwh+Do5A",
-	"Pag5tcfGqJGUjp9g/JCP8HfFF8CxkzoSS4mR10yAMwdci+BkDOwZ11LWWAQQ3YLm4bCAZF5pgFYH5p/n",
-	"immNvqr1qKh+WVT60JI9oUUhFywfJGhXLZaQQHfDFCzEkPw6A9j35Vig4ykh0URcdCIWEAuerrBh3jmq",
-	"Y6wE8Nh4IIUweruB4LOZVpoWYCieckGL5mGBKTrvl1qC3dX2BV9jkw1ir0okxyH53jehXa6QJR5w3Wsj",
-	"Sz0WKJfbZjnTttOOQ0lylvGcgQ/Kw3JBnskMclFg81LX/1Az8479nWWmj4GagzRBMJOxwNHqmuKie5+U",
-	"TM2p5WXFciz6M2NKfXp0lDMkf6WHWRjcMJPzI4hXO7Snn4sr99cChquPVCUMn7NDWvKjwRk5n9N/SkEu",
-	"fr5wQyEZVXbO5OLlhR0WcBaoP0qF42tM5KXkwiR+fTCE5dnHjyEdBwnUbzhmLfmyxZQ8/fgxnofM9JAu",
-	"9JDCWGAGWuijghqmzVF+dXTBRP4a1/C9/NGYclgqVtrZzsy8gAyJBssL43K1yWEUYzGpDDkZjWBwT0fP",
-	"Ycu+ITNZKd0cTmWFQQz9nWO7MCg70CP3xREguMypqGhx5LjDoSPMQzgG4Vvb8ACi/EAdRF48FkCkboH8",
-	"6O2oXJirDyrwK/r05GRIzsmz0ROHYkMNnVCEIcnlQgzsh4VUZoaHwac3nQfqjxDeLFsoqdIYSfz61euX",
-	"tcUbz3BCFF1EGd7wNGFKSTUkL+2RdWfdt25PqK/m2A8U79YgRaa9CLHddmc1WVAO2HN4dtpk0Hf4/itk",
-	"i6/txbsm36+6AFvuFtJ/9+Lte/L+zeCM4KWCEea+IRiBZUSNm6Yr6Co0u9FLyA2b6xV34cmzp2sOQqhy",
-	"9wofPnbuRP9neJgqRZdtEWTvW+7B/uvzVz+R79+9eT04I2xemiWAFjkFBPJF7HJmrDOqDNrpdfk8j0+S",
-	"di/SLipCLBY0BfYQuTbhgsJw1r09Talj3/d30DFO7s73hTT7Djlol27vj09dtBeBlUrAfHN0lnidTcKt",
-	"J6exnPR7V1ZQlXjIeK2aJXkhDIpdbpD+SD+TOSOpkfISXkG4qaaAFik4DzWb84iFuTif7dIcxDlgekp4",
-	"Em9gP00uAB7BI3o54Qtue9+ZICkwe53aG6Imt9/4h3RQZyrHtaZzWYtilpf/vkxJTrJu9UXmcy5WjUzf",
-	"sYLfeDMKXdS3qFxfcX2AhVaabiP4KtIeQ7wBXJO6W4M819dBdCnLligLzPprxGJY6U1CJA4tyA1nVqrQ",
-	"jDm8HyLkInFx2i6d1VufMdCDlLLgmRN11/UDzTA/UzFnVS94tnSFn7hDC4x61qSfzoADpAlJ7V3PlL60",
-	"QmI6GAtZMqEJJTfcLQgQLGb1ujpSJcbFn1kShj/Cs47mXQCKx3Ktc4S4mckKoJKyQmpIkz2PHrcSEAjm",
-	"oewUzVGess1YOQqzlVEsk5UJKrsHKx1g6gBm1aMaSElWMCpISbV2AR+Qge3H7MoAUJjcEpJ8UT8FAx8W",
-	"QwUMp5IpLnNu5b7lkJy7iL82sagSIbQCHrsnC12zk3B5PKyxbnUQpVSd1yksJuQL2qf+bHa83xE7beWZ",
-	"WAR5PYTDF6RayWSNIzfWmCQk+XXzyO+dwE50NbEaNek34Acc6s96dNzppsSuJMAU1HlcyVhESEMDy2cZ",
-	"WHpS5HUpsllubH+pm2oKbNSNzLIIGWW2cxdUVzDST4U0l4HfpoOzsYj5r28iesWgGikXdRhwP9WsmKaN",
-	"8p2QnYYRfI5bTx1chBviWDjLxSlJnc1njVmTvu8VU2hl43LA+Z8236knc+nWB9OrxqL5mL0t/BOYzOQu",
-	"jAZGq9NWYnbvZhMSlTQzgyF5x3RVOMBklJXHohaW3TLqdEjOg3qXjEYjv8Ca9J8ePyETtpQOcSHuMk4W",
-	"DP3O6A1zlqw2Dg3ZkIFz3Td7jvJsvwJfdovfxpMB8wV+Bo3GLTfGr9jt+ZPiTT2UfvBaAuQGFav07GCK",
-	"wQAe60BorV7Xdv5FslXWgw6/AybohOdYbpai5gI7X1rXbLktP/ma+fwMoypIgiWCLZg2Dj1RODFV8yuh",
-	"B5hCeuYwapQ28D7XZE5z+7D7stJsSP4KsdPAA8F+7X47fk5m7KMDWfbKxMWP54cnz577P62C8+TkcLI0",
-	"DnYhs/208bWfuK7jkf9qp/sQHAY66hD53DLaAT9oXO4fleIh6BHwF9lS17S2EmGr96L5IyUNNRucoucQ",
-	"pgC0b+kaNUYhF0QKJG5Z2MsahgTKkt/VPmaKD1xKu8tiqJWjddUIRhJTTu8eAxEb/XQQqJv5vyhttioK",
-	"r+k1IxRWxtIDF1e4QvuQ3Kdrtrzk+eaMPSRzUjDqccw8YUEYOfEP1Cy3UZMaU2YgLe6MII0jV91EgPDW",
-	"ZgJ82j3UGsbhXz4K5fdOxRdGlkhPgNS3Cym3J+80s9CQrjf6lkpqDFP21f/52+jwW3o4/fDp+Pnnf+t1",
-	"p5/Vp6e2S23MYggU/Lf6+Z3gElijSvuG3J3VI2Bnebpi70Pf8hkCBJ2iUc8lsdkfujxYtpG2zhsIdm0v",
-	"QnRHO3QcOufoR0RTOB45X537swVc4UEyq6Ld6bh/6rX8nXOUP0a+SC0n1QsbZHi8HDbfYwWjeksG0U/4",
-	"yF0ft1ZnNsZ37nFMX4msqHJGmAAcHhgqKi9uEezRGHSdTPrQyIybThGsc1cmFW7C6tY+4An6Y5wHJICY",
-	"5h2Bw23Xqg3gyqK3Kl+uYnNZikyIYpoZsKsa6bD8rPQFdBYqotexeoNWDEBIZI4gyOqSGU3griH5WRKz",
-	"kJ6aIU5pJgssbeXG52LfnGOuRt2aVBqTjCl0V5VQecf+dalZJkWuUwf1FGJ5Rt86ZKp3zKjl4fnUMJU6",
-	"BGoHcgcAtjAcwj6WXDENkLlIUsRHRrraUiFaPH2Vs3kpDRPZ8vCvbJmSvoOYwGByec3EICxT+B774UIb",
-	"RnPYB3rtZBqYQViCsTgHKRUDOTHEHEZ0ShSrNNaH9OnWHoXbhEDM1XpJYLRAq61iczafMBc+OBYnTzEy",
-	"6yxGEAsDRisKVUY7NQJm0FrZKAMhCkhu19zp5hp2xcGcjEZfEAdzC0a1l//t+G77/kFR0el1g8XHaNmp",
-	"YnpWLPH41gjR7titoAFGqd4vaDZjhy+kMEoW27O3H4PzHzo4/2Sn9f6BGragvzuLcCVEy+0FTI+2k2zr",
-	"fdYQ4I4+wf/eBNGVOOYZz/3KMBtP5mPu2GrumFuWdpFlr+wxWP1X39XIAWvEcZTJnHU6BSBeTQJK5DUr",
-	"lgQ8M5ZdFlxce4nISaA+BKkPX0sX3A4dHdQ4oD6PAwsp1I+QBdUYfJOQOTUZxG+lUyXnDmDR+Y4c4qcA",
-	"VwgGzlGUT0A2gdI8A7yOZ9RevzDkfnrNRf6f9jNKO2MRJDPpYCiv/VP2czqw8gwUhoqMb1yQefBpQSAk",
-	"omFZSQNnUVLt4+R57hZoLAATPsT9gUMEQpvd0LFWqZX3VMEZJuRAPeIcfLgO1YVeMxHc5FaokIKh0DcW",
-	"UI9iRnUSJD0SCXopvAa+G0moUvyGDUlqm9duce2U7WfFfPlLmLUb8oFOYioYC2dkBIETusZGdYw1bTte",
-	"TasYPXWBXcuSkS6waSEPXb/pWPSFNOTp6Bsf/q9dkTiSFRAJCBF+hVyEoiQoPsO1mjiRFdIGCkzisd+U",
-	"Sn7kDOuSunBrKXxOhVyIwamLbb+idi4SIsl8NLibdU23lspQ18SsAsFIZmVApG+XvYR0bV96OnqKRTQ3",
-	"rgE0fQjNpl7wPQ0B6YUUV5DMA6bgGSvKKGArw8rvVAda8UfQraq2KkWxJP2noyeJB247I89GT5y43hT7",
-	"g8gPG1qbn7HsBcsHHbBAwHpeWOayL9NyuRS/Um52SXd1j3+v5HyPx2F2ezx/geynBdUrlDP0BxxSJ6x6",
-	"durZT2AxXWYHy3fa7Q69DJfQQ7q6P21jbRiu92mOcCsBe9rtTIKrwDPwwECaN8c26XrFO4dlRVIhMXUl",
-	"HW60CP0hBPCHCsH4WWJha+RVLrJCSHM5hUS+gYvGrgP9UTfGS1Mq2K2BY+/5GnuH9sYiajDZmbcPXBD2",
-	"vYd1WD7yVSR423Ed18avxCEXgR+AwDGHOF2MXFsRlNpCte9B+vN3wmYJ0F8c+wp06C3pY9FniqaO/BJA",
-	"zdFhnsIVZ78BcWosuMHLdNAAIJnIHMqSgcgSuIg+bRo/Hdi7Ewf7tJa48gGGCIaJ+EGPhUeqB9kHvfne",
-	"WkwV1AUVDlsvEv1S8MOk/lwMEhczEw/nFOqwgzGM5ugOcgWZQKRb+OGCgJZgDz6nA/gn02TJXJYvyCOx",
-	"XIeFuqXLTqNrHJcYORY4PDsdJaurGWZuSoV5kgnEEAkQgSz/GbgCVi5DUhMt7QNoRsslw6At5A/C5W2B",
-	"l3osxuKNr2GCicEwOr/fNUlg2Jcg4K7ERxMnhVEruZ1iWq5xtf7rpOTRE5+kOxbUGNs5PBAS+lBjgnNy",
-	"aRu7zJngLEcp3kmi3kAHmPJekEEphvQR7VDPKij36ULtpQKCLCSAUEBgZV04LpNCMEyAdSZgn/M4aAz+",
-	"2ehJizU1FjG7Apng+L72B/RhpKh9xaI9pa5YitrtjZ/A4/kQcs0myLrV47Xid2lhVo8izu+oDs1XEwHe",
-	"MZoj33SyALJzyNCHVKGvc+srBp/3r61Vt93lPHspcu3nhWBnijWhxkgf2SEYNFNfcBD+MuihgWqcO10o",
-	"Y9F5ozinUeNSwcZWrpa6mNX61TIW/m5xDdYXS2s6ODxT21TvzdNSeKvq569lunXrkXvNAv+GAjILnrHY",
-	"1xnqeT5W/butc+TP6OBwVLzR3r2Bgwm2uBf+9dFAhVsoIGus+IyjNJKkxhTBZx5ihHfmVS3C71ggrxJs",
-	"8aWcitSMSrDFFjYl2OIBmJTdoQdO+tnCsqzMlje8To+s6E8NorY/TwK8wttwJCNNudGKklUKok2iCqFS",
-	"OXvQtOYTdZGWqWMYZZlAYnxljzmkytdRNciN7C07o5oUbGogw9vZE6a1l+wZUWwOJdhC+I7t+ku4lxW0",
-	"xqJFd29lXrvwLruGq/p78BODXX0sJswz5v7T0bd1TukADSqyMgD0hm6+qOSHFMyVWofC7ZrlZ3GVcFhS",
-	"zW6Ycnhe9dhrMDCQYstSD4lHM7Nzj+dhZzCEGThfo0/5xyT9nG10l7x/8/7tNgSh9w4NAOtoAPkY6emj",
-	"M6yxLBsK5cbqzkV1354EO89NbgR/VIBCHxXpxyrUt2LmPzB37Bw1WaoL/Haj6g28/A40b28tOvrkPm0L",
-	"x3GmqN79W7u2oBNF2GoTmS/XTO8PcCofQS5uk/WDEUQNd57fxLswLjnq2UrkR4oudvEpHWjI7gWMPwpa",
-	"Vzpk8yK1UgLNZgBqgOXpUiyz5MsvwVP+Hs7lQlg5tXkX1yh/NL9UdJG2ANjXZ+4dXWw/dl8M8NaildTo",
-	"Tfd6qJKeR8j9jutSam5csc5mq2m98GdkygtmV/8/x7311R/3Ho/xvR3j7zxF0w1YyPd0oMuCig34Xy9Q",
-	"1ERvsA+izxiZMLNgDHAJSpahE5Xd0KKi9jhOCpldO0y4nCuWGakAgjf9f4d1oMBwlhUpkJ1OCNVjkda/",
-	"ETuuFKK8oO+5Q+30jr2FVNe6pBkjcyrAy+tgbdDjh8YTOCmwkBAcaJu04rNiN5wtEBwLoqOGJJ1bAR7g",
-	"tIQ92YXDfoHJgd9Oxw7FQULSnGmj5DKAxBTMY4JBVgb6dsGJuTZWBJlRDKJ9Dx28TaNYb2MyDewvGBHW",
-	"8gV9jWqDk6jLivsMBwgOsypmGD/XATvMITL0n45GXuGx7f3XxZufsTCA08Zsfwea2K1lmB1hIAjRN+5T",
-	"OqJlx6yUCc3XAKch+C6zytzJycAh/jUYvsMIdHzHfWeM4pPKMFdMD84GhvA54ksBLH1SLZkallIWl5r/",
-	"k6WIc0uJkRLr4QJQMHEEZMnOSzhsSM4dddhNWAAqm5FVBt5vCV5MSy6o8K5tZ4K7z+qHnQ+4VFDy9NKT",
-	"CujVuZKlPRbSKugulIALq6NGWSljgfVPyQUosXWhBKBHZdebFrigELeAUbI34FoxlYJKh47g9UwutPNW",
-	"+lSZohVPA2vXvC3o/hhB7COdl4XPekfzHzyJbMltK+qmQ8Czgii3OlvwtFcqmVeZQyhymqx/slTyhudM",
-	"9U57CzaZSXndAy5rlwbuZcx2vsSv7LX0BD4ALwZHEzxWqaJ32vPgytD40I18CPjONf9BnTiuybMykbjQ",
-	"ZGPogON1idsLzPoftNFJ70OYXvQeaOBYza3RTU3Zmxcs5HZeIiiVnW4B0sVEUpXbpmbhAi34lGXLDPdr",
-	"hUiD2daN0fcdzlXv9AQujzmEkveQXfaSXjgWvdNwa37e1Qxhie4rpRQBvXeIa/YAJR4LF41GhppKk9T+",
-	"IliePlqW/7Uty63ynCUpLxmtCw+xIIfSVzA0w59Hn+x/K8aDVQgbR5NIoECZGG1mfMB3zl0CpxMj4YCA",
-	"puQ+pQnWyFheArhuh74UboN7MlBsO32P1cO+2DyAy7hOc/sqD3ar1jSHmliPgJj299KGZructOdAry5D",
-	"OCZ7FJatBOo+cYF4lCq3oihm69gvwtV0oInVTFBkz6A21YF2Hgx734EvAMRqmV0faIjrZ2oQxENenyOQ",
-	"Y63YBbGmjVMOyeHu2AVXzlTJeZDJaAHZ5mPhWkv8D2jnryXMGdVkAnqW6xYl/742tGCnrjHb98A2YUdt",
-	"L6rwOgZ5eqPnWIDyY7hioVy/90JB1jMmRDvJsw5YvUT/V+ohjovlhujUOgBdQ3+QpoM5LVgDQrgmTKhw",
-	"grGpWNCBlFSZwwVdNvSG4AKDZw40cSHmxBfIWC0YYhz7GAuK4Ugp6pOY131KAhNEgDG0HLsqaXOasxoV",
-	"ElWaBqfEvKRQoaXEOv5WWxoLyMrxtAKJ9m3Sg4Nshjo7uBoOUT2rjBXYlfF6lct8upKQAr+gy1Mk8cpk",
-	"cm77M3YslposZ3F6xw8v35OWE5q25qTb7r9U5o+opHfaezbfXfCD7iPJ7/NXvGuS+pL0G7VyVwaKgWJB",
-	"oOY61mOJ5s8a8fSQ9RL80QEGB27owgFzeE7ZYOjAwpDrOTOMobyIans5Dh482p4TcuMrMwE7DBVnPD+E",
-	"MMUm92vvAH8dnKGvKc2caGzP9lj4v8icmZqzrTIpEolnWpIptUzHsyw8s5GhOAos71pr9/QRPOqCvD8/",
-	"ZuvfGbQ4cGx3Y0eVyZxOuEG+14KWeiaNPsr5dNrpG/yOT6cX/tHdkJeseLERpm1HCCYj92rlPuMG/ArY",
-	"1WhjF5CKiSZpHezRZiFJWGUoNA8WzZKa2Z+OO/+JNegXWBqkuZ3xwQpfth2uTzOqZ583eiRRSPfio6vk",
-	"4RoAsrHXjG0G03krwf9RMVIqNuUf7dPckP43DTBjBSljgyF5ZSAoHSCbSqa0FLSAdCEf+dVSJUdLF2zl",
-	"gQTXFHF/Gpxf70t1cprn4BOkxVtl+zLctoPH3R1y6bJ3OqJ2qJCCZ7TAAwbrOXw8Ll9T0ff0e6BXyLvr",
-	"4OyCAGrPwH5Xgj+OS5EdqkpszjbFwor2SGRQd2Y11UpOwYkUlz2w+ljOrAyOuXmYTEnnbQC4P3FtLpYi",
-	"e1eJh4EwjAZ2m9f/KJCfbk03ZdHZ3XwE+bwDUMNwNuJjHNFZdAWCJWsznOd7fOQ+4z1tD12UgSE8LqRY",
-	"sRt57SF0OUJ55rXP0woA6NTEVO0/NWr5CiY+7FIzShH2LQaybPPewuLfU6YHtI3dPLSTLuo6byMr95ML",
-	"WQiB33omF66ArYQao79zDeDR97apND7sMQR0XDPRejYabPDoE/y/DZf/HTAhXWdFDAl8VWc3OtusN1G3",
-	"wezbJuqjd5+MtTvfCXmpW5xHr1kLBeE+baSgXURiT1a3EouD6XLzNf1r/dg9UlToZfN1HcYMmrFdhccC",
-	"IisXdr2tMVlFmx2YU/3d0afweWOeQNilByGFLgYTEUEINAdnqo8yCKb4x1KXX0P7D/vTSYD7OvwDSfxs",
-	"+V4LB4sJ+GgqlSPgL+ulKwygQYPOcQwBmD50VbryidSQ1AXQecjLuubOfC1OWJPUMKXoVKq5s5uoeToW",
-	"ucQKxAU1TKGtX0iPxojCBLaYODf7enTokvB5KRWEBcyH5CUgvLsq2ByTFD1oKFqpbSf9KAr6sg7/w8qU",
-	"3oK4GvYKBTcFCwmIVIDTnYqMRRjp4LEci/AL2DE1UUzLSmWspWvD6Dx1b7f++Nu4R8e9Dz53s+GYAxBT",
-	"8MDT4PSn1xCQfVrDr88wENc9ALWHEUHR8pbJkszs6s5kgYmvkAYaxSuHCI1XRo+FZorTgszlDYS5ugBg",
-	"WFYoUjdhU6niOFuAvjK0YOiKd3vTHmDu8bogcGIs6nCJOGV04IBBQ7l2eyykMVasdGWaErRo3TCBhSiR",
-	"btt889/DkXqDdP0l/vlwHCxPaCUvYA+73RQ4qq9UgNl3riG8tP2m8owgLH0NpRCFxkzNn7Dk56MGeUel",
-	"tMLNIn0RU3uHOK6zcomQ/voFMridGHhkud5mbRWZm+OPiBPtuCTU3Q/lQrQPSsIn5bRmslyQUskr4HVx",
-	"iTnbtIv/OiXcjAVk34TgK8yVaeFTvwjbxe9OTK3En1Me/dMVr0OijmXYEKg5lSpjh7iTg3uTbDuLA0Ea",
-	"W/PiCIdNu9BHIVHCQK9wFCKKqKf4XaBF8n6f0FNAtKzvLBcLhU0lQTqSyn5sO95JLOusyE5j8X/Zu2Ld",
-	"tmEg+itEltgAoThdGqRTCxTIktZA3LEDK50TArIo8KQ0LpB/L3h3lGiJApwuXbImto6SyPPj8d57ETzl",
-	"JClnC/ofoYcHQ3+82HuAP6Cq3kfsFoXpzkYeYVD/CXe8Je+8Z513bLFUKwpJ7Zy9+hsuThiE095IcLu9",
-	"urr+8LHYFJvi+vZmc7OhLCeh5qL24KksCuZAMsYoOUT4ZYkGEbHbhLx4IvRIKjtF9hwdMzr6PxA8uauh",
-	"IJPk80IMFXXy1jmSz5x1zWBx6hyYC7PLtdugFjpkYgE1mLyJdZv1EDsnoqqOfHkhSvz35UTyabX7vtuu",
-	"5UwKacNHGk9M4Bx2JmE0iQ4OCnshEacais9dmxnCF5oecm6YXBRL1wIWk+L14k20beZ9RJkoec/GgyJC",
-	"JlrXQKVs07nwRFl22qhI1ixOFIkWQzamPna2pJ5+3rettg67O/eo1edDW9uur0Cre/vSmgZqrR7gkWeJ",
-	"UUIGXU8GfIkKXsq6x+ggHn4FyUsen+iIJH3sJ8fr8y6O3Li/EWWZoH58XIMHXzPoRmlVmrbrvZiFlNzS",
-	"ViVhxl6ceYyvfAPPQMxg6k/L+5n9OrLZC6mP901yeWnIzz/3yQOKtHVlaUXsLU2+2dKhopZpWzCeZ6gW",
-	"4TJ5iWkCiAEwa6PhFALtY+YxnJghYu/3hstUjG3UispVrg74cPQ+ZcbrWqsKSltBpSidCSgKM5rUG9kT",
-	"Obptj+McXVEXJmhf2U51XlR8067/dIaHT2WusK1NQ3OkgrI2AWA9c/kO1WqidsD0g6NWwsRdJ0JwUarA",
-	"Thn3yRC413ghB4bc4/ZDaYTJNzQMLm/pwX9SoGvkTrnfDQGaJFDyQ3Vuxr0kFWQ9+ge4sE0laXpynni4",
-	"D0mSc6+hW2QVOHmJo2hTfGkkgDGPfgem7p40XcU2BIAP0PmQXnjFWxy64j4F5C4AHKA6WZkDGMaL15+v",
-	"fwMAAP//",
+	"7P19cxs31icMfxUUn60S+WyLouSXnUh1Vd0ax0l8TZy4LGdy7R161WA3KGLUBHoAtCiOy1X7afaD7Se5",
+	"C+cAaDTZzRdZkpOM/rEpshuvBwfn9Xc+9TI5L6Vgwuje6afejNGcKfj4nhm1PJ8apuxfOdOZ4qXhUvRO",
+	"excskyLXhNqfyWLGsxkxasnFFaFXlAsyp0uykOp62Et6OpuxObWNzLng82reOz1OemZZst5pjwvDrpjq",
+	"ff78OemVVNE5M24A51kmK2HefGv/4LbbkppZL+kJOrevUvz9kue9pKfYPyuuWN47NapicaeuI20UF1c9",
+	"2815Wf4ETbQ3W5Z7tvct04YLatdmQ7t5/dSe7b8WN1xJMWfCbGif1U/t2f6PjGrWucyF/XX/RX7LtKZX",
+	"rIOAzskcfyc8PyNSFEv/hSaKZYzfsNxRFzeEKkYKrg3LLT3BGP9ZMbWMNg26adAavf2RiSsz652+fJ50",
+	"D/A7Jefr4/u5MaLFTGpG7JOE5rliWpNMCkO50MTMuE5IRjU75EIzobnhN6xYdo10avvrGOjJaLRhpJ07",
+	"5MZ55z36kc+5CW2vjLeAH+N2cjalVWHscBM7enek7dg3HvDQ30U1+QfLzG6rrvHhuy+4a+Bua/4r5S3j",
+	"/EEuSCHFFTGSLCg3ZCoVoWROTTazPNDT9mLGBBFSMMLtuJliZMnMKdGOffbTZ6N0QODlvFLAG+BLnSYk",
+	"PZ6ng4SMbCcvR0QPybe48Np+MzolVOgFU4QaIkXGuqZvx9c997apvyuo6KS1sqBif0J7Lwu2gXUpWbA9",
+	"W/xVqmtd0mxTswv/zMa2/5ti095p7/93VN+ER/irProoqiu8mhTTpRSawc30V5p/Tw1b0KX9y1KmZbqn",
+	"n+zdUfAM9vGoVHJSsPl//4e2NPNpxx7f4VvY6QrPFISWpdt2lhNZGc1zRrjRpFTyhudMHSBnUjQziaUr",
+	"+5s21DDHTClRTBupGFlQTYQ0lizdE+6XnPQzmTOSTmh+eYXTTBNit4CklRKnlbAigqny5amb4ykty0Pf",
+	"bzo4g0bd9WxJf0p5wXKy4GYGPylGtRTD3ufELuV79s+KafOYS/kBBgHdkowKuw4TGFZOKHKYsIxE06U+",
+	"haX6z4uff0oIFaQS10IuBJlyVuQJoWShgBvYJYLDPKE5CcKMX885LaZSzVmeJoTdMLWEx6ANwgVJmVJS",
+	"6XQA6/JKimnBs0dflYwWBckKqmeWA/sNyyqlmDBIKIkX+GaM5MxQXhB74LSfZ+aGbmeSrEmUh0EiaBul",
+	"e/ooEj5hoN9JNeF5zsRjr4eR10wcaKIzWQIbXzB6zRQxMypgBSx3R4KxKycYy8NCTP2g3Z7+JM13shL5",
+	"Y8/B7k5uBymuSC4Znnt2y7XxIxXSXE7t0NxI39FlIWn+QcofqbpiX+toTmS+tGte2EG4NT8mb/lf/biN",
+	"lJfwox+3a/dRufKSSHu3Ezi/CclmnE2LJXkxGvlhWhlICVqkg1PgyHhqNMq18uqK5QSYqmOOOHmeJ0RY",
+	"PkH0TC6QW14wdcMz9ougN5QXdFI86tack5yVTORMZEvSh+NPDZ1QzeCuoXg/5ZUCPdDeJ8zYHzJamkqx",
+	"gd3K3PJNqYgu5OLM6oxOYXQrVdUzc1v6i6CVmUnF/8Ue9eD8JMmEUWU3xbIAmCGedQp3mr8DpCKK3cjr",
+	"+t6sohGv8cBff/318LwyMyaMHTprUY2KBV1qkv4Ve1eMFvP/GPfqW3fcS5tq9ap09BmWrVQys3LopGCv",
+	"heFm+bVOMTDNojjEy49MKkMouaFFBfzU8iKaZaw0dqT1ibmhBd/ppvw7E7lUH/icyerRr0sqaLE0PNPk",
+	"BoZBcp7jlFA4tzcoF/G5PtDE8LnVZ+c88F8nZl0anIUTt8aiS97Czg7944Mh+Ukif7eLDcII3N2/hFe9",
+	"MOhP7CleXpXJ5Nzuw1g44U8Kd7EHa4UViSoxY7Qws2V8ZgtqmBqOhd0Fqyh9Jbb0IWJEnsUgQ0LlLJNV",
+	"gZsyYWTKBdczluP8NVOWwXJN9KwyBi9IPNSFtKRrgED51A1+LDIpBMtQUWtjWeSVFQNwfVDkTiOxJ7Wr",
+	"dT8y0WfPAWJbmf1YKlkyZTiqKpli1LD8ksJv9gjaT72cGgbk01vTAJOGJWmdvSS9KyYYKqvRz0HPT3o8",
+	"b32N5yzwoU1b/cY/BxZBrRdS5ZdKmr3noZixKt9+70gk3rUfdCFN+3StUFzpbbNyO3SBD4fXLlEXau3S",
+	"0Cu9fj/8ai+gOVXXuqFmUU30UpgZMzwjixlTIDpwY+9kRpUm/cCrEvudhpupSSxcX4Y27N9MVPPe6W89",
+	"qzL3PrasVnj6chvN1E92rnDN5y4j026r9l9r8781B73WUdcYu7qrZynRbGQHVuZ70t7qEPNesmqfdYOz",
+	"VNU4UYGeVikkOkDt5yKJD3tj1I6U2ubmyPL1dOosck2KYHPKi47T3Po1WovZbckV027FVumXCZSi4FnC",
+	"wJGAhgh7o2hjCXO30wot5JeT5Xo39laYycJK1XIan5QDHdRZeH34NdlAK6HAmq+SiGt+wx7+yHXLDnLD",
+	"5s0POwwPuA92Q5WiwIoFuzWXcjrVrGVT31lhXxi0eM6lCqutyVQWhVxEqxxbhBuThwFumOBFWGHPmKw2",
+	"YjcGGNkN11wK/FMxmttzggRi6QlMUL1wKbSys3M07rfcou7aWnsDxqVayO/Nxc/k2fHLl4fHhBbljB6e",
+	"tNJZKbWhxaWVJFrbV+yKd9wO2ijGzHb+6J5LcBKhyWbf9Uxa178sH0ey6GAqwtl415fPmT3bF4hliplL",
+	"sE01DsD6RbtC6pqBLAgP0zzndk9p8S6aPhqRH+WmgMlHU42GtzLH7gugY1PPjaHZrHuWU1potiok+M3Y",
+	"bjdv7k/zfCzYZCbldUIsFV4pphPCbllmJe8pvW5nyjjZDbvSsrVrfmvFDCqfViIiml9ZjkGw6YRQ8u3F",
+	"T4NTohktWG6vJcW08YYYxUylBHoh19ZzV6JZv6Yi471vhPQ1Y3BrvX99/u3b14OWLldIZ5VOOvb81Yxl",
+	"1+unmeIRb1k/0yUBsIKWmrWfWHkdfT2RsmBUrI0YPe3yuhe6qRvtGP293HFluX7od7+LyvIXOFh7Hpsd",
+	"WNV+lH1nAlwno7ZJFpzlr2ZUoPV3hVgyr/xtVNkLKs7xyc9Jj9Z369pU7swufaOJHxK01bFtxTLyNO2x",
+	"cwvKzSUIErrh/u6NdC/ZzTOMkq4UYCN1CpuRBGUR+4mJPLEqHCXfy9gV/GKeDkhV2keOZyseYH1KFJtW",
+	"mnkXcEIEnVtuBqI0DNiyjcjh++ykbUXXF8sYxSeVYZ0E0BHVIZbgJEMGe0ZEVRQoEoL87Vv1Zj/NDKFi",
+	"CfIiGGzgUQ4Ww+DYtzOw7aBVyVLw56Q3YVOp2N0H4J2fmpn9Op5KlTGrkpUFzdiKHBP43AaJJTTfFhOD",
+	"bAB9BO6Oooo1vQDJNq7q7gG3RInbq4+btvlLrtTvFGNg2iX4hCZWN2W5JVFalhrXNmgDdj5BVu+4Sc+r",
+	"nJvXN6zNnlWznnUukhmpvpC/+Jtoz1v8V+cU0HQKx9nulVc7F4obdmZPPrNTAseI9zxXdqFooSWoqpqk",
+	"WcGZMJeWr6UJul7hmxB31KfEqEoblttlvF0eWAVLLajKwXaL5wgMuFyxzJCSWbli0LrOKG2HZeHCvHze",
+	"oqYheTHdYY5JeoaqK7btV/z+0y7yL0ivuJsRY4/biftsDK/ev48bCete5IiaTO8uTiCHRfNLl7EPyACe",
+	"Q/etPVnuPK3b8FAFaOEu4QQSJQt2oEkpZUEWvCjIFTPD1o3PWTir6y2+Z1NNciXL0sd2OA+gd5EpNpc3",
+	"LmZvlwV9z6bODtWik6lNQwmTi1iLM8JzYa9XcCLRstx5LE27WOt47N29YSjO0GBPLKx0ISFsJ3EbQHJW",
+	"MHuMwYEI10k+OPOyApxluCe94gFtLWa8cFd7fl9TaRMAXikGtkZa6DYWvME4m2wwGXqjZbul4w4G/koz",
+	"1XHTrgqKcaywN7CF16OhNQbSdmC/ZRob3SJDtpxjSnTJMpKzrKCg8do9Lri2XFqRay5ye2dMCpldD8lr",
+	"IFnsl8ysaChI6m6BNCHpuBqNnmX2JfjEhvhFQSeswG9SK1A656PteCz6qaW84aRaMpUO4KrYoZ3fxr1r",
+	"thz3PqYozdozpQ0VGbPDpThgZADpVKpLRrNZSuK+fhv3WGUbGCRjUQn+z4rFnlE7uLPYH4fhRBhGhY7i",
+	"yZJwAxKyG7BbicaYg3zn5j8ci7/XUlRmFV+W26bqrhL0Cy6bMV8J0RK5GDIO8De7UfkBH+hankSv3ppC",
+	"vftV4oiqVTNN4sjxvZuMYtPbmo5MTXs3HYWltzXN56VUbXfa61uuwdWKxK0JzWVpOSGwahCZfOAm6WMr",
+	"SGMoxuwzxDfwdtvo4GZaH9tPbOFFLaYtefsxNoc1pwJClPvQjB9dTTaKOU3Mn45rxkoNcj02uO9E3sJw",
+	"W6+hjpn83DpwbWSpcfhcXCWkYFPjXf7u8PVdk3dd8/duRG2DlQXbm8zey4LtdmtFp2g/DT+yTTQX0UoM",
+	"a/zwLobtgk9ZtsyKrZbTH8ODu9q9fw92VQiFKUswYEYW1sReP1nBqFq1qBIq8hWjKghKBRWgPAHdcs9z",
+	"pSiWLSpM0gPd6mdRLIOCfq9W2O1GV085GySFmAPfE1lGF8Ju5JkDx826ZbYt5GvFg/VhWBKbyauE0HlZ",
+	"cFPlLCFzfltSwYqEaHZl2wPzChJlK/Hd88n4clo+f/eGXLOlBhKF2L8/GB1Xk4Lr2TZChsCI7BJCU29o",
+	"sYMIvZ3UXzfJ6D5IPaLM3Ug9q7SR80tdqSnN9nX8gWZwmcs55WLPV7mYyNvLOb299AlM65N561ObrlmJ",
+	"Qr/TSxJyDCbe0Wg0alp5T0ajdtUc+1PMWD2tTScOpuhge7NCiKNHO89TspiBIkqXmvT/R+4SkRoG6Gcv",
+	"Z4OEHM/sUJ69fJE3B/c/8oc/0vtToRP69iNAnreHkGDrB5oIaipFC8LzU7Dl1XQJP85ZQlihmddPot+R",
+	"Vo/we/ukV0/a1s7I9nF4+58JYyKGXrOGgjfc6i8xEsKINq3eWy9O7rF409YcytVhr4vP0WSoOSP8Ski0",
+	"cqA13j8mMO6aKbbXktVbVwv1ce5KQxknfVBtMZI/kn/hs+Xcg+2r61I7jdy0vu9rgf1eV9hZmz1tSBD1",
+	"g6S/4+A3jdtFRN0HUwfLwE7cnN7NRbE2iUzm7LKkxjDVZsl8fULcj34dnY1UCrQ+EduAPkNSRI/GRNs7",
+	"qd2FEDV+B2mLa1kA/70sZcGz5ZcEPOA1aOnhhms+4QU3y1Myg7SkhBimDVP6EhKw7QEoCrno8MrcjasX",
+	"XFzfZeHte3DHKCquyZQrbXZc/W6lScriUvN/tRht40vtuP2+/WdFFRWGC3YpxeUNd1u0uS0ro+3gstty",
+	"qcXqw5fHYH2pLoCJADso737YP+AL3eFdXrtY+2FORUWLS21Yuac0tkU/eNSgsG1y9oOGjcHabgoZi8lh",
+	"daxhs1e2Yr9As4gU7hRwtkKwK/qBlWRJ3wVlDBJSW/oT4g38EPB+qdj01BmKyxKvHJR4DZuXBTVsPVA4",
+	"JPlqoqtsBpkwmqnDT5+GAZ3k82cM1qIwt2iyg1b29ICq9D6ReQ+iJz923NydNd3VwItY57GCEDmeg/L1",
+	"fCXm5vjFfLskFZ+8LeehIxgvb/L8+wrKuzs73Smcrwlw0wzrW2Efm6L81m+OdQ/k3vEcHRHUq/HkLqkz",
+	"ML4l5In4zx+TraHWnTH60azuI/Zgo1tn5+CDqJU7xTRuEyU6L/avGe+4k+Fr7Z0V09aXi2FfzU7VkZy3",
+	"g/nqB7mwCmUE0cNoNvO3ZtMi0jA6QX7PXGqzkynr0sHjbMLd2dxfZOQC061rsL33TlHxfqQydxs0d2x9",
+	"+7tXoXVv9pPAIuJ9FcKD9jjnLbTaqmbqDlooS00mbCmtoDBjZFLxwhxyYbVrTfoF5LdOJFW5ToiWGafF",
+	"5ZSx3Ao+VGWzhCiWyfmciRyd4EkjKVcnKAlkl6WSU15Y0QnWCTycit1wttCDMxLUagJqNWcaYOrsBtlh",
+	"zRuOzqCy9v7Xb/TwXx/tP6PDby4/fholL08+/7e2Iz2nt2/w/RejlYNnrxH+z4q5352Rf+0YN1f1lRRG",
+	"ycIKVCjmuifP8NzNKw0pzTx239rltkp8wbUZkhCMVGnMJgBFujHRDbM4QUQv99fx3WzeX840MA5SFla+",
+	"IFeSiys3jTZDeYxHtg2R7IE4D/Ad+2HpoexiJkT6VJCZrJQzqYP5fdCcy8vR87+MRqRPyYKx60FjXs+O",
+	"Xzx72Zya/XsTZ9sB4apVgm2S5xbGch9SzcaIkp2lmqiVHaWaFXUAbEte76OKgbumJdJyG1d8j2F9uoVo",
+	"8F3i30Wj1hW/YeKMUP91HKpZ8GxplRzdwKtCQ3X/+eibwZA8MeH7YcJ/Btb4B+aEd2J2rSL7bVZUmkvx",
+	"WhhVZ2HdnTvF7S2/hEE1G9o3wBZhAKa8I5es3cAUqWoIfcJzQhsoL1bzbUJKTJZJnBkD1nfvZjIzpjTp",
+	"a1mpjEWhkfmK/ctr1tsCcJ2BbsUg+bEV1aMj4u2NIBTCaSGhkwtgoDdM2ZU+JVOprqQxTARY2TbDfNLD",
+	"GXX42soSQl6Ftycma1g5EBEbTaHVUOcG1d4JBAS7JzCakOY5y92m+a13eR7UuIm5+WxN5lhTUQItBVtx",
+	"Y6v8UDfScfvdv9WRQPWsfQn+6+f3ntAufjg/PHnx0v6Jsbj1iH3col0w4Cszdtu63Pd7zJMe0NaOqTPe",
+	"37TDoxFV7LuNTdO/b8gtsRtEsoEjfWdlnddKYf7UqjGy04AGItL2mA18LJjiWgcg1RUzd8vPDPG6Gx3k",
+	"bMVFrlt95IFC4qRJd//4v483Sh3H/rrqkg3afX9Mb1wXDRmnq1sTeNqmAIjV4Ash4f5mysdXJGSy9Ku0",
+	"c7BvwN/9OYx19ZjU8Lu7trVOOWGCcXNtC9VlKsY+LqOztQm55c7m3TcRtlVnEMTGJB332OekN+HKzC69",
+	"4tKwO3X4c8uCLi877VjdCTlTOufFhjdBIen+uZAZ7YDJKWdStFyir4fHL58Dr6ZEQUKbYmC3yCG1ZMod",
+	"stqLFy8OR8ej0f/93/8HP37zTbs3zfA5u/yX6+sL8oOimTaXZWV9GzKLF2NwskmUjR5tYVimeLCtJCQm",
+	"shL5eysoly2HPdYjag2pJYitRWLKeMndNdyG0+h+hnwhA8nRsB4JKYtKHxp6RbjIiipn+XA3o2fdY9tM",
+	"N/LDMM3WNfLaI+Revmc+0O/u7qGskE13WcQXtgkwDlOo2xoK8lkDflAxmreboWXZxsb/7uNM2rR6Yt9x",
+	"4izI7XZRulvvmqaC22V3ASlsgpunu522bWxTRqFYpAJ7DuML++HWI6zxLsRwF9lh8xZvmMHGAQW37t1H",
+	"skXecEUNWjOGJVhUJoxoxgTpO1MBOR4lo9Fo0CXlvGipg9Ai+uKWrxbYeLZVQLrhbNGWr2KHW0h5rSGq",
+	"NhLuqfbyPfMCuZP0IVDTKgKobClGC4jKWMG6eLFVbNtIoH6mYejRom/c/G5RgOd7+urq8L+dzuM7fLwb",
+	"vm6NVesaZs71tXFqf2NtAk5xJRU3s3nsSGf5yYsXx9+0KvB38ZZes2WXOcSZHa9ZBwigogvy7ORwsjSM",
+	"vMZhOVMluWbLhEyoZi+fk742VORU5YSJTOZcXLVLHDuAijZRQ7aRnZtaYyJJtKorrr6o/2171SIhXLtv",
+	"92P0dt+3sXdoeeOI2q0EWXBy3c2fvfWSdjvUDlQLR5WzO6xJjFK7ZvzVutqTwO8WB7Cu1nSp4DiIpNNS",
+	"UA85aduSaICNZdu44e+2Ri9vWum/h3jl7rDmx3FbBOz3Vsv8ihto0Iy1jt05HvOIa5JiBHaaRD+vSneh",
+	"VMOM3jDE05gCYEz/+clJwHpKV6PFXWC9a9XlmrQDwISd6jIw1ODEq7f28hSrRgR03TQhqWbF1P7vwsjt",
+	"xzjCvH74Eu/UtQfsXe5/A3QCt0ztaat1GakWcUPzSeMO7Ipaq8tD+XcSP+2P25dMt63ZHcXpHeVo3/7G",
+	"0TVF853R/pg3Aa5tN4YYOEpFobwjl5h1QcUYZ0H3BYzaNZXaGNNsAqltJhciPQ1NhSMCgEvREM9IWgld",
+	"lVZBZHl62iiS5F2omi7JwgFzuJlBzmbst8iAaCxxeEUsBpMNYwLfYuivHSu7Fp1byDW0vq5NBlTvGkRr",
+	"7hxwc+cgQCEYDw7GhSCvYTvA7iIKYy3u1vDTjK3MfCPJ/T1Oidjk0AoXYlWB3LOe9NNBnagbdoNKU4Eq",
+	"sOfTflMLqo2vQWWkXRbCTQCH4wUDRboTdXqLOLddBGGW6pzLYAUUUmpuOj1Bik0PNDp0CUQSkD4EJ48G",
+	"PuYHc+7xQA13gO5qsY7bBYOqYUox55nncHsiRKHr5UvPOpj3oj3ZgS7D2riO2ogP1ubS/ryXsLUz8Jml",
+	"nP2bB2bfutghsUCxabSHCVYdW1kybvaEJt/IYIIwtYfYtT3LZJV5NGuy+rJ+015jBNGJWN3ClSWPz/xu",
+	"zOeLvfwt/Ozunn6orLq3g59m2Pae0Nr5PYNxN0H8d2sTEff3wfbuJmfjPCAb4vY3piHatd+r3IaiGSup",
+	"6jSUA+7agSa/PntF4GEAjGK3xhWTKSn4/62oAVuI/CtxhUzxDfsj1M0BjxzkzsDzZakPoIScHot/SC6G",
+	"5ILBb541pNHwUoI1YULOJDJ5DblM2pA5ZIbX3NtXF4OUHC3rq2MsCnllFaeSCkzkQagrBZZ1HcKyiKrE",
+	"kLjAOCkcuCzxhEoQbNR/DegGUnhYrDqIazQ6/G10+A09nH789Ozkc/3H8cvoj9bArlacyEZMSVt5DUeO",
+	"npg21NaIz1yD9DuP9feKtgOUhko8OxZayJpge5veinH5fPmLnc6Bu5a+GOMnXGCVZopwKMcFQWtNGaED",
+	"LQfHGzau15y7G2Hngt9HhGlYjC9h6O9ZWPg9DPxQDq8BIN0affoequbFYVjuHHvug8Va3YmbKsag7Jfp",
+	"SDPumoFgiz3Hb0zRjAp0s/hmFJeB/svL5zsUgu4a1f27cOIrad3zgKi7YXVPCSWv3pB/yAkUdZXq2hK5",
+	"yDGuaEvR6F2usvUThbu5Ui8XKyca2YwK54Lbg9LuB7+vzUkQ7rytrbill412RnsGKDW5c+c5W6/3glwa",
+	"S7zQDGC0bT+hygvy7bzNb1iv1Y8xkMFeCP4A4HyZM22UXLZqPoDGLpYIAAW6+QLcvwj2GmG9RpFIO59c",
+	"mV3f7YhsMOOtBAdxTQqZXbP8DPHGAcd+JiGLd8pFDgEC+MSXuts2GNneQmBS/nOw7+0U5uADXzfxf2zy",
+	"b/ZJTIi1/XTWj6rXxWDRtVXYmjMHRBFVes8l09ujJFyoZQcUj8OJ2l9xqLYDM7i2zyuEZJjIfLnjK3+1",
+	"j4IZpjuWRGNBJjKTUOkyiiprKZ2Us8sgK7VGX7BCluzSY9+su3Z2BcX5Tsm5E5mH3faAjlpmXZYTV9Oh",
+	"ZMI7qj0HDwUHXCwLoUrxG9YFliWuNy1DSZVml1sMs76jtVgTK59Nq6I4czHcIJoruuhwbUKM/p6OKxfg",
+	"2mLJre3zLYSCPyag/QC4DlEsp5mBWsiFx4zyFaA3xB91A0B5CvrSCKekd8NpfA3puSnt/WVMqbdnha/r",
+	"KvFCY+Or5J4gVJf7XPsoXCRvdHYaFORYwAaecu5YRPvRZQphksPJ8YTVf//dK/KXl6Njgu4HyxpzPUiQ",
+	"oKZQ+JZeCal5CyR9fs3bD3A+pyrrsj0UdAMCgi6nO8RrlpBPYHv3fW1Ymb86Trjqns5bkfykNqTg16xY",
+	"tuRU7sBMX8mcvaIi5xAk2OLajWrE7tPuD/Baa4NmXrTv/A8f3v5INLXi5b9YfkqEJPiITshU0Tmz/0s1",
+	"14krYTGjIi+Y0ijPzKVhpJA0150M7iFW8EcurttDlLrdgobddv+gL+WcG9MW0feB3SLUp11EsmAKnbnA",
+	"YdGybQUnTD05tRzG/hKytMhfoGa9nNaJXlibwBnF51hMXbAF0wYXA7HhKZQCHwzJ968/kKOb4yP//tEn",
+	"nn92nfisuZ39nJ6y3HI4ykgcqfsN23BSXrlqhesnpZ2+5tFW26eaUlPMZmYU04w6BYa9z8PWc2Znu33Y",
+	"9imsvUKzayvgKIYFVg40wVIkIVPKQ72ywR3nGQ7MfZwG1+Nld2jwvld+e7xu28W2F0HVm9QSw++KPdXD",
+	"kxV66l2LoppPnNDRkb7168weWnf3T2Ul8tNaBrHnwPIyexDa739aVDsE1OFjYRCJG/mGmTt2vTblzpj7",
+	"HUfiItTx6Q39/+iofyVKrDWF8IapEDeTkDm94llCKqGriX1qAtot5AW2Owv32EQ8UZtF+5azaEVyyxBl",
+	"nbao6VITLdvFRvd+GyAUwACRrODZ9eFaP+2Jg5XaAUTZPlSDsm2jjvuweHpd8u42z0hnjiM8W/yAzq4T",
+	"A0G1GWDeFVS0xqQUnHUoW1j+SLvUy2JJ5jTHZGKpnFa3a+3HqLBhC7+E1rvVLWogZ6x0+ZjwtKM2UP47",
+	"Ej7d8FsSYuIqL7ZFNBzJKpsxEK+cON4X8lCWtR40SLz7GOZfr4uqhF5PpN9WprF7Pe4EbeTembTXTM4V",
+	"n5qOxcWFyldKUsjKaJ6zGrUXs3sbpqsDjXEeuAx9Zx/nGiN8LNd3BJa4jImFL63lOgFb8OCelq3jup07",
+	"GWlbw2/tc1j0qqBd2cjO63egSeqeSyGQAFYopBVuBntZB7lUnBZbrGHBCYFP13RrV9nOqDK+/JY2ZxFt",
+	"gn1U189LAR5REIcQykKKnbKYd/UB27WMXMDVfE7VcqeX3KPhMtJb98A917YHZ8SVBIAiSe5BZ9aQ87Jg",
+	"hu23TZVwpsvuui/NE2RVOjskUOvtoVjF4g5DRMRGz2/34iRNs+22jNAdjCb18+7oRA7cRlB8xHECDddc",
+	"17OceN1qakjCzdN2+UVFbNdDEv2xc+Z9WC5BcDD6DKphXTGTrlTdacCei9xKLTcM7FKNPYujEIH7h3kG",
+	"wK9ezSHsrWvHgKfHSk9dN++jFfX1NWL3A/UMqO019Ldj2H0I2MOCujjZwZD4oqmu2gbVZNzrhyKrWIdm",
+	"MO4Nu+P46r1ugo23iJ71iMAfkPPpdB/ZY6WqbssBqevafvmiuRswXjUkn3teNVbXrtwYutAodBmuyK9f",
+	"cQErjLXqAbXkiTXKQP5kzfJl7crA/r6oUrEbLit92Yma31EGwl66jqsRavy200YRgyvIIDB1AcEO+/9m",
+	"N6HrEBzUWLDSSqiujmVHi/Dcpbsmu6R77xMFKU1fu3BRrCgYeGz/A1OKWtEgknguJ0vfeCPHYRvSehJ5",
+	"4KIasytFkxssoab0rnvibbCA+QrhwgoyxVqV8BS/T+HGrUsKepEpugTOSOrczamDmimYx5kBPBQz8zdK",
+	"y5WeKjZVTM8OpSiWaYjqgtsQihElcAGBdIZRJJAto1xMREAURGmP6lWJu3lF1VMF9ziE84TeO6+ju3m0",
+	"87oK5w4l5O5X9I7J8NCT52kg4j4eiCQWBgZu86DWSF4XPoSt1jFGCbthwnuTYW/HAl0xc68bDcnPolha",
+	"9S+QkZ3bkJw3eCReUVayBoFuRvOo+HyNHoQRMG5ACeF6LFyaEUbvtaUKH49Onu+AgbJ6uXUL0o0VxcfS",
+	"U68iFMsGasv6miXIKbw+tySCYRWulfU+0GMRLdCZr2baXDSnmjiJLmn0zREKy9TynpQDWHjPlzmekf+8",
+	"+PmnsbANHWjSTyH8UpsqX15GBVgTsvaDYXT+27hHoVaqr+Ttqo02i7eegb3BTlxWVowci1CU9ZotnRHa",
+	"ISY1qrVGJVpdpdlzQRzudTwNRwUhzwxrkUvNdBTbeY/U0dANaFH8PO2d/rYLduXHJGK4/lPS6uA0qxU9",
+	"ges6dtkMtkpdS+mwDeccPnZdAxddGUwYk1SnLxXLYEySkL0CZqczkjqFJEXzZTBg5M5j4FmupS9ETfAc",
+	"PFJmNoZAxSpu643sSNergcA0WH4GmUbI5nwqkkZPVZ7DVQJGMLwA1v3ANO9AoMiCStJWgjxEW63/6FSd",
+	"9uTeUAZsWwJUngdlsXF/uRZaNKpow5WcFGze7Q7zm8XFDS1A2pjTwjK7kEAG3ghMu50WPEM9lVZmJhX/",
+	"F+6kVBNIhIS4AHlZWBbp3qZZxkpD0ZJeCXpDeeH+mtD88ooatgDsS/fp0vA5k5UBXGnDlKBFK4lsqjFg",
+	"ybTTmOkmivipCVZu1sARgSvtrC5FmGSt5faQqbVDAjgD825sBMzRyEYahhR78yx8XlnXaT2trwyqyZSq",
+	"KMQkGBzrA+3hCU1k057TnMHhSSPjc4rH3vfIzXA9m2tDYsT6cTDcdESn4hdr3IpOZGVOJwUV1ymWCq+U",
+	"OK1vrNMSSf90Tc2q/Z0ZrTR6O60+ohgpFcu4Zj6xgAqS2oOSYjbxYSOb2H4hFwLziGlZHkLplTnXmosr",
+	"/527pvyfc67tMeJXlbLLDci4/u36bKSk/2L0zP/gq37Dtyf22xsmcqkO3UmB75/b7yHk69DzDmj+2Q51",
+	"4eBXvwORCWsDHt57NnX1+veOAexK7e1EAXPpancooO+8PmzaMQd9V0i/DQHTlnJyHzYtocyMVKx5eUPk",
+	"GNWs4AKcRF1x021Rtr7O3SqkVGwa2snKo7fXnftQ1zuzD/pSaM24AWcf7w6LuEsNsC+tUJfvXLhuT+Sa",
+	"zfXiPjQLxN1twXYrELdXBbgWb/DDlfSKlyQe9Iq1Ym0zumewXzUJe0LuVEbiYQ7RuSBxGUHExIVQ9c46",
+	"jqjI1YDVB65UiKLius5mQ5UduApRVcE0oghYETejpakUI1dKViWUDrW/YDndOTXZbOA1wQxU8zemzsqH",
+	"3xHsY14aK1TY/R+ScW/cc5Du2uXzbM04WTnHDS2s9YUHP6Ftu2GX1eexI2CvqCNM3QYBUjh3q8O0Vd8h",
+	"wgQeriPJBw+3lvtUT1spJem0z+Mm6Pq2RJudK0peGFlCEVuXX+kgqH20OTcz+zdEotfw+qE9kFZdxc+Q",
+	"fk/uUKUSFqiLIdxHqApcvXePU7Gv36mM1RNfeuJLv1++1OA1fzb+snaILzJZNuwmNJ9zK6GoSghwySgM",
+	"mUx6VNBiaXimgybCEUK31Z4BrHtt6seHL5+RQi6YOsyoZqRglj50QnJ+BYdKkYPDg8TqG+AjdKvhnhs2",
+	"09vjGiWHm2qUXAha6pm8P+WOlmXXK3dRD9qR+SMofuMzVw+gHo0UPKMF2HiGX4S3siGZqBMNYgO099ZE",
+	"HLduAcfEoQR0AehHa9l2Aflt7YywcBERsaMfsHmb9J4zDKXGMhfeMtlO1SXFdJ7NugQ8BR1tGva3fDpt",
+	"sWPWoYs7XeIri9BiuuvM58M8rl1r7NfxPZsmdR9ySTiud5dNLpYi6w682YIGE3Btwmg9scypuoYAe90e",
+	"77O69JsLdq76ORqVoZvnJusGBLNT7YjwRfv/bmteL1jbPLYUyN1mvxDSsPY4hwClwrW7u2lhZrK6gusc",
+	"I0q1nDPnd5eQNtcR+2AP8D1N2A9rYxSi82ktReayzu3Y6iBp5ydFp6CL/wmBHJMlGfd+8ymYH8e9IXkN",
+	"0/e2XJy6c0r7iYNdOFh7Qz3mALDnUPnmWCHbrvruAbZ2Qbz1sDUE0vPF7Yy/aUZp1ilG74/brLjZaNG7",
+	"yDwybq76DsKmELq+I1B7zTsK4HtA6xaGTCoP3SdaKs7VIXorDKASESc4xCnBRzevNt7gM7/XyQmSbqnG",
+	"EfXttW232d7ug8QRTp2te0YoviBvmCLPyd/+aukkqwwSTeIlpnHv//7v/0P6P5HJ0jA9GPeIrqZT3l6x",
+	"ZxbSYr4ArKaOzXUZbwmhlZn5v8IMWqFRm9DAHXXb6odiGCaSUaU46yg3a1mHzPfiSi5OvW6+PlxLZpJQ",
+	"mp6STM6kglSmkikNUH7wKjo0UD8ppLwmVVknXa6XzdglkyXETLkJJS63ZQs4MBybqv1y6CpQsJ3b3zv0",
+	"mc//2NXyLSuTyXlDcbEKC7rkoRR6wAwtrSbR4XSNapttg3Jsebfrigj0+sOHD++al0XNsu1hT4hiUCqv",
+	"LRu+KYyrfXWKjfw6aSSX7RgdvomrRyNMWkTqmMv7rdtArfciRDrCv7sM+eHnD+82p9621AayWmxElS+T",
+	"v3xsLRXrEqNb/G3s1lhuwmXu3FQJYidgaBZc/lPAnQV37otQ3ZECINy0ncVgg9HAno2Sl6PWoUE0weW0",
+	"LR/rwnXlDVrg9/F9boGgitc8w9yCuqcwwLCEXRvyRkxlt0jf6WpqLZpw8cP5cS+x/528eIkfXhyftDKK",
+	"TojcuzgDdyUSwIhvZ4v1frbvEGDEwRYVVJs4cLR745U0X+ZCc0YhHHXS3JQw7Wiru2su1CPpooP7YBGB",
+	"nr6MR1ywvSvoITXt4vlA8a8tZXZiD/yEavbsxGsXfUvRCXnprGkJeTYienAG/APzkKQileJrdtDnf2kV",
+	"S3irXVea0sp1p0dHRpryiPzy/s1KFzicXXppoaDWZZbXrEWGucvp67jNu53Uik35bTuvRlN2NqPKCrYq",
+	"2LJx/gnGS2TySnDNOuGF2Y283hcDyBttN1IQPNR6k7sTic2EKW61t8Eu3MkT7Vc3Nt6eH/6/aLr9WH8c",
+	"Xm60437BvBtT3jK5vAUSoeMYgvrGqLLXsW1gSC4Axk2KjJ3hjc2NtvfkDCwZRqpOUCVH4hs5Fjy0Fu8E",
+	"3wZe0Tm7e+GZOII7M8y/N4Cx/U08C9GWUXUKuCGgsEXrlfxrHMD85XwBcLBd3OB+L0qsPbZTxc0f7cM1",
+	"Et4+dURbqodC6mtqfDi/i9IquDYY+Yj5pGekVKwO14E49hiAUDGaJz6ih/uizpaXhccQq9hH+3hcPh/x",
+	"c18FTDt5sOwqvrZ1tTr0qY6s61cYY+3DxXkoKeiy5E1bVvZdykB7buQzZ/0Et7LgmpDu4SxHdWDvfJ6b",
+	"lL0B9JXWK5c4PAEX7GsJa7kWUobGzwj7sjnTDcDnZUFFJ4ogRA5PAMM3hAu7vBSIBj5AQM4t+XotqHyr",
+	"Jap3F5tr0GyOEP0bkDpXT9Gm8reb0lZ93okI6TO4Ml25M+212ZrssqNCCERyA1QE5rpBdHW03bxgIVUW",
+	"wrghTF5VpalDMFyAt2+gs3RIh7TXFtVa57qul5jCZFepvjTVdf+sVF2yrDsj9Y1Z2zrIqGmmKm0PkK6z",
+	"Mhv9JRthUlEZqRQ3yws7dqQ3FH48yiFMCmIO4Ot6IDNjyt7nz5BIMG2Bj/wlUB25ZqzE6BrFKMTvZ0Sv",
+	"1uQhJVOIiW5nDqjo4GaJc8sW4EShY2EYnQMYP6xaqWRegTF1SD5YhcVF6Lx/ffGB+Nj00yghEzEz7UTw",
+	"GrS/fC8JwrKOhVXDrphgyvJtAgVjuBmOxVhgfkZGiwL8DPa9GZTN9igz2BrXJJdZhflwUEkgPXfZKGBe",
+	"OyV/RQkTiQ6kPU91Y3GOgieYYuyigYR7SlKI40hJv85aHSQkxaiOFAq56YCgqjEvFeD1wLZTo8QTOR2L",
+	"KDrFGaHsoYWr0XWOLN4FrTikVsvGoU+w/6ekj4KGA7you4C8AB9b4h5bKUKKVeTAE8YKzVwmQQo4fmNR",
+	"B8mcv3tziouboBBjp3XNlivvn7kyVMCdmjThYGkSkrrglnQs+jkr+A0UcOeFS5N+9/MFQgS6x47mfM7S",
+	"9m7wvalUCwrgQQ75hkCSnN2uscAoey7cGiqYjpUw3Ikj7vgCkfAaQh1yAz1asqM14K5EG4VV510P9mcj",
+	"JekDYSAtQZ0J4SkLEWyZGkDNingg2IFgLNdIAGFPsXiOJs9Hz1zqqITkyGhD/V5ZdurX1CtLLY9BYk54",
+	"Lkyqzkv1g3KymS+ZMccjB6lSYAt9/90r8s3zF//DZQOhqfvIJdH8939oKdJw7jT4kJY+U8h7fng+JOfE",
+	"vYJlRcZihxwbyy8wz8YDokH6sGUhCFezc2rPWPStdBJSSleyduJ8qVCukDo8+wnDodrRYPkI7YLl1DXL",
+	"a546gJU7D7P2GMDslmamWAKFgYQAMBWnJKeGOogQbpp1EkejAbISO2NNUlEVRerkq+VYQIoa6QuJyWow",
+	"IAd3cYqwLASya93PS1mRXMKYFxQLM2hmBkOCjLWkBpRqOO8sH4s6nd9+6zh5AGgQy/pknhKKr7uTg7GG",
+	"QkYkz3VdGer56PnQs3PFdCmFZt7rSNL/OnR+6cM33yJLApJl6gArWdLoepCCDTCV1+WHRTdfFAh12hsN",
+	"j4cjX0mclrx32ns2HA2fYQTcDO7eI7xN/mU/u7TMMP43ee+09z0zP8AjWPsbxg1vnoxGvhasc8nFZ+Qf",
+	"TspFEWWbAON6gMt95VIvhw2xoXf628cIFQrlcSUzlwFdYUUTeqWtjFKf895H28jRnBnFM71psm/dI1tn",
+	"a9itOSoLylfmuSo2rU3J9eClr3cKQlNYpRHTEoXSzbOO3nFT2jhtt//DJUU44a65/1wycf7uzX477Rtd",
+	"W4Eg9LV6+l1fgX1u2+ZIwtk4V3urLDeS83v7xNehZugaskJfjJ51NRPGdXTB1A3P2C9RhvC2s2AZ68SK",
+	"TmiUyWb2rVCyCkeIwR5KbVvKm+MjL9x1ruePXJtz/xA4yumcGQDB/u1TW3ZuKIjpYc0icRsMQfbJf1YM",
+	"UL7QmrNa5b3zqCW79Qjifh8Dq+qWB129O4TMjd22vVfXrdqJatwqeui79cn86oEjCLZMprwwVrVw5cWj",
+	"WqPOjQs3YUDmd2qKC+xuG7GLILh0DTaGvloBaT0wvH0V5HSqmWlvams9mvYmCz7nHS0eN2rnYOLCRqfy",
+	"xwfkA25HwczWwgz8sSGThs6ZAH0mRBcSE8if45A2s4q/0jwKvHs+Ot7+yi8xYAG89Hz7Sz9J8x3E638J",
+	"D4vQP7a97rEaVvhe02jwm08w+Pi5wRB/BPXNLXPM6gJbW2N0R5/qoNnPm26R81AP7aHpp+sGdQMdPm14",
+	"2PDvmYnSYDp2fO2WahtQ/Yjfhjff9j5/3EQtRytFAVvhsAF3yCrPaPRwNQfEMirTFzVjVUenXsfPQ3gu",
+	"aLPe7BwsK2Qx4xnqJGOhQZvstK70sRwXGBxISa2yaqzKVnK1HJxCxgy1Wt6rN64RdltKSDZCAw7FF3CA",
+	"YwFdDMm5WCKkuB950IRrLQ/uXtD3p2AU61RmV9AbEm88c4hXtAAdq8q5VYz6qd94u0yX0Tpe5kxweB/R",
+	"XGduWZJGDSBvmKtV98GQnNuuoHAnroHVN8H6hLW2GpvltTua7zas1Olxa8zl1UqJxQdiMI3SlJ+3VI+M",
+	"Z9pr1Dp5RbMZO3xllWXZ4hE7h4oYJBXyEHzXYOfeoC/dnZ0927AysdFm9xWquVHr6gBJHGi0j3k/qBXJ",
+	"gk0KlPeyJH0IpEoDKlA6AL0ejR+0ecgjkDc0J4ixCPZQkOM8xa61mux1nM48jQId/tFvBEw23HgjrJPx",
+	"Y94PvhLMxsshDNQ/nTSKzDi9JQXbWYr8S9h1QDOux91FmxS2kBBteFE0mhkM0VqHFYlVk/40Y5rgEnKm",
+	"T12VqYQYPge/679Y4MO+Hgfy1fW6YA5ob87FWGDjAKMNoYVueAcarIWJexPQlSGpl2qyYIU3lk9kzpn+",
+	"D6u+pG1cM1JE3/p13ncnfb0tyPmz2sduz/8I+si6wvYG1andZuts6vZqPSP8SkhfgR/uUt2pneK67Keq",
+	"PaTSE5fB2HqntNP4I1wvj6VR7cAdvwtAcXdhwM9PTnYZlzORWt77WhjLQP84+luDKVJexGybi4m8fUie",
+	"HSpA3739pFfKtoSz9wiD5SE/rZTgYj+jKtK0AZ7Vj1GySOpQslIyWXp0CSwyYkdSFKxIkPdYDmo5MCUO",
+	"Hs0D3aIL2RcDrwtVLyHa0GofU8qLSjFw+OjG4Dw0Zi1S2xnUMjTVUoxF/8XoWcPDBHbchYAQ30IuWiVg",
+	"QCGLFWw4hr7Y372wqQbQGXKFr6zHJ87l5r3oy0c2/jw8qxp9s/2FVx5Q075wvMOY3tFlIWn+QcofAWET",
+	"+NrJTmv2vcPZ/BqsMPC4927TOw/9HexWR2jAfSi2ZdvWa5rzlBeFRi9DIT0ECUCUBOvE1Imrt8a7MyGC",
+	"BloEv/mCZz5lOaB1DlvYgx3B1zfArdjdh3+qw/c1T4Rd1u12vM0nANJ/Dkuq9UKq/KGOAmTiN87CgSa+",
+	"0/gMKCpyOUfcZWDwplIC8ISc1cjejfGR4pqUSt5wzaVg+Vhw4WJ2RPy9K0oarmDble8eQnBMFKQEnzE0",
+	"Lo7OQjRiV58CVEhvbnCjHJIoENOnMk8YMbLIUQMNMwbvGiReEVpglSkwQnqxAMMhHNS5kxlOx+L56BvS",
+	"h0oGDsC8gRM7SIiVIvpoLLHSQws8LECvvxidkH4TIHZw5kaESzUW0pchc9LIhGbXrUIIvPXOE9DXNcPZ",
+	"fW1YLv5crOaPdF87YhItB/4ujEo7oJrNLvaL8NSaptPlet7ss35IE0ADx2erDSAsAGSlwMiDOcDFMnmz",
+	"wJOjq1szDssYE2FNXA+oIsOW6aNP8P/nL7ppvcPfgV+tUHMdfo5lrTZSd/uN/QrBFldvbBcN49TfEAkO",
+	"Cq2uhVZPjl6QbQrpzVPreroIY28ctuNHPWyBDCA2XGCh8pKBZ+LPdZV8mTnsD3QNOfJasQ81UCC7GMHG",
+	"w2ykKTv9EwBrA9aipqHqQANKjxVOMmpC8jbEG/VpWSYEE/qTkFSO+fsJCen7Ax/UX+c+D1tt/B9+/vDu",
+	"IYWxAAyw9eKyT/qZYkbl7/w0/QFvtXiNY3oGMv2yO63rirhAo+x28o5y/gg1hmYzlhMjMYgijufSjBZW",
+	"qUHgtlBNVDDCzVjMaE76qZ3QEBUVVGUgmc0VeHM/a2bSwZB8z28YYRxCLNJKcYiKIOkKpEJKfnn/hvQd",
+	"JupL2+RfkrHAg0eejewXL0fRCSQI/IBIJvZXhDJBP3WKU7ZdtYJGgF66ghwxFs9GHllmcBYdbJIz9H4Z",
+	"SY5H8O/JXxBjbBjPY4bz8MzEduvrnEHeCyqTCcaDgCebGEV5EbTNQl75aI2ZLPKYt7QofBesZi73b3D2",
+	"KB+fm4l0VpL5/MDsDPFJOkSDFUzBJtlHhO40ZmBw9ym/7DjABfXIB2cNM4k9PcIepdUxPhnO9zec/6Gc",
+	"ieHWuGDdl0bEo1uuj62S0NEnWpaf8Y6ASs1rt8W3dRXpwAx94Jdj6oBghim1q3Zs+0u7QPO8zdoIUGhP",
+	"IkaH1diuzh0JIfkilXXbw2X5k1VkazXa0schu2FbEyvsg6/xuZ3sPgHgce9kBazgeenKXt31dZ7f5eUI",
+	"JHH/7A5cRgL4B5g5iZkOOemXULq9O3LGFw6uu1zD4NgMSPcHT08I1NWZoQAyFa7waojOI16xfxC9JVqs",
+	"hiHYfl9fNpFmsPnwv44ffEAyiPrpooPXq7gIoO5iZcg/96bGuxVvamMX4f5wuuSKERAQSV430tceQrmI",
+	"enDYajupGccPMYA2AnKYaL97wfxJzt5kckR4nWb17Q2HooXhHX2K/tpJrqYdBdJFXSHdp9H1zYxxRWbc",
+	"6omAPnDNSjM4wwjaBdeMPB99sy6GY1erh3SbNI5v5U9BH/dDXLicuxNX0pmYt3EjR4/F8T40AaGefJdr",
+	"KRm77vN+mlm0LU7pArCLrKU20itXy9kACisrcu1AshHwh5UuJAbi74fknORyTrlw2RSQxzZZosJp+E1t",
+	"kqoDZBx4OZY0Xmc8WPjuUaUDV2vvkY2QW84KDip/Mtv9e4kTcPxWOMGBJlCo2p01nZCs0kbOfZE6yKeD",
+	"oH+imTFcXOkvkUCOaFluMcHYBx5SCS/LTd7G5tLY0daqF7mIHCMoD2HAHsuTgHXFXbDd0wW07mZcX9yG",
+	"3m53/p4uoFZH4zn6DHUdnqmgZhXFAM+cKdJPF2wyk/I6TUhqW7lSDGDO2C2DevtTes1SBwMX3oKaCNQw",
+	"F43tzslYAKiWoxmXTPj85MTSh/dJwjUYwLFW7jXn84/F8baIVC7ABzoW9nKE6MorZUmD/ENOkoBEE5JY",
+	"XPnTvM0jhyt07irW3//FeF6W2MVjq8t2Sm32NudFfroJ/61uQtz2Fu+EY0G7XWO7+Kocw3F+0jOEb2BT",
+	"zEOto8SupM/nRc5Saaag8BkmpWtDlx69zI14VaOOz+12TbpB9U+OrVXNeDN1dGvCrRswemgm9qHhhH8S",
+	"OCIQgo79+0IBYx8P5E7KsBckkiA7kCimr0+dmuxignTqo0ccMA0tikEShJCcAKiwi5DqUoIf9I7/Okpv",
+	"x/H4syq7/6a665ff2EfGlSN9XDbQHh6PCeHGl690KVJNIEldMnqNuoXnFAc1Vq5DO0ZNBCtfUJdpvqqO",
+	"BKhd15HRrJhijrvXdSJetPI4VDE3tJBXA5JLBgDJoNScEuo7Cf0LacZiIdV1E5K3Vn54a0TgB6Yf4RKF",
+	"Re+6SV2lQ9KX1wTgPOpcP0yxr0v52jXEnHwEYLfNDoZP4BX3f/gtLePZR8IXDHHf7ekI5+AuXCEqiLnZ",
+	"LPVt/OADkmfUz+5mqngWX8Fc9RRH327girclps4G0T2awSsApEXdQ/4KueYiJ30wd83kFYD6z8uCmypn",
+	"9o85vy2pYIX9rNmV7dd+9IaywZC8MXos6iq5XLvi3VBXAwM1nVi7ZhHDsgVkQnOMz4+B6VtMZaGO81ik",
+	"wR5dKvkPBiX40yh0Xg9pyS+v2dKOMI3q9Dt8f8RtxErMU+4SYeK1uRZyoZ0qPlmejkUKlnKHFl/Dv6R1",
+	"EKtdF/uCPVKuOMKlYlNXIoCWpasQ4CDmDZuXBTWuFsQ/JBeraRByIZyrbCzgHpryW3vdsFtD+tDV4adP",
+	"wxAd+fmz7fXTp+EvbhCfP59++sRFzm7J8D2bajLuZTOuynHv8+d0cAoCAsYwaijbAGxhwsYibW32tV2A",
+	"lk5cBYjVrlamDZ06hBxqyFwChFqGQg41WBtjLKRgaCiBWfoHn53ENRu5gHR3OSUFMwbKlvtMp/TSDu/U",
+	"/jN04zpMoX5B+v+kgzMiJJlWAuacjEXJSzCLWv1Jccs1EnujYJFEAGqzgueQXEBxDZ4jIiBbKXVCKGJi",
+	"oblmbQvHoiazs2ZRg3WQzprqG0SLwG4essTSS0GhHI2ruwACSlWA7UiPBYRsSDtgZzeKKHtIUr0U2SXU",
+	"bLqhRYqQiN9LkleukAKc3PR4nhIjSXryfJaSvqN4kh6/mLcDaSK/+bZRZPohVMyoh69jTo6n+GRWfjIr",
+	"N83KjbPWfe/vJ50efYr+2t3qHL105hGECc3s3Vaw/IrlwUGkKtE0RP/qldIbJnKpIls0NK1Ylx16lQE8",
+	"2aPvxR69I1l1m6c37svosZjjhyZVJjWSqauzBuKVV8PlFH6CUoQGMFcVsZeXJdfBE8F8sZF8Z6J6cGNZ",
+	"RDb72M6t8lLbzZN9reZexLKSEohPEO6CctG+NvVHFXy+jo19y9l+srX/iWztjyDGHFlW/iim+Fbu0g5H",
+	"wITT4XI+nTLFrIY6YWbBnNl3JXpuRRGEyshOcIqtCQ2Zqz+n6to+Oxb2rYTQPHcwdXN5wwYOLpYJDdg5",
+	"3PjaQ/DQDVNWlQwFQDOp3IhVJYbkJ1fNEirviZzMGRWgDDqONBbUKqzFkJw70e5AB9hZD46Pt7K/hQP0",
+	"bN+2aBvHL5xIuaC6OT8QEpMax0dVYix0WFjFtAHMhbSkCgF1+2jigTm6xHKcZuYUUuhvMCQ/C5gmoOk0",
+	"1tdeZobP2Sl5PvoGq52CLQGq1ImcKbKgyyH5FcDNc7W8VJVAdPMkVMTE2ciqyMmEEah13EfLKXUXy8CZ",
+	"sATUCoCFhkqMv7rqqmuWAbugXoxGMKMVyjhw0k0qr1OYmTZU+aq0Ne57PNcZ1WMX8swEqZDpYn3uxG1f",
+	"Y4QB4lYT4XAsAK3Bjk/4NP56/7C4Zt9SXbwHY+HqYmJt3bQSrsR6GoqbQsHoShzoAZYlwQeIpWkdujzQ",
+	"filOYxhWmucsT9DK4o0lYzGV6koaw0QSVcysa0pjuRa0hyCJJECNjq4sKeU8B3jTKRdcz3BBqV81H2MX",
+	"C6RjMafXrEG8xDIVqvDLxUwWrD7teEhJRL/gOBuSdFoVBVKYf1+vNmBP2VhsZxhQZHZJMqgio+kyCbU8",
+	"9frOLZhihGFKPCBLi3xwZvm5WsJknLEql0y3wnIsRdYUZXZIhHYHau8KZqu1/FuXGXjR9kViVtwL3jl4",
+	"E81gxhGiOyM1rcprYJkd+cp2/x4X518K9vO08wYMCGRLkb2vROe1Fz/3rrAD+9gFqFsJ0pfKVdP3BOIg",
+	"RgsaNKx/YwvWHxOhw2rIDQGOCLl4KCHu0eIpdhfi3kJJdiBj75Y6wGJBh1IUln3W+FIsd9ESTZzg2u+v",
+	"DRa3d8Wsg8z0yxsItcjl2VhMpJmBoxUxc4hssbp7cQuvK4ihQNxtgOjFmgFxPawDDQINAXwDlMxejJ6P",
+	"Rb+r2hA2f+hqDqSDdumBe2Afq9RWAq0uSz9dalycQ1d8xuNbke4Sr7FYMV6GGJRwP+Cee7nyKWpjjQe9",
+	"2GWcf4fl/YAUd3+xHisCckcNqb2ZWJDNu0tCYSZG5BamddH1TZkZcwp4hIwq1Da8b9WBi+cJ5lklxPuH",
+	"Uf1zAeEAgeqqgpB+Cj7a0+cnPtPEaxI5U/zGqQZRmV3gaFqijkeLUDgeNBd74s0ZFPiPZoVm/FiIDCjo",
+	"DmU/IZUwvHAV04Ic3hyQE+RZfuoQXJ3EP6nmpR6L1P3u6gimM6pnqQMjx9pVwCm8VgbSWZpE5Q693BYV",
+	"2fJqFNcwCpYnkZYQbZz2NfNTlxWakj4U9Ge3AKtn1Q1ScME0alyu7NV/TyNFPEd8dvzlMMWi+3b+iFsD",
+	"5fLxY5qgO9eSRXoOAO8pwZpKpyS1rC8FZM4GNxwkJBV5y4+3h/j16VhQlzkEuTtIqhMfEoG2AzAVWEWX",
+	"CaOWhMKjtulM31jFmt2ao0zfJB4dH0dFlFygDg4LMhb9ur464tU2zgC0Ge29NorRuT514R3qBi7YOZtL",
+	"tayvtislF43MhrFIX3+gV2kESO/308dyMWHOSPpmeviTFOzwLTXZLPVtNKIJn42eD0n6X4ev/aE+/Lun",
+	"trFofP8DkB1QYPz1Bf8XS/2aslppCHDErjJ8e8nI1zUv2UlDclBHsT7BRDW3fAxuxqSHe95Lepm+sVyO",
+	"3Zrex2Q7LBNEH3WfmfqYdik6cO52xGXaVDYaKatut7GJXw0dPWyUC6hLem1HrbWifr3mPX+MdnoOTtHm",
+	"J1uFGTzQUjU3EpVWGu9iVK3Nnqdtg2o5JK2v1Ftq33rW5qyNuT8m5ntsVfu/HUwjoPB3Wkn7+ejlY5cu",
+	"xUvBc1/kf0L6mwSOaUaLAlQKpxJwMfwzlpxLVn8JsYmrLsr3jOYtCesNC2sjHb3myfcRV7mPQHn0qb4v",
+	"N4ZnfADVlK2KmRCJuVLgiMjptL6W+gg8DhAYSyeCzoFbTJbNSjb5IHEmbzoWgi085wjlZ9eDyVwNKD8A",
+	"K83i6QYXAoKsoUgbS1gBeSMWwRB8o+XS/E6qq+je7D0Gz38tjOKss8xLPJnI1ByK+K0Y7kE5RsGQP5Wf",
+	"uidjFZLFOvUfNGjt4Y55sl4VePVkmrhqoFTuHARxqlk9o351YwmNOb39kYkrywFfOFhK//fxutC3Ay/i",
+	"WhZ4Viy72F3BbY9oXcykrlkKu+XaaNL3WwRqkZFykFgZvyodX/JL5EN6xkLJgh1ocsM1n/CCm6XtDpmf",
+	"QxhpUaZRz5jIHEDFNL8CBTP9r8Nfgs3r8IJfCWoqxVLCraZ5zZY8/w+MOL5mdoIYdJwQlp+8eHH8jftt",
+	"QjV7+RwahddD97c0M9gnAKO7SO0zdIEtg0GQEtu6nI5FavejXvRrttQpQYxTUlKlubgakqABO2lOgwEq",
+	"FF5wzA40JsTZdvoRtwpyQv5ZSdRwQXnZUSlq11fe+JGCGNyusvw+BfjmyLtgy4FKgkSwt4DcRlpbJPh7",
+	"EpGfwtfuLjiW5W4io6OOcFrXJMfwyyMJjpYvbs44ew9PPOCxsh3snmMGA74HGNp/l+QvWK+YwnDHHzLd",
+	"C/FCIYBHutThukZsKaWr7O/txlC4GriSokJjFlBLWS1o1NLKQxWGlgX7Ohi6MKk/MHjuU/bGQ6DtNg9P",
+	"ODttR3lHNn/0yf63c1WL0L9yhZ8j/wyC7i7B03zNSi9qN4B4B12Iu+EQ/xmgdr8+ci5sVDuH78rAaN+B",
+	"0YNztA+OrJ6u7dX0h+49fPBoFrtZu2Y64EDPCJ1AUKpDz/VcwMER2hueaxeQGBI/oRx0dMWfEkoKy6rV",
+	"WMArV8zouGy8Tgglek6LAowDLPChyAqiQ+uFNFCP13RAemBKwAPLD18nGaLrtD3B6/47w+t2shQnLXAx",
+	"sSt6NOdzEATaZXl7oH/48OHdBcmlVBCfieEjE6Z5jpaEi7cf3hHFMsZvmLLHeirVgirAMaXkVSGrfFpY",
+	"HgFp++RXqa4B14f8SOeTnJIJm3EIhh6Li9cX2FJpIA3KPvWW8uKqEkTJyrADTWhOS8PUALCCkBvM7frb",
+	"SWPAHNV+OHlC3n/3irx4dnKC5rTEhTqnr/DkHX5YluzUN3CkptlfTk5S0pcKUBPCiZSZYeYQow18QFsd",
+	"O8DEDStkaVlUxkvOHGNKw5/pWPQVK0GeTwKWwPFoNAihcaENzcBlwiFlzH5Mm3ZI/3b6y0/fvn5/8eGX",
+	"b//npd2Cy7fn/3X51//54fWF7e14RN7yv1o92dFTsr5XBxpj+hLwudifj+ElOUXwc3AE6kHNqT02Ro2k",
+	"dPwM44d8hL8rvgCOndSRWEqMvGYCnDngWgQnY2DPuJayxiKA6BY0D4cFJPNKA7Q6MP88V0xr9FWtR0X1",
+	"y6LSh5bsCS0KuWD5IEG7arGEBLobpmAhhuTXGcC+L8cCHU8JiSbiohOxgFjwdIUN885RHWMlgMfGAymE",
+	"0dsNBJ/NtNK0AEPxlAtaNA8LTNF5v9QS7K62L/gam2wQe1UiOQ7Jd74J7XKFLPGA614bWeqxQLncNsuZ",
+	"tp12HEqSs4znDHxQHpYL8kxmkIsCm5e6/oeamffsHywzfQzUHKQJgpmMBY5W1xQX3fukZGpOLS8rlmPR",
+	"nxlT6tOjo5wh+Ss9zMLghpmcH0G82qE9/Vxcub8WMFx9pCph+Jwd0pIfDc7I+Zz+Swpy8dOFGwrJqLJz",
+	"JhevL+ywgLNA/VEqHF9jIi8lFybx64MhLC9ub0M6DhKo33DMWvJliyl5fnsbz0NmekgXekhhLDADLfRR",
+	"QQ3T5ii/OrpgIn+La/hB/mBMOSwVK+1sZ2ZeQIZEg+WFcbna5DCKsZhUhpyMRjC456OXsGV/ITNZKd0c",
+	"TmWFQQz9nWO7MCg70CP3xREguMypqGhx5LjDoSPMQzgG4Vvb8ACi/EAdRF48FkCkboH86O2oXJirDyrw",
+	"K/r85GRIzsmL0TOHYkMNnVCEIcnlQgzsh4VUZoaHwac3nQfqjxDeLFsoqdIYSfz2zdvXtcUbz3BCFF1E",
+	"Gd7wNGFKSTUkr+2RdWfdt25PqK/m2A8U79YgRaa9CLHddmc1WVAO2HN4dtpk0Pf4/htki2/txbsm36+6",
+	"AFvuFtJ//+rdB/Lh58EZwUsFI8x9QzACy4gaN01X0FVodqOXkBs21yvuwpMXz9cchFDl7g0+fOzcif7P",
+	"8DBVii7bIsg+tNyD/bfnb34k373/+e3gjLB5aZYAWuQUEMgXscuZsc6oMmin1+XzPD5J2r1Iu6gIsVjQ",
+	"FNhD5NqECwrDWff2NKWOfd/fQcc4uT/fF9Lse+SgXbq9Pz510V4EVioB883RWeJ1Ngm3npzGctLvXVlB",
+	"VeIx47VqluSFMCh2uUH6I/1M5oykRspLeAXhppoCWqTgPNZsziMW5uJ8tktzEOeA6SnhSbyB/TS5AHgE",
+	"j+jlhC+47X1ngqTA7HVqb4ia3H7jH9NBnakc15rOZS2KWV7++zIlOcm61ReZz7lYNTJ9ywp+480odFHf",
+	"onJ9xfUBFlppuo3gq0h7DPEGcE3qbg3yXF8H0aUsW6IsMOuvEYthpTcJkTi0IDecWalCM+bwfoiQi8TF",
+	"abt0Vm99xkAPUsqCZ07UXdcPNMP8TMWcVb3g2dIVfuIOLTDqWZN+OgMOkCYktXc9U/rSConpYCxkyYQm",
+	"lNxwtyBAsJjV6+pIlRgXf2ZJGP4IzzqadwEoHsu1zhHiZiYrgErKCqkhTfY8etxKQCCYh7JTNEd5yjZj",
+	"5SjMVkaxTFYmqOwerHSAqQOYVY9qICVZwaggJdXaBXxABrYfsysDQGFyS0jyRf0UDHxYDBUwnEqmuMy5",
+	"lfuWQ3LuIv7axKJKhNAKeOyBLHTNTsLl8bjGutVBlFJ1XqewmJAvaJ/6s9nxfkfstJVnYhHk9RAOX5Bq",
+	"JZM1jtxYY5KQ5NfNI79zAjvR1cRq1KTfgB9wqD/r0XGnmxK7kgBTUOdxJWMRIQ0NLJ9lYOlJkdelyGa5",
+	"sf2lbqopsFE3MssiZJTZzl1QXcFIPxXSXAZ+mw7OxiLmv76J6BWDaqRc1GHA/VSzYpo2yndCdhpG8Dlu",
+	"PXVwEW6IY+EsF6ckdTafNWZN+r5XTKGVjcsB53/afKeezKVbH0yvGovmY/a28E9gMpO7MBoYrU5bidm9",
+	"m01IVNLMDIbkPdNV4QCTUVYei1pYdsuo0yE5D+pdMhqN/AJr0n9+/IxM2FI6xIW4yzhZMPQ7ozfMWbLa",
+	"ODRkQwbO9dDsOcqz/Qp82S1+G08GzBf4GTQat9wYv2K350+KN/VY+sFbCZAbVKzSs4MpBgN4rAOhtXpd",
+	"2/k3yVZZDzr8FpigE55juVmKmgvsfGlds+W2/ORr5vMzjKogCZYItmDaOPRE4cRUza+EHmAK6ZnDqFHa",
+	"wPtckznN7cPuy0qzIfkbxE4DDwT7tfvt+CWZsVsHsuyViYsfzg9PXrz0f1oF59nJ4WRpHOxCZvtp42s/",
+	"cl3HI//NTvcxOAx01CHyuWW0A37UuNw/KsVD0CPgL7KlrmltJcJW70XzR0oaajY4Rc8hTAFo39I1aoxC",
+	"LogUSNyysJc1DAmUJb+rfcwUH7iUdpfFUCtH66oRjCSmnN4DBiI2+ukgUDfzf1PabFUU3tJrRiisjKUH",
+	"Lq5whfYhuU/XbHnJ880Ze0jmpGDU45h5woIwcuIfqFluoyY1psxAWtwZQRpHrrqJAOGtzQT4vHuoNYzD",
+	"v30Uyu+dii+MLJGeAKlvF1JuT95pZqEhXW/0LZXUGKbsq//rt9HhN/Rw+vHT8cvP/63XnX5Wn57aLrUx",
+	"iyFQ8N/r53eCS2CNKu0bcndWj4Cd5emKvQ99y2cIEHSKRj2XxGZ/6PJg2UbaOm8g2LW9CNEd7dBx6Jyj",
+	"t4imcDxyvjr3Zwu4wqNkVkW703H/1Gv5O+cof4x8kVpOqhc2yPB4OWy+xwpG9ZYMoh/xkfs+bq3ObIzv",
+	"3OOYvhFZUeWMMAE4PDBUVF7cItijMeg6mfSxkRk3nSJY565MKtyE1a19xBP0xzgPSAAxzTsCh9uuVRvA",
+	"lUVvVb5cxeayFJkQxTQzYFc10mH5WekL6CxURK9j9QatGICQyBxBkNUlM5rAXUPykyRmIT01Q5zSTBZY",
+	"2sqNz8W+Ocdcjbo1qTQmGVPoriqh8o7961KzTIpcpw7qKcTyjL5xyFTvmVHLw/OpYSp1CNQO5A4AbGE4",
+	"hN2WXDENkLlIUsRHRrraUiFaPH2Ts3kpDRPZ8vBvbJmSvoOYwGByec3EICxT+B774UIbRnPYB3rtZBqY",
+	"QViCsTgHKRUDOTHEHEZ0ShSrNNaH9OnWHoXbhEDM1XpJYLRAq61iczafMBc+OBYnzzEy6yxGEAsDRisK",
+	"VUY7NQJmEEC+cD4+ko2SX5+9IkbRzKVt3xoSwr0Wi8Vw8Wwo1dXRh/dH8NChe+golNn6Z8U19xCMlOiS",
+	"IqbEWNhHuah8AlCAf0yhpZLa6aekD0ng8BWQcTrAjcYUcHDGo3u2MScccbDpD6O5rfXAvSpfUuFKjLJb",
+	"k9SeURdBAjsBQMo44mYrmHt95gAAmGALWiTuwOCa9n0sJ5xPIoX/BZHPHVa1q/0BHvBw5iLgTqlIJnOH",
+	"gz4WDoCOFgXatZyPg5alu1hcxbq4iGrbwBPn8GFZ48kP789fvX53/v71Tx/SBE1ja0VT7XPRPXIJdeAG",
+	"UNmtkYuRsdbyWRlI6sDXdk3Qbx7UrmCrk9FoBxyx8xYK9/4e3DcjiSfVs9rI6GJKgAABuOBKQAhSPyZA",
+	"pMn6Ql+dSbQR+wkSlprDuJG9w6iuZEDuizf5LAzPe/mpG7kUzGFvMYGxyi+OXfT65lFDp9vREe7fcwOU",
+	"spc//fh++/5eUdHpRQeSwcM0VUzPiqU77gHx3R3pFXTPCLrhFc1m7PCVFEbJYivyWkRB7ZgMjuetUXmC",
+	"CQyr7ACyrIYbN/bzU4rPV0jxOdlpvb+nhi3o786vVAnRIgMDe6XtB6VVKm6ogUef4H9vyOxKP/U3y8Nq",
+	"Qhv5wVMG6moGqluWdsVnrxxUWP0339b4I2vEcWTlpU7XIkS9SsCavWbFEoQrYNIFF9der3J6rA9k7MPX",
+	"0qXIeA7rObzPBsNyLJEgsaAaQ/gSMqcmgyjQdKrk3MG0Og+0ww0W4FDF8FuKWg5c0lDga4DX/YxagReG",
+	"3E+vucj/w35GnWksgn4nHZjttX/Kfk4HViuC8nKRCZ8LMg+ecQinRkw9K/fgLEqqfbYNz90CjQVUlgjR",
+	"w+BWBUHZDR0rHlutURWcYVofyNo5RII4bCh6zUQQvqwUJQVD1XEsoKrNjOok6IskUhdTeA2EM0ms7nLD",
+	"hiQFQdktrp2y/ayYL6ILs3ZDPtBJTAVj4VwVoLZC19iojhHrbceryVmj5y48dFky0gVZL+Sh6zcdi74V",
+	"I5+P/uKTiLQrNUmyAuKJIU64kItQ2gh1CrhWE6f4QvJRgamA9ptSyVurvs3p0idtSOEzs+RCDE5dhswV",
+	"tXOREI/qc0rcrGu6tVSGFivMTRJWP5wzR98uBxLp2r70fPQcS/FuXANo+hCaTb36fBrSWgopriAlEBxK",
+	"M1aUUdgnxLdpS10NQR2gmGFVQf8plqT/fPQs8fCPZ+TF6JlT+pvGg2A4gA2tnVhYPIflgw5wMWA9ryxz",
+	"2ZdpuYysXyk3uyTNu8e/U3K+x+Mwuz2ev0D204INGIqi+gMOCVgzWeSnnv0EFtNlvLR8p9162ctwCT0w",
+	"tPvTNtaGBP2QRk23ErCn3S5puAo8Aw8MpHlzbJPpV5RQLE6UCokJcOmfQAB/rECunySWx3dGFozPEtJc",
+	"TiEdeOByOup0IbSw4aUpFezWwLH3fI29Q3tjETWY7MzbBy6V48GDwywf+SoSvO24jo7lV+KQi8APQOCY",
+	"Q7Q/xr+uCEptCR8PIP35O2GzBOgvjn0FOvS59rF0PEVbVn4JpREw7CaFK85+A+LUWHCDl+mgAWM0kTkU",
+	"NwSRJXARfdp0obiSEU4c7NNa4soHGGgcJuIHPRa+3gXIPhgT5H1OVEF1YeEQOiPRLwVvburPxSBxkXfx",
+	"cCzzN2hSB8ulsILTwhvH2MIPFwS0BHvwmWHAP5kmS+awAkAeieU6LPcvXY4rXeO4xMixwOHZ6ShZXc0w",
+	"/1sqzLZOIBJRgAhk+c/AlcFzedaaaGkfQGN8LhmGfiJ/EC77E2JdxmIsfvaVkBBeAEbn97smCQweFQSC",
+	"HvDRxElh1Epup5jcD1HwDWiD0TOf6j8W1BjbOTwQ0oJRY4Jzcmkbu8yZ4CxHKd5Jot7MD5UpvCCDUgzp",
+	"o8FczyooGuwSdqQCgiwkQNmASbMuP5lJIRim0TtHks+cHjQG/2L0rMUnE4uYXeGQcHzf+gP6OFLUvmLR",
+	"nlJXLEXt9saPEDfxGHLNJuDL1eO14r1tYVZPIs7vqJrVVxMB3jOaI990sgCyc8D5gITDr3PrO9fa/hX6",
+	"6ra7XPCvRa79vBAyUbEmYCHpIzsEg2bqy5bCXwb9vFDTd6cLZSw6bxTnem5cKtjYytVSl8Rbv1rGwt8t",
+	"rsH6YmkFlYBnapvqg/l3Cm9V/fy1TLduPXKvWeDfUIZqwTMWR0yEqsBPtUPv6hz5Mzo4HBVvtHdv4GCC",
+	"LR6Ef90aqJMNZaiNFZ+Dnzs1pgiRNyHTYGde1SL8jgXyKsEWX8qpSM2oBFtsYVOCLR6BSdkdeuTUwS0s",
+	"y8psecPr9MSK/tRQjPvzJEA9vQtHMtKUG60oWaUgZm09XMk70tyN6uWkqWMYZZkAvEZljzkAbtSxeciN",
+	"7C07o5oUbGoAJ8LZE6a1l+wFUWwOhRxDEKDt+ku4lxW0xqJFd29lXrvwLruGq/p7HXY3r7QZiwnzjLn/",
+	"fPRNHcU2QIOKrAwEXKGbLyocJAUsl2LQc6VZfoZMHhcbllSzG6YcKmA99hpS0AePDYnHRKR5cx52BkOY",
+	"gfM1+pAihPrI2UZ3yYefP7zbhkP2wWGKYDUeIB+IwQL66AyOLsuGQrmxRnxRPbQnwc5zkxvBHxWg0CdF",
+	"+qmW/Z2Y+ffMHTtHTZbqAr/dqHoDL78Hzdtbi44+uU/bwnGcKar38NauLRhnEULjRObLNdP7I5zKJ6ic",
+	"u+QOYgRRw53nN/E+jEuOerYS+ZGii118SgcaMAIAKZSC1pUO2bxIrZRAsxlAo2CRyxSLtfkibvCUv4dz",
+	"uRBWTm3exTVWKM0vFV2kLWUw6jP3ni62H7svhols0UpqDLgHPVRJz+Nsf8t1KTHtYL3VtF74MzLlBbOr",
+	"/x/j3vrqj3tPx/jBjvG3nqLpBkT1BzrQZUHFBhTBVyhqojfYp+JkjEyYWTAG6CYly9CJym5oUVF7HCeF",
+	"zK4dsmTOFcuMVADknf7/h3WgwHCWFSmQnU4I1WOR1r8RO64Uoryg77nD/vWOvYVU17qkGSNzKsDL68Cx",
+	"0OPn82Ak1s8BbgNNWvFZsRvOFgixB9FRQ5LOrQAPoHzCnuzCIUjB5MBvp2OH4iAhac60UXIZoKYK5pEF",
+	"IREFfbvgxFwbK0JVKQbRvocOJKtR8rsxmQaCIIwIK4KDvka1wUkMQt6Sz5OC4DCrYobxcx0QCB2uS//5",
+	"aOQVHtvef178/BMGvjttzPZ3ANlFFcMcKwNBiL5xnxgWLTsm4kxovgZbD8F3mVXmTk4GDje0wfAd0qjj",
+	"O+47YxSfVIa5kpxwNjCEzxFfCiUXJtWSqWEpZXGp+b9YimjZlBgpsao2wI0TR0CW7LyEw4bk3FGH3YQF",
+	"YDsaWWXg/ZbgxbTkggrv2nYmuPusftj5gEsFhZMvPamAXp0rWdpjIa2C7kIJuLA6apTbNhZYRZlcgBJb",
+	"l1sBelR2vWmBCwpxCxglewOuFVMpqJfqCF7P5EI7b6VPuCtaUXmwAta7gu6PNMZu6bwsPHYGmv/gSWRL",
+	"bltRNx0CKh5EudU5x6e9Usm8yhzOmdNk/ZM+v6p32nNJXD3gsnZp4F5GzIRL/MpeS8/gA/BicDTBY5Uq",
+	"eqc9n7MHjQ/dyIeAEl/zH9SJ48peKxOJy9U2hg5ogJe4vcCs/0kbnfQ+hulF74EGjjUhG93UlL15wUKG",
+	"+CVC29npFiBdTCRVuW1qFi7Qgk9Ztsxwv1aINJht3Rh93+Fc9U5P4PKYQyh5D9llL+mFY9E7Dbfm513N",
+	"EJbovlIiE9B7h7hmD1DiEbXRaGSoqTRJ7S+C5emTZfnf27LcKs9ZkvKS0brwEAtyKH0FQzP8efTJ/rdi",
+	"PFjN1HQ0iQQKlInRZsYHfOc8D9nBVoyEAwKakvuUJpirurwEiO4OfSncBg9koNh2+p5qEH6xeQCXcZ3m",
+	"9lUe7FataQ41sR4BMe3vpQ3Ndjlpz4FeHc5ATPYoLFsJ1H3iAlFtFWRxY7aO/SJcTQeaWM0ERfYMKtwd",
+	"aOfBsPcd+AJArJbZ9YGGuH6mBkE85PU5AjnWil0Qa9o45ZCD7I5dcOVMlZwHmYwWgFkxFq61xP+Adv5a",
+	"wpxRTSagZ7luUfLva0MLduoas30PbBN21PaiCq9jkKc3eo4FKD+Gqzpx23uhADsBYRWc5FkHrF6i/yv1",
+	"QOnFckN0ah2ArqE/SNPBnBasJCNcEybUScLYVCwLQ0qqzOGCLht6Q3CBwTMHkHBvTwXxZXZWyw4Zxz7G",
+	"wmf2oj6J6BCnJDBBhClEy7GrtTinOauxZVGlaXBKzEsKdZ5KlhOOKHBjAVk5nlYArqNNenDA71CtC1fD",
+	"5dBnlbECuzJer3KZT1cSgDQWdIlgErIymZzb/owdi6Umy1mc3vH96w+k5YSmraADtvsvlfkjKumd9l7M",
+	"dxf8oPtI8vv8Fe+apL4k/Uat3JWBYqDkGOJNIOuxRPNnjXh6zKor/ugAgwM3dOHgfTynbDB0YGHI9ZwZ",
+	"xlBeRBUCHQcPHm3PCbnx9d2AHYa6VZ4fQphik/u1d4C/Ds7Q15RmTjS2ZxtwXeAvMmem5myrTIpE4pmW",
+	"ZEoVABIgy8IzGxmKo8DyrrV2Tx/Boy7I+/NTtv69FSgAju1u7Ki+odMJN8j3WtBSz6TRRzmfTjt9g9/y",
+	"6fTCP7obfpsVLzaCPe4I5GbkXq08ZNyAXwG7Gm3sAlIx0SStgz3aLCQJq5zYWxQsmiU1sz8dd/4Ta9Cv",
+	"sMBQczvjgxW+bDtcn2ZUzz5v9EiikO7FR1cPyDUAZGOvGdsMpvNWgv+zYqRUbMpvEZiK9P/SgERXkDI2",
+	"GJI3BoLSAfitZEpLQQtIF/KRXy21trR0wVYejnRNEfenwfn1vlQnp3kOPkFavFO2L8NtO3jc3SGXLnun",
+	"I2qHCil4Rgs8YLCew6fj8jUVfU+/B3qFvLsOzi44wvYM7Hcl+OO4FNmhqsTmbFMsz2qPRAbVq1ZTreQU",
+	"nEhx8RSrj+XMyuCYm4fJlHTeBqP9I9fmYimy95V4HCDUaGB3ef2PAhzs1nRTFp3dzSeo4HuARg1nIz7G",
+	"EZ1FVyBYsjaDAn/ARx4y3tP20EUZGMLjQooVu5HXHoibIyBwXvs8rQCATk1M1f5T1z5YqawBu9SMUoR9",
+	"i+Fw27y3sPgPlOkBbWM3j+2ki7rO28jK/eRCFkLgt57JhSuDLaFS8e9cA3jyvW04GLjHENBxzUTr2Wiw",
+	"waNP8P+26h7vgQnpOitiSOCrOrvR2Wa9ibqtWIdtoj56D8lYu/OdkJe6xXnymrVQEO7TRgraRST2ZHUn",
+	"sTiYLjdf07/Wjz0gRYVeNl/XYcygGdtVeCpDtHJh19sak1W02YE51d8dfQqfN+YJhF16FFLoYjAREYRA",
+	"c3CmRhjkaIp/Kpj7NbT/sD+dBLivwz+QxE+W77VwsJiAj6ZSOQL+sl66wgAaNOgcxxCA6UNXpSvCSg1J",
+	"XQCdh7ysK3fN1+KENUkN+//Yu6Letm0g/FeIvMQGNCfdy4rsaQM6dA9dAzR9mouVkU4xMYkUSCqtB/S/",
+	"D7w7UrRED063IUWQtyCWRZoij594332ftbI1tudzE9t/3OrGkI95Jz1YOuvXJqoxEpigO1acZl+yQ/dC",
+	"9YOxSAvoN+IV+kSwl76iIsUoGkqn1KGRVcaC/mOi/5G/bTxBnNNe0bZXw6RprjHpLnUNmdMCZiy3On3C",
+	"AvsWnBltDYWmPcj+I3+7+OHv2zO5PfsQazcPEnMoYooZeJmS/vJPJGRfTSYOOyLi8gXoYE4KiiG23O7F",
+	"LozuznRU+IploBlfOTE0fvVuqx1YJTvRm3ukuTIBGIcVLQFuoTU259mi9JWXHVAqnp9NmWAe9bqQOLHV",
+	"E10iLxldszAoXapQl/POeB9gJZu9VXSidQ+a7Gxp3pZy87/gknpL8/rf5OfTcggxoTi9MDyctlNQrx7J",
+	"xj027pBeWt6pYiBIQz9JKWTUmNY/QePg5zfI/8iQL+0sJlohhz2Eo85sExGr5Qay/joYeBGi3j+/rVJw",
+	"4/hIOtEcJSvxaWeS6ZCLpCS60rRTkFVaDNbcYazLjSrDrZn/dSWU32qsvknkK6qVKcSp9zo08c3B1FE/",
+	"TTz65CwwaVLnGDYRNVtja/iOnuT6f0O2Ry3GsIztcONIi80x9VEbQhiUFc4ooqR6Sv9Lc1HcPIR6ioqW",
+	"057FXCi6VZXQkbHhz9LyrnKsM8NOWx3BU0mScrGgvxJ6WJD4z7PWAvwFohltxG5RmO5k5BE69Ui44yFx",
+	"5znqPGOLY2dFIaid8q7+gJsjBqGwNxW4XV1cvPj+h83l5nLz4url5ctLjHLc1FLUHiwei4LsUcbYcQzh",
+	"+rJMgwir27h48UDoEVV2NsU8uivo6L93YNGj0TEyya7nwlBWJx+MQfnMBWvGbQ79R0vN3JToNq7icsjM",
+	"eCpZRbIBpLIQmRNRVYe/fKSV+PH5TPJpdfP25nrNOSmHL3yo8UQFnOnNJPQm08FxXL2QiVOlw2c/FLrw",
+	"M04PzhtmN3W1GcBtZofXR3/EMBSeR5SJ4ucsLZDhnVNGoyegN2FESXZaJjO8zYEi0dEmtez2XtXI6af3",
+	"ttW1cf61uavET/3QKT82UIk36vMgNXSVeAd3NEtkdPRbzzp87gR8rrsxdBBzx2EXHMbbDj0sROhuNkJ5",
+	"en3J4ij1+zcsWUaoH4crOXnqpBtViVoOfrRsFlITpa3Jmpm4OMs2XtEPuAesDEZ+WtlF7XZPZi+oPj7q",
+	"7PZMyC+P+2yAYtm6ULgiWoWTb7F08FBLDgNISzO0YuEyfoh5AIgNuKKNhhEO8D1m2YZhS1U32lbSMRVh",
+	"G7HC4yrTBXw4OShTxeu6Eg3UqoFGYDhjUBRmNKo3krN69Oyf+jl5Kx+ZoGOjvPCWVXxz1n8+w8NVhTtc",
+	"d1LjHGmg7mQAWPd0fOfEaqZ2QOUH+0pwJe46E4KLUgVqXnGfdYG4xkdiYIg9pk1HI+zyGbpBx1tVcrFl",
+	"6Bprp8wnjYAmayjbqE6NuOeoglxN/gHor4jS9Og88e5NCJIUeyX+RFKB44c4iTbFh4YCGMvWX4Ps/K7C",
+	"uyiNALgHb0N4oRWvXGLF/RiQOwNwgOZgZSYw7M6+fPjydwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -161,6 +161,10 @@ func newExporter(ctx context.Context, cfg Config) (sdktrace.SpanExporter, error)
 // Tracer returns the tracer of Understudy's spans.
 func (p *Provider) Tracer() trace.Tracer { return p.tracer }
 
+// TracerProvider returns the provider itself, for the tracers of other
+// instrumentation scopes (an example app's).
+func (p *Provider) TracerProvider() trace.TracerProvider { return p.tp }
+
 // Endpoint returns where spans are exported, or "" when they are not.
 func (p *Provider) Endpoint() string { return p.endpoint }
 

@@ -98,7 +98,6 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	if c.Tracing, err = tracing.ConfigFromEnv(getenv); err != nil {
 		return c, err
 	}
-	c.Tracing.ServiceName = "chirp"
 	switch {
 	case fs.NArg() > 0:
 		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -141,7 +140,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ln net.Listener) e
 	if err := chirp.Migrate(ctx, pool); err != nil {
 		return err
 	}
-	cfg.Tracing.Logger = log
+	cfg.Tracing.ServiceName, cfg.Tracing.Logger = "chirp", log
 	spans, err := tracing.New(ctx, cfg.Tracing)
 	if err != nil {
 		return err

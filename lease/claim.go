@@ -45,6 +45,7 @@ func (s *Service) Acquire(ctx context.Context, req Request) (g Grant, err error)
 		}
 		return Grant{}, err
 	}
+	span.SetAttributes(attrLease.String(c.ID), attrAccount.String(c.AccountID))
 	return s.resetAndActivate(ctx, c)
 }
 

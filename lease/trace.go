@@ -59,8 +59,8 @@ func (s *Service) record(ctx context.Context, l Lease, name string, start time.T
 	span.End()
 }
 
-// endSpan ends span, naming the lease it made or found and the error it
-// failed with, if any.
+// endSpan ends span, naming the lease it found (a replay's), if any, and
+// the error it failed with.
 func endSpan(span trace.Span, l Lease, err error) {
 	if l.ID != "" {
 		span.SetAttributes(attrLease.String(l.ID), attrAccount.String(l.AccountID))

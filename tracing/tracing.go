@@ -140,8 +140,9 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		// queue drops the span.
 		opts = append(opts, sdktrace.WithBatcher(exp, bsp...))
 	}
-	tp := sdktrace.NewTracerProvider(opts...)
-	return &Provider{tp: tp, tracer: tp.Tracer(Scope), endpoint: cfg.Endpoint}, nil
+	p := Of(sdktrace.NewTracerProvider(opts...))
+	p.endpoint = cfg.Endpoint
+	return p, nil
 }
 
 // newExporter is the OTLP/HTTP exporter to cfg.Endpoint, behind a
@@ -155,7 +156,14 @@ func newExporter(ctx context.Context, cfg Config) (sdktrace.SpanExporter, error)
 	if err != nil {
 		return nil, fmt.Errorf("tracing: the OTLP exporter: %w", err)
 	}
-	return &loggedExporter{SpanExporter: exp, log: cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)), every: time.Minute}, nil
+	return &loggedExporter{SpanExporter: exp, log: cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)), every: time.Minute, now: time.Now}, nil
+}
+
+// Of returns a Provider of tp, an SDK provider built elsewhere (a test's,
+// with a span recorder); it exports what tp's processors export, and its
+// Shutdown shuts tp down.
+func Of(tp *sdktrace.TracerProvider) *Provider {
+	return &Provider{tp: tp, tracer: tp.Tracer(Scope)}
 }
 
 // Tracer returns the tracer of Understudy's spans.
@@ -180,8 +188,7 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 // Local returns the process's provider that exports nothing: trace
 // contexts without a backend, for services that were given no Provider.
 var Local = sync.OnceValue(func() *Provider {
-	tp := sdktrace.NewTracerProvider()
-	return &Provider{tp: tp, tracer: tp.Tracer(Scope)}
+	return Of(sdktrace.NewTracerProvider())
 })
 
 // loggedExporter logs the failures of the exporter it wraps, at most once
@@ -191,6 +198,7 @@ type loggedExporter struct {
 	sdktrace.SpanExporter
 	log   *slog.Logger
 	every time.Duration
+	now   func() time.Time
 
 	mu      sync.Mutex
 	last    time.Time // of the last line logged
@@ -207,7 +215,7 @@ func (e *loggedExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadO
 	e.mu.Lock()
 	e.failed++
 	e.dropped += len(spans)
-	now := time.Now()
+	now := e.now()
 	if !e.last.IsZero() && now.Sub(e.last) < e.every {
 		e.mu.Unlock()
 		return nil

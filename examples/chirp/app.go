@@ -145,7 +145,7 @@ type App struct {
 	secret []byte
 	log    *slog.Logger
 	tracer trace.Tracer // nil without Config.Tracer
-	iso    Isolation // nil without an isolation client
+	iso    Isolation    // nil without an isolation client
 	prefix string
 	down   atomic.Bool
 	delay  atomic.Int64 // a time.Duration

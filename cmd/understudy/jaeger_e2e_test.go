@@ -389,12 +389,12 @@ func checkTraceTree(t *testing.T, spans []jaegerSpan) {
 		return p.Service + " " + p.OperationName
 	}
 	want := map[string][]string{
-		"understudy lease.acquire":            {"(none)"},
-		"understudy lease.renew":              {"understudy lease.acquire"},
-		"understudy lease.release":            {"understudy lease.acquire"},
-		"understudy snapshot.reset":           {"understudy lease.acquire", "understudy lease.release"},
-		"understudy snapshot.restore":         {"understudy snapshot.reset"},
-		"understudy webhook restore":          {"understudy snapshot.restore"},
+		"understudy lease.acquire":             {"(none)"},
+		"understudy lease.renew":               {"understudy lease.acquire"},
+		"understudy lease.release":             {"understudy lease.acquire"},
+		"understudy snapshot.reset":            {"understudy lease.acquire", "understudy lease.release"},
+		"understudy snapshot.restore":          {"understudy snapshot.reset"},
+		"understudy webhook restore":           {"understudy snapshot.restore"},
 		"chirp chirp POST /understudy/restore": {"understudy webhook restore"},
 	}
 	for _, s := range spans {

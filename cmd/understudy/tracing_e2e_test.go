@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,14 +16,12 @@ import (
 // stuckCollector is an OTLP endpoint that takes requests and answers
 // none until the test ends.
 type stuckCollector struct {
-	requests atomic.Int64
-	arrived  chan struct{} // closed at the first request
-	once     sync.Once
-	release  chan struct{}
+	arrived chan struct{} // closed at the first request
+	once    sync.Once
+	release chan struct{}
 }
 
 func (c *stuckCollector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	c.requests.Add(1)
 	c.once.Do(func() { close(c.arrived) })
 	select {
 	case <-c.release:
@@ -81,8 +78,8 @@ func leaseCycles(t *testing.T, c *openapi.ClientWithResponses, n int) <-chan str
 
 // An OTLP endpoint that takes the export and never answers holds the one
 // goroutine that exports, never a lease: while the first export hangs,
-// leases are acquired and released (with their spans, four times the
-// queue's size, dropped), and no second export starts.
+// leases are acquired and released, their spans (many times the queue's
+// size) queued or dropped.
 func TestLeasesNeverWaitOnAHangingCollector(t *testing.T) {
 	t.Parallel()
 	col := &stuckCollector{arrived: make(chan struct{}), release: make(chan struct{})}
@@ -95,9 +92,6 @@ func TestLeasesNeverWaitOnAHangingCollector(t *testing.T) {
 	within(t, leaseCycles(t, runner, 1), "the first lease")
 	within(t, col.arrived, "the first export")
 	within(t, leaseCycles(t, runner, 4), "leases while the export hangs")
-	if n := col.requests.Load(); n != 1 {
-		t.Errorf("the collector got %d exports while the first hung, want 1", n)
-	}
 }
 
 // An OTLP endpoint that refuses connections fails each export on the

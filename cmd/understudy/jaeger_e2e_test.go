@@ -421,7 +421,5 @@ func checkTraceTree(t *testing.T, spans []jaegerSpan) {
 	for _, s := range spans {
 		fmt.Fprintf(&buf, "%s %s ← %s\n", s.Service, s.OperationName, parentOf(s))
 	}
-	if t.Failed() {
-		t.Logf("the trace:\n%s", buf.String())
-	}
+	t.Logf("the trace, each span with its parent:\n%s", buf.String())
 }

@@ -133,6 +133,45 @@ func TestSpansAreExportedOverOTLPHTTP(t *testing.T) {
 	}
 }
 
+// resources are the resource attributes of the spans received.
+func (c *collector) resources() map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]string{}
+	for _, req := range c.requests {
+		for _, rs := range req.ResourceSpans {
+			for _, kv := range rs.Resource.Attributes {
+				out[kv.Key] = kv.Value.GetStringValue()
+			}
+		}
+	}
+	return out
+}
+
+// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES name the service and
+// describe it, over the default service name. (Not parallel: it sets the
+// process's environment.)
+func TestTheResourceFollowsTheEnvironment(t *testing.T) {
+	t.Setenv("OTEL_SERVICE_NAME", "understudy-eu")
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=prod,service.name=ignored")
+	col := &collector{}
+	srv := httptest.NewServer(col)
+	defer srv.Close()
+	p, err := tracing.New(t.Context(), tracing.Config{Endpoint: srv.URL + "/v1/traces"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := p.Tracer().Start(context.Background(), "lease.acquire")
+	span.End()
+	if err := p.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	res := col.resources()
+	if res["service.name"] != "understudy-eu" || res["deployment.environment.name"] != "prod" {
+		t.Errorf("the resource is %v, want service.name understudy-eu and deployment.environment.name prod", res)
+	}
+}
+
 // hangingCollector accepts requests and answers none until released.
 type hangingCollector struct {
 	arrived chan struct{} // closed by the first request

@@ -187,9 +187,9 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 
 // Local returns the process's provider that exports nothing: trace
 // contexts without a backend, for services that were given no Provider.
-var Local = sync.OnceValue(func() *Provider {
-	return Of(sdktrace.NewTracerProvider())
-})
+func Local() *Provider { return local() }
+
+var local = sync.OnceValue(func() *Provider { return Of(sdktrace.NewTracerProvider()) })
 
 // loggedExporter logs the failures of the exporter it wraps, at most once
 // per every, and tells the batch processor nothing of them: it has no more

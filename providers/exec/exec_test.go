@@ -298,7 +298,7 @@ func TestTheTraceContextIsInTheEnvironment(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	p := newProgram(t, `env > "$OUT/env"; echo '{}'`, func(c *exec.Config) {
-		c.Env = map[string]string{"OUT": dir, "TRACEPARENT": "from-settings"}
+		c.Env = map[string]string{"OUT": dir, "TRACEPARENT": "from-settings", "TRACESTATE": "settings=1"}
 	})
 	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	ctx := tracing.Remote(t.Context(), tp, "vendor=opaque")
@@ -306,8 +306,9 @@ func TestTheTraceContextIsInTheEnvironment(t *testing.T) {
 		ctx       context.Context
 		want, not string
 	}{
-		{ctx, "TRACEPARENT=" + tp + "\nTRACESTATE=vendor=opaque", "from-settings"},
-		{t.Context(), "TRACEPARENT=from-settings", "TRACESTATE"},
+		{ctx, "TRACEPARENT=" + tp + "\nTRACESTATE=vendor=opaque", "settings"},
+		{tracing.Remote(t.Context(), tp, ""), "TRACEPARENT=" + tp + "\nTRACESTATE=", "settings"},
+		{t.Context(), "TRACEPARENT=from-settings\nTRACESTATE=settings=1", "opaque"},
 	} {
 		if err := p.Restore(c.ctx, target, providers.State(`{}`)); err != nil {
 			t.Fatalf("Restore: %v", err)

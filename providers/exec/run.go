@@ -103,19 +103,16 @@ func (p *Program) run(ctx context.Context, req request) (response, error) {
 }
 
 // traceEnv is env with the trace context of ctx, if it carries one, as
-// TRACEPARENT and TRACESTATE: the program's own tracing continues the
-// trace of the lease it works for. They come last, so they win over a
-// value of settings.env; env itself is not changed (runs share it).
+// TRACEPARENT and TRACESTATE (empty when the trace has none): the
+// program's own tracing continues the trace of the lease it works for.
+// They come last, so they win over settings.env's; env itself is not
+// changed (runs share it).
 func traceEnv(ctx context.Context, env []string) []string {
 	traceparent, tracestate := tracing.Headers(ctx)
 	if traceparent == "" {
 		return env
 	}
-	out := append(slices.Clip(env), "TRACEPARENT="+traceparent)
-	if tracestate != "" {
-		out = append(out, "TRACESTATE="+tracestate)
-	}
-	return out
+	return append(slices.Clip(env), "TRACEPARENT="+traceparent, "TRACESTATE="+tracestate)
 }
 
 // parse reads the program's stdout: one JSON object.

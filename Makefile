@@ -97,7 +97,7 @@ $(AXE_DONE): $(AXE_DIR)/package.json $(AXE_DIR)/package-lock.json
 ## the end-to-end tracing test sends spans to and queries, pinned by the
 ## tools module tools/jaeger (its go.mod and go.sum) and built once into
 ## .understudy/jaeger/<hash of them>/jaeger; again only when the pin
-## changes. A cold build compiles about a thousand packages: minutes on two
+## changes. A cold build compiles some 2,300 packages: minutes on two
 ## cores, so it runs before the tests rather than inside them. Outside CI a
 ## build that fails is reported and the test skips; under CI=true it fails.
 JAEGER_KEY := $(shell cat tools/jaeger/go.mod tools/jaeger/go.sum 2>/dev/null | sha256sum | cut -c1-16)

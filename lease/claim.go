@@ -15,17 +15,25 @@ import (
 	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/snapshot"
+	"github.com/understudy-dev/understudy/tracing"
 )
 
 // Acquire leases a ready account of the role, resets it to the requested
 // state and returns it with its credentials. No two leases ever hold one
 // account. When every account is busy it waits up to req.Wait, then
 // answers ECONFLICT with when the next lease expires.
-func (s *Service) Acquire(ctx context.Context, req Request) (Grant, error) {
+//
+// The acquisition runs in a span (lease.acquire) that continues the trace
+// context ctx carries, or starts a trace; the lease keeps that span's
+// context as its Traceparent.
+func (s *Service) Acquire(ctx context.Context, req Request) (g Grant, err error) {
 	if err := req.Validate(); err != nil {
 		return Grant{}, err
 	}
+	ctx, span := s.startAcquire(ctx, req)
+	defer func() { endSpan(span, g.Lease, err) }()
 	if g, found, err := s.idempotentGrant(ctx, req); found || err != nil {
+		span.SetAttributes(attrReplayed.Bool(found))
 		return g, err
 	}
 	c, err := s.claimWaiting(ctx, req)
@@ -37,6 +45,7 @@ func (s *Service) Acquire(ctx context.Context, req Request) (Grant, error) {
 		}
 		return Grant{}, err
 	}
+	span.SetAttributes(attrLease.String(c.ID), attrAccount.String(c.AccountID))
 	return s.resetAndActivate(ctx, c)
 }
 
@@ -99,9 +108,10 @@ func (s *Service) claimWaiting(ctx context.Context, req Request) (claimed, error
 // expiry job frees the account after that.
 const insertLeaseSQL = `
 INSERT INTO leases (id, account_id, role_id, holder, state, status, token_name, idempotency_key, ttl_seconds, expires_at,
-                    token_id, request_fingerprint, acquired_at)
+                    token_id, request_fingerprint, acquired_at, traceparent, tracestate)
 VALUES (@id, @account_id, @role_id, @holder, @state, ` + sqlAcquiring + `, @token_name, @idempotency_key, @ttl_seconds,
-        coalesce(@now::timestamptz, now()) + make_interval(secs => @grace), @token_id, @fingerprint, coalesce(@now::timestamptz, now()))
+        coalesce(@now::timestamptz, now()) + make_interval(secs => @grace), @token_id, @fingerprint, coalesce(@now::timestamptz, now()),
+        nullif(@traceparent, ''), nullif(@tracestate, ''))
 RETURNING id, account_id, holder, state, status, status_reason, acquired_at, expires_at, ended_at`
 
 // claim leases one ready account of the role, or reports that none is
@@ -133,11 +143,13 @@ func (s *Service) claim(ctx context.Context, req Request) (claimed, bool, error)
 	}
 	var l claimed
 	id := uuid.NewString()
+	l.Traceparent, l.tracestate = tracing.Headers(ctx) // the acquisition's span, kept with the lease
 	b = &pgx.Batch{}
 	b.Queue(insertLeaseSQL, pgx.NamedArgs{
 		"id": id, "account_id": c.AccountID, "role_id": c.RoleID, "holder": req.Holder, "state": req.State,
 		"token_name": caller.Actor, "idempotency_key": key, "ttl_seconds": int(req.TTL.Seconds()),
 		"grace": (req.TTL + 2*s.appTimeout).Seconds(), "token_id": optionalTokenID(caller), "fingerprint": fingerprint(req), "now": now,
+		"traceparent": l.Traceparent, "tracestate": l.tracestate,
 	}).QueryRow(func(row pgx.Row) error {
 		l.Environment, l.Role = req.Environment, req.Role
 		return row.Scan(&l.ID, &l.AccountID, &l.Holder, &l.State, &l.Status, &l.StatusReason, &l.AcquiredAt, &l.ExpiresAt, &l.EndedAt)

@@ -66,6 +66,20 @@
 // that expiry) and Active's test of that expiry come from the same clock. Without an injected clock
 // SQL uses the database's.
 //
+// # Tracing
+//
+// Each lease carries a W3C trace context (trace.go): Acquire is a span,
+// lease.acquire, that continues the trace ctx carries (the caller's
+// traceparent) or starts one, and the claim's INSERT keeps that span's
+// traceparent and tracestate (columns of migration 000034) in the batch it
+// already sends. Renew, Release and Span (the reads of a lease's inbox and
+// codes) start spans whose parent is that context, so one trace covers the
+// lease; the reset's spans (package snapshot) and the providers' calls are
+// children of whichever span is in the context. A release without reset
+// learns the lease, and so its context, only from the statement that ends
+// it: its span is recorded afterwards, from the release's start. Spans name
+// ids and names only, never a credential.
+//
 // # Statuses
 //
 // A lease is acquiring (its account is being reset), then active, and

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
@@ -28,12 +29,16 @@ SELECT ` + leaseColumns + `, to_jsonb(l.expires_at)::text FROM renewed l` + role
 // Renew extends an active lease to ttl from now. Only the token that
 // acquired the lease, or an admin, may renew it; a refusal is audited.
 // Errors: ENOTFOUND, EINVALID (ttl), EFORBIDDEN (another's lease),
-// ECONFLICT (not active).
-func (s *Service) Renew(ctx context.Context, id string, ttl time.Duration) (Lease, error) {
+// ECONFLICT (not active). It runs in a span (lease.renew) of the lease's
+// trace.
+func (s *Service) Renew(ctx context.Context, id string, ttl time.Duration) (_ Lease, err error) {
+	start := time.Now() // the span's start: the wall clock, as every span's
 	l, err := s.Get(ctx, id)
 	if err != nil {
 		return Lease{}, err
 	}
+	ctx, span := s.Span(ctx, l, "lease.renew", trace.WithTimestamp(start))
+	defer func() { endSpan(span, Lease{}, err) }()
 	if ttl < time.Second || ttl > 24*time.Hour {
 		return Lease{}, understudy.Invalid("invalid renewal", understudy.FieldError{Field: "ttl_seconds", Detail: "must be from 1 to 86400"})
 	}
@@ -47,7 +52,7 @@ func (s *Service) Renew(ctx context.Context, id string, ttl time.Duration) (Leas
 		var expires json.RawMessage
 		renewed, found, err = pgdb.QueryMaybe(ctx, tx, func(row pgx.Row, l *Lease) error {
 			return row.Scan(&l.ID, &l.AccountID, &l.Environment, &l.Role, &l.Holder, &l.State, &l.Status, &l.StatusReason,
-				&l.AcquiredAt, &l.ExpiresAt, &l.EndedAt, &l.RenewedAt, &l.tokenID, &l.tokenName, &expires)
+				&l.AcquiredAt, &l.ExpiresAt, &l.EndedAt, &l.RenewedAt, &l.tokenID, &l.tokenName, &l.Traceparent, &l.tracestate, &expires)
 		}, pgdb.Conflict{}, renewSQL, l.ID, int(ttl.Seconds()), caller.Scope == access.ScopeAdmin, optionalTokenID(caller), cmp.Or(caller.Actor, "system"), s.dbNow())
 		if err != nil || !found {
 			return err
@@ -69,11 +74,15 @@ func (s *Service) Renew(ctx context.Context, id string, ttl time.Duration) (Leas
 // Releasing a released lease returns it unchanged. Only the token that
 // acquired the lease, or an admin, may release it; a refusal is audited.
 // Errors: ENOTFOUND, EFORBIDDEN (another's lease), ECONFLICT (expired or
-// failed).
-func (s *Service) Release(ctx context.Context, id string, reset bool) (Lease, error) {
+// failed). It runs in a span (lease.release) of the lease's trace, as
+// does the reset, and the calls to the apps it makes.
+func (s *Service) Release(ctx context.Context, id string, reset bool) (_ Lease, err error) {
+	// The span's start is the wall clock's, as every span's.
+	start := time.Now()
 	if !reset { // the common case: one statement, which checks the owner too
 		if _, err := uuid.Parse(id); err == nil {
 			if l, ok := s.end(ctx, id, Released, "released", false); ok {
+				s.record(ctx, l, "lease.release", start, attrReset.Bool(false))
 				return l, nil
 			}
 		}
@@ -82,6 +91,8 @@ func (s *Service) Release(ctx context.Context, id string, reset bool) (Lease, er
 	if err != nil {
 		return Lease{}, err
 	}
+	ctx, span := s.Span(ctx, l, "lease.release", trace.WithTimestamp(start), trace.WithAttributes(attrReset.Bool(reset)))
+	defer func() { endSpan(span, Lease{}, err) }()
 	if !ownedBy(access.CallerFrom(ctx), l) {
 		return Lease{}, s.refuse(ctx, l, "release")
 	}

@@ -108,7 +108,7 @@ func (s *Service) Detail(ctx context.Context, id string) (Detail, error) {
 		l := &d.Lease
 		var ttl int
 		err := row.Scan(&l.ID, &l.AccountID, &l.Environment, &l.Role, &l.Holder, &l.State, &l.Status, &l.StatusReason,
-			&l.AcquiredAt, &l.ExpiresAt, &l.EndedAt, &l.RenewedAt, &l.tokenID, &l.tokenName, &d.IdempotencyKey, &ttl)
+			&l.AcquiredAt, &l.ExpiresAt, &l.EndedAt, &l.RenewedAt, &l.tokenID, &l.tokenName, &l.Traceparent, &l.tracestate, &d.IdempotencyKey, &ttl)
 		d.TokenName, d.TTL = l.tokenName, time.Duration(ttl)*time.Second
 		return err
 	}, "no lease has id "+id, detailSQL, uid)

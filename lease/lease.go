@@ -9,12 +9,14 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/snapshot"
+	"github.com/understudy-dev/understudy/tracing"
 )
 
 // Status is where a lease is: acquiring (its account is being reset),
@@ -55,9 +57,17 @@ type Lease struct {
 	// shows it; the REST contract does not have it (yet), so it is not
 	// part of the lease's JSON.
 	RenewedAt *time.Time `json:"-"`
+	// Traceparent is the W3C trace context of the lease: that of the span
+	// that acquired it, whose trace the lease's later spans (renewal,
+	// release, inbox reads) and its apps' calls join. Empty for leases
+	// acquired before leases kept one.
+	Traceparent string `json:"traceparent,omitempty"`
 
 	// tokenID and tokenName name the token that acquired the lease: its owner.
 	tokenID, tokenName string
+	// tracestate is the tracestate that came with the acquisition's trace
+	// context, if any: it travels with Traceparent.
+	tracestate string
 }
 
 // Grant is what acquiring a lease hands the test run: the lease, the
@@ -128,6 +138,9 @@ type Config struct {
 	// AppTimeout is the longest an app takes for its part of a reset: an
 	// acquiring lease outlives its TTL by twice that. Defaults to 30s.
 	AppTimeout time.Duration
+	// Tracing makes the spans of the leases' work. Defaults to
+	// tracing.Local(), which exports nothing.
+	Tracing *tracing.Provider
 }
 
 // WithDefaults returns c with its unset optional fields filled.
@@ -138,6 +151,9 @@ func (c Config) WithDefaults() Config {
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	if c.AppTimeout <= 0 {
 		c.AppTimeout = 30 * time.Second
+	}
+	if c.Tracing == nil {
+		c.Tracing = tracing.Local()
 	}
 	return c
 }
@@ -167,6 +183,7 @@ type Service struct {
 	clock      func() time.Time // the injected clock, nil without one: see dbNow
 	logger     *slog.Logger
 	appTimeout time.Duration
+	tracer     trace.Tracer
 }
 
 // New returns a Service, or an error naming the bad field of cfg.
@@ -177,7 +194,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	return &Service{db: cfg.DB, accounts: cfg.Accounts, snapshots: cfg.Snapshots, apps: cfg.Apps, now: cfg.Now, clock: clock,
-		logger: cfg.Logger, appTimeout: cfg.AppTimeout}, nil
+		logger: cfg.Logger, appTimeout: cfg.AppTimeout, tracer: cfg.Tracing.Tracer()}, nil
 }
 
 // dbNow is the time a SQL statement takes as its now, as
@@ -194,7 +211,7 @@ func (s *Service) dbNow() *time.Time {
 // roleNames: a lease stores its role's id, and its role's and
 // environment's names are package accounts' (accounts.RoleDirectory).
 const leaseColumns = `l.id, l.account_id, r.environment, r.name, l.holder, l.state, l.status, l.status_reason, l.acquired_at, l.expires_at, l.ended_at,
-l.renewed_at, coalesce(l.token_id::text, ''), l.token_name`
+l.renewed_at, coalesce(l.token_id::text, ''), l.token_name, coalesce(l.traceparent, ''), coalesce(l.tracestate, '')`
 
 // roleNames joins the role of lease l, as r, for leaseColumns.
 const roleNames = ` JOIN ` + accounts.RoleDirectory + ` r ON r.id = l.role_id`
@@ -203,7 +220,7 @@ const leaseFrom = ` FROM leases l` + roleNames
 
 func scanLease(row pgx.Row, l *Lease) error {
 	return row.Scan(&l.ID, &l.AccountID, &l.Environment, &l.Role, &l.Holder, &l.State, &l.Status, &l.StatusReason,
-		&l.AcquiredAt, &l.ExpiresAt, &l.EndedAt, &l.RenewedAt, &l.tokenID, &l.tokenName)
+		&l.AcquiredAt, &l.ExpiresAt, &l.EndedAt, &l.RenewedAt, &l.tokenID, &l.tokenName, &l.Traceparent, &l.tracestate)
 }
 
 const getLeaseSQL = `SELECT ` + leaseColumns + leaseFrom + ` WHERE l.id = $1`

@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/inbox"
+	"github.com/understudy-dev/understudy/tracing"
 )
 
 // inboundRoute is POST /v1/inbound/mime as echo names it: its body is a
@@ -139,20 +141,33 @@ func parseWait(p *string) (time.Duration, error) {
 // leaseInbox is what a read of a lease's inbox reads: the lease's account,
 // from the lease's start to its end; ended is set once it has ended, when
 // there is nothing left to wait for.
-func (s *Server) leaseInbox(ctx context.Context, id, from, subject string) (f inbox.Filter, ended bool, err error) {
+//
+// The read runs in a span named name of the lease's trace, which the
+// returned context carries; the caller ends it with the read's error.
+func (s *Server) leaseInbox(ctx context.Context, id, from, subject, name string) (_ context.Context, _ func(error), f inbox.Filter, ended bool, err error) {
 	l, err := s.leases.Owned(ctx, id, "inbox_read")
 	if err != nil {
-		return inbox.Filter{}, false, err
+		return ctx, nil, inbox.Filter{}, false, err
 	}
+	ctx, span := s.leases.Span(ctx, l, name)
 	f = inbox.Filter{AccountID: l.AccountID, Since: l.AcquiredAt, From: from, Subject: subject, Bodies: true}
 	if l.EndedAt != nil {
 		f.Until = *l.EndedAt
 	}
-	return f, l.EndedAt != nil, nil
+	return ctx, endSpan(span), f, l.EndedAt != nil, nil
+}
+
+// endSpan returns the end of span: it records the error the work ended
+// with, if any.
+func endSpan(span trace.Span) func(error) {
+	return func(err error) {
+		tracing.Fail(span, err)
+		span.End()
+	}
 }
 
 // ListLeaseMessages reads, or waits for, the mail of a lease's account.
-func (s *Server) ListLeaseMessages(c echo.Context, id LeaseID, p ListLeaseMessagesParams) error {
+func (s *Server) ListLeaseMessages(c echo.Context, id LeaseID, p ListLeaseMessagesParams) (err error) {
 	wait, err := parseWait(p.Wait)
 	if err != nil {
 		return err
@@ -160,10 +175,11 @@ func (s *Server) ListLeaseMessages(c echo.Context, id LeaseID, p ListLeaseMessag
 	// The wait the caller asked for, then the usual bound for the reads.
 	ctx, cancel := context.WithTimeout(c.Request().Context(), wait+s.requestTimeout)
 	defer cancel()
-	f, ended, err := s.leaseInbox(ctx, id, deref(p.From), deref(p.Subject))
+	ctx, end, f, ended, err := s.leaseInbox(ctx, id, deref(p.From), deref(p.Subject), "lease.inbox_read")
 	if err != nil {
 		return err
 	}
+	defer func() { end(err) }()
 	f.After, f.Limit = deref(p.After), deref(p.Limit)
 	if ended {
 		wait = 0
@@ -178,7 +194,7 @@ func (s *Server) ListLeaseMessages(c echo.Context, id LeaseID, p ListLeaseMessag
 
 // GetLeaseCode waits for the newest message of a lease's account that has
 // a code (or a link) and answers its most likely one.
-func (s *Server) GetLeaseCode(c echo.Context, id LeaseID, p GetLeaseCodeParams) error {
+func (s *Server) GetLeaseCode(c echo.Context, id LeaseID, p GetLeaseCodeParams) (err error) {
 	wait, err := parseWait(p.Wait)
 	if err != nil {
 		return err
@@ -189,10 +205,11 @@ func (s *Server) GetLeaseCode(c echo.Context, id LeaseID, p GetLeaseCodeParams) 
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), wait+s.requestTimeout)
 	defer cancel()
-	f, ended, err := s.leaseInbox(ctx, id, deref(p.From), deref(p.Subject))
+	ctx, end, f, ended, err := s.leaseInbox(ctx, id, deref(p.From), deref(p.Subject), "lease.code_read")
 	if err != nil {
 		return err
 	}
+	defer func() { end(err) }()
 	f.Limit = inbox.MaxLimit
 	f.After = deref(p.After)
 	f.SkipTexts = true // the answer is a code or a link, stored as found

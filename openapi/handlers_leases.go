@@ -5,7 +5,9 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+
 	"github.com/understudy-dev/understudy/lease"
+	"github.com/understudy-dev/understudy/tracing"
 )
 
 // ListLeases lists leases.
@@ -41,11 +43,16 @@ func (s *Server) AcquireLease(c echo.Context, p AcquireLeaseParams) error {
 	// The wait the caller asked for, then the usual bound for the reset.
 	ctx, cancel := context.WithTimeout(c.Request().Context(), req.Wait+s.requestTimeout)
 	defer cancel()
+	// The lease continues the caller's trace, when it sent one.
+	ctx = tracing.Remote(ctx, deref(p.Traceparent), deref(p.Tracestate))
 	g, err := s.leases.Acquire(ctx, req)
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
+	if g.Lease.Traceparent != "" {
+		c.Response().Header().Set(tracing.HeaderTraceparent, g.Lease.Traceparent)
+	}
 	return c.JSON(http.StatusCreated, g)
 }
 

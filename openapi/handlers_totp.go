@@ -70,12 +70,14 @@ func (s *Server) RemoveTOTP(c echo.Context, id AccountID, app AppName) error {
 
 // GetLeaseTOTP answers the current code of the leased account, to the
 // token that holds the lease (or an admin), while the lease is active.
-func (s *Server) GetLeaseTOTP(c echo.Context, id LeaseID, p GetLeaseTOTPParams) error {
+func (s *Server) GetLeaseTOTP(c echo.Context, id LeaseID, p GetLeaseTOTPParams) (err error) {
 	ctx := c.Request().Context()
 	l, err := s.leases.Active(ctx, id, "totp_read")
 	if err != nil {
 		return err
 	}
+	ctx, span := s.leases.Span(ctx, l, "lease.totp_read")
+	defer func() { endSpan(span)(err) }()
 	var app string
 	if p.App != nil {
 		app = string(*p.App)

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/providers"
+	"github.com/understudy-dev/understudy/tracing"
 )
 
 // restoreTo restores every app of the account to the newest version of
@@ -27,7 +30,9 @@ func (s *Store) restoreTo(ctx context.Context, accountID, state string, refs []a
 			return err
 		}
 	}
-	return eachApp(ctx, "reset to "+state, refs, timeout, func(ctx context.Context, i int, r apps.LiveRef) error {
+	return eachApp(ctx, "reset to "+state, refs, timeout, func(ctx context.Context, i int, r apps.LiveRef) (err error) {
+		ctx, span := tracing.Start(ctx, "snapshot.restore", trace.WithAttributes(attrApp.String(r.AppName), attrAccount.String(accountID), attrState.String(state)))
+		defer func() { failSpan(span, err); span.End() }()
 		return restoreVerified(ctx, accountID, r, contents[i], want[r.AppID])
 	})
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
@@ -18,6 +20,7 @@ import (
 	"github.com/understudy-dev/understudy/inbox"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/providers"
+	"github.com/understudy-dev/understudy/tracing"
 )
 
 // Config configures a Service.
@@ -209,7 +212,12 @@ func (s *Service) QueueReset(b *pgx.Batch, accountID, state string) *PendingRese
 // account's refs; a failed reset is recorded and marks the account failed
 // before Apply returns. A successful one is recorded by the caller, with
 // QueueRecord, in a batch it sends.
-func (p *PendingReset) Apply(ctx context.Context) ([]apps.LiveRef, error) {
+//
+// It runs in a span (snapshot.reset), a child of the span ctx carries (a
+// lease's), with one child span per app (snapshot.restore).
+func (p *PendingReset) Apply(ctx context.Context) (_ []apps.LiveRef, err error) {
+	ctx, span := tracing.Start(ctx, "snapshot.reset", trace.WithAttributes(attrAccount.String(p.accountID), attrState.String(p.state)))
+	defer func() { tracing.Fail(span, err); span.End() }()
 	s := p.s
 	refs, want, err := s.restoreApps(ctx, p)
 	rec := Reset{AccountID: p.accountID, State: p.state, StartedAt: p.start.UTC(), Duration: s.now().Sub(p.start)}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -26,6 +27,7 @@ type chirpSite struct {
 	app   *chirp.App
 	pool  *pgxpool.Pool // chirp's database
 	url   string        // chirp's base URL
+	logs  *lockedBuffer // chirp's log, JSON lines
 }
 
 // newChirpSite starts the server and chirp, attaches chirp and creates the
@@ -46,7 +48,7 @@ func newChirpSiteWith(t *testing.T, roles map[string]int, walls bool) chirpSite 
 	if walls {
 		opts.Mutate = func(c *Config) { c.SMTPAddr, c.SMTPCheckSenders = "127.0.0.1:0", new(false) }
 	}
-	site := chirpSite{s: startServer(t, opts), pool: dbtest.NewPool(t)}
+	site := chirpSite{s: startServer(t, opts), pool: dbtest.NewPool(t), logs: &lockedBuffer{}}
 	site.admin = site.s.client(t, site.s.Admin)
 	if err := chirp.Migrate(ctx, site.pool); err != nil {
 		t.Fatal(err)
@@ -56,7 +58,8 @@ func newChirpSiteWith(t *testing.T, roles map[string]int, walls bool) chirpSite 
 		t.Fatal(err)
 	}
 	site.url = "http://" + ln.Addr().String()
-	cfg := chirp.Config{DB: site.pool, WebhookSecret: []byte(chirpSecret), PasswordCost: chirpPasswordCost}
+	cfg := chirp.Config{DB: site.pool, WebhookSecret: []byte(chirpSecret), PasswordCost: chirpPasswordCost,
+		Logger: slog.New(slog.NewJSONHandler(site.logs, nil))}
 	if walls {
 		cfg.SMTPAddr, cfg.BaseURL = site.s.main.SMTPAddr(), site.url
 	}

@@ -30,7 +30,8 @@ func (a *cli) leaseRunCommand() *cobra.Command {
 (UNDERSTUDY_ACCOUNT_ID, UNDERSTUDY_ACCOUNT_EMAIL, UNDERSTUDY_ACCOUNT_USERNAME,
 UNDERSTUDY_ACCOUNT_PASSWORD, UNDERSTUDY_LEASE_ID, UNDERSTUDY_LEASE_EXPIRES_AT (as
 granted; renewals extend it) and UNDERSTUDY_REF_<APP> for each app, e.g.
-UNDERSTUDY_REF_WEB_SHOP for app web-shop),
+UNDERSTUDY_REF_WEB_SHOP for app web-shop, and TRACEPARENT, the lease's W3C trace
+context, for COMMAND's requests to the app and its own tracing),
 renews the lease every --ttl/3 while it runs and releases it when it exits, also
 on SIGINT or SIGTERM (passed on to COMMAND first).
 
@@ -50,7 +51,7 @@ leased).`,
 			if err != nil {
 				return err
 			}
-			resp, err := c.AcquireLeaseWithResponse(cmd.Context(), &openapi.AcquireLeaseParams{}, req)
+			resp, err := c.AcquireLeaseWithResponse(cmd.Context(), new(traceParams(a.getenv)), req)
 			if err := check(resp, err); err != nil {
 				if cmd.Context().Err() != nil { // not the server's fault, as check would say
 					return fmt.Errorf("stopped waiting for an account: %w", context.Cause(cmd.Context()))
@@ -113,6 +114,9 @@ func leaseEnv(g openapi.LeaseGrant) []string {
 	}
 	for _, app := range slices.Sorted(maps.Keys(g.Refs)) {
 		env = append(env, "UNDERSTUDY_REF_"+strings.ToUpper(strings.ReplaceAll(app, "-", "_"))+"="+g.Refs[app])
+	}
+	if g.Lease.Traceparent != nil {
+		env = append(env, "TRACEPARENT="+*g.Lease.Traceparent)
 	}
 	return env
 }

@@ -23,6 +23,21 @@ func (a *cli) leasesCommand() *cobra.Command {
 	return cmd
 }
 
+// traceParams are the parameters of an acquisition that continues the
+// trace of the CLI's caller: TRACEPARENT and TRACESTATE, when set (a CI
+// job's tracing sets them; the server ignores a traceparent that is not
+// valid).
+func traceParams(getenv func(string) string) openapi.AcquireLeaseParams {
+	var p openapi.AcquireLeaseParams
+	if v := getenv("TRACEPARENT"); v != "" {
+		p.Traceparent = new(v)
+		if v := getenv("TRACESTATE"); v != "" {
+			p.Tracestate = new(v)
+		}
+	}
+	return p
+}
+
 func (a *cli) leaseAcquireCommand() *cobra.Command {
 	var f leaseFlags
 	var key string
@@ -39,7 +54,7 @@ func (a *cli) leaseAcquireCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var p openapi.AcquireLeaseParams
+			p := traceParams(a.getenv)
 			if cmd.Flags().Changed("idempotency-key") {
 				p.IdempotencyKey = new(key)
 			}
@@ -209,6 +224,9 @@ func grantDetails(w io.Writer, g openapi.LeaseGrant) {
 		{"Expires", g.Lease.ExpiresAt.Format(time.RFC3339)},
 	} {
 		row(w, kv[0], kv[1])
+	}
+	if g.Lease.Traceparent != nil {
+		row(w, "Traceparent", *g.Lease.Traceparent)
 	}
 	for _, app := range slices.Sorted(maps.Keys(g.Refs)) {
 		row(w, "Ref "+app, g.Refs[app])

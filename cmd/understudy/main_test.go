@@ -15,6 +15,7 @@ import (
 
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/internal/dbtest"
+	"github.com/understudy-dev/understudy/tracing"
 )
 
 func TestMain(m *testing.M) {
@@ -50,6 +51,8 @@ type serverOptions struct {
 	// TokenSuffix is appended to the token names (test-admin…), for a
 	// second server on the same database.
 	TokenSuffix string
+	// Tracing is where the server's spans go. Defaults to nowhere.
+	Tracing tracing.Config
 }
 
 func startServer(t testing.TB, o serverOptions) *testServer {
@@ -68,7 +71,7 @@ func startServer(t testing.TB, o serverOptions) *testServer {
 	if o.Logs == nil {
 		o.Logs = &bytes.Buffer{}
 	}
-	m := &Main{Config: cfg, Logger: (&cli{stderr: &lockedWriter{w: o.Logs}}).logger("debug")}
+	m := &Main{Config: cfg, Logger: (&cli{stderr: &lockedWriter{w: o.Logs}}).logger("debug"), Tracing: o.Tracing}
 	ctx := context.Background()
 	if err := m.Run(ctx); err != nil {
 		t.Fatalf("starting the server: %v", err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/understudy-dev/understudy/openapi"
+	"github.com/understudy-dev/understudy/tracing"
 )
 
 // playwrightDir is the Playwright example package, from this directory.
@@ -116,6 +117,59 @@ func TestPlaywrightExamples(t *testing.T) {
 		}
 	}
 	checkLeasesOfRun(t, admin, runID)
+	checkChirpSawTheLeases(t, admin, site.logs.String())
+}
+
+// checkChirpSawTheLeases checks, from chirp's log, that each lease's
+// acquisition reset the account through chirp's webhook in the lease's
+// trace, and that the examples' requests to chirp's pages carried their
+// lease's traceparent and id (the fixture's extraHTTPHeaders): the
+// examples' buyer, seller and admin workers each signed in.
+func checkChirpSawTheLeases(t *testing.T, admin *openapi.ClientWithResponses, chirpLog string) {
+	t.Helper()
+	restores := map[string]bool{}         // trace ids of the webhook's restores
+	pages := map[string]map[string]bool{} // lease id: the trace ids of its requests
+	for line := range strings.Lines(chirpLog) {
+		var l struct {
+			Msg     string `json:"msg"`
+			Route   string `json:"route"`
+			TraceID string `json:"trace_id"`
+			Lease   string `json:"lease"`
+		}
+		switch {
+		case json.Unmarshal([]byte(line), &l) != nil || l.Msg != "chirp request":
+		case l.Route == "POST /understudy/restore":
+			restores[l.TraceID] = true
+		case l.Lease != "":
+			if pages[l.Lease] == nil {
+				pages[l.Lease] = map[string]bool{}
+			}
+			pages[l.Lease][l.TraceID] = true
+		}
+	}
+	r, err := admin.ListLeasesWithResponse(context.Background(), &openapi.ListLeasesParams{All: new(true)})
+	if err != nil || r.JSON200 == nil || len(r.JSON200.Items) == 0 {
+		t.Fatalf("listing the leases: %v", err)
+	}
+	leases := map[string]string{} // lease id: trace id
+	for _, l := range r.JSON200.Items {
+		if l.Traceparent == nil {
+			t.Errorf("lease %s has no traceparent", l.Id)
+			continue
+		}
+		leases[l.Id] = tracing.TraceID(*l.Traceparent)
+		if !restores[leases[l.Id]] {
+			t.Errorf("chirp's webhook restored no user in the trace %s of lease %s (%s)", leases[l.Id], l.Id, l.Role)
+		}
+	}
+	for lease, traces := range pages {
+		if want, ok := leases[lease]; !ok || len(traces) != 1 || !traces[want] {
+			t.Errorf("chirp's requests under lease %s were in traces %v, want its own, %s", lease, traces, want)
+		}
+	}
+	if len(pages) < 3 {
+		t.Errorf("chirp saw the requests of %d leases' tests, want the buyer's, the seller's and the admin's", len(pages))
+	}
 }
 
 // runPlaywright runs the examples with env and fails, showing their

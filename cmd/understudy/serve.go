@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -32,6 +33,7 @@ import (
 	"github.com/understudy-dev/understudy/snapshot"
 	"github.com/understudy-dev/understudy/spec"
 	"github.com/understudy-dev/understudy/tagging"
+	"github.com/understudy-dev/understudy/tracing"
 )
 
 // Main is the server program: Run starts it, Close stops it. End-to-end
@@ -44,8 +46,13 @@ type Main struct {
 	Migrate bool
 	// Logger receives the server's logs.
 	Logger *slog.Logger
+	// Tracing says where the server's spans go (the OTEL_* environment
+	// variables: tracing.ConfigFromEnv). The zero value exports nothing;
+	// leases get trace contexts all the same.
+	Tracing tracing.Config
 
 	pool     *pgxpool.Pool
+	tracing  *tracing.Provider
 	apps     *apps.Service
 	jobs     *river.Client[pgx.Tx]
 	listener net.Listener
@@ -88,6 +95,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.bucket, err = openArtifactBucket(ctx, m.Config, m.Logger); err != nil {
 		return err
 	}
+	m.Tracing.Logger = cmp.Or(m.Tracing.Logger, m.Logger)
+	if m.tracing, err = tracing.New(ctx, m.Tracing); err != nil {
+		return err
+	}
 	svc, err := m.services(keyring)
 	if err != nil {
 		return err
@@ -121,7 +132,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.served = make(chan error, 1)
 	go func() { m.served <- m.http.Serve(m.listener) }()
 	m.Logger.InfoContext(ctx, "serving", slog.String("addr", m.Addr()), slog.String("secret_key_id", keyring.PrimaryKeyID()),
-		slog.Any("email_domains", m.Config.EmailDomains))
+		slog.Any("email_domains", m.Config.EmailDomains), slog.String("otlp_traces_endpoint", m.tracing.Endpoint()))
 	return nil
 }
 
@@ -213,8 +224,23 @@ func (m *Main) Close(ctx context.Context) error {
 		m.pool.Close()
 		m.pool = nil
 	}
+	if m.tracing != nil {
+		// The spans of the requests and jobs that just ended are flushed
+		// within a bound of their own, set now (after the signal), even
+		// when ctx is spent: an exporter that is down delays the exit by
+		// at most that.
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), spanFlushTimeout)
+		if err := m.tracing.Shutdown(tctx); err != nil {
+			m.Logger.Warn("some spans were not exported before the shutdown", slog.String("error", err.Error()))
+		}
+		cancel()
+		m.tracing = nil
+	}
 	return errors.Join(errs...)
 }
+
+// spanFlushTimeout bounds the export of the spans still queued at shutdown.
+const spanFlushTimeout = 5 * time.Second
 
 // handler is the REST API and, unless it is turned off, the web console
 // under /ui/, on the same services, behind the one place that decides
@@ -296,7 +322,8 @@ func (m *Main) services(keyring *secret.Keyring) (services, error) {
 	if err != nil {
 		return svc, err
 	}
-	svc.leases, err = lease.New(lease.Config{DB: m.pool, Accounts: svc.accounts, Snapshots: svc.snapshots, Apps: svc.apps, Logger: m.Logger, AppTimeout: m.Config.AppTimeout})
+	svc.leases, err = lease.New(lease.Config{DB: m.pool, Accounts: svc.accounts, Snapshots: svc.snapshots, Apps: svc.apps, Logger: m.Logger, AppTimeout: m.Config.AppTimeout,
+		Tracing: m.tracing})
 	if err != nil {
 		return svc, err
 	}

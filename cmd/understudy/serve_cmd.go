@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/understudy-dev/understudy/access"
+	"github.com/understudy-dev/understudy/tracing"
 )
 
 func (a *cli) serveCommand() *cobra.Command {
@@ -32,8 +33,12 @@ printed once.`,
 			if err != nil {
 				return &codedError{code: exitUsage, err: err}
 			}
+			tc, err := tracing.ConfigFromEnv(a.getenv)
+			if err != nil {
+				return &codedError{code: exitUsage, err: err}
+			}
 			logger := a.serverLogger(cfg.LogLevel, dev)
-			m := &Main{Config: cfg, Migrate: migrate || dev, Logger: logger}
+			m := &Main{Config: cfg, Migrate: migrate || dev, Logger: logger, Tracing: tc}
 			var stopDev func(context.Context) error
 			if dev {
 				if stopDev, err = a.devDefaults(cmd.Context(), m); err != nil {

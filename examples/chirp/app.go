@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/understudy-dev/understudy/providers/webhook/signature"
@@ -30,8 +31,16 @@ type Config struct {
 	// answer 401 to every request (an empty key would accept forgeries).
 	// The Go methods and ServeExec do not need it.
 	WebhookSecret []byte
-	// Logger receives chirp's logs. Defaults to discarding.
+	// Logger receives chirp's logs. A line logged while a request that
+	// carries a W3C traceparent runs names its trace (trace_id, span_id);
+	// chirp logs each such request once, and marks its error reports from
+	// synthetic users synthetic=true. Defaults to discarding.
 	Logger *slog.Logger
+	// Tracer, when set, makes a server span of every request, continuing
+	// the trace of its traceparent when it has one (Understudy's webhook
+	// calls, the Playwright fixture's requests). Defaults to none: chirp
+	// then only logs the trace ids it is sent.
+	Tracer trace.Tracer
 	// Isolation, when set, is asked before a user is shown to another on
 	// the leaderboard, in a feed, in search results and in notifications
 	// (see Isolation); chirp's SQL rule still applies first. chirp neither
@@ -135,7 +144,8 @@ type App struct {
 	db     *pgxpool.Pool
 	secret []byte
 	log    *slog.Logger
-	iso    Isolation // nil without an isolation client
+	tracer trace.Tracer // nil without Config.Tracer
+	iso    Isolation    // nil without an isolation client
 	prefix string
 	down   atomic.Bool
 	delay  atomic.Int64 // a time.Duration
@@ -156,7 +166,7 @@ func New(cfg Config) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a := &App{db: cfg.DB, secret: cfg.WebhookSecret, log: cfg.Logger, iso: cfg.Isolation, prefix: cfg.RefPrefix,
+	a := &App{db: cfg.DB, secret: cfg.WebhookSecret, log: slog.New(logHandler{cfg.Logger.Handler()}), tracer: cfg.Tracer, iso: cfg.Isolation, prefix: cfg.RefPrefix,
 		cost: cfg.PasswordCost, sessionTTL: cfg.SessionTTL, now: time.Now,
 		mail:       mailer{addr: cfg.SMTPAddr, from: cfg.MailFrom, timeout: cfg.MailTimeout},
 		signInCode: *cfg.SignInCode, baseURL: cfg.BaseURL}
@@ -177,13 +187,14 @@ func (a *App) SetDown(down bool) { a.down.Store(down) }
 func (a *App) SetDelay(d time.Duration) { a.delay.Store(int64(d)) }
 
 // Handler returns chirp's HTTP API and the webhook contract under
-// /understudy/, behind the fault injection of SetDown and SetDelay.
+// /understudy/, behind the fault injection of SetDown and SetDelay, each
+// request in the trace its traceparent names (see traced).
 func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	a.routes(mux)
 	a.pageRoutes(mux)
 	mux.Handle("/understudy/", a.webhookHandler())
-	return a.faults(mux)
+	return a.traced(a.faults(mux))
 }
 
 // webhookHandler returns the contract's endpoints behind signature

@@ -73,6 +73,16 @@
 // search, notifications and trending now, for Understudy's isolation audit;
 // any other surface is 404 no_surface.
 //
+// # Correlation
+//
+// A request that carries a W3C traceparent (Understudy's webhook calls, the
+// Playwright fixture's requests) is logged once, with its trace id (and
+// the lease of its X-Understudy-Lease header), and so is every line logged
+// while it runs. Error reports (reportError) say synthetic=true when the
+// user the request acts as is synthetic (users.is_synthetic, which the
+// webhook contract's provision sets). With Config.Tracer every request is
+// a server span of its trace.
+//
 // # State
 //
 // SnapshotUser returns a UserState as JSON, byte-identical for the same

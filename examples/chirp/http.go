@@ -58,7 +58,7 @@ func (a *App) handle(h func(w http.ResponseWriter, r *http.Request) error) http.
 			writeProblem(w, statusOf[e.Code], problem{Code: e.Code, Field: e.Field, Detail: e.Message})
 			return
 		}
-		a.log.ErrorContext(r.Context(), "chirp request failed", slog.String("method", r.Method),
+		a.reportError(r, "chirp request failed", slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.Any("error", err))
 		writeProblem(w, http.StatusInternalServerError, problem{Code: "internal", Detail: "internal error"})
 	})

@@ -82,7 +82,7 @@ func (a *App) page(h func(w http.ResponseWriter, r *http.Request) error) http.Ha
 			http.Error(w, "chirp is unavailable; try again shortly", http.StatusServiceUnavailable)
 			return
 		}
-		a.log.ErrorContext(r.Context(), "chirp page failed", slog.String("method", r.Method),
+		a.reportError(r, "chirp page failed", slog.String("method", r.Method),
 			slog.String("path", r.URL.Path), slog.Any("error", err))
 		http.Error(w, "internal error", http.StatusInternalServerError)
 	})

@@ -70,7 +70,11 @@ func (a *App) afterPassword(w http.ResponseWriter, r *http.Request, u User) erro
 	next := "/login/totp"
 	if a.signInCode {
 		if err := a.sendSignInCode(ctx, u, s); err != nil {
-			a.log.WarnContext(ctx, "chirp could not mail a sign-in code", slog.Int64("user_id", u.ID), slog.Any("error", err))
+			attrs := []any{slog.Int64("user_id", u.ID), slog.Any("error", err)}
+			if u.IsSynthetic {
+				attrs = append(attrs, slog.Bool("synthetic", true))
+			}
+			a.log.WarnContext(ctx, "chirp could not mail a sign-in code", attrs...)
 			if err := a.cancelSignIn(ctx, s.Token); err != nil {
 				return err
 			}

@@ -65,7 +65,7 @@ func (a *App) contract(op string, fn func(r *http.Request) (any, error)) http.Ha
 		status, code := contractStatus(err)
 		detail := err.Error()
 		if status >= 500 {
-			a.log.ErrorContext(r.Context(), "chirp webhook failed", append(attrs, slog.Any("error", err))...)
+			a.reportError(r, "chirp webhook failed", append(attrs, slog.Any("error", err))...)
 			detail = "internal error (request " + reqID + ")"
 			w.Header().Set("Retry-After", "1")
 		}

@@ -16,8 +16,12 @@
 // name. The program's environment is settings.env, the secrets, and only
 // PATH, HOME, TMPDIR, LANG, LC_ALL and TZ from Understudy's own: the rest
 // of Understudy's environment (its database URL, its keys) is not the
-// program's business. command[0] is resolved (PATH, or relative to dir) and
-// must be an executable file when the app is built.
+// program's business. A run made for a lease (its reset, its release) also
+// gets the lease's W3C trace context (https://www.w3.org/TR/trace-context/)
+// as TRACEPARENT and TRACESTATE (empty when the trace has none), over any
+// value that settings.env gives them: the program's logs and spans can name the trace
+// of the test run they served. command[0] is resolved (PATH, or relative
+// to dir) and must be an executable file when the app is built.
 //
 // # Protocol
 //

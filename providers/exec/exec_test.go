@@ -1,6 +1,7 @@
 package exec_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/providers"
 	"github.com/understudy-dev/understudy/providers/exec"
+	"github.com/understudy-dev/understudy/tracing"
 )
 
 var target = providers.Target{Ref: "42", AccountID: "acct-1"}
@@ -287,6 +289,40 @@ func TestRequestAndEnvironment(t *testing.T) {
 	b, _ = os.ReadFile(filepath.Join(dir, "request.json"))
 	if want := `{"op":"restore","request_id":"","target":{"ref":"42","account_id":"acct-1"},"state":{"cart":["sku-1"]}}`; string(b) != want {
 		t.Errorf("restore request %s, want %s", b, want)
+	}
+}
+
+// A run in a trace gets its context as TRACEPARENT and TRACESTATE, over
+// settings.env's; outside a trace, settings.env's stands.
+func TestTheTraceContextIsInTheEnvironment(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	p := newProgram(t, `env > "$OUT/env"; echo '{}'`, func(c *exec.Config) {
+		c.Env = map[string]string{"OUT": dir, "TRACEPARENT": "from-settings", "TRACESTATE": "settings=1"}
+	})
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	ctx := tracing.Remote(t.Context(), tp, "vendor=opaque")
+	for _, c := range []struct {
+		ctx       context.Context
+		want, not string
+	}{
+		{ctx, "TRACEPARENT=" + tp + "\nTRACESTATE=vendor=opaque", "settings"},
+		{tracing.Remote(t.Context(), tp, ""), "TRACEPARENT=" + tp + "\nTRACESTATE=", "settings"},
+		{t.Context(), "TRACEPARENT=from-settings\nTRACESTATE=settings=1", "opaque"},
+	} {
+		if err := p.Restore(c.ctx, target, providers.State(`{}`)); err != nil {
+			t.Fatalf("Restore: %v", err)
+		}
+		b, _ := os.ReadFile(filepath.Join(dir, "env"))
+		env := string(b)
+		for _, want := range strings.Split(c.want, "\n") {
+			if !strings.Contains(env, want+"\n") {
+				t.Errorf("the program's environment lacks %s:\n%s", want, env)
+			}
+		}
+		if strings.Contains(env, c.not) {
+			t.Errorf("the program's environment has %s:\n%s", c.not, env)
+		}
 	}
 }
 

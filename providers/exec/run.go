@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"log/slog"
 	osexec "os/exec"
+	"slices"
 	"time"
 
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/providers"
+	"github.com/understudy-dev/understudy/tracing"
 )
 
 const (
@@ -67,7 +69,7 @@ func (p *Program) run(ctx context.Context, req request) (response, error) {
 	rctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	defer cancel()
 	cmd := osexec.CommandContext(rctx, p.path, p.cfg.Command[1:]...)
-	cmd.Dir, cmd.Env = p.cfg.Dir, p.env
+	cmd.Dir, cmd.Env = p.cfg.Dir, traceEnv(ctx, p.env)
 	stdout, stderr := &capped{max: maxOutput}, &tail{max: stderrTail + p.redact.longest}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), stdout, stderr
 	cmd.WaitDelay = waitDelay
@@ -98,6 +100,19 @@ func (p *Program) run(ctx context.Context, req request) (response, error) {
 		return response{}, fmt.Errorf("%w: %s %s%s", providers.ErrUnavailable, p.path, describeExit(exitErr), p.stderr(stderr))
 	}
 	return resp, perr
+}
+
+// traceEnv is env with the trace context of ctx, if it carries one, as
+// TRACEPARENT and TRACESTATE (empty when the trace has none): the
+// program's own tracing continues the trace of the lease it works for.
+// They come last, so they win over settings.env's; env itself is not
+// changed (runs share it).
+func traceEnv(ctx context.Context, env []string) []string {
+	traceparent, tracestate := tracing.Headers(ctx)
+	if traceparent == "" {
+		return env
+	}
+	return append(slices.Clip(env), "TRACEPARENT="+traceparent, "TRACESTATE="+tracestate)
 }
 
 // parse reads the program's stdout: one JSON object.

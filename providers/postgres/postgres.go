@@ -45,6 +45,17 @@
 // and read again when a state names a column the provider has not seen or
 // a write fails because the schema changed.
 //
+// # Correlation
+//
+// The transaction of a Restore or Deprovision names itself, with SET LOCAL
+// (set_config(…, true)), so it shows in the app database's
+// pg_stat_activity and in its server's log (log_line_prefix %a):
+// application_name is the W3C traceparent of the work (the span of the
+// app's part of a lease's reset, 55 bytes, within PostgreSQL's 63), or
+// "understudy <request id>" outside a trace; understudy.request_id is the
+// request id, which the app's triggers may read with
+// current_setting('understudy.request_id', true).
+//
 // # Safety
 //
 // Nothing is written to a user unless, in the same transaction and under

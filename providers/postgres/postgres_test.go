@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/understudy-dev/understudy/providers"
 	"github.com/understudy-dev/understudy/providers/postgres"
 	"github.com/understudy-dev/understudy/providers/providertest"
+	"github.com/understudy-dev/understudy/tracing"
 )
 
 func TestConformance(t *testing.T) {
@@ -375,6 +377,77 @@ func snapshot(t *testing.T, e *env, target providers.Target) []byte {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestTheTransactionNamesItsTrace holds the user row's lock while a
+// restore made in a trace waits for it: its application_name, in
+// pg_stat_activity, is the traceparent of that work, and the request id is
+// the transaction's understudy.request_id.
+func TestTheTransactionNamesItsTrace(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	p := e.newProvider(t, chirpSettings)
+	acct := providertest.NewAccount(t)
+	target := providers.Target{Ref: provision(t, e, acct), AccountID: acct.ID}
+	s := snapshot(t, e, target)
+
+	tx, err := e.pool.Begin(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(t.Context())
+	if _, err := tx.Exec(t.Context(), `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, refID(t, target.Ref)); err != nil {
+		t.Fatal(err)
+	}
+	const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	ctx := tracing.Remote(access.WithRequestID(t.Context(), "req-trace-7"), traceparent, "")
+	done := make(chan error, 1)
+	go func() { done <- p.Restore(ctx, target, s) }()
+	var query string
+	for deadline := time.Now().Add(30 * time.Second); query == "" && time.Now().Before(deadline); {
+		err := e.pool.QueryRow(t.Context(), `SELECT coalesce(max(query), '') FROM pg_stat_activity WHERE application_name = $1`, traceparent).Scan(&query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if query == "" {
+		t.Error("no transaction named by the traceparent showed in pg_stat_activity while the restore waited")
+	}
+	if err := tx.Rollback(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Restore: %v", err)
+	}
+	// The settings were the transaction's own: no connection keeps the name.
+	var left int
+	if err := e.pool.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, traceparent).Scan(&left); err != nil || left != 0 {
+		t.Errorf("after the restore, %d connections are still named by the traceparent (%v)", left, err)
+	}
+
+	// The app's triggers read the request id: a restore that deletes a
+	// post the state lacks records it.
+	if _, err := e.pool.Exec(t.Context(), `CREATE TABLE seen (request_id text);
+CREATE FUNCTION see() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO seen VALUES (current_setting('understudy.request_id', true)); RETURN OLD; END $$;
+CREATE TRIGGER see AFTER DELETE ON posts FOR EACH ROW EXECUTE FUNCTION see()`); err != nil {
+		t.Fatal(err)
+	}
+	e.mutate(t, target.Ref)
+	if err := p.Restore(ctx, target, s); err != nil {
+		t.Fatalf("Restore: %v", err)
+	}
+	var seen []string
+	rows, _ := e.pool.Query(t.Context(), `SELECT coalesce(request_id, '') FROM seen`)
+	for rows.Next() {
+		var id string
+		_ = rows.Scan(&id)
+		seen = append(seen, id)
+	}
+	if rows.Err() != nil || len(seen) == 0 || slices.ContainsFunc(seen, func(id string) bool { return id != "req-trace-7" }) {
+		t.Errorf("the trigger saw request ids %v (%v), want req-trace-7 for each deleted post", seen, rows.Err())
+	}
 }
 
 // TestLockTimeout holds the user row's lock while a restore waits for it:

@@ -14,6 +14,7 @@ import (
 
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/providers"
+	"github.com/understudy-dev/understudy/tracing"
 )
 
 // Restore writes what differs between the target's rows and the state's,
@@ -159,7 +160,8 @@ func (a *App) inTx(ctx context.Context, fn func(c *pgxpool.Conn) error) error {
 func (a *App) lock(ctx context.Context, c *pgxpool.Conn, t providers.Target, lockSQL string, then *batch) error {
 	var b batch
 	b.exec("beginning a transaction", "BEGIN")
-	b.exec("setting the transaction's limits", setLocalSQL, millis(a.s.lockTimeout), millis(a.s.statementTimeout), applicationName(ctx))
+	b.exec("setting the transaction's limits", setLocalSQL, millis(a.s.lockTimeout), millis(a.s.statementTimeout), applicationName(ctx),
+		printable(access.RequestID(ctx), 200))
 	b.Queue(lockSQL, t.Ref)
 	b.steps = append(b.steps, step{"checking user " + t.Ref, func(br pgx.BatchResults) error {
 		return a.check(t, br.QueryRow())
@@ -294,21 +296,36 @@ func millis(d time.Duration) string {
 	return strconv.FormatInt(d.Milliseconds(), 10) + "ms"
 }
 
-// applicationName carries the request id into pg_stat_activity and the
-// server's logs: printable ASCII only, within PostgreSQL's 63 bytes.
+// maxApplicationName is the longest application_name PostgreSQL keeps
+// (NAMEDATALEN - 1 bytes); it truncates a longer one.
+const maxApplicationName = 63
+
+// applicationName names the transaction in pg_stat_activity and the
+// server's logs (log_line_prefix %a): the W3C traceparent of the lease's
+// work (55 bytes: 00-<trace id>-<span id>-<flags>) when ctx carries one,
+// so the app's database joins the lease's trace; else "understudy" and the
+// request id. Printable ASCII only, within PostgreSQL's 63 bytes.
 func applicationName(ctx context.Context) string {
+	if traceparent, _ := tracing.Headers(ctx); traceparent != "" && len(traceparent) <= maxApplicationName {
+		return traceparent
+	}
 	id := access.RequestID(ctx)
 	if id == "" {
 		return "understudy"
 	}
+	return printable("understudy "+id, maxApplicationName)
+}
+
+// printable is s without its bytes outside printable ASCII, cut to at most
+// n bytes.
+func printable(s string, n int) string {
 	clean := strings.Map(func(r rune) rune {
 		if r < 0x20 || r > 0x7e {
 			return -1
 		}
 		return r
-	}, id)
-	name := "understudy " + clean
-	return name[:min(len(name), 63)]
+	}, s)
+	return clean[:min(len(clean), n)]
 }
 
 // upserted is what upsertTemplate returns: how many of the state's rows

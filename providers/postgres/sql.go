@@ -63,10 +63,12 @@ FROM {users} AS u WHERE u.{key} = $1`
 	provisionTemplate = `INSERT INTO {users} AS u ({columns}) VALUES ({values}) {conflict}RETURNING u.{key}::text, u.{synthetic} IS TRUE`
 	conflictTemplate  = `ON CONFLICT ({owner_column}) DO UPDATE SET {owner_column} = EXCLUDED.{owner_column} `
 
-	// setLocalSQL scopes the timeouts and the application name (which
-	// carries the request id to pg_stat_activity and the server's log) to
-	// the transaction.
-	setLocalSQL = `SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true), set_config('application_name', $3, true)`
+	// setLocalSQL scopes the timeouts, the application name (which
+	// carries the trace context, or the request id, to pg_stat_activity
+	// and the server's log: see applicationName) and understudy.request_id
+	// (the request id, for the app's triggers and logs) to the transaction.
+	setLocalSQL = `SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true), set_config('application_name', $3, true),
+	set_config('understudy.request_id', $4, true)`
 
 	// catalogTablesSQL reads, for each table of $1 (quoted, qualified
 	// names), numbered from 1 in that order: whether it exists, the columns

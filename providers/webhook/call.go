@@ -19,6 +19,7 @@ import (
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/providers"
 	"github.com/understudy-dev/understudy/providers/webhook/signature"
+	"github.com/understudy-dev/understudy/tracing"
 )
 
 // op is an operation of the contract, named as its path.
@@ -57,7 +58,14 @@ type reply struct {
 // says, and decodes a 2xx answer (a JSON object) into out, if not nil. Its
 // errors wrap a providers sentinel, or are a *providers.ConfigError for a
 // refused address.
-func (c *Client) call(ctx context.Context, o op, in, out any) error {
+//
+// The call is a client span (webhook <op>) of the span ctx carries, and
+// each attempt carries that span's trace context (traceparent, tracestate).
+func (c *Client) call(ctx context.Context, o op, in, out any) (err error) {
+	ctx, span := c.startSpan(ctx, o)
+	var last reply
+	attempts := 0
+	defer func() { endSpan(span, attempts, last, err) }()
 	body, err := json.Marshal(in)
 	if err != nil {
 		return fmt.Errorf("encoding the request: %w", err)
@@ -69,6 +77,7 @@ func (c *Client) call(ctx context.Context, o op, in, out any) error {
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
 		r, err := c.attempt(ctx, o, body, key)
+		last, attempts = r, attempt
 		wait, retry := c.backoff(ctx, attempt, r, err)
 		if !retry || attempt >= c.cfg.MaxAttempts {
 			c.log(ctx, slog.LevelDebug, "webhook call", o, attempt, r, err, slog.Duration("duration", time.Since(start)))
@@ -97,6 +106,7 @@ func (c *Client) attempt(ctx context.Context, o op, body []byte, key string) (re
 	if id := access.RequestID(ctx); id != "" {
 		req.Header.Set("X-Request-ID", id)
 	}
+	tracing.Inject(ctx, req.Header)
 	if key != "" {
 		req.Header.Set("Idempotency-Key", key)
 	}

@@ -38,6 +38,8 @@ export interface Lease {
   acquired_at: string;
   expires_at: string;
   ended_at?: string;
+  /** The lease's W3C trace context: its trace joins its reset, its apps' calls and its release. */
+  traceparent?: string;
 }
 
 /** A granted lease: the lease, the freshly reset account, its credentials and refs (LeaseGrant). */

@@ -57,6 +57,17 @@ export interface UnderstudyAccount {
   /** Who holds the lease: "<run id> worker <parallel index>". */
   holder: string;
   /**
+   * The lease's W3C trace context (https://www.w3.org/TR/trace-context/), when the server gives
+   * one: the trace of its acquisition, its reset, its apps' calls and its release.
+   */
+  traceparent?: string;
+  /**
+   * The headers the fixture adds to every request of a test's browser context (extraHTTPHeaders):
+   * traceparent (the lease's) and X-Understudy-Lease (its id), so the app's logs, traces and error
+   * reports point back to the run. Pass them yourself to a request context of your own.
+   */
+  headers: Record<string, string>;
+  /**
    * The account's current authenticator (TOTP) code for app, the app's name
    * in Understudy (the account's one secret when app is left out). A code
    * with fewer than totpMinSecondsLeft seconds left is never returned: it
@@ -87,6 +98,14 @@ export interface UnderstudyOptions {
 
 type WorkerFixtures = UnderstudyOptions & { understudy: UnderstudyAccount };
 
+/** The header that names the lease a request was made under. */
+export const leaseHeader = 'X-Understudy-Lease';
+
+/** The headers that tie an app's requests to a lease: its traceparent (when it has one) and its id. */
+export function leaseHeaders(lease: { id: string; traceparent?: string }): Record<string, string> {
+  return { ...(lease.traceparent ? { traceparent: lease.traceparent } : {}), [leaseHeader]: lease.id };
+}
+
 /**
  * The id of this test run, shared by its workers: UNDERSTUDY_RUN_ID, else
  * GITHUB_RUN_ID (with the attempt), else one made up for this process.
@@ -107,6 +126,13 @@ export function ensureRunId(): string {
 }
 
 export const test = base.extend<{}, WorkerFixtures>({
+  // Every request of a test's browser context (its pages, context.request) carries the lease's
+  // headers beside those of the configuration's extraHTTPHeaders; so a test that opens a page holds
+  // the worker's lease.
+  extraHTTPHeaders: async ({ extraHTTPHeaders, understudy }, use) => {
+    await use({ ...extraHTTPHeaders, ...understudy.headers });
+  },
+
   role: [process.env.UNDERSTUDY_ROLE || 'buyer', { scope: 'worker', option: true }],
   environment: [process.env.UNDERSTUDY_ENVIRONMENT || 'production', { scope: 'worker', option: true }],
   leaseState: [process.env.UNDERSTUDY_STATE ?? '', { scope: 'worker', option: true }],
@@ -142,6 +168,8 @@ export const test = base.extend<{}, WorkerFixtures>({
           environment,
           role,
           holder,
+          ...(grant.lease.traceparent ? { traceparent: grant.lease.traceparent } : {}),
+          headers: leaseHeaders(grant.lease),
           totp: (app?: string) => currentTOTP(client, grant.lease.id, app),
           inbox: new UnderstudyInbox(client, grant.lease.id),
         });

@@ -55,3 +55,12 @@ test('a wrong password is refused', async ({ page, understudy }) => {
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('alert')).toHaveText('Wrong email or password.');
 });
+
+test("the app's requests carry the lease's trace context and id", async ({ page, understudy }) => {
+  expect(understudy.traceparent, 'the server gives the lease a trace context').toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/);
+  const request = page.waitForRequest((r) => new URL(r.url()).pathname === '/login');
+  await page.goto('/login');
+  const headers = await (await request).allHeaders();
+  expect(headers['traceparent']).toBe(understudy.traceparent);
+  expect(headers['x-understudy-lease']).toBe(understudy.leaseId);
+});

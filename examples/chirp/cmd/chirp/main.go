@@ -12,8 +12,12 @@
 // (CHIRP_BASE_URL: where people reach chirp, for the links it mails;
 // default http://<the address it listens on>) and -sign-in-code
 // (CHIRP_SIGN_IN_CODE, true or false: ask for a mailed code after the
-// password; default true when an SMTP server is set). Exit codes: 0 after a
-// clean stop, 1 on a failure, 2 on bad usage.
+// password; default true when an SMTP server is set). With
+// OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) set,
+// chirp exports a server span of every request over OTLP/HTTP, as service
+// chirp (OTEL_SERVICE_NAME overrides it), in the trace of the request's
+// traceparent. Exit codes: 0 after a clean stop, 1 on a failure, 2 on bad
+// usage.
 package main
 
 import (
@@ -35,10 +39,14 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/understudy-dev/understudy/examples/chirp"
+	"github.com/understudy-dev/understudy/tracing"
 )
 
 // shutdownTimeout bounds the wait for requests in flight after a signal.
 const shutdownTimeout = 10 * time.Second
+
+// spanFlushTimeout bounds the export of the spans still queued at exit.
+const spanFlushTimeout = 5 * time.Second
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -56,6 +64,8 @@ type config struct {
 	MailFrom      string
 	BaseURL       string // "": http:// and the address chirp listens on
 	SignInCode    *bool  // nil: on when SMTPAddr is set
+	// Tracing is where chirp's spans go (the OTEL_* variables).
+	Tracing tracing.Config
 }
 
 // parseConfig reads flags, falling back to CHIRP_* environment variables.
@@ -83,6 +93,10 @@ func parseConfig(args []string, getenv func(string) string) (config, error) {
 	}
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8090"
+	}
+	var err error
+	if c.Tracing, err = tracing.ConfigFromEnv(getenv); err != nil {
+		return c, err
 	}
 	switch {
 	case fs.NArg() > 0:
@@ -126,9 +140,26 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ln net.Listener) e
 	if err := chirp.Migrate(ctx, pool); err != nil {
 		return err
 	}
-	app, err := chirp.New(chirp.Config{DB: pool, WebhookSecret: []byte(cfg.WebhookSecret), Logger: log,
+	cfg.Tracing.ServiceName, cfg.Tracing.Logger = "chirp", log
+	spans, err := tracing.New(ctx, cfg.Tracing)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Flushed within a bound of its own, set after the signal.
+		flush, cancel := context.WithTimeout(context.Background(), spanFlushTimeout)
+		defer cancel()
+		if err := spans.Shutdown(flush); err != nil {
+			log.Warn("some spans were not exported before the shutdown", slog.Any("error", err))
+		}
+	}()
+	cc := chirp.Config{DB: pool, WebhookSecret: []byte(cfg.WebhookSecret), Logger: log,
 		SMTPAddr: cfg.SMTPAddr, MailFrom: cfg.MailFrom, SignInCode: cfg.SignInCode,
-		BaseURL: cmp.Or(cfg.BaseURL, "http://"+ln.Addr().String())})
+		BaseURL: cmp.Or(cfg.BaseURL, "http://"+ln.Addr().String())}
+	if spans.Endpoint() != "" {
+		cc.Tracer = spans.TracerProvider().Tracer("github.com/understudy-dev/understudy/examples/chirp")
+	}
+	app, err := chirp.New(cc)
 	if err != nil {
 		return err
 	}

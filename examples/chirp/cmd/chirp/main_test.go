@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -25,6 +26,11 @@ func TestParseConfig(t *testing.T) {
 	if err != nil || c != (config{DatabaseURL: "postgres://db", Addr: "127.0.0.1:8090", WebhookSecret: "s3cret"}) {
 		t.Fatalf("from env: %+v, %v", c, err)
 	}
+	traced := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}
+	maps.Copy(traced, full)
+	if c, err = parseConfig(nil, env(traced)); err != nil || c.Tracing.Endpoint != "http://collector:4318/v1/traces" {
+		t.Fatalf("with OTEL_EXPORTER_OTLP_ENDPOINT: %+v, %v; want the spans sent to http://collector:4318/v1/traces", c.Tracing, err)
+	}
 	c, err = parseConfig([]string{"-addr", ":9999", "-webhook-secret", "flag"}, env(full))
 	if err != nil || c.Addr != ":9999" || c.WebhookSecret != "flag" || c.DatabaseURL != "postgres://db" {
 		t.Fatalf("flags over env: %+v, %v", c, err)
@@ -38,6 +44,7 @@ func TestParseConfig(t *testing.T) {
 		"no secret":    {nil, map[string]string{"CHIRP_DATABASE_URL": "postgres://db"}, "CHIRP_WEBHOOK_SECRET"},
 		"unknown flag": {[]string{"-nope"}, full, "nope"},
 		"extra args":   {[]string{"serve"}, full, "unexpected"},
+		"otlp grpc":    {nil, map[string]string{"CHIRP_DATABASE_URL": "postgres://db", "CHIRP_WEBHOOK_SECRET": "s", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, "OTEL_EXPORTER_OTLP_PROTOCOL"},
 	} {
 		if _, err := parseConfig(c.args, env(c.vars)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want one mentioning %q", name, err, c.want)

@@ -51,9 +51,15 @@ func (s *Service) refuse(ctx context.Context, l Lease, verb string) error {
 }
 
 // fingerprint digests what a lease request asks for, so that a request
-// replayed with its Idempotency-Key can be told from a different one.
+// replayed with its Idempotency-Key can be told from a different one. The
+// run it names is part of it when it names one (a request that names none
+// digests as it did before runs were named).
 func fingerprint(r Request) []byte {
-	b, _ := json.Marshal([]any{r.Environment, r.Role, r.State, r.Holder, r.TTL.Seconds(), r.Wait.Seconds()})
+	parts := []any{r.Environment, r.Role, r.State, r.Holder, r.TTL.Seconds(), r.Wait.Seconds()}
+	if r.Run != nil {
+		parts = append(parts, *r.Run)
+	}
+	b, _ := json.Marshal(parts)
 	h := sha256.Sum256(b)
 	return h[:]
 }

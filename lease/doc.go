@@ -23,9 +23,11 @@
 // Package lease owns the table leases; it names no other table. A lease
 // stores its role's id; its role's and environment's names are read in
 // the same statement through package accounts' view of roles
-// (accounts.RoleDirectory, joined by roleNames in lease.go). Its own view,
-// OpenLeaseView (page.go, migration 000026), gives other packages' SQL the
-// open lease of each account.
+// (accounts.RoleDirectory, joined by leaseJoins in lease.go), and so is
+// its run, through package run's view (run.RecordView). Its own views,
+// OpenLeaseView (page.go, migration 000026) and DirectoryView (migration
+// 000029), give other packages' SQL the open lease of each account and
+// every lease.
 //
 //   - lease.go: Lease, Request, Config, Service, the clock, Get and List.
 //   - claim.go: Acquire. POST /v1/leases (openapi/handlers.go) calls it;
@@ -49,7 +51,15 @@
 //   - end.go: Renew, Release and Expire. Ending a lease frees its account
 //     through accounts.QueueFree in the lease's transaction, which is two
 //     round trips: the BEGIN and the end of the lease; then the free, the
-//     audit event and the COMMIT.
+//     run's outcome when the release sends one (run.QueueOutcome), the
+//     audit event and the COMMIT. Expire records each expired lease's run
+//     as abandoned (run.QueueAbandon) in the same batch as the frees.
+//   - outcome.go: a lease's run (package run), named at acquire (the
+//     claim's second batch carries run.QueueName) or later (NameRun), and
+//     what a second release means: the same outcome or none returns the
+//     lease, another is a conflict, a lease released without one records
+//     it then. Each recorded outcome is counted (run.Service.Observe)
+//     once it has committed.
 //   - credentials.go: who may read an account's credentials outside a
 //     lease's acquisition.
 //   - owner.go: who may use what a lease gives (its account's mail, its

@@ -25,7 +25,7 @@ func requestCount(t *testing.T, m *metrics, route, method, status string) float6
 
 func TestMetricsObserveCountsEachSeries(t *testing.T) {
 	t.Parallel()
-	m := newMetrics(prometheus.NewRegistry(), nil, nil, nil, nil)
+	m := newMetrics(prometheus.NewRegistry(), nil, nil, nil, nil, nil)
 	for range 3 {
 		m.observe("GET", "/v1/accounts/:id", 200, time.Millisecond)
 	}
@@ -79,7 +79,7 @@ func TestExclusionMetricsAreLeftOutWhenTheDatabaseFails(t *testing.T) {
 // BenchmarkMetricsObserve compares observe with looking the series up in
 // the vectors on every request, as it did before it cached them.
 func BenchmarkMetricsObserve(b *testing.B) {
-	m := newMetrics(prometheus.NewRegistry(), nil, nil, nil, nil)
+	m := newMetrics(prometheus.NewRegistry(), nil, nil, nil, nil, nil)
 	b.Run("cached", func(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {

@@ -352,6 +352,51 @@ func (e ProblemCode) Valid() bool {
 	}
 }
 
+// Defines values for ReleaseOutcome.
+const (
+	ReleaseOutcomeErrored ReleaseOutcome = "errored"
+	ReleaseOutcomeFailed  ReleaseOutcome = "failed"
+	ReleaseOutcomePassed  ReleaseOutcome = "passed"
+)
+
+// Valid indicates whether the value is a known member of the ReleaseOutcome enum.
+func (e ReleaseOutcome) Valid() bool {
+	switch e {
+	case ReleaseOutcomeErrored:
+		return true
+	case ReleaseOutcomeFailed:
+		return true
+	case ReleaseOutcomePassed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RunOutcome.
+const (
+	RunOutcomeAbandoned RunOutcome = "abandoned"
+	RunOutcomeErrored   RunOutcome = "errored"
+	RunOutcomeFailed    RunOutcome = "failed"
+	RunOutcomePassed    RunOutcome = "passed"
+)
+
+// Valid indicates whether the value is a known member of the RunOutcome enum.
+func (e RunOutcome) Valid() bool {
+	switch e {
+	case RunOutcomeAbandoned:
+		return true
+	case RunOutcomeErrored:
+		return true
+	case RunOutcomeFailed:
+		return true
+	case RunOutcomePassed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Scope.
 const (
 	ScopeAdmin     Scope = "admin"
@@ -1289,14 +1334,17 @@ type IsolationViolations struct {
 
 // Lease defines model for Lease.
 type Lease struct {
-	AccountId    string      `json:"account_id"`
-	AcquiredAt   time.Time   `json:"acquired_at"`
-	EndedAt      *time.Time  `json:"ended_at,omitempty"`
-	Environment  string      `json:"environment"`
-	ExpiresAt    time.Time   `json:"expires_at"`
-	Holder       string      `json:"holder"`
-	Id           string      `json:"id"`
-	Role         string      `json:"role"`
+	AccountId   string     `json:"account_id"`
+	AcquiredAt  time.Time  `json:"acquired_at"`
+	EndedAt     *time.Time `json:"ended_at,omitempty"`
+	Environment string     `json:"environment"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	Holder      string     `json:"holder"`
+	Id          string     `json:"id"`
+	Role        string     `json:"role"`
+
+	// Run A lease's run, as named and, once recorded, its outcome.
+	Run          *LeaseRun   `json:"run,omitempty"`
 	State        string      `json:"state"`
 	Status       LeaseStatus `json:"status"`
 	StatusReason string      `json:"status_reason"`
@@ -1319,8 +1367,20 @@ type LeaseList struct {
 
 // LeaseRelease defines model for LeaseRelease.
 type LeaseRelease struct {
+	// Links Links to evidence kept elsewhere (a CI artifact, a trace, a screenshot), at most 20. Needs `outcome`.
+	Links *[]RunLink `json:"links,omitempty"`
+
+	// Message Why the run failed or errored, at most 8192 characters; lines and tabs allowed, no other control characters. Needs `outcome`.
+	Message *string `json:"message,omitempty"`
+
+	// Outcome How the run ended, as its release tells it.
+	Outcome *ReleaseOutcome `json:"outcome,omitempty"`
+
 	// Reset Reset the account to the lease's state before freeing it.
 	Reset *bool `json:"reset,omitempty"`
+
+	// Test The name of the test that failed, at most 1000 characters, no control characters. Needs `outcome`.
+	Test *string `json:"test,omitempty"`
 }
 
 // LeaseRenew defines model for LeaseRenew.
@@ -1336,10 +1396,31 @@ type LeaseRequest struct {
 	Holder string `json:"holder"`
 	Role   string `json:"role"`
 
+	// Run The run a lease is used for. Every field is optional; an empty or absent one is unnamed. `understudy lease`
+	// fills them from GitHub Actions' and GitLab CI's variables.
+	Run *RunNaming `json:"run,omitempty"`
+
 	// State The state the account is reset to. Defaults to initial.
 	State       *string `json:"state,omitempty"`
 	TtlSeconds  *int    `json:"ttl_seconds,omitempty"`
 	WaitSeconds *int    `json:"wait_seconds,omitempty"`
+}
+
+// LeaseRun A lease's run, as named and, once recorded, its outcome.
+type LeaseRun struct {
+	CiUrl   string    `json:"ci_url"`
+	Flow    string    `json:"flow"`
+	Links   []RunLink `json:"links"`
+	Message string    `json:"message"`
+
+	// Outcome How the run ended; `abandoned` when its lease expired without a release.
+	Outcome *RunOutcome `json:"outcome,omitempty"`
+
+	// OutcomeAt When the outcome was recorded.
+	OutcomeAt *time.Time `json:"outcome_at,omitempty"`
+	RunId     string     `json:"run_id"`
+	Test      string     `json:"test"`
+	Version   string     `json:"version"`
 }
 
 // LeaseStatus defines model for LeaseStatus.
@@ -1628,6 +1709,9 @@ type RefEffect struct {
 	Ref       string `json:"ref"`
 }
 
+// ReleaseOutcome How the run ended, as its release tells it.
+type ReleaseOutcome string
+
 // ResetRequest defines model for ResetRequest.
 type ResetRequest struct {
 	// State The named state to restore. Defaults to the baseline, initial.
@@ -1704,6 +1788,73 @@ type RoleUpdate struct {
 	// QuarantineOnViolation Stop new leases of an account with an open isolation violation on a hidden surface. Defaults to true.
 	QuarantineOnViolation *bool `json:"quarantine_on_violation,omitempty"`
 }
+
+// Run One lease as a run: what it held, who held it and when, what it named and how it ended. The naming and outcome
+// fields are empty (and `outcome` absent) until the lease names a run or records an outcome.
+type Run struct {
+	AccountId  string    `json:"account_id"`
+	AcquiredAt time.Time `json:"acquired_at"`
+	CiUrl      string    `json:"ci_url"`
+
+	// DurationSeconds From the lease's acquisition to its end (to the outcome, if that came first), when there is an outcome.
+	DurationSeconds *float64    `json:"duration_seconds,omitempty"`
+	EndedAt         *time.Time  `json:"ended_at,omitempty"`
+	Environment     string      `json:"environment"`
+	Flow            string      `json:"flow"`
+	Holder          string      `json:"holder"`
+	LeaseId         string      `json:"lease_id"`
+	LeaseStatus     LeaseStatus `json:"lease_status"`
+	Links           []RunLink   `json:"links"`
+	Message         string      `json:"message"`
+
+	// Outcome How the run ended; `abandoned` when its lease expired without a release.
+	Outcome   *RunOutcome `json:"outcome,omitempty"`
+	OutcomeAt *time.Time  `json:"outcome_at,omitempty"`
+	Role      string      `json:"role"`
+	RunId     string      `json:"run_id"`
+	Test      string      `json:"test"`
+	Version   string      `json:"version"`
+}
+
+// RunLink defines model for RunLink.
+type RunLink struct {
+	// Name What the link shows, no control characters.
+	Name string `json:"name"`
+
+	// Url An http or https URL with a host and no user name or password.
+	Url string `json:"url"`
+}
+
+// RunList defines model for RunList.
+type RunList struct {
+	Items []Run `json:"items"`
+
+	// Next The `after` of the next page; absent on the last.
+	Next *string `json:"next,omitempty"`
+}
+
+// RunNaming The run a lease is used for. Every field is optional; an empty or absent one is unnamed. `understudy lease`
+// fills them from GitHub Actions' and GitLab CI's variables.
+type RunNaming struct {
+	// CiUrl An http or https URL with a host and no user name or password, at most 2048 characters.
+	CiUrl *RunURL `json:"ci_url,omitempty"`
+
+	// Flow The flow (or test path) the run exercises, such as `checkout`: letters, digits, spaces and `. _ : / @ + # -`,
+	// starting with a letter or digit and not ending with a space. It labels the run metrics.
+	Flow *string `json:"flow,omitempty"`
+
+	// RunId The CI's id of the run (GITHUB_RUN_ID, CI_PIPELINE_ID), no control characters.
+	RunId *string `json:"run_id,omitempty"`
+
+	// Version The version of the app under test (a tag, a commit), no control characters.
+	Version *string `json:"version,omitempty"`
+}
+
+// RunOutcome How the run ended; `abandoned` when its lease expired without a release.
+type RunOutcome string
+
+// RunURL An http or https URL with a host and no user name or password, at most 2048 characters.
+type RunURL = string
 
 // Scope defines model for Scope.
 type Scope string
@@ -2187,6 +2338,31 @@ type GetLeaseTOTPParams struct {
 	App *Slug `form:"app,omitempty" json:"app,omitempty"`
 }
 
+// ListRunsParams defines parameters for ListRuns.
+type ListRunsParams struct {
+	// Environment Only runs in this environment.
+	Environment *string `form:"environment,omitempty" json:"environment,omitempty"`
+
+	// Role Only runs of this role.
+	Role *string `form:"role,omitempty" json:"role,omitempty"`
+
+	// Flow Only runs of this flow.
+	Flow *string `form:"flow,omitempty" json:"flow,omitempty"`
+
+	// Outcome Only runs with this outcome.
+	Outcome *RunOutcome `form:"outcome,omitempty" json:"outcome,omitempty"`
+
+	// Since Only runs whose lease was acquired at or after this time (RFC 3339).
+	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until Only runs whose lease was acquired before this time (RFC 3339).
+	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
+
+	// After The page after this one: the `next` of the page before.
+	After *string `form:"after,omitempty" json:"after,omitempty"`
+	Limit *int    `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // DiffSnapshotsParams defines parameters for DiffSnapshots.
 type DiffSnapshotsParams struct {
 	From string `form:"from" json:"from"`
@@ -2244,6 +2420,9 @@ type ReleaseLeaseJSONRequestBody = LeaseRelease
 
 // RenewLeaseJSONRequestBody defines body for RenewLease for application/json ContentType.
 type RenewLeaseJSONRequestBody = LeaseRenew
+
+// PutLeaseRunJSONRequestBody defines body for PutLeaseRun for application/json ContentType.
+type PutLeaseRunJSONRequestBody = RunNaming
 
 // CreatePlanJSONRequestBody defines body for CreatePlan for application/json ContentType.
 type CreatePlanJSONRequestBody = PlanRequest
@@ -3033,6 +3212,13 @@ type ClientInterface interface {
 	// or an admin token, may release it: any other token is answered 403, and the attempt is audited
 	// (`lease.release_denied`).
 	//
+	// With `outcome` (and, for a failure, `message`, `test` and `links`), the release records how the lease's run
+	// ended, in the transaction that ends the lease, and its audit event (`lease.released`) says so. Releasing a
+	// released lease again with the outcome it recorded, or without one, returns it unchanged; with a different
+	// outcome it is answered 409 naming both. A lease released without an outcome records the one a later release
+	// sends (audited as `run.outcome`). An expired lease's run is recorded `abandoned`: an outcome sent for it is
+	// answered 409.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId).
@@ -3043,6 +3229,13 @@ type ClientInterface interface {
 	// Ends a lease and frees its account (with `reset`, after resetting it). Only the token that acquired the lease,
 	// or an admin token, may release it: any other token is answered 403, and the attempt is audited
 	// (`lease.release_denied`).
+	//
+	// With `outcome` (and, for a failure, `message`, `test` and `links`), the release records how the lease's run
+	// ended, in the transaction that ends the lease, and its audit event (`lease.released`) says so. Releasing a
+	// released lease again with the outcome it recorded, or without one, returns it unchanged; with a different
+	// outcome it is answered 409 naming both. A lease released without an outcome records the one a later release
+	// sends (audited as `run.outcome`). An expired lease's run is recorded `abandoned`: an outcome sent for it is
+	// answered 409.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3068,6 +3261,32 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
 	RenewLease(ctx context.Context, leaseId LeaseID, body RenewLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutLeaseRunWithBody Name a lease's run.
+	//
+	// Names the run the lease is used for (its CI run id, flow, job URL and version under test), replacing the naming
+	// it had (a field left out is emptied); a lease may also name its run when it is acquired (`run` of the request).
+	// Only the token that acquired the lease, or an admin token, may name it: any other token is answered 403 and the
+	// attempt is audited (`lease.run_name_denied`). Once the lease has ended and its run's outcome is recorded, the
+	// naming is final: 409. Audited as `run.name`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/leases/{lease_id}/run (the `PutLeaseRun` operationId).
+	PutLeaseRunWithBody(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutLeaseRun Name a lease's run.
+	//
+	// Names the run the lease is used for (its CI run id, flow, job URL and version under test), replacing the naming
+	// it had (a field left out is emptied); a lease may also name its run when it is acquired (`run` of the request).
+	// Only the token that acquired the lease, or an admin token, may name it: any other token is answered 403 and the
+	// attempt is audited (`lease.run_name_denied`). Once the lease has ended and its run's outcome is recorded, the
+	// naming is final: 409. Audited as `run.name`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/leases/{lease_id}/run (the `PutLeaseRun` operationId).
+	PutLeaseRun(ctx context.Context, leaseId LeaseID, body PutLeaseRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetLeaseTOTP Get the current TOTP code of a lease's account.
 	//
@@ -3170,6 +3389,21 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/plans/{plan_id}/apply (the `ApplyPlan` operationId).
 	ApplyPlan(ctx context.Context, planId PlanID, body ApplyPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListRuns List runs.
+	//
+	// Every lease is a run: this lists them newest first (by when their lease was acquired), with what each named and
+	// how it ended. A lease that never named a run nor recorded an outcome is listed too, with empty fields and no
+	// `outcome` (a runner that crashed shows so until its lease expires, then as `abandoned`). Filters combine; a page
+	// holds at most `limit` runs, and `next`, when present, is the `after` of the following page.
+	//
+	// Corresponds with GET /v1/runs (the `ListRuns` operationId).
+	ListRuns(ctx context.Context, params *ListRunsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRun Get the run of a lease.
+	//
+	// Corresponds with GET /v1/runs/{lease_id} (the `GetRun` operationId).
+	GetRun(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DiffSnapshots Compare two snapshots.
 	//
@@ -4604,6 +4838,13 @@ func (c *Client) ListLeaseMessages(ctx context.Context, leaseId LeaseID, params 
 // or an admin token, may release it: any other token is answered 403, and the attempt is audited
 // (`lease.release_denied`).
 //
+// With `outcome` (and, for a failure, `message`, `test` and `links`), the release records how the lease's run
+// ended, in the transaction that ends the lease, and its audit event (`lease.released`) says so. Releasing a
+// released lease again with the outcome it recorded, or without one, returns it unchanged; with a different
+// outcome it is answered 409 naming both. A lease released without an outcome records the one a later release
+// sends (audited as `run.outcome`). An expired lease's run is recorded `abandoned`: an outcome sent for it is
+// answered 409.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId).
@@ -4624,6 +4865,13 @@ func (c *Client) ReleaseLeaseWithBody(ctx context.Context, leaseId LeaseID, cont
 // Ends a lease and frees its account (with `reset`, after resetting it). Only the token that acquired the lease,
 // or an admin token, may release it: any other token is answered 403, and the attempt is audited
 // (`lease.release_denied`).
+//
+// With `outcome` (and, for a failure, `message`, `test` and `links`), the release records how the lease's run
+// ended, in the transaction that ends the lease, and its audit event (`lease.released`) says so. Releasing a
+// released lease again with the outcome it recorded, or without one, returns it unchanged; with a different
+// outcome it is answered 409 naming both. A lease released without an outcome records the one a later release
+// sends (audited as `run.outcome`). An expired lease's run is recorded `abandoned`: an outcome sent for it is
+// answered 409.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4670,6 +4918,52 @@ func (c *Client) RenewLeaseWithBody(ctx context.Context, leaseId LeaseID, conten
 // Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
 func (c *Client) RenewLease(ctx context.Context, leaseId LeaseID, body RenewLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRenewLeaseRequest(c.Server, leaseId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutLeaseRunWithBody Name a lease's run.
+//
+// Names the run the lease is used for (its CI run id, flow, job URL and version under test), replacing the naming
+// it had (a field left out is emptied); a lease may also name its run when it is acquired (`run` of the request).
+// Only the token that acquired the lease, or an admin token, may name it: any other token is answered 403 and the
+// attempt is audited (`lease.run_name_denied`). Once the lease has ended and its run's outcome is recorded, the
+// naming is final: 409. Audited as `run.name`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/leases/{lease_id}/run (the `PutLeaseRun` operationId).
+func (c *Client) PutLeaseRunWithBody(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutLeaseRunRequestWithBody(c.Server, leaseId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutLeaseRun Name a lease's run.
+//
+// Names the run the lease is used for (its CI run id, flow, job URL and version under test), replacing the naming
+// it had (a field left out is emptied); a lease may also name its run when it is acquired (`run` of the request).
+// Only the token that acquired the lease, or an admin token, may name it: any other token is answered 403 and the
+// attempt is audited (`lease.run_name_denied`). Once the lease has ended and its run's outcome is recorded, the
+// naming is final: 409. Audited as `run.name`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/leases/{lease_id}/run (the `PutLeaseRun` operationId).
+func (c *Client) PutLeaseRun(ctx context.Context, leaseId LeaseID, body PutLeaseRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutLeaseRunRequest(c.Server, leaseId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4852,6 +5146,41 @@ func (c *Client) ApplyPlanWithBody(ctx context.Context, planId PlanID, contentTy
 // Corresponds with POST /v1/plans/{plan_id}/apply (the `ApplyPlan` operationId).
 func (c *Client) ApplyPlan(ctx context.Context, planId PlanID, body ApplyPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewApplyPlanRequest(c.Server, planId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListRuns List runs.
+//
+// Every lease is a run: this lists them newest first (by when their lease was acquired), with what each named and
+// how it ended. A lease that never named a run nor recorded an outcome is listed too, with empty fields and no
+// `outcome` (a runner that crashed shows so until its lease expires, then as `abandoned`). Filters combine; a page
+// holds at most `limit` runs, and `next`, when present, is the `after` of the following page.
+//
+// Corresponds with GET /v1/runs (the `ListRuns` operationId).
+func (c *Client) ListRuns(ctx context.Context, params *ListRunsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRunsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRun Get the run of a lease.
+//
+// Corresponds with GET /v1/runs/{lease_id} (the `GetRun` operationId).
+func (c *Client) GetRun(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRunRequest(c.Server, leaseId)
 	if err != nil {
 		return nil, err
 	}
@@ -7911,6 +8240,53 @@ func NewRenewLeaseRequestWithBody(server string, leaseId LeaseID, contentType st
 	return req, nil
 }
 
+// NewPutLeaseRunRequest calls the generic PutLeaseRun builder with application/json body
+func NewPutLeaseRunRequest(server string, leaseId LeaseID, body PutLeaseRunJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutLeaseRunRequestWithBody(server, leaseId, "application/json", bodyReader)
+}
+
+// NewPutLeaseRunRequestWithBody constructs an http.Request for the PutLeaseRun method, with any body, and a specified content type
+func NewPutLeaseRunRequestWithBody(server string, leaseId LeaseID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lease_id", leaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leases/%s/run", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetLeaseTOTPRequest constructs an http.Request for the GetLeaseTOTP method
 func NewGetLeaseTOTPRequest(server string, leaseId LeaseID, params *GetLeaseTOTPParams) (*http.Request, error) {
 	var err error
@@ -8157,6 +8533,178 @@ func NewApplyPlanRequestWithBody(server string, planId PlanID, contentType strin
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListRunsRequest constructs an http.Request for the ListRuns method
+func NewListRunsRequest(server string, params *ListRunsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/runs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Environment != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "environment", *params.Environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Role != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "role", *params.Role, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Flow != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "flow", *params.Flow, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Outcome != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "outcome", *params.Outcome, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetRunRequest constructs an http.Request for the GetRun method
+func NewGetRunRequest(server string, leaseId LeaseID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lease_id", leaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/runs/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -9384,6 +9932,13 @@ type ClientWithResponsesInterface interface {
 	// or an admin token, may release it: any other token is answered 403, and the attempt is audited
 	// (`lease.release_denied`).
 	//
+	// With `outcome` (and, for a failure, `message`, `test` and `links`), the release records how the lease's run
+	// ended, in the transaction that ends the lease, and its audit event (`lease.released`) says so. Releasing a
+	// released lease again with the outcome it recorded, or without one, returns it unchanged; with a different
+	// outcome it is answered 409 naming both. A lease released without an outcome records the one a later release
+	// sends (audited as `run.outcome`). An expired lease's run is recorded `abandoned`: an outcome sent for it is
+	// answered 409.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId).
@@ -9394,6 +9949,13 @@ type ClientWithResponsesInterface interface {
 	// Ends a lease and frees its account (with `reset`, after resetting it). Only the token that acquired the lease,
 	// or an admin token, may release it: any other token is answered 403, and the attempt is audited
 	// (`lease.release_denied`).
+	//
+	// With `outcome` (and, for a failure, `message`, `test` and `links`), the release records how the lease's run
+	// ended, in the transaction that ends the lease, and its audit event (`lease.released`) says so. Releasing a
+	// released lease again with the outcome it recorded, or without one, returns it unchanged; with a different
+	// outcome it is answered 409 naming both. A lease released without an outcome records the one a later release
+	// sends (audited as `run.outcome`). An expired lease's run is recorded `abandoned`: an outcome sent for it is
+	// answered 409.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9419,6 +9981,32 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
 	RenewLeaseWithResponse(ctx context.Context, leaseId LeaseID, body RenewLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*RenewLeaseResponse, error)
+
+	// PutLeaseRunWithBodyWithResponse Name a lease's run.
+	//
+	// Names the run the lease is used for (its CI run id, flow, job URL and version under test), replacing the naming
+	// it had (a field left out is emptied); a lease may also name its run when it is acquired (`run` of the request).
+	// Only the token that acquired the lease, or an admin token, may name it: any other token is answered 403 and the
+	// attempt is audited (`lease.run_name_denied`). Once the lease has ended and its run's outcome is recorded, the
+	// naming is final: 409. Audited as `run.name`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/leases/{lease_id}/run (the `PutLeaseRun` operationId).
+	PutLeaseRunWithBodyWithResponse(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutLeaseRunResponse, error)
+
+	// PutLeaseRunWithResponse Name a lease's run.
+	//
+	// Names the run the lease is used for (its CI run id, flow, job URL and version under test), replacing the naming
+	// it had (a field left out is emptied); a lease may also name its run when it is acquired (`run` of the request).
+	// Only the token that acquired the lease, or an admin token, may name it: any other token is answered 403 and the
+	// attempt is audited (`lease.run_name_denied`). Once the lease has ended and its run's outcome is recorded, the
+	// naming is final: 409. Audited as `run.name`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/leases/{lease_id}/run (the `PutLeaseRun` operationId).
+	PutLeaseRunWithResponse(ctx context.Context, leaseId LeaseID, body PutLeaseRunJSONRequestBody, reqEditors ...RequestEditorFn) (*PutLeaseRunResponse, error)
 
 	// GetLeaseTOTPWithResponse Get the current TOTP code of a lease's account.
 	//
@@ -9529,6 +10117,25 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/plans/{plan_id}/apply (the `ApplyPlan` operationId).
 	ApplyPlanWithResponse(ctx context.Context, planId PlanID, body ApplyPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*ApplyPlanResponse, error)
+
+	// ListRunsWithResponse List runs.
+	//
+	// Every lease is a run: this lists them newest first (by when their lease was acquired), with what each named and
+	// how it ended. A lease that never named a run nor recorded an outcome is listed too, with empty fields and no
+	// `outcome` (a runner that crashed shows so until its lease expires, then as `abandoned`). Filters combine; a page
+	// holds at most `limit` runs, and `next`, when present, is the `after` of the following page.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/runs (the `ListRuns` operationId).
+	ListRunsWithResponse(ctx context.Context, params *ListRunsParams, reqEditors ...RequestEditorFn) (*ListRunsResponse, error)
+
+	// GetRunWithResponse Get the run of a lease.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/runs/{lease_id} (the `GetRun` operationId).
+	GetRunWithResponse(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*GetRunResponse, error)
 
 	// DiffSnapshotsWithResponse Compare two snapshots.
 	//
@@ -14634,6 +15241,8 @@ type ReleaseLeaseResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
 	ApplicationproblemJSON502 *BadGateway
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -14679,6 +15288,11 @@ func (r ReleaseLeaseResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r ReleaseLeaseResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
 	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReleaseLeaseResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
@@ -14837,6 +15451,124 @@ func (r RenewLeaseResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RenewLeaseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PutLeaseRunResponse401Headers the declared response headers of an HTTP 401 response for PutLeaseRun
+type PutLeaseRunResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// PutLeaseRunResponse409Headers the declared response headers of an HTTP 409 response for PutLeaseRun
+type PutLeaseRunResponse409Headers struct {
+	RetryAfter *int
+}
+
+type PutLeaseRunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Lease
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PutLeaseRunResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *PutLeaseRunResponse409Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutLeaseRunResponse) GetJSON200() *Lease {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PutLeaseRunResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutLeaseRunResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutLeaseRunResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PutLeaseRunResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PutLeaseRunResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PutLeaseRunResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PutLeaseRunResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PutLeaseRunResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PutLeaseRunResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PutLeaseRunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutLeaseRunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutLeaseRunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutLeaseRunResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -15455,6 +16187,179 @@ func (r ApplyPlanResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ApplyPlanResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListRunsResponse401Headers the declared response headers of an HTTP 401 response for ListRuns
+type ListRunsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListRunsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RunList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListRunsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRunsResponse) GetJSON200() *RunList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListRunsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListRunsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListRunsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListRunsResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListRunsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListRunsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRunsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRunsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRunsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRunsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetRunResponse401Headers the declared response headers of an HTTP 401 response for GetRun
+type GetRunResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetRunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Run
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetRunResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRunResponse) GetJSON200() *Run {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetRunResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetRunResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetRunResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetRunResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetRunResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRunResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -17634,6 +18539,13 @@ func (c *ClientWithResponses) ListLeaseMessagesWithResponse(ctx context.Context,
 // or an admin token, may release it: any other token is answered 403, and the attempt is audited
 // (`lease.release_denied`).
 //
+// With `outcome` (and, for a failure, `message`, `test` and `links`), the release records how the lease's run
+// ended, in the transaction that ends the lease, and its audit event (`lease.released`) says so. Releasing a
+// released lease again with the outcome it recorded, or without one, returns it unchanged; with a different
+// outcome it is answered 409 naming both. A lease released without an outcome records the one a later release
+// sends (audited as `run.outcome`). An expired lease's run is recorded `abandoned`: an outcome sent for it is
+// answered 409.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId).
@@ -17650,6 +18562,13 @@ func (c *ClientWithResponses) ReleaseLeaseWithBodyWithResponse(ctx context.Conte
 // Ends a lease and frees its account (with `reset`, after resetting it). Only the token that acquired the lease,
 // or an admin token, may release it: any other token is answered 403, and the attempt is audited
 // (`lease.release_denied`).
+//
+// With `outcome` (and, for a failure, `message`, `test` and `links`), the release records how the lease's run
+// ended, in the transaction that ends the lease, and its audit event (`lease.released`) says so. Releasing a
+// released lease again with the outcome it recorded, or without one, returns it unchanged; with a different
+// outcome it is answered 409 naming both. A lease released without an outcome records the one a later release
+// sends (audited as `run.outcome`). An expired lease's run is recorded `abandoned`: an outcome sent for it is
+// answered 409.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -17692,6 +18611,44 @@ func (c *ClientWithResponses) RenewLeaseWithResponse(ctx context.Context, leaseI
 		return nil, err
 	}
 	return ParseRenewLeaseResponse(rsp)
+}
+
+// PutLeaseRunWithBodyWithResponse Name a lease's run.
+//
+// Names the run the lease is used for (its CI run id, flow, job URL and version under test), replacing the naming
+// it had (a field left out is emptied); a lease may also name its run when it is acquired (`run` of the request).
+// Only the token that acquired the lease, or an admin token, may name it: any other token is answered 403 and the
+// attempt is audited (`lease.run_name_denied`). Once the lease has ended and its run's outcome is recorded, the
+// naming is final: 409. Audited as `run.name`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/leases/{lease_id}/run (the `PutLeaseRun` operationId).
+func (c *ClientWithResponses) PutLeaseRunWithBodyWithResponse(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutLeaseRunResponse, error) {
+	rsp, err := c.PutLeaseRunWithBody(ctx, leaseId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutLeaseRunResponse(rsp)
+}
+
+// PutLeaseRunWithResponse Name a lease's run.
+//
+// Names the run the lease is used for (its CI run id, flow, job URL and version under test), replacing the naming
+// it had (a field left out is emptied); a lease may also name its run when it is acquired (`run` of the request).
+// Only the token that acquired the lease, or an admin token, may name it: any other token is answered 403 and the
+// attempt is audited (`lease.run_name_denied`). Once the lease has ended and its run's outcome is recorded, the
+// naming is final: 409. Audited as `run.name`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/leases/{lease_id}/run (the `PutLeaseRun` operationId).
+func (c *ClientWithResponses) PutLeaseRunWithResponse(ctx context.Context, leaseId LeaseID, body PutLeaseRunJSONRequestBody, reqEditors ...RequestEditorFn) (*PutLeaseRunResponse, error) {
+	rsp, err := c.PutLeaseRun(ctx, leaseId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutLeaseRunResponse(rsp)
 }
 
 // GetLeaseTOTPWithResponse Get the current TOTP code of a lease's account.
@@ -17850,6 +18807,37 @@ func (c *ClientWithResponses) ApplyPlanWithResponse(ctx context.Context, planId 
 		return nil, err
 	}
 	return ParseApplyPlanResponse(rsp)
+}
+
+// ListRunsWithResponse List runs.
+//
+// Every lease is a run: this lists them newest first (by when their lease was acquired), with what each named and
+// how it ended. A lease that never named a run nor recorded an outcome is listed too, with empty fields and no
+// `outcome` (a runner that crashed shows so until its lease expires, then as `abandoned`). Filters combine; a page
+// holds at most `limit` runs, and `next`, when present, is the `after` of the following page.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/runs (the `ListRuns` operationId).
+func (c *ClientWithResponses) ListRunsWithResponse(ctx context.Context, params *ListRunsParams, reqEditors ...RequestEditorFn) (*ListRunsResponse, error) {
+	rsp, err := c.ListRuns(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRunsResponse(rsp)
+}
+
+// GetRunWithResponse Get the run of a lease.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/runs/{lease_id} (the `GetRun` operationId).
+func (c *ClientWithResponses) GetRunWithResponse(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*GetRunResponse, error) {
+	rsp, err := c.GetRun(ctx, leaseId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRunResponse(rsp)
 }
 
 // DiffSnapshotsWithResponse Compare two snapshots.
@@ -22667,6 +23655,13 @@ func ParseReleaseLeaseResponse(rsp *http.Response) (*ReleaseLeaseResponse, error
 		}
 		response.ApplicationproblemJSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
 		var dest BadGateway
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -22815,6 +23810,118 @@ func ParseRenewLeaseResponse(rsp *http.Response) (*RenewLeaseResponse, error) {
 		response.Headers401 = &headers
 	case rsp.StatusCode == 409:
 		var headers RenewLeaseResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePutLeaseRunResponse parses an HTTP response from a PutLeaseRunWithResponse call
+func ParsePutLeaseRunResponse(rsp *http.Response) (*PutLeaseRunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutLeaseRunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Lease
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers PutLeaseRunResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers PutLeaseRunResponse409Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -23411,6 +24518,161 @@ func ParseApplyPlanResponse(rsp *http.Response) (*ApplyPlanResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListRunsResponse parses an HTTP response from a ListRunsWithResponse call
+func ParseListRunsResponse(rsp *http.Response) (*ListRunsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRunsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RunList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListRunsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetRunResponse parses an HTTP response from a GetRunWithResponse call
+func ParseGetRunResponse(rsp *http.Response) (*GetRunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Run
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetRunResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -24548,6 +25810,9 @@ type ServerInterface interface {
 	// RenewLease Renew a lease.
 	// (POST /v1/leases/{lease_id}/renew)
 	RenewLease(ctx echo.Context, leaseId LeaseID) error
+	// PutLeaseRun Name a lease's run.
+	// (PUT /v1/leases/{lease_id}/run)
+	PutLeaseRun(ctx echo.Context, leaseId LeaseID) error
 	// GetLeaseTOTP Get the current TOTP code of a lease's account.
 	// (GET /v1/leases/{lease_id}/totp)
 	GetLeaseTOTP(ctx echo.Context, leaseId LeaseID, params GetLeaseTOTPParams) error
@@ -24566,6 +25831,12 @@ type ServerInterface interface {
 	// ApplyPlan Apply a plan exactly as planned.
 	// (POST /v1/plans/{plan_id}/apply)
 	ApplyPlan(ctx echo.Context, planId PlanID) error
+	// ListRuns List runs.
+	// (GET /v1/runs)
+	ListRuns(ctx echo.Context, params ListRunsParams) error
+	// GetRun Get the run of a lease.
+	// (GET /v1/runs/{lease_id})
+	GetRun(ctx echo.Context, leaseId LeaseID) error
 	// DiffSnapshots Compare two snapshots.
 	// (GET /v1/snapshots/diff)
 	DiffSnapshots(ctx echo.Context, params DiffSnapshotsParams) error
@@ -25871,6 +27142,22 @@ func (w *ServerInterfaceWrapper) RenewLease(ctx echo.Context) error {
 	return err
 }
 
+// PutLeaseRun converts echo context to params.
+func (w *ServerInterfaceWrapper) PutLeaseRun(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lease_id" -------------
+	var leaseId LeaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lease_id", ctx.Param("lease_id"), &leaseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lease_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PutLeaseRun(ctx, leaseId)
+	return err
+}
+
 // GetLeaseTOTP converts echo context to params.
 func (w *ServerInterfaceWrapper) GetLeaseTOTP(ctx echo.Context) error {
 	var err error
@@ -25966,6 +27253,89 @@ func (w *ServerInterfaceWrapper) ApplyPlan(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ApplyPlan(ctx, planId)
+	return err
+}
+
+// ListRuns converts echo context to params.
+func (w *ServerInterfaceWrapper) ListRuns(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListRunsParams
+	// ------------- Optional query parameter "environment" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "environment", ctx.QueryParams(), &params.Environment, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Optional query parameter "role" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "role", ctx.QueryParams(), &params.Role, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter role: %s", err))
+	}
+
+	// ------------- Optional query parameter "flow" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "flow", ctx.QueryParams(), &params.Flow, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter flow: %s", err))
+	}
+
+	// ------------- Optional query parameter "outcome" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "outcome", ctx.QueryParams(), &params.Outcome, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter outcome: %s", err))
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// ------------- Optional query parameter "until" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "until", ctx.QueryParams(), &params.Until, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter until: %s", err))
+	}
+
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListRuns(ctx, params)
+	return err
+}
+
+// GetRun converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRun(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lease_id" -------------
+	var leaseId LeaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lease_id", ctx.Param("lease_id"), &leaseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lease_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRun(ctx, leaseId)
 	return err
 }
 
@@ -26251,6 +27621,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/leases/:lease_id", wrapper.GetLease, options.OperationMiddlewares["getLease"]...)
 	router.POST(options.BaseURL+"/v1/leases/:lease_id/renew", wrapper.RenewLease, options.OperationMiddlewares["renewLease"]...)
 	router.POST(options.BaseURL+"/v1/leases/:lease_id/release", wrapper.ReleaseLease, options.OperationMiddlewares["releaseLease"]...)
+	router.PUT(options.BaseURL+"/v1/leases/:lease_id/run", wrapper.PutLeaseRun, options.OperationMiddlewares["putLeaseRun"]...)
+	router.GET(options.BaseURL+"/v1/runs", wrapper.ListRuns, options.OperationMiddlewares["listRuns"]...)
+	router.GET(options.BaseURL+"/v1/runs/:lease_id", wrapper.GetRun, options.OperationMiddlewares["getRun"]...)
 	router.GET(options.BaseURL+"/v1/leases/:lease_id/totp", wrapper.GetLeaseTOTP, options.OperationMiddlewares["getLeaseTOTP"]...)
 	router.GET(options.BaseURL+"/v1/tokens", wrapper.ListTokens, options.OperationMiddlewares["listTokens"]...)
 	router.POST(options.BaseURL+"/v1/tokens", wrapper.CreateToken, options.OperationMiddlewares["createToken"]...)
@@ -26278,434 +27651,465 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L37chs3ti/8Kih+u0rkt1sUJV92ItWu+jSOk3hPHLssZ7LPF/qowW5QxKgJ9ABo0RyXq87TnAc7T3IK",
-	"awFoNNnNiyzJSUb/2BTZjevCwrr+1qdeJuelFEwY3Tv91JsxmjMFH98xo5bnU8OU/StnOlO8NFyK3mnv",
-	"gmVS5JpQ+zNZzHg2I0Ytubgi9IpyQeZ0SRZSXQ97SU9nMzantpE5F3xezXunx0nPLEvWO+1xYdgVU73P",
-	"nz8nvZIqOmfGDeA8y2QlzKvv7B/cdltSM+slPUHn9lWKv1/yvJf0FPtHxRXLe6dGVSzu1HWkjeLiqme7",
-	"OS/Ln6GJ9mbLcs/2vmPacEHt2mxoN6+f2rP9l+KGKynmTJgN7bP6qT3b/4lRzTqXubC/7r/Ir5nW9Ip1",
-	"ENA5mePvhOdnRIpi6b/QRLGM8RuWO+rihlDFSMG1YbmlJxjjPyqmltGmQTcNWqMff2Liysx6p8+fJt0D",
-	"/F7J+fr43jRGtJhJzYh9ktA8V0xrkklhKBeamBnXCcmoZodcaCY0N/yGFcuukU5tfx0DPRmNNoy0c4fc",
-	"OG+9Rz/xOTeh7ZXxFvBj3E7OprQqjB1uYkfvjrQd+8YDHvq7qCZ/Z5nZbdU1Pnz7BXcN3G7Nf6W8ZZw/",
-	"ygUppLgiRpIF5YZMpSKUzKnJZpYHetpezJggQgpGuB03U4wsmTkl2rHPfvpklA4IvJxXCngDfKnThKTH",
-	"83SQkJHt5PmI6CH5Dhde229Gp4QKvWCKUEOkyFjX9O34uufeNvW3BRWdtFYWVOxPaO9kwTawLiULtmeL",
-	"v0p1rUuabWp24Z/Z2Pa/KTbtnfb+n6P6JjzCX/XRRVFd4dWkmC6l0Axupr/Q/Adq2IIu7V+WMi3TPf1k",
-	"746CZ7CPR6WSk4LN//3v2tLMpx17fItvYacrPFMQWpZu21lOZGU0zxnhRpNSyRueM3WAnEnRzCSWruxv",
-	"2lDDHDOlRDFtpGJkQTUR0liydE+4X3LSz2TOSDqh+eUVTjNNiN0CklZKnFbCigimypenbo6ntCwPfb/p",
-	"4AwaddezJf0p5QXLyYKbGfykGNVSDHufE7uU79g/KqbNQy7lexgEdEsyKuw6TGBYOaHIYcIyEk2X+hSW",
-	"6r8u3vycECpIJa6FXAgy5azIE0LJQgE3sEsEh3lCcxKEGb+ec1pMpZqzPE0Iu2FqCY9BG4QLkjKlpNLp",
-	"ANblhRTTgmcPvioZLQqSFVTPLAf2G5ZVSjFhkFASL/DNGMmZobwg9sBpP8/MDd3OJFmTKA+DRNA2Svf0",
-	"USR8wkC/l2rC85yJh14PI6+ZONBEZ7IENr5g9JopYmZUwApY7o4EY1dOMJaHhZj6Qbs9/Vma72Ul8oee",
-	"g92d3A5SXJFcMjz37CPXxo9USHM5tUNzI31Ll4Wk+Xspf6Lqin2tozmR+dKueWEH4db8mLzmf/HjNlJe",
-	"wo9+3K7dB+XKSyLt3U7g/CYkm3E2LZbk2Wjkh2llICVokQ5OgSPjqdEo18qrK5YTYKqOOeLkeZ4QYfkE",
-	"0TO5QG55wdQNz9gvgt5QXtBJ8aBbc05yVjKRM5EtSR+OPzV0QjWDu4bi/ZRXCvRAe58wY3/IaGkqxQZ2",
-	"K3PLN6UiupCLM6szOoXRrVRVz8xt6S+CVmYmFf8ne9CD87MkE0aV3RTLAmCGeNYp3Gn+DpCKKHYjr+t7",
-	"s4pGvMYDf/3118PzysyYMHborEU1KhZ0qUn6F+xdMVrM/3Pcq2/dcS9tqtWr0tFnWLZSyczKoZOCvRSG",
-	"m+XXOsXANIviEC8/MqkMoeSGFhXwU8uLaJax0tiR1ifmhhZ8p5vyb0zkUr3ncyarB78uqaDF0vBMkxsY",
-	"Bsl5jlNC4dzeoFzE5/pAE8PnVp+d88B/nZh1aXAWTtwaiy55Czs79I8PhuRnifzdLjYII3B3/xJe9cKg",
-	"P7GneHlVJpNzuw9j4YQ/KdzFHqwVViSqxIzRwsyW8ZktqGFqOBZ2F6yi9JXY0vuIEXkWgwwJlbNMVgVu",
-	"yoSRKRdcz1iO89dMWQbLNdGzyhi8IPFQF9KSrgEC5VM3+LHIpBAsQ0WtjWWRF1YMwPVBkTuNxJ7Urtbd",
-	"yESfPQeIbWX2Y6lkyZThqKpkilHD8ksKv9kjaD/1cmoYkE9vTQNMGpakdfaS9K6YYKisRj8HPT/p8bz1",
-	"NZ6zwIc2bfUr/xxYBLVeSJVfKmn2nodixqp8+70jkXjXftCFNO3TtUJxpbfNyu3QBT4cXrtEXai1S0Ov",
-	"9Pr98Ku9gOZUXeuGmkU10UthZszwjCxmTIHowI29kxlVmvQDr0rsdxpupiaxcH0Z2rB/M1HNe6e/9azK",
-	"3PvQslrh6cttNFM/2bnCNZ+7jEy7rdp/rc3/1hz0WkddY+zqrp6lRLORHViZ70l7q0PMe8mqfdYNzlJV",
-	"40QFelqlkOgAtZ+LJD7sjVE7UmqbmyPLl9Ops8g1KYLNKS86TnPr12gtZh9Lrph2K7ZKv0ygFAXPEgaO",
-	"BDRE2BtFG0uYu51WaCG/nCzXu7G3wkwWVqqW0/ikHOigzsLrw6/JBloJBdZ8lURc8xv28CeuW3aQGzZv",
-	"fthheMB9sBuqFAVWLNhHcymnU81aNvWtFfaFQYvnXKqw2ppMZVHIRbTKsUW4MXkY4IYJXoQV9ozJaiN2",
-	"Y4CR3XDNpcA/FaO5PSdIIJaewATVC5dCKzs7R+N+yy3qrq21N2BcqoX8Xl28IU+Onz8/PCa0KGf08KSV",
-	"zkqpDS0urSTR2r5iV7zjdtBGMWa280f3XIKTCE02+65n0rr+ZfkwkkUHUxHOxru+fM7s2b5ALFPMXIJt",
-	"qnEA1i/aFVLXDGRBeJjmObd7Sou30fTRiPwgNwVMPppqNLyVOXZfAB2bem4MzWbds5zSQrNVIcFvxna7",
-	"eXN/mudjwSYzKa8TYqnwSjGdEPaRZVbyntLrdqaMk92wKy1bu+a3Vsyg8mklIqL5leUYBJtOCCXfXfw8",
-	"OCWa0YLl9lpSTBtviFHMVEqgF3JtPXclmvVrKjLe+0ZIXzMGt9a7l+ffvX45aOlyhXRW6aRjz1/MWHa9",
-	"fpopHvGW9TNdEgAraKlZ+4mV19HXEykLRsXaiNHTLq97oZu60Y7R38kdV5brh373u6gsf4GDteex2YFV",
-	"7UfZtybAdTJqm2TBWf5iRgVaf1eIJfPK30aVvaDiHJ/8nPRofbeuTeXW7NI3mvghQVsd21YsI0/THju3",
-	"oNxcgiChG+7v3kj3kt08wyjpSgE2UqewGUlQFrGfmMgTq8JR8oOMXcHP5umAVKV95Hi24gHWp0SxaaWZ",
-	"dwEnRNC55WYgSsOALduIHL5PTtpWdH2xjFF8UhnWSQAdUR1iCU4yZLBnRFRFgSIhyN++VW/208wQKpYg",
-	"L4LBBh7lYDEMjn07A9sOWpUsBX9OehM2lYrdfgDe+amZ2a/jqVQZsypZWdCMrcgxgc9tkFhC820xMcgG",
-	"0Efg7iiqWNMLkGzjqu4ecEuUuL36sGmbv+RK/V4xBqZdgk9oYnVTllsSpWWpcW2DNmDnE2T1jpv0vMq5",
-	"eXnD2uxZNetZ5yKZkeoL+Yu/ifa8xX91TgFNp3Cc7V55tXOhuGFn9uQzOyVwjHjPc2UXihZagqqqSZoV",
-	"nAlzaflamqDrFb4JcUd9SoyqtGG5XcaPywOrYKkFVTnYbvEcgQGXK5YZUjIrVwxa1xml7bAsXJjnT1vU",
-	"NCQvpjvMMUnPUHXFtv2K33/aRf4F6RV3M2LscTtxn43h1fv3YSNh3YkcUZPp7cUJ5LBofuky9gEZwHPo",
-	"vrUny52ndRseqgAt3CWcQKJkwQ40KaUsyIIXBbliZti68TkLZ3W9xXdsqkmuZFn62A7nAfQuMsXm8sbF",
-	"7O2yoO/Y1NmhWnQytWkoYXIRa3FGeC7s9QpOJFqWO4+laRdrHY+9uzcMxRka7ImFlS4khO0kbgNIzgpm",
-	"jzE4EOE6yQdnXlaAswz3pFc8oK3FjBfuas/vaiptAsALxcDWSAvdxoI3GGeTDSZDb7Rst3TcwsBfaaY6",
-	"btpVQTGOFfYGtvB6NLTGQNoO7HdMY6NbZMiWc0yJLllGcpYVFDReu8cF15ZLK3LNRW7vjEkhs+sheQkk",
-	"i/2SmRUNBUndLZAmJB1Xo9GTzL4En9gQvyjohBX4TWoFSud8tB2PRT+1lDecVEum0gFcFTu089u4d82W",
-	"496HFKVZe6a0oSJjdrgUB4wMIJ1KdcloNktJ3Ndv4x6rbAODZCwqwf9Rsdgzagd3FvvjMJwIw6jQUTxZ",
-	"Em5AQnYDdivRGHOQ79z8h2Pxt1qKyqziy3LbVN1Vgn7BZTPmKyFaIhdDxgH+ZjcqP+ADXcuT6NVbU6h3",
-	"v0ocUbVqpkkcOb53k1FselvTkalp76ajsPS2pvm8lKrtTnv5kWtwtSJxa0JzWVpOCKwaRCYfuEn62ArS",
-	"GIox+wzxFbzdNjq4mdbH9jNbeFGLaUvefozNYc2pgBDlPjTjR1eTjWJOE/On45qxUoNcjw3uO5HXMNzW",
-	"a6hjJm9aB66NLDUOn4urhBRsarzL3x2+vmvytmv+zo2obbCyYHuT2TtZsN1uregU7afhR7aJ5iJaiWGN",
-	"H97GsF3wKcuWWbHVcvpTeHBXu/fvwa4KoTBlCQbMyMKa2OsnKxhVqxZVQkW+YlQFQamgApQnoFvuea4U",
-	"xbJFhUl6oFu9EcUyKOh3aoXdbnT1lLNBUog58B2RZXQh7EaeOXDcrFtm20K+VjxYH4YlsZm8SgidlwU3",
-	"Vc4SMucfSypYkRDNrmx7YF5Bomwlvjs+GV9Oy+dvX5FrttRAohD79wej42pScD3bRsgQGJFdQmjqDS12",
-	"EKG3k/rLJhndBalHlLkbqWeVNnJ+qSs1pdm+jj/QDC5zOadc7PkqFxP58XJOP176BKb1ybz2qU3XrESh",
-	"3+klCTkGE+9oNBo1rbwno1G7ao79KWasntamEwdTdLC9WSHE0aOd5ylZzEARpUtN+v+Ru0SkhgH6yfPZ",
-	"ICHHMzuUJ8+f5c3B/Ud+/0d6fyp0Qt9+BMjz9hASbP1AE0FNpWhBeH4KtryaLuHHOUsIKzTz+kn0O9Lq",
-	"EX5vn/TqSdvaGdk+Dm//M2FMxNBr1lDwhlv9JUZCGNGm1Xvtxck9Fm/amkO5Oux18TmaDDVnhF8JiVYO",
-	"tMb7xwTGXTPF9lqyeutqoT7OXWko46QPqi1G8kfyL3y2nHuwfXVdaqeRm9b3XS2w3+kKO2uzpw0Jon6Q",
-	"9Hcc/KZxu4iou2DqYBnYiZvT27ko1iaRyZxdltQYptosmS9PiPvRr6OzkUqB1idiG9BnSIro0Zhoeye1",
-	"uxCixm8hbXEtC+C/l6UseLb8koAHvAYtPdxwzSe84GZ5SmaQlpQQw7RhSl9CArY9AEUhFx1emdtx9YKL",
-	"69ssvH0P7hhFxTWZcqXNjqvfrTRJWVxq/s8Wo218qR2337f/qKiiwnDBLqW4vOFuiza3ZWW0HVx2Wy61",
-	"WH348hisL9UFMBFgB+XdD/tHfKE7vMtrF2s/zKmoaHGpDSv3lMa26AcPGhS2Tc6+17AxWNtNIWMxOayO",
-	"NWz2ylbsF2gWkcKtAs5WCHZFP7CSLOm7oIxBQmpLf0K8gR8C3i8Vm546Q3FZ4pWDEq9h87Kghq0HCock",
-	"X010lc0gE0Yzdfjp0zCgk3z+jMFaFOYWTXbQyp7uUZXeJzLvXvTkh46bu7Wmuxp4Ees8VhAix3NQvp6u",
-	"xNwcP5tvl6Tik7flPHQE4+VNnn9XQXm3Z6c7hfM1AW6aYX0r7GNTlN/6zbHugdw7nqMjgno1ntwldQbG",
-	"t4Q8Ef/5Q7I11LozRj+a1V3EHmx06+wcfBC1cquYxm2iROfF/jXjHXcyfK29s2La+nIx7KvZqTqS83Yw",
-	"X/0oF1ahjCB6GM1m/tZsWkQaRifI75lLbXYyZV06eJxNuDub+4uMXGC6dQ22994pKt6NVOZug+aOrW9/",
-	"9yq07s1+ElhEvC9CeNAe57yFVlvVTN1BC2WpyYQtpRUUZoxMKl6YQy6sdq1Jv4D81omkKtcJ0TLjtLic",
-	"MpZbwYeqbJYQxTI5nzORoxM8aSTl6gQlgeyyVHLKCys6wTqBh1OxG84WenBGglpNQK3mTANMnd0gO6x5",
-	"w9EZVNbe//yNHv7zg/1ndPjt5YdPo+T5yed/azvSc/rxFb7/bLRy8Ow1wv9RMfe7M/KvHePmqr6QwihZ",
-	"WIEKxVz35Bmeu3mlIaWZx+5bu9xWiS+4NkMSgpEqjdkEoEg3JrphFieI6OX+Or6dzfvLmQbGQcrCyhfk",
-	"SnJx5abRZiiP8ci2IZLdE+cBvmM/LD2UXcyESJ8KMpOVciZ1ML8PmnN5Pnr6zWhE+pQsGLseNOb15PjZ",
-	"k+fNqdm/N3G2HRCuWiXYJnluYSx3IdVsjCjZWaqJWtlRqllRB8C25PU+qhi4a1oiLbdxxXcY1qdbiAbf",
-	"Jf5dNGpd8Rsmzgj1X8ehmgXPllbJ0Q28KjRU95+Ovh0MySMTvhsm/GdgjX9gTngrZtcqsn/MikpzKV4K",
-	"o+osrNtzp7i95ZcwqGZD+wbYIgzAlHfkkrUbmCJVDaFPeE5oA+XFar5NSInJMokzY8D67t1MZsaUJn0t",
-	"K5WxKDQyX7F/ec16WwCuM9CtGCQ/tKJ6dES8vRKEQjgtJHRyAQz0him70qdkKtWVNIaJACvbZphPejij",
-	"Dl9bWULIq/D2xGQNKwciYqMptBrq3KDaO4GAYPcERhPSPGe52zS/9S7Pgxo3MTefrckcaypKoKVgK25s",
-	"lR/qRjpuv/u3OhKonrUvwX+/eecJ7eLH88OTZ8/tnxiLW4/Yxy3aBQO+MmMfW5f7bo950gPa2jF1xvub",
-	"dng0oop9t7Fp+vcNuSV2g0g2cKTvrazzUinMn1o1RnYa0EBE2h6zgY8FU1zrAKS6YuZ2+ZkhXnejg5yt",
-	"uMh1q488UEicNOnuH//38Uap49hfV12yQbvvj+mN66Ih43R1awJP2xQAsRp8ISTc30z5+IqETJZ+lXYO",
-	"9g34u2/CWFePSQ2/u2tb65QTJhg317ZQXaZi7OMyOlubkFtubd59FWFbdQZBbEzScY99TnoTrszs0isu",
-	"DbtThz+3LOjystOO1Z2QM6VzXmx4ExSS7p8LmdEOmJxyJkXLJfpyePz8KfBqShQktCkGdoscUkum3CGr",
-	"PXv27HB0PBr9n//1v/Hjt9+2e9MMn7PLf7q+viA/KJppc1lW1rchs3gxBiebRNno0RaGZYoH20pCYiIr",
-	"kb+zgnLZcthjPaLWkFqC2FokpoyX3F3DbTiN7mfIFzKQHA3rkZCyqPShoVeEi6yocpYPdzN61j22zXQj",
-	"PwzTbF0jrz1C7uU75gP9bu8eygrZdJdFfGGbAOMwhbqtoSCfNeAHFaN5uxlalm1s/G8+zqRNqyf2HSfO",
-	"gtxuF6W79a5pKrhddheQwia4ebrbadvGNmUUikUqsOcwvrAfbj3CGu9CDLeRHTZv8YYZbBxQcOvefiRb",
-	"5A1X1KA1Y1iCRWXCiGZMkL4zFZDjUTIajQZdUs6zljoILaIvbvlqgY0nWwWkG84WbfkqdriFlNcaomoj",
-	"4Z5qL98zL5A7SR8CNa0igMqWYrSAqIwVrItnW8W2jQTqZxqGHi36xs3vFgV4vqevrg7/2+k8vsXHu+Hr",
-	"1li1rmHmXF8bp/ZX1ibgFFdScTObx450lp88e3b8basCfxtv6TVbdplDnNnxmnWAACq6IE9ODidLw8hL",
-	"HJYzVZJrtkzIhGr2/Cnpa0NFTlVOmMhkzsVVu8SxA6hoEzVkG9m5qTUmkkSruuLqi/rftlctEsK1+3Y/",
-	"Rm/3fRt7h5Y3jqjdSpAFJ9ft/NlbL2m3Q+1AtXBUObvFmsQotWvGX62rPQn8dnEA62pNlwqOg0g6LQX1",
-	"kJO2LYkG2Fi2jRv+dmv08qaV/luIV+4Oa34Yt0XAfm+1zK+4gQbNWOvYneMxj7gmKUZgp0n086p0F0o1",
-	"zOgNQzyNKQDG9J+enASsp3Q1WtwF1rtWXa5JOwBM2KkuA0MNTrx6ay9PsWpEQNdNE5JqVkzt/y6M3H6M",
-	"I8zrhy/xTl17wN7l/jdAJ3DL1J62WpeRahE3NJ807sCuqLW6PJR/J/HT/rB9yXTbmt1SnN5Rjvbtbxxd",
-	"UzTfGe2PeRPg2nZjiIGjVBTKO3KJWRdUjHEWdF/AqF1TqY0xzSaQ2mZyIdLT0FQ4IgC4FA3xjKSV0FVp",
-	"FUSWp6eNIkneharpkiwcMIebGeRsxn6LDIjGEodXxGIw2TAm8C2G/tqxsmvRuYVcQ+vr2mRA9a5BtObO",
-	"ATd3DgIUgvHgYFwI8hq2A+wuojDW4m4NP83Yysw3ktzf4pSITQ6tcCFWFcg960k/HdSJumE3qDQVqAJ7",
-	"Pu03taDa+BpURtplIdwEcDheMFCkO1Gnt4hz20UQZqnOuQxWQCGl5qbTE6TY9ECjQ5dAJAHpQ3DyaOBj",
-	"fjDnHg/UcAforhbruF0wqBqmFHOeeQ63J0IUul6+9KyDeS/akx3oMqyN66iN+GBtLu3PewlbOwOfWcrZ",
-	"v3lg9q2LHRILFJtGe5hg1bGVJeNmT2jyjQwmCFN7iF3bs0xWmUezJqsv6zftNUYQnYjVLVxZ8vjM78Z8",
-	"vtjL38LPbu/ph8qqezv4aYZt7wmtnd8xGHcTxH+3NhFxfx9s725yNs4DsiFuf2Maol373ctttAIRNoIW",
-	"2uo3uPn60W4o3hBvamNtO+nmB0XbETBDqZcdkfyzJprbprdi4DdfX2GnhXZ874tBZAKHrDRThEO9J4iK",
-	"al5CHXAsON6wcb3m3N0IOxf8LkIYw2J8Ccd4x8LC72FBhnprDYTi1vDGd1CWLY7zcdc89Hng64UifiyZ",
-	"KsagrpTpyGPtmoFgiz3Hb0zRDDtzs/h2FNcZ/ub50x0qDXeN6u59BDHPWzdtI6xrWN1TQsmLV+TvcgJV",
-	"Q6W6tkQucgxc2VKVeBdeuX6icDdXCrJiaT4jm2HHXHB7UNodrXe1OQniabe1Fbf0vNHOaM8ImCZ37jxn",
-	"6wVFkEtjDRGaAU6z7SeUEUG+nbc5puq1+inOlN8LIh4Qgi9zpo2Sy1bRGuC+xRIRhkD5W4B/EdFEIzDR",
-	"KNRl55Mrs+vbHZENdqKV6BOuSSGza5afIaA1AKXPJKSJTrnIwQONT3ypP2eDFec1RL7kb4IBaSc/uo+s",
-	"3MT/scm/2icx49L201mgqF4Xg1W9VnFRzhzSQVRKPJdMb3fDu1i+DqwXB0S0v2Rabc/894X/K8z5n8h8",
-	"ueMrf7GPgp7fHaygseIPmUkopRiFLbXU5snZZZCVWt37rJAlu/TgKuu+g11RV763ajnW6Rt2K5wdxbK6",
-	"VHNXNKBkwntCPQcPiPa+0DxVit+wLjQmcb1pGUqqNLvcYvnzHa0FM1j5bFoVxZkLEgZkK0UXHb4zCALf",
-	"0zPiIihbTIW1AbiFUPDHBCx/gN5CFMtpZqDYbuFBiXyJ4Q0BLt0IQ56CvjSExmrHNL6G9NxYvXpmTKm3",
-	"px2v6yrxQmPjq+SeIBaU+1wbwV2oaHR2GhTkWMAGnnLuWET70WUKcXjDyfGE1X/3/QvyzfPRMUH7tmWN",
-	"uR4kSFBTqKxKr4TUvAXzPL/m7Qc4n1OVdSm3Bd2QYq/L6Q4BgSUErNvefV8bVuYvjhOu+j/zVqg4qQ0p",
-	"+DUrli1Jezsw0xcyZy+oyDlEobX4DqMipPu0+yO81tqgmRftO//j+9c/EU2tePlPlp8SIQk+ohMyVXTO",
-	"7P9SzXXiaiTMqMgLpjTKM3NpGCkkzXUng7uPFfyJi+v2GJhuv5NhH7t/0Jdyzo1pCxl7zz4ilqRdRLJg",
-	"Cr2FwGHRdGoFJ8xtOLUcxv4S0oDIN1AUXU7rTCIEv3dW1zlW6xZswbTBxUDwcQq1pgdD8sPL9+To5vjI",
-	"v3/0ieefXSc+LWtnR5qnLLccjjISR+p+wzaclBeuHN76SWmnr3m01fapptQUs5kZxTyWToFh7/Ow9ZzZ",
-	"2W4ftn0Ki3vQ7NoKOIphBY8DTbDWRUjF8ViibHDLeYYDcxenwfV42R17uu+V3x4Q2nax7UVQ9Sa1BIm7",
-	"akL18GSFrmDXoqjmEyd0dOQH/Tqzh9bd/VNZify0lkHsObC8zB6E9vufFtUOEVv4WBhE4ka+YeaOXa9N",
-	"uTOoe8eRuBBofHpD/z856l8JQ2rNUbthKgRmJGROr3iWkEroamKfmoB2C4ln7d6oPTYRT9Rm0b7lLFqR",
-	"3DJEWefFabrURMt2sdG934Y4BDgzJCt4dn241k97ZlqldkDptQ/VqF/bqOMuLJ5el7y9zTPSmeMQwhZH",
-	"k7PrxEhDbQaYtwUVrUEPBWcdyhbW19Eut69YkjnNMVtVKqfV7VpcMKqc18IvofVudYsaSEoqXcIfPO2o",
-	"DZT/joxCN/yWjIu4jIhtEQ1HsspmDMQrJ473hTyUZa0HDRLvn4T51+uiKqHXM7W31QHsXo9bYee4dybt",
-	"RXlzxaemY3FxofKVmgeyMprnrIaFxfTRhunqQGMgAS5D39nHucYQEsv1HYElLiR/4Ws3uU7AFjy4o2Xr",
-	"uG7nTkba1vBr+xxWVSpoV7qrix040CR1z6XgqYYVCnlrm9FE1lEUFafFFmtYcELg0zXd2lW2M6qMr++k",
-	"zVlEm2Af1fXz0u4ix/o5iJUgxU5psrs6Ge1aRj7Gaj6narnTS+7RcBnprXvgnmvbgzPiMOehCo970Jk1",
-	"5LwsmGH7bVMlnOmyu7BI8wRZlc4OCdR6eyhWwZ7DEBES0PPbvThJ02y7LeVwB6NJ/bw7OpEDtxF1HXGc",
-	"QMM11/UsJ163mhqScPO0XX5RldT1mDd/7Jx5H5ZLEByMPoNyS1fMpCtlXRq42iK3UssNA7tUY8/iMDfg",
-	"/mGeAVGqV3MIe+vaMeDpsdJT1837YFVjfRHS/VAjAyx4jS3tGHYfIsKwYitOdjAkviqnK+dANRn3+qGK",
-	"JxY6GYx7w+5AsXqvm2jWLaJnPSLwB+R8Ot1H9lgp29pyQOrCqV++aO4GjFcNyeeOV43VxRE3hi40KimG",
-	"K/LrQ/pjCatWPaCWPLEIFsifrFkfq10Z2N8XVSp2w2WlLzth2TvqDNhL13E1Qo3fdtpAyb+CEHVTV6jr",
-	"sP9vdhO6DsFBjRURrYTqCiV2tAjPXbprsku69z5RkNL0tYtHxJJ1gcf23zOlqBUNIonncrL0jTeC6LdB",
-	"eSeRBy4qYrpSlbfBEmpK77onXgcLmC9BLawgU6yVoU7x+xRu3LpmnReZokvgjKTO3Zw6LJOCeSATANww",
-	"M3+jtFzpqWJTxfTsUIpimdpllspoArchVLtJ4AIC6QyjSCAdQ7mYiABZh9Ie1asSd/OKqqcK7nEI5wm9",
-	"d15Ht/No53WZxx1qlN2t6B2T4aEnz9NAxH08EEksDAzc5kExi7yurAdbrWMQDHbDhPcmw96OBbpi5l43",
-	"GpI3olha9S+QkZ3bkJw3eCReUVayBoFuRvOounkNT4MRMG5ACeF6LFweC1ZNbMtFPR6dPN0BZGP1cusW",
-	"pBsrio+lp15FKJYNWJD1NUuQU3h9bkkEwzJPK+t9oMciWqAzXy6zuWhONXESXdLomyPWkqnlPSkHsPCe",
-	"L3M8I/918ebnsbANHWjSTyuRM6VNlS8vowqfCVn7wTA6/23co1CM05eKduUsm9VBz8DeYCcuKytGjkWo",
-	"+nnNls4I7SB5GuVAoxqgrpTpuSAOWDmehqOCRtF6iPbVlnWwO6eOhm5Ai+LNtHf62y7giB+SiOH6T0mr",
-	"g9OslowEruvYZTPYKnUtpcM2IG342HUNXHSlyGBMUp0fUyyDMUlCegSYnc5I6hSSFM2XwYCRO4+BZ7mW",
-	"vjAt33PwSJnZGAIVq7itN7IjXa8GAtNg+RmksiCb87kuGj1VeQ5XCRjB8AJY9wPTvAPiIAsqSVuN6xBt",
-	"tf6jU3Xas0dDnaltGTZ5HpTFxv3lWmjRqKINV3JSsHm3O8xvFhc3tABpY04Ly+xChhJ4IzCvc1rwDPVU",
-	"WpmZVPyfuJNSTSDTDuIC5GVhWaR7m2YZKw1FS3ol6A3lhftrQvPLK2rYAsAV3adLw+dMVgaAiw1Tghat",
-	"JLIJxN6Saacx000UAToTLA2sgSMCV9pZXYpAr1rruSFTa885dwbm3dgImKORjTQMKfbmWfjEpa7Telpf",
-	"GVSTKVVRiEkwONYH2uPfmcimPac5g8OTRsbnFI+975Gb4Q6V/teQkqLjYLjpiE71pf9XuBWdyMqcTgoq",
-	"rlOsRV0pcVrfWKclkv7pmppV+zszWmn0dlp9RDFSKpZxzTygKBUktQclxXTVw0a6qv1CLgQmqtKyPITa",
-	"HnOuNRdX/jt3Tfk/51zbY8SvKmWXG6BX/dv12UhJ/9noif/Bl5WGb0/stzdM5FIdupMC3z+130PI16Hn",
-	"HdD8kx0Kj8GvfgciE9YGwLW61v7eMYBduaOdMFMuH+oWFdqd14dNO+agb4sZtyFg2lJO7sOmJdQxkYo1",
-	"L2+IHKOaFVyAk6grbrotytYXUlvFLIpNQztZefT2wmbv64Ja9kFfa6sZN+Ds491hEbcpMvWlJdDynSuj",
-	"7QmNsrkg2ftmBbLbLdhuFcj2KjHW4g2+v5pR8ZLEg16xVqxtRvcM9itXYE/IreoU3M8hOhckrlOHoKsQ",
-	"qt5ZKBAVuRoR+cDVolBUXLPcm9BQZQeuQlRVMI1p6lbEzWhpKsXIlZJVCbUp7S9Yr3VOTTYbeE0wA9X8",
-	"lanTvuF3RJOYl8YKFXb/h2TcG/ccZrh2+TxbM05WznFDC2t94d5PaNtu2GX1idKICCvqCFO3QQBFzd3q",
-	"MG3Vd4gwgYfrSPLB/a3lPuW5VmoVOu3zuInqvS3RZueShRdGllAlFeQP7TGOfbQ5NzP7N0Si1/jtoT2Q",
-	"Vl1JyZDfTW5RBhEWqIsh3EWoCly9t49Tsa/fqk7SI1965Eu/X77U4DV/Nv6ydogvMlk27CY0n3MroahK",
-	"CHDJKAyZTHpU0GJpeKaDJsIRo7XVngGse23qx4fPn5BCLpg6zKhmpGCWPnRCcn4Fh0qRg8ODxOob4CN0",
-	"q+GeAxNXexGMw01FMC4ELfVM3p1yR8uy65XbqAft0O8R1rvxmasHUPBECp7RAmw8wy8C9NiQTNQJN7AB",
-	"O3prIo5btwCU4VACuhDao7Vsu4D8tnZGWLiIiNjRD+CvTXrPGYZSYx0Fb5lsp+qSYjrPZl0CnoKONg37",
-	"Oz6dttgx69DFnS7xlUVoMd115vNhHteuRdzr+J5Nk7oLuSQc19vLJhdLkXUH3myBGwnAKWG0nljmVF1D",
-	"gL1uj/dZXfrNFSFX/RyN0sPNc5N1I07ZqXZE+KL9f7c1rxesbR5bKrBus18IaVh7nIOzsIILDO9uWpiZ",
-	"rK7gOseIUi3nzPndJaTNdcQ+2AN8RxP2w9oYheh8WkuRuaxzO7Y6SNr5SdEp6OJ/QiDHZEnGvd98CuaH",
-	"cW9IXsL0vS0Xp+6c0n7iYBcO1t5Q8DcguDnYtzmWYLarvnuArV0Qbz1sDYH0fHE742+aUZqFcNH74zYr",
-	"bjZa9C4yj4ybq76DsCmEru8IFPfyjgL4HuCghSGTymPDiZaSZnWI3goDqETECQ5xSvDRzauNN/jM73Vy",
-	"gqRbqnFEfXtt2222t/sgcYRTZ+ueEYovyBumyFPy179YOskqg0STeIlp3Ps//+t/k/7PZLI0TA/GPaKr",
-	"6ZS3l4SZhbSYLwCrqWNzXcZbQmhlZv6vMINW7M0m9mxHYbD6IVQZ3I5nVCnOOuqZWtYh8724kotTr5uv",
-	"D9eSmSTUPqckkzOpIJWpZEoDVhy8ig4N1E8KKa9JVdZJl+t1GXbJZAkxU25Cictt2YI+C8emar8cuhDw",
-	"t3P7O8fW8vkfu1q+ZWUyOW8oLlZhQZc81NoOoJSl1SQ6nK5R8axtWIEt73ZdEYFef3z//m3zsqhZtj3s",
-	"CVEMarG1ZcM3hXG1r06xkV8njeSyHaPDN3H1aIRJi0gdc3m/dRuo9U6ESEf4t5ch3795/3Zz6m1L8Rmr",
-	"xUZU+Tz55kNrLVKXGN3ib2MfjeUmXObOTZUgdgKGZsHlPwVgU3DnPgvlA6my6vS0ncVgg9HAnoyS56PW",
-	"oUE0weW0LR/rwnXlDVrg9/F9boGgitc8w9yCuqcwwLCEXRvySkxlt0jf6WpqReW/+PH8uJfY/06ePccP",
-	"z45PWhlFJwbrbZyBuxIJgJC3s8V6P9t3CDDiYIsKqk0cONq98UqaL3OhOaMQjjppbkqYdrTV3aD+9Ui6",
-	"6OAuWESgpy/jERds7xJtSE27eD5Q/GtLmZ3YAz+hmj058dpF31J0Qp47a1pCnoyIHpwB/8A8JKlIpfia",
-	"HfTpN61iCW+160pTWrnu9OjISFMekV/evVrpAoezSy8tFNS6zPKatcgwtzl9Hbd5t5NasSn/2M6r0ZSd",
-	"zaiygq0Ktmycf4LxEpm8ElyzTvxadiOv98UA8kbbjRQED20qwo/NhClutbfBLtzKE+1XNzbenh/+/2i6",
-	"/VB/HF5utON+wbwbU94yubwFEqHjGIL6xqiy17FtYEguAMZNioyd4Y3Njbb35AwsGUaqTlAlR+IbORY8",
-	"tBbvBN8GXtE5uzvhmTiCWzPMvzWQl/1NPAvRllH5A7ghoHJC65X8axzA/OV8AYCWXdzgfi9KLG61U0nH",
-	"n+zDNRLePoUqW8pTQupranw4v4vSKrg2GPmI+aRnpFSsDteBOPYYgFAxmic+oof7qsGWl4XHNMRL+mgf",
-	"j8vnI37uqkJmJw+WXdW9tq5Whz7VkXX9AmOsfbg4DzXrXJa8acvKvk2dYc+NfOasn+BWFlwT0h2c5ajQ",
-	"6K3Pc5OyN4C+0nrlEocn4IJ9LWEt10LK0PgZYV82Z7oBWbssqOhEEYTI4Qlg+IZwYZeXAtHABwjIuSVf",
-	"rwWVb7UG8u5icw2azREDfgNS5+op2lRfdVPaqs87ESF9BlemK3emvfhXk112lKCASG6AisBcN4iujrab",
-	"FyykykIYN4TJq6o0dQiGC/D2DXTWpuiQ9tqiWutc1/UaRpjsKtWXprrun5WqS5Z1Z6S+MmtbBxk1zVSl",
-	"7QHSdVZmo79kI0wqKiOV4mZ5YceO9IbCj0c5hElBzAF8XQ9kZkzZ+/wZEgmmLfCRvwSqI9eMlRhdoxiF",
-	"+P2M6NWiL6RkCjHR7cwBFR3cLHFu2QKcKHQsDKNzYtDLJEipZF6BMXVI3luFxUXovHt58Z742PTTKCET",
-	"MTPtRPAatL/8IAnCso6FVcOumGDK8m0CFUm4GY7FWGB+RkaLAvwM9r0Z1GX2KDPYGtckl1mF+XD0mmmS",
-	"nrtsFDCvnZK/oISJRAfSnqe6sThHwRNMMXbRQMI9JSnEcaSkX2etDhKSYlRHCpXCdEBQ1ZiXCvB6YNup",
-	"UeKJnI5FFJ3ijFD20MLV6DpHFu+CVhxSq2Xj0CfY/1PSR0HDAV7UXUBegI8tcY+tVLnEMmXgCWOFZi6T",
-	"IAUcv7Gog2TO3746xcVNUIix07pmy5X3z1ydI+BOTZpwsDQJSV1wSzoW/ZwV/AYqhPPCpUm/fXOBEIHu",
-	"saM5n7O0vRt8byrVggJ4kEO+IZAkZ7drLDDKngu3hgqmYyUMd+KIO75AJLyGUIfcQI+W7GgNuCvRRmFZ",
-	"c9eD/dlISfpAGEhLjCA9hL9gpwYJ0bIxEOxAMJZrJICwp1idRZOnoycudVRCcmS0oX6vLDv1a+qVpZbH",
-	"IDEnPBcmVeel+kE52cxltrA5HjlIlQJb6LvvX5Bvnz77D5cNhKbuI5dE8+9/11Kk4dxp8CEtfaaQ9/zw",
-	"fEjOiXuFLGZSs7HYIcfG8gvMs/GAaJA+bFkIwtXsnNozFn0rnYSU0pWsnThfKtTDow7PfsJwqHY0WD5C",
-	"u2A5dc3ymqcOYOXOw6w9BjD7SDNTLIHCQEIAmIpTklNDHUQIN81CfKPRAFmJnbEmqaiKInXy1XIsIEWN",
-	"9IXEZDUYkIO7OEVYFgLZte7npaxILmHMC4qFGTQzgyFBxlpSA0o1nHeWj0Wdzm+/dZw8ADSIZX0yTwnF",
-	"193JwVhDISOS57ouPfR09HTo2bliupRCM+91JOl/Hzq/9OGr75AlAckydYClEml0PUjBBpjK6/LDopsv",
-	"CoQ67Y2Gx8ORL1VNS9477T0ZjoZPMAJuBnfvEd4m/7SfXVpmGP+rvHfa+4GZH+ERLC4N44Y3T0YjX2zU",
-	"ueTiM/J3J+WiiLJNgHE9wOW+cqmXw4bY0Dv97UOECoXyuJKZy4CusKIJvdJWRqnPee+DbeRozozimd40",
-	"2dfuka2zNeyjOSoLylfmuSo2rU3J9eClr7cKQlNYpRHTEoXSzbOO3nFT2jhtt//DJUU44a65vymZOH/7",
-	"ar+d9o2urUAQ+lo9/a6vwD63bXMk4Wycq71VlhvJ+Z194utQM3QNWaHPRk+6mgnjOrpg6oZn7JcoQ3jb",
-	"WbCMdWJFJzTKZDP7FrBTy8JxhBjsodS2pbw5PvLCXed6/sS1OfcPgaOczpkBEOzfPrVl54aKix7WLBK3",
-	"wRBkn/xHxQDlC605q2XEO49asluPIO73MbCqbnnQ1btDyNzYbdt7dd2qnajGraKHvlufzK8eOIJgy2TK",
-	"C2NVC1e/Oipm6dy4cBMGZH6nprjA7rYRuwiCS9dgY+irFZDWA8PbV0FOp5qZ9qa21qNpb7Lgc97R4nGj",
-	"dg4mLmx0Kn+4Rz7gdhTMbC3MwB8bMmnonAnQZ0J0ITGB/CkOaTOr+AvNo8C7p6Pj7a/8EgMWwEtPt7/0",
-	"szTfQ7z+l/CwCP1j2+seq2GF7zWNBr/5BIMPnxsM8SdQ39wyx6wusLU1Rnf0qQ6a/bzpFjkP9dDum366",
-	"blA30OHjhocN/4GZKA2mY8fXbqm2AdWP+G149V3v84dN1HK0UhSwFQ4bcIes8oxGD1dzQCyjMn1RM1Z1",
-	"dOp1/DyE54I2683OwbJCFjOeoU4yFhq0yU7rSh/LcYHBgZTUKqvGqmwlV8vBKWTMUKvlvXjlGmEfSwnJ",
-	"RmjAofgCDnAsoIshORdLhBT3Iw+acK3lwd0L+v4UjGKdyuwKekPijWcO8YoWoGNVObeKUT/1G2+X6TJa",
-	"x8ucCQ7vI5rrzC1L0qgB5A1zteo+GJJz25WlNbcGVt8E6xPW2mpsltfuaL7bsFKnx60xlxcrJRbvicE0",
-	"SlN+3lI9Mp5pr1Hr5AXNZuzwhVWWZYtH7BwqYpBUyEPwXYOde4O+dHt29mTDysRGm91XqOZGrasDJHGg",
-	"0T7m/aBWJAs2KVDey5L0IZAqDahA6QD0ejR+0OYhj0De0JwgxiLYQ0GO8xS71mqy13E68zQKdPhHvxEw",
-	"2XDjjbBOxg95P/hKMBsvhzBQ/3TSKDLj9JYUbGcp8i9h1wHNuB53F21S2EJCtOFF0WhmMERrHTA2qZr0",
-	"pxnTBJeQM33qqkwlxPA5+F3/yQIf9vU4kK+u1wVzQHtzLsYCGwcYbQgtdMM70GAtTNybgK4MSb1UkwUr",
-	"vLF8InPO9H9a9SVt45qRIvrar/O+O+nrbUHOn9U+dnv+J9BH1hW2V6hO7TZbZ1O3V+sZ4VdC+hLvcJfq",
-	"Tu0U12U/Ve0+lZ64DMbWO6Wdxh/genkojWoH7vh9AIq7DQN+enKyy7icidTy3pfCQCX6P4z+1mCKlBcx",
-	"2+ZiIj/eJ88OFaBv337SK2Vbwtk7hMHykJ9WSnCxn1EVadoAz+rHKFkkdShZKZksPboEFhmxIykKViTI",
-	"eywHtRyYEgeP5oFu0YXsi4HXhaqXEG1otY8p5UWlGDh8dGNwHhqzFqntDGoZmmopxqL/bPSk4WECO+5C",
-	"QIhvIRetEjCgkMUKNhxDX+zvTthUA+gMucJX1uMT53LzXvTlAxt/7p9Vjb7d/sILD6hpXzjeYUxv6bKQ",
-	"NH8v5U+AsAl87WSnNfvB4Wx+DVYYeNw7t+mdh/4WdqsjNODeF9uybes1zXnKi0Kjl6GQHoIEIEqCdWLq",
-	"xNWPxrszIYIGWgS/+YJnPmU5oHUOW9iDHcHXN8Ct2N2Hf6rD9zVPhF3W7Xa8zScA0n8OS6r1Qqr8vo4C",
-	"ZOI3zsKBJr7T+AwoKnI5R9xlYPCmUgLwhJzVyN6N8ZHimpRK3nDNpWD5WHDhYnZE/L0rShquYNuV7x5C",
-	"cEwUpASfMTQujs5CNGJXnwJUSG9ucKMckigQ06cyTxgxsshRAw0zBu8aJF4RWmCVKTBCerEAwyEc1LmT",
-	"GU7H4unoW9KHSgYOwLyBEztIiJUi+mgssdJDCzwsQK8/G52QfhMgdnDmRoRLNRbSlyFz0siEZtetQgi8",
-	"9dYT0Nc1w9l9bVgu/lys5o90XztiEi0H/jaMSjugms0u9ovw1Jqm0+V63uyzvk8TQAPHZ6sNICwAZKXA",
-	"yIM5wMUyebPAo6OrWzMOyxgTYU1c96giw5bpo0/w/+cvumm9w9+BX61Qcx1+jmWtNlJ3+439AsEWV29s",
-	"Fw3j1N8QCQ4Kra6FVk+OXpBtCunNU+t6ughjbxy24wc9bIEMIDZcYKHykoFn4s91lXyZOewPdA058lqx",
-	"DzVQILsYwcbDbKQpO/0TAGsD1qKmoepAA0qPFU4yakLyNsQb9WlZJgQT+pOQVI75+wkJ6fsDH9Rf5z4P",
-	"W23879+8f3ufwlgABth6cdkn/Uwxo/J3fpr+gLdavMYxPQOZftmd1nVFXKBRdjt5Rzl/hBpDsxnLiZEY",
-	"RBHHc2lGC6vUIHBbqCYqGOFmLGY0J/3UTmiIigqqMpDM5gq8uZ81M+lgSH7gN4wwDiEWaaU4REWQdAVS",
-	"ISW/vHtF+g4T9blt8ptkLPDgkScj+8XzUXQCCQI/IJKJ/RWhTNBPneKUbVetoBGgl64gR4zFk5FHlhmc",
-	"RQeb5Ay9X0aS4xH8e/INYowN43nMcB6emdhufZ0zyHtBZTLBeBDwZBOjKC+CtlnIKx+tMZNFHvOWFoXv",
-	"gtXM5e4Nzh7l43Mzkc5KMp/vmZ0hPkmHaLCCKdgk+4jQncYMDO4u5ZcdB7igHvngrGEmsadH2KO0OsZH",
-	"w/n+hvM/lDMx3BoXrPvSiHh0y/WxVRI6+kTL8jPeEVCpee22+K6uIh2YoQ/8ckwdEMwwpXbVjm1/aRdo",
-	"nrZZGwEK7VHE6LAa29W5JSEkX6Sybnu4LH+2imytRlv6OGQ3bGtihX3wJT63k90nADzunayAFTwvXdmr",
-	"277O89u8HIEk7p/dgctIAP8AMycx0yEn/RJKt3dHzvjCwXWXaxgcmwHp/uDpCYG6OjMUQKbCFV4N0XnA",
-	"K/YPordEi9UwBNvv68sm0gw2H/6X8YP3SAZRP1108HIVFwHUXawM+efe1Hi34k1t7CLcH06XXDECAiLJ",
-	"y0b62n0oF1EPDlttJzXj+D4G0EZADhPtdy+YP8rZm0yOCK/TrL694VC0MLyjT9FfO8nVtKNAuqgrpPs0",
-	"ur6ZMa7IjFs9EdAHrllpBmcYQbvgmpGno2/XxXDsavWQbpPG8a38MejjbogLl3N34ko6E/M2buTooTje",
-	"+yYg1KPvci0lY9d93k8zi7bFKV0AdpG11EZ64Wo5G0BhZUWuHUg2Av6w0oXEQPz9kJyTXM4pFy6bAvLY",
-	"JktUOA2/qU1SdYCMAy/HksbrjAcL3z2odOBq7T2wEXLLWcFB5Y9mu38tcQKO3wonONAEClW7s6YTklXa",
-	"yLkvUgf5dBD0TzQzhosr/SUSyBEtyy0mGPvAfSrhZbnJ29hcGjvaWvUiF5FjBOUhDNhjeRKwrrgLtnu8",
-	"gNbdjOuL29Db7c7f0QXU6mg8R5+hrsMzFdSsohjgmTNF+umCTWZSXqcJSW0rV4oBzBn7yKDe/pRes9TB",
-	"wIW3oCYCNcxFY7tzMhYAquVoxiUTPj05sfThfZJwDQZwrJV7zfn8Y3G8LSKVC/CBjoW9HCG68kpZ0iB/",
-	"l5MkINGEJBZX/jRv88jhCp27ivV3fzGelyV28dDqsp1Sm73NeZEfb8J/qZsQt73FO+FY0G7X2C6+Ksdw",
-	"nJ/0DOEb2BTzUOsosSvp83mRs1SaKSh8hknp2tClRy9zI17VqONzu12TblD9o2NrVTPeTB3dmnDrBozu",
-	"m4m9bzjhHwWOCISgY/++UMDYxwO5kzLsBYkkyA4kiunrU6cmu5ggnfroEQdMQ4tikAQhJCcAKuwipLqU",
-	"4Hu947+O0ttxPP6syu6/qO765Tf2kXHlSB+WDbSHx2NCuPHlK12KVBNIUpeMXqNu4TnFQY2V69COURPB",
-	"yhfUZZqvqiMBatd1ZDQrppjj7nWdiBetPA5VzA0t5NWA5JIBQDIoNaeE+k5C/0KasVhIdd2E5K2VH94a",
-	"Efie6Qe4RGHRu25SV+mQ9OU1ATiPOtcPU+zrUr52DTEnHwHYbbOD4SN4xd0ffkvLePaR8AVD3Hd7OsI5",
-	"uA1XiApibjZLfRc/eI/kGfWzu5kqnsVXMFc9xtG3G7jibYmps0F0D2bwCgBpUfeQv0KuuchJH8xdM3kF",
-	"oP7zsuCmypn9Y84/llSwwn7W7Mr2az96Q9lgSF4ZPRZ1lVyuXfFuqKuBgZpOrF2ziGHZAjKhOcbnx8D0",
-	"LaayUMd5LNJgjy6V/DuDEvxpFDqvh7Tkl9dsaUeYRnX6Hb4/4jZiJeYpd4kw8dpcC7nQThWfLE/HIgVL",
-	"uUOLr+Ff0jqI1a6LfcEeKVcc4VKxqSsRQMvSVQhwEPOGzcuCGlcL4u+Si9U0CLkQzlU2FnAPTflHe92w",
-	"j4b0oavDT5+GITry82fb66dPw1/cID5/Pv30iYucfSTDd2yqybiXzbgqx73Pn9PBKQgIGMOooWwDsIUJ",
-	"G4u0tdmXdgFaOnEVIFa7Wpk2dOoQcqghcwkQahkKOdRgbYyxkIKhoQRm6R98chLXbOQC0t3llBTMGChb",
-	"7jOd0ks7vFP7z9CN6zCF+gXp/5cOzoiQZFoJmHMyFiUvwSxq9SfFLddI7I2CRRIBqM0KnkNyAcU1eI6I",
-	"gGyl1AmhiImF5pq1LRyLmszOmkUN1kE6a6pvEC0Cu3nIEksvBYVyNK7uAggoVQG2Iz0WELIh7YCd3Sii",
-	"7CFJ9VJkl1Cz6YYWKUIi/iBJXrlCCnBy0+N5Sowk6cnTWUr6juJJevxs3g6kifzmu0aR6ftQMaMevo45",
-	"OZ7io1n50azcNCs3zlr3vb+fdHr0Kfprd6tz9NKZRxAmNLN3W8HyK5YHB5GqRNMQ/atXSm+YyKWKbNHQ",
-	"tGJdduhVBvBoj74Te/SOZNVtnt64L6OHYo7vm1SZ1Eimrs4aiFdeDZdT+AlKERrAXFXEXl6WXAePBPPF",
-	"RvKdierejWUR2exjO7fKS203T/a1mnsRy0pKID5BuAvKRfva1B9U8Pk6NvYtZ/vR1v4nsrU/gBhzZFn5",
-	"g5jiW7lLOxwBE06Hy/l0yhSzGuqEmQVzZt+V6LkVRRAqIzvBKbYmNGSu/pyqa/vsWNi3EkLz3MHUzeUN",
-	"Gzi4WCY0YOdw42sPwUM3TFlVMhQAzaRyI1aVGJKfXTVLqLwncjJnVIAy6DjSWFCrsBZDcu5EuwMdYGc9",
-	"OD7eyv4WDtCzfduibRy/cCLlgurm/EBITGocH1WJsdBhYRXTBjAX0pIqBNTto4kH5ugSy3GamVNIob/B",
-	"kLwRME1A02msr73MDJ+zU/J09C1WOwVbAlSpEzlTZEGXQ/IrgJvnanmpKoHo5kmoiImzkVWRkwkjUOu4",
-	"j5ZT6i6WgTNhCagVAAsNlRh/ddVV1ywDdkG9GI1gRiuUceCkm1RepzAzbajyVWlr3Pd4rjOqxy7kmQlS",
-	"IdPF+tyJ277GCAPErSbC4VgAWoMdn/Bp/PX+YXHNvqW6eA/GwtXFxNq6aSVcifU0FDeFgtGVONADLEuC",
-	"DxBL0zp0eaD9UpzGMKw0z1meoJXFG0vGYirVlTSGiSSqmFnXlMZyLWgPQRJJgBodXVlSynkO8KZTLrie",
-	"4YJSv2o+xi4WSMdiTq9Zg3iJZSpU4ZeLmSxYfdrxkJKIfsFxNiTptCoKpDD/vl5twJ6ysdjOMKDI7JJk",
-	"UEVG02USannq9Z1bMMUIw5R4QJYW+eDM8nO1hMk4Y1UumW6F5ViKrCnK7JAI7Q7U3hXMVmv5ty4z8KLt",
-	"i8SsuBe8c/AmmsGMI0R3RmpaldfAMjvyle3+PSzOvxTszbTzBgwIZEuRvatE57UXP/e2sAP70AWoWwnS",
-	"l8pV0/cE4iBGCxo0rH9hC9YfE6HDasgNAY4IubgvIe7B4il2F+JeQ0l2IGPvljrAYkGHUhSWfdb4Uix3",
-	"0RJNnODa768NFrd3xayDzPTLKwi1yOXZWEykmYGjFTFziGyxuntxC68riKFA3G2A6MWaAXE9rAMNAg0B",
-	"fAOUzJ6Nno5Fv6vaEDZ/6GoOpIN26YF7YB+r1FYCrS5LP11qXJxDV3zGw1uRbhOvsVgxXoYYlHA/4J57",
-	"ufIxamONBz3bZZx/g+V9jxR3d7EeKwJyRw2pvZlYkM27S0JhJkbkFqZ10fVNmRlzCniEjCrUNrxv1YGL",
-	"5wnmWSXE+4dR/XMB4QCB6qqCkH4KPtrTpyc+08RrEjlT/MapBlGZXeBoWqKOR4tQOB40F3vizRkU+I9m",
-	"hWb8WIgMKOgOZT8hlTC8cBXTghzeHJAT5Fl+6hBcncQ/qealHovU/e7qCKYzqmepAyPH2lXAKbxWBtJZ",
-	"mkTlDr3cFhXZ8moU1zAKlieRlhBtnPY181OXFZqSPhT0Zx8BVs+qG6TggmnUuFzZq39PI0U8R3x2/OUw",
-	"xaL7dv6IWwPl8vFjmqA715JFeg4A7ynBmkqnJLWsLwVkzgY3HCQkFXnLjx8P8evTsaAucwhyd5BUJz4k",
-	"Am0HYCqwii4TRi0JhUdt05m+sYo1+2iOMn2TeHR8HBVRcoE6OCzIWPTr+uqIV9s4A9BmtPfaKEbn+tSF",
-	"d6gbuGDnbC7Vsr7arpRcNDIbxiJ9+Z5epREgvd9PH8vFhDkj6avp4c9SsMPX1GSz1LfRiCZ8Mno6JOl/",
-	"H770h/rwb57axqLx/Y9AdkCB8dcX/J8s9WvKaqUhwBG7yvDtJSNf1rxkJw3JQR3F+gQT1dzyMbgZkx7u",
-	"eS/pZfrGcjn20fQ+JNthmSD6qPvM1Me0S9GBc7cjLtOmstFIWXW7jU38aujoYaNcQF3SaztqrRX16zXv",
-	"+WO003NwijY/2SrM4IGWqrmRqLTSeBejam32PG0bVMshaX2l3lL71pM2Z23M/TEx32Or2v/tYBoBhb/T",
-	"StpPR88funQpXgqe+yL/E9LfJHBMM1oUoFI4lYCL4Z+x5Fyy+kuITVx1Ub5jNG9JWG9YWBvp6DVPvou4",
-	"yn0EyqNP9X25MTzjPaimbFXMhEjMlQJHRE6n9bXUR+BxgMBYOhF0DtxismxWsskHiTN507EQbOE5Ryg/",
-	"ux5M5mpA+QFYaRZPN7gQEGQNRdpYwgrIG7EIhuAbLZfm91JdRfdm7yF4/kthFGedZV7iyUSm5lDEb8Vw",
-	"D8oxCob8sfzUHRmrkCzWqf+gQWv3d8yT9arAqyfTxFUDpXLnIIhTzeoZ9asbS2jM6cefmLiyHPCZg6X0",
-	"fx+vC3078CKuZYFnxbKL3RXc9ojWxUzqmqWwj1wbTfp+i0AtMlIOEivjV6XjS36JfEjPWChZsANNbrjm",
-	"E15ws7TdIfNzCCMtyjTqGROZA6iY5legYKb/ffhLsHkdXvArQU2lWEq41TSv2ZLn/4kRx9fMThCDjhPC",
-	"8pNnz46/db9NqGbPn0Kj8Hro/iPNDPYJwOguUvsMXWDLYBCkxLYup2OR2v2oF/2aLXVKEOOUlFRpLq6G",
-	"JGjATprTYIAKhRccswONCXG2nX7ErYKckH9UEjVcUF52VIra9ZVXfqQgBrerLL9PAb458i7YcqCSIBHs",
-	"LSC3kdYWCf6OROTH8LXbC45luZvI6KgjnNY1yTH88kCCo+WLmzPO3sET93isbAe755jBgO8AhvZfJfkL",
-	"1iumMNzx+0z3QrxQCOCRLnW4rhFbSukq+3u7MRSuBq6kqNCYBdRSVgsatbRyX4WhZcG+DoYuTOoPDJ77",
-	"mL1xH2i7zcMTzk7bUd6RzR99sv/tXNUi9K9c4efIP4Ogu0vwNF+z0ovaDSDeQRfibjjEfwao3a+PnAsb",
-	"1c7huzIw2ndgdO8c7b0jq8drezX9oXsP7z2axW7WrpkOONAzQicQlOrQcz0XcHCE9obn2gUkhsRPKAcd",
-	"XfGnhJLCsmo1FvDKFTM6LhuvE0KJntOiAOMAC3wosoLo0HohDdTjNR2QHpgScM/yw9dJhug6bY/wuv/K",
-	"8LqdLMVJC1xM7IoezfkcBIF2Wd4e6B/fv397QXIpFcRnYvjIhGmeoyXh4vX7t0SxjPEbpuyxnkq1oApw",
-	"TCl5UcgqnxaWR0DaPvlVqmvA9SE/0fkkp2TCZhyCocfi4uUFtlQaSIOyT72mvLiqBFGyMuxAE5rT0jA1",
-	"AKwg5AZzu/520hgwR7UfTp6Qd9+/IM+enJygOS1xoc7pCzx5h++XJTv1DRypafbNyUlK+lIBakI4kTIz",
-	"zBxitIEPaKtjB5i4YYUsLYvKeMmZY0xp+DMdi75iJcjzScASOB6NBiE0LrShGbhMOKSM2Y9p0w7p305/",
-	"+fm7l+8u3v/y3f+4tFtw+fr8vy//8j/ev7ywvR2PyGv+F6snO3pK1vfqQGNMXwI+F/vzMbwkpwh+Do5A",
-	"Pag5tcfGqJGUjp9g/JCP8HfFF8CxkzoSS4mR10yAMwdci+BkDOwZ11LWWAQQ3YLm4bCAZF5pgFYH5p/n",
-	"immNvqr1qKh+WVT60JI9oUUhFywfJGhXLZaQQHfDFCzEkPw6A9j35Vig4ykh0URcdCIWEAuerrBh3jmq",
-	"Y6wE8Nh4IIUweruB4LOZVpoWYCieckGL5mGBKTrvl1qC3dX2BV9jkw1ir0okxyH53jehXa6QJR5w3Wsj",
-	"Sz0WKJfbZjnTttOOQ0lylvGcgQ/Kw3JBnskMclFg81LX/1Az8479nWWmj4GagzRBMJOxwNHqmuKie5+U",
-	"TM2p5WXFciz6M2NKfXp0lDMkf6WHWRjcMJPzI4hXO7Snn4sr99cChquPVCUMn7NDWvKjwRk5n9N/SkEu",
-	"fr5wQyEZVXbO5OLlhR0WcBaoP0qF42tM5KXkwiR+fTCE5dnHjyEdBwnUbzhmLfmyxZQ8/fgxnofM9JAu",
-	"9JDCWGAGWuijghqmzVF+dXTBRP4a1/C9/NGYclgqVtrZzsy8gAyJBssL43K1yWEUYzGpDDkZjWBwT0fP",
-	"Ycu+ITNZKd0cTmWFQQz9nWO7MCg70CP3xREguMypqGhx5LjDoSPMQzgG4Vvb8ACi/EAdRF48FkCkboH8",
-	"6O2oXJirDyrwK/r05GRIzsmz0ROHYkMNnVCEIcnlQgzsh4VUZoaHwac3nQfqjxDeLFsoqdIYSfz61euX",
-	"tcUbz3BCFF1EGd7wNGFKSTUkL+2RdWfdt25PqK/m2A8U79YgRaa9CLHddmc1WVAO2HN4dtpk0Hf4/itk",
-	"i6/txbsm36+6AFvuFtJ/9+Lte/L+zeCM4KWCEea+IRiBZUSNm6Yr6Co0u9FLyA2b6xV34cmzp2sOQqhy",
-	"9wofPnbuRP9neJgqRZdtEWTvW+7B/uvzVz+R79+9eT04I2xemiWAFjkFBPJF7HJmrDOqDNrpdfk8j0+S",
-	"di/SLipCLBY0BfYQuTbhgsJw1r09Talj3/d30DFO7s73hTT7Djlol27vj09dtBeBlUrAfHN0lnidTcKt",
-	"J6exnPR7V1ZQlXjIeK2aJXkhDIpdbpD+SD+TOSOpkfISXkG4qaaAFik4DzWb84iFuTif7dIcxDlgekp4",
-	"Em9gP00uAB7BI3o54Qtue9+ZICkwe53aG6Imt9/4h3RQZyrHtaZzWYtilpf/vkxJTrJu9UXmcy5WjUzf",
-	"sYLfeDMKXdS3qFxfcX2AhVaabiP4KtIeQ7wBXJO6W4M819dBdCnLligLzPprxGJY6U1CJA4tyA1nVqrQ",
-	"jDm8HyLkInFx2i6d1VufMdCDlLLgmRN11/UDzTA/UzFnVS94tnSFn7hDC4x61qSfzoADpAlJ7V3PlL60",
-	"QmI6GAtZMqEJJTfcLQgQLGb1ujpSJcbFn1kShj/Cs47mXQCKx3Ktc4S4mckKoJKyQmpIkz2PHrcSEAjm",
-	"oewUzVGess1YOQqzlVEsk5UJKrsHKx1g6gBm1aMaSElWMCpISbV2AR+Qge3H7MoAUJjcEpJ8UT8FAx8W",
-	"QwUMp5IpLnNu5b7lkJy7iL82sagSIbQCHrsnC12zk3B5PKyxbnUQpVSd1yksJuQL2qf+bHa83xE7beWZ",
-	"WAR5PYTDF6RayWSNIzfWmCQk+XXzyO+dwE50NbEaNek34Acc6s96dNzppsSuJMAU1HlcyVhESEMDy2cZ",
-	"WHpS5HUpsllubH+pm2oKbNSNzLIIGWW2cxdUVzDST4U0l4HfpoOzsYj5r28iesWgGikXdRhwP9WsmKaN",
-	"8p2QnYYRfI5bTx1chBviWDjLxSlJnc1njVmTvu8VU2hl43LA+Z8236knc+nWB9OrxqL5mL0t/BOYzOQu",
-	"jAZGq9NWYnbvZhMSlTQzgyF5x3RVOMBklJXHohaW3TLqdEjOg3qXjEYjv8Ca9J8ePyETtpQOcSHuMk4W",
-	"DP3O6A1zlqw2Dg3ZkIFz3Td7jvJsvwJfdovfxpMB8wV+Bo3GLTfGr9jt+ZPiTT2UfvBaAuQGFav07GCK",
-	"wQAe60BorV7Xdv5FslXWgw6/AybohOdYbpai5gI7X1rXbLktP/ma+fwMoypIgiWCLZg2Dj1RODFV8yuh",
-	"B5hCeuYwapQ28D7XZE5z+7D7stJsSP4KsdPAA8F+7X47fk5m7KMDWfbKxMWP54cnz577P62C8+TkcLI0",
-	"DnYhs/208bWfuK7jkf9qp/sQHAY66hD53DLaAT9oXO4fleIh6BHwF9lS17S2EmGr96L5IyUNNRucoucQ",
-	"pgC0b+kaNUYhF0QKJG5Z2MsahgTKkt/VPmaKD1xKu8tiqJWjddUIRhJTTu8eAxEb/XQQqJv5vyhttioK",
-	"r+k1IxRWxtIDF1e4QvuQ3Kdrtrzk+eaMPSRzUjDqccw8YUEYOfEP1Cy3UZMaU2YgLe6MII0jV91EgPDW",
-	"ZgJ82j3UGsbhXz4K5fdOxRdGlkhPgNS3Cym3J+80s9CQrjf6lkpqDFP21f/52+jwW3o4/fDp+Pnnf+t1",
-	"p5/Vp6e2S23MYggU/Lf6+Z3gElijSvuG3J3VI2Bnebpi70Pf8hkCBJ2iUc8lsdkfujxYtpG2zhsIdm0v",
-	"QnRHO3QcOufoR0RTOB45X537swVc4UEyq6Ld6bh/6rX8nXOUP0a+SC0n1QsbZHi8HDbfYwWjeksG0U/4",
-	"yF0ft1ZnNsZ37nFMX4msqHJGmAAcHhgqKi9uEezRGHSdTPrQyIybThGsc1cmFW7C6tY+4An6Y5wHJICY",
-	"5h2Bw23Xqg3gyqK3Kl+uYnNZikyIYpoZsKsa6bD8rPQFdBYqotexeoNWDEBIZI4gyOqSGU3griH5WRKz",
-	"kJ6aIU5pJgssbeXG52LfnGOuRt2aVBqTjCl0V5VQecf+dalZJkWuUwf1FGJ5Rt86ZKp3zKjl4fnUMJU6",
-	"BGoHcgcAtjAcwj6WXDENkLlIUsRHRrraUiFaPH2Vs3kpDRPZ8vCvbJmSvoOYwGByec3EICxT+B774UIb",
-	"RnPYB3rtZBqYQViCsTgHKRUDOTHEHEZ0ShSrNNaH9OnWHoXbhEDM1XpJYLRAq61iczafMBc+OBYnTzEy",
-	"6yxGEAsDRisKVUY7NQJm0FrZKAMhCkhu19zp5hp2xcGcjEZfEAdzC0a1l//t+G77/kFR0el1g8XHaNmp",
-	"YnpWLPH41gjR7titoAFGqd4vaDZjhy+kMEoW27O3H4PzHzo4/2Sn9f6BGragvzuLcCVEy+0FTI+2k2zr",
-	"fdYQ4I4+wf/eBNGVOOYZz/3KMBtP5mPu2GrumFuWdpFlr+wxWP1X39XIAWvEcZTJnHU6BSBeTQJK5DUr",
-	"lgQ8M5ZdFlxce4nISaA+BKkPX0sX3A4dHdQ4oD6PAwsp1I+QBdUYfJOQOTUZxG+lUyXnDmDR+Y4c4qcA",
-	"VwgGzlGUT0A2gdI8A7yOZ9RevzDkfnrNRf6f9jNKO2MRJDPpYCiv/VP2czqw8gwUhoqMb1yQefBpQSAk",
-	"omFZSQNnUVLt4+R57hZoLAATPsT9gUMEQpvd0LFWqZX3VMEZJuRAPeIcfLgO1YVeMxHc5FaokIKh0DcW",
-	"UI9iRnUSJD0SCXopvAa+G0moUvyGDUlqm9duce2U7WfFfPlLmLUb8oFOYioYC2dkBIETusZGdYw1bTte",
-	"TasYPXWBXcuSkS6waSEPXb/pWPSFNOTp6Bsf/q9dkTiSFRAJCBF+hVyEoiQoPsO1mjiRFdIGCkzisd+U",
-	"Sn7kDOuSunBrKXxOhVyIwamLbb+idi4SIsl8NLibdU23lspQ18SsAsFIZmVApG+XvYR0bV96OnqKRTQ3",
-	"rgE0fQjNpl7wPQ0B6YUUV5DMA6bgGSvKKGArw8rvVAda8UfQraq2KkWxJP2noyeJB247I89GT5y43hT7",
-	"g8gPG1qbn7HsBcsHHbBAwHpeWOayL9NyuRS/Um52SXd1j3+v5HyPx2F2ezx/geynBdUrlDP0BxxSJ6x6",
-	"durZT2AxXWYHy3fa7Q69DJfQQ7q6P21jbRiu92mOcCsBe9rtTIKrwDPwwECaN8c26XrFO4dlRVIhMXUl",
-	"HW60CP0hBPCHCsH4WWJha+RVLrJCSHM5hUS+gYvGrgP9UTfGS1Mq2K2BY+/5GnuH9sYiajDZmbcPXBD2",
-	"vYd1WD7yVSR423Ed18avxCEXgR+AwDGHOF2MXFsRlNpCte9B+vN3wmYJ0F8c+wp06C3pY9FniqaO/BJA",
-	"zdFhnsIVZ78BcWosuMHLdNAAIJnIHMqSgcgSuIg+bRo/Hdi7Ewf7tJa48gGGCIaJ+EGPhUeqB9kHvfne",
-	"WkwV1AUVDlsvEv1S8MOk/lwMEhczEw/nFOqwgzGM5ugOcgWZQKRb+OGCgJZgDz6nA/gn02TJXJYvyCOx",
-	"XIeFuqXLTqNrHJcYORY4PDsdJaurGWZuSoV5kgnEEAkQgSz/GbgCVi5DUhMt7QNoRsslw6At5A/C5W2B",
-	"l3osxuKNr2GCicEwOr/fNUlg2Jcg4K7ERxMnhVEruZ1iWq5xtf7rpOTRE5+kOxbUGNs5PBAS+lBjgnNy",
-	"aRu7zJngLEcp3kmi3kAHmPJekEEphvQR7VDPKij36ULtpQKCLCSAUEBgZV04LpNCMEyAdSZgn/M4aAz+",
-	"2ehJizU1FjG7Apng+L72B/RhpKh9xaI9pa5YitrtjZ/A4/kQcs0myLrV47Xid2lhVo8izu+oDs1XEwHe",
-	"MZoj33SyALJzyNCHVKGvc+srBp/3r61Vt93lPHspcu3nhWBnijWhxkgf2SEYNFNfcBD+MuihgWqcO10o",
-	"Y9F5ozinUeNSwcZWrpa6mNX61TIW/m5xDdYXS2s6ODxT21TvzdNSeKvq569lunXrkXvNAv+GAjILnrHY",
-	"1xnqeT5W/butc+TP6OBwVLzR3r2Bgwm2uBf+9dFAhVsoIGus+IyjNJKkxhTBZx5ihHfmVS3C71ggrxJs",
-	"8aWcitSMSrDFFjYl2OIBmJTdoQdO+tnCsqzMlje8To+s6E8NorY/TwK8wttwJCNNudGKklUKok2iCqFS",
-	"OXvQtOYTdZGWqWMYZZlAYnxljzmkytdRNciN7C07o5oUbGogw9vZE6a1l+wZUWwOJdhC+I7t+ku4lxW0",
-	"xqJFd29lXrvwLruGq/p78BODXX0sJswz5v7T0bd1TukADSqyMgD0hm6+qOSHFMyVWofC7ZrlZ3GVcFhS",
-	"zW6Ycnhe9dhrMDCQYstSD4lHM7Nzj+dhZzCEGThfo0/5xyT9nG10l7x/8/7tNgSh9w4NAOtoAPkY6emj",
-	"M6yxLBsK5cbqzkV1354EO89NbgR/VIBCHxXpxyrUt2LmPzB37Bw1WaoL/Haj6g28/A40b28tOvrkPm0L",
-	"x3GmqN79W7u2oBNF2GoTmS/XTO8PcCofQS5uk/WDEUQNd57fxLswLjnq2UrkR4oudvEpHWjI7gWMPwpa",
-	"Vzpk8yK1UgLNZgBqgOXpUiyz5MsvwVP+Hs7lQlg5tXkX1yh/NL9UdJG2ANjXZ+4dXWw/dl8M8NaildTo",
-	"Tfd6qJKeR8j9jutSam5csc5mq2m98GdkygtmV/8/x7311R/3Ho/xvR3j7zxF0w1YyPd0oMuCig34Xy9Q",
-	"1ERvsA+izxiZMLNgDHAJSpahE5Xd0KKi9jhOCpldO0y4nCuWGakAgjf9f4d1oMBwlhUpkJ1OCNVjkda/",
-	"ETuuFKK8oO+5Q+30jr2FVNe6pBkjcyrAy+tgbdDjh8YTOCmwkBAcaJu04rNiN5wtEBwLoqOGJJ1bAR7g",
-	"tIQ92YXDfoHJgd9Oxw7FQULSnGmj5DKAxBTMY4JBVgb6dsGJuTZWBJlRDKJ9Dx28TaNYb2MyDewvGBHW",
-	"8gV9jWqDk6jLivsMBwgOsypmGD/XATvMITL0n45GXuGx7f3XxZufsTCA08Zsfwea2K1lmB1hIAjRN+5T",
-	"OqJlx6yUCc3XAKch+C6zytzJycAh/jUYvsMIdHzHfWeM4pPKMFdMD84GhvA54ksBLH1SLZkallIWl5r/",
-	"k6WIc0uJkRLr4QJQMHEEZMnOSzhsSM4dddhNWAAqm5FVBt5vCV5MSy6o8K5tZ4K7z+qHnQ+4VFDy9NKT",
-	"CujVuZKlPRbSKugulIALq6NGWSljgfVPyQUosXWhBKBHZdebFrigELeAUbI34FoxlYJKh47g9UwutPNW",
-	"+lSZohVPA2vXvC3o/hhB7COdl4XPekfzHzyJbMltK+qmQ8Czgii3OlvwtFcqmVeZQyhymqx/slTyhudM",
-	"9U57CzaZSXndAy5rlwbuZcx2vsSv7LX0BD4ALwZHEzxWqaJ32vPgytD40I18CPjONf9BnTiuybMykbjQ",
-	"ZGPogON1idsLzPoftNFJ70OYXvQeaOBYza3RTU3Zmxcs5HZeIiiVnW4B0sVEUpXbpmbhAi34lGXLDPdr",
-	"hUiD2daN0fcdzlXv9AQujzmEkveQXfaSXjgWvdNwa37e1Qxhie4rpRQBvXeIa/YAJR4LF41GhppKk9T+",
-	"IliePlqW/7Uty63ynCUpLxmtCw+xIIfSVzA0w59Hn+x/K8aDVQgbR5NIoECZGG1mfMB3zl0CpxMj4YCA",
-	"puQ+pQnWyFheArhuh74UboN7MlBsO32P1cO+2DyAy7hOc/sqD3ar1jSHmliPgJj299KGZructOdAry5D",
-	"OCZ7FJatBOo+cYF4lCq3oihm69gvwtV0oInVTFBkz6A21YF2Hgx734EvAMRqmV0faIjrZ2oQxENenyOQ",
-	"Y63YBbGmjVMOyeHu2AVXzlTJeZDJaAHZ5mPhWkv8D2jnryXMGdVkAnqW6xYl/742tGCnrjHb98A2YUdt",
-	"L6rwOgZ5eqPnWIDyY7hioVy/90JB1jMmRDvJsw5YvUT/V+ohjovlhujUOgBdQ3+QpoM5LVgDQrgmTKhw",
-	"grGpWNCBlFSZwwVdNvSG4AKDZw40cSHmxBfIWC0YYhz7GAuK4Ugp6pOY131KAhNEgDG0HLsqaXOasxoV",
-	"ElWaBqfEvKRQoaXEOv5WWxoLyMrxtAKJ9m3Sg4Nshjo7uBoOUT2rjBXYlfF6lct8upKQAr+gy1Mk8cpk",
-	"cm77M3YslposZ3F6xw8v35OWE5q25qTb7r9U5o+opHfaezbfXfCD7iPJ7/NXvGuS+pL0G7VyVwaKgWJB",
-	"oOY61mOJ5s8a8fSQ9RL80QEGB27owgFzeE7ZYOjAwpDrOTOMobyIans5Dh482p4TcuMrMwE7DBVnPD+E",
-	"MMUm92vvAH8dnKGvKc2caGzP9lj4v8icmZqzrTIpEolnWpIptUzHsyw8s5GhOAos71pr9/QRPOqCvD8/",
-	"ZuvfGbQ4cGx3Y0eVyZxOuEG+14KWeiaNPsr5dNrpG/yOT6cX/tHdkJeseLERpm1HCCYj92rlPuMG/ArY",
-	"1WhjF5CKiSZpHezRZiFJWGUoNA8WzZKa2Z+OO/+JNegXWBqkuZ3xwQpfth2uTzOqZ583eiRRSPfio6vk",
-	"4RoAsrHXjG0G03krwf9RMVIqNuUf7dPckP43DTBjBSljgyF5ZSAoHSCbSqa0FLSAdCEf+dVSJUdLF2zl",
-	"gQTXFHF/Gpxf70t1cprn4BOkxVtl+zLctoPH3R1y6bJ3OqJ2qJCCZ7TAAwbrOXw8Ll9T0ff0e6BXyLvr",
-	"4OyCAGrPwH5Xgj+OS5EdqkpszjbFwor2SGRQd2Y11UpOwYkUlz2w+ljOrAyOuXmYTEnnbQC4P3FtLpYi",
-	"e1eJh4EwjAZ2m9f/KJCfbk03ZdHZ3XwE+bwDUMNwNuJjHNFZdAWCJWsznOd7fOQ+4z1tD12UgSE8LqRY",
-	"sRt57SF0OUJ55rXP0woA6NTEVO0/NWr5CiY+7FIzShH2LQaybPPewuLfU6YHtI3dPLSTLuo6byMr95ML",
-	"WQiB33omF66ArYQao79zDeDR97apND7sMQR0XDPRejYabPDoE/y/DZf/HTAhXWdFDAl8VWc3OtusN1G3",
-	"wezbJuqjd5+MtTvfCXmpW5xHr1kLBeE+baSgXURiT1a3EouD6XLzNf1r/dg9UlToZfN1HcYMmrFdhccC",
-	"IisXdr2tMVlFmx2YU/3d0afweWOeQNilByGFLgYTEUEINAdnqo8yCKb4x1KXX0P7D/vTSYD7OvwDSfxs",
-	"+V4LB4sJ+GgqlSPgL+ulKwygQYPOcQwBmD50VbryidSQ1AXQecjLuubOfC1OWJPUMKXoVKq5s5uoeToW",
-	"ucQKxAU1TKGtX0iPxojCBLaYODf7enTokvB5KRWEBcyH5CUgvLsq2ByTFD1oKFqpbSf9KAr6sg7/w8qU",
-	"3oK4GvYKBTcFCwmIVIDTnYqMRRjp4LEci/AL2DE1UUzLSmWspWvD6Dx1b7f++Nu4R8e9Dz53s+GYAxBT",
-	"8MDT4PSn1xCQfVrDr88wENc9ALWHEUHR8pbJkszs6s5kgYmvkAYaxSuHCI1XRo+FZorTgszlDYS5ugBg",
-	"WFYoUjdhU6niOFuAvjK0YOiKd3vTHmDu8bogcGIs6nCJOGV04IBBQ7l2eyykMVasdGWaErRo3TCBhSiR",
-	"btt889/DkXqDdP0l/vlwHCxPaCUvYA+73RQ4qq9UgNl3riG8tP2m8owgLH0NpRCFxkzNn7Dk56MGeUel",
-	"tMLNIn0RU3uHOK6zcomQ/voFMridGHhkud5mbRWZm+OPiBPtuCTU3Q/lQrQPSsIn5bRmslyQUskr4HVx",
-	"iTnbtIv/OiXcjAVk34TgK8yVaeFTvwjbxe9OTK3En1Me/dMVr0OijmXYEKg5lSpjh7iTg3uTbDuLA0Ea",
-	"W/PiCIdNu9BHIVHCQK9wFCKKqKf4XaBF8n6f0FNAtKzvLBcLhU0lQTqSyn5sO95JLOusyE5j8X/Zu2Ld",
-	"tmEg+itEltgAoThdGqRTCxTIktZA3LEDK50TArIo8KQ0LpB/L3h3lGiJApwuXbImto6SyPPj8d57ETzl",
-	"JClnC/ofoYcHQ3+82HuAP6Cq3kfsFoXpzkYeYVD/CXe8Je+8Z513bLFUKwpJ7Zy9+hsuThiE095IcLu9",
-	"urr+8LHYFJvi+vZmc7OhLCeh5qL24KksCuZAMsYoOUT4ZYkGEbHbhLx4IvRIKjtF9hwdMzr6PxA8uauh",
-	"IJPk80IMFXXy1jmSz5x1zWBx6hyYC7PLtdugFjpkYgE1mLyJdZv1EDsnoqqOfHkhSvz35UTyabX7vtuu",
-	"5UwKacNHGk9M4Bx2JmE0iQ4OCnshEacais9dmxnCF5oecm6YXBRL1wIWk+L14k20beZ9RJkoec/GgyJC",
-	"JlrXQKVs07nwRFl22qhI1ixOFIkWQzamPna2pJ5+3rettg67O/eo1edDW9uur0Cre/vSmgZqrR7gkWeJ",
-	"UUIGXU8GfIkKXsq6x+ggHn4FyUsen+iIJH3sJ8fr8y6O3Li/EWWZoH58XIMHXzPoRmlVmrbrvZiFlNzS",
-	"ViVhxl6ceYyvfAPPQMxg6k/L+5n9OrLZC6mP901yeWnIzz/3yQOKtHVlaUXsLU2+2dKhopZpWzCeZ6gW",
-	"4TJ5iWkCiAEwa6PhFALtY+YxnJghYu/3hstUjG3UispVrg74cPQ+ZcbrWqsKSltBpSidCSgKM5rUG9kT",
-	"Obptj+McXVEXJmhf2U51XlR8067/dIaHT2WusK1NQ3OkgrI2AWA9c/kO1WqidsD0g6NWwsRdJ0JwUarA",
-	"Thn3yRC413ghB4bc4/ZDaYTJNzQMLm/pwX9SoGvkTrnfDQGaJFDyQ3Vuxr0kFWQ9+ge4sE0laXpynni4",
-	"D0mSc6+hW2QVOHmJo2hTfGkkgDGPfgem7p40XcU2BIAP0PmQXnjFWxy64j4F5C4AHKA6WZkDGMaL15+v",
-	"fwMAAP//",
+	"7L37chu3li/8KijOVIk8u0VRsuxJqJqaURwn8WzfSnJ25nyhhw12gyK2mkBvAC2KcbnqPM15sPMkX2Et",
+	"oBtNdvMiS3KS7X8SmWyicVlY9/VbHzuJnOdSMGF0Z/ixM2M0ZQr+vGBGLc+nhin7r5TpRPHccCk6w84l",
+	"S6RINaH2a7KY8WRGjFpycUXoFeWCzOmSLKS67neijk5mbE7tIHMu+LyYd4bHUccsc9YZdrgw7IqpzqdP",
+	"n6JOThWdM+MmcJ4kshDm5ff2H9y+Nqdm1ok6gs7tTyl+P+ZpJ+oo9o+CK5Z2hkYVLHype5E2iourjn3N",
+	"eZ6/gSGah83zPcf7nmnDBbV7s2HctHpqz/FfiBuupJgzYTaMz6qn9hz/FaOatW5zZr/df5NfM63pFWsh",
+	"oHMyx+8JT8+IFNnSf6CJYgnjNyx11MUNoYqRjGvDUktPMMd/FEwtg0OD19Rojd6+YuLKzDrDZ6dR+wR/",
+	"UHK+Pr+3tRktZlIzYp8kNE0V05okUhjKhSZmxnVEEqrZIReaCc0Nv2HZsm2mU/u+lomeDAYbZtp6Qm6e",
+	"dz6jV3zOTTn2ynwz+DIcJ2VTWmTGTjeys3dX2s594wUv33dZTP7OErPbrmt8+O4b7ga4257/QnnDPH+S",
+	"C5JJcUWMJAvKDZlKRSiZU5PMLA/0tL2YMUGEFIxwO2+mGFkyMyTasc9u/GQQ9wj8OC0U8Ab4UMcRiY/n",
+	"cS8iA/uSZwOi++R73HhtPxkMCRV6wRShhkiRsLbl2/m1r71p6e8yKlppLc+o2J/QLmTGNrAuJTO254i/",
+	"SHWtc5psGnbhn9k49r8qNu0MO/9yVEnCI/xWH11mxRWKJsV0LoVmIJm+o+mP1LAFXdp/Wcq0THf40cqO",
+	"jCdwjke5kpOMzf/yd21p5uOOb3yHv8KXrvBMQWieu2NnKZGF0TxlhBtNciVveMrUAXImRRMTWbqy32lD",
+	"DXPMlBLFtJGKkQXVREhjydI94b5JSTeRKSPxhKbjK1xmHBF7BCQulBgWwqoIpkiXQ7fGIc3zQ//euHcG",
+	"gzrxbEl/SnnGUrLgZgZfKUa1FP3Op8hu5QX7R8G0ecytfA+TgNeShAq7DxOYVkoocphyG4mmSz2Erfqv",
+	"y7dvIkIFKcS1kAtBppxlaUQoWSjgBnaL4DJPaEpKZcbv55xmU6nmLI0jwm6YWsJjMAbhgsRMKal03IN9",
+	"eS7FNOPJo+9KQrOMJBnVM8uB/YElhVJMGCSUyCt8M0ZSZijPiL1w2q8zcVO3K4nWNMrDUiNomqV7+ihQ",
+	"PmGiP0g14WnKxGPvh5HXTBxoohOZAxtfMHrNFDEzKmAHLHdHgrE7JxhLy42Y+km7M30jzQ+yEOljr8Ge",
+	"TmonKa5IKhnee3bLtfEzFdKMp3Zqbqbv6DKTNH0v5SuqrtiXupoTmS7tnmd2Em7Pj8lr/p2ft5FyDF/6",
+	"ebtxH5UrL4m0sp3A/Y1IMuNsmi3J08HAT9PqQErQLO4NgSPjrdGo18qrK5YSYKqOOeLieRoRYfkE0TO5",
+	"QG55ydQNT9jPgt5QntFJ9qhHc05SljORMpEsSReuPzV0QjUDWUNRPqWFAjvQyhNm7BcJzU2hWM8eZWr5",
+	"plREZ3JxZm1GZzC6nSqqlbkj/VnQwsyk4r+xR704bySZMKrsoVgWACvEu05BpnkZIBVR7EZeV3KzCGa8",
+	"xgN/+eWXw/PCzJgwduqswTTKFnSpSfwdvl0xms3/fdSppO6oE9fN6lXt6BNsW65kYvXQScZeCMPN8kvd",
+	"YmCaWXaIwo9MCkMouaFZAfzU8iKaJCw3dqbVjbmhGd9JUv6NiVSq93zOZPHo4pIKmi0NTzS5gWmQlKe4",
+	"JFTOrQTlIrzXB5oYPrf27JyX/NepWWODq3Dq1ki06Vv4skP/eK9P3kjk73azQRkB2f1z+VOvDPobO0Th",
+	"VZhEzu05jIRT/qRwgr30VliVqBAzRjMzW4Z3NqOGqf5I2FOwhtIXYkvvA0bkWQwyJDTOEllkeCgTRqZc",
+	"cD1jKa5fM2UZLNdEzwpjUEDipc6kJV0DBMqnbvIjkUghWIKGWhPLIs+tGoD7gyp3HKg9sd2t+9GJPnkO",
+	"EPrK7J+5kjlThqOpkihGDUvHFL6zV9D+1UmpYUA+nTULMKp5ktbZS9S5YoKhsRp8Xdr5UYenjT/jKSv5",
+	"0KajfumfA4+g1gup0rGSZu91KGasybffbyQS79oXOpOmeblWKS70tlW5E7rEh8ufjdEWanyloVd6XT78",
+	"YgXQnKprXTOzqCZ6KcyMGZ6QxYwpUB24sTKZUaVJt+RVkf1Mg2SqEwvX43IM+28minln+GvHmsydDw27",
+	"VT493kYz1ZOtO1zxuXHg2m20/itr/tf6pNde1DbHttdVq5ToNrITy9M9aW91imknWvXPuslZqqrdqJKe",
+	"VikkuEDN9yIKL3tt1o6UmtbmyPLFdOo8cnWKYHPKs5bb3PgxeovZbc4V027HVumXCdSi4FnCIJCAjggr",
+	"UbSxhLnbbYUR0vFkuf4aKxVmMrNatZyGN+VAl+Ys/Lz/JdlAI6HAnq+SiBt+wxm+4rrhBLlh8/ofO0wP",
+	"uA++hipFgRULdmvGcjrVrOFQ31llXxj0eM6lKndbk6nMMrkIdjn0CNcWDxPcsMDLcoc9Y7LWiD0YYGQ3",
+	"XHMp8J+K0dTeEyQQS0/gguqUQqGRnZ2jc79BijqxtfYLmJdqIL+Xl2/Jk+Nnzw6PCc3yGT08aaSzXGpD",
+	"s7HVJBrHV+yKt0gHbRRjZjt/dM9FuIhyyPq7q5U07n+eP45m0cJUhPPxrm+fc3s2bxBLFDNj8E3VLsC6",
+	"oF0hdc1AF4SHaZpye6Y0excsH53IjyIpYPHBUoPprayxXQC0HOq5MTSZta9ySjPNVpUEfxjb/eb186nf",
+	"jwWbzKS8joilwivFdETYLUus5j2l181MGRe74VQajnYtbq2YQePTakRE8yvLMQgOHRFKvr980xsSzWjG",
+	"UiuWFNPGO2IUM4USGIVc289diWZdTAXOez8I6WrGQGpdvDj//vWLXsMrV0hnlU5azvz5jCXX67eZ4hVv",
+	"2D/TpgGwjOaaNd9YeR18PJEyY1SszRgj7fK6U76mGrRl9vci4/J8/dLvLovy/Ge4WHtemx1Y1X6UfWcC",
+	"XCejpkVmnKXPZ1Sg93eFWBJv/G002TMqzvHJT1GHVrJ1bSl3Zpd+0MhPCcZqObZsGUSa9ji5BeVmDIqE",
+	"roW/OwPdiXaLDKOmKwX4SJ3BZiRBXcT+xUQaWROOkh9lGAp+Oo97pMjtI8ezlQiwHhLFpoVmPgQcEUHn",
+	"lpuBKg0TtmwjCPg+OWna0fXNMkbxSWFYKwG0ZHWIJQTJkMGeEVFkGaqEoH/7Ub3bTzNDqFiCvggOG3iU",
+	"g8ewDOzbFdhx0KtkKfhT1JmwqVTs7hPwwU/NzH4vnkqVMGuS5RlN2IoeU/K5DRpLOXxTTgyyAYwROBlF",
+	"FatHAaJtXNXJAbdFkTurD5uO+XNE6g+KMXDtEnxCE2ubstSSKM1zjXtbWgN2PaWu3iJJz4uUmxc3rMmf",
+	"VbGedS6SGKk+k794SbSnFP/FBQU0ncJ1tmflzc6F4oad2ZvP7JIgMOIjz4XdKJppCaaqJnGScSbM2PK1",
+	"OMLQK3xS5h11KTGq0IaldhtvlwfWwFILqlLw3eI9AgcuVywxJGdWr+g17jNq2+W2cGGenTaYaUheTLe4",
+	"Y6KOoeqKbfsWP/+4i/4L2iueZsDYw3HCd9amV53fh42EdS96REWmd1cnkMOi+6XN2QdkAM9h+NbeLHef",
+	"1n14aAI0cJfyBhIlM3agSS5lRhY8y8gVM/3Gg09ZeVfXR7xgU01SJfPc53a4CKAPkSk2lzcuZ2+XDb1g",
+	"U+eHarDJ1KaplIsLWItzwnNhxSsEkWie7zyXul+scT5Wdm+YinM02BsLO51JSNuJ3AGQlGXMXmMIIII4",
+	"SXtnXleAuwxy0hseMNZixjMn2tP7WkqTAvBcMfA10kw3seANztlog8vQOy2bPR13cPAXmqkWSbuqKIa5",
+	"wt7BVv48mFptIk0X9numcdAtOmTDPaZE5ywhKUsyChavPeOMa8ulFbnmIrUyY5LJ5LpPXgDJ4nvJzKqG",
+	"gsROCsQRiUfFYPAksT+Cv1gfP8johGX4SWwVShd8tC8eiW5sKa8/KZZMxT0QFTuM8+uoc82Wo86HGLVZ",
+	"e6e0oSJhdroUJ4wMIJ5KNWY0mcUkfNevow4r7AC9aCQKwf9RsDAyaid3FsbjMJ0I06gwUDxZEm5AQ3YT",
+	"djtRm3Op37n190fib5UWlVjDl6V2qOpVEcYFl/Wcr4hoiVwMGQfEm92s/IQPdKVPYlRvzaDeXZQ4omq0",
+	"TKMwc3zvIYPc9KahA1fT3kMHaelNQ/N5LlWTTHtxyzWEWpG4NaGpzC0nBFYNKpNP3CRdHAVpDNWYfab4",
+	"En7dNDuQTOtze8MWXtVi2pK3n2N9WnMqIEW5C8P42VVko5izxPztuGYs16DX44D7LuQ1TLdRDLWs5G3j",
+	"xLWRucbpc3EVkYxNjQ/5u8vXdUPedc8v3IyaJisztjeZXciM7Sa1glu0n4Uf+Cbqm2g1hjV+eBfHdsan",
+	"LFkm2VbP6avywV393r8HvyqkwuQ5ODADD2tkxU+SMapWPaqEinTFqQqKUkYFGE9At9zzXCmyZYMJE3XA",
+	"tnorsmVpoN+rF3a709VTzgZNIeTA90SWgUDYjTxT4LhJu862hXyterA+DUtiM3kVETrPM26KlEVkzm9z",
+	"KlgWEc2u7HjgXkGibCS+e74Zn0/L5+9ekmu21ECikPv3B6PjYpJxPdtGyJAYkYwhNfWGZjuo0NtJ/UWd",
+	"jO6D1APK3I3Uk0IbOR/rQk1psm/gDyyDcSrnlIs9f8rFRN6O5/R27AuY1hfz2pc2XbMclX5nl0TkGFy8",
+	"g8FgUPfyngwGzaY5vk8xY+20Jpu4dEWXvjerhDh6tOscksUMDFG61KT7b6krRKo5oJ88m/UicjyzU3ny",
+	"7Glan9y/pQ9/pfenQqf07UeAPG1OIcHRDzQR1BSKZoSnQ/DlVXQJX85ZRFimmbdPgu+RVo/wc/ukN0+a",
+	"9s7I5nl4/58p50QMvWY1A6+/NV5iJKQRbdq9116d3GPzpo01lKvTXlefg8VQc0b4lZDo5UBvvH9MYN41",
+	"U2yvLauOrlLqw9qVmjFOumDaYiZ/oP/C35Zz97bvrivtNHLT/l5UCvu97rDzNnvakKDql5r+jpPfNG+X",
+	"EXUfTB08Aztxc3q3EMXaIhKZsnFOjWGqyZP54oS4L/0+Oh+pFOh9InYAfYakiBGNibYyqTmEEAx+B22L",
+	"a5kB/x3nMuPJ8nMSHlAMWnq44ZpPeMbNckhmUJYUEcO0YUqPoQDbXoAsk4uWqMzduHrGxfVdNt7+DmSM",
+	"ouKaTLnSZsfdbzeapMzGmv/W4LQNhdpxs7z9R0EVFYYLNpZifMPdEW0ey+poO4Tstgi10Hz4/Bysz7UF",
+	"sBBgB+PdT/sn/EF7epe3Lta+mFNR0GysDcv31Ma22AePmhS2Tc9+0LQx2NtNKWMhOazOtTzslaPYL9Es",
+	"IIU7JZytEOyKfWA1WdJ1SRm9iFSe/oh4Bz8kvI8Vmw6dozjPUeSgxmvYPM+oYeuJwmWRrya6SGZQCaOZ",
+	"Ovz4sV+ik3z6hMlaFNYWLLbXyJ4e0JTeJzPvQezkx86bu7Olu5p4Edo8VhEix3Mwvk5Xcm6On863a1Lh",
+	"zdtyH1qS8dI6z7+vpLy7s9Od0vnqADf1tL4V9rEpy29dcqxHIPfO52jJoF7NJ3dFnSXjW0KdiP/7Q7Q1",
+	"1bo1Rz9Y1X3kHmwM6+ycfBCMcqecxm2qRKtg/5L5jjs5vtZ+s+La+nw17Iv5qVqK83ZwX/0kF9agDCB6",
+	"GE1mXmrWPSI1pxPU98ylNju5ssYOHmcT7s7m9wVOLnDdugGb396qKt6PVuakQf3E1o+/fRcaz2Y/DSwg",
+	"3udletAe97yBVhvNTN1CC3muyYQtpVUUZoxMCp6ZQy6sda1JN4P61omkKtUR0TLhNBtPGUut4kNVMouI",
+	"Yomcz5lIMQge1YpydYSaQDLOlZzyzKpOsE8Q4VTshrOF7p2R0qwmYFZzpgGmzh6Qnda8FugsTdbO//xK",
+	"D3/7YP8zOPx2/OHjIHp28ulfm670nN6+xN8/HaxcPCtG+D8K5r53Tv61a1zf1edSGCUzq1ChmuuePMN7",
+	"Ny80lDTzMHxrt9sa8RnXpk/KZKRCYzUBGNK1hW5YxQkierl/Hd/N5/35TAPzIGVm9QtyJbm4cstocpSH",
+	"eGTbEMkeiPMA37F/LD2UXciESJcKMpOFci51cL/36mt5Njj9ZjAgXUoWjF33aut6cvz0ybP60uy/N3G2",
+	"HRCuGjXYOnluYSz3odVszCjZWasJRtlRq1kxB8C35O0+qhiEaxoyLbdxxQtM69MNRIO/Jf636NS64jdM",
+	"nBHqPw5TNTOeLK2Ro2t4Veio7p4Ovu31yVcmfD9M+M/AGv/AnPBOzK5RZb9NskJzKV4Io6oqrLtzp3C8",
+	"5ecwqPpA+ybYIgzAlLfUkjU7mAJTDaFPeEpoDeXFWr51SInJMgorY8D77sNMZsaUJl0tC5WwIDUyXfF/",
+	"ect6WwKuc9CtOCQ/NKJ6tGS8vRSEQjotFHRyAQz0him700MylepKGsNECSvb5JiPOriillhbnkPKq/D+",
+	"xGgNKwcyYoMlNDrq3KSaXwIJwe4JzCakacpSd2j+6F2dBzVuYW49W4s51kyUkpZKX3HtqPxUN9Jxs+zf",
+	"Gkigeta8Bf/99sIT2uVP54cnT5/Zf2IubjVjn7doNwz4yozdNm73/V7zqAO0tWPpjI837fBoQBX7HmPd",
+	"9e8HclvsJhFt4Eg/WF3nhVJYP7XqjGx1oIGKtD1nAx8rXXGNE5Dqipm71WeW+bobA+RsJUSuG2PkJYWE",
+	"RZNO/vh/H2/UOo69uGrTDZpjf0xv3BcNFaerR1PytE0JEKvJF0KC/GbK51dEZLL0u7Rzsm+Jv/u2nOvq",
+	"Nangd3cda51yygWGwzVtVJurGN8xDu7WJuSWO7t3XwbYVq1JEBuLdNxjn6LOhCszG3vDpeZ3aonn5hld",
+	"jlv9WO0FOVM659mGX4JB0v51JhPaApOTz6RoEKIv+sfPToFXU6KgoE0x8FukUFoy5Q5Z7enTp4eD48Hg",
+	"//2f/4t/fvttczTN8Dkb/+be9Rn1QcFK69uysr81ncWrMbjYKKhGD46w3KZwso0kJCayEOmFVZTzhsse",
+	"2hGVhdSQxNagMSU8504MN+E0uq+hXshAcTTsR0TyrNCHhl4RLpKsSFna383pWb2xaaUb+WG5zMY98tYj",
+	"1F5eMJ/od/fwUJLJergs4AvbFBiHKdTuDQX9rAY/qBhNm93QMm9i43/zeSZNVj2xv3HqLOjtdlPaR29b",
+	"pgLpsruCVB6CW6eTTtsOtq6jUGxSgW8u51eeh9uPco93IYa76A6bj3jDCjZOqAzr3n0mW/QN19SgsWJY",
+	"gkdlwohmTJCucxWQ40E0GAx6bVrO04Y+CA2qLx75aoONJ1sVpBvOFk31Kna6mZTXGrJqA+Weaq/fM6+Q",
+	"O00fEjWtIYDGlmI0g6yMFayLp1vVto0E6ldaTj3Y9I2H364K8HTPWF2V/rfTfXyHj7fD162xal3BzLl3",
+	"bVzaX1mTgpNdScXNbB4G0ll68vTp8beNBvxdoqXXbNnmDnFux2vWAgKo6II8OTmcLA0jL3BazlVJrtky",
+	"IhOq2bNT0tWGipSqlDCRyJSLq2aNYwdQ0TpqyDayc0urLSQKdnUl1Be8f9tZNWgI1+7T/Ri9Pfdt7B1G",
+	"3jijZi9BUga57hbP3iqk3Qk1A9XCVeXsDnsSotSuOX+1LvYk8LvlAaybNW0mOE4iavUUVFOOmo4kmGBt",
+	"2zYe+Lut2cubdvpvZb5ye1rz44QtSuz3Rs/8ShioV8+1DsM5HvOIaxJjBnYcBV+vandlq4YZvWGIpzEF",
+	"wJju6clJifUUr2aLu8R6N6qrNWkGgClPqs3BUIETr0rt5RC7RpTounFEYs2yqf2/SyO3f4YZ5tXDY5Sp",
+	"aw9YWe6/A3QCt03NZatVG6kGdUPzSU0GtmWtVe2h/G8iv+wP27dMN+3ZHdXpHfVoP/7G2dVV853R/ph3",
+	"Aa4dN6YYOEpFpbyllpi1QcUY50H3DYyaLZXKGVMfAqltJhciHpZDlVcEAJeCKZ6RuBC6yK2ByNJ4WGuS",
+	"5EOomi7JwgFzuJVBzWYYt0iAaCxxeEMsBJMt5wSxxfJ9zVjZlercQK7l6OvWZInqXYFozV0Abu4CBKgE",
+	"48XBvBDkNWwH2F1EYazU3Qp+mrGVlW8kub+FJRGbAlqlQCwK0HvWi35aqBNtw3ZQaSrQBPZ82h9qRrXx",
+	"PaiMtNtCuCnB4XjGwJBuRZ3eos5tV0GYpToXMlgBhZSam9ZIkGLTA40BXQKZBKQLycmDns/5wZp7vFD9",
+	"HaC7GrzjdsOga5hSzEXmOUhPhCh0b/ncuw7uveBMdqDLcm/ci5qID/ZmbL/eS9naGfjMUs7+wwOzb9zs",
+	"srBAsWlwhhF2HVvZMm72hCbfyGBKZWoPtWt7lckq86j3ZPVt/aad2gyCG7F6hCtbHt753ZjPZ0f5G/jZ",
+	"3SP90Fl17wA/TXDsPaG103sG466D+O82JiLu74Pt3UrOqtiKMAvbe1EIrzewLWn+W8favTtHI25hLceh",
+	"qd2D2x4/2w29HkIaqB1FK5n9qGgzYGbZGWZH4P+kDv626VchTpxvx7DTRjs2+dmYMyVDLTRThEN7KEii",
+	"qsusFvQWnG95cJ362t0MWzf8PjIey834HAZzwcqN38PhDBW263LqlS+89TwawSpYphl0lSFdSp6/JFQZ",
+	"PgWoNEqMogkDSzZRjAk9k1CI5/zOJ4M+eQNtEWPXbireHRGyEHY+67l3a3BeGDVqN11UIbwKKF2rPsBi",
+	"dJP85vjbE5LMqKKJtUbPSMYFc6VtdKJ9YXREhHTd/pyTJPhR4zIDh7R9RwPLdE9vB8eEQ37rnsa4jW/F",
+	"4RCpG9NZL6ANX5jX5dQ6GO/A94dFvGAyVYxBH7GW9CjjYizNXSa95m2fctlJsOfVRh8PBoNgz2BD999K",
+	"TLLYoWzH3Q/BFnveDmOyeg6k2+JvB2HT62+ene7Q9rptVvcfsAoF8HqcBTGGy6MfErjJf5cTaGEr1bVl",
+	"oSLFLKotLbI/T3BfFOINuK9qknudppA0V7oJY19JI+s581xwy7abswTu6zAjBINvGisc6VltnMGe6Vt1",
+	"XaGd6xdNQLjlrVaFALMCm79SkUaAEQ/uUJXaKwlohHi/GpLb+bhQLVkjmVy0gNw5ibIvb9/Aze/MLgsR",
+	"sEr3o039qKpmiAuqy13avRWVKkQrAra75pvyQDerl25wt/eRP53Qge/3zL3On0Yr+aw3U0KVE/sn0QQw",
+	"6u0syhZKqISmTUH5akmvQpSQvdpjADr6OGXaKLlsdCtAqwOxRHQ1kC4LyK1AJOUASDlI82tB31jfE5lc",
+	"340jb/CRr2TecU0ymVyz9AzB/KFJxExCifyUixSyb/CJz41lb/Bgv4asv/Rt6TzfKYfIZ5VvunM45F/t",
+	"k1htbt/T2pyt2heDHQ1XMaHOHMoL5qBD9nkqmd6eguTymFtwrl5XzGU/q7zYjnrixj4vEO9kItPljj/5",
+	"zj4KPs72RC2N3c7ITEIb2SBls6EvWcrGpeHXmNrEMpmzsQeWWufyuyJO/aDknGCP0n67s62lUWCbW9I1",
+	"TMmZ8FkgXgEou3k4hkeoUvyGtSHRietN25BTpdl4S9TDv2gtkcsam9Miy85cgQQYSoouWvIGoABmz6iw",
+	"yx5vCJNUwa8GQsEvUcQDchVRLLWqdUoKkXlANt9efUNyXzu6mqegz00fjDo3nIZiSM9NbtUfY3K9HXJh",
+	"3fESbjQOvkruEeLgub+rAKBLkw/uTo2CHAvYwFPOHYtovrrWaJyx5Lq8OZ6wuhc/PCffPBscE4ztWdaY",
+	"6l6EBDWFrtL0SkjNG/o9pNe8+QKnc6qSNsdeRjfAi+h8ukMydA7FOvbt/l0bduY7xwlXcz/SRphMayhm",
+	"/Jply4aC5R2Y6XOZsudUpBwycBsUzKAB8z7j/gQ/axzQzLPmk//p/etXRFNrnfzG0qG1d/ERHZGponNm",
+	"/y/VXEeuP8yMijRjSqM+M5eGkUzSVLcyuIfYwTbNfFPM3bDb9i/0WM65MU3psu/ZLeLo2k0kC6YwUwI4",
+	"LIaNrOKEdV1Dy2HsN7py3ZDX/Dt7pcoqSmz84SJOc9K1d02wBdMGNwMbL1Dos9/rkx9fvCdHN8dH/vdH",
+	"H3n6yb3El6TunETgKctth6OMyJH6Jq08oN3mm9JMX/PgqO1Tda0pZDMzijV8rQrD3vdh6z2zq90+bfsU",
+	"NjaiybVVcBTD7kUHmmCfn7IM0eMos94d17mfjbrlNrg3jtvz7vcV+c3J8E2CbS+Cqg6poUDGdVKrpicL",
+	"TINxI4piPnFKR0tt5C/gGHayfyoLkQ4rHcTeA8vL7EVolv80K3bIVsXHyklEbuYbVu7Y9dqSWwtadpyJ",
+	"K//Apze8/5Wj/pUUzMb63BumyqS0iMzpFU8iUghdTOxTE7BuwfHcHInf4xDxRm1W7RvuolXJLUOUVU2w",
+	"pktNtGxWG93vm1xUgLFFkown14dr72l2Ozf7olbOBV0iHvFwG3XcR/jG25J3D+AENnOYPt0QZHduwRBl",
+	"rckB8y6jojHhK+OsxdjC3mLa1TVnSzKnKVbqS+Wsul0bqwZdQxv4JYzebm5RAwWZuSt2hqcdtYHx31JN",
+	"7abfUG0WtlCyI6LjSBbJjIF65dTxrpCHMq/soF7kczNg/dW+qELodZSKbT1Q2/fjTrhh7jeT5obkqeJT",
+	"07K5uFHpSr8XWRjNU1ZBYmPpfM11daAxiQq3oetiRVxj+pzl+o7AIleOtPB969xLIPTQu6dtaxG3c6cj",
+	"bRv4tX0OO8pltK3U3+VNHWgSu+dicKfDDpU1u5uRlNYRZBWn2RZvWBmQw6crurW7bFdUGN/bTpuzgDbB",
+	"P6qr58Hbz7F3GOLESLETRMCuGRN2L4OEiWI+p2q504/co6Uw0lvPwD3XdAZnxPXbgA5k7kHn1pDzPGOG",
+	"7XdMhXCuy/amSvUbZE06OyUw6+2lWAW6L6eIcKie3+7FSepu223l1js4Tarn3dUJslFqFScBxylpuOK6",
+	"nuWE+1ZRQ1RKnibhF3SIXs/39dfOufdhuwTByegzaDV3xUy80tKq1lNApFZruWHgl6qdWZjiC9y/XGeJ",
+	"ptepOISVunYOeHus9tQmeR+tY7ZvwLwfYm7ZEqHC1XcMuwvZsNitGhfb6xPfkdi1sqGajDrdsoMxNnnq",
+	"jTr99iTZ6qzrSP4Nqmc1I4gHpHw63Uf3WGlZ3XBBqqbRn79pTgKGu4bkc8+7xqrGsBvzsGpdZEsR+eXb",
+	"mWD7vkY7oNI8sQEg6J+s3huw2RjYPxaVK3bDZaHHrS0pWnqsWKHruBqhxh87rXUIuYLyHFN152zx/28O",
+	"E7oXQn4DdoO1GqprEtsyIjw3dmKyTbv3MVHQ0vS1y8XGdp0lj+2+Z0pRqxoEGs94svSD1wqItrUxiIII",
+	"XNDAeaUjeY0lVJTeJidelx4w335fWEUmW2vBH+PnMUjcql+nV5kCIXBGYhdujh2OU8Y8iBOADZmZlygN",
+	"Ij1WbKqYnh1KkS1ju81SGU1AGkKnrwgEEGhnmFHlsgp0Ha4TtT2qVzXuuoiqlgrhcchNLN/eKo7uFtFO",
+	"qxa3O/RnvF/VOyTDQ0+ew5KIu3gholAZ6LnDg0Y+adVVFI5ahwBA7IYJH02Gsx0JDMXMvW3UJ29FtrTm",
+	"X0lGdm19cl7jkSiirGYNCt2MpqCI+2ZeHpoLE67chCLC9Ui4Gj7sGNtUh388ODndAWBoVbi1K9K1HcXH",
+	"4qE3EbJlDRJpfc8i5BTenlsSwbDF3cp+H+iRCDbozLcKrm+aM02cRhfV3s0RZ85U+p6UPdh4z5c53pH/",
+	"unz7ZiTsQAeadONCpExpU6TLcdDdOCJrXxhG57+OOhQaEfs2+a6Vb70z8hn4G+zCZWHVyJEoOx5fs6Vz",
+	"Qjs4slor5KD/sWvjfC6IA5UPl+GooCzixEb/UjNtWQe7d+qo2QY0y95OO8NfdwGG/RAFDNf/FTUGOM1q",
+	"u1zguo5d1nP1YjdS3G9qIgB/tomBy7byQMxJqmoDs2XpTJJQGgZupzMSO4MkRvdl6cBIXcTAs1xLXwhJ",
+	"4jl4YMxsTIEKTdxGiexI15uBwDRYegZlfMjmfJ2fxkhVCgl86ARDAbAeB6ZpC7xLUpokTf39y2yr9S+d",
+	"qdNcOV/22NtWXZimpbFYk19uhAaLKjhwJScZm7eHw/xhcXFDM9A25jSzzK6szoRoBNa0TzOeoJ1KCzOT",
+	"iv+GJynVBKqMIS9AjjPLIt2vaZKw3FD0pBeC3lCeuX9NaDq+ooYtAFjW/TU2fM5kYQC03TAlaNZIIpsa",
+	"eFgybXVmuoUiOHGEbdE1cETgSjubSwHgX2MvS2RqzXgbzsG8GxsBdzSykZojxUqehS/abLutw0pkUE2m",
+	"VAUpJqXDsbrQHvvTBD7tOU0ZXJ44cD7HeO39G7npr5dKbigjWr8OhpuWZGj8YI1b0YkszHCSUXEdYx/+",
+	"QolhJbGGOZL+cM3MquKdCS00RjutPaIYyRVLuGYeTJkKEtuLEmOp/mGtVN9+IBcCi/Rpnh9CX6M515qL",
+	"K/+ZE1P+n3Ou7TXiV4Wy2w2w0/7X1d2ISffp4In/wrfUh09P7Kc3TKRSHbqbAp+f2s8h5evQ8w4Y/skO",
+	"TRfhW38CgQtrA9jkBZuiqbx/DmBb3XwrxJ6rBd3S1LQJHNdFfdi0ZQ21cpBGmGZf9wKlgRHeHat7YHKd",
+	"YVmmXZ1HKfSo1qF4c+yoRdBBZcndTIwNOf+YsO4y/yX0kZKK1RUIyF6jmmVcQKCqLfW/KdPXN7JcxYwL",
+	"3VM7eZr09saS76uGhvZB3+uwnrvgfPTtqRl3afL3uS0o0507U+4JTbW5IeT7egfIu23Ybh0g92rx2BCR",
+	"friefeGWhJNe8ZisHUb7CvZrF2NvyJ36xDzMJToXJOwTimVlkC7f2qgVjckKkf7A9QJSVFyz1Lvx0G0A",
+	"XIWoImMaYUKsmp3Q3BSKkSslixx6A9tvsF/2nJpk1vPWaALugZemgt2A7xHNZ54bq9jY8++TUWfUcT0b",
+	"PN/dWmS1co+3lcA9wg1tOg27rR6oAhG5RZXl6g4IWgFwtztMky7FLBd4uMpm7z3cXu7THnGlV6yzgI/r",
+	"XRW21Yrt3DL20sgculSDZNYeY95nvHMzs/+GbPiqf0Y5HmjMrqVvia9B7tCGFjaojSHcR7oMiN6758rY",
+	"n9+pT91XvvSVL/1++VKN1/zZ+Mv6JW4qW30rfMkPWLOqEEM00a2qB56OxUzCX/YTa85bRTAqnymLXMlM",
+	"LuwHYPL0ibMnuLhCBxpaSyMR9HbC8+uCi8BXmztts0cKYbCBjZsden5hgpiej/Ecu3mukBY8tw+P9rKh",
+	"PNc3sm1v4QMVWyECAEwB0ZaglNpou4Gk6ywtt7aI8KmDtKZz10quF5X+CEwIC7aiVjrbmo56/7g1rfXJ",
+	"G8Bpwmq0li/vBCPzRymJ3rHGeUPJ/8MVP5dnsxfCTu3QVvF07ree2h/bfkqJV0cbEjW9rMIMkjaMjDVI",
+	"jK0g3I5lrAnOmTE5puibXJOfL145mQCVpsA5hUSEHQT5UCSnWi+kStcE3Ok3q7MImrjB+P8xPDr69X9G",
+	"I330H//ynx/+0v316D/+5cNodPm/ev/xr7v21rYLaT2Je9BTC9F0B4UrcFp3WcSQ0hB71cI+SHJ6VRXj",
+	"+FZFVJsdWii0a8AlbsZ+LQ3fO08gdXKMA2ASZIL0CUYWQCTaL2SOg0JuKUpHqap14I8FSNx+GGTFoWMr",
+	"XLMMkxuxl/qP3PxUTAgmtukDoKcfuXlFJ+T5ywNNbqjidJIx3SQ8K0G35cB+vngVMv/19dtvQGMGcJqc",
+	"mlmv8pDeMpVwCHf7Pv8xJIfLwsRDkjGDYDUpv+LGPpRDfwdQGvpkTIbkiPwn+Qv5F3IYRyOhDYWkJ3+N",
+	"8PeQz2MHcDcKtJTgKRgU1MyMTlimy9nNmVE8cduzeuWD69X99fzw/8MWiR+Cv8m4Pzz6z7/8y+GHj4Po",
+	"228+Vd+UX/T+o/HyhYx9fUPh8BCF38+0++PL9z/9/N344uc345ffR+T5y/G7l+9evHr55sX45fe93ThZ",
+	"s5a8sWeab5fmpkLznABh4ll3KTH0KiKUJHI+5+Yz5tGi0e7uhj8jMZ1QkUrB0ti7M7W7lg5ho8o88M76",
+	"3Xz0Uaccutlfj7fkfiVACPR1+s2m3bSiIaTWbdKghSQvE5nXgr80nXOBQl2A6FdY9xV1qKDZ0vBEl+EU",
+	"jk12GrcHfD9rm3N8+OwJyeSCqcPEntEKL7BbcXB4EJHmOw9x+uYupoebupheCprrmby/CBXN87af3CW+",
+	"0Ny7L2jWZzx60wF0rJWCJzSDQHX/sxBZNyAitAJAbmj+tRVNwO1biXTqcBvbWuwFe9kkv/2xtqaJu7Tu",
+	"MFsZuvfU6T1lWA+KjTB9ekUzVVtBt13HhqfgRZum/T2fThuSMar6q520q5VNaFC0WkFJEIxiS6uDAOLB",
+	"T23Tou5DYSyv692dm5dLkbRXD2zxIJTIt+VsPbHMqboG40U3Fy2sbn3YfXXrVocPr96bpB0y3C61pUwR",
+	"k5h22/Nqw5rWEZRJ3iUAKqRpQZN0aSKQx4fqMc2suL6aVV4QLefMJQ9LwP5oSeC2F/ieFuyntbGUyiXm",
+	"LUXioLPs3KpKT5fsiZmNroihzEafLMmo86vHkfkw6vTJC1h+3QHkMmv9wiG5pUxZgV4behZA8Dvc/jnp",
+	"aga4D2z3KkG7IT79oLGOy/PF7Yy/7ksIiSdyKWzusMJhg01vI/MgO2Ld4+l+bVX/1ROB7uw+2wk+h35e",
+	"wpBJ4cH9RUNP+qrOaIUBFCLgBIe4JPjTrauJN3j4qnVyAuQgqnFGXSu27TFb6d6LHOFUkENnhOIP5A1T",
+	"5JT89TtLJ0lhkGgirzGNOv/v//xf0n1DJkvDdG/UIbqYTnlzT99ZWdv/GfDBVYGhg+2ICC3MzP+rXEFj",
+	"85R686CWzu7VQ2gGuBNPqFK8BmUWKDKWdch0L67kfEbV8NXlWjJTGbXWAppJBXgMOVMawP7hp5iVhQGO",
+	"TMprUuQVckybI2lbVpPxrjRYUOQK9Le0D4JrUzQLh7YWhtu5/b2Do/si9l1TZwInrb+a1mDBvGJ5Hdpz",
+	"ubUkWjJHg+7n25o9NPy2TUSU9PrT+/fv6sKiYtn2skdEMWim3wTpVVfG1b42xUZ+HdUQMnYscd3E1YMZ",
+	"Rg0qdcjl/dFtoNZ7USId4d9dh3z/9v27zfhBDd2DrRUbUOWz6JsPTSfa7vxEbydTXKYuzy1CADisLwHh",
+	"P4XONJCT+pS4wBSE3zI2bWYxOGAwsSeD6NmgcWqQEj2eNoFKXLpX+Yg4JI75d26BbQ73PMEC6epN5QTL",
+	"LWw7kJdiKttV+tZctca2ipc/nR93Ivu/k6fP8I+nxyeNjKK1ic5dsgl3JRLoItfMFqvzbD4hQO2HI8qo",
+	"NmH1W/vBK2k+LwfPOYVw1lH9UMplB0fd3pWxmkkbHdwHiyjp6fN4xCXbu8c+UtMuqVOo/jXh/kzshZ9Q",
+	"zZ6ceOuiayk6Is9Kz/qTAdG9M+AfCKYgFSkUb3QmNqglvNG7KU1u9brh0ZGRJj8iP1+8XHkFTmeXtzRQ",
+	"UOM2y2vWoMPc5fa1SPP2LFfFpvy2JQgCuTCVk7Z01cH6I0y4TuSV4Jq1NiBiN/J6XyBT77TdSEHwUKMk",
+	"dzcShymXuNXfBqdwp1RWv7uh87aKrlR/9scb/bifse7akrcsLm3AdWu5hmC+MaqsOLYD9MklYFFLkbAz",
+	"lNjcaCsnZ+DJMFK1IsM6Et/IseChtaIN+LTkFa2ruxeeiTO4M8P8W611lpfEs7JkLOhfCRICGoU0iuRf",
+	"wirMz+cL0CnLFT/t90OJ3ck37Vo511f24QrOexOshG4ulYcyNZdGB1UosfE1ya7MI+PaYPkWxo3PSK5Y",
+	"le8PxbghirpiNI18SJpDWJtrqD8tH9Nllhgm9yG4uC8Z2Ilwyi1ox9xp5cGyrT371t1qsadaoKOeY6Go",
+	"r3nlHj3FQ32ZJmipnVCgWriRh//xC9zKgitCuoe7XN2gu9/nOmVvaJRCq52LHCiaq1i0hLVcq0lB52cA",
+	"4F9f6Ybsszyj7WF2KH+cQFOesubRFddDSeMBdhXYAjrSAC3uCjzvoDZXbcw4NvHb0G5g9RY1uXXaIVkq",
+	"7B1fPC9KDADcmTYAgObu7XV22dJDFMpRAe/OtwGBfqHlcfOMlXg/UIsKtb6qyE2Vw+2qVPfvI9JGBiFg",
+	"z3oTakTskepz8Xr2h9bROUvaYXVemrWjA1iAOt7C9pSoClqm9r5oY68HNEYKxc3y0s4d6Q2VHw/VDouC",
+	"pGX4uJrIzJi88+kTVENPGzDwf64Sn64ZyzE9XzEKRcgJ0atde0nOFGZQ2JVDnzoIs4QAGdhgjY6EYXQO",
+	"uSuwa7mSaQHO1D55bw0Wl+J/8eLyPfEFtsMAVQaB/+1CXAuzGSM/SoK9JUbCmmFXTDBl+TbmaHHTH4mR",
+	"wFSwhGYZxBns72aMZmbmoTJxNK5JKpMCQT3oNdMkPncl9eBeG5LvUMNEogNtz1PdSJyj4gmuGLtpoOEO",
+	"SQx5HDHpVtA7vYjEmNURQ6t3XbaB0AiuAxjh4Nup+vYROR2JIL3dOaHspQXR6F6OLN5lvbt2E5aNwzvB",
+	"/x+TLioaDrWvegUUN/vcEvcYYbdJVkAWEigyURkJY5lmrhw6BjDykaiy7M/fvRzi5kaoxNhlXbPlyu/P",
+	"XKNq4E51mnDYmhGJXXJLPBLdlGXcThqqGxDr6d3bS8Q5d48dzfmcxc2vwd9NpVpQQEB18J2QTw/HNcIE",
+	"QFC+YA8x59xqGO7GEXd9gUh41XYMcwhdyxdHa8BdiTZKiium/Bvs10ZK0gXCQFqCTCrhKQvbcDDVi4iW",
+	"tYngCwQ0kQMCKM8U2+tqcjp44vBvJCC8BAfqz8qyU7+n3lhqeAyyAMvnykVV4Dp+Uk43c+X5bI5XDvAe",
+	"wBd68cNz8u3p039zkAbo6j5ySAB/+buWIi7vnYYY0tLDHfjID0/75Jy4n5DFTGo2EjsABVh+gWABHtUZ",
+	"MJAsC0HMzZ3xCUaia7WTEhdnBXogBH3wMDiQ56aZIROGU7WzwYae2lXbqGuWVjy1Bzt3Xq7aNzJhtzQx",
+	"2RIoDDQEwNobkpQa6nAOuQnwd0j3dDDoISuxK9YkFkWWxU6/WrpCEdIVssqP9Zh9Q8SWJJioh18vZUFS",
+	"CXNeUOy0qJnp+RzbnBowquG+s3QkKkwy+6nj5CXKnFhWN3NIKP7c3RwsVhIyIHmuq97Rp4PTvmfniulc",
+	"Cs181JHE/33o4tKHL79HlgQky9SBBiWCBuJBCtbDzFMHchFIviARatgZ9I/7A7B9ciZozjvDzpP+oP8E",
+	"M+BmIHuPUJr8Zv922DLl/F+mnWHnR2Z+gkdAqcR5wy9PBgOMYwjjQnLhHfm703JRRdmmwLg3gHBfEep5",
+	"v6Y2dIa/fgigbVEfVzJxME4F9pilV9rqKNU973ywgxy5vN1Ni33tHtm6WsNuzVGeUb6yzlW1aW1J7g1e",
+	"+3qnIDWFFRqB+VEp3bzq4Dc+FXnTst3595cUe6K0rf1tzsT5u5f7nbQfdG0HSqWvMdLv3lWyz23HHGg4",
+	"G9dqpcpyIzlf2Ce+DDXDqwHa5ungSdsw5byOLpm64Qn7OYA52nYXLGOduIICxWgys78CdmpZOM4Qkz2U",
+	"2raVN8dHXrlr3c9XXJtz/xAEyumcGejk8+vHJoghP2KJzRyo2+AIsk/+o2AAVYzenJWocftVi3Z7I6j7",
+	"XUysqkbutb3d1TFtfG3T76pO4jtRjdtFX6m2vphfyhx0HJlMeWasaaGYgST1cqE+jAuSsGwv5swUVxna",
+	"NGOXQTB2A9amvtrSeL2ytHkX5HSqmWkeamtP1uYhMz7nLSMe1/rHYuXzxqDyhwfkA+5Ewc3WwAz8tSGT",
+	"ms0ZAX1GRGcSUbBOcUqbWcV3NA0S704Hx9t/8nOIugY/Ot3+ozfS/AD5+p/DwwIIw20/94BzK3yv7jT4",
+	"1RcYfPhUY4ivwHxz2xyyupKtrTG6o49V0uynTVLkvOxQ/9D00yZB3UT7Xw+8PPAfmQnq6FtOfE1KNU2o",
+	"esQfw8vvO58+bKKWo8AfEVDOWuwbjWd0erjGaaKUUgc6dGtY09GZ1+HzkJ4L1qx3O5eeFbKY8QRtkpHQ",
+	"YE22ele62FMYHA4kp9ZYNRpLnpa9IZYmWivv+Us3CLvNJaAVoAOH4g9wgiMBr+iTc7F0DfndzEtLuLLy",
+	"QPaCvT8Fp1irMbsCQRd555mD7aUZ2FhFyq1h1I39wdttGgf7OE6Z4PB7bEkxc9sS1RqZesdcZbr3+uTc",
+	"voqm5QlYexO8T9gwuHZY3rqj6W7Tip0dt8ZcngeU9IAMJnzNZiazQpadWsPG5zSZscPnWL3XQPLQ1o/E",
+	"Qh5C7Br83BvspbuzsycbdiZ02uy+QxU3atwdIIkDjf4xHwe1KlnpkwLjPc9JFxKp4hLaNO6BXY/OD1q/",
+	"5AFSNboTxEiU/lDQ4zzFro0a7XWdzjyNAh3+0SUCFhtulAjrZPyY8sG3s9woHMqJ+qejWqdMZ7e48vbI",
+	"FbdT5XCqffMQ9EnhCBHRhmdZbZheH711wNikqtOfZkwT3ELO9NC1yo2I4XOIu/7GSj7smwoiX11vbuzQ",
+	"wudcjAQODr2AILXQTe9Ag7cwcr+EFjGACkQ1WbDMO8snMuVM/7s1X+ImrhkYoq/9Pu97kr5pMNT8Wetj",
+	"t+dfgT2ybrC9RHNqt9U6n7oVrWeEXwmpXF8IkKW61TrFfdnPVHtIoyfs5bdVpjTT+COIl8eyqHbgjj+U",
+	"aNd3YcCnJye7zMu5SC3vfSGMZaB/HPutxhQpz0K2zcVE3j4kz4YwCKYd3nX8qJPLpoKzC8TR9X0LrJbg",
+	"0RKceDeS0Br6bjeE2SWxg9mNyWTp4emwU6KdSZaxLELeYzmo5cCUOIxn360DQ8jwDM3zsvXJZAnZhtb6",
+	"mFKeFYpBwEfXJufx/SuV2q6g0qGplmIkuk8HT2oRJvDjLgCsS2dy0agBA4xxaGDDNfQdy++FTdWQkpEr",
+	"fGE7PnIhNx9FXz6y8+fhWdXg2+0/eO67AtgfHO8wp3d0mUmavpfyFbQJAL52stOe/eiaBXwJVljyuAt3",
+	"6K2X/g5+qyN04D4U27Jj6zXLGUGGIMqQSY9hCBiHpXciwGJy4UzIoIERIW6+4IkvWS5bDvQb2IOdwZd3",
+	"wK343ft/qsv3JW+E3dbtfrzNNwDKfw49Js5DXQWoxK/dhQNdAvGEd0BRkco5No8BBm8KJQCQ1HmNrGwM",
+	"rxTXJFfyhmsuBUtHgguXsyPCz7GHWiWC7asqHCAt0RB0ohf+xtS4MDsLW6q4JntgQnp3g5tlnwSJmL6U",
+	"ecKIkVmKFmi5YoiuQeEVoRnidIIT0qsFmA7hUDudzjAcidPBt6QL7dhcF6Zas4teRKwW0UVnidUeGnpc",
+	"QP+op4MT0q13ueiduRnhVo2E9L2UnTYyocl1oxICv3rnCejLuuHsudY8F38uVvNHkteOmETDhb8Lo9IO",
+	"qGZziP2yfGrN0mkLPW+OWT+kC6CG47PVB1BuAFSlwMxLd4BHkXNuga+BrnbLuNzGkAgr4npAExmOTB99",
+	"hP9/+ixJ6wP+DvxqhZqr9HPszbuRupsl9nNEa1+V2C4bxpm/ZSY4GLS6UlpXQA1XlPT6rXVvuiznXrts",
+	"x4962UoygNxwEYEakjOITPy5RMnnucP+QGLIkdeKf6gGI9/GCDZeZiNN3hqfAFgb8BbVHVUHGlB6rHKS",
+	"UFMWb0O+UZfmeUSwoL+Ca8X6/YiU5fs9n9Rf1T73G33879++f/eQylgJDLBVcNkn/UqxovJ3fpv+gFIt",
+	"3OOQnoFMP0+mtYmIS3TKbifvoOaPUGNoMmNpBdYf5HNpRjNr1CBwmy8QAOBmMxIzmpJubBfUR0MFTRko",
+	"ZnNdqt3Xmpm41yc/8htGGIcUi7hQHLIiSLwCqRCTny9ekq7DRH1mh/wmGgm8eOTJwH7wbBDcQILAD4hk",
+	"Yr9FKBOMU8e4ZPuqRtAIsEtXkCNG4snAI8v0zoKLTVKG0S8jyfEA/nvyDWKM9cN1zHAdnpnY1/pmzVD3",
+	"gsZkhPkgEMkmRlGeldZmJq98tsZMZmnIWxoMvktWMZf7dzh7lI9P9UI6q8l8emB2hvgkLarBCqZgnewD",
+	"QncWMzC4+9Rfdpzggnrkg7Oam8TeHmGv0uocvzrO93ec/6GCiaXUuGTtQiPg0Q3iY6smdPSR5vknlBEZ",
+	"a0L6+963Rq9ItesTvxxTBwQzLKld9WPbb5oVmtMmbyNAoX1VMVq8xnZ37kgI0WeZrNsezvM31pCtzGhL",
+	"H4fshm0trLAPvsDndvL7lACPexcrGMsDzNj17r3rz3l6lx8HIIn7V3fgNhLAP8DKSax0SEk3p1dcXLVn",
+	"ziCed/jKNQyOzYB0f/DyhJK6WisUQKfCHV5N0XlEEfsHsVuCzao5gu3nlbAJLIPNl/9F+OADkkHwnjY6",
+	"eLGKiwDmLra3/3Mfanha4aHWThHkh7MlV5yAgEjyot4W6wGMi+ANDlttJzPj+CEm0ERADhPtd6+Yf9Wz",
+	"N7kcEV6HitWSzZZL0cDwjj4G/9pJr66/zaXG09Kqp0HVY9fMGFdkxq2dCOgD1yw3vTPMoF1wzcjp4Nt1",
+	"NRxftXpJt2nj+Kv0a9LH/RAXbufuxBW1FuZtPMjBY3G893VAqK+xy7WSjF3PeT/LLDgWZ3QB2EXS0BsJ",
+	"O3eg6e7azyJINgL+sNylxED+fZ+ck1TOKReumgLq2CZLNDgNv6lcUlWCjAMvJ93TwbcN9j92zn5U7cA1",
+	"635kJ+SWu4KTSr+67f651Am4fiuc4EATBkhXeNd0RJJCGzn3Xa6hng6S/olmxnBxpT9HAzmieb7FBWMf",
+	"eEgjPM83RRvrW2NnW5le5DIIjKA+hAl7LI1KrCvuku2+CqD1MOP65tbsdnvy9ySAGgON5xgz1FV6poKe",
+	"VRQTPFOmSDdesMlMyus4IrEd5UoxgDljtyyx/5/SaxY7GLjyV9ATgRrmsrHdPRkJANVyNOOKCU9PTnw7",
+	"9lIMluBYK3LNxfxDdbwpI5ULiIGOhBWOkF15pSxpkL/LSVQi0ZRFLAkmMqRNETncoXNoCfAQgvE8z/EV",
+	"j20u2yU1+dtcFPmrJPynkoR47A3RCceCdhNju8SqHMNxcdIzhG9gU6xDrbLErqSv50XOUmimoPEZFqVr",
+	"Q5cevczNeNWiDu/tdku6RvVfA1urlvFm6mi3hBsPYPDQTOx9LQj/VeEIQAhazu8zFYx9IpA7GcNekYhK",
+	"3YEEOX1d6sxklxOkY5894oBpaJb1olIJSQmACrsMqTYj+EFl/Jcxeluux5/V2P0ntV0/X2IfGdeO9HHZ",
+	"QHN6PBaEG9++0pVI1YEkdc7oNdoWnlMcVFi5Du0YLRHsfEFdpfmqOVJC7boXGc2yKda4e1sn4EUrj0MX",
+	"c0MzedUjqWQAkAxGzZBQ/5Ly/UKakVhIdV2H5K2MH96YEfie6UcQorDpbZLUdTokXXlNAM6jqvXDEvuq",
+	"la/dQ6zJRwB2O2yv/xW84v4vv6VlvPtI+IIh7ru9HeU9uAtXCBpibnZLfR8++IDkGbxndzdVuIov4K76",
+	"mkff7OAKjyWkzhrRPZrDqwRIC14P9SvkmouUdMHdNZNXAOo/zzNuipTZf8z5bU4Fy+zfml3Z99o/vaOs",
+	"1ycvjR6Jqksu1655N/TVwERNp9auecSwbQGZ0BTz80Ng+gZXWdnHeSTi0h+dK/l3Bi344yB1XvdpzsfX",
+	"bGlnGAd9+h2+P+I2YifmKXeFMOHeXAu50M4UnyyHIxGDp9yhxVfwL3GVxGr3xf7AXinXHGGs2NS1CKB5",
+	"7joEOIh5w+Z5Ro3rBfF3ycVqGYRcCBcqGwmQQ1N+a8UNuzWkC686/PixX2ZHfvpk3/rxY/9nN4lPn4Yf",
+	"P3KRslvSv2BTTUadZMZVPup8+hT3hqAgYA6jhrYNwBYmbCTixmFf2A1oeInrALH6qpVlw0sdQg41ZC4B",
+	"Qi1BJYca7I0xElIwdJTAKv2DT07Cno1cQLm7nJKMGQNty32lUzy20xva//TdvA5j6F8Q/2fcOyNCkmkh",
+	"YM3RSOQ8B7eotZ8Ut1wjshIFmyQCUJtVPPvkEppr8BQRAdlKqxNCERML3TVrRzgSFZmd1ZsarIN0VlRf",
+	"I1oEdvOQJZZeMgrtaFzfBVBQigx8R3okIGVD2gk7v1FA2X0S66VIxtCz6YZmMUIi/ihJWrhGCnBz4+N5",
+	"TIwk8cnpLCZdR/EkPn46bwbSRH7zfa3J9EOYmMEbvow7OVziV7fyV7dy3a1cu2vtcn8/7fToY/Cv3b3O",
+	"wY/OPIIwoYmVbRlLr1haBohUIeqO6F+8UXrDRCpV4IuGoRVr80OvMoCv/uh78UfvSFbt7umN5zJ4LOb4",
+	"vk6VUYVk6vqsgXrlzXA5ha+gFaEBzFVFrPCy5Nr7SjCf7STfmage3FkWkM0+vnNrvFR+82hfr7lXsaym",
+	"BOoTpLugXrSvT/1RFZ8v42Pfcre/+tr/RL72R1BjjiwrfxRXfCN3aYYjYMLZcCmfTpli1kKdMLNgzu27",
+	"kj23YghCZ2SnOIXehJrO1Z1TdW2fHQn7q4jQNHUwdXN5w3oOLpYJDdg53PjeQ/DQDVPWlCwbgCZSuRmr",
+	"QvTJG9fNEjrviZTMGRVgDDqONBLUGqxZn5w71e5Al7CzHhwfpbKXwiX0bNeOaAfHD5xKuaC6vj5QEqMK",
+	"x0cVYiR0ubGKaQOYC3FOFQLqdtHFA2t0heW4zMQZpPC+Xp+8FbBMQNOp7a8VZobP2ZCcDr7FbqfgS4Au",
+	"dSJliizosk9+AXDzVC3HqhCIbh6VHTFxNbLIUjJhBHodd9FzSp1g6TkXloBeAbDR0InxF9dddc0zYDfU",
+	"q9EIZrRCGQdOu4nldQwr04Yq35W2wn0P1zqjeuRSnpkgBTJd7M8dueOrzbCEuNVEOBwLQGuw8xO+jL86",
+	"P2yu2bVUF57BSLi+mNhbNy6Ea7Eel81NoWF0IQ50D9uS4APE0rQuX3mg/VYMQxhWmqYsjdDL4p0lIzGV",
+	"6koaw0QUdMysekpjuxb0hyCJRECNjq4sKaU8BXjTKRdcz3BDqd81n2MXKqQjMafXrEa8xDIVqvDDxUxm",
+	"rLrteElJQL8QOOuTeFpkGVKY/71eHcDespHYzjCgyeySJNBFRtNlVPby1Osnt2CKEYYl8YAsLdLemeXn",
+	"agmLcc6qVDLdCMuxFEldldmhENpdqL07mK328m/cZuBF2zeJWXWvjM7BL9ENZhwhujtS0aq8BpbZUq9s",
+	"z+9xcf6lYG+nrRKwRCBbiuSiEK1iL3zuXWYn9qENULcQpCuV66bvCcRBjGa0tLD+iT1Yf0yEDmsh1xQ4",
+	"IuTioZS4R8un2F2Jew0t2YGMfVjqAJsFHUqRWfZZ4Uux1GVL1HGCq7i/Ntjc3jWzLnWmn19CqkUqz0Zi",
+	"Is0MAq2ImUNkg9fdq1soriCHAnG3AaIXewaE/bAONCg0BPANUDN7OjgdiW5btyEc/tD1HIh7zdoD98A+",
+	"1qgtBHpdln651Lg8h7b8jMf3It0lX2Ox4rwsc1BK+YBn7vXKr1kbazzo6S7z/Bts73ukuPvL9VhRkFt6",
+	"SO3NxErdvL0lFFZiBGFhWjVd31SZMaeAR8ioQmvDx1YduHgaYZ1VRHx8GM0/lxAOEKiuKwjpxhCjHZ6e",
+	"+EoTb0mkTPEbZxoEbXaBo2mJNh7NysbxYLnYG2/OoMF/sCp044dKZImC7lD2I1IIwzPXMa3Uw+sTcoo8",
+	"S4cOwdVp/JNinuuRiN33ro9gPKN6FjswcuxdBZzCW2WgncVR0O7Q621Bky1vRnENs2BpFFgJwcFp3zM/",
+	"dlWhMelCQ392C7B61twgGRdMo8Xl2l79JQ4M8RTx2fGbwxib7tv1I24NtMvHP+MIw7mWLOJzAHiPCfZU",
+	"GpLYsr4YkDlr3LAXkVikDV/eHuLHw5GgrnIIaneQVCc+JQJ9B+AqsIYuE0YtCYVH7dCJvrGGNbs1R4m+",
+	"iTw6Ps6KKLlAGxw2ZCS6VX91xKut3QEYMzh7bRSjcz106R3qBgTsnM2lWlai7UrJRa2yYSTiF+/pVRwA",
+	"0vvz9LlcTJgzEr+cHr6Rgh2+piaZxX6MWjbhk8Fpn8T/ffjCX+rDv3lqG4na5z8B2QEFhh9f8t9Y7PeU",
+	"VUZDCUfsOsM3t4x8UfGSnSwkB3UU2hNMFHPLx0AyRh08807USfSN5XLs1nQ+RNthmSD7qP3OVNe0zdCB",
+	"e7cjLtOmttFIWdW4tUP8Yujo5UG5hLqo03TVGjvqV3ve8ddop+fgFm1+slGZwQstVf0g0Wil4SkG3drs",
+	"fdo2qYZL0viT6kjtr540BWtD7o+F+R5b1f7fTqaWUPg77aR9Onj22K1LUSh47ov8T0gvSeCaJjTLwKRw",
+	"JgEX/T9jy7lo9ZsyN3E1RHnBaNpQsF7zsNbK0SuefB95lfsolEcfK3m5MT3jPZimbFXNhEzMlQZHRE6n",
+	"lVjqIvA4QGAsnQo6B24xWdY72aS9yLm86UgItvCco2w/u55M5npA+QlYbRZvN4QQEGQNVdpQwyqRN0IV",
+	"DME3GoTmD1JdBXKz8xg8/4UwirPWNi/hYgJXc9nEb8VxD8YxKob8a/upe3JWIVmsU/9BjdYe7ppH612B",
+	"V2+mCbsGSuXuQalO1btnVD/d2EJjTm9fMXFlOeBTB0vp/328rvTtwIu4lhneFcsudjdwmzNaFzOpK5bC",
+	"brk2mnT9EYFZZKTsRVbHL3LHl/wW+ZSekVAyYwea3HDNJzzjZmlfh8zPIYw0GNNoZ0xkCqBiml+BgRn/",
+	"9+HPpc/r8JJfCWoKxWLCraV5zZY8/XfMOL5mdoGYdBwRlp48fXr8rftuQjV7dgqDws/L19/SxOA7ARjd",
+	"ZWqfYQhsWToEKbGjy+lIxPY8qk2/ZksdE8Q4JTlVmourPiktYKfNaXBAlY0XHLMDiwlxtp19xK2BHJF/",
+	"FBItXDBedjSKmu2Vl36moAY3myy/TwW+PvM22HKgklIj2FtBbiKtLRr8PanIX9PX7q445vluKqOjjvK2",
+	"rmmO5TePpDhavri54uwCnnjAa2VfsHuNGUz4HmBo/1mKv2C/QgrDE3/Ici/EC4UEHulKh6sesbmUrrO/",
+	"9xtD42rgSooKjVVADW21YFBLKw/VGFpm7Mtg6MKi/sDguV+rNx4Cbbd+ecq703SVd2TzRx/t/3bualG+",
+	"X7nGz0F8BkF3lxBpvma5V7VrQLy9NsTd8hL/GaB2vzxyLhxUM4dvq8BoPoHBg3O0946svort1fKH9jN8",
+	"8GwWe1i7VjrgRM8InUBSqkPP9VzAwRFaCc+1S0gsCz+hHXQg4oeEksyyajUS8JMrZnTYNl5HhBI9p1kG",
+	"zgFW8qHAC6LL0TNpoB+vaYH0wJKAB9YfvkwxRNtt+wqv+88Mr9vKUpy2wMXE7ujRnM9BEWjW5e2F/un9",
+	"+3eXJJVSQX4mpo9MmOYpehIuX79/RxRLGL9hyl7rqVQLqgDHlJLnmSzSaWZ5BJTtk1+kugZcH/KKzicp",
+	"JRM245AMPRKXLy5xpNxAGZR96jXl2VUhiJKFYQea0JTmhqkeYAUhN5jb/beLxoQ5qv100ohc/PCcPH1y",
+	"coLutMilOsfP8eYdvl/mbOgHOFLT5JuTk5h0pQLUhPJGysQwc4jZBj6hrcodYOKGZTK3LCrhOWeOMcXl",
+	"P+OR6CqWgz4flVgCx4NBr0yNK8fQDEImHErG7J9x3Q/pfx3//Ob7FxeX73/+/n+P7RGMX5//9/i7//3+",
+	"xaV92/GAvObfWTvZ0VO0flYHGnP6Ioi52K+P4UdyiuDnEAjUvYpTe2yMCknp+AnmD/kMf9d8AQI7sSOx",
+	"mBh5zQQEcyC0CEHGkj3jXsoKiwCyW9A9XG4gmRcaoNWB+aepYlpjrGo9K6qbZ4U+tGRPaJbJBUt7EfpV",
+	"syUU0N0wBRvRJ7/MAPZ9ORIYeIpIsBCXnYgNxMpIV3lgPjiqQ6wEiNh4IIVy9vYAIWYzLTTNwFE85YJm",
+	"9csCS3TRL7UEv6t9F3yMQ9aIvciRHPvkBz+EdrVClnggdK+NzPVIoF5uh+VM25e2XEqSsoSnDGJQHpYL",
+	"6kxmUIsChxe79/c1Mxfs7ywxXUzU7MURgpmMBM5WVxQXyH2SMzWnlpdly5HozozJ9fDoKGVI/kr3k3Jy",
+	"/UTOjyBf7dDefi6u3L8WMF19pAph+Jwd0pwf9c7I+Zz+JgW5fHPppkISquyayeWLSzst4CzQf5QKx9eY",
+	"SHPJhYn8/mAKy9Pb27IcBwnUHzhWLfm2xZSc3t6G65CJ7tOF7lOYC6xAC32UUcO0OUqvji6ZSF/jHr6X",
+	"PxmT93PFcrvamZlnUCFRY3nlvFxvcpjFSEwKQ04GA5jc6eAZHNk3ZCYLpevTKawyiKm/cxwXJmUneuQ+",
+	"OAIElzkVBc2OHHc4dIR5CNeg/NQO3IMsPzAHkRePBBCp2yA/ezsrl+bqkwr8jp6enPTJOXk6eOJQbKih",
+	"E4owJKlciJ79YyGVmeFl8OVN5yX1Bwhvli3kVGnMJH798vWLyuONdzgiii6CCm94mjClpOqTF/bKurvu",
+	"R7c31Hdz7JYU7/YgRqa9KHO77clqsqAcsOfw7jTpoBf4+5fIFl9bwbum36+GABtkC+lePH/3nrx/2zsj",
+	"KFQww9wPBDOwjKgmadqSrsphN0YJuWFzvRIuPHl6uhYghC53L/HhYxdO9P8sH6ZK0WVTBtn7BjnYfX3+",
+	"8hX54eLt694ZYfPcLAG0yBkgUC9itzNhrVllME6nLeZ5fBI1R5F2MRFCtaCusJeZaxMuKExnPdpT1zr2",
+	"/f0ONsbJ/cW+kGYvkIO22fb++lRNexFYKQfMN0dnkbfZJEg9OQ31pN+7sYKmxGPma1UsySth0Oxyg/ZH",
+	"uolMGYmNlGP4CcJN1RW0wMB5rNWcByzM5fls1+YgzwHLU8onUQL7ZXIB8Age0cspXyDt/csEiYHZ69hK",
+	"iIrcfuUf4l5VqRz2mk5lpYpZXv77ciU5zboxFpnOuVh1Mn3PMn7j3Sh0UUlRub7j+gAbrdTDRvBRYD2W",
+	"+QYgJnW7BXmur0vVJc8bsiyw6q+Wi2G1NwmZODQjN5xZrUIz5vB+iJCLyOVpu3JW733GRA+Sy4wnTtVd",
+	"tw80w/pMxZxXPePJ0jV+4g4tMHizJt14BhwgjkhsZT1TemyVxLg3EjJnQhNKbrjbECBYrOp1faRyzIs/",
+	"syQM/yifdTTvElA8lmtVI8TNTBYAlZRkUkOZ7HnwuNWAQDEv207RFPUpO4zVo7BaGdUyWZjSZPdgpT0s",
+	"HcCqejQDKUkyRgXJqdYu4QMqsP2cXRsACotbQpEv2qfg4MNmqIDhlDPFZcqt3rfsk3OX8dekFhWiTK2A",
+	"xx7IQ1d/SSk8HtdZtzqJXKpWcQqbCfWC9qk/mx/vd8ROG3kmNkFeT+HwDalWKlnDzI01JglFfu088gen",
+	"sBNdTKxFTbo1+AGH+rOeHTfcVNgVlTAFVR1XNBIB0lDP8lkGnp4YeV2MbJYb+77YLTUGNupmZlmEDCrb",
+	"uUuqyxjpxkKacclv497ZSIT81w8R/MSgGSkXVRpwN9Ysm8a19p1QnYYZfI5bTx1chJviSDjPxZDEzuez",
+	"xqxJ178VS2hlTTjg+of131SLGbv9wfKqkag/ZqWFfwKLmZzAqGG0OmslZPduNWWhkmam1ycXTBeZA0xG",
+	"XXkkKmXZbaOO++S8NO+iwWDgN1iT7unxEzJhS+kQF8JXhsWC5Xtn9IY5T1YTh4ZqyJJzPTR7DupsvwBf",
+	"dpvfxJMB8wW+BovGbTfmr9jj+ZPiTT2WffBaAuQGFav07GCKwQEe2kDorV63dv5JqlXWkw6/BybolOdQ",
+	"b5ai4gI7C61rttxWn3zNfH2GUQUUwRLBFkwbh54onJqq+ZXQPSwhPXMYNUob+D3XZE5T+7D7sNCsT/4K",
+	"udPAA8F/7b47fkZm7NaBLHtj4vKn88OTp8/8P62B8+TkcLI0DnYhse9p4muvuK7ykf9ql/sYHAZe1KLy",
+	"uW20E37UvNw/KsVD0iPgL7KlrmhtJcNW70XzR0oaajYERc8hTQFo39I1WoxCLogUSNwys8IapgTGkj/V",
+	"LlaK91xJu6tiqIyjddMIZhJSTucBExFr72khULfyf1LabDQUXtNrRijsjKUHLq5wh/YhuY/XbDnm6eaK",
+	"PSRzkjHqccw8YUEaOfEPVCy31pMaS2agLO6MII0jV91EgPCrzQR42j7VCsbhnz4L5fdOxZdG5khPgNS3",
+	"Cyk3F+/Uq9CQrjfGlnJqDFP2p//z6+DwW3o4/fDx+Nmnf+20l59Vt6fyS22sYigp+G/V8zvBJbBal/YN",
+	"tTurV8Cucrji78PY8hkCBA3RqeeK2OwXbREsO0jTy2sIdk0/hOyOZug4DM7RW0RTOB64WJ37ZwO4wqNU",
+	"VgWn0yJ/qr38nXOUP0a9SKUnVRtb6vAoHDbLsYxRvaWC6BU+ct/XrTGYjfmde1zTlyLJipQRJgCHB6aK",
+	"xovbBHs1em03kz42MuOmWwT73FZJhYewerSPeIP+GPcBCSCkeUfgIO0arQHcWYxWpctVbC5LkRFRTDMD",
+	"flUjHZaf1b6AzsqO6FWuXq8RAxAKmQMIsqplRh24q0/eSGIW0lMz5CnNZIatrdz8XO6bC8xVqFuTQmOR",
+	"MYXXFTl03rH/GmuWSJHq2EE9lbk8g28dMtUFM2p5eD41TMUOgdqB3AGALUyHsNucK6YBMhdJivjMSNdb",
+	"qswWj1+mbJ5Lw0SyPPwrW8ak6yAmMJlcXjPRK7ep/Bzfw4U2jKZwDvTa6TSwgnILRuIctFRM5MQUc5jR",
+	"kChWaOwP6cutPQq3KRMxV/slgdMCvbaKzdl8wlz64EicnGJm1lmIIFZOGL0oVBntzAhYQWNnowSUKCC5",
+	"XWun63vYlgdzMhh8Rh7MHRjVXvG34/t994+KitaoG2w+ZstOFdOzbInXt0KIdtduBQ0wKPV+TpMZO3wu",
+	"hVEy2169/TU5/7GT80922u8fqWEL+rvzCBdCNEgvYHq0mWQb5VlNgTv6CP/3Loi2wjHPeB5Wh9l4M7/W",
+	"jq3WjrltaVZZ9qoeg91/+X2FHLBGHEeJTFlrUADy1SSgRF6zbEkgMmPZZcbFtdeInAbqU5C68LF0ye3w",
+	"ooMKB9TXcWAjheoRsqAak28iMqcmgfyteKrk3AEsutiRQ/wUEArBxDmK+gnoJtCap4fieEat+IUpd+Nr",
+	"LtJ/t3+jtjMSpWYmHQzltX/K/h33rD4DjaEC5xsXZF7GtCAREtGwrKaBq8ip9nnyPHUbNBKACV/m/UFA",
+	"BFKb3dSxV6nV91TGGRbkQD/iFGK4DtWFXjNRhsmtUiEFQ6VvJKAfxYzqqNT0SKDoxfAziN1IQpXiN6xP",
+	"Yju8dptrl2z/Vsy3v4RVuykf6CikgpFwTkZQOOHVOKgOsabti1fLKganLrFrmTPSBjYt5KF7bzwSXSEN",
+	"OR1849P/tWsSR5IMMgEhwy+Ti7IpCarPIFYjp7JC2UCGRTz2k1zJW86wL6lLt5bC11TIhegNXW77FbVr",
+	"kZBJ5rPB3aorurVUhrYmVhUIRhKrAyJ9u+olpGv7o9PBKTbR3LgHMPQhDBt7xXdYJqRnUlxBMQ+4gmcs",
+	"y4OErQQ7v1Nd0oq/gm5XtTUpsiXpng6eRB647Yw8HTxx6npd7S9VfjjQyv2MbS9Y2muBBQLW89wyl32Z",
+	"lqul+IVys0u5q3v8ByXnezwOq9vj+UtkPw2oXmU7Q3/BoXTCmmdDz35KFtPmdrB8p9nv0ElwCz2kq/un",
+	"HawJw/Uh3RFuJ+BM24NJIAo8Ay8ZSF1ybNOuV6Jz2FYkFhJLV+L+Ro/QH0IBf6wUjDcSG1sjr3KZFUKa",
+	"8RQK+XouG7tK9EfbGIWmVHBaPcfe0zX2DuONRDBgtDNv77kk7AdP67B85Ito8PbFVV4bvxKHXJT8ABSO",
+	"OeTpYubaiqLUlKr9ANqflwmbNUAvOPZV6DBa0sWmzxRdHekYQM0xYB6DiLOfgDo1EtygMO3VAEgmMoW2",
+	"ZKCylFxED+vOTwf27tTBLq00rrSHKYLlQvykR8Ij1YPug9F87y2mCvqCCoetF6h+McRhYn8vepHLmQmn",
+	"M4Q+7OAMoymGg1xDJlDpFn66oKBF+AZf0wH8k2myZK7KF/SRUK/DRt3SVafRNY5LjBwJnJ5djpLF1Qwr",
+	"N6XCOskIcogEqECW//RcAytXIamJlvYBdKOlkmHSFvIH4eq2IEo9EiPx1vcwwcJgmJ0/74okMO1LEAhX",
+	"4qOR08Ko1dyGWJZrXK//qih58MQX6Y4ENca+HB4oC/rQYoJ7MraDjVMmOEtRi3eaqHfQAaa8V2RQiyFd",
+	"RDvUswLafbpUe6mAIDMJIBSQWFk1jkukEAwLYJ0L2Nc89mqTfzp40uBNDVXMtkQmuL6v/QV9HC1qX7Vo",
+	"T60r1KJ2+8UriHg+hl6zCbJu9XqtxF0amNVXFed31Ifmi6kAF4ymyDedLoDsHCr0oVToy0h9xeDv/Xtr",
+	"VWO3Bc9eiFT7dSHYmWJ1qDHSRXYIDs3YNxyEfxmM0EA3zp0Eyki0ShQXNKoJFRxsRbRUzazWRctIeNni",
+	"BqwECzTnhIW4TlFW5RCpb3nn+p5GJbyCL1+oeVywIWs5W99ydSYXNV0L2pyCXlTW2oYADLA7ZRNUJ2p9",
+	"UAMLuABonawsJo17xLXe7JML+AzCaiPhH/DnCJ6QMpbnW2NxUzbMLJUDWYDKFIXBzrKh59la7G0kgsHq",
+	"B/Oth+CYSDOzctzvkZuafxsV5YTClrXgliIZReKC3/hWsV2vOEDtaCH6/gShu6gLaKbh7mN0EJdKYjqh",
+	"IpWCpfEwfHtZwA5LGYlwLc3oAfCGygX/YIG5zDvhP30pT/8KQXVVSW1mwRPWSC1fm0R+jaXdlxh2fGxD",
+	"aGWDsBRs8SCi8tYAO4JexcZaajhLI0lsTFamZ5Tp6DuLxQY7ayRQLAq2+FyhGIgRwRahRGxgcYItHoHB",
+	"2RN65PqyLezOmgdpLcD5lY39qfH69udJAI15J45UiM/kR0UDO3pTot9h5/My70pjvNJqNtC7/flLVIms",
+	"rpvJRUT+Lifk54tXwDJ8TxsMjFqFtxeBi4kmvrsgqnXgWpnRlHQpwo6SjE0NAXgEDf4lzrDYFacBfTAz",
+	"LSG5C8N8hevK7VRHzwe7VqeLy3w9vFCWPX2ml8q9eCvv3MlXpQoxtgMGnqq3ZQvxhsCiW/CBrrRvHWjf",
+	"8DqnL3NNHBidVTx9KUip7Nq3xk3M+l2BLqeL4qEqgi8K8Qbm+Lti1u7USzAx6Nz+lWV/ZdmrLPsNAKKE",
+	"dmENjrUQG7m2kSbfGGZJCgXpqEELcalcwGhaMYaqi9vUMao8jwA5p7DXHLB0qrRb1CEJx3QYy2IBAsYF",
+	"HKZVGs1TotgcerSW+b321Z+jc1quORINzv2NbHOTxmn3cNXBX15hCLyPxIR5dbp7Ovi2Ap3oYcTFCpiY",
+	"5jnmAQU9waSA7VLMeJF3hqo5bjZsqWY3TDnAz2ruFVooOFzyXPeJhzu1aw/XYVfQhxW4ZCTvxkAUn5Rt",
+	"zKd4//b9u20Qg+8dXBA22gLyMdLTR2vdQ57XPM6bmOllVjx0qoFd56Y8A39VgEK/etofUA78mfn5j8xd",
+	"O0dNlupKfrvRNw+8/B5c8z6cdPTR/bUtX9fFqjoPHw7bAl8Y6EsTmS7XYvOPcCu/omDdpSwYU4xr+T7+",
+	"EO8j+uSoZyuRHym62CXpxOpZdIEgwBR8ZXGfzbPYagk0mQHqEfavjbEPo+/PCE95OZzKhbCqal0WVzDA",
+	"NB0ruogbOtxUd+6CLrZfu89GgG3wJVXwjg96qaKOh9D/nutcam5cN+/6qHG18WdkyjNmd//fR5313R91",
+	"vl7jB7vG33uKphuaJTzQhc4zKjYAhD5HVRN9ST7SlzAyYWbBGAAX5SzBLCt2Q7OC2us4yWRy7UBjU65Y",
+	"YqQCjP74f/WrTML+LMliIDsdEapHIq6+I3ZeMdE+Ejp3sN4+82ch1bXOacLInApIA3O4d5gShC5vuCmw",
+	"kVA9YIe06rNiN5wtED0T0qf7JJ5bBR7wNoW92ZkDh4PFQcRUhxlHvYjEKdNGyWWJIpcxDxoKZZuY/AWu",
+	"nLW5IgqdYlAOdOjw72rd/GuLqYGDwoyw2T/Ya1QbXARGscNeFJA9bk3Mcv72Qwcu6iCbuqeDgTd47Hj/",
+	"dfn2DbrwnDVm33egiT1ahuWTBqoU/OC+5jPYdixbndB0rSMFZOcn1pg7Oek5SOAaw3cgwo7vuM+MUXxS",
+	"GOa67cLdwBx/R3wxdFOZFEum+rmU2Vjz31iMQPiUGCmxYT50EiCOgCzZeQ2H9cm5ow57CAuAbTWySCA9",
+	"TkKakyUXNHjXjjPC02fVwy5JLFcQqh97UgG7OlUyt9dCWgPd5RpyYW3UoGx1JLBBOrkEI7bqpAT0qOx+",
+	"0ww3FBIbsYzmBsLjplDQCtkRvJ7JhXbpTL6WNmsE3MLmdu8yur/LkN3SeZ55WBz0A8KTyJbcsaJt2gfA",
+	"S0iDr+AEhp1cybRIHIShs2T9k7mSNzxlqjPsLNhkJuV1B7is3RqQywiHMsaPrFh6An8AL4ZMFHisUFln",
+	"2PHdF2Dwvpt5HxpAVPwHbeKwad/KQsJO1LWpA9DnGI8XmPU/aO0lnQ/l8oLfgQWO7V5rr6koe/OGleAP",
+	"Y0SttMvNQLuYSKpSO9SsFKAZn7JkmeB5rRBp6b91c/TvLu9VZ3gCwmMOtWYdZJedqFNei86wlJqfdnVD",
+	"WKL7QjXHQO8t6pq9QJEHy0enkaGm0CS23wiWxl+dy//czuVGfc6SlNeM1pWHUJFD7at0NMM/jz7a/604",
+	"D1Yx7hxNIoECZWI6uvEVYSlPy4CaVSPhgoCl5P6KI2yitRwD+n6LvVRKgwdyUGy7fV/bi362ewC3cZ3m",
+	"9jUe7FGtWQ4VsR4BMe0fyy6HbUutOQd6dRAiIdmjsmw1UPcXFwhYrVKrimLU2n5QiqYDTaxlgip7As0r",
+	"D7SLYGBEGPtxwVMHGgr/mOqV6iGv7tH/z971PbdxG+F/BaMXiTNnyo4nU5d+alO7yUNij6xMH8pMBPFw",
+	"IsZ3wBXAWWY9+t872F3gcCSOJfXDsjV8SiweARCHXSwW+30fxLE+7AIwysDKgT2GzC5e5VRGNzEm4zXQ",
+	"0cwVtVaEDzDP30eYS27ZJZyzqFuM/E+s47WYUWO+74lvwo/ab1Tx64gCCUnPuYLDj5OGiF+ljbdQQIuC",
+	"jCkUefaIlj/x/usiaCDUqy3wlR6hZqE/wPEi6BVFohQ14aIEGoJXUPGJtdy4Z9d8NTg3xCsweObYMsKg",
+	"saCgta4o5sh9zBXHeuULPE8i8cuMRSeIDKSYOSYZ1YaXoqeNxiPNwFNinW2UcGtFySQSPM4VwHbDWgEm",
+	"nlz0QJoOUKGKs0GSK4vO+YDduHCuImj0lYZi3mu+muESx7qBubLOj8WvJu9Z6NzxzzfnLGOh2UIBb12r",
+	"u8b8ySo5mh392Owe+EH3SeR384h7TdFvkuFFre2VccWAmiAcc8n1+EXzVGtcv6agUjAdcHBwDV0Tc1fw",
+	"lAOHDi4MvR6lYRyXdSL+SR483mgHTyhdkG4Edxgl6YI/BBzD0PvlO8BPJ6/xruliQaGxt+25Cv9ijXC9",
+	"Z1t3UiwJz6xmFfdOJ7gstNkkUZwgz8bmmp4+hUcJBXZzKEG+N+0R8Ni0YyfSpXQm3BLfQ1nJdtL2WKfH",
+	"menUDJN2cZNqBlA1YFwLnA7SJFjdUNMxSQ8HSboNZGGX+poFjG6PyYB9GXNJ9CwU5yltetREApSg0QHy",
+	"WVNvCCgN+uPApDFXKbSG4R0uqSQZbpeipESV1QQn9nY+IKULzHY2BW1MpuytrH0g6UOtSwlKTqzlV8L/",
+	"Pug/KPISzte/A9rUlfgc4bqtERb179AwA/SYqnUqXdf62rt93/YYyvOsyzHXrutU1CvUYJIkvpmmkkZK",
+	"OsaYNxOOuBc5jrhivHf4YdJGJeqdGDvvob+qRmmeXH/+s/vqj2JGGYOlUQJf/HjnkpmzTr2jr2wfAMTy",
+	"mzYJWXATuQb9epONYCdnb39iL1++/OsonynE/oNhxlvIkjvxzKFm6T5zNDbES1EhQH730YHV3sPoIAqA",
+	"K7B+grQSM7RKMNlglPAYDnW0Fgp2v31oFfdna/4xJWv+4VG5ms86NQZ9PuvUYzLM3iJcfWIaMZt8tt4G",
+	"x6tO/b92ZP4LVd4Pt6pGCxq6Q4ruziyBAafRV6plVsWd69Os4q1damdPS1lVo8vpH7KqPoRHd+MFr4xu",
+	"tooI7Ohjnd6rlYd0pGEG/Gzk1j4QhWE9hI3FEO5aszjLBbtc4XV6y93yyaUGnvD1zU8oXDt8nalFxj/2",
+	"zro3ri9Lbpc3W8vhMEMccpekM0sNwLLxZx/fDJLNdUr+pxP+hFLJz/5p6djJq4HUlgFCo8mU/eIA3gSE",
+	"4q0wViteA5lNiJkyGs5WU6V/kLnY2F+CNVBR2V33Gl6WUJDG6/fG9+WkbwfNnYxcE7fMSMk4V1rJBa/R",
+	"wGA+pwdzecxbprB+j+3a8h4znF30abwN7LclBHNcqcWzrdkWQJpwIPXyD1NaYEgEpCuoYEpFObkqWSms",
+	"kwqZo5Dqizc5eSYf431YqUU+K/AAAhvJwG7z9e9FkIbmdBvHE0bWBwmaOx9Rom2kZpyss2QLhGvU7WIz",
+	"5/jIQ4KNfA9jKwMzrIRnM+KT/hgEniQKzZR9wZ0PADALiunNJ62pt6bYCG9pCJGB95bKrORKB2HyHwhu",
+	"DG1jN1+7QizpuswtK/qI6mUj6tAu9bUK+avFt88ccSj82mIY+I6hmvijUFnbGLjB0y/w3/+nGnkGTsj2",
+	"kNwpgz/1ZEpUGBDqI3IikL6J3vQe0rGOU6SgL6XJOeSDMisI39PWFbRLSByW1a3C4nhvvn2b/lf/2AOu",
+	"qNjL9u06jhlOxn4WDvK2axt2/1rTZZW87Oic+r+dfon/vzW1HN/SV1kKYw4mWQQR5QiVfAlnDNaBPLVE",
+	"2/dx+o/vZ3QB7pu+jkviN+/3Mh4sXcCnlTa0gO/Wy1gN6mANUtUioH8CbgrzVVBtcEHojSDI0itCNxsg",
+	"NcsunDCGV9o0lDcxzcVclVrYWaS8hEITpYNWCAYT2GJBNZ6b0KQVk02rDdwuNFP2BvQHcWQMr1SjpA1m",
+	"qX0nJwkE788ee3IBiLWQQVzHXF1MXkNzCYmnVNZxtRCJgh+Uy81V/ATymJYZYXVnFiLTtRO8uaBvZz/8",
+	"9/yIz4/+CMQhg6owkNiB8k8eK075R0ADznpxwCWiwOgBrFMwVEnrt5uln12sI5EOOUgSsFwsD/7F2bmy",
+	"wkhes0Z/AowVoc9gWhtehovqVJuQU50b1oHSu8mjGwObPEc60r5WN+UrmVCxDT4qQTXmSjvnw0pijiow",
+	"owUMsq0wtG5z9SxvwaTe4bq+S3FoNAfvE7LLC9zDbjsFjmovqND9bVOhcwvYpvxOFRxBnPqefTGpy66c",
+	"MAfo0AE6lBd6jzsLLaYC9hDyOmubCDvZ3EAmtwsDT73X235aRedG/hFVzMhLFux6qaOYrQ0V8fikrnon",
+	"KxVrjb4CX9crUBlomsAHMyYdcGTbvvIfgdoZP/W78l18c2Fqp55mPLq3lX/rFoeLOo1hI0qo0mYhnuGb",
+	"nDxYZDsqXQ0cCsONIxqbJdyN0hhh4K1wgk8KRbTAfxbWIjvfB/cEeiv9nkWF+NhUEaMjbfz/5sy7SGOd",
+	"tdgJq3N98JQrpd0w6FuGHkZw+ONRZYT4r2BlZ0LsFmQTdo48/KAeKe7Yx+8cvM4hthjLFXmntstZfY/G",
+	"IQZBt9ezK8xOT1/88Jfp8+nz6YvZq+evnoOXo642JReFgbSo4A1wDFvyIURukBBgArUCMWcMZEiA4nGa",
+	"vUe3GZXH360wUPduKTJJnidWEtK2aLUGcZeNqhk7HVbJ57o5z5XbIIxBmlSgvEDFFMRKICIpVE6EMmb6",
+	"8kgv4ePjNb7Rk/N35+8ndCdl4cAHBKPIHhJPJn40CQmjJehsUosYk8+uzQzh77A86N4wadQudCvsdC15",
+	"Pfoj2jbzPgJHKb1nbgQDNhArtRIlk8ppP6MoisZZYAqZDugwR7tUvF45uQBAKZ7bTt5r637WVwX7W9PW",
+	"0nWlKNiv8nPLlagL9kFc4SrhjJhIJmsDPrZMfF7UHTBn19LCDtx2lzUorDI/3GSG0uv1zSqO3Lh/A1AO",
+	"hPphugKtKeGf/Q8u2IK3rjPEOL3AkrYy6aavxdns4w3+gE8CaGmgPi2vtn+5QiligdXMSfOEBh2RWAUb",
+	"63EHOU7ylJB8hIycYXYmQTElRtmNLrS11xMYm5gEe6wkLP0Nw0XS8rYV3OAYSB0oLKHU/YQO8r9fMyvg",
+	"FLXZh1Y4NbYzFcckGUZWODPe0xxbFsleGJK9TApWioUsRcnAmVJI5u0J5CY4KFaKEjX++nHGdsbMA+SG",
+	"nCGFqxTwmtqXfyrTwvuaI+ynFIua+/DuEyYPLTtZI/pC5O2qYERCM0k4kANLl1wnm0qGgDC7EQ/sPZ+u",
+	"YmIGcecwDEyukcfvA+dAG6CvFYRTSUfJNrmrvz8GhbCi19bU/pAMso2gyvrhV++i0fNz+IloF/QSe77S",
+	"8NKA+22z958Fr92ygFakgvC7Ec5454b+RtpYk/fanxso/BdiaDgxFLdHN3/c/C8AAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -25,6 +25,7 @@ import (
 	"github.com/understudy-dev/understudy/migrations"
 	"github.com/understudy-dev/understudy/openapi"
 	"github.com/understudy-dev/understudy/providers/webhook"
+	runs "github.com/understudy-dev/understudy/run"
 	"github.com/understudy-dev/understudy/secret"
 	"github.com/understudy-dev/understudy/snapshot"
 	"github.com/understudy-dev/understudy/spec"
@@ -192,7 +193,7 @@ func (m *Main) Close(ctx context.Context) error {
 // whose forwarding headers are believed (TrustedProxies).
 func (m *Main) handler(svc services) (http.Handler, error) {
 	tokens, exclusions, audit := access.NewCachedTokens(m.pool, m.Config.TokenCacheTTL), tagging.NewExclusions(m.pool, m.Logger), access.NewAudit(m.pool)
-	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Apps: svc.apps, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: exclusions, Destinations: svc.destinations, Isolation: svc.isolation, Spec: svc.spec, TOTP: svc.totp, Tokens: tokens, Audit: audit,
+	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Apps: svc.apps, Snapshots: svc.snapshots, Leases: svc.leases, Runs: svc.runs, Exclusions: exclusions, Destinations: svc.destinations, Isolation: svc.isolation, Spec: svc.spec, TOTP: svc.totp, Tokens: tokens, Audit: audit,
 		Inbox: svc.inbox, InboundMaxBytes: m.Config.SMTPMaxBytes,
 		DB: m.pool, Logger: m.Logger, Registry: prometheus.NewRegistry(), RequestTimeout: m.Config.RequestTimeout})
 	if err != nil {
@@ -221,6 +222,8 @@ type services struct {
 	apps      *apps.Service
 	snapshots *snapshot.Service
 	leases    *lease.Service
+	// runs lists the leases' runs and counts the outcomes they record.
+	runs *runs.Service
 	// destinations publishes exclusion lists to analytics destinations.
 	destinations *tagging.Service
 	// isolation decides visibility and signs the isolation lists.
@@ -261,7 +264,11 @@ func (m *Main) services(keyring *secret.Keyring) (services, error) {
 	if err != nil {
 		return svc, err
 	}
-	svc.leases, err = lease.New(lease.Config{DB: m.pool, Accounts: svc.accounts, Snapshots: svc.snapshots, Apps: svc.apps, Logger: m.Logger, AppTimeout: m.Config.AppTimeout})
+	if svc.runs, err = runs.New(runs.Config{DB: m.pool}); err != nil {
+		return svc, err
+	}
+	svc.leases, err = lease.New(lease.Config{DB: m.pool, Accounts: svc.accounts, Snapshots: svc.snapshots, Apps: svc.apps, Logger: m.Logger, AppTimeout: m.Config.AppTimeout,
+		Runs: svc.runs})
 	if err != nil {
 		return svc, err
 	}

@@ -14,13 +14,13 @@ import (
 func TestFlowNameOfACIJob(t *testing.T) {
 	t.Parallel()
 	for job, want := range map[string]string{
-		"e2e":               "e2e",
-		"rspec 1/3":         "rspec 1/3",
-		"test: [ruby, 3.1]": "test: -ruby- 3.1-",
-		"  -- build ":       "build",
-		"[]":                "",
-		"":                  "",
-		"déploiement":       "d-ploiement",
+		"e2e":                           "e2e",
+		"rspec 1/3":                     "rspec 1/3",
+		"test: [ruby, 3.1]":             "test: -ruby- 3.1-",
+		"  -- build ":                   "build",
+		"[]":                            "",
+		"":                              "",
+		"déploiement":                   "d-ploiement",
 		strings.Repeat("a", 150) + " x": strings.Repeat("a", 100),
 	} {
 		got := flowName(job)

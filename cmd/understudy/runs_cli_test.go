@@ -45,8 +45,8 @@ func TestCLILeaseRunRecordsTheOutcome(t *testing.T) {
 	mustFail(t, errored, exitError, "/nonexistent/program", "released; run errored")
 
 	for _, c := range []struct {
-		res                                   cliResult
-		outcome                               openapi.RunOutcome
+		res                                  cliResult
+		outcome                              openapi.RunOutcome
 		message, flow, runID, ciURL, version string
 	}{
 		{passed, openapi.RunOutcomePassed, "", "checkout", "7", "https://ci.example.test/7", "v1.2.3"},

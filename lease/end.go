@@ -198,7 +198,7 @@ func (s *Service) endPiped(ctx context.Context, id string, status Status, reason
 	details := map[string]any{"account_id": l.AccountID, "reason": reason}
 	var recorded func() (run.Record, bool)
 	if report != nil {
-		recorded = run.QueueOutcome(b, l.ID, *report, now)
+		recorded = run.QueueOutcome(b, l.ID, l.Run != nil, *report, now)
 		details["outcome"] = report.Outcome
 	}
 	if err := access.Queue(ctx, b, access.Event{Action: "lease." + string(status), TargetType: "lease", TargetID: l.ID, Details: details}); err != nil {

@@ -108,7 +108,7 @@ func (s *Service) recordLate(ctx context.Context, l Lease, report run.Report) (L
 	ok := false
 	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
-		recorded := run.QueueOutcome(b, l.ID, report, s.dbNow())
+		recorded := run.QueueOutcome(b, l.ID, l.Run != nil, report, s.dbNow())
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}

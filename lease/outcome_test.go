@@ -273,3 +273,26 @@ func TestConcurrentReleasesRecordOneOutcome(t *testing.T) {
 		t.Errorf("stats = %+v, want the one outcome counted once", st)
 	}
 }
+
+// A run named at acquire is part of the request an Idempotency-Key
+// names: the same request returns the same lease with its run, another
+// run is another request.
+func TestAnIdempotencyKeyCoversTheRun(t *testing.T) {
+	t.Parallel()
+	f := domaintest.New(t, dbtest.Tx(t), 2)
+	req := lease.Request{Environment: "production", Role: "buyer", Holder: "ci", TTL: time.Minute, IdempotencyKey: "job-9", Run: &checkout}
+	first, err := f.Leases.Acquire(f.Ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.Leases.Acquire(f.Ctx, req)
+	if err != nil || again.Lease.ID != first.Lease.ID || again.Lease.Run == nil || again.Lease.Run.Naming != checkout {
+		t.Fatalf("the same request again: %+v %v", again.Lease, err)
+	}
+	req.Run = &run.Naming{Flow: "signup"}
+	_, err = f.Leases.Acquire(f.Ctx, req)
+	domaintest.WantCode(t, err, understudy.EINVALID)
+	req.Run = nil
+	_, err = f.Leases.Acquire(f.Ctx, req)
+	domaintest.WantCode(t, err, understudy.EINVALID)
+}

@@ -8,7 +8,7 @@
 CREATE TABLE runs (
     lease_id   uuid PRIMARY KEY REFERENCES leases (id) ON DELETE CASCADE,
     ci_run_id  text NOT NULL DEFAULT '' CHECK (length(ci_run_id) <= 200),
-    flow       text NOT NULL DEFAULT '' CHECK (flow = '' OR flow ~ '^[A-Za-z0-9]([A-Za-z0-9 _.:/@+#-]{0,98}[A-Za-z0-9_.:/@+#-])?$'),
+    flow       text NOT NULL DEFAULT '' CHECK (flow = '' OR (flow ~ '^[A-Za-z0-9]([A-Za-z0-9 _.:/@+#-]*[A-Za-z0-9_.:/@+#-])?$' AND length(flow) <= 100)),
     ci_url     text NOT NULL DEFAULT '' CHECK (ci_url = '' OR (ci_url ~ '^https?://[^/?#]' AND length(ci_url) <= 2048)),
     version    text NOT NULL DEFAULT '' CHECK (length(version) <= 200),
     outcome    text CHECK (outcome IN ('passed', 'failed', 'errored', 'abandoned')),
@@ -16,11 +16,16 @@ CREATE TABLE runs (
     test       text NOT NULL DEFAULT '' CHECK (length(test) <= 1000),
     links      jsonb NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(links) = 'array' AND jsonb_array_length(links) <= 20),
     outcome_at timestamptz,
-    CONSTRAINT runs_outcome_at CHECK ((outcome IS NULL) = (outcome_at IS NULL))
+    CONSTRAINT runs_outcome_at CHECK ((outcome IS NULL) = (outcome_at IS NULL)),
+    -- What a run says of its end comes with its outcome: a run without one
+    -- has only its name.
+    CONSTRAINT runs_report CHECK (outcome IS NOT NULL OR (message = '' AND test = '' AND links = '[]'))
 ) WITH (fillfactor = 80); -- a run named at acquire gets its outcome at release: room for that update on its page (HOT)
 
--- A run's flow is the list's filter that leases cannot answer.
-CREATE INDEX runs_flow ON runs (flow) WHERE flow <> '';
+-- No index but the key: the runs are listed through their leases, newest
+-- first (leases_acquired), each run found by its key, and a filter on a
+-- run's flow or outcome is applied on the way. An update of a run (its
+-- outcome) changes no indexed column, so it can be HOT.
 
 -- run_records is package run's view of the runs (see migration 000022 on
 -- the owners' views): package lease joins it to show each lease's run.

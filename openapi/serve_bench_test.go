@@ -2,10 +2,12 @@ package openapi
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +22,7 @@ import (
 	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/providers"
+	"github.com/understudy-dev/understudy/run"
 	"github.com/understudy-dev/understudy/secret"
 	"github.com/understudy-dev/understudy/snapshot"
 	"github.com/understudy-dev/understudy/spec"
@@ -150,7 +153,9 @@ func benchServices(b *testing.B, pool *pgxpool.Pool, kr *secret.Keyring, acc *ac
 	must(err)
 	snaps, err := snapshot.New(snapshot.Config{DB: pool, Accounts: acc, Apps: ap, TOTP: totp})
 	must(err)
-	leases, err := lease.New(lease.Config{DB: pool, Accounts: acc, Snapshots: snaps, Apps: ap})
+	runs, err := run.New(run.Config{DB: pool})
+	must(err)
+	leases, err := lease.New(lease.Config{DB: pool, Accounts: acc, Snapshots: snaps, Apps: ap, Runs: runs})
 	must(err)
 	dests, err := tagging.New(tagging.ServiceConfig{DB: pool, Keyring: kr, Registry: tagging.NewRegistry()})
 	must(err)
@@ -160,6 +165,59 @@ func benchServices(b *testing.B, pool *pgxpool.Pool, kr *secret.Keyring, acc *ac
 	must(err)
 	mail, err := inbox.New(inbox.Config{DB: pool, Keyring: kr, Accounts: acc})
 	must(err)
-	return Config{Accounts: acc, Apps: ap, Snapshots: snaps, Leases: leases, Exclusions: tagging.NewExclusions(pool, nil),
+	return Config{Accounts: acc, Apps: ap, Snapshots: snaps, Leases: leases, Runs: runs, Exclusions: tagging.NewExclusions(pool, nil),
 		Destinations: dests, Isolation: iso, Spec: sp, TOTP: totp, Inbox: mail}
+}
+
+// post serves POST path with body and fails on anything but want; it
+// returns the answer's body.
+func (bs benchServer) post(b *testing.B, path, body string, want int) []byte {
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+	req.Header.Set("Authorization", bs.bearer)
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	bs.srv.ServeHTTP(rec, req)
+	if rec.Code != want {
+		b.Fatalf("POST %s: HTTP %d: %s", path, rec.Code, rec.Body)
+	}
+	return rec.Body.Bytes()
+}
+
+// BenchmarkLeaseCycle measures a lease's acquire and release through the
+// whole server, plain and as a CI job makes them (its run named at
+// acquire, a failed outcome with a message, a test and a link at
+// release): what recording outcomes costs the server's process
+// (cpu-µs/op) besides its statements, which ride in the cycle's round
+// trips (bench/lease measures the whole).
+func BenchmarkLeaseCycle(b *testing.B) {
+	plain := [2]string{`{"environment":"bench","role":"buyer","holder":"bench","ttl_seconds":60}`, `{}`}
+	outcome := [2]string{`{"environment":"bench","role":"buyer","holder":"bench","ttl_seconds":60,` +
+		`"run":{"run_id":"9876543210","flow":"checkout","ci_url":"https://ci.example.test/acme/shop/actions/runs/9876543210","version":"v1.42.0"}}`,
+		`{"outcome":"failed","message":"expected 3 items in the cart, got 2","test":"cart › adds three items",` +
+			`"links":[{"name":"trace","url":"https://ci.example.test/acme/shop/actions/runs/9876543210/trace.zip"}]}`}
+	for _, c := range []struct {
+		name   string
+		bodies [2]string
+	}{{"plain", plain}, {"outcome", outcome}} {
+		b.Run(c.name, func(b *testing.B) {
+			bs := newBenchServer(b, slog.LevelError)
+			ctx := access.WithCaller(context.Background(), access.Caller{Actor: "bench"})
+			for _, id := range bs.ids {
+				if err := bs.srv.snapshots.Provision(ctx, id); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			defer reportCPU(b)()
+			for b.Loop() {
+				var g struct {
+					Lease struct{ ID string } `json:"lease"`
+				}
+				if err := json.Unmarshal(bs.post(b, "/v1/leases", c.bodies[0], http.StatusCreated), &g); err != nil {
+					b.Fatal(err)
+				}
+				bs.post(b, "/v1/leases/"+g.Lease.ID+"/release", c.bodies[1], http.StatusOK)
+			}
+		})
+	}
 }

@@ -51,11 +51,15 @@ const (
 
 // FlowPattern is what a flow's name looks like: letters, digits, spaces
 // and . _ : / @ + # -, starting with a letter or digit and not ending with
-// a space, at most MaxFlow characters. A flow names a test path
+// a space; ValidFlow also bounds its length. A flow names a test path
 // ("checkout", "signup/email"), and is a metric label: the pattern keeps
 // it printable and short. A name starting with "_" is never a flow's, so
 // the metrics' own buckets (OtherFlow) cannot be mistaken for one.
-var FlowPattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9 _.:/@+#-]{0,98}[A-Za-z0-9_.:/@+#-])?$`)
+var FlowPattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9 _.:/@+#-]*[A-Za-z0-9_.:/@+#-])?$`)
+
+// ValidFlow reports whether s is a flow's name: FlowPattern, at most
+// MaxFlow characters.
+func ValidFlow(s string) bool { return len(s) <= MaxFlow && FlowPattern.MatchString(s) }
 
 // Naming names the run a lease is used for. Every field is optional; ""
 // is unnamed.
@@ -80,7 +84,7 @@ func (n Naming) Validate(prefix string) []understudy.FieldError {
 	if d := textProblem(n.RunID, MaxRunID, false); d != "" {
 		bad("run_id", d)
 	}
-	if n.Flow != "" && !FlowPattern.MatchString(n.Flow) {
+	if n.Flow != "" && !ValidFlow(n.Flow) {
 		bad("flow", "must be at most "+strconv.Itoa(MaxFlow)+" letters, digits, spaces and . _ : / @ + # -, starting with a letter or digit")
 	}
 	if n.CIURL != "" {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // The writes of a run, each queued by package lease in the batch of the
@@ -23,50 +24,66 @@ func recordTargets(r *Record) []any {
 const nameSQL = `
 INSERT INTO runs AS x (lease_id, ci_run_id, flow, ci_url, version) VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (lease_id) DO UPDATE SET ci_run_id = excluded.ci_run_id, flow = excluded.flow, ci_url = excluded.ci_url, version = excluded.version
-WHERE x.outcome IS NULL
-RETURNING ` + recordColumns
+WHERE x.outcome IS NULL`
 
 // QueueName queues in b, a batch of the transaction that holds lease
 // leaseID (the one that inserts it, or one that has locked it), the
 // statement that names its run. The result, once b has been sent, is the
 // run as named, or false when its outcome is already recorded (a run with
-// an outcome is not renamed).
+// an outcome is not renamed). A run without an outcome holds nothing but
+// its name (the CHECK runs_report), so the result is n itself: nothing is
+// read back.
 func QueueName(b *pgx.Batch, leaseID string, n Naming) (result func() (Record, bool)) {
-	return queueRecord(b, nameSQL, leaseID, n.RunID, n.Flow, n.CIURL, n.Version)
+	named := false
+	b.Queue(nameSQL, leaseID, n.RunID, n.Flow, n.CIURL, n.Version).Exec(func(tag pgconn.CommandTag) error {
+		named = tag.RowsAffected() == 1
+		return nil
+	})
+	return func() (Record, bool) { return Record{Naming: n, Links: []Link{}}, named }
 }
 
 // outcomeSQL records a run's outcome, unless it has one: a new row, or
-// the outcome of the row its lease has, its naming kept. $6 is the
-// caller's clock (NULL: the database's), the lease's end's in the same
-// transaction.
+// the outcome of the row its lease has (written meanwhile), its naming
+// kept (and read back). $6 is the caller's clock (NULL: the database's),
+// the lease's end's in the same transaction.
 const outcomeSQL = `
 INSERT INTO runs AS x (lease_id, outcome, message, test, links, outcome_at) VALUES ($1, $2, $3, $4, $5, coalesce($6::timestamptz, now()))
 ON CONFLICT (lease_id) DO UPDATE SET outcome = excluded.outcome, message = excluded.message, test = excluded.test, links = excluded.links,
                                      outcome_at = excluded.outcome_at
 WHERE x.outcome IS NULL
-RETURNING ` + recordColumns
+RETURNING x.ci_run_id, x.flow, x.ci_url, x.version, x.outcome_at`
+
+// outcomeNamedSQL is outcomeSQL for a run known to have a row (its lease
+// named it): an update, which costs the database less than an insert
+// that finds the row.
+const outcomeNamedSQL = `
+UPDATE runs x SET outcome = $2, message = $3, test = $4, links = $5, outcome_at = coalesce($6::timestamptz, now())
+WHERE x.lease_id = $1 AND x.outcome IS NULL
+RETURNING x.ci_run_id, x.flow, x.ci_url, x.version, x.outcome_at`
 
 // QueueOutcome queues in b, a batch of the transaction that ends lease
 // leaseID (or has locked it, ended), the statement that records r as its
-// run's outcome at now (nil: the database's clock). The result, once b
-// has been sent, is the run with its outcome, or false when it had one
-// already (which is kept).
-func QueueOutcome(b *pgx.Batch, leaseID string, r Report, now *time.Time) (result func() (Record, bool)) {
+// run's outcome at now (nil: the database's clock). named says that the
+// run has a row (the caller read it in this transaction: its lease named
+// it), which is then updated; without, a row is inserted, or one written
+// meanwhile updated. The result, once b has been sent, is the run with
+// its outcome, or false when it had one already (which is kept).
+func QueueOutcome(b *pgx.Batch, leaseID string, named bool, r Report, now *time.Time) (result func() (Record, bool)) {
 	links := r.Links
 	if links == nil {
 		links = []Link{}
 	}
-	return queueRecord(b, outcomeSQL, leaseID, string(r.Outcome), r.Message, r.Test, links, now)
-}
-
-func queueRecord(b *pgx.Batch, sql string, args ...any) func() (Record, bool) {
-	var rec Record
+	sql := outcomeSQL
+	if named {
+		sql = outcomeNamedSQL
+	}
+	rec := Record{Outcome: r.Outcome, Message: r.Message, Test: r.Test, Links: links}
 	found := false
-	b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
+	b.Queue(sql, leaseID, string(r.Outcome), r.Message, r.Test, links, now).Query(func(rows pgx.Rows) error {
 		defer rows.Close()
 		if rows.Next() {
 			found = true
-			if err := rows.Scan(recordTargets(&rec)...); err != nil {
+			if err := rows.Scan(&rec.RunID, &rec.Flow, &rec.CIURL, &rec.Version, &rec.OutcomeAt); err != nil {
 				return err
 			}
 		}

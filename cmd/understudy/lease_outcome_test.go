@@ -27,7 +27,7 @@ func TestFlowNameOfACIJob(t *testing.T) {
 		if got != want {
 			t.Errorf("flowName(%q) = %q, want %q", job, got, want)
 		}
-		if got != "" && !runs.FlowPattern.MatchString(got) {
+		if got != "" && !runs.ValidFlow(got) {
 			t.Errorf("flowName(%q) = %q is not a flow's name", job, got)
 		}
 	}

@@ -43,7 +43,9 @@
 //     the reset fails), and one batch activates the lease, reads the
 //     account with its credentials (accounts.QueueWithCredentials) and
 //     records the reset (PendingReset.QueueRecord). A cycle of acquire and
-//     release is five round trips to Understudy's database. The request crosses
+//     release is five round trips to Understudy's database, whether or
+//     not it names its run and records an outcome: their statements ride
+//     in the batches that are sent anyway. The request crosses
 //     lease → accounts, lease → snapshot → (accounts, apps), and back,
 //     never from snapshot or accounts back into lease. When no account
 //     can be claimed, busyError says why: the quarantined accounts come

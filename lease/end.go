@@ -264,13 +264,13 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	runs := map[string]run.Record{}
+	recorded := map[string]run.Record{}
 	if abandoned != nil {
-		runs = abandoned()
+		recorded = abandoned()
 	}
 	for _, x := range ended {
 		s.logger.InfoContext(ctx, "lease expired", "lease", x.id)
-		if rec, ok := runs[x.id]; ok && rec.OutcomeAt != nil {
+		if rec, ok := recorded[x.id]; ok && rec.OutcomeAt != nil {
 			s.runs.Observe(run.Observed{Environment: x.environment, Role: x.role, Flow: rec.Flow, Outcome: rec.Outcome,
 				Duration: rec.OutcomeAt.Sub(x.acquiredAt)})
 		}

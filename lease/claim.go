@@ -109,7 +109,7 @@ RETURNING id, account_id, holder, state, status, status_reason, acquired_at, exp
 // free (or that the role does not exist: the caller tells which). In one
 // transaction of two round trips: the BEGIN and package accounts' claim of
 // the account (QueueClaim); then the lease, its run when the request
-// names one (run.QueueName), its audit event and the COMMIT, followed
+// names one (run.QueueNew), its audit event and the COMMIT, followed
 // (after the commit, in the same round trip) by the reads the account's
 // reset needs (snapshot.QueueReset).
 func (s *Service) claim(ctx context.Context, req Request) (claimed, bool, error) {
@@ -145,9 +145,9 @@ func (s *Service) claim(ctx context.Context, req Request) (claimed, bool, error)
 		return row.Scan(&l.ID, &l.AccountID, &l.Holder, &l.State, &l.Status, &l.StatusReason, &l.AcquiredAt, &l.ExpiresAt, &l.EndedAt)
 	})
 	details := map[string]any{"account_id": c.AccountID, "holder": req.Holder, "state": req.State, "ttl_seconds": int(req.TTL.Seconds())}
-	var named func() (run.Record, bool)
 	if req.Run != nil {
-		named = run.QueueName(b, id, *req.Run)
+		rec := run.QueueNew(b, id, *req.Run)
+		l.Run = &rec
 		details["run"] = req.Run
 	}
 	if err := access.Queue(ctx, b, access.Event{Action: "lease.acquire", TargetType: "lease", TargetID: id, Details: details}); err != nil {
@@ -164,11 +164,6 @@ func (s *Service) claim(ctx context.Context, req Request) (claimed, bool, error)
 			s.end(context.WithoutCancel(ctx), id, Failed, "the lease could not be handed out: "+understudy.ErrorMessage(err), true, nil)
 		}
 		return claimed{}, false, pgdb.Translate(err, "", "a lease with this Idempotency-Key already exists")
-	}
-	if named != nil {
-		if rec, ok := named(); ok {
-			l.Run = &rec
-		}
 	}
 	return l, true, nil
 }

@@ -57,7 +57,7 @@
 //     audit event and the COMMIT. Expire records each expired lease's run
 //     as abandoned (run.QueueAbandon) in the same batch as the frees.
 //   - outcome.go: a lease's run (package run), named at acquire (the
-//     claim's second batch carries run.QueueName) or later (NameRun), and
+//     claim's second batch carries run.QueueNew) or later (NameRun), and
 //     what a second release means: the same outcome or none returns the
 //     lease, another is a conflict, a lease released without one records
 //     it then. Each recorded outcome is counted (run.Service.Observe)

@@ -7,11 +7,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/understudy-dev/understudy/access"
@@ -36,6 +39,7 @@ type benchServer struct {
 	srv    *Server
 	ids    []string
 	bearer string
+	pool   *pgxpool.Pool
 }
 
 func newBenchServer(b *testing.B, level slog.Level) benchServer {
@@ -73,7 +77,7 @@ func newBenchServer(b *testing.B, level slog.Level) benchServer {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bs := benchServer{srv: srv, bearer: "Bearer " + runner}
+	bs := benchServer{srv: srv, bearer: "Bearer " + runner, pool: pool}
 	for _, a := range list {
 		bs.ids = append(bs.ids, a.ID)
 	}
@@ -185,20 +189,20 @@ func (bs benchServer) post(b *testing.B, path, body string, want int) []byte {
 
 // BenchmarkLeaseCycle measures a lease's acquire and release through the
 // whole server, plain and as a CI job makes them (its run named at
-// acquire, a failed outcome with a message, a test and a link at
-// release): what recording outcomes costs the server's process
-// (cpu-µs/op) besides its statements, which ride in the cycle's round
-// trips (bench/lease measures the whole).
+// acquire; at release the outcome passed, or failed with a message, a test
+// and a link): what recording outcomes costs the server's process
+// (cpu-µs/op) and PostgreSQL (pg-cpu-µs/op), with the same number of round
+// trips (bench/lease measures the whole, on the network).
 func BenchmarkLeaseCycle(b *testing.B) {
-	plain := [2]string{`{"environment":"bench","role":"buyer","holder":"bench","ttl_seconds":60}`, `{}`}
-	outcome := [2]string{`{"environment":"bench","role":"buyer","holder":"bench","ttl_seconds":60,` +
-		`"run":{"run_id":"9876543210","flow":"checkout","ci_url":"https://ci.example.test/acme/shop/actions/runs/9876543210","version":"v1.42.0"}}`,
-		`{"outcome":"failed","message":"expected 3 items in the cart, got 2","test":"cart › adds three items",` +
-			`"links":[{"name":"trace","url":"https://ci.example.test/acme/shop/actions/runs/9876543210/trace.zip"}]}`}
+	acquire := `{"environment":"bench","role":"buyer","holder":"bench","ttl_seconds":60}`
+	named := `{"environment":"bench","role":"buyer","holder":"bench","ttl_seconds":60,` +
+		`"run":{"run_id":"9876543210","flow":"checkout","ci_url":"https://ci.example.test/acme/shop/actions/runs/9876543210","version":"v1.42.0"}}`
+	failed := `{"outcome":"failed","message":"expected 3 items in the cart, got 2","test":"cart › adds three items",` +
+		`"links":[{"name":"trace","url":"https://ci.example.test/acme/shop/actions/runs/9876543210/trace.zip"}]}`
 	for _, c := range []struct {
 		name   string
 		bodies [2]string
-	}{{"plain", plain}, {"outcome", outcome}} {
+	}{{"plain", [2]string{acquire, `{}`}}, {"passed", [2]string{named, `{"outcome":"passed"}`}}, {"failed", [2]string{named, failed}}} {
 		b.Run(c.name, func(b *testing.B) {
 			bs := newBenchServer(b, slog.LevelError)
 			ctx := access.WithCaller(context.Background(), access.Caller{Actor: "bench"})
@@ -209,6 +213,7 @@ func BenchmarkLeaseCycle(b *testing.B) {
 			}
 			b.ReportAllocs()
 			defer reportCPU(b)()
+			defer reportBackendCPU(b, bs.pool)()
 			for b.Loop() {
 				var g struct {
 					Lease struct{ ID string } `json:"lease"`
@@ -220,4 +225,57 @@ func BenchmarkLeaseCycle(b *testing.B) {
 			}
 		})
 	}
+}
+
+// reportBackendCPU starts counting the CPU time of the PostgreSQL backends
+// serving the database of pool (from /proc, so PostgreSQL must run on this
+// machine; Linux only); the function it returns reports it per operation
+// as pg-cpu-µs/op, or nothing when it could not be read. With it and
+// cpu-µs/op, a change's cost splits into the server's and PostgreSQL's.
+func reportBackendCPU(b *testing.B, pool *pgxpool.Pool) func() {
+	start, ok := backendCPU(pool)
+	return func() {
+		end, ok2 := backendCPU(pool)
+		if !ok || !ok2 || b.N == 0 {
+			return
+		}
+		var spent time.Duration
+		for pid, t := range end {
+			spent += t - start[pid] // a backend started meanwhile counts whole
+		}
+		b.ReportMetric(float64(spent)/float64(time.Microsecond)/float64(b.N), "pg-cpu-µs/op")
+	}
+}
+
+// backendCPU reads the CPU time of each backend of pool's database, by pid.
+func backendCPU(pool *pgxpool.Pool) (map[int]time.Duration, bool) {
+	rows, err := pool.Query(context.Background(), `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'`)
+	if err != nil {
+		return nil, false
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return nil, false
+	}
+	out := make(map[int]time.Duration, len(pids))
+	for _, pid := range pids {
+		raw, err := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/stat")
+		if err != nil {
+			return nil, false
+		}
+		// The fields after the command name, which is in parentheses:
+		// utime and stime are the 14th and 15th of the whole line.
+		_, rest, ok := strings.Cut(string(raw), ") ")
+		f := strings.Fields(rest)
+		if !ok || len(f) < 13 {
+			return nil, false
+		}
+		utime, err1 := strconv.ParseInt(f[11], 10, 64)
+		stime, err2 := strconv.ParseInt(f[12], 10, 64)
+		if err1 != nil || err2 != nil {
+			return nil, false
+		}
+		out[int(pid)] = time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ is 100
+	}
+	return out, true
 }

@@ -27,7 +27,7 @@
 // package's Queue functions (store.go) to add their statements to the
 // batches of its transactions, so that a run named at acquire rides in
 // the acquire's round trips and an outcome in the release's, costing no
-// round trip of their own: QueueName at acquire and in NameRun,
+// round trip of their own: QueueNew at acquire, QueueName in NameRun,
 // QueueOutcome at release, QueueAbandon in the expiry. An outcome, once
 // recorded, is final: the statements that write one, or a naming, change
 // only a run without one.
@@ -45,8 +45,10 @@
 // FlowPattern; URLs are http or https with a host and no credentials, at
 // most MaxURL characters; texts have no control characters (a message
 // may have lines) and a length in characters; at most MaxLinks links.
-// openapi.yaml states the same bounds and migration 000029 checks them
-// again.
+// openapi.yaml states the same bounds. The table checks only a run's
+// states (no outcome yet, or one of the four with its time): every
+// CHECK costs each single-row write of a run its preparation, and a lease
+// cycle writes its run twice (migration 000029 says how much).
 //
 // # Metrics
 //

@@ -36,8 +36,8 @@ func (o Outcome) Reported() bool { return o == Passed || o == Failed || o == Err
 func (o Outcome) Valid() bool { return o.Reported() || o == Abandoned }
 
 // The bounds of what a run records, in characters (a flow's pattern is
-// FlowPattern). openapi.yaml states the same bounds, and migration 000029
-// checks them again.
+// FlowPattern). openapi.yaml states the same bounds; Validate checks them
+// before anything is written.
 const (
 	MaxRunID    = 200
 	MaxFlow     = 100

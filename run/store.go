@@ -26,13 +26,13 @@ INSERT INTO runs AS x (lease_id, ci_run_id, flow, ci_url, version) VALUES ($1, $
 ON CONFLICT (lease_id) DO UPDATE SET ci_run_id = excluded.ci_run_id, flow = excluded.flow, ci_url = excluded.ci_url, version = excluded.version
 WHERE x.outcome IS NULL`
 
-// QueueName queues in b, a batch of the transaction that holds lease
-// leaseID (the one that inserts it, or one that has locked it), the
-// statement that names its run. The result, once b has been sent, is the
+// QueueName queues in b, a batch of a transaction that holds lease
+// leaseID, the statement that names its run (QueueNew names the run of a
+// lease being inserted). The result, once b has been sent, is the
 // run as named, or false when its outcome is already recorded (a run with
 // an outcome is not renamed). A run without an outcome holds nothing but
-// its name (the CHECK runs_report), so the result is n itself: nothing is
-// read back.
+// its name (this package writes a message, a test and links only with an
+// outcome), so the result is n itself: nothing is read back.
 func QueueName(b *pgx.Batch, leaseID string, n Naming) (result func() (Record, bool)) {
 	named := false
 	b.Queue(nameSQL, leaseID, n.RunID, n.Flow, n.CIURL, n.Version).Exec(func(tag pgconn.CommandTag) error {
@@ -40,6 +40,18 @@ func QueueName(b *pgx.Batch, leaseID string, n Naming) (result func() (Record, b
 		return nil
 	})
 	return func() (Record, bool) { return Record{Naming: n, Links: []Link{}}, named }
+}
+
+// insertNameSQL names the run of a lease inserted in the same transaction,
+// which has no row yet: a plain insert, cheaper for the database than
+// nameSQL's (which must look for a row first).
+const insertNameSQL = `INSERT INTO runs (lease_id, ci_run_id, flow, ci_url, version) VALUES ($1, $2, $3, $4, $5)`
+
+// QueueNew queues in b, the batch that inserts lease leaseID (after its
+// insert), the statement that names its run. The run as named is n.
+func QueueNew(b *pgx.Batch, leaseID string, n Naming) Record {
+	b.Queue(insertNameSQL, leaseID, n.RunID, n.Flow, n.CIURL, n.Version)
+	return Record{Naming: n, Links: []Link{}}
 }
 
 // outcomeSQL records a run's outcome, unless it has one: a new row, or

@@ -23,8 +23,8 @@ CREATE TABLE runs (
     -- table is written twice in every lease cycle that records an
     -- outcome, each time by one single-row statement, and PostgreSQL
     -- prepares every CHECK of a table for each such statement (ten of them
-    -- cost the insert of a run 2.5 times its time without; this one, a
-    -- third more).
+    -- made the insert of a run nearly three times as long as without;
+    -- this one, a third longer).
     CONSTRAINT runs_outcome CHECK ((outcome IS NULL AND outcome_at IS NULL)
                                    OR (outcome IN ('passed', 'failed', 'errored', 'abandoned') AND outcome_at IS NOT NULL))
 ) WITH (fillfactor = 80); -- a run named at acquire gets its outcome at release: room for that update on its page (HOT)

@@ -14,6 +14,7 @@ import (
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/pgdb"
+	"github.com/understudy-dev/understudy/run"
 	"github.com/understudy-dev/understudy/snapshot"
 	"github.com/understudy-dev/understudy/tracing"
 )
@@ -117,9 +118,10 @@ RETURNING id, account_id, holder, state, status, status_reason, acquired_at, exp
 // claim leases one ready account of the role, or reports that none is
 // free (or that the role does not exist: the caller tells which). In one
 // transaction of two round trips: the BEGIN and package accounts' claim of
-// the account (QueueClaim); then the lease, its audit event and the
-// COMMIT, followed (after the commit, in the same round trip) by the reads
-// the account's reset needs (snapshot.QueueReset).
+// the account (QueueClaim); then the lease, its run when the request
+// names one (run.QueueNew), its audit event and the COMMIT, followed
+// (after the commit, in the same round trip) by the reads the account's
+// reset needs (snapshot.QueueReset).
 func (s *Service) claim(ctx context.Context, req Request) (claimed, bool, error) {
 	var key *string
 	if req.IdempotencyKey != "" {
@@ -154,8 +156,13 @@ func (s *Service) claim(ctx context.Context, req Request) (claimed, bool, error)
 		l.Environment, l.Role = req.Environment, req.Role
 		return row.Scan(&l.ID, &l.AccountID, &l.Holder, &l.State, &l.Status, &l.StatusReason, &l.AcquiredAt, &l.ExpiresAt, &l.EndedAt)
 	})
-	if err := access.Queue(ctx, b, access.Event{Action: "lease.acquire", TargetType: "lease", TargetID: id,
-		Details: map[string]any{"account_id": c.AccountID, "holder": req.Holder, "state": req.State, "ttl_seconds": int(req.TTL.Seconds())}}); err != nil {
+	details := map[string]any{"account_id": c.AccountID, "holder": req.Holder, "state": req.State, "ttl_seconds": int(req.TTL.Seconds())}
+	if req.Run != nil {
+		rec := run.QueueNew(b, id, *req.Run)
+		l.Run = &rec
+		details["run"] = req.Run
+	}
+	if err := access.Queue(ctx, b, access.Event{Action: "lease.acquire", TargetType: "lease", TargetID: id, Details: details}); err != nil {
 		return claimed{}, false, err
 	}
 	reads := &pgx.Batch{}
@@ -166,7 +173,7 @@ func (s *Service) claim(ctx context.Context, req Request) (claimed, bool, error)
 			// reset's reads) failed, or the caller went away. End the
 			// lease, so that its account is not held until it expires
 			// under a lease whose id nobody was told.
-			s.end(context.WithoutCancel(ctx), id, Failed, "the lease could not be handed out: "+understudy.ErrorMessage(err), true)
+			s.end(context.WithoutCancel(ctx), id, Failed, "the lease could not be handed out: "+understudy.ErrorMessage(err), true, nil)
 		}
 		return claimed{}, false, pgdb.Translate(err, "", "a lease with this Idempotency-Key already exists")
 	}
@@ -186,7 +193,7 @@ func (s *Service) resetAndActivate(ctx context.Context, c claimed) (Grant, error
 	l := c.Lease
 	refs, err := c.reset.Apply(ctx)
 	if err != nil {
-		s.end(ctx, l.ID, Failed, understudy.ErrorMessage(err), true)
+		s.end(ctx, l.ID, Failed, understudy.ErrorMessage(err), true, nil)
 		return Grant{}, err
 	}
 	g := Grant{Lease: l, Refs: make(map[string]string, len(refs))}

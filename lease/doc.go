@@ -23,9 +23,11 @@
 // Package lease owns the table leases; it names no other table. A lease
 // stores its role's id; its role's and environment's names are read in
 // the same statement through package accounts' view of roles
-// (accounts.RoleDirectory, joined by roleNames in lease.go). Its own view,
-// OpenLeaseView (page.go, migration 000026), gives other packages' SQL the
-// open lease of each account.
+// (accounts.RoleDirectory, joined by leaseJoins in lease.go), and so is
+// its run, through package run's view (run.RecordView). Its own views,
+// OpenLeaseView (page.go, migration 000026) and DirectoryView (migration
+// 000035), give other packages' SQL the open lease of each account and
+// every lease.
 //
 //   - lease.go: Lease, Request, Config, Service, the clock, Get and List.
 //   - claim.go: Acquire. POST /v1/leases (openapi/handlers.go) calls it;
@@ -41,7 +43,9 @@
 //     the reset fails), and one batch activates the lease, reads the
 //     account with its credentials (accounts.QueueWithCredentials) and
 //     records the reset (PendingReset.QueueRecord). A cycle of acquire and
-//     release is five round trips to Understudy's database. The request crosses
+//     release is five round trips to Understudy's database, whether or
+//     not it names its run and records an outcome: their statements ride
+//     in the batches that are sent anyway. The request crosses
 //     lease → accounts, lease → snapshot → (accounts, apps), and back,
 //     never from snapshot or accounts back into lease. When no account
 //     can be claimed, busyError says why: the quarantined accounts come
@@ -49,7 +53,15 @@
 //   - end.go: Renew, Release and Expire. Ending a lease frees its account
 //     through accounts.QueueFree in the lease's transaction, which is two
 //     round trips: the BEGIN and the end of the lease; then the free, the
-//     audit event and the COMMIT.
+//     run's outcome when the release sends one (run.QueueOutcome), the
+//     audit event and the COMMIT. Expire records each expired lease's run
+//     as abandoned (run.QueueAbandon) in the same batch as the frees.
+//   - outcome.go: a lease's run (package run), named at acquire (the
+//     claim's second batch carries run.QueueNew) or later (NameRun), and
+//     what a second release means: the same outcome or none returns the
+//     lease, another is a conflict, a lease released without one records
+//     it then. Each recorded outcome is counted (run.Service.Observe)
+//     once it has committed.
 //   - credentials.go: who may read an account's credentials outside a
 //     lease's acquisition.
 //   - owner.go: who may use what a lease gives (its account's mail, its

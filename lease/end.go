@@ -14,6 +14,7 @@ import (
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/internal/pgdb"
+	"github.com/understudy-dev/understudy/run"
 )
 
 // renewSQL extends an active lease of the caller's.
@@ -24,7 +25,7 @@ WITH renewed AS (
     WHERE l.id = $1 AND l.status = ` + sqlActive + ` AND ` + ownerSQL("$3", "$4", "$5") + `
     RETURNING *
 )
-SELECT ` + leaseColumns + `, to_jsonb(l.expires_at)::text FROM renewed l` + roleNames
+SELECT ` + leaseColumns + `, to_jsonb(l.expires_at)::text FROM renewed l` + leaseJoins
 
 // Renew extends an active lease to ttl from now. Only the token that
 // acquired the lease, or an admin, may renew it; a refusal is audited.
@@ -51,8 +52,10 @@ func (s *Service) Renew(ctx context.Context, id string, ttl time.Duration) (_ Le
 	err = pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var expires json.RawMessage
 		renewed, found, err = pgdb.QueryMaybe(ctx, tx, func(row pgx.Row, l *Lease) error {
-			return row.Scan(&l.ID, &l.AccountID, &l.Environment, &l.Role, &l.Holder, &l.State, &l.Status, &l.StatusReason,
-				&l.AcquiredAt, &l.ExpiresAt, &l.EndedAt, &l.RenewedAt, &l.tokenID, &l.tokenName, &l.Traceparent, &l.tracestate, &expires)
+			var j run.Joined
+			err := row.Scan(append(leaseTargets(l, &j), &expires)...)
+			l.Run = j.Record()
+			return err
 		}, pgdb.Conflict{}, renewSQL, l.ID, int(ttl.Seconds()), caller.Scope == access.ScopeAdmin, optionalTokenID(caller), cmp.Or(caller.Actor, "system"), s.dbNow())
 		if err != nil || !found {
 			return err
@@ -76,12 +79,38 @@ func (s *Service) Renew(ctx context.Context, id string, ttl time.Duration) (_ Le
 // Errors: ENOTFOUND, EFORBIDDEN (another's lease), ECONFLICT (expired or
 // failed). It runs in a span (lease.release) of the lease's trace, as
 // does the reset, and the calls to the apps it makes.
-func (s *Service) Release(ctx context.Context, id string, reset bool) (_ Lease, err error) {
+func (s *Service) Release(ctx context.Context, id string, reset bool) (Lease, error) {
+	return s.ReleaseWith(ctx, id, ReleaseRequest{Reset: reset})
+}
+
+// ReleaseRequest is how a release ends a lease.
+type ReleaseRequest struct {
+	// Reset resets the account to the lease's state before freeing it.
+	Reset bool
+	// Outcome, when set, is recorded as the lease's run's outcome in the
+	// transaction that ends the lease.
+	Outcome *run.Report
+}
+
+// ReleaseWith is Release with an outcome: r.Outcome is recorded as the
+// run's outcome in the transaction that ends the lease, and audited with
+// the release. Releasing a released lease again with the outcome it
+// recorded, or with none, returns it unchanged; with another outcome it
+// is ECONFLICT naming both; a lease released without an outcome records
+// the one a later release sends. An expired lease's run is abandoned: an
+// outcome for it is ECONFLICT. Errors: as Release, and EINVALID (the
+// outcome).
+func (s *Service) ReleaseWith(ctx context.Context, id string, r ReleaseRequest) (_ Lease, err error) {
 	// The span's start is the wall clock's, as every span's.
 	start := time.Now()
-	if !reset { // the common case: one statement, which checks the owner too
+	if r.Outcome != nil {
+		if err := r.Outcome.Validate(); err != nil {
+			return Lease{}, err
+		}
+	}
+	if !r.Reset { // the common case: one statement, which checks the owner too
 		if _, err := uuid.Parse(id); err == nil {
-			if l, ok := s.end(ctx, id, Released, "released", false); ok {
+			if l, ok := s.end(ctx, id, Released, "released", false, r.Outcome); ok {
 				s.record(ctx, l, "lease.release", start, attrReset.Bool(false))
 				return l, nil
 			}
@@ -91,31 +120,31 @@ func (s *Service) Release(ctx context.Context, id string, reset bool) (_ Lease, 
 	if err != nil {
 		return Lease{}, err
 	}
-	ctx, span := s.Span(ctx, l, "lease.release", trace.WithTimestamp(start), trace.WithAttributes(attrReset.Bool(reset)))
+	ctx, span := s.Span(ctx, l, "lease.release", trace.WithTimestamp(start), trace.WithAttributes(attrReset.Bool(r.Reset)))
 	defer func() { endSpan(span, Lease{}, err) }()
 	if !ownedBy(access.CallerFrom(ctx), l) {
 		return Lease{}, s.refuse(ctx, l, "release")
 	}
-	switch l.Status {
-	case Released:
-		return l, nil
-	case Expired, Failed:
-		return Lease{}, understudy.Errorf(understudy.ECONFLICT, "lease %s is %s already", l.ID, l.Status)
+	if l.Status != Acquiring && l.Status != Active {
+		return s.releasedAgain(ctx, l, r.Outcome)
 	}
 	var resetErr error
-	if reset {
+	if r.Reset {
 		_, resetErr = s.snapshots.ResetApps(ctx, l.AccountID, l.State)
 	}
 	reason := "released"
 	if resetErr != nil {
 		reason = "released; the reset on release failed: " + understudy.ErrorMessage(resetErr)
 	}
-	ended, ok := s.end(ctx, l.ID, Released, reason, false)
+	ended, ok := s.end(ctx, l.ID, Released, reason, false, r.Outcome)
 	if resetErr != nil {
 		return Lease{}, resetErr
 	}
 	if !ok { // it ended meanwhile (expired, or released by a retry)
-		return s.Get(ctx, l.ID)
+		if l, err = s.Get(ctx, l.ID); err != nil {
+			return Lease{}, err
+		}
+		return s.releasedAgain(ctx, l, r.Outcome)
 	}
 	return ended, nil
 }
@@ -126,25 +155,30 @@ WITH ended AS (
     UPDATE leases l SET status = $2, status_reason = $3, ended_at = coalesce($8::timestamptz, now())
     WHERE id = $1 AND status IN ` + sqlOpen + ` AND ($5 OR ` + ownerSQL("$6", "$7", "$4") + `) RETURNING *
 )
-SELECT ` + leaseColumns + ` FROM ended l` + roleNames
+SELECT ` + leaseColumns + ` FROM ended l` + leaseJoins
 
-// end closes an open lease with status and reason, frees its account and
-// returns the ended lease; false when the lease was not open, or is not
-// the caller's (unless anyOwner: the server ends leases it failed), or the
-// database failed (which is logged: the lease then expires on its own).
-// In one transaction of two round trips: the BEGIN and the lease's end;
-// then package accounts' free of the account (a failed account stays
-// failed: the failed reset marked it), the audit event and the COMMIT.
-func (s *Service) end(ctx context.Context, id string, status Status, reason string, anyOwner bool) (Lease, bool) {
-	l, found, err := s.endPiped(ctx, id, status, reason, anyOwner)
+// end closes an open lease with status and reason, frees its account,
+// records the run's outcome (when report is set) and returns the ended
+// lease; false when the lease was not open, or is not the caller's
+// (unless anyOwner: the server ends leases it failed), or the database
+// failed (which is logged: the lease then expires on its own). In one
+// transaction of two round trips: the BEGIN and the lease's end; then
+// package accounts' free of the account (a failed account stays failed:
+// the failed reset marked it), package run's record of the outcome, the
+// audit event and the COMMIT.
+func (s *Service) end(ctx context.Context, id string, status Status, reason string, anyOwner bool, report *run.Report) (Lease, bool) {
+	l, found, err := s.endPiped(ctx, id, status, reason, anyOwner, report)
 	if err != nil {
 		s.logger.ErrorContext(ctx, "ending a lease", "lease", id, "error", err)
 		return Lease{}, false
 	}
+	if found && report != nil && l.Run != nil {
+		s.observe(l)
+	}
 	return l, found
 }
 
-func (s *Service) endPiped(ctx context.Context, id string, status Status, reason string, anyOwner bool) (Lease, bool, error) {
+func (s *Service) endPiped(ctx context.Context, id string, status Status, reason string, anyOwner bool, report *run.Report) (Lease, bool, error) {
 	caller := access.CallerFrom(ctx)
 	now := s.dbNow()
 	p, err := pgdb.BeginPipe(ctx, s.db)
@@ -172,59 +206,85 @@ func (s *Service) endPiped(ctx context.Context, id string, status Status, reason
 	}
 	b = &pgx.Batch{}
 	accounts.QueueFree(b, []string{l.AccountID}, now)
-	if err := access.Queue(ctx, b, access.Event{Action: "lease." + string(status), TargetType: "lease", TargetID: l.ID,
-		Details: map[string]any{"account_id": l.AccountID, "reason": reason}}); err != nil {
+	details := map[string]any{"account_id": l.AccountID, "reason": reason}
+	var recorded func() (run.Record, bool)
+	if report != nil {
+		recorded = run.QueueOutcome(b, l.ID, l.Run != nil, *report, now)
+		details["outcome"] = report.Outcome
+	}
+	if err := access.Queue(ctx, b, access.Event{Action: "lease." + string(status), TargetType: "lease", TargetID: l.ID, Details: details}); err != nil {
 		return Lease{}, false, err
 	}
 	if err := p.Commit(ctx, b, nil); err != nil {
 		return Lease{}, false, pgdb.Translate(err, "", "")
 	}
+	if recorded != nil {
+		if rec, ok := recorded(); ok { // an open lease's run has no outcome yet: it is recorded
+			l.Run = &rec
+		}
+	}
 	return l, true, nil
 }
 
 const expireSQL = `
-UPDATE leases SET status = ` + sqlExpired + `, status_reason = 'expired at ' || to_char(expires_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-                  ended_at = coalesce($1::timestamptz, now())
-WHERE status IN ` + sqlOpen + ` AND expires_at < coalesce($1::timestamptz, now())
-RETURNING id::text, account_id::text, holder, to_jsonb(expires_at)::text`
+WITH expired AS (
+    UPDATE leases SET status = ` + sqlExpired + `, status_reason = 'expired at ' || to_char(expires_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                      ended_at = coalesce($1::timestamptz, now())
+    WHERE status IN ` + sqlOpen + ` AND expires_at < coalesce($1::timestamptz, now())
+    RETURNING id, account_id, role_id, holder, expires_at, acquired_at
+)
+SELECT l.id::text, l.account_id::text, l.holder, to_jsonb(l.expires_at)::text, r.environment, r.name, l.acquired_at
+FROM expired l JOIN ` + accounts.RoleDirectory + ` r ON r.id = l.role_id`
 
 type expired struct {
 	id, accountID, holder string
 	expiresAt             json.RawMessage
+	environment, role     string
+	acquiredAt            time.Time
 }
 
-// Expire ends every lease past its expiry, frees its account and audits
-// each expiry, in one transaction. An account whose reset was interrupted
-// (its server died) is freed too: every lease resets its account before
-// handing it out.
+// Expire ends every lease past its expiry, frees its account, records its
+// run as abandoned (package run) and audits each expiry, in one
+// transaction. An account whose reset was interrupted (its server died)
+// is freed too: every lease resets its account before handing it out.
 func (s *Service) Expire(ctx context.Context) (int, error) {
 	now := s.dbNow()
 	var ended []expired
+	var abandoned func() map[string]run.Record
 	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
 		ended, err = pgdb.QueryAll(ctx, tx, func(row pgx.Row, x *expired) error {
-			return row.Scan(&x.id, &x.accountID, &x.holder, &x.expiresAt)
+			return row.Scan(&x.id, &x.accountID, &x.holder, &x.expiresAt, &x.environment, &x.role, &x.acquiredAt)
 		}, expireSQL, now)
 		if err != nil || len(ended) == 0 {
 			return err
 		}
 		b := &pgx.Batch{}
-		ids := make([]string, len(ended))
+		ids, leaseIDs := make([]string, len(ended)), make([]string, len(ended))
 		for i, x := range ended {
-			ids[i] = x.accountID
+			ids[i], leaseIDs[i] = x.accountID, x.id
 			if err := access.Queue(ctx, b, access.Event{Action: "lease.expire", TargetType: "lease", TargetID: x.id,
-				Details: map[string]any{"account_id": x.accountID, "holder": x.holder, "expires_at": x.expiresAt}}); err != nil {
+				Details: map[string]any{"account_id": x.accountID, "holder": x.holder, "expires_at": x.expiresAt, "outcome": run.Abandoned}}); err != nil {
 				return err
 			}
 		}
 		accounts.QueueFree(b, ids, now)
+		abandoned = run.QueueAbandon(b, leaseIDs, now)
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
 		return 0, err
 	}
+	recorded := map[string]run.Record{}
+	if abandoned != nil {
+		recorded = abandoned()
+	}
 	for _, x := range ended {
 		s.logger.InfoContext(ctx, "lease expired", "lease", x.id)
+		if rec, ok := recorded[x.id]; ok && rec.OutcomeAt != nil {
+			s.runs.Observe(run.Observed{Environment: x.environment, Role: x.role, Flow: rec.Flow, Outcome: rec.Outcome,
+				Duration: rec.OutcomeAt.Sub(x.acquiredAt)})
+		}
 	}
 	return len(ended), nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/internal/pgdb"
+	"github.com/understudy-dev/understudy/run"
 )
 
 // The read models of lease history: the ended leases (released, expired,
@@ -107,8 +108,9 @@ func (s *Service) Detail(ctx context.Context, id string) (Detail, error) {
 	return pgdb.QueryOne(ctx, s.db, func(row pgx.Row, d *Detail) error {
 		l := &d.Lease
 		var ttl int
-		err := row.Scan(&l.ID, &l.AccountID, &l.Environment, &l.Role, &l.Holder, &l.State, &l.Status, &l.StatusReason,
-			&l.AcquiredAt, &l.ExpiresAt, &l.EndedAt, &l.RenewedAt, &l.tokenID, &l.tokenName, &l.Traceparent, &l.tracestate, &d.IdempotencyKey, &ttl)
+		var j run.Joined
+		err := row.Scan(append(leaseTargets(l, &j), &d.IdempotencyKey, &ttl)...)
+		l.Run = j.Record()
 		d.TokenName, d.TTL = l.tokenName, time.Duration(ttl)*time.Second
 		return err
 	}, "no lease has id "+id, detailSQL, uid)

@@ -15,6 +15,7 @@ import (
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/internal/pgdb"
+	"github.com/understudy-dev/understudy/run"
 	"github.com/understudy-dev/understudy/snapshot"
 	"github.com/understudy-dev/understudy/tracing"
 )
@@ -62,6 +63,9 @@ type Lease struct {
 	// release, inbox reads) and its apps' calls join. Empty for leases
 	// acquired before leases kept one.
 	Traceparent string `json:"traceparent,omitempty"`
+	// Run is what the lease was used for and how it ended (package run),
+	// nil when it never named a run nor recorded an outcome.
+	Run *run.Record `json:"run,omitempty"`
 
 	// tokenID and tokenName name the token that acquired the lease: its owner.
 	tokenID, tokenName string
@@ -93,6 +97,9 @@ type Request struct {
 	Wait time.Duration
 	// IdempotencyKey makes a retried request return the same lease.
 	IdempotencyKey string
+	// Run names the run the lease is for; nil names none (it may be
+	// named later: NameRun).
+	Run *run.Naming
 }
 
 // Validate names every bad field.
@@ -112,6 +119,9 @@ func (r *Request) Validate() error {
 	}
 	if len(r.IdempotencyKey) > 200 {
 		f = append(f, understudy.FieldError{Field: "Idempotency-Key", Detail: "must be at most 200 characters"})
+	}
+	if r.Run != nil {
+		f = append(f, r.Run.Validate("run.")...)
 	}
 	if len(f) > 0 {
 		return understudy.Invalid("invalid lease request", f...)
@@ -141,6 +151,10 @@ type Config struct {
 	// Tracing makes the spans of the leases' work. Defaults to
 	// tracing.Local(), which exports nothing.
 	Tracing *tracing.Provider
+	// Runs counts the outcomes the leases record (run.Service.Observe),
+	// which the server serves as metrics. Defaults to a run.Service on DB
+	// whose counts nobody reads.
+	Runs *run.Service
 }
 
 // WithDefaults returns c with its unset optional fields filled.
@@ -154,6 +168,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Tracing == nil {
 		c.Tracing = tracing.Local()
+	}
+	if c.Runs == nil && c.DB != nil {
+		c.Runs, _ = run.New(run.Config{DB: c.DB}) // fails only without DB
 	}
 	return c
 }
@@ -184,6 +201,7 @@ type Service struct {
 	logger     *slog.Logger
 	appTimeout time.Duration
 	tracer     trace.Tracer
+	runs       *run.Service
 }
 
 // New returns a Service, or an error naming the bad field of cfg.
@@ -194,7 +212,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	return &Service{db: cfg.DB, accounts: cfg.Accounts, snapshots: cfg.Snapshots, apps: cfg.Apps, now: cfg.Now, clock: clock,
-		logger: cfg.Logger, appTimeout: cfg.AppTimeout, tracer: cfg.Tracing.Tracer()}, nil
+		logger: cfg.Logger, appTimeout: cfg.AppTimeout, tracer: cfg.Tracing.Tracer(), runs: cfg.Runs}, nil
 }
 
 // dbNow is the time a SQL statement takes as its now, as
@@ -207,20 +225,33 @@ func (s *Service) dbNow() *time.Time {
 	return new(s.clock())
 }
 
-// leaseColumns are a lease's columns, read from leases l joined with
-// roleNames: a lease stores its role's id, and its role's and
-// environment's names are package accounts' (accounts.RoleDirectory).
+// leaseColumns are a lease's columns, read from leases l joined by
+// leaseJoins: a lease stores its role's id, and its role's and
+// environment's names are package accounts' (accounts.RoleDirectory); its
+// run is package run's (run.RecordView).
 const leaseColumns = `l.id, l.account_id, r.environment, r.name, l.holder, l.state, l.status, l.status_reason, l.acquired_at, l.expires_at, l.ended_at,
-l.renewed_at, coalesce(l.token_id::text, ''), l.token_name, coalesce(l.traceparent, ''), coalesce(l.tracestate, '')`
+l.renewed_at, coalesce(l.token_id::text, ''), l.token_name, coalesce(l.traceparent, ''), coalesce(l.tracestate, ''), ` + run.JoinedColumns
 
-// roleNames joins the role of lease l, as r, for leaseColumns.
-const roleNames = ` JOIN ` + accounts.RoleDirectory + ` r ON r.id = l.role_id`
+// leaseJoins joins the role of lease l, as r, and its run, for
+// leaseColumns.
+const leaseJoins = ` JOIN ` + accounts.RoleDirectory + ` r ON r.id = l.role_id` + run.Join
 
-const leaseFrom = ` FROM leases l` + roleNames
+const leaseFrom = ` FROM leases l` + leaseJoins
+
+// leaseTargets are the scan targets of leaseColumns, the run's in j;
+// after the scan, l.Run = j.Record().
+func leaseTargets(l *Lease, j *run.Joined) []any {
+	return append([]any{&l.ID, &l.AccountID, &l.Environment, &l.Role, &l.Holder, &l.State, &l.Status, &l.StatusReason,
+		&l.AcquiredAt, &l.ExpiresAt, &l.EndedAt, &l.RenewedAt, &l.tokenID, &l.tokenName, &l.Traceparent, &l.tracestate}, j.Targets()...)
+}
 
 func scanLease(row pgx.Row, l *Lease) error {
-	return row.Scan(&l.ID, &l.AccountID, &l.Environment, &l.Role, &l.Holder, &l.State, &l.Status, &l.StatusReason,
-		&l.AcquiredAt, &l.ExpiresAt, &l.EndedAt, &l.RenewedAt, &l.tokenID, &l.tokenName, &l.Traceparent, &l.tracestate)
+	var j run.Joined
+	if err := row.Scan(leaseTargets(l, &j)...); err != nil {
+		return err
+	}
+	l.Run = j.Record()
+	return nil
 }
 
 const getLeaseSQL = `SELECT ` + leaseColumns + leaseFrom + ` WHERE l.id = $1`

@@ -51,11 +51,20 @@ func (s *Service) refuse(ctx context.Context, l Lease, verb string) error {
 }
 
 // fingerprint digests what a lease request asks for, so that a request
-// replayed with its Idempotency-Key can be told from a different one.
+// replayed with its Idempotency-Key can be told from a different one. The
+// run it names is part of it when it names one (a request that names none
+// digests as it did before runs were named).
 func fingerprint(r Request) []byte {
 	b, _ := json.Marshal([]any{r.Environment, r.Role, r.State, r.Holder, r.TTL.Seconds(), r.Wait.Seconds()})
-	h := sha256.Sum256(b)
-	return h[:]
+	h := sha256.New()
+	h.Write(b)
+	if n := r.Run; n != nil {
+		for _, f := range []string{n.RunID, n.Flow, n.CIURL, n.Version} {
+			h.Write([]byte{0})
+			h.Write([]byte(f))
+		}
+	}
+	return h.Sum(nil)
 }
 
 // Owned returns the lease with id when the caller may use what the lease

@@ -66,3 +66,9 @@ func (s *Service) OpenOn(ctx context.Context, ids []string) (map[string]OpenLeas
 	}
 	return out, err
 }
+
+// DirectoryView is this package's view of every lease (migration 000035):
+// id, account_id, role_id, holder, status, acquired_at, expires_at,
+// ended_at. Package run lists the runs through it, by a name of its own
+// (run.LeaseView), since it cannot import this package.
+const DirectoryView = "lease_directory"

@@ -37,6 +37,9 @@ func (s *Server) AcquireLease(c echo.Context, p AcquireLeaseParams) error {
 	if in.State != nil {
 		req.State = *in.State
 	}
+	if in.Run != nil {
+		req.Run = new(namingOf(*in.Run))
+	}
 	if p.IdempotencyKey != nil {
 		req.IdempotencyKey = *p.IdempotencyKey
 	}
@@ -78,13 +81,14 @@ func (s *Server) RenewLease(c echo.Context, id LeaseID) error {
 	return c.JSON(http.StatusOK, l)
 }
 
-// ReleaseLease ends a lease.
+// ReleaseLease ends a lease, recording its run's outcome when the body
+// sends one.
 func (s *Server) ReleaseLease(c echo.Context, id LeaseID) error {
 	var in LeaseRelease
 	if err := decodeOptional(c, &in); err != nil {
 		return err
 	}
-	l, err := s.leases.Release(c.Request().Context(), id, in.Reset != nil && *in.Reset)
+	l, err := s.leases.ReleaseWith(c.Request().Context(), id, releaseOf(in))
 	if err != nil {
 		return err
 	}

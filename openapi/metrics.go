@@ -12,6 +12,7 @@ import (
 
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/isolation"
+	"github.com/understudy-dev/understudy/run"
 	"github.com/understudy-dev/understudy/tagging"
 )
 
@@ -40,7 +41,7 @@ type series struct {
 	latency  prometheus.Observer
 }
 
-func newMetrics(reg *prometheus.Registry, acc *accounts.Service, dest *tagging.Service, excl *tagging.Exclusions, iso *isolation.Service) *metrics {
+func newMetrics(reg *prometheus.Registry, acc *accounts.Service, dest *tagging.Service, excl *tagging.Exclusions, iso *isolation.Service, runs *run.Service) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "understudy_http_requests_total", Help: "HTTP requests by route, method and status.",
@@ -51,7 +52,7 @@ func newMetrics(reg *prometheus.Registry, acc *accounts.Service, dest *tagging.S
 		}, []string{"route", "method", "status"}),
 	}
 	reg.MustRegister(m.requests, m.latency, &accountsCollector{acc: acc}, &syncCollector{dest: dest},
-		&exclusionsCollector{excl: excl}, &violationsCollector{iso: iso},
+		&exclusionsCollector{excl: excl}, &violationsCollector{iso: iso}, &runsCollector{runs: runs},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -192,5 +193,41 @@ func (c *violationsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, n := range counts {
 		ch <- prometheus.MustNewConstMetric(violationsOpenDesc, prometheus.GaugeValue, float64(n.Open), n.Environment, n.Surface)
+	}
+}
+
+var (
+	runsDesc = prometheus.NewDesc("understudy_runs_total",
+		"Runs whose outcome this replica recorded (passed, failed, errored at release; abandoned at expiry), by environment, role, flow and outcome.",
+		[]string{"environment", "role", "flow", "outcome"}, nil)
+	runDurationDesc = prometheus.NewDesc("understudy_run_duration_seconds",
+		"How long the runs whose outcome this replica recorded took, from their lease's acquisition to its end, by environment, role, flow and outcome.",
+		[]string{"environment", "role", "flow", "outcome"}, nil)
+)
+
+// runsCollector reports the outcomes this replica recorded since it
+// started (run.Service.Stats), as a counter and a histogram of their
+// durations. Summed over the replicas they count every run. The flow
+// label is bounded: past run.Config.MetricFlows distinct names, flows are
+// counted as run.OtherFlow.
+type runsCollector struct{ runs *run.Service }
+
+func (c *runsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- runsDesc
+	ch <- runDurationDesc
+}
+
+func (c *runsCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.runs == nil {
+		return
+	}
+	for _, st := range c.runs.Stats() {
+		labels := []string{st.Environment, st.Role, st.Flow, string(st.Outcome)}
+		ch <- prometheus.MustNewConstMetric(runsDesc, prometheus.CounterValue, float64(st.Count), labels...)
+		buckets := make(map[float64]uint64, len(run.DurationBuckets))
+		for i, le := range run.DurationBuckets {
+			buckets[le] = st.Buckets[i]
+		}
+		ch <- prometheus.MustNewConstHistogram(runDurationDesc, st.Count, st.Sum, buckets, labels...)
 	}
 }

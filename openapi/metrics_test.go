@@ -3,6 +3,7 @@ package openapi
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/understudy-dev/understudy/run"
 	"github.com/understudy-dev/understudy/tagging"
 )
 
@@ -25,7 +27,7 @@ func requestCount(t *testing.T, m *metrics, route, method, status string) float6
 
 func TestMetricsObserveCountsEachSeries(t *testing.T) {
 	t.Parallel()
-	m := newMetrics(prometheus.NewRegistry(), nil, nil, nil, nil)
+	m := newMetrics(prometheus.NewRegistry(), nil, nil, nil, nil, nil)
 	for range 3 {
 		m.observe("GET", "/v1/accounts/:id", 200, time.Millisecond)
 	}
@@ -79,7 +81,7 @@ func TestExclusionMetricsAreLeftOutWhenTheDatabaseFails(t *testing.T) {
 // BenchmarkMetricsObserve compares observe with looking the series up in
 // the vectors on every request, as it did before it cached them.
 func BenchmarkMetricsObserve(b *testing.B) {
-	m := newMetrics(prometheus.NewRegistry(), nil, nil, nil, nil)
+	m := newMetrics(prometheus.NewRegistry(), nil, nil, nil, nil, nil)
 	b.Run("cached", func(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
@@ -98,4 +100,68 @@ func BenchmarkMetricsObserve(b *testing.B) {
 			}
 		})
 	})
+}
+
+// The runs' metrics are the outcomes the run service counted: a counter
+// and a histogram of durations per environment, role, flow and outcome.
+func TestRunMetricsReportTheCountedOutcomes(t *testing.T) {
+	t.Parallel()
+	// The counts are the process's: the database is never asked (nothing
+	// listens on port 1).
+	pool, err := pgxpool.New(context.Background(), "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	runs, err := run.New(run.Config{DB: pool, MetricFlows: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs.Observe(run.Observed{Environment: "production", Role: "buyer", Flow: "checkout", Outcome: run.Passed, Duration: 3 * time.Second})
+	runs.Observe(run.Observed{Environment: "production", Role: "buyer", Flow: "checkout", Outcome: run.Passed, Duration: 90 * time.Second})
+	runs.Observe(run.Observed{Environment: "production", Role: "buyer", Flow: "signup", Outcome: run.Failed, Duration: time.Second})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(&runsCollector{runs: runs})
+	families, err := reg.Gather()
+	if err != nil || len(families) != 2 {
+		t.Fatalf("families = %v, %v; want the counter and the histogram", families, err)
+	}
+	labels := func(m *dto.Metric) string {
+		var out []string
+		for _, l := range m.GetLabel() {
+			out = append(out, l.GetName()+"="+l.GetValue())
+		}
+		return strings.Join(out, ",")
+	}
+	for _, f := range families {
+		got := map[string]*dto.Metric{}
+		for _, m := range f.GetMetric() {
+			got[labels(m)] = m
+		}
+		passed := got["environment=production,flow=checkout,outcome=passed,role=buyer"]
+		other := got["environment=production,flow="+run.OtherFlow+",outcome=failed,role=buyer"] // past MetricFlows: 1
+		if len(got) != 2 || passed == nil || other == nil {
+			t.Fatalf("%s series = %v", f.GetName(), got)
+		}
+		switch f.GetName() {
+		case "understudy_runs_total":
+			if passed.GetCounter().GetValue() != 2 || other.GetCounter().GetValue() != 1 {
+				t.Errorf("counts %v and %v, want 2 and 1", passed.GetCounter().GetValue(), other.GetCounter().GetValue())
+			}
+		case "understudy_run_duration_seconds":
+			h := passed.GetHistogram()
+			if h.GetSampleCount() != 2 || h.GetSampleSum() != 93 || h.GetBucket()[1].GetUpperBound() != 5 || h.GetBucket()[1].GetCumulativeCount() != 1 ||
+				h.GetBucket()[5].GetUpperBound() != 120 || h.GetBucket()[5].GetCumulativeCount() != 2 {
+				t.Errorf("histogram = %v", h)
+			}
+		default:
+			t.Errorf("unexpected family %s", f.GetName())
+		}
+	}
+	// Without a run service (a test's server), nothing is reported.
+	empty := prometheus.NewRegistry()
+	empty.MustRegister(&runsCollector{})
+	if families, err := empty.Gather(); err != nil || len(families) != 0 {
+		t.Errorf("without a run service: %v, %v", families, err)
+	}
 }

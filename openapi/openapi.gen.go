@@ -355,6 +355,51 @@ func (e ProblemCode) Valid() bool {
 	}
 }
 
+// Defines values for ReleaseOutcome.
+const (
+	ReleaseOutcomeErrored ReleaseOutcome = "errored"
+	ReleaseOutcomeFailed  ReleaseOutcome = "failed"
+	ReleaseOutcomePassed  ReleaseOutcome = "passed"
+)
+
+// Valid indicates whether the value is a known member of the ReleaseOutcome enum.
+func (e ReleaseOutcome) Valid() bool {
+	switch e {
+	case ReleaseOutcomeErrored:
+		return true
+	case ReleaseOutcomeFailed:
+		return true
+	case ReleaseOutcomePassed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RunOutcome.
+const (
+	RunOutcomeAbandoned RunOutcome = "abandoned"
+	RunOutcomeErrored   RunOutcome = "errored"
+	RunOutcomeFailed    RunOutcome = "failed"
+	RunOutcomePassed    RunOutcome = "passed"
+)
+
+// Valid indicates whether the value is a known member of the RunOutcome enum.
+func (e RunOutcome) Valid() bool {
+	switch e {
+	case RunOutcomeAbandoned:
+		return true
+	case RunOutcomeErrored:
+		return true
+	case RunOutcomeFailed:
+		return true
+	case RunOutcomePassed:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Scope.
 const (
 	ScopeAdmin     Scope = "admin"
@@ -1397,14 +1442,17 @@ type IsolationViolations struct {
 
 // Lease defines model for Lease.
 type Lease struct {
-	AccountId    string      `json:"account_id"`
-	AcquiredAt   time.Time   `json:"acquired_at"`
-	EndedAt      *time.Time  `json:"ended_at,omitempty"`
-	Environment  string      `json:"environment"`
-	ExpiresAt    time.Time   `json:"expires_at"`
-	Holder       string      `json:"holder"`
-	Id           string      `json:"id"`
-	Role         string      `json:"role"`
+	AccountId   string     `json:"account_id"`
+	AcquiredAt  time.Time  `json:"acquired_at"`
+	EndedAt     *time.Time `json:"ended_at,omitempty"`
+	Environment string     `json:"environment"`
+	ExpiresAt   time.Time  `json:"expires_at"`
+	Holder      string     `json:"holder"`
+	Id          string     `json:"id"`
+	Role        string     `json:"role"`
+
+	// Run A lease's run, as named and, once recorded, its outcome.
+	Run          *LeaseRun   `json:"run,omitempty"`
 	State        string      `json:"state"`
 	Status       LeaseStatus `json:"status"`
 	StatusReason string      `json:"status_reason"`
@@ -1432,8 +1480,20 @@ type LeaseList struct {
 
 // LeaseRelease defines model for LeaseRelease.
 type LeaseRelease struct {
+	// Links Links to evidence kept elsewhere (a CI artifact, a trace, a screenshot), at most 20. Needs `outcome`.
+	Links *[]RunLink `json:"links,omitempty"`
+
+	// Message Why the run failed or errored, at most 8192 characters; lines and tabs allowed, no other control characters. Needs `outcome`.
+	Message *string `json:"message,omitempty"`
+
+	// Outcome How the run ended, as its release tells it.
+	Outcome *ReleaseOutcome `json:"outcome,omitempty"`
+
 	// Reset Reset the account to the lease's state before freeing it.
 	Reset *bool `json:"reset,omitempty"`
+
+	// Test The name of the test that failed, at most 1000 characters, no control characters. Needs `outcome`.
+	Test *string `json:"test,omitempty"`
 }
 
 // LeaseRenew defines model for LeaseRenew.
@@ -1449,10 +1509,31 @@ type LeaseRequest struct {
 	Holder string `json:"holder"`
 	Role   string `json:"role"`
 
+	// Run The run a lease is used for. Every field is optional; an empty or absent one is unnamed. `understudy lease`
+	// fills them from GitHub Actions' and GitLab CI's variables.
+	Run *RunNaming `json:"run,omitempty"`
+
 	// State The state the account is reset to. Defaults to initial.
 	State       *string `json:"state,omitempty"`
 	TtlSeconds  *int    `json:"ttl_seconds,omitempty"`
 	WaitSeconds *int    `json:"wait_seconds,omitempty"`
+}
+
+// LeaseRun A lease's run, as named and, once recorded, its outcome.
+type LeaseRun struct {
+	CiUrl   string    `json:"ci_url"`
+	Flow    string    `json:"flow"`
+	Links   []RunLink `json:"links"`
+	Message string    `json:"message"`
+
+	// Outcome How the run ended; `abandoned` when its lease expired without a release.
+	Outcome *RunOutcome `json:"outcome,omitempty"`
+
+	// OutcomeAt When the outcome was recorded.
+	OutcomeAt *time.Time `json:"outcome_at,omitempty"`
+	RunId     string     `json:"run_id"`
+	Test      string     `json:"test"`
+	Version   string     `json:"version"`
 }
 
 // LeaseStatus defines model for LeaseStatus.
@@ -1741,6 +1822,9 @@ type RefEffect struct {
 	Ref       string `json:"ref"`
 }
 
+// ReleaseOutcome How the run ended, as its release tells it.
+type ReleaseOutcome string
+
 // ResetRequest defines model for ResetRequest.
 type ResetRequest struct {
 	// State The named state to restore. Defaults to the baseline, initial.
@@ -1817,6 +1901,73 @@ type RoleUpdate struct {
 	// QuarantineOnViolation Stop new leases of an account with an open isolation violation on a hidden surface. Defaults to true.
 	QuarantineOnViolation *bool `json:"quarantine_on_violation,omitempty"`
 }
+
+// Run One lease as a run: what it held, who held it and when, what it named and how it ended. The naming and outcome
+// fields are empty (and `outcome` absent) until the lease names a run or records an outcome.
+type Run struct {
+	AccountId  string    `json:"account_id"`
+	AcquiredAt time.Time `json:"acquired_at"`
+	CiUrl      string    `json:"ci_url"`
+
+	// DurationSeconds From the lease's acquisition to its end (to the outcome, if that came first), when there is an outcome.
+	DurationSeconds *float64    `json:"duration_seconds,omitempty"`
+	EndedAt         *time.Time  `json:"ended_at,omitempty"`
+	Environment     string      `json:"environment"`
+	Flow            string      `json:"flow"`
+	Holder          string      `json:"holder"`
+	LeaseId         string      `json:"lease_id"`
+	LeaseStatus     LeaseStatus `json:"lease_status"`
+	Links           []RunLink   `json:"links"`
+	Message         string      `json:"message"`
+
+	// Outcome How the run ended; `abandoned` when its lease expired without a release.
+	Outcome   *RunOutcome `json:"outcome,omitempty"`
+	OutcomeAt *time.Time  `json:"outcome_at,omitempty"`
+	Role      string      `json:"role"`
+	RunId     string      `json:"run_id"`
+	Test      string      `json:"test"`
+	Version   string      `json:"version"`
+}
+
+// RunLink defines model for RunLink.
+type RunLink struct {
+	// Name What the link shows, no control characters.
+	Name string `json:"name"`
+
+	// Url An http or https URL with a host and no user name or password.
+	Url string `json:"url"`
+}
+
+// RunList defines model for RunList.
+type RunList struct {
+	Items []Run `json:"items"`
+
+	// Next The `after` of the next page; absent on the last.
+	Next *string `json:"next,omitempty"`
+}
+
+// RunNaming The run a lease is used for. Every field is optional; an empty or absent one is unnamed. `understudy lease`
+// fills them from GitHub Actions' and GitLab CI's variables.
+type RunNaming struct {
+	// CiUrl An http or https URL with a host and no user name or password, at most 2048 characters.
+	CiUrl *RunURL `json:"ci_url,omitempty"`
+
+	// Flow The flow (or test path) the run exercises, such as `checkout`: letters, digits, spaces and `. _ : / @ + # -`,
+	// starting with a letter or digit and not ending with a space. It labels the run metrics.
+	Flow *string `json:"flow,omitempty"`
+
+	// RunId The CI's id of the run (GITHUB_RUN_ID, CI_PIPELINE_ID), no control characters.
+	RunId *string `json:"run_id,omitempty"`
+
+	// Version The version of the app under test (a tag, a commit), no control characters.
+	Version *string `json:"version,omitempty"`
+}
+
+// RunOutcome How the run ended; `abandoned` when its lease expired without a release.
+type RunOutcome string
+
+// RunURL An http or https URL with a host and no user name or password, at most 2048 characters.
+type RunURL = string
 
 // Scope defines model for Scope.
 type Scope string
@@ -2328,6 +2479,31 @@ type GetLeaseTOTPParams struct {
 	App *Slug `form:"app,omitempty" json:"app,omitempty"`
 }
 
+// ListRunsParams defines parameters for ListRuns.
+type ListRunsParams struct {
+	// Environment Only runs in this environment.
+	Environment *string `form:"environment,omitempty" json:"environment,omitempty"`
+
+	// Role Only runs of this role.
+	Role *string `form:"role,omitempty" json:"role,omitempty"`
+
+	// Flow Only runs of this flow.
+	Flow *string `form:"flow,omitempty" json:"flow,omitempty"`
+
+	// Outcome Only runs with this outcome.
+	Outcome *RunOutcome `form:"outcome,omitempty" json:"outcome,omitempty"`
+
+	// Since Only runs whose lease was acquired at or after this time (RFC 3339).
+	Since *time.Time `form:"since,omitempty" json:"since,omitempty"`
+
+	// Until Only runs whose lease was acquired before this time (RFC 3339).
+	Until *time.Time `form:"until,omitempty" json:"until,omitempty"`
+
+	// After The page after this one: the `next` of the page before.
+	After *string `form:"after,omitempty" json:"after,omitempty"`
+	Limit *int    `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
 // DiffSnapshotsParams defines parameters for DiffSnapshots.
 type DiffSnapshotsParams struct {
 	From string `form:"from" json:"from"`
@@ -2391,6 +2567,9 @@ type ReleaseLeaseJSONRequestBody = LeaseRelease
 
 // RenewLeaseJSONRequestBody defines body for RenewLease for application/json ContentType.
 type RenewLeaseJSONRequestBody = LeaseRenew
+
+// PutLeaseRunJSONRequestBody defines body for PutLeaseRun for application/json ContentType.
+type PutLeaseRunJSONRequestBody = RunNaming
 
 // CreatePlanJSONRequestBody defines body for CreatePlan for application/json ContentType.
 type CreatePlanJSONRequestBody = PlanRequest
@@ -3311,6 +3490,13 @@ type ClientInterface interface {
 	// or an admin token, may release it: any other token is answered 403, and the attempt is audited
 	// (`lease.release_denied`).
 	//
+	// With `outcome` (and, for a failure, `message`, `test` and `links`), the release records how the lease's run
+	// ended, in the transaction that ends the lease, and its audit event (`lease.released`) says so. Releasing a
+	// released lease again with the outcome it recorded, or without one, returns it unchanged; with a different
+	// outcome it is answered 409 naming both. A lease released without an outcome records the one a later release
+	// sends (audited as `run.outcome`). An expired lease's run is recorded `abandoned`: an outcome sent for it is
+	// answered 409.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId).
@@ -3321,6 +3507,13 @@ type ClientInterface interface {
 	// Ends a lease and frees its account (with `reset`, after resetting it). Only the token that acquired the lease,
 	// or an admin token, may release it: any other token is answered 403, and the attempt is audited
 	// (`lease.release_denied`).
+	//
+	// With `outcome` (and, for a failure, `message`, `test` and `links`), the release records how the lease's run
+	// ended, in the transaction that ends the lease, and its audit event (`lease.released`) says so. Releasing a
+	// released lease again with the outcome it recorded, or without one, returns it unchanged; with a different
+	// outcome it is answered 409 naming both. A lease released without an outcome records the one a later release
+	// sends (audited as `run.outcome`). An expired lease's run is recorded `abandoned`: an outcome sent for it is
+	// answered 409.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3346,6 +3539,32 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
 	RenewLease(ctx context.Context, leaseId LeaseID, body RenewLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutLeaseRunWithBody Name a lease's run.
+	//
+	// Names the run the lease is used for (its CI run id, flow, job URL and version under test), replacing the naming
+	// it had (a field left out is emptied); a lease may also name its run when it is acquired (`run` of the request).
+	// Only the token that acquired the lease, or an admin token, may name it: any other token is answered 403 and the
+	// attempt is audited (`lease.run_name_denied`). Once the lease has ended and its run's outcome is recorded, the
+	// naming is final: 409. Audited as `run.name`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/leases/{lease_id}/run (the `PutLeaseRun` operationId).
+	PutLeaseRunWithBody(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// PutLeaseRun Name a lease's run.
+	//
+	// Names the run the lease is used for (its CI run id, flow, job URL and version under test), replacing the naming
+	// it had (a field left out is emptied); a lease may also name its run when it is acquired (`run` of the request).
+	// Only the token that acquired the lease, or an admin token, may name it: any other token is answered 403 and the
+	// attempt is audited (`lease.run_name_denied`). Once the lease has ended and its run's outcome is recorded, the
+	// naming is final: 409. Audited as `run.name`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/leases/{lease_id}/run (the `PutLeaseRun` operationId).
+	PutLeaseRun(ctx context.Context, leaseId LeaseID, body PutLeaseRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetLeaseTOTP Get the current TOTP code of a lease's account.
 	//
@@ -3448,6 +3667,21 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/plans/{plan_id}/apply (the `ApplyPlan` operationId).
 	ApplyPlan(ctx context.Context, planId PlanID, body ApplyPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListRuns List runs.
+	//
+	// Every lease is a run: this lists them newest first (by when their lease was acquired), with what each named and
+	// how it ended. A lease that never named a run nor recorded an outcome is listed too, with empty fields and no
+	// `outcome` (a runner that crashed shows so until its lease expires, then as `abandoned`). Filters combine; a page
+	// holds at most `limit` runs, and `next`, when present, is the `after` of the following page.
+	//
+	// Corresponds with GET /v1/runs (the `ListRuns` operationId).
+	ListRuns(ctx context.Context, params *ListRunsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRun Get the run of a lease.
+	//
+	// Corresponds with GET /v1/runs/{lease_id} (the `GetRun` operationId).
+	GetRun(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DiffSnapshots Compare two snapshots.
 	//
@@ -5133,6 +5367,13 @@ func (c *Client) ListLeaseMessages(ctx context.Context, leaseId LeaseID, params 
 // or an admin token, may release it: any other token is answered 403, and the attempt is audited
 // (`lease.release_denied`).
 //
+// With `outcome` (and, for a failure, `message`, `test` and `links`), the release records how the lease's run
+// ended, in the transaction that ends the lease, and its audit event (`lease.released`) says so. Releasing a
+// released lease again with the outcome it recorded, or without one, returns it unchanged; with a different
+// outcome it is answered 409 naming both. A lease released without an outcome records the one a later release
+// sends (audited as `run.outcome`). An expired lease's run is recorded `abandoned`: an outcome sent for it is
+// answered 409.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId).
@@ -5153,6 +5394,13 @@ func (c *Client) ReleaseLeaseWithBody(ctx context.Context, leaseId LeaseID, cont
 // Ends a lease and frees its account (with `reset`, after resetting it). Only the token that acquired the lease,
 // or an admin token, may release it: any other token is answered 403, and the attempt is audited
 // (`lease.release_denied`).
+//
+// With `outcome` (and, for a failure, `message`, `test` and `links`), the release records how the lease's run
+// ended, in the transaction that ends the lease, and its audit event (`lease.released`) says so. Releasing a
+// released lease again with the outcome it recorded, or without one, returns it unchanged; with a different
+// outcome it is answered 409 naming both. A lease released without an outcome records the one a later release
+// sends (audited as `run.outcome`). An expired lease's run is recorded `abandoned`: an outcome sent for it is
+// answered 409.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5199,6 +5447,52 @@ func (c *Client) RenewLeaseWithBody(ctx context.Context, leaseId LeaseID, conten
 // Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
 func (c *Client) RenewLease(ctx context.Context, leaseId LeaseID, body RenewLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRenewLeaseRequest(c.Server, leaseId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutLeaseRunWithBody Name a lease's run.
+//
+// Names the run the lease is used for (its CI run id, flow, job URL and version under test), replacing the naming
+// it had (a field left out is emptied); a lease may also name its run when it is acquired (`run` of the request).
+// Only the token that acquired the lease, or an admin token, may name it: any other token is answered 403 and the
+// attempt is audited (`lease.run_name_denied`). Once the lease has ended and its run's outcome is recorded, the
+// naming is final: 409. Audited as `run.name`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/leases/{lease_id}/run (the `PutLeaseRun` operationId).
+func (c *Client) PutLeaseRunWithBody(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutLeaseRunRequestWithBody(c.Server, leaseId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// PutLeaseRun Name a lease's run.
+//
+// Names the run the lease is used for (its CI run id, flow, job URL and version under test), replacing the naming
+// it had (a field left out is emptied); a lease may also name its run when it is acquired (`run` of the request).
+// Only the token that acquired the lease, or an admin token, may name it: any other token is answered 403 and the
+// attempt is audited (`lease.run_name_denied`). Once the lease has ended and its run's outcome is recorded, the
+// naming is final: 409. Audited as `run.name`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/leases/{lease_id}/run (the `PutLeaseRun` operationId).
+func (c *Client) PutLeaseRun(ctx context.Context, leaseId LeaseID, body PutLeaseRunJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutLeaseRunRequest(c.Server, leaseId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5381,6 +5675,41 @@ func (c *Client) ApplyPlanWithBody(ctx context.Context, planId PlanID, contentTy
 // Corresponds with POST /v1/plans/{plan_id}/apply (the `ApplyPlan` operationId).
 func (c *Client) ApplyPlan(ctx context.Context, planId PlanID, body ApplyPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewApplyPlanRequest(c.Server, planId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListRuns List runs.
+//
+// Every lease is a run: this lists them newest first (by when their lease was acquired), with what each named and
+// how it ended. A lease that never named a run nor recorded an outcome is listed too, with empty fields and no
+// `outcome` (a runner that crashed shows so until its lease expires, then as `abandoned`). Filters combine; a page
+// holds at most `limit` runs, and `next`, when present, is the `after` of the following page.
+//
+// Corresponds with GET /v1/runs (the `ListRuns` operationId).
+func (c *Client) ListRuns(ctx context.Context, params *ListRunsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListRunsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRun Get the run of a lease.
+//
+// Corresponds with GET /v1/runs/{lease_id} (the `GetRun` operationId).
+func (c *Client) GetRun(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRunRequest(c.Server, leaseId)
 	if err != nil {
 		return nil, err
 	}
@@ -8933,6 +9262,53 @@ func NewRenewLeaseRequestWithBody(server string, leaseId LeaseID, contentType st
 	return req, nil
 }
 
+// NewPutLeaseRunRequest calls the generic PutLeaseRun builder with application/json body
+func NewPutLeaseRunRequest(server string, leaseId LeaseID, body PutLeaseRunJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewPutLeaseRunRequestWithBody(server, leaseId, "application/json", bodyReader)
+}
+
+// NewPutLeaseRunRequestWithBody constructs an http.Request for the PutLeaseRun method, with any body, and a specified content type
+func NewPutLeaseRunRequestWithBody(server string, leaseId LeaseID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lease_id", leaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leases/%s/run", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetLeaseTOTPRequest constructs an http.Request for the GetLeaseTOTP method
 func NewGetLeaseTOTPRequest(server string, leaseId LeaseID, params *GetLeaseTOTPParams) (*http.Request, error) {
 	var err error
@@ -9179,6 +9555,178 @@ func NewApplyPlanRequestWithBody(server string, planId PlanID, contentType strin
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListRunsRequest constructs an http.Request for the ListRuns method
+func NewListRunsRequest(server string, params *ListRunsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/runs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Environment != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "environment", *params.Environment, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Role != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "role", *params.Role, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Flow != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "flow", *params.Flow, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Outcome != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "outcome", *params.Outcome, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Since != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "since", *params.Since, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Until != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "until", *params.Until, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetRunRequest constructs an http.Request for the GetRun method
+func NewGetRunRequest(server string, leaseId LeaseID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lease_id", leaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/runs/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -10551,6 +11099,13 @@ type ClientWithResponsesInterface interface {
 	// or an admin token, may release it: any other token is answered 403, and the attempt is audited
 	// (`lease.release_denied`).
 	//
+	// With `outcome` (and, for a failure, `message`, `test` and `links`), the release records how the lease's run
+	// ended, in the transaction that ends the lease, and its audit event (`lease.released`) says so. Releasing a
+	// released lease again with the outcome it recorded, or without one, returns it unchanged; with a different
+	// outcome it is answered 409 naming both. A lease released without an outcome records the one a later release
+	// sends (audited as `run.outcome`). An expired lease's run is recorded `abandoned`: an outcome sent for it is
+	// answered 409.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId).
@@ -10561,6 +11116,13 @@ type ClientWithResponsesInterface interface {
 	// Ends a lease and frees its account (with `reset`, after resetting it). Only the token that acquired the lease,
 	// or an admin token, may release it: any other token is answered 403, and the attempt is audited
 	// (`lease.release_denied`).
+	//
+	// With `outcome` (and, for a failure, `message`, `test` and `links`), the release records how the lease's run
+	// ended, in the transaction that ends the lease, and its audit event (`lease.released`) says so. Releasing a
+	// released lease again with the outcome it recorded, or without one, returns it unchanged; with a different
+	// outcome it is answered 409 naming both. A lease released without an outcome records the one a later release
+	// sends (audited as `run.outcome`). An expired lease's run is recorded `abandoned`: an outcome sent for it is
+	// answered 409.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10586,6 +11148,32 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/leases/{lease_id}/renew (the `RenewLease` operationId).
 	RenewLeaseWithResponse(ctx context.Context, leaseId LeaseID, body RenewLeaseJSONRequestBody, reqEditors ...RequestEditorFn) (*RenewLeaseResponse, error)
+
+	// PutLeaseRunWithBodyWithResponse Name a lease's run.
+	//
+	// Names the run the lease is used for (its CI run id, flow, job URL and version under test), replacing the naming
+	// it had (a field left out is emptied); a lease may also name its run when it is acquired (`run` of the request).
+	// Only the token that acquired the lease, or an admin token, may name it: any other token is answered 403 and the
+	// attempt is audited (`lease.run_name_denied`). Once the lease has ended and its run's outcome is recorded, the
+	// naming is final: 409. Audited as `run.name`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/leases/{lease_id}/run (the `PutLeaseRun` operationId).
+	PutLeaseRunWithBodyWithResponse(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutLeaseRunResponse, error)
+
+	// PutLeaseRunWithResponse Name a lease's run.
+	//
+	// Names the run the lease is used for (its CI run id, flow, job URL and version under test), replacing the naming
+	// it had (a field left out is emptied); a lease may also name its run when it is acquired (`run` of the request).
+	// Only the token that acquired the lease, or an admin token, may name it: any other token is answered 403 and the
+	// attempt is audited (`lease.run_name_denied`). Once the lease has ended and its run's outcome is recorded, the
+	// naming is final: 409. Audited as `run.name`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/leases/{lease_id}/run (the `PutLeaseRun` operationId).
+	PutLeaseRunWithResponse(ctx context.Context, leaseId LeaseID, body PutLeaseRunJSONRequestBody, reqEditors ...RequestEditorFn) (*PutLeaseRunResponse, error)
 
 	// GetLeaseTOTPWithResponse Get the current TOTP code of a lease's account.
 	//
@@ -10696,6 +11284,25 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/plans/{plan_id}/apply (the `ApplyPlan` operationId).
 	ApplyPlanWithResponse(ctx context.Context, planId PlanID, body ApplyPlanJSONRequestBody, reqEditors ...RequestEditorFn) (*ApplyPlanResponse, error)
+
+	// ListRunsWithResponse List runs.
+	//
+	// Every lease is a run: this lists them newest first (by when their lease was acquired), with what each named and
+	// how it ended. A lease that never named a run nor recorded an outcome is listed too, with empty fields and no
+	// `outcome` (a runner that crashed shows so until its lease expires, then as `abandoned`). Filters combine; a page
+	// holds at most `limit` runs, and `next`, when present, is the `after` of the following page.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/runs (the `ListRuns` operationId).
+	ListRunsWithResponse(ctx context.Context, params *ListRunsParams, reqEditors ...RequestEditorFn) (*ListRunsResponse, error)
+
+	// GetRunWithResponse Get the run of a lease.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/runs/{lease_id} (the `GetRun` operationId).
+	GetRunWithResponse(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*GetRunResponse, error)
 
 	// DiffSnapshotsWithResponse Compare two snapshots.
 	//
@@ -16754,6 +17361,8 @@ type ReleaseLeaseResponse struct {
 	ApplicationproblemJSON409 *Conflict
 	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
 	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
 	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
 	ApplicationproblemJSON502 *BadGateway
 	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
@@ -16799,6 +17408,11 @@ func (r ReleaseLeaseResponse) GetApplicationproblemJSON409() *Conflict {
 // GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
 func (r ReleaseLeaseResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
 	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ReleaseLeaseResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
 }
 
 // GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
@@ -16957,6 +17571,124 @@ func (r RenewLeaseResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RenewLeaseResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// PutLeaseRunResponse401Headers the declared response headers of an HTTP 401 response for PutLeaseRun
+type PutLeaseRunResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// PutLeaseRunResponse409Headers the declared response headers of an HTTP 409 response for PutLeaseRun
+type PutLeaseRunResponse409Headers struct {
+	RetryAfter *int
+}
+
+type PutLeaseRunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Lease
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *PutLeaseRunResponse401Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *PutLeaseRunResponse409Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r PutLeaseRunResponse) GetJSON200() *Lease {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r PutLeaseRunResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r PutLeaseRunResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r PutLeaseRunResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r PutLeaseRunResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r PutLeaseRunResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r PutLeaseRunResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r PutLeaseRunResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r PutLeaseRunResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r PutLeaseRunResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r PutLeaseRunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r PutLeaseRunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r PutLeaseRunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r PutLeaseRunResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -17575,6 +18307,179 @@ func (r ApplyPlanResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ApplyPlanResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListRunsResponse401Headers the declared response headers of an HTTP 401 response for ListRuns
+type ListRunsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListRunsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RunList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListRunsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListRunsResponse) GetJSON200() *RunList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListRunsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListRunsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListRunsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r ListRunsResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r ListRunsResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ListRunsResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListRunsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListRunsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListRunsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListRunsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetRunResponse401Headers the declared response headers of an HTTP 401 response for GetRun
+type GetRunResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetRunResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Run
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetRunResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRunResponse) GetJSON200() *Run {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetRunResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetRunResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetRunResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetRunResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetRunResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRunResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRunResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRunResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRunResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -19971,6 +20876,13 @@ func (c *ClientWithResponses) ListLeaseMessagesWithResponse(ctx context.Context,
 // or an admin token, may release it: any other token is answered 403, and the attempt is audited
 // (`lease.release_denied`).
 //
+// With `outcome` (and, for a failure, `message`, `test` and `links`), the release records how the lease's run
+// ended, in the transaction that ends the lease, and its audit event (`lease.released`) says so. Releasing a
+// released lease again with the outcome it recorded, or without one, returns it unchanged; with a different
+// outcome it is answered 409 naming both. A lease released without an outcome records the one a later release
+// sends (audited as `run.outcome`). An expired lease's run is recorded `abandoned`: an outcome sent for it is
+// answered 409.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/leases/{lease_id}/release (the `ReleaseLease` operationId).
@@ -19987,6 +20899,13 @@ func (c *ClientWithResponses) ReleaseLeaseWithBodyWithResponse(ctx context.Conte
 // Ends a lease and frees its account (with `reset`, after resetting it). Only the token that acquired the lease,
 // or an admin token, may release it: any other token is answered 403, and the attempt is audited
 // (`lease.release_denied`).
+//
+// With `outcome` (and, for a failure, `message`, `test` and `links`), the release records how the lease's run
+// ended, in the transaction that ends the lease, and its audit event (`lease.released`) says so. Releasing a
+// released lease again with the outcome it recorded, or without one, returns it unchanged; with a different
+// outcome it is answered 409 naming both. A lease released without an outcome records the one a later release
+// sends (audited as `run.outcome`). An expired lease's run is recorded `abandoned`: an outcome sent for it is
+// answered 409.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -20029,6 +20948,44 @@ func (c *ClientWithResponses) RenewLeaseWithResponse(ctx context.Context, leaseI
 		return nil, err
 	}
 	return ParseRenewLeaseResponse(rsp)
+}
+
+// PutLeaseRunWithBodyWithResponse Name a lease's run.
+//
+// Names the run the lease is used for (its CI run id, flow, job URL and version under test), replacing the naming
+// it had (a field left out is emptied); a lease may also name its run when it is acquired (`run` of the request).
+// Only the token that acquired the lease, or an admin token, may name it: any other token is answered 403 and the
+// attempt is audited (`lease.run_name_denied`). Once the lease has ended and its run's outcome is recorded, the
+// naming is final: 409. Audited as `run.name`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/leases/{lease_id}/run (the `PutLeaseRun` operationId).
+func (c *ClientWithResponses) PutLeaseRunWithBodyWithResponse(ctx context.Context, leaseId LeaseID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutLeaseRunResponse, error) {
+	rsp, err := c.PutLeaseRunWithBody(ctx, leaseId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutLeaseRunResponse(rsp)
+}
+
+// PutLeaseRunWithResponse Name a lease's run.
+//
+// Names the run the lease is used for (its CI run id, flow, job URL and version under test), replacing the naming
+// it had (a field left out is emptied); a lease may also name its run when it is acquired (`run` of the request).
+// Only the token that acquired the lease, or an admin token, may name it: any other token is answered 403 and the
+// attempt is audited (`lease.run_name_denied`). Once the lease has ended and its run's outcome is recorded, the
+// naming is final: 409. Audited as `run.name`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/leases/{lease_id}/run (the `PutLeaseRun` operationId).
+func (c *ClientWithResponses) PutLeaseRunWithResponse(ctx context.Context, leaseId LeaseID, body PutLeaseRunJSONRequestBody, reqEditors ...RequestEditorFn) (*PutLeaseRunResponse, error) {
+	rsp, err := c.PutLeaseRun(ctx, leaseId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParsePutLeaseRunResponse(rsp)
 }
 
 // GetLeaseTOTPWithResponse Get the current TOTP code of a lease's account.
@@ -20187,6 +21144,37 @@ func (c *ClientWithResponses) ApplyPlanWithResponse(ctx context.Context, planId 
 		return nil, err
 	}
 	return ParseApplyPlanResponse(rsp)
+}
+
+// ListRunsWithResponse List runs.
+//
+// Every lease is a run: this lists them newest first (by when their lease was acquired), with what each named and
+// how it ended. A lease that never named a run nor recorded an outcome is listed too, with empty fields and no
+// `outcome` (a runner that crashed shows so until its lease expires, then as `abandoned`). Filters combine; a page
+// holds at most `limit` runs, and `next`, when present, is the `after` of the following page.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/runs (the `ListRuns` operationId).
+func (c *ClientWithResponses) ListRunsWithResponse(ctx context.Context, params *ListRunsParams, reqEditors ...RequestEditorFn) (*ListRunsResponse, error) {
+	rsp, err := c.ListRuns(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListRunsResponse(rsp)
+}
+
+// GetRunWithResponse Get the run of a lease.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/runs/{lease_id} (the `GetRun` operationId).
+func (c *ClientWithResponses) GetRunWithResponse(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*GetRunResponse, error) {
+	rsp, err := c.GetRun(ctx, leaseId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRunResponse(rsp)
 }
 
 // DiffSnapshotsWithResponse Compare two snapshots.
@@ -25909,6 +26897,13 @@ func ParseReleaseLeaseResponse(rsp *http.Response) (*ReleaseLeaseResponse, error
 		}
 		response.ApplicationproblemJSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 502:
 		var dest BadGateway
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
@@ -26057,6 +27052,118 @@ func ParseRenewLeaseResponse(rsp *http.Response) (*RenewLeaseResponse, error) {
 		response.Headers401 = &headers
 	case rsp.StatusCode == 409:
 		var headers RenewLeaseResponse409Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
+// ParsePutLeaseRunResponse parses an HTTP response from a PutLeaseRunWithResponse call
+func ParsePutLeaseRunResponse(rsp *http.Response) (*PutLeaseRunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &PutLeaseRunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Lease
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers PutLeaseRunResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 409:
+		var headers PutLeaseRunResponse409Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -26653,6 +27760,161 @@ func ParseApplyPlanResponse(rsp *http.Response) (*ApplyPlanResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers409 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListRunsResponse parses an HTTP response from a ListRunsWithResponse call
+func ParseListRunsResponse(rsp *http.Response) (*ListRunsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListRunsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RunList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListRunsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetRunResponse parses an HTTP response from a GetRunWithResponse call
+func ParseGetRunResponse(rsp *http.Response) (*GetRunResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRunResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Run
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetRunResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
 	}
 
 	return response, nil
@@ -27820,6 +29082,9 @@ type ServerInterface interface {
 	// RenewLease Renew a lease.
 	// (POST /v1/leases/{lease_id}/renew)
 	RenewLease(ctx echo.Context, leaseId LeaseID) error
+	// PutLeaseRun Name a lease's run.
+	// (PUT /v1/leases/{lease_id}/run)
+	PutLeaseRun(ctx echo.Context, leaseId LeaseID) error
 	// GetLeaseTOTP Get the current TOTP code of a lease's account.
 	// (GET /v1/leases/{lease_id}/totp)
 	GetLeaseTOTP(ctx echo.Context, leaseId LeaseID, params GetLeaseTOTPParams) error
@@ -27838,6 +29103,12 @@ type ServerInterface interface {
 	// ApplyPlan Apply a plan exactly as planned.
 	// (POST /v1/plans/{plan_id}/apply)
 	ApplyPlan(ctx echo.Context, planId PlanID) error
+	// ListRuns List runs.
+	// (GET /v1/runs)
+	ListRuns(ctx echo.Context, params ListRunsParams) error
+	// GetRun Get the run of a lease.
+	// (GET /v1/runs/{lease_id})
+	GetRun(ctx echo.Context, leaseId LeaseID) error
 	// DiffSnapshots Compare two snapshots.
 	// (GET /v1/snapshots/diff)
 	DiffSnapshots(ctx echo.Context, params DiffSnapshotsParams) error
@@ -29404,6 +30675,22 @@ func (w *ServerInterfaceWrapper) RenewLease(ctx echo.Context) error {
 	return err
 }
 
+// PutLeaseRun converts echo context to params.
+func (w *ServerInterfaceWrapper) PutLeaseRun(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lease_id" -------------
+	var leaseId LeaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lease_id", ctx.Param("lease_id"), &leaseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lease_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PutLeaseRun(ctx, leaseId)
+	return err
+}
+
 // GetLeaseTOTP converts echo context to params.
 func (w *ServerInterfaceWrapper) GetLeaseTOTP(ctx echo.Context) error {
 	var err error
@@ -29499,6 +30786,89 @@ func (w *ServerInterfaceWrapper) ApplyPlan(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ApplyPlan(ctx, planId)
+	return err
+}
+
+// ListRuns converts echo context to params.
+func (w *ServerInterfaceWrapper) ListRuns(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListRunsParams
+	// ------------- Optional query parameter "environment" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "environment", ctx.QueryParams(), &params.Environment, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter environment: %s", err))
+	}
+
+	// ------------- Optional query parameter "role" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "role", ctx.QueryParams(), &params.Role, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter role: %s", err))
+	}
+
+	// ------------- Optional query parameter "flow" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "flow", ctx.QueryParams(), &params.Flow, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter flow: %s", err))
+	}
+
+	// ------------- Optional query parameter "outcome" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "outcome", ctx.QueryParams(), &params.Outcome, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter outcome: %s", err))
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// ------------- Optional query parameter "until" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "until", ctx.QueryParams(), &params.Until, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter until: %s", err))
+	}
+
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListRuns(ctx, params)
+	return err
+}
+
+// GetRun converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRun(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lease_id" -------------
+	var leaseId LeaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lease_id", ctx.Param("lease_id"), &leaseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lease_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRun(ctx, leaseId)
 	return err
 }
 
@@ -29790,6 +31160,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/leases/:lease_id", wrapper.GetLease, options.OperationMiddlewares["getLease"]...)
 	router.POST(options.BaseURL+"/v1/leases/:lease_id/renew", wrapper.RenewLease, options.OperationMiddlewares["renewLease"]...)
 	router.POST(options.BaseURL+"/v1/leases/:lease_id/release", wrapper.ReleaseLease, options.OperationMiddlewares["releaseLease"]...)
+	router.PUT(options.BaseURL+"/v1/leases/:lease_id/run", wrapper.PutLeaseRun, options.OperationMiddlewares["putLeaseRun"]...)
+	router.GET(options.BaseURL+"/v1/runs", wrapper.ListRuns, options.OperationMiddlewares["listRuns"]...)
+	router.GET(options.BaseURL+"/v1/runs/:lease_id", wrapper.GetRun, options.OperationMiddlewares["getRun"]...)
 	router.GET(options.BaseURL+"/v1/leases/:lease_id/totp", wrapper.GetLeaseTOTP, options.OperationMiddlewares["getLeaseTOTP"]...)
 	router.GET(options.BaseURL+"/v1/leases/:lease_id/artifacts", wrapper.ListArtifacts, options.OperationMiddlewares["listArtifacts"]...)
 	router.DELETE(options.BaseURL+"/v1/leases/:lease_id/artifacts/:name", wrapper.DeleteArtifact, options.OperationMiddlewares["deleteArtifact"]...)
@@ -29821,487 +31194,519 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P39chu3ticM3wqK77wlck6LouSPk0h1qh5tx0k8J05clrJz5gkzarAbFLHVBHoDaFGMy1VzNXNhcyVP",
-	"YS0AjSa7+SFLcpLtf2yR7MbnwsL6/K0PvUzOSymYMLp3+qE3YzRnCv58z4xank8NU/ZTznSmeGm4FL3T",
-	"3gXLpMg1ofZnspjxbEaMWnJxTeg15YLM6ZIspLoZ9pKezmZsTm0jcy74vJr3To+TnlmWrHfa48Kwa6Z6",
-	"Hz9+THolVXTOjBvAeZbJSpg339gP3HZbUjPrJT1B5/ZVir9f8byX9BT7Z8UVy3unRlUs7tR1pI3i4rpn",
-	"uzkvyx+hifZmy3Lf9pThU5oZ32hzrS5njFD3xIEmU14wYrs6JcfESHIyGpHJ0jBN5JT8fPnt4VcJEdKQ",
-	"dJgSqUg6HKYJWXAzk5Uh6RF+OR6nCcmkMEoWJJtRRTO7akSqsZjwnCuW2d5p4R/SpP98NLL92j1azKgh",
-	"XJOFkuJ6MCSvdUZLRrghXBAzY8SuCOlTokuaMftk+v8/GaWD4Vj0krY1g//2W7RvmDZcUDvMDZuR10/t",
-	"2f5rccuVFHMmzIb2Wf3Unu1/W8jFhoanhVzs2eIPjGrWSe2F/XV/Wn/LtKbXrOMcn5M5/k54fkakKJb+",
-	"C00Uyxi/Zbk75NwQqhgpuDYsH3oy+GfF1DI6O9BN48jTux+YuDaz3unL50n3AL9Vcr4+vp8aI1rMpGbE",
-	"PkloniumNZA35UITM+M6IRnV7JALzYTmht+yYtk10qntr2OgJ6PRhpF27pAb57336Ac+5ya0vTLeAn6M",
-	"28nZlFaFscNN7OgdZ7Vj38hnQ38X1eQfLDO7rbrGh++/4K6B+635L5S3jPN7uSCFFNeWjS4oN2QqFaFk",
-	"Tk02s2zO0/ZixgQRUgAnMzOmGFkyc0q0u8X66bNROiDwcl4p4DbwpU4Tkh7P00FCRraTlyOih+QbXHht",
-	"vxmdEir0gilCDZEiY13Tt+Prnnvb1N8VVHTSWllQsT+hvZcF28CzlCz25eK/SHUDl8SGZhf+mY1t/zfF",
-	"pr3T3v/vqBZIjvBXfXRRVNcoISimSyk0AwHhbzT/jhq2oEv7yVKmZeOnH+wVXvAM9vGoVHJSsPm//UNb",
-	"mvmwY4/v8C3sdIVnCkLL0m07y4msjOa5vT01KZW85TlTB8iZ7LWcWLqyv2lDDXPMlBLFtJGKkQXVcN3b",
-	"WxefcL/kpJ/JnJF0QvOra5xmmhC7BSStlDithJXUTJUvT90cT2lZHvp+08EZNOqkJEv6U8oLloMwAT8p",
-	"RrUUw97HxC7le/bPimnzlEt5CYOAbklGhV2HCQwrJxQ5TFhGoulSn8JS/Y+Ln35MCBWkEjdCLgSZclbk",
-	"CaEoz+ASwWGe0JwEmdKv55wWU6nmLE8Twm6ZWsJj0IYVf1KmlFQ6HcC6vJJiWvDsyVclo0VBsoLqmeXA",
-	"fsOySikmDBJK4uXuGSM5M5QXIFZqP8/MDd3OJFkT7A+DRNA2Svf0UaQDwEC/lWrC85yJp14PI2+YONBE",
-	"Z7IENr5g9IYpYmYUJVbL3ZFg7MoJxvKwEFM/aLenP0rzraxE/tRzsLuT20GKa5JLhuee3XFt/EiFNFdT",
-	"OzQ30nd0WUiaX0r5A1XX7HMdzYnMl3bNCzsIt+bH5C3/mx+3kfIKfvTjdu0+KVdeEmnvdgLnNyHZjLNp",
-	"sSQvRiM/TCsDKUGLdHAKHBlPjUa5Vl5fs5wAU3XMESfP84QIyyeInskFcssLpm55xn4W9Jbygk6KJ92a",
-	"c5KzkomciWxJ+nD8qaETqhncNRTvp7xSoI7b+4QZ+0NGS1MpNrBbmVu+KRXRhVycWdXd6e1upap6Zm5L",
-	"fxa0MjOp+O/sSQ/Oj5JMGFV2UywLgBniWUcV1t8BUhHFbuVNfW9W0YjXeOAvv/xyeF6ZGRPGDr1FbT8v",
-	"FnSpSfo37F0xWsz/Y9yrb91xL21aN1alo4+wbKWSmZVDJwV7LQw3y891ioFpFsUhXn5kUhlCyS0tKuCn",
-	"lhfRLGOlsSOtT8wtLfhON+XfmciluuRzJqsnvy6poMXS8EyTWxgGyXmOU0Lh3N6gzrThluNAE8PnVp+d",
-	"88B/nZh1ZXAWTtwaiy55Czs79I8PhuRHifzdG1fw7v45vOqFQX9iT/Hyqkwm53YfxsIJf1K4iz3YP6xI",
-	"VIkZo4WZLeMzW1DD1HAs7C5YRekzsaXLiBF5FoMMCZWzTFYFbsqEkSkXXM9YjvPXTFkGyzXRs8oYvCDx",
-	"UBfSkq4BAuVTN/ixyKQQaONqZ1nklRUDcH1Q5E4jsSdFQ9ZDyEQfPQeITZb2z1LJkinDUVXJFKOG5VcU",
-	"frNH0P7Vy6lhQD69NQ0wadim1tlL0rtmgqGyGv0c9Pykx/PW13jOAh/atNVv/HNgmNV6IVV+paTZex6K",
-	"Gavy7feOROJd+0EX0rRP1wrFld42K7dDF/hweO0KdaHWLg291uv3wy/2AppTdaMbahbVRC+FmTHDM7KY",
-	"MQWiAzf2TmZUadIPvCqx32m4mZrEwvVVaMN+ZqKa905/7VmVufdby2qFp6+20Uz9ZOcK13zuKrKwt2r/",
-	"tTb/a3PQax11jbGru3qWEs1GdmBlviftrQ4x7yWrFl83OEtVjRMV6GmVQqID1H4ukviwN0btSKltbo4s",
-	"X0+nziLXpAg2p7zoOM2tX6O1mN2VXDHtVmyVfplAKQqeJQz8OWiIsDeKNpYwdzut0EJ+NVm2ez9msrBS",
-	"tZzGJ+VAB3UWXh9+TjbQSiiw5qsk4prfsIc/cN2yg9ywefOPHYYH3Ae7oUpRYMWC3ZkrOZ1q1rKp76yw",
-	"LwxaPOdShdXWZCqLQi6iVY4two3JwwA3TPAirLBnTFYbsRsDjOyWay4FflSM5vacIIFYegITVC9cCq3s",
-	"7ByN+y23qLu21t6AcakW8ntz8RN5dvzy5eExoUU5o4cnrXRWSm1ocWUlidb2FbvmHbeDNooxs50/uucS",
-	"nERostl3PZPW9S/Lp5EsOpiKcDbe9eVzZs/2BWKZYuYKbFONA7B+0a6QumYgC8LDNM85ujTfRdNHI/KT",
-	"3BTOxRmmGg1vZY7dF0DHpp4bQ7NZ9yyntNBsVUjwm7Hdbt7cn+b5WLDJTMqbhFgqvFZMJ4TdscxK3lN6",
-	"086UcbIbdqVla9fCBxQzqHxq8DPza8sxCDadEEq+ufhxcEo0owXL7bWkmDbeEKOYqZRAL+Taeu5KNOvX",
-	"VGS8942QvmYMbq33r8+/eft60NLlCums0knHnr+asexm/TRTPOIt62e6JABW0FKz9hMrb6KvJ1IWjIq1",
-	"EWPAg7zphW7qRjtG/yB3XFmuH/rd76Ky/BkO1p7HZgdWtR9l35sA18mobZIFZ/mrGRVo/V0hlswrfxtV",
-	"9oKKc3zyY9Kj9d26NpV7s0vfaOKHBG11bFuxjDxNe+zcgnJzBYKEbri/eyPdS3bzDKOkKwXYSJ3CZiRB",
-	"WcT+xUSeWBWOku9k7Ap+MU8HpCrtI8ezFQ+wPiWKTSvNvAs48WE2IErDgC3biBy+z07aVnR9sVzUUMul",
-	"jzadK3ylTeaes5xTdIVxA17GqiwkzZ3/7wyCfdBI474Gj5tVAMB9JoolSpF2EtiMJlwwZYadGsDVvnKD",
-	"ntGTFy/bJ3Dx/fnhyYuXVmvgRmOIVEK4IDN2134t8d9b1uKN0aSAZbfvQisNvYYL8/J5i1Bs721cmL0k",
-	"q/BSly5k18JrQmDRxkUPm8Pb1nfluEWhQO62gbmH9Uya9NGcSnOMv20guwdh8p6EP4HTG6P4pDKskw12",
-	"xDaJJbiKUcw4I6IqipqkqW/VG781M4SKJWhNYLaER/GUhPAWuze2HbStWj7+MelN2FQqdv8B+BAAzcx+",
-	"HU+lypi+UqwsaMZWpPlw2286f775tsgwvAzRU+YkNapY0xeWbJMtHH26JUrcXm3c5k8RLL9VjIGDg+AT",
-	"mpRUa5ZbRk3LUuPaBp3YzidorB3y5HmVc/P6lrVZdesLeP0uzYxUn3jLenlsT1n2F+ca03QKl5rdK89y",
-	"FoobdmbvP2anBO5BH39R2YWihZZgsNEkzQpumYi93dMEAxDgmxB916fEqEoblttlvFseaHvRLqjKwYOB",
-	"5wjcGBCRSkpmpetB6zrj3bEDX3YD7rpsDFXXbNuv/t7cQQsElom7GYk3cTtxn43h1fv320bCehBGW5Pp",
-	"/Vktclg0QnaZvIEM4DkMYrAny52ndUs2KsIt3CWcQKJkwQ40KaUsyIIXBblmZti68TkLZ3W9xfdsqkmu",
-	"ZFn6CCfnB/eOYsXm8tZFru6yoO/Z1FljWywTatNQwuQi1uJcUVxYIRNcqbQsdx5L0zrcOh4rwW4YijO3",
-	"2RMLK11ICF5L3AaQnBXMHmNwo8N1kg/OvMQMZxnuSa9+Q1uLGS+cgJs/1FTaxOBXioHFnRa6jQVvcFEk",
-	"Gwzn3nTfbu+7h5ur0kx13LSr6lKcuODNzOH1aGiNgbQd2G9YWcjlvPVyyuG3p7EMKpZJle/tF3Qv7Skr",
-	"+/faZeWkV6mi5SRMasM4hAJbqeua3zLR2sYtU7r9at9uKfTvJo0taM63uWSbt/YhroeIULp8Cl1i7LpP",
-	"IQ+NebcCuvFTbCL1e2abJSW9ZttVmu47qR75e1ixPa0GK6egxQdm1WPwQlkxu6HaC7k4s0r9XGpDXpA5",
-	"F1Y8JXTGaO7niKELB5pkhcxukvD4s5cvSU6XmkzYjIt8d1/aygncxbzbTvCCzIwpLUe3/2vy8/sf/KBL",
-	"XrKCC4bsHjh4nWOU1ex2xWxxMnr+1eaz0iIv2HPmN+GUUGLotb11MjmfcwNhvHxOrTDBr5k2wzopqk5r",
-	"SoiQLdlOa6PDzAf/+XgbzbWf2nYa1PjSFtJrmT4lumQZyVlWUDCvW95TcG2FYUVuuABKmljiGZLXIBlg",
-	"v2RGtV2d1AnbaULScTUaPcvsS/AXG+IXBZ2wAr9JCdU+ict2PBb91F7ww0m1ZCodJJg+trWdX8e9G7Yc",
-	"935L0XRmRRdtqMiAIVMcMMpZ6VSqK0azWUrivn4d91hlGxgkY1EJ/s+KxWFYdnBncfAPxi5jzDZGpU2W",
-	"BChE+wG7lWiMOajRbv7Dsfh7raxmM5bdsNw2VXeF+XXwFY/j9LXE+wXlMwhuc6PyAz7QtdqOIURr1vt9",
-	"WDIQVasZPIkT3/ZuMkqta2s6ovu9m46y6tqanhZysXeb3xZy0dYYn5dStekhr++4hiAxPCma0FyWVnoF",
-	"8RrUXJ9yQvrYChIsqp77jO0NvN02OtAm1sf2I1t49RhTOv0Ym8OaUwHJVX1oxo+upkHFnA3ZH7UbxkoN",
-	"thhscN+JvIXhtqoOHTP5qXXg2shS4/C5uE5IwabGByu6k9x3Td53zd+7EbUNVhZsb/p6Lwu2m6YRHcn9",
-	"pIzIq9JcRKvlrTHX+wjeBZ+ybJkVW32+P4QHd/XY/xE8whDEW5bgeo18w2DwzwpG1aovmFCRr7iDQbkt",
-	"qACDF9At9wxcimLZYnZKemAP+0kUy2BUfVD/8XZ3saecDWJHzM4fiCyj22U38syB42bdevYW8rWyxvow",
-	"LInNpJUH52XBTZWzhMz5XUkFKxKi2bVtD0ziSJTtrqeHPRmfTsvn796QG7bUQKKgt/7J6LiaFFzPthEy",
-	"hHRmV5BUc0uLHcwe20n9dZOMHoLUI8rcjdSzShs5v9KVmtJs35AlsOZc5XJOudjzVS4m8u5qTu+ufOr1",
-	"+mTe+qTsG1aiBuFsSQnqTcej0WjUVGJPRqN2cyr2p5ixyl6b+hac6MFfYoUQR492nqdkMQPjodVz+/+e",
-	"uxTqhuv82cvZICHHMzuUZy9f5M3B/Xv++Ed6fyoEgfSByM9KxA8jAYBa0m4oy2jOrGpmhTDboeUcVZGD",
-	"84tQc7q6Kccv5gP0NNbbd5wPEjJVck6O50+1NXWAb7fxzxmoneUiWqTEK9V5rPBiflgkjg53jl7ZQBFO",
-	"DdiPJnjePjNs/UATQU2laEF4fgoeuXpu8OOcJYQVmnn1N/odqegIv7dPeu23bcuM7AClcV48E8ZEDL1h",
-	"DfvB9tUzEkLiN63eW69g7LF401Y8kNVhrytU0WSoOSP8Wkj0VaClzz8mMIeQKbbXktVbV6t5cR52w9ZD",
-	"+mA5wazUSCOCv+1dPti+ug6mxMhN6/u+VuEedIXdmfO0IUH5C7rfjoPfNG53+B+Cz4LhaSc+S+8XaLA2",
-	"iUzm7KqkxjDV5o98fULcj34dnadTCjT+EtuAPnPeCIhLAB/FsD0QIGr8HvI317IA5n9VyoJny08J3kXB",
-	"yNLDLdd8wgtulqdkBin2CTFMG6b0FUSQ2QNQFHLREVtxv8uk4OLmPgtv3wOpQ1FxQ6ZcabPj6ner0VIW",
-	"V+2BZ7GYc9wugf2zoooKwwW7kuLqlrst2tyWldp3CLzZcqnFCuWn5xN8qnaISa07mHP8sL/HF7odkl7f",
-	"XPthTkVFiyttWLmnfL5FY3zSBIdtmtejpkDA2m5Kf4jJYXWsYbNXtmK/pImIFO6VPLFCsCsao9VtSN8F",
-	"GA8SUvvrE+Ld9JC8eaXY9NT5IcoSrxzUgQyblwU1bD3pLQDWaKKrbAZZ3Zqpww8fhgHw8ONHTDygMLdo",
-	"soNW9vSIxpV9skwexXLy1Dkg97Z9rIZPxgpXpFadPF+JHz9+Md8uScUnb8t56EgsyZs8/6ESTO7PTndK",
-	"TWnCPzZTVFbYx6aMlfWbYz2OaO+ozI5swNXcSAdQEhjfEnKe/d+/JVvTBjvzTaNZPUyIyAav4R7hGqGV",
-	"e+XnbBMlOi/2z5m7s5MpdO2dFWPnp4thn81y2QE0sYNB83u5sAplBDfJaDZrsfYc6KYZUvtIm52Mm1cO",
-	"6nEThuTm/iKzJxjzXYPtvXeKig8jlbnboLlj69vfvQqte7OfBBYR76sQ5LvHOW+h1VY1U3fQQllqMmFL",
-	"aQWFGSOTihfmkAurXWvSLwCrZSKpynVCtMw4La6mjOVW8KEqmyUQRTifM5FjjEXSAJjRCUoC2VWp5JQX",
-	"VnSCdQKft2K3nC304IwEtZqAWs2ZBuRrsF2aGZs3XN9BZe39r1/p4e+/2X9Gh19f/fZhlLw8+fjf2o70",
-	"nN69wfdfjFYOnr1G+D8r5n53bp+1Y9xc1VcYRWUFKhRz3ZNneO7mlQZ4Hi6awW2gxBdcmyEJIcWVdgZn",
-	"q0g3JrphFicYo+U+Hd/PC/LpTAOzGWRh5QtyLbm4dtNoc53E2Lrb0HUfifMA37F/LD0sc8yESJ8KMpOV",
-	"ck4WsOgPmnN5OXr+1WhE+pQsGLsZNOb17PjFs5fNqdnPmzjbDmitrRJskzy3MJaHkGo2BiztLNVErewo",
-	"1bRGHzu9jyoGDryWfIltXPE9BufrFqLBd4l/F41aEOF8Rqj/Ok64KHi2tEqObmCvoqG6/3z09WBIvjDh",
-	"h2HCfwXW+CfmhPdidq0i+11WVJpL8VoYVSMK3J87xe0tP4VBNRvaN00GIa2mvAMXod3AFKlqGP/Pc0Ib",
-	"iIVW823Co02WSZzfCtZ372YyM6Y06WtZqYxFkbf5iv3La9bb0micgW7FIPlbayZKRwzkG0EoRGsDOAkX",
-	"wEBdpPgpmUp1LY1hIpRIaDPMJz2cUYevrSzByy28PTFZw30EJ3g0hW0JK+udQLy5ewLjS2mes9xtmt96",
-	"l61JjZuYm8/WlMw1FSXQUrAVN7ZqU6R9oOP2u3+rI4HqWfsS/NdP7z2hRcgCGOpdj9iHDtgF2wg28LDH",
-	"POkBbe2YAOv9TTs8GlHFvtvYldMESxwQB7o50rdW1nmtFGZBrxojOw1oICJtj+LBx4IprnUALorn8eGy",
-	"tkfmQBaDnkkFAJHcXqxMn5LjF/OEHM+ejex/7eca2o6vzp1xPrfG3Dylz8iB6OFKrc5qP8uD3deH0Aza",
-	"0w52vnHt6++qfWOCHjaIyxHPjrFcmwFodonFWpfPIDYLK8QEUS1MQFUCixes9P7y2TZCapBL6+pLdc3M",
-	"/YCEQnrGxugXthL/olsDYAKlxYu7NREtFvuPvSzaJfi3O/aZ3rguGqCRVg9IEFg2RTetRlYJCcI5Uz54",
-	"KiGTpV+lnXM7QqGYn8JYV+/Auk7Mrm2tXwthgnFzbQvV5QfCPq7W839bIUbv7bt5E4Ewd0Y4bcyjd499",
-	"THoTrszsylslGmy7I1ijLOjyqvN+6M6Zn9I5Lza8CdaG7p8LmdGOq6ecSdHCfF4Pj18+B0GMEgWYE4qB",
-	"UTKHtMQpdxDgL168OBwdj0b/93//H/zz66/bXeX2Grv63fX1CSn80Uyby7Kyvg2FxOsoONkkgk2LtjAs",
-	"UzzYVhISE1mJ/L3VgsuWwx4bCWrzR0uEaltiPi+5k3baCgq4n50sEzLpE1IWlT409JpwkRVVzvLhbjJD",
-	"3WPbTDfywzDN1jXypiGAR3nPfBTv/X2/WSGbvvCIL2yTEx34bberA5SvBk6+YjRv9zHJso2N/90HkbWZ",
-	"7Ih9x+mqoJTbReluvWuaCm6X3QWtsAlunu522raxTTnSIShgz2F8YT/ceoQ13oUY7iM7bN7iDTPYOKAQ",
-	"s3H/kWyRN1z1vVZQHwnm0gkjmjFB+h7B4HiUjEajQZeU86KlYF+LXotbvloJ8tlWAemWs0VbeqIdbiHl",
-	"jYaQ+Uhzp9or78xr206Nhyhsq+W7dAJGCwi5WpFKX3wafoCfaRh6tOgbN79bFOD5no74OrZ3p/P4Dh/v",
-	"VgnXWLWuVTnX18ap/SdrE3CKa6m4mc3jKBmWn7x4cfx1q3XuPir7DVt22TqdT+GGdehhii7Is5PDydIw",
-	"8hqH5fwQ5IYtEzKhmr18TvraUJFTlRMmMplzcd0ucexQ/aIJ7LeN7NzUGhNJolVd0aaj/rftVYuEcOO+",
-	"3Y/R233fxt6h5Y0jalfys+DBvl+wytZL2u1Qu6UFjipn91iTuJzKmmdH62pPAr9fkM/OsEZuEN3QRvWQ",
-	"k7YtiQbYWLaNG/5ua2rCppX+e0hG6M5ZeBqfZChS1moyWfHxDpqJFLGv1sOSck1STK9Ik+jnVeku1BSc",
-	"0VuGkHdTwHTsPz85CaDE6WoqiMuaca26RLJ2jMawU10GhrqKzuqtvTzF8oahDEyakFSzYmr/dzki9s84",
-	"faR++Arv1LUH7F3ufwNkG7dM7SgFdb3jFnFD80njDuwKSa3rGPt3Ej/t37YvmW5bs3uK0zvK0b79jaNr",
-	"iuY7w9Izb99f226MH3KUikJ5B3QE60JzNM495ivttmsqtTGm2QRS20wuRHoamgpHBDBRoyGekbQSuiqt",
-	"gsjy9LRRzdfHR2i6xNL59RmEFP3YKZkB0Vji8IpYXPUkjAkCB0J/7UWdatG5hVxD6+vaZCg/VePczp13",
-	"fe68fygE48HBoC/kNWyH+jBYLqAWd+s6SYytzHwjyf09znfa5K0OF2JVgdyzntHXQZ2oG3Yjv1GBKnDA",
-	"cnObWlBtfLFkI+2yEG4CfjMvGCjSnZBuW8S5XfxJHFwB6wtTSs1Np5tXsemBxmgNAmFCpA9OgNHAB/Qh",
-	"xAoeqOEO6Lot1nG7YFDeWinmwm443J6Ipe96+dSzDua9aE92oMuwNq6jNuKDtbmyP+8lbO2MTWwpZ//m",
-	"gdm3LnbIGlJsGu1hgmD9K0vWAYfZXUNrI4MJwtQeYtd2d+Aq82gEBoT689NeYwTRiVjdwpUlj8/8bszn",
-	"k0N4WvjZ/Z2KPzCq2d7ROzTDtvd0aucP7QZvVJvbrU0sDbcX1GwnORvnAdmQlLMxx9iu/V51IRXNWElV",
-	"p6EcgDUPNPnl2SsCDwPYILszruppSYUvbwFbiPwrcf5UfMP+CAVewSMHiXHwfFnqA6h1rsfiH5KLIblg",
-	"8JtnDWk0vJRg8dKQEI1MXkOiojZkDrAPNff2ZbAh307L+uoYi0JeW8WppAKz9BAmUYFlXYeYS6IqMSQu",
-	"6lUKVwWFeEIlCBTrvwYwGyk8pGIdoTkaHf46OvyaHk5/+/Ds5GP94fhl9KE1arMVyr0RMNZWB9KRoyem",
-	"DUUg4zPXIP3OY/2dou01BELJ2B0rAmZNPOxNb8XQ2b5Ky07nwF1LnwzpFi6wSjNFOEC1QERqU0boAEfD",
-	"8YaN6zXn7kbYueAPESQSFuNTGPp7FhZ+DwM/1G1vVDpqDS1/D+Xd4xhLd4499wFS9iduqhiD+tSmA0Og",
-	"awaC7QuJZEzRDPl1s/ga7Ow+HPerl8+3RRJvGNXDu3DiK2nd84CFMcLqnhJKXr0h/5CThFBg0JbIRY5B",
-	"g6vYxPe4ytZPFO5mvN1g6AEakM2UDy64PSjtfvCH2pwE63K1tRW39LLRzmjP6MMmd+48Z+uFSZFLYy1S",
-	"mkGlG9tPKEeKfDtv8xvWa/VDjFKyV6k5qLFylTNtlFy2aj5QNkwsEe8PdPMFuH+xHkNUjiGKRNr55Mrs",
-	"5n5HZIMZbyU4iGtSyOyG5WdYEggKrs0kpOhPucghQACf+FR32wYj21sITMp/Cva9ncIcfFT7Jv6PTf6n",
-	"fRKz3W0/nQUL6nUxWB18FZPqzKHMRHUIcsn09igJF0fdgbPlYAH3Vxyq7agrru3zCvFWJjJf7vjK3+yj",
-	"YIbpjiXRWDmYzKSGdI86qqylxm/OroKs1Bp9wQpZsisPbLXu2tkV8epbJedOZB522wM2FsHr0AYwBMM5",
-	"qj0HDzXBXCwLoUrxW9YFwCduNi1DSZVmV1sMs76jtVgTK59Nq6Lw9QFBNFd00eHahAScPR1XLnq9xZJb",
-	"2+dbCAV/TED7AeQsolhOM8NyUonCA8JZ8sRKhZ3xR93obp6CPjXCKendchpfQ3puSnt/GVPq7ZAP67pK",
-	"vNDY+Cq5J4jD5/6ufRQuTD86Ow0KcixgA085dyyi/egyhRD74eR4wuq///YV+erl6Jig+8GyxlwPEiSo",
-	"qVQk5/RaSM1bqkblN7z9AOdzqrIu20NBN8Cb6HK6Q7xmCclCtnff14aV+ZvjhKvu6bwVuFVqQwp+w4pl",
-	"S8L0Dsz0lczZKypyDkGCLa5dZFe7azau3e/htdYGzbxo3/nvL9/+QDS14uXvLD8lQhJ8RCdkquic2f+l",
-	"muvEVZmbUZEXTGmUZ+bSMFJImutOBvcYK/gDFzftIUrdbkHD7rp/0Fdyzo1pi+i7ZHeI7GwXkSyYQmcu",
-	"cFi0bFvBCfPKTi2Hsb+EFEzyFXnL/2aPVMjixPJhzig+J30sr7Ng2uBiYF0RWiww8/u715fk6Pb4yL9/",
-	"9IHnH10nPiV2Zz+npyy3HI4yEkfqfsM2nJRXrqz++knpqF0bbbV9qik1xWxmRjGHsFNg2Ps8bD1ndrbb",
-	"h22fwvKINLuxAo5iWAPxQBOsFhjSID2yNxvcc57hwDzEaXA9XnWHBu975bfH67ZdbHsRVL1JLTH8rpBV",
-	"PTxZoafetSiq+cQJHR25mb/M7KF1d/9UViI/rWUQew6wsNK8Xb2G6gXbLxx8LAwicSPfMHPHrtem3Blz",
-	"v+NIXIQ6Pr2h/x8c9a9EibXmB98yFeJmEjKn1zxLSCV0NbFPTUC7haTfdmfhHpuIJ2qzaN9yFq1Ibhmi",
-	"rHOSNV1qomW72Ojeb0N7A4wvkhU8uzlc66c9K9hV7dq8L/ahGnFxG3U8hMXT65L3t3lGOnMc4dniB3R2",
-	"nSbK27SQi1Y7zLuCitbQlIKzDp0LC5Vql15dLMmc5ggYIJVT7narWtkoxN/CNqH1bq2LGkgdK13ONTzt",
-	"iA5sAB1J3W74LXkxcaEwqOgG9iNZZTMGUpaTyvtCHsqyVocGifciw/zrdYFUvTWwjE1LYnejez3uBV/m",
-	"3kHryrrwr/jUdCwuLlS+UohIVkbznNXI3JjB37BgHWgM98Bl6DszOdcY6GOZvyOwxCVOLHwRXNcJmIQH",
-	"D7RsHbfu3IlK2xp+a5/D8rQF7UIccM6/A01S91yK6cl2hUJ24WZAp3UgW8VpscUoFnwR+HRNt3aV7Ywq",
-	"4wvlanMW0SaYSXX9vBTgGAWpCOFqpNixqP9urmC7lpEnuJrPqVru9JJ7NNxJeuseuOfa9uCMuEIwUGfP",
-	"PeisG3JeFsyw/bapEs6C2V3tq3mCrGYHRRWmqLKs4e2HISIqq+e3e3GSpvV2W2LoDraT+nl3dCI/biM2",
-	"PuI4gYZrrutZTrxuNTUk4eZpuwMtMZxn7aFa4dg5Kz8slyA4GH0GBRWvmUlXaq01ShuI3AovtwzMU2v1",
-	"LvydC9w/zDOk1vdqDmEvXzsGPD1WiOq6eR3T2lADf9vhcOvxMYlzXNdt0pbL7g/cGyoz1PD+jmH3IW4P",
-	"qli6BR8MybmvM4Y1lqgm415fM6G54bcMq48Nxr1hdzhfvdfNggItEmg9InAL5Hw63Uf28K93Xxt16d5P",
-	"XzR3A8arhuTzwKvG6irzGyMYGiXpwxX5+auqYF3JVnWgljyxMiXIn6xZtLJdJ9jfJVUqdstlpa86K2N0",
-	"lHqxl67jaoQav+20UajkGhIJTF2DtsMNsNlb6DoEPzWWlrcSqqs439EiPHflrsku6d67RkFK0zcuahSL",
-	"0gYe279kSlErGkQSz9Vk6RtvpDpsq6aQRI64xLO+cP4882qwhJrSu+6Jt8EQ5hznPWEFmaKXrIe02+9T",
-	"uHHrqrReZIougTOSOq9z6uCkCuaxpABUw8z8jdJypaeKTRXTs0MpimUagrvgNoQSdAlcQCCdYTCJq8mu",
-	"m6ihKO1RvSpxN6+oeqrgJYeontB753V0P8d2Xhdy3qFw6MOK3jEZHnryPA1E3McDkcTCwMBtnitzFcrd",
-	"wlbrGKqE3TLhncqwt2OBHpm5142G5CdRLK36F8jIzm1Izhs8Eq8oK1mDQDejOQjivsqcRwjDQBg3oIRw",
-	"PRYu2wiD+Noyho9HJ893gEJZvdy6BenGiuJj6alXEYplA7xlfc2w4nnQ55ZEMKy9uLLeB3osogU68wWx",
-	"m4vmVBMn0SWNvjnC3Zla3pNyAAvv+TLHM/I/Ln76cSxsQwea9FOIwtSmypdXUQ3vhKz9YBid/zruUSi3",
-	"TXzkPBasbtb/PgN7gy/1TsVYhLreN2zpbNEOFa1R8Duq8u2KlZ8L4rDt42k4KgjpZnYkEJOtoxDPB6SO",
-	"hm5Ai+Knae/0113waX9LIobr/0pa/ZxmtY4zcF3HLpsxV6lrKR221TKAP7uugYuuRCYMTaqzmIplMCZJ",
-	"SGIBs9MZSZ1CkqIVMxgwcuc48CzX0heCJ3gOHikzGyOhYhW39UZ2pOvVQGAaLD+DhCNkcz4jSaPDKs/h",
-	"KgEjGF4A6+5gmncAUWRBJVn/LQq6Wv/RqTrtOb6h1N+2PKg8D8pi4/5yLbRoVNGGKzkp2LzbK+Y3i4tb",
-	"WoC0MaeFZXYhjwycEph9Oy14hnoqrcxMKv477qRUE8iHhPAAeVVYFuneplnGSkPRoF4Jekt54T5NaH51",
-	"TQ1bAL6t++vK8DmTlQHseMOUoEUriWyqI2LJtNOY6SaKGMkJFv/XwBGBK+2sLkW4g61FVpGptSMDOAPz",
-	"bmwEzNHIRhqGFHvzLHx6WddpPa2vDKrJlKoo0iQYHOsD7SFITWTTntOcweFJI+Nzisfe98jNcD2pa0N+",
-	"xPpxMNx0BKniF2vcik5kZU4nBRU3KcgLaaXEaX1jnZZI+qdralbt9sxopdHpafURxUipWMY18/kFVJDU",
-	"HpQUk4oPG0nF9gu5EJhOTMvyEMorzbnWXFz779w15T/OubbHiF9Xyi43oF/7t+uzkZL+i9Ez/wNkvdPM",
-	"wLcn9ttbJnKpDt1Jge+f2+8h8uvQ8w5o/tkOtR/hV78DkQlrA+blezZFVXn/UMCuDN9OMDCXtbaltmob",
-	"Rq9z/rBpxxz0fZH9NsRNW8rJffS0hFJSUrHm5Q0BZFSzggtwEnWFT7cF2/palqvIUrFpaCcrj95eW/Ky",
-	"rmloH/TlDpvhA84+3h0dcZ86f59ahTLfuTjlngA2m2tCXjaLQN5vwXYrArlXlccWp/DjQbDGSxIPesVa",
-	"sbYZ3TPYD7fVnpB7lYp5nEN0LkhcKhRxryFivbNWKypyNSj9gSsHpKi4qZPaUGUHrkJUVTCNYAJWxM1o",
-	"aSrFyLWSVQnlge0viNw6pyabDbwmmIFq/sbUyfnwO2J+zEtjhQq7/0My7o17rmyDdmk9WxNPVs5xQwtr",
-	"feHRT2jbbthl9ensCMot6kBTt0FQDYC71WHaqu8QaAIP1wHlg8dby30qJK6Ui3Xa53GzsMK2fJudq8Ze",
-	"GFlCoWqXZulg5n3QOTcz+xkC0usSGqE9kFZdVd+QhU/uUYkWFqiLITxExApcvfcPV7Gv36tU3Re+9IUv",
-	"/XH5UoPX/NX4y9ohvshk2bCb0HzOrYSiKiHAJaMwcjLpUUGLpeGZDpoIRyTdVnsGsO61qR8fvnxGCrlg",
-	"6jCjmpGCWfrQCcn5NRwqRQ4ODxKrb4CP0K2Ge27YzHKP6xAdbqpDdCFoqWfy4ZQ7WpZdr9xHPWivvhGV",
-	"2zA+gfUAak5JwTNagI1n+EmwKxtyijpBITYgfG/Nx3HrFuBMHFhAV5GMaC3bLiC/rZ0RFi4iInb0A0Rv",
-	"k95zhhHVWMrGWybbqbqkmNWzWZeAp6CjTcP+hk+nLXbMOnRxp0t8ZRFaTHedaX2YzrUFzzBKkvJD2zSp",
-	"h5BLwnG9v2xysRRZd+DNFlCYAG8TRuuJZU7VDcTZ6/Z4n9Wl31yUd9XP0aj+3jw3WTcumJ1qR4Qv2v93",
-	"W/N6wdrmsaUI9jb7hZCGtcc5BEQVrt3dTQszk9U1XOcYUarlnDm/u4TsuY7YB3uAH2jCflgboxCdT2sp",
-	"Mpd8bsdWB0k7Pyk6BV38TwjkmCzJuPerz8T8bdwbktcwfW/Lxak7p7SfeIIFS5y1N9RcDzh7DpxvjlXw",
-	"7arvHmBrF8RbD1tDID1f3M74m2aUZpQ6en/cZsXNRoveReaRcXPVdxA2hdD1HYH6it5RAN8DaLcwZFJ5",
-	"BD/RUlWyDtFbYQCViDjBIU4J/nTzauMNPgF8nZwg95ZqHFHfXtt2m+3tPkgc4dRJu2eE4gvylinynPzn",
-	"3yydZJVBokm8xDTu/d///X9I/0cyWRqmB+Me0dV0yturcs1CdswnYNbUsbku8S0htDIz/ynMoBUhtYkQ",
-	"3FGbsX4oRmMiGVWKs46S0pZ1yHwvruTi1Ovm68O1ZCYhuspmBHwsmYTSVFKRkikNiH7wKjo0UD8ppLwh",
-	"VVnnXq5Xz9gloSXETLkJJS7FZQtGMBybqv1y6KpTsJ3bPzgCms//2NXyLSuTyXlDcbEKC7rk5U0MHVpa",
-	"TaLD6RrVL9yG6NjybtcVEej1+8vLd83LombZ9rAnRDEoh9mWFN8UxtW+OsVGfp00csx2jA7fxNWjESYt",
-	"InXM5f3WbaDWBxEiHeHfX4a8/Ony3eYM3JYSQVaLjajyZfLVb63loF1+dIu/jd0Zy024zJ2bKkEIBQzN",
-	"gst/CvCz4M59ESq4UsCFm7azGGwwGtizUfJy1Do0iCa4mrblY124rrxBC/w+vs8tSFTxmmeYW1D3FAYY",
-	"lrBrQ96IqewW6TtdTa21Ey6+Pz/uJfa/kxcv8Y8XxyetjKITKfc+zsBdiQSg4tvZYr2f7TsEUHGwRQXV",
-	"Jg4c7d54Jc2nudCcUQhHnTQ3JUw72uru0gv1SLro4CFYRKCnT+MRF2zvQnpITbt4PlD8a8ucndgDP6Ga",
-	"PTvx2kXfUnRCXjprWkKejYgenAH/wDwkqUil+Jod9PlXrWIJb7XrSlNaue706MhIUx6Rn9+/WekCh7NL",
-	"Ly0U1LrM8oaJh6lJum/Rz1KxKb9r59Voys5mVFnBVgVbNs4/wXiJTF4LrlknyjC7lTf7QgF5o+1GCoKH",
-	"Wm9ydyKxmTDFrfY22IV7eaL96sbG2/PD/xdNt7/Vfw6vNtpxP2HejSlvmVzegozQcQxBfWNU2evYNjAk",
-	"F4DmJkXGzvDG5kbbe3IGlgwjVSe2kiPxjRwLHlqLd4JvA6/onN2D8Ewcwb0Z5t8b+Nj+Jp6FaMuoSAXc",
-	"EFDfovVK/iUOYP50vgBw2C5ucL8XJZYg26nw5g/24RoQb59yoi1FRCH1NTU+nN9FaRVcG4x8xHzSM1Iq",
-	"VofrQBx7jEOoGM0TH9HDfeF2y8vCYwhZ7KN9PDyfj/h5qDqmnTxYdtVg27paHfpUR9b1q7oOL1KCryzo",
-	"suRNW1b2fUq9e27kM2f9BLey4JqQHuAsR+Vg732em5S9AfuV1iuXODwBF+xrCWu5FlKGxs8IArM50w34",
-	"52VBRSeYIEQOTwDKN4QLu7wUiAY+QFzOLfl6LeB8q2Xodxeba+xsjkj9GwA7V0/Rpiq4m9JWfd6JCOkz",
-	"uDJduTPtJdqa7LKjUAhEcgNUBOa6QXR1tN28YCFVFsK4IUxeVaWpQzBcgLdvoLOCSIe01xbVWue6rlea",
-	"wmRXqT411XX/rFRdsqw7I/WNWds6yKhppiptD5CuszIb/SUb0VJRGakUN8sLO3akNxR+PNghTApiDuDr",
-	"eiAzY8rex4+QSDBtQZH8OVAduWGsxOgaxSjE72dEr5bmISVTCI0OhdS5cG6WOLdsAU4UOhaG0Tlg8sOq",
-	"lUrmFRhTh+TSKiwuQuf964tL4mPTT6OETITOtBPBa9D+8p0kiM46FlYNu2aCKcu3sXg8N8OxGAvMz8ho",
-	"UYCfwb43g+rZHmUGW+Oa5DKrMB8OCgqk5y4bBcxrp+RvKGEi0YG056luLM5R8ARTjF00kHBPSQpxHCnp",
-	"11mrg4SkGNWRQj23qPQ85qUCyh7YdmqweCKnYxFFpzgjlD20cDW6zpHFu6AVB9hq2Tj0Cfb/lPRR0HCA",
-	"F3UXkBfgY0vcYyu1SLGYHHjCWKGZyyRIAc5vLOogmfN3b05xcRMUYuy0bthy5f0zV40KuFOTJhwsTUJS",
-	"F9ySjkU/ZwW/hTruvHBp0u9+ukCkQPfY0ZzPWdreDb43lWpBATzIId8QSJKz2zUWGGXPhVtDBdOxEoY7",
-	"ccQdXyASXiOpQ26gB012tAbclWijsPi868H+bKQkfSAMpCUoNyE8ZSGQLVMDKF0RDwQ7EIzlGgkg7CnW",
-	"0NHk+eiZSx2VkBwZbajfK8tO/Zp6ZanlMUjMCc+FSdV5qX5QTjbzlTPmeOQgVQpsoe+/fUW+fv7i3102",
-	"EJq6j1wSzb/9Q0uRhnOnwYe09JlC3vPD8yE5J+4VrC4yFjvk2Fh+gXk2HhcN0octC0G4mp1Te8aib6WT",
-	"kFK6krUT50uFqoXUwdpPGA7VjgarSGgXLKduWF7z1AGs3HmYtYcCZnc0M8USKAwkBICpOCU5NdRBhHDT",
-	"LJc4Gg2QldgZa5KKqihSJ18txwJS1EhfSExWgwE5uItThGUhkF3rfl7KiuQSxrygWJ9BMzMYEmSsJTWg",
-	"VMN5Z/lY1On89lvHyQNAg1jWJ/OUUHzdnRyMNRQyInmu6wJRz0fPh56dK6ZLKTTzXkeS/teh80sfvvkG",
-	"WRKQLFMHWNCSRteDFGyAqbwuPyy6+aJAqNPeaHg8HPmC4rTkvdPes+Fo+Awj4GZw9x7hbfK7/dulZYbx",
-	"v8l7p73vmPkeHsES4DBuePNkNPIlYZ1LLj4j/3BSLooo2wQY1wNc7iuXejlsiA29019/i1ChUB5XMnMZ",
-	"0BUWNqHX2soo9Tnv/WYbOZozo3imN032rXtk62wNuzNHZUH5yjxXxaa1KbkevPT1TkFoCqs0QluiULp5",
-	"1tE7bkobp+32f7ikiCrcNfefSibO373Zb6d9o2srEIS+Vk+/6yuwz23bHEk4G+dqb5XlRnJ+b5/4PNQM",
-	"XUNW6IvRs65mwriOLpi65Rn7OcoQ3nYWLGOdWNEJjTLZzL4VKlfhCDHYQ6ltS3l7fOSFu871/IFrc+4f",
-	"Akc5nTMDWNi/fmjLzg11MT2sWSRugyHIPvnPigHKF1pzVou9dx61ZLceQdzvY2BV3fKgq3cHlLmx27b3",
-	"6vJVO1GNW0UPfbc+mV88cATBlsmUF8aqFq7KeFRy1Llx4SYMAP1OTXGB3W0jdhEEV67BxtBXCyGtB4a3",
-	"r4KcTjUz7U1tLUvT3mTB57yjxeNGCR1MXNjoVP7tEfmA21Ews7UwA39syKShcyZAnwnRhcQE8uc4pM2s",
-	"4m80jwLvno+Ot7/ycwxYAC893/7Sj9J8C/H6n8LDIvSPba97rIYVvtc0GvzqEwx++9hgiD+A+uaWOWZ1",
-	"ga2tMbqjD3XQ7MdNt8h5KIv22PTTdYO6gQ6/bHjY8O+YidJgOnZ87ZZqG1D9iN+GN9/0Pv62iVqOVmoD",
-	"tqJiA+6QVZ7R6OFKD4hlVK0vasaqjk69jp+H8FzQZr3ZOVhWyGLGM9RJxkKDNtlpXeljVS4wOJCSWmXV",
-	"WJWt5Go5OIWMGWq1vFdvXCPsrpSQbIQGHIov4ADHAroYknOxRGRxP/KgCddaHty9oO9PwSjWqcyuoDck",
-	"3njmEK9oATpWlXOrGPVTv/F2ma6idbzKmeDwPqK5ztyyJI1SQN4wV6vugyE5t11B/U5cA6tvgvUJS241",
-	"NstrdzTfbVip0+PWmMurlUqLj8RgGhUqP24pIhnPtNcoefKKZjN2+Moqy7LFI3YOhTFIKuQh+K7Bzr1B",
-	"X7o/O3u2YWVio83uK1Rzo9bVAZI40Ggf835QK5IFmxQo72VJ+hBIlQZUoHQAej0aP2jzkEcgb2hOEGMR",
-	"7KEgx3mKXWs12es4nXkaBTr8s98ImGy48UZYJ+OnvB98QZiNl0MYqH86adSacXpLCrazFPmXsOuAZlyP",
-	"u4s2KWwhIdrwomg0MxiitQ4LE6sm/WnGNMEl5EyfumJTCTF8Dn7X31ngw74sB/LV9fJgDmhvzsVYYOMA",
-	"ow2hhW54BxqshYl7E9CVIamXarJghTeWT2TOmf4Pq76kbVwzUkTf+nXedyd92S3I+bPax27P/wD6yLrC",
-	"9gbVqd1m62zq9mo9I/xaSF+IH+5S3amd4rrsp6o9ptITV8PYeqe00/gTXC9PpVHtwB2/DUBx92HAz09O",
-	"dhmXM5Fa3vtaGMtA/zz6W4MpUl7EbJuLibx7TJ4dCkHfv/2kV8q2hLP3CIPlIT+tlOBiP6Ni0rQBntWP",
-	"UbJI6lCyUjJZenQJLDJiR1IUrEiQ91gOajkwJQ4ezQPdogvZ1wSv61UvIdrQah9TyotKMXD46MbgPDRm",
-	"LVLbGdQyNNVSjEX/xehZw8MEdtyFgBDfQi5aJWBAIYsVbDiGvubfg7CpBtAZcoXPrMcnzuXmvejLJzb+",
-	"PD6rGn29/YVXHlDTvnC8w5je0WUhaX4p5Q+AsAl87WSnNfvO4Wx+DlYYeNx7t+mdh/4edqsjNOA+Ftuy",
-	"bes1zXnKi0Kjl6GQHoIEIEqCdWLqxNU7492ZEEEDLYLffMEzn7Ic0DqHLezBjuDzG+BW7O7Dv9Th+5wn",
-	"wi7rdjve5hMA6T+HJdV6IVX+WEcBMvEbZ+FAE99pfAYUFbmcI+4yMHhTKQF4Qs5qZO/G+EhxTUolb7nm",
-	"UrB8LLhwMTsi/t7VJg1XsO3Kdw8hOCYKUoK/MTQujs5CNGJXnwJUSG9ucKMckigQ06cyTxgxsshRAw0z",
-	"Bu8aJF4RWmCVKTBCerEAwyEc1LmTGU7H4vnoa9KHSgYOwLyBEztIiJUi+mgssdJDCzwsQK+/GJ2QfhMg",
-	"dnDmRoRLNRbSlyFz0siEZjetQgi89c4T0Oc1w9l9bVgu/lqs5s90XztiEi0H/j6MSjugms0u9ovw1Jqm",
-	"0+V63uyzfkwTQAPHZ6sNICwAZKXAyIM5wMUyebPAF0dXt2YcljEmwpq4HlFFhi3TRx/g/4+fdNN6h78D",
-	"v1qh5jr8HMtabaTu9hv7FYItrt7YLhrGqb8hEhwUWl0LrZ4cvSDbFNKbp9b1dBHG3jhsx0962AIZQGy4",
-	"wHrlJQPPxF/rKvk0c9if6Bpy5LViH2qgQHYxgo2H2UhTdvonANYGrEVNQ9WBBpQeK5xk1ITkbYg36tOy",
-	"TAgm9CchqRzz9xMS0vcHPqi/zn0ettr4L3+6fPeYwlgABth6cdkn/Uwxo/IPfpr+hLdavMYxPQOZftqd",
-	"1nVFXKBRdjt5Rzl/hBpDsxnLiZEYRBHHc2lGC6vUIHBbqCYqGOFmLGY0J/3UTmiIigqqMpDM5gq8uZ81",
-	"M+lgSL7jt4wwDiEWaaU4REWQdAVSISU/v39D+g4T9aVt8qtkLPDgkWcj+8XLUXQCCQI/IJKJ/RWhTNBP",
-	"neKUbVetoBGgl64gR4zFs5FHlhmcRQeb5Ay9X0aS4xH8e/IVYowN43nMcB6emdhufZ0zyHtBZTLBeBDw",
-	"ZBOjKC+CtlnIax+tMZNFHvOWFoXvgtXM5eENzh7l42Mzkc5KMh8fmZ0hPkmHaLCCKdgk+4jQncYMDO4h",
-	"5ZcdB7igHvngrGEmsadH2KO0OsYvhvP9Ded/KmdiuDUuWPelEfHolutjqyR09IGW5Ue8I6BS89pt8U1d",
-	"RTowQx/45Zg6IJhhSu2qHdv+0i7QPG+zNgIU2hcRo8NqbFfnnoSQfJLKuu3hsvzRKrK1Gm3p45Ddsq2J",
-	"FfbB1/jcTnafAPC4d7ICVvC8cmWv7vs6z+/zcgSSuH92By4jAfwDzJzETIec9Eso3d4dOeMLB9ddrmFw",
-	"bAak+5OnJwTq6sxQAJkKV3g1ROcJr9g/id4SLVbDEGy/ry+bnJWFXM5Xzv663BM9BxVQBWsqFVKFetL2",
-	"x9UowcnSheuBZM7zQQLpqteMQDa5/e0U7NZjAZIyRH/nWG4WHuungt2ZKzwk6QAyjt0HxCRzef72qa54",
-	"vG+iue6SG2bW5/2pKWIReNzLZ8mOPGV1HBTgeX1kJdewfF0j8QgsLVxlI57LTiMJ5WS2DKISBqr9feog",
-	"zqPeDzRAncjWFQqp3MIj+Fl+fA8WHG3Ys5fJrlfIn4Xn1ieii+dGZ+YzstwvkYsPcCNEByS+EOIbAETP",
-	"jtgCX9QfGLZ3PSyYMKTgt8wBfTTuBMCTePWGlLzECMFcMh3QsLBffUpojeGCMdkIgYIGKe1QbprgLhBh",
-	"MCBzuqyjCoSsO0JcDyoCZowH58BOAd8p9TGKmhg5FkIuzhAJbkkmcC3NpTbkBZlzUVmVis7sHRPgMNUt",
-	"UweaZIXMbsDC49949vIlyenSMscZh0RnB4tC56xRPT4JqwgGIj5nNZwUxlE4VBQIWai36dSnaXgsh5PR",
-	"CJrwQC1YgR9biqIuHDJ3TrRhEGowo2oOybh9V6BJeiNekSbk+ejrwZCch6yhegBDbDztCJa0v9Vs45Hs",
-	"V3UH2OFTG7KiCbZairiOdgxLORcQRhkhfj2w6WrzkN7H3X6xRv3FrVH75iUhdRAaEW33HeFUh4iVbbYb",
-	"vI4ffMQzGfXTJc68XoVUA08ZFpX/a+uD8W7FW9vYxfj+X4kfADDD1w215jH4etSDg2XeibEfP8YA2gjI",
-	"wSn/4bnoF6a4KVoBkTmb8uqGQ9HC8I4+RJ92Msk3e3NZtTQ4BGkEmGIFYK7IjGsjFQCX3bDSDM4w+W7B",
-	"NbPS2boFH7taPaTbDPn4Vv4lXvxhiAuXc3fiSjoxPTZu5OipON5lE0v2S9jjWjb3rvu8n1Mn2hbnrwGc",
-	"vKylrCoW/UNlEXAGtauvg1ihrHTR9JC6OyTnJJdzq19iIjZAYEyW6KsyVpf33uw6tt7VPSJ90ArXGA/W",
-	"zH5S6cCV6X5itW/LWcFBfdGx/sXECTh+K5zgQBMGILl41nRCskobOff1rQGKA/KFiWbGcHGtP0UCOaJl",
-	"ucV7ax94TP9dWW4KVGwujR1trXqRiyimCuUhzPVheRIM/Nzl6Xy5gNYjFNcXt+Hyszv/QBdQq3H4HMMN",
-	"dZ3ZpaDcLcXcMHC9pAs2mUl5kyYkta1cKwYIyeyOZfb/Kb1hqUOQDm9BOTVqmEvkdOdkLACP19GM8zA+",
-	"Pzmx9OHDGeEaDLi6K/eaM+LG4nhbMhsXED45FvZyhMSsa2VJg/xDTpIAYhny3zOMgc7brKK4QudQTewx",
-	"LsbzssQunlpdtlNqc9W7ANQvN+G/1E2I294S2ORY0G7X2C5hbo7huBDLM0R+Y1OEsKkTTK6lhwJCzlJp",
-	"pqBmMuJZaUOXHvjYjXhVo47P7XZNukH1X2LiVjXjzdTRrQm3bsDosZnYZSN+94vAEeGXdezfJwoY+wQv",
-	"7qQMe0EiCbIDidKB+tSpyS6dQKc+8NxhWtKiGCRBCMkJ1CNxyRVdSvCj3vGfR+ntOB5/VWX3X1R3/fQb",
-	"+8gwfQ9wqk9lA+2ZtYglZXzle4eu0MSg1yWjN6hbeE5xUJfZcIVSUBPBonnUgVStqiOhSofryGhWTBEe",
-	"y+s6ES9aedx2SQ0t5PUAI2S0RKXmlFDfSehfSDMWC6lumtU8auWHt4Y/XjL9BJcoLHrXTeqKpJO+vCGA",
-	"BFjDhCA6F0YG+TVEOC+s3WSbHQy/RI89/OFnELzkqVAKwbBklD0d4RzchytEtfQ3m6W+iR981ICd0M/u",
-	"Zqp4Fp/BXPUlBbfdwBVvSzNMJaKlJzN4BWzlqHuMXL/hIid9MHfN5DXUA5uXBTdVzuyHOb8rqWCF/Vuz",
-	"a9uv/dMbygZD8sbosSirScH1DKtdTSpeGCzJh3GITqxds4hhxTMyoTmm9sY1rVpMZQnRldXN9FikwR5d",
-	"KvkPlpkrnqdR1q0e0pJf3bClHWGacztp9xCUBkPIdw7gQFPucujjtbkRcqGdKj5Zno5FCpZyV2iqRo5M",
-	"6/w3uy72BXukXF21K8WmrroYLUtXXMxVpzJsXhbUuDJy/5BcrGZQy4VwrrKxgHtoyu/sdcPuDOlDV4cf",
-	"PgxDYtXHj7bXDx+GP7tBfPx4+uEDFzm7I8P3bKrJuJfNuCrHvY8f08EpCAiY/qQhpBTYwoSNRdra7Gu7",
-	"AC2duOJxq12tTBs6deCaPgwVcKVcXCqU1YOI2jMXUntn6njVk7jcOxeAlCWnpGDGflODJKRXdnin9p+h",
-	"G9dhCqXP0v8nHZwRIcm0EjDnZCx8LK7VnxS3XCOxNwrWVweMZyt4DskF1OXjOYKJs5UqiYQinC6aa9a2",
-	"cCxqMjtr1kNbx/evqb5BtIgJ7dEOLb0UFCpZupJtIKBUBdiO9FhAyIa0A3Z2o4iyhyTVS5FdQbnXW1qk",
-	"iKb+nSR55WqwwclNj+eQtZKePJ+lpO8onqTHL+btQbXIb6Ir7NGiakMPn8ecHE/xi1n5i1m5aVZunLXu",
-	"e38/6fToQ/Rpd6tz9NKZLz5CaGbvtoLl1ywPDiJViaYh+hevlN4ykUsV2aKhacW67NCrDOCLPfpB7NE7",
-	"klW3eXrjvoyeijleNqkyqYsguBLNIF55NVxO4SfItDRQrkERe3lZch18IZhPNpLvTFSPbiyLyGYf27lV",
-	"Xmq7ebKv1dyLWFZSAvEJwl1QLtrXpv6kgs/nsbFvOdtfbO1/IVv7E4gxR5aVP4kpvpW7tCOZMeF0uJxP",
-	"p0wxq6FOmFkwZ/ZdiZ5bUQRFjmLWqjWhIXP151RBOuZY2LcSQvPcIVzP5S0bOAACJjTAbnLjy5bCQ7dM",
-	"WVVSJ+4Vn/IKReWH5EeXXwlFu0VO5owKUAYdRxoLahXWYkjOnWh3oEPFCl9XC29lfwuHqhV926JtHL9w",
-	"IiXkDcbzAyExqSFAVSXGQoeFVUwbgGtLS6qwFkcfTTwwR4dJhdPMnEIK/Q2G5CcB0wQgzsb61gANz0df",
-	"k8WMFz47VxMo6kUWdDkkv0BdpFwtr1QlsDBSEorp42xkVeRkwuzqGdJHyyl1F8vAmbAElBmDhYYi7r/Y",
-	"/tosAxyAENx8NJdr2viBk25SeZPCzLShyl45VgevS0bFc51RPXYhz0yQCpkuAQiFxG1fY4ShOoYmwkHg",
-	"AXyFHZ/wCGD1/iE4Qd9SXbwHY+FK6idYZr8SGXCKPPUZwDAPVYkDPcCKhvgAsTStQ5cH2i/FaVzBgeaQ",
-	"BwxWFm8sGYupVNfSGCaSqNh+nZyKlR7RHoIkkgA1OrqypJRzSDkmUy64nuGCUr9qPsYuFkjHYk5vWIN4",
-	"iWUqVOGXi5ksWH3a8ZCSiH7BcTYk6bQqCqQw/75ebcCesrHYzjAgbX1JMihAqekyCdgRen3nFkwxwjAh",
-	"GorSiHxwZvm5WsJknLEql0y3IvotRdYUZXbAUHIHau/ixyuCXfsyAy/avkjMinvBOwdvohnMOEJ0Z6Sm",
-	"VXkDLLMDZ8Pu39OWCJOC/TTtvAEDePFSZO8r0Xntxc+9K+zAfuuqxVEJ0pcqQZwvTyCuOkFBg4b1L2zB",
-	"+nOC+1kNuSHAESEXjyXEPVk8xe5C3Ft642OrvFvqAOuMHkpRWPZZQ9Oy3EVLNEuM1H5/bVipawSfIDP9",
-	"/AZCLXJ5NhYTaWbgaEW4TSJbrO5e3MLrCmIosGQPVPfAcmNxKd0DRCsiANODktmL0fOx6HcVKsXmD125",
-	"snTQLj1wjwlqldpKoNVl6adLjYtz6IrPeHor0n3iNRYrxssQgxLuB9xzL1d+idpY40Evdhnn32F5L5Hi",
-	"Hi7WY0VA7ig/uzcTC7J5N4ocZmJEbmFK9FKYGTM825SZMacAZc6oQm3D+1ZdXaI8wTyrhHj/MKp/LiAc",
-	"qie4goKkn4KP9vT5ic808ZpEzhS/dapBnYeNHE1L1PEopEqCFx40F3vizRmhDS+kM+PHQmQooOQKdCUE",
-	"4NAcik+Qw5sDcoI8y08dqJ6T+CfVvNRjkbrfXQnydEb1LHV1jLDsLXAKr5WBdJYmUaV0L7dF9Xm9GsU1",
-	"jILlSaQlRBunofoiy0nqskJT0ueCpIbdASK3VTdIwQXTqHG5irn/lkaKeI6lnfCXQ3B6joWdP+LC2TGk",
-	"+GeaoDvXkkV6DrWhUoLlWE9JallfCqD+DW44SEgq8pYf7w7x69OxoC5zCJGpgFQnPiQCbQdgKkCkQ6OW",
-	"hMKjtulM31rFmt2Zo0zfJr6wFo6KKLlAHRwWZCzwwbKg3JW6aJwBaDPae20Uo3N92oSZmrO5VMv6artW",
-	"ctHIbBiL9PUlvU6jWlYxupSjhzOSvpke/igFO3xLTTZLfRuNaMJno+dDkv7X4Wt/qA//7qltLBrffw9k",
-	"BxQYf33Bf2epX1NWKw2hkglubUe1+dc1L9lJQ3JQgrE+wUQ1t3wMbsakh3veS3qZvrVcjt2Z3m87wA1C",
-	"9FH3mamP6T3AF9cgXUcbIF2Rsup2G5v42QorhY1yAXVJr+2oNdtbW/OeP0Y7PQenaPOTrcIMHmipmhuJ",
-	"SiuNdzEq9GzP07ZBtRyS1lfqLbVvPWtz1sbcHxPzfVkG+78dTCOg8Kk0x731wJcb6MvJ0/+2H53VAk3r",
-	"3uKl4Lkv8j8h/U0CxzSjRQEqhVMJuBj+FTEfk9VfQmziOt4XzVsS1hsW1kY6es2THyKuch+B8uhDfV9u",
-	"DM+4BNWUrYqZEIm5UhuVyOm0vpb6WLMIIDCWTgSdA7eYLJtFMPNB4kzedCwEW3jOcUYcyP56MJkrH+sH",
-	"YKVZPN3gQkB8ZhRpYwkrIG/EIhiCb7Rcmt9KdR3dm72n4PmvhVGcdVaIjCcTmZpD/e8Vwz0oxygY8i+V",
-	"ax/IWIVksU79Bw1ae7xjvg7fLFZPpokLjkvlzkEQp5qF9+pXN1bfiyCbXzh0Zf/5eF3o24EXTQu52JzE",
-	"8C088YjHznawe9oCDPgBkA2/BPN0ZSDACscnB2nkae5G6Ovog/1v52Iw9uEYzRc+44tttWDwVUt1fxkI",
-	"uc+PCIeb0Eo0XZGF7TvwsHyli6fgaL/s6KcGAnbv+qP7dez21g6dqi1PFqAwax4Bt3DmwgC5IUaiBqWk",
-	"y5nNaM5Exs7cxBy2uMO2hnAFDoU2CzY1hGq0LTkTFTQyrzRAylnNdt3ce6DXuBSUHoSsH/iI8QXteRLv",
-	"qvrEPHyQoG36XfXkNfO6ziiGk+WY8uQ2wK7+gwOLdw7gT4KF+yUocePllBVUbbqdtgskXMsCCcvq07t7",
-	"gNpTvhYzWZd6IOyOa6NJ3+sw4DcwUg4Scq1kVTrF3esQPuYdmc2BJrdc8wkvuFna7tA64CD4WtgPGuIn",
-	"EnmZ5tfggUn/6/Dn4BQ+vODXgppKsRQqLaQ3bMnz/8CUvBtmJ4hZeQlh+cmLF8dfu98mVLOXz6FReD10",
-	"f0czg31C0VGXyniGMWLL4DGnxLYup2OR2v2oF/2GLXXqa/GUVGkurockuIgCO1/MWF3U2HEGcClgDUvn",
-	"QLDs2yTkn5VEFxBY93f0GrQb9N/4kYIG027T/2NauJsj7yoJClQSTGZ7W5DbSGuLifuBbMhfxLr7W1bL",
-	"cjebqqOOcFrXTKvhlyfSHi1f3GzNeA9PPOKxsh3sbs2AAT+INeNfwzYB6xVTGO74Y+IheC2C1nrClBeF",
-	"g9aRsnA3mAusSAhHx7pRVGhMk1+3QWCjllYeSZ63TX+eIhMwqX8hifpLevMu5SiahyecnbajvCObP/pg",
-	"/9vZSBj6R2FbxwFMWJViCaGYN6z0onajUkWnITEc4i+GxAcxJNqNaufwXYbE9h0YPTpHu3Rk9eXaXjUL",
-	"du/ho5sF7WbtmgqMAz0jdAJZW668hOcCDq/b3vBQGFdXigVkFKhbGF3xp4SSwrJqNRbwyjUzmgi2iAQD",
-	"SvScFgUYB1jgQ5GbUIfWC2kZJFQKbg0lw5zZR5YfPk+2cNdp+1J/4l+5/kQnS3HSAhcTu6JHcz4HQaBd",
-	"lrcH+vvLy3cXJJdSQQITxldPmOY5WhIu3l6+I4pljN8yZY/1VKoFxRrLlLwqZJVPwaoIuFbkF6luAPiS",
-	"/EDnk5z60qhUjMXF6wtsqTSAE2Cfekt5cV0JomRl2IEmNKelYWoAYJrIDeZ2/e2kMaOEaj+cPCHvv31F",
-	"Xjw7OUFzWuJyAdNXePIOL5clO/UNHKlp9tXJSUr6UgGsWDiRMjPMHGI4rs/4qINrmbhlhSyhZCsvOXOM",
-	"KQ0f07HoK1aCPJ8EsK3j0WgQckdCG5pBTBEHTAX7Z9q0Q/q3059//Ob1+4vLn7/5n1d2C67env/X1d/+",
-	"5+XrC9vb8Yi85X+zerKjp2R9rw40Jr0kEJRkfz6Gl+QUqwNBpJwe1Jzag8fVUKPHzzDAvq42626Cc0FS",
-	"R2K+ku+cLjH2Dotwe/bcqFbLCs0g/BvNw2EBg6MImH+eK6Y1BnOtpw30y6LSh5bsCS0KuWD5IEG7arEE",
-	"hIlbpmAhhuSXGdRFWo4FRmYlUdlcn74DSXt1KFjYMB89qGMwMQhp8khjYfR2AyGoaVppWoCheMoFLZqH",
-	"BabowsPUEuyuti/4GptsEHtVIjkOybe+Ce2S6S3xQGyrNrLEKvpcuYq/UGO541CSnGU8ZxCk5XFrIRF7",
-	"BsnasHmp63+omXnP/sEy08dMpkGaINrfWOBodU1x0b1PSqbm1PKyYjkW/ZkxpT49OsoZkr/SwywMbpjJ",
-	"+REkdBza08/Ftfu0gOHqI1UJw+fskJb8aHBGzuf0dynIxY8Xbigko8rOmVy8voAyyJazaGIAZg75GhN5",
-	"KbkwiV8fjPF+cXcX8tWRQP2GY1p/QnzG+vO7u3geMtNDutBDCmOBGWihjwpqmDZH+fXRBRP5W1zDS/m9",
-	"MeWwVKy0s52ZeQEpxA2WF8aF7gocxVhMKhNqPT8fvYQt+4rMZKV0cziVFQYxN26O7cKg7ECP3BdHAHE4",
-	"p6KixZHjDoeOMA/hGIRvbcMDSIMBdRB58VgAkboF8qO3o3J5YD7q1q/o85OTITknL0bPHMwjNXRCEacv",
-	"lwsxsH8spDIzPAw+//88UH8EgWzZQkmVxlS7t2/evq4t3niGE6LoIoJAgqcJU0qqIXltj6w76751e0Jp",
-	"cDx7indrkCLTXoTkRyxKvqAcwJnx7HRUw7bvv0G2+NZevGvy/WqMXMvdQvrvX727JJc/Dc4IXiqYgukb",
-	"ghFYRtS4abqyEkKzG8PouGFzvRJPd/Li+VoEXWIfeIMPH7t4O/8xPEyVosu2FIvLlnuw//b8zQ/k2/c/",
-	"vR2cETYvzRJc3E4BgYRqu5wZ60y7gHZ6XUGBxydJuxdpFxUhFguaAntI7ZhwQWE4696eptSx7/s76Bgn",
-	"D+f7Qpp9jxy0S7f3x8dKYCFDN2OAIhLoLPE6m4RbT05jOemPrqygKvGUCQ01S/JCmJlRsUn6I/1M5oyk",
-	"RsoreAXxWJsCWqTgPNVsziMW5gLht0tzENCC+dvhSbyB/TS5APwwD3nrhC+47X1ngqTA7HVqb4ia3H7l",
-	"v6WDGsqnJtszkstaFLO8/I9lSnKSdasvMp9zsWpk+oYV/NabUeiivkXl+orrA6xE2HQbwVeR9hjiDeCa",
-	"1N0a5Lm+CaJLWbZEWSAsRiMWw0pvEkLVaUFuObNShWbMAWISIReJS2R0eC/e+uyiykpZ8MyJuuv6gWYI",
-	"YKKYs6oXPFu6yqjcwWlHPWvST2fAAdKEpPauZ0pfWSExHYyFLJnQhJJb7hYECBbD0lyh1RITR88sCcOH",
-	"8KyjeReA4osd1En03MxkBViiWSE14MicR49bCQgE81CXleYoT9lmrByFcD4olsnKBJXdo/kPMLcWYadQ",
-	"DaQkKxgVpKRau4APgCjyY3Z1sihMbgkoOKifgoEPqAFBTkumuMy5lfuWIYyvVSyqRAitgMceyULX7CRc",
-	"Hk9rrFsdRClV53UKiwmAGvapv5od7w/ETlt5JmxQSwiHr9i6AvUSR26sMUlAwejmkd86gZ3oamI1atJv",
-	"4HM5WMz16LjTTcgHScDxqoEOkrGIoDgHls8ysPSkyOtSZLPc2P5SN9UU2KgbmWURMoJ+4i6ormCknwpp",
-	"rgK/TQdnYxHzX99E9IpBNVIu6jy5fqpZMU0b9e0BvgEj+By3njo8NTfEsXCWi1OSOpvPGrMmfd8rYszI",
-	"xuWA8z9tvlNP5sqtD+IPjEXzMXtb+Ccw299dGI0iBk5bidm9m03I5NfMDIbkPdNV4SqKoKw8FrWw7JZR",
-	"p0NyHtS7ZDQa+QXWpP/8+BmZsKV0kGRxlzGaRuh3Rm+Zs2S1cWiACwmc67HZcwRE8xn4slv8Np4MoIjw",
-	"M2g0brkxfsVuz1809vmp9IO3EjDpqFilZ1fHAwzgsQ6E1up1bedfJJ17PejwG2CCTniO5WYpai6w86V1",
-	"w5bbAHxumE9gNqoClBgi2IJp4+DFhRNTNb8WeoAYK2cOxFFpA+9zTeY0tw+7LyvNhuQ/IXYaeCDYr91v",
-	"xy/JjN25KiRembj4/vzw5MVL/9EqOM9ODidL43DJMttPG1/7ges6Hvk/7XSfgsNARx0in1tGO+Anjcv9",
-	"s1I8BD0CQDlb6prWViJs9V40f6SkoWaDU/QcwhSA9i1do8Yo5IJIgcQtC3tZw5BAWfK72kcopYHDfHJZ",
-	"DLVytK4awUhiyuk9YiBio58OAnUz/xelzVZF4S29YYTCylh64OIaV2gfkvtww5ZXPN8MaYFkTgpGPdCv",
-	"JywIIyf+gZrlRh4SnzIDuBFnBGkcueomAoS3NhPg8+6h1jhn//JRKH90Kr4wskR6AijrXUi5PXmnCdOA",
-	"dL3Rt1RSY5iyr/6vX0eHX9PD6W8fjl9+/G+9bnyG+vTUdqmNWQyBgv9eP78TnlikLm1MPFrzZdlZnq7Y",
-	"+9C3fIYImqdo1HNJbPaHLg+WbaSt8wbEc9uLEN3Rjq2Mzjl6h3BjxyPnq3MfW9DHniSzKtqdjvunXss/",
-	"OEf5c+SL1HJSvbBBhsfLYfM9VjCqt2QQ/YCPPPRxa3VmY3znHsf0jciKKmeECQCqhKGi8uIWwR6NQdfJ",
-	"pE8NXb7pFME6d2VS4Sasbu0TnqA/x3lAAohp3hE43Hat2gCuLHqr8uUqeK2lyIQoppmpIRSYVQsMQzqb",
-	"UA21MaNYvUErSDYkMkcYvXVNuSay7ZD8KIlZSE/NEKc0kwXWfnXjc7FvzjFXw9JOKo1JxhS6q0ooTWk/",
-	"XWmWSZHr1GGhhlie0dcOuvU9M2p5eD41TKWuRItDgYYKDzAcwu5KrpiGmhJIUsRHRrriqyFaPH2Ts3kp",
-	"DRPZ8vA/2TIlfYfBhsHk8oaJQVim8D32w4U2jOawD/TGyTQwg7AEY3EOUioGcmKIOYzolChWaSyg7tOt",
-	"fZkaEwIxVwuKgtECrbaKzdl8wlz44FicPMfIrLMYYjcMGK0oVBnt1AiYQUDBxfn4SDZKfnn2ihhFM5e2",
-	"fWdICPdaLBbDxbOhVNdHl++P4KFD99BRqEP7z4pr7jHKKdElRdC1sbCPclH5BKCAj55CSyW1009JH5LA",
-	"4Ssg43SAG40p4OCMR/dsY0444mDTH0ZzW+uBe1W+pMLV4Gd3Jqk9oy6CBHYCKo3giJutYO71mQMAYIIt",
-	"aJG4A4Nr2vexnHA+iRT+FywN5Iq5uOJ44AEPZy5CtpeKZDJ3hYLGwiE006JAu5bzcdCydBeLK+lMSiVv",
-	"eQ5huG0DT5zDh2WNJy/fn796/e78/esfL9METWOWL10rphvPRffIFRRKHkDp40YuRsZa68tmIKkDX9s1",
-	"Qb95ULuCrU5Gox2Ads9bKNz7e3DfjCSeVM9qI6OLKQECBOCCawEhSP2YAJEm6wt9dSbRRuwnSFhqDuNG",
-	"9g6jupYB2jre5LMwPO/lp27kUjAHTssExiq/OHbR65tHDZ1uR0d4eM8NUMpe/vTjh+37O0VFpxcdSAYP",
-	"01QxPSuW7riHkkjuSK/A30fQDa9oNmOHr6QwShZboYkjCmrHZHA8b43KE0xgWGUHkGU13LixH7+k+HyG",
-	"FJ+Tndb7O2rYgv7h/EqVEC0yMLBX2n5QWqXihhp49AH+94bMrvRTf7M8ria0kR98yUBdzUB1y9Ku+OyV",
-	"gwqr/+abGn9kjTiOqDJ8SjPT7V+8xEJvIPBCRWJVCVKV9gCzIO8xK+2IrK5fjKw+gIO0+fvOQ9ePSIC+",
-	"k024Jv4aCGvxBaP14fR4CIL0C4thlmsEXhPh49L40Qe7qTvjLvj3UFUBuY9wtFLlQ/KTr4+FOXUIuIgC",
-	"e15LyBgxIQhY+vHRBPLvcABjwc0pJrVhmUpoq5HYN3pWJ7oZw+Yl4nuFnBhcTT/WK2z3KmeCszwdnKEx",
-	"Ar9dyabx79SAsy06CC6IP0Y7+5x82xDKnTfgI77ETT6VEOGBKUS9HbscwM5rwD92oH0OryutSTV0AtXC",
-	"IZ6tH9J6v+G6lGjlOI2eSOscMHsmByEd+L8O44Tgw5+gf31KhNSCT6eurI1/5sItyeE7iN87JZqKfCLv",
-	"XAGm0Ee4r6y87mvHMGG1dmrwS6unCqbs2PmcXrOjUlynCXEf/lGy6NM1n9YfFmxS2k/2CpT207z+NC+f",
-	"Y/ijL5ICtXpWrzP7SPzd77xc/erafjc4q1lFQr6/fPsDzPLi798FvpRAxh1Tt3A3r/TVyJ2GzOCwLiW9",
-	"ZlCKA5Mp7R3vTBSZFBojPqXi11x0oAl2c4hNl7md1v7pWpvFgX1b+LTUsZV927+BQFH3fdWS5n3fLcW9",
-	"X7Vkv/+7XeWCdnk3HKn7vmrP5j2S+7YzwlUrxTrvW2eoac0Mz0DAtnzwP8Y9RCU9v3j15g2wRsQdHffq",
-	"h/77f/x8+e3hVwcH+CiGmJdMZbZPJjKZM4d1mpL++29fkZcnL18i/sJXx1/9+2CzBSPpdTDXlvAr5P6p",
-	"Z7rbGvbAmxsX1MUQJmTG7jze6baG2y+N7gH7y+Rfypbzh9cXvpELYa+jvQWWe2oM2xGZ/KW2Gaz9wkiP",
-	"hjSR+TIJ+OqJV4/DbFJwAHiXJEwLcjoyxZjQM2kSQsm7gi4Xil/PDFol7XeFvB6Sn+G25uJ6LCjBmprX",
-	"lAuiWFlAJgw3n6yXoETQppOMRayUJHtpJdjqqlaC30YvjkWkleCvURHKVdwVh6zSPx49/+rFv78cIS9G",
-	"PwTEHM+lwmSK42cJwHCAbBOER3SGpETTpU4a4Cd2sjesNIMhOXeeDsxKjNL4I63Wvmq/saPhAlNin4++",
-	"dokfZ25/0PMJ2+YhsxzOlua/s7GwUunAbzJ6LynUUIMqvrxgkd8FYVsQsWUqMZ10JisVKpy6MIq+c6Pl",
-	"iXP35nbfXRHgZCy0dAQSTDsC0GZE2Buja+MONo5N+pqcIVvITrighqnBkDRAfVJ00WZS2XtJrByJAw3i",
-	"91nwvgCyDZYa3SS71ouvmFcwxyJOxj5/f/nm2/NXl1fvX1++/vHyzU8/pqT/bERyewU0XPzOE8y4ctPu",
-	"KGLQkHG7vDf//ei/PwKAwPGDW8S2yTaBi7lM7C/oZU8POeA5XiPXZtSRbNMOLfCHN1Igv9vzzu+09dlV",
-	"2WjKBvZd8BtWLCFYAFhowcWNv5RdXJZPzO/D11JH3PegLh/t0c3WGPTCKt+WRdtb1WSwLelUybkzYLiM",
-	"KmenEJAghHASFKN2wOl8zW+ZGCCLnlFNKA65n95wkf+H/RtjgMYiMDPpqhff+Kfs3ylcZMDio5B0LvCG",
-	"hH4BHgSLKFoOjLMoqfboUTx3CzQWBY3Wh0OaEDgC3NABk4gKwqgqOEOYOogdyeHecrUOqBUqfDCBvQSl",
-	"YBgKNRYCrjOqkxD/RKLwpzTceEYSqhS/ZUOSQuCHW1w7Zfu3vUGLAsdNw5APdBJTwVi40HsIw4KusVEM",
-	"FnBWENvxKtjY6LmDO1iWjKSVEqdVqBlw6vjBqZCHrt90LPpCGvJ89JUHxbKSBxpZCsDHANwLKN8jsRAl",
-	"xsgAL3UWLQTTKhDazn5TKnnHmQbhzYEQSeGRxuRCDE4d4hOIikaCJOMxktysa7q1VIaiA8pDgpHMSixI",
-	"3w7TD+navvR89Hws7Dsb1wCaPoRmUx8OdhpgmgoprlHogARYVpQRjAHka4OBsRF4ArW3YVUhnqdYWvnD",
-	"yqQoR56RF6NnLoitGQwXAuFgQ+ukjCkXXM9YPugwb4HS8Moyl33VDYcw9gvlZheVwz3+rZLzPR6H2e3x",
-	"/AWyn5ZikL/4gDh/wAFQbCYLqxPgIQ4spisY1/Kd9mjcXoZL6CuBu4+2sbbS348ZpOtWAva0O8UKrgLP",
-	"wAMDad4c22JUumwQCOj2VzBCPJVM9KMkuspmjlc5EUhIczUFeMuBwyiq4a8wYhQvTalgtwaOvedr7B3a",
-	"G4uowWRn3j5w0ESPnuxs+chnkdNsxzXaA78Wh1wEfgACxxzUSsRzWBGU2gCMHsHT6++EzRKgvzj2FehQ",
-	"5e5DkmnqTSpX1ApxmEaawhVnvwFxaiy8Hj5owPJPZM6ZTjBWNXARfdpMCSC/wO3lxME+rSWufIAerDAR",
-	"P+ixCOq/lX0wx9XnUFBl24YUJ7gEa9Evheyk1J+LQeIyyePhnAYTAUbiCis4Lf4/9q6uuW0cy/4VlF5s",
-	"banlTM92bZf7qbc3O9Nb3ZNU7Kl9WHVZMAlFrFAABwCtaFL571s49wIEJUr+ip2sV09xLJqAyHsv7uc5",
-	"sdlTreN24aBNaIUYjsB+Kic2irFv4Y/kfh3cs+AHMDLHtsUV3sw0bS98HWva90vCMzWW0EMnmKzXcIGC",
-	"/aHG/YQb6oQz4QJqLi+NIigDsg+a0QwxuznTM/3IFBrQn/p1/T0V/Zk+kDyDnlyFm6W8WfDi2RONbevK",
-	"3nTOE3kx4pTj9mXr4WERAJWxEMjaAJodLbrVgk21KIzWimBheTAiIoGOe5v/4dWfB2YMchdz33g/1Pf3",
-	"qKDP40Xd1y26p9eVe1F3+4vfMAf4HH7NoYanbfXamkYaMFZHF+ceiaUX6wK8U5J4TdfsC5A5B251l7N5",
-	"9lOfc9w0wfywe+8bKXutSxe/FyXbreoT8IhTModo0J1PUo7cKbK9lR/fuSYz03tPFE77394sdqguM9Px",
-	"bOEbdgfLIEgyrul6hJ9sXqGOXcKfv1YrciyTxMgiq3Gsq0LlE4CtJuLOcnzMiD+w2f8lNuyzFB/s3z5g",
-	"wbRaP4n9+ugVTJgWsvDBfU5zW3Pv6zRJmpBzHlM/nmmyVVqtH2upRGeotFrfYqa0Wj+DkQpv6Jmh8G4x",
-	"WcFnK3tTFEdT9KKphe5vk8Di9RCL5I1vDmZRitZiBnt3/LbX3ZJmvJm9RcimmQAuug1qDgDpbtacrFE4",
-	"ZZfSiVotPHCPOZ+w6KpkPwirVrLiKgSG2sPSj+1+memB2P3BPfnhGW7H790Y+ap1fqavVTTMaKBIU9lj",
-	"SqiY1qMNgsp88VmeUBrDqcIqrNw6Vf5ERp4eNh6pUzfKMstNt/eOIicOQ09F5PjpNeOI03n4BlN8A641",
-	"xiYNagwu1cFyyeWby7e38WpcMkY2sctDfDBTDPnYC/bRNL2A8pANvajbp64khO95qIwQVQUSegykn/AQ",
-	"eMnG/C+K1Y6lKUhdsrcHQ2/Y8i8Qecds0dkn/um28VJORY2ePtt1C2dHxjhEHZpbqfdn0MpjT/BDsPBo",
-	"IrZXzosv8Uskl1h6bhXyMyvXd6kpnThg3oL5imai5lO1quf5aFQ4w0oxp979ihv1cVU8h8vYB907izvu",
-	"K1leWbmeD9A6dzr3Tq5vV7tH0x4NRCUdp8mTKtXkSwxZ5E9/Njqq8ZOpcdfZf4Ah9IkUuqmlPsCK8wu5",
-	"mlQNjtBShRLXyq+VAlp3owoqoqobWbcyqON1bYoPPM5cVlYV3lgQU87/Zdo1CkyXRT2n4fkJTeN1n4mw",
-	"rzm6vLD2irnsYmFvbewH18hCiZXUqPIy2QNV/CKukyE+eFgb3DK4z1bdVGpNlDHojpqK+So48Oiq1kGz",
-	"a2ZEwJdD3c7lBcXxRMxL5bw1m0SdUKvIlANgJartooi5s1eiXrAK6BXfMekDvhrnTvtfpseIgx25SjNL",
-	"ApoN8SV2BwHQHBZCzLT/yiVGHcYpP/3XV69iwBPu918Xb/5GQC4cjYX1ToCW1SrqJvdoQow3j0Bn2WMn",
-	"YKlrWe7QsKL5rgjB3Pffj5kHq2fwmTmL7Q7/zntbXbdexaGtoBvUwsfCNweF8HW7UXbaGFNfueqfak7s",
-	"j1J4Y2r07IM+U7AABbGLHo6aip9ZOsJLWIOryJu2QPXboIoZxIUC3p3XOYnz4+lirgE3Vt0o7a+iqCCu",
-	"Lq1pglqYEKBzK0GlQ4yaYbXNNOCPp+ICQWxHHw55tOF5y5oeKPoWqEsWo6lIxSu0o+EruaVZO65WRgC5",
-	"ehBl/herpFdva3l/5gz1Ua6aOgIGUPoPV5JZ4tdKsekULC/ocuswNM9HjTVlWzBvB0ey8cqIFzY6HzEo",
-	"2QhWNjwanMuEAXxFvwrH0p/xA2wxCk24rLX16HwUMehw8ynvfArW087+UEyc7XD7i2QfTXtbB7vNFb1e",
-	"GOt/yN4ioz/S18v+DhE4iK/7y3SSffiBJcTTqyZNI9bwLq6NtGW41TIdoHW1UMWmoPe1JaQpbct7jGsn",
-	"vRqdf4/DY4VW8hGZy9FklNRidJ5Ozc93TUMEoftKwFyQ9z3uWlCgSWSIpKSRl751Yh4+0aqcHzPL/78z",
-	"y4P+XBCp6BntOg+5I0feV0o0479nn8I/W8mDbeRBlkkSUEgmdZv52PBdVmVCuwxuJBSEcE3opwihsLkC",
-	"5eSeeCmdBk+UoLhN+44QQ49OD9Bj3JW5+wYP4VXtRA6dsJ5BmO5fpU233Vek/Rnyyri5udiTsxw8UP6p",
-	"0sTSZoFKStM64RfpaDpxIkQm5LIXsq4BQUoVDEyeVkRCj6tOHPr6MbHJ7mHV6RH82OB2ode0p+XA1GS1",
-	"S6WchTWr5JPJGhjMM813m8QPKM/feZhL6cQ14ixeljz/U+dlrc75ZmHtMU1BwyXv/pyaPGPSc6YR/PjK",
-	"dkCksQoFLGCCCWbPs2tYvaL61zwSf9abA92pXQO6w3oY06GZFmJG13wLn3j/qTeVaM5FI63/bi03vbgh",
-	"lcBwzQkAZINWiEgbv02j79l8YJ4WSJUUTxLa8blIRpBodyhzDCEikqeOK41Cmp6lpLmkddx/o0pMll+G",
-	"WA9TOVFWAD895D0wkSkwZuhpMCZs0frgsFsf4yqefHpvMB69lhsCRzatL8wqrOfDXoI0BcvCccdfXl+K",
-	"AQ2dD4LohuUf6/NnUjI6H/2wurvjh+Uzz+/zVzxrJt0hGV/U1lmZJCa8DcZPJtMThOaldjw950hvVB0Y",
-	"OJSha4arj5ayZ9BhwsjqcRrGy6rmODf8gi14qmhHS1h5mtxic4gVQyQe7SHaFPvWb3gB+nT8E9Wa5gW7",
-	"xkG3gVOO/4mV8p1l2zZSInPPnBELaYGMQSaLdDZLFGeN5fueNV99hku5yfvzEX32ixHuwmLzia0+ysLX",
-	"4JnmmPCAf++0bNzSeHdWVovF3trgf1SLxUW89G58JMG9OEhedEdiEm/udZen7BuITyA8jSFzgVFMSkm7",
-	"lI/2ayPSUwZQKTKajfTLF2edX3AE/QsR5vdfZ65Y6ZdDyvVpKd3y88GKJDnp0X1kfnu+AcQmHDPhNjTO",
-	"2+rqH60SjVWL6iOh+IrTH3sUnxYjY+Op+NWjKR1EJo2yzmhZY1wodn7tMP1TohrNVpFeaycQj9rAdb3H",
-	"xuSyLFETlPVbG9byVbgPqTsrueHpnT1dO1IbXRWyJgXD85we1eVrBvpRfk/clnjvU5y78OIFHbjfkRDV",
-	"caOL72yrD0+b1hJjk+FiES7eHrUyCxSRcjLwEI+VKvjgNJtHw5RyNUQL+Vvl/MVGF+9a/TzEXtnGHvLn",
-	"/1eI8PiZHpqiC2/zSH33BSDCk27kapzJWXYEIpN1mOTuki55yn7PsMI+yaAWHm4pturGfIjEkh10eKx5",
-	"BgeAipo0qv2iuXy3YOHxlvpdinhvOb3bUPUWD/+JJj1wb1rmuYt02dLlkFjxR9yykBq/3dKsNfU9GF18",
-	"+2Mgx9rbAcWgd4yGjg9KD+pGzwyefcK/t7FVv4MRct1UxFTgV910I+dmY4p6iHw63KJTvac0rPvnnciW",
-	"8sM5Vs0GJIje00EJuotLHMXqQW5xSl0ePqb/u7vsCSUqrXL4uE57/irML9968IUDu3utuVhlLzsZp+53",
-	"Z5/SzwfnBNJbehZR2GdgMiFIjeYopmacmpSKPxKZfI3oP72fvQJ434J/EgnG9z4owGcLY1mAH7fKvjaA",
-	"ngxy4RgNmLF1lfJVAKGecwNdhLyslbyhI3610yfsxNwra+XC2BXnTexqPtOlUe5cSAJtply/NhGNsex4",
-	"kFYTLrPvdoduRLVqjEVbwGoqXoP3mHYGiGqtEmgoZanDIqdZF/RV1/43R9NwzCBut73Ox4TrnTg6NYru",
-	"UhcqYw5GxXKm0yfMRmaVM60t1MDSXsnVnP968MP/mY3kbPRHnN3sFeYAYooKvExFf/kBDdnnHSnxkhpx",
-	"+YIQ5zKCYrAt1xuxDE93aWoafMUYaNavnDo0fvVupp2ylazFytygzZUbgPFYQXF7rRaMeR6Xl1xqpFI8",
-	"v5vhBvOI14XGiZnu2iXykdHxFlC6CGphvA9u5c80rDKhjNaN0l40yrLcDtXm/xMq9Ybk+jH1+aQOwSYM",
-	"ihfMw91OCtrVvbo1v9wxFRd3aC8dPqmiIUiPvoNSyFpjFl7ZY/fmsXtz5zi98KbpThYWpgnOELY6W4eI",
-	"ON09QMYPcwPPgtU7HK2ScWP7SDjRbCUnYr00iUTfxaYkutIsOiNbadFY8x62rsP4tbg193+di8rPNKZv",
-	"UvMVzcoM2Km/67DEN+emtvpl+qP31vJvXeNIqHMfNjVqLowt1Hf0JsdP5tnu8zl/wxhb/+BIyhbJQbQh",
-	"D4OqwlmLKKGe0u+SLIrL+7SeAtGyO7O4F4puNUnekbHhxyH1nuS+zpbvNNPReRqCpNxR6Ae6HlZJ/HK0",
-	"sEr9U4mytdF3i8B0d/Y8wqa+kt9xH7tztDpH32JfrigYtbvE6ve4OXwQMnvdgNv52dmfvv+36avpq+mf",
-	"zn989eMrWDleahfUXlmkRZVcAcbYsQ3h+bIMgwjTbTy82AN6BMrOdLCO7gZw9P/ulBUYeGPPJLueB0MZ",
-	"nbwxBvCZO10zLluNRud2l7kcardxEx6HLKwqlfaVrN2EMCkJ9IKaQmPnRETV4T/es0r8+GQL8un08s3l",
-	"2zHXpBwCPmA80QBnikzCbjIcHMfTCxk4VUo++2ZgC/8O8eC6YXZTV5hGuelW8nrvl2iagfcRYaL4PUur",
-	"BAYyXWW0KkWlvQlPlGCnpYjDmtMeItHeJbWsN74q0NNPcdvpW+P8X837ifh51dSVb0s1Eb9XHxupVT0R",
-	"F+o9SYkUPAw63trwiRPqY1G3YYOoHYdTsGmva3BYiLDd7Anl5fXdLo59+w46Fz4WpWpqsyFgd8htT5Ij",
-	"sVc4oH/5tXMaJLOMgUq2kDo44L6iu1Cfcbgrnn7lhY1jHs73dhmv2bdJmq1Gh00j/XJQ15JqBx0KP2ww",
-	"ixwj5kISuRk+cEuMRjfSOSHzrSxqsx7axN+wAQRFcfGIwcXDOkE0JqKQjW8t06oU1PxXZvfvupZ213hN",
-	"r/pGYd/o5MNgfb0hnU4rXm+IFoep3LLb8+jC8EPcEqU44C8q2I5FBTXdMTJI/8mmUdKSLk8Y4o3FPTeV",
-	"cQE3SDhihFOI+HbXMJpEzrV2ISmhR16gOEVij4iJ02ywoNng8USUqqiCVMLws/sYdB84lxL8BaokxPdu",
-	"n+k++1S5LStwMhLecT4fkduCcNXAHd7WUkNGSlXUMriiN5TodOJ0CxeCBjU2E8Ezy+MMMi+COlTb2ATZ",
-	"Fqgre89poYiHPyaRaEwJ26BEIJ9OnZMfp8zMWsP1yxbKjvTh1QB+kdELMsGei8yYiVuQU7WMv9sRYoaz",
-	"zIYFgtv53o0nHbt1hqqTS1vHE3bX4/IEENaTjvzB3CjmFQBtyMXv4YSjg1PiqdM2Wa46xK0oR0Av2V39",
-	"r0rWfjnBXSqN6GWlvA1nA1mjyqWWxp9C2MXRk1Jlz1ikSMaNPv/x+X8DAAD//w==",
+	"7P37chs5lieOvwqCs78QuZ2iKPkyVVJMzKhdrirv2FUOy9U1+yt6lGAmKKKVBLIBpCi2wxH7NPtg+yTf",
+	"wDlAJpJE8iJLcle1/7FFMhPXg3PDOZ/zsZfJeSkFE0b3Tj/2ZozmTMGf75hRy/OpYcp+ypnOFC8Nl6J3",
+	"2rtgmRS5JtT+TBYzns2IUUsurgi9olyQOV2ShVTXw17S09mMzaltZM4Fn1fz3ulx0jPLkvVOe1wYdsVU",
+	"79OnT0mvpIrOmXEDOM8yWQnz6jv7gdtuS2pmvaQn6Ny+SvH3S573kp5if6u4Ynnv1KiKhZ26jrRRXFz1",
+	"bDfnZfkTNBFvtiz3bU8ZPqWZ8Y221+r9jBHqnjjQZMoLRmxXp+SYGElORiMyWRqmiZySX95/f/hNQoQ0",
+	"JB2mRCqSDodpQhbczGRlSHqEX47HaUIyKYySBclmVNHMrhqRaiwmPOeKZbZ3WviHNOk/HY1sv3aPFjNq",
+	"CNdkoaS4GgzJS53RkhFuCBfEzBixK0L6lOiSZsw+mf7/TkbpYDgWvSS2ZvDffov2HdOGC2qHuWEz8uap",
+	"Pdt/KW64kmLOhNnQPmue2rP97wu52NDwtJCLPVt8zahmndRe2F/3p/U3TGt6xTrO8TmZ4++E52dEimLp",
+	"v9BEsYzxG5a7Q84NoYqRgmvD8qEng79VTC2DswPdtI48vX3NxJWZ9U6fP026B/i9kvP18f3cGtFiJjUj",
+	"9klC81wxrYG8KReamBnXCcmoZodcaCY0N/yGFcuukU5tfx0DPRmNNoy0c4fcOO+8R6/5nJu67ZXxFvBj",
+	"2E7OprQqjB1uYkfvOKsd+0Y+W/d3UU3+yjKz26prfPjuC+4auNua/0p5ZJw/ygUppLiybHRBuSFTqQgl",
+	"c2qymWVznrYXMyaIkAI4mZkxxciSmVOinRTrp09G6YDAy3mlgNvAlzpNSHo8TwcJGdlOno+IHpLvcOG1",
+	"/WZ0SqjQC6YINUSKjHVN346ve+6xqb8tqOiktbKgYn9CeycLtoFnKVnsy8V/leoahMSGZhf+mY1t/w/F",
+	"pr3T3r8cNQrJEf6qjy6K6go1BMV0KYVmoCD8meY/UMMWdGk/Wcq0bPz0oxXhBc9gH49KJScFm//pr9rS",
+	"zMcde3yLb2GnKzxTEFqWbttZTmRlNM+t9NSkVPKG50wdIGeyYjmxdGV/04Ya5pgpJYppIxUjC6pB3Fup",
+	"i0+4X3LSz2TOSDqh+eUVTjNNiN0CklZKnFbCamqmypenbo6ntCwPfb/p4AwadVqSJf0p5QXLQZmAnxSj",
+	"Woph71Nil/Id+1vFtHnMpXwPg4BuSUaFXYcJDCsnFDlMvYxE06U+haX6Xxc//5QQKkglroVcCDLlrMgT",
+	"QlGfwSWCwzyhOal1Sr+ec1pMpZqzPE0Iu2FqCY9BG1b9SZlSUul0AOvyQoppwbNHX5WMFgXJCqpnlgP7",
+	"DcsqpZgwSCiJ17tnjOTMUF6AWqn9PDM3dDuTZE2xP6w1gtgo3dNHgQ0AA/1eqgnPcyYeez2MvGbiQBOd",
+	"yRLY+ILRa6aImVHUWC13R4KxKycYy+uFmPpBuz39SZrvZSXyx56D3Z3cDlJckVwyPPfslmvjRyqkuZza",
+	"obmRvqXLQtL8vZSvqbpiX+poTmS+tGte2EG4NT8mb/if/biNlJfwox+3a/dRufKSSCvbCZzfhGQzzqbF",
+	"kjwbjfwwrQ6kBC3SwSlwZDw1GvVaeXXFcgJM1TFHnDzPEyIsnyB6JhfILS+YuuEZ+0XQG8oLOikedWvO",
+	"Sc5KJnImsiXpw/Gnhk6oZiBrKMqnvFJgjlt5woz9IaOlqRQb2K3MLd+UiuhCLs6s6e7sdrdSVTMzt6W/",
+	"CFqZmVT87+xRD85PkkwYVXZTLAuAGeJZRxPWywCpiGI38rqRm1Uw4jUe+Ouvvx6eV2bGhLFDj5jt58WC",
+	"LjVJ/4y9K0aL+b+Ne43UHffStndjVTv6BMtWKplZPXRSsJfCcLP8UqcYmGZRHKLwI5PKEEpuaFEBP7W8",
+	"iGYZK40daXNibmjBd5KUf2Eil+o9nzNZPbq4pIIWS8MzTW5gGCTnOU4JlXMrQZ1rwy3HgSaGz609O+c1",
+	"/3Vq1qXBWTh1ayy69C3s7NA/PhiSnyTyd+9cQdn9S/2qVwb9iT1F4VWZTM7tPoyFU/6kcIK99n9YlagS",
+	"M0YLM1uGZ7aghqnhWNhdsIbSF2JL7wNG5FkMMiQ0zjJZFbgpE0amXHA9YznOXzNlGSzXRM8qY1BA4qEu",
+	"pCVdAwTKp27wY5FJIdDHFWdZ5IVVA3B9UOVOA7UnRUfWfehEnzwHCF2W9s9SyZIpw9FUyRSjhuWXFH6z",
+	"R9D+1cupYUA+vTULMGn5ptbZS9K7YoKhsRr8XNv5SY/n0dd4zmo+tGmrX/nnwDGr9UKq/FJJs/c8FDPW",
+	"5NvvHYnEu/aDLqSJT9cqxZXeNiu3Qxf4cP3aJdpC0S4NvdLr8uFXK4DmVF3rlplFNdFLYWbM8IwsZkyB",
+	"6sCNlcmMKk36Na9K7HcaJFObWLi+rNuwn5mo5r3T33rWZO59iKxW/fTlNpppnuxc4YbPXQYe9qj131jz",
+	"v7UHvdZR1xi7umtmKdFtZAdW5nvS3uoQ816y6vF1g7NU1TpRNT2tUkhwgOLnIgkPe2vUjpRic3Nk+XI6",
+	"dR65NkWwOeVFx2mOfo3eYnZbcsW0W7FV+mUCtSh4ljC4z0FHhJUo2ljC3O20Qgv55WQZv/2YycJq1XIa",
+	"npQDXZuz8PrwS7KBKKHAmq+SiGt+wx6+5jqyg9ywefuPHYYH3Ae7oUpRYMWC3ZpLOZ1qFtnUt1bZFwY9",
+	"nnOp6tXWZCqLQi6CVQ49wq3JwwA3TPCiXmHPmKw1YjcGGNkN11wK/KgYze05QQKx9AQuqF4tFKLs7Byd",
+	"+xEp6sTW2hswLhUhv1cXP5Mnx8+fHx4TWpQzengSpbNSakOLS6tJRNtX7Ip3SAdtFGNmO390zyU4ibrJ",
+	"dt/NTKLrX5aPo1l0MBXhfLzry+fcnvEFYpli5hJ8U60DsC5oV0hdM9AF4WGa5xyvNN8G00cn8qNICnfF",
+	"WU81GN7KHLsFQMemnhtDs1n3LKe00GxVSfCbsd1v3t6f9vlYsMlMyuuEWCq8UkwnhN2yzGreU3odZ8o4",
+	"2Q27EtnatfABxQwanxrumfmV5RgEm04IJd9d/DQ4JZrRguVWLCmmjXfEKGYqJfAWcm09dyWadTEVOO99",
+	"I6SvGQOp9e7l+XdvXg4iXa6QziqddOz5ixnLrtdPM8UjHlk/06UBsIKWmsVPrLwOvp5IWTAq1kaMAQ/y",
+	"uld30zTaMfp7kXFluX7od5dFZfkLHKw9j80OrGo/yr4zAa6TUWySBWf5ixkV6P1dIZbMG38bTfaCinN8",
+	"8lPSo41sXZvKndmlbzTxQ4K2OratWAY3TXvs3IJycwmKhG5df/dGupfsdjOMmq4U4CN1BpuRBHUR+xcT",
+	"eWJNOEp+kOFV8LN5OiBVaR85nq3cAOtToti00sxfASc+zAZUaRiwZRvBhe+Tk9iKri+WixqKCH306Vzi",
+	"KzGde85yTvEqjBu4ZazKQtLc3f+dQbAPOmnc13DjZg0AuD4TxRK1SDsJbEYTLpgyw04L4HJfvUHP6Mmz",
+	"5/EJXPx4fnjy7Lm1GrjRGCKVEC7IjN3GxRL/e2QtXhlNClh2+y600rJruDDPn0aUYiu3cWH20qzql7ps",
+	"IbsW3hICjzYuer05PLa+K8ctCAVy0gbmXq9n0qaP9lTaY/ywgezuhcl7Ev4MTm+M4pPKsE422BHbJJZw",
+	"VYxqxhkRVVE0JE19q975rZkhVCzBagK3JTyKp6QOb7F7Y9tB36rl45+S3oRNpWJ3H4APAdDM7NfxVKqM",
+	"6UvFyoJmbEWbr6X9pvPnm49FhqEwxJsyp6lRxdp3Yck23cLRp1uixO3Vxm3+HMXye8UYXHAQfEKTkmrN",
+	"csuoaVlqXNvaJrbzqS3WDn3yvMq5eXnDYl7dRgCvy9LMSPWZUtbrY3vqsr+6qzFNpyDU7F55lrNQ3LAz",
+	"K/+YnRJcD/r4i8ouFC20BIeNJmlWcMtErHRPEwxAgG/q6Ls+JUZV2rDcLuPt8kBbQbugKocbDDxHcI0B",
+	"EamkZFa7HkTXGWXHDnzZDbhL2Biqrti2X73c3MEKBJaJuxmoN2E7YZ+t4TX792EjYd0Lo23I9O6sFjks",
+	"OiG7XN5ABvAcBjHYk+XO07onGw3hCHepTyBRsmAHmpRSFmTBi4JcMTOMbnzO6rO63uI7NtUkV7IsfYST",
+	"uwf3F8WKzeWNi1zdZUHfsanzxkY8E2rTUOrJBazFXUVxYZVMuEqlZbnzWNre4eh4rAa7YSjO3WZPLKx0",
+	"ISF4LXEbQHJWMHuM4RodxEk+OPMaM5xlkJPe/Ia2FjNeOAU3v6+pxNTgF4qBx50WOsaCN1xRJBsc5951",
+	"H/f33eGaq9JMdUjaVXMpTFzwbub69WBorYHEDux3rCzkch4VTjn89jieQcUyqfK97wXdS3vqyv69uK6c",
+	"9CpVRE7CpHGMQyiw1bqu+A0T0TZumNJx0b7dU+jfTVpb0J5ve8k2b+19iIeAULruFLrU2PU7hbxuzF8r",
+	"4DV+ik2kfs9ss6SkV2y7SdMtk5qRv4MV29NrsHIKIndg1jyGWyirZrdMeyEXZ9aon0ttyDMy58Kqp4TO",
+	"GM39HDF04UCTrJDZdVI//uT5c5LTpSYTNuMi3/0ubeUE7uLejRO8IDNjSsvR7f+a/PLutR90yUtWcMGQ",
+	"3QMHb3KMsobdrrgtTkZPv9l8ViL6gj1nfhNOCSWGXlmpk8n5nBsI4+VzapUJfsW0GTZJUU1aU0KEjGQ7",
+	"rY0OMx/85+NtNBc/tXEa1PjSFtKLTJ8SXbKM5CwrKLjXLe8puLbKsCLXXAAlTSzxDMlL0AywXzKj2q5O",
+	"6pTtNCHpuBqNnmT2JfiLDfGLgk5Ygd+khGqfxGU7Hot+agX8cFItmUoHCaaPbW3nt3Hvmi3HvQ8pus6s",
+	"6qINFRkwZIoDRj0rnUp1yWg2S0nY12/jHqtsA4NkLCrB/1axMAzLDu4sDP7B2GWM2caotMmSAIVoP2C3",
+	"Eq0x12a0m/9wLP7SGKvZjGXXLLdNNV1hfh18xcM4fS1RvqB+BsFtblR+wAe6MdsxhGjNe78PSwaiirrB",
+	"kzDxbe8mg9S6WNMB3e/ddJBVF2t6WsjF3m1+X8hFrDE+L6WK2SEvb7mGIDE8KZrQXJZWewX1Gsxcn3JC",
+	"+tgKEiyanvuM7RW8HRsdWBPrY/uJLbx5jCmdfoztYc2pgOSqPjTjR9fQoGLOh+yP2jVjpQZfDDa470Te",
+	"wHCjpkPHTH6ODlwbWWocPhdXCSnY1PhgRXeS+67Ju675Ozei2GBlwfamr3eyYLtZGsGR3E/LCG5V2oto",
+	"rbw15noXxbvgU5Yts2Lrne/r+sFdb+z/EW6EIYi3LOHqNbgbBod/VjCqVu+CCRX5ynUwGLcFFeDwArrl",
+	"noFLUSwjbqekB/6wn0WxrJ2q93p/vP262FPOBrUjZOf3RJaBdNmNPHPguFm3nb2FfK2usT4MS2IzafXB",
+	"eVlwU+UsIXN+W1LBioRodmXbA5c4EmX86ul+T8bn0/L521fkmi01kCjYrb8zOq4mBdezbYQMIZ3ZJSTV",
+	"3NBiB7fHdlJ/2Saj+yD1gDJ3I/Ws0kbOL3WlpjTbN2QJvDmXuZxTLvZ8lYuJvL2c09tLn3q9Ppk3Pin7",
+	"mpVoQThfUoJ20/FoNBq1jdiT0SjuTsX+FDPW2IuZb/Ulen1fYpUQR492nqdkMQPnobVz+/+auxTq1tX5",
+	"k+ezQUKOZ3YoT54/y9uD+9f84Y/0/lQICuk9kZ/ViO9HAwCzJO4oy2jOrGlmlTDboeUcVZHD5Reh5nR1",
+	"U46fzQd409hs33E+SMhUyTk5nj/W1jQBvt3OP+egdp6LYJESb1TnocGL+WGBOjrcOXplA0U4M2A/muB5",
+	"fGbY+oEmgppK0YLw/BRu5Jq5wY9zlhBWaObN3+B3pKIj/N4+6a3f2JYZ2QFK427xTD0mYug1a/kPtq+e",
+	"kRASv2n13ngDY4/Fm0bxQFaHvW5QBZOh5ozwKyHxrgI9ff4xgTmETLG9lqzZusbMC/OwW74e0gfPCWal",
+	"BhYR/G1l+WD76jqYEiM3re+7xoS71xV2Z87ThgTjr7b9dhz8pnG7w38ffBYcTzvxWXq3QIO1SWQyZ5cl",
+	"NYap2H3kyxPifvTr6G46pUDnL7EN6DN3GwFxCXBHMYwHAgSN30H/5loWwPwvS1nwbPk5wbuoGFl6uOGa",
+	"T3jBzfKUzCDFPiGGacOUvoQIMnsAikIuOmIr7iZMCi6u77Lw9j3QOhQV12TKlTY7rn63GS1lcRkPPAvV",
+	"nOO4Bva3iioqDBfsUorLG+62aHNbVmvfIfBmi1ALDcrPzyf4XOsQk1p3cOf4Yf+IL3RfSHp7c+2HORUV",
+	"LS61YeWe+vkWi/FRExy2WV4PmgIBa7sp/SEkh9Wx1pu9shX7JU0EpHCn5IkVgl2xGK1tQ/ouwHiQkOa+",
+	"PiH+mh6SNy8Vm566e4iyRJGDNpBh87Kghq0nvdWANZroKptBVrdm6vDjx2ENePjpEyYeUJhbMNlBlD09",
+	"oHNlnyyTB/GcPHYOyJ19H6vhk6HBFZhVJ09X4sePn823a1LhydtyHjoSS/I2z7+vBJO7s9OdUlPa8I/t",
+	"FJUV9rEpY2VdcqzHEe0dldmRDbiaG+kASmrGt4ScZ//3h2Rr2mBnvmkwq/sJEdlwa7hHuEbdyp3yc7ap",
+	"Ep2C/Uvm7uzkCl17Z8XZ+flq2BfzXHYATezg0PxRLqxBGcBNMprNIt6eA912Q2ofabOTc/PSQT1uwpDc",
+	"3F/g9gRnvmsw3nunqng/WpmTBu0dW9/+7lWI7s1+GlhAvC/qIN89znmEVqNmpu6ghbLUZMKW0ioKM0Ym",
+	"FS/MIRfWutakXwBWy0RSleuEaJlxWlxOGcut4kNVNksginA+ZyLHGIukBTCjE9QEsstSySkvrOoE6wR3",
+	"3ordcLbQgzNSm9UEzGrONCBfg+/SzNi8dfVdm6y9//6NHv79g/1ndPjt5YePo+T5yaf/ETvSc3r7Ct9/",
+	"Nlo5eFaM8L9VzP3urn3WjnF7VV9gFJVVqFDNdU+e4bmbVxrgebhoB7eBEV9wbYakDimutHM4W0O6NdEN",
+	"szjBGC336fhutyCfzzQwm0EWVr8gV5KLKzeN2NVJiK27DV33gTgP8B37x9LDModMiPSpIDNZKXfJAh79",
+	"QXsuz0dPvxmNSJ+SBWPXg9a8nhw/e/K8PTX7eRNn2wGtNarBtslzC2O5D61mY8DSzlpN0MqOWk00+tjZ",
+	"fVQxuMCL5Ets44rvMDhfR4gG3yX+XXRqQYTzGaH+6zDhouDZ0ho5uoW9io7q/tPRt4Mh+cqE74cJ/xFY",
+	"4++YE96J2UVV9tusqDSX4qUwqkEUuDt3Cttbfg6Daje0b5oMQlpNeQcuQtzBFJhqGP/Pc0JbiIXW8m3D",
+	"o02WSZjfCt53f81kZkxp0teyUhkLIm/zFf+Xt6y3pdE4B92KQ/JDNBOlIwbylSAUorUBnIQLYKAuUvyU",
+	"TKW6ksYwUZdIiDnmkx7OqOOurSzhllt4f2KyhvsIl+DBFLYlrKx3AvHm7gmML6V5znK3aX7rXbYmNW5i",
+	"bj5bUzLXTJSalmpfcWurNkXa13Qcl/1bLxKonsWX4L9+fucJLUAWwFDvZsQ+dMAu2Eawgfs95kkPaGvH",
+	"BFh/37TDowFV7LuNXTlNsMQ14kA3R/re6jovlcIs6FVnZKcDDVSk7VE8+FjtiosOwEXxPDxc1vbIHMhi",
+	"0DOpACCSW8HK9Ck5fjZPyPHsycj+Fz/X0HYoOnfG+dwac/OYd0YORA9XanVW+3ke7L7eh2UQTzvYWeLa",
+	"199W+8YE3W8QlyOeHWO5NgPQ7BKLta6fQWwWVoipVbV6AqoSWLxgpffnT7YRUotcoqsv1RUzdwMSqtMz",
+	"Nka/sJX4Fx0NgKkpLVzcrYloodp/7HXRLsU/frHP9MZ10QCNtHpAaoVlU3TTamSVkKCcM+WDpxIyWfpV",
+	"2jm3oy4U83M91lUZ2NSJ2bWtdbFQTzBsLrZQXfdA2Mflev5vFGL0znc3rwIQ5s4Ip4159O6xT0lvwpWZ",
+	"XXqvRIttdwRrlAVdXnbKh+6c+Smd82LDm+Bt6P65kBntED3lTIoI83k5PH7+FBQxShRgTigGTskc0hKn",
+	"3EGAP3v27HB0PBr9v//zf/HPb7+NX5VbMXb5d9fXZ6TwBzNtL8vK+rYMEm+j4GSTADYt2MJ6mcLBRklI",
+	"TGQl8nfWCi4jhz10EjTuj0iEaiwxn5fcaTuxggLuZ6fL1Jn0CSmLSh8aekW4yIoqZ/lwN52h6TE20438",
+	"sJ5mdI28awjgUd4xH8V797vfrJDtu/CAL2zTEx34bfdVBxhfLZx8xWgev2OSZYyN/8UHkcVcdsS+42xV",
+	"MMrtonS33jVNBdJld0Wr3gQ3Tyedtm1sW490CArYcz2+ej/cetRrvAsx3EV32LzFG2awcUB1zMbdR7JF",
+	"33DV96KgPhLcpRNGNGOC9D2CwfEoGY1Ggy4t51mkYF/ErsUtX60E+WSrgnTD2SKWnmiHW0h5rSFkPrDc",
+	"qfbGO/PWtjPjIQrbWvkunYDRAkKuVrTSZ5+HH+BnWg89WPSNm9+tCvB8z4v4JrZ3p/P4Fh/vNgnXWLVu",
+	"TDnX18ap/SeLKTjFlVTczOZhlAzLT549O/426p27i8l+zZZdvk53p3DNOuwwRRfkycnhZGkYeYnDcvcQ",
+	"5JotEzKhmj1/SvraUJFTlRMmMplzcRXXOHaoftEG9ttGdm5qrYkkwaquWNNB/9v2KqIhXLtv92P0dt+3",
+	"sXdoeeOI4kZ+Vt9g3y1YZauQdjsU97TAUeXsDmsSllNZu9nRutqTwO8W5LMzrJEbRDe0UTPkJLYlwQBb",
+	"y7Zxw99uTU3YtNJ/qZMRunMWHudOsi5SFnWZrNzxDtqJFOFdrYcl5ZqkmF6RJsHPq9pdXVNwRm8YQt5N",
+	"AdOx//TkpAYlTldTQVzWjGvVJZLFMRrrnepyMDRVdFal9vIUyxvWZWDShKSaFVP7v8sRsX+G6SPNw5co",
+	"U9cesLLc/wbINm6Z4igFTb3jiLqh+aQlA7tCUps6xv6dxE/7w/Yl07E1u6M6vaMe7dvfOLq2ar4zLD3z",
+	"/v217cb4IUepqJR3QEewLjRH467HfKXduKXSOGPaTSC1zeRCpKd1U/URAUzUYIhnJK2ErkprILI8PW1V",
+	"8/XxEZousXR+cwYhRT+8lMyAaCxxeEMsrHpSjwkCB+r+4kWdGtU5Qq516+vWZF1+qsG5nbvb9bm7/UMl",
+	"GA8OBn0hr2E71IfBcgGNutvUSWJsZeYbSe4vYb7TptvqWiBWFeg96xl9HdSJtmE38hsVaALXWG5uUwuq",
+	"jS+WbKRdFsJNjd/MCwaGdCek2xZ1bpf7JA5XAesLU0rNTec1r2LTA43RGgTChEgfLgFGAx/QhxAreKCG",
+	"O6DrRrzjdsGgvLVSzIXdcJCeiKXvevncsw7uvWBPdqDLem1cRzHig7W5tD/vpWztjE1sKWf/5oHZRxe7",
+	"zhpSbBrsYYJg/StL1gGH2V1DayODqZWpPdSu7deBq8yjFRhQ15+f9lojCE7E6hauLHl45ndjPp8dwhPh",
+	"Z3e/VHzNqGZ7R+/QDNve81I7v+9r8Fa1ud3axNJwe0HNdpGzqraWQoHlfVcJrzewLTk8W9vaq4ykohkr",
+	"qer0qwMO54Emvz55QeBhwCZkt8YVSS2p8NUwYMeR3SXu+hXfsD9CPVi4wIM8Oni+LPUBlEbXY/FXycWQ",
+	"XDD4zXOSNBheSrDWaZ0/jTJBQ16jNmQOKBENs/dVsyE9T8tG0oxFIa+snVVSgUl9iKqowBGv6xBNoiox",
+	"JC5IVgpXNIV4uiaIK+u/BuwbKTwCYxPQORod/jY6/JYeTj98fHLyqflw/Dz4EA3yjCK/t+LLYmUjHfV6",
+	"YtpQMzI8oq2T0skFflA0XnKgrjC7YwHBrA2fvemtEGnbF3XZ6Rw4KfbZCHC1vKs0U4QDsgsEsLZVig4s",
+	"NRxvvXG99tzdCDsX/D5iSurF+Bz+/47VC7/HfQCgG6wzltce9MCLUDw+rNAMqtOSPiUvXhHq6rQk9oxb",
+	"TgCOhkwxJvRMQhK0uxY4GQ3JT4zlmqSubHW6O6Z+Jex41uOe18A18VKv27JUlfAaunQl/wHN3g3ym+Nv",
+	"TwKk4DNScMFcWjGdaA9KAcDCiM8SgReOTTO4L7B9RCSae3p7eQHY5J/d03it5kt6uspW0VSCd1DOP4yp",
+	"dYzYiw/gRZ5lThVjUI+8IzTVuCuwLeDrlutjZCisebPQx6OdkJq3LCXGwOyQMunOh2D74nMZU7Tjz90S",
+	"fwuXPj42/JvnT7eFtW8Y1f3fJ4b60fo1GFZpqbf+lMBJ/quc2LNrxb9loSLHCNZVoOx71aveVeIn8C62",
+	"FKt1mkLSDGkXvJRA0LKdr8QFt2w7HsRxX5uZYFG5WFthS89b7Yz2DJ1t6wrdXL+KlRKpT7WqBFh99ljm",
+	"lpElUGuuLoaQIDYwnq9IYhG/dCjx6xceLk42AvXmJMq+vH0DN78zu6xEwCrdS5vqWjO/FhCe4ldpdxh+",
+	"VYnOGkLumN+9aIRr3K194ncnvF/xa+a687vRST7rRZlR5cQ6zDSDKl92FHUpZlRC81jMRDOl1yFC015l",
+	"NqG+1GXOtFFyGfX6QMlEsUSsU5AuCwh9wVo0QSmaIAqzA/lofU1kdn03jrzhCmMlMJJrUsjsmuVnWA4N",
+	"ik3OJMCTTLnIITgKn/jcUIMNFwxvICgz/7m+29gpxMtn9Gw6c9jkf9onEenD9tNZrKVZF9jKdTy+M4ew",
+	"FdRgySXT2yPEXA5JB8bgm4a57Oc0qbYjTrm2zyvEmprIfLnjK3+2j4ILujuOTmPVdDKTGlLdmojaSH3z",
+	"nF3Whl808owVsmSXHtRvncvvivb3vZJzZ/8Pu32hGwuAdrg2MPzMBel4BaCuh+gYHqFK8RvWBT4qrjct",
+	"Q0mVZpdbLqV8R2txdtbYnFZF4WujgqGk6KIjrAOSD/e8tHeZO5FbrOZuMkIo+COKeEANJIrlVrXOSSUK",
+	"D4ZpyROrtHbGXnYjW3oK+tzozqR3w2kohvTclFb9MabU2+Fu1h0v4UJj46vkniAGqfu7uZ91KUrB2WlR",
+	"kGMBG3jKuWMR8aNrjcYZy67rk+MJq//u+xfkm+ejY4JXr5Y15nqQIEFNpSI5p1dCah6pmJdf8/gBzudU",
+	"ZV1+14JugHbS5XSHWPUSEiVt776vDSvzZ8cJV0Nz8ihotTUUC37NimUELGIHZvpC5uwFFTmHAOmIgons",
+	"andd1bX7I7wWbdDMi/jO//j+zWuiqbVO/s7yU2vv4iM6IVNF58z+L9VcJ67C5oyKvGBKoz4zl4aRQtJc",
+	"dzK4h1jBLs18U0iEYbfdP+hLOefGxKKZ37NbRLW3i0gWTGEgC3BYvNWzihPm1J5aDmN/0Y3rhrzhf7ZH",
+	"qs5gx9KJ7kJwTvpYWmzBtMHFwJpKtFgg6sUPL9+To5vjI//+0Ueef3KdeDiAnWM8PGW55XCUkThS36SV",
+	"B7QbPykddbuDrbZPtbWmkM3MKOZPdyoMe5+HrefMznb7sO1TWBqWZtdWwVEM678eaIKVUusUcF/VgA3u",
+	"OM/9bNQtp8H1eNmdFrGvyI/nKsQE214E1WxSJH/JFfFrhicrjFJyLYpqPnFKR0de+q/gGHayfyorkZ82",
+	"Oog9B1hUbh73zkDllu0CBx+rB5G4kW+YuWPXa1PuzDfacSQuOwef3tD/a0f9KxGyUWyEG6bqmMGEzOkV",
+	"zxJSCV1N7FMTsG7B8RwPlNhjE/FEbVbtI2fRquSWIcoGj0HTpSZaxtVG937MRQX4hiQreHZ9uNZP3O0c",
+	"90Wt7Au6RDza7DbquI/rG29L3v0CJ7CZw+j2SAyEcwu2ES7BHxTzw7wtqIiG5RWcddhcWKRZO2iJYknm",
+	"NEewFKmccbdbxV7sxFXfj7BNaL3b6qIG0mZLhzcBTzuiAx9AB6CFG34kJzAskgjVLMF/JKtsxkDLclp5",
+	"X8hDWTbm0CDxETQw/2ZdIE15DSho05LY3ehejztBN7p30LuyrvwrPjUdi4sLla8UYZOV0TxnTVUCRC9p",
+	"ebAONIa64TL03ZUR1xjkaJm/I7DEJY0tfAFw1wncQAzuadk6pO7cqUrbGn5jn8PS3AXtQltxkQwHmqTu",
+	"uRShGewK1ZnVm8Hs1kG8FafFFqdYfS+HTzd0a1fZzqgyvki4NmcBbYKbVDfPg9OfY3VQhOqSYieUll3j",
+	"WuxaBmEt1XxO1XKnl9yjtUzSW/fAPRfbgzPiimBBjVH3oPNuyHlZMMP226ZKOA9md6XD9gmylh0UlJmi",
+	"ybJWa6QeIiJSe367Fydpe2+3JcXv4DtpnndHJwhKaeUFBRynpuGG63qWE65bQw1JLXliMtASw3kWD1Ot",
+	"j53z8sNyCYKD0WdQTPaKmXSlzmSrrIvIrfJyw8A9tVbrx8tc4P71PGtYkV7DIazwtWPA02OVqC7J65hW",
+	"xMXsZ7ntcLj1+JSE+f3rPmnLZfcHLa+r0jSlTRzD7kPMMlTwdQs+GJJzX2MR68tRTca9vmZCc8NvGFZe",
+	"HIx7w+5Q5mav28VUIhpoMyK4Fsj5dLqP7uFf7xYbTdnyz180JwHDVUPyuedVY9OpT8bdGI4Fk37pHq5F",
+	"5JevKIU1daPmQKN5YlVe0D9Zu2Bv3CbY/0qqVOyGy0pfdlYF6ihzZYWu42qEGr/ttFWk6QqSqExTf7vj",
+	"GmDzbaHrEMIcgOtAvBIexbyjRXju0onJLu3eX42ClqavXcQ8FuSueWz/PVOKWtUg0HguJ0vfeCvNa1sl",
+	"mSS4iEs866vPn2deLZbQUHqXnHhTO8Jc3EVPWEWm6CXr6Tz2+xQkblOR26tMgRA4I6m7dU4dlF7BPI4e",
+	"AAqZmZcoEZGeKjZVTM8OpSiWaR2pCtIQym8mIIBAO8PAKhdcoNuIyajtUb2qcbdFVDNVuCWHEMW6905x",
+	"dLeL7bwpYr9D0eT7Vb1DMjz05HlaE3EfD0QSKgMDt3muxF9d6hu2WocwTeyGCX+pDHs7FngjM/e20ZD8",
+	"LIqlNf9qMrJzG5LzFo9EEWU1a1DoZjQHRdxX2PToiBh35QaUEK7HwmVaYkRyDC3heHTydAcYqFXh1q1I",
+	"t1YUH0tPvYlQLFvAVetrliCn8PbckgiGdWdX1vtAj0WwQGcoFFcXzZkmTqNLWn1zhPo0jb4n5QAW3vNl",
+	"jmfkf138/NNY2IYONOmnEFKuTZUvL6G026RaYv7n6g+G0flv4x4d9z6kA+KzhrBYfz8N3h2cgb/BTlxW",
+	"Vo0cC8s5KMbELp0v2iFC+h8AMcIqpZeMZrMUZQMM39X1CKfhqKBOtbUjgXwUHcSr3yN1tGwDWhQ/T3un",
+	"v+2Czf0hCRiu/yuJ3nOa1Rr2wHUdu2yH7KWupXQYq+MCf3aJgYuuJE4MTWoyOItl7UySkMAHbqczkjqD",
+	"JEUvZu3AyN3FgWe5lr4QOMZz8MCY2RgJFZq4UYnsSNebgcA0WH4GyZbI5nw2psYLqxzi+NAJhgJg/TqY",
+	"5h0gPFltkqz/FgRdrf/oTJ04vkFd5nRbDmie18ZiS365FiIWVbDhSk4KNu++FfObxcUNLUDbmNPCMrs6",
+	"hxYuJRB5YFrwDO1UWpmZVPzvuJNSTSAXHMID5GVhWaR7m2YZKw1Fh3ol6A3lhfs0ofnlFTVsAdje7q9L",
+	"w+dMVgbqZhimBC2iJLKphpIl005nppso4sMDvB43GjgicKWdzaUAczVaYBqZWhwVxTmYd2Mj4I5GNtJy",
+	"pFjJs/CptV2n9bQRGVSTKVVBpEntcGwOtIdfNoFPe05zBocnDZzPKR573yM3w/WE1g3JXuvHwXDTERON",
+	"X6xxKzqRlTmdFFRcp6AvpJUSp43EOi2R9E/XzKzm2jOjlcZLT2uPKEZKxTKumU+WooKk9qCkCKhw2AJU",
+	"sF/IhUAoBVqWh1Babs615uLKf+fElP8459oeI35VKbvcgPzv327ORkr6z0ZP/A8Q4k8zA9+e2G9vmMil",
+	"OnQnBb5/ar+HyK9Dzzug+Sc71L2FX/0OBC6sDXi/79gUTeX9QwG70A06gRBdxu6WutIxfHJ3+cOmHXNo",
+	"ZYVEkfJ9+gskcCZ4dqzugTF2hhWFduketdCjWofizbGjDkEHCSZ3MzE2hP5j3LpLAJBQyk8q1lYgIIiN",
+	"alZwARdVXRkAsYBfX0t4FdkvdE/t5GnS22v7vm9qytoHfbnZdgiD89F3R2jcpc7q51YBzncuDrwngNjm",
+	"mrzv20V477ZguxXh3avKbuRi+uEgsMMlCQe94jFZ24zuGeyHm21PyJ1KdT3MIToXJCzVjNllEDXfWSsb",
+	"jcmmKMiBK8emqLhusoTRbQBchaiqYBrBXKyandHSVIqRKyWrEsqz218QOXtOTTYbeGs0A/fAK9OAo8Dv",
+	"iLk0L41VbOz+D8m4N+65sjme727NtVo5x9sy4R7hhMZ2wy6rhxPBogiiCXZ1GwTVWLhbHaZJn2KwCzzc",
+	"BLUPHm4t96lQu1Ku21nAx+3CNttSxnau2n1hZEkEW/i8dVfmwwe+czOznyEovilhVLcHGrOrql6joJA7",
+	"VAKHBepiCPcRNQOi9+4hM/b1O5UK/cqXvvKlf1y+1OI1fzT+sn6IY9mrPwuf+QPWrKrEKZroVtUDT8di",
+	"JuEvACIROSiCSf1MnetKZnJhvwCTZ0icPcHFFTrQ0Foai6C8Hu5fH1wEPuncaZsDUgmDNcTc6NDzCwPE",
+	"KH28z7GL5/JpEWnkwTF5NmTp+rof3VXUIHErBAIIQGIgo9pou4Ck7ywtN7eE8KkDHqdzV81zkNT+CAwI",
+	"C5ailUHbGZV6/+hCnWnKGyCEwqS0jh/vBPbze8mM3jHVeUPm/8PlQNd7sxfQTmvTVmF17jet2m/bfkqJ",
+	"V0cjgZpeVmEESRdUxhoyxlaodMcy1gTnzJgSI/VNqckv7147mQAJp8A5hUSgHcT6UFBqaCFVvibgnn6z",
+	"OooAdgna//fTo6Pf/ns81kf//i//8eFP/d+O/v1fPozHF/9z8O/b4ZZ8qQxVdO/EPeiplYidQeHynNZd",
+	"FimENKRetbAPkpJeNTk5vloc1WaHQhfdGnANn7FfVdn3zhNInRzjgJsEkSBDgjcLIBLtD7LERiG2FKWj",
+	"VM088GUBEncYXrJi06kVrkWBwY1YWeoHbn6sJgQD2/QB0NMP3LymE/Li1YEmN1RxOimYjgnPRtBt2bBf",
+	"3r0Omf/6/KHQlNWYAaOmpGY2aDykt0xlHK67dZXNrBaSQnC4rEx6SgpmELMm51fcIExZ5lCC0iG5JKfk",
+	"iPwH+RP5F3KYJmOhDYWgJ3+M8H2I57ENuBMFWkrwFDQKamZBJ6zQ9ejmzCieueVZPfLB8er/dn74/8cq",
+	"tR+Cv8nl8PToP/70L4cf/mfzZf3d4N+j5y7k6etrCfuGZRL8IPs/vHr/4y9/vnz3y0+Xr75LyItXl29f",
+	"vX35+tVPLy9ffTfYjYnFFeSNFSt9sUo3lDbIHCSX0auEUJLJ+ZybzxhHhzK7uwf+jKR0QkUuBctT78nU",
+	"7kQ6jI0m6MD76Xdzzye9uum4qx4PyP0y/xDq6+k3m1bTSoWQULcJgg6SvMhk2br3pfmcC5TnAqS+wsyv",
+	"pEcFLZaGZ7q+SeFYBSm6POD2WVuc48PnT0ghF0wdZnaPVtiAXYqDw4OExI/7sA05GNaQPtxUQ/pC0FLP",
+	"5P1dTtGy7HrlLlcL8cqpQalU4/GbDqBeuBQ8owXcUQ8/CzJ3AyZCJ0LnhupsW/EE3LrVULQOubGrwGmw",
+	"ljHR7be1M0LcRXSHgcpQXqlN7znDjFAsQ+wjK+JUbWXcdvUanoKONg37Oz6dRuIwmtSrnRSrlUWI6Fid",
+	"sCQIR7GlFkUA8uCHtmlS96Er1sf17n7Ni6XIuhMHtjgPamjierSeWOZUXYPdouP5CqtLH9a+3rrU4cOr",
+	"5ybrxnS3U+3IUMT4pd3WvFmw2DyCRMm73H0KaTrwJGt4W66dZkwLK66vZo0DRMs5c3HDEtA/OmK37QG+",
+	"pwn7YW3MonIxeUuROfAsO7YmydPFeWJQo8tfqAPRJ0sy7v3mkWQ+jHtD8hKm3/b9uKBaP/EEi826aBUo",
+	"hqJnQY0EV1hhTvqaAfID2z1B0C6IjzyIpnB5vrid8bfdCO0sW4xec5sVNhsseheZB4ER685O97bV+ld3",
+	"ZFLxoobUge+h4JowZFL56gvCRAIA6xSjFQZQiYATHOKU4E83rxhv8ABW6+QE2EFU44j6VmzbbbbSfZA4",
+	"wmlAh84IxRfkDVPkKfnPP1s6ySqDRJN4jWnc+3//5/+S/k9ksjRMD8Y9oqvplMcrqs/q7P7PABBucgsd",
+	"cEdCaGVm/lM9g2h1m3Z1p3W1f45V5PxDITQ2yahSvAVmFigylnXIfC+u5NxFTfPN4Voy09iz1gKCsuJW",
+	"gWdKQzUGeBUDsvBuo5DymlRlgx3T5UPaFtBkvBcNJpS4FP0t9Z3g2FRx4dBVY3I7t7939Hqfv75r1Ezg",
+	"n/VH0xosGFIsr0N7rrSWREfQqFf6Okptbgxe7BYRNb3++P7927awaFi2PewJUcxY0o2BerWVcbWvTbGR",
+	"XyctjIwds1s3cfVghElEpQ65vN+6DdR6L0qkI/y765Dvf37/djOCUKS8s7ViA6p8nnzzIbaj3X5PdHQy",
+	"xWXuQtwShIDD1BIQ/lMoHQThqM+Iu5OCm7eCTeMsBhsMBvZklDwfRYcG0dCX0xiexIXryl+GQ8yY73ML",
+	"cHO45hnmRjc91QOsl7BrQ16JqexW6TvD1KJ1Ly9+PD/uJfa/k2fP8Y9nxydRRtFZ5egugYS7EgmU+Yuz",
+	"xWY/4zsEuP2wRQXVJkx86954Jc3nhd85pxCOOmlvSj3tYKu7y2Y2I+mig/tgETU9fR6PuGD7huo6atol",
+	"agrVvxjyz8Qe+AnV7MmJty76lqIT8rx2qj8ZET04A/6BOApSkUrxqDMxopbwqHdTmtLqdadHR0aa8oj8",
+	"8u7VShc4nF16iVBQdJnlNYvoMHc5fR3SvDvAVbEpv+24/4AwmMZJW7vqYP4Jxlpn8kpwzTorRLEbeb0v",
+	"lKl32m6kIHgoKsndicRm6ilu9bfBLtwpitWvbui8bS5Wmj+Hlxv9uJ8x79aUt0wujyC7dRxDMN8YVVYc",
+	"2waG5ALQqKXI2BlKbG60lZMz8GQYqTqxYR2Jb+RY8NBavgZ8W/OKztndC8/EEdyZYf6lVdvMS+JZnS0W",
+	"FBgFCQGlQqIi+dcwAfPz+QKUMnN5T/u9KLF8/KZVq8f62j7cAHpvQpTQ8Sx5yFBzEXSQgJIan47sMjwK",
+	"rg1mbuGV8RkpFWtC/SEPN8RRV4zmib+N5nCjzTWkntaP6TpADOP6EF7cZwvsRDj1EnTD7XTyYNlVP3/r",
+	"anXYUx2oUS8wR9Snu3IPnOJRvkwMVWonAKgObuSRf/wEt7LghpDu4Sw3J+ju57lN2RtKpdBm5RKHh+aS",
+	"FS1hLdfSUdD5GUD4t2e6IfCsLGj3NTtkPk6gLE+d7ujy6iGb8QDrCmzBG4mAi7vczjuozU0hM45VFjcU",
+	"HFg9RTG3TjcaSwO74/PmRZ3+jyvTlfsfL6/fZpcdRV4hExWg7nwhECjoWm83L1gN9QNpqJDmq6rSNOHb",
+	"LkF1/0oiXWQQYvWsVwlHsB6pPheqZ39UHV2yrBtR55VZ2zpABGhDLWyPhmpQZVr9JRurPaAxUilulhd2",
+	"7EhvqPx4sHaYFMQrw9fNQGbGlL1PnyARehpBwf+liXm6ZqzEyHzFKOQfZ0SvllUmJVMYQWFnDpXq4Jol",
+	"xMbAEmt0LAyjc4hdgVUrlcwrcKYOyXtrsLjo/ncvL94Tn1t7GgDKIPS/nYgrYjZj5AdJsLrEWFgz7IoJ",
+	"pizfxvAsboZjMRYYBZbRooB7BvvejNHCzDxKJrbGNcllViGeB1R3TM9dNj24107Jn1HDRKIDbc9T3Vic",
+	"o+IJrhi7aKDhnpIU4jhS0m9QdwYJSTGqI4Va/LouBKERVwdQwsG301TuI3I6FkFku3NC2UMLotF1jize",
+	"Bby7ghOWjUOf4P9PSR8VDQfY13QBec0+tsQ9RthtVlQQhQSKTFLfhLFCM5cJnQIc+Vg0Afbnb1+d4uIm",
+	"qMTYaV2z5cr7Z66SOHCnNk04WM2EpC64JR2Lfs4KbgcNiQ0I8/T25wtEOnePHc35nKXxbvC9qVQLCuCn",
+	"DrkTQulhu8YY+wfKF6whhptbDcOdOOKOLxAJbwqPYfigK/riaA24K9FGSXHFlO/B/mykJH0gDKQliKQS",
+	"nrKwEAdTA6gjGg4EOxBQRg4IoN5TrH+sydPREwd9IwHcJdhQv1eWnfo19cZS5DEIAKyfqyfV4Or4QTnd",
+	"zJcxneORA6gH8IW++/4F+fbps391aAbo6j5yIAB/+quWIq3PnYY7pKVHOvA3PzwfknPiXsFSr2OxA0aA",
+	"5ReIE+BxnQH+yLIQhNvcGZpgLPpWO6khcVZQB0K8B4+AA3FumhkyYThUOxos6aldoo26ZnnDUwewcuf1",
+	"rH0pE3ZLM1MsgcJAQwCYvVOSU0MdxCE3AfQO6T8djQbISuyMNUlFVRSp06+WLkeE9IVsQmM9XN8pwkoS",
+	"DNTDn5eyIrmEMS8o1lrUzAx8eG1JDRjVcN5ZPhYNHJn91nHyGmBOLJuTeUoovu5ODuYpCRmQPNdNce+n",
+	"o6dDz84V06UUmvlbR5L+16G7lz589R2yJCBZpg40KBE0EA9SsAEGnTp8i0DyBYFQp73R8Hg4AtunZIKW",
+	"vHfaezIcDZ9gBNwMZO8RSpO/278drEw9/ld577T3AzM/wiOgVOK44c2T0QjvMYRxV3LhGfmr03JRRdmm",
+	"wLgeQLivCPVy2FIbeqe/fQhQbVEfVzJzCE4VVpmlV9rqKM05732wjRy5kN1Nk33jHtk6W8NuzVFZUL4y",
+	"z1W1aW1Krgevfb1VEJrCKo3Q/KiUbp518I6PQt40bbf/wyXFqihdc/+5ZOL87av9dto3urYCtdIXvel3",
+	"fdXsc9s2BxrOxrlaqbLcSM7v7BNfhpqha0C1eTZ60tVMPa6jC6ZueMZ+CRCOtp0Fy1gnLpdAMZrN7Ft1",
+	"GXEcIQZ7KLVtKW+Oj7xy17mer7k25/4huCinc2agls9vH2PoQr7FGpY5ULfBEWSf/FvFAKUYvTkrt8bd",
+	"Ry3ZrUdQ9/sYWNW0POjq3aUwbew29l5TS3wnqnGr6JPU1ifzax2Dji2TKS+MNS0UMxCkXk/UX+OCJKwL",
+	"jDkzxSWFxkbsIgguXYOtoa8WNV5PKo2vgpxONTPxprZWZY03WfA572jxuFVBFpOeN14qf3hAPuB2FNxs",
+	"EWbgjw2ZtGzOBOgzIbqQCID1FIe0mVX8meZB4N3T0fH2V34JAdfgpafbX/pJmu8hXv9zeFiAXrjtdY81",
+	"t8L32k6D33yCwYdPLYb4Gsw3t8whq6vZ2hqjO/rYBM1+2iRFzusa9Q9NP10S1A10+HXD6w3/gZkghb5j",
+	"x9ekVGxAzSN+G1591/v0YRO1HAX+iIBy1u6+0XhGp4crnSZqKXWgQ7eGNR2deR0+D+G5YM16t3PtWSGL",
+	"Gc/QJhkLDdZkp3elj1WFweFASmqNVaMx5Wk5OMWsRGvlvXjlGmG3pQSgAnTgUHwBBzgW0MWQnIulK8nv",
+	"Rl5bwo2VB7IX7P0pOMU6jdkV9LnEO88cYi8twMaqcm4No37qN94u02Wwjpc5Exzex2oUM7csSauUqXfM",
+	"Nab7YEjObVc0r3fA2pvgfcKSwa3N8tYdzXcbVursuDXm8iKgpAdkMGE3m5nMCln2WiUbX9Bsxg5fYPZe",
+	"hOShsB9JhTyEu2vwc2+wl+7Ozp5sWJnQabP7CjXcKLo6QBIHGv1j/h7UqmS1TwqM97IkfQikSmtU03QA",
+	"dj06P2j7kAcg1ehOEGNR+0NBj/MUu9ZqstdxOvM0CnT4e5cImGy4USKsk/Fjygdf0HKjcKgH6p9OWrUy",
+	"nd3iMtsTl9dOlYOo9nVD0CeFLSREG14UrWYGQ/TWAWOTqk1/mjFNcAk506euWG5CDJ/DvevfWc2HfVlB",
+	"5Kvr5Y0dUPici7HAxqEMEIQWuuEdaPAWJu5NqA4DgEBUkwUrvLN8InPO9L9Z8yWNcc3AEH3j13nfnfRl",
+	"gyHnz1ofuz3/GuyRdYPtFZpTu83W+dStaD0j/EpI5UpCgCzVndYprst+ptpDGj1hNb+tMiVO448gXh7L",
+	"otqBO35fA13fhQE/PTnZZVzORWp570thLAP9/dhvLaZIeRGybS4m8vYheTZcg2DY4V3bT3qljCWcvUMI",
+	"XV+ywGoJHi3BiXcjCW0B7/ZDhF2SOoTdlEyWHpkOiyTakRQFKxLkPZaDWg5MiYN39oU68AoZnqFlWVc9",
+	"mSwh2tBaH1PKi0oxuPDRrcF5aP9GpbYzaHRoqqUYi/6z0ZPWDRP4cReA06ULuYhqwIBgHBrYcAx9zfJ7",
+	"YVMtkGTkCl/Yjk/clZu/RV8+svPn4VnV6NvtL7zwBQHsC8c7jOktXRaS5u+lfA0VAoCvney0Zj+4OgFf",
+	"ghXWPO6d2/TOQ38Hv9UROnAfim3ZtvWa5Yz4QnDLUEgPXwjwhrV3IoBhcteZEEEDLcK9+YJnPmW5rjYw",
+	"jLAHO4Iv74Bb8bsP/1CH70ueCLus2/14m08ApP8cekychzoKkInfOgsHugbiCc+AoiKXc6wbAwzeVEoA",
+	"FqnzGlnZGB4prkmp5A3XXAqWjwUXLmZHhN9j+bRGBNuuGhwgLdEQdKIX/sbQuDA6C6upuPp6YEJ6d4Mb",
+	"5ZAEgZg+lXnCiJFFjhZoPWO4XYPEK0ILhOgEJ6RXCzAcwgF2Op3hdCyejr4lfajE5gowtepcDBJitYg+",
+	"Okus9hApbwGlo56NTki/XeBicOZGhEs1FtKXUXbayIRm11ElBN566wnoy7rh7L62PBd/LFbze5LXjphE",
+	"5MDfhVFpB1Sz+Yr9on5qzdLpunrefGf9kC6AFo7PVh9AvQCQlQIjr90BHkXOuQW+XnR1W8b1MoZE2BDX",
+	"A5rIsGX66CP8/+mzJK2/8HfgVyvU3ISfY1nejdQdl9gvEKh9VWK7aBhn/taR4GDQ6kZpXQE1XFHS26fW",
+	"9XRRj7112I4f9bDVZACx4SIBNaRkcDPxxxIln+cO+x2JIUdeK/6hFoJ8FyPYeJiNNGXn/QTA2oC3qO2o",
+	"OtCA0mOVk4yaOnkb4o36tCwTggn9DVIr5u8npE7fH/ig/ib3eRj18b//+f3bh1TGamCArYLLPulnihmV",
+	"/+Cn6Xco1cI1DukZyPTzZFqXiLhAp+x28g5y/gg1hmYzljc4/UE8l2a0sEYNArf5BAHAbDZjMaM56ad2",
+	"QkM0VNCUgWQ2V6Da/ayZSQdD8gO/YYRxCLFIK8UhKoKkK5AKKfnl3SvSd5ioz22T3yRjgQePPBnZL56P",
+	"ghNIEPgBkUzsrwhlgvfUKU7ZdhUFjQC7dAU5YiyejDyyzOAsONgkZ3j7ZSQ5HsG/J98gxtgwnMcM5+GZ",
+	"ie3W12mGvBc0JhOMB4GbbGIU5UVtbRbyykdrzGSRh7wlYvBdsIa53L/D2aN8fGon0llN5tMDszPEJ+lQ",
+	"DVYwBdtkHxC6s5iBwd2n/rLjABfUIx+ctdwk9vQIe5RWx/jVcb6/4/x3dZlYS40L1i00Ah4dER9bNaGj",
+	"j7QsP6GMKFgM6e87XxW9IdW+D/xyTB0QzDCldtWPbX+JKzRPY95GgEL7qmJ0eI3t6tyREJLPMlm3PVyW",
+	"P1lDtjGjLX0cshu2NbHCPvgSn9vJ71MDPO6drGAsDzCXrmzvXV/n+V1eDkAS98/uwGUkgH+AmZOY6ZCT",
+	"fkmvuLjqjpxBPO+wyzUMjs2AdL/z9ISaujozFECnwhVeDdF5RBH7O7FbgsVqOYLt942wyVlZyOV85eyv",
+	"6z3Bc9batipOy6iQyn6Nfiop2GqU4GTpwvVAM+f5IIF01StGIJvc/nYKfuux8BVwXOUQ91g/FezWXOIh",
+	"SQeQcew+ICaZy/O3T3XF430XzHWX3DCzPu/PTRELwOOeP0l25Cmr46AAz+sjK7mG5esaiUdgiXCVjXgu",
+	"O42kLkW5ZRBQIe8eBnEe9A61ZU6bLPrWCtWp3MIj+Fl+fAcWHGzYk+fJriLk98JzmxPRxXODM/MFWe7X",
+	"yMV7kAjBAQkFQigBQPXsiC3AIpZ4gV9fPSyYMKTgN8wBfbRkAuBJvHhFSl5ihGAuma7RsLBffUpog+GC",
+	"MdkIgYIOKe1QbtrgLhBhMCBzumyiCoRsOkJcDypqzBgPzoGdAr5T6mMUNTFyLIRcnCES3JJMWF2z6BmZ",
+	"c1FZk4rOrIyp4TDVDVMHmmSFzK7Bw+PfePL8Ocnp0jLHGYdEZweLQudsLFoL5FcRHER8zho4KYyjcKgo",
+	"ELLQbNOpT9PwWA4no5EvFgZwEFyPhW8piLpwyNw50YZBqMGMqjkk4/ZdcVfpnXhFmpCno28HQ3JeZw01",
+	"Axhi42lHsKT9rWEbD+S/ajrADh/bkRVMMOop4jrYMXAX0QLCKAPEr3t2XW0e0ruw26/eqD+4N2rfvCSk",
+	"DkIDou2WEc50CFjZZr/By/DBBzyTQT9d6szLVUg1uCmzWtvwD24PhrsVbm1rF0P5vxI/AGCGL9vFdB+A",
+	"rwc9OFjmnRj78UMMIEZADk75H56LfmWKm6IVEJmzra9uOBQRhnf0Mfi0k0u+3ZvLqqX1hSANAFOsAswV",
+	"mXFtpALgsmtWmsEZJt8tuGZWO1v34GNXq4d0myMf38q/xovfD3Hhcu5OXEknpsfGjRw9Fsd738aS/Rr2",
+	"uJbNves+73epE2yLu68BnLwsUlYVi/6hsQg4g9rV10GsUFa6aHpI3R2Sc5LLubUvMREbIDAmS7yrMtaW",
+	"97fZTWy9q3tE+mAVrjGeX8r8sbUD7PKxzb4tZwUH9dXG+idTJ+D4rXCCA00YgOTiWdMJySpt5JzoSk0h",
+	"SwdAUCfylmhmDBdX+nM0kCNalltub+0DD3l/V5abAhXbS2NH25he5CKIqUJ9CHN9WJ7UDn7u8nS+CqD1",
+	"CMX1xW1d+dmdvycBFHUOn2O4oW4yuxSUu6WYGwZXL+mCTWZSXqcJSW0rV4oBQjK7ZZn9f0qvWeoQpOu3",
+	"oJwatdozJHK6czIWgMfraMbdMD49ObH04cMZQQzWuLorcs05cUN1PJbMxgWET46FFY6QmHWlLGmQv8pJ",
+	"UoNY1vnvGcZA5zGvKK7QOVQTewjBeF6W2MVjm8t2SrGreheA+lUS/lNJQtz2SGCTY0G7ibFdwtwcw3Eh",
+	"lmeI/MamCGHTJJhcSQ8FhJyl0kxBzWTEs9KGLj3wsRvxqkUdntvtlnSL6r/GxK1axpupo9sSjm7A6KGZ",
+	"2PtW/O5XhSPAL+vYv89UMPYJXtzJGPaKRFLrDiRIB+pTZya7dAKd+sBzh2lJi2KQ1EpITqAeiUuu6DKC",
+	"H1TGfxmjt+N4/FGN3X9S2/XzJfaRYfoO4FSfywbimbWIJWV85XuHrtDGoNclo9doW3hOcdCU2XCFUtAS",
+	"waJ51IFUrZojdZUO15HRrJgiPJa3dQJetPK47ZIaWsirAUbIaIlGzSmhvpO6fyHNWCykum5X82iMHx4N",
+	"f3zP9CMIUVj0LknqiqSTvrwmgATYwIQgOhdGBvk1RDgvrN1kmx0Mv0aP3f/hZxC85KlQCsGwZJQ9HfU5",
+	"uAtXCGrpb3ZLfRc++KABO3U/u7upwll8AXfV1xTcuIMr3JZ2mEpAS4/m8KqxlYPuMXL9mouc9MHdNZNX",
+	"UA9sXhbcVDmzH+b8tqSCFfZvza5sv/ZP7ygbDMkro8eirCYF1zOsdjWpeGGwJB/GITq1ds0jhhXPyITm",
+	"mNob1rSKuMoSoitrm+mxSGt/dKnkX1lmLnmeBlm3ekhLfnnNlnaEac7tpN1DUBoMId85gANNucuhD9fm",
+	"WsiFdqb4ZHk6Fil4yl2hqQY5Mm3y3+y62BfskXJ11S4Vm7rqYrQsXXExV53KsHlZUOPKyP1VcrGaQS0X",
+	"wl2VjQXIoSm/teKG3RrSh64OP34c1olVnz7ZXj9+HP7iBvHp0+nHj1zk7JYM37GpJuNeNuOqHPc+fUoH",
+	"p6AgYPqThpBSYAsTNhZptNmXdgEinbjicatdrUwbOnXgmj4MFXClXFwqlNWDiNozF1J7a5p41ZOw3DsX",
+	"gJQlp6Rgxn7TgCSkl3Z4p/afoRvXYQqlz9L/SAdnREgyrQTMORkLH4tr7SfFLddIrETB+uqA8WwVzyG5",
+	"gLp8PEcwcbZSJZFQhNNFd83aFo5FQ2Zn7Xpo6/j+DdW3iBYxoT3aoaWXgkIlS1eyDRSUqgDfkR4LCNmQ",
+	"dsDObxRQ9pCkeimySyj3ekOLFNHUf5Akr1wNNji56fEcslbSk6ezlPQdxZP0+Nk8HlSL/CYQYQ8WVVv3",
+	"8GXcyeEUv7qVv7qV227l1lnrlvv7aadHH4NPu3udg5fOfPERQjMr2wqWX7G8viBSlWg7on/1RukNE7lU",
+	"gS8amlasyw+9ygC++qPvxR+9I1l1u6c37svosZjj+zZVJk0RBFeiGdQrb4bLKfwEmZYGyjUoYoWXJdfB",
+	"V4L5bCf5zkT14M6ygGz28Z1b46Xxmyf7es29imU1JVCfINwF9aJ9feqPqvh8GR/7lrP91df+B/K1P4Ia",
+	"c2RZ+aO44qPcJY5kxoSz4XI+nTLFrIU6YWbBnNt3JXpuxRAUOapZq96Els7Vn1MF6ZhjYd9KCM1zh3A9",
+	"lzds4AAImNAAu8mNL1sKD90wZU1JnbhXfMorFJUfkp9cfiUU7RY5mTMqwBh0HGksqDVYiyE5d6rdga4r",
+	"Vvi6WiiVvRSuq1b0bYu2cfzCqZSQNxjOD5TEpIEAVZUYC10vrGLaAFxbWlKFtTj66OKBOTpMKpxm5gxS",
+	"6G8wJD8LmCYAcbbWtwFoeDr6lixmvPDZuZpAUS+yoMsh+RXqIuVqeakqgYWRkrqYPs5GVkVOJsyuniF9",
+	"9JxSJ1gGzoUloMwYLDQUcf/V9hfzDHAAQnDz0VyuWeMHTrtJ5XUKM9OGKityrA3elIwK5zqjeuxCnpkg",
+	"FTJdAhAKidu+1gjr6hiaCAeBB/AVdnzCI4A1+4fgBH1LdeEejAX4zbRMgCDTSmTAKfLUZwDDPFQlDvQA",
+	"KxriA8TStK67PNB+KU7DCg40hzxg8LJ4Z8lYTKW6ksYwkQTF9pvkVKz0iP4QJJEEqNHRlSWlnEPKMZly",
+	"wfUMF5T6VfMxdqFCOhZzes1axEssU6EKv1zMZMGa046HlAT0CxdnQ5JOq6JACvPv69UG7Ckbi+0MA9LW",
+	"lySDApSaLpMaO0Kv79yCKUYYJkRDURqRD84sP1dLmIxzVuWS6Sii31JkbVVmBwwld6D2Ln68otjFlxl4",
+	"0fZFYlbdq2/n4E10gxlHiO6MNLQqr4FlduBs2P173BJhUrCfp50SsAYvXorsXSU6xV743NvCDuxDVy2O",
+	"SpC+VAnifHkCcdUJClpbWP/EHqzfJ7iftZBbChwRcvFQStyjxVPsrsS9odc+tspfSx1gndFDKQrLPhto",
+	"Wpa7aIl2iZHm3l8bVuoGwafWmX55BaEWuTwbi4k0M7hoRbhNIiNed69uobiCGAos2QPVPbDcWFhK9wDR",
+	"igjA9KBm9mz0dCz6XYVKsflDV64sHcS1B+4xQa1RWwn0uiz9dKlxcQ5d8RmP70W6S7zGYsV5Wceg1PIB",
+	"99zrlV+jNtZ40LNdxvkXWN73SHH3F+uxoiB3lJ/dm4nVunk3ihxmYgTXwpTopTAzZni2KTNjTgHKnFGF",
+	"1oa/W3V1ifIE86wS4u+H0fxzAeFQPcEVFCT9FO5oT5+e+EwTb0nkTPEbZxo0edjI0bREG49CqiTcwoPl",
+	"Yk+8OSO0dQvp3PihElkXUHIFuhICcGgOxafWw9sDcoo8y08dqJ7T+CfVvNRjkbrfXQnydEb1LHV1jLDs",
+	"LXAKb5WBdpYmQaV0r7cF9Xm9GcU1jILlSWAlBBunofoiy0nqskJT0ueCpIbdAiK3NTdIwQXTaHG5irl/",
+	"SgNDPMfSTvjLIVx6joWdP+LC2TGk+Gea4HWuJYv0HGpDpQTLsZ6S1LK+FED9W9xwkJBU5JEfbw/x69Ox",
+	"oC5zCJGpgFQnPiQCfQfgKkCkQ6OWhMKjtulM31jDmt2ao0zfJL6wFo6KKLlAGxwWZCzwwbKg3JW6aJ0B",
+	"aDPYe20Uo3N92oaZmrO5VMtGtF0puWhlNoxF+vI9vUqDWlYhupSjhzOSvpoe/iQFO3xDTTZLfRutaMIn",
+	"o6dDkv7X4Ut/qA//4qltLFrf/whkBxQYfn3B/85Sv6asMRrqSia4tR3V5l82vGQnC8lBCYb2BBPV3PIx",
+	"kIxJD/e8l/QyfWO5HLs1vQ87wA1C9FH3mWmO6R3AF9cgXUcbIF2Rspp2W5v4xQor1RvlAuqSXuyotdtb",
+	"W/OeP0Y7PQenaPOTUWUGD7RU7Y1Eo5WGuxgUerbnadugIock+kqzpfatJ7HL2pD7Y2K+L8tg/7eDaQUU",
+	"PpbluLcd+HwDfTl9+k/70Vmj0ET3FoWC577I/4T0kgSOaUaLAkwKZxJwMfwjYj4mq7/UsYnreF80jySs",
+	"tzysrXT0hiffR1zlPgrl0cdGXm4Mz3gPpilbVTMhEnOlNiqR02kjlvpYswggMJZOBZ0Dt5gs20Uw80Hi",
+	"XN50LARbeM5xRhzI/nowmSsf6wdgtVk83XCFgPjMqNKGGlaNvBGqYAi+ERGa30t1FcjN3mPw/JfCKM46",
+	"K0SGkwlczXX97xXHPRjHqBjyr5Vr78lZhWSxTv0HLVp7uGO+Dt8sVk+mCQuOS+XOQa1OtQvvNa9urL4X",
+	"QDY/c+jK/vPxutK3Ay+aFnKxOYnhe3jiAY+d7WD3tAUY8D0gG34N5unKQIAVDk8O0sjjyEbo6+ij/W/n",
+	"YjD24RDNFz7ji7FaMPiqpbo/DITcl0eEw02IEk1XZGF8B+6Xr3TxFBzt1x393EDA7l1/8Hsdu73NhU4V",
+	"y5MFKMyGR4AUzlwYIDfESLSglHQ5sxnNmcjYmZuYwxZ32NYQrsCh0GbBpoZQjb4l56KCRuaVBkg5a9mu",
+	"u3sP9BqXgtKDkPUDHzG+IJ4n8bZqTsz9Bwnapt9Wj14zr+uMYjhZjilPbgPs6t87sHjnAH4nWLhfgxI3",
+	"CqesoGqTdNqukHAtCyQsa0/vfgMUT/lazGRT6oGwW66NJn1vw8C9gZFykJArJavSGe7ehvAx78hsDjS5",
+	"4ZpPeMHN0naH3gEHwRdhP+iIn0jkZZpfwQ1M+l+Hv9SXwocX/EpQUymWQqWF9Jotef5vmJJ3zewEMSsv",
+	"ISw/efbs+Fv324Rq9vwpNAqv193f0sxgn1B01KUynmGM2LK+MafEti6nY5Ha/WgW/Zotdepr8ZRUaS6u",
+	"hqS+IqrZ+WLGmqLGjjPAlQLWsHQXCJZ9m4T8rZJ4BQTe/R1vDeIO/Vd+pGDBxH36/5ge7vbIu0qCApXU",
+	"LrO9Pcgx0tri4r4nH/JXte7untWy3M2n6qijPq1rrtX6l0eyHi1f3OzNeAdPPOCxsh3s7s2AAd+LN+Of",
+	"wzcB6xVSGO74Q+IheCuCNnbClBeFg9aRsnASzAVWJITjxbpRVGhMk1/3QWCjllYeSJ+3TX+ZIhMwqX8i",
+	"jfprevMu5Sjah6c+O7GjvCObP/po/9vZSVj3j8q2DgOYsCrFEkIxr1npVe1WpYpOR2J9iL86Eu/FkWg3",
+	"Ks7huxyJ8R0YPThHe+/I6qvYXnULdu/hg7sF7WbtmgqMAz0jdAJZW668hOcCDq/bSngojKsrxWpkFKhb",
+	"GIj4U0JJYVm1Ggt45YoZTQRbBIoBJXpOiwKcA6zmQ8E1oa5bL6RlkFApOBpKhjmzD6w/fJls4a7T9rX+",
+	"xD9z/YlOluK0BS4mdkWP5nwOikBcl7cH+sf3799ekFxKBQlMGF89YZrn6Em4ePP+LVEsY/yGKXusp1It",
+	"KNZYpuRFIat8Cl5FwLUiv0p1DcCX5DWdT3LqS6NSMRYXLy+wpdIAToB96g3lxVUliJKVYQea0JyWhqkB",
+	"gGkiN5jb9beTxowSqv1w8oS8+/4Fefbk5ATdaYnLBUxf4Mk7fL8s2alv4EhNs29OTlLSlwpgxeoTKTPD",
+	"zCGG4/qMjya4lokbVsgSSrbykjPHmNL6YzoWfcVK0OeTGmzreDQa1LkjdRuaQUwRB0wF+2fa9kP6t9Nf",
+	"fvru5buL9798978v7RZcvjn/r8s//+/3Ly9sb8cj8ob/2drJjp6S9b060Jj0kkBQkv35GF6SU6wOBJFy",
+	"etBwag8e10CNHj/BAPum2qyTBOeCpI7EfCXfOV1i7B0W4fbsuVWtlhWaQfg3uofrBawvioD557liWmMw",
+	"13raQL8sKn1oyZ7QopALlg8S9KsWS0CYuGEKFmJIfp1BXaTlWGBkVhKUzfXpO5C014SC1Rvmowd1CCYG",
+	"IU0eaawevd1ACGqaVpoW4CieckGL9mGBKbrwMLUEv6vtC77GJlvEXpVIjkPyvW9Cu2R6SzwQ26qNLLGK",
+	"Pleu4i/UWO44lCRnGc8ZBGl53FpIxJ5BsjZsXur6H2pm3rG/ssz0MZNpkCaI9jcWOFrdUFwg90nJ1Jxa",
+	"XlYsx6I/M6bUp0dHOUPyV3qY1YMbZnJ+BAkdh/b0c3HlPi1guPpIVcLwOTukJT8anJHzOf27FOTipws3",
+	"FJJRZedMLl5eQBlky1k0MQAzh3yNibyUXJjErw/GeD+7va3z1ZFA/YZjWn9CfMb609vbcB4y00O60EMK",
+	"Y4EZaKGPCmqYNkf51dEFE/kbXMP38kdjymGpWGlnOzPzAlKIWyyvHhdeV+AoxmJSmbrW89PRc9iyb8hM",
+	"Vkq3h1NZZRBz4+bYLgzKDvTIfXEEEIdzKipaHDnucOgI8xCOQf2tbXgAaTBgDiIvHgsgUrdAfvR2VC4P",
+	"zEfd+hV9enIyJOfk2eiJg3mkhk4o4vTlciEG9o+FVGaGh8Hn/5/X1B9AIFu2UFKlMdXuzas3LxuPN57h",
+	"hCi6CCCQ4GnClJJqSF7aI+vOum/dnlBaXzx7indrkCLTXtTJj1iUfEE5gDPj2emohm3ff4Vs8Y0VvGv6",
+	"/WqMXES2kP67F2/fk/c/D84IChVMwfQNwQgsI2pJmq6shLrZjWF03LC5XomnO3n2dC2CLrEPvMKHj128",
+	"nf9YP0yVostYisX7iBzsvzl/9Zp8/+7nN4MzwualWcIVtzNAIKHaLmfGOtMuoJ1eV1Dg8UkSv0XaxUQI",
+	"1YK2wl6ndky4oDCc9duettax7/s72Bgn93f3hTT7Djlol23vj4/VwOoM3YwBikhNZ4m32SRIPTkN9aR/",
+	"dGMFTYnHTGhoWJJXwsyMik3aH+lnMmckNVJewiuIx9pW0AID57Fmcx6wMBcIv12bg4AWzN+un0QJ7KfJ",
+	"BeCHechbp3yBtPedCZICs9eplRANuf3GP6SDBsqnIdszkstGFbO8/B/LleQ06+hdZD7nYtXJ9B0r+I13",
+	"o9BFI0Xl+orrA6xE2L42gq8C67GONwAxqbstyHN9XasuZRmJskBYjFYshtXeJISq04LccGa1Cs2YA8Qk",
+	"Qi4Sl8jo8F6899lFlZWy4JlTddftA80QwEQx51UveLZ0lVG5g9MOetakn86AA6QJSa2sZ0pfWiUxHYyF",
+	"LJnQhJIb7hYECBbD0lyh1RITR88sCcOH+llH8y4AxRc7aJLouZnJCrBEs0JqwJE5Dx63GhAo5nVdVpqj",
+	"PmWbsXoUwvmgWiYrU5vsHs1/gLm1CDuFZiAlWcGoICXV2gV8AESRH7Ork0VhcktAwUH7FBx8QA0Icloy",
+	"xWXOrd63rMP4ompRJerQCnjsgTx07U5q4fG4zrrVQZRSdYpTWEwA1LBP/dH8eP9A7DTKM2GDIiEcvmLr",
+	"CtRLGLmxxiQBBaObR37vFHaiq4m1qEm/hc/lYDHXo+NONyEfJDWOVwN0kIxFAMU5sHyWgacnRV6XIpvl",
+	"xvaXuqmmwEbdyCyLkAH0E3dBdQUj/VRIc1nz23RwNhYh//VNBK8YNCPlosmT66eaFdO0Vd8e4Bswgs9x",
+	"66nDU3NDHAvnuTglqfP5rDFr0ve9IsaMbAkHnP9p+51mMpdufRB/YCzaj1lp4Z/AbH8nMFpFDJy1ErJ7",
+	"N5s6k18zMxiSd0xXhasogrryWDTKsltGnQ7JeW3eJaPRyC+wJv2nx0/IhC2lgyQLuwzRNOp+Z/SGOU9W",
+	"jEMDXEjNuR6aPQdANF+AL7vFj/FkAEWEn8GiccuN8St2e/6gsc+PZR+8kYBJR8UqPbs6HuAAD20g9Fav",
+	"Wzv/JOnc60GH3wETdMpzqDdL0XCBnYXWNVtuA/C5Zj6B2agKUGKIYAumjYMXF05N1fxK6AFirJw5EEel",
+	"DbzPNZnT3D7svqw0G5L/hNhp4IHgv3a/HT8nM3brqpB4Y+Lix/PDk2fP/Udr4Dw5OZwsjcMly2w/Mb72",
+	"musmHvk/7XQfg8NARx0qn1tGO+BHjcv9vVI8BD0CQDlb6obWViJs9V40f6SkoWbDpeg5hCkA7Vu6RotR",
+	"yAWRAolbFlZYw5DAWPK72kcopYHDfHJZDI1xtG4awUhCyuk9YCBiq58OAnUz/yelzaih8IZeM0JhZSw9",
+	"cHGFK7QPyX28ZstLnm+GtEAyJwWjHujXExaEkRP/QMNygxsSnzIDuBFnBGkcueomAoS3NhPg0+6hNjhn",
+	"//RRKP/oVHxhZIn0BFDWu5ByPHmnDdOAdL3xbqmkxjBlX/3v30aH39LD6YePx88//Y9eNz5Dc3oav9TG",
+	"LIaagv/SPL8TnlhgLm1MPFq7y7KzPF3x9+Hd8hkiaJ6iU88lsdkfum6wbCOxzlsQz7EXIbojjq2Ml3P0",
+	"FuHGjkfurs59jKCPPUpmVbA7HfKnWct/cI7y+8gXafSkZmFrHR6Fw2Y5VjCqt2QQvcZH7vu4RS+zMb5z",
+	"j2P6SmRFlTPCBABVwlDReHGLYI/GoOtk0seGLt90imCduzKpcBNWt/YRT9Dv4zwgAYQ07wgcpF3UGsCV",
+	"xduqfLkKXmspMiGKaWYaCAVmzQLDkM4mVENtzCBWbxAFyYZE5gCjt6kp10a2HZKfJDEL6akZ4pRmssDa",
+	"r258LvbNXcw1sLSTSmOSMYXuqhJKU9pPl5plUuQ6dViodSzP6FsH3fqOGbU8PJ8aplJXosWhQEOFBxgO",
+	"YbclV0xDTQkkKeIjI13x1TpaPH2Vs3kpDRPZ8vA/2TIlfYfBhsHk8pqJQb1M9ffYDxfaMJrDPtBrp9PA",
+	"DOolGItz0FIxkBNDzGFEp0SxSmMBdZ9u7cvUmDoQc7WgKDgt0Gur2JzNJ8yFD47FyVOMzDoLIXbrAaMX",
+	"hSqjnRkBM6hRcHE+PpKNkl+fvCBG0cylbd8aUod7LRaL4eLJUKqro/fvjuChQ/fQUV2H9m8V19xjlFOi",
+	"S4qga2NhH+Wi8glANT56Ci2V1E4/JX1IAoevgIzTAW40poDDZTxez7bmhCOuffrDYG5rPXBvypdUuBr8",
+	"7NYkzc2oiyCBnYBKIzjidiuYe33mAACYYAtaJO7A4Jr2fSwnnE8ihf8FSwO5Yi6uOB7cgNdnLkC2l4pk",
+	"MneFgsbCITTTokC/lrvjoGXpBIsr6UxKJW94DmG4sYEn7sKHZa0n3787f/Hy7fm7lz+9TxN0jVm+dKWY",
+	"bj0XyJFLKJQ8gNLHrVyMjEXry2agqQNf2zVBv31Qu4KtTkajHYB2zyMU7u97cN+MJJ5Uzxono4spAQIE",
+	"4IIrASFI/ZAAkSYbgb46k2Aj9lMkLDXX40b2DqO6kjW0dbjJZ/Xw/C0/dSOXgjlwWiYwVvnZsYte3zxq",
+	"6HQ7OsL939wApex1n358v33/oKjovEUHksHDNFVMz4qlO+51SSR3pFfg7wPohhc0m7HDF1IYJYut0MQB",
+	"BcUxGRzPW6PyBBMYVtkBZFkNN27sp68pPl8gxedkp/X+gRq2oP9w90qVEBEdGNgrjR+UqFbcMgOPPsL/",
+	"3pHZlX7qJcvDWkIb+cHXDNTVDFS3LHHDZ68cVFj9V981+CNrxHFEleFTmpnu+8X3WOgNFF6oSKwqQarS",
+	"HmBW63vMajsia+oXI6uvwUFi933nddcPSIC+k024Jl4M1GvxFaP1/ux4CIL0C4thlmsE3hDhw9L40Ue7",
+	"qTvjLvj30FQBvY9w9FLlQ/Kzr4+FOXUIuIgKe95oyBgxIQh4+vHRBPLvcABjwc0pJrVhmUpoq5XYN3rS",
+	"JLoZw+Yl4nvVOTG4mn6sl9juZc4EZ3k6OENnBH67kk3j32kAZyM2CC6IP0Y73zn5tiGUO2/BR3yNm3ws",
+	"JcIDU4hmO3Y5gJ1iwD92oH0OryutSTV0AtXCIZ6tX6f1fsd1KdHLcRo8kTY5YPZMDup04P86DBOCD3+G",
+	"/vUpEVILPp26sjb+mQu3JIdvIX7vlGgq8om8dQWY6j5qeWX1dV87hglrtVODX1o7VTBlx87n9IodleIq",
+	"TYj78NeSBZ+u+LT5sGCT0n6yIlDaT/Pm07x8iuGPvkgK1OpZFWf2kfC7v/Ny9asr+93grGEVCfnx/ZvX",
+	"MMuLv/xQ86UEMu6YugHZvNJXK3caMoPrdSnpFYNSHJhMaWW8c1FkUmiM+JSKX3HRgSbYzSE2CXM7rf3T",
+	"tTarA/u28HmpYyv7tn8DNUXd9VVLmnd9txR3ftWS/f7vdpUL2uXd+kjd9VV7Nu+Q3LedEa56KdZ53zpD",
+	"TRtmeAYKtuWD/zbuISrp+cWLV6+ANSLu6LjXPPQ//+2X998ffnNwgI9iiHnJVGb7ZCKTOXNYpynpv/v+",
+	"BXl+8vw54i98c/zNvw42ezCSXgdzjYRfIfdPPdPd1rAH3ty4oC6GMCEzduvxTrc1HBca3QP2wuSfypfz",
+	"D28vfCcXwoqjvRWWO1oM2xGZvFDbDNZ+YaRHQ5rIfJnU+OqJN4/r2aRwAeCvJGFakNORKcaEnkmTEEre",
+	"FnS5UPxqZtArab8r5NWQ/ALSmoursaAEa2peUS6IYmUBmTDcfLZdghpBzCYZi9AoSfaySrDVVasEvw1e",
+	"HIvAKsFfgyKUq7grDlmlfzx6+s2zf30+Ql6M9xAQczyXCpMpjp8kAMMBuk2tPOJlSEo0XeqkBX5iJ3vN",
+	"SjMYknN304FZiUEaf2DV2lftN3Y0XPx/7F1dc9u4kv0rKL1YuqXInkmmdkapfchmM/dm606Scjw1D6sp",
+	"EyYhixsK4AVIK5pU/vtWfwAEJVKx4sjOevUUR6IIEAS6G43T51BJ7LOzX7jw4zm/Hzr5xNfmKbOYZ8vl",
+	"f6mZhqh05F8ynV5K1FBDFd+8UNG5C9G2EGPL3FA56cLUNiicMoxiyMdo2ZiPezN47ywCPJ5pZ3iChNSO",
+	"RrYZHd5N5ZrkDt2cbuk1OUO1EDxwIStlRxPRIvVJ6Ig2NRb8kt5YEicOw+/n4fQFmW1IanRX7NoMvlV+",
+	"gznTcTH2i/OL17++eHlxef7q4tWbi9dv3yRi+PRMZOACWkf8fBKscsuP3SNi0Ipx+05v/nb6twMQCPzw",
+	"zTNiX4ptghXjSuwje9n9Uw54i9eqtTnrKbbpphb47pMUZO/29Pm9uT4YlZ2pbDTfRf5BFWsEC6AJLXL9",
+	"wTtlxmX5wvwhfmxcZH1PGvloz262ZaBXsPkGEw1etUrxtSRza5acwOCKKs5TaCwQIjoJSagdPHS+zm+U",
+	"HpGJXkgnJHV5mHzIdfbv8DdhgGY6GDPD6sUf/FXwd4KODE18BEnPNXlIbBfpQUhEESwwPUUpnWePyjMe",
+	"oJkuZDQ+OZYJ4UEAdx05iaQWStoiV0RTh9iRDP0Wax1ICCo8mACcoNGKoFAzrdGdSTcO+CcRwZ+S4PEq",
+	"I6S1+Y2aiASBHzy48MjwN3jQoqB+y9DlEzeOZ8FMM/QeYVjYNN2UwAKcBYGGN8nGzp4x3cG6VCKprZ7W",
+	"QTNgyvZgqs0TbjeZ6aE2lXh29rMnxYLIg5IsBfJjIO8FyvcYEqIkjAzaUs5oEZlWQdR28ElpzcdcOQze",
+	"mITIaM80ZlZ6NGXGJwwVK4ORjOdI4qdu5i3MMgodKB7SSqQQsdD8Zk4/mtfwo2dnz2YafrNzDPDWT/C2",
+	"iYeDTQNNU2H0NQUdWACrijKiMcB6bUwwtoAnqL2No4p4nmIN8QfEpBRHPhc/nT1lEFsbDBeAcPhCm6KM",
+	"ea5zt1DZqCe9hZuGl2Bc9t1uMMPYHzKvbrPl4Mt/tWa5x+X4dHtc/57MT4cY5B8eEOcXOBKKLUwBewJa",
+	"xMHE9IFxwe50o3EHKQ2hVwLn/8LNuqS/DwnS5ZHAd9pfYoWuwBvwYEDanuNLGJW+HAQRuj2GJMR9xURv",
+	"jHB1umBbxSGQNtXlHOktR8xR1NBfEWKUnKax+LZGbN6zLfOO95vp6IbjW9v2EVMTHbzYGezIg8Rp0HDD",
+	"9pBf6ye5DvYAA44lbiuJz2EjUOoiMDrASa/3CbsjQO849g3oaMs9xCLTxKdULiUEcVRGmqCLg08wnJpp",
+	"vw8ftWj5r0yWKzcmrGqwIm7aLgkQf6D34nBwKJuIKxvRCVZ4EN/pmQ7bf4h9qMbV11BIC/fGEid0gk3o",
+	"l2B1UuLXxWjMleRxd6YhRUBIXA2B08qDPdXKdxcDtDG14LcjaD+VE2vF3LcYj8RxHYZnEAcwM8emxRWV",
+	"mWnqHjyONfX1gvhMjSX20DFW1msMgcD+EHA/8IY64QxcQODyzCiiMiD7oJnNEGs3Z3qm75hCQ/an9rl+",
+	"z4n+TO9InuE6uYSbhbwZRPEciXrYurI3TfBEUYwY8r59UVcYYREBlbE4IQuD1OwI0c3nbKpFarRWRAvL",
+	"hRGeCXTU6vxPZ087agziELOvvB+X729+gd5PFLVvWLRn1BVHUbf7xT+xDvA+4ppdgKfN5bVRjdRhrI4h",
+	"zh6JpUcbApwrSbqmK44FyJwjb3WTs7l3r885bqpg/rp795WUvdKZ889FyXar2gI8YkjmEAG6yTjkyJ0i",
+	"25tXo1ufycx0r0fhtP+XwWK7zmVm2vsWvmHjWMDtkQc3dZWapaLqojE75LnMi9qqcSAd96RerYxLKNah",
+	"3lLO34kF6hE3sZat9UxjXBQYaGNachwdBQMfudqm2ieDoOqGQEath8mSESVUnJmI83BIIWfaX+DfI2ZC",
+	"QoUbPzBETf6UIgQHfCAxjksAa03KndnzrYq0mY5u1n4xv3hi+itTLZpjpdC1UHyiQ4f8+HkCH0nnK/43",
+	"M+1wlIY+cEBG1VpP/BscIcTHn/tEox8fyIhEXkmdGa2yZBq3Hmid8VFah3+/dHNqYwsNpPxg5S2FB5V/",
+	"fijk+saEGkZHYqs8VZ2zZXQ8QDnWhnwjN8x2bEepwA5nqdXqIK7yY4XmCPxXWsFOLZQIJlVVhKLlQNJ0",
+	"F6jCTJNb1Gp1V6cYuRGtVrFH7DBxWq3uwcDBG7pn1sUvmDvYHmStgp2jGXvUKlb72yQUjPsqi1TrO9qj",
+	"LlDWm6AJBQFPCzmD55UQ2Qwhonz5mkIiiHULsxqL/zFX4vdzglazWDsfjELAOxpHcB7MrGFYh6mVhcQa",
+	"ZywTFYWaVwJJwx3ml3JFFLDUDTBfsnCG8EB4zFfruHo/2MEhxHQBMsZWB8zTHbNU3PCtq0925qpsTbXt",
+	"UabqrU5V78EiP/CJa6JvF0Xf2BzHy7kTLNEEgacnSAvBLgLqevA6ZE7rQ/Hkntf6DfbxuzLW/NZD6QMM",
+	"0tFkH032lsl+gwDSeF/YEims9U6rXZmq3HnMktYWSVq2+Tla8NdAAsPybkKW5Rj1JGpY5qgw0ZDRUAwp",
+	"coLDgIlFYQQ+cJg3MJqfhFVLmTNMAVlvoOm7wmNnuiO5/9VFezCGmwn+hmdmWbtqpq+UD6cRYRloW0Z0",
+	"4gIOJpFlSTggP5YndM7hVGpV5V3ecwrNabBxSJ26UZZl8Jq+Nxp6ni1lIrwIYAutK4YJPMEEn4DBSD6N",
+	"QZVDmdqJp7h4e/HuS8JbFyyisUIMFk4fJB3B+dHLBlaWrYzzLmP6vqgPDTWA59yFM/BLBWfoMdN+QD/w",
+	"mO353xUvO55NMOuCvd2Zm0db/g1S8/446fQT//Ul/gk+qxoc/jjsC6JeUbxEJRwbZ/P3sCqPRUNfQ5ZL",
+	"lBktvI9/id/i9Ilnzxcn+amVq9uATiDOkiuSxqSi6WSilkUS106DD8tEQsV9OVfy4VXeD2e+UKrlixtx",
+	"TJldWrlKRpMuz8uPdC5XX152d9ZF7MglNaJnB11U429RhRmP/mxwXMYHW8ZN6d8OCfEDLeiykHqHbN5L",
+	"CjUpl+RP+lIlrlS1UgrlPEqVEspK3ciilrAcrwqTfmC+kyy3Kq2MReXq5G+TBkk4WaRFQuw6YyrXb74T",
+	"0K9EOH8SumSxW4/8WRn7wZUyVWIpNcLAWA2KIEGe+BFLE3Os5pF4SwifrbrJ1Yo05RA+PRHJEgJ4LLvS",
+	"sLILlkzCh8MTUxcjjkZjkWTKVdasg7ZSobyUHjIvEvgLUzlbfSVtJquQ3uoJq0Lho/FpWfthWpJ52COX",
+	"h/SSdBU9xHalIKLHYYsZ+p+7ILnHQibDZ2dnfsMD9/uv92/fUAqPd2PQ3gnSadaKys0qrFLwN/dMqNGw",
+	"E/Pklcy2dNoRnZ/CZu7HH0cslNky+CytyXaHP6sqm1/VlfJV3bA2COPPky+xplCTq3qt7KQ0prh0+V8q",
+	"IXloKSpjCizqQ31twRMIpp2PcNREvODZAS9hhWKGlalThMcZhDnBdKEN79brHHuCmXAxg8RKi0f1l36q",
+	"4L46s6aEZWFgg85Yw1zDHjUic51p1EeYiPe4iXUeKUDz0cJ4y4IGFIGNVEaD3BV4+KoQr46P5BZm5RjO",
+	"5Blmi04ZmpdWyUq9K+T+KUP1US7LwjMKUR4QrySzxK+V9qYTlIFDGHxDsj0dlNZkdcrCXryT9Vd6QtHB",
+	"dMCspQO0sjA06JdJJOCSPgK39BT/QFuMSBS8rLbFYDrwJLV48wn3fIKy6I39oT1x1MPNB4m+mrS6jvJ3",
+	"l/R60Vj/S7YaGfwZHi/6He7ATaE2m2lm9u4BC5Tol2WgKygwurgy0mZwq0VwoEU+V+k6pfe1MUlD/pb7",
+	"6NsO62ow/RGdxxJrzQZkLgfjQVgWg2nwmp9vm4aASfdAzJ0433vCNVhAYy8hTUmjSla1Ewl8o1WWHJPL",
+	"/7+Ty53xHEwpHxltBw9xIEfRV0g0439PP8E/G8mDTWpinpM0QXFmEhy98hVhWZ6FAzUII3GBEPEZ/eU5",
+	"ltaXqEnds18K3uBACYovrb4jB+Gd0wM0jNtzbt/NA7yqrZ1DM1lPcTLtf5YdbtsHrXmB85WJ9eNpT8Ey",
+	"RKD8V65JxtUibTmdWsMHwTWdOAE7EwrZU1kUyFFOJxh0IuworoSrThwW/iGlA4eHebOOMI6FsAuLUVqr",
+	"HEm3edmFo5y5NcsQk8kCRRpmmu829l9Qnr+JMBfSiSvcZ3GzFPkPXSULNeWbQdsjoknBkLz5OVWB+KTn",
+	"TOPmp8ptw1TuT6FQLIB0BDjybCpaLun8K/HK4MV6R/lKU6HmsD2s46WiV9ygvNB8CyrFrkxJspBaoBkS",
+	"pbTVk5Vct/YN4QgMrzlBhnlYFSIzaU3i7VwazOoEFZsPJNxAKmvaT5IcwlQEI0i6fJQ5xklEKpCNmCpt",
+	"aVqWknC2K9//UmVIPXMBez0s2/VzBfUpuqIHVjpHhCqNBpPGp3UFAbut/L6KS6OvDYJ5V3JN6gmMG5hp",
+	"V0FfYDaBZeF9x99fXYiOFdoJFIDVtb5rzB/NksF08NPy9oEfNh9Ffp8f0NeMGyfpX9SGrwwzBt4GCyyQ",
+	"6YFJ81gxrvfJ+eGXDho4PIYuWM/GW8qWQUcTRlaP0zCVzAve58IHbMHDiba3hHlFpd1sDrFF2Il7e4h1",
+	"DG3r190AfTt6TmdNScqhMaxtFDLB/4mlqhrLtmmkRBSeOSPm0iJ1FpksWrNRojiqPOsba776FC/lKrDP",
+	"RwjyN1PkR4vNHlt9lGkF/3WC94Q74nuEleyWMg44PSlsraeUtAtOatkqVUMdIs/pkNuoVtdjOkbx5iBK",
+	"t6FCzMKsAldWU5OBfplySXwtgvO0sU3VRFQowb3DymfDrVFBKWYRHTNpzHRcWuOptrCt1Eq3gKmPiSpn",
+	"uJw4EKl7qSav9+Tioo3RRPyaFxBIQqh1lWv1HN6MvFbwfNg+k5b5Ol94B+zUtfoYynVLqxwGEjlr+HDp",
+	"MaN15qYozArMPty7r8rzvO7Sc9xUby/W2AnK6eUulsLvg3T06dFFojY/3ErUpmkdHyx3qAzW1+yWjt03",
+	"aG9emFVfe/Ddt2qPY8Y8BEu9spb09a0hM+e1fss/2d0BjOW31yRmwW3gXYP5li8VcZU+ffr0l16VP4z9",
+	"W90Mp5CZrNQTuM1gvzHq6+KVmlOB/O17h6v2G/QOowA8AmsGyGg1pVWJS9YvSryMutqLhULvt6cO1J4a",
+	"pj/FEqY/PqiC6Xmt+0qfz2v9kLqLXxGuPhK4Ur86BKzBftQp/O+WSjYe5X24WdULaKiPKbo7q974Oo1u",
+	"5j+eFXfGpzktS7cwlTvN8vm8dzr9Zz6fv/eX3k4td27Ncqe09i1tbGX2usshDakfARiNrrmPRGGEh3AB",
+	"DFGtjAijjDI6eJxeymrx6FIDj/j45qVZlgh0iF9nvCLDh42xbhbXp4V0i8874XCUIfa5S1r2/gY4bWDv",
+	"A7chsrla5/+qFexQ5vlH0pgSw5/FQn0UWX5NGW8kNBpNxOsKy5tQZrdU1hktCySz8TGTW+tqoao89bkQ",
+	"Qkkg0t+Lv2/5F78aGFR2V18jswwBabJ4Z6GtKof70HLnRW6YW6YHMi610XkqC1pgOJ6T43J5yFMmP39P",
+	"3Mb07ls43Z4FbGXjEGAN7OcS/HJc6/TJzmwLVppIJPWCizkt0CYCMnNEMEWbb8wbZMpVuSbmKKL6kktK",
+	"+2xnBN6vddqdFTiA7HzUsa/5+Y4tDm6+wx7nh7MH3eTwmO7ieKLI+rt2uf83tihhbcTLOJpnkQvEY1TX",
+	"G1fC7S7okkMWG0ELfTODMqxcz2bVjfmAB7ktYTsPuIMAgLKglN6cPOapsSFaiG+pXSKD7w2NNp/Rd0EH",
+	"cfAPVG6M96Zm7hshFjWddU0r/orxsqHq0C3MSvv8Vfr9M0ccgV87Fga9Y0QTf1C6c220zODpJ/zXJ276",
+	"BDfP0Qi5piR3IvCjhkyJgQEeHzHpoGWBWzRL75CGtZ8ihWwpD84xH9Qxg+g97ZxBtwmJ/bT6qrA4nJvv",
+	"dtN/NJcdcEaFVna769DnB9El/t43X+iwm9caT6voZQfj1Hx2+in8vTO1HN7SvUyFPgMTTYJQ5YhIvogz",
+	"hnAgR5ndh9j9h/fTOwH3TV+HKcHqczsn8OncWJ7Ad2ulD4PamoOMWsTqH183RfkqRBskXL3hBVkKJW8U",
+	"ozc2i9ScSCplrZwbu+S8iV0mM50Z5aaB8hKBJtp4rZCsUelejhnjuV2atBb5sjQWTxeWE/FKpgvBPRN0",
+	"pBokbShLDY0MoxK8y6b2JMGKNZ9B3Ky5SkakOheReObaVVKnSnxQawZLIVxupsM3rJVvlTO1TVVH05WS",
+	"y4R/3fnlf88Gcjb40xOHtFBhKLGD8E8ZEKfyA1YDTgPUlWjuwwWEU7CMpAV3s4DRJRxJzipvUbFcgAe/",
+	"rtxMO2VzWYilucEaK64+w2FdyswfVEdFXkjMXslCEQ6U3013daNnk5dER9pgdWO+ktGGjJ+AZWGqCsJK",
+	"Zo4aU0YLGWRLZXneduFZfsUl9Zbm9V3AoWE5gE3onF5oHm7nKahXe5UKfTs35Rt3WNvU7am8IQhD37Av",
+	"RrjseaXssXToWDq05U7fV6ZsPAtPpjH6ELY6G05EDLcdyOjrwsBTsHq7d6tk3Ng+kooZW8mxWC0M5su8",
+	"uWQ2J7jSzBsjm2tRWnONtq5RoLJ4ay4+mIq8Qo5s1yD/qVC7w079rqGJ7y5MrfXjjEf3XuXf+4qjSR3H",
+	"sKFKaG5sqp7QmxwdLLLtizn/iRwKbccRFpuXrtWGIgw6FY7qkzyIFvnP/FwUF/vUPaHeSuOzGIhPtxqH",
+	"6MhY+LNreY/jWGcjdiJ0LgRPXVDarQX9laGHVRI/HMytUn8pkdXWx25eNuHWkQd06oHijn3sztHqHGOL",
+	"vlwRGLXb7NX3uDnGIGT2GnaF6enpDz/+2+Rscjb5Yfrz2c9naOW4qW3JRWUxLarkEjmGHdsQJjeICDCR",
+	"WoGZM1oyJEjxOOk8R3cdKo+/O2UR9+44MomuZ1YS1rYojUFxly3UjJu0UfJdzVx0wW2ojCG3IrUqU7rK",
+	"ZeHGpJhCtRJUkeSREx7GzD/uacV/fbLBNzq8eHvxbsRnUg43fEgwSuwhYWcCvYlIGB2XzkZYxJB8rsqO",
+	"LvwHTg8+N4xu6lJTKjfZSF73PkRZdrwPz1HK71laJZANxOVGq0zkujIwoiSKJoVnCpm06DB7m9SyWFd5",
+	"igWltG8bvjOu+oe5HosXy7LIqzpTY/Fb/rGUWhVj8V5d0yyRgplIRhsdPnFCfUyLGpmzi9yhBy7rqwIV",
+	"VgV0Nxqh+Hh9G8XR128m5nYiU2Vh1iQ7iPO2NZNDvc7VWrx83QQNkjXwEXSaSg0BeJXTXajIDe6Ko59X",
+	"wvoaY1e1eumv6eskVQ8hwqaU1aJzrYWlDWsI/lgjEY7fMaeSpPfxC7dAXp5SOidk3JV5YVZdnXiDHcBN",
+	"kW/cE8BypThMjbFIZVnVlrm5UwL/ZdH9G9TSdhuv6FXfKOw3IvmQ1alY05oOLV6tSbRZEe47uj3XzfaI",
+	"0eJbbSo0utjbY+r2Htp2QXmsqN4rMl917zzbmMie20rkaLnmORqJLRNH9O5lqaSlPrCOkl9ssaH2DXQ/",
+	"vxFO4X5zuw2jaWhcbeeS0okUg9LIwHw6cSLQ4giixRmNRabSHNYEuh0OXsHyoDCHRG1PlZEaYtPPcJ8+",
+	"Q4LCTJVlLbC4NDi2RHBVxx3eFZIKpDKVFhIC4RtKszox3KBEoxrl9VgwXc8oYov2fGb5Ji1X1AUqSOzx",
+	"VeAjzDyksKhCH7tBaUj2jc0WwxMsmJXGwDNqKAooultD3regq1lrUaMUPspVEptcToufE8UsNuRSq5Rm",
+	"hHVloQEIeq/daExPi2nVhtcwnm2Nhv5tnfUJyruNG2FUc6NYcxMldd//Bv6V3LbEUadu8rxqyGb9PELi",
+	"vu3W/6FkUS3GeJdc495pqSoLnolsYe4CoPI5bPp476ZUey2HfZQbfP7z8/8GAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -2,14 +2,19 @@ package openapi
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/understudy-dev/understudy/access"
@@ -34,6 +39,7 @@ type benchServer struct {
 	srv    *Server
 	ids    []string
 	bearer string
+	pool   *pgxpool.Pool
 }
 
 func newBenchServer(b *testing.B, level slog.Level) benchServer {
@@ -71,7 +77,7 @@ func newBenchServer(b *testing.B, level slog.Level) benchServer {
 	if err != nil {
 		b.Fatal(err)
 	}
-	bs := benchServer{srv: srv, bearer: "Bearer " + runner}
+	bs := benchServer{srv: srv, bearer: "Bearer " + runner, pool: pool}
 	for _, a := range list {
 		bs.ids = append(bs.ids, a.ID)
 	}
@@ -151,7 +157,9 @@ func benchServices(b *testing.B, pool *pgxpool.Pool, kr *secret.Keyring, acc *ac
 	must(err)
 	snaps, err := snapshot.New(snapshot.Config{DB: pool, Accounts: acc, Apps: ap, TOTP: totp})
 	must(err)
-	leases, err := lease.New(lease.Config{DB: pool, Accounts: acc, Snapshots: snaps, Apps: ap})
+	runs, err := run.New(run.Config{DB: pool})
+	must(err)
+	leases, err := lease.New(lease.Config{DB: pool, Accounts: acc, Snapshots: snaps, Apps: ap, Runs: runs})
 	must(err)
 	dests, err := tagging.New(tagging.ServiceConfig{DB: pool, Keyring: kr, Registry: tagging.NewRegistry()})
 	must(err)
@@ -165,6 +173,113 @@ func benchServices(b *testing.B, pool *pgxpool.Pool, kr *secret.Keyring, acc *ac
 	must(err)
 	flows, err := run.NewFlows(run.FlowsConfig{DB: pool})
 	must(err)
-	return Config{Accounts: acc, Apps: ap, Snapshots: snaps, Leases: leases, Exclusions: tagging.NewExclusions(pool, nil),
+	return Config{Accounts: acc, Apps: ap, Snapshots: snaps, Leases: leases, Runs: runs, Exclusions: tagging.NewExclusions(pool, nil),
 		Destinations: dests, Isolation: iso, Spec: sp, TOTP: totp, Inbox: mail, Deployments: deployments, Flows: flows}
+}
+
+// post serves POST path with body and fails on anything but want; it
+// returns the answer's body.
+func (bs benchServer) post(b *testing.B, path, body string, want int) []byte {
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+	req.Header.Set("Authorization", bs.bearer)
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	bs.srv.ServeHTTP(rec, req)
+	if rec.Code != want {
+		b.Fatalf("POST %s: HTTP %d: %s", path, rec.Code, rec.Body)
+	}
+	return rec.Body.Bytes()
+}
+
+// BenchmarkLeaseCycle measures a lease's acquire and release through the
+// whole server, plain and as a CI job makes them (its run named at
+// acquire; at release the outcome passed, or failed with a message, a test
+// and a link): what recording outcomes costs the server's process
+// (cpu-µs/op) and PostgreSQL (pg-cpu-µs/op), with the same number of round
+// trips (bench/lease measures the whole, on the network).
+func BenchmarkLeaseCycle(b *testing.B) {
+	acquire := `{"environment":"bench","role":"buyer","holder":"bench","ttl_seconds":60}`
+	named := `{"environment":"bench","role":"buyer","holder":"bench","ttl_seconds":60,` +
+		`"run":{"run_id":"9876543210","flow":"checkout","ci_url":"https://ci.example.test/acme/shop/actions/runs/9876543210","version":"v1.42.0"}}`
+	failed := `{"outcome":"failed","message":"expected 3 items in the cart, got 2","test":"cart › adds three items",` +
+		`"links":[{"name":"trace","url":"https://ci.example.test/acme/shop/actions/runs/9876543210/trace.zip"}]}`
+	for _, c := range []struct {
+		name   string
+		bodies [2]string
+	}{{"plain", [2]string{acquire, `{}`}}, {"passed", [2]string{named, `{"outcome":"passed"}`}}, {"failed", [2]string{named, failed}}} {
+		b.Run(c.name, func(b *testing.B) {
+			bs := newBenchServer(b, slog.LevelError)
+			ctx := access.WithCaller(context.Background(), access.Caller{Actor: "bench"})
+			for _, id := range bs.ids {
+				if err := bs.srv.snapshots.Provision(ctx, id); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			defer reportCPU(b)()
+			defer reportBackendCPU(b, bs.pool)()
+			for b.Loop() {
+				var g struct {
+					Lease struct{ ID string } `json:"lease"`
+				}
+				if err := json.Unmarshal(bs.post(b, "/v1/leases", c.bodies[0], http.StatusCreated), &g); err != nil {
+					b.Fatal(err)
+				}
+				bs.post(b, "/v1/leases/"+g.Lease.ID+"/release", c.bodies[1], http.StatusOK)
+			}
+		})
+	}
+}
+
+// reportBackendCPU starts counting the CPU time of the PostgreSQL backends
+// serving the database of pool (from /proc, so PostgreSQL must run on this
+// machine; Linux only); the function it returns reports it per operation
+// as pg-cpu-µs/op, or nothing when it could not be read. With it and
+// cpu-µs/op, a change's cost splits into the server's and PostgreSQL's.
+func reportBackendCPU(b *testing.B, pool *pgxpool.Pool) func() {
+	start, ok := backendCPU(pool)
+	return func() {
+		end, ok2 := backendCPU(pool)
+		if !ok || !ok2 || b.N == 0 {
+			return
+		}
+		var spent time.Duration
+		for pid, t := range end {
+			spent += t - start[pid] // a backend started meanwhile counts whole
+		}
+		b.ReportMetric(float64(spent)/float64(time.Microsecond)/float64(b.N), "pg-cpu-µs/op")
+	}
+}
+
+// backendCPU reads the CPU time of each backend of pool's database, by pid.
+func backendCPU(pool *pgxpool.Pool) (map[int]time.Duration, bool) {
+	rows, err := pool.Query(context.Background(), `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'`)
+	if err != nil {
+		return nil, false
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		return nil, false
+	}
+	out := make(map[int]time.Duration, len(pids))
+	for _, pid := range pids {
+		raw, err := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/stat")
+		if err != nil {
+			return nil, false
+		}
+		// The fields after the command name, which is in parentheses:
+		// utime and stime are the 14th and 15th of the whole line.
+		_, rest, ok := strings.Cut(string(raw), ") ")
+		f := strings.Fields(rest)
+		if !ok || len(f) < 13 {
+			return nil, false
+		}
+		utime, err1 := strconv.ParseInt(f[11], 10, 64)
+		stime, err2 := strconv.ParseInt(f[12], 10, 64)
+		if err1 != nil || err2 != nil {
+			return nil, false
+		}
+		out[int(pid)] = time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ is 100
+	}
+	return out, true
 }

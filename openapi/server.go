@@ -55,6 +55,9 @@ type Config struct {
 	Snapshots *snapshot.Service
 	// Leases hands accounts to test runs. Required.
 	Leases *lease.Service
+	// Runs lists the leases' runs and counts their outcomes (the one
+	// Leases observes into). Required.
+	Runs *run.Service
 	// Exclusions reads the exclusion lists. Required.
 	Exclusions *tagging.Exclusions
 	// Destinations attaches, tests and syncs analytics destinations. Required.
@@ -122,6 +125,8 @@ func (c Config) Validate() error {
 		return errors.New("openapi: Config.Snapshots is required")
 	case c.Leases == nil:
 		return errors.New("openapi: Config.Leases is required")
+	case c.Runs == nil:
+		return errors.New("openapi: Config.Runs is required")
 	case c.Exclusions == nil:
 		return errors.New("openapi: Config.Exclusions is required")
 	case c.Destinations == nil:
@@ -156,6 +161,7 @@ type Server struct {
 	apps       *apps.Service
 	snapshots  *snapshot.Service
 	leases     *lease.Service
+	runs       *run.Service
 	exclusions *tagging.Exclusions
 	// destinations are the analytics destinations and their sync runs.
 	destinations *tagging.Service
@@ -201,9 +207,9 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{accounts: cfg.Accounts, apps: cfg.Apps, snapshots: cfg.Snapshots, leases: cfg.Leases, exclusions: cfg.Exclusions, destinations: cfg.Destinations, isolation: cfg.Isolation, spec: cfg.Spec, totp: cfg.TOTP, tokens: cfg.Tokens, audit: cfg.Audit, inbox: cfg.Inbox, inboundMax: cfg.InboundMaxBytes, artifacts: cfg.Artifacts, db: cfg.DB,
+	s := &Server{accounts: cfg.Accounts, apps: cfg.Apps, snapshots: cfg.Snapshots, leases: cfg.Leases, runs: cfg.Runs, exclusions: cfg.Exclusions, destinations: cfg.Destinations, isolation: cfg.Isolation, spec: cfg.Spec, totp: cfg.TOTP, tokens: cfg.Tokens, audit: cfg.Audit, inbox: cfg.Inbox, inboundMax: cfg.InboundMaxBytes, artifacts: cfg.Artifacts, db: cfg.DB,
 		logger: cfg.Logger, registry: cfg.Registry, gateway: g, requestTimeout: cfg.RequestTimeout, applyTimeout: cfg.ApplyTimeout, errors: cfg.Errors}
-	s.metrics = newMetrics(cfg.Registry, cfg.Accounts, cfg.Destinations, cfg.Exclusions, cfg.Isolation)
+	s.metrics = newMetrics(cfg.Registry, cfg.Accounts, cfg.Destinations, cfg.Exclusions, cfg.Isolation, cfg.Runs)
 	s.deployments, s.flows = cfg.Deployments, cfg.Flows
 	cfg.Registry.MustRegister(&deploymentsCollector{deployments: cfg.Deployments}, &flowsCollector{flows: cfg.Flows})
 	e := echo.New()

@@ -72,8 +72,12 @@ const leaseTTL = 30
 type leaseCycle struct {
 	endpoint
 	request []byte // the POST /v1/leases body
-	app     string // the app whose ref use gets
-	use     func(ctx context.Context, ref int64) error
+	// releaseOf is the POST /v1/leases/{id}/release body of the n-th cycle
+	// (from 0).
+	releaseOf func(n int) []byte
+	cycles    int
+	app       string // the app whose ref use gets
+	use       func(ctx context.Context, ref int64) error
 }
 
 // newLeaseCycle returns worker i's cycle on the role of env.
@@ -82,8 +86,40 @@ func newLeaseCycle(e endpoint, env, app string, i int, use func(context.Context,
 		"environment": env, "role": benchRole, "holder": "bench-worker-" + strconv.Itoa(i),
 		"ttl_seconds": leaseTTL, "wait_seconds": 0,
 	})
-	return &leaseCycle{endpoint: e, request: body, app: app, use: use}
+	plain := []byte("{}")
+	return &leaseCycle{endpoint: e, request: body, releaseOf: func(int) []byte { return plain }, app: app, use: use}
 }
+
+// newOutcomeCycle returns worker i's cycle on the role of env as a CI job
+// runs it through understudy lease -- COMMAND (issue 17: what recording
+// outcomes costs a cycle): its lease names its run at acquire (run id,
+// flow, job URL, version), and its release records the command's outcome:
+// passed, but for one cycle in failEvery, which fails with a message, the
+// test's name and a link to its trace.
+func newOutcomeCycle(e endpoint, env string, i int) *leaseCycle {
+	c := newLeaseCycle(e, env, "", i, nil)
+	c.request, _ = json.Marshal(map[string]any{ // a map of plain values always marshals
+		"environment": env, "role": benchRole, "holder": "bench-worker-" + strconv.Itoa(i),
+		"ttl_seconds": leaseTTL, "wait_seconds": 0,
+		"run": map[string]string{"run_id": "9876543210", "flow": "checkout", "ci_url": "https://ci.example.test/acme/shop/actions/runs/9876543210",
+			"version": "v1.42.0"},
+	})
+	passed := []byte(`{"outcome":"passed"}`)
+	failed, _ := json.Marshal(map[string]any{
+		"outcome": "failed", "message": "expected 3 items in the cart, got 2", "test": "cart › adds three items",
+		"links": []map[string]string{{"name": "trace", "url": "https://ci.example.test/acme/shop/actions/runs/9876543210/trace.zip"}},
+	})
+	c.releaseOf = func(n int) []byte {
+		if n%failEvery == failEvery-1 {
+			return failed
+		}
+		return passed
+	}
+	return c
+}
+
+// failEvery is how often a cycle of newOutcomeCycle fails: one in 10.
+const failEvery = 10
 
 // Do runs one cycle. A lease is released even when using it failed.
 func (c *leaseCycle) Do(ctx context.Context, steps *phase.Steps) error {
@@ -102,8 +138,9 @@ func (c *leaseCycle) Do(ctx context.Context, steps *phase.Steps) error {
 		})
 	}
 	err := steps.Time("release", func() error {
-		return c.post(ctx, "/v1/leases/"+g.Lease.ID+"/release", []byte("{}"), http.StatusOK, nil)
+		return c.post(ctx, "/v1/leases/"+g.Lease.ID+"/release", c.releaseOf(c.cycles), http.StatusOK, nil)
 	})
+	c.cycles++
 	if useErr != nil {
 		return useErr
 	}

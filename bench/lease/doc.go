@@ -5,6 +5,10 @@
 //     hardware sets, in transactions per second;
 //   - (b) lease acquire + release cycles through the REST API, with the
 //     fake provider (an app that does nothing);
+//   - (b') the same cycles as a CI job runs them through understudy
+//     lease -- COMMAND (issue 17): each lease names its run at acquire,
+//     and its release records the outcome: passed, and one cycle in 10
+//     failed with a message, the test's name and a link;
 //   - (c) the same with chirp, the example app, through the postgres
 //     provider; then, on accounts that are not leased, the reset alone
 //     (POST /v1/accounts/{id}/reset);
@@ -14,13 +18,17 @@
 //
 // # Targets
 //
-// Issue 20's three ratios, each of two figures of the same run, printed
-// at the end of the text report as RATIO lines (phase.WriteRatios):
+// Issue 20's three ratios and issue 17's, each of two figures of the same
+// run, printed at the end of the text report as RATIO lines
+// (phase.WriteRatios):
 //
 //   - lease_cycles_vs_pgbench: (b) cycles/s over (a)'s TPS, at least 0.33;
 //   - chirp_reset_p50_vs_raw: (c) reset alone p50 over (d)'s, at most 1.6;
 //   - chirp_acquire_p50_vs_raw: (c) acquire p50 (a lease's reset plus its
-//     bookkeeping) over (d)'s, at most 2.0.
+//     bookkeeping) over (d)'s, at most 2.0;
+//   - lease_outcome_cycle_cost: (b) cycles/s over (b')'s, at most 1.10: a
+//     cycle that names its run and records an outcome costs at most 10%
+//     more than one that does not.
 //
 // and issue 3's (b) cycle p99 under 20 ms, printed as a check line only.
 // For a quick run (as go run ./bench/all makes by default), shorten the
@@ -39,9 +47,9 @@
 //	TEST_DATABASE_URL='postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable' go run ./bench/lease
 //
 // Flags: -workers 8, -duration 10s, -warmup 2s, -rounds 1 (with N, the
-// phases take turns in N slices of -duration/N each: (a), (b), (c), (c),
-// (d), then again, so that other work on a shared machine weighs on both
-// sides of each ratio alike), -bin bin/understudy,
+// phases take turns in N slices of -duration/N each: (a), (b), (b'), (c),
+// (c), (d), then again, so that other work on a shared machine weighs on
+// both sides of each ratio alike), -bin bin/understudy,
 // -pgbench (default: on PATH, else /usr/lib/postgresql/*/bin/pgbench),
 // -peer-follows (chirp users follow one another instead of fixture users:
 // reproduces a deadlock of concurrent resets), -o text|json.
@@ -68,7 +76,10 @@
 //  5. phase (a): pgbench -i, then pgbench -N for the warm-up and for the
 //     duration (whole seconds), on pgbench's database;
 //  6. phase fake-lease (b): each worker loops POST /v1/leases (runner
-//     token, wait_seconds 0) then POST /v1/leases/{id}/release;
+//     token, wait_seconds 0) then POST /v1/leases/{id}/release; phase
+//     fake-outcome (b'): the same, the lease request naming a run and the
+//     release sending an outcome (one in 10 a failure with a message), on
+//     the same accounts;
 //  7. phase chirp-lease (c): the same on bench-chirp, and between acquire
 //     and release the worker uses the account as a test would, on its own
 //     rows: a post (which adds to its score) and a cart item, through
@@ -81,8 +92,8 @@
 //     the server), on a pgxpool of one connection per worker.
 //
 // Before each phase (each slice, with -rounds), the tables of Understudy's
-// database that every cycle rewrites (accounts, leases, account_resets)
-// are vacuumed, as pgbench vacuums its own before each run, and so are
+// database that every cycle rewrites (accounts, leases, account_resets,
+// runs) are vacuumed, as pgbench vacuums its own before each run, and so are
 // chirp's before each chirp phase. Each phase runs its warm-up (not
 // recorded), then the duration. A
 // request's steps (acquire, use, release; use, reset; use, restore) are

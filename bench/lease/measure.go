@@ -83,8 +83,8 @@ func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, e
 	return rep, err
 }
 
-// measure creates the fixture, then runs (a), (b), (c) and (d) one after
-// the other.
+// measure creates the fixture, then runs (a), (b), (b'), (c) and (d) one
+// after the other.
 func (r *stackRun) measure(ctx context.Context, chirpURL string) (Report, error) {
 	cfg := r.cfg
 	rep := Report{Workers: cfg.Workers, WarmupSeconds: cfg.Warmup.Seconds(), DurationSeconds: cfg.Duration.Seconds(), Rounds: cfg.Rounds}
@@ -107,6 +107,9 @@ func (r *stackRun) measure(ctx context.Context, chirpURL string) (Report, error)
 	}{
 		{phaseFake, false, func(i int) phase.Client {
 			return newLeaseCycle(newEndpoint(r.server.BaseURL, r.tokens.Runner.Secret), fakeEnvironment, fakeApp, i, nil)
+		}},
+		{phaseOutcome, false, func(i int) phase.Client {
+			return newOutcomeCycle(newEndpoint(r.server.BaseURL, r.tokens.Runner.Secret), fakeEnvironment, i)
 		}},
 		{phaseChirp, true, func(i int) phase.Client {
 			return newLeaseCycle(newEndpoint(r.server.BaseURL, r.tokens.Runner.Secret), chirpEnvironment, chirpApp, i, use)
@@ -235,7 +238,8 @@ func mergeMeasured(name string, parts []Measured) Measured {
 // vacuumUnderstudy vacuums the tables of Understudy's database that every
 // lease and reset rewrites (a cycle updates its account's row twice and
 // its lease's row twice; the status is indexed, so none of these updates
-// is HOT), as pgbench vacuums its own tables before each of its runs: the
+// is HOT; a cycle of (b') writes its run twice), as pgbench vacuums its
+// own tables before each of its runs: the
 // server's PostgreSQL may run without autovacuum (the test server does),
 // and each phase then starts, as (a) does, from tables without the dead
 // rows of the phases before it.
@@ -245,7 +249,7 @@ func vacuumUnderstudy(ctx context.Context, dbURL string) error {
 		return fmt.Errorf("connecting to Understudy's database: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "VACUUM (ANALYZE) accounts, leases, account_resets"); err != nil {
+	if _, err := conn.Exec(ctx, "VACUUM (ANALYZE) accounts, leases, account_resets, runs"); err != nil {
 		return fmt.Errorf("vacuuming Understudy's tables: %w", err)
 	}
 	return nil

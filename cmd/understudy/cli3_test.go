@@ -432,6 +432,11 @@ func TestCLILeaseRunPassesOnTheSignal(t *testing.T) {
 	if n := openLeases(t, s); n != 0 {
 		t.Errorf("%d open leases after the interrupted command, want 0", n)
 	}
+	// The run was stopped, not failed by its test: errored, saying why.
+	r := decode[openapi.Run](t, s, "runs", "show", leaseIDOf(t, cliResult{Stderr: errb.String()}))
+	if r.Outcome == nil || *r.Outcome != openapi.RunOutcomeErrored || r.Message != "interrupted by SIGINT: sh exited with status 3" {
+		t.Errorf("the interrupted run: %v %q", r.Outcome, r.Message)
+	}
 }
 
 func TestSignalOf(t *testing.T) {

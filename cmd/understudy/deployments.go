@@ -17,15 +17,6 @@ func (a *cli) deploymentsCommand() *cobra.Command {
 	return cmd
 }
 
-// timeFlag reads v, the RFC 3339 time of flag name.
-func timeFlag(name, v string) (*time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, v)
-	if err != nil {
-		return nil, usageErrorf("--%s must be an RFC 3339 time such as 2025-06-02T12:00:00Z, got %q", name, v)
-	}
-	return &t, nil
-}
-
 func (a *cli) deploymentRecordCommand() *cobra.Command {
 	var env, version, url, at string
 	record := &cobra.Command{
@@ -42,7 +33,7 @@ func (a *cli) deploymentRecordCommand() *cobra.Command {
 			}
 			var err error
 			if cmd.Flags().Changed("time") {
-				if body.DeployedAt, err = timeFlag("time", at); err != nil {
+				if body.DeployedAt, err = timeFlag("time", at, a.now()); err != nil {
 					return err
 				}
 			}
@@ -80,12 +71,12 @@ func (a *cli) deploymentListCommand() *cobra.Command {
 			}
 			var err error
 			if set("since") {
-				if p.Since, err = timeFlag("since", since); err != nil {
+				if p.Since, err = timeFlag("since", since, a.now()); err != nil {
 					return err
 				}
 			}
 			if set("until") {
-				if p.Until, err = timeFlag("until", until); err != nil {
+				if p.Until, err = timeFlag("until", until, a.now()); err != nil {
 					return err
 				}
 			}

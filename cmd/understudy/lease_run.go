@@ -23,6 +23,7 @@ import (
 // an account. The lease lives exactly as long as the command.
 func (a *cli) leaseRunCommand() *cobra.Command {
 	var f leaseFlags
+	var rf runFlags
 	cmd := &cobra.Command{
 		Use:   "lease --environment E --role R [flags] -- COMMAND [ARGS...]",
 		Short: "Run a command with a leased account, renewing the lease while it runs and releasing it after",
@@ -34,6 +35,12 @@ UNDERSTUDY_REF_WEB_SHOP for app web-shop, and TRACEPARENT, the lease's W3C trace
 context, for COMMAND's requests to the app and its own tracing),
 renews the lease every --ttl/3 while it runs and releases it when it exits, also
 on SIGINT or SIGTERM (passed on to COMMAND first).
+
+The lease names its run (--run-id, --flow, --ci-url, --version, each defaulting
+from GitHub Actions' or GitLab CI's variables), and its release records the
+run's outcome: passed when COMMAND exits 0, failed when it exits with another
+status (or is killed by a signal other than SIGINT and SIGTERM), errored when
+it cannot start or is stopped by SIGINT or SIGTERM; the message says which.
 
 Exits with COMMAND's exit code (128+N when signal N killed it); 1 when it could
 not start; when no lease was granted, with the usual codes (5: every account is
@@ -47,6 +54,7 @@ leased).`,
 			if err != nil {
 				return err
 			}
+			req.Run = rf.naming(a.getenv)
 			c, err := a.leaseClient(f.wait)
 			if err != nil {
 				return err
@@ -62,12 +70,14 @@ leased).`,
 		},
 	}
 	f.register(cmd, 2*time.Minute)
+	rf.register(cmd)
 	return cmd
 }
 
 // runLeased runs argv with the grant's account, renewing the lease every
-// ttl/3 until the command exits, then releases the lease. ctx is
-// cancelled by SIGINT or SIGTERM (main's signal.NotifyContext).
+// ttl/3 until the command exits, then releases the lease with the run's
+// outcome (commandOutcome). ctx is cancelled by SIGINT or SIGTERM (main's
+// signal.NotifyContext).
 func (a *cli) runLeased(ctx context.Context, c *openapi.ClientWithResponses, g openapi.LeaseGrant, ttl time.Duration, argv []string) error {
 	// The command's standard error and our reports share a writer; when it
 	// is not a file, writes are serialised.
@@ -93,11 +103,18 @@ func (a *cli) runLeased(ctx context.Context, c *openapi.ClientWithResponses, g o
 	// ctx may be cancelled by now: the release gets a short context of its own.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
-	resp, err := c.ReleaseLeaseWithResponse(rctx, g.Lease.Id, openapi.LeaseRelease{})
+	outcome, message := commandOutcome(ctx, argv[0], runErr)
+	release := openapi.LeaseRelease{Outcome: &outcome}
+	if message != "" {
+		release.Message = &message
+	}
+	resp, err := c.ReleaseLeaseWithResponse(rctx, g.Lease.Id, release)
 	if err := check(resp, err); err != nil {
 		// Not fatal: the exit code stays the command's, and the lease
 		// expires at its time anyway.
 		fmt.Fprintf(stderr, "understudy: releasing lease %s: %v\n", g.Lease.Id, err)
+	} else {
+		fmt.Fprintf(stderr, "understudy: lease %s released; run %s\n", g.Lease.Id, outcome)
 	}
 	return commandResult(argv[0], runErr)
 }

@@ -130,7 +130,7 @@ func (a *cli) rootCommand() *cobra.Command {
 	})
 	root.AddCommand(a.serveCommand(), a.migrateCommand(), a.tokensCommand(), a.environmentsCommand(),
 		a.rolesCommand(), a.accountsCommand(), a.auditCommand(), a.devPostgresCommand(), a.demoCommand(),
-		a.appsCommand(), a.destinationsCommand(), a.syncCommand(), a.snapshotsCommand(), a.leasesCommand(), a.leaseRunCommand(), a.totpCommand(), a.inboxCommand(), a.artifactsCommand(), a.exclusionsCommand(),
+		a.appsCommand(), a.destinationsCommand(), a.syncCommand(), a.snapshotsCommand(), a.leasesCommand(), a.leaseRunCommand(), a.runsCommand(), a.totpCommand(), a.inboxCommand(), a.artifactsCommand(), a.exclusionsCommand(),
 		a.isolationCommand(), specCommand(a.fmtCommand()), specCommand(a.validateCommand()), specCommand(a.planCommand()),
 		specCommand(a.applyCommand()), specCommand(a.destroyCommand()), specCommand(a.showCommand()), a.workspacesCommand())
 	root.AddCommand(a.deploymentsCommand())

@@ -247,7 +247,7 @@ const spanFlushTimeout = 5 * time.Second
 // whose forwarding headers are believed (TrustedProxies).
 func (m *Main) handler(svc services) (http.Handler, error) {
 	tokens, exclusions, audit := access.NewCachedTokens(m.pool, m.Config.TokenCacheTTL), tagging.NewExclusions(m.pool, m.Logger), access.NewAudit(m.pool)
-	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Apps: svc.apps, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: exclusions, Destinations: svc.destinations, Isolation: svc.isolation, Spec: svc.spec, TOTP: svc.totp, Tokens: tokens, Audit: audit,
+	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Apps: svc.apps, Snapshots: svc.snapshots, Leases: svc.leases, Runs: svc.runs, Exclusions: exclusions, Destinations: svc.destinations, Isolation: svc.isolation, Spec: svc.spec, TOTP: svc.totp, Tokens: tokens, Audit: audit,
 		Inbox: svc.inbox, InboundMaxBytes: m.Config.SMTPMaxBytes, Artifacts: svc.artifacts,
 		Deployments: svc.deployments, Flows: svc.flows,
 		DB: m.pool, Logger: m.Logger, Registry: prometheus.NewRegistry(), RequestTimeout: m.Config.RequestTimeout, Errors: m.errors})
@@ -277,6 +277,8 @@ type services struct {
 	apps      *apps.Service
 	snapshots *snapshot.Service
 	leases    *lease.Service
+	// runs lists the leases' runs and counts the outcomes they record.
+	runs *runpkg.Service
 	// destinations publishes exclusion lists to analytics destinations.
 	destinations *tagging.Service
 	// isolation decides visibility and signs the isolation lists.
@@ -322,8 +324,11 @@ func (m *Main) services(keyring *secret.Keyring) (services, error) {
 	if err != nil {
 		return svc, err
 	}
+	if svc.runs, err = runpkg.New(runpkg.Config{DB: m.pool}); err != nil {
+		return svc, err
+	}
 	svc.leases, err = lease.New(lease.Config{DB: m.pool, Accounts: svc.accounts, Snapshots: svc.snapshots, Apps: svc.apps, Logger: m.Logger, AppTimeout: m.Config.AppTimeout,
-		Tracing: m.tracing})
+		Runs: svc.runs, Tracing: m.tracing})
 	if err != nil {
 		return svc, err
 	}

@@ -1,5 +1,5 @@
 // Package domaintest builds the domain services (accounts, snapshot,
-// lease) on a test database, wired as the server wires them, with one
+// lease, run) on a test database, wired as the server wires them, with one
 // shared fake app that the test can act as (change a user's state, go down,
 // go slow). Tests of several packages share it, so the wiring is written
 // once.
@@ -20,6 +20,7 @@ import (
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/providers"
 	"github.com/understudy-dev/understudy/providers/fake"
+	"github.com/understudy-dev/understudy/run"
 	"github.com/understudy-dev/understudy/secret"
 	"github.com/understudy-dev/understudy/snapshot"
 )
@@ -37,6 +38,8 @@ type Stack struct {
 	Apps      *apps.Service
 	Snapshots *snapshot.Service
 	Leases    *lease.Service
+	// Runs reads the runs and counts the outcomes the leases record.
+	Runs *run.Service
 	// TOTP keeps the accounts' authenticator secrets; provisioning stores
 	// the ones the app hands back (App.SetTOTPURI).
 	TOTP *inbox.TOTP
@@ -90,7 +93,10 @@ func NewAt(t testing.TB, db pgdb.DB, pool int, now func() time.Time) Stack {
 	if s.Snapshots, err = snapshot.New(snapshot.Config{DB: db, Accounts: s.Accounts, Apps: s.Apps, AppTimeout: 2 * time.Second, TOTP: s.TOTP, Now: now}); err != nil {
 		t.Fatal(err)
 	}
-	if s.Leases, err = lease.New(lease.Config{DB: db, Accounts: s.Accounts, Snapshots: s.Snapshots, Apps: s.Apps, AppTimeout: 2 * time.Second, Now: now}); err != nil {
+	if s.Runs, err = run.New(run.Config{DB: db}); err != nil {
+		t.Fatal(err)
+	}
+	if s.Leases, err = lease.New(lease.Config{DB: db, Accounts: s.Accounts, Snapshots: s.Snapshots, Apps: s.Apps, AppTimeout: 2 * time.Second, Now: now, Runs: s.Runs}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Accounts.CreateEnvironment(s.Ctx, accounts.Environment{Name: "production", EmailDomains: []string{"qa.example.test"}}); err != nil {

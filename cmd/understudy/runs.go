@@ -1,0 +1,194 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/understudy-dev/understudy/openapi"
+)
+
+// runsCommand is `understudy runs`: what each lease was used for and how
+// it ended.
+func (a *cli) runsCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "runs", Short: "List the runs (every lease is one) and how each ended"}
+	cmd.AddCommand(a.runsListCommand(), a.runsShowCommand())
+	return cmd
+}
+
+// runListFlags are the filters of runs list.
+type runListFlags struct {
+	environment, role, flow, outcome, since, until, after string
+	limit                                                 int
+}
+
+func (a *cli) runsListCommand() *cobra.Command {
+	var f runListFlags
+	list := &cobra.Command{
+		Use:   "list [flags]",
+		Short: "List runs newest first, a page of --limit at a time",
+		Long: `Lists the runs newest first (by when their lease was acquired): every lease is
+a run, so a lease that never named a run nor recorded an outcome is listed too,
+with "-" for what it did not say. When more runs follow, the command says which
+--after shows the next page (with -o json, the answer's "next").
+
+--since and --until take an RFC 3339 time (2025-01-31T08:00:00Z) or a duration
+before now (24h, 30m).`,
+		Args: args(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := f.params(cmd, a.now())
+			if err != nil {
+				return err
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.ListRunsWithResponse(cmd.Context(), &p)
+			return showReply(a, resp, err, func(w io.Writer, l openapi.RunList) {
+				runsTable(w, l.Items...)
+				if l.Next != nil {
+					fmt.Fprintf(a.stderr, "more runs follow: --after %s\n", *l.Next)
+				}
+			})
+		},
+	}
+	fs := list.Flags()
+	fs.StringVar(&f.environment, "environment", "", "only runs in this environment")
+	fs.StringVar(&f.role, "role", "", "only runs of this role")
+	fs.StringVar(&f.flow, "flow", "", "only runs of this flow")
+	fs.StringVar(&f.outcome, "outcome", "", "only runs with this outcome: passed, failed, errored or abandoned")
+	fs.StringVar(&f.since, "since", "", "only runs whose lease was acquired at or after this time (RFC 3339, or a duration before now: 24h)")
+	fs.StringVar(&f.until, "until", "", "only runs whose lease was acquired before this time (RFC 3339, or a duration before now)")
+	fs.StringVar(&f.after, "after", "", "show the page after this one (as the previous page said)")
+	fs.IntVar(&f.limit, "limit", 50, "show at most this many runs (1-200)")
+	return list
+}
+
+// params returns the query for the flags that were set; now is the time
+// a duration of --since or --until counts back from.
+func (f *runListFlags) params(cmd *cobra.Command, now time.Time) (openapi.ListRunsParams, error) {
+	var p openapi.ListRunsParams
+	set := cmd.Flags().Changed
+	for _, s := range []struct {
+		flag string
+		val  string
+		dst  **string
+	}{{"environment", f.environment, &p.Environment}, {"role", f.role, &p.Role}, {"flow", f.flow, &p.Flow}, {"after", f.after, &p.After}} {
+		if set(s.flag) {
+			*s.dst = new(s.val)
+		}
+	}
+	if set("outcome") {
+		p.Outcome = new(openapi.RunOutcome(f.outcome))
+	}
+	if set("limit") {
+		p.Limit = new(f.limit)
+	}
+	var err error
+	if p.Since, err = timeFlag("since", f.since, now); err != nil {
+		return p, err
+	}
+	p.Until, err = timeFlag("until", f.until, now)
+	return p, err
+}
+
+// timeFlag reads a --since or --until: "" is none, else an RFC 3339 time
+// or a duration before now.
+func timeFlag(name, v string, now time.Time) (*time.Time, error) {
+	if v == "" {
+		return nil, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return &t, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+		return new(now.Add(-d)), nil
+	}
+	return nil, usageErrorf("--%s must be an RFC 3339 time (2025-01-31T08:00:00Z) or a duration before now (24h), got %q", name, v)
+}
+
+func (a *cli) runsShowCommand() *cobra.Command {
+	return &cobra.Command{
+		Use: "show LEASE_ID", Short: "Show the run of a lease: what it named, how it ended, its message and links", Args: args("lease_id"),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			resp, err := c.GetRunWithResponse(cmd.Context(), argv[0])
+			return showReply(a, resp, err, runDetails)
+		},
+	}
+}
+
+func runsTable(w io.Writer, list ...openapi.Run) {
+	row(w, "LEASE", "ENVIRONMENT", "ROLE", "FLOW", "OUTCOME", "STATUS", "ACQUIRED", "DURATION", "VERSION")
+	for _, r := range list {
+		row(w, r.LeaseId, r.Environment, r.Role, orDash(r.Flow), orDashOutcome(r.Outcome), r.LeaseStatus, r.AcquiredAt.UTC().Format(time.RFC3339),
+			durationOf(r.DurationSeconds), orDash(r.Version))
+	}
+}
+
+// runDetails prints one run as label and value lines; the message keeps
+// its lines, each indented under the label.
+func runDetails(w io.Writer, r openapi.Run) {
+	ended, outcomeAt := "-", "-"
+	if r.EndedAt != nil {
+		ended = r.EndedAt.UTC().Format(time.RFC3339)
+	}
+	if r.OutcomeAt != nil {
+		outcomeAt = r.OutcomeAt.UTC().Format(time.RFC3339)
+	}
+	for _, kv := range [][2]string{
+		{"Lease", r.LeaseId},
+		{"Account", r.AccountId},
+		{"Environment", r.Environment},
+		{"Role", r.Role},
+		{"Holder", r.Holder},
+		{"Lease status", string(r.LeaseStatus)},
+		{"Acquired", r.AcquiredAt.UTC().Format(time.RFC3339)},
+		{"Ended", ended},
+		{"Run id", orDash(r.RunId)},
+		{"Flow", orDash(r.Flow)},
+		{"CI job", orDash(r.CiUrl)},
+		{"Version", orDash(r.Version)},
+		{"Outcome", orDashOutcome(r.Outcome)},
+		{"Outcome at", outcomeAt},
+		{"Duration", durationOf(r.DurationSeconds)},
+		{"Test", orDash(r.Test)},
+	} {
+		row(w, kv[0], kv[1])
+	}
+	lines := strings.Split(strings.TrimRight(r.Message, "\n"), "\n")
+	row(w, "Message", orDash(lines[0]))
+	for _, l := range lines[1:] {
+		row(w, "", l)
+	}
+	for _, l := range r.Links {
+		row(w, "Link "+l.Name, l.Url)
+	}
+}
+
+func orDashOutcome(o *openapi.RunOutcome) string {
+	if o == nil {
+		return "-"
+	}
+	return string(*o)
+}
+
+// durationOf shows seconds as a duration rounded to the second (to the
+// millisecond under a second), or "-".
+func durationOf(secs *float64) string {
+	if secs == nil {
+		return "-"
+	}
+	d := time.Duration(*secs * float64(time.Second))
+	if d < time.Second {
+		return d.Round(time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}

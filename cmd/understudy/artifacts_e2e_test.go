@@ -241,7 +241,9 @@ func TestAnArtifactIsAtMostTenMiB(t *testing.T) {
 	}
 	b, _ = io.ReadAll(r2.Body)
 	r2.Body.Close()
-	problemOf(t, r2.StatusCode, b, http.StatusRequestEntityTooLarge, "too_large")
+	if p := problemOf(t, r2.StatusCode, b, http.StatusRequestEntityTooLarge, "too_large"); !strings.Contains(p.Detail, "10485760") {
+		t.Errorf("the refusal of a chunked body says %q, want the route's limit", p.Detail)
+	}
 	list, _ := s.client(t, s.Reader).ListArtifactsWithResponse(context.Background(), x.lease1)
 	if list.JSON200 == nil || len(list.JSON200.Items) != 1 || list.JSON200.Items[0].Size != runpkg.MaxArtifactBytes {
 		t.Fatalf("listed %s", list.Body)
@@ -249,7 +251,9 @@ func TestAnArtifactIsAtMostTenMiB(t *testing.T) {
 	// Every other route keeps its own limit: 1 MiB for a JSON body.
 	resp, b = s.raw(t, s.Runner, http.MethodPost, "/v1/leases/"+x.lease1+"/renew", "application/json",
 		strings.NewReader(`{"ttl_seconds": 600, "x": "`+strings.Repeat("a", 2<<20)+`"}`))
-	problemOf(t, resp.StatusCode, b, http.StatusRequestEntityTooLarge, "too_large")
+	if p := problemOf(t, resp.StatusCode, b, http.StatusRequestEntityTooLarge, "too_large"); !strings.Contains(p.Detail, "1048576") {
+		t.Errorf("the refusal of a JSON body says %q, want 1 MiB", p.Detail)
+	}
 }
 
 func TestArtifactsAreAcceptedAfterTheLeaseIsReleased(t *testing.T) {

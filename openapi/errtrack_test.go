@@ -33,7 +33,7 @@ func TestUnexpectedErrorsAreReported(t *testing.T) {
 	t.Cleanup(rep.Close)
 	token := access.TokenPrefix + rand.Text() + rand.Text()
 	s := &Server{logger: slog.New(slog.NewTextHandler(io.Discard, nil)), errors: rep,
-		metrics: newMetrics(prometheus.NewRegistry(), nil, nil, nil, nil)}
+		metrics: newMetrics(prometheus.NewRegistry(), nil, nil, nil, nil, nil)}
 	e := echo.New()
 	e.HTTPErrorHandler = s.handleError
 	e.Pre(requestID)

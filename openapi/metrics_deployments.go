@@ -38,16 +38,19 @@ var (
 		"The cadence a flow should pass at: alerts compare its last success with it.", []string{"environment", "flow"}, nil)
 	flowDeclaredDesc = prometheus.NewDesc("understudy_flow_declared_timestamp_seconds",
 		"When a flow was declared (created): a flow that has never passed is late once its cadence has gone by since.", []string{"environment", "flow"}, nil)
+	flowLastSuccessDesc = prometheus.NewDesc("understudy_flow_last_success_timestamp_seconds",
+		"When the last passed run of a flow recorded its outcome; no series for a flow that has never passed.", []string{"environment", "flow"}, nil)
 )
 
-// flowsCollector reports every flow's cadence and when it was declared,
-// read from the database at scrape time. When the database does not
+// flowsCollector reports every flow's cadence, when it was declared and
+// when it last passed, read from the database at scrape time. When the database does not
 // answer, the metrics are left out of that scrape.
 type flowsCollector struct{ flows *run.Flows }
 
 func (c *flowsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- flowCadenceDesc
 	ch <- flowDeclaredDesc
+	ch <- flowLastSuccessDesc
 }
 
 func (c *flowsCollector) Collect(ch chan<- prometheus.Metric) {
@@ -61,5 +64,13 @@ func (c *flowsCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, f := range flows {
 		ch <- prometheus.MustNewConstMetric(flowCadenceDesc, prometheus.GaugeValue, float64(f.EverySeconds), f.Environment, f.Name)
 		ch <- prometheus.MustNewConstMetric(flowDeclaredDesc, prometheus.GaugeValue, float64(f.CreatedAt.UnixNano())/1e9, f.Environment, f.Name)
+	}
+	passed, err := c.flows.LastPassed(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(flowLastSuccessDesc, err)
+		return
+	}
+	for _, p := range passed {
+		ch <- prometheus.MustNewConstMetric(flowLastSuccessDesc, prometheus.GaugeValue, float64(p.At.UnixNano())/1e9, p.Environment, p.Flow)
 	}
 }

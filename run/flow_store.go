@@ -85,3 +85,34 @@ func deleteFlow(ctx context.Context, tx pgx.Tx, envID, name string) (Flow, bool,
 func roleExists(ctx context.Context, tx pgx.Tx, envID, role string) (bool, error) {
 	return pgdb.QueryOne(ctx, tx, pgdb.Scalar[bool], "", roleExistsSQL, envID, role)
 }
+
+// lastPassedSQL reads, for every flow that has passed, when its last
+// passed run recorded that outcome: the newest passed run of the flow's
+// name among the leases of the flow's environment, found through
+// runs_flow_passed from the newest down (a flow's name is rarely another
+// environment's too, so the first row is nearly always the one).
+const lastPassedSQL = `SELECT e.name, f.name, p.outcome_at` + ` FROM flows f JOIN ` + accounts.EnvironmentDirectory + ` e ON e.id = f.environment_id
+CROSS JOIN LATERAL (
+    SELECT x.outcome_at FROM runs x
+    JOIN ` + LeaseView + ` l ON l.id = x.lease_id
+    JOIN ` + accounts.RoleDirectory + ` rd ON rd.id = l.role_id
+    WHERE x.flow = f.name AND x.outcome = 'passed' AND rd.environment_id = f.environment_id
+    ORDER BY x.outcome_at DESC LIMIT 1
+) p
+ORDER BY e.name, f.name`
+
+// FlowSuccess is when a flow's last passed run recorded its outcome.
+type FlowSuccess struct {
+	Environment, Flow string
+	At                time.Time
+}
+
+// LastPassed returns, for every declared flow that has passed at least
+// once, when its last passed run recorded that outcome, by environment
+// and name. A run counts for the flow of its name in its lease's
+// environment.
+func (f *Flows) LastPassed(ctx context.Context) ([]FlowSuccess, error) {
+	return pgdb.QueryAll(ctx, f.db, func(row pgx.Row, s *FlowSuccess) error {
+		return row.Scan(&s.Environment, &s.Flow, &s.At)
+	}, lastPassedSQL)
+}

@@ -24,6 +24,7 @@ import (
 func (a *cli) leaseRunCommand() *cobra.Command {
 	var f leaseFlags
 	var rf runFlags
+	var artifacts string
 	cmd := &cobra.Command{
 		Use:   "lease --environment E --role R [flags] -- COMMAND [ARGS...]",
 		Short: "Run a command with a leased account, renewing the lease while it runs and releasing it after",
@@ -41,6 +42,12 @@ from GitHub Actions' or GitLab CI's variables), and its release records the
 run's outcome: passed when COMMAND exits 0, failed when it exits with another
 status (or is killed by a signal other than SIGINT and SIGTERM), errored when
 it cannot start or is stopped by SIGINT or SIGTERM; the message says which.
+
+With --artifacts DIR, COMMAND finds DIR in UNDERSTUDY_ARTIFACTS_DIR, and once it
+has exited every regular file under DIR is uploaded as an artifact of the lease
+(as understudy artifacts put does; paths flattened with __) before the release,
+whatever the outcome. A file that cannot be uploaded is reported and skipped;
+a DIR that COMMAND did not create uploads nothing. Neither changes the exit code.
 
 Exits with COMMAND's exit code (128+N when signal N killed it); 1 when it could
 not start; when no lease was granted, with the usual codes (5: every account is
@@ -66,19 +73,21 @@ leased).`,
 				}
 				return err
 			}
-			return a.runLeased(cmd.Context(), c, *resp.JSON201, f.ttl, argv)
+			return a.runLeased(cmd.Context(), c, *resp.JSON201, f.ttl, argv, artifacts)
 		},
 	}
 	f.register(cmd, 2*time.Minute)
 	rf.register(cmd)
+	cmd.Flags().StringVar(&artifacts, "artifacts", "", "a directory whose files are uploaded as the lease's artifacts once COMMAND exits (COMMAND finds it in UNDERSTUDY_ARTIFACTS_DIR)")
 	return cmd
 }
 
 // runLeased runs argv with the grant's account, renewing the lease every
 // ttl/3 until the command exits, then releases the lease with the run's
-// outcome (commandOutcome). ctx is cancelled by SIGINT or SIGTERM (main's
-// signal.NotifyContext).
-func (a *cli) runLeased(ctx context.Context, c *openapi.ClientWithResponses, g openapi.LeaseGrant, ttl time.Duration, argv []string) error {
+// outcome (commandOutcome), after uploading the files of artifacts (when
+// it is not empty) as the lease's artifacts. ctx is cancelled by SIGINT or
+// SIGTERM (main's signal.NotifyContext).
+func (a *cli) runLeased(ctx context.Context, c *openapi.ClientWithResponses, g openapi.LeaseGrant, ttl time.Duration, argv []string, artifacts string) error {
 	// The command's standard error and our reports share a writer; when it
 	// is not a file, writes are serialised.
 	stderr := a.stderr
@@ -89,6 +98,9 @@ func (a *cli) runLeased(ctx context.Context, c *openapi.ClientWithResponses, g o
 
 	child := exec.Command(argv[0], argv[1:]...)
 	child.Env = append(os.Environ(), leaseEnv(g)...)
+	if artifacts != "" {
+		child.Env = append(child.Env, "UNDERSTUDY_ARTIFACTS_DIR="+artifacts)
+	}
 	child.Stdin, child.Stdout, child.Stderr = a.stdin, a.stdout, stderr
 
 	// Renewals go on after a signal, until the command has exited: it may
@@ -100,6 +112,9 @@ func (a *cli) runLeased(ctx context.Context, c *openapi.ClientWithResponses, g o
 	stopRenewing()
 	wg.Wait()
 
+	if artifacts != "" {
+		a.uploadAfterRun(ctx, c, g.Lease.Id, artifacts, stderr)
+	}
 	// ctx may be cancelled by now: the release gets a short context of its own.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
@@ -117,6 +132,25 @@ func (a *cli) runLeased(ctx context.Context, c *openapi.ClientWithResponses, g o
 		fmt.Fprintf(stderr, "understudy: lease %s released; run %s\n", g.Lease.Id, outcome)
 	}
 	return commandResult(argv[0], runErr)
+}
+
+// uploadAfterRun uploads the files of dir as the lease's artifacts, once
+// the command has exited, reporting to stderr what it uploaded and skipped.
+// The upload outlives a signal (the evidence of a run stopped by Ctrl-C is
+// kept too), bounded by two minutes; its failure is reported, not fatal.
+func (a *cli) uploadAfterRun(ctx context.Context, c *openapi.ClientWithResponses, leaseID, dir string, stderr io.Writer) {
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		fmt.Fprintf(stderr, "understudy: no artifacts uploaded: %s is not a directory the command made\n", dir)
+		return
+	}
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+	defer cancel()
+	res, err := uploadArtifactDir(uctx, c, leaseID, dir, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "understudy: uploading the artifacts of %s: %v\n", dir, err)
+		return
+	}
+	fmt.Fprintf(stderr, "understudy: lease %s: %d artifacts uploaded, %d skipped\n", leaseID, len(res.Uploaded), len(res.Skipped))
 }
 
 // leaseEnv is the account and lease as environment variables.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -131,4 +133,36 @@ func TestCLIRuns(t *testing.T) {
 	mustFail(t, s.cli(t, s.Reader, "runs", "list", "--outcome", "skipped"), exitInvalid, "outcome")
 	mustFail(t, s.cli(t, s.Reader, "runs", "list", "--limit", "500"), exitInvalid, "limit")
 	mustFail(t, s.cli(t, s.Reader, "runs", "show"), exitUsage, "lease_id")
+}
+
+// understudy lease --artifacts DIR -- COMMAND tells COMMAND the directory,
+// uploads what it wrote there (nested paths flattened) before the
+// release, and keeps the command's exit code and outcome; a directory the
+// command did not make uploads nothing and is said so.
+func TestCLILeaseRunUploadsArtifacts(t *testing.T) {
+	t.Parallel()
+	s, _ := withApp(t, "1")
+	dir := filepath.Join(t.TempDir(), "results")
+	script := `mkdir -p "$UNDERSTUDY_ARTIFACTS_DIR/shots" && echo trace > "$UNDERSTUDY_ARTIFACTS_DIR/trace.txt" && ` +
+		`echo png > "$UNDERSTUDY_ARTIFACTS_DIR/shots/cart.png" && exit 2`
+	res := s.cli(t, s.Runner, "lease", "--environment", "production", "--role", "buyer", "--artifacts", dir, "--", "sh", "-c", script)
+	mustFail(t, res, 2, "2 artifacts uploaded, 0 skipped", "released; run failed")
+	id := leaseIDOf(t, res)
+	var names []string
+	for _, a := range decode[openapi.ArtifactList](t, s, "artifacts", "list", id).Items {
+		names = append(names, a.Name)
+	}
+	slices.Sort(names)
+	if want := []string{"shots__cart.png", "trace.txt"}; !slices.Equal(names, want) {
+		t.Errorf("artifacts %v, want %v", names, want)
+	}
+	if r := decode[openapi.Run](t, s, "runs", "show", id); r.Outcome == nil || *r.Outcome != openapi.RunOutcomeFailed {
+		t.Errorf("run %+v, want failed", r)
+	}
+
+	none := mustOK(t, s.cli(t, s.Runner, "lease", "--environment", "production", "--role", "buyer",
+		"--artifacts", filepath.Join(t.TempDir(), "never"), "--", "true"))
+	if !strings.Contains(none.Stderr, "no artifacts uploaded") || !strings.Contains(none.Stderr, "released; run passed") {
+		t.Errorf("a directory the command did not make: %q", none.Stderr)
+	}
 }

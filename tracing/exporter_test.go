@@ -40,7 +40,13 @@ func TestConfigFromEnv(t *testing.T) {
 		{"traces grpc", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}, "", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"},
 		{"another exporter", map[string]string{"OTEL_TRACES_EXPORTER": "zipkin"}, "", "OTEL_TRACES_EXPORTER"},
 		{"credentials in the URL", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://user:hunter2@c:4318"}, "", "OTEL_EXPORTER_OTLP_HEADERS"},
-		{"no scheme", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, "", "http or https URL"},
+		{"no scheme", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, "",
+			`OTEL_EXPORTER_OTLP_ENDPOINT: must be an http or https URL such as http://collector:4318, not "collector:4318"`},
+		{"a traces endpoint with no scheme", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://a:4318",
+			"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "b:4318/v1/traces"}, "",
+			`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: must be an http or https URL such as http://collector:4318, not "b:4318/v1/traces"`},
+		{"credentials in the traces URL", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://user:hunter2@c:4318/v1/traces"}, "",
+			"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: must not carry user information: put credentials in OTEL_EXPORTER_OTLP_HEADERS"},
 	} {
 		cfg, err := tracing.ConfigFromEnv(func(k string) string { return c.env[k] })
 		switch {

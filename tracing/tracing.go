@@ -74,14 +74,16 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			break
 		}
 	}
-	if v := strings.TrimSpace(getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")); v != "" {
-		c.Endpoint = v
-	} else if v := strings.TrimSpace(getenv("OTEL_EXPORTER_OTLP_ENDPOINT")); v != "" {
-		c.Endpoint = strings.TrimRight(v, "/") + "/v1/traces"
+	// An error names the variable that was read and its value as given.
+	name, given := "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", strings.TrimSpace(getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+	if given != "" {
+		c.Endpoint = given
+	} else if given = strings.TrimSpace(getenv("OTEL_EXPORTER_OTLP_ENDPOINT")); given != "" {
+		name, c.Endpoint = "OTEL_EXPORTER_OTLP_ENDPOINT", strings.TrimRight(given, "/")+"/v1/traces"
 	}
 	if c.Endpoint != "" {
-		if err := checkEndpoint(c.Endpoint); err != nil {
-			return c, fmt.Errorf("OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT): %w", err)
+		if err := checkEndpoint(given); err != nil {
+			return Config{}, fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	return c, nil

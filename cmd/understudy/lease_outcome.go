@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"github.com/understudy-dev/understudy/openapi"
 )
@@ -127,15 +128,16 @@ func commandOutcome(ctx context.Context, name string, runErr error) (openapi.Rel
 	return openapi.ReleaseOutcomeFailed, fmt.Sprintf("%s exited with status %d", name, ee.ExitCode())
 }
 
-// signalName names a signal as the shell does: SIGINT, SIGTERM, SIGKILL.
+// signalName names a signal as the shell does: SIGINT, SIGTERM, SIGKILL,
+// SIGSEGV (not Go's "killed" or "segmentation fault").
 func signalName(sig os.Signal) string {
-	switch sig {
-	case os.Interrupt, syscall.SIGINT:
+	if sig == os.Interrupt {
 		return "SIGINT"
-	case syscall.SIGTERM:
-		return "SIGTERM"
-	case syscall.SIGKILL:
-		return "SIGKILL"
+	}
+	if s, ok := sig.(syscall.Signal); ok {
+		if name := unix.SignalName(s); name != "" {
+			return name
+		}
 	}
 	return sig.String()
 }

@@ -93,6 +93,7 @@ func TestCommandOutcome(t *testing.T) {
 		{context.Background(), exitOf("kill -TERM $$"), openapi.ReleaseOutcomeErrored, "sh was stopped by SIGTERM"},
 		{context.Background(), exitOf("kill -INT $$"), openapi.ReleaseOutcomeErrored, "sh was stopped by SIGINT"},
 		{context.Background(), exitOf("kill -KILL $$"), openapi.ReleaseOutcomeFailed, "sh was killed by SIGKILL"},
+		{context.Background(), exitOf("kill -SEGV $$"), openapi.ReleaseOutcomeFailed, "sh was killed by SIGSEGV"},
 		{context.Background(), exec.Command("/nonexistent/program").Run(), openapi.ReleaseOutcomeErrored, "sh could not start: "},
 		{interrupted, exitOf("exit 3"), openapi.ReleaseOutcomeErrored, "interrupted by SIGINT: sh exited with status 3"},
 		{interrupted, nil, openapi.ReleaseOutcomeErrored, "interrupted by SIGINT: sh exited with status 0"},
@@ -100,6 +101,28 @@ func TestCommandOutcome(t *testing.T) {
 		outcome, message := commandOutcome(c.ctx, "sh", c.err)
 		if outcome != c.outcome || !strings.HasPrefix(message, c.message) || (c.message == "" && message != "") {
 			t.Errorf("%v: %s %q, want %s %q", c.err, outcome, message, c.outcome, c.message)
+		}
+	}
+}
+
+// TestCommandResultNamesTheSignal: the CLI's own line about a command a
+// signal killed names the signal as the run's message does, and exits
+// 128+N.
+func TestCommandResultNamesTheSignal(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		script  string
+		code    int
+		message string
+	}{
+		{"exit 3", 3, "sh exited with status 3"},
+		{"kill -KILL $$", 128 + 9, "sh was killed by SIGKILL"},
+		{"kill -SEGV $$", 128 + 11, "sh was killed by SIGSEGV"},
+	} {
+		err := commandResult("sh", exec.Command("sh", "-c", c.script).Run())
+		ce, ok := errors.AsType[*codedError](err)
+		if !ok || ce.code != c.code || err.Error() != c.message {
+			t.Errorf("%s: %v (%T), want exit %d %q", c.script, err, err, c.code, c.message)
 		}
 	}
 }

@@ -234,7 +234,7 @@ func commandResult(name string, err error) error {
 		return &codedError{code: exitError, err: fmt.Errorf("running %s: %w", name, err)}
 	}
 	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return &codedError{code: 128 + int(ws.Signal()), err: fmt.Errorf("%s was killed by %v", name, ws.Signal())}
+		return &codedError{code: 128 + int(ws.Signal()), err: fmt.Errorf("%s was killed by %s", name, signalName(ws.Signal()))}
 	}
 	return &codedError{code: ee.ExitCode(), err: fmt.Errorf("%s exited with status %d", name, ee.ExitCode())}
 }

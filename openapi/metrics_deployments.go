@@ -45,7 +45,11 @@ var (
 // flowsCollector reports every flow's cadence, when it was declared and
 // when it last passed, read from the database at scrape time. When the database does not
 // answer, the metrics are left out of that scrape.
-type flowsCollector struct{ flows *run.Flows }
+type flowsCollector struct {
+	flows *run.Flows
+	// runs, when set, is primed with each flow's outcomes (run.Service.Prime).
+	runs *run.Service
+}
 
 func (c *flowsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- flowCadenceDesc
@@ -62,6 +66,9 @@ func (c *flowsCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	for _, f := range flows {
+		if c.runs != nil {
+			c.runs.Prime(f.Environment, f.Role, f.Name)
+		}
 		ch <- prometheus.MustNewConstMetric(flowCadenceDesc, prometheus.GaugeValue, float64(f.EverySeconds), f.Environment, f.Name)
 		ch <- prometheus.MustNewConstMetric(flowDeclaredDesc, prometheus.GaugeValue, float64(f.CreatedAt.UnixNano())/1e9, f.Environment, f.Name)
 	}

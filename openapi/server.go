@@ -211,7 +211,7 @@ func New(cfg Config) (*Server, error) {
 		logger: cfg.Logger, registry: cfg.Registry, gateway: g, requestTimeout: cfg.RequestTimeout, applyTimeout: cfg.ApplyTimeout, errors: cfg.Errors}
 	s.metrics = newMetrics(cfg.Registry, cfg.Accounts, cfg.Destinations, cfg.Exclusions, cfg.Isolation, cfg.Runs)
 	s.deployments, s.flows = cfg.Deployments, cfg.Flows
-	cfg.Registry.MustRegister(&deploymentsCollector{deployments: cfg.Deployments}, &flowsCollector{flows: cfg.Flows})
+	cfg.Registry.MustRegister(&deploymentsCollector{deployments: cfg.Deployments}, &flowsCollector{flows: cfg.Flows, runs: cfg.Runs})
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError

@@ -86,20 +86,26 @@ func roleExists(ctx context.Context, tx pgx.Tx, envID, role string) (bool, error
 	return pgdb.QueryOne(ctx, tx, pgdb.Scalar[bool], "", roleExistsSQL, envID, role)
 }
 
-// lastPassedSQL reads, for every flow that has passed, when its last
-// passed run recorded that outcome: the newest passed run of the flow's
-// name among the leases of the flow's environment, found through
-// runs_flow_passed from the newest down (a flow's name is rarely another
-// environment's too, so the first row is nearly always the one).
-const lastPassedSQL = `SELECT e.name, f.name, p.outcome_at` + ` FROM flows f JOIN ` + accounts.EnvironmentDirectory + ` e ON e.id = f.environment_id
+// lastPassedSQL reads, for every flow that passed within the last
+// LastPassedWindow ($1), when its last passed run recorded that outcome:
+// the flow's leases are walked newest first through leases_acquired, back
+// to the window's start at most, so a scrape never reads all the runs (the
+// runs carry no index of their own: their outcome's update stays HOT).
+const lastPassedSQL = `SELECT e.name, f.name, p.outcome_at FROM flows f JOIN ` + accounts.EnvironmentDirectory + ` e ON e.id = f.environment_id
 CROSS JOIN LATERAL (
-    SELECT x.outcome_at FROM runs x
-    JOIN ` + LeaseView + ` l ON l.id = x.lease_id
+    SELECT x.outcome_at FROM ` + LeaseView + ` l
+    JOIN runs x ON x.lease_id = l.id
     JOIN ` + accounts.RoleDirectory + ` rd ON rd.id = l.role_id
-    WHERE x.flow = f.name AND x.outcome = 'passed' AND rd.environment_id = f.environment_id
-    ORDER BY x.outcome_at DESC LIMIT 1
+    WHERE l.acquired_at > now() - $1::interval AND x.flow = f.name AND x.outcome = 'passed' AND rd.environment_id = f.environment_id
+    ORDER BY l.acquired_at DESC, l.id DESC LIMIT 1
 ) p
 ORDER BY e.name, f.name`
+
+// LastPassedWindow is how far back LastPassed looks: twice the longest
+// cadence a flow may have (MaxEvery). A flow that has not passed within it
+// is late whatever its cadence, and alerts tell it by the flow's declared
+// time (understudy_flow_declared_timestamp_seconds).
+const LastPassedWindow = 14 * 24 * time.Hour
 
 // FlowSuccess is when a flow's last passed run recorded its outcome.
 type FlowSuccess struct {
@@ -107,12 +113,12 @@ type FlowSuccess struct {
 	At                time.Time
 }
 
-// LastPassed returns, for every declared flow that has passed at least
-// once, when its last passed run recorded that outcome, by environment
-// and name. A run counts for the flow of its name in its lease's
-// environment.
+// LastPassed returns, for every declared flow that has passed within
+// LastPassedWindow, when its last passed run recorded that outcome, by
+// environment and name. A run counts for the flow of its name in its
+// lease's environment.
 func (f *Flows) LastPassed(ctx context.Context) ([]FlowSuccess, error) {
 	return pgdb.QueryAll(ctx, f.db, func(row pgx.Row, s *FlowSuccess) error {
 		return row.Scan(&s.Environment, &s.Flow, &s.At)
-	}, lastPassedSQL)
+	}, lastPassedSQL, LastPassedWindow)
 }

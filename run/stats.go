@@ -71,23 +71,47 @@ func (s *Service) Observe(o Observed) { s.stats.observe(o) }
 // flow and outcome.
 func (s *Service) Stats() []Stat { return s.stats.snapshot() }
 
+// Prime makes the four outcomes of (environment, role, flow) counted, at
+// zero until a run records one: the server primes each declared flow, so
+// that its first failure or abandonment moves a series Prometheus has
+// already scraped (increase() sees no change in a series' first sample).
+func (s *Service) Prime(environment, role, flow string) { s.stats.prime(environment, role, flow) }
+
+func (s *stats) prime(environment, role, flow string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	flow = s.flowLabel(flow)
+	for _, o := range []Outcome{Passed, Failed, Errored, Abandoned} {
+		s.stat(statKey{environment: environment, role: role, flow: flow, outcome: o})
+	}
+}
+
+// flowLabel is the flow a run is counted under: its own, or OtherFlow once
+// maxFlows names are kept apart. s.mu is held.
+func (s *stats) flowLabel(flow string) string {
+	if flow != "" && !s.flows[flow] {
+		if len(s.flows) >= s.maxFlows {
+			return OtherFlow
+		}
+		s.flows[flow] = true
+	}
+	return flow
+}
+
+// stat is the Stat of k, made at zero if there is none. s.mu is held.
+func (s *stats) stat(k statKey) *Stat {
+	st := s.byKey[k]
+	if st == nil {
+		st = &Stat{Environment: k.environment, Role: k.role, Flow: k.flow, Outcome: k.outcome, Buckets: make([]uint64, len(DurationBuckets))}
+		s.byKey[k] = st
+	}
+	return st
+}
+
 func (s *stats) observe(o Observed) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	flow := o.Flow
-	if flow != "" && !s.flows[flow] {
-		if len(s.flows) < s.maxFlows {
-			s.flows[flow] = true
-		} else {
-			flow = OtherFlow
-		}
-	}
-	k := statKey{environment: o.Environment, role: o.Role, flow: flow, outcome: o.Outcome}
-	st := s.byKey[k]
-	if st == nil {
-		st = &Stat{Environment: o.Environment, Role: o.Role, Flow: flow, Outcome: o.Outcome, Buckets: make([]uint64, len(DurationBuckets))}
-		s.byKey[k] = st
-	}
+	st := s.stat(statKey{environment: o.Environment, role: o.Role, flow: s.flowLabel(o.Flow), outcome: o.Outcome})
 	secs := max(o.Duration.Seconds(), 0)
 	st.Count++
 	st.Sum += secs

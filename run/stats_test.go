@@ -88,3 +88,28 @@ func TestStatsBoundTheFlows(t *testing.T) {
 		t.Errorf("an outcome without a flow: %+v", st[0])
 	}
 }
+
+// A primed flow has its four outcomes counted at zero, so that its first
+// failure moves a series already scraped; priming keeps the flows' bound
+// and counts nothing.
+func TestPrimeCountsEachOutcomeAtZero(t *testing.T) {
+	t.Parallel()
+	s := newService(t, 1)
+	s.Prime("production", "buyer", "checkout")
+	s.Prime("production", "buyer", "signup") // past the bound: counted as _other
+	s.Observe(run.Observed{Environment: "production", Role: "buyer", Flow: "checkout", Outcome: run.Failed, Duration: time.Second})
+	got := map[string]uint64{}
+	for _, st := range s.Stats() {
+		got[st.Flow+"/"+string(st.Outcome)] = st.Count
+	}
+	want := map[string]uint64{"checkout/passed": 0, "checkout/failed": 1, "checkout/errored": 0, "checkout/abandoned": 0,
+		"_other/passed": 0, "_other/failed": 0, "_other/errored": 0, "_other/abandoned": 0}
+	if len(got) != len(want) {
+		t.Fatalf("stats %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if n, ok := got[k]; !ok || n != v {
+			t.Errorf("%s = %d (present %v), want %d", k, n, ok, v)
+		}
+	}
+}

@@ -44,7 +44,7 @@ const MaxLimit = 200
 
 // runColumns are a run's columns, from lease_directory l, role_directory
 // rd and runs x (left joined).
-const runColumns = `l.id::text, l.account_id::text, rd.environment, rd.name, l.holder, l.status, l.acquired_at, l.ended_at,
+const runColumns = `l.id::text, l.account_id::text, rd.environment_id::text, rd.environment, rd.name, l.holder, l.status, l.acquired_at, l.ended_at,
 x.lease_id IS NOT NULL, coalesce(x.ci_run_id, ''), coalesce(x.flow, ''), coalesce(x.ci_url, ''), coalesce(x.version, ''),
 coalesce(x.outcome, ''), coalesce(x.message, ''), coalesce(x.test, ''), coalesce(x.links, '[]'), x.outcome_at`
 
@@ -52,7 +52,7 @@ const runFrom = ` FROM ` + LeaseView + ` l JOIN ` + accounts.RoleDirectory + ` r
 
 func scanRun(row pgx.Row, r *Run) error {
 	var found bool
-	targets := append([]any{&r.LeaseID, &r.AccountID, &r.Environment, &r.Role, &r.Holder, &r.LeaseStatus, &r.AcquiredAt, &r.EndedAt, &found},
+	targets := append([]any{&r.LeaseID, &r.AccountID, &r.environmentID, &r.Environment, &r.Role, &r.Holder, &r.LeaseStatus, &r.AcquiredAt, &r.EndedAt, &found},
 		recordTargets(&r.Record)...)
 	if err := row.Scan(targets...); err != nil {
 		return err
@@ -103,11 +103,37 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Run, string, error) {
 		return nil, "", understudy.Invalid("invalid runs query", bad...)
 	}
 	list, err := pgdb.QueryAll(ctx, s.db, scanRun, listSQL, f.Environment, f.Role, f.Flow, string(f.Outcome), f.Since, f.Until, at, id, f.Limit+1)
-	if err != nil || len(list) <= f.Limit {
-		return list, "", err
+	if err != nil {
+		return nil, "", err
 	}
-	last := list[f.Limit-1]
-	return list[:f.Limit], encodeCursor(last.AcquiredAt, last.LeaseID), nil
+	next := ""
+	if len(list) > f.Limit {
+		list = list[:f.Limit]
+		last := list[f.Limit-1]
+		next = encodeCursor(last.AcquiredAt, last.LeaseID)
+	}
+	if err := s.withDeployments(ctx, list); err != nil {
+		return nil, "", err
+	}
+	return list, next, nil
+}
+
+// withDeployments sets each run's Deployment: its environment's newest
+// deployment at or before the run's lease was acquired, read for the whole
+// page in one statement (nothing is written on a lease's path for it).
+func (s *Service) withDeployments(ctx context.Context, runs []Run) error {
+	keys := make([]DeploymentKey, len(runs))
+	for i, r := range runs {
+		keys[i] = DeploymentKey{EnvironmentID: r.environmentID, At: r.AcquiredAt}
+	}
+	deps, err := DeploymentsAt(ctx, s.db, keys)
+	if err != nil {
+		return err
+	}
+	for i := range runs {
+		runs[i].Deployment = deps[i]
+	}
+	return nil
 }
 
 const getSQL = `SELECT ` + runColumns + runFrom + ` WHERE l.id = $1`
@@ -118,7 +144,15 @@ func (s *Service) Get(ctx context.Context, leaseID string) (Run, error) {
 	if err != nil {
 		return Run{}, understudy.Errorf(understudy.ENOTFOUND, "no lease has id %s", leaseID)
 	}
-	return pgdb.QueryOne(ctx, s.db, scanRun, "no lease has id "+leaseID, getSQL, id)
+	r, err := pgdb.QueryOne(ctx, s.db, scanRun, "no lease has id "+leaseID, getSQL, id)
+	if err != nil {
+		return Run{}, err
+	}
+	runs := []Run{r}
+	if err := s.withDeployments(ctx, runs); err != nil {
+		return Run{}, err
+	}
+	return runs[0], nil
 }
 
 // encodeCursor is the position after a run whose lease was acquired at t.

@@ -214,4 +214,9 @@ type Run struct {
 	// DurationSeconds is from the lease's acquisition to its end (to the
 	// outcome, if that came first), when there is an outcome.
 	DurationSeconds *float64 `json:"duration_seconds,omitempty"`
+	// Deployment is the deployment the run ran against: its environment's
+	// newest at or before the lease was acquired; nil when there was none.
+	Deployment *Deployment `json:"deployment,omitempty"`
+
+	environmentID string
 }

@@ -133,6 +133,15 @@ func runsTable(w io.Writer, list ...openapi.Run) {
 	}
 }
 
+// deploymentOf is the deployment a run ran against, as "VERSION (deployed
+// TIME)", or "-".
+func deploymentOf(d *openapi.Deployment) string {
+	if d == nil {
+		return "-"
+	}
+	return d.Version + " (deployed " + d.DeployedAt.UTC().Format(time.RFC3339) + ")"
+}
+
 // runDetails prints one run as label and value lines; the message keeps
 // its lines, each indented under the label.
 func runDetails(w io.Writer, r openapi.Run) {
@@ -156,6 +165,7 @@ func runDetails(w io.Writer, r openapi.Run) {
 		{"Flow", orDash(r.Flow)},
 		{"CI job", orDash(r.CiUrl)},
 		{"Version", orDash(r.Version)},
+		{"Deployment", deploymentOf(r.Deployment)},
 		{"Outcome", orDashOutcome(r.Outcome)},
 		{"Outcome at", outcomeAt},
 		{"Duration", durationOf(r.DurationSeconds)},

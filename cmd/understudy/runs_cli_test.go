@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -164,5 +165,39 @@ func TestCLILeaseRunUploadsArtifacts(t *testing.T) {
 		"--artifacts", filepath.Join(t.TempDir(), "never"), "--", "true"))
 	if !strings.Contains(none.Stderr, "no artifacts uploaded") || !strings.Contains(none.Stderr, "released; run passed") {
 		t.Errorf("a directory the command did not make: %q", none.Stderr)
+	}
+}
+
+// A run shows the deployment it ran against: its environment's newest at
+// or before its lease was acquired, none before the first, and a later
+// deployment does not change an earlier run's.
+func TestARunShowsTheDeploymentItRanAgainst(t *testing.T) {
+	t.Parallel()
+	s, _ := withApp(t, "1")
+	lease := []string{"lease", "--environment", "production", "--role", "buyer", "--flow", "checkout", "--", "true"}
+	before := leaseIDOf(t, mustOK(t, s.cli(t, s.Runner, lease...)))
+	mustOK(t, s.cli(t, s.Runner, "deployments", "record", "--environment", "production", "--version", "v1"))
+	during := leaseIDOf(t, mustOK(t, s.cli(t, s.Runner, lease...)))
+	mustOK(t, s.cli(t, s.Runner, "deployments", "record", "--environment", "production", "--version", "v2"))
+	after := leaseIDOf(t, mustOK(t, s.cli(t, s.Runner, lease...)))
+
+	for id, want := range map[string]string{before: "", during: "v1", after: "v2"} {
+		r := decode[openapi.Run](t, s, "runs", "show", id)
+		got := ""
+		if r.Deployment != nil {
+			got = r.Deployment.Version
+		}
+		if got != want {
+			t.Errorf("run %s ran against %q, want %q", id, got, want)
+		}
+	}
+	var list openapi.RunList
+	res := mustOK(t, s.cli(t, s.Reader, "runs", "list", "-o", "json"))
+	if err := json.Unmarshal([]byte(res.Stdout), &list); err != nil || len(list.Items) != 3 || list.Items[0].Deployment == nil ||
+		list.Items[0].Deployment.Version != "v2" || list.Items[2].Deployment != nil {
+		t.Errorf("runs list -o json: %s (%v)", res.Stdout, err)
+	}
+	if out := mustOK(t, s.cli(t, s.Reader, "runs", "show", during)).Stdout; !strings.Contains(out, "v1 (deployed ") {
+		t.Errorf("runs show says %q, want the deployment", out)
 	}
 }

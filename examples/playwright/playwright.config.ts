@@ -18,7 +18,8 @@ export default defineConfig({
   retries: 0,
   timeout: 30_000,
   expect: { timeout: 5_000 },
-  reporter: [['list']],
+  // The Understudy reporter uploads the trace and screenshots of a failed test to its lease.
+  reporter: [['list'], ['./src/reporter.ts']],
   // workers.spec.ts needs two workers free at once (each holds an account
   // and meets the other): it runs first, then everything else.
   projects: [

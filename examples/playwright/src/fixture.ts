@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { UnderstudyClient, UnderstudyError } from './client';
 import { UnderstudyInbox } from './inbox';
-import { runNaming, uploadEvidence, WorkerReport } from './report';
+import { runNaming, WorkerReport } from './report';
+import { leaseAnnotation } from './reporter';
 
 /**
  * The @playwright/test of the Playwright that runs the tests. Playwright
@@ -125,6 +126,8 @@ type TestFixtures = UnderstudyTestOptions & { _understudyTest: void };
 interface WorkerState {
   report: WorkerReport;
   used: boolean;
+  /** The worker's lease, once it holds one. */
+  leaseId?: string;
 }
 
 /** The header that names the lease a request was made under. */
@@ -200,6 +203,8 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
       w.report.started(testInfo);
       await use();
       w.report.ended(testInfo, w.used);
+      // For the reporter, which uploads a failed test's trace once Playwright has attached it.
+      if (w.used && w.leaseId) testInfo.annotations.push({ type: leaseAnnotation, description: w.leaseId });
     },
     { auto: true },
   ],
@@ -249,6 +254,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
         randomUUID(),
       );
       const renewal = new Renewal(client, grant.lease.id, leaseTtlSeconds);
+      w.leaseId = grant.lease.id;
       const account: UnderstudyAccount = {
           leaseId: grant.lease.id,
           accountId: grant.lease.account_id,
@@ -278,8 +284,6 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
       } finally {
         await renewal.stop();
         if (renewal.lost) w.report.error(`lease ${grant.lease.id} was lost while the worker ran: ${renewal.lost.message}`);
-        // The evidence first, so that it is on the lease when the run's failure is.
-        await uploadEvidence(client, grant.lease.id, w.report.failed(), new Set());
         await releaseWithOutcome(client, grant.lease.id, w.report);
       }
       // Reported after the release, so the account is free whatever happens.

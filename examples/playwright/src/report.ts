@@ -121,7 +121,6 @@ export function artifactName(testTitle: string, attachment: string, file: string
 interface Failure {
   title: string;
   message: string;
-  info: TestInfo;
 }
 
 /**
@@ -157,17 +156,12 @@ export class WorkerReport {
     if (info.status === 'skipped' || info.status === info.expectedStatus) return;
     const err = info.errors[0];
     const message = err ? errorText(err.message ?? err.value ?? '') : `ended ${info.status}, expected ${info.expectedStatus}`;
-    this.failures.push({ title: plain(info.titlePath.join(' › '), maxTestName), message, info });
+    this.failures.push({ title: plain(info.titlePath.join(' › '), maxTestName), message });
   }
 
   /** Notes an error outside the worker's tests. */
   error(message: string): void {
     this.errors.push(errorText(message));
-  }
-
-  /** The tests that failed, in order. */
-  failed(): TestInfo[] {
-    return this.failures.map((f) => f.info);
   }
 
   /** The outcome, message and test the release records. */
@@ -190,8 +184,14 @@ export class WorkerReport {
   }
 }
 
+/** A failed test's title path (file first) and attachments, as a reporter sees them. */
+export interface EvidenceOf {
+  titlePath: string[];
+  attachments: { name: string; path?: string; contentType: string }[];
+}
+
 /**
- * Uploads the files a failed test attached (testInfo.attachments with a
+ * Uploads the files a failed test attached (its result's attachments with a
  * path: its trace, its screenshots) as artifacts of the lease. A file over
  * 10 MiB is skipped with a warning; an upload that fails is warned about,
  * never thrown: the evidence never fails the run.
@@ -199,14 +199,14 @@ export class WorkerReport {
 export async function uploadEvidence(
   client: Pick<UnderstudyClient, 'putArtifact'>,
   leaseId: string,
-  failed: TestInfo[],
+  failed: EvidenceOf[],
   taken: Set<string>,
   warn: (msg: string) => void = console.warn,
 ): Promise<number> {
   let uploaded = 0;
-  for (const info of failed) {
-    const title = info.titlePath.slice(1).join(' ');
-    for (const a of info.attachments) {
+  for (const t of failed) {
+    const title = t.titlePath.slice(1).join(' ');
+    for (const a of t.attachments) {
       if (!a.path) continue;
       try {
         const size = statSync(a.path).size;

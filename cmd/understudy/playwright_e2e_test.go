@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -118,6 +121,104 @@ func TestPlaywrightExamples(t *testing.T) {
 	}
 	checkLeasesOfRun(t, admin, runID)
 	checkChirpSawTheLeases(t, admin, site.logs.String())
+	passed := checkRunsOfLeases(t, admin, runID)
+	for id, r := range passed {
+		if r.Outcome == nil || *r.Outcome != openapi.RunOutcomePassed || r.Test != "" || r.Message != "" {
+			t.Errorf("run of lease %s (%s): outcome %v, test %q, message %q; want passed", id, r.Flow, r.Outcome, r.Test, r.Message)
+		}
+	}
+
+	// A run whose test fails on purpose: its worker releases the lease as
+	// failed, naming the test, with the test's trace as an artifact.
+	failID := runID + "-fail"
+	out = runPlaywrightFailing(t, cli, []string{
+		"UNDERSTUDY_URL=" + s.URL, "UNDERSTUDY_TOKEN=" + s.Runner, "UNDERSTUDY_RUN_ID=" + failID,
+		"UNDERSTUDY_ENVIRONMENT=production", "UNDERSTUDY_ROLE=buyer", "UNDERSTUDY_E2E_FAILING=1",
+		"UNDERSTUDY_VERSION=v-e2e", "CHIRP_URL=" + site.url, "CHROMIUM_PATH=" + chromium, "PLAYWRIGHT_WORKERS=1",
+	}, "--project", "evidence")
+	if strings.Contains(out, s.Runner) {
+		t.Error("the failing Playwright run's output shows the runner token")
+	}
+	failed := checkRunsOfLeases(t, admin, failID)
+	if len(failed) != 1 {
+		t.Fatalf("the failing run took %d leases, want 1", len(failed))
+	}
+	for id, r := range failed {
+		const title = "evidence.spec.ts › a failing check leaves its evidence on the lease"
+		if r.Outcome == nil || *r.Outcome != openapi.RunOutcomeFailed || r.Test != title ||
+			!strings.Contains(r.Message, "fails on purpose") || r.Flow != "evidence" || r.Version != "v-e2e" {
+			t.Errorf("run of lease %s: outcome %v, flow %q, version %q, test %q, message %q; want failed, evidence, v-e2e, %q and the expectation's message",
+				id, r.Outcome, r.Flow, r.Version, r.Test, r.Message, title)
+		}
+		if strings.ContainsRune(r.Message, '\x1b') {
+			t.Errorf("the failure message keeps terminal colours: %q", r.Message)
+		}
+		a, err := admin.ListArtifactsWithResponse(ctx, id)
+		if err != nil || a.JSON200 == nil {
+			t.Fatalf("listing the artifacts of lease %s: %v", id, err)
+		}
+		kinds := map[string]int64{}
+		for _, f := range a.JSON200.Items {
+			if !strings.HasPrefix(f.Name, "a-failing-check-leaves-its-evidence-on-the-lease--") {
+				t.Errorf("artifact %q is not named after its test", f.Name)
+			}
+			kinds[path.Ext(f.Name)] = f.Size
+		}
+		if kinds[".zip"] == 0 || kinds[".png"] == 0 {
+			t.Errorf("the failed run's artifacts are %+v, want its trace (.zip) and its screenshot (.png)", a.JSON200.Items)
+		}
+	}
+}
+
+// checkRunsOfLeases reads the run of each lease of the Playwright run
+// runID (GET /v1/runs/{lease_id}), checks that it names runID, and a flow
+// that is the worker's Playwright project, and returns them by lease id.
+func checkRunsOfLeases(t *testing.T, admin *openapi.ClientWithResponses, runID string) map[string]openapi.Run {
+	t.Helper()
+	ctx := context.Background()
+	r, err := admin.ListLeasesWithResponse(ctx, &openapi.ListLeasesParams{All: new(true)})
+	if err != nil || r.JSON200 == nil {
+		t.Fatalf("listing leases: %v", err)
+	}
+	runs := map[string]openapi.Run{}
+	for _, l := range r.JSON200.Items {
+		if !strings.HasPrefix(l.Holder, runID+" worker ") {
+			continue
+		}
+		g, err := admin.GetRunWithResponse(ctx, l.Id)
+		if err != nil || g.JSON200 == nil {
+			t.Fatalf("reading the run of lease %s: %v", l.Id, err)
+		}
+		run := *g.JSON200
+		if run.RunId != runID || !slices.Contains([]string{"workers", "examples", "evidence"}, run.Flow) {
+			t.Errorf("lease %s names run %q, flow %q; want run %q and the worker's project", l.Id, run.RunId, run.Flow, runID)
+		}
+		runs[l.Id] = run
+	}
+	if len(runs) == 0 {
+		t.Fatalf("no lease is held by a worker of run %s", runID)
+	}
+	return runs
+}
+
+// runPlaywrightFailing runs the examples with env and args, and fails,
+// showing their output, unless exactly one test failed. It returns the
+// output.
+func runPlaywrightFailing(t *testing.T, cli string, env []string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, cli, append([]string{"test"}, args...)...)
+	cmd.Dir = playwrightDir
+	cmd.Env = append(os.Environ(), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(out.String(), "1 failed") {
+		t.Fatalf("npx playwright test %s: %v, want one failed test\n%s", strings.Join(args, " "), err, out.String())
+	}
+	return out.String()
 }
 
 // checkChirpSawTheLeases checks, from chirp's log, that each lease's

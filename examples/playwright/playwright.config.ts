@@ -18,12 +18,19 @@ export default defineConfig({
   retries: 0,
   timeout: 30_000,
   expect: { timeout: 5_000 },
-  reporter: [['list']],
+  // The Understudy reporter uploads the trace and screenshots of a failed test to its lease.
+  reporter: [['list'], ['./src/reporter.ts']],
   // workers.spec.ts needs two workers free at once (each holds an account
   // and meets the other): it runs first, then everything else.
   projects: [
     { name: 'workers', testMatch: /workers\.spec\.ts/ },
-    { name: 'examples', testIgnore: /workers\.spec\.ts/, dependencies: ['workers'] },
+    { name: 'examples', testIgnore: [/workers\.spec\.ts/, /evidence\.spec\.ts/], dependencies: ['workers'] },
+    // evidence.spec.ts fails on purpose, to show what a failed run leaves on its lease: it runs
+    // only when asked, alone (npx playwright test --project evidence), and types no password,
+    // so its trace is kept.
+    ...(process.env.UNDERSTUDY_E2E_FAILING
+      ? [{ name: 'evidence', testMatch: /evidence\.spec\.ts/, use: { trace: 'retain-on-failure' as const } }]
+      : []),
   ],
   use: {
     ...devices['Desktop Chrome'],

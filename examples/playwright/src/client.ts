@@ -23,6 +23,45 @@ export interface LeaseRequest {
   state?: string;
   ttl_seconds?: number;
   wait_seconds?: number;
+  /** The run the lease is used for (RunNaming): every field optional. */
+  run?: RunNaming;
+}
+
+/** The run a lease is used for (RunNaming); an empty or absent field is unnamed. */
+export interface RunNaming {
+  /** The CI's id of the run, at most 200 characters. */
+  run_id?: string;
+  /** The flow (or test path) the run exercises, at most 100 characters: letters, digits, spaces and `. _ : / @ + # -`. */
+  flow?: string;
+  /** The CI job's page: an http or https URL. */
+  ci_url?: string;
+  /** The version of the app under test, at most 200 characters. */
+  version?: string;
+}
+
+/** How a run ended, as its release tells it (ReleaseOutcome). */
+export type ReleaseOutcome = 'passed' | 'failed' | 'errored';
+
+/** What a release records (LeaseRelease). */
+export interface LeaseRelease {
+  /** Reset the account to the lease's state before freeing it. */
+  reset?: boolean;
+  outcome?: ReleaseOutcome;
+  /** Why the run failed or errored, at most 8192 characters; needs outcome. */
+  message?: string;
+  /** The name of the test that failed, at most 1000 characters; needs outcome. */
+  test?: string;
+}
+
+/** An uploaded artifact of a lease (Artifact). */
+export interface Artifact {
+  lease_id: string;
+  name: string;
+  size: number;
+  sha256: string;
+  content_type: string;
+  uploaded_at: string;
+  uploaded_by: string;
 }
 
 /** A lease (Lease). */
@@ -131,11 +170,31 @@ export class UnderstudyClient {
     });
   }
 
-  /** Ends a lease and frees its account; releasing twice is not an error. */
-  release(leaseId: string, opts: { reset?: boolean } = {}): Promise<Lease> {
+  /**
+   * Ends a lease and frees its account, recording the run's outcome when
+   * opts has one; releasing twice with the same outcome is not an error.
+   */
+  release(leaseId: string, opts: LeaseRelease = {}): Promise<Lease> {
     return this.call<Lease>(`releasing lease ${leaseId}`, 'POST', `/v1/leases/${encodeURIComponent(leaseId)}/release`, {
+      ...opts,
       reset: opts.reset ?? false,
     });
+  }
+
+  /**
+   * Uploads body as the artifact name of a lease (a trace, a screenshot), at
+   * most 10 MiB; uploading a name again replaces it. Accepted while the lease
+   * is open and for an hour after it ended.
+   */
+  putArtifact(leaseId: string, name: string, body: Uint8Array, contentType = 'application/octet-stream'): Promise<Artifact> {
+    return this.call<Artifact>(
+      `uploading artifact ${JSON.stringify(name)} of lease ${leaseId}`,
+      'PUT',
+      `/v1/leases/${encodeURIComponent(leaseId)}/artifacts/${encodeURIComponent(name)}`,
+      body,
+      120_000,
+      { 'Content-Type': contentType },
+    );
   }
 
   /** A role, with its pool size (a runner token may read it). */
@@ -212,10 +271,11 @@ export class UnderstudyClient {
         headers: {
           Accept: 'application/json',
           Authorization: `Bearer ${this.#token}`,
-          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          ...(body === undefined || body instanceof Uint8Array ? {} : { 'Content-Type': 'application/json' }),
           ...headers,
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        // A copy: fetch takes a Uint8Array over an ArrayBuffer, not over any buffer.
+        body: body === undefined ? undefined : body instanceof Uint8Array ? new Uint8Array(body) : JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {

@@ -15,6 +15,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { UnderstudyClient, UnderstudyError } from './client';
 import { UnderstudyInbox } from './inbox';
+import { runNaming, WorkerReport } from './report';
+import { leaseAnnotation } from './reporter';
 
 /**
  * The @playwright/test of the Playwright that runs the tests. Playwright
@@ -38,7 +40,8 @@ function runningPlaywright(): typeof import('@playwright/test') {
 const { test: base, expect } = runningPlaywright();
 export { expect };
 export { UnderstudyClient, UnderstudyError } from './client';
-export type { Lease, LeaseGrant, LeaseRequest, Problem, Role, TOTPCode } from './client';
+export type { Artifact, Lease, LeaseGrant, LeaseRelease, LeaseRequest, Problem, ReleaseOutcome, Role, RunNaming, TOTPCode } from './client';
+export { artifactName, flowName, runNaming } from './report';
 export { UnderstudyInbox } from './inbox';
 export type { InboxListOptions, InboxWaitOptions, Message, MessageCode, MessageCodeCandidate, MessageLink } from './inbox';
 
@@ -62,9 +65,10 @@ export interface UnderstudyAccount {
    */
   traceparent?: string;
   /**
-   * The headers the fixture adds to every request of a test's browser context (extraHTTPHeaders):
-   * traceparent (the lease's) and X-Understudy-Lease (its id), so the app's logs, traces and error
-   * reports point back to the run. Pass them yourself to a request context of your own.
+   * The headers the fixture adds to the requests a test's browser context makes to the app under
+   * test (the origin of baseURL, or those of appOrigins): traceparent (the lease's) and
+   * X-Understudy-Lease (its id), so the app's logs, traces and error reports point back to the run.
+   * Pass them yourself to a request context of your own.
    */
   headers: Record<string, string>;
   /**
@@ -94,9 +98,37 @@ export interface UnderstudyOptions {
   leaseTtlSeconds: number;
   /** How long to wait for an account when every one is leased. Defaults to 120. */
   leaseWaitSeconds: number;
+  /**
+   * The flow the worker's run exercises, as its lease names it (it labels the run metrics).
+   * Defaults to UNDERSTUDY_FLOW, or the name of the worker's Playwright project.
+   */
+  flow: string;
+  /**
+   * The version of the app under test, as the lease names it. Defaults to UNDERSTUDY_VERSION, or
+   * GITHUB_SHA in GitHub Actions, CI_COMMIT_TAG or CI_COMMIT_SHA in GitLab CI.
+   */
+  appVersion: string;
 }
 
-type WorkerFixtures = UnderstudyOptions & { understudy: UnderstudyAccount };
+/** The test options of the fixture. */
+export interface UnderstudyTestOptions {
+  /**
+   * The origins (scheme, host and port, as https://app.example.com) of the app under test: only
+   * the requests to them carry the lease's headers. Defaults to the origin of baseURL.
+   */
+  appOrigins: string[];
+}
+
+type WorkerFixtures = UnderstudyOptions & { understudy: UnderstudyAccount; _understudyWorker: WorkerState };
+type TestFixtures = UnderstudyTestOptions & { _understudyTest: void };
+
+/** What a worker knows of its tests: the report of their outcome and whether the current one used the account. */
+interface WorkerState {
+  report: WorkerReport;
+  used: boolean;
+  /** The worker's lease, once it holds one. */
+  leaseId?: string;
+}
 
 /** The header that names the lease a request was made under. */
 export const leaseHeader = 'X-Understudy-Lease';
@@ -108,11 +140,13 @@ export function leaseHeaders(lease: { id: string; traceparent?: string }): Recor
 
 /**
  * The id of this test run, shared by its workers: UNDERSTUDY_RUN_ID, else
- * GITHUB_RUN_ID (with the attempt), else one made up for this process.
+ * GITHUB_RUN_ID (with the attempt), else GitLab's CI_PIPELINE_ID, else one
+ * made up for this process. The leases name it as their run's id.
  */
 export function runId(env: NodeJS.ProcessEnv = process.env): string {
   if (env.UNDERSTUDY_RUN_ID) return env.UNDERSTUDY_RUN_ID;
   if (env.GITHUB_RUN_ID) return `gh-${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? '1'}`;
+  if (env.CI_PIPELINE_ID) return env.CI_PIPELINE_ID;
   env.UNDERSTUDY_RUN_ID = `run-${randomBytes(4).toString('hex')}`;
   return env.UNDERSTUDY_RUN_ID;
 }
@@ -125,24 +159,87 @@ export function ensureRunId(): string {
   return runId();
 }
 
-export const test = base.extend<{}, WorkerFixtures>({
-  // Every request of a test's browser context (its pages, context.request) carries the lease's
-  // headers beside those of the configuration's extraHTTPHeaders; so a test that opens a page holds
-  // the worker's lease.
-  extraHTTPHeaders: async ({ extraHTTPHeaders, understudy }, use) => {
-    await use({ ...extraHTTPHeaders, ...understudy.headers });
+/**
+ * The origins whose requests carry the lease's headers: those given, else
+ * baseURL's. A value that is not a URL is an error, naming it.
+ */
+export function headerOrigins(appOrigins: string[], baseURL: string | undefined): Set<string> {
+  const list = appOrigins.length > 0 ? appOrigins : baseURL ? [baseURL] : [];
+  return new Set(
+    list.map((o) => {
+      try {
+        return new URL(o).origin;
+      } catch {
+        throw new Error(`Understudy: appOrigins: ${JSON.stringify(o)} is not a URL (want an origin such as https://app.example.com)`);
+      }
+    }),
+  );
+}
+
+export const test = base.extend<TestFixtures, WorkerFixtures>({
+  // The requests of a test's browser context (its pages) to the app under test carry the lease's
+  // headers; those to other origins (a payment or sign-in provider, a CDN) do not: a header that is
+  // not CORS-safelisted would make the browser ask them first (a preflight), which they may refuse.
+  // A route's fallback adds the headers and leaves the request to the test's own routes. So a test
+  // that opens a page holds the worker's lease.
+  context: async ({ context, understudy, baseURL, appOrigins }, use) => {
+    const origins = headerOrigins(appOrigins, baseURL);
+    const headers = understudy.headers;
+    if (origins.size > 0) {
+      await context.route(
+        (url) => origins.has(url.origin),
+        (route) => route.fallback({ headers: { ...route.request().headers(), ...headers } }),
+      );
+    }
+    await use(context);
   },
+  appOrigins: [[], { option: true }],
+
+  // Follows every test of the worker: whether it used the account, and how it ended
+  // (testInfo.status against testInfo.expectedStatus, final by this fixture's teardown).
+  _understudyTest: [
+    async ({ _understudyWorker: w }, use, testInfo) => {
+      w.used = false;
+      w.report.started(testInfo);
+      await use();
+      w.report.ended(testInfo, w.used);
+      // For the reporter, which uploads a failed test's trace once Playwright has attached it.
+      if (w.used && w.leaseId) testInfo.annotations.push({ type: leaseAnnotation, description: w.leaseId });
+    },
+    { auto: true },
+  ],
+  _understudyWorker: [
+    async ({}, use) => {
+      const state: WorkerState = { report: new WorkerReport(), used: false };
+      // A monitor only watches: Playwright still handles the exception as it would.
+      const onUncaught = (err: Error) => state.report.error(`uncaught exception: ${err?.message ?? err}`);
+      process.on('uncaughtExceptionMonitor', onUncaught);
+      try {
+        await use(state);
+      } finally {
+        process.off('uncaughtExceptionMonitor', onUncaught);
+      }
+    },
+    { scope: 'worker' },
+  ],
 
   role: [process.env.UNDERSTUDY_ROLE || 'buyer', { scope: 'worker', option: true }],
   environment: [process.env.UNDERSTUDY_ENVIRONMENT || 'production', { scope: 'worker', option: true }],
   leaseState: [process.env.UNDERSTUDY_STATE ?? '', { scope: 'worker', option: true }],
   leaseTtlSeconds: [300, { scope: 'worker', option: true }],
   leaseWaitSeconds: [120, { scope: 'worker', option: true }],
+  flow: [process.env.UNDERSTUDY_FLOW ?? '', { scope: 'worker', option: true }],
+  appVersion: [process.env.UNDERSTUDY_VERSION ?? '', { scope: 'worker', option: true }],
 
   understudy: [
-    async ({ role, environment, leaseState, leaseTtlSeconds, leaseWaitSeconds }, use, workerInfo) => {
+    async (
+      { role, environment, leaseState, leaseTtlSeconds, leaseWaitSeconds, flow, appVersion, _understudyWorker: w },
+      use,
+      workerInfo,
+    ) => {
       const client = UnderstudyClient.fromEnv();
       const holder = `${runId()} worker ${workerInfo.parallelIndex}`;
+      const run = runNaming({ runId: runId(), flow, project: workerInfo.project.name, version: appVersion });
       await warnIfPoolTooSmall(client, environment, role, workerInfo.config.workers);
       const grant = await client.acquire(
         {
@@ -152,12 +249,13 @@ export const test = base.extend<{}, WorkerFixtures>({
           ...(leaseState ? { state: leaseState } : {}),
           ttl_seconds: leaseTtlSeconds,
           wait_seconds: leaseWaitSeconds,
+          ...(Object.keys(run).length > 0 ? { run } : {}),
         },
         randomUUID(),
       );
       const renewal = new Renewal(client, grant.lease.id, leaseTtlSeconds);
-      try {
-        await use({
+      w.leaseId = grant.lease.id;
+      const account: UnderstudyAccount = {
           leaseId: grant.lease.id,
           accountId: grant.lease.account_id,
           email: grant.credentials.email,
@@ -172,10 +270,21 @@ export const test = base.extend<{}, WorkerFixtures>({
           headers: leaseHeaders(grant.lease),
           totp: (app?: string) => currentTOTP(client, grant.lease.id, app),
           inbox: new UnderstudyInbox(client, grant.lease.id),
-        });
+      };
+      // A test that reads any of the account's fields (itself, or through a fixture such as the
+      // context's headers) used the account: its outcome is the worker's.
+      const watched = new Proxy(account, {
+        get(target, key, receiver) {
+          w.used = true;
+          return Reflect.get(target, key, receiver);
+        },
+      });
+      try {
+        await use(watched);
       } finally {
         await renewal.stop();
-        await client.release(grant.lease.id);
+        if (renewal.lost) w.report.error(`lease ${grant.lease.id} was lost while the worker ran: ${renewal.lost.message}`);
+        await releaseWithOutcome(client, grant.lease.id, w.report);
       }
       // Reported after the release, so the account is free whatever happens.
       renewal.throwIfLost();
@@ -184,6 +293,21 @@ export const test = base.extend<{}, WorkerFixtures>({
     { scope: 'worker', timeout: 10 * 60_000 },
   ],
 });
+
+/**
+ * Releases the lease with the worker's outcome. When the server refuses
+ * the outcome (400, 422: a field it does not take), the account is released
+ * without it, with a warning: freeing the account comes first.
+ */
+async function releaseWithOutcome(client: UnderstudyClient, leaseId: string, report: WorkerReport): Promise<void> {
+  try {
+    await client.release(leaseId, report.release());
+  } catch (err) {
+    if (!(err instanceof UnderstudyError) || ![400, 422].includes(err.status)) throw err;
+    console.warn(`${err.message}; releasing lease ${leaseId} without its outcome`);
+    await client.release(leaseId);
+  }
+}
 
 /** The fewest seconds a code that totp() returns has left: closer to its end, it waits for the next one. */
 export const totpMinSecondsLeft = 2;
@@ -273,7 +397,8 @@ class Renewal {
   private readonly timer: NodeJS.Timeout;
   private inFlight: Promise<void> = Promise.resolve();
   private stopped = false;
-  private lost: UnderstudyError | undefined;
+  /** Why the lease was lost, when a renewal said it is gone. */
+  lost: UnderstudyError | undefined;
 
   constructor(
     private readonly client: UnderstudyClient,

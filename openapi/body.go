@@ -26,8 +26,8 @@ func readBody(req *http.Request) ([]byte, any, error) {
 	}
 	b, err := io.ReadAll(req.Body)
 	if err != nil {
-		if mb, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, nil, tooLarge(mb.Limit) // the route's own limit (limitBody)
+		if tl := tooLargeFrom(err); tl != nil {
+			return nil, nil, tl
 		}
 		return nil, nil, understudy.Errorf(understudy.EMALFORMED, "the request body could not be read")
 	}

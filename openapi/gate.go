@@ -259,8 +259,8 @@ func validateRequest(req *http.Request, route *routers.Route, params map[string]
 // contract says (bad JSON, unknown field, wrong type, bad parameter),
 // EINVALID (422) when it can but a value is out of bounds.
 func requestError(err error) error {
-	if mb, ok := errors.AsType[*http.MaxBytesError](err); ok {
-		return tooLarge(mb.Limit) // the route's own limit (limitBody), not always maxBody
+	if tl := tooLargeFrom(err); tl != nil {
+		return tl
 	}
 	var fields []understudy.FieldError
 	malformed := false

@@ -18,8 +18,8 @@ import (
 // between the two readings, which cannot happen; it is still reported.
 func decode(c echo.Context, v any) error {
 	if err := json.NewDecoder(c.Request().Body).Decode(v); err != nil {
-		if isMaxBytes(err) {
-			return tooLarge(maxBody)
+		if tl := tooLargeFrom(err); tl != nil {
+			return tl
 		}
 		return understudy.Errorf(understudy.EMALFORMED, "the body is not valid JSON")
 	}
@@ -29,8 +29,8 @@ func decode(c echo.Context, v any) error {
 // decodeOptional is decode for an optional body: none leaves v as it is.
 func decodeOptional(c echo.Context, v any) error {
 	if err := json.NewDecoder(c.Request().Body).Decode(v); err != nil && !errors.Is(err, io.EOF) {
-		if isMaxBytes(err) {
-			return tooLarge(maxBody)
+		if tl := tooLargeFrom(err); tl != nil {
+			return tl
 		}
 		return understudy.Errorf(understudy.EMALFORMED, "the body is not valid JSON")
 	}

@@ -54,8 +54,8 @@ func (s *Server) PutArtifact(c echo.Context, id LeaseID, name ArtifactName) erro
 	}
 	art, err := s.artifacts.Put(ctx, run.Upload{LeaseID: l.ID, LeaseEnd: leaseEnd(l), Name: name,
 		ContentType: req.Header.Get(echo.HeaderContentType), Body: req.Body})
-	if isMaxBytes(err) {
-		return tooLarge(run.MaxArtifactBytes)
+	if tl := tooLargeFrom(err); tl != nil {
+		return tl
 	}
 	if err != nil {
 		return err

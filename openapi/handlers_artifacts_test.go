@@ -24,8 +24,8 @@ func TestTheArtifactRouteAloneTakesTenMiB(t *testing.T) {
 	}
 	read := func(c echo.Context) error {
 		n, err := io.Copy(io.Discard, c.Request().Body)
-		if isMaxBytes(err) {
-			return tooLarge(0)
+		if tl := tooLargeFrom(err); tl != nil {
+			return tl
 		}
 		return c.String(http.StatusOK, string(rune('0'+n%10)))
 	}

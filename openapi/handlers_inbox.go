@@ -35,8 +35,8 @@ func (s *Server) ReceiveInboundMime(c echo.Context, p ReceiveInboundMimeParams) 
 	}
 	raw, err := io.ReadAll(req.Body)
 	if err != nil {
-		if isMaxBytes(err) {
-			return tooLarge(s.inboundMax)
+		if tl := tooLargeFrom(err); tl != nil {
+			return tl
 		}
 		return understudy.Errorf(understudy.EMALFORMED, "the request body could not be read")
 	}

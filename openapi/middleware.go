@@ -183,10 +183,14 @@ func (s *Server) authenticate(ctx context.Context, header string) (access.Token,
 	return s.tokens.Authenticate(ctx, strings.TrimSpace(secret))
 }
 
-// isMaxBytes reports whether err comes from reading past a body limit.
-func isMaxBytes(err error) bool {
-	_, ok := errors.AsType[*http.MaxBytesError](err)
-	return ok
+// tooLargeFrom is the 413 of err when it comes from reading past a body's
+// limit, naming the limit that the reader of limitBody enforced (the
+// route's own), and nil for any other error.
+func tooLargeFrom(err error) error {
+	if mb, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return tooLarge(mb.Limit)
+	}
+	return nil
 }
 
 // recoverPanic turns a panic in a handler into an internal error (logged

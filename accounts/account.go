@@ -18,7 +18,9 @@ import (
 )
 
 // Status is where an account is in its lifecycle:
-// pending → provisioning → ready ⇄ leased, failed, retired.
+// pending → provisioning → ready ⇄ leased, failed, retired; a lease whose
+// run failed leaves its account capturing (package run keeps its state as
+// the run's evidence), then ready again.
 type Status string
 
 // Account statuses.
@@ -27,13 +29,14 @@ const (
 	StatusProvisioning Status = "provisioning"
 	StatusReady        Status = "ready"
 	StatusLeased       Status = "leased"
+	StatusCapturing    Status = "capturing"
 	StatusFailed       Status = "failed"
 	StatusRetired      Status = "retired"
 )
 
 // Statuses lists every status.
 func Statuses() []Status {
-	return []Status{StatusPending, StatusProvisioning, StatusReady, StatusLeased, StatusFailed, StatusRetired}
+	return []Status{StatusPending, StatusProvisioning, StatusReady, StatusLeased, StatusCapturing, StatusFailed, StatusRetired}
 }
 
 // Account is one synthetic identity for (environment, role, slot). A slot

@@ -91,6 +91,58 @@ func QueueFree(b *pgx.Batch, ids []string, now *time.Time) {
 	}
 }
 
+// holdSQL marks leased accounts capturing, with the reason; a failed
+// account (its reset failed) stays failed.
+const holdSQL = `UPDATE accounts SET status = 'capturing', status_reason = $3, updated_at = coalesce($2::timestamptz, now())
+WHERE id = ANY($1::uuid[]) AND status = 'leased'`
+
+// QueueHold queues in b, a batch the caller sends in the transaction that
+// ends the leases, the statement that marks the leased accounts with ids
+// capturing (with reason) instead of ready: their run failed, and no
+// claim takes them until package run has kept their state (QueueUnhold).
+// now is the caller's clock (nil: the database's).
+func QueueHold(b *pgx.Batch, ids []string, reason string, now *time.Time) {
+	if len(ids) > 0 {
+		b.Queue(holdSQL, ids, now, reason)
+	}
+}
+
+// unholdSQL marks capturing accounts ready again, and returns those it moved.
+const unholdSQL = `UPDATE accounts SET status = 'ready', status_reason = '', updated_at = coalesce($2::timestamptz, now())
+WHERE id = ANY($1::uuid[]) AND status = 'capturing' RETURNING id::text`
+
+// QueueUnhold queues in b the statement that marks the capturing accounts
+// with ids ready again (an account that moved meanwhile, failed or
+// retired, stays as it is); once b has been sent, moved returns the ids
+// of the accounts it freed. now is the caller's clock (nil: the
+// database's).
+func QueueUnhold(b *pgx.Batch, ids []string, now *time.Time) (moved func() []string) {
+	var out []string
+	b.Queue(unholdSQL, ids, now).Query(func(rows pgx.Rows) error {
+		var err error
+		out, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	return func() []string { return out }
+}
+
+// heldSQL names the role's capturing accounts, oldest hold first.
+const heldSQL = `SELECT id::text, status_reason, updated_at FROM accounts WHERE role_id = $1 AND status = 'capturing' ORDER BY updated_at, id`
+
+// Hold is an account held while its failed run's state is captured.
+type Hold struct {
+	AccountID string
+	// Reason says whose run is captured.
+	Reason string
+	Since  time.Time
+}
+
+// Held lists the role's accounts held while their failed runs' states are
+// captured (capturing).
+func Held(ctx context.Context, db pgdb.DB, roleID string) ([]Hold, error) {
+	return pgdb.QueryAll(ctx, db, func(row pgx.Row, h *Hold) error { return row.Scan(&h.AccountID, &h.Reason, &h.Since) }, heldSQL, roleID)
+}
+
 const anyReadySQL = `SELECT EXISTS (SELECT 1 FROM accounts a WHERE a.role_id = $1 AND a.status = 'ready' AND NOT ` + sqlQuarantined + `)`
 
 // AnyReady reports whether role roleID has a ready account that is not

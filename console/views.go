@@ -149,7 +149,7 @@ func ago(now time.Time, t any) template.HTML {
 // statusGlyph gives each account status a shape, so that its colour is
 // never the only signal.
 var statusGlyph = map[accounts.Status]string{
-	accounts.StatusReady: "✓", accounts.StatusLeased: "◆", accounts.StatusFailed: "✕",
+	accounts.StatusReady: "✓", accounts.StatusLeased: "◆", accounts.StatusCapturing: "◉", accounts.StatusFailed: "✕",
 	accounts.StatusRetired: "–", accounts.StatusPending: "…", accounts.StatusProvisioning: "↻",
 }
 

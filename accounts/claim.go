@@ -93,17 +93,17 @@ func QueueFree(b *pgx.Batch, ids []string, now *time.Time) {
 
 // holdSQL marks leased accounts capturing, with the reason; a failed
 // account (its reset failed) stays failed.
-const holdSQL = `UPDATE accounts SET status = 'capturing', status_reason = $3, updated_at = coalesce($2::timestamptz, now())
-WHERE id = ANY($1::uuid[]) AND status = 'leased'`
+const holdSQL = `UPDATE accounts a SET status = 'capturing', status_reason = x.reason, updated_at = coalesce($2::timestamptz, now())
+FROM unnest($1::uuid[], $3::text[]) AS x(id, reason) WHERE a.id = x.id AND a.status = 'leased'`
 
 // QueueHold queues in b, a batch the caller sends in the transaction that
 // ends the leases, the statement that marks the leased accounts with ids
-// capturing (with reason) instead of ready: their run failed, and no
+// capturing (ids[i] with reasons[i]) instead of ready: their run failed, and no
 // claim takes them until package run has kept their state (QueueUnhold).
 // now is the caller's clock (nil: the database's).
-func QueueHold(b *pgx.Batch, ids []string, reason string, now *time.Time) {
+func QueueHold(b *pgx.Batch, ids, reasons []string, now *time.Time) {
 	if len(ids) > 0 {
-		b.Queue(holdSQL, ids, now, reason)
+		b.Queue(holdSQL, ids, now, reasons)
 	}
 }
 

@@ -173,7 +173,7 @@ func (s *Service) claim(ctx context.Context, req Request) (claimed, bool, error)
 			// reset's reads) failed, or the caller went away. End the
 			// lease, so that its account is not held until it expires
 			// under a lease whose id nobody was told.
-			s.end(context.WithoutCancel(ctx), id, Failed, "the lease could not be handed out: "+understudy.ErrorMessage(err), true, nil)
+			s.end(context.WithoutCancel(ctx), id, ending{status: Failed, reason: "the lease could not be handed out: " + understudy.ErrorMessage(err), anyOwner: true})
 		}
 		return claimed{}, false, pgdb.Translate(err, "", "a lease with this Idempotency-Key already exists")
 	}
@@ -193,7 +193,7 @@ func (s *Service) resetAndActivate(ctx context.Context, c claimed) (Grant, error
 	l := c.Lease
 	refs, err := c.reset.Apply(ctx)
 	if err != nil {
-		s.end(ctx, l.ID, Failed, understudy.ErrorMessage(err), true, nil)
+		s.end(ctx, l.ID, ending{status: Failed, reason: understudy.ErrorMessage(err), anyOwner: true})
 		return Grant{}, err
 	}
 	g := Grant{Lease: l, Refs: make(map[string]string, len(refs))}
@@ -329,12 +329,28 @@ func (s *Service) busyError(ctx context.Context, role accounts.Role) error {
 	if err != nil {
 		return err
 	}
-	if x.next == nil {
+	held, _ := accounts.Held(ctx, s.db, role.ID) // without them, the error says what it can
+	if x.next == nil && len(held) == 0 {
 		return understudy.Errorf(understudy.ECONFLICT, "no account of role %s in environment %s is ready (none is leased: they are being provisioned, or failed; see `understudy accounts list --role %s`)", role.Name, role.Environment, role.Name)
 	}
-	e := understudy.Errorf(understudy.ECONFLICT, "every account of role %s in environment %s is leased (%d of a pool of %d); the next lease expires at %s",
-		role.Name, role.Environment, x.open, role.PoolSize, x.next.UTC().Format(time.RFC3339))
-	e.RetryAfter = max(time.Duration(*x.in*float64(time.Second)), time.Second)
+	var e *understudy.Error
+	if x.next != nil {
+		e = understudy.Errorf(understudy.ECONFLICT, "every account of role %s in environment %s is leased (%d of a pool of %d); the next lease expires at %s",
+			role.Name, role.Environment, x.open, role.PoolSize, x.next.UTC().Format(time.RFC3339))
+		e.RetryAfter = max(time.Duration(*x.in*float64(time.Second)), time.Second)
+	} else {
+		e = understudy.Errorf(understudy.ECONFLICT, "no account of role %s in environment %s is ready", role.Name, role.Environment)
+	}
+	if len(held) > 0 {
+		// A capture takes the apps' time to read, seconds; it never holds an
+		// account past the captures' deadline.
+		h := held[0]
+		e.Message += fmt.Sprintf("; %d held while the state of a failed run is kept (account %s: %s, since %s)",
+			len(held), h.AccountID, h.Reason, h.Since.UTC().Format(time.RFC3339))
+		if e.RetryAfter == 0 || e.RetryAfter > 2*time.Second {
+			e.RetryAfter = 2 * time.Second
+		}
+	}
 	return e
 }
 

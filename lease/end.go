@@ -108,10 +108,15 @@ func (s *Service) ReleaseWith(ctx context.Context, id string, r ReleaseRequest) 
 			return Lease{}, err
 		}
 	}
-	if !r.Reset { // the common case: one statement, which checks the owner too
+	// A run whose state is captured is reset by its capture, once its
+	// state is kept: a reset now would lose the evidence.
+	captured := r.Outcome != nil && s.captured(r.Outcome.Outcome)
+	resetNow := r.Reset && !captured
+	end := ending{status: Released, reason: "released", report: r.Outcome, reset: r.Reset && captured}
+	if !resetNow { // the common case: one statement, which checks the owner too
 		if _, err := uuid.Parse(id); err == nil {
-			if l, ok := s.end(ctx, id, Released, "released", false, r.Outcome); ok {
-				s.record(ctx, l, "lease.release", start, attrReset.Bool(false))
+			if l, ok := s.end(ctx, id, end); ok {
+				s.record(ctx, l, "lease.release", start, attrReset.Bool(r.Reset))
 				return l, nil
 			}
 		}
@@ -129,14 +134,13 @@ func (s *Service) ReleaseWith(ctx context.Context, id string, r ReleaseRequest) 
 		return s.releasedAgain(ctx, l, r.Outcome)
 	}
 	var resetErr error
-	if r.Reset {
+	if resetNow {
 		_, resetErr = s.snapshots.ResetApps(ctx, l.AccountID, l.State)
 	}
-	reason := "released"
 	if resetErr != nil {
-		reason = "released; the reset on release failed: " + understudy.ErrorMessage(resetErr)
+		end.reason = "released; the reset on release failed: " + understudy.ErrorMessage(resetErr)
 	}
-	ended, ok := s.end(ctx, l.ID, Released, reason, false, r.Outcome)
+	ended, ok := s.end(ctx, l.ID, end)
 	if resetErr != nil {
 		return Lease{}, resetErr
 	}
@@ -149,6 +153,11 @@ func (s *Service) ReleaseWith(ctx context.Context, id string, r ReleaseRequest) 
 	return ended, nil
 }
 
+// captured reports whether a run that ends with outcome has its state
+// captured before its account is freed: with Config.Captures, when the
+// outcome is failed, errored or abandoned.
+func (s *Service) captured(o run.Outcome) bool { return s.captures != nil && run.Captured(o) }
+
 // endSQL closes an open lease (of the caller's, unless $6).
 var endSQL = `
 WITH ended AS (
@@ -157,28 +166,43 @@ WITH ended AS (
 )
 SELECT ` + leaseColumns + ` FROM ended l` + leaseJoins
 
-// end closes an open lease with status and reason, frees its account,
-// records the run's outcome (when report is set) and returns the ended
-// lease; false when the lease was not open, or is not the caller's
-// (unless anyOwner: the server ends leases it failed), or the database
+// ending is how end closes a lease: its status and reason, the outcome
+// its run records (nil: none), and whether the capture of its state, when
+// the outcome has one, resets the account afterwards.
+type ending struct {
+	status   Status
+	reason   string
+	anyOwner bool // the server ends leases it failed, whoever holds them
+	report   *run.Report
+	reset    bool
+}
+
+// end closes an open lease as e says, frees its account (or holds it for
+// the capture of its run's state), records the run's outcome (when
+// e.report is set) and returns the ended lease; false when the lease was
+// not open, or is not the caller's (unless e.anyOwner), or the database
 // failed (which is logged: the lease then expires on its own). In one
 // transaction of two round trips: the BEGIN and the lease's end; then
 // package accounts' free of the account (a failed account stays failed:
-// the failed reset marked it), package run's record of the outcome, the
-// audit event and the COMMIT.
-func (s *Service) end(ctx context.Context, id string, status Status, reason string, anyOwner bool, report *run.Report) (Lease, bool) {
-	l, found, err := s.endPiped(ctx, id, status, reason, anyOwner, report)
+// the failed reset marked it) or hold, package run's record of the outcome
+// and of the capture, the audit event and the COMMIT. A capture's job is
+// enqueued once that has committed.
+func (s *Service) end(ctx context.Context, id string, e ending) (Lease, bool) {
+	l, found, err := s.endPiped(ctx, id, e)
 	if err != nil {
 		s.logger.ErrorContext(ctx, "ending a lease", "lease", id, "error", err)
 		return Lease{}, false
 	}
-	if found && report != nil && l.Run != nil {
+	if found && e.report != nil && l.Run != nil {
 		s.observe(l)
+		if s.captured(e.report.Outcome) {
+			s.captures.Enqueue(ctx, l.ID)
+		}
 	}
 	return l, found
 }
 
-func (s *Service) endPiped(ctx context.Context, id string, status Status, reason string, anyOwner bool, report *run.Report) (Lease, bool, error) {
+func (s *Service) endPiped(ctx context.Context, id string, e ending) (Lease, bool, error) {
 	caller := access.CallerFrom(ctx)
 	now := s.dbNow()
 	p, err := pgdb.BeginPipe(ctx, s.db)
@@ -189,7 +213,7 @@ func (s *Service) endPiped(ctx context.Context, id string, status Status, reason
 	var l Lease
 	found := false
 	b := &pgx.Batch{}
-	b.Queue(endSQL, id, status, reason, cmp.Or(caller.Actor, "system"), anyOwner, caller.Scope == access.ScopeAdmin,
+	b.Queue(endSQL, id, e.status, e.reason, cmp.Or(caller.Actor, "system"), e.anyOwner, caller.Scope == access.ScopeAdmin,
 		optionalTokenID(caller), now).Query(func(rows pgx.Rows) error {
 		defer rows.Close()
 		if rows.Next() {
@@ -205,14 +229,20 @@ func (s *Service) endPiped(ctx context.Context, id string, status Status, reason
 		return Lease{}, false, pgdb.Translate(err, "", "")
 	}
 	b = &pgx.Batch{}
-	accounts.QueueFree(b, []string{l.AccountID}, now)
-	details := map[string]any{"account_id": l.AccountID, "reason": reason}
+	details := map[string]any{"account_id": l.AccountID, "reason": e.reason}
 	var recorded func() (run.Record, bool)
-	if report != nil {
-		recorded = run.QueueOutcome(b, l.ID, l.Run != nil, *report, now)
-		details["outcome"] = report.Outcome
+	if e.report != nil {
+		recorded = run.QueueOutcome(b, l.ID, l.Run != nil, *e.report, now)
+		details["outcome"] = e.report.Outcome
 	}
-	if err := access.Queue(ctx, b, access.Event{Action: "lease." + string(status), TargetType: "lease", TargetID: l.ID, Details: details}); err != nil {
+	if e.report != nil && s.captured(e.report.Outcome) {
+		accounts.QueueHold(b, []string{l.AccountID}, []string{run.HoldReason(l.ID, e.report.Outcome)}, now)
+		run.QueueCapture(b, l.ID, l.AccountID, l.State, e.reset, now)
+		details["capture"] = true
+	} else {
+		accounts.QueueFree(b, []string{l.AccountID}, now)
+	}
+	if err := access.Queue(ctx, b, access.Event{Action: "lease." + string(e.status), TargetType: "lease", TargetID: l.ID, Details: details}); err != nil {
 		return Lease{}, false, err
 	}
 	if err := p.Commit(ctx, b, nil); err != nil {
@@ -231,9 +261,9 @@ WITH expired AS (
     UPDATE leases SET status = ` + sqlExpired + `, status_reason = 'expired at ' || to_char(expires_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
                       ended_at = coalesce($1::timestamptz, now())
     WHERE status IN ` + sqlOpen + ` AND expires_at < coalesce($1::timestamptz, now())
-    RETURNING id, account_id, role_id, holder, expires_at, acquired_at
+    RETURNING id, account_id, role_id, holder, expires_at, acquired_at, state
 )
-SELECT l.id::text, l.account_id::text, l.holder, to_jsonb(l.expires_at)::text, r.environment, r.name, l.acquired_at
+SELECT l.id::text, l.account_id::text, l.holder, to_jsonb(l.expires_at)::text, r.environment, r.name, l.acquired_at, l.state
 FROM expired l JOIN ` + accounts.RoleDirectory + ` r ON r.id = l.role_id`
 
 type expired struct {
@@ -241,12 +271,15 @@ type expired struct {
 	expiresAt             json.RawMessage
 	environment, role     string
 	acquiredAt            time.Time
+	state                 string
 }
 
-// Expire ends every lease past its expiry, frees its account, records its
-// run as abandoned (package run) and audits each expiry, in one
-// transaction. An account whose reset was interrupted (its server died)
-// is freed too: every lease resets its account before handing it out.
+// Expire ends every lease past its expiry, frees its account (or, with
+// Config.Captures, holds it for the capture of its abandoned run's
+// state), records its run as abandoned (package run) and audits each
+// expiry, in one transaction; the captures' jobs are enqueued once it has
+// committed. An account whose reset was interrupted (its server died) is
+// freed too: every lease resets its account before handing it out.
 func (s *Service) Expire(ctx context.Context) (int, error) {
 	now := s.dbNow()
 	var ended []expired
@@ -254,21 +287,31 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
 		ended, err = pgdb.QueryAll(ctx, tx, func(row pgx.Row, x *expired) error {
-			return row.Scan(&x.id, &x.accountID, &x.holder, &x.expiresAt, &x.environment, &x.role, &x.acquiredAt)
+			return row.Scan(&x.id, &x.accountID, &x.holder, &x.expiresAt, &x.environment, &x.role, &x.acquiredAt, &x.state)
 		}, expireSQL, now)
 		if err != nil || len(ended) == 0 {
 			return err
 		}
 		b := &pgx.Batch{}
 		ids, leaseIDs := make([]string, len(ended)), make([]string, len(ended))
+		states, reasons := make([]string, len(ended)), make([]string, len(ended))
+		capture := s.captured(run.Abandoned)
 		for i, x := range ended {
-			ids[i], leaseIDs[i] = x.accountID, x.id
-			if err := access.Queue(ctx, b, access.Event{Action: "lease.expire", TargetType: "lease", TargetID: x.id,
-				Details: map[string]any{"account_id": x.accountID, "holder": x.holder, "expires_at": x.expiresAt, "outcome": run.Abandoned}}); err != nil {
+			ids[i], leaseIDs[i], states[i], reasons[i] = x.accountID, x.id, x.state, run.HoldReason(x.id, run.Abandoned)
+			details := map[string]any{"account_id": x.accountID, "holder": x.holder, "expires_at": x.expiresAt, "outcome": run.Abandoned}
+			if capture {
+				details["capture"] = true
+			}
+			if err := access.Queue(ctx, b, access.Event{Action: "lease.expire", TargetType: "lease", TargetID: x.id, Details: details}); err != nil {
 				return err
 			}
 		}
-		accounts.QueueFree(b, ids, now)
+		if capture {
+			accounts.QueueHold(b, ids, reasons, now)
+			run.QueueCaptures(b, leaseIDs, ids, states, now)
+		} else {
+			accounts.QueueFree(b, ids, now)
+		}
 		abandoned = run.QueueAbandon(b, leaseIDs, now)
 		return tx.SendBatch(ctx, b).Close()
 	})
@@ -278,6 +321,13 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 	recorded := map[string]run.Record{}
 	if abandoned != nil {
 		recorded = abandoned()
+	}
+	if s.captured(run.Abandoned) {
+		leaseIDs := make([]string, len(ended))
+		for i, x := range ended {
+			leaseIDs[i] = x.id
+		}
+		s.captures.Enqueue(ctx, leaseIDs...)
 	}
 	for _, x := range ended {
 		s.logger.InfoContext(ctx, "lease expired", "lease", x.id)

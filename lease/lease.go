@@ -155,6 +155,11 @@ type Config struct {
 	// which the server serves as metrics. Defaults to a run.Service on DB
 	// whose counts nobody reads.
 	Runs *run.Service
+	// Captures keeps the account's state at the end of a failed, errored
+	// or abandoned run: the lease's end holds the account (capturing)
+	// and queues the capture, and the capture's job frees it. Defaults to
+	// nil: such an account is freed at once, and its state is not kept.
+	Captures *run.Captures
 }
 
 // WithDefaults returns c with its unset optional fields filled.
@@ -202,6 +207,7 @@ type Service struct {
 	appTimeout time.Duration
 	tracer     trace.Tracer
 	runs       *run.Service
+	captures   *run.Captures
 }
 
 // New returns a Service, or an error naming the bad field of cfg.
@@ -212,7 +218,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	return &Service{db: cfg.DB, accounts: cfg.Accounts, snapshots: cfg.Snapshots, apps: cfg.Apps, now: cfg.Now, clock: clock,
-		logger: cfg.Logger, appTimeout: cfg.AppTimeout, tracer: cfg.Tracing.Tracer(), runs: cfg.Runs}, nil
+		logger: cfg.Logger, appTimeout: cfg.AppTimeout, tracer: cfg.Tracing.Tracer(), runs: cfg.Runs, captures: cfg.Captures}, nil
 }
 
 // dbNow is the time a SQL statement takes as its now, as

@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/run"
 )
@@ -76,4 +77,37 @@ func releaseOf(in LeaseRelease) lease.ReleaseRequest {
 		}
 	}
 	return r
+}
+
+// GetRunCapture reads the account's state at a failed run's end: the
+// lease's own token or an admin's only (lease.Service.Owned audits a
+// refusal), since the states hold the account's data.
+func (s *Server) GetRunCapture(c echo.Context, id LeaseID) error {
+	ctx := c.Request().Context()
+	if _, err := s.leases.Owned(ctx, id, "capture_read"); err != nil {
+		return err
+	}
+	cp, found, err := s.captures.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return understudy.Errorf(understudy.ENOTFOUND, "the run of lease %s has no captured state: only a failed, errored or abandoned run has one, until its environment's capture retention", id)
+	}
+	return c.JSON(http.StatusOK, cp)
+}
+
+// GetRunCaptureState reads one app's state at a failed run's end, as
+// GetRunCapture decides who may.
+func (s *Server) GetRunCaptureState(c echo.Context, id LeaseID, app string) error {
+	ctx := c.Request().Context()
+	if _, err := s.leases.Owned(ctx, id, "capture_read"); err != nil {
+		return err
+	}
+	b, err := s.captures.State(ctx, id, app)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, b)
 }

@@ -73,6 +73,27 @@ func (e AccountStatus) Valid() bool {
 	}
 }
 
+// Defines values for CaptureStatus.
+const (
+	CaptureStatusCaptured CaptureStatus = "captured"
+	CaptureStatusFailed   CaptureStatus = "failed"
+	CaptureStatusPending  CaptureStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the CaptureStatus enum.
+func (e CaptureStatus) Valid() bool {
+	switch e {
+	case CaptureStatusCaptured:
+		return true
+	case CaptureStatusFailed:
+		return true
+	case CaptureStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DestinationHealthStatus.
 const (
 	Healthy   DestinationHealthStatus = "healthy"
@@ -862,6 +883,33 @@ type AuditEvent struct {
 // AuditEventList defines model for AuditEventList.
 type AuditEventList struct {
 	Items []AuditEvent `json:"items"`
+}
+
+// CaptureStatus Where the capture of the account's state at a failed, errored or abandoned run's end is: pending (the account is held, `capturing`, until it is done), captured (every app's state is kept), failed (the reason says which app could not be read, or that the capture did not finish within its five minutes; the apps that answered keep their state). Absent on a run that has none.
+type CaptureStatus string
+
+// CapturedApp defines model for CapturedApp.
+type CapturedApp struct {
+	App   string             `json:"app"`
+	AppId openapi_types.UUID `json:"app_id"`
+
+	// BaselineHash The hex hash of the version of the state compared with.
+	BaselineHash *string `json:"baseline_hash,omitempty"`
+
+	// Changes What differs from that state, path by path (at most 1000, and at most 1 MiB of them).
+	Changes []SnapshotChange `json:"changes"`
+
+	// ChangesTotal How many changes there are in all.
+	ChangesTotal int `json:"changes_total"`
+
+	// Error Why the app's state could not be read or compared.
+	Error *string `json:"error,omitempty"`
+
+	// Hash The hex SHA-256 of the app's canonical state at capture; absent when it could not be read.
+	Hash *string `json:"hash,omitempty"`
+
+	// Size The length of that state in bytes.
+	Size *int `json:"size,omitempty"`
 }
 
 // ChangeEffects What the change does to accounts.
@@ -1914,7 +1962,10 @@ type RoleUpdate struct {
 type Run struct {
 	AccountId  string    `json:"account_id"`
 	AcquiredAt time.Time `json:"acquired_at"`
-	CiUrl      string    `json:"ci_url"`
+
+	// CaptureStatus Where the capture of the account's state at a failed, errored or abandoned run's end is: pending (the account is held, `capturing`, until it is done), captured (every app's state is kept), failed (the reason says which app could not be read, or that the capture did not finish within its five minutes; the apps that answered keep their state). Absent on a run that has none.
+	CaptureStatus *CaptureStatus `json:"capture_status,omitempty"`
+	CiUrl         string         `json:"ci_url"`
 
 	// Deployment The deployment the run ran against: its environment's newest at or before the lease was acquired. Absent when the environment had none yet.
 	Deployment *Deployment `json:"deployment,omitempty"`
@@ -1937,6 +1988,29 @@ type Run struct {
 	RunId     string      `json:"run_id"`
 	Test      string      `json:"test"`
 	Version   string      `json:"version"`
+}
+
+// RunCapture The account's state at the end of a failed, errored or abandoned run, in each of its apps, compared with the
+// state its lease reset it to (`state`, the baseline `initial` unless the lease asked for another).
+type RunCapture struct {
+	AccountId openapi_types.UUID `json:"account_id"`
+
+	// Apps Each app's part, by app name (none while pending).
+	Apps       []CapturedApp      `json:"apps"`
+	FinishedAt *time.Time         `json:"finished_at,omitempty"`
+	LeaseId    openapi_types.UUID `json:"lease_id"`
+
+	// Reason Why the capture failed.
+	Reason *string `json:"reason,omitempty"`
+
+	// RequestedAt When the run ended.
+	RequestedAt time.Time `json:"requested_at"`
+
+	// State The named state each app's state is compared with.
+	State string `json:"state"`
+
+	// Status Where the capture of the account's state at a failed, errored or abandoned run's end is: pending (the account is held, `capturing`, until it is done), captured (every app's state is kept), failed (the reason says which app could not be read, or that the capture did not finish within its five minutes; the apps that answered keep their state). Absent on a run that has none.
+	Status CaptureStatus `json:"status"`
 }
 
 // RunLink defines model for RunLink.
@@ -3692,6 +3766,25 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/runs/{lease_id} (the `GetRun` operationId).
 	GetRun(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRunCapture Get the account's state at a failed run's end.
+	//
+	// When a run fails, errors or is abandoned, Understudy reads its account's state in each app before anything
+	// can reset it, and keeps it with its difference from the state the lease reset the account to. The next lease
+	// of the account waits for that (the account is `capturing`), at most five minutes. The states hold the
+	// synthetic account's data, so only the token that acquired the lease, or an admin token, may read them: any
+	// other token is answered 403 and the attempt is audited (`lease.capture_read_denied`). 404 when the run has
+	// no capture (it passed, has not ended, or its capture is past its environment's `capture_retention_seconds`).
+	//
+	// Corresponds with GET /v1/runs/{lease_id}/capture (the `GetRunCapture` operationId).
+	GetRunCapture(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetRunCaptureState Get one app's state at a failed run's end.
+	//
+	// The app's canonical state document as captured. Who may read it is as for the capture.
+	//
+	// Corresponds with GET /v1/runs/{lease_id}/capture/{app} (the `GetRunCaptureState` operationId).
+	GetRunCaptureState(ctx context.Context, leaseId LeaseID, app string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DiffSnapshots Compare two snapshots.
 	//
@@ -5720,6 +5813,45 @@ func (c *Client) ListRuns(ctx context.Context, params *ListRunsParams, reqEditor
 // Corresponds with GET /v1/runs/{lease_id} (the `GetRun` operationId).
 func (c *Client) GetRun(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetRunRequest(c.Server, leaseId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRunCapture Get the account's state at a failed run's end.
+//
+// When a run fails, errors or is abandoned, Understudy reads its account's state in each app before anything
+// can reset it, and keeps it with its difference from the state the lease reset the account to. The next lease
+// of the account waits for that (the account is `capturing`), at most five minutes. The states hold the
+// synthetic account's data, so only the token that acquired the lease, or an admin token, may read them: any
+// other token is answered 403 and the attempt is audited (`lease.capture_read_denied`). 404 when the run has
+// no capture (it passed, has not ended, or its capture is past its environment's `capture_retention_seconds`).
+//
+// Corresponds with GET /v1/runs/{lease_id}/capture (the `GetRunCapture` operationId).
+func (c *Client) GetRunCapture(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRunCaptureRequest(c.Server, leaseId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetRunCaptureState Get one app's state at a failed run's end.
+//
+// The app's canonical state document as captured. Who may read it is as for the capture.
+//
+// Corresponds with GET /v1/runs/{lease_id}/capture/{app} (the `GetRunCaptureState` operationId).
+func (c *Client) GetRunCaptureState(ctx context.Context, leaseId LeaseID, app string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRunCaptureStateRequest(c.Server, leaseId, app)
 	if err != nil {
 		return nil, err
 	}
@@ -9741,6 +9873,81 @@ func NewGetRunRequest(server string, leaseId LeaseID) (*http.Request, error) {
 	return req, nil
 }
 
+// NewGetRunCaptureRequest constructs an http.Request for the GetRunCapture method
+func NewGetRunCaptureRequest(server string, leaseId LeaseID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lease_id", leaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/runs/%s/capture", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetRunCaptureStateRequest constructs an http.Request for the GetRunCaptureState method
+func NewGetRunCaptureStateRequest(server string, leaseId LeaseID, app string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lease_id", leaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "app", app, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/runs/%s/capture/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewDiffSnapshotsRequest constructs an http.Request for the DiffSnapshots method
 func NewDiffSnapshotsRequest(server string, params *DiffSnapshotsParams) (*http.Request, error) {
 	var err error
@@ -11313,6 +11520,29 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/runs/{lease_id} (the `GetRun` operationId).
 	GetRunWithResponse(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*GetRunResponse, error)
+
+	// GetRunCaptureWithResponse Get the account's state at a failed run's end.
+	//
+	// When a run fails, errors or is abandoned, Understudy reads its account's state in each app before anything
+	// can reset it, and keeps it with its difference from the state the lease reset the account to. The next lease
+	// of the account waits for that (the account is `capturing`), at most five minutes. The states hold the
+	// synthetic account's data, so only the token that acquired the lease, or an admin token, may read them: any
+	// other token is answered 403 and the attempt is audited (`lease.capture_read_denied`). 404 when the run has
+	// no capture (it passed, has not ended, or its capture is past its environment's `capture_retention_seconds`).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/runs/{lease_id}/capture (the `GetRunCapture` operationId).
+	GetRunCaptureWithResponse(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*GetRunCaptureResponse, error)
+
+	// GetRunCaptureStateWithResponse Get one app's state at a failed run's end.
+	//
+	// The app's canonical state document as captured. Who may read it is as for the capture.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/runs/{lease_id}/capture/{app} (the `GetRunCaptureState` operationId).
+	GetRunCaptureStateWithResponse(ctx context.Context, leaseId LeaseID, app string, reqEditors ...RequestEditorFn) (*GetRunCaptureStateResponse, error)
 
 	// DiffSnapshotsWithResponse Compare two snapshots.
 	//
@@ -18496,6 +18726,172 @@ func (r GetRunResponse) ContentType() string {
 	return ""
 }
 
+// GetRunCaptureResponse401Headers the declared response headers of an HTTP 401 response for GetRunCapture
+type GetRunCaptureResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetRunCaptureResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RunCapture
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetRunCaptureResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRunCaptureResponse) GetJSON200() *RunCapture {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetRunCaptureResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetRunCaptureResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetRunCaptureResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetRunCaptureResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetRunCaptureResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRunCaptureResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRunCaptureResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRunCaptureResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRunCaptureResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetRunCaptureStateResponse401Headers the declared response headers of an HTTP 401 response for GetRunCaptureState
+type GetRunCaptureStateResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type GetRunCaptureStateResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *map[string]interface{}
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON503 the response for an HTTP 503 `application/problem+json` response
+	ApplicationproblemJSON503 *ServiceUnavailable
+	// ApplicationproblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationproblemJSONDefault *Problem
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetRunCaptureStateResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetRunCaptureStateResponse) GetJSON200() *map[string]interface{} {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetRunCaptureStateResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetRunCaptureStateResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetRunCaptureStateResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON503 returns the response for an HTTP 503 `application/problem+json` response
+func (r GetRunCaptureStateResponse) GetApplicationproblemJSON503() *ServiceUnavailable {
+	return r.ApplicationproblemJSON503
+}
+
+// GetApplicationproblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r GetRunCaptureStateResponse) GetApplicationproblemJSONDefault() *Problem {
+	return r.ApplicationproblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetRunCaptureStateResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetRunCaptureStateResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetRunCaptureStateResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetRunCaptureStateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // DiffSnapshotsResponse401Headers the declared response headers of an HTTP 401 response for DiffSnapshots
 type DiffSnapshotsResponse401Headers struct {
 	WWWAuthenticate *string
@@ -21185,6 +21581,41 @@ func (c *ClientWithResponses) GetRunWithResponse(ctx context.Context, leaseId Le
 		return nil, err
 	}
 	return ParseGetRunResponse(rsp)
+}
+
+// GetRunCaptureWithResponse Get the account's state at a failed run's end.
+//
+// When a run fails, errors or is abandoned, Understudy reads its account's state in each app before anything
+// can reset it, and keeps it with its difference from the state the lease reset the account to. The next lease
+// of the account waits for that (the account is `capturing`), at most five minutes. The states hold the
+// synthetic account's data, so only the token that acquired the lease, or an admin token, may read them: any
+// other token is answered 403 and the attempt is audited (`lease.capture_read_denied`). 404 when the run has
+// no capture (it passed, has not ended, or its capture is past its environment's `capture_retention_seconds`).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/runs/{lease_id}/capture (the `GetRunCapture` operationId).
+func (c *ClientWithResponses) GetRunCaptureWithResponse(ctx context.Context, leaseId LeaseID, reqEditors ...RequestEditorFn) (*GetRunCaptureResponse, error) {
+	rsp, err := c.GetRunCapture(ctx, leaseId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRunCaptureResponse(rsp)
+}
+
+// GetRunCaptureStateWithResponse Get one app's state at a failed run's end.
+//
+// The app's canonical state document as captured. Who may read it is as for the capture.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/runs/{lease_id}/capture/{app} (the `GetRunCaptureState` operationId).
+func (c *ClientWithResponses) GetRunCaptureStateWithResponse(ctx context.Context, leaseId LeaseID, app string, reqEditors ...RequestEditorFn) (*GetRunCaptureStateResponse, error) {
+	rsp, err := c.GetRunCaptureState(ctx, leaseId, app, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetRunCaptureStateResponse(rsp)
 }
 
 // DiffSnapshotsWithResponse Compare two snapshots.
@@ -27930,6 +28361,154 @@ func ParseGetRunResponse(rsp *http.Response) (*GetRunResponse, error) {
 	return response, nil
 }
 
+// ParseGetRunCaptureResponse parses an HTTP response from a GetRunCaptureWithResponse call
+func ParseGetRunCaptureResponse(rsp *http.Response) (*GetRunCaptureResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRunCaptureResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RunCapture
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetRunCaptureResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetRunCaptureStateResponse parses an HTTP response from a GetRunCaptureStateWithResponse call
+func ParseGetRunCaptureStateResponse(rsp *http.Response) (*GetRunCaptureStateResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetRunCaptureStateResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest map[string]interface{}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ServiceUnavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON503 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers GetRunCaptureStateResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseDiffSnapshotsResponse parses an HTTP response from a DiffSnapshotsWithResponse call
 func ParseDiffSnapshotsResponse(rsp *http.Response) (*DiffSnapshotsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -29119,6 +29698,12 @@ type ServerInterface interface {
 	// GetRun Get the run of a lease.
 	// (GET /v1/runs/{lease_id})
 	GetRun(ctx echo.Context, leaseId LeaseID) error
+	// GetRunCapture Get the account's state at a failed run's end.
+	// (GET /v1/runs/{lease_id}/capture)
+	GetRunCapture(ctx echo.Context, leaseId LeaseID) error
+	// GetRunCaptureState Get one app's state at a failed run's end.
+	// (GET /v1/runs/{lease_id}/capture/{app})
+	GetRunCaptureState(ctx echo.Context, leaseId LeaseID, app string) error
 	// DiffSnapshots Compare two snapshots.
 	// (GET /v1/snapshots/diff)
 	DiffSnapshots(ctx echo.Context, params DiffSnapshotsParams) error
@@ -30882,6 +31467,46 @@ func (w *ServerInterfaceWrapper) GetRun(ctx echo.Context) error {
 	return err
 }
 
+// GetRunCapture converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRunCapture(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lease_id" -------------
+	var leaseId LeaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lease_id", ctx.Param("lease_id"), &leaseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lease_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRunCapture(ctx, leaseId)
+	return err
+}
+
+// GetRunCaptureState converts echo context to params.
+func (w *ServerInterfaceWrapper) GetRunCaptureState(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lease_id" -------------
+	var leaseId LeaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lease_id", ctx.Param("lease_id"), &leaseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lease_id: %s", err))
+	}
+
+	// ------------- Path parameter "app" -------------
+	var app string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "app", ctx.Param("app"), &app, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter app: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetRunCaptureState(ctx, leaseId, app)
+	return err
+}
+
 // DiffSnapshots converts echo context to params.
 func (w *ServerInterfaceWrapper) DiffSnapshots(ctx echo.Context) error {
 	var err error
@@ -31173,6 +31798,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/v1/leases/:lease_id/run", wrapper.PutLeaseRun, options.OperationMiddlewares["putLeaseRun"]...)
 	router.GET(options.BaseURL+"/v1/runs", wrapper.ListRuns, options.OperationMiddlewares["listRuns"]...)
 	router.GET(options.BaseURL+"/v1/runs/:lease_id", wrapper.GetRun, options.OperationMiddlewares["getRun"]...)
+	router.GET(options.BaseURL+"/v1/runs/:lease_id/capture", wrapper.GetRunCapture, options.OperationMiddlewares["getRunCapture"]...)
+	router.GET(options.BaseURL+"/v1/runs/:lease_id/capture/:app", wrapper.GetRunCaptureState, options.OperationMiddlewares["getRunCaptureState"]...)
 	router.GET(options.BaseURL+"/v1/leases/:lease_id/totp", wrapper.GetLeaseTOTP, options.OperationMiddlewares["getLeaseTOTP"]...)
 	router.GET(options.BaseURL+"/v1/leases/:lease_id/artifacts", wrapper.ListArtifacts, options.OperationMiddlewares["listArtifacts"]...)
 	router.DELETE(options.BaseURL+"/v1/leases/:lease_id/artifacts/:name", wrapper.DeleteArtifact, options.OperationMiddlewares["deleteArtifact"]...)
@@ -31204,523 +31831,537 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P37chs5lieOvwpCs78QuZ2iKPkyVVJMzKhdrirv2FUOSdU1+yt6lGAmKKKVBLIBpCi2wxH7NPtg+yTf",
-	"wDlAJpJE8iJLcle1/7FFMhPXg4Nz/ZyPe5mclVIwYfTeyce9KaM5U/DnOTNqcTYxTNlPOdOZ4qXhUuyd",
-	"7F2wTIpcE2p/JvMpz6bEqAUX14ReUy7IjC7IXKqbwV6yp7Mpm1HbyIwLPqtmeydHyZ5ZlGzvZI8Lw66Z",
-	"2vv06VOyV1JFZ8y4AZxlmayEefOd/cBttyU1071kT9CZfZXi71c830v2FPtbxRXL906MqljYqetIG8XF",
-	"9Z7t5qwsf4Im4s2W5a7tKcMnNDO+0fZaXU4Zoe6JfU0mvGDEdnVCjoiR5Hg4JOOFYZrICfnl8vuDbxIi",
-	"pCHpICVSkXQwSBMy52YqK0PSQ/xyNEoTkklhlCxINqWKZnbViFQjMeY5VyyzvdPCP6RJ7/lwaPu1ezSf",
-	"UkO4JnMlxXV/QF7rjJaMcEO4IGbKiF0R0qNElzRj9sn0/3c8TPuDkdhLYmsG/+22aN8xbbigdphrNiNv",
-	"ntqx/dfilispZkyYNe2z5qkd2/++kPM1DU8KOd+xxbeMatZJ7YX9dXdaf8e0ptes4xyfkRn+Tnh+SqQo",
-	"Fv4LTRTLGL9luTvk3BCqGCm4NiwfeDL4W8XUIjg70E3ryNO7t0xcm+neycvnSfcAv1dytjq+n1sjmk+l",
-	"ZsQ+SWieK6Y1kDflQhMz5TohGdXsgAvNhOaG37Ji0TXSie2vY6DHw+GakXbukBvnvffoLZ9xU7e9NN4C",
-	"fgzbydmEVoWxw03s6B1ntWNfy2fr/i6q8V9ZZrZbdY0P33/BXQP3W/NfKY+M80c5J4UU15aNzik3ZCIV",
-	"oWRGTTa1bM7T9nzKBBFSACczU6YYWTBzQrS7xXrps2HaJ/ByXingNvClThOSHs3SfkKGtpOXQ6IH5Dtc",
-	"eG2/GZ4QKvScKUINkSJjXdO34+uee2zq7wsqOmmtLKjYndDOZcHW8Cwli125+K9S3cAlsabZuX9mbdv/",
-	"Q7HJ3snevxw2Askh/qoPL4rqGiUExXQphWYgIPyZ5j9Qw+Z0YT9ZyrRs/OSjvcILnsE+HpZKjgs2+9Nf",
-	"taWZj1v2+B7fwk6XeKYgtCzdtrOcyMpontvbU5NSyVueM7WPnMley4mlK/ubNtQwx0wpUUwbqRiZUw3X",
-	"vb118Qn3S056mcwZScc0v7rGaaYJsVtA0kqJk0pYSc1U+eLEzfGEluWB7zftn0KjTkqypD+hvGA5CBPw",
-	"k2JUSzHY+5TYpTxnf6uYNk+5lJcwCOiWZFTYdRjDsHJCkcPUy0g0XegTWKr/dfHzTwmhglTiRsi5IBPO",
-	"ijwhFOUZXCI4zGOak1qm9Os5o8VEqhnL04SwW6YW8Bi0YcWflCkllU77sC6vpJgUPHvyVcloUZCsoHpq",
-	"ObDfsKxSigmDhJJ4uXvKSM4M5QWIldrPM3NDtzNJVgT7g1oiiI3SPX0Y6AAw0O+lGvM8Z+Kp18PIGyb2",
-	"NdGZLIGNzxm9YYqYKUWJ1XJ3JBi7coKxvF6IiR+029OfpPleViJ/6jnY3cntIMU1ySXDc8/uuDZ+pEKa",
-	"q4kdmhvpe7ooJM0vpXxL1TX7UkdzLPOFXfPCDsKt+RF5x//sx22kvIIf/bhdu0/KlRdE2rudwPlNSDbl",
-	"bFIsyIvh0A/TykBK0CLtnwBHxlOjUa6V19csJ8BUHXPEyfM8IcLyCaKnco7c8oKpW56xXwS9pbyg4+JJ",
-	"t+aM5KxkImciW5AeHH9q6JhqBncNxfsprxSo4/Y+Ycb+kNHSVIr17Vbmlm9KRXQh56dWdXd6u1upqpmZ",
-	"29JfBK3MVCr+d/akB+cnScaMKrsplgXADPGsowrr7wCpiGK38qa5N6tgxCs88Ndffz04q8yUCWOHHlHb",
-	"z4o5XWiS/hl7V4wWs38b7TW37mgvbVs3lqWjT7BspZKZlUPHBXstDDeLL3WKgWkWxQFefmRcGULJLS0q",
-	"4KeWF9EsY6WxI21OzC0t+FY35V+YyKW65DMmqye/LqmgxcLwTJNbGAbJeY5TQuHc3qDOtOGWY18Tw2dW",
-	"n53xmv86MevK4CycuDUSXfIWdnbgH+8PyE8S+bs3ruDd/Uv9qhcG/Yk9wcurMpmc2X0YCSf8SeEu9tr+",
-	"YUWiSkwZLcx0EZ7ZghqmBiNhd8EqSl+ILV0GjMizGGRIqJxlsipwU8aMTLjgespynL9myjJYromeVsbg",
-	"BYmHupCWdA0QKJ+4wY9EJoVAG1ecZZFXVgzA9UGROw3EnhQNWQ8hE33yHCA0Wdo/SyVLpgxHVSVTjBqW",
-	"X1H4zR5B+9deTg0D8tlb0QCTlm1qlb0ke9dMMFRWg59rPT/Z43n0NZ6zmg+t2+o3/jkwzGo9lyq/UtLs",
-	"PA/FjFX5dntHIvGu/KALaeLTtUJxpTfNyu3QBT5cv3aFulC0S0Ov9er98Ku9gGZU3eiWmkU10Qthpszw",
-	"jMynTIHowI29kxlVmvRqXpXY7zTcTG1i4fqqbsN+ZqKa7Z38tmdV5r0PkdWqn77aRDPNk50r3PC5q8DC",
-	"HtX+G23+t/agVzrqGmNXd80sJZqN7MDKfEfaWx5ivpcsW3zd4CxVtU5UTU/LFBIcoPi5SMLD3hq1I6XY",
-	"3BxZvp5MnEWuTRFsRnnRcZqjX6O1mN2VXDHtVmyZfplAKQqeJQz8OWiIsDeKNpYwtzut0EJ+NV7EvR9T",
-	"WVipWk7Ck7Kva3UWXh98STYQJRRY82UScc2v2cO3XEd2kBs2a/+xxfCA+2A3VCkKrFiwO3MlJxPNIpv6",
-	"3gr7wqDFcyZVvdqaTGRRyHmwyqFFuDV5GOCaCV7UK7xCUYot2ZxOiNVUQBEROZrHNJfCftEbM/ufOyxW",
-	"oLTXPLDEBGxAC9KbKGZ1f6SQfoL/54lTZaAV+xJ8va+JqoQzciWoBlpBSoGNjY6pyKWwEkdjjOOCMJpN",
-	"QV/imuCAblhp0PzEbIP7mrBbe+QzRsZsAmsqFijlZVQ49YqbU3CfaTdylDykfclrKrZ3lIfQBGjIzMo2",
-	"E37LyIyLyjA7cWejg2nVmltr3fCJE6IZq6dSaWfMg6WD63YAvA4vDrcHeNHULYE5luaWj+G6WtblF9ae",
-	"fehor77Ao1fPGTpiIhKPEzFW3gDSUBFW8ebiZ/Ls6OXLgyNCi3JKD46jPKGU2tDiykp90fYVu+YdN7k2",
-	"ijGz+S5zzyU4ibrJdt/NTKJnpSyfRgrsuACEs8evLp8zUccXiGWKmSuwI7aY1apQtMSWNAO5HR6mec7R",
-	"/fw+mD4a/J/kVnfu6HqqwfCW5th9WXds6pkxNJt2z3JCC82WBTq/GZt9HO39aZ+PORtPpbxJiKXCa8V0",
-	"QtgdyyyDmNCb+AWKk12zK5GtXQn1UMygoUBDTAC/Bj6ETSeEku8ufupbfkQt56IGPBjeaKaYqZRAdrSy",
-	"ntsSzapIEThafCOkZzmi5drnr8++e/e6H+lyiXSW6aRjz19NWXazepopHvHI+pkuaY0VtNQsfmLlTfD1",
-	"WMqCUbEyYgxOkTd7dTdNox2jfxB5pCxXD/32ckNZ/gIHa8djswWr2o2y702Aq2QUm2TBWf5qSgVa6peI",
-	"JfOK+lrzSkHFGT75Kdmjzd26MpV7s0vfaOKHBG11bFuxCLyCO+zcnHJzBUKFboUq7A31XrKdFx+1EinA",
-	"nu3kSSOddGP/YiJPrJxGyQ8ydNu/mKV9UpX2kaPpkrdenxDFJpVm3l2f+JAoUHtgwJZtBM75Z8exFV1d",
-	"LBfhFbn00f52ha/E9KMZyzlFtyU3IK1WZSFp7ny1XrLM5Vy4r0E8tcoauDpFsUCJ304Cm9GEC6bMoFNb",
-	"u9pVbtBTevziZXwCFz+eHRy/eGk1PCuRQjhbYqXrKbuLX0v875G1eAOivF12+y600tJBuTAvn0cUGHtv",
-	"48LsJFnVL3XprXYtvNYK3gdc9HpzeGx9l45bELblbhuYe72eSZs+2lNpj/HDGrJ7ECbvSfgzOL0xio8r",
-	"wzrZYEccmliAWx/FjFMiqqJoSJr6Vr2jwqpFVCxAwwWVCh7FU1KHItm9se2gHdzy8U/JHmpw9x+AD9fQ",
-	"zOzW8USqjOkrxcqCZmxJmq9v+3Xnzzcfi+LDyxBVWyepUcXafstkk2zh6NMtUeL2au02f45g+b1iDJxR",
-	"BJ/QpKRas9wyalqWGte2tl/Y+dTaa4c8eVbl3Ly+ZTELfHMBr96lmZHqM29ZL4/tKMv+6owDmk7gUrN7",
-	"5VnOXHHDTu39x+yUwJXrY2Uqu1C00BKMa5qkWcEtE7G3e5pgsAh8U0dK9igxqtKGgRnmbrGv7UU7pyoH",
-	"bxOeI3A5QfQwKZmVrvvRdca7Ywu+7AbcddkYqq7Zpl/9vbmFFggsE3czEG/CdsI+W8Nr9u/DWsJ6EEbb",
-	"kOn9WS1yWDQYd7kngAzgOQw4sSfLnadVrwMqwhHuUp9AomTB9jUppSzInBcFuWZmEN34nNVndbXFczbR",
-	"JFeyLH00motZ8KYyxWby1kUZb7Og52ziLOcRy4RaN5R6cgFrccY7LqyQCW5vWpZbj6VtyY+Ox0qwa4bi",
-	"zG32xMJKFxICDRO3ASRnBTNo2XTXSd4/9RIznGW4J736DW3Np7xwAm7+UFOJicGvFAPvCC10jAWvcScl",
-	"a5wc3s0St/fdwyVZaaY6btpldSlMMvEugfr1YGitgcQO7HesLORiFr2ccvjtaSyDimVS5Tv7cN1LO8rK",
-	"/r24rJzsVaqInIRx48SAsG0rdV3zWyaibdwypeNX+2ZLoX83aW1Be77tJVu/tQ9xPQSE0uX/6RJjV/0/",
-	"ed2YdwFhyEWKTaR+z2yzpKTXbLNK030nNSM/hxXb0WqwdAoi/kqrHoPH0IrZLdVeyPlp7VN54R0qhE4Z",
-	"zf0cMcxkX5OskNlNUj/+7OVLktOFJmM25SLf3u+5dAK3Me/GCV6QqTGl5ej2f01+OX/rB13ykhVcMGT3",
-	"wMGbfLCsYbdLZovj4fNv1p+ViLxgz5nfhBNCiaHX9tbJ5GzGDYRc8xm1wgS/ZtoMmgS2JgUtIUJGMtNW",
-	"RodZKv7z0Saai5/aOA1qfGkD6UWmT4kuWUZylhUUzOuW9xRcW2FYkRsugJLGlngG5DVIBtgvmVJtVyd1",
-	"wnaakHRUDYfPMvsS/MUG+EVBx6zAb1JCtU+4sx2PRC+1F/xgXC2YSvsJpvptbOe30d4NW4z2PqRoOrOi",
-	"izZUZMCQKQ4Y5ax0ItUVo9k0JWFfv432WGUb6CcjUQn+t4qFIXN2cKdhoBbGmWN8PUYQjhcEKET7AbuV",
-	"aI25VqPd/Acj8ZdGWc2mLLthuW2q6QpzIeErHuZUaIn3C8pn4Ot1o/ID3teN2o7hXivW+11YMhBV1Aye",
-	"hEmKOzcZpEHGmg7ofuemgwzIWNOTQs53bvP7Qs5jjfFZKVVMD3l9xzUE9OFJ0YTmskR/v5Go5vr0INLD",
-	"VpBgUfXcZWxv4O3Y6ECbWB3bT2zu1WNMv/VjbA9rRgUkwvWgGT+6hgYVczZkf9RuGCs12GKwwV0n8g6G",
-	"G1UdOmbyc3Tg2shS4/C5uE5IwSbGB5a6k9xzTd53zc/diGKDlQXbmb7OZcG20zSCI7mblBF4VdqLaLW8",
-	"FeZ6H8G74BOWLbJio8/3bf3gth77fwSPMARclyW4XgPfMBj8s4JRtewLhtiftjsYlNuCCjB4Ad1yz8Cl",
-	"KBYRs1OyB/awn0WxqI2qD+o/3uwu9pSzRuwI2fkDkWVwu2xHnjlw3Kxbz95AvlbWWB2GJbGptPLgrCy4",
-	"qXKWkBm/K6lgRUI0u7btgUkciTLuenrYk/H5tHz2/g25YQsNJAp66++MjqtxwfV0EyFD+G12BQlQt7TY",
-	"wuyxmdRft8noIUg9oMztSD2rtJGzK12pCc12DVkCa85VLmeUix1f5WIs765m9O7Kp8mvTuadT6CHgEKr",
-	"QThbUoJ609FwOBy2ldjj4TBuTsX+FDNW2Yupb7UTvfaXWCHE0aOd5wmZT8F4aPXc3r/mLt295Tp/9nLa",
-	"T8jR1A7l2csXeXtw/5o//pHenQpBIH0g8rMS8cNIAKCWxA1lGcVYUiuE2Q4t56iKHJxfhJqT5U05ejHr",
-	"o6ex2b6jvJ+QiZIzcjR7qq1pgrG7jX/OQO0sF8EiJV6pzkOFF3P5AnF0sHX0yhqKcGrAbjTB8/jMsPV9",
-	"TQQ1laIF4fkJeOSaucGPM5YQVmjm1d/gd6SiQ/zePum139iWGdkBIOS8eKYeEzH0hrXsB5tXz0hIX1i3",
-	"eu+8grHD4k2i2C3Lw15VqILJUHNK+LWQ6KtAS59/TGC+J1NspyVrtq5R88Kc+Zath/TAcoIZxIFGBH/b",
-	"u7y/eXUdpIyR69b3vFHhHnSF3ZnztCFB+at1vy0Hv27c7vA/BJ8Fw9NWfJbeL9BgZRKZzNlVSY1hKuaP",
-	"fH1M3I9+HZ2nUwo0/hLbgD513giISwAfxSAeCBA0fg/5m2tZAPO/KmXBs8XnBO+iYGTp4ZZrPuYFN4sT",
-	"MgU4hIQYpg1T+goiyOwBKAo574ituN9lUnBxc5+Ft++B1KGouCETrrTZcvW71Wgpi6t44Fko5hzFJbC/",
-	"VVRRYbhgV1Jc3XK3RevbslL7FoE3Gy61UKH8/HyCz9UOMQF5C3OOH/aP+EK3Q9Lrmys/zKioaHGlDSt3",
-	"lM83aIxPmuCwSfN61BQIWNt16Q8hOSyPtd7spa3YLWkiIIV7JU8sEeySxmh1G9JzAcb9hDT++oR4Nz0k",
-	"2l4pNjlxfoiyxCsHdSDDZmVBDVtNUKzBhTTRVTaFDHzN1MHHj4ManPLTJ0w8oDC3YLL9KHt6ROPKLlkm",
-	"j2I5eeockHvbPpbDJ0OFK1Crjp8vxY8fvZhtlqTCk7fhPHQkluRtnv9QCSb3Z6dbpaa0oTrbKSpL7GNd",
-	"xsrqzbEaR7RzVGZHNqDPY/V5kg5MpmZ8C8hP939/SDamDXbmBgezepgQkTVewx3CNepW7pWfs0mU6LzY",
-	"v2Tuzlam0JV3loydny+GfTHLZQcoyBYGzR/l3CqUATQoJE+vWnv2ddsMqX2kzVbGzSsHy7kO73N9f4HZ",
-	"E4z5rsF4752i4sNIZe42aO/Y6vZ3r0J0b3aTwALifVUH+e5wziO0GlUzdQctlKUmY7aQVlCYMjKueGEO",
-	"ID2eadIrAFdnLKnKdUK0zDgtriaM5VbwoSqbJhBFOJsxkWOMRdICA9IJSgLZVankhBdWdIJ1Ap+3Yrec",
-	"zXX/lNRqNQG1mjMNKOVguzRTNmu5vmuVde+/f6MHf/9g/xkefHv14eMweXn86X/EjvSM3r3B918Mlw6e",
-	"vUb43yrmfndun5Vj3F7VVxhFZQUqFHPdk6d47maVBiglLtrBbaDEF1ybAalDiivtDM5WkW5NdM0sjjFG",
-	"y306up8X5POZBmYzyMLKF+RaAgQCTCPmOglxkDchIT8S5wG+Y/9YeAjtkAmRHhVkKivlnCxg0e+35/Jy",
-	"+Pyb4ZD0KJkzdtNvzevZ0YtnL9tTs5/XcbYtkHWjEmybPDcwloeQatYGLG0t1QStbCnVRKOPnd5HFQMH",
-	"XiRfYhNXPMfgfB0hGnyX+HfRqAURzqeE+q/DhIuCZwur5OgWTi4aqnvPh9/2B+QrE34YJvxHYI2/Y054",
-	"L2YXFdnvsqLSXIrXwqgGUeD+3Clsb/E5DKrd0K5pMgg/NuEduAhxA1OgqmH8P88JbaFLWs23DWU3XiRh",
-	"fitY372byUyZ0qSnZaUyFkTe5kv2L69Zb0qjcQa6JYPkh2gmSkcM5BtBKERrAzgJF8BAXaT4CZlIdS2N",
-	"YaIuZxEzzCd7OKMOX1tZgpdbeHtisoLRCU7wYAqbElZWO4F4c/cExpfSPGe52zS/9S5bkxo3MTefjSmZ",
-	"KypKTUu1rbi1Vesi7Ws6jt/9Gx0JVE/jS/BfP597QguQBTDUuxmxDx2wC7YWbOBhj3myB7S1ZQKs9zdt",
-	"8WhAFbtuY1dOEyxxjTjQzZG+t7LOa6UwC3rZGNlpQAMRaXMUDz5Wm+KiA3BRPI8Pl7U5MgeyGPRUKkCB",
-	"4/ZiZfqEHL2YJeRo+mxo/4ufa2g7vDq3xmTdGHPzlD4jB3iIK7U8q90sD3ZfH0IziKcdbH3j2tffV7vG",
-	"BD1sEJcjni1judYD0GwTi7Uqn0FsFlbzqUW1egKqElhoYqn3l882EVKLXKKrL9U1M/cDEqrTM9ZGv7Cl",
-	"+BcdDYCpKS1c3I2JaKHYf+Rl0S7BP+7YZ3rtumiARlo+ILXAsi66aTmySkgQzpnywVMJGS/8Km2d21EX",
-	"9fm5HuvyHdjU9Nm2rdVroZ5g2Fxsobr8QNjH1Wr+bxQO9t6+mzcBYHZnhNPaPHr32Kdkb8yVmV55q0SL",
-	"bXcEa5QFXVx13g/dOfMTOuPFmjfB2tD9cyEz2nH1lFMpIszn9eDo5XMQxChRgDmhGBglc0hLnHAH1/7i",
-	"xYuD4dFw+P/+z//FP7/9Nu4qt9fY1d9dX5+Rwh/MtL0sS+vbUki8joKTTQLYtGAL62UKBxslITGWlcjP",
-	"rRZcRg57aCRozB+RCNVYYj4vuZN2YsUf3M9Olqkz6RNSFpU+MPSacJEVVc7ywXYyQ9NjbKZr+WE9zega",
-	"edMQwKOcMx/Fe3/fb1bIti884Aub5EQHftvt6gDlq1XTQDGax31Msoyx8b/4ILKYyY7Yd5yuCkq5XZTu",
-	"1rumqeB22V7QqjfBzdPdTps2ti1HOgQF7LkeX70fbj3qNd6GGO4jO6zf4jUzWDugOmbj/iPZIG+4SolR",
-	"UB8J5tIxI5oxQXoeweBomAyHw36XlPMiUlwxotfili9X7Xy2UUC65WweS0+0wy2kvNEQMh9o7lR75Z15",
-	"bdup8RCFbbV8l07AaAEhV0tS6YvPww/wM62HHiz62s3vFgV4vqMjvont3eo8vsfHu1XCFVatG1XO9bV2",
-	"av/JYgJOcS0VN9NZGCXD8uMXL46+jVrn7qOy37BFl63T+RRuWIcepuicPDs+GC8MI69xWM4PQW7YIiFj",
-	"qtnL56SnDRU5VTlhIpM5F9dxiWOLSiVtYL9NZOem1ppIEqzqkjYd9L9pryISwo37djdGb/d9E3uHlteO",
-	"KK7kZ7UH+37BKhsvabdDcUsLHFXO7rEmYembFc+O1tWOBH6/IJ+tYY3cILqhjZohJ7EtCQbYWra1G/5+",
-	"Y2rCupX+S52M0J2z8DQ+ybqgXNRksuTj7bcTKUJfrYcl5ZqkmF6RJsHPy9JdXf9xSm8ZQt5NANOx9/z4",
-	"uAYlTpdTQVzWjGvVJZLFMRrrneoyMDQVj5Zv7cUJlqKsS/akCUk1Kyb2f5cjYv8M00eah6/wTl15wN7l",
-	"/jdAtnHLFEcpaGpTR8QNzcetO7ArJLWpOe3fSfy0P2xeMh1bs3uK01vK0b79taNri+Zbw9Izb99f2W6M",
-	"H3KUikJ5B3QE60JzNM495qsixzUV3VE5BqltKuciPambqo8IYKIGQzwlaSV0VVoFkeXpSavyso+P0HRB",
-	"5g7Uyc0MUvRDp2QGRGOJwytiYdWTekwQOFD3Fy/A1YjOEXKtW1/VJutSYQ3O7cx512fO+4dCMB4cDPpC",
-	"XsO2qOWD5QIacbepacXY0szXktxfwnyndd7q+kKsKpB7VjP6OqgTdcNu5DcqUAWusdzcphZUG180x0hX",
-	"FKfGb+YFA0W6E9Jtgzi3jT8JawOtLkwpNTedbl7FJvsaozUIhAmRHjgBhn0f0IcQK3igBlug60as43bB",
-	"oBS5UsyF3XC4PRFL3/XyuWcdzHvBnmxBl/XauI5ixAdrc2V/3knY2hqb2FLO7s0Ds48udp01pNgk2MPE",
-	"15JqLVkHHGZ3vbO1DKYWpnYQuza7A5eZRyswwGmWGLMRjCA4EctbuLTk4Znfjvl8dghPhJ/d36n4llHN",
-	"do7eoRm2vaNTO39oN3irMuB2bWIZv52gZrvIWVUbS6HA8p5XwssNbEMOz8a2dir5qWjGSqo67eq+4tyv",
-	"z14ReBiwCdmdcQVtSyp8NQzYcWR3iXO/4htQuY4apsCBB3l0vgLePpSx1yPxV8nFgFww+M1zkjQYXkqw",
-	"Lm2dP413goa8Rm3IDFAiGmbvK5xDep6WzU0zEoW8tnpWSQUm9SGqogJDvK5DNImqxIC4IFkpXNEU4una",
-	"18hzXwP2jRQegbEJ6BwOD34bHnxLDyYfPj47/tR8OHoZfIgGeUaR31vxZbESn456PTGtqe8ZHtHWSenk",
-	"Aj8oGi85UFcD3rLYY9aGz173Voi07Yu6bHUO3C322Qhw9X1XaaYIz8Nqipux1HC89cbttefuRti54A8R",
-	"U1Ivxufw/3NWL/wO/gBAN1hlLG896EFdcBKODys0g0rCpEfJqzeEujotiT3jlhOAoSFTjAk9lZAE7dwC",
-	"x8MB+YmxXJPUlRhPt8fUr4Qdz2rc8wq4Jjr1ujXLpiqnVftdXc5mkN8cfXscIAWfkoIL5tKK6Vh7UAoA",
-	"FkZ8lgi8cGyagb/A9hG50dzTm8sLwCb/7J5Gt5ovv+oqW0VTCc6hgGcYU+sYsb8+sAypY5kTxaAAaVdo",
-	"qnEusA3g65brY2Soq4TaOIm2QmresJQYA7NFyqQ7H4Ltis9lTNGOP3dL/C04fXxs+Dcvn28Ka18zqof3",
-	"J4by0aobDKu01Ft/QuAk/1WO7dm1179loSLHCNZloOwHlavOK/ETWBdbgtUqTSFptqv5uoq0Rrbzlbjg",
-	"lm3HgzgeajMTLCoXayts6WWrneGOobNtWaGb61exUiJhGWLQ+uyxzC0jS7ASsC8jkCA2MJ6vSGIRv3Io",
-	"8asODxcnG4F6czfKrrx9DTe/N7usRMAq3UvrapAzvxYQnuJXaXsYflWJzhpC7pjfv2iEa9ytfeJ3J/Sv",
-	"+DVz3fnd6CSfixXgARQ5sewyzaDKlx1FXZYZhdA8FjPRTOltiNC0U5lNqC91lTNtlFxErT5QMlEsEOsU",
-	"bpc5hL5gLZqgFE0QhdmBfLS6JjK7uR9HXuPCWAqM5JoUMrth+SmWQ4Nik1MJ8CQTLnIIjsInPjfUYI2D",
-	"4R0EZeY/176NrUK8fEbPujOHTf6nfRKRPmw/ncVamnWBrVzF4zt1CFtBDZZcMr05QszlkHRgDL5rmMtu",
-	"RpNqM+KUa/usQqypscwXW77yZ/somKC74+i0q2I/lRpS3ZqI2kh985xd1YpfNPKMFbJkVx7Ub5XLb4v2",
-	"972SM6f/D7ptoWsLgHaYNjD8zAXpeAGgrofoGB6hSvFb1gU+Km7WLUNJlWZXG5xSvqOVODurbE6qovC1",
-	"UUFRUnTeEdYByYc7Ou1d5k7Ei9X4JiOEgj/iFQ+ogUSx3IrWOalE4cEwLXlildbO2MtuZEtPQZ8b3Zns",
-	"3XIaXkN6Zkor/hhT6s1wN6uGl3ChsfFlck8Qg9T93fhnXYpScHZaFORYwBqecuZYRPzoWqVxyrKb+uR4",
-	"wuqdf/+KfPNyeETQ9WpZY677CRLURCqSc3otpOaRinn5DY8f4HxGVdZldy3oGmgnXU62iFUvIVHS9u77",
-	"WrMyf3accDk0J4+CVltFseA3rFhEwCK2YKavZM5eUZFzCJCOCJjIrraXVV27P8Jr0QbNrIjv/I+X794S",
-	"Ta128neWn1h9Fx/RCZkoOmP2f6lmOnEVNqdU5AVTGuWZmTSMFJLmupPBPcYKdknm60IiDLvr/kFfyRk3",
-	"JhbNfMnuENXeLiKZM4WBLMBh0atnBSfMqT2xHMb+ohvTDXnH/2yPVJ3BjqUTnUNwRnpYWmzOtMHFwJpK",
-	"tJgj6sUPry/J4e3RoX//8CPPP7lOPBzA1jEenrLccjjKSBypr5PKA9qNn5SOut3BVtun2lJTyGamFPOn",
-	"OwWGnc/DxnNmZ7t52PYpLA1Lsxsr4CiG9V/3NcFKqXUKuK9qwPr3nOduOuqG0+B6vOpOi9j1yo/nKsQu",
-	"tp0IqtmkSP6SK+LXDE9WGKXkWhTVbOyEjo689F/BMOzu/omsRH7SyCD2HGBRuVncOgOVWzZfOPhYPYjE",
-	"jXzNzB27XplyZ77RliNx2Tn49Jr+3zrqX4qQjWIj3DJVxwwmZEaveZaQSuhqbJ8ag3YLhud4oMQOm4gn",
-	"ar1oHzmLViS3DFE2eAyaLjTRMi42uvdjJirANyRZwbObg5V+4mbnuC1qaV/QJOLRZjdRx0O4b7wueX8H",
-	"TqAzh9HtkRgIZxZsI1yCPShmh3lfUBENyys469C5sEizdtASxYLMaI5gKVI55W67ir3Yiau+H2Gb0Hq3",
-	"1kUNpM2WDm8CnnZEBzaADkALN/xITmBYJBGqWYL9SFbZlIGU5aTynpAHsmzUoX7iI2hg/s26QJryClDQ",
-	"uiWxu9G9HveCbnTvoHVlVfhXfGI6FhcXKl8qwiYro3nOmqoEiF7SsmDtawx1w2XoOZcR1xjkaJm/I7DE",
-	"JY3NfQFw1wl4IPoPtGwdt+7MiUqbGn5nn8PS3AXtQltxkQz7mqTuuRShGewK1ZnV68HsVkG8FafFBqNY",
-	"7ZfDpxu6tatsZ1QZXyRcm9OANsFMqpvnwejPsTooQnVJsRVKy7ZxLXYtg7CWajajarHVS+7R+k7SG/fA",
-	"PRfbg1PiimBBjVH3oLNuyFlZMMN226ZKOAtmd6XD9gmymh0UlJmgyrJSa6QeIiJSe367EydpW283JcVv",
-	"YTtpnndHJwhKaeUFBRynpuGG63qWE65bQw1JffPE7kBLDGdZPEy1PnbOyg/LJQgORp9CMdlrZtKlOpOt",
-	"si4it8LLLQPz1EqtH3/nAvev51nDiuw1HMJevnYMeHqsENV18zqmFTEx+1luOhxuPT4lYX7/qk3actnd",
-	"QcvrqjRNaRPHsHsQswwVfN2C9wfkzNdYxPpyVJPRXk8zobnhtwwrL/ZHe4PuUOZmr9vFVCISaDMicAvk",
-	"fDLZRfbwr3dfG03Z8s9fNHcDhquG5PPAq8YmE5+MuzYcCyb92j1cX5FfvqIU1tSNqgON5IlVeUH+ZO2C",
-	"vXGdYHeXVKnYLZeVvuqsCtRR5speuo6rEWr8ttNWkaZrSKIyTf3tDjfAem+h6xDCHIDrQLwSHsW8o0V4",
-	"7spdk13SvXeNgpSmb1zEPBbkrnls75IpRa1oEEg8V+OFb7yV5rWpkkwSOOISz/rq8+eZV4slNJTedU+8",
-	"qw1hLu5iT1hBpthLVtN57Pcp3LhNRW4vMgWXwClJndc5dVB6BfM4egAoZKb+Rolc6aliE8X09ECKYpHW",
-	"kapwG0L5zQQuIJDOMLDKBRfoNmIySntUL0vc7SuqmSp4ySFEse698zq6n2M7b4rYb1E0+WFF75AMDzx5",
-	"ntRE3MMDkYTCQN9tnivxV5f6hq3WIUwTu2XCO5Vhb0cCPTIzrxsNyM+iWFj1ryYjO7cBOWvxSLyirGQN",
-	"At2U5iCI+wqbHh0R467cgBLC9Ui4TEuMSI6hJRwNj59vAQO1fLl1C9KtFcXH0hOvIhSLFnDV6polyCm8",
-	"PrcggmHd2aX13tcjESzQKV6Ky4vmVBMn0SWtvjlCfZpG3pOyDwvv+TLHM/K/Ln7+aSRsQ/ua9FIIKdem",
-	"yhdXUNptXC0w/3P5B8Po7LfRHh3tfUj7xGcNYbH+Xhq82z8Fe4OduKysGDkSlnNQjIldOFu0Q4T0PwBi",
-	"hBVKrxjNpineDTB8V9cjnIajgjrV1o4E8lF0EK/+gNTR0g1oUfw82Tv5bRts7g9JwHD9X0nUz2mWa9gD",
-	"13Xssh2yl7qW0kGsjgv82XUNXHQlcWJoUpPBWSxqY5KEBD4wO52S1CkkKVoxawNG7hwHnuVa+kLgGM/B",
-	"A2VmbSRUqOJGb2RHul4NBKbB8lNItkQ257MxNTqscojjQyMYXgCr7mCad4DwZLVKsvpbEHS1+qNTdeL4",
-	"BnWZ0005oHleK4ut+8u1ENGogg1XclywWbdXzG8WF7e0AGljRgvL7OocWnBKIPLApOAZ6qm0MlOp+N9x",
-	"J6UaQy44hAfIq8KySPc2zTJWGooG9UrQW8oL92lM86tratgcsL3dX1eGz5isDNTNMEwJWkRJZF0NJUum",
-	"ncZMN1HEhwd4PW40cETgSlurSwHmarTANDK1OCqKMzBvx0bAHI1spGVIsTfP3KfWdp3Wk+bKoJpMqAoi",
-	"TWqDY3OgPfyyCWzaM5ozODxpYHxO8dj7HrkZrCa0rkn2Wj0OhpuOmGj8YoVb0bGszMm4oOImBXkhrZQ4",
-	"aW6skxJJ/2RFzWrcnhmtNDo9rT6iGCkVy7hmPlmKCpLag5IioMJBC1DBfiHnAqEUaFkeQGm5Gdeai2v/",
-	"nbum/McZ1/YY8etK2eUG5H//dnM2UtJ7MXzmf4AQf5oZ+PbYfnvLRC7VgTsp8P1z+z1Efh143gHNP9ui",
-	"7i386ncgMGGtwfs9ZxNUlXcPBexCN+gEQnQZuxvqSsfwyZ3zh0065tDKCoki5fv0F0jgTPDsWNkDY+wM",
-	"Kwrt0j3qS49qHV5vjh11XHSQYHI/FWNN6D/GrbsEAAml/KRibQECgtioZgUX4KjqygCIBfz6WsLLyH6h",
-	"eWorS5PeXNv3sqkpax/05WbbIQzORt8doXGfOqufWwU437o48I4AYutr8l62i/Deb8G2K8K7U5XdiGP6",
-	"8SCwwyUJB71kMVnZjO4Z7IabbU/IvUp1Pc4hOhMkLNWM2WUQNd9ZKxuVyaYoyL4rx6aouGmyhNFsAFyF",
-	"qKpgGsFcrJid0dJUipFrJasSyrPbXxA5e0ZNNu17bTQD88Ab04CjwO+IuTQrjRVs7P4PyGhvtOfK5ni+",
-	"uzHXaukcb8qEe4ITGtsNu6weTgSLIogm2NVtEFRj4W51mCY9isEu8HAT1N5/vLXcpULtUrlupwEftQvb",
-	"bEoZ27pq94WRJRFs7vPWXZkPH/jOzdR+hqD4poRR3R5IzK6qeo2CQu5RCRwWqIshPETUDFy99w+Zsa/f",
-	"q1ToV770lS/94/KlFq/5o/GX1UMcy179WfjMH9BmVSVOUEW3oh5YOuZTCX8BEInIQRBM6mfqXFcylXP7",
-	"Bag8A+L0CS6u0YCG2tJIBOX1cP96YCLwSedO2uyTShisIeZGh5ZfGCBG6aM/xy6ey6dFpJFHx+RZk6Wb",
-	"s7KQCy/Zb2el+a55Z9VWcwnsyD9Qa5XKkhD61JA/LfmQMe6eQghwwNhwIcGC4yZe47nUlo3QaTClOaYA",
-	"LhiaaXxdk+4qcZCYFgIdBCA4kDEOg81Jz2mSbu8SwicOWJ3OXLXSflKPCgPegq1uZQh3Rt0+PHpSZxr2",
-	"GoikMOmu48d7gRn9XjK/t0zlXoNs8Hg53vXe7AQk1Nq0Zdigh00b99u2m9Dlxe1IIKq/izFCpgsKZAX5",
-	"YyMUvGOJK4LB1JgSMxFMqckv52/dnQcJtXAzCIlAQohloqCU0lyqfOUCf/7N8igCWClo/99PDg9/++/R",
-	"SB/++7/8x4c/9X47/Pd/+TAaXfzP/r9vhpPypUBU0b0TDyCHVyJ2BoXL41pl/ymEbKRedLIPkpJeNzlH",
-	"vhoe1WaLQh7dEn4ND7Jb1dxLdydRd71wwIWCSJcBQc8JXPn2B1lioxA7i7e/VM088GUBEsUgdCJj06kV",
-	"HooCgzexctYP3PxYjQkG7ul9oKcfuHlLx+TVm31NbqnidFwwHRMOmot8w4b9cv42ZP6r84dCWlYjAAye",
-	"kpppv7EA3zGVcXDn6yqbWikrheB3WZn0hBTMICZPzq+5QRi2zKEgpQNyRU7IIfkP8ifyL+QgTUZCGwpB",
-	"Xf4Y4fsQr2QbcCcKpLDgKWgUxOiCjlmh69HNmFE8c8uzfOSD49X77ezg/49VeD8Ef5Orwcnhf/zpXw4+",
-	"/M/my/q7/r9Hz13I01fXEvYNy0D4QfZ+eHP54y9/vjr/5aerN98l5NWbq/dv3r9+++an11dvvutvx8Ti",
-	"CsDaipy+GKcbShtED5Ln6HVCKMnkbMbNZ4yjQ1jf3sNwSlI6piKXguWpt9RqdyIdhkgTVOH9ENu5H5K9",
-	"uum4KwIPyMMy/xDK7Pk361bT3gohoW66CDpI8iKTZcuvTfMZF3ifC7j1FWa2JXtU0GJheKZrTxHHKk/R",
-	"5QGz1sriHB28fEYKOWfqILN7tMQG7FLsH+wnJH7cB21IxbBG9sG6GtkXgpZ6Kh/O+UbLsuuV+7hO4pVh",
-	"g1KwxuNT7UM9dCl4RgvwwQ8+CxJ4DeZDJwLpmupzG/ES3LrVULsOmbKrgGuwlrGr229rZwS8i1gPA7Gh",
-	"fFSb3nOGGa9YZtlHjsSp2t5xm8VreAo6Wjfs7/hkEokzaVLLthKslhYhImN1wq4g3MaGWhsBiIUf2rpJ",
-	"PYSsWB/X+9ttLxYi606M2GAcqaGX69F6YplRdQN6i47nYywvfVjbe+NShw8vn5usG7PeTrUjAxPjs7Zb",
-	"82bBYvMIEkHv49sV0nTgZdbwvVw7yZgW9rq+njYGEC1nzMVFS0A36YhNtwf4gSbsh7U2S8zFHC5E5sDB",
-	"7NiaJFYXx4pBmy4/ow60Hy/IaO83j5TzYbQ3IK9h+m3bjwsa9hNPsJius1lBsRc9DWpAuMIRM9LTDJAt",
-	"2PYJkHZBfGRFNEXN88XNjL9tRmhnEWN0ntussNlg0bvIPAj8WDXmuret1L+8I+OKFzVkEHwPBeWEIePK",
-	"V5cQJhLgWKdQLTGASgSc4ACnBH+6ecV4gwfoWiUnwEaiGkfUs9e23WZ7u/cTRzgNqNIpofiCvGWKPCf/",
-	"+WdLJ1llkGgSLzGN9v7f//m/pPcTGS8M0/3RHtHVZMLjFeOnNXrBZwAkN7mTDpgkIbQyU/+pnkG0ek+7",
-	"etWq2D/DKnn+oRD6m2RUKd4CawsEGcs6ZL4TV3Lmoqb55nAtmGn0WasBQdl0K8AzpaHaBLyKAWfouymk",
-	"vCFV2WDjdNmQNgVsGW9FgwklDoJgQ/0qODZV/HLoqqG5mds/ODq/z8/fNioosM/6o2kVFgyZljehPlda",
-	"TaIjKNYLfR2lRNcGZ3ZfETW9/nh5+b59WTQs2x72hChmLOnGQMvawrjaVadYy6+TFgbIltm767h6MMIk",
-	"IlKHXN5v3RpqfRAh0hH+/WXIy58v369HSIqUr7ZabECVL5NvPsR2tNvuiYZOprjMXQhfghB3mDoDl/8E",
-	"SiNBuO0L4nxS4Fks2CTOYrDBYGDPhsnLYXRoEO19NYnhZVy4rryzH2LifJ8bgKnDNc8w97vpqR5gvYRd",
-	"G/JGTGS3SN8Zhhet63nx49nRXmL/O37xEv94cXQcZRSdVZzuEyi5LZFAGcM4W2z2M75DUJcAtqig2oSJ",
-	"fd0br6T5vPBCZxTCUSftTamnHWx1d1nQZiRddPAQLKKmp8/jERds11BkR03bRIWh+BdDNhrbAz+mmj07",
-	"9tpFz1J0Ql7WRvVnQ6L7p8A/ECdCKlIpHjUmRsQSHrVuSlNaue7k8NBIUx6SX87fLHWBw9mmlwgFRZdZ",
-	"3rCIDHOf09dxm3cH8Co24Xcd/g8I82mMtLWpDuafYCx5Jq8F16yzAha7lTe7QrV6o+1aCoKHoje5O5HY",
-	"TD3FjfY22IV7Ren61Q2Nt41jpflzcLXWjvsZ825NecPk8ghyXccxBPWNUWWvY9vAgFwA2rYUGTvFG5sb",
-	"be/JKVgyjFSd2LeOxNdyLHhoJR8Fvq15RefsHoRn4gjuzTD/0qrd5m/iaZ0NFxRQhRsCSqFEr+RfwwTT",
-	"z+cLUKrN5XXt9qLE8vjrVq0e61v7cANYvg4xQ8dRACADz0UIQoJNany6tctgKbg2mJmGLuNTUirWRDtB",
-	"nnGIE68YzRPvjebg0eYaUmvrx3QdAIdxiwif7rMhtiKcegm64YQ6ebBbkHusVoc+1YGK9QpzYH06L/fA",
-	"MB7FzMRQs7YCuOrgRh7ZyE9wIwtuCOkBznJzgu5/ntuUvaYUDG1WLnF4by4Z0xLWYiXdBo2fQYmC9kzX",
-	"BJ6VBe12s0Nm5xjKDtXpnA43ALI197FuwgY8lQh4ustdvYfY3BRq41hFck1BheVTFDPrdKPNNLBCHhdA",
-	"1PAGuDJd2Ab9QUdt24BddhSxhUxbgPLzhU6gYG293bxgNZQRBGlCGrOqStOEp7sE3N0rpXSRQYhFtFoF",
-	"HcGIpPpcKKLdUYN0ybJuxKA3ZmXrAPGgDSWxORqqQc1p9ZesrWaBykiluFlc2LEjvaHw48HoYVIQjw1f",
-	"NwOZGlPuffoEid6TCMr/L03M0w1jJWYeKEYhvzojerlsNCmZwggKO3OoxAduljCMF0vI0ZEwjM4gdgVW",
-	"rVQyr8CYOiCXVmFx2Qvnry8uic8dPgkAc7C0gZ2IK9I2ZeQHSbB6xkhYNeyaCaYs38bwLG4GIzESGAWW",
-	"0aIAP4N9b8poYaYeBRRb45rkMqsw0hmqV6ZnDi0AzGsn5M8oYSLRgbTnqW4kzlDwBFOMXTSQcE9ICnEc",
-	"Kek1qEL9hKQY1ZGSngt9d0khiBsEKOhg22kqExI5GYkgct8ZoeyhhavRdY4s3gX0u4Ialo1Dn2D/T0kP",
-	"BQ0HSNh0AXnbPrbEPUbYXVZUEIUEgkxSe8JYoZnL9E4Bbn0kmgSCs/dvTnBxExRi7LRu2GLp/VNXKR24",
-	"U5smHGxoQlIX3JKORC9nBbeDhsQNhLF6//MFIrm7xw5nfMbSeDf43kSqOQVwV4dMCqkCsF0jjP0D4QvW",
-	"EMPNrYThThxxxxeIhDeF1TB80BW1cbQG3JVoo6S4Zsr3YH82UpIeEAbSEkRSCU9ZWGiEqT7USQ0Hgh0I",
-	"KJMHBFDvKdZ31uT58JmD9pEAXhNsqN8ry079mnplKfIYBADWz9WTanCD/KCcbObLtM7wyAGUBdhCz79/",
-	"Rb59/uJfHVoDmroPHcjBn/6qpUjrc6fBh7TwSA7e88PzATkj7hUsZTsSW2AgWH6BOAgetxrgnSwLQTjR",
-	"raEXRqJnpZMa8mcJVSHEs/AIPxDnppkhY4ZDtaPBkqXaJRKpG5Y3PLUPK3dWz9qXamF3NDPFAigMJASA",
-	"ETwhOTXUQThyE0ALkd7z4bCPrMTOWJNUVEWROvlq4XJgSE/IJjTWwxGeIGwmwUA9/HkhK5JLGPOcYi1J",
-	"zUzfh9eW1IBSDeed5SPRwK3Zbx0nrwH0xKI5mSeE4uvu5GAelpAByXPdFC9/Pnw+8OxcMV1KoZn3OpL0",
-	"vw6cX/rgzXfIkoBkmdrXIETQ4HqQgvUx6NThdwQ3XxAIdbI3HBwNhqD7lEzQku+d7D0bDAfPMAJuCnfv",
-	"Id4mf7d/O9icevxv8r2TvR+Y+REeAaESxw1vHg+H6McQxiftBGfkr07KRRFlkwDjeoDLfelSLwctsWHv",
-	"5LcPAWovyuNKZg6hqsIquvRaWxmlOed7H2wjhy5kd91k37lHNs7WsDtzWBaUL81zWWxamZLrwUtf7xWE",
-	"prBKY+kBFErXzzp4x0chr5u22//BgmLVl665/1wycfb+zW477RtdWYFa6It6+l1fNfvctM2BhLN2rvZW",
-	"Wawl53P7xJehZuga0sFeDJ91NVOP6/CCqVuesV8CBKdNZ8Ey1rHLJVCMZlP7Vl0mHUeIwR5KbVrK26ND",
-	"L9x1rudbrs2Zfwgc5XTGDNQq+u1jDD3Jt1jDTgfiNhiC7JN/qxigMKM1Z8lr3H3Uku16BHG/h4FVTcv9",
-	"rt5dCtPabmPvNbXSt6Iat4o+SW11Mr/WMejYMpnwwljVQjEDQer1RL0bF27CuoCaU1Nc0mtsxC6C4Mo1",
-	"2Br6ctHm1aTZ+CrIyUQzE29qY9XZeJMFn/GOFo9aFXIxqXutU/nDI/IBt6NgZoswA39syLilcyZAnwnR",
-	"hcTM0ec4pPWs4s80DwLvng+PNr/ySwgoBy893/zST9J8D/H6n8PDAnTGTa97LL0lvtc2GvzmEww+fGox",
-	"xLegvrllDlldzdZWGN3hxyZo9tO6W+SsrsH/2PTTdYO6gQ6+bni94T8wE0AEdOz4yi0VG1DziN+GN9/t",
-	"ffqwjloOA3tEQDkrvm9UntHo4UrDifqW2tehWcOqjk69Dp+H8FzQZr3ZubaskPmUZ6iTjIQGbbLTutLD",
-	"qslgcCAltcqq0ZjytOifYFai1fJevXGNsLtSAhADGnAovoADHAnoYkDOxAIrP/mR15pwo+XB3Qv6/gSM",
-	"Yp3K7BK6XuKNZw6RmBagY1U5t4pRL/Ubb5fpKljHq5wJDu9jtY2pW5akVarVG+Ya1b0/IGe2K5rXO2D1",
-	"TbA+YUnk1mZ57Y7m2w0rdXrcCnN5FVDSIzKYsJv1TGaJLPdaJSlf0WzKDl5h9l6E5KFwIUmFPADfNdi5",
-	"1+hL92dnz9asTGi02X6FGm4UXR0giX2N9jHvB7UiWW2TAuW9LEkPAqnSGrU17YNej8YP2j7kAQg3mhPE",
-	"SNT2UJDjPMWutJrsdJxOPY0CHf7ebwRMNlx7I6yS8VPeD75g59rLoR6ofzpp1QJ1eovLbE9cXjtVDoLb",
-	"10VBmxS2kBBteFG0mukP0FoHjE2qNv1pxjTBJeRMn7hiwAkxfAZ+17+zmg/7sonIV1fLNzsg9BkXI4GN",
-	"Q5kjCC10w9vXYC1M3JtQ/QYAj6gmc1Z4Y/lY5pzpf7PqSxrjmoEi+s6v86476csiQ86f1T62e/4t6COr",
-	"CtsbVKe2m62zqdur9ZTwayGVK3kBd6nu1E5xXXZT1R5T6QmrFW68U+I0/gTXy1NpVFtwx+9rIO/7MODn",
-	"x8fbjMuZSC3vfS2MZaC/H/2txRQpL0K2zcVY3j0mzwY3CIYd3rf9ZK+UsYSzc4QI9iUZrJTg0RLc9W4k",
-	"oS1g4V6IIExShyCckvHCI+9hEUg7kqJgRYK8x3JQy4EpcfDVvhAJupDhGVqWdVWX8QKiDa32MaG8qBQD",
-	"h49uDc6XLmhEajuDRoamWoqR6L0YPmt5mMCOOwccMl3IeVQCBoTmUMGGY+hrsj8Im2qBQCNX+MJ6fOJc",
-	"bt6Lvnhi48/js6rht5tfeOULHtgXjrYY03u6KCTNL6V8CxUQgK8db7VmP7g6CF+CFdY87txteuehv4fd",
-	"6hANuI/FtmzbekVzRnwh8DIU0sMzAnxjbZ0IYJicOxMiaKBF8JvPeeZTlutqCoMIe7Aj+PIGuCW7++AP",
-	"dfi+5Imwy7rZjrf+BED6z4HHxHmsowCZ+K2zsK9rIJ7wDCgqcjnDujjA4E2lBGCtOquRvRvDI8U1KZW8",
-	"5ZpLwfKR4MLF7Ijwe4SybK5g21WDA6QlKoLu6oW/MTQujM7CajGufiCokN7c4EY5IEEgpk9lHjNiZJGj",
-	"BlrPGLxrkHhFaIEQpGCE9GIBhkM4QFInM5yMxPPht6QHleZcgalWHY9+QqwU0UNjiZUeIuU7oDTWi+Ex",
-	"6bULePRP3YhwqUZC+jLRThoZ0+wmKoTAW+89AX1ZM5zd15bl4o/Fan5P97UjJhE58PdhVNoB1ax3sV/U",
-	"T61oOl2u5/U+68c0AbRwfDbaAOoFgKwUGHltDvAocs4s8NXR1a0Z18sYEmFDXI+oIsOW6cOP8P+nz7pp",
-	"vcPfgV8tUXMTfo5lh9dSd/zGfoVA9Ms3touGcepvHQkOCq1uhNYlUMMlIb19al1PF/XYW4ft6EkPW00G",
-	"EBsuEhBDSgaeiT/WVfJ55rDf0TXkyGvJPtRCyO9iBGsPs5Gm7PRPAKwNWIvahqp9DSg9VjjJqKmTtyHe",
-	"qEfLMiGY0N8gtWL+fkLq9P2+D+pvcp8HURv/5c+X7x9TGKuBATZeXPZJP1PMqPwHP02/w1stXOOQnoFM",
-	"P+9O67oiLtAou5m8g5w/Qo2h2ZTlDU5/EM+lGS2sUoPAbT5BADCbzUhMaU56qZ3QABUVVGUgmc0V4HY/",
-	"a2bS/oD8wG8ZYRxCLNJKcYiKIOkSpEJKfjl/Q3oOE/WlbfKbZCTw4JFnQ/vFy2FwAgkCPyCSif0VoUzQ",
-	"T53ilG1XUdAI0EuXkCNG4tnQI8v0T4ODTXKG3i8jydEQ/j3+BjHGBuE8pjgPz0xst74ONeS9oDKZYDwI",
-	"eLKJUZQXtbZZyGsfrTGVRR7ylojCd8Ea5vLwBmeP8vGpnUhnJZlPj8zOEJ+kQzRYwhRsk31A6E5jBgb3",
-	"kPLLlgOcU498cNoyk9R1NpbH+NVwvrvh/HflTKxvjQvWfWkEPDpyfWyUhA4/0rL8hHdEwWJIf9/5qu8N",
-	"qfZ84Jdj6oBghim1y3Zs+0tcoHkeszYCFNpXEaPDamxX556EkHyWyrrp4bL8ySqyjRpt6eOA3bKNiRX2",
-	"wdf43FZ2nxrgcedkBWN5gLlyZYnv+zrP7/NyAJK4e3YHLiMB/APMnMRMh5z0SnrNxXV35AzieYddrmBw",
-	"rAek+52nJ9TU1ZmhADIVrvByiM4TXrG/E70lWKyWIdh+31w2TUmy7jjAdukySFyyIk5LqZDKfo12KinY",
-	"cpTgeOHC9UAy53k/gXTVa0Ygm9z+dgJ265HwFXBc5RD3WC8V7M5c4SFJ+5Bx7D4gJpnL87dPdcXjfRfM",
-	"dZvcMLM6789NEQvA414+S7bkKcvjwGpwPrKSa1i+rpF4BJYIV1mL57LVSOqKdBsGARUAH2AQZ0HvUFvm",
-	"pMmib61QncotPIKf5cf3YMHBhj17mWx7hfxeeG5zIrp4bnBmviDL/Rq5+AA3QnBAwgshvAFA9OyILcAi",
-	"nejAr10PcyYMKfgtc0AfrTsB8CRevSElLzFCMJdM12hY2K8+IbTBcMGYbIRAQYOUdig3bXAXiDDokxld",
-	"NFEFQjYdIa4HFTVmjAfnwE4B3yn1MYqaGDkSQs5PEQluQcasrln0gsy4qKxKRaf2jqnhMNUtU/uaZIXM",
-	"bsDC49949vIlyenCMscph0RnB4tCZ2wkWgvkVxEMRHzGGjgpjKNwqCgQstBs04lP0/BYDsfDoS8WBnAQ",
-	"XI+EbymIunDI3DnRhkGowZSqGSTj9lzxWumNeEWakOfDb/sDclZnDTUDGGDjaUewpP0tKIX6OParpgPs",
-	"8KkNWWGt15iliOuw2isUai0gjDJA/Hpg09X6IZ2H3X61Rv3BrVG75iUhdRAaEG33HeFUh4CVrbcbvA4f",
-	"fMQzGfTTJc68XoZUA0+ZldoGf3B9MNytcGtbuxje/0vxAwBm+LpdTPcR+HrQg4Nl3oqxHz3GAGIE5OCU",
-	"/+G56FemuC5aAZE52/LqmkMRYXiHH4NPW5nk2725rFpaOwRpAJhiBWCuyJRrIxUAl92w0vRPMfluzjWz",
-	"0tmqBR+7Wj6kmwz5+Fb+NV78YYgLl3N74ko6MT3WbuTwqTjeZRtL9mvY40o297b7vJtTJ9gW568BnLws",
-	"UlYVi/6hsgg4g9rV10GsUFa6aHpI3R2QM5LLmdUvMREbIDDGC/RVGavLe292E1vv6h6RHmiFK4znlzJ/",
-	"aukAu3xqtW/DWcFBfdWx/snECTh+S5xgXxMGILl41nRCskobOSO6UhPI0gEQ1LG8I5oZw8W1/hwJ5JCW",
-	"5QbvrX3gMf13ZbkuULG9NHa0jepFLoKYKpSHMNeH5Ult4OcuT+frBbQaobi6uC2Xn935B7qAosbhMww3",
-	"1E1ml4JytxRzw8D1ks7ZeCrlTZqQ1LZyrRggJLM7ltn/J/SGpQ5Bun4LyqlRKz1DIqc7JyMBeLyOZpyH",
-	"8fnxsaUPH84I12CNq7t0rzkjbiiOx5LZuIDwyZGwlyMkZl0rSxrkr3Kc1CCWdf57hjHQecwqiit0BtXE",
-	"HuNiPCtL7OKp1WU7pZir3gWgfr0J/6luQtz2SGCTY0HbXWPbhLk5huNCLE8R+Y1NEMKmSTC5lh4KCDlL",
-	"pZmCmsmIZ6UNXXjgYzfiZY06PLebNekW1X+NiVvWjNdTR7cmHN2A4WMzsctW/O5XgSPAL+vYv88UMHYJ",
-	"XtxKGfaCRFLLDiRIB+pRpya7dAKd+sBzh2lJi6Kf1EJITqAeiUuu6FKCH/WO/zJKb8fx+KMqu/+kuuvn",
-	"39iHhul7gFN9LhuIZ9YilpTxle8dukIbg16XjN6gbuE5xX5TZsMVSkFNBIvmUQdStayO1FU6XEdGs2KC",
-	"8Fhe1wl40dLjtktqaCGv+xghoyUqNSeE+k7q/oU0IzGX6qZdzaNRfng0/PGS6Se4RGHRu25SVySd9OQN",
-	"ASTABiYE0bkwMsivIcJ5Ye0m22x/8DV67OEPP4PgJU+FUgiGJaPs6ajPwX24QlBLf71Z6rvwwUcN2Kn7",
-	"2d5MFc7iC5irvqbgxg1c4ba0w1QCWnoyg1eNrRx0j5HrN1zkpAfmrqm8hnpgs7LgpsqZ/TDjdyUVrLB/",
-	"a3Zt+7V/ekNZf0DeGD0SZTUuuJ5itatxxQuDJfkwDtGJtSsWMax4RsY0x9TesKZVxFSWEF1Z3UyPRFrb",
-	"o0sl/8oyc8XzNMi61QNa8qsbtrAjTHNuJ+0egtJgCPnOARxowl0Ofbg2N0LOtVPFx4uTkUjBUu4KTTXI",
-	"kWmT/2bXxb5gj5Srq3al2MRVF6Nl6YqLuepUhs3KghpXRu6vkovlDGo5F85VNhJwD034nb1u2J0hPejq",
-	"4OPHQZ1Y9emT7fXjx8EvbhCfPp18/MhFzu7I4JxNNBntZVOuytHep09p/wQEBEx/0hBSCmxhzEYijTb7",
-	"2i5ApBNXPG65q6VpQ6cOXNOHoQKulItLhbJ6EFF76kJq70wTr3oclnvnApCy5IQUzNhvGpCE9MoO78T+",
-	"M3DjOkih9Fn6H2n/lAhJJpWAOScj4WNxrf6kuOUaib1RsL46YDxbwXNALqAuH88RTJwtVUkkFOF00Vyz",
-	"soUj0ZDZabse2iq+f0P1LaJFTGiPdmjppaBQydKVbAMBpSrAdqRHAkI2pB2wsxsFlD0gqV6I7ArKvd7S",
-	"IkU09R8kyStXgw1Obno0g6yV9Pj5NCU9R/EkPXoxiwfVIr8JrrBHi6qte/gy5uRwil/Nyl/Nym2zcuus",
-	"dd/7u0mnhx+DT9tbnYOXTn3xEUIze7cVLL9mee0gUpVoG6J/9UrpLRO5VIEtGppWrMsOvcwAvtqjH8Qe",
-	"vSVZdZun1+7L8KmY42WbKpOmCIIr0QzilVfD5QR+gkxLA+UaFLGXlyXX/leC+Wwj+dZE9ejGsoBsdrGd",
-	"W+WlsZsnu1rNvYhlJSUQnyDcBeWiXW3qTyr4fBkb+4az/dXW/geytT+BGHNoWfmTmOKj3CWOZMaE0+Fy",
-	"PpkwxayGOmZmzpzZdyl6bkkRFDmKWcvWhJbM1ZtRBemYI2HfSgjNc4dwPZO3rO8ACJjQALvJjS9bCg/d",
-	"MmVVSZ24V3zKKxSVH5CfXH4lFO0WOZkxKkAZdBxpJKhVWIsBOXOi3b6uK1b4ulp4K/tbuK5a0bMt2sbx",
-	"CydSQt5gOD8QEpMGAlRVYiR0vbCKaQNwbWlJFdbi6KGJB+boMKlwmplTSKG//oD8LGCaAMTZWt8GoOH5",
-	"8Fsyn/LCZ+dqAkW9yJwuBuRXqIuUq8WVqgQWRkrqYvo4G1kVORkzu3qG9NBySt3F0ncmLAFlxmChoYj7",
-	"r7a/mGWAAxCCm4/mckUb33fSTSpvUpiZNlTZK8fq4E3JqHCuU6pHLuSZCVIh0yUAoZC47WuNsK6OoYlw",
-	"EHgAX2HHJzwCWLN/CE7Qs1QX7sFIuJL6CZbZr0QGnCJPfQYwzENVYl/3saIhPkAsTeu6y33tl+IkrOBA",
-	"c8gDBiuLN5aMxESqa2kME0lQbL9JTsVKj2gPQRJJgBodXVlSyjmkHJMJF1xPcUGpXzUfYxcKpCMxozes",
-	"RbzEMhWq8Mv5VBasOe14SElAv+A4G5B0UhUFUph/Xy83YE/ZSGxmGJC2viAZFKDUdJHU2BF6defmTDHC",
-	"MCEaitKIvH9q+blawGScsSqXTEcR/RYia4syW2AouQO1c/HjJcEuvszAizYvErPiXu2dgzfRDGYcIboz",
-	"0tCqvAGW2YGzYffvaUuEScF+nnTegDV48UJk55XovPbC594XdmAfumpxVIL0pEoQ58sTiKtOUNBaw/on",
-	"tmD9PsH9rIbcEuCIkPPHEuKeLJ5ieyHuHb3xsVXeLbWPdUYPpCgs+2ygaVnuoiXaJUYav782rNQNgk8t",
-	"M/3yBkItcnk6EmNppuBoRbhNIiNWdy9u4XUFMRRYsgeqe2C5sbCU7j6iFRGA6UHJ7MXw+Uj0ugqVYvMH",
-	"rlxZ2o9LD9xjglqlthJodVn46VLj4hy64jOe3op0n3iN+ZLxso5Bqe8H3HMvV36N2ljhQS+2GedfYHkv",
-	"keIeLtZjSUDuKD+7MxOrZfNuFDnMxAjcwpTohTBTZni2LjNjRgHKnFGF2ob3rbq6RHmCeVYJ8f5hVP9c",
-	"QDhUT3AFBUkvBR/tyfNjn2niNYmcKX7rVIMmDxs5mpao41FIlQQvPGgu9sSbU0JbXkhnxg+FyLqAkivQ",
-	"lRCAQ3MoPrUc3h6QE+RZfuJA9ZzEP65mpR6J1P3uSpCnU6qnqatjhGVvgVN4rQykszQJKqV7uS2oz+vV",
-	"KK5hFCxPAi0h2DgN1RdZTlKXFZqSHhckNewOELmtukEKLphGjctVzP1TGijiOZZ2wl8OwOk5Enb+iAtn",
-	"x5Din2mC7lxLFukZ1IZKCZZjPSGpZX0pgPq3uGE/IanIIz/eHeDXJyNBXeYQIlMBqY59SATaDsBUgEiH",
-	"Ri0IhUdt05m+tYo1uzOHmb5NfGEtHBVRco46OCzISOCDZUG5K3XROgPQZrD32ihGZ/qkDTM1YzOpFs3V",
-	"dq3kvJXZMBLp60t6nQa1rEJ0KUcPpyR9Mzn4SQp28I6abJr6NlrRhM+Gzwck/a+D1/5QH/zFU9tItL7/",
-	"EcgOKDD8+oL/naV+TVmjNNSVTHBrO6rNv254yVYakoMSDPUJJqqZ5WNwMyZ7uOd7yV6mby2XY3dm78MW",
-	"cIMQfdR9Zppjeg/wxRVI1+EaSFekrKbd1iZ+scJK9Ua5gLpkL3bU2u2trPmeP0ZbPQenaP2TUWEGD7RU",
-	"7Y1EpZWGuxgUerbnadOgIock+kqzpfatZzFnbcj9MTHfl2Ww/9vBtAIKn0pz3FkPfLmGvpw8/afd6KwR",
-	"aKJ7i5eC577I/4T0Nwkc04wWBagUTiXgYvBHxHxMln+pYxNX8b5oHklYb1lYW+noDU9+iLjKXQTKw4/N",
-	"fbk2POMSVFO2LGZCJOZSbVQiJ5PmWuphzSKAwFg4EXQG3GK8aBfBzPuJM3nTkRBs7jnHKXEg+6vBZK58",
-	"rB+AlWbxdIMLAfGZUaQNJawaeSMUwRB8I3Jpfi/VdXBv7j0Fz38tjOKss0JkOJnA1FzX/14y3INyjIIh",
-	"/1q59oGMVUgWq9S/36K1xzvmq/DNYvlkmrDguFTuHNTiVLvwXvPq2up7AWTzC4eu7D8frQp9W/CiSSHn",
-	"65MYvocnHvHY2Q62T1uAAT8AsuHXYJ6uDARY4fDkII08zd0IfR1+tP9tXQzGPhyi+cJnfDFWCwZftVT3",
-	"h4GQ+/KIcLgJUaLpiiyM78DD8pUunoKj/bqjnxsI2L3rj+7XsdvbOHSqWJ4sQGE2PAJu4cyFAXJDjEQN",
-	"SkmXM5vRnImMnbqJOWxxh20N4QocCm0WbGII1WhbciYqaGRWaYCUs5rtqrl3X69wKSg9CFk/8BHjC+J5",
-	"Eu+r5sQ8fJCgbfp99eQ187rOKIaT5Zjy5DbArv6DA4t3DuB3goX7NShx7eWUFVStu502CyRcywIJy+rT",
-	"23uA4ilf86lsSj0Qdse10aTndRjwGxgp+wm5VrIqneLudQgf847MZl+TW675mBfcLGx3aB1wEHwR9oOG",
-	"+LFEXqb5NXhg0v86+KV2Ch9c8GtBTaVYCpUW0hu24Pm/YUreDbMTxKy8hLD8+MWLo2/db2Oq2cvn0Ci8",
-	"Xnd/RzODfULRUZfKeIoxYovaY06JbV1ORiK1+9Es+g1b6NTX4imp0lxcD0jtIqrZ+XzKmqLGjjOASwFr",
-	"WDoHgmXfJiF/qyS6gMC6v6XXIG7Qf+NHChpM3Kb/j2nhbo+8qyQoUEltMtvZghwjrQ0m7geyIX8V6+5v",
-	"WS3L7Wyqjjrq07piWq1/eSLt0fLF9daMc3jiEY+V7WB7awYM+EGsGf8ctglYr5DCcMcfEw/BaxG00RMm",
-	"vCgctI6UhbvBXGBFQjg61o2iQmOa/KoNAhu1tPJI8rxt+ssUmYBJ/RNJ1F/Tm7cpR9E+PPXZiR3lLdn8",
-	"4Uf739ZGwrp/FLZ1GMCEVSkWEIp5w0ovarcqVXQaEutD/NWQ+CCGRLtRcQ7fZUiM78Dw0TnapSOrr9f2",
-	"slmwew8f3SxoN2vbVGAc6CmhY8jacuUlPBdweN32hofCuLpSrEZGgbqFwRV/QigpLKtWIwGvXDOjiWDz",
-	"QDCgRM9oUYBxgNV8KHAT6rr1QloGCZWCo6FkmDP7yPLDl8kW7jptX+tP/DPXn+hkKU5a4GJsV/Rwxmcg",
-	"CMRleXugf7y8fH9BcikVJDBhfPWYaZ6jJeHi3eV7oljG+C1T9lhPpJpTrLFMyatCVvkErIqAa0V+leoG",
-	"gC/JWzob59SXRqViJC5eX2BLpQGcAPvUO8qL60oQJSvD9jWhOS0NU30A00RuMLPrbyeNGSVU++HkCTn/",
-	"/hV58ez4GM1picsFTF/hyTu4XJTsxDdwqCbZN8fHKelJBbBi9YmUmWHmAMNxfcZHE1zLxC0rZAklW3nJ",
-	"mWNMaf0xHYmeYiXI80kNtnU0HPbr3JG6Dc0gpogDpoL9M23bIf3b6S8/fff6/OLyl+/+95Xdgqt3Z/91",
-	"9ef/ffn6wvZ2NCTv+J+tnuzoKVndq32NSS8JBCXZn4/gJTnB6kAQKaf7Daf24HEN1OjRMwywb6rNupvg",
-	"TJDUkZiv5DujC4y9wyLcnj23qtWyQjMI/0bzcL2AtaMImH+eK6Y1BnOtpg30yqLSB5bsCS0KOWd5P0G7",
-	"arEAhIlbpmAhBuTXKdRFWowERmYlQdlcn74DSXtNKFi9YT56UIdgYhDS5JHG6tHbDYSgpkmlaQGG4gkX",
-	"tGgfFpiiCw9TC7C72r7ga2yyRexVieQ4IN/7JrRLprfEA7Gt2sgSq+hz5Sr+Qo3ljkNJcpbxnEGQlset",
-	"hUTsKSRrw+alrv+BZuac/ZVlpoeZTP00QbS/kcDR6obignuflEzNqOVlxWIkelNjSn1yeJgzJH+lB1k9",
-	"uEEmZ4eQ0HFgTz8X1+7THIarD1UlDJ+xA1ryw/4pOZvRv0tBLn66cEMhGVV2zuTi9QWUQbacRRMDMHPI",
-	"15jIS8mFSfz6YIz3i7u7Ol8dCdRvOKb1J8RnrD+/uwvnITM9oHM9oDAWmIEW+rCghmlzmF8fXjCRv8M1",
-	"vJQ/GlMOSsVKO9upmRWQQtxiefW40F2BoxiJcWXqWs/Phy9hy74hU1kp3R5OZYVBzI2bYbswKDvQQ/fF",
-	"IUAczqioaHHouMOBI8wDOAb1t7bhPqTBgDqIvHgkgEjdAvnR21G5PDAfdetX9Pnx8YCckRfDZw7mkRo6",
-	"pojTl8u56Ns/5lKZKR4Gn/9/VlN/AIFs2UJJlcZUu3dv3r1uLN54hhOi6DyAQIKnCVNKqgF5bY+sO+u+",
-	"dXtCae149hTv1iBFpj2vkx+xKPmccgBnxrPTUQ3bvv8G2eI7e/GuyPfLMXKRu4X0zl+9vySXP/dPCV4q",
-	"mILpG4IRWEbUumm6shLqZteG0XHDZnopnu74xfOVCLrEPvAGHz5y8Xb+Y/0wVYouYikWl5F7sPfu7M1b",
-	"8v35z+/6p4TNSrMAF7dTQCCh2i5nxjrTLqCdva6gwKPjJO5F2kZFCMWCtsBep3aMuaAwnFVvT1vq2PX9",
-	"LXSM44fzfSHNniMH7dLt/fGxElidoZsxQBGp6SzxOpuEW09OQjnpH11ZQVXiKRMaGpbkhTAzpWKd9Ed6",
-	"mcwZSY2UV/AK4rG2BbRAwXmq2ZwFLMwFwm+W5iCgBfO36yfxBvbT5ALwwzzkrRO+4Lb3nQmSArPXqb0h",
-	"GnL7jX9I+w2UT0O2pySXjShmefk/linJSdZRX2Q+42LZyPQdK/itN6PQeXOLytUV1/tYibDtNoKvAu2x",
-	"jjeAa1J3a5Bn+qYWXcoyEmWBsBitWAwrvUkIVacFueXMShWaMQeISYScJy6R0eG9eOuziyorZcEzJ+qu",
-	"6geaIYCJYs6qXvBs4SqjcgenHfSsSS+dAgdIE5Lau54pfWWFxLQ/ErJkQhNKbrlbECBYDEtzhVZLTBw9",
-	"tSQMH+pnHc27ABRf7KBJoudmKivAEs0KqQFH5ix43EpAIJjXdVlpjvKUbcbKUQjng2KZrEytsns0/z7m",
-	"1iLsFKqBlGQFo4KUVGsX8AEQRX7Mrk4WhcktAAUH9VMw8AE1IMhpyRSXObdy36IO44uKRZWoQyvgsUey",
-	"0LU7qS+PpzXWLQ+ilKrzOoXFBEAN+9QfzY73D8ROozwTNigSwuErti5BvYSRGytMElAwunnk905gJ7oa",
-	"W42a9Fr4XA4WczU67mQd8kFS43g1QAfJSARQnH3LZxlYelLkdSmyWW5sf6mbagps1I3MsggZQD9xF1RX",
-	"MNJLhTRXNb9N+6cjEfJf30TwikE1Us6bPLleqlkxSVv17QG+ASP4HLeeODw1N8SRcJaLE5I6m88KsyY9",
-	"3ytizMjW5YDzP2m/00zmyq0P4g+MRPsxe1v4JzDb310YrSIGTlsJ2b2bTZ3Jr5npD8g501XhKoqgrDwS",
-	"jbDsllGnA3JWq3fJcDj0C6xJ7/nRMzJmC+kgycIuQzSNut8pvWXOkhXj0AAXUnOux2bPARDNF+DLbvFj",
-	"PBlAEeFn0GjccmP8it2eP2js81PpB+8kYNJRsUzPro4HGMBDHQit1avazj9JOvdq0OF3wASd8BzKzVI0",
-	"XGDrS+uGLTYB+Nwwn8BsVAUoMUSwOdPGwYsLJ6Zqfi10HzFWTh2Io9IG3ueazGhuH3ZfVpoNyH9C7DTw",
-	"QLBfu9+OXpIpu3NVSLwycfHj2cHxi5f+o1Vwnh0fjBfG4ZJltp8YX3vLdROP/J92uk/BYaCjDpHPLaMd",
-	"8JPG5f5eKR6CHgGgnC10Q2tLEbZ6J5o/VNJQs8YpegZhCkD7lq5RYxRyTqRA4paFvaxhSKAs+V3tIZRS",
-	"32E+uSyGRjlaVY1gJCHl7D1iIGKrnw4CdTP/J6XNqKLwjt4wQmFlLD1wcY0rtAvJfbxhiyuer4e0QDIn",
-	"BaMe6NcTFoSRE/9Aw3IDD4lPmQHciFOCNI5cdR0BwlvrCfB591AbnLN/+iiUf3QqvjCyRHoCKOttSDme",
-	"vNOGaUC6XutbKqkxTNlX//u34cG39GDy4ePRy0//Y68bn6E5PY1dam0WQ03Bf2me3wpPLFCX1iYerfiy",
-	"7CxPlux96Fs+RQTNEzTquSQ2+0OXB8s2Euu8BfEcexGiO+LYyuico3cIN3Y0dL469zGCPvYkmVXB7nTc",
-	"P81a/oNzlN9HvkgjJzULW8vweDmsv8cKRvWGDKK3+MhDH7eoMxvjO3c4pm9EVlQ5I0wAUCUMFZUXtwj2",
-	"aPS7TiZ9aujydacI1rkrkwo3YXlrn/AE/T7OAxJASPOOwOG2i2oDuLLorcoXy+C1liITophmpoFQYFYt",
-	"MAzpbEw11MYMYvX6UZBsSGQOMHqbmnJtZNsB+UkSM5eemiFOaSoLrP3qxudi35xjroGlHVcak4wpdFeV",
-	"UJrSfrrSLJMi16nDQq1jeYbfOujWc2bU4uBsYphKXYkWhwINFR5gOITdlVwxDTUlkKSIj4x0xVfraPH0",
-	"Tc5mpTRMZIuD/2SLlPQcBhsGk8sbJvr1MtXfYz9caMNoDvtAb5xMAzOol2AkzkBKxUBODDGHEZ0QxSqN",
-	"BdR9urUvU2PqQMzlgqJgtECrrWIzNhszFz44EsfPMTLrNITYrQeMVhSqjHZqBMygRsHF+fhINkp+ffaK",
-	"GEUzl7Z9Z0gd7jWfzwfzZwOprg8vzw/hoQP30GFdh/ZvFdfcY5RTokuKoGsjYR/lovIJQDU+egotldRO",
-	"PyU9SAKHr4CM0z5uNKaAgzMe3bOtOeGIa5v+IJjbSg/cq/IlFa4GP7szSeMZdREksBNQaQRH3G4Fc69P",
-	"HQAAE2xOi8QdGFzTno/lhPNJpPC/YGkgV8zFFccDD3h95gJke6lIJnNXKGgkHEIzLQq0azkfBy1Ld7G4",
-	"ks6kVPKW5xCGGxt44hw+LGs9eXl+9ur1+7Pz1z9dpgmaxixfulZMt54L7pErKJTch9LHrVyMjEXry2Yg",
-	"qQNf2zZBv31Qu4KtjofDLYB2zyIU7v09uG9GEk+qp42R0cWUAAECcMG1gBCkXkiASJPNhb48k2AjdhMk",
-	"LDXX40b2DqO6ljW0dbjJp/XwvJefupFLwRw4LRMYq/ziyEWvrx81dLoZHeHhPTdAKTv5048etu8fFBWd",
-	"XnQgGTxME8X0tFi4416XRHJHegn+PoBueEWzKTt4JYVRstgITRxQUByTwfG8FSpPMIFhmR1AltVg7cZ+",
-	"+pri8wVSfI63Wu8fqGFz+g/nV6qEiMjAwF5p/KBEpeKWGnj4Ef73hsyu9FN/szyuJrSWH3zNQF3OQHXL",
-	"Eld8dspBhdV/812DP7JCHIdUGT6hmen2L15ioTcQeKEisaoEqUp7gFkt7zEr7YisqV+MrL4GB4n5+87q",
-	"rh+RAH0n63BN/DVQr8VXjNaH0+MhCNIvLIZZrhB4Q4SPS+OHH+2mbo274N9DVQXkPsLRSpUPyM++Phbm",
-	"1CHgIgrseSMhY8SEIGDpx0cTyL/DAYwENyeY1IZlKqGtVmLf8FmT6GYMm5WI71XnxOBq+rFeYbtXOROc",
-	"5Wn/FI0R+O1SNo1/pwGcjegguCD+GG3tc/JtQyh33oKP+Bo3+VRChAemEM12bHMAO68B/9i+9jm8rrQm",
-	"1dAJVAuHeLZendb7HdelRCvHSfBE2uSA2TPZr9OB/+sgTAg++Bn61ydESC34ZOLK2vhnLtySHLyH+L0T",
-	"oqnIx/LOFWCq+6jvKyuv+9oxTFitnRr80uqpgik7dj6j1+ywFNdpQtyHv5Ys+HTNJ82HORuX9pO9AqX9",
-	"NGs+zcrnGP7oi6RArZ7l68w+En73d14uf3Vtv+ufNqwiIT9evnsLs7z4yw81X0og446pW7ibl/pq5U5D",
-	"ZnC9LiW9ZlCKA5Mp7R3vTBSZFBojPqXi11x0oAl2c4h1l7md1u7pWuvFgV1b+LzUsaV9272BmqLu+6ol",
-	"zfu+W4p7v2rJfvd3u8oFbfNufaTu+6o9m/dI7tvMCJetFKu8b5Whpg0zPAUB2/LBfxvtISrp2cWrN2+A",
-	"NSLu6Giveeh//tsvl98ffLO/j49iiHnJVGb7ZCKTOXNYpynpnX//irw8fvkS8Re+OfrmX/vrLRjJXgdz",
-	"jYRfIfdPPdPd1LAH3ly7oC6GMCFTdufxTjc1HL80ugfsL5N/KlvOP7y+8J2cC3sd7Syw3FNj2IzI5C+1",
-	"9WDtF0Z6NKSxzBdJja+eePW4nk0KDgDvkoRpQU5HphgTeipNQih5X9DF/8fe9T05jWvpf0XVL51MhXQz",
-	"wN6ZUPvAssy9bN0BqumpedhMddS20tHiSL6S3SEzxf++dX5IlhM7dGgCLJsnmsSxZFk65+joO9+3cvpm",
-	"UVFWEj4r7M1Y/IbeWpubqZGCNDVvpDbCqbLAShhd3XtfQhFB155katJNyWivXQnddXNXQp8mP5yaZFdC",
-	"3yYilJu8K8ysMnh4/vinJ3/7t3OyxXQOgZjjpXVUTPHw0QhpODC2icEjHYbMhJdrP2qRn8DDvlNlNRyL",
-	"Z3zSQVWJSRl/squFn8In0BttqCT28fnPXPjxlN8PnXziawuUWcyz5fWfamogKh2Gl0ynlxI11FDFVxcq",
-	"OXch2hZibJlbKidd2NpFhVOGUQz4GC0f8XFvDu+dRYBHU+MtT5CY2jHINmPiu6l8k9yhm9MtgyZnrBaC",
-	"By5kpdxwLFqkPjM6os2sA79kNpbEqcfw+2k8fUFmG5Ia3RW7NoPvVNhgTk1ajP3s4vLlL8+eX15dvLh8",
-	"8ery5etXMzF4dC5ycAGtI34+CVba8WP3iBi0Yty+05sfzn44AIHAw8+eEftYbBOtGFdiH9nLvjzlQLB4",
-	"rVqb855im25qgW8+SUH2bk+f35vrg1HZmcpG813od6pYI1gATWihzbvglBmXFQrzB/ix9Yn1PW3kowO7",
-	"2ZaBXsHmG0w0eNUqw9cymzu75AQGV1RxnsJggRDRSUhC7eCh842+VWZIJnohvZDU5cHsnTb5v8PfhAGa",
-	"mmjMLKsXvwtXwd8zdGRo4hNIujbkIbFdpAchEUWwwPQUpfSBPUrnPEBTU8hkfDSWCeFBAHcdOYmkEUq6",
-	"QiuiqUPsSI5+i7UOJAQVAUwATtAaRVCoqTHozqQfRfyTSOBPs+jxKiukc/pWjcUMgR88uPDI8Dd40KKg",
-	"fsvY5VM/SmfB1DD0HmFY2DTdlMACnAWBhjfJxs4fM93BulRiVjszqaNmwITtwcTYB9zubGoGxlbi8flP",
-	"gRQLIg9KshTIj4G8FyjfY0mIkjAyaEs5o0VkWgVR28EnpbPvtfIYvDEJkTWBacyuzHDCjE8YKlYWI5nA",
-	"kcRP3cxbmGUUOlA8ZJTIIGKh+c2cfjSv4UePzx9PDfxm5xjgrR/gbWcBDjaJNE2FNTcUdGABrCrKhMYA",
-	"67UxwdgCnqD2No4q4nmKNcQfEJNSHPlUPDl/xCC2NhguAuHwhTZFGXNttF+ofNiT3sJNw3MwLvtuN5hh",
-	"7Hepq7tsOfjyX5xd7nE5Pt0e178l89MhBvl7AMSFBY6EYgtbwJ6AFnE0MX1gXLA73Wjck4yGMCiB83/h",
-	"Zl3S34cE6fJI4DvtL7FCVxAMeDQgbc/xMYxKXw6CCN2+hyTEl4qJXlnh62zBtopDIGOrqznSWw6Zo6ih",
-	"vyLEKDlN6/BtDdm851vmHe83NckNR3e27UOmJjp4sTPYka8Sp0HDDduDvjEPtIn2AAOOJW4ric9hI1Dq",
-	"IjA6wElv8Am7I8DgOPYN6GjLPcAi01lIqVxJCOKojHSGLg4+wXBqasI+fNii5b+2uVZ+RFjVaEX8pF0S",
-	"IH5H78Xh4EA2EVc+pBOs+CCh01MTt/8Q+1CNa6ihkA7ujSVO6ASb0G+G1UmzsC6GI64kT7sziSkCQuIa",
-	"CJxWAeypVqG7GKCNqIWwHUH7qbxYK+a+xXgkjeswPIM4gJk5Ni2uqOzUUPfgcZytbxbEZ2odsYeOsLLe",
-	"YAgE9oeA+5E31Atv4QICl+dWEZUB2QfDbIZYuzk1U3PPFBqyP7XP9XtO9KdmR/IM18kV3CzmzSCK50g0",
-	"wNaVu22CJ4pixID37Yu6wgiLCKiswwlZWKRmR4iunrOpFpk1RhEtLBdGBCbQYavzT84fddQYpCFmX3k/",
-	"Lt9fwwL9MlHUvmHRnlFXGkXd7Rf/xDrALxHX7AI8bS6vjWqkDmN1DHH2SCx9tyHAhZKka7riWIDMOfJW",
-	"NzmbL+71OcdNFcyfdu++krIXJvfhuSjZ7lRbgEcMyBwiQHc2ijlyr8j26mp45zOZqen1KJz2/zhYbNe5",
-	"zNQE38I3bBwLuD3y4LauMrtUVF00Yoc8l7qonRpF0vFA6tXKuMRiHeot5fy9WKAecRNrudpMDcZFkYE2",
-	"pSXH0VEw8Imrbap9cgiqbglk1HqYfDakhIq3Y3ERDynk1IQLwnvETEiscOMHhqgpnFLE4IAPJEZpCWBt",
-	"SLkzf7pVkTY1yc3aL+bnQEx/batFc6wUuxaLT0zsUBi/QOAj6Xwl/GZqPI7SIAQOyKham3F4g0OE+IRz",
-	"n2T00wMZMZPX0uTWqHw2SVuPtM74KK3Dv5+7ObWxhQZSfrDyliKAyj98LeT6xoQaJEdiK52pztkyPB6g",
-	"HGtDPpMbZju2o1Rgh7M0anUQV/m+QnME/iurYKcWSwRnVVXEouVI0nQfqMLUkFs0anVfp5i4EaNWqUfs",
-	"MHFGrb6AgYM39IVZFz9i7mB7kLcKdo5m7LtWsdrfJqFg3CdZpNrc0x51gbJeRU0oCHhayBk8r4TIZgAR",
-	"5fOXFBJBrFvY1Uj8j70Wv10QtJrF2vlgFALe4SiB82BmDcM6TK0sJNY4Y5moKNS8Ekga7jG/pBVRwFI3",
-	"wHzJwlvCA+ExX23S6v1oBwcQ00XIGFsdME/3zFJxw3euPtmZq3I11bYnmarXJlO9B4v8wKe+ib59En1j",
-	"cxwvay9YogkCz0CQFoNdBNT14HXInNaH4sm9qM0r7OM3Zaz5rcfSBxiko8k+muwtk/0KAaTpvrAlUlib",
-	"nVa7slW585glqx2StGzzc7Tgr5EEhuXdhCzLEepJ1LDMUWGiIaOhGFJogsOAiUVhBD5wmDcwmifCqaXU",
-	"DFNA1hto+r7w2KnpSO5/ctEejOFmgr/hmVnWvpqaaxXCaURYRtqWIZ24gIOZybIkHFAYy1M65/Aqc6oK",
-	"Lu8pheY02DikXt0qxzJ4Td8bDb3AljIWQQSwhdYVgxk8wRifgMFIIY1BlUO52omnuHx9+eZjwluXLKKx",
-	"QgwWTh8kHcH50csGVpatjPMuY/q2qA8NNYDn3IUzCEsFZ+gx035AP/A92/O/K152PJtg1kV7uzM3j7b8",
-	"M6Tmw3HS2V/818f4J/is6uTwx2EfEfVK4iUq4dg4m/8Cq/JYNPQpZLlEmdHC+4SX+DlOn3j2fHSSnzm5",
-	"ugvoBOIsuSJpTCqano3VspiltdPgw3Ixo+I+zZV8eFXww3kolGr54kYcU+ZXTq5mw3GX5+VHupCrjy+7",
-	"e+siduSSGtGzgy6q0eeowkxHf3pyXMYHW8ZN6d8OCfEDLeiykGaHbN5zCjUplxRO+jIlrlW1UgrlPEqV",
-	"EcpK3cqilrAcrwubvWO+k1w7lVXWoXL17IdxgyQcL7JiRuw6IyrXb74T0K+Z8OEkdMlitwH5s7LunS9l",
-	"psRSGoSBsRoUQYIC8SOWJmqs5pF4SwifnbrVakWacgifHovZEgJ4LLsysLILlkzCh8MTU58ijoYjMcuV",
-	"r5xdR22lQgUpPWReJPAXpnK2+kraTE4hvdUDVoXCR+PTsvbDtCTzsEdex/SS9BU9xHalIKLHYYsZ+699",
-	"lNxjIZPB4/PzsOGB+/3X29evKIXHuzFo7xTpNGtF5WYVVimEmwcm1GTYiXnyWuZbOu2Izs9gM/fjj0MW",
-	"ymwZfJbWZLvDn1WV09d1pUJVN6wNwvjz5Js5W6jxdb1WblxaW1x5/aeakTy0FJW1BRb1ob624AkE0y5E",
-	"OGosnvHsgJewQjHDytYZwuMswpxgutCGd+t1jgLBTLyYQWKlw6P6qzBVcF+dO1vCsrCwQWesoTawR03I",
-	"XKcG9RHG4i1uYn1ACtB8dDDesqABRWAjldEgdwUevirEq+Mj+YVdeYYzBYbZolOG5rlTslJvCrl/ylC9",
-	"l8uyCIxClAfEK8ks8WulvekYZeAQBt+QbE9OSmfzOmNhL97JhisDoejJ5IRZS0/QysLQoF8mkYAr+gjc",
-	"0iP8A20xIlHwstoVJ5OTQFKLNx9zz8coi97YH9oTJz3cfJDkq3Gr6yh/d0WvF431v2SrkZM/4uMlv8Md",
-	"uC3UZjPNzN49YJES/aqMdAUFRhfXVrocbrWIDrTQc5WtM3pfG5M05m+5j6HtuK5OJj+i81hirdkJmcuT",
-	"0UlcFieT6DU/3DUNAZPuKzF34nzvCddgAY2ChDQljSpZ1V7M4Buj8tkxufz/O7ncGc/BlAqR0XbwkAZy",
-	"FH3FRDP+9+wv+GcjebBJTcxzkiYozkyCo1ehIizXeTxQgzASFwgRn9FfgWNpfYWa1D37pegNDpSg+Njq",
-	"O3IQ3js9QMO4Pef23TzAq9raOTST9Qwn0/5n2fG2fdCaZzhfmVg/nfYULEMEyn9pQzKuDmnL6dQaPoiu",
-	"6dQL2JlQyJ7JokCOcjrBoBNhT3ElXHXqsfAPKR04PNTNOsI4FsIuLEZprXIk3eZlF49y5s4uY0wmCxRp",
-	"mBq+2yh8QXn+JsJcSC+ucZ/FzVLkP/CVLNSEbwZtD4kmBUPy5udUBRKSnlODm59Ku4apPJxCoVgA6Qhw",
-	"5NlUtFzR+dcsKIMX6x3lK02Fmsf2sI6Xil5xg/LM8C2oFLuyJclCGoFmSJTSVQ9Wct3aN8QjMLzmFBnm",
-	"YVWI3GY1ibdzaTCrE1RsPpBwA6msaT9JcggTEY0g6fJR5hgnEalANmKqtKVpWUrC2a5C/0uVI/XMJez1",
-	"sGw3zBXUp+iKHljpHBGqNBpMGp/VFQTsrgr7Ki6NvrEI5l3JNaknMG5ganwFfYHZBJaF9x1/f3EpOlZo",
-	"J1AAVtf6vjF/MktOJidPlncP/LD5JPL78BV9zahxkuFFbfjKOGPgbbDAApkemDTfK8b1S3J+hKWDBg6P",
-	"oQvWswmWsmXQ0YSR1eM0TCV1wftc+IAteDzRDpZQV1TazeYQW4SdeLCHWMfQtn7dDdC3w6d01jTLODSG",
-	"tY1CJvg/sVRVY9k2jZRIwjNvxVw6pM4ik0VrNkkUJ5VnfWPNV5/hpVwF9uEIQf5sivxosdljq/cyq+C/",
-	"XvCecEd8j7CS3VLGEacnhavNhJJ20UktW6VqqEMUOB20S2p1A6ZjmG4OknQbKsQs7CpyZTU1GeiXKZfE",
-	"1yI4z1jXVE0khRLcO6x8ttwaFZRiFtEzk8bUpKU1gWoL28qc9AuY+pio8pbLiSORepBqCnpPPi3aGI7F",
-	"L7qAQBJCrWtt1FN4M/JGwfNh+0xaFup84R2wUzfqfSzXLZ3yGEho1vDh0mNG68xtUdgVmH24d1+V50Xd",
-	"pee4qd5erLETlNPTPpXC74N09OnRJaI2D+8katO0jg+mPSqD9TW7pWP3GdqbF3bV1x5897na45hRx2Cp",
-	"V9aSvr4zZOaiNq/5J7s7gLH89prELLiLvGsw3/RSEVfpo0ePfu5V+cPYv9XNeAqZy0o9gNuc7DdGfV28",
-	"VnMqkL9773DVfobeYRSAR2DNAFmjJrQqccmGRYmXUVd7sVDo/fbUgdpTw/RJKmH641dVML2oTV/p80Vt",
-	"vqbu4ieEq98JXKlfHQLWYD/qFP53RyWbgPI+3KzqBTTUxxTdvVVvQp1GN/Mfz4p749O8kaVf2Mqf5Xo+",
-	"751O/6nn87fh0rup5c6dXe6U1r6jja3sXnc5pCENIwCj0TX3kSiM8BA+giGqlRVxlFFGB4/TS1ktvrvU",
-	"wHd8fPPcLksEOqSvM12R8cPGWDeL66+F9IsPO+FwlCEOuUta9uEGOG1g7wO3IbK52uh/1Qp2KHP9njSm",
-	"xOAnsVDvRa5vKOONhEbDsXhZYXkTyuyWynlrZIFkNiFm8mtTLVSls5ALIZQEIv2D+PuWfwmrgUFl9/U1",
-	"Ms8RkCaLNw7aqjTch5Y7L3LL3DI9kHFprNGZLGiB4XiOj8vla54yhfl76jemd9/C6fYsYCsbhwBrYD+X",
-	"EJbj2mQPdmZbsNJEIqkXXMxpgTYRkJ0jginZfGPeIFe+0oaYo4jqSy4p7bOdEXi7Nll3VuAAsvNJxz7l",
-	"5zu2OLj5jnuch+dfdZPDY7qL44ki62/a5f7f2KLEtZEu42SeJS4Qj1F9b1wJt7ukSw5ZbAQt9M0MyrBy",
-	"PZtTt/YdHuS2hO0C4A4CAMqCUnpz/D1PjQ3RQnxL7RIZfG9otPmMvgs6iIN/oHJjvDc186URYknTede0",
-	"4q8YLxurDv3CrkzIX2XfPnPEEfi1Y2HQO0Y08TtlOtdGywye/YX/hsRNn+DmBRoh35TkjgV+1JApMTAg",
-	"4CPGHbQscItm6R3SsPZTpJAt5cE55oM6ZhC9p50z6C4hcZhWnxQWx3Pz3W769+ayA86o2Mpudx37/FV0",
-	"ib/1zRc67Oa1ptMqednRODWfnf0V/96ZWo5v6YtMhT4Dk0yCWOWISL6EM4ZwIEeZ3a+x+4/vp3cC7pu+",
-	"jlOC1ed2TuCzuXU8ge/XSh8GtTUHGbWI1T+hboryVYg2mHH1RhBkKZS8VYze2CxS82JWKefk3Lol503c",
-	"cjY1uVV+EikvEWhibNAKyRuV7uWIMZ7bpUlroZeldXi6sByLFzJbCO6ZoCPVKGlDWWpoZJCU4F01tScz",
-	"rFgLGcTNmqvZkFTnEhJPbXwlTabEO7VmsBTC5aYmfsNa+U55W7tMdTRdKbmc8a87v/zv6YmcnvwRiENa",
-	"qDCU2EH4p4yIU/kOqwEnEepKNPfxAsIpOEbSgrtZwOgSjkSzyltSLBfhwS8rPzVeOS0LsbS3WGPF1Wc4",
-	"rEuZh4PqpMgLidkrWSjCgfK76a5uDGzykuhIG6xuylcy3JDxE7AsbFVBWMnMUSPKaCGDbKkcz9suPMsv",
-	"uKRe07y+Dzg0LgewCZ3TC83D3TwF9WqvUqHP56ZC4x5rm7o9VTAEcegb9sUElz2vlDuWDh1Lh7bc6dvK",
-	"lo1n4ck0Qh/CVmfDiYjBtgMZfloYeAZWb/dulYwb20dSMWMrORKrhcV8WTCXzOYEV9p5Y2S1EaWzN2jr",
-	"GgUqh7fm4oOJ0BVyZPsG+U+F2h126jcDTXxzYWptvs94dO9V/q2vOJrUaQwbq4Tm1mXqAb3J4cEi276Y",
-	"85/IodB2HHGxBelaYynCoFPhpD4pgGiR/yzMRXG5T90T6q00PouB+HSrUYyOrIM/u5b3KI11NmInQudC",
-	"8NQFpd1a0J8Yejgl8cOTuVPqTyXy2oXYLcgm3DnygE59pbhjH7tztDrH2KIvVwRG7S579T1ujjEImb2G",
-	"XWFydvbwx7+Nz8fn44eTn85/Okcrx01tSy4qh2lRJZfIMezZhjC5QUKAidQKzJzRkiFBisdx5zm671B5",
-	"/M0rh7h3z5FJcj2zkrC2RWktirtsoWb8uI2S72rmsgtuQ2UM2onMqVyZSsvCj0gxhWolqCIpICcCjJl/",
-	"3NNK+Pp0g290cPn68s2Qz6Q8bviQYJTYQ+LOBHqTkDB6Lp1NsIgx+VyVHV34D5wefG6Y3NRntlR+vJG8",
-	"7n2Isux4H4GjlN+zdEogG4jX1qhcaFNZGFESRZMiMIWMW3SYvU0aWawrnWFBKe3bBm+sr/5hb0bi2bIs",
-	"dFXnaiR+1e9LaVQxEm/VDc0SKZiJZLjR4VMv1PusqJE5u9AePXBZXxeosCqgu8kIpcfr2yiOvn4zMbcX",
-	"uSoLuybZQZy3rZkc63Wu1+L5yyZokKyBj6DTTBoIwCtNd6EiN7grjr6uhAs1xr5q9TJc09dJqh5ChE0p",
-	"q0XnWotLG9YQ/LFGIpywY84kSe/jF36BvDyl9F7ItCvzwq66OvEKO4CbotB4IIDlSnGYGiORybKqHXNz",
-	"ZwT+y5P7N6il7TZe0Ku+VdhvRPIhq1OxpjUdW7xek2izItx3cnuum+0Ro8W32lRodLG3p9TtPbTtgvJY",
-	"Sb1XYr7q3nm2MZEDt5XQaLnmGo3ElokjeveyVNJRH1hHKSy21FCHBrqf3wqvcL+53YY1NDS+dnNJ6USK",
-	"QWlkYD6dehFpcQTR4gxHIleZhjWBboeDV7A8KMwhUdtT5aSG2PQz3qfPkKAwU+VYCywtDU4tEVzVcYc3",
-	"haQCqVxlhYRA+JbSrF4MNijRqEZ5PRJM1zNM2KIDn5nepOVKukAFiT2+CnyEnccUFlXoYzcoDcm+sdli",
-	"BIIFuzIYeCYNJQFFd2vI+xZ1NWsjapTCR7lKYpPTtPg5UcxiQz5zShlGWFcOGoCg98YPR/S0mFZteA3T",
-	"2dZo6N/VWZ+ivNuoEUa1t4o1N1FS9+2v4F/JbUscdeomz6uGbDbMIyTu2279H0oW1WKEd9EG905LVTnw",
-	"TGQLtY+Ayqew6eO9m1LttRz3Uf7kwx8f/jcAAP//",
+	"7P37chs3ti+OvwpK+/zK5JkWRcmXnUi1a2/FcRKfsWOXpEzm/EJvNdgNihg1gR4ALYrjctV5mvNg50m+",
+	"hbWAbjSJ5kWW5EnG/9gi2Y3rwsK6ftbHvUzOSimYMHrv+OPelNGcKfjzjBm1OJ0YpuynnOlM8dJwKfaO",
+	"985ZJkWuCbU/k/mUZ1Ni1IKLK0KvKBdkRhdkLtX1YC/Z09mUzahtZMYFn1WzvePDZM8sSrZ3vMeFYVdM",
+	"7X369CnZK6miM2bcAE6zTFbCvP7efuC225Ka6V6yJ+jMvkrx90ue7yV7iv294orle8dGVSzs1HWkjeLi",
+	"as92c1qWP0MT8WbLctf2lOETmhnfaHutLqaMUPfEE00mvGDEdnVMDomR5Gg4JOOFYZrICfnl4of9bxIi",
+	"pCHpICVSkXQwSBMy52YqK0PSA/xyNEoTkklhlCxINqWKZnbViFQjMeY5VyyzvdPCP6RJ79lwaPu1ezSf",
+	"UkO4JnMlxVV/QF7pjJaMcEO4IGbKiF0R0qNElzRj9sn0/3c0TPuDkdhLYmsG/+22aN8zbbigdphrNiNv",
+	"ntqx/VfihispZkyYNe2z5qkd2/+hkPM1DU8KOd+xxTeMatZJ7YX9dXdaf8u0ples4xyfkhn+Tnh+QqQo",
+	"Fv4LTRTLGL9huTvk3BCqGCm4NiwfeDL4e8XUIjg70E3ryNPbN0xcmene8YtnSfcAf1Bytjq+d60RzadS",
+	"M2KfJDTPFdMayJtyoYmZcp2QjGq2z4VmQnPDb1ix6BrpxPbXMdCj4XDNSDt3yI3zznv0hs+4qdteGm8B",
+	"P4bt5GxCq8LY4SZ29I6z2rGv5bN1f+fV+G8sM9utusaH777groG7rfmvlEfG+ZOck0KKK8tG55QbMpGK",
+	"UDKjJptaNudpez5lgggpgJOZKVOMLJg5JtrdYr306TDtE3g5rxRwG/hSpwlJD2dpPyFD28mLIdED8j0u",
+	"vLbfDI8JFXrOFKGGSJGxrunb8XXPPTb19wUVnbRWFlTsTmhnsmBreJaSxa5c/FepruGSWNPs3D+ztu3/",
+	"odhk73jv3w4ageQAf9UH50V1hRKCYrqUQjMQEL6j+Y/UsDld2E+WMi0bP/5or/CCZ7CPB6WS44LN/vQ3",
+	"bWnm45Y9vse3sNMlnikILUu37SwnsjKa5/b21KRU8obnTD1BzmSv5cTSlf1NG2qYY6aUKKaNVIzMqYbr",
+	"3t66+IT7JSe9TOaMpGOaX17hNNOE2C0gaaXEcSWspGaqfHHs5nhMy3Lf95v2T6BRJyVZ0p9QXrAchAn4",
+	"STGqpRjsfUrsUp6xv1dMm8dcygsYBHRLMirsOoxhWDmhyGHqZSSaLvQxLNX/On/3c0KoIJW4FnIuyISz",
+	"Ik8IRXkGlwgO85jmpJYp/XrOaDGRasbyNCHshqkFPAZtWPEnZUpJpdM+rMtLKSYFzx59VTJaFCQrqJ5a",
+	"Duw3LKuUYsIgoSRe7p4ykjNDeQFipfbzzNzQ7UySFcF+v5YIYqN0Tx8EOgAM9AepxjzPmXjs9TDymokn",
+	"muhMlsDG54xeM0XMlKLEark7EoxdOcFYXi/ExA/a7enP0vwgK5E/9hzs7uR2kOKK5JLhuWe3XBs/UiHN",
+	"5cQOzY30PV0UkuYXUr6h6op9qaM5lvnCrnlhB+HW/JC85d/5cRspL+FHP27X7qNy5QWR9m4ncH4Tkk05",
+	"mxQL8nw49MO0MpAStEj7x8CR8dRolGvl1RXLCTBVxxxx8jxPiLB8guipnCO3PGfqhmfsF0FvKC/ouHjU",
+	"rTklOSuZyJnIFqQHx58aOqaawV1D8X7KKwXquL1PmLE/ZLQ0lWJ9u5W55ZtSEV3I+YlV3Z3e7laqambm",
+	"tvQXQSszlYr/gz3qwflZkjGjym6KZQEwQzzrqML6O0AqotiNvG7uzSoY8QoP/PXXX/dPKzNlwtihR9T2",
+	"02JOF5qk32HvitFi9h+jvebWHe2lbevGsnT0CZatVDKzcui4YK+E4WbxpU4xMM2i2MfLj4wrQyi5oUUF",
+	"/NTyIpplrDR2pM2JuaEF3+qm/AsTuVQXfMZk9ejXJRW0WBieaXIDwyA5z3FKKJzbG9SZNtxyPNHE8JnV",
+	"Z2e85r9OzLo0OAsnbo1El7yFne37x/sD8rNE/u6NK3h3/1K/6oVBf2KP8fKqTCZndh9Gwgl/UriLvbZ/",
+	"WJGoElNGCzNdhGe2oIapwUjYXbCK0hdiSxcBI/IsBhkSKmeZrArclDEjEy64nrIc56+ZsgyWa6KnlTF4",
+	"QeKhLqQlXQMEyidu8CORSSHQxhVnWeSlFQNwfVDkTgOxJ0VD1n3IRJ88BwhNlvbPUsmSKcNRVckUo4bl",
+	"lxR+s0fQ/rWXU8OAfPZWNMCkZZtaZS/J3hUTDJXV4Odaz0/2eB59jees5kPrtvq1fw4Ms1rPpcovlTQ7",
+	"z0MxY1W+3d6RSLwrP+hCmvh0rVBc6U2zcjt0jg/Xr12iLhTt0tArvXo//GovoBlV17qlZlFN9EKYKTM8",
+	"I/MpUyA6cGPvZEaVJr2aVyX2Ow03U5tYuL6s27Cfmahme8e/7VmVee9DZLXqpy830UzzZOcKN3zuMrCw",
+	"R7X/Rpv/rT3olY66xtjVXTNLiWYjO7Ay35H2loeY7yXLFl83OEtVrRNV09MyhQQHKH4ukvCwt0btSCk2",
+	"N0eWryYTZ5FrUwSbUV50nObo12gtZrclV0y7FVumXyZQioJnCQN/Dhoi7I2ijSXM7U4rtJBfjhdx78dU",
+	"FlaqlpPwpDzRtToLrw++JBuIEgqs+TKJuObX7OEbriM7yA2btf/YYnjAfbAbqhQFVizYrbmUk4lmkU19",
+	"b4V9YdDiOZOqXm1NJrIo5DxY5dAi3Jo8DHDNBM/rFV6hKMWWbE7HxGoqoIiIHM1jmkthv+iNmf3PHRYr",
+	"UNprHlhiAjagBelNFLO6P1JIP8H/88SpMtCKfQm+fqKJqoQzciWoBlpBSoGNjY6pyKWwEkdjjOOCMJpN",
+	"QV/imuCArllp0PzEbINPNGE39shnjIzZBNZULFDKy6hw6hU3J+A+027kKHlI+5LXVGzvKA+hCdCQmZVt",
+	"JvyGkRkXlWF24s5GB9OqNbfWuuETx0QzVk+l0s6YB0sH1+0AeB1eHG4P8KKpWwJzLM0tH8N1tazLL6w9",
+	"+9DRXn2BR6+eU3TERCQeJ2KsvAGkoSKs4vX5O/L08MWL/UNCi3JK94+iPKGU2tDi0kp90fYVu+IdN7k2",
+	"ijGz+S5zzyU4ibrJdt/NTKJnpSwfRwrsuACEs8evLp8zUccXiGWKmUuwI7aY1apQtMSWNAO5HR6mec7R",
+	"/fw+mD4a/B/lVnfu6HqqwfCW5th9WXds6qkxNJt2z3JCC82WBTq/GZt9HO39aZ+PORtPpbxOiKXCK8V0",
+	"QtgtyyyDmNDr+AWKk12zK5GtXQn1UMygoUBDTAC/Aj6ETSeEku/Pf+5bfkQt56IGPBjeaKaYqZRAdrSy",
+	"ntsSzapIEThafCOkZzmi5dpnr06/f/uqH+lyiXSW6aRjz19OWXa9epopHvHI+pkuaY0VtNQsfmLldfD1",
+	"WMqCUbEyYgxOkdd7dTdNox2jvxd5pCxXD/32ckNZ/gIHa8djswWr2o2y70yAq2QUm2TBWf5ySgVa6peI",
+	"JfOK+lrzSkHFKT75Kdmjzd26MpU7s0vfaOKHBG11bFuxCLyCO+zcnHJzCUKFboUq7A31XrKdFx+1EinA",
+	"nu3kSSOddGP/YiJPrJxGyY8ydNs/n6V9UpX2kcPpkrdeHxPFJpVm3l2f+JAoUHtgwJZtBM75p0exFV1d",
+	"LBfhFbn00f52ia/E9KMZyzlFtyU3IK1WZSFp7ny1XrLM5Vy4r0E8tcoauDpFsUCJ304Cm9GEC6bMoFNb",
+	"u9xVbtBTevT8RXwC5z+d7h89f2E1PCuRQjhbYqXrKbuNX0v8H5G1eA2ivF12+y600tJBuTAvnkUUGHtv",
+	"48LsJFnVL3XprXYtvNYK3gdc9HpzeGx9l45bELblbhuYe72eSZs+2lNpj/HDGrK7FybvSfgzOL0xio8r",
+	"wzrZYEccmliAWx/FjBMiqqJoSJr6Vr2jwqpFVCxAwwWVCh7FU1KHItm9se2gHdzy8U/JHmpwdx+AD9fQ",
+	"zOzW8USqjOlLxcqCZmxJmq9v+3Xnzzcfi+LDyxBVWyepUcXafstkk2zh6NMtUeL2au02f45g+YNiDJxR",
+	"BJ/QpKRas9wyalqWGte2tl/Y+dTaa4c8eVrl3Ly6YTELfHMBr96lmZHqM29ZL4/tKMv+6owDmk7gUrN7",
+	"5VnOXHHDTuz9x+yUwJXrY2Uqu1C00BKMa5qkWcEtE7G3e5pgsAh8U0dK9igxqtKGgRnmdvFE24t2TlUO",
+	"3iY8R+ByguhhUjIrXfej64x3xxZ82Q2467IxVF2xTb/6e3MLLRBYJu5mIN6E7YR9tobX7N+HtYR1L4y2",
+	"IdO7s9qX6M3fbIxzbv9V86sLSLOEFTGa1QYzbwQTecue11sKLptCDFZaG5DShFTC8KIWXgTre8Mdy0kP",
+	"Hcq0LOuRcA22t8AI1gSpQfiXC3iiZdl2JipGc0e+zoDt5+zdwOhu9G5gyyVDs5sLlLM8B1qoQ/uuGSvt",
+	"b1zhEPsDcjoGA6uVS8HcCC9M4VYQLG5z83NuTGoxQ5rbzzxqOOpSNWlZXi4dxqoCal55dEw1K7hgl1Oq",
+	"px12enZrpzL1pHLDlGW2/iPukqVnqpxoGhXuMrj7u1xmOZ9MmNJkouQMV89Fs0HOwXjhcw+cefRwOBwm",
+	"YDyuv4HIIxzTDPjTVofuXNBST6VxkknEhOXGfWmkoUU82nhmpQ73nIsktvcSF4QWxSDKAuFIxdZi4amu",
+	"PgArRA1RO269o0u9fi8DsbzpKqNCCp7Rojn/jkBPCB033oNlj70dzw6y/AXoUyDLQ/d+n1uS/QZPBBo7",
+	"HI03dLW8U1HuCE+gO62LEoFRwHMYjmflDidtrPpk0UwYkb1q+YQoWbAnmpRSFmTOi4JcMROniZzVksxq",
+	"i2dsokmuZFn6WF0X0eUdCYrN5I3LwdiG8s/YxPkVI0Sv1g2lnlwgeDnXBhdWBfc8fOuxtP2c0fFY/X7N",
+	"UJwzwsozsNKFBF6duA0gOSuYwSvMCdt5/8TbE0DSAS3CGyehrfmUF079z+9rKjEjwUvFwHdMCx0TUNc4",
+	"25M1LmDvhI57Q+4QsFFppjr0kOUTGqbgeYdp/XowtNZAYgf2e1YWcjGLiu45/PY4fhPFMqnynSNc3Es7",
+	"WhL8e3FLQrJXqcg9dBowaUhqsTrpFb9hItqGu8S3lKDbfhT/btLagvZ820u2fmvvQ3gOCKXLO96l5K96",
+	"x/O6Me8gx4C0FJtI/Z7ZZklJr9hmg0+3xN6M/AxWbEeb6tIpiERzcEPmEE/Bb1jb8Cnk/KQWoJ57uZfQ",
+	"KQgZkyAIz0oIhcyuk/rxpy9ekNxK32M25SLfPipk6QRu4/yKE7wgU2NKy9Ht/5r8cvbGD7rkJUi1yO6B",
+	"gzfZslnDbpeMukfDZ9+sPysRecGeM78Jx4QSQ6/srZPJ2YwbSEjhM2qFCX7FtBk06b1Ngm5ChIzk7a6M",
+	"DnP4/OfDTTQXP7VxGtT40gbSi0yfEl2yjOQsKyg4Hy3vKbg2pGSKXHMBlDS2xDMgr0AywH5BPaKCpM4U",
+	"kSYkHVXD4dPMvgR/sQF+UdAxK/CblFDt05FtxyPRS+0FPxhXC6bSfoKJ0Bvb+W20d80Wo70PKToWrOii",
+	"DRUZMGSKA0Y5K51IdcloNk1J2Ndvoz1W2Qb6yUhUgv+9YmFAsR3cSRjGilk4mH2E8dXjBQEK0X7AbiVa",
+	"Y66NjG7+g5H4S2PKy6Ysu2a5barpCjPF4SseZpxpifcLymeggbhR+QE/0Y1RE4NhVxTOXVgyEFXUSZiE",
+	"Kdw7NxkkiceaDuh+56aD/PBY05NCzndu84dCzmON8VkpVUwPeXXLNYQ740nRhOayxGgoI9EI6JMnSQ9b",
+	"QYLV2yu+bmyv4e3Y6ECbWB3bz2zujYcITuDH2B7WjApIE+5BM350DQ0q5jxs/qhdM1ZqsMFgg7tO5C0M",
+	"N6o6dMzkXXTg2shS4/C5uEpIwSbGh927k9xzTd51zc/ciGKDlQXbmb7OZMG20zSCI7mblBH4nNuLaLW8",
+	"FeZ6F8G74BOWLbJiY0TMm/rBbeOZ/hniZS4ao04YOQPu0KxgVC1HyoBxqx0sA8ptQQW4A7SzQCIDl6JY",
+	"RIzyyR54C96JYlG7nO41umZzMI2nnDViR8jO74ksg9tlO/LMgeNm3Xr2BvK1ssbqMCyJTaWVB2dlwU2V",
+	"s4TM+G1JBSsSotnVDKzGijiijDvm7/dkfD4tn75/Ta7ZQgOJgt76O6PjalxwPd1EyJCckF1CeugNLbYw",
+	"e2wm9VdtMroPUg8ocztSzypt5OxSV2pCs10DOsGac5nLGeVix1e5GMvbyxm9vfQgIquTeevhRSDc2moQ",
+	"zpaUoN50OBwOh20l9mg4jJtTsT/FjFX2YupbHWJUe5MDz46d5zGZT8F4aPXc3r/nDgykFVj09MW0n5DD",
+	"qR3K0xfP8/bg/j1/+CO9OxWCQHpP5Gcl4vuRAEAtiRvKMoqR9lYIsx1azlEVOYQGEGqOlzfl8Pmsj3EY",
+	"zfYd5v0E3UuHs8famiZVpdv45wzUznIRLFLileo8VHgx0zkQRwdbx/atoQinBuxGEzyPzwxbf6KJoKZS",
+	"tCA8P4Z4hWZu8OOMJYQVmnn1N/gdqegAv7dPeu03tmVGdsCruRgHU4+JGHrNWvaDzatnJCR3rVu9t17B",
+	"2GHxJlFkq+VhrypUwWSoOSH8Skj0VaClzz8mMBueKbbTkjVb16h5IaJIy9ZDemA5QXyFQCOCv+1d3t+8",
+	"ug5wy8h163vWqHD3usLuzHnakKD81brfloNfN253+O+Dz4LhaSs+S+8WhrUyiUzm7LKkxjAV80e+OiLu",
+	"R7+OztMpBRp/iW1AnzhvBERtgY9iEA+TChq/g/zNtSyA+V+WsuDZ4nNSG1AwsvRwwzUf84KbxTGZAlhM",
+	"QgzThil9CfG19gAUhZx3RJ7d7TIpuLi+y8Lb90DqUFRckwlX2my5+t1qtJTFZdyVH4o5h3EJ7O8VVVQY",
+	"LtilFJc33G3R+ras1L5FWOKGSy1UKD8/2+pztUOEZ9jCnOOH/RO+0O2Q9Prmyg8zKipaXGrDyh3l8w0a",
+	"46Omf23SvB40QQzWdl1yWEgOy2OtN3tpK3ZLKQtI4U6pZUsEu6QxWt2G9Fz6RT8hjb8+Id5NDzAEl4pN",
+	"jp0foizxykEdyLBZWVATiR+sodc00VU2BXwSzdT+x4+DGrr30ydMy6Iwt2Cy/Sh7ekDjyi45eA9iOXns",
+	"DLk72z6Wg8tDhStQq46eLWXXHD6fbZakwpO34Tx0pN3lbZ5/X+l3d2enWyXutYGM2wl8S+xjXT7f6s2x",
+	"Gke0c8x6R660Dyz2Ea0OaqtmfAtA7/B/f0g2JlV3IicEs7qfEJE1XsMdwjXqVu6UvbhJlOi82L9kZuNW",
+	"ptCVd5aMnZ8vhn0xy2UHZNIWBs06PLgGTgZoiVVrzxPdNkNqH2mzlXHz0oEWr0NDXt9fYPYEY75rMN57",
+	"p6h4P1KZuw3aO7a6/d2rEN2b3SSwgHhf1kG+O5zzCK1G1UzdQQtlqcmYLaQVFKaMjCtemH0AD2Ga9ApA",
+	"HRtLqnKdEC0zTovLCWO5FXyoyqYJRBHOZkzkGGORtKDSdIKSQHZZKjnhhRWdYJ3A563YDWdz3T8htVpN",
+	"QK3mTEMNB7BdmimbtVzftcq699+/0f1/fLD/DPe/vfzwcZi8OPr0P2JHekZvX+P7z4dLB89eI/zvFXO/",
+	"O7fPyjFur+pLjKKyAhWKue7JEzx3s0pD2DoX7eA2UOILrs2A1CHFlXYGZ6tItya6ZhZHGKPlPh3ezQvy",
+	"+UwDc71kYeULciUBIAamEXOdhCjxm3DiH4jzAN+xfyx8gYGQCZEeFWQqK+WcLGDR77fn8mL47JvhkPQo",
+	"mTN23W/N6+nh86cv2lOzn9dxti1wx6MSbJs8NzCW+5Bq1gYsbS3VBK1sKdVEo4+d3kcVAwdeJF9iE1c8",
+	"w+B8HSEafJf4d9GoBRHOJ4T6r8OEi4JnC6vk6BaKOBqqe8+G3/YH5CsTvh8m/Edgjb9jTngnZhcV2W+z",
+	"otJcilfCqAZv5e7cKWxv8TkMqt3QrmkyCM444R2oMXEDU6CqYfw/zwltYe9azbcN9DleJGH2P1jfvZvJ",
+	"TJnSpKdlpTIWRN7mS/Yvr1lvSqNxBrolg+SHaCZKRwzka0EoRGsDdBMXwEBdpPgxmUh1JY1hoi72EzPM",
+	"J3s4ow5fW1mCl1t4e2KygmAMTvBgCpsSViIphVybOi8Vk3XznOVu0/zWN8nAODE3n40J6ysqSk1Lta24",
+	"tVXrIu1rOo7f/RsdCZ2ZnX99d+YJLUjwxFDvZsQ+dMAu2Foolvs95ske0NaW8ADe37TFowFV7LqNXTlN",
+	"sMQ1Hks3R/rByjqvfBrvsjGy04AGItLmKB58rDbFRQfgongeHkxwc2QOZDHoqVSAkcntxcr0MTl8PkvI",
+	"4fTp0P4XP9fQdnh1bo1YvTHm5jF9Rg4OFldqeVa7WR7svt6HZhBPO9j6xrWvv692jQm63yAuRzxbxnKt",
+	"h+faJhZrVT6D2CysdVaLavUEVCV0DXgQlrR7uomQWuQSXX2prpi5G8xanZ6xNvqFLcW/6GgATE1p4eJu",
+	"TEQLxf5DL4t2Cf5xxz7Ta9dFA3Dc8gGpBZZ10U3LkVVCgnDOlA+eSsh44Vdp69yOuuTZu3qsy3dgU/Fs",
+	"27ZWr4V6gmFzsYXq8gNhH5er+b9RsOw7+25eB+UEOiOc1ubRu8c+JXtjrsz00lslWmy7I1ijLOjisvN+",
+	"6M6Zn9AZL9a8CdaG7p8LmdGOq6ecShFhPq8Ghy+egSBGiQLMCcXAKJlDWuKEu2IWz58/3x8eDof/7//8",
+	"X/zz22/jrnJ7jV3+w/X1GSn8wUzby7K0vi2FxOsoONkkAJUMtrBepnCwURISY1mJ/MxqwWXksIdGgsb8",
+	"EYlQjSXm85I7aSdWGsf97GSZOpM+IWVR6X1DrwgXWVHlUfyVmMzQ9Bib6Vp+WE8zukbeNATgUWfMR/He",
+	"3febFbLtCw9BazbIiQ7HqNvVAcrXOvyYoDNZxtj4X3wQWcxkR+w7TlcFpdwuSnfrXdNUcLtsL2jVm+Dm",
+	"6W6nTRvbliMdggL2XI+v3g+3HhGsqG5iuIvssH6L18xg7YDqmI27j2SDvOHqyEZBfSSYS8eMaMZEiCGV",
+	"DIfDfpeU8zxSejai1+KWL9c0frpRQLrhbM5UfLiFlNcaQuYDzZ1qr7wzr207NR6isK2W79IJGC0g5GpJ",
+	"Kn3+efgBfqb10INFX7v53aIAz3d0xDexvVudx/f4eLdKuMKqdaPKub7WTu3PLCbgFFdScTOdhVEyLD96",
+	"/vzw26h17i4q+zVbdNk6nU/hmnXoYYrOydOj/fHCMPIKh+X8EOSaLRIyppq9eEZ62lCRU5UTJjKZc3EV",
+	"lzi2qOPUhj3dRHZuaq2JJMGqLmnTQf+b9ioiIVy7b3dj9HbfN7F3aHntiOJKflZ7sO8WrLLxknY7FLe0",
+	"wFHl7A5rEhYGW/HsaF3tSOB3C/LZGtbIDaIb2qgZchLbkmCArWVbu+HvN6YmrFvpv9TJCN05C4/jk6zL",
+	"bUZNJks+3n47kSL01XrQZq5JiukVaRL8vCzd1dVxp/SGIeTdBBBve8+OjmrI9nQ5FcRlzbhWXSJZHMG2",
+	"3qkuA0NTD24Ft/EYC/XWBc3ShKSaFRP7v8sRsX+G6SPNw5d4p648YO9y/xsg27hliqMUNJX7I+KG5uPW",
+	"HdgVktpU5PfvJH7aHzYvmY6t2R3F6S3laN/+2tG1RfOtkVQ3wHR6SkWhvAM6gnWhOTr0zRpYNq6p6A4o",
+	"X6S2qZyL9Lhuqj4igBgdDPGEpJXQVWkVRJanx6269D4+QtMFmTtQJzczSNEPnZIZEI0lDq+IhTWh6jFB",
+	"4EDdX7w8YSM6R8i1bn1Vm6wLKTYo4DPnXXfYsU4IxoODQV/Ia9jW+KKNuNtU/GNsaeZrSe4vYb7TOm/1",
+	"RpDeLupE3bAb+Y0KVIFrLDe3qQXVxqMpG+lKhtXo9rxgoEh3QrptEOe28Sdh5bTVhSml5qbTzavY5InG",
+	"aA0CYUKkB06AYd8H9CHECh6owRbY4xHruF0we4tJpZgLu+Fwe2KlEdfL5551MO8Fe7IFXdZr4zqKER+s",
+	"zaX9eSdha2vkdks5uzcPzD662HXWkGKTYA8TX2mvtWQdcJjd1SDXMphamNpB7NrsDlxmHq3AAKdZYsxG",
+	"MILgRCxv4dKSh2d+O+bz2SE8EX52d6fiG0Y12zl6h2bY9o5O7fy+3eCtuqnbtYlFTneCmu0iZ1VtLBQF",
+	"y3tWCS83sA05PBvb2qkgsqIZK6nqtKv7epy/Pn1J4GHAJmS3xpX7LqnwtYJgx5HdJc79im9AXU9qmAIH",
+	"HuTR+fqgT0hGi0KPxN8kFwNyDqUJ6pqdaTC8lGDV7jp/Gu8EDXmN2pAZoEQ0zJ5ANWL4zSHYuZtmJAp5",
+	"ZfWskgpM6kNURQWGeF2HaBJVibBIAJaUIp6ufQVR9zVg30jhERibgM7hcP+34f63dH/y4ePTo0/Nh8MX",
+	"wYdokGe0LkYrvixWANlRryemNdWPwyPaOimdXOBHReMFWepa6VuWws3a8Nnr3gqRtn3Jq63OgbvFPhsB",
+	"rr7vKs0U4XlYa3YzlhqOt964vfbc3Qg7F/w+Ykrqxfgc/n/G6oXfwR8A6AarjOWNBz2oy/HC8WGFZlBn",
+	"nfQoefmaUFfFKrFn3HICMDRkijGhpxKSoJ1b4Gg4ID8zlmuSyspkcoaoM9th6lfCjmc17nkFXBOdet2a",
+	"ZVOz2Kr9rgBLM8hvDr89CpCCT0jBBXNpxXSsPSgFAAsjPksEXjg2zcBfYPuI3Gju6c3lBWCT37mn0a3m",
+	"i1O7un/RVIIzKG8cxtQ6RuyvDywY4VjmRDEoz9wVmmqcC2wD+Lrl+hgZ6krehIVGtkBq3rCUGAOzRcqk",
+	"Ox+C7YrPZUzRjj93S/wtOH18bPg3L55tCmtfM6r79yeG8tGqGwxrWNVbf0zgJP9Nju3Ztde/ZaEixwjW",
+	"ZaDse5WrzirxM1gXW4LVKk0haS6VQMJ63Ua285W44JZtx4M47mszEyy5GWsrbOlFq53hjqGzbVmhm+tX",
+	"sVIiYZF20PrsscwtI0uwTrovI5AgNjCer0hiEb90KPGrDg8XJxuBenM3yq68fQ03vzO7rETAKt1L3ZYd",
+	"CNvDhyA8xa/S9jD8qhKdFdbcMb970QjXuFv7xO9O6F/xa+a687vRST7nK8ADKHJiMS2aQQ1EO4q6aD0K",
+	"oRvqa70JEZp2KkIM1fcuc6aNkouo1QcKyooFYp3C7TKH0BesRROUogmiMDuQj1bXRGbXd+PIa1wYS4GR",
+	"XJNCZtcsP8FikVCKdyoBnmTCRQ7BUfjE54YarHEwvIWgzPxd7dvYKsTLZ/SsO3PY5J/tk4j0YfvpLNbS",
+	"rAts5SoeX7tQFmT+5LJV0arL4Y05JB0Yg28b5rKb0aTajDjl2j6tEGtqLPPFlq98Zx8FE3R3HJ12NQGn",
+	"UkOqWxNRu2rJljm7rBW/aOQZK2TJLj2o3yqX3xbt7wclZ07/H3TbQteWR+4wbWD4mQvS8QJAXS3WMTxC",
+	"leI3rAt8VFyvW4aSKs0uNzilfEerdeO4IJOqKHzlaFCUFJ13hHVA8uGOTnuXuRPxYjW+yQih4I94xQNq",
+	"IFEst6J1TipReDBMS55Yw7oz9rIb2dJT0OdGdyZ7N5yG15CemdKKP8aUejPczarhJVxobHyZ3BPEIHV/",
+	"N/5Zl6IUnJ0WBTkWsIannDoWET+6Vmmcsuy6PjmesHpnP7wk37wYHhJ0vVrWmOt+ggQ1kYrknF4JqXmk",
+	"Yl5+zeMHOJ9RlXXZXQu6BtpJl5MtYtVLSJS0vfu+1qzMd44TLofm5FHQaqsoFvyaFYsIWMQWzPSlzNlL",
+	"KnIOAdIRARPZ1fayqmv3J3gt2qCZFfGd/+ni7RuiqdVO/sHyY6vv4iM6IRNFZ8z+L9VMJ67+8JSKvGBK",
+	"ozwzk4aRQtJcdzK4h1jBLsl8XUiEYbfdP+hLOePGxKKZL9gtotrbRSRzpjCQBTgsevWs4IQ5tceWw9hf",
+	"dGO68YVK6wx2LJ3oHIIzrG8r2Jxpg4uBNZVoMUfUix9fXZCDm8MD//7BR55/cp14OICtYzw8ZbnlcJSR",
+	"OFJfJ5UHtBs/KXH6mgVbbZ9qS00hmwnL50YFhp3Pw8ZzZme7edj2KSycTbNrK+AohtWxn2iCdaTrFHBf",
+	"1YD17zjP3XTUDafB9XjZnRax65Ufz1WIXWw7EVSzSZH8JVfErxmerDBKybUoqtnYCR0deelYBdvd/RNZ",
+	"ify4kUHsOcCicrO4dQYqt2y+cPCxehCJG/mamTt2vTLlznyjLUfisnPw6TX9v3HUvxQhG8VGuGGqjhlM",
+	"yIxe8SwhldDV2D41Bu0WDM/xQIkdNhFP1HrRPnIWrUhuGaJs8BigWLiWcbHRvR8zUQG+IckKnl3vr/QT",
+	"NzvHbVFL+4ImEY82u4k67sN943XJuztwAp05jG6PxEA4s2Ab4RLsQTE7zPuCimhYXsFZh87lC24jtESx",
+	"IDOaI1iKVE65265iL3bSXQEcWu/WuqCGNdZldo7hwoOAgA2gA9Cisx56q0giVLME+5GssikDKctJ5T0h",
+	"92XZqEP9xEfQwPybdYE05RWgoHVLYndjTUX0u0A3unfQurIq/Cs+MR2LiwuVLxVhk5XRPGdNVQJEL2lZ",
+	"sJ5oDHXDZeg5lxHXGORomb8jsMQljc19AXDXCXgg+ve0bB237syJSpsafmufw9LcBe1CW3GRDE80Sd1z",
+	"KUIz2BWqM6vXg9mtgngrTosNRrHaL4dPN3RrV9nOqDK+SLg2JwFtgplUN8+D0Z9jdVCE6pJiK5SWbeNa",
+	"7FoGYS3VbEbVYquX3KP1naQ37oF7LrYHJ8QVwYIao+5BZ92Qs7Jghu22TZVwFszuSoftE2Q1OygoM0GV",
+	"ZaXWSD1ERKT2/HYnTtK23m5Kit/CdtI8745OEJTSygsKOE5Nww3X9SwnXLeGGpL65ondgZYYTrN4mGp9",
+	"7JyVH5ZLEByMPoFislfMpEt1JltlXURuhZcbBuaplVo//s4F7l/Ps4YV2Ws4hL187Rjw9FghquvmdUwr",
+	"YmL2s9x0ONx6fErC/P5Vm7TlsruDltdVaZrSJo5h9yBmGSr4ugXvD8ipr7GI9eWoJqO9nmZCc8NvGFZe",
+	"7I/2Bt2hzM1et4upRCTQZkTgFsj5ZLKL7OFf7742mrLln79o7gYMVw3J555XjU0mPhl3bTgWTPqVe7i+",
+	"Ir98RSmsqRtVBxrJE6vygvzJ2gV74zrB7i6pUrEbLit92VkVqKPMlb10HVcj1Phtp60iTVeQRGWa+tsd",
+	"boD13kLXIYQ5ANeBeCU8inlHi/Dcpbsmu6R77xoFKU1fu4h5LMhd89jeBVOKWtEgkHguxwvfeCvNa1Ml",
+	"mSRwxCWe9dXnzzOvFktoKL3rnnhbG8Jc3MWesIJMsZespvPY71O4cZuK3F5kCi6BE5I6r3PqoPQK5nH0",
+	"AFDITP2NErnSU8UmiunpvhTFIq0jVeE2hPKbCVxAIJ1hYJULLtBtxGSU9qhelrjbV1QzVfCSQ4hi3Xvn",
+	"dXQ3x3beFLHfomjy/YreIRnue/I8rom4hwciCYWBvts8V+KvLvUNW61DmCZ2w4R3KsPejgR6ZGZeNxqQ",
+	"d6JYWPWvJiM7twE5bfFIvKKsZA0C3ZTmIIj7CpseHRHjrtyAEsL1SLhMS4xIjqElHA6Pnm0BA7V8uXUL",
+	"0q0VxcfSY68iFIsWcNXqmiXIKbw+tyCCYd3ZpfV+okciWKATvBSXF82pJk6iS1p9c4T6NI28J2UfFt7z",
+	"ZY5n5H+dv/t5JGxDTzTppRBSrk2VLy6htNu4WmD+5/IPhtHZb6M9Otr7kPaJzxrCYv29NHi3fwL2Bjtx",
+	"WVkxciQs56AYE7twtmiHCOl/AMQIK5ReMppNU7wbYPiurkc4DUcFdaqtHQnko+ggXv0eqaOlG9CieDfZ",
+	"O/5tG2zuD0nAcP1fSdTPaZZr2APXdeyyHbKXupbSQayOC/zZdQ2cdyVxYmhSk8FZLGpjkoQEPjA7nZDU",
+	"KSQpWjFrA0buHAee5Vr6QuAYz8EDZWZtJFSo4kZvZEe6Xg0EpsHyE0i2RDbnszE1OqxyiONDIxheAKvu",
+	"YJp3gPBktUqy+lsQdLX6o1N14vgGdZnTTTmgeV4ri637y7UQ0aiCDVdyXLBZt1fMbxYXN7QAaWNGC8vs",
+	"6hxacEog8sCk4BnqqbQyU6n4P3AnpRpDLjiEB8jLwrJI9zbNMlYaigb1StAbygv3aUzzyytq2Bywvd1f",
+	"l4bPmKwM1M0wTAlaRElkXQ0lS6adxkw3UcSHB3g9bjRwROBKW6tLAeZqtMA0MrU4KoozMG/HRsAcjWyk",
+	"ZUixN8/cp9Z2ndbj5sqgmkyoCiJNaoNjc6A9/LIJbNozmjM4PGlgfE7x2PseuRmsJrSuSfZaPQ6Gm46Y",
+	"aPxihVvRsazM8big4joFeSGtlDhubqzjEkn/eEXNatyeGa00Oj2tPqIYKRXLuGY+WYoKktqDkiKgwn4L",
+	"UMF+IecCoRRoWe5DabkZ15qLK/+du6b8xxnX9hjxq0rZ5Qbkf/92czZS0ns+fOp/gBB/mhn49sh+e8NE",
+	"LtW+Oynw/TP7PUR+7XveAc0/3aLuLfzqdyAwYa3B+z1jE1SVdw8F7EI36ARCdBm7G+pKx/DJnfOHTTrm",
+	"0MoKiSLl+/QXSOBM8OxY2QNj7AwrCu3SPepLj2odXm+OHXVcdJBgcjcVY03oP8atuwQACaX8pGJtAQKC",
+	"2KhmBRfgqOrKAIgF/PpawsvIfqF5aitLk95c2/eiqSlrH/TlZtshDM5G3x2hcZc6q59bBTjfujjwjgBi",
+	"62vyXrSL8N5twbYrwrtTld2IY/rhILDDJQkHvWQxWdmM7hnshpttT8idSnU9zCE6FSQs1YzZZRA131kr",
+	"G5XJpijIE1eOTVFx3WQJo9kAuApRVcE0grlYMTujpakUI1dKViWUZ7e/IHL2jJps2vfaaAbmgdemAUeB",
+	"3xFzaVYaK9jY/R+Q0d5oz5XN8Xx3Y67V0jnelAn3CCc0tht2WT2cCBZFEE2wq9sgqMbC3eowTXoUg13g",
+	"4Saovf9wa7lLhdqlct1OAz5sF7bZlDK2ddXucyNLItjc5627Mh8+8J2bqf0MQfFNCaO6PZCYXVX1GgWF",
+	"3KESOCxQF0O4j6gZuHrvHjJjX79TqdCvfOkrX/rn5UstXvNH4y+rhziWvfpO+Mwf0GZVJY5RRbeiHlg6",
+	"5lMJfwEQichBEEzqZ+pcVzKVc/sFqDwD4vQJLq7QgIba0kgE5fVw/3pgIvBJ507a7JNKGKwh5kaHll8Y",
+	"IEbpoz/HLp7Lp0WkkQfH5HF84HK7SJ2X+HQTrLMmyTdnZSEXXjHYzsjzffPOqqnnAriZf6BWSpWlQHTJ",
+	"IXtbckFj2D6FCOKAL+I+gAHIrVsNB1MbRkKfw5TmmEG4YGjl8WVRuovMQV5biJMQYOhAwjkMNic9p4i6",
+	"rU8InzhcdjpzxU77ST0qjJcLKKWVYNwZtHv/4EudWdxrEJbCnL2OH++EhfR7SRzfMhN8DTDCw6WI13uz",
+	"Ew5Ra9OWUYfuN+v8rBKOAW3CrnOucONOsYNh90gizhQFKO1jKnIpWI5oBx77x2NelaVOIFYSHJQYFzhl",
+	"I4HtA/IVsBEElOAAjNJL4dc0aRmXSOqMS2mYP+mvKh9MQQVE6Pc3c/9tECpjxn+HbPREk5Iqg3V1yhIt",
+	"vT3gbwg3WWKm8PaRtm5n8tOyjJ2rCRdcT3fkQCG32DjhTXExXuJdgwxbB8Csh3moTaHbYztsaaZkzfY4",
+	"EtNt8ht0Nb7z3b3l4V+BGWutkSOzjsPqs1d2ULC8ah0JOvdyN0bDdcH+rKD8bCz74OSXFSVgakyJWUem",
+	"1OSXszdOvoXkeZAChUTQMMQtUlA2bS5VviKsP/tmeRQBhBy0/5/HBwe//fdopA/+89/+68Ofer8d/Oe/",
+	"fRiNzv9n/z83Q8f5sj+q6N6Je9C5KxE72MLlbK4SdgrhWalXk+yDpKRXTX6hr3xJtdmiaE+3Nl9DAe1W",
+	"IfvCHWXq2DAHDDhgxAOCXlIQ7+0PssRGIU4eJX24Pdw88GUBR3kQBoxg06lVFIoCA7WxSt6P3PxUjQkG",
+	"6eonQE8/cvOGjsnL1080uaGK03HBdOwqaKTuDRv2y9mbUFJbnT8UzbPaP+BtldRM+w2Lu2Uq4xC6oyvL",
+	"lzRJIdFFViY9JgUziL+V8ytuEHIxc4hn6YBckmNyQP6L/In8G9lPE7gzIYDTHyN8H2ITbQPuRIHGFTwF",
+	"jYLKXNAxK3Q9uhkzimdueZaPfHC8er+d7v//seL2h+Bvcjk4PvivP/3b/of/2XxZf9f/z+i5CwWw1bWE",
+	"fcOSL36QvR9fX/z0y3eXZ7/8fPn6+4S8fH35/vX7V29e//zq8vX3/e2YWFzZX1t91xfedUNpA2ZCoiy9",
+	"Sgi1d8uMm88YR4divr038YSktQyWeq+MF6scXlATQOV9jtu5GpO9uum42xEPyP0y/xC28Nk361bT3goh",
+	"oW66CDpI8jyTZSuGheYzLlD4FiCiK8xiTfaooMXC8EzXXmGOFd2iywMm7JXFOdx/8ZQUcs7Ufmb3aIkN",
+	"2KV4sv8kIfHjPmjDp4b18PfX1cM/F7TUU3l/jnZall2v3MVNGq8CHZR9Nh6L7okmGRVS8IwWEG8z+Cz4",
+	"7zX4Lp1ow2sqTW7ERnHrVsNqO/Gwq1hzsJaxq9tva2e2i8tOCZMuoFRcm95zhtntWFLdR4nFqdrecZt1",
+	"YXgKOlo37O/5ZBKJKWvSSLcSrJYWIaY8dUEsIbTOhro6AWCNH9q6Sd2HrFgf17v7aM4XIutOgtpgCK1h",
+	"1uvRemKZUXUNRgYdz71aXvqwjv/GpQ4fXj43WXd9CjvVjmxrjMXcbs2bBYvNI0j6vksch5CmAxu3hurm",
+	"2knGtLDX9dW0sVZqOWMuB0ICklGH+m0P8D1N2A9rbUaoiy9eiMwBAdqxNQnrLmYdA7RdLladVDNekNHe",
+	"bx4V68Nob0BewfTbhlqXIOAnnmDhbGdJgMJOehrUe3FFYmakpxmg2LDtTTB2QXwUVTQd1fPFzYy/bfNr",
+	"IwZgJK7brLDZYNG7yDwI8lp13Li3rdS/vCPjihc1PBh8D8UjhSHjyleSESYSzFynSy4xgEoEnGAfpwR/",
+	"unnFeIMH41slJ8BBoxpH1LPXtt1me7v3E0c4DYDaCaH4grxhijwjf/4OzDyVQaJJvMQ02vt//+f/kt7P",
+	"ZLwwTPdHe0RXkwm/jZ6daY1U8hlg6E2etAMhSgitzNR/qmcQrdTVrlS3KvbPsCKmfyiE+ScZVYq3gBkD",
+	"QcayDpnvxJWcuahpvjlcC2YafdZqQFOpwDdUMqWhsgy8isGl6KctpLwmVdngYHXZkDYFZxpv8oYJJQ5u",
+	"ZEOtOjg2Vfxy6KqXu5nb33slDo/FsW0EYOBM8UfTKiyYHiGvQ32utJpERwC8F/o6ygavDcTuviJqev3p",
+	"4uJ9+7JoWLY97AlRzFjSjQEUtoVxtatOsZZfJy28ny0z9ddx9WCESUSkDrm837o11HovQqQj/LvLkBfv",
+	"Lt6vR0OLlKq3WmxAlS+Sbz7EdrTb7omGTqa4zF24boJwlpgmB5f/BMqgQWj9c+IcyBBFULBJnMVgg8HA",
+	"ng6TF8Po0CCz43ISw8Y5d135wB6If/V9bgChD9c8Q5yHpqd6gPUSdm3IazGR3SJ9Z8httIbv+U+nh3uJ",
+	"/e/o+Qv84/nhUZRRdFZsu0tQ9LZEAiVL42yx2c/4DoErCLaooNqESbzdG6+k+bxQYmcUwlEn7U2ppx1s",
+	"dXcJ4GYkXXRwHyyipqfP4xHnbNe0A0dN20SAovgXQzEb2wM/ppo9PfLaRc9SdEJe1Eb1p0Oi+yfAPxAT",
+	"RipSKR41JkbEEh61bkpTWrnu+ODASFMekF/OXi91gcPZppcIBUWXWV6ziAxzl9PXcZt3B+srNuG3Hf4P",
+	"COlrjLS1qQ7mn2DeSCavBNess9odu5HXu8Iye6PtWgqCh6I3uTuR2Ew9xY32NtiFO0Xk+9UNjbeNY6X5",
+	"c3C51o77GfNuTXnD5PIISmXHMQT1jVFlr2PbwICcA7K+FBk7wRubG23vySlYMoxUnTjXjsTXcix4aCX3",
+	"DL6teUXn7O6FZ+II7sww/9Kq0+hv4mmd+RoUS4YbAsoeRa/kX8Nk8s/nC1CW0eVw7vaizK43rVo91jf2",
+	"4aY4wTp0HB1H/MCgG4wGhmS61HhoBRf1UXBtMAsVXcYnpFSsCU2EKJ2wJoRiNE+8N5qDR5trSKOvH9N1",
+	"sCvGKGOpBJ/5tBXh1EvQDR3WyYPdgtxhtTr0qQ4EvJeY7+5T97kHgfKIhSaGkLcVmF0HN/IoZn6CG1lw",
+	"Q0j3cJabE3T389ym7DVln2izconDdnSJ15awFiupdWj8DMqRtGe6Jkq0LGi3mx2yuMdQYqxO3XYYIZCZ",
+	"/QRrpGzATooUSnB56ncQm5uijBwrxq4pnrJ8imJmnW5kqQZCzGOAiBrKBFemC8ekP+iIEgzYZUfBasiq",
+	"B9hOX9QIilPX280LVsOWQUQ1QBaoqjRNKopLtt+9KlIXGYS4Y0ux2jXwmFSfCzu2O0KYLlnWjQ722qxs",
+	"HaCbtGFjNkdDNQhZrf6StZVrUBmpFDeLczt2pDcUfnzhCZgU5F7A181ApsaUe58+AajDJFLR45cm5uma",
+	"sRKzjBSjgKWQEb1cIp6UTGEEhZ05RN6CmyWMucdykXQkDKMziF2BVSuVzCswpg7IhVVYXKbS2avzC+Jx",
+	"Ao4DcCwsY2In4goyThn5URKslDMSVg27YoIpy7cxPIubwUiMBEaBZbQowM9g35syWpipR/zF1rgmucwq",
+	"TEuASrXpqUMGAfPaMfkOJUwkOpD2PNWNxCkKnmCKsYsGEu4xSSGOIyW9BkGsn5AUozpS0nOxwy4BDDHC",
+	"oOIB2HaaKqRETkYiyNJxRih7aOFqdJ0ji3fJO654jmXj0CfY/1PSQ0HDgY82XQBGg48tcY8RdpsVFUQh",
+	"gSCT1J4wVmjmUB1SKK0wEk2y0On718e4uAkKMXZa12yx9P4JZuwgd2rThIMITkjqglvSkejlrOB20JCk",
+	"hZB179+dY9UG99jBjM9YGu8G35tINacA5OxQiCEtCLZrhLF/IHzBGmJuiJUw3Ikj7vgCkfAm/BvDB10B",
+	"K0drwF2JNkqKK6Z8D/ZnIyXpAWEgLUEklfCUhUWFmOpDTeRwINiBgJKYQAD1nmItd02eDZ86GC8JQFXB",
+	"hvq9suzUr6lXliKPQQBg/Vw9qQYjzA/KyWa+JPMMjxzA1oAt9OyHl+TbZ8//3SGzoKn7wAGa/OlvWoq0",
+	"PncafEgLj9riPT88H5BT4l7BstUjsQXeieUXiHniMeoBys2yEIQO3hpmZSR6Vjqp4b2WEFRC7BqP5gVx",
+	"bpoZMmY4VDsaLE+sXdKgumZ5w1P7sHKn9ax9WSZ2SzNTLIDCQEIAyNBjklNDHVwrNwGMGOk9Gw77yErs",
+	"jDVJRVUUqZOvFi7fjfSEbEJjPfToMULkEgzUw58XsiK5hDHPKdaN1cz0fXhtSQ0o1XDeWT4SDbQiBL4j",
+	"J6/BMsWiOZnHhOLr7uRgzqWQAclDlpQlbpaTZ8NnA8/OFdOlFJp5ryNJ/7rv/NL7r79HlgQky9QTDUIE",
+	"Da4HKZhLz3BYPcHNFwRCHe8NB4eDIeg+JRO05HvHe08Hw8FTjICbwt17gLfJP+zfDiKrHv/rfO9470dm",
+	"foJHQKjEccObR8Mh+jGE8Rl2wRn5m5NyUUTZJMC4HuByX7rUy0FLbNg7/u1DgNCN8riSmUOjq7BiNr3S",
+	"VkZpzvneB9vIgQvZXTfZt+6RjbM17NYclAXlS/NcFptWpuR68NLXewWhKazSWGYEhdL1sw7e8VHI66bt",
+	"9n+woFjhqWvu70omTt+/3m2nfaMrK1ALfVFPv+urZp+btjmQcNbO1d4qi7XkfGaf+DLUDF1D7ubz4dOu",
+	"ZupxHZwzdcMz9kuA1rbpLFjGOna5BIrRbGrfAnZqWTiOEIM9lNq0lDeHB16461zPN1ybU/8QOMrpjBmo",
+	"S/bbxxhSmm+xhpgPxG0wBNkn/14xQFxHa86S17j7qCXb9Qjifg8Dq5qW+129u3zDtd3G3qsTlrajGreK",
+	"TXbUijZcx6Bjy2TCC2NVC8UMBKnXE/VuXLgJ62Q/p6a4BPfYiF0EwaVrsDX05QLtqwny8VWQk4lmJt7U",
+	"xgrT8SYLPuMdLR62qmEjgMNap/KHB+QDbkfBzBZhBv7YkHFL50yAPhOiC4lp3s9wSOtZxXc0DwLvng0P",
+	"N7/ySwgeCS892/zSz9L8APH6n8PDAiTWTa973Mwlvtc2GvzmEww+fGoxxDegvrllDlldzdZWGN3BxyZo",
+	"9tO6W8Tt3t7D00/XDeoGOvi64fWG/8hMAAfSseMrt1RsQM0jfhtef7/36cM6ajkI7BEB5az4vlF5RqOH",
+	"KwMpFkHqeNCMVR2deh0+D+G5oM16s3NtWSHzKc9QJxkJDdpkp3WlhxXSweBASmqVVaMx5WnRP8asRKvl",
+	"vXztGmG3pQTQFTTgUHwBBzgS0MWAnIoFVnnzI6814UbLg7sX9P0JGMU6ldklJM3EG88c+jgtQMeqcm4V",
+	"o17qN94u02Wwjpc5Exze9xn0OKOkVZbZG+Ya1b0/IKe2K5rXO2D1TbA+Yfnz1mZ57Y7m2w0rdXrcCnN5",
+	"GVDSAzKYsJv1TGaJLPda5Wdf0mzK9l9i9l6E5KFIKUmF3AffNdi51+hLd2dnT9esTGi02X6FGm4UXR0g",
+	"iSca7WPeD2pFstomBcp7WZIeBFKlNUJz2ge9Ho0ftH3IA8B9NCeIkajtoSDHeYpdaTXZ6TideBoFOvy9",
+	"3wiYbLj2Rlgl48e8H3xx3rWXQz1Q/3TSqvvr9BaX2Z64vHaqHNy+r4GENilsISHa8KJoNdMfoLUOGJtU",
+	"bfrTjGmCS8iZPnaFvxNi+Az8rv9gNR/2JVKRr66WandFD2ZcjAQ2DiXNILTQDe+JBmth4t6ESlcAbkY1",
+	"mbPCG8vHMudM/4dVX9IY1wwU0bd+nXfdSV8CHXL+rPax3fNvQB9ZVdheozq13WydTd1erSeEXwnAh5n4",
+	"iqm6UzvFddlNVXtIpSesTLrxTonT+CNcL4+lUW3BHX+oQfvvwoCfHR1tMy5nIrW895UwloH+fvS3FlOk",
+	"vAjZNhdjefuQPBvcIBh2eNf2k71SxhLOzhAO3JdfsVKCR0tw17uRhLbQeXodgE7jhUfZxIKvdiRFwYoE",
+	"eY/loJYDU+Kg6n3RIXQhr2D+jBcQbWi1jwnlRaUYOHx0a3C+TEkjUtsZNDI01VKMRO/58GnLwwR23Dlg",
+	"DupCzqMSMKCxhwo2HMPvXPLbvbCpFuA7coUvrMcnzuXmveiLRzb+PDyrGn67+YWXvriJfeFwizG9p4tC",
+	"0vxCyjdQ7QT42tFWa/ajq3nyJVhhzePO3KZ3Hvo72K0O0ID7UGzLtq1XNGfEFwIvQyE9FCtAtdbWiQCG",
+	"ybkzIYIGWgS/+ZxnPmW5rpwyiLAHO4Ivb4BbsrsP/lCH70ueCLusm+14608ApP/se0ychzoKkInfOguA",
+	"a4idhmdAUZHLGdbAAgZvKiUAV9lZjezdGB4prkmp5A3XXAqWjwQXLmZHhN8j7mxzBduuGhwgLVERdFcv",
+	"/I2hcWF0FlaGcrVCQYX05gY3ygEJAjF9KvOYESOLHDXQesbgXYPEK0ILhBsGI6QXCzAcwoEPO5nheCSe",
+	"Db8lPagq6YrJtWr29BNipYgeGkus9BAp1QNl8J4Pj0ivXaynf+JGhEs1EtKXhHfSyJhm11EhBN567wno",
+	"y5rh7L62LBd/LFbze7qvHTGJyIG/C6PSDqhmvYv9vH5qRdPpcj2v91k/pAmgheOz0QZQLwBkpcDIa3OA",
+	"R5FzZoGvjq5uzbhexpAIG+J6QBUZtkwffIT/P33WTesd/g78aomam/BzLDG+lrrjN7aDoF2+sV00jIe8",
+	"FYFK7qoZg9C6BGq4JKS3T20AdstWL4/DRz1sNRlAbLhIQAwpGXgm/lhXyeeZw35H15AjryX7UKsaRhcj",
+	"WHuYjTRlp38CYG08PHn7BFnSsMJJRk2dvA3xRj1algnBhP4GqRXz9xNSp+/3fVB/k/s8iNr4L95dvH9I",
+	"YawGBth4cdkn/Uw9jPk/9Wn6Hd5q4RqH9Axk+nl3WtcVcY5G2c3kHeT8EWoMzaYsb4pqBPFcmlFA/Ufg",
+	"Np8gAJjNZiSmNCe91E5ogIoKqjKQzOaK7bufNTNpf0B+5DeMMA4hFmmlOERFkHQJUiElv5y9Jj2HifrC",
+	"NvlNMhJ48MjTof3ixTA4gQSBHxDJxP6KUCbop05xyrarKGgE6KVLyBEj8XTokWX6J8HBJjlD75eR5HAI",
+	"/x59gxhjg3AeU5yHZya2W19zHvJeUJlMMB4EPNnEKMqLWtss5JWP1pjKIg95S0ThO2cNc7l/g7NH+fjU",
+	"TqSzksynB2ZniE/SIRosYQq2yT4gdKcxA4O7T/llywHOqUc+OGmZSeqiOMtj/Go4391w/rtyJta3xjnr",
+	"vjQCHh25PjZKQgcfaVl+wjuiYDGkv+/hex1yt54P/HJMHRDMMKV22Y5tf4kLNM9i1kaAQvsqYnRYje3q",
+	"3JEQks9SWTc9XJY/W0W2UaMtfeyzG7YxscI++Aqf28ruUwM87pysYCwPMJeuBPldX+f5XV4OQBJ3z+7A",
+	"ZSSAf4CZk5jpkJNeSa/qAkKxyBnE8w67XMHgWA9I9ztPT6ipqzNDAWQqXOHlEJ1HvGJ/J3pLsFgtQ7D9",
+	"vrlsmvqB3XGA7TqDkLhkRZyWUiGV/RrtVFKw5SjB8cKF64FkzvN+AumqV1CTDONAjsFuPRK+Ao6rHOIe",
+	"66WC3ZpLPCRpHzKO3QfEJHN5/vaprni874O5bpMbZlbn/bkpYgF43IunyZY8ZXkcWLrRR1ZyDcvXNRKP",
+	"wBLhKmvxXLYaSV0+csMgoNrnPQziNOgdasscN1n0rRWqU7mFR/Cz/PgOLDjYsKcvkm2vkN8Lz21ORBfP",
+	"Dc7MF2S5XyMX7+FGCA5IeCGENwCInh2xBViQFx34tethzoQhBb9hDuijdScAnsTL16TkJUYI5pLpGg0L",
+	"+9XHhDYYLhiTjRAoaJDSDuWmDe4CEQZ9MqOLJqpAyKYjxPWgosaM8eAc2CngO6U+RlETI0dCyPkJIsEt",
+	"yJjVNYuekxkXlVWp6NTeMTUcprph6okmWSGza7Dw+DeevnhBcrqwzHHKIdHZwaLQGRuJ1gL5VQQDEZ+x",
+	"Bk4K4ygcKgqELDTbdOzTNDyWw9Fw6IuFARwE1yPhWwqiLhwyd060YRBqMKVqBsm4PVeoWnojXpEm5Nnw",
+	"2/6AnNZZQ80ABth42hEsaX8L6hY/jP2q6QA7fGxDVliYOWYp4joszQxVlQsIowwQv+7ZdLV+SGdht1+t",
+	"UX9wa9SueUlIHYQGRNt9RzjVIWBl6+0Gr8IHH/BMBv10iTOvliHVwFNmpbbBH1wfDHcr3NrWLob3/1L8",
+	"AIAZvmpXvn4Avh704GCZt2Lshw8xgBgBOTjlf3ou+pUprotWQGTOtry65lBEGN7Bx+DTVib5dm8uq5bW",
+	"DkEaAKZYAZgrMuXaSAXAZdesNP0TTL6bc82sdLZqwceulg/pJkM+vpV/jRe/H+LC5dyeuJJOTI+1Gzl8",
+	"LI530caS/Rr2uJLNve0+7+bUCbbF+WsAJy+LlFXFon+oLALOoHb1dRArlJUumh5SdwfklORyZvVLTMQG",
+	"CIzxAn1Vxury3pvdxNa7ukekB1rhCuP5pcwfWzrALh9b7dtwVnBQX3WsfzFxAo7fEid4ogkDkFw8azoh",
+	"WaWNnBFdqQlk6QAI6ljeEs2M4eJKf44EckDLcoP31j7wkP67slwXqNheGjvaRvUi50FMFcpDmOvD8qQ2",
+	"8HOXp/P1AlqNUFxd3JbLz+78PV1AUePwKYYb6iazS0G5W4q5YeB6SedsPJXyOk1Ialu5UgwQktkty+z/",
+	"E3rNUocgXb8F5dSolZ4hkdOdk5EAPF5HM87D+OzoyNKHD2eEa7DG1V2615wRNxTHY8lsXED45EjYyxES",
+	"s66UJQ3yNzlOahDLOv89wxjoPGYVxRU6hWpiD3ExnpYldvHY6rKdUsxV7wJQv96E/1I3IW57JLDJsaDt",
+	"rrFtwtwcw3EhlieI/MYmCGHTJJhcSQ8FhJyl0kxBzWTEs9KGLjzwsRvxskYdntvNmnSL6r/GxC1rxuup",
+	"o1sTjm7A8KGZ2EUrfverwBHgl3Xs32cKGLsEL26lDHtBIqllBxKkA/WoU5NdOoFOfeC5w7SkRdFPaiEk",
+	"J1CPxCVXdCnBD3rHfxmlt+N4/FGV3X9R3fXzb+wDw/QdwKk+lw3EM2sRS8r4yvcOXaGNQa9LRq9Rt/Cc",
+	"4klTZsMVSkFNBIvmUQdStayO1FU6XEdGs2KC8Fhe1wl40dLjtktqaCGv+hghoyUqNceE+k7q/oU0IzGX",
+	"6rpdzaNRfng0/PGC6Ue4RGHRu25SVySd9OQ1ASTABiYE0bkwMsivIcJ5Ye0m22x/8DV67P4PP4PgJU+F",
+	"UgiGJaPs6ajPwV24QlBLf71Z6vvwwQcN2Kn72d5MFc7iC5irvqbgxg1c4ba0w1QCWno0g1eNrRx0j5Hr",
+	"11zkpAfmrqm8gnpgs7LgpsqZ/TDjtyUVrLB/a3Zl+7V/ekNZf0BeGz0SZTUuuJ5itatxxQuDJfkwDtGJ",
+	"tSsWMax4RsY0x9TesKZVxFSWEF1Z3UyPRFrbo0sl/8Yyc8nzNMi61QNa8strtrAjTHNuJ+0egtJgCPnO",
+	"ARxowl0Ofbg210LOtVPFx4vjkUjBUu4KTTXIkWmT/2bXxb5gj5Srq3ap2MRVF6Nl6YqLuepUhs3KghpX",
+	"Ru5vkovlDGo5F85VNhJwD034rb1u2K0hPehq/+PHQZ1Y9emT7fXjx8EvbhCfPh1//MhFzm7J4IxNNBnt",
+	"ZVOuytHep09p/xgEBEx/0hBSCmxhzEYijTb7yi5ApBNXPG65q6VpQ6cOXNOHoQKulItLhbJ6EFF74kJq",
+	"b00Tr3oUlnvnApCy5IQUzNhvGpCE9NIO79j+M3Dj2k+h9Fn6X2n/hAhJJpWAOScj4WNxrf6kuOUaib1R",
+	"sL46YDxbwXNAzqEuH88RTJwtVUkkFOF00VyzsoUj0ZDZSbse2iq+f0P1LaJFTGiPdmjppaBQydKVbAMB",
+	"pSrAdqRHAkI2pB2wsxsFlD0gqV6I7BLKvd7QIkU09R8lyStXgw1Obno4g6yV9OjZNCU9R/EkPXw+iwfV",
+	"Ir8JrrAHi6qte/gy5uRwil/Nyl/Nym2zcuusdd/7u0mnBx+DT9tbnYOXTnzxEUIze7cVLL9iee0gUpVo",
+	"G6J/9UrpDRO5VIEtGppWrMsOvcwAvtqj78UevSVZdZun1+7L8LGY40WbKpOmCIIr0QzilVfD5QR+gkxL",
+	"A+UaFLGXlyXX/leC+Wwj+dZE9eDGsoBsdrGdW+WlsZsnu1rNvYhlJSUQnyDcBeWiXW3qjyr4fBkb+4az",
+	"/dXW/geytT+CGHNgWfmjmOKj3CWOZMaE0+FyPpkwxayGOmZmzpzZdyl6bkkRFDmKWcvWhJbM1ZtRBemY",
+	"I2HfSgjNc4dwPZM3rO8ACJjQALvJjS9bCg/dMGVVSZ24V3zKKxSVH5CfXX4lFO0WOZkxKkAZdBxpJKhV",
+	"WIsBOXWi3RNdV6zwdbXwVva3cF21omdbtI3jF06khLzBcH4gJCYNBKiqxEjoemEV0wbg2tKSKqzF0UMT",
+	"D8zRYVLhNDOnkEJ//QF5J2CaAMTZWt8GoOHZ8Fsyn/LCZ+dqAkW9yJwuBuRXqIuUq8WlqgQWRkrqYvo4",
+	"G1kVORkzu3qG9NBySt3F0ncmLAFlxmChoYj7r7a/mGWAAxCCm4/mckUbf+Kkm1RepzAzbaiyV47VwZuS",
+	"UeFcp1SPXMgzE6RCpksAQiFx29caYV0dQxPhIPAAvsKOT3gEsGb/EJygZ6ku3IORcCX1EyyzX4kMOEWe",
+	"+gxgmIeqxBPdx4qG+ACxNK3rLp9ovxTHYQUHmkMeMFhZvLFkJCZSXUljmEiCYvtNcipWekR7CJJIAtTo",
+	"6MqSUs4h5ZhMuOB6igtK/ar5GLtQIB2JGb1mLeIllqlQhV/Op7JgzWnHQ0oC+gXH2YCkk6ookML8+3q5",
+	"AXvKRmIzw4C09QXJoAClpoukxo7Qqzs3Z4oRhgnRUJRG5P0Ty8/VAibjjFW5ZDqK6LcQWVuU2QJDyR2o",
+	"nYsfLwl28WUGXrR5kZgV92rvHLyJZjDjCNGdkYZW5TWwzA6cDbt/j1siTAr2btJ5A9bgxQuRnVWi89oL",
+	"n3tf2IF96KrFUQnSkypBnC9PIK46QUFrDetf2IL1+wT3sxpyS4AjQs4fSoh7tHiK7YW4t/Tax1Z5t9QT",
+	"rDO6L0Vh2WcDTctyFy3RLjHS+P21YaVuEHxqmemX1xBqkcuTkRhLMwVHK8JtEhmxuntxC68riKHAkj1Q",
+	"3QPLjYWldJ8gWhEBmB6UzJ4Pn41Er6tQKTa/78qVpf249MA9JqhVaiuBVpeFny41Ls6hKz7j8a1Id4nX",
+	"mC8ZL+sYlPp+wD33cuXXqI0VHvR8m3H+BZb3Ainu/mI9lgTkjvKzOzOxWjbvRpHDTIzALUyJXggzZYZn",
+	"6zIzZhSgzBlVqG1436qrS5QnmGeVEO8fRvXPBYRD9QRXUJD0UvDRHj878pkmXpPImeI3TjVo8rCRo2mJ",
+	"Oh6FVEnwwoPmYk+8OSG05YV0ZvxQiKwLKLkCXQkBODSH4lPL4e0BOUGe5ccOVM9J/ONqVuqRSN3vrgR5",
+	"OqV6mro6Rlj2FjiF18pAOkuToFK6l9uC+rxejeIaRsHyJNASgo3TUH2R5SR1WaEp6XFBUsNuAZHbqhuk",
+	"4IJp1Lhcxdw/pYEinmNpJ/xlH5yeI2Hnj7hwdgwp/pkm6M61ZJGeQm2olGA51mOSWtaXAqh/ixv2E5KK",
+	"PPLj7T5+fTwS1GUOITIVkOrYh0Sg7QBMBYh0aNSCUHjUNp3pG6tYs1tzkOmbxBfWwlERJeeog8OCjAQ+",
+	"WBaUu1IXrTMAbQZ7r41idKaP2zBTMzaTatFcbVdKzluZDSORvrqgV2lQyypEl3L0cELS15P9n6Vg+2+p",
+	"yaapb6MVTfh0+GxA0r/uv/KHev8vntpGovX9T0B2QIHh1+f8Hyz1a8oapaGuZIJb21Ft/lXDS7bSkByU",
+	"YKhPMFHNLB+DmzHZwz3fS/YyfWO5HLs1ex+2gBuE6KPuM9Mc0zuAL65Aug7XQLoiZTXttjbxixVWqjfK",
+	"BdQle7Gj1m5vZc33/DHa6jk4ReufjAozeKClam8kKq003MWg0LM9T5sGFTkk0VeaLbVvPY05a0Puj4n5",
+	"viyD/d8OphVQ+Fia48564Is19OXk6T/tRmeNQBPdW7wUPPdF/iekv0ngmGa0KEClcCoBF4M/IuZjsvxL",
+	"HZu4ivdF80jCesvC2kpHb3jyfcRV7iJQHnxs7su14RkXoJqyZTETIjGXaqMSOZk011IPaxYBBMbCiaAz",
+	"4BbjRbsIZt5PnMmbjoRgc885TogD2V8NJnPlY/0ArDSLpxtcCIjPjCJtKGHVyBuhCIbgG5FL8weproJ7",
+	"c+8xeP4rYRRnnRUiw8kEpua6/veS4R6UYxQM+dfKtfdkrEKyWKX+Jy1ae7hjvgrfLJZPpgkLjkvlzkEt",
+	"TrUL7zWvrq2+F0A2P3foyv7z4arQtwUvmhRyvj6J4Qd44gGPne1g+7QFGPA9IBt+DebpykCAFQ5PDtLI",
+	"49yN0NfBR/vf1sVg7MMhmi98xhdjtWDwVUt1fxgIuS+PCIebECWarsjC+A7cL1/p4ik42q87+rmBgN27",
+	"/uB+Hbu9jUOniuXJAhRmwyPgFs5cGCA3xEjUoJR0ObMZzZnI2ImbmMMWd9jWEK7AodBmwSaGUI22JWei",
+	"gkZmlQZIOavZrpp7n+gVLgWlByHrBz5ifEE8T+J91ZyY+w8StE2/rx69Zl7XGcVwshxTntwG2NW/d2Dx",
+	"zgH8TrBwvwYlrr2csoKqdbfTZoGEa1kgYVl9ensPUDzlaz6VTakHwm65Npr0vA4DfgMjZT8hV0pWpVPc",
+	"vQ7hY96R2TzR5IZrPuYFNwvbHVoHHARfhP2gIX4skZdpfgUemPSv+7/UTuH9c34lqKkUS6HSQnrNFjz/",
+	"D0zJu2Z2gpiVlxCWHz1/fvit+21MNXvxDBqF1+vub2lmsE8oOupSGU8wRmxRe8wpsa3LyUikdj+aRb9m",
+	"C536WjwlVZqLqwGpXUQ1O59PWVPU2HEGcClgDUvnQLDs2yTk75VEFxBY97f0GsQN+q/9SEGDidv0/zkt",
+	"3O2Rd5UEBSqpTWY7W5BjpLXBxH1PNuSvYt3dLatluZ1N1VFHfVpXTKv1L4+kPVq+uN6acQZPPOCxsh1s",
+	"b82AAd+LNeNfwzYB6xVSGO74Q+IheC2CNnrChBeFg9aRsnA3mAusSAhHx7pRVGhMk1+1QWCjllYeSJ63",
+	"TX+ZIhMwqX8hifprevM25Sjah6c+O7GjvCWbP/ho/9vaSFj3j8K2DgOYsCrFAkIxr1npRe1WpYpOQ2J9",
+	"iL8aEu/FkGg3Ks7huwyJ8R0YPjhHu3Bk9fXaXjYLdu/hg5sF7WZtmwqMAz0hdAxZW668hOcCDq/b3vBQ",
+	"GFdXitXIKFC3MLjijwklhWXVaiTglStmNBFsHggGlOgZLQowDrCaDwVuQl23XkjLIKFScDSUDHNmH1h+",
+	"+DLZwl2n7Wv9iX/l+hOdLMVJC1yM7YoezPgMBIG4LG8P9E8XF+/PSS6lggQmjK8eM81ztCScv714TxTL",
+	"GL9hyh7riVRzijWWKXlZyCqfgFURcK3Ir1JdA/AleUNn45z60qhUjMT5q3NsqTSAE2Cfekt5cVUJomRl",
+	"2BNNaE5Lw1QfwDSRG8zs+ttJY0YJ1X44eULOfnhJnj89OkJzWuJyAdOXePL2LxYlO/YNHKhJ9s3RUUp6",
+	"UgGsWH0iZWaY2cdwXJ/x0QTXMnHDCllCyVZecuYYU1p/TEeip1gJ8nxSg20dDof9OnekbkMziCnigKlg",
+	"/0zbdkj/dvrLz9+/Oju/+OX7/31pt+Dy7elfL7/73xevzm1vh0Pyln9n9WRHT8nqXj3RmPSSQFCS/fkQ",
+	"XpITrA4EkXK633BqDx7XQI0ePsUA+6barLsJTgVJHYn5Sr4zusDYOyzC7dlzq1otKzSD8G80D9cLWDuK",
+	"gPnnuWJaYzDXatpArywqvW/JntCikHOW9xO0qxYLQJi4YQoWYkB+nUJdpMVIYGRWEpTN9ek7kLTXhILV",
+	"G+ajB3UIJgYhTR5prB693UAIappUmhZgKJ5wQYv2YYEpuvAwtQC7q+0LvsYmW8RelUiOA/KDb0K7ZHpL",
+	"PBDbqo0ssYo+V67iL9RY7jiUJGcZzxkEaXncWkjEnkKyNmxe6vofaGbO2N9YZnqYydRPE0T7GwkcrW4o",
+	"Lrj3ScnUjFpeVixGojc1ptTHBwc5Q/JXepDVgxtkcnYACR379vRzceU+zWG4+kBVwvAZ26clP+ifkNMZ",
+	"/YcU5PznczcUklFl50zOX51DGWTLWTQxADOHfI2JvJRcmMSvD8Z4P7+9rfPVkUD9hmNaf0J8xvqz29tw",
+	"HjLTAzrXAwpjgRlooQ8Kapg2B/nVwTkT+Vtcwwv5kzHloFSstLOdmlkBKcQtllePC90VOIqRGFemrvX8",
+	"bPgCtuwbMpWV0u3hVFYYxNy4GbYLg7IDPXBfHADE4YyKihYHjjvsO8Lch2NQf2sb7kMaDKiDyItHAojU",
+	"LZAfvR2VywPzUbd+RZ8dHQ3IKXk+fOpgHqmhY4o4fbmci779Yy6VmeJh8Pn/pzX1BxDIli2UVGlMtXv7",
+	"+u2rxuKNZzghis4DCCR4mjClpBqQV/bIurPuW7cnlNaOZ0/xbg1SZNrzOvkRi5LPKQdwZjw7HdWw7fuv",
+	"kS2+tRfviny/HCMXuVtI7+zl+wty8a5/QvBSwRRM3xCMwDKi1k3TlZVQN7s2jI4bNtNL8XRHz5+tRNAl",
+	"9oHX+PChi7fzH+uHqVJ0EUuxuIjcg723p6/fkB/O3r3tnxA2K80CXNxOAYGEarucGetMu4B29rqCAg+P",
+	"krgXaRsVIRQL2gJ7ndox5oLCcFa9PW2pY9f3t9Axju7P94U0e4YctEu398fHSmB1hm7GAEWkprPE62wS",
+	"bj05CeWkf3ZlBVWJx0xoaFiSF8LMlIp10h/pZTJnJDVSXsIriMfaFtACBeexZnMasDAXCL9ZmoOAFszf",
+	"rp/EG9hPkwvAD/OQt074gtvedyZICsxep/aGaMjtN/4h7TdQPg3ZnpBcNqKY5eX/XKYkJ1lHfZH5jItl",
+	"I9P3rOA33oxC580tKldXXD/BSoRttxF8FWiPdbwBXJO6W4M81de16FKWkSgLhMVoxWJY6U1CqDotyA1n",
+	"VqrQjDlATCLkPHGJjA7vxVufXVRZKQueOVF3VT/QDAFMFHNW9YJnC1cZlTs47aBnTXrpFDhAmpDU3vVM",
+	"6UsrJKb9kZAlE5pQcsPdggDBYliaK7RaYuLoiSVh+FA/62jeBaD4YgdNEj03U1kBlmhWSA04MqfB41YC",
+	"AsG8rstKc5SnbDNWjkI4HxTLZGVqld2j+fcxtxZhp1ANpCQrGBWkpFq7gA+AKPJjdnWyKExuASg4qJ+C",
+	"gQ+oAUFOS6a4zLmV+xZ1GF9ULKpEHVoBjz2Qha7dSX15PK6xbnkQpVSd1yksJgBq2Kf+aHa8fyJ2GuWZ",
+	"sEGREA5fsXUJ6iWM3FhhkoCC0c0jf3ACO9HV2GrUpNfC53KwmKvRccfrkA+SGserATpIRiKA4uxbPsvA",
+	"0pMir0uRzXJj+0vdVFNgo25klkXIAPqJu6C6gpFeKqS5rPlt2j8ZiZD/+iaCVwyqkXLe5Mn1Us2KSdqq",
+	"bw/wDRjB57j1xOGpuSGOhLNcHJPU2XxWmDXp+V4RY0a2Lgec/3H7nWYyl259EH9gJNqP2dvCP4HZ/u7C",
+	"aBUxcNpKyO7dbOpMfs1Mf0DOmK4KV1EEZeWRaIRlt4w6HZDTWr1LhsOhX2BNes8On5IxW0gHSRZ2GaJp",
+	"1P1O6Q1zlqwYhwa4kJpzPTR7DoBovgBfdosf48kAigg/g0bjlhvjV+z2/EFjnx9LP3grAZOOimV6dnU8",
+	"wAAe6kBorV7Vdv5F0rlXgw6/BybohOdQbpai4QJbX1rXbLEJwOea+QRmoypAiSGCzZk2Dl5cODFV8yuh",
+	"+4ixcuJAHJU28D7XZEZz+7D7stJsQP4MsdPAA8F+7X47fEGm7NZVIfHKxPlPp/tHz1/4j1bBeXq0P14Y",
+	"h0uW2X5ifO0N10088p/tdB+Dw0BHHSKfW0Y74EeNy/29UjwEPQJAOVvohtaWImz1TjR/oKShZo1T9BTC",
+	"FID2LV2jxijknEiBxC0Le1nDkEBZ8rvaQyilvsN8clkMjXK0qhrBSELK2XvAQMRWPx0E6mb+L0qbUUXh",
+	"Lb1mhMLKWHrg4gpXaBeS+3jNFpc8Xw9pgWROCkY90K8nLAgjJ/6BhuUGHhKfMgO4EScEaRy56joChLfW",
+	"E+Cz7qE2OGf/8lEo/+xUfG5kifQEUNbbkHI8eacN04B0vda3VFJjmLKv/vdvw/1v6f7kw8fDF5/+x143",
+	"PkNzehq71NoshpqC/9I8vxWeWKAurU08WvFl2VkeL9n70Ld8ggiax2jUc0ls9ocuD5ZtJNZ5C+I59iJE",
+	"d8SxldE5R28Rbuxw6Hx17mMEfexRMquC3em4f5q1/CfnKL+PfJFGTmoWtpbh8XJYf48VjOoNGURv8JH7",
+	"Pm5RZzbGd+5wTF+LrKhyRpgAoEoYKiovbhHs0eh3nUz62NDl604RrHNXJhVuwvLWPuIJ+n2cBySAkOYd",
+	"gcNtF9UGcGXRW5UvlsFrLUUmRDHNTAOhwKxaYBjS2ZhqqI0ZxOr1oyDZkMgcYPQ2NeXayLYD8rMkZi49",
+	"NUOc0lQWWPvVjc/FvjnHXANLO640JhlT6K4qoTSl/XSpWSZFrlOHhVrH8gy/ddCtZ8yoxf7pxDCVuhIt",
+	"DgUaKjzAcAi7LbliGmpKIEkRHxnpiq/W0eLp65zNSmmYyBb7f2aLlPQcBhsGk8trJvr1MtXfYz9caMNo",
+	"DvtAr51MAzOol2AkTkFKxUBODDGHER0TxSqNBdR9urUvU2PqQMzlgqJgtECrrWIzNhszFz44EkfPMDLr",
+	"JITYrQeMVhSqjHZqBMygRsHF+fhINkp+ffqSGEUzl7Z9a0gd7jWfzwfzpwOprg4uzg7goX330EFdh/bv",
+	"FdfcY5RTokuKoGsjYR/lovIJQDU+egotldROPyU9SAKHr4CM0z5uNKaAgzMe3bOtOeGIa5v+IJjbSg/c",
+	"q/IlFa4GP7s1SeMZdREksBNQaQRH3G4Fc69PHAAAE2xOi8QdGFzTno/lhPNJpPC/YGkgV8zFFccDD3h9",
+	"5gJke6lIJnNXKGgkHEIzLQq0azkfBy1Ld7G4ks6kVPKG5xCGGxt44hw+LGs9eXF2+vLV+9OzVz9fpAma",
+	"xixfulJMt54L7pFLKJTch9LHrVyMjEXry2YgqQNf2zZBv31Qu4KtjobDLYB2TyMU7v09uG9GEk+qJ42R",
+	"0cWUAAECcMGVgBCkXkiASJPNhb48k2AjdhMkLDXX40b2DqO6kjW0dbjJJ/XwvJefupFLwRw4LRMYq/z8",
+	"0EWvrx81dLoZHeH+PTdAKTv50w/vt+8fFRWdXnQgGTxME8X0tFi4416XRHJHegn+PoBueEmzKdt/KYVR",
+	"stgITRxQUByTwfG8FSpPMIFhmR1AltVg7cZ++pri8wVSfI62Wu8fqWFz+k/nV6qEiMjAwF5p/KBEpeKW",
+	"GnjwEf73hsyu9FN/szysJrSWH3zNQF3OQHXLEld8dspBhdV//X2DP7JCHAdUGT6hmen2L15goTcQeKEi",
+	"saoEqUp7gFkt7zEr7YisqV+MrL4GB4n5+07rrh+QAH0n63BN/DVQr8VXjNb70+MhCNIvLIZZrhB4Q4QP",
+	"S+MHH+2mbo274N9DVQXkPsLRSpUPyDtfHwtz6hBwEQX2vJGQMWJCELD046MJ5N/hAEaCm2NMasMyldBW",
+	"K7Fv+LRJdDOGzUrE96pzYnA1/Vgvsd3LnAnO8rR/gsYI/HYpm8a/0wDORnQQXBB/jLb2Ofm2IZQ7b8FH",
+	"fI2bfCwhwgNTiGY7tjmAndeAf+yJ9jm8rrQm1dAJVAuHeLZendb7PdelRCvHcfBE2uSA2TPZr9OB/7of",
+	"JgTvv4P+9TERUgs+mbiyNv8fe1/X3DaOtPtXULqxNcXIziQzm3FqL3KyM7s5tZOkbM+Zi6MtEyYhixsK",
+	"4AKkFc1U/vtb/QEQlEjZsmMnb1ZXiSWKAMFGd6O7n6f9NWe8JE/eY/3eiXBS55fmIzdgCmMEewX+uu8d",
+	"ozSc2mVNH8I5VSsLcy8W8kodVfoqTQT/8e9KRX9dFbP2j6W6rOAvMIEG/lq0fy2q51T+6JukYK+edXMG",
+	"l8Sf/VFU6x9dwWfjl62qSMQ/zn/9Jz7l2f/7e9BLCSLulL1G27w2Vgc7jcjgsC6VvFLYioPAlGDjOUSR",
+	"Ge2o4tPY4qrQA2yCwxpimzGHx9odrrXdHdj1DveDjq29t91vECTqrj8F0bzrbyt955+C2O/+26F2Qbf5",
+	"bdhSd/0p7M07gPtuVoTrUYpN3bepUNNWGb5EBxv04F+nI2IlfXX2+s0bVI3EOzodtRd999ffzn958uLg",
+	"gC6lEvNK2QzGVDozuWKu01Qcnv7yWvz4/Y8/Ev/Ci6cv/jLeHsFIRgPKtaf8irR/6pXuTTf2xJtbF5Rr",
+	"CBMxVx893+lNN+43GsMT9sbkvyqW89WfF/5mlhrM0c4Oyx1PDDczMnmjtp2s/aw2ng3p0uSrJPCrJ/54",
+	"HJ4mxQSAT0niYyGmI7NKaTc3dSKkeF/K1dIWV/OaopLwWWmuJuI3tNaFvppqKain5pUstLCqKhEJU9T3",
+	"PpeQR9B3Jpnq+FCS7HQqobuun0ro0+iHUx2dSujbqAnlOu8KM6scPj1+/uKHv/x4TLqY8hBYc7wwlsAU",
+	"T58lSMOBvk1wHikZkgonVy7pkJ/Aw35QVT2eiFec6SBUYgTjj0618FP4BGZTaILEPj/+iYEfL/n9UOYT",
+	"X5unzGKeLVf8oaYavNKxf8mUvZTYQw27+BalivIuRNtCjC0zQ3DSuWls6HDKZRSHnEbLE0735vDeuQlw",
+	"MtXOsICE0I5Gthkd3k3t2uAO3Zxu6XtyBrQQPHApa2XHE9Eh9UkpRZsZC3ZJr22JA4fu98uQfUFmG2o1",
+	"us13bRffKn/AnOoYjP3q9PzNL69en1+c/nz+89vzN+/epuLw2bHIwQR0UvycCVaF5cceaGLQ8XGHsjff",
+	"HX33AAQCTz97ROwm3yZoMUZi79nLHp9ywGu8DtbmeABs008t8NUHKUjf7WjzB2N9sCpbQ9movsvigypX",
+	"WCyAKrQs9AdvlLkuywPzD/Fj4yLte9C2j/bsZhsKegmHb1DRYFXrDF9LOrNmwQEMRlRxnEIjQIjoJCRV",
+	"7WDS+aq4VnpMKnounZA05cP0Q6Hzv8L/qQZoqoMyM9y9+IO/Cv6foiFDFR+VpBeaLCSOi/Qg1EQRNDA9",
+	"RSWdZ48qcl6gqS5ltD4FwoQwEcBTR04iqYWStiwU0dRh7UiOdot7HUhwKnwxARhBoxWVQk21RnMmXRLq",
+	"n0RU/pQGi1cbIa0trtVEpFj4wYsLjwz/BwtaljRvGaZ84JJYCqaaS++xDAuHpptSsQBHQWDgdbKx4+dM",
+	"d7CqlEgbq0+a0DPghPXBiTZPeNx0qg+1qcXz4xeeFAs8DwqylMiPgbwX2L7HUCNKqpFBXcoRLSLTKona",
+	"Dj6prPlYKIfOG5MQGe2ZxsxSj0+Y8QldxdqgJ+M5kvipW7kFKSPXgfwhrUQGHgvJN3P6kVzDj54fP59q",
+	"+M3WNcBbP8Hbpr4c7CTQNJVGX5HTgQBYVVYRjQHitTHA2Ck8wd7buKpYz1OuwP8An5T8yJfih+NnXMTW",
+	"LYYLhXD4QltQxqzQhZurfDwQ3sJDw2tQLrseN5hh7HdZ1Lc5cvDlv1iz2OFyfLodrj8j9dPTDPJ3XxDn",
+	"NzgSis1NCWcC2sRBxQwV44Le6a/GHWW0hL4TOP8JN+tr/f2QRbq8EvhOhyFWaAq8Ag8KpGs5bqpRGYpB",
+	"EKHbtxCEeCyf6K0RrsnmrKvYBdKmvpghveWYOYpa+iuqGCWjaSy+rTGr93xDveP9pjq6YXJr3T5maqIH",
+	"BzuDHvkifhoM3LI9FFf6SaGDPkCHY4HHSuJzWHOU+giMHiDT623Cdg/QG45dHTo6ch8iyDT1IZULCU4c",
+	"wUhTNHHwCbpTU+3P4eMOLf+lyQvlEqpVDVrEnXQhAeJ3tF7sDh7K1uPKx5TBCg/iJz3V4fgPvg9hXD2G",
+	"Qlq4N0Kc0Ai2rl+K6KTU74txwkjyeDonIURAlbgaHKelL/ZUSz9ddNASGsEfR1B/KidWirlv0R+J/Tp0",
+	"z8APYGaOdY0rajPVND14HGuaqznxmRpL7KEJIus1ukCgf6hwP/CGOuEMXEDF5blRRGVA+kEzmyFiN6d6",
+	"qu8ZQkP2p25efyCjP9Vbgme4Ty7gZiFuBl48e6K+bF3Z69Z5Ii9GHPK5fd7U6GERAZWxKJClQWp2LNEt",
+	"ZqyqRWa0VkQLy8AIzwQ67kz+h+NnPRiD2MUcgvfj9v3Vb9DH8aJ2dYt29LpiL+p2v/gn4gAfw6/ZVvC0",
+	"vr3W0Eg9ymrv4uwQWPpmXYBTJamv6ZJ9AVLnyFvdxmwe3epzjJsQzHe79xCk7GedO/9cFGy3qtuARxyS",
+	"OsQC3TQJMXKnSPcW9fjWOZmpHrQoHPa/uVhsW15mqr1t4Ru2hgXMHllw09SZWShCFyVskGeyKBurkkA6",
+	"7km9OhGXANah2VLM34k59iNufS3b6KlGvygw0Ma05Lg6ChY+MrUt2icHp+qaiow6D5OnYwqoODMRpyFJ",
+	"IafaX+DfI0ZCAsKNHxi8Jp+lCM4BJySSGALYaOrcmb/cQKRNdXSz7ov5yRPTX5p63qaVwtQC+ESHCfn1",
+	"8wQ+kvIr/jdT7XCVDr3jgIyqjZ74NzjGEh+f94lWP07IiFReSp0brfL0JB490Drjo3SSfz/1c2rjCG1J",
+	"+YPBW0pfVP7pS1WurwnUYZQSWxaZ6pWW8T6BsseGfCYzzHpsC1Rgi7HUavkgpvJjjeoI7FdWw0ktQATT",
+	"ui4DaDmQNN2nVGGqySxqtbyvUYzMiFbL2CL2qDitlo+g4OANPTLr4g3qDo4HeQews1dj33QXq911EjaM",
+	"u5NGavQ99VFfUdbb0BMKHJ5O5QzmK8GzOQSP8vUbconA1y3NMhH/Npfit1MqreZm7ZwYBYd3nETlPBhZ",
+	"Q7cOQytziRhnhImKUs1qgaThDuNLhSIKWJoGqC9ZOkP1QJjma3SM3g968BB8ulAyxloH1NM9o1Q88K3R",
+	"J1tjVbYhbHsUqXqnMzWYWOQHPnCt9+0i7xuHY3+5cIJbNIHj6QnSgrOLBXUD9TqkTpuH4sk9bfRbnONX",
+	"paz5rQfoAyzSXmXvVfaGyn6LBaTxubDTpLDRW7V2bepqa5olayyStGzyc3TKXwMJDLd3E7KqEuwn0cA2",
+	"xw4TLRkN+ZCioHIYULHYGIETDrO2jOYHYdVCFlymgKw3MPR9y2Onuie4f2fQHqzheoC/5ZlZNK6e6kvl",
+	"3WmssAy0LWPKuICBSWVVUR2QX8sDynM4lVlVe5P3klxzWmxcUqeuleU2eO3c2x56ni1lInwTwE61rjhM",
+	"4Qkm+ARcjOTDGIQcytXWeorzd+fvb2q8dc5NNJZYg4Xig6QjKB+DbGBV1Yk4b1OmZ2Xz0KUG8Jzb6gz8",
+	"VkEJ3UfaH9AOfMv6/O+Ktx1LE0hd0LdbY/Ooyz9DaN6nk47+5P/dxD/BuarRw6fDbmjqFflLBOFYy80/",
+	"wq7cg4buQpZLlBmdeh//Ej9H9oml50YhP7JyeZuiE/Cz5JJaYxJoOp2oRZnG2GmwYblICdxXMJIPr/J2",
+	"OPdAqY4tbptjyvzCymU6nvRZXn6kU7m8edvduy9iTyypbXr2oJsq+RwozHj1p6P9Nn6wbdxC/7a0EH+g",
+	"DV2VUm9pm/eaXE2KJflMX6bEpaqXSmE7j0plVGWlrmXZSNiOl6XJPjDfSV5YldXGYufq9LtJW0k4mWdl",
+	"Suw6CcH12+8EzCsVzmdCF9zs1lf+LI394CqZKbGQGsvAuBsUlQR54keEJhaI5pF4S3Cfrbou1JJ6ymH5",
+	"9ESkC3DgEXalYWeX3DIJHw4zpi6uOBonIs2Vq61Zhd5KpfKt9JB5kYq/MJSzMVfqzWQV0ls94a5Q+Gic",
+	"Les+TKdlHs7IFSG8JF1ND7GJFMTqcThihvkXLrTc40Ymh8+Pj/2BB+73f8/evaUQHp/GYLwDpNNsFMHN",
+	"akQp+Jt7JtRo2Yl58lLmG33asTo/g8Pc99+PuVFmR+Fza03WO/xZXdvisqmVR3XD3qAafxa+1JpSTS6b",
+	"lbKTypjywhV/qJTaQ0tRG1MiqA/7awsWIBA77+GoiXjF0gEvYYnNDGvTZFgeZ7DMCcSFDrwbrzPxBDPh",
+	"Yi4Sqyym6i+8qOC5Oremgm1h4IDOtYaFhjNqROY61dgfYSLO8BDrfKUAyaOF9ZYlLSgWNhKMBrkrMPmq",
+	"sF4dH8nNzdJxOZNnmC1729C8tkrW6n0pdw8Zqo9yUZWeUYjigHglqSV+rXQ2nWAbOCyDb0m2T0aVNXmT",
+	"cWMvPsn6Kz2h6OhkxKylI9SysDRol6lJwAV9BGbpGf4HdTFWouBljS1HJyNPUos3n/DMJ9gWvdU/dCaO",
+	"Zrj+INFXk87Usf3dBb1eVNb/kZ1BRv8Kjxf9Dk/gplTrw7SSvX3BAiX6RRXoCkr0Li6NtDncah4MaFnM",
+	"VLbK6H2tCWmI3/Ic/dhhX41OvkfjsUCs2YjU5SgZhW0xOglW89NtwxAgdF+IuRPlfcBdgw2U+BbSFDSq",
+	"Zd04kcI3WuXpPrj83x1c7vXnQKS8Z7TpPMSOHHlfIdCMfx79Cf+sBQ/WqYlZJklAUTKpHL32iLC8yENC",
+	"DdxI3CBEfEb/8xxLqwvsST1wXgrW4IECFDftvj0H4b3DA7SMmzK36+EBXtXGyaEV1iMUpt1z2eG2Q6U1",
+	"r1BemVg/FntylsED5f8Vmtq4WqQtp6w1fBBM04ETcDIhlz2TZYkc5ZTBoIywI78SrjpwCPxDSgd2D4t2",
+	"H6EfC24XglE6uxxJt3nbhVTOzJpF8MlkiU0apprvlvgvKM7fephz6cQlnrN4WPL8D10tS3XCN4Oxx0ST",
+	"gi55+3NCgfig51Tj4acubMtU7rNQ2CyA+giw59kiWi4o/5X6zuDlagt8pUWoORwPcbwEesUDyivNtyAo",
+	"dm0qagupBaohUUlbP1nKVefcEFJgeM0BMszDrhC5yRpq3s7QYO5OULP6QMINpLKm8yS1QzgRQQlSXz6K",
+	"HKMQURfItpkqHWk6mpLqbJd+/pXKkXrmHM56CNv1soL9Kfq8B+50jhWqtBpMGp81NTjstvbnKoZGXxks",
+	"5l3KFXVP4LqBqXY1zAWkCTQLnzv+/vO56NmhvYUCsLtW9/X5IykZnYx+WNze8cPhI8/v0xe0NUlrJP2L",
+	"WrOVQWLgbXCDBVI9IDTfao3rY3J++K2DCg7T0CX3s/GasqPQUYWR1uMwTC2Lks+58AFr8JDR9pqwqAna",
+	"zeoQR4STuNeHiGPoar/+Aejb8UvKNaUZu8awt7GRCf4lFqpuNdu6khKRe+aMmEmL1FmksmjPRoHiCHk2",
+	"tNZ89RFeyiiwT/sS5M/WkR81Nlts9VFmNfzpBJ8Jt/j3WFayvZVxqNOTwjb6hIJ2wUgtOlA17EPkOR0K",
+	"G2F1fU3HOD4cROE27BAzN8vAldViMtAuUyyJr8XiPG1si5qIgBI8O0Q+Gx6NAKUYRXTMpDHVMbTGU23h",
+	"WJmVbg6ij4EqZxhOHIjUfasm3+/JxaCN8UT8UpTgSIKrdVlo9RLejLxS8Hw4PpOWeZwvvAM26lp9DHDd",
+	"yiqHjkTBPXwYeszVOjNTlmYJah/uPYTyPG36+jmud28vVzgJiukVLm6FP1TSMdSPLmpq8/RWTW3a0fHB",
+	"CoedwYaG3ehj9xnGm5VmOTQefPe5xmOfsQjO0mBbS/r61iUzp41+xz/ZPgH05Tf3JEbBbeBdA3krFoq4",
+	"Sp89e/bTYJc/9P070wxZyFzW6gncZrTbGg1N8VLNCCB/+9nhrv0Ms0MvAFNg7QIZrU5oV+KW9ZsSL6Op",
+	"DtZCofXbsQ/Ujj1Mf4hbmH7/RTuYnjZ6CPp82ugv2XfxDu7qN1KuNNwdAvbgcNUp/HXLTja+yvvhpGqw",
+	"oKHZh+ju3fXG4zT6mf9YKu5dn7YmT0eZrOrGDvMFIjcaOX8zWZQuoeiLA+MF/qn3wRLxW5u2J4KUCCF+",
+	"4HxArO0M6s2L1JQmn+pMam7yVDDVGzHORj1H4+oDBNG1sbYWZ0H3iJlZa0N57Lb151Sz+QjVwBjMInIf",
+	"WdM5L2pFmtJCFfoqHSfBnZwV10osCt3UynGmHOZCMUPK+7uVrueqLrJoLXJZS8xLm8/AsgIHAizFnup7",
+	"1mKzLKyXYyPJn+eMA0GYSzfV2gi+HrlWkCYxTzBWqQ2fJ3Di2M2OrywcXEgZisibPQjrC4ODqiqMDmjJ",
+	"ofrp00a/Zul9WLXnRxkqXaav9xrwc1TurisMJGamSCmjpZTOH1ExHv0pq+rT1rpGWVUHIOLa6CKTJU/c",
+	"B6XhqMr3yifi97mJ+ZFwF7a8jkGStkr7GbfWvJfIyzzHckBZvrcwVl3AfWrbtI3CDTP7DEm9f16sFsKH",
+	"3m+B+24B5LhAeXok8U+GJRpzYaDA83CuqmQ9X4eYdIs0djm3+63ntKzc3NTuCKz7oIv7t2I2O/OX3q6D",
+	"P7gIW6d4y3NfbXa6y0Me7vwKwGr07U0kLyUvyYUCzXppRFhlbO2HmxZe5zeXrviGS0pem0WFxZfx64y1",
+	"QfiwPUC2m+vPuXTz7aZszXThUcTfAMUGHDe4DRHgNrr4T6NEZdWs+Eh9L8XhCzFXH0VeXFEWHkkWxxPx",
+	"pkbDh45xpawD04OOsI/jbDjKVLmJPi8WK/ZZRb8buNB9bxX322W98sXLb7CpXryHNk6/ZemaPtgDu5kE",
+	"vx1XOnuyNQOE6FeJRKNwMacquuSEZoaeQnSEwvNdrlxdaGKzJPpRuaBU1GaW4myls/5MxS6ph1vaz2hi",
+	"d/n5lrArOhYh7vr0+IsGXnlNt/FOUrTvqza5/zvCpmFvxNs4krPIBGJAxA36lXC7c7rkIQHQMMKQZFDW",
+	"lyM7Vl2bD1hc1mm260EA4ABQZpZSrpNvWTTWGinjW+rCdvG9odLmusE+OAMu/gNRoOC9aZjHrlqPhs77",
+	"xIq/4shkYEJwc7PUPqeWff1sVvti9C0bg94xIpw+KN27Nzpq8OhP/Ncnk4aagJ+iEnJtcHoi8KOW4JGL",
+	"FX3N5qSHKg5u0W69h1Ssw7RtpEt5cfbhqR4Jove0VYJu4xJ7sbqTWxxq+bab6d/byx5QosIo2811mDOe",
+	"jGEVJv+dXlrv4QsNdvtaY7GKXnZQTu1nR3+G/29Nd4e39CiiMKRgIiEIOUpEF0Q8dlSbum/9/yVO/+H9",
+	"DArgrqHzIBLcEXerAB/NjGUBvt8oQ7iYjgwykgIRyR7LTfEqrIBMGVHqm8SVSl4rrihdB847kdbKWjkz",
+	"dsFxE7tIpzo3yp0EGm4sftXG9y8jZ4LumDDuZBMuvRLFojIW832LifgZ6wFoZoLKvEKbPYpSwyCHES3A",
+	"RYuHTRFF7yOI6zjwdEydcCNi8UK7WupMiQ9qxQXcWMI/1eEbjGM6YZUzjc1Uz9C1kouUf9375f+fjuR0",
+	"9C9PZtapVMe2fwhJkQEFIz8gQ8FJgN9Q651wAdVOWkb3gLmZw+pSbWvBnWcjAH+ALL2p3VQ7ZQtZioW5",
+	"Rtw3I+JxWRcy98VzEfAcm8XUslSETeF308+44DvcSKJIb/FDMYfaeK21sIBtYeoa3Epms0woooWs9pWy",
+	"LLd9qf9fcEu9I7m+D2AlbAfQCb3iherhdpaCZrUTfPnzmSk/uEO8db+l8oogLH3LCB1hxWa1sns48x7O",
+	"vGFOz2pTtZaFhSlBG8JaZ82IiMNNAzK+mxt4BFpv+2mVlBvrR+qsyloyEcu5wXiZV5fMMAlXmlmrZAst",
+	"KmuuUNe1XTEt3poBkSeiqLFvh2vRiEQe06OnftMwxFfnpjb62/RHd97lX/uOI6GOfdiAXJ4Zm6kn9CbH",
+	"D+bZDvmc/0Rep67hCJvNt9PXhjwMygpHmGkP7EFOVi+L4nwXLDb2gGttFoMD6VZJ8I6Mhf/2be8k9nXW",
+	"fCdCDIHz1Afv2djQd3Q9rJL44WhmlfpDiRxLS+PWQbdHz8KkvpDfsYve2WudvW8xFCsCpXabs/oON0cf",
+	"hNRey/h0cnT09Pu/TI4nx5OnJy+OXxyjluOhekrfLYZFlVxg3wPHOoQJlyJSbqR7YjavTuE70k5PevPo",
+	"rqf47jenLGLxHHsm0fXMlMb9tipjsOHcRtWMm3SRe26gxm/zhwkDSDOrcqXrQpYuoVp6wm8SStpXTvga",
+	"QP7xUCUhf32wxoF+eP7u/P2Yc1IOD3xIek6MZuFkArOJiKEd03lE+IgQfK6rnin8HxQPzhtGN3WZqZSb",
+	"rAWv3XA5ZM/78NX6/J6lVQIZylxhtMpFoWsDK0qNWqXw7GWTTv3k4JBalqu6yJDkgs5th++Nq/9hrhLx",
+	"alGVRd3kKhG/Fh8rqVWZiDN1RVIiBbOjjdcmfOCE+piVDXbzKAuHFrhqLkvs+i5gutEKxen1zSqOoXlz",
+	"sxAnclWVZkWtkFFuO5IcMMSXK/H6Tes0xLWuyNZ3qURd0F0IeA93xdUvamE974mrO7P01wxNkhDNWGFT",
+	"yXreu9fC1oY9BP9ZITmfPzFnMlfMvrgSbo5cgZV0Tsh4KrPSLPsm8RYnwFARPoJ4qIkOlPNJqBvHYTMq",
+	"/suj+7dVS5tj/Eyv+lrhvLGSD5kmyxXjY/yIlyuMvFBnY2qA4MtuiMtjoEE+vtUWNdrXUSZuJzPQSkZQ",
+	"HCvCoEfqqxmUszVB9nybokDNNStQSWyoOGo5U1VKWpoD93b0my1W1H6A/uc3wik8b26OYRji5Bo7kxRO",
+	"JB+UVgbk6cCJQNUniKpvnIhcZQXsCTQ77LyC5kGck8R+4yqnDs3tPMN9hhQJNousLfcnjelKYk0EV/Xc",
+	"4X0pCbSdq6yU4AhfU5jVicM1mlbiTVklgikEx1EHC8+xWqxThUZTIJKEAVsFNsLMQgiLWINwGhSGTAKq",
+	"jI8YnvTJLDU6ntFAkUPRPxpy0YZe340WTQXOGCI1iOG2oM3PgWJugOgyq5TmCuvawgDg9F65cUJPi2HV",
+	"lms5ljZp62Ims/r2xvoAW84mbbN2c624Dzi2+T/7FewrmW2Jq07TZLlqCfC9HCGZ8Obo/1CyrOcJ3qXQ",
+	"eHZaqNqCZSJdWLhQUPkSDn18dlOqu5fDOcqNPv3r0/8EAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

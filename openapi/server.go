@@ -78,6 +78,8 @@ type Config struct {
 	// Artifacts keeps the files test runs upload as evidence of their
 	// leases. Required.
 	Artifacts *run.Artifacts
+	// Captures keeps the accounts' states at failed runs' ends. Required.
+	Captures *run.Captures
 	// InboundMaxBytes bounds a message posted to /v1/inbound/mime, the
 	// SMTP receiver's limit. Defaults to 10 MiB.
 	InboundMaxBytes int64
@@ -149,6 +151,8 @@ func (c Config) Validate() error {
 		return errors.New("openapi: Config.Flows is required")
 	case c.Artifacts == nil:
 		return errors.New("openapi: Config.Artifacts is required")
+	case c.Captures == nil:
+		return errors.New("openapi: Config.Captures is required")
 	case c.DB == nil:
 		return errors.New("openapi: Config.DB is required")
 	}
@@ -193,6 +197,7 @@ type Server struct {
 	flows       *run.Flows
 	// artifacts are the files test runs upload as their leases' evidence.
 	artifacts *run.Artifacts
+	captures  *run.Captures
 }
 
 var _ ServerInterface = (*Server)(nil)
@@ -207,7 +212,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{accounts: cfg.Accounts, apps: cfg.Apps, snapshots: cfg.Snapshots, leases: cfg.Leases, runs: cfg.Runs, exclusions: cfg.Exclusions, destinations: cfg.Destinations, isolation: cfg.Isolation, spec: cfg.Spec, totp: cfg.TOTP, tokens: cfg.Tokens, audit: cfg.Audit, inbox: cfg.Inbox, inboundMax: cfg.InboundMaxBytes, artifacts: cfg.Artifacts, db: cfg.DB,
+	s := &Server{accounts: cfg.Accounts, apps: cfg.Apps, snapshots: cfg.Snapshots, leases: cfg.Leases, runs: cfg.Runs, exclusions: cfg.Exclusions, destinations: cfg.Destinations, isolation: cfg.Isolation, spec: cfg.Spec, totp: cfg.TOTP, tokens: cfg.Tokens, audit: cfg.Audit, inbox: cfg.Inbox, inboundMax: cfg.InboundMaxBytes, artifacts: cfg.Artifacts, captures: cfg.Captures, db: cfg.DB,
 		logger: cfg.Logger, registry: cfg.Registry, gateway: g, requestTimeout: cfg.RequestTimeout, applyTimeout: cfg.ApplyTimeout, errors: cfg.Errors}
 	s.metrics = newMetrics(cfg.Registry, cfg.Accounts, cfg.Destinations, cfg.Exclusions, cfg.Isolation, cfg.Runs)
 	s.deployments, s.flows = cfg.Deployments, cfg.Flows

@@ -43,18 +43,19 @@ type Filter struct {
 const MaxLimit = 200
 
 // runColumns are a run's columns, from lease_directory l, role_directory
-// rd and runs x (left joined).
+// rd, runs x and run_captures c (both left joined).
 const runColumns = `l.id::text, l.account_id::text, rd.environment_id::text, rd.environment, rd.name, l.holder, l.status, l.acquired_at, l.ended_at,
 x.lease_id IS NOT NULL, coalesce(x.ci_run_id, ''), coalesce(x.flow, ''), coalesce(x.ci_url, ''), coalesce(x.version, ''),
-coalesce(x.outcome, ''), coalesce(x.message, ''), coalesce(x.test, ''), coalesce(x.links, '[]'), x.outcome_at`
+coalesce(x.outcome, ''), coalesce(x.message, ''), coalesce(x.test, ''), coalesce(x.links, '[]'), x.outcome_at, coalesce(c.status, '')`
 
-const runFrom = ` FROM ` + LeaseView + ` l JOIN ` + accounts.RoleDirectory + ` rd ON rd.id = l.role_id LEFT JOIN runs x ON x.lease_id = l.id`
+const runFrom = ` FROM ` + LeaseView + ` l JOIN ` + accounts.RoleDirectory + ` rd ON rd.id = l.role_id LEFT JOIN runs x ON x.lease_id = l.id
+LEFT JOIN run_captures c ON c.lease_id = l.id`
 
 func scanRun(row pgx.Row, r *Run) error {
 	var found bool
 	targets := append([]any{&r.LeaseID, &r.AccountID, &r.environmentID, &r.Environment, &r.Role, &r.Holder, &r.LeaseStatus, &r.AcquiredAt, &r.EndedAt, &found},
 		recordTargets(&r.Record)...)
-	if err := row.Scan(targets...); err != nil {
+	if err := row.Scan(append(targets, &r.CaptureStatus)...); err != nil {
 		return err
 	}
 	if r.OutcomeAt != nil {

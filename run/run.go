@@ -217,6 +217,10 @@ type Run struct {
 	// Deployment is the deployment the run ran against: its environment's
 	// newest at or before the lease was acquired; nil when there was none.
 	Deployment *Deployment `json:"deployment,omitempty"`
+	// CaptureStatus is where the capture of the account's state at the
+	// run's end is (Captures): pending, captured or failed; "" when the
+	// run has none (it passed, or has not ended).
+	CaptureStatus CaptureStatus `json:"capture_status,omitempty"`
 
 	environmentID string
 }

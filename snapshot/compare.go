@@ -3,6 +3,11 @@ package snapshot
 import (
 	"context"
 	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/understudy-dev/understudy"
 
 	"github.com/understudy-dev/understudy/apps"
 	"github.com/understudy-dev/understudy/providers"
@@ -26,6 +31,42 @@ type AppDiff struct {
 // that is down or has no such state has its Error set.
 // Errors: ENOTFOUND, and the database's.
 func (s *Service) Compare(ctx context.Context, accountID, state string) ([]AppDiff, error) {
+	ev, err := s.Evidence(ctx, accountID, state)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AppDiff, len(ev))
+	for i, e := range ev {
+		out[i] = e.AppDiff
+	}
+	return out, nil
+}
+
+// AppEvidence is one app's state of an account now, with what differs
+// from a named state: what a failed run's capture keeps (package run).
+type AppEvidence struct {
+	AppDiff
+	AppID string `json:"app_id"`
+	// Content is the app's state now, canonical JSON (nil when it could
+	// not be read: Error says why).
+	Content []byte `json:"-"`
+	// Baseline is the hex hash of the version of the named state compared
+	// with ("" when the app has none: Error says so).
+	Baseline string `json:"baseline_hash,omitempty"`
+}
+
+// Evidence is Compare with the states themselves: it snapshots every app
+// of the account now, in parallel, each within the app timeout, and
+// returns each app's canonical state, its hash, and its differences from
+// the newest version of state (the baseline when state is ""). Nothing is
+// recorded, and no app is provisioned: an app the account is missing
+// from is not listed. An app that is down, answers outside its contract,
+// or has no such state has its Error set; the others are read all the
+// same. Errors: ENOTFOUND (the account), and the database's.
+func (s *Service) Evidence(ctx context.Context, accountID, state string) ([]AppEvidence, error) {
+	if _, err := uuid.Parse(accountID); err != nil {
+		return nil, understudy.Errorf(understudy.ENOTFOUND, "no account has id %s", accountID)
+	}
 	a, err := s.accounts.GetAccount(ctx, accountID)
 	if err != nil {
 		return nil, err
@@ -38,23 +79,24 @@ func (s *Service) Compare(ctx context.Context, accountID, state string) ([]AppDi
 	if err != nil {
 		return nil, err
 	}
-	out := make([]AppDiff, len(refs))
+	out := make([]AppEvidence, len(refs))
 	err = eachApp(ctx, "comparing with "+StateOrBaseline(state), refs, s.appTimeout, func(ctx context.Context, i int, r apps.LiveRef) error {
-		out[i].App = r.AppName
+		out[i].App, out[i].AppID = r.AppName, r.AppID
 		now, err := r.App.Snapshot(ctx, providers.Target{Ref: r.Ref, AccountID: a.ID})
 		if err != nil {
 			return err
 		}
 		c, err := Canonical(now)
 		if err != nil {
-			return err
+			return fmt.Errorf("%w: %v", providers.ErrProtocol, err)
 		}
-		out[i].Hash = HashOf(c).String()
+		out[i].Content, out[i].Hash = c, HashOf(c).String()
 		h, ok := want[r.AppID]
 		if !ok {
 			out[i].Error = "no snapshot of state " + StateOrBaseline(state) + " in this app"
 			return nil
 		}
+		out[i].Baseline = h.String()
 		before, err := s.store.blob(ctx, h)
 		if err != nil {
 			return err
@@ -66,7 +108,7 @@ func (s *Service) Compare(ctx context.Context, accountID, state string) ([]AppDi
 		for _, f := range ae.Failures {
 			for i := range out {
 				if refs[i].AppName == f.App {
-					out[i].App, out[i].Error = f.App, f.Err.Error()
+					out[i].App, out[i].AppID, out[i].Error = f.App, refs[i].AppID, f.Err.Error()
 				}
 			}
 		}

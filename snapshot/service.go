@@ -129,6 +129,8 @@ func (s *Service) Reset(ctx context.Context, accountID, state string) (accounts.
 		return accounts.Account{}, understudy.Errorf(understudy.ECONFLICT, "account %s is %s; only a ready or failed account can be reset", a.ID, a.Status)
 	case accounts.StatusLeased:
 		return accounts.Account{}, understudy.Errorf(understudy.ECONFLICT, "account %s is leased; release the lease (optionally with reset) instead", a.ID)
+	case accounts.StatusCapturing:
+		return accounts.Account{}, understudy.Errorf(understudy.ECONFLICT, "account %s is capturing: %s; it is ready again once that is done", a.ID, a.StatusReason)
 	}
 	if _, err := p.Apply(ctx); err != nil {
 		return accounts.Account{}, err
@@ -234,7 +236,7 @@ func (p *PendingReset) Apply(ctx context.Context) (_ []apps.LiveRef, err error) 
 	reason := resetFailure(p.state, err)
 	rec.FailedApp, rec.Reason = failedApp(err), reason
 	s.recordReset(ctx, rec)
-	s.markFailed(ctx, p.accountID, reason, []accounts.Status{accounts.StatusReady, accounts.StatusFailed, accounts.StatusLeased},
+	s.markFailed(ctx, p.accountID, reason, []accounts.Status{accounts.StatusReady, accounts.StatusFailed, accounts.StatusLeased, accounts.StatusCapturing},
 		access.Event{Action: "account.reset_failed", Details: map[string]any{"state": p.state, "reason": reason}})
 	return nil, appsError("account "+p.accountID+" is now failed", err)
 }

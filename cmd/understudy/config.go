@@ -288,6 +288,11 @@ const planPruneInterval = time.Hour
 // are deleted.
 const artifactPruneInterval = time.Hour
 
+// captureSweepInterval is how often the captures of failed runs' states
+// pending past their deadline are failed (their accounts freed), and
+// those past their environment's retention deleted.
+const captureSweepInterval = time.Minute
+
 // inboxPruneInterval is how often messages past their environment's
 // retention are deleted, and inboxes cut to its inbox_max_messages.
 const inboxPruneInterval = time.Minute

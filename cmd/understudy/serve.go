@@ -248,7 +248,7 @@ const spanFlushTimeout = 5 * time.Second
 func (m *Main) handler(svc services) (http.Handler, error) {
 	tokens, exclusions, audit := access.NewCachedTokens(m.pool, m.Config.TokenCacheTTL), tagging.NewExclusions(m.pool, m.Logger), access.NewAudit(m.pool)
 	api, err := openapi.New(openapi.Config{Accounts: svc.accounts, Apps: svc.apps, Snapshots: svc.snapshots, Leases: svc.leases, Runs: svc.runs, Exclusions: exclusions, Destinations: svc.destinations, Isolation: svc.isolation, Spec: svc.spec, TOTP: svc.totp, Tokens: tokens, Audit: audit,
-		Inbox: svc.inbox, InboundMaxBytes: m.Config.SMTPMaxBytes, Artifacts: svc.artifacts,
+		Inbox: svc.inbox, InboundMaxBytes: m.Config.SMTPMaxBytes, Artifacts: svc.artifacts, Captures: svc.captures,
 		Deployments: svc.deployments, Flows: svc.flows,
 		DB: m.pool, Logger: m.Logger, Registry: prometheus.NewRegistry(), RequestTimeout: m.Config.RequestTimeout, Errors: m.errors})
 	if err != nil {
@@ -294,6 +294,8 @@ type services struct {
 	flows       *runpkg.Flows
 	// artifacts are the files test runs upload as their leases' evidence.
 	artifacts *runpkg.Artifacts
+	// captures keep the account's state at the end of each failed run.
+	captures *runpkg.Captures
 }
 
 // services builds the domain services on the pool; m.apps is set so that
@@ -327,8 +329,16 @@ func (m *Main) services(keyring *secret.Keyring) (services, error) {
 	if svc.runs, err = runpkg.New(runpkg.Config{DB: m.pool}); err != nil {
 		return svc, err
 	}
+	// An insert-only client: startJobs runs the capture jobs' workers.
+	captureJobs, err := river.NewClient(riverpgxv5.New(m.pool), &river.Config{})
+	if err != nil {
+		return svc, fmt.Errorf("preparing the job queue: %w", err)
+	}
+	if svc.captures, err = runpkg.NewCaptures(runpkg.CaptureConfig{DB: m.pool, Snapshots: svc.snapshots, Jobs: captureJobs, Logger: m.Logger}); err != nil {
+		return svc, err
+	}
 	svc.leases, err = lease.New(lease.Config{DB: m.pool, Accounts: svc.accounts, Snapshots: svc.snapshots, Apps: svc.apps, Logger: m.Logger, AppTimeout: m.Config.AppTimeout,
-		Runs: svc.runs, Tracing: m.tracing})
+		Runs: svc.runs, Tracing: m.tracing, Captures: svc.captures})
 	if err != nil {
 		return svc, err
 	}
@@ -376,11 +386,13 @@ func (m *Main) startJobs(ctx context.Context, svc services) error {
 	spec.AddWorkers(workers, svc.spec)
 	inbox.AddWorkers(workers, svc.inbox)
 	runpkg.AddArtifactWorkers(workers, svc.artifacts)
+	runpkg.AddCaptureWorkers(workers, svc.captures)
 	periodic := append(lease.PeriodicJobs(m.Config.LeaseExpiryInterval), tagging.PeriodicJobs(m.Config.SyncScheduleInterval)...)
 	periodic = append(periodic, isolation.PeriodicJobs(m.Config.IsolationAuditInterval)...)
 	periodic = append(periodic, spec.PeriodicJobs(planPruneInterval)...)
 	periodic = append(periodic, inbox.PeriodicJobs(inboxPruneInterval)...)
 	periodic = append(periodic, runpkg.ArtifactPeriodicJobs(artifactPruneInterval)...)
+	periodic = append(periodic, runpkg.CapturePeriodicJobs(captureSweepInterval)...)
 	client, err := river.NewClient(riverpgxv5.New(m.pool), &river.Config{
 		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
 		Workers:      workers,

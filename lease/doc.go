@@ -55,7 +55,14 @@
 //     round trips: the BEGIN and the end of the lease; then the free, the
 //     run's outcome when the release sends one (run.QueueOutcome), the
 //     audit event and the COMMIT. Expire records each expired lease's run
-//     as abandoned (run.QueueAbandon) in the same batch as the frees.
+//     as abandoned (run.QueueAbandon) in the same batch as the frees. With
+//     Config.Captures, a run that ends failed, errored or abandoned holds
+//     its account instead (accounts.QueueHold: capturing) and records its
+//     capture (run.QueueCapture) in that same batch, at no round trip of
+//     its own; its job is enqueued once the transaction has committed
+//     (run.Captures.Enqueue), and it frees the account once the state is
+//     kept. A release with reset of such a run leaves the reset to the
+//     capture, after it.
 //   - outcome.go: a lease's run (package run), named at acquire (the
 //     claim's second batch carries run.QueueNew) or later (NameRun), and
 //     what a second release means: the same outcome or none returns the

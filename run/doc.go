@@ -39,6 +39,38 @@
 // first through its index on when each lease was acquired, paged by a
 // cursor on that order (list.go).
 //
+// # The account's state at failure
+//
+// A failed, errored or abandoned run keeps its account's state as its
+// evidence (Captures, capture.go; tables run_captures and
+// run_capture_apps, migration 000036). With lease.Config.Captures, the
+// transaction that ends such a lease (its release with that outcome, or
+// its expiry) holds its account, status capturing, instead of freeing it
+// (accounts.QueueHold), and records its capture pending (QueueCapture);
+// no claim takes a capturing account, so the next lease of it waits. Once
+// that has committed, the capture's job is enqueued (Enqueue: River,
+// unique per lease). The job (Capture) reads the account's state in each
+// app through snapshot.Service.Evidence, off the request path and in
+// parallel, each within the app timeout; keeps each app's canonical
+// state (gzip'd), its hash, and its difference from the newest version
+// of the state the lease reset the account to (at most
+// MaxCaptureChanges changes, MaxCaptureChangeBytes of them); resets the
+// account when the release asked for a reset (a reset before the capture
+// would lose the evidence); and frees the account, in one transaction
+// with its audit event (run.capture). An app that is down or answers
+// badly fails the capture, naming the app, and the account is freed all
+// the same. A capture never holds an account for longer than the
+// deadline (CaptureConfig.Deadline, five minutes): the sweep (FailStale,
+// every minute) fails what is pending past it and frees the account, so a
+// job lost with its server, or failing at each attempt, costs the account
+// at most that. The captures past their environment's
+// capture_retention_seconds (30 days unless set) are deleted by the same
+// periodic job (Prune).
+//
+// An outcome recorded after the lease's end (a release without an
+// outcome, then another with one) captures nothing: by then the account
+// may already serve another run.
+//
 // # Bounds
 //
 // Everything a runner sends is bounded (run.go): a flow's name matches

@@ -34,7 +34,9 @@
 //   - jobs.go: the provisioning worker.
 //   - password.go: RotatePassword, which tells the apps a new password.
 //   - store.go, blob.go, reset.go, record.go, compare.go, diff.go: the
-//     snapshot store, restores and their record, comparisons.
+//     snapshot store, restores and their record, comparisons; Evidence,
+//     the account's state now in each app with its difference from a
+//     named state, which package run keeps for a failed run.
 //
 // A lease's reset goes snapshot → apps (the refs and live instances) and
 // snapshot → accounts (a failed reset's status), and never calls back into

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -15,7 +17,7 @@ import (
 // it ended.
 func (a *cli) runsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "runs", Short: "List the runs (every lease is one) and how each ended"}
-	cmd.AddCommand(a.runsListCommand(), a.runsShowCommand())
+	cmd.AddCommand(a.runsListCommand(), a.runsShowCommand(), a.runsCaptureCommand())
 	return cmd
 }
 
@@ -170,6 +172,7 @@ func runDetails(w io.Writer, r openapi.Run) {
 		{"Outcome at", outcomeAt},
 		{"Duration", durationOf(r.DurationSeconds)},
 		{"Test", orDash(r.Test)},
+		{"State captured", captureStatusOf(r.CaptureStatus)},
 	} {
 		row(w, kv[0], kv[1])
 	}
@@ -180,6 +183,97 @@ func runDetails(w io.Writer, r openapi.Run) {
 	}
 	for _, l := range r.Links {
 		row(w, "Link "+l.Name, l.Url)
+	}
+}
+
+// captureStatusOf says where a run's capture is, or "-" without one.
+func captureStatusOf(st *openapi.CaptureStatus) string {
+	if st == nil {
+		return "-"
+	}
+	return string(*st) + " (understudy runs capture LEASE_ID)"
+}
+
+func (a *cli) runsCaptureCommand() *cobra.Command {
+	var app string
+	cmd := &cobra.Command{
+		Use:   "capture LEASE_ID",
+		Short: "Show the account's state at a failed run's end: what changed in each app",
+		Long: `Shows the capture of a failed, errored or abandoned run: for each app of its
+account, what its state at the run's end changed from the state the lease reset
+it to, path by path. With --app, prints that app's whole state as captured
+(JSON, whatever --output says). Only the token that acquired the lease, or an
+admin token, may read it.`,
+		Args: args("lease_id"),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			if app != "" {
+				resp, err := c.GetRunCaptureStateWithResponse(cmd.Context(), argv[0], app)
+				if err := check(resp, err); err != nil {
+					return err
+				}
+				var buf bytes.Buffer
+				if err := json.Indent(&buf, resp.Body, "", "  "); err != nil {
+					return fmt.Errorf("the server sent a state that is not JSON: %w", err)
+				}
+				buf.WriteByte('\n')
+				_, err = a.stdout.Write(buf.Bytes())
+				return err
+			}
+			resp, err := c.GetRunCaptureWithResponse(cmd.Context(), argv[0])
+			return showReply(a, resp, err, captureDetails)
+		},
+	}
+	cmd.Flags().StringVar(&app, "app", "", "print this app's whole captured state (its name or id)")
+	return cmd
+}
+
+// rawCapture is a capture whose changes' values are kept as the server
+// sent them (as rawDiff's).
+type rawCapture struct {
+	Status string
+	Reason string
+	State  string
+	Apps   []struct {
+		App          string
+		Hash         string
+		ChangesTotal int `json:"changes_total"`
+		Error        string
+		rawDiff
+	}
+}
+
+// captureDetails prints a capture: its status, then each app's changes.
+func captureDetails(w io.Writer, cp rawCapture) {
+	row(w, "Status", cp.Status)
+	if cp.Reason != "" {
+		row(w, "Reason", cp.Reason)
+	}
+	row(w, "Compared with", "state "+cp.State)
+	for _, ap := range cp.Apps {
+		fmt.Fprintln(w)
+		switch {
+		case ap.Error != "" && ap.Hash == "":
+			row(w, "App "+ap.App, "not captured: "+ap.Error)
+			continue
+		case ap.Error != "":
+			row(w, "App "+ap.App, "captured "+shortHash(ap.Hash)+", not compared: "+ap.Error)
+			continue
+		}
+		row(w, "App "+ap.App, fmt.Sprintf("captured %s, %d change(s)", shortHash(ap.Hash), ap.ChangesTotal))
+		if len(ap.Changes) == 0 {
+			continue
+		}
+		row(w, "PATH", "OP", "BEFORE", "AFTER")
+		for _, ch := range ap.Changes {
+			row(w, ch.Path, ch.Op, diffValue(ch.Before), diffValue(ch.After))
+		}
+		if ap.ChangesTotal > len(ap.Changes) {
+			row(w, "…", fmt.Sprintf("%d more not kept", ap.ChangesTotal-len(ap.Changes)))
+		}
 	}
 }
 

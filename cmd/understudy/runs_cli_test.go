@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/understudy-dev/understudy/openapi"
 )
@@ -200,4 +201,45 @@ func TestARunShowsTheDeploymentItRanAgainst(t *testing.T) {
 	if out := mustOK(t, s.cli(t, s.Reader, "runs", "show", during)).Stdout; !strings.Contains(out, "v1 (deployed ") {
 		t.Errorf("runs show says %q, want the deployment", out)
 	}
+}
+
+// A failed run's account state is captured by the server's job, and
+// `runs capture` shows it to the token that held the lease and to an
+// admin, never to another runner.
+func TestCLIRunsCaptureShowsTheFailedRunsState(t *testing.T) {
+	t.Parallel()
+	s, _ := withApp(t, "1")
+	id := leaseIDOf(t, s.cli(t, s.Runner, "lease", "--environment", "production", "--role", "buyer", "--", "false"))
+	deadline := time.Now().Add(20 * time.Second)
+	var r openapi.Run
+	for {
+		r = decode[openapi.Run](t, s, "runs", "show", id)
+		if r.CaptureStatus != nil && *r.CaptureStatus != openapi.CaptureStatusPending {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the failed run's capture is %v after 20s", r.CaptureStatus)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if *r.CaptureStatus != openapi.CaptureStatusCaptured {
+		t.Fatalf("capture status %s, want captured", *r.CaptureStatus)
+	}
+	out := mustOK(t, s.cli(t, s.Runner, "runs", "capture", id)).Stdout
+	if !strings.Contains(out, "captured") || !strings.Contains(out, "App mem") || !strings.Contains(out, "0 change(s)") || !strings.Contains(out, "state initial") {
+		t.Errorf("runs capture printed %q", out)
+	}
+	if st := mustOK(t, s.cli(t, s.Admin, "runs", "capture", id, "--app", "mem")).Stdout; !strings.Contains(st, `"items": []`) {
+		t.Errorf("runs capture --app printed %q, want the fake app's state", st)
+	}
+	if show := mustOK(t, s.cli(t, s.Reader, "runs", "show", id)).Stdout; !strings.Contains(show, "State captured") || !strings.Contains(show, "captured (understudy runs capture") {
+		t.Errorf("runs show printed %q, want the capture's status", show)
+	}
+	other := mustOK(t, s.cli(t, s.Admin, "tokens", "create", "--name", "other-runner", "--scope", "runner"))
+	secret := tokenRE.FindString(other.Stdout)
+	mustFail(t, s.cli(t, secret, "runs", "capture", id), exitAuth, "only that token or an admin token")
+	mustFail(t, s.cli(t, s.Reader, "runs", "capture", id), exitAuth)
+	mustFail(t, s.cli(t, s.Runner, "runs", "capture", id, "--app", "nope"), exitNotFound, "no state of app nope")
+	passed := leaseIDOf(t, mustOK(t, s.cli(t, s.Runner, "lease", "--environment", "production", "--role", "buyer", "--", "true")))
+	mustFail(t, s.cli(t, s.Runner, "runs", "capture", passed), exitNotFound, "has no captured state")
 }

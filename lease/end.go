@@ -196,7 +196,7 @@ func (s *Service) end(ctx context.Context, id string, e ending) (Lease, bool) {
 	if found && e.report != nil && l.Run != nil {
 		s.observe(l)
 		if s.captured(e.report.Outcome) {
-			s.captures.Enqueue(ctx, l.ID)
+			s.captures.Enqueue(ctx, run.CaptureArgs{LeaseID: l.ID, Traceparent: l.Traceparent, Tracestate: l.tracestate})
 		}
 	}
 	return l, found
@@ -261,9 +261,10 @@ WITH expired AS (
     UPDATE leases SET status = ` + sqlExpired + `, status_reason = 'expired at ' || to_char(expires_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
                       ended_at = coalesce($1::timestamptz, now())
     WHERE status IN ` + sqlOpen + ` AND expires_at < coalesce($1::timestamptz, now())
-    RETURNING id, account_id, role_id, holder, expires_at, acquired_at, state
+    RETURNING id, account_id, role_id, holder, expires_at, acquired_at, state, traceparent, tracestate
 )
-SELECT l.id::text, l.account_id::text, l.holder, to_jsonb(l.expires_at)::text, r.environment, r.name, l.acquired_at, l.state
+SELECT l.id::text, l.account_id::text, l.holder, to_jsonb(l.expires_at)::text, r.environment, r.name, l.acquired_at, l.state,
+       coalesce(l.traceparent, ''), coalesce(l.tracestate, '')
 FROM expired l JOIN ` + accounts.RoleDirectory + ` r ON r.id = l.role_id`
 
 type expired struct {
@@ -272,22 +273,32 @@ type expired struct {
 	environment, role     string
 	acquiredAt            time.Time
 	state                 string
+	traceparent           string
+	tracestate            string
+}
+
+// lease is x as a Lease, enough to name it in its trace.
+func (x expired) lease() Lease {
+	return Lease{ID: x.id, AccountID: x.accountID, Environment: x.environment, Role: x.role, State: x.state, Holder: x.holder,
+		Traceparent: x.traceparent, tracestate: x.tracestate}
 }
 
 // Expire ends every lease past its expiry, frees its account (or, with
 // Config.Captures, holds it for the capture of its abandoned run's
 // state), records its run as abandoned (package run) and audits each
 // expiry, in one transaction; the captures' jobs are enqueued once it has
-// committed. An account whose reset was interrupted (its server died) is
+// committed. Each expiry is a span (lease.expire) of its lease's trace.
+// An account whose reset was interrupted (its server died) is
 // freed too: every lease resets its account before handing it out.
 func (s *Service) Expire(ctx context.Context) (int, error) {
+	start := time.Now() // the spans' start: the wall clock, as every span's
 	now := s.dbNow()
 	var ended []expired
 	var abandoned func() map[string]run.Record
 	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
 		ended, err = pgdb.QueryAll(ctx, tx, func(row pgx.Row, x *expired) error {
-			return row.Scan(&x.id, &x.accountID, &x.holder, &x.expiresAt, &x.environment, &x.role, &x.acquiredAt, &x.state)
+			return row.Scan(&x.id, &x.accountID, &x.holder, &x.expiresAt, &x.environment, &x.role, &x.acquiredAt, &x.state, &x.traceparent, &x.tracestate)
 		}, expireSQL, now)
 		if err != nil || len(ended) == 0 {
 			return err
@@ -323,14 +334,17 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 		recorded = abandoned()
 	}
 	if s.captured(run.Abandoned) {
-		leaseIDs := make([]string, len(ended))
+		runs := make([]run.CaptureArgs, len(ended))
 		for i, x := range ended {
-			leaseIDs[i] = x.id
+			runs[i] = run.CaptureArgs{LeaseID: x.id, Traceparent: x.traceparent, Tracestate: x.tracestate}
 		}
-		s.captures.Enqueue(ctx, leaseIDs...)
+		s.captures.Enqueue(ctx, runs...)
 	}
 	for _, x := range ended {
 		s.logger.InfoContext(ctx, "lease expired", "lease", x.id)
+		// Each expiry is a span of its lease's trace: the trace of a crashed
+		// runner ends with it.
+		s.record(ctx, x.lease(), "lease.expire", start, attrOutcome.String(string(run.Abandoned)))
 		if rec, ok := recorded[x.id]; ok && rec.OutcomeAt != nil {
 			s.runs.Observe(run.Observed{Environment: x.environment, Role: x.role, Flow: rec.Flow, Outcome: rec.Outcome,
 				Duration: rec.OutcomeAt.Sub(x.acquiredAt)})

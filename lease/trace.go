@@ -22,6 +22,7 @@ const (
 	attrRequest     = attribute.Key("understudy.request_id")
 	attrReplayed    = attribute.Key("understudy.lease.replayed")
 	attrReset       = attribute.Key("understudy.lease.reset")
+	attrOutcome     = attribute.Key("understudy.run.outcome")
 )
 
 // leaseAttributes name l in a span.

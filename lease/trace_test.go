@@ -196,3 +196,34 @@ func TestLeasesHaveTraceContextsWithoutATracer(t *testing.T) {
 		t.Errorf("a lease without a configured tracer has traceparent %q, want a valid one", g.Lease.Traceparent)
 	}
 }
+
+// An expiry is a span of the expired lease's trace, saying the run was
+// abandoned.
+func TestAnExpiryIsASpanOfTheLeasesTrace(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	clock := func() time.Time { return now }
+	f := domaintest.NewAt(t, dbtest.Tx(t), 1, clock)
+	rec := tracetest.NewSpanRecorder()
+	leases, err := lease.New(lease.Config{DB: f.DB, Accounts: f.Accounts, Snapshots: f.Snapshots, Apps: f.Apps, AppTimeout: 2 * time.Second,
+		Now: func() time.Time { return now }, Tracing: tracing.Of(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := leases.Acquire(f.Ctx, lease.Request{Environment: "production", Role: "buyer", Holder: "crashed", TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(2 * time.Minute)
+	if n, err := leases.Expire(f.Ctx); n != 1 || err != nil {
+		t.Fatalf("expired %d leases (%v)", n, err)
+	}
+	expiries := spansNamed(rec, "lease.expire")
+	if len(expiries) != 1 {
+		t.Fatalf("%d lease.expire spans, want 1", len(expiries))
+	}
+	childOf(t, expiries[0], spansNamed(rec, "lease.acquire")[0].SpanContext())
+	if e := expiries[0]; attr(e, "understudy.lease.id") != g.Lease.ID || attr(e, "understudy.run.outcome") != "abandoned" {
+		t.Errorf("lease.expire names lease %q, outcome %q", attr(e, "understudy.lease.id"), attr(e, "understudy.run.outcome"))
+	}
+}

@@ -16,11 +16,14 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/snapshot"
+	"github.com/understudy-dev/understudy/tracing"
 )
 
 // CaptureStatus is where a run's capture is: pending (its account is
@@ -103,12 +106,18 @@ type CaptureConfig struct {
 	// Now is the clock of the statements (coalesce($n, now())). Defaults
 	// to the database's.
 	Now func() time.Time
+	// Tracing makes the captures' spans, each in its lease's trace.
+	// Defaults to tracing.Local(), which exports nothing.
+	Tracing *tracing.Provider
 }
 
 // WithDefaults returns c with its unset optional fields filled.
 func (c CaptureConfig) WithDefaults() CaptureConfig {
 	c.Logger = cmp.Or(c.Logger, slog.New(slog.DiscardHandler))
 	c.Deadline = cmp.Or(c.Deadline, 5*time.Minute)
+	if c.Tracing == nil {
+		c.Tracing = tracing.Local()
+	}
 	return c
 }
 
@@ -136,6 +145,7 @@ type Captures struct {
 	logger    *slog.Logger
 	deadline  time.Duration
 	now       func() time.Time
+	tracer    trace.Tracer
 }
 
 // NewCaptures returns Captures, or an error naming the bad field of cfg.
@@ -144,7 +154,8 @@ func NewCaptures(cfg CaptureConfig) (*Captures, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Captures{db: cfg.DB, snapshots: cfg.Snapshots, jobs: cfg.Jobs, logger: cfg.Logger, deadline: cfg.Deadline, now: cfg.Now}, nil
+	return &Captures{db: cfg.DB, snapshots: cfg.Snapshots, jobs: cfg.Jobs, logger: cfg.Logger, deadline: cfg.Deadline, now: cfg.Now,
+		tracer: cfg.Tracing.Tracer()}, nil
 }
 
 // dbNow is the statements' now: the injected clock's, or nil (the database's).
@@ -158,22 +169,25 @@ func (c *Captures) dbNow() *time.Time {
 // Deadline is how long an account is held for its capture at most.
 func (c *Captures) Deadline() time.Duration { return c.deadline }
 
-// Enqueue enqueues the capture job of each lease whose capture its end
-// queued (QueueCapture), once that end has committed. A lease's job is
-// enqueued once while it waits or runs. A failure is logged, not
-// returned: the lease has ended all the same, and the sweep frees the
-// account once Deadline has passed.
-func (c *Captures) Enqueue(ctx context.Context, leaseIDs ...string) {
-	if len(leaseIDs) == 0 {
+// Enqueue enqueues the capture job of each run whose capture its
+// lease's end queued (QueueCapture), once that end has committed: each
+// names its lease, and the lease's trace context, whose trace the
+// capture's span joins. A lease's job is enqueued once while it waits or
+// runs. A failure is logged, not returned: the lease has ended all the
+// same, and the sweep frees the account once Deadline has passed.
+func (c *Captures) Enqueue(ctx context.Context, runs ...CaptureArgs) {
+	if len(runs) == 0 {
 		return
 	}
-	params := make([]river.InsertManyParams, len(leaseIDs))
-	for i, id := range leaseIDs {
-		params[i] = river.InsertManyParams{Args: CaptureArgs{LeaseID: id, RequestID: access.RequestID(ctx)}}
+	params := make([]river.InsertManyParams, len(runs))
+	ids := make([]string, len(runs))
+	for i, r := range runs {
+		r.RequestID = cmp.Or(r.RequestID, access.RequestID(ctx))
+		params[i], ids[i] = river.InsertManyParams{Args: r}, r.LeaseID
 	}
 	if _, err := c.jobs.InsertMany(context.WithoutCancel(ctx), params); err != nil {
 		c.logger.ErrorContext(ctx, "enqueueing the capture of failed runs' states: their accounts are held until the sweep frees them",
-			"leases", leaseIDs, "error", err)
+			"leases", ids, "error", err)
 	}
 }
 
@@ -187,6 +201,16 @@ func (c *Captures) Enqueue(ctx context.Context, leaseIDs ...string) {
 // is not pending (done, or failed by the sweep) is left alone. Errors:
 // the database's, for the job to retry.
 func (c *Captures) Capture(ctx context.Context, leaseID string) error {
+	return c.capture(ctx, CaptureArgs{LeaseID: leaseID})
+}
+
+// capture is Capture in a span (run.capture) of the lease's trace, when
+// args carries its context.
+func (c *Captures) capture(ctx context.Context, args CaptureArgs) (err error) {
+	ctx = tracing.Remote(ctx, args.Traceparent, args.Tracestate)
+	ctx, span := c.tracer.Start(ctx, "run.capture", trace.WithAttributes(attribute.String("understudy.lease.id", args.LeaseID)))
+	defer func() { tracing.Fail(span, err); span.End() }()
+	leaseID := args.LeaseID
 	p, found, err := c.pending(ctx, leaseID)
 	if err != nil || !found {
 		return err
@@ -215,6 +239,7 @@ func (c *Captures) Capture(ctx context.Context, leaseID string) error {
 	if reason != "" {
 		status = CaptureFailed
 	}
+	span.SetAttributes(attribute.String("understudy.capture.status", string(status)))
 	done, err := c.finish(ctx, p, status, reason, apps, contents)
 	if err != nil {
 		return err
@@ -354,16 +379,20 @@ func hexOrNil(h string) []byte {
 
 // CaptureArgs is the job that captures the state of a lease's run.
 type CaptureArgs struct {
-	LeaseID string `json:"lease_id"`
+	LeaseID string `json:"lease_id" river:"unique"`
 	// RequestID is the request that ended the lease, which the capture's
 	// audit event carries.
 	RequestID string `json:"request_id,omitempty"`
+	// Traceparent and Tracestate are the lease's trace context: the
+	// capture's span joins its trace.
+	Traceparent string `json:"traceparent,omitempty"`
+	Tracestate  string `json:"tracestate,omitempty"`
 }
 
 // Kind names the job.
 func (CaptureArgs) Kind() string { return "capture_run_state" }
 
-// InsertOpts makes a lease's capture unique while it waits or runs, and
+// InsertOpts makes a lease's capture unique (by its lease alone), and
 // tries it three times.
 func (CaptureArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true}}
@@ -381,7 +410,7 @@ func (w *captureWorker) Work(ctx context.Context, job *river.Job[CaptureArgs]) e
 	if job.Args.RequestID != "" {
 		ctx = access.WithRequestID(ctx, job.Args.RequestID)
 	}
-	return w.captures.Capture(ctx, job.Args.LeaseID)
+	return w.captures.capture(ctx, job.Args)
 }
 
 // Timeout bounds one attempt: the apps are read in parallel, each within

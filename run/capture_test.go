@@ -10,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/understudy-dev/understudy"
 	"github.com/understudy-dev/understudy/access"
@@ -18,6 +20,7 @@ import (
 	"github.com/understudy-dev/understudy/internal/domaintest"
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/run"
+	"github.com/understudy-dev/understudy/tracing"
 )
 
 // captureSite is a stack of one buyer account whose leases hold their
@@ -353,7 +356,9 @@ func TestTheNextLeaseWaitsForTheCapture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := run.NewCaptures(run.CaptureConfig{DB: pool, Snapshots: st.Snapshots, Jobs: insertOnly})
+	rec := tracetest.NewSpanRecorder()
+	traced := tracing.Of(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
+	c, err := run.NewCaptures(run.CaptureConfig{DB: pool, Snapshots: st.Snapshots, Jobs: insertOnly, Tracing: traced})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,7 +369,7 @@ func TestTheNextLeaseWaitsForTheCapture(t *testing.T) {
 		t.Fatal(err)
 	}
 	leases, err := lease.New(lease.Config{DB: pool, Accounts: st.Accounts, Snapshots: st.Snapshots, Apps: st.Apps, AppTimeout: 2 * time.Second,
-		Runs: st.Runs, Captures: c})
+		Runs: st.Runs, Captures: c, Tracing: traced})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,5 +408,22 @@ func TestTheNextLeaseWaitsForTheCapture(t *testing.T) {
 	}
 	if got, _ := st.App.State(ref); string(got) != initialState {
 		t.Fatalf("the next lease's account is in state %s, want the baseline", got)
+	}
+	// The capture is a span of the failed lease's trace; it ends just
+	// after the capture's commit, which the next lease may see first.
+	spanned := false
+	for wait := time.Now().Add(10 * time.Second); !spanned && time.Now().Before(wait); time.Sleep(10 * time.Millisecond) {
+		for _, sp := range rec.Ended() {
+			if sp.Name() != "run.capture" {
+				continue
+			}
+			spanned = true
+			if sp.SpanContext().TraceID().String() != tracing.TraceID(g.Lease.Traceparent) {
+				t.Errorf("run.capture is in trace %s, want the lease's %s", sp.SpanContext().TraceID(), tracing.TraceID(g.Lease.Traceparent))
+			}
+		}
+	}
+	if !spanned {
+		t.Error("no run.capture span")
 	}
 }

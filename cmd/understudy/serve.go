@@ -334,7 +334,8 @@ func (m *Main) services(keyring *secret.Keyring) (services, error) {
 	if err != nil {
 		return svc, fmt.Errorf("preparing the job queue: %w", err)
 	}
-	if svc.captures, err = runpkg.NewCaptures(runpkg.CaptureConfig{DB: m.pool, Snapshots: svc.snapshots, Jobs: captureJobs, Logger: m.Logger}); err != nil {
+	if svc.captures, err = runpkg.NewCaptures(runpkg.CaptureConfig{DB: m.pool, Snapshots: svc.snapshots, Jobs: captureJobs, Logger: m.Logger,
+		Tracing: m.tracing}); err != nil {
 		return svc, err
 	}
 	svc.leases, err = lease.New(lease.Config{DB: m.pool, Accounts: svc.accounts, Snapshots: svc.snapshots, Apps: svc.apps, Logger: m.Logger, AppTimeout: m.Config.AppTimeout,

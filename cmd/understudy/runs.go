@@ -172,7 +172,7 @@ func runDetails(w io.Writer, r openapi.Run) {
 		{"Outcome at", outcomeAt},
 		{"Duration", durationOf(r.DurationSeconds)},
 		{"Test", orDash(r.Test)},
-		{"State captured", captureStatusOf(r.CaptureStatus)},
+		{"Capture", captureStatusOf(r.CaptureStatus)},
 	} {
 		row(w, kv[0], kv[1])
 	}

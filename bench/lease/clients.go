@@ -75,9 +75,14 @@ type leaseCycle struct {
 	// releaseOf is the POST /v1/leases/{id}/release body of the n-th cycle
 	// (from 0).
 	releaseOf func(n int) []byte
-	cycles    int
-	app       string // the app whose ref use gets
-	use       func(ctx context.Context, ref int64) error
+	// failing reports whether the n-th cycle's release records a failure:
+	// its step is then release-failed (the release that holds the
+	// account and queues the capture of its state), else release. Nil:
+	// none does.
+	failing func(n int) bool
+	cycles  int
+	app     string // the app whose ref use gets
+	use     func(ctx context.Context, ref int64) error
 }
 
 // newLeaseCycle returns worker i's cycle on the role of env.
@@ -109,8 +114,9 @@ func newOutcomeCycle(e endpoint, env string, i int) *leaseCycle {
 		"outcome": "failed", "message": "expected 3 items in the cart, got 2", "test": "cart › adds three items",
 		"links": []map[string]string{{"name": "trace", "url": "https://ci.example.test/acme/shop/actions/runs/9876543210/trace.zip"}},
 	})
+	c.failing = func(n int) bool { return n%failEvery == failEvery-1 }
 	c.releaseOf = func(n int) []byte {
-		if n%failEvery == failEvery-1 {
+		if c.failing(n) {
 			return failed
 		}
 		return passed
@@ -137,7 +143,11 @@ func (c *leaseCycle) Do(ctx context.Context, steps *phase.Steps) error {
 			return c.use(ctx, ref)
 		})
 	}
-	err := steps.Time("release", func() error {
+	step := "release"
+	if c.failing != nil && c.failing(c.cycles) {
+		step = "release-failed"
+	}
+	err := steps.Time(step, func() error {
 		return c.post(ctx, "/v1/leases/"+g.Lease.ID+"/release", c.releaseOf(c.cycles), http.StatusOK, nil)
 	})
 	c.cycles++

@@ -175,7 +175,9 @@ func (r *stackRun) measure(ctx context.Context, chirpURL string) (Report, error)
 func (r *stackRun) fixture(ctx context.Context, chirpURL string) ([]string, []baseline, error) {
 	admin := stack.NewAPI(r.server.BaseURL, r.tokens.Admin.Secret)
 	n := r.cfg.Workers
-	if err := createEnvironment(ctx, admin, fakeEnvironment, n, map[string]any{"name": fakeApp, "provider": "fake"}); err != nil {
+	// Twice the workers: an account whose run failed is held while its
+	// state is captured, and its worker takes another meanwhile.
+	if err := createEnvironment(ctx, admin, fakeEnvironment, 2*n, map[string]any{"name": fakeApp, "provider": "fake"}); err != nil {
 		return nil, nil, err
 	}
 	if err := createEnvironment(ctx, admin, chirpEnvironment, n, chirpAttach(chirpURL)); err != nil {

@@ -84,7 +84,12 @@ func TestDemoResetsChirp(t *testing.T) {
 		// chirp handed back when it provisioned the admin.
 		"production/buyer signed in with the password, the mailed code (in the lease's inbox ",
 		"production/admin signed in with the password, the mailed code (in the lease's inbox ",
-		"then the authenticator code (6 digits, valid "} {
+		"then the authenticator code (6 digits, valid ",
+		// The checkout flow passes on v1, fails on v2, and Understudy keeps
+		// the buyer's chirp state at the failure.
+		"v1 deployed; checkout ran on lease ", ": passed\n", ": failed\n    expected 1 item of sku-42 in the cart, got 2 (trace ",
+		"Understudy kept the buyer's chirp state at the failure (captured), compared with its baseline:\n",
+		"understudy runs capture ", "The failed run in the console: http://"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the demo output lacks %q:\n%s", want, text)
 		}

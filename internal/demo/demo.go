@@ -141,7 +141,11 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	fmt.Fprintf(cfg.Out, "Understudy demo\n  chirp       http://%s\n  understudy  http://%s\n\n", chirpAddr, srv.Addr)
-	if err := d.tell(ctx, run, chirpApp, chirpAddr, chirpURL, iso); err != nil {
+	consoleAt := ""
+	if srv.Console {
+		consoleAt = "http://" + srv.Addr
+	}
+	if err := d.tell(ctx, run, chirpApp, chirpAddr, chirpURL, iso, consoleAt); err != nil {
 		return err
 	}
 	if cfg.Exit {
@@ -165,8 +169,9 @@ func Run(ctx context.Context, cfg Config) error {
 	return nil
 }
 
-// tell runs the demo's steps in order, from the set-up to the sync.
-func (d *session) tell(ctx context.Context, run *cleanup, chirpApp *chirp.App, chirpAddr, chirpURL string, iso *client.Client) error {
+// tell runs the demo's steps in order, from the set-up to the runs of a
+// flow; consoleAt is the console's address ("" without a console).
+func (d *session) tell(ctx context.Context, run *cleanup, chirpApp *chirp.App, chirpAddr, chirpURL string, iso *client.Client, consoleAt string) error {
 	if err := d.setUp(ctx, chirpAddr, chirpURL); err != nil {
 		return err
 	}
@@ -182,7 +187,10 @@ func (d *session) tell(ctx context.Context, run *cleanup, chirpApp *chirp.App, c
 	if err := d.syncToPostHog(ctx, run); err != nil {
 		return err
 	}
-	return d.signInThroughWalls(ctx, chirpAddr)
+	if err := d.signInThroughWalls(ctx, chirpAddr); err != nil {
+		return err
+	}
+	return d.runFlows(ctx, chirpApp, consoleAt)
 }
 
 // databases gives the demo two fresh databases on the server of

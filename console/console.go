@@ -20,6 +20,7 @@ import (
 	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/lease"
+	"github.com/understudy-dev/understudy/run"
 	"github.com/understudy-dev/understudy/snapshot"
 	"github.com/understudy-dev/understudy/tagging"
 )
@@ -37,6 +38,17 @@ type Config struct {
 	Snapshots *snapshot.Service
 	// Leases lists and releases leases. Required.
 	Leases *lease.Service
+	// Runs lists the runs and charts their outcomes. Required.
+	Runs *run.Service
+	// Artifacts lists a run's artifacts and hands out their bytes. Required.
+	Artifacts *run.Artifacts
+	// Deployments lists the deployments the runs pages mark. Required.
+	Deployments *run.Deployments
+	// TraceURL links a run to its trace in the tracing backend: an http or
+	// https URL in which {trace_id} stands for the trace's id, such as
+	// https://jaeger.example.com/trace/{trace_id} (CheckTraceURL).
+	// Defaults to empty: a run's page shows its trace id as text.
+	TraceURL string
 	// Exclusions describes the exclusion lists. Required.
 	Exclusions *tagging.Exclusions
 	// Destinations lists and syncs analytics destinations. Required.
@@ -84,6 +96,7 @@ func (c Config) Validate() error {
 		name    string
 		missing bool
 	}{{"Accounts", c.Accounts == nil}, {"Apps", c.Apps == nil}, {"Snapshots", c.Snapshots == nil}, {"Leases", c.Leases == nil},
+		{"Runs", c.Runs == nil}, {"Artifacts", c.Artifacts == nil}, {"Deployments", c.Deployments == nil},
 		{"Exclusions", c.Exclusions == nil}, {"Destinations", c.Destinations == nil}, {"Isolation", c.Isolation == nil},
 		{"Inbox", c.Inbox == nil}, {"Tokens", c.Tokens == nil}, {"Audit", c.Audit == nil}, {"DB", c.DB == nil}} {
 		if f.missing {
@@ -92,6 +105,9 @@ func (c Config) Validate() error {
 	}
 	if c.SessionIdle < time.Minute {
 		return errors.New("console: Config.SessionIdle must be at least a minute")
+	}
+	if err := CheckTraceURL(c.TraceURL); err != nil {
+		return errors.New("console: Config.TraceURL " + err.Error())
 	}
 	return nil
 }
@@ -161,6 +177,9 @@ func (c *Console) guarded() []route {
 		{"GET /ui/leases", c.leasesPage, true},
 		{"GET /ui/leases/table", c.leasesTable, false},
 		{"GET /ui/leases/{id}", c.leasePage, true},
+		{"GET /ui/runs", c.runsPage, true},
+		{"GET /ui/runs/{lease_id}", c.runPage, true},
+		{artifactRoute, c.artifactDownload, false},
 		{"GET /ui/sync", c.syncPage, true},
 		{"GET /ui/isolation", c.isolationPage, true},
 		{"GET /ui/audit", c.auditPage, true},
@@ -186,8 +205,8 @@ func Pages() []string {
 }
 
 // ServeHTTP serves the console's paths, with its security headers, a
-// request id and the request's time bound; a handler's panic is answered
-// as an internal error.
+// request id and the request's time bound (longer for an artifact's
+// download); a handler's panic is answered as an internal error.
 func (c *Console) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	w := &answering{ResponseWriter: rw}
 	h := w.Header()
@@ -198,11 +217,21 @@ func (c *Console) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "DENY")
 	id := uuid.NewString()
 	h.Set("X-Request-ID", id)
-	ctx, cancel := context.WithTimeout(access.WithRequestID(r.Context(), id), c.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(access.WithRequestID(r.Context(), id), c.timeoutOf(r))
 	defer cancel()
 	r = r.WithContext(ctx)
 	defer c.recoverPanic(w, r)
 	c.mux.ServeHTTP(w, r)
+}
+
+// timeoutOf is the time bound of r: Config.RequestTimeout, and
+// artifactTransfer more for an artifact's download, as the REST API
+// gives its own.
+func (c *Console) timeoutOf(r *http.Request) time.Duration {
+	if _, pattern := c.mux.Handler(r); pattern == artifactRoute {
+		return c.cfg.RequestTimeout + artifactTransfer
+	}
+	return c.cfg.RequestTimeout
 }
 
 // Wrap returns a handler that serves the console under Prefix (and

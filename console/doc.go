@@ -16,9 +16,16 @@
 // and its inbox: the newest 20 messages), a message (an admin's alone:
 // its headers, sender checks, codes, links, text, and its HTML body in a
 // sandboxed frame, with its .eml to download),
-// the leases (refreshed every 5 s, keeping focus, pausable), the sync runs
-// and exclusion lists, the isolation violations and audits, and the audit
-// trail (details as fields, targets linked, paged both ways).
+// the leases (refreshed every 5 s, keeping focus, pausable), a lease (its
+// holder, token, times, and a link to its run), the runs (for each flow of
+// the last hour, day or week a chart of its runs' outcomes over time,
+// drawn on the server as inline SVG with the deployments marked, then the
+// newest runs, keyset-paged, filtered by environment, flow and outcome), a
+// run (its outcome, failure, what it named, the deployment it ran against,
+// its lease, account and trace, its artifacts to download, the mail its
+// account received during it, and the audit events of its requests), the
+// sync runs and exclusion lists, the isolation violations and audits, and
+// the audit trail (details as fields, targets linked, paged both ways).
 //
 // # Layout
 //
@@ -28,8 +35,11 @@
 // cookie and its anti-forgery checks. The console holds SQL only for its
 // own table, console_sessions (session.go). Every other read goes through
 // the owner of the table: a lease's page calls lease.Service (package
-// lease, which holds the leases' SQL), an action calls the same service
-// method as the REST handler does. The lists of many accounts (lists.go)
+// lease, which holds the leases' SQL), the runs pages call run.Service
+// (List and Get as GET /v1/runs does, and Chart, which groups a window's
+// runs by flow in one bounded statement), run.Deployments and
+// run.Artifacts, and an action calls the same service method as the REST
+// handler does. The lists of many accounts (lists.go)
 // are put together from the owners' read models: a keyset page of accounts
 // (accounts.Pages), then the open leases of that page's accounts
 // (lease.Service.OpenOn) and their last resets
@@ -77,6 +87,20 @@
 // (sender, time, the subject with its codes redacted), and only an admin
 // sees their codes and links and opens one; its .eml download goes through
 // inbox.Service.Raw, which audits it (message.read_raw).
+//
+// # Runs and their evidence
+//
+// The runs pages read what GET /v1/runs and its artifacts read, so every
+// session sees them (scope reader, as the REST API asks). The charts are
+// bounded: at most run.MaxChartFlows flows (those that ran last), at most
+// run.MaxChartMarks runs each, counted from at most run.MaxChartScan runs
+// of the window, and the page says when a bound left something out. Every
+// text in the SVG goes through html/template, and a link a runner sent (a
+// CI job, evidence) is a link only when it is http or https. An artifact
+// is downloaded through run.Artifacts with the REST download's headers
+// (run.SetDownloadHeaders: an attachment, nosniff, a sandbox), so no
+// uploaded file runs in the console's origin. A run's trace links to the
+// tracing backend through Config.TraceURL, or shows its id as text.
 //
 // # Errors
 //

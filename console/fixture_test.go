@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 
 	"github.com/understudy-dev/understudy/access"
@@ -15,6 +16,7 @@ import (
 	"github.com/understudy-dev/understudy/isolation"
 	"github.com/understudy-dev/understudy/lease"
 	"github.com/understudy-dev/understudy/providers"
+	"github.com/understudy-dev/understudy/run"
 	"github.com/understudy-dev/understudy/secret"
 	"github.com/understudy-dev/understudy/snapshot"
 	"github.com/understudy-dev/understudy/tagging"
@@ -131,12 +133,41 @@ func newConsoleOn(tb testing.TB, db pgdb.DB, acc *accounts.Service, ap *apps.Ser
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c, err := New(Config{Accounts: acc, Apps: ap, Snapshots: snaps, Leases: leases, Exclusions: tagging.NewExclusions(db, nil),
-		Destinations: dests, Isolation: iso, Inbox: mail, Tokens: access.NewTokens(db), Audit: access.NewAudit(db), DB: db})
+	runs, arts, deps := runServices(tb, db)
+	c, err := New(Config{Accounts: acc, Apps: ap, Snapshots: snaps, Leases: leases, Runs: runs, Artifacts: arts, Deployments: deps,
+		Exclusions: tagging.NewExclusions(db, nil), Destinations: dests, Isolation: iso, Inbox: mail, Tokens: access.NewTokens(db),
+		Audit: access.NewAudit(db), DB: db, TraceURL: testTraceURL})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return c
+}
+
+// testTraceURL is the consoles' link to a trace in the tests.
+const testTraceURL = "https://traces.example.test/trace/{trace_id}?from=console"
+
+// runServices are the runs, the artifacts (in a folder of the test's own)
+// and the deployments on db.
+func runServices(tb testing.TB, db pgdb.DB) (*run.Service, *run.Artifacts, *run.Deployments) {
+	tb.Helper()
+	runs, err := run.New(run.Config{DB: db})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	bucket, err := run.OpenBucket(context.Background(), (&url.URL{Scheme: "file", Path: tb.TempDir(), RawQuery: "no_tmp_dir=1"}).String())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = bucket.Close() })
+	arts, err := run.NewArtifacts(run.ArtifactConfig{DB: db, Bucket: bucket})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	deps, err := run.NewDeployments(run.DeploymentsConfig{DB: db})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return runs, arts, deps
 }
 
 // get serves path to the fixture's admin session and returns the recorder.

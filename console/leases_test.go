@@ -72,21 +72,7 @@ func TestConsoleLeaseHistoryPagesAndFilters(t *testing.T) {
 		WHERE status = 'active' AND role_id IN (SELECT id FROM roles WHERE name IN ('r002','r003','r004','r005','r006','r007','r008','r009','r010'))`); err != nil {
 		t.Fatal(err)
 	}
-	seen, path, pages := map[string]bool{}, "/ui/leases", 0
-	for path != "" {
-		_, page, _ := strings.Cut(f.get(t, path).Body.String(), `id="history"`)
-		for _, r := range historyRowRE.FindAllStringSubmatch(page, -1) {
-			if seen[r[1]] {
-				t.Fatalf("lease %s shown twice", r[1])
-			}
-			seen[r[1]] = true
-		}
-		pages++
-		path = ""
-		if m := olderRE.FindStringSubmatch(page); m != nil {
-			path = html.UnescapeString(m[1])
-		}
-	}
+	seen, pages := f.walkPages(t, "/ui/leases", "history", historyRowRE)
 	if len(seen) != 100 || pages != 2 {
 		t.Fatalf("paging met %d leases in %d pages, want 100 in 2", len(seen), pages)
 	}
@@ -97,6 +83,31 @@ func TestConsoleLeaseHistoryPagesAndFilters(t *testing.T) {
 	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "after") {
 		t.Errorf("a bogus cursor: %d, want 422 naming after", rec.Code)
 	}
+}
+
+// walkPages follows the "Older →" links of the section anchor of the
+// pages from start, and returns the ids that row (whose first group is an
+// id) finds in them, and how many pages there were. An id met twice fails
+// the test.
+func (f fixture) walkPages(t *testing.T, start, anchor string, row *regexp.Regexp) (map[string]bool, int) {
+	t.Helper()
+	older := regexp.MustCompile(`<a href="([^"]+)#` + anchor + `">Older →</a>`)
+	seen, path, pages := map[string]bool{}, start, 0
+	for path != "" {
+		page := section(f.get(t, path).Body.String(), anchor)
+		for _, r := range row.FindAllStringSubmatch(page, -1) {
+			if seen[r[1]] {
+				t.Fatalf("%s shown twice", r[1])
+			}
+			seen[r[1]] = true
+		}
+		pages++
+		path = ""
+		if m := older.FindStringSubmatch(page); m != nil {
+			path = html.UnescapeString(m[1])
+		}
+	}
+	return seen, pages
 }
 
 // A lease's page shows its holder and token, its account (linked), its

@@ -125,6 +125,9 @@ type accountView struct {
 	Bodies   bool
 }
 
+// Mail is the account's inbox, as the template "inbox" lists it.
+func (v accountView) Mail() mailList { return mailList{v.Account.ID, v.Messages, v.Bodies} }
+
 // appRef is the account's ref in one app.
 type appRef struct{ App, Ref string }
 

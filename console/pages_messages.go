@@ -146,6 +146,15 @@ func (c *Console) messageOf(ctx context.Context, id, mid string, bodies bool) (a
 	return a, m, nil
 }
 
+// mailList is a list of an account's messages as a page shows it: with
+// their codes and links, and linked to their pages, when Bodies is set
+// (an admin's session).
+type mailList struct {
+	AccountID string
+	Messages  []inbox.Message
+	Bodies    bool
+}
+
 // inboxOf lists the newest messages of account id, with their codes and
 // links when bodies is set (an admin's session).
 func (c *Console) inboxOf(ctx context.Context, id string, bodies bool) ([]inbox.Message, error) {

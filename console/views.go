@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/understudy-dev/understudy/accounts"
+	"github.com/understudy-dev/understudy/run"
 )
 
 //go:embed templates/*.html
@@ -85,6 +86,41 @@ var funcs = template.FuncMap{
 	"add":     func(a, b int) int { return a + b },
 	"diffval": diffValue,
 	"auth":    authBadge,
+	"outcome": func(o run.Outcome) template.HTML { return statusBadge(outcomeName(o)) },
+	"flow":    flowName,
+	"web":     webURL,
+	"seg":     url.PathEscape,
+	"dur":     seconds,
+	"bytes":   byteSize,
+}
+
+// seconds renders a run's duration in seconds (nil: none yet) as the
+// console shows times taken: 850 ms, 42.1 s, 3m 05s, 2h 10m.
+func seconds(s *float64) string {
+	if s == nil {
+		return "–"
+	}
+	d := time.Duration(*s * float64(time.Second))
+	switch {
+	case d < time.Second:
+		return strconv.FormatInt(d.Milliseconds(), 10) + " ms"
+	case d < time.Minute:
+		return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm %02ds", int(d/time.Minute), int(d%time.Minute/time.Second))
+	}
+	return fmt.Sprintf("%dh %02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
+}
+
+// byteSize renders a size in bytes, KiB or MiB.
+func byteSize(n int64) string {
+	switch {
+	case n < 1<<10:
+		return strconv.FormatInt(n, 10) + " B"
+	case n < 1<<20:
+		return strconv.FormatFloat(float64(n)/(1<<10), 'f', 1, 64) + " KiB"
+	}
+	return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB"
 }
 
 // authGlyph gives each sender check result a shape and a colour class:
@@ -159,7 +195,8 @@ func statusBadge(st any) template.HTML {
 	glyph := statusGlyph[accounts.Status(s)]
 	if glyph == "" {
 		glyph = map[string]string{"ok": "✓", "healthy": "✓", "active": "◆", "acquiring": "↻", "open": "!",
-			"closed": "✓", "failed": "✕", "unhealthy": "✕", "partial": "!", "running": "↻"}[s]
+			"closed": "✓", "failed": "✕", "unhealthy": "✕", "partial": "!", "running": "↻",
+			"passed": "✓", "errored": "!", "abandoned": "–", "none": "○"}[s]
 	}
 	return template.HTML(fmt.Sprintf(`<span class="badge badge-%s"><span aria-hidden="true">%s</span> %s</span>`,
 		template.HTMLEscapeString(s), glyph, template.HTMLEscapeString(s)))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -88,14 +87,7 @@ func (s *Server) GetArtifact(c echo.Context, id LeaseID, name ArtifactName) erro
 		return err
 	}
 	defer r.Close()
-	h := c.Response().Header()
-	h.Set(echo.HeaderContentType, run.ServedContentType(art.ContentType))
-	h.Set(echo.HeaderContentDisposition, run.AttachmentDisposition(art.Name))
-	h.Set(echo.HeaderXContentTypeOptions, "nosniff")
-	h.Set(echo.HeaderContentSecurityPolicy, "sandbox")
-	h.Set(echo.HeaderContentLength, strconv.FormatInt(art.Size, 10))
-	h.Set("ETag", `"`+art.SHA256+`"`)
-	h.Set("Cache-Control", "no-store")
+	run.SetDownloadHeaders(c.Response().Header(), art)
 	c.Response().WriteHeader(http.StatusOK)
 	if _, err := io.Copy(c.Response(), r); err != nil {
 		// The status is sent: the client sees a short body, and the log

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/understudy-dev/understudy/console"
 	"github.com/understudy-dev/understudy/internal/devcluster"
 	"github.com/understudy-dev/understudy/internal/errtrack"
 	runpkg "github.com/understudy-dev/understudy/run"
@@ -86,6 +87,12 @@ type Config struct {
 	// ConsoleSessionIdle is how long a console session lasts without a
 	// request. Defaults to 12h.
 	ConsoleSessionIdle time.Duration `yaml:"console_session_idle"`
+	// TraceURL links a run's page in the console to its trace in the
+	// tracing backend (UNDERSTUDY_TRACE_URL): an http or https URL in which
+	// {trace_id} stands for the trace's id, such as
+	// https://jaeger.example.com/trace/{trace_id}. Defaults to empty: the
+	// page shows the trace's id as text.
+	TraceURL string `yaml:"trace_url"`
 	// TrustedProxies are the addresses (CIDRs, or single IPs) of the
 	// proxies in front of the server, such as a TLS-terminating load
 	// balancer: only a request from one of them may set the scheme and the
@@ -235,6 +242,9 @@ func (c Config) Validate() error {
 	if c.ConsoleSessionIdle < time.Minute {
 		errs = append(errs, fmt.Errorf("console_session_idle must be at least 1m, got %v", c.ConsoleSessionIdle))
 	}
+	if err := console.CheckTraceURL(c.TraceURL); err != nil {
+		errs = append(errs, fmt.Errorf("trace_url (UNDERSTUDY_TRACE_URL) %w", err))
+	}
 	if _, err := c.trustedProxies(); err != nil {
 		errs = append(errs, err)
 	}
@@ -322,6 +332,7 @@ func configFromEnv(getenv func(string) string) (Config, error) {
 	c.SentryDSN, c.SentryEnvironment, c.SentryRelease = getenv("SENTRY_DSN"), getenv("SENTRY_ENVIRONMENT"), getenv("SENTRY_RELEASE")
 	c.DataDir = getenv("UNDERSTUDY_DATA_DIR")
 	c.ArtifactsURL = getenv("UNDERSTUDY_ARTIFACTS_URL")
+	c.TraceURL = getenv("UNDERSTUDY_TRACE_URL")
 	var errs []error
 	if v := getenv("UNDERSTUDY_SMTP_MAX_BYTES"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -451,6 +462,7 @@ func merge(layers ...Config) Config {
 		out.DataDir = cmp.Or(out.DataDir, l.DataDir)
 		out.ArtifactsURL = cmp.Or(out.ArtifactsURL, l.ArtifactsURL)
 		out.ArtifactRetention = cmp.Or(out.ArtifactRetention, l.ArtifactRetention)
+		out.TraceURL = cmp.Or(out.TraceURL, l.TraceURL)
 		if out.OldSecretKeys == nil {
 			out.OldSecretKeys = l.OldSecretKeys
 		}

@@ -36,6 +36,7 @@ func TestConfigFromEnvAndFromFileAreTheSame(t *testing.T) {
 		"UNDERSTUDY_JOB_LOG_LEVEL":                "info",
 		"UNDERSTUDY_CONSOLE":                      "false",
 		"UNDERSTUDY_CONSOLE_SESSION_IDLE":         "2h",
+		"UNDERSTUDY_TRACE_URL":                    "https://jaeger.example.test/trace/{trace_id}",
 		"UNDERSTUDY_TRUSTED_PROXIES":              "10.0.0.0/8, 192.0.2.7,2001:db8::/32",
 		"UNDERSTUDY_PLAN_RETENTION_UNAPPLIED":     "72h",
 		"UNDERSTUDY_PLAN_RETENTION_APPLIED":       "2160h",
@@ -58,7 +59,7 @@ func TestConfigFromEnvAndFromFileAreTheSame(t *testing.T) {
 		t.Fatalf("file and env differ:\nfile %+v\nenv  %+v", fromFile, fromEnv)
 	}
 	if fromFile.DBMaxConns != 7 || fromFile.RequestTimeout != 3*time.Second || len(fromFile.EmailDomains) != 2 ||
-		fromFile.ConsoleOn() || fromFile.ConsoleSessionIdle != 2*time.Hour ||
+		fromFile.ConsoleOn() || fromFile.ConsoleSessionIdle != 2*time.Hour || fromFile.TraceURL != "https://jaeger.example.test/trace/{trace_id}" ||
 		fromFile.PlanRetentionUnapplied != 72*time.Hour || fromFile.PlanRetentionApplied != 90*24*time.Hour ||
 		fromFile.SMTPAddr != "0.0.0.0:2525" || fromFile.SMTPMaxBytes != 2<<20 || fromFile.SMTPCheckSendersOn() ||
 		fromFile.SMTPTLSKey != "/etc/understudy/mx.key" || fromFile.SMTPClientMaxConns != 40 || fromFile.SMTPClientConnsPerMinute != 6000 ||
@@ -166,6 +167,29 @@ func TestPlanRetentionIsBounded(t *testing.T) {
 	if _, err := loadConfig(Config{}, "", envOf(map[string]string{"UNDERSTUDY_PLAN_RETENTION_APPLIED": "a month"})); err == nil ||
 		!strings.Contains(err.Error(), "UNDERSTUDY_PLAN_RETENTION_APPLIED") {
 		t.Fatalf("a retention that is not a duration: %v", err)
+	}
+}
+
+// A trace URL must be http or https and hold {trace_id}; a bad one stops
+// the server at start-up, naming the setting and what is wrong.
+func TestTraceURLIsCheckedAtStartUp(t *testing.T) {
+	t.Parallel()
+	base := Config{DatabaseURL: "postgres://x", SecretKey: "k", EmailDomains: []string{"qa.example.test"}}
+	for u, want := range map[string]string{
+		"https://jaeger.example.test/trace":                     "must hold {trace_id}",
+		"javascript:alert(1)//{trace_id}":                       "must be an http or https URL",
+		"ftp://traces.example.test/{trace_id}":                  "must be an http or https URL",
+		"https://user:pw@traces.example.test/{trace_id}":        "must be an http or https URL with a host and no user name or password",
+		"/trace/{trace_id}":                                     "must be an http or https URL",
+		"https://grafana.example.test/explore?trace={trace_id}": "",
+		"": "",
+	} {
+		c := base
+		c.TraceURL = u
+		err := c.WithDefaults().Validate()
+		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), "trace_url (UNDERSTUDY_TRACE_URL) "+want)) {
+			t.Errorf("trace URL %q: Validate() = %v, want %q", u, err, want)
+		}
 	}
 }
 

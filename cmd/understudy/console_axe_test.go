@@ -92,6 +92,7 @@ func TestConsoleBrowserAccessibility(t *testing.T) {
 	st := seedConsole(t, s)
 	mustOK(t, s.cli(t, s.Admin, "snapshots", "capture", st.Free, "with-cart"))
 	ended := endedLease(t, s)
+	failed := failedRun(t, s)
 	var email string
 	for _, a := range st.Accounts {
 		if a.Id == st.Free {
@@ -105,6 +106,8 @@ func TestConsoleBrowserAccessibility(t *testing.T) {
 		"GET /ui/environments/{env}": {"": {{url: "/ui/environments/production"}}},
 		"GET /ui/accounts/{id}":      {"": {{url: "/ui/accounts/" + st.Free}, {url: "/ui/accounts/" + st.Leased}}},
 		"GET /ui/leases/{id}":        {"": {{url: "/ui/leases/" + st.Lease.Id}, {url: "/ui/leases/" + ended}}},
+		// A run still open and unnamed, and a failed one with its evidence.
+		"GET /ui/runs/{lease_id}": {"": {{url: "/ui/runs/" + st.Lease.Id}, {url: "/ui/runs/" + failed}}},
 		// An admin's message page; a runner's and a reader's refusal.
 		"GET /ui/accounts/{id}/messages/{mid}": {"": {{url: message}}},
 		"GET /ui/confirm/{action}": {"": {{url: "/ui/confirm/reset?account=" + st.Free}, {url: "/ui/confirm/reset?account=" + st.Free + "&state=with-cart"},
@@ -172,6 +175,34 @@ func axeVisit(t *testing.T, ctx context.Context, s *testServer, src, who, url, s
 	start := time.Now()
 	axeCheck(t, ctx, src, who, page)
 	t.Logf("%s, %s: checked in %v", who, page, time.Since(start).Round(time.Millisecond))
+}
+
+// failedRun leases a buyer as the runner for a named run of checkout, after
+// a deployment of production, uploads a screenshot and releases it
+// failed, with a message, a test and a link: a run with every section of
+// its page. It returns its lease's id.
+func failedRun(t *testing.T, s *testServer) string {
+	t.Helper()
+	ctx, admin, runner := context.Background(), s.client(t, s.Admin), s.client(t, s.Runner)
+	if r, err := admin.RecordDeploymentWithResponse(ctx, openapi.DeploymentRecord{Environment: "production", Version: "v1.4.2",
+		DeployedAt: new(time.Now().Add(-time.Hour)), Url: new("https://ci.example.test/deploys/7")}); err != nil || r.StatusCode() != http.StatusCreated {
+		t.Fatalf("recording a deployment: %v", err)
+	}
+	g, err := runner.AcquireLeaseWithResponse(ctx, nil, openapi.LeaseRequest{Environment: "production", Role: "buyer", Holder: "ci-job-43",
+		TtlSeconds: new(600), Run: &openapi.RunNaming{Flow: new("checkout"), RunId: new("4321"), CiUrl: new("https://ci.example.test/runs/4321"), Version: new("v1.4.2")}})
+	if err != nil || g.JSON201 == nil {
+		t.Fatalf("leasing: %v %s", err, g.Body)
+	}
+	id := g.JSON201.Lease.Id
+	if r, err := runner.PutArtifactWithBodyWithResponse(ctx, id, "screenshot.png", "image/png", strings.NewReader("not really a png")); err != nil || r.JSON201 == nil {
+		t.Fatalf("uploading: %v", err)
+	}
+	outcome := openapi.ReleaseOutcomeFailed
+	if r, err := runner.ReleaseLeaseWithResponse(ctx, id, openapi.LeaseRelease{Outcome: &outcome, Message: new("expected the total to be 42\ngot 41"),
+		Test: new("checkout > pays by card"), Links: &[]openapi.RunLink{{Name: "trace", Url: "https://ci.example.test/runs/4321/trace.zip"}}}); err != nil || r.JSON200 == nil {
+		t.Fatalf("releasing: %v", err)
+	}
+	return id
 }
 
 // endedLease leases a buyer as the runner and releases it: a lease of the

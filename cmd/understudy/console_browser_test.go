@@ -46,7 +46,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	actions(t, ctx, s, st)
 
 	phone(t, ctx)
-	for _, p := range []string{"/ui/", "/ui/accounts", "/ui/accounts/" + st.Leased} {
+	for _, p := range []string{"/ui/", "/ui/accounts", "/ui/accounts/" + st.Leased, "/ui/runs", "/ui/runs/" + st.Lease.Id} {
 		visit(t, ctx, s, p)
 		noHorizontalScroll(t, ctx, p)
 	}
@@ -64,7 +64,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	// A reader's pages have no action at all.
 	tok := s.tokenOf(t, "qa-lead", access.ScopeReader)
 	signInAs(t, ctx, s, tok)
-	for _, p := range []string{"/ui/accounts/" + st.Leased, "/ui/leases", "/ui/sync", "/ui/isolation"} {
+	for _, p := range []string{"/ui/accounts/" + st.Leased, "/ui/leases", "/ui/sync", "/ui/isolation", "/ui/runs", "/ui/runs/" + st.Lease.Id} {
 		visit(t, ctx, s, p)
 		if n := get(t, ctx, "counting actions", chromedp.Evaluate[int](`document.querySelectorAll('a.button, .actions, a[href*="/ui/confirm/"]').length`)); n != 0 {
 			t.Errorf("a reader sees %d action(s) on %s", n, p)
@@ -84,6 +84,7 @@ func everyPage(t *testing.T, ctx context.Context, s *testServer, st consoleState
 		{"overview", "/ui/"}, {"environment", "/ui/environments/production"}, {"accounts", "/ui/accounts"},
 		{"account", "/ui/accounts/" + st.Free}, {"leases", "/ui/leases"}, {"sync", "/ui/sync"},
 		{"isolation", "/ui/isolation"}, {"audit", "/ui/audit?action=account.reset"},
+		{"runs", "/ui/runs"}, {"run", "/ui/runs/" + st.Lease.Id},
 	} {
 		got := visit(t, ctx, s, p.path)
 		want := map[string][]string{
@@ -95,6 +96,8 @@ func everyPage(t *testing.T, ctx context.Context, s *testServer, st consoleState
 			"sync":        {"production/posthog", "ok", "Sync now…"},
 			"isolation":   {"production: last audit", "No open violations"},
 			"audit":       {"account.reset", "test-admin"},
+			"runs":        {"Outcomes over the last 24h", "(no flow)", "1 run(s): 1 none", "Newest runs"},
+			"run":         {"Run of (no flow)", "held by ci-job-42", "the lease is still open", "lease.acquire"},
 		}[p.name]
 		for _, w := range want {
 			if !strings.Contains(got, w) {

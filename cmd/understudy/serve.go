@@ -262,7 +262,8 @@ func (m *Main) handler(svc services) (http.Handler, error) {
 	if !m.Config.ConsoleOn() {
 		return proxies(api), nil
 	}
-	con, err := console.New(console.Config{Accounts: svc.accounts, Apps: svc.apps, Snapshots: svc.snapshots, Leases: svc.leases, Exclusions: exclusions,
+	con, err := console.New(console.Config{Accounts: svc.accounts, Apps: svc.apps, Snapshots: svc.snapshots, Leases: svc.leases,
+		Runs: svc.runs, Artifacts: svc.artifacts, Deployments: svc.deployments, TraceURL: m.Config.TraceURL, Exclusions: exclusions,
 		Destinations: svc.destinations, Isolation: svc.isolation, Inbox: svc.inbox, Tokens: tokens, Audit: audit, DB: m.pool, Logger: m.Logger,
 		SessionIdle: m.Config.ConsoleSessionIdle, RequestTimeout: m.Config.RequestTimeout, Errors: m.errors})
 	if err != nil {

@@ -42,6 +42,8 @@ type Config struct {
 	Runs *run.Service
 	// Artifacts lists a run's artifacts and hands out their bytes. Required.
 	Artifacts *run.Artifacts
+	// Captures reads the account's state at a failed run's end. Required.
+	Captures *run.Captures
 	// Deployments lists the deployments the runs pages mark. Required.
 	Deployments *run.Deployments
 	// TraceURL links a run to its trace in the tracing backend: an http or
@@ -96,7 +98,8 @@ func (c Config) Validate() error {
 		name    string
 		missing bool
 	}{{"Accounts", c.Accounts == nil}, {"Apps", c.Apps == nil}, {"Snapshots", c.Snapshots == nil}, {"Leases", c.Leases == nil},
-		{"Runs", c.Runs == nil}, {"Artifacts", c.Artifacts == nil}, {"Deployments", c.Deployments == nil},
+		{"Runs", c.Runs == nil}, {"Artifacts", c.Artifacts == nil}, {"Captures", c.Captures == nil},
+		{"Deployments", c.Deployments == nil},
 		{"Exclusions", c.Exclusions == nil}, {"Destinations", c.Destinations == nil}, {"Isolation", c.Isolation == nil},
 		{"Inbox", c.Inbox == nil}, {"Tokens", c.Tokens == nil}, {"Audit", c.Audit == nil}, {"DB", c.DB == nil}} {
 		if f.missing {
@@ -180,6 +183,7 @@ func (c *Console) guarded() []route {
 		{"GET /ui/runs", c.runsPage, true},
 		{"GET /ui/runs/{lease_id}", c.runPage, true},
 		{artifactRoute, c.artifactDownload, false},
+		{"GET /ui/runs/{lease_id}/capture/{app}", c.captureDownload, false},
 		{"GET /ui/sync", c.syncPage, true},
 		{"GET /ui/isolation", c.isolationPage, true},
 		{"GET /ui/audit", c.auditPage, true},

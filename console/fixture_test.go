@@ -7,6 +7,11 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/apps"
@@ -134,9 +139,25 @@ func newConsoleOn(tb testing.TB, db pgdb.DB, acc *accounts.Service, ap *apps.Ser
 		tb.Fatal(err)
 	}
 	runs, arts, deps := runServices(tb, db)
-	c, err := New(Config{Accounts: acc, Apps: ap, Snapshots: snaps, Leases: leases, Runs: runs, Artifacts: arts, Deployments: deps,
+	caps, err := run.NewCaptures(run.CaptureConfig{DB: db, Snapshots: snaps, Jobs: insertOnly(tb, db)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c, err := New(Config{Accounts: acc, Apps: ap, Snapshots: snaps, Leases: leases, Runs: runs, Artifacts: arts, Captures: caps, Deployments: deps,
 		Exclusions: tagging.NewExclusions(db, nil), Destinations: dests, Isolation: iso, Inbox: mail, Tokens: access.NewTokens(db),
 		Audit: access.NewAudit(db), DB: db, TraceURL: testTraceURL})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// insertOnly is a River client that only inserts jobs: on db when it is
+// a pool, else only within a transaction it is given.
+func insertOnly(tb testing.TB, db pgdb.DB) *river.Client[pgx.Tx] {
+	tb.Helper()
+	pool, _ := db.(*pgxpool.Pool)
+	c, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})
 	if err != nil {
 		tb.Fatal(err)
 	}

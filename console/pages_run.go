@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -62,6 +63,12 @@ type runView struct {
 	// EventsCut says a bound left some out.
 	Events    []auditEvent
 	EventsCut bool
+	// Capture is the account's state at the run's end, when the run
+	// failed, errored or was abandoned (nil otherwise); Sealed says it is
+	// kept but the session may not read it (it is the account's data: an
+	// admin's, or the lease's own token's).
+	Capture *run.Capture
+	Sealed  bool
 }
 
 // Mail is the messages of the run, as the template "inbox" lists them.
@@ -74,7 +81,7 @@ type runSection func(ctx context.Context, v *runView, p *page) error
 // runSections are the readers of a run's page, in the order it shows
 // their sections.
 func (c *Console) runSections() []runSection {
-	return []runSection{c.runArtifacts, c.runMessages, c.runEvents}
+	return []runSection{c.runCapture, c.runArtifacts, c.runMessages, c.runEvents}
 }
 
 // runPage shows one run: how it ended and why, what it named (flow, CI
@@ -103,6 +110,49 @@ func (c *Console) runPage(w http.ResponseWriter, r *http.Request, s session) {
 	}
 	p.Data = v
 	c.render(w, r, http.StatusOK, "run", p)
+}
+
+// runCapture reads the account's state at the run's end, for an admin's
+// session or the lease's own token's (as the REST API's capture does);
+// another session is told only that it is kept.
+func (c *Console) runCapture(ctx context.Context, v *runView, _ *page) error {
+	cp, found, err := c.cfg.Captures.Get(ctx, v.Run.LeaseID)
+	if err != nil || !found {
+		return err
+	}
+	if !c.cfg.Leases.MayUse(ctx, v.Lease) {
+		v.Sealed, cp.Apps = true, nil
+	}
+	v.Capture = &cp
+	return nil
+}
+
+// captureDownload sends one app's state at a failed run's end, as JSON,
+// to the sessions runCapture shows it to: an attachment, never sniffed.
+func (c *Console) captureDownload(w http.ResponseWriter, r *http.Request, s session) {
+	ctx, id, app := r.Context(), r.PathValue("lease_id"), r.PathValue("app")
+	l, err := c.cfg.Leases.Get(ctx, id)
+	if err != nil {
+		c.fail(w, r, &s, err)
+		return
+	}
+	if !c.cfg.Leases.MayUse(ctx, l) {
+		c.refuse(w, r, &s, "a run's captured state is the account's data: an admin's session, or the lease's own token's, may read it")
+		return
+	}
+	b, err := c.cfg.Captures.State(ctx, id, app)
+	if err != nil {
+		c.fail(w, r, &s, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": "state-" + app + "-" + id + ".json"}))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "sandbox")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
 }
 
 // runArtifacts reads the run's artifacts, by name.

@@ -474,3 +474,69 @@ func TestConsoleArtifactDownloadHasTimeToStream(t *testing.T) {
 		}
 	}
 }
+
+// A failed run's page shows the account's state at its end, app by app,
+// with its changes from the lease's state, to an admin's session and to
+// the lease's own token's; another session is told only that it is kept.
+// The whole state downloads as an attachment, to the same sessions.
+func TestConsoleRunPageShowsTheStateAtFailure(t *testing.T) {
+	t.Parallel()
+	f, st := newStackFixture(t, 1)
+	caps := f.console.cfg.Captures
+	leases, err := lease.New(lease.Config{DB: st.DB, Accounts: st.Accounts, Snapshots: st.Snapshots, Apps: st.Apps, Runs: st.Runs, Captures: caps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := leases.Acquire(st.Ctx, lease.Request{Environment: "production", Role: "buyer", Holder: "ci", TTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := st.App.Ref(g.Account.ID)
+	if err := st.App.SetState(ref, []byte(`{"items":["<b>socks</b>"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leases.ReleaseWith(st.Ctx, g.Lease.ID, lease.ReleaseRequest{Outcome: &run.Report{Outcome: run.Failed}}); err != nil {
+		t.Fatal(err)
+	}
+	s := runsSite{fixture: f, st: st}
+	pending := section(s.as(nil, "/ui/runs/"+g.Lease.ID).Body.String(), "state")
+	if !strings.Contains(pending, `badge-pending`) || !strings.Contains(pending, "the account is held (capturing)") {
+		t.Errorf("before its capture the section is:\n%s", pending)
+	}
+	if err := caps.Capture(access.ForJob(context.Background(), "capture", 1), g.Lease.ID); err != nil {
+		t.Fatal(err)
+	}
+	owner := s.sessionOf(t, domaintest.Actor, access.ScopeRunner)
+	for who, cookie := range map[string]*http.Cookie{"admin": nil, "the lease's token": owner} {
+		state := section(s.as(cookie, "/ui/runs/"+g.Lease.ID).Body.String(), "state")
+		for _, want := range []string{`badge-captured`, "<h3>chirp</h3>", "<code>$.items[0]</code>", `<span class="op op-added">added</span>`,
+			`socks\u003c/b\u003e&#34;</code>`, `href="/ui/runs/` + g.Lease.ID + `/capture/chirp" download`, "compared with the state the lease reset it to, <code>initial</code>"} {
+			if !strings.Contains(state, want) {
+				t.Errorf("%s: the state section lacks %q:\n%s", who, want, state)
+			}
+		}
+		if strings.Contains(state, "<b>socks") {
+			t.Errorf("%s: the app's state is markup on the page", who)
+		}
+		rec := s.as(cookie, "/ui/runs/"+g.Lease.ID+"/capture/chirp")
+		// The state as kept: canonical JSON, which escapes < and >.
+		if rec.Code != http.StatusOK || rec.Body.String() != `{"items":["\u003cb\u003esocks\u003c/b\u003e"]}` || rec.Header().Get("X-Content-Type-Options") != "nosniff" ||
+			!strings.HasPrefix(rec.Header().Get("Content-Disposition"), "attachment") || rec.Header().Get("Content-Security-Policy") != "sandbox" {
+			t.Errorf("%s: the state's download: %d %q %v", who, rec.Code, rec.Body, rec.Header())
+		}
+	}
+	for _, scope := range []access.Scope{access.ScopeReader, access.ScopeRunner} {
+		cookie := s.sessionOf(t, "other-"+string(scope), scope)
+		state := section(s.as(cookie, "/ui/runs/"+g.Lease.ID).Body.String(), "state")
+		if !strings.Contains(state, "badge-captured") || !strings.Contains(state, "an admin's session, or the lease's own token's, sees it") ||
+			strings.Contains(state, "socks") || strings.Contains(state, "/capture/") {
+			t.Errorf("%s of another token sees the captured state:\n%s", scope, state)
+		}
+		if rec := s.as(cookie, "/ui/runs/"+g.Lease.ID+"/capture/chirp"); rec.Code != http.StatusForbidden || strings.Contains(rec.Body.String(), "socks") {
+			t.Errorf("%s of another token downloads the state: %d", scope, rec.Code)
+		}
+	}
+	if rec := s.as(nil, "/ui/runs/"+g.Lease.ID+"/capture/nope"); rec.Code != http.StatusNotFound {
+		t.Errorf("the state of an unknown app: %d, want 404", rec.Code)
+	}
+}

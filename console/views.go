@@ -196,7 +196,7 @@ func statusBadge(st any) template.HTML {
 	if glyph == "" {
 		glyph = map[string]string{"ok": "✓", "healthy": "✓", "active": "◆", "acquiring": "↻", "open": "!",
 			"closed": "✓", "failed": "✕", "unhealthy": "✕", "partial": "!", "running": "↻",
-			"passed": "✓", "errored": "!", "abandoned": "–", "none": "○"}[s]
+			"passed": "✓", "errored": "!", "abandoned": "–", "none": "○", "pending": "…", "captured": "✓"}[s]
 	}
 	return template.HTML(fmt.Sprintf(`<span class="badge badge-%s"><span aria-hidden="true">%s</span> %s</span>`,
 		template.HTMLEscapeString(s), glyph, template.HTMLEscapeString(s)))

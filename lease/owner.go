@@ -85,6 +85,14 @@ func (s *Service) Owned(ctx context.Context, id, use string) (Lease, error) {
 	return Lease{}, understudy.Errorf(understudy.EFORBIDDEN, "lease %s was acquired by token %s; only that token or an admin token may use it", l.ID, l.tokenName)
 }
 
+// MayUse reports whether the caller in ctx may use what lease l gives
+// (its run's captured state): the token that acquired it, or an admin.
+// Unlike Owned, a refusal is not audited: a page that shows or hides
+// what is the lease's asks it.
+func (s *Service) MayUse(ctx context.Context, l Lease) bool {
+	return ownedBy(access.CallerFrom(ctx), l)
+}
+
 // Active returns the lease with id, as Owned does, when it is also active
 // and not past its expiry on the service's clock: what the lease gives (its
 // inbox, its authenticator codes) is given only while it is held. Errors:

@@ -76,7 +76,7 @@ type CapturedApp struct {
 	// Hash is the hex SHA-256 of the app's canonical state at capture,
 	// Size its length; "" and 0 when it could not be read (Error says why).
 	Hash string `json:"hash,omitempty"`
-	Size int    `json:"size,omitempty"`
+	Size int64  `json:"size,omitempty"`
 	// Baseline is the hex hash of the state compared with.
 	Baseline string `json:"baseline_hash,omitempty"`
 	// Changes are the differences from that state, path by path: at most
@@ -261,7 +261,7 @@ func captured(ev []snapshot.AppEvidence) ([]CapturedApp, [][]byte, string) {
 		a := CapturedApp{App: e.App, AppID: e.AppID, Baseline: e.Baseline, ChangesTotal: len(e.Changes), Error: clip(e.Error)}
 		a.Changes = keptChanges(e.Changes)
 		if e.Content != nil {
-			a.Hash, a.Size, contents[i] = e.Hash, len(e.Content), gzipped(e.Content)
+			a.Hash, a.Size, contents[i] = e.Hash, int64(len(e.Content)), gzipped(e.Content)
 		}
 		if a.Hash == "" {
 			failed = append(failed, fmt.Sprintf("app %s: %s", e.App, cmp.Or(e.Error, "no state read")))

@@ -137,7 +137,25 @@ func checkDemoConsole(t *testing.T, text string) {
 	if !strings.Contains(iso, "0 open, 0 opened, 0 closed, 0 surface(s) failed") {
 		t.Errorf("the demo's console shows no isolation audit of production")
 	}
+	// The failed checkout's page: the buyer's chirp state at the failure,
+	// compared with its baseline, the test's log and the trace id the demo
+	// printed.
+	failed := demoFailedRunRE.FindStringSubmatch(text)
+	if failed == nil {
+		t.Fatalf("the demo prints no failed run with its trace and console page:\n%s", redactTokens(text))
+	}
+	code, _, runPage := b.do(http.MethodGet, "/ui/runs/"+failed[2], nil, nil)
+	for _, want := range []string{"badge-captured", "<h3>chirp</h3>", "sku-42", `<span class="op op-added">added</span>`, "checkout.log",
+		"<code>" + failed[1] + "</code>", "expected 1 item of sku-42 in the cart, got 2"} {
+		if code != http.StatusOK || !strings.Contains(runPage, want) {
+			t.Errorf("the failed run's console page (%d) lacks %q", code, want)
+		}
+	}
 }
+
+// demoFailedRunRE finds the failed run the demo prints: its trace id,
+// then its console page's lease id.
+var demoFailedRunRE = regexp.MustCompile(`got 2 \(trace ([0-9a-f]{32})\)\n(?s:.*)The failed run in the console: http://\S+/ui/runs/([0-9a-f-]{36})`)
 
 // checkDemoRunner checks the runner token the demo printed, with the
 // fixture's settings: it leases the demo's buyer, reads its credentials

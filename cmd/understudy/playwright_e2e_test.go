@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"path"
@@ -166,6 +167,46 @@ func TestPlaywrightExamples(t *testing.T) {
 		}
 		if kinds[".zip"] == 0 || kinds[".png"] == 0 {
 			t.Errorf("the failed run's artifacts are %+v, want its trace (.zip) and its screenshot (.png)", a.JSON200.Items)
+		}
+		checkFailedRunPage(t, s, admin, id)
+	}
+}
+
+// checkFailedRunPage waits for the capture of the failed run of lease id,
+// then checks its console page: the account's chirp state at the failure
+// (the post the test made before it failed) against its baseline, the
+// test's trace and screenshot, and the lease's trace id.
+func checkFailedRunPage(t *testing.T, s *testServer, admin *openapi.ClientWithResponses, id string) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := admin.GetRunCaptureWithResponse(ctx, id)
+		if err != nil || c.JSON200 == nil {
+			t.Fatalf("reading the failed run's capture: %v (%d)", err, c.StatusCode())
+		}
+		if c.JSON200.Status == openapi.CaptureStatusCaptured {
+			break
+		}
+		if c.JSON200.Status == openapi.CaptureStatusFailed || time.Now().After(deadline) {
+			t.Fatalf("the failed run's capture is %s: %v", c.JSON200.Status, c.JSON200.Reason)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	l, err := admin.GetLeaseWithResponse(ctx, id)
+	if err != nil || l.JSON200 == nil || l.JSON200.Traceparent == nil {
+		t.Fatalf("reading lease %s: %v", id, err)
+	}
+	traceID := strings.Split(*l.JSON200.Traceparent, "-")[1]
+	b := newBrowserAt(t, s.URL)
+	if code, loc, _ := b.signIn(s.Admin); code != http.StatusSeeOther || loc != "/ui/" {
+		t.Fatalf("signing in to the console: %d %q", code, loc)
+	}
+	code, _, page := b.do(http.MethodGet, "/ui/runs/"+id, nil, nil)
+	for _, want := range []string{"badge-captured", "<h3>chirp</h3>", `<span class="op op-added">added</span>`,
+		"Posted just before the check that fails", ".zip</a>", ".png</a>", "<code>" + traceID + "</code>"} {
+		if code != http.StatusOK || !strings.Contains(page, want) {
+			t.Errorf("the failed run's console page (%d) lacks %q", code, want)
 		}
 	}
 }

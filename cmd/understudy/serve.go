@@ -263,7 +263,7 @@ func (m *Main) handler(svc services) (http.Handler, error) {
 		return proxies(api), nil
 	}
 	con, err := console.New(console.Config{Accounts: svc.accounts, Apps: svc.apps, Snapshots: svc.snapshots, Leases: svc.leases,
-		Runs: svc.runs, Artifacts: svc.artifacts, Deployments: svc.deployments, TraceURL: m.Config.TraceURL, Exclusions: exclusions,
+		Runs: svc.runs, Artifacts: svc.artifacts, Captures: svc.captures, Deployments: svc.deployments, TraceURL: m.Config.TraceURL, Exclusions: exclusions,
 		Destinations: svc.destinations, Isolation: svc.isolation, Inbox: svc.inbox, Tokens: tokens, Audit: audit, DB: m.pool, Logger: m.Logger,
 		SessionIdle: m.Config.ConsoleSessionIdle, RequestTimeout: m.Config.RequestTimeout, Errors: m.errors})
 	if err != nil {

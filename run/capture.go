@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -146,6 +147,7 @@ type Captures struct {
 	deadline  time.Duration
 	now       func() time.Time
 	tracer    trace.Tracer
+	inflight  sync.WaitGroup // the enqueues in flight (Enqueue)
 }
 
 // NewCaptures returns Captures, or an error naming the bad field of cfg.
@@ -172,22 +174,45 @@ func (c *Captures) Deadline() time.Duration { return c.deadline }
 // Enqueue enqueues the capture job of each run whose capture its
 // lease's end queued (QueueCapture), once that end has committed: each
 // names its lease, and the lease's trace context, whose trace the
-// capture's span joins. A lease's job is enqueued once while it waits or
-// runs. A failure is logged, not returned: the lease has ended all the
-// same, and the sweep frees the account once Deadline has passed.
+// capture's span joins. It returns at once: the insert runs on a
+// goroutine of its own, off the release's path (Flush waits for it), and
+// a failure is logged, not returned: the lease has ended all the same,
+// and the sweep enqueues again the captures still pending after
+// requeueAfter (a lease's job is enqueued once while it waits or runs).
 func (c *Captures) Enqueue(ctx context.Context, runs ...CaptureArgs) {
 	if len(runs) == 0 {
 		return
 	}
+	rid := access.RequestID(ctx)
+	ctx = context.WithoutCancel(ctx)
+	c.inflight.Add(1)
+	go func() {
+		defer c.inflight.Done()
+		for i := range runs {
+			runs[i].RequestID = cmp.Or(runs[i].RequestID, rid)
+		}
+		c.insert(ctx, runs)
+	}()
+}
+
+// Flush waits for the enqueues in flight: the server calls it as it
+// stops, before it closes its pool.
+func (c *Captures) Flush() { c.inflight.Wait() }
+
+// enqueueTimeout bounds an insert of capture jobs.
+const enqueueTimeout = 10 * time.Second
+
+// insert inserts the capture jobs of runs, logging a failure.
+func (c *Captures) insert(ctx context.Context, runs []CaptureArgs) {
+	ctx, cancel := context.WithTimeout(ctx, enqueueTimeout)
+	defer cancel()
 	params := make([]river.InsertManyParams, len(runs))
 	ids := make([]string, len(runs))
 	for i, r := range runs {
-		r.RequestID = cmp.Or(r.RequestID, access.RequestID(ctx))
 		params[i], ids[i] = river.InsertManyParams{Args: r}, r.LeaseID
 	}
-	if _, err := c.jobs.InsertMany(context.WithoutCancel(ctx), params); err != nil {
-		c.logger.ErrorContext(ctx, "enqueueing the capture of failed runs' states: their accounts are held until the sweep frees them",
-			"leases", ids, "error", err)
+	if _, err := c.jobs.InsertMany(ctx, params); err != nil {
+		c.logger.ErrorContext(ctx, "enqueueing the capture of failed runs' states: the sweep enqueues them again", "leases", ids, "error", err)
 	}
 }
 
@@ -432,9 +457,14 @@ type captureSweepWorker struct {
 	captures *Captures
 }
 
-// Work sweeps as actor "capture", under a request id that names the job.
+// Work sweeps as actor "capture", under a request id that names the job:
+// it enqueues again the captures whose job was lost, fails those pending
+// past the deadline, and deletes those past their retention.
 func (w *captureSweepWorker) Work(ctx context.Context, job *river.Job[CaptureSweepArgs]) error {
 	ctx = access.ForJob(ctx, "capture", job.ID)
+	if err := w.captures.Requeue(ctx); err != nil {
+		return err
+	}
 	failed, err := w.captures.FailStale(ctx)
 	if failed > 0 {
 		w.captures.logger.WarnContext(ctx, "failed the captures pending past their deadline, and freed their accounts", slog.Int("captures", failed))

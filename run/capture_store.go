@@ -185,6 +185,34 @@ func (c *Captures) content(ctx context.Context, leaseID, app string) ([]byte, bo
 	return pgdb.QueryMaybe(ctx, c.db, func(row pgx.Row, z *[]byte) error { return row.Scan(z) }, pgdb.Conflict{}, contentSQL, leaseID, app)
 }
 
+// requeueAfter is how long a capture waits for its job before the sweep
+// enqueues it again: its enqueue may have been lost with its server.
+const requeueAfter = 30 * time.Second
+
+// requeueSQL reads the captures pending for longer than $2 seconds, the
+// oldest first, at most $3.
+const requeueSQL = `SELECT lease_id::text FROM run_captures
+WHERE status = 'pending' AND requested_at < coalesce($1::timestamptz, now()) - make_interval(secs => $2)
+ORDER BY requested_at LIMIT $3`
+
+// Requeue enqueues again the job of each capture pending for longer than
+// requeueAfter (at most capturePruneBatch a run): a job that waits or
+// runs is not doubled (CaptureArgs is unique by lease), and one lost with
+// the server that ended the lease, before it was enqueued, is. Errors:
+// the database's.
+func (c *Captures) Requeue(ctx context.Context) error {
+	ids, err := pgdb.QueryAll(ctx, c.db, pgdb.Scalar[string], requeueSQL, c.dbNow(), requeueAfter.Seconds(), capturePruneBatch)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	runs := make([]CaptureArgs, len(ids))
+	for i, id := range ids {
+		runs[i] = CaptureArgs{LeaseID: id, RequestID: access.RequestID(ctx)}
+	}
+	c.insert(ctx, runs)
+	return nil
+}
+
 // staleSQL fails the captures pending past the deadline ($2 seconds).
 const staleSQL = `
 UPDATE run_captures SET status = 'failed', finished_at = coalesce($1::timestamptz, now()),

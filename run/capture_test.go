@@ -122,6 +122,7 @@ func TestAFailedRunsAccountIsHeldUntilItsStateIsKept(t *testing.T) {
 	if a.Status != accounts.StatusCapturing || !strings.Contains(a.StatusReason, g.Lease.ID) {
 		t.Fatalf("after a failed run the account is %s (%q), want capturing naming the lease", a.Status, a.StatusReason)
 	}
+	s.captures.Flush() // the job is enqueued off the release's path
 	if n := s.jobsOf(t, g.Lease.ID); n != 1 {
 		t.Fatalf("%d capture jobs queued, want 1", n)
 	}
@@ -200,6 +201,7 @@ func TestAPassedRunFreesItsAccountAtOnce(t *testing.T) {
 	if _, found, err := s.captures.Get(context.Background(), g.Lease.ID); found || err != nil {
 		t.Fatalf("a passed run has a capture (%v, %v)", found, err)
 	}
+	s.captures.Flush()
 	if n := s.jobsOf(t, g.Lease.ID); n != 0 {
 		t.Fatalf("%d capture jobs queued for a passed run", n)
 	}
@@ -223,6 +225,32 @@ func TestACaptureThatFailsFreesTheAccountAndSaysWhy(t *testing.T) {
 	}
 	if a := s.account(t, g.Account.ID); a.Status != accounts.StatusReady {
 		t.Fatalf("after a failed capture the account is %s, want ready", a.Status)
+	}
+}
+
+// A capture whose job was lost (its server stopped between the lease's
+// end and the enqueue) is enqueued again by the sweep, once: a job that
+// waits is not doubled.
+func TestTheSweepEnqueuesALostCaptureAgain(t *testing.T) {
+	s := newCaptureSite(t)
+	g := s.lease(t, `{"items":["socks"]}`)
+	s.release(t, g.Lease.ID, run.Failed, false)
+	s.captures.Flush()
+	if _, err := s.pool.Exec(context.Background(), `DELETE FROM river_job WHERE kind = 'capture_run_state'`); err != nil {
+		t.Fatal(err)
+	}
+	ctx := access.ForJob(context.Background(), "capture", 4)
+	if err := s.captures.Requeue(ctx); err != nil || s.jobsOf(t, g.Lease.ID) != 0 {
+		t.Fatalf("the sweep enqueued a capture younger than 30s (%v)", err)
+	}
+	s.clock.Add(31 * time.Second)
+	for range 2 {
+		if err := s.captures.Requeue(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := s.jobsOf(t, g.Lease.ID); n != 1 {
+		t.Fatalf("%d capture jobs after the sweeps, want 1", n)
 	}
 }
 
@@ -286,6 +314,7 @@ func TestAnAbandonedRunIsCapturedToo(t *testing.T) {
 	if a := s.account(t, g.Account.ID); a.Status != accounts.StatusCapturing {
 		t.Fatalf("after the expiry the account is %s, want capturing", a.Status)
 	}
+	s.captures.Flush()
 	if n := s.jobsOf(t, g.Lease.ID); n != 1 {
 		t.Fatalf("%d capture jobs queued for the abandoned run, want 1", n)
 	}

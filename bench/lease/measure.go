@@ -183,7 +183,7 @@ func (r *stackRun) fixture(ctx context.Context, chirpURL string) ([]string, []ba
 	if err := createEnvironment(ctx, admin, chirpEnvironment, n, chirpAttach(chirpURL)); err != nil {
 		return nil, nil, err
 	}
-	if _, err := waitReady(ctx, admin, fakeEnvironment, n); err != nil {
+	if _, err := waitReady(ctx, admin, fakeEnvironment, 2*n); err != nil {
 		return nil, nil, err
 	}
 	accounts, err := waitReady(ctx, admin, chirpEnvironment, n)

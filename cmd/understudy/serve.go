@@ -51,10 +51,13 @@ type Main struct {
 	// leases get trace contexts all the same.
 	Tracing tracing.Config
 
-	pool     *pgxpool.Pool
-	tracing  *tracing.Provider
-	apps     *apps.Service
-	jobs     *river.Client[pgx.Tx]
+	pool    *pgxpool.Pool
+	tracing *tracing.Provider
+	apps    *apps.Service
+	jobs    *river.Client[pgx.Tx]
+	// captures keeps the failed runs' states; Close waits for the
+	// enqueues of their jobs.
+	captures *runpkg.Captures
 	listener net.Listener
 	http     *http.Server
 	served   chan error
@@ -188,6 +191,11 @@ func (m *Main) Close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 		m.http = nil
+	}
+	if m.captures != nil {
+		// The capture jobs of the last failed runs, being enqueued (each
+		// insert is bounded); one lost is enqueued again by the sweep.
+		m.captures.Flush()
 	}
 	if m.jobs != nil {
 		if err := m.jobs.Stop(ctx); err != nil {
@@ -335,10 +343,11 @@ func (m *Main) services(keyring *secret.Keyring) (services, error) {
 	if err != nil {
 		return svc, fmt.Errorf("preparing the job queue: %w", err)
 	}
-	if svc.captures, err = runpkg.NewCaptures(runpkg.CaptureConfig{DB: m.pool, Snapshots: svc.snapshots, Jobs: captureJobs, Logger: m.Logger,
+	if m.captures, err = runpkg.NewCaptures(runpkg.CaptureConfig{DB: m.pool, Snapshots: svc.snapshots, Jobs: captureJobs, Logger: m.Logger,
 		Tracing: m.tracing}); err != nil {
 		return svc, err
 	}
+	svc.captures = m.captures
 	svc.leases, err = lease.New(lease.Config{DB: m.pool, Accounts: svc.accounts, Snapshots: svc.snapshots, Apps: svc.apps, Logger: m.Logger, AppTimeout: m.Config.AppTimeout,
 		Runs: svc.runs, Tracing: m.tracing, Captures: svc.captures})
 	if err != nil {

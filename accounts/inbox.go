@@ -35,8 +35,9 @@ const MaxPatternLen = 200
 // as (x{100}){10} still compiles to a large one.
 const maxPatternInsts = 2000
 
-// ParseRetention reads a retention (an inbox's, a run capture's): a whole number of days ("7d")
-// or a Go duration ("36h", "90m"). It does not check the bounds.
+// ParseRetention reads a retention (an inbox's, a run capture's): a whole
+// number of days ("7d") or a Go duration ("36h", "90m"). It does not
+// check the bounds.
 func ParseRetention(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if days, ok := strings.CutSuffix(s, "d"); ok {

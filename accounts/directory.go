@@ -9,7 +9,8 @@ package accounts
 // it is planned as if it named the tables.
 const (
 	// EnvironmentDirectory is the view of every environment: id, name,
-	// email_domains, custom_surfaces, capture_retention_seconds.
+	// email_domains, custom_surfaces, capture_retention_seconds (migration
+	// 000036).
 	EnvironmentDirectory = "environment_directory"
 	// RoleDirectory is the view of every role, deleted ones too: id, name,
 	// environment_id, environment (its environment's name), deleted_at.

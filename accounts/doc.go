@@ -80,7 +80,7 @@
 // dropped.
 //
 // This package's views are EnvironmentDirectory (every environment: id,
-// name, email domains, custom surfaces), RoleDirectory (every role,
+// name, email domains, custom surfaces, capture retention), RoleDirectory (every role,
 // deleted ones too, with its environment's name) and AccountDirectory
 // (every account, retired ones too, with its role's name and isolation
 // policy), in directory.go. It reads two views of others' the same way:

@@ -31,18 +31,23 @@ type Environment struct {
 	// InboxMaxMessages is how many messages each of the environment's
 	// accounts keeps at most, the oldest going first (1 to 10000). Zero
 	// on create takes the default, 200.
-	InboxMaxMessages int       `json:"inbox_max_messages"`
-	CreatedAt        time.Time `json:"created_at"`
-	UpdatedAt        time.Time `json:"updated_at"`
+	InboxMaxMessages int `json:"inbox_max_messages"`
+	// CaptureRetentionSeconds is how long the environment keeps the
+	// captured account states of its failed runs (an hour to 365 days).
+	// Zero on create takes the default, 30 days.
+	CaptureRetentionSeconds int       `json:"capture_retention_seconds"`
+	CreatedAt               time.Time `json:"created_at"`
+	UpdatedAt               time.Time `json:"updated_at"`
 }
 
 // EnvironmentChange is an update of an environment: a nil field is left
 // as it is.
 type EnvironmentChange struct {
-	EmailDomains          []string
-	CustomSurfaces        []string
-	InboxRetentionSeconds *int
-	InboxMaxMessages      *int
+	EmailDomains            []string
+	CustomSurfaces          []string
+	InboxRetentionSeconds   *int
+	InboxMaxMessages        *int
+	CaptureRetentionSeconds *int
 }
 
 // Validate checks e's fields and that each domain is in the allowlist,
@@ -60,6 +65,7 @@ func (s *Service) validateEnvironment(e *Environment) error {
 	}
 	fields = append(fields, surfaceErrors(e.CustomSurfaces)...)
 	fields = append(fields, e.inboxErrors()...)
+	fields = append(fields, e.captureErrors()...)
 	for i, d := range e.EmailDomains {
 		if domainRE.MatchString(d) && !s.allowed.has(d) {
 			fields = append(fields, understudy.FieldError{
@@ -79,7 +85,7 @@ func (s *Service) validateEnvironment(e *Environment) error {
 func (rc Reconciler) CheckEnvironment(e Environment) error {
 	s := rc.s
 	e.EmailDomains = slices.Clone(e.EmailDomains)
-	e.withInboxDefaults()
+	e.withDefaults()
 	return s.validateEnvironment(&e)
 }
 
@@ -96,30 +102,41 @@ func (l allowlist) String() string {
 	return strings.Join(l, ", ")
 }
 
-const environmentColumns = `id, name, email_domains, custom_surfaces, inbox_retention_seconds, inbox_max_messages, created_at, updated_at`
-
-func scanEnvironment(row pgx.Row, e *Environment) error {
-	return row.Scan(&e.ID, &e.Name, &e.EmailDomains, &e.CustomSurfaces, &e.InboxRetentionSeconds, &e.InboxMaxMessages, &e.CreatedAt, &e.UpdatedAt)
+// withDefaults gives the settings that e leaves at zero (inbox, capture
+// retention) their defaults.
+func (e *Environment) withDefaults() {
+	e.withInboxDefaults()
+	e.withCaptureDefaults()
 }
 
-const createEnvironmentSQL = `INSERT INTO environments (name, email_domains, custom_surfaces, inbox_retention_seconds, inbox_max_messages, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, coalesce($6::timestamptz, now()), coalesce($6::timestamptz, now())) RETURNING ` + environmentColumns
+const environmentColumns = `id, name, email_domains, custom_surfaces, inbox_retention_seconds, inbox_max_messages, capture_retention_seconds, created_at, updated_at`
 
-// CreateEnvironment creates e; inbox settings left at zero take their
-// defaults. Errors: EINVALID, ECONFLICT.
+func scanEnvironment(row pgx.Row, e *Environment) error {
+	return row.Scan(&e.ID, &e.Name, &e.EmailDomains, &e.CustomSurfaces, &e.InboxRetentionSeconds, &e.InboxMaxMessages, &e.CaptureRetentionSeconds,
+		&e.CreatedAt, &e.UpdatedAt)
+}
+
+const createEnvironmentSQL = `INSERT INTO environments (name, email_domains, custom_surfaces, inbox_retention_seconds, inbox_max_messages, capture_retention_seconds,
+    created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, coalesce($7::timestamptz, now()), coalesce($7::timestamptz, now())) RETURNING ` + environmentColumns
+
+// CreateEnvironment creates e; inbox settings and a capture retention left
+// at zero take their defaults. Errors: EINVALID, ECONFLICT.
 func (s *Service) CreateEnvironment(ctx context.Context, e Environment) (Environment, error) {
-	e.withInboxDefaults()
+	e.withDefaults()
 	if err := s.validateEnvironment(&e); err != nil {
 		return Environment{}, err
 	}
 	var out Environment
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		if err := scanEnvironment(tx.QueryRow(ctx, createEnvironmentSQL, e.Name, e.EmailDomains, e.CustomSurfaces, e.InboxRetentionSeconds, e.InboxMaxMessages, s.clock.db()), &out); err != nil {
+		if err := scanEnvironment(tx.QueryRow(ctx, createEnvironmentSQL, e.Name, e.EmailDomains, e.CustomSurfaces, e.InboxRetentionSeconds, e.InboxMaxMessages,
+			e.CaptureRetentionSeconds, s.clock.db()), &out); err != nil {
 			return err
 		}
 		return access.Record(ctx, tx, access.Event{Action: "environment.create", TargetType: "environment", TargetID: out.Name,
 			Details: map[string]any{"email_domains": out.EmailDomains, "custom_surfaces": out.CustomSurfaces,
-				"inbox_retention_seconds": out.InboxRetentionSeconds, "inbox_max_messages": out.InboxMaxMessages}})
+				"inbox_retention_seconds": out.InboxRetentionSeconds, "inbox_max_messages": out.InboxMaxMessages,
+				"capture_retention_seconds": out.CaptureRetentionSeconds}})
 	})
 	return out, pgdb.Translate(err, "", "environment "+e.Name+" already exists")
 }
@@ -148,15 +165,15 @@ const (
 	// provisioning's writes), or the two deadlock.
 	lockEnvironmentSQL   = `SELECT ` + environmentColumns + ` FROM environments WHERE name = $1 FOR NO KEY UPDATE`
 	updateEnvironmentSQL = `UPDATE environments SET email_domains = $2, custom_surfaces = $3, inbox_retention_seconds = $4, inbox_max_messages = $5,
-    updated_at = coalesce($6::timestamptz, now()) WHERE id = $1 RETURNING ` + environmentColumns
+    capture_retention_seconds = $6, updated_at = coalesce($7::timestamptz, now()) WHERE id = $1 RETURNING ` + environmentColumns
 	// surfaceInUseSQL names the roles whose policy sets one of the surfaces $2.
 	surfaceInUseSQL = `SELECT r.name, k FROM roles r, jsonb_object_keys(r.isolation_policy) k
 WHERE r.environment_id = $1 AND r.deleted_at IS NULL AND k = ANY($2) ORDER BY r.name, k`
 	countOutsideSQL = `SELECT count(*) FROM accounts WHERE environment_id = $1 AND status <> 'retired' AND NOT (split_part(email, '@', 2) = ANY($2))`
 )
 
-// UpdateEnvironment changes the email domains, custom surfaces and inbox
-// settings of the environment named name. A domain still used by an active account, or a
+// UpdateEnvironment changes the email domains, custom surfaces, inbox
+// settings and capture retention of the environment named name. A domain still used by an active account, or a
 // surface a role's isolation policy sets, cannot be removed.
 // Errors: EINVALID, ENOTFOUND, ECONFLICT.
 func (s *Service) UpdateEnvironment(ctx context.Context, name string, c EnvironmentChange) (Environment, error) {
@@ -181,14 +198,15 @@ func (s *Service) UpdateEnvironment(ctx context.Context, name string, c Environm
 			return understudy.Errorf(understudy.ECONFLICT, "%d active account(s) of environment %s use a domain that the update removes; retire them first", outside, name)
 		}
 		if err := scanEnvironment(tx.QueryRow(ctx, updateEnvironmentSQL, cur.ID, e.EmailDomains, e.CustomSurfaces,
-			e.InboxRetentionSeconds, e.InboxMaxMessages, s.clock.db()), &out); err != nil {
+			e.InboxRetentionSeconds, e.InboxMaxMessages, e.CaptureRetentionSeconds, s.clock.db()), &out); err != nil {
 			return err
 		}
 		return access.Record(ctx, tx, access.Event{Action: "environment.update", TargetType: "environment", TargetID: name,
 			Details: map[string]any{"email_domains": out.EmailDomains, "previous_email_domains": cur.EmailDomains,
 				"custom_surfaces": out.CustomSurfaces, "previous_custom_surfaces": cur.CustomSurfaces,
 				"inbox_retention_seconds": out.InboxRetentionSeconds, "previous_inbox_retention_seconds": cur.InboxRetentionSeconds,
-				"inbox_max_messages": out.InboxMaxMessages, "previous_inbox_max_messages": cur.InboxMaxMessages}})
+				"inbox_max_messages": out.InboxMaxMessages, "previous_inbox_max_messages": cur.InboxMaxMessages,
+				"capture_retention_seconds": out.CaptureRetentionSeconds, "previous_capture_retention_seconds": cur.CaptureRetentionSeconds}})
 	})
 	return out, pgdb.Translate(err, "environment "+name+" does not exist", "")
 }
@@ -207,6 +225,9 @@ func (c EnvironmentChange) applyTo(cur Environment) Environment {
 	}
 	if c.InboxMaxMessages != nil {
 		e.InboxMaxMessages = *c.InboxMaxMessages
+	}
+	if c.CaptureRetentionSeconds != nil {
+		e.CaptureRetentionSeconds = *c.CaptureRetentionSeconds
 	}
 	return e
 }

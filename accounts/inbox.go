@@ -35,8 +35,9 @@ const MaxPatternLen = 200
 // as (x{100}){10} still compiles to a large one.
 const maxPatternInsts = 2000
 
-// ParseRetention reads an inbox retention: a whole number of days ("7d")
-// or a Go duration ("36h", "90m"). It does not check the bounds.
+// ParseRetention reads a retention (an inbox's, a run capture's): a whole
+// number of days ("7d") or a Go duration ("36h", "90m"). It does not
+// check the bounds.
 func ParseRetention(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if days, ok := strings.CutSuffix(s, "d"); ok {
@@ -62,6 +63,30 @@ func FormatRetention(secs int) string {
 	return (time.Duration(secs) * time.Second).String()
 }
 
+// DescribeRetention writes a bound of a retention as people say it, for
+// messages: whole days as "365d", whole hours as "1h", anything else as a
+// Go duration.
+func DescribeRetention(d time.Duration) string {
+	switch {
+	case d > 0 && d%(24*time.Hour) == 0:
+		return strconv.FormatInt(int64(d/(24*time.Hour)), 10) + "d"
+	case d > 0 && d%time.Hour == 0:
+		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
+	}
+	return d.String()
+}
+
+// retentionErrors names field when secs, a retention in seconds, is not
+// from lo to hi.
+func retentionErrors(field string, secs int, lo, hi time.Duration) []understudy.FieldError {
+	l, h := int(lo/time.Second), int(hi/time.Second)
+	if secs >= l && secs <= h {
+		return nil
+	}
+	return []understudy.FieldError{{Field: field,
+		Detail: fmt.Sprintf("must be from %d (%s) to %d (%s) seconds; got %d", l, DescribeRetention(lo), h, DescribeRetention(hi), secs)}}
+}
+
 // withInboxDefaults gives an environment that sets no inbox settings (a
 // zero) the defaults.
 func (e *Environment) withInboxDefaults() {
@@ -75,12 +100,7 @@ func (e *Environment) withInboxDefaults() {
 
 // inboxErrors names the inbox settings of e that are out of bounds.
 func (e *Environment) inboxErrors() []understudy.FieldError {
-	var out []understudy.FieldError
-	lo, hi := int(MinInboxRetention/time.Second), int(MaxInboxRetention/time.Second)
-	if r := e.InboxRetentionSeconds; r < lo || r > hi {
-		out = append(out, understudy.FieldError{Field: "inbox_retention_seconds",
-			Detail: fmt.Sprintf("must be from %d (1h) to %d (365d) seconds; got %d", lo, hi, r)})
-	}
+	out := retentionErrors("inbox_retention_seconds", e.InboxRetentionSeconds, MinInboxRetention, MaxInboxRetention)
 	if m := e.InboxMaxMessages; m < 1 || m > MaxInboxMaxMessages {
 		out = append(out, understudy.FieldError{Field: "inbox_max_messages",
 			Detail: fmt.Sprintf("must be from 1 to %d; got %d", MaxInboxMaxMessages, m)})

@@ -76,6 +76,81 @@ func TestEnvironmentInboxSettingsAndTheirBounds(t *testing.T) {
 	}
 }
 
+// An environment keeps its runs' captures 30 days unless told otherwise;
+// each bound is refused on create and on update with the field named and
+// the range in words, the bounds themselves are taken, and the create and
+// the update are audited with the retention (and the previous one).
+func TestEnvironmentCaptureRetentionAndItsBounds(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, fixtureOptions{})
+	e := f.env(t, "production")
+	if e.CaptureRetentionSeconds != 2592000 {
+		t.Fatalf("default: %+v", e)
+	}
+	for _, c := range []struct {
+		retention int
+		detail    string
+	}{
+		{3599, "got 3599"},
+		{31536001, "got 31536001"},
+		{-1, "must be from 3600 (1h) to 31536000 (365d) seconds; got -1"},
+	} {
+		_, err := f.svc.CreateEnvironment(f.ctx, accounts.Environment{Name: "staging", EmailDomains: []string{"qa.example.test"},
+			CaptureRetentionSeconds: c.retention})
+		wantField(t, err, "capture_retention_seconds", c.detail)
+		_, err = f.svc.UpdateEnvironment(f.ctx, "production", accounts.EnvironmentChange{CaptureRetentionSeconds: &c.retention})
+		wantField(t, err, "capture_retention_seconds", c.detail)
+	}
+	wantField(t, f.svc.Reconciler().CheckEnvironment(accounts.Environment{Name: "staging", EmailDomains: []string{"qa.example.test"},
+		CaptureRetentionSeconds: 60}), "capture_retention_seconds", "got 60")
+
+	e, err := f.svc.UpdateEnvironment(f.ctx, "production", accounts.EnvironmentChange{CaptureRetentionSeconds: new(3600)})
+	if err != nil || e.CaptureRetentionSeconds != 3600 || e.InboxRetentionSeconds != 604800 || len(e.EmailDomains) != 1 {
+		t.Fatalf("update to the lower bound: %+v, %v", e, err)
+	}
+	e, err = f.svc.UpdateEnvironment(f.ctx, "production", accounts.EnvironmentChange{InboxMaxMessages: new(5)})
+	if err != nil || e.CaptureRetentionSeconds != 3600 || e.InboxMaxMessages != 5 {
+		t.Fatalf("update of another setting: %+v, %v", e, err)
+	}
+	if got, err := f.svc.GetEnvironment(f.ctx, "production"); err != nil || got.CaptureRetentionSeconds != 3600 {
+		t.Fatalf("read back: %+v, %v", got, err)
+	}
+	s, err := f.svc.CreateEnvironment(f.ctx, accounts.Environment{Name: "staging", EmailDomains: []string{"qa.example.test"}, CaptureRetentionSeconds: 31536000})
+	if err != nil || s.CaptureRetentionSeconds != 31536000 || s.InboxRetentionSeconds != 604800 {
+		t.Fatalf("create at the upper bound: %+v, %v", s, err)
+	}
+
+	audit := access.NewAudit(f.db)
+	created, err := audit.List(f.ctx, access.AuditFilter{Action: "environment.create"})
+	if err != nil || len(created) != 2 {
+		t.Fatalf("create audit: %+v, %v", created, err)
+	}
+	got := map[string]any{}
+	for _, ev := range created {
+		got[ev.TargetID] = ev.Details["capture_retention_seconds"]
+	}
+	if got["production"] != float64(2592000) || got["staging"] != float64(31536000) {
+		t.Errorf("create audit retentions %v", got)
+	}
+	updated, err := audit.List(f.ctx, access.AuditFilter{Action: "environment.update"})
+	if err != nil || len(updated) != 2 {
+		t.Fatalf("update audit: %+v, %v", updated, err)
+	}
+	for _, ev := range updated {
+		d := ev.Details
+		switch d["inbox_max_messages"] {
+		case float64(5): // the change of another setting keeps it
+			if d["capture_retention_seconds"] != float64(3600) || d["previous_capture_retention_seconds"] != float64(3600) {
+				t.Errorf("audit details of the inbox update %v", d)
+			}
+		default:
+			if d["capture_retention_seconds"] != float64(3600) || d["previous_capture_retention_seconds"] != float64(2592000) {
+				t.Errorf("audit details of the capture update %v", d)
+			}
+		}
+	}
+}
+
 // A role's patterns are checked when written: each refusal names its
 // field and says why; good patterns are stored, read back, audited and
 // cleared with "".
@@ -154,8 +229,8 @@ func mustAccount(t *testing.T, f fixture, role string) accounts.Account {
 	return list[0]
 }
 
-// ParseRetention reads days and Go durations, and FormatRetention writes
-// what it reads.
+// ParseRetention reads days and Go durations, FormatRetention writes what
+// it reads, and DescribeRetention writes a bound as people say it.
 func TestParseAndFormatRetention(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]time.Duration{"7d": 7 * 24 * time.Hour, "365d": 365 * 24 * time.Hour, "36h": 36 * time.Hour, "90m": 90 * time.Minute, " 1h ": time.Hour} {
@@ -172,6 +247,11 @@ func TestParseAndFormatRetention(t *testing.T) {
 	for secs, want := range map[int]string{604800: "7d", 3600: "1h0m0s", 5400: "1h30m0s", 31536000: "365d"} {
 		if got := accounts.FormatRetention(secs); got != want {
 			t.Errorf("FormatRetention(%d) = %q; want %q", secs, got, want)
+		}
+	}
+	for d, want := range map[time.Duration]string{time.Hour: "1h", 36 * time.Hour: "36h", 30 * 24 * time.Hour: "30d", 90 * time.Minute: "1h30m0s", 0: "0s"} {
+		if got := accounts.DescribeRetention(d); got != want {
+			t.Errorf("DescribeRetention(%v) = %q; want %q", d, got, want)
 		}
 	}
 }

@@ -60,10 +60,12 @@ func (s *Server) CreateEnvironment(c echo.Context) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	// An absent inbox setting is zero, which takes its default; the
-	// contract refuses an explicit zero before it gets here.
+	// An absent inbox setting or capture retention is zero, which takes
+	// its default; the contract refuses an explicit zero before it gets
+	// here.
 	e, err := s.accounts.CreateEnvironment(c.Request().Context(), accounts.Environment{Name: in.Name, EmailDomains: in.EmailDomains,
-		CustomSurfaces: deref(in.CustomSurfaces), InboxRetentionSeconds: deref(in.InboxRetentionSeconds), InboxMaxMessages: deref(in.InboxMaxMessages)})
+		CustomSurfaces: deref(in.CustomSurfaces), InboxRetentionSeconds: deref(in.InboxRetentionSeconds), InboxMaxMessages: deref(in.InboxMaxMessages),
+		CaptureRetentionSeconds: deref(in.CaptureRetentionSeconds)})
 	if err != nil {
 		return err
 	}
@@ -80,14 +82,16 @@ func (s *Server) GetEnvironment(c echo.Context, name EnvironmentName) error {
 }
 
 // UpdateEnvironment changes the environment's fields that the body gives
-// (domains, custom surfaces, inbox settings) and keeps the others.
+// (domains, custom surfaces, inbox settings, capture retention) and keeps
+// the others.
 func (s *Server) UpdateEnvironment(c echo.Context, name EnvironmentName) error {
 	var in EnvironmentUpdate
 	if err := decode(c, &in); err != nil {
 		return err
 	}
 	e, err := s.accounts.UpdateEnvironment(c.Request().Context(), name, accounts.EnvironmentChange{EmailDomains: deref(in.EmailDomains),
-		CustomSurfaces: deref(in.CustomSurfaces), InboxRetentionSeconds: in.InboxRetentionSeconds, InboxMaxMessages: in.InboxMaxMessages})
+		CustomSurfaces: deref(in.CustomSurfaces), InboxRetentionSeconds: in.InboxRetentionSeconds, InboxMaxMessages: in.InboxMaxMessages,
+		CaptureRetentionSeconds: in.CaptureRetentionSeconds})
 	if err != nil {
 		return err
 	}

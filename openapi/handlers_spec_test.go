@@ -130,7 +130,7 @@ func TestSpecJSONMirrorsTheContract(t *testing.T) {
 	forgotten := spec.Forgotten{Forgotten: full.Managed, Workspace: full}
 	req := spec.PlanRequest{Workspace: "default", Mode: spec.ModeDestroy, Desired: spec.Desired{
 		Environments: []spec.Environment{{Address: "environment.production", Name: "production", EmailDomains: []string{"qa.example.test"},
-			CustomSurfaces: []string{"stories"}, InboxRetention: new("7d"), InboxMaxMessages: new(200), Lifecycle: spec.Lifecycle{PreventDestroy: true}}},
+			CustomSurfaces: []string{"stories"}, InboxRetention: new("7d"), InboxMaxMessages: new(200), CaptureRetention: new("30d"), Lifecycle: spec.Lifecycle{PreventDestroy: true}}},
 		Apps: []spec.App{{Address: "app.chirp", Environment: "production", Name: "chirp", Provider: "webhook",
 			Settings: json.RawMessage(`{"url":"https://chirp.example.test"}`), Secrets: map[string]string{"signing_secret": "s"}}},
 		Roles: []spec.Role{{Address: "role.buyer", Environment: "production", Name: "buyer", Description: "buys", PoolSize: new(2),

@@ -354,7 +354,7 @@ func (s *Service) create(ctx context.Context, x *step) error {
 	var err error
 	switch d.kind {
 	case KindEnvironment:
-		e, _ := accountsEnvironment(*d.environment) // the plan refused a bad one
+		e, _, _ := environmentSettings(*d.environment) // the plan refused a bad one
 		_, err = s.cfg.Accounts.CreateEnvironment(ctx, e)
 	case KindRole:
 		_, err = s.cfg.Accounts.CreateRole(ctx, d.env, d.role.Name, roleChange(*d.role))
@@ -374,9 +374,9 @@ func (s *Service) update(ctx context.Context, x *step, o ApplyOptions) error {
 	var err error
 	switch d.kind {
 	case KindEnvironment:
-		e, _ := accountsEnvironment(*d.environment) // the plan refused a bad one
+		e, _, _ := environmentSettings(*d.environment) // the plan refused a bad one
 		_, err = s.cfg.Accounts.UpdateEnvironment(ctx, e.Name, accounts.EnvironmentChange{EmailDomains: e.EmailDomains, CustomSurfaces: e.CustomSurfaces,
-			InboxRetentionSeconds: &e.InboxRetentionSeconds, InboxMaxMessages: &e.InboxMaxMessages})
+			InboxRetentionSeconds: &e.InboxRetentionSeconds, InboxMaxMessages: &e.InboxMaxMessages, CaptureRetentionSeconds: &e.CaptureRetentionSeconds})
 	case KindRole:
 		err = s.updateRole(ctx, x, o)
 	case KindApp:

@@ -21,7 +21,7 @@ func (s *Service) checkObjects(ctx context.Context, decls []declared, steps []*s
 	}
 	for _, d := range decls {
 		if d.kind == KindEnvironment {
-			e, bad := accountsEnvironment(*d.environment)
+			e, _, bad := environmentSettings(*d.environment)
 			p.fields = append(p.fields, bad...)
 			err := s.cfg.Accounts.Reconciler().CheckEnvironment(e)
 			if err = p.addErr(d.address, err); err != nil {

@@ -61,7 +61,11 @@ type Environment struct {
 	InboxRetention *string `json:"inbox_retention,omitempty"`
 	// InboxMaxMessages is how many messages each account keeps. Nil takes
 	// the default, 200.
-	InboxMaxMessages *int      `json:"inbox_max_messages,omitempty"`
+	InboxMaxMessages *int `json:"inbox_max_messages,omitempty"`
+	// CaptureRetention is how long the captured account states of failed
+	// runs are kept, written as InboxRetention is. Nil takes the default,
+	// 30d.
+	CaptureRetention *string   `json:"capture_retention,omitempty"`
 	Lifecycle        Lifecycle `json:"lifecycle"`
 }
 

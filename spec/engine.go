@@ -321,7 +321,7 @@ func drift(st *state) []Change {
 
 // addedLater are the attributes that views stored by an older server
 // lack; every object has them.
-var addedLater = []string{"inbox_retention", "inbox_max_messages"}
+var addedLater = []string{"inbox_retention", "inbox_max_messages", "capture_retention"}
 
 // since is cur without the attributes of addedLater that applied lacks
 // (a view stored before they existed), so that they are no drift.

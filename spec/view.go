@@ -69,27 +69,20 @@ func orEmpty[T any](s []T) []T {
 
 func environmentView(e accounts.Environment) view {
 	return newView(map[string]any{"name": e.Name, "email_domains": orEmpty(e.EmailDomains), "custom_surfaces": orEmpty(e.CustomSurfaces),
-		"inbox_retention": accounts.FormatRetention(e.InboxRetentionSeconds), "inbox_max_messages": e.InboxMaxMessages}, nil, nil)
+		"inbox_retention": accounts.FormatRetention(e.InboxRetentionSeconds), "inbox_max_messages": e.InboxMaxMessages,
+		"capture_retention": accounts.FormatRetention(e.CaptureRetentionSeconds)}, nil, nil)
 }
 
-// desiredEnvironmentView shows the retention as the server's view does
-// ("168h" as "7d"), so that writing it another way changes nothing; a
-// retention that is no duration is shown as written (the plan refuses it).
+// desiredEnvironmentView shows the settings as the server's view does
+// (see environmentSettings).
 func desiredEnvironmentView(e Environment) view {
 	domains := make([]string, len(e.EmailDomains))
 	for i, d := range e.EmailDomains {
 		domains[i] = strings.ToLower(strings.TrimSpace(d))
 	}
-	secs, max, bad := inboxSettings(e)
-	retention := accounts.FormatRetention(secs)
-	if len(bad) > 0 && e.InboxRetention != nil {
-		retention = *e.InboxRetention
-	}
-	if len(bad) > 0 && e.InboxMaxMessages != nil {
-		max = *e.InboxMaxMessages
-	}
-	return newView(map[string]any{"name": e.Name, "email_domains": domains, "custom_surfaces": orEmpty(e.CustomSurfaces),
-		"inbox_retention": retention, "inbox_max_messages": max}, nil, nil)
+	_, attrs, _ := environmentSettings(e)
+	attrs["name"], attrs["email_domains"], attrs["custom_surfaces"] = e.Name, domains, orEmpty(e.CustomSurfaces)
+	return newView(attrs, nil, nil)
 }
 
 func roleView(r accounts.Role) view {

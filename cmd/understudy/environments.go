@@ -16,11 +16,12 @@ import (
 func (a *cli) environmentsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "environments", Aliases: []string{"environment", "env"}, Short: "Manage environments and their controlled email domains"}
 	var domains, surfaces []string
-	var createInbox, updateInbox inboxSettingFlags
+	var createSettings, updateSettings environmentSettingFlags
 	create := &cobra.Command{
-		Use: "create NAME --email-domain DOMAIN... [--surface SURFACE...] [--inbox-retention 7d] [--inbox-max-messages 200]", Short: "Create an environment", Args: args("name"),
+		Use:   "create NAME --email-domain DOMAIN... [--surface SURFACE...] [--inbox-retention 7d] [--inbox-max-messages 200] [--capture-retention 30d]",
+		Short: "Create an environment", Args: args("name"),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			retention, max, err := createInbox.values(cmd)
+			v, err := createSettings.values(cmd)
 			if err != nil {
 				return err
 			}
@@ -28,7 +29,8 @@ func (a *cli) environmentsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			in := openapi.EnvironmentCreate{Name: argv[0], EmailDomains: domains, InboxRetentionSeconds: retention, InboxMaxMessages: max}
+			in := openapi.EnvironmentCreate{Name: argv[0], EmailDomains: domains, InboxRetentionSeconds: v.inboxRetention, InboxMaxMessages: v.inboxMax,
+				CaptureRetentionSeconds: v.captureRetention}
 			if len(surfaces) > 0 {
 				in.CustomSurfaces = &surfaces
 			}
@@ -39,14 +41,14 @@ func (a *cli) environmentsCommand() *cobra.Command {
 	create.Flags().StringSliceVar(&domains, "email-domain", nil, "controlled email domain (repeat or comma-separate; the first is used for new accounts)")
 	create.Flags().StringSliceVar(&surfaces, "surface", nil, "custom surface of the environment's apps, beyond the built-in ones (repeat or comma-separate)")
 	_ = create.MarkFlagRequired("email-domain")
-	createInbox.register(create)
+	createSettings.register(create)
 
 	var newDomains, newSurfaces []string
 	update := &cobra.Command{
-		Use:   "update NAME [--email-domain DOMAIN...] [--surface SURFACE...] [--inbox-retention 7d] [--inbox-max-messages 200]",
+		Use:   "update NAME [--email-domain DOMAIN...] [--surface SURFACE...] [--inbox-retention 7d] [--inbox-max-messages 200] [--capture-retention 30d]",
 		Short: "Change an environment; only the flags given are changed", Args: args("name"),
 		RunE: func(cmd *cobra.Command, argv []string) error {
-			retention, max, err := updateInbox.values(cmd)
+			v, err := updateSettings.values(cmd)
 			if err != nil {
 				return err
 			}
@@ -54,7 +56,7 @@ func (a *cli) environmentsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			in := openapi.EnvironmentUpdate{InboxRetentionSeconds: retention, InboxMaxMessages: max}
+			in := openapi.EnvironmentUpdate{InboxRetentionSeconds: v.inboxRetention, InboxMaxMessages: v.inboxMax, CaptureRetentionSeconds: v.captureRetention}
 			if cmd.Flags().Changed("email-domain") {
 				in.EmailDomains = &newDomains
 			}
@@ -68,7 +70,7 @@ func (a *cli) environmentsCommand() *cobra.Command {
 	}
 	update.Flags().StringSliceVar(&newDomains, "email-domain", nil, "controlled email domains, replacing the current ones (repeat or comma-separate)")
 	update.Flags().StringSliceVar(&newSurfaces, "surface", nil, "custom surfaces, replacing the current ones (repeat or comma-separate; '' for none)")
-	updateInbox.register(update)
+	updateSettings.register(update)
 
 	list := &cobra.Command{
 		Use: "list", Short: "List environments", Args: args(),
@@ -111,37 +113,58 @@ func (a *cli) environmentsCommand() *cobra.Command {
 }
 
 func environmentTable(w io.Writer, list ...openapi.Environment) {
-	row(w, "NAME", "EMAIL DOMAINS", "CREATED", "CUSTOM SURFACES", "INBOX RETENTION", "INBOX MAX")
+	row(w, "NAME", "EMAIL DOMAINS", "CREATED", "CUSTOM SURFACES", "INBOX RETENTION", "INBOX MAX", "CAPTURE RETENTION")
 	for _, e := range list {
 		row(w, e.Name, strings.Join(e.EmailDomains, ","), e.CreatedAt.Format("2006-01-02 15:04"), strings.Join(e.CustomSurfaces, ","),
-			accounts.FormatRetention(e.InboxRetentionSeconds), strconv.Itoa(e.InboxMaxMessages))
+			accounts.FormatRetention(e.InboxRetentionSeconds), strconv.Itoa(e.InboxMaxMessages), accounts.FormatRetention(e.CaptureRetentionSeconds))
 	}
 }
 
-// inboxSettingFlags are the inbox settings environments create and update share.
-type inboxSettingFlags struct {
-	retention string
-	max       int
+// environmentSettingFlags are the settings environments create and update
+// share: the inbox's and the capture retention.
+type environmentSettingFlags struct {
+	inboxRetention, captureRetention string
+	inboxMax                         int
 }
 
-func (f *inboxSettingFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.retention, "inbox-retention", "", "how long accounts keep their mail: whole days (7d) or a duration (36h), 1h to 365d (default 7d)")
-	cmd.Flags().IntVar(&f.max, "inbox-max-messages", 0, "messages each account keeps at most, the oldest going first, 1-10000 (default 200)")
+func (f *environmentSettingFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.inboxRetention, "inbox-retention", "", "how long accounts keep their mail: whole days (7d) or a duration (36h), 1h to 365d (default 7d)")
+	cmd.Flags().IntVar(&f.inboxMax, "inbox-max-messages", 0, "messages each account keeps at most, the oldest going first, 1-10000 (default 200)")
+	cmd.Flags().StringVar(&f.captureRetention, "capture-retention", "", "how long the captured account states of failed runs are kept: whole days (30d) or a duration (36h), 1h to 365d (default 30d)")
 }
 
-// values returns the settings given on the command line, in the API's
-// units; a retention that is not a duration is a usage error (the server
-// checks the bounds).
-func (f *inboxSettingFlags) values(cmd *cobra.Command) (retention, max *int, err error) {
-	if cmd.Flags().Changed("inbox-retention") {
-		d, err := accounts.ParseRetention(f.retention)
-		if err != nil {
-			return nil, nil, usageErrorf("--inbox-retention: %v", err)
-		}
-		retention = new(int(d / time.Second))
+// environmentSettings are the settings given on the command line, in the
+// API's units; nil for those not given.
+type environmentSettings struct {
+	inboxRetention, inboxMax, captureRetention *int
+}
+
+// values returns the settings given on the command line; a retention that
+// is not a duration is a usage error (the server checks the bounds).
+func (f *environmentSettingFlags) values(cmd *cobra.Command) (environmentSettings, error) {
+	var v environmentSettings
+	var err error
+	if v.inboxRetention, err = retentionFlag(cmd, "inbox-retention", f.inboxRetention); err != nil {
+		return v, err
+	}
+	if v.captureRetention, err = retentionFlag(cmd, "capture-retention", f.captureRetention); err != nil {
+		return v, err
 	}
 	if cmd.Flags().Changed("inbox-max-messages") {
-		max = new(f.max)
+		v.inboxMax = new(f.inboxMax)
 	}
-	return retention, max, nil
+	return v, nil
+}
+
+// retentionFlag returns the seconds of the retention flag name holds, or
+// nil when it is not given.
+func retentionFlag(cmd *cobra.Command, name, value string) (*int, error) {
+	if !cmd.Flags().Changed(name) {
+		return nil, nil
+	}
+	d, err := accounts.ParseRetention(value)
+	if err != nil {
+		return nil, usageErrorf("--%s: %v", name, err)
+	}
+	return new(int(d / time.Second)), nil
 }

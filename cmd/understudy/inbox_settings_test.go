@@ -22,7 +22,7 @@ func TestCLIInboxSettings(t *testing.T) {
 		t.Fatalf("updated %+v", e)
 	}
 	res := mustOK(t, s.cli(t, s.Admin, "environments", "get", "staging"))
-	if r := rows(t, res.Stdout); len(r) != 1 || r[0][len(r[0])-2] != "36h0m0s" || r[0][len(r[0])-1] != "50" {
+	if r := rows(t, res.Stdout); len(r) != 1 || r[0][len(r[0])-3] != "36h0m0s" || r[0][len(r[0])-2] != "50" {
 		t.Errorf("table %q", res.Stdout)
 	}
 	r := decode[openapi.Role](t, s, "roles", "update", "production", "buyer", "--code-pattern", `code: (\d{6})`, "--link-pattern", "/magic/")

@@ -17,7 +17,8 @@ func (l *loader) add(r *resource) {
 	case spec.KindEnvironment:
 		d.Environments = append(d.Environments, spec.Environment{Address: r.addr, Name: r.name(),
 			EmailDomains: r.strings("email_domains"), CustomSurfaces: r.strings("custom_surfaces"),
-			InboxRetention: r.strPtr("inbox_retention"), InboxMaxMessages: r.intPtr("inbox_max_messages"), Lifecycle: lc})
+			InboxRetention: r.strPtr("inbox_retention"), InboxMaxMessages: r.intPtr("inbox_max_messages"),
+			CaptureRetention: r.strPtr("capture_retention"), Lifecycle: lc})
 	case spec.KindApp:
 		d.Apps = append(d.Apps, spec.App{Address: r.addr, Environment: r.str("environment"), Name: r.name(),
 			Provider: r.str("provider"), Settings: r.settings(), Secrets: r.stringMap("secrets"), Lifecycle: lc})

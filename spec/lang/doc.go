@@ -12,11 +12,11 @@
 //     objects a workspace manages, at the address "<kind>.<label>"
 //     (role.buyer); each may hold a lifecycle block (prevent_destroy),
 //     and a role an isolation_policy block of surface = visibility.
-//     Durations are strings: an environment's inbox_retention and a
-//     flow's every take whole days ("7d") or a Go duration ("36h"), a
-//     destination's sync_interval a Go duration. A flow names the role
-//     it runs with (role = role.buyer.name) and the cadence it should
-//     pass at (every = "15m");
+//     Durations are strings: an environment's inbox_retention and
+//     capture_retention and a flow's every take whole days ("7d") or a
+//     Go duration ("36h"), a destination's sync_interval a Go duration.
+//     A flow names the role it runs with (role = role.buyer.name) and
+//     the cadence it should pass at (every = "15m");
 //   - import { to = role.buyer, id = "production/buyer" } adopts an
 //     existing object into a declared block;
 //   - removed { from = role.old } stops managing an object that is no

@@ -50,6 +50,7 @@ var kinds = map[string]kindSpec{
 		{name: "custom_surfaces", typ: stringList},
 		{name: "inbox_retention", typ: cty.String},
 		{name: "inbox_max_messages", typ: cty.Number},
+		{name: "capture_retention", typ: cty.String},
 	}, blocks: []string{blockLifecycle}},
 	spec.KindApp: {attrs: []attrSpec{
 		{name: "environment", typ: cty.String, required: true},

@@ -3,6 +3,7 @@ environment "production" {
   custom_surfaces    = ["trending"]
   inbox_retention    = "14d"
   inbox_max_messages = 500
+  capture_retention  = "90d"
 
   lifecycle {
     prevent_destroy = true

@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -234,9 +235,12 @@ func ticks(since, until time.Time, x func(time.Time) float64) []chartTick {
 // first, each labelled with its version (and environment, when named)
 // where there is room; right is the plot's right edge.
 func deployMarks(deps []run.Deployment, named bool, x func(time.Time) float64, right int) []chartDeploy {
-	var out []chartDeploy
-	last := -float64(deployGap)
-	for i := len(deps) - 1; i >= 0; i-- {
+	out := make([]chartDeploy, len(deps))
+	// Labelled newest first (deps are oldest last): where deployments
+	// crowd, the newest's version is the one shown, the one the runs after
+	// it ran against, and each of the others says it in its tooltip.
+	next := math.Inf(1)
+	for i := 0; i < len(deps); i++ {
 		d := deps[i]
 		name := d.Version
 		if named {
@@ -244,13 +248,13 @@ func deployMarks(deps []run.Deployment, named bool, x func(time.Time) float64, r
 		}
 		at := x(d.DeployedAt)
 		m := chartDeploy{X: num(at), Title: "deployed " + name + " at " + d.DeployedAt.UTC().Format("2006-01-02 15:04:05 UTC")}
-		if at-last >= deployGap {
-			m.Label, m.LabelX, m.Anchor, last = clip(name, deployLabel), num(at+3), "start", at
+		if next-at >= deployGap {
+			m.Label, m.LabelX, m.Anchor, next = clip(name, deployLabel), num(at+3), "start", at
 			if at > float64(right-deployGap) {
 				m.LabelX, m.Anchor = num(at-3), "end"
 			}
 		}
-		out = append(out, m)
+		out[len(deps)-1-i] = m
 	}
 	return out
 }

@@ -330,6 +330,12 @@ func (s *Service) busyError(ctx context.Context, role accounts.Role) error {
 		return err
 	}
 	held, _ := accounts.Held(ctx, s.db, role.ID) // without them, the error says what it can
+	if x.next == nil && len(held) == 0 && accounts.AnyReady(ctx, s.db, role.ID) {
+		// What held the account (a lease, a capture) let it go meanwhile.
+		e := understudy.Errorf(understudy.ECONFLICT, "no account of role %s in environment %s was ready when asked; one is ready now (a lease or a failed run's capture ended meanwhile): try again", role.Name, role.Environment)
+		e.RetryAfter = time.Second
+		return e
+	}
 	if x.next == nil && len(held) == 0 {
 		return understudy.Errorf(understudy.ECONFLICT, "no account of role %s in environment %s is ready (none is leased: they are being provisioned, or failed; see `understudy accounts list --role %s`)", role.Name, role.Environment, role.Name)
 	}

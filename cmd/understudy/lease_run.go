@@ -130,6 +130,9 @@ func (a *cli) runLeased(ctx context.Context, c *openapi.ClientWithResponses, g o
 		fmt.Fprintf(stderr, "understudy: releasing lease %s: %v\n", g.Lease.Id, err)
 	} else {
 		fmt.Fprintf(stderr, "understudy: lease %s released; run %s\n", g.Lease.Id, outcome)
+		if outcome != openapi.ReleaseOutcomePassed {
+			fmt.Fprintf(stderr, "understudy: the account's state at the failure is being kept: understudy runs capture %s\n", g.Lease.Id)
+		}
 	}
 	return commandResult(argv[0], runErr)
 }

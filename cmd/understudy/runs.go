@@ -172,7 +172,7 @@ func runDetails(w io.Writer, r openapi.Run) {
 		{"Outcome at", outcomeAt},
 		{"Duration", durationOf(r.DurationSeconds)},
 		{"Test", orDash(r.Test)},
-		{"Capture", captureStatusOf(r.CaptureStatus)},
+		{"Capture", captureStatusOf(r.LeaseId, r.CaptureStatus)},
 	} {
 		row(w, kv[0], kv[1])
 	}
@@ -186,12 +186,13 @@ func runDetails(w io.Writer, r openapi.Run) {
 	}
 }
 
-// captureStatusOf says where a run's capture is, or "-" without one.
-func captureStatusOf(st *openapi.CaptureStatus) string {
+// captureStatusOf says where the capture of the run of lease id is, and
+// the command that shows it, or "-" without one.
+func captureStatusOf(id string, st *openapi.CaptureStatus) string {
 	if st == nil {
 		return "-"
 	}
-	return string(*st) + " (understudy runs capture LEASE_ID)"
+	return string(*st) + " (understudy runs capture " + id + ")"
 }
 
 func (a *cli) runsCaptureCommand() *cobra.Command {

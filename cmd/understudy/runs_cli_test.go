@@ -209,7 +209,11 @@ func TestARunShowsTheDeploymentItRanAgainst(t *testing.T) {
 func TestCLIRunsCaptureShowsTheFailedRunsState(t *testing.T) {
 	t.Parallel()
 	s, _ := withApp(t, "1")
-	id := leaseIDOf(t, s.cli(t, s.Runner, "lease", "--environment", "production", "--role", "buyer", "--", "false"))
+	res := s.cli(t, s.Runner, "lease", "--environment", "production", "--role", "buyer", "--", "false")
+	id := leaseIDOf(t, res)
+	if !strings.Contains(res.Stderr, "is being kept: understudy runs capture "+id) {
+		t.Errorf("lease -- false does not say where the failed state is: %q", res.Stderr)
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	var r openapi.Run
 	for {
@@ -232,7 +236,7 @@ func TestCLIRunsCaptureShowsTheFailedRunsState(t *testing.T) {
 	if st := mustOK(t, s.cli(t, s.Admin, "runs", "capture", id, "--app", "mem")).Stdout; !strings.Contains(st, `"items": []`) {
 		t.Errorf("runs capture --app printed %q, want the fake app's state", st)
 	}
-	if show := mustOK(t, s.cli(t, s.Reader, "runs", "show", id)).Stdout; !strings.Contains(show, "captured (understudy runs capture") {
+	if show := mustOK(t, s.cli(t, s.Reader, "runs", "show", id)).Stdout; !strings.Contains(show, "captured (understudy runs capture "+id+")") {
 		t.Errorf("runs show printed %q, want the capture's status", show)
 	}
 	other := mustOK(t, s.cli(t, s.Admin, "tokens", "create", "--name", "other-runner", "--scope", "runner"))

@@ -26,10 +26,12 @@ func (d *session) runFlows(ctx context.Context, app *chirp.App, consoleAt string
 	if err := errorOf("declaring the flow", statusOf(f), bodyOf(f), err); err != nil {
 		return err
 	}
-	if _, err := d.runFlow(ctx, app, "v1", 1); err != nil {
+	// v1 went out ten minutes ago, v2 goes out now: the chart of the flow
+	// shows each where it went out, v1's run passing, v2's failing.
+	if _, err := d.runFlow(ctx, app, "v1", 1, time.Now().Add(-10*time.Minute)); err != nil {
 		return err
 	}
-	failed, err := d.runFlow(ctx, app, "v2", 2)
+	failed, err := d.runFlow(ctx, app, "v2", 2, time.Now())
 	if err != nil {
 		return err
 	}
@@ -51,19 +53,19 @@ func (d *session) runFlows(ctx context.Context, app *chirp.App, consoleAt string
 			fmt.Fprintf(d.out, "    %-8s %s %s\n", ch.Op, ch.Path, compact(ch.After))
 		}
 	}
-	fmt.Fprintf(d.out, "  understudy runs capture %s   # the same, from the CLI\n", failed)
+	fmt.Fprintf(d.out, "  ./bin/understudy runs capture %s   # the same, from the CLI (with the admin token below)\n", failed)
 	if consoleAt != "" {
 		fmt.Fprintf(d.out, "  The failed run in the console: %s/ui/runs/%s\n", consoleAt, failed)
 	}
 	return nil
 }
 
-// runFlow records the deployment of version, then leases the buyer for
+// runFlow records the deployment of version at deployedAt, then leases the buyer for
 // the flow, makes chirp's buyer put qty of sku-42 in the cart, and
 // releases the lease with the test's outcome: it passes when the cart
 // holds the one item the flow expects. It returns the lease's id.
-func (d *session) runFlow(ctx context.Context, app *chirp.App, version string, qty int) (string, error) {
-	dep, err := d.c.RecordDeploymentWithResponse(ctx, openapi.DeploymentRecord{Environment: "production", Version: version})
+func (d *session) runFlow(ctx context.Context, app *chirp.App, version string, qty int, deployedAt time.Time) (string, error) {
+	dep, err := d.c.RecordDeploymentWithResponse(ctx, openapi.DeploymentRecord{Environment: "production", Version: version, DeployedAt: &deployedAt})
 	if err := errorOf("recording deployment "+version, statusOf(dep), bodyOf(dep), err); err != nil {
 		return "", err
 	}

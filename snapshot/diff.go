@@ -24,11 +24,11 @@ type Change struct {
 func Diff(before, after []byte) ([]Change, error) {
 	a, err := decodeState(before)
 	if err != nil {
-		return nil, fmt.Errorf("the first state is not JSON: %w", err)
+		return nil, fmt.Errorf("the state before: %w", err)
 	}
 	b, err := decodeState(after)
 	if err != nil {
-		return nil, fmt.Errorf("the second state is not JSON: %w", err)
+		return nil, fmt.Errorf("the state after: %w", err)
 	}
 	var out []Change
 	diffValue("$", a, b, &out)
@@ -36,16 +36,17 @@ func Diff(before, after []byte) ([]Change, error) {
 	return out, nil
 }
 
-// decodeState decodes a JSON state with its numbers as json.Number.
+// decodeState decodes a JSON state with its numbers as json.Number (as
+// Canonical keeps them).
 func decodeState(state []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(state))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the state is not JSON: %w", err)
 	}
 	if dec.More() {
-		return nil, errors.New("trailing data after the JSON document")
+		return nil, errors.New("the state has trailing data after its JSON document")
 	}
 	return v, nil
 }

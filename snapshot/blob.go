@@ -25,14 +25,9 @@ func (h Hash) String() string { return hex.EncodeToString(h[:]) }
 // insignificant space, so equal states have equal bytes and equal hashes.
 // Numbers keep their literal form (json.Number).
 func Canonical(state []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(state))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("the state is not JSON: %w", err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("the state has trailing data after its JSON document")
+	v, err := decodeState(state)
+	if err != nil {
+		return nil, err
 	}
 	return json.Marshal(v) // encoding/json sorts map keys
 }

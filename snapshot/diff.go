@@ -1,7 +1,9 @@
 package snapshot
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
@@ -17,19 +19,36 @@ type Change struct {
 }
 
 // Diff lists what differs between two JSON states, by path, sorted.
-// Arrays are compared element by element.
+// Arrays are compared element by element; numbers by their text, as
+// Canonical keeps them (a float64 would make 2^53+1 equal to 2^53).
 func Diff(before, after []byte) ([]Change, error) {
-	var a, b any
-	if err := json.Unmarshal(before, &a); err != nil {
-		return nil, fmt.Errorf("the first state is not JSON: %w", err)
+	a, err := decodeState(before)
+	if err != nil {
+		return nil, fmt.Errorf("the state before: %w", err)
 	}
-	if err := json.Unmarshal(after, &b); err != nil {
-		return nil, fmt.Errorf("the second state is not JSON: %w", err)
+	b, err := decodeState(after)
+	if err != nil {
+		return nil, fmt.Errorf("the state after: %w", err)
 	}
 	var out []Change
 	diffValue("$", a, b, &out)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
+}
+
+// decodeState decodes a JSON state with its numbers as json.Number (as
+// Canonical keeps them).
+func decodeState(state []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(state))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("the state is not JSON: %w", err)
+	}
+	if dec.More() {
+		return nil, errors.New("the state has trailing data after its JSON document")
+	}
+	return v, nil
 }
 
 func diffValue(path string, a, b any, out *[]Change) {

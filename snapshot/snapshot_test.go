@@ -1,6 +1,7 @@
 package snapshot_test
 
 import (
+	"encoding/json"
 	"reflect"
 	"testing"
 
@@ -38,13 +39,31 @@ func TestDiffListsChangesByPath(t *testing.T) {
 		{Path: "$.bio", Op: "added", After: "x"},
 		{Path: "$.cart", Op: "removed", Before: []any{}},
 		{Path: "$.posts[0].body", Op: "changed", Before: "hi", After: "hello"},
-		{Path: "$.posts[1]", Op: "added", After: map[string]any{"id": float64(2), "body": "new"}},
+		{Path: "$.posts[1]", Op: "added", After: map[string]any{"id": json.Number("2"), "body": "new"}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("diff =\n%+v\nwant\n%+v", got, want)
 	}
 	if none, _ := snapshot.Diff([]byte(`{"a":[1]}`), []byte(`{"a":[1]}`)); len(none) != 0 {
 		t.Fatalf("equal states differ: %+v", none)
+	}
+}
+
+// Numbers are compared as Canonical keeps them: two states whose hashes
+// differ by a number only are never said to be the same.
+func TestDiffComparesNumbersByTheirText(t *testing.T) {
+	t.Parallel()
+	before, after := []byte(`{"id":9007199254740993,"n":1.0}`), []byte(`{"id":9007199254740992,"n":1}`)
+	got, err := snapshot.Diff(before, after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []snapshot.Change{
+		{Path: "$.id", Op: "changed", Before: json.Number("9007199254740993"), After: json.Number("9007199254740992")},
+		{Path: "$.n", Op: "changed", Before: json.Number("1.0"), After: json.Number("1")},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("diff =\n%+v\nwant\n%+v", got, want)
 	}
 }
 

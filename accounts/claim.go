@@ -98,8 +98,9 @@ FROM unnest($1::uuid[], $3::text[]) AS x(id, reason) WHERE a.id = x.id AND a.sta
 
 // QueueHold queues in b, a batch the caller sends in the transaction that
 // ends the leases, the statement that marks the leased accounts with ids
-// capturing (ids[i] with reasons[i]) instead of ready: their run failed, and no
-// claim takes them until package run has kept their state (QueueUnhold).
+// capturing (ids[i] with reasons[i], which names what holds it) instead of
+// ready: their run failed, and no claim takes them until package run has
+// kept their state (QueueUnhold).
 // now is the caller's clock (nil: the database's).
 func QueueHold(b *pgx.Batch, ids, reasons []string, now *time.Time) {
 	if len(ids) > 0 {
@@ -107,18 +108,22 @@ func QueueHold(b *pgx.Batch, ids, reasons []string, now *time.Time) {
 	}
 }
 
-// unholdSQL marks capturing accounts ready again, and returns those it moved.
-const unholdSQL = `UPDATE accounts SET status = 'ready', status_reason = '', updated_at = coalesce($2::timestamptz, now())
-WHERE id = ANY($1::uuid[]) AND status = 'capturing' RETURNING id::text`
+// unholdSQL marks capturing accounts ready again, each only while its hold
+// names its holder (the reason QueueHold gave it holds the holder's id),
+// and returns those it moved.
+const unholdSQL = `UPDATE accounts a SET status = 'ready', status_reason = '', updated_at = coalesce($2::timestamptz, now())
+FROM unnest($1::uuid[], $3::text[]) AS x(id, holder)
+WHERE a.id = x.id AND a.status = 'capturing' AND strpos(a.status_reason, x.holder) > 0 RETURNING a.id::text`
 
 // QueueUnhold queues in b the statement that marks the capturing accounts
-// with ids ready again (an account that moved meanwhile, failed or
-// retired, stays as it is); once b has been sent, moved returns the ids
-// of the accounts it freed. now is the caller's clock (nil: the
-// database's).
-func QueueUnhold(b *pgx.Batch, ids []string, now *time.Time) (moved func() []string) {
+// with ids ready again, each only while it is held for holders[i] (a
+// lease's id, which the reason QueueHold was given names): a hold another
+// run took since is left alone, and so is an account that moved meanwhile
+// (failed, retired). Once b has been sent, moved returns the ids of the
+// accounts it freed. now is the caller's clock (nil: the database's).
+func QueueUnhold(b *pgx.Batch, ids, holders []string, now *time.Time) (moved func() []string) {
 	var out []string
-	b.Queue(unholdSQL, ids, now).Query(func(rows pgx.Rows) error {
+	b.Queue(unholdSQL, ids, now, holders).Query(func(rows pgx.Rows) error {
 		var err error
 		out, err = pgx.CollectRows(rows, pgx.RowTo[string])
 		return err

@@ -131,13 +131,10 @@ func (c *Console) runCapture(ctx context.Context, v *runView, _ *page) error {
 // to the sessions runCapture shows it to: an attachment, never sniffed.
 func (c *Console) captureDownload(w http.ResponseWriter, r *http.Request, s session) {
 	ctx, id, app := r.Context(), r.PathValue("lease_id"), r.PathValue("app")
-	l, err := c.cfg.Leases.Get(ctx, id)
-	if err != nil {
+	// Owned audits a refusal (lease.capture_read_denied), as the REST
+	// door's does.
+	if _, err := c.cfg.Leases.Owned(ctx, id, "capture_read"); err != nil {
 		c.fail(w, r, &s, err)
-		return
-	}
-	if !c.cfg.Leases.MayUse(ctx, l) {
-		c.refuse(w, r, &s, "a run's captured state is the account's data: an admin's session, or the lease's own token's, may read it")
 		return
 	}
 	b, err := c.cfg.Captures.State(ctx, id, app)

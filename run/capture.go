@@ -218,9 +218,10 @@ func (c *Captures) insert(ctx context.Context, runs []CaptureArgs) {
 
 // Capture keeps the state of the run of lease leaseID: it reads the
 // account's state in each of its apps (snapshot.Service.Evidence), keeps
-// each with its difference from the state the lease reset the account to,
-// resets the account when its release asked for it, then frees it, in one
-// transaction with its audit event (run.capture). An app that is down or
+// each with its difference from the state the lease reset the account to
+// and frees the account, in one transaction with its audit event
+// (run.capture); when its release asked for a reset, the account is
+// reset once that has committed, then freed. An app that is down or
 // answers badly fails the capture (its reason names the app), the others'
 // states are kept, and the account is freed all the same. A capture that
 // is not pending (done, or failed by the sweep) is left alone. Errors:
@@ -252,14 +253,6 @@ func (c *Captures) capture(ctx context.Context, args CaptureArgs) (err error) {
 	default:
 		apps, contents, reason = captured(ev)
 	}
-	if p.reset {
-		// Its state is kept in memory already; the reset may now change it.
-		// A reset that fails marks the account failed (package snapshot),
-		// which the account's status then says.
-		if _, err := c.snapshots.ResetApps(ctx, p.AccountID, p.State); err != nil {
-			c.logger.WarnContext(ctx, "the reset a failed run's release asked for failed", "lease", leaseID, "account", p.AccountID, "error", err)
-		}
-	}
 	status := CaptureCaptured
 	if reason != "" {
 		status = CaptureFailed
@@ -271,6 +264,18 @@ func (c *Captures) capture(ctx context.Context, args CaptureArgs) (err error) {
 	}
 	if !done {
 		c.logger.InfoContext(ctx, "a capture finished after the sweep had failed it: its states are not kept", "lease", leaseID)
+		return nil
+	}
+	if p.reset {
+		// Only now, the state kept, and only by the job that kept it: a
+		// capture the sweep failed never resets an account another run may
+		// hold by then. A reset that fails marks the account failed
+		// (package snapshot), which its status then says; the account is
+		// freed either way (a failed one stays failed).
+		if _, err := c.snapshots.ResetApps(ctx, p.AccountID, p.State); err != nil {
+			c.logger.WarnContext(ctx, "the reset a failed run's release asked for failed", "lease", leaseID, "account", p.AccountID, "error", err)
+		}
+		return c.unhold(ctx, heldFor{p.AccountID, p.LeaseID})
 	}
 	return nil
 }
@@ -283,7 +288,7 @@ func captured(ev []snapshot.AppEvidence) ([]CapturedApp, [][]byte, string) {
 	contents := make([][]byte, len(ev))
 	var failed []string
 	for i, e := range ev {
-		a := CapturedApp{App: e.App, AppID: e.AppID, Baseline: e.Baseline, ChangesTotal: len(e.Changes), Error: clip(e.Error)}
+		a := CapturedApp{App: e.App, AppID: e.AppID, Baseline: e.Baseline, ChangesTotal: e.ChangesTotal, Error: clip(e.Error)}
 		a.Changes = keptChanges(e.Changes)
 		if e.Content != nil {
 			a.Hash, a.Size, contents[i] = e.Hash, int64(len(e.Content)), gzipped(e.Content)
@@ -344,17 +349,15 @@ func gzipped(b []byte) []byte {
 	return buf.Bytes()
 }
 
-// maxCaptureContent bounds what one app's kept state may inflate to.
-const maxCaptureContent = 64 << 20
-
-func gunzipped(z []byte) ([]byte, error) {
-	r, err := gzip.NewReader(bytes.NewReader(z))
+// gunzipped inflates a kept state of size bytes, and no more.
+func gunzipped(k keptState) ([]byte, error) {
+	r, err := gzip.NewReader(bytes.NewReader(k.gz))
 	if err != nil {
 		return nil, err
 	}
-	b, err := io.ReadAll(io.LimitReader(r, maxCaptureContent+1))
-	if err == nil && len(b) > maxCaptureContent {
-		err = errors.New("the kept state is larger than it can have been")
+	b, err := io.ReadAll(io.LimitReader(r, k.size+1))
+	if err == nil && int64(len(b)) != k.size {
+		err = fmt.Errorf("the kept state inflates to %d bytes, not the %d kept", len(b), k.size)
 	}
 	return b, err
 }
@@ -370,14 +373,14 @@ func (c *Captures) Get(ctx context.Context, leaseID string) (Capture, bool, erro
 // at the capture of the run of lease leaseID. Errors: ENOTFOUND (no such
 // capture, app, or no state kept for it), and the database's.
 func (c *Captures) State(ctx context.Context, leaseID, app string) ([]byte, error) {
-	z, found, err := c.content(ctx, leaseID, app)
+	k, found, err := c.content(ctx, leaseID, app)
 	if err != nil {
 		return nil, err
 	}
 	if !found {
 		return nil, understudy.Errorf(understudy.ENOTFOUND, "the run of lease %s has no state of app %s kept", leaseID, app)
 	}
-	b, err := gunzipped(z)
+	b, err := gunzipped(k)
 	if err != nil {
 		return nil, fmt.Errorf("reading the kept state of app %s in the run of lease %s: %w", app, leaseID, err)
 	}
@@ -417,10 +420,15 @@ type CaptureArgs struct {
 // Kind names the job.
 func (CaptureArgs) Kind() string { return "capture_run_state" }
 
-// InsertOpts makes a lease's capture unique (by its lease alone), and
-// tries it three times.
+// CaptureQueue is the River queue of the capture jobs: a queue of their
+// own, so that a burst of failed runs against a slow app never keeps
+// the other jobs (lease expiry, provisioning) waiting, nor they it.
+const CaptureQueue = "captures"
+
+// InsertOpts makes a lease's capture unique (by its lease alone), tries
+// it three times, on CaptureQueue.
 func (CaptureArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 3, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{MaxAttempts: 3, Queue: CaptureQueue, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
 type captureWorker struct {

@@ -119,7 +119,9 @@ func (c *Captures) finish(ctx context.Context, p pendingCapture, status CaptureS
 		}
 		b.Queue(captureAppsSQL, p.LeaseID, ids, names, hashes, contents, sizes, baselines, changes, totals, errs)
 	}
-	accounts.QueueUnhold(b, []string{p.AccountID}, now)
+	if !p.reset { // else the account is reset first (Capture), then freed
+		accounts.QueueUnhold(b, []string{p.AccountID}, []string{p.LeaseID}, now)
+	}
 	if err := queueAudit(ctx, b, p, status, reason, apps); err != nil {
 		return false, err
 	}
@@ -127,6 +129,21 @@ func (c *Captures) finish(ctx context.Context, p pendingCapture, status CaptureS
 		return false, pgdb.Translate(err, "", "")
 	}
 	return true, nil
+}
+
+// heldFor is an account held for the capture of a lease's run.
+type heldFor struct{ account, lease string }
+
+// unhold frees each account held for its lease, in a transaction of its
+// own.
+func (c *Captures) unhold(ctx context.Context, held ...heldFor) error {
+	ids, holders := make([]string, len(held)), make([]string, len(held))
+	for i, h := range held {
+		ids[i], holders[i] = h.account, h.lease
+	}
+	b := &pgx.Batch{}
+	accounts.QueueUnhold(b, ids, holders, c.dbNow())
+	return pgdb.SendBatch(ctx, c.db, b)
 }
 
 const (
@@ -176,13 +193,20 @@ func (c *Captures) get(ctx context.Context, leaseID string) (Capture, bool, erro
 	return cp, found, nil
 }
 
-const contentSQL = `SELECT content_gz FROM run_capture_apps WHERE lease_id = $1 AND (app = $2 OR app_id::text = $2) AND content_gz IS NOT NULL`
+const contentSQL = `SELECT content_gz, size FROM run_capture_apps WHERE lease_id = $1 AND (app = $2 OR app_id::text = $2) AND content_gz IS NOT NULL`
 
-func (c *Captures) content(ctx context.Context, leaseID, app string) ([]byte, bool, error) {
+// keptState is an app's state as a capture keeps it: gzip'd, and its
+// length once inflated.
+type keptState struct {
+	gz   []byte
+	size int64
+}
+
+func (c *Captures) content(ctx context.Context, leaseID, app string) (keptState, bool, error) {
 	if _, err := uuid.Parse(leaseID); err != nil {
-		return nil, false, nil
+		return keptState{}, false, nil
 	}
-	return pgdb.QueryMaybe(ctx, c.db, func(row pgx.Row, z *[]byte) error { return row.Scan(z) }, pgdb.Conflict{}, contentSQL, leaseID, app)
+	return pgdb.QueryMaybe(ctx, c.db, func(row pgx.Row, k *keptState) error { return row.Scan(&k.gz, &k.size) }, pgdb.Conflict{}, contentSQL, leaseID, app)
 }
 
 // requeueAfter is how long a capture waits for its job before the sweep
@@ -235,20 +259,39 @@ func (c *Captures) FailStale(ctx context.Context) (int, error) {
 			return err
 		}
 		b := &pgx.Batch{}
-		ids := make([]string, len(stale))
+		ids, holders := make([]string, len(stale)), make([]string, len(stale))
 		for i, p := range stale {
-			ids[i] = p.AccountID
+			ids[i], holders[i] = p.AccountID, p.LeaseID
 			if err := queueAudit(ctx, b, p, CaptureFailed, "the capture did not finish within "+c.deadline.String(), nil); err != nil {
 				return err
 			}
 		}
-		accounts.QueueUnhold(b, ids, now)
+		accounts.QueueUnhold(b, ids, holders, now)
 		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
 		return 0, err
 	}
-	return len(stale), nil
+	return len(stale), c.freeStranded(ctx)
+}
+
+// strandedSQL names the accounts still held for a capture that finished
+// more than the deadline ago ($2 seconds): its job kept the state, then
+// stopped (its server with it) before the reset its release asked for,
+// and the account's freeing.
+const strandedSQL = `SELECT c.account_id::text, c.lease_id::text FROM run_captures c
+JOIN ` + accounts.AccountDirectory + ` a ON a.id = c.account_id
+WHERE a.status = 'capturing' AND c.status <> 'pending' AND c.finished_at < coalesce($1::timestamptz, now()) - make_interval(secs => $2)
+LIMIT 500`
+
+// freeStranded frees the accounts strandedSQL names: the next lease
+// resets them, as every lease does.
+func (c *Captures) freeStranded(ctx context.Context) error {
+	list, err := pgdb.QueryAll(ctx, c.db, func(row pgx.Row, h *heldFor) error { return row.Scan(&h.account, &h.lease) }, strandedSQL, c.dbNow(), c.deadline.Seconds())
+	if err != nil || len(list) == 0 {
+		return err
+	}
+	return c.unhold(ctx, list...)
 }
 
 // capturePruneBatch bounds the captures one round of the retention deletes.

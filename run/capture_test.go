@@ -392,7 +392,7 @@ func TestTheNextLeaseWaitsForTheCapture(t *testing.T) {
 		t.Fatal(err)
 	}
 	run.AddCaptureWorkers(workers, c)
-	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 2}},
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{Queues: map[string]river.QueueConfig{run.CaptureQueue: {MaxWorkers: 2}},
 		Workers: workers, FetchCooldown: 20 * time.Millisecond, FetchPollInterval: 50 * time.Millisecond, TestOnly: true})
 	if err != nil {
 		t.Fatal(err)
@@ -454,5 +454,40 @@ func TestTheNextLeaseWaitsForTheCapture(t *testing.T) {
 	}
 	if !spanned {
 		t.Error("no run.capture span")
+	}
+}
+
+// A capture the sweep failed while its job still read the apps never
+// resets the account afterwards, though its release asked for a reset:
+// by then the account may serve the next run.
+func TestALateCaptureNeverResetsTheNextRunsAccount(t *testing.T) {
+	s := newCaptureSite(t)
+	g := s.lease(t, `{"items":["socks"]}`)
+	s.release(t, g.Lease.ID, run.Failed, true)
+	s.st.App.SetDelay(time.Second)
+	done := make(chan error, 1)
+	go func() { done <- s.captures.Capture(access.ForJob(context.Background(), "capture", 1), g.Lease.ID) }()
+	time.Sleep(100 * time.Millisecond) // the job reads the app, which answers after a second
+	s.clock.Add(s.captures.Deadline() + time.Second)
+	if n, err := s.captures.FailStale(access.ForJob(context.Background(), "capture", 2)); n != 1 || err != nil {
+		t.Fatalf("swept %d captures (%v), want 1", n, err)
+	}
+	s.st.App.SetDelay(0)
+	g2, err := s.leases.Acquire(s.st.Ctx, lease.Request{Environment: "production", Role: "buyer", Holder: "next", TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := s.st.App.Ref(g2.Account.ID)
+	if err := s.st.App.SetState(ref, []byte(`{"items":["the next run's"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.st.App.State(ref); string(got) != `{"items":["the next run's"]}` {
+		t.Errorf("the late capture reset the next run's account to %s", got)
+	}
+	if a := s.account(t, g2.Account.ID); a.Status != accounts.StatusLeased {
+		t.Errorf("the next run's account is %s, want leased", a.Status)
 	}
 }

@@ -53,6 +53,9 @@ type AppEvidence struct {
 	// Baseline is the hex hash of the version of the named state compared
 	// with ("" when the app has none: Error says so).
 	Baseline string `json:"baseline_hash,omitempty"`
+	// ChangesTotal counts the changes; Changes keeps at most
+	// MaxDiffChanges of them.
+	ChangesTotal int `json:"changes_total"`
 }
 
 // Evidence is Compare with the states themselves: it snapshots every app
@@ -101,7 +104,7 @@ func (s *Service) Evidence(ctx context.Context, accountID, state string) ([]AppE
 		if err != nil {
 			return err
 		}
-		out[i].Changes, err = Diff(before, c)
+		out[i].Changes, out[i].ChangesTotal, err = DiffN(before, c, MaxDiffChanges)
 		return err
 	})
 	if ae, ok := errors.AsType[*AppsError](err); ok {

@@ -3,6 +3,8 @@ package snapshot_test
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/understudy-dev/understudy/snapshot"
@@ -80,4 +82,33 @@ func FuzzCanonical(f *testing.F) {
 			t.Fatalf("canonical form is not stable: %q → %q (%v)", c, again, err)
 		}
 	})
+}
+
+// A diff is bounded whatever the states: below MaxDiffDepth a differing
+// subtree is one change, and only the first changes are kept, the others
+// counted.
+func TestADiffIsBounded(t *testing.T) {
+	deep := func(leaf string) []byte {
+		return []byte(strings.Repeat("[", 9000) + leaf + strings.Repeat("]", 9000))
+	}
+	changes, total, err := snapshot.DiffN(deep("1"), deep("2"), 10)
+	if err != nil || total != 1 || len(changes) != 1 || strings.Count(changes[0].Path, "[0]") != snapshot.MaxDiffDepth {
+		t.Fatalf("9000 levels deep: %d changes of %d (%v), the first at %d levels", len(changes), total, err, strings.Count(changes[0].Path, "[0]"))
+	}
+	many := func(v int) []byte {
+		var b strings.Builder
+		b.WriteString("[")
+		for i := range 200000 {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString(strconv.Itoa(i * v))
+		}
+		b.WriteString("]")
+		return []byte(b.String())
+	}
+	changes, total, err = snapshot.DiffN(many(1), many(2), 1000)
+	if err != nil || total != 199999 || len(changes) != 1000 {
+		t.Fatalf("200000 elements: kept %d of %d (%v), want 1000 of 199999", len(changes), total, err)
+	}
 }

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -248,20 +250,23 @@ type rawCapture struct {
 }
 
 // captureDetails prints a capture: its status, then each app's changes.
+// What an app said (its state's keys, its errors) is printed quoted when
+// it holds a control or format character, never as it came: it must not
+// drive the terminal.
 func captureDetails(w io.Writer, cp rawCapture) {
 	row(w, "Status", cp.Status)
 	if cp.Reason != "" {
-		row(w, "Reason", cp.Reason)
+		row(w, "Reason", inert(cp.Reason))
 	}
 	row(w, "Compared with", "state "+cp.State)
 	for _, ap := range cp.Apps {
 		fmt.Fprintln(w)
 		switch {
 		case ap.Error != "" && ap.Hash == "":
-			row(w, "App "+ap.App, "not captured: "+ap.Error)
+			row(w, "App "+ap.App, "not captured: "+inert(ap.Error))
 			continue
 		case ap.Error != "":
-			row(w, "App "+ap.App, "captured "+shortHash(ap.Hash)+", not compared: "+ap.Error)
+			row(w, "App "+ap.App, "captured "+shortHash(ap.Hash)+", not compared: "+inert(ap.Error))
 			continue
 		}
 		row(w, "App "+ap.App, fmt.Sprintf("captured %s, %d change(s)", shortHash(ap.Hash), ap.ChangesTotal))
@@ -270,12 +275,22 @@ func captureDetails(w io.Writer, cp rawCapture) {
 		}
 		row(w, "PATH", "OP", "BEFORE", "AFTER")
 		for _, ch := range ap.Changes {
-			row(w, ch.Path, ch.Op, diffValue(ch.Before), diffValue(ch.After))
+			row(w, inert(ch.Path), ch.Op, diffValue(ch.Before), diffValue(ch.After))
 		}
 		if ap.ChangesTotal > len(ap.Changes) {
 			row(w, "…", fmt.Sprintf("%d more not kept", ap.ChangesTotal-len(ap.Changes)))
 		}
 	}
+}
+
+// inert returns s, or s quoted (strconv.QuoteToGraphic) when it holds a
+// control or format character (an escape sequence, a bidi override, a
+// tab that would break the table).
+func inert(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) < 0 {
+		return s
+	}
+	return strconv.QuoteToGraphic(s)
 }
 
 func orDashOutcome(o *openapi.RunOutcome) string {

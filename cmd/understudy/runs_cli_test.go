@@ -247,3 +247,19 @@ func TestCLIRunsCaptureShowsTheFailedRunsState(t *testing.T) {
 	passed := leaseIDOf(t, mustOK(t, s.cli(t, s.Runner, "lease", "--environment", "production", "--role", "buyer", "--", "true")))
 	mustFail(t, s.cli(t, s.Runner, "runs", "capture", passed), exitNotFound, "has no captured state")
 }
+
+// What an app said reaches the terminal inert: a key or an error holding
+// an escape sequence or a bidi override is printed quoted.
+func TestCaptureTextIsInertOnATerminal(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"$.cart[0]":                    "$.cart[0]",
+		"$.\x1b]52;c;ZWNobyBoaQ==\x07": `"$.\x1b]52;c;ZWNobyBoaQ==\a"`,
+		"app down\u202egnp.exe":        `"app down\u202egnp.exe"`,
+		"naïve":                        "naïve",
+	} {
+		if got := inert(in); got != want {
+			t.Errorf("inert(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

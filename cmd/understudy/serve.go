@@ -405,7 +405,8 @@ func (m *Main) startJobs(ctx context.Context, svc services) error {
 	periodic = append(periodic, runpkg.ArtifactPeriodicJobs(artifactPruneInterval)...)
 	periodic = append(periodic, runpkg.CapturePeriodicJobs(captureSweepInterval)...)
 	client, err := river.NewClient(riverpgxv5.New(m.pool), &river.Config{
-		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10}},
+		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10},
+			runpkg.CaptureQueue: {MaxWorkers: 4}},
 		Workers:      workers,
 		PeriodicJobs: periodic,
 		Logger:       slog.New(minLevel{Handler: m.Logger.Handler(), min: m.Config.jobLogLevel()}),

@@ -54,18 +54,27 @@
 // parallel, each within the app timeout; keeps each app's canonical
 // state (gzip'd), its hash, and its difference from the newest version
 // of the state the lease reset the account to (at most
-// MaxCaptureChanges changes, MaxCaptureChangeBytes of them); resets the
-// account when the release asked for a reset (a reset before the capture
-// would lose the evidence); and frees the account, in one transaction
-// with its audit event (run.capture). An app that is down or answers
+// MaxCaptureChanges changes, MaxCaptureChangeBytes of them; the diff
+// itself is bounded, snapshot.DiffN); and frees the account, in one
+// transaction with its audit event (run.capture). When the release asked
+// for a reset (a reset before the capture would lose the evidence), the
+// account is reset once that transaction has committed, then freed: only
+// the job whose capture moved from pending resets, so a capture the sweep
+// failed never resets an account another run may hold by then. A hold
+// names its lease (accounts.QueueHold's reason), and only that lease's
+// capture frees it (accounts.QueueUnhold). An app that is down or answers
 // badly fails the capture, naming the app, and the account is freed all
-// the same. A capture never holds an account for longer than the
-// deadline (CaptureConfig.Deadline, five minutes): the sweep (FailStale,
-// every minute) fails what is pending past it and frees the account, so a
-// job lost with its server, or failing at each attempt, costs the account
-// at most that. The captures past their environment's
-// capture_retention_seconds (30 days unless set) are deleted by the same
-// periodic job (Prune).
+// the same. The jobs run on a River queue of their own (CaptureQueue).
+//
+// A capture never holds an account for long. Its job is enqueued off the
+// release's path, once the lease's end has committed; the sweep (every
+// minute) enqueues again a capture still pending after 30 s (Requeue: an
+// enqueue lost with its server), fails what is pending past the deadline
+// (CaptureConfig.Deadline, five minutes) and frees the account
+// (FailStale), and frees an account still held by a capture that
+// finished a deadline ago (its job stopped before the reset). The
+// captures past their environment's capture_retention_seconds (30 days
+// unless set) are deleted by the same periodic job (Prune).
 //
 // An outcome recorded after the lease's end (a release without an
 // outcome, then another with one) captures nothing: by then the account

@@ -405,8 +405,11 @@ func (m *Main) startJobs(ctx context.Context, svc services) error {
 	periodic = append(periodic, runpkg.ArtifactPeriodicJobs(artifactPruneInterval)...)
 	periodic = append(periodic, runpkg.CapturePeriodicJobs(captureSweepInterval)...)
 	client, err := river.NewClient(riverpgxv5.New(m.pool), &river.Config{
+		// The captures' queue is polled four times a second: a failed
+		// run's account is held until its capture has run, and the next
+		// lease of it waits that long.
 		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 10},
-			runpkg.CaptureQueue: {MaxWorkers: 4}},
+			runpkg.CaptureQueue: {MaxWorkers: 10, FetchPollInterval: 250 * time.Millisecond, FetchCooldown: 50 * time.Millisecond}},
 		Workers:      workers,
 		PeriodicJobs: periodic,
 		Logger:       slog.New(minLevel{Handler: m.Logger.Handler(), min: m.Config.jobLogLevel()}),

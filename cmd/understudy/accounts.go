@@ -119,7 +119,7 @@ func (a *cli) accountListCommand() *cobra.Command {
 	fs := list.Flags()
 	fs.StringVar(&f.environment, "environment", "", "only accounts of this environment")
 	fs.StringVar(&f.role, "role", "", "only accounts of this role (with --environment)")
-	fs.StringVar(&f.status, "status", "", "only accounts in this status: pending, provisioning, ready, leased, failed or retired")
+	fs.StringVar(&f.status, "status", "", "only accounts in this status: pending, provisioning, ready, leased, capturing (a failed run's state being kept), failed or retired")
 	fs.BoolVar(&f.includeRetired, "include-retired", false, "without --status, list retired accounts too")
 	fs.IntVar(&f.limit, "limit", 0, "show one page of at most this many accounts (1-1000)")
 	fs.IntVar(&f.offset, "offset", 0, "skip this many accounts")

@@ -19,6 +19,7 @@ import (
 
 	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/run"
+	"github.com/understudy-dev/understudy/snapshot"
 )
 
 //go:embed templates/*.html
@@ -85,6 +86,9 @@ var funcs = template.FuncMap{
 	"link":    link,
 	"add":     func(a, b int) int { return a + b },
 	"diffval": diffValue,
+	"changeRows": func(changes []snapshot.Change, before, after string) changeRows {
+		return changeRows{changes, before, after}
+	},
 	"auth":    authBadge,
 	"outcome": func(o run.Outcome) template.HTML { return statusBadge(outcomeName(o)) },
 	"flow":    flowName,
@@ -180,6 +184,13 @@ func ago(now time.Time, t any) template.HTML {
 	exact := at.UTC().Format("2006-01-02 15:04:05 UTC")
 	return template.HTML(fmt.Sprintf(`<time datetime="%s" title="%s">%s</time>`,
 		at.UTC().Format(time.RFC3339), exact, template.HTMLEscapeString(since(now, at))))
+}
+
+// changeRows is what the template change-rows lists: changes, with the
+// labels of their value columns.
+type changeRows struct {
+	Changes       []snapshot.Change
+	Before, After string
 }
 
 // statusGlyph gives each account status a shape, so that its colour is

@@ -196,7 +196,7 @@ func (s *Service) end(ctx context.Context, id string, e ending) (Lease, bool) {
 	if found && e.report != nil && l.Run != nil {
 		s.observe(l)
 		if s.captured(e.report.Outcome) {
-			s.captures.Enqueue(ctx, run.CaptureArgs{LeaseID: l.ID, Traceparent: l.Traceparent, Tracestate: l.tracestate})
+			s.captures.Enqueue(ctx, run.CaptureArgs{LeaseID: l.ID, AccountID: l.AccountID, State: l.State, Traceparent: l.Traceparent, Tracestate: l.tracestate})
 		}
 	}
 	return l, found
@@ -336,7 +336,7 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 	if s.captured(run.Abandoned) {
 		runs := make([]run.CaptureArgs, len(ended))
 		for i, x := range ended {
-			runs[i] = run.CaptureArgs{LeaseID: x.id, Traceparent: x.traceparent, Tracestate: x.tracestate}
+			runs[i] = run.CaptureArgs{LeaseID: x.id, AccountID: x.accountID, State: x.state, Traceparent: x.traceparent, Tracestate: x.tracestate}
 		}
 		s.captures.Enqueue(ctx, runs...)
 	}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
@@ -237,11 +238,10 @@ func (c *Captures) capture(ctx context.Context, args CaptureArgs) (err error) {
 	ctx, span := c.tracer.Start(ctx, "run.capture", trace.WithAttributes(attribute.String("understudy.lease.id", args.LeaseID)))
 	defer func() { tracing.Fail(span, err); span.End() }()
 	leaseID := args.LeaseID
-	p, found, err := c.pending(ctx, leaseID)
+	p, found, ev, err := c.read(ctx, args)
 	if err != nil || !found {
 		return err
 	}
-	ev, err := c.snapshots.Evidence(ctx, p.AccountID, p.State)
 	var apps []CapturedApp
 	var contents [][]byte
 	reason := ""
@@ -278,6 +278,41 @@ func (c *Captures) capture(ctx context.Context, args CaptureArgs) (err error) {
 		return c.unhold(ctx, heldFor{p.AccountID, p.LeaseID})
 	}
 	return nil
+}
+
+// read returns the pending capture of args' lease (false when it is not
+// pending) and what its account's apps hold now (snapshot.Evidence). When
+// args names the account and the state (as the lease's end enqueues it),
+// the capture's row and the evidence's reads share one round trip; else
+// (the sweep's requeue, Capture) the row is read first.
+func (c *Captures) read(ctx context.Context, args CaptureArgs) (pendingCapture, bool, []snapshot.AppEvidence, error) {
+	if args.AccountID == "" {
+		p, found, err := c.pending(ctx, args.LeaseID)
+		if err != nil || !found {
+			return p, found, nil, err
+		}
+		ev, err := c.snapshots.Evidence(ctx, p.AccountID, p.State)
+		return p, true, ev, err
+	}
+	if _, err := uuid.Parse(args.LeaseID); err != nil {
+		return pendingCapture{}, false, nil, nil
+	}
+	b := &pgx.Batch{}
+	pendingOf := queuePending(b, args.LeaseID)
+	e := c.snapshots.QueueEvidence(b, args.AccountID, args.State)
+	if err := pgdb.SendBatch(ctx, c.db, b); err != nil {
+		return pendingCapture{}, false, nil, err
+	}
+	p, found, err := pendingOf()
+	if err != nil || !found {
+		return p, found, nil, err
+	}
+	if p.AccountID != args.AccountID || p.State != args.State { // a job of another shape: trust the row
+		ev, err := c.snapshots.Evidence(ctx, p.AccountID, p.State)
+		return p, true, ev, err
+	}
+	ev, err := e.Read(ctx)
+	return p, true, ev, err
 }
 
 // captured turns what Evidence read into what a capture keeps: each app's
@@ -341,11 +376,18 @@ func clip(s string) string {
 	return s[:cut] + "…"
 }
 
+// gzipWriters keeps gzip writers from one capture to the next: a writer
+// allocates its compressor's tables (hundreds of KiB), which a capture of
+// a small state would otherwise pay for each time.
+var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
+
 func gzipped(b []byte) []byte {
 	var buf bytes.Buffer
-	w := gzip.NewWriter(&buf)
+	w := gzipWriters.Get().(*gzip.Writer)
+	w.Reset(&buf)
 	_, _ = w.Write(b) // a bytes.Buffer does not fail
 	_ = w.Close()
+	gzipWriters.Put(w)
 	return buf.Bytes()
 }
 
@@ -408,6 +450,12 @@ func hexOrNil(h string) []byte {
 // CaptureArgs is the job that captures the state of a lease's run.
 type CaptureArgs struct {
 	LeaseID string `json:"lease_id" river:"unique"`
+	// AccountID and State are the account the lease held and the state it
+	// reset it to, as the capture's row records them: with them, the job
+	// reads the row and the account's refs and hashes in one round trip.
+	// Optional (the row says them).
+	AccountID string `json:"account_id,omitempty"`
+	State     string `json:"state,omitempty"`
 	// RequestID is the request that ended the lease, which the capture's
 	// audit event carries.
 	RequestID string `json:"request_id,omitempty"`

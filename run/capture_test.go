@@ -491,3 +491,76 @@ func TestALateCaptureNeverResetsTheNextRunsAccount(t *testing.T) {
 		t.Errorf("the next run's account is %s, want leased", a.Status)
 	}
 }
+
+// jobArgs returns the args of the capture job queued for lease id.
+func (s *captureSite) jobArgs(t *testing.T, id string) run.CaptureArgs {
+	t.Helper()
+	s.captures.Flush()
+	var raw []byte
+	if err := s.pool.QueryRow(context.Background(), `SELECT args FROM river_job WHERE kind = 'capture_run_state' AND args->>'lease_id' = $1`, id).Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	var args run.CaptureArgs
+	if err := json.Unmarshal(raw, &args); err != nil {
+		t.Fatal(err)
+	}
+	return args
+}
+
+// The job the lease's end enqueues names the account and the state, so
+// that it reads them with its capture's row; a job whose args disagree
+// with the row (or name nothing) captures the row's account.
+func TestTheCaptureJobReadsTheAccountItsRowNames(t *testing.T) {
+	s := newCaptureSite(t)
+	jobCtx := access.ForJob(context.Background(), "capture", 1)
+
+	g := s.lease(t, `{"items":["socks"]}`)
+	s.release(t, g.Lease.ID, run.Failed, false)
+	args := s.jobArgs(t, g.Lease.ID)
+	if args.AccountID != g.Account.ID || args.State != g.Lease.State {
+		t.Fatalf("the job's args name account %q state %q, want %s and %s", args.AccountID, args.State, g.Account.ID, g.Lease.State)
+	}
+	if err := s.captures.CaptureJob(jobCtx, args); err != nil {
+		t.Fatal(err)
+	}
+	cp := s.capture(t, g.Lease.ID)
+	if cp.Status != run.CaptureCaptured || len(cp.Apps) != 1 || cp.Apps[0].ChangesTotal != 1 || cp.Apps[0].Changes[0].After != "socks" {
+		t.Fatalf("capture %+v, want the added sock", cp)
+	}
+
+	// Args that name another account (and another state): the row wins.
+	g = s.lease(t, `{"items":["hat"]}`)
+	s.release(t, g.Lease.ID, run.Failed, false)
+	args = s.jobArgs(t, g.Lease.ID)
+	args.AccountID, args.State = "00000000-0000-4000-8000-000000000001", "other"
+	if err := s.captures.CaptureJob(jobCtx, args); err != nil {
+		t.Fatal(err)
+	}
+	cp = s.capture(t, g.Lease.ID)
+	if cp.Status != run.CaptureCaptured || cp.AccountID != g.Account.ID || len(cp.Apps) != 1 || cp.Apps[0].Changes[0].After != "hat" {
+		t.Fatalf("capture %+v, want the row's account and its hat", cp)
+	}
+	if a := s.account(t, g.Account.ID); a.Status != accounts.StatusReady {
+		t.Fatalf("after its capture the account is %s, want ready", a.Status)
+	}
+}
+
+// A run that failed without changing its account is captured with no
+// change: the state is the baseline's, and kept all the same.
+func TestACaptureOfAnUnchangedAccountHasNoChanges(t *testing.T) {
+	s := newCaptureSite(t)
+	g := s.lease(t, "")
+	s.release(t, g.Lease.ID, run.Failed, false)
+	if err := s.captures.CaptureJob(access.ForJob(context.Background(), "capture", 1), s.jobArgs(t, g.Lease.ID)); err != nil {
+		t.Fatal(err)
+	}
+	cp := s.capture(t, g.Lease.ID)
+	if cp.Status != run.CaptureCaptured || len(cp.Apps) != 1 || cp.Apps[0].ChangesTotal != 0 || len(cp.Apps[0].Changes) != 0 ||
+		cp.Apps[0].Hash == "" || cp.Apps[0].Hash != cp.Apps[0].Baseline {
+		t.Fatalf("capture %+v, want the baseline's state and no change", cp)
+	}
+	state, err := s.captures.State(context.Background(), g.Lease.ID, "chirp")
+	if err != nil || string(state) != initialState {
+		t.Fatalf("the kept state is %s (%v), want the baseline's", state, err)
+	}
+}

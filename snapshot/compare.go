@@ -6,10 +6,12 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/understudy-dev/understudy"
-
+	"github.com/understudy-dev/understudy/accounts"
 	"github.com/understudy-dev/understudy/apps"
+	"github.com/understudy-dev/understudy/internal/pgdb"
 	"github.com/understudy-dev/understudy/providers"
 )
 
@@ -67,23 +69,64 @@ type AppEvidence struct {
 // or has no such state has its Error set; the others are read all the
 // same. Errors: ENOTFOUND (the account), and the database's.
 func (s *Service) Evidence(ctx context.Context, accountID, state string) ([]AppEvidence, error) {
+	b := &pgx.Batch{}
+	p := s.QueueEvidence(b, accountID, state)
+	if p.bad {
+		return p.Read(ctx)
+	}
+	if err := pgdb.SendBatch(ctx, s.db, b); err != nil {
+		return nil, err
+	}
+	return p.Read(ctx)
+}
+
+// PendingEvidence is Evidence in steps, so that a caller sends the reads
+// it needs (the account, its refs and the newest hashes of the state) in a
+// batch of its own (QueueEvidence); once it is sent, Read reads the apps.
+type PendingEvidence struct {
+	s                *Service
+	accountID, state string
+	bad              bool // accountID is not a uuid: nothing was queued
+	accountOf        func() (accounts.Account, error)
+	refsOf           func(context.Context) ([]apps.LiveRef, int, error)
+	wantOf           func() (map[string]Hash, error)
+}
+
+// QueueEvidence queues in b the reads Evidence makes of the account's
+// state: one round trip, with whatever else b carries.
+func (s *Service) QueueEvidence(b *pgx.Batch, accountID, state string) *PendingEvidence {
+	p := &PendingEvidence{s: s, accountID: accountID, state: StateOrBaseline(state)}
 	if _, err := uuid.Parse(accountID); err != nil {
-		return nil, understudy.Errorf(understudy.ENOTFOUND, "no account has id %s", accountID)
+		p.bad = true
+		return p
 	}
-	a, err := s.accounts.GetAccount(ctx, accountID)
+	p.accountOf = s.accounts.QueueGetAccount(b, accountID)
+	p.refsOf = s.apps.QueueLiveRefs(b, accountID)
+	p.wantOf = s.store.queueLatest(b, accountID, p.state)
+	return p
+}
+
+// Read returns what Evidence does, from the reads QueueEvidence queued in
+// a batch that has been sent.
+func (p *PendingEvidence) Read(ctx context.Context) ([]AppEvidence, error) {
+	if p.bad {
+		return nil, understudy.Errorf(understudy.ENOTFOUND, "no account has id %s", p.accountID)
+	}
+	s, state := p.s, p.state
+	a, err := p.accountOf()
 	if err != nil {
 		return nil, err
 	}
-	refs, _, err := s.apps.LiveRefs(ctx, a.ID)
+	refs, _, err := p.refsOf(ctx)
 	if err != nil {
 		return nil, err
 	}
-	want, err := s.store.latest(ctx, a.ID, StateOrBaseline(state))
+	want, err := p.wantOf()
 	if err != nil {
 		return nil, err
 	}
 	out := make([]AppEvidence, len(refs))
-	err = eachApp(ctx, "comparing with "+StateOrBaseline(state), refs, s.appTimeout, func(ctx context.Context, i int, r apps.LiveRef) error {
+	err = eachApp(ctx, "comparing with "+state, refs, s.appTimeout, func(ctx context.Context, i int, r apps.LiveRef) error {
 		out[i].App, out[i].AppID = r.AppName, r.AppID
 		now, err := r.App.Snapshot(ctx, providers.Target{Ref: r.Ref, AccountID: a.ID})
 		if err != nil {
@@ -96,10 +139,14 @@ func (s *Service) Evidence(ctx context.Context, accountID, state string) ([]AppE
 		out[i].Content, out[i].Hash = c, HashOf(c).String()
 		h, ok := want[r.AppID]
 		if !ok {
-			out[i].Error = "no snapshot of state " + StateOrBaseline(state) + " in this app"
+			out[i].Error = "no snapshot of state " + state + " in this app"
 			return nil
 		}
 		out[i].Baseline = h.String()
+		if out[i].Hash == out[i].Baseline {
+			out[i].Changes = []Change{} // the same state: nothing to read or diff
+			return nil
+		}
 		before, err := s.store.blob(ctx, h)
 		if err != nil {
 			return err

@@ -75,10 +75,10 @@ type leaseCycle struct {
 	// releaseOf is the POST /v1/leases/{id}/release body of the n-th cycle
 	// (from 0).
 	releaseOf func(n int) []byte
-	// failing reports whether the n-th cycle's release records a failure:
-	// its step is then release-failed (the release that holds the
-	// account and queues the capture of its state), else release. Nil:
-	// none does.
+	// failing reports whether the n-th cycle's release records a failure
+	// (the release that holds the account and queues the capture of its
+	// state): it is timed as step release, as every release is, and also
+	// as step release-failed. Nil: none does.
 	failing func(n int) bool
 	cycles  int
 	app     string // the app whose ref use gets
@@ -99,9 +99,9 @@ func newLeaseCycle(e endpoint, env, app string, i int, use func(context.Context,
 // runs it through understudy lease -- COMMAND (issue 17: what recording
 // outcomes costs a cycle): its lease names its run at acquire (run id,
 // flow, job URL, version), and its release records the command's outcome:
-// passed, but for one cycle in failEvery, which fails with a message, the
-// test's name and a link to its trace.
-func newOutcomeCycle(e endpoint, env string, i int) *leaseCycle {
+// passed, but for one cycle in failEvery (none when 0), which fails with
+// a message, the test's name and a link to its trace.
+func newOutcomeCycle(e endpoint, env string, i, failEvery int) *leaseCycle {
 	c := newLeaseCycle(e, env, "", i, nil)
 	c.request, _ = json.Marshal(map[string]any{ // a map of plain values always marshals
 		"environment": env, "role": benchRole, "holder": "bench-worker-" + strconv.Itoa(i),
@@ -114,7 +114,7 @@ func newOutcomeCycle(e endpoint, env string, i int) *leaseCycle {
 		"outcome": "failed", "message": "expected 3 items in the cart, got 2", "test": "cart › adds three items",
 		"links": []map[string]string{{"name": "trace", "url": "https://ci.example.test/acme/shop/actions/runs/9876543210/trace.zip"}},
 	})
-	c.failing = func(n int) bool { return n%failEvery == failEvery-1 }
+	c.failing = func(n int) bool { return failEvery > 0 && n%failEvery == failEvery-1 }
 	c.releaseOf = func(n int) []byte {
 		if c.failing(n) {
 			return failed
@@ -124,7 +124,7 @@ func newOutcomeCycle(e endpoint, env string, i int) *leaseCycle {
 	return c
 }
 
-// failEvery is how often a cycle of newOutcomeCycle fails: one in 10.
+// failEvery is how often a cycle of phase (f) fails: one in 10.
 const failEvery = 10
 
 // Do runs one cycle. A lease is released even when using it failed.
@@ -143,13 +143,13 @@ func (c *leaseCycle) Do(ctx context.Context, steps *phase.Steps) error {
 			return c.use(ctx, ref)
 		})
 	}
-	step := "release"
-	if c.failing != nil && c.failing(c.cycles) {
-		step = "release-failed"
-	}
-	err := steps.Time(step, func() error {
+	start := time.Now()
+	err := steps.Time("release", func() error {
 		return c.post(ctx, "/v1/leases/"+g.Lease.ID+"/release", c.releaseOf(c.cycles), http.StatusOK, nil)
 	})
+	if err == nil && c.failing != nil && c.failing(c.cycles) {
+		steps.Record("release-failed", time.Since(start))
+	}
 	c.cycles++
 	if useErr != nil {
 		return useErr

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -103,21 +104,25 @@ func (r *stackRun) measure(ctx context.Context, chirpURL string) (Report, error)
 	phases := []struct {
 		name    string
 		chirp   bool // the phase writes chirp's tables
+		prime   bool // the phase runs once before the first slice (primeFor)
 		clients func(i int) phase.Client
 	}{
-		{phaseFake, false, func(i int) phase.Client {
+		{phaseFake, false, true, func(i int) phase.Client {
 			return newLeaseCycle(newEndpoint(r.server.BaseURL, r.tokens.Runner.Secret), fakeEnvironment, fakeApp, i, nil)
 		}},
-		{phaseOutcome, false, func(i int) phase.Client {
-			return newOutcomeCycle(newEndpoint(r.server.BaseURL, r.tokens.Runner.Secret), fakeEnvironment, i)
+		{phaseOutcome, false, true, func(i int) phase.Client {
+			return newOutcomeCycle(newEndpoint(r.server.BaseURL, r.tokens.Runner.Secret), fakeEnvironment, i, 0)
 		}},
-		{phaseChirp, true, func(i int) phase.Client {
+		{phaseFailures, false, true, func(i int) phase.Client {
+			return newOutcomeCycle(newEndpoint(r.server.BaseURL, r.tokens.Runner.Secret), fakeEnvironment, i, failEvery)
+		}},
+		{phaseChirp, true, false, func(i int) phase.Client {
 			return newLeaseCycle(newEndpoint(r.server.BaseURL, r.tokens.Runner.Secret), chirpEnvironment, chirpApp, i, use)
 		}},
-		{phaseChirpReset, true, func(i int) phase.Client {
+		{phaseChirpReset, true, false, func(i int) phase.Client {
 			return &resetAlone{endpoint: newEndpoint(r.server.BaseURL, r.tokens.Admin.Secret), accountID: accounts[i], ref: baselines[i].ref, use: use}
 		}},
-		{phaseRaw, true, func(i int) phase.Client {
+		{phaseRaw, true, false, func(i int) phase.Client {
 			return &rawRestore{pool: r.pool, sql: buildRawStatements(), b: baselines[i], use: use}
 		}},
 	}
@@ -128,6 +133,22 @@ func (r *stackRun) measure(ctx context.Context, chirpURL string) (Report, error)
 			clients[k][i] = p.clients(i)
 		}
 		defer closeIdle(clients[k])
+	}
+	// Prime: each phase that names runs or ends them runs once, unrecorded,
+	// so that the tables its cycles grow (leases, runs, run_captures) hold
+	// rows when they are analyzed before the first slice. A table analyzed
+	// empty is planned as a table of a page: a release's join of its run
+	// by key then reads the whole of runs, which grows by some 800 rows a
+	// second, for as long as a slice lasts (no server in use is in that
+	// state: autovacuum analyzes a table once 50 rows have changed).
+	for k, p := range phases {
+		if !p.prime {
+			continue
+		}
+		fmt.Fprintf(r.progress, "lease: priming %s, %d workers, %s\n", p.name, cfg.Workers, primeFor)
+		if _, err := phase.Run(ctx, phase.Config{Duration: primeFor}, p.name, clients[k]); err != nil {
+			return rep, err
+		}
 	}
 	var pgbenchParts []Pgbench
 	parts := make([][]Measured, len(phases))
@@ -165,9 +186,49 @@ func (r *stackRun) measure(ctx context.Context, chirpURL string) (Report, error)
 		}
 		rep.Phases = append(rep.Phases, m)
 	}
+	if rep.Captures, err = readCaptures(ctx, r.ownURL); err != nil {
+		return rep, err
+	}
 	rep.Checks = rep.check()
 	return rep, nil
 }
+
+// capturesSQL sums up the captures of the run's failed runs (phase
+// (f)): how many ended in each status, and how long the captured ones
+// held their account, from the lease's end to the capture's commit.
+const capturesSQL = `SELECT count(*) FILTER (WHERE status = 'captured'), count(*) FILTER (WHERE status = 'failed'),
+       count(*) FILTER (WHERE status = 'pending'),
+       coalesce(percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - requested_at))
+                FILTER (WHERE status = 'captured'), ARRAY[0, 0]::float8[])
+FROM run_captures`
+
+// readCaptures reads the captures' figures from Understudy's database.
+func readCaptures(ctx context.Context, dbURL string) (Captures, error) {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return Captures{}, fmt.Errorf("connecting to Understudy's database: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var c Captures
+	var held []float64
+	if err := conn.QueryRow(ctx, capturesSQL).Scan(&c.Captured, &c.Failed, &c.Pending, &held); err != nil {
+		return Captures{}, fmt.Errorf("reading the captures: %w", err)
+	}
+	c.HeldP50, c.HeldP99 = phase.Latency(held[0]*float64(time.Second)), phase.Latency(held[1]*float64(time.Second))
+	return c, nil
+}
+
+// primeFor is how long each phase that grows Understudy's tables runs
+// before the first slice, unrecorded.
+const primeFor = 2 * time.Second
+
+// fakePoolPerWorker is the fake environment's accounts per worker. An
+// account whose run failed is held while its state is captured, and its
+// worker takes another meanwhile: at one failure in failEvery and some 80
+// cycles a second a worker, a worker fails every 125 ms or so, so three
+// spares each let a capture take some 375 ms (a burst of them queued on a
+// busy machine) before the workers find every account held.
+const fakePoolPerWorker = 4
 
 // fixture creates both environments, waits for their accounts, seeds
 // chirp's users and captures their new baseline. It returns the chirp
@@ -175,15 +236,13 @@ func (r *stackRun) measure(ctx context.Context, chirpURL string) (Report, error)
 func (r *stackRun) fixture(ctx context.Context, chirpURL string) ([]string, []baseline, error) {
 	admin := stack.NewAPI(r.server.BaseURL, r.tokens.Admin.Secret)
 	n := r.cfg.Workers
-	// Twice the workers: an account whose run failed is held while its
-	// state is captured, and its worker takes another meanwhile.
-	if err := createEnvironment(ctx, admin, fakeEnvironment, 2*n, map[string]any{"name": fakeApp, "provider": "fake"}); err != nil {
+	if err := createEnvironment(ctx, admin, fakeEnvironment, fakePoolPerWorker*n, map[string]any{"name": fakeApp, "provider": "fake"}); err != nil {
 		return nil, nil, err
 	}
 	if err := createEnvironment(ctx, admin, chirpEnvironment, n, chirpAttach(chirpURL)); err != nil {
 		return nil, nil, err
 	}
-	if _, err := waitReady(ctx, admin, fakeEnvironment, 2*n); err != nil {
+	if _, err := waitReady(ctx, admin, fakeEnvironment, fakePoolPerWorker*n); err != nil {
 		return nil, nil, err
 	}
 	accounts, err := waitReady(ctx, admin, chirpEnvironment, n)
@@ -251,7 +310,7 @@ func vacuumUnderstudy(ctx context.Context, dbURL string) error {
 		return fmt.Errorf("connecting to Understudy's database: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "VACUUM (ANALYZE) accounts, leases, account_resets, runs"); err != nil {
+	if _, err := conn.Exec(ctx, "VACUUM (ANALYZE) accounts, leases, account_resets, runs, run_captures, river_job"); err != nil {
 		return fmt.Errorf("vacuuming Understudy's tables: %w", err)
 	}
 	return nil

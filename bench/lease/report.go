@@ -19,13 +19,14 @@ const (
 	targetResetVsRaw      = 1.6  // (c) reset alone p50 over (d)'s, at most
 	targetAcquireVsRaw    = 2.0  // (c) chirp acquire p50 over (d)'s, at most
 	targetOutcomeCost     = 1.10 // (b) cycles/s over (b')'s, at most
-	// (b') p99 of the releases that record a failure (and hold the account
-	// for the capture of its state) over the p99 of those that record a
-	// pass, at most: the capture is off the release's path, so the two
-	// differ by the noise of a p99 on this machine and the failure's
-	// longer body.
-	targetFailedReleaseP99 = 1.25
-	targetP99Millis        = 20.0 // (b) cycle p99 in ms, under
+	// (f)'s release p99 (one release in 10 records a failure, holds the
+	// account and queues the capture of its state) over (b')'s (every
+	// release records a pass), at most: the capture is off the release's
+	// path, so the two differ by the noise of a p99 on this machine, the
+	// failure's longer body, and what the captures' jobs take from the
+	// shared cores.
+	targetCaptureReleaseP99 = 1.25
+	targetP99Millis         = 20.0 // (b) cycle p99 in ms, under
 )
 
 // ratioChecks is how many of Report.Checks are ratios: the first ones,
@@ -37,6 +38,7 @@ const ratioChecks = 5
 const (
 	phaseFake       = "fake-lease"
 	phaseOutcome    = "fake-outcome"
+	phaseFailures   = "fake-failures"
 	phaseChirp      = "chirp-lease"
 	phaseChirpReset = "chirp-reset"
 	phaseRaw        = "raw-restore"
@@ -69,12 +71,27 @@ type Report struct {
 	Baseline string `json:"chirp_baseline"`
 	// Pgbench is phase (a).
 	Pgbench Pgbench `json:"pgbench"`
-	// Phases are (b) fake-lease, (b') fake-outcome, (c) chirp-lease and
+	// Phases are (b) fake-lease, (b') fake-outcome, (f) fake-failures,
+	// (c) chirp-lease and
 	// chirp-reset, (d) raw-restore.
 	Phases []Measured `json:"phases"`
+	// Captures are the captures of (f)'s failed runs.
+	Captures Captures `json:"captures"`
 	// Checks compare the figures with the targets: first the ratios
 	// (ratioChecks of them), then the cycle p99.
 	Checks []phase.Check `json:"checks"`
+}
+
+// Captures sums up the captures of the failed runs' states: how many
+// ended captured, failed or still pending at the end of the run, and how
+// long the captured ones held their account (from the lease's end to the
+// capture's commit: what the next lease of that account waits).
+type Captures struct {
+	Captured int           `json:"captured"`
+	Failed   int           `json:"failed"`
+	Pending  int           `json:"pending"`
+	HeldP50  phase.Latency `json:"held_p50_ms"`
+	HeldP99  phase.Latency `json:"held_p99_ms"`
 }
 
 // phaseOf returns the phase called name, or an empty one.
@@ -105,8 +122,8 @@ func (r Report) check() []phase.Check {
 	resetRatio := round(ratio(reset.Millis(), raw.Millis()), 2)
 	outcome := r.phaseOf(phaseOutcome)
 	cost := round(ratio(fake.PerSecond, outcome.PerSecond), 3)
-	passedRelease, failedRelease := r.stepOf(phaseOutcome, "release").P99, r.stepOf(phaseOutcome, "release-failed").P99
-	releaseRatio := round(ratio(failedRelease.Millis(), passedRelease.Millis()), 2)
+	plainRelease, capturingRelease := r.stepOf(phaseOutcome, "release").P99, r.stepOf(phaseFailures, "release").P99
+	releaseRatio := round(ratio(capturingRelease.Millis(), plainRelease.Millis()), 2)
 	return []phase.Check{
 		{Name: "lease_cycles_vs_pgbench", Measured: share, Target: targetCyclesVsPgbench, Pass: share >= targetCyclesVsPgbench,
 			Summary: fmt.Sprintf("(b) fake lease cycles/s / (a) pgbench TPS = %.1f / %.1f = %.3f (target ≥ %.2f)", fake.PerSecond, r.Pgbench.TPS, share, targetCyclesVsPgbench)},
@@ -115,12 +132,19 @@ func (r Report) check() []phase.Check {
 		{Name: "chirp_acquire_p50_vs_raw", Measured: acqRatio, Target: targetAcquireVsRaw, Pass: acqRatio <= targetAcquireVsRaw,
 			Summary: fmt.Sprintf("(c) chirp acquire p50 / (d) raw p50 = %s / %s = %.2f× (target ≤ %.1f×)", acquire, raw, acqRatio, targetAcquireVsRaw)},
 		{Name: "lease_outcome_cycle_cost", Measured: cost, Target: targetOutcomeCost, Pass: cost > 0 && cost <= targetOutcomeCost,
-			Summary: fmt.Sprintf("(b) fake lease cycles/s / (b') with a run and an outcome = %.1f / %.1f = %.3f× (target ≤ %.2f×)", fake.PerSecond, outcome.PerSecond, cost, targetOutcomeCost)},
-		{Name: "failed_release_p99_vs_passed", Measured: releaseRatio, Target: targetFailedReleaseP99, Pass: releaseRatio > 0 && releaseRatio <= targetFailedReleaseP99,
-			Summary: fmt.Sprintf("(b') release p99 recording a failure (its state captured off the path) / recording a pass = %s / %s = %.2f× (target ≤ %.2f×)", failedRelease, passedRelease, releaseRatio, targetFailedReleaseP99)},
+			Summary: fmt.Sprintf("(b) fake lease cycles/s / (b') with a run and a passed outcome = %.1f / %.1f = %.3f× (target ≤ %.2f×)", fake.PerSecond, outcome.PerSecond, cost, targetOutcomeCost)},
+		{Name: "release_p99_with_captures", Measured: releaseRatio, Target: targetCaptureReleaseP99, Pass: releaseRatio > 0 && releaseRatio <= targetCaptureReleaseP99,
+			Summary: fmt.Sprintf("(f) release p99, one in %d capturing its run's state / (b') release p99, none = %s / %s = %.2f× (target ≤ %.2f×)", failEvery, capturingRelease, plainRelease, releaseRatio, targetCaptureReleaseP99)},
 		{Name: "b_cycle_p99_ms", Measured: p99, Target: targetP99Millis, Pass: p99 < targetP99Millis,
 			Summary: fmt.Sprintf("(b) fake lease cycle p99 = %s (target < %.0f ms)", fake.P99, targetP99Millis)},
 	}
+}
+
+// captureCost is (b) cycles/s over (f)'s: what the cycles lose to the
+// captures of the failed runs' states at one failure in failEvery (0 when
+// a phase is missing).
+func (r Report) captureCost() float64 {
+	return round(ratio(r.phaseOf(phaseFake).PerSecond, r.phaseOf(phaseFailures).PerSecond), 3)
 }
 
 func ratio(a, b float64) float64 {
@@ -157,7 +181,7 @@ func (r Report) Write(w io.Writer, format string) error {
 		p.Command, p.TPS, p.LatencyAverage, p.Transactions, p.Failed, orNA(p.CPUBusy, 0))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "phase\tstep\tcount\tper s\tp50\tp90\tp99\tmax\terrors\tcpu %\t")
-	labels := map[string]string{phaseFake: "(b)", phaseOutcome: "(b')", phaseChirp: "(c)", phaseChirpReset: "(c)", phaseRaw: "(d)"}
+	labels := map[string]string{phaseFake: "(b)", phaseOutcome: "(b')", phaseFailures: "(f)", phaseChirp: "(c)", phaseChirpReset: "(c)", phaseRaw: "(d)"}
 	for _, m := range r.Phases {
 		fmt.Fprintf(tw, "%s %s\t%s\t%d\t%.1f\t%s\t%s\t%s\t%s\t%d\t%s\t\n", labels[m.Name], m.Name, "whole",
 			m.Requests, m.PerSecond, m.P50, m.P90, m.P99, m.Max, m.Errors, orNA(m.CPUBusy, 0))
@@ -171,6 +195,17 @@ func (r Report) Write(w io.Writer, format string) error {
 	fmt.Fprintln(w)
 	if err := phase.WriteChecks(w, r.Checks, 90); err != nil {
 		return err
+	}
+	if c := r.captureCost(); c > 0 {
+		fmt.Fprintf(w, "(b) fake lease cycles/s / (f) with one failure in %d, its state captured = %.3f× (no target: what the captures' jobs cost at that rate)\n", failEvery, c)
+	}
+	if f := r.stepOf(phaseFailures, "release-failed"); f.Requests > 0 {
+		fmt.Fprintf(w, "(f) the %d releases that recorded a failure alone: p50 %s, p90 %s, p99 %s (no target: a p99 of so few is noisy)\n",
+			f.Requests, f.P50, f.P90, f.P99)
+	}
+	if c := r.Captures; c.Captured+c.Failed+c.Pending > 0 {
+		fmt.Fprintf(w, "(f) captures: %d captured, %d failed, %d pending at the end; a captured run's account held p50 %s, p99 %s (no target)\n",
+			c.Captured, c.Failed, c.Pending, c.HeldP50, c.HeldP99)
 	}
 	return phase.WriteRatios(w, r.Checks[:min(ratioChecks, len(r.Checks))])
 }

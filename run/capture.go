@@ -239,9 +239,10 @@ func (c *Captures) capture(ctx context.Context, args CaptureArgs) (err error) {
 	defer func() { tracing.Fail(span, err); span.End() }()
 	leaseID := args.LeaseID
 	p, found, ev, err := c.read(ctx, args)
-	if err != nil || !found {
+	if !found { // not pending, or its row could not be read (err)
 		return err
 	}
+	// err, if any, is the evidence's: ENOTFOUND fails the capture below.
 	var apps []CapturedApp
 	var contents [][]byte
 	reason := ""
@@ -281,7 +282,9 @@ func (c *Captures) capture(ctx context.Context, args CaptureArgs) (err error) {
 }
 
 // read returns the pending capture of args' lease (false when it is not
-// pending) and what its account's apps hold now (snapshot.Evidence). When
+// pending, or its row could not be read: err says why) and what its
+// account's apps hold now (snapshot.Evidence; with found, err is the
+// evidence's, whose ENOTFOUND fails the capture, as it did). When
 // args names the account and the state (as the lease's end enqueues it),
 // the capture's row and the evidence's reads share one round trip; else
 // (the sweep's requeue, Capture) the row is read first.
@@ -289,7 +292,7 @@ func (c *Captures) read(ctx context.Context, args CaptureArgs) (pendingCapture, 
 	if args.AccountID == "" {
 		p, found, err := c.pending(ctx, args.LeaseID)
 		if err != nil || !found {
-			return p, found, nil, err
+			return p, false, nil, err
 		}
 		ev, err := c.snapshots.Evidence(ctx, p.AccountID, p.State)
 		return p, true, ev, err
@@ -305,7 +308,7 @@ func (c *Captures) read(ctx context.Context, args CaptureArgs) (pendingCapture, 
 	}
 	p, found, err := pendingOf()
 	if err != nil || !found {
-		return p, found, nil, err
+		return p, false, nil, err
 	}
 	if p.AccountID != args.AccountID || p.State != args.State { // a job of another shape: trust the row
 		ev, err := c.snapshots.Evidence(ctx, p.AccountID, p.State)
@@ -387,6 +390,7 @@ func gzipped(b []byte) []byte {
 	w.Reset(&buf)
 	_, _ = w.Write(b) // a bytes.Buffer does not fail
 	_ = w.Close()
+	w.Reset(io.Discard) // the pooled writer keeps no hold on buf, whose bytes are returned
 	gzipWriters.Put(w)
 	return buf.Bytes()
 }

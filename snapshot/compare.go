@@ -96,13 +96,20 @@ type PendingEvidence struct {
 // state: one round trip, with whatever else b carries.
 func (s *Service) QueueEvidence(b *pgx.Batch, accountID, state string) *PendingEvidence {
 	p := &PendingEvidence{s: s, accountID: accountID, state: StateOrBaseline(state)}
-	if _, err := uuid.Parse(accountID); err != nil {
+	uid, err := uuid.Parse(accountID)
+	if err != nil {
 		p.bad = true
 		return p
 	}
-	p.accountOf = s.accounts.QueueGetAccount(b, accountID)
-	p.refsOf = s.apps.QueueLiveRefs(b, accountID)
-	p.wantOf = s.store.queueLatest(b, accountID, p.state)
+	// The refs and hashes are read by the canonical id, as Evidence read
+	// them by the account's own id once it had read the account: uuid.Parse
+	// takes spellings ("urn:uuid:…") that PostgreSQL refuses, which would
+	// fail the whole batch (EINVALID) instead of reading the account, or
+	// answering ENOTFOUND.
+	id := uid.String()
+	p.accountOf = s.accounts.QueueGetAccount(b, accountID) // it parses the id itself; its ENOTFOUND names it as given
+	p.refsOf = s.apps.QueueLiveRefs(b, id)
+	p.wantOf = s.store.queueLatest(b, id, p.state)
 	return p
 }
 

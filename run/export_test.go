@@ -10,4 +10,6 @@ func NewArtifactPruneWorker(a *Artifacts) *artifactPruneWorker {
 }
 
 // CaptureJob runs the capture job of args, as its River worker does.
-func (c *Captures) CaptureJob(ctx context.Context, args CaptureArgs) error { return c.capture(ctx, args) }
+func (c *Captures) CaptureJob(ctx context.Context, args CaptureArgs) error {
+	return c.capture(ctx, args)
+}

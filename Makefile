@@ -144,12 +144,15 @@ vet:
 ## test: vet, the generated-code check, the contract lint, the alert rules' check and every test with
 ## the race detector (the Playwright examples among them), against
 ## TEST_DATABASE_URL or, when it is not set, a private PostgreSQL cluster
-## under .understudy/test-pg.
+## under .understudy/test-pg. Four parallel tests a package (twice the cores): most of them wait on
+## servers, PostgreSQL and browsers, not on the CPU. Each test server's pool holds at most 5
+## connections, so that the whole run stays under 80 of PostgreSQL's default 100.
+TEST_FLAGS := -race -count=1 -parallel 4 -timeout 25m
 test: vet check-generated lint-openapi check-alerts check-policy playwright-deps axe jaeger build
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-	  $(GO) test -race -count=1 -timeout 25m ./... ; \
+	  $(GO) test $(TEST_FLAGS) ./... ; \
 	else \
-	  $(BIN) dev-postgres --dir $(TESTPG) -- $(GO) test -race -count=1 -timeout 25m ./... ; \
+	  $(BIN) dev-postgres --dir $(TESTPG) -- $(GO) test $(TEST_FLAGS) ./... ; \
 	fi
 
 ## bench: Go benchmarks, then every driver through bench/all -full, which ends with

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -85,33 +86,40 @@ func TestEveryOperationRefusesTextTheDatabaseCannotStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sent := 0
-	for _, path := range doc.Paths.InMatchingOrder() {
-		for method, op := range doc.Paths.Value(path).Operations() {
-			for _, req := range badRequests(path, op) {
-				for _, bad := range badTexts {
-					target, body := req.build(bad.url, bad.json)
-					var resp *http.Response
-					var b []byte
-					if body != "" {
-						resp, b = s.raw(t, s.Admin, method, target, "application/json", strings.NewReader(body))
-					} else {
-						resp, b = s.raw(t, s.Admin, method, target, "", nil)
+	var sent atomic.Int64
+	// One parallel subtest per operation (the server takes them at once),
+	// inside a group that returns when all of them have.
+	t.Run("operations", func(t *testing.T) {
+		for _, path := range doc.Paths.InMatchingOrder() {
+			for method, op := range doc.Paths.Value(path).Operations() {
+				t.Run(method+" "+path, func(t *testing.T) {
+					t.Parallel()
+					for _, req := range badRequests(path, op) {
+						for _, bad := range badTexts {
+							target, body := req.build(bad.url, bad.json)
+							var resp *http.Response
+							var b []byte
+							if body != "" {
+								resp, b = s.raw(t, s.Admin, method, target, "application/json", strings.NewReader(body))
+							} else {
+								resp, b = s.raw(t, s.Admin, method, target, "", nil)
+							}
+							sent.Add(1)
+							what := fmt.Sprintf("%s %s, %s in %s", method, path, bad.name, req.field)
+							if resp.StatusCode != http.StatusBadRequest {
+								t.Errorf("%s: %d, want 400\n%s", what, resp.StatusCode, b)
+								continue
+							}
+							if f := fieldsOf(problemOf(t, resp.StatusCode, b, http.StatusBadRequest, "malformed")); f[req.field] == "" {
+								t.Errorf("%s: the problem does not name %q: %s", what, req.field, b)
+							}
+						}
 					}
-					sent++
-					what := fmt.Sprintf("%s %s, %s in %s", method, path, bad.name, req.field)
-					if resp.StatusCode != http.StatusBadRequest {
-						t.Errorf("%s: %d, want 400\n%s", what, resp.StatusCode, b)
-						continue
-					}
-					if f := fieldsOf(problemOf(t, resp.StatusCode, b, http.StatusBadRequest, "malformed")); f[req.field] == "" {
-						t.Errorf("%s: the problem does not name %q: %s", what, req.field, b)
-					}
-				}
+				})
 			}
 		}
-	}
-	if sent < 100 {
+	})
+	if sent := sent.Load(); sent < 100 {
 		t.Errorf("sent %d requests; the contract has more places for text", sent)
 	}
 }

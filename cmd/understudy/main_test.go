@@ -32,6 +32,10 @@ func TestMain(m *testing.M) {
 // what another server of the same database sealed.
 var testKey = base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))
 
+// testDBMaxConns is a test server's pool size, unless a test's Mutate
+// sets another.
+const testDBMaxConns = 5
+
 // testServer is the real program (Main) on port 0 against a database of
 // its own, with one token of each scope.
 type testServer struct {
@@ -64,7 +68,10 @@ func startServer(t testing.TB, o serverOptions) *testServer {
 		EmailDomains: []string{"qa.example.test", "qa2.example.test"}, DataDir: t.TempDir(),
 		// Syncs and audits run when a test asks: a scheduled run would
 		// change the counts the tests assert.
-		SyncScheduleInterval: time.Hour, IsolationAuditInterval: time.Hour}.WithDefaults()
+		SyncScheduleInterval: time.Hour, IsolationAuditInterval: time.Hour,
+		// A small pool: the package's tests run many servers at once
+		// (go test -parallel), against one PostgreSQL's connections.
+		DBMaxConns: testDBMaxConns}.WithDefaults()
 	if o.Mutate != nil {
 		o.Mutate(&cfg)
 	}

@@ -77,8 +77,9 @@ type leaseCycle struct {
 	releaseOf func(n int) []byte
 	// failing reports whether the n-th cycle's release records a failure
 	// (the release that holds the account and queues the capture of its
-	// state): it is timed as step release, as every release is, and also
-	// as step release-failed. Nil: none does.
+	// state): every release is timed as step release, and, when failing
+	// is set, also as step release-failed or release-passed. Nil: none
+	// fails.
 	failing func(n int) bool
 	cycles  int
 	app     string // the app whose ref use gets
@@ -147,8 +148,12 @@ func (c *leaseCycle) Do(ctx context.Context, steps *phase.Steps) error {
 	err := steps.Time("release", func() error {
 		return c.post(ctx, "/v1/leases/"+g.Lease.ID+"/release", c.releaseOf(c.cycles), http.StatusOK, nil)
 	})
-	if err == nil && c.failing != nil && c.failing(c.cycles) {
-		steps.Record("release-failed", time.Since(start))
+	if err == nil && c.failing != nil {
+		step := "release-passed"
+		if c.failing(c.cycles) {
+			step = "release-failed"
+		}
+		steps.Record(step, time.Since(start))
 	}
 	c.cycles++
 	if useErr != nil {

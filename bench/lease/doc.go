@@ -31,12 +31,16 @@
 //   - lease_outcome_cycle_cost: (b) cycles/s over (b')'s, at most 1.10: a
 //     cycle that names its run and records an outcome costs at most 10%
 //     more than one that does not;
-//   - release_p99_with_captures: (f)'s release p99 over (b')'s, at most
-//     1.25: the capture of a failed run's state is off the release's path,
-//     so the release's p99 is unchanged within noise.
+//   - failed_release_p99_vs_passed: in (f), the p99 of the releases that
+//     record a failure over that of those that record a pass, under the
+//     same load, at most 1.25: the capture of a failed run's state is off
+//     the release's path, so the release's p99 is unchanged within noise.
+//     A short run has some 400 failures, whose p99 is noisy: the full
+//     run's 2,000 are the figure of record.
 //
-// The report also prints (b) cycles/s over (f)'s, without a target: what
-// the captures' jobs take from the cycles at one failure in 10.
+// The report also prints, without a target, what the captures' jobs take
+// from the shared cores at one failure in 10: (b) cycles/s over (f)'s,
+// and (f)'s release p99 over (b')'s.
 //
 // and issue 3's (b) cycle p99 under 20 ms, printed as a check line only.
 // For a quick run (as go run ./bench/all makes by default), shorten the

@@ -19,14 +19,14 @@ const (
 	targetResetVsRaw      = 1.6  // (c) reset alone p50 over (d)'s, at most
 	targetAcquireVsRaw    = 2.0  // (c) chirp acquire p50 over (d)'s, at most
 	targetOutcomeCost     = 1.10 // (b) cycles/s over (b')'s, at most
-	// (f)'s release p99 (one release in 10 records a failure, holds the
-	// account and queues the capture of its state) over (b')'s (every
-	// release records a pass), at most: the capture is off the release's
-	// path, so the two differ by the noise of a p99 on this machine, the
-	// failure's longer body, and what the captures' jobs take from the
-	// shared cores.
-	targetCaptureReleaseP99 = 1.25
-	targetP99Millis         = 20.0 // (b) cycle p99 in ms, under
+	// (f) p99 of the releases that record a failure (and hold the account
+	// for the capture of its state) over the p99 of those that record a
+	// pass, under the same load, at most: the capture is off the release's
+	// path, so the two differ by the noise of a p99 on this machine (of
+	// some 2,000 failures in a full run, 400 in a short one) and the
+	// failure's longer body.
+	targetFailedReleaseP99 = 1.25
+	targetP99Millis        = 20.0 // (b) cycle p99 in ms, under
 )
 
 // ratioChecks is how many of Report.Checks are ratios: the first ones,
@@ -122,8 +122,8 @@ func (r Report) check() []phase.Check {
 	resetRatio := round(ratio(reset.Millis(), raw.Millis()), 2)
 	outcome := r.phaseOf(phaseOutcome)
 	cost := round(ratio(fake.PerSecond, outcome.PerSecond), 3)
-	plainRelease, capturingRelease := r.stepOf(phaseOutcome, "release").P99, r.stepOf(phaseFailures, "release").P99
-	releaseRatio := round(ratio(capturingRelease.Millis(), plainRelease.Millis()), 2)
+	passedRelease, failedRelease := r.stepOf(phaseFailures, "release-passed").P99, r.stepOf(phaseFailures, "release-failed").P99
+	releaseRatio := round(ratio(failedRelease.Millis(), passedRelease.Millis()), 2)
 	return []phase.Check{
 		{Name: "lease_cycles_vs_pgbench", Measured: share, Target: targetCyclesVsPgbench, Pass: share >= targetCyclesVsPgbench,
 			Summary: fmt.Sprintf("(b) fake lease cycles/s / (a) pgbench TPS = %.1f / %.1f = %.3f (target ≥ %.2f)", fake.PerSecond, r.Pgbench.TPS, share, targetCyclesVsPgbench)},
@@ -133,8 +133,8 @@ func (r Report) check() []phase.Check {
 			Summary: fmt.Sprintf("(c) chirp acquire p50 / (d) raw p50 = %s / %s = %.2f× (target ≤ %.1f×)", acquire, raw, acqRatio, targetAcquireVsRaw)},
 		{Name: "lease_outcome_cycle_cost", Measured: cost, Target: targetOutcomeCost, Pass: cost > 0 && cost <= targetOutcomeCost,
 			Summary: fmt.Sprintf("(b) fake lease cycles/s / (b') with a run and a passed outcome = %.1f / %.1f = %.3f× (target ≤ %.2f×)", fake.PerSecond, outcome.PerSecond, cost, targetOutcomeCost)},
-		{Name: "release_p99_with_captures", Measured: releaseRatio, Target: targetCaptureReleaseP99, Pass: releaseRatio > 0 && releaseRatio <= targetCaptureReleaseP99,
-			Summary: fmt.Sprintf("(f) release p99, one in %d capturing its run's state / (b') release p99, none = %s / %s = %.2f× (target ≤ %.2f×)", failEvery, capturingRelease, plainRelease, releaseRatio, targetCaptureReleaseP99)},
+		{Name: "failed_release_p99_vs_passed", Measured: releaseRatio, Target: targetFailedReleaseP99, Pass: releaseRatio > 0 && releaseRatio <= targetFailedReleaseP99,
+			Summary: fmt.Sprintf("(f) release p99 recording a failure (its state captured off the path) / recording a pass = %s / %s = %.2f× (target ≤ %.2f×)", failedRelease, passedRelease, releaseRatio, targetFailedReleaseP99)},
 		{Name: "b_cycle_p99_ms", Measured: p99, Target: targetP99Millis, Pass: p99 < targetP99Millis,
 			Summary: fmt.Sprintf("(b) fake lease cycle p99 = %s (target < %.0f ms)", fake.P99, targetP99Millis)},
 	}
@@ -199,9 +199,9 @@ func (r Report) Write(w io.Writer, format string) error {
 	if c := r.captureCost(); c > 0 {
 		fmt.Fprintf(w, "(b) fake lease cycles/s / (f) with one failure in %d, its state captured = %.3f× (no target: what the captures' jobs cost at that rate)\n", failEvery, c)
 	}
-	if f := r.stepOf(phaseFailures, "release-failed"); f.Requests > 0 {
-		fmt.Fprintf(w, "(f) the %d releases that recorded a failure alone: p50 %s, p90 %s, p99 %s (no target: a p99 of so few is noisy)\n",
-			f.Requests, f.P50, f.P90, f.P99)
+	if f, b := r.stepOf(phaseFailures, "release").P99, r.stepOf(phaseOutcome, "release").P99; f > 0 && b > 0 {
+		fmt.Fprintf(w, "(f) release p99, one in %d capturing its run's state / (b') release p99, none = %s / %s = %.2f× (no target: what the captures' jobs take from the shared cores)\n",
+			failEvery, f, b, round(ratio(f.Millis(), b.Millis()), 2))
 	}
 	if c := r.Captures; c.Captured+c.Failed+c.Pending > 0 {
 		fmt.Fprintf(w, "(f) captures: %d captured, %d failed, %d pending at the end; a captured run's account held p50 %s, p99 %s (no target)\n",

@@ -63,33 +63,17 @@ func (c *Captures) pending(ctx context.Context, leaseID string) (pendingCapture,
 	if _, err := uuid.Parse(leaseID); err != nil {
 		return pendingCapture{}, false, nil
 	}
-	b := &pgx.Batch{}
-	result := queuePending(b, leaseID)
-	if err := pgdb.SendBatch(ctx, c.db, b); err != nil {
-		return pendingCapture{}, false, err
-	}
-	return result()
+	return pgdb.QueryMaybe(ctx, c.db, scanPending, pgdb.Conflict{}, pendingSQL, leaseID)
 }
 
 // queuePending queues in b the read of the capture of lease leaseID (a
 // uuid) while it is pending; once b is sent, result returns it, or false.
 func queuePending(b *pgx.Batch, leaseID string) (result func() (pendingCapture, bool, error)) {
-	var p pendingCapture
-	found := false
-	var readErr error
-	b.Queue(pendingSQL, leaseID).Query(func(rows pgx.Rows) error {
-		defer rows.Close()
-		if rows.Next() {
-			found = true
-			if readErr = rows.Scan(&p.LeaseID, &p.AccountID, &p.State, &p.reset); readErr != nil {
-				return readErr
-			}
-		}
-		rows.Close()
-		readErr = rows.Err()
-		return readErr
-	})
-	return func() (pendingCapture, bool, error) { return p, found, pgdb.Translate(readErr, "", "") }
+	return pgdb.QueueMaybe(b, scanPending, pgdb.Conflict{}, pendingSQL, leaseID)
+}
+
+func scanPending(row pgx.Row, p *pendingCapture) error {
+	return row.Scan(&p.LeaseID, &p.AccountID, &p.State, &p.reset)
 }
 
 const (

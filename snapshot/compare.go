@@ -143,14 +143,15 @@ func (p *PendingEvidence) Read(ctx context.Context) ([]AppEvidence, error) {
 		if err != nil {
 			return fmt.Errorf("%w: %v", providers.ErrProtocol, err)
 		}
-		out[i].Content, out[i].Hash = c, HashOf(c).String()
+		hash := HashOf(c)
+		out[i].Content, out[i].Hash = c, hash.String()
 		h, ok := want[r.AppID]
 		if !ok {
 			out[i].Error = "no snapshot of state " + state + " in this app"
 			return nil
 		}
 		out[i].Baseline = h.String()
-		if out[i].Hash == out[i].Baseline {
+		if hash == h {
 			out[i].Changes = []Change{} // the same state: nothing to read or diff
 			return nil
 		}

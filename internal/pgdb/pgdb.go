@@ -131,6 +131,25 @@ func QueryMaybe[T any](ctx context.Context, db DB, scan func(pgx.Row, *T) error,
 	return x, err == nil, Translate(err, "", conflict.Message)
 }
 
+// QueueMaybe is QueryMaybe in a batch: it queues sql in b, and once b has
+// been sent, result returns its row scanned with scan, whether there was
+// one, and scan's error as QueryMaybe says it. A statement that fails is
+// the batch's error (SendBatch), and its result then says no row.
+func QueueMaybe[T any](b *pgx.Batch, scan func(pgx.Row, *T) error, conflict Conflict, sql string, args ...any) (result func() (T, bool, error)) {
+	var x T
+	found := false
+	var err error
+	b.Queue(sql, args...).QueryRow(func(row pgx.Row) error {
+		if err = scan(row, &x); errors.Is(err, pgx.ErrNoRows) {
+			err = nil
+			return nil
+		}
+		found = err == nil
+		return err
+	})
+	return func() (T, bool, error) { return x, found, Translate(err, "", conflict.Message) }
+}
+
 // QueryAll runs sql and scans every row with scan.
 func QueryAll[T any](ctx context.Context, db DB, scan func(pgx.Row, *T) error, sql string, args ...any) ([]T, error) {
 	rows, err := db.Query(ctx, sql, args...)

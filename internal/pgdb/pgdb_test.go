@@ -65,6 +65,33 @@ func TestQueryMaybeNamesTheConflict(t *testing.T) {
 	}
 }
 
+// QueueMaybe is QueryMaybe in a batch: a row and no row side by side in
+// one round trip; a statement that fails is the batch's error.
+func TestQueueMaybeReadsARowOrNone(t *testing.T) {
+	tx := dbtest.Tx(t)
+	ctx := t.Context()
+	b := &pgx.Batch{}
+	one := pgdb.QueueMaybe(b, pgdb.Scalar[string], pgdb.Conflict{}, `SELECT $1::text`, "ada")
+	none := pgdb.QueueMaybe(b, pgdb.Scalar[string], pgdb.Conflict{}, `SELECT 'x' WHERE false`)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if name, found, err := one(); err != nil || !found || name != "ada" {
+		t.Fatalf("a row: %q %v %v", name, found, err)
+	}
+	if _, found, err := none(); err != nil || found {
+		t.Fatalf("no row: found %v, %v; want neither", found, err)
+	}
+	b = &pgx.Batch{}
+	bad := pgdb.QueueMaybe(b, pgdb.Scalar[string], pgdb.Conflict{}, `SELECT 'not a uuid'::uuid::text`)
+	if err := pgdb.SendBatch(ctx, tx, b); understudy.ErrorCode(err) != understudy.EINVALID {
+		t.Fatalf("a failing statement: the batch says %v, want EINVALID", err)
+	}
+	if _, found, _ := bad(); found {
+		t.Fatal("a failing statement: its result says found")
+	}
+}
+
 // A transaction PostgreSQL picks as a deadlock's victim is run again, and
 // one that fails otherwise is not.
 func TestBeginRetryRunsADeadlockVictimAgain(t *testing.T) {

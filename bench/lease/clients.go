@@ -82,8 +82,11 @@ type leaseCycle struct {
 	// fails.
 	failing func(n int) bool
 	cycles  int
-	app     string // the app whose ref use gets
-	use     func(ctx context.Context, ref int64) error
+	// failed are the leases whose release recorded a failure, whose
+	// captures the report sums up (readCaptures).
+	failed []string
+	app    string // the app whose ref use gets
+	use    func(ctx context.Context, ref int64) error
 }
 
 // newLeaseCycle returns worker i's cycle on the role of env.
@@ -152,6 +155,7 @@ func (c *leaseCycle) Do(ctx context.Context, steps *phase.Steps) error {
 		step := "release-passed"
 		if c.failing(c.cycles) {
 			step = "release-failed"
+			c.failed = append(c.failed, g.Lease.ID)
 		}
 		steps.Record(step, time.Since(start))
 	}

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -186,36 +189,63 @@ func (r *stackRun) measure(ctx context.Context, chirpURL string) (Report, error)
 		}
 		rep.Phases = append(rep.Phases, m)
 	}
-	if rep.Captures, err = readCaptures(ctx, r.ownURL); err != nil {
-		return rep, err
+	for k, p := range phases {
+		if p.name != phaseFailures {
+			continue
+		}
+		if rep.Captures, err = readCaptures(ctx, stack.NewAPI(r.server.BaseURL, r.tokens.Admin.Secret), clients[k]); err != nil {
+			return rep, err
+		}
 	}
 	rep.Checks = rep.check()
 	return rep, nil
 }
 
-// capturesSQL sums up the captures of the run's failed runs (phase
-// (f)): how many ended in each status, and how long the captured ones
-// held their account, from the lease's end to the capture's commit.
-const capturesSQL = `SELECT count(*) FILTER (WHERE status = 'captured'), count(*) FILTER (WHERE status = 'failed'),
-       count(*) FILTER (WHERE status = 'pending'),
-       coalesce(percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - requested_at))
-                FILTER (WHERE status = 'captured'), ARRAY[0, 0]::float8[])
-FROM run_captures`
-
-// readCaptures reads the captures' figures from Understudy's database.
-func readCaptures(ctx context.Context, dbURL string) (Captures, error) {
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		return Captures{}, fmt.Errorf("connecting to Understudy's database: %w", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
+// readCaptures sums up the captures of the leases the clients released as
+// failed (phase (f)), through the API as a user reads them
+// (GET /v1/runs/{id}/capture): how many ended in each status, and how long
+// the captured ones held their account, from the lease's end to the
+// capture's commit.
+func readCaptures(ctx context.Context, api stack.API, clients []phase.Client) (Captures, error) {
 	var c Captures
-	var held []float64
-	if err := conn.QueryRow(ctx, capturesSQL).Scan(&c.Captured, &c.Failed, &c.Pending, &held); err != nil {
-		return Captures{}, fmt.Errorf("reading the captures: %w", err)
+	var held []time.Duration
+	for _, cl := range clients {
+		lc, ok := cl.(*leaseCycle)
+		if !ok {
+			continue
+		}
+		for _, id := range lc.failed {
+			var cp struct {
+				Status      string     `json:"status"`
+				RequestedAt time.Time  `json:"requested_at"`
+				FinishedAt  *time.Time `json:"finished_at"`
+			}
+			if err := api.Call(ctx, http.MethodGet, "/v1/runs/"+id+"/capture", nil, http.StatusOK, &cp); err != nil {
+				return Captures{}, fmt.Errorf("reading the capture of lease %s: %w", id, err)
+			}
+			switch {
+			case cp.Status == "captured" && cp.FinishedAt != nil:
+				c.Captured++
+				held = append(held, cp.FinishedAt.Sub(cp.RequestedAt))
+			case cp.Status == "failed":
+				c.Failed++
+			default:
+				c.Pending++
+			}
+		}
 	}
-	c.HeldP50, c.HeldP99 = phase.Latency(held[0]*float64(time.Second)), phase.Latency(held[1]*float64(time.Second))
+	slices.Sort(held)
+	c.HeldP50, c.HeldP99 = rank(held, 0.50), rank(held, 0.99)
 	return c, nil
+}
+
+// rank is the nearest-rank percentile q of sorted d (0 when d is empty).
+func rank(d []time.Duration, q float64) phase.Latency {
+	if len(d) == 0 {
+		return 0
+	}
+	i := max(int(math.Ceil(q*float64(len(d))))-1, 0)
+	return phase.Latency(d[i])
 }
 
 // primeFor is how long each phase that grows Understudy's tables runs

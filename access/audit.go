@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"maps"
 	"regexp"
@@ -44,6 +45,17 @@ type Execer interface {
 // Record adds e to the audit trail through tx, the transaction of the write
 // it records, with the actor and request id of ctx's caller.
 func Record(ctx context.Context, tx Execer, e Event) error {
+	args, err := recordArgs(ctx, e)
+	if err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, recordSQL, args...)
+	return err
+}
+
+// recordArgs are recordSQL's parameters for e, with the actor, the request
+// id and the client address of ctx's caller.
+func recordArgs(ctx context.Context, e Event) ([]any, error) {
 	c := CallerFrom(ctx)
 	actor := c.Actor
 	if actor == "" {
@@ -59,13 +71,43 @@ func Record(ctx context.Context, tx Execer, e Event) error {
 	}
 	details, err := json.Marshal(d)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if d == nil {
 		details = []byte("{}")
 	}
-	_, err = tx.Exec(ctx, recordSQL, actor, e.Action, e.TargetType, e.TargetID, RequestID(ctx), details)
-	return err
+	return []any{actor, e.Action, e.TargetType, e.TargetID, RequestID(ctx), details}, nil
+}
+
+// recordIfTemplate is a write (%[1]s, with its RETURNING clause) and the
+// event that records it in one statement: the event is inserted only when
+// the write returned a row. %[2]d… number the event's parameters after
+// the write's.
+const recordIfTemplate = `WITH w AS (%[1]s)
+INSERT INTO audit_events (actor, action, target_type, target_id, request_id, details)
+SELECT $%[2]d::text, $%[3]d::text, $%[4]d::text, $%[5]d::text, $%[6]d::text, $%[7]d::jsonb WHERE EXISTS (SELECT FROM w)`
+
+// QueueIf queues in b a conditional write and e, the event that records
+// it, in one statement: e is written only when the write wrote a row, and
+// only with it. So a write that may find nothing to do (an account moved
+// only from some statuses) is audited in its own round trip, with no
+// transaction around it to roll back when it did nothing. write is one
+// INSERT, UPDATE or DELETE that returns a row for each row it writes
+// (RETURNING), with parameters $1… args. Once b has been sent, wrote
+// reports whether the write wrote (and e was recorded).
+func QueueIf(ctx context.Context, b *pgx.Batch, write string, args []any, e Event) (wrote func() bool, err error) {
+	event, err := recordArgs(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	n := len(args)
+	sql := fmt.Sprintf(recordIfTemplate, write, n+1, n+2, n+3, n+4, n+5, n+6)
+	var recorded bool
+	b.Queue(sql, append(slices.Clip(args), event...)...).Exec(func(tag pgconn.CommandTag) error {
+		recorded = tag.RowsAffected() > 0
+		return nil
+	})
+	return func() bool { return recorded }, nil
 }
 
 // recordManySQL adds several events of one caller in one statement, in

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/understudy-dev/understudy/access"
 	"github.com/understudy-dev/understudy/internal/pgdb"
@@ -60,41 +59,32 @@ func PendActiveTx(ctx context.Context, tx pgx.Tx, envID string, now *time.Time) 
 
 // SetStatus moves the account to status to (with reason) when it is in one
 // of from, and records e about it (unless e has no Action) in the same
-// transaction; it reports whether the account moved (an account in another
+// statement; it reports whether the account moved (an account in another
 // status is left alone, and nothing is audited). Provisioning and resets
 // (package snapshot) decide an account's status through it.
 func (s *Service) SetStatus(ctx context.Context, accountID string, to Status, reason string, from []Status, e access.Event) (bool, error) {
-	moved := false
-	err := pgdb.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, setStatusSQL, accountID, to, reason, from, s.clock.db())
-		if err != nil || tag.RowsAffected() == 0 || e.Action == "" {
-			moved = err == nil && tag.RowsAffected() > 0
-			return err
-		}
-		moved = true
-		e.TargetType, e.TargetID = "account", accountID
-		return access.Record(ctx, tx, e)
-	})
-	return moved, err
+	if e.Action == "" {
+		tag, err := s.db.Exec(ctx, setStatusSQL, accountID, to, reason, from, s.clock.db())
+		return err == nil && tag.RowsAffected() > 0, pgdb.Translate(err, "", "")
+	}
+	b := &pgx.Batch{}
+	moved, err := s.QueueSetStatus(ctx, b, accountID, to, reason, from, e)
+	if err != nil {
+		return false, err
+	}
+	if err := pgdb.SendBatch(ctx, s.db, b); err != nil {
+		return false, err
+	}
+	return moved(), nil
 }
 
 // QueueSetStatus queues in b what SetStatus sends: the move of the account
-// to status to (with reason) when it is in one of from, and e about it,
-// for a caller that sends b in a transaction of its own (pgdb.Pipe) along
-// with other statements. Once b has been sent, moved reports whether the
-// account moved; the caller must then roll the transaction back unless it
-// did, since e is queued whether or not the account moves.
+// to status to (with reason) when it is in one of from, and e about it, in
+// one statement that records e only when the account moved
+// (access.QueueIf). Once b has been sent, moved reports whether it moved.
 func (s *Service) QueueSetStatus(ctx context.Context, b *pgx.Batch, accountID string, to Status, reason string, from []Status, e access.Event) (moved func() bool, err error) {
-	var n int64
-	b.Queue(setStatusSQL, accountID, to, reason, from, s.clock.db()).Exec(func(tag pgconn.CommandTag) error {
-		n = tag.RowsAffected()
-		return nil
-	})
 	e.TargetType, e.TargetID = "account", accountID
-	if err := access.Queue(ctx, b, e); err != nil {
-		return nil, err
-	}
-	return func() bool { return n > 0 }, nil
+	return access.QueueIf(ctx, b, setStatusSQL+" RETURNING 1", []any{accountID, to, reason, from, s.clock.db()}, e)
 }
 
 // Emails returns the email of each account of ids that exists, by id.

@@ -139,16 +139,11 @@ func (s *Service) Reset(ctx context.Context, accountID, state string) (accounts.
 }
 
 // finishReset marks a ready or failed account ready after a reset of it
-// succeeded, audits the reset and records it, in one transaction of two
-// round trips, and returns the account as it now is. Errors: ECONFLICT
-// when it changed meanwhile (leased or retired): then only the record of
-// the reset is kept.
+// succeeded, audits the move (in its statement, only when the account
+// moved), records the reset and reads the account as it now is, in one
+// round trip. Errors: ECONFLICT when the account changed meanwhile (leased
+// or retired): then only the record of the reset is kept.
 func (s *Service) finishReset(ctx context.Context, a accounts.Account, p *PendingReset) (accounts.Account, error) {
-	tx, err := pgdb.BeginPipe(ctx, s.db)
-	if err != nil {
-		return accounts.Account{}, err
-	}
-	defer tx.End(ctx)
 	b := &pgx.Batch{}
 	moved, err := s.accounts.QueueSetStatus(ctx, b, a.ID, accounts.StatusReady, "", []accounts.Status{accounts.StatusReady, accounts.StatusFailed},
 		access.Event{Action: "account.reset", Details: map[string]any{"state": p.state}})
@@ -157,16 +152,11 @@ func (s *Service) finishReset(ctx context.Context, a accounts.Account, p *Pendin
 	}
 	p.QueueRecord(b)
 	accountOf := s.accounts.QueueGetAccount(b, a.ID)
-	if err := tx.Send(ctx, b); err != nil {
-		return accounts.Account{}, pgdb.Translate(err, "", "")
+	if err := pgdb.SendBatch(ctx, s.db, b); err != nil {
+		return accounts.Account{}, err
 	}
 	if !moved() {
-		tx.End(ctx) // rolls back the audit event: nothing moved
-		s.recordReset(ctx, p.rec)
 		return accounts.Account{}, understudy.Errorf(understudy.ECONFLICT, "account %s changed during its reset (it is leased or retired now)", a.ID)
-	}
-	if err := tx.Commit(ctx, nil, nil); err != nil {
-		return accounts.Account{}, pgdb.Translate(err, "", "")
 	}
 	return accountOf()
 }

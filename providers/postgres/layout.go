@@ -74,15 +74,16 @@ func buildLayout(s settings, cat catalog) *layout {
 	}
 	l.updateAll = buildUpdateUser(s, l.userColumns)
 	for i, t := range s.Tables {
-		del, ups := tableStatements(s.Schema, t, cat[i+1])
+		del, ups := tableStatements(s.Schema, t, cat[i+1], guardOf(i+2))
 		l.deletes = append(l.deletes, del)
 		l.upserts = append(l.upserts, ups)
 	}
 	return l
 }
 
-// tableStatements are the delete and the upsert of one per-user table.
-func tableStatements(schema string, t Table, ct catalogTable) (del, upsert string) {
+// tableStatements are the delete and the upsert of one per-user table,
+// each run only when guard (guardOf) holds.
+func tableStatements(schema string, t Table, ct catalogTable, guard string) (del, upsert string) {
 	var writable, updates []string
 	for _, c := range ct.columns {
 		if c.generated {
@@ -106,9 +107,9 @@ func tableStatements(schema string, t Table, ct catalogTable) (del, upsert strin
 	}
 	plain, prefixed := columnLists(writable, "r")
 	upsert = quote(upsertTemplate, ids, map[string]string{
-		"update": update, "columns": plain, "r_columns": prefixed[0], "match": match, "r_key": rKey[0],
+		"update": update, "columns": plain, "r_columns": prefixed[0], "match": match, "r_key": rKey[0], "guard": guard,
 	})
-	return quote(deleteMissingTemplate, ids, map[string]string{"match": match}), upsert
+	return quote(deleteMissingTemplate, ids, map[string]string{"match": match, "guard": guard}), upsert
 }
 
 // knows reports whether every column that st names is in the layout: a
@@ -158,7 +159,7 @@ func buildUpdateUser(s settings, names []string) string {
 	return quote(updateUserTemplate, map[string]pgx.Identifier{
 		"users": {s.Schema, s.UsersTable}, "key": {s.KeyColumn},
 	}, map[string]string{
-		"columns": plain, "r_columns": prefixed[0], "u_text": asText("u", names), "r_text": asText("r", names),
+		"columns": plain, "r_columns": prefixed[0], "u_text": asText("u", names), "r_text": asText("r", names), "guard": guardOf(1),
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net"
 	"slices"
 	"strings"
@@ -224,37 +225,62 @@ func TestTesterNamesWhatIsMissing(t *testing.T) {
 	}
 }
 
-// TestRestoreFailingMidwayChangesNothing restores a state whose last
-// table breaks a CHECK constraint, after every other table was rewritten
-// in the transaction.
+// TestRestoreFailingMidwayChangesNothing restores states that fail in
+// their last table, after every other table was rewritten in the
+// transaction: a row that breaks a CHECK constraint, and two that the
+// upsert refuses once it has read them (a row of another user, a primary
+// key twice). The failure rolls back what the statements before it wrote,
+// though the COMMIT rides in their batch.
 func TestRestoreFailingMidwayChangesNothing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	acct := providertest.NewAccount(t)
 	target := providers.Target{Ref: provision(t, e, acct), AccountID: acct.ID}
+	real := e.realUser(t)
 	e.mutate(t, target.Ref)
 	s, err := e.provider.Snapshot(t.Context(), target)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.mutate(t, target.Ref) // the app now differs from s in every table
-	before := e.fingerprint(t, target.Ref)
+	before, realBefore := e.fingerprint(t, target.Ref), e.fingerprint(t, real)
+	for name, change := range map[string]func(cart []any) []any{
+		"a row that breaks a CHECK": func(cart []any) []any {
+			cart[0].(map[string]any)["quantity"] = 0 // CHECK (quantity > 0)
+			return cart
+		},
+		"a row of a real user": func(cart []any) []any {
+			return append(cart, map[string]any{"user_id": json.Number(real), "sku": "foreign-sku", "quantity": 1})
+		},
+		"a primary key twice": func(cart []any) []any {
+			twice := maps.Clone(cart[0].(map[string]any))
+			twice["quantity"] = 7
+			return append(cart, twice)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var doc map[string]any
+			dec := json.NewDecoder(bytes.NewReader(s))
+			dec.UseNumber()
+			if err := dec.Decode(&doc); err != nil {
+				t.Fatal(err)
+			}
+			doc["user"].(map[string]any)["display_name"] = "Changed By The Restore"
+			tables := doc["tables"].(map[string]any)
+			tables["cart_items"] = change(tables["cart_items"].([]any))
+			bad, _ := json.Marshal(doc)
 
-	var doc map[string]any
-	if err := json.Unmarshal(s, &doc); err != nil {
-		t.Fatal(err)
-	}
-	doc["user"].(map[string]any)["display_name"] = "Changed By The Restore"
-	cart := doc["tables"].(map[string]any)["cart_items"].([]any)
-	cart[0].(map[string]any)["quantity"] = 0 // CHECK (quantity > 0)
-	bad, _ := json.Marshal(doc)
-
-	err = e.provider.Restore(t.Context(), target, bad)
-	if !errors.Is(err, providers.ErrRefused) || !strings.Contains(err.Error(), "cart_items") {
-		t.Errorf("Restore of a state that breaks a CHECK: %v, want ErrRefused naming cart_items", err)
-	}
-	if after := e.fingerprint(t, target.Ref); after != before {
-		t.Errorf("a failed restore changed the app:\nbefore: %s\nafter:  %s", before, after)
+			err := e.provider.Restore(t.Context(), target, bad)
+			if !errors.Is(err, providers.ErrRefused) || !strings.Contains(err.Error(), "cart_items") {
+				t.Errorf("Restore: %v, want ErrRefused naming cart_items", err)
+			}
+			if after := e.fingerprint(t, target.Ref); after != before {
+				t.Errorf("a failed restore changed the app:\nbefore: %s\nafter:  %s", before, after)
+			}
+			if after := e.fingerprint(t, real); after != realBefore {
+				t.Errorf("a failed restore changed the real user:\nbefore: %s\nafter:  %s", realBefore, after)
+			}
+		})
 	}
 }
 
@@ -279,6 +305,26 @@ func TestRestoreRefusesRowsOfAnotherUser(t *testing.T) {
 	}
 	if after := e.fingerprint(t, real); after != before {
 		t.Errorf("the real user changed:\nbefore: %s\nafter:  %s", before, after)
+	}
+}
+
+// TestARestoreOfARealUserWritesNothing restores a state that names the
+// real user itself, with none of its rows: its check fails in the SQL of
+// the restore's one round trip, and none of the writes sent with it runs.
+func TestARestoreOfARealUserWritesNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	acct := providertest.NewAccount(t)
+	real := e.realUser(t)
+	e.mutate(t, real) // rows in every table, which the state would delete
+	before := e.fingerprint(t, real)
+	state := `{"user": {"id": ` + real + `, "display_name": "Changed By The Restore"}, "tables": {}}`
+	err := e.provider.Restore(t.Context(), providers.Target{Ref: real, AccountID: acct.ID}, json.RawMessage(state))
+	if !errors.Is(err, providers.ErrNotSynthetic) {
+		t.Errorf("Restore of a real user: %v, want ErrNotSynthetic", err)
+	}
+	if after := e.fingerprint(t, real); after != before {
+		t.Errorf("a refused restore changed the real user:\nbefore: %s\nafter:  %s", before, after)
 	}
 }
 

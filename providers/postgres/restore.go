@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/understudy-dev/understudy/access"
@@ -51,7 +52,11 @@ func (a *App) restoreCapturing(ctx context.Context, t providers.Target, s provid
 }
 
 // restore writes the state; with capture set, it also captures the user
-// as the writes left it, in the same transaction, into *capture.
+// as the writes left it, in the same transaction, into *capture. It is one
+// round trip to the app: the lock and check of the user, the comparison,
+// the writes of the parts that differ, the capture and the COMMIT, in one
+// batch (see guardTemplate: the check and the comparison decide in SQL
+// which writes run).
 func (a *App) restore(ctx context.Context, t providers.Target, s providers.State, capture *[]byte) error {
 	// The state is read now and its errors reported after the target is
 	// checked, so that a real user is reported as such whatever the state.
@@ -67,23 +72,18 @@ func (a *App) restore(ctx context.Context, t providers.Target, s providers.State
 	}
 	for {
 		err := a.inTx(ctx, func(c *pgxpool.Conn) error {
-			var then batch
-			var same sameness
-			if stateErr == nil {
-				then.compare(a.sql.same, t.Ref, st, a.s.Tables, &same)
-			}
-			if err := a.lock(ctx, c, t, a.sql.restoreLock, &then); err != nil {
-				return err
-			}
 			if stateErr != nil {
+				if err := a.lock(ctx, c, t, a.sql.restoreLock, nil); err != nil {
+					return err
+				}
 				return stateErr
 			}
-			b := a.diff(l, t.Ref, st, same)
+			b := a.writes(l, t, st)
 			if capture != nil {
-				b.snapshot(a, t, a.sql.snapshot, capture)
+				b.snapshot(a, t, a.sql.restoreSnapshot, capture)
 			}
 			b.commit()
-			return a.run(ctx, c, b)
+			return a.lock(ctx, c, t, a.sql.restoreLock, b)
 		})
 		if fresh || !isSchemaChange(err) {
 			return err
@@ -134,9 +134,12 @@ func (a *App) Deprovision(ctx context.Context, t providers.Target) error {
 // first batch (lock) and commits with its last (batch.commit). A restore is
 // on the path of every reset, where each round trip to the app counts:
 // pgx.BeginFunc would spend one on BEGIN and one on COMMIT, on top of the
-// lock's and the writes'. If fn fails, or its batch stopped before the
-// commit, the transaction is rolled back; nothing is committed but by fn's
-// last statement.
+// lock's and the writes'. If fn's batch stopped before its COMMIT, the
+// transaction is rolled back; nothing is committed but by fn's last
+// statement. A batch sent whole runs to its COMMIT even when fn then
+// fails on a result it reads (a check of the user that failed): such a
+// batch must not write unless the database itself allows it (a restore's
+// guard, see guardTemplate).
 func (a *App) inTx(ctx context.Context, fn func(c *pgxpool.Conn) error) error {
 	c, err := a.pool.Acquire(ctx)
 	if err != nil {
@@ -155,8 +158,8 @@ func (a *App) inTx(ctx context.Context, fn func(c *pgxpool.Conn) error) error {
 }
 
 // lock begins the transaction, scopes its limits, then locks and checks
-// the user row, and runs then's statements (reads that need the lock), in
-// one round trip.
+// the user row, and runs then's statements (what needs the lock: a
+// restore's guard, writes, capture and COMMIT), in one round trip.
 func (a *App) lock(ctx context.Context, c *pgxpool.Conn, t providers.Target, lockSQL string, then *batch) error {
 	var b batch
 	b.exec("beginning a transaction", "BEGIN")
@@ -173,51 +176,51 @@ func (a *App) lock(ctx context.Context, c *pgxpool.Conn, t providers.Target, loc
 	return a.run(ctx, c, &b)
 }
 
-// sameness says which parts of a user are already a state's.
-type sameness struct {
-	user   bool
-	tables []bool // per table, settings order
-}
-
-// compare queues sameSQL (statements.same) with user ref and the state's
-// user and rows, to fill same.
-func (b *batch) compare(sameSQL, ref string, st state, tables []Table, same *sameness) {
-	args := []any{ref, string(st.user)}
-	for _, t := range tables {
-		args = append(args, st.tables[t.Table].rawOrEmpty())
+// writes is the batch that makes the user's rows the state's, sent after
+// the lock in its round trip: first the guard (guardTemplate), which
+// checks the user and tells which of its parts differ from the state, then
+// the deletes of the rows the state lacks, children first (reverse
+// settings order), the updates and inserts, parents first, and the update
+// of the user row, each of which runs only when the guard found its part
+// to differ. Every statement compares by primary key in the database, so
+// the batch is the same whatever the rows.
+func (a *App) writes(l *layout, t providers.Target, st state) *batch {
+	var b batch
+	args := []any{t.Ref, string(st.user)}
+	for _, tb := range a.s.Tables {
+		args = append(args, st.tables[tb.Table].rawOrEmpty())
 	}
-	b.Queue(sameSQL, args...)
+	if a.s.OwnerColumn != "" {
+		args = append(args, t.AccountID)
+	}
+	parts := 1 + len(a.s.Tables)
+	b.Queue(a.sql.guard, args...)
 	b.steps = append(b.steps, step{"comparing the user's rows with the state", func(br pgx.BatchResults) error {
-		if err := br.QueryRow().Scan(&same.user, &same.tables); err != nil {
+		var decided string
+		if err := br.QueryRow().Scan(&decided); err != nil {
 			return err
 		}
-		if len(same.tables) != len(tables) {
-			return fmt.Errorf("%w: %d tables compared, want %d", providers.ErrProtocol, len(same.tables), len(tables))
+		switch {
+		case decided == "":
+			// The lock's check passed (it is read first), but the same
+			// check in SQL did not: nothing was written.
+			return fmt.Errorf("%w: the user's check in SQL refused the user that its lock accepted; nothing was written", providers.ErrProtocol)
+		case len(decided) != parts:
+			return fmt.Errorf("%w: %d parts compared, want %d", providers.ErrProtocol, len(decided), parts)
 		}
 		return nil
 	}})
-}
-
-// diff is the batch that makes the user's rows the state's, in the
-// tables that differ (same): the deletes of the rows the state lacks,
-// children first (reverse settings order), then the updates and inserts,
-// parents first, then the update of the user row. Every statement
-// compares by primary key in the database, so the batch is one round trip
-// whatever the rows.
-func (a *App) diff(l *layout, ref string, st state, same sameness) *batch {
-	var b batch
 	for i := len(a.s.Tables) - 1; i >= 0; i-- {
-		if name := a.s.Tables[i].Table; !same.tables[i] {
-			b.exec("deleting from "+name, l.deletes[i], ref, st.tables[name].rawOrEmpty())
+		name := a.s.Tables[i].Table
+		b.exec("deleting from "+name, l.deletes[i], t.Ref, st.tables[name].rawOrEmpty())
+	}
+	for i, tb := range a.s.Tables {
+		if rows := st.tables[tb.Table]; rows.count > 0 {
+			b.upsert(tb.Table, l.upserts[i], rows, t.Ref)
 		}
 	}
-	for i, t := range a.s.Tables {
-		if rows := st.tables[t.Table]; !same.tables[i] && rows.count > 0 {
-			b.scan("writing "+t.Table, l.upserts[i], rows.checkUpsert(t.Table), ref, string(rows.raw))
-		}
-	}
-	if sql := l.updateUser(a.s, st.userKeys); sql != "" && !same.user {
-		b.exec("updating user "+ref, sql, ref, string(st.user))
+	if sql := l.updateUser(a.s, st.userKeys); sql != "" {
+		b.exec("updating user "+t.Ref, sql, t.Ref, string(st.user))
 	}
 	return &b
 }
@@ -243,17 +246,36 @@ func (b *batch) exec(what, sql string, args ...any) {
 	}})
 }
 
-// scan queues a statement that returns one row of counts, which check
-// judges.
-func (b *batch) scan(what, sql string, check func(upserted) error, args ...any) {
-	b.Queue(sql, args...)
-	b.steps = append(b.steps, step{what, func(br pgx.BatchResults) error {
-		var u upserted
-		if err := br.QueryRow().Scan(&u.foreign, &u.repeated, &u.updated, &u.inserted); err != nil {
-			return err
+// upsert queues the upsert of rows into table, whose refusal of the
+// state (upsertTemplate) it says as such.
+func (b *batch) upsert(table, sql string, rows rowsOf, ref string) {
+	b.Queue(sql, ref, string(rows.raw))
+	b.steps = append(b.steps, step{"writing " + table, func(br pgx.BatchResults) error {
+		_, err := br.Exec()
+		if others, repeated, ok := refusal(err); ok {
+			if others > 0 {
+				return refused("%d of the state's %d rows of %s do not belong to the user", others, rows.count, table)
+			}
+			return refused("%d of the state's %d rows of %s repeat the primary key of another", repeated, rows.count, table)
 		}
-		return check(u)
+		return err
 	}})
+}
+
+// refusal reads the counts of upsertTemplate's refusal from err.
+func refusal(err error) (others, repeated int, ok bool) {
+	pgErr, isPg := errors.AsType[*pgconn.PgError](err)
+	if !isPg || pgErr.Code != "22P02" {
+		return 0, 0, false
+	}
+	_, after, found := strings.Cut(pgErr.Message, refusedPrefix)
+	if !found {
+		return 0, 0, false
+	}
+	if _, err := fmt.Sscanf(after, " %d %d", &others, &repeated); err != nil || others+repeated == 0 {
+		return 0, 0, false // not the upsert's refusal: a value of the state that says the same
+	}
+	return others, repeated, true
 }
 
 // snapshot queues snapshotSQL (statements.snapshot) for target t, whose
@@ -326,24 +348,4 @@ func printable(s string, n int) string {
 		return r
 	}, s)
 	return clean[:min(len(clean), n)]
-}
-
-// upserted is what upsertTemplate returns: how many of the state's rows
-// do not belong to the user, how many repeat another's primary key, and
-// how many were updated and inserted.
-type upserted struct{ foreign, repeated, updated, inserted int }
-
-// checkUpsert refuses a state whose rows of table name another user or
-// repeat a key: the upsert wrote what it could, and the transaction is
-// rolled back.
-func (r rowsOf) checkUpsert(table string) func(upserted) error {
-	return func(u upserted) error {
-		switch {
-		case u.foreign > 0:
-			return refused("%d of the state's %d rows of %s do not belong to the user", u.foreign, r.count, table)
-		case u.repeated > 0:
-			return refused("%d of the state's %d rows of %s repeat the primary key of another", u.repeated, r.count, table)
-		}
-		return nil
-	}
 }

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -40,23 +41,46 @@ const (
 	json_build_object('user', row_to_json(u.*), 'tables', json_build_object({tables}))
 FROM {users} AS u WHERE u.{key} = $1`
 
+	// restoreSnapshotTemplate is the capture of a restore (RestoreSnapshot),
+	// which reads nothing of a user that the restore's guard refused
+	// (guardTemplate): the batch that sends it runs whole.
+	restoreSnapshotTemplate = snapshotTemplate + ` AND current_setting('understudy.restore', true) <> ''`
+
 	// snapshotTableTemplate is one table's rows, in the order of their
 	// text form: any stable order will do, and this one needs no key.
 	snapshotTableTemplate = `{name}::text, (SELECT coalesce(json_agg(t.* ORDER BY (t.*)::text), '[]'::json) FROM {table} AS t WHERE t.{user_column} = u.{key})`
 
-	// sameTemplate tells, in one statement, which of a user's rows are
-	// already those of a state, so that a restore writes only the tables
-	// that differ: whether the user row is the state's user object ($2), then
-	// for each table ({tables}, a list of sameTableTemplate) whether the
-	// user's rows are the state's. Both sides go through jsonb and back to
-	// text, which orders keys and spaces alike but keeps every number as
-	// written (1.50 is not 1.5), so "same" means the very same values.
-	sameTemplate = `SELECT coalesce((SELECT to_jsonb(u.*)::text FROM {users} AS u WHERE u.{key} = $1) = $2::jsonb::text, false),
-	ARRAY[{tables}]::boolean[]`
+	// guardTemplate is what a restore decides in the SQL of its one round
+	// trip, once the user row is locked (restoreLockTemplate): whether the
+	// user is a synthetic user that the account owns ({owned}), and which
+	// parts of the user are already those of the state: the user row
+	// against the state's user object ($2), then each table ({tables}, a
+	// list of sameTableTemplate). It tells the writes that follow it in the
+	// batch through the transaction's setting understudy.restore: "" when
+	// the user is not to be written, so that no write runs, else one
+	// character per part, '1' when it is already the state's, '0' when it
+	// differs; each write runs only when its character is '0'
+	// (guardCondition). Both sides of the comparison go through jsonb and
+	// back to text, which orders keys and spaces alike but keeps every
+	// number as written (1.50 is not 1.5), so "same" means the very same
+	// values. Its check takes the user row's lock as well, so that a user
+	// that the lock did not find and that was inserted since is not
+	// written unlocked. It returns the setting, which the caller checks.
+	guardTemplate = `SELECT set_config('understudy.restore', CASE WHEN g.ok THEN g.same_user::int::text || array_to_string(g.same_tables::int[], '') ELSE '' END, true)
+FROM (SELECT coalesce((SELECT u.{synthetic} IS TRUE AND {owned} FROM {users} AS u WHERE u.{key} = $1 FOR NO KEY UPDATE OF u), false) AS ok,
+	coalesce((SELECT to_jsonb(u.*)::text FROM {users} AS u WHERE u.{key} = $1) = $2::jsonb::text, false) AS same_user,
+	ARRAY[{tables}]::boolean[] AS same_tables) AS g`
 
 	// sameTableTemplate is one table's rows, in the snapshot's order,
 	// compared with the state's ({name}).
 	sameTableTemplate = `coalesce((SELECT jsonb_agg(to_jsonb(t.*) ORDER BY (t.*)::text)::text FROM {table} AS t WHERE t.{user_column} = $1), '[]') = {name}::jsonb::text`
+
+	// guardCondition is true when the part of the user at position {part}
+	// of understudy.restore (guardTemplate) is to be written: a condition
+	// on no row, which PostgreSQL evaluates once, before the statement
+	// reads anything. Outside a restore's transaction the setting is unset
+	// and the condition false.
+	guardCondition = `substr(current_setting('understudy.restore', true), {part}, 1) = '0'`
 
 	// provisionTemplate inserts a synthetic user, or with an owner column
 	// finds the one provisioned before ({conflict}).
@@ -118,26 +142,35 @@ ORDER BY t.i, a.attnum`
 	// deleteMissingTemplate deletes the user's rows of a table whose
 	// primary key ({match}: r.k = t.k AND …) is not among the state's rows
 	// ($2).
-	deleteMissingTemplate = `DELETE FROM {table} AS t WHERE t.{user_column} = $1
+	deleteMissingTemplate = `DELETE FROM {table} AS t WHERE {guard} AND t.{user_column} = $1
 AND NOT EXISTS (SELECT FROM json_populate_recordset(NULL::{table}, $2::json) AS r WHERE {match})`
 
 	// upsertTemplate writes the state's rows of a table ($2) that differ:
 	// it updates the user's rows whose primary key is in the state and whose
 	// columns are not, and inserts the state's rows whose key the user has
-	// no row with. Rows that are the same are not written. It returns how
-	// many of the state's rows do not belong to the user, how many repeat a
-	// key, and how many were updated and inserted: the caller refuses the
-	// first two. {update} is updateRowsTemplate, or a CTE that updates
-	// nothing when the table has no column to update.
-	upsertTemplate = `WITH r AS (SELECT r.* FROM json_populate_recordset(NULL::{table}, $2::json) AS r),
+	// no row with. Rows that are the same are not written. A state with rows
+	// that do not belong to the user, or that repeat a key, is refused with
+	// an error, which rolls back the transaction: the statement fails with
+	// refusedPrefix and the two counts (see refusal). {update} is
+	// updateRowsTemplate, or a CTE that updates nothing when the table has
+	// no column to update.
+	upsertTemplate = `WITH r AS (SELECT r.* FROM json_populate_recordset(NULL::{table}, $2::json) AS r WHERE {guard}),
 u AS ({update}),
 i AS (INSERT INTO {table} ({columns}) OVERRIDING SYSTEM VALUE
 	SELECT {r_columns} FROM r WHERE r.{user_column} = $1
 	AND NOT EXISTS (SELECT FROM {table} AS t WHERE t.{user_column} = $1 AND {match})
 	RETURNING 1)
-SELECT (SELECT count(*) FROM r WHERE r.{user_column} IS DISTINCT FROM $1)::int,
-	(SELECT count(*) - count(DISTINCT ({r_key})) FROM r)::int,
-	(SELECT count(*) FROM u)::int, (SELECT count(*) FROM i)::int`
+SELECT (SELECT count(*) FROM u)::int, (SELECT count(*) FROM i)::int
+FROM (SELECT (SELECT count(*) FROM r WHERE r.{user_column} IS DISTINCT FROM $1) AS others,
+	(SELECT count(*) - count(DISTINCT ({r_key})) FROM r) AS repeated) AS c
+WHERE CASE WHEN c.others = 0 AND c.repeated = 0 THEN true
+	ELSE format('` + refusedPrefix + ` %s %s', c.others, c.repeated)::int IS NULL END`
+
+	// refusedPrefix starts the text that upsertTemplate fails to read as
+	// an integer to refuse a state: PostgreSQL has no statement that
+	// raises an error outside PL/pgSQL, which a provider does not install
+	// in an app's database.
+	refusedPrefix = "understudy-refused:"
 
 	// updateRowsTemplate is the update of upsertTemplate; {t_text} and
 	// {r_text} compare the columns as text, which every type has (json
@@ -152,7 +185,7 @@ SELECT (SELECT count(*) FROM r WHERE r.{user_column} IS DISTINCT FROM $1)::int,
 	// object ($2) when they differ.
 	updateUserTemplate = `UPDATE {users} AS u SET ({columns}) = ROW({r_columns})
 FROM json_populate_record(NULL::{users}, $2::json) AS r
-WHERE u.{key} = $1 AND ROW({u_text}) IS DISTINCT FROM ROW({r_text})`
+WHERE {guard} AND u.{key} = $1 AND ROW({u_text}) IS DISTINCT FROM ROW({r_text})`
 
 	deleteUserTemplate = `DELETE FROM {users} AS u WHERE u.{key} = $1`
 )
@@ -165,9 +198,11 @@ type statements struct {
 	lock        string
 	restoreLock string
 	snapshot    string
-	same        string
-	provision   string
-	deleteUser  string
+	// restoreSnapshot is restoreSnapshotTemplate.
+	restoreSnapshot string
+	guard           string
+	provision       string
+	deleteUser      string
 	// tableNames are the snapshot's parameters after the ref: the tables'
 	// names as they appear in a state.
 	tableNames []any
@@ -225,7 +260,12 @@ func buildStatements(s settings) statements {
 	}
 	owner["tables"] = strings.Join(parts, ",\n\t\t")
 	st.snapshot = quote(snapshotTemplate, ids, owner)
-	st.same = quote(sameTemplate, ids, map[string]string{"tables": strings.Join(same, ",\n\t\t")})
+	st.restoreSnapshot = quote(restoreSnapshotTemplate, ids, owner)
+	owned := "true"
+	if s.OwnerColumn != "" {
+		owned = "u." + pgx.Identifier{s.OwnerColumn}.Sanitize() + fmt.Sprintf("::text = $%d", len(s.Tables)+3)
+	}
+	st.guard = quote(guardTemplate, ids, map[string]string{"tables": strings.Join(same, ",\n\t\t"), "owned": owned})
 	st.provision = buildProvision(s, ids)
 	return st
 }
@@ -286,4 +326,10 @@ func keyMatch(key []string) string {
 		parts[i] = "r." + q + " = t." + q
 	}
 	return strings.Join(parts, " AND ")
+}
+
+// guardOf is guardCondition for the part of the user at position part
+// (1: the user row, 2…: the tables in settings order).
+func guardOf(part int) string {
+	return strings.Replace(guardCondition, "{part}", strconv.Itoa(part), 1)
 }

@@ -33,24 +33,24 @@ func (s *Store) restoreTo(ctx context.Context, accountID, state string, refs []a
 	return eachApp(ctx, "reset to "+state, refs, timeout, func(ctx context.Context, i int, r apps.LiveRef) (err error) {
 		ctx, span := tracing.Start(ctx, "snapshot.restore", trace.WithAttributes(attrApp.String(r.AppName), attrAccount.String(accountID), attrState.String(state)))
 		defer func() { failSpan(span, err); span.End() }()
-		return restoreVerified(ctx, accountID, r, contents[i], want[r.AppID])
+		return s.restoreVerified(ctx, accountID, r, contents[i], want[r.AppID])
 	})
 }
 
 // restoreVerified restores one app and checks the result by hash: the hash
 // of a snapshot taken after the restore, in the restore's own transaction
 // when the app can (providers.RestoreSnapshotter).
-func restoreVerified(ctx context.Context, accountID string, r apps.LiveRef, content []byte, want Hash) error {
+func (s *Store) restoreVerified(ctx context.Context, accountID string, r apps.LiveRef, content []byte, want Hash) error {
 	t := providers.Target{Ref: r.Ref, AccountID: accountID}
 	after, err := restoreSnapshot(ctx, r.App, t, content)
 	if err != nil {
 		return err
 	}
-	c, err := Canonical(after)
+	got, err := s.hashOf(after)
 	if err != nil {
 		return fmt.Errorf("%w: %v", providers.ErrProtocol, err)
 	}
-	if got := HashOf(c); got != want {
+	if got != want {
 		return fmt.Errorf("the state after the restore (%s) is not the state restored (%s)", got.String()[:12], want.String()[:12])
 	}
 	return nil

@@ -90,6 +90,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -136,6 +137,8 @@ type App struct {
 	log  *slog.Logger
 	// layout is read from the catalog on first use (see loadLayout).
 	layout atomic.Pointer[layout]
+	// states are the states decodeState decoded, by user and content.
+	states *lru.Cache[stateKey, state]
 }
 
 // Factory builds an App from a registry config: the settings document and
@@ -165,12 +168,17 @@ func New(_ context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, &providers.ConfigError{Field: "secrets.dsn", Detail: "cannot be used to open a pool"}
 	}
+	states, err := lru.New[stateKey, state](cachedStates)
+	if err != nil {
+		return nil, err // only for a size below 1
+	}
 	return &App{
-		name: cmp.Or(cfg.Name, "postgres"),
-		s:    s,
-		sql:  buildStatements(s),
-		pool: pool,
-		log:  cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
+		name:   cmp.Or(cfg.Name, "postgres"),
+		s:      s,
+		sql:    buildStatements(s),
+		pool:   pool,
+		log:    cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
+		states: states,
 	}, nil
 }
 

@@ -97,6 +97,25 @@ func (s *Server) GetArtifact(c echo.Context, id LeaseID, name ArtifactName) erro
 	return nil
 }
 
+// HeadArtifact answers the headers GetArtifact would, with its status, but
+// no body, and without reading the artifact's bytes.
+func (s *Server) HeadArtifact(c echo.Context, id LeaseID, name ArtifactName) error {
+	ctx := c.Request().Context()
+	if err := run.ValidateArtifactName(name); err != nil {
+		return err
+	}
+	if _, err := s.leases.Get(ctx, id); err != nil {
+		return err
+	}
+	art, err := s.artifacts.Stat(ctx, id, name)
+	if err != nil {
+		return err
+	}
+	run.SetDownloadHeaders(c.Response().Header(), art)
+	c.Response().WriteHeader(http.StatusOK)
+	return nil
+}
+
 // DeleteArtifact deletes an artifact of a lease held by the caller's
 // token (or any lease, for an admin).
 func (s *Server) DeleteArtifact(c echo.Context, id LeaseID, name ArtifactName) error {

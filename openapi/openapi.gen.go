@@ -3529,6 +3529,14 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/leases/{lease_id}/artifacts/{name} (the `GetArtifact` operationId).
 	GetArtifact(ctx context.Context, leaseId LeaseID, name ArtifactName, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// HeadArtifact Check an artifact of a lease without downloading it.
+	//
+	// The headers `getArtifact` answers, with no body: its size (`Content-Length`), its SHA-256 (`ETag`), its served
+	// type and name. The artifact's bytes are not read. A problem is answered with its status and no body.
+	//
+	// Corresponds with HEAD /v1/leases/{lease_id}/artifacts/{name} (the `HeadArtifact` operationId).
+	HeadArtifact(ctx context.Context, leaseId LeaseID, name ArtifactName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// PutArtifactWithBody Upload an artifact of a lease.
 	//
 	// Stores the body, as it is, as the artifact `name` of the lease: a screenshot, a Playwright trace, a log. Uploading
@@ -5385,6 +5393,24 @@ func (c *Client) DeleteArtifact(ctx context.Context, leaseId LeaseID, name Artif
 // Corresponds with GET /v1/leases/{lease_id}/artifacts/{name} (the `GetArtifact` operationId).
 func (c *Client) GetArtifact(ctx context.Context, leaseId LeaseID, name ArtifactName, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetArtifactRequest(c.Server, leaseId, name)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// HeadArtifact Check an artifact of a lease without downloading it.
+//
+// The headers `getArtifact` answers, with no body: its size (`Content-Length`), its SHA-256 (`ETag`), its served
+// type and name. The artifact's bytes are not read. A problem is answered with its status and no body.
+//
+// Corresponds with HEAD /v1/leases/{lease_id}/artifacts/{name} (the `HeadArtifact` operationId).
+func (c *Client) HeadArtifact(ctx context.Context, leaseId LeaseID, name ArtifactName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewHeadArtifactRequest(c.Server, leaseId, name)
 	if err != nil {
 		return nil, err
 	}
@@ -9060,6 +9086,47 @@ func NewGetArtifactRequest(server string, leaseId LeaseID, name ArtifactName) (*
 	return req, nil
 }
 
+// NewHeadArtifactRequest constructs an http.Request for the HeadArtifact method
+func NewHeadArtifactRequest(server string, leaseId LeaseID, name ArtifactName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "lease_id", leaseId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leases/%s/artifacts/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodHead, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewPutArtifactRequestWithBody constructs an http.Request for the PutArtifact method, with any body, and a specified content type
 func NewPutArtifactRequestWithBody(server string, leaseId LeaseID, name ArtifactName, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
@@ -11266,6 +11333,16 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/leases/{lease_id}/artifacts/{name} (the `GetArtifact` operationId).
 	GetArtifactWithResponse(ctx context.Context, leaseId LeaseID, name ArtifactName, reqEditors ...RequestEditorFn) (*GetArtifactResponse, error)
+
+	// HeadArtifactWithResponse Check an artifact of a lease without downloading it.
+	//
+	// The headers `getArtifact` answers, with no body: its size (`Content-Length`), its SHA-256 (`ETag`), its served
+	// type and name. The artifact's bytes are not read. A problem is answered with its status and no body.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with HEAD /v1/leases/{lease_id}/artifacts/{name} (the `HeadArtifact` operationId).
+	HeadArtifactWithResponse(ctx context.Context, leaseId LeaseID, name ArtifactName, reqEditors ...RequestEditorFn) (*HeadArtifactResponse, error)
 
 	// PutArtifactWithBodyWithResponse Upload an artifact of a lease.
 	//
@@ -17252,6 +17329,59 @@ func (r GetArtifactResponse) ContentType() string {
 	return ""
 }
 
+// HeadArtifactResponse200Headers the declared response headers of an HTTP 200 response for HeadArtifact
+type HeadArtifactResponse200Headers struct {
+	CacheControl          *string
+	ContentDisposition    *string
+	ContentLength         *int
+	ContentSecurityPolicy *string
+	ETag                  *string
+	XContentTypeOptions   *string
+}
+
+// HeadArtifactResponse401Headers the declared response headers of an HTTP 401 response for HeadArtifact
+type HeadArtifactResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type HeadArtifactResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *HeadArtifactResponse200Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *HeadArtifactResponse401Headers
+}
+
+// GetBody returns the raw response body bytes
+func (r HeadArtifactResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r HeadArtifactResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r HeadArtifactResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r HeadArtifactResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // PutArtifactResponse401Headers the declared response headers of an HTTP 401 response for PutArtifact
 type PutArtifactResponse401Headers struct {
 	WWWAuthenticate *string
@@ -21213,6 +21343,22 @@ func (c *ClientWithResponses) GetArtifactWithResponse(ctx context.Context, lease
 		return nil, err
 	}
 	return ParseGetArtifactResponse(rsp)
+}
+
+// HeadArtifactWithResponse Check an artifact of a lease without downloading it.
+//
+// The headers `getArtifact` answers, with no body: its size (`Content-Length`), its SHA-256 (`ETag`), its served
+// type and name. The artifact's bytes are not read. A problem is answered with its status and no body.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with HEAD /v1/leases/{lease_id}/artifacts/{name} (the `HeadArtifact` operationId).
+func (c *ClientWithResponses) HeadArtifactWithResponse(ctx context.Context, leaseId LeaseID, name ArtifactName, reqEditors ...RequestEditorFn) (*HeadArtifactResponse, error) {
+	rsp, err := c.HeadArtifact(ctx, leaseId, name, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseHeadArtifactResponse(rsp)
 }
 
 // PutArtifactWithBodyWithResponse Upload an artifact of a lease.
@@ -26965,6 +27111,80 @@ func ParseGetArtifactResponse(rsp *http.Response) (*GetArtifactResponse, error) 
 	return response, nil
 }
 
+// ParseHeadArtifactResponse parses an HTTP response from a HeadArtifactWithResponse call
+func ParseHeadArtifactResponse(rsp *http.Response) (*HeadArtifactResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &HeadArtifactResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers HeadArtifactResponse200Headers
+		if values := rsp.Header.Values("Cache-Control"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Cache-Control", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.CacheControl = &value
+		}
+		if values := rsp.Header.Values("Content-Disposition"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Disposition", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentDisposition = &value
+		}
+		if values := rsp.Header.Values("Content-Length"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Length", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentLength = &value
+		}
+		if values := rsp.Header.Values("Content-Security-Policy"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Content-Security-Policy", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ContentSecurityPolicy = &value
+		}
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		if values := rsp.Header.Values("X-Content-Type-Options"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Content-Type-Options", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XContentTypeOptions = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 401:
+		var headers HeadArtifactResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
 // ParsePutArtifactResponse parses an HTTP response from a PutArtifactWithResponse call
 func ParsePutArtifactResponse(rsp *http.Response) (*PutArtifactResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -29667,6 +29887,9 @@ type ServerInterface interface {
 	// GetArtifact Download an artifact of a lease.
 	// (GET /v1/leases/{lease_id}/artifacts/{name})
 	GetArtifact(ctx echo.Context, leaseId LeaseID, name ArtifactName) error
+	// HeadArtifact Check an artifact of a lease without downloading it.
+	// (HEAD /v1/leases/{lease_id}/artifacts/{name})
+	HeadArtifact(ctx echo.Context, leaseId LeaseID, name ArtifactName) error
 	// PutArtifact Upload an artifact of a lease.
 	// (PUT /v1/leases/{lease_id}/artifacts/{name})
 	PutArtifact(ctx echo.Context, leaseId LeaseID, name ArtifactName) error
@@ -31119,6 +31342,30 @@ func (w *ServerInterfaceWrapper) GetArtifact(ctx echo.Context) error {
 	return err
 }
 
+// HeadArtifact converts echo context to params.
+func (w *ServerInterfaceWrapper) HeadArtifact(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "lease_id" -------------
+	var leaseId LeaseID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "lease_id", ctx.Param("lease_id"), &leaseId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lease_id: %s", err))
+	}
+
+	// ------------- Path parameter "name" -------------
+	var name ArtifactName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", ctx.Param("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.HeadArtifact(ctx, leaseId, name)
+	return err
+}
+
 // PutArtifact converts echo context to params.
 func (w *ServerInterfaceWrapper) PutArtifact(ctx echo.Context) error {
 	var err error
@@ -31815,6 +32062,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/leases/:lease_id/artifacts", wrapper.ListArtifacts, options.OperationMiddlewares["listArtifacts"]...)
 	router.DELETE(options.BaseURL+"/v1/leases/:lease_id/artifacts/:name", wrapper.DeleteArtifact, options.OperationMiddlewares["deleteArtifact"]...)
 	router.GET(options.BaseURL+"/v1/leases/:lease_id/artifacts/:name", wrapper.GetArtifact, options.OperationMiddlewares["getArtifact"]...)
+	router.HEAD(options.BaseURL+"/v1/leases/:lease_id/artifacts/:name", wrapper.HeadArtifact, options.OperationMiddlewares["headArtifact"]...)
 	router.PUT(options.BaseURL+"/v1/leases/:lease_id/artifacts/:name", wrapper.PutArtifact, options.OperationMiddlewares["putArtifact"]...)
 	router.GET(options.BaseURL+"/v1/tokens", wrapper.ListTokens, options.OperationMiddlewares["listTokens"]...)
 	router.POST(options.BaseURL+"/v1/tokens", wrapper.CreateToken, options.OperationMiddlewares["createToken"]...)
@@ -32257,124 +32505,129 @@ var swaggerSpec = []string{
 	"JSoVt9TAo4/wvzdkdqWf+pvlYTWhjfzgawbqagaqW5a44rNXDiqs/uvvGvyRNeI4osrwKc1Mt3/xEgu9",
 	"gcALFYlVJUhV2gPManmPWWlHZE39YmT1NThIzN93Xnf9gAToO9mEa+KvgXotvmK03p8eD0GQfmExzHKN",
 	"wBsifFgaP/poN3Vn3AX/HqoqIPcRjlaqfEB+9vWxMKcOARdRYM8bCRkjJgQBSz8+mkD+HQ5gJLg5xaQ2",
-	"LFMJbbUS+4ZPm0Q3Y9i8RHyvOicGV9OPdYztjnMmOMvT/hkaI/Db/4+9721uG0fe/Coov7E1xcjOJDOb",
-	"UWpf5LIzu7naSVK25+aqTlsmTEIWNhTAJUgrmql896v+AxCUSNmyYye/rF4lligCBBvdje5+nl5D0/jf",
-	"tISzPWcQWhC/jW6dc/L3xlLuvEMfsa+bfCwnwhNTmPZ13GYDDpoBf9mh8xhebq0pHQ6C3cKxnu0owHr/",
-	"pl1pKcoxia5IWwwY7MlRgAP/3ycxIPjJOxzfTYSxzujZjNva+GvOeEmevMf6vYlw0uSX9iM3YApjBHsF",
-	"/rrvHaMMnNplTR/COdWoCuauF/JKHZfmKk0E//HvUkV/XelZ+8dSXZbwF5hAC38t2r8W5XMqf/RNUrBX",
-	"z7o5g0viz/7Q5fpHV/DZ6GWrKhLxj/Nf/4lPefZ//h70UoKIO1Vdo21eG6uDnUZkcFiXUl4pbMVBYEqw",
-	"8RyiyKxxVPFpK32lzQCb4LCG2GbM4bF2h2ttdwd2vcP9oGNr7233GwSJuutPQTTv+tvS3PmnIPa7/3ao",
-	"XdBtfhu21F1/CnvzDuC+mxXhepRiU/dtKtS0VYYv0cEGPfjX6QGxkr46e/3mDapG4h2dHrQXfffX385/",
-	"efLi8JAupRLzUlUZjKlMZnPFXKepODr95bX48fsffyT+hRdPX/xltD2CkRwMKNee8ivS/qlXujfd2BNv",
-	"bl1QriFMxFx99HynN92432gMT9gbk/+qWM5Xf174m10aMEc7Oyx3PDHczMjkjdp2svaz2no2pEubr5LA",
-	"r57443F4mhQTAD4liY+FmI6sUsq4ua0TIcX7Qq6Wlb6a1xSVhM8KezUWv6G11uZqaqSgnppXUhtRqbJA",
-	"JIyu730uIY+g70wyNfGhJNnpVEJ3XT+V0KfRD6cmOpXQt1ETynXeFWZWOXp68vzFD3/58YR0MeUhsOZ4",
-	"YSsCUzx9liANB/o2wXmkZEgqnFy5pEN+Ag/7QZX1aCxecaaDUIkRjD861cJP4ROYjTYEiX1+8hMDP17y",
-	"+6HMJ742T5nFPFtO/6GmBrzSkX/JlL2U2EMNu/jqQkV5F6JtIcaWmSU46dw2VehwymUUR5xGyxNO9+bw",
-	"3rkJcDI1zrKAhNCOQbYZE95N7drgDt2cbul7cga0EDxwIWtVjcaiQ+qTUoo2sxXYJbO2JQ4dut8vQ/YF",
-	"mW2o1eg237Vd/Er5A+bUxGDsV6fnb3559fr84vTn85/fnr959zYVR89ORA4moJPi50yw0hU/9kATg46P",
-	"O5S9+e74uwcgEHj62SNiN/k2QYsxEnvPXvb4lANe43WwNicDYJt+aoGvPkhB+m5Hmz8Y64NV2RrKRvVd",
-	"6A+qWGGxAKrQQpsP3ihzXZYH5h/hx9ZF2vewbR/t2c02FPQSDt+gosGq1hm+lnRW2QUHMBhRxXEKgwAh",
-	"opOQVLWDSecrfa3MiFT0XDohacpH6Qdt8r/C/6kGaGqCMrPcvfiDvwr+n6IhQxUflaRrQxYSx0V6EGqi",
-	"CBqYnqKUzrNH6ZwXaGoKGa2PRpgQJgJ46shJJI1Qsiq0Ipo6rB3J0W5xrwMJToUvJgAjaI2iUqipMWjO",
-	"pEtC/ZOIyp/SYPFqK2RV6Ws1FikWfvDiwiPD/8GCFgXNW4YpH7okloKp4dJ7LMPCoemmVCzAURAYeJ1s",
-	"7OQ50x2sSiXSpjKTJvQMmLA+mBj7hMdNp+bI2Fo8P3nhSbHA86AgS4H8GMh7ge17LDWipBoZ1KUc0SIy",
-	"rYKo7eCTsrIftXLovDEJkTWeacwuzWjCjE/oKtYWPRnPkcRP3cotSBm5DuQPGSUy8FhIvpnTj+QafvT8",
-	"5PnUwG+2rgHe+gneNvXlYJNA01RYc0VOBwJgVVFGNAaI18YAY6fwBHtv46piPU+xAv8DfFLyI1+KH06e",
-	"cRFbtxguFMLhC21BGTNttJurfDQQ3sJDw2tQLrseN5hh7Hep69scOfjyXyq72OFyfLodrj8j9dPTDPJ3",
-	"XxDnNzgSis1tAWcC2sRBxQwV44Le6a/GPchoCX0ncP4TbtbX+vshi3R5JfCdDkOs0BR4BR4USNdy3FSj",
-	"MhSDIEK3byEI8Vg+0VsrXJPNWVexC2RsfTFDessRcxS19FdUMUpG01b4tkas3vMN9Y73m5rohsmtdfuI",
-	"qYkeHOwMeuSL+GkwcMv2oK/ME22CPkCHY4HHSuJzWHOU+giMHiDT623Cdg/QG45dHTo6ch8hyDT1IZUL",
-	"CU4cwUhTNHHwCbpTU+PP4aMOLf+lzbVyCdWqBi3iJl1IgPgdrRe7g0ey9bjyEWWwwoP4SU9NOP6D70MY",
-	"V4+hkBXcGyFOaARb1y9FdFLq98UoYSR5PJ1JCBFQJa4Bx2npiz3V0k8XHbSERvDHEdSfyomVYu5b9Edi",
-	"vw7dM/ADmJljXeOK2k4NTQ8ep7LN1Zz4TG1F7KEJIusNukCgf6hwP/CGOuEsXEDF5blVRGVA+sEwmyFi",
-	"N6dmau4ZQkP2p25efyCjPzVbgme4Ty7gZiFuBl48e6K+bF1V163zRF6MOOJz+7yp0cMiAipboUAWFqnZ",
-	"sURXz1hVi8wao4gWloERngl01Jn8DyfPejAGsYs5BO/H7fur36CP40Xt6hbt6HXFXtTtfvFPxAE+hl+z",
-	"reBpfXutoZF6lNXexdkhsPTNugCnSlJf0yX7AqTOkbe6jdk8utXnGDchmO927yFI2c8md/65KNheqW4D",
-	"HnFE6hALdNMkxMidIt2r69GtczJTM2hROOx/c7HYtrzM1HjbwjdsDQuYPbLgtqkzu1CELkrYIM+kLppK",
-	"JYF03JN6dSIuAaxDs6WYvxNz7Efc+lpVY6YG/aLAQBvTkuPqKFj4yNS2aJ8cnKprKjLqPEyejiig4uxY",
-	"nIYkhZwaf4F/jxgJCQg3fmDwmnyWIjgHnJBIYghgY6hzZ/5yA5E2NdHNui/mJ09Mf2nreZtWClML4BMT",
-	"JuTXzxP4SMqv+N9MjcNVOvKOAzKqNmbs3+AIS3x83ida/TghI1J5KU1ujcrTSTx6oHXGR+kk/37q59TG",
-	"EdqS8geDtxS+qPzTl6pcXxOooyglttSZ6pWW0T6BsseGfCYzzHpsC1Rgi7E0avkgpvJjjeoI7FdWw0kt",
-	"QATTui4CaDmQNN2nVGFqyCwatbyvUYzMiFHL2CL2qDijlo+g4OANPTLr4g3qDo4HeQews1dj33QXq911",
-	"EjaMu5NGasw99VFfUdbb0BMKHJ5O5QzmK8GzOQKP8vUbconA1y3sMhH/tpfit1MqreZm7ZwYBYd3lETl",
-	"PBhZQ7cOQytziRhnhImKQs1qgaThDuNLWhEFLE0D1JcsnKV6IEzzNSZG7wc9eAQ+XSgZY60D6umeUSoe",
-	"+Nbok62xqqohbHsUqXpnMjWYWOQHPnSt9+0i7xuHY39ZO8EtmsDx9ARpwdnFgrqBeh1Sp81D8eSeNuYt",
-	"zvGrUtb81gP0ARZpr7L3KntDZb/FAtL4XNhpUtiYrVq7tnW5Nc2SNRWStGzyc3TKXwMJDLd3E7IsE+wn",
-	"0cA2xw4TLRkN+ZBCUzkMqFhsjMAJh1lbRvODqNRCai5TQNYbGPq+5bFT0xPcvzNoD9ZwPcDf8swsGldP",
-	"zaXy7jRWWAbalhFlXMDApLIsqQ7Ir+Uh5TmcyipVe5P3klxzWmxcUqeuVcVt8Nq5tz30PFvKWPgmgJ1q",
-	"XXGUwhOM8Qm4GMmHMQg5lKut9RTn787f39R465ybaCyxBgvFB0lHUD4G2cDKshNx3qZMz4rmoUsN4Dm3",
-	"1Rn4rYISuo+0P6Ad+Jb1+d8VbzuWJpC6oG+3xuZRl3+G0LxPJx3/yf+7iX+Cc1UHD58Ou6GpV+QvEYRj",
-	"LTf/CLtyDxq6C1kuUWZ06n38S/wc2SeWnhuF/LiSy9sUnYCfJZfUGpNA0+lYLYo0xk6DDctFSuA+zUg+",
-	"vMrb4dwDpTq2uG2OKfOLSi7T0bjP8vIjncrlzdvu3n0Re2JJbdOzB91UyedAYcarPz3Yb+MH28Yt9G9L",
-	"C/EH2tBlIc2WtnmvydWkWJLP9GVKXKp6qRS28yhVRlVW6loWjYTteFnY7APzneS6UlltK+xcnX43bisJ",
-	"x/OsSIldJyG4fvudgHmlwvlM6IKb3frKn6WtPrhSZkospMEyMO4GRSVBnvgRoYka0TwSbwnuc6WutVpS",
-	"Tzksnx6LdAEOPMKuDOzsglsm4cNhxtTFFUejRKS5cnVlV6G3UqF8Kz1kXqTiLwzlbMyVejNVCumtnnBX",
-	"KHw0zpZ1H6bTMg9n5HQIL0lX00NsIgWxehyOmGH+2oWWe9zI5Oj5yYk/8MD9/vfZu7cUwuPTGIx3iHSa",
-	"jSK4WY0oBX9zz4QaLTsxT17KfKNPO1bnZ3CY+/77ETfK7Ch8bq3Jeoc/q+tKXza18qhu2BtU48/Cl1a2",
-	"UOPLZqWqcWltceH0Hyql9tBS1NYWCOrD/tqCBQjEzns4aixesXTAS1hiM8PaNhmWx1kscwJxoQPvxutM",
-	"PMFMuJiLxMoKU/UXXlTwXJ1XtoRtYeGAzrWG2sAZNSJznRrsjzAWZ3iIdb5SgOSxgvWWBS0oFjYSjAa5",
-	"KzD5qrBeHR/Jze3ScTmTZ5gtetvQvK6UrNX7Qu4eMlQf5aIsPKMQxQHxSlJL/FrpbDrGNnBYBt+SbE8O",
-	"ysrmTcaNvfgk66/0hKIHkwNmLT1ALQtLg3aZmgRc0Edglp7hf1AXYyUKXtZUxcHkwJPU4s3HPPMxtkVv",
-	"9Q+diaMZrj9I9NW4M3Vsf3dBrxeV9X9kZ5CDf4XHi36HJ3BbqPVhWsnevmCBEv2iDHQFBXoXl1ZWOdxq",
-	"HgxooWcqW2X0vtaENMRveY5+7LCvDibfo/FYINbsgNTlQXIQtsXBJFjNT7cNQ4DQfSHmTpT3AXcNNlDi",
-	"W0hT0KiWdeNECt8Ylaf74PJ/d3C5158DkfKe0abzEDty5H2FQDP+efwn/LMWPFinJmaZJAFFyaRy9Noj",
-	"wnKdh4QauJG4QYj4jP7nOZZWF9iTeuC8FKzBAwUobtp9ew7Ce4cHaBk3ZW7XwwO8qo2TQyusxyhMu+ey",
-	"w22HSmteobwysX4s9uQsgwfK/9OG2rhWSFtOWWv4IJimQyfgZEIueyaLAjnKKYNBGWFHfiVcdegQ+IeU",
-	"Duwe6nYfoR8LbheCUTq7HEm3eduFVM6ssovgk8kCmzRMDd8t8V9QnL/1MOfSiUs8Z/Gw5PkfuVoWasI3",
-	"g7FHRJOCLnn7c0KB+KDn1ODhp9ZVy1Tus1DYLID6CLDn2SJaLij/lfrO4MVqC3ylRag5HA9xvAR6xQPK",
-	"K8O3ICh2bUtqC2kEqiFRyqp+spSrzrkhpMDwmkNkmIddIXKbNdS8naHB3J2gZvWBhBtIZU3nSWqHMBFB",
-	"CVJfPoocoxBRF8i2mSodaTqakupsl37+pcqReuYcznoI2/Wygv0p+rwH7nSOFaq0GkwanzU1OOxV7c9V",
-	"DI2+sljMu5Qr6p7AdQNT42qYC0gTaBY+d/z953PRs0N7CwVgd63u6/NHUnIwOfhhcXvHD4ePPL9PX9DW",
-	"JK2R9C9qzVYGiYG3wQ0WSPWA0HyrNa6Pyfnhtw4qOExDF9zPxmvKjkJHFUZaj8MwtdQFn3PhA9bgIaPt",
-	"NaGuCdrN6hBHhJO414eIY+hqv/4B6NvRS8o1pRm7xrC3sZEJ/iUWqm4127qSEpF75qyYyQqps0hl0Z6N",
-	"AsUR8mxorfnqY7yUUWCf9iXIn60jP2psttjqo8xq+NMJPhNu8e+xrGR7K+NQpydF1ZgJBe2CkVp0oGrY",
-	"h8hzOugqwur6mo5RfDiIwm3YIWZul4Erq8VkoF2mWBJfi8V5xlYtaiICSvDsEPlseTQClGIU0TGTxtTE",
-	"0BpPtYVjZZV0cxB9DFQ5y3DiQKTuWzX5fk8uBm2MxuIXXYAjCa7WpTbqJbwZeaXg+XB8Ji3zOF94B2zU",
-	"jfoY4LplpRw6Epp7+DD0mKt1ZrYo7BLUPtx7COV52vT1c1zv3l6scBIU09MuboU/VNIx1I8uamrz9FZN",
-	"bdrR8cG0w85gQ8Nu9LH7DOPNCrscGg+++1zjsc+og7M02NaSvr51ycxpY97xT7ZPAH35zT2JUfAq8K6B",
-	"vOmFIq7SZ8+e/TTY5Q99/840QxYyl7V6Arc52G2NhqZ4qWYEkL/97HDXfobZoReAKbB2gaxRE9qVuGX9",
-	"psTLaKqDtVBo/XbsA7VjD9Mf4ham33/RDqanjRmCPp825kv2XbyDu/qNlCsNd4eAPThcdQp/3bKTja/y",
-	"fjipGixoaPYhunt3vfE4jX7mP5aKe9enrcnTcSbLuqmG+QKRG42cv5nUhUso+uLAeIF/6n2wRPzWpu2J",
-	"ICVCiB86HxBrO4N68yINpcmnJpOGmzxppnojxtmo52hcfYAgujbW1uIs6B4xM2ttKY/dtv6cGjYfoRoY",
-	"g1lE7iNrOudFrUhTWihtrtJREtzJmb5WYqFNUyvHmXKYC8UMKe/vVqaeq1pn0VrkspaYl7afgWUFDgRY",
-	"ij0196zFZllYL8dGkj/PGQeCMJduaowVfD1yrSBNYp5grNJYPk/gxLGbHV+pHVxIGYrImz0M6wuDg6rS",
-	"1gS05FD99GljXrP0Pqza86MMlS7T13sN+Dkqd9cVBhIzU6SU0VLK5I+oGI//lGX5aWtdoyzLQxBxY43O",
-	"ZMET90FpOKryvfKx+H1uY34k3IUtr2OQpK3SfsatNe8l8jLPsRxQFu8rGKvWcJ+6atpG4ZaZfYak3j8v",
-	"VgvhQ++3wH23AHJcoDw9kvgnwxKNuTBQ4Hk4V5Wynq9DTLpFGruc2/3Wc0aWbm5rdwzWfdDF/Zuezc78",
-	"pbfr4A8uwtYp3vLcV9ud7vKQhzu/ArAafXsTyUvJS3KhQLNeWhFWGVv74aaF1/nNpSu+4ZKS13ZRYvFl",
-	"/DpjbRA+bA+Q7eb6cy7dfLspWzNdeBTxN0CxAccNbkMEuI3R/2mUKCs10x+p76U4eiHm6qPI9RVl4ZFk",
-	"cTQWb2o0fOgYl6pyYHrQEfZxnA1HmSo30efFYsU+q+h3Axe6763ifrusV754+Q021Yv30Mbptyxd0wd7",
-	"YDeT4LfjymRPtmaAEP0qkWgULuZURZec0M7QU4iOUHi+y5WrtSE2S6IflQtKRW1mKc5WJuvPVOySeril",
-	"/Ywmdpefbwm7omMR4q5PT75o4JXXdBvvJEX7vmqT+z8jbBr2RryNIzmLTCAGRNygXwm3O6dLHhIADSMM",
-	"SQZlfTmyU6lr+wGLyzrNdj0IABwAysxSynX8LYvGWiNlfEtd2C6+N1TaXDfYB2fAxX8gChS8Nw3z2FXr",
-	"0dB5n1jxVxyZDEwIbm6XxufUsq+fzWpfjL5lY9A7RoTTB2V690ZHDR7/if/6ZNJQE/BTVEKuDU6PBX7U",
-	"EjxysaKv2Rz3UMXBLdqt95CKdZi2jXQpL84+PNUjQfSetkrQbVxiL1Z3cotDLd92M/17e9kDSlQYZbu5",
-	"DnPGkzGswvi/00vrPXyhwW5fayxW0csOyqn97PjP8P+t6e7wlh5FFIYUTCQEIUeJ6IKIx45qU/et/7/E",
-	"6T+8n0EB3DV0HkSCO+JuFeDjma1YgO83yhAupiODjKRARLLHclO8CisgU0aU+iZxhZLXiitK14HzTqS1",
-	"qio5s9WC4ybVIp2a3Co3CTTcWPxqrO9fRs4E3TFh3MkmXHol9KK0Feb7FmPxM9YD0MwElXmFNnsUpYZB",
-	"jiJagIsWD5siit5HENdx4OmIOuFGxOLauFqaTIkPasUF3FjCPzXhG4xjOlEpZ5sqUz1D10ouUv5175f/",
-	"b3ogpwf/8mRmnUp1bPuHkBQZUDDyAzIUTAL8hlrvhAuodrJidA+YmzmsLtW2au48GwH4A2TpTe2mxqlK",
-	"y0Is7DXivhkRj8u6kLkvnouA59gsppaFImwKv5t+xgXf4UYSRXqLH4o51EZrrYUFbAtb1+BWMptlQhEt",
-	"ZLUvVcVy25f6/wW31DuS6/sAVsJ2AJ3QK16oHm5nKWhWO8GXP5+Z8oM7xFv3WyqvCMLSt4zQEVZsVqtq",
-	"D2few5k3zOlZbcvWsrAwJWhDWOusGRFxtGlARndzA49B620/rZJyY/1InVVZSyZiObcYL/Pqkhkm4Uo7",
-	"a5WsNqKs7BXqurYrZoW3ZkDkROga+3a4Fo1I5DE9euo3A0N8dW5qY75Nf3TnXf617zgS6tiHDcjlma0y",
-	"9YTe5OjBPNshn/OfyOvUNRxhs/l2+saSh0FZ4Qgz7YE9yMnqZVGc74LFxh5wrc1icCDdKgneka3gv33b",
-	"O4l9nTXfiRBD4Dz1wXs2NvQdXY9KSfzwYFYp9YcSOZaWxq2Dbo+ehUl9Ib9jF72z1zp732IoVgRK7TZn",
-	"9R1ujj4Iqb2W8WlyfPz0+7+MT8Yn46eTFycvTlDL8VA9pe8VhkWVXGDfA8c6hAmXIlJupHtiNq9O4TvS",
-	"To978+iup/juN6cqxOI59kyi65kpjfttldZiw7mNqhk37iL33ECN3+YPEwaQZpXKlam1LFxCtfSE3ySU",
-	"tK+c8DWA/OOhSkL++nCNA/3o/N35+xHnpBwe+JD0nBjNwskEZhMRQzum84jwESH4XJc9U/hfKB6cN4xu",
-	"6jJbKjdeC1674XLInvfhq/X5PctKCWQoc9oalQttagsrSo1apfDsZeNO/eTgkEYWq1pnSHJB57aj99bV",
-	"/7BXiXi1KAtdN7lKxK/6YymNKhJxpq5ISqRgdrTR2oQPnVAfs6LBbh6FdmiBy+aywK7vAqYbrVCcXt+s",
-	"4hiaNzcLcSJXZWFX1AoZ5bYjyQFDfLkSr9+0TkNc64psfZdK1JruQsB7uCuuvq5F5XlPXN2Zpb9maJKE",
-	"aMYKm1LW8969FrY27CH4zwrJ+fyJOZO5YvbFlXBz5AospXNCxlOZFXbZN4m3OAGGivARxENNTKCcT0Ld",
-	"OA6bUfFfHt2/rVraHONnetXXCueNlXzINFmsGB/jR7xcYeSFOhtTAwRfdkNcHgMN8vGttqjRvo4ycTuZ",
-	"gVYyguJYEQY9Ul/NoJytCbLn2xQaNddMo5LYUHHUcqYslaxoDtzb0W+2WFH7Afqf3wqn8Ly5OYZliJNr",
-	"qpmkcCL5oLQyIE+HTgSqPkFUfaNE5CrTsCfQ7LDzCpoHcU4S+42rnDo0t/MM9xlSJNgssq64P2lMVxJr",
-	"Iriq5w7vC0mg7VxlhQRH+JrCrE4crdG0Em/KKhFMITiKOlh4jlW9ThUaTYFIEgZsFdgIOwshLGINwmlQ",
-	"GDIJqDI+YnjSJ7s06HhGA0UORf9oyEUben03RjQlOGOI1CCGW02bnwPF3ADRZZVShius6woGAKf3yo0S",
-	"eloMq7Zcy7G0yarWM5nVtzfWh9hyNmmbtdtrxX3Asc3/2a9gX8lsS1x1mibLVUuA7+UIyYQ3R/+HkkU9",
-	"T/Au2uDZaaHqCiwT6ULtQkHlSzj08dlNqe5eDucod/DpX5/+fwAAAP//",
+	"LFMJbbUS+4ZPm0Q3Y9i8RHyvOicGV9OPdYztjnMmOMvT/hkaI/Db/4+9r21u28b+/SoYvbHUYWSnSbqp",
+	"M32Rf7bd5s42ydjuzZ256lgwCVnYUACXIK2onXz3/5wHgKBEypYdO9msXiWWKADEwzkH5+H3W6um8b9p",
+	"AGc77iA0If4Y3Tjm5NvGVO6sBR+xz5t8KCPCA1OYZjlucgB71YB/7MD5Gl6m1pQOO0G2cMxnG4ay3r9r",
+	"V1jychxHT0ybGjA4k6NQDvz/HsUFwY/eYv/uWBjrjJ7NmNbGP3PKU/LoHebvHQsnTXZhPzIBU+gj6Cuw",
+	"1z13jDJwa5cVfQj3VKNKGLteyEt1WJjLaSL4j38VKvrrUs+aP5bqooC/QAVa+GvR/LUonlL6oydJQa6e",
+	"dXUGj8Sf/amL9Y8u4bPRi0ZUJOLXs9/+iW95+n//EeRSghV3qrxC3bzWV6t2GiuDw7wU8lIhFQcVU4KO",
+	"ZxdFao2jjE9b6kttetAE+yXENmUOr7V7udZ2c2DXFu5WOra2brs3EHbUbX8KW/O2vy3MrX8K23733/bR",
+	"Bd3kt+FI3fancDZvUdx3vSBc91Jsyr5NgTpthOELNLBBDv40GRAq6cvTV69fo2gk3NHJoHnou59+P/vl",
+	"0fODA3qUUswLVabQpzKpzRRjnU7F8OSXV+KH73/4gfAXnj9+/rfRdg9GMugRrh3pVyT9p17oXtewB97c",
+	"OqGcQ5iIufro8U6va7hbafQP2CuT/ypfzld/X/i7XRpQRzsbLHD0uvcVH0oxvWw01NQHzLgO3VgMX1BQ",
+	"xuk/VWS9kL98OqIrgE9vHRImL39K2nZi0IrwcCSUA7YuJzAkRdWMEsncOXW7ZfEHo8VVsqoD6AGMsUv3",
+	"/qpkdo3y3WKeE44zhmb8ZCWht2t8r31ni4AKpjcVM1ul5MuetUM+opu172Me18gdXHltGoG+hS1uLyM7",
+	"ZGRHiqpcKB8Mis70Adn8Ysj7rMVG3G7ljfV3ZrpG1+aDsUsDf5Xqyn6gpK24pdaWff/+/aOXEfN1hxb+",
+	"HxRMWGa6+GkyaFimJ4MbvfqT7lfHUcOuSm2hIu7rPLdLoauNd3/a+e6uTudx2ISCbkTy3xKReI0hQ4Dp",
+	"mmJ5I3JrLpEEl8Jwrb6f9b1CgALhiF+QuQfUEKxs3eiJtWYjlbHJNkXODi/84h/eRm8wh3Kn0ghBvYyV",
+	"C+USfHbv0/Xofl6EbSf+OIWZdSGmngSujsS7WsNLTjGY7NNb8G2xPjAtlTJubqtESPEul6tlqS/nFUW4",
+	"4LPcXo7F7wXPxsRIOo7yUmojSlXkWFWpqzv7uOh22eXfmpjYwZXs5OGiVtc9XPRp9MOJiTxc9G1EaLyO",
+	"4cUoXcPHR0+fP/vbD0d0fiimjfUrC97xTx8/SRDSCe/J64aCcHLlkhaQFrzsB1VUI9D3tCepwj2ChIk8",
+	"pPBT+ARGow3BKzw9+pGLCF/w+lAWDS6bh19kzEZQYxNjTb4a+UUmMSCRjxMZ4XWuInFCEGCE/jWzBE0w",
+	"t3UZ2LI5JW/IKRlZwqlDGaw7E8onE+Msb5AQJjCIXGbC2lSuCRRQ49Sk53cOlafwwrmsVDkaixZA3JTS",
+	"fVJbwh3HrB2JA4eunBfh0CNKGtFWb/ODNJNfKu+snJgY2OPlydnrX16+Ojs/+fns5zdnr9++mYrhkyOR",
+	"gapspYtxVpHSJb92DyFOy2TrywT47vC7ewCjefzZoyvX3ZODFGMVtEfCfHj4Gi/xWnWbRz2Fm90wNV+9",
+	"w5vk3Y73x964EczK1rAoiu9cf1D5ChPPUITm2nzwSplzfD3IyxA/ti6SvgcByTsgZW4I6KV0BG8CWrVK",
+	"cVmms9Iu2BnO1bns8zZYbErQRJIyQDGB6VJfKTMiEQ0WpKQhD6cftMl+gv9TPunEBGFmmQn/g38K/j9F",
+	"RYYiPipv0oY0JPaLUFNEyAsSmN6ikM4jEeqMJ2hichnNj8aSUwwq89AR304aoWSZa0WQp5iHmNHFgnhz",
+	"JBgVPjENlKA1itJqJ8agOpMuCbm0IkqlnQaNV4FBXeorNRZTTCLkyYVXhv+DBs3zYGvzkA9cEu+CieEy",
+	"Lkzpxa6pUUo8Y486dLwOXHn0lKFzVoUS07o0x81N5JjlwbGxj7jf6cQM4T7x9Oi5B1gEy4Mc9jliLSGG",
+	"ElLBWSI1pnxLlKUcHSFgxpxgUuGTorQftXJovDGgnTUetdIuzeiY0QPRVKwsWjIeb4/fun1PIdOB7CGj",
+	"RAoWC+1vxoelfQ0/enr0dGLgN1vnAJt+hM1OfWrxcYD844sOF9vNVV5EkDiI/YHBqlYS44Hzq4m5ofkK",
+	"7A+wScmOfCGeHT3hhOh2YnVIqsYFbQr8ZtpoN1fZqCdUgpeGVyBcdr1uMFrle6mrm1w5+PFfSrvY4XF8",
+	"ux2ePyXx00Es/N4nV/sDjuCUc5vDnYAOcRAxfYUdIHe6KzsGKU2hMvUCZDr/CY0N/kgelJCKZwLXtL9c",
+	"F1WBF+BBgLQ1x7363P4jHNoPZRO13CveBDK2Op8hVPKI8e4aKEWqPiClaUtcrRGL92xDvGN7ExM1mNxY",
+	"to8Y5u7egTNAjnwROw06bpCD9KV5pE2QB2hwLPBaSdhAa4ZSFxjePWQNeZ2w3QL0imNXg46u3EMELJh6",
+	"l8q5BCOOIAmmqOLgEzSnJsbfw0ctipcLm2nlEqp7CFLEHbfLy8R71F5sDg5lY3FlI8qGCC/iBz0x4foP",
+	"tg/hJfh6PFlC21gui0qwMf2mWOk69edilDAqSTyc4+AioKoOA4bT0hcOqKUfLhpoCfXgryMoP5UTK8U4",
+	"6miPxHYdmmdgBzDK07rEFZWdGBoevE5p68s5YWPbkpCoE0RpMWgCgfyhIrCAQe2Es/AAFSplVhEsDskH",
+	"w8i4iAMwMRNzRxcaIgm2c8R6ssMmZovzDM/JOTQW/GZgxbMl6kugVHnVGE9kxYgh39vndYUWFoEZ2hI3",
+	"ZG6R5gN923rGolqk1hhFEONcZOddyaPW4J8dPemoV4tNzD6oGDy+v/kD+jBW1K5m0Y5WV2xF3ewX/8Sa",
+	"8oewa7Ylz64fr7XK1g5htTdxdnAsfbMmwImSxJG9ZFuAxDlyIDQ+mwfX+uzjJjSM27XdV578s8lcCEuh",
+	"s71UbTI3MSRxiMUe0yT4yJ0i2aur0Y1jMhPTq1HY7X994vG2uMzEeN3CDTaKBdQeaXBbV6ldKKpUTVgh",
+	"z6TO61IlgcDCA0S2PC6h8JNGSz5/J+bIbd/YWmVtJgbtooBmHlNc4OwomPhI1TaVoxkYVVeUsNp6mWw6",
+	"IoeKs2NxEoIUcmL8A34d0RMSqqX5hcFq8lGKYBxwQCKJy8lrQyzQ2YuN6uaJiRprL8yPnuTkwlbzJqwU",
+	"hhYKGU0YkJ8/DwYnKb7ifzMxDmdp6A0HROeuzdiv4AjTRX3cJ5r9OCAjpvJCmswalU2P494DRQC+Siv4",
+	"92M3PwP20JQn3VupZO4LlD59qSqotQ01jEJiS52qzt0y2gdQ9nWGn0kNsxzbUna2RVkatbwXVfmxQnEE",
+	"+iut4KYWys2nVZUHAIwA+HeXVIWJIbVo1PKuSjFSI0YtY43YIeKMWj6AgIMVemAE32vEHVwPslbx516M",
+	"fdOMiLvLJCQfvZVEqs0d5VFXUtabwC8IBk8rcwbjlWDZDMGifPWaTCKwdXO7TMS/7IX4/YTKdK5UiXjx",
+	"FBgFg3eUROk8FSVMYkaWrsRcIl4GQg6IXM0qgQQUDv1LWhGcOA0DxJfMneV8y4rssggJJsjBIdh0IWWM",
+	"pQ6Ipzt6qbjjG1cybvVVlTXhpESeqrcmVb2BRX7hA9dY3y6yvrE7tpe1E0z3B4anB9sMxi4m1PXk65A4",
+	"re8Lc/2kNm9wjF+VsOZVDxnpMEl7kb0X2Rsi+w0mkMb3whbhbW22Su3KVsXWMEtalwj4tYn11Ep/DYBi",
+	"TBUqZFEkyE1UwzFHtqIG2IxsSKEpHQZELJLscMBh1qTRPBOlWkjNaQqIoAZd3zU9dmI6nPu3LgCHOVx3",
+	"8DeYZYvaVRNzobw5jRmWAQJsRBEXUDBTWRSUB+Tn8oDiHE6lpaq8yntBpjlNNk6pU1eqZErVZuwNH6tH",
+	"3hoLTyjbytYVwym8wRjfgJORvBuDqlAztTWf4uzt2bvrSBzPmJBpiTlYuH0QwAr3Ry+yZFG0PM7bhOlp",
+	"Xt93qgG857Y8A39UcIfuPe33qAe+ZXn+D8XHjncT7Logb7f65lGWfwbXvA8nHf7F/7sOy4hjVYP7D4dd",
+	"QxAZ2UtUwrEWm3+AU7kvQL0N8DrBL7Xyffwifo7oE++eazf5YSmXN0k6ATtLLolmmQA4pmO1yKcxDgfo",
+	"sExMqVBcc1U4PuX1sK+LauvihmhZZuelXE5H4y7Ny690IpfXH7s7c+x2+JIaAs2voVZ1e0V/PPs3rC3c",
+	"H+PbHOOmjDycZSo/WcomvemeDnSRS7OFgvUVmZrkS/KRvlSJC1UtlUJqqEKllGWlrmReSziOF7lNPzB2",
+	"VqZLlVa2XCED3XfjJpNwPE/zKSG1JQT90nwnYFxT4XwkdMHE6T7zZ2nLD66QqRILaTANjJkFKSXIgwhj",
+	"aaLGah6JTYL5XKorrZbET4rp02MxXYABj2VXBk52zvR7+HIYMXVxxtEoEdNMuaq0q8DTlytPy4oovpT8",
+	"ha6cjbESz1+pECrxETMM4qtxtKz9Mi36VRyR08G9JF1FL7FZKYjZ43DFDOPXLtC3MinW8OnRkb/wQHv/",
+	"5/TtG3Lh8W0M+jtAaOaaq3MrrFLwjXtU7WjaCcX4QlKlc3wzxOz8FC5z338/YtLllsBnmmaWO/xZVZX6",
+	"oq6URwiBs0E5/rz5pqXN1fiiXqlyXFibnzv9p5qOqBRDVNbmWNRXWA038opJxPKQw6wQ2CBnLGuxRGLc",
+	"ytYppsdZTHOC7UIX3o3lTDxYWXiYk8SKEkP1536r4L06K20Bx8LCBZ1zDbWBO2oEDD4xyLUzFqd4iXU+",
+	"U4D2YwnzLXOaUExspDIaxEHC4KvCfHV8JTe3S8fpTB6tPO/EZXhVKlmpd7nc3WWoPspFkftqdfID4pMk",
+	"lnhZ6W46RkpRTINvCBuOB0Vpszplkki+yfonPTj14HjACNgDlLIwNaiXiXDmnD4CtfQE/4OyGDNR8LG6",
+	"zAfHAw94jo2PeeTjSrnqsJE/dCeORrj+ItFX49bQkUr1nJYXhfW/ZauTwR/h9aLf4Q3c5mq9m2Znb5+w",
+	"QK9xXgRYhxytiwsrywyamgcFmuuZSlcprdfaJg3+Wx6j7zucq8Hx96g8FlhrNiBxOUgG4VgMjoPW/HRT",
+	"NwRsui+EAo37vcdcgwOUeBACchoRwskUvjEqm+6dy//dzuVOew62lLeMNo2H2JAj6ys4mvHPw7/gnzXn",
+	"wTrMPe9J2qC4MykdvfIVYZnOQkANzEg8IASiSf/zeH2rc1WWtuy5LwVtcE8OiutO3x7P9s7uAZrGzT23",
+	"6+UBlmrj5tBs1kPcTLvHskOzfak1L3G/MklLvO3JWAYLlP+nDVGCl0iBQVFr+CCopgMn4GZCJnsq8xz5",
+	"LiiCwdA/ZFfCUwcOC/8Q0oHNQ92cI7RjwezCYpTWKUcCBz52IZQzK+0i2GQyR8KfieHWEv8F+fkbC3Mu",
+	"nbjAexZ3S5b/0FUyV8fcGPQ9IpgUNMmbn1MViHd6TgxefipdNqwXPgqFxDPEScOWZ1PRck7xrynFWFC6",
+	"9JevNBVqDvvDOl4qesULykvDTVApdmULohg2AsWQKGRZPVrK1SbAGF4x4ZkDF4B4MpvWYA75kmLPdFOx",
+	"+EDADaRFoPskUesciyAEieOVPMe4iYhRuCHmpitNS1JSnu3Sj79QGULPnMFdD8t2/V5BrqMu64EgSAjQ",
+	"lGaDMafSugKDvaz8vYpLoy8tJvMuJYO+cd7AxLgKxgK7CRGN6N7xj5/PRMcJ7UwUgNO1uqvNH+2SwfHg",
+	"2eLmhh92H1l+n76grkkaJekXak1Xhh0Dq8FkPSR6YNN8qzmuD4n54Y8OCjgMQ+fMjeYlZUugowgjqcdu",
+	"mErqnO+58AFL8BDR9pJQV1TazeIQe4SbuJeHWMfQln7dHdC3oxcUa5qmbBrD2UZSLPxLLFTVSLZ1ISUi",
+	"88xZMZMlQmeRyKIzGzmKo8qzvrnmpw/xUa4C+7RPQf5cZhXKLK+x1UeZVvCnE3wn3GLfY1rJdlr8kKcn",
+	"RVmbY3LaBSW1aJWqIaedx3TQZVSr63M6RvHlIHK3IdvYnID9MC+tqckgYD70JfGzmJxnEMCQqyaiQgke",
+	"HVY+W+6NCkrRi+jBQCcmLq3xUFvYV1pKN4etj44qZ7mcOJByeNo/zx3o4qKN0Vj8onMwJMHUutBGvYCV",
+	"kZcK3g/7Z9AyX+cLa8BK3aiPoVy3KJVDQ0IzHxyXHnO2zszmuV2C2Ie2+6o8T+oubuD2MmMKDgyCfHra",
+	"idiV1JPS0cdtGhGkPb4RQVrTO76Ydsgy2dftBifqZ+hvlttlX3/w3efqj21GHYylXopk+vrGKTMntXnL",
+	"P9k+ALTlN88kesHLgLsG+00vFOFeP3ny5Mdexli0/VvDDFHITFbqETQz2G2O+oZ4oWZUIH/z0eGp/Qyj",
+	"QysAQ2DNBFmjjulU4pH1hxIfo6H25kKh9tuRU3BHPuxnMR3291+UDfukNn2lzye1+ZIcvrcwV7+RdKV+",
+	"piE4g/1Zp/DXDVnRfJb3/e2q3oSGeu+iuzODmq/T6Eb+411x5/y0tf10mMqiqst+vEDERiPjbyZ17hLy",
+	"vjjEa3Yi2GCJ+L0J2xNASlQhfuC8Q6xhmfbqRRoKk09MKg0TBmqGeiPE2Yi/Os4+wCK6xtfW1FlQGzEy",
+	"a2Upjt3QSE8Mq4+QDYzOLAL3kRXd8yJa6ylNlDaIn+/NyZm+UmKhTV0px5FyGAv5DCnu71ammqtKp9Fc",
+	"ZLKSGJe2nwFlBS4EmIo9MXfMxea9sJ6OjSB/HjMONsJcuokxVvDziLWCMIlZwiDffJ8IqN7+Se3gQYpQ",
+	"RNbsQZhf6BxElbYmVEv25U+f1OYV7977FXu+l77UZfp6LwE/R+buusBAYGbylHK1lDLZAwrGw79kUXza",
+	"mtcoi+IAtrixRqcy54F7pzRcVbmtbCzez22Mj4SnsMF1DDtp624/ZZrmO215mWWYDijzdyX0VWlopypr",
+	"FYxVy8g+fbvevy9mC+FL74/AXY8AYlzgfnqg7Z/072iMhYEAz8K9qpDVfL3EpJ2kscu93R89Z2Th5rZy",
+	"h6Dde03cv+vZ7NQ/2sMrv+5KKO1i6xBveO+r7E6t3Oflzs8AzEbX2UTwUrKSXEjQrJZWhFlGmlg8tLCc",
+	"31y44htOKXllFwUmX8bLGUuD8GFzgWwO119z6ebbVdma6sKriG8Atw3yLUk3JwDc2uh/10oUpZrpj8Sh",
+	"LIbPxVx9FJm+pCg8giyOxuJ1hYoPDeNClQ5UDxrC3o+zYShT5ibavJis2KUV/WngRPe9Vtwfl/XMF79/",
+	"g07127vv4HRrlrbqgzOwm0rwx3Fl0kdbI0BY/SoRaBQe5lBFG5zQztBSiK5QeL/LlKu0ITRLgh+VCwpF",
+	"bUYpTlcm7Y5U7BJ6uKH+jAZ2m59vcbuiYRH8ro+Pvqjjled0G+4kefu+apX7n+E2DWcjPsbRPotUIDpE",
+	"XK9dCc2d0SP3WQANPfTtDIr6smcnYoiLidt9EQByo2FklkKu4295a6yR8uMqtct2cd1QaHPeYFc5A07+",
+	"PUGgYNvUzUNnrUddZ13bir9iz2RAQnBzuzQ+ppZ+/WhW+2T0LQeD1hgrnD4o03k2WmLw8C/81weTqGhp",
+	"0wo5QSHkGuf0WOBHDcBjQ5CJEYFxB1QcNNEcvfsUrP2wbSRLeXL27qmOHUTrtHUH3cQk9tvqVmZxyOXb",
+	"rqbfN4/d444KvWxX12HMeDNG9uT/Tiut8/KFCrtZ1nhbRYsdhFPz2eFf4f9bw91hlR5kK/QJmGgThBgl",
+	"VhdEOHaUm/qtOdr+M27/YX16N+CurvOwJZgRd+sGPpzZkjfw3Xrpq4tp7UGupMCKZF/LTf4qzICcckWp",
+	"J4nLlbxSnFG6XjjvxLRSZSlntlyw36RcTCcms8odBxhuTH5tiJrJmKAWE6472SyXXgm9KGyJ8b7FWPyM",
+	"+QA0MkFpXoFmj7zU0MkwggU4b+php1hF7z2I63Xg0xEx4UbA4tq4SppUiQ9qxQncmMI/MeEb9GM6USpn",
+	"6zJVHV1XSi6m/OvOL///ZCAngz88mFkrUx1p/7AkRYYqGPkBEQqOQ/kNUe+EByh3suTqHlA3c5hdym3V",
+	"zDwbFfCHkqXXlZsYp0otc7GwV1j3zRXxOK0LmfnkuajwHMliKpkrqk3htelGXPAMN5Ig0pv6oRhDbbRG",
+	"LSzgWNiqArOS0SwT8mghqn2hSt63XaH/X/BIvaV9fZeClXAcQCZ0bi8UDzfTFDSqncqXP5+a8p07rLfu",
+	"1lReEISpbxCho1qxWaXKfTnzvpx5Q52eVrZoNAtvpgR1CEudNSUihpsKZHQ7M/AQpN722yoJN5aPxKzK",
+	"UjIRy7lFf5kXl4wwCU/aWSNktRFFaS9R1jWsmCU2zQWRx0JXyNvhmmpEAo/pkFO/G+jiqzNTa/Nt2qM7",
+	"n/Kv/cTRpo5t2FC5PLNlqh7RSo7uzbLtszn/ibhObcURDpun0zeWLAyKCkc1076wBzFZ/V4UZ7vUYiMH",
+	"XKOzuDiQmkqCdWRL+G/X8U5iW2fNdqKKITCeusp7Ng70LU2PUkn8cDArlfpTiQxTS2PqoJtXz8KgvpDd",
+	"sYvc2UudvW3R5ysCoXaTu/oOjaMNQmKvQXw6Pjx8/P3fxkfjo/Hj4+dHz49QynFXHanvJbpFlVwg74Fj",
+	"GcKASxEoN8I9MZpXK/EdYafHnXF015F897tTJdbiObZMoucZKY35tgprkXBuI2vGjduVe64nx2/zhwkX",
+	"kKalypSptMxdQrn0VL9JVdI+c8LnAPKP+zIJ+euDNQz04dnbs3cjjkk5vPAh6DkhmoWbCYwmAoZ2DOcR",
+	"1UcE53NVdAzhf3B7cNwwatSltlBuvOa8dv3pkB3r4bP1eZ1lqQQilDltjcqENpWFGSWiVik8etm4lT/Z",
+	"26WR+arSKYJc0L1t+M666ld7mYiXiyLXVZ2pRPymPxbSqDwRp+qSdokUjI42WhvwgRPqY5rXyOaRa4ca",
+	"uKgvcmR9FzDcaIbi8PpmFkffuJksxIlMFbldERUy7tvWTg41xBcr8ep1YzTEua6I1nehRKWpFSq8h1Zx",
+	"9nUlSo974qrWKP0zfYOkimbMsClkNe88a+FowxmC/6wQnM/fmFOZKUZfXAk3R6zAQjonZDyUWW6XXYN4",
+	"gwPgUhG+gvhSExMg55OQN47dppT8l0XtN1lLm338TEt9pXDcmMmHSJP5iutjfI8XK/S8ELMxESD4tBvC",
+	"8ughyMdVbapGuxhlYjqZHioZQX6sqAY9El917z5b28geb1NolFwzjUJiQ8QR5UxRKFnSGJjb0R+2WFD7",
+	"Drrf3wqn8L652YflEidXlzNJ7kSyQWlmYD8dOBGg+gRB9Y0SkalUw5lAtcPGK0gerHOSyDeuMmJobsYZ",
+	"2ukTJEgWWZXMTxrDlcSSCJ7qaOFdLqloO1NpLsEQviI3qxPDNZhWwk1ZJYIhBEcRg4XHWNXrUKHREAgk",
+	"oUdXgY6ws+DCItQgHAa5IZNQVcZXDA/6ZJcGDc+oo8ig6O4NsWgD13dtRF2AMYaVGoRwq+nws6OYCRBd",
+	"WiplOMO6KqEDMHov3Siht0W3aoO1HO82WVZ6JtPq5sr6AClnk4as3V4p5gFHmv/T30C/ktqWOOs0TN5X",
+	"DQC+30cIJrzZ+69K5tU8wVa0wbvTQlUlaCaShdqFhMoXcOnju5tS7bMc7lFu8OmPT/8bAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -302,8 +302,28 @@ func (a *Artifacts) List(ctx context.Context, leaseID string) ([]Artifact, error
 // which the caller closes. Errors: EMALFORMED (the name), ENOTFOUND,
 // EUNAVAILABLE.
 func (a *Artifacts) Open(ctx context.Context, leaseID, name string) (Artifact, io.ReadCloser, error) {
+	var r io.ReadCloser
+	art, err := a.stored(ctx, leaseID, name, func(key string) (err error) {
+		r, err = a.bucket.NewReader(ctx, key, nil)
+		return err
+	})
+	return art, r, err
+}
+
+// Stat returns the artifact name of a lease, as Open finds it, without
+// reading its bytes. Errors: as Open's.
+func (a *Artifacts) Stat(ctx context.Context, leaseID, name string) (Artifact, error) {
+	return a.stored(ctx, leaseID, name, func(key string) error {
+		_, err := a.bucket.Attributes(ctx, key)
+		return err
+	})
+}
+
+// stored reads the row of artifact name of a lease, then reaches its blob
+// (reach: an error whose gcerrors code is NotFound when it is gone).
+func (a *Artifacts) stored(ctx context.Context, leaseID, name string, reach func(key string) error) (Artifact, error) {
 	if err := ValidateArtifactName(name); err != nil {
-		return Artifact{}, nil, err
+		return Artifact{}, err
 	}
 	// A read that loses the race with a replacement of the same name (its
 	// blob removed between the row's read and the blob's) reads the row
@@ -311,18 +331,18 @@ func (a *Artifacts) Open(ctx context.Context, leaseID, name string) (Artifact, i
 	for attempt := 0; ; attempt++ {
 		art, err := pgdb.QueryOne(ctx, a.db, scanArtifact, fmt.Sprintf("lease %s has no artifact named %q", leaseID, name), getArtifactSQL, leaseID, name)
 		if err != nil {
-			return Artifact{}, nil, err
+			return Artifact{}, err
 		}
-		r, err := a.bucket.NewReader(ctx, art.key, nil)
+		err = reach(art.key)
 		switch {
 		case err == nil:
-			return art, r, nil
+			return art, nil
 		case gcerrors.Code(err) == gcerrors.NotFound && attempt < 2:
 			continue
 		case gcerrors.Code(err) == gcerrors.NotFound:
-			return Artifact{}, nil, understudy.Errorf(understudy.ENOTFOUND, "artifact %q of lease %s is no longer stored", name, leaseID)
+			return Artifact{}, understudy.Errorf(understudy.ENOTFOUND, "artifact %q of lease %s is no longer stored", name, leaseID)
 		default:
-			return Artifact{}, nil, a.unavailable("reading", err)
+			return Artifact{}, a.unavailable("reading", err)
 		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -181,6 +183,71 @@ func TestArtifactsOfAnotherTokensLeaseAreRefusedAndAudited(t *testing.T) {
 	// The refused uploads left nothing.
 	if list, _ := s.client(t, s.Reader).ListArtifactsWithResponse(context.Background(), x.lease1); list.JSON200 == nil || len(list.JSON200.Items) != 1 {
 		t.Fatalf("listed %s", list.Body)
+	}
+}
+
+// HEAD answers GET's headers, its size and hash among them, and GET's
+// status for a problem. (That no body follows is net/http's doing, for
+// any HEAD: a client cannot see one.)
+func TestAHeadOfAnArtifactAnswersItsHeadersWithoutItsBytes(t *testing.T) {
+	t.Parallel()
+	x := newArtifactSite(t)
+	s := x.s
+	page := []byte(`<html><body>a failed run's page</body></html>`)
+	if resp, b := x.put(t, s.Runner, x.lease1, "report.html", "text/html", page); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("uploading: %d %s", resp.StatusCode, b)
+	}
+	get, _ := s.raw(t, s.Reader, http.MethodGet, artifactPath(x.lease1, "report.html"), "", nil)
+	head, _ := s.raw(t, s.Reader, http.MethodHead, artifactPath(x.lease1, "report.html"), "", nil)
+	if head.StatusCode != http.StatusOK {
+		t.Fatalf("HEAD: %d, want 200", head.StatusCode)
+	}
+	for _, k := range []string{"Content-Type", "Content-Disposition", "X-Content-Type-Options", "Content-Security-Policy", "Cache-Control", "ETag", "Content-Length"} {
+		if got, want := head.Header.Get(k), get.Header.Get(k); got != want || want == "" {
+			t.Errorf("HEAD's %s is %q, GET's %q", k, got, want)
+		}
+	}
+	if head.ContentLength != int64(len(page)) || head.Header.Get("ETag") != `"`+sha256Of(page)+`"` {
+		t.Errorf("HEAD: length %d, ETag %s; want %d and the page's SHA-256", head.ContentLength, head.Header.Get("ETag"), len(page))
+	}
+	for _, c := range []struct {
+		what, token, path string
+		status            int
+	}{
+		{"a missing artifact", s.Reader, artifactPath(x.lease1, "missing.png"), http.StatusNotFound},
+		{"no such lease", s.Reader, artifactPath("00000000-0000-4000-8000-000000000009", "report.html"), http.StatusNotFound},
+		{"a name that escapes", s.Reader, "/v1/leases/" + x.lease1 + "/artifacts/%2E%2E", http.StatusBadRequest},
+		{"no token", "", artifactPath(x.lease1, "report.html"), http.StatusUnauthorized},
+	} {
+		if resp, _ := s.raw(t, c.token, http.MethodHead, c.path, "", nil); resp.StatusCode != c.status {
+			t.Errorf("HEAD of %s: %d, want %d", c.what, resp.StatusCode, c.status)
+		}
+	}
+}
+
+// An artifact whose bytes are gone from the store (its row kept) is not
+// found, by GET and HEAD alike.
+func TestAnArtifactWhoseBytesAreGoneIsNotFound(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s := startServer(t, serverOptions{Mutate: func(c *Config) { c.DataDir = dir }})
+	seed(t, s)
+	g, err := s.client(t, s.Runner).AcquireLeaseWithResponse(context.Background(), nil,
+		openapi.LeaseRequest{Environment: "production", Role: "buyer", Holder: "gone", TtlSeconds: new(600)})
+	if err != nil || g.JSON201 == nil {
+		t.Fatalf("acquiring a lease: %v %s", err, g.Body)
+	}
+	id := g.JSON201.Lease.Id
+	if resp, b := s.raw(t, s.Runner, http.MethodPut, artifactPath(id, "shot.png"), "image/png", strings.NewReader("png")); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("uploading: %d %s", resp.StatusCode, b)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "artifacts", id)); err != nil {
+		t.Fatal(err)
+	}
+	for _, method := range []string{http.MethodGet, http.MethodHead} {
+		if resp, _ := s.raw(t, s.Reader, method, artifactPath(id, "shot.png"), "", nil); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s of an artifact whose bytes are gone: %d, want 404", method, resp.StatusCode)
+		}
 	}
 }
 

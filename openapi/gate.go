@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -99,15 +100,16 @@ func (g *gate) find(req *http.Request) (*routers.Route, map[string]string, bool)
 	return route, params, route != nil
 }
 
-// match is find that also reports whether the path matched an operation
-// of another method (for a 405).
-func (g *gate) match(req *http.Request) (*routers.Route, map[string]string, bool) {
+// match is find that also returns, when no operation of the request's
+// method has its path, the methods of those that do (for a 405 and its
+// Allow header).
+func (g *gate) match(req *http.Request) (*routers.Route, map[string]string, []string) {
 	path := echo.GetPath(req)
 	if !strings.HasPrefix(path, "/") {
-		return nil, nil, false
+		return nil, nil, nil
 	}
 	segs := strings.Split(path[1:], "/")
-	otherMethod := false
+	var allowed []string
 	for _, r := range g.routes {
 		if len(r.segments) != len(segs) {
 			continue
@@ -117,12 +119,15 @@ func (g *gate) match(req *http.Request) (*routers.Route, map[string]string, bool
 			continue
 		}
 		if r.route.Method != req.Method {
-			otherMethod = true
+			if !slices.Contains(allowed, r.route.Method) {
+				allowed = append(allowed, r.route.Method)
+			}
 			continue
 		}
-		return r.route, params, true
+		return r.route, params, nil
 	}
-	return nil, nil, otherMethod
+	slices.Sort(allowed)
+	return nil, nil, allowed
 }
 
 func matchSegments(tmpl, segs []string) (map[string]string, bool) {
@@ -168,11 +173,13 @@ func (g *gate) requiredScopes(op *openapi3.Operation) ([]access.Scope, bool) {
 func (s *Server) gate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		route, params, otherMethod := s.gateway.match(req)
+		route, params, allowed := s.gateway.match(req)
 		if route == nil {
 			// No operation of the contract has this path: answered here,
 			// before any handler, whatever the router would have done.
-			if otherMethod {
+			if len(allowed) > 0 {
+				// RFC 9110, 15.5.6: a 405 lists the methods the path has.
+				c.Response().Header().Set("Allow", strings.Join(allowed, ", "))
 				return echo.NewHTTPError(http.StatusMethodNotAllowed, req.Method+" is not allowed on "+req.URL.EscapedPath())
 			}
 			return understudy.Errorf(understudy.ENOTFOUND, "no operation of the API has the path %s", req.URL.EscapedPath())

@@ -251,6 +251,23 @@ func TestAnArtifactWhoseBytesAreGoneIsNotFound(t *testing.T) {
 	}
 }
 
+// A method the path has no operation for is a 405 that lists those it has
+// (RFC 9110, 15.5.6), whoever asks.
+func TestAMethodNotAllowedListsTheAllowedOnes(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, serverOptions{})
+	for _, c := range []struct{ method, path, allow string }{
+		{http.MethodPatch, artifactPath("00000000-0000-4000-8000-000000000009", "a.png"), "DELETE, GET, HEAD, PUT"},
+		{http.MethodPost, "/v1/leases/00000000-0000-4000-8000-000000000009/artifacts", "GET"},
+		{http.MethodDelete, "/v1/accounts", "GET"},
+	} {
+		resp, b := s.raw(t, "", c.method, c.path, "", nil)
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != c.allow {
+			t.Errorf("%s %s: %d, Allow %q, want 405 and %q\n%s", c.method, c.path, resp.StatusCode, resp.Header.Get("Allow"), c.allow, b)
+		}
+	}
+}
+
 func TestArtifactNamesThatCouldEscapeAreRefusedAtTheDoor(t *testing.T) {
 	t.Parallel()
 	x := newArtifactSite(t)

@@ -28,8 +28,10 @@
 //	{"user": {…the whole users row…}, "tables": {"profiles": [{…}], "posts": […], …}}
 //
 // with tables in settings order and rows in a stable order. Restore, in one
-// transaction, locks the user row first (concurrent restores of one user
-// queue instead of failing), checks it, then writes only what differs,
+// transaction sent as one round trip, locks the user row first (concurrent
+// restores of one user queue instead of failing), checks it (in SQL, so
+// that no write sent with the check runs for a user that fails it), then
+// writes only what differs,
 // matching rows by each table's primary key: it deletes the user's rows
 // that the state lacks, in reverse settings order (children first), then
 // updates the rows whose columns differ and inserts the rows the app
@@ -54,7 +56,9 @@
 // app's part of a lease's reset, 55 bytes, within PostgreSQL's 63), or
 // "understudy <request id>" outside a trace; understudy.request_id is the
 // request id, which the app's triggers may read with
-// current_setting('understudy.request_id', true).
+// current_setting('understudy.request_id', true). During a restore the
+// transaction also holds understudy.restore, the restore's own decision of
+// what to write (see guardTemplate), which is not for the app.
 //
 // # Safety
 //

@@ -119,5 +119,9 @@
 // timed one by one; the whole request's latency and rate come beside them.
 // The report also gives the machine's CPU use over each measured duration
 // and the load average before the run, since the driver, the server and
-// PostgreSQL share the machine (and other work may run on it).
+// PostgreSQL share the machine (and other work may run on it), and, per
+// phase, the CPU per operation of the server, of PostgreSQL's backends of
+// Understudy's database and of chirp's, and of the driver, read from /proc
+// at each measured slice's start and end (when PostgreSQL runs on this
+// machine): on saturated shared cores, what bounds a ratio of two phases.
 package main

@@ -27,6 +27,8 @@ type stackRun struct {
 	pgbench  string // the binary
 	benchURL string // pgbench's database
 	ownURL   string // Understudy's database
+	ownDB    string // its name
+	chirpDB  string // chirp's database's name
 	server   *stack.Server
 	tokens   stack.Tokens
 	chirp    *chirp.App
@@ -67,6 +69,7 @@ func measure(ctx context.Context, cfg Config, progress io.Writer) (rep Report, e
 		fmt.Fprintf(progress, "lease: created database %s (%s)\n", dbs[i].Name, what)
 	}
 	r.benchURL, r.ownURL = dbs[1].URL, dbs[0].URL
+	r.ownDB, r.chirpDB = dbs[0].Name, dbs[2].Name
 	if r.pool, r.chirp, err = openChirp(ctx, dbs[2].URL, cfg.Workers); err != nil {
 		return Report{}, err
 	}
@@ -174,16 +177,28 @@ func (r *stackRun) measure(ctx context.Context, chirpURL string) (Report, error)
 			}
 			fmt.Fprintf(r.progress, "lease: %s, %d workers, %s warm-up, %s measured\n", p.name, cfg.Workers, slice.Warmup, slice.Duration)
 			cpu := startCPUAfter(slice.Warmup)
+			var start procTimes
+			started := make(chan struct{})
+			go func() {
+				defer close(started)
+				select {
+				case <-time.After(slice.Warmup):
+					start = r.readProcTimes(ctx)
+				case <-ctx.Done():
+				}
+			}()
 			res, err := phase.Run(ctx, slice, p.name, clients[k])
+			<-started
 			if err != nil {
 				return rep, err
 			}
-			parts[k] = append(parts[k], Measured{Result: res, CPUBusy: cpu.busy()})
+			parts[k] = append(parts[k], Measured{Result: res, CPUBusy: cpu.busy(), proc: r.readProcTimes(ctx).since(start)})
 		}
 	}
 	rep.Pgbench = mergePgbench(pgbenchParts)
 	for k, p := range phases {
 		m := mergeMeasured(p.name, parts[k])
+		m.CPUPerOperation = m.proc.perOperation(m.Requests)
 		if m.FirstError != nil {
 			fmt.Fprintf(r.progress, "lease: %s: %d of %d measured requests failed; first error: %v\n", p.name, m.Errors, m.Errors+m.Requests, m.FirstError)
 		}
@@ -312,8 +327,10 @@ func vacuumChirp(ctx context.Context, pool *pgxpool.Pool) error {
 func mergeMeasured(name string, parts []Measured) Measured {
 	results := make([]phase.Result, len(parts))
 	cpu := 0.0
+	proc := procCPU{ok: true}
 	for i, p := range parts {
 		results[i] = p.Result
+		proc = proc.add(p.proc)
 		if cpu >= 0 && p.CPUBusy >= 0 {
 			cpu += p.CPUBusy / float64(len(parts))
 		} else {
@@ -323,7 +340,7 @@ func mergeMeasured(name string, parts []Measured) Measured {
 	if len(parts) == 1 {
 		return parts[0]
 	}
-	return Measured{Result: phase.Merge(name, results...), CPUBusy: cpu}
+	return Measured{Result: phase.Merge(name, results...), CPUBusy: cpu, proc: proc}
 }
 
 // vacuumUnderstudy vacuums the tables of Understudy's database that every

@@ -50,6 +50,10 @@ type Measured struct {
 	// CPUBusy is the whole machine's CPU use over the measured duration,
 	// every process included, in percent; -1 when unknown.
 	CPUBusy float64 `json:"cpu_busy_percent"`
+	// CPUPerOperation is the CPU each process serving the phase spent per
+	// operation over the measured duration (nil when unknown).
+	CPUPerOperation *CPUPerOperation `json:"cpu_per_operation_ms,omitempty"`
+	proc            procCPU
 }
 
 // Report is a run's outcome, printed as text or JSON.
@@ -193,6 +197,9 @@ func (r Report) Write(w io.Writer, format string) error {
 		return err
 	}
 	fmt.Fprintln(w)
+	if err := writeCPUPerOperation(w, r.Phases, labels); err != nil {
+		return err
+	}
 	if err := phase.WriteChecks(w, r.Checks, 90); err != nil {
 		return err
 	}
@@ -216,4 +223,32 @@ func orNA(v float64, decimals int) string {
 		return "n/a"
 	}
 	return strconv.FormatFloat(v, 'f', decimals, 64)
+}
+
+// writeCPUPerOperation prints, for each phase whose processes could be
+// read, the CPU each spent per operation: what bounds a ratio of two
+// phases on shared cores (nothing when none could be read).
+func writeCPUPerOperation(w io.Writer, phases []Measured, labels map[string]string) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	found := false
+	for _, m := range phases {
+		c := m.CPUPerOperation
+		if c == nil {
+			continue
+		}
+		if !found {
+			fmt.Fprintln(w, "CPU per operation, from /proc (ms): Understudy's server and database, chirp's database, this driver")
+			fmt.Fprintln(tw, "phase	server	Understudy's db	server + db	chirp's db	driver	")
+			found = true
+		}
+		fmt.Fprintf(tw, "%s %s	%.3f	%.3f	%.3f	%.3f	%.3f	\n", labels[m.Name], m.Name, c.Server, c.UnderstudysDB, c.UnderstudysTotal, c.ChirpsDB, c.Driver)
+	}
+	if !found {
+		return nil
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w)
+	return err
 }

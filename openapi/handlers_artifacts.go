@@ -76,10 +76,7 @@ func leaseEnd(l lease.Lease) time.Time {
 func (s *Server) GetArtifact(c echo.Context, id LeaseID, name ArtifactName) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), s.requestTimeout+artifactTransfer)
 	defer cancel()
-	if err := run.ValidateArtifactName(name); err != nil {
-		return err
-	}
-	if _, err := s.leases.Get(ctx, id); err != nil {
+	if err := s.artifactReadable(ctx, id, name); err != nil {
 		return err
 	}
 	art, r, err := s.artifacts.Open(ctx, id, name)
@@ -101,10 +98,7 @@ func (s *Server) GetArtifact(c echo.Context, id LeaseID, name ArtifactName) erro
 // no body, and without reading the artifact's bytes.
 func (s *Server) HeadArtifact(c echo.Context, id LeaseID, name ArtifactName) error {
 	ctx := c.Request().Context()
-	if err := run.ValidateArtifactName(name); err != nil {
-		return err
-	}
-	if _, err := s.leases.Get(ctx, id); err != nil {
+	if err := s.artifactReadable(ctx, id, name); err != nil {
 		return err
 	}
 	art, err := s.artifacts.Stat(ctx, id, name)
@@ -114,6 +108,16 @@ func (s *Server) HeadArtifact(c echo.Context, id LeaseID, name ArtifactName) err
 	run.SetDownloadHeaders(c.Response().Header(), art)
 	c.Response().WriteHeader(http.StatusOK)
 	return nil
+}
+
+// artifactReadable checks what a read of an artifact checks before it
+// finds the artifact: its name (400), then its lease (404).
+func (s *Server) artifactReadable(ctx context.Context, id LeaseID, name ArtifactName) error {
+	if err := run.ValidateArtifactName(name); err != nil {
+		return err
+	}
+	_, err := s.leases.Get(ctx, id)
+	return err
 }
 
 // DeleteArtifact deletes an artifact of a lease held by the caller's

@@ -77,8 +77,10 @@ const (
 // their bytes.
 func (s *Store) hashOf(state []byte) (Hash, error) {
 	small := len(state) <= maxHashedBytes
+	var key string
 	if small {
-		if h, ok := s.hashes.Get(string(state)); ok {
+		key = string(state)
+		if h, ok := s.hashes.Get(key); ok {
 			return h, nil
 		}
 	}
@@ -88,7 +90,7 @@ func (s *Store) hashOf(state []byte) (Hash, error) {
 	}
 	h := HashOf(c)
 	if small {
-		s.hashes.Add(string(state), h)
+		s.hashes.Add(key, h)
 	}
 	return h, nil
 }

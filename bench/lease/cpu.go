@@ -24,20 +24,26 @@ type cpuTimes struct {
 }
 
 // startCPU starts a window now.
-func startCPU() *cpuWindow { return startCPUAfter(0) }
+func startCPU() *cpuWindow { return startCPUAfter(0, nil) }
 
-// startCPUAfter starts a window after d: the warm-up of a phase is left out.
-func startCPUAfter(d time.Duration) *cpuWindow {
+// startCPUAfter starts a window after d: the warm-up of a phase is left
+// out. also, when not nil, runs at the window's start, after its read:
+// what else is read then (the processes' own CPU times) is done once busy
+// returns.
+func startCPUAfter(d time.Duration, also func()) *cpuWindow {
 	w := &cpuWindow{done: make(chan struct{})}
-	if d <= 0 {
+	begin := func() {
 		w.start = readCPU()
+		if also != nil {
+			also()
+		}
 		close(w.done)
+	}
+	if d <= 0 {
+		begin()
 		return w
 	}
-	time.AfterFunc(d, func() {
-		w.start = readCPU()
-		close(w.done)
-	})
+	time.AfterFunc(d, begin)
 	return w
 }
 

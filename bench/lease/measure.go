@@ -176,23 +176,14 @@ func (r *stackRun) measure(ctx context.Context, chirpURL string) (Report, error)
 				}
 			}
 			fmt.Fprintf(r.progress, "lease: %s, %d workers, %s warm-up, %s measured\n", p.name, cfg.Workers, slice.Warmup, slice.Duration)
-			cpu := startCPUAfter(slice.Warmup)
 			var start procTimes
-			started := make(chan struct{})
-			go func() {
-				defer close(started)
-				select {
-				case <-time.After(slice.Warmup):
-					start = r.readProcTimes(ctx)
-				case <-ctx.Done():
-				}
-			}()
+			cpu := startCPUAfter(slice.Warmup, func() { start = r.readProcTimes(ctx) })
 			res, err := phase.Run(ctx, slice, p.name, clients[k])
-			<-started
 			if err != nil {
 				return rep, err
 			}
-			parts[k] = append(parts[k], Measured{Result: res, CPUBusy: cpu.busy(), proc: r.readProcTimes(ctx).since(start)})
+			busy := cpu.busy() // start is read once busy returns
+			parts[k] = append(parts[k], Measured{Result: res, CPUBusy: busy, proc: r.readProcTimes(ctx).since(start)})
 		}
 	}
 	rep.Pgbench = mergePgbench(pgbenchParts)

@@ -52,13 +52,15 @@ func (r *stackRun) readProcTimes(ctx context.Context) procTimes {
 		return t
 	}
 	for _, b := range backends {
-		if comm, err := os.ReadFile("/proc/" + strconv.Itoa(b.pid) + "/comm"); err != nil || strings.TrimSpace(string(comm)) != "postgres" {
-			if err == nil {
-				return t // another machine's pid: nothing here is its CPU
-			}
+		raw, err := os.ReadFile("/proc/" + strconv.Itoa(b.pid) + "/stat")
+		if err != nil {
 			continue // a backend that has just exited
 		}
-		d, err := stack.ProcessCPU(b.pid)
+		line := string(raw)
+		if !strings.Contains(line, " (postgres) ") {
+			return t // another machine's pid: nothing here is its CPU
+		}
+		d, err := stack.ParseStat(line)
 		if err != nil {
 			continue
 		}
